@@ -1,0 +1,21 @@
+/** Errors the Raft core reports to its driver. Each has a stable `code`. */
+export type RaftErrorCode =
+  | 'NOT_LEADER'
+  | 'TRANSFER_IN_PROGRESS'
+  | 'CONF_CHANGE_PENDING'
+  | 'INVALID_CONF_CHANGE'
+  | 'COMPACTED'
+  | 'UNAVAILABLE'
+  | 'SNAPSHOT_OUT_OF_DATE'
+  | 'UNKNOWN_NODE';
+
+export class RaftError extends Error {
+  override readonly name = 'RaftError';
+  constructor(
+    readonly code: RaftErrorCode,
+    message: string,
+    readonly leaderHint: string | null = null,
+  ) {
+    super(message);
+  }
+}

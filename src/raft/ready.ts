@@ -1,0 +1,46 @@
+/**
+ * Ready: one bundle of work the core hands to its driver (etcd's rawnode design).
+ *
+ * Ordering rules, which the driver must follow for Raft to be safe:
+ *  1. Persist `snapshot` (if any), then `entries`, then `hardState`, in one synced write.
+ *     Term, vote and entries must be durable before any message in `messages` is sent:
+ *     a vote or an append acknowledgement promises that they survive a crash.
+ *  2. Only then send `messages`.
+ *  3. Apply `snapshot` to the state machine, then apply `committedEntries` in order.
+ *     (Committed entries are durable on a quorum, so applying them does not wait on step 1
+ *     for safety; doing it after keeps the driver simple.)
+ *  4. Serve each ReadState once the state machine has applied its index.
+ *  5. Call `advance(ready)`.
+ */
+import type { Message } from './messages.js';
+import type { Entry, HardState, ReadState, Snapshot, SoftState } from './types.js';
+
+export interface Ready {
+  /** Present when leader or role changed since the last Ready. */
+  readonly softState: SoftState | null;
+  /** Present when term, vote or commit changed: persist it. */
+  readonly hardState: HardState | null;
+  /** Entries to append to stable storage; may overwrite a conflicting suffix. */
+  readonly entries: readonly Entry[];
+  /** A snapshot received from the leader, to persist and restore. */
+  readonly snapshot: Snapshot | null;
+  /** Entries committed by a quorum, to apply to the state machine in order. */
+  readonly committedEntries: readonly Entry[];
+  /** Messages to send, after persistence. */
+  readonly messages: readonly Message[];
+  readonly readStates: readonly ReadState[];
+  /** False when only commit moved: the write need not be fsynced (thesis §10.2.1). */
+  readonly mustSync: boolean;
+}
+
+export function isEmptyReady(rd: Ready): boolean {
+  return (
+    rd.softState === null &&
+    rd.hardState === null &&
+    rd.entries.length === 0 &&
+    rd.snapshot === null &&
+    rd.committedEntries.length === 0 &&
+    rd.messages.length === 0 &&
+    rd.readStates.length === 0
+  );
+}
