@@ -1,0 +1,519 @@
+/**
+ * The Raft protocol as a deterministic state machine (etcd's raft.go). Messages come in through
+ * `step`, time through `tick`; outputs accumulate in `msgs`, `readStates` and the log, and the
+ * RawNode hands them to the driver as a Ready. Nothing here touches a clock, disk or socket.
+ *
+ * Role-specific handling lives in step-leader.ts, step-candidate.ts and step-follower.ts.
+ */
+import { type RaftConfig, validateRaftConfig } from './config.js';
+import { applyConfEntry, decodeConfEntry, type ConfEntry, encodeConfEntry, validateConfChange } from './conf-change.js';
+import { RaftError } from './errors.js';
+import type { Message } from './messages.js';
+import { Progress } from './progress.js';
+import { committedIndex, hasQuorum, voteOutcome, type VoteOutcome } from './quorum.js';
+import { RaftLog } from './raft-log.js';
+import { ReadOnly } from './read-only.js';
+import { stepCandidate } from './step-candidate.js';
+import { stepFollower } from './step-follower.js';
+import { stepLeader } from './step-leader.js';
+import type { ConfState, Entry, EntryKind, HardState, NodeId, ReadState, Role, SoftState } from './types.js';
+import type { Rng } from '../util/rng.js';
+
+export type CampaignKind = 'pre-vote' | 'election' | 'transfer';
+
+/** Messages a node sends without knowing the receiver's term: distributed, then addressed. */
+type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'from' | 'term'> & { term?: number } : never) : never;
+
+export class Raft {
+  readonly id: NodeId;
+  term = 0;
+  vote: NodeId | null = null;
+  lead: NodeId | null = null;
+  role: Role = 'follower';
+  conf: ConfState;
+  readonly log: RaftLog;
+  readonly prs = new Map<NodeId, Progress>();
+  readonly votes = new Map<NodeId, boolean>();
+  msgs: Message[] = [];
+  readStates: ReadState[] = [];
+  readOnly = new ReadOnly();
+  /** Reads that arrived before this leader committed an entry of its term (§6.4 step 1). */
+  pendingReads: Array<{ context: string; from: NodeId }> = [];
+
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  leadTransferee: NodeId | null = null;
+  /** Index of the last conf change in the log; a new one waits until it is applied. */
+  pendingConfIndex = 0;
+
+  private readonly rng: Rng;
+  readonly maxMessageBytes: number;
+  readonly maxInflight: number;
+
+  constructor(cfg: RaftConfig) {
+    validateRaftConfig(cfg);
+    this.id = cfg.id;
+    this.rng = cfg.rng;
+    this.electionTicks = cfg.electionTicks;
+    this.heartbeatTicks = cfg.heartbeatTicks;
+    this.maxMessageBytes = cfg.maxMessageBytes;
+    this.maxInflight = cfg.maxInflight;
+    this.log = new RaftLog(cfg.storage, cfg.maxApplyBytes);
+    const { hardState, conf } = cfg.storage.initialState();
+    this.conf = conf;
+    if (hardState.commit < this.log.committed || hardState.commit > this.log.lastIndex()) {
+      throw new Error(
+        `invariant: stored commit ${hardState.commit} outside [${this.log.committed}, ${this.log.lastIndex()}]`,
+      );
+    }
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.log.committed = hardState.commit;
+    if (cfg.applied > 0) this.log.appliedTo(Math.min(cfg.applied, hardState.commit));
+    this.becomeFollower(this.term, null);
+  }
+
+  // ---- observable state ----------------------------------------------------------------
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { leader: this.lead, role: this.role };
+  }
+
+  isVoter(id: NodeId): boolean {
+    return this.conf.voters.includes(id);
+  }
+
+  /** Only voters campaign; a learner or a node not yet in any configuration never does. */
+  promotable(): boolean {
+    return this.isVoter(this.id);
+  }
+
+  // ---- role transitions ------------------------------------------------------------------
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.lead = null;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.electionTicks + this.rng.int(0, this.electionTicks);
+    this.leadTransferee = null;
+    this.votes.clear();
+    this.readOnly = new ReadOnly();
+    this.pendingReads = [];
+    this.resetProgress();
+  }
+
+  private resetProgress(): void {
+    this.prs.clear();
+    const next = this.log.lastIndex() + 1;
+    for (const id of this.conf.voters) this.prs.set(id, new Progress(next, this.maxInflight, false));
+    for (const id of this.conf.learners) this.prs.set(id, new Progress(next, this.maxInflight, true));
+    const self = this.prs.get(this.id);
+    if (self) self.match = this.log.lastIndex();
+  }
+
+  becomeFollower(term: number, lead: NodeId | null): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = 'follower';
+  }
+
+  becomePreCandidate(): void {
+    if (this.role === 'leader') throw new Error('invariant: leader cannot become pre-candidate');
+    // A pre-vote changes neither term nor vote (thesis §9.6), so a partitioned node that keeps
+    // pre-voting cannot inflate its term and disrupt the cluster when it returns.
+    this.votes.clear();
+    this.lead = null;
+    this.role = 'pre-candidate';
+  }
+
+  becomeCandidate(): void {
+    if (this.role === 'leader') throw new Error('invariant: leader cannot become candidate');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  becomeLeader(): void {
+    if (this.role === 'follower') throw new Error('invariant: follower cannot become leader directly');
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = 'leader';
+    for (const pr of this.prs.values()) pr.recentActive = true;
+    // Conservatively assume the tail of the log may hold an unapplied conf change.
+    this.pendingConfIndex = this.log.lastIndex();
+    // A no-op of our term: entries of earlier terms commit only through one of ours (§5.4.2),
+    // and ReadIndex needs it before reads can be served (§6.4).
+    this.appendEntries([{ kind: 'noop', data: new Uint8Array(0) }]);
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  send(m: Outgoing): void {
+    this.msgs.push({ ...m, from: this.id, term: m.term ?? this.term } as Message);
+  }
+
+  /** Sends entries (or a snapshot) to a follower if its flow control allows. Returns true if sent. */
+  sendAppend(to: NodeId, sendIfEmpty = true): boolean {
+    const pr = this.prs.get(to);
+    if (!pr || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    const ents = prevTerm === null ? null : this.log.slice(pr.next, this.log.lastIndex() + 1, this.maxMessageBytes);
+    if (prevTerm === null || ents === null) return this.sendSnapshot(to, pr);
+    if (ents.length === 0 && !sendIfEmpty) return false;
+    this.send({ type: 'Append', to, prevIndex, prevTerm, entries: ents, commit: this.log.committed });
+    if (ents.length > 0) {
+      const last = ents[ents.length - 1]!.index;
+      if (pr.state === 'replicate') {
+        pr.optimisticUpdate(last);
+        pr.inflights.add(last);
+      } else {
+        pr.probeSent = true;
+      }
+    } else if (pr.state === 'probe') {
+      pr.probeSent = true;
+    }
+    return true;
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): boolean {
+    // Only to a follower we heard from recently: snapshots are expensive.
+    if (!pr.recentActive) return false;
+    const snap = this.log.snapshot();
+    if (!snap || snap.meta.index === 0) return false;
+    pr.becomeSnapshot(snap.meta.index);
+    this.send({ type: 'InstallSnapshot', to, snapshot: snap });
+    return true;
+  }
+
+  bcastAppend(): void {
+    for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  bcastHeartbeat(context = ''): void {
+    for (const [id, pr] of this.prs) {
+      if (id === this.id) continue;
+      // Never tell a follower to commit beyond what it is known to hold.
+      this.send({ type: 'Heartbeat', to: id, commit: Math.min(pr.match, this.log.committed), context });
+    }
+  }
+
+  // ---- log -------------------------------------------------------------------------------
+
+  appendEntries(items: ReadonlyArray<{ kind: EntryKind; data: Uint8Array }>): { index: number; term: number } {
+    let index = this.log.lastIndex();
+    const ents: Entry[] = items.map((it) => ({ term: this.term, index: ++index, kind: it.kind, data: it.data }));
+    const last = this.log.append(ents);
+    this.prs.get(this.id)?.maybeUpdate(last);
+    this.maybeCommit();
+    return { index: ents[0]?.index ?? last, term: this.term };
+  }
+
+  /** Advances commit to what a quorum of voters has matched. */
+  maybeCommit(): boolean {
+    const idx = committedIndex(this.conf.voters, (id) => this.prs.get(id)?.match ?? 0);
+    return this.log.maybeCommit(idx, this.term);
+  }
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  // ---- proposals and local requests ------------------------------------------------------
+
+  propose(data: Uint8Array): { index: number; term: number } {
+    this.checkCanPropose();
+    return this.appendEntries([{ kind: 'normal', data }]);
+  }
+
+  proposeConfChange(c: ConfEntry): { index: number; term: number } {
+    this.checkCanPropose();
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new RaftError('CONF_CHANGE_PENDING', `a membership change at index ${this.pendingConfIndex} is not applied yet`);
+    }
+    validateConfChange(this.conf, c);
+    if (c.type === 'promote') {
+      // Promoting a lagging learner would make it a voter that cannot help commit (§4.2.1).
+      const pr = this.prs.get(c.node);
+      if (!pr || pr.match < this.log.committed) {
+        throw new RaftError(
+          'INVALID_CONF_CHANGE',
+          `learner ${c.node} is not caught up: has ${pr?.match ?? 0}, commit is ${this.log.committed}`,
+        );
+      }
+    }
+    const r = this.appendEntries([{ kind: 'conf', data: encodeConfEntry(c) }]);
+    this.pendingConfIndex = r.index;
+    this.bcastAppend();
+    return r;
+  }
+
+  private checkCanPropose(): void {
+    if (this.role !== 'leader') throw new RaftError('NOT_LEADER', `${this.id} is not the leader`, this.lead);
+    if (this.leadTransferee !== null) {
+      throw new RaftError('TRANSFER_IN_PROGRESS', `leadership is being transferred to ${this.leadTransferee}`, this.lead);
+    }
+  }
+
+  /** Requests a read index; the answer arrives as a ReadState with the same context. */
+  readIndex(context: string): void {
+    if (this.role === 'leader') {
+      this.leaderReadIndex(context, this.id);
+      return;
+    }
+    if (this.lead === null) throw new RaftError('NOT_LEADER', `${this.id} knows no leader`);
+    this.send({ type: 'ReadIndex', to: this.lead, context });
+  }
+
+  leaderReadIndex(context: string, from: NodeId): void {
+    if (!this.committedEntryInCurrentTerm()) {
+      this.pendingReads.push({ context, from });
+      return;
+    }
+    if (this.conf.voters.length === 1) {
+      this.releaseRead({ context, from, index: this.log.committed });
+      return;
+    }
+    this.readOnly.add(context, from, this.log.committed);
+    this.readOnly.recvAck(this.id, context);
+    this.bcastHeartbeat(context);
+  }
+
+  releaseRead(r: { context: string; from: NodeId; index: number }): void {
+    if (r.from === this.id) this.readStates.push({ index: r.index, context: r.context });
+    else this.send({ type: 'ReadIndexResp', to: r.from, index: r.index, reject: false, context: r.context });
+  }
+
+  /** Called once the leader commits its first entry of the term. */
+  releasePendingReads(): void {
+    if (this.pendingReads.length === 0 || !this.committedEntryInCurrentTerm()) return;
+    const reads = this.pendingReads;
+    this.pendingReads = [];
+    for (const r of reads) this.leaderReadIndex(r.context, r.from);
+  }
+
+  transferLeadership(to: NodeId): void {
+    if (this.role !== 'leader') throw new RaftError('NOT_LEADER', `${this.id} is not the leader`, this.lead);
+    if (to === this.id) return;
+    if (!this.isVoter(to)) throw new RaftError('UNKNOWN_NODE', `${to} is not a voter`);
+    if (this.leadTransferee === to) return;
+    this.leadTransferee = to;
+    // The transfer must finish within an election timeout or it is abandoned (§3.10).
+    this.electionElapsed = 0;
+    const pr = this.prs.get(to)!;
+    if (pr.match === this.log.lastIndex()) this.send({ type: 'TimeoutNow', to });
+    else this.sendAppend(to);
+  }
+
+  // ---- elections -------------------------------------------------------------------------
+
+  campaign(kind: CampaignKind): void {
+    if (!this.promotable()) return;
+    if (kind === 'pre-vote') {
+      this.becomePreCandidate();
+    } else {
+      this.becomeCandidate();
+    }
+    const term = kind === 'pre-vote' ? this.term + 1 : this.term;
+    if (this.recordVote(this.id, true) === 'won') {
+      if (kind === 'pre-vote') this.campaign('election');
+      else this.becomeLeader();
+      return;
+    }
+    const lastLogIndex = this.log.lastIndex();
+    const lastLogTerm = this.log.lastTerm();
+    for (const id of this.conf.voters) {
+      if (id === this.id) continue;
+      if (kind === 'pre-vote') this.send({ type: 'PreVote', to: id, term, lastLogIndex, lastLogTerm });
+      else this.send({ type: 'Vote', to: id, term, lastLogIndex, lastLogTerm, transfer: kind === 'transfer' });
+    }
+  }
+
+  recordVote(id: NodeId, granted: boolean): VoteOutcome {
+    if (!this.votes.has(id)) this.votes.set(id, granted);
+    return voteOutcome(this.conf.voters, this.votes);
+  }
+
+  // ---- time ------------------------------------------------------------------------------
+
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaign('pre-vote');
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTicks) {
+      this.electionElapsed = 0;
+      // Check quorum (§6.2): a leader that has not heard from a majority within an election
+      // timeout steps down, so a partitioned leader stops serving stale reads and clients
+      // find the real one.
+      const active = hasQuorum(this.conf.voters, (id) => id === this.id || this.prs.get(id)?.recentActive === true);
+      for (const [id, pr] of this.prs) if (id !== this.id) pr.recentActive = false;
+      if (!active) {
+        this.becomeFollower(this.term, null);
+        return;
+      }
+      this.leadTransferee = null; // a transfer that did not finish in time is abandoned
+    }
+    if (this.heartbeatElapsed >= this.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat(this.readOnly.lastPending() ?? '');
+    }
+  }
+
+  /**
+   * The transport saw the connection to `id` break. A leader stops pipelining to it; a
+   * follower that loses its leader's connection gives up the leader's lease now and pre-votes
+   * after a short random delay instead of waiting out a whole election timeout. Pre-vote keeps
+   * this safe: if the leader is in fact alive, the others still hold its lease and refuse.
+   */
+  reportUnreachable(id: NodeId): void {
+    if (this.role === 'leader') {
+      const pr = this.prs.get(id);
+      if (pr?.state === 'replicate') pr.becomeProbe();
+      return;
+    }
+    if (this.role === 'follower' && this.lead === id && this.promotable()) {
+      this.lead = null;
+      const soon = this.heartbeatTicks + this.rng.int(0, this.heartbeatTicks * 2 + 1);
+      this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
+    }
+  }
+
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    const pr = this.prs.get(id);
+    if (this.role !== 'leader' || !pr || pr.state !== 'snapshot') return;
+    if (!ok) pr.pendingSnapshot = 0;
+    // Either way, probe: on success the follower's next answer moves it to replicate.
+    pr.becomeProbe();
+    pr.probeSent = true;
+  }
+
+  // ---- configuration ---------------------------------------------------------------------
+
+  /** Applies a committed conf entry (called as its entry is applied). */
+  applyConfEntry(data: Uint8Array): ConfState {
+    let change: ConfEntry;
+    try {
+      change = decodeConfEntry(data);
+    } catch {
+      return this.conf; // validated when proposed; a corrupt one changes nothing
+    }
+    this.setConf(applyConfEntry(this.conf, change));
+    return this.conf;
+  }
+
+  setConf(conf: ConfState): void {
+    this.conf = conf;
+    const members = new Set([...conf.voters, ...conf.learners]);
+    for (const id of [...this.prs.keys()]) if (!members.has(id)) this.prs.delete(id);
+    const next = this.log.lastIndex() + 1;
+    for (const id of members) {
+      const isLearner = conf.learners.includes(id);
+      const pr = this.prs.get(id);
+      if (!pr || pr.isLearner !== isLearner) {
+        const fresh = new Progress(pr?.next ?? next, this.maxInflight, isLearner);
+        fresh.match = pr?.match ?? (id === this.id ? this.log.lastIndex() : 0);
+        fresh.recentActive = true;
+        this.prs.set(id, fresh);
+      }
+    }
+    if (this.role !== 'leader') return;
+    if (!this.isVoter(this.id)) {
+      // A leader that removed itself steps down; the others elect a successor (§4.2.2).
+      this.becomeFollower(this.term, null);
+      return;
+    }
+    if (this.leadTransferee !== null && !this.isVoter(this.leadTransferee)) this.leadTransferee = null;
+    if (this.maybeCommit()) this.bcastAppend();
+    else for (const id of members) if (id !== this.id && this.prs.get(id)!.match === 0) this.sendAppend(id);
+  }
+
+  // ---- the one entry point for messages --------------------------------------------------
+
+  step(m: Message): void {
+    if (m.to !== this.id) return;
+    if (m.term > this.term) {
+      if (m.type === 'PreVote' || m.type === 'Vote') {
+        // Leader stickiness (§4.2.3): while we hear from a leader, ignore campaigns, so a
+        // node returning from a partition cannot depose a healthy leader. A transfer is exempt.
+        const force = m.type === 'Vote' && m.transfer;
+        const inLease = this.lead !== null && this.electionElapsed < this.electionTicks;
+        if (!force && inLease) return;
+      }
+      if (m.type === 'PreVote' || (m.type === 'PreVoteResp' && !m.reject)) {
+        // Never change term for a pre-vote; a granted pre-vote carries the future term.
+      } else if (m.type === 'Append' || m.type === 'Heartbeat' || m.type === 'InstallSnapshot') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, null);
+      }
+    } else if (m.term < this.term) {
+      if (m.type === 'Append' || m.type === 'Heartbeat') {
+        // A stale leader: tell it our term so it steps down (needed with check-quorum and
+        // pre-vote, where it would otherwise never learn of the newer term).
+        this.send({ type: 'AppendResp', to: m.from, reject: false, index: 0, rejectHint: 0, hintTerm: 0 });
+      } else if (m.type === 'PreVote') {
+        this.send({ type: 'PreVoteResp', to: m.from, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === 'PreVote' || m.type === 'Vote') {
+      this.handleVoteRequest(m);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        stepLeader(this, m);
+        return;
+      case 'candidate':
+      case 'pre-candidate':
+        stepCandidate(this, m);
+        return;
+      case 'follower':
+        stepFollower(this, m);
+        return;
+    }
+  }
+
+  private handleVoteRequest(m: Extract<Message, { type: 'PreVote' | 'Vote' }>): void {
+    if (this.conf.voters.length > 0 && !this.isVoter(m.from)) return; // removed or unknown node
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === null && this.lead === null) ||
+      (m.type === 'PreVote' && m.term > this.term);
+    const granted = canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+    const type = m.type === 'PreVote' ? 'PreVoteResp' : 'VoteResp';
+    if (granted) {
+      this.send({ type, to: m.from, term: m.term, reject: false });
+      if (m.type === 'Vote') {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type, to: m.from, reject: true });
+    }
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * RawNode: the driver's handle on the core (etcd's rawnode.go). The driver feeds it ticks,
+ * messages and proposals, and repeatedly takes a Ready, carries it out in the order ready.ts
+ * documents, and calls advance().
+ */
+import type { RaftConfig } from './config.js';
+import type { ConfEntry } from './conf-change.js';
+import type { Message } from './messages.js';
+import type { ProgressState } from './progress.js';
+import { Raft } from './raft.js';
+import type { Ready } from './ready.js';
+import type { ConfState, HardState, NodeId, Role, SoftState } from './types.js';
+
+export interface PeerStatus {
+  readonly match: number;
+  readonly next: number;
+  readonly state: ProgressState;
+  readonly recentActive: boolean;
+  readonly learner: boolean;
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly vote: NodeId | null;
+  readonly leader: NodeId | null;
+  readonly role: Role;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly firstIndex: number;
+  readonly conf: ConfState;
+  /** Only on the leader: its view of every member's replication. */
+  readonly progress: ReadonlyMap<NodeId, PeerStatus>;
+  readonly leadTransferee: NodeId | null;
+}
+
+export class RawNode {
+  private readonly raft: Raft;
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+
+  constructor(cfg: RaftConfig) {
+    this.raft = new Raft(cfg);
+    this.prevSoft = this.raft.softState();
+    this.prevHard = this.raft.hardState();
+  }
+
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now (pre-vote first). */
+  campaign(): void {
+    if (this.raft.role !== 'leader') this.raft.campaign('pre-vote');
+  }
+
+  step(m: Message): void {
+    this.raft.step(m);
+  }
+
+  /** Appends a command; throws NOT_LEADER / TRANSFER_IN_PROGRESS. */
+  propose(data: Uint8Array): { index: number; term: number } {
+    const r = this.raft.propose(data);
+    this.raft.bcastAppend();
+    return r;
+  }
+
+  proposeConfChange(c: ConfEntry): { index: number; term: number } {
+    return this.raft.proposeConfChange(c);
+  }
+
+  readIndex(context: string): void {
+    this.raft.readIndex(context);
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.raft.transferLeadership(to);
+  }
+
+  reportUnreachable(id: NodeId): void {
+    this.raft.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    this.raft.reportSnapshot(id, ok);
+  }
+
+  hasReady(): boolean {
+    const r = this.raft;
+    const soft = r.softState();
+    const hard = r.hardState();
+    return (
+      soft.leader !== this.prevSoft.leader ||
+      soft.role !== this.prevSoft.role ||
+      !sameHardState(hard, this.prevHard) ||
+      r.log.unstable.snapshot !== null ||
+      r.log.unstable.entries.length > 0 ||
+      r.msgs.length > 0 ||
+      r.readStates.length > 0 ||
+      r.log.hasNextCommittedEnts()
+    );
+  }
+
+  /** Takes the pending work. Messages and read states are handed over exactly once. */
+  ready(): Ready {
+    const r = this.raft;
+    const soft = r.softState();
+    const hard = r.hardState();
+    const entries = r.log.unstableEntries();
+    const hardChanged = !sameHardState(hard, this.prevHard);
+    const rd: Ready = {
+      softState: soft.leader !== this.prevSoft.leader || soft.role !== this.prevSoft.role ? soft : null,
+      hardState: hardChanged ? hard : null,
+      entries,
+      snapshot: r.log.unstable.snapshot,
+      committedEntries: r.log.nextCommittedEnts(),
+      messages: r.msgs,
+      readStates: r.readStates,
+      mustSync: entries.length > 0 || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+    };
+    r.msgs = [];
+    r.readStates = [];
+    if (rd.softState) this.prevSoft = rd.softState;
+    if (rd.hardState) this.prevHard = rd.hardState;
+    return rd;
+  }
+
+  /** The driver has carried out `rd`: its entries are durable and its committed entries applied. */
+  advance(rd: Ready): void {
+    const r = this.raft;
+    const last = rd.entries[rd.entries.length - 1];
+    if (last) r.log.stableTo(last.index, last.term);
+    if (rd.snapshot) {
+      r.log.stableSnapTo(rd.snapshot.meta.index);
+      if (rd.snapshot.meta.index > r.log.applied) r.log.applied = rd.snapshot.meta.index;
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index <= r.log.applied) continue; // covered by a snapshot installed meanwhile
+      if (e.kind === 'conf') r.applyConfEntry(e.data);
+      r.log.appliedTo(e.index);
+    }
+    r.releasePendingReads();
+  }
+
+  status(): NodeStatus {
+    const r = this.raft;
+    const progress = new Map<NodeId, PeerStatus>();
+    if (r.role === 'leader') {
+      for (const [id, pr] of r.prs) {
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive, learner: pr.isLearner });
+      }
+    }
+    return {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      leader: r.lead,
+      role: r.role,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
+      firstIndex: r.log.firstIndex(),
+      conf: r.conf,
+      progress,
+      leadTransferee: r.leadTransferee,
+    };
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}

@@ -1,0 +1,74 @@
+/** How a follower handles messages at its own term (etcd's stepFollower). */
+import type { Append, InstallSnapshot, Message } from './messages.js';
+import type { Raft } from './raft.js';
+
+export function stepFollower(r: Raft, m: Message): void {
+  switch (m.type) {
+    case 'Append':
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      onAppend(r, m);
+      return;
+    case 'Heartbeat':
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      r.log.commitTo(Math.min(m.commit, r.log.lastIndex()));
+      r.send({ type: 'HeartbeatResp', to: m.from, context: m.context });
+      return;
+    case 'InstallSnapshot':
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      onSnapshot(r, m);
+      return;
+    case 'TimeoutNow':
+      // Leadership transfer: campaign at once, without pre-vote, bypassing stickiness.
+      if (r.promotable()) r.campaign('transfer');
+      return;
+    case 'ReadIndexResp':
+      if (!m.reject) r.readStates.push({ index: m.index, context: m.context });
+      return;
+    case 'ReadIndex':
+      // A follower that was asked (stale routing) can only say no.
+      r.send({ type: 'ReadIndexResp', to: m.from, index: 0, reject: true, context: m.context });
+      return;
+    case 'AppendResp':
+    case 'HeartbeatResp':
+    case 'PreVoteResp':
+    case 'VoteResp':
+    case 'PreVote':
+    case 'Vote':
+      return;
+  }
+}
+
+function onAppend(r: Raft, m: Append): void {
+  if (m.prevIndex < r.log.committed) {
+    // Already committed here: report our commit so the leader skips ahead.
+    r.send({ type: 'AppendResp', to: m.from, reject: false, index: r.log.committed, rejectHint: 0, hintTerm: 0 });
+    return;
+  }
+  const lastNew = r.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries);
+  if (lastNew !== null) {
+    r.send({ type: 'AppendResp', to: m.from, reject: false, index: lastNew, rejectHint: 0, hintTerm: 0 });
+    return;
+  }
+  // Suggest where to retry: the last entry at or below prevIndex whose term is <= prevTerm.
+  const hint = r.log.findConflictByTerm(Math.min(m.prevIndex, r.log.lastIndex()), m.prevTerm);
+  r.send({ type: 'AppendResp', to: m.from, reject: true, index: m.prevIndex, rejectHint: hint.index, hintTerm: hint.term });
+}
+
+function onSnapshot(r: Raft, m: InstallSnapshot): void {
+  const s = m.snapshot;
+  if (s.meta.index <= r.log.committed) {
+    r.send({ type: 'AppendResp', to: m.from, reject: false, index: r.log.committed, rejectHint: 0, hintTerm: 0 });
+    return;
+  }
+  if (r.log.matchTerm(s.meta.index, s.meta.term)) {
+    // We already hold the entries it covers: just commit up to it (§7, "retain the log").
+    r.log.commitTo(s.meta.index);
+  } else {
+    r.log.restore(s);
+    r.setConf(s.meta.conf);
+  }
+  r.send({ type: 'AppendResp', to: m.from, reject: false, index: r.log.lastIndex(), rejectHint: 0, hintTerm: 0 });
+}

@@ -1,0 +1,78 @@
+/** How a leader handles messages at its own term (etcd's stepLeader). */
+import type { AppendResp, HeartbeatResp, Message } from './messages.js';
+import { hasQuorum } from './quorum.js';
+import type { Raft } from './raft.js';
+
+export function stepLeader(r: Raft, m: Message): void {
+  const pr = r.prs.get(m.from);
+  switch (m.type) {
+    case 'AppendResp':
+      if (pr) onAppendResp(r, m);
+      return;
+    case 'HeartbeatResp':
+      if (pr) onHeartbeatResp(r, m);
+      return;
+    case 'ReadIndex':
+      if (pr) r.leaderReadIndex(m.context, m.from);
+      return;
+    case 'PreVoteResp':
+    case 'VoteResp':
+    case 'Append':
+    case 'Heartbeat':
+    case 'InstallSnapshot':
+    case 'TimeoutNow':
+    case 'ReadIndexResp':
+    case 'PreVote':
+    case 'Vote':
+      // Stale or misdirected at this term: a leader has nothing to do with them.
+      return;
+  }
+}
+
+function onAppendResp(r: Raft, m: AppendResp): void {
+  const pr = r.prs.get(m.from)!;
+  pr.recentActive = true;
+  if (m.reject) {
+    // Fast back-tracking: jump to the follower's hint, refined by our own log's terms.
+    const hint = m.hintTerm > 0 ? r.log.findConflictByTerm(m.rejectHint, m.hintTerm).index : m.rejectHint;
+    if (pr.maybeDecrTo(m.index, hint)) {
+      if (pr.state === 'replicate') pr.becomeProbe();
+      r.sendAppend(m.from);
+    }
+    return;
+  }
+  const wasPaused = pr.isPaused();
+  if (!pr.maybeUpdate(m.index)) return;
+  if (pr.state === 'probe') {
+    pr.becomeReplicate();
+  } else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
+    pr.becomeProbe();
+    pr.becomeReplicate();
+  } else if (pr.state === 'replicate') {
+    pr.inflights.freeLE(m.index);
+  }
+  if (r.maybeCommit()) {
+    r.releasePendingReads();
+    r.bcastAppend();
+  } else if (wasPaused) {
+    r.sendAppend(m.from);
+  }
+  // Keep the pipeline full while the window allows.
+  while (r.sendAppend(m.from, false)) {
+    /* sending */
+  }
+  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {
+    r.send({ type: 'TimeoutNow', to: m.from });
+  }
+}
+
+function onHeartbeatResp(r: Raft, m: HeartbeatResp): void {
+  const pr = r.prs.get(m.from)!;
+  pr.recentActive = true;
+  pr.probeSent = false;
+  if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
+  if (m.context === '') return;
+  const acks = r.readOnly.recvAck(m.from, m.context);
+  if (!acks || !hasQuorum(r.conf.voters, (id) => acks.has(id))) return;
+  for (const req of r.readOnly.advance(m.context)) r.releaseRead(req);
+}
