@@ -1,0 +1,30 @@
+/** Defaults for every key except cluster.nodes. Derived defaults are functions of what they derive from. */
+
+export const DEFAULTS = {
+  clusterName: 'default',
+  dataDir: './data/${id}',
+  baseTimeoutMs: 2_000,
+  dynamicAdjustment: true,
+  rttWindow: 16,
+  stateSyncIntervalMs: 5_000,
+  logLevel: 'info',
+  auditMaxEvents: 100_000,
+  auditMaxAgeMs: 7 * 24 * 60 * 60 * 1_000,
+  raftHeartbeatIntervalMs: 100,
+  raftElectionTimeoutMs: 1_000,
+  snapshotThreshold: 10_000,
+  maxInflight: 256,
+  maxMessageBytes: 4 * 1024 * 1024,
+} as const;
+
+/** The adaptive timeout never drops below the configured base unless asked to. */
+export const defaultMinTimeoutMs = (baseMs: number): number => baseMs;
+
+/** Room for the RTT term to grow during a slow spell without declaring the node dead. */
+export const defaultMaxTimeoutMs = (baseMs: number): number => 4 * baseMs;
+
+/** Eight heartbeats per base timeout, but not more often than 20/s nor less than 2/s. */
+export const defaultHeartbeatIntervalMs = (baseMs: number): number => Math.min(500, Math.max(50, Math.round(baseMs / 8)));
+
+/** Keep enough log after a snapshot for a briefly lagging follower, never more than a snapshot's worth. */
+export const defaultTrailingLogs = (snapshotThreshold: number): number => Math.min(5_000, snapshotThreshold);

@@ -1,0 +1,52 @@
+/**
+ * `host:port` as written in the config: a DNS name, a dotted IPv4 address or a bracketed IPv6
+ * address (`[::1]:7101`), and a port in 1..65535.
+ */
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type HostPortResult =
+  | { readonly ok: true; readonly value: HostPort }
+  | { readonly ok: false; readonly reason: string };
+
+const EXAMPLE = 'expected host:port (e.g. 127.0.0.1:7101, node1.example.com:7101 or [::1]:7101)';
+const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]+$/;
+
+export function parseHostPort(text: string): HostPortResult {
+  const fail = (why: string): HostPortResult => ({
+    ok: false,
+    reason: `${EXAMPLE}, found ${JSON.stringify(text)}${why === '' ? '' : ` (${why})`}`,
+  });
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0) return fail('no port');
+  const host = text.slice(0, colon);
+  const portText = text.slice(colon + 1);
+  if (!/^\d{1,5}$/.test(portText)) return fail('the port is not a number');
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return fail('the port must be in 1..65535');
+  if (host.startsWith('[')) {
+    if (!host.endsWith(']') || !IPV6.test(host.slice(1, -1)) || !host.includes(':')) {
+      return fail('malformed IPv6 address');
+    }
+    return { ok: true, value: { host, port } };
+  }
+  if (host.includes(':')) return fail('IPv6 addresses must be in brackets');
+  if (IPV4.test(host)) {
+    if (host.split('.').some((octet) => Number(octet) > 255)) return fail('malformed IPv4 address');
+    return { ok: true, value: { host, port } };
+  }
+  if (host.length > 253 || !host.split('.').every((label) => LABEL.test(label))) {
+    return fail('malformed host name');
+  }
+  return { ok: true, value: { host, port } };
+}
+
+/** Hosts that mean "every interface": fine to bind, meaningless to dial from another machine. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '[::]' || host === '[0:0:0:0:0:0:0:0]';
+}

@@ -1,0 +1,88 @@
+/**
+ * Loading the cluster config: read, parse YAML, check keys, apply defaults, check combinations.
+ * Synchronous and free of side effects (nothing is created, data_dir included), so a bad file is
+ * refused before the process touches anything.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from './errors.js';
+import type { ConfigProblem, ConfigProblems } from './errors.js';
+import { formatKeyPath, problemsFromIssues } from './issues.js';
+import type { LocatedProblem } from './issues.js';
+import { resolveConfig } from './resolve.js';
+import { rawConfigSchema } from './schema.js';
+import type { ClusterConfig, NodeConfig } from './types.js';
+import { parseYamlSource } from './yaml-source.js';
+
+export { ConfigError } from './errors.js';
+export type { ConfigProblem } from './errors.js';
+
+export function loadClusterConfig(file: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = `cannot read the config file: ${describeFsError(err)}`;
+    throw new ConfigError(file, [{ keyPath: '(file)', reason, line: null }], { cause: err });
+  }
+  return parseClusterConfig(text, file);
+}
+
+/** The cluster config plus this process's own entry; `cwd` anchors a relative data_dir. */
+export function loadNodeConfig(file: string, id: string, cwd: string = process.cwd()): NodeConfig {
+  return nodeConfigFor(loadClusterConfig(file), id, cwd, file);
+}
+
+/** `file` names the source in errors and anchors relative TLS paths; nothing is read from it. */
+export function parseClusterConfig(text: string, file: string): ClusterConfig {
+  const source = parseYamlSource(text);
+  if (!source.ok) {
+    throw new ConfigError(file, [{ keyPath: '(yaml)', reason: source.reason, line: source.line }]);
+  }
+  const fail = (problems: readonly LocatedProblem[]): ConfigError => {
+    const located = problems
+      .map((p): ConfigProblem => ({ keyPath: formatKeyPath(p.path), reason: p.reason, line: source.lineOf(p.path) }))
+      .sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+    return new ConfigError(file, nonEmpty(located));
+  };
+  if (source.data === null || source.data === undefined) {
+    throw fail([{ path: [], reason: 'the file is empty; expected a mapping with at least cluster.nodes' }]);
+  }
+  const parsed = rawConfigSchema.safeParse(source.data, { reportInput: true });
+  if (!parsed.success) throw fail(problemsFromIssues(rawConfigSchema, parsed.error.issues));
+  const resolved = resolveConfig(parsed.data, path.resolve(file));
+  if (!resolved.ok) throw fail(resolved.problems);
+  return resolved.config;
+}
+
+/** Picks `id`'s entry and substitutes it into data_dir; `file` names the source in errors. */
+export function nodeConfigFor(
+  config: ClusterConfig,
+  id: string,
+  cwd: string = process.cwd(),
+  file: string = config.file,
+): NodeConfig {
+  const self = config.nodes.find((n) => n.id === id);
+  if (self === undefined) {
+    const known = config.nodes.map((n) => n.id).join(', ');
+    const reason = `no node with id "${id}" (--id); the cluster's nodes are: ${known}`;
+    throw new ConfigError(file, [{ keyPath: 'cluster.nodes', reason, line: null }]);
+  }
+  const dataDir = path.resolve(cwd, config.dataDirTemplate.replaceAll('${id}', id));
+  return { ...config, self, dataDir };
+}
+
+function nonEmpty(problems: readonly ConfigProblem[]): ConfigProblems {
+  const [first, ...rest] = problems;
+  if (first === undefined) throw new Error('invariant: a config failure carries at least one problem');
+  return [first, ...rest];
+}
+
+function describeFsError(err: unknown): string {
+  if (err instanceof Error && 'code' in err) {
+    if (err.code === 'ENOENT') return 'no such file';
+    if (err.code === 'EISDIR') return 'it is a directory';
+    if (err.code === 'EACCES') return 'permission denied';
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,153 @@
+/**
+ * From the checked YAML to a ClusterConfig: applies defaults (some derived from other keys)
+ * and refuses combinations that cannot work. A problem is reported at the key the operator
+ * wrote, or at the key whose default is at fault when they wrote neither.
+ */
+import path from 'node:path';
+import {
+  DEFAULTS,
+  defaultHeartbeatIntervalMs,
+  defaultMaxTimeoutMs,
+  defaultMinTimeoutMs,
+  defaultTrailingLogs,
+} from './defaults.js';
+import { formatDuration } from './duration.js';
+import type { LocatedProblem, PathSegment } from './issues.js';
+import { checkNodes } from './node-checks.js';
+import type { RawConfig } from './schema.js';
+import type { ClusterConfig, HeartbeatConfig, NodeEntry, RaftSettings, TlsConfig } from './types.js';
+
+export type Resolved =
+  | { readonly ok: true; readonly config: ClusterConfig }
+  | { readonly ok: false; readonly problems: readonly LocatedProblem[] };
+
+/** `file` is absolute; relative TLS paths are resolved against its directory. */
+export function resolveConfig(raw: RawConfig, file: string): Resolved {
+  const problems: LocatedProblem[] = [...checkNodes(raw.cluster.nodes)];
+  const controller = raw.controller ?? {};
+
+  const heartbeat = resolveHeartbeat(raw, problems);
+  const raft = resolveRaft(raw, problems);
+
+  const syncInHeartbeat = controller.heartbeat?.state_sync_interval;
+  if (syncInHeartbeat !== undefined && controller.state_sync_interval !== undefined) {
+    problems.push({
+      path: ['controller', 'state_sync_interval'],
+      reason: 'ambiguous: state_sync_interval is set both here and in controller.heartbeat; keep one',
+    });
+  }
+
+  const dataDirTemplate = controller.data_dir ?? DEFAULTS.dataDir;
+  const placeholder = /\$\{(?!id\})[^}]*\}/.exec(dataDirTemplate);
+  if (placeholder !== null) {
+    problems.push({
+      path: ['controller', 'data_dir'],
+      reason: `unknown placeholder ${placeholder[0]}; the only placeholder is \${id}`,
+    });
+  }
+
+  if (problems.length > 0) return { ok: false, problems };
+
+  const baseDir = path.dirname(file);
+  const tls: TlsConfig | null =
+    raw.tls === undefined || raw.tls === null
+      ? null
+      : {
+          ca: path.resolve(baseDir, raw.tls.ca),
+          cert: path.resolve(baseDir, raw.tls.cert),
+          key: path.resolve(baseDir, raw.tls.key),
+        };
+  const nodes: NodeEntry[] = raw.cluster.nodes.map((n) => ({
+    id: n.id,
+    address: n.address,
+    listen: n.listen ?? n.address,
+    metrics: n.metrics ?? null,
+  }));
+  return {
+    ok: true,
+    config: {
+      file,
+      clusterName: raw.cluster.name ?? DEFAULTS.clusterName,
+      nodes,
+      dataDirTemplate,
+      heartbeat,
+      stateSyncIntervalMs: syncInHeartbeat ?? controller.state_sync_interval ?? DEFAULTS.stateSyncIntervalMs,
+      auditRetention: {
+        maxEvents: controller.audit?.max_events ?? DEFAULTS.auditMaxEvents,
+        maxAgeMs: controller.audit?.max_age ?? DEFAULTS.auditMaxAgeMs,
+      },
+      raft,
+      tls,
+      logLevel: controller.log_level ?? DEFAULTS.logLevel,
+    },
+  };
+}
+
+const HB: readonly PathSegment[] = ['controller', 'heartbeat'];
+
+function resolveHeartbeat(raw: RawConfig, problems: LocatedProblem[]): HeartbeatConfig {
+  const hb = raw.controller?.heartbeat ?? {};
+  const baseTimeoutMs = hb.base_timeout ?? DEFAULTS.baseTimeoutMs;
+  const intervalMs = hb.interval ?? defaultHeartbeatIntervalMs(baseTimeoutMs);
+  const minTimeoutMs = hb.min_timeout ?? defaultMinTimeoutMs(baseTimeoutMs);
+  const maxTimeoutMs = hb.max_timeout ?? defaultMaxTimeoutMs(baseTimeoutMs);
+  const shown = (ms: number, written: number | undefined, derivation: string): string =>
+    `${formatDuration(ms)}${written === undefined ? ` (default: ${derivation})` : ''}`;
+  const interval = shown(intervalMs, hb.interval, 'base_timeout/8 within 50ms..500ms');
+
+  // A node must miss at least two heartbeats before it can be declared dead.
+  if (baseTimeoutMs < 2 * intervalMs) {
+    problems.push({
+      path: [...HB, hb.interval !== undefined ? 'interval' : 'base_timeout'],
+      reason: `base_timeout ${formatDuration(baseTimeoutMs)} must be at least 2 x heartbeat interval ${interval}`,
+    });
+  } else if (minTimeoutMs < 2 * intervalMs) {
+    problems.push({
+      path: [...HB, 'min_timeout'],
+      reason: `min_timeout ${formatDuration(minTimeoutMs)} must be at least 2 x heartbeat interval ${interval}`,
+    });
+  }
+  if (minTimeoutMs > maxTimeoutMs) {
+    problems.push({
+      path: [...HB, hb.min_timeout !== undefined ? 'min_timeout' : 'max_timeout'],
+      reason:
+        `min_timeout ${shown(minTimeoutMs, hb.min_timeout, 'base_timeout')} exceeds ` +
+        `max_timeout ${shown(maxTimeoutMs, hb.max_timeout, '4 x base_timeout')}`,
+    });
+  }
+  return {
+    baseTimeoutMs,
+    dynamicAdjustment: hb.dynamic_adjustment ?? DEFAULTS.dynamicAdjustment,
+    rttWindow: hb.rtt_window ?? DEFAULTS.rttWindow,
+    minTimeoutMs,
+    maxTimeoutMs,
+    intervalMs,
+  };
+}
+
+function resolveRaft(raw: RawConfig, problems: LocatedProblem[]): RaftSettings {
+  const r = raw.raft ?? {};
+  const heartbeatIntervalMs = r.heartbeat_interval ?? DEFAULTS.raftHeartbeatIntervalMs;
+  const electionTimeoutMs = r.election_timeout ?? DEFAULTS.raftElectionTimeoutMs;
+  // Followers would start elections between a live leader's heartbeats
+  // (Raft §5.6: broadcastTime << electionTimeout).
+  if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
+    const written = r.election_timeout === undefined ? ' (default)' : '';
+    const floor = `5 x heartbeat_interval (${formatDuration(heartbeatIntervalMs)}) = ${formatDuration(5 * heartbeatIntervalMs)}`;
+    problems.push({
+      path: ['raft', 'election_timeout'],
+      reason:
+        `election_timeout ${formatDuration(electionTimeoutMs)}${written} must be at least ${floor}, ` +
+        'or elections fire between heartbeats',
+    });
+  }
+  const snapshotThreshold = r.snapshot_threshold ?? DEFAULTS.snapshotThreshold;
+  return {
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    snapshotThreshold,
+    trailingLogs: r.trailing_logs ?? defaultTrailingLogs(snapshotThreshold),
+    maxInflight: r.max_inflight ?? DEFAULTS.maxInflight,
+    maxMessageBytes: r.max_message_bytes ?? DEFAULTS.maxMessageBytes,
+  };
+}

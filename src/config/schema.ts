@@ -1,0 +1,135 @@
+/**
+ * The YAML as written (snake_case keys), checked key by key. Every object is strict so a typo
+ * is refused instead of silently ignored. Defaults and checks that relate two keys live in
+ * resolve.ts, which needs to know which values were written and which were defaulted.
+ */
+import { z } from 'zod';
+import { DurationError, parseDuration } from './duration.js';
+import { parseHostPort } from './host-port.js';
+import { LOG_LEVELS } from './types.js';
+
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** setTimeout fires at once for delays above 2^31-1 ms, so a timer longer than that is impossible. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A YAML value in words, for reasons: `the number 100`, `a list`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'nothing (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return `the ${typeof value} ${String(value)}`;
+}
+
+/** A positive duration in ms; `maxMs` bounds durations that become timers. */
+function duration(maxMs: number = MAX_TIMER_MS) {
+  return z.unknown().transform((value, ctx): number => {
+    const problem = (message: string): number => {
+      ctx.issues.push({ code: 'custom', message, input: value });
+      return z.NEVER;
+    };
+    if (typeof value === 'number') {
+      return problem(`expected a duration with a unit (e.g. ${value}ms or ${value}s), found the number ${value}`);
+    }
+    if (typeof value !== 'string') {
+      return problem(`expected a duration such as 100ms, 2s or 1m, found ${describeValue(value)}`);
+    }
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (err) {
+      if (err instanceof DurationError) return problem(err.message);
+      throw err;
+    }
+    if (ms <= 0) return problem(`expected a positive duration, found ${JSON.stringify(value)}`);
+    if (ms > maxMs) {
+      const days = Math.floor(maxMs / 86_400_000);
+      return problem(`expected at most ${maxMs}ms (about ${days} days), found ${JSON.stringify(value)}`);
+    }
+    return ms;
+  });
+}
+
+const hostPort = z.string().check((ctx) => {
+  const parsed = parseHostPort(ctx.value);
+  if (!parsed.ok) ctx.issues.push({ code: 'custom', message: parsed.reason, input: ctx.value });
+});
+
+function int(min: number, max: number = Number.MAX_SAFE_INTEGER) {
+  return z
+    .number()
+    .int({ error: (issue) => `expected a whole number, found ${describeValue(issue.input)}` })
+    .min(min, { error: (issue) => `expected at least ${min}, found ${describeValue(issue.input)}` })
+    .max(max, { error: (issue) => `expected at most ${max}, found ${describeValue(issue.input)}` });
+}
+
+/** Node ids and the cluster name end up in paths, metric labels and log lines: keep them plain. */
+function identifier(what: string) {
+  const rule = `1-63 letters, digits, '_', '.' or '-' starting with a letter or digit`;
+  return z.string().regex(NODE_ID_PATTERN, {
+    error: (issue) => `expected ${what} of ${rule}, found ${describeValue(issue.input)}`,
+  });
+}
+
+const nodeId = identifier('an id');
+
+const node = z.strictObject({
+  id: nodeId,
+  address: hostPort,
+  listen: hostPort.optional(),
+  metrics: hostPort.nullish(),
+});
+
+const heartbeat = z.strictObject({
+  base_timeout: duration().optional(),
+  dynamic_adjustment: z.boolean().optional(),
+  rtt_window: int(1, 10_000).optional(),
+  min_timeout: duration().optional(),
+  max_timeout: duration().optional(),
+  interval: duration().optional(),
+  /** Seed-compatible location; controller.state_sync_interval is the other. */
+  state_sync_interval: duration().optional(),
+});
+
+const audit = z.strictObject({
+  max_events: int(1).optional(),
+  // Retention age is compared with timestamps, never armed as a timer, so it may exceed 24 days.
+  max_age: duration(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+const controller = z.strictObject({
+  data_dir: z.string().min(1, { error: 'expected a directory path, found an empty string' }).optional(),
+  heartbeat: heartbeat.nullish(),
+  state_sync_interval: duration().optional(),
+  log_level: z
+    .enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, found ${describeValue(issue.input)}` })
+    .optional(),
+  audit: audit.nullish(),
+});
+
+const raft = z.strictObject({
+  heartbeat_interval: duration().optional(),
+  election_timeout: duration().optional(),
+  snapshot_threshold: int(10).optional(),
+  trailing_logs: int(0).optional(),
+  max_inflight: int(1, 65_536).optional(),
+  // gRPC message limits are signed 32-bit; below 1 KiB not even a heartbeat batch fits.
+  max_message_bytes: int(1024, 2 ** 31 - 1).optional(),
+});
+
+const filePath = z.string().min(1, { error: 'expected a file path, found an empty string' });
+const tls = z.strictObject({ ca: filePath, cert: filePath, key: filePath });
+
+export const rawConfigSchema = z.strictObject({
+  cluster: z.strictObject({
+    name: identifier('a name').optional(),
+    nodes: z.array(node).min(1, { error: 'expected at least one node' }),
+  }),
+  // `controller:` with everything beneath commented out parses as null; treat it as absent.
+  controller: controller.nullish(),
+  raft: raft.nullish(),
+  tls: tls.nullish(),
+});
+
+export type RawConfig = z.output<typeof rawConfigSchema>;

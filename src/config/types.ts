@@ -1,0 +1,82 @@
+/**
+ * The resolved cluster config: every default applied, every duration in milliseconds, every
+ * path absolute. Produced only by load.ts, so code holding one may trust it is consistent.
+ */
+
+export interface NodeEntry {
+  readonly id: string;
+  /** host:port that peers and clients dial. */
+  readonly address: string;
+  /** host:port to bind; defaults to `address` (differs when a proxy or NAT sits in between). */
+  readonly listen: string;
+  /** host:port of the Prometheus HTTP endpoint, or null for none. */
+  readonly metrics: string | null;
+}
+
+/** The membership failure detector (not Raft's own heartbeats). */
+export interface HeartbeatConfig {
+  readonly baseTimeoutMs: number;
+  /** true: timeout = base + 2 x moving-average RTT, clamped to [min, max]; false: exactly base. */
+  readonly dynamicAdjustment: boolean;
+  /** Samples in the RTT moving average; default 16. */
+  readonly rttWindow: number;
+  /** Floor of the adaptive timeout; default = base. */
+  readonly minTimeoutMs: number;
+  /** Ceiling of the adaptive timeout; default 4 x base. */
+  readonly maxTimeoutMs: number;
+  /** How often heartbeats are sent; default base/8 clamped to [50ms, 500ms]. */
+  readonly intervalMs: number;
+}
+
+export interface RaftSettings {
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  /** Applied entries since the last snapshot that trigger a new one. */
+  readonly snapshotThreshold: number;
+  /** Entries kept after a snapshot so slow followers can catch up without one; default min(5000, threshold). */
+  readonly trailingLogs: number;
+  /** Unacknowledged append messages per follower; default 256. */
+  readonly maxInflight: number;
+  /** Largest message sent or accepted; default 4 MiB. */
+  readonly maxMessageBytes: number;
+}
+
+/** Absolute paths (relative ones in the YAML are resolved against the YAML file's directory). */
+export interface TlsConfig {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface AuditRetention {
+  /** Default 100000. */
+  readonly maxEvents: number;
+  /** Default 7 days. */
+  readonly maxAgeMs: number;
+}
+
+export interface ClusterConfig {
+  /** Absolute path of the YAML file this came from. */
+  readonly file: string;
+  readonly clusterName: string;
+  readonly nodes: readonly NodeEntry[];
+  /** data_dir as written, `${id}` not yet substituted. */
+  readonly dataDirTemplate: string;
+  readonly heartbeat: HeartbeatConfig;
+  /** How often the reconciler compares local and cluster state. */
+  readonly stateSyncIntervalMs: number;
+  readonly auditRetention: AuditRetention;
+  readonly raft: RaftSettings;
+  readonly tls: TlsConfig | null;
+  /** A pino level; default 'info'. */
+  readonly logLevel: LogLevel;
+}
+
+export interface NodeConfig extends ClusterConfig {
+  readonly self: NodeEntry;
+  /** dataDirTemplate with `${id}` substituted, resolved against the process cwd. */
+  readonly dataDir: string;
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
