@@ -1,0 +1,101 @@
+/**
+ * Exactly-once application of retried client requests (Raft thesis §6.3). Per client id the
+ * table keeps the highest seq applied and its result; a retry of that seq gets the cached
+ * result, an older seq is refused. The table is replicated state: it is in the snapshot, and
+ * eviction depends only on the log (least recently applied first), never on time.
+ */
+import type { ClientTag } from './command.js';
+import { SnapshotError } from './errors.js';
+import { Fields } from './fields.js';
+import { failure, type ApplyResult, type FailureCode } from './result.js';
+
+export const DEFAULT_MAX_CLIENTS = 10_000;
+
+interface ClientEntry {
+  readonly seq: number;
+  readonly result: ApplyResult;
+  /** Raft index at which `seq` was applied; orders eviction. */
+  readonly index: number;
+}
+
+const FAILURE_CODES: readonly FailureCode[] = ['CAS_FAILED', 'NOT_FOUND', 'STALE_REQUEST', 'INVALID', 'IGNORED', 'CONFLICT'];
+
+export class ClientTable {
+  /**
+   * Insertion order is last-applied order: `record` re-inserts a client, and applies come in
+   * increasing index order, so the first entry is always the one to evict, in O(1).
+   */
+  private readonly entries = new Map<string, ClientEntry>();
+
+  constructor(readonly maxClients: number = DEFAULT_MAX_CLIENTS) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The answer for a request already seen, or null when it must be applied. */
+  check(client: ClientTag): ApplyResult | null {
+    const entry = this.entries.get(client.id);
+    if (entry === undefined || client.seq > entry.seq) return null;
+    if (client.seq === entry.seq) return entry.result;
+    return failure('STALE_REQUEST', `client "${client.id}" request ${client.seq} is older than its latest, ${entry.seq}`);
+  }
+
+  record(client: ClientTag, result: ApplyResult, index: number): void {
+    this.entries.delete(client.id);
+    this.entries.set(client.id, { seq: client.seq, result, index });
+    this.evict();
+  }
+
+  /** [[id, seq, index, result], ...] in last-applied order. */
+  snapshot(): unknown {
+    const out: unknown[] = [];
+    for (const [id, e] of this.entries) out.push([id, e.seq, e.index, e.result]);
+    return out;
+  }
+
+  restore(data: unknown): void {
+    if (!Array.isArray(data)) throw new SnapshotError(`clients: expected an array, found ${typeof data}`);
+    let lastIndex = 0;
+    for (const [i, item] of (data as readonly unknown[]).entries()) {
+      if (!Array.isArray(item) || item.length !== 4) {
+        throw new SnapshotError(`clients: entry ${i}: expected [id, seq, index, result]`);
+      }
+      const [id, seq, index, result] = item as readonly unknown[];
+      if (typeof id !== 'string' || id.length === 0) throw new SnapshotError(`clients: entry ${i}: id must be a non-empty string`);
+      if (!isCount(seq) || !isCount(index)) throw new SnapshotError(`clients: entry ${i}: seq and index must be integers >= 0`);
+      if (index <= lastIndex || this.entries.has(id)) {
+        throw new SnapshotError(`clients: entry ${i}: entries must be unique and in increasing index order`);
+      }
+      lastIndex = index;
+      this.entries.set(id, { seq, index, result: restoreResult(result, i) });
+    }
+    this.evict();
+  }
+
+  private evict(): void {
+    while (this.entries.size > this.maxClients) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done === true) return;
+      this.entries.delete(oldest.value);
+    }
+  }
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function restoreResult(value: unknown, i: number): ApplyResult {
+  const f = Fields.of(value, `clients: entry ${i}: result`, (m) => new SnapshotError(m));
+  if (f.boolean('ok')) {
+    f.only(new Set(['ok', 'revision', 'value']));
+    const revision = f.int('revision', { min: 0 });
+    return f.has('value') ? { ok: true, revision, value: f.raw['value'] } : { ok: true, revision };
+  }
+  f.only(new Set(['ok', 'code', 'message', 'currentRevision']));
+  const code = f.oneOf('code', FAILURE_CODES);
+  const message = f.string('message');
+  const currentRevision = f.optionalInt('currentRevision', { min: 0 });
+  return failure(code, message, currentRevision);
+}

@@ -1,0 +1,114 @@
+/**
+ * Narrowing of untrusted JSON (decoded commands, snapshots) into typed values. Every check
+ * names the field, what was expected and what was found, and throws the caller's error class.
+ */
+import { describe } from './errors.js';
+
+export type JsonRecord = Readonly<Record<string, unknown>>;
+
+/** Builds the error to throw; CommandError for commands, SnapshotError for snapshots. */
+export type ErrorFactory = (message: string) => Error;
+
+export interface StringRule {
+  /** Reject the empty string. */
+  readonly nonEmpty?: boolean;
+  /** Upper bound on the UTF-8 encoded length. */
+  readonly maxBytes?: number;
+}
+
+export interface IntRule {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+export function isRecord(value: unknown): value is JsonRecord {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** UTF-8 length, skipping the O(n) count when the UTF-16 length already decides it. */
+export function utf8Exceeds(s: string, maxBytes: number): boolean {
+  if (s.length > maxBytes) return true; // every UTF-16 unit is at least one UTF-8 byte
+  if (s.length * 3 <= maxBytes) return false; // and at most three
+  return Buffer.byteLength(s, 'utf8') > maxBytes;
+}
+
+/** A view of one untrusted object, labelled `where` in error messages. */
+export class Fields {
+  private constructor(
+    readonly raw: JsonRecord,
+    private readonly where: string,
+    private readonly makeError: ErrorFactory,
+  ) {}
+
+  static of(value: unknown, where: string, makeError: ErrorFactory): Fields {
+    if (!isRecord(value)) throw makeError(`${where}: expected an object, found ${describe(value)}`);
+    return new Fields(value, where, makeError);
+  }
+
+  fail(message: string): never {
+    throw this.makeError(`${this.where}: ${message}`);
+  }
+
+  /** Refuse fields this version does not know, so a typo is an error rather than a no-op. */
+  only(allowed: ReadonlySet<string>): this {
+    for (const key in this.raw) {
+      if (!allowed.has(key) && this.raw[key] !== undefined) this.fail(`unexpected field "${key}"`);
+    }
+    return this;
+  }
+
+  has(key: string): boolean {
+    return this.raw[key] !== undefined;
+  }
+
+  string(key: string, rule: StringRule = {}): string {
+    const v = this.raw[key];
+    if (typeof v !== 'string') this.fail(`field "${key}" must be a string, found ${describe(v)}`);
+    if (rule.nonEmpty === true && v.length === 0) this.fail(`field "${key}" must not be empty`);
+    if (rule.maxBytes !== undefined && utf8Exceeds(v, rule.maxBytes)) {
+      this.fail(`field "${key}" must be at most ${rule.maxBytes} bytes, found ${Buffer.byteLength(v, 'utf8')}`);
+    }
+    return v;
+  }
+
+  int(key: string, rule: IntRule = {}): number {
+    const v = this.raw[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+      this.fail(`field "${key}" must be an integer, found ${describe(v)}`);
+    }
+    const min = rule.min ?? Number.MIN_SAFE_INTEGER;
+    const max = rule.max ?? Number.MAX_SAFE_INTEGER;
+    if (v < min || v > max) this.fail(`field "${key}" must be in [${min}, ${max}], found ${v}`);
+    return v;
+  }
+
+  optionalInt(key: string, rule: IntRule = {}): number | undefined {
+    return this.has(key) ? this.int(key, rule) : undefined;
+  }
+
+  finite(key: string): number {
+    const v = this.raw[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(`field "${key}" must be a finite number, found ${describe(v)}`);
+    return v;
+  }
+
+  boolean(key: string): boolean {
+    const v = this.raw[key];
+    if (typeof v !== 'boolean') this.fail(`field "${key}" must be a boolean, found ${describe(v)}`);
+    return v;
+  }
+
+  oneOf<T extends string>(key: string, values: readonly T[]): T {
+    const v = this.raw[key];
+    const found = values.find((x) => x === v);
+    if (found === undefined) this.fail(`field "${key}" must be one of ${values.join('|')}, found ${describe(v)}`);
+    return found;
+  }
+
+  array(key: string, maxLength: number): readonly unknown[] {
+    const v = this.raw[key];
+    if (!Array.isArray(v)) this.fail(`field "${key}" must be an array, found ${describe(v)}`);
+    if (v.length > maxLength) this.fail(`field "${key}" must have at most ${maxLength} items, found ${v.length}`);
+    return v as readonly unknown[];
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The key-value kind: a revisioned store in the manner of etcd's mvcc, without history.
+ * Each key remembers the revision that created it, the revision that last changed it, and how
+ * many times it has been written since it was created.
+ */
+import { SnapshotError } from './errors.js';
+import { Fields } from './fields.js';
+import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
+import { failure, okResult, type ApplyResult } from './result.js';
+
+export const KV_KIND = 'kv';
+export const MAX_KEY_BYTES = 1024;
+export const MAX_VALUE_BYTES = 1024 * 1024;
+
+export interface KvPut {
+  readonly kind: 'kv';
+  readonly op: 'put';
+  readonly key: string;
+  readonly value: string;
+  /** Compare-and-set: apply only if the key's modRevision equals this; 0 means "must not exist". */
+  readonly ifRevision?: number;
+}
+
+export interface KvDelete {
+  readonly kind: 'kv';
+  readonly op: 'delete';
+  readonly key: string;
+  /** Apply only if the key's modRevision equals this. */
+  readonly ifRevision?: number;
+}
+
+export type KvCommand = KvPut | KvDelete;
+
+export interface KvRecord {
+  readonly key: string;
+  readonly value: string;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  /** Writes since creation: 1 after the put that created the key. */
+  readonly version: number;
+}
+
+/** What `get` answers; the shape `ctl kv get -o json` prints. */
+export interface KvGetResult {
+  readonly key: string;
+  readonly value: string;
+  /** The key's modRevision. */
+  readonly revision: number;
+}
+
+export interface KvListOptions {
+  /** At most this many records (no limit when absent). */
+  readonly limit?: number;
+  /** Start strictly after this key: pass the last key of the previous page. */
+  readonly after?: string;
+}
+
+export interface KvListResult {
+  /** Matching records in key order (UTF-16 code unit order, as JavaScript compares strings). */
+  readonly items: readonly KvRecord[];
+  /** True when the limit cut the listing short. */
+  readonly more: boolean;
+}
+
+export interface KvView {
+  get(key: string): KvGetResult | null;
+  /** The key with all its revision metadata. */
+  getRecord(key: string): KvRecord | null;
+  /** Keys starting with `prefix` (all keys for ''), in key order. */
+  list(prefix?: string, options?: KvListOptions): KvListResult;
+  readonly size: number;
+}
+
+const PUT_FIELDS = commandFields('op', 'key', 'value', 'ifRevision');
+const DELETE_FIELDS = commandFields('op', 'key', 'ifRevision');
+
+function parseKv(fields: Fields): KvCommand {
+  const op = fields.oneOf('op', ['put', 'delete'] as const);
+  fields.only(op === 'put' ? PUT_FIELDS : DELETE_FIELDS);
+  const key = fields.string('key', { nonEmpty: true, maxBytes: MAX_KEY_BYTES });
+  const ifRevision = fields.optionalInt('ifRevision', { min: 0 });
+  if (op === 'put') {
+    const value = fields.string('value', { maxBytes: MAX_VALUE_BYTES });
+    return ifRevision === undefined ? { kind: 'kv', op, key, value } : { kind: 'kv', op, key, value, ifRevision };
+  }
+  return ifRevision === undefined ? { kind: 'kv', op, key } : { kind: 'kv', op, key, ifRevision };
+}
+
+/** Keys in messages are cut short: a message is cached with its result and may be logged. */
+function quote(key: string): string {
+  return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}...` : key);
+}
+
+/** First index in the sorted `keys` whose key is >= `key` (or > `key` when `strict`). */
+function bound(keys: readonly string[], key: string, strict: boolean): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const k = keys[mid]!;
+    if (k < key || (strict && k === key)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
+  private readonly records = new Map<string, KvRecord>();
+  /**
+   * All keys in order, rebuilt lazily after a key is created or deleted. Overwrites (the
+   * common write) keep it valid, so a put costs O(1) and listings sort at most once per change
+   * of the key set.
+   */
+  private sortedKeys: string[] | null = [];
+
+  get view(): KvView {
+    return this;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  apply(command: KvCommand, ctx: ApplyContext): ApplyResult {
+    switch (command.op) {
+      case 'put':
+        return this.put(command, ctx);
+      case 'delete':
+        return this.delete(command, ctx);
+      default: {
+        const never: never = command;
+        return never;
+      }
+    }
+  }
+
+  private put(command: KvPut, ctx: ApplyContext): ApplyResult {
+    const current = this.records.get(command.key);
+    if (command.ifRevision !== undefined) {
+      const at = current?.modRevision ?? 0;
+      if (at !== command.ifRevision) {
+        return failure('CAS_FAILED', `key ${quote(command.key)} is at revision ${at}, expected ${command.ifRevision}`, at);
+      }
+    }
+    const revision = ctx.bump();
+    this.records.set(command.key, {
+      key: command.key,
+      value: command.value,
+      createRevision: current?.createRevision ?? revision,
+      modRevision: revision,
+      version: (current?.version ?? 0) + 1,
+    });
+    if (current === undefined) this.sortedKeys = null;
+    return okResult(revision);
+  }
+
+  private delete(command: KvDelete, ctx: ApplyContext): ApplyResult {
+    const current = this.records.get(command.key);
+    if (current === undefined) return failure('NOT_FOUND', `key ${quote(command.key)} does not exist`);
+    if (command.ifRevision !== undefined && current.modRevision !== command.ifRevision) {
+      return failure(
+        'CAS_FAILED',
+        `key ${quote(command.key)} is at revision ${current.modRevision}, expected ${command.ifRevision}`,
+        current.modRevision,
+      );
+    }
+    const revision = ctx.bump();
+    this.records.delete(command.key);
+    this.sortedKeys = null;
+    return okResult(revision);
+  }
+
+  get(key: string): KvGetResult | null {
+    const r = this.records.get(key);
+    return r === undefined ? null : { key: r.key, value: r.value, revision: r.modRevision };
+  }
+
+  getRecord(key: string): KvRecord | null {
+    return this.records.get(key) ?? null;
+  }
+
+  list(prefix = '', options: KvListOptions = {}): KvListResult {
+    const keys = this.keys();
+    let i = bound(keys, prefix, false);
+    if (options.after !== undefined) i = Math.max(i, bound(keys, options.after, true));
+    const limit = options.limit ?? Infinity;
+    const items: KvRecord[] = [];
+    for (; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (!key.startsWith(prefix)) break;
+      if (items.length >= limit) return { items, more: true };
+      items.push(this.records.get(key)!);
+    }
+    return { items, more: false };
+  }
+
+  /** Sorted tuples [key, value, createRevision, modRevision, version]: compact and ordered. */
+  snapshot(): unknown {
+    return this.keys().map((key) => {
+      const r = this.records.get(key)!;
+      return [r.key, r.value, r.createRevision, r.modRevision, r.version];
+    });
+  }
+
+  restore(data: unknown): void {
+    if (!Array.isArray(data)) throw new SnapshotError(`kv: expected an array of records, found ${typeof data}`);
+    const keys: string[] = [];
+    for (const [i, item] of (data as readonly unknown[]).entries()) {
+      const record = restoreRecord(item, i);
+      const previous = keys[keys.length - 1];
+      if (previous !== undefined && !(previous < record.key)) {
+        throw new SnapshotError(`kv: record ${i}: keys must be strictly increasing, found ${quote(record.key)} after ${quote(previous)}`);
+      }
+      keys.push(record.key);
+      this.records.set(record.key, record);
+    }
+    this.sortedKeys = keys;
+  }
+
+  private keys(): readonly string[] {
+    // Default sort compares UTF-16 code units, the same order as `<` in `bound`.
+    this.sortedKeys ??= [...this.records.keys()].sort();
+    return this.sortedKeys;
+  }
+}
+
+function restoreRecord(item: unknown, i: number): KvRecord {
+  const fail = (what: string): never => {
+    throw new SnapshotError(`kv: record ${i}: ${what}`);
+  };
+  if (!Array.isArray(item) || item.length !== 5) return fail('expected [key, value, createRevision, modRevision, version]');
+  const [key, value, createRevision, modRevision, version] = item as readonly unknown[];
+  if (typeof key !== 'string' || key.length === 0) return fail('key must be a non-empty string');
+  if (typeof value !== 'string') return fail('value must be a string');
+  const positive = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
+  if (!positive(createRevision) || !positive(modRevision) || !positive(version)) {
+    return fail('revisions and version must be positive integers');
+  }
+  if (createRevision > modRevision) return fail(`createRevision ${createRevision} is after modRevision ${modRevision}`);
+  return { key, value, createRevision, modRevision, version };
+}
+
+export const kvKind: ResourceKind<KvCommand, KvView> = {
+  name: KV_KIND,
+  parse: parseKv,
+  create: () => new KvStore(),
+};

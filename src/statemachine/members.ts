@@ -1,0 +1,324 @@
+/**
+ * The members kind: the application's record of each controller (address, role, and the
+ * online/offline status committed through Raft). Who votes is decided by the Raft core's
+ * conf-change entries; the node host applies the matching command here when it applies one,
+ * so this table follows the Raft configuration rather than driving it.
+ */
+import { CommandError, SnapshotError } from './errors.js';
+import { Fields } from './fields.js';
+import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
+import { failure, okResult, type ApplyResult } from './result.js';
+
+export const MEMBERS_KIND = 'members';
+export const MAX_MEMBER_ID_BYTES = 256;
+export const MAX_ADDRESS_BYTES = 256;
+export const MAX_REASON_BYTES = 1024;
+export const MAX_BOOTSTRAP_MEMBERS = 1000;
+
+export type MemberRole = 'voter' | 'learner';
+export type MemberStatus = 'online' | 'offline';
+
+export interface MemberRecord {
+  readonly id: string;
+  readonly address: string;
+  readonly role: MemberRole;
+  readonly status: MemberStatus;
+  /** The global revision at which `status` took its current value. */
+  readonly statusSince: number;
+  readonly statusReason: string;
+  /** The Raft term of the leader that decided `status`; 0 before any decision. */
+  readonly statusTerm: number;
+  /** The deciding leader's clock (ms since the epoch) when it observed the status; informational. */
+  readonly statusObservedAt: number;
+}
+
+export interface MembersBootstrap {
+  readonly kind: 'members';
+  readonly op: 'bootstrap';
+  readonly members: readonly { readonly id: string; readonly address: string }[];
+}
+
+/** Adds a learner (Raft thesis §4.2.1: catch up before voting); `promote` makes it a voter. */
+export interface MembersAdd {
+  readonly kind: 'members';
+  readonly op: 'add';
+  readonly id: string;
+  readonly address: string;
+  /** Accepted for explicitness; a new member is always a learner. */
+  readonly learner?: true;
+}
+
+export interface MembersPromote {
+  readonly kind: 'members';
+  readonly op: 'promote';
+  readonly id: string;
+}
+
+export interface MembersRemove {
+  readonly kind: 'members';
+  readonly op: 'remove';
+  readonly id: string;
+}
+
+export interface MembersSetStatus {
+  readonly kind: 'members';
+  readonly op: 'setStatus';
+  readonly id: string;
+  readonly status: MemberStatus;
+  readonly reason: string;
+  /** ms since the epoch on the deciding leader's clock; recorded, never compared. */
+  readonly observedAt: number;
+  /** The term of the leader that decided; a decision from an older term than recorded is ignored. */
+  readonly term: number;
+}
+
+export type MembersCommand = MembersBootstrap | MembersAdd | MembersPromote | MembersRemove | MembersSetStatus;
+
+/** The `value` of a setStatus result. */
+export interface StatusChange {
+  /** Whether the status changed (a newer term confirming the same status does not). */
+  readonly changed: boolean;
+  readonly from: MemberStatus;
+  readonly to: MemberStatus;
+}
+
+export interface MembersView {
+  /** All members sorted by id. */
+  list(): readonly MemberRecord[];
+  get(id: string): MemberRecord | null;
+  readonly size: number;
+}
+
+const OPS = ['bootstrap', 'add', 'promote', 'remove', 'setStatus'] as const;
+const FIELDS: Readonly<Record<MembersCommand['op'], ReadonlySet<string>>> = {
+  bootstrap: commandFields('op', 'members'),
+  add: commandFields('op', 'id', 'address', 'learner'),
+  promote: commandFields('op', 'id'),
+  remove: commandFields('op', 'id'),
+  setStatus: commandFields('op', 'id', 'status', 'reason', 'observedAt', 'term'),
+};
+const ID_RULE = { nonEmpty: true, maxBytes: MAX_MEMBER_ID_BYTES } as const;
+const ADDRESS_RULE = { nonEmpty: true, maxBytes: MAX_ADDRESS_BYTES } as const;
+const REASON_RULE = { maxBytes: MAX_REASON_BYTES } as const;
+const ROLES = ['voter', 'learner'] as const;
+const STATUSES = ['online', 'offline'] as const;
+
+function parseMembers(fields: Fields): MembersCommand {
+  const op = fields.oneOf('op', OPS);
+  fields.only(FIELDS[op]);
+  switch (op) {
+    case 'bootstrap': {
+      const seen = new Set<string>();
+      const members = fields.array('members', MAX_BOOTSTRAP_MEMBERS).map((item, i) => {
+        const f = Fields.of(item, `command.members[${i}]`, (m) => new CommandError(m)).only(new Set(['id', 'address']));
+        const member = { id: f.string('id', ID_RULE), address: f.string('address', ADDRESS_RULE) };
+        if (seen.has(member.id)) fields.fail(`member id "${member.id}" appears twice`);
+        seen.add(member.id);
+        return member;
+      });
+      if (members.length === 0) fields.fail('field "members" must not be empty');
+      return { kind: 'members', op, members };
+    }
+    case 'add': {
+      if (fields.has('learner') && fields.boolean('learner') !== true) {
+        fields.fail('field "learner" must be true: a new member always starts as a learner');
+      }
+      return { kind: 'members', op, id: fields.string('id', ID_RULE), address: fields.string('address', ADDRESS_RULE) };
+    }
+    case 'promote':
+    case 'remove':
+      return { kind: 'members', op, id: fields.string('id', ID_RULE) };
+    case 'setStatus':
+      return {
+        kind: 'members',
+        op,
+        id: fields.string('id', ID_RULE),
+        status: fields.oneOf('status', STATUSES),
+        reason: fields.string('reason', REASON_RULE),
+        observedAt: fields.finite('observedAt'),
+        term: fields.int('term', { min: 0 }),
+      };
+    default: {
+      const never: never = op;
+      return never;
+    }
+  }
+}
+
+export class MembersStore implements KindInstance<MembersCommand, MembersView>, MembersView {
+  private readonly records = new Map<string, MemberRecord>();
+  private sorted: readonly MemberRecord[] | null = [];
+
+  get view(): MembersView {
+    return this;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  list(): readonly MemberRecord[] {
+    this.sorted ??= [...this.records.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.sorted;
+  }
+
+  get(id: string): MemberRecord | null {
+    return this.records.get(id) ?? null;
+  }
+
+  apply(command: MembersCommand, ctx: ApplyContext): ApplyResult {
+    switch (command.op) {
+      case 'bootstrap':
+        return this.bootstrap(command, ctx);
+      case 'add':
+        return this.add(command, ctx);
+      case 'promote':
+        return this.promote(command, ctx);
+      case 'remove':
+        return this.remove(command, ctx);
+      case 'setStatus':
+        return this.setStatus(command, ctx);
+      default: {
+        const never: never = command;
+        return never;
+      }
+    }
+  }
+
+  private bootstrap(command: MembersBootstrap, ctx: ApplyContext): ApplyResult {
+    if (this.records.size > 0) {
+      return failure('CONFLICT', `bootstrap needs an empty members table, found ${this.records.size} members`);
+    }
+    const revision = ctx.bump();
+    for (const { id, address } of command.members) {
+      this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', revision) });
+    }
+    return okResult(revision);
+  }
+
+  private add(command: MembersAdd, ctx: ApplyContext): ApplyResult {
+    const existing = this.records.get(command.id);
+    if (existing !== undefined) {
+      return failure('CONFLICT', `member "${command.id}" already exists as a ${existing.role} at ${existing.address}`);
+    }
+    const revision = ctx.bump();
+    // Offline until the failure detector hears from it: a member that was never seen is not online.
+    this.set({ id: command.id, address: command.address, role: 'learner', ...initialStatus('offline', 'added', revision) });
+    return okResult(revision);
+  }
+
+  private promote(command: MembersPromote, ctx: ApplyContext): ApplyResult {
+    const existing = this.records.get(command.id);
+    if (existing === undefined) return failure('NOT_FOUND', `member "${command.id}" does not exist`);
+    // Idempotent: the table follows conf changes, and re-applying one must not fail.
+    if (existing.role === 'voter') return okResult(ctx.revision);
+    const revision = ctx.bump();
+    this.set({ ...existing, role: 'voter' });
+    return okResult(revision);
+  }
+
+  private remove(command: MembersRemove, ctx: ApplyContext): ApplyResult {
+    if (!this.records.has(command.id)) return failure('NOT_FOUND', `member "${command.id}" does not exist`);
+    const revision = ctx.bump();
+    this.records.delete(command.id);
+    this.sorted = null;
+    return okResult(revision);
+  }
+
+  private setStatus(command: MembersSetStatus, ctx: ApplyContext): ApplyResult {
+    const existing = this.records.get(command.id);
+    if (existing === undefined) return failure('NOT_FOUND', `member "${command.id}" does not exist`);
+    // A deposed leader's late proposal must not overwrite what a newer leader decided.
+    if (command.term < existing.statusTerm) {
+      return failure(
+        'IGNORED',
+        `status of "${command.id}" was decided in term ${existing.statusTerm}; ignoring a decision from term ${command.term}`,
+      );
+    }
+    const change: StatusChange = { changed: command.status !== existing.status, from: existing.status, to: command.status };
+    if (!change.changed) {
+      if (command.term === existing.statusTerm) return okResult(ctx.revision, change);
+      // Same status confirmed by a newer leader: raise the term so older decisions stay fenced
+      // off, but keep statusSince and the reason, which describe when and why it began.
+      const revision = ctx.bump();
+      this.set({ ...existing, statusTerm: command.term });
+      return okResult(revision, change);
+    }
+    const revision = ctx.bump();
+    this.set({
+      ...existing,
+      status: command.status,
+      statusSince: revision,
+      statusReason: command.reason,
+      statusTerm: command.term,
+      statusObservedAt: command.observedAt,
+    });
+    return okResult(revision, change);
+  }
+
+  private set(record: MemberRecord): void {
+    if (!this.records.has(record.id)) this.sorted = null;
+    else if (this.sorted !== null) this.sorted = this.sorted.map((r) => (r.id === record.id ? record : r));
+    this.records.set(record.id, record);
+  }
+
+  snapshot(): unknown {
+    // Fields written in a fixed order so equal tables give equal bytes.
+    return this.list().map((r) => ({
+      id: r.id,
+      address: r.address,
+      role: r.role,
+      status: r.status,
+      statusSince: r.statusSince,
+      statusReason: r.statusReason,
+      statusTerm: r.statusTerm,
+      statusObservedAt: r.statusObservedAt,
+    }));
+  }
+
+  restore(data: unknown): void {
+    if (!Array.isArray(data)) throw new SnapshotError(`members: expected an array of records, found ${typeof data}`);
+    let previous: string | null = null;
+    for (const [i, item] of (data as readonly unknown[]).entries()) {
+      const f = Fields.of(item, `members: record ${i}`, (m) => new SnapshotError(m)).only(RECORD_FIELDS);
+      const record: MemberRecord = {
+        id: f.string('id', ID_RULE),
+        address: f.string('address', ADDRESS_RULE),
+        role: f.oneOf('role', ROLES),
+        status: f.oneOf('status', STATUSES),
+        statusSince: f.int('statusSince', { min: 0 }),
+        statusReason: f.string('statusReason', REASON_RULE),
+        statusTerm: f.int('statusTerm', { min: 0 }),
+        statusObservedAt: f.finite('statusObservedAt'),
+      };
+      if (previous !== null && !(previous < record.id)) f.fail(`ids must be strictly increasing, found "${record.id}" after "${previous}"`);
+      previous = record.id;
+      this.set(record);
+    }
+  }
+}
+
+const RECORD_FIELDS = new Set([
+  'id',
+  'address',
+  'role',
+  'status',
+  'statusSince',
+  'statusReason',
+  'statusTerm',
+  'statusObservedAt',
+]);
+
+function initialStatus(
+  status: MemberStatus,
+  reason: string,
+  revision: number,
+): Pick<MemberRecord, 'status' | 'statusSince' | 'statusReason' | 'statusTerm' | 'statusObservedAt'> {
+  return { status, statusSince: revision, statusReason: reason, statusTerm: 0, statusObservedAt: 0 };
+}
+
+export const membersKind: ResourceKind<MembersCommand, MembersView> = {
+  name: MEMBERS_KIND,
+  parse: parseMembers,
+  create: () => new MembersStore(),
+};

@@ -1,0 +1,231 @@
+/**
+ * The replicated state machine the Raft log drives (hashicorp/raft's FSM: apply, snapshot,
+ * restore). It dispatches each command to its resource kind by the envelope's `kind`, keeps
+ * one global revision bumped by every command that changes state (like etcd's), and applies
+ * retried client requests exactly once.
+ *
+ * Determinism is the contract: the same entries applied in the same order give the same
+ * results and byte-identical snapshots on every node. Nothing here reads a clock, draws a
+ * random number or does I/O, and a bad entry is a result, never an exception.
+ */
+import { validateCommand, decodeCommand, type DecodedCommand, type Envelope } from './command.js';
+import { ClientTable, DEFAULT_MAX_CLIENTS } from './dedup.js';
+import { SnapshotError, StateMachineError, describe } from './errors.js';
+import { Fields, isRecord } from './fields.js';
+import { DEFAULT_REGISTRY } from './kinds.js';
+import { kvKind, type KvView } from './kv.js';
+import { membersKind, type MembersView } from './members.js';
+import {
+  KindRegistry,
+  type AnyResourceKind,
+  type ApplyContext,
+  type KindCommand,
+  type KindInstance,
+  type ResourceKind,
+} from './resource-kind.js';
+import { failure, type ApplyResult } from './result.js';
+
+export type { ApplyResult, ApplyOk, ApplyFailure, FailureCode } from './result.js';
+
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+export interface StateMachineOptions {
+  /** The resource kinds; the default is kv and members. Must be the same on every node. */
+  readonly kinds?: KindRegistry | readonly AnyResourceKind[];
+  /** Bound on the dedup table. Replicated state: must be the same on every node. */
+  readonly maxClients?: number;
+}
+
+type Stores = ReadonlyMap<string, KindInstance<KindCommand, unknown>>;
+
+class Context implements ApplyContext {
+  bumped = false;
+  constructor(
+    readonly index: number,
+    readonly revision: number,
+  ) {}
+
+  bump(): number {
+    if (this.bumped) throw new StateMachineError('INVALID_REGISTRY', `a kind claimed two revisions for entry ${this.index}`);
+    this.bumped = true;
+    return this.revision + 1;
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const SNAPSHOT_FIELDS = new Set(['appliedIndex', 'revision', 'kinds', 'clients']);
+
+export class StateMachine {
+  private readonly registry: KindRegistry;
+  private readonly maxClients: number;
+  private stores: Stores;
+  private clients: ClientTable;
+  private applied = 0;
+  private rev = 0;
+
+  constructor(options: StateMachineOptions = {}) {
+    const kinds = options.kinds ?? DEFAULT_REGISTRY;
+    this.registry = kinds instanceof KindRegistry ? kinds : new KindRegistry(kinds);
+    this.maxClients = options.maxClients ?? DEFAULT_MAX_CLIENTS;
+    if (!Number.isSafeInteger(this.maxClients) || this.maxClients < 1) {
+      throw new RangeError(`maxClients must be a positive integer, found ${this.maxClients}`);
+    }
+    this.stores = this.freshStores();
+    this.clients = new ClientTable(this.maxClients);
+  }
+
+  /** The index of the last entry applied (or skipped with `advance`). */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** The global revision: how many commands have changed state. */
+  revision(): number {
+    return this.rev;
+  }
+
+  get kv(): KvView {
+    return this.view(kvKind);
+  }
+
+  get members(): MembersView {
+    return this.view(membersKind);
+  }
+
+  /** The queries of any registered kind, typed by its module. */
+  view<C extends KindCommand, V>(kind: ResourceKind<C, V>): V {
+    const store = this.stores.get(kind.name);
+    if (store === undefined || !this.registry.holds(kind as AnyResourceKind)) {
+      throw new StateMachineError('INVALID_REGISTRY', `kind "${kind.name}" is not registered with this state machine`);
+    }
+    // Sound: the registry holds this very module, and its instance was made by its create().
+    return store.view as V;
+  }
+
+  /**
+   * Apply the command in entry `index`. Never throws for bad data: an undecodable command
+   * returns INVALID and still advances the applied index, as it does on every other node.
+   * An index at or below the applied index (a replay) changes nothing and returns IGNORED.
+   */
+  apply(index: number, data: Uint8Array): ApplyResult {
+    const replay = this.begin(index);
+    if (replay !== null) return replay;
+    let decoded: DecodedCommand;
+    try {
+      decoded = decodeCommand(data, this.registry);
+    } catch (err) {
+      return failure('INVALID', errorMessage(err));
+    }
+    return this.dispatch(index, decoded);
+  }
+
+  /**
+   * Apply a command object directly, for the node host applying the members command that
+   * matches a conf-change entry. Validated exactly as a decoded command is.
+   */
+  applyCommand<C extends KindCommand>(index: number, command: Envelope<C>): ApplyResult {
+    const replay = this.begin(index);
+    if (replay !== null) return replay;
+    let decoded: DecodedCommand;
+    try {
+      decoded = validateCommand(command, this.registry);
+    } catch (err) {
+      return failure('INVALID', errorMessage(err));
+    }
+    return this.dispatch(index, decoded);
+  }
+
+  /** Record entry `index` as applied without a command (a leader's no-op, a conf change). */
+  advance(index: number): void {
+    this.begin(index);
+  }
+
+  /** One version byte, then JSON with kinds in name order and records in key order. */
+  snapshot(): Uint8Array {
+    const kinds: Record<string, unknown> = {};
+    for (const name of this.registry.names) kinds[name] = this.stores.get(name)!.snapshot();
+    const body = { appliedIndex: this.applied, revision: this.rev, kinds, clients: this.clients.snapshot() };
+    return encoder.encode(String.fromCharCode(SNAPSHOT_FORMAT_VERSION) + JSON.stringify(body));
+  }
+
+  /**
+   * Replace the whole state with a snapshot. All or nothing: on a SnapshotError the state is
+   * unchanged. Zero bytes (Raft's empty snapshot) means the initial, empty state. A kind
+   * missing from the snapshot (added since it was taken) starts empty.
+   */
+  restore(data: Uint8Array): void {
+    if (data.length === 0) {
+      this.install(this.freshStores(), new ClientTable(this.maxClients), 0, 0);
+      return;
+    }
+    if (data[0] !== SNAPSHOT_FORMAT_VERSION) {
+      throw new SnapshotError(`snapshot: expected format version ${SNAPSHOT_FORMAT_VERSION}, found byte ${data[0]}`);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(decoder.decode(data.subarray(1)));
+    } catch (err) {
+      throw new SnapshotError(`snapshot: expected UTF-8 JSON after the version byte: ${errorMessage(err)}`, { cause: err });
+    }
+    const f: Fields = Fields.of(value, 'snapshot', (m) => new SnapshotError(m)).only(SNAPSHOT_FIELDS);
+    const appliedIndex = f.int('appliedIndex', { min: 0 });
+    const revision = f.int('revision', { min: 0 });
+    const kinds = f.raw['kinds'];
+    if (!isRecord(kinds)) f.fail(`field "kinds" must be an object, found ${describe(kinds)}`);
+    for (const name of Object.keys(kinds)) {
+      if (this.registry.get(name) === undefined) f.fail(`kind "${name}" is not registered; refusing to drop its state`);
+    }
+    const stores = this.freshStores();
+    for (const [name, store] of stores) {
+      if (Object.hasOwn(kinds, name)) store.restore(kinds[name]);
+    }
+    const clients = new ClientTable(this.maxClients);
+    clients.restore(f.raw['clients']);
+    this.install(stores, clients, appliedIndex, revision);
+  }
+
+  private begin(index: number): ApplyResult | null {
+    if (!Number.isSafeInteger(index) || index < 1) {
+      throw new StateMachineError('INVALID_INDEX', `entry index must be a positive integer, found ${index}`);
+    }
+    if (index <= this.applied) return failure('IGNORED', `entry ${index} is already applied (applied index ${this.applied})`);
+    this.applied = index;
+    return null;
+  }
+
+  private dispatch(index: number, { command, client }: DecodedCommand): ApplyResult {
+    if (client !== null) {
+      const seen = this.clients.check(client);
+      if (seen !== null) return seen;
+    }
+    const ctx = new Context(index, this.rev);
+    let result: ApplyResult;
+    try {
+      result = this.stores.get(command.kind)!.apply(command, ctx);
+    } catch (err) {
+      // A bug in a kind, not bad data; every node hits it alike, so report it rather than crash.
+      result = failure('INVALID', `kind "${command.kind}" failed to apply: ${errorMessage(err)}`);
+    }
+    if (ctx.bumped) this.rev = ctx.revision + 1;
+    if (client !== null) this.clients.record(client, result, index);
+    return result;
+  }
+
+  private freshStores(): Map<string, KindInstance<KindCommand, unknown>> {
+    const stores = new Map<string, KindInstance<KindCommand, unknown>>();
+    for (const name of this.registry.names) stores.set(name, this.registry.get(name)!.create());
+    return stores;
+  }
+
+  private install(stores: Stores, clients: ClientTable, appliedIndex: number, revision: number): void {
+    this.stores = stores;
+    this.clients = clients;
+    this.applied = appliedIndex;
+    this.rev = revision;
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
