@@ -1,0 +1,41 @@
+/**
+ * Errors of the durable Raft storage. Each has a stable `code` the CLI maps to an exit code.
+ */
+
+/** The stored data fails verification. Never repaired silently: truncating a Raft log can
+ * lose acknowledged writes, so the operator decides (restore from a peer or a backup). */
+export class StorageCorruptionError extends Error {
+  override readonly name = 'StorageCorruptionError';
+  readonly code = 'STORAGE_CORRUPT';
+  constructor(
+    readonly dir: string,
+    /** The LevelDB key that failed verification, e.g. `e000000000000002a`. */
+    readonly key: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `raft storage at ${dir} is corrupt at key ${key}: ${detail}. ` +
+        'Refusing to start rather than lose acknowledged data: remove this node from the cluster, ' +
+        'delete its data dir and add it back so it catches up from the leader, or restore the dir from a backup',
+      options,
+    );
+  }
+}
+
+/** LevelDB could not read or write (disk full, I/O error, database closed or locked). The
+ * driver stops the node: continuing without durable votes and entries would be unsafe. */
+export class StorageIoError extends Error {
+  override readonly name = 'StorageIoError';
+  readonly code = 'STORAGE_IO';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The caller broke the storage's preconditions (a gap in appended entries, an out-of-date
+ * snapshot, overlapping calls after a failure): a bug in the driver, not in the disk. */
+export class StorageUsageError extends Error {
+  override readonly name = 'StorageUsageError';
+  readonly code = 'STORAGE_USAGE';
+}

@@ -1,0 +1,178 @@
+/**
+ * Durable Raft storage on LevelDB: hard state, the latest snapshot and the log after it.
+ *
+ * The driver persists each Ready here (one atomic batch, fsynced when the Ready says so),
+ * then mirrors the same writes into MemoryStorage; at start it loads this into a fresh
+ * MemoryStorage. Writes never read: the stored index range is tracked in memory.
+ *
+ * Calls may be issued without awaiting the previous one: batches are written in call order.
+ * After one write fails every later call fails too, since memory and disk may now differ.
+ */
+import { mkdir } from 'node:fs/promises';
+import { Level } from 'level';
+import type { Entry, HardState, Snapshot } from '../raft/types.js';
+import { encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
+import { StorageIoError, StorageUsageError } from './errors.js';
+import { entryKey, HARD_STATE_KEY, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY } from './keys.js';
+import { openError, writeError } from './level-errors.js';
+import { readBounds, readPersistedState, type LogBounds, type PersistedState, type RaftDb } from './read-state.js';
+
+export { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
+export type { PersistedState } from './read-state.js';
+
+export interface StorageUpdate {
+  readonly hardState: HardState | null;
+  readonly entries: readonly Entry[];
+  readonly snapshot: Snapshot | null;
+}
+
+type BatchOp = { readonly type: 'put'; readonly key: string; readonly value: Uint8Array } | { readonly type: 'del'; readonly key: string };
+
+export class LevelRaftStorage {
+  /** Every write chains onto this, so batches reach LevelDB in call order. Never rejects. */
+  private tail: Promise<void> = Promise.resolve();
+  private failure: StorageIoError | null = null;
+
+  private constructor(
+    readonly dir: string,
+    private readonly db: RaftDb,
+    private bounds: LogBounds,
+  ) {}
+
+  /** Opens (creating if missing) the database at `dir`. */
+  static async open(dir: string): Promise<LevelRaftStorage> {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw new StorageIoError(`cannot create raft storage dir ${dir}: ${String(err)}`, { cause: err });
+    }
+    const db: RaftDb = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (err) {
+      throw openError(dir, err);
+    }
+    try {
+      return new LevelRaftStorage(dir, db, await readBounds(db, dir));
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  /** Reads and verifies everything stored. Throws StorageCorruptionError rather than
+   * truncate: a Raft node that forgets acknowledged entries or votes breaks safety. */
+  async load(): Promise<PersistedState> {
+    await this.tail;
+    const { state, bounds } = await readPersistedState(this.db, this.dir);
+    this.bounds = bounds;
+    return state;
+  }
+
+  /**
+   * One atomic batch, in Ready order: the snapshot (which replaces the whole log, as
+   * MemoryStorage.applySnapshot does), then the entries (overwriting any stored entry at or
+   * after entries[0].index and deleting the rest of a conflicting suffix; entries the log
+   * already compacted are skipped, as MemoryStorage.append does), then the hard state.
+   */
+  async save(u: StorageUpdate, sync: boolean): Promise<void> {
+    this.throwIfFailed();
+    const ops: BatchOp[] = [];
+    let { offset, last, snapIndex } = this.bounds;
+    if (u.snapshot !== null) {
+      const { index } = u.snapshot.meta;
+      if (index <= snapIndex) {
+        throw new StorageUsageError(`expected a snapshot newer than the stored one at ${snapIndex}, got one at ${index}`);
+      }
+      // A leader's snapshot replaces the log: later local entries may conflict with it.
+      for (let i = offset + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
+      pushSnapshot(ops, u.snapshot);
+      offset = last = snapIndex = index;
+    }
+    if (u.entries.length > 0) last = pushEntries(ops, u.entries, offset, last);
+    if (u.hardState !== null) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(u.hardState) });
+    if (ops.length === 0) return this.tail;
+    // Memory moves on now, so a call issued before this write lands builds on it.
+    this.bounds = { offset, last, snapIndex };
+    return this.write(ops, sync);
+  }
+
+  /** A snapshot the local state machine took: stores it and deletes entries <= compactTo
+   * (compactTo <= snapshot index; entries in between stay for slow followers). Synced. */
+  async saveLocalSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> {
+    this.throwIfFailed();
+    const { offset, last, snapIndex } = this.bounds;
+    const { index } = snapshot.meta;
+    if (index <= snapIndex) {
+      throw new StorageUsageError(`expected a snapshot newer than the stored one at ${snapIndex}, got one at ${index}`);
+    }
+    if (index > last) throw new StorageUsageError(`expected a snapshot at most at the last index ${last}, got one at ${index}`);
+    if (compactTo > index) {
+      throw new StorageUsageError(`expected to compact at most up to the snapshot index ${index}, got compactTo ${compactTo}`);
+    }
+    const ops: BatchOp[] = [];
+    pushSnapshot(ops, snapshot);
+    for (let i = offset + 1; i <= compactTo; i++) ops.push({ type: 'del', key: entryKey(i) });
+    this.bounds = { offset: Math.max(offset, compactTo), last, snapIndex: index };
+    return this.write(ops, true);
+  }
+
+  /** Waits for pending writes (their failures are reported to their callers), then closes. */
+  async close(): Promise<void> {
+    await this.tail;
+    await this.db.close();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private write(ops: BatchOp[], sync: boolean): Promise<void> {
+    const run = async (): Promise<void> => {
+      this.throwIfFailed();
+      try {
+        // A chained batch: about twice as fast as db.batch(array) for many small puts.
+        const batch = this.db.batch();
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+        await batch.write({ sync });
+      } catch (err) {
+        this.failure = writeError(this.dir, err);
+        throw this.failure;
+      }
+    };
+    const done = this.tail.then(run);
+    this.tail = done.catch(() => undefined);
+    return done;
+  }
+}
+
+function pushSnapshot(ops: BatchOp[], snap: Snapshot): void {
+  ops.push({ type: 'put', key: SNAPSHOT_META_KEY, value: encodeSnapshotMeta(snap.meta, snap.data) });
+  ops.push({ type: 'put', key: SNAPSHOT_DATA_KEY, value: snap.data });
+}
+
+/** Adds puts for `entries` (skipping those <= offset) and deletes for a conflicting suffix
+ * beyond them; returns the new last index. Throws on a gap, before anything is written. */
+function pushEntries(ops: BatchOp[], entries: readonly Entry[], offset: number, last: number): number {
+  const base = entries[0]!.index;
+  for (let k = 0; k < entries.length; k++) {
+    if (entries[k]!.index !== base + k) {
+      throw new StorageUsageError(`expected contiguous entries from ${base}: position ${k} holds index ${entries[k]!.index}`);
+    }
+  }
+  const newLast = base + entries.length - 1;
+  if (newLast <= offset) return last; // all compacted already
+  const start = Math.max(base, offset + 1);
+  if (start > last + 1) {
+    throw new StorageUsageError(`expected entries to start at most at ${last + 1} (last index + 1), got ${start}: that leaves a gap`);
+  }
+  for (let i = start - base; i < entries.length; i++) {
+    const e = entries[i]!;
+    ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
+  }
+  for (let i = newLast + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
+  return newLast;
+}
