@@ -1,0 +1,41 @@
+/** Errors the peer transport reports. Each has a stable `code`. */
+
+/** A peer sent something that is not a well-formed Raft message. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  readonly code = 'BAD_MESSAGE';
+  constructor(
+    /** Path of the offending field, e.g. `entries[2].index`. */
+    readonly field: string,
+    expected: string,
+    found: string,
+  ) {
+    super(`bad message: ${field}: expected ${expected}, found ${found}`);
+  }
+}
+
+export type TransportErrorCode =
+  /** No address is known for the peer (setPeer was never called, or removePeer was). */
+  | 'UNKNOWN_PEER'
+  /** The RPC failed; `grpcCode` holds the gRPC status. */
+  | 'RPC_FAILED'
+  /** This node refused what a peer sent; `grpcCode` is the status it answers with. */
+  | 'REFUSED'
+  /** The transport was closed. */
+  | 'CLOSED'
+  /** A TLS file could not be read. */
+  | 'TLS_FILE'
+  /** The proto files or a service in them could not be found. */
+  | 'PROTO';
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+    readonly grpcCode: number | null = null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

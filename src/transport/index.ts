@@ -1,0 +1,16 @@
+/** The peer transport's public surface. */
+export { decodeMessage, encodeMessage, type ProtoMessage } from './codec.js';
+export { insecureCredentials, mutualTlsCredentials, type PeerCredentials, type TlsFiles } from './credentials.js';
+export { ProtocolError, TransportError, type TransportErrorCode } from './errors.js';
+export type { PingResult } from './peer-link.js';
+export {
+  DEFAULT_MAX_QUEUED_MESSAGES,
+  DEFAULT_MAX_SNAPSHOT_BYTES,
+  DEFAULT_STEP_DEADLINE_MS,
+  PeerTransport,
+  peerChannelOptions,
+  peerServerOptions,
+  type PeerTransportOptions,
+  type TransportStats,
+} from './peer-transport.js';
+export { loadProto, lookupService, packageRoot, protoDir, PROTO_LOADER_OPTIONS } from './proto.js';

@@ -1,0 +1,229 @@
+/**
+ * The client half for one peer: its channel, its outbound queue and its failure streak.
+ *
+ * Ordering: one Step batch is in flight at a time; messages sent meanwhile wait in the queue
+ * and go out together in the next batch. The queue is bounded and drops its oldest messages
+ * when the peer is slow or down: Raft tolerates loss, and a leader resends what matters.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { InstallSnapshot, Message } from '../raft/messages.js';
+import { encodeMessage, estimateSize } from './codec.js';
+import { TransportError } from './errors.js';
+import type { Counters } from './peer-service.js';
+import { chunkBytesFor, streamSnapshot, type SnapshotSend } from './snapshot-stream.js';
+import { raftPeerMethod, raftPeerService, isRecord, type WireBatch, type WirePing } from './wire.js';
+
+/** Room left in a batch for the batch's own fields. */
+const BATCH_OVERHEAD_BYTES = 1024;
+
+export interface PeerLinkContext {
+  readonly self: string;
+  readonly clusterName: string;
+  readonly maxMessageBytes: number;
+  readonly maxQueuedMessages: number;
+  readonly stepDeadlineMs: number;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly channelOptions: grpc.ChannelOptions;
+  readonly counters: Counters;
+  readonly onUnreachable: (peer: string) => void;
+  readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
+  readonly warn: (key: string, obj: object, msg: string) => void;
+}
+
+export interface PingResult {
+  readonly rttMs: number;
+  readonly payload: Uint8Array;
+}
+
+function statusName(code: number): string {
+  return grpc.status[code] ?? String(code);
+}
+
+export class PeerLink {
+  private readonly client: grpc.Client;
+  private queue: Message[] = [];
+  /** Identifies the batch in flight; a callback whose token is stale is ignored. */
+  private inFlight: { readonly call: grpc.ClientUnaryCall | null; readonly size: number } | null = null;
+  /** The transfer in flight, identified like a batch. */
+  private snapshot: { send: SnapshotSend | null } | null = null;
+  /** False from the first failure until the next success: onUnreachable fires once per streak. */
+  private reachable = true;
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly address: string,
+    private readonly ctx: PeerLinkContext,
+    carriedOver: readonly Message[] = [],
+  ) {
+    const Service = raftPeerService();
+    this.client = new Service(address, ctx.credentials, ctx.channelOptions);
+    this.watchChannel(this.client.getChannel().getConnectivityState(false));
+    for (const m of carriedOver) this.enqueue(m);
+  }
+
+  enqueue(m: Message): void {
+    if (this.closed) {
+      this.ctx.counters.dropped += 1;
+      return;
+    }
+    this.queue.push(m);
+    if (this.queue.length > this.ctx.maxQueuedMessages) {
+      const excess = this.queue.length - this.ctx.maxQueuedMessages;
+      this.queue.splice(0, excess);
+      this.ctx.counters.dropped += excess;
+    }
+  }
+
+  /** Sends the next batch unless one is already in flight. */
+  flush(): void {
+    if (this.closed || this.inFlight !== null || this.queue.length === 0) return;
+    const budget = this.ctx.maxMessageBytes - BATCH_OVERHEAD_BYTES;
+    let size = 0;
+    let n = 0;
+    for (const m of this.queue) {
+      const s = estimateSize(m);
+      // Always take one: a single oversized message is left to gRPC to refuse, visibly.
+      if (n > 0 && size + s > budget) break;
+      size += s;
+      n += 1;
+    }
+    const batch = this.queue.splice(0, n);
+    const request: WireBatch = {
+      cluster: this.ctx.clusterName,
+      from: this.ctx.self,
+      to: this.id,
+      messages: batch.map(encodeMessage),
+    };
+    const method = raftPeerMethod('Step');
+    const token: { call: grpc.ClientUnaryCall | null; size: number } = { call: null, size: batch.length };
+    this.inFlight = token;
+    const call = this.client.makeUnaryRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      { deadline: Date.now() + this.ctx.stepDeadlineMs },
+      (err) => {
+        if (this.inFlight !== token) return;
+        this.inFlight = null;
+        if (err) {
+          this.ctx.counters.dropped += batch.length;
+          this.failed(`Step failed: ${statusName(err.code)}: ${err.details}`, { code: statusName(err.code), lost: batch.length });
+        } else {
+          this.ctx.counters.sent += batch.length;
+          this.reachable = true;
+        }
+        this.flush();
+      },
+    );
+    if (this.inFlight === token) token.call = call;
+  }
+
+  /** One transfer at a time per peer; a second one while busy is reported failed at once. */
+  sendSnapshot(m: InstallSnapshot): void {
+    if (this.closed || this.snapshot !== null) {
+      this.ctx.counters.dropped += 1;
+      this.ctx.onSnapshotStatus(this.id, false);
+      return;
+    }
+    const token: { send: SnapshotSend | null } = { send: null };
+    this.snapshot = token;
+    const send = streamSnapshot(this.client, m, this.ctx.clusterName, chunkBytesFor(this.ctx.maxMessageBytes), (err) => {
+      if (this.snapshot !== token) return;
+      this.snapshot = null;
+      if (err) {
+        this.ctx.counters.dropped += 1;
+        const obj = { peer: this.id, code: statusName(err.code) };
+        this.ctx.warn(`snapshot:${this.id}`, obj, `snapshot to ${this.id} failed: ${err.details}`);
+      } else {
+        this.ctx.counters.sent += 1;
+      }
+      this.ctx.onSnapshotStatus(this.id, err === null);
+    });
+    if (this.snapshot === token) token.send = send;
+  }
+
+  ping(payload: Uint8Array, deadlineMs: number): Promise<PingResult> {
+    if (this.closed) return Promise.reject(new TransportError('CLOSED', `link to ${this.id} is closed`));
+    const method = raftPeerMethod('Heartbeat');
+    const sendTimeMs = performance.now();
+    const request: WirePing = { from: this.ctx.self, to: this.id, cluster: this.ctx.clusterName, sendTimeMs, payload };
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        { deadline: Date.now() + deadlineMs },
+        (err, response) => {
+          const fail = (msg: string, code: number | null = null): void =>
+            reject(new TransportError('RPC_FAILED', `ping ${this.id} at ${this.address}: ${msg}`, code, { cause: err }));
+          if (err) {
+            fail(`${statusName(err.code)}: ${err.details}`, err.code);
+            return;
+          }
+          const pong = isRecord(response) ? response : {};
+          const echo = pong['echoSendTimeMs'];
+          const answer = pong['payload'];
+          if (typeof echo !== 'number' || !(answer instanceof Uint8Array)) {
+            fail(`expected a pong with echoSendTimeMs and payload, found ${JSON.stringify(response)}`);
+            return;
+          }
+          if (pong['from'] !== this.id) {
+            fail(`expected a pong from ${this.id}, found one from ${String(pong['from'])}`);
+            return;
+          }
+          resolve({ rttMs: Math.max(0, performance.now() - echo), payload: new Uint8Array(answer) });
+        },
+      );
+    });
+  }
+
+  /** Stops everything; returns the messages still queued so a new link can take them over. */
+  close(reportSnapshot: boolean): Message[] {
+    if (this.closed) return [];
+    this.closed = true;
+    const inFlight = this.inFlight;
+    this.inFlight = null;
+    if (inFlight !== null) {
+      inFlight.call?.cancel();
+      this.ctx.counters.dropped += inFlight.size;
+    }
+    const snapshot = this.snapshot;
+    this.snapshot = null;
+    if (snapshot !== null) {
+      snapshot.send?.cancel();
+      if (reportSnapshot) this.ctx.onSnapshotStatus(this.id, false);
+    }
+    this.client.close();
+    const rest = this.queue;
+    this.queue = [];
+    return rest;
+  }
+
+  private failed(msg: string, obj: object): void {
+    if (!this.reachable) return;
+    this.reachable = false;
+    this.ctx.warn(`unreachable:${this.id}`, { peer: this.id, address: this.address, ...obj }, msg);
+    this.ctx.onUnreachable(this.id);
+  }
+
+  /** A broken connection is reported as soon as the channel leaves READY, without waiting
+   * for a send to fail: a follower uses it to pre-vote early when its leader goes away. */
+  private watchChannel(last: grpc.connectivityState): void {
+    const channel = this.client.getChannel();
+    channel.watchConnectivityState(last, Infinity, () => {
+      if (this.closed) return;
+      const now = channel.getConnectivityState(false);
+      if (now === grpc.connectivityState.SHUTDOWN) return;
+      // Re-arm first: onUnreachable may close this link (or the whole transport).
+      this.watchChannel(now);
+      if (now === grpc.connectivityState.READY) {
+        this.reachable = true;
+      } else if (last === grpc.connectivityState.READY) {
+        this.failed(`connection to ${this.id} lost`, { state: grpc.connectivityState[now] });
+      }
+    });
+  }
+}

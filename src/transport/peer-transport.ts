@@ -1,0 +1,206 @@
+/**
+ * Carries Raft messages between controller processes over gRPC (proto/peer.proto).
+ *
+ * The node calls `send` with whatever its Ready holds and never waits: each peer has its own
+ * link (peer-link.ts) with a bounded queue; failures surface as `onUnreachable` and
+ * `onSnapshotStatus`, which is all Raft needs to adapt. Inbound RPCs are validated by
+ * peer-service.ts before anything reaches `onMessage`.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Message } from '../raft/messages.js';
+import { TransportError } from './errors.js';
+import { PeerLink, type PeerLinkContext, type PingResult } from './peer-link.js';
+import { PeerService, type Counters } from './peer-service.js';
+import { raftPeerService } from './wire.js';
+
+export interface PeerTransportOptions {
+  readonly self: string;
+  readonly clusterName: string;
+  /** gRPC max send/receive message size, for this transport's channels. The server's limit
+   * is the caller's: build it with `peerServerOptions(maxMessageBytes)`. */
+  readonly maxMessageBytes: number;
+  /** Insecure or mTLS, from credentials.ts. */
+  readonly credentials: { readonly server: grpc.ServerCredentials; readonly client: grpc.ChannelCredentials };
+  /** Messages from ids it rejects are refused with PERMISSION_DENIED and counted. */
+  readonly isKnownPeer: (id: string) => boolean;
+  readonly onMessage: (m: Message) => void;
+  readonly onUnreachable: (peer: string) => void;
+  readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
+  /** Answers a membership ping with this node's payload. */
+  readonly onHeartbeat: (from: string, payload: Uint8Array) => Uint8Array;
+  readonly logger?: { warn(obj: object, msg: string): void };
+  /** Largest snapshot accepted from a peer (default 512 MiB). */
+  readonly maxSnapshotBytes?: number;
+  /** Per-peer outbound queue bound (default 4096 messages). */
+  readonly maxQueuedMessages?: number;
+  /** Deadline of one Step batch (default 5 s). */
+  readonly stepDeadlineMs?: number;
+}
+
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUED_MESSAGES = 4096;
+export const DEFAULT_STEP_DEADLINE_MS = 5000;
+/** Same warning (same key) at most this often, so a down peer does not flood the log. */
+const WARN_INTERVAL_MS = 5000;
+const MAX_WARN_KEYS = 1000;
+
+/** A dead peer is noticed within ~2 s by keepalive, and a restarted one is redialled within
+ * ~1 s: failover time depends on both. */
+const KEEPALIVE = {
+  'grpc.keepalive_time_ms': 1000,
+  'grpc.keepalive_timeout_ms': 1000,
+  'grpc.keepalive_permit_without_calls': 1,
+} as const;
+
+export function peerChannelOptions(maxMessageBytes: number): grpc.ChannelOptions {
+  return {
+    ...KEEPALIVE,
+    'grpc.max_send_message_length': maxMessageBytes,
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 1000,
+    // Each transport owns its connections, so several nodes can share one process (tests,
+    // simulations) and closing one never affects another.
+    'grpc.use_local_subchannel_pool': 1,
+  };
+}
+
+/** Options for the server that hosts the RaftPeer service: message limits, and permission
+ * for the peers' frequent keepalive pings. */
+export function peerServerOptions(maxMessageBytes: number): grpc.ServerOptions {
+  return {
+    ...KEEPALIVE,
+    'grpc.max_send_message_length': maxMessageBytes,
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.http2.min_ping_interval_without_data_ms': 500,
+  };
+}
+
+export interface TransportStats {
+  /** Messages a peer acknowledged. */
+  readonly sent: number;
+  /** Outbound messages lost: queue overflow, failed batches, unknown or removed peers. */
+  readonly dropped: number;
+  /** Inbound messages this node refused. */
+  readonly refused: number;
+}
+
+export class PeerTransport {
+  private readonly links = new Map<string, PeerLink>();
+  private readonly counters: Counters = { sent: 0, dropped: 0, refused: 0 };
+  private readonly lastWarn = new Map<string, number>();
+  private readonly service: PeerService;
+  private closed = false;
+
+  constructor(private readonly opts: PeerTransportOptions) {
+    this.service = new PeerService({
+      self: opts.self,
+      clusterName: opts.clusterName,
+      maxSnapshotBytes: opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES,
+      isKnownPeer: opts.isKnownPeer,
+      onMessage: opts.onMessage,
+      onHeartbeat: opts.onHeartbeat,
+      counters: this.counters,
+      isClosed: () => this.closed,
+      warn: (key, obj, msg) => this.warn(key, obj, msg),
+    });
+  }
+
+  /** Adds the RaftPeer service to a server the caller owns (it also hosts the client API). */
+  register(server: grpc.Server): void {
+    server.addService(raftPeerService().service, this.service.implementation());
+  }
+
+  setPeer(id: string, address: string): void {
+    if (this.closed || id === this.opts.self) return;
+    const existing = this.links.get(id);
+    if (existing?.address === address) return;
+    const carried = existing?.close(true) ?? [];
+    this.links.set(id, new PeerLink(id, address, this.linkContext(), carried));
+    this.links.get(id)?.flush();
+  }
+
+  removePeer(id: string): void {
+    const link = this.links.get(id);
+    if (link === undefined) return;
+    this.links.delete(id);
+    this.counters.dropped += link.close(true).length;
+  }
+
+  /** Never blocks and never throws for a down peer. */
+  send(messages: readonly Message[]): void {
+    const touched = new Set<PeerLink>();
+    for (const m of messages) {
+      const link = this.closed ? undefined : this.links.get(m.to);
+      if (link === undefined) {
+        this.counters.dropped += 1;
+        if (!this.closed) this.warn(`no-peer:${m.to}`, { peer: m.to, type: m.type }, `no address known for peer ${m.to}; message dropped`);
+        continue;
+      }
+      if (m.type === 'InstallSnapshot') {
+        link.sendSnapshot(m);
+      } else {
+        link.enqueue(m);
+        touched.add(link);
+      }
+    }
+    for (const link of touched) link.flush();
+  }
+
+  ping(peer: string, payload: Uint8Array, deadlineMs: number): Promise<PingResult> {
+    if (this.closed) return Promise.reject(new TransportError('CLOSED', `peer transport of ${this.opts.self} is closed`));
+    const link = this.links.get(peer);
+    if (link === undefined) return Promise.reject(new TransportError('UNKNOWN_PEER', `expected an address for peer ${peer}, found none`));
+    return link.ping(payload, deadlineMs);
+  }
+
+  /** Closes every outbound channel; the service on the caller's server answers UNAVAILABLE. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) this.counters.dropped += link.close(false).length;
+    this.links.clear();
+  }
+
+  stats(): TransportStats {
+    return { ...this.counters };
+  }
+
+  private linkContext(): PeerLinkContext {
+    const o = this.opts;
+    return {
+      self: o.self,
+      clusterName: o.clusterName,
+      maxMessageBytes: o.maxMessageBytes,
+      maxQueuedMessages: o.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
+      stepDeadlineMs: o.stepDeadlineMs ?? DEFAULT_STEP_DEADLINE_MS,
+      credentials: o.credentials.client,
+      channelOptions: peerChannelOptions(o.maxMessageBytes),
+      counters: this.counters,
+      onUnreachable: (peer) => this.guard('onUnreachable', () => o.onUnreachable(peer)),
+      onSnapshotStatus: (peer, ok) => this.guard('onSnapshotStatus', () => o.onSnapshotStatus(peer, ok)),
+      warn: (key, obj, msg) => this.warn(key, obj, msg),
+    };
+  }
+
+  /** The node's callbacks run inside gRPC's; a throw there must not break the channel. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.warn(what, { err }, `${what} threw`);
+    }
+  }
+
+  private warn(key: string, obj: object, msg: string): void {
+    const logger = this.opts.logger;
+    if (logger === undefined) return;
+    const now = Date.now();
+    const last = this.lastWarn.get(key);
+    if (last !== undefined && now - last < WARN_INTERVAL_MS) return;
+    // Keys may carry sender-chosen ids: keep the map bounded.
+    if (this.lastWarn.size >= MAX_WARN_KEYS) this.lastWarn.clear();
+    this.lastWarn.set(key, now);
+    logger.warn(obj, msg);
+  }
+}

@@ -1,0 +1,95 @@
+/** Test nodes: a PeerTransport on its own gRPC server bound to 127.0.0.1 port 0. */
+import * as grpc from '@grpc/grpc-js';
+import type { Message } from '../../src/raft/messages.js';
+import { insecureCredentials, type PeerCredentials } from '../../src/transport/credentials.js';
+import { PeerTransport, peerServerOptions, type PeerTransportOptions } from '../../src/transport/peer-transport.js';
+import { raftPeerMethod, raftPeerService } from '../../src/transport/wire.js';
+
+export interface TestNode {
+  readonly id: string;
+  readonly address: string;
+  readonly transport: PeerTransport;
+  readonly received: Message[];
+  readonly unreachable: string[];
+  readonly snapshotStatus: { peer: string; ok: boolean }[];
+  readonly warnings: { obj: object; msg: string }[];
+  readonly heartbeatsFrom: string[];
+  /** Stops the server (abruptly, like a crash) and closes the transport. */
+  stop(): void;
+}
+
+export interface NodeSetup {
+  readonly id: string;
+  readonly cluster?: string;
+  readonly known?: (id: string) => boolean;
+  readonly maxMessageBytes?: number;
+  readonly credentials?: PeerCredentials;
+  readonly options?: Partial<PeerTransportOptions>;
+}
+
+export function bind(server: grpc.Server, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', creds, (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+export async function startNode(setup: NodeSetup): Promise<TestNode> {
+  const maxMessageBytes = setup.maxMessageBytes ?? 4 * 1024 * 1024;
+  const credentials = setup.credentials ?? insecureCredentials();
+  const received: Message[] = [];
+  const unreachable: string[] = [];
+  const snapshotStatus: { peer: string; ok: boolean }[] = [];
+  const warnings: { obj: object; msg: string }[] = [];
+  const heartbeatsFrom: string[] = [];
+  const transport = new PeerTransport({
+    self: setup.id,
+    clusterName: setup.cluster ?? 'test',
+    maxMessageBytes,
+    credentials,
+    isKnownPeer: setup.known ?? ((id) => /^n\d+$/.test(id)),
+    onMessage: (m) => received.push(m),
+    onUnreachable: (peer) => unreachable.push(peer),
+    onSnapshotStatus: (peer, ok) => snapshotStatus.push({ peer, ok }),
+    onHeartbeat: (from, payload) => {
+      heartbeatsFrom.push(from);
+      return payload;
+    },
+    logger: { warn: (obj, msg) => warnings.push({ obj, msg }) },
+    ...setup.options,
+  });
+  const server = new grpc.Server(peerServerOptions(maxMessageBytes));
+  transport.register(server);
+  const port = await bind(server, credentials.server);
+  return {
+    id: setup.id,
+    address: `127.0.0.1:${port}`,
+    transport,
+    received,
+    unreachable,
+    snapshotStatus,
+    warnings,
+    heartbeatsFrom,
+    stop: () => {
+      server.forceShutdown();
+      transport.close();
+    },
+  };
+}
+
+/** Calls a RaftPeer unary method with a hand-built request; resolves to the error, or null. */
+export function rawUnary(
+  address: string,
+  method: 'Step' | 'Heartbeat',
+  request: unknown,
+  maxSendBytes = 64 * 1024 * 1024,
+): Promise<grpc.ServiceError | null> {
+  const Service = raftPeerService();
+  const client = new Service(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': maxSendBytes });
+  const def = raftPeerMethod(method);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, { deadline: Date.now() + 10000 }, (err) => {
+      client.close();
+      resolve(err ?? null);
+    });
+  });
+}
