@@ -1,0 +1,122 @@
+/**
+ * Error codes of the client API, shared by the server (which sets them) and `ctl` (which maps
+ * them to exit codes). The gRPC status alone is not enough: UNAVAILABLE from a dead socket and
+ * UNAVAILABLE from a live node without a leader call for different reactions, so the server
+ * names the reason in the trailing metadata entry `error-code`.
+ */
+import * as grpc from '@grpc/grpc-js';
+
+export const API_ERROR_CODES = [
+  'NO_LEADER',
+  'CAS_FAILED',
+  'NOT_FOUND',
+  'INVALID_ARGUMENT',
+  'NOT_LEADER',
+  'CONF_CHANGE_PENDING',
+  'TIMEOUT',
+  'UNKNOWN_NODE',
+  'SHUTTING_DOWN',
+  'INTERNAL',
+] as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** What a client can see: a server's code, or no server answered at all. */
+export type ClientErrorCode = ApiErrorCode | 'UNREACHABLE';
+
+export const ERROR_CODE_METADATA_KEY = 'error-code';
+
+/** The gRPC status a server should send with each code (the metadata carries the precise reason). */
+export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
+  NO_LEADER: grpc.status.UNAVAILABLE,
+  CAS_FAILED: grpc.status.FAILED_PRECONDITION,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  NOT_LEADER: grpc.status.UNAVAILABLE,
+  CONF_CHANGE_PENDING: grpc.status.FAILED_PRECONDITION,
+  TIMEOUT: grpc.status.DEADLINE_EXCEEDED,
+  UNKNOWN_NODE: grpc.status.NOT_FOUND,
+  SHUTTING_DOWN: grpc.status.UNAVAILABLE,
+  INTERNAL: grpc.status.INTERNAL,
+};
+
+export function isApiErrorCode(value: unknown): value is ApiErrorCode {
+  return typeof value === 'string' && (API_ERROR_CODES as readonly string[]).includes(value);
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    /** The gRPC status the call ended with; UNAVAILABLE for UNREACHABLE. */
+    readonly grpcCode: number = code === 'UNREACHABLE' ? grpc.status.UNAVAILABLE : GRPC_STATUS_FOR[code],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A bad command line or local configuration (exit code 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'USAGE';
+}
+
+/** Server side: the status object to pass to a gRPC callback or `call.emit('error', ...)`. */
+export function serviceError(code: ApiErrorCode, details: string): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_CODE_METADATA_KEY, code);
+  return { code: GRPC_STATUS_FOR[code], details, metadata };
+}
+
+/** The `error-code` a failed call carried, or null when there was none (or an unknown one). */
+export function errorCodeOf(metadata: grpc.Metadata | undefined): ApiErrorCode | null {
+  const raw = metadata?.get(ERROR_CODE_METADATA_KEY)[0];
+  const text = raw instanceof Buffer ? raw.toString('utf8') : raw;
+  return isApiErrorCode(text) ? text : null;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_UNREACHABLE = 3;
+export const EXIT_NOT_FOUND = 4;
+
+function hasCode(err: unknown): err is { readonly code: unknown } {
+  return typeof err === 'object' && err !== null && 'code' in err;
+}
+
+/**
+ * The contract's exit codes: 4 not found, 2 usage or config errors (including invalid
+ * arguments the server refused), 3 no endpoint reachable, 1 any other failure.
+ */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ApiError) {
+    switch (err.code) {
+      case 'NOT_FOUND':
+        return EXIT_NOT_FOUND;
+      case 'INVALID_ARGUMENT':
+        return EXIT_USAGE;
+      case 'UNREACHABLE':
+        return EXIT_UNREACHABLE;
+      case 'NO_LEADER':
+      case 'CAS_FAILED':
+      case 'NOT_LEADER':
+      case 'CONF_CHANGE_PENDING':
+      case 'TIMEOUT':
+      case 'UNKNOWN_NODE':
+      case 'SHUTTING_DOWN':
+      case 'INTERNAL':
+        return EXIT_FAILED;
+      default: {
+        const unreachable: never = err.code;
+        return unreachable;
+      }
+    }
+  }
+  if (err instanceof UsageError) return EXIT_USAGE;
+  // Errors from other modules that mean "bad input": config loading and duration parsing.
+  if (hasCode(err) && (err.code === 'DURATION_INVALID' || err.code === 'CONFIG_INVALID')) return EXIT_USAGE;
+  return EXIT_FAILED;
+}

@@ -1,0 +1,173 @@
+/**
+ * What every `ctl` command shares: where it writes, and the client built from the global
+ * options (endpoints, timeout, TLS). The client is made on first use, so `--help` and argument
+ * errors never read the config file or open a channel.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, type Command } from 'commander';
+import YAML from 'yaml';
+import { ControllerClient } from '../../api/client.js';
+import { UsageError } from '../../api/errors.js';
+import { parseDuration } from '../../config/duration.js';
+import { parseHostPort } from '../../config/host-port.js';
+import { packageRoot } from '../../transport/proto.js';
+
+export interface CtlIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Writes text as it is (renderers end their output with a newline). */
+  out(text: string): void;
+  /** Writes one line to stderr. */
+  err(line: string): void;
+  now(): number;
+  /** Calls handler on SIGINT until the returned function is called. */
+  onInterrupt(handler: () => void): () => void;
+}
+
+export interface GlobalOptions {
+  readonly endpoints?: string;
+  readonly timeout: number;
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
+export const DEFAULT_CONFIG = 'config/local-3.yaml';
+
+/** commander argParser for durations (`100ms`, `2s`, `1m`). */
+export function durationArg(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export function positiveDurationArg(text: string): number {
+  const ms = durationArg(text);
+  if (ms <= 0) throw new InvalidArgumentError(`expected a duration above zero, found ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** commander argParser for revisions: a non-negative integer. */
+export function revisionArg(text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new InvalidArgumentError(`expected a non-negative integer revision, found ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+/** Splits and checks `host:port,host:port`; `source` names where the list came from. */
+export function parseEndpointList(text: string, source: string): string[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length === 1 && parts[0] === '') {
+    throw new UsageError(`expected at least one host:port in ${source}, found an empty list`);
+  }
+  return parts.map((part) => {
+    const parsed = parseHostPort(part);
+    if (!parsed.ok) throw new UsageError(`${source}: ${parsed.reason}`);
+    return part;
+  });
+}
+
+function nodeAddresses(doc: unknown): readonly unknown[] | null {
+  if (typeof doc !== 'object' || doc === null || !('cluster' in doc)) return null;
+  const cluster = doc.cluster;
+  if (typeof cluster !== 'object' || cluster === null || !('nodes' in cluster) || !Array.isArray(cluster.nodes)) return null;
+  return (cluster.nodes as readonly unknown[]).map((node) =>
+    typeof node === 'object' && node !== null && 'address' in node ? node.address : undefined,
+  );
+}
+
+/** The `address` of every node in a cluster config file. */
+export function endpointsFromConfig(file: string): string[] {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(
+      `no --endpoints or $CTL_ENDPOINTS given and ${file} is unreadable: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const addresses = nodeAddresses(doc);
+  if (addresses === null || addresses.length === 0 || !addresses.every((a) => typeof a === 'string')) {
+    throw new UsageError(`expected cluster.nodes[].address entries in ${file}, found none usable`);
+  }
+  return parseEndpointList((addresses as readonly string[]).join(','), file);
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`expected a readable PEM ${what} at ${file}, found: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Insecure unless a TLS option is set; mutual TLS when a certificate and key are given. */
+export function channelCredentials(tls: { ca?: string; cert?: string; key?: string }): grpc.ChannelCredentials {
+  if (tls.ca === undefined && tls.cert === undefined && tls.key === undefined) return grpc.credentials.createInsecure();
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new UsageError('expected both --tls-cert and --tls-key (or neither), found only one');
+  }
+  const ca = tls.ca === undefined ? null : readPem(tls.ca, 'CA certificate');
+  const key = tls.key === undefined ? null : readPem(tls.key, 'private key');
+  const cert = tls.cert === undefined ? null : readPem(tls.cert, 'certificate');
+  return grpc.credentials.createSsl(ca, key, cert);
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export class Session {
+  private cached: ControllerClient | null = null;
+  private cachedEndpoints: string[] | null = null;
+
+  constructor(
+    readonly io: CtlIo,
+    private readonly program: Command,
+  ) {}
+
+  private options(): GlobalOptions {
+    return this.program.opts<GlobalOptions>();
+  }
+
+  /** --endpoints, else $CTL_ENDPOINTS, else the nodes of config/local-3.yaml. */
+  endpoints(): readonly string[] {
+    if (this.cachedEndpoints !== null) return this.cachedEndpoints;
+    const flag = this.options().endpoints;
+    const env = nonEmpty(this.io.env['CTL_ENDPOINTS']);
+    this.cachedEndpoints =
+      flag !== undefined
+        ? parseEndpointList(flag, '--endpoints')
+        : env !== undefined
+          ? parseEndpointList(env, '$CTL_ENDPOINTS')
+          : endpointsFromConfig(path.join(packageRoot(), DEFAULT_CONFIG));
+    return this.cachedEndpoints;
+  }
+
+  timeoutMs(): number {
+    return this.options().timeout;
+  }
+
+  client(): ControllerClient {
+    if (this.cached !== null) return this.cached;
+    const o = this.options();
+    const env = this.io.env;
+    const credentials = channelCredentials({
+      ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']),
+      cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']),
+      key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']),
+    });
+    this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: o.timeout, credentials });
+    return this.cached;
+  }
+
+  close(): void {
+    this.cached?.close();
+    this.cached = null;
+  }
+}

@@ -1,0 +1,37 @@
+/** `ctl kv put|get|del`: the replicated key-value store. */
+import { Option, type Command } from 'commander';
+import { KV_FORMATS, renderKv, type KvFormat } from '../output.js';
+import { revisionArg, type Session } from './context.js';
+
+export function registerKv(program: Command, session: Session): void {
+  const kv = program.command('kv').description('read and write keys');
+
+  kv.command('put')
+    .description('write VALUE under KEY and print the new revision')
+    .argument('<key>')
+    .argument('<value>')
+    .option('--if-revision <n>', 'compare-and-set: write only if the key is at revision N (0: must not exist)', revisionArg)
+    .action(async (key: string, value: string, opts: { readonly ifRevision?: number }) => {
+      const { revision } = await session.client().put(key, value, { ifRevision: opts.ifRevision });
+      session.io.out(`${revision}\n`);
+    });
+
+  kv.command('get')
+    .description('print the value of KEY (linearizable read); exit 4 when it does not exist')
+    .argument('<key>')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(KV_FORMATS).default('text'))
+    .option('--serializable', "answer from the node's local state without a quorum round", false)
+    .action(async (key: string, opts: { readonly output: KvFormat; readonly serializable: boolean }) => {
+      const entry = await session.client().get(key, { serializable: opts.serializable });
+      session.io.out(renderKv(entry, opts.output));
+    });
+
+  kv.command('del')
+    .description('delete KEY and print the new revision')
+    .argument('<key>')
+    .option('--if-revision <n>', 'delete only if the key is at revision N', revisionArg)
+    .action(async (key: string, opts: { readonly ifRevision?: number }) => {
+      const { revision } = await session.client().delete(key, { ifRevision: opts.ifRevision });
+      session.io.out(`${revision}\n`);
+    });
+}

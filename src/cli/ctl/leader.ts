@@ -1,0 +1,15 @@
+/** `ctl leader transfer [ID]`: hand leadership to a voter. */
+import type { Command } from 'commander';
+import type { Session } from './context.js';
+
+export function registerLeader(program: Command, session: Session): void {
+  const leader = program.command('leader').description('leadership operations');
+  leader
+    .command('transfer')
+    .description('transfer leadership to voter ID (default: the most up-to-date voter) and print the new leader')
+    .argument('[id]')
+    .action(async (id: string | undefined) => {
+      const result = await session.client().leaderTransfer(id);
+      session.io.out(`leader: ${result.leader}\n`);
+    });
+}

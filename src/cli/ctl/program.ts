@@ -1,0 +1,98 @@
+/**
+ * Builds and runs the `ctl` command line. Every failure ends as exactly one stderr line
+ * (`ctl: <message>`) and an exit code from the contract, so commander is told to throw instead
+ * of printing and exiting on its own.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodeFor, EXIT_OK, EXIT_USAGE } from '../../api/errors.js';
+import { registerAudit } from './audit.js';
+import { DEFAULT_TIMEOUT_MS, positiveDurationArg, Session, type CtlIo } from './context.js';
+import { registerHealth } from './health.js';
+import { registerKv } from './kv.js';
+import { registerLeader } from './leader.js';
+import { registerList } from './list.js';
+import { registerMember } from './member.js';
+import { registerStatus } from './status.js';
+
+export function processIo(): CtlIo {
+  return {
+    env: process.env,
+    out: (text) => void process.stdout.write(text),
+    err: (line) => void process.stderr.write(`${line}\n`),
+    now: () => Date.now(),
+    onInterrupt: (handler) => {
+      process.on('SIGINT', handler);
+      return () => void process.off('SIGINT', handler);
+    },
+  };
+}
+
+function oneLine(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ');
+}
+
+export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Command; session: Session } {
+  const program = new Command('ctl');
+  const session = new Session(io, program);
+  // Set before adding subcommands: commander copies these settings into each one it creates.
+  program
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text),
+      // Only help shown for a missing subcommand goes here; it is reduced to one line later.
+      writeErr: (text) => void helpErrors.push(text),
+      outputError: () => undefined,
+    })
+    .description('operate a controller cluster')
+    .option('--endpoints <list>', 'host:port,... to ask (default: $CTL_ENDPOINTS, else the nodes of config/local-3.yaml)')
+    .addOption(
+      new Option('--timeout <duration>', 'deadline of each request to one endpoint, e.g. 500ms, 2s, 1m')
+        .argParser(positiveDurationArg)
+        .default(DEFAULT_TIMEOUT_MS, '5s'),
+    )
+    .option('--tls-ca <file>', 'CA certificate for TLS (default: $CTL_TLS_CA)')
+    .option('--tls-cert <file>', 'client certificate for mutual TLS (default: $CTL_TLS_CERT)')
+    .option('--tls-key <file>', 'client private key for mutual TLS (default: $CTL_TLS_KEY)');
+  registerList(program, session);
+  registerStatus(program, session);
+  registerHealth(program, session);
+  registerKv(program, session);
+  registerMember(program, session);
+  registerLeader(program, session);
+  registerAudit(program, session);
+  return { program, session };
+}
+
+function commanderFailure(err: CommanderError, helpErrors: readonly string[]): { code: number; message: string | null } {
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return { code: EXIT_OK, message: null };
+  if (err.code === 'commander.help') {
+    // A command group without its subcommand: name the group's usage instead of printing all of its help.
+    const usage = /Usage: (.*)/.exec(helpErrors.join(''))?.[1]?.trim() ?? 'ctl [options] [command]';
+    return { code: EXIT_USAGE, message: `missing command; usage: ${usage} (see --help)` };
+  }
+  return { code: EXIT_USAGE, message: oneLine(err.message).replace(/^error: /, '') };
+}
+
+/** Runs one command line; resolves with the exit code (it never throws). */
+export async function runCtl(argv: readonly string[], io: CtlIo): Promise<number> {
+  const helpErrors: string[] = [];
+  const { program, session } = buildProgram(io, helpErrors);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const { code, message } = commanderFailure(err, helpErrors);
+      if (message !== null) io.err(`ctl: ${message}`);
+      return code;
+    }
+    io.err(`ctl: ${oneLine(err instanceof Error ? err.message : String(err))}`);
+    return exitCodeFor(err);
+  } finally {
+    session.close();
+  }
+}

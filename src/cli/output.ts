@@ -1,0 +1,156 @@
+/**
+ * How `ctl` prints answers: tables for people, JSON and YAML for scripts. Every renderer returns
+ * the whole text (ending in a newline) so callers write it in one piece; JSON keys follow the
+ * contract's order because objects are rebuilt field by field here.
+ */
+import Table from 'cli-table3';
+import YAML from 'yaml';
+import {
+  CONTROLLER_FIELDS,
+  type AuditEventJson,
+  type ControllersView,
+  type ControllerStatusJson,
+  type KvEntry,
+  type KvJson,
+  type MembersJson,
+  type StatusJson,
+} from '../api/client.js';
+
+export const LIST_FORMATS = ['table', 'json', 'yaml'] as const;
+export type ListFormat = (typeof LIST_FORMATS)[number];
+
+export const STATUS_FORMATS = ['text', 'json', 'yaml'] as const;
+export type StatusFormat = (typeof STATUS_FORMATS)[number];
+
+export const KV_FORMATS = ['text', 'json'] as const;
+export type KvFormat = (typeof KV_FORMATS)[number];
+
+export const AUDIT_FORMATS = ['text', 'json'] as const;
+export type AuditFormat = (typeof AUDIT_FORMATS)[number];
+
+/** Exactly the contract's fields, in its order, whatever object came in. */
+export function controllerJson(c: ControllerStatusJson): Record<string, unknown> {
+  return Object.fromEntries(CONTROLLER_FIELDS.map((field) => [field, c[field]]));
+}
+
+/** Fractions to at most two decimals; integers as they are. */
+export function formatNumber(n: number): string {
+  return Number.isInteger(n) ? String(n) : String(Number(n.toFixed(2)));
+}
+
+function cell(c: ControllerStatusJson, field: (typeof CONTROLLER_FIELDS)[number]): string {
+  if (field === 'online') return c.online ? 'yes' : 'no';
+  const v = c[field];
+  return typeof v === 'number' ? formatNumber(v) : String(v);
+}
+
+export function controllersTable(controllers: readonly ControllerStatusJson[]): string {
+  // No colours: the output is read by scripts as often as by people.
+  const table = new Table({ head: [...CONTROLLER_FIELDS], style: { head: [], border: [] } });
+  for (const c of controllers) table.push(CONTROLLER_FIELDS.map((field) => cell(c, field)));
+  return `${table.toString()}\n`;
+}
+
+export function renderControllers(controllers: readonly ControllerStatusJson[], format: ListFormat): string {
+  switch (format) {
+    case 'table':
+      return controllersTable(controllers);
+    case 'json':
+      return `${JSON.stringify(controllers.map(controllerJson), null, 2)}\n`;
+    case 'yaml':
+      return YAML.stringify(controllers.map(controllerJson));
+    default: {
+      const unreachable: never = format;
+      return unreachable;
+    }
+  }
+}
+
+/** The stderr line for a view from a node that cannot reach a quorum. */
+export function staleWarning(view: ControllersView): string {
+  const reason = view.staleReason === '' ? 'no reason given' : view.staleReason;
+  const who = view.answeredBy === '' ? 'the answering controller' : view.answeredBy;
+  return `warning: ${who} cannot reach a quorum; this view may be stale (${reason})`;
+}
+
+function statusJson(s: StatusJson): StatusJson {
+  return {
+    id: s.id,
+    cluster: s.cluster,
+    role: s.role,
+    term: s.term,
+    leader: s.leader,
+    commitIndex: s.commitIndex,
+    appliedIndex: s.appliedIndex,
+    lastIndex: s.lastIndex,
+    firstIndex: s.firstIndex,
+    snapshotIndex: s.snapshotIndex,
+    voters: s.voters,
+    learners: s.learners,
+    version: s.version,
+  };
+}
+
+export function renderStatus(s: StatusJson, format: StatusFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(statusJson(s), null, 2)}\n`;
+    case 'yaml':
+      return YAML.stringify(statusJson(s));
+    case 'text': {
+      const rows = Object.entries(statusJson(s)).map(([k, v]): [string, string] => {
+        const text = Array.isArray(v) ? v.join(', ') : String(v);
+        return [k, text === '' ? '-' : text];
+      });
+      const width = Math.max(...rows.map(([k]) => k.length));
+      return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${v}\n`).join('');
+    }
+    default: {
+      const unreachable: never = format;
+      return unreachable;
+    }
+  }
+}
+
+export function kvJson(entry: KvEntry): KvJson {
+  return { key: entry.key, value: Buffer.from(entry.value).toString('utf8'), revision: entry.revision };
+}
+
+export function renderKv(entry: KvEntry, format: KvFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(kvJson(entry))}\n`;
+    case 'text':
+      return `${Buffer.from(entry.value).toString('utf8')}\n`;
+    default: {
+      const unreachable: never = format;
+      return unreachable;
+    }
+  }
+}
+
+export function renderMembers(m: MembersJson): string {
+  const list = (ids: readonly string[]): string => (ids.length === 0 ? '-' : ids.join(','));
+  return `voters: ${list(m.voters)}; learners: ${list(m.learners)}`;
+}
+
+export function auditJson(e: AuditEventJson): AuditEventJson {
+  return { time: e.time, node: e.node, type: e.type, subject: e.subject, from: e.from, to: e.to, reason: e.reason };
+}
+
+/** One line per event: JSON Lines, or `TIME NODE TYPE SUBJECT FROM -> TO (REASON)`. */
+export function renderAuditEvent(e: AuditEventJson, format: AuditFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(auditJson(e))}\n`;
+    case 'text': {
+      const change = e.from === '' && e.to === '' ? '' : ` ${e.from === '' ? '-' : e.from} -> ${e.to === '' ? '-' : e.to}`;
+      const reason = e.reason === '' ? '' : ` (${e.reason})`;
+      return `${e.time} ${e.node} ${e.type} ${e.subject}${change}${reason}\n`;
+    }
+    default: {
+      const unreachable: never = format;
+      return unreachable;
+    }
+  }
+}

@@ -1,0 +1,241 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { decodeController } from '../../src/api/client.js';
+import { judgeHealth } from '../../src/cli/ctl/health.js';
+import { endpointsFromConfig, parseEndpointList, type CtlIo } from '../../src/cli/ctl/context.js';
+import { runCtl } from '../../src/cli/ctl/program.js';
+import { apiFailure, deadAddress, startFake, threeControllers, wireController, type Fake } from './fake-controller.js';
+
+interface Run {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string[];
+}
+
+async function ctl(argv: readonly string[], env: Record<string, string> = {}, onInterrupt?: (h: () => void) => void): Promise<Run> {
+  let out = '';
+  const err: string[] = [];
+  const io: CtlIo = {
+    env,
+    out: (text) => {
+      out += text;
+    },
+    err: (line) => void err.push(line),
+    now: () => 1_000_000,
+    onInterrupt: (h) => {
+      onInterrupt?.(h);
+      return () => undefined;
+    },
+  };
+  const code = await runCtl(argv, io);
+  return { code, out, err };
+}
+
+function view(controllers = threeControllers().map(decodeController), stale = false) {
+  return { controllers, stale, staleReason: stale ? 'cut off' : '', answeredBy: 'c1' };
+}
+
+void t.test('health: a leader and a quorum of voters online is healthy', async (t) => {
+  const v = judgeHealth(view());
+  t.strictSame(v, { healthy: true, summary: 'healthy: leader c1, 2 of 3 voters online' });
+});
+
+void t.test('health: without a quorum, a leader, or from a stale view it is unhealthy and says why', async (t) => {
+  const down = (id: string) => wireController(id, 1, { online: false, localState: 'offline', clusterState: 'offline' });
+  const noQuorum = judgeHealth(view([wireController('c1', 1, { leader: true }), down('c2'), down('c3')].map(decodeController)));
+  t.match(noQuorum, { healthy: false, reason: /no quorum: 1 of 3 voters online, need 2 \(offline: c2, c3\)/ });
+  const noLeader = judgeHealth(view([wireController('c1', 1), wireController('c2', 2)].map(decodeController)));
+  t.match(noLeader, { healthy: false, reason: /no leader/ });
+  t.match(judgeHealth(view(undefined, true)), { healthy: false, reason: 'c1 cannot reach a quorum (cut off)' });
+  // Learners do not count towards the quorum.
+  const learners = [wireController('c1', 1, { leader: true }), down('c2'), wireController('c4', 4, { voter: false })];
+  t.match(judgeHealth(view(learners.map(decodeController))), { healthy: false, reason: /1 of 2 voters online/ });
+});
+
+void t.test('ctl health asks the other endpoints when the first view is stale', async (t) => {
+  const stale = await startFake({ unary: { ListControllers: () => ({ ...view(), stale: true, staleReason: 'cut off' }) } });
+  const fresh = await startFake({ unary: { ListControllers: () => ({ ...view(), answeredBy: 'c2' }) } });
+  t.teardown(async () => {
+    await stale.stop();
+    await fresh.stop();
+  });
+  const ok = await ctl(['--endpoints', `${stale.address},${fresh.address}`, 'health']);
+  t.equal(ok.code, 0);
+  t.equal(ok.out, 'healthy: leader c1, 2 of 3 voters online\n');
+  const bad = await ctl(['--endpoints', stale.address, 'health']);
+  t.equal(bad.code, 1);
+  t.strictSame(bad.err, ['ctl: unhealthy: c1 cannot reach a quorum (cut off)']);
+});
+
+async function serving(t: { teardown(fn: () => Promise<void>): void }, fake: Promise<Fake>): Promise<Fake> {
+  const f = await fake;
+  t.teardown(() => f.stop());
+  return f;
+}
+
+void t.test('kv commands print revisions and values and pass their flags on', async (t) => {
+  const f = await serving(
+    t,
+    startFake({
+      unary: {
+        Put: () => ({ revision: 12 }),
+        Get: (r) => ({ key: r['key'], value: Buffer.from('hello'), revision: 12 }),
+        Delete: () => ({ revision: 13 }),
+      },
+    }),
+  );
+  const e = ['--endpoints', f.address];
+  t.strictSame(await ctl([...e, 'kv', 'put', 'k', 'hello', '--if-revision', '0']), { code: 0, out: '12\n', err: [] });
+  t.match(f.calls[0]?.request, { key: 'k', hasIfRevision: true, ifRevision: 0 });
+  t.strictSame(await ctl([...e, 'kv', 'get', 'k']), { code: 0, out: 'hello\n', err: [] });
+  t.equal(f.calls[1]?.request['serializable'], false);
+  const json = await ctl([...e, 'kv', 'get', 'k', '-o', 'json', '--serializable']);
+  t.strictSame(JSON.parse(json.out), { key: 'k', value: 'hello', revision: 12 });
+  t.equal(f.calls[2]?.request['serializable'], true);
+  t.strictSame(await ctl([...e, 'kv', 'del', 'k']), { code: 0, out: '13\n', err: [] });
+});
+
+void t.test('member and leader commands print the resulting membership and leader', async (t) => {
+  const f = await serving(
+    t,
+    startFake({
+      unary: {
+        MemberAdd: () => ({ voters: ['c1', 'c2', 'c3'], learners: ['c4'] }),
+        MemberPromote: () => ({ voters: ['c1', 'c2', 'c3', 'c4'], learners: [] }),
+        MemberRemove: () => {
+          throw apiFailure('CONF_CHANGE_PENDING', 'a membership change is in progress');
+        },
+        LeaderTransfer: (r) => ({ leader: r['target'] === '' ? 'c2' : r['target'] }),
+      },
+    }),
+  );
+  const e = ['--endpoints', f.address];
+  const add = await ctl([...e, 'member', 'add', 'c4', '127.0.0.1:7104', '--learner']);
+  t.strictSame(add, { code: 0, out: 'added c4 as a learner; voters: c1,c2,c3; learners: c4\n', err: [] });
+  const promote = await ctl([...e, 'member', 'promote', 'c4']);
+  t.equal(promote.out, 'promoted c4; voters: c1,c2,c3,c4; learners: -\n');
+  const remove = await ctl([...e, 'member', 'remove', 'c4']);
+  t.strictSame(remove, { code: 1, out: '', err: ['ctl: a membership change is in progress'] });
+  t.equal((await ctl([...e, 'leader', 'transfer'])).out, 'leader: c2\n');
+  t.equal((await ctl([...e, 'leader', 'transfer', 'c3'])).out, 'leader: c3\n');
+  const badAddress = await ctl([...e, 'member', 'add', 'c5', 'nowhere']);
+  t.equal(badAddress.code, 2);
+  t.equal(badAddress.err.length, 1);
+  t.match(badAddress.err[0], /^ctl: member add ADDRESS: expected host:port/);
+});
+
+void t.test('audit --since asks for events from that long ago; -o json prints JSON Lines', async (t) => {
+  const event = { time: 't', node: 'c1', type: 'leader.changed', subject: 'c1', from: 'c2', to: 'c1', reason: 'election' };
+  const f = await serving(
+    t,
+    startFake({
+      audit: (_r, call) => {
+        call.write(event);
+        call.write({ ...event, time: 't2' });
+        call.end();
+      },
+    }),
+  );
+  const run = await ctl(['--endpoints', f.address, 'audit', '--since', '10m', '-o', 'json']);
+  t.equal(run.code, 0);
+  const lines = run.out.trimEnd().split('\n');
+  t.equal(lines.length, 2);
+  t.strictSame(JSON.parse(lines[0] ?? ''), event);
+  t.match(f.calls[0]?.request, { sinceMs: 1_000_000 - 600_000, follow: false });
+  const text = await ctl(['--endpoints', f.address, 'audit']);
+  t.equal(text.out.split('\n')[0], 't c1 leader.changed c1 c2 -> c1 (election)');
+  t.equal(f.calls[1]?.request['sinceMs'], 0);
+});
+
+void t.test('audit --follow runs until interrupted and then exits 0', async (t) => {
+  let interrupt: (() => void) | null = null;
+  const f = await serving(
+    t,
+    startFake({
+      audit: (_r, call) => {
+        call.write({ time: 't', node: 'c1', type: 'member.added', subject: 'c4', from: '', to: '', reason: '' });
+      },
+    }),
+  );
+  const run = ctl(['--endpoints', f.address, 'audit', '--follow'], {}, (h) => {
+    interrupt = h;
+  });
+  const deadline = Date.now() + 5000;
+  while (interrupt === null && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  t.not(interrupt, null, 'registered a SIGINT handler');
+  // Wait until the event has arrived, then interrupt.
+  while (f.calls.length === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  (interrupt as unknown as () => void)();
+  const result = await run;
+  t.equal(result.code, 0);
+  t.strictSame(result.err, []);
+});
+
+void t.test('status prints the raft state of the node that answered', async (t) => {
+  const f = await serving(
+    t,
+    startFake({ unary: { Status: () => ({ id: 'c2', term: 4, leader: 'c1', role: 'follower', commitIndex: 7, voters: ['c1', 'c2'] }) } }),
+  );
+  const json = await ctl(['--endpoints', f.address, 'status', '-o', 'json']);
+  t.match(JSON.parse(json.out), { id: 'c2', term: 4, leader: 'c1', role: 'follower', commitIndex: 7 });
+  const text = await ctl(['--endpoints', f.address, 'status']);
+  t.match(text.out, /^role: +follower$/m);
+});
+
+void t.test('endpoints come from --endpoints, else $CTL_ENDPOINTS', async (t) => {
+  const f = await serving(t, startFake({ unary: { Status: () => ({ id: 'c9' }) } }));
+  const viaEnv = await ctl(['status', '-o', 'json'], { CTL_ENDPOINTS: f.address });
+  t.equal(viaEnv.code, 0);
+  t.match(JSON.parse(viaEnv.out), { id: 'c9' });
+  const flagWins = await ctl(['--endpoints', await deadAddress(), 'status'], { CTL_ENDPOINTS: f.address });
+  t.equal(flagWins.code, 3);
+  const badEnv = await ctl(['status'], { CTL_ENDPOINTS: 'a:b:c' });
+  t.equal(badEnv.code, 2);
+  t.match(badEnv.err[0], /^ctl: \$CTL_ENDPOINTS: expected host:port/);
+});
+
+void t.test('default endpoints are the node addresses of a cluster config', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'c.yaml');
+  fs.writeFileSync(file, 'cluster:\n  nodes:\n    - { id: a, address: 127.0.0.1:1 }\n    - { id: b, address: "[::1]:2" }\n');
+  t.strictSame(endpointsFromConfig(file), ['127.0.0.1:1', '[::1]:2']);
+  t.throws(() => endpointsFromConfig(path.join(dir, 'missing.yaml')), { code: 'USAGE' });
+  t.strictSame(parseEndpointList(' 127.0.0.1:1 , h:2', 'x'), ['127.0.0.1:1', 'h:2']);
+  t.throws(() => parseEndpointList('', 'x'), { code: 'USAGE' });
+});
+
+void t.test('usage errors exit 2 with exactly one stderr line', async (t) => {
+  const cases: readonly (readonly string[])[] = [
+    ['bogus'],
+    [],
+    ['kv'],
+    ['kv', 'put', 'k'],
+    ['kv', 'put', 'k', 'v', 'extra'],
+    ['kv', 'put', 'k', 'v', '--if-revision', '-1'],
+    ['list', 'controllers', '-o', 'xml'],
+    ['--timeout', '5', 'status'],
+    ['--timeout', '0s', 'status'],
+    ['status', '--nope'],
+    ['audit', '--since', 'yesterday'],
+    ['--endpoints', '127.0.0.1:1', '--tls-cert', '/nonexistent', 'status'],
+  ];
+  for (const argv of cases) {
+    const run = await ctl(argv);
+    t.equal(run.code, 2, argv.join(' '));
+    t.equal(run.err.length, 1, `one line for ${argv.join(' ')}`);
+    t.match(run.err[0], /^ctl: \S/);
+    t.notMatch(run.err[0], /\n/);
+    t.equal(run.out, '');
+  }
+});
+
+void t.test('--help works on every command and exits 0', async (t) => {
+  for (const argv of [[], ['list'], ['list', 'controllers'], ['kv', 'put'], ['member', 'add'], ['leader', 'transfer'], ['audit']]) {
+    const run = await ctl([...argv, '--help']);
+    t.equal(run.code, 0, argv.join(' '));
+    t.match(run.out, /^Usage: ctl/);
+  }
+});
