@@ -27,6 +27,11 @@ export class Inflights {
     if (n > 0) this.slots.splice(0, n);
   }
 
+  /** Frees the oldest in-flight message: its acknowledgement may have been lost (see onHeartbeatResp). */
+  freeFirstOne(): void {
+    this.slots.shift();
+  }
+
   reset(): void {
     this.slots.length = 0;
   }

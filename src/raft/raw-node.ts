@@ -117,7 +117,13 @@ export class RawNode {
       committedEntries: r.log.nextCommittedEnts(),
       messages: r.msgs,
       readStates: r.readStates,
-      mustSync: entries.length > 0 || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+      // A snapshot must be synced too: the same Ready acknowledges its index to the leader, which
+      // counts that towards commit (found by the simulation, test/raft/durability.test.ts).
+      mustSync:
+        entries.length > 0 ||
+        r.log.unstable.snapshot !== null ||
+        hard.term !== this.prevHard.term ||
+        hard.vote !== this.prevHard.vote,
     };
     r.msgs = [];
     r.readStates = [];

@@ -70,6 +70,10 @@ function onHeartbeatResp(r: Raft, m: HeartbeatResp): void {
   const pr = r.prs.get(m.from)!;
   pr.recentActive = true;
   pr.probeSent = false;
+  // If the acks for a whole window of appends were lost, the window never drains and the follower
+  // would only ever get heartbeats. The follower is alive, so free one slot and send again (etcd's
+  // FreeFirstOne; found by the simulation, test/raft/flow-control.test.ts).
+  if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
   if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
   if (m.context === '') return;
   const acks = r.readOnly.recvAck(m.from, m.context);

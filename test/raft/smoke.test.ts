@@ -14,7 +14,7 @@ function makeNode(id: string, voters: string[], seed: number) {
   return { id, node, storage, applied: [] as string[] };
 }
 
-t.test('three nodes elect one leader and commit a proposal everywhere', async (t) => {
+void t.test('three nodes elect one leader and commit a proposal everywhere', async (t) => {
   const ids = ['a', 'b', 'c'];
   const nodes = ids.map((id, i) => makeNode(id, ids, i + 1));
   const byId = new Map(nodes.map((n) => [n.id, n]));

@@ -1,0 +1,59 @@
+/**
+ * Raft thesis §3.10: leadership transfer. The leader stops taking proposals, brings the target
+ * up to date, and tells it to campaign at once (TimeoutNow), bypassing the others' leases.
+ */
+import t from 'tap';
+import { ofType, Script } from '../sim/script.js';
+
+void t.test('§3.10: leadership transfer hands off to the target at the next term', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.propose('a', 'x=1');
+  s.stabilize();
+  const term = s.status('a').term;
+
+  s.act('a', (r) => r.transferLeadership('b'));
+  t.ok(s.refuses('a', 'TRANSFER_IN_PROGRESS', (r) => r.propose(new Uint8Array([1]))), 'a refuses proposals while handing off');
+  s.stabilize();
+
+  t.same(s.leaders(), ['b'], 'b leads');
+  t.equal(s.status('b').term, term + 1, 'at the next term');
+  t.equal(s.status('a').leader, 'b', 'a follows b');
+  s.propose('b', 'x=2');
+  s.stabilize();
+  t.same(s.values('a'), ['x=1', 'x=2'], 'and the log carries on');
+});
+
+void t.test('§3.10: a transfer to a lagging follower first brings it up to date', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.isolate('c');
+  for (let i = 0; i < 5; i++) s.propose('a', `k=${i}`);
+  s.stabilize();
+  s.heal();
+
+  s.act('a', (r) => r.transferLeadership('c'));
+  const first = s.pending((m) => m.to === 'c');
+  t.same(first.map((m) => m.type), ['Append'], 'entries go first, not TimeoutNow');
+  s.stabilize();
+  t.same(s.leaders(), ['c'], 'then c takes over');
+  t.same(s.values('c'), ['k=0', 'k=1', 'k=2', 'k=3', 'k=4'], 'holding every entry');
+  t.equal(ofType(s.sent, 'TimeoutNow').length, 1, 'after exactly one TimeoutNow');
+});
+
+void t.test('§3.10: a transfer that does not finish within an election timeout is abandoned', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.isolate('b');
+  s.act('a', (r) => r.transferLeadership('b'));
+  t.equal(s.status('a').leadTransferee, 'b', 'the transfer is under way');
+  for (let i = 0; i < s.settings.electionTicks; i++) {
+    s.tick('a');
+    s.stabilize();
+  }
+  t.equal(s.status('a').leadTransferee, null, 'after an election timeout it is abandoned');
+  t.same(s.leaders(), ['a'], 'a still leads');
+  s.propose('a', 'x=1');
+  s.stabilize();
+  t.same(s.values('c'), ['x=1'], 'and takes proposals again');
+});
