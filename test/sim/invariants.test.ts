@@ -1,0 +1,139 @@
+/**
+ * The checkers themselves: each must reject the violation it exists for, or the simulation's
+ * green runs would mean nothing.
+ */
+import t from 'tap';
+import type { Entry, HardState, Message } from '../../src/raft/index.js';
+import { ClientTracker } from './clients.js';
+import type { DurableView } from './disk.js';
+import { InvariantViolation, SafetyChecker, type LogView } from './invariants.js';
+import { entryIdentity } from './kv.js';
+
+const enc = new TextEncoder();
+const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data: enc.encode(data) });
+
+/** A log holding `entries` (index 1 upwards), nothing compacted. */
+function log(entries: readonly Entry[]): LogView {
+  return {
+    term: (i) => (i === 0 ? 0 : (entries[i - 1]?.term ?? null)),
+    entry: (i) => entries[i - 1] ?? null,
+    compacted: () => 0,
+    lastIndex: () => entries.length,
+  };
+}
+
+/** True when `fn` throws the InvariantViolation named `invariant`. */
+function violates(invariant: string, fn: () => void): boolean {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof InvariantViolation && e.invariant === invariant;
+  }
+  return false;
+}
+
+void t.test('election safety: a second leader in a term is caught', async (t) => {
+  const c = new SafetyChecker();
+  c.observeLeader('a', 3);
+  c.observeLeader('a', 3);
+  c.observeLeader('b', 4);
+  t.ok(violates('election-safety', () => c.observeLeader('b', 3)), 'b leading term 3 after a');
+});
+
+void t.test('log matching: the same index and term with different contents or predecessors is caught', async (t) => {
+  const c = new SafetyChecker();
+  const a = [entry(1, 1), entry(2, 2)];
+  c.observeLogEntries('a', a, log(a));
+  const sameEntries = [entry(1, 1), entry(2, 2)];
+  c.observeLogEntries('b', sameEntries, log(sameEntries));
+  t.pass('identical logs agree');
+  const other = [entry(1, 1), entry(2, 2, 'different')];
+  t.ok(violates('log-matching', () => c.observeLogEntries('c', [other[1]!], log(other))), 'different data at 2/2');
+  const shifted = [entry(1, 3), entry(2, 2)];
+  t.ok(violates('log-matching', () => c.observeLogEntries('d', [shifted[1]!], log(shifted))), 'same 2/2 after a different term');
+});
+
+void t.test('state machine safety: different entries or histories applied at one index are caught', async (t) => {
+  const c = new SafetyChecker();
+  c.observeApply('a', 1, 'x', 111);
+  c.observeApply('b', 1, 'x', 111);
+  t.ok(violates('state-machine-safety', () => c.observeApply('c', 1, 'y', 222)), 'another entry at 1');
+  t.ok(violates('state-machine-safety', () => c.observeApply('c', 1, 'x', 999)), 'the same entry on top of another history');
+  t.ok(violates('state-machine-safety', () => c.observeRestore('d', 1, 999)), 'a snapshot whose state differs');
+  t.ok(violates('state-machine-safety', () => c.observeRestore('d', 7, 111)), 'a snapshot nobody applied up to');
+});
+
+void t.test('commit monotonicity: commit going back is caught unless the node crashed', async (t) => {
+  const c = new SafetyChecker();
+  const l = log([entry(1, 1), entry(2, 1), entry(3, 1)]);
+  c.observeCommit('a', 3, 1, l);
+  t.ok(violates('commit-monotonic', () => c.observeCommit('a', 2, 1, l)), 'commit 3 -> 2');
+  c.forgetNode('a');
+  c.observeCommit('a', 2, 1, l);
+  t.pass('after a crash, a lower commit is allowed');
+});
+
+void t.test('committed entries: a node whose log disagrees with a committed entry is caught', async (t) => {
+  const c = new SafetyChecker();
+  c.observeCommit('a', 2, 1, log([entry(1, 1), entry(2, 1)]));
+  t.ok(violates('log-matching', () => c.observeCommit('b', 2, 2, log([entry(1, 1), entry(2, 2)]))), 'b committed a different entry 2');
+});
+
+void t.test('leader completeness: a later leader missing a committed entry is caught', async (t) => {
+  const c = new SafetyChecker();
+  c.observeCommit('a', 3, 2, log([entry(1, 1), entry(2, 2), entry(3, 2)]));
+  c.checkLeaderCompleteness('a', 2, log([entry(1, 1), entry(2, 2), entry(3, 2)]));
+  c.checkLeaderCompleteness('b', 2, log([entry(1, 1)]));
+  t.pass('a leader of the same term is not held to it (it may be the stale one)');
+  t.ok(violates('leader-completeness', () => c.checkLeaderCompleteness('c', 3, log([entry(1, 1), entry(2, 2)]))), 'term 3 leader lacks 3');
+});
+
+void t.test('durable before send: promises not yet on disk are caught', async (t) => {
+  const c = new SafetyChecker();
+  const disk = (hs: HardState, last: number): DurableView => ({ hardState: () => hs, lastIndex: () => last, term: (i) => (i <= last ? 1 : null) });
+  const live = (): number => 1;
+  const grant: Message = { type: 'VoteResp', from: 'b', to: 'a', term: 2, reject: false };
+  c.checkDurableBeforeSend(grant, disk({ term: 2, vote: 'a', commit: 0 }, 1), live);
+  t.ok(violates('durable-before-send', () => c.checkDurableBeforeSend(grant, disk({ term: 2, vote: null, commit: 0 }, 1), live)), 'vote not on disk');
+  t.ok(violates('durable-before-send', () => c.checkDurableBeforeSend(grant, disk({ term: 1, vote: null, commit: 0 }, 1), live)), 'term not on disk');
+  const ack: Message = { type: 'AppendResp', from: 'b', to: 'a', term: 1, reject: false, index: 5, rejectHint: 0, hintTerm: 0 };
+  c.checkDurableBeforeSend(ack, disk({ term: 1, vote: null, commit: 0 }, 5), live);
+  t.ok(violates('durable-before-send', () => c.checkDurableBeforeSend(ack, disk({ term: 1, vote: null, commit: 0 }, 4), live)), 'entries not on disk');
+  const preVote: Message = { type: 'PreVote', from: 'b', to: 'a', term: 9, lastLogIndex: 1, lastLogTerm: 1 };
+  c.checkDurableBeforeSend(preVote, disk({ term: 1, vote: null, commit: 0 }, 1), live);
+  t.pass('a pre-vote at a future term promises nothing');
+});
+
+void t.test('reads: a value older than an acknowledged write or a completed read is caught', async (t) => {
+  const k = new ClientTracker();
+  const w1 = k.newWrite('x');
+  k.proposed('a', 1, w1, { index: 5, term: 2 });
+  const put = (index: number, id: string): Entry => ({ index, term: 2, kind: 'normal', data: enc.encode(`put ${id} x v`) });
+  t.ok(k.onApply('a', 1, put(5, w1.id)), 'the write is acknowledged');
+
+  const r1 = k.issueRead('b', 'x');
+  t.ok(violates('stale-read', () => k.onReadServed('b', r1, 4, () => ({ value: 'old', id: 'w0', index: 3 }))), 'read index and value before the ack');
+  const r2 = k.issueRead('b', 'x');
+  k.onReadServed('b', r2, 7, () => ({ value: 'v', id: 'w9', index: 7 }));
+  t.pass('a read of a newer value is fine');
+  const r3 = k.issueRead('c', 'x');
+  t.ok(violates('stale-read', () => k.onReadServed('c', r3, 7, () => ({ value: 'v', id: w1.id, index: 5 }))), 'older than what a completed read saw');
+});
+
+void t.test('writes: only the proposer applying the same entry at index and term acknowledges, and loss is caught', async (t) => {
+  const k = new ClientTracker();
+  const w = k.newWrite('x');
+  k.proposed('a', 1, w, { index: 5, term: 2 });
+  const other: Entry = { index: 5, term: 3, kind: 'noop', data: new Uint8Array(0) };
+  t.equal(k.onApply('a', 1, other), null, 'a different entry at the index: the proposal was lost, not acknowledged');
+  k.proposed('a', 1, w, { index: 6, term: 3 });
+  t.equal(k.onApply('a', 2, { index: 6, term: 3, kind: 'normal', data: enc.encode(`put ${w.id} x v`) }), null, 'applied by a later incarnation: nobody was answered');
+  const w2 = k.newWrite('y');
+  k.proposed('b', 1, w2, { index: 8, term: 3 });
+  const e: Entry = { index: 8, term: 3, kind: 'normal', data: enc.encode(`put ${w2.id} y v`) };
+  t.equal(k.onApply('b', 1, e)?.index, 8, 'acknowledged');
+  t.match(entryIdentity(e), /^3:normal:put/, 'entries are named by term, kind and contents');
+  k.checkNothingLost('c', 8, () => ({ value: 'v', id: w2.id, index: 8 }));
+  t.ok(violates('acknowledged-write-lost', () => k.checkNothingLost('c', 8, () => undefined)), 'a node that applied past it without it');
+  t.ok(violates('acknowledged-write-lost', () => k.checkNothingLost('c', 9, () => ({ value: 'v', id: 'w77', index: 8 }))), 'another write at its index');
+});

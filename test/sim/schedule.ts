@@ -1,0 +1,170 @@
+/**
+ * The randomized schedule: what happens at each step of a run. Each action is chosen from the
+ * seeded rng given the cluster's current state (whom to crash, which learner to promote), so a
+ * seed always produces the same run. Weights favour the clock and client traffic; faults and
+ * membership changes are rarer but happen in most runs.
+ */
+import type { NodeId } from '../../src/raft/index.js';
+import type { Rng } from '../../src/util/rng.js';
+import type { Cluster } from './cluster.js';
+import type { FaultSettings } from './network.js';
+
+export type Action =
+  | { readonly kind: 'tick'; readonly ticks: number }
+  | { readonly kind: 'propose'; readonly key: string }
+  | { readonly kind: 'read'; readonly node: NodeId; readonly key: string }
+  | { readonly kind: 'crash'; readonly node: NodeId }
+  | { readonly kind: 'restart'; readonly node: NodeId }
+  | { readonly kind: 'cut'; readonly a: NodeId; readonly b: NodeId }
+  | { readonly kind: 'isolate'; readonly node: NodeId }
+  | { readonly kind: 'split'; readonly side: readonly NodeId[] }
+  | { readonly kind: 'heal' }
+  | { readonly kind: 'faults'; readonly faults: FaultSettings }
+  | { readonly kind: 'transfer'; readonly to: NodeId }
+  | { readonly kind: 'add-learner' }
+  | { readonly kind: 'promote'; readonly node: NodeId }
+  | { readonly kind: 'remove'; readonly node: NodeId }
+  | { readonly kind: 'campaign'; readonly node: NodeId };
+
+export interface ScheduleLimits {
+  /** No more than this many nodes are ever created (initial ones included). */
+  readonly maxNodes: number;
+  /** A voter is only removed while more than this many voters remain. */
+  readonly minVoters: number;
+}
+
+const KEYS = ['a', 'b', 'c', 'd', 'e'];
+
+/** Picks the next action for the cluster as it is now. */
+export function chooseAction(rng: Rng, c: Cluster, limits: ScheduleLimits): Action {
+  const up = c.up();
+  const upIds = up.map((n) => n.id);
+  const down = c.down().map((n) => n.id);
+  const members = c.members();
+  const leader = c.leader();
+  const choices: Array<[number, () => Action | null]> = [
+    [50, () => ({ kind: 'tick', ticks: rng.int(1, 4) })],
+    [18, () => ({ kind: 'propose', key: pick(rng, KEYS) })],
+    [8, () => {
+      // Half the reads go to a leader, stale ones included: where a missing quorum check would show.
+      const leaders = c.leaders().map((n) => n.id);
+      const via = leaders.length > 0 && rng.next() < 0.5 ? leaders : upIds;
+      return via.length > 0 ? { kind: 'read', node: pick(rng, via), key: pick(rng, KEYS) } : null;
+    }],
+    [2.5, () => (upIds.length > 0 ? { kind: 'crash', node: leader && rng.next() < 0.3 ? leader.id : pick(rng, upIds) } : null)],
+    [down.length > 0 ? 6 : 0, () => ({ kind: 'restart', node: pick(rng, down) })],
+    [1.5, () => {
+      const ids = [...c.nodes.keys()];
+      const a = pick(rng, ids);
+      const b = pick(rng, ids);
+      return a === b ? null : { kind: 'cut', a, b };
+    }],
+    [1.5, () => (upIds.length > 0 ? { kind: 'isolate', node: leader && rng.next() < 0.5 ? leader.id : pick(rng, upIds) } : null)],
+    [1.5, () => {
+      // Two random groups; often the leader with a minority, the case where stale reads would hide.
+      const ids = [...c.nodes.keys()];
+      const side = ids.filter(() => rng.next() < 0.4);
+      if (leader && rng.next() < 0.5 && !side.includes(leader.id)) side.push(leader.id);
+      return side.length === 0 || side.length === ids.length ? null : { kind: 'split', side };
+    }],
+    [c.net.partitioned() ? 5 : 0, () => ({ kind: 'heal' })],
+    [1.5, () => ({ kind: 'faults', faults: randomFaults(rng) })],
+    [1.5, () => {
+      const targets = members.voters.filter((v) => v !== leader?.id);
+      return leader && targets.length > 0 ? { kind: 'transfer', to: pick(rng, targets) } : null;
+    }],
+    [c.nodes.size < limits.maxNodes ? 1.2 : 0, () => ({ kind: 'add-learner' })],
+    [members.learners.length > 0 ? 3 : 0, () => ({ kind: 'promote', node: pick(rng, members.learners) })],
+    [1, () => {
+      const removable = [
+        ...members.learners,
+        ...(members.voters.length > limits.minVoters ? members.voters : []),
+      ];
+      if (removable.length === 0) return null;
+      const self = leader && removable.includes(leader.id) && rng.next() < 0.4;
+      return { kind: 'remove', node: self ? leader.id : pick(rng, removable) };
+    }],
+    [0.5, () => (members.voters.length > 0 ? { kind: 'campaign', node: pick(rng, members.voters) } : null)],
+  ];
+  const total = choices.reduce((s, [w]) => s + w, 0);
+  let x = rng.next() * total;
+  for (const [w, make] of choices) {
+    x -= w;
+    if (x < 0) return make() ?? { kind: 'tick', ticks: 1 };
+  }
+  return { kind: 'tick', ticks: 1 };
+}
+
+export function perform(c: Cluster, a: Action): void {
+  switch (a.kind) {
+    case 'tick':
+      for (let i = 0; i < a.ticks; i++) c.tick();
+      return;
+    case 'propose':
+      c.propose(a.key);
+      return;
+    case 'read':
+      c.read(a.node, a.key);
+      return;
+    case 'crash':
+      c.crash(a.node);
+      return;
+    case 'restart':
+      c.restart(a.node);
+      return;
+    case 'cut':
+      c.note(`CUT ${a.a} | ${a.b}`);
+      c.stats.partitions++;
+      c.net.cut(a.a, a.b);
+      return;
+    case 'isolate':
+      c.note(`ISOLATE ${a.node}`);
+      c.stats.partitions++;
+      c.net.isolate(a.node);
+      return;
+    case 'split': {
+      c.note(`SPLIT ${a.side.join(',')} | rest`);
+      c.stats.partitions++;
+      for (const x of a.side) for (const y of c.nodes.keys()) if (!a.side.includes(y)) c.net.cut(x, y);
+      return;
+    }
+    case 'heal':
+      c.note('HEAL');
+      c.net.heal();
+      return;
+    case 'faults':
+      c.note(`FAULTS delay=${a.faults.minDelay}..${a.faults.maxDelay} drop=${a.faults.dropRate} dup=${a.faults.dupRate}`);
+      c.net.setFaults(a.faults);
+      return;
+    case 'transfer':
+      c.transfer(a.to);
+      return;
+    case 'add-learner':
+      c.addLearner();
+      return;
+    case 'promote':
+      c.promote(a.node);
+      return;
+    case 'remove':
+      c.remove(a.node);
+      return;
+    case 'campaign':
+      c.campaign(a.node);
+      return;
+  }
+}
+
+export function randomFaults(rng: Rng): FaultSettings {
+  const maxDelay = rng.int(0, 4);
+  return {
+    minDelay: rng.int(0, Math.min(maxDelay, 1) + 1),
+    maxDelay,
+    dropRate: pick(rng, [0, 0, 0.02, 0.05, 0.15]),
+    dupRate: pick(rng, [0, 0, 0.02, 0.1]),
+  };
+}
+
+export function pick<T>(rng: Rng, xs: readonly T[]): T {
+  if (xs.length === 0) throw new Error('schedule: pick from an empty list');
+  return xs[rng.int(0, xs.length)]!;
+}
