@@ -1,0 +1,192 @@
+/**
+ * The audit log of one controller: a LevelDB at `<dataDir>/audit`, one JSON event per key.
+ *
+ * Keys are `<ms, 15 digits>.<seq, 12 digits>`: time first, so `query({ sinceMs })` is a range
+ * scan, and a sequence so events within one millisecond keep their order. The time part never
+ * goes backwards (a wall-clock step back reuses the last time) and the sequence resumes from
+ * the newest stored key, so keys increase across restarts too.
+ *
+ * Retention (max events, max age) is enforced on append: each append deletes at most
+ * `pruneBatch` of the oldest events in the same LevelDB batch, so one append never stalls on a
+ * large backlog and the log converges to its bounds. Writes are not fsynced: a crash may lose
+ * the last few events, never corrupt older ones.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { parseAuditEvent, eventTimeMs, type AuditEvent } from './audit.js';
+import { AuditEventError, MembershipError } from './errors.js';
+
+export interface AuditStoreOptions {
+  /** Default 100000. */
+  readonly maxEvents?: number;
+  /** Default 7 days. */
+  readonly maxAgeMs?: number;
+  /** Most old events deleted per append; default 64. */
+  readonly pruneBatch?: number;
+  /** Wall clock (ms since the epoch) for age-based retention; default Date.now. */
+  readonly now?: () => number;
+  /** A follower's listener threw; default: ignored, so one bad listener cannot block appends. */
+  readonly onListenerError?: (err: unknown) => void;
+}
+
+export interface AuditQuery {
+  /** Events at or after this wall-clock time (ms since the epoch). */
+  readonly sinceMs?: number;
+  /** At most this many, the oldest first. */
+  readonly limit?: number;
+}
+
+export type AuditListener = (event: AuditEvent) => void;
+
+const MS_DIGITS = 15;
+const SEQ_DIGITS = 12;
+const keyOf = (ms: number, seq: number): string =>
+  `${String(ms).padStart(MS_DIGITS, '0')}.${String(seq).padStart(SEQ_DIGITS, '0')}`;
+const msOfKey = (key: string): number => Number(key.slice(0, MS_DIGITS));
+const seqOfKey = (key: string): number => Number(key.slice(MS_DIGITS + 1));
+
+type AuditDb = Level<string, string>;
+
+export class AuditStore {
+  private tail: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<AuditListener>();
+  private closed = false;
+  private readonly maxEvents: number;
+  private readonly maxAgeMs: number;
+  private readonly pruneBatch: number;
+  private readonly now: () => number;
+
+  private constructor(
+    readonly dir: string,
+    private readonly db: AuditDb,
+    private count: number,
+    private oldestMs: number | null,
+    private lastMs: number,
+    private lastSeq: number,
+    private readonly options: AuditStoreOptions,
+  ) {
+    this.maxEvents = options.maxEvents ?? 100_000;
+    this.maxAgeMs = options.maxAgeMs ?? 7 * 24 * 60 * 60 * 1_000;
+    this.pruneBatch = options.pruneBatch ?? 64;
+    this.now = options.now ?? Date.now;
+    for (const [name, v] of [['maxEvents', this.maxEvents], ['maxAgeMs', this.maxAgeMs], ['pruneBatch', this.pruneBatch]] as const) {
+      if (!Number.isSafeInteger(v) || v <= 0) {
+        throw new MembershipError('INVALID_CONFIG', `audit store ${name}: expected a positive integer, found ${String(v)}`);
+      }
+    }
+  }
+
+  /** Opens (creating if needed) the store at `<dataDir>/audit`. */
+  static async open(dataDir: string, options: AuditStoreOptions = {}): Promise<AuditStore> {
+    const dir = join(dataDir, 'audit');
+    await mkdir(dir, { recursive: true });
+    const db: AuditDb = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    await db.open();
+    try {
+      let count = 0;
+      let oldest: string | null = null;
+      for await (const key of db.keys()) {
+        oldest ??= key;
+        count++;
+      }
+      const newest = (await db.keys({ reverse: true, limit: 1 }).all())[0];
+      const store = new AuditStore(
+        dir,
+        db,
+        count,
+        oldest === null ? null : msOfKey(oldest),
+        newest === undefined ? 0 : msOfKey(newest),
+        newest === undefined ? 0 : seqOfKey(newest),
+        options,
+      );
+      return store;
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  /** Events currently stored. */
+  size(): number {
+    return this.count;
+  }
+
+  /** Stores `event` (validated), prunes a batch of expired ones, then tells the followers. */
+  append(event: AuditEvent): Promise<void> {
+    if (this.closed) return Promise.reject(new MembershipError('AUDIT_STORE_CLOSED', `audit store ${this.dir}: expected an open store, found it closed`));
+    let valid: AuditEvent;
+    try {
+      valid = parseAuditEvent(event);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new AuditEventError(String(err)));
+    }
+    const run = this.tail.then(() => this.write(valid));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async query(q: AuditQuery = {}): Promise<readonly AuditEvent[]> {
+    if (this.closed) throw new MembershipError('AUDIT_STORE_CLOSED', `audit store ${this.dir}: expected an open store, found it closed`);
+    const since = Math.max(0, Math.floor(q.sinceMs ?? 0));
+    const out: AuditEvent[] = [];
+    const entries = this.db.iterator({ gte: keyOf(since, 0), ...(q.limit === undefined ? {} : { limit: q.limit }) });
+    for await (const [key, value] of entries) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch (cause) {
+        throw new AuditEventError(`audit store ${this.dir}: key ${key}: expected JSON, found unparsable text`, { cause });
+      }
+      out.push(parseAuditEvent(parsed));
+    }
+    return out;
+  }
+
+  /** Calls `listener` with every event appended from now on; returns the unsubscribe function. */
+  follow(listener: AuditListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /** Waits for pending appends, then closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await this.tail;
+    await this.db.close();
+  }
+
+  private async write(event: AuditEvent): Promise<void> {
+    const ms = Math.max(this.lastMs, eventTimeMs(event));
+    const seq = this.lastSeq + 1;
+    const key = keyOf(ms, seq);
+
+    const cutoff = this.now() - this.maxAgeMs;
+    const excess = this.count + 1 - this.maxEvents;
+    const dels: string[] = [];
+    if (excess > 0 || (this.oldestMs !== null && this.oldestMs < cutoff)) {
+      for await (const old of this.db.keys({ limit: this.pruneBatch })) {
+        if (dels.length < excess || msOfKey(old) < cutoff) dels.push(old);
+        else break;
+      }
+    }
+    await this.db.batch([{ type: 'put', key, value: JSON.stringify(event) }, ...dels.map((k) => ({ type: 'del' as const, key: k }))]);
+    this.lastMs = ms;
+    this.lastSeq = seq;
+    this.count += 1 - dels.length;
+    if (dels.length > 0 || this.oldestMs === null) {
+      const first = (await this.db.keys({ limit: 1 }).all())[0];
+      this.oldestMs = first === undefined ? null : msOfKey(first);
+    }
+
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.options.onListenerError?.(err);
+      }
+    }
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The adaptive heartbeat failure detector of one node: which peers it currently hears from.
+ * Pure: time comes in as `now` (ms, monotonic), messages as `recordContact` / `recordRtt` calls.
+ *
+ * A peer is offline once `now - lastContact > timeout`, and online again at its next message
+ * (any message counts: a ping, a pong, a Raft message). The timeout is per peer:
+ *   dynamic:  clamp(base + 2 x movingAverageRtt, min, max)
+ *   static:   exactly base
+ * so a peer behind a slow link gets room in proportion to its measured latency.
+ *
+ * Our own pauses (SIGSTOP, a long GC, a blocked event loop) must not read as every peer's
+ * silence: while we were stopped nobody could have reached us. When two `observe` calls are
+ * further apart than `stallThresholdMs`, the excess is not counted against any peer.
+ */
+import type { MemberStatus, NodeId, PeerObservation, PeerSnapshot, StatusTransition } from './types.js';
+import { MembershipError, requireNonNegative, requirePositiveInt } from './errors.js';
+import { RttStats } from './rtt-stats.js';
+
+export interface DetectorConfig {
+  readonly baseTimeoutMs: number;
+  /** true: base + 2 x moving-average RTT, clamped to [min, max]; false: exactly base. */
+  readonly dynamicAdjustment: boolean;
+  /** Samples in the RTT moving average. */
+  readonly rttWindow: number;
+  readonly minTimeoutMs: number;
+  readonly maxTimeoutMs: number;
+  /** A gap between `observe` calls longer than this is our own stall; default min(1000, base / 2). */
+  readonly stallThresholdMs?: number;
+}
+
+/** The timeout formula alone, for tests and for reporting what a given RTT would yield. */
+export function computeTimeoutMs(config: DetectorConfig, movingAverageRttMs: number): number {
+  if (!config.dynamicAdjustment) return config.baseTimeoutMs;
+  const raw = config.baseTimeoutMs + 2 * movingAverageRttMs;
+  return Math.min(config.maxTimeoutMs, Math.max(config.minTimeoutMs, raw));
+}
+
+export function validateDetectorConfig(config: DetectorConfig): void {
+  const positive = (key: string, v: number): void => {
+    if (!Number.isFinite(v) || v <= 0) {
+      throw new MembershipError('INVALID_CONFIG', `heartbeat.${key}: expected a duration > 0 ms, found ${String(v)}`);
+    }
+  };
+  positive('base_timeout', config.baseTimeoutMs);
+  positive('min_timeout', config.minTimeoutMs);
+  positive('max_timeout', config.maxTimeoutMs);
+  requirePositiveInt('heartbeat.rtt_window', config.rttWindow);
+  if (config.minTimeoutMs > config.maxTimeoutMs) {
+    throw new MembershipError(
+      'INVALID_CONFIG',
+      `heartbeat: expected min_timeout <= max_timeout, found ${config.minTimeoutMs}ms > ${config.maxTimeoutMs}ms`,
+    );
+  }
+  if (config.stallThresholdMs !== undefined && !(config.stallThresholdMs > 0)) {
+    throw new MembershipError('INVALID_CONFIG', `heartbeat stall threshold: expected > 0 ms, found ${String(config.stallThresholdMs)}`);
+  }
+}
+
+interface PeerState {
+  status: MemberStatus;
+  /** The instant the timeout counts from: last contact, or when we started watching, shifted past our stalls. */
+  since: number;
+  lastHeardAt: number | null;
+  /** When `status` last changed; null while it is still the initial one. */
+  changedAt: number | null;
+  /** The end of the peer's last silence longer than half its timeout (a pause, ours or its). */
+  silenceEndedAt: number;
+  readonly rtt: RttStats;
+}
+
+export class FailureDetector {
+  private readonly peerStates = new Map<NodeId, PeerState>();
+  private readonly pending: StatusTransition[] = [];
+  private readonly stallThresholdMs: number;
+  private lastObserveAt: number | null = null;
+
+  /** Every peer starts online with one full timeout of grace from `now`. */
+  constructor(
+    private readonly config: DetectorConfig,
+    peers: readonly NodeId[],
+    now: number,
+  ) {
+    validateDetectorConfig(config);
+    this.stallThresholdMs = config.stallThresholdMs ?? Math.min(1_000, config.baseTimeoutMs / 2);
+    for (const p of peers) this.addPeer(p, now);
+  }
+
+  has(peer: NodeId): boolean {
+    return this.peerStates.has(peer);
+  }
+
+  peers(): readonly NodeId[] {
+    return [...this.peerStates.keys()];
+  }
+
+  addPeer(peer: NodeId, now: number): void {
+    if (this.peerStates.has(peer)) {
+      throw new MembershipError('DUPLICATE_PEER', `failure detector: peer "${peer}" is already watched`);
+    }
+    this.peerStates.set(peer, { status: 'online', since: now, lastHeardAt: null, changedAt: null, silenceEndedAt: -Infinity, rtt: new RttStats({ window: this.config.rttWindow }) });
+  }
+
+  removePeer(peer: NodeId): void {
+    this.state(peer).rtt.destroy();
+    this.peerStates.delete(peer);
+  }
+
+  /** Watch exactly `peers`: new ones start with a grace period, gone ones are forgotten. */
+  setPeers(peers: readonly NodeId[], now: number): void {
+    const wanted = new Set(peers);
+    for (const p of [...this.peerStates.keys()]) if (!wanted.has(p)) this.removePeer(p);
+    for (const p of wanted) if (!this.peerStates.has(p)) this.addPeer(p, now);
+  }
+
+  /** Any message from `peer` arrived at `now`. Brings an offline peer back at once. */
+  recordContact(peer: NodeId, now: number): void {
+    const s = this.state(peer);
+    if (s.lastHeardAt !== null && now - s.lastHeardAt > this.timeoutMs(peer) / 2) s.silenceEndedAt = now;
+    s.lastHeardAt = s.lastHeardAt === null ? now : Math.max(s.lastHeardAt, now);
+    s.since = Math.max(s.since, now);
+    if (s.status === 'offline') {
+      s.status = 'online';
+      s.changedAt = now;
+      this.pending.push({ peer, from: 'offline', to: 'online', reason: 'heartbeat resumed', atMs: now });
+    }
+  }
+
+  /**
+   * Adds an RTT sample measured by a reply that arrived at `now` (default: the last contact,
+   * so call recordContact for the reply first); returns false when the sample was ignored.
+   * A reply to a ping sent before a silence ended (the peer was stopped, or we were, and
+   * answered on resuming) or slower than the timeout measures a pause, not the link: counting
+   * it would stretch the very timeout that should catch the next pause.
+   */
+  recordRtt(peer: NodeId, rttMs: number, now?: number): boolean {
+    requireNonNegative(`rtt sample for "${peer}" (ms)`, rttMs);
+    const s = this.state(peer);
+    const arrived = now ?? s.lastHeardAt ?? 0;
+    if (rttMs > this.timeoutMs(peer) || arrived - rttMs < s.silenceEndedAt) return false;
+    s.rtt.record(rttMs);
+    return true;
+  }
+
+  timeoutMs(peer: NodeId): number {
+    return computeTimeoutMs(this.config, this.state(peer).rtt.movingAverageMs());
+  }
+
+  status(peer: NodeId): MemberStatus {
+    return this.state(peer).status;
+  }
+
+  /**
+   * Advance to `now`: returns every transition since the last call, in the order they happened
+   * (resumptions recorded by `recordContact`, then timeouts found now). Call it at least every
+   * stallThreshold / 2 ms, or gaps are mistaken for our own stalls.
+   */
+  observe(now: number): readonly StatusTransition[] {
+    if (this.lastObserveAt !== null && now < this.lastObserveAt) now = this.lastObserveAt;
+    const gap = this.lastObserveAt === null ? 0 : now - this.lastObserveAt;
+    const stalledMs = gap > this.stallThresholdMs ? gap - this.stallThresholdMs : 0;
+    this.lastObserveAt = now;
+
+    for (const [peer, s] of this.peerStates) {
+      if (stalledMs > 0) s.since = Math.min(now, s.since + stalledMs);
+      if (s.status !== 'online') continue;
+      const timeout = this.timeoutMs(peer);
+      if (now - s.since > timeout) {
+        s.status = 'offline';
+        s.changedAt = now;
+        this.pending.push({ peer, from: 'online', to: 'offline', reason: `heartbeat timeout ${Math.round(timeout)}ms`, atMs: now });
+      }
+    }
+    return this.pending.splice(0, this.pending.length);
+  }
+
+  /** The cheap part of a snapshot (no percentiles): what views and the reconciler need. */
+  observation(peer: NodeId, now: number): PeerObservation {
+    const s = this.state(peer);
+    return {
+      peer,
+      status: s.status,
+      lastContactMs: s.lastHeardAt === null ? null : Math.max(0, now - s.lastHeardAt),
+      timeoutMs: Math.round(this.timeoutMs(peer)),
+      changedAt: s.changedAt,
+    };
+  }
+
+  snapshot(peer: NodeId, now: number): PeerSnapshot {
+    const { changedAt: _, ...o } = this.observation(peer, now);
+    const rtt = this.state(peer).rtt;
+    return { ...o, rttP50Ms: rtt.percentileMs(50), rttP99Ms: rtt.percentileMs(99) };
+  }
+
+  snapshotAll(now: number): readonly PeerSnapshot[] {
+    return [...this.peerStates.keys()].map((p) => this.snapshot(p, now));
+  }
+
+  private state(peer: NodeId): PeerState {
+    const s = this.peerStates.get(peer);
+    if (s === undefined) {
+      const known = [...this.peerStates.keys()].join(', ') || 'none';
+      throw new MembershipError('UNKNOWN_PEER', `failure detector: expected a watched peer (${known}), found "${peer}"`);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,43 @@
+/** The membership layer's public surface. Everything here is deterministic except AuditStore. */
+export type { MemberStatus, NodeId, PeerObservation, PeerSnapshot, StatusTransition } from './types.js';
+export { MEMBER_STATUSES } from './types.js';
+export { MembershipError, ViewDecodeError, AuditEventError, type MembershipErrorCode } from './errors.js';
+export { RttStats, type RttStatsOptions } from './rtt-stats.js';
+export { FailureDetector, computeTimeoutMs, validateDetectorConfig, type DetectorConfig } from './failure-detector.js';
+export { encodeView, decodeView, MAX_VIEW_ENTRIES, VIEW_CODEC_VERSION, type MemberView, type ViewEntry } from './view-codec.js';
+export { ViewTable, type ReceivedView } from './view-table.js';
+export { defaultViewTtlMs, ownView, isStale, type OwnViewInput, type StalenessInput } from './own-view.js';
+export {
+  assess,
+  decide,
+  describeVerdict,
+  quorumOf,
+  type Assessment,
+  type AssessInput,
+  type StatusDecision,
+  type Verdict,
+} from './status-aggregator.js';
+export { reconcileRows, type ReconciledRow, type ReconcileRowsInput, type OnlineBasis } from './reconciled-status.js';
+export {
+  Reconciler,
+  judgeRepair,
+  acceptForwarded,
+  type ActivityReport,
+  type LeadInput,
+  type LocalObservation,
+  type ReconcilerOptions,
+  type Repair,
+  type SyncInput,
+  type SyncResult,
+} from './reconciler.js';
+export {
+  auditEvent,
+  leaderChanged,
+  parseAuditEvent,
+  isAuditEventType,
+  eventTimeMs,
+  AUDIT_EVENT_TYPES,
+  type AuditEvent,
+  type AuditEventType,
+} from './audit.js';
+export { AuditStore, type AuditListener, type AuditQuery, type AuditStoreOptions } from './audit-store.js';

@@ -1,0 +1,57 @@
+/**
+ * Glue between a node's detector and the views it sends and judges: what goes into its own
+ * view, how long received views may vote, and when the node counts as stale.
+ */
+import type { NodeId } from './types.js';
+import type { FailureDetector } from './failure-detector.js';
+import type { MemberView, ViewEntry } from './view-codec.js';
+
+export interface OwnViewInput {
+  readonly self: NodeId;
+  readonly incarnation: number;
+  readonly seq: number;
+  /** This node is not stale (see `isStale`). */
+  readonly connected: boolean;
+  readonly members: readonly NodeId[];
+  readonly detector: FailureDetector;
+  readonly now: number;
+}
+
+/** This node's view of every member it watches (itself: online, heard 0 ms ago). */
+export function ownView(input: OwnViewInput): MemberView {
+  const entries: ViewEntry[] = [];
+  for (const id of input.members) {
+    if (id === input.self) {
+      entries.push({ id, status: 'online', lastContactAgoMs: 0, timeoutMs: 0 });
+    } else if (input.detector.has(id)) {
+      const s = input.detector.observation(id, input.now);
+      entries.push({ id, status: s.status, lastContactAgoMs: s.lastContactMs, timeoutMs: s.timeoutMs });
+    }
+  }
+  return { reporter: input.self, incarnation: input.incarnation, seq: input.seq >>> 0, connected: input.connected, entries };
+}
+
+/**
+ * How long a received view may vote. Long enough to bridge a few lost or jittered pings
+ * (6 intervals), never longer than the base timeout: an isolated leader must see its
+ * reporters' views expire before its own detector times them out (status-aggregator rule 2).
+ */
+export function defaultViewTtlMs(baseTimeoutMs: number, pingIntervalMs: number): number {
+  return Math.min(baseTimeoutMs, Math.max(6 * pingIntervalMs, baseTimeoutMs / 2));
+}
+
+export interface StalenessInput {
+  readonly now: number;
+  readonly isLeader: boolean;
+  /** Leader: its check-quorum found a quorum active within the last election timeout. */
+  readonly leaderQuorumActive: boolean;
+  /** Follower: when it last heard from the current leader; null: never. */
+  readonly lastLeaderContactAt: number | null;
+  readonly electionTimeoutMs: number;
+}
+
+/** The contract's `stale`: this node cannot vouch for being connected to a quorum. */
+export function isStale(input: StalenessInput): boolean {
+  if (input.isLeader) return !input.leaderQuorumActive;
+  return input.lastLeaderContactAt === null || input.now - input.lastLeaderContactAt > input.electionTimeoutMs;
+}

@@ -1,0 +1,123 @@
+/**
+ * From many nodes' local views to one decision per member. Pure: the views, the clock reading
+ * and the committed state come in as arguments.
+ *
+ * The rule (docs/membership.md has the reasoning):
+ *   1. Only voters vote, and only with a fresh view (received within `viewTtlMs`). The assessing
+ *      node's own view counts and is always fresh.
+ *   2. Nothing is decided unless fresh views come from a quorum of voters. An isolated leader
+ *      sees its reporters' views expire before its own detector times anyone out (view TTL <=
+ *      base timeout <= every peer timeout), so it decides nothing and leaves the decision to
+ *      the leader the majority elects.
+ *   3. A member's electorate is every fresh voter except the member itself (no one judges its
+ *      own health) that has an entry for it. It is offline when strictly more of its
+ *      electorate see it offline than online; a tie keeps it online. So one bad link (one
+ *      reporter against the rest) can never flip a member, while a member nobody in the
+ *      quorum hears from goes offline.
+ */
+import type { MemberStatus, NodeId } from './types.js';
+import type { ReceivedView } from './view-table.js';
+
+export interface AssessInput {
+  readonly voters: readonly NodeId[];
+  /** Everyone to judge: voters and learners. */
+  readonly members: readonly NodeId[];
+  /** The latest view from each reporter, the assessing node's own included (receivedAt = now). */
+  readonly views: ReadonlyMap<NodeId, ReceivedView>;
+  readonly now: number;
+  /** Must not exceed the failure detector's base timeout (see rule 2). */
+  readonly viewTtlMs: number;
+}
+
+export type Verdict =
+  | {
+      readonly kind: 'decided';
+      readonly status: MemberStatus;
+      readonly onlineVotes: readonly NodeId[];
+      readonly offlineVotes: readonly NodeId[];
+      /** Median of the offline voters' timeouts for the member (0 when none voted offline). */
+      readonly timeoutMs: number;
+    }
+  /** No fresh voter other than the member itself has an entry for it. */
+  | { readonly kind: 'no-electorate' };
+
+export type Assessment =
+  | { readonly kind: 'quorum'; readonly freshVoters: readonly NodeId[]; readonly verdicts: ReadonlyMap<NodeId, Verdict> }
+  | { readonly kind: 'no-quorum'; readonly freshVoters: readonly NodeId[]; readonly quorum: number };
+
+export const quorumOf = (voters: number): number => Math.floor(voters / 2) + 1;
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+}
+
+export function assess(input: AssessInput): Assessment {
+  const fresh: NodeId[] = [];
+  for (const v of input.voters) {
+    const rv = input.views.get(v);
+    if (rv !== undefined && input.now - rv.receivedAt <= input.viewTtlMs) fresh.push(v);
+  }
+  const quorum = quorumOf(input.voters.length);
+  if (input.voters.length === 0 || fresh.length < quorum) return { kind: 'no-quorum', freshVoters: fresh, quorum };
+
+  const verdicts = new Map<NodeId, Verdict>();
+  for (const member of input.members) {
+    const online: NodeId[] = [];
+    const offline: NodeId[] = [];
+    const offlineTimeouts: number[] = [];
+    for (const reporter of fresh) {
+      if (reporter === member) continue;
+      const entry = input.views.get(reporter)?.view.entries.find((e) => e.id === member);
+      if (entry === undefined) continue;
+      if (entry.status === 'online') online.push(reporter);
+      else {
+        offline.push(reporter);
+        offlineTimeouts.push(entry.timeoutMs);
+      }
+    }
+    if (online.length + offline.length === 0) {
+      verdicts.set(member, { kind: 'no-electorate' });
+      continue;
+    }
+    verdicts.set(member, {
+      kind: 'decided',
+      status: offline.length > online.length ? 'offline' : 'online',
+      onlineVotes: online,
+      offlineVotes: offline,
+      timeoutMs: median(offlineTimeouts),
+    });
+  }
+  return { kind: 'quorum', freshVoters: fresh, verdicts };
+}
+
+/** A change the leader should propose as `setStatus` (it adds term and observedAt). */
+export interface StatusDecision {
+  readonly id: NodeId;
+  readonly status: MemberStatus;
+  readonly reason: string;
+}
+
+export function describeVerdict(v: Extract<Verdict, { kind: 'decided' }>): string {
+  const total = v.onlineVotes.length + v.offlineVotes.length;
+  if (v.status === 'offline') {
+    return `heartbeat timeout ${v.timeoutMs}ms (offline for ${v.offlineVotes.length} of ${total} voters: ${v.offlineVotes.join(', ')})`;
+  }
+  return `heartbeat resumed (online for ${v.onlineVotes.length} of ${total} voters)`;
+}
+
+/**
+ * The changes against `committed` that the assessment supports: level-triggered, so a decision
+ * lost with an old leader's uncommitted entry is simply decided again by the next leader.
+ * A member with no committed status yet gets its first one.
+ */
+export function decide(assessment: Assessment, committed: ReadonlyMap<NodeId, MemberStatus>): readonly StatusDecision[] {
+  if (assessment.kind === 'no-quorum') return [];
+  const out: StatusDecision[] = [];
+  for (const [id, v] of assessment.verdicts) {
+    if (v.kind !== 'decided' || committed.get(id) === v.status) continue;
+    out.push({ id, status: v.status, reason: describeVerdict(v) });
+  }
+  return out;
+}

@@ -1,0 +1,127 @@
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AuditStore } from '../../src/membership/audit-store.js';
+import { auditEvent, parseAuditEvent, type AuditEvent } from '../../src/membership/audit.js';
+
+const T0 = Date.parse('2026-11-23T10:00:00.000Z');
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-store-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const ev = (ms: number, subject: string, to = 'offline'): AuditEvent =>
+  auditEvent(ms, 'c1', 'member.status', { subject, from: 'online', to, reason: 'heartbeat timeout 2230ms' });
+
+void t.test('events are stored under <dataDir>/audit and read back in order, also after a restart', async (t) => {
+  const dir = tempDir(t);
+  let store = await AuditStore.open(dir, { now: () => T0 });
+  // Same millisecond, then a clock step backwards: order is still append order.
+  await store.append(ev(T0, 'c2'));
+  await store.append(ev(T0, 'c3'));
+  await store.append(ev(T0 - 5000, 'c4'));
+  t.ok(fs.existsSync(path.join(dir, 'audit')), 'one db at <dataDir>/audit');
+  t.same((await store.query()).map((e) => e.subject), ['c2', 'c3', 'c4']);
+  await store.close();
+  store = await AuditStore.open(dir, { now: () => T0 });
+  t.teardown(() => store.close());
+  t.equal(store.size(), 3);
+  await store.append(ev(T0 - 10_000, 'c5'));
+  t.same((await store.query()).map((e) => e.subject), ['c2', 'c3', 'c4', 'c5'], 'keys keep increasing across restarts');
+  const first = (await store.query())[0];
+  t.same(first, {
+    time: '2026-11-23T10:00:00.000Z',
+    node: 'c1',
+    type: 'member.status',
+    subject: 'c2',
+    from: 'online',
+    to: 'offline',
+    reason: 'heartbeat timeout 2230ms',
+  });
+});
+
+void t.test('query({ sinceMs }) returns the events at or after that time', async (t) => {
+  const store = await AuditStore.open(tempDir(t), { now: () => T0 + 60_000 });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 10; i++) await store.append(ev(T0 + i * 1000, `m${i}`));
+  t.same((await store.query({ sinceMs: T0 + 7000 })).map((e) => e.subject), ['m7', 'm8', 'm9']);
+  t.same((await store.query({ sinceMs: T0 + 7001 })).map((e) => e.subject), ['m8', 'm9']);
+  t.same((await store.query({ sinceMs: T0 + 2000, limit: 2 })).map((e) => e.subject), ['m2', 'm3']);
+  t.equal((await store.query({ sinceMs: T0 + 100_000 })).length, 0);
+});
+
+void t.test('retention keeps at most maxEvents, pruning in small batches on append', async (t) => {
+  const store = await AuditStore.open(tempDir(t), { maxEvents: 20, pruneBatch: 4, now: () => T0 });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 20; i++) await store.append(ev(T0, `m${i}`));
+  t.equal(store.size(), 20);
+  await store.append(ev(T0, 'm20'));
+  t.equal(store.size(), 20, 'the oldest one goes as the 21st arrives');
+  t.equal((await store.query())[0]?.subject, 'm1');
+  for (let i = 21; i < 40; i++) await store.append(ev(T0, `m${i}`));
+  const all = await store.query();
+  t.equal(all.length, 20);
+  t.same(all.map((e) => e.subject), Array.from({ length: 20 }, (_, i) => `m${i + 20}`));
+});
+
+void t.test('retention drops events older than maxAge, a bounded batch per append', async (t) => {
+  let now = T0;
+  const store = await AuditStore.open(tempDir(t), { maxAgeMs: 60_000, pruneBatch: 3, now: () => now });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 10; i++) await store.append(ev(T0 + i, `old${i}`));
+  now = T0 + 120_000;
+  await store.append(ev(now, 'new0'));
+  t.equal(store.size(), 11 - 3, 'one append deletes at most pruneBatch');
+  await store.append(ev(now, 'new1'));
+  await store.append(ev(now, 'new2'));
+  await store.append(ev(now, 'new3'));
+  t.same((await store.query()).map((e) => e.subject), ['new0', 'new1', 'new2', 'new3']);
+});
+
+void t.test('follow delivers every later append until unsubscribed; a throwing listener does not block appends', async (t) => {
+  const errors: unknown[] = [];
+  const store = await AuditStore.open(tempDir(t), { now: () => T0, onListenerError: (e) => errors.push(e) });
+  t.teardown(() => store.close());
+  await store.append(ev(T0, 'before'));
+  const seen: string[] = [];
+  const stop = store.follow((e) => seen.push(e.subject ?? ''));
+  store.follow(() => {
+    throw new Error('listener bug');
+  });
+  await store.append(ev(T0, 'a'));
+  await store.append(ev(T0, 'b'));
+  stop();
+  await store.append(ev(T0, 'after'));
+  t.same(seen, ['a', 'b']);
+  t.equal(errors.length, 3);
+  t.equal(store.size(), 4);
+});
+
+void t.test('invalid events and use after close are refused', async (t) => {
+  const store = await AuditStore.open(tempDir(t));
+  await t.rejects(store.append({ ...ev(T0, 'x'), time: 'yesterday' }), { code: 'INVALID_AUDIT_EVENT', message: /ISO timestamp/ });
+  await t.rejects(store.append({ ...ev(T0, 'x'), type: 'member.exploded' } as unknown as AuditEvent), { code: 'INVALID_AUDIT_EVENT' });
+  await store.close();
+  await t.rejects(store.append(ev(T0, 'x')), { code: 'AUDIT_STORE_CLOSED' });
+  await t.rejects(store.query(), { code: 'AUDIT_STORE_CLOSED' });
+});
+
+void t.test('parseAuditEvent accepts the contract example and ignores fields added later', async (t) => {
+  const example = JSON.parse(
+    '{ "time": "2026-11-23T10:00:00.000Z", "node": "c1", "type": "member.status", "subject": "c3", "from": "online", "to": "offline", "reason": "heartbeat timeout 2230ms", "extra": 1 }',
+  ) as unknown;
+  t.same(parseAuditEvent(example), {
+    time: '2026-11-23T10:00:00.000Z',
+    node: 'c1',
+    type: 'member.status',
+    subject: 'c3',
+    from: 'online',
+    to: 'offline',
+    reason: 'heartbeat timeout 2230ms',
+  });
+  t.throws(() => parseAuditEvent([]), { code: 'INVALID_AUDIT_EVENT', message: /expected an object, found an array/ });
+  t.throws(() => parseAuditEvent({ ...(example as object), node: 3 }), { message: /"node" to be a string, found number/ });
+});

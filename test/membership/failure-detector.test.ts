@@ -1,0 +1,156 @@
+import t from 'tap';
+import { FailureDetector, computeTimeoutMs, type DetectorConfig } from '../../src/membership/failure-detector.js';
+
+const cfg = (over: Partial<DetectorConfig> = {}): DetectorConfig => ({
+  baseTimeoutMs: 2000,
+  dynamicAdjustment: true,
+  rttWindow: 4,
+  minTimeoutMs: 2000,
+  maxTimeoutMs: 8000,
+  ...over,
+});
+
+void t.test('dynamic timeout is base + 2 x moving-average RTT', async (t) => {
+  const d = new FailureDetector(cfg(), ['b'], 0);
+  t.equal(d.timeoutMs('b'), 2000, 'no samples yet: base');
+  for (const r of [100, 120, 110, 130]) d.recordRtt('b', r);
+  t.equal(d.timeoutMs('b'), 2000 + 2 * 115);
+  t.equal(computeTimeoutMs(cfg(), 115), 2230);
+});
+
+void t.test('dynamic timeout is clamped to its floor and ceiling', async (t) => {
+  t.equal(computeTimeoutMs(cfg({ minTimeoutMs: 2500 }), 10), 2500, 'floor');
+  t.equal(computeTimeoutMs(cfg({ maxTimeoutMs: 3000 }), 5000), 3000, 'ceiling');
+  const d = new FailureDetector(cfg({ maxTimeoutMs: 3000 }), ['b'], 0);
+  // Samples above the timeout are pauses, not latency (see the next test): climb in steps.
+  for (let i = 0; i < 40; i++) d.recordRtt('b', d.timeoutMs('b'));
+  t.equal(d.timeoutMs('b'), 3000);
+});
+
+void t.test('a reply slower than the timeout (a pause) is not taken as the link RTT', async (t) => {
+  const d = new FailureDetector(cfg(), ['b'], 0);
+  for (const r of [100, 100, 100, 100]) t.ok(d.recordRtt('b', r));
+  t.notOk(d.recordRtt('b', 5000), 'the pings answered after a 5 s SIGSTOP');
+  t.equal(d.timeoutMs('b'), 2200);
+});
+
+void t.test('replies to pings sent before a silence ended are not RTT samples', async (t) => {
+  const d = new FailureDetector(cfg(), ['b'], 0);
+  d.recordContact('b', 1000);
+  t.ok(d.recordRtt('b', 100), 'normal sample');
+  // b was stopped from 1000 to 2500; on resuming it answers the pings queued meanwhile.
+  d.recordContact('b', 2500);
+  t.notOk(d.recordRtt('b', 900), 'ping sent at 1600, during the silence');
+  t.notOk(d.recordRtt('b', 1600, 2500), 'ping sent at 900, before it');
+  d.recordContact('b', 2700);
+  t.ok(d.recordRtt('b', 150), 'a ping sent after the silence ended counts');
+  t.equal(d.timeoutMs('b'), 2000 + 2 * 125);
+});
+
+void t.test('with dynamic_adjustment false the timeout is exactly base, whatever the RTT or bounds', async (t) => {
+  const d = new FailureDetector(cfg({ dynamicAdjustment: false, minTimeoutMs: 2500, maxTimeoutMs: 2600 }), ['b'], 0);
+  for (let i = 0; i < 4; i++) d.recordRtt('b', 900);
+  t.equal(d.timeoutMs('b'), 2000);
+});
+
+void t.test('a peer goes offline only once now - lastContact exceeds its timeout, and back at its next message', async (t) => {
+  const d = new FailureDetector(cfg({ dynamicAdjustment: false }), ['b'], 0);
+  d.recordContact('b', 100);
+  for (let now = 150; now <= 2100; now += 50) t.same(d.observe(now), [], `still online at ${now}`);
+  const tr = d.observe(2150);
+  t.same(tr, [{ peer: 'b', from: 'online', to: 'offline', reason: 'heartbeat timeout 2000ms', atMs: 2150 }]);
+  t.equal(d.status('b'), 'offline');
+  t.same(d.observe(2200), [], 'reported once');
+  d.recordContact('b', 2230);
+  t.equal(d.status('b'), 'online', 'online at once');
+  t.same(d.observe(2250), [{ peer: 'b', from: 'offline', to: 'online', reason: 'heartbeat resumed', atMs: 2230 }]);
+  t.equal(d.observation('b', 2250).changedAt, 2230);
+});
+
+void t.test('the reason names the adaptive timeout in force', async (t) => {
+  const d = new FailureDetector(cfg(), ['b'], 0);
+  for (const r of [100, 120, 110, 130]) d.recordRtt('b', r);
+  let tr: readonly { reason: string }[] = [];
+  for (let now = 50; tr.length === 0 && now < 5000; now += 50) tr = d.observe(now);
+  t.equal(tr[0]?.reason, 'heartbeat timeout 2230ms');
+});
+
+void t.test('a paused peer is detected within its timeout (plus one observe tick)', async (t) => {
+  const tick = 50;
+  const d = new FailureDetector(cfg(), ['b'], 0);
+  let now = 0;
+  let lastContact = 0;
+  // Healthy: a ping every 250 ms with 120 ms RTT.
+  for (; now < 10_000; now += tick) {
+    if (now % 250 === 0) {
+      lastContact = now;
+      d.recordContact('b', now);
+      d.recordRtt('b', 120);
+    }
+    t.equal(d.observe(now).length, 0);
+  }
+  const pausedAt = lastContact;
+  let detectedAt: number | null = null;
+  for (; detectedAt === null && now < 20_000; now += tick) if (d.observe(now).length > 0) detectedAt = now;
+  t.not(detectedAt, null);
+  const timeout = d.timeoutMs('b');
+  t.equal(timeout, 2240);
+  t.ok(detectedAt! - pausedAt > timeout, 'not before the timeout');
+  t.ok(detectedAt! - pausedAt <= timeout + tick, `within timeout + tick: ${detectedAt! - pausedAt}ms`);
+});
+
+void t.test('our own stall (a gap between observe calls) is not held against peers', async (t) => {
+  const d = new FailureDetector(cfg({ dynamicAdjustment: false, stallThresholdMs: 500 }), ['b', 'c'], 0);
+  let now = 0;
+  for (; now <= 1000; now += 50) {
+    d.recordContact('b', now);
+    d.recordContact('c', now);
+    d.observe(now);
+  }
+  // SIGSTOP for 10 s; on resume the timers run before the queued messages are read.
+  now += 10_000;
+  t.same(d.observe(now), [], 'no peer timed out because of our own pause');
+  // c really died during our pause: it is caught after one more timeout of our running time.
+  let cOffAt: number | null = null;
+  for (let step = 0; step < 100 && cOffAt === null; step++) {
+    now += 50;
+    d.recordContact('b', now);
+    const tr = d.observe(now);
+    if (tr.some((x) => x.peer === 'c' && x.to === 'offline')) cOffAt = now;
+    t.notOk(tr.some((x) => x.peer === 'b'), 'b never flips');
+  }
+  t.ok(cOffAt !== null && cOffAt - 11_050 <= 2000, `c detected within a timeout after resuming (${cOffAt})`);
+});
+
+void t.test('unknown peers are refused with a clear error; peers can be added and removed', async (t) => {
+  const d = new FailureDetector(cfg(), ['b'], 0);
+  const unknown = { name: 'MembershipError', code: 'UNKNOWN_PEER', message: /expected a watched peer \(b\), found "zz"/ };
+  t.throws(() => d.recordContact('zz', 1), unknown);
+  t.throws(() => d.recordRtt('zz', 1), unknown);
+  t.throws(() => d.snapshot('zz', 1), unknown);
+  t.throws(() => d.addPeer('b', 1), { code: 'DUPLICATE_PEER' });
+  d.setPeers(['c'], 10);
+  t.same(d.peers(), ['c']);
+  t.notOk(d.has('b'));
+  t.same(d.observe(2000), [], 'a new peer gets a full timeout of grace');
+  t.equal(d.observe(2011).length, 1, 'then it times out');
+});
+
+void t.test('snapshot reports status, time since contact, timeout and RTT percentiles', async (t) => {
+  const d = new FailureDetector(cfg(), ['b'], 0);
+  t.same(d.snapshot('b', 5), { peer: 'b', status: 'online', lastContactMs: null, timeoutMs: 2000, rttP50Ms: null, rttP99Ms: null });
+  d.recordContact('b', 100);
+  d.recordRtt('b', 0.4);
+  const s = d.snapshot('b', 212);
+  t.equal(s.lastContactMs, 112);
+  t.equal(s.timeoutMs, 2001);
+  t.ok(s.rttP50Ms !== null && Math.abs(s.rttP50Ms - 0.4) < 0.01);
+  t.equal(d.snapshotAll(212).length, 1);
+});
+
+void t.test('impossible configs are refused', async (t) => {
+  const bad = { code: 'INVALID_CONFIG' };
+  t.throws(() => new FailureDetector(cfg({ baseTimeoutMs: 0 }), [], 0), bad);
+  t.throws(() => new FailureDetector(cfg({ minTimeoutMs: 5000, maxTimeoutMs: 4000 }), [], 0), bad);
+  t.throws(() => new FailureDetector(cfg({ rttWindow: 1.5 }), [], 0), bad);
+});

@@ -1,0 +1,161 @@
+import t from 'tap';
+import { assess, decide, quorumOf, type Assessment } from '../../src/membership/status-aggregator.js';
+import type { ReceivedView } from '../../src/membership/view-table.js';
+import type { MemberStatus } from '../../src/membership/types.js';
+import { seededRng } from '../../src/util/rng.js';
+
+const TTL = 1500;
+
+/** `sees[r]` = the members reporter r hears from; everyone else in `members` it sees offline. */
+function viewsFrom(members: readonly string[], sees: Record<string, readonly string[]>, receivedAt: Record<string, number> = {}, now = 10_000) {
+  const views = new Map<string, ReceivedView>();
+  for (const [reporter, heard] of Object.entries(sees)) {
+    views.set(reporter, {
+      receivedAt: receivedAt[reporter] ?? now,
+      view: {
+        reporter,
+        incarnation: 1,
+        seq: 1,
+        connected: true,
+        entries: members.map((id) => ({
+          id,
+          status: id === reporter || heard.includes(id) ? ('online' as const) : ('offline' as const),
+          lastContactAgoMs: 0,
+          timeoutMs: 2230,
+        })),
+      },
+    });
+  }
+  return views;
+}
+
+const statusOf = (a: Assessment, id: string): MemberStatus | 'undecided' => {
+  if (a.kind !== 'quorum') return 'undecided';
+  const v = a.verdicts.get(id);
+  return v?.kind === 'decided' ? v.status : 'undecided';
+};
+
+const all = (ids: readonly string[], except: readonly string[] = []): string[] => ids.filter((i) => !except.includes(i));
+const allOnline = (ids: readonly string[]) => new Map(ids.map((i) => [i, 'online' as MemberStatus]));
+
+void t.test('one bad link (either direction, leader included) never flips a healthy member', async (t) => {
+  const ids = ['c1', 'c2', 'c3'];
+  // The c2-c3 link is down both ways: c2 and c3 each see the other offline.
+  const a = assess({ voters: ids, members: ids, now: 10_000, viewTtlMs: TTL, views: viewsFrom(ids, { c1: ids, c2: ['c1'], c3: ['c1'] }) });
+  for (const id of ids) t.equal(statusOf(a, id), 'online', `${id} stays online`);
+  t.same(decide(a, allOnline(ids)), []);
+  // The leader's own link to c3 is down: c1 (the assessing leader) sees c3 offline, c2 online.
+  const b = assess({ voters: ids, members: ids, now: 10_000, viewTtlMs: TTL, views: viewsFrom(ids, { c1: ['c2'], c2: ids }) });
+  t.equal(statusOf(b, 'c3'), 'online', 'a tie keeps a member online');
+  t.same(decide(b, allOnline(ids)), []);
+});
+
+void t.test('an isolated member goes offline, with a reason naming the timeout and the voters', async (t) => {
+  const ids = ['c1', 'c2', 'c3'];
+  const a = assess({ voters: ids, members: ids, now: 10_000, viewTtlMs: TTL, views: viewsFrom(ids, { c1: ['c2'], c2: ['c1'] }) });
+  t.equal(statusOf(a, 'c3'), 'offline');
+  t.same(decide(a, allOnline(ids)), [{ id: 'c3', status: 'offline', reason: 'heartbeat timeout 2230ms (offline for 2 of 2 voters: c1, c2)' }]);
+  t.same(decide(a, new Map([...allOnline(ids), ['c3', 'offline']])), [], 'nothing to change once committed');
+  const back = assess({ voters: ids, members: ids, now: 10_000, viewTtlMs: TTL, views: viewsFrom(ids, { c1: ids, c2: ids, c3: ids }) });
+  t.same(decide(back, new Map([...allOnline(ids), ['c3', 'offline']])), [
+    { id: 'c3', status: 'online', reason: 'heartbeat resumed (online for 2 of 2 voters)' },
+  ]);
+});
+
+void t.test('an isolated leader decides nothing; the new leader takes the old one offline', async (t) => {
+  const ids = ['c1', 'c2', 'c3'];
+  const now = 10_000;
+  // c1 was leader and got isolated at t=7000: the views it holds from c2, c3 are 3 s old and
+  // its own detector now sees both offline.
+  const atOld = assess({
+    voters: ids,
+    members: ids,
+    now,
+    viewTtlMs: TTL,
+    views: viewsFrom(ids, { c1: [], c2: ids, c3: ids }, { c2: 7000, c3: 7000 }),
+  });
+  t.equal(atOld.kind, 'no-quorum', 'only its own view is fresh');
+  t.same(decide(atOld, allOnline(ids)), [], 'so it proposes nothing, least of all its stale view');
+  // c2 won the election; it holds fresh views from itself and c3, and c1's last view expired.
+  const atNew = assess({
+    voters: ids,
+    members: ids,
+    now,
+    viewTtlMs: TTL,
+    views: viewsFrom(ids, { c1: ids, c2: ['c3'], c3: ['c2'] }, { c1: 7000 }),
+  });
+  t.same(decide(atNew, allOnline(ids)).map((d) => [d.id, d.status]), [['c1', 'offline']]);
+});
+
+void t.test('views older than the TTL do not vote, and a learner is judged but does not vote', async (t) => {
+  const voters = ['c1', 'c2', 'c3'];
+  const members = [...voters, 'l1'];
+  // c3 is dead; its last view (seeing everyone online) arrived 1.6 s ago and must not vote.
+  const a = assess({
+    voters,
+    members,
+    now: 10_000,
+    viewTtlMs: TTL,
+    views: viewsFrom(members, { c1: ['c2', 'l1'], c2: ['c1', 'l1'], c3: members, l1: ['c1'] }, { c3: 8400 }),
+  });
+  t.equal(statusOf(a, 'c3'), 'offline');
+  t.equal(statusOf(a, 'c2'), 'online', 'the learner l1 seeing c2 offline has no vote');
+  t.equal(statusOf(a, 'l1'), 'online');
+  // A reporter that does not know a member yet abstains.
+  const b = assess({ voters, members: [...members, 'new'], now: 10_000, viewTtlMs: TTL, views: viewsFrom(members, { c1: members, c2: members }) });
+  t.same(b.kind === 'quorum' ? b.verdicts.get('new') : null, { kind: 'no-electorate' });
+});
+
+void t.test('asymmetric links: a member counts as online when the quorum hears it', async (t) => {
+  const ids = ['c1', 'c2', 'c3', 'c4', 'c5'];
+  // c5 can send but not receive: everyone hears it, it hears no one (and its views still arrive).
+  const a = assess({ voters: ids, members: ids, now: 10_000, viewTtlMs: TTL, views: viewsFrom(ids, { c1: ids, c2: ids, c3: ids, c4: ids, c5: [] }) });
+  for (const id of ids) t.equal(statusOf(a, id), 'online', `${id} online`);
+  // c5 can receive but not send: nobody hears it; its own view never arrives.
+  const b = assess({ voters: ids, members: ids, now: 10_000, viewTtlMs: TTL, views: viewsFrom(ids, { c1: all(ids, ['c5']), c2: all(ids, ['c5']), c3: all(ids, ['c5']), c4: all(ids, ['c5']) }) });
+  t.equal(statusOf(b, 'c5'), 'offline');
+  t.equal(quorumOf(5), 3);
+});
+
+void t.test('11 nodes with random node and link failures: every decision matches the ground truth', async (t) => {
+  const ids = Array.from({ length: 11 }, (_, i) => `c${i + 1}`);
+  const rng = seededRng(20261123);
+  let decided = 0;
+  for (let round = 0; round < 500; round++) {
+    const shuffled = [...ids].sort(() => rng.next() - 0.5);
+    const faulty = new Set(shuffled.slice(0, rng.int(0, 5))); // up to 4 dead or isolated
+    const healthy = ids.filter((i) => !faulty.has(i));
+    // Each healthy node has at most 2 bad directed links to other healthy nodes.
+    const bad = new Set<string>();
+    const degree = new Map(ids.map((i) => [i, 0]));
+    for (let k = 0; k < rng.int(0, 12); k++) {
+      const a = healthy[rng.int(0, healthy.length)]!;
+      const b = healthy[rng.int(0, healthy.length)]!;
+      if (a === b || degree.get(a)! >= 2 || degree.get(b)! >= 2) continue;
+      degree.set(a, degree.get(a)! + 1);
+      degree.set(b, degree.get(b)! + 1);
+      bad.add(`${a}>${b}`);
+      if (rng.next() < 0.5) bad.add(`${b}>${a}`);
+    }
+    const hears = (r: string, x: string): boolean => !faulty.has(x) && !bad.has(`${x}>${r}`);
+    // Every healthy node assesses, as a leader would; views reach it only over working links.
+    for (const assessor of healthy) {
+      const sees: Record<string, string[]> = {};
+      for (const r of healthy) if (r === assessor || hears(assessor, r)) sees[r] = ids.filter((x) => hears(r, x));
+      const a = assess({ voters: ids, members: ids, now: 10_000, viewTtlMs: TTL, views: viewsFrom(ids, sees) });
+      const heard = Object.keys(sees).length;
+      if (a.kind !== 'quorum') {
+        t.ok(heard < quorumOf(ids.length), `round ${round}: no quorum at ${assessor} only when it hears fewer than 6 (${heard})`);
+        continue;
+      }
+      decided++;
+      for (const id of ids) {
+        const truth: MemberStatus = faulty.has(id) ? 'offline' : 'online';
+        if (statusOf(a, id) !== truth) {
+          t.fail(`round ${round} (seed 20261123) at ${assessor}: ${id} judged ${statusOf(a, id)}, truth ${truth}; bad links ${[...bad].join(' ')}`);
+        }
+      }
+    }
+  }
+  t.ok(decided > 4000, `most assessments had a quorum (${decided})`);
+});

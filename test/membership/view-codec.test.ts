@@ -1,0 +1,85 @@
+import t from 'tap';
+import { decodeView, encodeView, type MemberView } from '../../src/membership/view-codec.js';
+import { ViewDecodeError } from '../../src/membership/errors.js';
+import { seededRng } from '../../src/util/rng.js';
+
+const view: MemberView = {
+  reporter: 'c1',
+  incarnation: 0xdeadbeef,
+  seq: 42,
+  connected: true,
+  entries: [
+    { id: 'c1', status: 'online', lastContactAgoMs: 0, timeoutMs: 0 },
+    { id: 'c2', status: 'offline', lastContactAgoMs: 2300, timeoutMs: 2230 },
+    { id: 'node.3_x-y', status: 'online', lastContactAgoMs: null, timeoutMs: 2000 },
+  ],
+};
+
+void t.test('a view survives encode and decode unchanged', async (t) => {
+  t.same(decodeView(encodeView(view)), view);
+  const empty: MemberView = { reporter: 'x', incarnation: 0, seq: 0xffffffff, connected: false, entries: [] };
+  t.same(decodeView(encodeView(empty)), empty);
+});
+
+void t.test('decode works on a view inside a larger buffer (as gRPC hands it over)', async (t) => {
+  const bytes = encodeView(view);
+  const big = new Uint8Array(bytes.length + 20);
+  big.set(bytes, 7);
+  t.same(decodeView(big.subarray(7, 7 + bytes.length)), view);
+});
+
+const rejects = (t: Pick<typeof import('tap').default, 'throws'>, bytes: Uint8Array, pattern: RegExp, what: string): void => {
+  t.throws(() => decodeView(bytes), { name: 'ViewDecodeError', code: 'INVALID_VIEW', message: pattern }, what);
+};
+
+void t.test('garbage is refused with a message saying what was expected', async (t) => {
+  const good = encodeView(view);
+  rejects(t, new Uint8Array(0), /expected 1 more byte/, 'empty');
+  rejects(t, new TextEncoder().encode('{"reporter":"c1"}'), /expected magic "MV"/, 'JSON');
+  const v2 = good.slice();
+  v2[2] = 2;
+  rejects(t, v2, /expected version 1, found 2/, 'future version');
+  const flags = good.slice();
+  flags[3] = 0x80;
+  rejects(t, flags, /flags/, 'unknown flag');
+  rejects(t, good.subarray(0, good.length - 1), /more byte/, 'truncated');
+  rejects(t, new Uint8Array([...good, 0]), /trailing data/, 'trailing byte');
+  const status = good.slice();
+  // The first entry's status byte: header(12) + reporter(1+2) + count(2) + id(1+2).
+  status[12 + 3 + 2 + 3] = 7;
+  rejects(t, status, /status: expected 0 or 1, found 7/, 'bad status');
+  const ctl = good.slice();
+  ctl[13] = 0x0a; // a newline inside the reporter id
+  rejects(t, ctl, /printable ASCII/, 'control character in an id');
+  const dup = encodeView({ ...view, entries: [view.entries[1]!] }).slice();
+  const twice = new Uint8Array([...dup.subarray(0, dup.length - 12), ...dup.subarray(dup.length - 12), ...dup.subarray(dup.length - 12)]);
+  twice[12 + 3] = 0;
+  twice[12 + 4] = 2;
+  rejects(t, twice, /appears twice/, 'duplicate entry');
+});
+
+void t.test('random bytes never crash the decoder with anything but a ViewDecodeError', async (t) => {
+  const rng = seededRng(99);
+  const good = encodeView(view);
+  let refused = 0;
+  for (let i = 0; i < 2000; i++) {
+    const bytes = good.slice();
+    for (let k = 0; k < 1 + rng.int(0, 4); k++) bytes[rng.int(0, bytes.length)] = rng.int(0, 256);
+    const cut = rng.next() < 0.3 ? bytes.subarray(0, rng.int(0, bytes.length)) : bytes;
+    try {
+      const v = decodeView(cut);
+      t.equal(typeof v.reporter, 'string');
+    } catch (e) {
+      if (!(e instanceof ViewDecodeError)) throw e;
+      refused++;
+    }
+  }
+  t.ok(refused > 500, `most mutations are refused (${refused})`);
+});
+
+void t.test('encode refuses what decode would refuse', async (t) => {
+  const bad = { name: 'MembershipError', code: 'INVALID_VIEW' };
+  t.throws(() => encodeView({ ...view, reporter: '' }), bad);
+  t.throws(() => encodeView({ ...view, seq: -1 }), bad);
+  t.throws(() => encodeView({ ...view, entries: [view.entries[0]!, view.entries[0]!] }), bad);
+});
