@@ -95,6 +95,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof ApiError) {
     switch (err.code) {
       case 'NOT_FOUND':
+      case 'UNKNOWN_NODE': // a member id that is not in the cluster is "not found" to an operator
         return EXIT_NOT_FOUND;
       case 'INVALID_ARGUMENT':
         return EXIT_USAGE;
@@ -105,7 +106,6 @@ export function exitCodeFor(err: unknown): number {
       case 'NOT_LEADER':
       case 'CONF_CHANGE_PENDING':
       case 'TIMEOUT':
-      case 'UNKNOWN_NODE':
       case 'SHUTTING_DOWN':
       case 'INTERNAL':
         return EXIT_FAILED;

@@ -12,7 +12,7 @@ import {
 import { DurationError } from '../../src/config/duration.js';
 
 void t.test('exit codes follow the contract: 4 not found, 2 invalid, 3 unreachable, 1 otherwise', async (t) => {
-  const expected: Record<string, number> = { NOT_FOUND: 4, INVALID_ARGUMENT: 2 };
+  const expected: Record<string, number> = { NOT_FOUND: 4, UNKNOWN_NODE: 4, INVALID_ARGUMENT: 2 };
   for (const code of API_ERROR_CODES) {
     t.equal(exitCodeFor(new ApiError(code, 'x')), expected[code] ?? 1, code);
   }
