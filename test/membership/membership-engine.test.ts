@@ -1,0 +1,122 @@
+import t from 'tap';
+import { MembershipEngine, type MembershipContext } from '../../src/membership/membership-engine.js';
+import { MembershipError, ViewDecodeError } from '../../src/membership/errors.js';
+
+const ids = ['c1', 'c2', 'c3'];
+const detector = { baseTimeoutMs: 2000, dynamicAdjustment: true, rttWindow: 16, minTimeoutMs: 2000, maxTimeoutMs: 8000 };
+
+function engines(now: number): Map<string, MembershipEngine> {
+  return new Map(ids.map((id, i) => [id, new MembershipEngine({ self: id, incarnation: i + 1, detector, pingIntervalMs: 250 }, ids, now)]));
+}
+
+function ctx(now: number, over: Partial<MembershipContext> = {}): MembershipContext {
+  return {
+    now,
+    wallClockMs: 1_800_000_000_000 + now,
+    members: ids.map((id) => ({ id, voter: true, committed: 'online' as const })),
+    lastLeaderContactAt: now,
+    electionTimeoutMs: 1000,
+    leaderTerm: null,
+    ...over,
+  };
+}
+
+/** One ping round among the running nodes: every ping answered, 1 ms each way. */
+function round(all: Map<string, MembershipEngine>, running: readonly string[], now: number): void {
+  for (const a of running) {
+    for (const b of running) {
+      if (a === b) continue;
+      all.get(b)!.receiveView(a, all.get(a)!.viewPayload(ctx(now)), now + 1);
+      all.get(a)!.receiveView(b, all.get(b)!.viewPayload(ctx(now + 1)), now + 2);
+      all.get(a)!.recordRtt(b, 2, now + 2);
+    }
+  }
+}
+
+void t.test('a dead member is decided offline by the leader once a quorum sees it gone, and rows say so', async (t) => {
+  const all = engines(0);
+  let now = 0;
+  for (; now < 3000; now += 250) {
+    round(all, ids, now);
+    for (const e of all.values()) t.same(e.observe(now), [], 'no transition while all are healthy');
+  }
+  const leader = all.get('c1')!;
+  t.same(leader.lead(ctx(now, { leaderTerm: 2 })), [], 'nothing to decide while everyone is online');
+
+  // c3 dies: c1 and c2 keep exchanging views.
+  let decided: readonly { id: string; status: string }[] = [];
+  for (; now < 9000 && decided.length === 0; now += 50) {
+    if (now % 250 === 0) round(all, ['c1', 'c2'], now);
+    all.get('c2')!.observe(now);
+    leader.observe(now);
+    decided = leader.lead(ctx(now, { leaderTerm: 2 }));
+  }
+  t.same(
+    decided.map((d) => [d.id, d.status]),
+    [['c3', 'offline']],
+  );
+  t.ok(now > 3000 + 2000, `not before the timeout (decided at ${now} ms, c3 last heard at ~2750 ms)`);
+  t.ok(now < 3000 + 2000 + 500, 'and within one observe tick plus a ping interval of it');
+  t.same(leader.lead(ctx(now, { leaderTerm: 2 })), [], 'the same decision is not proposed again while it commits');
+  t.equal(leader.lead(ctx(now, { leaderTerm: 3 })).length, 1, 'a new term re-evaluates at once');
+
+  const rows = all.get('c2')!.rows(ctx(now));
+  t.same(
+    rows.map((r) => [r.id, r.online, r.localState, r.basis]),
+    [
+      ['c1', true, 'online', 'quorum-view'],
+      ['c2', true, 'online', 'quorum-view'],
+      ['c3', false, 'offline', 'quorum-view'],
+    ],
+    'the reconciled rows are right before the decision commits',
+  );
+  t.ok(rows[0]!.peer !== null && rows[0]!.peer.rttP50Ms !== null, 'with RTT percentiles for peers');
+});
+
+void t.test('sync on a follower: divergence is audited, a quorum-backed correction goes to the leader, repair closes', async (t) => {
+  const all = engines(0);
+  let now = 0;
+  for (; now < 3000; now += 250) round(all, ids, now);
+  // c3 dies, but the committed state still says online (say the leader's proposal was lost).
+  for (; now < 6000; now += 50) {
+    if (now % 250 === 0) round(all, ['c1', 'c2'], now);
+    for (const e of all.values()) e.observe(now);
+  }
+  const c2 = all.get('c2')!;
+  const out = c2.sync(ctx(now));
+  t.same(
+    out.events.map((e) => [e.type, e.subject, e.from, e.to]),
+    [['state.divergence', 'c3', 'online', 'offline']],
+  );
+  t.same(
+    out.corrections.map((d) => [d.id, d.status]),
+    [['c3', 'offline']],
+    'c1 and c2 both report no activity from c3: a quorum of voters',
+  );
+  t.ok(all.get('c1')!.acceptCorrection(out.corrections[0]!, ctx(now, { leaderTerm: 2 })), 'the leader agrees');
+  t.notOk(all.get('c1')!.acceptCorrection(out.corrections[0]!, ctx(now)), 'a follower never proposes');
+  const committed = ctx(now, { members: ids.map((id) => ({ id, voter: true, committed: id === 'c3' ? ('offline' as const) : ('online' as const) })) });
+  t.same(
+    c2.sync(committed).events.map((e) => [e.type, e.subject]),
+    [['state.repaired', 'c3']],
+  );
+});
+
+void t.test('a node cut off from the quorum is stale and says why; bad views are refused and change nothing', async (t) => {
+  const all = engines(0);
+  round(all, ids, 0);
+  const c1 = all.get('c1')!;
+  const cut = ctx(5000, { lastLeaderContactAt: 1000 });
+  t.ok(c1.stale(cut));
+  t.match(c1.staleReason(cut), /no contact with a quorum for 4000ms/);
+  t.equal(c1.staleReason(ctx(5000)), '');
+  t.same(c1.sync(cut).events, [], 'a stale node does not judge anyone');
+
+  const contacts = () => c1.rows(ctx(10)).map((r) => r.peer?.lastContactMs ?? null);
+  const before = contacts();
+  t.throws(() => c1.receiveView('c9', all.get('c2')!.viewPayload(ctx(0)), 10), MembershipError, 'an unknown sender is refused');
+  t.throws(() => c1.receiveView('c2', new Uint8Array([1, 2, 3]), 10), ViewDecodeError, 'a malformed view is refused');
+  t.throws(() => c1.receiveView('c3', all.get('c2')!.viewPayload(ctx(0)), 10), MembershipError, 'a view claiming another reporter is refused');
+  t.same(contacts(), before, 'no contact was recorded by the refused views');
+  t.ok((before[1] ?? 0) > 0, 'the check can see a change: c2 was last heard before t=10');
+});
