@@ -1,0 +1,72 @@
+/**
+ * How the server reports a failure: a gRPC status plus trailing metadata `error-code`, which
+ * `ctl` maps to its exit codes. A connection-level failure has no `error-code`, which is how
+ * a client tells "this endpoint is down" from "this endpoint said no".
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HostError } from '../node/errors.js';
+import { RaftError } from '../raft/errors.js';
+import { CommandError } from '../statemachine/index.js';
+import { type ApiErrorCode, errorCodeOf, serviceError } from './errors.js';
+
+export type ServerErrorCode = ApiErrorCode;
+
+export class ServiceFailure extends Error {
+  override readonly name = 'ServiceFailure';
+  constructor(
+    readonly code: ServerErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function toServiceError(err: unknown): grpc.ServiceError {
+  const f = classify(err);
+  return Object.assign(new Error(f.message), serviceError(f.code, f.message)) as grpc.ServiceError;
+}
+
+function classify(err: unknown): ServiceFailure {
+  if (err instanceof ServiceFailure) return err;
+  if (err instanceof CommandError) return new ServiceFailure('INVALID_ARGUMENT', err.message);
+  if (err instanceof HostError) {
+    switch (err.code) {
+      case 'NOT_LEADER':
+      case 'NO_LEADER':
+      case 'TIMEOUT':
+      case 'SHUTTING_DOWN':
+      case 'INVALID_ARGUMENT':
+        return new ServiceFailure(err.code, err.message);
+      case 'STORAGE_FAILED':
+        return new ServiceFailure('INTERNAL', err.message);
+    }
+  }
+  if (err instanceof RaftError) {
+    switch (err.code) {
+      case 'NOT_LEADER':
+        return new ServiceFailure(err.leaderHint ? 'NOT_LEADER' : 'NO_LEADER', err.message);
+      case 'TRANSFER_IN_PROGRESS':
+        return new ServiceFailure('NOT_LEADER', err.message);
+      case 'CONF_CHANGE_PENDING':
+        return new ServiceFailure('CONF_CHANGE_PENDING', err.message);
+      case 'INVALID_CONF_CHANGE':
+        return new ServiceFailure('INVALID_ARGUMENT', err.message);
+      case 'UNKNOWN_NODE':
+        return new ServiceFailure('UNKNOWN_NODE', err.message);
+      case 'COMPACTED':
+      case 'UNAVAILABLE':
+      case 'SNAPSHOT_OUT_OF_DATE':
+        return new ServiceFailure('INTERNAL', err.message);
+    }
+  }
+  return new ServiceFailure('INTERNAL', err instanceof Error ? err.message : String(err));
+}
+
+/** Recovers the server's failure from a forwarded call's error, so it passes through unchanged. */
+export function fromServiceError(err: unknown): ServiceFailure | null {
+  if (typeof err !== 'object' || err === null || !('metadata' in err)) return null;
+  const md = (err as { metadata?: unknown }).metadata;
+  const code = md instanceof grpc.Metadata ? errorCodeOf(md) : null;
+  if (code === null) return null;
+  return new ServiceFailure(code, (err as { details?: string }).details ?? 'forwarded call failed');
+}

@@ -1,0 +1,80 @@
+/** The client API's messages as proto-loader hands them to us (camelCase, defaults filled). */
+export interface ClientRefMsg {
+  readonly id: string;
+  readonly seq: number;
+}
+export interface PutRequestMsg {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly hasIfRevision: boolean;
+  readonly ifRevision: number;
+  readonly client: ClientRefMsg | null;
+  readonly forwarded: boolean;
+}
+export interface DeleteRequestMsg {
+  readonly key: string;
+  readonly client: ClientRefMsg | null;
+  readonly forwarded: boolean;
+  readonly hasIfRevision: boolean;
+  readonly ifRevision: number;
+}
+export interface GetRequestMsg {
+  readonly key: string;
+  readonly serializable: boolean;
+}
+export interface MemberAddRequestMsg {
+  readonly id: string;
+  readonly address: string;
+  readonly learner: boolean;
+  readonly forwarded: boolean;
+}
+export interface MemberIdRequestMsg {
+  readonly id: string;
+  readonly forwarded: boolean;
+}
+export interface LeaderTransferRequestMsg {
+  readonly target: string;
+  readonly forwarded: boolean;
+}
+export interface AuditRequestMsg {
+  readonly sinceMs: number;
+  readonly follow: boolean;
+}
+export interface ControllerStatusMsg {
+  readonly id: string;
+  readonly address: string;
+  readonly online: boolean;
+  readonly localState: 'online' | 'offline';
+  readonly clusterState: 'online' | 'offline';
+  readonly leader: boolean;
+  readonly voter: boolean;
+  readonly lastContactMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly rttP50Ms: number;
+  readonly rttP99Ms: number;
+  readonly appliedIndex: number;
+  readonly lagEntries: number;
+  readonly version: string;
+}
+export interface ListControllersResponseMsg {
+  readonly controllers: readonly ControllerStatusMsg[];
+  readonly stale: boolean;
+  readonly answeredBy: string;
+  readonly staleReason: string;
+}
+export interface AuditEventMsg {
+  readonly time: string;
+  readonly node: string;
+  readonly type: string;
+  readonly subject: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+export interface StatusReportMsg {
+  readonly member: string;
+  readonly status: string;
+  readonly reason: string;
+  readonly reporter: string;
+  readonly forwarded: boolean;
+}

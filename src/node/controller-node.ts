@@ -1,0 +1,293 @@
+/**
+ * One controller process: composes storage, the Raft host, the peer transport, the client
+ * API, the membership layer, audit and metrics, and shuts them down in reverse order.
+ */
+import fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import type { NodeConfig } from '../config/index.js';
+import { controllerService } from '../api/controller-service.js';
+import { LeaderForwarder } from '../api/leader-forwarder.js';
+import type { AuditEventMsg, ControllerStatusMsg, ListControllersResponseMsg } from '../api/wire-types.js';
+import { loadProto, lookupService } from '../transport/proto.js';
+import { bootstrapState, type ConfEntry, type Message } from '../raft/index.js';
+import { StateMachine, encodeCommand } from '../statemachine/index.js';
+import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
+import { raftDbPath } from '../storage/paths.js';
+import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
+import { insecureCredentials, mutualTlsCredentials, type PeerCredentials } from '../transport/credentials.js';
+import { randomSeed, seededRng } from '../util/rng.js';
+import { AuditStore } from '../membership/audit-store.js';
+import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
+import { encodeBootstrapContext } from './conf-members.js';
+import { RaftHost } from './raft-host.js';
+import type { MembershipNode } from './membership-port.js';
+import { createMembershipNode } from './membership-driver.js';
+import { Metrics } from './metrics.js';
+import { VERSION } from './version.js';
+
+export interface ControllerNodeOptions {
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  /** Start without bootstrapping: wait to be added by `ctl member add` and replicated to. */
+  readonly join: boolean;
+  /** Called when the node can no longer keep its durability promises. */
+  readonly onFatal: (err: Error) => void;
+}
+
+export class ControllerNode {
+  private constructor(
+    readonly config: NodeConfig,
+    private readonly logger: Logger,
+    private readonly storage: LevelRaftStorage,
+    private readonly audit: AuditStore,
+    readonly host: RaftHost,
+    private readonly transport: PeerTransport,
+    private readonly server: grpc.Server,
+    private readonly membership: MembershipNode,
+    private readonly forwarder: LeaderForwarder,
+    private readonly metrics: Metrics,
+    private readonly health: HealthImplementation,
+  ) {}
+
+  static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
+    const { config, logger } = opts;
+    const self = config.self;
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    const storage = await LevelRaftStorage.open(raftDbPath(config.dataDir));
+    let persisted = await storage.load();
+    if (isFresh(persisted) && !opts.join) {
+      // Every initial member writes the same first entry, so all logs start identical.
+      const b = bootstrapState(config.nodes.map((n) => n.id), encodeBootstrapContext(config.nodes));
+      await storage.save({ hardState: b.hardState, entries: [b.entry], snapshot: null }, true);
+      persisted = { hardState: b.hardState, entries: [b.entry], snapshot: null };
+      logger.info({ members: config.nodes.map((n) => n.id) }, 'bootstrapped a new cluster');
+    }
+    const audit = await AuditStore.open(config.dataDir, config.auditRetention);
+    const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
+    const sm = new StateMachine();
+    const metrics = new Metrics(self.id);
+
+    const recordAudit = (e: AuditEvent): void => {
+      logger.info({ audit: e }, `audit ${e.type}`);
+      metrics.onAudit(e);
+      audit.append(e).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+    };
+
+    const knownAddress = (id: string): string | null =>
+      sm.members.get(id)?.address || config.nodes.find((n) => n.id === id)?.address || null;
+
+    // The host and the transport refer to each other; the transport is built first and
+    // delivers into the host once it exists.
+    let host: RaftHost | null = null;
+    let membership: MembershipNode | null = null;
+    const transport = new PeerTransport({
+      self: self.id,
+      clusterName: config.clusterName,
+      maxMessageBytes: config.raft.maxMessageBytes,
+      credentials: creds,
+      isKnownPeer: (id) => knownAddress(id) !== null,
+      onMessage: (m: Message) => {
+        host?.noteMessageFrom(m.from);
+        membership?.noteContact(m.from);
+        host?.step(m);
+      },
+      onUnreachable: (peer) => host?.reportUnreachable(peer),
+      onSnapshotStatus: (peer, ok) => host?.reportSnapshot(peer, ok),
+      onHeartbeat: (from, payload) => membership?.onHeartbeat(from, payload) ?? new Uint8Array(0),
+      logger,
+    });
+    for (const n of config.nodes) transport.setPeer(n.id, n.address);
+
+    host = new RaftHost({
+      id: self.id,
+      timing: config.raft,
+      storage,
+      persisted,
+      stateMachine: sm,
+      rng: seededRng(randomSeed()),
+      logger,
+      send: (msgs) => {
+        metrics.onSend(msgs);
+        transport.send(msgs);
+      },
+      onSoftState: (s, term) => {
+        logger.info({ leader: s.leader, role: s.role, term }, 'raft state changed');
+        metrics.onSoftState(s, term);
+        membership?.onLeaderChange(s.leader, term);
+        health.setStatus('', s.leader !== null ? 'SERVING' : 'NOT_SERVING');
+      },
+      onLeaderChanged: (from, to, term) => recordAudit(leaderChanged(Date.now(), self.id, from, to, term)),
+      onConfApplied: (change: ConfEntry) => {
+        applyConfToTransport(change, transport, knownAddress, self.id);
+        if (change.type === 'add-learner' || change.type === 'remove') {
+          recordAudit(
+            auditEvent(Date.now(), self.id, change.type === 'remove' ? 'member.removed' : 'member.added', {
+              subject: change.node,
+              from: null,
+              to: change.type === 'remove' ? null : change.context,
+              reason: change.type === 'remove' ? 'removed by operator' : 'added as learner',
+            }),
+          );
+        }
+      },
+      onSnapshotRestored: () => {
+        for (const m of sm.members.list()) if (m.id !== self.id) transport.setPeer(m.id, m.address);
+      },
+      onFatal: opts.onFatal,
+    });
+    const raftHost = host;
+    // Members that joined after bootstrap are only in the replicated records.
+    for (const m of sm.members.list()) if (m.id !== self.id && m.address) transport.setPeer(m.id, m.address);
+
+    const forwarder = new LeaderForwarder(creds.client);
+    membership = createMembershipNode(
+      {
+        self: self.id,
+        electionTimeoutMs: config.raft.electionTimeoutMs,
+        logger,
+        members: () => sm.members.list(),
+        raftStatus: () => raftHost.status(),
+        lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
+        propose: (d, observedAt, term) =>
+          raftHost.propose(
+            encodeCommand({ kind: 'members', op: 'setStatus', id: d.id, status: d.status, reason: d.reason, observedAt, term }),
+            config.raft.electionTimeoutMs * 2,
+          ),
+        forwardCorrection: async (d) => {
+          const leader = raftHost.softState().leader;
+          const address = leader === null ? null : knownAddress(leader);
+          if (leader === null || address === null) return false;
+          const res = await forwarder.call<{ accepted: boolean }>(
+            address,
+            'reportStatus',
+            { member: d.id, status: d.status, reason: d.reason, reporter: self.id },
+            Date.now() + config.raft.electionTimeoutMs,
+          );
+          return res.accepted;
+        },
+        ping: (peer, payload, deadlineMs) => transport.ping(peer, payload, deadlineMs),
+        audit: recordAudit,
+        onRtt: (peer, ms) => metrics.observeRtt(peer, ms),
+      },
+      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs },
+    );
+    const membershipNode = membership;
+
+    const server = new grpc.Server(peerServerOptions(config.raft.maxMessageBytes));
+    transport.register(server);
+    const health = new HealthImplementation({ '': 'NOT_SERVING' });
+    health.addToServer(server);
+    const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
+    server.addService(
+      api.service,
+      controllerService({
+        id: self.id,
+        clusterName: config.clusterName,
+        version: VERSION,
+        host: raftHost,
+        stateMachine: sm,
+        addressOf: knownAddress,
+        forwarder,
+        listControllers: () => listControllers(self.id, raftHost, sm, membershipNode),
+        audit: {
+          query: async (sinceMs) => (await audit.query({ sinceMs })).map(toAuditMsg),
+          follow: (listener) => audit.follow((e) => listener(toAuditMsg(e))),
+        },
+        reportStatus: (r) => membershipNode.reportStatus(r.member, r.status === 'offline' ? 'offline' : 'online', r.reason, r.reporter),
+        defaultTimeoutMs: 5000,
+      }),
+    );
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(self.listen, creds.server, (err) => (err ? reject(new Error(`cannot listen on ${self.listen}: ${err.message}`)) : resolve())),
+    );
+    metrics.bindState(() => ({ status: raftHost.status(), applied: sm.appliedIndex, membership: membershipNode.listControllers() }));
+    if (self.metrics) await metrics.listen(self.metrics);
+    raftHost.start();
+    membershipNode.start();
+    logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION }, 'controller started');
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health);
+  }
+
+  /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
+  async shutdown(): Promise<void> {
+    const next = await this.host.handOffLeadership().catch(() => null);
+    if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
+    this.membership.stop();
+    await this.host.stop();
+    this.health.setStatus('', 'NOT_SERVING');
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 500);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    this.transport.close();
+    this.forwarder.close();
+    await this.metrics.close();
+    await this.audit.close();
+    await this.storage.close();
+    this.logger.info('controller stopped');
+  }
+}
+
+function isFresh(p: PersistedState): boolean {
+  return p.snapshot === null && p.entries.length === 0 && p.hardState.term === 0;
+}
+
+function applyConfToTransport(change: ConfEntry, transport: PeerTransport, addressOf: (id: string) => string | null, self: string): void {
+  switch (change.type) {
+    case 'bootstrap':
+      for (const id of change.voters) {
+        const a = addressOf(id);
+        if (a && id !== self) transport.setPeer(id, a);
+      }
+      return;
+    case 'add-learner':
+      if (change.node !== self) transport.setPeer(change.node, change.context);
+      return;
+    case 'promote':
+      return;
+    case 'remove':
+      transport.removePeer(change.node);
+      return;
+  }
+}
+
+function toAuditMsg(e: AuditEvent): AuditEventMsg {
+  return { time: e.time, node: e.node, type: e.type, subject: e.subject ?? '', from: e.from ?? '', to: e.to ?? '', reason: e.reason };
+}
+
+function listControllers(self: string, host: RaftHost, sm: StateMachine, membership: MembershipNode): ListControllersResponseMsg {
+  const st = host.status();
+  const view = membership.listControllers();
+  const rows = new Map(view.rows.map((r) => [r.id, r]));
+  // The leader knows every member's replication progress; others only their own.
+  const leaderMatch = (id: string): number | null => st.progress.get(id)?.match ?? null;
+  const controllers: ControllerStatusMsg[] = sm.members.list().map((m) => {
+    const r = rows.get(m.id);
+    const applied = m.id === self ? sm.appliedIndex : (leaderMatch(m.id) ?? 0);
+    return {
+      id: m.id,
+      address: m.address,
+      online: r?.online ?? false,
+      localState: r?.localState ?? 'offline',
+      clusterState: r?.clusterState ?? m.status,
+      leader: st.leader === m.id,
+      voter: st.conf.voters.includes(m.id),
+      lastContactMs: r?.lastContactMs ?? 0,
+      heartbeatTimeoutMs: r?.heartbeatTimeoutMs ?? 0,
+      rttP50Ms: r?.rttP50Ms ?? 0,
+      rttP99Ms: r?.rttP99Ms ?? 0,
+      appliedIndex: applied,
+      lagEntries: Math.max(0, st.commit - applied),
+      version: VERSION,
+    };
+  });
+  return { controllers, stale: view.stale, answeredBy: self, staleReason: view.staleReason };
+}

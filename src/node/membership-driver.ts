@@ -1,0 +1,225 @@
+/**
+ * Runs the deterministic MembershipEngine on real time: pings every peer each heartbeat
+ * interval with this node's view, answers pings, observes the detector every few tens of ms,
+ * proposes the leader's decisions, runs the reconciler every state_sync_interval, and records
+ * committed status changes in the audit trail. The engine decides; this file only schedules.
+ */
+import { randomInt } from 'node:crypto';
+import type { HeartbeatConfig } from '../config/index.js';
+import { MembershipEngine, type MembershipContext } from '../membership/membership-engine.js';
+import { auditEvent } from '../membership/audit.js';
+import type { StatusDecision } from '../membership/status-aggregator.js';
+import type { MemberStatus } from '../membership/types.js';
+import type { ControllersView, MembershipNode, MembershipPort } from './membership-port.js';
+
+export interface MembershipDriverOptions {
+  readonly heartbeat: HeartbeatConfig;
+  readonly stateSyncIntervalMs: number;
+}
+
+/** How often the detector is observed; the convergence budget wants <= 50 ms. */
+const OBSERVE_EVERY_MS = 50;
+
+export function createMembershipNode(port: MembershipPort, options: MembershipDriverOptions): MembershipNode {
+  return new MembershipDriver(port, options);
+}
+
+class MembershipDriver implements MembershipNode {
+  private readonly engine: MembershipEngine;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopped = true;
+  private leaderTerm: number | null = null;
+  /** The committed status we last recorded per member, to audit each committed change once. */
+  private readonly committedSeen = new Map<string, { status: MemberStatus; term: number }>();
+  private pushPending = false;
+
+  constructor(
+    private readonly port: MembershipPort,
+    private readonly options: MembershipDriverOptions,
+  ) {
+    const hb = options.heartbeat;
+    this.engine = new MembershipEngine(
+      {
+        self: port.self,
+        incarnation: randomInt(1, 2 ** 31),
+        pingIntervalMs: hb.intervalMs,
+        detector: {
+          baseTimeoutMs: hb.baseTimeoutMs,
+          dynamicAdjustment: hb.dynamicAdjustment,
+          rttWindow: hb.rttWindow,
+          minTimeoutMs: hb.minTimeoutMs,
+          maxTimeoutMs: hb.maxTimeoutMs,
+        },
+      },
+      port.members().map((m) => m.id),
+      performance.now(),
+    );
+    for (const m of port.members()) this.committedSeen.set(m.id, { status: m.status, term: m.statusTerm });
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(() => {
+        try {
+          fn();
+        } catch (err) {
+          this.port.logger.error({ err }, 'membership driver step failed');
+        }
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.options.heartbeat.intervalMs, () => this.pingRound());
+    every(Math.min(OBSERVE_EVERY_MS, this.options.heartbeat.intervalMs), () => this.tick());
+    every(this.options.stateSyncIntervalMs, () => this.sync());
+    this.pingRound();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.splice(0)) clearInterval(t);
+  }
+
+  onHeartbeat(from: string, payload: Uint8Array): Uint8Array {
+    const ctx = this.context();
+    this.engine.setMembers(ctx.members.map((m) => m.id), ctx.now);
+    this.engine.receiveView(from, payload, ctx.now);
+    return this.engine.viewPayload(ctx);
+  }
+
+  noteContact(from: string): void {
+    this.engine.noteContact(from, performance.now());
+  }
+
+  onLeaderChange(leader: string | null, term: number): void {
+    this.leaderTerm = leader === this.port.self ? term : null;
+    // A new leader re-evaluates every member at once rather than at its next tick.
+    if (this.leaderTerm !== null && !this.stopped) this.lead(this.context());
+  }
+
+  async reportStatus(member: string, status: MemberStatus, reason: string, reporter: string): Promise<boolean> {
+    const ctx = this.context();
+    const decision: StatusDecision = { id: member, status, reason: `${reason} (reported by ${reporter})` };
+    if (ctx.leaderTerm === null || !this.engine.acceptCorrection(decision, ctx)) return false;
+    const committed = ctx.members.find((m) => m.id === member)?.committed;
+    if (committed === status) return false;
+    await this.propose(decision, ctx.leaderTerm);
+    return true;
+  }
+
+  listControllers(): ControllersView {
+    const ctx = this.context();
+    const byId = new Map(this.port.members().map((m) => [m.id, m]));
+    const rows = this.engine.rows(ctx).map((r) => ({
+      id: r.id,
+      online: r.online,
+      localState: r.localState,
+      clusterState: r.clusterState ?? byId.get(r.id)?.status ?? 'online',
+      lastContactMs: r.peer?.lastContactMs ?? 0,
+      heartbeatTimeoutMs: r.peer?.timeoutMs ?? 0,
+      rttP50Ms: r.peer?.rttP50Ms ?? 0,
+      rttP99Ms: r.peer?.rttP99Ms ?? 0,
+    }));
+    return { rows, stale: this.engine.stale(ctx), staleReason: this.engine.staleReason(ctx) };
+  }
+
+  // ---- the schedule --------------------------------------------------------------------------
+
+  private context(): MembershipContext {
+    const st = this.port.raftStatus();
+    const voters = new Set(st.conf.voters);
+    return {
+      now: performance.now(),
+      wallClockMs: Date.now(),
+      members: this.port.members().map((m) => ({ id: m.id, voter: voters.has(m.id), committed: m.status })),
+      lastLeaderContactAt: this.port.lastLeaderContactAt(),
+      electionTimeoutMs: this.port.electionTimeoutMs,
+      leaderTerm: this.leaderTerm !== null && st.role === 'leader' && st.term === this.leaderTerm ? this.leaderTerm : null,
+    };
+  }
+
+  private pingRound(): void {
+    if (this.stopped) return;
+    const ctx = this.context();
+    this.engine.setMembers(ctx.members.map((m) => m.id), ctx.now);
+    const deadline = this.options.heartbeat.baseTimeoutMs;
+    for (const peer of this.engine.peers()) {
+      const sentAt = performance.now();
+      this.port.ping(peer, this.engine.viewPayload(ctx), deadline).then(
+        (pong) => {
+          if (this.stopped) return;
+          const now = performance.now();
+          try {
+            this.engine.receiveView(peer, pong.payload, now);
+            this.engine.recordRtt(peer, now - sentAt, now);
+            this.port.onRtt(peer, now - sentAt);
+          } catch (err) {
+            this.port.logger.warn({ err, peer }, 'ignored a malformed heartbeat answer');
+          }
+        },
+        () => {
+          // Unreachable or slow: the detector's timeout is the judge, not one failed ping.
+        },
+      );
+    }
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    const ctx = this.context();
+    for (const tr of this.engine.observe(ctx.now)) {
+      this.port.logger.info({ peer: tr.peer, from: tr.from, to: tr.to, reason: tr.reason }, `local view: ${tr.peer} ${tr.to}`);
+      // Push the news now instead of at the next round (at most one extra round per tick).
+      this.pushPending = true;
+    }
+    if (this.pushPending) {
+      this.pushPending = false;
+      this.pingRound();
+    }
+    this.auditCommittedChanges();
+    if (ctx.leaderTerm !== null) this.lead(ctx);
+  }
+
+  private lead(ctx: MembershipContext): void {
+    if (ctx.leaderTerm === null) return;
+    for (const d of this.engine.lead(ctx)) void this.propose(d, ctx.leaderTerm);
+  }
+
+  private async propose(d: StatusDecision, term: number): Promise<void> {
+    try {
+      const r = await this.port.propose(d, Date.now(), term);
+      if (!r.ok && r.code !== 'IGNORED') this.port.logger.warn({ decision: d, result: r }, 'status proposal refused');
+    } catch (err) {
+      // Lost leadership or timed out: the next leader decides again (level-triggered).
+      this.port.logger.debug({ err, decision: d }, 'status proposal not committed');
+    }
+  }
+
+  private sync(): void {
+    if (this.stopped) return;
+    const ctx = this.context();
+    const outcome = this.engine.sync(ctx);
+    for (const e of outcome.events) this.port.audit(e);
+    for (const d of outcome.corrections) {
+      this.port.forwardCorrection(d).then(
+        (accepted) => this.port.logger.info({ decision: d, accepted }, 'reconciler forwarded a correction to the leader'),
+        (err: unknown) => this.port.logger.warn({ err, decision: d }, 'reconciler could not reach the leader'),
+      );
+    }
+  }
+
+  /** Every node records each committed status change in its own audit trail, once. */
+  private auditCommittedChanges(): void {
+    for (const m of this.port.members()) {
+      const seen = this.committedSeen.get(m.id);
+      if (seen !== undefined && seen.status === m.status && seen.term === m.statusTerm) continue;
+      this.committedSeen.set(m.id, { status: m.status, term: m.statusTerm });
+      if (seen === undefined || seen.status === m.status) continue;
+      this.port.audit(
+        auditEvent(Date.now(), this.port.self, 'member.status', { subject: m.id, from: seen.status, to: m.status, reason: m.statusReason }),
+      );
+    }
+  }
+}

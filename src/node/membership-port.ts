@@ -1,0 +1,62 @@
+/**
+ * What the membership driver needs from the rest of the controller: the members and their
+ * committed status (state machine), Raft's view (term, leader, voters), ways to propose or
+ * forward a status decision, and the peer transport's ping. An interface, so the driver never
+ * reaches into the host, storage or transport directly.
+ */
+import type { Logger } from 'pino';
+import type { NodeStatus } from '../raft/index.js';
+import type { ApplyResult, MemberRecord } from '../statemachine/index.js';
+import type { AuditEvent } from '../membership/audit.js';
+import type { StatusDecision } from '../membership/status-aggregator.js';
+
+export interface MembershipPort {
+  readonly self: string;
+  readonly electionTimeoutMs: number;
+  readonly logger: Logger;
+  /** Members as committed (address, role, status). */
+  members(): readonly MemberRecord[];
+  raftStatus(): NodeStatus;
+  /** Monotonic ms of this node's last proof of quorum contact (RaftHost.lastLeaderContactAt). */
+  lastLeaderContactAt(): number | null;
+  /** Proposes a members setStatus command on this node, which must be the leader. */
+  propose(decision: StatusDecision, observedAt: number, term: number): Promise<ApplyResult>;
+  /** Sends a follower's correction to the leader (ReportStatus); true when the leader proposed it. */
+  forwardCorrection(decision: StatusDecision): Promise<boolean>;
+  ping(peer: string, payload: Uint8Array, deadlineMs: number): Promise<{ rttMs: number; payload: Uint8Array }>;
+  audit(e: AuditEvent): void;
+  /** Every RTT sample, for the metrics histogram. */
+  onRtt(peer: string, rttMs: number): void;
+}
+
+export interface ControllerRow {
+  readonly id: string;
+  readonly online: boolean;
+  readonly localState: 'online' | 'offline';
+  readonly clusterState: 'online' | 'offline';
+  readonly lastContactMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly rttP50Ms: number;
+  readonly rttP99Ms: number;
+}
+
+export interface ControllersView {
+  readonly rows: readonly ControllerRow[];
+  readonly stale: boolean;
+  readonly staleReason: string;
+}
+
+/** The controls the controller process has over its membership layer. */
+export interface MembershipNode {
+  start(): void;
+  stop(): void;
+  /** Answers a peer's ping (the transport's onHeartbeat) with this node's view. */
+  onHeartbeat(from: string, payload: Uint8Array): Uint8Array;
+  /** Any Raft message from `from` also proves it alive. */
+  noteContact(from: string): void;
+  /** After a change of leader, so a new leader re-evaluates every member at once. */
+  onLeaderChange(leader: string | null, term: number): void;
+  /** Leader: a follower's forwarded correction; true when proposed. */
+  reportStatus(member: string, status: 'online' | 'offline', reason: string, reporter: string): Promise<boolean>;
+  listControllers(): ControllersView;
+}

@@ -1,0 +1,75 @@
+/** Every `ctl` command of the contract against a real cluster, with its exit codes. */
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { ProcessCluster, CONTROLLER_JS } from '../helpers/process-cluster.js';
+import { freePorts } from '../helpers/free-ports.js';
+import { spawnSync } from 'node:child_process';
+
+void t.test('ctl commands and exit codes', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3 });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  const leader = await cluster.waitForLeader();
+
+  const put = await cluster.ctl(['kv', 'put', 'color', 'blue']);
+  t.equal(put.code, 0, put.stderr);
+  const rev = Number(put.stdout.trim());
+  t.ok(rev > 0, 'put prints the new revision');
+
+  const get = await cluster.ctl(['kv', 'get', 'color', '-o', 'json']);
+  t.equal(get.code, 0);
+  t.same(JSON.parse(get.stdout), { key: 'color', value: 'blue', revision: rev }, 'kv get -o json has the contract shape');
+
+  const casWin = await cluster.ctl(['kv', 'put', 'color', 'green', '--if-revision', String(rev)]);
+  t.equal(casWin.code, 0, 'compare-and-set at the current revision wins');
+  const casLose = await cluster.ctl(['kv', 'put', 'color', 'red', '--if-revision', String(rev)]);
+  t.equal(casLose.code, 1, 'compare-and-set at a stale revision exits 1');
+  t.equal(casLose.stderr.trim().split('\n').length, 1, 'one line on stderr');
+  t.equal((await cluster.ctl(['kv', 'get', 'color'])).stdout.trim(), 'green', 'the lost CAS changed nothing');
+
+  t.equal((await cluster.ctl(['kv', 'del', 'color'])).code, 0, 'del succeeds');
+  const missing = await cluster.ctl(['kv', 'get', 'color']);
+  t.equal(missing.code, 4, 'get of a missing key exits 4');
+
+  const status = await cluster.ctl(['status', '-o', 'json'], cluster.endpoints([leader]));
+  t.equal(status.code, 0);
+  const st = JSON.parse(status.stdout) as { leader: string; term: number };
+  t.equal(st.leader, leader, 'status names the leader');
+
+  const list = await cluster.ctl(['list', 'controllers', '-o', 'json']);
+  t.equal(list.code, 0, list.stderr);
+  const rows = JSON.parse(list.stdout) as Array<Record<string, unknown>>;
+  t.same(rows.map((r) => r['id']), cluster.ids, 'one row per member');
+  t.same(Object.keys(rows[0]!), ['id', 'address', 'online', 'localState', 'clusterState', 'leader', 'voter', 'lastContactMs', 'heartbeatTimeoutMs', 'rttP50Ms', 'rttP99Ms', 'appliedIndex', 'lagEntries', 'version'], 'contract fields in order');
+  t.equal(rows.filter((r) => r['leader'] === true).length, 1, 'exactly one leader row');
+
+  t.equal((await cluster.ctl(['health'])).code, 0, 'health is 0 with a leader and a quorum online');
+
+  const other = cluster.ids.find((id) => id !== leader)!;
+  const transfer = await cluster.ctl(['leader', 'transfer', other]);
+  t.equal(transfer.code, 0, transfer.stderr);
+  t.equal(await cluster.waitForLeader(), other, 'leadership moved to the requested node');
+
+  const audit = await cluster.ctl(['audit', '-o', 'json']);
+  t.equal(audit.code, 0, audit.stderr);
+  const events = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+  t.ok(events.some((e) => e.type === 'leader.changed'), 'the audit trail records leader changes');
+
+  t.equal((await cluster.ctl(['kv', 'frobnicate'])).code, 2, 'an unknown command exits 2');
+  const [deadPort] = await freePorts(1);
+  t.equal((await cluster.ctl(['status'], `127.0.0.1:${deadPort}`)).code, 3, 'no reachable endpoint exits 3');
+});
+
+void t.test('the controller refuses an invalid config with exit 2 and writes nothing', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 1 });
+  t.teardown(() => cluster.stop());
+  const bad = path.join(cluster.dir, 'bad.yaml');
+  fs.writeFileSync(bad, fs.readFileSync(cluster.configFile, 'utf8').replace('election_timeout: 500ms', 'election_timeout: 500ms\n  bogus_key: 1'));
+  const r = spawnSync(process.execPath, [CONTROLLER_JS, '--config', bad, '--id', 'c1'], { encoding: 'utf8' });
+  t.equal(r.status, 2, 'exit code 2');
+  t.match(r.stderr, /raft\.bogus_key/, 'the message names the key path');
+  t.notOk(fs.existsSync(path.join(cluster.dir, 'data')), 'nothing was written to data_dir');
+  const unknownId = spawnSync(process.execPath, [CONTROLLER_JS, '--config', cluster.configFile, '--id', 'nope'], { encoding: 'utf8' });
+  t.equal(unknownId.status, 2, 'an id not in the cluster exits 2');
+});

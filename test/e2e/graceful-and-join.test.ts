@@ -1,0 +1,49 @@
+/** SIGTERM hands leadership off; a new node joins as a learner, is promoted, then removed. */
+import t from 'tap';
+import { ProcessCluster } from '../helpers/process-cluster.js';
+import { freePorts } from '../helpers/free-ports.js';
+import { waitFor } from '../helpers/wait-for.js';
+import fs from 'node:fs';
+
+void t.test('SIGTERM on the leader hands leadership off before exiting', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3 });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  const leader = await cluster.waitForLeader();
+  t.equal((await cluster.ctl(['kv', 'put', 'a', '1'])).code, 0);
+  t.equal(await cluster.kill(leader, 'SIGTERM'), 0, 'the controller exits 0 on SIGTERM');
+  t.match(cluster.dumpLogs(leader), /handed leadership off/, 'it logged the hand-off');
+  const rest = cluster.ids.filter((id) => id !== leader);
+  await cluster.waitForLeader(rest);
+  cluster.start(leader);
+  await waitFor(async () => (await cluster.ctl(['kv', 'get', 'a'], cluster.endpoints([leader]))).stdout.trim() === '1', 'the restarted node to serve the write', 20000);
+  t.pass('restart with the same data_dir recovers');
+});
+
+void t.test('a node joins as a learner, is promoted to voter, and is removed', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3 });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const [port] = await freePorts(1);
+  const address = `127.0.0.1:${port}`;
+  // The operator adds c4 to the shared YAML, then runs `member add` and starts it with --join.
+  const yaml = fs.readFileSync(cluster.configFile, 'utf8').replace(/( {2}nodes:\n(?: {4}- .*\n)+)/, `$1    - { id: c4, address: "${address}" }\n`);
+  fs.writeFileSync(cluster.configFile, yaml);
+  (cluster.addresses as Map<string, string>).set('c4', address);
+  const add = await cluster.ctl(['member', 'add', 'c4', address, '--learner'], cluster.endpoints(['c1', 'c2', 'c3']));
+  t.equal(add.code, 0, add.stderr);
+  cluster.start('c4', ['--join']);
+  await waitFor(async () => (await cluster.status('c4'))?.leader !== '' , 'c4 to hear from the leader', 20000);
+  const promote = await cluster.ctl(['member', 'promote', 'c4'], cluster.endpoints(['c1', 'c2', 'c3']));
+  t.equal(promote.code, 0, promote.stderr);
+  const st = await cluster.status('c4');
+  t.ok(st !== null, 'c4 answers status');
+  const list = JSON.parse((await cluster.ctl(['list', 'controllers', '-o', 'json'], cluster.endpoints(['c1']))).stdout) as Array<{ id: string; voter: boolean }>;
+  t.ok(list.find((r) => r.id === 'c4')?.voter, 'c4 is a voter');
+  const remove = await cluster.ctl(['member', 'remove', 'c4'], cluster.endpoints(['c1', 'c2', 'c3']));
+  t.equal(remove.code, 0, remove.stderr);
+  const after = JSON.parse((await cluster.ctl(['list', 'controllers', '-o', 'json'], cluster.endpoints(['c1']))).stdout) as Array<{ id: string }>;
+  t.notOk(after.some((r) => r.id === 'c4'), 'c4 is no longer listed');
+  t.equal((await cluster.ctl(['member', 'promote', 'nobody'], cluster.endpoints(['c1', 'c2', 'c3']))).code, 4, 'an unknown member id exits 4');
+});

@@ -1,0 +1,195 @@
+/**
+ * Real controller processes on loopback for end-to-end tests: a generated YAML file with free
+ * ports in a temp dir, child processes tracked by PID (never killed by name), and `ctl`
+ * invoked as operators invoke it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ControllerClient } from '../../src/api/client.js';
+import { freePorts } from './free-ports.js';
+import { waitFor } from './wait-for.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CONTROLLER_JS = path.join(root, 'dist/src/cli/controller.js');
+export const CTL_JS = path.join(root, 'dist/src/cli/ctl.js');
+
+export interface ClusterOptions {
+  readonly nodes: number;
+  /** Extra YAML appended under the top level (must not repeat cluster/controller/raft keys). */
+  readonly raft?: { heartbeatInterval?: string; electionTimeout?: string; snapshotThreshold?: number; trailingLogs?: number };
+  readonly heartbeat?: { baseTimeout?: string; stateSyncInterval?: string };
+  readonly tls?: { ca: string; cert: string; key: string };
+  /** pino level for the controllers; tests keep debug logs to explain failures. */
+  readonly logLevel?: string;
+}
+
+export interface CtlResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export class ProcessCluster {
+  readonly procs = new Map<string, ChildProcess>();
+  readonly logs = new Map<string, string[]>();
+
+  private constructor(
+    readonly dir: string,
+    readonly configFile: string,
+    readonly addresses: ReadonlyMap<string, string>,
+  ) {}
+
+  static async create(opts: ClusterOptions): Promise<ProcessCluster> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-e2e-'));
+    const ports = await freePorts(opts.nodes);
+    const ids = ports.map((_, i) => `c${i + 1}`);
+    const addresses = new Map(ids.map((id, i) => [id, `127.0.0.1:${ports[i]}`]));
+    const raft = opts.raft ?? {};
+    const hb = opts.heartbeat ?? {};
+    const yaml = [
+      'cluster:',
+      '  name: e2e',
+      '  nodes:',
+      ...ids.map((id) => `    - { id: ${id}, address: "${addresses.get(id)}" }`),
+      'controller:',
+      `  data_dir: ${dir}/data/\${id}`,
+      `  log_level: ${opts.logLevel ?? 'debug'}`,
+      '  heartbeat:',
+      `    base_timeout: ${hb.baseTimeout ?? '1s'}`,
+      '    dynamic_adjustment: true',
+      `  state_sync_interval: ${hb.stateSyncInterval ?? '2s'}`,
+      'raft:',
+      `  heartbeat_interval: ${raft.heartbeatInterval ?? '50ms'}`,
+      `  election_timeout: ${raft.electionTimeout ?? '500ms'}`,
+      `  snapshot_threshold: ${raft.snapshotThreshold ?? 10000}`,
+      ...(raft.trailingLogs !== undefined ? [`  trailing_logs: ${raft.trailingLogs}`] : []),
+      ...(opts.tls ? ['tls:', `  ca: ${opts.tls.ca}`, `  cert: ${opts.tls.cert}`, `  key: ${opts.tls.key}`] : []),
+      '',
+    ].join('\n');
+    const configFile = path.join(dir, 'cluster.yaml');
+    fs.writeFileSync(configFile, yaml);
+    return new ProcessCluster(dir, configFile, addresses);
+  }
+
+  get ids(): string[] {
+    return [...this.addresses.keys()];
+  }
+
+  endpoints(ids: readonly string[] = this.ids): string {
+    return ids.map((id) => this.addresses.get(id)!).join(',');
+  }
+
+  start(id: string, extraArgs: readonly string[] = []): ChildProcess {
+    if (this.procs.has(id)) throw new Error(`${id} is already running`);
+    const child = spawn(process.execPath, [CONTROLLER_JS, '--config', this.configFile, '--id', id, ...extraArgs], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const log = this.logs.get(id) ?? [];
+    this.logs.set(id, log);
+    // Keep a bounded tail of each node's log to explain a failure.
+    const keep = (d: Buffer): void => {
+      log.push(d.toString());
+      if (log.length > 400) log.splice(0, log.length - 400);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.procs.set(id, child);
+    child.on('exit', () => {
+      if (this.procs.get(id) === child) this.procs.delete(id);
+    });
+    return child;
+  }
+
+  startAll(): void {
+    for (const id of this.ids) this.start(id);
+  }
+
+  /** Sends a signal to the process we started for `id` (by its PID) and waits for it to exit. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    const child = this.procs.get(id);
+    if (!child) throw new Error(`${id} is not running`);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+
+  pid(id: string): number | null {
+    return this.procs.get(id)?.pid ?? null;
+  }
+
+  pause(id: string): void {
+    this.procs.get(id)?.kill('SIGSTOP');
+  }
+
+  resume(id: string): void {
+    this.procs.get(id)?.kill('SIGCONT');
+  }
+
+  /** The client library `ctl` uses, for bulk operations (a process per call would be slow). */
+  client(ids: readonly string[] = this.ids, timeoutMs = 10000): ControllerClient {
+    return new ControllerClient({ endpoints: this.endpoints(ids).split(','), timeoutMs });
+  }
+
+  ctl(args: readonly string[], endpoints = this.endpoints(), timeoutMs = 20000): Promise<CtlResult> {
+    return new Promise((resolve, reject) => {
+      const p = spawn(process.execPath, [CTL_JS, '--endpoints', endpoints, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => {
+        p.kill('SIGKILL');
+        reject(new Error(`ctl ${args.join(' ')} did not finish within ${timeoutMs}ms`));
+      }, timeoutMs);
+      p.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr });
+      });
+    });
+  }
+
+  async status(id: string): Promise<{ leader: string; term: number; role: string; appliedIndex: number; commitIndex: number; snapshotIndex: number } | null> {
+    const r = await this.ctl(['status', '-o', 'json'], this.endpoints([id]), 5000).catch(() => null);
+    if (!r || r.code !== 0) return null;
+    return JSON.parse(r.stdout) as { leader: string; term: number; role: string; appliedIndex: number; commitIndex: number; snapshotIndex: number };
+  }
+
+  /** Waits until every running node agrees on one leader, and returns it. */
+  async waitForLeader(among: readonly string[] = [...this.procs.keys()], timeoutMs = 20000): Promise<string> {
+    let leader = '';
+    await waitFor(
+      async () => {
+        const sts = await Promise.all(among.map((id) => this.status(id)));
+        const leaders = new Set(sts.map((s) => s?.leader ?? ''));
+        leader = [...leaders][0] ?? '';
+        return leaders.size === 1 && leader !== '' && among.includes(leader);
+      },
+      `one leader among ${among.join(',')}`,
+      timeoutMs,
+    );
+    return leader;
+  }
+
+  /** SIGTERM every process we started, then SIGKILL what is left; removes the temp dir. */
+  async stop(): Promise<void> {
+    const running = [...this.procs.entries()];
+    await Promise.all(
+      running.map(async ([, child]) => {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }),
+    );
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  dumpLogs(id: string): string {
+    return (this.logs.get(id) ?? []).join('').split('\n').slice(-40).join('\n');
+  }
+}
