@@ -1,0 +1,285 @@
+/**
+ * A TCP proxy in front of one node: it listens on the node's `address` (what peers dial) and
+ * forwards to the node's `listen` (what it binds). Every connection is attributed to the
+ * peer that opened it (see proc-sockets.ts), so each direction of it is one directed link:
+ * client -> node carries the peer's messages to the node, node -> client the node's messages
+ * to the peer. For every chunk the proxy consults the LinkTable:
+ *
+ * - delay: the chunk is held for a random time within the link's delay range. Chunks of one
+ *   direction keep their order (a chunk never overtakes the one before it), as TCP would.
+ * - cut: the chunk is dropped (blackholed: nothing is buffered, the sockets stay open, so the
+ *   sender sees silence rather than a reset, as in a real partition). From its first dropped
+ *   byte the direction drops everything: the byte stream has a hole, and forwarding what comes
+ *   after it would hand the receiver a corrupt HTTP/2 stream, which TCP never does. When the
+ *   link heals, such connections are closed and the peers reconnect; gRPC keepalive notices a
+ *   silent connection before that.
+ *
+ * Connections from processes the identifier does not know (clients such as ctl) pass
+ * unfaulted. A closed socket is passed on to the other side only through a direction that is
+ * not cut: a process that dies behind a partition is not seen to die.
+ */
+import net from 'node:net';
+import { NO_FAULT, type LinkTable } from './link-faults.js';
+
+export interface FaultProxyOptions {
+  /** The node behind this proxy. */
+  readonly node: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly targetHost: string;
+  readonly targetPort: number;
+  readonly links: LinkTable;
+  /** Which node opened this accepted connection; null when it is not a node. */
+  readonly identify: (socket: net.Socket) => string | null;
+  /** Uniform [0, 1) for delays (seeded by the caller). */
+  readonly random: () => number;
+}
+
+export interface ProxyStats {
+  connections: number;
+  unidentified: number;
+  bytesForwarded: number;
+  bytesDropped: number;
+  /** Connections closed by the proxy because a cut direction healed. */
+  closedOnHeal: number;
+}
+
+type Queued = { readonly at: number; readonly chunk: Buffer | null }; // null: end of stream
+
+/** One direction of one connection. */
+class Pipe {
+  private readonly queue: Queued[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private lastAt = 0;
+  /** Set at the first dropped byte; the direction then drops everything until closed. */
+  dropping = false;
+  /** The source ended while this direction was cut: not propagated. */
+  private swallowedEnd = false;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly src: net.Socket,
+    private readonly dst: net.Socket,
+    readonly from: string | null,
+    readonly to: string | null,
+  ) {
+    src.on('data', (chunk: Buffer) => this.onData(chunk));
+    src.on('end', () => this.onEnd());
+  }
+
+  private fault() {
+    return this.from !== null && this.to !== null ? this.conn.proxy.links.get(this.from, this.to) : NO_FAULT;
+  }
+
+  isCut(): boolean {
+    return this.fault().cut;
+  }
+
+  private drop(bytes: number): void {
+    this.dropping = true;
+    this.conn.proxy.stats.bytesDropped += bytes;
+    for (const q of this.queue) this.conn.proxy.stats.bytesDropped += q.chunk?.length ?? 0;
+    this.queue.length = 0;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.dropping || this.conn.closed) {
+      this.conn.proxy.stats.bytesDropped += chunk.length;
+      return;
+    }
+    const f = this.fault();
+    if (f.cut) {
+      this.drop(chunk.length);
+      return;
+    }
+    this.enqueue(chunk, f.delay === null ? 0 : f.delay.minMs + this.conn.proxy.random() * (f.delay.maxMs - f.delay.minMs));
+  }
+
+  private onEnd(): void {
+    if (this.dropping || this.isCut()) {
+      this.swallowedEnd = true;
+      return;
+    }
+    const f = this.fault();
+    this.enqueue(null, f.delay === null ? 0 : f.delay.minMs);
+  }
+
+  private enqueue(chunk: Buffer | null, delayMs: number): void {
+    if (delayMs <= 0 && this.queue.length === 0) {
+      this.deliver(chunk);
+      return;
+    }
+    const at = Math.max(performance.now() + delayMs, this.lastAt);
+    this.lastAt = at;
+    this.queue.push({ at, chunk });
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.timer !== null || this.queue.length === 0) return;
+    const wait = Math.max(0, this.queue[0]!.at - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, wait);
+  }
+
+  private flush(): void {
+    const now = performance.now();
+    while (this.queue.length > 0 && this.queue[0]!.at <= now + 0.5) {
+      const { chunk } = this.queue.shift()!;
+      // The link may have been cut while the chunk was in flight: then it is lost.
+      if (chunk !== null && this.isCut()) {
+        this.drop(chunk.length);
+        return;
+      }
+      this.deliver(chunk);
+    }
+    this.arm();
+  }
+
+  private deliver(chunk: Buffer | null): void {
+    if (this.conn.closed) return;
+    if (chunk === null) {
+      this.dst.end();
+      return;
+    }
+    this.conn.proxy.stats.bytesForwarded += chunk.length;
+    if (!this.dst.write(chunk)) {
+      this.src.pause();
+      this.dst.once('drain', () => this.src.resume());
+    }
+  }
+
+  /** Whether this direction, once broken by a cut, has healed (the connection must go). */
+  brokenAndHealed(): boolean {
+    return (this.dropping || this.swallowedEnd) && !this.isCut();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue.length = 0;
+  }
+}
+
+class Connection {
+  readonly up: Pipe; // source -> node
+  readonly down: Pipe; // node -> source
+  closed = false;
+
+  constructor(
+    readonly proxy: FaultProxy,
+    readonly client: net.Socket,
+    readonly server: net.Socket,
+    readonly source: string | null,
+  ) {
+    this.up = new Pipe(this, client, server, source, source === null ? null : proxy.node);
+    this.down = new Pipe(this, server, client, source === null ? null : proxy.node, source);
+    // A socket that fails or closes takes the other one along, unless the direction that would
+    // tell the other side is cut: then the other side keeps waiting, as behind a partition.
+    const onGone = (gone: Pipe): void => {
+      if (this.closed) return;
+      if (gone.dropping || gone.isCut()) return;
+      this.close();
+    };
+    client.on('error', () => onGone(this.up));
+    server.on('error', () => onGone(this.down));
+    client.on('close', () => onGone(this.up));
+    server.on('close', () => onGone(this.down));
+  }
+
+  /** Called on every link change: a broken direction that healed closes the connection. */
+  reconsider(): void {
+    if (this.closed) return;
+    const clientGone = this.client.destroyed;
+    const serverGone = this.server.destroyed;
+    if (this.up.brokenAndHealed() || this.down.brokenAndHealed() || (clientGone && !this.up.isCut()) || (serverGone && !this.down.isCut())) {
+      this.proxy.stats.closedOnHeal += 1;
+      this.close();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.up.stop();
+    this.down.stop();
+    this.client.destroy();
+    this.server.destroy();
+    this.proxy.forget(this);
+  }
+}
+
+export class FaultProxy {
+  readonly node: string;
+  readonly links: LinkTable;
+  readonly random: () => number;
+  readonly stats: ProxyStats = { connections: 0, unidentified: 0, bytesForwarded: 0, bytesDropped: 0, closedOnHeal: 0 };
+  private readonly connections = new Set<Connection>();
+  private readonly unsubscribe: () => void;
+
+  private constructor(
+    private readonly server: net.Server,
+    private readonly opts: FaultProxyOptions,
+  ) {
+    this.node = opts.node;
+    this.links = opts.links;
+    this.random = opts.random;
+    this.unsubscribe = opts.links.onChange(() => {
+      for (const c of [...this.connections]) c.reconsider();
+    });
+    server.on('connection', (socket) => this.accept(socket));
+  }
+
+  static async start(opts: FaultProxyOptions): Promise<FaultProxy> {
+    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.listenPort, opts.listenHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new FaultProxy(server, opts);
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Live connections and where they come from (for tests and the report). */
+  sources(): Array<string | null> {
+    return [...this.connections].map((c) => c.source);
+  }
+
+  private accept(client: net.Socket): void {
+    this.stats.connections += 1;
+    client.setNoDelay(true);
+    let source: string | null;
+    try {
+      source = this.opts.identify(client);
+    } catch {
+      source = null;
+    }
+    if (source === null) this.stats.unidentified += 1;
+    const server = net.connect({ host: this.opts.targetHost, port: this.opts.targetPort, allowHalfOpen: true });
+    server.setNoDelay(true);
+    const conn = new Connection(this, client, server, source);
+    this.connections.add(conn);
+    client.resume();
+  }
+
+  forget(conn: Connection): void {
+    this.connections.delete(conn);
+  }
+
+  /** Stops listening and closes every connection. */
+  async close(): Promise<void> {
+    this.unsubscribe();
+    for (const c of [...this.connections]) c.close();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
