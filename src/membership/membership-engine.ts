@@ -36,6 +36,8 @@ export interface MembershipContext {
   readonly electionTimeoutMs: number;
   /** The term this node leads in; null when it is not the leader. */
   readonly leaderTerm: number | null;
+  /** This node's applied Raft index, carried in its views. */
+  readonly appliedIndex: number;
 }
 
 export interface MembershipEngineOptions {
@@ -59,6 +61,8 @@ export interface MemberRow {
   readonly basis: OnlineBasis;
   /** null for this node itself. */
   readonly peer: PeerSnapshot | null;
+  /** The member's applied index as its latest view reported it (ours for this node); null: no view yet. */
+  readonly appliedIndex: number | null;
 }
 
 export interface SyncOutcome {
@@ -126,6 +130,7 @@ export class MembershipEngine {
         incarnation: this.options.incarnation,
         seq: this.seq,
         connected: !this.stale(ctx),
+        appliedIndex: ctx.appliedIndex,
         members: this.memberIds,
         detector: this.detector,
         now: ctx.now,
@@ -187,6 +192,7 @@ export class MembershipEngine {
       incarnation: this.options.incarnation,
       seq: this.seq,
       connected: !this.stale(ctx),
+      appliedIndex: ctx.appliedIndex,
       members: this.memberIds,
       detector: this.detector,
       now: ctx.now,
@@ -264,6 +270,7 @@ export class MembershipEngine {
       clusterState: r.clusterState,
       basis: r.basis,
       peer: r.id !== this.self && this.detector.has(r.id) ? this.detector.snapshot(r.id, ctx.now) : null,
+      appliedIndex: r.id === this.self ? ctx.appliedIndex : (this.table.get(r.id)?.view.appliedIndex ?? null),
     }));
   }
 

@@ -12,6 +12,7 @@ export interface OwnViewInput {
   readonly seq: number;
   /** This node is not stale (see `isStale`). */
   readonly connected: boolean;
+  readonly appliedIndex: number;
   readonly members: readonly NodeId[];
   readonly detector: FailureDetector;
   readonly now: number;
@@ -28,7 +29,7 @@ export function ownView(input: OwnViewInput): MemberView {
       entries.push({ id, status: s.status, lastContactAgoMs: s.lastContactMs, timeoutMs: s.timeoutMs });
     }
   }
-  return { reporter: input.self, incarnation: input.incarnation, seq: input.seq >>> 0, connected: input.connected, entries };
+  return { reporter: input.self, incarnation: input.incarnation, seq: input.seq >>> 0, connected: input.connected, appliedIndex: input.appliedIndex, entries };
 }
 
 /**

@@ -30,10 +30,12 @@ export interface MemberView {
   readonly seq: number;
   /** Whether the reporter had leader contact (was not stale) when it sent the view. */
   readonly connected: boolean;
+  /** The reporter's applied Raft index, so any node can show every member's lag. */
+  readonly appliedIndex: number;
   readonly entries: readonly ViewEntry[];
 }
 
-export const VIEW_CODEC_VERSION = 1;
+export const VIEW_CODEC_VERSION = 2;
 export const MAX_VIEW_ENTRIES = 1024;
 const MAGIC_0 = 0x4d;
 const MAGIC_1 = 0x56;
@@ -61,6 +63,7 @@ export function encodeView(view: MemberView): Uint8Array {
   checkId('reporter', view.reporter, invalid);
   checkU32('incarnation', view.incarnation);
   checkU32('seq', view.seq);
+  if (!Number.isSafeInteger(view.appliedIndex) || view.appliedIndex < 0) throw invalid(`appliedIndex: expected a non-negative integer, found ${String(view.appliedIndex)}`);
   if (view.entries.length > MAX_VIEW_ENTRIES) throw invalid(`expected at most ${MAX_VIEW_ENTRIES} entries, found ${view.entries.length}`);
   const seen = new Set<string>();
   for (const e of view.entries) {
@@ -69,7 +72,7 @@ export function encodeView(view: MemberView): Uint8Array {
     seen.add(e.id);
   }
 
-  const size = 12 + 1 + view.reporter.length + 2 + view.entries.reduce((n, e) => n + 1 + e.id.length + 9, 0);
+  const size = 20 + 1 + view.reporter.length + 2 + view.entries.reduce((n, e) => n + 1 + e.id.length + 9, 0);
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
   let at = 0;
@@ -89,6 +92,8 @@ export function encodeView(view: MemberView): Uint8Array {
   u8(view.connected ? 1 : 0);
   u32(view.incarnation);
   u32(view.seq);
+  dv.setFloat64(at, view.appliedIndex);
+  at += 8;
   str(view.reporter);
   dv.setUint16(at, view.entries.length);
   at += 2;
@@ -144,6 +149,10 @@ export function decodeView(bytes: Uint8Array): MemberView {
   if ((flags & ~1) !== 0) throw new ViewDecodeError(`view: expected flags 0 or 1, found ${flags}`);
   const incarnation = u32('incarnation');
   const seq = u32('seq');
+  need(8, 'applied index');
+  const appliedIndex = dv.getFloat64(at);
+  at += 8;
+  if (!Number.isSafeInteger(appliedIndex) || appliedIndex < 0) throw new ViewDecodeError(`view: expected a non-negative applied index, found ${appliedIndex}`);
   const reporter = str('reporter');
   need(2, 'entry count');
   const count = dv.getUint16(at);
@@ -165,5 +174,5 @@ export function decodeView(bytes: Uint8Array): MemberView {
   if (at !== bytes.byteLength) {
     throw new ViewDecodeError(`view: expected ${at} bytes, found ${bytes.byteLength} (trailing data)`);
   }
-  return { reporter, incarnation, seq, connected: flags === 1, entries };
+  return { reporter, incarnation, seq, connected: flags === 1, appliedIndex, entries };
 }

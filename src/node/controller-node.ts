@@ -267,11 +267,10 @@ function listControllers(self: string, host: RaftHost, sm: StateMachine, members
   const st = host.status();
   const view = membership.listControllers();
   const rows = new Map(view.rows.map((r) => [r.id, r]));
-  // The leader knows every member's replication progress; others only their own.
-  const leaderMatch = (id: string): number | null => st.progress.get(id)?.match ?? null;
   const controllers: ControllerStatusMsg[] = sm.members.list().map((m) => {
     const r = rows.get(m.id);
-    const applied = m.id === self ? sm.appliedIndex : (leaderMatch(m.id) ?? 0);
+    // Each member reports its applied index in its heartbeat views; ours is exact.
+    const applied = m.id === self ? sm.appliedIndex : (r?.appliedIndex ?? 0);
     return {
       id: m.id,
       address: m.address,

@@ -121,6 +121,7 @@ class MembershipDriver implements MembershipNode {
       heartbeatTimeoutMs: r.peer?.timeoutMs ?? 0,
       rttP50Ms: r.peer?.rttP50Ms ?? 0,
       rttP99Ms: r.peer?.rttP99Ms ?? 0,
+      appliedIndex: r.appliedIndex,
     }));
     return { rows, stale: this.engine.stale(ctx), staleReason: this.engine.staleReason(ctx) };
   }
@@ -136,6 +137,7 @@ class MembershipDriver implements MembershipNode {
       members: this.port.members().map((m) => ({ id: m.id, voter: voters.has(m.id), committed: m.status })),
       lastLeaderContactAt: this.port.lastLeaderContactAt(),
       electionTimeoutMs: this.port.electionTimeoutMs,
+      appliedIndex: st.applied,
       leaderTerm: this.leaderTerm !== null && st.role === 'leader' && st.term === this.leaderTerm ? this.leaderTerm : null,
     };
   }

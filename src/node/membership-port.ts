@@ -38,6 +38,8 @@ export interface ControllerRow {
   readonly heartbeatTimeoutMs: number;
   readonly rttP50Ms: number;
   readonly rttP99Ms: number;
+  /** As the member's latest view reported it; null before any view arrived. */
+  readonly appliedIndex: number | null;
 }
 
 export interface ControllersView {

@@ -17,6 +17,7 @@ function ctx(now: number, over: Partial<MembershipContext> = {}): MembershipCont
     lastLeaderContactAt: now,
     electionTimeoutMs: 1000,
     leaderTerm: null,
+    appliedIndex: 7,
     ...over,
   };
 }
@@ -71,6 +72,7 @@ void t.test('a dead member is decided offline by the leader once a quorum sees i
     'the reconciled rows are right before the decision commits',
   );
   t.ok(rows[0]!.peer !== null && rows[0]!.peer.rttP50Ms !== null, 'with RTT percentiles for peers');
+  t.equal(rows[0]!.appliedIndex, 7, "and each peer's applied index as its views report it");
 });
 
 void t.test('sync on a follower: divergence is audited, a quorum-backed correction goes to the leader, repair closes', async (t) => {

@@ -15,6 +15,7 @@ function views(sees: Record<string, { heard: readonly string[]; connected?: bool
       view: {
         reporter,
         incarnation: 1,
+        appliedIndex: 0,
         seq: 1,
         connected: connected ?? true,
         entries: ids.map((id) => ({ id, status: id === reporter || heard.includes(id) ? 'online' : 'offline', lastContactAgoMs: 0, timeoutMs: 2000 })),

@@ -216,6 +216,7 @@ class Sim {
       incarnation: src.incarnation,
       seq: src.seq++,
       connected: !this.stale(from),
+      appliedIndex: 0,
       members: this.ids,
       detector: src.detector,
       now: this.now,
@@ -282,7 +283,7 @@ class Sim {
 
   freshViews(id: string): Map<string, ReceivedView> {
     const n = this.node(id);
-    const own = ownView({ self: id, incarnation: n.incarnation, seq: n.seq, connected: !this.stale(id), members: this.ids, detector: n.detector, now: this.now });
+    const own = ownView({ self: id, incarnation: n.incarnation, seq: n.seq, connected: !this.stale(id), appliedIndex: 0, members: this.ids, detector: n.detector, now: this.now });
     const views = new Map(n.table.fresh(this.now, this.viewTtlMs));
     views.set(id, { view: own, receivedAt: this.now });
     return views;

@@ -15,6 +15,7 @@ function viewsFrom(members: readonly string[], sees: Record<string, readonly str
       view: {
         reporter,
         incarnation: 1,
+        appliedIndex: 0,
         seq: 1,
         connected: true,
         entries: members.map((id) => ({

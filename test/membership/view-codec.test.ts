@@ -8,6 +8,7 @@ const view: MemberView = {
   incarnation: 0xdeadbeef,
   seq: 42,
   connected: true,
+  appliedIndex: 2 ** 40 + 7,
   entries: [
     { id: 'c1', status: 'online', lastContactAgoMs: 0, timeoutMs: 0 },
     { id: 'c2', status: 'offline', lastContactAgoMs: 2300, timeoutMs: 2230 },
@@ -17,7 +18,7 @@ const view: MemberView = {
 
 void t.test('a view survives encode and decode unchanged', async (t) => {
   t.same(decodeView(encodeView(view)), view);
-  const empty: MemberView = { reporter: 'x', incarnation: 0, seq: 0xffffffff, connected: false, entries: [] };
+  const empty: MemberView = { reporter: 'x', incarnation: 0, seq: 0xffffffff, connected: false, appliedIndex: 0, entries: [] };
   t.same(decodeView(encodeView(empty)), empty);
 });
 
@@ -28,6 +29,9 @@ void t.test('decode works on a view inside a larger buffer (as gRPC hands it ove
   t.same(decodeView(big.subarray(7, 7 + bytes.length)), view);
 });
 
+/** magic(2) version(1) flags(1) incarnation(4) seq(4) appliedIndex(8). */
+const HEADER = 20;
+
 const rejects = (t: Pick<typeof import('tap').default, 'throws'>, bytes: Uint8Array, pattern: RegExp, what: string): void => {
   t.throws(() => decodeView(bytes), { name: 'ViewDecodeError', code: 'INVALID_VIEW', message: pattern }, what);
 };
@@ -36,25 +40,25 @@ void t.test('garbage is refused with a message saying what was expected', async 
   const good = encodeView(view);
   rejects(t, new Uint8Array(0), /expected 1 more byte/, 'empty');
   rejects(t, new TextEncoder().encode('{"reporter":"c1"}'), /expected magic "MV"/, 'JSON');
-  const v2 = good.slice();
-  v2[2] = 2;
-  rejects(t, v2, /expected version 1, found 2/, 'future version');
+  const future = good.slice();
+  future[2] = 3;
+  rejects(t, future, /expected version 2, found 3/, 'future version');
   const flags = good.slice();
   flags[3] = 0x80;
   rejects(t, flags, /flags/, 'unknown flag');
   rejects(t, good.subarray(0, good.length - 1), /more byte/, 'truncated');
   rejects(t, new Uint8Array([...good, 0]), /trailing data/, 'trailing byte');
   const status = good.slice();
-  // The first entry's status byte: header(12) + reporter(1+2) + count(2) + id(1+2).
-  status[12 + 3 + 2 + 3] = 7;
+  // The first entry's status byte: header(20) + reporter(1+2) + count(2) + id(1+2).
+  status[HEADER + 3 + 2 + 3] = 7;
   rejects(t, status, /status: expected 0 or 1, found 7/, 'bad status');
   const ctl = good.slice();
-  ctl[13] = 0x0a; // a newline inside the reporter id
+  ctl[HEADER + 1] = 0x0a; // a newline inside the reporter id
   rejects(t, ctl, /printable ASCII/, 'control character in an id');
   const dup = encodeView({ ...view, entries: [view.entries[1]!] }).slice();
   const twice = new Uint8Array([...dup.subarray(0, dup.length - 12), ...dup.subarray(dup.length - 12), ...dup.subarray(dup.length - 12)]);
-  twice[12 + 3] = 0;
-  twice[12 + 4] = 2;
+  twice[HEADER + 3] = 0;
+  twice[HEADER + 4] = 2;
   rejects(t, twice, /appears twice/, 'duplicate entry');
 });
 
@@ -81,5 +85,7 @@ void t.test('encode refuses what decode would refuse', async (t) => {
   const bad = { name: 'MembershipError', code: 'INVALID_VIEW' };
   t.throws(() => encodeView({ ...view, reporter: '' }), bad);
   t.throws(() => encodeView({ ...view, seq: -1 }), bad);
+  t.throws(() => encodeView({ ...view, appliedIndex: -1 }), bad);
+  t.throws(() => encodeView({ ...view, appliedIndex: 0.5 }), bad);
   t.throws(() => encodeView({ ...view, entries: [view.entries[0]!, view.entries[0]!] }), bad);
 });
