@@ -1,0 +1,203 @@
+/**
+ * Holds the sampled `list controllers` answers to the truth.
+ *
+ * - Accuracy: every row of every answer from a majority-side node is one comparison of the
+ *   reported status (online, offline, or not listed) with the truth at the time the request
+ *   was sent. Comparisons within the grace window after a change of the subject's truth, or
+ *   after the answering node joined the majority side, are excluded: the system is allowed
+ *   that long to notice (the window is the convergence target, base timeout + 1 s).
+ * - Convergence: for each change of a member's truth, the time from the change until every
+ *   majority-side node has reported the new status at least once (the first answer showing
+ *   it, per node; the slowest node counts). Measured with the sampling period's resolution.
+ */
+import type { Truth } from './truth.js';
+
+export type Reported = 'online' | 'offline' | 'absent';
+
+export interface World {
+  readonly atMs: number;
+  readonly truth: Truth;
+  /** What changed, for the report ("kill c2"). */
+  readonly cause: string;
+}
+
+export interface SampleRow {
+  readonly id: string;
+  readonly online: boolean;
+  readonly leader: boolean;
+}
+
+export interface StatusSample {
+  readonly sampler: string;
+  readonly sentMs: number;
+  readonly receivedMs: number;
+  readonly rows: readonly SampleRow[];
+  readonly stale: boolean;
+}
+
+export interface Mismatch {
+  readonly atMs: number;
+  readonly sampler: string;
+  readonly subject: string;
+  readonly expected: Reported;
+  readonly reported: Reported;
+}
+
+export interface StatusChange {
+  readonly atMs: number;
+  readonly subject: string;
+  readonly to: Reported;
+  readonly cause: string;
+  /** ms until every majority-side node reported it; null if that never happened in time. */
+  readonly convergedMs: number | null;
+  /** The nodes that had to report it. */
+  readonly samplers: number;
+}
+
+export interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface StatusAnalysis {
+  readonly compared: number;
+  readonly matched: number;
+  readonly excluded: number;
+  /** matched / compared; 1 when nothing was compared. */
+  readonly accuracy: number;
+  /** Up to 100 of them, in time order. */
+  readonly mismatches: readonly Mismatch[];
+  readonly mismatchCount: number;
+  readonly changes: readonly StatusChange[];
+  readonly convergenceMs: Percentiles;
+  readonly unconverged: number;
+}
+
+export function stateOf(truth: Truth, id: string): Reported {
+  const online = truth.online.get(id);
+  return online === undefined ? 'absent' : online ? 'online' : 'offline';
+}
+
+/** Nearest-rank percentiles; zeros for an empty list. */
+export function percentiles(values: readonly number[]): Percentiles {
+  if (values.length === 0) return { p50: 0, p99: 0, max: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return { p50: Math.round(at(0.5)), p99: Math.round(at(0.99)), max: Math.round(sorted[sorted.length - 1]!) };
+}
+
+/** The world in force at time t (worlds sorted by time; the first is the baseline). */
+function worldAt(worlds: readonly World[], t: number): World | null {
+  let lo = 0;
+  let hi = worlds.length - 1;
+  let found: World | null = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (worlds[mid]!.atMs <= t) {
+      found = worlds[mid]!;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+export function analyzeStatus(worlds: readonly World[], samples: readonly StatusSample[], graceMs: number, endMs: number): StatusAnalysis {
+  // When each subject's expected status, and each node's majority-side membership, last changed.
+  const subjectChanges = new Map<string, number[]>();
+  const sideChanges = new Map<string, number[]>();
+  const changes: Array<{ atMs: number; subject: string; to: Reported; cause: string; world: World }> = [];
+  const ids = new Set<string>();
+  for (const w of worlds) for (const id of w.truth.online.keys()) ids.add(id);
+  for (const s of samples) for (const r of s.rows) ids.add(r.id);
+  for (let i = 1; i < worlds.length; i++) {
+    const prev = worlds[i - 1]!;
+    const w = worlds[i]!;
+    for (const id of ids) {
+      const to = stateOf(w.truth, id);
+      if (stateOf(prev.truth, id) !== to) {
+        subjectChanges.set(id, [...(subjectChanges.get(id) ?? []), w.atMs]);
+        changes.push({ atMs: w.atMs, subject: id, to, cause: w.cause, world: w });
+      }
+      if (prev.truth.majoritySide.has(id) !== w.truth.majoritySide.has(id)) sideChanges.set(id, [...(sideChanges.get(id) ?? []), w.atMs]);
+    }
+  }
+  const recentlyChanged = (list: readonly number[] | undefined, t: number): boolean => (list ?? []).some((c) => c <= t && t < c + graceMs);
+
+  let compared = 0;
+  let matched = 0;
+  let excluded = 0;
+  let mismatchCount = 0;
+  const mismatches: Mismatch[] = [];
+  for (const s of samples) {
+    const w = worldAt(worlds, s.sentMs);
+    if (w === null || !w.truth.majoritySide.has(s.sampler)) continue;
+    const rows = new Map(s.rows.map((r) => [r.id, r]));
+    const subjects = new Set([...w.truth.online.keys(), ...rows.keys()]);
+    const samplerSettling = recentlyChanged(sideChanges.get(s.sampler), s.sentMs);
+    for (const id of subjects) {
+      if (samplerSettling || recentlyChanged(subjectChanges.get(id), s.sentMs)) {
+        excluded += 1;
+        continue;
+      }
+      const row = rows.get(id);
+      const reported: Reported = row === undefined ? 'absent' : row.online ? 'online' : 'offline';
+      const expected = stateOf(w.truth, id);
+      compared += 1;
+      if (reported === expected) matched += 1;
+      else {
+        mismatchCount += 1;
+        if (mismatches.length < 100) mismatches.push({ atMs: s.sentMs, sampler: s.sampler, subject: id, expected, reported });
+      }
+    }
+  }
+
+  const bySampler = new Map<string, StatusSample[]>();
+  for (const s of samples) bySampler.set(s.sampler, [...(bySampler.get(s.sampler) ?? []), s]);
+  for (const list of bySampler.values()) list.sort((a, b) => a.sentMs - b.sentMs);
+  const results: StatusChange[] = [];
+  for (const c of changes) {
+    const next = (subjectChanges.get(c.subject) ?? []).find((t) => t > c.atMs) ?? endMs;
+    let worst = 0;
+    let converged = true;
+    let required = 0;
+    for (const sampler of c.world.truth.majoritySide) {
+      const own = bySampler.get(sampler) ?? [];
+      let seen: number | null = null;
+      let left = false;
+      for (const s of own) {
+        if (s.sentMs < c.atMs) continue;
+        if (s.receivedMs >= next) break;
+        const w = worldAt(worlds, s.sentMs);
+        if (w === null || !w.truth.majoritySide.has(sampler)) {
+          left = true; // it left the majority side before reporting: not required
+          break;
+        }
+        const row = s.rows.find((r) => r.id === c.subject);
+        const reported: Reported = row === undefined ? 'absent' : row.online ? 'online' : 'offline';
+        if (reported === c.to) {
+          seen = s.receivedMs - c.atMs;
+          break;
+        }
+      }
+      if (left) continue;
+      required += 1;
+      if (seen === null) converged = false;
+      else worst = Math.max(worst, seen);
+    }
+    if (required === 0) continue;
+    results.push({ atMs: c.atMs, subject: c.subject, to: c.to, cause: c.cause, convergedMs: converged ? Math.round(worst) : null, samplers: required });
+  }
+  const times = results.filter((r) => r.convergedMs !== null).map((r) => r.convergedMs!);
+  return {
+    compared,
+    matched,
+    excluded,
+    accuracy: compared === 0 ? 1 : matched / compared,
+    mismatches,
+    mismatchCount,
+    changes: results,
+    convergenceMs: percentiles(times),
+    unconverged: results.filter((r) => r.convergedMs === null).length,
+  };
+}

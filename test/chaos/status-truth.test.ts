@@ -1,0 +1,131 @@
+/** The status truth from the harness's faults, and the accuracy and convergence computed from samples. */
+import t from 'tap';
+import { LinkTable } from './link-faults.js';
+import { analyzeStatus, percentiles, type StatusSample, type World } from './status-analysis.js';
+import { computeTruth, type NodeCondition } from './truth.js';
+
+const healthy: NodeCondition = { running: true, member: true, voter: true };
+
+function nodes(n: number, overrides: Record<string, Partial<NodeCondition>> = {}): Map<string, NodeCondition> {
+  return new Map(Array.from({ length: n }, (_, i) => `c${i + 1}`).map((id) => [id, { ...healthy, ...overrides[id] }]));
+}
+
+const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `c${i + 1}`);
+
+function online(truth: ReturnType<typeof computeTruth>): string[] {
+  return [...truth.online].filter(([, on]) => on).map(([id]) => id);
+}
+
+void t.test('the truth follows the faults the harness made', async (t) => {
+  const links = new LinkTable();
+  let truth = computeTruth(nodes(3), links);
+  t.same(online(truth), ['c1', 'c2', 'c3'], 'healthy: all online');
+  t.same([...truth.majoritySide], ['c1', 'c2', 'c3']);
+
+  truth = computeTruth(nodes(3, { c1: { running: false } }), links);
+  t.same(online(truth), ['c2', 'c3'], 'killed or paused: offline');
+  t.same([...truth.majoritySide], ['c2', 'c3']);
+
+  links.setCut(['c1'], ['c2', 'c3'], true);
+  links.setCut(['c2', 'c3'], ['c1'], true);
+  truth = computeTruth(nodes(3), links);
+  t.same(online(truth), ['c2', 'c3'], 'isolated: offline');
+  t.same([...truth.majoritySide], ['c2', 'c3'], 'and not on the majority side');
+
+  links.clear();
+  links.setCut(['c1'], ['c2', 'c3'], true);
+  truth = computeTruth(nodes(3), links);
+  t.same(online(truth), ['c2', 'c3'], 'cannot send: nobody hears it, offline');
+
+  links.clear();
+  links.setCut(['c2', 'c3'], ['c1'], true);
+  truth = computeTruth(nodes(3), links);
+  t.same(online(truth), ['c1', 'c2', 'c3'], 'cannot receive: everyone hears it, online');
+  t.same([...truth.majoritySide], ['c2', 'c3'], 'but its own view is stale');
+
+  links.clear();
+  links.setCut(['c1'], ['c2'], true);
+  truth = computeTruth(nodes(3), links);
+  t.same(online(truth), ['c1', 'c2', 'c3'], 'one bad link flips nobody (a tie keeps online)');
+  t.same([...truth.majoritySide], ['c1', 'c2', 'c3']);
+
+  links.clear();
+  links.setCut(['c1', 'c2'], ['c3', 'c4', 'c5'], true);
+  links.setCut(['c3', 'c4', 'c5'], ['c1', 'c2'], true);
+  truth = computeTruth(nodes(5), links);
+  t.same(online(truth), ['c3', 'c4', 'c5'], 'a minority side is offline as a whole');
+  t.same([...truth.majoritySide], ['c3', 'c4', 'c5']);
+
+  links.clear();
+  truth = computeTruth(nodes(4, { c4: { member: false, voter: false } }), links);
+  t.notOk(truth.online.has('c4'), 'a removed member is not expected in the list');
+  t.same([...truth.majoritySide], ['c1', 'c2', 'c3']);
+});
+
+function world(atMs: number, offline: string[], cause: string, absent: string[] = []): World {
+  const links = new LinkTable();
+  const conds = new Map(ids(3).map((id) => [id, { running: !offline.includes(id), member: !absent.includes(id), voter: !absent.includes(id) }]));
+  return { atMs, truth: computeTruth(conds, links), cause };
+}
+
+function sample(sampler: string, sentMs: number, offline: string[], absent: string[] = []): StatusSample {
+  return {
+    sampler,
+    sentMs,
+    receivedMs: sentMs + 2,
+    rows: ids(3)
+      .filter((id) => !absent.includes(id))
+      .map((id) => ({ id, online: !offline.includes(id), leader: id === 'c2' })),
+    stale: false,
+  };
+}
+
+void t.test('accuracy counts what majority-side nodes report outside the grace window', async (t) => {
+  const worlds = [world(0, [], 'start'), world(1000, ['c1'], 'kill c1'), world(6000, [], 'restart c1')];
+  const samples: StatusSample[] = [];
+  for (let at = 0; at < 9000; at += 100) {
+    for (const s of ['c1', 'c2', 'c3']) {
+      if (s === 'c1' && at >= 1000 && at < 6000) continue; // dead: no answers
+      // c2 notices at 2000, c3 at 2400; both notice the restart 500 ms after it.
+      const sees = (s === 'c2' && at >= 2000) || (s === 'c3' && at >= 2400) || s === 'c1';
+      const off = at >= 1000 && at < 6500 && sees ? ['c1'] : [];
+      samples.push(sample(s, at, off));
+    }
+  }
+  // One wrong answer outside any grace window.
+  samples.push(sample('c3', 4000.5, []));
+  const a = analyzeStatus(worlds, samples, 1500, 9000);
+  t.equal(a.mismatchCount, 1, 'only the late wrong answer counts');
+  t.match(a.mismatches[0], { sampler: 'c3', subject: 'c1', expected: 'offline', reported: 'online' });
+  t.ok(a.excluded > 0, 'answers within the grace window are excluded');
+  t.ok(a.accuracy < 1 && a.accuracy > 0.99, `accuracy ${a.accuracy}`);
+  t.same(
+    a.changes.map((c) => [c.subject, c.to, c.convergedMs]),
+    [
+      ['c1', 'offline', 1402],
+      ['c1', 'online', 502],
+    ],
+    'convergence: until the slowest majority-side node reported it',
+  );
+  t.same(a.convergenceMs, { p50: 502, p99: 1402, max: 1402 });
+});
+
+void t.test('a change nobody reports in time is unconverged, and a removed member must disappear', async (t) => {
+  const worlds = [world(0, [], 'start'), world(1000, [], 'remove c3', ['c3'])];
+  const samples: StatusSample[] = [];
+  for (let at = 0; at < 5000; at += 100) {
+    samples.push(sample('c1', at, [], at > 1300 ? ['c3'] : []));
+    samples.push(sample('c2', at, [])); // c2 keeps listing c3
+  }
+  const a = analyzeStatus(worlds, samples, 1000, 5000);
+  t.equal(a.unconverged, 1);
+  t.equal(a.changes[0]?.to, 'absent');
+  t.ok(a.mismatches.every((m) => m.sampler === 'c2' && m.reported === 'online' && m.expected === 'absent'));
+});
+
+void t.test('percentiles are nearest-rank', async (t) => {
+  t.same(percentiles([]), { p50: 0, p99: 0, max: 0 });
+  t.same(percentiles([5]), { p50: 5, p99: 5, max: 5 });
+  const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+  t.same(percentiles(hundred), { p50: 50, p99: 99, max: 100 });
+});
