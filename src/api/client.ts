@@ -414,8 +414,18 @@ export class ControllerClient {
     return { revision: new Fields(res, 'DeleteResponse').num('revision') };
   }
 
+  /**
+   * The first answer, unless it is stale (its node is cut off from the quorum) and another
+   * endpoint has a current one: an operator should see the majority's view when it can.
+   */
   async listControllers(): Promise<ControllersView> {
-    return decodeControllersView(await this.withFailover((endpoint) => this.unary(endpoint, 'ListControllers', {})));
+    const first = decodeControllersView(await this.withFailover((endpoint) => this.unary(endpoint, 'ListControllers', {})));
+    if (!first.stale) return first;
+    for (const endpoint of this.endpoints) {
+      const other = await this.listControllersOn(endpoint).catch(() => null);
+      if (other !== null && !other.stale) return other;
+    }
+    return first;
   }
 
   /** Asks exactly this endpoint (no failover): what does this node believe? */

@@ -128,6 +128,7 @@ export class AuditStore {
 
   async query(q: AuditQuery = {}): Promise<readonly AuditEvent[]> {
     if (this.closed) throw new MembershipError('AUDIT_STORE_CLOSED', `audit store ${this.dir}: expected an open store, found it closed`);
+    await this.tail; // read your writes: every event appended before the query is in it
     const since = Math.max(0, Math.floor(q.sinceMs ?? 0));
     const out: AuditEvent[] = [];
     const entries = this.db.iterator({ gte: keyOf(since, 0), ...(q.limit === undefined ? {} : { limit: q.limit }) });

@@ -132,6 +132,7 @@ export class ControllerNode {
           );
         }
       },
+      onApplied: () => membership?.onApplied(),
       onSnapshotRestored: () => {
         for (const m of sm.members.list()) if (m.id !== self.id) transport.setPeer(m.id, m.address);
       },

@@ -109,6 +109,10 @@ class MembershipDriver implements MembershipNode {
     return true;
   }
 
+  onApplied(): void {
+    this.auditCommittedChanges();
+  }
+
   listControllers(): ControllersView {
     const ctx = this.context();
     const byId = new Map(this.port.members().map((m) => [m.id, m]));
@@ -180,7 +184,6 @@ class MembershipDriver implements MembershipNode {
       this.pushPending = false;
       this.pingRound();
     }
-    this.auditCommittedChanges();
     if (ctx.leaderTerm !== null) this.lead(ctx);
   }
 

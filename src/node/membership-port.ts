@@ -58,6 +58,8 @@ export interface MembershipNode {
   noteContact(from: string): void;
   /** After a change of leader, so a new leader re-evaluates every member at once. */
   onLeaderChange(leader: string | null, term: number): void;
+  /** After committed entries are applied: audit committed status changes at once. */
+  onApplied(): void;
   /** Leader: a follower's forwarded correction; true when proposed. */
   reportStatus(member: string, status: 'online' | 'offline', reason: string, reporter: string): Promise<boolean>;
   listControllers(): ControllersView;

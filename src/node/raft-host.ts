@@ -39,6 +39,8 @@ export interface RaftHostOptions {
   readonly onLeaderChanged?: (from: NodeId | null, to: NodeId | null, term: number) => void;
   readonly onConfApplied?: (change: ConfEntry, conf: ConfState) => void;
   readonly onSnapshotRestored?: () => void;
+  /** After a batch of committed entries (or a snapshot) is applied, before any waiter resumes. */
+  readonly onApplied?: () => void;
   /** Called when durability is lost (a failed fsync): the process must stop, as etcd does. */
   readonly onFatal: (err: Error) => void;
 }
@@ -259,9 +261,13 @@ export class RaftHost {
       sm.restore(rd.snapshot.data);
       this.opts.onSnapshotRestored?.();
     }
+    const results: [Entry, ApplyResult][] = [];
     for (const e of rd.committedEntries) {
       if (e.index <= sm.appliedIndex) continue;
-      const result = this.applyEntry(e);
+      results.push([e, this.applyEntry(e)]);
+    }
+    if (rd.snapshot || results.length > 0) this.opts.onApplied?.();
+    for (const [e, result] of results) {
       const waiting = this.proposals.get(e.index);
       if (waiting === undefined) continue;
       if (waiting.term === e.term) this.proposals.resolve(e.index, result);
