@@ -3,6 +3,7 @@
  * `controller --config FILE --id ID [--join]`: one controller process. Config errors exit 2
  * before anything is written; SIGTERM/SIGINT shut down gracefully (a leader hands off first).
  */
+import './quiet-warnings.js';
 import { Command, CommanderError } from 'commander';
 import pino from 'pino';
 import { ConfigError, loadNodeConfig } from '../config/index.js';

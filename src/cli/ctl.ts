@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The operator CLI; see `ctl --help` and CONTRACT.md ("`ctl` commands"). */
+import './quiet-warnings.js';
 import { processIo, runCtl } from './ctl/program.js';
 
 // `ctl audit --follow | head -1`: a closed pipe ends the run quietly instead of with a stack trace.

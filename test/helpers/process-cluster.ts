@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControllerClient } from '../../src/api/client.js';
+import { channelCredentials } from '../../src/cli/ctl/context.js';
 import { freePorts } from './free-ports.js';
 import { waitFor } from './wait-for.js';
 
@@ -40,6 +41,8 @@ export class ProcessCluster {
     readonly dir: string,
     readonly configFile: string,
     readonly addresses: ReadonlyMap<string, string>,
+    /** The client TLS files `ctl` and `client()` use; null without TLS. */
+    readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null = null,
   ) {}
 
   static async create(opts: ClusterOptions): Promise<ProcessCluster> {
@@ -71,7 +74,7 @@ export class ProcessCluster {
     ].join('\n');
     const configFile = path.join(dir, 'cluster.yaml');
     fs.writeFileSync(configFile, yaml);
-    return new ProcessCluster(dir, configFile, addresses);
+    return new ProcessCluster(dir, configFile, addresses, opts.tls ?? null);
   }
 
   get ids(): string[] {
@@ -130,12 +133,19 @@ export class ProcessCluster {
 
   /** The client library `ctl` uses, for bulk operations (a process per call would be slow). */
   client(ids: readonly string[] = this.ids, timeoutMs = 10000): ControllerClient {
-    return new ControllerClient({ endpoints: this.endpoints(ids).split(','), timeoutMs });
+    return new ControllerClient({ endpoints: this.endpoints(ids).split(','), timeoutMs, credentials: channelCredentials(this.tls ?? {}) });
   }
 
-  ctl(args: readonly string[], endpoints = this.endpoints(), timeoutMs = 20000): Promise<CtlResult> {
+  /** Runs `ctl` as an operator would; with TLS, its files come from $CTL_TLS_* unless `env` overrides. */
+  ctl(args: readonly string[], endpoints = this.endpoints(), timeoutMs = 20000, env: Readonly<Record<string, string>> = {}): Promise<CtlResult> {
+    const tlsEnv = this.tls ? { CTL_TLS_CA: this.tls.ca, CTL_TLS_CERT: this.tls.cert, CTL_TLS_KEY: this.tls.key } : {};
+    const merged: Record<string, string | undefined> = { ...process.env, ...tlsEnv, ...env };
+    for (const [k, v] of Object.entries(merged)) if (v === '') delete merged[k]; // '' unsets
     return new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, [CTL_JS, '--endpoints', endpoints, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [CTL_JS, '--endpoints', endpoints, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: merged,
+      });
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

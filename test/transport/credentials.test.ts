@@ -1,44 +1,25 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { mutualTlsCredentials, type TlsFiles } from '../../src/transport/credentials.js';
+import { mutualTlsCredentials } from '../../src/transport/credentials.js';
 import { encodeMessage } from '../../src/transport/codec.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { raftPeerMethod, raftPeerService } from '../../src/transport/wire.js';
+import { CertMaker } from '../helpers/certs.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startNode } from './harness.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transport-tls-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const openssl = (...args: string[]): void => {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-};
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-
-function makeCa(name: string): void {
-  openssl('req', '-x509', ...EC, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', `/CN=${name}`);
-}
-
-/** A node certificate usable both to serve and to dial, valid for 127.0.0.1. */
-function makeCert(ca: string, name: string, serial: number): TlsFiles {
-  fs.writeFileSync(
-    path.join(dir, 'ext.cnf'),
-    'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
-  );
-  openssl('req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', String(serial), '-days', '1', '-extfile', 'ext.cnf', '-out', `${name}.crt`);
-  return { ca: path.join(dir, `${ca}.crt`), cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
-}
-
-makeCa('ca1');
-makeCa('ca2');
-const n1Files = makeCert('ca1', 'n1', 1);
-const n2Files = makeCert('ca1', 'n2', 2);
-const rogueFiles = makeCert('ca2', 'n3', 3);
+const certs = new CertMaker(dir);
+certs.makeCa('ca1');
+certs.makeCa('ca2');
+const n1Files = certs.makeCert('ca1', 'n1');
+const n2Files = certs.makeCert('ca1', 'n2');
+const rogueFiles = certs.makeCert('ca2', 'n3');
 
 /** A Step call with hand-picked channel credentials; resolves to the error, or null. */
 function stepWith(address: string, creds: grpc.ChannelCredentials): Promise<grpc.ServiceError | null> {

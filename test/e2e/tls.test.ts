@@ -1,0 +1,76 @@
+/**
+ * Mutual TLS between real processes: with `tls` configured, only holders of a certificate from
+ * the cluster's CA can run ctl commands or take part in Raft. A rogue process with another CA's
+ * certificate that claims a member's id never joins: the members refuse its handshake.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { ProcessCluster, CONTROLLER_JS } from '../helpers/process-cluster.js';
+import { CertMaker } from '../helpers/certs.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { spawn } from 'node:child_process';
+
+void t.test('mutual TLS: clients and peers without a certificate from the cluster CA are refused', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-tls-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const certs = new CertMaker(dir);
+  certs.makeCa('cluster-ca');
+  certs.makeCa('rogue-ca');
+  const nodeFiles = certs.makeCert('cluster-ca', 'node');
+  const operator = certs.makeCert('cluster-ca', 'operator');
+  const rogue = certs.makeCert('rogue-ca', 'rogue');
+
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: nodeFiles });
+  t.teardown(() => cluster.stop());
+  const [c1, c2, c3] = cluster.ids as [string, string, string];
+  cluster.start(c1);
+  cluster.start(c2);
+  await cluster.waitForLeader([c1, c2]);
+
+  const ok = await cluster.ctl(['kv', 'put', 'k', 'v'], cluster.endpoints([c1, c2]), 20000, { CTL_TLS_CERT: operator.cert, CTL_TLS_KEY: operator.key });
+  t.equal(ok.code, 0, `an operator certificate from the cluster CA works: ${ok.stderr}`);
+
+  const noCert = await cluster.ctl(['kv', 'get', 'k'], cluster.endpoints([c1]), 20000, { CTL_TLS_CERT: '', CTL_TLS_KEY: '' });
+  t.not(noCert.code, 0, 'ctl with the CA but no client certificate is refused');
+  t.equal(noCert.stdout, '', 'and learns nothing');
+  const noTls = await cluster.ctl(['status'], cluster.endpoints([c1]), 20000, { CTL_TLS_CA: '', CTL_TLS_CERT: '', CTL_TLS_KEY: '' });
+  t.not(noTls.code, 0, 'ctl without TLS is refused');
+  const wrongCa = await cluster.ctl(['status'], cluster.endpoints([c1]), 20000, { CTL_TLS_CA: nodeFiles.ca, CTL_TLS_CERT: rogue.cert, CTL_TLS_KEY: rogue.key });
+  t.not(wrongCa.code, 0, 'ctl with a certificate from another CA is refused');
+  for (const r of [noCert, noTls, wrongCa]) t.equal(r.stderr.trim().split('\n').length, 1, `one line on stderr: ${r.stderr.trim()}`);
+
+  // A rogue process claims to be c3, with a certificate from its own CA (which it trusts).
+  const rogueConfig = path.join(dir, 'rogue.yaml');
+  fs.writeFileSync(
+    rogueConfig,
+    fs
+      .readFileSync(cluster.configFile, 'utf8')
+      .replace(`ca: ${nodeFiles.ca}`, `ca: ${rogue.ca}`)
+      .replace(`cert: ${nodeFiles.cert}`, `cert: ${rogue.cert}`)
+      .replace(`key: ${nodeFiles.key}`, `key: ${rogue.key}`)
+      .replace(/data_dir: .*/, `data_dir: ${dir}/rogue-data/\${id}`),
+  );
+  const impostor = spawn(process.execPath, [CONTROLLER_JS, '--config', rogueConfig, '--id', c3], { stdio: 'ignore' });
+  t.teardown(() => {
+    impostor.kill('SIGKILL');
+  });
+  const client = cluster.client([c1, c2]);
+  t.teardown(() => client.close());
+  // The members never hear from "c3": once its grace period is over it is committed offline.
+  await waitFor(
+    async () => {
+      const v = await client.listControllersOn(cluster.addresses.get(c1)!).catch(() => null);
+      const row = v?.controllers.find((c) => c.id === c3);
+      return row !== undefined && row.clusterState === 'offline' && row.localState === 'offline';
+    },
+    `${c3} (an impostor) to be committed offline`,
+    20000,
+  );
+  t.ok(impostor.exitCode === null, 'the impostor is still running, trying');
+  const st = await client.status();
+  t.ok([c1, c2].includes(st.leader), `the real members keep their leader (${st.leader}); the impostor could not disrupt it`);
+  const members = (await client.listControllers()).controllers.filter((c) => c.online).map((c) => c.id);
+  t.same(members.sort(), [c1, c2].sort(), 'only the real members are online');
+});
