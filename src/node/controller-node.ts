@@ -87,7 +87,9 @@ export class ControllerNode {
       clusterName: config.clusterName,
       maxMessageBytes: config.raft.maxMessageBytes,
       credentials: creds,
-      isKnownPeer: (id) => knownAddress(id) !== null,
+      // Once the replicated records exist they are the authority: a removed member that still
+      // appears in a stale YAML file is refused like any stranger.
+      isKnownPeer: (id) => (sm.members.size > 0 ? sm.members.get(id) !== null : config.nodes.some((n) => n.id === id)),
       onMessage: (m: Message) => {
         host?.noteMessageFrom(m.from);
         membership?.noteContact(m.from);
