@@ -142,20 +142,20 @@ export class RaftHost {
   }
 
   /** Proposes a state-machine command on this node (which must be the leader) and waits for it to apply. */
-  propose(data: Uint8Array, timeoutMs: number): Promise<ApplyResult> {
+  async propose(data: Uint8Array, timeoutMs: number): Promise<ApplyResult> {
     const { index, term } = this.callCore(() => this.raw.propose(data));
     this.schedule();
     return this.proposals.wait(index, { term }, timeoutMs, `proposal at index ${index}`);
   }
 
-  proposeConfChange(change: ConfEntry, timeoutMs: number): Promise<ApplyResult> {
+  async proposeConfChange(change: ConfEntry, timeoutMs: number): Promise<ApplyResult> {
     const { index, term } = this.callCore(() => this.raw.proposeConfChange(change));
     this.schedule();
     return this.proposals.wait(index, { term }, timeoutMs, `membership change at index ${index}`);
   }
 
   /** Resolves once this node's state machine reflects every write committed before the call. */
-  readBarrier(timeoutMs: number): Promise<void> {
+  async readBarrier(timeoutMs: number): Promise<void> {
     const context = `${this.id}:${++this.readSeq}`;
     this.callCore(() => this.raw.readIndex(context));
     this.schedule();
