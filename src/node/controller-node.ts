@@ -11,6 +11,7 @@ import { controllerService } from '../api/controller-service.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
 import type { AuditEventMsg, ControllerStatusMsg, ListControllersResponseMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
+import { strictRequests } from '../transport/strict-decode.js';
 import { bootstrapState, type ConfEntry, type Message } from '../raft/index.js';
 import { StateMachine, encodeCommand } from '../statemachine/index.js';
 import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
@@ -184,7 +185,7 @@ export class ControllerNode {
     health.addToServer(server);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
     server.addService(
-      api.service,
+      strictRequests(api.service),
       controllerService({
         id: self.id,
         clusterName: config.clusterName,

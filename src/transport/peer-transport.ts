@@ -12,6 +12,7 @@ import { TransportError } from './errors.js';
 import { PeerLink, type PeerLinkContext, type PingResult } from './peer-link.js';
 import { PeerService, type Counters } from './peer-service.js';
 import { raftPeerService } from './wire.js';
+import { strictRequests } from './strict-decode.js';
 
 export interface PeerTransportOptions {
   readonly self: string;
@@ -108,7 +109,7 @@ export class PeerTransport {
 
   /** Adds the RaftPeer service to a server the caller owns (it also hosts the client API). */
   register(server: grpc.Server): void {
-    server.addService(raftPeerService().service, this.service.implementation());
+    server.addService(strictRequests(raftPeerService().service), this.service.implementation());
   }
 
   setPeer(id: string, address: string): void {

@@ -1,0 +1,70 @@
+/**
+ * Bad input on the client API of a real controller: an oversized request, bytes that are not a
+ * protobuf message, a status report about a stranger. Each gets a clear error; none changes
+ * anything, and the cluster goes on serving.
+ */
+import * as grpc from '@grpc/grpc-js';
+import t from 'tap';
+import { ApiError } from '../../src/api/errors.js';
+import { ProcessCluster } from '../helpers/process-cluster.js';
+
+/** A raw unary call on the client API with hand-made bytes; resolves to the error, or null. */
+function rawCall(address: string, method: string, body: Buffer): Promise<grpc.ServiceError | null> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      `/controller.api.Controller/${method}`,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      { deadline: Date.now() + 5000 },
+      (err) => {
+        client.close();
+        resolve(err ?? null);
+      },
+    );
+  });
+}
+
+void t.test('oversized, malformed and unknown-member requests are refused clearly and change nothing', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const client = cluster.client();
+  t.teardown(() => client.close());
+  const before = await client.put('k', 'v1');
+
+  // 5 MiB against the 4 MiB default max_message_bytes.
+  const big = await client.put('k', 'x'.repeat(5 << 20)).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.type(big, ApiError, 'an oversized put is refused');
+  t.match((big as ApiError).message, /larger than max|exceeds|too large|RESOURCE_EXHAUSTED/i, `with a message that says why: ${(big as ApiError).message}`);
+
+  // Bytes that do not parse as a PutRequest (a field header announcing more bytes than follow).
+  const address = cluster.addresses.get('c1')!;
+  const garbage = await rawCall(address, 'Put', Buffer.from([0x0a, 0xff, 0xff, 0x03, 0x01]));
+  t.ok(garbage !== null, 'a malformed request is refused');
+  t.ok(garbage !== null && [grpc.status.INTERNAL, grpc.status.INVALID_ARGUMENT].includes(garbage.code), `with a gRPC error (${garbage?.code}: ${garbage?.details})`);
+
+  const ghost = await client.get('\u0001').then(
+    () => 'found',
+    (e: unknown) => (e instanceof ApiError ? e.code : String(e)),
+  );
+  t.equal(ghost, 'NOT_FOUND', 'the truncated key was not written as a shorter one');
+
+  // A status report about a node that is not a member.
+  const stranger = await rawCall(address, 'ReportStatus', Buffer.from([0x0a, 0x02, 0x7a, 0x7a, 0x12, 0x07, ...Buffer.from('offline')]));
+  t.equal(stranger?.code, grpc.status.NOT_FOUND, 'a report about an unknown member is refused as not found');
+  t.match(stranger?.details ?? '', /zz is not a member/);
+
+  const now = await client.get('k');
+  t.equal(Buffer.from(now.value).toString(), 'v1', 'the value is unchanged');
+  t.equal(now.revision, before.revision, 'and so is its revision');
+  const after = await client.put('k', 'v2');
+  t.ok(after.revision > before.revision, 'the cluster keeps serving writes');
+  const members = (await client.listControllers()).controllers.map((c) => c.id);
+  t.same(members, ['c1', 'c2', 'c3'], 'no member was invented');
+});
