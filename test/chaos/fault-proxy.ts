@@ -33,11 +33,16 @@ export interface FaultProxyOptions {
   readonly identify: (socket: net.Socket) => string | null;
   /** Uniform [0, 1) for delays (seeded by the caller). */
   readonly random: () => number;
+  /** Called whenever bytes from a known peer are forwarded to the node: the peer is alive and heard. */
+  readonly onForward?: (source: string) => void;
 }
 
 export interface ProxyStats {
   connections: number;
+  /** Connections from processes that are not nodes (or that closed before we could tell). */
   unidentified: number;
+  /** Of those, the ones that sent data: a node's traffic we could not attribute (and so not fault). */
+  unidentifiedActive: number;
   bytesForwarded: number;
   bytesDropped: number;
   /** Connections closed by the proxy because a cut direction healed. */
@@ -60,11 +65,19 @@ class Pipe {
     private readonly conn: Connection,
     private readonly src: net.Socket,
     private readonly dst: net.Socket,
-    readonly from: string | null,
-    readonly to: string | null,
+    /** up: from the peer that opened the connection to the node; down: the node's answers. */
+    readonly direction: 'up' | 'down',
   ) {
     src.on('data', (chunk: Buffer) => this.onData(chunk));
     src.on('end', () => this.onEnd());
+  }
+
+  get from(): string | null {
+    return this.direction === 'up' ? this.conn.source : this.conn.source === null ? null : this.conn.proxy.node;
+  }
+
+  get to(): string | null {
+    return this.direction === 'down' ? this.conn.source : this.conn.source === null ? null : this.conn.proxy.node;
   }
 
   private fault() {
@@ -85,6 +98,8 @@ class Pipe {
   }
 
   private onData(chunk: Buffer): void {
+    // Not identified at accept time (a busy machine can be slow to show the socket): try again.
+    if (this.conn.source === null && !this.conn.retried) this.conn.identifyAgain();
     if (this.dropping || this.conn.closed) {
       this.conn.proxy.stats.bytesDropped += chunk.length;
       return;
@@ -147,6 +162,7 @@ class Pipe {
       return;
     }
     this.conn.proxy.stats.bytesForwarded += chunk.length;
+    if (this.direction === 'up') this.conn.forwardedUp();
     if (!this.dst.write(chunk)) {
       this.src.pause();
       this.dst.once('drain', () => this.src.resume());
@@ -169,15 +185,17 @@ class Connection {
   readonly up: Pipe; // source -> node
   readonly down: Pipe; // node -> source
   closed = false;
+  retried = false;
+  private countedActive = false;
 
   constructor(
     readonly proxy: FaultProxy,
     readonly client: net.Socket,
     readonly server: net.Socket,
-    readonly source: string | null,
+    public source: string | null,
   ) {
-    this.up = new Pipe(this, client, server, source, source === null ? null : proxy.node);
-    this.down = new Pipe(this, server, client, source === null ? null : proxy.node, source);
+    this.up = new Pipe(this, client, server, 'up');
+    this.down = new Pipe(this, server, client, 'down');
     // A socket that fails or closes takes the other one along, unless the direction that would
     // tell the other side is cut: then the other side keeps waiting, as behind a partition.
     const onGone = (gone: Pipe): void => {
@@ -189,6 +207,19 @@ class Connection {
     server.on('error', () => onGone(this.down));
     client.on('close', () => onGone(this.up));
     server.on('close', () => onGone(this.down));
+  }
+
+  identifyAgain(): void {
+    this.retried = true;
+    this.source = this.proxy.identifySafely(this.client);
+  }
+
+  forwardedUp(): void {
+    if (this.source !== null) this.proxy.onForward(this.source);
+    else if (!this.countedActive) {
+      this.countedActive = true;
+      this.proxy.stats.unidentifiedActive += 1;
+    }
   }
 
   /** Called on every link change: a broken direction that healed closes the connection. */
@@ -217,7 +248,7 @@ export class FaultProxy {
   readonly node: string;
   readonly links: LinkTable;
   readonly random: () => number;
-  readonly stats: ProxyStats = { connections: 0, unidentified: 0, bytesForwarded: 0, bytesDropped: 0, closedOnHeal: 0 };
+  readonly stats: ProxyStats = { connections: 0, unidentified: 0, unidentifiedActive: 0, bytesForwarded: 0, bytesDropped: 0, closedOnHeal: 0 };
   private readonly connections = new Set<Connection>();
   private readonly unsubscribe: () => void;
 
@@ -258,18 +289,25 @@ export class FaultProxy {
   private accept(client: net.Socket): void {
     this.stats.connections += 1;
     client.setNoDelay(true);
-    let source: string | null;
-    try {
-      source = this.opts.identify(client);
-    } catch {
-      source = null;
-    }
+    const source = this.identifySafely(client);
     if (source === null) this.stats.unidentified += 1;
     const server = net.connect({ host: this.opts.targetHost, port: this.opts.targetPort, allowHalfOpen: true });
     server.setNoDelay(true);
     const conn = new Connection(this, client, server, source);
     this.connections.add(conn);
     client.resume();
+  }
+
+  identifySafely(socket: net.Socket): string | null {
+    try {
+      return this.opts.identify(socket);
+    } catch {
+      return null;
+    }
+  }
+
+  onForward(source: string): void {
+    this.opts.onForward?.(source);
   }
 
   forget(conn: Connection): void {

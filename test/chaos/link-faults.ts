@@ -67,6 +67,17 @@ export class LinkTable {
     this.changed();
   }
 
+  /**
+   * Replaces every fault at once (one change event): the runner keeps its active faults and
+   * recomputes the table from them, so overlapping faults on one link heal independently.
+   */
+  replace(cuts: Iterable<readonly [string, string]>, delays: Iterable<readonly [string, string, Delay]>): void {
+    this.faults.clear();
+    for (const [a, b, delay] of delays) this.update(a, b, (old) => ({ ...old, delay }));
+    for (const [a, b] of cuts) this.update(a, b, (old) => ({ ...old, cut: true }));
+    this.changed();
+  }
+
   /** No fault anywhere. */
   clear(): void {
     this.faults.clear();

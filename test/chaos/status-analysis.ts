@@ -13,18 +13,28 @@
 import type { Truth } from './truth.js';
 
 export type Reported = 'online' | 'offline' | 'absent';
+/** What the truth expects: also 'unknown' when one-way cuts leave it undecidable (see truth.ts). */
+export type Expected = Reported | 'unknown';
 
 export interface World {
   readonly atMs: number;
   readonly truth: Truth;
   /** What changed, for the report ("kill c2"). */
   readonly cause: string;
+  /**
+   * fault: a fault or its heal; membership: a member removed, added, joined or promoted by the
+   * harness (its convergence includes the conf change's own commit, so it is reported apart).
+   */
+  readonly kind: 'start' | 'fault' | 'membership';
 }
 
 export interface SampleRow {
   readonly id: string;
   readonly online: boolean;
   readonly leader: boolean;
+  /** The answering node's own detector and the committed state, for diagnosis. */
+  readonly local?: 'online' | 'offline';
+  readonly cluster?: 'online' | 'offline';
 }
 
 export interface StatusSample {
@@ -39,15 +49,16 @@ export interface Mismatch {
   readonly atMs: number;
   readonly sampler: string;
   readonly subject: string;
-  readonly expected: Reported;
+  readonly expected: Expected;
   readonly reported: Reported;
 }
 
 export interface StatusChange {
   readonly atMs: number;
   readonly subject: string;
-  readonly to: Reported;
+  readonly to: Expected;
   readonly cause: string;
+  readonly kind: World['kind'];
   /** ms until every majority-side node reported it; null if that never happened in time. */
   readonly convergedMs: number | null;
   /** The nodes that had to report it. */
@@ -70,13 +81,16 @@ export interface StatusAnalysis {
   readonly mismatches: readonly Mismatch[];
   readonly mismatchCount: number;
   readonly changes: readonly StatusChange[];
+  /** Over the changes caused by faults and heals. */
   readonly convergenceMs: Percentiles;
+  /** Over the changes caused by membership operations. */
+  readonly membershipConvergenceMs: Percentiles;
   readonly unconverged: number;
 }
 
-export function stateOf(truth: Truth, id: string): Reported {
+export function stateOf(truth: Truth, id: string): Expected {
   const online = truth.online.get(id);
-  return online === undefined ? 'absent' : online ? 'online' : 'offline';
+  return online === undefined ? 'absent' : online === null ? 'unknown' : online ? 'online' : 'offline';
 }
 
 /** Nearest-rank percentiles; zeros for an empty list. */
@@ -102,11 +116,28 @@ function worldAt(worlds: readonly World[], t: number): World | null {
   return found;
 }
 
-export function analyzeStatus(worlds: readonly World[], samples: readonly StatusSample[], graceMs: number, endMs: number): StatusAnalysis {
-  // When each subject's expected status, and each node's majority-side membership, last changed.
+/** One row of one answer held to the truth. */
+export interface Comparison {
+  readonly atMs: number;
+  readonly sampler: string;
+  readonly subject: string;
+  readonly expected: Expected;
+  readonly reported: Reported;
+  /** False within the grace window, or when the truth is undetermined: shown, not counted. */
+  readonly counted: boolean;
+}
+
+interface ChangeIndex {
+  readonly subjectChanges: Map<string, number[]>;
+  readonly sideChanges: Map<string, number[]>;
+  readonly changes: Array<{ atMs: number; subject: string; to: Expected; cause: string; world: World }>;
+}
+
+function indexChanges(worlds: readonly World[], samples: readonly StatusSample[]): ChangeIndex {
+  // When each subject's expected status, and each node's majority-side membership, changed.
   const subjectChanges = new Map<string, number[]>();
   const sideChanges = new Map<string, number[]>();
-  const changes: Array<{ atMs: number; subject: string; to: Reported; cause: string; world: World }> = [];
+  const changes: ChangeIndex['changes'] = [];
   const ids = new Set<string>();
   for (const w of worlds) for (const id of w.truth.online.keys()) ids.add(id);
   for (const s of samples) for (const r of s.rows) ids.add(r.id);
@@ -122,33 +153,53 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
       if (prev.truth.majoritySide.has(id) !== w.truth.majoritySide.has(id)) sideChanges.set(id, [...(sideChanges.get(id) ?? []), w.atMs]);
     }
   }
-  const recentlyChanged = (list: readonly number[] | undefined, t: number): boolean => (list ?? []).some((c) => c <= t && t < c + graceMs);
+  return { subjectChanges, sideChanges, changes };
+}
 
-  let compared = 0;
-  let matched = 0;
-  let excluded = 0;
-  let mismatchCount = 0;
-  const mismatches: Mismatch[] = [];
+/** Every row of every majority-side answer, held to the truth at the time it was asked for. */
+export function compareSamples(worlds: readonly World[], samples: readonly StatusSample[], graceMs: number, index = indexChanges(worlds, samples)): Comparison[] {
+  const recentlyChanged = (list: readonly number[] | undefined, t: number): boolean => (list ?? []).some((c) => c <= t && t < c + graceMs);
+  const out: Comparison[] = [];
   for (const s of samples) {
     const w = worldAt(worlds, s.sentMs);
     if (w === null || !w.truth.majoritySide.has(s.sampler)) continue;
     const rows = new Map(s.rows.map((r) => [r.id, r]));
     const subjects = new Set([...w.truth.online.keys(), ...rows.keys()]);
-    const samplerSettling = recentlyChanged(sideChanges.get(s.sampler), s.sentMs);
+    const samplerSettling = recentlyChanged(index.sideChanges.get(s.sampler), s.sentMs);
     for (const id of subjects) {
-      if (samplerSettling || recentlyChanged(subjectChanges.get(id), s.sentMs)) {
-        excluded += 1;
-        continue;
-      }
       const row = rows.get(id);
-      const reported: Reported = row === undefined ? 'absent' : row.online ? 'online' : 'offline';
       const expected = stateOf(w.truth, id);
-      compared += 1;
-      if (reported === expected) matched += 1;
-      else {
-        mismatchCount += 1;
-        if (mismatches.length < 100) mismatches.push({ atMs: s.sentMs, sampler: s.sampler, subject: id, expected, reported });
-      }
+      out.push({
+        atMs: s.sentMs,
+        sampler: s.sampler,
+        subject: id,
+        expected,
+        reported: row === undefined ? 'absent' : row.online ? 'online' : 'offline',
+        counted: expected !== 'unknown' && !samplerSettling && !recentlyChanged(index.subjectChanges.get(id), s.sentMs),
+      });
+    }
+  }
+  return out;
+}
+
+export function analyzeStatus(worlds: readonly World[], samples: readonly StatusSample[], graceMs: number, endMs: number): StatusAnalysis {
+  const index = indexChanges(worlds, samples);
+  const { subjectChanges, changes } = index;
+  let compared = 0;
+  let matched = 0;
+  let excluded = 0;
+  let mismatchCount = 0;
+  const mismatches: Mismatch[] = [];
+  for (const c of compareSamples(worlds, samples, graceMs, index)) {
+    if (!c.counted) {
+      excluded += 1;
+      continue;
+    }
+    compared += 1;
+    if (c.reported === c.expected) matched += 1;
+    else {
+      mismatchCount += 1;
+      if (mismatches.length < 100) mismatches.push({ atMs: c.atMs, sampler: c.sampler, subject: c.subject, expected: c.expected, reported: c.reported });
     }
   }
 
@@ -157,6 +208,7 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
   for (const list of bySampler.values()) list.sort((a, b) => a.sentMs - b.sentMs);
   const results: StatusChange[] = [];
   for (const c of changes) {
+    if (c.to === 'unknown') continue; // nothing definite to converge to
     const next = (subjectChanges.get(c.subject) ?? []).find((t) => t > c.atMs) ?? endMs;
     let worst = 0;
     let converged = true;
@@ -186,9 +238,9 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
       else worst = Math.max(worst, seen);
     }
     if (required === 0) continue;
-    results.push({ atMs: c.atMs, subject: c.subject, to: c.to, cause: c.cause, convergedMs: converged ? Math.round(worst) : null, samplers: required });
+    results.push({ atMs: c.atMs, subject: c.subject, to: c.to, cause: c.cause, kind: c.world.kind, convergedMs: converged ? Math.round(worst) : null, samplers: required });
   }
-  const times = results.filter((r) => r.convergedMs !== null).map((r) => r.convergedMs!);
+  const times = (kind: World['kind']): number[] => results.filter((r) => r.kind === kind && r.convergedMs !== null).map((r) => r.convergedMs!);
   return {
     compared,
     matched,
@@ -197,7 +249,8 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
     mismatches,
     mismatchCount,
     changes: results,
-    convergenceMs: percentiles(times),
+    convergenceMs: percentiles(times('fault')),
+    membershipConvergenceMs: percentiles(times('membership')),
     unconverged: results.filter((r) => r.convergedMs === null).length,
   };
 }

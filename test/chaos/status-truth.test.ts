@@ -40,8 +40,8 @@ void t.test('the truth follows the faults the harness made', async (t) => {
   links.clear();
   links.setCut(['c2', 'c3'], ['c1'], true);
   truth = computeTruth(nodes(3), links);
-  t.same(online(truth), ['c1', 'c2', 'c3'], 'cannot receive: everyone hears it, online');
-  t.same([...truth.majoritySide], ['c2', 'c3'], 'but its own view is stale');
+  t.equal(truth.online.get('c1'), null, 'cannot receive: undetermined (see the last test)');
+  t.same([...truth.majoritySide], ['c2', 'c3'], 'and its own view is stale');
 
   links.clear();
   links.setCut(['c1'], ['c2'], true);
@@ -65,7 +65,7 @@ void t.test('the truth follows the faults the harness made', async (t) => {
 function world(atMs: number, offline: string[], cause: string, absent: string[] = []): World {
   const links = new LinkTable();
   const conds = new Map(ids(3).map((id) => [id, { running: !offline.includes(id), member: !absent.includes(id), voter: !absent.includes(id) }]));
-  return { atMs, truth: computeTruth(conds, links), cause };
+  return { atMs, truth: computeTruth(conds, links), cause, kind: cause === 'start' ? 'start' : cause.startsWith('remove') ? 'membership' : 'fault' };
 }
 
 function sample(sampler: string, sentMs: number, offline: string[], absent: string[] = []): StatusSample {
@@ -120,6 +120,7 @@ void t.test('a change nobody reports in time is unconverged, and a removed membe
   const a = analyzeStatus(worlds, samples, 1000, 5000);
   t.equal(a.unconverged, 1);
   t.equal(a.changes[0]?.to, 'absent');
+  t.equal(a.changes[0]?.kind, 'membership', 'a removal is a membership change, converging apart from the faults');
   t.ok(a.mismatches.every((m) => m.sampler === 'c2' && m.reported === 'online' && m.expected === 'absent'));
 });
 
@@ -128,4 +129,16 @@ void t.test('percentiles are nearest-rank', async (t) => {
   t.same(percentiles([5]), { p50: 5, p99: 5, max: 5 });
   const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
   t.same(percentiles(hundred), { p50: 50, p99: 99, max: 100 });
+});
+
+void t.test('a node that can send but not receive is undetermined: TCP makes one-way cuts leak both ways', async (t) => {
+  const links = new LinkTable();
+  links.setCut(['c2', 'c3', 'c4', 'c5'], ['c1'], true);
+  const truth = computeTruth(nodes(5), links);
+  t.equal(truth.online.get('c1'), null, 'cut-in: undetermined');
+  t.notOk(truth.majoritySide.has('c1'));
+  links.clear();
+  links.setCut(['c1'], ['c2'], true);
+  const one = computeTruth(nodes(3), links);
+  t.same([...one.online.values()], [true, true, true], 'a single directed link: both ends stay online whichever way it leaks');
 });

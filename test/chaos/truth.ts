@@ -9,6 +9,13 @@
  *   running voters (themselves included). These are the nodes whose answers are sampled.
  * - online(X): X runs, and among the majority-side voters other than X, at least as many hear
  *   X (the link X -> V is not cut) as do not. A tie keeps X online, as in the aggregator.
+ *
+ * One-way cuts between TCP peers are not one-way for long: a node whose inbound links are cut
+ * can still send requests, but their responses, HTTP/2 acknowledgements and keepalive pings
+ * never come back, so its connections are torn down and redialled every few seconds, and
+ * what its peers hear of it comes and goes. Whether V hears X while V -> X is cut (and
+ * X -> V is not) is therefore "maybe", and when the maybes could tip the vote either way the
+ * truth is undetermined (null): such answers are shown but not counted.
  */
 
 export interface NodeCondition {
@@ -24,8 +31,8 @@ export interface Links {
 }
 
 export interface Truth {
-  /** Members only: true when the quorum hears them. */
-  readonly online: ReadonlyMap<string, boolean>;
+  /** Members only: true when the quorum hears them, null when one-way cuts make it undecidable. */
+  readonly online: ReadonlyMap<string, boolean | null>;
   /** The nodes whose `list controllers` answers are held to the truth. */
   readonly majoritySide: ReadonlySet<string>;
 }
@@ -41,7 +48,7 @@ export function computeTruth(nodes: ReadonlyMap<string, NodeCondition>, links: L
     const reach = voters.filter((v) => running(v) && twoWay(id, v)).length;
     if (reach >= quorum) majoritySide.add(id);
   }
-  const online = new Map<string, boolean>();
+  const online = new Map<string, boolean | null>();
   for (const [id, c] of nodes) {
     if (!c.member) continue;
     if (!c.running) {
@@ -50,12 +57,17 @@ export function computeTruth(nodes: ReadonlyMap<string, NodeCondition>, links: L
     }
     let hear = 0;
     let deaf = 0;
+    let maybe = 0;
     for (const v of voters) {
       if (v === id || !majoritySide.has(v)) continue;
       if (links.isCut(id, v)) deaf += 1;
+      else if (links.isCut(v, id)) maybe += 1;
       else hear += 1;
     }
-    online.set(id, hear + deaf === 0 ? majoritySide.has(id) : hear >= deaf);
+    if (hear + deaf + maybe === 0) online.set(id, majoritySide.has(id));
+    else if (hear >= deaf + maybe) online.set(id, true);
+    else if (deaf > hear + maybe) online.set(id, false);
+    else online.set(id, null);
   }
   return { online, majoritySide };
 }

@@ -1,0 +1,109 @@
+/**
+ * The run's report: the contract's JSON fields first (CONTRACT.md, "Fault-injection
+ * harness"), then what a person needs to understand a failure: the verdict's reasons, the
+ * checker's per-key results, status mismatches, lost writes, process exits, proxy counters.
+ */
+import type { Anomaly, KeyResult } from './linearizability.js';
+import type { Mismatch, Percentiles, StatusChange } from './status-analysis.js';
+
+export interface FaultRecord {
+  readonly atMs: number;
+  readonly kind: string;
+  /** A node id, ids joined by ',' for a partition side, 'a->b' for a link, 'all' for jitter. */
+  readonly target: string;
+  readonly healedAtMs: number;
+  /** What happened in detail (a transfer storm's hops, a restart's answer time). */
+  readonly detail?: string;
+  /** Set when the fault could not be applied (no leader to target, every node busy). */
+  readonly skipped?: string;
+}
+
+export interface LostWrite {
+  readonly key: string;
+  readonly value: string;
+  readonly revision: number;
+  /** What the final read found instead. */
+  readonly found: string;
+}
+
+export interface ChaosReport {
+  // ---- The contract's fields. ----
+  readonly scenario: string;
+  readonly seed: number;
+  readonly nodes: number;
+  readonly durationMs: number;
+  readonly ops: { readonly ok: number; readonly failed: number; readonly indeterminate: number };
+  readonly lostWrites: number;
+  readonly linearizable: boolean;
+  readonly statusAccuracy: number;
+  readonly convergenceMs: Percentiles;
+  readonly faults: readonly FaultRecord[];
+  // ---- Additions. ----
+  readonly verdict: { readonly ok: boolean; readonly problems: readonly string[] };
+  readonly replay: string;
+  readonly config: {
+    readonly baseTimeoutMs: number;
+    readonly dynamicAdjustment: boolean;
+    readonly graceMs: number;
+    readonly electionTimeoutMs: number;
+    readonly raftHeartbeatMs: number;
+    readonly snapshotThreshold: number;
+    readonly clients: number;
+    readonly registers: number;
+    readonly minAccuracy: number;
+    readonly maxConvergenceP99Ms: number;
+  };
+  readonly linearizability: {
+    readonly result: boolean | 'unknown';
+    readonly checkedOps: number;
+    readonly ms: number;
+    readonly keys: readonly KeyResult[];
+    readonly anomalies: readonly Anomaly[];
+  };
+  readonly status: {
+    readonly compared: number;
+    readonly excluded: number;
+    readonly mismatchCount: number;
+    readonly mismatches: readonly Mismatch[];
+    readonly changes: readonly StatusChange[];
+    /** The contract's convergenceMs covers faults and heals; member add/remove/join apart. */
+    readonly membershipConvergenceMs: Percentiles;
+    readonly unconverged: number;
+    readonly samplerFailures: number;
+  };
+  readonly lost: readonly LostWrite[];
+  readonly opsPerSec: number;
+  readonly latencyMs: Percentiles;
+  readonly recoveryMs: number | null;
+  readonly unexpectedExits: ReadonlyArray<{ readonly id: string; readonly atMs: number; readonly code: number | null; readonly signal: string | null }>;
+  readonly proxies: { readonly connections: number; readonly unidentified: number; readonly unidentifiedActive: number; readonly bytesDropped: number; readonly closedOnHeal: number };
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memGB: number;
+    readonly node: string;
+    readonly platform: string;
+    /** 1-minute load average before and after the run: other work on the machine skews timings. */
+    readonly loadBefore: number;
+    readonly loadAfter: number;
+  };
+  readonly timeline: string | null;
+}
+
+/** A one-screen summary for the terminal. */
+export function summarize(r: ChaosReport): string {
+  const c = r.convergenceMs;
+  const lines = [
+    `${r.scenario} seed ${r.seed}, ${r.nodes} nodes, ${(r.durationMs / 1000).toFixed(1)}s, base timeout ${r.config.baseTimeoutMs}ms`,
+    `  ops: ${r.ops.ok} ok, ${r.ops.failed} failed, ${r.ops.indeterminate} indeterminate (${r.opsPerSec.toFixed(0)}/s, p50 ${r.latencyMs.p50}ms, p99 ${r.latencyMs.p99}ms)`,
+    `  linearizable: ${String(r.linearizability.result)} (${r.linearizability.checkedOps} ops checked in ${r.linearizability.ms}ms); lost writes: ${r.lostWrites}`,
+    `  status accuracy: ${(r.statusAccuracy * 100).toFixed(3)}% of ${r.status.compared} answers (${r.status.mismatchCount} wrong, ${r.status.excluded} within grace ${r.config.graceMs}ms)`,
+    `  convergence: p50 ${c.p50}ms, p99 ${c.p99}ms, max ${c.max}ms over ${r.status.changes.filter((x) => x.kind === 'fault').length} changes (${r.status.unconverged} unconverged)` +
+      (r.status.changes.some((x) => x.kind === 'membership') ? `; membership changes: p99 ${r.status.membershipConvergenceMs.p99}ms` : ''),
+    `  machine: ${r.machine.cpus} cpus, load ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after`,
+    `  faults: ${r.faults.filter((f) => f.skipped === undefined).length} applied, ${r.faults.filter((f) => f.skipped !== undefined).length} skipped; recovery after the last heal: ${r.recoveryMs === null ? 'none' : `${r.recoveryMs}ms`}`,
+    r.verdict.ok ? '  verdict: OK' : `  verdict: FAILED\n${r.verdict.problems.map((p) => `    - ${p}`).join('\n')}`,
+  ];
+  if (!r.verdict.ok) lines.push(`  replay: ${r.replay}`);
+  return lines.join('\n');
+}

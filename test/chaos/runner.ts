@@ -1,0 +1,671 @@
+/**
+ * One chaos run: start the cluster behind its proxies, run the workload and the status
+ * sampler, carry out the schedule, heal, let the cluster recover, read everything back, check
+ * the history and the status answers, and write the report and the timeline.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApiError } from '../../src/api/errors.js';
+import { ControllerClient } from '../../src/api/client.js';
+import { seededRng, type Rng } from '../../src/util/rng.js';
+import { ChaosCluster } from './chaos-cluster.js';
+import { checkableHistory, type OpRecord } from './history.js';
+import { NodeProbe } from './node-probe.js';
+import type { Delay } from './link-faults.js';
+import { checkHistory } from './linearizability.js';
+import type { ChaosReport, FaultRecord, LostWrite } from './report.js';
+import { describeAction, makeSchedule, type FaultAction, type PlannedFault, type Role, type Scenario } from './scenarios.js';
+import { analyzeStatus, percentiles, stateOf, type World } from './status-analysis.js';
+import { StatusSampler } from './status-sampler.js';
+import { writeTimeline } from './timeline.js';
+import { computeTruth, type NodeCondition } from './truth.js';
+import { Workload } from './workload.js';
+
+export interface RunOptions {
+  readonly scenario: Scenario;
+  readonly seed: number;
+  readonly nodes: number;
+  readonly durationMs: number;
+  readonly baseTimeoutMs: number;
+  readonly dynamicAdjustment: boolean;
+  readonly clients: number;
+  readonly registers: number;
+  /** Status answers are excused this long after a change; default base timeout + 1 s. */
+  readonly graceMs?: number;
+  readonly minAccuracy: number;
+  /** Default: the grace window (the convergence target). */
+  readonly maxConvergenceP99Ms?: number;
+  /** Where the JSON report goes; the timeline goes next to it (.html). */
+  readonly reportPath: string;
+  /** Keep the cluster's data and logs even when the run passes. */
+  readonly keep: boolean;
+  readonly logLevel: string;
+  /** Progress and events. */
+  readonly out: (line: string) => void;
+  /** Rewrite one status line in place (a terminal) instead of printing a line every 5 s. */
+  readonly tty: boolean;
+}
+
+export interface RunResult {
+  readonly report: ChaosReport;
+  readonly dir: string;
+  readonly kept: boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Retries `fn` until it succeeds or `deadlineMs` passes; then throws the last error. */
+async function retry<T>(fn: () => Promise<T>, deadlineMs: number, pauseMs = 200): Promise<T> {
+  const deadline = performance.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (performance.now() + pauseMs >= deadline) throw err;
+      await sleep(pauseMs);
+    }
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof ApiError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+}
+
+function pick<T>(items: readonly T[], u: number): T | undefined {
+  return items.length === 0 ? undefined : items[Math.min(items.length - 1, Math.floor(u * items.length))];
+}
+
+interface ActiveFault {
+  readonly nodes: ReadonlySet<string>;
+  readonly cuts: ReadonlyArray<readonly [string, string]>;
+  readonly delays: ReadonlyArray<readonly [string, string, Delay]>;
+}
+
+export async function runScenario(o: RunOptions): Promise<RunResult> {
+  const graceMs = o.graceMs ?? o.baseTimeoutMs + 1000;
+  const maxP99 = o.maxConvergenceP99Ms ?? graceMs;
+  const electionTimeoutMs = Math.max(500, Math.min(1000, o.baseTimeoutMs));
+  const raftHeartbeatMs = Math.max(20, Math.round(electionTimeoutMs / 10));
+  const snapshotThreshold = 2000;
+  const schedule = makeSchedule(o.scenario, o.seed, { nodes: o.nodes, durationMs: o.durationMs, graceMs });
+  const rng: Rng = seededRng(o.seed);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `chaos-${o.scenario.name}-`));
+  let origin = performance.now();
+  const now = (): number => performance.now() - origin;
+  const stamp = (): string => `[${(now() / 1000).toFixed(1).padStart(6)}s]`;
+  const problems: string[] = [];
+  const event = (text: string): void => {
+    if (o.tty) process.stdout.write('\r\x1b[K');
+    o.out(`${stamp()} ${text}`);
+  };
+
+  const cluster = await ChaosCluster.create({
+    dir,
+    nodes: o.nodes,
+    baseTimeoutMs: o.baseTimeoutMs,
+    dynamicAdjustment: o.dynamicAdjustment,
+    stateSyncIntervalMs: Math.max(1000, o.baseTimeoutMs),
+    raftHeartbeatMs,
+    electionTimeoutMs,
+    snapshotThreshold,
+    logLevel: o.logLevel,
+    random: () => rng.next(),
+    now,
+  });
+  const ids = cluster.ids;
+  const listenAll = ids.map((id) => cluster.listen(id));
+  const admin = new ControllerClient({ endpoints: listenAll, timeoutMs: 3000 });
+
+  // ---- What the harness has done, and the truth that follows from it. ----
+  const cond = new Map<string, NodeCondition>(ids.map((id) => [id, { running: false, member: true, voter: true }]));
+  const setCond = (id: string, c: Partial<NodeCondition>): void => {
+    cond.set(id, { ...cond.get(id)!, ...c });
+  };
+  const worlds: World[] = [];
+  const truthNow = () => computeTruth(cond, cluster.links);
+  const recordWorld = (cause: string, kind: World['kind'] = 'fault'): void => {
+    worlds.push({ atMs: now(), truth: truthNow(), cause, kind });
+  };
+  const active = new Map<number, ActiveFault>();
+  const applyLinks = (): void => {
+    const all = [...active.values()];
+    cluster.links.replace(
+      all.flatMap((f) => f.cuts),
+      all.flatMap((f) => f.delays),
+    );
+  };
+  const busy = (): Set<string> => new Set([...active.values()].flatMap((f) => [...f.nodes]));
+
+  const sampler = new StatusSampler({
+    targets: () => ids.filter((id) => cluster.isStarted(id) && !cluster.isPaused(id)),
+    endpointOf: (id) => cluster.listen(id),
+    intervalMs: o.nodes > 7 ? 100 : 50,
+    timeoutMs: Math.max(500, o.baseTimeoutMs),
+    now,
+  });
+
+  /**
+   * Waits until a (re)started node is up: its client API answers, or a peer's proxy has passed
+   * on bytes it sent since `since` (its transport may talk to peers before its API serves,
+   * and then the peers rightly hear it). From then on it counts as running.
+   */
+  const upAgain = async (id: string, deadlineMs: number, since = performance.now()): Promise<boolean> => {
+    const deadline = performance.now() + deadlineMs;
+    const probe = new NodeProbe(cluster.listen(id), 500);
+    let answered = false;
+    const asking = (async () => {
+      while (!answered && performance.now() < deadline) {
+        try {
+          await probe.status();
+          answered = true;
+        } catch {
+          await sleep(20);
+        }
+      }
+    })();
+    try {
+      while (performance.now() < deadline) {
+        if (answered || (cluster.lastHeard.get(id) ?? -Infinity) > since) return true;
+        await sleep(5);
+      }
+      return false;
+    } finally {
+      answered = true;
+      await asking;
+      probe.close();
+    }
+  };
+
+  const majority = (): Set<string> => new Set(truthNow().majoritySide);
+  const leaderNow = (): string | null => sampler.leader(majority(), 1000);
+  const waitForLeader = async (ms: number): Promise<string | null> => {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const l = leaderNow();
+      if (l !== null && !busy().has(l) && cond.get(l)?.running === true) return l;
+      if (performance.now() >= deadline) return null;
+      await sleep(50);
+    }
+  };
+  const running = (): string[] => ids.filter((id) => cond.get(id)!.running && cond.get(id)!.member);
+
+  const resolveRole = async (role: Role, exclude: ReadonlySet<string> = new Set()): Promise<string | null> => {
+    const taken = new Set([...busy(), ...exclude]);
+    if (role.role === 'leader') {
+      const l = await waitForLeader(5000);
+      return l !== null && !taken.has(l) ? l : null;
+    }
+    const l = role.role === 'follower' ? await waitForLeader(3000) : null;
+    const candidates = running().filter((id) => !taken.has(id) && id !== l && cond.get(id)!.voter && majority().has(id));
+    return pick(candidates, role.pick) ?? null;
+  };
+
+  const others = (nodes: readonly string[]): string[] => ids.filter((id) => !nodes.includes(id));
+  const faults: FaultRecord[] = [];
+  let faultSeq = 0;
+  let stopping = false;
+  const currentFaults = new Map<number, string>();
+
+  // ---- The faults. ----
+  const runFault = async (f: PlannedFault): Promise<void> => {
+    await sleep(f.atMs - now());
+    if (stopping) return;
+    const a: FaultAction = f.action;
+    const id = ++faultSeq;
+    const atMs = Math.round(now());
+    const skip = (reason: string): void => {
+      faults.push({ atMs, kind: a.kind, target: '-', healedAtMs: atMs, skipped: reason });
+      event(`skipped ${describeAction(a)}: ${reason}`);
+    };
+    const untilHeal = (): Promise<void> => sleep(f.atMs + f.durationMs - now());
+    const linkFault = async (kind: string, target: string, nodes: string[], cuts: Array<[string, string]>, delays: Array<[string, string, Delay]> = []): Promise<void> => {
+      active.set(id, { nodes: new Set(nodes), cuts, delays });
+      applyLinks();
+      recordWorld(`${kind} ${target}`);
+      currentFaults.set(id, `${kind} ${target}`);
+      event(`${kind} ${target}`);
+      await untilHeal();
+      active.delete(id);
+      applyLinks();
+      recordWorld(`heal ${kind} ${target}`);
+      currentFaults.delete(id);
+      faults.push({ atMs, kind, target, healedAtMs: Math.round(now()) });
+      event(`healed ${kind} ${target}`);
+    };
+    const cross = (from: readonly string[], to: readonly string[]): Array<[string, string]> => from.flatMap((x) => to.map((y): [string, string] => [x, y]));
+
+    switch (a.kind) {
+      case 'jitter': {
+        const d: Delay = { minMs: a.minMs, maxMs: a.maxMs };
+        const delays = cross(ids, ids)
+          .filter(([x, y]) => x !== y)
+          .map(([x, y]): [string, string, Delay] => [x, y, d]);
+        await linkFault('jitter', `${a.minMs}-${a.maxMs}ms`, [], [], delays);
+        return;
+      }
+      case 'isolate': {
+        const x = await resolveRole(a.target);
+        if (x === null) return skip(`no ${a.target.role} to isolate`);
+        await linkFault('isolate', x, [x], [...cross([x], others([x])), ...cross(others([x]), [x])]);
+        return;
+      }
+      case 'cut-out': {
+        const x = await resolveRole(a.target);
+        if (x === null) return skip(`no ${a.target.role} to cut`);
+        await linkFault('cut-out', x, [x], cross([x], others([x])));
+        return;
+      }
+      case 'cut-in': {
+        const x = await resolveRole(a.target);
+        if (x === null) return skip(`no ${a.target.role} to cut`);
+        await linkFault('cut-in', x, [x], cross(others([x]), [x]));
+        return;
+      }
+      case 'cut-link': {
+        const from = await resolveRole(a.from);
+        const to = from === null ? null : await resolveRole(a.to, new Set([from]));
+        if (from === null || to === null) return skip('no pair of nodes to cut between');
+        await linkFault('cut-link', `${from}->${to}`, [from, to], [[from, to]]);
+        return;
+      }
+      case 'partition': {
+        const leader = await waitForLeader(5000);
+        const local = seededRng(Math.floor(a.pick * 2 ** 31));
+        const pool = running().filter((x) => !busy().has(x) && x !== leader);
+        const side: string[] = a.withLeader && leader !== null ? [leader] : [];
+        while (side.length < a.size && pool.length > 0) side.push(pool.splice(local.int(0, pool.length), 1)[0]!);
+        if (side.length < a.size) return skip('not enough free nodes for the minority side');
+        side.sort();
+        await linkFault('partition', side.join(','), side, [...cross(side, others(side)), ...cross(others(side), side)]);
+        return;
+      }
+      case 'kill': {
+        const x = await resolveRole(a.target);
+        if (x === null) return skip(`no ${a.target.role} to kill`);
+        active.set(id, { nodes: new Set([x]), cuts: [], delays: [] });
+        currentFaults.set(id, `kill ${x}`);
+        setCond(x, { running: false });
+        recordWorld(`kill ${x}`);
+        event(`kill -9 ${x}`);
+        await cluster.kill(x);
+        await untilHeal();
+        const healedAtMs = Math.round(now());
+        cluster.start(x);
+        sampler.reset(x);
+        const up = await upAgain(x, 30000);
+        if (up) {
+          setCond(x, { running: true });
+          recordWorld(`${x} restarted`);
+        } else problems.push(`${x} did not answer within 30 s of its restart`);
+        active.delete(id);
+        currentFaults.delete(id);
+        faults.push({ atMs, kind: 'kill', target: x, healedAtMs, detail: `restarted; up after ${Math.round(now() - healedAtMs)}ms` });
+        event(`restarted ${x} (up after ${Math.round(now() - healedAtMs)}ms)`);
+        return;
+      }
+      case 'pause': {
+        const x = await resolveRole(a.target);
+        if (x === null) return skip(`no ${a.target.role} to pause`);
+        active.set(id, { nodes: new Set([x]), cuts: [], delays: [] });
+        currentFaults.set(id, `pause ${x}`);
+        setCond(x, { running: false });
+        recordWorld(`pause ${x}`);
+        cluster.pause(x);
+        event(`SIGSTOP ${x}`);
+        await untilHeal();
+        cluster.resume(x);
+        setCond(x, { running: true });
+        recordWorld(`resume ${x}`);
+        active.delete(id);
+        currentFaults.delete(id);
+        faults.push({ atMs, kind: 'pause', target: x, healedAtMs: Math.round(now()) });
+        event(`SIGCONT ${x}`);
+        return;
+      }
+      case 'transfer-storm': {
+        const hops: string[] = [];
+        currentFaults.set(id, 'leader transfers');
+        for (let i = 0; i < a.count; i++) {
+          await sleep(f.atMs + (i * f.durationMs) / a.count - now());
+          const from = leaderNow();
+          const candidates = running().filter((x) => x !== from && cond.get(x)!.voter && !busy().has(x) && majority().has(x));
+          const to = pick(candidates, a.picks[i] ?? 0);
+          if (to === undefined) {
+            hops.push('no target');
+            continue;
+          }
+          try {
+            const r = await admin.leaderTransfer(to);
+            hops.push(`${from ?? '?'}->${r.leader}`);
+            event(`leader transfer ${from ?? '?'} -> ${to}: now ${r.leader}`);
+          } catch (err) {
+            hops.push(`${from ?? '?'}->${to} failed (${err instanceof ApiError ? err.code : 'error'})`);
+            event(`leader transfer to ${to} failed: ${errText(err)}`);
+          }
+        }
+        currentFaults.delete(id);
+        faults.push({ atMs, kind: 'transfer-storm', target: 'leader', healedAtMs: Math.round(now()), detail: hops.join(', ') });
+        return;
+      }
+      case 'member-replace': {
+        const x = await resolveRole(a.target);
+        if (x === null) return skip(`no ${a.target.role} to replace`);
+        active.set(id, { nodes: new Set([x]), cuts: [], delays: [] });
+        currentFaults.set(id, `replace ${x}`);
+        setCond(x, { member: false, voter: false });
+        recordWorld(`remove ${x}`, 'membership');
+        event(`member remove ${x}`);
+        try {
+          await retry(() => admin.memberRemove(x), 15000, 300);
+        } catch (err) {
+          problems.push(`member remove ${x} failed for 15 s with a majority up: ${errText(err)}`);
+          setCond(x, { member: true, voter: true });
+          recordWorld(`remove ${x} failed`, 'membership');
+          active.delete(id);
+          currentFaults.delete(id);
+          faults.push({ atMs, kind: 'member-replace', target: x, healedAtMs: Math.round(now()), detail: `remove failed: ${errText(err)}` });
+          return;
+        }
+        await cluster.kill(x);
+        cluster.wipe(x);
+        await untilHeal();
+        const healedAtMs = Math.round(now());
+        setCond(x, { member: true, voter: false, running: false });
+        recordWorld(`add ${x}`, 'membership');
+        event(`member add ${x} --learner, start it with --join`);
+        let detail: string;
+        try {
+          await retry(() => admin.memberAdd(x, cluster.address(x), true), 15000, 300);
+          cluster.start(x, true);
+          sampler.reset(x);
+          if (await upAgain(x, 30000)) {
+            setCond(x, { running: true });
+            recordWorld(`${x} joined`, 'membership');
+          } else problems.push(`${x} did not answer within 30 s of joining`);
+          await retry(() => admin.memberPromote(x), 30000, 300);
+          setCond(x, { voter: true });
+          recordWorld(`promote ${x}`, 'membership');
+          detail = `re-added empty, voter after ${Math.round(now() - healedAtMs)}ms`;
+          event(`${x} promoted to voter`);
+        } catch (err) {
+          problems.push(`re-adding ${x} failed: ${errText(err)}`);
+          detail = `re-add failed: ${errText(err)}`;
+        }
+        active.delete(id);
+        currentFaults.delete(id);
+        faults.push({ atMs, kind: 'member-replace', target: x, healedAtMs, detail });
+        return;
+      }
+      default: {
+        const never: never = a;
+        return never;
+      }
+    }
+  };
+
+  let report: ChaosReport | null = null;
+  const workload = new Workload({
+    endpoints: listenAll,
+    clients: o.clients,
+    registers: Array.from({ length: o.registers }, (_, i) => `r${i}`),
+    rng,
+    timeoutMs: Math.max(1000, o.baseTimeoutMs),
+    thinkMs: 20,
+    now,
+  });
+  let progressTimer: NodeJS.Timeout | null = null;
+  let recoveryMs: number | null = null;
+  const lost: LostWrite[] = [];
+  let lastProgress = 0;
+  let runMs = 0;
+  const finals: OpRecord[] = [];
+  const loadBefore = os.loadavg()[0] ?? 0;
+  try {
+    try {
+      // ---- Start and warm up: a leader, and every node reporting every node online. ----
+      o.out(`chaos ${o.scenario.name}: seed ${o.seed}, ${o.nodes} nodes, ${o.durationMs / 1000}s, base timeout ${o.baseTimeoutMs}ms; run dir ${dir}`);
+      o.out(`plan: ${schedule.faults.map((f) => `${(f.atMs / 1000).toFixed(1)}s ${describeAction(f.action)} for ${(f.durationMs / 1000).toFixed(1)}s`).join('; ') || 'no faults'}`);
+      for (const id of ids) cluster.start(id);
+      const ups = await Promise.all(ids.map((id) => upAgain(id, 30000)));
+      ids.forEach((id, i) => {
+        if (ups[i]) setCond(id, { running: true });
+      });
+      if (!ups.every(Boolean)) throw new Error(`nodes did not start: ${ids.filter((_, i) => !ups[i]).join(', ')}\n${cluster.tail(ids[ups.indexOf(false)]!)}`);
+      sampler.start();
+      const warmDeadline = performance.now() + 60000;
+      for (;;) {
+        const latest = new Map<string, boolean>();
+        for (const s of sampler.samples.slice(-ids.length * 4)) latest.set(s.sampler, s.rows.length === ids.length && s.rows.every((r) => r.online) && s.rows.some((r) => r.leader));
+        if (ids.every((id) => latest.get(id) === true)) break;
+        if (performance.now() > warmDeadline) throw new Error('the cluster did not elect a leader and report every node online within 60 s');
+        await sleep(50);
+      }
+      // ---- The run. ----
+      const warmup = now();
+      origin = performance.now();
+      sampler.samples.length = 0;
+      recordWorld('start', 'start');
+      o.out(`${stamp()} cluster up after ${(warmup / 1000).toFixed(1)}s; workload of ${o.clients} clients on ${o.registers} registers`);
+      workload.start();
+      const progress = (): void => {
+        const r = workload.records;
+        const ok = r.filter((x) => x.result === 'ok').length;
+        const failed = r.filter((x) => x.result === 'failed').length;
+        const indet = r.filter((x) => x.result === 'indeterminate').length;
+        const recent = r.filter((x) => x.returnMs > now() - 1000).length;
+        const leader = leaderNow() ?? 'none';
+        const line = `${stamp()} leader ${leader} | ops ${ok} ok ${failed} failed ${indet} indet, ${recent}/s | faults: ${[...currentFaults.values()].join(', ') || 'none'}`;
+        if (o.tty) process.stdout.write(`\r\x1b[K${line}`);
+        else if (now() - lastProgress >= 5000) {
+          lastProgress = now();
+          o.out(line);
+        }
+      };
+      progressTimer = setInterval(progress, 1000);
+      await Promise.all(schedule.faults.map((f) => runFault(f)));
+      await sleep(o.durationMs - now());
+      stopping = true;
+      await workload.stop();
+      runMs = now();
+      // ---- Recovery: every member online in every node's answers. ----
+      const lastChange = worlds[worlds.length - 1]!.atMs;
+      const recoverDeadline = performance.now() + 30000;
+      for (;;) {
+        const truth = truthNow();
+        const members = [...truth.online.keys()];
+        const fresh = new Map<string, boolean>();
+        for (const s of sampler.samples) {
+          if (s.sentMs < lastChange) continue;
+          fresh.set(s.sampler, members.every((m) => s.rows.find((r) => r.id === m)?.online === true) && s.rows.length === members.length && s.rows.some((r) => r.leader));
+        }
+        if (members.every((m) => fresh.get(m) === true) && [...truth.online.values()].every(Boolean)) {
+          // From the last heal to the first answer, per node, that showed everything well.
+          let latest = lastChange;
+          for (const m of members) {
+            const first = sampler.samples.find(
+              (s) => s.sampler === m && s.sentMs >= lastChange && s.rows.length === members.length && s.rows.every((r) => r.online) && s.rows.some((r) => r.leader),
+            );
+            latest = Math.max(latest, first?.receivedMs ?? now());
+          }
+          recoveryMs = Math.round(latest - lastChange);
+          break;
+        }
+        if (performance.now() > recoverDeadline) {
+          problems.push(`the cluster did not recover within 30 s of the last heal (every member online on every node, with a leader)`);
+          break;
+        }
+        await sleep(50);
+      }
+      if (o.tty) process.stdout.write('\r\x1b[K');
+      // ---- Read everything back (linearizable reads, retried until they succeed). ----
+      const readBack = async (key: string): Promise<{ value: string; revision: number } | null> => {
+        const invokeMs = now();
+        try {
+          const kv = await retry(async () => {
+            try {
+              return await admin.get(key);
+            } catch (err) {
+              if (err instanceof ApiError && err.code === 'NOT_FOUND') return null;
+              throw err;
+            }
+          }, 20000);
+          const returnMs = now();
+          const got = kv === null ? null : { value: Buffer.from(kv.value).toString('utf8'), revision: kv.revision };
+          finals.push({
+            client: 'final',
+            key,
+            op: { kind: 'get' },
+            invokeMs,
+            returnMs,
+            result: 'ok',
+            outcome: got === null ? { kind: 'read', found: false } : { kind: 'read', found: true, value: got.value, revision: got.revision },
+          });
+          return got;
+        } catch (err) {
+          problems.push(`final read of ${key} failed for 20 s: ${errText(err)}`);
+          return null;
+        }
+      };
+      const registers = [...new Set(workload.records.filter((r) => r.key.startsWith('r')).map((r) => r.key))].sort();
+      const finalRegs = new Map<string, { value: string; revision: number } | null>();
+      for (const key of registers) finalRegs.set(key, await readBack(key));
+      for (const r of workload.records) {
+        if (!r.key.startsWith('r') || r.outcome?.kind !== 'written' || r.op.kind === 'get') continue;
+        const fin = finalRegs.get(r.key);
+        const rev = r.outcome.revision;
+        if (fin === undefined) continue;
+        if (fin === null || fin.revision < rev || (fin.revision === rev && fin.value !== r.op.value)) {
+          lost.push({ key: r.key, value: r.op.value, revision: rev, found: fin === null ? 'nothing' : `${fin.value}@${fin.revision}` });
+        }
+      }
+      const queue = [...workload.ackedUnique];
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let u = queue.shift(); u !== undefined; u = queue.shift()) {
+            const got = await readBack(u.key);
+            if (got === null || got.value !== u.value || got.revision !== u.revision) {
+              lost.push({ key: u.key, value: u.value, revision: u.revision, found: got === null ? 'nothing' : `${got.value}@${got.revision}` });
+            }
+          }
+        }),
+      );
+    } catch (err) {
+      // Whatever broke the run (a cluster that never came up, a harness error) is the verdict.
+      problems.push(`the run was cut short: ${err instanceof Error ? err.message : String(err)}`);
+      stopping = true;
+      await workload.stop().catch(() => undefined);
+      if (runMs === 0) runMs = Math.max(0, now());
+    }
+    await sampler.stop();
+    const endMs = now();
+
+    // ---- Judge. ----
+    const records = [...workload.records, ...finals];
+    const history = checkableHistory(records);
+    const checkStarted = performance.now();
+    const lin = checkHistory(history);
+    const checkMs = Math.round(performance.now() - checkStarted);
+    const status = analyzeStatus(worlds, sampler.samples, graceMs, endMs);
+    const work = workload.records;
+    const count = (res: OpRecord['result']): number => work.filter((r) => r.result === res).length;
+    const latencies = work.filter((r) => r.result === 'ok').map((r) => r.returnMs - r.invokeMs);
+
+    if (lin.linearizable === false) {
+      for (const k of lin.keys.filter((k) => k.linearizable === false)) problems.push(`key ${k.key} is not linearizable:\n${k.explanation ?? ''}`);
+      for (const an of lin.anomalies) problems.push(`key ${an.key}: ${an.reason}: ${an.ops.join(' | ')}`);
+    } else if (lin.linearizable === 'unknown') problems.push('the linearizability search ran out of budget: the history is unverified');
+    if (lost.length > 0) problems.push(`${lost.length} acknowledged writes are missing at the end, e.g. ${lost.slice(0, 3).map((l) => `${l.key}=${l.value}@${l.revision} (found ${l.found})`).join(', ')}`);
+    if (status.accuracy < o.minAccuracy) {
+      const eg = status.mismatches.slice(0, 3).map((m) => `${(m.atMs / 1000).toFixed(1)}s ${m.sampler} says ${m.subject} ${m.reported}, truth ${m.expected}`);
+      problems.push(`status accuracy ${(status.accuracy * 100).toFixed(3)}% is below ${(o.minAccuracy * 100).toFixed(1)}% (${status.mismatchCount} wrong answers; e.g. ${eg.join('; ')})`);
+    }
+    if (status.convergenceMs.p99 > maxP99) problems.push(`status convergence p99 ${status.convergenceMs.p99}ms exceeds ${maxP99}ms`);
+    if (status.unconverged > 0) {
+      const eg = status.changes.filter((c) => c.convergedMs === null).slice(0, 3).map((c) => `${c.subject} ${c.to} at ${(c.atMs / 1000).toFixed(1)}s (${c.cause})`);
+      problems.push(`${status.unconverged} status changes never reached every majority-side node: ${eg.join(', ')}`);
+    }
+    for (const e of cluster.unexpectedExits) problems.push(`${e.id} exited on its own at ${(e.atMs / 1000).toFixed(1)}s (code ${String(e.code)}, signal ${String(e.signal)}):\n${cluster.tail(e.id, 15)}`);
+    const proxyStats = [...cluster.proxies.values()].map((p) => p.stats);
+    const unidentified = proxyStats.reduce((s, p) => s + p.unidentifiedActive, 0);
+    if (unidentified > 0) problems.push(`harness: ${unidentified} peer connections could not be attributed to a node (their faults were not applied)`);
+    if (count('ok') === 0) problems.push('no operation succeeded: the workload proves nothing');
+
+    const cpus = os.cpus();
+    const built: ChaosReport = {
+      scenario: o.scenario.name,
+      seed: o.seed,
+      nodes: o.nodes,
+      durationMs: Math.round(runMs),
+      ops: { ok: count('ok'), failed: count('failed'), indeterminate: count('indeterminate') },
+      lostWrites: lost.length,
+      linearizable: lin.linearizable === true,
+      statusAccuracy: Number(status.accuracy.toFixed(6)),
+      convergenceMs: status.convergenceMs,
+      faults: [...faults].sort((x, y) => x.atMs - y.atMs),
+      verdict: { ok: problems.length === 0, problems },
+      replay: `npm run chaos -- --scenario ${o.scenario.name} --seed ${o.seed} --nodes ${o.nodes} --duration ${Math.round(o.durationMs / 1000)}s --base-timeout ${o.baseTimeoutMs}ms`,
+      config: {
+        baseTimeoutMs: o.baseTimeoutMs,
+        dynamicAdjustment: o.dynamicAdjustment,
+        graceMs,
+        electionTimeoutMs,
+        raftHeartbeatMs,
+        snapshotThreshold,
+        clients: o.clients,
+        registers: o.registers,
+        minAccuracy: o.minAccuracy,
+        maxConvergenceP99Ms: maxP99,
+      },
+      linearizability: { result: lin.linearizable, checkedOps: history.length, ms: checkMs, keys: lin.keys.filter((k) => k.key.startsWith('r') || k.linearizable !== true), anomalies: lin.anomalies },
+      status: {
+        compared: status.compared,
+        excluded: status.excluded,
+        mismatchCount: status.mismatchCount,
+        mismatches: status.mismatches.slice(0, 30),
+        changes: status.changes,
+        membershipConvergenceMs: status.membershipConvergenceMs,
+        unconverged: status.unconverged,
+        samplerFailures: sampler.failures,
+      },
+      lost: lost.slice(0, 30),
+      opsPerSec: work.length / Math.max(1, runMs / 1000),
+      latencyMs: percentiles(latencies),
+      recoveryMs,
+      unexpectedExits: cluster.unexpectedExits,
+      proxies: {
+        connections: proxyStats.reduce((s, p) => s + p.connections, 0),
+        unidentified: proxyStats.reduce((s, p) => s + p.unidentified, 0),
+        unidentifiedActive: unidentified,
+        bytesDropped: proxyStats.reduce((s, p) => s + p.bytesDropped, 0),
+        closedOnHeal: proxyStats.reduce((s, p) => s + p.closedOnHeal, 0),
+      },
+      machine: { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadBefore, loadAfter: os.loadavg()[0] ?? 0 },
+      timeline: null,
+    };
+    const timelinePath = o.reportPath.replace(/\.json$/i, '') + '.html';
+    writeTimeline(timelinePath, { report: built, worlds, samples: sampler.samples, records: work, endMs, stateOf });
+    const final: ChaosReport = { ...built, timeline: timelinePath };
+    report = final;
+    if (!final.verdict.ok) {
+      // Keep the raw material next to the cluster's logs for a closer look.
+      const dump = {
+        origin: { performanceNow: origin, epochMs: Date.now() - now() },
+        records,
+        worlds: worlds.map((w) => ({ atMs: w.atMs, cause: w.cause, online: [...w.truth.online], majoritySide: [...w.truth.majoritySide] })),
+        samples: sampler.samples,
+      };
+      fs.writeFileSync(path.join(dir, 'history.json'), JSON.stringify(dump));
+    }
+    fs.writeFileSync(o.reportPath, JSON.stringify(final, null, 2) + '\n');
+    return { report: final, dir, kept: o.keep || !final.verdict.ok };
+  } finally {
+    stopping = true;
+    if (progressTimer !== null) clearInterval(progressTimer);
+    await workload.stop().catch(() => undefined);
+    await sampler.stop().catch(() => undefined);
+    admin.close();
+    await cluster.stop();
+    if (report !== null && report.verdict.ok && !o.keep) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
