@@ -9,22 +9,11 @@
  */
 import t from 'tap';
 import { seededRng, type Rng } from '../../src/util/rng.js';
-import {
-  FailureDetector,
-  Reconciler,
-  ViewTable,
-  assess,
-  decodeView,
-  defaultViewTtlMs,
-  encodeView,
-  isStale,
-  ownView,
-  quorumOf,
-  reconcileRows,
-  type MemberStatus,
-  type ReceivedView,
-  type StatusDecision,
-} from '../../src/membership/index.js';
+import { defaultViewTtlMs, quorumOf, type MemberStatus, type StatusDecision } from '../../src/membership/index.js';
+import { MembershipEngine, type MembershipContext } from '../../src/membership/membership-engine.js';
+
+/** state_sync_interval in these simulations (the default is 5 s; shorter exercises more rounds). */
+const SYNC_INTERVAL_MS = 1000;
 
 interface SimOptions {
   readonly n: number;
@@ -83,10 +72,8 @@ class Agenda {
 }
 
 class SimNode {
-  detector: FailureDetector;
-  table = new ViewTable();
-  reconciler: Reconciler;
-  seq = 0;
+  /** The product's membership layer for one node, driven on simulated time. */
+  engine: MembershipEngine;
   state: 'up' | 'down' | 'paused' = 'up';
   buffered: Msg[] = [];
   lastHeard = new Map<string, number>();
@@ -98,8 +85,7 @@ class SimNode {
     public incarnation: number,
     sim: Sim,
   ) {
-    this.detector = sim.newDetector(id);
-    this.reconciler = new Reconciler({ self: id });
+    this.engine = sim.newEngine(id, incarnation);
   }
 }
 
@@ -126,6 +112,9 @@ class Sim {
   /** Ticks run by a node that believed it led while cut off from the quorum. */
   deposedLeaderTicks = 0;
   readonly leaderChanges: number[] = [];
+  /** Corrections the reconcilers forwarded, and how many audit events they produced. */
+  readonly corrections: { at: number; by: string; d: StatusDecision; truth: MemberStatus }[] = [];
+  syncEvents = 0;
 
   constructor(readonly o: SimOptions) {
     this.rng = seededRng(o.seed);
@@ -142,14 +131,31 @@ class Sim {
       const phase = this.rng.int(0, this.pingIntervalMs);
       this.every(phase, this.pingIntervalMs, () => this.pingRound(id));
       this.every(this.rng.int(0, this.tickMs), this.tickMs, () => this.tick(id));
+      this.every(this.rng.int(0, SYNC_INTERVAL_MS), SYNC_INTERVAL_MS, () => this.sync(id));
     }
     this.every(0, 100, () => this.electionCheck());
   }
 
-  newDetector(id: string): FailureDetector {
+  newEngine(id: string, incarnation: number): MembershipEngine {
     const base = this.o.baseTimeoutMs;
-    const cfg = { baseTimeoutMs: base, dynamicAdjustment: this.o.dynamic, rttWindow: 16, minTimeoutMs: base, maxTimeoutMs: 4 * base };
-    return new FailureDetector(cfg, this.ids.filter((p) => p !== id), this.now);
+    const detector = { baseTimeoutMs: base, dynamicAdjustment: this.o.dynamic, rttWindow: 16, minTimeoutMs: base, maxTimeoutMs: 4 * base };
+    return new MembershipEngine({ self: id, incarnation, detector, pingIntervalMs: this.pingIntervalMs, viewTtlMs: this.viewTtlMs }, this.ids, this.now);
+  }
+
+  /** What the driver would read from the node's Raft host and state machine. */
+  context(id: string): MembershipContext {
+    const n = this.node(id);
+    const leads = n.leaderTerm !== null;
+    return {
+      now: this.now,
+      wallClockMs: this.now,
+      members: this.ids.map((m) => ({ id: m, voter: true, committed: this.committed.get(m)?.status ?? null })),
+      // A leader's "leader contact" is its last quorum contact (RaftHost.lastLeaderContactAt).
+      lastLeaderContactAt: leads ? (this.canLead(id) ? this.now : null) : this.lastLeaderContact(id),
+      electionTimeoutMs: this.o.electionTimeoutMs,
+      leaderTerm: n.leaderTerm,
+      appliedIndex: 0,
+    };
   }
 
   node(id: string): SimNode {
@@ -211,17 +217,8 @@ class Sim {
   private send(kind: Msg['kind'], from: string, to: string, sentAt: number): void {
     const src = this.node(from);
     if (!this.linkUp(from, to)) return;
-    const view = ownView({
-      self: from,
-      incarnation: src.incarnation,
-      seq: src.seq++,
-      connected: !this.stale(from),
-      appliedIndex: 0,
-      members: this.ids,
-      detector: src.detector,
-      now: this.now,
-    });
-    const msg: Msg = { kind, from, to, toIncarnation: this.node(to).incarnation, sentAt, payload: encodeView(view) };
+    const payload = src.engine.viewPayload(this.context(from));
+    const msg: Msg = { kind, from, to, toIncarnation: this.node(to).incarnation, sentAt, payload };
     const [lo, hi] = this.o.jitter;
     this.at(this.now + lo + this.rng.next() * (hi - lo), () => this.deliver(msg));
   }
@@ -237,11 +234,10 @@ class Sim {
   }
 
   private handle(dst: SimNode, m: Msg): void {
-    dst.detector.recordContact(m.from, this.now);
+    dst.engine.receiveView(m.from, m.payload, this.now);
     dst.lastHeard.set(m.from, this.now);
-    dst.table.ingest(m.from, decodeView(m.payload), this.now);
     if (m.kind === 'ping') this.send('pong', dst.id, m.from, m.sentAt);
-    else dst.detector.recordRtt(m.from, this.now - m.sentAt, this.now);
+    else dst.engine.recordRtt(m.from, this.now - m.sentAt, this.now);
   }
 
   private pingRound(id: string): void {
@@ -254,7 +250,7 @@ class Sim {
   private tick(id: string): void {
     const n = this.node(id);
     if (n.state !== 'up') return;
-    const transitions = n.detector.observe(this.now);
+    const transitions = n.engine.observe(this.now);
     n.offlineTransitions += transitions.filter((x) => x.to === 'offline').length;
     // The driver pushes its view at once when its own view changes, instead of waiting a round.
     if (transitions.length > 0) this.pingRound(id);
@@ -265,9 +261,8 @@ class Sim {
     if (id !== this.leader && (this.lastLeaderContact(id) ?? -1) > electedAt) n.leaderTerm = null;
     if (n.leaderTerm === null) return;
     if (id !== this.leader || !this.canLead(id)) this.deposedLeaderTicks++;
-    const committed = new Map([...this.committed].map(([k, v]) => [k, v.status]));
-    const decisions = n.reconciler.lead({ now: this.now, term: n.leaderTerm, assessment: this.assessAt(id), committed });
     const term = n.leaderTerm;
+    const decisions = n.engine.lead(this.context(id));
     for (const d of decisions) {
       if (id === this.leader && this.canLead(id)) {
         // Committed one round trip later, fenced by term like the members state machine.
@@ -281,30 +276,31 @@ class Sim {
     }
   }
 
-  freshViews(id: string): Map<string, ReceivedView> {
+  /** The reconciler's round: audit events, and corrections forwarded to the leader. */
+  private sync(id: string): void {
     const n = this.node(id);
-    const own = ownView({ self: id, incarnation: n.incarnation, seq: n.seq, connected: !this.stale(id), appliedIndex: 0, members: this.ids, detector: n.detector, now: this.now });
-    const views = new Map(n.table.fresh(this.now, this.viewTtlMs));
-    views.set(id, { view: own, receivedAt: this.now });
-    return views;
-  }
-
-  assessAt(id: string) {
-    return assess({ voters: this.ids, members: this.ids, views: this.freshViews(id), now: this.now, viewTtlMs: this.viewTtlMs });
+    if (n.state !== 'up') return;
+    const out = n.engine.sync(this.context(id));
+    this.syncEvents += out.events.length;
+    for (const d of out.corrections) {
+      this.corrections.push({ at: this.now, by: id, d, truth: this.truth(d.id) });
+      const leader = this.node(this.leader);
+      // Forwarded over a working link to a leader that can commit; the leader judges it.
+      if (!this.linkUp(id, this.leader) || leader.leaderTerm === null || !this.canLead(this.leader)) continue;
+      if (!leader.engine.acceptCorrection(d, this.context(this.leader))) continue;
+      const term = leader.leaderTerm;
+      this.at(this.now + 2 * this.o.jitter[1], () => {
+        const c = this.committed.get(d.id);
+        if (c !== undefined && term >= c.term) this.committed.set(d.id, { status: d.status, term });
+      });
+    }
   }
 
   rowsAt(id: string) {
+    const ctx = this.context(id);
     const n = this.node(id);
-    const views = this.freshViews(id);
-    return reconcileRows({
-      self: id,
-      members: this.ids,
-      stale: this.stale(id),
-      local: new Map(n.detector.peers().map((p) => [p, n.detector.status(p)])),
-      committed: new Map([...this.committed].map(([k, v]) => [k, v.status])),
-      assessment: assess({ voters: this.ids, members: this.ids, views, now: this.now, viewTtlMs: this.viewTtlMs }),
-      freshViews: views,
-    });
+    const stale = n.engine.stale(ctx);
+    return n.engine.rows(ctx).map((r) => ({ ...r, stale }));
   }
 
   lastLeaderContact(id: string): number | null {
@@ -312,14 +308,7 @@ class Sim {
   }
 
   stale(id: string): boolean {
-    const n = this.node(id);
-    return isStale({
-      now: this.now,
-      isLeader: n.leaderTerm !== null,
-      leaderQuorumActive: this.canLead(id),
-      lastLeaderContactAt: this.lastLeaderContact(id),
-      electionTimeoutMs: this.o.electionTimeoutMs,
-    });
+    return this.node(id).engine.stale(this.context(id));
   }
 
   // --- elections (modelled) ------------------------------------------------------------------
@@ -621,6 +610,11 @@ for (const [n, base, seconds, baseSeed] of [
     const wrongOrphans = sim.orphanDecisions.filter(({ d }) => d.status === 'offline' && sim.truth(d.id) === 'online');
     t.ok(sim.deposedLeaderTicks > 100, `isolated leaders kept deciding for ${sim.deposedLeaderTicks} ticks`);
     t.same(wrongOrphans.slice(0, 5), [], 'a leader cut off from the quorum never proposed its stale view');
+    t.ok(sim.syncEvents > 0, `the reconcilers audited divergences (${sim.syncEvents} events, ${sim.corrections.length} corrections)`);
+    // A correction may be overtaken by a fault healing while it travels (the leader then
+    // refuses it); what must never happen is one against a truth that has held for a while.
+    const wrongCorrections = sim.corrections.filter(({ d, truth }) => d.status !== truth);
+    t.same(wrongCorrections.slice(0, 5).map(({ at, by, d }) => `t=${at} ${by}: ${d.id} ${d.status} (${d.reason}); faults: ${log.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - at) < 15_000).join('; ')}`), [], 'no reconciler ever forwarded a correction against the truth of that moment');
     // Wrong answers happen only inside convergence windows (checked above); with a fault every
     // ~9 s they still add up to a few percent here, far more faults than a real cluster sees.
     t.ok(checker.right / checker.samples >= 0.9, `accuracy ${(checker.right / checker.samples).toFixed(5)} over ${checker.samples} samples`);
