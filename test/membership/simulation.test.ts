@@ -611,8 +611,6 @@ for (const [n, base, seconds, baseSeed] of [
     t.ok(sim.deposedLeaderTicks > 100, `isolated leaders kept deciding for ${sim.deposedLeaderTicks} ticks`);
     t.same(wrongOrphans.slice(0, 5), [], 'a leader cut off from the quorum never proposed its stale view');
     t.ok(sim.syncEvents > 0, `the reconcilers audited divergences (${sim.syncEvents} events, ${sim.corrections.length} corrections)`);
-    // A correction may be overtaken by a fault healing while it travels (the leader then
-    // refuses it); what must never happen is one against a truth that has held for a while.
     const wrongCorrections = sim.corrections.filter(({ d, truth }) => d.status !== truth);
     t.same(wrongCorrections.slice(0, 5).map(({ at, by, d }) => `t=${at} ${by}: ${d.id} ${d.status} (${d.reason}); faults: ${log.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - at) < 15_000).join('; ')}`), [], 'no reconciler ever forwarded a correction against the truth of that moment');
     // Wrong answers happen only inside convergence windows (checked above); with a fault every
