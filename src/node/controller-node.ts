@@ -136,6 +136,7 @@ export class ControllerNode {
         }
       },
       onApplied: () => membership?.onApplied(),
+      onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),
       onSnapshotRestored: () => {
         for (const m of sm.members.list()) if (m.id !== self.id) transport.setPeer(m.id, m.address);
       },

@@ -41,6 +41,8 @@ export interface RaftHostOptions {
   readonly onSnapshotRestored?: () => void;
   /** After a batch of committed entries (or a snapshot) is applied, before any waiter resumes. */
   readonly onApplied?: () => void;
+  /** Every proposal's outcome, for metrics. */
+  readonly onProposalDone?: (committed: boolean) => void;
   /** Called when durability is lost (a failed fsync): the process must stop, as etcd does. */
   readonly onFatal: (err: Error) => void;
 }
@@ -145,7 +147,12 @@ export class RaftHost {
   async propose(data: Uint8Array, timeoutMs: number): Promise<ApplyResult> {
     const { index, term } = this.callCore(() => this.raw.propose(data));
     this.schedule();
-    return this.proposals.wait(index, { term }, timeoutMs, `proposal at index ${index}`);
+    const done = this.proposals.wait(index, { term }, timeoutMs, `proposal at index ${index}`);
+    done.then(
+      () => this.opts.onProposalDone?.(true),
+      () => this.opts.onProposalDone?.(false),
+    );
+    return done;
   }
 
   async proposeConfChange(change: ConfEntry, timeoutMs: number): Promise<ApplyResult> {

@@ -25,6 +25,8 @@ export interface ClusterOptions {
   readonly tls?: { ca: string; cert: string; key: string };
   /** pino level for the controllers; tests keep debug logs to explain failures. */
   readonly logLevel?: string;
+  /** Give every node a Prometheus endpoint on a free port. */
+  readonly metrics?: boolean;
 }
 
 export interface CtlResult {
@@ -43,20 +45,23 @@ export class ProcessCluster {
     readonly addresses: ReadonlyMap<string, string>,
     /** The client TLS files `ctl` and `client()` use; null without TLS. */
     readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null = null,
+    /** Each node's Prometheus address, when asked for. */
+    readonly metricsAddresses: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   static async create(opts: ClusterOptions): Promise<ProcessCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-e2e-'));
-    const ports = await freePorts(opts.nodes);
-    const ids = ports.map((_, i) => `c${i + 1}`);
+    const ports = await freePorts(opts.metrics ? 2 * opts.nodes : opts.nodes);
+    const ids = ports.slice(0, opts.nodes).map((_, i) => `c${i + 1}`);
     const addresses = new Map(ids.map((id, i) => [id, `127.0.0.1:${ports[i]}`]));
+    const metrics = new Map(opts.metrics ? ids.map((id, i) => [id, `127.0.0.1:${ports[opts.nodes + i]}`]) : []);
     const raft = opts.raft ?? {};
     const hb = opts.heartbeat ?? {};
     const yaml = [
       'cluster:',
       '  name: e2e',
       '  nodes:',
-      ...ids.map((id) => `    - { id: ${id}, address: "${addresses.get(id)}" }`),
+      ...ids.map((id) => `    - { id: ${id}, address: "${addresses.get(id)}"${metrics.has(id) ? `, metrics: "${metrics.get(id)}"` : ''} }`),
       'controller:',
       `  data_dir: ${dir}/data/\${id}`,
       `  log_level: ${opts.logLevel ?? 'debug'}`,
@@ -74,7 +79,7 @@ export class ProcessCluster {
     ].join('\n');
     const configFile = path.join(dir, 'cluster.yaml');
     fs.writeFileSync(configFile, yaml);
-    return new ProcessCluster(dir, configFile, addresses, opts.tls ?? null);
+    return new ProcessCluster(dir, configFile, addresses, opts.tls ?? null, metrics);
   }
 
   get ids(): string[] {
