@@ -1,0 +1,332 @@
+/**
+ * `npm run bench -- [--quick] [--vs etcd] [--json FILE]`
+ *
+ * Puts and linearizable gets (1 and 64 clients), leader failover and memory for ours and, with
+ * `--vs etcd`, etcd 3.4 in the same run; status convergence after a pause (ours alone); the
+ * machine's physical floor; and throughput and p99 as nodes (3, 5, 7) and clients (1-256) grow.
+ *
+ * Fairness: each load measurement runs on a freshly started cluster with nothing else of the
+ * benchmark running, and the two systems alternate (ours then etcd, then etcd then ours, ...) so
+ * that noise from other jobs on the machine hits both alike. Failovers alternate kill by kill.
+ * How much CPU other processes used during each measurement is reported beside it.
+ *
+ * --quick takes about a minute and a half; the full run about eight minutes.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { Command, Option } from 'commander';
+import type hdr from 'hdr-histogram-js';
+import { scaleChart } from './chart.js';
+import { EtcdCluster, ensureEtcd, etcdVersion } from './etcd.js';
+import { machineInfo, type MachineInfo } from './machine.js';
+import { OURS_BASE_TIMEOUT, OursCluster, type ConvergenceSample } from './ours.js';
+import { load } from './proc.js';
+import {
+  convergenceText,
+  floorText,
+  machineText,
+  ratiosText,
+  resultsTable,
+  scaleText,
+  type ResultRow,
+  type RowExtra,
+  type ScaleRow,
+  type Workload,
+} from './report.js';
+import { histogram, median, percentileMs, round, samplePercentile } from './stats.js';
+import type { BenchCluster, SystemDriver, SystemName } from './system.js';
+import { preload, runLoad, type LoadResult, type Op } from './workloads.js';
+
+const PARTS = ['put-1', 'put-64', 'get-64', 'failover', 'convergence', 'scale'] as const;
+type Part = (typeof PARTS)[number];
+
+const list = (v: string): number[] => v.split(',').map((x) => Number(x.trim()));
+
+const program = new Command()
+  .name('bench')
+  .description('Benchmark our controller cluster on loopback, optionally side by side with etcd 3.4.')
+  .option('--quick', 'short runs: about a minute and a half in all', false)
+  .addOption(new Option('--vs <system>', 'also benchmark this system in the same run').choices(['etcd']))
+  .option('--json <file>', "write the contract's JSON: { machine, results: [...] }")
+  .option('--details <file>', 'write everything measured (rounds, CPU, scale, convergence) as JSON')
+  .option('--chart <file>', 'draw the scale results as an SVG chart into this file')
+  .option('--etcd <path>', 'the etcd binary (default: /usr/bin/etcd, installed with apt-get if missing)')
+  .option('--only <parts>', `run only these parts: ${PARTS.join(',')}`)
+  .option('--rounds <n>', 'measurements per load workload and system (default 1, full 3)')
+  .option('--duration <s>', 'seconds per load measurement (default 3, full 5)')
+  .option('--failovers <n>', 'leader kills per system (default 2, full 7)')
+  .option('--scale-nodes <list>', 'cluster sizes for the scale sweep (default 3, full 3,5,7)')
+  .option('--scale-clients <list>', 'client counts for the scale sweep (default 1,16,64,256, full 1,4,16,64,256)')
+  .parse();
+
+interface Opts {
+  quick: boolean;
+  vs?: 'etcd';
+  json?: string;
+  details?: string;
+  chart?: string;
+  etcd?: string;
+  only?: string;
+  rounds?: string;
+  duration?: string;
+  failovers?: string;
+  scaleNodes?: string;
+  scaleClients?: string;
+}
+const opts = program.opts<Opts>();
+const quick = opts.quick;
+const cfg = {
+  rounds: Number(opts.rounds ?? (quick ? 1 : 3)),
+  durationMs: Number(opts.duration ?? (quick ? 3 : 5)) * 1000,
+  warmupMs: quick ? 1000 : 2000,
+  failovers: Number(opts.failovers ?? (quick ? 2 : 7)),
+  convergence: quick ? 1 : 3,
+  scaleNodes: opts.scaleNodes ? list(opts.scaleNodes) : quick ? [3] : [3, 5, 7],
+  scaleClients: opts.scaleClients ? list(opts.scaleClients) : quick ? [1, 16, 64, 256] : [1, 4, 16, 64, 256],
+  scaleDurationMs: quick ? 1500 : 3000,
+  scaleWarmupMs: quick ? 500 : 1000,
+};
+const parts = new Set<Part>((opts.only?.split(',') ?? PARTS).map((p) => p.trim() as Part));
+for (const p of parts) {
+  if (!PARTS.includes(p)) program.error(`--only: unknown part ${JSON.stringify(p)}; expected some of ${PARTS.join(',')}`);
+}
+
+const started = performance.now();
+function log(s: string): void {
+  const t = Math.round((performance.now() - started) / 1000);
+  process.stderr.write(`bench [${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}] ${s}\n`);
+}
+
+/** Every cluster running now, so an interrupt or a failure stops them all (by their PIDs). */
+const live = new Set<BenchCluster>();
+
+async function withCluster<T>(driver: SystemDriver, nodes: number, f: (c: BenchCluster) => Promise<T>): Promise<T> {
+  const c = await driver.start(nodes);
+  live.add(c);
+  try {
+    return await f(c);
+  } finally {
+    live.delete(c);
+    await c.stop();
+  }
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.allSettled([...live].map((c) => c.stop()));
+  live.clear();
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping the clusters`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+/** Alternate which system goes first, so neither always runs after the other. */
+function ordered<T>(xs: readonly T[], k: number): T[] {
+  return k % 2 === 0 ? [...xs] : [...xs].reverse();
+}
+
+interface Acc {
+  ops: number;
+  durationMs: number;
+  errors: number;
+  firstError: string | null;
+  serverMs: number;
+  clientMs: number;
+  foreignMs: number;
+  wallMs: number;
+  rounds: number[];
+  rss: number[];
+  hist: hdr.Histogram;
+}
+
+function accumulate(acc: Acc | undefined, r: LoadResult, durationMs: number, rss: number[]): Acc {
+  const a = acc ?? { ops: 0, durationMs: 0, errors: 0, firstError: null, serverMs: 0, clientMs: 0, foreignMs: 0, wallMs: 0, rounds: [], rss: [], hist: histogram() };
+  a.ops += r.ops;
+  a.durationMs += durationMs;
+  a.errors += r.errors;
+  a.firstError ??= r.firstError;
+  a.serverMs += r.cpu.serverMs;
+  a.clientMs += r.cpu.clientMs;
+  a.foreignMs += r.cpu.foreignMs;
+  a.wallMs += r.cpu.wallMs;
+  a.rounds.push(r.opsPerSec);
+  a.rss = rss;
+  a.hist.add(r.histogram);
+  return a;
+}
+
+const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
+
+function loadSummary(r: LoadResult, rss: number[]): string {
+  return (
+    `${r.opsPerSec} ops/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, server CPU ${r.serverCpuMsPerOp} ms/op, ` +
+    `rss ${Math.round(mean(rss))} MB/node, other CPU ${Math.round((100 * r.cpu.foreignMs) / r.cpu.wallMs)}%` +
+    (r.errors > 0 ? `, ${r.errors} errors (first: ${r.firstError})` : '')
+  );
+}
+
+async function main(): Promise<void> {
+  const drivers: SystemDriver[] = [{ name: 'ours', start: (n) => OursCluster.start(n) }];
+  let etcdBin: string | null = null;
+  if (opts.vs === 'etcd') {
+    etcdBin = opts.etcd ?? ensureEtcd(log);
+    const bin = etcdBin;
+    drivers.push({ name: 'etcd', start: (n) => EtcdCluster.start(bin, n) });
+  }
+  log(`${quick ? 'quick' : 'full'} run of ${[...parts].join(', ')} for ${drivers.map((d) => d.name).join(' and ')}; ` + `${quick ? 'about a minute and a half' : 'about eight minutes'}`);
+  log('measuring the floor: fsync in the data dirs\' filesystem, loopback RTT, grpc-js unary RTT...');
+  const machine: MachineInfo = await machineInfo(os.tmpdir(), etcdBin ? etcdVersion(etcdBin) : null, quick);
+  log(machineText(machine).split('\n').slice(-1)[0]!);
+
+  const results: ResultRow[] = [];
+  const extra = new Map<string, RowExtra>();
+  const loads: Array<{ name: Workload; op: Op; clients: number }> = [
+    { name: 'put-1', op: 'put', clients: 1 },
+    { name: 'put-64', op: 'put', clients: 64 },
+    { name: 'get-64', op: 'get', clients: 64 },
+  ];
+  const accs = new Map<string, Acc>();
+  for (let round_ = 0; round_ < cfg.rounds; round_++) {
+    for (const [wi, w] of loads.entries()) {
+      if (!parts.has(w.name)) continue;
+      for (const d of ordered(drivers, round_ + wi)) {
+        const tag = `${d.name} ${w.name} (round ${round_ + 1}/${cfg.rounds})`;
+        log(`${tag}: starting 3 members, ${w.clients} client(s), ${cfg.warmupMs / 1000}s warm-up + ${cfg.durationMs / 1000}s...`);
+        await withCluster(d, 3, async (c) => {
+          const target = await c.target();
+          if (w.op === 'get') await preload(target);
+          const r = await runLoad(target, w.op, w.clients, cfg.warmupMs, cfg.durationMs);
+          const rss = c.rssMB();
+          accs.set(`${d.name}|${w.name}`, accumulate(accs.get(`${d.name}|${w.name}`), r, cfg.durationMs, rss));
+          log(`${tag}: ${loadSummary(r, rss)}`);
+        });
+      }
+    }
+  }
+  for (const w of loads) {
+    for (const d of drivers) {
+      const a = accs.get(`${d.name}|${w.name}`);
+      if (!a) continue;
+      results.push({
+        system: d.name,
+        workload: w.name,
+        opsPerSec: Math.round((a.ops / a.durationMs) * 1000),
+        p50Ms: round(percentileMs(a.hist, 50), 3),
+        p99Ms: round(percentileMs(a.hist, 99), 3),
+        failoverMs: 0,
+        rssMB: Math.round(mean(a.rss)),
+      });
+      extra.set(`${d.name}|${w.name}`, {
+        serverCpuMsPerOp: a.ops > 0 ? round(a.serverMs / a.ops, 3) : 0,
+        clientCpuMsPerOp: a.ops > 0 ? round(a.clientMs / a.ops, 3) : 0,
+        errors: a.errors,
+        foreignCpuPct: a.wallMs > 0 ? (100 * a.foreignMs) / a.wallMs : 0,
+        roundOpsPerSec: a.rounds,
+        samplesMs: [],
+        rssPerNodeMB: a.rss.map((x) => Math.round(x)),
+      });
+    }
+  }
+
+  if (parts.has('failover')) {
+    log(`failover: ${cfg.failovers} kill -9 of the leader per system, alternating; each killed member restarts and catches up before the next`);
+    const clusters: BenchCluster[] = [];
+    try {
+      for (const d of drivers) {
+        const c = await d.start(3);
+        live.add(c);
+        clusters.push(c);
+      }
+      const samples = new Map<SystemName, number[]>(drivers.map((d) => [d.name, []]));
+      for (let i = 0; i < cfg.failovers; i++) {
+        for (const c of ordered(clusters, i)) {
+          const s = await c.failover();
+          samples.get(c.system)!.push(s.ms);
+          log(`${c.system} failover ${i + 1}/${cfg.failovers}: ${Math.round(s.ms)} ms (leader ${s.oldLeader} killed, ${s.newLeader} took over)`);
+        }
+      }
+      for (const c of clusters) {
+        const ms = samples.get(c.system)!;
+        const rss = c.rssMB();
+        const med = Math.round(median(ms));
+        results.push({ system: c.system, workload: 'failover', opsPerSec: 0, p50Ms: med, p99Ms: Math.round(samplePercentile(ms, 99)), failoverMs: med, rssMB: Math.round(mean(rss)) });
+        extra.set(`${c.system}|failover`, {
+          serverCpuMsPerOp: 0,
+          clientCpuMsPerOp: 0,
+          errors: 0,
+          foreignCpuPct: 0,
+          roundOpsPerSec: [],
+          samplesMs: ms.map((x) => Math.round(x)),
+          rssPerNodeMB: rss.map((x) => Math.round(x)),
+        });
+        log(`${c.system} failover samples (ms): ${ms.map((x) => Math.round(x)).join(', ')}; median ${med}`);
+      }
+    } finally {
+      for (const c of clusters) live.delete(c);
+      await Promise.allSettled(clusters.map((c) => c.stop()));
+    }
+  }
+
+  const convergence: ConvergenceSample[] = [];
+  if (parts.has('convergence')) {
+    log(`status convergence (ours): SIGSTOP of a follower, ${cfg.convergence} time(s), base_timeout ${OURS_BASE_TIMEOUT}...`);
+    await OursCluster.start(3).then(async (c) => {
+      live.add(c);
+      try {
+        for (let i = 0; i < cfg.convergence; i++) {
+          const s = await c.statusConvergence();
+          convergence.push(s);
+          log(`convergence ${i + 1}/${cfg.convergence}: offline on all others after ${Math.round(s.offlineMs)} ms, committed offline after ${Math.round(s.clusterOfflineMs)} ms, online again ${Math.round(s.onlineMs)} ms after SIGCONT`);
+        }
+      } finally {
+        live.delete(c);
+        await c.stop();
+      }
+    });
+  }
+
+  const scale: ScaleRow[] = [];
+  if (parts.has('scale')) {
+    for (const [ni, nodes] of cfg.scaleNodes.entries()) {
+      for (const d of ordered(drivers, ni)) {
+        log(`scale: ${d.name} with ${nodes} members, puts from ${cfg.scaleClients.join(', ')} clients, ${cfg.scaleDurationMs / 1000}s each...`);
+        await withCluster(d, nodes, async (c) => {
+          const target = await c.target();
+          for (const clients of cfg.scaleClients) {
+            const r = await runLoad(target, 'put', clients, cfg.scaleWarmupMs, cfg.scaleDurationMs);
+            scale.push({ system: d.name, nodes, clients, opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, serverCpuMsPerOp: r.serverCpuMsPerOp, errors: r.errors });
+            log(`scale: ${d.name} ${nodes} members ${clients} clients: ${loadSummary(r, c.rssMB())}`);
+          }
+        });
+      }
+    }
+  }
+
+  const out: string[] = [machineText(machine), `load average at the end ${round(load().load1, 2)} on ${load().cores} cores`];
+  if (results.length > 0) out.push(resultsTable(results, extra));
+  if (drivers.length > 1 && results.length > 0) out.push(ratiosText(results));
+  out.push(floorText(machine, results, extra));
+  if (convergence.length > 0) out.push(convergenceText(convergence, OURS_BASE_TIMEOUT));
+  if (scale.length > 0) out.push(`scale: puts, 100-byte values\n${scaleText(scale)}`);
+  process.stdout.write(out.join('\n\n') + '\n');
+
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, results }, null, 2) + '\n');
+  if (opts.details) {
+    const details = { machine, config: cfg, results, extra: Object.fromEntries(extra), convergence, scale };
+    fs.writeFileSync(opts.details, JSON.stringify(details, null, 2) + '\n');
+  }
+  if (opts.chart && scale.length > 0) {
+    const caption = `${machine.cpus} x ${machine.cpuModel}, ${new Date().toISOString().slice(0, 10)}; solid: ours, dashed: etcd ${machine.etcdVersion ?? ''}`;
+    fs.writeFileSync(opts.chart, scaleChart(scale, caption));
+  }
+  log('done');
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  await stopAll();
+  process.exit(1);
+});

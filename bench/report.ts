@@ -1,0 +1,181 @@
+/** The report: the contract's JSON rows, the terminal tables, and the physical floor in words. */
+import Table from 'cli-table3';
+import type { MachineInfo } from './machine.js';
+import type { SystemName } from './system.js';
+import { round } from './stats.js';
+
+export type Workload = 'put-1' | 'put-64' | 'get-64' | 'failover';
+
+/** Exactly the contract's row (CONTRACT.md, Benchmarks). */
+export interface ResultRow {
+  readonly system: SystemName;
+  readonly workload: Workload;
+  readonly opsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly failoverMs: number;
+  readonly rssMB: number;
+}
+
+/** What the terminal and --details show beyond the contract. */
+export interface RowExtra {
+  readonly serverCpuMsPerOp: number;
+  readonly clientCpuMsPerOp: number;
+  readonly errors: number;
+  /** CPU used by other processes during the measurement, % of one core. */
+  readonly foreignCpuPct: number;
+  /** Throughput of each round, to show the spread. */
+  readonly roundOpsPerSec: readonly number[];
+  /** Failover samples, ms. */
+  readonly samplesMs: readonly number[];
+  readonly rssPerNodeMB: readonly number[];
+}
+
+export interface ScaleRow {
+  readonly system: SystemName;
+  readonly nodes: number;
+  readonly clients: number;
+  readonly opsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly serverCpuMsPerOp: number;
+  readonly errors: number;
+}
+
+export interface ConvergenceRow {
+  readonly offlineMs: number;
+  readonly clusterOfflineMs: number;
+  readonly onlineMs: number;
+}
+
+function table(head: string[]): Table.Table {
+  // No colours: the output goes to files and CI logs as often as to a terminal.
+  return new Table({ head, style: { head: [], border: [] } });
+}
+
+const blank = (v: number, digits = 2): string | number => (v === 0 ? '' : round(v, digits));
+
+export function resultsTable(rows: readonly ResultRow[], extra: ReadonlyMap<string, RowExtra>): string {
+  const t = table(['system', 'workload', 'ops/s', 'p50 ms', 'p99 ms', 'failover ms', 'rss MB/node', 'server CPU ms/op', 'client CPU ms/op', 'errors', 'other CPU %']);
+  for (const r of rows) {
+    const x = extra.get(`${r.system}|${r.workload}`);
+    t.push([
+      r.system,
+      r.workload,
+      blank(r.opsPerSec, 0),
+      blank(r.p50Ms),
+      blank(r.p99Ms),
+      blank(r.failoverMs, 0),
+      r.rssMB,
+      x ? blank(x.serverCpuMsPerOp, 3) : '',
+      x ? blank(x.clientCpuMsPerOp, 3) : '',
+      x?.errors ?? '',
+      x ? Math.round(x.foreignCpuPct) : '',
+    ]);
+  }
+  return t.toString();
+}
+
+interface Target {
+  readonly what: string;
+  readonly ratio: number;
+  /** The ratio must be at least (true) or at most (false) the bound. */
+  readonly atLeast: boolean;
+  readonly bound: number;
+  readonly aim?: number;
+}
+
+export function ratios(rows: readonly ResultRow[]): Target[] {
+  const get = (s: SystemName, w: Workload): ResultRow | undefined => rows.find((r) => r.system === s && r.workload === w);
+  const ratio = (w: Workload, f: (r: ResultRow) => number): number => {
+    const a = get('ours', w);
+    const b = get('etcd', w);
+    return a && b && f(b) > 0 ? round(f(a) / f(b), 2) : 0;
+  };
+  return [
+    { what: 'put-64 throughput', ratio: ratio('put-64', (r) => r.opsPerSec), atLeast: true, bound: 1.0, aim: 1.5 },
+    { what: 'put-64 p99', ratio: ratio('put-64', (r) => r.p99Ms), atLeast: false, bound: 1.0 },
+    { what: 'failover', ratio: ratio('failover', (r) => r.failoverMs), atLeast: false, bound: 0.8 },
+    { what: 'put-1 p50', ratio: ratio('put-1', (r) => r.p50Ms), atLeast: false, bound: Number.NaN },
+    { what: 'get-64 throughput', ratio: ratio('get-64', (r) => r.opsPerSec), atLeast: true, bound: Number.NaN },
+    { what: 'rss per node', ratio: ratio('put-64', (r) => r.rssMB), atLeast: false, bound: Number.NaN },
+  ];
+}
+
+export function ratiosText(rows: readonly ResultRow[]): string {
+  const t = table(['ours/etcd', 'ratio', 'target', 'met']);
+  for (const r of ratios(rows)) {
+    const has = !Number.isNaN(r.bound);
+    const met = r.ratio === 0 || !has ? '' : (r.atLeast ? r.ratio >= r.bound : r.ratio <= r.bound) ? 'yes' : 'NO';
+    const target = has ? `${r.atLeast ? '>=' : '<='} ${r.bound}${r.aim ? ` (aim ${r.aim})` : ''}` : '';
+    t.push([r.what, r.ratio || 'n/a', target, met]);
+  }
+  return t.toString();
+}
+
+export function machineText(m: MachineInfo): string {
+  return [
+    `machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGB} GiB RAM, ${m.platform}, node ${m.node}${m.etcdVersion ? `, etcd ${m.etcdVersion}` : ''}`,
+    `data dirs under ${m.dataRoot}: ${m.filesystem}`,
+    `floor: fsync (128 B append + fdatasync) p50 ${m.fsyncP50Ms} ms p99 ${m.fsyncP99Ms} ms; ` +
+      `loopback TCP RTT p50 ${m.loopbackRttP50Ms} ms p99 ${m.loopbackRttP99Ms} ms; ` +
+      `grpc-js unary RTT p50 ${m.grpcUnaryP50Ms} ms p99 ${m.grpcUnaryP99Ms} ms; load average at start ${m.loadAverageAtStart}`,
+  ].join('\n');
+}
+
+/**
+ * How close each system comes to the floor. Latency: one client's put needs at least a client
+ * round trip, the leader's fsync, a round trip to a follower and the follower's fsync (the two
+ * fsyncs serial as ours does them; overlapped as the thesis §10.2.1 allows). Throughput: with
+ * batching, fsyncs and round trips are shared by every write in flight, so the ceiling is the
+ * CPU: cores / (CPU per write, servers + load generator).
+ */
+export function floorText(m: MachineInfo, rows: readonly ResultRow[], extra: ReadonlyMap<string, RowExtra>): string {
+  const serial = 2 * m.fsyncP50Ms + 2 * m.loopbackRttP50Ms;
+  const overlapped = m.fsyncP50Ms + 2 * m.loopbackRttP50Ms;
+  const lines = [
+    `latency floor of one put: ${round(serial, 3)} ms with leader and follower fsyncs in series, ` +
+      `${round(overlapped, 3)} ms with the leader's fsync overlapped (2 loopback RTT + fsyncs)`,
+  ];
+  for (const system of ['ours', 'etcd'] as const) {
+    const p1 = rows.find((r) => r.system === system && r.workload === 'put-1');
+    const p64 = rows.find((r) => r.system === system && r.workload === 'put-64');
+    const x = extra.get(`${system}|put-64`);
+    if (!p1 || !p64 || !x) continue;
+    const cpuPerOp = x.serverCpuMsPerOp + x.clientCpuMsPerOp;
+    const ceiling = cpuPerOp > 0 ? Math.round((m.cpus * 1000) / cpuPerOp) : 0;
+    const batchBound = Math.round(64 / (serial / 1000));
+    lines.push(
+      `${system}: put-1 p50 ${p1.p50Ms} ms = ${round(p1.p50Ms / serial, 1)}x the serial floor; ` +
+        `put-64 ${p64.opsPerSec} ops/s vs ${batchBound} ops/s if every round trip carried 64 writes at the floor latency, ` +
+        `and vs a CPU ceiling of ${ceiling} ops/s (${m.cpus} cores / ${round(cpuPerOp, 3)} CPU ms per put, servers ${x.serverCpuMsPerOp} + load generator ${x.clientCpuMsPerOp})` +
+        (ceiling > 0 ? ` = ${Math.round((100 * p64.opsPerSec) / ceiling)}% of it` : ''),
+    );
+  }
+  return lines.join('\n');
+}
+
+export function convergenceText(samples: readonly ConvergenceRow[], baseTimeout: string): string {
+  const t = table(['ours: SIGSTOP of a follower', ...samples.map((_, i) => `#${i + 1}`)]);
+  t.push([`to online=false on all others (ms)`, ...samples.map((s) => Math.round(s.offlineMs))]);
+  t.push([`to clusterState=offline on all others (ms)`, ...samples.map((s) => Math.round(s.clusterOfflineMs))]);
+  t.push([`SIGCONT to online=true again (ms)`, ...samples.map((s) => Math.round(s.onlineMs))]);
+  return `status convergence (heartbeat base_timeout ${baseTimeout})\n${t.toString()}`;
+}
+
+export function scaleText(rows: readonly ScaleRow[]): string {
+  const systems = [...new Set(rows.map((r) => r.system))];
+  const head = ['nodes', 'clients', ...systems.flatMap((s) => [`${s} ops/s`, `${s} p50 ms`, `${s} p99 ms`, `${s} CPU ms/op`])];
+  const t = table(head);
+  const keys = [...new Set(rows.map((r) => `${r.nodes}|${r.clients}`))];
+  for (const k of keys) {
+    const [nodes, clients] = k.split('|').map(Number) as [number, number];
+    const cells: (string | number)[] = [nodes, clients];
+    for (const s of systems) {
+      const r = rows.find((x) => x.system === s && x.nodes === nodes && x.clients === clients);
+      cells.push(r ? r.opsPerSec : '', r ? r.p50Ms : '', r ? r.p99Ms : '', r ? r.serverCpuMsPerOp : '');
+    }
+    t.push(cells);
+  }
+  return t.toString();
+}
