@@ -31,6 +31,8 @@ export interface MachineInfo {
   /** An empty unary call with @grpc/grpc-js over loopback: the cost of one hop of our transport. */
   readonly grpcUnaryP50Ms: number;
   readonly grpcUnaryP99Ms: number;
+  /** CPU (client and server side together) of one such call, µs. */
+  readonly grpcUnaryCpuUs: number;
   readonly etcdVersion: string | null;
   readonly loadAverageAtStart: number;
 }
@@ -80,7 +82,7 @@ export async function measureLoopbackRtt(samples: number): Promise<{ p50: number
 }
 
 /** An empty unary call through grpc-js on loopback (client and server in this process). */
-export async function measureGrpcUnary(samples: number): Promise<{ p50: number; p99: number }> {
+export async function measureGrpcUnary(samples: number): Promise<{ p50: number; p99: number; cpuUs: number }> {
   const identity = (b: Buffer): Buffer => b;
   const method: grpc.MethodDefinition<Buffer, Buffer> = {
     path: '/bench.Echo/Echo',
@@ -103,17 +105,21 @@ export async function measureGrpcUnary(samples: number): Promise<{ p50: number; 
       client.makeUnaryRequest(method.path, identity, identity, payload, (err) => (err ? reject(err) : resolve())),
     );
   const h = histogram();
+  const warmup = Math.floor(samples / 10);
+  let cpu0 = process.cpuUsage();
   try {
     for (let i = 0; i < samples; i++) {
+      if (i === warmup) cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await call();
-      if (i >= samples / 10) recordMs(h, performance.now() - t0);
+      if (i >= warmup) recordMs(h, performance.now() - t0);
     }
   } finally {
     client.close();
     server.forceShutdown();
   }
-  return { p50: percentileMs(h, 50), p99: percentileMs(h, 99) };
+  const cpu = process.cpuUsage(cpu0);
+  return { p50: percentileMs(h, 50), p99: percentileMs(h, 99), cpuUs: (cpu.user + cpu.system) / (samples - warmup) };
 }
 
 function filesystemOf(dir: string): string {
@@ -151,6 +157,7 @@ export async function machineInfo(dataRoot: string, etcdVersion: string | null, 
     loopbackRttP99Ms: round(rtt.p99, 3),
     grpcUnaryP50Ms: round(unary.p50, 3),
     grpcUnaryP99Ms: round(unary.p99, 3),
+    grpcUnaryCpuUs: Math.round(unary.cpuUs),
     etcdVersion,
     loadAverageAtStart: round(loadAverageAtStart, 2),
   };

@@ -119,7 +119,7 @@ export function machineText(m: MachineInfo): string {
     `data dirs under ${m.dataRoot}: ${m.filesystem}`,
     `floor: fsync (128 B append + fdatasync) p50 ${m.fsyncP50Ms} ms p99 ${m.fsyncP99Ms} ms; ` +
       `loopback TCP RTT p50 ${m.loopbackRttP50Ms} ms p99 ${m.loopbackRttP99Ms} ms; ` +
-      `grpc-js unary RTT p50 ${m.grpcUnaryP50Ms} ms p99 ${m.grpcUnaryP99Ms} ms; load average at start ${m.loadAverageAtStart}`,
+      `grpc-js unary call p50 ${m.grpcUnaryP50Ms} ms p99 ${m.grpcUnaryP99Ms} ms, ${m.grpcUnaryCpuUs} µs CPU per call; load average at start ${m.loadAverageAtStart}`,
   ].join('\n');
 }
 
