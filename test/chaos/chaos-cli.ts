@@ -44,7 +44,8 @@ interface Options {
   duration: number;
   seed?: number;
   report?: string;
-  baseTimeout: number;
+  baseTimeout?: number;
+  electionTimeout: number;
   dynamicAdjustment: boolean;
   clients: number;
   registers: number;
@@ -63,7 +64,8 @@ const program = new Command()
   .option('--duration <d>', 'how long the workload and the faults run', duration, 30000)
   .option('--seed <n>', 'the seed of the schedule and the workload (default: random, printed)', integer(0, 2 ** 31 - 1))
   .option('--report <file.json>', 'where the JSON report goes; the timeline goes next to it (.html)')
-  .option('--base-timeout <d>', 'controller.heartbeat.base_timeout of the cluster', duration, 500)
+  .option('--base-timeout <d>', "controller.heartbeat.base_timeout of the cluster (default: the scenario's, 500ms but 2s for large-cluster)", duration)
+  .option('--election-timeout <d>', 'raft.election_timeout (heartbeat_interval is a tenth of it)', duration, 1000)
   .option('--no-dynamic-adjustment', 'use exactly base_timeout (controller.heartbeat.dynamic_adjustment false)')
   .option('--clients <n>', 'concurrent workload clients', integer(1, 64), 4)
   .option('--registers <n>', 'registers (keys) the clients share', integer(1, 100), 3)
@@ -84,7 +86,10 @@ async function main(): Promise<number> {
   const o = program.opts<Options>();
   if (o.list) {
     const width = Math.max(...SCENARIOS.map((s) => s.name.length));
-    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(width)}  ${String(s.defaultNodes).padStart(2)} nodes  ${s.description}\n`);
+    for (const s of SCENARIOS) {
+      const base = `${(s.defaultBaseTimeoutMs ?? 500) / 1000}s`.padStart(4);
+      process.stdout.write(`${s.name.padEnd(width)}  ${String(s.defaultNodes).padStart(2)} nodes  base ${base}  ${s.description}\n`);
+    }
     return 0;
   }
   if (o.scenario === undefined) {
@@ -109,8 +114,9 @@ async function main(): Promise<number> {
     seed,
     nodes,
     durationMs: o.duration,
-    baseTimeoutMs: o.baseTimeout,
+    baseTimeoutMs: o.baseTimeout ?? scenario.defaultBaseTimeoutMs ?? 500,
     dynamicAdjustment: o.dynamicAdjustment,
+    electionTimeoutMs: o.electionTimeout,
     clients: o.clients,
     registers: o.registers,
     minAccuracy: o.minAccuracy,

@@ -58,6 +58,12 @@ export interface Scenario {
   readonly description: string;
   readonly defaultNodes: number;
   readonly minNodes: number;
+  /**
+   * controller.heartbeat.base_timeout unless --base-timeout says otherwise (default 500 ms).
+   * Pings go to every peer every base/8, so their cost grows with n^2: 11 nodes at 500 ms need
+   * about a core for pings alone, more than a 2-core CI machine can spare.
+   */
+  readonly defaultBaseTimeoutMs?: number;
   readonly plan: (rng: Rng, p: ScheduleParams) => PlannedFault[];
 }
 
@@ -167,6 +173,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: '11 nodes, random overlapping faults of every kind on up to 3 nodes at once, jitter at times',
     defaultNodes: 11,
     minNodes: 5,
+    defaultBaseTimeoutMs: 2000,
     plan: (rng, p) => {
       const kinds = ['isolate', 'kill', 'pause', 'cut-out', 'cut-link', 'isolate-leader'] as const;
       const track = (start: number): PlannedFault[] =>

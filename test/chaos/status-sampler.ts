@@ -22,6 +22,8 @@ export class StatusSampler {
   private readonly outstanding = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private readonly pending = new Set<Promise<void>>();
+  /** Answers to requests sent before the last clear() are dropped: their times are on another clock origin. */
+  private generation = 0;
 
   constructor(private readonly opts: SamplerOptions) {}
 
@@ -36,6 +38,12 @@ export class StatusSampler {
     await Promise.all([...this.pending]);
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+  }
+
+  /** Forgets every answer so far, and the answers still on their way. */
+  clear(): void {
+    this.generation += 1;
+    this.samples.length = 0;
   }
 
   /** A restarted node gets a fresh channel (the old one may sit in reconnect backoff). */
@@ -67,9 +75,11 @@ export class StatusSampler {
 
   private async ask(id: string): Promise<void> {
     const client = this.client(id);
+    const generation = this.generation;
     const sentMs = this.opts.now();
     try {
       const view = await client.listControllers();
+      if (generation !== this.generation) return;
       this.samples.push({
         sampler: id,
         sentMs,

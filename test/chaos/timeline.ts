@@ -29,7 +29,7 @@ export interface TimelineInput {
 const WIDTH = 1200;
 const LEFT = 110;
 const RIGHT = 20;
-const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f', '#d62728', '#393b79', '#637939'];
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#393b79', '#d62728', '#637939', '#843c39'];
 const FAULT_COLORS: Record<string, string> = {
   jitter: '#bcbd22',
   isolate: '#d62728',
@@ -90,7 +90,8 @@ export function renderTimeline(input: TimelineInput): string {
   }
   y += faultH + 8;
 
-  // 2. Leader, as reported by the majority side, per 200 ms bucket.
+  // 2. Leader, as reported by the majority side, per 200 ms bucket (held over buckets that got
+  // no answer, up to a second).
   const bucket = 200;
   const leaderH = 16;
   laneTitle('leader', leaderH);
@@ -112,13 +113,15 @@ export function renderTimeline(input: TimelineInput): string {
     votes.set(l, (votes.get(l) ?? 0) + 1);
     byBucket.set(b, votes);
   }
-  for (const [b, votes] of byBucket) {
-    const [leader] = [...votes].sort((p, q) => q[1] - p[1])[0]!;
-    const fill = leader === '' ? '#dddddd' : color(leader);
+  const buckets = [...byBucket.keys()].sort((p, q) => p - q);
+  buckets.forEach((b, i) => {
+    const [leader] = [...byBucket.get(b)!].sort((p, q) => q[1] - p[1])[0]!;
+    const next = Math.min(buckets[i + 1] ?? b + 1, b + 5);
+    const fill = leader === '' ? '#ffd0d0' : color(leader);
     parts.push(
-      `<rect x="${x(b * bucket).toFixed(1)}" y="${y}" width="${Math.max(1, x((b + 1) * bucket) - x(b * bucket)).toFixed(1)}" height="${leaderH}" fill="${fill}"><title>${esc(leader === '' ? 'no leader' : `leader ${leader}`)}</title></rect>`,
+      `<rect x="${x(b * bucket).toFixed(1)}" y="${y}" width="${Math.max(1, x(next * bucket) - x(b * bucket)).toFixed(1)}" height="${leaderH}" fill="${fill}"><title>${esc(leader === '' ? 'no leader' : `leader ${leader}`)}</title></rect>`,
     );
-  }
+  });
   y += leaderH + 8;
 
   // 3. Status per node: the truth, and the answers that disagreed with it.
@@ -237,6 +240,7 @@ table { border-collapse: collapse; margin: 8px 0; } td { padding: 1px 10px 1px 0
 </table>
 <div>nodes: ${legendNodes} &nbsp; faults: ${legendFaults}</div>
 <div>status lane: <span style="background:#b7e4b7">&nbsp;online&nbsp;</span> <span style="background:#f4b6b6">&nbsp;offline&nbsp;</span> <span style="background:#dddddd">&nbsp;undetermined (one-way cut)&nbsp;</span> (the truth);
+leader lane: the node's colour, <span style="background:#ffd0d0">&nbsp;no leader&nbsp;</span>;
 <span style="color:#e69500">▮</span> a report that differed within the grace window, <b>▮</b> one that counted against the accuracy.
 op latency: <span style="color:#1f77b4">●</span> ok <span style="color:#ff7f0e">●</span> failed <span style="color:#d62728">●</span> indeterminate. Hover for details.</div>
 <svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y}" viewBox="0 0 ${WIDTH} ${y}">

@@ -1,0 +1,97 @@
+/**
+ * CI: every scenario, briefly, through the CLI as an operator runs it. Each run must come back
+ * with a clean verdict (exit 0); a failure prints the seed, the problems and the command that
+ * replays it. CHAOS_SEED fixes the seed (default: a new one per run, printed), and
+ * CHAOS_SCALE stretches the durations (e.g. 2 for twice as long).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import type { ChaosReport } from './report.js';
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), 'chaos-cli.js');
+const scale = Number(process.env.CHAOS_SCALE ?? '1') || 1;
+const fixedSeed = process.env.CHAOS_SEED === undefined ? null : Number(process.env.CHAOS_SEED);
+
+/** Seconds of workload and faults per scenario: enough for two faults and their heals. */
+const RUNS: ReadonlyArray<readonly [string, number]> = [
+  ['jitter', 10],
+  ['isolate-follower', 15],
+  ['isolate-leader', 15],
+  ['kill-leader', 15],
+  ['pause-node', 15],
+  ['partition-majority', 15],
+  ['asymmetric', 16],
+  ['large-cluster', 24],
+  ['membership-churn', 20],
+];
+
+// Nine real clusters one after the other: about 3-4 minutes on two cores.
+t.setTimeout(12 * 60_000);
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function runCli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // The harness stops its own cluster; this only guards against a hung harness.
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+void t.test('--list names every scenario; a bad scenario is a usage error', async (t) => {
+  const list = await runCli(['--list'], 30000);
+  t.equal(list.code, 0);
+  for (const [name] of RUNS) t.match(list.stdout, new RegExp(`^${name}\\s`, 'm'), name);
+  const bad = await runCli(['--scenario', 'no-such-thing'], 30000);
+  t.equal(bad.code, 2, 'exit 2');
+  t.match(bad.stderr, /unknown scenario/);
+});
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chaos-ci-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+for (const [scenario, seconds] of RUNS) {
+  const seed = fixedSeed ?? Math.floor(Math.random() * 2 ** 31);
+  void t.test(`${scenario} for ${Math.round(seconds * scale)}s (seed ${seed})`, async (t) => {
+    const report = path.join(dir, `${scenario}.json`);
+    const run = await runCli(['--scenario', scenario, '--seed', String(seed), '--duration', `${Math.round(seconds * scale)}s`, '--report', report], 240_000);
+    let parsed: ChaosReport | null;
+    try {
+      parsed = JSON.parse(fs.readFileSync(report, 'utf8')) as ChaosReport;
+    } catch {
+      parsed = null; // no report: the output below says why
+    }
+    if (run.code !== 0 || parsed === null || !parsed.verdict.ok) {
+      t.fail(`${scenario} seed ${seed}: exit ${String(run.code)}`, {
+        problems: parsed?.verdict.problems ?? [],
+        replay: parsed?.replay ?? `npm run chaos -- --scenario ${scenario} --seed ${seed}`,
+        output: (run.stdout + run.stderr).split('\n').slice(-40).join('\n'),
+      });
+      return;
+    }
+    t.equal(parsed.scenario, scenario);
+    t.equal(parsed.seed, seed);
+    t.ok(parsed.ops.ok > 0, `${parsed.ops.ok} ops succeeded`);
+    t.equal(parsed.linearizable, true, 'linearizable');
+    t.equal(parsed.lostWrites, 0, 'no acknowledged write lost');
+    t.ok(parsed.statusAccuracy >= 0.999, `status accuracy ${parsed.statusAccuracy}`);
+    t.ok(parsed.faults.length > 0, `${parsed.faults.length} faults`);
+    t.ok(fs.existsSync(parsed.timeline ?? ''), 'the timeline was written next to the report');
+  });
+}
