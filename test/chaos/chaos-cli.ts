@@ -52,6 +52,7 @@ interface Options {
   minAccuracy: number;
   maxConvergence?: number;
   keep: boolean;
+  selfTest: boolean;
   logLevel: string;
 }
 
@@ -71,6 +72,7 @@ const program = new Command()
   .option('--registers <n>', 'registers (keys) the clients share', integer(1, 100), 3)
   .option('--min-accuracy <x>', 'the status accuracy the run must reach', fraction, 0.999)
   .option('--max-convergence <d>', 'the p99 convergence the run must reach (default: base timeout + 1 s)', duration)
+  .option('--self-test', 'corrupt the record on purpose (a lost write, a stale read): the run must fail', false)
   .option('--keep', 'keep the cluster\'s data and logs even when the run passes', false)
   .option('--log-level <level>', 'the controllers\' log level', 'info')
   .exitOverride()
@@ -123,6 +125,7 @@ async function main(): Promise<number> {
     ...(o.maxConvergence !== undefined ? { maxConvergenceP99Ms: o.maxConvergence } : {}),
     reportPath,
     keep: o.keep,
+    selfTest: o.selfTest,
     logLevel: o.logLevel,
     out: (line) => process.stdout.write(`${line}\n`),
     tty: process.stdout.isTTY === true,

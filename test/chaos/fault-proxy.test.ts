@@ -129,6 +129,20 @@ void t.test('delay holds each direction for the configured time', async (t) => {
   a.socket.destroy();
 });
 
+void t.test('a rate cap slows a direction down without losing anything', async (t) => {
+  const { links, proxy, target } = await setup(t, false);
+  links.setRate(['a'], ['n'], 20_000);
+  const a = await Client.connect(proxy.port, '127.0.0.2');
+  const payload = 'x'.repeat(10_000);
+  const started = performance.now();
+  a.socket.write(payload);
+  await waitFor(() => target.bytes(0).length === payload.length, 'all 10 kB to arrive', 10000);
+  const ms = performance.now() - started;
+  t.ok(ms >= 400 && ms < 2000, `10 kB at 20 kB/s took ${ms.toFixed(0)}ms`);
+  t.equal(target.bytes(0), payload, 'byte for byte');
+  a.socket.destroy();
+});
+
 void t.test('jitter never reorders the bytes of one connection', async (t) => {
   const { links, proxy } = await setup(t);
   links.setDelay(['a'], ['n'], { minMs: 0, maxMs: 60 });

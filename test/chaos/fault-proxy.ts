@@ -7,6 +7,8 @@
  *
  * - delay: the chunk is held for a random time within the link's delay range. Chunks of one
  *   direction keep their order (a chunk never overtakes the one before it), as TCP would.
+ * - rate: the direction carries at most that many bytes per second; chunks queue behind each
+ *   other as on a slow line (nothing is dropped).
  * - cut: the chunk is dropped (blackholed: nothing is buffered, the sockets stay open, so the
  *   sender sees silence rather than a reset, as in a real partition). From its first dropped
  *   byte the direction drops everything: the byte stream has a hole, and forwarding what comes
@@ -47,6 +49,8 @@ export interface ProxyStats {
   bytesDropped: number;
   /** Connections closed by the proxy because a cut direction healed. */
   closedOnHeal: number;
+  /** How connections ended: 'peer end' (FIN from the dialling node), 'node ECONNRESET', ... */
+  endings: Record<string, number>;
 }
 
 type Queued = { readonly at: number; readonly chunk: Buffer | null }; // null: end of stream
@@ -56,6 +60,8 @@ class Pipe {
   private readonly queue: Queued[] = [];
   private timer: NodeJS.Timeout | null = null;
   private lastAt = 0;
+  /** When the slow line has sent everything queued so far (rate faults). */
+  private lineFreeAt = 0;
   /** Set at the first dropped byte; the direction then drops everything until closed. */
   dropping = false;
   /** The source ended while this direction was cut: not propagated. */
@@ -109,7 +115,15 @@ class Pipe {
       this.drop(chunk.length);
       return;
     }
-    this.enqueue(chunk, f.delay === null ? 0 : f.delay.minMs + this.conn.proxy.random() * (f.delay.maxMs - f.delay.minMs));
+    const delay = f.delay === null ? 0 : f.delay.minMs + this.conn.proxy.random() * (f.delay.maxMs - f.delay.minMs);
+    if (f.rate === null) {
+      this.enqueue(chunk, delay);
+      return;
+    }
+    // On a slow line a chunk leaves once the ones before it have, and takes len / rate to go.
+    const now = performance.now();
+    this.lineFreeAt = Math.max(this.lineFreeAt, now) + (chunk.length / f.rate) * 1000;
+    this.enqueue(chunk, this.lineFreeAt - now + delay);
   }
 
   private onEnd(): void {
@@ -203,8 +217,20 @@ class Connection {
       if (gone.dropping || gone.isCut()) return;
       this.close();
     };
-    client.on('error', () => onGone(this.up));
-    server.on('error', () => onGone(this.down));
+    const note = (what: string): void => {
+      const reasons = proxy.stats.endings;
+      reasons[what] = (reasons[what] ?? 0) + 1;
+    };
+    client.on('error', (err: NodeJS.ErrnoException) => {
+      note(`peer ${err.code ?? 'error'}`);
+      onGone(this.up);
+    });
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      note(`node ${err.code ?? 'error'}`);
+      onGone(this.down);
+    });
+    client.on('end', () => note('peer end'));
+    server.on('end', () => note('node end'));
     client.on('close', () => onGone(this.up));
     server.on('close', () => onGone(this.down));
   }
@@ -248,7 +274,7 @@ export class FaultProxy {
   readonly node: string;
   readonly links: LinkTable;
   readonly random: () => number;
-  readonly stats: ProxyStats = { connections: 0, unidentified: 0, unidentifiedActive: 0, bytesForwarded: 0, bytesDropped: 0, closedOnHeal: 0 };
+  readonly stats: ProxyStats = { connections: 0, unidentified: 0, unidentifiedActive: 0, bytesForwarded: 0, bytesDropped: 0, closedOnHeal: 0, endings: {} };
   private readonly connections = new Set<Connection>();
   private readonly unsubscribe: () => void;
 

@@ -15,9 +15,11 @@ export interface Delay {
 export interface LinkFault {
   readonly cut: boolean;
   readonly delay: Delay | null;
+  /** Bandwidth cap (bytes per second) of this direction; null: unlimited. */
+  readonly rate: number | null;
 }
 
-export const NO_FAULT: LinkFault = { cut: false, delay: null };
+export const NO_FAULT: LinkFault = { cut: false, delay: null, rate: null };
 
 type Listener = () => void;
 
@@ -47,7 +49,7 @@ export class LinkTable {
     if (from === to) return;
     const k = LinkTable.key(from, to);
     const next = f(this.faults.get(k) ?? NO_FAULT);
-    if (!next.cut && next.delay === null) this.faults.delete(k);
+    if (!next.cut && next.delay === null && next.rate === null) this.faults.delete(k);
     else this.faults.set(k, next);
   }
 
@@ -71,10 +73,21 @@ export class LinkTable {
    * Replaces every fault at once (one change event): the runner keeps its active faults and
    * recomputes the table from them, so overlapping faults on one link heal independently.
    */
-  replace(cuts: Iterable<readonly [string, string]>, delays: Iterable<readonly [string, string, Delay]>): void {
+  replace(
+    cuts: Iterable<readonly [string, string]>,
+    delays: Iterable<readonly [string, string, Delay]>,
+    rates: Iterable<readonly [string, string, number]> = [],
+  ): void {
     this.faults.clear();
     for (const [a, b, delay] of delays) this.update(a, b, (old) => ({ ...old, delay }));
+    for (const [a, b, rate] of rates) this.update(a, b, (old) => ({ ...old, rate: Math.min(rate, old.rate ?? Infinity) }));
     for (const [a, b] of cuts) this.update(a, b, (old) => ({ ...old, cut: true }));
+    this.changed();
+  }
+
+  /** Caps the bandwidth (or lifts the cap, with null) of the directed links from each of `from` to each of `to`. */
+  setRate(from: readonly string[], to: readonly string[], rate: number | null): void {
+    for (const a of from) for (const b of to) this.update(a, b, (old) => ({ ...old, rate }));
     this.changed();
   }
 

@@ -47,6 +47,11 @@ export interface RunOptions {
   readonly out: (line: string) => void;
   /** Rewrite one status line in place (a terminal) instead of printing a line every 5 s. */
   readonly tty: boolean;
+  /**
+   * Corrupt the record on purpose to prove that the checks catch it: one acknowledged write
+   * that never happened (a lost write) and the last read of a register turned stale.
+   */
+  readonly selfTest?: boolean;
 }
 
 export interface RunResult {
@@ -70,6 +75,25 @@ async function retry<T>(fn: () => Promise<T>, deadlineMs: number, pauseMs = 200)
   }
 }
 
+/**
+ * Like retry, for a membership change: an attempt that timed out may have committed, and then
+ * the retry is refused (already a voter, not a member). `done` asks the cluster whether the
+ * change is in place.
+ */
+async function retryChange(fn: () => Promise<unknown>, done: () => Promise<boolean>, deadlineMs: number): Promise<void> {
+  const deadline = performance.now() + deadlineMs;
+  for (;;) {
+    try {
+      await fn();
+      return;
+    } catch (err) {
+      if (await done().catch(() => false)) return;
+      if (performance.now() + 300 >= deadline) throw err;
+      await sleep(300);
+    }
+  }
+}
+
 function errText(err: unknown): string {
   return err instanceof ApiError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
 }
@@ -82,6 +106,7 @@ interface ActiveFault {
   readonly nodes: ReadonlySet<string>;
   readonly cuts: ReadonlyArray<readonly [string, string]>;
   readonly delays: ReadonlyArray<readonly [string, string, Delay]>;
+  readonly rates?: ReadonlyArray<readonly [string, string, number]>;
 }
 
 export async function runScenario(o: RunOptions): Promise<RunResult> {
@@ -136,6 +161,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     cluster.links.replace(
       all.flatMap((f) => f.cuts),
       all.flatMap((f) => f.delays),
+      all.flatMap((f) => f.rates ?? []),
     );
   };
   const busy = (): Set<string> => new Set([...active.values()].flatMap((f) => [...f.nodes]));
@@ -205,6 +231,21 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   };
 
   const others = (nodes: readonly string[]): string[] => ids.filter((id) => !nodes.includes(id));
+  /** The configuration as the leader has it: id -> voter | learner. */
+  const membersNow = async (): Promise<Map<string, 'voter' | 'learner'>> => {
+    const l = leaderNow();
+    let st;
+    if (l === null) st = await admin.status();
+    else {
+      const probe = new NodeProbe(cluster.listen(l), 2000);
+      try {
+        st = await probe.status();
+      } finally {
+        probe.close();
+      }
+    }
+    return new Map([...st.voters.map((v): [string, 'voter'] => [v, 'voter']), ...st.learners.map((v): [string, 'learner'] => [v, 'learner'])]);
+  };
   const faults: FaultRecord[] = [];
   let faultSeq = 0;
   let stopping = false;
@@ -222,8 +263,15 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       event(`skipped ${describeAction(a)}: ${reason}`);
     };
     const untilHeal = (): Promise<void> => sleep(f.atMs + f.durationMs - now());
-    const linkFault = async (kind: string, target: string, nodes: string[], cuts: Array<[string, string]>, delays: Array<[string, string, Delay]> = []): Promise<void> => {
-      active.set(id, { nodes: new Set(nodes), cuts, delays });
+    const linkFault = async (
+      kind: string,
+      target: string,
+      nodes: string[],
+      cuts: Array<[string, string]>,
+      delays: Array<[string, string, Delay]> = [],
+      rates: Array<[string, string, number]> = [],
+    ): Promise<void> => {
+      active.set(id, { nodes: new Set(nodes), cuts, delays, rates });
       applyLinks();
       recordWorld(`${kind} ${target}`);
       currentFaults.set(id, `${kind} ${target}`);
@@ -270,6 +318,13 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         const to = from === null ? null : await resolveRole(a.to, new Set([from]));
         if (from === null || to === null) return skip('no pair of nodes to cut between');
         await linkFault('cut-link', `${from}->${to}`, [from, to], [[from, to]]);
+        return;
+      }
+      case 'slow': {
+        const x = await resolveRole(a.target);
+        if (x === null) return skip(`no ${a.target.role} to slow down`);
+        const links = [...cross([x], others([x])), ...cross(others([x]), [x])];
+        await linkFault('slow', x, [x], [], [], links.map(([p, q]): [string, string, number] => [p, q, a.bytesPerSec]));
         return;
       }
       case 'partition': {
@@ -360,7 +415,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         recordWorld(`remove ${x}`, 'membership');
         event(`member remove ${x}`);
         try {
-          await retry(() => admin.memberRemove(x), 15000, 300);
+          await retryChange(() => admin.memberRemove(x), async () => !(await membersNow()).has(x), 15000);
         } catch (err) {
           problems.push(`member remove ${x} failed for 15 s with a majority up: ${errText(err)}`);
           setCond(x, { member: true, voter: true });
@@ -379,14 +434,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         event(`member add ${x} --learner, start it with --join`);
         let detail: string;
         try {
-          await retry(() => admin.memberAdd(x, cluster.address(x), true), 15000, 300);
+          await retryChange(() => admin.memberAdd(x, cluster.address(x), true), async () => (await membersNow()).has(x), 15000);
           cluster.start(x, true);
           sampler.reset(x);
           if (await upAgain(x, 30000)) {
             setCond(x, { running: true });
             recordWorld(`${x} joined`, 'membership');
           } else problems.push(`${x} did not answer within 30 s of joining`);
-          await retry(() => admin.memberPromote(x), 30000, 300);
+          await retryChange(() => admin.memberPromote(x), async () => (await membersNow()).get(x) === 'voter', 30000);
           setCond(x, { voter: true });
           recordWorld(`promote ${x}`, 'membership');
           detail = `re-added empty, voter after ${Math.round(now() - healedAtMs)}ms`;
@@ -542,6 +597,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           lost.push({ key: r.key, value: r.op.value, revision: rev, found: fin === null ? 'nothing' : `${fin.value}@${fin.revision}` });
         }
       }
+      if (o.selfTest === true) workload.ackedUnique.push({ key: 'u/self-test/lost', value: 'self-test.lost', revision: 1 });
       const queue = [...workload.ackedUnique];
       await Promise.all(
         Array.from({ length: 8 }, async () => {
@@ -564,6 +620,15 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const endMs = now();
 
     // ---- Judge. ----
+    if (o.selfTest === true) {
+      // The final read of a register comes after every write; make it return the oldest value.
+      const last = finals.find((f) => f.key.startsWith('r') && f.outcome?.kind === 'read' && f.outcome.found);
+      const oldest = workload.records.find((r) => r.key === last?.key && r.outcome?.kind === 'written' && r.op.kind !== 'get');
+      if (last !== undefined && oldest !== undefined && oldest.op.kind !== 'get' && oldest.outcome?.kind === 'written') {
+        const stale: OpRecord = { ...last, outcome: { kind: 'read', found: true, value: oldest.op.value, revision: oldest.outcome.revision } };
+        finals.splice(finals.indexOf(last), 1, stale);
+      }
+    }
     const records = [...workload.records, ...finals];
     const history = checkableHistory(records);
     const checkStarted = performance.now();

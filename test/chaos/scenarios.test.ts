@@ -66,6 +66,19 @@ void t.test('--list names every scenario; a bad scenario is a usage error', asyn
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chaos-ci-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+void t.test('the checks catch a lost write and a stale read planted in a real run', async (t) => {
+  const report = path.join(dir, 'self-test.json');
+  const run = await runCli(['--scenario', 'isolate-follower', '--seed', '1', '--duration', '6s', '--self-test', '--report', report], 120_000);
+  t.equal(run.code, 1, 'the run fails');
+  const parsed = JSON.parse(fs.readFileSync(report, 'utf8')) as ChaosReport;
+  t.equal(parsed.linearizable, false, 'the stale final read is not linearizable');
+  t.equal(parsed.lostWrites, 1, 'the write that never happened is missing');
+  t.match(parsed.verdict.problems.join('\n'), /is not linearizable[\s\S]*acknowledged writes are missing/);
+  // The cluster's data dir is kept for a failed run; this one failed on purpose.
+  const kept = /cluster data and logs kept in (\S+)/.exec(run.stdout)?.[1];
+  if (kept !== undefined && kept.includes('chaos-')) fs.rmSync(kept, { recursive: true, force: true });
+});
+
 for (const [scenario, seconds] of RUNS) {
   const seed = fixedSeed ?? Math.floor(Math.random() * 2 ** 31);
   void t.test(`${scenario} for ${Math.round(seconds * scale)}s (seed ${seed})`, async (t) => {

@@ -33,6 +33,8 @@ export type FaultAction =
   | { readonly kind: 'cut-in'; readonly target: Role }
   /** One directed link cut. */
   | { readonly kind: 'cut-link'; readonly from: Role; readonly to: Role }
+  /** Every link to and from the target capped at `bytesPerSec` (it stays reachable: online). */
+  | { readonly kind: 'slow'; readonly target: Role; readonly bytesPerSec: number }
   /** `count` leadership transfers, spread over the fault's duration. */
   | { readonly kind: 'transfer-storm'; readonly count: number; readonly picks: readonly number[] }
   /** `member remove`, wipe its data; at the heal `member add` and start it again with --join. */
@@ -170,12 +172,12 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'large-cluster',
-    description: '11 nodes, random overlapping faults of every kind on up to 3 nodes at once, jitter at times',
+    description: '11 nodes, random overlapping faults of every kind (slow links too) on up to 3 nodes at once, jitter at times',
     defaultNodes: 11,
     minNodes: 5,
     defaultBaseTimeoutMs: 2000,
     plan: (rng, p) => {
-      const kinds = ['isolate', 'kill', 'pause', 'cut-out', 'cut-link', 'isolate-leader'] as const;
+      const kinds = ['isolate', 'kill', 'pause', 'cut-out', 'cut-link', 'isolate-leader', 'slow'] as const;
       const track = (start: number): PlannedFault[] =>
         cycle(
           rng,
@@ -195,6 +197,8 @@ export const SCENARIOS: readonly Scenario[] = [
                 return { kind: 'cut-link', from: anyNode(r), to: anyNode(r) };
               case 'isolate-leader':
                 return { kind: 'isolate', target: leader };
+              case 'slow':
+                return { kind: 'slow', target: anyNode(r), bytesPerSec: 64 * 1024 };
               default: {
                 const never: never = k;
                 return never;
@@ -277,6 +281,8 @@ export function describeAction(a: FaultAction): string {
       return `partition ${a.size} node(s) ${a.withLeader ? 'with' : 'without'} the leader`;
     case 'cut-link':
       return `cut ${describeRole(a.from)} -> ${describeRole(a.to)}`;
+    case 'slow':
+      return `slow ${describeRole(a.target)} to ${Math.round(a.bytesPerSec / 1024)} KB/s`;
     case 'transfer-storm':
       return `${a.count} leader transfers`;
     default: {

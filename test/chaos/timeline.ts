@@ -41,6 +41,7 @@ const FAULT_COLORS: Record<string, string> = {
   'cut-link': '#ff7f0e',
   'transfer-storm': '#1f77b4',
   'member-replace': '#8c564b',
+  slow: '#637939',
 };
 
 function esc(text: string): string {
