@@ -18,7 +18,7 @@ import { Command, Option } from 'commander';
 import type hdr from 'hdr-histogram-js';
 import { scaleChart } from './chart.js';
 import { EtcdCluster, ensureEtcd, etcdVersion } from './etcd.js';
-import { machineInfo, type MachineInfo } from './machine.js';
+import { machineInfo, measureFsync, type MachineInfo } from './machine.js';
 import { OURS_BASE_TIMEOUT, OursCluster, type ConvergenceSample } from './ours.js';
 import { load } from './proc.js';
 import {
@@ -51,6 +51,7 @@ const program = new Command()
   .option('--details <file>', 'write everything measured (rounds, CPU, scale, convergence) as JSON')
   .option('--chart <file>', 'draw the scale results as an SVG chart into this file')
   .option('--etcd <path>', 'the etcd binary (default: /usr/bin/etcd, installed with apt-get if missing)')
+  .addOption(new Option('--etcd-api <api>', "how the load talks to etcd: its JSON gateway (the issue's method) or gRPC").choices(['json', 'grpc']).default('json'))
   .option('--only <parts>', `run only these parts: ${PARTS.join(',')}`)
   .option('--rounds <n>', 'measurements per load workload and system (default 1, full 3)')
   .option('--duration <s>', 'seconds per load measurement (default 3, full 5)')
@@ -66,6 +67,7 @@ interface Opts {
   details?: string;
   chart?: string;
   etcd?: string;
+  etcdApi: 'json' | 'grpc';
   only?: string;
   rounds?: string;
   duration?: string;
@@ -174,11 +176,12 @@ async function main(): Promise<void> {
   if (opts.vs === 'etcd') {
     etcdBin = opts.etcd ?? ensureEtcd(log);
     const bin = etcdBin;
-    drivers.push({ name: 'etcd', start: (n) => EtcdCluster.start(bin, n) });
+    drivers.push({ name: 'etcd', start: (n) => EtcdCluster.start(bin, n, opts.etcdApi) });
   }
-  log(`${quick ? 'quick' : 'full'} run of ${[...parts].join(', ')} for ${drivers.map((d) => d.name).join(' and ')}; ` + `${quick ? 'about a minute and a half' : 'about eight minutes'}`);
+  const who = drivers.map((d) => (d.name === 'etcd' ? `etcd (${opts.etcdApi === 'grpc' ? 'gRPC' : 'JSON gateway'})` : d.name)).join(' and ');
+  log(`${quick ? 'quick' : 'full'} run of ${[...parts].join(', ')} for ${who}; ${quick ? 'about a minute and a half' : 'about eight minutes'}`);
   log('measuring the floor: fsync in the data dirs\' filesystem, loopback RTT, grpc-js unary RTT...');
-  const machine: MachineInfo = await machineInfo(os.tmpdir(), etcdBin ? etcdVersion(etcdBin) : null, quick);
+  let machine: MachineInfo = await machineInfo(os.tmpdir(), etcdBin ? etcdVersion(etcdBin) : null, quick);
   log(machineText(machine).split('\n').slice(-1)[0]!);
 
   const results: ResultRow[] = [];
@@ -305,7 +308,10 @@ async function main(): Promise<void> {
     }
   }
 
-  const out: string[] = [machineText(machine), `load average at the end ${round(load().load1, 2)} on ${load().cores} cores`];
+  const end = measureFsync(os.tmpdir(), quick ? 300 : 1000);
+  machine = { ...machine, fsyncEndP50Ms: round(end.p50, 3), fsyncEndP99Ms: round(end.p99, 3) };
+  const etcdLine = drivers.length > 1 ? `\netcd driven through its ${opts.etcdApi === 'grpc' ? 'gRPC KV service (grpc-js, as ours)' : 'v3 JSON gateway (HTTP/1.1 keep-alive, one connection per client)'}` : '';
+  const out: string[] = [machineText(machine) + etcdLine, `load average at the end ${round(load().load1, 2)} on ${load().cores} cores`];
   if (results.length > 0) out.push(resultsTable(results, extra));
   if (drivers.length > 1 && results.length > 0) out.push(ratiosText(results));
   out.push(floorText(machine, results, extra));
@@ -315,7 +321,7 @@ async function main(): Promise<void> {
 
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, results }, null, 2) + '\n');
   if (opts.details) {
-    const details = { machine, config: cfg, results, extra: Object.fromEntries(extra), convergence, scale };
+    const details = { machine, config: { ...cfg, etcdApi: opts.etcdApi }, results, extra: Object.fromEntries(extra), convergence, scale };
     fs.writeFileSync(opts.details, JSON.stringify(details, null, 2) + '\n');
   }
   if (opts.chart && scale.length > 0) {

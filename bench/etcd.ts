@@ -1,7 +1,8 @@
 /**
  * etcd 3.4 as the comparison: an N-member cluster on loopback with the same heartbeat and
  * election timeout as ours, driven through its v3 JSON gateway (the issue's method) with
- * keep-alive HTTP connections. Debian's `etcd-server` package provides the binary; when it is
+ * keep-alive HTTP connections, or with --etcd-api grpc through its gRPC KV service with the
+ * same grpc-js client stack ours uses. Debian's `etcd-server` package provides the binary; when it is
  * missing the benchmark installs it with apt-get (as root), or says which command would.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -9,6 +10,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { freePorts } from '../test/helpers/free-ports.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { rssMB } from './proc.js';
@@ -75,6 +79,36 @@ function post(agent: http.Agent, port: number, urlPath: string, body: object, ti
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
+/** How the load talks to etcd: the JSON gateway (HTTP/1.1) or gRPC (HTTP/2, grpc-js). */
+export type EtcdApi = 'json' | 'grpc';
+
+let kvService: grpc.ServiceClientConstructor | null = null;
+
+/** etcdserverpb.KV from bench/etcd-kv.proto (compiled code lives in dist/bench/). */
+function etcdKv(): grpc.ServiceClientConstructor {
+  if (kvService === null) {
+    const file = fileURLToPath(new URL('../../bench/etcd-kv.proto', import.meta.url));
+    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(file, { longs: Number, defaults: true }));
+    kvService = (pkg['etcdserverpb'] as grpc.GrpcObject)['KV'] as grpc.ServiceClientConstructor;
+  }
+  return kvService;
+}
+
+function grpcClient(port: number): KvClient {
+  const KV = etcdKv();
+  const c = new KV(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const call = (method: 'Put' | 'Range', request: object): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const fn = c[method] as (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void;
+      fn.call(c, request, { deadline: Date.now() + 5000 }, (err) => (err ? reject(err) : resolve()));
+    });
+  return {
+    put: (key, value) => call('Put', { key: Buffer.from(key), value: Buffer.from(value) }),
+    get: (key) => call('Range', { key: Buffer.from(key) }),
+    close: () => c.close(),
+  };
+}
+
 interface Member {
   readonly name: string;
   readonly clientPort: number;
@@ -99,9 +133,10 @@ export class EtcdCluster implements BenchCluster {
     private readonly bin: string,
     private readonly dir: string,
     private readonly members: Member[],
+    private readonly api: EtcdApi,
   ) {}
 
-  static async start(bin: string, nodes: number): Promise<EtcdCluster> {
+  static async start(bin: string, nodes: number, api: EtcdApi = 'json'): Promise<EtcdCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-etcd-'));
     const ports = await freePorts(nodes * 2);
     const members: Member[] = Array.from({ length: nodes }, (_, i) => ({
@@ -111,7 +146,7 @@ export class EtcdCluster implements BenchCluster {
       proc: null,
       stderr: '',
     }));
-    const c = new EtcdCluster(bin, dir, members);
+    const c = new EtcdCluster(bin, dir, members, api);
     for (const m of members) c.startMember(m, 'new');
     try {
       await c.leader(60000);
@@ -200,6 +235,7 @@ export class EtcdCluster implements BenchCluster {
 
   async target(): Promise<KvTarget> {
     const port = (await this.leader()).clientPort;
+    if (this.api === 'grpc') return { client: () => grpcClient(port), pids: () => this.pids() };
     return {
       client: (): KvClient => {
         // One connection per client, as the load's clients are independent.
