@@ -35,6 +35,14 @@ export interface MachineInfo {
   readonly grpcUnaryCpuUs: number;
   readonly etcdVersion: string | null;
   readonly loadAverageAtStart: number;
+  /** fsync measured again when the run ends: other jobs' I/O can make either one high. */
+  readonly fsyncEndP50Ms?: number;
+  readonly fsyncEndP99Ms?: number;
+}
+
+/** The lower of the two fsync medians: the floor is the best the disk showed in this run. */
+export function fsyncFloorMs(m: MachineInfo): number {
+  return Math.min(m.fsyncP50Ms, m.fsyncEndP50Ms ?? Number.POSITIVE_INFINITY);
 }
 
 /** write + fdatasync of small records appended to one file in `dir`'s filesystem. */

@@ -1,6 +1,6 @@
 /** The report: the contract's JSON rows, the terminal tables, and the physical floor in words. */
 import Table from 'cli-table3';
-import type { MachineInfo } from './machine.js';
+import { fsyncFloorMs, type MachineInfo } from './machine.js';
 import type { SystemName } from './system.js';
 import { round } from './stats.js';
 
@@ -119,7 +119,8 @@ export function machineText(m: MachineInfo): string {
     `data dirs under ${m.dataRoot}: ${m.filesystem}`,
     `floor: fsync (128 B append + fdatasync) p50 ${m.fsyncP50Ms} ms p99 ${m.fsyncP99Ms} ms; ` +
       `loopback TCP RTT p50 ${m.loopbackRttP50Ms} ms p99 ${m.loopbackRttP99Ms} ms; ` +
-      `grpc-js unary call p50 ${m.grpcUnaryP50Ms} ms p99 ${m.grpcUnaryP99Ms} ms, ${m.grpcUnaryCpuUs} µs CPU per call; load average at start ${m.loadAverageAtStart}`,
+      `grpc-js unary call p50 ${m.grpcUnaryP50Ms} ms p99 ${m.grpcUnaryP99Ms} ms, ${m.grpcUnaryCpuUs} µs CPU per call; load average at start ${m.loadAverageAtStart}` +
+      (m.fsyncEndP50Ms !== undefined ? `; fsync again at the end p50 ${m.fsyncEndP50Ms} ms p99 ${m.fsyncEndP99Ms} ms` : ''),
   ].join('\n');
 }
 
@@ -131,10 +132,11 @@ export function machineText(m: MachineInfo): string {
  * CPU: cores / (CPU per write, servers + load generator).
  */
 export function floorText(m: MachineInfo, rows: readonly ResultRow[], extra: ReadonlyMap<string, RowExtra>): string {
-  const serial = 2 * m.fsyncP50Ms + 2 * m.loopbackRttP50Ms;
-  const overlapped = m.fsyncP50Ms + 2 * m.loopbackRttP50Ms;
+  const fsync = fsyncFloorMs(m);
+  const serial = 2 * fsync + 2 * m.loopbackRttP50Ms;
+  const overlapped = fsync + 2 * m.loopbackRttP50Ms;
   const lines = [
-    `latency floor of one put: ${round(serial, 3)} ms with leader and follower fsyncs in series, ` +
+    `latency floor of one put (fsync p50 ${fsync} ms, the lower of start and end): ${round(serial, 3)} ms with leader and follower fsyncs in series, ` +
       `${round(overlapped, 3)} ms with the leader's fsync overlapped (2 loopback RTT + fsyncs)`,
   ];
   for (const system of ['ours', 'etcd'] as const) {
