@@ -20,7 +20,7 @@ import { scaleChart } from './chart.js';
 import { EtcdCluster, ensureEtcd, etcdVersion } from './etcd.js';
 import { machineInfo, measureFsync, type MachineInfo } from './machine.js';
 import { OURS_BASE_TIMEOUT, OursCluster, type ConvergenceSample } from './ours.js';
-import { load } from './proc.js';
+import { CpuMeter, load } from './proc.js';
 import {
   convergenceText,
   floorText,
@@ -243,6 +243,13 @@ async function main(): Promise<void> {
         live.add(c);
         clusters.push(c);
       }
+      // What an idle member costs (heartbeats, health pings, timers), both systems at once.
+      const idleMs = quick ? 3000 : 5000;
+      await new Promise((r) => setTimeout(r, 2000));
+      const meters = clusters.map((c) => new CpuMeter(c.pids()));
+      await new Promise((r) => setTimeout(r, idleMs));
+      const idle = new Map(clusters.map((c, i) => [c.system, (100 * meters[i]!.stop().serverMs) / idleMs / c.size]));
+      log(`idle CPU per member: ${clusters.map((c) => `${c.system} ${round(idle.get(c.system)!, 1)}% of a core`).join(', ')}`);
       const samples = new Map<SystemName, number[]>(drivers.map((d) => [d.name, []]));
       for (let i = 0; i < cfg.failovers; i++) {
         for (const c of ordered(clusters, i)) {
@@ -264,6 +271,7 @@ async function main(): Promise<void> {
           roundOpsPerSec: [],
           samplesMs: ms.map((x) => Math.round(x)),
           rssPerNodeMB: rss.map((x) => Math.round(x)),
+          idleCpuPctPerMember: round(idle.get(c.system)!, 1),
         });
         log(`${c.system} failover samples (ms): ${ms.map((x) => Math.round(x)).join(', ')}; median ${med}`);
       }

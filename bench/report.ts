@@ -29,6 +29,8 @@ export interface RowExtra {
   /** Failover samples, ms. */
   readonly samplesMs: readonly number[];
   readonly rssPerNodeMB: readonly number[];
+  /** An idle member's CPU, % of one core (measured before the failovers). */
+  readonly idleCpuPctPerMember?: number;
 }
 
 export interface ScaleRow {
@@ -73,7 +75,9 @@ export function resultsTable(rows: readonly ResultRow[], extra: ReadonlyMap<stri
       x ? Math.round(x.foreignCpuPct) : '',
     ]);
   }
-  return t.toString();
+  const idle = [...extra.entries()].filter(([, x]) => x.idleCpuPctPerMember !== undefined);
+  const idleLine = idle.map(([k, x]) => `${k.split('|')[0]} ${x.idleCpuPctPerMember}%`).join(', ');
+  return t.toString() + (idle.length > 0 ? `\nidle CPU per member (% of one core): ${idleLine}` : '');
 }
 
 interface Target {
