@@ -54,8 +54,8 @@ export class ChaosCluster {
   readonly links = new LinkTable();
   readonly proxies = new Map<string, FaultProxy>();
   readonly unexpectedExits: UnexpectedExit[] = [];
-  /** performance.now() of the last bytes a node sent that a peer's proxy passed on. */
-  readonly lastHeard = new Map<string, number>();
+  /** performance.now() of the first bytes a node sent, since it was last started, that a peer's proxy passed on. */
+  readonly firstHeard = new Map<string, number>();
   private readonly procs = new Map<string, Proc>();
   private readonly paused = new Set<string>();
 
@@ -105,7 +105,9 @@ export class ChaosCluster {
         links: cluster.links,
         identify: (socket) => cluster.identify(socket),
         random: opts.random,
-        onForward: (source) => cluster.lastHeard.set(source, performance.now()),
+        onForward: (source) => {
+          if (!cluster.firstHeard.has(source)) cluster.firstHeard.set(source, performance.now());
+        },
       });
       cluster.proxies.set(id, proxy);
     }
@@ -153,6 +155,7 @@ export class ChaosCluster {
 
   start(id: string, join = false): void {
     if (this.procs.has(id)) throw new Error(`${id} is already running`);
+    this.firstHeard.delete(id);
     const log = fs.openSync(this.logFile(id), 'a');
     const args = [CONTROLLER_JS, '--config', this.configFile, '--id', id, ...(join ? ['--join'] : [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });

@@ -152,8 +152,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   };
   const worlds: World[] = [];
   const truthNow = () => computeTruth(cond, cluster.links);
-  const recordWorld = (cause: string, kind: World['kind'] = 'fault'): void => {
-    worlds.push({ atMs: now(), truth: truthNow(), cause, kind });
+  /** `atMs` backdates a change the harness learned of late (a node heard before we noticed). */
+  const recordWorld = (cause: string, kind: World['kind'] = 'fault', atMs = now()): void => {
+    const last = worlds[worlds.length - 1]?.atMs ?? -Infinity;
+    worlds.push({ atMs: Math.max(atMs, last), truth: truthNow(), cause, kind });
   };
   const active = new Map<number, ActiveFault>();
   const applyLinks = (): void => {
@@ -175,19 +177,21 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   });
 
   /**
-   * Waits until a (re)started node is up: its client API answers, or a peer's proxy has passed
-   * on bytes it sent since `since` (its transport may talk to peers before its API serves,
-   * and then the peers rightly hear it). From then on it counts as running.
+   * Waits until a node started with cluster.start() is up: its client API answers, or a peer's
+   * proxy has passed on bytes it sent (its transport may talk to peers before its API serves,
+   * and then the peers rightly hear it). From then on it counts as running. Resolves with the
+   * run time at which it was first up (backdated to the first bytes heard), null if never.
    */
-  const upAgain = async (id: string, deadlineMs: number, since = performance.now()): Promise<boolean> => {
+  const upAgain = async (id: string, deadlineMs: number): Promise<number | null> => {
     const deadline = performance.now() + deadlineMs;
     const probe = new NodeProbe(cluster.listen(id), 500);
-    let answered = false;
+    let answered: number | null = null;
+    let done = false;
     const asking = (async () => {
-      while (!answered && performance.now() < deadline) {
+      while (!done && answered === null && performance.now() < deadline) {
         try {
           await probe.status();
-          answered = true;
+          answered = now();
         } catch {
           await sleep(20);
         }
@@ -195,12 +199,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     })();
     try {
       while (performance.now() < deadline) {
-        if (answered || (cluster.lastHeard.get(id) ?? -Infinity) > since) return true;
+        const heard = cluster.firstHeard.get(id);
+        if (heard !== undefined) return Math.min(heard - origin, answered ?? Infinity);
+        if (answered !== null) return answered;
         await sleep(5);
       }
-      return false;
+      return null;
     } finally {
-      answered = true;
+      done = true;
       await asking;
       probe.close();
     }
@@ -352,9 +358,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         cluster.start(x);
         sampler.reset(x);
         const up = await upAgain(x, 30000);
-        if (up) {
+        if (up !== null) {
           setCond(x, { running: true });
-          recordWorld(`${x} restarted`);
+          recordWorld(`${x} restarted`, 'fault', up);
         } else problems.push(`${x} did not answer within 30 s of its restart`);
         active.delete(id);
         currentFaults.delete(id);
@@ -437,9 +443,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           await retryChange(() => admin.memberAdd(x, cluster.address(x), true), async () => (await membersNow()).has(x), 15000);
           cluster.start(x, true);
           sampler.reset(x);
-          if (await upAgain(x, 30000)) {
+          const up = await upAgain(x, 30000);
+          if (up !== null) {
             setCond(x, { running: true });
-            recordWorld(`${x} joined`, 'membership');
+            recordWorld(`${x} joined`, 'membership', up);
           } else problems.push(`${x} did not answer within 30 s of joining`);
           await retryChange(() => admin.memberPromote(x), async () => (await membersNow()).get(x) === 'voter', 30000);
           setCond(x, { voter: true });
@@ -485,7 +492,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       o.out(`chaos ${o.scenario.name}: seed ${o.seed}, ${o.nodes} nodes, ${o.durationMs / 1000}s, base timeout ${o.baseTimeoutMs}ms; run dir ${dir}`);
       o.out(`plan: ${schedule.faults.map((f) => `${(f.atMs / 1000).toFixed(1)}s ${describeAction(f.action)} for ${(f.durationMs / 1000).toFixed(1)}s`).join('; ') || 'no faults'}`);
       for (const id of ids) cluster.start(id);
-      const ups = await Promise.all(ids.map((id) => upAgain(id, 30000)));
+      const ups = (await Promise.all(ids.map((id) => upAgain(id, 30000)))).map((t) => t !== null);
       ids.forEach((id, i) => {
         if (ups[i]) setCond(id, { running: true });
       });
@@ -650,7 +657,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     }
     if (status.convergenceMs.p99 > maxP99) problems.push(`status convergence p99 ${status.convergenceMs.p99}ms exceeds ${maxP99}ms`);
     if (status.unconverged > 0) {
-      const eg = status.changes.filter((c) => c.convergedMs === null).slice(0, 3).map((c) => `${c.subject} ${c.to} at ${(c.atMs / 1000).toFixed(1)}s (${c.cause})`);
+      const eg = status.changes.filter((c) => c.convergedMs === null && c.superseded !== true).slice(0, 3).map((c) => `${c.subject} ${c.to} at ${(c.atMs / 1000).toFixed(1)}s (${c.cause})`);
       problems.push(`${status.unconverged} status changes never reached every majority-side node: ${eg.join(', ')}`);
     }
     for (const e of cluster.unexpectedExits) problems.push(`${e.id} exited on its own at ${(e.atMs / 1000).toFixed(1)}s (code ${String(e.code)}, signal ${String(e.signal)}):\n${cluster.tail(e.id, 15)}`);

@@ -9,6 +9,8 @@
  * - Convergence: for each change of a member's truth, the time from the change until every
  *   majority-side node has reported the new status at least once (the first answer showing
  *   it, per node; the slowest node counts). Measured with the sampling period's resolution.
+ *   A change overtaken by the next change of the same member within the grace window is
+ *   "superseded", neither converged nor a failure.
  */
 import type { Truth } from './truth.js';
 
@@ -63,6 +65,11 @@ export interface StatusChange {
   readonly convergedMs: number | null;
   /** The nodes that had to report it. */
   readonly samplers: number;
+  /**
+   * The subject changed again within the grace window, before every node had reported this
+   * change (a member added and started within a second): not a failure to converge.
+   */
+  readonly superseded?: boolean;
 }
 
 export interface Percentiles {
@@ -238,7 +245,17 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
       else worst = Math.max(worst, seen);
     }
     if (required === 0) continue;
-    results.push({ atMs: c.atMs, subject: c.subject, to: c.to, cause: c.cause, kind: c.world.kind, convergedMs: converged ? Math.round(worst) : null, samplers: required });
+    const superseded = !converged && next < endMs && next - c.atMs < graceMs;
+    results.push({
+      atMs: c.atMs,
+      subject: c.subject,
+      to: c.to,
+      cause: c.cause,
+      kind: c.world.kind,
+      convergedMs: converged ? Math.round(worst) : null,
+      samplers: required,
+      ...(superseded ? { superseded } : {}),
+    });
   }
   const times = (kind: World['kind']): number[] => results.filter((r) => r.kind === kind && r.convergedMs !== null).map((r) => r.convergedMs!);
   return {
@@ -251,6 +268,6 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
     changes: results,
     convergenceMs: percentiles(times('fault')),
     membershipConvergenceMs: percentiles(times('membership')),
-    unconverged: results.filter((r) => r.convergedMs === null).length,
+    unconverged: results.filter((r) => r.convergedMs === null && r.superseded !== true).length,
   };
 }

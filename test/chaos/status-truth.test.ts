@@ -124,6 +124,22 @@ void t.test('a change nobody reports in time is unconverged, and a removed membe
   t.ok(a.mismatches.every((m) => m.sampler === 'c2' && m.reported === 'online' && m.expected === 'absent'));
 });
 
+void t.test('a change overtaken within the grace window is superseded, not unconverged', async (t) => {
+  // c3 is added (offline: not started yet) and comes up 300 ms later; c2 never lists it offline.
+  const worlds = [world(0, [], 'start', ['c3']), world(1000, ['c3'], 'add c3'), world(1300, [], 'c3 joined')];
+  const samples: StatusSample[] = [];
+  for (let at = 0; at < 4000; at += 100) {
+    samples.push(sample('c1', at, at >= 1000 && at < 1300 ? ['c3'] : [], at < 1000 ? ['c3'] : []));
+    samples.push(sample('c2', at, [], at < 1400 ? ['c3'] : []));
+    if (at >= 1300) samples.push(sample('c3', at, []));
+  }
+  const a = analyzeStatus(worlds, samples, 1000, 4000);
+  t.equal(a.unconverged, 0);
+  t.match(a.changes[0], { subject: 'c3', to: 'offline', convergedMs: null, superseded: true });
+  t.match(a.changes[1], { subject: 'c3', to: 'online' });
+  t.ok(a.changes[1]!.convergedMs !== null);
+});
+
 void t.test('percentiles are nearest-rank', async (t) => {
   t.same(percentiles([]), { p50: 0, p99: 0, max: 0 });
   t.same(percentiles([5]), { p50: 5, p99: 5, max: 5 });
