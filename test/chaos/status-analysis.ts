@@ -5,7 +5,8 @@
  *   reported status (online, offline, or not listed) with the truth at the time the request
  *   was sent. Comparisons within the grace window after a change of the subject's truth, or
  *   after the answering node joined the majority side, are excluded: the system is allowed
- *   that long to notice (the window is the convergence target, base timeout + 1 s).
+ *   that long to notice (the window is the convergence target, base timeout + 1 s). So is an
+ *   answer whose request and response straddle a change of the subject.
  * - Convergence: for each change of a member's truth, the time from the change until every
  *   majority-side node has reported the new status at least once (the first answer showing
  *   it, per node; the slowest node counts). Measured with the sampling period's resolution.
@@ -182,7 +183,12 @@ export function compareSamples(worlds: readonly World[], samples: readonly Statu
         subject: id,
         expected,
         reported: row === undefined ? 'absent' : row.online ? 'online' : 'offline',
-        counted: expected !== 'unknown' && !samplerSettling && !recentlyChanged(index.subjectChanges.get(id), s.sentMs),
+        // An answer computed while the member's truth changed may show either side of it.
+        counted:
+          expected !== 'unknown' &&
+          !samplerSettling &&
+          !recentlyChanged(index.subjectChanges.get(id), s.sentMs) &&
+          !(index.subjectChanges.get(id) ?? []).some((c) => c > s.sentMs && c <= s.receivedMs),
       });
     }
   }

@@ -158,3 +158,12 @@ void t.test('a node that can send but not receive is undetermined: TCP makes one
   const one = computeTruth(nodes(3), links);
   t.same([...one.online.values()], [true, true, true], 'a single directed link: both ends stay online whichever way it leaks');
 });
+
+void t.test('an answer whose request and response straddle a change is excused', async (t) => {
+  const worlds = [world(0, [], 'start'), world(1000.5, ['c1'], 'kill c1')];
+  // Sent before the kill, answered after it, showing the new state: not wrong.
+  const straddling: StatusSample = { ...sample('c2', 1000, ['c1']), receivedMs: 1001 };
+  const a = analyzeStatus(worlds, [sample('c2', 900, []), straddling], 1500, 3000);
+  t.equal(a.mismatchCount, 0);
+  t.equal(a.excluded, 1, 'its row for c1 is excused; the others still count');
+});
