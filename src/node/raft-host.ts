@@ -238,9 +238,19 @@ export class RaftHost {
     try {
       while (!this.stopped && this.raw.hasReady()) {
         const rd = this.raw.ready();
-        await this.persist(rd);
+        // Thesis §10.2.1: a leader may write its log in parallel with replicating it; its term
+        // and vote are already durable (a leader never changes them), and it counts its own
+        // entries towards commit only through its followers' acknowledgements plus its own.
+        const leading = (rd.softState?.role ?? this.soft.role) === 'leader';
+        if (leading) this.opts.send(rd.messages);
+        if (rd.mustSync || rd.snapshot !== null) {
+          await this.persist(rd);
+        } else {
+          // Only the commit index moved: nothing to fsync and nothing anyone waits for.
+          this.persist(rd).catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
+        }
         if (this.stopped) return;
-        this.opts.send(rd.messages);
+        if (!leading) this.opts.send(rd.messages);
         this.apply(rd);
         this.raw.advance(rd);
         this.serveReads();

@@ -39,6 +39,8 @@ export class RawNode {
   private readonly raft: Raft;
   private prevSoft: SoftState;
   private prevHard: HardState;
+  /** Proposals since the last Ready: their entries go out in one Append per follower. */
+  private appendPending = false;
 
   constructor(cfg: RaftConfig) {
     this.raft = new Raft(cfg);
@@ -62,7 +64,7 @@ export class RawNode {
   /** Appends a command; throws NOT_LEADER / TRANSFER_IN_PROGRESS. */
   propose(data: Uint8Array): { index: number; term: number } {
     const r = this.raft.propose(data);
-    this.raft.bcastAppend();
+    this.appendPending = true;
     return r;
   }
 
@@ -105,6 +107,10 @@ export class RawNode {
   /** Takes the pending work. Messages and read states are handed over exactly once. */
   ready(): Ready {
     const r = this.raft;
+    if (this.appendPending) {
+      this.appendPending = false;
+      if (r.role === 'leader') r.bcastAppend();
+    }
     const soft = r.softState();
     const hard = r.hardState();
     const entries = r.log.unstableEntries();

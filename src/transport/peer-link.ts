@@ -43,7 +43,11 @@ export class PeerLink {
   private readonly client: grpc.Client;
   private queue: Message[] = [];
   /** Identifies the batch in flight; a callback whose token is stale is ignored. */
-  private inFlight: { readonly call: grpc.ClientUnaryCall | null; readonly size: number } | null = null;
+  private inFlight: { readonly size: number; readonly timer: NodeJS.Timeout | null } | null = null;
+  /** One long-lived StepStream per peer: a batch is a stream message, its ack the reply. */
+  private stream: grpc.ClientDuplexStream<unknown, unknown> | null = null;
+  /** The peer answered UNIMPLEMENTED to StepStream: send unary Steps instead. */
+  private unaryOnly = false;
   /** The transfer in flight, identified like a batch. */
   private snapshot: { send: SnapshotSend | null } | null = null;
   /** False from the first failure until the next success: onUnreachable fires once per streak. */
@@ -95,10 +99,64 @@ export class PeerLink {
       to: this.id,
       messages: batch.map(encodeMessage),
     };
+    if (this.unaryOnly) {
+      this.sendUnary(request, batch.length);
+      return;
+    }
+    const stream = this.stream ?? this.openStream();
+    // The unary Step had a deadline per batch; on the stream it is a timer per batch in flight.
+    const timer = setTimeout(() => this.endStream(stream, 'DEADLINE_EXCEEDED', `no ack within ${this.ctx.stepDeadlineMs}ms`), this.ctx.stepDeadlineMs);
+    timer.unref();
+    this.inFlight = { size: batch.length, timer };
+    stream.write(request);
+  }
+
+  /**
+   * Opens the StepStream. Each ack settles the batch in flight and sends the next one; a
+   * failure (peer down, batch refused, no ack in time) loses the batch in flight, as a failed
+   * unary Step did, and the next flush opens a new stream. A peer without StepStream (an older
+   * version, during a rolling upgrade) answers UNIMPLEMENTED: then this link uses unary Steps.
+   */
+  private openStream(): grpc.ClientDuplexStream<unknown, unknown> {
+    const method = raftPeerMethod('StepStream');
+    const call = this.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+    this.stream = call;
+    call.on('data', () => {
+      if (this.stream !== call || this.inFlight === null) return;
+      clearTimeout(this.inFlight.timer ?? undefined);
+      this.ctx.counters.sent += this.inFlight.size;
+      this.inFlight = null;
+      this.reachable = true;
+      this.flush();
+    });
+    call.on('error', (err: grpc.ServiceError) => {
+      if (err.code === grpc.status.UNIMPLEMENTED) this.unaryOnly = true;
+      this.endStream(call, statusName(err.code), err.details);
+    });
+    call.on('end', () => this.endStream(call, null, 'stream ended'));
+    return call;
+  }
+
+  private endStream(call: grpc.ClientDuplexStream<unknown, unknown>, code: string | null, details: string): void {
+    if (this.stream !== call) return;
+    this.stream = null;
+    const lost = this.inFlight?.size ?? 0;
+    clearTimeout(this.inFlight?.timer ?? undefined);
+    this.inFlight = null;
+    if (code === 'DEADLINE_EXCEEDED') call.cancel();
+    if (lost > 0 || code !== null) {
+      this.ctx.counters.dropped += lost;
+      this.failed(`Step failed: ${code ?? 'OK'}: ${details}`, { code: code ?? 'OK', lost });
+    }
+    this.flush();
+  }
+
+  /** One unary Step per batch: for peers that do not serve StepStream. */
+  private sendUnary(request: WireBatch, size: number): void {
     const method = raftPeerMethod('Step');
-    const token: { call: grpc.ClientUnaryCall | null; size: number } = { call: null, size: batch.length };
+    const token: { readonly size: number; readonly timer: null } = { size, timer: null };
     this.inFlight = token;
-    const call = this.client.makeUnaryRequest(
+    this.client.makeUnaryRequest(
       method.path,
       method.requestSerialize,
       method.responseDeserialize,
@@ -108,16 +166,15 @@ export class PeerLink {
         if (this.inFlight !== token) return;
         this.inFlight = null;
         if (err) {
-          this.ctx.counters.dropped += batch.length;
-          this.failed(`Step failed: ${statusName(err.code)}: ${err.details}`, { code: statusName(err.code), lost: batch.length });
+          this.ctx.counters.dropped += size;
+          this.failed(`Step failed: ${statusName(err.code)}: ${err.details}`, { code: statusName(err.code), lost: size });
         } else {
-          this.ctx.counters.sent += batch.length;
+          this.ctx.counters.sent += size;
           this.reachable = true;
         }
         this.flush();
       },
     );
-    if (this.inFlight === token) token.call = call;
   }
 
   /** One transfer at a time per peer; a second one while busy is reported failed at once. */
@@ -187,9 +244,12 @@ export class PeerLink {
     const inFlight = this.inFlight;
     this.inFlight = null;
     if (inFlight !== null) {
-      inFlight.call?.cancel();
+      clearTimeout(inFlight.timer ?? undefined);
       this.ctx.counters.dropped += inFlight.size;
     }
+    const stream = this.stream;
+    this.stream = null;
+    stream?.cancel();
     const snapshot = this.snapshot;
     this.snapshot = null;
     if (snapshot !== null) {

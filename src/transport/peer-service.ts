@@ -46,6 +46,7 @@ export class PeerService {
     return {
       Step: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         this.step(call.request, callback),
+      StepStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => this.stepStream(call),
       InstallSnapshot: (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         this.installSnapshot(call, callback),
       Heartbeat: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
@@ -95,6 +96,35 @@ export class PeerService {
     }
     for (const m of messages) this.deliver(m);
     callback(null, {});
+  }
+
+  /** Step batches on one stream, each acknowledged; a refused batch ends the stream with its status. */
+  private stepStream(call: grpc.ServerDuplexStream<unknown, unknown>): void {
+    let settled = false;
+    call.on('data', (request: unknown) => {
+      if (settled) return;
+      const raw = isRecord(request) ? request : {};
+      const rawMessages = raw['messages'];
+      let messages: Message[];
+      try {
+        messages = this.checkBatch(raw, rawMessages);
+      } catch (err) {
+        settled = true;
+        const status = this.refused(Array.isArray(rawMessages) ? Math.max(1, rawMessages.length) : 1, err, raw['from']);
+        // Ends the call with this status (grpc-js turns a stream 'error' into the trailers).
+        call.emit('error', Object.assign(new Error(status.details), status));
+        return;
+      }
+      for (const m of messages) this.deliver(m);
+      call.write({});
+    });
+    call.on('end', () => {
+      if (!settled) call.end();
+      settled = true;
+    });
+    call.on('error', () => {
+      settled = true;
+    });
   }
 
   private checkBatch(raw: Readonly<Record<string, unknown>>, rawMessages: unknown): Message[] {

@@ -34,7 +34,7 @@ export interface WirePong {
   readonly payload: Uint8Array;
 }
 
-export type RaftPeerMethod = 'Step' | 'InstallSnapshot' | 'Heartbeat';
+export type RaftPeerMethod = 'Step' | 'StepStream' | 'InstallSnapshot' | 'Heartbeat';
 
 let service: grpc.ServiceClientConstructor | null = null;
 
