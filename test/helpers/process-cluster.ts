@@ -175,7 +175,7 @@ export class ProcessCluster {
   /** Waits until every running node agrees on one leader, and returns it. */
   async waitForLeader(among: readonly string[] = [...this.procs.keys()], timeoutMs = 20000): Promise<string> {
     let leader = '';
-    await waitFor(
+    await this.explainFailure(waitFor(
       async () => {
         const sts = await Promise.all(among.map((id) => this.status(id)));
         const leaders = new Set(sts.map((s) => s?.leader ?? ''));
@@ -184,7 +184,7 @@ export class ProcessCluster {
       },
       `one leader among ${among.join(',')}`,
       timeoutMs,
-    );
+    ));
     return leader;
   }
 
@@ -202,6 +202,16 @@ export class ProcessCluster {
       }),
     );
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Adds which nodes are running and their last log lines to a failure. */
+  async explainFailure<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      const state = this.ids.map((id) => `${id}: ${this.procs.has(id) ? `running (pid ${this.pid(id)})` : 'not running'}\n${this.dumpLogs(id).split('\n').slice(-8).join('\n')}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state.join('\n')}`, { cause: err });
+    }
   }
 
   dumpLogs(id: string): string {
