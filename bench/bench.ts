@@ -10,7 +10,7 @@
  * that noise from other jobs on the machine hits both alike. Failovers alternate kill by kill.
  * How much CPU other processes used during each measurement is reported beside it.
  *
- * --quick takes about a minute and a half; the full run about eight minutes.
+ * --quick takes about two minutes; the full run about seven to eight minutes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,7 +45,7 @@ const list = (v: string): number[] => v.split(',').map((x) => Number(x.trim()));
 const program = new Command()
   .name('bench')
   .description('Benchmark our controller cluster on loopback, optionally side by side with etcd 3.4.')
-  .option('--quick', 'short runs: about a minute and a half in all', false)
+  .option('--quick', 'short runs, about two minutes in all', false)
   .addOption(new Option('--vs <system>', 'also benchmark this system in the same run').choices(['etcd']))
   .option('--json <file>', "write the contract's JSON: { machine, results: [...] }")
   .option('--details <file>', 'write everything measured (rounds, CPU, scale, convergence) as JSON')
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
     drivers.push({ name: 'etcd', start: (n) => EtcdCluster.start(bin, n, opts.etcdApi) });
   }
   const who = drivers.map((d) => (d.name === 'etcd' ? `etcd (${opts.etcdApi === 'grpc' ? 'gRPC' : 'JSON gateway'})` : d.name)).join(' and ');
-  log(`${quick ? 'quick' : 'full'} run of ${[...parts].join(', ')} for ${who}; ${quick ? 'about a minute and a half' : 'about eight minutes'}`);
+  log(`${quick ? 'quick' : 'full'} run of ${[...parts].join(', ')} for ${who}; ${quick ? 'about two minutes' : 'about eight minutes'}`);
   log('measuring the floor: fsync in the data dirs\' filesystem, loopback RTT, grpc-js unary RTT...');
   let machine: MachineInfo = await machineInfo(os.tmpdir(), etcdBin ? etcdVersion(etcdBin) : null, quick);
   log(machineText(machine).split('\n').slice(-1)[0]!);
