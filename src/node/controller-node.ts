@@ -88,9 +88,11 @@ export class ControllerNode {
       clusterName: config.clusterName,
       maxMessageBytes: config.raft.maxMessageBytes,
       credentials: creds,
-      // Once the replicated records exist they are the authority: a removed member that still
-      // appears in a stale YAML file is refused like any stranger.
-      isKnownPeer: (id) => (sm.members.size > 0 ? sm.members.get(id) !== null : config.nodes.some((n) => n.id === id)),
+      // A member by the replicated records or by the cluster file. Not the records alone: a node
+      // that is behind (say, restored from a snapshot older than its leader's own addition) must
+      // still accept its leader, or it never catches up. A removed member is refused once it
+      // is gone from both, which is the removal procedure of docs/deploy.md.
+      isKnownPeer: (id) => sm.members.get(id) !== null || config.nodes.some((n) => n.id === id),
       onMessage: (m: Message) => {
         host?.noteMessageFrom(m.from);
         membership?.noteContact(m.from);
