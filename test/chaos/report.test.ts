@@ -25,7 +25,7 @@ function report(ok: boolean): ChaosReport {
     statusAccuracy: 0.9995,
     convergenceMs: p,
     faults: [{ atMs: 2000, kind: 'kill', target: 'c1', healedAtMs: 6000, detail: 'restarted; up after 800ms' }],
-    verdict: { ok, problems: ok ? [] : ['key r0 is not linearizable:\nlongest linearizable prefix: ...'] },
+    verdict: { ok, problems: ok ? [] : ['key r0 is not linearizable:\nlongest linearizable prefix: ...'], kinds: ok ? [] : ['safety'] },
     replay: 'npm run chaos -- --scenario kill-leader --seed 7 --nodes 3 --duration 10s --base-timeout 500ms',
     config: { baseTimeoutMs: 500, dynamicAdjustment: true, graceMs: 1500, electionTimeoutMs: 1000, raftHeartbeatMs: 100, snapshotThreshold: 2000, clients: 4, registers: 3, minAccuracy: 0.999, maxConvergenceP99Ms: 1500 },
     linearizability: { result: ok, checkedOps: 103, ms: 3, keys: [], anomalies: [] },

@@ -18,6 +18,13 @@ export interface FaultRecord {
   readonly skipped?: string;
 }
 
+/**
+ * safety: not linearizable, or an acknowledged write lost; crash: a controller exited on its
+ * own; status: accuracy or convergence targets missed; liveness: no recovery, no progress, a
+ * membership change that never completed; harness: the harness could not do its job.
+ */
+export type ProblemKind = 'safety' | 'crash' | 'status' | 'liveness' | 'harness';
+
 export interface LostWrite {
   readonly key: string;
   readonly value: string;
@@ -39,7 +46,12 @@ export interface ChaosReport {
   readonly convergenceMs: Percentiles;
   readonly faults: readonly FaultRecord[];
   // ---- Additions. ----
-  readonly verdict: { readonly ok: boolean; readonly problems: readonly string[] };
+  readonly verdict: {
+    readonly ok: boolean;
+    readonly problems: readonly string[];
+    /** What kinds of thing went wrong (a timing judgement can be set aside on a starved machine; safety never). */
+    readonly kinds: readonly ProblemKind[];
+  };
   readonly replay: string;
   readonly config: {
     readonly baseTimeoutMs: number;

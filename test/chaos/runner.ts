@@ -14,7 +14,7 @@ import { checkableHistory, type OpRecord } from './history.js';
 import { NodeProbe } from './node-probe.js';
 import type { Delay } from './link-faults.js';
 import { checkHistory } from './linearizability.js';
-import type { ChaosReport, FaultRecord, LostWrite } from './report.js';
+import type { ChaosReport, FaultRecord, LostWrite, ProblemKind } from './report.js';
 import { describeAction, makeSchedule, type FaultAction, type PlannedFault, type Role, type Scenario } from './scenarios.js';
 import { analyzeStatus, percentiles, stateOf, type World } from './status-analysis.js';
 import { StatusSampler } from './status-sampler.js';
@@ -58,6 +58,11 @@ export interface RunResult {
   readonly report: ChaosReport;
   readonly dir: string;
   readonly kept: boolean;
+}
+
+interface Problem {
+  readonly kind: ProblemKind;
+  readonly text: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -122,7 +127,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   let origin = performance.now();
   const now = (): number => performance.now() - origin;
   const stamp = (): string => `[${(now() / 1000).toFixed(1).padStart(6)}s]`;
-  const problems: string[] = [];
+  const problems: Problem[] = [];
+  const problem = (kind: ProblemKind, text: string): void => {
+    problems.push({ kind, text });
+  };
   const event = (text: string): void => {
     if (o.tty) process.stdout.write('\r\x1b[K');
     o.out(`${stamp()} ${text}`);
@@ -361,7 +369,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         if (up !== null) {
           setCond(x, { running: true });
           recordWorld(`${x} restarted`, 'fault', up);
-        } else problems.push(`${x} did not answer within 30 s of its restart`);
+        } else problem('liveness', `${x} did not answer within 30 s of its restart`);
         active.delete(id);
         currentFaults.delete(id);
         faults.push({ atMs, kind: 'kill', target: x, healedAtMs, detail: `restarted; up after ${Math.round(now() - healedAtMs)}ms` });
@@ -423,7 +431,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         try {
           await retryChange(() => admin.memberRemove(x), async () => !(await membersNow()).has(x), 15000);
         } catch (err) {
-          problems.push(`member remove ${x} failed for 15 s with a majority up: ${errText(err)}`);
+          problem('liveness', `member remove ${x} failed for 15 s with a majority up: ${errText(err)}`);
           setCond(x, { member: true, voter: true });
           recordWorld(`remove ${x} failed`, 'membership');
           active.delete(id);
@@ -447,14 +455,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           if (up !== null) {
             setCond(x, { running: true });
             recordWorld(`${x} joined`, 'membership', up);
-          } else problems.push(`${x} did not answer within 30 s of joining`);
+          } else problem('liveness', `${x} did not answer within 30 s of joining`);
           await retryChange(() => admin.memberPromote(x), async () => (await membersNow()).get(x) === 'voter', 30000);
           setCond(x, { voter: true });
           recordWorld(`promote ${x}`, 'membership');
           detail = `re-added empty, voter after ${Math.round(now() - healedAtMs)}ms`;
           event(`${x} promoted to voter`);
         } catch (err) {
-          problems.push(`re-adding ${x} failed: ${errText(err)}`);
+          problem('liveness', `re-adding ${x} failed: ${errText(err)}`);
           detail = `re-add failed: ${errText(err)}`;
         }
         active.delete(id);
@@ -557,7 +565,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           break;
         }
         if (performance.now() > recoverDeadline) {
-          problems.push(`the cluster did not recover within 30 s of the last heal (every member online on every node, with a leader)`);
+          problem('liveness', `the cluster did not recover within 30 s of the last heal (every member online on every node, with a leader)`);
           break;
         }
         await sleep(50);
@@ -588,7 +596,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           });
           return got;
         } catch (err) {
-          problems.push(`final read of ${key} failed for 20 s: ${errText(err)}`);
+          problem('liveness', `final read of ${key} failed for 20 s: ${errText(err)}`);
           return null;
         }
       };
@@ -618,7 +626,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       );
     } catch (err) {
       // Whatever broke the run (a cluster that never came up, a harness error) is the verdict.
-      problems.push(`the run was cut short: ${err instanceof Error ? err.message : String(err)}`);
+      problem('liveness', `the run was cut short: ${err instanceof Error ? err.message : String(err)}`);
       stopping = true;
       await workload.stop().catch(() => undefined);
       if (runMs === 0) runMs = Math.max(0, now());
@@ -647,24 +655,24 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const latencies = work.filter((r) => r.result === 'ok').map((r) => r.returnMs - r.invokeMs);
 
     if (lin.linearizable === false) {
-      for (const k of lin.keys.filter((k) => k.linearizable === false)) problems.push(`key ${k.key} is not linearizable:\n${k.explanation ?? ''}`);
-      for (const an of lin.anomalies) problems.push(`key ${an.key}: ${an.reason}: ${an.ops.join(' | ')}`);
-    } else if (lin.linearizable === 'unknown') problems.push('the linearizability search ran out of budget: the history is unverified');
-    if (lost.length > 0) problems.push(`${lost.length} acknowledged writes are missing at the end, e.g. ${lost.slice(0, 3).map((l) => `${l.key}=${l.value}@${l.revision} (found ${l.found})`).join(', ')}`);
+      for (const k of lin.keys.filter((k) => k.linearizable === false)) problem('safety', `key ${k.key} is not linearizable:\n${k.explanation ?? ''}`);
+      for (const an of lin.anomalies) problem('safety', `key ${an.key}: ${an.reason}: ${an.ops.join(' | ')}`);
+    } else if (lin.linearizable === 'unknown') problem('safety', 'the linearizability search ran out of budget: the history is unverified');
+    if (lost.length > 0) problem('safety', `${lost.length} acknowledged writes are missing at the end, e.g. ${lost.slice(0, 3).map((l) => `${l.key}=${l.value}@${l.revision} (found ${l.found})`).join(', ')}`);
     if (status.accuracy < o.minAccuracy) {
       const eg = status.mismatches.slice(0, 3).map((m) => `${(m.atMs / 1000).toFixed(1)}s ${m.sampler} says ${m.subject} ${m.reported}, truth ${m.expected}`);
-      problems.push(`status accuracy ${(status.accuracy * 100).toFixed(3)}% is below ${(o.minAccuracy * 100).toFixed(1)}% (${status.mismatchCount} wrong answers; e.g. ${eg.join('; ')})`);
+      problem('status', `status accuracy ${(status.accuracy * 100).toFixed(3)}% is below ${(o.minAccuracy * 100).toFixed(1)}% (${status.mismatchCount} wrong answers; e.g. ${eg.join('; ')})`);
     }
-    if (status.convergenceMs.p99 > maxP99) problems.push(`status convergence p99 ${status.convergenceMs.p99}ms exceeds ${maxP99}ms`);
+    if (status.convergenceMs.p99 > maxP99) problem('status', `status convergence p99 ${status.convergenceMs.p99}ms exceeds ${maxP99}ms`);
     if (status.unconverged > 0) {
       const eg = status.changes.filter((c) => c.convergedMs === null && c.superseded !== true).slice(0, 3).map((c) => `${c.subject} ${c.to} at ${(c.atMs / 1000).toFixed(1)}s (${c.cause})`);
-      problems.push(`${status.unconverged} status changes never reached every majority-side node: ${eg.join(', ')}`);
+      problem('status', `${status.unconverged} status changes never reached every majority-side node: ${eg.join(', ')}`);
     }
-    for (const e of cluster.unexpectedExits) problems.push(`${e.id} exited on its own at ${(e.atMs / 1000).toFixed(1)}s (code ${String(e.code)}, signal ${String(e.signal)}):\n${cluster.tail(e.id, 15)}`);
+    for (const e of cluster.unexpectedExits) problem('crash', `${e.id} exited on its own at ${(e.atMs / 1000).toFixed(1)}s (code ${String(e.code)}, signal ${String(e.signal)}):\n${cluster.tail(e.id, 15)}`);
     const proxyStats = [...cluster.proxies.values()].map((p) => p.stats);
     const unidentified = proxyStats.reduce((s, p) => s + p.unidentifiedActive, 0);
-    if (unidentified > 0) problems.push(`harness: ${unidentified} peer connections could not be attributed to a node (their faults were not applied)`);
-    if (count('ok') === 0) problems.push('no operation succeeded: the workload proves nothing');
+    if (unidentified > 0) problem('harness', `harness: ${unidentified} peer connections could not be attributed to a node (their faults were not applied)`);
+    if (count('ok') === 0) problem('liveness', 'no operation succeeded: the workload proves nothing');
 
     const cpus = os.cpus();
     const built: ChaosReport = {
@@ -678,7 +686,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       statusAccuracy: Number(status.accuracy.toFixed(6)),
       convergenceMs: status.convergenceMs,
       faults: [...faults].sort((x, y) => x.atMs - y.atMs),
-      verdict: { ok: problems.length === 0, problems },
+      verdict: { ok: problems.length === 0, problems: problems.map((p) => p.text), kinds: [...new Set(problems.map((p) => p.kind))] },
       replay:
         `npm run chaos -- --scenario ${o.scenario.name} --seed ${o.seed} --nodes ${o.nodes} --duration ${Math.round(o.durationMs / 1000)}s --base-timeout ${o.baseTimeoutMs}ms` +
         (electionTimeoutMs !== 1000 ? ` --election-timeout ${electionTimeoutMs}ms` : '') +
