@@ -118,14 +118,17 @@ void t.test('delay holds each direction for the configured time', async (t) => {
     await waitFor(() => a.text().length > before, 'the echo', 5000);
     return performance.now() - started;
   };
-  t.ok((await rtt()) < 50, 'fast without delay');
+  // The delay is a lower bound the proxy enforces; without it a loopback echo is far below it.
+  // (No upper bounds: a loaded machine may be slow, never faster than the delay.)
+  const both = 180;
+  t.ok((await rtt()) < both, 'not held back without a delay');
   links.setDelay(['a'], ['n'], { minMs: 100, maxMs: 100 });
   links.setDelay(['n'], ['a'], { minMs: 80, maxMs: 80 });
   const slow = await rtt();
-  t.ok(slow >= 178 && slow < 400, `a round trip takes both delays (${slow.toFixed(0)}ms)`);
+  t.ok(slow >= both - 2, `a round trip takes both delays (${slow.toFixed(0)}ms)`);
   links.setDelay(['a'], ['n'], null);
   links.setDelay(['n'], ['a'], null);
-  t.ok((await rtt()) < 50, 'fast again once the delay is removed');
+  t.ok((await rtt()) < both, 'not held back once the delay is removed');
   a.socket.destroy();
 });
 
@@ -138,7 +141,7 @@ void t.test('a rate cap slows a direction down without losing anything', async (
   a.socket.write(payload);
   await waitFor(() => target.bytes(0).length === payload.length, 'all 10 kB to arrive', 10000);
   const ms = performance.now() - started;
-  t.ok(ms >= 400 && ms < 2000, `10 kB at 20 kB/s took ${ms.toFixed(0)}ms`);
+  t.ok(ms >= 400, `10 kB at 20 kB/s took ${ms.toFixed(0)}ms (at least the cap allows)`);
   t.equal(target.bytes(0), payload, 'byte for byte');
   a.socket.destroy();
 });
