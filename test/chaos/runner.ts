@@ -185,39 +185,32 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   });
 
   /**
-   * Waits until a node started with cluster.start() is up: its client API answers, or a peer's
-   * proxy has passed on bytes it sent (its transport may talk to peers before its API serves,
-   * and then the peers rightly hear it). From then on it counts as running. Resolves with the
-   * run time at which it was first up (backdated to the first bytes heard), null if never.
+   * Waits until a node started with cluster.start() answers its client API, and resolves with
+   * that run time (null if it never does). Until then the node is "starting": its peers may
+   * hear its first messages before its API serves, or only after it has caught up, so the
+   * truth about it is undetermined (see NodeCondition.starting) rather than guessed.
    */
   const upAgain = async (id: string, deadlineMs: number): Promise<number | null> => {
     const deadline = performance.now() + deadlineMs;
     const probe = new NodeProbe(cluster.listen(id), 500);
-    let answered: number | null = null;
-    let done = false;
-    const asking = (async () => {
-      while (!done && answered === null && performance.now() < deadline) {
+    try {
+      while (performance.now() < deadline) {
         try {
           await probe.status();
-          answered = now();
+          return now();
         } catch {
           await sleep(20);
         }
       }
-    })();
-    try {
-      while (performance.now() < deadline) {
-        const heard = cluster.firstHeard.get(id);
-        if (heard !== undefined) return Math.min(heard - origin, answered ?? Infinity);
-        if (answered !== null) return answered;
-        await sleep(5);
-      }
       return null;
     } finally {
-      done = true;
-      await asking;
       probe.close();
     }
+  };
+  /** How long after `startedAt` (performance.now()) a peer's proxy first passed on its bytes. */
+  const firstBytes = (id: string, startedAt: number): string => {
+    const heard = cluster.firstHeard.get(id);
+    return heard === undefined ? 'no bytes to peers yet' : `first bytes to a peer after ${Math.round(heard - startedAt)}ms`;
   };
 
   const majority = (): Set<string> => new Set(truthNow().majoritySide);
@@ -363,17 +356,21 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         await cluster.kill(x);
         await untilHeal();
         const healedAtMs = Math.round(now());
+        const startedAt = performance.now();
         cluster.start(x);
+        setCond(x, { starting: true });
+        recordWorld(`${x} starting`);
         sampler.reset(x);
         const up = await upAgain(x, 30000);
         if (up !== null) {
-          setCond(x, { running: true });
+          setCond(x, { running: true, starting: false });
           recordWorld(`${x} restarted`, 'fault', up);
         } else problem('liveness', `${x} did not answer within 30 s of its restart`);
         active.delete(id);
         currentFaults.delete(id);
-        faults.push({ atMs, kind: 'kill', target: x, healedAtMs, detail: `restarted; up after ${Math.round(now() - healedAtMs)}ms` });
-        event(`restarted ${x} (up after ${Math.round(now() - healedAtMs)}ms)`);
+        const detail = `restarted; API answering after ${Math.round(now() - healedAtMs)}ms, ${firstBytes(x, startedAt)}`;
+        faults.push({ atMs, kind: 'kill', target: x, healedAtMs, detail });
+        event(`${x} ${detail}`);
         return;
       }
       case 'pause': {
@@ -450,10 +447,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         try {
           await retryChange(() => admin.memberAdd(x, cluster.address(x), true), async () => (await membersNow()).has(x), 15000);
           cluster.start(x, true);
+          setCond(x, { starting: true });
+          recordWorld(`${x} starting`, 'membership');
           sampler.reset(x);
           const up = await upAgain(x, 30000);
           if (up !== null) {
-            setCond(x, { running: true });
+            setCond(x, { running: true, starting: false });
             recordWorld(`${x} joined`, 'membership', up);
           } else problem('liveness', `${x} did not answer within 30 s of joining`);
           await retryChange(() => admin.memberPromote(x), async () => (await membersNow()).get(x) === 'voter', 30000);

@@ -57,6 +57,10 @@ void t.test('the truth follows the faults the harness made', async (t) => {
   t.same([...truth.majoritySide], ['c3', 'c4', 'c5']);
 
   links.clear();
+  truth = computeTruth(nodes(3, { c1: { running: false, starting: true } }), links);
+  t.equal(truth.online.get('c1'), null, 'starting (spawned, API not answering yet): undetermined');
+  t.same([...truth.majoritySide], ['c2', 'c3']);
+
   truth = computeTruth(nodes(4, { c4: { member: false, voter: false } }), links);
   t.notOk(truth.online.has('c4'), 'a removed member is not expected in the list');
   t.same([...truth.majoritySide], ['c1', 'c2', 'c3']);

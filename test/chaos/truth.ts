@@ -21,6 +21,11 @@
 export interface NodeCondition {
   /** Started, answering, and neither killed nor paused. */
   readonly running: boolean;
+  /**
+   * Started but its API does not answer yet: its peers may already hear it, or not until it
+   * has caught up. Its truth is undetermined; it is not on the majority side.
+   */
+  readonly starting?: boolean;
   /** A member of the cluster (not removed). */
   readonly member: boolean;
   readonly voter: boolean;
@@ -51,6 +56,10 @@ export function computeTruth(nodes: ReadonlyMap<string, NodeCondition>, links: L
   const online = new Map<string, boolean | null>();
   for (const [id, c] of nodes) {
     if (!c.member) continue;
+    if (c.starting === true) {
+      online.set(id, null);
+      continue;
+    }
     if (!c.running) {
       online.set(id, false);
       continue;
