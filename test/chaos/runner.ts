@@ -186,9 +186,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
 
   /**
    * Waits until a node started with cluster.start() answers its client API, and resolves with
-   * that run time (null if it never does). Until then the node is "starting": its peers may
+   * that run time (null if it never does). Until then the node is starting: its peers may
    * hear its first messages before its API serves, or only after it has caught up, so the
-   * truth about it is undetermined (see NodeCondition.starting) rather than guessed.
+   * truth about it is undetermined (see NodeCondition.unsettled) rather than guessed.
    */
   const upAgain = async (id: string, deadlineMs: number): Promise<number | null> => {
     const deadline = performance.now() + deadlineMs;
@@ -358,12 +358,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         const healedAtMs = Math.round(now());
         const startedAt = performance.now();
         cluster.start(x);
-        setCond(x, { starting: true });
+        setCond(x, { unsettled: true });
         recordWorld(`${x} starting`);
         sampler.reset(x);
         const up = await upAgain(x, 30000);
         if (up !== null) {
-          setCond(x, { running: true, starting: false });
+          setCond(x, { running: true, unsettled: false });
           recordWorld(`${x} restarted`, 'fault', up);
         } else problem('liveness', `${x} did not answer within 30 s of its restart`);
         active.delete(id);
@@ -422,14 +422,17 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         if (x === null) return skip(`no ${a.target.role} to replace`);
         active.set(id, { nodes: new Set([x]), cuts: [], delays: [] });
         currentFaults.set(id, `replace ${x}`);
-        setCond(x, { member: false, voter: false });
-        recordWorld(`remove ${x}`, 'membership');
+        // Unsettled until the removal is known to have committed (the call returned).
+        setCond(x, { unsettled: true });
+        recordWorld(`removing ${x}`, 'membership');
         event(`member remove ${x}`);
         try {
           await retryChange(() => admin.memberRemove(x), async () => !(await membersNow()).has(x), 15000);
+          setCond(x, { member: false, voter: false, unsettled: false });
+          recordWorld(`removed ${x}`, 'membership');
         } catch (err) {
           problem('liveness', `member remove ${x} failed for 15 s with a majority up: ${errText(err)}`);
-          setCond(x, { member: true, voter: true });
+          setCond(x, { unsettled: false });
           recordWorld(`remove ${x} failed`, 'membership');
           active.delete(id);
           currentFaults.delete(id);
@@ -440,19 +443,18 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         cluster.wipe(x);
         await untilHeal();
         const healedAtMs = Math.round(now());
-        setCond(x, { member: true, voter: false, running: false });
-        recordWorld(`add ${x}`, 'membership');
+        // Unsettled from the add until the new process answers: being added, then starting.
+        setCond(x, { member: true, voter: false, running: false, unsettled: true });
+        recordWorld(`adding ${x}`, 'membership');
         event(`member add ${x} --learner, start it with --join`);
         let detail: string;
         try {
           await retryChange(() => admin.memberAdd(x, cluster.address(x), true), async () => (await membersNow()).has(x), 15000);
           cluster.start(x, true);
-          setCond(x, { starting: true });
-          recordWorld(`${x} starting`, 'membership');
           sampler.reset(x);
           const up = await upAgain(x, 30000);
           if (up !== null) {
-            setCond(x, { running: true, starting: false });
+            setCond(x, { running: true, unsettled: false });
             recordWorld(`${x} joined`, 'membership', up);
           } else problem('liveness', `${x} did not answer within 30 s of joining`);
           await retryChange(() => admin.memberPromote(x), async () => (await membersNow()).get(x) === 'voter', 30000);

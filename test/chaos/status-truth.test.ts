@@ -57,8 +57,11 @@ void t.test('the truth follows the faults the harness made', async (t) => {
   t.same([...truth.majoritySide], ['c3', 'c4', 'c5']);
 
   links.clear();
-  truth = computeTruth(nodes(3, { c1: { running: false, starting: true } }), links);
+  truth = computeTruth(nodes(3, { c1: { running: false, unsettled: true } }), links);
   t.equal(truth.online.get('c1'), null, 'starting (spawned, API not answering yet): undetermined');
+  t.same([...truth.majoritySide], ['c2', 'c3']);
+  truth = computeTruth(nodes(3, { c1: { unsettled: true } }), links);
+  t.equal(truth.online.get('c1'), null, 'being removed (the conf change is in flight): undetermined');
   t.same([...truth.majoritySide], ['c2', 'c3']);
 
   truth = computeTruth(nodes(4, { c4: { member: false, voter: false } }), links);

@@ -22,10 +22,12 @@ export interface NodeCondition {
   /** Started, answering, and neither killed nor paused. */
   readonly running: boolean;
   /**
-   * Started but its API does not answer yet: its peers may already hear it, or not until it
-   * has caught up. Its truth is undetermined; it is not on the majority side.
+   * The harness is in the middle of changing it, and cannot tell when the change takes effect:
+   * spawned but its API does not answer yet (its peers may already hear it, or not until it
+   * has caught up), or being added or removed (the conf change commits somewhere between the
+   * call and its answer). Its truth is undetermined; it is not on the majority side.
    */
-  readonly starting?: boolean;
+  readonly unsettled?: boolean;
   /** A member of the cluster (not removed). */
   readonly member: boolean;
   readonly voter: boolean;
@@ -49,14 +51,14 @@ export function computeTruth(nodes: ReadonlyMap<string, NodeCondition>, links: L
   const twoWay = (a: string, b: string): boolean => a === b || (!links.isCut(a, b) && !links.isCut(b, a));
   const majoritySide = new Set<string>();
   for (const [id, c] of nodes) {
-    if (!c.member || !c.running) continue;
+    if (!c.member || !c.running || c.unsettled === true) continue;
     const reach = voters.filter((v) => running(v) && twoWay(id, v)).length;
     if (reach >= quorum) majoritySide.add(id);
   }
   const online = new Map<string, boolean | null>();
   for (const [id, c] of nodes) {
     if (!c.member) continue;
-    if (c.starting === true) {
+    if (c.unsettled === true) {
       online.set(id, null);
       continue;
     }
