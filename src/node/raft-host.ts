@@ -238,9 +238,11 @@ export class RaftHost {
     try {
       while (!this.stopped && this.raw.hasReady()) {
         const rd = this.raw.ready();
-        // Thesis §10.2.1: a leader may write its log in parallel with replicating it; its term
-        // and vote are already durable (a leader never changes them), and it counts its own
-        // entries towards commit only through its followers' acknowledgements plus its own.
+        // Thesis §10.2.1: a leader may send its entries while it writes them (etcd does too).
+        // Its term and vote are already durable: a leader never changes them. The core counts
+        // the leader's own entries towards commit at once, but nothing acts on a commit
+        // (applying, answering clients, telling followers) before a later Ready, and this loop
+        // takes the next Ready only once this one's entries are durable (ready.ts, rule 2).
         const leading = (rd.softState?.role ?? this.soft.role) === 'leader';
         if (leading) this.opts.send(rd.messages);
         if (rd.mustSync || rd.snapshot !== null) {
