@@ -34,11 +34,18 @@ void t.test('a node joins as a learner, is promoted to voter, and is removed', a
   const add = await cluster.ctl(['member', 'add', 'c4', address, '--learner'], cluster.endpoints(['c1', 'c2', 'c3']));
   t.equal(add.code, 0, add.stderr);
   cluster.start('c4', ['--join']);
-  await waitFor(async () => (await cluster.status('c4'))?.leader !== '' , 'c4 to hear from the leader', 20000);
+  await waitFor(
+    async () => {
+      const s = await cluster.status('c4');
+      return s !== null && s.leader !== '';
+    },
+    'c4 to answer and hear from the leader',
+    20000,
+  );
   const promote = await cluster.ctl(['member', 'promote', 'c4'], cluster.endpoints(['c1', 'c2', 'c3']));
   t.equal(promote.code, 0, promote.stderr);
-  const st = await cluster.status('c4');
-  t.ok(st !== null, 'c4 answers status');
+  await waitFor(async () => (await cluster.status('c4'))?.voters.includes('c4') === true, 'c4 to apply its promotion', 20000);
+  t.pass('c4 answers status and knows itself a voter');
   const list = JSON.parse((await cluster.ctl(['list', 'controllers', '-o', 'json'], cluster.endpoints(['c1']))).stdout) as Array<{ id: string; voter: boolean }>;
   t.ok(list.find((r) => r.id === 'c4')?.voter, 'c4 is a voter');
   const remove = await cluster.ctl(['member', 'remove', 'c4'], cluster.endpoints(['c1', 'c2', 'c3']));
