@@ -14,6 +14,8 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { ApiError, errorCodeOf, type ApiErrorCode } from './errors.js';
+import { KvSessionClient, KvSessionError, type KvSessionOp } from './kv-session.js';
+import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 // ---- The JSON shapes of the contract, and decoding of the wire answers into them. ----
 
@@ -260,7 +262,8 @@ export type ControllerMethod =
   | 'MemberPromote'
   | 'MemberRemove'
   | 'LeaderTransfer'
-  | 'Audit';
+  | 'Audit'
+  | 'KvSession';
 
 let service: grpc.ServiceClientConstructor | null = null;
 
@@ -269,6 +272,13 @@ export function controllerService(): grpc.ServiceClientConstructor {
   service ??= lookupService(loadProto('controller.proto'), 'controller.api.Controller');
   return service;
 }
+
+/** channelz bookkeeping costs CPU on every call, and nothing reads it. */
+export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0 };
+
+/** Larger values go in unary calls: one oversized message must not break a session that
+ * other requests share (the server refuses it by failing the whole stream). */
+export const MAX_SESSION_VALUE_BYTES = 64 * 1024;
 
 function methodDefinition(name: ControllerMethod): grpc.MethodDefinition<unknown, unknown> {
   const method = controllerService().service[name];
@@ -364,6 +374,7 @@ export class ControllerClient {
   private readonly timeoutMs: number;
   private readonly credentials: grpc.ChannelCredentials;
   private readonly channels = new Map<string, grpc.Client>();
+  private readonly sessions = new Map<string, KvSessionClient>();
   private readonly streams = new Set<grpc.ClientReadableStream<unknown>>();
   /** Index of the endpoint that answered last. */
   private preferred = 0;
@@ -393,13 +404,15 @@ export class ControllerClient {
       client: this.nextRef(),
       forwarded: false,
     };
-    const res = await this.withFailover((endpoint) => this.unary(endpoint, 'Put', request));
+    const op = this.sessionOp('KV_OP_PUT', { key, value: request.value, hasIfRevision: request.hasIfRevision, ifRevision: request.ifRevision, client: request.client });
+    const res = await this.withFailover((endpoint) => this.kv(endpoint, 'Put', request, op));
     return { revision: new Fields(res, 'PutResponse').num('revision') };
   }
 
   async get(key: string, opts: { readonly serializable?: boolean } = {}): Promise<KvEntry> {
     const request = { key, serializable: opts.serializable ?? false };
-    return decodeKv(await this.withFailover((endpoint) => this.unary(endpoint, 'Get', request)));
+    const op = this.sessionOp('KV_OP_GET', { key, serializable: request.serializable });
+    return decodeKv(await this.withFailover((endpoint) => this.kv(endpoint, 'Get', request, op)));
   }
 
   async delete(key: string, opts: { readonly ifRevision?: number } = {}): Promise<{ revision: number }> {
@@ -410,7 +423,8 @@ export class ControllerClient {
       hasIfRevision: opts.ifRevision !== undefined,
       ifRevision: opts.ifRevision ?? 0,
     };
-    const res = await this.withFailover((endpoint) => this.unary(endpoint, 'Delete', request));
+    const op = this.sessionOp('KV_OP_DELETE', { key, hasIfRevision: request.hasIfRevision, ifRevision: request.ifRevision, client: request.client });
+    const res = await this.withFailover((endpoint) => this.kv(endpoint, 'Delete', request, op));
     return { revision: new Fields(res, 'DeleteResponse').num('revision') };
   }
 
@@ -479,6 +493,8 @@ export class ControllerClient {
     this.closed = true;
     for (const stream of this.streams) stream.cancel();
     this.streams.clear();
+    for (const session of this.sessions.values()) session.close();
+    this.sessions.clear();
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
   }
@@ -492,7 +508,7 @@ export class ControllerClient {
     if (this.closed) throw new ApiError('INTERNAL', `expected an open client, found it closed (endpoint ${endpoint})`);
     let channel = this.channels.get(endpoint);
     if (channel === undefined) {
-      channel = new grpc.Client(endpoint, this.credentials);
+      channel = new grpc.Client(endpoint, this.credentials, CLIENT_CHANNEL_OPTIONS);
       this.channels.set(endpoint, channel);
     }
     return channel;
@@ -551,6 +567,46 @@ export class ControllerClient {
         }
       }
     }
+  }
+
+  private sessionOp(
+    op: KvSessionRequestMsg['op'],
+    fields: { key: string; value?: Uint8Array; hasIfRevision?: boolean; ifRevision?: number; serializable?: boolean; client?: ClientRef },
+  ): KvSessionOp {
+    return {
+      op,
+      key: fields.key,
+      value: fields.value ?? new Uint8Array(0),
+      hasIfRevision: fields.hasIfRevision ?? false,
+      ifRevision: fields.ifRevision ?? 0,
+      serializable: fields.serializable ?? false,
+      clientId: fields.client?.id ?? '',
+      clientSeq: fields.client?.seq ?? 0,
+    };
+  }
+
+  /** A Put, Get or Delete: on the endpoint's KvSession, or as a unary call when the value is
+   * large or the endpoint has no KvSession. Both answers decode the same way. */
+  private kv(endpoint: string, method: 'Put' | 'Get' | 'Delete', request: object, op: KvSessionOp): Promise<unknown> {
+    const session = this.session(endpoint);
+    if (session.unsupported || op.value.byteLength > MAX_SESSION_VALUE_BYTES) return this.unary(endpoint, method, request);
+    return session.request(op, this.timeoutMs).then(
+      (res: KvSessionResponseMsg) => res,
+      (err: unknown) => {
+        if (err instanceof KvSessionError && err.code === grpc.status.UNIMPLEMENTED) return this.unary(endpoint, method, request);
+        throw err;
+      },
+    );
+  }
+
+  private session(endpoint: string): KvSessionClient {
+    let session = this.sessions.get(endpoint);
+    if (session === undefined) {
+      const method = methodDefinition('KvSession') as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
+      session = new KvSessionClient(this.channel(endpoint), method, endpoint);
+      this.sessions.set(endpoint, session);
+    }
+    return session;
   }
 
   private unary(endpoint: string, method: ControllerMethod, request: object): Promise<unknown> {

@@ -5,14 +5,15 @@
 import * as grpc from '@grpc/grpc-js';
 import type { RaftHost } from '../node/raft-host.js';
 import { HostError } from '../node/errors.js';
-import type { StateMachine, ApplyResult, KvCommand } from '../statemachine/index.js';
-import { encodeCommand, validateCommand } from '../statemachine/index.js';
-import { LeaderForwarder } from './leader-forwarder.js';
+import type { StateMachine } from '../statemachine/index.js';
+import { kvOps } from './kv-ops.js';
+import type { KvSessions } from './kv-session-service.js';
+import type { LeaderForwarder } from './leader-forwarder.js';
+import { onLeaderOf } from './on-leader.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
 import type {
   AuditEventMsg,
   AuditRequestMsg,
-  ClientRefMsg,
   DeleteRequestMsg,
   GetRequestMsg,
   LeaderTransferRequestMsg,
@@ -41,9 +42,9 @@ export interface ControllerServiceDeps {
   /** On the leader: judge and propose a follower's status correction; true when proposed. */
   readonly reportStatus: (report: StatusReportMsg) => Promise<boolean>;
   readonly defaultTimeoutMs: number;
+  /** Where KvSession streams register, so a graceful shutdown can end them. */
+  readonly sessions: KvSessions;
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
 
@@ -63,59 +64,8 @@ function unary<Req, Res>(f: (req: Req, deadline: number) => Promise<Res>, defaul
 export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServiceImplementation {
   const { host, stateMachine: sm } = deps;
   const t = deps.defaultTimeoutMs;
-
-  /** Runs `local` on the leader, forwarding `method` there when this node does not lead. */
-  async function onLeader<Res>(method: string, req: { forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>): Promise<Res> {
-    for (;;) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader answered before the deadline');
-      const leader = host.softState().leader ?? (await host.waitForLeader(remaining));
-      if (leader === null) throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
-      try {
-        if (leader === deps.id) return await local(deadline - Date.now());
-        if (req.forwarded) throw new ServiceFailure('NOT_LEADER', `${deps.id} is not the leader (leader is ${leader})`);
-        const address = deps.addressOf(leader);
-        if (address === null) throw new ServiceFailure('NO_LEADER', `leader ${leader} has no known address`);
-        return await deps.forwarder.call<Res>(address, method, req, deadline);
-      } catch (err) {
-        const retriable =
-          (err instanceof HostError && (err.code === 'NOT_LEADER' || err.code === 'NO_LEADER')) ||
-          (err instanceof ServiceFailure && err.code === 'NO_LEADER' && !req.forwarded);
-        if (!retriable || req.forwarded) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
-      }
-    }
-  }
-
-  function kvResult(r: ApplyResult): { revision: number } {
-    if (r.ok) return { revision: r.revision };
-    switch (r.code) {
-      case 'CAS_FAILED':
-        throw new ServiceFailure('CAS_FAILED', `${r.message}${r.currentRevision !== undefined ? ` (current revision ${r.currentRevision})` : ''}`);
-      case 'NOT_FOUND':
-        throw new ServiceFailure('NOT_FOUND', r.message);
-      case 'INVALID':
-      case 'STALE_REQUEST':
-      case 'CONFLICT':
-        throw new ServiceFailure('INVALID_ARGUMENT', r.message);
-      case 'IGNORED':
-        throw new ServiceFailure('INTERNAL', r.message);
-    }
-  }
-
-  function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
-    const envelope = client && client.id !== '' ? { ...cmd, client: { id: client.id, seq: client.seq } } : cmd;
-    validateCommand(envelope);
-    return encodeCommand(envelope);
-  }
-
-  function decodeValue(v: Uint8Array): string {
-    try {
-      return utf8.decode(v);
-    } catch {
-      throw new ServiceFailure('INVALID_ARGUMENT', 'value must be UTF-8 text');
-    }
-  }
+  const onLeader = onLeaderOf(deps);
+  const kv = kvOps(host, deps.stateMachine, onLeader);
 
   const memberResponse = () => {
     const conf = host.status().conf;
@@ -136,41 +86,10 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   }
 
   return {
-    Put: unary<PutRequestMsg, { revision: number }>(async (req, deadline) => {
-      const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: decodeValue(req.value), ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
-      const data = encodeKv(cmd, req.client);
-      return onLeader('put', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
-    }, t),
-
-    Delete: unary<DeleteRequestMsg, { revision: number }>(async (req, deadline) => {
-      const cmd: KvCommand = { kind: 'kv', op: 'delete', key: req.key, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
-      const data = encodeKv(cmd, req.client);
-      return onLeader('delete', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
-    }, t),
-
-    Get: unary<GetRequestMsg, { key: string; value: Buffer; revision: number }>(async (req, deadline) => {
-      if (req.key === '') throw new ServiceFailure('INVALID_ARGUMENT', 'key must not be empty');
-      if (!req.serializable) {
-        // ReadIndex: the leader confirms it still leads, and we wait to apply its commit index.
-        for (;;) {
-          const remaining = deadline - Date.now();
-          if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader confirmed the read before the deadline');
-          if ((host.softState().leader ?? (await host.waitForLeader(remaining))) === null) {
-            throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
-          }
-          try {
-            await host.readBarrier(Math.max(1, deadline - Date.now()));
-            break;
-          } catch (err) {
-            if (!(err instanceof HostError && (err.code === 'NOT_LEADER' || err.code === 'NO_LEADER'))) throw err;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        }
-      }
-      const kv = sm.kv.get(req.key);
-      if (kv === null) throw new ServiceFailure('NOT_FOUND', `key ${JSON.stringify(req.key)} not found`);
-      return { key: kv.key, value: Buffer.from(kv.value, 'utf8'), revision: kv.revision };
-    }, t),
+    Put: unary<PutRequestMsg, { revision: number }>((req, deadline) => kv.put(req, deadline), t),
+    Delete: unary<DeleteRequestMsg, { revision: number }>((req, deadline) => kv.delete(req, deadline), t),
+    Get: unary<GetRequestMsg, { key: string; value: Buffer; revision: number }>((req, deadline) => kv.get(req, deadline), t),
+    KvSession: deps.sessions.handler(kv, t),
 
     ListControllers: unary<object, ListControllersResponseMsg>(async () => deps.listControllers(), t),
 

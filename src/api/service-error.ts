@@ -22,11 +22,12 @@ export class ServiceFailure extends Error {
 }
 
 export function toServiceError(err: unknown): grpc.ServiceError {
-  const f = classify(err);
+  const f = toServiceFailure(err);
   return Object.assign(new Error(f.message), serviceError(f.code, f.message)) as grpc.ServiceError;
 }
 
-function classify(err: unknown): ServiceFailure {
+/** The code and message a client sees for any error a handler threw. */
+export function toServiceFailure(err: unknown): ServiceFailure {
   if (err instanceof ServiceFailure) return err;
   if (err instanceof CommandError) return new ServiceFailure('INVALID_ARGUMENT', err.message);
   if (err instanceof HostError) {

@@ -78,3 +78,27 @@ export interface StatusReportMsg {
   readonly reporter: string;
   readonly forwarded: boolean;
 }
+export type KvOpMsg = 'KV_OP_UNSPECIFIED' | 'KV_OP_PUT' | 'KV_OP_GET' | 'KV_OP_DELETE';
+/** Flat: the framing check of strict-decode.ts covers every field. */
+export interface KvSessionRequestMsg {
+  readonly id: number;
+  /** An enum value this version does not know arrives as its number. */
+  readonly op: KvOpMsg | number;
+  readonly timeoutMs: number;
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly hasIfRevision: boolean;
+  readonly ifRevision: number;
+  readonly serializable: boolean;
+  readonly clientId: string;
+  readonly clientSeq: number;
+}
+export interface KvSessionResponseMsg {
+  readonly id: number;
+  /** '' on success, else an ApiErrorCode. */
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly revision: number;
+  readonly key: string;
+  readonly value: Uint8Array;
+}

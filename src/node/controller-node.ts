@@ -8,6 +8,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
 import { controllerService } from '../api/controller-service.js';
+import { KvSessions } from '../api/kv-session-service.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
 import type { AuditEventMsg, ControllerStatusMsg, ListControllersResponseMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
@@ -50,6 +51,7 @@ export class ControllerNode {
     private readonly forwarder: LeaderForwarder,
     private readonly metrics: Metrics,
     private readonly health: HealthImplementation,
+    private readonly sessions: KvSessions,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -149,6 +151,7 @@ export class ControllerNode {
     for (const m of sm.members.list()) if (m.id !== self.id && m.address) transport.setPeer(m.id, m.address);
 
     const forwarder = new LeaderForwarder(creds.client);
+    const sessions = new KvSessions();
     membership = createMembershipNode(
       {
         self: self.id,
@@ -204,6 +207,7 @@ export class ControllerNode {
         },
         reportStatus: (r) => membershipNode.reportStatus(r.member, r.status === 'offline' ? 'offline' : 'online', r.reason, r.reporter),
         defaultTimeoutMs: 5000,
+        sessions,
       }),
     );
     await new Promise<void>((resolve, reject) =>
@@ -214,7 +218,7 @@ export class ControllerNode {
     raftHost.start();
     membershipNode.start();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
@@ -224,6 +228,8 @@ export class ControllerNode {
     this.membership.stop();
     await this.host.stop();
     this.health.setStatus('', 'NOT_SERVING');
+    // Open KvSessions would hold tryShutdown until the force timeout: end them first.
+    this.sessions.endAll();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();

@@ -53,9 +53,15 @@ const KEEPALIVE = {
   'grpc.keepalive_permit_without_calls': 1,
 } as const;
 
+/** channelz bookkeeping costs CPU on every call, and nothing here reads it. Client channels
+ * only: a grpc-js 1.14 server without channelz does not track its sessions, so forceShutdown
+ * leaves their connections open and peers never notice the node went away. */
+const NO_CHANNELZ = { 'grpc.enable_channelz': 0 } as const;
+
 export function peerChannelOptions(maxMessageBytes: number): grpc.ChannelOptions {
   return {
     ...KEEPALIVE,
+    ...NO_CHANNELZ,
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.initial_reconnect_backoff_ms': 100,

@@ -9,7 +9,7 @@ import { controllerService, type ControllerMethod } from '../../src/api/client.j
 import { serviceError, type ApiErrorCode } from '../../src/api/errors.js';
 
 export type Request = Readonly<Record<string, unknown>>;
-export type UnaryMethod = Exclude<ControllerMethod, 'Audit'>;
+export type UnaryMethod = Exclude<ControllerMethod, 'Audit' | 'KvSession'>;
 
 /** Thrown by a handler to fail the call with this status. */
 export class FakeStatus {
@@ -31,11 +31,15 @@ export type UnaryHandler = (request: Request) => unknown;
 export interface FakeOptions {
   readonly unary?: Partial<Record<UnaryMethod, UnaryHandler>>;
   readonly audit?: (request: Request, call: grpc.ServerWritableStream<unknown, unknown>) => void;
+  /** Serve KvSession by handing each request to the Put, Get or Delete handler (default true).
+   * false: answer it UNIMPLEMENTED, as a server from before KvSession would. */
+  readonly session?: boolean;
 }
 
 export interface Fake {
   readonly address: string;
-  readonly calls: { method: ControllerMethod; request: Request }[];
+  /** via: how the request came, as a unary call or on a KvSession. */
+  readonly calls: { method: ControllerMethod; request: Request; via: 'unary' | 'session' }[];
   stop(): Promise<void>;
 }
 
@@ -46,7 +50,7 @@ function asRequest(v: unknown): Request {
 function unaryImpl(method: UnaryMethod, handler: UnaryHandler | undefined, fake: Fake): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const request = asRequest(call.request);
-    fake.calls.push({ method, request });
+    fake.calls.push({ method, request, via: 'unary' });
     if (handler === undefined) {
       callback({ code: grpc.status.UNIMPLEMENTED, details: `fake has no ${method}` });
       return;
@@ -58,6 +62,58 @@ function unaryImpl(method: UnaryMethod, handler: UnaryHandler | undefined, fake:
         (err: unknown) =>
           callback(err instanceof FakeStatus ? err.status : { code: grpc.status.INTERNAL, details: String(err) }),
       );
+  };
+}
+
+const SESSION_METHODS: Readonly<Record<string, 'Put' | 'Get' | 'Delete'>> = { KV_OP_PUT: 'Put', KV_OP_GET: 'Get', KV_OP_DELETE: 'Delete' };
+
+/** A session request in the shape of its unary twin, so tests check both paths alike. */
+function unaryShape(req: Request): Request {
+  const clientId = typeof req['clientId'] === 'string' ? req['clientId'] : '';
+  const client = clientId === '' ? null : { id: clientId, seq: req['clientSeq'] };
+  switch (req['op']) {
+    case 'KV_OP_GET':
+      return { key: req['key'], serializable: req['serializable'] };
+    case 'KV_OP_PUT':
+      return { key: req['key'], value: req['value'], hasIfRevision: req['hasIfRevision'], ifRevision: req['ifRevision'], client, forwarded: false };
+    default:
+      return { key: req['key'], client, forwarded: false, hasIfRevision: req['hasIfRevision'], ifRevision: req['ifRevision'] };
+  }
+}
+
+/**
+ * KvSession over the unary handlers: a FakeStatus with an error-code is that request's answer;
+ * one without (the endpoint "is not there") fails the whole stream, as a dead server would.
+ */
+function sessionImpl(unary: Partial<Record<UnaryMethod, UnaryHandler>>, fake: Fake): grpc.handleBidiStreamingCall<unknown, unknown> {
+  return (call) => {
+    call.on('data', (raw: unknown) => {
+      const req = asRequest(raw);
+      const method = SESSION_METHODS[String(req['op'])];
+      const id = req['id'];
+      if (method === undefined) {
+        call.write({ id, errorCode: 'INVALID_ARGUMENT', errorMessage: `unknown op ${String(req['op'])}` });
+        return;
+      }
+      const request = unaryShape(req);
+      fake.calls.push({ method, request, via: 'session' });
+      const handler = unary[method];
+      Promise.resolve()
+        .then(() => {
+          if (handler === undefined) throw new FakeStatus({ code: grpc.status.UNIMPLEMENTED, details: `fake has no ${method}` });
+          return handler(request);
+        })
+        .then(
+          (value) => call.write({ id, ...asRequest(value) }),
+          (err: unknown) => {
+            const status = err instanceof FakeStatus ? err.status : { code: grpc.status.INTERNAL, details: String(err) };
+            const code = status.metadata?.get('error-code')[0];
+            if (typeof code === 'string') call.write({ id, errorCode: code, errorMessage: status.details ?? '' });
+            else call.emit('error', status);
+          },
+        );
+    });
+    call.on('end', () => call.end());
   };
 }
 
@@ -88,10 +144,11 @@ export async function startFake(opts: FakeOptions): Promise<Fake> {
   for (const m of methods) impl[m] = unaryImpl(m, opts.unary?.[m], fake);
   impl['Audit'] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
     const request = asRequest(call.request);
-    calls.push({ method: 'Audit', request });
+    calls.push({ method: 'Audit', request, via: 'unary' });
     if (opts.audit === undefined) call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'fake has no Audit' });
     else opts.audit(request, call);
   };
+  if (opts.session !== false) impl['KvSession'] = sessionImpl(opts.unary ?? {}, fake);
   server.addService(controllerService().service, impl);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

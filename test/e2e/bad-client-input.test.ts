@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
+import { controllerService } from '../../src/api/client.js';
 import { ApiError } from '../../src/api/errors.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 
@@ -23,6 +24,25 @@ function rawCall(address: string, method: string, body: Buffer): Promise<grpc.Se
         resolve(err ?? null);
       },
     );
+  });
+}
+
+/** Hand-made messages on a raw KvSession; resolves with the decoded answers and how it ended. */
+function rawSession(address: string, bodies: readonly Buffer[]): Promise<{ answers: Record<string, unknown>[]; error: grpc.ServiceError | null }> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const decode = controllerService().service['KvSession']!.responseDeserialize;
+  const call = client.makeBidiStreamRequest('/controller.api.Controller/KvSession', (b: Buffer) => b, (b: Buffer) => b, { deadline: Date.now() + 5000 });
+  const answers: Record<string, unknown>[] = [];
+  return new Promise((resolve) => {
+    const done = (error: grpc.ServiceError | null): void => {
+      client.close();
+      resolve({ answers, error });
+    };
+    call.on('data', (b: Buffer) => answers.push(decode(b) as Record<string, unknown>));
+    call.on('error', (err: grpc.ServiceError) => done(err));
+    call.on('end', () => done(null));
+    for (const b of bodies) call.write(b);
+    call.end();
   });
 }
 
@@ -59,6 +79,23 @@ void t.test('oversized, malformed and unknown-member requests are refused clearl
   const stranger = await rawCall(address, 'ReportStatus', Buffer.from([0x0a, 0x02, 0x7a, 0x7a, 0x12, 0x07, ...Buffer.from('offline')]));
   t.equal(stranger?.code, grpc.status.NOT_FOUND, 'a report about an unknown member is refused as not found');
   t.match(stranger?.details ?? '', /zz is not a member/);
+
+  // On a KvSession: an op this version does not know is answered INVALID_ARGUMENT, and the
+  // session goes on serving; bytes that do not parse end the session with an error.
+  const unknownOp = Buffer.from([0x08, 0x07, 0x10, 0x09, 0x22, 0x01, 0x6b]); // id 7, op 9, key "k"
+  const getK = Buffer.from([0x08, 0x08, 0x10, 0x02, 0x22, 0x01, 0x6b]); // id 8, op GET, key "k"
+  const served = await rawSession(address, [unknownOp, getK]);
+  t.equal(served.error, null, 'the session ended cleanly');
+  const byId = new Map(served.answers.map((a) => [a['id'], a]));
+  t.equal(byId.get(7)?.['errorCode'], 'INVALID_ARGUMENT', 'an unknown op is refused as invalid');
+  t.match(String(byId.get(7)?.['errorMessage']), /unknown KvSession op 9/);
+  t.equal(byId.get(8)?.['errorCode'], '', 'and the next request on the session is served');
+  t.equal(Buffer.from(byId.get(8)?.['value'] as Uint8Array).toString(), 'v1');
+  // A key field announcing 255 bytes where one follows: refused, not cut short and written.
+  const truncated = Buffer.from([0x08, 0x09, 0x10, 0x01, 0x22, 0xff, 0x01, 0x6b]);
+  const broken = await rawSession(address, [truncated]);
+  t.ok(broken.error !== null && [grpc.status.INTERNAL, grpc.status.INVALID_ARGUMENT].includes(broken.error.code), `a malformed session message fails the session (${broken.error?.code}: ${broken.error?.details})`);
+  t.equal(broken.answers.length, 0, 'and nothing is answered for it');
 
   const now = await client.get('k');
   t.equal(Buffer.from(now.value).toString(), 'v1', 'the value is unchanged');

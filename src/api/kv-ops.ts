@@ -1,0 +1,90 @@
+/**
+ * Put, Get and Delete as plain functions of a decoded request and a deadline: the unary calls
+ * and the multiplexed KvSession both serve them, so the two cannot drift apart.
+ */
+import { HostError } from '../node/errors.js';
+import type { RaftHost } from '../node/raft-host.js';
+import type { ApplyResult, KvCommand, StateMachine } from '../statemachine/index.js';
+import { encodeCommand, validateCommand } from '../statemachine/index.js';
+import type { OnLeader } from './on-leader.js';
+import { ServiceFailure } from './service-error.js';
+import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
+
+export interface KvOps {
+  put(req: PutRequestMsg, deadline: number): Promise<{ revision: number }>;
+  delete(req: DeleteRequestMsg, deadline: number): Promise<{ revision: number }>;
+  get(req: GetRequestMsg, deadline: number): Promise<{ key: string; value: Buffer; revision: number }>;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeValue(v: Uint8Array): string {
+  try {
+    return utf8.decode(v);
+  } catch {
+    throw new ServiceFailure('INVALID_ARGUMENT', 'value must be UTF-8 text');
+  }
+}
+
+function kvResult(r: ApplyResult): { revision: number } {
+  if (r.ok) return { revision: r.revision };
+  switch (r.code) {
+    case 'CAS_FAILED':
+      throw new ServiceFailure('CAS_FAILED', `${r.message}${r.currentRevision !== undefined ? ` (current revision ${r.currentRevision})` : ''}`);
+    case 'NOT_FOUND':
+      throw new ServiceFailure('NOT_FOUND', r.message);
+    case 'INVALID':
+    case 'STALE_REQUEST':
+    case 'CONFLICT':
+      throw new ServiceFailure('INVALID_ARGUMENT', r.message);
+    case 'IGNORED':
+      throw new ServiceFailure('INTERNAL', r.message);
+  }
+}
+
+/** Validated before proposing: a command the state machine would refuse never reaches the log. */
+function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
+  const envelope = client && client.id !== '' ? { ...cmd, client: { id: client.id, seq: client.seq } } : cmd;
+  validateCommand(envelope);
+  return encodeCommand(envelope);
+}
+
+export function kvOps(host: RaftHost, sm: StateMachine, onLeader: OnLeader): KvOps {
+  return {
+    async put(req, deadline) {
+      const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: decodeValue(req.value), ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
+      const data = encodeKv(cmd, req.client);
+      return onLeader('put', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
+    },
+
+    async delete(req, deadline) {
+      const cmd: KvCommand = { kind: 'kv', op: 'delete', key: req.key, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
+      const data = encodeKv(cmd, req.client);
+      return onLeader('delete', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
+    },
+
+    async get(req, deadline) {
+      if (req.key === '') throw new ServiceFailure('INVALID_ARGUMENT', 'key must not be empty');
+      if (!req.serializable) {
+        // ReadIndex: the leader confirms it still leads, and we wait to apply its commit index.
+        for (;;) {
+          const remaining = deadline - Date.now();
+          if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader confirmed the read before the deadline');
+          if ((host.softState().leader ?? (await host.waitForLeader(remaining))) === null) {
+            throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
+          }
+          try {
+            await host.readBarrier(Math.max(1, deadline - Date.now()));
+            break;
+          } catch (err) {
+            if (!(err instanceof HostError && (err.code === 'NOT_LEADER' || err.code === 'NO_LEADER'))) throw err;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      }
+      const kv = sm.kv.get(req.key);
+      if (kv === null) throw new ServiceFailure('NOT_FOUND', `key ${JSON.stringify(req.key)} not found`);
+      return { key: kv.key, value: Buffer.from(kv.value, 'utf8'), revision: kv.revision };
+    },
+  };
+}

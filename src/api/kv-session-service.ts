@@ -1,0 +1,123 @@
+/**
+ * The server side of KvSession: Put, Get and Delete multiplexed on one stream per client.
+ *
+ * A unary gRPC call costs this process about as much CPU as the Raft work of a put (HTTP/2
+ * stream set-up, headers, trailers); a message on an open stream costs a fraction of it. Each
+ * request is served exactly as its unary twin (kv-ops.ts) and answered with its id, in
+ * completion order. Flow control: a session stops reading while it has MAX_OUTSTANDING
+ * requests in progress or while its answers are not being read, so HTTP/2 pushes back on
+ * the client instead of this process buffering without bound.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { KvOps } from './kv-ops.js';
+import { ServiceFailure, toServiceFailure } from './service-error.js';
+import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
+
+export const MAX_OUTSTANDING_PER_SESSION = 1024;
+
+type SessionCall = grpc.ServerDuplexStream<KvSessionRequestMsg, KvSessionResponseMsg>;
+
+const EMPTY = new Uint8Array(0);
+
+function answer(id: number, res: { revision: number; key?: string; value?: Uint8Array }): KvSessionResponseMsg {
+  return { id, errorCode: '', errorMessage: '', revision: res.revision, key: res.key ?? '', value: res.value ?? EMPTY };
+}
+
+function failure(id: number, err: unknown): KvSessionResponseMsg {
+  const f = toServiceFailure(err);
+  return { id, errorCode: f.code, errorMessage: f.message, revision: 0, key: '', value: EMPTY };
+}
+
+async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: number): Promise<KvSessionResponseMsg> {
+  const timeoutMs = req.timeoutMs > 0 ? req.timeoutMs : defaultTimeoutMs;
+  // Answer a little before the client gives up, so it sees our error rather than a timeout.
+  const deadline = Date.now() + Math.max(timeoutMs - 50, timeoutMs / 2);
+  const client = req.clientId === '' ? null : { id: req.clientId, seq: req.clientSeq };
+  const guarded = { hasIfRevision: req.hasIfRevision, ifRevision: req.ifRevision, client, forwarded: false };
+  try {
+    switch (req.op) {
+      case 'KV_OP_PUT':
+        return answer(req.id, await kv.put({ key: req.key, value: req.value, ...guarded }, deadline));
+      case 'KV_OP_DELETE':
+        return answer(req.id, await kv.delete({ key: req.key, ...guarded }, deadline));
+      case 'KV_OP_GET':
+        return answer(req.id, await kv.get({ key: req.key, serializable: req.serializable }, deadline));
+      case 'KV_OP_UNSPECIFIED':
+      default:
+        throw new ServiceFailure('INVALID_ARGUMENT', `unknown KvSession op ${JSON.stringify(req.op)}`);
+    }
+  } catch (err) {
+    return failure(req.id, err);
+  }
+}
+
+/** Every open session of one server, so a graceful shutdown can end them. */
+export class KvSessions {
+  private readonly open = new Set<() => void>();
+  private closing = false;
+
+  /** The KvSession handler serving `kv`. */
+  handler(kv: KvOps, defaultTimeoutMs: number): (call: SessionCall) => void {
+    return (call) => {
+      let outstanding = 0;
+      let clientDone = false;
+      let finished = false;
+      let paused = false;
+      let awaitingDrain = false;
+      const flow = (): void => {
+        const stop = outstanding >= MAX_OUTSTANDING_PER_SESSION || awaitingDrain;
+        if (stop !== paused) {
+          paused = stop;
+          if (stop) call.pause();
+          else call.resume();
+        }
+      };
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        this.open.delete(end);
+        if (!call.cancelled) call.end();
+      };
+      // Stop taking requests, answer those in progress, then end the stream.
+      const end = (): void => {
+        clientDone = true;
+        if (outstanding === 0) finish();
+      };
+      this.open.add(end);
+      if (this.closing) end();
+      call.on('data', (req: KvSessionRequestMsg) => {
+        if (clientDone) return;
+        outstanding += 1;
+        flow();
+        void serve(kv, req, defaultTimeoutMs).then((res) => {
+          outstanding -= 1;
+          if (finished || call.cancelled) return;
+          if (!call.write(res) && !awaitingDrain) {
+            awaitingDrain = true;
+            call.once('drain', () => {
+              awaitingDrain = false;
+              flow();
+            });
+          }
+          flow();
+          if (clientDone && outstanding === 0) finish();
+        });
+      });
+      call.on('end', end);
+      call.on('cancelled', () => {
+        finished = true;
+        this.open.delete(end);
+      });
+      call.on('error', () => {
+        finished = true;
+        this.open.delete(end);
+      });
+    };
+  }
+
+  /** Graceful shutdown: every session answers what it has in progress, then ends. */
+  endAll(): void {
+    this.closing = true;
+    for (const end of [...this.open]) end();
+  }
+}

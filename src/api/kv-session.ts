@@ -1,0 +1,118 @@
+/**
+ * The client side of KvSession: one stream per endpoint carries every Put, Get and Delete of
+ * one ControllerClient, each request tagged with an id its answer echoes.
+ *
+ * Failures look exactly like those of the unary calls, so ControllerClient's failover treats
+ * both alike: a server's refusal carries its `error-code`; a broken stream fails every request
+ * on it as UNAVAILABLE and a missing answer as DEADLINE_EXCEEDED, both without a code, which
+ * means "this endpoint did not answer" (a write is then retried elsewhere with the same client
+ * ref, and applied once). A server that predates KvSession answers UNIMPLEMENTED: the session
+ * then reports itself unsupported and the client goes back to unary calls for that endpoint.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ERROR_CODE_METADATA_KEY, GRPC_STATUS_FOR, isApiErrorCode } from './errors.js';
+import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
+
+export type KvSessionOp = Omit<KvSessionRequestMsg, 'id' | 'timeoutMs'>;
+
+/** Shaped like grpc-js's ServiceError, which is what ControllerClient's failover inspects. */
+export class KvSessionError extends Error {
+  override readonly name = 'KvSessionError';
+  constructor(
+    readonly code: grpc.status,
+    readonly details: string,
+    readonly metadata: grpc.Metadata | undefined,
+  ) {
+    super(details);
+  }
+}
+
+interface Pending {
+  readonly resolve: (res: KvSessionResponseMsg) => void;
+  readonly reject: (err: KvSessionError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+function refusal(res: KvSessionResponseMsg): KvSessionError {
+  const metadata = new grpc.Metadata();
+  if (!isApiErrorCode(res.errorCode)) {
+    return new KvSessionError(grpc.status.INTERNAL, `unknown error code ${JSON.stringify(res.errorCode)}: ${res.errorMessage}`, undefined);
+  }
+  metadata.set(ERROR_CODE_METADATA_KEY, res.errorCode);
+  return new KvSessionError(GRPC_STATUS_FOR[res.errorCode], res.errorMessage, metadata);
+}
+
+export class KvSessionClient {
+  private call: grpc.ClientDuplexStream<KvSessionRequestMsg, KvSessionResponseMsg> | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** The endpoint answered UNIMPLEMENTED: it has no KvSession. */
+  unsupported = false;
+
+  constructor(
+    private readonly channel: grpc.Client,
+    private readonly method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>,
+    private readonly endpoint: string,
+  ) {}
+
+  /** Resolves with the answer on success; rejects with a KvSessionError. */
+  request(op: KvSessionOp, timeoutMs: number): Promise<KvSessionResponseMsg> {
+    const call = this.call ?? this.open();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new KvSessionError(grpc.status.DEADLINE_EXCEEDED, `no answer from ${this.endpoint} within ${timeoutMs}ms`, undefined));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      call.write({ ...op, id, timeoutMs });
+    });
+  }
+
+  /** Ends the stream; requests still waiting fail as CANCELLED. */
+  close(): void {
+    const call = this.call;
+    this.call = null;
+    call?.cancel();
+    this.failAll(grpc.status.CANCELLED, 'the client was closed');
+  }
+
+  private open(): grpc.ClientDuplexStream<KvSessionRequestMsg, KvSessionResponseMsg> {
+    const { path, requestSerialize, responseDeserialize } = this.method;
+    const call = this.channel.makeBidiStreamRequest(path, requestSerialize, responseDeserialize);
+    this.call = call;
+    call.on('data', (res: KvSessionResponseMsg) => {
+      const p = this.pending.get(res.id);
+      if (p === undefined) return; // it timed out already
+      this.pending.delete(res.id);
+      clearTimeout(p.timer);
+      if (res.errorCode === '') p.resolve(res);
+      else p.reject(refusal(res));
+    });
+    call.on('error', (err: grpc.ServiceError) => {
+      if (this.call !== call) return;
+      this.call = null;
+      if (err.code === grpc.status.UNIMPLEMENTED) {
+        this.unsupported = true;
+        this.failAll(grpc.status.UNIMPLEMENTED, `${this.endpoint} has no KvSession`);
+        return;
+      }
+      this.failAll(grpc.status.UNAVAILABLE, `session with ${this.endpoint} broke: ${grpc.status[err.code] ?? err.code}: ${err.details}`);
+    });
+    call.on('end', () => {
+      if (this.call !== call) return;
+      this.call = null;
+      this.failAll(grpc.status.UNAVAILABLE, `${this.endpoint} ended the session`);
+    });
+    return call;
+  }
+
+  private failAll(code: grpc.status, details: string): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      p.reject(new KvSessionError(code, details, undefined));
+    }
+  }
+}

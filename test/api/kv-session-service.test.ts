@@ -1,0 +1,125 @@
+/**
+ * The server half of KvSession against a scripted KvOps: answers by id, errors as codes, the
+ * bound on requests in progress per session, and a graceful end that answers what is in flight.
+ */
+import * as grpc from '@grpc/grpc-js';
+import t from 'tap';
+import { controllerService } from '../../src/api/client.js';
+import type { KvOps } from '../../src/api/kv-ops.js';
+import { KvSessions, MAX_OUTSTANDING_PER_SESSION } from '../../src/api/kv-session-service.js';
+import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
+import { HostError } from '../../src/node/errors.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+interface Held {
+  readonly key: string;
+  readonly release: (revision: number) => void;
+}
+
+/** Puts wait until the test releases them; gets fail as NOT_LEADER. */
+function heldKv(): { kv: KvOps; held: Held[] } {
+  const held: Held[] = [];
+  const kv: KvOps = {
+    put: (req) => new Promise((resolve) => held.push({ key: req.key, release: (revision) => resolve({ revision }) })),
+    delete: () => Promise.resolve({ revision: 1 }),
+    get: () => Promise.reject(new HostError('NOT_LEADER', 'c2 leads now', 'c2')),
+  };
+  return { kv, held };
+}
+
+async function serve(t: { teardown(fn: () => void | Promise<void>): void }, kv: KvOps): Promise<{ sessions: KvSessions; client: grpc.Client; method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg> }> {
+  const sessions = new KvSessions();
+  const server = new grpc.Server();
+  server.addService(controllerService().service, { KvSession: sessions.handler(kv, 2000) });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  t.teardown(() => {
+    client.close();
+    server.forceShutdown();
+  });
+  const method = controllerService().service['KvSession'] as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
+  return { sessions, client, method };
+}
+
+function request(id: number, op: KvSessionRequestMsg['op'], key: string): KvSessionRequestMsg {
+  return { id, op, timeoutMs: 2000, key, value: Buffer.from('v'), hasIfRevision: false, ifRevision: 0, serializable: false, clientId: '', clientSeq: 0 };
+}
+
+function open(client: grpc.Client, method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>) {
+  const call = client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+  const answers: KvSessionResponseMsg[] = [];
+  let ended: 'end' | grpc.ServiceError | null = null;
+  call.on('data', (a: KvSessionResponseMsg) => answers.push(a));
+  call.on('error', (err: grpc.ServiceError) => (ended = err));
+  call.on('end', () => (ended ??= 'end'));
+  return { call, answers, ended: () => ended };
+}
+
+void t.test('answers carry their request ids, in completion order, and failures carry their codes', async (t) => {
+  const { kv, held } = heldKv();
+  const { client, method } = await serve(t, kv);
+  const s = open(client, method);
+  s.call.write(request(1, 'KV_OP_PUT', 'a'));
+  s.call.write(request(2, 'KV_OP_PUT', 'b'));
+  s.call.write(request(3, 'KV_OP_GET', 'a'));
+  await waitFor(() => held.length === 2 && s.answers.length === 1, 'two puts held, the get answered', 5000);
+  t.strictSame([s.answers[0]?.id, s.answers[0]?.errorCode], [3, 'NOT_LEADER'], 'the get failed as NOT_LEADER');
+  t.match(s.answers[0]?.errorMessage, /c2 leads now/);
+  held[1]?.release(20);
+  held[0]?.release(10);
+  await waitFor(() => s.answers.length === 3, 'both puts answered', 5000);
+  t.strictSame(
+    s.answers.slice(1).map((a) => [a.id, a.errorCode, a.revision]),
+    [
+      [2, '', 20],
+      [1, '', 10],
+    ],
+  );
+  s.call.end();
+  await waitFor(() => s.ended() === 'end', 'the session ends cleanly after the client half-closes', 5000);
+});
+
+void t.test(`a session takes at most ${MAX_OUTSTANDING_PER_SESSION} requests at a time; the rest wait, none is lost`, async (t) => {
+  const { kv, held } = heldKv();
+  const { client, method } = await serve(t, kv);
+  const s = open(client, method);
+  const total = MAX_OUTSTANDING_PER_SESSION + 50;
+  for (let i = 1; i <= total; i++) s.call.write(request(i, 'KV_OP_PUT', `k${i}`));
+  await waitFor(() => held.length === MAX_OUTSTANDING_PER_SESSION, 'the session full', 10000);
+  // Let the remaining requests arrive if they were going to: a round of I/O turns.
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  t.equal(held.length, MAX_OUTSTANDING_PER_SESSION, 'no request beyond the bound was started');
+  for (const h of held.splice(0)) h.release(1);
+  await waitFor(() => held.length === 50, 'the waiting requests started once there was room', 10000);
+  for (const h of held.splice(0)) h.release(2);
+  await waitFor(() => s.answers.length === total, 'every request answered', 10000);
+  t.equal(new Set(s.answers.map((a) => a.id)).size, total, 'each exactly once');
+  s.call.end();
+});
+
+void t.test('a graceful end answers the requests in progress, takes no new ones, and ends the stream', async (t) => {
+  const { kv, held } = heldKv();
+  const { sessions, client, method } = await serve(t, kv);
+  const s = open(client, method);
+  s.call.write(request(1, 'KV_OP_PUT', 'a'));
+  await waitFor(() => held.length === 1, 'the put in progress', 5000);
+  sessions.endAll();
+  s.call.write(request(2, 'KV_OP_PUT', 'b'));
+  held[0]?.release(7);
+  await waitFor(() => s.ended() !== null, 'the session ended', 5000);
+  t.equal(s.ended(), 'end', 'cleanly (status OK)');
+  t.strictSame(
+    s.answers.map((a) => [a.id, a.revision]),
+    [[1, 7]],
+    'the request in progress was answered; the one sent after the end was not started',
+  );
+  t.equal(held.length, 1);
+  // A session opened after endAll ends at once.
+  const late = open(client, method);
+  late.call.write(request(3, 'KV_OP_PUT', 'c'));
+  await waitFor(() => late.ended() !== null, 'the late session ended', 5000);
+  t.equal(late.answers.length, 0);
+  t.equal(held.length, 1, 'and nothing it sent was started');
+});
