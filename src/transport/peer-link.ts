@@ -10,6 +10,7 @@ import type { InstallSnapshot, Message } from '../raft/messages.js';
 import { encodeMessage, estimateSize } from './codec.js';
 import { TransportError } from './errors.js';
 import type { Counters } from './peer-service.js';
+import { HeartbeatStream, type PingFailure } from './heartbeat-stream.js';
 import { chunkBytesFor, streamSnapshot, type SnapshotSend } from './snapshot-stream.js';
 import { raftPeerMethod, raftPeerService, isRecord, type WireBatch, type WirePing } from './wire.js';
 
@@ -48,6 +49,8 @@ export class PeerLink {
   private stream: grpc.ClientDuplexStream<unknown, unknown> | null = null;
   /** The peer answered UNIMPLEMENTED to StepStream: send unary Steps instead. */
   private unaryOnly = false;
+  /** Membership pings, on their own stream. */
+  private readonly heartbeats: HeartbeatStream;
   /** The transfer in flight, identified like a batch. */
   private snapshot: { send: SnapshotSend | null } | null = null;
   /** False from the first failure until the next success: onUnreachable fires once per streak. */
@@ -62,6 +65,7 @@ export class PeerLink {
   ) {
     const Service = raftPeerService();
     this.client = new Service(address, ctx.credentials, ctx.channelOptions);
+    this.heartbeats = new HeartbeatStream(this.client, raftPeerMethod('HeartbeatStream'));
     this.watchChannel(this.client.getChannel().getConnectivityState(false));
     for (const m of carriedOver) this.enqueue(m);
   }
@@ -201,11 +205,22 @@ export class PeerLink {
     if (this.snapshot === token) token.send = send;
   }
 
+  /** A membership ping on the peer's HeartbeatStream (a unary Heartbeat for peers without it). */
   ping(payload: Uint8Array, deadlineMs: number): Promise<PingResult> {
     if (this.closed) return Promise.reject(new TransportError('CLOSED', `link to ${this.id} is closed`));
+    const ping = { from: this.ctx.self, to: this.id, cluster: this.ctx.clusterName, sendTimeMs: performance.now(), payload };
+    if (this.heartbeats.unsupported) return this.unaryPing(ping, deadlineMs);
+    return this.heartbeats.ping(ping, deadlineMs).then(
+      (pong) => this.pingResult(pong),
+      (failure: PingFailure) => {
+        if (failure.code === grpc.status.UNIMPLEMENTED) return this.unaryPing(ping, Math.max(1, deadlineMs - (performance.now() - ping.sendTimeMs)));
+        throw this.pingError(`${statusName(failure.code)}: ${failure.details}`, failure.code);
+      },
+    );
+  }
+
+  private unaryPing(request: WirePing, deadlineMs: number): Promise<PingResult> {
     const method = raftPeerMethod('Heartbeat');
-    const sendTimeMs = performance.now();
-    const request: WirePing = { from: this.ctx.self, to: this.id, cluster: this.ctx.clusterName, sendTimeMs, payload };
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         method.path,
@@ -214,27 +229,33 @@ export class PeerLink {
         request,
         { deadline: Date.now() + deadlineMs },
         (err, response) => {
-          const fail = (msg: string, code: number | null = null): void =>
-            reject(new TransportError('RPC_FAILED', `ping ${this.id} at ${this.address}: ${msg}`, code, { cause: err }));
           if (err) {
-            fail(`${statusName(err.code)}: ${err.details}`, err.code);
+            reject(this.pingError(`${statusName(err.code)}: ${err.details}`, err.code, err));
             return;
           }
-          const pong = isRecord(response) ? response : {};
-          const echo = pong['echoSendTimeMs'];
-          const answer = pong['payload'];
-          if (typeof echo !== 'number' || !(answer instanceof Uint8Array)) {
-            fail(`expected a pong with echoSendTimeMs and payload, found ${JSON.stringify(response)}`);
-            return;
+          try {
+            resolve(this.pingResult(isRecord(response) ? response : {}));
+          } catch (e) {
+            reject(e);
           }
-          if (pong['from'] !== this.id) {
-            fail(`expected a pong from ${this.id}, found one from ${String(pong['from'])}`);
-            return;
-          }
-          resolve({ rttMs: Math.max(0, performance.now() - echo), payload: new Uint8Array(answer) });
         },
       );
     });
+  }
+
+  /** Checks a pong and measures the round trip from the send time it echoes. */
+  private pingResult(pong: Readonly<Record<string, unknown>>): PingResult {
+    const echo = pong['echoSendTimeMs'];
+    const answer = pong['payload'];
+    if (typeof echo !== 'number' || !(answer instanceof Uint8Array)) {
+      throw this.pingError(`expected a pong with echoSendTimeMs and payload, found ${JSON.stringify(pong)}`);
+    }
+    if (pong['from'] !== this.id) throw this.pingError(`expected a pong from ${this.id}, found one from ${String(pong['from'])}`);
+    return { rttMs: Math.max(0, performance.now() - echo), payload: new Uint8Array(answer) };
+  }
+
+  private pingError(msg: string, code: number | null = null, cause?: unknown): TransportError {
+    return new TransportError('RPC_FAILED', `ping ${this.id} at ${this.address}: ${msg}`, code, { cause });
   }
 
   /** Stops everything; returns the messages still queued so a new link can take them over. */
@@ -250,6 +271,7 @@ export class PeerLink {
     const stream = this.stream;
     this.stream = null;
     stream?.cancel();
+    this.heartbeats.close();
     const snapshot = this.snapshot;
     this.snapshot = null;
     if (snapshot !== null) {

@@ -51,6 +51,7 @@ export class PeerService {
         this.installSnapshot(call, callback),
       Heartbeat: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         this.heartbeat(call.request, callback),
+      HeartbeatStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => this.heartbeatStream(call),
     };
   }
 
@@ -206,26 +207,63 @@ export class PeerService {
   private heartbeat(request: unknown, callback: grpc.sendUnaryData<unknown>): void {
     const raw = isRecord(request) ? request : {};
     try {
-      const from = this.checkSender(raw['cluster'], raw['from'], raw['to']);
-      const payload = raw['payload'];
-      const sendTimeMs = raw['sendTimeMs'];
-      if (!(payload instanceof Uint8Array)) {
-        throw refuse(grpc.status.INVALID_ARGUMENT, `payload: expected bytes, found ${describeValue(payload)}`);
-      }
-      if (typeof sendTimeMs !== 'number' || !Number.isFinite(sendTimeMs)) {
-        throw refuse(grpc.status.INVALID_ARGUMENT, `sendTimeMs: expected a finite number, found ${describeValue(sendTimeMs)}`);
-      }
-      let answer: Uint8Array;
+      callback(null, this.pong(raw));
+    } catch (err) {
+      callback(err instanceof HeartbeatHandlerError ? err.status : this.refused(1, err, raw['from']));
+    }
+  }
+
+  /** Pings on one stream, each answered with a pong carrying its seq; a refusal ends the stream. */
+  private heartbeatStream(call: grpc.ServerDuplexStream<unknown, unknown>): void {
+    let settled = false;
+    call.on('data', (request: unknown) => {
+      if (settled) return;
+      const raw = isRecord(request) ? request : {};
+      let pong: WirePong;
       try {
-        answer = this.ctx.onHeartbeat(from, new Uint8Array(payload));
+        pong = this.pong(raw);
       } catch (err) {
-        callback({ code: grpc.status.INTERNAL, details: `onHeartbeat failed: ${err instanceof Error ? err.message : String(err)}` });
+        settled = true;
+        const status = err instanceof HeartbeatHandlerError ? err.status : this.refused(1, err, raw['from']);
+        call.emit('error', Object.assign(new Error(status.details), status));
         return;
       }
-      const pong: WirePong = { from: this.ctx.self, echoSendTimeMs: sendTimeMs, payload: answer };
-      callback(null, pong);
-    } catch (err) {
-      callback(this.refused(1, err, raw['from']));
+      call.write(pong);
+    });
+    call.on('end', () => {
+      if (!settled) call.end();
+      settled = true;
+    });
+    call.on('error', () => {
+      settled = true;
+    });
+  }
+
+  /** The answer to one ping; throws a refusal, or HeartbeatHandlerError when our own handler fails. */
+  private pong(raw: Readonly<Record<string, unknown>>): WirePong {
+    const from = this.checkSender(raw['cluster'], raw['from'], raw['to']);
+    const payload = raw['payload'];
+    const sendTimeMs = raw['sendTimeMs'];
+    if (!(payload instanceof Uint8Array)) {
+      throw refuse(grpc.status.INVALID_ARGUMENT, `payload: expected bytes, found ${describeValue(payload)}`);
     }
+    if (typeof sendTimeMs !== 'number' || !Number.isFinite(sendTimeMs)) {
+      throw refuse(grpc.status.INVALID_ARGUMENT, `sendTimeMs: expected a finite number, found ${describeValue(sendTimeMs)}`);
+    }
+    let answer: Uint8Array;
+    try {
+      answer = this.ctx.onHeartbeat(from, new Uint8Array(payload));
+    } catch (err) {
+      throw new HeartbeatHandlerError({ code: grpc.status.INTERNAL, details: `onHeartbeat failed: ${err instanceof Error ? err.message : String(err)}` });
+    }
+    const seq = typeof raw['seq'] === 'number' ? raw['seq'] : 0;
+    return { from: this.ctx.self, echoSendTimeMs: sendTimeMs, payload: answer, seq };
+  }
+}
+
+/** The node's own heartbeat handler failed: not the sender's fault, so not counted as refused. */
+class HeartbeatHandlerError extends Error {
+  constructor(readonly status: { code: grpc.status; details: string }) {
+    super(status.details);
   }
 }

@@ -26,15 +26,18 @@ export interface WirePing {
   readonly cluster: string;
   readonly sendTimeMs: number;
   readonly payload: Uint8Array;
+  /** HeartbeatStream only: echoed in the pong. */
+  readonly seq?: number;
 }
 
 export interface WirePong {
   readonly from: string;
   readonly echoSendTimeMs: number;
   readonly payload: Uint8Array;
+  readonly seq?: number;
 }
 
-export type RaftPeerMethod = 'Step' | 'StepStream' | 'InstallSnapshot' | 'Heartbeat';
+export type RaftPeerMethod = 'Step' | 'StepStream' | 'InstallSnapshot' | 'Heartbeat' | 'HeartbeatStream';
 
 let service: grpc.ServiceClientConstructor | null = null;
 
