@@ -14,7 +14,9 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { ApiError, errorCodeOf, type ApiErrorCode } from './errors.js';
-import { KvSessionClient, KvSessionError, type KvSessionOp } from './kv-session.js';
+import { KvSessionClient, KvSessionError, MAX_SESSION_VALUE_BYTES, type KvSessionOp } from './kv-session.js';
+
+export { MAX_SESSION_VALUE_BYTES } from './kv-session.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 // ---- The JSON shapes of the contract, and decoding of the wire answers into them. ----
@@ -275,10 +277,6 @@ export function controllerService(): grpc.ServiceClientConstructor {
 
 /** channelz bookkeeping costs CPU on every call, and nothing reads it. */
 export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0 };
-
-/** Larger values go in unary calls: one oversized message must not break a session that
- * other requests share (the server refuses it by failing the whole stream). */
-export const MAX_SESSION_VALUE_BYTES = 64 * 1024;
 
 function methodDefinition(name: ControllerMethod): grpc.MethodDefinition<unknown, unknown> {
   const method = controllerService().service[name];
@@ -582,6 +580,7 @@ export class ControllerClient {
       serializable: fields.serializable ?? false,
       clientId: fields.client?.id ?? '',
       clientSeq: fields.client?.seq ?? 0,
+      forwarded: false,
     };
   }
 

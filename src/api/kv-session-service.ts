@@ -33,7 +33,7 @@ async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: numb
   // Answer a little before the client gives up, so it sees our error rather than a timeout.
   const deadline = Date.now() + Math.max(timeoutMs - 50, timeoutMs / 2);
   const client = req.clientId === '' ? null : { id: req.clientId, seq: req.clientSeq };
-  const guarded = { hasIfRevision: req.hasIfRevision, ifRevision: req.ifRevision, client, forwarded: false };
+  const guarded = { hasIfRevision: req.hasIfRevision, ifRevision: req.ifRevision, client, forwarded: req.forwarded };
   try {
     switch (req.op) {
       case 'KV_OP_PUT':

@@ -15,6 +15,10 @@ import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js'
 
 export type KvSessionOp = Omit<KvSessionRequestMsg, 'id' | 'timeoutMs'>;
 
+/** Larger values go in unary calls: one oversized message must not break a session that
+ * other requests share (the server refuses it by failing the whole stream). */
+export const MAX_SESSION_VALUE_BYTES = 64 * 1024;
+
 /** Shaped like grpc-js's ServiceError, which is what ControllerClient's failover inspects. */
 export class KvSessionError extends Error {
   override readonly name = 'KvSessionError';

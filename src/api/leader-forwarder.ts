@@ -1,15 +1,31 @@
 /**
  * Forwards a request that only the leader can serve. One client per leader address, reused:
- * a leader change costs one new channel, not one per request.
+ * a leader change costs one new channel, not one per request. Puts and deletes travel on a
+ * KvSession to the leader, as a client's would (a unary call per forwarded write would cost
+ * the follower and the leader more than the write itself); the rest are unary calls.
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadProto, lookupService } from '../transport/proto.js';
+import { KvSessionClient, KvSessionError, MAX_SESSION_VALUE_BYTES } from './kv-session.js';
 import { fromServiceError, ServiceFailure } from './service-error.js';
+import type { ClientRefMsg, KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 type Unary = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
 
+/** The fields of a forwarded put or delete that its session request needs. */
+interface KvWrite {
+  readonly key: string;
+  readonly value?: Uint8Array;
+  readonly hasIfRevision: boolean;
+  readonly ifRevision: number;
+  readonly client: ClientRefMsg | null;
+}
+
+const SESSION_OPS: Readonly<Record<string, KvSessionRequestMsg['op']>> = { put: 'KV_OP_PUT', delete: 'KV_OP_DELETE' };
+
 export class LeaderForwarder {
   private readonly clients = new Map<string, grpc.Client>();
+  private readonly sessions = new Map<string, KvSessionClient>();
   private readonly ctor: grpc.ServiceClientConstructor;
 
   constructor(private readonly credentials: grpc.ChannelCredentials) {
@@ -17,27 +33,72 @@ export class LeaderForwarder {
   }
 
   call<T>(address: string, method: string, request: object, deadline: number): Promise<T> {
-    let client = this.clients.get(address);
-    if (!client) {
-      client = new this.ctor(address, this.credentials);
-      this.clients.set(address, client);
-    }
-    const fn = (client as unknown as Record<string, Unary>)[method];
-    if (typeof fn !== 'function') return Promise.reject(new ServiceFailure('INTERNAL', `no method ${method}`));
-    return new Promise<T>((resolve, reject) => {
-      fn.call(client, { ...request, forwarded: true }, new grpc.Metadata(), { deadline }, (err, res) => {
-        if (err) {
-          // The leader's own answer passes through; a broken connection becomes "retry".
-          reject(fromServiceError(err) ?? new ServiceFailure('NO_LEADER', `leader at ${address} unreachable: ${err.details ?? err.message}`));
-        } else {
-          resolve(res as T);
-        }
-      });
-    });
+    const op = SESSION_OPS[method];
+    const answer = op === undefined ? this.unary(address, method, request, deadline) : this.onSession(address, op, request as KvWrite, deadline);
+    return answer.then(
+      (res) => res as T,
+      (err: unknown) => {
+        // The leader's own answer passes through; a broken connection becomes "retry".
+        const details = err instanceof Error ? ((err as { details?: string }).details ?? err.message) : String(err);
+        throw fromServiceError(err) ?? (err instanceof ServiceFailure ? err : new ServiceFailure('NO_LEADER', `leader at ${address} unreachable: ${details}`));
+      },
+    );
   }
 
   close(): void {
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+  }
+
+  private client(address: string): grpc.Client {
+    let client = this.clients.get(address);
+    if (!client) {
+      client = new this.ctor(address, this.credentials, { 'grpc.enable_channelz': 0 });
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  private unary(address: string, method: string, request: object, deadline: number): Promise<unknown> {
+    const client = this.client(address);
+    const fn = (client as unknown as Record<string, Unary>)[method];
+    if (typeof fn !== 'function') return Promise.reject(new ServiceFailure('INTERNAL', `no method ${method}`));
+    return new Promise((resolve, reject) => {
+      fn.call(client, { ...request, forwarded: true }, new grpc.Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  private async onSession(address: string, op: KvSessionRequestMsg['op'], req: KvWrite, deadline: number): Promise<{ revision: number }> {
+    let session = this.sessions.get(address);
+    if (session === undefined) {
+      const method = this.ctor.service['KvSession'] as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
+      session = new KvSessionClient(this.client(address), method, address);
+      this.sessions.set(address, session);
+    }
+    if (session.unsupported || (req.value?.byteLength ?? 0) > MAX_SESSION_VALUE_BYTES) return (await this.unary(address, op === 'KV_OP_PUT' ? 'put' : 'delete', req, deadline)) as { revision: number };
+    try {
+      const res = await session.request(
+        {
+          op,
+          key: req.key,
+          value: req.value ?? new Uint8Array(0),
+          hasIfRevision: req.hasIfRevision,
+          ifRevision: req.ifRevision,
+          serializable: false,
+          clientId: req.client?.id ?? '',
+          clientSeq: req.client?.seq ?? 0,
+          forwarded: true,
+        },
+        Math.max(1, deadline - Date.now()),
+      );
+      return { revision: res.revision };
+    } catch (err) {
+      if (err instanceof KvSessionError && err.code === grpc.status.UNIMPLEMENTED) {
+        return (await this.unary(address, op === 'KV_OP_PUT' ? 'put' : 'delete', req, deadline)) as { revision: number };
+      }
+      throw err;
+    }
   }
 }

@@ -92,6 +92,7 @@ export interface KvSessionRequestMsg {
   readonly serializable: boolean;
   readonly clientId: string;
   readonly clientSeq: number;
+  readonly forwarded: boolean;
 }
 export interface KvSessionResponseMsg {
   readonly id: number;

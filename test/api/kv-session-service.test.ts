@@ -44,7 +44,7 @@ async function serve(t: { teardown(fn: () => void | Promise<void>): void }, kv: 
 }
 
 function request(id: number, op: KvSessionRequestMsg['op'], key: string): KvSessionRequestMsg {
-  return { id, op, timeoutMs: 2000, key, value: Buffer.from('v'), hasIfRevision: false, ifRevision: 0, serializable: false, clientId: '', clientSeq: 0 };
+  return { id, op, timeoutMs: 2000, key, value: Buffer.from('v'), hasIfRevision: false, ifRevision: 0, serializable: false, clientId: '', clientSeq: 0, forwarded: false };
 }
 
 function open(client: grpc.Client, method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>) {

@@ -75,9 +75,9 @@ function unaryShape(req: Request): Request {
     case 'KV_OP_GET':
       return { key: req['key'], serializable: req['serializable'] };
     case 'KV_OP_PUT':
-      return { key: req['key'], value: req['value'], hasIfRevision: req['hasIfRevision'], ifRevision: req['ifRevision'], client, forwarded: false };
+      return { key: req['key'], value: req['value'], hasIfRevision: req['hasIfRevision'], ifRevision: req['ifRevision'], client, forwarded: req['forwarded'] };
     default:
-      return { key: req['key'], client, forwarded: false, hasIfRevision: req['hasIfRevision'], ifRevision: req['ifRevision'] };
+      return { key: req['key'], client, forwarded: req['forwarded'], hasIfRevision: req['hasIfRevision'], ifRevision: req['ifRevision'] };
   }
 }
 

@@ -28,6 +28,16 @@ void t.test('ctl commands and exit codes', async (t) => {
   t.equal(casLose.stderr.trim().split('\n').length, 1, 'one line on stderr');
   t.equal((await cluster.ctl(['kv', 'get', 'color'])).stdout.trim(), 'green', 'the lost CAS changed nothing');
 
+  // Through a follower alone: it forwards writes to the leader, once, and they land there.
+  const follower = cluster.ids.find((id) => id !== leader)!;
+  const viaFollower = await cluster.ctl(['kv', 'put', 'shade', 'teal'], cluster.endpoints([follower]));
+  t.equal(viaFollower.code, 0, `a put through follower ${follower} succeeds: ${viaFollower.stderr}`);
+  const staleCas = await cluster.ctl(['kv', 'put', 'shade', 'navy', '--if-revision', '1'], cluster.endpoints([follower]));
+  t.equal(staleCas.code, 1, "a forwarded stale compare-and-set keeps the leader's refusal");
+  t.match(staleCas.stderr, /revision/i, `and says why: ${staleCas.stderr.trim()}`);
+  const onLeader = await cluster.ctl(['kv', 'get', 'shade', '-o', 'json'], cluster.endpoints([leader]));
+  t.same(JSON.parse(onLeader.stdout), { key: 'shade', value: 'teal', revision: Number(viaFollower.stdout.trim()) }, 'the leader has the forwarded write');
+
   t.equal((await cluster.ctl(['kv', 'del', 'color'])).code, 0, 'del succeeds');
   const missing = await cluster.ctl(['kv', 'get', 'color']);
   t.equal(missing.code, 4, 'get of a missing key exits 4');
