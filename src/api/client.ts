@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto, lookupService } from '../transport/proto.js';
-import { ApiError, errorCodeOf, type ApiErrorCode } from './errors.js';
+import { ApiError, errorCodeOf, tidyDetails, type ApiErrorCode } from './errors.js';
 import { KvSessionClient, KvSessionError, MAX_SESSION_VALUE_BYTES, type KvSessionOp } from './kv-session.js';
 
 export { MAX_SESSION_VALUE_BYTES } from './kv-session.js';
@@ -313,7 +313,7 @@ interface CallFailure {
 
 function asCallFailure(err: unknown): CallFailure | null {
   if (!(err instanceof Error) || !('code' in err) || typeof err.code !== 'number') return null;
-  const details = 'details' in err && typeof err.details === 'string' ? err.details : err.message;
+  const details = tidyDetails('details' in err && typeof err.details === 'string' ? err.details : err.message);
   const metadata = 'metadata' in err && err.metadata instanceof grpc.Metadata ? err.metadata : undefined;
   return { code: err.code, details, metadata };
 }

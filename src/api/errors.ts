@@ -63,6 +63,12 @@ export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
+/** grpc-js ends a connection failure with an empty "Resolution note: ", which an operator
+ * reads as a truncated message. */
+export function tidyDetails(details: string): string {
+  return details.replace(/\s*Resolution note: $/, '');
+}
+
 /** Server side: the status object to pass to a gRPC callback or `call.emit('error', ...)`. */
 export function serviceError(code: ApiErrorCode, details: string): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();

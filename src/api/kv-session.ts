@@ -10,7 +10,7 @@
  * then reports itself unsupported and the client goes back to unary calls for that endpoint.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ERROR_CODE_METADATA_KEY, GRPC_STATUS_FOR, isApiErrorCode } from './errors.js';
+import { ERROR_CODE_METADATA_KEY, GRPC_STATUS_FOR, isApiErrorCode, tidyDetails } from './errors.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 export type KvSessionOp = Omit<KvSessionRequestMsg, 'id' | 'timeoutMs'>;
@@ -101,7 +101,7 @@ export class KvSessionClient {
         this.failAll(grpc.status.UNIMPLEMENTED, `${this.endpoint} has no KvSession`);
         return;
       }
-      this.failAll(grpc.status.UNAVAILABLE, `session with ${this.endpoint} broke: ${grpc.status[err.code] ?? err.code}: ${err.details}`);
+      this.failAll(grpc.status.UNAVAILABLE, `session with ${this.endpoint} broke: ${grpc.status[err.code] ?? err.code}: ${tidyDetails(err.details)}`);
     });
     call.on('end', () => {
       if (this.call !== call) return;

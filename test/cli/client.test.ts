@@ -72,6 +72,10 @@ void t.test('when no endpoint answers the error is UNREACHABLE and names every e
   const err = await rejection(client.status());
   t.equal(err.code, 'UNREACHABLE');
   for (const e of endpoints) t.match(err.message, e);
+  t.notMatch(err.message, /Resolution note/, "grpc-js's empty resolution note is not passed on");
+  const write = await rejection(client.put('k', 'v'));
+  t.equal(write.code, 'UNREACHABLE', 'a put on a session fails the same way');
+  t.notMatch(write.message, /Resolution note/);
 });
 
 void t.test('a retried write re-sends the same client id and seq; the next write uses the next seq', async (t) => {
