@@ -26,7 +26,9 @@ export function ownView(input: OwnViewInput): MemberView {
       entries.push({ id, status: 'online', lastContactAgoMs: 0, timeoutMs: 0 });
     } else if (input.detector.has(id)) {
       const s = input.detector.observation(id, input.now);
-      entries.push({ id, status: s.status, lastContactAgoMs: s.lastContactMs, timeoutMs: s.timeoutMs });
+      // The silence the detector counts, not the raw time since contact: a view sent just after
+      // our own stall must not tell its readers that everyone has been silent for the stall.
+      entries.push({ id, status: s.status, lastContactAgoMs: s.silenceMs, timeoutMs: s.timeoutMs });
     }
   }
   return { reporter: input.self, incarnation: input.incarnation, seq: input.seq >>> 0, connected: input.connected, appliedIndex: input.appliedIndex, entries };
