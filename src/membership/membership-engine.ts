@@ -12,6 +12,7 @@ import { ViewTable, type ReceivedView } from './view-table.js';
 import { decodeView, encodeView } from './view-codec.js';
 import { defaultViewTtlMs, isStale, ownView } from './own-view.js';
 import { assess, type Assessment, type StatusDecision } from './status-aggregator.js';
+import { PushBudget } from './push-budget.js';
 import { reconcileRows, type OnlineBasis } from './reconciled-status.js';
 import { Reconciler, acceptForwarded, judgeRepair, type ActivityReport, type LocalObservation, type Repair } from './reconciler.js';
 import type { AuditEvent } from './audit.js';
@@ -78,6 +79,9 @@ export class MembershipEngine {
   private readonly detector: FailureDetector;
   private readonly table = new ViewTable();
   private readonly reconciler: Reconciler;
+  private readonly pushes: PushBudget;
+  /** A local transition happened that no ping round has carried yet. */
+  private pushWanted = false;
   private seq = 0;
   private memberIds: readonly NodeId[] = [];
 
@@ -87,6 +91,7 @@ export class MembershipEngine {
     now: number,
   ) {
     this.viewTtlMs = options.viewTtlMs ?? defaultViewTtlMs(options.detector.baseTimeoutMs, options.pingIntervalMs);
+    this.pushes = new PushBudget(options.pingIntervalMs, now);
     this.detector = new FailureDetector(options.detector, [], now);
     this.reconciler = new Reconciler({
       self: options.self,
@@ -121,7 +126,26 @@ export class MembershipEngine {
     return this.memberIds.includes(id);
   }
 
-  /** The payload of our next ping or pong: our view of every member. */
+  /**
+   * The payload of a ping round (one encoding for every peer). The round carries every
+   * transition observed so far, so a push that was waiting for one is no longer needed.
+   */
+  roundPayload(ctx: MembershipContext): Uint8Array {
+    this.pushWanted = false;
+    return this.viewPayload(ctx);
+  }
+
+  /**
+   * Whether to send an extra ping round now, ahead of the regular one: true when a local
+   * transition has not been carried by a round yet and the push budget allows it (a burst of
+   * two, then one per ping interval), so that a flapping link cannot flood the peers. The
+   * caller sends the round with `roundPayload`.
+   */
+  takePushRound(now: number): boolean {
+    return this.pushWanted && this.pushes.take(now);
+  }
+
+  /** The payload of our next pong (or ping): our view of every member. */
   viewPayload(ctx: MembershipContext): Uint8Array {
     this.seq = (this.seq + 1) >>> 0;
     return encodeView(
@@ -160,9 +184,11 @@ export class MembershipEngine {
     if (this.detector.has(from)) this.detector.recordRtt(from, rttMs, now);
   }
 
-  /** Local transitions since the last call (log them; push our view at once when any). */
+  /** Local transitions since the last call (log them; then see `takePushRound`). */
   observe(now: number): readonly StatusTransition[] {
-    return this.detector.observe(now);
+    const transitions = this.detector.observe(now);
+    if (transitions.length > 0) this.pushWanted = true;
+    return transitions;
   }
 
   stale(ctx: MembershipContext): boolean {

@@ -213,10 +213,10 @@ export class Sim {
     return this.node(id).state === 'up';
   }
 
-  private send(kind: Msg['kind'], from: string, to: string, sentAt: number): void {
+  private send(kind: Msg['kind'], from: string, to: string, sentAt: number, roundPayload?: Uint8Array): void {
     const src = this.node(from);
     if (!this.linkUp(from, to)) return;
-    const payload = src.engine.viewPayload(this.context(from));
+    const payload = roundPayload ?? src.engine.viewPayload(this.context(from));
     const msg: Msg = { kind, from, to, toIncarnation: this.node(to).incarnation, sentAt, payload };
     const [lo, hi] = this.o.jitter;
     this.at(this.now + lo + this.rng.next() * (hi - lo), () => this.deliver(msg));
@@ -239,9 +239,11 @@ export class Sim {
     else dst.engine.recordRtt(m.from, this.now - m.sentAt, this.now);
   }
 
+  /** Regular rounds, and pushes ahead of them (the driver's schedule: one payload per round). */
   private pingRound(id: string): void {
     if (!this.running(id)) return;
-    for (const p of this.ids) if (p !== id) this.send('ping', id, p, this.now);
+    const payload = this.node(id).engine.roundPayload(this.context(id));
+    for (const p of this.ids) if (p !== id) this.send('ping', id, p, this.now, payload);
   }
 
   // --- each node's timer ---------------------------------------------------------------------
@@ -252,7 +254,7 @@ export class Sim {
     const transitions = n.engine.observe(this.now);
     n.offlineTransitions += transitions.filter((x) => x.to === 'offline').length;
     // The driver pushes its view at once when its own view changes, instead of waiting a round.
-    if (transitions.length > 0) this.pingRound(id);
+    if (n.engine.takePushRound(this.now)) this.pingRound(id);
     if (n.leaderTerm === null) return;
     // Worst case for the membership layer: no check-quorum. A deposed leader keeps believing it
     // leads (and keeps deciding) until it hears from its successor.
