@@ -145,6 +145,12 @@ export class FailureDetector {
     return computeTimeoutMs(this.config, this.state(peer).rtt.movingAverageMs());
   }
 
+  /** The moving-average RTT to `peer` in ms; null before the first sample. */
+  movingAverageRttMs(peer: NodeId): number | null {
+    const rtt = this.state(peer).rtt;
+    return rtt.samples === 0 ? null : rtt.movingAverageMs();
+  }
+
   status(peer: NodeId): MemberStatus {
     return this.state(peer).status;
   }

@@ -10,8 +10,8 @@ import type { MemberStatus, NodeId, PeerSnapshot, StatusTransition } from './typ
 import { FailureDetector, type DetectorConfig } from './failure-detector.js';
 import { ViewTable, type ReceivedView } from './view-table.js';
 import { decodeView, encodeView } from './view-codec.js';
-import { defaultViewTtlMs, isStale, ownView } from './own-view.js';
-import { assess, type Assessment, type StatusDecision } from './status-aggregator.js';
+import { defaultAgingHorizonMs, defaultViewTtlMs, isStale, ownView } from './own-view.js';
+import { assess, type Assessment, type StatusDecision, type ViewAging } from './status-aggregator.js';
 import { PushBudget } from './push-budget.js';
 import { reconcileRows, type OnlineBasis } from './reconciled-status.js';
 import { Reconciler, acceptForwarded, judgeRepair, type ActivityReport, type LocalObservation, type Repair } from './reconciler.js';
@@ -49,6 +49,8 @@ export interface MembershipEngineOptions {
   readonly pingIntervalMs: number;
   /** Default: defaultViewTtlMs(base, pingInterval). */
   readonly viewTtlMs?: number;
+  /** How far views are read forward (status-aggregator rule 4); 0: not at all. Default: defaultAgingHorizonMs. */
+  readonly agingHorizonMs?: number;
   readonly graceMs?: number;
   readonly proposalRetryMs?: number;
 }
@@ -76,6 +78,7 @@ export interface SyncOutcome {
 
 export class MembershipEngine {
   readonly viewTtlMs: number;
+  readonly agingHorizonMs: number;
   private readonly detector: FailureDetector;
   private readonly table = new ViewTable();
   private readonly reconciler: Reconciler;
@@ -91,6 +94,7 @@ export class MembershipEngine {
     now: number,
   ) {
     this.viewTtlMs = options.viewTtlMs ?? defaultViewTtlMs(options.detector.baseTimeoutMs, options.pingIntervalMs);
+    this.agingHorizonMs = options.agingHorizonMs ?? defaultAgingHorizonMs(options.pingIntervalMs, options.detector.minTimeoutMs);
     this.pushes = new PushBudget(options.pingIntervalMs, now);
     this.detector = new FailureDetector(options.detector, [], now);
     this.reconciler = new Reconciler({
@@ -230,6 +234,7 @@ export class MembershipEngine {
       views: fresh,
       now: ctx.now,
       viewTtlMs: this.viewTtlMs,
+      ...(this.agingHorizonMs > 0 ? { aging: this.aging() } : {}),
     });
     return { assessment, fresh };
   }
@@ -298,6 +303,13 @@ export class MembershipEngine {
       peer: r.id !== this.self && this.detector.has(r.id) ? this.detector.snapshot(r.id, ctx.now) : null,
       appliedIndex: r.id === this.self ? ctx.appliedIndex : (this.table.get(r.id)?.view.appliedIndex ?? null),
     }));
+  }
+
+  /** Rule 4 of the aggregator: a reporter's views reach us in about half its RTT. */
+  private aging(): ViewAging {
+    const transitMs = new Map<NodeId, number>();
+    for (const p of this.detector.peers()) transitMs.set(p, (this.detector.movingAverageRttMs(p) ?? 0) / 2);
+    return { horizonMs: this.agingHorizonMs, transitMs };
   }
 
   private activityReports(repair: Repair, fresh: ReadonlyMap<NodeId, ReceivedView>, now: number): ActivityReport[] {

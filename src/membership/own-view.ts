@@ -43,6 +43,18 @@ export function defaultViewTtlMs(baseTimeoutMs: number, pingIntervalMs: number):
   return Math.min(baseTimeoutMs, Math.max(6 * pingIntervalMs, baseTimeoutMs / 2));
 }
 
+/**
+ * How long after its arrival a view is read forward in time (status-aggregator, `ViewAging`).
+ * Two ping intervals: a healthy reporter sends a newer view well within that, so only the
+ * reporter whose detector is about to fire is read ahead, in the time its push would take. At
+ * most a quarter of the smallest timeout, so that reading a view forward (by up to the horizon,
+ * plus a transit estimate capped at the horizon) cannot time out a member that its reporter
+ * heard within the last half of that timeout (docs/membership.md, section 3).
+ */
+export function defaultAgingHorizonMs(pingIntervalMs: number, minTimeoutMs: number): number {
+  return Math.min(2 * pingIntervalMs, minTimeoutMs / 4);
+}
+
 export interface StalenessInput {
   readonly now: number;
   readonly isLeader: boolean;

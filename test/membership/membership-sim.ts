@@ -114,6 +114,8 @@ export class Sim {
   /** Corrections the reconcilers forwarded, and how many audit events they produced. */
   readonly corrections: { at: number; by: string; d: StatusDecision; truth: MemberStatus }[] = [];
   syncEvents = 0;
+  /** Ping rounds sent by all nodes, regular and pushed. */
+  pingRounds = 0;
 
   constructor(readonly o: SimOptions) {
     this.rng = seededRng(o.seed);
@@ -242,6 +244,7 @@ export class Sim {
   /** Regular rounds, and pushes ahead of them (the driver's schedule: one payload per round). */
   private pingRound(id: string): void {
     if (!this.running(id)) return;
+    this.pingRounds++;
     const payload = this.node(id).engine.roundPayload(this.context(id));
     for (const p of this.ids) if (p !== id) this.send('ping', id, p, this.now, payload);
   }
@@ -400,6 +403,8 @@ export class Checker {
   private readonly lastWrongRow = new Map<string, number>();
   private readonly lastWrongCommit = new Map<string, number>();
   readonly rowConvergence: number[] = [];
+  /** The same, per change: which member, which way, how long until every healthy node showed it. */
+  readonly rowChanges: { readonly id: string; readonly to: MemberStatus; readonly at: number; readonly ms: number }[] = [];
   readonly commitConvergence: number[] = [];
   samples = 0;
   right = 0;
@@ -467,7 +472,9 @@ export class Checker {
   private close(id: string): void {
     const since = this.changedAt.get(id) ?? 0;
     if (since === 0) return;
-    this.rowConvergence.push(Math.max(0, (this.lastWrongRow.get(id) ?? since) - since));
+    const ms = Math.max(0, (this.lastWrongRow.get(id) ?? since) - since);
+    this.rowConvergence.push(ms);
+    this.rowChanges.push({ id, to: this.lastTruth.get(id) ?? 'online', at: since, ms });
     this.commitConvergence.push(Math.max(0, (this.lastWrongCommit.get(id) ?? since) - since));
   }
 }
