@@ -145,6 +145,12 @@ export class FailureDetector {
     return computeTimeoutMs(this.config, this.state(peer).rtt.movingAverageMs());
   }
 
+  /** The moving-average RTT to `peer` in ms; null before the first sample. */
+  movingAverageRttMs(peer: NodeId): number | null {
+    const rtt = this.state(peer).rtt;
+    return rtt.samples === 0 ? null : rtt.movingAverageMs();
+  }
+
   status(peer: NodeId): MemberStatus {
     return this.state(peer).status;
   }
@@ -180,13 +186,14 @@ export class FailureDetector {
       peer,
       status: s.status,
       lastContactMs: s.lastHeardAt === null ? null : Math.max(0, now - s.lastHeardAt),
+      silenceMs: s.lastHeardAt === null ? null : Math.max(0, now - s.since),
       timeoutMs: Math.round(this.timeoutMs(peer)),
       changedAt: s.changedAt,
     };
   }
 
   snapshot(peer: NodeId, now: number): PeerSnapshot {
-    const { changedAt: _, ...o } = this.observation(peer, now);
+    const { changedAt: _, silenceMs: __, ...o } = this.observation(peer, now);
     const rtt = this.state(peer).rtt;
     return { ...o, rttP50Ms: rtt.percentileMs(50), rttP99Ms: rtt.percentileMs(99) };
   }

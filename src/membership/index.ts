@@ -6,16 +6,19 @@ export { RttStats, type RttStatsOptions } from './rtt-stats.js';
 export { FailureDetector, computeTimeoutMs, validateDetectorConfig, type DetectorConfig } from './failure-detector.js';
 export { encodeView, decodeView, MAX_VIEW_ENTRIES, VIEW_CODEC_VERSION, type MemberView, type ViewEntry } from './view-codec.js';
 export { ViewTable, type ReceivedView } from './view-table.js';
-export { defaultViewTtlMs, ownView, isStale, type OwnViewInput, type StalenessInput } from './own-view.js';
+export { defaultAgingHorizonMs, defaultViewTtlMs, ownView, isStale, type OwnViewInput, type StalenessInput } from './own-view.js';
+export { PushBudget, PUSH_BURST } from './push-budget.js';
 export {
   assess,
   decide,
   describeVerdict,
+  entryVote,
   quorumOf,
   type Assessment,
   type AssessInput,
   type StatusDecision,
   type Verdict,
+  type ViewAging,
 } from './status-aggregator.js';
 export { reconcileRows, type ReconciledRow, type ReconcileRowsInput, type OnlineBasis } from './reconciled-status.js';
 export {

@@ -10,8 +10,9 @@ import type { MemberStatus, NodeId, PeerSnapshot, StatusTransition } from './typ
 import { FailureDetector, type DetectorConfig } from './failure-detector.js';
 import { ViewTable, type ReceivedView } from './view-table.js';
 import { decodeView, encodeView } from './view-codec.js';
-import { defaultViewTtlMs, isStale, ownView } from './own-view.js';
-import { assess, type Assessment, type StatusDecision } from './status-aggregator.js';
+import { defaultAgingHorizonMs, defaultViewTtlMs, isStale, ownView } from './own-view.js';
+import { assess, type Assessment, type StatusDecision, type ViewAging } from './status-aggregator.js';
+import { PushBudget } from './push-budget.js';
 import { reconcileRows, type OnlineBasis } from './reconciled-status.js';
 import { Reconciler, acceptForwarded, judgeRepair, type ActivityReport, type LocalObservation, type Repair } from './reconciler.js';
 import type { AuditEvent } from './audit.js';
@@ -48,6 +49,8 @@ export interface MembershipEngineOptions {
   readonly pingIntervalMs: number;
   /** Default: defaultViewTtlMs(base, pingInterval). */
   readonly viewTtlMs?: number;
+  /** How far views are read forward (status-aggregator rule 4); 0: not at all. Default: defaultAgingHorizonMs. */
+  readonly agingHorizonMs?: number;
   readonly graceMs?: number;
   readonly proposalRetryMs?: number;
 }
@@ -75,9 +78,13 @@ export interface SyncOutcome {
 
 export class MembershipEngine {
   readonly viewTtlMs: number;
+  readonly agingHorizonMs: number;
   private readonly detector: FailureDetector;
   private readonly table = new ViewTable();
   private readonly reconciler: Reconciler;
+  private readonly pushes: PushBudget;
+  /** A local transition happened that no ping round has carried yet. */
+  private pushWanted = false;
   private seq = 0;
   private memberIds: readonly NodeId[] = [];
 
@@ -87,6 +94,8 @@ export class MembershipEngine {
     now: number,
   ) {
     this.viewTtlMs = options.viewTtlMs ?? defaultViewTtlMs(options.detector.baseTimeoutMs, options.pingIntervalMs);
+    this.agingHorizonMs = options.agingHorizonMs ?? defaultAgingHorizonMs(options.pingIntervalMs, options.detector.minTimeoutMs);
+    this.pushes = new PushBudget(options.pingIntervalMs, now);
     this.detector = new FailureDetector(options.detector, [], now);
     this.reconciler = new Reconciler({
       self: options.self,
@@ -121,7 +130,26 @@ export class MembershipEngine {
     return this.memberIds.includes(id);
   }
 
-  /** The payload of our next ping or pong: our view of every member. */
+  /**
+   * The payload of a ping round (one encoding for every peer). The round carries every
+   * transition observed so far, so a push that was waiting for one is no longer needed.
+   */
+  roundPayload(ctx: MembershipContext): Uint8Array {
+    this.pushWanted = false;
+    return this.viewPayload(ctx);
+  }
+
+  /**
+   * Whether to send an extra ping round now, ahead of the regular one: true when a local
+   * transition has not been carried by a round yet and the push budget allows it (a burst of
+   * two, then one per ping interval), so that a flapping link cannot flood the peers. The
+   * caller sends the round with `roundPayload`.
+   */
+  takePushRound(now: number): boolean {
+    return this.pushWanted && this.pushes.take(now);
+  }
+
+  /** The payload of our next pong (or ping): our view of every member. */
   viewPayload(ctx: MembershipContext): Uint8Array {
     this.seq = (this.seq + 1) >>> 0;
     return encodeView(
@@ -160,9 +188,11 @@ export class MembershipEngine {
     if (this.detector.has(from)) this.detector.recordRtt(from, rttMs, now);
   }
 
-  /** Local transitions since the last call (log them; push our view at once when any). */
+  /** Local transitions since the last call (log them; then see `takePushRound`). */
   observe(now: number): readonly StatusTransition[] {
-    return this.detector.observe(now);
+    const transitions = this.detector.observe(now);
+    if (transitions.length > 0) this.pushWanted = true;
+    return transitions;
   }
 
   stale(ctx: MembershipContext): boolean {
@@ -204,6 +234,7 @@ export class MembershipEngine {
       views: fresh,
       now: ctx.now,
       viewTtlMs: this.viewTtlMs,
+      ...(this.agingHorizonMs > 0 ? { aging: this.aging() } : {}),
     });
     return { assessment, fresh };
   }
@@ -272,6 +303,13 @@ export class MembershipEngine {
       peer: r.id !== this.self && this.detector.has(r.id) ? this.detector.snapshot(r.id, ctx.now) : null,
       appliedIndex: r.id === this.self ? ctx.appliedIndex : (this.table.get(r.id)?.view.appliedIndex ?? null),
     }));
+  }
+
+  /** Rule 4 of the aggregator: a reporter's views reach us in about half its RTT. */
+  private aging(): ViewAging {
+    const transitMs = new Map<NodeId, number>();
+    for (const p of this.detector.peers()) transitMs.set(p, (this.detector.movingAverageRttMs(p) ?? 0) / 2);
+    return { horizonMs: this.agingHorizonMs, transitMs };
   }
 
   private activityReports(repair: Repair, fresh: ReadonlyMap<NodeId, ReceivedView>, now: number): ActivityReport[] {

@@ -26,7 +26,9 @@ export function ownView(input: OwnViewInput): MemberView {
       entries.push({ id, status: 'online', lastContactAgoMs: 0, timeoutMs: 0 });
     } else if (input.detector.has(id)) {
       const s = input.detector.observation(id, input.now);
-      entries.push({ id, status: s.status, lastContactAgoMs: s.lastContactMs, timeoutMs: s.timeoutMs });
+      // The silence the detector counts, not the raw time since contact: a view sent just after
+      // our own stall must not tell its readers that everyone has been silent for the stall.
+      entries.push({ id, status: s.status, lastContactAgoMs: s.silenceMs, timeoutMs: s.timeoutMs });
     }
   }
   return { reporter: input.self, incarnation: input.incarnation, seq: input.seq >>> 0, connected: input.connected, appliedIndex: input.appliedIndex, entries };
@@ -39,6 +41,18 @@ export function ownView(input: OwnViewInput): MemberView {
  */
 export function defaultViewTtlMs(baseTimeoutMs: number, pingIntervalMs: number): number {
   return Math.min(baseTimeoutMs, Math.max(6 * pingIntervalMs, baseTimeoutMs / 2));
+}
+
+/**
+ * How long after its arrival a view is read forward in time (status-aggregator, `ViewAging`).
+ * Two ping intervals: a healthy reporter sends a newer view well within that, so only the
+ * reporter whose detector is about to fire is read ahead, in the time its push would take. At
+ * most a quarter of the smallest timeout, so that reading a view forward (by up to the horizon,
+ * plus a transit estimate capped at the horizon) cannot time out a member that its reporter
+ * heard within the last half of that timeout (docs/membership.md, section 3).
+ */
+export function defaultAgingHorizonMs(pingIntervalMs: number, minTimeoutMs: number): number {
+  return Math.min(2 * pingIntervalMs, minTimeoutMs / 4);
 }
 
 export interface StalenessInput {

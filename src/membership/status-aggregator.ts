@@ -17,6 +17,7 @@
  */
 import type { MemberStatus, NodeId } from './types.js';
 import type { ReceivedView } from './view-table.js';
+import type { ViewEntry } from './view-codec.js';
 
 export interface AssessInput {
   readonly voters: readonly NodeId[];
@@ -27,6 +28,35 @@ export interface AssessInput {
   readonly now: number;
   /** Must not exceed the failure detector's base timeout (see rule 2). */
   readonly viewTtlMs: number;
+  /** Rule 4; without it every entry votes exactly as it was reported. */
+  readonly aging?: ViewAging;
+}
+
+/**
+ * Rule 4. Reading a view forward is right as long as the reporter has not heard the member since
+ * it sent the view. A healthy reporter sends a newer view every ping interval, so a view older
+ * than `horizonMs` is taken as reported: its reporter is cut off from us or stopped, and what it
+ * last said is all we know (it then expires with the view TTL, rule 1). Within the horizon, only
+ * an entry that was already silent for T - horizon - transit can flip, that is a member the
+ * reporter had not heard for most of its timeout (see defaultAgingHorizonMs).
+ */
+export interface ViewAging {
+  readonly horizonMs: number;
+  /**
+   * The estimated one-way delay of each reporter's views to the assessing node (half the
+   * moving-average RTT, capped at the horizon); missing: 0. The assessing node's own view has
+   * no transit and its age is 0, so its entries vote as its detector would at `now`.
+   */
+  readonly transitMs: ReadonlyMap<NodeId, number>;
+}
+
+/** How `reporter`'s entry votes at `now` (rule 4). */
+export function entryVote(reporter: NodeId, entry: ViewEntry, receivedAt: number, now: number, aging: ViewAging | undefined): MemberStatus {
+  if (entry.status === 'offline' || aging === undefined || entry.lastContactAgoMs === null) return entry.status;
+  const age = Math.max(0, now - receivedAt);
+  if (age > aging.horizonMs) return entry.status;
+  const transit = Math.min(aging.horizonMs, aging.transitMs.get(reporter) ?? 0);
+  return entry.lastContactAgoMs + age + transit > entry.timeoutMs ? 'offline' : 'online';
 }
 
 export type Verdict =
@@ -69,9 +99,10 @@ export function assess(input: AssessInput): Assessment {
     const offlineTimeouts: number[] = [];
     for (const reporter of fresh) {
       if (reporter === member) continue;
-      const entry = input.views.get(reporter)?.view.entries.find((e) => e.id === member);
-      if (entry === undefined) continue;
-      if (entry.status === 'online') online.push(reporter);
+      const rv = input.views.get(reporter);
+      const entry = rv?.view.entries.find((e) => e.id === member);
+      if (rv === undefined || entry === undefined) continue;
+      if (entryVote(reporter, entry, rv.receivedAt, input.now, input.aging) === 'online') online.push(reporter);
       else {
         offline.push(reporter);
         offlineTimeouts.push(entry.timeoutMs);

@@ -27,6 +27,11 @@ export interface PeerObservation {
   readonly status: MemberStatus;
   /** ms since the last message from the peer; null when it has never been heard from. */
   readonly lastContactMs: number | null;
+  /**
+   * The silence the detector counts against the peer: `lastContactMs` without our own stalls
+   * (the peer times out when it exceeds `timeoutMs`); null when never heard from.
+   */
+  readonly silenceMs: number | null;
   /** The timeout in force, rounded to whole ms. */
   readonly timeoutMs: number;
   /** When `status` last changed (caller's clock); null while it is the initial one. */

@@ -16,7 +16,10 @@ import { MembershipError, ViewDecodeError } from './errors.js';
 export interface ViewEntry {
   readonly id: NodeId;
   readonly status: MemberStatus;
-  /** ms since the reporter last heard from `id` when it sent the view; null: never. 0 for itself. */
+  /**
+   * The silence the reporter's detector counted against `id` when it sent the view: ms since
+   * its last message from `id`, without the reporter's own stalls; null: never heard. 0 for itself.
+   */
   readonly lastContactAgoMs: number | null;
   /** The reporter's timeout for `id`, for reasons and repairs. */
   readonly timeoutMs: number;

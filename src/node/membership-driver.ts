@@ -31,7 +31,6 @@ class MembershipDriver implements MembershipNode {
   private leaderTerm: number | null = null;
   /** The committed status we last recorded per member, to audit each committed change once. */
   private readonly committedSeen = new Map<string, { status: MemberStatus; term: number }>();
-  private pushPending = false;
 
   constructor(
     private readonly port: MembershipPort,
@@ -151,9 +150,11 @@ class MembershipDriver implements MembershipNode {
     const ctx = this.context();
     this.engine.setMembers(ctx.members.map((m) => m.id), ctx.now);
     const deadline = this.options.heartbeat.baseTimeoutMs;
+    // One encoding for the whole round rather than one per peer.
+    const payload = this.engine.roundPayload(ctx);
     for (const peer of this.engine.peers()) {
       const sentAt = performance.now();
-      this.port.ping(peer, this.engine.viewPayload(ctx), deadline).then(
+      this.port.ping(peer, payload, deadline).then(
         (pong) => {
           if (this.stopped) return;
           const now = performance.now();
@@ -177,13 +178,9 @@ class MembershipDriver implements MembershipNode {
     const ctx = this.context();
     for (const tr of this.engine.observe(ctx.now)) {
       this.port.logger.info({ peer: tr.peer, from: tr.from, to: tr.to, reason: tr.reason }, `local view: ${tr.peer} ${tr.to}`);
-      // Push the news now instead of at the next round (at most one extra round per tick).
-      this.pushPending = true;
     }
-    if (this.pushPending) {
-      this.pushPending = false;
-      this.pingRound();
-    }
+    // Push the news now instead of at the next round; the engine rate-limits pushes.
+    if (this.engine.takePushRound(ctx.now)) this.pingRound();
     if (ctx.leaderTerm !== null) this.lead(ctx);
   }
 

@@ -122,6 +122,19 @@ void t.test('our own stall (a gap between observe calls) is not held against pee
   t.ok(cOffAt !== null && cOffAt - 11_050 <= 2000, `c detected within a timeout after resuming (${cOffAt})`);
 });
 
+void t.test('the silence counted against a peer leaves out our own stall; the time since contact does not', async (t) => {
+  const d = new FailureDetector(cfg({ dynamicAdjustment: false, stallThresholdMs: 500 }), ['b'], 0);
+  d.recordContact('b', 1000);
+  d.observe(1000);
+  // A 3 s stall: 2.5 s of it (beyond the threshold) is ours, not b's.
+  d.observe(4000);
+  const o = d.observation('b', 4000);
+  t.equal(o.lastContactMs, 3000, 'what ctl shows: 3 s since b was last heard');
+  t.equal(o.silenceMs, 500, 'what views carry: the 0.5 s the detector holds against b');
+  t.equal(o.status, 'online');
+  t.same(new FailureDetector(cfg(), ['c'], 0).observation('c', 100).silenceMs, null, 'never heard: null');
+});
+
 void t.test('unknown peers are refused with a clear error; peers can be added and removed', async (t) => {
   const d = new FailureDetector(cfg(), ['b'], 0);
   const unknown = { name: 'MembershipError', code: 'UNKNOWN_PEER', message: /expected a watched peer \(b\), found "zz"/ };

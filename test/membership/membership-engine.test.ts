@@ -56,7 +56,7 @@ void t.test('a dead member is decided offline by the leader once a quorum sees i
     decided.map((d) => [d.id, d.status]),
     [['c3', 'offline']],
   );
-  t.ok(now > 3000 + 2000, `not before the timeout (decided at ${now} ms, c3 last heard at ~2750 ms)`);
+  t.ok(now > 2752 + 2004, `not before c3's timeout (2004 ms) counted from its last message at 2752 ms (decided at ${now} ms)`);
   t.ok(now < 3000 + 2000 + 500, 'and within one observe tick plus a ping interval of it');
   t.same(leader.lead(ctx(now, { leaderTerm: 2 })), [], 'the same decision is not proposed again while it commits');
   t.equal(leader.lead(ctx(now, { leaderTerm: 3 })).length, 1, 'a new term re-evaluates at once');
@@ -121,4 +121,31 @@ void t.test('a node cut off from the quorum is stale and says why; bad views are
   t.throws(() => c1.receiveView('c3', all.get('c2')!.viewPayload(ctx(0)), 10), MembershipError, 'a view claiming another reporter is refused');
   t.same(contacts(), before, 'no contact was recorded by the refused views');
   t.ok((before[1] ?? 0) > 0, 'the check can see a change: c2 was last heard before t=10');
+});
+
+void t.test('a local transition is pushed at once; staggered transitions cost at most one extra round per ping interval after a burst of two', async (t) => {
+  const eleven = Array.from({ length: 11 }, (_, i) => `c${i + 1}`);
+  const e = new MembershipEngine({ self: 'c1', incarnation: 1, detector, pingIntervalMs: 250 }, eleven, 0);
+  t.notOk(e.takePushRound(0), 'nothing to push');
+  // Each peer goes silent 50 ms after the previous one, so every 50 ms tick finds a new timeout.
+  const payloadOf = (id: string) => new MembershipEngine({ self: id, incarnation: 9, detector, pingIntervalMs: 250 }, eleven, 0).viewPayload(ctx(0));
+  for (const [i, id] of eleven.slice(1).entries()) e.receiveView(id, payloadOf(id), 1000 + 50 * i);
+  let pushes = 0;
+  let transitions = 0;
+  let firstPushAt: number | null = null;
+  for (let now = 3000; now <= 3600; now += 50) {
+    transitions += e.observe(now).length;
+    if (e.takePushRound(now)) {
+      pushes++;
+      firstPushAt ??= now;
+    }
+  }
+  t.equal(transitions, 10, 'ten peers timed out, one per tick');
+  t.equal(firstPushAt, 3050, 'the first is pushed at the tick that found it');
+  t.ok(pushes >= 3 && pushes <= 2 + Math.ceil(600 / 250), `${pushes} push rounds for 10 transitions in 600 ms: the burst, then one per interval`);
+
+  const f = new MembershipEngine({ self: 'c1', incarnation: 1, detector, pingIntervalMs: 250 }, ids, 0);
+  t.equal(f.observe(2001).length, 2, 'both peers time out');
+  f.roundPayload(ctx(2001));
+  t.notOk(f.takePushRound(2001), 'a regular round already carried the news');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { assess, decide, quorumOf, type Assessment } from '../../src/membership/status-aggregator.js';
+import { assess, decide, entryVote, quorumOf, type Assessment, type ViewAging } from '../../src/membership/status-aggregator.js';
 import type { ReceivedView } from '../../src/membership/view-table.js';
 import type { MemberStatus } from '../../src/membership/types.js';
 import { seededRng } from '../../src/util/rng.js';
@@ -159,4 +159,54 @@ void t.test('11 nodes with random node and link failures: every decision matches
     }
   }
   t.ok(decided > 4000, `most assessments had a quorum (${decided})`);
+});
+
+void t.test('rule 4: an entry is read forward to the moment of the assessment, within the aging horizon only', async (t) => {
+  const aging: ViewAging = { horizonMs: 500, transitMs: new Map([['r', 100]]) };
+  const near = { id: 'x', status: 'online' as const, lastContactAgoMs: 2000, timeoutMs: 2230 };
+  t.equal(entryVote('r', near, 9_900, 10_000, aging), 'online', '2000 + 100 old + 100 transit = 2200, not past 2230');
+  t.equal(entryVote('r', near, 9_900, 10_031, aging), 'offline', '2000 + 131 + 100 = 2231: the reporter has timed x out by now');
+  t.equal(entryVote('r', near, 9_900, 10_031, undefined), 'online', 'without aging: as reported');
+  t.equal(entryVote('q', near, 9_900, 10_131, aging), 'offline', 'a reporter without an RTT estimate: no transit');
+  t.equal(entryVote('q', near, 9_900, 10_100, aging), 'online');
+  t.equal(entryVote('r', near, 9_500, 10_000, aging), 'offline', 'at the horizon (500 ms old) still read forward');
+  t.equal(entryVote('r', near, 9_499, 10_000, aging), 'online', 'older than the horizon: its reporter is cut off, take it as reported');
+  const far = { horizonMs: 500, transitMs: new Map([['r', 60_000]]) };
+  t.equal(entryVote('r', { ...near, lastContactAgoMs: 1000 }, 10_000, 10_000, far), 'online', 'transit is capped at the horizon: 1000 + 500 < 2230');
+  t.equal(entryVote('r', { ...near, status: 'offline', lastContactAgoMs: 0 }, 10_000, 10_000, aging), 'offline', 'offline is never read back to online');
+  t.equal(entryVote('r', { ...near, lastContactAgoMs: null }, 9_000, 10_000, aging), 'online', 'never heard: as reported');
+  const healthy = { ...near, lastContactAgoMs: 450 };
+  t.equal(entryVote('r', healthy, 9_500, 10_000, aging), 'online', 'a member heard within the last ping interval or two never flips');
+});
+
+void t.test('rule 4 in a quorum: a member six detectors are about to time out is offline before their pushes arrive', async (t) => {
+  const members = ['c1', 'c2', 'c3', 'c4', 'c5'];
+  const now = 10_000;
+  const views = new Map<string, ReceivedView>();
+  for (const reporter of ['c1', 'c2', 'c3', 'c4']) {
+    const receivedAt = reporter === 'c1' ? now : now - 150;
+    views.set(reporter, {
+      receivedAt,
+      view: {
+        reporter,
+        incarnation: 1,
+        appliedIndex: 0,
+        seq: 1,
+        connected: true,
+        entries: members.map((id) => ({
+          id,
+          status: 'online' as const,
+          // c5 has been silent for 2.15 s at every reporter (c1's own view is current).
+          lastContactAgoMs: id === reporter ? 0 : id === 'c5' ? (reporter === 'c1' ? 2300 : 2150) : 200,
+          timeoutMs: 2230,
+        })),
+      },
+    });
+  }
+  const transitMs = new Map([['c2', 40], ['c3', 40], ['c4', 40]]);
+  const input = { voters: members, members, views, now, viewTtlMs: TTL };
+  t.equal(statusOf(assess(input), 'c5'), 'online', 'as reported: every view still says online');
+  const aged = assess({ ...input, aging: { horizonMs: 500, transitMs } });
+  t.equal(statusOf(aged, 'c5'), 'offline', 'read forward: 2150 + 150 + 40 > 2230 at every reporter');
+  for (const id of ['c1', 'c2', 'c3', 'c4']) t.equal(statusOf(aged, id), 'online', `${id}, heard 200 ms before its view, stays online`);
 });

@@ -86,6 +86,12 @@ export class Cluster implements NodeObserver {
   private readonly retired = new Set<NodeId>();
   private readonly confIndexesSeen = new Set<number>();
   private reports: Report[] = [];
+  /**
+   * Set by a test: a stalled process (starved of CPU, or stopped) neither ticks nor reads its
+   * messages, which wait for it in order (`held`); it runs its timers first when it resumes.
+   */
+  stalled: ((id: NodeId) => boolean) | null = null;
+  private readonly held = new Map<NodeId, InFlight[]>();
   private transferTarget: NodeId | null = null;
   private nextNodeNumber: number;
 
@@ -167,18 +173,35 @@ export class Cluster implements NodeObserver {
 
   // ---- time ------------------------------------------------------------------------------
 
-  /** One tick of the clock on every running node, then every message that is now due. */
-  tick(): void {
+  /**
+   * One tick of the clock on every running node (or only on those `runs` picks: a starved
+   * process whose timer did not fire), then every message that is now due.
+   */
+  tick(runs?: (id: NodeId) => boolean): void {
     this.net.now++;
     this.stats.ticks++;
     for (const n of this.nodes.values()) {
-      if (!n.up) continue;
+      if (!n.up || this.stalled?.(n.id) === true || (runs !== undefined && !runs(n.id))) continue;
       n.node().tick();
       n.drain();
     }
     this.flushReports();
     this.checkStep();
+    this.deliverHeld();
     this.deliverDue();
+  }
+
+  /** Messages that waited for a stalled node, once it runs again (after its timers, as Node does). */
+  private deliverHeld(): void {
+    for (const [id, held] of [...this.held]) {
+      if (this.stalled?.(id) === true) continue;
+      this.held.delete(id);
+      for (const f of held) {
+        this.deliver(f);
+        this.flushReports();
+        this.checkStep();
+      }
+    }
   }
 
   /** Delivers every message due by now, one at a time, checking invariants after each. */
@@ -200,6 +223,10 @@ export class Cluster implements NodeObserver {
     if (!dest || !dest.up) {
       this.trace.message(this.now, 'lost(down)', m);
       this.onDrop(f, 'partition'); // a connection to a dead process fails like a partition
+      return;
+    }
+    if (this.stalled?.(m.to) === true) {
+      this.held.set(m.to, [...(this.held.get(m.to) ?? []), f]);
       return;
     }
     this.trace.message(this.now, 'deliver', m);
@@ -235,6 +262,7 @@ export class Cluster implements NodeObserver {
   crash(id: NodeId): void {
     const n = this.get(id);
     if (!n.up) return;
+    this.held.delete(id);
     const lose = this.rng.next() < this.opts.loseUnsyncedRate;
     const lost = n.crash(lose);
     this.safety.forgetNode(id);
