@@ -104,6 +104,11 @@ export class ControllerNode {
       onSnapshotStatus: (peer, ok) => host?.reportSnapshot(peer, ok),
       onHeartbeat: (from, payload) => membership?.onHeartbeat(from, payload) ?? new Uint8Array(0),
       logger,
+      // One batch is in flight per peer, and everything queued behind it (pre-votes too) waits
+      // for its ack. A batch unacknowledged for two election timeouts is stale anyway: give up
+      // on its stream and send the queue on a fresh one (the 5 s default kept 11 starved nodes
+      // leaderless for tens of seconds; docs/fault-injection.md, finding 3).
+      stepDeadlineMs: Math.max(1000, 2 * config.raft.electionTimeoutMs),
     });
     for (const n of config.nodes) transport.setPeer(n.id, n.address);
 

@@ -6,6 +6,7 @@ import t from 'tap';
 import type { Heartbeat, Message } from '../../src/raft/messages.js';
 import { encodeMessage } from '../../src/transport/codec.js';
 import { TransportError } from '../../src/transport/errors.js';
+import { raftPeerService } from '../../src/transport/wire.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { rawUnary, startNode, type TestNode } from './harness.js';
 
@@ -304,4 +305,39 @@ void t.test('a new address for a peer carries its queued messages over', async (
   t.equal(n1.transport.stats().dropped, 1, 'only the batch in flight to the old address is lost');
   await waitFor(() => n2.received.length === 2, 'the queued messages at the new address');
   t.strictSame(commits(n2.received), [1, 2]);
+});
+
+void t.test('a batch without an ack by its deadline is dropped, and the queue goes on a fresh stream', async (t) => {
+  // A peer whose first StepStream never acknowledges anything; later streams do.
+  let streams = 0;
+  const delivered: number[] = [];
+  const server = new grpc.Server();
+  server.addService(raftPeerService().service, {
+    StepStream: (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
+      const answers = ++streams > 1;
+      call.on('data', (batch: Record<string, unknown>) => {
+        if (!answers) return;
+        delivered.push((batch['messages'] as unknown[]).length);
+        call.write({});
+      });
+      call.on('end', () => call.end());
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const n1 = await startNode({ id: 'n1', options: { stepDeadlineMs: 300 } });
+  t.teardown(() => {
+    n1.stop();
+    server.forceShutdown();
+  });
+  n1.transport.setPeer('n2', `127.0.0.1:${port}`);
+  n1.transport.send([heartbeat('n1', 'n2', 1)]);
+  // Queued behind the unacknowledged batch: it must not wait for ever.
+  n1.transport.send([heartbeat('n1', 'n2', 2), heartbeat('n1', 'n2', 3)]);
+  await waitFor(() => n1.transport.stats().dropped === 1, 'the unacknowledged batch to be given up', 5000);
+  t.strictSame(n1.unreachable, ['n2'], 'and the peer reported unreachable once');
+  await waitFor(() => n1.transport.stats().sent === 2, 'the queued messages to be acknowledged on a new stream', 5000);
+  t.equal(streams, 2, 'a second stream carried them');
+  t.strictSame(delivered, [2], 'in one batch');
 });
