@@ -228,11 +228,18 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
     let required = 0;
     for (const sampler of c.world.truth.majoritySide) {
       const own = bySampler.get(sampler) ?? [];
+      // A killed or cut-off sampler answers nothing, so its own samples cannot show that it
+      // left: the worlds do.
+      const leftAt = worlds.find((w) => w.atMs > c.atMs && w.atMs < next && !w.truth.majoritySide.has(sampler))?.atMs ?? null;
       let seen: number | null = null;
       let left = false;
       for (const s of own) {
         if (s.sentMs < c.atMs) continue;
         if (s.receivedMs >= next) break;
+        if (leftAt !== null && s.sentMs >= leftAt) {
+          left = true;
+          break;
+        }
         const w = worldAt(worlds, s.sentMs);
         if (w === null || !w.truth.majoritySide.has(sampler)) {
           left = true; // it left the majority side before reporting: not required
@@ -245,7 +252,7 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
           break;
         }
       }
-      if (left) continue;
+      if (left || (seen === null && leftAt !== null)) continue;
       required += 1;
       if (seen === null) converged = false;
       else worst = Math.max(worst, seen);

@@ -131,6 +131,33 @@ void t.test('a change nobody reports in time is unconverged, and a removed membe
   t.ok(a.mismatches.every((m) => m.sampler === 'c2' && m.reported === 'online' && m.expected === 'absent'));
 });
 
+void t.test('a node that dies before it could report a change is not required to report it', async (t) => {
+  // Five nodes: c1 dies at 1000; c5 dies at 1300, before any detector could have fired, and
+  // comes back at 7000, after c1 did. c2-c4 report c1 offline from 1800 to 6200, c5 from 2100
+  // to 7200.
+  const at = (atMs: number, down: string[], cause: string): World => ({
+    atMs,
+    truth: computeTruth(nodes(5, Object.fromEntries(down.map((id) => [id, { running: false }]))), new LinkTable()),
+    cause,
+    kind: cause === 'start' ? 'start' : 'fault',
+  });
+  const worlds = [at(0, [], 'start'), at(1000, ['c1'], 'kill c1'), at(1300, ['c1', 'c5'], 'kill c5'), at(6000, ['c5'], 'restart c1'), at(7000, [], 'restart c5')];
+  const row = (id: string, down: readonly string[]) => ({ id, online: !down.includes(id), leader: id === 'c2' });
+  const samples: StatusSample[] = [];
+  for (let t0 = 0; t0 < 9000; t0 += 100) {
+    for (const sampler of ['c2', 'c3', 'c4']) {
+      const down = [...(t0 >= 1800 && t0 < 6200 ? ['c1'] : []), ...(t0 >= 2100 && t0 < 7200 ? ['c5'] : [])];
+      samples.push({ sampler, sentMs: t0, receivedMs: t0 + 2, rows: ids(5).map((id) => row(id, down)), stale: false });
+    }
+    if (t0 < 1000 || t0 >= 6000) samples.push({ sampler: 'c1', sentMs: t0, receivedMs: t0 + 2, rows: ids(5).map((id) => row(id, t0 < 7200 && t0 >= 6000 ? ['c5'] : [])), stale: false });
+    if (t0 < 1300 || t0 >= 7000) samples.push({ sampler: 'c5', sentMs: t0, receivedMs: t0 + 2, rows: ids(5).map((id) => row(id, [])), stale: false });
+  }
+  const a = analyzeStatus(worlds, samples, 1000, 9000);
+  t.equal(a.unconverged, 0, 'c5 is not held to a change it died before seeing');
+  t.match(a.changes.find((c) => c.subject === 'c1' && c.to === 'offline'), { convergedMs: 802, samplers: 3 }, 'c1 offline: c2-c4 only');
+  t.match(a.changes.find((c) => c.subject === 'c1' && c.to === 'online'), { convergedMs: 202, samplers: 4 }, 'c1 back: c5 is still down');
+});
+
 void t.test('a change overtaken within the grace window is superseded, not unconverged', async (t) => {
   // c3 is added (offline: not started yet) and comes up 300 ms later; c2 never lists it offline.
   const worlds = [world(0, [], 'start', ['c3']), world(1000, ['c3'], 'add c3'), world(1300, [], 'c3 joined')];
