@@ -67,6 +67,7 @@ void t.test('metrics and health checks follow the cluster', async (t) => {
   t.equal(sample(text, 'membership_peer_online', { peer }), 1, 'the peer is online');
   t.equal(sample(text, 'membership_view_stale'), 0);
   t.match(text, new RegExp(`node="${leader}"`), 'samples carry the node label');
+  t.ok((sample(text, 'nodejs_eventloop_lag_p99_seconds') ?? -1) >= 0, 'the event-loop lag is sampled');
   const follower = await scrape(cluster.metricsAddresses.get(peer)!);
   t.equal(sample(follower, 'raft_is_leader'), 0, 'a follower does not');
   t.equal(sample(follower, 'raft_has_leader'), 1, 'but knows a leader');
