@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { ApiError, errorCodeOf, tidyDetails, type ApiErrorCode } from './errors.js';
-import { KvSessionClient, KvSessionError, MAX_SESSION_VALUE_BYTES, type KvSessionOp } from './kv-session.js';
+import { KvSessionClient, KvSessionError, MAX_SESSION_VALUE_BYTES, sessionOp, type KvSessionOp } from './kv-session.js';
 
 export { MAX_SESSION_VALUE_BYTES } from './kv-session.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
@@ -402,14 +402,14 @@ export class ControllerClient {
       client: this.nextRef(),
       forwarded: false,
     };
-    const op = this.sessionOp('KV_OP_PUT', { key, value: request.value, hasIfRevision: request.hasIfRevision, ifRevision: request.ifRevision, client: request.client });
+    const op = sessionOp('KV_OP_PUT', request, false);
     const res = await this.withFailover((endpoint) => this.kv(endpoint, 'Put', request, op));
     return { revision: new Fields(res, 'PutResponse').num('revision') };
   }
 
   async get(key: string, opts: { readonly serializable?: boolean } = {}): Promise<KvEntry> {
     const request = { key, serializable: opts.serializable ?? false };
-    const op = this.sessionOp('KV_OP_GET', { key, serializable: request.serializable });
+    const op = sessionOp('KV_OP_GET', request, false);
     return decodeKv(await this.withFailover((endpoint) => this.kv(endpoint, 'Get', request, op)));
   }
 
@@ -421,7 +421,7 @@ export class ControllerClient {
       hasIfRevision: opts.ifRevision !== undefined,
       ifRevision: opts.ifRevision ?? 0,
     };
-    const op = this.sessionOp('KV_OP_DELETE', { key, hasIfRevision: request.hasIfRevision, ifRevision: request.ifRevision, client: request.client });
+    const op = sessionOp('KV_OP_DELETE', request, false);
     const res = await this.withFailover((endpoint) => this.kv(endpoint, 'Delete', request, op));
     return { revision: new Fields(res, 'DeleteResponse').num('revision') };
   }
@@ -565,23 +565,6 @@ export class ControllerClient {
         }
       }
     }
-  }
-
-  private sessionOp(
-    op: KvSessionRequestMsg['op'],
-    fields: { key: string; value?: Uint8Array; hasIfRevision?: boolean; ifRevision?: number; serializable?: boolean; client?: ClientRef },
-  ): KvSessionOp {
-    return {
-      op,
-      key: fields.key,
-      value: fields.value ?? new Uint8Array(0),
-      hasIfRevision: fields.hasIfRevision ?? false,
-      ifRevision: fields.ifRevision ?? 0,
-      serializable: fields.serializable ?? false,
-      clientId: fields.client?.id ?? '',
-      clientSeq: fields.client?.seq ?? 0,
-      forwarded: false,
-    };
   }
 
   /** A Put, Get or Delete: on the endpoint's KvSession, or as a unary call when the value is

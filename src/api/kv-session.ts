@@ -15,6 +15,31 @@ import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js'
 
 export type KvSessionOp = Omit<KvSessionRequestMsg, 'id' | 'timeoutMs'>;
 
+/** The fields a put, get or delete may carry; what it leaves out takes its proto default. */
+export interface KvFields {
+  readonly key: string;
+  readonly value?: Uint8Array;
+  readonly hasIfRevision?: boolean;
+  readonly ifRevision?: number;
+  readonly serializable?: boolean;
+  readonly client?: { readonly id: string; readonly seq: number } | null;
+}
+
+/** One session request from the same fields a unary request has. */
+export function sessionOp(op: KvSessionRequestMsg['op'], f: KvFields, forwarded: boolean): KvSessionOp {
+  return {
+    op,
+    key: f.key,
+    value: f.value ?? new Uint8Array(0),
+    hasIfRevision: f.hasIfRevision ?? false,
+    ifRevision: f.ifRevision ?? 0,
+    serializable: f.serializable ?? false,
+    clientId: f.client?.id ?? '',
+    clientSeq: f.client?.seq ?? 0,
+    forwarded,
+  };
+}
+
 /** Larger values go in unary calls: one oversized message must not break a session that
  * other requests share (the server refuses it by failing the whole stream). */
 export const MAX_SESSION_VALUE_BYTES = 64 * 1024;

@@ -6,20 +6,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadProto, lookupService } from '../transport/proto.js';
-import { KvSessionClient, KvSessionError, MAX_SESSION_VALUE_BYTES } from './kv-session.js';
+import { CLIENT_CHANNEL_OPTIONS } from './client.js';
+import { KvSessionClient, KvSessionError, MAX_SESSION_VALUE_BYTES, sessionOp, type KvFields } from './kv-session.js';
 import { fromServiceError, ServiceFailure } from './service-error.js';
-import type { ClientRefMsg, KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
+import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 type Unary = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
-
-/** The fields of a forwarded put or delete that its session request needs. */
-interface KvWrite {
-  readonly key: string;
-  readonly value?: Uint8Array;
-  readonly hasIfRevision: boolean;
-  readonly ifRevision: number;
-  readonly client: ClientRefMsg | null;
-}
 
 const SESSION_OPS: Readonly<Record<string, KvSessionRequestMsg['op']>> = { put: 'KV_OP_PUT', delete: 'KV_OP_DELETE' };
 
@@ -34,7 +26,7 @@ export class LeaderForwarder {
 
   call<T>(address: string, method: string, request: object, deadline: number): Promise<T> {
     const op = SESSION_OPS[method];
-    const answer = op === undefined ? this.unary(address, method, request, deadline) : this.onSession(address, op, request as KvWrite, deadline);
+    const answer = op === undefined ? this.unary(address, method, request, deadline) : this.onSession(address, method, op, request as KvFields, deadline);
     return answer.then(
       (res) => res as T,
       (err: unknown) => {
@@ -55,7 +47,7 @@ export class LeaderForwarder {
   private client(address: string): grpc.Client {
     let client = this.clients.get(address);
     if (!client) {
-      client = new this.ctor(address, this.credentials, { 'grpc.enable_channelz': 0 });
+      client = new this.ctor(address, this.credentials, CLIENT_CHANNEL_OPTIONS);
       this.clients.set(address, client);
     }
     return client;
@@ -70,34 +62,20 @@ export class LeaderForwarder {
     });
   }
 
-  private async onSession(address: string, op: KvSessionRequestMsg['op'], req: KvWrite, deadline: number): Promise<{ revision: number }> {
+  private async onSession(address: string, method: string, op: KvSessionRequestMsg['op'], req: KvFields, deadline: number): Promise<{ revision: number }> {
     let session = this.sessions.get(address);
     if (session === undefined) {
-      const method = this.ctor.service['KvSession'] as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
-      session = new KvSessionClient(this.client(address), method, address);
+      const def = this.ctor.service['KvSession'] as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
+      session = new KvSessionClient(this.client(address), def, address);
       this.sessions.set(address, session);
     }
-    if (session.unsupported || (req.value?.byteLength ?? 0) > MAX_SESSION_VALUE_BYTES) return (await this.unary(address, op === 'KV_OP_PUT' ? 'put' : 'delete', req, deadline)) as { revision: number };
+    const unary = async (): Promise<{ revision: number }> => (await this.unary(address, method, req, deadline)) as { revision: number };
+    if (session.unsupported || (req.value?.byteLength ?? 0) > MAX_SESSION_VALUE_BYTES) return unary();
     try {
-      const res = await session.request(
-        {
-          op,
-          key: req.key,
-          value: req.value ?? new Uint8Array(0),
-          hasIfRevision: req.hasIfRevision,
-          ifRevision: req.ifRevision,
-          serializable: false,
-          clientId: req.client?.id ?? '',
-          clientSeq: req.client?.seq ?? 0,
-          forwarded: true,
-        },
-        Math.max(1, deadline - Date.now()),
-      );
+      const res = await session.request(sessionOp(op, req, true), Math.max(1, deadline - Date.now()));
       return { revision: res.revision };
     } catch (err) {
-      if (err instanceof KvSessionError && err.code === grpc.status.UNIMPLEMENTED) {
-        return (await this.unary(address, op === 'KV_OP_PUT' ? 'put' : 'delete', req, deadline)) as { revision: number };
-      }
+      if (err instanceof KvSessionError && err.code === grpc.status.UNIMPLEMENTED) return unary();
       throw err;
     }
   }

@@ -33,6 +33,15 @@ export function bind(server: grpc.Server, creds: grpc.ServerCredentials): Promis
   });
 }
 
+/** A RaftPeer server with only the given handlers (the rest answer UNIMPLEMENTED), as an
+ * older or misbehaving peer would be; resolves with its address and a stop function. */
+export async function partialPeer(impl: grpc.UntypedServiceImplementation): Promise<{ address: string; stop: () => void }> {
+  const server = new grpc.Server();
+  server.addService(raftPeerService().service, impl);
+  const port = await bind(server, grpc.ServerCredentials.createInsecure());
+  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
+}
+
 export async function startNode(setup: NodeSetup): Promise<TestNode> {
   const maxMessageBytes = setup.maxMessageBytes ?? 4 * 1024 * 1024;
   const credentials = setup.credentials ?? insecureCredentials();

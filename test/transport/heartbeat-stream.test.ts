@@ -6,20 +6,14 @@
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { TransportError } from '../../src/transport/errors.js';
-import { raftPeerService } from '../../src/transport/wire.js';
-import { startNode } from './harness.js';
+import { partialPeer, startNode } from './harness.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
-/** A RaftPeer server with only the given handlers (the rest answer UNIMPLEMENTED). */
-async function partialPeer(t: Test, impl: grpc.UntypedServiceImplementation): Promise<string> {
-  const server = new grpc.Server();
-  server.addService(raftPeerService().service, impl);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  t.teardown(() => server.forceShutdown());
-  return `127.0.0.1:${port}`;
+async function peerWith(t: Test, impl: grpc.UntypedServiceImplementation): Promise<string> {
+  const peer = await partialPeer(impl);
+  t.teardown(peer.stop);
+  return peer.address;
 }
 
 void t.test('concurrent pings each get their own pong', async (t) => {
@@ -43,7 +37,7 @@ void t.test('concurrent pings each get their own pong', async (t) => {
 
 void t.test('a peer without HeartbeatStream is pinged with unary calls', async (t) => {
   const unary: string[] = [];
-  const address = await partialPeer(t, {
+  const address = await peerWith(t, {
     Heartbeat: (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       unary.push(String(call.request['from']));
       cb(null, { from: 'n2', echoSendTimeMs: call.request['sendTimeMs'], payload: Buffer.from([7]) });
@@ -61,7 +55,7 @@ void t.test('a peer without HeartbeatStream is pinged with unary calls', async (
 
 void t.test('a ping the peer never answers fails at its deadline; the stream serves the next one', async (t) => {
   let answer = false;
-  const address = await partialPeer(t, {
+  const address = await peerWith(t, {
     HeartbeatStream: (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
       call.on('data', (ping: Record<string, unknown>) => {
         if (answer) call.write({ from: 'n2', echoSendTimeMs: ping['sendTimeMs'], payload: Buffer.from([3]), seq: ping['seq'] });
@@ -86,7 +80,7 @@ void t.test('a ping the peer never answers fails at its deadline; the stream ser
 });
 
 void t.test('a pong from someone else is refused', async (t) => {
-  const address = await partialPeer(t, {
+  const address = await peerWith(t, {
     HeartbeatStream: (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
       call.on('data', (ping: Record<string, unknown>) =>
         call.write({ from: 'n9', echoSendTimeMs: ping['sendTimeMs'], payload: Buffer.alloc(0), seq: ping['seq'] }),

@@ -6,9 +6,8 @@ import t from 'tap';
 import type { Heartbeat, Message } from '../../src/raft/messages.js';
 import { encodeMessage } from '../../src/transport/codec.js';
 import { TransportError } from '../../src/transport/errors.js';
-import { raftPeerService } from '../../src/transport/wire.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { rawUnary, startNode, type TestNode } from './harness.js';
+import { partialPeer, rawUnary, startNode, type TestNode } from './harness.js';
 
 const heartbeat = (from: string, to: string, commit: number): Heartbeat => ({ type: 'Heartbeat', from, to, term: 1, commit, context: '' });
 
@@ -311,8 +310,7 @@ void t.test('a batch without an ack by its deadline is dropped, and the queue go
   // A peer whose first StepStream never acknowledges anything; later streams do.
   let streams = 0;
   const delivered: number[] = [];
-  const server = new grpc.Server();
-  server.addService(raftPeerService().service, {
+  const peer = await partialPeer({
     StepStream: (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
       const answers = ++streams > 1;
       call.on('data', (batch: Record<string, unknown>) => {
@@ -323,15 +321,12 @@ void t.test('a batch without an ack by its deadline is dropped, and the queue go
       call.on('end', () => call.end());
     },
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
   const n1 = await startNode({ id: 'n1', options: { stepDeadlineMs: 300 } });
   t.teardown(() => {
     n1.stop();
-    server.forceShutdown();
+    peer.stop();
   });
-  n1.transport.setPeer('n2', `127.0.0.1:${port}`);
+  n1.transport.setPeer('n2', peer.address);
   n1.transport.send([heartbeat('n1', 'n2', 1)]);
   // Queued behind the unacknowledged batch: it must not wait for ever.
   n1.transport.send([heartbeat('n1', 'n2', 2), heartbeat('n1', 'n2', 3)]);
