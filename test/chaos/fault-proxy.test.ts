@@ -7,9 +7,9 @@ import net from 'node:net';
 import t, { type Test } from 'tap';
 import { seededRng } from '../../src/util/rng.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { FaultProxy } from './fault-proxy.js';
-import { LinkTable } from './link-faults.js';
-import { pidOfLoopbackClient } from './proc-sockets.js';
+import { FaultProxy } from '../../chaos/fault-proxy.js';
+import { LinkTable } from '../../chaos/link-faults.js';
+import { pidOfLoopbackClient } from '../../chaos/proc-sockets.js';
 
 /** The node behind the proxy: remembers what each accepted connection sent; echoes if asked. */
 class Target {

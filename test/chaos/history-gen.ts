@@ -5,8 +5,8 @@
  * for small, mutated histories.
  */
 import type { Rng } from '../../src/util/rng.js';
-import type { HistoryOp, KvOp, KvOutcome } from './history.js';
-import { INITIAL_STATE, learnRevisions, step, type RegisterState } from './linearizability.js';
+import type { HistoryOp, KvOp, KvOutcome } from '../../chaos/history.js';
+import { INITIAL_STATE, learnRevisions, step, type RegisterState } from '../../chaos/linearizability.js';
 
 export interface GenOptions {
   readonly clients: number;

@@ -1,9 +1,9 @@
 /** The checker accepts what a register can do and rejects what it cannot. */
 import t from 'tap';
 import { seededRng } from '../../src/util/rng.js';
-import type { HistoryOp, KvOp, KvOutcome } from './history.js';
+import type { HistoryOp, KvOp, KvOutcome } from '../../chaos/history.js';
 import { bruteForceLinearizable, generateLinearizable } from './history-gen.js';
-import { checkHistory } from './linearizability.js';
+import { checkHistory } from '../../chaos/linearizability.js';
 
 /** A compact way to write histories: [client, invoke, complete|null, op, outcome]. */
 type Row = readonly [string, number, number | null, KvOp, KvOutcome];

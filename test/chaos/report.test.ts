@@ -1,11 +1,11 @@
 /** The summary and the timeline say what happened, from synthetic runs. */
 import t from 'tap';
-import type { OpRecord } from './history.js';
-import { LinkTable } from './link-faults.js';
-import { summarize, type ChaosReport } from './report.js';
-import { stateOf, type StatusSample, type World } from './status-analysis.js';
-import { renderTimeline } from './timeline.js';
-import { computeTruth, type NodeCondition } from './truth.js';
+import type { OpRecord } from '../../chaos/history.js';
+import { LinkTable } from '../../chaos/link-faults.js';
+import { summarize, type ChaosReport } from '../../chaos/report.js';
+import { stateOf, type StatusSample, type World } from '../../chaos/status-analysis.js';
+import { renderTimeline } from '../../chaos/timeline.js';
+import { computeTruth, type NodeCondition } from '../../chaos/truth.js';
 
 function world(atMs: number, down: string[], cause: string): World {
   const conds = new Map<string, NodeCondition>(['c1', 'c2', 'c3'].map((id) => [id, { running: !down.includes(id), member: true, voter: true }]));

@@ -13,9 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import type { ChaosReport } from './report.js';
+import type { ChaosReport } from '../../chaos/report.js';
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), 'chaos-cli.js');
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../chaos/chaos-cli.js');
 const scale = Number(process.env.CHAOS_SCALE ?? '1') || 1;
 const fixedSeed = process.env.CHAOS_SEED === undefined ? null : Number(process.env.CHAOS_SEED);
 

@@ -1,6 +1,6 @@
 /** Schedules are reproducible from their seed and leave room to detect, heal and recover. */
 import t from 'tap';
-import { SCENARIOS, describeAction, makeSchedule, scenarioNamed } from './scenarios.js';
+import { SCENARIOS, describeAction, makeSchedule, scenarioNamed } from '../../chaos/scenarios.js';
 
 const REQUIRED = ['jitter', 'isolate-follower', 'isolate-leader', 'kill-leader', 'pause-node', 'partition-majority', 'asymmetric', 'large-cluster', 'membership-churn'];
 

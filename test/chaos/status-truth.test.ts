@@ -1,8 +1,8 @@
 /** The status truth from the harness's faults, and the accuracy and convergence computed from samples. */
 import t from 'tap';
-import { LinkTable } from './link-faults.js';
-import { analyzeStatus, percentiles, type StatusSample, type World } from './status-analysis.js';
-import { computeTruth, type NodeCondition } from './truth.js';
+import { LinkTable } from '../../chaos/link-faults.js';
+import { analyzeStatus, percentiles, type StatusSample, type World } from '../../chaos/status-analysis.js';
+import { computeTruth, type NodeCondition } from '../../chaos/truth.js';
 
 const healthy: NodeCondition = { running: true, member: true, voter: true };
 

@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiError } from '../../src/api/errors.js';
-import { ControllerClient } from '../../src/api/client.js';
-import { seededRng, type Rng } from '../../src/util/rng.js';
+import { ApiError } from '../src/api/errors.js';
+import { ControllerClient } from '../src/api/client.js';
+import { seededRng, type Rng } from '../src/util/rng.js';
 import { ChaosCluster } from './chaos-cluster.js';
 import { checkableHistory, type OpRecord } from './history.js';
 import { NodeProbe } from './node-probe.js';

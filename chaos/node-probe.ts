@@ -7,7 +7,7 @@
  * and blame the node for it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { controllerService, decodeControllersView, decodeStatus, type ControllersView, type StatusJson } from '../../src/api/client.js';
+import { controllerService, decodeControllersView, decodeStatus, type ControllersView, type StatusJson } from '../src/api/client.js';
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `node dist/test/chaos/report-table.js REPORT.json...`: the Markdown table of
+ * `node dist/chaos/report-table.js REPORT.json...`: the Markdown table of
  * docs/fault-injection.md, one row per report, in the order given.
  */
 import fs from 'node:fs';

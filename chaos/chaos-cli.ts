@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { parseDuration } from '../../src/config/duration.js';
+import { parseDuration } from '../src/config/duration.js';
 import { summarize } from './report.js';
 import { runScenario } from './runner.js';
 import { SCENARIOS, scenarioNamed } from './scenarios.js';

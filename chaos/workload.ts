@@ -8,9 +8,9 @@
  * the client learned from an answer it got (a read, or its own acknowledged write), never from
  * a timed-out one: the checker relies on that.
  */
-import { ApiError } from '../../src/api/errors.js';
-import { ControllerClient } from '../../src/api/client.js';
-import { seededRng, type Rng } from '../../src/util/rng.js';
+import { ApiError } from '../src/api/errors.js';
+import { ControllerClient } from '../src/api/client.js';
+import { seededRng, type Rng } from '../src/util/rng.js';
 import type { KvOp, KvOutcome, OpRecord } from './history.js';
 
 export interface WorkloadOptions {

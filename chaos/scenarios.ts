@@ -8,7 +8,7 @@
  * Timing scales with the failure detector: every fault lasts long enough to be detected and
  * reported (several grace windows), and the gaps leave time to recover and re-converge.
  */
-import { seededRng, type Rng } from '../../src/util/rng.js';
+import { seededRng, type Rng } from '../src/util/rng.js';
 
 /** Who a fault hits; `pick` in [0, 1) chooses among the candidates at run time. */
 export type Role =

@@ -12,12 +12,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { freePorts } from '../helpers/free-ports.js';
+import { freePorts } from '../test/helpers/free-ports.js';
 import { FaultProxy } from './fault-proxy.js';
 import { LinkTable } from './link-faults.js';
 import { pidOfLoopbackClient } from './proc-sockets.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CONTROLLER_JS = path.join(root, 'dist/src/cli/controller.js');
 
 export interface ChaosClusterOptions {
