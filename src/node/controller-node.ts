@@ -19,10 +19,11 @@ import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-sto
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, mutualTlsCredentials, type PeerCredentials } from '../transport/credentials.js';
+import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
-import { encodeBootstrapContext } from './conf-members.js';
+import { confEntryToMembersCommand, encodeBootstrapContext } from './conf-members.js';
 import { RaftHost } from './raft-host.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
@@ -118,6 +119,8 @@ export class ControllerNode {
       storage,
       persisted,
       stateMachine: sm,
+      confCommand: confEntryToMembersCommand,
+      scheduler: systemScheduler,
       rng: seededRng(randomSeed()),
       logger,
       send: (msgs) => {

@@ -56,7 +56,7 @@ void t.test('§4.2.1: a learner replicates but neither votes nor counts towards 
   // A learner never campaigns, however long it hears nothing, and nobody asks it for a vote.
   s.heal();
   s.isolate('a');
-  s.tick('d', 10 * s.settings.electionTicks);
+  s.tick('d', 10 * s.electionTicks);
   s.runUntil(() => s.leaders().some((id) => id !== 'a'), ['b', 'c', 'd']);
   t.notOk(s.sent.some((m) => m.from === 'd' && (m.type === 'PreVote' || m.type === 'Vote')), 'd never asked for a vote');
   t.notOk(s.sent.some((m) => m.to === 'd' && (m.type === 'PreVote' || m.type === 'Vote')), 'and was never asked for one');

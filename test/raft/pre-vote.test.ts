@@ -13,7 +13,7 @@ void t.test('§9.6: pre-vote does not bump the term of a partitioned node', asyn
   const term = s.status('a').term;
 
   s.isolate('c');
-  s.tick('c', 10 * s.settings.electionTicks); // ten election timeouts alone
+  s.tick('c', 10 * s.electionTicks); // ten election timeouts alone
   t.ok(ofType(s.sent, 'PreVote').some((m) => m.from === 'c'), 'c kept pre-voting');
   t.equal(ofType(s.sent, 'Vote').filter((m) => m.from === 'c').length, 0, 'but never held a real election');
   t.equal(s.status('c').term, term, "c's term did not move");
@@ -60,7 +60,7 @@ void t.test('§6.2: check quorum steps down a leader that cannot reach a majorit
   s.isolate('a');
   // Each check looks back one election timeout, and the first one after the cut still sees the
   // followers' last answers: so the leader goes between one and two timeouts after the cut.
-  const et = s.settings.electionTicks;
+  const et = s.electionTicks;
   let ticks = 0;
   while (s.status('a').role === 'leader' && ticks < 3 * et) {
     s.tick('a');
@@ -69,7 +69,7 @@ void t.test('§6.2: check quorum steps down a leader that cannot reach a majorit
   t.ok(ticks > et - 1 && ticks <= 2 * et, `stepped down after ${ticks} ticks (election timeout ${et})`);
   t.equal(s.status('a').role, 'follower', 'a is a follower');
   t.equal(s.status('a').leader, null, 'that knows no leader');
-  t.ok(s.refuses('a', 'NOT_LEADER', (r) => r.propose(new Uint8Array([1]))), 'and refuses proposals');
+  t.ok(s.refuses('a', 'NO_LEADER', (r) => r.propose(new Uint8Array([1]))), 'and refuses proposals, naming no leader');
 });
 
 void t.test('§6.2: a leader that hears from a majority keeps leading', async (t) => {
@@ -77,7 +77,7 @@ void t.test('§6.2: a leader that hears from a majority keeps leading', async (t
   s.elect('a');
   s.isolate('d');
   s.isolate('e');
-  for (let i = 0; i < 5 * s.settings.electionTicks; i++) {
+  for (let i = 0; i < 5 * s.electionTicks; i++) {
     s.tick('a');
     s.stabilize();
   }

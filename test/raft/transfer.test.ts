@@ -47,7 +47,7 @@ void t.test('§3.10: a transfer that does not finish within an election timeout 
   s.isolate('b');
   s.act('a', (r) => r.transferLeadership('b'));
   t.equal(s.status('a').leadTransferee, 'b', 'the transfer is under way');
-  for (let i = 0; i < s.settings.electionTicks; i++) {
+  for (let i = 0; i < s.electionTicks; i++) {
     s.tick('a');
     s.stabilize();
   }

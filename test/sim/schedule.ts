@@ -13,11 +13,13 @@ export type Action =
   | { readonly kind: 'tick'; readonly ticks: number }
   | { readonly kind: 'propose'; readonly key: string }
   | { readonly kind: 'read'; readonly node: NodeId; readonly key: string }
-  | { readonly kind: 'crash'; readonly node: NodeId }
+  | { readonly kind: 'crash'; readonly node: NodeId; readonly restart?: boolean }
   | { readonly kind: 'restart'; readonly node: NodeId }
   | { readonly kind: 'cut'; readonly a: NodeId; readonly b: NodeId }
   | { readonly kind: 'isolate'; readonly node: NodeId }
   | { readonly kind: 'split'; readonly side: readonly NodeId[] }
+  | { readonly kind: 'slow'; readonly node: NodeId; readonly ticks: number }
+  | { readonly kind: 'arm-crash'; readonly forTicks: number; readonly restart: boolean }
   | { readonly kind: 'heal' }
   | { readonly kind: 'faults'; readonly faults: FaultSettings }
   | { readonly kind: 'transfer'; readonly to: NodeId }
@@ -52,6 +54,21 @@ export function chooseAction(rng: Rng, c: Cluster, limits: ScheduleLimits): Acti
       return via.length > 0 ? { kind: 'read', node: pick(rng, via), key: pick(rng, KEYS) } : null;
     }],
     [2.5, () => (upIds.length > 0 ? { kind: 'crash', node: leader && rng.next() < 0.3 ? leader.id : pick(rng, upIds) } : null)],
+    [1.5, () => {
+      // A crash while a write is in flight: between a message and the write it depends on.
+      const writing = up.filter((n) => n.disk.unsynced() > 0).map((n) => n.id);
+      return writing.length > 0 ? { kind: 'crash', node: pick(rng, writing) } : null;
+    }],
+    // The next leader whose commit index (which counts its own entries at once) passes what its
+    // disk holds crashes at that instant: a driver that acted on that commit before its own
+    // write was durable acknowledged writes this crash can lose (ready.ts, rule 2). Half the
+    // time the process is restarted at once (kill -9 under a supervisor) and races to lead.
+    [3, () => ({ kind: 'arm-crash', forTicks: rng.int(5, 41), restart: rng.next() < 0.5 })],
+    [1.5, () => {
+      // A slow node or link: its followers fall behind, and in-flight entries reach them late.
+      const ids = [...c.nodes.keys()];
+      return { kind: 'slow', node: pick(rng, ids), ticks: rng.int(2, 11) };
+    }],
     [down.length > 0 ? 6 : 0, () => ({ kind: 'restart', node: pick(rng, down) })],
     [1.5, () => {
       const ids = [...c.nodes.keys()];
@@ -108,6 +125,7 @@ export function perform(c: Cluster, a: Action): void {
       return;
     case 'crash':
       c.crash(a.node);
+      if (a.restart === true) c.restart(a.node);
       return;
     case 'restart':
       c.restart(a.node);
@@ -128,6 +146,13 @@ export function perform(c: Cluster, a: Action): void {
       for (const x of a.side) for (const y of c.nodes.keys()) if (!a.side.includes(y)) c.net.cut(x, y);
       return;
     }
+    case 'arm-crash':
+      c.armCrashAheadOfDisk(a.forTicks * c.tickMs, a.restart);
+      return;
+    case 'slow':
+      c.note(`SLOW ${a.node} +${a.ticks} ticks`);
+      c.net.slow(a.node, a.ticks);
+      return;
     case 'heal':
       c.note('HEAL');
       c.net.heal();
