@@ -53,6 +53,8 @@ export const STAT_NAMES = [
   'transfersCompleted',
   'learnersAdded',
   'promotions',
+  'promotionsFromTwoVoters',
+  'crashesMidConfChange',
   'removals',
   'leaderSelfRemovals',
   'partitions',
@@ -106,9 +108,13 @@ export class Cluster implements NodeObserver {
   private latestConf: { index: number; conf: ConfState } = { index: 0, conf: { voters: [], learners: [] } };
   private readonly everMember = new Set<NodeId>();
   private readonly retired = new Set<NodeId>();
+  private readonly lost = new Set<NodeId>();
   private readonly confIndexesSeen = new Set<number>();
   private transferTarget: NodeId | null = null;
   private armed: { readonly until: number; readonly restart: boolean } | null = null;
+  private armedConf: { readonly until: number; readonly forGood: boolean } | null = null;
+  /** Where each node's process last applied a conf entry. */
+  private readonly confAppliedAt = new Map<NodeId, { readonly index: number; readonly incarnation: number }>();
   private readonly crashedAt = new Map<NodeId, number>();
   /** The process of each node's latest incarnation. */
   private readonly procs = new Map<NodeId, SimProcess>();
@@ -172,9 +178,26 @@ export class Cluster implements NodeObserver {
     return [...this.nodes.values()].filter((n) => n.up);
   }
 
-  /** Crashed nodes that may be restarted. */
+  /** Crashed nodes that may be restarted (not retired, not lost for good). */
   down(): SimNode[] {
-    return [...this.nodes.values()].filter((n) => !n.up && !this.retired.has(n.id));
+    return [...this.nodes.values()].filter((n) => !n.up && !this.retired.has(n.id) && !this.lost.has(n.id));
+  }
+
+  /** Nodes whose machine died for good: never restarted by the schedule. */
+  lostForGood(): ReadonlySet<NodeId> {
+    return this.lost;
+  }
+
+  /** The node's machine died for good (it must be down): the schedule never restarts it. */
+  loseForGood(id: NodeId): void {
+    if (this.get(id).up || this.lost.has(id)) return;
+    this.lost.add(id);
+    this.note(`LOST ${id} for good`);
+  }
+
+  /** Gives a node lost for good back to the schedule (the liveness check needs it after all). */
+  unlose(id: NodeId): void {
+    this.lost.delete(id);
   }
 
   leaders(): SimNode[] {
@@ -249,9 +272,12 @@ export class Cluster implements NodeObserver {
   private deliver(f: InFlight): void {
     const m = f.msg;
     const dest = this.nodes.get(m.to);
-    // A message sent to a process that died since is lost half the time: it was in that
-    // process's socket buffers, rather than queued by the sender for the next connection.
-    const died = dest !== undefined && dest.incarnation !== f.receiverIncarnation && this.rng.next() < 0.5;
+    const src = this.nodes.get(m.from);
+    // A message whose receiver or sender died since it was sent is lost half the time: it was
+    // in the dead process's socket buffers or send queue, rather than already on the wire.
+    const receiverDied = dest !== undefined && dest.incarnation !== f.receiverIncarnation;
+    const senderDied = src !== undefined && (!src.up || src.incarnation !== f.senderIncarnation);
+    const died = (receiverDied || senderDied) && this.rng.next() < 0.5;
     if (!dest || !dest.up || died) {
       this.trace.message(this.now, 'lost(down)', m);
       this.onDrop(f, 'partition'); // a connection to a dead process fails like a partition
@@ -306,7 +332,7 @@ export class Cluster implements NodeObserver {
 
   restart(id: NodeId): void {
     const n = this.get(id);
-    if (n.up || this.retired.has(id)) return;
+    if (n.up || this.retired.has(id) || this.lost.has(id)) return;
     this.stats.restarts++;
     if (!this.startNode(n)) return;
     const st = n.status();
@@ -486,11 +512,57 @@ export class Cluster implements NodeObserver {
     this.note(`ARM crash of a leader ahead of its disk (${forMs} ms${restart ? ', restart at once' : ''})`);
   }
 
+  /**
+   * Arms a crash of a leader in the middle of a membership change: the first time within
+   * `forMs` that a change of voters it applied has been applied by another member too, while a
+   * voter holds the entry without knowing it is committed, it crashes at that instant; if
+   * `forGood`, its machine is lost and never restarted. That is where a voter still on the old
+   * configuration must vote for a node only the new one counts (campaign_learner_must_vote.txt).
+   */
+  armCrashMidConfChange(forMs: number, forGood: boolean): void {
+    this.armedConf = { until: this.now + forMs, forGood };
+    this.note(`ARM crash of a leader mid membership change (${forMs} ms${forGood ? ', lost for good' : ''})`);
+  }
+
+  private fireMidConfChange(): void {
+    const armed = this.armedConf;
+    if (armed === null) return;
+    if (this.now > armed.until) {
+      this.armedConf = null;
+      return;
+    }
+    for (const l of this.leaders()) {
+      const at = this.confAppliedAt.get(l.id);
+      if (at === undefined || at.incarnation !== l.incarnation) continue;
+      const conf = l.status().conf;
+      const voters = conf.voters.join(',');
+      const term = logView(l.log()).term(at.index);
+      if (term === null) continue;
+      const others = this.up().filter((n) => n !== l);
+      // Members that applied the change, and voters that hold its entry without knowing it is
+      // committed (a change of who votes only: a new learner changes no quorum).
+      const newer = others.filter((n) => n.status().commit >= at.index && n.status().conf.voters.join(',') === voters);
+      const older = others.filter((n) => {
+        const st = n.status();
+        const holds = n.log().lastIndex() >= at.index && logView(n.log()).term(at.index) === term;
+        return holds && st.commit < at.index && st.conf.voters.includes(n.id) && st.conf.voters.join(',') !== voters;
+      });
+      if (newer.length === 0 || older.length === 0) continue;
+      this.armedConf = null;
+      this.stats.crashesMidConfChange++;
+      this.note(`${l.id} crashes mid membership change: ${newer.map((n) => n.id).join(',')} on voters ${voters}, ${older.map((n) => n.id).join(',')} not yet`);
+      this.crash(l.id);
+      if (armed.forGood) this.loseForGood(l.id);
+      return;
+    }
+  }
+
   // ---- invariants ------------------------------------------------------------------------
 
   /** The per-event checks: election safety, commit monotonicity, leader completeness, driver agreement. */
   checkStep(): void {
     checkNodes(this.safety, this.nodes.values());
+    this.fireMidConfChange();
     const armed = this.armed;
     if (armed === null) return;
     if (this.now > armed.until) {
@@ -550,10 +622,12 @@ export class Cluster implements NodeObserver {
   }
 
   confApplied(node: SimNode, index: number, change: ConfEntry, conf: ConfState): void {
+    this.confAppliedAt.set(node.id, { index, incarnation: node.incarnation });
     if (!this.confIndexesSeen.has(index)) {
       this.confIndexesSeen.add(index);
       if (change.type === 'add-learner') this.stats.learnersAdded++;
       if (change.type === 'promote') this.stats.promotions++;
+      if (change.type === 'promote' && conf.voters.length === 3) this.stats.promotionsFromTwoVoters++;
       if (change.type === 'remove') this.stats.removals++;
       // The core steps a leader down as it applies its own removal; the host still says leader.
       if (change.type === 'remove' && change.node === node.id && node.host().softState().role === 'leader') this.stats.leaderSelfRemovals++;

@@ -9,7 +9,7 @@
 import t from 'tap';
 import type { Message } from '../../src/raft/index.js';
 import { emptyStats, STAT_NAMES, type StatName } from './cluster.js';
-import { leaderActsBeforeItsWriteCompletes } from './plants.js';
+import { ignoresVotesFromNonVoters, leaderActsBeforeItsWriteCompletes } from './plants.js';
 import { DEFAULT_RUN, formatFailure, replayCommand, runSeed, type RunOptions, type SimResult } from './run.js';
 
 const FIRST_SEED = 1;
@@ -51,6 +51,8 @@ void t.test('the schedules exercise every fault and feature the invariants are m
     ['transfersCompleted', 200],
     ['learnersAdded', 150],
     ['promotions', 50],
+    ['promotionsFromTwoVoters', 30],
+    ['crashesMidConfChange', 30],
     ['removals', 120],
     ['leaderSelfRemovals', 50],
   ];
@@ -101,4 +103,35 @@ void t.test('a RaftHost that acts on a commit before its own write completes is 
   t.same(replay.failure, caught.failure, 'the seed replays the same failure');
   t.match(replay.trace.join('\n'), /POWER CUT/, 'after a power cut on a leader whose commit leaned on its own unwritten copy');
   t.ok(runSeed(caught.seed, DEFAULT_RUN).ok, `seed ${caught.seed} passes with the driver as it is`);
+});
+
+/**
+ * Issue 10, finding 6: learner c3 promoted into {c1, c2}, the entry committed on c1 and c2,
+ * c3 applied it, c2 never learned it was committed, c1 died: under the old vote rule c2 ignored
+ * c3's campaigns (c3 is no voter in c2's view) and c3 cannot win without c2. The seeds never
+ * found it, for three reasons: voters never fell below three (and with three or more old
+ * voters, one of them can still win with the others); nothing crashed a leader at the instant
+ * a change of voters had reached some members and not others, and a dead sender's in-flight
+ * messages always arrived, so the laggard always learned the commit; and the liveness check
+ * restarted every member, so the dead leader's return always freed the cluster. Now a third of
+ * the seeds start with two voters, a promotion into two voters arms that crash (the machine is
+ * lost for good), half of a dead process's in-flight messages are lost, and the liveness check
+ * leaves lost machines dead while the cluster can do without them.
+ */
+void t.test('with the old vote rule planted back, a seed fails its liveness check and names itself (campaign_learner_must_vote)', async (t) => {
+  const opts: RunOptions = { ...DEFAULT_RUN, refuse: ignoresVotesFromNonVoters };
+  let caught: SimResult | null = null;
+  for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS && caught === null; seed++) {
+    const r = runSeed(seed, opts);
+    if (!r.ok) caught = r;
+  }
+  t.ok(caught, `some seed of ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1} fails with the old rule`);
+  if (!caught) return;
+  t.equal(caught.invariant, 'liveness', `seed ${caught.seed} fails its liveness check: ${caught.failure?.split('\n')[0]}`);
+  const report = formatFailure(caught);
+  t.match(report, `seed ${caught.seed} failed`, 'the report names the seed');
+  t.match(report, replayCommand(caught.seed), 'and the command that replays it');
+  const replay = runSeed(caught.seed, { ...opts, traceKeep: Number.POSITIVE_INFINITY });
+  t.match(replay.trace.join('\n'), /crashes mid membership change[\s\S]*LOST/, 'after a leader died for good mid membership change');
+  t.ok(runSeed(caught.seed, DEFAULT_RUN).ok, `seed ${caught.seed} passes with the vote rule as it is`);
 });
