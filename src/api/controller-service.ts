@@ -3,13 +3,11 @@
  * proposed here when this node leads, and otherwise forwarded to the leader once.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { RaftHost } from '../node/raft-host.js';
-import { HostError } from '../node/errors.js';
 import type { StateMachine } from '../statemachine/index.js';
+import { HostError, type ConsensusPort } from './consensus-port.js';
 import { kvOps } from './kv-ops.js';
 import type { KvSessions } from './kv-session-service.js';
-import type { LeaderForwarder } from './leader-forwarder.js';
-import { onLeaderOf } from './on-leader.js';
+import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
 import type {
   AuditEventMsg,
@@ -33,10 +31,10 @@ export interface ControllerServiceDeps {
   readonly id: string;
   readonly clusterName: string;
   readonly version: string;
-  readonly host: RaftHost;
+  readonly host: ConsensusPort;
   readonly stateMachine: StateMachine;
   readonly addressOf: (id: string) => string | null;
-  readonly forwarder: LeaderForwarder;
+  readonly forwarder: ForwardToLeader;
   readonly listControllers: () => ListControllersResponseMsg;
   readonly audit: AuditSource;
   /** On the leader: judge and propose a follower's status correction; true when proposed. */
@@ -201,7 +199,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   };
 }
 
-async function waitLeaderIs(host: RaftHost, target: string, deadline: number): Promise<string> {
+async function waitLeaderIs(host: ConsensusPort, target: string, deadline: number): Promise<string> {
   while (Date.now() < deadline) {
     if (host.softState().leader === target) return target;
     await new Promise((r) => setTimeout(r, 20));

@@ -8,7 +8,7 @@ import { controllerService } from '../../src/api/client.js';
 import type { KvOps } from '../../src/api/kv-ops.js';
 import { KvSessions, MAX_OUTSTANDING_PER_SESSION } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
-import { HostError } from '../../src/node/errors.js';
+import { HostError } from '../../src/api/consensus-port.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 interface Held {
