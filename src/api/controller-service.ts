@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
 import { HostError, type ConsensusPort } from './consensus-port.js';
+import type { ControllersView } from './controller-rows.js';
 import { kvOps } from './kv-ops.js';
 import type { KvSessions } from './kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
@@ -15,7 +16,6 @@ import type {
   DeleteRequestMsg,
   GetRequestMsg,
   LeaderTransferRequestMsg,
-  ListControllersResponseMsg,
   MemberAddRequestMsg,
   MemberIdRequestMsg,
   PutRequestMsg,
@@ -35,7 +35,7 @@ export interface ControllerServiceDeps {
   readonly stateMachine: StateMachine;
   readonly addressOf: (id: string) => string | null;
   readonly forwarder: ForwardToLeader;
-  readonly listControllers: () => ListControllersResponseMsg;
+  readonly listControllers: () => ControllersView;
   readonly audit: AuditSource;
   /** On the leader: judge and propose a follower's status correction; true when proposed. */
   readonly reportStatus: (report: StatusReportMsg) => Promise<boolean>;
@@ -89,7 +89,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     Get: unary<GetRequestMsg, { key: string; value: Buffer; revision: number }>((req, deadline) => kv.get(req, deadline), t),
     KvSession: deps.sessions.handler(kv, t),
 
-    ListControllers: unary<object, ListControllersResponseMsg>(async () => deps.listControllers(), t),
+    ListControllers: unary<object, ControllersView>(async () => deps.listControllers(), t),
 
     Status: unary<object, object>(async () => {
       const st = host.status();
