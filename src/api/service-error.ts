@@ -9,12 +9,10 @@ import { CommandError } from '../statemachine/index.js';
 import { HostError, leaderErrorOf } from './consensus-port.js';
 import { type ApiErrorCode, errorCodeOf, serviceError } from './errors.js';
 
-export type ServerErrorCode = ApiErrorCode;
-
 export class ServiceFailure extends Error {
   override readonly name = 'ServiceFailure';
   constructor(
-    readonly code: ServerErrorCode,
+    readonly code: ApiErrorCode,
     message: string,
   ) {
     super(message);
