@@ -18,8 +18,8 @@ import {
   type JsonScalar,
   type SettingKey,
 } from '../settings/index.js';
-import { SnapshotError, describe } from './errors.js';
-import { Fields, isRecord } from './fields.js';
+import { SnapshotError } from './errors.js';
+import { Fields, describe, isRecord } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
 
