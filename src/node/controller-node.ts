@@ -28,6 +28,8 @@ import { RaftHost } from './raft-host.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
 import { Metrics } from './metrics.js';
+import { SettingsKeeper } from './settings-keeper.js';
+import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
 
 export interface ControllerNodeOptions {
@@ -82,6 +84,18 @@ export class ControllerNode {
     const knownAddress = (id: string): string | null =>
       sm.members.get(id)?.address || config.nodes.find((n) => n.id === id)?.address || null;
 
+    const settingsKeeper = new SettingsKeeper({
+      file: config.settings,
+      view: () => sm.view(settingsKind),
+      isLeader: () => host?.softState().role === 'leader',
+      proposeInit: async (values) => {
+        if (host === null) throw new Error('not started');
+        const result = await host.propose(encodeCommand({ kind: 'settings', op: 'init', values }), config.raft.electionTimeoutMs * 2);
+        if (!result.ok) throw new Error(result.message);
+      },
+      logger,
+    });
+
     // The host and the transport refer to each other; the transport is built first and
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
@@ -126,6 +140,7 @@ export class ControllerNode {
         transport.send(msgs);
       },
       onSoftState: (s, term) => {
+        settingsKeeper.check();
         logger.info({ leader: s.leader, role: s.role, term }, 'raft state changed');
         metrics.onSoftState(s, term);
         membership?.onLeaderChange(s.leader, term);
@@ -145,7 +160,10 @@ export class ControllerNode {
           );
         }
       },
-      onApplied: () => membership?.onApplied(),
+      onApplied: () => {
+        membership?.onApplied();
+        settingsKeeper.check();
+      },
       onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),
       onSnapshotRestored: () => {
         for (const m of sm.members.list()) if (m.id !== self.id) transport.setPeer(m.id, m.address);
