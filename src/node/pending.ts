@@ -3,7 +3,7 @@
  * read index. Each carries its own deadline so a lost request fails instead of hanging.
  */
 import type { Scheduler, Timer } from '../util/clock.js';
-import { HostError } from './errors.js';
+import { HostError } from '../api/consensus-port.js';
 
 /** Who hears a request's outcome: a Promise's resolve and reject, or the simulation's callbacks. */
 export interface Waiter<T> {

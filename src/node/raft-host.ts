@@ -21,7 +21,7 @@ import type { PersistedState } from '../storage/level-raft-storage.js';
 import type { Scheduler, Timer } from '../util/clock.js';
 import type { Completion } from '../util/completion.js';
 import type { Rng } from '../util/rng.js';
-import { HostError } from './errors.js';
+import { HostError, type ConsensusPort } from '../api/consensus-port.js';
 import { WaitMap, type Waiter } from './pending.js';
 import type { RaftStorage, ReplicatedStateMachine, SendMessages } from './raft-ports.js';
 
@@ -68,7 +68,7 @@ interface ProposalMeta {
   readonly term: number;
 }
 
-export class RaftHost {
+export class RaftHost implements ConsensusPort {
   readonly id: NodeId;
   readonly tickMs: number;
   private readonly raw: RawNode;

@@ -16,7 +16,8 @@ import { DEFAULTS, defaultHeartbeatIntervalMs, defaultMaxTimeoutMs, defaultMinTi
 import type { HeartbeatConfig } from '../../src/config/index.js';
 import { quorumOf, type MemberStatus, type StatusDecision } from '../../src/membership/index.js';
 import { createMembershipNode } from '../../src/node/membership-driver.js';
-import type { ControllerRow, MembershipNode, MembershipPort } from '../../src/node/membership-port.js';
+import type { MemberRow } from '../../src/membership/membership-engine.js';
+import type { MembershipNode, MembershipPort } from '../../src/node/membership-port.js';
 import type { NodeStatus } from '../../src/raft/index.js';
 import type { ApplyResult, MemberRecord } from '../../src/statemachine/index.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
@@ -303,7 +304,7 @@ export class Sim {
     return this.nodes.get(id)?.state === 'up';
   }
 
-  rowsAt(id: string): ReadonlyArray<ControllerRow & { readonly stale: boolean }> {
+  rowsAt(id: string): ReadonlyArray<MemberRow & { readonly stale: boolean }> {
     const view = this.node(id).driver.listControllers();
     return view.rows.map((r) => ({ ...r, stale: view.stale }));
   }
@@ -464,7 +465,7 @@ export class Checker {
         else {
           this.lastWrongRow.set(row.id, sim.now);
           if (sim.now - (this.changedAt.get(row.id) ?? 0) > this.budgetMs) {
-            this.problems.push(`t=${sim.now}: ${o} shows ${row.id} online=${row.online} (local ${row.localState}, cluster ${row.clusterState}), truth ${sim.truth(row.id)} since ${this.changedAt.get(row.id)}`);
+            this.problems.push(`t=${sim.now}: ${o} shows ${row.id} online=${row.online} (${row.basis}), truth ${sim.truth(row.id)} since ${this.changedAt.get(row.id)}`);
           }
         }
       }

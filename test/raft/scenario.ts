@@ -35,7 +35,7 @@
  * A FILTER is FROM->TO, with either side optional, and :TYPE optional: c1->c2, ->c3,
  * c1->:Append.
  */
-import { HostError } from '../../src/node/errors.js';
+import { HostError } from '../../src/api/consensus-port.js';
 import { RaftError, type ConfEntry, type Message, type NodeId } from '../../src/raft/index.js';
 import { confText } from '../sim/cluster.js';
 import { Script } from '../sim/script.js';

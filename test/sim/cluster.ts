@@ -9,7 +9,7 @@
  * (as etcd's server does) and is never restarted; one that never learned of it keeps running
  * as a zombie.
  */
-import { HostError } from '../../src/node/errors.js';
+import { HostError } from '../../src/api/consensus-port.js';
 import type { RaftHost } from '../../src/node/raft-host.js';
 import {
   bootstrapState,

@@ -8,7 +8,7 @@
  * them, and partitions nodes. The simulation's safety checks run after every action, so a
  * scenario that breaks Raft fails even if its own assertions miss it.
  */
-import { HostError } from '../../src/node/errors.js';
+import { HostError } from '../../src/api/consensus-port.js';
 import type { RaftHost } from '../../src/node/raft-host.js';
 import type { StorageUpdate } from '../../src/node/raft-ports.js';
 import {
