@@ -7,7 +7,8 @@
  */
 import t from 'tap';
 import { seededRng, type Rng } from '../../src/util/rng.js';
-import { Checker, Sim, max, percentile, runWithSampling } from './membership-sim.js';
+import { Checker, max, percentile, runWithSampling } from './checker.js';
+import { Sim } from './membership-sim.js';
 
 for (const [base, dynamic, minutes, n] of [
   [2000, true, 30, 5],

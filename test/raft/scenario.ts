@@ -37,7 +37,7 @@
  */
 import { HostError } from '../../src/api/consensus-port.js';
 import { RaftError, type ConfEntry, type Message, type NodeId } from '../../src/raft/index.js';
-import { confText } from '../sim/cluster.js';
+import { confText } from '../sim/node-checks.js';
 import { Script } from '../sim/script.js';
 import { describeMessage } from '../sim/trace.js';
 

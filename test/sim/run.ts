@@ -9,7 +9,8 @@
 import type { RaftHost } from '../../src/node/raft-host.js';
 import type { Message, NodeId } from '../../src/raft/index.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
-import { Cluster, confText, emptyStats, logView, mix, type DiskSettings, type SimStats } from './cluster.js';
+import { Cluster, emptyStats, type DiskSettings, type SimStats } from './cluster.js';
+import { confText, logView, mix } from './node-checks.js';
 import { InvariantViolation, type LogView } from './invariants.js';
 import type { MessageHook } from './network.js';
 import { chooseAction, perform, pick, randomFaults } from './schedule.js';

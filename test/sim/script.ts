@@ -27,7 +27,7 @@ import {
 } from '../../src/raft/index.js';
 import type { Timer } from '../../src/util/clock.js';
 import { seededRng } from '../../src/util/rng.js';
-import { checkNodes, confText, logView, mix } from './cluster.js';
+import { checkNodes, confText, logView, mix } from './node-checks.js';
 import { bootstrapDisk } from './disk.js';
 import { SafetyChecker } from './invariants.js';
 import { decodePut, encodePut } from './kv.js';
