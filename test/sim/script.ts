@@ -332,6 +332,9 @@ export class Script implements NodeObserver {
 
   /** Runs every node's pending work (and expired timers) until none is left. */
   private settle(): void {
+    const live = this.timers.filter((t) => !t.cancelled);
+    this.timers.length = 0;
+    this.timers.push(...live);
     for (let guard = 0; ; guard++) {
       if (guard > 100000) throw new Error('script: nodes keep producing work');
       const due = this.timers.findIndex((t) => !t.cancelled && t.at <= this.clock);
