@@ -177,6 +177,16 @@ export class ControllerClient {
     );
   }
 
+  /** A unary call of `method` (of any service on the endpoints) on the first endpoint that answers. */
+  call(method: grpc.MethodDefinition<unknown, unknown>, request: object): Promise<unknown> {
+    return this.failover.run((endpoint) => this.unaryOf(endpoint, method, request));
+  }
+
+  /** A unary call on exactly this endpoint (no failover). */
+  callOn(endpoint: string, method: grpc.MethodDefinition<unknown, unknown>, request: object): Promise<unknown> {
+    return onEndpoint(endpoint, () => this.unaryOf(endpoint, method, request));
+  }
+
   /** Closes every channel and ends open streams. */
   close(): void {
     this.closed = true;
@@ -219,7 +229,10 @@ export class ControllerClient {
   }
 
   private unary(endpoint: string, method: ControllerMethod, request: object): Promise<unknown> {
-    const def = controllerMethod(method);
+    return this.unaryOf(endpoint, controllerMethod(method), request);
+  }
+
+  private unaryOf(endpoint: string, def: grpc.MethodDefinition<unknown, unknown>, request: object): Promise<unknown> {
     const channel = this.channel(endpoint);
     return new Promise((resolve, reject) => {
       channel.makeUnaryRequest(

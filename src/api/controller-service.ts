@@ -7,6 +7,10 @@ import type { StateMachine } from '../statemachine/index.js';
 import { HostError, type ConsensusPort } from './consensus-port.js';
 import type { ControllersView } from './controller-rows.js';
 import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
+import { healthOps, type HealthRequestMsg, type HealthSource } from './health-ops.js';
+import type { HealthResponseMsg } from './health-wire.js';
+import { resourcesToWire, type ResourcesRequestMsg, type ResourcesResponseMsg } from './resources-wire.js';
+import type { ResourcesReport } from '../resources/types.js';
 import { kvOps } from './kv-ops.js';
 import type { KvSessions } from './kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
@@ -43,6 +47,10 @@ export interface ControllerServiceDeps {
   readonly defaultTimeoutMs: number;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
+  /** Health in depth (`ctl health`); absent: this node does not serve it. */
+  readonly health?: HealthSource;
+  /** Members' machine resources (`ctl resources`). */
+  readonly resources?: { gather(refresh: boolean): Promise<ResourcesReport> };
 }
 
 type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
@@ -66,6 +74,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const onLeader = onLeaderOf(deps);
   const kv = kvOps(host, deps.stateMachine, onLeader);
   const config = configOps(deps.id, host, sm, onLeader);
+  const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
 
   const memberResponse = () => {
     const conf = host.status().conf;
@@ -94,6 +103,14 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     ConfigSet: unary<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 
     ListControllers: unary<object, ControllersView>(async () => deps.listControllers(), t),
+    Health: unary<HealthRequestMsg, HealthResponseMsg>(async (req, deadline) => {
+      if (health === null) throw new ServiceFailure('INTERNAL', `${deps.id} does not judge health`);
+      return health.health(req, deadline);
+    }, t),
+    Resources: unary<ResourcesRequestMsg, ResourcesResponseMsg>(async (req) => {
+      if (deps.resources === undefined) throw new ServiceFailure('INTERNAL', `${deps.id} does not gather resources`);
+      return resourcesToWire(await deps.resources.gather(req.refresh));
+    }, t),
 
     Status: unary<object, object>(async () => {
       const st = host.status();

@@ -33,6 +33,8 @@ import { Metrics } from './metrics.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
+import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
+import { PeerContacts } from './peer-contact.js';
 
 export interface ControllerNodeOptions {
   readonly config: NodeConfig;
@@ -57,6 +59,7 @@ export class ControllerNode {
     private readonly metrics: Metrics,
     private readonly health: HealthImplementation,
     private readonly sessions: KvSessions,
+    private readonly autopilot: AutopilotWiring,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -102,6 +105,7 @@ export class ControllerNode {
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
     let membership: MembershipNode | null = null;
+    const contacts = new PeerContacts(systemScheduler);
     const transport = new PeerTransport({
       self: self.id,
       clusterName: config.clusterName,
@@ -114,6 +118,7 @@ export class ControllerNode {
       isKnownPeer: (id) => sm.members.get(id) !== null || config.nodes.some((n) => n.id === id),
       onMessage: (m: Message) => {
         host?.noteMessageFrom(m.from);
+        contacts.note(m);
         membership?.noteContact(m.from);
         host?.step(m);
       },
@@ -159,7 +164,8 @@ export class ControllerNode {
               subject: change.node,
               from: null,
               to: change.type === 'remove' ? null : change.context,
-              reason: change.type === 'remove' ? 'removed by operator' : 'added as learner',
+              // Autopilot's removals carry their reason in the entry; the operator's carry none.
+              reason: change.type === 'remove' ? change.context || 'removed by operator' : 'added as learner',
             }),
           );
         }
@@ -212,9 +218,23 @@ export class ControllerNode {
       { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
     );
     const membershipNode = membership;
+    const autopilot = wireAutopilot({
+      config,
+      logger,
+      scheduler: systemScheduler,
+      host: raftHost,
+      stateMachine: sm,
+      membership: membershipNode,
+      contacts,
+      registry: metrics.registry,
+      peerCredentials: creds.client,
+      isKnownPeer: (id) => sm.members.get(id) !== null || config.nodes.some((n) => n.id === id),
+      commitStalled: () => false,
+    });
 
     const server = new grpc.Server(peerServerOptions(config.raft.maxMessageBytes));
     transport.register(server);
+    autopilot.register(server);
     const health = new HealthImplementation({ '': 'NOT_SERVING' });
     health.addToServer(server);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
@@ -244,6 +264,8 @@ export class ControllerNode {
         reportStatus: (r) => membershipNode.reportStatus(r.member, r.status === 'offline' ? 'offline' : 'online', r.reason, r.reporter),
         defaultTimeoutMs: 5000,
         sessions,
+        health: autopilot.health,
+        resources: autopilot.resources,
       }),
     );
     await new Promise<void>((resolve, reject) =>
@@ -253,8 +275,9 @@ export class ControllerNode {
     if (self.metrics) await metrics.listen(self.metrics);
     raftHost.start();
     membershipNode.start();
+    autopilot.start();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, autopilot);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
@@ -262,6 +285,7 @@ export class ControllerNode {
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
     this.membership.stop();
+    this.autopilot.stop();
     await this.host.stop();
     this.health.setStatus('', 'NOT_SERVING');
     // Open KvSessions would hold tryShutdown until the force timeout: end them first.

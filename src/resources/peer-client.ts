@@ -4,6 +4,7 @@
  * outside gets. One channel per address, kept for the next request.
  */
 import * as grpc from '@grpc/grpc-js';
+import { tidyDetails } from '../api/errors.js';
 import { assertWellFramed } from '../transport/strict-decode.js';
 import { ResourcesError } from './errors.js';
 import type { MachineReading, ResourceMember } from './types.js';
@@ -47,7 +48,7 @@ export class ResourcesPeerClient {
         { deadline: Date.now() + deadlineMs },
         (err, value) => {
           if (err) {
-            const code = err.code === grpc.status.DEADLINE_EXCEEDED ? `no answer within ${deadlineMs}ms` : `${grpc.status[err.code] ?? err.code}: ${err.details}`;
+            const code = err.code === grpc.status.DEADLINE_EXCEEDED ? `no answer within ${deadlineMs}ms` : `${grpc.status[err.code] ?? err.code}: ${tidyDetails(err.details)}`;
             reject(new ResourcesError(err.code === grpc.status.INTERNAL ? 'INVALID_ANSWER' : 'UNREACHABLE', `${where}: ${code}`));
             return;
           }

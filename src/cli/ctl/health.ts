@@ -1,11 +1,22 @@
 /**
- * `ctl health`: exit 0 only when a leader exists and a quorum of voters is online. A view from
- * a node that cannot reach a quorum says little about the cluster, so the other endpoints are
- * asked for a fresh view before judging.
+ * `ctl health [-o table|json]`: exit 0 only when the cluster is healthy as the leader sees it:
+ * a leader, a quorum of healthy voters (online, heard from within
+ * autopilot.last_contact_threshold, on the leader's term, within autopilot.max_trailing_logs),
+ * and a commit index that moves. Any controller answers with the leader's view; a node that
+ * knows no leader (cut off, say) answers unhealthy, so the other endpoints are asked for a
+ * better view before judging.
+ *
+ * A server from before health in depth answers UNIMPLEMENTED: `ctl` then judges from
+ * `list controllers` as it used to (a leader and a quorum of voters online).
  */
-import type { Command } from 'commander';
+import * as grpc from '@grpc/grpc-js';
+import { Option, type Command } from 'commander';
+import { fetchHealth, fetchHealthOn } from '../../api/autopilot-client.js';
 import type { ControllerClient } from '../../api/client.js';
 import type { ControllersView } from '../../api/controller-rows.js';
+import { ApiError } from '../../api/errors.js';
+import type { HealthJson } from '../../api/health-wire.js';
+import { HEALTH_FORMATS, renderHealth, type HealthFormat } from '../health-output.js';
 import type { Session } from './context.js';
 
 export type HealthVerdict =
@@ -17,6 +28,7 @@ export class UnhealthyError extends Error {
   readonly code = 'UNHEALTHY';
 }
 
+/** The judgement from `list controllers` alone, for servers without the Health call. */
 export function judgeHealth(view: ControllersView): HealthVerdict {
   if (view.stale) {
     const reason = view.staleReason === '' ? '' : ` (${view.staleReason})`;
@@ -56,13 +68,45 @@ async function freshestView(client: ControllerClient, endpoints: readonly string
   return first;
 }
 
+/**
+ * The first answer that is healthy; else the first judged by a leader; else the first. An
+ * unhealthy answer from a node without a leader says little while another endpoint may reach one.
+ */
+export async function bestHealth(first: HealthJson, ask: (endpoint: string) => Promise<HealthJson>, endpoints: readonly string[]): Promise<HealthJson> {
+  if (first.healthy) return first;
+  let judged: HealthJson | null = first.leader !== null ? first : null;
+  for (const endpoint of endpoints) {
+    const other = await ask(endpoint).catch(() => null);
+    if (other === null) continue;
+    if (other.healthy) return other;
+    judged ??= other.leader !== null ? other : null;
+  }
+  return judged ?? first;
+}
+
+function isUnimplemented(err: unknown): boolean {
+  return err instanceof ApiError && err.grpcCode === grpc.status.UNIMPLEMENTED;
+}
+
 export function registerHealth(program: Command, session: Session): void {
   program
     .command('health')
-    .description('exit 0 only when a leader exists and a quorum of voters is online')
-    .action(async () => {
-      const verdict = judgeHealth(await freshestView(session.client(), session.endpoints()));
-      if (!verdict.healthy) throw new UnhealthyError(`unhealthy: ${verdict.reason}`);
-      session.io.out(`${verdict.summary}\n`);
+    .description('exit 0 only when the leader sees a quorum of healthy voters and a commit index that moves')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(HEALTH_FORMATS).default('table'))
+    .action(async (opts: { readonly output: HealthFormat }) => {
+      const client = session.client();
+      let health: HealthJson;
+      try {
+        health = await fetchHealth(client);
+      } catch (err) {
+        if (!isUnimplemented(err)) throw err;
+        const verdict = judgeHealth(await freshestView(client, session.endpoints()));
+        if (!verdict.healthy) throw new UnhealthyError(`unhealthy: ${verdict.reason}`);
+        session.io.out(`${verdict.summary}\n`);
+        return;
+      }
+      health = await bestHealth(health, (endpoint) => fetchHealthOn(client, endpoint), session.endpoints());
+      session.io.out(renderHealth(health, opts.output));
+      if (!health.healthy) throw new UnhealthyError(`unhealthy: ${health.reason}`);
     });
 }

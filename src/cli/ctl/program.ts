@@ -12,6 +12,7 @@ import { registerHealth } from './health.js';
 import { registerKv } from './kv.js';
 import { registerLeader } from './leader.js';
 import { registerList } from './list.js';
+import { registerMachineResources } from './machine-resources.js';
 import { registerMember } from './member.js';
 import { registerStatus } from './status.js';
 
@@ -66,6 +67,7 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   registerLeader(program, session);
   registerAudit(program, session);
   registerConfig(program, session);
+  registerMachineResources(program, session);
   return { program, session };
 }
 
