@@ -9,6 +9,7 @@ import pino from 'pino';
 import { ConfigError, loadNodeConfig } from '../config/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { VERSION } from '../node/version.js';
+import { runRecover } from './recover.js';
 
 const program = new Command()
   .name('controller')
@@ -18,9 +19,12 @@ const program = new Command()
   .requiredOption('-i, --id <id>', "this controller's id (one of cluster.nodes)")
   .option('--join', 'start empty and wait to be added with `ctl member add` (do not bootstrap a new cluster)', false)
   .exitOverride()
+  .addHelpText('after', '\nAlso: controller recover --config FILE --id ID [--members ID,...]   (after losing a quorum for good; see controller recover --help)')
   .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
 
 async function main(): Promise<void> {
+  // `controller recover ...` rewrites a stopped survivor's data dir and exits (recover.ts).
+  if (process.argv[2] === 'recover') return runRecover(process.argv.slice(3));
   try {
     program.parse();
   } catch (err) {
