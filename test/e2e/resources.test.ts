@@ -6,8 +6,10 @@
  * fetches again.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { CertMaker } from '../helpers/certs.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { ctlResources, sample, scrape } from './autopilot-helpers.js';
 
@@ -82,4 +84,22 @@ void t.test('ctl resources with a cache and a dead member', async (t) => {
   t.match(table.stdout, /^ID\s+ADDRESS\s+REACHABLE\s+CPUS\s+MEMORY/);
   t.match(table.stdout, /common CPU flags: /);
   t.comment(table.stdout);
+});
+
+void t.test('ctl resources with mutual TLS between the members', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-resources-tls-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const certs = new CertMaker(dir);
+  certs.makeCa('cluster-ca');
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: certs.makeCert('cluster-ca', 'node') });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const r = await ctlResources(cluster);
+  t.equal(r.code, 0, r.stderr);
+  t.strictSame(r.resources?.members.map((m) => [m.id, m.reachable, m.error]), [
+    ['c1', true, null],
+    ['c2', true, null],
+    ['c3', true, null],
+  ], 'every member answers over its peer certificate');
 });
