@@ -9,10 +9,14 @@ import {
   encodeCommand,
   type ApplyResult,
   type ClientTag,
-  type DefaultCommand,
   type Envelope,
+  type KvCommand,
   type MemberStatus,
+  type MembersCommand,
 } from '../../src/statemachine/index.js';
+
+/** The kinds this model covers (mesh and agents have their own tests). */
+type DefaultCommand = KvCommand | MembersCommand;
 
 interface ModelKey {
   value: string;
