@@ -58,6 +58,7 @@ export interface AgentsReportOutcome {
 }
 
 export type AgentTransition =
+  | { readonly seq: number; readonly type: 'claim'; readonly id: string; readonly session: string; readonly controller: string }
   | { readonly seq: number; readonly type: 'status'; readonly id: string; readonly from: 'online' | 'offline' | null; readonly to: 'online' | 'offline'; readonly controller: string; readonly reason: string }
   | { readonly seq: number; readonly type: 'nack'; readonly id: string; readonly ackedVersion: number | null; readonly nackedVersion: number; readonly controller: string; readonly error: string };
 
@@ -167,6 +168,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
       ...e.sync,
     };
     this.set(next);
+    this.note({ type: 'claim', id: e.id, session: e.session, controller });
     if (rec?.online !== true) this.note({ type: 'status', id: e.id, from: rec === undefined ? null : 'offline', to: 'online', controller, reason });
     this.noteNack(rec ?? null, next);
     return true;
