@@ -17,8 +17,15 @@ export interface IncomingPush {
   readonly removes: readonly ResourceKey[];
 }
 
+/** An accepted configuration not yet in force (the agent writes --out first, then commits). */
+export interface Candidate {
+  readonly version: number;
+  readonly cluster: string;
+  readonly resources: ReadonlyMap<ResourceKey, Resource>;
+}
+
 export type PushVerdict =
-  | { readonly type: 'accept' }
+  | { readonly type: 'accept'; readonly next: Candidate }
   | { readonly type: 'reject'; readonly error: string }
   /** The delta does not apply to what this agent holds: reconnect and say what it holds. */
   | { readonly type: 'resync'; readonly reason: string };
@@ -61,6 +68,7 @@ export class AgentConfig {
     this.cluster = config.cluster;
   }
 
+  /** Judge a push against what is in force; nothing changes until commit(). */
   judge(push: IncomingPush): PushVerdict {
     if (push.baseVersion !== null && push.baseVersion !== this.ver) {
       return { type: 'resync', reason: `a delta from version ${push.baseVersion}, but this agent holds ${this.ver === null ? 'nothing' : `version ${this.ver}`}` };
@@ -81,10 +89,19 @@ export class AgentConfig {
       if (problems.length >= 10) break;
     }
     if (problems.length > 0) return { type: 'reject', error: problems.join('; ') };
-    this.current = next;
-    this.ver = push.version;
-    this.cluster = push.clusterId;
-    return { type: 'accept' };
+    return { type: 'accept', next: { version: push.version, cluster: push.clusterId, resources: next } };
+  }
+
+  /** Put an accepted candidate in force. */
+  commit(next: Candidate): void {
+    this.current = next.resources;
+    this.ver = next.version;
+    this.cluster = next.cluster;
+  }
+
+  /** A candidate as the --out file and GET /config show it. */
+  static json(c: Candidate): ConfigJson {
+    return { version: c.version, cluster: c.cluster, resources: [...c.resources.values()].sort(compareResources) };
   }
 
   /** What it holds, as a hello reports it (like xDS's initial_resource_versions). */

@@ -231,7 +231,10 @@ export class SimAgent {
   /** Judge a push with the real agent logic and answer as the agent binary would. */
   reply(push: Push): void {
     const verdict = this.config.judge({ version: push.plan.version, baseVersion: push.plan.baseVersion, clusterId: push.clusterId, upserts: push.plan.upserts, removes: push.plan.removes });
-    if (verdict.type === 'accept') this.send({ type: 'ack', nonce: push.nonce, version: push.plan.version });
+    if (verdict.type === 'accept') {
+      this.config.commit(verdict.next);
+      this.send({ type: 'ack', nonce: push.nonce, version: push.plan.version });
+    }
     else if (verdict.type === 'reject') this.send({ type: 'nack', nonce: push.nonce, version: push.plan.version, error: verdict.error });
   }
 
