@@ -222,16 +222,9 @@ export class AgentRunner {
 }
 
 function outcomeOf(code: grpc.status): AttemptOutcome {
-  switch (code) {
-    case grpc.status.ABORTED:
-      return 'taken-over';
-    case grpc.status.PERMISSION_DENIED:
-    case grpc.status.INVALID_ARGUMENT:
-    case grpc.status.UNAUTHENTICATED:
-      return 'refused';
-    default:
-      return 'ended';
-  }
+  if (code === grpc.status.ABORTED) return 'taken-over';
+  if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.INVALID_ARGUMENT || code === grpc.status.UNAUTHENTICATED) return 'refused';
+  return 'ended';
 }
 
 export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };

@@ -14,7 +14,7 @@ export function parseConfigJson(text: string, file: string): ConfigJson {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file}: expected JSON, found: ${(err as Error).message}`);
+    throw new Error(`${file}: expected JSON, found: ${(err as Error).message}`, { cause: err });
   }
   const f = Fields.of(value, file, makeError).only(new Set(['version', 'cluster', 'resources']));
   const version = f.int('version', { min: 0 });

@@ -128,6 +128,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       return { type: 'nack', nonce: count(w.nonce, 'nack.nonce'), version: count(w.version, 'nack.version'), error: w.error.slice(0, MAX_NACK_ERROR_CHARS) };
     case 'AGENT_MESSAGE_PONG':
       return { type: 'pong', seq: count(w.seq, 'pong.seq') };
+    case 'AGENT_MESSAGE_UNSPECIFIED':
     default:
       throw new MalformedMessageError(`expected a message type HELLO, ACK, NACK or PONG, found ${JSON.stringify(w.type)}`);
   }
@@ -232,6 +233,7 @@ export function decodeControllerMessage(w: ControllerMessageWire): ReceivedMessa
         removes,
       };
     }
+    case 'CONTROLLER_MESSAGE_UNSPECIFIED':
     default:
       throw new MalformedMessageError(`expected a message type WELCOME, PUSH or PING, found ${JSON.stringify(w.type)}`);
   }
