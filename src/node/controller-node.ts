@@ -10,7 +10,8 @@ import type { NodeConfig } from '../config/index.js';
 import { controllerService } from '../api/controller-service.js';
 import { KvSessions } from '../api/kv-session-service.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
-import type { AuditEventMsg, ControllerStatusMsg, ListControllersResponseMsg } from '../api/wire-types.js';
+import { controllersView } from '../api/controller-rows.js';
+import type { AuditEventMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import { bootstrapState, type ConfEntry, type Message } from '../raft/index.js';
@@ -205,7 +206,15 @@ export class ControllerNode {
         stateMachine: sm,
         addressOf: knownAddress,
         forwarder,
-        listControllers: () => listControllers(self.id, raftHost, sm, membershipNode),
+        listControllers: () =>
+          controllersView({
+            self: self.id,
+            version: VERSION,
+            raft: raftHost.status(),
+            members: sm.members.list(),
+            appliedIndex: sm.appliedIndex,
+            membership: membershipNode.listControllers(),
+          }),
         audit: {
           query: async (sinceMs) => (await audit.query({ sinceMs })).map(toAuditMsg),
           follow: (listener) => audit.follow((e) => listener(toAuditMsg(e))),
@@ -279,32 +288,4 @@ function applyConfToTransport(change: ConfEntry, transport: PeerTransport, addre
 
 function toAuditMsg(e: AuditEvent): AuditEventMsg {
   return { time: e.time, node: e.node, type: e.type, subject: e.subject ?? '', from: e.from ?? '', to: e.to ?? '', reason: e.reason };
-}
-
-function listControllers(self: string, host: RaftHost, sm: StateMachine, membership: MembershipNode): ListControllersResponseMsg {
-  const st = host.status();
-  const view = membership.listControllers();
-  const rows = new Map(view.rows.map((r) => [r.id, r]));
-  const controllers: ControllerStatusMsg[] = sm.members.list().map((m) => {
-    const r = rows.get(m.id);
-    // Each member reports its applied index in its heartbeat views; ours is exact.
-    const applied = m.id === self ? sm.appliedIndex : (r?.appliedIndex ?? 0);
-    return {
-      id: m.id,
-      address: m.address,
-      online: r?.online ?? false,
-      localState: r?.localState ?? 'offline',
-      clusterState: r?.clusterState ?? m.status,
-      leader: st.leader === m.id,
-      voter: st.conf.voters.includes(m.id),
-      lastContactMs: r?.lastContactMs ?? 0,
-      heartbeatTimeoutMs: r?.heartbeatTimeoutMs ?? 0,
-      rttP50Ms: r?.rttP50Ms ?? 0,
-      rttP99Ms: r?.rttP99Ms ?? 0,
-      appliedIndex: applied,
-      lagEntries: Math.max(0, st.commit - applied),
-      version: VERSION,
-    };
-  });
-  return { controllers, stale: view.stale, answeredBy: self, staleReason: view.staleReason };
 }

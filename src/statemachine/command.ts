@@ -7,8 +7,8 @@
  * oversized values all become a CommandError, never a crash, because the same bytes are
  * decoded on every node and a throw there would take the whole cluster down.
  */
-import { CommandError, describe } from './errors.js';
-import { Fields } from './fields.js';
+import { describe, Fields } from '../util/untrusted.js';
+import { CommandError } from './errors.js';
 import { DEFAULT_REGISTRY } from './kinds.js';
 import type { KindCommand, KindRegistry } from './resource-kind.js';
 

@@ -5,7 +5,7 @@
  * so this table follows the Raft configuration rather than driving it.
  */
 import { CommandError, SnapshotError } from './errors.js';
-import { Fields } from './fields.js';
+import { Fields } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
 

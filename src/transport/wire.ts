@@ -53,14 +53,4 @@ export function raftPeerMethod(name: RaftPeerMethod): grpc.MethodDefinition<unkn
   return method;
 }
 
-export type Raw = Readonly<Record<string, unknown>>;
-
-export function isRecord(v: unknown): v is Raw {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
-
-export function describeValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v instanceof Uint8Array) return `${v.byteLength} bytes`;
-  return v === null ? 'null' : typeof v === 'object' ? typeof v : String(v);
-}
+export { isRecord, describe as describeValue } from '../util/untrusted.js';
