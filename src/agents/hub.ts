@@ -379,7 +379,10 @@ export class AgentHub {
 
   private activateWith(s: Session, acked: Manifest | null, _state: ClusterState, out: HubEffect[]): void {
     s.tracker?.release();
-    s.tracker = new PushTracker(this.store, acked);
+    // A NACK recorded for the state the agent is in still stands: no re-send on a reconnect.
+    const rec = _state.agents.get(s.hello!.agentId);
+    const rejected = rec !== null && acked !== null && rec.ackedVersion === acked.version && rec.nackedVersion !== null && rec.lastError !== null ? { version: rec.nackedVersion, error: rec.lastError } : null;
+    s.tracker = new PushTracker(this.store, acked, rejected);
     s.phase = 'active';
     this.waiting.delete(s.stream);
     const key = this.selectionOf(s, _state);

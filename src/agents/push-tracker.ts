@@ -44,12 +44,22 @@ export class PushTracker {
   /** Configuration messages sent on this stream. */
   pushes = 0;
 
-  /** `acked`: what the agent reported holding (already counted in `store` for this tracker), or null. */
+  /**
+   * `acked`: what the agent reported holding (already counted in `store` for this tracker), or
+   * null. `rejected`: a version the agent already NACKed (the committed record says so), so a
+   * reconnect does not make the rejected version go out again.
+   */
   constructor(
     private readonly store: ManifestStore,
     acked: Manifest | null,
+    rejected: { readonly version: number; readonly error: string } | null = null,
   ) {
     this.acked = acked;
+    this.lastSentVersion = acked?.version ?? null;
+    if (rejected !== null && acked !== null && rejected.version > acked.version) {
+      this.nacked = rejected;
+      this.lastSentVersion = rejected.version;
+    }
   }
 
   get ackedManifest(): Manifest | null {

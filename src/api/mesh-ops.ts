@@ -6,8 +6,6 @@
  */
 import {
   CommandError,
-  Fields,
-  agentsKind,
   encodeCommand,
   meshKind,
   parseResourceInput,
@@ -24,14 +22,9 @@ import {
   type ResourceType,
   type StateMachine,
 } from '../statemachine/index.js';
+import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
 import { ServiceFailure } from './service-error.js';
-
-/** What the operations need from consensus (RaftHost or the consensus port). */
-export interface MeshConsensus {
-  propose(data: Uint8Array, timeoutMs: number): Promise<ApplyResult>;
-  readBarrier(timeoutMs: number): Promise<void>;
-}
 
 export interface ApplyRequestMsg {
   readonly resources: Uint8Array;
@@ -67,13 +60,29 @@ export interface MeshOps {
 }
 
 export interface MeshOpsDeps {
-  readonly host: MeshConsensus;
+  readonly host: ConsensusPort;
   readonly stateMachine: StateMachine;
   readonly onLeader: OnLeader;
-  /** ReadIndex until it succeeds or the deadline passes (retrying while leadership moves). */
-  readonly linearize: (deadline: number) => Promise<void>;
   /** Is `id` a member of the cluster (the only ones that may report agents)? */
   readonly isMember: (id: string) => boolean;
+}
+
+/** ReadIndex: the leader confirms it still leads, and we wait to apply its commit index (retrying while leadership moves). */
+export async function linearize(host: ConsensusPort, deadline: number): Promise<void> {
+  for (;;) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader confirmed the read before the deadline');
+    if ((host.softState().leader ?? (await host.waitForLeader(remaining))) === null) {
+      throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
+    }
+    try {
+      await host.readBarrier(Math.max(1, deadline - Date.now()));
+      return;
+    } catch (err) {
+      if (leaderErrorOf(err) === null) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 /** A resources file is bounded before it is parsed: one Raft entry must stay far below the message limit. */
@@ -143,7 +152,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
     async get(req, deadline) {
       const type = resourceType(req.kind);
       if (req.name !== '' && !RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
-      if (!req.serializable) await deps.linearize(deadline);
+      if (!req.serializable) await linearize(host, deadline);
       let list: readonly Resource[];
       if (req.name === '') list = mesh().listOf(type);
       else {
@@ -156,8 +165,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
 
     async delete(req, deadline) {
       const type = resourceType(req.kind);
-      const f = Fields.of({ name: req.name }, 'request', (m) => new CommandError(m));
-      if (!RESOURCE_NAME_PATTERN.test(req.name)) f.fail(`invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
+      if (!RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
       const data = encodeMesh({ kind: 'mesh', op: 'delete', type, name: req.name }, req.clientId, req.clientSeq);
       return onLeader('DeleteResource', req, deadline, async (remaining) => ({ revision: meshResult(await host.propose(data, remaining)) }));
     },
@@ -182,4 +190,3 @@ export function reportRequest(controller: string, entries: readonly AgentReportE
   return { controller, entries: Buffer.from(JSON.stringify(entries)), clientId: client.id, clientSeq: client.seq, forwarded: false };
 }
 
-export { agentsKind };

@@ -4,7 +4,7 @@
  * they never advance the cluster revision (an ACK must not make a new version for anyone).
  */
 import { CommandError } from './errors.js';
-import { Fields, type ErrorFactory } from './fields.js';
+import { Fields, type ErrorFactory } from '../util/untrusted.js';
 import { MAX_PROTOCOL_BYTES, MAX_RESOURCE_NAME_BYTES, PROTOCOL_PATTERN, RESOURCE_NAME_PATTERN } from './mesh-types.js';
 
 export const MAX_AGENT_ID_BYTES = 253;

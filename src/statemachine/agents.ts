@@ -14,7 +14,7 @@
  * every node can audit each of them once; the log is derived, not part of the snapshot.
  */
 import { CommandError, SnapshotError } from './errors.js';
-import { Fields, type ErrorFactory } from './fields.js';
+import { Fields, type ErrorFactory } from '../util/untrusted.js';
 import {
   MAX_AGENT_REASON_BYTES,
   MAX_SESSION_BYTES,

@@ -5,8 +5,7 @@
  * input (a YAML file, a command in the log, a snapshot, a push on an agent) passes through; each
  * names the resource and field it refuses.
  */
-import { describe } from './errors.js';
-import { Fields, isRecord, utf8Exceeds, type ErrorFactory } from './fields.js';
+import { Fields, describe, isRecord, utf8Exceeds, type ErrorFactory } from '../util/untrusted.js';
 
 export const RESOURCE_TYPES = ['route', 'service'] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];

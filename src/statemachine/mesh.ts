@@ -12,7 +12,7 @@
  *   the version of a configuration made of all of them.
  */
 import { CommandError, SnapshotError } from './errors.js';
-import { Fields } from './fields.js';
+import { Fields } from '../util/untrusted.js';
 import {
   MAX_APPLY_RESOURCES,
   compareResources,

@@ -285,3 +285,21 @@ void t.test('manifests are held only for versions some agent is on', async (t) =
   for (const a of agents) a.disconnect(clock);
   t.equal(hub.store.held, 1, 'only the current target remains');
 });
+
+void t.test('a NACK still stands after the agent reconnects elsewhere: the rejected version is not sent again', async (t) => {
+  const { log, clock, cs } = stage(2);
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http']);
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  log.propose(applyCmd(svc('db', 'grpc')));
+  settle(cs);
+  t.equal(a.received.length, 2);
+  a.disconnect(clock);
+  a.connect(cs[1]!, clock);
+  settle(cs);
+  t.equal(a.received.length, 2, 'nothing sent on the reconnect');
+  t.equal(cs[1]!.hub.localState('a1'), 'NACKED');
+  t.match(cs[1]!.record('a1'), { controller: 'c2', ackedVersion: 1, nackedVersion: 2, sentVersion: 2, pushes: 2 });
+});

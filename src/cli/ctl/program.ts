@@ -12,6 +12,7 @@ import { registerKv } from './kv.js';
 import { registerLeader } from './leader.js';
 import { registerList } from './list.js';
 import { registerMember } from './member.js';
+import { registerResources } from './resources.js';
 import { registerStatus } from './status.js';
 
 export function processIo(): CtlIo {
@@ -64,6 +65,7 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   registerMember(program, session);
   registerLeader(program, session);
   registerAudit(program, session);
+  registerResources(program, session);
   return { program, session };
 }
 

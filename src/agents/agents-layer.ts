@@ -1,0 +1,177 @@
+/**
+ * The agents layer of one controller, composed: the hub and its driver (AgentSync streams),
+ * the Mesh service (resources, `list agents`, agent reports), and the ports that connect them
+ * to consensus, the state machine, membership and audit. controller-node.ts only constructs it,
+ * registers its services, tells it when entries apply, and stops it.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type client from 'prom-client';
+import type { ConsensusPort } from '../api/consensus-port.js';
+import { MeshForwarder } from '../api/mesh-forwarder.js';
+import { meshOps, reportRequest } from '../api/mesh-ops.js';
+import { meshService, type AgentList } from '../api/mesh-service.js';
+import { onLeaderOf } from '../api/on-leader.js';
+import type { HeartbeatConfig } from '../config/types.js';
+import { auditEvent, type AuditEvent } from '../membership/audit.js';
+import type { MembershipView } from '../membership/membership-engine.js';
+import { agentsKind, meshKind, type StateMachine } from '../statemachine/index.js';
+import { loadProto, lookupService } from '../transport/proto.js';
+import { strictRequests } from '../transport/strict-decode.js';
+import { Fields } from '../util/untrusted.js';
+import { HubDriver, sessionPrefix } from './hub-driver.js';
+import { agentRows } from './listing.js';
+import type { LiveAgent } from './types.js';
+
+export interface AgentsLayerDeps {
+  readonly self: string;
+  readonly host: ConsensusPort & { lastLeaderContactAt(): number | null };
+  readonly stateMachine: StateMachine;
+  readonly membership: () => MembershipView;
+  readonly addressOf: (id: string) => string | null;
+  readonly isMember: (id: string) => boolean;
+  /** Credentials to dial other controllers (forwarding, live rows). */
+  readonly credentials: grpc.ChannelCredentials;
+  readonly heartbeat: HeartbeatConfig;
+  readonly electionTimeoutMs: number;
+  readonly stateSyncIntervalMs: number;
+  /** The cluster's identity; until peers carry one it is the cluster name (see docs/agents.md). */
+  readonly clusterId: () => string;
+  /** The commit index when the process started: entries up to it were audited by the previous run. */
+  readonly replayUntil: number;
+  readonly audit: (e: AuditEvent) => void;
+  readonly logger: Logger;
+  readonly defaultTimeoutMs: number;
+}
+
+/** Agents ping every base_timeout / 4 (at least 100 ms): four chances before the timeout. */
+export function agentPingIntervalMs(heartbeat: HeartbeatConfig): number {
+  return Math.max(100, Math.round(heartbeat.baseTimeoutMs / 4));
+}
+
+/** How long `list agents` waits for the controllers serving agents to give their live rows. */
+const LIVE_ROWS_WAIT_MS = 1_000;
+
+export class AgentsLayer {
+  readonly driver: HubDriver;
+  private readonly forwarder: MeshForwarder;
+  private readonly syncService: grpc.ServiceDefinition;
+  private readonly meshDefinition: grpc.ServiceDefinition;
+  private readonly meshImpl: grpc.UntypedServiceImplementation;
+  private controllersCache: { at: number; view: MembershipView } | null = null;
+
+  constructor(private readonly deps: AgentsLayerDeps) {
+    const { self, host, stateMachine: sm } = deps;
+    this.forwarder = new MeshForwarder(deps.credentials);
+    const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder });
+    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember });
+    this.driver = new HubDriver(
+      {
+        self,
+        detector: {
+          baseTimeoutMs: deps.heartbeat.baseTimeoutMs,
+          dynamicAdjustment: deps.heartbeat.dynamicAdjustment,
+          rttWindow: deps.heartbeat.rttWindow,
+          minTimeoutMs: deps.heartbeat.minTimeoutMs,
+          maxTimeoutMs: deps.heartbeat.maxTimeoutMs,
+        },
+        pingIntervalMs: agentPingIntervalMs(deps.heartbeat),
+        electionTimeoutMs: deps.electionTimeoutMs,
+        stateSyncIntervalMs: deps.stateSyncIntervalMs,
+        sessionPrefix: sessionPrefix(self),
+      },
+      {
+        logger: deps.logger,
+        state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), revision: sm.revision() }),
+        clusterId: deps.clusterId,
+        quorumContactAt: () => host.lastLeaderContactAt(),
+        leading: () => host.softState().role === 'leader',
+        replaying: () => sm.appliedIndex <= deps.replayUntil,
+        controller: (id) => {
+          const row = this.controllers().rows.find((r) => r.id === id);
+          if (row === undefined) return { online: false, silentMs: null };
+          return { online: row.online, silentMs: row.peer?.lastContactMs ?? (id === self ? 0 : null) };
+        },
+        readBarrier: (timeoutMs) => host.readBarrier(timeoutMs),
+        report: async (entries, client, timeoutMs) => {
+          await ops.report(reportRequest(self, entries, client), Date.now() + timeoutMs);
+        },
+        audit: (e) => deps.audit(auditEvent(Date.now(), self, e.type, { subject: e.subject, from: e.from, to: e.to, reason: e.reason })),
+      },
+    );
+    const proto = loadProto('agent.proto');
+    this.syncService = strictRequests(lookupService(proto, 'controller.agents.AgentSync').service);
+    this.meshDefinition = strictRequests(lookupService(proto, 'controller.agents.Mesh').service);
+    this.meshImpl = meshService({ self, ops, defaultTimeoutMs: deps.defaultTimeoutMs, listAgents: (localOnly, deadline) => this.listAgents(localOnly, deadline) });
+  }
+
+  register(server: grpc.Server, metrics: client.Registry): void {
+    server.addService(this.syncService, { Sync: (call: Parameters<HubDriver['serve']>[0]) => this.driver.serve(call) });
+    server.addService(this.meshDefinition, this.meshImpl);
+    this.driver.registerMetrics(metrics);
+  }
+
+  start(): void {
+    this.driver.start();
+  }
+
+  onApplied(): void {
+    this.driver.onApplied();
+  }
+
+  /** Closes every agent stream (agents move at once) and the peer channels. */
+  stop(): void {
+    this.driver.stop();
+    this.forwarder.close();
+  }
+
+  private controllers(): MembershipView {
+    const now = performance.now();
+    if (this.controllersCache === null || now - this.controllersCache.at > 100) this.controllersCache = { at: now, view: this.deps.membership() };
+    return this.controllersCache.view;
+  }
+
+  private async listAgents(localOnly: boolean, deadline: number): Promise<AgentList> {
+    const hub = this.driver.hub;
+    const view = this.deps.membership();
+    const live = hub.live(performance.now());
+    if (localOnly) return { agents: live, stale: view.stale, staleReason: view.staleReason };
+    const sm = this.deps.stateMachine;
+    const records = sm.view(agentsKind).list();
+    const byId = new Map<string, LiveAgent>(live.map((r) => [r.id, r]));
+    const serving = new Set(records.filter((r) => r.online && r.controller !== this.deps.self).map((r) => r.controller));
+    const until = Math.min(deadline, Date.now() + LIVE_ROWS_WAIT_MS);
+    await Promise.all(
+      [...serving].map(async (id) => {
+        const address = this.deps.addressOf(id);
+        if (address === null) return;
+        try {
+          for (const row of decodeLiveRows(await this.forwarder.listLocal(address, until))) byId.set(row.id, row);
+        } catch (err) {
+          this.deps.logger.debug({ err, controller: id }, 'no live agent rows from a controller; listing its agents from the records');
+        }
+      }),
+    );
+    const online = new Map(view.rows.map((r) => [r.id, r.online]));
+    const rows = agentRows({
+      records,
+      wantedVersion: (r) => hub.wantedVersion(r.id, r),
+      controllerOnline: (id) => (id === this.deps.self ? !hub.isCutOff : (online.get(id) ?? false)),
+      live: byId,
+    });
+    return { agents: rows, stale: view.stale, staleReason: view.staleReason };
+  }
+}
+
+/** Another controller's live rows are untrusted input like any answer. */
+function decodeLiveRows(raw: unknown): LiveAgent[] {
+  const f = Fields.of(raw, 'ListAgentsResponse', (m) => new Error(m));
+  const bytes = f.raw['agents'];
+  if (!(bytes instanceof Uint8Array)) throw new Error('ListAgentsResponse.agents: expected bytes');
+  const list: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  if (!Array.isArray(list)) throw new Error('ListAgentsResponse.agents: expected a list');
+  return (list as readonly unknown[]).map((item, i) => {
+    const r = Fields.of(item, `agents[${i}]`, (m) => new Error(m));
+    return { id: r.string('id', { maxBytes: 253 }), session: r.string('session', { maxBytes: 128 }), lastContactMs: r.int('lastContactMs', { min: 0 }), heartbeatTimeoutMs: r.int('heartbeatTimeoutMs', { min: 0 }) };
+  });
+}
