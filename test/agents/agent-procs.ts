@@ -19,6 +19,8 @@ export interface AgentProcOptions {
   readonly admin?: string;
   readonly extraArgs?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** The --out file's name in `dir`; default `${id}.json`. */
+  readonly outName?: string;
 }
 
 export class AgentProc {
@@ -28,7 +30,7 @@ export class AgentProc {
   exitCode: number | null = null;
 
   constructor(readonly opts: AgentProcOptions) {
-    this.out = path.join(opts.dir, `${opts.id}.json`);
+    this.out = path.join(opts.dir, opts.outName ?? `${opts.id}.json`);
   }
 
   start(): this {
