@@ -64,6 +64,8 @@ export class AgentRunner {
   private retry: NodeJS.Timeout | null = null;
   private welcomed: { controller: string; session: string } | null = null;
   private timeoutMs: number;
+  private lastHeardAt = 0;
+  private onSilence: () => void = () => undefined;
   private stopped = false;
   private attempt = 0;
   /** Names /resolve missed (issue 14 reports them); bounded. */
@@ -127,7 +129,7 @@ export class AgentRunner {
     };
     stream.on('data', (w: ControllerMessageWire) => {
       if (finished) return;
-      this.arm(() => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`));
+      this.heard(() => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`));
       let m;
       try {
         m = decodeControllerMessage(w);
@@ -208,9 +210,32 @@ export class AgentRunner {
     stream.write(encodeAgentMessage(m));
   }
 
-  private arm(onTimeout: () => void): void {
+  /** Starts the watchdog afresh: `onSilence` runs after timeoutMs without a message. */
+  private arm(onSilence: () => void): void {
     if (this.watchdog !== null) clearTimeout(this.watchdog);
-    this.watchdog = setTimeout(onTimeout, this.timeoutMs);
+    this.watchdog = null;
+    this.heard(onSilence);
+  }
+
+  /**
+   * A message arrived. The watchdog is not re-armed per message (a timer per message costs more
+   * than the message in a process of thousands of agents): when it fires it checks the time of
+   * the last message and waits out the rest.
+   */
+  private heard(onSilence: () => void): void {
+    this.lastHeardAt = performance.now();
+    this.onSilence = onSilence;
+    if (this.watchdog !== null) return;
+    const check = (): void => {
+      const left = this.lastHeardAt + this.timeoutMs - performance.now();
+      if (left > 0) {
+        this.watchdog = setTimeout(check, left);
+        return;
+      }
+      this.watchdog = null;
+      this.onSilence();
+    };
+    this.watchdog = setTimeout(check, this.timeoutMs);
   }
 
   private clearTimers(): void {

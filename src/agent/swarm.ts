@@ -37,35 +37,46 @@ export interface SwarmStats {
 export class Swarm {
   readonly agents: AgentRunner[] = [];
   private readonly channels = new Map<string, grpc.Client[]>();
-  private readonly waiters = new Set<() => void>();
   /** performance.now() when each agent last accepted a version, by agent index. */
-  readonly acceptedAt: number[];
+  readonly acceptedAt: number[] = [];
   pushes = 0;
   pushBytes = 0;
+  /** Configurations accepted, by all agents together. */
+  accepted = 0;
 
+  private started = 0;
+  private readonly credentials: grpc.ChannelCredentials;
+  private readonly logger: Logger;
+
+  /** `opts.count` agents, not started yet (start()); grow() adds more. */
   constructor(private readonly opts: SwarmOptions) {
-    const prefix = opts.prefix ?? 'agent-';
-    const width = String(opts.count - 1).length;
-    const credentials = opts.credentials ?? grpc.credentials.createInsecure();
-    const perChannel = opts.streamsPerChannel ?? 200;
-    const slots = Math.max(1, Math.ceil(opts.count / perChannel));
-    const logger = opts.logger ?? pino({ level: 'warn' });
-    this.acceptedAt = new Array<number>(opts.count).fill(0);
-    for (let i = 0; i < opts.count; i++) {
-      const slot = i % slots;
+    this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
+    this.logger = opts.logger ?? pino({ level: 'warn' });
+    this.grow(opts.count);
+  }
+
+  /** Adds `count` more agents (started by the next start()). Ids stay `${prefix}${n}`, n zero-padded to 5 digits. */
+  grow(count: number): void {
+    const prefix = this.opts.prefix ?? 'agent-';
+    const perChannel = this.opts.streamsPerChannel ?? 200;
+    for (let k = 0; k < count; k++) {
+      const i = this.agents.length;
+      // Agents fill a channel per controller before opening the next: one HTTP/2 connection per `perChannel` streams.
+      const slot = Math.floor(i / perChannel);
+      this.acceptedAt.push(0);
       this.agents.push(
         new AgentRunner({
-          id: `${prefix}${String(i).padStart(width, '0')}`,
-          controllers: opts.controllers,
-          credentials,
-          yaml: opts.yaml ?? DEFAULT_AGENT_YAML,
+          id: `${prefix}${String(i).padStart(5, '0')}`,
+          controllers: this.opts.controllers,
+          credentials: this.credentials,
+          yaml: this.opts.yaml ?? DEFAULT_AGENT_YAML,
           out: null,
-          logger,
-          rng: seededRng((opts.seed ?? 1) + i),
-          channel: (address) => this.channel(address, slot, slots, credentials),
+          logger: this.logger,
+          rng: seededRng((this.opts.seed ?? 1) + i),
+          channel: (address) => this.channel(address, slot),
           onAccepted: () => {
             this.acceptedAt[i] = performance.now();
-            for (const w of this.waiters) w();
+            this.accepted++;
           },
           onPush: (_v, bytes) => {
             this.pushes++;
@@ -76,8 +87,9 @@ export class Swarm {
     }
   }
 
+  /** Starts the agents not started yet. */
   start(): void {
-    for (const a of this.agents) a.start();
+    for (; this.started < this.agents.length; this.started++) this.agents[this.started]!.start();
   }
 
   async stop(): Promise<void> {
@@ -104,7 +116,16 @@ export class Swarm {
 
   /** Resolves when every agent holds `version` or later; rejects after `timeoutMs`. */
   waitForVersion(version: number, timeoutMs: number): Promise<void> {
-    return this.waitUntil(() => this.agents.every((a) => (a.config.version ?? -1) >= version), `every agent at version ${version}`, timeoutMs);
+    // Each poll looks only at the agents still behind: a fan-out costs O(n), not O(n) per accept.
+    const behind = new Set(this.agents);
+    return this.waitUntil(
+      () => {
+        for (const a of behind) if ((a.config.version ?? -1) >= version) behind.delete(a);
+        return behind.size === 0;
+      },
+      `every agent at version ${version}`,
+      timeoutMs,
+    );
   }
 
   waitUntil(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
@@ -119,22 +140,18 @@ export class Swarm {
         cleanup();
         reject(new Error(`timed out after ${timeoutMs}ms waiting for ${what} (${JSON.stringify(this.stats())})`));
       }, timeoutMs);
-      const poll = setInterval(check, 50);
+      const poll = setInterval(check, 5);
       const cleanup = (): void => {
         clearTimeout(timer);
         clearInterval(poll);
-        this.waiters.delete(check);
       };
-      this.waiters.add(check);
     });
   }
 
-  private channel(address: string, slot: number, slots: number, credentials: grpc.ChannelCredentials): grpc.Client {
+  private channel(address: string, slot: number): grpc.Client {
     let list = this.channels.get(address);
-    if (list === undefined) {
-      list = Array.from({ length: slots }, () => new grpc.Client(address, credentials, AGENT_CHANNEL_OPTIONS));
-      this.channels.set(address, list);
-    }
+    if (list === undefined) this.channels.set(address, (list = []));
+    while (list.length <= slot) list.push(new grpc.Client(address, this.credentials, AGENT_CHANNEL_OPTIONS));
     return list[slot]!;
   }
 }

@@ -57,6 +57,10 @@ export class HubDriver {
   private reportedEntries = 0;
   private failedReports = 0;
   private readonly tickMs: number;
+  /** When the pushes pending now were caused (an apply), for the fan-out histogram. */
+  private fanoutStartedAt: number | null = null;
+  private fanoutPushes = 0;
+  private fanout: client.Histogram | null = null;
 
   constructor(
     private readonly opts: HubOptions,
@@ -114,7 +118,13 @@ export class HubDriver {
 
   /** Entries were applied: new versions to push, claims to follow, transitions to audit. */
   onApplied(): void {
-    if (!this.stopped) this.run(this.hub.applied(performance.now()));
+    if (this.stopped) return;
+    const now = performance.now();
+    this.run(this.hub.applied(now));
+    if (this.hub.hasWork() && this.fanoutStartedAt === null) {
+      this.fanoutStartedAt = now;
+      this.fanoutPushes = 0;
+    }
   }
 
   get stats(): { readonly pushBytes: number; readonly reportedEntries: number; readonly failedReports: number } {
@@ -140,6 +150,7 @@ export class HubDriver {
         if (call === undefined) return;
         const wire = encodeControllerMessage(e.message);
         this.pushBytes += wire.body.byteLength;
+        if (e.message.type === 'push') this.fanoutPushes++;
         call.write(wire);
         return;
       }
@@ -174,6 +185,14 @@ export class HubDriver {
     setImmediate(() => {
       this.pumpScheduled = false;
       this.run(this.hub.pump(performance.now(), PUMP_SLICE));
+      if (!this.hub.hasWork() && this.fanoutStartedAt !== null) {
+        const ms = performance.now() - this.fanoutStartedAt;
+        this.fanoutStartedAt = null;
+        if (this.fanoutPushes > 0) {
+          this.fanout?.observe(ms / 1000);
+          this.port.logger.debug({ pushes: this.fanoutPushes, ms: Math.round(ms * 10) / 10 }, 'fan-out written');
+        }
+      }
     });
   }
 
@@ -240,6 +259,12 @@ export class HubDriver {
         },
       });
     };
+    this.fanout = new client.Histogram({
+      name: 'agents_fanout_seconds',
+      help: 'From applying a change to writing the last push it caused, on this controller.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
     counter('agents_pushes_total', 'Configuration pushes sent by this controller.', () => hub.counters.pushes);
     counter('agents_push_bytes_total', 'Configuration bytes (push bodies) sent by this controller.', () => this.pushBytes);
     counter('agents_acks_total', 'ACKs accepted.', () => hub.counters.acks);

@@ -43,6 +43,8 @@ export interface HubOptions {
   readonly admitPerTick?: number;
   /** Streams held at once, hellos included; beyond it a stream is refused; default 50,000. */
   readonly maxStreams?: number;
+  /** A push unanswered this long is reported as sent (the record then says STALE); default 1 s. */
+  readonly staleReportMs?: number;
   /** Entries per report; default 5,000. */
   readonly maxReportEntries?: number;
 }

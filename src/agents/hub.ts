@@ -48,6 +48,10 @@ interface Session {
   claimedAt: number;
   /** The selection key whose target this session follows. */
   selection: string | null;
+  /** Pushes sent on this stream and not yet in a report. */
+  unreportedPushes: number;
+  /** When the push in flight is reported as sent (STALE) if no reply came first; null: none due. */
+  pushReportDue: number | null;
 }
 
 interface Departure {
@@ -96,6 +100,7 @@ export class AgentHub {
   private readonly maxStreams: number;
   private readonly maxReportEntries: number;
   private readonly cutoffMs: number;
+  private readonly staleReportMs: number;
 
   constructor(
     private readonly opts: HubOptions,
@@ -107,6 +112,7 @@ export class AgentHub {
     this.maxStreams = opts.maxStreams ?? 50_000;
     this.maxReportEntries = opts.maxReportEntries ?? 5_000;
     this.cutoffMs = Math.round(0.75 * opts.electionTimeoutMs);
+    this.staleReportMs = opts.staleReportMs ?? 1_000;
     // Audit only what commits from now on; the trail already holds what came before.
     this.transitionCursor = port.state().agents.transitionSeq;
   }
@@ -122,7 +128,7 @@ export class AgentHub {
     if (this.cutOff) return this.refuse(stream, 'unavailable', `${this.opts.self} is cut off from a quorum; try another controller`);
     if (this.streams.size >= this.maxStreams) return this.refuse(stream, 'exhausted', `${this.opts.self} holds ${this.streams.size} agent streams, its limit`);
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null });
     return [];
   }
 
@@ -434,7 +440,7 @@ export class AgentHub {
         return never;
       }
     }
-    this.report.add({ op: 'sync', id: s.hello!.agentId, session: s.id, sync: s.tracker.fields(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0 });
+    this.reportSync(s);
     // The reply frees the slot: push the newest version if it moved meanwhile.
     this.dirty.add(s.stream);
     return [];
@@ -450,8 +456,18 @@ export class AgentHub {
     tracker.sent(nonce, target);
     this.counters.pushes++;
     out.push({ type: 'send', stream: s.stream, message: { type: 'push', nonce, clusterId: this.port.clusterId(), plan } });
-    this.report.add({ op: 'sync', id: s.hello!.agentId, session: s.id, sync: tracker.fields(), timeoutMs: s.liveness!.timeoutMs(), pushes: 1 });
-    void now;
+    // Most replies come within milliseconds: one report then says "sent and acknowledged".
+    // Only a push still unanswered after staleReportMs is reported on its own (STALE).
+    s.unreportedPushes++;
+    s.pushReportDue = now + this.staleReportMs;
+  }
+
+  /** The tracker's state and the pushes not yet counted, into the next report. */
+  private reportSync(s: Session): void {
+    if (s.tracker === null || s.hello === null || s.liveness === null) return;
+    this.report.add({ op: 'sync', id: s.hello.agentId, session: s.id, sync: s.tracker.fields(), timeoutMs: s.liveness.timeoutMs(), pushes: s.unreportedPushes });
+    s.unreportedPushes = 0;
+    s.pushReportDue = null;
   }
 
   private wanted(s: Session, state: ClusterState): Manifest {
@@ -505,6 +521,7 @@ export class AgentHub {
       out.push(...this.closeSession(s, 'unavailable', `heartbeat timeout ${live.timeoutMs()}ms`, now, true));
       return;
     }
+    if (s.pushReportDue !== null && now >= s.pushReportDue) this.reportSync(s);
     const seq = live.pingDue(now, this.opts.pingIntervalMs);
     if (seq !== null) out.push({ type: 'send', stream: s.stream, message: { type: 'ping', seq, timeoutMs: live.timeoutMs() } });
   }
@@ -646,6 +663,8 @@ export class AgentHub {
   }
 
   private drop(s: Session): void {
+    // Every push is counted, also those of a stream that ends before its report.
+    if (s.unreportedPushes > 0) this.reportSync(s);
     this.streams.delete(s.stream);
     this.queue.delete(s.stream);
     this.dirty.delete(s.stream);

@@ -74,7 +74,7 @@ void t.test('rule: a NACK keeps the acked version and causes no re-send; the nex
 });
 
 void t.test('rule: a reply with a stale or unknown nonce, or an ACK of a version never sent, changes nothing', async (t) => {
-  const { log, cs } = stage();
+  const { log, clock, cs } = stage();
   log.propose(applyCmd(svc('web')));
   settle(cs);
   const a = new SimAgent('a1');
@@ -94,7 +94,9 @@ void t.test('rule: a reply with a stale or unknown nonce, or an ACK of a version
   settle(cs);
   t.equal(cs[0]!.hub.counters.ignoredReplies - ignoredBefore, 4);
   t.equal(cs[0]!.hub.localState('a1'), 'STALE');
-  t.match(cs[0]!.record('a1'), { ackedVersion: 1, sentVersion: 2, nackedVersion: null });
+  t.match(cs[0]!.record('a1'), { ackedVersion: 1, sentVersion: 1, pushes: 1 }, 'a push answered at once is reported with its answer');
+  advance(clock, cs, 1100);
+  t.match(cs[0]!.record('a1'), { ackedVersion: 1, sentVersion: 2, nackedVersion: null, pushes: 2 }, 'unanswered for a second: recorded as sent (STALE)');
   a.send({ type: 'ack', nonce: second.nonce, version: 2 });
   settle(cs);
   t.equal(cs[0]!.hub.localState('a1'), 'SYNCED');
