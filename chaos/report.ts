@@ -5,6 +5,7 @@
  */
 import type { Anomaly, KeyResult } from './linearizability.js';
 import type { HealLiveness } from './liveness.js';
+import type { AgentAnalysis } from './agent-watch.js';
 import type { Mismatch, Percentiles, StatusChange } from './status-analysis.js';
 
 export interface FaultRecord {
@@ -114,6 +115,8 @@ export interface ChaosReport {
     readonly loadAfter: number;
   };
   readonly timeline: string | null;
+  /** Scenarios with agents (agent-failover): their status accuracy and convergence, re-sends. */
+  readonly agents?: AgentAnalysis & { readonly graceMs: number };
 }
 
 function livenessLine(r: ChaosReport): string {

@@ -30,7 +30,7 @@ export interface AgentRunnerOptions {
   readonly initial?: ConfigJson | null;
   /** Channels shared by many agents in one process (the scale tool); default: one per agent. */
   readonly channel?: (address: string) => grpc.Client;
-  /** How long to wait for a welcome; default 5 s. */
+  /** How long to wait for a welcome; default 2 s (a paused controller accepts the connection and says nothing). */
   readonly connectTimeoutMs?: number;
   /** Called after each configuration is accepted and acknowledged. */
   readonly onAccepted?: (version: number) => void;
@@ -75,7 +75,7 @@ export class AgentRunner {
     this.config = new AgentConfig(new Set(opts.yaml.protocols));
     if (opts.initial) this.config.restore(opts.initial);
     this.failover = new Failover(opts.controllers.length, startIndex(opts.id, opts.controllers.length), opts.rng);
-    this.timeoutMs = opts.connectTimeoutMs ?? 5_000;
+    this.timeoutMs = opts.connectTimeoutMs ?? 2_000;
   }
 
   start(): void {
@@ -107,6 +107,7 @@ export class AgentRunner {
 
   private connect(index: number): void {
     if (this.stopped) return;
+    this.timeoutMs = this.opts.connectTimeoutMs ?? 2_000;
     const address = this.opts.controllers[index]!;
     const attempt = ++this.attempt;
     const method = syncMethod();

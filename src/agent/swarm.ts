@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { seededRng } from '../util/rng.js';
 import { AGENT_CHANNEL_OPTIONS, AgentRunner } from './agent-runner.js';
 import { DEFAULT_AGENT_YAML, type AgentYaml } from './agent-yaml.js';
+import type { ConfigJson } from './config-state.js';
 
 export interface SwarmOptions {
   readonly count: number;
@@ -43,6 +44,9 @@ export class Swarm {
   pushBytes = 0;
   /** Configurations accepted, by all agents together. */
   accepted = 0;
+  /** Pushes of a version the receiving agent already held. */
+  redundantPushes = 0;
+  redundantBytes = 0;
 
   private started = 0;
   private readonly credentials: grpc.ChannelCredentials;
@@ -55,36 +59,56 @@ export class Swarm {
     this.grow(opts.count);
   }
 
-  /** Adds `count` more agents (started by the next start()). Ids stay `${prefix}${n}`, n zero-padded to 5 digits. */
+  /** Adds `count` more agents (started by the next start()). Ids are `${prefix}${n}`, n zero-padded to 5 digits. */
   grow(count: number): void {
-    const prefix = this.opts.prefix ?? 'agent-';
-    const perChannel = this.opts.streamsPerChannel ?? 200;
     for (let k = 0; k < count; k++) {
-      const i = this.agents.length;
-      // Agents fill a channel per controller before opening the next: one HTTP/2 connection per `perChannel` streams.
-      const slot = Math.floor(i / perChannel);
       this.acceptedAt.push(0);
-      this.agents.push(
-        new AgentRunner({
-          id: `${prefix}${String(i).padStart(5, '0')}`,
-          controllers: this.opts.controllers,
-          credentials: this.credentials,
-          yaml: this.opts.yaml ?? DEFAULT_AGENT_YAML,
-          out: null,
-          logger: this.logger,
-          rng: seededRng((this.opts.seed ?? 1) + i),
-          channel: (address) => this.channel(address, slot),
-          onAccepted: () => {
-            this.acceptedAt[i] = performance.now();
-            this.accepted++;
-          },
-          onPush: (_v, bytes) => {
-            this.pushes++;
-            this.pushBytes += bytes;
-          },
-        }),
-      );
+      this.agents.push(this.make(this.agents.length));
     }
+  }
+
+  /** Stops agent i (its process is gone, as far as the cluster can tell). */
+  async stopOne(i: number): Promise<void> {
+    await this.agents[i]!.stop();
+  }
+
+  /** Starts agent i again as a new process (a new boot) that kept what it had accepted. */
+  restartOne(i: number): void {
+    const old = this.agents[i]!;
+    const fresh = this.make(i, old.config.json());
+    this.agents[i] = fresh;
+    fresh.start();
+  }
+
+  private make(i: number, initial: ConfigJson | null = null): AgentRunner {
+    const perChannel = this.opts.streamsPerChannel ?? 200;
+    // Agents fill a channel per controller before opening the next: one HTTP/2 connection per `perChannel` streams.
+    const slot = Math.floor(i / perChannel);
+    const agent: AgentRunner = new AgentRunner({
+      id: `${this.opts.prefix ?? 'agent-'}${String(i).padStart(5, '0')}`,
+      controllers: this.opts.controllers,
+      credentials: this.credentials,
+      yaml: this.opts.yaml ?? DEFAULT_AGENT_YAML,
+      out: null,
+      logger: this.logger,
+      rng: seededRng((this.opts.seed ?? 1) + i),
+      initial: initial !== null && initial.version > 0 ? initial : null,
+      channel: (address) => this.channel(address, slot),
+      onAccepted: () => {
+        this.acceptedAt[i] = performance.now();
+        this.accepted++;
+      },
+      onPush: (version, bytes) => {
+        this.pushes++;
+        this.pushBytes += bytes;
+        // A version the agent already holds, sent again: the waste the protocol exists to avoid.
+        if (version <= (agent.config.version ?? -1)) {
+          this.redundantPushes++;
+          this.redundantBytes += bytes;
+        }
+      },
+    });
+    return agent;
   }
 
   /** Starts the agents not started yet. */

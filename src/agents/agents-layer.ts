@@ -20,6 +20,7 @@ import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import { Fields } from '../util/untrusted.js';
 import { HubDriver, sessionPrefix } from './hub-driver.js';
+import { departureGraceMs } from './hub.js';
 import { agentRows } from './listing.js';
 import type { LiveAgent } from './types.js';
 
@@ -53,8 +54,8 @@ export function agentPingIntervalMs(heartbeat: HeartbeatConfig): number {
   return Math.max(100, Math.round(heartbeat.baseTimeoutMs / 2));
 }
 
-/** How long `list agents` waits for the controllers serving agents to give their live rows. */
-const LIVE_ROWS_WAIT_MS = 1_000;
+/** How long `list agents` waits for the other controllers' live rows (they answer in milliseconds). */
+const LIVE_ROWS_WAIT_MS = 500;
 
 export class AgentsLayer {
   readonly driver: HubDriver;
@@ -88,7 +89,7 @@ export class AgentsLayer {
         logger: deps.logger,
         state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), revision: sm.revision() }),
         clusterId: deps.clusterId,
-        quorumContactAt: () => host.lastLeaderContactAt(),
+        quorumContactAt: () => this.quorumContactAt(),
         leading: () => host.softState().role === 'leader',
         replaying: () => sm.appliedIndex <= deps.replayUntil,
         controller: (id) => {
@@ -130,9 +131,37 @@ export class AgentsLayer {
   }
 
   private controllers(): MembershipView {
+    return this.cachedControllers().view;
+  }
+
+  private cachedControllers(): { at: number; view: MembershipView } {
     const now = performance.now();
-    if (this.controllersCache === null || now - this.controllersCache.at > 100) this.controllersCache = { at: now, view: this.deps.membership() };
-    return this.controllersCache.view;
+    if (this.controllersCache === null || now - this.controllersCache.at > 50) this.controllersCache = { at: now, view: this.deps.membership() };
+    return this.controllersCache;
+  }
+
+  /**
+   * The latest instant at which this controller had heard, within the detector's memory, from
+   * a quorum of voters (itself included), by any message: Raft's or the membership pings that
+   * every controller sends every other. Not only the leader's messages: a follower whose leader
+   * just died still hears the other followers, is not cut off, and keeps its agents through
+   * the election.
+   */
+  private quorumContactAt(): number | null {
+    const { at, view } = this.cachedControllers();
+    const voters = this.deps.host.status().conf.voters;
+    const rows = new Map(view.rows.map((r) => [r.id, r]));
+    const heard = voters
+      .map((v) => {
+        if (v === this.deps.self) return performance.now();
+        const ago = rows.get(v)?.peer?.lastContactMs;
+        return ago === null || ago === undefined ? Number.NEGATIVE_INFINITY : at - ago;
+      })
+      .sort((a, b) => b - a);
+    const quorumth = heard[Math.floor(voters.length / 2)] ?? Number.NEGATIVE_INFINITY;
+    const raft = this.deps.host.lastLeaderContactAt() ?? Number.NEGATIVE_INFINITY;
+    const best = Math.max(quorumth, raft);
+    return best === Number.NEGATIVE_INFINITY ? null : best;
   }
 
   private async listAgents(localOnly: boolean, deadline: number): Promise<AgentList> {
@@ -142,33 +171,53 @@ export class AgentsLayer {
     if (localOnly) return { agents: live, stale: view.stale, staleReason: view.staleReason };
     const sm = this.deps.stateMachine;
     const records = sm.view(agentsKind).list();
-    const byId = new Map<string, LiveAgent>(live.map((r) => [r.id, r]));
-    const serving = new Set(records.filter((r) => r.online && r.controller !== this.deps.self).map((r) => r.controller));
+    const byId = new Map<string, LiveAgent[]>();
+    const add = (row: LiveAgent): void => {
+      const list = byId.get(row.id);
+      if (list === undefined) byId.set(row.id, [row]);
+      else list.push(row);
+    };
+    for (const row of live) add(row);
+    const answered = new Set<string>([this.deps.self]);
+    // Every other member this one hears from, not only those the records name: an agent that
+    // just moved is live on a controller its record does not name yet. Members it does not
+    // hear from would only make the list wait; their agents are judged by the records.
+    const heard = new Set(view.rows.filter((r) => r.online || r.localState === 'online').map((r) => r.id));
+    const others = sm.members.list().filter((m) => m.id !== this.deps.self && heard.has(m.id));
     const until = Math.min(deadline, Date.now() + LIVE_ROWS_WAIT_MS);
     await Promise.all(
-      [...serving].map(async (id) => {
-        const address = this.deps.addressOf(id);
+      others.map(async (m) => {
+        const address = this.deps.addressOf(m.id);
         if (address === null) return;
         try {
-          for (const row of decodeLiveRows(await this.forwarder.listLocal(address, until))) byId.set(row.id, row);
+          for (const row of decodeLiveRows(await this.forwarder.listLocal(address, until), m.id)) add(row);
+          answered.add(m.id);
         } catch (err) {
-          this.deps.logger.debug({ err, controller: id }, 'no live agent rows from a controller; listing its agents from the records');
+          this.deps.logger.debug({ err, controller: m.id }, 'no live agent rows from a controller; listing its agents from the records');
         }
       }),
     );
-    const online = new Map(view.rows.map((r) => [r.id, r.online]));
+    const rowsById = new Map(view.rows.map((r) => [r.id, r]));
+    const pingMs = agentPingIntervalMs(this.deps.heartbeat);
     const rows = agentRows({
       records,
       wantedVersion: (r) => hub.wantedVersion(r.id, r),
-      controllerOnline: (id) => (id === this.deps.self ? !hub.isCutOff : (online.get(id) ?? false)),
+      controller: (id) => {
+        if (id === this.deps.self) return { online: !hub.isCutOff, silentMs: 0 };
+        const row = rowsById.get(id);
+        return { online: row?.online ?? false, silentMs: row?.peer?.lastContactMs ?? null };
+      },
+      // As the leader's expiry: grace, and an election timeout for a claim to commit elsewhere.
+      graceMs: (timeoutMs) => departureGraceMs(timeoutMs, pingMs) + this.deps.electionTimeoutMs,
       live: byId,
+      answered,
     });
     return { agents: rows, stale: view.stale, staleReason: view.staleReason };
   }
 }
 
-/** Another controller's live rows are untrusted input like any answer. */
-function decodeLiveRows(raw: unknown): LiveAgent[] {
+/** Another controller's live rows are untrusted input like any answer; `controller` is who was asked. */
+function decodeLiveRows(raw: unknown, controller: string): LiveAgent[] {
   const f = Fields.of(raw, 'ListAgentsResponse', (m) => new Error(m));
   const bytes = f.raw['agents'];
   if (!(bytes instanceof Uint8Array)) throw new Error('ListAgentsResponse.agents: expected bytes');
@@ -176,6 +225,13 @@ function decodeLiveRows(raw: unknown): LiveAgent[] {
   if (!Array.isArray(list)) throw new Error('ListAgentsResponse.agents: expected a list');
   return (list as readonly unknown[]).map((item, i) => {
     const r = Fields.of(item, `agents[${i}]`, (m) => new Error(m));
-    return { id: r.string('id', { maxBytes: 253 }), session: r.string('session', { maxBytes: 128 }), lastContactMs: r.int('lastContactMs', { min: 0 }), heartbeatTimeoutMs: r.int('heartbeatTimeoutMs', { min: 0 }) };
+    return {
+      id: r.string('id', { maxBytes: 253 }),
+      controller,
+      session: r.string('session', { maxBytes: 128 }),
+      lastContactMs: r.int('lastContactMs', { min: 0 }),
+      heartbeatTimeoutMs: r.int('heartbeatTimeoutMs', { min: 0 }),
+      departing: r.boolean('departing'),
+    };
   });
 }

@@ -58,6 +58,8 @@ interface Departure {
   readonly session: string;
   readonly deadline: number;
   readonly reason: string;
+  readonly lastHeardAt: number;
+  readonly timeoutMs: number;
 }
 
 /** Our own pause longer than this is not counted against any agent (the failure detector's rule). */
@@ -119,7 +121,7 @@ export class AgentHub {
 
   /** How long after its last contact a departed agent may reappear elsewhere before it is offline. */
   graceMs(timeoutMs: number): number {
-    return Math.max(2 * this.opts.pingIntervalMs, Math.round(timeoutMs / 2));
+    return departureGraceMs(timeoutMs, this.opts.pingIntervalMs);
   }
 
   // ---- inputs ---------------------------------------------------------------------------------
@@ -277,7 +279,10 @@ export class AgentHub {
     const rows: LiveAgent[] = [];
     for (const s of this.streams.values()) {
       if (s.liveness === null || s.hello === null) continue;
-      rows.push({ id: s.hello.agentId, session: s.id, lastContactMs: Math.round(s.liveness.silentMs(now)), heartbeatTimeoutMs: s.liveness.timeoutMs() });
+      rows.push({ id: s.hello.agentId, controller: this.opts.self, session: s.id, lastContactMs: Math.round(s.liveness.silentMs(now)), heartbeatTimeoutMs: s.liveness.timeoutMs(), departing: false });
+    }
+    for (const [id, d] of this.departures) {
+      if (now < d.deadline) rows.push({ id, controller: this.opts.self, session: d.session, lastContactMs: Math.round(now - d.lastHeardAt), heartbeatTimeoutMs: d.timeoutMs, departing: true });
     }
     return rows;
   }
@@ -546,7 +551,9 @@ export class AgentHub {
       if (!rec.online || rec.controller === this.opts.self || this.expiring.has(rec.session)) continue;
       const c = this.port.controller(rec.controller);
       if (c.online) continue;
-      const limit = rec.timeoutMs + this.graceMs(rec.timeoutMs);
+      // The agent's own timeout and grace, and an election timeout for its claim to commit
+      // elsewhere: a claim that needs a new leader must not lose to this report.
+      const limit = rec.timeoutMs + this.graceMs(rec.timeoutMs) + this.opts.electionTimeoutMs;
       if (c.silentMs !== null && c.silentMs <= limit) continue;
       this.expiring.set(rec.session, now);
       const silent = c.silentMs === null ? 'never heard from' : `silent for ${Math.round(c.silentMs)}ms`;
@@ -565,7 +572,7 @@ export class AgentHub {
     for (const s of this.streams.values()) sessionsHere.add(s.id);
     for (const rec of agents.list()) {
       if (!rec.online || rec.controller !== this.opts.self || sessionsHere.has(rec.session) || this.departures.has(rec.id) || this.byAgent.has(rec.id)) continue;
-      this.departures.set(rec.id, { session: rec.session, deadline: now + rec.timeoutMs + this.graceMs(rec.timeoutMs), reason: `not connected to ${this.opts.self}` });
+      this.departures.set(rec.id, { session: rec.session, deadline: now + rec.timeoutMs + this.graceMs(rec.timeoutMs), reason: `not connected to ${this.opts.self}`, lastHeardAt: now, timeoutMs: rec.timeoutMs });
     }
     for (const s of this.streams.values()) {
       if (s.phase !== 'active' && s.phase !== 'waiting') continue;
@@ -657,7 +664,7 @@ export class AgentHub {
     if (claimed) {
       const timeout = s.liveness!.timeoutMs();
       const deadline = Math.max(now, s.liveness!.lastHeardAt() + timeout) + this.graceMs(timeout);
-      this.departures.set(s.hello!.agentId, { session: s.id, deadline, reason });
+      this.departures.set(s.hello!.agentId, { session: s.id, deadline, reason, lastHeardAt: s.liveness!.lastHeardAt(), timeoutMs: timeout });
     }
     this.drop(s);
   }
@@ -686,6 +693,15 @@ export class AgentHub {
     const stream = this.byAgent.get(agentId);
     return stream === undefined ? null : (this.streams.get(stream) ?? null);
   }
+}
+
+/**
+ * The grace a departed agent has to reappear on any controller before it counts as offline:
+ * half its timeout, at least two ping intervals. Its reconnect takes milliseconds when its
+ * controller closed the stream or died, and about one timeout when the stream went quiet.
+ */
+export function departureGraceMs(timeoutMs: number, pingIntervalMs: number): number {
+  return Math.max(2 * pingIntervalMs, Math.round(timeoutMs / 2));
 }
 
 /** True when `a` is an older connection of the same agent process than `b`. */

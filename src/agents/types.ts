@@ -19,7 +19,11 @@ export type AgentState = (typeof AGENT_STATES)[number];
 /** What the serving controller knows live about one of its agents, beyond the committed record. */
 export interface LiveAgent {
   readonly id: string;
+  /** The controller the agent is connected to. */
+  readonly controller: string;
   readonly session: string;
   readonly lastContactMs: number;
   readonly heartbeatTimeoutMs: number;
+  /** The stream is gone and the agent is within its grace to reappear elsewhere (not yet offline). */
+  readonly departing: boolean;
 }
