@@ -138,3 +138,38 @@ export function decodeAuditEvent(raw: unknown): AuditEventJson {
     reason: f.string('reason'),
   };
 }
+
+/** One row of `ctl config get -o json`. */
+export interface SettingJson {
+  readonly key: string;
+  readonly value: string;
+  readonly default: string;
+  readonly help: string;
+}
+
+export interface ConfigJson {
+  readonly settings: readonly SettingJson[];
+  /** false: no leader has written the settings yet; the values shown are the built-in defaults. */
+  readonly initialized: boolean;
+  readonly answeredBy: string;
+}
+
+export function decodeConfig(raw: unknown): ConfigJson {
+  const f = answer(raw, 'ConfigGetResponse');
+  const settings = f.array('settings', 1_000).map((item, i) => {
+    const s = answer(item, `ConfigGetResponse.settings[${i}]`);
+    return { key: s.string('key'), value: s.string('value'), default: s.string('defaultValue'), help: s.string('help') };
+  });
+  return { settings, initialized: f.boolean('initialized'), answeredBy: f.string('answeredBy') };
+}
+
+export interface ConfigSetJson {
+  readonly key: string;
+  readonly value: string;
+  readonly changed: boolean;
+}
+
+export function decodeConfigSet(raw: unknown): ConfigSetJson {
+  const f = answer(raw, 'ConfigSetResponse');
+  return { key: f.string('key'), value: f.string('value'), changed: f.boolean('changed') };
+}

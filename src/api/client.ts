@@ -9,6 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
+  decodeConfig,
+  decodeConfigSet,
   decodeControllersView,
   decodeKv,
   decodeLeaderTransfer,
@@ -16,6 +18,8 @@ import {
   decodeRevision,
   decodeStatus,
   type AuditEventJson,
+  type ConfigJson,
+  type ConfigSetJson,
   type KvEntry,
   type MembersJson,
   type StatusJson,
@@ -145,6 +149,17 @@ export class ControllerClient {
   async leaderTransfer(target?: string): Promise<{ leader: string }> {
     const request = { target: target ?? '', forwarded: false };
     return decodeLeaderTransfer(await this.failover.run((endpoint) => this.unary(endpoint, 'LeaderTransfer', request)));
+  }
+
+  /** The cluster-wide settings, or one of them (key); linearizable. */
+  async configGet(key?: string): Promise<ConfigJson> {
+    return decodeConfig(await this.failover.run((endpoint) => this.unary(endpoint, 'ConfigGet', { key: key ?? '' })));
+  }
+
+  /** Changes one cluster-wide setting through the leader; `changed` is false when it already had the value. */
+  async configSet(key: string, value: string): Promise<ConfigSetJson> {
+    const request = { key, value, forwarded: false };
+    return decodeConfigSet(await this.failover.run((endpoint) => this.unary(endpoint, 'ConfigSet', request)));
   }
 
   /**

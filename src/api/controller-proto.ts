@@ -17,7 +17,9 @@ export type ControllerMethod =
   | 'MemberRemove'
   | 'LeaderTransfer'
   | 'Audit'
-  | 'KvSession';
+  | 'KvSession'
+  | 'ConfigGet'
+  | 'ConfigSet';
 
 let definition: grpc.ServiceClientConstructor | null = null;
 

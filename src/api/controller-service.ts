@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
 import { HostError, type ConsensusPort } from './consensus-port.js';
 import type { ControllersView } from './controller-rows.js';
+import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
 import { kvOps } from './kv-ops.js';
 import type { KvSessions } from './kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
@@ -65,6 +66,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const t = deps.defaultTimeoutMs;
   const onLeader = onLeaderOf(deps);
   const kv = kvOps(host, deps.stateMachine, onLeader);
+  const config = configOps(deps.id, host, sm, onLeader);
 
   const memberResponse = () => {
     const conf = host.status().conf;
@@ -89,6 +91,8 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     Delete: unary<DeleteRequestMsg, { revision: number }>((req, deadline) => kv.delete(req, deadline), t),
     Get: unary<GetRequestMsg, { key: string; value: Buffer; revision: number }>((req, deadline) => kv.get(req, deadline), t),
     KvSession: deps.sessions.handler(kv, t),
+    ConfigGet: unary<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
+    ConfigSet: unary<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 
     ListControllers: unary<object, ControllersView>(async () => deps.listControllers(), t),
 

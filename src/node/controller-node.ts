@@ -2,6 +2,7 @@
  * One controller process: composes storage, the Raft host, the peer transport, the client
  * API, the membership layer, audit and metrics, and shuts them down in reverse order.
  */
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -20,15 +21,18 @@ import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-sto
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, mutualTlsCredentials, type PeerCredentials } from '../transport/credentials.js';
+import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
-import { encodeBootstrapContext } from './conf-members.js';
+import { confEntryToMembersCommand, encodeBootstrapContext } from './conf-members.js';
 import { RaftHost } from './raft-host.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
 import { AgentsLayer } from '../agents/agents-layer.js';
 import { Metrics } from './metrics.js';
+import { SettingsKeeper } from './settings-keeper.js';
+import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
 
 export interface ControllerNodeOptions {
@@ -84,6 +88,18 @@ export class ControllerNode {
     const knownAddress = (id: string): string | null =>
       sm.members.get(id)?.address || config.nodes.find((n) => n.id === id)?.address || null;
 
+    const settingsKeeper = new SettingsKeeper({
+      file: config.settings,
+      view: () => sm.view(settingsKind),
+      isLeader: () => host?.softState().role === 'leader',
+      proposeInit: async (values) => {
+        if (host === null) throw new Error('not started');
+        const result = await host.propose(encodeCommand({ kind: 'settings', op: 'init', values }), config.raft.electionTimeoutMs * 2);
+        if (!result.ok) throw new Error(result.message);
+      },
+      logger,
+    });
+
     // The host and the transport refer to each other; the transport is built first and
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
@@ -122,6 +138,8 @@ export class ControllerNode {
       storage,
       persisted,
       stateMachine: sm,
+      confCommand: confEntryToMembersCommand,
+      scheduler: systemScheduler,
       rng: seededRng(randomSeed()),
       logger,
       send: (msgs) => {
@@ -129,6 +147,7 @@ export class ControllerNode {
         transport.send(msgs);
       },
       onSoftState: (s, term) => {
+        settingsKeeper.check();
         logger.info({ leader: s.leader, role: s.role, term }, 'raft state changed');
         metrics.onSoftState(s, term);
         membership?.onLeaderChange(s.leader, term);
@@ -150,6 +169,7 @@ export class ControllerNode {
       },
       onApplied: () => {
         membership?.onApplied();
+        settingsKeeper.check();
         agents?.onApplied();
       },
       onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),
@@ -193,7 +213,7 @@ export class ControllerNode {
         audit: recordAudit,
         onRtt: (peer, ms) => metrics.observeRtt(peer, ms),
       },
-      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs },
+      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
     );
     const membershipNode = membership;
     agents = new AgentsLayer({

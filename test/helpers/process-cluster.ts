@@ -28,6 +28,8 @@ export interface ClusterOptions {
   readonly logLevel?: string;
   /** Give every node a Prometheus endpoint on a free port. */
   readonly metrics?: boolean;
+  /** More top-level YAML (sections other than cluster, controller, raft and tls). */
+  readonly extraYaml?: string;
 }
 
 export interface CtlResult {
@@ -78,6 +80,7 @@ export class ProcessCluster {
       `  snapshot_threshold: ${raft.snapshotThreshold ?? 10000}`,
       ...(raft.trailingLogs !== undefined ? [`  trailing_logs: ${raft.trailingLogs}`] : []),
       ...(opts.tls ? ['tls:', `  ca: ${opts.tls.ca}`, `  cert: ${opts.tls.cert}`, `  key: ${opts.tls.key}`] : []),
+      ...(opts.extraYaml !== undefined ? [opts.extraYaml.trimEnd()] : []),
       '',
     ].join('\n');
     const configFile = path.join(dir, 'cluster.yaml');
@@ -93,9 +96,10 @@ export class ProcessCluster {
     return ids.map((id) => this.addresses.get(id)!).join(',');
   }
 
-  start(id: string, extraArgs: readonly string[] = []): ChildProcess {
+  /** Starts node `id`; `configFile` replaces the cluster's file for this process only. */
+  start(id: string, extraArgs: readonly string[] = [], configFile: string = this.configFile): ChildProcess {
     if (this.procs.has(id)) throw new Error(`${id} is already running`);
-    const child = spawn(process.execPath, [CONTROLLER_JS, '--config', this.configFile, '--id', id, ...extraArgs], {
+    const child = spawn(process.execPath, [CONTROLLER_JS, '--config', configFile, '--id', id, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = this.logs.get(id) ?? [];
