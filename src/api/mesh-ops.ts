@@ -9,6 +9,7 @@ import {
   encodeCommand,
   meshKind,
   parseResourceInput,
+  contentKey,
   resourceJson,
   validateCommand,
   validateReport,
@@ -19,6 +20,7 @@ import {
   type MeshApplyOutcome,
   type MeshCommand,
   type Resource,
+  type ResourceInput,
   type ResourceType,
   type StateMachine,
 } from '../statemachine/index.js';
@@ -115,6 +117,10 @@ function meshResult(r: ApplyResult): number {
   }
 }
 
+function unchanged(current: Resource | null, next: ResourceInput): boolean {
+  return current !== null && contentKey(current) === contentKey(next);
+}
+
 function clientOf(id: string, seq: number): { client?: { id: string; seq: number } } {
   return id === '' ? {} : { client: { id, seq } };
 }
@@ -142,7 +148,14 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       const resources = (items as readonly unknown[]).map((item, i) => parseResourceInput(item, `resources[${i}]`, (m) => new CommandError(m)));
       const data = encodeMesh({ kind: 'mesh', op: 'apply', resources }, req.clientId, req.clientSeq);
       return onLeader('Apply', req, deadline, async (remaining) => {
-        const r = await host.propose(data, remaining);
+        // A file that changes nothing writes nothing, not even a log entry: once a read barrier
+        // confirms this leader's state is current, an unchanged file is answered from it.
+        await host.readBarrier(remaining);
+        if (resources.every((r) => unchanged(mesh().get(r.kind, r.name), r))) {
+          const results = resources.map((r) => ({ kind: r.kind, name: r.name, action: 'unchanged' as const }));
+          return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
+        }
+        const r = await host.propose(data, Math.max(1, deadline - Date.now()));
         const revision = meshResult(r);
         const outcome = (r.ok ? r.value : undefined) as MeshApplyOutcome | undefined;
         return { revision, results: Buffer.from(JSON.stringify(outcome?.results ?? [])) };
