@@ -3,7 +3,8 @@
  * attempt in, the next attempt out; randomness (jitter) from an injected seeded Rng.
  *
  * - A session that worked and ended (its controller closed it, died, or went quiet): the next
- *   controller at once, so a failover costs a reconnect, not a back-off.
+ *   controller within 100 ms (jittered, so the agents of a controller that closes all its
+ *   streams do not arrive at the next one in the same instant), not after a back-off.
  * - Attempts that never got a welcome: each next controller at once for one pass over the
  *   list, then exponential back-off with jitter (100 ms doubling to 2 s), so a dead cluster is
  *   not hammered and a herd of agents does not retry in step.
@@ -23,6 +24,7 @@ export type AttemptOutcome =
 export const BACKOFF_BASE_MS = 100;
 export const BACKOFF_MAX_MS = 2_000;
 export const HOLD_OFF_MS = 5_000;
+export const ENDED_JITTER_MS = 100;
 
 export class Failover {
   private index: number;
@@ -50,7 +52,7 @@ export class Failover {
       case 'ended':
         this.failures = 0;
         this.advance();
-        return { index: this.index, delayMs: 0 };
+        return { index: this.index, delayMs: Math.floor(ENDED_JITTER_MS * this.rng.next()) };
       case 'failed': {
         this.failures++;
         this.advance();

@@ -66,9 +66,9 @@ export class HubDriver {
     private readonly opts: HubOptions,
     private readonly port: HubDriverPort,
   ) {
-    this.hub = new AgentHub(opts, port);
     // A cut-off controller must close its streams within an election timeout: tick often enough.
     this.tickMs = Math.max(10, Math.min(50, Math.floor(opts.electionTimeoutMs / 8)));
+    this.hub = new AgentHub({ ...opts, tickMs: opts.tickMs ?? this.tickMs }, port);
   }
 
   start(): void {

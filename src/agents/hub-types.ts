@@ -39,13 +39,15 @@ export interface HubOptions {
   readonly selector?: ConfigSelector;
   /** A stream must say hello within this long; default 10 s. */
   readonly helloTimeoutMs?: number;
-  /** Hellos admitted per tick (backpressure for a thundering herd); default 200. */
+  /** The most hellos admitted per tick (backpressure for a thundering herd); default 200. */
   readonly admitPerTick?: number;
+  /** The driver's tick interval: a tick more than twice as late means a busy loop; unset: never judged late. */
+  readonly tickMs?: number;
   /** Streams held at once, hellos included; beyond it a stream is refused; default 50,000. */
   readonly maxStreams?: number;
   /** A push unanswered this long is reported as sent (the record then says STALE); default 1 s. */
   readonly staleReportMs?: number;
-  /** Entries per report; default 5,000. */
+  /** Entries per report; default 1,000 (an entry is applied on every controller, in one go). */
   readonly maxReportEntries?: number;
 }
 

@@ -68,6 +68,8 @@ function stallThreshold(opts: HubOptions): number {
 }
 
 const LEADER_EXPIRY_EVERY_MS = 250;
+const MIN_ADMIT_PER_TICK = 10;
+const ADMIT_STEP = 10;
 /** A leader's offline report for an unreachable controller's agent is retried after this long. */
 const EXPIRY_RETRY_MS = 5_000;
 
@@ -99,6 +101,9 @@ export class AgentHub {
   private transitionCursor: number;
   private readonly helloTimeoutMs: number;
   private readonly admitPerTick: number;
+  /** Hellos admitted per tick now: between MIN_ADMIT_PER_TICK and admitPerTick. */
+  private admitBudget: number;
+  private readonly tickMs: number | null;
   private readonly maxStreams: number;
   private readonly maxReportEntries: number;
   private readonly cutoffMs: number;
@@ -111,8 +116,10 @@ export class AgentHub {
     this.planner = new PushPlanner(this.store, opts.selector ?? selectAll);
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
     this.admitPerTick = opts.admitPerTick ?? 200;
+    this.admitBudget = Math.min(this.admitPerTick, 50);
+    this.tickMs = opts.tickMs ?? null;
     this.maxStreams = opts.maxStreams ?? 50_000;
-    this.maxReportEntries = opts.maxReportEntries ?? 5_000;
+    this.maxReportEntries = opts.maxReportEntries ?? 1_000;
     this.cutoffMs = Math.round(0.75 * opts.electionTimeoutMs);
     this.staleReportMs = opts.staleReportMs ?? 1_000;
     // Audit only what commits from now on; the trail already holds what came before.
@@ -189,12 +196,16 @@ export class AgentHub {
     this.lastTickAt = now;
     const stalled = gap > stallThreshold(this.opts);
     if (stalled) for (const s of this.streams.values()) s.liveness?.forgive(gap - stallThreshold(this.opts), now);
-    // After our own stall a quorum's messages may still be queued behind us: judge next tick.
-    if (!stalled) this.checkQuorum(now, out);
+    // A late tick means a busy loop: peers' messages may wait unread behind our own work, so
+    // their silence is not judged now, and fewer hellos are admitted (AIMD: halve when late,
+    // grow slowly when on time) until the loop keeps time again.
+    const late = this.tickMs !== null && gap > 2 * this.tickMs;
+    this.admitBudget = late ? Math.max(MIN_ADMIT_PER_TICK, Math.floor(this.admitBudget / 2)) : Math.min(this.admitPerTick, this.admitBudget + ADMIT_STEP);
+    if (!stalled && !late) this.checkQuorum(now, out);
     this.admittedThisTick = 0;
     for (const s of [...this.streams.values()]) this.tickSession(s, now, out);
     for (const stream of [...this.queue]) {
-      if (this.admittedThisTick >= this.admitPerTick) break;
+      if (this.admittedThisTick >= this.admitBudget) break;
       const s = this.streams.get(stream);
       if (s !== undefined) this.admit(s, now, out);
     }
@@ -330,10 +341,14 @@ export class AgentHub {
     }
     s.hello = hello;
     s.phase = 'queued';
+    // Welcomed and heartbeated at once, admitted (claimed, pushed to) when the budget allows:
+    // an agent waiting in a herd is connected, not timed out, and keeps its place in line.
+    s.liveness = new AgentLiveness(this.opts.detector, now);
     this.queue.add(s.stream);
-    const out: HubEffect[] = [];
-    // Admit at once while this tick's budget lasts: the queue only fills under a herd.
-    if (this.admittedThisTick < this.admitPerTick) this.admit(s, now, out);
+    const out: HubEffect[] = [
+      { type: 'send', stream: s.stream, message: { type: 'welcome', controller: this.opts.self, clusterId: this.port.clusterId(), session: s.id, pingIntervalMs: this.opts.pingIntervalMs, timeoutMs: s.liveness.timeoutMs() } },
+    ];
+    if (this.admittedThisTick < this.admitBudget) this.admit(s, now, out);
     return out;
   }
 
@@ -353,11 +368,9 @@ export class AgentHub {
     }
     this.departures.delete(hello.agentId);
     this.byAgent.set(hello.agentId, s.stream);
-    s.liveness = new AgentLiveness(this.opts.detector, now);
     s.claimedAt = now;
     const state = this.port.state();
-    this.report.add({ op: 'connect', id: hello.agentId, session: s.id, epoch: hello.epoch, info: hello.info, sync: emptySync(), timeoutMs: s.liveness.timeoutMs(), pushes: 0 });
-    out.push({ type: 'send', stream: s.stream, message: { type: 'welcome', controller: this.opts.self, clusterId: this.port.clusterId(), session: s.id, pingIntervalMs: this.opts.pingIntervalMs, timeoutMs: s.liveness.timeoutMs() } });
+    this.report.add({ op: 'connect', id: hello.agentId, session: s.id, epoch: hello.epoch, info: hello.info, sync: emptySync(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0 });
     if (hello.hasConfig && hello.clusterId === this.port.clusterId() && hello.version > state.revision) {
       // A lagging controller never pushes an older version: wait to apply it, or learn that it
       // is beyond the cluster's history (a linearizable barrier says which).
@@ -516,8 +529,8 @@ export class AgentHub {
   }
 
   private tickSession(s: Session, now: number, out: HubEffect[]): void {
-    if (s.phase === 'hello' || s.phase === 'queued') {
-      if (now - s.openedAt > this.helloTimeoutMs && s.phase === 'hello') out.push(...this.closeSession(s, 'invalid', `no hello within ${this.helloTimeoutMs}ms`, now, false));
+    if (s.phase === 'hello') {
+      if (now - s.openedAt > this.helloTimeoutMs) out.push(...this.closeSession(s, 'invalid', `no hello within ${this.helloTimeoutMs}ms`, now, false));
       return;
     }
     const live = s.liveness!;
