@@ -40,6 +40,12 @@ export interface AgentRunnerOptions {
 
 type SyncStream = grpc.ClientDuplexStream<AgentMessageWire, ControllerMessageWire>;
 
+/** A session shorter than this that ends counts as a failed attempt (back-off applies). */
+const STABLE_SESSION_MS = 10_000;
+
+/** A watchdog that fires this much later than due measures our own stall, not the controller. */
+const STALL_FORGIVEN_AFTER_MS = 250;
+
 let syncCtor: grpc.ServiceClientConstructor | null = null;
 function syncClientCtor(): grpc.ServiceClientConstructor {
   syncCtor ??= lookupService(loadProto('agent.proto'), 'controller.agents.AgentSync');
@@ -65,6 +71,7 @@ export class AgentRunner {
   private welcomed: { controller: string; session: string } | null = null;
   private timeoutMs: number;
   private lastHeardAt = 0;
+  private welcomedAt = Number.NEGATIVE_INFINITY;
   private onSilence: () => void = () => undefined;
   private stopped = false;
   private attempt = 0;
@@ -124,7 +131,10 @@ export class AgentRunner {
       const wasWelcomed = this.welcomed !== null;
       this.welcomed = null;
       if (this.stopped) return;
-      const next = this.failover.next(outcome === 'ended' && !wasWelcomed ? 'failed' : outcome);
+      // A session that ended soon after it began counts as a failed attempt: a herd bouncing
+      // between overloaded controllers backs off instead of feeding the overload.
+      const brief = performance.now() - this.welcomedAt < STABLE_SESSION_MS;
+      const next = this.failover.next(outcome === 'ended' && (!wasWelcomed || brief) ? 'failed' : outcome);
       this.opts.logger.info({ controller: address, outcome, why, next: this.opts.controllers[next.index], delayMs: next.delayMs }, 'sync stream ended');
       this.retry = setTimeout(() => this.connect(next.index), next.delayMs);
     };
@@ -143,6 +153,7 @@ export class AgentRunner {
       switch (m.type) {
         case 'welcome':
           this.welcomed = { controller: m.controller, session: m.session };
+          this.welcomedAt = performance.now();
           this.timeoutMs = m.timeoutMs;
           this.opts.logger.info({ controller: m.controller, session: m.session }, 'connected');
           return;
@@ -227,16 +238,25 @@ export class AgentRunner {
     this.lastHeardAt = performance.now();
     this.onSilence = onSilence;
     if (this.watchdog !== null) return;
-    const check = (): void => {
-      const left = this.lastHeardAt + this.timeoutMs - performance.now();
+    const arm = (delay: number): void => {
+      const due = performance.now() + delay;
+      this.watchdog = setTimeout(() => check(due), delay);
+    };
+    const check = (due: number): void => {
+      const now = performance.now();
+      // Fired late: our own loop was stalled (a GC, a busy process), and Node runs expired
+      // timers before it reads the sockets. The stall is not the controller's silence.
+      const stalled = now - due;
+      if (stalled > STALL_FORGIVEN_AFTER_MS) this.lastHeardAt = Math.min(now, this.lastHeardAt + stalled);
+      const left = this.lastHeardAt + this.timeoutMs - now;
       if (left > 0) {
-        this.watchdog = setTimeout(check, left);
+        arm(left);
         return;
       }
       this.watchdog = null;
       this.onSilence();
     };
-    this.watchdog = setTimeout(check, this.timeoutMs);
+    arm(this.timeoutMs);
   }
 
   private clearTimers(): void {

@@ -10,7 +10,7 @@
  *
  * Health, as the contract defines it: an agent is online while it is connected to a controller
  * that a quorum hears from. So:
- * - a controller that has not heard from a quorum for 3/4 of an election timeout closes every
+ * - a controller that has not heard from a quorum for 85% of an election timeout closes every
  *   stream and refuses new ones, and its agents fail over;
  * - an agent silent for its adaptive timeout is cut off; an agent whose stream ended gets a
  *   grace period to reappear on any controller before this one reports it offline, so a move
@@ -120,7 +120,7 @@ export class AgentHub {
     this.tickMs = opts.tickMs ?? null;
     this.maxStreams = opts.maxStreams ?? 50_000;
     this.maxReportEntries = opts.maxReportEntries ?? 1_000;
-    this.cutoffMs = Math.round(0.75 * opts.electionTimeoutMs);
+    this.cutoffMs = Math.round(0.85 * opts.electionTimeoutMs);
     this.staleReportMs = opts.staleReportMs ?? 1_000;
     // Audit only what commits from now on; the trail already holds what came before.
     this.transitionCursor = port.state().agents.transitionSeq;
