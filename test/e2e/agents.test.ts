@@ -8,6 +8,7 @@ import path from 'node:path';
 import t from 'tap';
 import { MeshClient } from '../../src/api/mesh-client.js';
 import type { AgentRow } from '../../src/agents/listing.js';
+import { freePorts } from '../helpers/free-ports.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { AgentProc } from '../agents/agent-procs.js';
@@ -38,7 +39,9 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
 
   for (const id of ['a1', 'a2', 'a3']) agents.push(new AgentProc({ id, controllers: endpoints, dir: cluster.dir, yaml: 'protocols: [http, tcp, grpc]\n' }).start());
   // The default protocols (http, tcp): it rejects what uses grpc.
-  const picky = new AgentProc({ id: 'picky', controllers: endpoints, dir: cluster.dir, yaml: 'dependencies: [db]\nhosts:\n  - { name: web, spec: { protocol: http, ports: [8080] } }\n' }).start();
+  const [adminPort] = await freePorts(1);
+  const admin = `127.0.0.1:${adminPort}`;
+  const picky = new AgentProc({ id: 'picky', controllers: endpoints, dir: cluster.dir, admin, yaml: 'dependencies: [db]\nhosts:\n  - { name: web, spec: { protocol: http, ports: [8080] } }\n' }).start();
   agents.push(picky);
 
   const rows = async (endpoint?: string): Promise<readonly AgentRow[]> => (endpoint === undefined ? await mesh.listAgents() : await mesh.listAgentsOn(endpoint)).agents;
@@ -56,6 +59,15 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   await cluster.explainFailure(waitFor(() => agents.every((a) => a.version() === v1), `every agent's --out at version ${v1}`, 20000));
   t.same(agents[0]!.config()?.resources.map((r) => `${r.kind}/${r.name}`), ['route/web-db', 'service/db', 'service/web'], 'sorted, all of it');
   await cluster.explainFailure(waitFor(() => allSynced(v1), 'every agent SYNCED', 20000));
+  const config = (await (await fetch(`http://${admin}/config`)).json()) as { version: number; resources: { name: string }[] };
+  t.equal(config.version, v1, 'GET /config: the configuration in force');
+  const hit = await fetch(`http://${admin}/resolve/web`);
+  t.equal(hit.status, 200);
+  t.same(await hit.json(), { name: 'web', vip: null }, 'a known service (VIPs come with issue 14)');
+  const miss = await fetch(`http://${admin}/resolve/unknown`);
+  t.equal(miss.status, 202);
+  t.same(await miss.json(), { name: 'unknown', via: 'fallback' });
+  t.equal((await fetch(`http://${admin}/resolve/Bad_Name`)).status, 400);
   const pickyRow = await row('picky');
   t.same(pickyRow?.dependencies, ['db'], 'agent.yaml dependencies carried');
   t.same(pickyRow?.hosts, ['web'], 'agent.yaml hosts carried');
@@ -151,4 +163,20 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   t.equal(listed.code, 0);
   const first = (JSON.parse(listed.stdout) as Record<string, unknown>[])[0]!;
   t.same(Object.keys(first), ['id', 'online', 'controller', 'state', 'sentVersion', 'ackedVersion', 'nackedVersion', 'lastError', 'pushes', 'resources', 'dependencies', 'hosts', 'lastContactMs', 'heartbeatTimeoutMs'], "the contract's fields, in order");
+});
+
+void t.test('the agent binary refuses a bad agent.yaml, a bad --controllers list and a missing --id, exit 2', async (t) => {
+  const dir = fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'agent-args-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const yaml = path.join(dir, 'agent.yaml');
+  fs.writeFileSync(yaml, 'protocols: [http]\nhosts:\n  - { name: web, spec: { protocol: http, ports: [70000] } }\n');
+  const bad = await AgentProc.run(['--controllers', '127.0.0.1:1', '--id', 'a1', '--config', yaml]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /agent\.yaml: hosts\[0\]\.spec: ports\[0\] must be a port number in \[1, 65535\], found 70000 \(line 3\)/);
+  const list = await AgentProc.run(['--controllers', 'nohost', '--id', 'a1']);
+  t.equal(list.code, 2);
+  t.match(list.stderr, /--controllers/);
+  const noId = await AgentProc.run(['--controllers', '127.0.0.1:1']);
+  t.equal(noId.code, 2);
+  t.match(noId.stderr, /missing --id/);
 });
