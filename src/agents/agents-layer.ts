@@ -203,7 +203,7 @@ export class AgentsLayer {
       records,
       wantedVersion: (r) => hub.wantedVersion(r.id, r),
       controller: (id) => {
-        if (id === this.deps.self) return { online: !hub.isCutOff, silentMs: 0 };
+        if (id === this.deps.self) return { online: !hub.cutOffAt(performance.now()), silentMs: 0 };
         const row = rowsById.get(id);
         return { online: row?.online ?? false, silentMs: row?.peer?.lastContactMs ?? null };
       },

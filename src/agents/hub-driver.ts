@@ -247,7 +247,7 @@ export class HubDriver {
     gauge('agents_manifests_held', 'Configuration manifests held for versions some agent is on (by reference count).', () => hub.store.held);
     gauge('agents_manifest_entries_held', 'Resource entries across the manifests held.', () => hub.store.heldEntries);
     gauge('agents_departures_pending', 'Agents gone from this controller, within their grace to reappear elsewhere.', () => hub.pendingDepartures);
-    gauge('agents_cut_off', '1 while this controller hears from no quorum and serves no agents.', () => (hub.isCutOff ? 1 : 0));
+    gauge('agents_cut_off', '1 while this controller hears from no quorum and serves no agents.', () => (hub.cutOffAt(performance.now()) ? 1 : 0));
     const counter = (name: string, help: string, read: () => number): void => {
       new client.Counter({
         name,

@@ -134,6 +134,8 @@ export class AgentHub {
   // ---- inputs ---------------------------------------------------------------------------------
 
   open(stream: StreamId, identity: string | null, now: number): HubEffect[] {
+    // With no streams the ticks skip the quorum check (an idle controller costs nothing): judge now.
+    if (this.streams.size === 0) this.checkQuorum(now, []);
     if (this.cutOff) return this.refuse(stream, 'unavailable', `${this.opts.self} is cut off from a quorum; try another controller`);
     if (this.streams.size >= this.maxStreams) return this.refuse(stream, 'exhausted', `${this.opts.self} holds ${this.streams.size} agent streams, its limit`);
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
@@ -201,7 +203,7 @@ export class AgentHub {
     // grow slowly when on time) until the loop keeps time again.
     const late = this.tickMs !== null && gap > 2 * this.tickMs;
     this.admitBudget = late ? Math.max(MIN_ADMIT_PER_TICK, Math.floor(this.admitBudget / 2)) : Math.min(this.admitPerTick, this.admitBudget + ADMIT_STEP);
-    if (!stalled && !late) this.checkQuorum(now, out);
+    if (!stalled && !late && this.streams.size > 0) this.checkQuorum(now, out);
     this.admittedThisTick = 0;
     for (const s of [...this.streams.values()]) this.tickSession(s, now, out);
     for (const stream of [...this.queue]) {
@@ -311,7 +313,9 @@ export class AgentHub {
     return this.planner.target({ id, info }, this.port.state()).version;
   }
 
-  get isCutOff(): boolean {
+  /** Whether this controller is cut off from a quorum now (judged afresh when it serves nobody). */
+  cutOffAt(now: number): boolean {
+    if (this.streams.size === 0) this.checkQuorum(now, []);
     return this.cutOff;
   }
 
