@@ -27,40 +27,13 @@ import type { HubCounters, HubEffect, HubOptions, HubPort } from './hub-types.js
 import type { AgentMessage, CloseCode, Hello } from './protocol.js';
 import { PushPlanner } from './push-planner.js';
 import { agentState, PushTracker, type ReplyOutcome } from './push-tracker.js';
+import { AdmissionBudget } from './admission.js';
+import { Departures, departureGraceMs } from './departures.js';
+import { LeaderExpiry } from './leader-expiry.js';
 import { ReportBatch } from './report-batch.js';
+import { emptySync, log, olderEpoch, type Session } from './session.js';
 import { selectAll, type ClusterState } from './selection.js';
-import type { AgentEpoch, AgentState, LiveAgent, StreamId } from './types.js';
-
-type Phase = 'hello' | 'queued' | 'waiting' | 'active';
-
-interface Session {
-  readonly stream: StreamId;
-  readonly openedAt: number;
-  /** The TLS identity of the stream, when it has one: the only agent id it may speak for. */
-  readonly identity: string | null;
-  readonly id: string;
-  phase: Phase;
-  hello: Hello | null;
-  liveness: AgentLiveness | null;
-  tracker: PushTracker | null;
-  /** The committed record names this session (its claim is in the log). */
-  confirmed: boolean;
-  claimedAt: number;
-  /** The selection key whose target this session follows. */
-  selection: string | null;
-  /** Pushes sent on this stream and not yet in a report. */
-  unreportedPushes: number;
-  /** When the push in flight is reported as sent (STALE) if no reply came first; null: none due. */
-  pushReportDue: number | null;
-}
-
-interface Departure {
-  readonly session: string;
-  readonly deadline: number;
-  readonly reason: string;
-  readonly lastHeardAt: number;
-  readonly timeoutMs: number;
-}
+import type { AgentState, LiveAgent, StreamId } from './types.js';
 
 /** Our own pause longer than this is not counted against any agent (the failure detector's rule). */
 function stallThreshold(opts: HubOptions): number {
@@ -68,10 +41,6 @@ function stallThreshold(opts: HubOptions): number {
 }
 
 const LEADER_EXPIRY_EVERY_MS = 250;
-const MIN_ADMIT_PER_TICK = 10;
-const ADMIT_STEP = 10;
-/** A leader's offline report for an unreachable controller's agent is retried after this long. */
-const EXPIRY_RETRY_MS = 5_000;
 
 export class AgentHub {
   readonly store = new ManifestStore();
@@ -84,8 +53,9 @@ export class AgentHub {
   private readonly waiting = new Set<StreamId>();
   /** Selection key -> the active streams following it. */
   private readonly bySelection = new Map<string, Set<StreamId>>();
-  private readonly departures = new Map<string, Departure>();
-  private readonly expiring = new Map<string, number>();
+  private readonly departures: Departures;
+  private readonly expiry = new LeaderExpiry();
+  private readonly admission: AdmissionBudget;
   private readonly report = new ReportBatch();
   /** Selection key -> the version last evaluated for its sessions. */
   private readonly seenVersions = new Map<string, number>();
@@ -93,16 +63,12 @@ export class AgentHub {
   private sessions = 0;
   private cutOff = true;
   private lastTickAt: number | null = null;
-  private admittedThisTick = 0;
   private barrierWanted = false;
   private barrierInFlight = false;
   private lastReconcileAt = Number.NEGATIVE_INFINITY;
   private lastExpiryAt = Number.NEGATIVE_INFINITY;
   private transitionCursor: number;
   private readonly helloTimeoutMs: number;
-  private readonly admitPerTick: number;
-  /** Hellos admitted per tick now: between MIN_ADMIT_PER_TICK and admitPerTick. */
-  private admitBudget: number;
   private readonly tickMs: number | null;
   private readonly maxStreams: number;
   private readonly maxReportEntries: number;
@@ -115,8 +81,8 @@ export class AgentHub {
   ) {
     this.planner = new PushPlanner(this.store, opts.selector ?? selectAll);
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
-    this.admitPerTick = opts.admitPerTick ?? 200;
-    this.admitBudget = Math.min(this.admitPerTick, 50);
+    this.admission = new AdmissionBudget(opts.admitPerTick ?? 200);
+    this.departures = new Departures(opts.pingIntervalMs);
     this.tickMs = opts.tickMs ?? null;
     this.maxStreams = opts.maxStreams ?? 50_000;
     this.maxReportEntries = opts.maxReportEntries ?? 1_000;
@@ -202,14 +168,14 @@ export class AgentHub {
     // their silence is not judged now, and fewer hellos are admitted (AIMD: halve when late,
     // grow slowly when on time) until the loop keeps time again.
     const late = this.tickMs !== null && gap > 2 * this.tickMs;
-    this.admitBudget = late ? Math.max(MIN_ADMIT_PER_TICK, Math.floor(this.admitBudget / 2)) : Math.min(this.admitPerTick, this.admitBudget + ADMIT_STEP);
+    this.admission.tick(late);
     if (!stalled && !late && this.streams.size > 0) this.checkQuorum(now, out);
-    this.admittedThisTick = 0;
     for (const s of [...this.streams.values()]) this.tickSession(s, now, out);
     for (const stream of [...this.queue]) {
-      if (this.admittedThisTick >= this.admitBudget) break;
       const s = this.streams.get(stream);
-      if (s !== undefined) this.admit(s, now, out);
+      if (s === undefined) continue;
+      if (!this.admission.take()) break;
+      this.admit(s, now, out);
     }
     this.expireDepartures(now);
     if (this.barrierWanted && !this.barrierInFlight) {
@@ -294,9 +260,7 @@ export class AgentHub {
       if (s.liveness === null || s.hello === null) continue;
       rows.push({ id: s.hello.agentId, controller: this.opts.self, session: s.id, lastContactMs: Math.round(s.liveness.silentMs(now)), heartbeatTimeoutMs: s.liveness.timeoutMs(), departing: false });
     }
-    for (const [id, d] of this.departures) {
-      if (now < d.deadline) rows.push({ id, controller: this.opts.self, session: d.session, lastContactMs: Math.round(now - d.lastHeardAt), heartbeatTimeoutMs: d.timeoutMs, departing: true });
-    }
+    rows.push(...this.departures.live(now, this.opts.self));
     return rows;
   }
 
@@ -352,13 +316,13 @@ export class AgentHub {
     const out: HubEffect[] = [
       { type: 'send', stream: s.stream, message: { type: 'welcome', controller: this.opts.self, clusterId: this.port.clusterId(), session: s.id, pingIntervalMs: this.opts.pingIntervalMs, timeoutMs: s.liveness.timeoutMs() } },
     ];
-    if (this.admittedThisTick < this.admitBudget) this.admit(s, now, out);
+    if (this.admission.take()) this.admit(s, now, out);
     return out;
   }
 
+  /** Claims the agent for this controller and starts serving it (one unit of the admission budget taken). */
   private admit(s: Session, now: number, out: HubEffect[]): void {
     this.queue.delete(s.stream);
-    this.admittedThisTick++;
     const hello = s.hello!;
     const existing = this.sessionOf(hello.agentId);
     if (existing !== null && existing !== s) {
@@ -551,31 +515,28 @@ export class AgentHub {
   private expireDepartures(now: number): void {
     if (this.departures.size === 0) return;
     const agents = this.port.state().agents;
-    for (const [id, d] of this.departures) {
-      if (now < d.deadline) continue;
-      this.departures.delete(id);
+    for (const [id, d] of this.departures.due(now)) {
       const rec = agents.get(id);
       // Gone from this controller and not claimed elsewhere within its grace: offline.
       if (rec !== null && rec.online && rec.session === d.session) this.report.add({ op: 'disconnect', id, session: d.session, reason: d.reason, pushes: 0 });
     }
   }
 
-  /** Leader: the agents of a controller nobody hears from cannot be reported by it. */
+  /** Leader: the agents of a controller nobody hears from cannot be reported by it (leader-expiry.ts). */
   private expireUnreachable(now: number): void {
-    for (const [session, at] of this.expiring) if (now - at > EXPIRY_RETRY_MS) this.expiring.delete(session);
-    if (!this.port.leading()) return;
-    for (const rec of this.port.state().agents.list()) {
-      if (!rec.online || rec.controller === this.opts.self || this.expiring.has(rec.session)) continue;
-      const c = this.port.controller(rec.controller);
-      if (c.online) continue;
-      // The agent's own timeout and grace, and an election timeout for its claim to commit
-      // elsewhere: a claim that needs a new leader must not lose to this report.
-      const limit = rec.timeoutMs + this.graceMs(rec.timeoutMs) + this.opts.electionTimeoutMs;
-      if (c.silentMs !== null && c.silentMs <= limit) continue;
-      this.expiring.set(rec.session, now);
-      const silent = c.silentMs === null ? 'never heard from' : `silent for ${Math.round(c.silentMs)}ms`;
-      this.report.add({ op: 'disconnect', id: rec.id, session: rec.session, reason: `controller ${rec.controller} unreachable (${silent})`, pushes: 0 });
+    if (!this.port.leading()) {
+      this.expiry.forget(now);
+      return;
     }
+    const entries = this.expiry.due({
+      self: this.opts.self,
+      records: this.port.state().agents.list(),
+      controller: (id) => this.port.controller(id),
+      pingIntervalMs: this.opts.pingIntervalMs,
+      electionTimeoutMs: this.opts.electionTimeoutMs,
+      now,
+    });
+    for (const e of entries) this.report.add(e);
   }
 
   /**
@@ -589,7 +550,7 @@ export class AgentHub {
     for (const s of this.streams.values()) sessionsHere.add(s.id);
     for (const rec of agents.list()) {
       if (!rec.online || rec.controller !== this.opts.self || sessionsHere.has(rec.session) || this.departures.has(rec.id) || this.byAgent.has(rec.id)) continue;
-      this.departures.set(rec.id, { session: rec.session, deadline: now + rec.timeoutMs + this.graceMs(rec.timeoutMs), reason: `not connected to ${this.opts.self}`, lastHeardAt: now, timeoutMs: rec.timeoutMs });
+      this.departures.depart(rec.id, rec.session, now, rec.timeoutMs, now, `not connected to ${this.opts.self}`);
     }
     for (const s of this.streams.values()) {
       if (s.phase !== 'active' && s.phase !== 'waiting') continue;
@@ -619,7 +580,7 @@ export class AgentHub {
     if (missed) {
       out.push(log('warn', 'agent transitions were compacted away before this controller read them; they are not audited here', { after: this.transitionCursor }));
       for (const s of [...this.streams.values()]) if (s.hello !== null) this.checkClaim(s.hello.agentId, state, now, out);
-      for (const id of [...this.departures.keys()]) this.checkClaim(id, state, now, out);
+      for (const id of this.departures.agents()) this.checkClaim(id, state, now, out);
     }
     const audit = !this.port.replaying();
     for (const t of items) {
@@ -678,11 +639,7 @@ export class AgentHub {
 
   private forget(s: Session, now: number, reason: string): void {
     const claimed = s.liveness !== null && s.hello !== null && this.byAgent.get(s.hello.agentId) === s.stream;
-    if (claimed) {
-      const timeout = s.liveness!.timeoutMs();
-      const deadline = Math.max(now, s.liveness!.lastHeardAt() + timeout) + this.graceMs(timeout);
-      this.departures.set(s.hello!.agentId, { session: s.id, deadline, reason, lastHeardAt: s.liveness!.lastHeardAt(), timeoutMs: timeout });
-    }
+    if (claimed) this.departures.depart(s.hello!.agentId, s.id, s.liveness!.lastHeardAt(), s.liveness!.timeoutMs(), now, reason);
     this.drop(s);
   }
 
@@ -712,26 +669,4 @@ export class AgentHub {
   }
 }
 
-/**
- * The grace a departed agent has to reappear on any controller before it counts as offline:
- * half its timeout, at least two ping intervals. Its reconnect takes milliseconds when its
- * controller closed the stream or died, and about one timeout when the stream went quiet.
- */
-export function departureGraceMs(timeoutMs: number, pingIntervalMs: number): number {
-  return Math.max(2 * pingIntervalMs, Math.round(timeoutMs / 2));
-}
-
-/** True when `a` is an older connection of the same agent process than `b`. */
-export function olderEpoch(a: AgentEpoch, b: AgentEpoch): boolean {
-  return a.boot === b.boot && a.seq < b.seq;
-}
-
-function emptySync(): { sentVersion: null; ackedVersion: null; nackedVersion: null; lastError: null; resources: number } {
-  return { sentVersion: null, ackedVersion: null, nackedVersion: null, lastError: null, resources: 0 };
-}
-
-function log(level: 'debug' | 'info' | 'warn', message: string, fields: Readonly<Record<string, unknown>>): HubEffect {
-  return { type: 'log', level, message, fields };
-}
-
-export { agentState };
+export { agentState, departureGraceMs, olderEpoch };
