@@ -8,6 +8,7 @@
  */
 import './quiet-warnings.js';
 import fs from 'node:fs';
+import path from 'node:path';
 import type http from 'node:http';
 import { Command, CommanderError } from 'commander';
 import pino from 'pino';
@@ -79,6 +80,15 @@ async function main(): Promise<void> {
   if (opts.admin !== undefined) {
     const parsed = parseHostPort(opts.admin);
     if (!parsed.ok) fail(`--admin: ${parsed.reason}`);
+  }
+  if (opts.out !== undefined) {
+    // Refused now rather than as a NACK of every configuration later.
+    const dir = path.dirname(path.resolve(opts.out));
+    try {
+      fs.accessSync(dir, fs.constants.W_OK);
+    } catch (err) {
+      fail(`--out: expected a writable directory for ${opts.out}, found: ${(err as Error).message}`);
+    }
   }
   const tls = { ca: opts.tlsCa ?? nonEmpty(process.env['AGENT_TLS_CA']), cert: opts.tlsCert ?? nonEmpty(process.env['AGENT_TLS_CERT']), key: opts.tlsKey ?? nonEmpty(process.env['AGENT_TLS_KEY']) };
   let credentials;

@@ -179,4 +179,7 @@ void t.test('the agent binary refuses a bad agent.yaml, a bad --controllers list
   const noId = await AgentProc.run(['--controllers', '127.0.0.1:1']);
   t.equal(noId.code, 2);
   t.match(noId.stderr, /missing --id/);
+  const out = await AgentProc.run(['--controllers', '127.0.0.1:1', '--id', 'a1', '--out', path.join(dir, 'no-such-dir', 'a1.json')]);
+  t.equal(out.code, 2);
+  t.match(out.stderr, /--out: expected a writable directory/);
 });
