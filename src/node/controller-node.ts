@@ -29,6 +29,7 @@ import { confEntryToMembersCommand, encodeBootstrapContext } from './conf-member
 import { RaftHost } from './raft-host.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
+import { AgentsLayer } from '../agents/agents-layer.js';
 import { Metrics } from './metrics.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
@@ -59,6 +60,7 @@ export class ControllerNode {
     private readonly metrics: Metrics,
     private readonly health: HealthImplementation,
     private readonly sessions: KvSessions,
+    private readonly agents: AgentsLayer,
     private readonly autopilot: AutopilotWiring,
   ) {}
 
@@ -105,6 +107,7 @@ export class ControllerNode {
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
     let membership: MembershipNode | null = null;
+    let agents: AgentsLayer | null = null;
     const contacts = new PeerContacts(systemScheduler);
     const transport = new PeerTransport({
       self: self.id,
@@ -173,6 +176,7 @@ export class ControllerNode {
       onApplied: () => {
         membership?.onApplied();
         settingsKeeper.check();
+        agents?.onApplied();
       },
       onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),
       onSnapshotRestored: () => {
@@ -231,12 +235,32 @@ export class ControllerNode {
       isKnownPeer: (id) => sm.members.get(id) !== null || config.nodes.some((n) => n.id === id),
       commitStalled: () => false,
     });
+    agents = new AgentsLayer({
+      self: self.id,
+      host: raftHost,
+      stateMachine: sm,
+      membership: () => membershipNode.listControllers(),
+      addressOf: knownAddress,
+      isMember: (id) => sm.members.get(id) !== null,
+      credentials: creds.client,
+      heartbeat: config.heartbeat,
+      electionTimeoutMs: config.raft.electionTimeoutMs,
+      stateSyncIntervalMs: config.stateSyncIntervalMs,
+      // The cluster's identity comes from the peer-identity work; until then, its name.
+      clusterId: () => config.clusterName,
+      replayUntil: persisted.hardState.commit,
+      audit: recordAudit,
+      logger,
+      defaultTimeoutMs: 5000,
+    });
+    const agentsLayer = agents;
 
     const server = new grpc.Server(peerServerOptions(config.raft.maxMessageBytes));
     transport.register(server);
     autopilot.register(server);
     const health = new HealthImplementation({ '': 'NOT_SERVING' });
     health.addToServer(server);
+    agentsLayer.register(server, metrics.registry);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
     server.addService(
       strictRequests(api.service),
@@ -275,15 +299,18 @@ export class ControllerNode {
     if (self.metrics) await metrics.listen(self.metrics);
     raftHost.start();
     membershipNode.start();
+    agentsLayer.start();
     autopilot.start();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, autopilot);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, agentsLayer, autopilot);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
+    // Agents move to another controller now, while the cluster still answers their claims.
+    this.agents.stop();
     this.membership.stop();
     this.autopilot.stop();
     await this.host.stop();

@@ -14,6 +14,7 @@ import { registerLeader } from './leader.js';
 import { registerList } from './list.js';
 import { registerMachineResources } from './machine-resources.js';
 import { registerMember } from './member.js';
+import { registerResources } from './resources.js';
 import { registerStatus } from './status.js';
 
 export function processIo(): CtlIo {
@@ -67,6 +68,7 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   registerLeader(program, session);
   registerAudit(program, session);
   registerConfig(program, session);
+  registerResources(program, session);
   registerMachineResources(program, session);
   return { program, session };
 }
