@@ -56,6 +56,8 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
           ca: path.resolve(baseDir, raw.tls.ca),
           cert: path.resolve(baseDir, raw.tls.cert),
           key: path.resolve(baseDir, raw.tls.key),
+          clientCa: raw.tls.client_ca === undefined ? null : path.resolve(baseDir, raw.tls.client_ca),
+          metrics: raw.tls.metrics ?? false,
         };
   const nodes: NodeEntry[] = raw.cluster.nodes.map((n) => ({
     id: n.id,

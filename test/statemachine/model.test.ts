@@ -15,7 +15,7 @@ import {
 } from '../../src/statemachine/index.js';
 
 interface ModelKey {
-  value: string;
+  value: Uint8Array;
   create: number;
   mod: number;
   version: number;
@@ -135,7 +135,7 @@ function randomCommand(rng: Rng, model: Model, lastSeq: Map<string, number>): En
     casRoll < 0.5 ? undefined : casRoll < 0.75 ? (model.kv.get(key)?.mod ?? 0) : casRoll < 0.85 ? 0 : rng.int(0, model.revision + 2);
   let cmd: DefaultCommand;
   if (roll < 0.45) {
-    const value = `v${rng.int(0, 1000)}`;
+    const value = new TextEncoder().encode(`v${rng.int(0, 1000)}`);
     cmd = ifRevision === undefined ? { kind: 'kv', op: 'put', key, value } : { kind: 'kv', op: 'put', key, value, ifRevision };
   } else if (roll < 0.6) {
     cmd = ifRevision === undefined ? { kind: 'kv', op: 'delete', key } : { kind: 'kv', op: 'delete', key, ifRevision };
