@@ -1,0 +1,171 @@
+/**
+ * Which peer messages a node lets through to its Raft core: the identity half of the trust
+ * boundary (the codec checked the fields, peer-auth.ts the certificate). Deterministic: the
+ * production transport and the simulation call the same functions with the same views.
+ *
+ * The rules, and why each is enough (docs/architecture.md, "Identity: a lost state is never
+ * mistaken for a new one"):
+ *  1. Another cluster name or cluster id, an unknown sender, a removed incarnation: refused.
+ *  2. A response that would count (a vote, an append or heartbeat acknowledgement) from another
+ *     incarnation than the one the cluster recorded for its sender: refused. A lost or replaced
+ *     data dir must not be counted as if it still held what its predecessor acknowledged.
+ *     Requests and leader messages from it pass: harmless, and a member re-added since this
+ *     node last caught up looks exactly like that.
+ *  3. A leader's message from a node without a cluster id, to a node that has one: refused. A
+ *     node that bootstrapped alone must never overwrite an established log, whose first entry
+ *     looks like its own.
+ *  4. A term leading ours by more than 2^32: refused (src/limits/raft-numbers.ts).
+ *  5. Vote requests reach the core only when this node may vote: with a cluster id, once the
+ *     cluster has recorded its own incarnation; without one, unless it started empty to join,
+ *     and while its log holds only the bootstrap entry, only for candidates in the same state.
+ */
+import type { Message } from '../raft/messages.js';
+import { termLeadProblem } from '../limits/raft-numbers.js';
+import type { Refusal } from './refusal.js';
+import type { LocalIdentity, PeerEnvelope, RecordedMembers } from './types.js';
+
+/** What the receiving node knows when it judges a message. */
+export interface AcceptanceView {
+  readonly self: string;
+  readonly clusterName: string;
+  readonly identity: LocalIdentity;
+  /** The node's current term and last log index. */
+  readonly term: number;
+  readonly lastIndex: number;
+  /** The applied membership records. */
+  readonly members: RecordedMembers;
+  /** In the cluster file: a member this node may not know from its log yet (it may be behind). */
+  readonly configured: (id: string) => boolean;
+}
+
+export interface Dropped {
+  readonly message: Message;
+  readonly why: string;
+}
+
+export type BatchVerdict =
+  | {
+      readonly accept: true;
+      readonly deliver: readonly Message[];
+      /** Vote requests this node may not answer; Raft treats them as lost. */
+      readonly dropped: readonly Dropped[];
+      /** The sender's cluster id, which this node (without one) now belongs to: persist it first. */
+      readonly adopt: string | null;
+    }
+  | { readonly accept: false; readonly refusal: Refusal };
+
+/** The cluster id this node holds: its own record, else what it has applied. */
+export function localClusterId(view: Pick<AcceptanceView, 'identity' | 'members'>): string | null {
+  return view.identity.clusterId ?? view.members.clusterId;
+}
+
+const COUNTED: ReadonlySet<Message['type']> = new Set(['PreVoteResp', 'VoteResp', 'AppendResp', 'HeartbeatResp']);
+const FROM_LEADER: ReadonlySet<Message['type']> = new Set(['Append', 'Heartbeat', 'InstallSnapshot', 'TimeoutNow', 'ReadIndexResp']);
+
+const show = (v: string): string => (v === '' ? 'none' : v);
+
+/** Rule 1, shared by every peer RPC (batches, snapshots, pings). */
+export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal | null {
+  if (env.clusterName !== view.clusterName) {
+    const found = typeof env.clusterName === 'string' ? JSON.stringify(env.clusterName) : String(env.clusterName);
+    return { code: 'CLUSTER_NAME', reason: `cluster name mismatch: expected ${JSON.stringify(view.clusterName)}, found ${found}` };
+  }
+  if (view.members.get(env.from) === null && !view.configured(env.from)) {
+    return {
+      code: 'UNKNOWN_MEMBER',
+      reason: `unknown sender: expected a member of cluster ${JSON.stringify(view.clusterName)}, found ${JSON.stringify(env.from)}`,
+    };
+  }
+  if (env.incarnation !== '' && view.members.wasRemoved(env.incarnation)) {
+    return {
+      code: 'REMOVED_MEMBER',
+      reason: `${env.from} runs incarnation ${env.incarnation}, which was removed from the cluster; a removed member comes back only re-added with an empty data dir`,
+    };
+  }
+  const ours = localClusterId(view);
+  if (ours !== null && env.clusterId !== '' && env.clusterId !== ours) {
+    return {
+      code: 'CLUSTER_ID',
+      reason: `cluster id mismatch: ${view.self} belongs to cluster ${ours}, ${env.from} to cluster ${env.clusterId} (same name, another cluster)`,
+    };
+  }
+  return null;
+}
+
+/** Rule 2's test: the sender runs another data dir than the one recorded for it. */
+function superseded(view: AcceptanceView, env: PeerEnvelope): Refusal | null {
+  const recorded = view.members.get(env.from)?.incarnation ?? '';
+  if (recorded === '' || env.incarnation === recorded) return null;
+  return {
+    code: 'SUPERSEDED_INCARNATION',
+    reason:
+      `${env.from} is recorded as incarnation ${recorded}, the sender runs ${show(env.incarnation)}: ` +
+      `its data dir was lost or replaced; remove and re-add ${env.from} to bring it back`,
+  };
+}
+
+/** Judges one batch of Raft messages from one sender. */
+export function judgeBatch(view: AcceptanceView, env: PeerEnvelope, messages: readonly Message[]): BatchVerdict {
+  const refused = judgeEnvelope(view, env);
+  if (refused !== null) return { accept: false, refusal: refused };
+  for (const m of messages) {
+    const lead = termLeadProblem(m.term, view.term);
+    if (lead !== null) return { accept: false, refusal: { code: 'TERM_LEAD', reason: `${m.type} from ${env.from}: ${lead}` } };
+  }
+  if (messages.some((m) => COUNTED.has(m.type))) {
+    const s = superseded(view, env);
+    if (s !== null) return { accept: false, refusal: s };
+  }
+  const ours = localClusterId(view);
+  if (ours !== null && env.clusterId === '') {
+    const led = messages.find((m) => FROM_LEADER.has(m.type));
+    if (led !== undefined) {
+      return {
+        accept: false,
+        refusal: {
+          code: 'NO_CLUSTER_ID',
+          reason: `${led.type} from ${env.from}, which has no cluster id, to a member of cluster ${ours}: it may have bootstrapped alone; only leaders of cluster ${ours} are followed`,
+        },
+      };
+    }
+  }
+  const adopt = ours === null && env.clusterId !== '' ? env.clusterId : null;
+  // Votes are judged as the node will be once it holds the sender's cluster id.
+  const voter = adopt === null ? view : { ...view, identity: { ...view.identity, clusterId: adopt } };
+  const deliver: Message[] = [];
+  const dropped: Dropped[] = [];
+  for (const m of messages) {
+    const why = m.type === 'PreVote' || m.type === 'Vote' ? voteRefusal(voter, env, m.lastLogIndex) : null;
+    if (why === null) deliver.push(m);
+    else dropped.push({ message: m, why });
+  }
+  return { accept: true, deliver, dropped, adopt };
+}
+
+/** Judges a membership ping (or any RPC that is not a Raft batch): rules 1 and 2. */
+export function judgePing(view: AcceptanceView, env: PeerEnvelope): Refusal | null {
+  return judgeEnvelope(view, env) ?? superseded(view, env);
+}
+
+/**
+ * Rule 5: null when this node may answer a vote request from `env` whose last log index is
+ * `candidateLastIndex`; otherwise why not.
+ */
+export function voteRefusal(view: AcceptanceView, env: PeerEnvelope, candidateLastIndex: number): string | null {
+  const ours = localClusterId(view);
+  const { identity } = view;
+  if (ours !== null) {
+    const recorded = view.members.get(view.self)?.incarnation ?? '';
+    if (recorded === identity.incarnation) return null;
+    return recorded === ''
+      ? `${view.self} does not vote until cluster ${ours} has recorded its incarnation ${identity.incarnation}`
+      : `${view.self} is recorded as incarnation ${recorded}, this data dir is ${identity.incarnation}: it never votes`;
+  }
+  if (identity.origin === 'join') return `${view.self} started empty to join a cluster and does not vote before it has one`;
+  if (view.lastIndex > 1) return null;
+  if (env.clusterId === '' && candidateLastIndex <= 1) return null;
+  return (
+    `${view.self} holds only the bootstrap entry and no cluster id: it votes only for a candidate in the same state ` +
+    `(found one with ${env.clusterId === '' ? 'no cluster id' : `cluster id ${env.clusterId}`} and last index ${candidateLastIndex})`
+  );
+}

@@ -1,0 +1,59 @@
+/**
+ * The start-up question, "who are you, and do you know me?", which a starting node asks every
+ * peer before it decides to bootstrap, join or start from disk (startup-decision.ts). This is
+ * the answer a running node gives, from its applied state and what its transport has heard.
+ */
+import type { IdentityId, LocalIdentity, RecordedMembers } from './types.js';
+
+/** What the asker learns about itself from one peer. */
+export interface AboutYou {
+  /** The asker's id is in the peer's applied membership. */
+  readonly member: boolean;
+  readonly role: 'voter' | 'learner' | null;
+  /** The incarnation the cluster recorded for the asker's id; '' when none. */
+  readonly recorded: string;
+  /** An incarnation the peer heard from the asker's id and has not seen removed; '' when none. */
+  readonly heard: string;
+  /** The asker's own incarnation was removed from the cluster. */
+  readonly removed: boolean;
+}
+
+export interface HelloReply {
+  /** The answering peer. */
+  readonly memberId: string;
+  readonly incarnation: IdentityId;
+  readonly clusterId: IdentityId | null;
+  readonly lastIndex: number;
+  readonly appliedIndex: number;
+  readonly you: AboutYou;
+}
+
+export interface HelloView {
+  readonly identity: LocalIdentity;
+  readonly members: RecordedMembers;
+  readonly lastIndex: number;
+  readonly appliedIndex: number;
+  /** The last incarnation the transport heard from `id`, if any. */
+  readonly heardFrom: (id: string) => string | null;
+}
+
+export function helloReply(view: HelloView, askerId: string, askerIncarnation: string): HelloReply {
+  const record = view.members.get(askerId);
+  const heard = view.heardFrom(askerId) ?? '';
+  const recorded = record?.incarnation ?? '';
+  return {
+    memberId: view.identity.memberId,
+    incarnation: view.identity.incarnation,
+    clusterId: view.identity.clusterId ?? view.members.clusterId,
+    lastIndex: view.lastIndex,
+    appliedIndex: view.appliedIndex,
+    you: {
+      member: record !== null,
+      role: record?.role ?? null,
+      recorded,
+      // Evidence that a data dir ran as this member: not the one recorded, and not removed since.
+      heard: heard !== '' && heard !== recorded && !view.members.wasRemoved(heard) ? heard : '',
+      removed: askerIncarnation !== '' && view.members.wasRemoved(askerIncarnation),
+    },
+  };
+}

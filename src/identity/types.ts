@@ -1,0 +1,48 @@
+/**
+ * Who a node is, beyond its configured id. A data dir gets a random incarnation when it is
+ * created; the cluster gets a random id from its first leader. Every peer message carries both,
+ * so a node can tell a member's current data dir from a lost or replaced one, and its own
+ * cluster from another one bootstrapped from an identical file.
+ */
+
+/** 64 random bits as 16 lowercase hex digits: a cluster id or an incarnation. */
+export type IdentityId = string;
+
+/** How a data dir came to be, which decides whether it may vote before the cluster knows it. */
+export type DataDirOrigin =
+  /** Wrote the initial configuration from the cluster file (a new cluster, as far as it knew). */
+  | 'bootstrap'
+  /** Started empty to receive the log from the cluster (`--join`, or peers showed a cluster). */
+  | 'join'
+  /** Created by a version without identities; its incarnation was assigned on upgrade. */
+  | 'legacy';
+
+export const DATA_DIR_ORIGINS: readonly DataDirOrigin[] = ['bootstrap', 'join', 'legacy'];
+
+/** What a data dir says about itself; persisted beside the Raft state. */
+export interface LocalIdentity {
+  /** The `--id` the data dir was created for. */
+  readonly memberId: string;
+  readonly incarnation: IdentityId;
+  /** The cluster it belongs to; null until it has heard of the cluster's id. */
+  readonly clusterId: IdentityId | null;
+  readonly origin: DataDirOrigin;
+}
+
+/** The identity fields of a peer message's envelope, as received ('' when absent). */
+export interface PeerEnvelope {
+  readonly clusterName: unknown;
+  readonly clusterId: string;
+  readonly from: string;
+  readonly incarnation: string;
+}
+
+/** What the replicated members table says, as far as identity goes (applied state). */
+export interface RecordedMembers {
+  /** null: not a member. '' incarnation: a member the cluster has not heard from yet. */
+  get(id: string): { readonly incarnation: string; readonly role: 'voter' | 'learner' } | null;
+  wasRemoved(incarnation: string): boolean;
+  readonly clusterId: IdentityId | null;
+}
+
+export const IDENTITY_ID = /^[0-9a-f]{16}$/;
