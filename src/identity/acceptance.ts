@@ -16,8 +16,9 @@
  *     looks like its own.
  *  4. A term leading ours by more than 2^32: refused (src/limits/raft-numbers.ts).
  *  5. Vote requests reach the core only when this node may vote: with a cluster id, once the
- *     cluster has recorded its own incarnation; without one, unless it started empty to join,
- *     and while its log holds only the bootstrap entry, only for candidates in the same state.
+ *     cluster has recorded its own incarnation (as its applied state, or a peer that applied it,
+ *     told it); without one, unless it started empty to join, and while its log holds only the
+ *     bootstrap entry, only for candidates in the same state.
  */
 import type { Message } from '../raft/messages.js';
 import { termLeadProblem } from '../limits/raft-numbers.js';
@@ -157,9 +158,10 @@ export function voteRefusal(view: AcceptanceView, env: PeerEnvelope, candidateLa
   if (ours !== null) {
     const recorded = view.members.get(view.self)?.incarnation ?? '';
     if (recorded === identity.incarnation) return null;
-    return recorded === ''
-      ? `${view.self} does not vote until cluster ${ours} has recorded its incarnation ${identity.incarnation}`
-      : `${view.self} is recorded as incarnation ${recorded}, this data dir is ${identity.incarnation}: it never votes`;
+    if (recorded !== '') return `${view.self} is recorded as incarnation ${recorded}, this data dir is ${identity.incarnation}: it never votes`;
+    // Recorded before this node's applied state caught up with it (a restart, a lagging apply).
+    if (identity.recorded) return null;
+    return `${view.self} does not vote until cluster ${ours} has recorded its incarnation ${identity.incarnation}`;
   }
   if (identity.origin === 'join') return `${view.self} started empty to join a cluster and does not vote before it has one`;
   if (view.lastIndex > 1) return null;

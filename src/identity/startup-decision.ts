@@ -48,7 +48,12 @@ export type StartupRefusalCode = 'WRONG_MEMBER' | 'FOREIGN_CLUSTER' | 'SUPERSEDE
 export type StartupDecision =
   | { readonly action: 'bootstrap'; readonly reason: string }
   | { readonly action: 'join'; readonly reason: string; readonly warning: string | null }
-  | { readonly action: 'start'; readonly reason: string }
+  | {
+      readonly action: 'start';
+      readonly reason: string;
+      /** The freshest peer's applied state records this data dir: the cluster knows it. */
+      readonly recorded: boolean;
+    }
   | { readonly action: 'refuse'; readonly code: StartupRefusalCode; readonly message: string };
 
 const REBUILD =
@@ -94,7 +99,7 @@ export function decideStartup(input: StartupInput): StartupDecision {
   const freshest = relevant.reduce<Answered | null>((best, a) => (best === null || a.reply.appliedIndex > best.reply.appliedIndex ? a : best), null);
 
   if (disk.kind === 'present') {
-    if (own === null) return { action: 'start', reason: 'data dir from a version without identities: it gets an incarnation now' };
+    if (own === null) return { action: 'start', reason: 'data dir from a version without identities: it gets an incarnation now', recorded: false };
     if (freshest !== null) {
       const you = freshest.reply.you;
       if (you.removed) {
@@ -117,7 +122,7 @@ export function decideStartup(input: StartupInput): StartupDecision {
         };
       }
     }
-    return { action: 'start', reason: `data dir holds incarnation ${own.incarnation}` };
+    return { action: 'start', reason: `data dir holds incarnation ${own.incarnation}`, recorded: freshest?.reply.you.recorded === own.incarnation };
   }
 
   const known = answered.find((a) => a.reply.you.recorded !== '' || a.reply.you.heard !== '');
@@ -159,10 +164,10 @@ export function identityFor(decision: StartupDecision, memberId: string, disk: D
   switch (decision.action) {
     case 'bootstrap':
     case 'join':
-      return { memberId, incarnation: newId(), clusterId: null, origin: decision.action };
+      return { memberId, incarnation: newId(), clusterId: null, origin: decision.action, recorded: false };
     case 'start':
-      if (disk.kind === 'present' && disk.identity !== null) return disk.identity;
-      return { memberId, incarnation: newId(), clusterId: null, origin: 'legacy' };
+      if (disk.kind === 'present' && disk.identity !== null) return { ...disk.identity, recorded: disk.identity.recorded || decision.recorded };
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'legacy', recorded: false };
     case 'refuse':
       return null;
   }

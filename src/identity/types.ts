@@ -27,6 +27,12 @@ export interface LocalIdentity {
   /** The cluster it belongs to; null until it has heard of the cluster's id. */
   readonly clusterId: IdentityId | null;
   readonly origin: DataDirOrigin;
+  /**
+   * The cluster has committed this incarnation as its member's: learned from the applied log or
+   * from a peer that applied it. Kept here because the applied state lags the log after a
+   * restart, and a member recorded before it crashed must be able to vote at once.
+   */
+  readonly recorded: boolean;
 }
 
 /** The identity fields of a peer message's envelope, as received ('' when absent). */
@@ -35,6 +41,8 @@ export interface PeerEnvelope {
   readonly clusterId: string;
   readonly from: string;
   readonly incarnation: string;
+  /** The incarnation the sender's applied state records for the receiver; '' when none. */
+  readonly toIncarnation: string;
 }
 
 /** What the replicated members table says, as far as identity goes (applied state). */

@@ -11,7 +11,9 @@ export type AuditEventType =
   | 'member.removed'
   | 'leader.changed'
   | 'state.divergence'
-  | 'state.repaired';
+  | 'state.repaired'
+  /** A peer message refused on identity grounds (src/identity), by this node or by the peer. */
+  | 'peer.refused';
 
 export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'member.status',
@@ -20,6 +22,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'leader.changed',
   'state.divergence',
   'state.repaired',
+  'peer.refused',
 ];
 
 export interface AuditEvent {

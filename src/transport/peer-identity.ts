@@ -13,8 +13,8 @@ export interface StatusReport {
 }
 
 export interface TransportIdentity {
-  /** Stamped on every envelope this node sends. */
-  envelope(): { readonly clusterId: string; readonly incarnation: string };
+  /** Stamped on every envelope this node sends to `to`. */
+  envelope(to: string): { readonly clusterId: string; readonly incarnation: string; readonly toIncarnation: string };
   /** The checks every peer RPC shares (cluster, known and non-removed sender), before decoding. */
   judgeEnvelope(env: PeerEnvelope): Refusal | null;
   judgeBatch(env: PeerEnvelope, messages: readonly Message[]): BatchVerdict;
@@ -45,14 +45,14 @@ export function basicIdentity(self: string, clusterName: string, isKnownPeer: (i
   const view = {
     self,
     clusterName,
-    identity: { memberId: self, incarnation: '0000000000000000', clusterId: null, origin: 'legacy' as const },
+    identity: { memberId: self, incarnation: '0000000000000000', clusterId: null, origin: 'legacy' as const, recorded: false },
     term: 0,
     lastIndex: 0,
     members: { ...none, get: (id: string) => (isKnownPeer(id) ? none.get() : null) },
     configured: () => false,
   };
   return {
-    envelope: () => ({ clusterId: '', incarnation: '' }),
+    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '' }),
     judgeEnvelope: (env) => judgeEnvelope(view, env),
     judgeBatch: (env, messages) => {
       const refusal = judgeEnvelope(view, env);

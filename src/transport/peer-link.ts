@@ -105,7 +105,7 @@ export class PeerLink {
       from: this.ctx.self,
       to: this.id,
       messages: batch.map(encodeMessage),
-      ...this.ctx.identity.envelope(),
+      ...this.ctx.identity.envelope(this.id),
     };
     if (this.unaryOnly) {
       this.sendUnary(request, batch.length);
@@ -196,7 +196,7 @@ export class PeerLink {
     }
     const token: { send: SnapshotSend | null } = { send: null };
     this.snapshot = token;
-    const send = streamSnapshot(this.client, m, this.ctx.clusterName, this.ctx.identity.envelope(), chunkBytesFor(this.ctx.maxMessageBytes), (err) => {
+    const send = streamSnapshot(this.client, m, this.ctx.clusterName, this.ctx.identity.envelope(this.id), chunkBytesFor(this.ctx.maxMessageBytes), (err) => {
       if (this.snapshot !== token) return;
       this.snapshot = null;
       if (err) {
@@ -215,7 +215,7 @@ export class PeerLink {
   /** A membership ping on the peer's HeartbeatStream (a unary Heartbeat for peers without it). */
   ping(payload: Uint8Array, deadlineMs: number): Promise<PingResult> {
     if (this.closed) return Promise.reject(new TransportError('CLOSED', `link to ${this.id} is closed`));
-    const ping = { from: this.ctx.self, to: this.id, cluster: this.ctx.clusterName, sendTimeMs: performance.now(), payload, ...this.ctx.identity.envelope() };
+    const ping = { from: this.ctx.self, to: this.id, cluster: this.ctx.clusterName, sendTimeMs: performance.now(), payload, ...this.ctx.identity.envelope(this.id) };
     if (this.heartbeats.unsupported) return this.unaryPing(ping, deadlineMs);
     return this.heartbeats.ping(ping, deadlineMs).then(
       (pong) => this.pingResult(pong),
@@ -261,7 +261,13 @@ export class PeerLink {
     }
     if (pong['from'] !== this.id) throw this.pingError(`expected a pong from ${this.id}, found one from ${String(pong['from'])}`);
     // The answer counts as contact with the member only from the data dir the cluster knows.
-    const env = { clusterName: this.ctx.clusterName, clusterId: stringField(pong, 'clusterId'), from: this.id, incarnation: stringField(pong, 'incarnation') };
+    const env = {
+      clusterName: this.ctx.clusterName,
+      clusterId: stringField(pong, 'clusterId'),
+      from: this.id,
+      incarnation: stringField(pong, 'incarnation'),
+      toIncarnation: stringField(pong, 'toIncarnation'),
+    };
     const refusal = this.ctx.identity.judgePing(env);
     if (refusal !== null) {
       this.ctx.counters.refused += 1;
@@ -276,7 +282,7 @@ export class PeerLink {
   reportStatus(report: StatusReport, deadlineMs: number): Promise<boolean> {
     if (this.closed) return Promise.reject(new TransportError('CLOSED', `link to ${this.id} is closed`));
     const method = raftPeerMethod('ReportStatus');
-    const request: WireStatusReport = { cluster: this.ctx.clusterName, from: this.ctx.self, to: this.id, ...report, ...this.ctx.identity.envelope() };
+    const request: WireStatusReport = { cluster: this.ctx.clusterName, from: this.ctx.self, to: this.id, ...report, ...this.ctx.identity.envelope(this.id) };
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline: Date.now() + deadlineMs }, (err, response) => {
         if (err) {

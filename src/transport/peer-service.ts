@@ -62,7 +62,13 @@ function asStatus(err: unknown): Partial<grpc.StatusObject> & { code: grpc.statu
 }
 
 function envelopeOf(raw: Raw, from: string): PeerEnvelope {
-  return { clusterName: raw['cluster'], clusterId: stringField(raw, 'clusterId'), from, incarnation: stringField(raw, 'incarnation') };
+  return {
+    clusterName: raw['cluster'],
+    clusterId: stringField(raw, 'clusterId'),
+    from,
+    incarnation: stringField(raw, 'incarnation'),
+    toIncarnation: stringField(raw, 'toIncarnation'),
+  };
 }
 
 export class PeerService {
@@ -310,7 +316,7 @@ export class PeerService {
       throw new HeartbeatHandlerError({ code: grpc.status.INTERNAL, details: `onHeartbeat failed: ${err instanceof Error ? err.message : String(err)}` });
     }
     const seq = typeof raw['seq'] === 'number' ? raw['seq'] : 0;
-    return { from: this.ctx.self, echoSendTimeMs: sendTimeMs, payload: answer, seq, ...this.ctx.identity.envelope() };
+    return { from: this.ctx.self, echoSendTimeMs: sendTimeMs, payload: answer, seq, ...this.ctx.identity.envelope(from) };
   }
 
   /** The start-up question: authenticated and of our cluster, but asked whatever the asker's data dir. */
@@ -323,7 +329,7 @@ export class PeerService {
       if (typeof from !== 'string' || from === '') throw refuse(grpc.status.INVALID_ARGUMENT, `from: expected the asker's member id, found ${describeValue(from)}`);
       const auth = this.ctx.auth.check(call, from);
       if (auth !== null) throw new IdentityRefusal(from, auth);
-      const named = this.ctx.identity.judgeEnvelope({ clusterName: raw['cluster'], clusterId: '', from, incarnation: '' });
+      const named = this.ctx.identity.judgeEnvelope({ clusterName: raw['cluster'], clusterId: '', from, incarnation: '', toIncarnation: '' });
       if (named !== null && named.code === 'CLUSTER_NAME') throw new IdentityRefusal(from, named);
       if (raw['to'] !== this.ctx.self) throw refuse(grpc.status.INVALID_ARGUMENT, `misdirected: expected to=${JSON.stringify(this.ctx.self)}, found ${describeValue(raw['to'])}`);
       const r = this.ctx.identity.hello(from, stringField(raw, 'incarnation'));

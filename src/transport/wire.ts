@@ -10,6 +10,7 @@ import { loadProto, lookupService } from './proto.js';
 export interface WireIdentity {
   readonly clusterId: string;
   readonly incarnation: string;
+  readonly toIncarnation: string;
 }
 
 export interface WireBatch extends WireIdentity {
@@ -26,6 +27,7 @@ export interface WireChunk {
   readonly data: Uint8Array;
   readonly clusterId?: string;
   readonly incarnation?: string;
+  readonly toIncarnation?: string;
 }
 
 export interface WirePing extends WireIdentity {

@@ -5,7 +5,7 @@ import type { PeerEnvelope } from '../../src/identity/types.js';
 import type { Message } from '../../src/raft/messages.js';
 import { CLUSTER_A, CLUSTER_B, INC, identity, members, view } from './fixtures.js';
 
-const env = (over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', clusterId: CLUSTER_A, from: 'c2', incarnation: INC(2), ...over });
+const env = (over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', clusterId: CLUSTER_A, from: 'c2', incarnation: INC(2), toIncarnation: '', ...over });
 const heartbeat = (term = 5): Message => ({ type: 'Heartbeat', from: 'c2', to: 'c1', term, commit: 3, context: '' });
 const appendResp: Message = { type: 'AppendResp', from: 'c2', to: 'c1', term: 5, reject: false, index: 9, rejectHint: 0, hintTerm: 0 };
 const voteResp: Message = { type: 'VoteResp', from: 'c2', to: 'c1', term: 6, reject: false };
@@ -68,7 +68,9 @@ void t.test('rule 5: who may vote', async (t) => {
   t.equal(voteRefusal(established, env(), 20), null, 'a recorded member of an established cluster');
   const unrecorded = { ...established, self: 'c3', identity: identity({ memberId: 'c3', incarnation: INC(3), clusterId: CLUSTER_A }) };
   t.match(voteRefusal(unrecorded, env(), 20), /c3 does not vote until cluster 00000000000000aa has recorded its incarnation 0000000000000003/);
-  const superseded = { ...established, identity: identity({ incarnation: INC(11), clusterId: CLUSTER_A }) };
+  const toldRecorded = { ...unrecorded, identity: { ...unrecorded.identity, recorded: true } };
+  t.equal(voteRefusal(toldRecorded, env(), 20), null, 'recorded, as a peer or its own apply told it before a restart: it votes though its applied state lags');
+  const superseded = { ...established, identity: identity({ incarnation: INC(11), clusterId: CLUSTER_A, recorded: true }) };
   t.match(voteRefusal(superseded, env(), 20), /c1 is recorded as incarnation 0000000000000001, this data dir is 000000000000000b: it never votes/);
   const joined = view({ identity: identity({ origin: 'join' }), lastIndex: 30, members: members({ c1: {}, c2: {} }) });
   t.match(voteRefusal(joined, env({ clusterId: '' }), 40), /started empty to join a cluster/);

@@ -23,7 +23,7 @@ export function members(
 }
 
 export function identity(over: Partial<LocalIdentity> = {}): LocalIdentity {
-  return { memberId: 'c1', incarnation: INC(1), clusterId: null, origin: 'bootstrap', ...over };
+  return { memberId: 'c1', incarnation: INC(1), clusterId: null, origin: 'bootstrap', recorded: false, ...over };
 }
 
 export function view(over: Partial<AcceptanceView> = {}): AcceptanceView {

@@ -78,17 +78,19 @@ void t.test('a data dir the cluster recorded as superseded, or removed, is refus
 
 void t.test('a data dir with state starts from it when the cluster agrees or nobody answers', async (t) => {
   t.match(decideStartup(input({ disk: disk() })), { action: 'start' });
-  t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { recorded: INC(1) } }) }] })), { action: 'start' });
+  t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { recorded: INC(1) } }) }] })), { action: 'start', recorded: true });
+  t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { recorded: '' } }) }] })), { action: 'start', recorded: false });
   t.match(decideStartup(input({ disk: { kind: 'present', identity: null, lastIndex: 300 } })), { action: 'start', reason: /without identities/ });
 });
 
 void t.test('the identity a decision creates', async (t) => {
   let n = 100;
   const next = (): string => INC(n++);
-  t.same(identityFor({ action: 'bootstrap', reason: '' }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(100), clusterId: null, origin: 'bootstrap' });
-  t.same(identityFor({ action: 'join', reason: '', warning: null }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(101), clusterId: null, origin: 'join' });
+  t.same(identityFor({ action: 'bootstrap', reason: '' }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(100), clusterId: null, origin: 'bootstrap', recorded: false });
+  t.same(identityFor({ action: 'join', reason: '', warning: null }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(101), clusterId: null, origin: 'join', recorded: false });
   const kept = disk();
-  t.same(identityFor({ action: 'start', reason: '' }, 'c1', kept, next), kept.kind === 'present' ? kept.identity : null, 'an existing identity is kept');
-  t.same(identityFor({ action: 'start', reason: '' }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy' });
+  t.same(identityFor({ action: 'start', reason: '', recorded: false }, 'c1', kept, next), kept.kind === 'present' ? kept.identity : null, 'an existing identity is kept');
+  t.match(identityFor({ action: 'start', reason: '', recorded: true }, 'c1', kept, next), { incarnation: INC(1), recorded: true }, 'and learns that the cluster recorded it');
+  t.same(identityFor({ action: 'start', reason: '', recorded: false }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy', recorded: false });
   t.equal(identityFor({ action: 'refuse', code: 'REMOVED', message: '' }, 'c1', EMPTY, next), null);
 });

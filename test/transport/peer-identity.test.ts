@@ -37,7 +37,7 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
   const view: AcceptanceView = {
     self,
     clusterName: 'test',
-    identity: { memberId: self, incarnation, clusterId, origin: 'bootstrap' },
+    identity: { memberId: self, incarnation, clusterId, origin: 'bootstrap', recorded: true },
     term: 3,
     lastIndex: 10,
     members: { get: (id) => (id in rows ? { incarnation: rows[id]!, role: 'voter' } : null), wasRemoved: (i) => i === INC(99), clusterId },
@@ -49,7 +49,7 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
     refusedBy: [],
     reports: [],
     identity: {
-      envelope: () => ({ clusterId: clusterId ?? '', incarnation }),
+      envelope: (to) => ({ clusterId: clusterId ?? '', incarnation, toIncarnation: rows[to] ?? '' }),
       judgeEnvelope: (env) => judgeEnvelope(view, env),
       judgeBatch: (env, ms) => judgeBatch(view, env, ms),
       judgePing: (env) => judgePing(view, env),
@@ -89,7 +89,7 @@ void t.test('envelopes carry cluster id and incarnation, and the receiver hears 
   n1.transport.setPeer('n2', n2.address);
   n1.transport.send([heartbeat('n1', 'n2')]);
   await waitFor(() => n2.received.length === 1, 'delivery');
-  t.match(r2.heard[0], { from: 'n1', clusterId: CLUSTER, incarnation: INC(1), clusterName: 'test' });
+  t.match(r2.heard[0], { from: 'n1', clusterId: CLUSTER, incarnation: INC(1), toIncarnation: INC(2), clusterName: 'test' });
   await n1.transport.ping('n2', new Uint8Array([7]), 5000);
   t.ok(r1.heard.some((e) => e.from === 'n2' && e.incarnation === INC(2)), 'the pinger hears the ponger');
 });
