@@ -96,7 +96,8 @@ export class ControllerNode {
         if (!report) return;
         const [sender, receiver] = direction === 'in' ? [peer, self.id] : [self.id, peer];
         logger.warn({ peer, code, direction }, direction === 'in' ? `refused a message from ${peer}: ${details}` : `${peer} refused this node's message: ${details}`);
-        recordAudit(auditEvent(Date.now(), self.id, 'peer.refused', { subject: peer, from: sender, to: receiver, reason: `${code ?? 'PERMISSION_DENIED'}: ${details}` }));
+        const reason = code !== null && details.startsWith(`${code}:`) ? details : `${code ?? 'PERMISSION_DENIED'}: ${details}`;
+        recordAudit(auditEvent(Date.now(), self.id, 'peer.refused', { subject: peer, from: sender, to: receiver, reason }));
       },
       reportStatus: async (from, r) => (sm.members.get(r.member) === null || membership === null ? false : membership.reportStatus(r.member, r.status, r.reason, from)),
       onFatal: opts.onFatal,

@@ -114,3 +114,9 @@ void t.test('listen and metrics are kept apart from address', async (t) => {
   );
   t.same(c.nodes[0], { id: 'a', address: 'proxy.example.com:443', listen: '0.0.0.0:7101', metrics: '[::1]:9100' });
 });
+
+void t.test('tls paths may name the node: ${id} is substituted per node', async (t) => {
+  const c = parseClusterConfig(`${MINIMAL}tls: { ca: /tls/ca.crt, cert: '/tls/\${id}.crt', key: '/tls/\${id}.key' }\n`, '/etc/ctl/cluster.yaml');
+  const node = nodeConfigFor(c, 'a', '/');
+  t.same([node.tls?.ca, node.tls?.cert, node.tls?.key], ['/tls/ca.crt', '/tls/a.crt', '/tls/a.key']);
+});

@@ -246,3 +246,7 @@ void t.test('tls.client_ca must be a path and tls.metrics a boolean', async (t) 
   expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, client_ca: '' }\n`, 'tls.client_ca', /expected a file path, found an empty string/);
   expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, metrics: 'yes' }\n`, 'tls.metrics', /expected true or false, found the string "yes"/);
 });
+
+void t.test('tls paths accept only the ${id} placeholder', async (t) => {
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: '/tls/\${host}.crt', key: k }\n`, 'tls.cert', /unknown placeholder \$\{host\}/);
+});
