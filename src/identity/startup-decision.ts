@@ -4,8 +4,10 @@
  * Production (src/node/startup.ts) and the simulation run this same function.
  *
  * The rules (docs/architecture.md, "Identity"; docs/operate.md, what each refusal means):
- *  - A data dir made for another member id, or belonging to another cluster than the one its
- *    peers run, is refused, naming both.
+ *  - A data dir made for another member id is refused, naming both. So is one belonging to
+ *    another cluster than the one its peers run: when a majority of the cluster's members answer
+ *    with one other cluster id and none with its own (a lone foreign peer proves nothing; the
+ *    identity checks keep the two apart at run time).
  *  - A data dir the cluster has recorded as superseded (another incarnation recorded for this
  *    member) or removed is refused, naming the procedure that brings the member back.
  *  - An empty data dir whose member the cluster already knows (it recorded or heard an
@@ -39,6 +41,8 @@ export interface StartupInput {
   /** `--join`. */
   readonly join: boolean;
   readonly dataDir: string;
+  /** How many members the cluster file lists, this one included. */
+  readonly clusterSize: number;
   readonly disk: DiskState;
   readonly answers: readonly PeerAnswer[];
 }
@@ -81,7 +85,8 @@ export function decideStartup(input: StartupInput): StartupDecision {
   if (ownCluster !== null) {
     const others = answered.filter((a) => a.reply.clusterId !== null && a.reply.clusterId !== ownCluster);
     const same = answered.some((a) => a.reply.clusterId === ownCluster);
-    if (others.length > 0 && !same) {
+    const majority = Math.floor(input.clusterSize / 2) + 1;
+    if (others.length >= majority && new Set(others.map((a) => a.reply.clusterId)).size === 1 && !same) {
       const theirs = [...new Set(others.map((a) => a.reply.clusterId))].join(', ');
       return {
         action: 'refuse',

@@ -57,7 +57,7 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
       credentials: opts.credentials,
       deadlineMs: helloDeadlineMs(config),
     });
-    const decision = decideStartup({ memberId: config.self.id, join: opts.join, dataDir: config.dataDir, disk, answers });
+    const decision = decideStartup({ memberId: config.self.id, join: opts.join, dataDir: config.dataDir, clusterSize: config.nodes.length, disk, answers });
     const answered = answers.filter((a) => 'reply' in a).map((a) => a.peer);
     logger.info({ decision: decision.action, answered, unanswered: answers.filter((a) => 'error' in a).map((a) => `${a.peer}: ${a.error}`) }, `start-up: ${decision.action}`);
     if (decision.action === 'refuse') throw new StartupRefusedError(decision.code, decision.message);

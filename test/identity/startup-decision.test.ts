@@ -5,7 +5,7 @@ import { CLUSTER_A, CLUSTER_B, INC, identity, reply } from './fixtures.js';
 
 const EMPTY: DiskState = { kind: 'empty' };
 const disk = (over: Parameters<typeof identity>[0] = {}, lastIndex = 50): DiskState => ({ kind: 'present', identity: identity({ clusterId: CLUSTER_A, ...over }), lastIndex });
-const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', join: false, dataDir: '/var/lib/c1', disk: EMPTY, answers: [], ...over });
+const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', join: false, dataDir: '/var/lib/c1', clusterSize: 3, disk: EMPTY, answers: [], ...over });
 const down = (peer: string): PeerAnswer => ({ peer, error: 'UNAVAILABLE: connection refused' });
 
 void t.test('an empty data dir bootstraps when no peer answers, or when every peer is still at the bootstrap entry', async (t) => {
@@ -58,6 +58,8 @@ void t.test('a data dir of another cluster is refused, naming both clusters', as
   });
   const mixed = decideStartup(input({ disk: disk({ clusterId: CLUSTER_B }), answers: [{ peer: 'c2', reply: reply() }, { peer: 'c3', reply: reply({ clusterId: CLUSTER_B, you: { recorded: INC(1) } }) }] }));
   t.match(mixed, { action: 'start' }, 'a peer of its own cluster answered: a left-over member elsewhere is not proof');
+  const lone = decideStartup(input({ disk: disk({ clusterId: CLUSTER_B }), answers: [{ peer: 'c2', reply: reply() }, down('c3')] }));
+  t.match(lone, { action: 'start' }, 'one foreign peer of three is no majority: it may be the foreign one');
 });
 
 void t.test('a data dir the cluster recorded as superseded, or removed, is refused', async (t) => {
