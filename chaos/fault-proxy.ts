@@ -47,6 +47,8 @@ export interface ProxyStats {
   unidentifiedActive: number;
   bytesForwarded: number;
   bytesDropped: number;
+  /** Chunks held back (for a delay, a rate cap, or behind a held chunk) rather than passed on at once. */
+  chunksHeld: number;
   /** Connections closed by the proxy because a cut direction healed. */
   closedOnHeal: number;
   /** How connections ended: 'peer end' (FIN from the dialling node), 'node ECONNRESET', ... */
@@ -140,6 +142,7 @@ class Pipe {
       this.deliver(chunk);
       return;
     }
+    this.conn.proxy.stats.chunksHeld += 1;
     const at = Math.max(performance.now() + delayMs, this.lastAt);
     this.lastAt = at;
     this.queue.push({ at, chunk });
@@ -274,7 +277,7 @@ export class FaultProxy {
   readonly node: string;
   readonly links: LinkTable;
   readonly random: () => number;
-  readonly stats: ProxyStats = { connections: 0, unidentified: 0, unidentifiedActive: 0, bytesForwarded: 0, bytesDropped: 0, closedOnHeal: 0, endings: {} };
+  readonly stats: ProxyStats = { connections: 0, unidentified: 0, unidentifiedActive: 0, bytesForwarded: 0, bytesDropped: 0, chunksHeld: 0, closedOnHeal: 0, endings: {} };
   private readonly connections = new Set<Connection>();
   private readonly unsubscribe: () => void;
 

@@ -7,7 +7,9 @@
  * and blame the node for it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { controllerService, decodeControllersView, decodeStatus, type ControllersView, type StatusJson } from '../src/api/client.js';
+import { decodeControllersView, decodeStatus, type StatusJson } from '../src/api/answers.js';
+import type { ControllersView } from '../src/api/controller-rows.js';
+import { controllerServiceDefinition } from '../src/api/controller-proto.js';
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,
@@ -26,7 +28,7 @@ export class NodeProbe {
   }
 
   private call(method: 'ListControllers' | 'Status'): Promise<unknown> {
-    const def = controllerService().service[method];
+    const def = controllerServiceDefinition().service[method];
     if (def === undefined) throw new Error(`controller.api.Controller has no method ${method}`);
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(

@@ -4,6 +4,7 @@
  * checker's per-key results, status mismatches, lost writes, process exits, proxy counters.
  */
 import type { Anomaly, KeyResult } from './linearizability.js';
+import type { HealLiveness } from './liveness.js';
 import type { Mismatch, Percentiles, StatusChange } from './status-analysis.js';
 
 export interface FaultRecord {
@@ -19,11 +20,18 @@ export interface FaultRecord {
 }
 
 /**
- * safety: not linearizable, or an acknowledged write lost; crash: a controller exited on its
- * own; status: accuracy or convergence targets missed; liveness: no recovery, no progress, a
- * membership change that never completed; harness: the harness could not do its job.
+ * safety: not linearizable, or an acknowledged write lost; liveness: no leader or no write
+ * within the bound after a heal (or at the start), no operation succeeded at all, a final read
+ * that never succeeded; crash: a controller exited on its own; harness: the harness could not
+ * do its job; status: accuracy or convergence targets missed, members not all online again
+ * after the last heal; operations: a restart, join or membership change that did not complete
+ * within the harness's deadline. CI fails on the first four at any load (the kinds whose
+ * verdict does not depend on the machine's speed, given generous bounds) and prints the rest.
  */
-export type ProblemKind = 'safety' | 'crash' | 'status' | 'liveness' | 'harness';
+export type ProblemKind = 'safety' | 'liveness' | 'crash' | 'harness' | 'status' | 'operations';
+
+/** The kinds CI fails on, at any load. */
+export const BUILD_FAILING_KINDS: ReadonlySet<ProblemKind> = new Set(['safety', 'liveness', 'crash', 'harness']);
 
 export interface LostWrite {
   readonly key: string;
@@ -49,8 +57,14 @@ export interface ChaosReport {
   readonly verdict: {
     readonly ok: boolean;
     readonly problems: readonly string[];
-    /** What kinds of thing went wrong (a timing judgement can be set aside on a starved machine; safety never). */
+    /** What kinds of thing went wrong, one per problem, in the same order. */
     readonly kinds: readonly ProblemKind[];
+  };
+  /** After every heal: how long until a leader and an acknowledged write (liveness.ts). */
+  readonly liveness: {
+    readonly boundMs: number;
+    readonly boundElectionTimeouts: number;
+    readonly heals: readonly HealLiveness[];
   };
   readonly replay: string;
   readonly config: {
@@ -102,6 +116,13 @@ export interface ChaosReport {
   readonly timeline: string | null;
 }
 
+function livenessLine(r: ChaosReport): string {
+  const h = r.liveness.heals;
+  if (h.length === 0) return 'no heals';
+  const worst = (xs: ReadonlyArray<number | null>): string => (xs.some((x) => x === null) ? 'missed' : `${Math.max(...(xs as number[]))}ms`);
+  return `${h.length} heals; slowest leader ${worst(h.map((x) => x.leaderMs))}, slowest write ${worst(h.map((x) => x.writeMs))} (bound ${r.liveness.boundMs}ms = ${r.liveness.boundElectionTimeouts} election timeouts)`;
+}
+
 /** A one-screen summary for the terminal. */
 export function summarize(r: ChaosReport): string {
   const c = r.convergenceMs;
@@ -113,6 +134,7 @@ export function summarize(r: ChaosReport): string {
     `  convergence: p50 ${c.p50}ms, p99 ${c.p99}ms, max ${c.max}ms over ${r.status.changes.filter((x) => x.kind === 'fault').length} changes (${r.status.unconverged} unconverged)` +
       (r.status.changes.some((x) => x.kind === 'membership') ? `; membership changes: p99 ${r.status.membershipConvergenceMs.p99}ms` : ''),
     `  machine: ${r.machine.cpus} cpus, load ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after`,
+    `  liveness: ${livenessLine(r)}`,
     `  faults: ${r.faults.filter((f) => f.skipped === undefined).length} applied, ${r.faults.filter((f) => f.skipped !== undefined).length} skipped; recovery after the last heal: ${r.recoveryMs === null ? 'none' : `${r.recoveryMs}ms`}`,
     r.verdict.ok ? '  verdict: OK' : `  verdict: FAILED\n${r.verdict.problems.map((p) => `    - ${p}`).join('\n')}`,
   ];

@@ -14,6 +14,7 @@ import { checkableHistory, type OpRecord } from './history.js';
 import { NodeProbe } from './node-probe.js';
 import type { Delay } from './link-faults.js';
 import { checkHistory } from './linearizability.js';
+import { judgeLiveness, LIVENESS_BOUND_ELECTION_TIMEOUTS, type AckedWrite, type Heal } from './liveness.js';
 import type { ChaosReport, FaultRecord, LostWrite, ProblemKind } from './report.js';
 import { describeAction, makeSchedule, type FaultAction, type PlannedFault, type Role, type Scenario } from './scenarios.js';
 import { analyzeStatus, percentiles, stateOf, type World } from './status-analysis.js';
@@ -152,6 +153,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const ids = cluster.ids;
   const listenAll = ids.map((id) => cluster.listen(id));
   const admin = new ControllerClient({ endpoints: listenAll, timeoutMs: 3000 });
+  // Writes of its own after every heal, so liveness is measured even when the workload is busy
+  // elsewhere or has stopped (the last heal comes shortly before the end).
+  const prober = new ControllerClient({ endpoints: listenAll, timeoutMs: Math.max(1000, electionTimeoutMs) });
 
   // ---- What the harness has done, and the truth that follows from it. ----
   const cond = new Map<string, NodeCondition>(ids.map((id) => [id, { running: false, member: true, voter: true }]));
@@ -253,6 +257,37 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     }
     return new Map([...st.voters.map((v): [string, 'voter'] => [v, 'voter']), ...st.learners.map((v): [string, 'learner'] => [v, 'learner'])]);
   };
+  const heals: Heal[] = [];
+  /** The probes' writes, for the history the checker reads (their keys are read back at the end). */
+  const probeRecords: OpRecord[] = [];
+  const probes = new Set<Promise<void>>();
+  const livenessBoundMs = LIVENESS_BOUND_ELECTION_TIMEOUTS * electionTimeoutMs;
+  /** A fault ended: from now on a leader and a write must follow within the bound. */
+  const healed = (cause: string): void => {
+    const n = heals.length + 1;
+    const atMs = now();
+    heals.push({ atMs, cause });
+    const probe = (async (): Promise<void> => {
+      for (let attempt = 1; now() < atMs + livenessBoundMs; attempt++) {
+        // A key per attempt: an attempt that timed out may still commit, and must not be confused with the next.
+        const key = `liveness/${n}/${attempt}`;
+        const value = `heal${n}.${attempt}`;
+        const op = { kind: 'put', value } as const;
+        const invokeMs = now();
+        try {
+          const { revision } = await prober.put(key, value);
+          probeRecords.push({ client: 'liveness', key, op, invokeMs, returnMs: now(), result: 'ok', outcome: { kind: 'written', revision } });
+          workload.ackedUnique.push({ key, value, revision });
+          return;
+        } catch (err) {
+          // It may still commit: open-ended for the checker, as the workload's are.
+          probeRecords.push({ client: 'liveness', key, op, invokeMs, returnMs: now(), result: 'failed', outcome: { kind: 'unknown' }, error: err instanceof ApiError ? err.code : 'ERROR' });
+          await sleep(100);
+        }
+      }
+    })();
+    probes.add(probe);
+  };
   const faults: FaultRecord[] = [];
   let faultSeq = 0;
   let stopping = false;
@@ -287,6 +322,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       active.delete(id);
       applyLinks();
       recordWorld(`heal ${kind} ${target}`);
+      healed(`${kind} ${target}`);
       currentFaults.delete(id);
       faults.push({ atMs, kind, target, healedAtMs: Math.round(now()) });
       event(`healed ${kind} ${target}`);
@@ -360,12 +396,13 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         cluster.start(x);
         setCond(x, { unsettled: true });
         recordWorld(`${x} starting`);
+        healed(`restart ${x}`);
         sampler.reset(x);
         const up = await upAgain(x, 30000);
         if (up !== null) {
           setCond(x, { running: true, unsettled: false });
           recordWorld(`${x} restarted`, 'fault', up);
-        } else problem('liveness', `${x} did not answer within 30 s of its restart`);
+        } else problem('operations', `${x} did not answer within 30 s of its restart`);
         active.delete(id);
         currentFaults.delete(id);
         const detail = `restarted; API answering after ${Math.round(now() - healedAtMs)}ms, ${firstBytes(x, startedAt)}`;
@@ -386,6 +423,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         cluster.resume(x);
         setCond(x, { running: true });
         recordWorld(`resume ${x}`);
+        healed(`resume ${x}`);
         active.delete(id);
         currentFaults.delete(id);
         faults.push({ atMs, kind: 'pause', target: x, healedAtMs: Math.round(now()) });
@@ -414,6 +452,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           }
         }
         currentFaults.delete(id);
+        healed('end of the transfer storm');
         faults.push({ atMs, kind: 'transfer-storm', target: 'leader', healedAtMs: Math.round(now()), detail: hops.join(', ') });
         return;
       }
@@ -431,7 +470,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           setCond(x, { member: false, voter: false, unsettled: false });
           recordWorld(`removed ${x}`, 'membership');
         } catch (err) {
-          problem('liveness', `member remove ${x} failed for 15 s with a majority up: ${errText(err)}`);
+          problem('operations', `member remove ${x} failed for 15 s with a majority up: ${errText(err)}`);
           setCond(x, { unsettled: false });
           recordWorld(`remove ${x} failed`, 'membership');
           active.delete(id);
@@ -446,6 +485,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         // Unsettled from the add until the new process answers: being added, then starting.
         setCond(x, { member: true, voter: false, running: false, unsettled: true });
         recordWorld(`adding ${x}`, 'membership');
+        healed(`re-adding ${x}`);
         event(`member add ${x} --learner, start it with --join`);
         let detail: string;
         try {
@@ -456,14 +496,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           if (up !== null) {
             setCond(x, { running: true, unsettled: false });
             recordWorld(`${x} joined`, 'membership', up);
-          } else problem('liveness', `${x} did not answer within 30 s of joining`);
+          } else problem('operations', `${x} did not answer within 30 s of joining`);
           await retryChange(() => admin.memberPromote(x), async () => (await membersNow()).get(x) === 'voter', 30000);
           setCond(x, { voter: true });
           recordWorld(`promote ${x}`, 'membership');
           detail = `re-added empty, voter after ${Math.round(now() - healedAtMs)}ms`;
           event(`${x} promoted to voter`);
         } catch (err) {
-          problem('liveness', `re-adding ${x} failed: ${errText(err)}`);
+          problem('operations', `re-adding ${x} failed: ${errText(err)}`);
           detail = `re-add failed: ${errText(err)}`;
         }
         active.delete(id);
@@ -512,7 +552,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         const latest = new Map<string, boolean>();
         for (const s of sampler.samples.slice(-ids.length * 4)) latest.set(s.sampler, s.rows.length === ids.length && s.rows.every((r) => r.online) && s.rows.some((r) => r.leader));
         if (ids.every((id) => latest.get(id) === true)) break;
-        if (performance.now() > warmDeadline) throw new Error('the cluster did not elect a leader and report every node online within 60 s');
+        if (performance.now() > warmDeadline) {
+          if (leaderNow() === null) throw new Error('no leader within 60 s of the start');
+          problem('status', 'not every node reported every node online within 60 s of the start; running anyway');
+          break;
+        }
         await sleep(50);
       }
       // ---- The run. ----
@@ -542,6 +586,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       stopping = true;
       await workload.stop();
       runMs = now();
+      await Promise.all([...probes]);
       // ---- Recovery: every member online in every node's answers. ----
       const lastChange = worlds[worlds.length - 1]!.atMs;
       const recoverDeadline = performance.now() + 30000;
@@ -566,14 +611,15 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           break;
         }
         if (performance.now() > recoverDeadline) {
-          problem('liveness', `the cluster did not recover within 30 s of the last heal (every member online on every node, with a leader)`);
+          problem('status', `the cluster did not recover within 30 s of the last heal (every member online on every node, with a leader)`);
           break;
         }
         await sleep(50);
       }
       if (o.tty) process.stdout.write('\r\x1b[K');
       // ---- Read everything back (linearizable reads, retried until they succeed). ----
-      const readBack = async (key: string): Promise<{ value: string; revision: number } | null> => {
+      /** null: the key does not exist; undefined: no read succeeded (a liveness problem, not a lost write). */
+      const readBack = async (key: string): Promise<{ value: string; revision: number } | null | undefined> => {
         const invokeMs = now();
         try {
           const kv = await retry(async () => {
@@ -598,11 +644,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           return got;
         } catch (err) {
           problem('liveness', `final read of ${key} failed for 20 s: ${errText(err)}`);
-          return null;
+          return undefined;
         }
       };
       const registers = [...new Set(workload.records.filter((r) => r.key.startsWith('r')).map((r) => r.key))].sort();
-      const finalRegs = new Map<string, { value: string; revision: number } | null>();
+      const finalRegs = new Map<string, { value: string; revision: number } | null | undefined>();
       for (const key of registers) finalRegs.set(key, await readBack(key));
       for (const r of workload.records) {
         if (!r.key.startsWith('r') || r.outcome?.kind !== 'written' || r.op.kind === 'get') continue;
@@ -619,6 +665,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         Array.from({ length: 8 }, async () => {
           for (let u = queue.shift(); u !== undefined; u = queue.shift()) {
             const got = await readBack(u.key);
+            if (got === undefined) continue;
             if (got === null || got.value !== u.value || got.revision !== u.revision) {
               lost.push({ key: u.key, value: u.value, revision: u.revision, found: got === null ? 'nothing' : `${got.value}@${got.revision}` });
             }
@@ -645,7 +692,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         finals.splice(finals.indexOf(last), 1, stale);
       }
     }
-    const records = [...workload.records, ...finals];
+    const records = [...workload.records, ...probeRecords, ...finals];
     const history = checkableHistory(records);
     const checkStarted = performance.now();
     const lin = checkHistory(history);
@@ -674,6 +721,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const unidentified = proxyStats.reduce((s, p) => s + p.unidentifiedActive, 0);
     if (unidentified > 0) problem('harness', `harness: ${unidentified} peer connections could not be attributed to a node (their faults were not applied)`);
     if (count('ok') === 0) problem('liveness', 'no operation succeeded: the workload proves nothing');
+    const acked: AckedWrite[] = [...work, ...probeRecords].filter((r) => r.outcome?.kind === 'written');
+    const liveness = judgeLiveness(heals, sampler.samples, worlds, acked, electionTimeoutMs);
+    for (const text of liveness.problems) problem('liveness', text);
 
     const cpus = os.cpus();
     const built: ChaosReport = {
@@ -687,7 +737,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       statusAccuracy: Number(status.accuracy.toFixed(6)),
       convergenceMs: status.convergenceMs,
       faults: [...faults].sort((x, y) => x.atMs - y.atMs),
-      verdict: { ok: problems.length === 0, problems: problems.map((p) => p.text), kinds: [...new Set(problems.map((p) => p.kind))] },
+      verdict: { ok: problems.length === 0, problems: problems.map((p) => p.text), kinds: problems.map((p) => p.kind) },
+      liveness: { boundMs: liveness.boundMs, boundElectionTimeouts: LIVENESS_BOUND_ELECTION_TIMEOUTS, heals: liveness.heals },
       replay:
         `npm run chaos -- --scenario ${o.scenario.name} --seed ${o.seed} --nodes ${o.nodes} --duration ${Math.round(o.durationMs / 1000)}s --base-timeout ${o.baseTimeoutMs}ms` +
         (electionTimeoutMs !== 1000 ? ` --election-timeout ${electionTimeoutMs}ms` : '') +
@@ -751,7 +802,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     if (progressTimer !== null) clearInterval(progressTimer);
     await workload.stop().catch(() => undefined);
     await sampler.stop().catch(() => undefined);
+    await Promise.all([...probes]);
     admin.close();
+    prober.close();
     await cluster.stop();
     if (report !== null && report.verdict.ok && !o.keep) fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -3,13 +3,13 @@
  * proposed here when this node leads, and otherwise forwarded to the leader once.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { RaftHost } from '../node/raft-host.js';
-import { HostError } from '../node/errors.js';
 import type { StateMachine } from '../statemachine/index.js';
+import { HostError, type ConsensusPort } from './consensus-port.js';
+import type { ControllersView } from './controller-rows.js';
+import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
 import { kvOps } from './kv-ops.js';
 import type { KvSessions } from './kv-session-service.js';
-import type { LeaderForwarder } from './leader-forwarder.js';
-import { onLeaderOf } from './on-leader.js';
+import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
 import type {
   AuditEventMsg,
@@ -17,7 +17,6 @@ import type {
   DeleteRequestMsg,
   GetRequestMsg,
   LeaderTransferRequestMsg,
-  ListControllersResponseMsg,
   MemberAddRequestMsg,
   MemberIdRequestMsg,
   PutRequestMsg,
@@ -33,11 +32,11 @@ export interface ControllerServiceDeps {
   readonly id: string;
   readonly clusterName: string;
   readonly version: string;
-  readonly host: RaftHost;
+  readonly host: ConsensusPort;
   readonly stateMachine: StateMachine;
   readonly addressOf: (id: string) => string | null;
-  readonly forwarder: LeaderForwarder;
-  readonly listControllers: () => ListControllersResponseMsg;
+  readonly forwarder: ForwardToLeader;
+  readonly listControllers: () => ControllersView;
   readonly audit: AuditSource;
   /** On the leader: judge and propose a follower's status correction; true when proposed. */
   readonly reportStatus: (report: StatusReportMsg) => Promise<boolean>;
@@ -66,6 +65,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const t = deps.defaultTimeoutMs;
   const onLeader = onLeaderOf(deps);
   const kv = kvOps(host, deps.stateMachine, onLeader);
+  const config = configOps(deps.id, host, sm, onLeader);
 
   const memberResponse = () => {
     const conf = host.status().conf;
@@ -90,8 +90,10 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     Delete: unary<DeleteRequestMsg, { revision: number }>((req, deadline) => kv.delete(req, deadline), t),
     Get: unary<GetRequestMsg, { key: string; value: Buffer; revision: number }>((req, deadline) => kv.get(req, deadline), t),
     KvSession: deps.sessions.handler(kv, t),
+    ConfigGet: unary<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
+    ConfigSet: unary<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 
-    ListControllers: unary<object, ListControllersResponseMsg>(async () => deps.listControllers(), t),
+    ListControllers: unary<object, ControllersView>(async () => deps.listControllers(), t),
 
     Status: unary<object, object>(async () => {
       const st = host.status();
@@ -201,7 +203,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   };
 }
 
-async function waitLeaderIs(host: RaftHost, target: string, deadline: number): Promise<string> {
+async function waitLeaderIs(host: ConsensusPort, target: string, deadline: number): Promise<string> {
   while (Date.now() < deadline) {
     if (host.softState().leader === target) return target;
     await new Promise((r) => setTimeout(r, 20));

@@ -2,10 +2,9 @@
  * Put, Get and Delete as plain functions of a decoded request and a deadline: the unary calls
  * and the multiplexed KvSession both serve them, so the two cannot drift apart.
  */
-import { HostError } from '../node/errors.js';
-import type { RaftHost } from '../node/raft-host.js';
 import type { ApplyResult, KvCommand, StateMachine } from '../statemachine/index.js';
 import { encodeCommand, validateCommand } from '../statemachine/index.js';
+import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
 import { ServiceFailure } from './service-error.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
@@ -39,7 +38,7 @@ function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
   return encodeCommand(envelope);
 }
 
-export function kvOps(host: RaftHost, sm: StateMachine, onLeader: OnLeader): KvOps {
+export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader): KvOps {
   return {
     async put(req, deadline) {
       const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: req.value, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
@@ -67,7 +66,7 @@ export function kvOps(host: RaftHost, sm: StateMachine, onLeader: OnLeader): KvO
             await host.readBarrier(Math.max(1, deadline - Date.now()));
             break;
           } catch (err) {
-            if (!(err instanceof HostError && (err.code === 'NOT_LEADER' || err.code === 'NO_LEADER'))) throw err;
+            if (leaderErrorOf(err) === null) throw err;
             await new Promise((r) => setTimeout(r, 20));
           }
         }

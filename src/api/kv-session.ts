@@ -56,6 +56,20 @@ export class KvSessionError extends Error {
   }
 }
 
+/**
+ * A put, get or delete on `session`, or as the unary call `unary` when the value is too large
+ * for a session or the endpoint has no KvSession. Both answers decode alike.
+ */
+export async function viaSession<T>(session: KvSessionClient, op: KvSessionOp, timeoutMs: number, unary: () => Promise<T>): Promise<KvSessionResponseMsg | T> {
+  if (session.unsupported || op.value.byteLength > MAX_SESSION_VALUE_BYTES) return unary();
+  try {
+    return await session.request(op, timeoutMs);
+  } catch (err) {
+    if (err instanceof KvSessionError && err.code === grpc.status.UNIMPLEMENTED) return unary();
+    throw err;
+  }
+}
+
 interface Pending {
   readonly resolve: (res: KvSessionResponseMsg) => void;
   readonly reject: (err: KvSessionError) => void;

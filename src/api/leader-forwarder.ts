@@ -5,9 +5,8 @@
  * the follower and the leader more than the write itself); the rest are unary calls.
  */
 import * as grpc from '@grpc/grpc-js';
-import { loadProto, lookupService } from '../transport/proto.js';
-import { CLIENT_CHANNEL_OPTIONS } from './client.js';
-import { KvSessionClient, KvSessionError, MAX_SESSION_VALUE_BYTES, sessionOp, type KvFields } from './kv-session.js';
+import { CLIENT_CHANNEL_OPTIONS, controllerMethod, controllerServiceDefinition } from './controller-proto.js';
+import { KvSessionClient, sessionOp, viaSession, type KvFields } from './kv-session.js';
 import { fromServiceError, ServiceFailure } from './service-error.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
@@ -21,7 +20,7 @@ export class LeaderForwarder {
   private readonly ctor: grpc.ServiceClientConstructor;
 
   constructor(private readonly credentials: grpc.ChannelCredentials) {
-    this.ctor = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
+    this.ctor = controllerServiceDefinition();
   }
 
   call<T>(address: string, method: string, request: object, deadline: number): Promise<T> {
@@ -65,18 +64,12 @@ export class LeaderForwarder {
   private async onSession(address: string, method: string, op: KvSessionRequestMsg['op'], req: KvFields, deadline: number): Promise<{ revision: number }> {
     let session = this.sessions.get(address);
     if (session === undefined) {
-      const def = this.ctor.service['KvSession'] as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
+      const def = controllerMethod('KvSession') as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
       session = new KvSessionClient(this.client(address), def, address);
       this.sessions.set(address, session);
     }
     const unary = async (): Promise<{ revision: number }> => (await this.unary(address, method, req, deadline)) as { revision: number };
-    if (session.unsupported || (req.value?.byteLength ?? 0) > MAX_SESSION_VALUE_BYTES) return unary();
-    try {
-      const res = await session.request(sessionOp(op, req, true), Math.max(1, deadline - Date.now()));
-      return { revision: res.revision };
-    } catch (err) {
-      if (err instanceof KvSessionError && err.code === grpc.status.UNIMPLEMENTED) return unary();
-      throw err;
-    }
+    const res = await viaSession(session, sessionOp(op, req, true), Math.max(1, deadline - Date.now()), unary);
+    return { revision: res.revision };
   }
 }

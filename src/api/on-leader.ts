@@ -3,16 +3,19 @@
  * forwarded to the leader once (a forwarded request is never forwarded again). While there is
  * no leader, or leadership moves under the request, it retries until its deadline.
  */
-import { HostError } from '../node/errors.js';
-import type { RaftHost } from '../node/raft-host.js';
-import type { LeaderForwarder } from './leader-forwarder.js';
+import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { ServiceFailure } from './service-error.js';
+
+/** Sends a request on to the leader at `address` (LeaderForwarder does, over gRPC). */
+export interface ForwardToLeader {
+  call<Res>(address: string, method: string, request: object, deadline: number): Promise<Res>;
+}
 
 export interface OnLeaderDeps {
   readonly id: string;
-  readonly host: RaftHost;
+  readonly host: ConsensusPort;
   readonly addressOf: (id: string) => string | null;
-  readonly forwarder: LeaderForwarder;
+  readonly forwarder: ForwardToLeader;
 }
 
 export type OnLeader = <Res>(
@@ -38,7 +41,7 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         return await deps.forwarder.call<Res>(address, method, req, deadline);
       } catch (err) {
         const retriable =
-          (err instanceof HostError && (err.code === 'NOT_LEADER' || err.code === 'NO_LEADER')) ||
+          leaderErrorOf(err) !== null ||
           (err instanceof ServiceFailure && err.code === 'NO_LEADER' && !req.forwarded);
         if (!retriable || req.forwarded) throw err;
         await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));

@@ -4,17 +4,15 @@
  * a client tells "this endpoint is down" from "this endpoint said no".
  */
 import * as grpc from '@grpc/grpc-js';
-import { HostError } from '../node/errors.js';
 import { RaftError } from '../raft/errors.js';
 import { CommandError } from '../statemachine/index.js';
+import { HostError, leaderErrorOf } from './consensus-port.js';
 import { type ApiErrorCode, errorCodeOf, serviceError } from './errors.js';
-
-export type ServerErrorCode = ApiErrorCode;
 
 export class ServiceFailure extends Error {
   override readonly name = 'ServiceFailure';
   constructor(
-    readonly code: ServerErrorCode,
+    readonly code: ApiErrorCode,
     message: string,
   ) {
     super(message);
@@ -30,9 +28,11 @@ export function toServiceError(err: unknown): grpc.ServiceError {
 export function toServiceFailure(err: unknown): ServiceFailure {
   if (err instanceof ServiceFailure) return err;
   if (err instanceof CommandError) return new ServiceFailure('INVALID_ARGUMENT', err.message);
+  const notLeading = leaderErrorOf(err);
+  if (notLeading !== null) return new ServiceFailure(notLeading.code, notLeading.message);
   if (err instanceof HostError) {
     switch (err.code) {
-      case 'NOT_LEADER':
+      case 'NOT_LEADER': // read by leaderErrorOf above
       case 'NO_LEADER':
       case 'TIMEOUT':
       case 'SHUTTING_DOWN':
@@ -44,8 +44,7 @@ export function toServiceFailure(err: unknown): ServiceFailure {
   }
   if (err instanceof RaftError) {
     switch (err.code) {
-      case 'NOT_LEADER':
-        return new ServiceFailure(err.leaderHint ? 'NOT_LEADER' : 'NO_LEADER', err.message);
+      case 'NOT_LEADER': // read by leaderErrorOf above
       case 'TRANSFER_IN_PROGRESS':
         return new ServiceFailure('NOT_LEADER', err.message);
       case 'CONF_CHANGE_PENDING':

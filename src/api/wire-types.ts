@@ -1,4 +1,7 @@
-/** The client API's messages as proto-loader hands them to us (camelCase, defaults filled). */
+/**
+ * The client API's messages as proto-loader hands them to us (camelCase, defaults filled).
+ * ListControllers answers with ControllersView (controller-rows.ts), shared with the client.
+ */
 export interface ClientRefMsg {
   readonly id: string;
   readonly seq: number;
@@ -39,28 +42,6 @@ export interface LeaderTransferRequestMsg {
 export interface AuditRequestMsg {
   readonly sinceMs: number;
   readonly follow: boolean;
-}
-export interface ControllerStatusMsg {
-  readonly id: string;
-  readonly address: string;
-  readonly online: boolean;
-  readonly localState: 'online' | 'offline';
-  readonly clusterState: 'online' | 'offline';
-  readonly leader: boolean;
-  readonly voter: boolean;
-  readonly lastContactMs: number;
-  readonly heartbeatTimeoutMs: number;
-  readonly rttP50Ms: number;
-  readonly rttP99Ms: number;
-  readonly appliedIndex: number;
-  readonly lagEntries: number;
-  readonly version: string;
-}
-export interface ListControllersResponseMsg {
-  readonly controllers: readonly ControllerStatusMsg[];
-  readonly stale: boolean;
-  readonly answeredBy: string;
-  readonly staleReason: string;
 }
 export interface AuditEventMsg {
   readonly time: string;

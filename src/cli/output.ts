@@ -5,16 +5,8 @@
  */
 import Table from 'cli-table3';
 import YAML from 'yaml';
-import {
-  CONTROLLER_FIELDS,
-  type AuditEventJson,
-  type ControllersView,
-  type ControllerStatusJson,
-  type KvEntry,
-  type KvJson,
-  type MembersJson,
-  type StatusJson,
-} from '../api/client.js';
+import type { AuditEventJson, KvEntry, KvJson, MembersJson, StatusJson } from '../api/answers.js';
+import { CONTROLLER_FIELDS, type ControllersView, type ControllerStatus } from '../api/controller-rows.js';
 
 export const LIST_FORMATS = ['table', 'json', 'yaml'] as const;
 export type ListFormat = (typeof LIST_FORMATS)[number];
@@ -29,7 +21,7 @@ export const AUDIT_FORMATS = ['text', 'json'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
 
 /** Exactly the contract's fields, in its order, whatever object came in. */
-export function controllerJson(c: ControllerStatusJson): Record<string, unknown> {
+export function controllerJson(c: ControllerStatus): Record<string, unknown> {
   return Object.fromEntries(CONTROLLER_FIELDS.map((field) => [field, c[field]]));
 }
 
@@ -38,20 +30,20 @@ export function formatNumber(n: number): string {
   return Number.isInteger(n) ? String(n) : String(Number(n.toFixed(2)));
 }
 
-function cell(c: ControllerStatusJson, field: (typeof CONTROLLER_FIELDS)[number]): string {
+function cell(c: ControllerStatus, field: (typeof CONTROLLER_FIELDS)[number]): string {
   if (field === 'online') return c.online ? 'yes' : 'no';
   const v = c[field];
   return typeof v === 'number' ? formatNumber(v) : String(v);
 }
 
-export function controllersTable(controllers: readonly ControllerStatusJson[]): string {
+export function controllersTable(controllers: readonly ControllerStatus[]): string {
   // No colours: the output is read by scripts as often as by people.
   const table = new Table({ head: [...CONTROLLER_FIELDS], style: { head: [], border: [] } });
   for (const c of controllers) table.push(CONTROLLER_FIELDS.map((field) => cell(c, field)));
   return `${table.toString()}\n`;
 }
 
-export function renderControllers(controllers: readonly ControllerStatusJson[], format: ListFormat): string {
+export function renderControllers(controllers: readonly ControllerStatus[], format: ListFormat): string {
   switch (format) {
     case 'table':
       return controllersTable(controllers);

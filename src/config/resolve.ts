@@ -14,6 +14,7 @@ import {
 import { formatDuration } from './duration.js';
 import type { LocatedProblem, PathSegment } from './issues.js';
 import { checkNodes } from './node-checks.js';
+import { settingsFromFile } from './settings-from-file.js';
 import type { RawConfig } from './schema.js';
 import type { ClusterConfig, HeartbeatConfig, NodeEntry, RaftSettings, TlsConfig } from './types.js';
 
@@ -28,6 +29,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
 
   const heartbeat = resolveHeartbeat(raw, problems);
   const raft = resolveRaft(raw, problems);
+  const settings = settingsFromFile(raw, raft.electionTimeoutMs, problems);
 
   const syncInHeartbeat = controller.heartbeat?.state_sync_interval;
   if (syncInHeartbeat !== undefined && controller.state_sync_interval !== undefined) {
@@ -89,6 +91,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
       raft,
       tls,
       logLevel: controller.log_level ?? DEFAULTS.logLevel,
+      settings,
     },
   };
 }

@@ -139,15 +139,35 @@ const tls = z.strictObject({
   metrics: z.boolean().optional(),
 });
 
+/**
+ * Cluster-wide settings (src/settings/keys.ts) are checked by their own codecs in resolve.ts,
+ * so that the file, `ctl config set` and the log share one parser; here only the key names.
+ */
+function settingsSection<K extends string>(keys: readonly K[]) {
+  return z.strictObject(Object.fromEntries(keys.map((k) => [k, z.unknown().optional()])) as Record<K, z.ZodOptional<z.ZodUnknown>>);
+}
+
 export const rawConfigSchema = z.strictObject({
   cluster: z.strictObject({
     name: identifier('a name').optional(),
     nodes: z.array(node).min(1, { error: 'expected at least one node' }),
+    preferred_leader: z.unknown().optional(),
   }),
   // `controller:` with everything beneath commented out parses as null; treat it as absent.
   controller: controller.nullish(),
   raft: raft.nullish(),
   tls: tls.nullish(),
+  services: settingsSection(['vip_cidr', 'vip_quarantine']).nullish(),
+  agents: settingsSection(['dependency_ttl']).nullish(),
+  autopilot: settingsSection([
+    'last_contact_threshold',
+    'max_trailing_logs',
+    'server_stabilization_time',
+    'promote_learners',
+    'cleanup_dead_servers',
+    'dead_server_threshold',
+    'min_quorum',
+  ]).nullish(),
 });
 
 export type RawConfig = z.output<typeof rawConfigSchema>;

@@ -1,3 +1,5 @@
+import type { FileSettings } from './settings-from-file.js';
+
 /**
  * The resolved cluster config: every default applied, every duration in milliseconds, every
  * path absolute. Produced only by load.ts, so code holding one may trust it is consistent.
@@ -79,6 +81,8 @@ export interface ClusterConfig {
   readonly tls: TlsConfig | null;
   /** A pino level; default 'info'. */
   readonly logLevel: LogLevel;
+  /** Cluster-wide settings as this file writes them; the log's values rule once written. */
+  readonly settings: FileSettings;
 }
 
 export interface NodeConfig extends ClusterConfig {

@@ -55,7 +55,10 @@ export interface MembershipEngineOptions {
   readonly proposalRetryMs?: number;
 }
 
-/** One row of `ctl list controllers` as the engine knows it. */
+/**
+ * One row of `ctl list controllers` as the engine knows it: the one row type from here to the
+ * JSON (src/api/controller-rows.ts adds what Raft and the records know: address, leader, voter).
+ */
 export interface MemberRow {
   readonly id: NodeId;
   readonly online: boolean;
@@ -66,6 +69,14 @@ export interface MemberRow {
   readonly peer: PeerSnapshot | null;
   /** The member's applied index as its latest view reported it (ours for this node); null: no view yet. */
   readonly appliedIndex: number | null;
+}
+
+/** The membership layer's answer to `list controllers`: a row per member, and whether it may be out of date. */
+export interface MembershipView {
+  readonly rows: readonly MemberRow[];
+  /** This node cannot reach a quorum. */
+  readonly stale: boolean;
+  readonly staleReason: string;
 }
 
 export interface SyncOutcome {

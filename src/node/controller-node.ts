@@ -10,7 +10,8 @@ import type { NodeConfig } from '../config/index.js';
 import { controllerService } from '../api/controller-service.js';
 import { KvSessions } from '../api/kv-session-service.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
-import type { AuditEventMsg, ControllerStatusMsg, ListControllersResponseMsg } from '../api/wire-types.js';
+import { controllersView } from '../api/controller-rows.js';
+import type { AuditEventMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import type { ConfEntry, Message } from '../raft/index.js';
@@ -30,6 +31,8 @@ import { prepareDataDir } from './startup.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
 import { Metrics } from './metrics.js';
+import { SettingsKeeper } from './settings-keeper.js';
+import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
 
 export interface ControllerNodeOptions {
@@ -80,6 +83,18 @@ export class ControllerNode {
       sm.members.get(id)?.address || config.nodes.find((n) => n.id === id)?.address || null;
 
     const isConfigured = (id: string): boolean => config.nodes.some((n) => n.id === id);
+    const settingsKeeper = new SettingsKeeper({
+      file: config.settings,
+      view: () => sm.view(settingsKind),
+      isLeader: () => host?.softState().role === 'leader',
+      proposeInit: async (values) => {
+        if (host === null) throw new Error('not started');
+        const result = await host.propose(encodeCommand({ kind: 'settings', op: 'init', values }), config.raft.electionTimeoutMs * 2);
+        if (!result.ok) throw new Error(result.message);
+      },
+      logger,
+    });
+
     // The host and the transport refer to each other; the transport is built first and
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
@@ -145,6 +160,7 @@ export class ControllerNode {
         transport.send(msgs);
       },
       onSoftState: (s, term) => {
+        settingsKeeper.check();
         logger.info({ leader: s.leader, role: s.role, term }, 'raft state changed');
         metrics.onSoftState(s, term);
         nodeIdentity.onRole(s.role === 'leader');
@@ -168,6 +184,7 @@ export class ControllerNode {
       onApplied: () => {
         nodeIdentity.onApplied();
         membership?.onApplied();
+        settingsKeeper.check();
       },
       onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),
       onSnapshotRestored: () => {
@@ -230,7 +247,15 @@ export class ControllerNode {
         stateMachine: sm,
         addressOf: knownAddress,
         forwarder,
-        listControllers: () => listControllers(self.id, raftHost, sm, membershipNode),
+        listControllers: () =>
+          controllersView({
+            self: self.id,
+            version: VERSION,
+            raft: raftHost.status(),
+            members: sm.members.list(),
+            appliedIndex: sm.appliedIndex,
+            membership: membershipNode.listControllers(),
+          }),
         audit: {
           query: async (sinceMs) => (await audit.query({ sinceMs })).map(toAuditMsg),
           follow: (listener) => audit.follow((e) => listener(toAuditMsg(e))),
@@ -315,32 +340,4 @@ function applyConfToTransport(change: ConfEntry, transport: PeerTransport, addre
 
 function toAuditMsg(e: AuditEvent): AuditEventMsg {
   return { time: e.time, node: e.node, type: e.type, subject: e.subject ?? '', from: e.from ?? '', to: e.to ?? '', reason: e.reason };
-}
-
-function listControllers(self: string, host: RaftHost, sm: StateMachine, membership: MembershipNode): ListControllersResponseMsg {
-  const st = host.status();
-  const view = membership.listControllers();
-  const rows = new Map(view.rows.map((r) => [r.id, r]));
-  const controllers: ControllerStatusMsg[] = sm.members.list().map((m) => {
-    const r = rows.get(m.id);
-    // Each member reports its applied index in its heartbeat views; ours is exact.
-    const applied = m.id === self ? sm.appliedIndex : (r?.appliedIndex ?? 0);
-    return {
-      id: m.id,
-      address: m.address,
-      online: r?.online ?? false,
-      localState: r?.localState ?? 'offline',
-      clusterState: r?.clusterState ?? m.status,
-      leader: st.leader === m.id,
-      voter: st.conf.voters.includes(m.id),
-      lastContactMs: r?.lastContactMs ?? 0,
-      heartbeatTimeoutMs: r?.heartbeatTimeoutMs ?? 0,
-      rttP50Ms: r?.rttP50Ms ?? 0,
-      rttP99Ms: r?.rttP99Ms ?? 0,
-      appliedIndex: applied,
-      lagEntries: Math.max(0, st.commit - applied),
-      version: VERSION,
-    };
-  });
-  return { controllers, stale: view.stale, answeredBy: self, staleReason: view.staleReason };
 }

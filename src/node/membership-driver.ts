@@ -6,11 +6,11 @@
  */
 import { randomInt } from 'node:crypto';
 import type { HeartbeatConfig } from '../config/index.js';
-import { MembershipEngine, type MembershipContext } from '../membership/membership-engine.js';
+import { MembershipEngine, type MembershipContext, type MembershipView } from '../membership/membership-engine.js';
 import { auditEvent } from '../membership/audit.js';
 import type { StatusDecision } from '../membership/status-aggregator.js';
 import type { MemberStatus } from '../membership/types.js';
-import type { ControllersView, MembershipNode, MembershipPort } from './membership-port.js';
+import type { MembershipNode, MembershipPort } from './membership-port.js';
 
 export interface MembershipDriverOptions {
   readonly heartbeat: HeartbeatConfig;
@@ -112,21 +112,9 @@ class MembershipDriver implements MembershipNode {
     this.auditCommittedChanges();
   }
 
-  listControllers(): ControllersView {
+  listControllers(): MembershipView {
     const ctx = this.context();
-    const byId = new Map(this.port.members().map((m) => [m.id, m]));
-    const rows = this.engine.rows(ctx).map((r) => ({
-      id: r.id,
-      online: r.online,
-      localState: r.localState,
-      clusterState: r.clusterState ?? byId.get(r.id)?.status ?? 'online',
-      lastContactMs: r.peer?.lastContactMs ?? 0,
-      heartbeatTimeoutMs: r.peer?.timeoutMs ?? 0,
-      rttP50Ms: r.peer?.rttP50Ms ?? 0,
-      rttP99Ms: r.peer?.rttP99Ms ?? 0,
-      appliedIndex: r.appliedIndex,
-    }));
-    return { rows, stale: this.engine.stale(ctx), staleReason: this.engine.staleReason(ctx) };
+    return { rows: this.engine.rows(ctx), stale: this.engine.stale(ctx), staleReason: this.engine.staleReason(ctx) };
   }
 
   // ---- the schedule --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { NodeStatus } from '../raft/index.js';
 import type { ApplyResult, MemberRecord } from '../statemachine/index.js';
 import type { AuditEvent } from '../membership/audit.js';
+import type { MembershipView } from '../membership/membership-engine.js';
 import type { StatusDecision } from '../membership/status-aggregator.js';
 
 export interface MembershipPort {
@@ -29,25 +30,6 @@ export interface MembershipPort {
   onRtt(peer: string, rttMs: number): void;
 }
 
-export interface ControllerRow {
-  readonly id: string;
-  readonly online: boolean;
-  readonly localState: 'online' | 'offline';
-  readonly clusterState: 'online' | 'offline';
-  readonly lastContactMs: number;
-  readonly heartbeatTimeoutMs: number;
-  readonly rttP50Ms: number;
-  readonly rttP99Ms: number;
-  /** As the member's latest view reported it; null before any view arrived. */
-  readonly appliedIndex: number | null;
-}
-
-export interface ControllersView {
-  readonly rows: readonly ControllerRow[];
-  readonly stale: boolean;
-  readonly staleReason: string;
-}
-
 /** The controls the controller process has over its membership layer. */
 export interface MembershipNode {
   start(): void;
@@ -62,5 +44,5 @@ export interface MembershipNode {
   onApplied(): void;
   /** Leader: a follower's forwarded correction; true when proposed. */
   reportStatus(member: string, status: 'online' | 'offline', reason: string, reporter: string): Promise<boolean>;
-  listControllers(): ControllersView;
+  listControllers(): MembershipView;
 }

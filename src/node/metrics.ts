@@ -8,12 +8,12 @@ import client from 'prom-client';
 import type { NodeStatus, Message } from '../raft/index.js';
 import type { SoftState } from '../raft/types.js';
 import type { AuditEvent } from '../membership/audit.js';
-import type { MembershipNode } from './membership-port.js';
+import type { MembershipView } from '../membership/membership-engine.js';
 
 interface ScrapeState {
   readonly status: NodeStatus;
   readonly applied: number;
-  readonly membership: ReturnType<MembershipNode['listControllers']>;
+  readonly membership: MembershipView;
 }
 
 /** Resolution of nodejs_eventloop_lag_*: coarse enough to cost nothing at idle, fine enough to
@@ -69,9 +69,9 @@ export class Metrics {
         },
       });
     };
-    perPeer('membership_heartbeat_timeout_ms', 'Adaptive heartbeat timeout in force per peer.', (r) => r.heartbeatTimeoutMs);
-    perPeer('membership_rtt_p50_ms', 'Heartbeat round-trip time p50 per peer.', (r) => r.rttP50Ms);
-    perPeer('membership_rtt_p99_ms', 'Heartbeat round-trip time p99 per peer.', (r) => r.rttP99Ms);
+    perPeer('membership_heartbeat_timeout_ms', 'Adaptive heartbeat timeout in force per peer.', (r) => r.peer?.timeoutMs ?? 0);
+    perPeer('membership_rtt_p50_ms', 'Heartbeat round-trip time p50 per peer.', (r) => r.peer?.rttP50Ms ?? 0);
+    perPeer('membership_rtt_p99_ms', 'Heartbeat round-trip time p99 per peer.', (r) => r.peer?.rttP99Ms ?? 0);
     perPeer('membership_peer_online', '1 when the reconciled status of the peer is online.', (r) => (r.online ? 1 : 0));
     this.sent = new client.Counter({ name: 'raft_messages_sent_total', help: 'Raft messages handed to the transport.', labelNames: ['type'], registers: [this.registry] });
     this.leaderChanges = new client.Counter({ name: 'raft_leader_changes_total', help: 'Leader changes seen.', registers: [this.registry] });

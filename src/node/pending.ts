@@ -2,7 +2,7 @@
  * Requests waiting on the log: proposals wait for their index to be applied, reads for their
  * read index. Each carries its own deadline so a lost request fails instead of hanging.
  */
-import { HostError } from './errors.js';
+import { HostError } from '../api/consensus-port.js';
 
 interface Waiter<T> {
   resolve(value: T): void;

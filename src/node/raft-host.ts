@@ -12,7 +12,7 @@ import type { ConfState, Entry, NodeId, SoftState } from '../raft/types.js';
 import type { StateMachine, ApplyResult } from '../statemachine/index.js';
 import type { LevelRaftStorage, PersistedState } from '../storage/level-raft-storage.js';
 import type { Rng } from '../util/rng.js';
-import { HostError } from './errors.js';
+import { HostError, type ConsensusPort } from '../api/consensus-port.js';
 import { confEntryToMembersCommand } from './conf-members.js';
 import { WaitMap } from './pending.js';
 
@@ -51,7 +51,7 @@ interface ProposalMeta {
   readonly term: number;
 }
 
-export class RaftHost {
+export class RaftHost implements ConsensusPort {
   readonly id: NodeId;
   readonly tickMs: number;
   private readonly raw: RawNode;

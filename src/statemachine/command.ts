@@ -15,8 +15,8 @@
  * decoded on every node and a throw there would take the whole cluster down.
  */
 import { MAX_ENTRY_BYTES } from '../limits/entry-size.js';
-import { CommandError, describe } from './errors.js';
-import { Fields, isRecord, type Payload } from './fields.js';
+import { describe, Fields, isRecord, type Payload } from '../util/untrusted.js';
+import { CommandError } from './errors.js';
 import { DEFAULT_REGISTRY } from './kinds.js';
 import type { KindCommand, KindRegistry } from './resource-kind.js';
 

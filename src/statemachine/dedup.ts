@@ -6,7 +6,7 @@
  */
 import type { ClientTag } from './command.js';
 import { SnapshotError } from './errors.js';
-import { Fields } from './fields.js';
+import { Fields } from '../util/untrusted.js';
 import { failure, type ApplyResult, type FailureCode } from './result.js';
 
 export const DEFAULT_MAX_CLIENTS = 10_000;

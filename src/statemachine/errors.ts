@@ -27,12 +27,3 @@ export class SnapshotError extends StateMachineError {
     super('INVALID_SNAPSHOT', message, options);
   }
 }
-
-/** Describe an untrusted value for an error message without dumping it. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} chars` : JSON.stringify(value);
-  if (typeof value === 'number') return String(value);
-  return typeof value === 'object' ? 'an object' : typeof value;
-}

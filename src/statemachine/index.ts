@@ -12,7 +12,7 @@ export {
 } from './command.js';
 export { ClientTable, DEFAULT_MAX_CLIENTS } from './dedup.js';
 export { CommandError, SnapshotError, StateMachineError, type StateMachineErrorCode } from './errors.js';
-export { Fields, type ErrorFactory, type IntRule, type JsonRecord, type StringRule } from './fields.js';
+export { Fields, type ErrorFactory, type IntRule, type JsonRecord, type StringRule } from '../util/untrusted.js';
 export { DEFAULT_KINDS, DEFAULT_REGISTRY, type DefaultCommand } from './kinds.js';
 export {
   KV_KIND,

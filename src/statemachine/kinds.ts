@@ -4,11 +4,12 @@
  */
 import { kvKind, type KvCommand } from './kv.js';
 import { membersKind, type MembersCommand } from './members.js';
+import { settingsKind, type SettingsCommand } from './settings.js';
 import { KindRegistry, type AnyResourceKind } from './resource-kind.js';
 
-export const DEFAULT_KINDS: readonly AnyResourceKind[] = [kvKind, membersKind];
+export const DEFAULT_KINDS: readonly AnyResourceKind[] = [kvKind, membersKind, settingsKind];
 
 export const DEFAULT_REGISTRY = new KindRegistry(DEFAULT_KINDS);
 
 /** The commands of the default kinds. */
-export type DefaultCommand = KvCommand | MembersCommand;
+export type DefaultCommand = KvCommand | MembersCommand | SettingsCommand;

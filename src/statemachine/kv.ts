@@ -5,7 +5,7 @@
  */
 import { MAX_VALUE_BYTES } from '../limits/entry-size.js';
 import { SnapshotError } from './errors.js';
-import { Fields } from './fields.js';
+import { Fields } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
 
@@ -82,7 +82,7 @@ function parseKv(fields: Fields): KvCommand {
   const key = fields.string('key', { nonEmpty: true, maxBytes: MAX_KEY_BYTES });
   const ifRevision = fields.optionalInt('ifRevision', { min: 0 });
   if (op === 'put') {
-    const value = fields.bytes('value', { maxBytes: MAX_VALUE_BYTES });
+    const value = fields.bytesOrText('value', { maxBytes: MAX_VALUE_BYTES });
     return ifRevision === undefined ? { kind: 'kv', op, key, value } : { kind: 'kv', op, key, value, ifRevision };
   }
   return ifRevision === undefined ? { kind: 'kv', op, key } : { kind: 'kv', op, key, ifRevision };

@@ -10,7 +10,7 @@
  * incarnation, so a member whose state was lost cannot come back as itself.
  */
 import { CommandError, SnapshotError } from './errors.js';
-import { Fields } from './fields.js';
+import { Fields } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
 

@@ -8,7 +8,7 @@
  * and iteration only in an order derived from the data (sorted keys), never from timing.
  */
 import { StateMachineError } from './errors.js';
-import type { Fields } from './fields.js';
+import type { Fields } from '../util/untrusted.js';
 import type { ApplyResult } from './result.js';
 
 /** What every command carries; `kind` selects the module that handles it. */

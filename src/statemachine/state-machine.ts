@@ -10,8 +10,8 @@
  */
 import { validateCommand, decodeCommand, type DecodedCommand, type Envelope } from './command.js';
 import { ClientTable, DEFAULT_MAX_CLIENTS } from './dedup.js';
-import { SnapshotError, StateMachineError, describe } from './errors.js';
-import { Fields, isRecord } from './fields.js';
+import { describe, Fields, isRecord } from '../util/untrusted.js';
+import { SnapshotError, StateMachineError } from './errors.js';
 import { DEFAULT_REGISTRY } from './kinds.js';
 import { kvKind, type KvView } from './kv.js';
 import { membersKind, type MembersView } from './members.js';

@@ -8,6 +8,7 @@
 import type { Message, MessageType } from '../raft/messages.js';
 import type { ConfState, Entry, EntryKind, SnapshotMeta } from '../raft/types.js';
 import { raftNumberProblem } from '../limits/raft-numbers.js';
+import { describe, isRecord, type JsonRecord as Raw } from '../util/untrusted.js';
 import { ProtocolError } from './errors.js';
 
 export type ProtoMessageType =
@@ -164,27 +165,13 @@ export function estimateSize(m: Message): number {
 
 // ---- decoding -------------------------------------------------------------------------
 
-type Raw = Readonly<Record<string, unknown>>;
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (v instanceof Uint8Array) return `${v.byteLength} bytes`;
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  return typeof v;
-}
-
 function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
 function asObject(v: unknown, path: string): Raw {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) {
-    throw new ProtocolError(path === '' ? 'message' : path, 'an object', describe(v));
-  }
-  return v as Raw;
+  if (!isRecord(v)) throw new ProtocolError(path === '' ? 'message' : path, 'an object', describe(v));
+  return v;
 }
 
 /** Every integer of a Raft message is a term or an index: the shared bound applies to all. */

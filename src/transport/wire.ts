@@ -92,20 +92,11 @@ export function raftPeerMethod(name: RaftPeerMethod): grpc.MethodDefinition<unkn
   return method;
 }
 
-export type Raw = Readonly<Record<string, unknown>>;
-
-export function isRecord(v: unknown): v is Raw {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
+export { isRecord, describe as describeValue } from '../util/untrusted.js';
+export type { JsonRecord as Raw } from '../util/untrusted.js';
 
 /** A string field of a received message, '' when absent or of another type. */
-export function stringField(raw: Raw, key: string): string {
+export function stringField(raw: Readonly<Record<string, unknown>>, key: string): string {
   const v = raw[key];
   return typeof v === 'string' ? v : '';
-}
-
-export function describeValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v instanceof Uint8Array) return `${v.byteLength} bytes`;
-  return v === null ? 'null' : typeof v === 'object' ? typeof v : String(v);
 }

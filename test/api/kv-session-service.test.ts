@@ -4,11 +4,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { controllerService } from '../../src/api/client.js';
+import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps } from '../../src/api/kv-ops.js';
 import { KvSessions, MAX_OUTSTANDING_PER_SESSION } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
-import { HostError } from '../../src/node/errors.js';
+import { HostError } from '../../src/api/consensus-port.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 interface Held {
@@ -30,7 +30,7 @@ function heldKv(): { kv: KvOps; held: Held[] } {
 async function serve(t: { teardown(fn: () => void | Promise<void>): void }, kv: KvOps): Promise<{ sessions: KvSessions; client: grpc.Client; method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg> }> {
   const sessions = new KvSessions();
   const server = new grpc.Server();
-  server.addService(controllerService().service, { KvSession: sessions.handler(kv, 2000) });
+  server.addService(controllerServiceDefinition().service, { KvSession: sessions.handler(kv, 2000) });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -39,7 +39,7 @@ async function serve(t: { teardown(fn: () => void | Promise<void>): void }, kv: 
     client.close();
     server.forceShutdown();
   });
-  const method = controllerService().service['KvSession'] as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
+  const method = controllerServiceDefinition().service['KvSession'] as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
   return { sessions, client, method };
 }
 

@@ -26,6 +26,7 @@ function report(ok: boolean): ChaosReport {
     convergenceMs: p,
     faults: [{ atMs: 2000, kind: 'kill', target: 'c1', healedAtMs: 6000, detail: 'restarted; up after 800ms' }],
     verdict: { ok, problems: ok ? [] : ['key r0 is not linearizable:\nlongest linearizable prefix: ...'], kinds: ok ? [] : ['safety'] },
+    liveness: { boundMs: 20000, boundElectionTimeouts: 20, heals: [{ atMs: 6000, cause: 'restart c1', leaderMs: 40, writeMs: ok ? 120 : null }] },
     replay: 'npm run chaos -- --scenario kill-leader --seed 7 --nodes 3 --duration 10s --base-timeout 500ms',
     config: { baseTimeoutMs: 500, dynamicAdjustment: true, graceMs: 1500, electionTimeoutMs: 1000, raftHeartbeatMs: 100, snapshotThreshold: 2000, clients: 4, registers: 3, minAccuracy: 0.999, maxConvergenceP99Ms: 1500 },
     linearizability: { result: ok, checkedOps: 103, ms: 3, keys: [], anomalies: [] },
@@ -45,9 +46,11 @@ void t.test('the summary gives the figures, and on failure the problems and the 
   const good = summarize(report(true));
   t.match(good, /kill-leader seed 7, 3 nodes/);
   t.match(good, /status accuracy: 99\.950%/);
+  t.match(good, /liveness: 1 heals; slowest leader 40ms, slowest write 120ms \(bound 20000ms = 20 election timeouts\)/);
   t.match(good, /verdict: OK/);
   t.notMatch(good, /replay/);
   const bad = summarize(report(false));
+  t.match(bad, /slowest write missed/);
   t.match(bad, /verdict: FAILED\n\s+- key r0 is not linearizable/);
   t.match(bad, /replay: npm run chaos -- --scenario kill-leader --seed 7/);
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { decodeController } from '../../src/api/client.js';
+import { decodeController } from '../../src/api/answers.js';
 import { judgeHealth } from '../../src/cli/ctl/health.js';
 import { endpointsFromConfig, parseEndpointList, type CtlIo } from '../../src/cli/ctl/context.js';
 import { runCtl } from '../../src/cli/ctl/program.js';

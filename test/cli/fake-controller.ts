@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { controllerService, type ControllerMethod } from '../../src/api/client.js';
+import { controllerServiceDefinition, type ControllerMethod } from '../../src/api/controller-proto.js';
 import { serviceError, type ApiErrorCode } from '../../src/api/errors.js';
 
 export type Request = Readonly<Record<string, unknown>>;
@@ -149,7 +149,7 @@ export async function startFake(opts: FakeOptions): Promise<Fake> {
     else opts.audit(request, call);
   };
   if (opts.session !== false) impl['KvSession'] = sessionImpl(opts.unary ?? {}, fake);
-  server.addService(controllerService().service, impl);
+  server.addService(controllerServiceDefinition().service, impl);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );

@@ -5,7 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { ControllerClient, MAX_SESSION_VALUE_BYTES } from '../../src/api/client.js';
+import { ControllerClient } from '../../src/api/client.js';
+import { MAX_SESSION_VALUE_BYTES } from '../../src/api/kv-session.js';
 import { ApiError } from '../../src/api/errors.js';
 import { apiFailure, bareFailure, startFake, type Fake, type Request } from './fake-controller.js';
 

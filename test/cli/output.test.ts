@@ -1,6 +1,7 @@
 import t from 'tap';
 import YAML from 'yaml';
-import { decodeController, type ControllerStatusJson } from '../../src/api/client.js';
+import { decodeController } from '../../src/api/answers.js';
+import type { ControllerStatus } from '../../src/api/controller-rows.js';
 import {
   controllersTable,
   formatNumber,
@@ -29,11 +30,11 @@ const CONTRACT_ORDER = [
   'version',
 ];
 
-const controllers: readonly ControllerStatusJson[] = threeControllers().map(decodeController);
+const controllers: readonly ControllerStatus[] = threeControllers().map(decodeController);
 
 void t.test('json output is an array of objects with exactly the contract fields in its order', async (t) => {
   // Shuffled input: the order must come from the renderer, not from whoever built the object.
-  const shuffled = controllers.map((c) => Object.fromEntries(Object.entries(c).reverse()) as unknown as ControllerStatusJson);
+  const shuffled = controllers.map((c) => Object.fromEntries(Object.entries(c).reverse()) as unknown as ControllerStatus);
   const parsed: unknown = JSON.parse(renderControllers(shuffled, 'json'));
   t.ok(Array.isArray(parsed));
   const rows = parsed as Record<string, unknown>[];

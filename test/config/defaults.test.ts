@@ -21,6 +21,22 @@ void t.test('a file with only cluster.nodes gets every default', async (t) => {
     raft: { heartbeatIntervalMs: 100, electionTimeoutMs: 1_000, snapshotThreshold: 10_000, trailingLogs: 5_000, maxInflight: 256, maxMessageBytes: 4 * 1024 * 1024 },
     tls: null,
     logLevel: 'info',
+    settings: {
+      values: {
+        'services.vip_cidr': '241.0.0.0/8',
+        'services.vip_quarantine': 3_600_000,
+        'agents.dependency_ttl': 600_000,
+        'cluster.preferred_leader': null,
+        'autopilot.last_contact_threshold': 2_000,
+        'autopilot.max_trailing_logs': 250,
+        'autopilot.server_stabilization_time': 10_000,
+        'autopilot.promote_learners': false,
+        'autopilot.cleanup_dead_servers': false,
+        'autopilot.dead_server_threshold': 86_400_000,
+        'autopilot.min_quorum': 0,
+      },
+      written: [],
+    },
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { controllerService } from '../../src/api/client.js';
+import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import { ApiError } from '../../src/api/errors.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 
@@ -30,7 +30,7 @@ function rawCall(address: string, method: string, body: Buffer): Promise<grpc.Se
 /** Hand-made messages on a raw KvSession; resolves with the decoded answers and how it ended. */
 function rawSession(address: string, bodies: readonly Buffer[]): Promise<{ answers: Record<string, unknown>[]; error: grpc.ServiceError | null }> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
-  const decode = controllerService().service['KvSession']!.responseDeserialize;
+  const decode = controllerServiceDefinition().service['KvSession']!.responseDeserialize;
   const call = client.makeBidiStreamRequest('/controller.api.Controller/KvSession', (b: Buffer) => b, (b: Buffer) => b, { deadline: Date.now() + 5000 });
   const answers: Record<string, unknown>[] = [];
   return new Promise((resolve) => {

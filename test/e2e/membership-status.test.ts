@@ -5,7 +5,8 @@
  * flag its view as stale rather than present it as current.
  */
 import t from 'tap';
-import type { ControllerClient, ControllersView } from '../../src/api/client.js';
+import type { ControllerClient } from '../../src/api/client.js';
+import type { ControllersView } from '../../src/api/controller-rows.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 

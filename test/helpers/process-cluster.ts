@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ControllerClient, type StatusJson } from '../../src/api/client.js';
+import type { StatusJson } from '../../src/api/answers.js';
+import { ControllerClient } from '../../src/api/client.js';
 import { channelCredentials } from '../../src/cli/ctl/context.js';
 import { freePorts } from './free-ports.js';
 import { waitFor } from './wait-for.js';
@@ -30,6 +31,8 @@ export interface ClusterOptions {
   readonly logLevel?: string;
   /** Give every node a Prometheus endpoint on a free port. */
   readonly metrics?: boolean;
+  /** More top-level YAML (sections other than cluster, controller, raft and tls). */
+  readonly extraYaml?: string;
 }
 
 export interface CtlResult {
@@ -80,6 +83,7 @@ export class ProcessCluster {
       `  snapshot_threshold: ${raft.snapshotThreshold ?? 10000}`,
       ...(raft.trailingLogs !== undefined ? [`  trailing_logs: ${raft.trailingLogs}`] : []),
       ...(opts.tls ? ['tls:', `  ca: ${opts.tls.ca}`, `  cert: ${opts.tls.cert}`, `  key: ${opts.tls.key}`] : []),
+      ...(opts.extraYaml !== undefined ? [opts.extraYaml.trimEnd()] : []),
       '',
     ].join('\n');
     const configFile = path.join(dir, 'cluster.yaml');
@@ -95,9 +99,10 @@ export class ProcessCluster {
     return ids.map((id) => this.addresses.get(id)!).join(',');
   }
 
-  start(id: string, extraArgs: readonly string[] = []): ChildProcess {
+  /** Starts node `id`; `configFile` replaces the cluster's file for this process only. */
+  start(id: string, extraArgs: readonly string[] = [], configFile: string = this.configFile): ChildProcess {
     if (this.procs.has(id)) throw new Error(`${id} is already running`);
-    const child = spawn(process.execPath, [CONTROLLER_JS, '--config', this.configFile, '--id', id, ...extraArgs], {
+    const child = spawn(process.execPath, [CONTROLLER_JS, '--config', configFile, '--id', id, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = this.logs.get(id) ?? [];

@@ -12,7 +12,7 @@ import { StateMachine, encodeCommand } from '../../src/statemachine/index.js';
 import { LevelRaftStorage } from '../../src/storage/level-raft-storage.js';
 import { StorageIoError } from '../../src/storage/errors.js';
 import { RaftHost } from '../../src/node/raft-host.js';
-import { HostError } from '../../src/node/errors.js';
+import { HostError } from '../../src/api/consensus-port.js';
 import { encodeBootstrapContext } from '../../src/node/conf-members.js';
 import { seededRng } from '../../src/util/rng.js';
 import { waitFor } from '../helpers/wait-for.js';

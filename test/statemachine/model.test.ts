@@ -9,10 +9,14 @@ import {
   encodeCommand,
   type ApplyResult,
   type ClientTag,
-  type DefaultCommand,
+  type KvCommand,
+  type MembersCommand,
   type Envelope,
   type MemberStatus,
 } from '../../src/statemachine/index.js';
+
+/** The kinds this model covers: kv and members (other kinds have their own tests). */
+type ModelCommand = KvCommand | MembersCommand;
 
 interface ModelKey {
   value: Uint8Array;
@@ -42,7 +46,7 @@ class Model {
   readonly removed = new Set<string>();
   readonly clients = new Map<string, { seq: number; outcome: Outcome; index: number }>();
 
-  apply(index: number, cmd: Envelope<DefaultCommand> | null): Outcome {
+  apply(index: number, cmd: Envelope<ModelCommand> | null): Outcome {
     if (cmd === null) return { ok: false, code: 'INVALID' };
     const client = cmd.client;
     if (client !== undefined) {
@@ -61,7 +65,7 @@ class Model {
     return outcome;
   }
 
-  private exec(cmd: DefaultCommand): Outcome {
+  private exec(cmd: ModelCommand): Outcome {
     const next = (): number => ++this.revision;
     if (cmd.kind === 'kv') {
       const cur = this.kv.get(cmd.key);
@@ -149,7 +153,7 @@ const INCARNATIONS = ['000000000000000a', '000000000000000b', '000000000000000c'
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.int(0, xs.length)]!;
 
 /** A random command, or null for a corrupt entry. Revisions are drawn near the model's so CAS both wins and loses. */
-function randomCommand(rng: Rng, model: Model, lastSeq: Map<string, number>): Envelope<DefaultCommand> | null {
+function randomCommand(rng: Rng, model: Model, lastSeq: Map<string, number>): Envelope<ModelCommand> | null {
   const roll = rng.next();
   if (roll < 0.03) return null;
   const key = pick(rng, KEYS);
@@ -157,7 +161,7 @@ function randomCommand(rng: Rng, model: Model, lastSeq: Map<string, number>): En
   const casRoll = rng.next();
   const ifRevision =
     casRoll < 0.5 ? undefined : casRoll < 0.75 ? (model.kv.get(key)?.mod ?? 0) : casRoll < 0.85 ? 0 : rng.int(0, model.revision + 2);
-  let cmd: DefaultCommand;
+  let cmd: ModelCommand;
   if (roll < 0.45) {
     const value = new TextEncoder().encode(`v${rng.int(0, 1000)}`);
     cmd = ifRevision === undefined ? { kind: 'kv', op: 'put', key, value } : { kind: 'kv', op: 'put', key, value, ifRevision };

@@ -4,7 +4,8 @@
  * asked for a fresh view before judging.
  */
 import type { Command } from 'commander';
-import type { ControllerClient, ControllersView } from '../../api/client.js';
+import type { ControllerClient } from '../../api/client.js';
+import type { ControllersView } from '../../api/controller-rows.js';
 import type { Session } from './context.js';
 
 export type HealthVerdict =

@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, EXIT_OK, EXIT_USAGE } from '../../api/errors.js';
 import { registerAudit } from './audit.js';
+import { registerConfig } from './config.js';
 import { DEFAULT_TIMEOUT_MS, positiveDurationArg, Session, type CtlIo } from './context.js';
 import { registerHealth } from './health.js';
 import { registerKv } from './kv.js';
@@ -64,6 +65,7 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   registerMember(program, session);
   registerLeader(program, session);
   registerAudit(program, session);
+  registerConfig(program, session);
   return { program, session };
 }
 

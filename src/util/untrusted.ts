@@ -1,12 +1,12 @@
 /**
- * Narrowing of untrusted JSON (decoded commands, snapshots) into typed values. Every check
- * names the field, what was expected and what was found, and throws the caller's error class.
+ * The one toolkit for untrusted input: decoded commands and snapshots, peer messages, a
+ * server's answers. Every check names the field, what was expected and what was found (in
+ * words that never dump the value), and throws the caller's error class.
  */
-import { describe } from './errors.js';
 
 export type JsonRecord = Readonly<Record<string, unknown>>;
 
-/** Builds the error to throw; CommandError for commands, SnapshotError for snapshots. */
+/** Builds the error to throw: CommandError for commands, ApiError for answers, and so on. */
 export type ErrorFactory = (message: string) => Error;
 
 export interface StringRule {
@@ -32,8 +32,23 @@ export interface IntRule {
   readonly max?: number;
 }
 
+/** Longer strings are described by their length, not echoed. */
+const ECHO_MAX_CHARS = 40;
+
+/** An untrusted value in a few words for an error message, without dumping it. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return value.length > ECHO_MAX_CHARS ? `a string of ${value.length} chars` : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value instanceof Uint8Array) return `${value.byteLength} bytes`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+/** A plain object: not null, not an array, not bytes. */
 export function isRecord(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
 /** UTF-8 length, skipping the O(n) count when the UTF-16 length already decides it. */
@@ -78,10 +93,11 @@ export class Fields {
   }
 
   /**
-   * A field of bytes: raw bytes from a binary frame or an in-memory command, or a string (JSON
-   * commands, and every command written before the binary format), taken as its UTF-8 bytes.
+   * A field of bytes in a command: raw bytes from a binary frame or an in-memory command, or a
+   * string (JSON commands, and every command written before the binary format), taken as its
+   * UTF-8 bytes.
    */
-  bytes(key: string, rule: BytesRule = {}): Uint8Array {
+  bytesOrText(key: string, rule: BytesRule = {}): Uint8Array {
     const v = this.raw[key];
     let out: Uint8Array;
     if (v instanceof Uint8Array) out = v;
@@ -125,6 +141,13 @@ export class Fields {
     return v;
   }
 
+  /** Any number but NaN (protobuf numbers as proto-loader decodes them). */
+  number(key: string): number {
+    const v = this.raw[key];
+    if (typeof v !== 'number' || Number.isNaN(v)) this.fail(`field "${key}" must be a number, found ${describe(v)}`);
+    return v;
+  }
+
   boolean(key: string): boolean {
     const v = this.raw[key];
     if (typeof v !== 'boolean') this.fail(`field "${key}" must be a boolean, found ${describe(v)}`);
@@ -138,7 +161,20 @@ export class Fields {
     return found;
   }
 
-  array(key: string, maxLength: number): readonly unknown[] {
+  bytes(key: string): Uint8Array {
+    const v = this.raw[key];
+    if (!(v instanceof Uint8Array)) this.fail(`field "${key}" must be bytes, found ${describe(v)}`);
+    return v;
+  }
+
+  strings(key: string, maxLength: number = Number.MAX_SAFE_INTEGER): readonly string[] {
+    const v = this.array(key, maxLength);
+    const bad = v.find((s) => typeof s !== 'string');
+    if (bad !== undefined) this.fail(`field "${key}" must be a list of strings, found ${describe(bad)} in it`);
+    return v as readonly string[];
+  }
+
+  array(key: string, maxLength: number = Number.MAX_SAFE_INTEGER): readonly unknown[] {
     const v = this.raw[key];
     if (!Array.isArray(v)) this.fail(`field "${key}" must be an array, found ${describe(v)}`);
     if (v.length > maxLength) this.fail(`field "${key}" must have at most ${maxLength} items, found ${v.length}`);

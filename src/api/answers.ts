@@ -1,0 +1,175 @@
+/**
+ * A server's answers are untrusted input: each is decoded field by field into the JSON shape
+ * the contract gives it (`ctl -o json`), and a mismatch is a server bug, reported as INTERNAL
+ * with what was expected and found.
+ */
+import { MEMBER_STATUSES } from '../membership/types.js';
+import { Fields } from '../util/untrusted.js';
+import type { ControllersView, ControllerStatus } from './controller-rows.js';
+import { ApiError } from './errors.js';
+
+export interface StatusJson {
+  readonly id: string;
+  readonly cluster: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly firstIndex: number;
+  readonly snapshotIndex: number;
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+  readonly version: string;
+}
+
+export interface KvEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly revision: number;
+}
+
+/** `ctl kv get -o json`: the value as UTF-8 text. */
+export interface KvJson {
+  readonly key: string;
+  readonly value: string;
+  readonly revision: number;
+}
+
+export interface MembersJson {
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+}
+
+export interface AuditEventJson {
+  readonly time: string;
+  readonly node: string;
+  readonly type: string;
+  readonly subject: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
+/** One answer, named by its proto message in errors. */
+function answer(raw: unknown, message: string): Fields {
+  return Fields.of(raw, message, (text) => new ApiError('INTERNAL', `unexpected answer from the server: ${text}`));
+}
+
+export function decodeController(raw: unknown): ControllerStatus {
+  const f = answer(raw, 'ControllerStatus');
+  // Built key by key so JSON.stringify keeps the contract's order.
+  return {
+    id: f.string('id'),
+    address: f.string('address'),
+    online: f.boolean('online'),
+    localState: f.oneOf('localState', MEMBER_STATUSES),
+    clusterState: f.oneOf('clusterState', MEMBER_STATUSES),
+    leader: f.boolean('leader'),
+    voter: f.boolean('voter'),
+    lastContactMs: f.number('lastContactMs'),
+    heartbeatTimeoutMs: f.number('heartbeatTimeoutMs'),
+    rttP50Ms: f.number('rttP50Ms'),
+    rttP99Ms: f.number('rttP99Ms'),
+    appliedIndex: f.number('appliedIndex'),
+    lagEntries: f.number('lagEntries'),
+    version: f.string('version'),
+  };
+}
+
+export function decodeControllersView(raw: unknown): ControllersView {
+  const f = answer(raw, 'ListControllersResponse');
+  return {
+    controllers: f.array('controllers').map(decodeController),
+    stale: f.boolean('stale'),
+    answeredBy: f.string('answeredBy'),
+    staleReason: f.string('staleReason'),
+  };
+}
+
+export function decodeStatus(raw: unknown): StatusJson {
+  const f = answer(raw, 'StatusResponse');
+  return {
+    id: f.string('id'),
+    cluster: f.string('cluster'),
+    role: f.string('role'),
+    term: f.number('term'),
+    leader: f.string('leader'),
+    commitIndex: f.number('commitIndex'),
+    appliedIndex: f.number('appliedIndex'),
+    lastIndex: f.number('lastIndex'),
+    firstIndex: f.number('firstIndex'),
+    snapshotIndex: f.number('snapshotIndex'),
+    voters: f.strings('voters'),
+    learners: f.strings('learners'),
+    version: f.string('version'),
+  };
+}
+
+export function decodeKv(raw: unknown): KvEntry {
+  const f = answer(raw, 'GetResponse');
+  return { key: f.string('key'), value: f.bytes('value'), revision: f.number('revision') };
+}
+
+/** A Put's or a Delete's answer (and a KvSession answer to either). */
+export function decodeRevision(raw: unknown, message: 'PutResponse' | 'DeleteResponse'): { revision: number } {
+  return { revision: answer(raw, message).number('revision') };
+}
+
+export function decodeMembers(raw: unknown): MembersJson {
+  const f = answer(raw, 'MemberResponse');
+  return { voters: f.strings('voters'), learners: f.strings('learners') };
+}
+
+export function decodeLeaderTransfer(raw: unknown): { leader: string } {
+  return { leader: answer(raw, 'LeaderTransferResponse').string('leader') };
+}
+
+export function decodeAuditEvent(raw: unknown): AuditEventJson {
+  const f = answer(raw, 'AuditEvent');
+  return {
+    time: f.string('time'),
+    node: f.string('node'),
+    type: f.string('type'),
+    subject: f.string('subject'),
+    from: f.string('from'),
+    to: f.string('to'),
+    reason: f.string('reason'),
+  };
+}
+
+/** One row of `ctl config get -o json`. */
+export interface SettingJson {
+  readonly key: string;
+  readonly value: string;
+  readonly default: string;
+  readonly help: string;
+}
+
+export interface ConfigJson {
+  readonly settings: readonly SettingJson[];
+  /** false: no leader has written the settings yet; the values shown are the built-in defaults. */
+  readonly initialized: boolean;
+  readonly answeredBy: string;
+}
+
+export function decodeConfig(raw: unknown): ConfigJson {
+  const f = answer(raw, 'ConfigGetResponse');
+  const settings = f.array('settings', 1_000).map((item, i) => {
+    const s = answer(item, `ConfigGetResponse.settings[${i}]`);
+    return { key: s.string('key'), value: s.string('value'), default: s.string('defaultValue'), help: s.string('help') };
+  });
+  return { settings, initialized: f.boolean('initialized'), answeredBy: f.string('answeredBy') };
+}
+
+export interface ConfigSetJson {
+  readonly key: string;
+  readonly value: string;
+  readonly changed: boolean;
+}
+
+export function decodeConfigSet(raw: unknown): ConfigSetJson {
+  const f = answer(raw, 'ConfigSetResponse');
+  return { key: f.string('key'), value: f.string('value'), changed: f.boolean('changed') };
+}

@@ -1,0 +1,96 @@
+/**
+ * `ctl config get|set`: the cluster-wide settings (src/settings/keys.ts). A get reads this
+ * node's applied state after a linearizable barrier, so it never shows a value older than one
+ * already set. A set is parsed where it arrives (a typo is refused without a round trip), then
+ * checked on the leader against the other settings and the cluster's voters, and proposed only
+ * when it changes something: repeating a set writes nothing.
+ */
+import { SETTINGS, SETTING_KEYS, formatSetting, isSettingKey, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
+import { encodeCommand, type StateMachine } from '../statemachine/index.js';
+import { setCommand, settingsKind } from '../statemachine/settings.js';
+import type { ConsensusPort } from './consensus-port.js';
+import type { OnLeader } from './on-leader.js';
+import { ServiceFailure } from './service-error.js';
+
+export interface SettingMsg {
+  readonly key: string;
+  readonly value: string;
+  readonly defaultValue: string;
+  readonly help: string;
+}
+
+export interface ConfigGetResponseMsg {
+  readonly settings: readonly SettingMsg[];
+  readonly initialized: boolean;
+  readonly answeredBy: string;
+}
+
+export interface ConfigSetRequestMsg {
+  readonly key: string;
+  readonly value: string;
+  readonly forwarded: boolean;
+}
+
+export interface ConfigSetResponseMsg {
+  readonly key: string;
+  readonly value: string;
+  readonly changed: boolean;
+}
+
+export interface ConfigOps {
+  get(req: { readonly key: string }, deadline: number): Promise<ConfigGetResponseMsg>;
+  set(req: ConfigSetRequestMsg, deadline: number): Promise<ConfigSetResponseMsg>;
+}
+
+function knownKey(key: string): SettingKey {
+  if (!isSettingKey(key)) throw new ServiceFailure('INVALID_ARGUMENT', `unknown setting "${key}"; the settings are ${SETTING_KEYS.join(', ')}`);
+  return key;
+}
+
+function parseInput<K extends SettingKey>(key: K, input: string): ClusterSettings[K] {
+  const parsed = SETTINGS[key].codec.fromInput(input);
+  if (!parsed.ok) throw new ServiceFailure('INVALID_ARGUMENT', `${key}: ${parsed.reason}`);
+  return parsed.value;
+}
+
+function row<K extends SettingKey>(key: K, values: ClusterSettings): SettingMsg {
+  return { key, value: formatSetting(key, values[key]), defaultValue: SETTINGS[key].defaultText, help: SETTINGS[key].help };
+}
+
+export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader): ConfigOps {
+  const view = () => sm.view(settingsKind);
+
+  async function propose<K extends SettingKey>(key: K, value: ClusterSettings[K], remaining: number): Promise<ConfigSetResponseMsg> {
+    const current = view();
+    if (!current.initialized) throw new ServiceFailure('NO_LEADER', 'cluster settings are not written yet (the first leader writes them); retry');
+    const proposed: ClusterSettings = { ...current.all(), [key]: value };
+    const voters = host.status().conf.voters.length;
+    const problem = settingsProblems(proposed, voters)[0];
+    if (problem !== undefined) throw new ServiceFailure('INVALID_ARGUMENT', `${problem.key}: ${problem.reason}`);
+    if (key === 'cluster.preferred_leader' && value !== null && sm.members.get(String(value)) === null) {
+      throw new ServiceFailure('UNKNOWN_NODE', `cluster.preferred_leader: ${String(value)} is not a member`);
+    }
+    const shown = formatSetting(key, value);
+    if (formatSetting(key, current.get(key)) === shown) return { key, value: shown, changed: false };
+    const result = await host.propose(encodeCommand(setCommand(key, value)), remaining);
+    if (!result.ok) throw new ServiceFailure(result.code === 'CONFLICT' ? 'NO_LEADER' : 'INTERNAL', result.message);
+    return { key, value: shown, changed: true };
+  }
+
+  return {
+    async get(req, deadline) {
+      const only = req.key === '' ? null : knownKey(req.key);
+      await host.readBarrier(Math.max(1, deadline - Date.now()));
+      const v = view();
+      const values = v.all();
+      const keys = only === null ? SETTING_KEYS : [only];
+      return { settings: keys.map((k) => row(k, values)), initialized: v.initialized, answeredBy: id };
+    },
+
+    async set(req, deadline) {
+      const key = knownKey(req.key);
+      const value = parseInput(key, req.value);
+      return onLeader('configSet', req, deadline, (remaining) => propose(key, value, remaining));
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The client side of controller.api.Controller as proto/controller.proto defines it: the
+ * service definition (parsed once per process), its methods, and the channel options every
+ * client of it uses.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { loadProto, lookupService } from '../transport/proto.js';
+
+export type ControllerMethod =
+  | 'Put'
+  | 'Get'
+  | 'Delete'
+  | 'ListControllers'
+  | 'Status'
+  | 'MemberAdd'
+  | 'MemberPromote'
+  | 'MemberRemove'
+  | 'LeaderTransfer'
+  | 'Audit'
+  | 'KvSession'
+  | 'ConfigGet'
+  | 'ConfigSet';
+
+let definition: grpc.ServiceClientConstructor | null = null;
+
+/** controller.api.Controller as loaded from proto/controller.proto (parsed once per process). */
+export function controllerServiceDefinition(): grpc.ServiceClientConstructor {
+  definition ??= lookupService(loadProto('controller.proto'), 'controller.api.Controller');
+  return definition;
+}
+
+export function controllerMethod(name: ControllerMethod): grpc.MethodDefinition<unknown, unknown> {
+  const method = controllerServiceDefinition().service[name];
+  if (method === undefined) throw new Error(`unreachable: controller.api.Controller has no method ${name}`);
+  return method;
+}
+
+/** channelz bookkeeping costs CPU on every call, and nothing reads it. */
+export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0 };

@@ -1,0 +1,100 @@
+/**
+ * One row of `list controllers`, from the membership engine to the JSON: ControllerStatus is
+ * the contract's row, the same on the wire (ControllerStatus in proto/controller.proto), in the
+ * client and in `ctl -o json`. The server builds it here from the engine's MemberRow and what
+ * Raft and the replicated records add (address, leader, voter, applied index).
+ */
+import type { MemberRow, MembershipView } from '../membership/membership-engine.js';
+import type { MemberStatus } from '../membership/types.js';
+import type { MemberRecord } from '../statemachine/index.js';
+import type { ConsensusStatus } from './consensus-port.js';
+
+/** One member as the answering controller sees it; fields in the contract's order. */
+export interface ControllerStatus {
+  readonly id: string;
+  readonly address: string;
+  readonly online: boolean;
+  readonly localState: MemberStatus;
+  readonly clusterState: MemberStatus;
+  readonly leader: boolean;
+  readonly voter: boolean;
+  readonly lastContactMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly rttP50Ms: number;
+  readonly rttP99Ms: number;
+  readonly appliedIndex: number;
+  readonly lagEntries: number;
+  readonly version: string;
+}
+
+/** The contract's field order of ControllerStatus (JSON output and table columns). */
+export const CONTROLLER_FIELDS = [
+  'id',
+  'address',
+  'online',
+  'localState',
+  'clusterState',
+  'leader',
+  'voter',
+  'lastContactMs',
+  'heartbeatTimeoutMs',
+  'rttP50Ms',
+  'rttP99Ms',
+  'appliedIndex',
+  'lagEntries',
+  'version',
+] as const satisfies readonly (keyof ControllerStatus)[];
+
+/** The answer to ListControllers. */
+export interface ControllersView {
+  readonly controllers: readonly ControllerStatus[];
+  /** The answering node cannot reach a quorum: its view may be out of date. */
+  readonly stale: boolean;
+  /** The id of the node that answered. */
+  readonly answeredBy: string;
+  readonly staleReason: string;
+}
+
+export interface ControllerRowSources {
+  readonly self: string;
+  readonly version: string;
+  readonly raft: Pick<ConsensusStatus, 'leader' | 'commit' | 'conf'>;
+  /** The members as committed, in the order rows are listed. */
+  readonly members: readonly MemberRecord[];
+  /** This node's applied index (exact, where the views' are as last reported). */
+  readonly appliedIndex: number;
+  readonly membership: MembershipView;
+}
+
+/** Built key by key in the contract's order, so JSON.stringify keeps it. */
+function controllerStatus(s: ControllerRowSources, m: MemberRecord, row: MemberRow | undefined): ControllerStatus {
+  const applied = m.id === s.self ? s.appliedIndex : (row?.appliedIndex ?? 0);
+  return {
+    id: m.id,
+    address: m.address,
+    online: row?.online ?? false,
+    localState: row?.localState ?? 'offline',
+    // Before the leader's first decision about a member, its committed status stands.
+    clusterState: row?.clusterState ?? m.status,
+    leader: s.raft.leader === m.id,
+    voter: s.raft.conf.voters.includes(m.id),
+    lastContactMs: row?.peer?.lastContactMs ?? 0,
+    heartbeatTimeoutMs: row?.peer?.timeoutMs ?? 0,
+    rttP50Ms: row?.peer?.rttP50Ms ?? 0,
+    rttP99Ms: row?.peer?.rttP99Ms ?? 0,
+    appliedIndex: applied,
+    lagEntries: Math.max(0, s.raft.commit - applied),
+    version: s.version,
+  };
+}
+
+/** A row per committed member, in the records' order. */
+export function controllersView(s: ControllerRowSources): ControllersView {
+  const rows = new Map(s.membership.rows.map((r) => [r.id, r]));
+  return {
+    controllers: s.members.map((m) => controllerStatus(s, m, rows.get(m.id))),
+    stale: s.membership.stale,
+    answeredBy: s.self,
+    staleReason: s.membership.staleReason,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The client's failover: a call tries the endpoints in order, starting from the last one that
+ * answered. It moves on when the endpoint did not answer (UNAVAILABLE or DEADLINE_EXCEEDED
+ * without an `error-code`) or answered that it cannot serve anyone right now (NO_LEADER,
+ * NOT_LEADER, SHUTTING_DOWN: a node cut off in a minority says so while the majority still has
+ * a leader); any other answer is final.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ApiError, errorCodeOf, tidyDetails, type ApiErrorCode } from './errors.js';
+
+/** The parts of a failed gRPC call that decide what to do next. */
+export interface CallFailure {
+  readonly code: number;
+  readonly details: string;
+  readonly metadata: grpc.Metadata | undefined;
+}
+
+export function asCallFailure(err: unknown): CallFailure | null {
+  if (!(err instanceof Error) || !('code' in err) || typeof err.code !== 'number') return null;
+  const details = tidyDetails('details' in err && typeof err.details === 'string' ? err.details : err.message);
+  const metadata = 'metadata' in err && err.metadata instanceof grpc.Metadata ? err.metadata : undefined;
+  return { code: err.code, details, metadata };
+}
+
+export type Outcome =
+  /** The endpoint did not answer: try the next one. */
+  | { readonly kind: 'unreachable'; readonly reason: string }
+  /** The endpoint answered but cannot serve now: try the next one, report this if none does better. */
+  | { readonly kind: 'retryable'; readonly error: ApiError }
+  | { readonly kind: 'final'; readonly error: unknown };
+
+export function statusName(code: number): string {
+  return grpc.status[code] ?? `status ${code}`;
+}
+
+function fallbackCode(grpcCode: number): ApiErrorCode {
+  if (grpcCode === grpc.status.NOT_FOUND) return 'NOT_FOUND';
+  if (grpcCode === grpc.status.INVALID_ARGUMENT) return 'INVALID_ARGUMENT';
+  return 'INTERNAL';
+}
+
+/** Answers that speak only for the node that gave them: another node may do better. */
+const RETRY_ELSEWHERE: ReadonlySet<ApiErrorCode> = new Set(['NO_LEADER', 'NOT_LEADER', 'SHUTTING_DOWN']);
+
+export function classify(err: unknown, endpoint: string): Outcome {
+  const failure = asCallFailure(err);
+  if (failure === null) return { kind: 'final', error: err };
+  const code = errorCodeOf(failure.metadata);
+  const details = failure.details === '' ? `${statusName(failure.code)} from ${endpoint}` : failure.details;
+  if (code === null) {
+    if (failure.code === grpc.status.UNAVAILABLE || failure.code === grpc.status.DEADLINE_EXCEEDED) {
+      return { kind: 'unreachable', reason: `${statusName(failure.code)}: ${details}` };
+    }
+    return { kind: 'final', error: new ApiError(fallbackCode(failure.code), details, failure.code, { cause: err }) };
+  }
+  const error = new ApiError(code, details, failure.code, { cause: err });
+  return RETRY_ELSEWHERE.has(code) ? { kind: 'retryable', error } : { kind: 'final', error };
+}
+
+/** The endpoints of one client and which of them answered last. */
+export class Failover {
+  readonly endpoints: readonly string[];
+  /** Index of the endpoint that answered last. */
+  private preferred = 0;
+
+  constructor(endpoints: readonly string[]) {
+    if (endpoints.length === 0) throw new ApiError('INVALID_ARGUMENT', 'expected at least one endpoint, found none');
+    this.endpoints = [...endpoints];
+  }
+
+  /** Runs `attempt` on each endpoint in turn until one gives a final answer. */
+  async run<T>(attempt: (endpoint: string) => Promise<T>): Promise<T> {
+    const count = this.endpoints.length;
+    const tried: string[] = [];
+    let answered: ApiError | null = null;
+    for (let i = 0; i < count; i++) {
+      const index = (this.preferred + i) % count;
+      const endpoint = this.endpoints[index] ?? '';
+      try {
+        const result = await attempt(endpoint);
+        this.preferred = index;
+        return result;
+      } catch (err) {
+        const outcome = classify(err, endpoint);
+        switch (outcome.kind) {
+          case 'final':
+            this.preferred = index;
+            throw outcome.error;
+          case 'retryable':
+            answered = outcome.error;
+            tried.push(`${endpoint} (${outcome.error.code})`);
+            break;
+          case 'unreachable':
+            tried.push(`${endpoint} (${outcome.reason})`);
+            break;
+          default: {
+            const unreachable: never = outcome;
+            throw unreachable;
+          }
+        }
+      }
+    }
+    if (answered !== null) throw answered;
+    throw new ApiError('UNREACHABLE', `no endpoint answered; tried ${tried.join(', ')}`);
+  }
+}
+
+/** Runs `attempt` on exactly this endpoint: its failure becomes an ApiError, never a retry. */
+export async function onEndpoint<T>(endpoint: string, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    const outcome = classify(err, endpoint);
+    switch (outcome.kind) {
+      case 'final':
+        throw outcome.error;
+      case 'retryable':
+        throw outcome.error;
+      case 'unreachable':
+        throw new ApiError('UNREACHABLE', `${endpoint} did not answer (${outcome.reason})`, undefined, { cause: err });
+      default: {
+        const unreachable: never = outcome;
+        throw unreachable;
+      }
+    }
+  }
+}

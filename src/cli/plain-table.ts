@@ -1,0 +1,13 @@
+/**
+ * The plain table etcdctl and kubectl print: a header row, columns padded with two spaces, no
+ * borders or row separators, so it stays narrow and `awk`/`cut` can read it.
+ */
+export function plainTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[head, ...rows].map(line).join('\n')}\n`;
+}

@@ -1,0 +1,52 @@
+/**
+ * The cluster-wide settings a file writes (services.*, agents.*, autopilot.*,
+ * cluster.preferred_leader), read with the same codecs `ctl config set` and the log use.
+ * A node proposes them when it is the cluster's first leader; afterwards the log's values rule
+ * and a differing file only earns a warning at start.
+ */
+import { SETTINGS, SETTING_KEYS, mapSettings, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
+import type { LocatedProblem } from './issues.js';
+import type { RawConfig } from './schema.js';
+
+export interface FileSettings {
+  /** Every key: what the file wrote, else the default. */
+  readonly values: ClusterSettings;
+  /** The keys the file wrote explicitly. */
+  readonly written: readonly SettingKey[];
+}
+
+/** Where a key sits in the YAML: `services.vip_cidr` -> services: { vip_cidr }. */
+function yamlPath(key: SettingKey): [string, string] {
+  const [section = '', name = ''] = key.split('.');
+  return [section, name];
+}
+
+function writtenValue(raw: RawConfig, key: SettingKey): unknown {
+  const [section, name] = yamlPath(key);
+  const blocks: Readonly<Record<string, Readonly<Record<string, unknown>> | null | undefined>> = {
+    cluster: raw.cluster,
+    services: raw.services,
+    agents: raw.agents,
+    autopilot: raw.autopilot,
+  };
+  return blocks[section]?.[name];
+}
+
+export function settingsFromFile(raw: RawConfig, electionTimeoutMs: number, problems: LocatedProblem[]): FileSettings {
+  const written: SettingKey[] = [];
+  const values = mapSettings((key) => {
+    const def = SETTINGS[key];
+    const fallback = def.defaultValue({ electionTimeoutMs });
+    const input = writtenValue(raw, key);
+    if (input === undefined) return fallback;
+    const parsed = def.codec.fromInput(input);
+    if (!parsed.ok) {
+      problems.push({ path: yamlPath(key), reason: parsed.reason });
+      return fallback;
+    }
+    written.push(key);
+    return parsed.value;
+  });
+  for (const p of settingsProblems(values, raw.cluster.nodes.length)) problems.push({ path: yamlPath(p.key), reason: p.reason });
+  return { values, written: SETTING_KEYS.filter((k) => written.includes(k)) };
+}

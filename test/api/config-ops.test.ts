@@ -1,0 +1,76 @@
+/** `config get|set` handlers against a fake consensus port: parse where it arrives, check on the leader, write only a change. */
+import t from 'tap';
+import { configOps } from '../../src/api/config-ops.js';
+import { onLeaderOf } from '../../src/api/on-leader.js';
+import { ServiceFailure } from '../../src/api/service-error.js';
+import { defaultSettings } from '../../src/settings/index.js';
+import { encodeCommand } from '../../src/statemachine/index.js';
+import { FakeConsensus } from './fake-consensus.js';
+
+function setup(leader: string | null) {
+  const port = new FakeConsensus('c1', { leader, voters: ['c1', 'c2', 'c3'] });
+  const forwarded: string[] = [];
+  const onLeader = onLeaderOf({
+    id: 'c1',
+    host: port,
+    addressOf: (id) => `${id}:1`,
+    forwarder: {
+      call: <Res>(_address: string, method: string): Promise<Res> => {
+        forwarded.push(method);
+        return Promise.resolve({ key: 'k', value: 'v', changed: true } as Res);
+      },
+    },
+  });
+  return { port, forwarded, ops: configOps('c1', port, port.sm, onLeader) };
+}
+
+const soon = (): number => Date.now() + 1000;
+
+async function failureOf(p: Promise<unknown>): Promise<ServiceFailure> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ServiceFailure) return err;
+    throw err;
+  }
+  throw new Error('expected a ServiceFailure');
+}
+
+void t.test('before the first leader writes the settings, a set is refused as retriable and get says so', async (t) => {
+  const { ops, port } = setup('c1');
+  const get = await ops.get({ key: '' }, soon());
+  t.equal(get.initialized, false);
+  t.equal(port.readBarriers, 1, 'a get waits for a read barrier');
+  const f = await failureOf(ops.set({ key: 'autopilot.min_quorum', value: '2', forwarded: false }, Date.now() + 100));
+  t.equal(f.code, 'NO_LEADER');
+});
+
+void t.test('a set that changes nothing proposes nothing; a change proposes once', async (t) => {
+  const { ops, port } = setup('c1');
+  await port.propose(encodeCommand({ kind: 'settings', op: 'init', values: defaultSettings({ electionTimeoutMs: 1000 }) }));
+  const before = port.proposals.length;
+  t.same(await ops.set({ key: 'services.vip_cidr', value: '241.0.0.0/8', forwarded: false }, soon()), {
+    key: 'services.vip_cidr',
+    value: '241.0.0.0/8',
+    changed: false,
+  });
+  t.equal(port.proposals.length, before, 'no proposal for an unchanged value');
+  t.same(await ops.set({ key: 'agents.dependency_ttl', value: '600s', forwarded: false }, soon()), {
+    key: 'agents.dependency_ttl',
+    value: '10m',
+    changed: false,
+  }, '600s is the same duration as the 10m in force');
+  t.same(await ops.set({ key: 'services.vip_cidr', value: '10.0.0.0/8', forwarded: false }, soon()), { key: 'services.vip_cidr', value: '10.0.0.0/8', changed: true });
+  t.equal(port.proposals.length, before + 1);
+  t.equal((await ops.get({ key: 'services.vip_cidr' }, soon())).settings[0]?.value, '10.0.0.0/8');
+});
+
+void t.test('a bad key or value is refused where it arrives, before any forwarding', async (t) => {
+  const { ops, forwarded } = setup('c2');
+  t.equal((await failureOf(ops.set({ key: 'bogus', value: '1', forwarded: false }, soon()))).code, 'INVALID_ARGUMENT');
+  t.equal((await failureOf(ops.set({ key: 'autopilot.max_trailing_logs', value: 'many', forwarded: false }, soon()))).code, 'INVALID_ARGUMENT');
+  t.equal((await failureOf(ops.get({ key: 'bogus' }, soon()))).code, 'INVALID_ARGUMENT');
+  t.same(forwarded, [], 'nothing reached the leader');
+  await ops.set({ key: 'autopilot.max_trailing_logs', value: '10', forwarded: false }, soon());
+  t.same(forwarded, ['configSet'], 'a valid set on a follower is forwarded to the leader');
+});

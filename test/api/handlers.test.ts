@@ -1,0 +1,157 @@
+/**
+ * The API's handlers against a fake consensus port (fake-consensus.ts): no Raft, no sockets.
+ * What only the leader serves runs here or is forwarded once; leadership moving under a request
+ * is retried until the deadline; every error leaves with one code.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import t from 'tap';
+import { HostError } from '../../src/api/consensus-port.js';
+import { controllerService } from '../../src/api/controller-service.js';
+import { kvOps } from '../../src/api/kv-ops.js';
+import { KvSessions } from '../../src/api/kv-session-service.js';
+import { onLeaderOf, type ForwardToLeader } from '../../src/api/on-leader.js';
+import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js';
+import type { PutRequestMsg } from '../../src/api/wire-types.js';
+import { RaftError } from '../../src/raft/index.js';
+import { decodeCommand } from '../../src/statemachine/index.js';
+import { FakeConsensus } from './fake-consensus.js';
+
+interface Forwarded {
+  readonly address: string;
+  readonly method: string;
+  readonly request: object;
+}
+
+function forwarder(answer: unknown): ForwardToLeader & { readonly calls: Forwarded[] } {
+  const calls: Forwarded[] = [];
+  return {
+    calls,
+    call: <Res>(address: string, method: string, request: object): Promise<Res> => {
+      calls.push({ address, method, request });
+      return Promise.resolve(answer as Res);
+    },
+  };
+}
+
+function setup(leader: string | null, answer: unknown = { revision: 99 }) {
+  const port = new FakeConsensus('c1', { leader, voters: ['c1', 'c2', 'c3'] });
+  const fwd = forwarder(answer);
+  const addressOf = (id: string): string | null => `${id}.example:7000`;
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: fwd });
+  return { port, fwd, kv: kvOps(port, port.sm, onLeader) };
+}
+
+function put(key: string, value: string, extra: Partial<PutRequestMsg> = {}): PutRequestMsg {
+  return { key, value: Buffer.from(value), hasIfRevision: false, ifRevision: 0, client: { id: 'cl', seq: 1 }, forwarded: false, ...extra };
+}
+
+const soon = (): number => Date.now() + 2000;
+
+void t.test('a put on the leader is proposed once, applied, and answered with its revision', async (t) => {
+  const { port, fwd, kv } = setup('c1');
+  t.strictSame(await kv.put(put('k', 'v'), soon()), { revision: 1 });
+  t.equal(port.proposals.length, 1, 'one proposal');
+  const cmd = decodeCommand(port.proposals[0] as Uint8Array);
+  t.match(cmd, { command: { kind: 'kv', op: 'put', key: 'k', value: new TextEncoder().encode('v') }, client: { id: 'cl', seq: 1 } }, 'the command carries the client ref');
+  t.same(port.sm.kv.get('k')?.value, new TextEncoder().encode('v'), 'values are bytes');
+  t.equal(fwd.calls.length, 0, 'nothing forwarded');
+});
+
+void t.test('a state-machine refusal is the answer, not a retry', async (t) => {
+  const { port, kv } = setup('c1');
+  await kv.put(put('k', 'v'), soon());
+  const err = await kv.put(put('k', 'w', { hasIfRevision: true, ifRevision: 7, client: { id: 'cl', seq: 2 } }), soon()).catch((e: unknown) => e);
+  t.match(err, { name: 'ServiceFailure', code: 'CAS_FAILED', message: /current revision 1/ });
+  t.equal(port.proposals.length, 2, 'proposed once each');
+});
+
+void t.test('leadership moving under a proposal: retried, then forwarded once to the new leader', async (t) => {
+  const { port, fwd, kv } = setup('c1');
+  port.proposeFailures.push(new HostError('NOT_LEADER', 'entry 1 was replaced by a newer leader; retry', 'c2'));
+  // The refusal comes first; by the retry the port knows c2 leads.
+  const answer = kv.put(put('k', 'v'), soon());
+  port.setLeader('c2');
+  t.strictSame(await answer, { revision: 99 }, "the new leader's answer");
+  t.equal(fwd.calls.length, 1);
+  t.match(fwd.calls[0], { address: 'c2.example:7000', method: 'put', request: { key: 'k', forwarded: false } });
+  t.equal(port.proposals.length, 0, 'nothing proposed here');
+});
+
+void t.test("the core's refusals of a non-leader are read as leader errors too", async (t) => {
+  const { port, kv } = setup('c1');
+  port.proposeFailures.push(new RaftError('TRANSFER_IN_PROGRESS', 'leadership is being transferred to c2', 'c1'));
+  port.proposeFailures.push(new RaftError('NOT_LEADER', 'c1 knows no leader'));
+  t.strictSame(await kv.put(put('k', 'v'), soon()), { revision: 1 }, 'retried until it could propose');
+  t.equal(port.proposals.length, 1);
+});
+
+void t.test('a forwarded request that finds no leader here is refused, never forwarded again', async (t) => {
+  const { fwd, kv } = setup('c2');
+  const err = await kv.put(put('k', 'v', { forwarded: true }), soon()).catch((e: unknown) => e);
+  t.match(err, { name: 'ServiceFailure', code: 'NOT_LEADER', message: /c1 is not the leader \(leader is c2\)/ });
+  t.equal(fwd.calls.length, 0);
+});
+
+void t.test('no leader before the deadline: NO_LEADER', async (t) => {
+  const { fwd, kv } = setup(null);
+  const err = await kv.put(put('k', 'v'), Date.now() + 50).catch((e: unknown) => e);
+  t.match(err, { name: 'ServiceFailure', code: 'NO_LEADER' });
+  t.equal(fwd.calls.length, 0);
+});
+
+void t.test('a linearizable get passes the read barrier, and a barrier lost to a leader change is retried', async (t) => {
+  const { port, kv } = setup('c1');
+  await kv.put(put('k', 'v'), soon());
+  port.readFailures.push(new HostError('NO_LEADER', 'leader changed during the read; retry'));
+  const got = await kv.get({ key: 'k', serializable: false }, soon());
+  t.strictSame({ ...got, value: got.value.toString() }, { key: 'k', value: 'v', revision: 1 });
+  t.equal(port.readBarriers, 2, 'the lost barrier and the one that passed');
+  await kv.get({ key: 'k', serializable: true }, soon());
+  t.equal(port.readBarriers, 2, 'a serializable get has no barrier');
+  t.match(await kv.get({ key: 'nope', serializable: true }, soon()).catch((e: unknown) => e), { code: 'NOT_FOUND' });
+});
+
+void t.test('every way of saying "not the leader" leaves the API with one code', async (t) => {
+  const codeOf = (err: unknown): string => toServiceFailure(err).code;
+  t.equal(codeOf(new HostError('NOT_LEADER', 'x', 'c2')), 'NOT_LEADER');
+  t.equal(codeOf(new HostError('NO_LEADER', 'x')), 'NO_LEADER');
+  t.equal(codeOf(new RaftError('NOT_LEADER', 'x', 'c2')), 'NOT_LEADER');
+  t.equal(codeOf(new RaftError('NOT_LEADER', 'x')), 'NO_LEADER', 'no hint: nobody leads');
+  t.equal(codeOf(new RaftError('TRANSFER_IN_PROGRESS', 'x', 'c1')), 'NOT_LEADER');
+  t.equal(codeOf(new HostError('STORAGE_FAILED', 'x')), 'INTERNAL');
+  t.equal(codeOf(new RaftError('CONF_CHANGE_PENDING', 'x')), 'CONF_CHANGE_PENDING');
+  t.equal(codeOf(new ServiceFailure('CAS_FAILED', 'x')), 'CAS_FAILED');
+});
+
+/** Calls one unary handler of the service as grpc-js would. */
+function callUnary(svc: grpc.UntypedServiceImplementation, method: string, request: object): Promise<unknown> {
+  const handler = svc[method] as (call: object, cb: (err: unknown, res?: unknown) => void) => void;
+  return new Promise((resolve, reject) => handler({ request, getDeadline: () => Date.now() + 2000 }, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+void t.test('membership calls go through the port: promote waits for the learner, then proposes', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], learners: ['c4'] });
+  const svc = controllerService({
+    id: 'c1',
+    clusterName: 'test',
+    version: '0.0.0',
+    host: port,
+    stateMachine: port.sm,
+    addressOf: () => null,
+    forwarder: forwarder(null),
+    listControllers: () => ({ controllers: [], stale: false, answeredBy: 'c1', staleReason: '' }),
+    audit: { query: () => Promise.resolve([]), follow: () => () => undefined },
+    reportStatus: () => Promise.resolve(false),
+    defaultTimeoutMs: 2000,
+    sessions: new KvSessions(),
+  });
+  port.match.set('c4', 0);
+  t.match(await callUnary(svc, 'MemberPromote', { id: 'c3', forwarded: false }).catch((e: unknown) => e), { details: 'c3 is already a voter' });
+  t.match(await callUnary(svc, 'MemberPromote', { id: 'c9', forwarded: false }).catch((e: unknown) => e), { details: 'c9 is not a member' });
+  t.strictSame(await callUnary(svc, 'MemberPromote', { id: 'c4', forwarded: false }), { voters: ['c1', 'c2', 'c3', 'c4'], learners: [] });
+  t.strictSame(port.proposals, [{ type: 'promote', node: 'c4', context: '' }]);
+  const status = (await callUnary(svc, 'Status', {})) as Record<string, unknown>;
+  t.match(status, { id: 'c1', leader: 'c1', role: 'leader', voters: ['c1', 'c2', 'c3', 'c4'], cluster: 'test', version: '0.0.0' });
+  t.strictSame(await callUnary(svc, 'LeaderTransfer', { target: 'c2', forwarded: false }), { leader: 'c2' });
+  t.strictSame(port.transfers, ['c2']);
+});

@@ -1,0 +1,27 @@
+/**
+ * The runs `npm test` makes of every chaos scenario (test/chaos/scenarios.test.ts): how long,
+ * and with which seed. Fixed, so two runs of the suite plan the same faults and the same
+ * workload; printed with every result, so a failure can be replayed. Change a seed only on
+ * purpose, and say why in the commit. CHAOS_SEED=N overrides them all for one run.
+ */
+export interface CiRun {
+  readonly scenario: string;
+  /** Seconds of workload and faults: enough for two faults and their heals. */
+  readonly seconds: number;
+  readonly seed: number;
+}
+
+export const CI_RUNS: readonly CiRun[] = [
+  { scenario: 'jitter', seconds: 10, seed: 1001 },
+  { scenario: 'isolate-follower', seconds: 15, seed: 1002 },
+  { scenario: 'isolate-leader', seconds: 15, seed: 1003 },
+  { scenario: 'kill-leader', seconds: 15, seed: 1004 },
+  { scenario: 'pause-node', seconds: 15, seed: 1005 },
+  { scenario: 'partition-majority', seconds: 15, seed: 1006 },
+  { scenario: 'asymmetric', seconds: 16, seed: 1007 },
+  { scenario: 'large-cluster', seconds: 24, seed: 1008 },
+  { scenario: 'membership-churn', seconds: 20, seed: 1009 },
+];
+
+/** The self-test run (a planted lost write and stale read) uses this one. */
+export const SELF_TEST_SEED = 1;

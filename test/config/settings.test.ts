@@ -1,0 +1,80 @@
+/** Cluster-wide settings in the cluster file: read with the same codecs as `ctl config set`, refused by key path. */
+import t from 'tap';
+import { ConfigError, parseClusterConfig } from '../../src/config/load.js';
+
+const NODES = `cluster:
+  nodes:
+    - { id: c1, address: 127.0.0.1:7101 }
+    - { id: c2, address: 127.0.0.1:7102 }
+    - { id: c3, address: 127.0.0.1:7103 }
+`;
+
+function refused(text: string): ConfigError {
+  try {
+    parseClusterConfig(text, 'cluster.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+void t.test('absent keys take their defaults and nothing counts as written', async (t) => {
+  const c = parseClusterConfig(NODES, 'cluster.yaml');
+  t.equal(c.settings.values['services.vip_cidr'], '241.0.0.0/8');
+  t.equal(c.settings.values['autopilot.last_contact_threshold'], 2_000, '2 x the default election timeout');
+  t.same(c.settings.written, []);
+});
+
+void t.test('written keys are parsed and remembered as written', async (t) => {
+  const c = parseClusterConfig(
+    `${NODES}  preferred_leader: c2
+raft:
+  election_timeout: 3s
+services:
+  vip_cidr: 10.8.0.0/16
+  vip_quarantine: 30m
+agents:
+  dependency_ttl: 5m
+autopilot:
+  promote_learners: true
+  max_trailing_logs: 100
+`,
+    'cluster.yaml',
+  );
+  const v = c.settings.values;
+  t.equal(v['cluster.preferred_leader'], 'c2');
+  t.equal(v['services.vip_cidr'], '10.8.0.0/16');
+  t.equal(v['services.vip_quarantine'], 1_800_000);
+  t.equal(v['agents.dependency_ttl'], 300_000);
+  t.equal(v['autopilot.promote_learners'], true);
+  t.equal(v['autopilot.max_trailing_logs'], 100);
+  t.equal(v['autopilot.last_contact_threshold'], 6_000, 'the default follows this file\'s election timeout');
+  t.same(
+    [...c.settings.written].sort(),
+    ['agents.dependency_ttl', 'autopilot.max_trailing_logs', 'autopilot.promote_learners', 'cluster.preferred_leader', 'services.vip_cidr', 'services.vip_quarantine'],
+  );
+});
+
+void t.test('bad values are refused at their key path with the reason', async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ['services:\n  vip_cidr: 241.0.0.1/8\n', 'services.vip_cidr', /host bits set/],
+    ['services:\n  vip_quarantine: 10\n', 'services.vip_quarantine', /duration/],
+    ['autopilot:\n  promote_learners: yes\n', 'autopilot.promote_learners', /true or false/],
+    ['autopilot:\n  min_quorum: -1\n', 'autopilot.min_quorum', /whole number/],
+    ['agents:\n  dependency_ttl: 1ms\n', 'agents.dependency_ttl', /at least 1s/],
+    ['autopilot:\n  cleanup_dead_servers: true\n', 'autopilot.min_quorum', /below a quorum of them \(2\); set min_quorum to at least 2/],
+  ];
+  for (const [yaml, keyPath, reason] of cases) {
+    const err = refused(NODES + yaml);
+    t.equal(err.keyPath, keyPath, yaml.trim());
+    t.match(err.reason, reason, yaml.trim());
+    t.equal(err.exitCode, 2);
+  }
+  t.equal(refused(`${NODES}services:\n  vip_range: 10.0.0.0/8\n`).keyPath, 'services.vip_range', 'an unknown key is refused');
+});
+
+void t.test('cleanup with a min_quorum of at least a quorum is accepted', async (t) => {
+  const c = parseClusterConfig(`${NODES}autopilot:\n  cleanup_dead_servers: true\n  min_quorum: 2\n`, 'cluster.yaml');
+  t.equal(c.settings.values['autopilot.cleanup_dead_servers'], true);
+});

@@ -1,0 +1,76 @@
+/** Each type of cluster-wide setting reads an operator's value, refuses a bad one by name, and round-trips through the log's JSON. */
+import t from 'tap';
+import { SETTINGS, SETTING_KEYS, defaultSettings, type ClusterSettings, type SettingKey } from '../../src/settings/index.js';
+import { parseIpv4Cidr, formatIpv4Cidr, rangeSize, parseIpv4, formatIpv4, cidrContains } from '../../src/settings/ipv4-cidr.js';
+
+void t.test('IPv4 ranges: canonical forms are accepted, host bits and nonsense refused with the reason', async (t) => {
+  const ok = parseIpv4Cidr('241.0.0.0/8');
+  t.ok(ok.ok);
+  if (ok.ok) {
+    t.equal(formatIpv4Cidr(ok.cidr), '241.0.0.0/8');
+    t.equal(rangeSize(ok.cidr), 2 ** 24);
+    t.ok(cidrContains(ok.cidr, parseIpv4('241.255.255.255')!));
+    t.notOk(cidrContains(ok.cidr, parseIpv4('242.0.0.0')!));
+  }
+  const single = parseIpv4Cidr('10.1.2.3/32');
+  t.ok(single.ok && rangeSize(single.cidr) === 1, 'a /32 is a range of one address');
+  const hostBits = parseIpv4Cidr('241.0.0.7/8');
+  t.notOk(hostBits.ok);
+  if (!hostBits.ok) t.match(hostBits.reason, /host bits set; the range it names is 241\.0\.0\.0\/8/);
+  for (const bad of ['241.0.0.0', '241.0.0.0/0', '241.0.0.0/33', '256.0.0.0/8', 'a.b.c.d/8', '']) {
+    t.notOk(parseIpv4Cidr(bad).ok, `${JSON.stringify(bad)} is refused`);
+  }
+  t.equal(formatIpv4(parseIpv4('1.2.3.4')!), '1.2.3.4');
+  t.equal(parseIpv4('1.2.3'), null);
+});
+
+void t.test('operator input: durations need units, counts are whole, flags are true/false, none clears a member', async (t) => {
+  const q = SETTINGS['services.vip_quarantine'].codec;
+  t.same(q.fromInput('90s'), { ok: true, value: 90_000 });
+  const noUnit = q.fromInput(90);
+  t.notOk(noUnit.ok);
+  if (!noUnit.ok) t.match(noUnit.reason, /duration/);
+  t.notOk(q.fromInput('400d').ok, 'an unknown unit is refused');
+  t.notOk(SETTINGS['agents.dependency_ttl'].codec.fromInput('10ms').ok, 'below the minimum is refused');
+
+  const logs = SETTINGS['autopilot.max_trailing_logs'].codec;
+  t.same(logs.fromInput('250'), { ok: true, value: 250 });
+  t.same(logs.fromInput(250), { ok: true, value: 250 });
+  t.notOk(logs.fromInput('2.5').ok);
+  t.notOk(logs.fromInput('-1').ok);
+
+  const flag = SETTINGS['autopilot.promote_learners'].codec;
+  t.same(flag.fromInput('true'), { ok: true, value: true });
+  t.same(flag.fromInput(false), { ok: true, value: false });
+  t.notOk(flag.fromInput('yes').ok, '"yes" is not guessed at');
+
+  const leader = SETTINGS['cluster.preferred_leader'].codec;
+  t.same(leader.fromInput('c2'), { ok: true, value: 'c2' });
+  t.same(leader.fromInput('none'), { ok: true, value: null });
+  t.same(leader.fromInput(''), { ok: true, value: null });
+  t.notOk(leader.fromInput('has space').ok);
+});
+
+void t.test('every key round-trips its default through the log form, and the log form is strict', async (t) => {
+  const defaults = defaultSettings({ electionTimeoutMs: 1_500 });
+  t.equal(defaults['autopilot.last_contact_threshold'], 3_000, 'last_contact_threshold defaults to 2 x election timeout');
+  for (const key of SETTING_KEYS) {
+    const c = check(key, defaults[key]);
+    t.ok(c.roundTrips, `${key} round-trips`);
+    t.ok(c.refusesObject, `${key} refuses an object in the log`);
+    t.ok(c.displayIsInput, `${key}: its display form is valid input`);
+  }
+  t.equal(SETTINGS['services.vip_cidr'].codec.fromJson('241.0.0.7/8'), undefined, 'a non-canonical range in the log is refused');
+  t.equal(SETTINGS['services.vip_quarantine'].codec.fromJson(1.5), undefined, 'a fractional duration in the log is refused');
+});
+
+function check<K extends SettingKey>(key: K, value: ClusterSettings[K]): { roundTrips: boolean; refusesObject: boolean; displayIsInput: boolean } {
+  const codec = SETTINGS[key].codec;
+  const back = codec.fromJson(codec.toJson(value));
+  const input = codec.fromInput(codec.format(value));
+  return {
+    roundTrips: back === value,
+    refusesObject: codec.fromJson({}) === undefined,
+    displayIsInput: input.ok && input.value === value,
+  };
+}
