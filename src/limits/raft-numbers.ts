@@ -11,6 +11,8 @@
  * comes within a factor of a thousand of either figure.
  */
 
+import { describe } from '../util/untrusted.js';
+
 /** The largest term or index a node accepts from a peer or from its own disk. */
 export const MAX_RAFT_NUMBER = 2 ** 52;
 
@@ -48,11 +50,4 @@ export function describeProblem(p: RaftNumberProblem): string {
 export function termLeadProblem(term: number, ownTerm: number): string | null {
   if (term - ownTerm <= MAX_TERM_LEAD) return null;
   return `term ${term} leads this node's term ${ownTerm} by more than 2^32 (${MAX_TERM_LEAD}); terms rise one election at a time, so this is refused`;
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-  if (v instanceof Uint8Array) return `${v.byteLength} bytes`;
-  return v === null ? 'null' : typeof v;
 }
