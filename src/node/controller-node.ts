@@ -260,7 +260,6 @@ export class ControllerNode {
           query: async (sinceMs) => (await audit.query({ sinceMs })).map(toAuditMsg),
           follow: (listener) => audit.follow((e) => listener(toAuditMsg(e))),
         },
-        reportStatus: (r) => membershipNode.reportStatus(r.member, r.status === 'offline' ? 'offline' : 'online', r.reason, r.reporter),
         defaultTimeoutMs: 5000,
         sessions,
       }),

@@ -3,7 +3,7 @@
  * What only the leader serves runs here or is forwarded once; leadership moving under a request
  * is retried until the deadline; every error leaves with one code.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { HostError } from '../../src/api/consensus-port.js';
 import { controllerService } from '../../src/api/controller-service.js';
@@ -141,7 +141,6 @@ void t.test('membership calls go through the port: promote waits for the learner
     forwarder: forwarder(null),
     listControllers: () => ({ controllers: [], stale: false, answeredBy: 'c1', staleReason: '' }),
     audit: { query: () => Promise.resolve([]), follow: () => () => undefined },
-    reportStatus: () => Promise.resolve(false),
     defaultTimeoutMs: 2000,
     sessions: new KvSessions(),
   });
@@ -154,4 +153,6 @@ void t.test('membership calls go through the port: promote waits for the learner
   t.match(status, { id: 'c1', leader: 'c1', role: 'leader', voters: ['c1', 'c2', 'c3', 'c4'], cluster: 'test', version: '0.0.0' });
   t.strictSame(await callUnary(svc, 'LeaderTransfer', { target: 'c2', forwarded: false }), { leader: 'c2' });
   t.strictSame(port.transfers, ['c2']);
+  const report = await callUnary(svc, 'ReportStatus', { member: 'c2', status: 'offline', reason: 'x', reporter: 'c3', forwarded: false }).catch((e: unknown) => e);
+  t.match(report, { code: grpc.status.PERMISSION_DENIED, details: /controller-to-controller call: it is served by controller\.peer\.RaftPeer\/ReportStatus, for peer certificates only/ }, 'ReportStatus on the client API is refused (PERMISSION_DENIED)');
 });

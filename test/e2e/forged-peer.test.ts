@@ -12,6 +12,7 @@ import t from 'tap';
 import type { Message } from '../../src/raft/messages.js';
 import { encodeCommand } from '../../src/statemachine/index.js';
 import { encodeMessage } from '../../src/transport/codec.js';
+import { loadProto, lookupService } from '../../src/transport/proto.js';
 import { refusalOf } from '../../src/transport/refusal-status.js';
 import { raftPeerMethod, raftPeerService, type RaftPeerMethod } from '../../src/transport/wire.js';
 import { CertMaker } from '../helpers/certs.js';
@@ -87,14 +88,28 @@ void t.test('forged Raft messages, heartbeats and status reports are refused unl
     }
   }
 
+  // ReportStatus used to sit on the client API with no caller check.
+  const api = new (lookupService(loadProto('controller.proto'), 'controller.api.Controller'))(
+    target,
+    grpc.credentials.createSsl(fs.readFileSync(operator.ca), fs.readFileSync(operator.key), fs.readFileSync(operator.cert)),
+  );
+  const viaClientApi = await new Promise<grpc.ServiceError | null>((resolve) =>
+    api.makeUnaryRequest('/controller.api.Controller/ReportStatus', (x: object) => Buffer.from(JSON.stringify(x)).subarray(0, 0), (b: Buffer) => b, {}, { deadline: Date.now() + 5000 }, (err) => resolve(err ?? null)),
+  );
+  api.close();
+  t.equal(viaClientApi?.code, grpc.status.PERMISSION_DENIED, 'ReportStatus on the client API with the operator certificate is refused');
+  t.match(viaClientApi?.details, /served by controller\.peer\.RaftPeer\/ReportStatus, for peer certificates only/);
+
   await client.put('after', '2');
   await cluster.explainFailure(
     waitFor(async () => (await cluster.client([follower]).get('after', { serializable: true }).catch(() => null)) !== null, `${follower} to keep applying`, 10000),
   );
   const forged = await cluster.client([follower]).get('forged', { serializable: true }).catch(() => null);
   t.equal(forged, null, `${follower} never applied the forged put`);
-  const view = await client.listControllers();
-  t.ok(view.controllers.every((c) => c.online && c.lagEntries === 0), 'every member online and caught up');
+  await cluster.explainFailure(
+    waitFor(async () => (await client.listControllers()).controllers.every((c) => c.online && c.lagEntries === 0), 'every member online and caught up', 15000),
+  );
+  t.pass('every member online and caught up: the forgeries disturbed nothing');
   const audit = await cluster.ctl(['audit', '-o', 'json'], cluster.endpoints([follower]));
   t.match(audit.stdout, /"type":"peer.refused".*NOT_A_PEER/, 'the refusals are in the audit trail');
   t.match(audit.stdout, /"type":"peer.refused".*WRONG_PEER/);
