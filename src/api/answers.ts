@@ -30,12 +30,13 @@ export interface KvEntry {
   readonly revision: number;
 }
 
-/** `ctl kv get -o json`: the value as UTF-8 text. */
-export interface KvJson {
-  readonly key: string;
-  readonly value: string;
-  readonly revision: number;
-}
+/**
+ * `ctl kv get -o json`: the value as UTF-8 text, or, when it is not valid UTF-8, as base64 in
+ * `valueBase64` instead (the contract's two forms).
+ */
+export type KvJson =
+  | { readonly key: string; readonly value: string; readonly revision: number }
+  | { readonly key: string; readonly valueBase64: string; readonly revision: number };
 
 export interface MembersJson {
   readonly voters: readonly string[];

@@ -97,6 +97,29 @@ void t.test('kv commands print revisions and values and pass their flags on', as
   t.strictSame(await ctl([...e, 'kv', 'del', 'k']), { code: 0, out: '13\n', err: [] });
 });
 
+void t.test('kv put --file sends the bytes of a file, or of stdin, as the value', async (t) => {
+  const f = await serving(t, startFake({ unary: { Put: () => ({ revision: 7 }) } }));
+  const e = ['--endpoints', f.address];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-file-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'value.bin');
+  const bytes = Buffer.from([0, 1, 2, 0xff, 0xfe]);
+  fs.writeFileSync(file, bytes);
+  t.strictSame(await ctl([...e, 'kv', 'put', 'bin', '--file', file]), { code: 0, out: '7\n', err: [] });
+  t.same(Buffer.from(f.calls[0]?.request['value'] as Uint8Array), bytes, 'the file, byte for byte');
+  const usage = [
+    await ctl([...e, 'kv', 'put', 'bin', 'v', '--file', file]),
+    await ctl([...e, 'kv', 'put', 'bin']),
+    await ctl([...e, 'kv', 'put', 'bin', '--file', path.join(dir, 'nope.bin')]),
+  ];
+  t.match(usage.map((r) => [r.code, r.err[0]]), [
+    [2, /expected a VALUE or --file, found both/],
+    [2, /expected a VALUE or --file, found neither/],
+    [2, /cannot read the value from .*nope\.bin: ENOENT/],
+  ]);
+  t.equal(f.calls.length, 1, 'nothing sent on a usage error');
+});
+
 void t.test('member and leader commands print the resulting membership and leader', async (t) => {
   const f = await serving(
     t,
