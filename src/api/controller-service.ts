@@ -39,6 +39,10 @@ export interface ControllerServiceDeps {
   readonly listControllers: () => ControllersView;
   readonly audit: AuditSource;
   readonly defaultTimeoutMs: number;
+  /** The cluster id (src/identity), null before the first leader drew it. */
+  readonly clusterId: () => string | null;
+  /** A leader whose commit index stands still this long with entries waiting is unhealthy. */
+  readonly commitStallLimitMs: number;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
 }
@@ -109,6 +113,9 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         version: deps.version,
         snapshotIndex: host.snapshotIndex(),
         cluster: deps.clusterName,
+        clusterId: deps.clusterId() ?? '',
+        commitStallMs: Math.floor(host.commitStallMs()),
+        commitStalled: host.commitStallMs() >= deps.commitStallLimitMs,
       };
     }, t),
 

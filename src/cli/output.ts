@@ -80,6 +80,9 @@ function statusJson(s: StatusJson): StatusJson {
     voters: s.voters,
     learners: s.learners,
     version: s.version,
+    clusterId: s.clusterId,
+    commitStallMs: s.commitStallMs,
+    commitStalled: s.commitStalled,
   };
 }
 

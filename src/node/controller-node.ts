@@ -24,6 +24,7 @@ import { osIdentitySource, type Duty } from '../identity/index.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
+import { commitStallLimitMs } from './commit-stall.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
@@ -261,13 +262,21 @@ export class ControllerNode {
           follow: (listener) => audit.follow((e) => listener(toAuditMsg(e))),
         },
         defaultTimeoutMs: 5000,
+        clusterId: () => nodeIdentity.clusterId(),
+        commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
         sessions,
       }),
     );
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(self.listen, creds.server, (err) => (err ? reject(new Error(`cannot listen on ${self.listen}: ${err.message}`)) : resolve())),
     );
-    metrics.bindState(() => ({ status: raftHost.status(), applied: sm.appliedIndex, membership: membershipNode.listControllers() }));
+    metrics.bindState(() => ({
+      status: raftHost.status(),
+      applied: sm.appliedIndex,
+      membership: membershipNode.listControllers(),
+      commitStallMs: raftHost.commitStallMs(),
+      commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
+    }));
     if (self.metrics) await metrics.listen(self.metrics, config.tls?.metrics ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : null);
     raftHost.start();
     membershipNode.start();

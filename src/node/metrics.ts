@@ -14,6 +14,9 @@ interface ScrapeState {
   readonly status: NodeStatus;
   readonly applied: number;
   readonly membership: MembershipView;
+  /** RaftHost.commitStallMs() and the limit past which the leader counts as stuck. */
+  readonly commitStallMs: number;
+  readonly commitStallLimitMs: number;
 }
 
 /** Resolution of nodejs_eventloop_lag_*: coarse enough to cost nothing at idle, fine enough to
@@ -54,6 +57,8 @@ export class Metrics {
     gauge('raft_last_index', 'Last index in the local log.', (s) => s.status.lastIndex);
     gauge('raft_is_leader', '1 when this node is the leader.', (s) => (s.status.role === 'leader' ? 1 : 0));
     gauge('raft_has_leader', '1 when this node knows a leader.', (s) => (s.status.leader !== null ? 1 : 0));
+    gauge('raft_commit_stall_seconds', 'How long this leader has held entries without its commit index moving (0: none).', (s) => s.commitStallMs / 1000);
+    gauge('raft_commit_stalled', '1 when the commit stall is past 2 x election timeout: the leader is stuck.', (s) => (s.commitStallMs >= s.commitStallLimitMs ? 1 : 0));
     gauge('membership_view_stale', '1 when this node cannot reach a quorum.', (s) => (s.membership.stale ? 1 : 0));
     const perPeer = (name: string, help: string, read: (r: ScrapeState['membership']['rows'][number]) => number): void => {
       new client.Gauge({

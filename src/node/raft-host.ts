@@ -67,6 +67,8 @@ export class RaftHost implements ConsensusPort {
   private snapshotting = false;
   private readonly leaderWaiters = new Set<() => void>();
   private lastLeaderContact: number | null = null;
+  private commitSeen = 0;
+  private stallSince: number | null = null;
   private readonly lastHeard = new Map<NodeId, number>();
 
   constructor(private readonly opts: RaftHostOptions) {
@@ -205,6 +207,20 @@ export class RaftHost implements ConsensusPort {
     return this.mem.snapshot().meta.index;
   }
 
+  /** Ms a leader has held entries it has not committed, its commit index not moving; 0 if none. */
+  commitStallMs(): number {
+    return this.stallSince === null ? 0 : performance.now() - this.stallSince;
+  }
+
+  /** A leader with uncommitted entries starts the stall clock; any commit progress restarts it. */
+  private trackCommit(): void {
+    const { role, commit, lastIndex } = this.raw.status();
+    const moved = commit !== this.commitSeen;
+    this.commitSeen = commit;
+    if (role !== 'leader' || commit >= lastIndex) this.stallSince = null;
+    else if (moved || this.stallSince === null) this.stallSince = performance.now();
+  }
+
   /** Waits until some node is known as leader (or the deadline passes). */
   async waitForLeader(timeoutMs: number): Promise<NodeId | null> {
     const deadline = Date.now() + timeoutMs;
@@ -257,6 +273,7 @@ export class RaftHost implements ConsensusPort {
         this.raw.advance(rd);
         this.serveReads();
         if (rd.softState) this.onSoftState(rd.softState);
+        this.trackCommit();
         await this.maybeSnapshot();
       }
     } catch (err) {

@@ -142,6 +142,8 @@ void t.test('membership calls go through the port: promote waits for the learner
     listControllers: () => ({ controllers: [], stale: false, answeredBy: 'c1', staleReason: '' }),
     audit: { query: () => Promise.resolve([]), follow: () => () => undefined },
     defaultTimeoutMs: 2000,
+    clusterId: () => '00000000000000aa',
+    commitStallLimitMs: 1000,
     sessions: new KvSessions(),
   });
   port.match.set('c4', 0);
@@ -150,7 +152,10 @@ void t.test('membership calls go through the port: promote waits for the learner
   t.strictSame(await callUnary(svc, 'MemberPromote', { id: 'c4', forwarded: false }), { voters: ['c1', 'c2', 'c3', 'c4'], learners: [] });
   t.strictSame(port.proposals, [{ type: 'promote', node: 'c4', context: '' }]);
   const status = (await callUnary(svc, 'Status', {})) as Record<string, unknown>;
-  t.match(status, { id: 'c1', leader: 'c1', role: 'leader', voters: ['c1', 'c2', 'c3', 'c4'], cluster: 'test', version: '0.0.0' });
+  t.match(status, { id: 'c1', leader: 'c1', role: 'leader', voters: ['c1', 'c2', 'c3', 'c4'], cluster: 'test', version: '0.0.0', clusterId: '00000000000000aa', commitStallMs: 0, commitStalled: false });
+  port.stallMs = 1500;
+  t.match(await callUnary(svc, 'Status', {}), { commitStallMs: 1500, commitStalled: true }, 'a commit stall past the limit is reported as such');
+  port.stallMs = 0;
   t.strictSame(await callUnary(svc, 'LeaderTransfer', { target: 'c2', forwarded: false }), { leader: 'c2' });
   t.strictSame(port.transfers, ['c2']);
   const report = await callUnary(svc, 'ReportStatus', { member: 'c2', status: 'offline', reason: 'x', reporter: 'c3', forwarded: false }).catch((e: unknown) => e);

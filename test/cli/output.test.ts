@@ -145,6 +145,9 @@ void t.test('status renders as aligned lines or as json', async (t) => {
     voters: ['c1', 'c2', 'c3'],
     learners: [],
     version: '0.1.0',
+    clusterId: '00000000000000aa',
+    commitStallMs: 0,
+    commitStalled: false,
   };
   t.strictSame(JSON.parse(renderStatus(s, 'json')), s);
   const text = renderStatus(s, 'text');
