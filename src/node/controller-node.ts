@@ -2,6 +2,7 @@
  * One controller process: composes storage, the Raft host, the peer transport, the client
  * API, the membership layer, audit and metrics, and shuts them down in reverse order.
  */
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -21,10 +22,12 @@ import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js
 import { insecureCredentials, mutualTlsCredentials, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { osIdentitySource, type Duty } from '../identity/index.js';
+import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
 import { commitStallLimitMs } from './commit-stall.js';
+import { confEntryToMembersCommand } from './conf-members.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
@@ -154,6 +157,8 @@ export class ControllerNode {
       storage,
       persisted,
       stateMachine: sm,
+      confCommand: confEntryToMembersCommand,
+      scheduler: systemScheduler,
       rng: seededRng(randomSeed()),
       logger,
       send: (msgs) => {
@@ -229,7 +234,7 @@ export class ControllerNode {
         audit: recordAudit,
         onRtt: (peer, ms) => metrics.observeRtt(peer, ms),
       },
-      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs },
+      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
     );
     const membershipNode = membership;
 

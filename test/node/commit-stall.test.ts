@@ -13,7 +13,8 @@ import { bootstrapState } from '../../src/raft/index.js';
 import { StateMachine, encodeCommand } from '../../src/statemachine/index.js';
 import { LevelRaftStorage } from '../../src/storage/level-raft-storage.js';
 import { RaftHost } from '../../src/node/raft-host.js';
-import { encodeBootstrapContext } from '../../src/node/conf-members.js';
+import { confEntryToMembersCommand, encodeBootstrapContext } from '../../src/node/conf-members.js';
+import { systemScheduler } from '../../src/util/clock.js';
 import { seededRng } from '../../src/util/rng.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -34,6 +35,8 @@ void t.test('a leader holding an entry no follower acknowledges reports a growin
     storage,
     persisted: { hardState: b.hardState, entries: [b.entry], snapshot: null },
     stateMachine: new StateMachine(),
+    confCommand: confEntryToMembersCommand,
+    scheduler: systemScheduler,
     rng: seededRng(7),
     logger: pino({ level: 'silent' }),
     send: (msgs) => void sent.push(...msgs),
