@@ -18,7 +18,8 @@
  *  5. Vote requests reach the core only when this node may vote: with a cluster id, once the
  *     cluster has recorded its own incarnation (as its applied state, or a peer that applied it,
  *     told it); without one, unless it started empty to join, and while its log holds only the
- *     bootstrap entry, only for candidates in the same state.
+ *     bootstrap entry, only for candidates in the same state or the one it last voted for (a
+ *     leader of this new cluster whose first entries did not reach it).
  */
 import type { Message } from '../raft/messages.js';
 import { termLeadProblem } from '../limits/raft-numbers.js';
@@ -30,8 +31,9 @@ export interface AcceptanceView {
   readonly self: string;
   readonly clusterName: string;
   readonly identity: LocalIdentity;
-  /** The node's current term and last log index. */
+  /** The node's current term, whom it voted for in it, and its last log index. */
   readonly term: number;
+  readonly vote: string | null;
   readonly lastIndex: number;
   /** The applied membership records. */
   readonly members: RecordedMembers;
@@ -164,10 +166,5 @@ export function voteRefusal(view: AcceptanceView, env: PeerEnvelope, candidateLa
     return `${view.self} does not vote until cluster ${ours} has recorded its incarnation ${identity.incarnation}`;
   }
   if (identity.origin === 'join') return `${view.self} started empty to join a cluster and does not vote before it has one`;
-  if (view.lastIndex > 1) return null;
-  if (env.clusterId === '' && candidateLastIndex <= 1) return null;
-  return (
-    `${view.self} holds only the bootstrap entry and no cluster id: it votes only for a candidate in the same state ` +
-    `(found one with ${env.clusterId === '' ? 'no cluster id' : `cluster id ${env.clusterId}`} and last index ${candidateLastIndex})`
-  );
+  return null;
 }

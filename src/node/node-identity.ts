@@ -33,8 +33,8 @@ const MAX_REPORT_KEYS = 1000;
 export interface NodeIdentityState {
   /** The applied membership records. */
   members(): MembersView;
-  /** The node's current term and last log index. */
-  raft(): { readonly term: number; readonly lastIndex: number };
+  /** The node's current term, its vote in it, and its last log index. */
+  raft(): { readonly term: number; readonly vote: string | null; readonly lastIndex: number };
   appliedIndex(): number;
 }
 
@@ -44,8 +44,11 @@ export interface NodeIdentityOptions {
   /** Ids in the cluster file. */
   readonly configured: (id: string) => boolean;
   readonly identity: LocalIdentity;
-  /** Writes the identity record, synced. */
-  readonly persist: (identity: LocalIdentity) => Promise<void>;
+  /**
+   * Writes the identity record, synced. Returns a promise (LevelDB), or nothing when the write
+   * is done already (the simulation's disk).
+   */
+  readonly persist: (identity: LocalIdentity) => Promise<void> | void;
   readonly logger: Logger;
   /** `direction` in: this node refused `peer`; out: `peer` refused this node. */
   readonly onRefusal: (direction: 'in' | 'out', peer: string, code: RefusalCode | null, details: string, report: boolean) => void;
@@ -58,8 +61,8 @@ export interface NodeIdentityOptions {
 export class NodeIdentity implements TransportIdentity {
   private local: LocalIdentity;
   private state: NodeIdentityState | null = null;
-  /** Identity record writes, one after the other; `writing` holds the record being written. */
-  private writes: Promise<void> = Promise.resolve();
+  /** Identity record writes in flight, one after the other; `writing` holds the newest. */
+  private writes: Promise<void> | null = null;
   private writing: LocalIdentity | null = null;
   private readonly heard = new Map<string, HeardFrom>();
   private readonly lastReport = new Map<string, number>();
@@ -190,19 +193,21 @@ export class NodeIdentity implements TransportIdentity {
 
   /** Tracks a proposed duty so it is not proposed twice while in flight. */
   proposed(d: Duty, result: Promise<ApplyResult>): void {
+    const settle = this.begin(d);
+    result.then(settle, settle);
+  }
+
+  /** A duty is being proposed; call the returned function with its outcome. */
+  begin(d: Duty): (outcome: ApplyResult | unknown) => void {
     const key = dutyKey(d);
     this.pending.add(key);
-    result.then(
-      (r) => {
-        this.pending.delete(key);
-        if (r.ok) this.opts.logger.info({ duty: d }, d.kind === 'establish' ? 'cluster identity established' : `recorded the incarnation of ${d.id}`);
-        else this.opts.logger.warn({ duty: d, result: r }, 'identity proposal not applied');
-      },
-      (err: unknown) => {
-        this.pending.delete(key);
-        this.opts.logger.debug({ err, duty: d }, 'identity proposal failed; will retry');
-      },
-    );
+    return (outcome) => {
+      this.pending.delete(key);
+      const result = outcome as Partial<ApplyResult> | null;
+      if (result?.ok === true) this.opts.logger.info({ duty: d }, d.kind === 'establish' ? 'cluster identity established' : `recorded the incarnation of ${d.id}`);
+      else if (result?.ok === false) this.opts.logger.warn({ duty: d, result }, 'identity proposal not applied');
+      else this.opts.logger.debug({ err: outcome, duty: d }, 'identity proposal failed; will retry');
+    };
   }
 
   private adopt(clusterId: string, how: string): void {
@@ -217,20 +222,31 @@ export class NodeIdentity implements TransportIdentity {
   private update(change: (i: LocalIdentity) => LocalIdentity, what: string): void {
     const pending = change(this.writing ?? this.local);
     if (this.writing !== null && JSON.stringify(pending) === JSON.stringify(this.writing)) return;
+    const done = (): void => {
+      this.local = pending;
+      if (this.writing === pending) this.writing = null;
+      this.opts.logger.info({ identity: pending }, what);
+    };
+    const failed = (err: unknown): void => {
+      this.writing = null;
+      this.opts.onFatal(err instanceof Error ? err : new Error(String(err)));
+    };
     this.writing = pending;
-    this.writes = this.writes.then(() =>
-      this.opts.persist(pending).then(
-        () => {
-          this.local = pending;
-          if (this.writing === pending) this.writing = null;
-          this.opts.logger.info({ identity: pending }, what);
-        },
-        (err: unknown) => {
-          this.writing = null;
-          this.opts.onFatal(err instanceof Error ? err : new Error(String(err)));
-        },
-      ),
-    );
+    if (this.writes === null) {
+      // Nothing in flight: a synchronous store (the simulation's) takes effect at once.
+      const written = this.opts.persist(pending);
+      if (written === undefined) {
+        done();
+        return;
+      }
+      this.writes = written.then(done, failed);
+    } else {
+      this.writes = this.writes.then(() => Promise.resolve(this.opts.persist(pending)).then(done, failed));
+    }
+    const mine = this.writes;
+    void mine.then(() => {
+      if (this.writes === mine) this.writes = null;
+    });
   }
 
   private shouldReport(key: string): boolean {
@@ -249,12 +265,13 @@ export class NodeIdentity implements TransportIdentity {
 
   private view(): AcceptanceView {
     const st = this.bound();
-    const { term, lastIndex } = st.raft();
+    const { term, vote, lastIndex } = st.raft();
     return {
       self: this.opts.self,
       clusterName: this.opts.clusterName,
       identity: this.local,
       term,
+      vote,
       lastIndex,
       members: st.members(),
       configured: this.opts.configured,

@@ -47,6 +47,7 @@ export function basicIdentity(self: string, clusterName: string, isKnownPeer: (i
     clusterName,
     identity: { memberId: self, incarnation: '0000000000000000', clusterId: null, origin: 'legacy' as const, recorded: false },
     term: 0,
+    vote: null,
     lastIndex: 0,
     members: { ...none, get: (id: string) => (isKnownPeer(id) ? none.get() : null) },
     configured: () => false,

@@ -78,6 +78,7 @@ void t.test('rule 5: who may vote', async (t) => {
   t.equal(voteRefusal(bootOnly, env({ clusterId: '' }), 1), null, 'a new cluster: every member holds only the bootstrap entry');
   t.match(voteRefusal(bootOnly, env({ clusterId: '' }), 2), /holds only the bootstrap entry and no cluster id: it votes only for a candidate in the same state \(found one with no cluster id and last index 2\)/);
   t.match(voteRefusal(bootOnly, env(), 1), /found one with cluster id 00000000000000aa/);
+  t.equal(voteRefusal({ ...bootOnly, vote: 'c2' }, env({ clusterId: '' }), 2), null, 'the leader it voted for, whose first entry did not reach it');
   const creating = view({ lastIndex: 3, members: members({ c1: {}, c2: {} }) });
   t.equal(voteRefusal(creating, env({ clusterId: '' }), 3), null, 'past the bootstrap entry, before the id: an ordinary vote');
 });

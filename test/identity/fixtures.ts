@@ -32,6 +32,7 @@ export function view(over: Partial<AcceptanceView> = {}): AcceptanceView {
     clusterName: 'prod',
     identity: identity(),
     term: 5,
+    vote: null,
     lastIndex: 10,
     members: members({ c1: {}, c2: {}, c3: {} }),
     configured: (id) => ['c1', 'c2', 'c3'].includes(id),

@@ -30,6 +30,8 @@ export interface RunOptions {
   readonly plant?: (host: RaftHost) => void;
   /** Lets a test make receivers refuse some messages, as a broken core would. */
   readonly refuse?: (m: Message, receiver: RaftHost) => boolean;
+  /** Runs the identity layer, with the lost-disk fault in the schedule. */
+  readonly identity?: boolean;
 }
 
 export const DEFAULT_RUN: RunOptions = { steps: 300, traceKeep: 60 };
@@ -112,6 +114,7 @@ export function runSeed(seed: number, opts: RunOptions = DEFAULT_RUN): SimResult
       trace,
       ...(opts.plant ? { plant: opts.plant } : {}),
       ...(opts.refuse ? { refuse: opts.refuse } : {}),
+      ...(opts.identity === true ? { identity: true } : {}),
     });
     cluster = c;
     c.net.hook = opts.hook ?? null;
@@ -151,7 +154,7 @@ function checkLiveness(c: Cluster, electionTimeoutMs: number, rng: Rng): void {
   const healedAt = c.now;
   const allUp = (): void => {
     for (const n of [...c.nodes.values()]) {
-      if (c.isRetired(n.id) || c.lostForGood().has(n.id)) continue;
+      if (c.isRetired(n.id) || c.lostForGood().has(n.id) || c.isRebuilding(n.id)) continue;
       if (c.isMember(n.id)) c.restart(n.id);
       else if (c.wasMember(n.id)) c.retire(n.id);
     }

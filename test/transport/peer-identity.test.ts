@@ -39,6 +39,7 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
     clusterName: 'test',
     identity: { memberId: self, incarnation, clusterId, origin: 'bootstrap', recorded: true },
     term: 3,
+    vote: null,
     lastIndex: 10,
     members: { get: (id) => (id in rows ? { incarnation: rows[id]!, role: 'voter' } : null), wasRemoved: (i) => i === INC(99), clusterId },
     configured: () => false,
