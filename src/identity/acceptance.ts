@@ -15,11 +15,15 @@
  *     node that bootstrapped alone must never overwrite an established log, whose first entry
  *     looks like its own.
  *  4. A term leading ours by more than 2^32: refused (src/limits/raft-numbers.ts).
- *  5. Vote requests reach the core only when this node may vote: with a cluster id, once the
- *     cluster has recorded its own incarnation (as its applied state, or a peer that applied it,
- *     told it); without one, unless it started empty to join, and while its log holds only the
- *     bootstrap entry, only for candidates in the same state or the one it last voted for (a
- *     leader of this new cluster whose first entries did not reach it).
+ *  5. Vote requests reach the core only when this node may vote: never when another incarnation
+ *     is recorded for it; once its applied state has a cluster id, only when it records this
+ *     incarnation (or a peer that applied it said so); before (a new cluster's first moments, or
+ *     a restart whose commit index lags), unless it started empty to join.
+ *  6. And before that, a data dir that bootstrapped while no peer answered, and has seen no sign
+ *     of the cluster's creation since, votes only for candidates as new as itself (nothing
+ *     beyond the first entry): it may be a lost member's replacement, whose predecessor
+ *     acknowledged entries a lagging candidate lacks. Without this rule, `npm run sim -- --seeds 2000
+ *     --identity` finds the case (seed 1277: a leader lacking a committed entry).
  */
 import type { Message } from '../raft/messages.js';
 import { termLeadProblem } from '../limits/raft-numbers.js';
@@ -31,9 +35,8 @@ export interface AcceptanceView {
   readonly self: string;
   readonly clusterName: string;
   readonly identity: LocalIdentity;
-  /** The node's current term, whom it voted for in it, and its last log index. */
+  /** The node's current term and last log index. */
   readonly term: number;
-  readonly vote: string | null;
   readonly lastIndex: number;
   /** The applied membership records. */
   readonly members: RecordedMembers;
@@ -54,6 +57,8 @@ export type BatchVerdict =
       readonly dropped: readonly Dropped[];
       /** The sender's cluster id, which this node (without one) now belongs to: persist it first. */
       readonly adopt: string | null;
+      /** The batch shows a peer in the cluster's first state: see LocalIdentity.creationSeen. */
+      readonly creationSeen: boolean;
     }
   | { readonly accept: false; readonly refusal: Refusal };
 
@@ -138,11 +143,28 @@ export function judgeBatch(view: AcceptanceView, env: PeerEnvelope, messages: re
   const deliver: Message[] = [];
   const dropped: Dropped[] = [];
   for (const m of messages) {
-    const why = m.type === 'PreVote' || m.type === 'Vote' ? voteRefusal(voter, env, m.lastLogIndex) : null;
+    const why = m.type === 'PreVote' || m.type === 'Vote' ? voteRefusal(voter, m.lastLogIndex) : null;
     if (why === null) deliver.push(m);
     else dropped.push({ message: m, why });
   }
-  return { accept: true, deliver, dropped, adopt };
+  return { accept: true, deliver, dropped, adopt, creationSeen: showsCreation(view, env, messages) };
+}
+
+/**
+ * Evidence of a new cluster's creation (rule 6), from a peer without a cluster id: a vote asked
+ * by a candidate with nothing beyond the first entry, a vote granted to this node while it had
+ * nothing beyond it (so the voter had not either), or a leader's message (an established
+ * cluster's leaders carry its id).
+ */
+function showsCreation(view: AcceptanceView, env: PeerEnvelope, messages: readonly Message[]): boolean {
+  if (env.clusterId !== '') return false;
+  return messages.some(
+    (m) =>
+      ((m.type === 'PreVote' || m.type === 'Vote') && m.lastLogIndex <= 1) ||
+      ((m.type === 'PreVoteResp' || m.type === 'VoteResp') && !m.reject && view.lastIndex <= 1) ||
+      m.type === 'Append' ||
+      m.type === 'Heartbeat',
+  );
 }
 
 /** Judges a membership ping (or any RPC that is not a Raft batch): rules 1 and 2. */
@@ -150,21 +172,25 @@ export function judgePing(view: AcceptanceView, env: PeerEnvelope): Refusal | nu
   return judgeEnvelope(view, env) ?? superseded(view, env);
 }
 
-/**
- * Rule 5: null when this node may answer a vote request from `env` whose last log index is
- * `candidateLastIndex`; otherwise why not.
- */
-export function voteRefusal(view: AcceptanceView, env: PeerEnvelope, candidateLastIndex: number): string | null {
-  const ours = localClusterId(view);
-  const { identity } = view;
-  if (ours !== null) {
-    const recorded = view.members.get(view.self)?.incarnation ?? '';
-    if (recorded === identity.incarnation) return null;
-    if (recorded !== '') return `${view.self} is recorded as incarnation ${recorded}, this data dir is ${identity.incarnation}: it never votes`;
-    // Recorded before this node's applied state caught up with it (a restart, a lagging apply).
-    if (identity.recorded) return null;
-    return `${view.self} does not vote until cluster ${ours} has recorded its incarnation ${identity.incarnation}`;
+/** Rule 5: null when this node may answer vote requests; otherwise why not. */
+export function voteRefusal(view: AcceptanceView, candidateLastIndex: number): string | null {
+  const { identity, self } = view;
+  const recorded = view.members.get(self)?.incarnation ?? '';
+  if (recorded === identity.incarnation) return null;
+  if (recorded !== '') return `${self} is recorded as incarnation ${recorded}, this data dir is ${identity.incarnation}: it never votes`;
+  // Recorded before this node's applied state caught up with it (a restart, a lagging apply).
+  if (identity.recorded) return null;
+  const applied = view.members.clusterId;
+  if (applied !== null) return `${self} does not vote until cluster ${applied} has recorded its incarnation ${identity.incarnation}`;
+  // The applied state predates the cluster id (a new cluster, or a restart whose commit index
+  // lags): it cannot say whether this data dir was recorded. A member that started empty waits;
+  // one that holds the cluster's first entries votes as every member of a new cluster does.
+  if (identity.origin === 'join') return `${self} started empty to join a cluster and does not vote before the cluster records it`;
+  if (identity.origin === 'bootstrap' && !identity.creationSeen && candidateLastIndex > 1) {
+    return (
+      `${self} bootstrapped while no peer answered and has seen no sign of the cluster's creation: ` +
+      `it votes only for a candidate with nothing beyond the first entry (found one with last index ${candidateLastIndex})`
+    );
   }
-  if (identity.origin === 'join') return `${view.self} started empty to join a cluster and does not vote before it has one`;
   return null;
 }

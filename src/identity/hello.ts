@@ -5,6 +5,29 @@
  */
 import type { IdentityId, LocalIdentity, RecordedMembers } from './types.js';
 
+/** What the asker says of its own data dir when it asks. */
+export interface HelloAsk {
+  /** '' when the asker's data dir is empty. */
+  readonly incarnation: string;
+  /** The cluster id its data dir holds; null when none. */
+  readonly clusterId: IdentityId | null;
+  /** Its last log index (0 when empty, 1 when it holds only the bootstrap entry). */
+  readonly lastIndex: number;
+  /** It was started with --join. */
+  readonly joining: boolean;
+}
+
+/**
+ * The ask of a member about to create the cluster with this one: nothing beyond the bootstrap
+ * entry, no cluster id, not joining. Hearing it, a member that bootstrapped while no peer
+ * answered learns it is one of the cluster's first members (acceptance.ts, rule 6). The same
+ * ask comes from a member whose disk was lost and that restarts without --join; the receiver
+ * counts it only while it knows no cluster id itself (after that, creation is over).
+ */
+export function asksAtCreation(ask: HelloAsk): boolean {
+  return ask.clusterId === null && ask.lastIndex <= 1 && !ask.joining;
+}
+
 /** What the asker learns about itself from one peer. */
 export interface AboutYou {
   /** The asker's id is in the peer's applied membership. */
@@ -37,7 +60,8 @@ export interface HelloView {
   readonly heardFrom: (id: string) => string | null;
 }
 
-export function helloReply(view: HelloView, askerId: string, askerIncarnation: string): HelloReply {
+export function helloReply(view: HelloView, askerId: string, ask: HelloAsk): HelloReply {
+  const askerIncarnation = ask.incarnation;
   const record = view.members.get(askerId);
   const heard = view.heardFrom(askerId) ?? '';
   const recorded = record?.incarnation ?? '';

@@ -1,7 +1,7 @@
 /** The identity layer's public surface: cluster and member identity, judged the same everywhere. */
 export { judgeBatch, judgeEnvelope, judgePing, localClusterId, voteRefusal, type AcceptanceView, type BatchVerdict, type Dropped } from './acceptance.js';
 export { IdentityConflictError, StartupRefusedError } from './errors.js';
-export { helloReply, type AboutYou, type HelloReply, type HelloView } from './hello.js';
+export { asksAtCreation, helloReply, type AboutYou, type HelloAsk, type HelloReply, type HelloView } from './hello.js';
 export { osIdentitySource, seededIdentitySource, type IdentitySource } from './ids.js';
 export { leaderDuties, type Duty, type DutyInput, type HeardFrom, type MemberRow } from './leader-duties.js';
 export { isRefusalCode, REFUSAL_CODES, REFUSAL_METADATA_KEY, type Refusal, type RefusalCode } from './refusal.js';

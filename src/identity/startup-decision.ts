@@ -50,7 +50,12 @@ export interface StartupInput {
 export type StartupRefusalCode = 'WRONG_MEMBER' | 'FOREIGN_CLUSTER' | 'SUPERSEDED' | 'REMOVED' | 'ALREADY_BOOTSTRAPPED';
 
 export type StartupDecision =
-  | { readonly action: 'bootstrap'; readonly reason: string }
+  | {
+      readonly action: 'bootstrap';
+      readonly reason: string;
+      /** A peer answered from the cluster's first state too: this is the cluster's creation. */
+      readonly creationSeen: boolean;
+    }
   | { readonly action: 'join'; readonly reason: string; readonly warning: string | null }
   | {
       readonly action: 'start';
@@ -157,6 +162,7 @@ export function decideStartup(input: StartupInput): StartupDecision {
   const silent = input.answers.length - answered.length;
   return {
     action: 'bootstrap',
+    creationSeen: answered.length > 0,
     reason:
       answered.length === 0
         ? `no peer answered (${silent} asked): writing the initial configuration from the cluster file`
@@ -168,11 +174,12 @@ export function decideStartup(input: StartupInput): StartupDecision {
 export function identityFor(decision: StartupDecision, memberId: string, disk: DiskState, newId: () => IdentityId): LocalIdentity | null {
   switch (decision.action) {
     case 'bootstrap':
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: decision.creationSeen };
     case 'join':
-      return { memberId, incarnation: newId(), clusterId: null, origin: decision.action, recorded: false };
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'join', recorded: false, creationSeen: false };
     case 'start':
       if (disk.kind === 'present' && disk.identity !== null) return { ...disk.identity, recorded: disk.identity.recorded || decision.recorded };
-      return { memberId, incarnation: newId(), clusterId: null, origin: 'legacy', recorded: false };
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true };
     case 'refuse':
       return null;
   }

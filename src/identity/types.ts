@@ -33,6 +33,15 @@ export interface LocalIdentity {
    * restart, and a member recorded before it crashed must be able to vote at once.
    */
   readonly recorded: boolean;
+  /**
+   * This data dir has seen the cluster being created: it bootstrapped with a peer answering
+   * from the same first state, or has since heard from one (a vote asked or granted with nothing
+   * beyond the first entry, a leader without a cluster id, or the start-up question of a member
+   * of the file about to create the cluster: hello.ts). A data dir that bootstrapped while no peer answered and has seen no
+   * such sign may be a lost member's replacement: before the cluster id, it votes only for
+   * candidates as new as itself (acceptance.ts, rule 6).
+   */
+  readonly creationSeen: boolean;
 }
 
 /** The identity fields of a peer message's envelope, as received ('' when absent). */

@@ -203,7 +203,7 @@ export class ControllerNode {
       members: () => sm.members,
       raft: () => {
         const st = raftHost.status();
-        return { term: st.term, vote: st.vote, lastIndex: st.lastIndex };
+        return { term: st.term, lastIndex: st.lastIndex };
       },
       appliedIndex: () => sm.appliedIndex,
     });

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import {
+  asksAtCreation,
   helloReply,
   IdentityConflictError,
   judgeBatch,
@@ -16,6 +17,7 @@ import {
   type BatchVerdict,
   type Duty,
   type HeardFrom,
+  type HelloAsk,
   type HelloReply,
   type LocalIdentity,
   type PeerEnvelope,
@@ -33,8 +35,8 @@ const MAX_REPORT_KEYS = 1000;
 export interface NodeIdentityState {
   /** The applied membership records. */
   members(): MembersView;
-  /** The node's current term, its vote in it, and its last log index. */
-  raft(): { readonly term: number; readonly vote: string | null; readonly lastIndex: number };
+  /** The node's current term and last log index. */
+  raft(): { readonly term: number; readonly lastIndex: number };
   appliedIndex(): number;
 }
 
@@ -96,10 +98,13 @@ export class NodeIdentity implements TransportIdentity {
 
   judgeBatch(env: PeerEnvelope, messages: readonly Message[]): BatchVerdict {
     const verdict = judgeBatch(this.view(), env, messages);
+    if (verdict.accept && verdict.creationSeen && !(this.writing ?? this.local).creationSeen) {
+      this.update((i) => ({ ...i, creationSeen: true }), `${env.from} shows the cluster's creation`);
+    }
     if (!verdict.accept || verdict.adopt === null) return verdict;
     // Joining a cluster is written down before it takes effect: until then, deliver nothing.
     this.adopt(verdict.adopt, `first heard from ${env.from}`);
-    return { accept: true, deliver: [], dropped: messages.map((message) => ({ message, why: 'recording the cluster id first' })), adopt: null };
+    return { accept: true, deliver: [], dropped: messages.map((message) => ({ message, why: 'recording the cluster id first' })), adopt: null, creationSeen: verdict.creationSeen };
   }
 
   judgePing(env: PeerEnvelope): Refusal | null {
@@ -134,12 +139,16 @@ export class NodeIdentity implements TransportIdentity {
     return this.opts.configured(peer) || this.state?.members().get(peer) ? peer : 'unknown';
   }
 
-  hello(from: string, incarnation: string): HelloReply {
+  hello(from: string, ask: HelloAsk): HelloReply {
     const st = this.bound();
+    const pending = this.writing ?? this.local;
+    if (asksAtCreation(ask) && this.opts.configured(from) && pending.clusterId === null && this.clusterId() === null && !pending.creationSeen) {
+      this.update((i) => ({ ...i, creationSeen: true }), `${from} asks to create the cluster too`);
+    }
     return helloReply(
       { identity: { ...this.local, clusterId: this.clusterId() }, members: st.members(), lastIndex: st.raft().lastIndex, appliedIndex: st.appliedIndex(), heardFrom: (id) => this.heardFrom(id) },
       from,
-      incarnation,
+      ask,
     );
   }
 
@@ -152,11 +161,13 @@ export class NodeIdentity implements TransportIdentity {
     const members = this.bound().members();
     const applied = members.clusterId;
     if (applied === null) return;
-    if (this.local.clusterId === null) {
-      this.adopt(applied, 'applied from the log');
-    } else if (this.local.clusterId === applied && !this.local.recorded && members.get(this.opts.self)?.incarnation === this.local.incarnation) {
+    const recordedHere = members.get(this.opts.self)?.incarnation === this.local.incarnation;
+    const pending = this.writing ?? this.local;
+    if (pending.clusterId === null) {
+      this.update((i) => ({ ...i, clusterId: applied, recorded: i.recorded || recordedHere }), `member of cluster ${applied}: applied from the log`);
+    } else if (pending.clusterId === applied && !pending.recorded && recordedHere) {
       this.update((i) => ({ ...i, recorded: true }), 'applied its record');
-    } else if (this.local.clusterId !== applied) {
+    } else if (this.local.clusterId !== null && this.local.clusterId !== applied) {
       this.opts.onFatal(
         new IdentityConflictError(
           `data dir of ${this.opts.self} belongs to cluster ${this.local.clusterId}, but its log says cluster ${applied}: refusing to continue`,
@@ -241,7 +252,7 @@ export class NodeIdentity implements TransportIdentity {
       }
       this.writes = written.then(done, failed);
     } else {
-      this.writes = this.writes.then(() => Promise.resolve(this.opts.persist(pending)).then(done, failed));
+      this.writes = this.writes.then(() => this.opts.persist(pending)).then(done, failed);
     }
     const mine = this.writes;
     void mine.then(() => {
@@ -265,13 +276,12 @@ export class NodeIdentity implements TransportIdentity {
 
   private view(): AcceptanceView {
     const st = this.bound();
-    const { term, vote, lastIndex } = st.raft();
+    const { term, lastIndex } = st.raft();
     return {
       self: this.opts.self,
       clusterName: this.opts.clusterName,
       identity: this.local,
       term,
-      vote,
       lastIndex,
       members: st.members(),
       configured: this.opts.configured,

@@ -52,7 +52,7 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
     const answers = await askPeers({
       self: config.self.id,
       clusterName: config.clusterName,
-      incarnation: stored?.incarnation ?? '',
+      ask: { incarnation: stored?.incarnation ?? '', clusterId: stored?.clusterId ?? null, lastIndex: lastIndexOf(loaded), joining: opts.join },
       targets: config.nodes.filter((n) => n.id !== config.self.id).map((n) => ({ id: n.id, address: n.address })),
       credentials: opts.credentials,
       deadlineMs: helloDeadlineMs(config),

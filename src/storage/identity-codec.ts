@@ -8,11 +8,18 @@ import { DATA_DIR_ORIGINS, IDENTITY_ID, type DataDirOrigin, type LocalIdentity }
 import type { Decoded } from './codec.js';
 
 const VERSION = 1;
-const FIELDS = ['memberId', 'incarnation', 'clusterId', 'origin', 'recorded'] as const;
+const FIELDS = ['memberId', 'incarnation', 'clusterId', 'origin', 'recorded', 'creationSeen'] as const;
 
 export function encodeIdentity(identity: LocalIdentity): Buffer {
   const json = Buffer.from(
-    JSON.stringify({ memberId: identity.memberId, incarnation: identity.incarnation, clusterId: identity.clusterId, origin: identity.origin, recorded: identity.recorded }),
+    JSON.stringify({
+      memberId: identity.memberId,
+      incarnation: identity.incarnation,
+      clusterId: identity.clusterId,
+      origin: identity.origin,
+      recorded: identity.recorded,
+      creationSeen: identity.creationSeen,
+    }),
   );
   const buf = Buffer.allocUnsafe(1 + json.length + 4);
   buf[0] = VERSION;
@@ -39,11 +46,11 @@ export function decodeIdentity(value: Uint8Array): Decoded<LocalIdentity> {
   const r = v as Readonly<Record<string, unknown>>;
   const extra = Object.keys(r).filter((k) => !(FIELDS as readonly string[]).includes(k));
   if (extra.length > 0) return bad(`unexpected field ${extra[0]}`);
-  const { memberId, incarnation, clusterId, origin, recorded } = r;
+  const { memberId, incarnation, clusterId, origin, recorded, creationSeen } = r;
   if (typeof memberId !== 'string' || memberId === '') return bad('expected a member id');
   if (typeof incarnation !== 'string' || !IDENTITY_ID.test(incarnation)) return bad('expected an incarnation of 16 hex digits');
   if (clusterId !== null && (typeof clusterId !== 'string' || !IDENTITY_ID.test(clusterId))) return bad('expected a cluster id of 16 hex digits, or null');
   if (typeof origin !== 'string' || !(DATA_DIR_ORIGINS as readonly string[]).includes(origin)) return bad(`expected an origin, one of ${DATA_DIR_ORIGINS.join(', ')}`);
-  if (typeof recorded !== 'boolean') return bad('expected recorded to be true or false');
-  return { ok: true, value: { memberId, incarnation, clusterId: clusterId as string | null, origin: origin as DataDirOrigin, recorded } };
+  if (typeof recorded !== 'boolean' || typeof creationSeen !== 'boolean') return bad('expected recorded and creationSeen to be true or false');
+  return { ok: true, value: { memberId, incarnation, clusterId: clusterId as string | null, origin: origin as DataDirOrigin, recorded, creationSeen } };
 }

@@ -4,7 +4,7 @@
  * refused); one that cannot be reached costs at most the deadline.
  */
 import * as grpc from '@grpc/grpc-js';
-import { IDENTITY_ID, type HelloReply, type PeerAnswer } from '../identity/index.js';
+import { IDENTITY_ID, type HelloAsk, type HelloReply, type PeerAnswer } from '../identity/index.js';
 import { raftPeerMethod, raftPeerService, isRecord, type Raw, type WireHelloRequest } from './wire.js';
 
 export interface HelloTarget {
@@ -15,8 +15,8 @@ export interface HelloTarget {
 export interface AskPeersOptions {
   readonly self: string;
   readonly clusterName: string;
-  /** '' when the asker's data dir is empty. */
-  readonly incarnation: string;
+  /** What the asker's data dir holds. */
+  readonly ask: HelloAsk;
   readonly targets: readonly HelloTarget[];
   readonly credentials: grpc.ChannelCredentials;
   readonly deadlineMs: number;
@@ -30,7 +30,16 @@ export async function askPeers(opts: AskPeersOptions): Promise<PeerAnswer[]> {
       (target) =>
         new Promise<PeerAnswer>((resolve) => {
           const client = new Service(target.address, opts.credentials, { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 });
-          const request: WireHelloRequest = { cluster: opts.clusterName, from: opts.self, to: target.id, incarnation: opts.incarnation };
+          const { ask } = opts;
+          const request: WireHelloRequest = {
+            cluster: opts.clusterName,
+            from: opts.self,
+            to: target.id,
+            incarnation: ask.incarnation,
+            clusterId: ask.clusterId ?? '',
+            lastIndex: ask.lastIndex,
+            joining: ask.joining,
+          };
           client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline: Date.now() + opts.deadlineMs }, (err, res) => {
             client.close();
             if (err) {
@@ -43,6 +52,17 @@ export async function askPeers(opts: AskPeersOptions): Promise<PeerAnswer[]> {
         }),
     ),
   );
+}
+
+/** An asker's account of its data dir, checked field by field; a string says what was wrong. */
+export function decodeHelloAsk(r: Raw): HelloAsk | string {
+  const incarnation = typeof r['incarnation'] === 'string' ? r['incarnation'] : '';
+  const clusterId = typeof r['clusterId'] === 'string' ? r['clusterId'] : '';
+  const lastIndex = r['lastIndex'];
+  if (incarnation !== '' && !IDENTITY_ID.test(incarnation)) return `incarnation: expected 16 hex digits or '', found ${JSON.stringify(incarnation.slice(0, 40))}`;
+  if (clusterId !== '' && !IDENTITY_ID.test(clusterId)) return `clusterId: expected 16 hex digits or '', found ${JSON.stringify(clusterId.slice(0, 40))}`;
+  if (typeof lastIndex !== 'number' || !Number.isSafeInteger(lastIndex) || lastIndex < 0) return 'lastIndex: expected a non-negative integer';
+  return { incarnation, clusterId: clusterId === '' ? null : clusterId, lastIndex, joining: r['joining'] === true };
 }
 
 /** A peer's answer checked field by field; a string says what was wrong. */

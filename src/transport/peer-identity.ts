@@ -3,7 +3,7 @@
  * whether to let a peer's message in. The node answers with src/identity's deterministic checks
  * over its applied state; the transport only carries the fields and the refusals.
  */
-import { judgeEnvelope, type BatchVerdict, type HelloReply, type PeerEnvelope, type Refusal, type RefusalCode } from '../identity/index.js';
+import { judgeEnvelope, type BatchVerdict, type HelloAsk, type HelloReply, type PeerEnvelope, type Refusal, type RefusalCode } from '../identity/index.js';
 import type { Message } from '../raft/messages.js';
 
 export interface StatusReport {
@@ -26,8 +26,8 @@ export interface TransportIdentity {
   onRefused(peer: string, refusal: Refusal): void;
   /** A peer refused this node; `code` is null when the peer did not say why. */
   onRefusedBy(peer: string, code: RefusalCode | null, details: string): void;
-  /** The answer to the start-up question of `from`. */
-  hello(from: string, incarnation: string): HelloReply;
+  /** The answer to the start-up question of `from`, which says what its data dir holds. */
+  hello(from: string, ask: HelloAsk): HelloReply;
   /** On the leader: judge and propose a follower's status correction; true when proposed. */
   reportStatus(from: string, report: StatusReport): Promise<boolean>;
 }
@@ -45,9 +45,8 @@ export function basicIdentity(self: string, clusterName: string, isKnownPeer: (i
   const view = {
     self,
     clusterName,
-    identity: { memberId: self, incarnation: '0000000000000000', clusterId: null, origin: 'legacy' as const, recorded: false },
+    identity: { memberId: self, incarnation: '0000000000000000', clusterId: null, origin: 'legacy' as const, recorded: false, creationSeen: true },
     term: 0,
-    vote: null,
     lastIndex: 0,
     members: { ...none, get: (id: string) => (isKnownPeer(id) ? none.get() : null) },
     configured: () => false,
@@ -57,7 +56,7 @@ export function basicIdentity(self: string, clusterName: string, isKnownPeer: (i
     judgeEnvelope: (env) => judgeEnvelope(view, env),
     judgeBatch: (env, messages) => {
       const refusal = judgeEnvelope(view, env);
-      return refusal === null ? { accept: true, deliver: messages, dropped: [], adopt: null } : { accept: false, refusal };
+      return refusal === null ? { accept: true, deliver: messages, dropped: [], adopt: null, creationSeen: false } : { accept: false, refusal };
     },
     judgePing: (env) => judgeEnvelope(view, env),
     noteHeard: () => undefined,

@@ -12,6 +12,7 @@ import { decodeMessage } from './codec.js';
 import { ProtocolError, TransportError } from './errors.js';
 import type { AuthenticatedCall, PeerAuth } from './peer-auth.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
+import { decodeHelloAsk } from './hello-client.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { describeValue, isRecord, stringField, type Raw, type WireHelloResponse, type WirePong } from './wire.js';
 
@@ -332,7 +333,9 @@ export class PeerService {
       const named = this.ctx.identity.judgeEnvelope({ clusterName: raw['cluster'], clusterId: '', from, incarnation: '', toIncarnation: '' });
       if (named !== null && named.code === 'CLUSTER_NAME') throw new IdentityRefusal(from, named);
       if (raw['to'] !== this.ctx.self) throw refuse(grpc.status.INVALID_ARGUMENT, `misdirected: expected to=${JSON.stringify(this.ctx.self)}, found ${describeValue(raw['to'])}`);
-      const r = this.ctx.identity.hello(from, stringField(raw, 'incarnation'));
+      const ask = decodeHelloAsk(raw);
+      if (typeof ask === 'string') throw refuse(grpc.status.INVALID_ARGUMENT, ask);
+      const r = this.ctx.identity.hello(from, ask);
       response = {
         memberId: r.memberId,
         incarnation: r.incarnation,

@@ -52,6 +52,9 @@ export interface WireHelloRequest {
   readonly from: string;
   readonly to: string;
   readonly incarnation: string;
+  readonly clusterId: string;
+  readonly lastIndex: number;
+  readonly joining: boolean;
 }
 
 export interface WireHelloResponse {

@@ -33,7 +33,7 @@ void t.test('a term near 2^53, or far ahead of the receiver, is refused, and ele
   t.teardown(() => client.close());
   await client.put('a', '1');
   // Without TLS anyone can ask who the leader is: the forger presents its exact identity.
-  const [answer] = await askPeers({ self: 'c0', clusterName: 'e2e', incarnation: '', targets: [{ id: leader, address: cluster.addresses.get(leader)! }], credentials: grpc.credentials.createInsecure(), deadlineMs: 3000 });
+  const [answer] = await askPeers({ self: 'c0', clusterName: 'e2e', ask: { incarnation: '', clusterId: null, lastIndex: 0, joining: true }, targets: [{ id: leader, address: cluster.addresses.get(leader)! }], credentials: grpc.credentials.createInsecure(), deadlineMs: 3000 });
   const id = answer !== undefined && 'reply' in answer ? answer.reply : null;
   t.ok(id?.clusterId, 'the leader says its cluster id and incarnation');
   const followers = cluster.ids.filter((x) => x !== leader);

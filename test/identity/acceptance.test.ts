@@ -65,33 +65,39 @@ void t.test('rule 4: a term that leads ours by more than 2^32 is refused', async
 });
 
 void t.test('rule 5: who may vote', async (t) => {
-  t.equal(voteRefusal(established, env(), 20), null, 'a recorded member of an established cluster');
+  t.equal(voteRefusal(established, 20), null, 'a recorded member of an established cluster');
   const unrecorded = { ...established, self: 'c3', identity: identity({ memberId: 'c3', incarnation: INC(3), clusterId: CLUSTER_A }) };
-  t.match(voteRefusal(unrecorded, env(), 20), /c3 does not vote until cluster 00000000000000aa has recorded its incarnation 0000000000000003/);
+  t.match(voteRefusal(unrecorded, 20), /c3 does not vote until cluster 00000000000000aa has recorded its incarnation 0000000000000003/);
   const toldRecorded = { ...unrecorded, identity: { ...unrecorded.identity, recorded: true } };
-  t.equal(voteRefusal(toldRecorded, env(), 20), null, 'recorded, as a peer or its own apply told it before a restart: it votes though its applied state lags');
+  t.equal(voteRefusal(toldRecorded, 20), null, 'recorded, as a peer or its own apply told it before a restart: it votes though its applied state lags');
   const superseded = { ...established, identity: identity({ incarnation: INC(11), clusterId: CLUSTER_A, recorded: true }) };
-  t.match(voteRefusal(superseded, env(), 20), /c1 is recorded as incarnation 0000000000000001, this data dir is 000000000000000b: it never votes/);
+  t.match(voteRefusal(superseded, 20), /c1 is recorded as incarnation 0000000000000001, this data dir is 000000000000000b: it never votes/);
   const joined = view({ identity: identity({ origin: 'join' }), lastIndex: 30, members: members({ c1: {}, c2: {} }) });
-  t.match(voteRefusal(joined, env({ clusterId: '' }), 40), /started empty to join a cluster/);
-  const bootOnly = view({ lastIndex: 1, members: members({ c1: {}, c2: {} }) });
-  t.equal(voteRefusal(bootOnly, env({ clusterId: '' }), 1), null, 'a new cluster: every member holds only the bootstrap entry');
-  t.match(voteRefusal(bootOnly, env({ clusterId: '' }), 2), /holds only the bootstrap entry and no cluster id: it votes only for a candidate in the same state \(found one with no cluster id and last index 2\)/);
-  t.match(voteRefusal(bootOnly, env(), 1), /found one with cluster id 00000000000000aa/);
-  t.equal(voteRefusal({ ...bootOnly, vote: 'c2' }, env({ clusterId: '' }), 2), null, 'the leader it voted for, whose first entry did not reach it');
-  const creating = view({ lastIndex: 3, members: members({ c1: {}, c2: {} }) });
-  t.equal(voteRefusal(creating, env({ clusterId: '' }), 3), null, 'past the bootstrap entry, before the id: an ordinary vote');
+  t.match(voteRefusal(joined, 20), /started empty to join a cluster/);
+  const creating = view({ lastIndex: 1, identity: identity({ creationSeen: true }), members: members({ c1: {}, c2: {} }) });
+  t.equal(voteRefusal(creating, 20), null, 'a new cluster, before its id: an ordinary vote');
+});
+
+void t.test('rule 6: a data dir that bootstrapped alone votes only for candidates as new as itself until it sees the creation', async (t) => {
+  const alone = view({ lastIndex: 1, identity: identity({ creationSeen: false }), members: members({ c1: {}, c2: {} }) });
+  t.match(voteRefusal(alone, 3), /bootstrapped while no peer answered and has seen no sign of the cluster's creation: it votes only for a candidate with nothing beyond the first entry \(found one with last index 3\)/);
+  t.equal(voteRefusal(alone, 1), null, 'a candidate as new as itself');
+  t.match(judgeBatch(alone, env({ clusterId: '' }), [preVote(1)]), { accept: true, creationSeen: true }, 'a peer asking with nothing beyond the first entry shows the creation');
+  t.match(judgeBatch(alone, env({ clusterId: '' }), [{ type: 'PreVoteResp', from: 'c2', to: 'c1', term: 2, reject: false }]), { creationSeen: true }, 'so does a grant to this node while it has nothing beyond it');
+  t.match(judgeBatch(alone, env({ clusterId: '' }), [preVote(7)]), { creationSeen: false, dropped: [{ why: /bootstrapped while no peer answered/ }] }, 'a lagging candidate shows nothing of the kind');
+  t.match(judgeBatch({ ...alone, lastIndex: 4 }, env({ clusterId: '' }), [{ type: 'PreVoteResp', from: 'c2', to: 'c1', term: 2, reject: false }]), { creationSeen: false });
 });
 
 void t.test('vote requests the node may not answer are dropped, the rest of the batch delivered', async (t) => {
-  const bootOnly = view({ lastIndex: 1, members: members({ c1: {}, c2: {} }) });
-  const v = judgeBatch(bootOnly, env({ clusterId: '' }), [preVote(7), heartbeat()]);
-  t.match(v, { accept: true, dropped: [{ message: { type: 'PreVote' }, why: /bootstrap entry/ }] });
+  const joined = view({ lastIndex: 0, identity: identity({ origin: 'join' }), members: members({ c1: {}, c2: {} }) });
+  const v = judgeBatch(joined, env({ clusterId: '' }), [preVote(7), heartbeat()]);
+  t.match(v, { accept: true, dropped: [{ message: { type: 'PreVote' }, why: /started empty to join/ }] });
   if (v.accept) t.same(v.deliver.map((m) => m.type), ['Heartbeat']);
 });
 
-void t.test('a node without a cluster id adopts the id of the cluster it hears from, and votes as a member of it', async (t) => {
-  const late = view({ lastIndex: 12, identity: identity({ origin: 'bootstrap' }), members: members({ c1: {}, c2: {} }) });
-  const v = judgeBatch(late, env(), [heartbeat(), vote(20)]);
-  t.match(v, { accept: true, adopt: CLUSTER_A, dropped: [{ message: { type: 'Vote' }, why: /does not vote until cluster 00000000000000aa has recorded/ }] });
+void t.test('a node without a cluster id adopts the id of the cluster it hears from', async (t) => {
+  const late = view({ lastIndex: 12, identity: identity({ origin: 'bootstrap', creationSeen: true }), members: members({ c1: {}, c2: {} }) });
+  t.match(judgeBatch(late, env(), [heartbeat(), vote(20)]), { accept: true, adopt: CLUSTER_A, dropped: [] }, 'its log holds the cluster\'s first entries: until it applies the id it votes as a member of a new cluster');
+  const joined = view({ lastIndex: 0, identity: identity({ origin: 'join' }), members: members({}) });
+  t.match(judgeBatch(joined, env(), [heartbeat(), vote(20)]), { accept: true, adopt: CLUSTER_A, dropped: [{ message: { type: 'Vote' }, why: /started empty to join a cluster and does not vote before the cluster records it/ }] });
 });

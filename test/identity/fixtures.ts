@@ -23,7 +23,7 @@ export function members(
 }
 
 export function identity(over: Partial<LocalIdentity> = {}): LocalIdentity {
-  return { memberId: 'c1', incarnation: INC(1), clusterId: null, origin: 'bootstrap', recorded: false, ...over };
+  return { memberId: 'c1', incarnation: INC(1), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: true, ...over };
 }
 
 export function view(over: Partial<AcceptanceView> = {}): AcceptanceView {
@@ -32,7 +32,6 @@ export function view(over: Partial<AcceptanceView> = {}): AcceptanceView {
     clusterName: 'prod',
     identity: identity(),
     term: 5,
-    vote: null,
     lastIndex: 10,
     members: members({ c1: {}, c2: {}, c3: {} }),
     configured: (id) => ['c1', 'c2', 'c3'].includes(id),

@@ -9,9 +9,9 @@ const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', 
 const down = (peer: string): PeerAnswer => ({ peer, error: 'UNAVAILABLE: connection refused' });
 
 void t.test('an empty data dir bootstraps when no peer answers, or when every peer is still at the bootstrap entry', async (t) => {
-  t.match(decideStartup(input({ answers: [down('c2'), down('c3')] })), { action: 'bootstrap', reason: /no peer answered \(2 asked\)/ });
+  t.match(decideStartup(input({ answers: [down('c2'), down('c3')] })), { action: 'bootstrap', reason: /no peer answered \(2 asked\)/, creationSeen: false });
   const creating = reply({ clusterId: null, lastIndex: 1, appliedIndex: 1, you: { member: true } });
-  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: creating }, down('c3')] })), { action: 'bootstrap', reason: /every peer that answered \(c2\) holds only the initial configuration/ });
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: creating }, down('c3')] })), { action: 'bootstrap', creationSeen: true, reason: /every peer that answered \(c2\) holds only the initial configuration/ });
 });
 
 void t.test('an empty data dir joins, never bootstraps, when a peer runs the cluster already', async (t) => {
@@ -88,11 +88,11 @@ void t.test('a data dir with state starts from it when the cluster agrees or nob
 void t.test('the identity a decision creates', async (t) => {
   let n = 100;
   const next = (): string => INC(n++);
-  t.same(identityFor({ action: 'bootstrap', reason: '' }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(100), clusterId: null, origin: 'bootstrap', recorded: false });
-  t.same(identityFor({ action: 'join', reason: '', warning: null }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(101), clusterId: null, origin: 'join', recorded: false });
+  t.same(identityFor({ action: 'bootstrap', reason: '', creationSeen: false }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(100), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: false });
+  t.same(identityFor({ action: 'join', reason: '', warning: null }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(101), clusterId: null, origin: 'join', recorded: false, creationSeen: false });
   const kept = disk();
   t.same(identityFor({ action: 'start', reason: '', recorded: false }, 'c1', kept, next), kept.kind === 'present' ? kept.identity : null, 'an existing identity is kept');
   t.match(identityFor({ action: 'start', reason: '', recorded: true }, 'c1', kept, next), { incarnation: INC(1), recorded: true }, 'and learns that the cluster recorded it');
-  t.same(identityFor({ action: 'start', reason: '', recorded: false }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy', recorded: false });
+  t.same(identityFor({ action: 'start', reason: '', recorded: false }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true });
   t.equal(identityFor({ action: 'refuse', code: 'REMOVED', message: '' }, 'c1', EMPTY, next), null);
 });

@@ -32,7 +32,7 @@ import {
 import type { StorageUpdate } from '../../src/node/raft-ports.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { ClientTracker } from './clients.js';
-import { bootstrapDisk } from './disk.js';
+import { Disk, bootstrapDisk } from './disk.js';
 import { SafetyChecker } from './invariants.js';
 import type { PeerEnvelope } from '../../src/identity/index.js';
 import { checkNodes, confText, leansOnOwnCopy, logView, mix } from './node-checks.js';
@@ -68,8 +68,12 @@ export const STAT_NAMES = [
   'leaderSelfRemovals',
   'partitions',
   'disksLost',
+  /** A node that lost its disk restarted while no peer answered and wrote a bootstrap entry. */
+  'lostDisksBootstrapped',
   'refusedStarts',
   'rebuilds',
+  /** Messages the identity checks refused. */
+  'identityRefusals',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type SimStats = Record<StatName, number>;
@@ -100,6 +104,8 @@ export interface ClusterOptions {
   readonly startDecision?: StartDecision;
   /** Runs the identity layer and allows the lost-disk fault (see the header). */
   readonly identity?: boolean;
+  /** With `identity`: its checks planted out (run.ts). */
+  readonly identityChecksOff?: boolean;
 }
 
 /** Proposals and reads give up after this many election timeouts (a client's deadline). */
@@ -139,6 +145,8 @@ export class Cluster implements NodeObserver {
   readonly identity: SimIdentity | null;
   /** The envelope each message left with (its identity fields as the sender stamped them). */
   private readonly envelopes = new WeakMap<Message, PeerEnvelope>();
+  /** Nodes whose disk was lost and that the cluster has not recorded again since. */
+  private readonly recovering = new Set<NodeId>();
   /** Nodes the cluster refused, on their way back as new members: removed, added, caught on. */
   private readonly rebuilding = new Map<NodeId, 'removing' | 'adding' | 'joining'>();
 
@@ -181,15 +189,21 @@ export class Cluster implements NodeObserver {
               nodes: () => this.nodes.values(),
               connected: (a, b) => this.net.connected(a, b) && this.net.connected(b, a),
               initialVoters: opts.voters,
+              started: (id, action) => {
+                if (action === 'bootstrap' && this.recovering.has(id)) this.stats.lostDisksBootstrapped++;
+              },
+              refused: () => void this.stats.identityRefusals++,
               proposalTimeoutMs: CLIENT_TIMEOUT_ELECTIONS * opts.node.electionTimeoutMs,
             },
             seededRng(mix(opts.seed, 0x1de)),
+            opts.identityChecksOff === true,
           )
         : null;
     const b = bootstrapState(opts.voters, '');
     for (const id of opts.voters) {
-      const n = new SimNode(id, this.env, bootstrapDisk(b.entry, b.hardState));
-      if (this.identity) n.disk.identity = this.identity.initialIdentity(id);
+      // With identities, the initial members start empty and create the cluster through the
+      // start-up decision, asking each other, as `controller --config FILE --id ID` does.
+      const n = new SimNode(id, this.env, this.identity ? new Disk() : bootstrapDisk(b.entry, b.hardState));
       this.nodes.set(id, n);
     }
     // Processes start at slightly different instants, so their timers are out of phase.
@@ -335,6 +349,8 @@ export class Cluster implements NodeObserver {
         const env = this.envelopes.get(m) ?? (src !== undefined ? this.identity.envelope(src, m.to) : null);
         if (env !== null && this.identity.admit(dest, env, m) === null) {
           this.trace.message(this.now, 'refused(identity)', m);
+          // The refused snapshot stream fails at the sender, which will send it again.
+          if (m.type === 'InstallSnapshot') this.report(f, (h) => h.reportSnapshot(m.to, false));
           return;
         }
       }
@@ -410,6 +426,7 @@ export class Cluster implements NodeObserver {
     const n = this.get(id);
     if (n.up) this.crash(id);
     n.disk.wipe();
+    this.recovering.add(id);
     this.stats.disksLost++;
     this.note(`DISK LOST ${id}`);
   }
@@ -417,6 +434,22 @@ export class Cluster implements NodeObserver {
   /** Some node (or `id`) the cluster refused is being rebuilt. */
   isRebuilding(id?: NodeId): boolean {
     return id === undefined ? this.rebuilding.size > 0 : this.rebuilding.has(id);
+  }
+
+  /** A member is on its way back from a lost disk (not recorded again yet, or being rebuilt). */
+  isHealing(): boolean {
+    return this.isRecovering() || this.isRebuilding();
+  }
+
+  /** A node lost its disk and the cluster's leader has not recorded its new data dir yet. */
+  isRecovering(): boolean {
+    const l = this.leader();
+    for (const id of [...this.recovering]) {
+      const n = this.nodes.get(id);
+      const mine = n?.up ? n.disk.identity?.incarnation : undefined;
+      if (l !== null && mine !== undefined && l.sm.members.view.get(id)?.incarnation === mine) this.recovering.delete(id);
+    }
+    return this.recovering.size > 0;
   }
 
   /**

@@ -70,7 +70,7 @@ export function chooseAction(rng: Rng, c: Cluster, limits: ScheduleLimits): Acti
     [3, () => ({ kind: 'arm-crash', forTicks: rng.int(5, 41), restart: rng.next() < 0.5 })],
     // The leader dies (half the time for good) just as a membership change it committed has
     // reached some members and not others.
-    [members.learners.length > 0 ? 3 : 0.5, () => ({ kind: 'arm-crash-conf', forTicks: rng.int(10, 61), forGood: !c.isRebuilding() && rng.next() < 0.5 })],
+    [members.learners.length > 0 ? 3 : 0.5, () => ({ kind: 'arm-crash-conf', forTicks: rng.int(10, 61), forGood: !c.isHealing() && rng.next() < 0.5 })],
     [1.5, () => {
       // A slow node or link: its followers fall behind, and in-flight entries reach them late.
       const ids = [...c.nodes.keys()];
@@ -105,14 +105,14 @@ export function chooseAction(rng: Rng, c: Cluster, limits: ScheduleLimits): Acti
       // From two voters to three, the leader's machine dies for good if the change is caught
       // half-way (some members applied it, a voter not): only the new configuration's quorum
       // can elect a successor.
-      const thenCrash = members.voters.length === 2 && !c.isRebuilding() ? { forGood: true } : undefined;
+      const thenCrash = members.voters.length === 2 && !c.isHealing() ? { forGood: true } : undefined;
       return thenCrash ? { kind: 'promote', node, thenCrash } : { kind: 'promote', node };
     }],
     [1, () => {
-      // While a member is being rebuilt its vote is gone already: no other voter is removed.
+      // While a member is on its way back from a lost disk its vote is gone: no other voter is removed.
       const removable = [
         ...members.learners,
-        ...(members.voters.length > limits.minVoters && !c.isRebuilding() ? members.voters : []),
+        ...(members.voters.length > limits.minVoters && !c.isHealing() ? members.voters : []),
       ];
       if (removable.length === 0) return null;
       const self = leader && removable.includes(leader.id) && rng.next() < 0.4;
@@ -218,7 +218,7 @@ export function perform(c: Cluster, a: Action): void {
  * the old configuration's members).
  */
 function losingDisksAllowed(c: Cluster): boolean {
-  if (c.identity === null || c.identity.clusterId() === null || c.isRebuilding() || c.lostForGood().size > 0 || c.down().length > 0) return false;
+  if (c.identity === null || c.identity.clusterId() === null || c.isRebuilding() || c.isRecovering() || c.lostForGood().size > 0 || c.down().length > 0) return false;
   const newest = confText(c.members());
   if (c.members().voters.length < 3) return false;
   return c.up().every((n) => confText(n.status().conf) === newest && !holdsUncommittedConf(n));

@@ -66,7 +66,7 @@ function runMany(a: Args): number {
     for (const name of STAT_NAMES) totals[name] += r.stats[name];
     if (!r.ok) {
       failed.push(r);
-      console.log(`seed ${seed}: FAILED ${r.invariant ?? 'exception'} — ${replayCommand(seed)}`);
+      console.log(`seed ${seed}: FAILED ${r.invariant ?? 'exception'} — ${replayCommand(seed, a.identity)}`);
     }
     if ((k + 1) % every === 0 || k + 1 === a.seeds) {
       console.log(`${k + 1}/${a.seeds} seeds, ${failed.length} failed, ${((Date.now() - began) / 1000).toFixed(1)}s`);

@@ -13,7 +13,6 @@ import {
   identityFor,
   seededIdentitySource,
   type IdentitySource,
-  type LocalIdentity,
   type PeerAnswer,
   type PeerEnvelope,
 } from '../../src/identity/index.js';
@@ -37,6 +36,9 @@ export interface IdentityWorld {
   connected(a: NodeId, b: NodeId): boolean;
   /** The initial voters: the cluster file's nodes, which a bootstrap writes. */
   readonly initialVoters: readonly NodeId[];
+  /** How a start was decided, and a message refused: for the statistics. */
+  started(id: NodeId, action: StartKind): void;
+  refused(): void;
   readonly proposalTimeoutMs: number;
 }
 
@@ -51,20 +53,14 @@ export type StartKind = 'bootstrap' | 'join' | 'start' | 'refuse';
 export class SimIdentity {
   private readonly runtimes = new Map<NodeId, Runtime>();
   private readonly newId: IdentitySource;
-  /** How each start was decided, for the stats. */
-  readonly starts: Record<StartKind, number> = { bootstrap: 0, join: 0, start: 0, refuse: 0 };
-  refusedMessages = 0;
 
   constructor(
     private readonly world: IdentityWorld,
     rng: Rng,
+    /** The checks planted out: an empty data dir bootstraps without asking, every message is let in. */
+    private readonly checksOff = false,
   ) {
     this.newId = seededIdentitySource(rng);
-  }
-
-  /** The identity record of an initial member's disk: bootstrapped from the file. */
-  initialIdentity(id: NodeId): LocalIdentity {
-    return { memberId: id, incarnation: this.newId(), clusterId: null, origin: 'bootstrap', recorded: false };
   }
 
   /** The start-up decision for a process about to start on `n`'s disk. */
@@ -72,16 +68,17 @@ export class SimIdentity {
     const stored = n.disk.identity;
     const empty = stored === null && onDisk.snapshot === null && onDisk.entries.length === 0 && onDisk.hardState.term === 0;
     const lastIndex = onDisk.entries.at(-1)?.index ?? onDisk.snapshot?.meta.index ?? 0;
+    const ask = { incarnation: stored?.incarnation ?? '', clusterId: stored?.clusterId ?? null, lastIndex, joining: false };
     const answers: PeerAnswer[] = [];
     const peers = [...this.world.nodes()].filter((p) => p.id !== n.id);
     for (const p of peers) {
       const rt = p.up ? this.runtime(p) : null;
-      if (rt !== null && this.world.connected(n.id, p.id)) answers.push({ peer: p.id, reply: rt.identity.hello(n.id, stored?.incarnation ?? '') });
+      if (rt !== null && this.world.connected(n.id, p.id) && !(this.checksOff && empty)) answers.push({ peer: p.id, reply: rt.identity.hello(n.id, ask) });
       else answers.push({ peer: p.id, error: 'UNAVAILABLE' });
     }
     const disk = empty ? ({ kind: 'empty' } as const) : ({ kind: 'present', identity: stored, lastIndex } as const);
     const decision = decideStartup({ memberId: n.id, join: false, dataDir: `sim:${n.id}`, clusterSize: peers.length + 1, disk, answers });
-    this.starts[decision.action]++;
+    this.world.started(n.id, decision.action);
     if (decision.action === 'refuse') {
       this.world.note(`${n.id} start-up: refuse ${decision.code}`);
       return null;
@@ -129,7 +126,7 @@ export class SimIdentity {
       members: () => sm.members.view,
       raft: () => {
         const st = host.status();
-        return { term: st.term, vote: st.vote, lastIndex: st.lastIndex };
+        return { term: st.term, lastIndex: st.lastIndex };
       },
       appliedIndex: () => sm.appliedIndex,
     });
@@ -145,9 +142,13 @@ export class SimIdentity {
   admit(dest: SimNode, env: PeerEnvelope, m: Message): Message | null {
     const rt = this.runtime(dest);
     if (rt === null) return m;
+    if (this.checksOff) {
+      rt.identity.noteHeard(env);
+      return m;
+    }
     const verdict = rt.identity.judgeBatch(env, [m]);
     if (!verdict.accept) {
-      this.refusedMessages++;
+      this.world.refused();
       rt.identity.onRefused(env.from, verdict.refusal);
       return null;
     }

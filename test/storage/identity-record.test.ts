@@ -10,7 +10,7 @@ import { bootstrapState } from '../../src/raft/bootstrap.js';
 import { decodeIdentity, encodeIdentity } from '../../src/storage/identity-codec.js';
 import { LevelRaftStorage, StorageCorruptionError } from '../../src/storage/level-raft-storage.js';
 
-const me: LocalIdentity = { memberId: 'c1', incarnation: '0123456789abcdef', clusterId: null, origin: 'bootstrap', recorded: false };
+const me: LocalIdentity = { memberId: 'c1', incarnation: '0123456789abcdef', clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: false };
 
 function tempDir(t: { teardown: (fn: () => void) => void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'identity-record-'));
@@ -28,9 +28,9 @@ void t.test('identity records round-trip and a damaged one is named', async (t) 
     b.writeUInt32BE(crcOf(b), b.length - 4);
     return b;
   };
-  t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"xyz","clusterId":null,"origin":"join","recorded":false}')), { ok: false, problem: /incarnation of 16 hex digits/ });
-  t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"0123456789abcdef","clusterId":null,"origin":"magic","recorded":false}')), { ok: false, problem: /expected an origin/ });
-  t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"0123456789abcdef","clusterId":null,"origin":"join","recorded":false,"x":1}')), { ok: false, problem: /unexpected field x/ });
+  t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"xyz","clusterId":null,"origin":"join","recorded":false,"creationSeen":false}')), { ok: false, problem: /incarnation of 16 hex digits/ });
+  t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"0123456789abcdef","clusterId":null,"origin":"magic","recorded":false,"creationSeen":false}')), { ok: false, problem: /expected an origin/ });
+  t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"0123456789abcdef","clusterId":null,"origin":"join","recorded":false,"creationSeen":false,"x":1}')), { ok: false, problem: /unexpected field x/ });
 });
 
 void t.test('the identity is written in one batch with the bootstrap entry and read back after a restart', async (t) => {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { judgeBatch, judgeEnvelope, judgePing, helloReply, type AcceptanceView, type PeerEnvelope, type Refusal, type RefusalCode } from '../../src/identity/index.js';
+import { judgeBatch, judgeEnvelope, judgePing, helloReply, type AcceptanceView, type HelloAsk, type PeerEnvelope, type Refusal, type RefusalCode } from '../../src/identity/index.js';
 import type { Message } from '../../src/raft/messages.js';
 import { encodeMessage } from '../../src/transport/codec.js';
 import { mutualTlsCredentials, tlsPeerAuth, type TlsFiles } from '../../src/transport/credentials.js';
@@ -29,7 +29,10 @@ interface Recorded {
   readonly refused: { peer: string; refusal: Refusal }[];
   readonly refusedBy: { peer: string; code: RefusalCode | null; details: string }[];
   readonly reports: string[];
+  readonly asks: HelloAsk[];
 }
+
+const EMPTY_ASK: HelloAsk = { incarnation: '', clusterId: null, lastIndex: 0, joining: false };
 
 /** A node's identity over a fixed members table: c1..c3 recorded as INC(1..3) in CLUSTER. */
 function identityOf(self: string, incarnation: string, clusterId: string | null = CLUSTER): Recorded {
@@ -37,9 +40,8 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
   const view: AcceptanceView = {
     self,
     clusterName: 'test',
-    identity: { memberId: self, incarnation, clusterId, origin: 'bootstrap', recorded: true },
+    identity: { memberId: self, incarnation, clusterId, origin: 'bootstrap', recorded: true, creationSeen: true },
     term: 3,
-    vote: null,
     lastIndex: 10,
     members: { get: (id) => (id in rows ? { incarnation: rows[id]!, role: 'voter' } : null), wasRemoved: (i) => i === INC(99), clusterId },
     configured: () => false,
@@ -49,6 +51,7 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
     refused: [],
     refusedBy: [],
     reports: [],
+    asks: [],
     identity: {
       envelope: (to) => ({ clusterId: clusterId ?? '', incarnation, toIncarnation: rows[to] ?? '' }),
       judgeEnvelope: (env) => judgeEnvelope(view, env),
@@ -57,7 +60,10 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
       noteHeard: (env) => void r.heard.push(env),
       onRefused: (peer, refusal) => void r.refused.push({ peer, refusal }),
       onRefusedBy: (peer, code, details) => void r.refusedBy.push({ peer, code, details }),
-      hello: (from, inc) => helloReply({ identity: view.identity, members: view.members, lastIndex: 10, appliedIndex: 9, heardFrom: () => null }, from, inc),
+      hello: (from, ask) => {
+        r.asks.push(ask);
+        return helloReply({ identity: view.identity, members: view.members, lastIndex: 10, appliedIndex: 9, heardFrom: () => null }, from, ask);
+      },
       reportStatus: async (from, report) => {
         r.reports.push(`${from}:${report.member}:${report.status}`);
         return true;
@@ -130,7 +136,7 @@ void t.test('the start-up question is answered whatever the asker runs, and stat
   const answers = await askPeers({
     self: 'n1',
     clusterName: 'test',
-    incarnation: '',
+    ask: { incarnation: INC(5), clusterId: null, lastIndex: 1, joining: true },
     targets: [
       { id: 'n2', address: n2.address },
       { id: 'n3', address: n3.address },
@@ -142,8 +148,21 @@ void t.test('the start-up question is answered whatever the asker runs, and stat
   t.match(answers[0], { peer: 'n2', reply: { memberId: 'n2', incarnation: INC(2), clusterId: CLUSTER, lastIndex: 10, appliedIndex: 9, you: { member: true, recorded: INC(1), removed: false } } });
   t.match(answers[1], { peer: 'n3', reply: { memberId: 'n3' } });
   t.match(answers[2], { peer: 'n4', error: /UNAVAILABLE/ });
-  const wrongName = await askPeers({ self: 'n1', clusterName: 'other', incarnation: '', targets: [{ id: 'n2', address: n2.address }], credentials: grpc.credentials.createInsecure(), deadlineMs: 3000 });
+  t.same(r2.asks, [{ incarnation: INC(5), clusterId: null, lastIndex: 1, joining: true }], 'the asker says what its data dir holds');
+  const wrongName = await askPeers({ self: 'n1', clusterName: 'other', ask: EMPTY_ASK, targets: [{ id: 'n2', address: n2.address }], credentials: grpc.credentials.createInsecure(), deadlineMs: 3000 });
   t.match(wrongName[0], { error: /PERMISSION_DENIED: CLUSTER_NAME/ });
+  const malformed = await new Promise<grpc.ServiceError | null>((resolve) => {
+    const client = new (raftPeerService())(n2.address, grpc.credentials.createInsecure());
+    const def = raftPeerMethod('Hello');
+    const request = { cluster: 'test', from: 'n1', to: 'n2', incarnation: 'not-an-id', clusterId: '', lastIndex: 0, joining: false };
+    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, { deadline: Date.now() + 5000 }, (err) => {
+      client.close();
+      resolve(err ?? null);
+    });
+  });
+  t.equal(malformed?.code, grpc.status.INVALID_ARGUMENT, 'a malformed account of the asker is refused');
+  t.match(malformed?.details, /incarnation: expected 16 hex digits/);
+  t.equal(r2.asks.length, 1, 'and never reaches the node');
 
   const r1 = identityOf('n1', INC(1));
   const n1 = await node(t, 'n1', r1);
