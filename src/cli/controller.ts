@@ -6,12 +6,30 @@
  * (a leader hands off first).
  */
 import './quiet-warnings.js';
+import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import pino from 'pino';
-import { ConfigError, loadNodeConfig } from '../config/index.js';
+import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
 import { StartupRefusedError } from '../identity/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { VERSION } from '../node/version.js';
+import { ownCertificateProblem } from '../transport/index.js';
+
+/** With TLS, this node's certificate must be its peer certificate, or every peer refuses it. */
+function checkOwnCertificate(file: string, config: NodeConfig): void {
+  if (config.tls === null) return;
+  const refuse = (reason: string): never => {
+    throw new ConfigError(file, [{ keyPath: 'tls.cert', reason: `${config.tls?.cert ?? ''}: ${reason}`, line: null }]);
+  };
+  let pem: Buffer;
+  try {
+    pem = fs.readFileSync(config.tls.cert);
+  } catch (err) {
+    return refuse(`cannot read it: ${(err as Error).message}`);
+  }
+  const problem = ownCertificateProblem(pem, config.self.id);
+  if (problem !== null) refuse(problem);
+}
 
 const program = new Command()
   .name('controller')
@@ -34,6 +52,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadNodeConfig(opts.config, opts.id);
+    checkOwnCertificate(opts.config, config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`controller: ${err.message}\n`);

@@ -21,8 +21,9 @@
  *     a restart whose commit index lags), unless it started empty to join.
  *  6. And before that, a data dir that bootstrapped while no peer answered, and has seen no sign
  *     of the cluster's creation since, votes only for candidates as new as itself (nothing
- *     beyond the first entry): it may be a lost member's replacement, whose predecessor
- *     acknowledged entries a lagging candidate lacks. Without this rule, `npm run sim -- --seeds 2000
+ *     beyond the first entry), and not at all once it knows the cluster has an id (creation is
+ *     over): it may be a lost member's replacement, whose predecessor acknowledged entries a
+ *     lagging candidate lacks. Without this rule, `npm run sim -- --seeds 2000
  *     --identity` finds the case (seed 1277: a leader lacking a committed entry).
  */
 import type { Message } from '../raft/messages.js';
@@ -186,11 +187,16 @@ export function voteRefusal(view: AcceptanceView, candidateLastIndex: number): s
   // lags): it cannot say whether this data dir was recorded. A member that started empty waits;
   // one that holds the cluster's first entries votes as every member of a new cluster does.
   if (identity.origin === 'join') return `${self} started empty to join a cluster and does not vote before the cluster records it`;
-  if (identity.origin === 'bootstrap' && !identity.creationSeen && candidateLastIndex > 1) {
-    return (
-      `${self} bootstrapped while no peer answered and has seen no sign of the cluster's creation: ` +
-      `it votes only for a candidate with nothing beyond the first entry (found one with last index ${candidateLastIndex})`
-    );
+  if (identity.origin === 'bootstrap' && !identity.creationSeen) {
+    if (identity.clusterId !== null) {
+      return `${self} bootstrapped while no peer answered, and cluster ${identity.clusterId} exists already: it votes once the cluster has recorded its incarnation ${identity.incarnation}`;
+    }
+    if (candidateLastIndex > 1) {
+      return (
+        `${self} bootstrapped while no peer answered and has seen no sign of the cluster's creation: ` +
+        `it votes only for a candidate with nothing beyond the first entry (found one with last index ${candidateLastIndex})`
+      );
+    }
   }
   return null;
 }

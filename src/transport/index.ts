@@ -3,7 +3,7 @@ export { decodeMessage, encodeMessage, type ProtoMessage } from './codec.js';
 export { insecureCredentials, mutualTlsCredentials, tlsPeerAuth, type PeerCredentials, type TlsFiles } from './credentials.js';
 export { ProtocolError, TransportError, type TransportErrorCode } from './errors.js';
 export { askPeers, decodeHello, type AskPeersOptions, type HelloTarget } from './hello-client.js';
-export { certificatePeerAuth, peerUri, plaintextPeerAuth, PEER_URI_PREFIX, type PeerAuth } from './peer-auth.js';
+export { certificatePeerAuth, ownCertificateProblem, peerUri, plaintextPeerAuth, PEER_URI_PREFIX, type PeerAuth } from './peer-auth.js';
 export { basicIdentity, type StatusReport, type TransportIdentity } from './peer-identity.js';
 export type { PingResult } from './peer-link.js';
 export { refusalOf } from './refusal-status.js';

@@ -16,6 +16,34 @@ export function peerUri(id: string): string {
   return `${PEER_URI_PREFIX}${id}`;
 }
 
+/** The member ids a certificate's subjectAltName marks it as the peer certificate of. */
+function peersNamedBy(cert: X509Certificate): string[] {
+  return (cert.subjectAltName ?? '')
+    .split(/,\s*/)
+    .filter((san) => san.startsWith(`URI:${PEER_URI_PREFIX}`))
+    .map((san) => san.slice(`URI:${PEER_URI_PREFIX}`.length));
+}
+
+/**
+ * Null when `pem` (this node's own certificate) is member `id`'s peer certificate; otherwise why
+ * not. Checked at start: peers would refuse every message of a node whose certificate is not.
+ */
+export function ownCertificateProblem(pem: Buffer, id: string): string | null {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch (err) {
+    return `expected a PEM certificate, found: ${(err as Error).message}`;
+  }
+  const peers = peersNamedBy(cert);
+  if (peers.length === 1 && peers[0] === id) return null;
+  const found = peers.length === 0 ? 'none' : peers.map(peerUri).join(', ');
+  return (
+    `expected this node's peer certificate, with exactly one subjectAltName URI ${peerUri(id)}, found ${found} ` +
+    '(peers would refuse every message from this node; docs/deploy.md, step 2)'
+  );
+}
+
 /** Any server call: grpc-js gives each the TLS peer certificate of its connection. */
 export interface AuthenticatedCall {
   getAuthContext(): { readonly sslPeerCertificate?: { readonly raw?: Buffer } } | null;
@@ -48,10 +76,7 @@ export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): Pee
     let id: CallerIdentity | null = null;
     if (raw !== undefined) {
       const cert = new X509Certificate(raw);
-      const peers = (cert.subjectAltName ?? '')
-        .split(/,\s*/)
-        .filter((san) => san.startsWith(`URI:${PEER_URI_PREFIX}`))
-        .map((san) => san.slice(`URI:${PEER_URI_PREFIX}`.length));
+      const peers = peersNamedBy(cert);
       const issuedByPeerCa = cert.checkIssued(ca) && cert.verify(ca.publicKey);
       id = { peers, subject: cert.subject.replace(/\n/g, ', '), issuedByPeerCa };
     }

@@ -126,3 +126,22 @@ void t.test('plaintext beyond loopback logs a loud warning at start', async (t) 
   await waitFor(() => /PLAINTEXT: listening on 0\.0\.0\.0:\d+ without TLS/.test(cluster.dumpLogs('c1')), 'the plaintext warning', 20000);
   t.match(cluster.dumpLogs('c1'), /"level":40.*PLAINTEXT.*Anyone who can reach it can act as any member/);
 });
+
+void t.test("a controller whose own certificate is not its peer certificate refuses to start (exit 2), naming the fix", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-own-cert-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const certs = new CertMaker(dir);
+  certs.makeCa('ca');
+  const plain = certs.makeCert('ca', 'c1', { cn: 'c1' }); // an old-style certificate: CN only
+  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info', tls: { ca: plain.ca, cert: plain.cert, key: plain.key } });
+  t.teardown(() => cluster.stop());
+  const child = cluster.start('c1');
+  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (c) => resolve(c))));
+  t.equal(code, 2, 'exit 2, as for any config error');
+  t.match(
+    cluster.dumpLogs('c1'),
+    /tls\.cert: .*c1\.crt: expected this node's peer certificate, with exactly one subjectAltName URI urn:raft-controller:peer:c1, found none/,
+    'naming the key, the file and what it lacks',
+  );
+  t.notOk(fs.existsSync(path.join(cluster.dir, 'data', 'c1')), 'nothing written to the data dir');
+});

@@ -82,6 +82,10 @@ void t.test('rule 6: a data dir that bootstrapped alone votes only for candidate
   const alone = view({ lastIndex: 1, identity: identity({ creationSeen: false }), members: members({ c1: {}, c2: {} }) });
   t.match(voteRefusal(alone, 3), /bootstrapped while no peer answered and has seen no sign of the cluster's creation: it votes only for a candidate with nothing beyond the first entry \(found one with last index 3\)/);
   t.equal(voteRefusal(alone, 1), null, 'a candidate as new as itself');
+  const adopted = { ...alone, identity: { ...alone.identity, clusterId: CLUSTER_A } };
+  t.match(voteRefusal(adopted, 1), /c1 bootstrapped while no peer answered, and cluster 00000000000000aa exists already: it votes once the cluster has recorded its incarnation 0000000000000001/, 'once the cluster has an id, not even for a candidate as new as itself');
+  t.match(judgeBatch(alone, env(), [preVote(1)]), { accept: true, adopt: CLUSTER_A, dropped: [{ why: /exists already/ }] }, 'nor for one that carries the id');
+  t.equal(voteRefusal({ ...adopted, identity: { ...adopted.identity, recorded: true } }, 20), null, 'recorded, it votes');
   t.match(judgeBatch(alone, env({ clusterId: '' }), [preVote(1)]), { accept: true, creationSeen: true }, 'a peer asking with nothing beyond the first entry shows the creation');
   t.match(judgeBatch(alone, env({ clusterId: '' }), [{ type: 'PreVoteResp', from: 'c2', to: 'c1', term: 2, reject: false }]), { creationSeen: true }, 'so does a grant to this node while it has nothing beyond it');
   t.match(judgeBatch(alone, env({ clusterId: '' }), [preVote(7)]), { creationSeen: false, dropped: [{ why: /bootstrapped while no peer answered/ }] }, 'a lagging candidate shows nothing of the kind');

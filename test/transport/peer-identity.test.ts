@@ -13,6 +13,7 @@ import type { Message } from '../../src/raft/messages.js';
 import { encodeMessage } from '../../src/transport/codec.js';
 import { mutualTlsCredentials, tlsPeerAuth, type TlsFiles } from '../../src/transport/credentials.js';
 import { askPeers } from '../../src/transport/hello-client.js';
+import { ownCertificateProblem } from '../../src/transport/peer-auth.js';
 import type { TransportIdentity } from '../../src/transport/peer-identity.js';
 import { refusalOf } from '../../src/transport/refusal-status.js';
 import { raftPeerMethod, raftPeerService } from '../../src/transport/wire.js';
@@ -183,6 +184,13 @@ const peer2 = certs.makeCert('ca', 'n2', { peer: 'n2' });
 const peer3 = certs.makeCert('ca', 'n3', { peer: 'n3' });
 const operator = certs.makeCert('ca', 'operator', { cn: 'n1' }); // CN equal to a member id, no peer URI
 const clientCaPeer = certs.makeCert('clients', 'sneaky', { peer: 'n1' });
+
+void t.test("a node's own certificate must be its peer certificate", async (t) => {
+  t.equal(ownCertificateProblem(fs.readFileSync(peer1.cert), 'n1'), null);
+  t.match(ownCertificateProblem(fs.readFileSync(peer1.cert), 'n2'), /expected this node's peer certificate, with exactly one subjectAltName URI urn:raft-controller:peer:n2, found urn:raft-controller:peer:n1/);
+  t.match(ownCertificateProblem(fs.readFileSync(operator.cert), 'n1'), /found none \(peers would refuse every message from this node/);
+  t.match(ownCertificateProblem(Buffer.from('not a certificate'), 'n1'), /expected a PEM certificate, found:/);
+});
 
 /** A Step from "n1" carrying a forged Append, with the given client certificate; the error or null. */
 function forgedAppend(address: string, files: TlsFiles, ca: string): Promise<grpc.ServiceError | null> {
