@@ -17,6 +17,7 @@ export const API_ERROR_CODES = [
   'UNKNOWN_NODE',
   'SHUTTING_DOWN',
   'INTERNAL',
+  'FAILED_PRECONDITION', // the state refuses the change (a route names a missing service, ...)
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -38,6 +39,7 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   UNKNOWN_NODE: grpc.status.NOT_FOUND,
   SHUTTING_DOWN: grpc.status.UNAVAILABLE,
   INTERNAL: grpc.status.INTERNAL,
+  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -114,6 +116,7 @@ export function exitCodeFor(err: unknown): number {
       case 'TIMEOUT':
       case 'SHUTTING_DOWN':
       case 'INTERNAL':
+      case 'FAILED_PRECONDITION':
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

@@ -34,6 +34,7 @@ import { RaftHost } from './raft-host.js';
 import { prepareDataDir } from './startup.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
+import { AgentsLayer } from '../agents/agents-layer.js';
 import { Metrics } from './metrics.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
@@ -63,6 +64,7 @@ export class ControllerNode {
     private readonly health: HealthImplementation,
     private readonly sessions: KvSessions,
     private readonly identityTicker: NodeJS.Timeout,
+    private readonly agents: AgentsLayer,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -122,6 +124,7 @@ export class ControllerNode {
       onFatal: opts.onFatal,
       now: () => performance.now(),
     });
+    let agents: AgentsLayer | null = null;
     const transport = new PeerTransport({
       self: self.id,
       clusterName: config.clusterName,
@@ -191,6 +194,7 @@ export class ControllerNode {
         nodeIdentity.onApplied();
         membership?.onApplied();
         settingsKeeper.check();
+        agents?.onApplied();
       },
       onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),
       onSnapshotRestored: () => {
@@ -237,11 +241,31 @@ export class ControllerNode {
       { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
     );
     const membershipNode = membership;
+    agents = new AgentsLayer({
+      self: self.id,
+      host: raftHost,
+      stateMachine: sm,
+      membership: () => membershipNode.listControllers(),
+      addressOf: knownAddress,
+      isMember: (id) => sm.members.get(id) !== null,
+      credentials: creds.client,
+      heartbeat: config.heartbeat,
+      electionTimeoutMs: config.raft.electionTimeoutMs,
+      stateSyncIntervalMs: config.stateSyncIntervalMs,
+      // The cluster's identity comes from the peer-identity work; until then, its name.
+      clusterId: () => config.clusterName,
+      replayUntil: persisted.hardState.commit,
+      audit: recordAudit,
+      logger,
+      defaultTimeoutMs: 5000,
+    });
+    const agentsLayer = agents;
 
     const server = new grpc.Server(peerServerOptions(config.raft.maxMessageBytes));
     transport.register(server);
     const health = new HealthImplementation({ '': 'NOT_SERVING' });
     health.addToServer(server);
+    agentsLayer.register(server, metrics.registry);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
     server.addService(
       strictRequests(api.service),
@@ -285,13 +309,14 @@ export class ControllerNode {
     if (self.metrics) await metrics.listen(self.metrics, config.tls?.metrics ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : null);
     raftHost.start();
     membershipNode.start();
+    agentsLayer.start();
     // The leader's identity duties: draw the cluster id once, record each member's data dir.
     const identityTicker = setInterval(() => {
       for (const duty of nodeIdentity.duties()) nodeIdentity.proposed(duty, proposeDuty(raftHost, duty, config.raft.electionTimeoutMs * 2, osIdentitySource));
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, identityTicker);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, identityTicker, agentsLayer);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
@@ -299,6 +324,8 @@ export class ControllerNode {
     clearInterval(this.identityTicker);
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
+    // Agents move to another controller now, while the cluster still answers their claims.
+    this.agents.stop();
     this.membership.stop();
     await this.host.stop();
     this.health.setStatus('', 'NOT_SERVING');
