@@ -72,6 +72,7 @@ export class ControllerNode {
     const self = config.self;
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
+    const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
     fs.mkdirSync(config.dataDir, { recursive: true });
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
     const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
@@ -136,7 +137,7 @@ export class ControllerNode {
       // is gone from both, which is the removal procedure of docs/deploy.md.
       isKnownPeer: (id) => sm.members.get(id) !== null || isConfigured(id),
       identity: nodeIdentity,
-      auth: config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth,
+      auth: peerAuth,
       onMessage: (m: Message) => {
         host?.noteMessageFrom(m.from);
         membership?.noteContact(m.from);
@@ -231,7 +232,9 @@ export class ControllerNode {
           ),
         forwardCorrection: async (d) => {
           const leader = raftHost.softState().leader;
-          if (leader === null || leader === self.id) return false;
+          if (leader === null) return false;
+          // The leader judges its own corrections as it judges a follower's.
+          if (leader === self.id) return membership === null ? false : membership.reportStatus(d.id, d.status, d.reason, self.id);
           return transport.reportStatus(leader, { member: d.id, status: d.status, reason: d.reason }, config.raft.electionTimeoutMs);
         },
         ping: (peer, payload, deadlineMs) => transport.ping(peer, payload, deadlineMs),
@@ -252,8 +255,9 @@ export class ControllerNode {
       heartbeat: config.heartbeat,
       electionTimeoutMs: config.raft.electionTimeoutMs,
       stateSyncIntervalMs: config.stateSyncIntervalMs,
-      // The cluster's identity comes from the peer-identity work; until then, its name.
-      clusterId: () => config.clusterName,
+      // The cluster id its first leader drew (src/identity); its name in a new cluster's first moments.
+      clusterId: () => nodeIdentity.clusterId() ?? config.clusterName,
+      peerCaller: (call) => peerAuth.checkAnyPeer(call),
       replayUntil: persisted.hardState.commit,
       audit: recordAudit,
       logger,

@@ -52,9 +52,11 @@ export interface AuthenticatedCall {
 export interface PeerAuth {
   /** Null when the caller may speak as member `claimed`; otherwise the refusal. */
   check(call: AuthenticatedCall, claimed: string): Refusal | null;
+  /** Null when the caller presents a peer certificate of this cluster, whichever member's. */
+  checkAnyPeer(call: AuthenticatedCall): Refusal | null;
 }
 
-export const plaintextPeerAuth: PeerAuth = { check: () => null };
+export const plaintextPeerAuth: PeerAuth = { check: () => null, checkAnyPeer: () => null };
 
 interface CallerIdentity {
   readonly peers: readonly string[];
@@ -83,27 +85,37 @@ export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): Pee
     seen.set(call, id);
     return id;
   };
+  /** The member the caller's peer certificate names, or why it is no peer certificate. */
+  const peerOf = (call: AuthenticatedCall): Refusal | { readonly member: string } => {
+    const caller = identify(call);
+    if (caller === null) return { code: 'NOT_A_PEER', reason: 'peer RPCs need a peer certificate; the caller presented none' };
+    const [member] = caller.peers;
+    if (member === undefined || caller.peers.length !== 1) {
+      return {
+        code: 'NOT_A_PEER',
+        reason:
+          member === undefined
+            ? `the caller's certificate (${caller.subject}) is not a peer certificate: it carries no URI ${PEER_URI_PREFIX}<member-id>, so it may call the client API only`
+            : `the caller's certificate (${caller.subject}) names ${caller.peers.length} members (${caller.peers.join(', ')}); a peer certificate names exactly one`,
+      };
+    }
+    if (requireIssuer && !caller.issuedByPeerCa) {
+      return { code: 'NOT_A_PEER', reason: `the caller's certificate (${caller.subject}) was not issued by the controllers' CA (tls.ca)` };
+    }
+    return { member };
+  };
   return {
     check(call, claimed) {
-      const caller = identify(call);
-      if (caller === null) return { code: 'NOT_A_PEER', reason: 'peer RPCs need a peer certificate; the caller presented none' };
-      if (caller.peers.length !== 1) {
-        return {
-          code: 'NOT_A_PEER',
-          reason:
-            caller.peers.length === 0
-              ? `the caller's certificate (${caller.subject}) is not a peer certificate: it carries no URI ${PEER_URI_PREFIX}<member-id>, so it may call the client API only`
-              : `the caller's certificate (${caller.subject}) names ${caller.peers.length} members (${caller.peers.join(', ')}); a peer certificate names exactly one`,
-        };
-      }
-      if (requireIssuer && !caller.issuedByPeerCa) {
-        return { code: 'NOT_A_PEER', reason: `the caller's certificate (${caller.subject}) was not issued by the controllers' CA (tls.ca)` };
-      }
-      const [peer] = caller.peers;
-      if (peer !== claimed) {
-        return { code: 'WRONG_PEER', reason: `the caller's peer certificate is member ${peer}'s, but the message claims to come from ${JSON.stringify(claimed)}` };
+      const peer = peerOf(call);
+      if ('code' in peer) return peer;
+      if (peer.member !== claimed) {
+        return { code: 'WRONG_PEER', reason: `the caller's peer certificate is member ${peer.member}'s, but the message claims to come from ${JSON.stringify(claimed)}` };
       }
       return null;
+    },
+    checkAnyPeer(call) {
+      const peer = peerOf(call);
+      return 'code' in peer ? peer : null;
     },
   };
 }

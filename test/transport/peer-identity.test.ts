@@ -3,6 +3,7 @@
  * incarnation, refusals travel back with their code, and with TLS only a peer certificate of
  * the claimed sender may call peer RPCs.
  */
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import type { Message } from '../../src/raft/messages.js';
 import { encodeMessage } from '../../src/transport/codec.js';
 import { mutualTlsCredentials, tlsPeerAuth, type TlsFiles } from '../../src/transport/credentials.js';
 import { askPeers } from '../../src/transport/hello-client.js';
-import { ownCertificateProblem } from '../../src/transport/peer-auth.js';
+import { certificatePeerAuth, ownCertificateProblem, type AuthenticatedCall } from '../../src/transport/peer-auth.js';
 import type { TransportIdentity } from '../../src/transport/peer-identity.js';
 import { refusalOf } from '../../src/transport/refusal-status.js';
 import { raftPeerMethod, raftPeerService } from '../../src/transport/wire.js';
@@ -184,6 +185,18 @@ const peer2 = certs.makeCert('ca', 'n2', { peer: 'n2' });
 const peer3 = certs.makeCert('ca', 'n3', { peer: 'n3' });
 const operator = certs.makeCert('ca', 'operator', { cn: 'n1' }); // CN equal to a member id, no peer URI
 const clientCaPeer = certs.makeCert('clients', 'sneaky', { peer: 'n1' });
+
+void t.test('any peer certificate, whichever member: for calls a member may make on behalf of another (ReportAgents)', async (t) => {
+  const auth = certificatePeerAuth(fs.readFileSync(path.join(dir, 'ca.crt')), true);
+  const callWith = (file: string | null): AuthenticatedCall => ({
+    getAuthContext: () => ({ sslPeerCertificate: file === null ? {} : { raw: new X509Certificate(fs.readFileSync(file)).raw } }),
+  });
+  t.equal(auth.checkAnyPeer(callWith(peer2.cert)), null, "n2's peer certificate");
+  t.equal(auth.check(callWith(peer2.cert), 'n1')?.code, 'WRONG_PEER', 'while check() still wants the claimed member');
+  t.match(auth.checkAnyPeer(callWith(operator.cert)), { code: 'NOT_A_PEER', reason: /carries no URI urn:raft-controller:peer:<member-id>/ });
+  t.match(auth.checkAnyPeer(callWith(clientCaPeer.cert)), { code: 'NOT_A_PEER', reason: /not issued by the controllers' CA/ });
+  t.match(auth.checkAnyPeer(callWith(null)), { code: 'NOT_A_PEER', reason: /presented none/ });
+});
 
 void t.test("a node's own certificate must be its peer certificate", async (t) => {
   t.equal(ownCertificateProblem(fs.readFileSync(peer1.cert), 'n1'), null);
