@@ -36,11 +36,11 @@ export interface HealthInput {
   readonly now: number;
   /** ms since the epoch: only for the stable-since people read. */
   readonly wallClockMs: number;
-  readonly leader: { readonly id: string; readonly term: number; readonly lastIndex: number };
+  readonly leader: { readonly id: string; readonly term: number; readonly lastIndex: number; readonly commit: number };
   readonly members: readonly MemberObservation[];
   readonly settings: HealthSettings;
-  /** The leader holds entries its commit index has not reached for too long (ctl health fails). */
-  readonly commitStalled: boolean;
+  /** How long the leader has held entries without its commit index moving (0: none), and the limit past which it is stuck. */
+  readonly commitStall: { readonly stalledMs: number; readonly limitMs: number };
 }
 
 /** Why a member is not healthy; several may hold at once. */
@@ -170,7 +170,11 @@ export function assessHealth(state: HealthState, input: HealthInput): { state: H
     const unhealthy = voters.filter((m) => !m.healthy).map((m) => `${m.id}: ${m.problems.map(describeProblem).join(', ')}`);
     reasons.push(`no quorum of healthy voters: ${healthyVoters} of ${voters.length}, need ${quorum} (${unhealthy.join('; ')})`);
   }
-  if (input.commitStalled) reasons.push(`leader ${leader.id}'s commit index does not move while entries wait`);
+  if (input.commitStall.stalledMs >= input.commitStall.limitMs) {
+    reasons.push(
+      `leader ${leader.id}'s commit index (${leader.commit}) has not moved for ${Math.round(input.commitStall.stalledMs)}ms while entries up to ${leader.lastIndex} wait`,
+    );
+  }
   return {
     state: { since },
     report: {

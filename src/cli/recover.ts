@@ -11,7 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadNodeConfig } from '../config/index.js';
 import { RecoverError } from '../recover/errors.js';
 import type { RecoverPlan } from '../recover/plan.js';
-import { recoverDataDir } from '../recover/recover-data-dir.js';
+import { recoverDataDir, type RecoverOutcome } from '../recover/recover-data-dir.js';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`controller recover: ${message}\n`);
@@ -23,7 +23,7 @@ function list(ids: readonly string[]): string {
 }
 
 /** What recover is about to do, in the words an operator checks before it writes. */
-export function describePlan(self: string, dataDir: string, plan: RecoverPlan): string {
+export function describePlan(self: string, dataDir: string, plan: RecoverPlan, clusterId: RecoverOutcome['clusterId']): string {
   const uncommitted = plan.lastIndex > plan.commitBefore ? ` (${plan.commitBefore + 1}..${plan.lastIndex} were not known to be committed)` : '';
   const changes = [
     ...(plan.promoted.length > 0 ? [`promote ${list(plan.promoted)}`] : []),
@@ -33,8 +33,10 @@ export function describePlan(self: string, dataDir: string, plan: RecoverPlan): 
     `${self}: ${dataDir}: log ${plan.firstIndex}..${plan.lastIndex} (last term ${plan.lastTerm}), committed up to ${plan.commitBefore}; ` +
       `configuration: voters ${list(plan.before.voters)}, learners ${list(plan.before.learners)}`,
     `about to: keep and commit every entry up to ${plan.lastIndex}${uncommitted}; ` +
-      `${changes.length > 0 ? changes.join(', ') : 'change no member'} in ${plan.entries.length} configuration entries at term ${plan.hardState.term}, ` +
-      `leaving voters ${list(plan.after.voters)}`,
+      `${changes.length > 0 ? changes.join(', ') : 'change no member'} at term ${plan.hardState.term}, leaving voters ${list(plan.after.voters)}; ` +
+      (clusterId.after === null
+        ? 'the cluster has no id yet: its next leader draws one'
+        : `start a new epoch of the cluster's identity: cluster id ${clusterId.before ?? '(none)'} becomes ${clusterId.after}, so members left out are refused if they come back`),
   ].join('\n');
 }
 
@@ -65,12 +67,13 @@ export async function runRecover(argv: readonly string[]): Promise<void> {
   }
   const keep = opts.members === undefined ? null : opts.members.split(',').map((s) => s.trim());
   try {
-    const { plan } = await recoverDataDir(config, keep, (p) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p)}\n`));
+    const { plan, keys } = await recoverDataDir(config, keep, (p, ids) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p, ids)}\n`));
     const left = plan.removed.length === 0 ? '' : ` Do not start ${list(plan.removed)} with their old data dirs: they are no longer members.`;
     const others = plan.after.voters.filter((id) => id !== opts.id);
-    const startOthers = others.length === 0 ? '' : ` Start ${list(others)} as they are: they follow ${opts.id}.`;
+    const startOthers =
+      others.length === 0 ? '' : ` Run this same command on ${list(others)} (their logs must be the same as this one's), then start them: they follow ${opts.id}.`;
     process.stdout.write(
-      `done: appended ${plan.entries.length} entries (term ${plan.hardState.term}); the log is committed up to ${plan.hardState.commit}.\n` +
+      `done: every entry up to ${plan.hardState.commit} (term ${plan.hardState.term}) is committed and applied into the data dir's snapshot (${keys} keys).\n` +
         `next: start ${opts.id} with \`controller --config ${opts.config} --id ${opts.id}\`.${startOthers} ` +
         `Add new members with \`ctl member add ID ADDRESS\` and start each with --join and an empty data dir.${left}\n`,
     );

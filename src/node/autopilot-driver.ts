@@ -33,8 +33,8 @@ export interface AutopilotPort {
   online(): ReadonlySet<string>;
   contact(id: string): PeerContact | null;
   settings(): ClusterSettings;
-  /** This leader holds entries its commit index has not reached for too long. */
-  commitStalled(): boolean;
+  /** How long this leader has held entries without its commit index moving (0: none), and the limit past which it is stuck. */
+  commitStall(): { readonly stalledMs: number; readonly limitMs: number };
   /** Proposes the removal of `id` with `reason` (the audit trail's) and resolves once applied. */
   remove(id: string, reason: string): Promise<void>;
   transferLeadership(id: string): void;
@@ -144,7 +144,7 @@ export class AutopilotDriver {
     const { state, report } = assessHealth(this.health, {
       now: this.clock.now(),
       wallClockMs: this.clock.wallClockMs(),
-      leader: { id: port.self, term: st.term, lastIndex: st.lastIndex },
+      leader: { id: port.self, term: st.term, lastIndex: st.lastIndex, commit: st.commit },
       members: members.map(({ id, voter }) => {
         const contact = port.contact(id);
         return {
@@ -157,7 +157,7 @@ export class AutopilotDriver {
         };
       }),
       settings: { lastContactThresholdMs: settings['autopilot.last_contact_threshold'], maxTrailingLogs: settings['autopilot.max_trailing_logs'] },
-      commitStalled: port.commitStalled(),
+      commitStall: port.commitStall(),
     });
     this.health = state;
     return report;

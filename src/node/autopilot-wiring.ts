@@ -19,6 +19,7 @@ import type { ResourceMember, ResourcesReport } from '../resources/types.js';
 import { memberResourcesDefinition } from '../resources/wire.js';
 import type { StateMachine } from '../statemachine/index.js';
 import { settingsKind } from '../statemachine/settings.js';
+import type { PeerAuth, TransportIdentity } from '../transport/index.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import type { Scheduler } from '../util/clock.js';
 import { AutopilotDriver } from './autopilot-driver.js';
@@ -38,10 +39,11 @@ export interface AutopilotWiringDeps {
   readonly contacts: PeerContacts;
   readonly registry: Registry;
   readonly peerCredentials: grpc.ChannelCredentials;
-  /** Whether `id` may call this node's peer services. */
-  readonly isKnownPeer: (id: string) => boolean;
-  /** This leader holds entries its commit index has not reached for too long. */
-  readonly commitStalled: () => boolean;
+  /** Who may call this node's peer services, and what it stamps on its own calls (src/identity). */
+  readonly identity: Pick<TransportIdentity, 'envelope' | 'judgePing' | 'onRefused'>;
+  readonly auth: PeerAuth;
+  /** How long this leader has held entries without its commit index moving, and the limit past which it is stuck. */
+  readonly commitStall: () => { readonly stalledMs: number; readonly limitMs: number };
 }
 
 export interface AutopilotWiring {
@@ -68,7 +70,7 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
       online: () => new Set(deps.membership.listControllers().rows.filter((r) => r.online).map((r) => r.id)),
       contact: (id) => deps.contacts.get(id),
       settings: () => sm.view(settingsKind).all(),
-      commitStalled: deps.commitStalled,
+      commitStall: deps.commitStall,
       remove: async (id, reason) => {
         const result = await host.proposeConfChange({ type: 'remove', node: id, context: reason }, 2 * config.raft.electionTimeoutMs);
         if (!result.ok) throw new Error(result.message);
@@ -80,7 +82,12 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
   );
   const autopilot = driver;
 
-  const peers = new ResourcesPeerClient({ self, clusterName: config.clusterName, credentials: deps.peerCredentials });
+  const peers = new ResourcesPeerClient({
+    self,
+    clusterName: config.clusterName,
+    credentials: deps.peerCredentials,
+    envelope: (to) => deps.identity.envelope(to),
+  });
   const gatherer = new ResourcesGatherer({
     self,
     fetch: (member, includeStatic, deadlineMs) =>
@@ -118,8 +125,8 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
         strictRequests(memberResourcesDefinition().service),
         memberResourcesHandlers({
           self,
-          clusterName: config.clusterName,
-          isKnownPeer: deps.isKnownPeer,
+          auth: deps.auth,
+          identity: deps.identity,
           read: (includeStatic) => readMachine(config.dataDir, includeStatic),
         }),
       );

@@ -6,10 +6,11 @@
  * is kept and committed, including those the node never learned were committed, so nothing a
  * client may have been told is lost.
  *
- * The appended entries are configuration changes: promote a kept learner, remove every member
- * not kept. They carry a new term no leader has used in this log (the highest term seen + 1),
- * so they can never be confused with entries another node holds at the same index, and the
- * node votes for itself in that term, as a leader that wrote them would have.
+ * The appended entries are configuration changes (promote a kept learner, remove every member
+ * not kept) and a no-op that marks the recovery. They carry a new term no leader has used in
+ * this log (the highest term seen + 1), so they can never be confused with entries another
+ * node holds at the same index, and the node votes for itself in that term, as a leader that
+ * wrote them would have.
  */
 import { applyConfEntry, encodeConfEntry, type ConfEntry } from '../raft/conf-change.js';
 import { decodeConfEntry, RaftError, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/index.js';
@@ -97,7 +98,10 @@ export function planRecovery(input: RecoverInput): RecoverPlan {
     ...promoted.map((node): ConfEntry => ({ type: 'promote', node, context: '' })),
     ...removed.map((node): ConfEntry => ({ type: 'remove', node, context })),
   ];
-  const appended: Entry[] = changes.map((c, i) => ({ index: lastIndex + 1 + i, term, kind: 'conf', data: encodeConfEntry(c) }));
+  const appended: Entry[] = [
+    ...changes.map((c, i): Entry => ({ index: lastIndex + 1 + i, term, kind: 'conf', data: encodeConfEntry(c) })),
+    { index: lastIndex + 1 + changes.length, term, kind: 'noop', data: new Uint8Array() },
+  ];
   let after = before;
   for (const c of changes) after = applyConfEntry(after, c);
   const newLast = lastIndex + appended.length;

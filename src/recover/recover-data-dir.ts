@@ -1,15 +1,23 @@
 /**
- * Carries out a recovery plan (plan.ts) on a survivor's data dir: refuses an empty data dir
+ * Carries out a recovery plan (plan.ts) on a survivor's data dir. It refuses an empty data dir
  * and a running node (the controller holds LevelDB's lock on its Raft database for as long as
- * it runs, so failing to take it means the node is running), then writes the appended entries
- * and the new hard state in one synced batch.
+ * it runs, so failing to take it means the node is running). It then applies the whole log and
+ * the recovery's entries (replay.ts), starts a new epoch of the cluster's identity (epoch.ts),
+ * and writes the result as the data dir's snapshot, with the new term, vote and commit index,
+ * in one synced batch after the identity record: everything the log held is in that state,
+ * committed, and a member joining later receives it whole, never a log that still says the old
+ * cluster id.
  */
 import fs from 'node:fs';
 import type { NodeConfig } from '../config/index.js';
+import type { LocalIdentity } from '../identity/index.js';
+import type { Snapshot } from '../raft/index.js';
 import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
+import { epochClusterId, withClusterId } from './epoch.js';
 import { RecoverError } from './errors.js';
 import { planRecovery, type RecoverPlan } from './plan.js';
+import { replay } from './replay.js';
 
 /** True when `code` appears in the error's cause chain (LevelDB's ModuleError nests them). */
 function hasCode(err: unknown, code: string): boolean {
@@ -28,10 +36,17 @@ function message(err: unknown): string {
 export interface RecoverOutcome {
   readonly dataDir: string;
   readonly plan: RecoverPlan;
+  /** The cluster id before and after; null when the cluster had none yet (its next leader draws one). */
+  readonly clusterId: { readonly before: string | null; readonly after: string | null };
+  readonly keys: number;
 }
 
-/** `explain` hears the plan before anything is written. */
-export async function recoverDataDir(config: NodeConfig, keep: readonly string[] | null, explain: (plan: RecoverPlan) => void): Promise<RecoverOutcome> {
+/** `explain` hears what is about to happen before anything is written. */
+export async function recoverDataDir(
+  config: NodeConfig,
+  keep: readonly string[] | null,
+  explain: (plan: RecoverPlan, clusterId: RecoverOutcome['clusterId']) => void,
+): Promise<RecoverOutcome> {
   const self = config.self.id;
   const dbDir = raftDbPath(config.dataDir);
   // Opening would create an empty database: look first.
@@ -49,19 +64,42 @@ export async function recoverDataDir(config: NodeConfig, keep: readonly string[]
   }
   try {
     let persisted: PersistedState;
+    let identity: LocalIdentity | null;
     try {
       persisted = await storage.load();
+      identity = await storage.loadIdentity();
     } catch (err) {
       throw new RecoverError('STORAGE_FAILED', `cannot read ${dbDir}: ${message(err)}`, { cause: err });
     }
+    if (identity !== null && identity.memberId !== self) {
+      throw new RecoverError('NOT_A_MEMBER', `${config.dataDir} is the data dir of ${identity.memberId}, not of ${self}`);
+    }
     const plan = planRecovery({ self, keep, hardState: persisted.hardState, snapshot: persisted.snapshot, entries: persisted.entries });
-    explain(plan);
+    let sm;
     try {
-      await storage.save({ hardState: plan.hardState, entries: plan.entries, snapshot: null }, true);
+      sm = replay(persisted.snapshot, [...persisted.entries, ...plan.entries]);
+    } catch (err) {
+      throw new RecoverError('STORAGE_FAILED', `cannot apply the log of ${self}: ${message(err)}`, { cause: err });
+    }
+    const before = sm.members.clusterId ?? identity?.clusterId ?? null;
+    const after =
+      before === null
+        ? null
+        : epochClusterId({ previous: before, lastIndex: plan.lastIndex, lastTerm: plan.lastTerm, term: plan.hardState.term, members: plan.after.voters });
+    const clusterId = { before, after };
+    const data = after === null ? sm.snapshot() : withClusterId(sm.snapshot(), after);
+    const last = plan.entries[plan.entries.length - 1];
+    if (last === undefined) throw new Error('invariant: a recovery appends at least its no-op');
+    const snapshot: Snapshot = { meta: { index: last.index, term: last.term, conf: plan.after }, data };
+    explain(plan, clusterId);
+    try {
+      // The identity first: interrupted here, a second run derives the same id and finishes.
+      if (identity !== null && after !== null) await storage.saveIdentity({ ...identity, clusterId: after });
+      await storage.save({ hardState: plan.hardState, entries: [], snapshot }, true);
     } catch (err) {
       throw new RecoverError('STORAGE_FAILED', `cannot write ${dbDir}: ${message(err)}`, { cause: err });
     }
-    return { dataDir: config.dataDir, plan };
+    return { dataDir: config.dataDir, plan, clusterId, keys: sm.kv.size };
   } finally {
     await storage.close();
   }

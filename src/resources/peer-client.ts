@@ -14,6 +14,8 @@ export interface ResourcesPeerClientOptions {
   readonly self: string;
   readonly clusterName: string;
   readonly credentials: grpc.ChannelCredentials;
+  /** The identity envelope this node stamps on what it sends to `to` (src/identity). */
+  readonly envelope: (to: string) => { readonly clusterId: string; readonly incarnation: string; readonly toIncarnation: string };
 }
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -33,7 +35,7 @@ export class ResourcesPeerClient {
   describe(member: ResourceMember, includeStatic: boolean, deadlineMs: number): Promise<MachineReading> {
     if (this.closed) return Promise.reject(new ResourcesError('UNREACHABLE', 'the resources client is closed'));
     const method = describeMethod();
-    const request: ResourcesQueryMsg = { cluster: this.opts.clusterName, from: this.opts.self, to: member.id, includeStatic };
+    const request: ResourcesQueryMsg = { cluster: this.opts.clusterName, from: this.opts.self, to: member.id, includeStatic, ...this.opts.envelope(member.id) };
     const where = `${member.id} at ${member.address}`;
     return new Promise((resolve, reject) => {
       this.channel(member.address).makeUnaryRequest(

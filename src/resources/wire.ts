@@ -17,6 +17,10 @@ export interface ResourcesQueryMsg {
   readonly from: string;
   readonly to: string;
   readonly includeStatic: boolean;
+  /** The identity envelope every peer message carries (src/identity). */
+  readonly clusterId: string;
+  readonly incarnation: string;
+  readonly toIncarnation: string;
 }
 
 export interface MachineResourcesMsg {

@@ -44,7 +44,7 @@ class FakeLeader {
       online: () => this.online,
       contact: (id) => this.contact(id, silent),
       settings: () => this.settings,
-      commitStalled: () => false,
+      commitStall: () => ({ stalledMs: 0, limitMs: 2000 }),
       remove: (id, reason) => {
         this.removals.push({ id, reason });
         return new Promise<void>((resolve) => {
@@ -89,6 +89,7 @@ function record(id: string, offlineSince: number | null): MemberRecord {
     statusReason: '',
     statusTerm: 5,
     statusObservedAt: offlineSince ?? 0,
+    incarnation: '',
   };
 }
 

@@ -13,10 +13,10 @@ import { FakeConsensus } from '../api/fake-consensus.js';
 const REPORT: ClusterHealthReport = assessHealth(INITIAL_HEALTH_STATE, {
   now: 1000,
   wallClockMs: 1_700_000_000_000,
-  leader: { id: 'c1', term: 3, lastIndex: 10 },
+  leader: { id: 'c1', term: 3, lastIndex: 10, commit: 10 },
   members: ['c1', 'c2', 'c3'].map((id) => ({ id, voter: true, online: id !== 'c3', lastContactAt: id === 'c3' ? null : 990, term: 3, match: 10 })),
   settings: { lastContactThresholdMs: 500, maxTrailingLogs: 5 },
-  commitStalled: false,
+  commitStall: { stalledMs: 0, limitMs: 1000 },
 }).report;
 
 function source(report: ClusterHealthReport | null): HealthSource {

@@ -22,10 +22,10 @@ function input(members: readonly MemberObservation[], over: Partial<HealthInput>
   return {
     now: 1000,
     wallClockMs: 1_700_000_000_000,
-    leader: { id: 'c1', term: 7, lastIndex: 100 },
+    leader: { id: 'c1', term: 7, lastIndex: 100, commit: 100 },
     members,
     settings: { lastContactThresholdMs: 200, maxTrailingLogs: 10 },
-    commitStalled: false,
+    commitStall: { stalledMs: 0, limitMs: 1000 },
     ...over,
   };
 }
@@ -89,9 +89,9 @@ void t.test('the cluster is unhealthy without a quorum of healthy voters, or wit
   const noQuorum = report(input([fine('c1'), fine('c2', { term: 6 }), fine('c3', { online: false })]));
   t.notOk(noQuorum.healthy);
   t.match(noQuorum.reason, /no quorum of healthy voters: 1 of 3, need 2 \(c2: on term 6, the leader's is 7; c3: offline\)/);
-  const stalled = report(input([fine('c1'), fine('c2'), fine('c3')], { commitStalled: true }));
+  const stalled = report(input([fine('c1'), fine('c2'), fine('c3')], { commitStall: { stalledMs: 1500, limitMs: 1000 } }));
   t.notOk(stalled.healthy);
-  t.match(stalled.reason, /commit index does not move/);
+  t.match(stalled.reason, /leader c1's commit index \(100\) has not moved for 1500ms while entries up to 100 wait/);
   const learnerSick = report(input([fine('c1'), fine('c2'), fine('c3'), fine('c4', { voter: false, online: false })]));
   t.ok(learnerSick.healthy, 'an unhealthy learner does not make the cluster unhealthy');
   t.equal(learnerSick.failureTolerance, 1);

@@ -131,7 +131,7 @@ function runModel(seed: number, flap: (rng: () => number) => { upMs: number; dow
     const assessed = assessHealth(health, {
       now,
       wallClockMs: now,
-      leader: { id: leader, term: leaderChanges.length, lastIndex: 50 },
+      leader: { id: leader, term: leaderChanges.length, lastIndex: 50, commit: 50 },
       members: ['c1', 'c2', 'c3'].map((id) => ({
         id,
         voter: true,
@@ -141,7 +141,7 @@ function runModel(seed: number, flap: (rng: () => number) => { upMs: number; dow
         match: 50,
       })),
       settings: { lastContactThresholdMs: 2 * ELECTION, maxTrailingLogs: 250 },
-      commitStalled: false,
+      commitStall: { stalledMs: 0, limitMs: 1000 },
     });
     health = assessed.state;
     const c3 = assessed.report.members.find((m) => m.id === 'c3')!;

@@ -52,10 +52,11 @@ void t.test('by default the survivor alone stays: every other member is removed 
     [11, 4, 'conf'],
     [12, 4, 'conf'],
     [13, 4, 'conf'],
-  ], 'appended after the last entry, at a term no leader of this log used');
-  t.strictSame(plan.entries.map((e) => decodeConfEntry(e.data).type), ['remove', 'remove', 'remove']);
+    [14, 4, 'noop'],
+  ], 'appended after the last entry, at a term no leader of this log used, with a no-op that marks the recovery');
+  t.strictSame(plan.entries.slice(0, 3).map((e) => decodeConfEntry(e.data).type), ['remove', 'remove', 'remove']);
   t.match(decodeConfEntry(plan.entries[0]!.data).context, /quorum-loss recovery on c1 \(controller recover\)/, 'the reason the audit trail records');
-  t.strictSame(plan.hardState, { term: 4, vote: 'c1', commit: 13 }, 'entries 9 and 10, never known committed, are committed too');
+  t.strictSame(plan.hardState, { term: 4, vote: 'c1', commit: 14 }, 'entries 9 and 10, never known committed, are committed too');
   t.equal(plan.commitBefore, 8);
 });
 
@@ -63,7 +64,7 @@ void t.test('--members keeps the named members as voters, promoting a learner am
   const plan = planRecovery(input({ keep: ['c1', 'c4'] }));
   t.strictSame(plan.promoted, ['c4']);
   t.strictSame(plan.removed, ['c2', 'c3']);
-  t.strictSame(plan.entries.map((e) => decodeConfEntry(e.data)).map((c) => [c.type, c.type === 'bootstrap' ? '' : c.node]), [
+  t.strictSame(plan.entries.slice(0, 3).map((e) => decodeConfEntry(e.data)).map((c) => [c.type, c.type === 'bootstrap' ? '' : c.node]), [
     ['promote', 'c4'],
     ['remove', 'c2'],
     ['remove', 'c3'],
@@ -85,6 +86,8 @@ void t.test('a log after a snapshot starts from the configuration the snapshot h
   t.strictSame([plan.firstIndex, plan.lastIndex, plan.entries[0]!.index], [21, 22, 23]);
   const bare = planRecovery(input({ snapshot, entries: [], hardState: { term: 5, vote: null, commit: 20 } }));
   t.strictSame([bare.lastIndex, bare.lastTerm, bare.entries[0]!.index, bare.hardState.term], [20, 5, 21, 6], 'a log compacted to nothing: after the snapshot');
+  const same = planRecovery(input({ keep: ['c1', 'c2', 'c3', 'c4'] }));
+  t.strictSame([same.removed, same.promoted, same.entries.map((e) => e.kind)], [[], ['c4'], ['conf', 'noop']], 'keeping everyone still appends the no-op');
 });
 
 void t.test('bad input is refused with the reason', async (t) => {

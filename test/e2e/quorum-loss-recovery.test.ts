@@ -2,7 +2,9 @@
  * Quorum-loss recovery on real processes: writes stop and every member catches up, two of
  * three die for good, `controller recover` refuses a running node, an unknown member and an
  * empty data dir, then makes the stopped survivor the seed again; it keeps and commits every
- * entry of its log, two fresh members are added, and every acknowledged write is still there.
+ * entry of its log and starts a new epoch of the cluster's identity; two fresh members are
+ * added, every acknowledged write is still there, and a left-out member that comes back with
+ * its old data dir is refused.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -53,6 +55,8 @@ void t.test('recover a survivor after losing two of three members for good', asy
   );
 
   const survivor = 'c1';
+  const oldClusterId = (await cluster.status(survivor))?.clusterId ?? '';
+  t.match(oldClusterId, /^[0-9a-f]{16}$/, 'the cluster has an id');
   await cluster.kill('c2');
   await cluster.kill('c3');
 
@@ -72,15 +76,18 @@ void t.test('recover a survivor after losing two of three members for good', asy
 
   const done = await recover(cluster.configFile, survivor);
   t.equal(done.code, 0, done.stderr);
-  t.match(done.stdout, /about to: keep and commit every entry up to \d+.*remove c2, c3 in 2 configuration entries/);
-  t.match(done.stdout, /done: appended 2 entries/);
+  t.match(done.stdout, /about to: keep and commit every entry up to \d+.*remove c2, c3 at term \d+, leaving voters c1/);
+  t.match(done.stdout, new RegExp(`start a new epoch of the cluster's identity: cluster id ${oldClusterId} becomes [0-9a-f]{16}`));
+  t.match(done.stdout, /done: every entry up to \d+ \(term \d+\) is committed and applied into the data dir's snapshot \(40 keys\)/);
   t.comment(done.stdout);
 
   cluster.start(survivor);
   await cluster.waitForLeader([survivor]);
   const alone = await cluster.status(survivor);
   t.strictSame(alone?.voters, [survivor], 'the survivor is the only voter');
-  t.ok((alone?.commitIndex ?? 0) >= last + 2, 'every entry of its log and the recovery entries are committed');
+  t.ok((alone?.commitIndex ?? 0) >= last + 3, 'every entry of its log and the recovery entries are committed');
+  t.match(alone?.clusterId, /^[0-9a-f]{16}$/);
+  t.not(alone?.clusterId, oldClusterId, 'a new epoch of the cluster identity');
   const list = JSON.parse((await cluster.ctl(['list', 'controllers', '-o', 'json'], cluster.endpoints([survivor]))).stdout) as Array<{ id: string }>;
   t.strictSame(list.map((r) => r.id), [survivor], 'the lost members are gone from list controllers');
 
@@ -122,4 +129,11 @@ void t.test('recover a survivor after losing two of three members for good', asy
   }
   const put = await cluster.ctl(['kv', 'put', 'after-recovery', 'yes'], cluster.endpoints(['c4', 'c5', survivor]));
   t.equal(put.code, 0, 'the recovered cluster takes writes');
+
+  // A left-out member comes back with its old data dir: it is refused, and changes nothing.
+  const back = cluster.start('c2');
+  const code = await new Promise<number | null>((resolve) => back.once('exit', (c) => resolve(c)));
+  t.equal(code, 2, 'c2 refuses to start with its old data dir');
+  t.match(cluster.dumpLogs('c2'), /refusing to start \((REMOVED|FOREIGN_CLUSTER)\)/);
+  t.strictSame((await cluster.status(survivor))?.voters, [survivor, 'c4', 'c5'], 'the cluster is as it was');
 });

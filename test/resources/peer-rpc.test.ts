@@ -10,6 +10,7 @@ import { ResourcesPeerClient } from '../../src/resources/peer-client.js';
 import { memberResourcesHandlers } from '../../src/resources/peer-service.js';
 import type { MachineReading } from '../../src/resources/types.js';
 import { describeMethod, memberResourcesDefinition, toWire } from '../../src/resources/wire.js';
+import { basicIdentity, plaintextPeerAuth } from '../../src/transport/index.js';
 import { strictRequests } from '../../src/transport/strict-decode.js';
 
 const READING: MachineReading = {
@@ -28,7 +29,7 @@ async function serve(t: Test, impl: grpc.UntypedServiceImplementation, definitio
 }
 
 function client(t: Test, self = 'c1', clusterName = 'test'): ResourcesPeerClient {
-  const c = new ResourcesPeerClient({ self, clusterName, credentials: grpc.credentials.createInsecure() });
+  const c = new ResourcesPeerClient({ self, clusterName, credentials: grpc.credentials.createInsecure(), envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '' }) });
   t.teardown(() => c.close());
   return c;
 }
@@ -45,12 +46,13 @@ async function failure(p: Promise<unknown>): Promise<ResourcesError> {
 
 void t.test('a member answers its figures to a member of its cluster, live only unless asked for the static ones', async (t) => {
   const asked: boolean[] = [];
+  const refused: string[] = [];
   const address = await serve(
     t,
     memberResourcesHandlers({
       self: 'c2',
-      clusterName: 'test',
-      isKnownPeer: (id) => id === 'c1',
+      auth: plaintextPeerAuth,
+      identity: { ...basicIdentity('c2', 'test', (id) => id === 'c1'), onRefused: (peer, r) => void refused.push(`${peer} ${r.code}`) },
       read: async (includeStatic) => {
         asked.push(includeStatic);
         return { static: includeStatic ? READING.static : null, live: READING.live };
@@ -64,9 +66,10 @@ void t.test('a member answers its figures to a member of its cluster, live only 
 
   const stranger = await failure(client(t, 'c9').describe({ id: 'c2', address }, true, 1000));
   t.equal(stranger.code, 'UNREACHABLE');
-  t.match(stranger.message, /PERMISSION_DENIED: unknown sender/);
+  t.match(stranger.message, /PERMISSION_DENIED: UNKNOWN_MEMBER: unknown sender/);
   const otherCluster = await failure(client(t, 'c1', 'other').describe({ id: 'c2', address }, true, 1000));
-  t.match(otherCluster.message, /PERMISSION_DENIED: cluster name mismatch/);
+  t.match(otherCluster.message, /PERMISSION_DENIED: CLUSTER_NAME: cluster name mismatch/);
+  t.strictSame(refused, ['c9 UNKNOWN_MEMBER', 'c1 CLUSTER_NAME'], 'refusals reported like those of every peer RPC');
   const misdirected = await failure(c.describe({ id: 'c3', address }, true, 1000));
   t.match(misdirected.message, /INVALID_ARGUMENT: misdirected/);
 });

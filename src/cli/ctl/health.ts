@@ -7,12 +7,14 @@
  * better view before judging.
  *
  * A server from before health in depth answers UNIMPLEMENTED: `ctl` then judges from
- * `list controllers` as it used to (a leader and a quorum of voters online).
+ * `list controllers` and the leader's status as it used to (a leader, a quorum of voters online,
+ * a leader whose commit index moves).
  */
 import * as grpc from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
 import { fetchHealth, fetchHealthOn } from '../../api/autopilot-client.js';
 import type { ControllerClient } from '../../api/client.js';
+import type { StatusJson } from '../../api/answers.js';
 import type { ControllersView } from '../../api/controller-rows.js';
 import { ApiError } from '../../api/errors.js';
 import type { HealthJson } from '../../api/health-wire.js';
@@ -51,6 +53,28 @@ export function judgeHealth(view: ControllersView): HealthVerdict {
   }
   if (!leader.online) return { healthy: false, reason: `leader ${leader.id} is offline (${counts})` };
   return { healthy: true, summary: `healthy: leader ${leader.id}, ${counts}` };
+}
+
+/** The leader's own account of its commit progress turns a healthy verdict unhealthy when stuck. */
+export function judgeCommitProgress(verdict: HealthVerdict, leader: StatusJson | null): HealthVerdict {
+  if (!verdict.healthy || leader === null || !leader.commitStalled) return verdict;
+  return {
+    healthy: false,
+    reason: `leader ${leader.id}'s commit index (${leader.commitIndex}) has not moved for ${leader.commitStallMs}ms while entries up to ${leader.lastIndex} wait`,
+  };
+}
+
+/** The leader's status, asked at its own address; null when it does not answer. */
+async function leaderStatus(client: ControllerClient, view: ControllersView): Promise<StatusJson | null> {
+  const leader = view.controllers.find((c) => c.leader);
+  if (leader === undefined || leader.address === '') return null;
+  try {
+    const st = await client.statusOn(leader.address);
+    return st.id === leader.id ? st : null;
+  } catch {
+    // Not reachable from here while the cluster hears from it: judge by the view alone.
+    return null;
+  }
 }
 
 /** The first view that is not stale, or the first answer when every view is. */
@@ -100,7 +124,8 @@ export function registerHealth(program: Command, session: Session): void {
         health = await fetchHealth(client);
       } catch (err) {
         if (!isUnimplemented(err)) throw err;
-        const verdict = judgeHealth(await freshestView(client, session.endpoints()));
+        const view = await freshestView(client, session.endpoints());
+        const verdict = judgeCommitProgress(judgeHealth(view), await leaderStatus(client, view));
         if (!verdict.healthy) throw new UnhealthyError(`unhealthy: ${verdict.reason}`);
         session.io.out(`${verdict.summary}\n`);
         return;
