@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { channelCredentials } from '../../src/cli/ctl/context.js';
+import { ResourcesPeerClient } from '../../src/resources/peer-client.js';
 import { CertMaker } from '../helpers/certs.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { ctlResources, sample, scrape } from './autopilot-helpers.js';
@@ -91,7 +93,10 @@ void t.test('ctl resources with mutual TLS between the members', async (t) => {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const certs = new CertMaker(dir);
   certs.makeCa('cluster-ca');
-  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: certs.makeCert('cluster-ca', 'node') });
+  for (const id of ['c1', 'c2', 'c3']) certs.makeCert('cluster-ca', id, { peer: id });
+  const nodeFiles = { ca: path.join(dir, 'cluster-ca.crt'), cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key` };
+  const operator = certs.makeCert('cluster-ca', 'operator');
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: nodeFiles, clientTls: operator });
   t.teardown(() => cluster.stop());
   cluster.startAll();
   await cluster.waitForLeader();
@@ -102,4 +107,17 @@ void t.test('ctl resources with mutual TLS between the members', async (t) => {
     ['c2', true, null],
     ['c3', true, null],
   ], 'every member answers over its peer certificate');
+  // An operator's certificate is not a peer's: it cannot ask a member directly.
+  const member = new ResourcesPeerClient({
+    self: 'c1',
+    clusterName: 'e2e',
+    credentials: channelCredentials({ ca: nodeFiles.ca, cert: operator.cert, key: operator.key }),
+    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '' }),
+  });
+  t.teardown(() => member.close());
+  const refused = await member.describe({ id: 'c2', address: cluster.addresses.get('c2')! }, true, 5000).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  t.match(String(refused), /PERMISSION_DENIED/, `an operator certificate claiming to be c1 is refused: ${String(refused)}`);
 });
