@@ -36,8 +36,8 @@ export interface SampleRow {
   readonly online: boolean;
   readonly leader: boolean;
   /** The answering node's own detector and the committed state, for diagnosis. */
-  readonly local?: 'online' | 'offline';
-  readonly cluster?: 'online' | 'offline';
+  readonly local?: 'online' | 'offline' | 'unknown';
+  readonly cluster?: 'online' | 'offline' | 'unknown';
 }
 
 export interface StatusSample {

@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
 import { HostError, type ConsensusPort } from './consensus-port.js';
-import type { ControllersView } from './controller-rows.js';
+import { controllersViewWire, type ControllersView, type ControllersViewWire } from './controller-rows.js';
 import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
 import { kvOps } from './kv-ops.js';
 import type { KvSessions } from './kv-session-service.js';
@@ -93,10 +93,11 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     ConfigGet: unary<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
     ConfigSet: unary<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 
-    ListControllers: unary<object, ControllersView>(async () => deps.listControllers(), t),
+    ListControllers: unary<object, ControllersViewWire>(async () => controllersViewWire(deps.listControllers()), t),
 
     Status: unary<object, object>(async () => {
       const st = host.status();
+      const view = deps.listControllers();
       return {
         id: st.id,
         term: st.term,
@@ -111,6 +112,8 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         version: deps.version,
         snapshotIndex: host.snapshotIndex(),
         cluster: deps.clusterName,
+        stale: view.stale,
+        staleReason: view.staleReason,
       };
     }, t),
 

@@ -33,7 +33,7 @@ export function formatNumber(n: number): string {
 function cell(c: ControllerStatus, field: (typeof CONTROLLER_FIELDS)[number]): string {
   if (field === 'online') return c.online ? 'yes' : 'no';
   const v = c[field];
-  return typeof v === 'number' ? formatNumber(v) : String(v);
+  return v === null ? '-' : typeof v === 'number' ? formatNumber(v) : String(v);
 }
 
 export function controllersTable(controllers: readonly ControllerStatus[]): string {
@@ -80,6 +80,8 @@ function statusJson(s: StatusJson): StatusJson {
     voters: s.voters,
     learners: s.learners,
     version: s.version,
+    stale: s.stale,
+    staleReason: s.staleReason,
   };
 }
 

@@ -24,7 +24,9 @@ import { insecureCredentials, mutualTlsCredentials, type PeerCredentials } from 
 import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
-import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
+import type { AuditEvent } from '../membership/audit.js';
+import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
+import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
 import { confEntryToMembersCommand, encodeBootstrapContext } from './conf-members.js';
 import { RaftHost } from './raft-host.js';
 import type { MembershipNode } from './membership-port.js';
@@ -57,6 +59,7 @@ export class ControllerNode {
     private readonly metrics: Metrics,
     private readonly health: HealthImplementation,
     private readonly sessions: KvSessions,
+    private readonly leadership: LeadershipLog,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -77,10 +80,16 @@ export class ControllerNode {
     const sm = new StateMachine();
     const metrics = new Metrics(self.id);
 
-    const recordAudit = (e: AuditEvent): void => {
+    const recordAudit = (e: AuditEvent, marks?: Readonly<Record<string, string>>): void => {
       logger.info({ audit: e }, `audit ${e.type}`);
       metrics.onAudit(e);
-      audit.append(e).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+      audit.append(e, marks).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+    };
+    // Leadership events with their reason (election, transfer, shutdown hand-off), once each.
+    const leadership = new LeadershipLog(self.id, 2 * config.raft.electionTimeoutMs);
+    const noteTransfers = (m: Message, outgoing: boolean): void => {
+      if (m.type === 'TimeoutNow' && outgoing) leadership.timeoutNowSent(m.to, systemScheduler.now());
+      else if (m.type === 'Vote' && m.transfer) leadership.transferVote(m.from, m.term);
     };
 
     const knownAddress = (id: string): string | null =>
@@ -113,6 +122,7 @@ export class ControllerNode {
       // is gone from both, which is the removal procedure of docs/deploy.md.
       isKnownPeer: (id) => sm.members.get(id) !== null || config.nodes.some((n) => n.id === id),
       onMessage: (m: Message) => {
+        noteTransfers(m, false);
         host?.noteMessageFrom(m.from);
         membership?.noteContact(m.from);
         host?.step(m);
@@ -140,6 +150,7 @@ export class ControllerNode {
       rng: seededRng(randomSeed()),
       logger,
       send: (msgs) => {
+        for (const m of msgs) noteTransfers(m, true);
         metrics.onSend(msgs);
         transport.send(msgs);
       },
@@ -150,19 +161,15 @@ export class ControllerNode {
         membership?.onLeaderChange(s.leader, term);
         health.setStatus('', s.leader !== null ? 'SERVING' : 'NOT_SERVING');
       },
-      onLeaderChanged: (from, to, term) => recordAudit(leaderChanged(Date.now(), self.id, from, to, term)),
-      onConfApplied: (change: ConfEntry) => {
+      onLeaderChanged: (_from, to, term) => {
+        const r = leadership.changed(to, term, systemScheduler.now(), Date.now(), audit.mark(LEADER_MARK));
+        if (r !== null) recordAudit(r.event, { [LEADER_MARK]: r.mark });
+      },
+      onConfApplied: (change: ConfEntry, conf) => {
         applyConfToTransport(change, transport, knownAddress, self.id);
-        if (change.type === 'add-learner' || change.type === 'remove') {
-          recordAudit(
-            auditEvent(Date.now(), self.id, change.type === 'remove' ? 'member.removed' : 'member.added', {
-              subject: change.node,
-              from: null,
-              to: change.type === 'remove' ? null : change.context,
-              reason: change.type === 'remove' ? 'removed by operator' : 'added as learner',
-            }),
-          );
-        }
+        // sm.appliedIndex is the change's own index while it is being applied.
+        const r = confAuditEvent({ self: self.id, change, conf, index: sm.appliedIndex, recordedMark: audit.mark(CONF_MARK), wallClockMs: Date.now() });
+        if (r !== null) recordAudit(r.event, { [CONF_MARK]: r.mark });
       },
       onApplied: () => {
         membership?.onApplied();
@@ -207,9 +214,10 @@ export class ControllerNode {
         },
         ping: (peer, payload, deadlineMs) => transport.ping(peer, payload, deadlineMs),
         audit: recordAudit,
+        auditMark: (key) => audit.mark(key),
         onRtt: (peer, ms) => metrics.observeRtt(peer, ms),
       },
-      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
+      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31), version: VERSION },
     );
     const membershipNode = membership;
 
@@ -254,11 +262,12 @@ export class ControllerNode {
     raftHost.start();
     membershipNode.start();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, leadership);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
+    this.leadership.shutdownStarted();
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
     this.membership.stop();
