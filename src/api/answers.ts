@@ -87,8 +87,9 @@ function decodeRow(raw: unknown, view: { readonly answeredBy: string; readonly s
     appliedIndex: f.number('appliedIndex'),
     lagEntries: f.number('lagEntries'),
     version: version === '' ? null : version,
-    answeredBy: f.has('answeredBy') ? f.string('answeredBy') : (view?.answeredBy ?? ''),
-    stale: f.has('stale') ? f.boolean('stale') : (view?.stale ?? false),
+    // An older server says these once for the whole answer ('' and false in each row).
+    answeredBy: (f.has('answeredBy') ? f.string('answeredBy') : '') || (view?.answeredBy ?? ''),
+    stale: (f.has('stale') && f.boolean('stale')) || (view?.stale ?? false),
   };
 }
 

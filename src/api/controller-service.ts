@@ -43,6 +43,8 @@ export interface ControllerServiceDeps {
   readonly defaultTimeoutMs: number;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
+  /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
 }
 
 type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
@@ -64,7 +66,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const { host, stateMachine: sm } = deps;
   const t = deps.defaultTimeoutMs;
   const onLeader = onLeaderOf(deps);
-  const kv = kvOps(host, deps.stateMachine, onLeader);
+  const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff);
   const config = configOps(deps.id, host, sm, onLeader);
 
   const memberResponse = () => {

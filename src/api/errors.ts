@@ -17,6 +17,7 @@ export const API_ERROR_CODES = [
   'UNKNOWN_NODE',
   'SHUTTING_DOWN',
   'INTERNAL',
+  'NO_QUORUM',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -38,6 +39,8 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   UNKNOWN_NODE: grpc.status.NOT_FOUND,
   SHUTTING_DOWN: grpc.status.UNAVAILABLE,
   INTERNAL: grpc.status.INTERNAL,
+  // The answering node is cut off from a quorum: another endpoint may serve (failover.ts).
+  NO_QUORUM: grpc.status.UNAVAILABLE,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -114,6 +117,7 @@ export function exitCodeFor(err: unknown): number {
       case 'TIMEOUT':
       case 'SHUTTING_DOWN':
       case 'INTERNAL':
+      case 'NO_QUORUM':
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

@@ -35,6 +35,7 @@ import { Metrics } from './metrics.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
+import { cutOffReason } from '../api/quorum-guard.js';
 
 export interface ControllerNodeOptions {
   readonly config: NodeConfig;
@@ -65,6 +66,7 @@ export class ControllerNode {
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
     const { config, logger } = opts;
     const self = config.self;
+    const startedAt = systemScheduler.now();
     fs.mkdirSync(config.dataDir, { recursive: true });
     const storage = await LevelRaftStorage.open(raftDbPath(config.dataDir));
     let persisted = await storage.load();
@@ -252,6 +254,16 @@ export class ControllerNode {
         reportStatus: (r) => membershipNode.reportStatus(r.member, r.status === 'offline' ? 'offline' : 'online', r.reason, r.reporter),
         defaultTimeoutMs: 5000,
         sessions,
+        cutOff: () =>
+          cutOffReason({
+            self: self.id,
+            electionTimeoutMs: config.raft.electionTimeoutMs,
+            startedAt,
+            now: () => systemScheduler.now(),
+            staleReason: () => membershipNode.staleReason(),
+            leader: () => raftHost.softState().leader,
+            lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
+          }),
       }),
     );
     await new Promise<void>((resolve, reject) =>

@@ -124,6 +124,10 @@ class MembershipDriver implements MembershipNode {
     this.auditCommittedChanges();
   }
 
+  staleReason(): string {
+    return this.engine.staleReason(this.context());
+  }
+
   listControllers(): MembershipView {
     const ctx = this.context();
     return { rows: this.engine.rows(ctx), stale: this.engine.stale(ctx), staleReason: this.engine.staleReason(ctx) };

@@ -56,4 +56,6 @@ export interface MembershipNode {
   /** Leader: a follower's forwarded correction; true when proposed. */
   reportStatus(member: string, status: 'online' | 'offline', reason: string, reporter: string): Promise<boolean>;
   listControllers(): MembershipView;
+  /** Why this node is stale (heard from no quorum of voters within an election timeout); '' when it is not. */
+  staleReason(): string;
 }

@@ -4,7 +4,6 @@
  * asked for a fresh view before judging.
  */
 import type { Command } from 'commander';
-import type { ControllerClient } from '../../api/client.js';
 import type { ControllersView } from '../../api/controller-rows.js';
 import type { Session } from './context.js';
 
@@ -41,27 +40,13 @@ export function judgeHealth(view: ControllersView): HealthVerdict {
   return { healthy: true, summary: `healthy: leader ${leader.id}, ${counts}` };
 }
 
-/** The first view that is not stale, or the first answer when every view is. */
-async function freshestView(client: ControllerClient, endpoints: readonly string[]): Promise<ControllersView> {
-  const first = await client.listControllers();
-  if (!first.stale) return first;
-  for (const endpoint of endpoints) {
-    try {
-      const view = await client.listControllersOn(endpoint);
-      if (!view.stale) return view;
-    } catch {
-      // An endpoint that does not answer cannot offer a better view; the next one may.
-    }
-  }
-  return first;
-}
-
 export function registerHealth(program: Command, session: Session): void {
   program
     .command('health')
     .description('exit 0 only when a leader exists and a quorum of voters is online')
     .action(async () => {
-      const verdict = judgeHealth(await freshestView(session.client(), session.endpoints()));
+      // The client returns the first view that is not stale, asking the endpoints in parallel.
+      const verdict = judgeHealth(await session.client().listControllers());
       if (!verdict.healthy) throw new UnhealthyError(`unhealthy: ${verdict.reason}`);
       session.io.out(`${verdict.summary}\n`);
     });
