@@ -146,12 +146,25 @@ export class MembershipEngine {
   }
 
   /**
-   * The payload of a ping round (one encoding for every peer). The round carries every
-   * transition observed so far, so a push that was waiting for one is no longer needed.
+   * The payloads of a ping round, by peer. The round carries every transition observed so far,
+   * so a push that was waiting for one is no longer needed. Peers that need the same relayed
+   * views share one encoding (in a healthy cluster: all of them, nothing relayed).
    */
-  roundPayload(ctx: MembershipContext): Uint8Array {
+  roundPayload(ctx: MembershipContext): (peer: NodeId) => Uint8Array {
     this.pushWanted = false;
-    return this.viewPayload(ctx);
+    this.seq = (this.seq + 1) >>> 0;
+    const own = this.ownView(ctx);
+    const byRelays = new Map<string, Uint8Array>();
+    return (peer) => {
+      const relayed = this.relaysFor(peer, ctx.now);
+      const key = relayed.map((r) => r.view.reporter).join(',');
+      let payload = byRelays.get(key);
+      if (payload === undefined) {
+        payload = encodeHeartbeat({ view: own, relayed });
+        byRelays.set(key, payload);
+      }
+      return payload;
+    };
   }
 
   /**
@@ -165,16 +178,36 @@ export class MembershipEngine {
   }
 
   /**
-   * The payload of our next pong (or ping): our view of every member, and every fresh view we
-   * received first-hand, so that a peer cut off from their reporters still counts them.
+   * The payload of our next pong (or ping) to `peer`: our view of every member, and the fresh
+   * views we received first-hand from reporters `peer` has not heard lately (relaysFor).
    */
-  viewPayload(ctx: MembershipContext): Uint8Array {
+  viewPayload(ctx: MembershipContext, peer?: NodeId): Uint8Array {
     this.seq = (this.seq + 1) >>> 0;
-    const relayed: RelayedView[] = [];
-    for (const [reporter, rv] of this.table.fresh(ctx.now, this.viewTtlMs)) {
-      if (rv.direct && reporter !== this.self) relayed.push({ ageMs: ctx.now - rv.receivedAt, view: rv.view });
+    return encodeHeartbeat({ view: this.ownView(ctx), relayed: peer === undefined ? [] : this.relaysFor(peer, ctx.now) });
+  }
+
+  /**
+   * The views to relay to `peer`: those we hold first-hand and fresh from reporters that
+   * `peer`'s own latest view says it has not heard for more than two ping intervals (or does
+   * not mention, or whose view we do not hold fresh). In a healthy cluster that is nothing; under
+   * a partial partition it is exactly what the far side needs, within a few ping intervals of
+   * the cut, well inside the view TTL.
+   */
+  private relaysFor(peer: NodeId, now: number): RelayedView[] {
+    const theirs = this.table.get(peer);
+    const theirsFresh = theirs !== undefined && now - theirs.receivedAt <= this.viewTtlMs ? theirs : undefined;
+    const silentAfter = 2 * this.options.pingIntervalMs;
+    const out: RelayedView[] = [];
+    for (const [reporter, rv] of this.table.fresh(now, this.viewTtlMs)) {
+      if (!rv.direct || reporter === this.self || reporter === peer) continue;
+      if (theirsFresh !== undefined) {
+        const entry = theirsFresh.view.entries.find((e) => e.id === reporter);
+        const silence = entry?.lastContactAgoMs ?? null;
+        if (silence !== null && silence + (now - theirsFresh.receivedAt) <= silentAfter) continue;
+      }
+      out.push({ ageMs: now - rv.receivedAt, view: rv.view });
     }
-    return encodeHeartbeat({ view: this.ownView(ctx), relayed });
+    return out;
   }
 
   private ownView(ctx: MembershipContext): MemberView {

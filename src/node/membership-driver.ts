@@ -96,7 +96,7 @@ class MembershipDriver implements MembershipNode {
     const ctx = this.context();
     this.engine.setMembers(ctx.members.map((m) => m.id), ctx.now);
     this.engine.receiveView(from, payload, ctx.now);
-    return this.engine.viewPayload(ctx);
+    return this.engine.viewPayload(ctx, from);
   }
 
   noteContact(from: string): void {
@@ -156,10 +156,10 @@ class MembershipDriver implements MembershipNode {
     this.engine.setMembers(ctx.members.map((m) => m.id), ctx.now);
     const deadline = this.options.heartbeat.baseTimeoutMs;
     // One encoding for the whole round rather than one per peer.
-    const payload = this.engine.roundPayload(ctx);
+    const payloadFor = this.engine.roundPayload(ctx);
     for (const peer of this.engine.peers()) {
       const sentAt = this.clock.now();
-      this.port.ping(peer, payload, deadline).then(
+      this.port.ping(peer, payloadFor(peer), deadline).then(
         (pong) => {
           if (this.stopped) return;
           const now = this.clock.now();
