@@ -67,17 +67,19 @@ export class ControllerClient {
 
   constructor(opts: ControllerClientOptions) {
     if (!(opts.timeoutMs > 0)) throw new ApiError('INVALID_ARGUMENT', `expected a positive timeout, found ${opts.timeoutMs}ms`);
+    this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
     const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(1500, opts.timeoutMs / 2);
     this.connectTimeoutMs = connectTimeoutMs;
     this.failover = new Failover(opts.endpoints, {
       connectTimeoutMs,
+      secure: this.credentials._isSecure(),
       warm: (endpoint) => {
         if (!this.closed) this.channel(endpoint).getChannel().getConnectivityState(true);
       },
       settled: (endpoint, deadline) => this.settled(endpoint, deadline),
     });
     this.timeoutMs = opts.timeoutMs;
-    this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
+
   }
 
   /** The id this client's writes carry (for tests and logs). */
@@ -209,7 +211,7 @@ export class ControllerClient {
     } catch {
       throw new ApiError('UNREACHABLE', `${endpoint} did not accept a connection within ${this.connectTimeoutMs}ms`);
     }
-    return onEndpoint(endpoint, attempt);
+    return onEndpoint(endpoint, attempt, this.credentials._isSecure());
   }
 
   /** Resolves when the endpoint's channel is READY or has failed; rejects if still connecting at `deadline`. */

@@ -12,6 +12,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ApiError, errorCodeOf, tidyDetails, type ApiErrorCode } from './errors.js';
+import { describeTlsFailure } from './tls-errors.js';
 
 /** The parts of a failed gRPC call that decide what to do next. */
 export interface CallFailure {
@@ -28,8 +29,8 @@ export function asCallFailure(err: unknown): CallFailure | null {
 }
 
 export type Outcome =
-  /** The endpoint did not answer: try the next one. */
-  | { readonly kind: 'unreachable'; readonly reason: string }
+  /** The endpoint did not answer: try the next one. `tls`: why, when the TLS handshake failed. */
+  | { readonly kind: 'unreachable'; readonly reason: string; readonly tls?: string }
   /** The endpoint answered but cannot serve now: try the next one, report this if none does better. */
   | { readonly kind: 'retryable'; readonly error: ApiError }
   | { readonly kind: 'final'; readonly error: unknown };
@@ -57,16 +58,20 @@ export interface Connections {
    */
   settled(endpoint: string, deadline: number): Promise<void>;
   readonly connectTimeoutMs: number;
+  /** The connections use TLS. */
+  readonly secure: boolean;
 }
 
-export function classify(err: unknown, endpoint: string): Outcome {
+/** `secure`: the client dials with TLS (it decides how a failed handshake is explained). */
+export function classify(err: unknown, endpoint: string, secure = false): Outcome {
   const failure = asCallFailure(err);
   if (failure === null) return { kind: 'final', error: err };
   const code = errorCodeOf(failure.metadata);
   const details = failure.details === '' ? `${statusName(failure.code)} from ${endpoint}` : failure.details;
   if (code === null) {
     if (failure.code === grpc.status.UNAVAILABLE || failure.code === grpc.status.DEADLINE_EXCEEDED) {
-      return { kind: 'unreachable', reason: `${statusName(failure.code)}: ${details}` };
+      const tls = failure.code === grpc.status.UNAVAILABLE ? describeTlsFailure(details, secure) : null;
+      return { kind: 'unreachable', reason: tls ?? `${statusName(failure.code)}: ${details}`, ...(tls === null ? {} : { tls }) };
     }
     return { kind: 'final', error: new ApiError(fallbackCode(failure.code), details, failure.code, { cause: err }) };
   }
@@ -93,6 +98,7 @@ export class Failover {
     const count = this.endpoints.length;
     const tried: string[] = [];
     let answered: ApiError | null = null;
+    let tls: string | null = null;
     const conns = this.connections;
     const connectBy = Date.now() + (conns?.connectTimeoutMs ?? 0);
     if (conns !== undefined) for (const endpoint of this.endpoints) conns.warm(endpoint);
@@ -112,7 +118,7 @@ export class Failover {
         this.preferred = index;
         return result;
       } catch (err) {
-        const outcome = classify(err, endpoint);
+        const outcome = classify(err, endpoint, conns?.secure ?? false);
         switch (outcome.kind) {
           case 'final':
             this.preferred = index;
@@ -122,7 +128,8 @@ export class Failover {
             tried.push(`${endpoint} (${outcome.error.code})`);
             break;
           case 'unreachable':
-            tried.push(`${endpoint} (${outcome.reason})`);
+            tls ??= outcome.tls ?? null;
+            tried.push(`${endpoint} (${outcome.tls === undefined ? outcome.reason : 'TLS handshake failed'})`);
             break;
           default: {
             const unreachable: never = outcome;
@@ -132,23 +139,24 @@ export class Failover {
       }
     }
     if (answered !== null) throw answered;
+    if (tls !== null) throw new ApiError('UNREACHABLE', `${tls}; tried ${tried.join(', ')}`);
     throw new ApiError('UNREACHABLE', `no endpoint answered; tried ${tried.join(', ')}`);
   }
 }
 
 /** Runs `attempt` on exactly this endpoint: its failure becomes an ApiError, never a retry. */
-export async function onEndpoint<T>(endpoint: string, attempt: () => Promise<T>): Promise<T> {
+export async function onEndpoint<T>(endpoint: string, attempt: () => Promise<T>, secure = false): Promise<T> {
   try {
     return await attempt();
   } catch (err) {
-    const outcome = classify(err, endpoint);
+    const outcome = classify(err, endpoint, secure);
     switch (outcome.kind) {
       case 'final':
         throw outcome.error;
       case 'retryable':
         throw outcome.error;
       case 'unreachable':
-        throw new ApiError('UNREACHABLE', `${endpoint} did not answer (${outcome.reason})`, undefined, { cause: err });
+        throw new ApiError('UNREACHABLE', outcome.tls === undefined ? `${endpoint} did not answer (${outcome.reason})` : `${outcome.tls} (${endpoint})`, undefined, { cause: err });
       default: {
         const unreachable: never = outcome;
         throw unreachable;

@@ -22,15 +22,18 @@ export class CertMaker {
     this.openssl('req', '-x509', ...EC, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', `/CN=${name}`);
   }
 
-  /** A node certificate usable both to serve and to dial, valid for 127.0.0.1. */
-  makeCert(ca: string, name: string): TlsFiles {
+  /**
+   * A node certificate usable both to serve and to dial, valid for 127.0.0.1 (or `san`) for
+   * `days` days from now (-1: expired yesterday).
+   */
+  makeCert(ca: string, name: string, opts: { readonly days?: number; readonly san?: string } = {}): TlsFiles {
     fs.writeFileSync(
       path.join(this.dir, 'ext.cnf'),
-      'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+      `basicConstraints=CA:FALSE\nsubjectAltName=${opts.san ?? 'IP:127.0.0.1,DNS:localhost'}\nextendedKeyUsage=serverAuth,clientAuth\n`,
     );
     this.openssl('req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     const serial = String(this.serial++);
-    this.openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', '1', '-extfile', 'ext.cnf', '-out', `${name}.crt`);
+    this.openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', String(opts.days ?? 1), '-extfile', 'ext.cnf', '-out', `${name}.crt`);
     return { ca: path.join(this.dir, `${ca}.crt`), cert: path.join(this.dir, `${name}.crt`), key: path.join(this.dir, `${name}.key`) };
   }
 }

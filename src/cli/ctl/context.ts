@@ -9,7 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
 import { ControllerClient } from '../../api/client.js';
-import { UsageError } from '../../api/errors.js';
+import { ApiError, UsageError } from '../../api/errors.js';
+import { probeTls, type TlsSettings } from './tls-probe.js';
 import { parseDuration } from '../../config/duration.js';
 import { parseHostPort } from '../../config/host-port.js';
 import { packageRoot } from '../../transport/proto.js';
@@ -164,6 +165,22 @@ export class Session {
     });
     this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: o.timeout, credentials });
     return this.cached;
+  }
+
+  /**
+   * A clearer message for `err` when it is a connection that failed for a TLS reason grpc-js
+   * did not report ("Failed to connect"): a handshake of our own finds it (tls-probe.ts).
+   */
+  async explainTls(err: unknown): Promise<string | null> {
+    if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE' || !/Failed to connect/.test(err.message)) return null;
+    const o = this.options();
+    const env = this.io.env;
+    const files: TlsSettings = { ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']), cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']), key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']) };
+    for (const endpoint of this.endpoints()) {
+      const cause = await probeTls(endpoint, files, Math.min(2000, o.timeout));
+      if (cause !== null) return `${cause} (${endpoint}); ${err.message}`;
+    }
+    return null;
   }
 
   close(): void {
