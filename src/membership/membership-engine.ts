@@ -124,6 +124,15 @@ export class MembershipEngine {
     return this.options.self;
   }
 
+  /**
+   * A relayed view's age counts from when the relaying node received it, without the hop to
+   * us (up to the jitter of a message, more on a loaded machine): it may vote for two ping
+   * intervals longer than a first-hand one, so that relays every interval never leave a gap.
+   */
+  private get relayGraceMs(): number {
+    return 2 * this.options.pingIntervalMs;
+  }
+
   /** Peers to ping. */
   peers(): readonly NodeId[] {
     return this.detector.peers();
@@ -188,7 +197,7 @@ export class MembershipEngine {
 
   /**
    * The views to relay to `peer`: those we hold first-hand and fresh from reporters that
-   * `peer`'s own latest view says it has not heard for more than two ping intervals (or does
+   * `peer`'s own latest view says it has not heard for more than a ping interval (or does
    * not mention, or whose view we do not hold fresh). In a healthy cluster that is nothing; under
    * a partial partition it is exactly what the far side needs, within a few ping intervals of
    * the cut, well inside the view TTL.
@@ -196,7 +205,7 @@ export class MembershipEngine {
   private relaysFor(peer: NodeId, now: number): RelayedView[] {
     const theirs = this.table.get(peer);
     const theirsFresh = theirs !== undefined && now - theirs.receivedAt <= this.viewTtlMs ? theirs : undefined;
-    const silentAfter = 2 * this.options.pingIntervalMs;
+    const silentAfter = this.options.pingIntervalMs;
     const out: RelayedView[] = [];
     for (const [reporter, rv] of this.table.fresh(now, this.viewTtlMs)) {
       if (!rv.direct || reporter === this.self || reporter === peer) continue;
@@ -292,7 +301,7 @@ export class MembershipEngine {
 
   /** Fresh views (ours included) and the quorum assessment over them. */
   assessment(ctx: MembershipContext): { readonly assessment: Assessment; readonly fresh: ReadonlyMap<NodeId, ReceivedView> } {
-    const fresh = new Map(this.table.fresh(ctx.now, this.viewTtlMs));
+    const fresh = new Map(this.table.fresh(ctx.now, this.viewTtlMs, this.relayGraceMs));
     fresh.set(this.self, { view: this.ownView(ctx), receivedAt: ctx.now, direct: true, via: this.self });
     const assessment = assess({
       voters: ctx.members.filter((m) => m.voter).map((m) => m.id),

@@ -74,10 +74,13 @@ export class ViewTable {
     return this.views.get(reporter);
   }
 
-  /** Views received within the last `ttlMs`: the only ones allowed to vote. */
-  fresh(now: number, ttlMs: number): ReadonlyMap<NodeId, ReceivedView> {
+  /**
+   * Views received within the last `ttlMs` (relayed ones: `ttlMs + relayGraceMs`, for the hop
+   * their age does not count): the only ones allowed to vote.
+   */
+  fresh(now: number, ttlMs: number, relayGraceMs = 0): ReadonlyMap<NodeId, ReceivedView> {
     const out = new Map<NodeId, ReceivedView>();
-    for (const [id, rv] of this.views) if (now - rv.receivedAt <= ttlMs) out.set(id, rv);
+    for (const [id, rv] of this.views) if (now - rv.receivedAt <= ttlMs + (rv.direct ? 0 : relayGraceMs)) out.set(id, rv);
     return out;
   }
 }
