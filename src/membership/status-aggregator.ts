@@ -16,6 +16,10 @@
  *      included, make a quorum of the voters. Every node that holds the same views (relays
  *      carry them across a partial partition) computes the same verdict, and one bad link costs
  *      a member one hearer, never its status while a quorum still hears it.
+ *   5. Offline only when it is certain (rule 4, reading views forward, is below): when the hearers we know of fall short but the voters
+ *      whose word we do not hold (no fresh view, or no entry for the member) could make up the
+ *      quorum, the verdict is `undetermined` and the committed status stands. A view that
+ *      arrives late on a loaded machine can delay an answer, never turn it false.
  *   A member nobody has ever heard from is `never-heard` (unknown), not offline.
  */
 import type { MemberStatus, NodeId } from './types.js';
@@ -78,6 +82,12 @@ export type Verdict =
     }
   /** No fresh voter other than the member itself has an entry for it. */
   | { readonly kind: 'no-electorate' }
+  /**
+   * Too few hearers among the views we hold, but the voters whose views we do not hold (or
+   * that do not know the member) could make up the quorum: we cannot tell, so nothing is
+   * decided and the committed status stands.
+   */
+  | { readonly kind: 'undetermined'; readonly heard: number; readonly unknown: readonly NodeId[] }
   /** Nobody whose view we hold has ever heard from it, nor has its own view reached us. */
   | { readonly kind: 'never-heard' };
 
@@ -130,9 +140,18 @@ export function assess(input: AssessInput): Assessment {
       continue;
     }
     const selfVote = input.voters.includes(member) && (ownViewFresh || online.length > 0);
+    const heard = online.length + (selfVote ? 1 : 0);
+    if (heard < quorum) {
+      // Voters we hold no word from (no fresh view, or no entry for the member) may hear it.
+      const unknown = input.voters.filter((v) => v !== member && !online.includes(v) && !offline.includes(v));
+      if (heard + unknown.length >= quorum) {
+        verdicts.set(member, { kind: 'undetermined', heard, unknown });
+        continue;
+      }
+    }
     verdicts.set(member, {
       kind: 'decided',
-      status: online.length + (selfVote ? 1 : 0) >= quorum ? 'online' : 'offline',
+      status: heard >= quorum ? 'online' : 'offline',
       onlineVotes: online,
       offlineVotes: offline,
       selfVote,

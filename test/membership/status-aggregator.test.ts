@@ -126,6 +126,8 @@ void t.test('11 nodes with random node and link failures: every decision matches
   const rng = seededRng(20261123);
   let decided = 0;
   let offlineByLinks = 0;
+  let undetermined = 0;
+  let judged = 0;
   for (let round = 0; round < 500; round++) {
     const shuffled = [...ids].sort(() => rng.next() - 0.5);
     const faulty = new Set(shuffled.slice(0, rng.int(0, 5))); // up to 4 dead or isolated
@@ -163,7 +165,18 @@ void t.test('11 nodes with random node and link failures: every decision matches
       if (heard < healthy.length) continue;
       decided++;
       for (const id of ids) {
+        judged++;
         if (!faulty.has(id) && truth(id) === 'offline') offlineByLinks++;
+        if (statusOf(a, id) === 'undecided') {
+          // Rule 5: the voters whose views it lacks (the dead ones) might hear the member.
+          const hearers = (faulty.has(id) ? 0 : 1) + healthy.filter((r) => r !== id && hears(r, id)).length;
+          const unknown = [...faulty].filter((f) => f !== id).length;
+          if (truth(id) !== 'offline' || hearers + unknown < quorumOf(ids.length)) {
+            t.fail(`round ${round} (seed 20261123) at ${assessor}: ${id} undecided, truth ${truth(id)}, ${hearers} hearers and ${unknown} voters unheard`);
+          }
+          undetermined++;
+          continue;
+        }
         if (statusOf(a, id) !== truth(id)) {
           t.fail(`round ${round} (seed 20261123) at ${assessor}: ${id} judged ${statusOf(a, id)}, truth ${truth(id)}; bad links ${[...bad].join(' ')}`);
         }
@@ -172,6 +185,7 @@ void t.test('11 nodes with random node and link failures: every decision matches
   }
   t.ok(decided > 3000, `most assessments held every running voter's view (${decided})`);
   t.ok(offlineByLinks > 0, `running members that too few voters hear were judged too (${offlineByLinks})`);
+  t.ok(undetermined < judged / 10, `undetermined (never wrong, the committed status stands) only where unheard voters could make a quorum: ${undetermined} of ${judged}`);
 });
 
 void t.test('rule 4: an entry is read forward to the moment of the assessment, within the aging horizon only', async (t) => {
