@@ -32,7 +32,7 @@ export interface MembershipContext {
   /** ms since the epoch, for audit event times. */
   readonly wallClockMs: number;
   readonly members: readonly ContextMember[];
-  /** The last message from a leader (a leader: its last quorum contact); only for explaining staleness. */
+  /** The last message from a leader; for a leader, its last quorum contact through Raft (then stale past an election timeout). */
   readonly lastLeaderContactAt: number | null;
   readonly electionTimeoutMs: number;
   /** The term this node leads in; null when it is not the leader. */
@@ -102,6 +102,14 @@ export class MembershipEngine {
   private pushWanted = false;
   private seq = 0;
   private memberIds: readonly NodeId[] = [];
+  /** A gap between observe calls longer than this is our own stall (as the detector judges it). */
+  private readonly stallThresholdMs: number;
+  private lastObserveAt: number | null = null;
+  /** When we last resumed from a stall, until a quorum has answered pings sent after it. */
+  private resumedAt: number | null = null;
+  private stalledForMs = 0;
+  /** When the ping that each peer's latest pong answered was sent. */
+  private readonly pongFor = new Map<NodeId, number>();
 
   constructor(
     private readonly options: MembershipEngineOptions,
@@ -112,6 +120,7 @@ export class MembershipEngine {
     this.agingHorizonMs = options.agingHorizonMs ?? defaultAgingHorizonMs(options.pingIntervalMs, options.detector.minTimeoutMs);
     this.pushes = new PushBudget(options.pingIntervalMs, now);
     this.detector = new FailureDetector(options.detector, [], now);
+    this.stallThresholdMs = options.detector.stallThresholdMs ?? Math.min(1_000, options.detector.baseTimeoutMs / 2);
     this.reconciler = new Reconciler({
       self: options.self,
       ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
@@ -259,11 +268,20 @@ export class MembershipEngine {
   }
 
   recordRtt(from: NodeId, rttMs: number, now: number): void {
-    if (this.detector.has(from)) this.detector.recordRtt(from, rttMs, now);
+    if (!this.detector.has(from)) return;
+    this.detector.recordRtt(from, rttMs, now);
+    this.pongFor.set(from, Math.max(this.pongFor.get(from) ?? -Infinity, now - rttMs));
   }
 
   /** Local transitions since the last call (log them; then see `takePushRound`). */
   observe(now: number): readonly StatusTransition[] {
+    // Messages that waited in our sockets while we were stopped say nothing about now: after a
+    // stall only answers to pings sent since count as contact (quorumContact).
+    if (this.lastObserveAt !== null && now - this.lastObserveAt > this.stallThresholdMs) {
+      this.resumedAt = now;
+      this.stalledForMs = now - this.lastObserveAt;
+    }
+    this.lastObserveAt = Math.max(now, this.lastObserveAt ?? now);
     const transitions = this.detector.observe(now);
     if (transitions.length > 0) this.pushWanted = true;
     return transitions;
@@ -275,26 +293,51 @@ export class MembershipEngine {
    * resumed from a pause is stale until its peers' messages arrive.
    */
   stale(ctx: MembershipContext): boolean {
-    return this.quorumContact(ctx).heard < this.quorumContact(ctx).needed;
+    if (this.leaderOutOfTouch(ctx)) return true;
+    const q = this.quorumContact(ctx);
+    return q.heard < q.needed;
+  }
+
+  /**
+   * A leader is current only while a quorum acknowledges it through Raft itself: pings alone
+   * reach a resumed old leader before the messages of the new term do, and it must not answer
+   * as the leader of its old term meanwhile.
+   */
+  private leaderOutOfTouch(ctx: MembershipContext): boolean {
+    if (ctx.leaderTerm === null) return false;
+    return ctx.lastLeaderContactAt === null || ctx.now - ctx.lastLeaderContactAt > ctx.electionTimeoutMs;
   }
 
   private quorumContact(ctx: MembershipContext): { readonly heard: number; readonly needed: number; readonly voters: number } {
     const voters = ctx.members.filter((m) => m.voter).map((m) => m.id);
+    const resumedAt = this.resumedAt;
     let heard = 0;
     for (const v of voters) {
       if (v === this.self) heard++;
-      else if (this.detector.has(v)) {
+      else if (resumedAt !== null) {
+        if ((this.pongFor.get(v) ?? -Infinity) >= resumedAt) heard++;
+      } else if (this.detector.has(v)) {
         const ago = this.detector.observation(v, ctx.now).lastContactMs;
         if (ago !== null && ago <= ctx.electionTimeoutMs) heard++;
       }
     }
-    return { heard, needed: voters.length === 0 ? 1 : quorumOf(voters.length), voters: voters.length };
+    const needed = voters.length === 0 ? 1 : quorumOf(voters.length);
+    if (resumedAt !== null && heard >= needed) this.resumedAt = null;
+    return { heard, needed, voters: voters.length };
   }
 
   /** Why `stale` is true, for operators; '' when it is not. */
   staleReason(ctx: MembershipContext): string {
+    if (this.leaderOutOfTouch(ctx)) {
+      const ago = ctx.lastLeaderContactAt === null ? 'never' : `${Math.round(ctx.now - ctx.lastLeaderContactAt)}ms ago`;
+      return `${this.self} leads term ${ctx.leaderTerm} but a quorum last acknowledged it ${ago} (election timeout ${ctx.electionTimeoutMs}ms)`;
+    }
+    const resumed = this.resumedAt;
     const q = this.quorumContact(ctx);
     if (q.heard >= q.needed) return '';
+    if (resumed !== null) {
+      return `${this.self} resumed ${Math.round(ctx.now - resumed)}ms ago from a stall of ${Math.round(this.stalledForMs)}ms and has heard back from ${q.heard} of ${q.voters} voters since, a quorum is ${q.needed}`;
+    }
     const leader = ctx.lastLeaderContactAt === null ? 'no leader contact yet' : `last leader contact ${Math.round(ctx.now - ctx.lastLeaderContactAt)}ms ago`;
     return `${this.self} has heard from ${q.heard} of ${q.voters} voters within the election timeout (${ctx.electionTimeoutMs}ms), a quorum is ${q.needed}; ${leader}`;
   }

@@ -180,3 +180,30 @@ void t.test('ctl with a hung first endpoint (it accepts TCP and never answers) a
   }
   t.ok(sockets.size > 0, 'ctl did connect to the hung endpoint first');
 });
+
+void t.test('a paused old leader, resumed, never answers as a current leader of an old term: it says stale until it hears a quorum', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3 });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  const old = await cluster.waitForLeader();
+  const before = await cluster.status(old);
+  const rest = cluster.ids.filter((id) => id !== old);
+  // Asked while it is stopped, on a connection opened before the pause: the request waits in
+  // its socket and is answered on SIGCONT. Whatever the order in which the resumed process then
+  // reads that request and its peers' messages, an answer as leader of the old term must say
+  // stale (its last contact with a quorum is older than an election timeout).
+  const client = cluster.client([old], 10_000);
+  t.teardown(() => client.close());
+  await client.statusOn(cluster.addresses.get(old)!).catch(() => null);
+  cluster.pause(old);
+  const next = await cluster.waitForLeader(rest);
+  const newTerm = (await cluster.status(next))?.term ?? 0;
+  t.ok(newTerm > (before?.term ?? 0), `${next} leads in a newer term (${newTerm})`);
+  const asked = client.statusOn(cluster.addresses.get(old)!);
+  await new Promise((resolve) => setImmediate(resolve)); // the request leaves before the signal
+  cluster.resume(old);
+  const answer = await asked;
+  t.comment(`the resumed ${old} answered role ${answer.role}, term ${answer.term}, stale ${answer.stale} (${answer.staleReason})`);
+  t.notOk(answer.role === 'leader' && answer.term < newTerm && !answer.stale, 'an old-term leader answer always says stale');
+  await waitFor(async () => (await cluster.status(old))?.stale === false, `${old} to be current again once it hears its peers`, 20000);
+});
