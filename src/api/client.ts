@@ -72,7 +72,6 @@ export class ControllerClient {
     this.connectTimeoutMs = connectTimeoutMs;
     this.failover = new Failover(opts.endpoints, {
       connectTimeoutMs,
-      secure: this.credentials._isSecure(),
       warm: (endpoint) => {
         if (!this.closed) this.channel(endpoint).getChannel().getConnectivityState(true);
       },
@@ -211,7 +210,7 @@ export class ControllerClient {
     } catch {
       throw new ApiError('UNREACHABLE', `${endpoint} did not accept a connection within ${this.connectTimeoutMs}ms`);
     }
-    return onEndpoint(endpoint, attempt, this.credentials._isSecure());
+    return onEndpoint(endpoint, attempt);
   }
 
   /** Resolves when the endpoint's channel is READY or has failed; rejects if still connecting at `deadline`. */

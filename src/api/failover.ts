@@ -58,19 +58,16 @@ export interface Connections {
    */
   settled(endpoint: string, deadline: number): Promise<void>;
   readonly connectTimeoutMs: number;
-  /** The connections use TLS. */
-  readonly secure: boolean;
 }
 
-/** `secure`: the client dials with TLS (it decides how a failed handshake is explained). */
-export function classify(err: unknown, endpoint: string, secure = false): Outcome {
+export function classify(err: unknown, endpoint: string): Outcome {
   const failure = asCallFailure(err);
   if (failure === null) return { kind: 'final', error: err };
   const code = errorCodeOf(failure.metadata);
   const details = failure.details === '' ? `${statusName(failure.code)} from ${endpoint}` : failure.details;
   if (code === null) {
     if (failure.code === grpc.status.UNAVAILABLE || failure.code === grpc.status.DEADLINE_EXCEEDED) {
-      const tls = failure.code === grpc.status.UNAVAILABLE ? describeTlsFailure(details, secure) : null;
+      const tls = failure.code === grpc.status.UNAVAILABLE ? describeTlsFailure(details) : null;
       return { kind: 'unreachable', reason: tls ?? `${statusName(failure.code)}: ${details}`, ...(tls === null ? {} : { tls }) };
     }
     return { kind: 'final', error: new ApiError(fallbackCode(failure.code), details, failure.code, { cause: err }) };
@@ -118,7 +115,7 @@ export class Failover {
         this.preferred = index;
         return result;
       } catch (err) {
-        const outcome = classify(err, endpoint, conns?.secure ?? false);
+        const outcome = classify(err, endpoint);
         switch (outcome.kind) {
           case 'final':
             this.preferred = index;
@@ -145,11 +142,11 @@ export class Failover {
 }
 
 /** Runs `attempt` on exactly this endpoint: its failure becomes an ApiError, never a retry. */
-export async function onEndpoint<T>(endpoint: string, attempt: () => Promise<T>, secure = false): Promise<T> {
+export async function onEndpoint<T>(endpoint: string, attempt: () => Promise<T>): Promise<T> {
   try {
     return await attempt();
   } catch (err) {
-    const outcome = classify(err, endpoint, secure);
+    const outcome = classify(err, endpoint);
     switch (outcome.kind) {
       case 'final':
         throw outcome.error;

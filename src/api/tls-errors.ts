@@ -21,15 +21,15 @@ const CAUSES: ReadonlyArray<readonly [RegExp, string]> = [
   [/wrong version number|packet length too long|http request|ssl3_get_record|WRONG_VERSION/i, 'the server does not speak TLS (drop the --tls-* options, or dial its TLS address)'],
 ];
 
-/** Dropped during the handshake: what an insecure client sees from a TLS server, and a TLS client from a server that refused its certificate. */
-const DROPPED = /Connection dropped|Protocol error|ECONNRESET|socket hang up|Connection closed|ERR_HTTP2_SESSION_ERROR|GOAWAY/i;
-
-export function describeTlsFailure(details: string, secure: boolean): string | null {
+/** The TLS cause `details` names; null when it names none (a dropped connection is not enough: see tls-probe.ts). */
+export function describeTlsFailure(details: string): string | null {
   for (const [pattern, cause] of CAUSES) if (pattern.test(details)) return `TLS: ${cause}`;
-  if (DROPPED.test(details)) {
-    return secure
-      ? 'TLS: the server closed the connection during the handshake; it did not accept our certificate (missing, or not from its CA)'
-      : 'TLS: the server closed the connection during the handshake; it requires TLS (give --tls-ca, --tls-cert and --tls-key, or CTL_TLS_*)';
-  }
   return null;
+}
+
+/** A TLS server closed the handshake on us: what that means, with or without our own TLS settings. */
+export function closedDuringHandshake(secure: boolean): string {
+  return secure
+    ? 'TLS: the server closed the connection during the handshake; it did not accept our certificate (missing, or not from its CA)'
+    : 'TLS: the server requires TLS and ctl has no TLS settings (give --tls-ca, --tls-cert and --tls-key, or CTL_TLS_*)';
 }

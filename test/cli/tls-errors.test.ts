@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { CertMaker } from '../helpers/certs.js';
+import { freePorts } from '../helpers/free-ports.js';
 import { CTL_JS } from '../helpers/process-cluster.js';
 import type { TlsFiles } from '../../src/transport/credentials.js';
 
@@ -76,5 +77,12 @@ void t.test('every TLS failure: exit 3, one line naming TLS and the cause', asyn
     t.equal(run.code, 3, `${what}: exit 3`);
     t.equal(run.stderr.trim().split('\n').length, 1, `${what}: one line`);
     t.match(run.stderr, pattern, `${what}: ${run.stderr.trim()}`);
+  }
+  // Nothing listening: exit 3 too, and no TLS story, with TLS settings or without.
+  const [free] = await freePorts(1);
+  for (const env of [{}, asOperator]) {
+    const refused = await ctl(`127.0.0.1:${free}`, env);
+    t.equal(refused.code, 3);
+    t.notMatch(refused.stderr, /TLS/, `a refused connection is not blamed on TLS: ${refused.stderr.trim()}`);
   }
 });

@@ -168,19 +168,18 @@ export class Session {
   }
 
   /**
-   * A clearer message for `err` when it is a connection that failed for a TLS reason grpc-js
-   * did not report ("Failed to connect"): a handshake of our own finds it (tls-probe.ts).
+   * A clearer message for `err` when no endpoint could be reached for a TLS reason grpc-js did
+   * not report: a handshake of our own with each endpoint, in parallel, finds it (tls-probe.ts).
    */
   async explainTls(err: unknown): Promise<string | null> {
-    if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE' || !/Failed to connect/.test(err.message)) return null;
+    if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE' || err.message.startsWith('TLS:')) return null;
     const o = this.options();
     const env = this.io.env;
     const files: TlsSettings = { ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']), cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']), key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']) };
-    for (const endpoint of this.endpoints()) {
-      const cause = await probeTls(endpoint, files, Math.min(2000, o.timeout));
-      if (cause !== null) return `${cause} (${endpoint}); ${err.message}`;
-    }
-    return null;
+    const endpoints = this.endpoints();
+    const causes = await Promise.all(endpoints.map((endpoint) => probeTls(endpoint, files, Math.min(2000, o.timeout))));
+    const at = causes.findIndex((c) => c !== null);
+    return at < 0 ? null : `${causes[at]} (${endpoints[at]}); ${err.message}`;
   }
 
   close(): void {

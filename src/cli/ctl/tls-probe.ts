@@ -1,5 +1,6 @@
 /**
- * When ctl could not connect at all ("Failed to connect"), grpc-js has dropped the reason. A
+ * When ctl could not reach any endpoint, grpc-js may have dropped the reason ("Failed to
+ * connect", "Connection dropped"). A
  * TLS handshake of our own with the same files tells it: a server that speaks TLS to a client
  * without TLS settings, or the alert a TLS server sent (unknown CA, certificate required,
  * expired). The answer names TLS and the cause; null when the handshake shows nothing wrong.
@@ -7,7 +8,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { describeTlsFailure } from '../../api/tls-errors.js';
+import { closedDuringHandshake, describeTlsFailure } from '../../api/tls-errors.js';
 
 export interface TlsSettings {
   readonly ca?: string | undefined;
@@ -57,7 +58,7 @@ export function probeTls(endpoint: string, files: TlsSettings, timeoutMs: number
     socket.on('secureConnect', () => {
       connected = true;
       if (!secure) {
-        finish('TLS: the server requires TLS and ctl has no TLS settings (give --tls-ca, --tls-cert and --tls-key, or CTL_TLS_*)');
+        finish(closedDuringHandshake(false));
         return;
       }
       setTimeout(() => finish(null), ALERT_WAIT_MS);
@@ -65,11 +66,11 @@ export function probeTls(endpoint: string, files: TlsSettings, timeoutMs: number
     // Read, so that an alert the server sends after the handshake is seen.
     socket.on('data', () => undefined);
     socket.on('close', () => {
-      if (connected && secure) finish(describeTlsFailure('Connection dropped', true));
+      if (connected && secure) finish(closedDuringHandshake(true));
     });
     socket.on('error', (err: Error) => {
       if (!secure) return finish(null); // not a TLS server: no TLS story to tell
-      finish(describeTlsFailure(err.message, true) ?? `TLS: ${err.message}`);
+      finish(describeTlsFailure(err.message)); // refused, reset before any TLS: not a TLS story
     });
   });
 }
