@@ -17,6 +17,7 @@ export const API_ERROR_CODES = [
   'UNKNOWN_NODE',
   'SHUTTING_DOWN',
   'INTERNAL',
+  'FAILED_PRECONDITION', // the state refuses the change (a route names a missing service, ...)
   'NO_QUORUM',
 ] as const;
 
@@ -39,6 +40,7 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   UNKNOWN_NODE: grpc.status.NOT_FOUND,
   SHUTTING_DOWN: grpc.status.UNAVAILABLE,
   INTERNAL: grpc.status.INTERNAL,
+  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
   // The answering node is cut off from a quorum: another endpoint may serve (failover.ts).
   NO_QUORUM: grpc.status.UNAVAILABLE,
 };
@@ -117,6 +119,7 @@ export function exitCodeFor(err: unknown): number {
       case 'TIMEOUT':
       case 'SHUTTING_DOWN':
       case 'INTERNAL':
+      case 'FAILED_PRECONDITION':
       case 'NO_QUORUM':
         return EXIT_FAILED;
       default: {

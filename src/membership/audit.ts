@@ -11,7 +11,12 @@ export type AuditEventType =
   | 'member.removed'
   | 'leader.changed'
   | 'state.divergence'
-  | 'state.repaired';
+  | 'state.repaired'
+  | 'agent.status'
+  | 'agent.nack'
+  | 'agent.takeover'
+  /** A peer message refused on identity grounds (src/identity), by this node or by the peer. */
+  | 'peer.refused';
 
 export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'member.status',
@@ -20,6 +25,10 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'leader.changed',
   'state.divergence',
   'state.repaired',
+  'agent.status',
+  'agent.nack',
+  'agent.takeover',
+  'peer.refused',
 ];
 
 export interface AuditEvent {
@@ -28,7 +37,7 @@ export interface AuditEvent {
   /** The controller that recorded the event. */
   readonly node: NodeId;
   readonly type: AuditEventType;
-  /** The member the event is about (for leader.changed: the new leader, or null for none). */
+  /** The member (or agent) the event is about (for leader.changed: the new leader, or null for none). */
   readonly subject: NodeId | null;
   /** Status, leader id or address before; null where there was none. */
   readonly from: string | null;

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
 import { ControllerClient } from '../../api/client.js';
+import { MeshClient } from '../../api/mesh-client.js';
 import { ApiError, UsageError } from '../../api/errors.js';
 import { probeTls, type TlsSettings } from './tls-probe.js';
 import { parseDuration } from '../../config/duration.js';
@@ -17,8 +18,10 @@ import { packageRoot } from '../../transport/proto.js';
 
 export interface CtlIo {
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Writes text as it is (renderers end their output with a newline). */
-  out(text: string): void;
+  /** Writes text (or raw bytes) as it is (renderers end their output with a newline). */
+  out(text: string | Uint8Array): void;
+  /** Reads a whole file, or stdin for '-'; default: the real file system and stdin. */
+  readonly read?: (file: string) => Promise<Uint8Array>;
   /** Writes one line to stderr. */
   err(line: string): void;
   now(): number;
@@ -125,6 +128,7 @@ function nonEmpty(v: string | undefined): string | undefined {
 
 export class Session {
   private cached: ControllerClient | null = null;
+  private cachedMesh: MeshClient | null = null;
   private cachedEndpoints: string[] | null = null;
 
   constructor(
@@ -156,15 +160,24 @@ export class Session {
 
   client(): ControllerClient {
     if (this.cached !== null) return this.cached;
+    this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials() });
+    return this.cached;
+  }
+
+  /** The client of the Mesh service: resources and agents. */
+  mesh(): MeshClient {
+    this.cachedMesh ??= new MeshClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials() });
+    return this.cachedMesh;
+  }
+
+  private credentials(): grpc.ChannelCredentials {
     const o = this.options();
     const env = this.io.env;
-    const credentials = channelCredentials({
+    return channelCredentials({
       ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']),
       cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']),
       key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']),
     });
-    this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: o.timeout, credentials });
-    return this.cached;
   }
 
   /**
@@ -185,5 +198,7 @@ export class Session {
   close(): void {
     this.cached?.close();
     this.cached = null;
+    this.cachedMesh?.close();
+    this.cachedMesh = null;
   }
 }

@@ -13,6 +13,7 @@ import { registerKv } from './kv.js';
 import { registerLeader } from './leader.js';
 import { registerList } from './list.js';
 import { registerMember } from './member.js';
+import { registerResources } from './resources.js';
 import { registerStatus } from './status.js';
 
 export function processIo(): CtlIo {
@@ -66,6 +67,7 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   registerLeader(program, session);
   registerAudit(program, session);
   registerConfig(program, session);
+  registerResources(program, session);
   return { program, session };
 }
 
