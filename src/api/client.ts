@@ -39,7 +39,7 @@ export interface ControllerClientOptions {
   readonly credentials?: grpc.ChannelCredentials;
   /**
    * How long an endpoint may take to accept a connection before it is skipped (all are opened
-   * at once); default min(1500 ms, half the timeout).
+   * at once); default min(2.5 s, half the timeout): a loaded machine may take a second or two to accept.
    */
   readonly connectTimeoutMs?: number;
 }
@@ -68,7 +68,7 @@ export class ControllerClient {
   constructor(opts: ControllerClientOptions) {
     if (!(opts.timeoutMs > 0)) throw new ApiError('INVALID_ARGUMENT', `expected a positive timeout, found ${opts.timeoutMs}ms`);
     this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
-    const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(1500, opts.timeoutMs / 2);
+    const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(2500, opts.timeoutMs / 2);
     this.connectTimeoutMs = connectTimeoutMs;
     this.failover = new Failover(opts.endpoints, {
       connectTimeoutMs,

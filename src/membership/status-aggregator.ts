@@ -112,6 +112,12 @@ export function assess(input: AssessInput): Assessment {
   const quorum = quorumOf(input.voters.length);
   if (input.voters.length === 0 || fresh.length < quorum) return { kind: 'no-quorum', freshVoters: fresh, quorum };
 
+  // Each fresh reporter's entries by member id, built once (not once per member).
+  const entriesOf = new Map<NodeId, ReadonlyMap<NodeId, ViewEntry>>();
+  for (const reporter of fresh) {
+    const rv = input.views.get(reporter);
+    if (rv !== undefined) entriesOf.set(reporter, new Map(rv.view.entries.map((e) => [e.id, e])));
+  }
   const verdicts = new Map<NodeId, Verdict>();
   for (const member of input.members) {
     const online: NodeId[] = [];
@@ -121,7 +127,7 @@ export function assess(input: AssessInput): Assessment {
     for (const reporter of fresh) {
       if (reporter === member) continue;
       const rv = input.views.get(reporter);
-      const entry = rv?.view.entries.find((e) => e.id === member);
+      const entry = entriesOf.get(reporter)?.get(member);
       if (rv === undefined || entry === undefined) continue;
       if (entry.lastContactAgoMs !== null) everHeard = true;
       if (entry.lastContactAgoMs !== null && entryVote(reporter, entry, rv.receivedAt, input.now, input.aging) === 'online') online.push(reporter);
