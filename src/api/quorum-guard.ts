@@ -10,12 +10,13 @@
  *
  * A node in an ordinary election is neither: it holds the request for the new leader. In its
  * first election timeout after start a node has not had the time to hear anyone, and is not
- * judged either. The answer names the node and what it lacks.
+ * judged either (counted from when it began to serve: replaying its log on start may take
+ * seconds on a loaded machine). The answer names the node and what it lacks.
  */
 export interface QuorumSignals {
   readonly self: string;
   readonly electionTimeoutMs: number;
-  /** Monotonic ms when the node started. */
+  /** Monotonic ms when the node began to serve (Infinity before). */
   readonly startedAt: number;
   now(): number;
   /** The membership layer's quorum contact: '' when a quorum was heard within an election timeout. */
@@ -31,7 +32,7 @@ export const LEADERLESS_ELECTIONS = 3;
 /** null when the node may hold the request; otherwise why it cannot serve it. */
 export function cutOffReason(s: QuorumSignals): string | null {
   const now = s.now();
-  if (now - s.startedAt <= s.electionTimeoutMs) return null;
+  if (!(now - s.startedAt > s.electionTimeoutMs)) return null;
   const stale = s.staleReason();
   if (stale !== '') return `${s.self} is cut off from a quorum: ${stale}`;
   if (s.leader() !== null) return null;

@@ -74,7 +74,9 @@ export class ControllerNode {
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
     const { config, logger } = opts;
     const self = config.self;
-    const startedAt = systemScheduler.now();
+    // When this node began to serve (set as Raft starts ticking): the quorum guard gives it an
+    // election timeout to hear its peers, and counts leaderless time from then at the earliest.
+    const serving = { since: Number.POSITIVE_INFINITY };
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
@@ -312,7 +314,7 @@ export class ControllerNode {
           cutOffReason({
             self: self.id,
             electionTimeoutMs: config.raft.electionTimeoutMs,
-            startedAt,
+            startedAt: serving.since,
             now: () => systemScheduler.now(),
             staleReason: () => membershipNode.staleReason(),
             leader: () => raftHost.softState().leader,
@@ -331,6 +333,7 @@ export class ControllerNode {
       commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
     }));
     if (self.metrics) await metrics.listen(self.metrics, config.tls?.metrics ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : null);
+    serving.since = systemScheduler.now();
     raftHost.start();
     membershipNode.start();
     agentsLayer.start();

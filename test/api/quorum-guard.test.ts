@@ -18,6 +18,7 @@ void t.test('cut off from a quorum: refused at once, naming the node and what it
   const reason = cutOffReason(signals({ at: 5000, staleReason: () => 'c1 has heard from 1 of 3 voters within the election timeout (1000ms), a quorum is 2' }));
   t.equal(reason, 'c1 is cut off from a quorum: c1 has heard from 1 of 3 voters within the election timeout (1000ms), a quorum is 2');
   t.equal(cutOffReason(signals({ at: ET, staleReason: () => 'anything' })), null, 'not judged in its first election timeout after start');
+  t.equal(cutOffReason(signals({ at: 60_000, startedAt: Number.POSITIVE_INFINITY, leader: () => null, staleReason: () => 'anything' })), null, 'nor before it serves (replaying its log)');
 });
 
 void t.test('an ordinary election holds the request; a node leaderless for longer than elections take says so', async (t) => {
