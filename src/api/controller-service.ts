@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
 import { HostError, type ConsensusPort } from './consensus-port.js';
-import type { ControllersView } from './controller-rows.js';
+import { controllersViewWire, type ControllersView, type ControllersViewWire } from './controller-rows.js';
 import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
 import { healthOps, type HealthRequestMsg, type HealthSource } from './health-ops.js';
 import type { HealthResponseMsg } from './health-wire.js';
@@ -53,6 +53,8 @@ export interface ControllerServiceDeps {
   readonly health?: HealthSource;
   /** Members' machine resources (`ctl resources`). */
   readonly resources?: { gather(refresh: boolean): Promise<ResourcesReport> };
+  /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
 }
 
 export type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
@@ -75,7 +77,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const { host, stateMachine: sm } = deps;
   const t = deps.defaultTimeoutMs;
   const onLeader = onLeaderOf(deps);
-  const kv = kvOps(host, deps.stateMachine, onLeader);
+  const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff);
   const config = configOps(deps.id, host, sm, onLeader);
   const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
 
@@ -105,7 +107,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     ConfigGet: unary<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
     ConfigSet: unary<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 
-    ListControllers: unary<object, ControllersView>(async () => deps.listControllers(), t),
+    ListControllers: unary<object, ControllersViewWire>(async () => controllersViewWire(deps.listControllers()), t),
     Health: unary<HealthRequestMsg, HealthResponseMsg>(async (req, deadline) => {
       if (health === null) throw new ServiceFailure('INTERNAL', `${deps.id} does not judge health`);
       return health.health(req, deadline);
@@ -117,6 +119,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
 
     Status: unary<object, object>(async () => {
       const st = host.status();
+      const view = deps.listControllers();
       return {
         id: st.id,
         term: st.term,
@@ -134,6 +137,8 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         clusterId: deps.clusterId() ?? '',
         commitStallMs: Math.floor(host.commitStallMs()),
         commitStalled: host.commitStallMs() >= deps.commitStallLimitMs,
+        stale: view.stale,
+        staleReason: view.staleReason,
       };
     }, t),
 

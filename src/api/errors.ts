@@ -18,6 +18,7 @@ export const API_ERROR_CODES = [
   'SHUTTING_DOWN',
   'INTERNAL',
   'FAILED_PRECONDITION', // the state refuses the change (a route names a missing service, ...)
+  'NO_QUORUM',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -40,6 +41,8 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   SHUTTING_DOWN: grpc.status.UNAVAILABLE,
   INTERNAL: grpc.status.INTERNAL,
   FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
+  // The answering node is cut off from a quorum: another endpoint may serve (failover.ts).
+  NO_QUORUM: grpc.status.UNAVAILABLE,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -117,6 +120,7 @@ export function exitCodeFor(err: unknown): number {
       case 'SHUTTING_DOWN':
       case 'INTERNAL':
       case 'FAILED_PRECONDITION':
+      case 'NO_QUORUM':
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

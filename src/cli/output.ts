@@ -33,7 +33,7 @@ export function formatNumber(n: number): string {
 function cell(c: ControllerStatus, field: (typeof CONTROLLER_FIELDS)[number]): string {
   if (field === 'online') return c.online ? 'yes' : 'no';
   const v = c[field];
-  return typeof v === 'number' ? formatNumber(v) : String(v);
+  return v === null ? '-' : typeof v === 'number' ? formatNumber(v) : String(v);
 }
 
 export function controllersTable(controllers: readonly ControllerStatus[]): string {
@@ -83,6 +83,8 @@ function statusJson(s: StatusJson): StatusJson {
     clusterId: s.clusterId,
     commitStallMs: s.commitStallMs,
     commitStalled: s.commitStalled,
+    stale: s.stale,
+    staleReason: s.staleReason,
   };
 }
 

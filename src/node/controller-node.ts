@@ -25,7 +25,9 @@ import { osIdentitySource, type Duty } from '../identity/index.js';
 import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
-import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
+import { auditEvent, type AuditEvent } from '../membership/audit.js';
+import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
+import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
 import { commitStallLimitMs } from './commit-stall.js';
 import { confEntryToMembersCommand } from './conf-members.js';
 import { NodeIdentity } from './node-identity.js';
@@ -41,6 +43,7 @@ import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
 import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
 import { PeerContacts } from './peer-contact.js';
+import { cutOffReason } from '../api/quorum-guard.js';
 
 export interface ControllerNodeOptions {
   readonly config: NodeConfig;
@@ -67,12 +70,16 @@ export class ControllerNode {
     private readonly sessions: KvSessions,
     private readonly identityTicker: NodeJS.Timeout,
     private readonly agents: AgentsLayer,
+    private readonly leadership: LeadershipLog,
     private readonly autopilot: AutopilotWiring,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
     const { config, logger } = opts;
     const self = config.self;
+    // When this node began to serve (set as Raft starts ticking): the quorum guard gives it an
+    // election timeout to hear its peers, and counts leaderless time from then at the earliest.
+    const serving = { since: Number.POSITIVE_INFINITY };
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
@@ -83,10 +90,16 @@ export class ControllerNode {
     const sm = new StateMachine();
     const metrics = new Metrics(self.id);
 
-    const recordAudit = (e: AuditEvent): void => {
+    const recordAudit = (e: AuditEvent, marks?: Readonly<Record<string, string>>): void => {
       logger.info({ audit: e }, `audit ${e.type}`);
       metrics.onAudit(e);
-      audit.append(e).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+      audit.append(e, marks).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+    };
+    // Leadership events with their reason (election, transfer, shutdown hand-off), once each.
+    const leadership = new LeadershipLog(self.id, 2 * config.raft.electionTimeoutMs);
+    const noteTransfers = (m: Message, outgoing: boolean): void => {
+      if (m.type === 'TimeoutNow' && outgoing) leadership.timeoutNowSent(m.to, systemScheduler.now());
+      else if (m.type === 'Vote' && m.transfer) leadership.transferVote(m.from, m.term);
     };
 
     const knownAddress = (id: string): string | null =>
@@ -143,6 +156,7 @@ export class ControllerNode {
       identity: nodeIdentity,
       auth: peerAuth,
       onMessage: (m: Message) => {
+        noteTransfers(m, false);
         host?.noteMessageFrom(m.from);
         contacts.note(m);
         membership?.noteContact(m.from);
@@ -171,6 +185,7 @@ export class ControllerNode {
       rng: seededRng(randomSeed()),
       logger,
       send: (msgs) => {
+        for (const m of msgs) noteTransfers(m, true);
         metrics.onSend(msgs);
         transport.send(msgs);
       },
@@ -182,20 +197,15 @@ export class ControllerNode {
         membership?.onLeaderChange(s.leader, term);
         health.setStatus('', s.leader !== null ? 'SERVING' : 'NOT_SERVING');
       },
-      onLeaderChanged: (from, to, term) => recordAudit(leaderChanged(Date.now(), self.id, from, to, term)),
-      onConfApplied: (change: ConfEntry) => {
+      onLeaderChanged: (_from, to, term) => {
+        const r = leadership.changed(to, term, systemScheduler.now(), Date.now(), audit.mark(LEADER_MARK));
+        if (r !== null) recordAudit(r.event, { [LEADER_MARK]: r.mark });
+      },
+      onConfApplied: (change: ConfEntry, conf) => {
         applyConfToTransport(change, transport, knownAddress, self.id);
-        if (change.type === 'add-learner' || change.type === 'remove') {
-          recordAudit(
-            auditEvent(Date.now(), self.id, change.type === 'remove' ? 'member.removed' : 'member.added', {
-              subject: change.node,
-              from: null,
-              to: change.type === 'remove' ? null : change.context,
-              // Autopilot's removals carry their reason in the entry; the operator's carry none.
-              reason: change.type === 'remove' ? change.context || 'removed by operator' : 'added as learner',
-            }),
-          );
-        }
+        // sm.appliedIndex is the change's own index while it is being applied.
+        const r = confAuditEvent({ self: self.id, change, conf, index: sm.appliedIndex, recordedMark: audit.mark(CONF_MARK), wallClockMs: Date.now() });
+        if (r !== null) recordAudit(r.event, { [CONF_MARK]: r.mark });
       },
       onApplied: () => {
         nodeIdentity.onApplied();
@@ -245,9 +255,10 @@ export class ControllerNode {
         },
         ping: (peer, payload, deadlineMs) => transport.ping(peer, payload, deadlineMs),
         audit: recordAudit,
+        auditMark: (key) => audit.mark(key),
         onRtt: (peer, ms) => metrics.observeRtt(peer, ms),
       },
-      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
+      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31), version: VERSION },
     );
     const membershipNode = membership;
     const autopilot = wireAutopilot({
@@ -321,6 +332,16 @@ export class ControllerNode {
         sessions,
         health: autopilot.health,
         resources: autopilot.resources,
+        cutOff: () =>
+          cutOffReason({
+            self: self.id,
+            electionTimeoutMs: config.raft.electionTimeoutMs,
+            startedAt: serving.since,
+            now: () => systemScheduler.now(),
+            staleReason: () => membershipNode.staleReason(),
+            leader: () => raftHost.softState().leader,
+            lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
+          }),
       }),
     );
     await new Promise<void>((resolve, reject) =>
@@ -334,6 +355,7 @@ export class ControllerNode {
       commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
     }));
     if (self.metrics) await metrics.listen(self.metrics, config.tls?.metrics ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : null);
+    serving.since = systemScheduler.now();
     raftHost.start();
     membershipNode.start();
     agentsLayer.start();
@@ -344,11 +366,12 @@ export class ControllerNode {
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, identityTicker, agentsLayer, autopilot);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, identityTicker, agentsLayer, leadership, autopilot);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
+    this.leadership.shutdownStarted();
     clearInterval(this.identityTicker);
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');

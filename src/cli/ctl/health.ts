@@ -77,35 +77,15 @@ async function leaderStatus(client: ControllerClient, view: ControllersView): Pr
   }
 }
 
-/** The first view that is not stale, or the first answer when every view is. */
-async function freshestView(client: ControllerClient, endpoints: readonly string[]): Promise<ControllersView> {
-  const first = await client.listControllers();
-  if (!first.stale) return first;
-  for (const endpoint of endpoints) {
-    try {
-      const view = await client.listControllersOn(endpoint);
-      if (!view.stale) return view;
-    } catch {
-      // An endpoint that does not answer cannot offer a better view; the next one may.
-    }
-  }
-  return first;
-}
-
 /**
  * The first answer that is healthy; else the first judged by a leader; else the first. An
- * unhealthy answer from a node without a leader says little while another endpoint may reach one.
+ * unhealthy answer from a node without a leader says little while another endpoint may reach
+ * one, so the endpoints are asked, all at once, before judging.
  */
 export async function bestHealth(first: HealthJson, ask: (endpoint: string) => Promise<HealthJson>, endpoints: readonly string[]): Promise<HealthJson> {
   if (first.healthy) return first;
-  let judged: HealthJson | null = first.leader !== null ? first : null;
-  for (const endpoint of endpoints) {
-    const other = await ask(endpoint).catch(() => null);
-    if (other === null) continue;
-    if (other.healthy) return other;
-    judged ??= other.leader !== null ? other : null;
-  }
-  return judged ?? first;
+  const others = (await Promise.all(endpoints.map((endpoint) => ask(endpoint).catch(() => null)))).filter((h): h is HealthJson => h !== null);
+  return others.find((h) => h.healthy) ?? [first, ...others].find((h) => h.leader !== null) ?? first;
 }
 
 function isUnimplemented(err: unknown): boolean {
@@ -124,7 +104,8 @@ export function registerHealth(program: Command, session: Session): void {
         health = await fetchHealth(client);
       } catch (err) {
         if (!isUnimplemented(err)) throw err;
-        const view = await freshestView(client, session.endpoints());
+        // The client returns the first view that is not stale, asking the endpoints in parallel.
+        const view = await client.listControllers();
         const verdict = judgeCommitProgress(judgeHealth(view), await leaderStatus(client, view));
         if (!verdict.healthy) throw new UnhealthyError(`unhealthy: ${verdict.reason}`);
         session.io.out(`${verdict.summary}\n`);
