@@ -32,7 +32,10 @@ export interface MemberRecord {
   readonly address: string;
   readonly role: MemberRole;
   readonly status: MemberStatus;
-  /** The global revision at which `status` took its current value. */
+  /**
+   * The Raft index of the entry that gave `status` its current value: orders a member's status
+   * changes. Not a revision: health records never advance the cluster revision.
+   */
   readonly statusSince: number;
   readonly statusReason: string;
   /** The Raft term of the leader that decided `status`; 0 before any decision. */
@@ -270,7 +273,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     }
     const revision = ctx.bump();
     for (const { id, address } of command.members) {
-      this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', revision), incarnation: '' });
+      this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', ctx.index), incarnation: '' });
     }
     return okResult(revision);
   }
@@ -282,7 +285,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     }
     const revision = ctx.bump();
     // Offline until the failure detector hears from it: a member that was never seen is not online.
-    this.set({ id: command.id, address: command.address, role: 'learner', ...initialStatus('offline', 'added', revision), incarnation: '' });
+    this.set({ id: command.id, address: command.address, role: 'learner', ...initialStatus('offline', 'added', ctx.index), incarnation: '' });
     return okResult(revision);
   }
 
@@ -354,24 +357,24 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       );
     }
     const change: StatusChange = { changed: command.status !== existing.status, from: existing.status, to: command.status };
+    // A health record: it changes what `list controllers` shows, never the cluster revision,
+    // which counts changes of resources (keys, services, routes).
     if (!change.changed) {
       if (command.term === existing.statusTerm) return okResult(ctx.revision, change);
       // Same status confirmed by a newer leader: raise the term so older decisions stay fenced
       // off, but keep statusSince and the reason, which describe when and why it began.
-      const revision = ctx.bump();
       this.set({ ...existing, statusTerm: command.term });
-      return okResult(revision, change);
+      return okResult(ctx.revision, change);
     }
-    const revision = ctx.bump();
     this.set({
       ...existing,
       status: command.status,
-      statusSince: revision,
+      statusSince: ctx.index,
       statusReason: command.reason,
       statusTerm: command.term,
       statusObservedAt: command.observedAt,
     });
-    return okResult(revision, change);
+    return okResult(ctx.revision, change);
   }
 
   private set(record: MemberRecord): void {
@@ -459,9 +462,9 @@ const RECORD_FIELDS = new Set([
 function initialStatus(
   status: MemberStatus,
   reason: string,
-  revision: number,
+  index: number,
 ): Pick<MemberRecord, 'status' | 'statusSince' | 'statusReason' | 'statusTerm' | 'statusObservedAt'> {
-  return { status, statusSince: revision, statusReason: reason, statusTerm: 0, statusObservedAt: 0 };
+  return { status, statusSince: index, statusReason: reason, statusTerm: 0, statusObservedAt: 0 };
 }
 
 export const membersKind: ResourceKind<MembersCommand, MembersView> = {
