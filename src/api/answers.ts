@@ -5,7 +5,7 @@
  */
 import { MEMBER_STATUSES } from '../membership/types.js';
 import { Fields } from '../util/untrusted.js';
-import type { ControllersView, ControllerStatus } from './controller-rows.js';
+import { CONTROLLER_ROLES, type ControllerRole, type ControllersView, type ControllerStatus } from './controller-rows.js';
 import { ApiError } from './errors.js';
 
 export interface StatusJson {
@@ -75,7 +75,14 @@ export function decodeController(raw: unknown): ControllerStatus {
     appliedIndex: f.number('appliedIndex'),
     lagEntries: f.number('lagEntries'),
     version: f.string('version'),
+    role: roleField(f),
   };
+}
+
+/** A server from before `role` sends ''; its role then follows from the two flags. */
+function roleField(f: Fields): ControllerRole {
+  if (!f.has('role') || f.string('role') === '') return f.boolean('leader') ? 'leader' : f.boolean('voter') ? 'follower' : 'learner';
+  return f.oneOf('role', CONTROLLER_ROLES);
 }
 
 export function decodeControllersView(raw: unknown): ControllersView {

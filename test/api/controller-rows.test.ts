@@ -25,7 +25,7 @@ const rows: MemberRow[] = [
 const view = controllersView({
   self: 'c1',
   version: '1.2.3',
-  raft: { leader: 'c1', commit: 10, conf: { voters: ['c1', 'c2'], learners: ['c3'] } },
+  raft: { leader: 'c1', role: 'leader', commit: 10, conf: { voters: ['c1', 'c2'], learners: ['c3'] } },
   members: [record('c1'), record('c2', 'offline'), record('c3')],
   appliedIndex: 9,
   membership: { rows, stale: true, staleReason: 'no quorum heard for 2s' },
@@ -48,12 +48,29 @@ void t.test('a row per committed member, in the contract field order, with what 
     appliedIndex: 9,
     lagEntries: 1,
     version: '1.2.3',
+    role: 'leader',
   }, "this node's applied index is its own, not its last view's");
-  t.match(view.controllers[1], { online: false, clusterState: 'offline', leader: false, voter: true, lastContactMs: 1500, heartbeatTimeoutMs: 900, rttP50Ms: 1.5, rttP99Ms: 0, appliedIndex: 7, lagEntries: 3 });
-  t.match(view.controllers[2], { id: 'c3', online: false, localState: 'offline', clusterState: 'online', voter: false, appliedIndex: 0, lagEntries: 10 }, 'a member the engine has no row for yet');
+  t.match(view.controllers[1], { online: false, clusterState: 'offline', leader: false, voter: true, lastContactMs: 1500, heartbeatTimeoutMs: 900, rttP50Ms: 1.5, rttP99Ms: 0, appliedIndex: 7, lagEntries: 3, role: 'follower' });
+  t.match(view.controllers[2], { id: 'c3', online: false, localState: 'offline', clusterState: 'online', voter: false, appliedIndex: 0, lagEntries: 10, role: 'learner' }, 'a member the engine has no row for yet');
   t.match(view, { stale: true, staleReason: 'no quorum heard for 2s', answeredBy: 'c1' });
 });
 
 void t.test('what the server builds is what the client decodes', async (t) => {
   for (const c of view.controllers) t.strictSame(decodeController(c), c);
+});
+
+void t.test('the role: leader, follower or learner, and candidate only for the answering node itself', async (t) => {
+  const members = [record('c1'), record('c2'), record('c3')];
+  const base = { self: 'c1', version: 'v', members, appliedIndex: 0, membership: { rows: [], stale: false, staleReason: '' } };
+  const campaigning = controllersView({ ...base, raft: { leader: null, role: 'pre-candidate', commit: 0, conf: { voters: ['c1', 'c2'], learners: ['c3'] } } });
+  t.strictSame(campaigning.controllers.map((c) => c.role), ['candidate', 'follower', 'learner']);
+  const following = controllersView({ ...base, raft: { leader: 'c2', role: 'follower', commit: 0, conf: { voters: ['c1', 'c2', 'c3'], learners: [] } } });
+  t.strictSame(following.controllers.map((c) => c.role), ['follower', 'leader', 'follower']);
+});
+
+void t.test('an answer without a role (an older server) takes it from the two flags', async (t) => {
+  const { role: _dropped, ...old } = view.controllers[2]!;
+  t.equal(decodeController({ ...old, role: '' }).role, 'learner');
+  t.equal(decodeController({ ...view.controllers[0]!, role: '' }).role, 'leader');
+  t.throws(() => decodeController({ ...view.controllers[0]!, role: 'boss' }), /role/);
 });
