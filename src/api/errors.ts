@@ -17,6 +17,7 @@ export const API_ERROR_CODES = [
   'UNKNOWN_NODE',
   'SHUTTING_DOWN',
   'INTERNAL',
+  'COMPACTED',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -38,6 +39,7 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   UNKNOWN_NODE: grpc.status.NOT_FOUND,
   SHUTTING_DOWN: grpc.status.UNAVAILABLE,
   INTERNAL: grpc.status.INTERNAL,
+  COMPACTED: grpc.status.OUT_OF_RANGE,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -114,6 +116,7 @@ export function exitCodeFor(err: unknown): number {
       case 'TIMEOUT':
       case 'SHUTTING_DOWN':
       case 'INTERNAL':
+      case 'COMPACTED': // a watch from a revision older than the answering node's history
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
 import { ControllerClient } from '../../api/client.js';
+import { OperatorClient } from '../../api/operator-client.js';
 import { UsageError } from '../../api/errors.js';
 import { parseDuration } from '../../config/duration.js';
 import { parseHostPort } from '../../config/host-port.js';
@@ -164,6 +165,11 @@ export class Session {
     });
     this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: o.timeout, credentials });
     return this.cached;
+  }
+
+  /** The Operator service's client, on the same channels as client(). */
+  operator(): OperatorClient {
+    return new OperatorClient(this.client());
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import { UsageError } from '../../api/errors.js';
 import { parseHostPort } from '../../config/host-port.js';
 import { renderMembers } from '../output.js';
 import type { Session } from './context.js';
+import { registerMemberList } from './member-list.js';
 
 export function registerMember(program: Command, session: Session): void {
   const member = program.command('member').description('change the cluster membership');
@@ -38,4 +39,5 @@ export function registerMember(program: Command, session: Session): void {
       const members = await session.client().memberRemove(id);
       session.io.out(`removed ${id}; ${renderMembers(members)}\n`);
     });
+  registerMemberList(member, session);
 }
