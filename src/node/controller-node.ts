@@ -15,7 +15,7 @@ import type { AuditEventMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import { bootstrapState, type ConfEntry, type Message } from '../raft/index.js';
-import { StateMachine, encodeCommand } from '../statemachine/index.js';
+import { encodeCommand } from '../statemachine/index.js';
 import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
@@ -27,7 +27,10 @@ import { encodeBootstrapContext } from './conf-members.js';
 import { RaftHost } from './raft-host.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
+import { meteredConsensus } from './metered-consensus.js';
 import { Metrics } from './metrics.js';
+import { ObservedStateMachine } from './observed-state-machine.js';
+import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
@@ -72,8 +75,9 @@ export class ControllerNode {
     }
     const audit = await AuditStore.open(config.dataDir, config.auditRetention);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
-    const sm = new StateMachine();
-    const metrics = new Metrics(self.id);
+    const sm = new ObservedStateMachine();
+    const metrics = new Metrics(self.id, VERSION);
+    const watches = watchApplies(sm, metrics);
 
     const recordAudit = (e: AuditEvent): void => {
       logger.info({ audit: e }, `audit ${e.type}`);
@@ -171,6 +175,8 @@ export class ControllerNode {
       onFatal: opts.onFatal,
     });
     const raftHost = host;
+    // What the client API proposes is counted; the membership layer's own proposals are not.
+    const apiPort = meteredConsensus(raftHost, metrics);
     // Members that joined after bootstrap are only in the replicated records.
     for (const m of sm.members.list()) if (m.id !== self.id && m.address) transport.setPeer(m.id, m.address);
 
@@ -220,7 +226,7 @@ export class ControllerNode {
         id: self.id,
         clusterName: config.clusterName,
         version: VERSION,
-        host: raftHost,
+        host: apiPort,
         stateMachine: sm,
         addressOf: knownAddress,
         forwarder,
@@ -242,10 +248,29 @@ export class ControllerNode {
         sessions,
       }),
     );
+    addOperatorService(server, {
+      id: self.id,
+      clusterName: config.clusterName,
+      version: VERSION,
+      host: raftHost,
+      stateMachine: sm,
+      watches,
+      raftDbDir: raftDbPath(config.dataDir),
+      staleness: () => {
+        const view = membershipNode.listControllers();
+        return { stale: view.stale, reason: view.staleReason };
+      },
+      defaultTimeoutMs: 5000,
+    });
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(self.listen, creds.server, (err) => (err ? reject(new Error(`cannot listen on ${self.listen}: ${err.message}`)) : resolve())),
     );
-    metrics.bindState(() => ({ status: raftHost.status(), applied: sm.appliedIndex, membership: membershipNode.listControllers() }));
+    metrics.bindState(() => ({
+      status: raftHost.status(),
+      applied: sm.appliedIndex,
+      snapshotIndex: raftHost.snapshotIndex(),
+      membership: membershipNode.listControllers(),
+    }));
     if (self.metrics) await metrics.listen(self.metrics);
     raftHost.start();
     membershipNode.start();
