@@ -40,6 +40,10 @@ export interface KvJson {
 export interface MembersJson {
   readonly voters: readonly string[];
   readonly learners: readonly string[];
+  /** The change was already in effect; nothing was written. */
+  readonly unchanged: boolean;
+  /** What the operator should know or do next ('' when nothing). */
+  readonly detail: string;
 }
 
 export interface AuditEventJson {
@@ -126,7 +130,13 @@ export function decodeRevision(raw: unknown, message: 'PutResponse' | 'DeleteRes
 
 export function decodeMembers(raw: unknown): MembersJson {
   const f = answer(raw, 'MemberResponse');
-  return { voters: f.strings('voters'), learners: f.strings('learners') };
+  // Absent from servers that predate them: the change was made, nothing more to say.
+  return {
+    voters: f.strings('voters'),
+    learners: f.strings('learners'),
+    unchanged: f.has('unchanged') ? f.boolean('unchanged') : false,
+    detail: f.has('detail') ? f.string('detail') : '',
+  };
 }
 
 export function decodeLeaderTransfer(raw: unknown): { leader: string } {

@@ -18,6 +18,7 @@ export const API_ERROR_CODES = [
   'SHUTTING_DOWN',
   'INTERNAL',
   'COMPACTED',
+  'CONFLICT',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -40,6 +41,7 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   SHUTTING_DOWN: grpc.status.UNAVAILABLE,
   INTERNAL: grpc.status.INTERNAL,
   COMPACTED: grpc.status.OUT_OF_RANGE,
+  CONFLICT: grpc.status.ALREADY_EXISTS,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -117,6 +119,7 @@ export function exitCodeFor(err: unknown): number {
       case 'SHUTTING_DOWN':
       case 'INTERNAL':
       case 'COMPACTED': // a watch from a revision older than the answering node's history
+      case 'CONFLICT': // e.g. adding a member id that exists with another address
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

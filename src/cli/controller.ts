@@ -9,6 +9,7 @@ import pino from 'pino';
 import { ConfigError, loadNodeConfig } from '../config/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { VERSION } from '../node/version.js';
+import { exitRemoved } from './removed-exit.js';
 
 const program = new Command()
   .name('controller')
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
         logger.fatal({ err }, 'fatal error; exiting');
         process.exit(1);
       },
+      onRemoved: () => exitRemoved(node, logger),
     });
   } catch (err) {
     logger.fatal({ err }, 'controller failed to start');

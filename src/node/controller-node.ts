@@ -23,12 +23,14 @@ import { insecureCredentials, mutualTlsCredentials, type PeerCredentials } from 
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
-import { encodeBootstrapContext } from './conf-members.js';
+import { addedReason, decodeAddContext, encodeBootstrapContext } from './conf-members.js';
 import { RaftHost } from './raft-host.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
 import { meteredConsensus } from './metered-consensus.js';
 import { Metrics } from './metrics.js';
+import { PromoterDriver, promoterSettings } from './promoter-driver.js';
+import { RemovalWatch } from './removal-watch.js';
 import { ObservedStateMachine } from './observed-state-machine.js';
 import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
@@ -42,6 +44,8 @@ export interface ControllerNodeOptions {
   readonly join: boolean;
   /** Called when the node can no longer keep its durability promises. */
   readonly onFatal: (err: Error) => void;
+  /** Called when this node learns it was removed from the cluster (it should exit with code 10). */
+  readonly onRemoved?: (reason: string) => void;
 }
 
 export class ControllerNode {
@@ -58,6 +62,8 @@ export class ControllerNode {
     private readonly metrics: Metrics,
     private readonly health: HealthImplementation,
     private readonly sessions: KvSessions,
+    private readonly promoter: PromoterDriver,
+    private readonly removal: RemovalWatch,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -98,6 +104,17 @@ export class ControllerNode {
         if (!result.ok) throw new Error(result.message);
       },
       logger,
+    });
+
+    const removal = new RemovalWatch({
+      self: self.id,
+      isMember: () => {
+        const conf = host?.status().conf;
+        return conf !== undefined && (conf.voters.includes(self.id) || conf.learners.includes(self.id));
+      },
+      graceMs: 2 * config.raft.electionTimeoutMs,
+      logger,
+      onRemoved: (reason) => opts.onRemoved?.(reason),
     });
 
     // The host and the transport refer to each other; the transport is built first and
@@ -153,13 +170,17 @@ export class ControllerNode {
       onLeaderChanged: (from, to, term) => recordAudit(leaderChanged(Date.now(), self.id, from, to, term)),
       onConfApplied: (change: ConfEntry) => {
         applyConfToTransport(change, transport, knownAddress, self.id);
+        if (change.type === 'promote') {
+          recordAudit(auditEvent(Date.now(), self.id, 'member.promoted', { subject: change.node, from: 'learner', to: 'voter', reason: 'caught up' }));
+        }
+        removal.onConfApplied(change);
         if (change.type === 'add-learner' || change.type === 'remove') {
           recordAudit(
             auditEvent(Date.now(), self.id, change.type === 'remove' ? 'member.removed' : 'member.added', {
               subject: change.node,
               from: null,
-              to: change.type === 'remove' ? null : change.context,
-              reason: change.type === 'remove' ? 'removed by operator' : 'added as learner',
+              to: change.type === 'remove' ? null : decodeAddContext(change.context).address,
+              reason: change.type === 'remove' ? 'removed by operator' : addedReason(change.context),
             }),
           );
         }
@@ -272,10 +293,24 @@ export class ControllerNode {
       membership: membershipNode.listControllers(),
     }));
     if (self.metrics) await metrics.listen(self.metrics);
+    const promoter = new PromoterDriver({
+      logger,
+      intervalMs: Math.max(100, 2 * config.raft.heartbeatIntervalMs),
+      now: () => performance.now(),
+      raft: () => raftHost.status(),
+      members: () => sm.members.list(),
+      settings: () => promoterSettings(sm.view(settingsKind)),
+      promote: async (id) => {
+        const result = await raftHost.proposeConfChange({ type: 'promote', node: id, context: '' }, 2 * config.raft.electionTimeoutMs);
+        if (!result.ok) throw new Error(result.message);
+      },
+      onPromoted: () => undefined, // every member records member.promoted when it applies the change
+    });
     raftHost.start();
     membershipNode.start();
+    promoter.start();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
@@ -283,6 +318,8 @@ export class ControllerNode {
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
     this.membership.stop();
+    this.promoter.stop();
+    this.removal.stop();
     await this.host.stop();
     this.health.setStatus('', 'NOT_SERVING');
     // Open KvSessions would hold tryShutdown until the force timeout: end them first.
@@ -319,7 +356,7 @@ function applyConfToTransport(change: ConfEntry, transport: PeerTransport, addre
       }
       return;
     case 'add-learner':
-      if (change.node !== self) transport.setPeer(change.node, change.context);
+      if (change.node !== self) transport.setPeer(change.node, decodeAddContext(change.context).address);
       return;
     case 'promote':
       return;

@@ -14,6 +14,8 @@ export const MAX_MEMBER_ID_BYTES = 256;
 export const MAX_ADDRESS_BYTES = 256;
 export const MAX_REASON_BYTES = 1024;
 export const MAX_BOOTSTRAP_MEMBERS = 1000;
+/** Ids of removed members remembered, so a repeated `member remove` can say "already removed". */
+export const MAX_REMOVED_IDS = 1000;
 
 export type MemberRole = 'voter' | 'learner';
 export type MemberStatus = 'online' | 'offline';
@@ -30,6 +32,8 @@ export interface MemberRecord {
   readonly statusTerm: number;
   /** The deciding leader's clock (ms since the epoch) when it observed the status; informational. */
   readonly statusObservedAt: number;
+  /** A learner added by a plain `member add`: the leader promotes it once caught up (src/autopilot). */
+  readonly autoPromote: boolean;
 }
 
 export interface MembersBootstrap {
@@ -46,6 +50,8 @@ export interface MembersAdd {
   readonly address: string;
   /** Accepted for explicitness; a new member is always a learner. */
   readonly learner?: true;
+  /** The operator's intent: promote it once it has caught up (absent: leave it to the operator). */
+  readonly autoPromote?: true;
 }
 
 export interface MembersPromote {
@@ -87,12 +93,14 @@ export interface MembersView {
   list(): readonly MemberRecord[];
   get(id: string): MemberRecord | null;
   readonly size: number;
+  /** True when `id` was a member and was removed (and not added again since). */
+  wasRemovedId(id: string): boolean;
 }
 
 const OPS = ['bootstrap', 'add', 'promote', 'remove', 'setStatus'] as const;
 const FIELDS: Readonly<Record<MembersCommand['op'], ReadonlySet<string>>> = {
   bootstrap: commandFields('op', 'members'),
-  add: commandFields('op', 'id', 'address', 'learner'),
+  add: commandFields('op', 'id', 'address', 'learner', 'autoPromote'),
   promote: commandFields('op', 'id'),
   remove: commandFields('op', 'id'),
   setStatus: commandFields('op', 'id', 'status', 'reason', 'observedAt', 'term'),
@@ -123,7 +131,9 @@ function parseMembers(fields: Fields): MembersCommand {
       if (fields.has('learner') && fields.boolean('learner') !== true) {
         fields.fail('field "learner" must be true: a new member always starts as a learner');
       }
-      return { kind: 'members', op, id: fields.string('id', ID_RULE), address: fields.string('address', ADDRESS_RULE) };
+      if (fields.has('autoPromote') && fields.boolean('autoPromote') !== true) fields.fail('field "autoPromote" must be true when present');
+      const add = { kind: 'members', op, id: fields.string('id', ID_RULE), address: fields.string('address', ADDRESS_RULE) } as const;
+      return fields.has('autoPromote') ? { ...add, autoPromote: true } : add;
     }
     case 'promote':
     case 'remove':
@@ -148,6 +158,8 @@ function parseMembers(fields: Fields): MembersCommand {
 export class MembersStore implements KindInstance<MembersCommand, MembersView>, MembersView {
   private readonly records = new Map<string, MemberRecord>();
   private sorted: readonly MemberRecord[] | null = [];
+  /** Ids of removed members, oldest first, at most MAX_REMOVED_IDS. */
+  private removedIds: string[] = [];
 
   get view(): MembersView {
     return this;
@@ -164,6 +176,20 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
 
   get(id: string): MemberRecord | null {
     return this.records.get(id) ?? null;
+  }
+
+  wasRemovedId(id: string): boolean {
+    return this.removedIds.includes(id);
+  }
+
+  private forgetRemoval(id: string): void {
+    if (this.removedIds.includes(id)) this.removedIds = this.removedIds.filter((x) => x !== id);
+  }
+
+  private rememberRemoval(id: string): void {
+    this.forgetRemoval(id);
+    this.removedIds.push(id);
+    if (this.removedIds.length > MAX_REMOVED_IDS) this.removedIds.shift();
   }
 
   apply(command: MembersCommand, ctx: ApplyContext): ApplyResult {
@@ -191,7 +217,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     }
     const revision = ctx.bump();
     for (const { id, address } of command.members) {
-      this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', revision) });
+      this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', revision), autoPromote: false });
     }
     return okResult(revision);
   }
@@ -202,8 +228,9 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       return failure('CONFLICT', `member "${command.id}" already exists as a ${existing.role} at ${existing.address}`);
     }
     const revision = ctx.bump();
+    this.forgetRemoval(command.id);
     // Offline until the failure detector hears from it: a member that was never seen is not online.
-    this.set({ id: command.id, address: command.address, role: 'learner', ...initialStatus('offline', 'added', revision) });
+    this.set({ id: command.id, address: command.address, role: 'learner', ...initialStatus('offline', 'added', revision), autoPromote: command.autoPromote === true });
     return okResult(revision);
   }
 
@@ -222,6 +249,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     const revision = ctx.bump();
     this.records.delete(command.id);
     this.sorted = null;
+    this.rememberRemoval(command.id);
     return okResult(revision);
   }
 
@@ -262,7 +290,12 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     this.records.set(record.id, record);
   }
 
+  /** `{ members, removedIds }`; a bare array of members (before removedIds) still restores. */
   snapshot(): unknown {
+    return { members: this.snapshotRecords(), removedIds: [...this.removedIds] };
+  }
+
+  private snapshotRecords(): unknown {
     // Fields written in a fixed order so equal tables give equal bytes.
     return this.list().map((r) => ({
       id: r.id,
@@ -273,13 +306,29 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       statusReason: r.statusReason,
       statusTerm: r.statusTerm,
       statusObservedAt: r.statusObservedAt,
+      autoPromote: r.autoPromote,
     }));
   }
 
   restore(data: unknown): void {
-    if (!Array.isArray(data)) throw new SnapshotError(`members: expected an array of records, found ${typeof data}`);
+    if (Array.isArray(data)) {
+      this.restoreRecords(data);
+      return;
+    }
+    const f: Fields = Fields.of(data, 'members', (m) => new SnapshotError(m)).only(new Set(['members', 'removedIds']));
+    const records = f.array('members');
+    const removedIds = f.strings('removedIds', MAX_REMOVED_IDS);
+    this.restoreRecords(records);
+    for (const id of removedIds) {
+      if (id === '' || Buffer.byteLength(id, 'utf8') > MAX_MEMBER_ID_BYTES) f.fail('field "removedIds" holds an invalid member id');
+      if (this.records.has(id)) f.fail(`field "removedIds" names ${JSON.stringify(id)}, which is a member`);
+      this.rememberRemoval(id);
+    }
+  }
+
+  private restoreRecords(data: readonly unknown[]): void {
     let previous: string | null = null;
-    for (const [i, item] of (data as readonly unknown[]).entries()) {
+    for (const [i, item] of data.entries()) {
       const f = Fields.of(item, `members: record ${i}`, (m) => new SnapshotError(m)).only(RECORD_FIELDS);
       const record: MemberRecord = {
         id: f.string('id', ID_RULE),
@@ -290,6 +339,8 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
         statusReason: f.string('statusReason', REASON_RULE),
         statusTerm: f.int('statusTerm', { min: 0 }),
         statusObservedAt: f.finite('statusObservedAt'),
+        // Absent in snapshots from before the intent existed.
+        autoPromote: f.has('autoPromote') ? f.boolean('autoPromote') : false,
       };
       if (previous !== null && !(previous < record.id)) f.fail(`ids must be strictly increasing, found "${record.id}" after "${previous}"`);
       previous = record.id;
@@ -307,6 +358,7 @@ const RECORD_FIELDS = new Set([
   'statusReason',
   'statusTerm',
   'statusObservedAt',
+  'autoPromote',
 ]);
 
 function initialStatus(

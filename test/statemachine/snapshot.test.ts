@@ -66,7 +66,7 @@ void t.test('the snapshot lists records in key order, whatever the insertion ord
         ['m', '2', 3, 3, 1],
         ['z', '1', 2, 2, 1],
       ],
-      members: [{ id: 'c1' }, { id: 'c3' }],
+      members: { members: [{ id: 'c1' }, { id: 'c3' }], removedIds: [] },
     },
   });
 });
