@@ -27,6 +27,8 @@ export interface MemberListJson {
   readonly answeredBy: string;
   readonly leader: string;
   readonly revision: number;
+  /** Ids removed from the cluster (and not added again). */
+  readonly removed: readonly string[];
 }
 
 const MAX_MEMBERS = 10_000;
@@ -44,7 +46,7 @@ export function decodeMemberList(raw: unknown): MemberListJson {
       leader: m.boolean('leader'),
     };
   });
-  return { members, answeredBy: f.string('answeredBy'), leader: f.string('leader'), revision: f.number('revision') };
+  return { members, answeredBy: f.string('answeredBy'), leader: f.string('leader'), revision: f.number('revision'), removed: f.strings('removed', MAX_MEMBERS) };
 }
 
 /** What one controller says about itself (`ctl endpoint status`). */

@@ -72,10 +72,10 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
         address: m.address,
         role: m.role,
         status: m.status,
-        autoPromote: 'autoPromote' in m && m.autoPromote === true,
+        autoPromote: m.autoPromote,
         leader: m.id === leader,
       }));
-      return { members, answeredBy: deps.id, leader: leader ?? '', revision: sm.revision() };
+      return { members, answeredBy: deps.id, leader: leader ?? '', revision: sm.revision(), removed: [...sm.members.removedIdList()] };
     }, t),
 
     EndpointStatus: unaryHandler<object, object>(async () => {

@@ -30,6 +30,7 @@ import { createMembershipNode } from './membership-driver.js';
 import { meteredConsensus } from './metered-consensus.js';
 import { Metrics } from './metrics.js';
 import { PromoterDriver, promoterSettings } from './promoter-driver.js';
+import { peerReportingRemoval } from './removal-probe.js';
 import { RemovalWatch } from './removal-watch.js';
 import { ObservedStateMachine } from './observed-state-machine.js';
 import { addOperatorService, watchApplies } from './operator-tools.js';
@@ -113,6 +114,17 @@ export class ControllerNode {
         return conf !== undefined && (conf.voters.includes(self.id) || conf.learners.includes(self.id));
       },
       graceMs: 2 * config.raft.electionTimeoutMs,
+      leaderlessMs: () => {
+        if (host === null || host.softState().role === 'leader') return 0;
+        const at = host.lastLeaderContactAt();
+        return at === null ? Number.POSITIVE_INFINITY : performance.now() - at;
+      },
+      probeAfterMs: 3 * config.raft.electionTimeoutMs,
+      askPeers: () => {
+        const peers = new Map(config.nodes.map((n) => [n.id, n.address]));
+        for (const m of sm.members.list()) peers.set(m.id, m.address);
+        return peerReportingRemoval(self.id, [...peers].map(([id, address]) => ({ id, address })), creds.client, config.raft.electionTimeoutMs);
+      },
       logger,
       onRemoved: (reason) => opts.onRemoved?.(reason),
     });
@@ -309,6 +321,7 @@ export class ControllerNode {
     raftHost.start();
     membershipNode.start();
     promoter.start();
+    removal.start();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION }, 'controller started');
     return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal);
   }

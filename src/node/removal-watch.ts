@@ -1,10 +1,17 @@
 /**
- * How a controller learns it was removed: it applies the entry that removes it. Not at once,
- * though: a member removed and later added again (with an empty data dir) replays its old
- * removal while catching up, and the re-add follows within moments. So a removal of this node
- * starts a grace period, and only if this node is still not a member when it ends is it
- * removed for good: it logs that and the process exits with code 10 (docs/deploy.md's unit does
- * not restart on it).
+ * How a controller learns it was removed, and stops for good (exit code 10, which
+ * docs/deploy.md's unit does not restart on):
+ *
+ * - It applies the entry that removes it. Not at once, though: a member removed and later
+ *   added again (with an empty data dir) replays its old removal while catching up, and the
+ *   re-add follows within moments. So a removal of this node starts a grace period, and only if
+ *   this node is still not a member when it ends is it removed for good.
+ * - Often it never applies it: the leader stops replicating to a member as soon as the removal
+ *   commits, so the removed node may hold the entry without learning that it committed. It then
+ *   loses its leader. A node that believes itself a member but has had no leader for
+ *   `probeAfterMs` asks its peers; a peer that has
+ *   applied this node's removal (and no later re-add) says so, and a committed removal is final.
+ * - A peer refuses its messages as a removed member's (identity refusals): conclusive at once.
  */
 import type { Logger } from 'pino';
 import type { ConfEntry } from '../raft/index.js';
@@ -16,15 +23,45 @@ export interface RemovalWatchDeps {
   /** Whether this node is in the configuration it has applied. */
   readonly isMember: () => boolean;
   readonly graceMs: number;
+  /** How long since this node last heard from a leader (Infinity: never); 0 while it leads. */
+  readonly leaderlessMs: () => number;
+  /** Leaderless this long, the node asks its peers whether it was removed. */
+  readonly probeAfterMs: number;
+  /** Resolves with the id of a peer that has applied this node's removal, or null. */
+  readonly askPeers: () => Promise<string | null>;
   readonly logger: Logger;
   readonly onRemoved: (reason: string) => void;
 }
 
 export class RemovalWatch {
   private timer: NodeJS.Timeout | null = null;
+  private probe: NodeJS.Timeout | null = null;
+  private asking = false;
   private done = false;
 
   constructor(private readonly deps: RemovalWatchDeps) {}
+
+  start(): void {
+    this.probe = setInterval(() => this.maybeAskPeers(), this.deps.probeAfterMs);
+    this.probe.unref();
+  }
+
+  private maybeAskPeers(): void {
+    // Only a node that still believes itself a member can have missed its removal; a node that
+    // has not yet been added (started with --join before `member add`) must not ask.
+    if (this.done || this.asking || !this.deps.isMember() || this.deps.leaderlessMs() < this.deps.probeAfterMs) return;
+    this.asking = true;
+    this.deps.askPeers().then(
+      (peer) => {
+        this.asking = false;
+        if (peer !== null) this.conclude(`${peer} has applied its removal from the cluster`);
+      },
+      (err: unknown) => {
+        this.asking = false;
+        this.deps.logger.debug({ err }, 'could not ask peers about this node');
+      },
+    );
+  }
 
   onConfApplied(change: ConfEntry): void {
     if (change.type === 'bootstrap' || change.node !== this.deps.self) return;
@@ -42,7 +79,9 @@ export class RemovalWatch {
 
   stop(): void {
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.probe !== null) clearInterval(this.probe);
     this.timer = null;
+    this.probe = null;
     this.done = true;
   }
 
@@ -57,7 +96,7 @@ export class RemovalWatch {
 
   private conclude(reason: string): void {
     if (this.done) return;
-    this.done = true;
+    this.stop();
     this.deps.logger.warn(
       { reason, exitCode: REMOVED_EXIT_CODE },
       `this controller (${this.deps.self}) was removed from the cluster: ${reason}; stopping for good (exit ${REMOVED_EXIT_CODE}). ` +

@@ -95,6 +95,8 @@ export interface MembersView {
   readonly size: number;
   /** True when `id` was a member and was removed (and not added again since). */
   wasRemovedId(id: string): boolean;
+  /** Those ids, oldest removal first. */
+  removedIdList(): readonly string[];
 }
 
 const OPS = ['bootstrap', 'add', 'promote', 'remove', 'setStatus'] as const;
@@ -180,6 +182,10 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
 
   wasRemovedId(id: string): boolean {
     return this.removedIds.includes(id);
+  }
+
+  removedIdList(): readonly string[] {
+    return this.removedIds;
   }
 
   private forgetRemoval(id: string): void {
