@@ -2,6 +2,7 @@
  * One controller process: composes storage, the Raft host, the peer transport, the client
  * API, the membership layer, audit and metrics, and shuts them down in reverse order.
  */
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -20,14 +21,16 @@ import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-sto
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, mutualTlsCredentials, type PeerCredentials } from '../transport/credentials.js';
+import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
-import { addedReason, decodeAddContext, encodeBootstrapContext } from './conf-members.js';
+import { addedReason, confEntryToMembersCommand, decodeAddContext, encodeBootstrapContext } from './conf-members.js';
 import { RaftHost } from './raft-host.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
 import { meteredConsensus } from './metered-consensus.js';
+import { meteredStorage } from './metered-storage.js';
 import { Metrics } from './metrics.js';
 import { PromoterDriver, promoterSettings } from './promoter-driver.js';
 import { peerReportingRemoval } from './removal-probe.js';
@@ -163,9 +166,11 @@ export class ControllerNode {
     host = new RaftHost({
       id: self.id,
       timing: config.raft,
-      storage,
+      storage: meteredStorage(storage, metrics),
       persisted,
       stateMachine: sm,
+      confCommand: confEntryToMembersCommand,
+      scheduler: systemScheduler,
       rng: seededRng(randomSeed()),
       logger,
       send: (msgs) => {
@@ -244,7 +249,7 @@ export class ControllerNode {
         audit: recordAudit,
         onRtt: (peer, ms) => metrics.observeRtt(peer, ms),
       },
-      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs },
+      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
     );
     const membershipNode = membership;
 

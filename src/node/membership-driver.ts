@@ -1,20 +1,25 @@
 /**
- * Runs the deterministic MembershipEngine on real time: pings every peer each heartbeat
+ * Runs the deterministic MembershipEngine on a Scheduler: pings every peer each heartbeat
  * interval with this node's view, answers pings, observes the detector every few tens of ms,
  * proposes the leader's decisions, runs the reconciler every state_sync_interval, and records
  * committed status changes in the audit trail. The engine decides; this file only schedules.
+ * Production runs it on real timers and gRPC pings (controller-node.ts); the membership
+ * simulation (test/membership/membership-sim.ts) runs this same driver on simulated time.
  */
-import { randomInt } from 'node:crypto';
 import type { HeartbeatConfig } from '../config/index.js';
 import { MembershipEngine, type MembershipContext, type MembershipView } from '../membership/membership-engine.js';
 import { auditEvent } from '../membership/audit.js';
 import type { StatusDecision } from '../membership/status-aggregator.js';
 import type { MemberStatus } from '../membership/types.js';
+import type { Scheduler, Timer } from '../util/clock.js';
 import type { MembershipNode, MembershipPort } from './membership-port.js';
 
 export interface MembershipDriverOptions {
   readonly heartbeat: HeartbeatConfig;
   readonly stateSyncIntervalMs: number;
+  readonly scheduler: Scheduler;
+  /** Random per process start (peers tell our restarts apart by it). */
+  readonly incarnation: number;
 }
 
 /** How often the detector is observed; the convergence budget wants <= 50 ms. */
@@ -26,7 +31,8 @@ export function createMembershipNode(port: MembershipPort, options: MembershipDr
 
 class MembershipDriver implements MembershipNode {
   private readonly engine: MembershipEngine;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly clock: Scheduler;
+  private readonly timers: Timer[] = [];
   private stopped = true;
   private leaderTerm: number | null = null;
   /** The committed status we last recorded per member, to audit each committed change once. */
@@ -37,10 +43,11 @@ class MembershipDriver implements MembershipNode {
     private readonly options: MembershipDriverOptions,
   ) {
     const hb = options.heartbeat;
+    this.clock = options.scheduler;
     this.engine = new MembershipEngine(
       {
         self: port.self,
-        incarnation: randomInt(1, 2 ** 31),
+        incarnation: options.incarnation,
         pingIntervalMs: hb.intervalMs,
         detector: {
           baseTimeoutMs: hb.baseTimeoutMs,
@@ -51,7 +58,7 @@ class MembershipDriver implements MembershipNode {
         },
       },
       port.members().map((m) => m.id),
-      performance.now(),
+      this.clock.now(),
     );
     for (const m of port.members()) this.committedSeen.set(m.id, { status: m.status, term: m.statusTerm });
   }
@@ -60,15 +67,15 @@ class MembershipDriver implements MembershipNode {
     if (!this.stopped) return;
     this.stopped = false;
     const every = (ms: number, fn: () => void): void => {
-      const t = setInterval(() => {
-        try {
-          fn();
-        } catch (err) {
-          this.port.logger.error({ err }, 'membership driver step failed');
-        }
-      }, ms);
-      t.unref();
-      this.timers.push(t);
+      this.timers.push(
+        this.clock.every(ms, () => {
+          try {
+            fn();
+          } catch (err) {
+            this.port.logger.error({ err }, 'membership driver step failed');
+          }
+        }),
+      );
     };
     every(this.options.heartbeat.intervalMs, () => this.pingRound());
     every(Math.min(OBSERVE_EVERY_MS, this.options.heartbeat.intervalMs), () => this.tick());
@@ -78,7 +85,7 @@ class MembershipDriver implements MembershipNode {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.splice(0)) clearInterval(t);
+    for (const t of this.timers.splice(0)) t.cancel();
   }
 
   onHeartbeat(from: string, payload: Uint8Array): Uint8Array {
@@ -89,7 +96,7 @@ class MembershipDriver implements MembershipNode {
   }
 
   noteContact(from: string): void {
-    this.engine.noteContact(from, performance.now());
+    this.engine.noteContact(from, this.clock.now());
   }
 
   onLeaderChange(leader: string | null, term: number): void {
@@ -104,7 +111,8 @@ class MembershipDriver implements MembershipNode {
     if (ctx.leaderTerm === null || !this.engine.acceptCorrection(decision, ctx)) return false;
     const committed = ctx.members.find((m) => m.id === member)?.committed;
     if (committed === status) return false;
-    await this.propose(decision, ctx.leaderTerm);
+    const term = ctx.leaderTerm;
+    await new Promise<void>((settled) => this.propose(decision, term, settled));
     return true;
   }
 
@@ -123,8 +131,8 @@ class MembershipDriver implements MembershipNode {
     const st = this.port.raftStatus();
     const voters = new Set(st.conf.voters);
     return {
-      now: performance.now(),
-      wallClockMs: Date.now(),
+      now: this.clock.now(),
+      wallClockMs: this.clock.wallClockMs(),
       members: this.port.members().map((m) => ({ id: m.id, voter: voters.has(m.id), committed: m.status })),
       lastLeaderContactAt: this.port.lastLeaderContactAt(),
       electionTimeoutMs: this.port.electionTimeoutMs,
@@ -141,11 +149,11 @@ class MembershipDriver implements MembershipNode {
     // One encoding for the whole round rather than one per peer.
     const payload = this.engine.roundPayload(ctx);
     for (const peer of this.engine.peers()) {
-      const sentAt = performance.now();
+      const sentAt = this.clock.now();
       this.port.ping(peer, payload, deadline).then(
         (pong) => {
           if (this.stopped) return;
-          const now = performance.now();
+          const now = this.clock.now();
           try {
             this.engine.receiveView(peer, pong.payload, now);
             this.engine.recordRtt(peer, now - sentAt, now);
@@ -166,6 +174,7 @@ class MembershipDriver implements MembershipNode {
     const ctx = this.context();
     for (const tr of this.engine.observe(ctx.now)) {
       this.port.logger.info({ peer: tr.peer, from: tr.from, to: tr.to, reason: tr.reason }, `local view: ${tr.peer} ${tr.to}`);
+      this.port.onLocalTransition?.(tr);
     }
     // Push the news now instead of at the next round; the engine rate-limits pushes.
     if (this.engine.takePushRound(ctx.now)) this.pingRound();
@@ -174,16 +183,23 @@ class MembershipDriver implements MembershipNode {
 
   private lead(ctx: MembershipContext): void {
     if (ctx.leaderTerm === null) return;
-    for (const d of this.engine.lead(ctx)) void this.propose(d, ctx.leaderTerm);
+    for (const d of this.engine.lead(ctx)) this.propose(d, ctx.leaderTerm);
   }
 
-  private async propose(d: StatusDecision, term: number): Promise<void> {
-    try {
-      const r = await this.port.propose(d, Date.now(), term);
-      if (!r.ok && r.code !== 'IGNORED') this.port.logger.warn({ decision: d, result: r }, 'status proposal refused');
-    } catch (err) {
+  /** Proposes `d`; `settled` runs once the outcome is known, whatever it is. */
+  private propose(d: StatusDecision, term: number, settled: () => void = () => undefined): void {
+    const failed = (err: unknown): void => {
       // Lost leadership or timed out: the next leader decides again (level-triggered).
       this.port.logger.debug({ err, decision: d }, 'status proposal not committed');
+      settled();
+    };
+    try {
+      this.port.propose(d, this.clock.wallClockMs(), term).then((r) => {
+        if (!r.ok && r.code !== 'IGNORED') this.port.logger.warn({ decision: d, result: r }, 'status proposal refused');
+        settled();
+      }, failed);
+    } catch (err) {
+      failed(err);
     }
   }
 
@@ -208,7 +224,7 @@ class MembershipDriver implements MembershipNode {
       this.committedSeen.set(m.id, { status: m.status, term: m.statusTerm });
       if (seen === undefined || seen.status === m.status) continue;
       this.port.audit(
-        auditEvent(Date.now(), this.port.self, 'member.status', { subject: m.id, from: seen.status, to: m.status, reason: m.statusReason }),
+        auditEvent(this.clock.wallClockMs(), this.port.self, 'member.status', { subject: m.id, from: seen.status, to: m.status, reason: m.statusReason }),
       );
     }
   }

@@ -2,7 +2,8 @@
  * What the membership driver needs from the rest of the controller: the members and their
  * committed status (state machine), Raft's view (term, leader, voters), ways to propose or
  * forward a status decision, and the peer transport's ping. An interface, so the driver never
- * reaches into the host, storage or transport directly.
+ * reaches into the host, storage or transport directly, and runs unchanged in the simulation.
+ * Answers come back as Completions: Promises in production, simulated events in the tests.
  */
 import type { Logger } from 'pino';
 import type { NodeStatus } from '../raft/index.js';
@@ -10,6 +11,8 @@ import type { ApplyResult, MemberRecord } from '../statemachine/index.js';
 import type { AuditEvent } from '../membership/audit.js';
 import type { MembershipView } from '../membership/membership-engine.js';
 import type { StatusDecision } from '../membership/status-aggregator.js';
+import type { StatusTransition } from '../membership/types.js';
+import type { Completion } from '../util/completion.js';
 
 export interface MembershipPort {
   readonly self: string;
@@ -21,13 +24,15 @@ export interface MembershipPort {
   /** Monotonic ms of this node's last proof of quorum contact (RaftHost.lastLeaderContactAt). */
   lastLeaderContactAt(): number | null;
   /** Proposes a members setStatus command on this node, which must be the leader. */
-  propose(decision: StatusDecision, observedAt: number, term: number): Promise<ApplyResult>;
+  propose(decision: StatusDecision, observedAt: number, term: number): Completion<ApplyResult>;
   /** Sends a follower's correction to the leader (ReportStatus); true when the leader proposed it. */
-  forwardCorrection(decision: StatusDecision): Promise<boolean>;
-  ping(peer: string, payload: Uint8Array, deadlineMs: number): Promise<{ rttMs: number; payload: Uint8Array }>;
+  forwardCorrection(decision: StatusDecision): Completion<boolean>;
+  ping(peer: string, payload: Uint8Array, deadlineMs: number): Completion<{ rttMs: number; payload: Uint8Array }>;
   audit(e: AuditEvent): void;
   /** Every RTT sample, for the metrics histogram. */
   onRtt(peer: string, rttMs: number): void;
+  /** Every change of this node's own view of a peer (already logged). */
+  onLocalTransition?(transition: StatusTransition): void;
 }
 
 /** The controls the controller process has over its membership layer. */

@@ -2,26 +2,27 @@
  * Requests waiting on the log: proposals wait for their index to be applied, reads for their
  * read index. Each carries its own deadline so a lost request fails instead of hanging.
  */
+import type { Scheduler, Timer } from '../util/clock.js';
 import { HostError } from '../api/consensus-port.js';
 
-interface Waiter<T> {
+/** Who hears a request's outcome: a Promise's resolve and reject, or the simulation's callbacks. */
+export interface Waiter<T> {
   resolve(value: T): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
 }
 
 export class WaitMap<K, T, Meta = undefined> {
-  private readonly waiters = new Map<K, Waiter<T> & { meta: Meta }>();
+  private readonly waiters = new Map<K, { waiter: Waiter<T>; timer: Timer; meta: Meta }>();
 
-  wait(key: K, meta: Meta, timeoutMs: number, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(key);
-        reject(new HostError('TIMEOUT', `${what} did not complete within ${timeoutMs}ms; its outcome is unknown`));
-      }, timeoutMs);
-      timer.unref();
-      this.waiters.set(key, { resolve, reject, timer, meta });
+  constructor(private readonly scheduler: Scheduler) {}
+
+  add(key: K, meta: Meta, timeoutMs: number, what: string, waiter: Waiter<T>): void {
+    const timer = this.scheduler.after(timeoutMs, () => {
+      if (this.waiters.get(key)?.waiter !== waiter) return;
+      this.waiters.delete(key);
+      waiter.reject(new HostError('TIMEOUT', `${what} did not complete within ${timeoutMs}ms; its outcome is unknown`));
     });
+    this.waiters.set(key, { waiter, timer, meta });
   }
 
   get(key: K): Meta | undefined {
@@ -32,8 +33,8 @@ export class WaitMap<K, T, Meta = undefined> {
     const w = this.waiters.get(key);
     if (!w) return false;
     this.waiters.delete(key);
-    clearTimeout(w.timer);
-    w.resolve(value);
+    w.timer.cancel();
+    w.waiter.resolve(value);
     return true;
   }
 
@@ -41,8 +42,8 @@ export class WaitMap<K, T, Meta = undefined> {
     const w = this.waiters.get(key);
     if (!w) return;
     this.waiters.delete(key);
-    clearTimeout(w.timer);
-    w.reject(err);
+    w.timer.cancel();
+    w.waiter.reject(err);
   }
 
   rejectAll(err: Error): void {

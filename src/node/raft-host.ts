@@ -1,20 +1,29 @@
 /**
- * The driver around the deterministic core: real timers, LevelDB and the transport.
+ * The driver around the deterministic core, and the only Ready loop: production runs it on
+ * real timers, LevelDB and the gRPC transport; the simulations (test/sim/) run this same class
+ * on simulated time, an in-memory disk that loses unsynced writes on a crash, and a simulated
+ * network. Everything it needs from outside comes through the ports of raft-ports.ts and a
+ * Scheduler.
  *
- * One loop carries out Readys strictly in the order ready.ts documents. While a Ready is being
- * fsynced, new messages and proposals keep stepping into the core, and the next Ready picks
- * them all up: that is the group commit, one fsync for every proposal that arrived meanwhile.
+ * One loop carries out Readys strictly in the order ready.ts documents. While a Ready's write
+ * is in flight, new messages and proposals keep stepping into the core, and the next Ready
+ * picks them all up: that is the group commit, one fsync for every proposal that arrived
+ * meanwhile. The loop continues from the write's completion callback (never `await`), so in
+ * the simulation a write completes at an instant the seeded schedule chooses, and a crash can
+ * land between a leader's send and its write.
  */
 import type { Logger } from 'pino';
-import { decodeConfEntry, type ConfEntry, type Message, RawNode, RaftError, type Ready, type NodeStatus } from '../raft/index.js';
+import { type ConfEntry, type Message, RawNode, RaftError, type Ready, type NodeStatus } from '../raft/index.js';
 import { MemoryStorage } from '../raft/storage.js';
-import type { ConfState, Entry, NodeId, SoftState } from '../raft/types.js';
-import type { StateMachine, ApplyResult } from '../statemachine/index.js';
-import type { LevelRaftStorage, PersistedState } from '../storage/level-raft-storage.js';
+import type { ConfState, Entry, HardState, NodeId, SnapshotMeta, SoftState } from '../raft/types.js';
+import type { ApplyResult } from '../statemachine/index.js';
+import type { PersistedState } from '../storage/level-raft-storage.js';
+import type { Scheduler, Timer } from '../util/clock.js';
+import type { Completion } from '../util/completion.js';
 import type { Rng } from '../util/rng.js';
 import { HostError, type ConsensusPort } from '../api/consensus-port.js';
-import { confEntryToMembersCommand } from './conf-members.js';
-import { WaitMap } from './pending.js';
+import { WaitMap, type Waiter } from './pending.js';
+import type { RaftStorage, ReplicatedStateMachine, SendMessages } from './raft-ports.js';
 
 export interface RaftTiming {
   readonly heartbeatIntervalMs: number;
@@ -28,23 +37,31 @@ export interface RaftTiming {
 export interface RaftHostOptions {
   readonly id: NodeId;
   readonly timing: RaftTiming;
-  readonly storage: LevelRaftStorage;
+  readonly storage: RaftStorage;
+  /** What `storage` held at start. */
   readonly persisted: PersistedState;
-  readonly stateMachine: StateMachine;
+  readonly stateMachine: ReplicatedStateMachine;
+  /** The state-machine command a membership change carries; null: none (the entry is advanced over). */
+  readonly confCommand: (change: ConfEntry) => Uint8Array | null;
+  readonly scheduler: Scheduler;
   readonly rng: Rng;
   readonly logger: Logger;
-  readonly send: (msgs: readonly Message[]) => void;
+  readonly send: SendMessages;
   readonly onSoftState?: (s: SoftState, term: number) => void;
   /** Called once per change of leader (including to "no leader"), for the audit trail. */
   readonly onLeaderChanged?: (from: NodeId | null, to: NodeId | null, term: number) => void;
+  /** A conf entry was applied: the change, and the configuration the core now has. */
   readonly onConfApplied?: (change: ConfEntry, conf: ConfState) => void;
-  readonly onSnapshotRestored?: () => void;
+  /** The state machine was replaced by a snapshot from the leader. */
+  readonly onSnapshotRestored?: (meta: SnapshotMeta) => void;
   /** After a batch of committed entries (or a snapshot) is applied, before any waiter resumes. */
   readonly onApplied?: () => void;
   /** Every proposal's outcome, for metrics. */
   readonly onProposalDone?: (committed: boolean) => void;
   /** Called when durability is lost (a failed fsync): the process must stop, as etcd does. */
   readonly onFatal: (err: Error) => void;
+  /** Bytes of committed entries applied per Ready (default 16 MiB). */
+  readonly maxApplyBytes?: number;
 }
 
 interface ProposalMeta {
@@ -56,21 +73,32 @@ export class RaftHost implements ConsensusPort {
   readonly tickMs: number;
   private readonly raw: RawNode;
   private readonly mem: MemoryStorage;
-  private readonly proposals = new WaitMap<number, ApplyResult, ProposalMeta>();
-  private readonly reads = new WaitMap<string, void, { index: number }>();
+  private readonly clock: Scheduler;
+  private readonly proposals: WaitMap<number, ApplyResult, ProposalMeta>;
+  /** Reads by context; `index` is the read index once the leader confirmed it. */
+  private readonly reads: WaitMap<string, number, { index: number }>;
   private readSeq = 0;
-  private running = false;
+  /** A write the loop waits for is in flight: no further Ready is taken until it completes. */
+  private busy = false;
   private scheduled = false;
+  /** stop() was called: finish the Ready in progress, take no new one. */
+  private stopping = false;
   private stopped = false;
-  private ticker: NodeJS.Timeout | null = null;
+  private readonly idleWaiters: Array<() => void> = [];
+  private ticker: Timer | null = null;
   private soft: SoftState = { leader: null, role: 'follower' };
   private snapshotting = false;
   private readonly leaderWaiters = new Set<() => void>();
   private lastLeaderContact: number | null = null;
   private readonly lastHeard = new Map<NodeId, number>();
+  /** The hard state of the last Ready written. */
+  private hard: HardState;
 
   constructor(private readonly opts: RaftHostOptions) {
     this.id = opts.id;
+    this.clock = opts.scheduler;
+    this.proposals = new WaitMap(opts.scheduler);
+    this.reads = new WaitMap(opts.scheduler);
     const { persisted, timing } = opts;
     // Ticks: half a heartbeat interval, so randomized election timeouts have some resolution.
     this.tickMs = Math.max(5, Math.floor(timing.heartbeatIntervalMs / 2));
@@ -83,6 +111,7 @@ export class RaftHost implements ConsensusPort {
     }
     this.mem.append(persisted.entries);
     this.mem.setHardState(persisted.hardState);
+    this.hard = persisted.hardState;
     this.raw = new RawNode({
       id: opts.id,
       storage: this.mem,
@@ -92,15 +121,17 @@ export class RaftHost implements ConsensusPort {
       applied: persisted.snapshot?.meta.index ?? 0,
       maxMessageBytes: Math.floor(timing.maxMessageBytes / 2),
       maxInflight: timing.maxInflight,
-      maxApplyBytes: 16 * 1024 * 1024,
+      maxApplyBytes: opts.maxApplyBytes ?? 16 * 1024 * 1024,
     });
   }
 
   start(): void {
-    this.ticker = setInterval(() => {
+    if (this.ticker !== null || this.stopped) return;
+    this.ticker = this.clock.every(this.tickMs, () => {
+      if (this.stopped) return;
       this.raw.tick();
       this.schedule();
-    }, this.tickMs);
+    });
     this.schedule();
   }
 
@@ -114,7 +145,7 @@ export class RaftHost implements ConsensusPort {
 
   /** The transport delivered a message from `from`: remember when each peer last spoke. */
   noteMessageFrom(from: NodeId): void {
-    const now = performance.now();
+    const now = this.clock.now();
     this.lastHeard.set(from, now);
     if (from === this.soft.leader) this.lastLeaderContact = now;
   }
@@ -126,7 +157,7 @@ export class RaftHost implements ConsensusPort {
    */
   lastLeaderContactAt(): number | null {
     if (this.soft.role !== 'leader') return this.lastLeaderContact;
-    const now = performance.now();
+    const now = this.clock.now();
     const voters = this.raw.status().conf.voters;
     const heard = voters.map((v) => (v === this.id ? now : (this.lastHeard.get(v) ?? Number.NEGATIVE_INFINITY))).sort((a, b) => b - a);
     const quorumth = heard[Math.floor(voters.length / 2)];
@@ -134,39 +165,72 @@ export class RaftHost implements ConsensusPort {
   }
 
   reportUnreachable(id: NodeId): void {
+    if (this.stopped) return;
     this.raw.reportUnreachable(id);
     this.schedule();
   }
 
   reportSnapshot(id: NodeId, ok: boolean): void {
+    if (this.stopped) return;
     this.raw.reportSnapshot(id, ok);
     this.schedule();
   }
 
   /** Proposes a state-machine command on this node (which must be the leader) and waits for it to apply. */
-  async propose(data: Uint8Array, timeoutMs: number): Promise<ApplyResult> {
-    const { index, term } = this.callCore(() => this.raw.propose(data));
-    this.schedule();
-    const done = this.proposals.wait(index, { term }, timeoutMs, `proposal at index ${index}`);
-    done.then(
-      () => this.opts.onProposalDone?.(true),
-      () => this.opts.onProposalDone?.(false),
-    );
-    return done;
+  propose(data: Uint8Array, timeoutMs: number): Promise<ApplyResult> {
+    return new Promise((resolve, reject) => {
+      this.startProposal(data, timeoutMs, { resolve, reject });
+    });
   }
 
-  async proposeConfChange(change: ConfEntry, timeoutMs: number): Promise<ApplyResult> {
-    const { index, term } = this.callCore(() => this.raw.proposeConfChange(change));
+  /**
+   * propose() without the Promise: `done` hears the outcome. Throws at once when the node
+   * refuses (not the leader, a transfer in progress); returns where the entry landed.
+   */
+  startProposal(data: Uint8Array, timeoutMs: number, done: Waiter<ApplyResult>): { index: number; term: number } {
+    const at = this.callCore(() => this.raw.propose(data));
     this.schedule();
-    return this.proposals.wait(index, { term }, timeoutMs, `membership change at index ${index}`);
+    const report = this.opts.onProposalDone;
+    this.proposals.add(at.index, { term: at.term }, timeoutMs, `proposal at index ${at.index}`, {
+      resolve: (r) => {
+        report?.(true);
+        done.resolve(r);
+      },
+      reject: (err) => {
+        report?.(false);
+        done.reject(err);
+      },
+    });
+    return at;
+  }
+
+  proposeConfChange(change: ConfEntry, timeoutMs: number): Promise<ApplyResult> {
+    return new Promise((resolve, reject) => {
+      this.startConfChange(change, timeoutMs, { resolve, reject });
+    });
+  }
+
+  /** proposeConfChange() without the Promise, as startProposal. */
+  startConfChange(change: ConfEntry, timeoutMs: number, done: Waiter<ApplyResult>): { index: number; term: number } {
+    const at = this.callCore(() => this.raw.proposeConfChange(change));
+    this.schedule();
+    this.proposals.add(at.index, { term: at.term }, timeoutMs, `membership change at index ${at.index}`, done);
+    return at;
   }
 
   /** Resolves once this node's state machine reflects every write committed before the call. */
-  async readBarrier(timeoutMs: number): Promise<void> {
+  readBarrier(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.startRead(timeoutMs, { resolve: () => resolve(), reject });
+    });
+  }
+
+  /** readBarrier() without the Promise: `done` hears the read index, once it is applied here. */
+  startRead(timeoutMs: number, done: Waiter<number>): void {
     const context = `${this.id}:${++this.readSeq}`;
     this.callCore(() => this.raw.readIndex(context));
     this.schedule();
-    return this.reads.wait(context, { index: Number.POSITIVE_INFINITY }, timeoutMs, 'linearizable read');
+    this.reads.add(context, { index: Number.POSITIVE_INFINITY }, timeoutMs, 'linearizable read', done);
   }
 
   transferLeadership(to: NodeId): void {
@@ -175,12 +239,13 @@ export class RaftHost implements ConsensusPort {
   }
 
   campaign(): void {
+    if (this.stopped) return;
     this.raw.campaign();
     this.schedule();
   }
 
   private callCore<T>(f: () => T): T {
-    if (this.stopped) throw new HostError('SHUTTING_DOWN', `${this.id} is shutting down`);
+    if (this.stopped || this.stopping) throw new HostError('SHUTTING_DOWN', `${this.id} is shutting down`);
     try {
       return f();
     } catch (err) {
@@ -207,16 +272,9 @@ export class RaftHost implements ConsensusPort {
 
   /** Waits until some node is known as leader (or the deadline passes). */
   async waitForLeader(timeoutMs: number): Promise<NodeId | null> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.soft.leader === null && Date.now() < deadline && !this.stopped) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, Math.max(1, deadline - Date.now()));
-        function done(): void {
-          clearTimeout(t);
-          resolve();
-        }
-        this.leaderWaiters.add(done);
-      });
+    const deadline = this.clock.now() + timeoutMs;
+    while (this.soft.leader === null && this.clock.now() < deadline && !this.stopped) {
+      await this.waitForSoftChange(deadline - this.clock.now());
     }
     return this.soft.leader;
   }
@@ -224,61 +282,102 @@ export class RaftHost implements ConsensusPort {
   // ---- the Ready loop --------------------------------------------------------------------
 
   private schedule(): void {
-    if (this.scheduled || this.running || this.stopped) return;
+    if (this.scheduled || this.busy || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.clock.soon(() => {
       this.scheduled = false;
-      void this.drain();
+      this.drain();
     });
   }
 
-  private async drain(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.running = true;
+  /** Takes Readys until there is none, or one waits for its write. */
+  private drain(): void {
     try {
-      while (!this.stopped && this.raw.hasReady()) {
-        const rd = this.raw.ready();
-        // Thesis §10.2.1: a leader may send its entries while it writes them (etcd does too).
-        // Its term and vote are already durable: a leader never changes them. The core counts
-        // the leader's own entries towards commit at once, but nothing acts on a commit
-        // (applying, answering clients, telling followers) before a later Ready, and this loop
-        // takes the next Ready only once this one's entries are durable (ready.ts, rule 2).
-        const leading = (rd.softState?.role ?? this.soft.role) === 'leader';
-        if (leading) this.opts.send(rd.messages);
-        if (rd.mustSync || rd.snapshot !== null) {
-          await this.persist(rd);
-        } else {
-          // Only the commit index moved: nothing to fsync and nothing anyone waits for.
-          this.persist(rd).catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
-        }
-        if (this.stopped) return;
-        if (!leading) this.opts.send(rd.messages);
-        this.apply(rd);
-        this.raw.advance(rd);
-        this.serveReads();
-        if (rd.softState) this.onSoftState(rd.softState);
-        await this.maybeSnapshot();
-      }
+      while (!this.busy && !this.stopped && !this.stopping && this.raw.hasReady()) this.takeReady();
     } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      this.running = false;
+      this.fail(err);
     }
+    if (!this.busy) this.settleIdle();
   }
 
-  private async persist(rd: Ready): Promise<void> {
-    if (rd.snapshot === null && rd.entries.length === 0 && rd.hardState === null) return;
-    await this.opts.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+  private takeReady(): void {
+    const rd = this.raw.ready();
+    // Thesis §10.2.1: a leader may send its entries while it writes them (etcd does too).
+    // Its term and vote are already durable: a leader never changes them. The core counts the
+    // leader's own entries towards commit at once, but nothing acts on a commit (applying,
+    // answering clients, telling followers) before a later Ready, and this loop takes the
+    // next Ready only once this one's write has completed (ready.ts, rule 2). The seeded
+    // simulation checks this: its writes complete at instants of the schedule, crashes land
+    // between the send and the completion, and test/sim/sim.test.ts plants the bug.
+    // Only a leader whose term and vote are already on disk: a node that wins an election in
+    // the same Ready as its new term (a single voter) must persist the term before it speaks.
+    const leading = (rd.softState?.role ?? this.soft.role) === 'leader' && !this.changesTermOrVote(rd);
+    if (rd.hardState !== null) this.hard = rd.hardState;
+    if (leading) this.opts.send(rd.messages);
+    if (rd.mustSync || rd.snapshot !== null) {
+      this.waitFor(this.persist(rd, true), () => this.carryOut(rd, leading));
+      return;
+    }
+    // Only the commit index moved: nothing to fsync, and nothing anyone waits for. A crash
+    // may lose it; the commit index is then learned again from the leader.
+    if (rd.hardState !== null || rd.entries.length > 0) this.persist(rd, false).then(() => undefined, (err) => this.fail(err));
+    this.carryOut(rd, leading);
+  }
+
+  private changesTermOrVote(rd: Ready): boolean {
+    return rd.hardState !== null && (rd.hardState.term !== this.hard.term || rd.hardState.vote !== this.hard.vote);
+  }
+
+  /** The rest of a Ready once its write is done (or, for a commit-only one, issued). */
+  private carryOut(rd: Ready, leading: boolean): void {
+    if (!leading) this.opts.send(rd.messages);
+    this.apply(rd);
+    this.raw.advance(rd);
+    this.serveReads();
+    if (rd.softState) this.onSoftState(rd.softState);
+    this.maybeSnapshot();
+  }
+
+  /** Holds the loop until `c` completes, then runs `next` and carries on. */
+  private waitFor(c: Completion<void>, next: () => void): void {
+    this.busy = true;
+    c.then(
+      () => {
+        this.busy = false;
+        if (this.stopped) return this.settleIdle();
+        try {
+          next();
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
+        this.drain();
+      },
+      (err) => {
+        this.busy = false;
+        this.fail(err);
+      },
+    );
+  }
+
+  /**
+   * Issues the Ready's write, and mirrors it into `mem` at once: the core reads its log from
+   * `mem` once advance() has moved the entries out of its unstable part. What the loop waits
+   * for before acting is the returned completion (durable when `sync`), not the mirror.
+   */
+  private persist(rd: Ready, sync: boolean): Completion<void> {
+    const written = this.opts.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, sync);
     if (rd.snapshot) this.mem.applySnapshot(rd.snapshot);
     this.mem.append(rd.entries);
     if (rd.hardState) this.mem.setHardState(rd.hardState);
+    return written;
   }
 
   private apply(rd: Ready): void {
     const sm = this.opts.stateMachine;
     if (rd.snapshot) {
       sm.restore(rd.snapshot.data);
-      this.opts.onSnapshotRestored?.();
+      this.opts.onSnapshotRestored?.(rd.snapshot.meta);
     }
     const results: [Entry, ApplyResult][] = [];
     for (const e of rd.committedEntries) {
@@ -293,7 +392,8 @@ export class RaftHost implements ConsensusPort {
       else this.proposals.reject(e.index, new HostError('NOT_LEADER', `entry ${e.index} was replaced by a newer leader; retry`));
     }
     for (const rs of rd.readStates) {
-      if (this.reads.get(rs.context) !== undefined) this.reads.get(rs.context)!.index = rs.index;
+      const read = this.reads.get(rs.context);
+      if (read !== undefined) read.index = rs.index;
     }
   }
 
@@ -301,45 +401,31 @@ export class RaftHost implements ConsensusPort {
     const sm = this.opts.stateMachine;
     switch (e.kind) {
       case 'normal':
-        return sm.apply(e.index, e.data);
+        return sm.apply(e.index, e.data, e);
       case 'noop':
-        sm.advance(e.index);
+        sm.advance(e.index, e);
         return { ok: true, revision: sm.revision() };
       case 'conf': {
-        let change: ConfEntry;
-        try {
-          change = decodeConfEntry(e.data);
-        } catch {
-          sm.advance(e.index);
-          return { ok: true, revision: sm.revision() };
+        // The core switches configuration as the entry is applied and reports the result.
+        const { change, conf } = this.raw.applyConfChange(e);
+        const command = change === null ? null : this.opts.confCommand(change);
+        let result: ApplyResult;
+        if (command === null) {
+          sm.advance(e.index, e);
+          result = { ok: true, revision: sm.revision() };
+        } else {
+          result = sm.apply(e.index, command, e);
         }
-        const result = sm.apply(e.index, confEntryToMembersCommand(change));
-        this.opts.onConfApplied?.(change, this.confAfter(change));
+        if (change !== null) this.opts.onConfApplied?.(change, conf);
         return result;
       }
-    }
-  }
-
-  /** The core applies the change in advance(); report the configuration it will have. */
-  private confAfter(change: ConfEntry): ConfState {
-    const conf = this.raw.status().conf;
-    const without = (xs: readonly string[], id: string) => xs.filter((x) => x !== id);
-    switch (change.type) {
-      case 'bootstrap':
-        return { voters: [...change.voters].sort(), learners: [] };
-      case 'add-learner':
-        return { voters: conf.voters, learners: [...conf.learners, change.node].sort() };
-      case 'promote':
-        return { voters: [...conf.voters, change.node].sort(), learners: without(conf.learners, change.node) };
-      case 'remove':
-        return { voters: without(conf.voters, change.node), learners: without(conf.learners, change.node) };
     }
   }
 
   private serveReads(): void {
     const applied = this.opts.stateMachine.appliedIndex;
     for (const [ctx, meta] of this.reads.entries()) {
-      if (meta.index <= applied) this.reads.resolve(ctx, undefined);
+      if (meta.index <= applied) this.reads.resolve(ctx, meta.index);
     }
   }
 
@@ -347,33 +433,33 @@ export class RaftHost implements ConsensusPort {
     const prev = this.soft;
     this.soft = s;
     if (prev.leader !== s.leader) {
-      if (s.leader !== null && s.leader !== this.id) this.lastLeaderContact = performance.now();
+      if (s.leader !== null && s.leader !== this.id) this.lastLeaderContact = this.clock.now();
       this.opts.onLeaderChanged?.(prev.leader, s.leader, this.raw.status().term);
       // Reads in flight through the old leader will never be answered: fail them now so
       // clients retry against the new one instead of waiting out their deadline.
       this.reads.rejectAll(new HostError(s.leader ? 'NOT_LEADER' : 'NO_LEADER', 'leader changed during the read; retry', s.leader));
     }
-    for (const w of this.leaderWaiters) w();
+    for (const w of [...this.leaderWaiters]) w();
     this.leaderWaiters.clear();
     this.opts.onSoftState?.(s, this.raw.status().term);
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /** Every `snapshot_threshold` applied entries: a snapshot, and the log compacted behind it. */
+  private maybeSnapshot(): void {
     const { snapshotThreshold, trailingLogs } = this.opts.timing;
     const applied = this.opts.stateMachine.appliedIndex;
     if (this.snapshotting || applied - this.mem.snapshot().meta.index < snapshotThreshold) return;
     this.snapshotting = true;
-    try {
-      const conf = this.raw.status().conf;
-      const snap = this.mem.createSnapshot(applied, conf, this.opts.stateMachine.snapshot(), trailingLogs);
-      await this.opts.storage.saveLocalSnapshot(snap, this.mem.firstIndex() - 1);
-      this.opts.logger.info({ index: snap.meta.index, bytes: snap.data.length }, 'snapshot taken; log compacted');
-    } finally {
+    const conf = this.raw.status().conf;
+    const snap = this.mem.createSnapshot(applied, conf, this.opts.stateMachine.snapshot(), trailingLogs);
+    this.waitFor(this.opts.storage.saveLocalSnapshot(snap, this.mem.firstIndex() - 1), () => {
       this.snapshotting = false;
-    }
+      this.opts.logger.info({ index: snap.meta.index, bytes: snap.data.length }, 'snapshot taken; log compacted');
+    });
   }
 
-  private fail(err: Error): void {
+  private fail(cause: unknown): void {
+    const err = cause instanceof Error ? cause : new Error(String(cause));
     if (this.stopped) return;
     this.opts.logger.fatal({ err }, 'raft loop failed; stopping this node to keep its promises');
     this.shutdownNow(new HostError('STORAGE_FAILED', `storage failed: ${err.message}`));
@@ -397,19 +483,20 @@ export class RaftHost implements ConsensusPort {
     }
     if (best === null) return null;
     this.transferLeadership(best);
-    const deadline = Date.now() + this.opts.timing.electionTimeoutMs;
-    while (Date.now() < deadline && (this.soft.leader === this.id || this.soft.leader === null)) {
-      await this.waitForLeaderChange(deadline - Date.now());
+    const deadline = this.clock.now() + this.opts.timing.electionTimeoutMs;
+    while (this.clock.now() < deadline && (this.soft.leader === this.id || this.soft.leader === null)) {
+      await this.waitForSoftChange(deadline - this.clock.now());
     }
     return this.soft.leader !== this.id ? this.soft.leader : null;
   }
 
-  private waitForLeaderChange(timeoutMs: number): Promise<void> {
+  /** Resolves at the next change of leader or role, or after `timeoutMs`. */
+  private waitForSoftChange(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, Math.max(1, timeoutMs));
       const waiters = this.leaderWaiters;
+      const timer = this.clock.after(Math.max(1, timeoutMs), done);
       function done(): void {
-        clearTimeout(t);
+        timer.cancel();
         waiters.delete(done);
         resolve();
       }
@@ -417,19 +504,25 @@ export class RaftHost implements ConsensusPort {
     });
   }
 
-  /** Stops ticking and waits for the Ready in progress to finish its write. */
+  /** Stops ticking, lets the write in progress finish, takes no further Ready. */
   async stop(): Promise<void> {
-    if (this.ticker) clearInterval(this.ticker);
+    this.ticker?.cancel();
     this.ticker = null;
-    while (this.running) await new Promise((r) => setTimeout(r, 5));
+    this.stopping = true;
+    if (this.busy) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.shutdownNow(new HostError('SHUTTING_DOWN', `${this.id} is shutting down`));
+  }
+
+  private settleIdle(): void {
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private shutdownNow(err: HostError): void {
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    this.ticker?.cancel();
     this.ticker = null;
     this.proposals.rejectAll(err);
     this.reads.rejectAll(err);
+    this.settleIdle();
   }
 }

@@ -121,8 +121,3 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'ReadIndex',
   'ReadIndexResp',
 ];
-
-/** Responses carry the term of the request they answer; requests carry the sender's term. */
-export function isResponse(m: Message): boolean {
-  return m.type.endsWith('Resp');
-}

@@ -412,16 +412,21 @@ export class Raft {
 
   // ---- configuration ---------------------------------------------------------------------
 
-  /** Applies a committed conf entry (called as its entry is applied). */
-  applyConfEntry(data: Uint8Array): ConfState {
+  /**
+   * Applies a committed conf entry as the driver applies that entry, and hands back the
+   * change and the configuration now in force (etcd's ApplyConfChange returning ConfState).
+   * A conf entry that does not decode (validated when proposed, so only corruption) changes
+   * nothing: `change` is null and the configuration is unchanged.
+   */
+  applyConfEntry(data: Uint8Array): { change: ConfEntry | null; conf: ConfState } {
     let change: ConfEntry;
     try {
       change = decodeConfEntry(data);
     } catch {
-      return this.conf; // validated when proposed; a corrupt one changes nothing
+      return { change: null, conf: this.conf };
     }
     this.setConf(applyConfEntry(this.conf, change));
-    return this.conf;
+    return { change, conf: this.conf };
   }
 
   setConf(conf: ConfState): void {
@@ -498,8 +503,14 @@ export class Raft {
     }
   }
 
+  /**
+   * Grants or refuses a (pre-)vote whether or not this node counts the candidate as a voter
+   * (etcd's rule). The candidate may know a newer configuration than ours: a learner promoted
+   * by an entry we hold but have not yet seen committed. Ignoring it can leave the cluster
+   * leaderless for good (test/raft/testdata/campaign_learner_must_vote.txt). Messages from
+   * removed or unknown members are the transport's to refuse (peer identity), not the core's.
+   */
   private handleVoteRequest(m: Extract<Message, { type: 'PreVote' | 'Vote' }>): void {
-    if (this.conf.voters.length > 0 && !this.isVoter(m.from)) return; // removed or unknown node
     const canVote =
       this.vote === m.from ||
       (this.vote === null && this.lead === null) ||

@@ -9,7 +9,7 @@ import type { Message } from './messages.js';
 import type { ProgressState } from './progress.js';
 import { Raft } from './raft.js';
 import type { Ready } from './ready.js';
-import type { ConfState, HardState, NodeId, Role, SoftState } from './types.js';
+import type { ConfState, Entry, HardState, NodeId, Role, SoftState } from './types.js';
 
 export interface PeerStatus {
   readonly match: number;
@@ -41,11 +41,14 @@ export class RawNode {
   private prevHard: HardState;
   /** Proposals since the last Ready: their entries go out in one Append per follower. */
   private appendPending = false;
+  /** Index of the last conf entry the driver applied through applyConfChange. */
+  private confApplied: number;
 
   constructor(cfg: RaftConfig) {
     this.raft = new Raft(cfg);
     this.prevSoft = this.raft.softState();
     this.prevHard = this.raft.hardState();
+    this.confApplied = this.raft.log.applied;
   }
 
   tick(): void {
@@ -138,7 +141,27 @@ export class RawNode {
     return rd;
   }
 
-  /** The driver has carried out `rd`: its entries are durable and its committed entries applied. */
+  /**
+   * The driver applies committed conf entry `e` (in log order, as it applies the entries
+   * around it): the core switches to the new configuration and hands it back, with the
+   * decoded change (null for an entry that does not decode, which changes nothing). This is
+   * the one place the configuration after a change comes from (etcd's ApplyConfChange).
+   */
+  applyConfChange(e: Entry): { change: ConfEntry | null; conf: ConfState } {
+    const r = this.raft;
+    if (e.kind !== 'conf') throw new Error(`invariant: entry ${e.index} is ${e.kind}, not a conf entry`);
+    const after = Math.max(r.log.applied, this.confApplied);
+    if (e.index <= after || e.index > r.log.committed) {
+      throw new Error(`invariant: conf entry ${e.index} applied out of order (applied ${after}, committed ${r.log.committed})`);
+    }
+    this.confApplied = e.index;
+    return r.applyConfEntry(e.data);
+  }
+
+  /**
+   * The driver has carried out `rd`: its entries are durable, its committed entries applied
+   * (each conf entry through applyConfChange).
+   */
   advance(rd: Ready): void {
     const r = this.raft;
     const last = rd.entries[rd.entries.length - 1];
@@ -149,7 +172,9 @@ export class RawNode {
     }
     for (const e of rd.committedEntries) {
       if (e.index <= r.log.applied) continue; // covered by a snapshot installed meanwhile
-      if (e.kind === 'conf') r.applyConfEntry(e.data);
+      if (e.kind === 'conf' && e.index > this.confApplied) {
+        throw new Error(`invariant: conf entry ${e.index} was handed out but not applied with applyConfChange`);
+      }
       r.log.appliedTo(e.index);
     }
     r.releasePendingReads();

@@ -1,10 +1,11 @@
 /**
  * The stable log as the core sees it (etcd's Storage). The core only reads it; the driver
- * writes to it after persisting a Ready, so it always reflects what is durable.
+ * writes to it the Readys it persists.
  *
- * MemoryStorage is the one implementation: the driver loads it from LevelDB at start and
- * mirrors every durable write into it. Log entries after the latest snapshot stay in
- * memory, which `raft.snapshot_threshold` bounds.
+ * MemoryStorage is the one implementation: the driver loads it from its RaftStorage at start
+ * and mirrors every write into it as it issues the write (the core reads entries from it only
+ * after advance(), by which time the driver has waited for whatever had to be durable). Log
+ * entries after the latest snapshot stay in memory, which `raft.snapshot_threshold` bounds.
  */
 import { RaftError } from './errors.js';
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';

@@ -46,16 +46,6 @@ export interface Snapshot {
   readonly data: Uint8Array;
 }
 
-/** A single-server membership change (Raft thesis §4.1), applied when its entry is applied. */
-export type ConfChangeType = 'add-learner' | 'promote' | 'remove';
-
-export interface ConfChange {
-  readonly type: ConfChangeType;
-  readonly node: NodeId;
-  /** Application data carried along, e.g. the new member's address. Opaque to Raft. */
-  readonly context: string;
-}
-
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
 /** Volatile state an application may want to observe (leader changes, role). */

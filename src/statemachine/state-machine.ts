@@ -24,6 +24,7 @@ import {
   type ResourceKind,
 } from './resource-kind.js';
 import { failure, type ApplyResult } from './result.js';
+import type { ReplicatedStateMachine } from '../node/raft-ports.js';
 
 export type { ApplyResult, ApplyOk, ApplyFailure, FailureCode } from './result.js';
 
@@ -56,7 +57,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const SNAPSHOT_FIELDS = new Set(['appliedIndex', 'revision', 'kinds', 'clients']);
 
-export class StateMachine {
+export class StateMachine implements ReplicatedStateMachine {
   private readonly registry: KindRegistry;
   private readonly maxClients: number;
   private stores: Stores;

@@ -1,16 +1,18 @@
 /**
  * Durable Raft storage on LevelDB: hard state, the latest snapshot and the log after it.
  *
- * The driver persists each Ready here (one atomic batch, fsynced when the Ready says so),
- * then mirrors the same writes into MemoryStorage; at start it loads this into a fresh
- * MemoryStorage. Writes never read: the stored index range is tracked in memory.
+ * RaftHost's RaftStorage port (src/node/raft-ports.ts): the driver persists each Ready here
+ * (one atomic batch, fsynced when the Ready says so), then mirrors the same writes into
+ * MemoryStorage; at start it loads this into a fresh MemoryStorage. Writes never read: the
+ * stored index range is tracked in memory.
  *
  * Calls may be issued without awaiting the previous one: batches are written in call order.
  * After one write fails every later call fails too, since memory and disk may now differ.
  */
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
-import type { Entry, HardState, Snapshot } from '../raft/types.js';
+import type { RaftStorage, StorageUpdate } from '../node/raft-ports.js';
+import type { Entry, Snapshot } from '../raft/types.js';
 import { encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
 import { StorageIoError, StorageUsageError } from './errors.js';
 import { entryKey, HARD_STATE_KEY, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY } from './keys.js';
@@ -20,15 +22,11 @@ import { readBounds, readPersistedState, type LogBounds, type PersistedState, ty
 export { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
 export type { PersistedState } from './read-state.js';
 
-export interface StorageUpdate {
-  readonly hardState: HardState | null;
-  readonly entries: readonly Entry[];
-  readonly snapshot: Snapshot | null;
-}
+export type { StorageUpdate };
 
 type BatchOp = { readonly type: 'put'; readonly key: string; readonly value: Uint8Array } | { readonly type: 'del'; readonly key: string };
 
-export class LevelRaftStorage {
+export class LevelRaftStorage implements RaftStorage {
   /** Every write chains onto this, so batches reach LevelDB in call order. Never rejects. */
   private tail: Promise<void> = Promise.resolve();
   private failure: StorageIoError | null = null;

@@ -1,7 +1,45 @@
-/** Time comes in from outside so the deterministic core can run on simulated time. */
-export interface Clock {
-  /** Milliseconds, monotonic. */
-  now(): number;
+/**
+ * Time comes in from outside, so the drivers (src/node/raft-host.ts, membership-driver.ts) run
+ * unchanged on real timers in production and on simulated time in the simulations
+ * (test/sim/sim-time.ts), where every timer is an event of the seeded schedule.
+ */
+
+/** A timer that can be cancelled; cancelling twice, or after it fired, is harmless. */
+export interface Timer {
+  cancel(): void;
 }
 
-export const systemClock: Clock = { now: () => performance.now() };
+export interface Clock {
+  /** Milliseconds, monotonic: for intervals and deadlines. */
+  now(): number;
+  /** Milliseconds since the epoch: only for timestamps people read (audit events). */
+  wallClockMs(): number;
+}
+
+export interface Scheduler extends Clock {
+  /** Runs `fn` once, `ms` from now. */
+  after(ms: number, fn: () => void): Timer;
+  /** Runs `fn` every `ms` (the first time `ms` from now). */
+  every(ms: number, fn: () => void): Timer;
+  /** Runs `fn` after the current event and whatever is already waiting (setImmediate). */
+  soon(fn: () => void): void;
+}
+
+/** Node's timers. They do not keep the process alive: the servers and sockets do. */
+export const systemScheduler: Scheduler = {
+  now: () => performance.now(),
+  wallClockMs: () => Date.now(),
+  after(ms, fn) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+  every(ms, fn) {
+    const t = setInterval(fn, ms);
+    t.unref();
+    return { cancel: () => clearInterval(t) };
+  },
+  soon(fn) {
+    setImmediate(fn);
+  },
+};

@@ -1,15 +1,28 @@
 /**
  * A whole membership cluster on simulated time, for the simulation tests: every node runs the
- * product's MembershipEngine (real FailureDetector, ViewTable, Reconciler and view codec);
- * pings and pongs cross a network with per-message jitter, and faults (kill, SIGSTOP,
- * isolation, one-way and two-way link cuts, isolating the leader) are applied by the tests.
- * Leader election is modelled, not run: a leader that loses its quorum is replaced after an
- * election timeout plus a random delay, and keeps believing it leads until it hears from its
- * successor. Everything is driven by one seeded rng, so a seed replays a run exactly.
+ * production MembershipDriver (src/node/membership-driver.ts: its ping, observe, push, lead
+ * and sync schedule, on the engine with the real FailureDetector, ViewTable, Reconciler and
+ * view codec), on a SimProcess of test/sim/sim-time.ts, with the heartbeat settings the config
+ * derives from base_timeout (src/config/defaults.ts). Pings and pongs cross a network with
+ * per-message jitter; faults (kill, SIGSTOP, isolation, one-way and two-way link cuts,
+ * isolating the leader) are applied by the tests. Raft is modelled, not run: a leader that
+ * loses its quorum is replaced after an election timeout plus a random delay, and keeps
+ * believing it leads until it hears from its successor; a committed decision lands one round
+ * trip after the leader proposed it. Everything is driven by one seeded rng, so a seed replays
+ * a run exactly.
  */
+import pino from 'pino';
+import { DEFAULTS, defaultHeartbeatIntervalMs, defaultMaxTimeoutMs, defaultMinTimeoutMs } from '../../src/config/defaults.js';
+import type { HeartbeatConfig } from '../../src/config/index.js';
+import { quorumOf, type MemberStatus, type StatusDecision } from '../../src/membership/index.js';
+import { createMembershipNode } from '../../src/node/membership-driver.js';
+import type { MemberRow } from '../../src/membership/membership-engine.js';
+import type { MembershipNode, MembershipPort } from '../../src/node/membership-port.js';
+import type { NodeStatus } from '../../src/raft/index.js';
+import type { ApplyResult, MemberRecord } from '../../src/statemachine/index.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
-import { defaultViewTtlMs, quorumOf, type MemberStatus, type StatusDecision } from '../../src/membership/index.js';
-import { MembershipEngine, type MembershipContext } from '../../src/membership/membership-engine.js';
+import { SimFuture } from '../sim/sim-future.js';
+import { SimProcess, SimWorld } from '../sim/sim-time.js';
 
 /** state_sync_interval in these simulations (the default is 5 s; shorter exercises more rounds). */
 export const SYNC_INTERVAL_MS = 1000;
@@ -23,80 +36,58 @@ export interface SimOptions {
   readonly electionTimeoutMs: number;
 }
 
-interface Msg {
-  readonly kind: 'ping' | 'pong';
-  readonly from: string;
-  readonly to: string;
-  readonly toIncarnation: number;
-  readonly sentAt: number;
-  readonly payload: Uint8Array;
+const SILENT = pino({ level: 'silent' });
+
+/** The heartbeat settings a cluster file with only `base_timeout` resolves to. */
+export function heartbeatFor(baseTimeoutMs: number, dynamicAdjustment: boolean): HeartbeatConfig {
+  return {
+    baseTimeoutMs,
+    dynamicAdjustment,
+    rttWindow: DEFAULTS.rttWindow,
+    minTimeoutMs: defaultMinTimeoutMs(baseTimeoutMs),
+    maxTimeoutMs: defaultMaxTimeoutMs(baseTimeoutMs),
+    intervalMs: defaultHeartbeatIntervalMs(baseTimeoutMs),
+  };
 }
 
-/** A min-heap of timed callbacks; ties run in scheduling order. */
-export class Agenda {
-  private readonly heap: { at: number; seq: number; fn: () => void }[] = [];
-  private seq = 0;
-  push(at: number, fn: () => void): void {
-    const h = this.heap;
-    h.push({ at, seq: this.seq++, fn });
-    for (let i = h.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (this.less(h[p]!, h[i]!)) break;
-      [h[p], h[i]] = [h[i]!, h[p]!];
-      i = p;
-    }
-  }
-  pop(): { at: number; fn: () => void } | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last !== undefined) {
-      h[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i]!, h[m]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-  private less(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-}
-
+/** One controller process (an incarnation): its time, its driver, and what the model knows of it. */
 export class SimNode {
-  /** The product's membership layer for one node, driven on simulated time. */
-  engine: MembershipEngine;
   state: 'up' | 'down' | 'paused' = 'up';
-  buffered: Msg[] = [];
-  lastHeard = new Map<string, number>();
-  /** The term this node believes it leads in, or null. */
-  leaderTerm: number | null = null;
+  /** When this node last heard from each peer (a ping or a pong). */
+  readonly lastHeard = new Map<string, number>();
+  /** The leader and term this node believes in; itself when it believes it leads. */
+  believedLeader: string | null = null;
+  believedTerm = 0;
   offlineTransitions = 0;
+  readonly proc: SimProcess;
+  readonly driver: MembershipNode;
+
   constructor(
     readonly id: string,
-    public incarnation: number,
+    readonly incarnation: number,
     sim: Sim,
   ) {
-    this.engine = sim.newEngine(id, incarnation);
+    this.proc = new SimProcess(sim.world);
+    this.driver = createMembershipNode(sim.port(this), {
+      heartbeat: sim.heartbeat,
+      stateSyncIntervalMs: SYNC_INTERVAL_MS,
+      scheduler: this.proc,
+      incarnation: sim.rng.int(1, 2 ** 31),
+    });
+  }
+
+  /** The term this node believes it leads in, or null. */
+  get leaderTerm(): number | null {
+    return this.believedLeader === this.id ? this.believedTerm : null;
   }
 }
 
 export class Sim {
   readonly ids: string[];
   readonly nodes = new Map<string, SimNode>();
-  readonly agenda = new Agenda();
+  readonly world = new SimWorld();
   readonly rng: Rng;
-  readonly pingIntervalMs: number;
-  readonly viewTtlMs: number;
-  readonly tickMs = 50;
-  now = 0;
+  readonly heartbeat: HeartbeatConfig;
   leader: string;
   term = 1;
   private leaderLostAt: number | null = null;
@@ -108,65 +99,44 @@ export class Sim {
   readonly committed = new Map<string, { status: MemberStatus; term: number }>();
   /** Decisions by a node that believed it led but could not commit (isolated old leader). */
   readonly orphanDecisions: { at: number; by: string; d: StatusDecision }[] = [];
-  /** Ticks run by a node that believed it led while cut off from the quorum. */
+  /** 50 ms samples of a node that believed it led while it was deposed or cut off from the quorum. */
   deposedLeaderTicks = 0;
   readonly leaderChanges: number[] = [];
   /** Corrections the reconcilers forwarded, and how many audit events they produced. */
   readonly corrections: { at: number; by: string; d: StatusDecision; truth: MemberStatus }[] = [];
   syncEvents = 0;
-  /** Ping rounds sent by all nodes, regular and pushed. */
-  pingRounds = 0;
+  /** Pings sent by all nodes, regular rounds and pushed ones. */
+  pings = 0;
 
   constructor(readonly o: SimOptions) {
     this.rng = seededRng(o.seed);
+    this.heartbeat = heartbeatFor(o.baseTimeoutMs, o.dynamic);
     this.ids = Array.from({ length: o.n }, (_, i) => `c${i + 1}`);
-    this.pingIntervalMs = Math.min(500, Math.max(50, Math.round(o.baseTimeoutMs / 8)));
-    this.viewTtlMs = defaultViewTtlMs(o.baseTimeoutMs, this.pingIntervalMs);
-    for (const id of this.ids) {
-      this.nodes.set(id, new SimNode(id, 1, this));
-      this.committed.set(id, { status: 'online', term: 0 });
-    }
+    for (const id of this.ids) this.committed.set(id, { status: 'online', term: 0 });
     this.leader = this.ids[0]!;
-    this.node(this.leader).leaderTerm = this.term;
-    for (const id of this.ids) {
-      const phase = this.rng.int(0, this.pingIntervalMs);
-      this.every(phase, this.pingIntervalMs, () => this.pingRound(id));
-      this.every(this.rng.int(0, this.tickMs), this.tickMs, () => this.tick(id));
-      this.every(this.rng.int(0, SYNC_INTERVAL_MS), SYNC_INTERVAL_MS, () => this.sync(id));
-    }
+    // Processes start at different instants, so their timers are out of phase.
+    for (const id of this.ids) this.at(this.rng.int(0, this.heartbeat.intervalMs), () => this.start(id, 1));
     this.every(0, 100, () => this.electionCheck());
+    this.every(25, 50, () => this.sampleDeposed());
   }
 
-  newEngine(id: string, incarnation: number): MembershipEngine {
-    const base = this.o.baseTimeoutMs;
-    const detector = { baseTimeoutMs: base, dynamicAdjustment: this.o.dynamic, rttWindow: 16, minTimeoutMs: base, maxTimeoutMs: 4 * base };
-    return new MembershipEngine({ self: id, incarnation, detector, pingIntervalMs: this.pingIntervalMs, viewTtlMs: this.viewTtlMs }, this.ids, this.now);
+  get now(): number {
+    return this.world.now;
   }
 
-  /** What the driver would read from the node's Raft host and state machine. */
-  context(id: string): MembershipContext {
-    const n = this.node(id);
-    const leads = n.leaderTerm !== null;
-    return {
-      now: this.now,
-      wallClockMs: this.now,
-      members: this.ids.map((m) => ({ id: m, voter: true, committed: this.committed.get(m)?.status ?? null })),
-      // A leader's "leader contact" is its last quorum contact (RaftHost.lastLeaderContactAt).
-      lastLeaderContactAt: leads ? (this.canLead(id) ? this.now : null) : this.lastLeaderContact(id),
-      electionTimeoutMs: this.o.electionTimeoutMs,
-      leaderTerm: n.leaderTerm,
-      appliedIndex: 0,
-    };
+  /** Ping rounds: every round pings each peer once. */
+  get pingRounds(): number {
+    return this.pings / (this.o.n - 1);
   }
 
   node(id: string): SimNode {
     const n = this.nodes.get(id);
-    if (n === undefined) throw new Error(`no node ${id}`);
+    if (n === undefined) throw new Error(`no node ${id} (yet)`);
     return n;
   }
 
   at(time: number, fn: () => void): void {
-    this.agenda.push(time, fn);
+    this.world.at(Math.max(time, this.now), fn);
   }
 
   every(first: number, period: number, fn: () => void): void {
@@ -178,17 +148,136 @@ export class Sim {
   }
 
   runUntil(end: number, onStep?: () => void): void {
-    for (;;) {
-      const e = this.agenda.pop();
-      if (e === undefined || e.at > end) {
-        if (e !== undefined) this.agenda.push(e.at, e.fn);
-        this.now = end;
+    this.world.afterEvent = onStep ?? null;
+    this.world.runUntil(end);
+  }
+
+  private start(id: string, incarnation: number): void {
+    const n = new SimNode(id, incarnation, this);
+    this.nodes.set(id, n);
+    n.driver.start();
+    // The first leader is known from the start; a restarted node learns it from its messages.
+    if (incarnation === 1) this.learnLeader(n, this.leader, this.term);
+  }
+
+  private learnLeader(n: SimNode, leader: string, term: number): void {
+    if (n.believedLeader === leader && n.believedTerm === term) return;
+    n.believedLeader = leader;
+    n.believedTerm = term;
+    n.driver.onLeaderChange(leader, term);
+  }
+
+  // --- what a node's driver reads and calls (the rest of the controller, modelled) -----------
+
+  port(n: SimNode): MembershipPort {
+    const id = n.id;
+    return {
+      self: id,
+      electionTimeoutMs: this.o.electionTimeoutMs,
+      logger: SILENT,
+      members: () => this.ids.map((m) => this.record(m)),
+      raftStatus: () => this.raftStatus(n),
+      // A leader's "leader contact" is its last quorum contact (RaftHost.lastLeaderContactAt).
+      lastLeaderContactAt: () => (n.leaderTerm !== null ? (this.canLead(id) ? this.now : null) : (n.lastHeard.get(this.leader) ?? null)),
+      propose: (d, _observedAt, term) => this.propose(n, d, term),
+      forwardCorrection: (d) => this.forwardCorrection(n, d),
+      ping: (peer, payload, deadlineMs) => this.ping(n, peer, payload, deadlineMs),
+      audit: (e) => {
+        if (e.type !== 'member.status') this.syncEvents++;
+      },
+      onRtt: () => undefined,
+      onLocalTransition: (tr) => {
+        if (tr.to === 'offline') n.offlineTransitions++;
+      },
+    };
+  }
+
+  private record(id: string): MemberRecord {
+    const c = this.committed.get(id) ?? { status: 'online', term: 0 };
+    return { id, address: '', role: 'voter', status: c.status, statusSince: 0, statusReason: '', statusTerm: c.term, statusObservedAt: 0, autoPromote: false };
+  }
+
+  private raftStatus(n: SimNode): NodeStatus {
+    const leads = n.leaderTerm !== null;
+    return {
+      id: n.id,
+      term: n.believedTerm,
+      vote: null,
+      leader: n.believedLeader,
+      role: leads ? 'leader' : 'follower',
+      commit: 0,
+      applied: 0,
+      lastIndex: 0,
+      firstIndex: 1,
+      conf: { voters: this.ids, learners: [] },
+      progress: new Map(),
+      leadTransferee: null,
+    };
+  }
+
+  /** Committed one round trip later if the proposer leads and reaches a quorum, fenced by term. */
+  private propose(n: SimNode, d: StatusDecision, term: number): SimFuture<ApplyResult> {
+    const done = new SimFuture<ApplyResult>();
+    if (n.id !== this.leader || !this.canLead(n.id)) {
+      this.orphanDecisions.push({ at: this.now, by: n.id, d });
+      return done; // never committed: the proposer gives up at its own deadline (not modelled)
+    }
+    this.at(this.now + 2 * this.o.jitter[1], () => {
+      const c = this.committed.get(d.id);
+      if (c !== undefined && term >= c.term) this.committed.set(d.id, { status: d.status, term });
+      done.resolve({ ok: true, revision: 0 });
+    });
+    return done;
+  }
+
+  /** A follower's reconciler forwards a correction to the leader, whose driver judges it. */
+  private forwardCorrection(n: SimNode, d: StatusDecision): SimFuture<boolean> {
+    const done = new SimFuture<boolean>();
+    this.corrections.push({ at: this.now, by: n.id, d, truth: this.truth(d.id) });
+    const leader = this.nodes.get(this.leader);
+    if (!this.linkUp(n.id, this.leader) || leader === undefined || leader.state !== 'up' || leader.leaderTerm === null || !this.canLead(this.leader)) {
+      done.resolve(false);
+      return done;
+    }
+    void leader.driver.reportStatus(d.id, d.status, d.reason, n.id);
+    done.resolve(true);
+    return done;
+  }
+
+  /** A ping to `peer` and its pong, each across the jittered network; fails at the deadline. */
+  private ping(n: SimNode, peer: string, payload: Uint8Array, deadlineMs: number): SimFuture<{ rttMs: number; payload: Uint8Array }> {
+    this.pings++;
+    const done = new SimFuture<{ rttMs: number; payload: Uint8Array }>();
+    const sentAt = this.now;
+    n.proc.post(deadlineMs, () => done.reject(new Error(`ping to ${peer} timed out`)));
+    const dst = this.nodes.get(peer);
+    if (dst === undefined || !this.linkUp(n.id, peer)) return done;
+    this.deliver(n.id, dst, () => {
+      let pong: Uint8Array;
+      try {
+        pong = dst.driver.onHeartbeat(n.id, payload);
+      } catch {
         return;
       }
-      this.now = e.at;
-      e.fn();
-      onStep?.();
-    }
+      this.deliver(peer, n, () => {
+        if (this.now - sentAt <= deadlineMs) done.resolve({ rttMs: this.now - sentAt, payload: pong });
+      });
+    });
+    return done;
+  }
+
+  /** Carries a message from `from` to `to` after a jitter, as an event of `to`'s process. */
+  private deliver(from: string, to: SimNode, handle: () => void): void {
+    const [lo, hi] = this.o.jitter;
+    this.at(this.now + lo + this.rng.next() * (hi - lo), () => {
+      if (!this.linkUp(from, to.id)) return;
+      to.proc.dispatch(() => {
+        to.lastHeard.set(from, this.now);
+        // Hearing from the leader is how a node learns who leads (a deposed one, that it does not).
+        if (from === this.leader) this.learnLeader(to, this.leader, this.term);
+        handle();
+      });
+    });
   }
 
   // --- the network -------------------------------------------------------------------------
@@ -212,107 +301,20 @@ export class Sim {
   }
 
   private running(id: string): boolean {
-    return this.node(id).state === 'up';
+    return this.nodes.get(id)?.state === 'up';
   }
 
-  private send(kind: Msg['kind'], from: string, to: string, sentAt: number, roundPayload?: Uint8Array): void {
-    const src = this.node(from);
-    if (!this.linkUp(from, to)) return;
-    const payload = roundPayload ?? src.engine.viewPayload(this.context(from));
-    const msg: Msg = { kind, from, to, toIncarnation: this.node(to).incarnation, sentAt, payload };
-    const [lo, hi] = this.o.jitter;
-    this.at(this.now + lo + this.rng.next() * (hi - lo), () => this.deliver(msg));
+  rowsAt(id: string): ReadonlyArray<MemberRow & { readonly stale: boolean }> {
+    const view = this.node(id).driver.listControllers();
+    return view.rows.map((r) => ({ ...r, stale: view.stale }));
   }
 
-  private deliver(m: Msg): void {
-    const dst = this.node(m.to);
-    if (dst.state === 'down' || dst.incarnation !== m.toIncarnation || !this.linkUp(m.from, m.to)) return;
-    if (dst.state === 'paused') {
-      dst.buffered.push(m);
-      return;
-    }
-    this.handle(dst, m);
-  }
-
-  private handle(dst: SimNode, m: Msg): void {
-    dst.engine.receiveView(m.from, m.payload, this.now);
-    dst.lastHeard.set(m.from, this.now);
-    if (m.kind === 'ping') this.send('pong', dst.id, m.from, m.sentAt);
-    else dst.engine.recordRtt(m.from, this.now - m.sentAt, this.now);
-  }
-
-  /** Regular rounds, and pushes ahead of them (the driver's schedule: one payload per round). */
-  private pingRound(id: string): void {
-    if (!this.running(id)) return;
-    this.pingRounds++;
-    const payload = this.node(id).engine.roundPayload(this.context(id));
-    for (const p of this.ids) if (p !== id) this.send('ping', id, p, this.now, payload);
-  }
-
-  // --- each node's timer ---------------------------------------------------------------------
-
-  private tick(id: string): void {
-    const n = this.node(id);
-    if (n.state !== 'up') return;
-    const transitions = n.engine.observe(this.now);
-    n.offlineTransitions += transitions.filter((x) => x.to === 'offline').length;
-    // The driver pushes its view at once when its own view changes, instead of waiting a round.
-    if (n.engine.takePushRound(this.now)) this.pingRound(id);
-    if (n.leaderTerm === null) return;
-    // Worst case for the membership layer: no check-quorum. A deposed leader keeps believing it
-    // leads (and keeps deciding) until it hears from its successor.
-    const electedAt = this.leaderChanges.at(-1) ?? 0;
-    if (id !== this.leader && (this.lastLeaderContact(id) ?? -1) > electedAt) n.leaderTerm = null;
-    if (n.leaderTerm === null) return;
-    if (id !== this.leader || !this.canLead(id)) this.deposedLeaderTicks++;
-    const term = n.leaderTerm;
-    const decisions = n.engine.lead(this.context(id));
-    for (const d of decisions) {
-      if (id === this.leader && this.canLead(id)) {
-        // Committed one round trip later, fenced by term like the members state machine.
-        this.at(this.now + 2 * this.o.jitter[1], () => {
-          const c = this.committed.get(d.id);
-          if (c !== undefined && term >= c.term) this.committed.set(d.id, { status: d.status, term });
-        });
-      } else {
-        this.orphanDecisions.push({ at: this.now, by: id, d });
-      }
-    }
-  }
-
-  /** The reconciler's round: audit events, and corrections forwarded to the leader. */
-  private sync(id: string): void {
-    const n = this.node(id);
-    if (n.state !== 'up') return;
-    const out = n.engine.sync(this.context(id));
-    this.syncEvents += out.events.length;
-    for (const d of out.corrections) {
-      this.corrections.push({ at: this.now, by: id, d, truth: this.truth(d.id) });
-      const leader = this.node(this.leader);
-      // Forwarded over a working link to a leader that can commit; the leader judges it.
-      if (!this.linkUp(id, this.leader) || leader.leaderTerm === null || !this.canLead(this.leader)) continue;
-      if (!leader.engine.acceptCorrection(d, this.context(this.leader))) continue;
-      const term = leader.leaderTerm;
-      this.at(this.now + 2 * this.o.jitter[1], () => {
-        const c = this.committed.get(d.id);
-        if (c !== undefined && term >= c.term) this.committed.set(d.id, { status: d.status, term });
-      });
-    }
-  }
-
-  rowsAt(id: string) {
-    const ctx = this.context(id);
-    const n = this.node(id);
-    const stale = n.engine.stale(ctx);
-    return n.engine.rows(ctx).map((r) => ({ ...r, stale }));
+  stale(id: string): boolean {
+    return this.node(id).driver.listControllers().stale;
   }
 
   lastLeaderContact(id: string): number | null {
     return this.node(id).lastHeard.get(this.leader) ?? null;
-  }
-
-  stale(id: string): boolean {
-    return this.node(id).engine.stale(this.context(id));
   }
 
   // --- elections (modelled) ------------------------------------------------------------------
@@ -339,9 +341,16 @@ export class Sim {
     if (candidates.length === 0) return;
     this.leader = candidates[this.rng.int(0, candidates.length)]!;
     this.term++;
-    this.node(this.leader).leaderTerm = this.term;
     this.leaderLostAt = null;
     this.leaderChanges.push(this.now);
+    this.learnLeader(this.node(this.leader), this.leader, this.term);
+  }
+
+  /** Worst case for the membership layer: no check-quorum, a deposed leader keeps deciding. */
+  private sampleDeposed(): void {
+    for (const n of this.nodes.values()) {
+      if (n.state === 'up' && n.leaderTerm !== null && (n.id !== this.leader || !this.canLead(n.id))) this.deposedLeaderTicks++;
+    }
   }
 
   // --- faults ----------------------------------------------------------------------------------
@@ -359,25 +368,26 @@ export class Sim {
   kill(id: string): void {
     const n = this.node(id);
     n.state = 'down';
-    n.buffered = [];
-    n.leaderTerm = null;
+    n.driver.stop();
+    n.proc.kill();
   }
 
   restart(id: string): void {
     const old = this.node(id);
-    this.nodes.set(id, new SimNode(id, old.incarnation + 1, this));
+    this.start(id, old.incarnation + 1);
   }
 
   pause(id: string): void {
-    this.node(id).state = 'paused';
+    const n = this.node(id);
+    n.state = 'paused';
+    n.proc.stall();
   }
 
   resume(id: string): void {
     const n = this.node(id);
     n.state = 'up';
     // On SIGCONT Node runs its expired timers before it reads the queued sockets.
-    this.tick(id);
-    for (const m of n.buffered.splice(0)) this.handle(n, m);
+    n.proc.resume();
   }
 
   /**
@@ -392,102 +402,6 @@ export class Sim {
   }
 
   truth(id: string): MemberStatus {
-    return this.node(id).state === 'up' && !this.isolated.has(id) ? 'online' : 'offline';
+    return this.nodes.get(id)?.state === 'up' && !this.isolated.has(id) ? 'online' : 'offline';
   }
-}
-
-/** Samples every 100 ms; measures how long after each truth change the answers stayed wrong. */
-export class Checker {
-  private readonly changedAt = new Map<string, number>();
-  private readonly lastTruth = new Map<string, MemberStatus>();
-  private readonly lastWrongRow = new Map<string, number>();
-  private readonly lastWrongCommit = new Map<string, number>();
-  readonly rowConvergence: number[] = [];
-  /** The same, per change: which member, which way, how long until every healthy node showed it. */
-  readonly rowChanges: { readonly id: string; readonly to: MemberStatus; readonly at: number; readonly ms: number }[] = [];
-  readonly commitConvergence: number[] = [];
-  samples = 0;
-  right = 0;
-  isolatedSamples = 0;
-  readonly problems: string[] = [];
-
-  constructor(
-    private readonly sim: Sim,
-    private readonly budgetMs: number,
-    private readonly commitBudgetMs: number,
-    /** Cluster start-up: no leader yet, every node stale. */
-    private readonly warmupMs = 5000,
-  ) {
-    for (const id of sim.ids) {
-      this.changedAt.set(id, 0);
-      this.lastTruth.set(id, 'online');
-    }
-  }
-
-  sample(): void {
-    const sim = this.sim;
-    if (sim.now < this.warmupMs) return;
-    for (const id of sim.ids) {
-      const truth = sim.truth(id);
-      if (truth !== this.lastTruth.get(id)) {
-        this.close(id);
-        this.lastTruth.set(id, truth);
-        this.changedAt.set(id, sim.now);
-      }
-    }
-    // Every node that is itself healthy (and has been for a while) answers ctl correctly.
-    for (const o of sim.ids) {
-      if (sim.truth(o) !== 'online' || sim.now - (this.changedAt.get(o) ?? 0) < this.budgetMs) continue;
-      for (const row of sim.rowsAt(o)) {
-        this.samples++;
-        if (row.online === (sim.truth(row.id) === 'online')) this.right++;
-        else {
-          this.lastWrongRow.set(row.id, sim.now);
-          if (sim.now - (this.changedAt.get(row.id) ?? 0) > this.budgetMs) {
-            this.problems.push(`t=${sim.now}: ${o} shows ${row.id} online=${row.online} (${row.basis}), truth ${sim.truth(row.id)} since ${this.changedAt.get(row.id)}`);
-          }
-        }
-      }
-    }
-    // A running node cut off from everyone must not present itself as online, and says stale.
-    for (const [o, since] of sim.isolated) {
-      if (sim.node(o).state !== 'up' || sim.now - since <= this.budgetMs) continue;
-      const self = sim.rowsAt(o).find((r) => r.id === o);
-      this.isolatedSamples++;
-      if (self?.online !== false || !self.stale) this.problems.push(`t=${sim.now}: isolated ${o} shows itself online=${self?.online} stale=${self?.stale}`);
-    }
-    for (const id of sim.ids) {
-      if (sim.committed.get(id)?.status === sim.truth(id)) continue;
-      this.lastWrongCommit.set(id, sim.now);
-      if (sim.now - (this.changedAt.get(id) ?? 0) > this.commitBudgetMs) {
-        this.problems.push(`t=${sim.now}: committed ${id} ${sim.committed.get(id)?.status}, truth ${sim.truth(id)} since ${this.changedAt.get(id)}`);
-      }
-    }
-  }
-
-  finish(): void {
-    for (const id of this.sim.ids) this.close(id);
-  }
-
-  private close(id: string): void {
-    const since = this.changedAt.get(id) ?? 0;
-    if (since === 0) return;
-    const ms = Math.max(0, (this.lastWrongRow.get(id) ?? since) - since);
-    this.rowConvergence.push(ms);
-    this.rowChanges.push({ id, to: this.lastTruth.get(id) ?? 'online', at: since, ms });
-    this.commitConvergence.push(Math.max(0, (this.lastWrongCommit.get(id) ?? since) - since));
-  }
-}
-
-export const max = (xs: readonly number[]): number => xs.reduce((a, b) => Math.max(a, b), 0);
-
-export function runWithSampling(sim: Sim, checker: Checker, endMs: number, everyMs = 100): void {
-  let nextSample = 0;
-  sim.runUntil(endMs, () => {
-    while (sim.now >= nextSample) {
-      checker.sample();
-      nextSample += everyMs;
-    }
-  });
-  checker.finish();
 }

@@ -1,13 +1,14 @@
 /**
  * Whole-cluster simulations of the membership layer on simulated time (membership-sim.ts): every
- * node runs the product's MembershipEngine; pings and pongs cross a network with 50-200 ms of
- * jitter per message, and faults (kill, SIGSTOP, isolation, one-way and two-way link cuts,
- * isolating the leader) follow a schedule drawn from a seeded rng. Every failure message names
- * the seed that replays it.
+ * node runs the production MembershipDriver and engine; pings and pongs cross a network with
+ * 50-200 ms of jitter per message, and faults (kill, SIGSTOP, isolation, one-way and two-way
+ * link cuts, isolating the leader) follow a schedule drawn from a seeded rng. Every result
+ * names the seed that replays it.
  */
 import t from 'tap';
 import { seededRng, type Rng } from '../../src/util/rng.js';
-import { Checker, Sim, max, runWithSampling } from './membership-sim.js';
+import { Checker, max, percentile, runWithSampling } from './checker.js';
+import { Sim } from './membership-sim.js';
 
 for (const [base, dynamic, minutes, n] of [
   [2000, true, 30, 5],
@@ -100,48 +101,58 @@ function scheduleFaults(sim: Sim, rng: Rng, endMs: number, maxFaulty: number, lo
   }
 }
 
-/** MEMBERSHIP_SIM_SEED=k shifts every fault-simulation seed by k, to explore other schedules. */
-const SEED_OFFSET = Number(process.env['MEMBERSHIP_SIM_SEED'] ?? 0);
+/**
+ * The status targets of the contract (docs/fault-injection.md), asserted here on simulated time,
+ * which no machine load can disturb: accuracy >= 99.9 % (rows within the convergence budget of
+ * a change excused) and p99 convergence <= 3 s at base_timeout 2 s, <= 1.5 s at 500 ms, from 3
+ * to 11 nodes. The seeds are fixed, listed here and printed with every result.
+ */
+const TARGETS: ReadonlyArray<{ readonly n: number; readonly base: number; readonly seconds: number; readonly seeds: readonly number[] }> = [
+  { n: 3, base: 2000, seconds: 300, seeds: [7, 8, 9] },
+  { n: 5, base: 2000, seconds: 300, seeds: [11, 12] },
+  { n: 5, base: 500, seconds: 180, seeds: [13, 14] },
+  { n: 11, base: 2000, seconds: 180, seeds: [17] },
+  { n: 11, base: 500, seconds: 90, seeds: [19] },
+];
+const MIN_ACCURACY = 0.999;
 
-for (const [n, base, seconds, baseSeed] of [
-  [3, 2000, 300, 7],
-  [5, 2000, 300, 11],
-  [5, 500, 180, 13],
-  [11, 2000, 180, 17],
-  [11, 500, 90, 19],
-] as const) {
-  const seed = baseSeed + SEED_OFFSET;
-  void t.test(`${n} nodes, base ${base}ms, random kills, pauses, isolations (leader too) and link cuts under jitter: answers match the ground truth`, async (t) => {
-    const sim = new Sim({ n, seed, baseTimeoutMs: base, dynamic: true, jitter: [50, 200], electionTimeoutMs: 1000 });
-    const rng = seededRng(seed * 31);
-    const log: string[] = [];
-    const maxFaulty = Math.floor((n - 1) / 2) - (n >= 5 ? 1 : 0);
-    scheduleFaults(sim, rng, seconds * 1000, Math.max(1, maxFaulty), log);
-    const budget = base === 2000 ? 3000 : 1500;
-    // Committing needs a leader: when the leader itself failed, an election (up to two election
-    // timeouts in this model) comes first; then the leader's tick and a round trip.
-    const commitBudget = budget + 2 * 1000 + 600;
-    const checker = new Checker(sim, budget, commitBudget);
-    runWithSampling(sim, checker, seconds * 1000);
-    // The faults around the first problem, to read alongside it.
-    const firstAt = Number(/^t=(\d+)/.exec(checker.problems[0] ?? '')?.[1] ?? 0);
-    const near = log.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - firstAt) < 20_000);
-    const replay = `(seed ${seed}; faults near the first problem: ${near.join('; ')})`;
-    for (const kind of ['kill', 'pause', 'isolate', 'isolate-leader', 'cut']) t.ok(log.some((l) => l.includes(` ${kind} `)), `a ${kind} happened`);
-    t.ok(checker.isolatedSamples > 0, 'isolated nodes were checked too');
-    t.same(checker.problems.slice(0, 10), [], `no answer wrong beyond the convergence budget ${replay}`);
-    t.ok(max(checker.rowConvergence) <= budget, `list controllers converged within ${budget}ms: max ${max(checker.rowConvergence)}ms`);
-    t.ok(max(checker.commitConvergence) <= commitBudget, `cluster state converged within ${commitBudget}ms: max ${max(checker.commitConvergence)}ms`);
-    const wrongOrphans = sim.orphanDecisions.filter(({ d }) => d.status === 'offline' && sim.truth(d.id) === 'online');
-    t.ok(sim.deposedLeaderTicks > 100, `isolated leaders kept deciding for ${sim.deposedLeaderTicks} ticks`);
-    t.same(wrongOrphans.slice(0, 5), [], 'a leader cut off from the quorum never proposed its stale view');
-    t.ok(sim.syncEvents > 0, `the reconcilers audited divergences (${sim.syncEvents} events, ${sim.corrections.length} corrections)`);
-    const wrongCorrections = sim.corrections.filter(({ d, truth }) => d.status !== truth);
-    t.same(wrongCorrections.slice(0, 5).map(({ at, by, d }) => `t=${at} ${by}: ${d.id} ${d.status} (${d.reason}); faults: ${log.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - at) < 15_000).join('; ')}`), [], 'no reconciler ever forwarded a correction against the truth of that moment');
-    // Wrong answers happen only inside convergence windows (checked above); with a fault every
-    // ~9 s they still add up to a few percent here, far more faults than a real cluster sees.
-    t.ok(checker.right / checker.samples >= 0.9, `accuracy ${(checker.right / checker.samples).toFixed(5)} over ${checker.samples} samples`);
-    t.comment(`rows p max ${max(checker.rowConvergence)}ms, commits max ${max(checker.commitConvergence)}ms, leader changes ${sim.leaderChanges.length}, accuracy ${(checker.right / checker.samples).toFixed(5)}`);
+for (const { n, base, seconds, seeds } of TARGETS) {
+  void t.test(`${n} nodes, base ${base}ms, random kills, pauses, isolations (leader too) and link cuts under jitter: answers match the ground truth and meet the status targets (seeds ${seeds.join(', ')})`, async (t) => {
+    for (const seed of seeds) {
+      const sim = new Sim({ n, seed, baseTimeoutMs: base, dynamic: true, jitter: [50, 200], electionTimeoutMs: 1000 });
+      const rng = seededRng(seed * 31);
+      const log: string[] = [];
+      const maxFaulty = Math.floor((n - 1) / 2) - (n >= 5 ? 1 : 0);
+      scheduleFaults(sim, rng, seconds * 1000, Math.max(1, maxFaulty), log);
+      const budget = base === 2000 ? 3000 : 1500;
+      // Committing needs a leader: when the leader itself failed, an election (up to two election
+      // timeouts in this model) comes first; then the leader's tick and a round trip.
+      const commitBudget = budget + 2 * 1000 + 600;
+      const checker = new Checker(sim, budget, commitBudget);
+      runWithSampling(sim, checker, seconds * 1000);
+      // The faults around the first problem, to read alongside it.
+      const firstAt = Number(/^t=(\d+)/.exec(checker.problems[0] ?? '')?.[1] ?? 0);
+      const near = log.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - firstAt) < 20_000);
+      const replay = `(seed ${seed}; faults near the first problem: ${near.join('; ')})`;
+      for (const kind of ['kill', 'pause', 'isolate', 'isolate-leader', 'cut']) t.ok(log.some((l) => l.includes(` ${kind} `)), `seed ${seed}: a ${kind} happened`);
+      t.ok(checker.isolatedSamples > 0, `seed ${seed}: isolated nodes were checked too`);
+      t.same(checker.problems.slice(0, 10), [], `seed ${seed}: no answer wrong beyond the convergence budget ${replay}`);
+      const accuracy = checker.scoredRight / checker.scored;
+      const p99 = percentile(checker.rowConvergence, 99);
+      t.ok(accuracy >= MIN_ACCURACY, `seed ${seed}: status accuracy ${(accuracy * 100).toFixed(3)} % over ${checker.scored} answers (target ${MIN_ACCURACY * 100} %)`);
+      t.ok(p99 <= budget, `seed ${seed}: p99 convergence ${p99} ms over ${checker.rowConvergence.length} changes (target ${budget} ms; max ${max(checker.rowConvergence)} ms)`);
+      t.ok(max(checker.commitConvergence) <= commitBudget, `seed ${seed}: cluster state converged within ${commitBudget}ms: max ${max(checker.commitConvergence)}ms`);
+      const wrongOrphans = sim.orphanDecisions.filter(({ d }) => d.status === 'offline' && sim.truth(d.id) === 'online');
+      t.ok(sim.deposedLeaderTicks > 100, `seed ${seed}: isolated leaders kept deciding for ${sim.deposedLeaderTicks} samples`);
+      t.same(wrongOrphans.slice(0, 5), [], `seed ${seed}: a leader cut off from the quorum never proposed its stale view`);
+      t.ok(sim.syncEvents > 0, `seed ${seed}: the reconcilers audited divergences (${sim.syncEvents} events, ${sim.corrections.length} corrections)`);
+      const wrongCorrections = sim.corrections.filter(({ d, truth }) => d.status !== truth);
+      t.same(wrongCorrections.slice(0, 5).map(({ at, by, d }) => `t=${at} ${by}: ${d.id} ${d.status} (${d.reason}); faults: ${log.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - at) < 15_000).join('; ')}`), [], `seed ${seed}: no reconciler ever forwarded a correction against the truth of that moment`);
+      // Counting every answer, also those inside a convergence window: with a fault every ~9 s
+      // that still adds up to a few percent, far more faults than a real cluster sees.
+      t.ok(checker.right / checker.samples >= 0.9, `seed ${seed}: raw accuracy ${(checker.right / checker.samples).toFixed(5)} over ${checker.samples} samples`);
+      t.comment(`seed ${seed}: accuracy ${(accuracy * 100).toFixed(3)} %, convergence p50 ${percentile(checker.rowConvergence, 50)} p99 ${p99} max ${max(checker.rowConvergence)} ms, commits max ${max(checker.commitConvergence)} ms, leader changes ${sim.leaderChanges.length}`);
+    }
   });
 }
 
@@ -157,12 +168,6 @@ void t.test('a paused node does not accuse its peers when it resumes', async (t)
   t.equal(sim.committed.get('c2')?.status, 'online', 'back online after resuming');
 });
 
-/** The p-th percentile (nearest rank) of `xs`. */
-const percentile = (xs: readonly number[], p: number): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-};
-
 /**
  * The budget of docs/membership.md section 6 at 11 nodes. An offline verdict needs six of the
  * eleven detectors to time the member out (timeout base + 2 x RTT, about 2.5 s here); because
@@ -171,7 +176,7 @@ const percentile = (xs: readonly number[], p: number): number => {
  * seeds converged in 2.75-2.78 s at worst; now 2.60-2.63 s (seeds 1008-1013).
  */
 void t.test('11 nodes, base 2000ms, 50-200 ms jitter: every healthy node shows a failed or isolated member (the leader too) offline within 2.65 s, and back within 0.6 s', async (t) => {
-  const seed = 1008 + SEED_OFFSET;
+  const seed = 1008;
   const sim = new Sim({ n: 11, seed, baseTimeoutMs: 2000, dynamic: true, jitter: [50, 200], electionTimeoutMs: 1000 });
   const rng = seededRng(seed * 7);
   const kinds = ['isolate', 'isolate-leader', 'kill', 'pause'] as const;

@@ -13,7 +13,8 @@ import { LevelRaftStorage } from '../../src/storage/level-raft-storage.js';
 import { StorageIoError } from '../../src/storage/errors.js';
 import { RaftHost } from '../../src/node/raft-host.js';
 import { HostError } from '../../src/api/consensus-port.js';
-import { encodeBootstrapContext } from '../../src/node/conf-members.js';
+import { confEntryToMembersCommand, encodeBootstrapContext } from '../../src/node/conf-members.js';
+import { systemScheduler } from '../../src/util/clock.js';
 import { seededRng } from '../../src/util/rng.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -29,7 +30,7 @@ async function startHost(dir: string, onFatal: (err: Error) => void): Promise<{ 
     persisted = { hardState: b.hardState, entries: [b.entry], snapshot: null };
   }
   const sm = new StateMachine();
-  const host = new RaftHost({ id: 'n1', timing, storage, persisted, stateMachine: sm, rng: seededRng(1), logger: pino({ level: 'silent' }), send: () => undefined, onFatal });
+  const host = new RaftHost({ id: 'n1', timing, storage, persisted, stateMachine: sm, confCommand: confEntryToMembersCommand, scheduler: systemScheduler, rng: seededRng(1), logger: pino({ level: 'silent' }), send: () => undefined, onFatal });
   host.start();
   await waitFor(() => host.softState().leader === 'n1', 'the single node to lead', 5000);
   return { host, storage, sm };

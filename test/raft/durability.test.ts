@@ -31,6 +31,7 @@ function follower(): { node: RawNode; storage: MemoryStorage; settle: () => Read
       if (rd.snapshot) storage.applySnapshot(rd.snapshot);
       storage.append(rd.entries);
       if (rd.hardState) storage.setHardState(rd.hardState);
+      for (const e of rd.committedEntries) if (e.kind === 'conf') node.applyConfChange(e);
       node.advance(rd);
       out.push(rd);
     }

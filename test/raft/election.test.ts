@@ -82,7 +82,7 @@ void t.test('§5.4.1: a candidate whose log is behind a majority cannot win', as
   // The leader disappears; c comes back and is the first to time out.
   s.heal();
   s.isolate('a');
-  s.tick('b', s.settings.electionTicks); // b's lease on a expires
+  s.tick('b', s.electionTicks); // b's lease on a expires
   s.runUntil(() => s.status('c').role === 'pre-candidate', ['c']);
   s.stabilize();
   const refusals = ofType(s.sent, 'PreVoteResp').filter((m) => m.from === 'b' && m.to === 'c');

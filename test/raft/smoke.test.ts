@@ -30,7 +30,10 @@ void t.test('three nodes elect one leader and commit a proposal everywhere', asy
           n.storage.append(rd.entries);
           if (rd.hardState) n.storage.setHardState(rd.hardState);
           queue.push(...rd.messages);
-          for (const e of rd.committedEntries) if (e.kind === 'normal') n.applied.push(new TextDecoder().decode(e.data));
+          for (const e of rd.committedEntries) {
+            if (e.kind === 'normal') n.applied.push(new TextDecoder().decode(e.data));
+            if (e.kind === 'conf') n.node.applyConfChange(e);
+          }
           n.node.advance(rd);
         }
       }

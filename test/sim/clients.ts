@@ -2,8 +2,9 @@
  * The simulated clients: the writes they proposed, which were acknowledged, and the reads
  * they issued. This is where the client-visible guarantees are checked:
  *
- *  - a write is acknowledged only when the leader that proposed it applied it at the index and
- *    term propose() returned (anything else at that index means the proposal was lost);
+ *  - a write is acknowledged when the RaftHost that took it resolves its proposal; the entry
+ *    applied at the index and term the proposal landed at must then be that write (RaftHost
+ *    rejects a proposal whose index another entry took);
  *  - no acknowledged write is ever lost: the entry applied at its index is that write, on
  *    every node, and at the end every member's value for its key is that write or a later one;
  *  - a read (ReadIndex, on a leader or a follower) returns a value at least as new as every
@@ -11,9 +12,9 @@
  *    completed before it returned (linearizability orders completed operations in real time);
  *    its read index is likewise at least every earlier acknowledged write's and completed read's.
  */
-import type { Entry, NodeId } from '../../src/raft/index.js';
-import { InvariantViolation } from './invariants.js';
-import { decodePut, type KvRecord, type PutCommand } from './kv.js';
+import type { NodeId } from '../../src/raft/index.js';
+import { InvariantViolation, type SafetyChecker } from './invariants.js';
+import { encodePut, entryIdentity, type KvRecord, type PutCommand } from './kv.js';
 
 export interface AckedWrite {
   readonly id: string;
@@ -21,12 +22,6 @@ export interface AckedWrite {
   readonly index: number;
   readonly term: number;
   readonly node: NodeId;
-}
-
-interface Proposal {
-  readonly cmd: PutCommand;
-  readonly incarnation: number;
-  readonly term: number;
 }
 
 interface PendingRead {
@@ -41,7 +36,6 @@ interface PendingRead {
 export class ClientTracker {
   private nextWrite = 1;
   private nextRead = 1;
-  private readonly proposals = new Map<NodeId, Map<number, Proposal>>();
   private readonly ackedWrites: AckedWrite[] = [];
   /** Per key: the newest write index a completed operation (ack or read) made visible. */
   private readonly newestByKey = new Map<string, number>();
@@ -59,38 +53,27 @@ export class ClientTracker {
     return { id: `w${n}`, key, value: `v${n}` };
   }
 
-  proposed(node: NodeId, incarnation: number, cmd: PutCommand, at: { index: number; term: number }): void {
-    let mine = this.proposals.get(node);
-    if (!mine) this.proposals.set(node, (mine = new Map()));
-    mine.set(at.index, { cmd, incarnation, term: at.term });
-  }
-
-  /** How many proposals are still waiting on `node`. */
-  waiting(node: NodeId): number {
-    return this.proposals.get(node)?.size ?? 0;
-  }
-
-  /** `node` applied `e`; returns the write this acknowledges, if any. */
-  onApply(node: NodeId, incarnation: number, e: Entry): AckedWrite | null {
-    const mine = this.proposals.get(node);
-    const p = mine?.get(e.index);
-    if (!mine || !p) return null;
-    mine.delete(e.index);
-    if (p.incarnation !== incarnation) return null; // the proposing process died: the client gave up
-    const put = e.kind === 'normal' ? decodePut(e.data) : null;
-    if (e.term !== p.term || put?.id !== p.cmd.id) return null; // overwritten: the proposal was lost
-    const w: AckedWrite = { id: p.cmd.id, key: p.cmd.key, index: e.index, term: e.term, node };
+  /**
+   * `node` acknowledged `cmd`, proposed at `at`. What was applied at that index (by the first
+   * node to apply it, which the state machine safety check holds every other node to) must be
+   * that very entry.
+   */
+  onAck(node: NodeId, cmd: PutCommand, at: { index: number; term: number }, safety: SafetyChecker): AckedWrite {
+    const expected = entryIdentity({ index: at.index, term: at.term, kind: 'normal', data: encodePut(cmd) });
+    const applied = safety.appliedIdentity(at.index);
+    if (applied !== expected) {
+      throw new InvariantViolation(
+        'wrong-acknowledgement',
+        `${node} acknowledged ${cmd.id} at ${at.index}/${at.term}, where ${applied === undefined ? 'nothing' : JSON.stringify(applied)} was applied`,
+      );
+    }
+    const w: AckedWrite = { id: cmd.id, key: cmd.key, index: at.index, term: at.term, node };
     this.ackedWrites.push(w);
     this.observed(w.key, w.index, w.index);
     return w;
   }
 
-  /** The process died: its clients' pending proposals will never be answered. */
-  onCrash(node: NodeId): void {
-    this.proposals.delete(node);
-  }
-
-  /** Registers a read of `key` issued now and returns its ReadIndex context. */
+  /** Registers a read of `key` issued now and returns its id. */
   issueRead(node: NodeId, key: string): string {
     const context = `r${this.nextRead++}`;
     this.reads.set(context, {
@@ -102,7 +85,7 @@ export class ClientTracker {
     return context;
   }
 
-  /** The read was dropped (the node knew no leader): nobody will serve it. */
+  /** The read was refused or failed: nobody will serve it. */
   abandonRead(context: string): void {
     this.reads.delete(context);
   }

@@ -1,33 +1,39 @@
 /**
- * N in-process Raft nodes on a simulated network, driven one event at a time: a tick of the
- * clock or the delivery of one message. After every event the safety invariants are checked
- * (invariants.ts) and client guarantees are tracked (clients.ts).
+ * N simulated controllers, each running the production RaftHost (sim-node.ts), on a simulated
+ * network and simulated time (sim-time.ts). Every timer, "run soon" callback, message delivery
+ * and disk completion is one event of one agenda, ordered by the seed; after every event the
+ * safety invariants are checked (invariants.ts) and client guarantees are tracked (clients.ts).
  *
- * Membership follows the log: `members()` is the configuration of the highest applied
- * conf entry anywhere. A removed node that applied its own removal shuts down (as etcd's
- * server does) and is never restarted; one that never learned of it keeps running as a zombie.
+ * Membership follows the log: `members()` is the configuration the core reported for the
+ * highest applied conf entry anywhere. A removed node that applied its own removal shuts down
+ * (as etcd's server does) and is never restarted; one that never learned of it keeps running
+ * as a zombie.
  */
+import { HostError } from '../../src/api/consensus-port.js';
+import type { RaftHost } from '../../src/node/raft-host.js';
 import {
   bootstrapState,
-  decodeConfEntry,
-  MemoryStorage,
   RaftError,
   type ConfEntry,
   type ConfState,
   type Entry,
+  type MemoryStorage,
   type Message,
   type NodeId,
-  type ReadState,
-  type Ready,
-  type Snapshot,
+  type SnapshotMeta,
   type SoftState,
 } from '../../src/raft/index.js';
+import type { StorageUpdate } from '../../src/node/raft-ports.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { ClientTracker } from './clients.js';
-import { InvariantViolation, SafetyChecker, type LogView } from './invariants.js';
+import { bootstrapDisk } from './disk.js';
+import { SafetyChecker } from './invariants.js';
+import { checkNodes, confText, leansOnOwnCopy, logView, mix } from './node-checks.js';
 import { encodePut } from './kv.js';
 import { SimNetwork, type DropReason, type FaultSettings, type InFlight } from './network.js';
-import { bootstrapDisk, SimNode, type NodeObserver, type NodeSettings } from './sim-node.js';
+import { SimNode, startAsPersisted, type NodeEnv, type NodeObserver, type NodeSettings, type StartDecision } from './sim-node.js';
+import type { DiskLatency } from './sim-storage.js';
+import { SimProcess, SimWorld } from './sim-time.js';
 import type { Trace } from './trace.js';
 
 export const STAT_NAMES = [
@@ -36,6 +42,8 @@ export const STAT_NAMES = [
   'crashes',
   'restarts',
   'lostUnsynced',
+  'crashesMidWrite',
+  'leaderCrashesAheadOfDisk',
   'snapshotsTaken',
   'snapshotsInstalled',
   'proposals',
@@ -46,6 +54,8 @@ export const STAT_NAMES = [
   'transfersCompleted',
   'learnersAdded',
   'promotions',
+  'promotionsFromTwoVoters',
+  'crashesMidConfChange',
   'removals',
   'leaderSelfRemovals',
   'partitions',
@@ -57,60 +67,100 @@ export function emptyStats(): SimStats {
   return Object.fromEntries(STAT_NAMES.map((k) => [k, 0])) as SimStats;
 }
 
+/** How long a node's writes take: fsyncs up to `syncMaxMs`, unsynced writes up to `writeMaxMs`. */
+export interface DiskSettings {
+  readonly syncMaxMs: number;
+  readonly writeMaxMs: number;
+}
+
 export interface ClusterOptions {
   readonly seed: number;
   readonly voters: readonly NodeId[];
   readonly node: NodeSettings;
   readonly faults: FaultSettings;
-  /** Probability that a crash loses the writes that were not synced. */
+  readonly disk: DiskSettings;
+  /** Probability that a crash loses some of the writes that were not yet durable. */
   readonly loseUnsyncedRate: number;
   readonly trace: Trace;
+  /** Lets a test plant a bug in every RaftHost the cluster starts. */
+  readonly plant?: (host: RaftHost) => void;
+  /** Lets a test refuse a delivery as a broken receiver would (the message is lost). */
+  readonly refuse?: (m: Message, receiver: RaftHost) => boolean;
+  readonly startDecision?: StartDecision;
 }
 
-interface Report {
-  readonly f: InFlight;
-  readonly kind: 'unreachable' | 'snapshot-ok' | 'snapshot-failed';
-}
+/** Proposals and reads give up after this many election timeouts (a client's deadline). */
+const CLIENT_TIMEOUT_ELECTIONS = 20;
 
 export class Cluster implements NodeObserver {
+  readonly world = new SimWorld();
   readonly net: SimNetwork;
   readonly safety = new SafetyChecker();
   readonly clients = new ClientTracker();
   readonly nodes = new Map<NodeId, SimNode>();
   readonly stats = emptyStats();
   readonly trace: Trace;
+  /** One tick of every RaftHost's timer, in ms. */
+  readonly tickMs: number;
   /** For choices the harness makes itself (whether a crash loses unsynced writes). */
   private readonly rng: Rng;
+  private readonly diskRng: Rng;
+  private readonly env: NodeEnv;
   private latestConf: { index: number; conf: ConfState } = { index: 0, conf: { voters: [], learners: [] } };
   private readonly everMember = new Set<NodeId>();
   private readonly retired = new Set<NodeId>();
+  private readonly lost = new Set<NodeId>();
   private readonly confIndexesSeen = new Set<number>();
-  private reports: Report[] = [];
-  /**
-   * Set by a test: a stalled process (starved of CPU, or stopped) neither ticks nor reads its
-   * messages, which wait for it in order (`held`); it runs its timers first when it resumes.
-   */
-  stalled: ((id: NodeId) => boolean) | null = null;
-  private readonly held = new Map<NodeId, InFlight[]>();
   private transferTarget: NodeId | null = null;
+  private armed: { readonly until: number; readonly restart: boolean } | null = null;
+  private armedConf: { readonly until: number; readonly forGood: boolean } | null = null;
+  /** Where each node's process last applied a conf entry. */
+  private readonly confAppliedAt = new Map<NodeId, { readonly index: number; readonly incarnation: number }>();
+  private readonly crashedAt = new Map<NodeId, number>();
+  /** The process of each node's latest incarnation. */
+  private readonly procs = new Map<NodeId, SimProcess>();
   private nextNodeNumber: number;
+  /** Set by a test: asked at each firing of a node's timer; true misses it (a starved process). */
+  missTimer: ((id: NodeId) => boolean) | null = null;
 
   constructor(private readonly opts: ClusterOptions) {
     this.trace = opts.trace;
+    this.tickMs = Math.max(5, Math.floor(opts.node.heartbeatIntervalMs / 2));
     this.rng = seededRng(mix(opts.seed, 0x5eed));
-    this.net = new SimNetwork(seededRng(mix(opts.seed, 0x6e7)), opts.faults);
+    this.diskRng = seededRng(mix(opts.seed, 0xd15c));
+    this.net = new SimNetwork(seededRng(mix(opts.seed, 0x6e7)), opts.faults, this.tickMs);
     this.net.onDrop = (f, reason) => this.onDrop(f, reason);
+    this.net.onEnqueue = (f) => this.world.at(f.deliverAt, () => this.pump());
+    this.world.afterEvent = () => this.checkStep();
     this.nextNodeNumber = opts.voters.length + 1;
+    const latency: DiskLatency = {
+      syncMs: () => this.diskRng.next() * opts.disk.syncMaxMs,
+      writeMs: () => this.diskRng.next() * opts.disk.writeMaxMs,
+    };
+    this.env = {
+      settings: opts.node,
+      latency,
+      observer: this,
+      startDecision: opts.startDecision ?? startAsPersisted,
+      newProcess: (n) => {
+        const p = new SimProcess(this.world);
+        p.missTimer = () => this.missTimer?.(n.id) === true;
+        this.procs.set(n.id, p);
+        return p;
+      },
+      rngFor: (n) => this.nodeRng(n),
+      send: (n, msgs) => this.send(n, msgs),
+      plant: opts.plant,
+    };
     const b = bootstrapState(opts.voters, '');
-    for (const id of opts.voters) {
-      this.nodes.set(id, new SimNode(id, opts.node, this, bootstrapDisk(b.entry, b.hardState)));
-    }
-    for (const n of this.nodes.values()) n.start(this.nodeRng(n));
-    this.checkStep();
+    for (const id of opts.voters) this.nodes.set(id, new SimNode(id, this.env, bootstrapDisk(b.entry, b.hardState)));
+    // Processes start at slightly different instants, so their timers are out of phase.
+    for (const n of this.nodes.values()) this.world.at(this.rng.next() * this.tickMs, () => this.startNode(n));
+    this.world.runUntil(this.tickMs);
   }
 
   get now(): number {
-    return this.net.now;
+    return this.world.now;
   }
 
   note(text: string): void {
@@ -129,9 +179,26 @@ export class Cluster implements NodeObserver {
     return [...this.nodes.values()].filter((n) => n.up);
   }
 
-  /** Crashed nodes that may be restarted. */
+  /** Crashed nodes that may be restarted (not retired, not lost for good). */
   down(): SimNode[] {
-    return [...this.nodes.values()].filter((n) => !n.up && !this.retired.has(n.id));
+    return [...this.nodes.values()].filter((n) => !n.up && !this.retired.has(n.id) && !this.lost.has(n.id));
+  }
+
+  /** Nodes whose machine died for good: never restarted by the schedule. */
+  lostForGood(): ReadonlySet<NodeId> {
+    return this.lost;
+  }
+
+  /** The node's machine died for good (it must be down): the schedule never restarts it. */
+  loseForGood(id: NodeId): void {
+    if (this.get(id).up || this.lost.has(id)) return;
+    this.lost.add(id);
+    this.note(`LOST ${id} for good`);
+  }
+
+  /** Gives a node lost for good back to the schedule (the liveness check needs it after all). */
+  unlose(id: NodeId): void {
+    this.lost.delete(id);
   }
 
   leaders(): SimNode[] {
@@ -171,126 +238,139 @@ export class Cluster implements NodeObserver {
     return this.retired.has(id);
   }
 
+  /** Of `nodes`, the one that crashed last. */
+  lastCrashed(nodes: readonly SimNode[]): SimNode | null {
+    let best: SimNode | null = null;
+    for (const n of nodes) if (best === null || (this.crashedAt.get(n.id) ?? -1) > (this.crashedAt.get(best.id) ?? -1)) best = n;
+    return best;
+  }
+
   // ---- time ------------------------------------------------------------------------------
 
-  /**
-   * One tick of the clock on every running node (or only on those `runs` picks: a starved
-   * process whose timer did not fire), then every message that is now due.
-   */
-  tick(runs?: (id: NodeId) => boolean): void {
-    this.net.now++;
+  /** Runs every event of the next tick's worth of time. */
+  tick(): void {
     this.stats.ticks++;
-    for (const n of this.nodes.values()) {
-      if (!n.up || this.stalled?.(n.id) === true || (runs !== undefined && !runs(n.id))) continue;
-      n.node().tick();
-      n.drain();
-    }
-    this.flushReports();
-    this.checkStep();
-    this.deliverHeld();
-    this.deliverDue();
+    this.world.runUntil(this.world.now + this.tickMs);
   }
 
-  /** Messages that waited for a stalled node, once it runs again (after its timers, as Node does). */
-  private deliverHeld(): void {
-    for (const [id, held] of [...this.held]) {
-      if (this.stalled?.(id) === true) continue;
-      this.held.delete(id);
-      for (const f of held) {
-        this.deliver(f);
-        this.flushReports();
-        this.checkStep();
-      }
+  // ---- the network -----------------------------------------------------------------------
+
+  private send(n: SimNode, msgs: readonly Message[]): void {
+    this.net.now = this.world.now;
+    for (const m of msgs) {
+      this.safety.checkDurableBeforeSend(m, n.disk, (i) => logView(n.log()).term(i));
+      this.net.send(m, n.incarnation, this.nodes.get(m.to)?.incarnation ?? 0);
     }
   }
 
-  /** Delivers every message due by now, one at a time, checking invariants after each. */
-  deliverDue(): void {
-    for (let guard = 0; ; guard++) {
-      if (guard > 200000) throw new Error('sim: messages keep arriving within one tick');
-      const f = this.net.takeDue();
-      this.flushReports();
-      if (!f) return;
-      this.deliver(f);
-      this.flushReports();
-      this.checkStep();
-    }
+  /** One copy is due: deliver the next one (the network keeps them in order). */
+  private pump(): void {
+    this.net.now = this.world.now;
+    const f = this.net.takeDue();
+    if (f) this.deliver(f);
   }
 
   private deliver(f: InFlight): void {
     const m = f.msg;
     const dest = this.nodes.get(m.to);
-    if (!dest || !dest.up) {
+    const src = this.nodes.get(m.from);
+    // A message whose receiver or sender died since it was sent is lost half the time: it was
+    // in the dead process's socket buffers or send queue, rather than already on the wire.
+    const receiverDied = dest !== undefined && dest.incarnation !== f.receiverIncarnation;
+    const senderDied = src !== undefined && (!src.up || src.incarnation !== f.senderIncarnation);
+    const died = (receiverDied || senderDied) && this.rng.next() < 0.5;
+    if (!dest || !dest.up || died) {
       this.trace.message(this.now, 'lost(down)', m);
       this.onDrop(f, 'partition'); // a connection to a dead process fails like a partition
       return;
     }
-    if (this.stalled?.(m.to) === true) {
-      this.held.set(m.to, [...(this.held.get(m.to) ?? []), f]);
-      return;
-    }
-    this.trace.message(this.now, 'deliver', m);
-    dest.node().step(m);
-    dest.drain();
-    if (m.type === 'InstallSnapshot') this.reports.push({ f, kind: 'snapshot-ok' });
+    dest.proc().dispatch(() => {
+      const host = dest.host();
+      if (this.opts.refuse?.(m, host) === true) {
+        this.trace.message(this.now, 'refused', m);
+        return;
+      }
+      this.trace.message(this.now, 'deliver', m);
+      host.noteMessageFrom(m.from);
+      host.step(m);
+      if (m.type === 'InstallSnapshot') this.report(f, (h) => h.reportSnapshot(m.to, true));
+    });
   }
 
   private onDrop(f: InFlight, reason: DropReason): void {
     if (reason !== 'partition' || this.nodes.get(f.msg.to)?.up) this.trace.message(this.now, `drop(${reason})`, f.msg);
-    // Reports go back to the sender after the current Ready is done: never re-enter its driver loop.
-    if (reason === 'partition') this.reports.push({ f, kind: 'unreachable' });
-    if (f.msg.type === 'InstallSnapshot') this.reports.push({ f, kind: 'snapshot-failed' });
+    if (reason === 'partition') this.report(f, (h) => h.reportUnreachable(f.msg.to));
+    if (f.msg.type === 'InstallSnapshot') this.report(f, (h) => h.reportSnapshot(f.msg.to, false));
   }
 
-  /** What a transport tells the sender: a peer is unreachable, a snapshot arrived or failed. */
-  private flushReports(): void {
-    while (this.reports.length > 0) {
-      const batch = this.reports;
-      this.reports = [];
-      for (const { f, kind } of batch) {
-        const sender = this.nodes.get(f.msg.from);
-        if (!sender?.up || sender.incarnation !== f.senderIncarnation) continue;
-        if (kind === 'unreachable') sender.node().reportUnreachable(f.msg.to);
-        else sender.node().reportSnapshot(f.msg.to, kind === 'snapshot-ok');
-        sender.drain();
-      }
-    }
+  /** What a transport tells the sender (a peer unreachable, a snapshot streamed or not): an event of the sender's process. */
+  private report(f: InFlight, fn: (h: RaftHost) => void): void {
+    const sender = this.nodes.get(f.msg.from);
+    if (!sender?.up || sender.incarnation !== f.senderIncarnation) return;
+    const host = sender.host();
+    sender.proc().post(0, () => fn(host));
   }
 
   // ---- faults ----------------------------------------------------------------------------
 
-  crash(id: NodeId): void {
+  /** Kills a process; some of its writes not yet durable are lost (`powerLoss`: all of them). */
+  crash(id: NodeId, powerLoss = false): void {
     const n = this.get(id);
     if (!n.up) return;
-    this.held.delete(id);
-    const lose = this.rng.next() < this.opts.loseUnsyncedRate;
-    const lost = n.crash(lose);
+    const pending = n.disk.unsynced();
+    const applied = n.sm.appliedIndex;
+    if (leansOnOwnCopy(n)) this.stats.leaderCrashesAheadOfDisk++;
+    const keep = powerLoss ? 0 : pending > 0 && this.rng.next() < this.opts.loseUnsyncedRate ? this.rng.int(0, pending) : pending;
+    const lost = n.crash(keep);
+    this.crashedAt.set(id, this.now);
     this.safety.forgetNode(id);
-    this.clients.onCrash(id);
     this.stats.crashes++;
+    if (pending > 0) this.stats.crashesMidWrite++;
     if (lost > 0) this.stats.lostUnsynced++;
-    this.note(`CRASH ${id}${lost > 0 ? ` (lost ${lost} unsynced writes)` : ''}`);
+    const durable = n.disk.lastIndex();
+    this.note(`CRASH ${id}${pending > 0 ? ` (${pending} writes not durable, ${lost} lost; applied ${applied}, durable log up to ${durable})` : ''}`);
   }
 
   restart(id: NodeId): void {
     const n = this.get(id);
-    if (n.up || this.retired.has(id)) return;
+    if (n.up || this.retired.has(id) || this.lost.has(id)) return;
     this.stats.restarts++;
-    n.start(this.nodeRng(n));
+    if (!this.startNode(n)) return;
     const st = n.status();
     this.note(`RESTART ${id} term=${st.term} commit=${st.commit} applied=${st.applied} last=${st.lastIndex}`);
-    this.flushReports();
+  }
+
+  private startNode(n: SimNode): boolean {
+    const started = n.start();
+    if (!started) this.note(`${n.id} refused to start`);
     this.checkStep();
+    return started;
   }
 
   /** Stops a removed node for good. */
   retire(id: NodeId): void {
     const n = this.get(id);
-    if (n.up) n.crash(false);
-    this.clients.onCrash(id);
+    if (n.up) n.crash(n.disk.unsynced());
     this.safety.forgetNode(id);
     this.retired.add(id);
     this.note(`RETIRE ${id}`);
+  }
+
+  /** A stalled process neither runs timers nor reads messages for `ms`; then it catches up. */
+  stall(id: NodeId, ms: number): void {
+    const proc = this.procs.get(id);
+    if (!this.get(id).up || proc === undefined) return;
+    proc.stall();
+    this.world.at(this.now + ms, () => proc.resume());
+  }
+
+  /** A stalled process runs again now: its expired timers first, then what waited for it. */
+  resume(id: NodeId): void {
+    this.procs.get(id)?.resume();
+  }
+
+  isStalled(id: NodeId): boolean {
+    return this.get(id).up && this.procs.get(id)?.isStalled === true;
   }
 
   /** Removed nodes that know they were removed shut down; removed nodes that are down stay down. */
@@ -298,12 +378,17 @@ export class Cluster implements NodeObserver {
     for (const id of this.everMember) {
       if (this.isMember(id) || this.retired.has(id)) continue;
       const n = this.get(id);
-      const knows = n.up && !n.sm.conf.voters.includes(id) && !n.sm.conf.learners.includes(id);
+      const conf = n.up ? n.status().conf : null;
+      const knows = conf !== null && !conf.voters.includes(id) && !conf.learners.includes(id);
       if (!n.up || (knows && this.rng.next() < 0.3)) this.retire(id);
     }
   }
 
   // ---- clients ---------------------------------------------------------------------------
+
+  private get clientTimeoutMs(): number {
+    return CLIENT_TIMEOUT_ELECTIONS * this.opts.node.electionTimeoutMs;
+  }
 
   /** A client writes `key` through `via` (default: a random current leader). Returns the write's id if a leader took it. */
   propose(key: string, via?: SimNode): string | null {
@@ -315,9 +400,15 @@ export class Cluster implements NodeObserver {
     const l = leaders[this.rng.int(0, leaders.length)]!;
     const cmd = this.clients.newWrite(key);
     this.stats.proposals++;
-    const ok = this.attempt(`propose ${cmd.id} ${key}=${cmd.value} via ${l.id}`, l, () => {
-      const at = l.node().propose(encodePut(cmd));
-      this.clients.proposed(l.id, l.incarnation, cmd, at);
+    const ok = this.attempt(`propose ${cmd.id} ${key}=${cmd.value} via ${l.id}`, () => {
+      const at = l.host().startProposal(encodePut(cmd), this.clientTimeoutMs, {
+        resolve: () => {
+          const ack = this.clients.onAck(l.id, cmd, at, this.safety);
+          this.stats.acked++;
+          this.note(`ACK ${ack.id} ${ack.key} at ${ack.index}/${ack.term} by ${l.id}`);
+        },
+        reject: () => undefined,
+      });
       return `at ${at.index}/${at.term}`;
     });
     return ok ? cmd.id : null;
@@ -327,13 +418,19 @@ export class Cluster implements NodeObserver {
   read(id: NodeId, key: string): void {
     const n = this.get(id);
     if (!n.up) return;
-    const context = this.clients.issueRead(id, key);
+    const read = this.clients.issueRead(id, key);
     this.stats.reads++;
-    const ok = this.attempt(`read ${context} ${key} via ${id}`, n, () => {
-      n.node().readIndex(context);
+    const ok = this.attempt(`read ${read} ${key} via ${id}`, () => {
+      n.host().startRead(this.clientTimeoutMs, {
+        resolve: (index) => {
+          this.clients.onReadServed(id, read, index, (k) => n.sm.get(k));
+          this.stats.readsServed = this.clients.readsServed;
+        },
+        reject: () => this.clients.abandonRead(read),
+      });
       return '';
     });
-    if (!ok) this.clients.abandonRead(context);
+    if (!ok) this.clients.abandonRead(read);
   }
 
   // ---- administration --------------------------------------------------------------------
@@ -342,8 +439,8 @@ export class Cluster implements NodeObserver {
     const l = this.leader();
     if (!l) return;
     this.stats.transfers++;
-    this.attempt(`transfer ${l.id} -> ${to}`, l, () => {
-      l.node().transferLeadership(to);
+    this.attempt(`transfer ${l.id} -> ${to}`, () => {
+      l.host().transferLeadership(to);
       this.transferTarget = to;
       return '';
     });
@@ -357,10 +454,9 @@ export class Cluster implements NodeObserver {
     const ok = this.confChange(l, { type: 'add-learner', node: id, context: '' });
     if (!ok) return null;
     this.nextNodeNumber++;
-    const n = new SimNode(id, this.opts.node, this);
+    const n = new SimNode(id, this.env);
     this.nodes.set(id, n);
-    n.start(this.nodeRng(n));
-    this.checkStep();
+    this.startNode(n);
     return id;
   }
 
@@ -377,34 +473,89 @@ export class Cluster implements NodeObserver {
   campaign(id: NodeId): void {
     const n = this.get(id);
     if (!n.up) return;
-    this.attempt(`campaign ${id}`, n, () => {
-      n.node().campaign();
+    this.attempt(`campaign ${id}`, () => {
+      n.host().campaign();
       return '';
     });
   }
 
   private confChange(l: SimNode, c: ConfEntry): boolean {
-    return this.attempt(`conf ${c.type} ${c.type === 'bootstrap' ? '' : c.node} via ${l.id}`, l, () => {
-      const at = l.node().proposeConfChange(c);
+    return this.attempt(`conf ${c.type} ${c.type === 'bootstrap' ? '' : c.node} via ${l.id}`, () => {
+      const at = l.host().startConfChange(c, this.clientTimeoutMs, { resolve: () => undefined, reject: () => undefined });
       return `at ${at.index}/${at.term}`;
     });
   }
 
-  /** Runs a request on a node; a RaftError is the node refusing (traced), anything else a bug. */
-  private attempt(what: string, n: SimNode, fn: () => string): boolean {
+  /** Runs a request on a node; a refusal (RaftError, HostError) is traced, anything else is a bug. */
+  private attempt(what: string, fn: () => string): boolean {
     let ok = true;
     try {
       const detail = fn();
       this.note(`${what}${detail ? ` ${detail}` : ''}`);
     } catch (e) {
-      if (!(e instanceof RaftError)) throw e;
+      if (!(e instanceof RaftError) && !(e instanceof HostError)) throw e;
       this.note(`${what}: refused ${e.code}`);
       ok = false;
     }
-    n.drain();
-    this.flushReports();
     this.checkStep();
     return ok;
+  }
+
+  /**
+   * Arms a crash at the worst moment for rule 2 of ready.ts: the first time within `forMs`
+   * that a leader's commit index leans on its own copy of entries its disk does not hold yet
+   * (leansOnOwnCopy), it loses power a moment later if the write is still in flight (and, if
+   * `restart`, starts again at once). A driver that acts on such a commit before its own
+   * write completes loses writes it acknowledged.
+   */
+  armCrashAheadOfDisk(forMs: number, restart: boolean): void {
+    this.armed = { until: this.now + forMs, restart };
+    this.note(`ARM crash of a leader ahead of its disk (${forMs} ms${restart ? ', restart at once' : ''})`);
+  }
+
+  /**
+   * Arms a crash of a leader in the middle of a membership change: the first time within
+   * `forMs` that a change of voters it applied has been applied by another member too, while a
+   * voter holds the entry without knowing it is committed, it crashes at that instant; if
+   * `forGood`, its machine is lost and never restarted. That is where a voter still on the old
+   * configuration must vote for a node only the new one counts (campaign_learner_must_vote.txt).
+   */
+  armCrashMidConfChange(forMs: number, forGood: boolean): void {
+    this.armedConf = { until: this.now + forMs, forGood };
+    this.note(`ARM crash of a leader mid membership change (${forMs} ms${forGood ? ', lost for good' : ''})`);
+  }
+
+  private fireMidConfChange(): void {
+    const armed = this.armedConf;
+    if (armed === null) return;
+    if (this.now > armed.until) {
+      this.armedConf = null;
+      return;
+    }
+    for (const l of this.leaders()) {
+      const at = this.confAppliedAt.get(l.id);
+      if (at === undefined || at.incarnation !== l.incarnation) continue;
+      const conf = l.status().conf;
+      const voters = conf.voters.join(',');
+      const term = logView(l.log()).term(at.index);
+      if (term === null) continue;
+      const others = this.up().filter((n) => n !== l);
+      // Members that applied the change, and voters that hold its entry without knowing it is
+      // committed (a change of who votes only: a new learner changes no quorum).
+      const newer = others.filter((n) => n.status().commit >= at.index && n.status().conf.voters.join(',') === voters);
+      const older = others.filter((n) => {
+        const st = n.status();
+        const holds = n.log().lastIndex() >= at.index && logView(n.log()).term(at.index) === term;
+        return holds && st.commit < at.index && st.conf.voters.includes(n.id) && st.conf.voters.join(',') !== voters;
+      });
+      if (newer.length === 0 || older.length === 0) continue;
+      this.armedConf = null;
+      this.stats.crashesMidConfChange++;
+      this.note(`${l.id} crashes mid membership change: ${newer.map((n) => n.id).join(',')} on voters ${voters}, ${older.map((n) => n.id).join(',')} not yet`);
+      this.crash(l.id);
+      if (armed.forGood) this.loseForGood(l.id);
+      return;
+    }
   }
 
   // ---- invariants ------------------------------------------------------------------------
@@ -412,13 +563,34 @@ export class Cluster implements NodeObserver {
   /** The per-event checks: election safety, commit monotonicity, leader completeness, driver agreement. */
   checkStep(): void {
     checkNodes(this.safety, this.nodes.values());
+    this.fireMidConfChange();
+    const armed = this.armed;
+    if (armed === null) return;
+    if (this.now > armed.until) {
+      this.armed = null;
+      return;
+    }
+    const ahead = this.leaders().find((n) => leansOnOwnCopy(n));
+    if (ahead === undefined) return;
+    this.armed = null;
+    // A moment later (whatever the driver does with the commit happens in between), if its
+    // write has still not completed, its rack loses power: it and every node still writing
+    // lose what was not durable yet.
+    const incarnation = ahead.incarnation;
+    this.world.at(this.now + this.rng.next() * this.tickMs, () => {
+      if (!ahead.up || ahead.incarnation !== incarnation || ahead.disk.unsynced() === 0) return;
+      const victims = this.up().filter((n) => n === ahead || n.disk.unsynced() > 0);
+      this.note(`POWER CUT ${victims.map((n) => n.id).join(',')}`);
+      for (const n of victims) this.crash(n.id, true);
+      if (armed.restart) for (const n of victims) this.restart(n.id);
+    });
   }
 
   // ---- NodeObserver ----------------------------------------------------------------------
 
-  softState(node: SimNode, ss: SoftState): void {
-    const st = node.node().status();
-    this.note(`${node.id} is ${ss.role} term=${st.term} leader=${ss.leader ?? '-'} last=${st.lastIndex} commit=${st.commit}`);
+  softState(node: SimNode, ss: SoftState, term: number): void {
+    const st = node.status();
+    this.note(`${node.id} is ${ss.role} term=${term} leader=${ss.leader ?? '-'} last=${st.lastIndex} commit=${st.commit}`);
     if (ss.role === 'leader') {
       this.stats.leaders++;
       if (node.id === this.transferTarget) {
@@ -428,34 +600,8 @@ export class Cluster implements NodeObserver {
     }
   }
 
-  persisted(node: SimNode, rd: Ready): void {
-    if (rd.entries.length > 0) this.safety.observeLogEntries(node.id, rd.entries, logView(node.live));
-    if (rd.snapshot) this.stats.snapshotsInstalled++;
-  }
-
-  send(node: SimNode, m: Message): void {
-    this.safety.checkDurableBeforeSend(m, node.disk, (i) => logView(node.live).term(i));
-    this.net.send(m, node.incarnation);
-  }
-
-  restored(node: SimNode, snap: Snapshot): void {
-    this.safety.observeRestore(node.id, snap.meta.index, node.sm.digest());
-    this.noteConf(snap.meta.index, snap.meta.conf);
-  }
-
-  applied(node: SimNode, e: Entry, identity: string): void {
-    this.safety.observeApply(node.id, e.index, identity, node.sm.digest());
-    const ack = this.clients.onApply(node.id, node.incarnation, e);
-    if (ack) {
-      this.stats.acked++;
-      this.note(`ACK ${ack.id} ${ack.key} at ${ack.index}/${ack.term} by ${node.id}`);
-    }
-    if (e.kind === 'conf') this.onConfApplied(node, e);
-  }
-
-  readServed(node: SimNode, rs: ReadState): void {
-    this.clients.onReadServed(node.id, rs.context, rs.index, (k) => node.sm.get(k));
-    this.stats.readsServed = this.clients.readsServed;
+  wrote(node: SimNode, update: StorageUpdate, log: MemoryStorage): void {
+    if (update.entries.length > 0) this.safety.observeLogEntries(node.id, update.entries, logView(log));
   }
 
   snapshotTaken(node: SimNode, index: number): void {
@@ -463,24 +609,32 @@ export class Cluster implements NodeObserver {
     this.note(`${node.id} snapshot at ${index}`);
   }
 
-  private onConfApplied(node: SimNode, e: Entry): void {
-    const first = !this.confIndexesSeen.has(e.index);
-    this.confIndexesSeen.add(e.index);
-    if (first) {
-      let c: ConfEntry | null;
-      try {
-        c = decodeConfEntry(e.data);
-      } catch {
-        c = null;
-      }
-      if (c?.type === 'add-learner') this.stats.learnersAdded++;
-      if (c?.type === 'promote') this.stats.promotions++;
-      if (c?.type === 'remove') this.stats.removals++;
-      // advance() has not run yet, so a leader removing itself is still leader here.
-      if (c?.type === 'remove' && c.node === node.id && node.node().status().role === 'leader') this.stats.leaderSelfRemovals++;
-      this.note(`conf at ${e.index} -> ${confText(node.sm.conf)}`);
+  applied(node: SimNode, e: Entry, identity: string, digest: number): void {
+    this.safety.observeApply(node.id, e.index, identity, digest);
+  }
+
+  restored(node: SimNode, index: number, digest: number): void {
+    this.safety.observeRestore(node.id, index, digest);
+  }
+
+  installed(_node: SimNode, meta: SnapshotMeta): void {
+    this.stats.snapshotsInstalled++;
+    this.noteConf(meta.index, meta.conf);
+  }
+
+  confApplied(node: SimNode, index: number, change: ConfEntry, conf: ConfState): void {
+    this.confAppliedAt.set(node.id, { index, incarnation: node.incarnation });
+    if (!this.confIndexesSeen.has(index)) {
+      this.confIndexesSeen.add(index);
+      if (change.type === 'add-learner') this.stats.learnersAdded++;
+      if (change.type === 'promote') this.stats.promotions++;
+      if (change.type === 'promote' && conf.voters.length === 3) this.stats.promotionsFromTwoVoters++;
+      if (change.type === 'remove') this.stats.removals++;
+      // The core steps a leader down as it applies its own removal; the host still says leader.
+      if (change.type === 'remove' && change.node === node.id && node.host().softState().role === 'leader') this.stats.leaderSelfRemovals++;
+      this.note(`conf at ${index} -> ${confText(conf)}`);
     }
-    this.noteConf(e.index, node.sm.conf);
+    this.noteConf(index, conf);
   }
 
   private noteConf(index: number, conf: ConfState): void {
@@ -494,51 +648,4 @@ export class Cluster implements NodeObserver {
     for (let i = 0; i < n.id.length; i++) h = mix(h, n.id.charCodeAt(i));
     return seededRng(h);
   }
-}
-
-/** The checks to run after every event, over every running node. */
-export function checkNodes(safety: SafetyChecker, nodes: Iterable<SimNode>): void {
-  for (const n of nodes) {
-    if (!n.up) continue;
-    const st = n.status();
-    const view = logView(n.live);
-    safety.observeCommit(n.id, st.commit, st.term, view);
-    if (st.role === 'leader') {
-      safety.observeLeader(n.id, st.term);
-      safety.checkLeaderCompleteness(n.id, st.term, view);
-    }
-    if (st.applied !== n.sm.applied) {
-      throw new InvariantViolation('driver-agreement', `${n.id}: raft applied ${st.applied}, state machine ${n.sm.applied}`);
-    }
-    if (!sameConf(st.conf, n.sm.conf)) {
-      throw new InvariantViolation('driver-agreement', `${n.id}: raft conf ${confText(st.conf)} but the state machine's is ${confText(n.sm.conf)}`);
-    }
-  }
-}
-
-/** A node's log as the checks see it: its storage, which after each Ready holds everything it has. */
-export function logView(s: MemoryStorage): LogView {
-  return {
-    term: (i) => (i < s.firstIndex() - 1 || i > s.lastIndex() ? null : s.term(i)),
-    entry: (i) => (i < s.firstIndex() || i > s.lastIndex() ? null : (s.entries(i, i + 1, Number.POSITIVE_INFINITY)[0] ?? null)),
-    compacted: () => s.firstIndex() - 1,
-    lastIndex: () => s.lastIndex(),
-  };
-}
-
-function sameConf(a: ConfState, b: ConfState): boolean {
-  return a.voters.join(',') === b.voters.join(',') && a.learners.join(',') === b.learners.join(',');
-}
-
-export function confText(c: ConfState): string {
-  return `voters=[${c.voters.join(',')}] learners=[${c.learners.join(',')}]`;
-}
-
-/** Mixes two numbers into a 32-bit seed. */
-export function mix(a: number, b: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  return h >>> 0;
 }

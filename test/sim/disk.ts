@@ -1,18 +1,20 @@
 /**
- * What a node has on disk, modelling the difference between written and synced.
+ * What a node has on disk, modelling the difference between written and durable.
  *
- * A Ready with mustSync=false may be written without fsync (ready.ts: only commit moved), so
- * such writes sit in `pending` until the next synced write flushes them. A crash either loses
- * them (the OS never wrote them back) or keeps them. A restarted node sees only `image`.
- * Taking a local snapshot is always a synced write, as it is in any real store.
+ * Every write goes to `pending` first (the OS has it, the disk may not). A write issued with
+ * sync completes, some time later, with an fsync that makes it and every earlier write durable
+ * (LevelDB syncs its log up to the synced batch). A crash keeps only a prefix of the pending
+ * writes, of a length the simulation draws: the log is replayed up to the first torn record.
+ * A restarted node sees only the durable image.
  */
 import { MemoryStorage, type ConfState, type Entry, type HardState, type Snapshot } from '../../src/raft/index.js';
+import type { PersistedState } from '../../src/storage/level-raft-storage.js';
 
-export interface DiskWrite {
-  readonly snapshot: Snapshot | null;
-  readonly entries: readonly Entry[];
-  readonly hardState: HardState | null;
-}
+export type DiskWrite =
+  /** One Ready's write, in the order ready.ts prescribes: snapshot, entries, hard state. */
+  | { readonly kind: 'ready'; readonly snapshot: Snapshot | null; readonly entries: readonly Entry[]; readonly hardState: HardState | null }
+  /** A snapshot the node's state machine took, then the log compacted up to `compactTo`. */
+  | { readonly kind: 'local-snapshot'; readonly snapshot: Snapshot; readonly compactTo: number };
 
 /** What the durability checks read: only what survives a crash. */
 export interface DurableView {
@@ -23,47 +25,63 @@ export interface DurableView {
 }
 
 export class Disk implements DurableView {
-  private readonly image: MemoryStorage;
-  private pending: DiskWrite[] = [];
+  private image: MemoryStorage;
+  private pending: Array<{ readonly id: number; readonly w: DiskWrite }> = [];
+  private nextId = 1;
 
   constructor(conf: ConfState = { voters: [], learners: [] }) {
     this.image = new MemoryStorage(conf);
   }
 
-  /** Records a write; a synced one makes every earlier write durable too. */
-  write(w: DiskWrite, sync: boolean): void {
-    if (!sync) {
-      this.pending.push(w);
-      return;
-    }
-    this.flush();
-    applyWrite(this.image, w);
+  /** Records a write (not yet durable); returns its id for `syncThrough`. */
+  write(w: DiskWrite): number {
+    const id = this.nextId++;
+    this.pending.push({ id, w });
+    return id;
   }
 
-  /** A local snapshot (synced), compacting the log up to index - trailing. */
-  createSnapshot(index: number, conf: ConfState, data: Uint8Array, trailing: number): void {
-    this.flush();
-    this.image.createSnapshot(index, conf, data, trailing);
+  /** An fsync completed: write `id` and everything written before it are durable. */
+  syncThrough(id: number): void {
+    while (this.pending.length > 0 && this.pending[0]!.id <= id) applyWrite(this.image, this.pending.shift()!.w);
   }
 
-  /** The process died. Unsynced writes are lost when `loseUnsynced`, else they made it. Returns how many were lost. */
-  crash(loseUnsynced: boolean): number {
-    const lost = loseUnsynced ? this.pending.length : 0;
-    if (loseUnsynced) this.pending = [];
-    else this.flush();
+  /** The process died: the first `keep` pending writes made it to disk, the rest are lost. Returns how many were lost. */
+  crash(keep: number): number {
+    const kept = this.pending.slice(0, Math.max(0, keep));
+    const lost = this.pending.length - kept.length;
+    for (const p of kept) applyWrite(this.image, p.w);
+    this.pending = [];
     return lost;
   }
 
-  /** A fresh storage holding exactly what is durable, for a new incarnation to start from. */
-  load(): MemoryStorage {
+  unsynced(): number {
+    return this.pending.length;
+  }
+
+  /** Everything is gone, durable or not (a lost or replaced disk). */
+  wipe(): void {
+    this.image = new MemoryStorage({ voters: [], learners: [] });
+    this.pending = [];
+  }
+
+  /** Writes `state` durably as a process's starting point (a bootstrap decided at start). */
+  initialize(state: PersistedState): void {
+    this.pending = [];
+    this.image = new MemoryStorage(state.snapshot?.meta.conf ?? { voters: [], learners: [] });
+    applyWrite(this.image, { kind: 'ready', snapshot: state.snapshot, entries: state.entries, hardState: state.hardState });
+  }
+
+  /** What a new process finds: the durable image (call after `crash`, never with writes pending). */
+  load(): PersistedState {
+    if (this.pending.length > 0) throw new Error('sim: a disk is loaded only after the process that wrote it died');
     const snap = this.image.snapshot();
-    const s = new MemoryStorage(snap.meta.conf);
-    if (snap.meta.index > 0) s.applySnapshot(snap);
     const first = this.image.firstIndex();
     const last = this.image.lastIndex();
-    if (last >= first) s.append(this.image.entries(first, last + 1, Number.POSITIVE_INFINITY));
-    s.setHardState(this.image.hardState());
-    return s;
+    return {
+      hardState: this.image.hardState(),
+      snapshot: snap.meta.index > 0 ? snap : null,
+      entries: last >= first ? this.image.entries(first, last + 1, Number.POSITIVE_INFINITY) : [],
+    };
   }
 
   hardState(): HardState {
@@ -82,20 +100,27 @@ export class Disk implements DurableView {
     if (i < this.image.firstIndex() - 1 || i > this.image.lastIndex()) return null;
     return this.image.term(i);
   }
+}
 
-  unsynced(): number {
-    return this.pending.length;
-  }
-
-  private flush(): void {
-    for (const w of this.pending) applyWrite(this.image, w);
-    this.pending = [];
+/** Carries out one write on a log image. */
+export function applyWrite(s: MemoryStorage, w: DiskWrite): void {
+  switch (w.kind) {
+    case 'ready':
+      if (w.snapshot) s.applySnapshot(w.snapshot);
+      s.append(w.entries);
+      if (w.hardState) s.setHardState(w.hardState);
+      return;
+    case 'local-snapshot': {
+      const { index, conf } = w.snapshot.meta;
+      s.createSnapshot(index, conf, w.snapshot.data, index - w.compactTo);
+      return;
+    }
   }
 }
 
-/** Carries out one write in the order ready.ts prescribes: snapshot, entries, hard state. */
-export function applyWrite(s: MemoryStorage, w: DiskWrite): void {
-  if (w.snapshot) s.applySnapshot(w.snapshot);
-  s.append(w.entries);
-  if (w.hardState) s.setHardState(w.hardState);
+/** A disk of the initial cluster: it already holds the bootstrap entry, durably. */
+export function bootstrapDisk(entry: Entry, hardState: HardState): Disk {
+  const disk = new Disk();
+  disk.initialize({ hardState, entries: [entry], snapshot: null });
+  return disk;
 }

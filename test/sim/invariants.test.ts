@@ -7,7 +7,7 @@ import type { Entry, HardState, Message } from '../../src/raft/index.js';
 import { ClientTracker } from './clients.js';
 import type { DurableView } from './disk.js';
 import { InvariantViolation, SafetyChecker, type LogView } from './invariants.js';
-import { entryIdentity } from './kv.js';
+import { encodePut, entryIdentity } from './kv.js';
 
 const enc = new TextEncoder();
 const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data: enc.encode(data) });
@@ -106,10 +106,11 @@ void t.test('durable before send: promises not yet on disk are caught', async (t
 
 void t.test('reads: a value older than an acknowledged write or a completed read is caught', async (t) => {
   const k = new ClientTracker();
+  const safety = new SafetyChecker();
   const w1 = k.newWrite('x');
-  k.proposed('a', 1, w1, { index: 5, term: 2 });
-  const put = (index: number, id: string): Entry => ({ index, term: 2, kind: 'normal', data: enc.encode(`put ${id} x v`) });
-  t.ok(k.onApply('a', 1, put(5, w1.id)), 'the write is acknowledged');
+  const e5: Entry = { index: 5, term: 2, kind: 'normal', data: encodePut(w1) };
+  safety.observeApply('a', 5, entryIdentity(e5), 1);
+  t.equal(k.onAck('a', w1, { index: 5, term: 2 }, safety).index, 5, 'the write is acknowledged');
 
   const r1 = k.issueRead('b', 'x');
   t.ok(violates('stale-read', () => k.onReadServed('b', r1, 4, () => ({ value: 'old', id: 'w0', index: 3 }))), 'read index and value before the ack');
@@ -120,18 +121,19 @@ void t.test('reads: a value older than an acknowledged write or a completed read
   t.ok(violates('stale-read', () => k.onReadServed('c', r3, 7, () => ({ value: 'v', id: w1.id, index: 5 }))), 'older than what a completed read saw');
 });
 
-void t.test('writes: only the proposer applying the same entry at index and term acknowledges, and loss is caught', async (t) => {
+void t.test('writes: an acknowledgement for another entry than the write is caught, and so is loss', async (t) => {
   const k = new ClientTracker();
+  const safety = new SafetyChecker();
   const w = k.newWrite('x');
-  k.proposed('a', 1, w, { index: 5, term: 2 });
-  const other: Entry = { index: 5, term: 3, kind: 'noop', data: new Uint8Array(0) };
-  t.equal(k.onApply('a', 1, other), null, 'a different entry at the index: the proposal was lost, not acknowledged');
-  k.proposed('a', 1, w, { index: 6, term: 3 });
-  t.equal(k.onApply('a', 2, { index: 6, term: 3, kind: 'normal', data: enc.encode(`put ${w.id} x v`) }), null, 'applied by a later incarnation: nobody was answered');
+  safety.observeApply('a', 5, entryIdentity({ index: 5, term: 3, kind: 'noop', data: new Uint8Array(0) }), 1);
+  t.ok(violates('wrong-acknowledgement', () => k.onAck('a', w, { index: 5, term: 2 }, safety)), 'a no-op of a later term took the index');
+  safety.observeApply('a', 6, entryIdentity({ index: 6, term: 3, kind: 'normal', data: encodePut(w) }), 2);
+  t.ok(violates('wrong-acknowledgement', () => k.onAck('a', w, { index: 6, term: 2 }, safety)), 'the same write at another term');
+  t.ok(violates('wrong-acknowledgement', () => k.onAck('a', w, { index: 9, term: 3 }, safety)), 'an index nobody applied');
   const w2 = k.newWrite('y');
-  k.proposed('b', 1, w2, { index: 8, term: 3 });
-  const e: Entry = { index: 8, term: 3, kind: 'normal', data: enc.encode(`put ${w2.id} y v`) };
-  t.equal(k.onApply('b', 1, e)?.index, 8, 'acknowledged');
+  const e: Entry = { index: 8, term: 3, kind: 'normal', data: encodePut(w2) };
+  safety.observeApply('b', 8, entryIdentity(e), 3);
+  t.equal(k.onAck('b', w2, { index: 8, term: 3 }, safety).index, 8, 'acknowledged');
   t.match(entryIdentity(e), /^3:normal:put/, 'entries are named by term, kind and contents');
   k.checkNothingLost('c', 8, () => ({ value: 'v', id: w2.id, index: 8 }));
   t.ok(violates('acknowledged-write-lost', () => k.checkNothingLost('c', 8, () => undefined)), 'a node that applied past it without it');

@@ -11,7 +11,8 @@
  *                        everything applied up to an index agree).
  *  commit monotonicity   a node's commit index never goes back while the process lives.
  *  durable before send   a vote or an append acknowledgement only goes out once what it
- *                        promises is on disk (ready.ts rule 1).
+ *                        promises is on disk (ready.ts rule 1), and nothing leaves at a term
+ *                        that is not on disk.
  */
 import type { Entry, Message, NodeId } from '../../src/raft/index.js';
 import type { DurableView } from './disk.js';
@@ -25,6 +26,7 @@ export type InvariantName =
   | 'commit-monotonic'
   | 'durable-before-send'
   | 'acknowledged-write-lost'
+  | 'wrong-acknowledgement'
   | 'stale-read'
   | 'driver-agreement'
   | 'liveness';
@@ -68,6 +70,8 @@ export class SafetyChecker {
   private readonly committed = new Map<number, Committed>();
   private maxCommitted = 0;
   private readonly lastCommit = new Map<NodeId, number>();
+  /** Per node: committed indexes whose entries were checked against its log. */
+  private readonly lastChecked = new Map<NodeId, number>();
   /** `${node}/${term}` -> committed indexes already checked against that leader's log. */
   private readonly leaderChecked = new Map<string, number>();
 
@@ -157,17 +161,24 @@ export class SafetyChecker {
 
   /**
    * A node's commit index as of now. Checks that it did not go back, records newly committed
-   * entries, and checks that the node's log agrees with every committed entry it newly covers.
+   * entries, and checks that the node's log agrees with every committed entry it newly covers
+   * (as far as `writtenCommit`, the commit index written with that log).
    */
-  observeCommit(node: NodeId, commit: number, term: number, log: LogView): void {
+  observeCommit(node: NodeId, commit: number, term: number, log: LogView, writtenCommit = commit): void {
     const last = this.lastCommit.get(node);
     if (last !== undefined && commit < last) {
       throw new InvariantViolation('commit-monotonic', `${node}'s commit went from ${last} back to ${commit} without a crash`);
     }
-    if (last === commit) return;
     this.lastCommit.set(node, commit);
-    const from = Math.max(last ?? 0, log.compacted()) + 1;
-    for (let i = from; i <= commit; i++) {
+    // The core moves its commit index (and may replace its log's suffix, or the whole log by a
+    // snapshot) as a message steps in; its driver writes that Ready at a later event. Entries
+    // are checked against the log as written, up to the commit index written with it.
+    const upTo = Math.min(writtenCommit, log.lastIndex());
+    const checked = this.lastChecked.get(node) ?? 0;
+    if (upTo <= checked) return;
+    this.lastChecked.set(node, upTo);
+    const from = Math.max(checked, log.compacted()) + 1;
+    for (let i = from; i <= upTo; i++) {
       const e = log.entry(i);
       const identity = e ? entryIdentity(e) : null;
       const c = this.committed.get(i);
@@ -188,12 +199,13 @@ export class SafetyChecker {
         );
       }
     }
-    if (commit > this.maxCommitted) this.maxCommitted = commit;
+    if (upTo > this.maxCommitted) this.maxCommitted = upTo;
   }
 
   /** The node crashed: its next commit may be lower (unsynced commit lost) and that is allowed. */
   forgetNode(node: NodeId): void {
     this.lastCommit.delete(node);
+    this.lastChecked.delete(node);
   }
 
   /** A leader of `term` must hold every entry committed at an earlier term (§5.4.1). */
@@ -217,12 +229,18 @@ export class SafetyChecker {
     this.leaderChecked.set(key, this.maxCommitted);
   }
 
-  /** What a message promises must already be on disk (ready.ts, rule 1). */
+  /**
+   * What a message promises must already be on disk (ready.ts, rule 1). A vote or an append
+   * acknowledgement of a term older than the one on disk promises nothing any more: the node
+   * will never act at that term again. (One Ready can carry answers from several terms when
+   * messages stepped in while the previous write was in flight.)
+   */
   checkDurableBeforeSend(m: Message, disk: DurableView, liveTerm: (i: number) => number | null): void {
     const hs = disk.hardState();
     if (m.type !== 'PreVote' && m.type !== 'PreVoteResp' && m.term > hs.term) {
       throw new InvariantViolation('durable-before-send', `${m.from} sent ${m.type} at term ${m.term} with term ${hs.term} on disk`);
     }
+    if (m.term < hs.term) return;
     if (m.type === 'VoteResp' && !m.reject && (hs.term !== m.term || hs.vote !== m.to)) {
       throw new InvariantViolation(
         'durable-before-send',

@@ -1,11 +1,13 @@
 /**
- * The simulation's state machine: a tiny deterministic KV store fed with `put` commands that
- * each carry a unique id, plus the membership as of the last applied entry. It also keeps a
- * digest chained over every applied entry, so two nodes at the same applied index can be
- * compared in O(1): equal digests mean they applied the same entries in the same order.
+ * The simulation's state machine, behind RaftHost's ReplicatedStateMachine port: a tiny
+ * deterministic KV store fed with `put` commands that each carry a unique id. It keeps a digest
+ * chained over every applied entry (no-ops and conf entries too), so two nodes at the same
+ * applied index can be compared in O(1): equal digests mean they applied the same entries in
+ * the same order. What it applies and restores is reported to the simulation's checks.
  */
-import { applyConfEntry, decodeConfEntry } from '../../src/raft/conf-change.js';
-import type { ConfState, Entry, Snapshot } from '../../src/raft/index.js';
+import type { Entry } from '../../src/raft/index.js';
+import type { ReplicatedStateMachine } from '../../src/node/raft-ports.js';
+import type { ApplyResult } from '../../src/statemachine/index.js';
 
 export interface PutCommand {
   readonly id: string;
@@ -45,35 +47,29 @@ interface SnapshotBody {
   readonly kv: ReadonlyArray<readonly [string, KvRecord]>;
 }
 
-export class KvStateMachine {
-  private constructor(
-    private appliedIndex: number,
-    private h1: number,
-    private h2: number,
-    private confState: ConfState,
-    private readonly data: Map<string, KvRecord>,
-  ) {}
+/** What the simulation's checks learn from a node's state machine. */
+export interface KvObserver {
+  applied(e: Entry, identity: string, digest: number): void;
+  restored(index: number, digest: number): void;
+}
 
-  static empty(conf: ConfState): KvStateMachine {
-    return new KvStateMachine(0, 0x811c9dc5, 0x2545f491, conf, new Map());
+const H1 = 0x811c9dc5;
+const H2 = 0x2545f491;
+
+export class KvStateMachine implements ReplicatedStateMachine {
+  private appliedTo = 0;
+  private h1 = H1;
+  private h2 = H2;
+  private data = new Map<string, KvRecord>();
+
+  constructor(private readonly observer: KvObserver | null = null) {}
+
+  get appliedIndex(): number {
+    return this.appliedTo;
   }
 
-  /** The state a snapshot captured; index 0 is the empty state before any entry. */
-  static fromSnapshot(snap: Snapshot): KvStateMachine {
-    if (snap.meta.index === 0) return KvStateMachine.empty(snap.meta.conf);
-    const body = JSON.parse(decoder.decode(snap.data)) as SnapshotBody;
-    if (body.applied !== snap.meta.index) {
-      throw new Error(`kv snapshot: expected data for index ${snap.meta.index}, found ${body.applied}`);
-    }
-    return new KvStateMachine(body.applied, body.h1, body.h2, snap.meta.conf, new Map(body.kv));
-  }
-
-  get applied(): number {
-    return this.appliedIndex;
-  }
-
-  get conf(): ConfState {
-    return this.confState;
+  revision(): number {
+    return this.appliedTo;
   }
 
   /** A 53-bit digest of every entry applied so far, in order. */
@@ -89,28 +85,49 @@ export class KvStateMachine {
     return this.data;
   }
 
-  /** Applies the next entry; entries must come one index at a time, without gaps. */
-  apply(e: Entry, identity: string): void {
-    if (e.index !== this.appliedIndex + 1) {
-      throw new Error(`kv: expected to apply index ${this.appliedIndex + 1}, got ${e.index}`);
+  apply(_index: number, _data: Uint8Array, entry: Entry): ApplyResult {
+    this.applyEntry(entry);
+    return { ok: true, revision: this.appliedTo };
+  }
+
+  advance(_index: number, entry: Entry): void {
+    this.applyEntry(entry);
+  }
+
+  snapshot(): Uint8Array {
+    const body: SnapshotBody = { applied: this.appliedTo, h1: this.h1, h2: this.h2, kv: [...this.data] };
+    return encoder.encode(JSON.stringify(body));
+  }
+
+  restore(bytes: Uint8Array): void {
+    if (bytes.length === 0) {
+      this.appliedTo = 0;
+      this.h1 = H1;
+      this.h2 = H2;
+      this.data = new Map();
+    } else {
+      const body = JSON.parse(decoder.decode(bytes)) as SnapshotBody;
+      this.appliedTo = body.applied;
+      this.h1 = body.h1;
+      this.h2 = body.h2;
+      this.data = new Map(body.kv);
     }
-    this.appliedIndex = e.index;
+    this.observer?.restored(this.appliedTo, this.digest());
+  }
+
+  /** Applies the next entry; entries must come one index at a time, without gaps. */
+  private applyEntry(e: Entry): void {
+    if (e.index !== this.appliedTo + 1) {
+      throw new Error(`kv: expected to apply index ${this.appliedTo + 1}, got ${e.index}`);
+    }
+    const identity = entryIdentity(e);
+    this.appliedTo = e.index;
     this.mix(identity);
     if (e.kind === 'normal') {
       const put = decodePut(e.data);
       if (put) this.data.set(put.key, { value: put.value, id: put.id, index: e.index });
-    } else if (e.kind === 'conf') {
-      try {
-        this.confState = applyConfEntry(this.confState, decodeConfEntry(e.data));
-      } catch {
-        // Raft ignores a conf entry it cannot decode; so does the state machine.
-      }
     }
-  }
-
-  snapshotData(): Uint8Array {
-    const body: SnapshotBody = { applied: this.appliedIndex, h1: this.h1, h2: this.h2, kv: [...this.data] };
-    return encoder.encode(JSON.stringify(body));
+    this.observer?.applied(e, identity, this.digest());
   }
 
   private mix(s: string): void {

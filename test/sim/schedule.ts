@@ -13,16 +13,19 @@ export type Action =
   | { readonly kind: 'tick'; readonly ticks: number }
   | { readonly kind: 'propose'; readonly key: string }
   | { readonly kind: 'read'; readonly node: NodeId; readonly key: string }
-  | { readonly kind: 'crash'; readonly node: NodeId }
+  | { readonly kind: 'crash'; readonly node: NodeId; readonly restart?: boolean }
   | { readonly kind: 'restart'; readonly node: NodeId }
   | { readonly kind: 'cut'; readonly a: NodeId; readonly b: NodeId }
   | { readonly kind: 'isolate'; readonly node: NodeId }
   | { readonly kind: 'split'; readonly side: readonly NodeId[] }
+  | { readonly kind: 'slow'; readonly node: NodeId; readonly ticks: number }
+  | { readonly kind: 'arm-crash'; readonly forTicks: number; readonly restart: boolean }
+  | { readonly kind: 'arm-crash-conf'; readonly forTicks: number; readonly forGood: boolean }
   | { readonly kind: 'heal' }
   | { readonly kind: 'faults'; readonly faults: FaultSettings }
   | { readonly kind: 'transfer'; readonly to: NodeId }
   | { readonly kind: 'add-learner' }
-  | { readonly kind: 'promote'; readonly node: NodeId }
+  | { readonly kind: 'promote'; readonly node: NodeId; readonly thenCrash?: { readonly forGood: boolean } }
   | { readonly kind: 'remove'; readonly node: NodeId }
   | { readonly kind: 'campaign'; readonly node: NodeId };
 
@@ -52,6 +55,24 @@ export function chooseAction(rng: Rng, c: Cluster, limits: ScheduleLimits): Acti
       return via.length > 0 ? { kind: 'read', node: pick(rng, via), key: pick(rng, KEYS) } : null;
     }],
     [2.5, () => (upIds.length > 0 ? { kind: 'crash', node: leader && rng.next() < 0.3 ? leader.id : pick(rng, upIds) } : null)],
+    [1.5, () => {
+      // A crash while a write is in flight: between a message and the write it depends on.
+      const writing = up.filter((n) => n.disk.unsynced() > 0).map((n) => n.id);
+      return writing.length > 0 ? { kind: 'crash', node: pick(rng, writing) } : null;
+    }],
+    // The next leader whose commit index (which counts its own entries at once) passes what its
+    // disk holds crashes at that instant: a driver that acted on that commit before its own
+    // write was durable acknowledged writes this crash can lose (ready.ts, rule 2). Half the
+    // time the process is restarted at once (kill -9 under a supervisor) and races to lead.
+    [3, () => ({ kind: 'arm-crash', forTicks: rng.int(5, 41), restart: rng.next() < 0.5 })],
+    // The leader dies (half the time for good) just as a membership change it committed has
+    // reached some members and not others.
+    [members.learners.length > 0 ? 3 : 0.5, () => ({ kind: 'arm-crash-conf', forTicks: rng.int(10, 61), forGood: rng.next() < 0.5 })],
+    [1.5, () => {
+      // A slow node or link: its followers fall behind, and in-flight entries reach them late.
+      const ids = [...c.nodes.keys()];
+      return { kind: 'slow', node: pick(rng, ids), ticks: rng.int(2, 11) };
+    }],
     [down.length > 0 ? 6 : 0, () => ({ kind: 'restart', node: pick(rng, down) })],
     [1.5, () => {
       const ids = [...c.nodes.keys()];
@@ -73,8 +94,17 @@ export function chooseAction(rng: Rng, c: Cluster, limits: ScheduleLimits): Acti
       const targets = members.voters.filter((v) => v !== leader?.id);
       return leader && targets.length > 0 ? { kind: 'transfer', to: pick(rng, targets) } : null;
     }],
-    [c.nodes.size < limits.maxNodes ? 1.2 : 0, () => ({ kind: 'add-learner' })],
-    [members.learners.length > 0 ? 3 : 0, () => ({ kind: 'promote', node: pick(rng, members.learners) })],
+    // Two voters grow to three more eagerly: promoting a learner into a two-voter configuration
+    // is the change that needs the vote rule of raft.ts (campaign_learner_must_vote.txt).
+    [c.nodes.size < limits.maxNodes ? (members.voters.length <= 2 ? 4 : 1.2) : 0, () => ({ kind: 'add-learner' })],
+    [members.learners.length > 0 ? (members.voters.length <= 2 ? 8 : 3) : 0, () => {
+      const node = pick(rng, members.learners);
+      // From two voters to three, the leader's machine dies for good if the change is caught
+      // half-way (some members applied it, a voter not): only the new configuration's quorum
+      // can elect a successor.
+      const thenCrash = members.voters.length === 2 ? { forGood: true } : undefined;
+      return thenCrash ? { kind: 'promote', node, thenCrash } : { kind: 'promote', node };
+    }],
     [1, () => {
       const removable = [
         ...members.learners,
@@ -108,6 +138,7 @@ export function perform(c: Cluster, a: Action): void {
       return;
     case 'crash':
       c.crash(a.node);
+      if (a.restart === true) c.restart(a.node);
       return;
     case 'restart':
       c.restart(a.node);
@@ -128,6 +159,16 @@ export function perform(c: Cluster, a: Action): void {
       for (const x of a.side) for (const y of c.nodes.keys()) if (!a.side.includes(y)) c.net.cut(x, y);
       return;
     }
+    case 'arm-crash-conf':
+      c.armCrashMidConfChange(a.forTicks * c.tickMs, a.forGood);
+      return;
+    case 'arm-crash':
+      c.armCrashAheadOfDisk(a.forTicks * c.tickMs, a.restart);
+      return;
+    case 'slow':
+      c.note(`SLOW ${a.node} +${a.ticks} ticks`);
+      c.net.slow(a.node, a.ticks);
+      return;
     case 'heal':
       c.note('HEAL');
       c.net.heal();
@@ -144,6 +185,7 @@ export function perform(c: Cluster, a: Action): void {
       return;
     case 'promote':
       c.promote(a.node);
+      if (a.thenCrash) c.armCrashMidConfChange(20 * c.tickMs, a.thenCrash.forGood);
       return;
     case 'remove':
       c.remove(a.node);

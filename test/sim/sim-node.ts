@@ -1,36 +1,30 @@
 /**
- * One simulated controller process: a RawNode, the storage it reads (what was written), the
- * disk model (what survives a crash) and its KV state machine. `drain` is the driver loop and
- * carries out each Ready exactly in the order ready.ts prescribes:
- *   1. write snapshot, entries, hard state (synced iff mustSync);
- *   2. send the messages;
- *   3. restore the snapshot, apply the committed entries;
- *   4. serve read states once their index is applied;
- *   5. advance.
- * A crash throws away the RawNode, the state machine and the pending reads; a restart builds
- * them again from the disk alone.
+ * One simulated controller over its lifetime: a disk that survives crashes, and for each
+ * process started on it the production RaftHost, composed as controller-node.ts composes it
+ * but with simulated ports: SimStorage on the disk, the KV state machine, simulated time and
+ * the simulated network. There is no Ready loop here: RaftHost's is the only one.
+ *
+ * A crash kills the process (nothing it scheduled runs any more) and keeps what the disk model
+ * keeps; a restart builds a new process from the durable image, through a start decision that
+ * may also refuse to start or start from another state (the lost-disk fault plugs an identity
+ * and bootstrap decision in here).
  */
-import {
-  RawNode,
-  type Entry,
-  type HardState,
-  type MemoryStorage,
-  type Message,
-  type NodeId,
-  type NodeStatus,
-  type ReadState,
-  type Ready,
-  type Snapshot,
-  type SoftState,
-} from '../../src/raft/index.js';
+import pino from 'pino';
+import { RaftHost } from '../../src/node/raft-host.js';
+import type { StorageUpdate } from '../../src/node/raft-ports.js';
+import type { ConfEntry, ConfState, Entry, MemoryStorage, Message, NodeId, NodeStatus, SnapshotMeta, SoftState } from '../../src/raft/index.js';
+import type { PersistedState } from '../../src/storage/level-raft-storage.js';
 import type { Rng } from '../../src/util/rng.js';
-import { applyWrite, Disk } from './disk.js';
-import { entryIdentity, KvStateMachine } from './kv.js';
+import { Disk } from './disk.js';
+import { KvStateMachine } from './kv.js';
+import { SimStorage, type DiskLatency } from './sim-storage.js';
+import type { ProcessTime } from './sim-time.js';
 
 export interface NodeSettings {
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
   readonly maxInflight: number;
+  /** The peer message limit; the core puts at most half of it in one append (as in production). */
   readonly maxMessageBytes: number;
   readonly maxApplyBytes: number;
   /** Take a local snapshot every this many applied entries; 0 never does. */
@@ -39,136 +33,148 @@ export interface NodeSettings {
   readonly snapshotTrailing: number;
 }
 
-/** What the harness learns from a node's driver loop, in the order it happens. */
+/** What the harness learns from a node, in the order it happens. */
 export interface NodeObserver {
-  softState(node: SimNode, ss: SoftState): void;
-  /** The Ready's writes are done (and synced if mustSync); its messages are not sent yet. */
-  persisted(node: SimNode, rd: Ready): void;
-  send(node: SimNode, m: Message): void;
-  restored(node: SimNode, snap: Snapshot): void;
-  applied(node: SimNode, e: Entry, identity: string): void;
-  /** A read state whose index the state machine has now applied. */
-  readServed(node: SimNode, rs: ReadState): void;
+  softState(node: SimNode, ss: SoftState, term: number): void;
+  /** A Ready's write was issued; `log` is the node's log after it. */
+  wrote(node: SimNode, update: StorageUpdate, log: MemoryStorage): void;
   snapshotTaken(node: SimNode, index: number): void;
+  applied(node: SimNode, e: Entry, identity: string, digest: number): void;
+  restored(node: SimNode, index: number, digest: number): void;
+  /** A snapshot from the leader replaced the state machine. */
+  installed(node: SimNode, meta: SnapshotMeta): void;
+  /** A conf entry was applied at `index`; `conf` is what the core reports. */
+  confApplied(node: SimNode, index: number, change: ConfEntry, conf: ConfState): void;
+}
+
+/** How a process starts from what its disk holds: the state to start from, or null to refuse. */
+export type StartDecision = (id: NodeId, onDisk: PersistedState) => PersistedState | null;
+
+export const startAsPersisted: StartDecision = (_id, onDisk) => onDisk;
+
+/** What a node needs from the harness it runs in (the seeded Cluster, or a hand-driven Script). */
+export interface NodeEnv {
+  readonly settings: NodeSettings;
+  readonly latency: DiskLatency;
+  readonly observer: NodeObserver;
+  readonly startDecision: StartDecision;
+  /** A new process's time; killed when the process dies. */
+  newProcess(node: SimNode): ProcessTime & { kill(): void };
+  rngFor(node: SimNode): Rng;
+  send(node: SimNode, msgs: readonly Message[]): void;
+  /** Lets a test plant a bug in the driver of every process it starts. */
+  readonly plant?: ((host: RaftHost) => void) | undefined;
+}
+
+const SILENT = pino({ level: 'silent' });
+
+interface Running {
+  readonly proc: ProcessTime & { kill(): void };
+  readonly host: RaftHost;
+  readonly storage: SimStorage;
 }
 
 export class SimNode {
-  live: MemoryStorage;
-  raw: RawNode | null = null;
-  sm: KvStateMachine;
   /** Counts starts: 1 for the first process, +1 per restart. */
   incarnation = 0;
-  private reads: ReadState[] = [];
+  /** The state machine of the current (or last) process. */
+  sm: KvStateMachine = new KvStateMachine();
+  private running: Running | null = null;
 
   constructor(
     readonly id: NodeId,
-    private readonly settings: NodeSettings,
-    private readonly obs: NodeObserver,
+    private readonly env: NodeEnv,
     readonly disk: Disk = new Disk(),
-  ) {
-    this.live = disk.load();
-    this.sm = KvStateMachine.fromSnapshot(this.live.snapshot());
-  }
+  ) {}
 
   get up(): boolean {
-    return this.raw !== null;
+    return this.running !== null;
   }
 
-  /** The RawNode of a running node; throws for a crashed one (a harness bug). */
-  node(): RawNode {
-    if (!this.raw) throw new Error(`sim: node ${this.id} is down`);
-    return this.raw;
+  /** The RaftHost of a running node; throws for a crashed one (a harness bug). */
+  host(): RaftHost {
+    return this.run().host;
+  }
+
+  proc(): ProcessTime & { kill(): void } {
+    return this.run().proc;
+  }
+
+  /** Everything the running process wrote, durable or not. */
+  log(): MemoryStorage {
+    return this.run().storage.log;
   }
 
   status(): NodeStatus {
-    return this.node().status();
+    return this.host().status();
   }
 
-  /** Starts a process from what is durable: applied = the snapshot's index, state restored from it. */
-  start(rng: Rng): void {
-    if (this.raw) throw new Error(`sim: node ${this.id} is already up`);
-    this.live = this.disk.load();
-    const snap = this.live.snapshot();
-    this.sm = KvStateMachine.fromSnapshot(snap);
+  /**
+   * Starts a process from the durable image, as the start decision says. Returns false when
+   * the decision refuses to start.
+   */
+  start(): boolean {
+    if (this.running) throw new Error(`sim: node ${this.id} is already up`);
+    const onDisk = this.disk.load();
+    const persisted = this.env.startDecision(this.id, onDisk);
+    if (persisted === null) return false;
+    if (persisted !== onDisk) this.disk.initialize(persisted);
     this.incarnation++;
-    this.reads = [];
-    if (snap.meta.index > 0) this.obs.restored(this, snap);
-    const s = this.settings;
-    this.raw = new RawNode({
-      id: this.id,
-      storage: this.live,
-      rng,
-      electionTicks: s.electionTicks,
-      heartbeatTicks: s.heartbeatTicks,
-      applied: snap.meta.index,
-      maxMessageBytes: s.maxMessageBytes,
-      maxInflight: s.maxInflight,
-      maxApplyBytes: s.maxApplyBytes,
+    const s = this.env.settings;
+    const obs = this.env.observer;
+    const proc = this.env.newProcess(this);
+    const storage = new SimStorage(this.disk, proc, this.env.latency, persisted, {
+      wrote: (u, log) => obs.wrote(this, u, log),
+      snapshotTaken: (index) => obs.snapshotTaken(this, index),
     });
-    this.drain();
+    const sm = new KvStateMachine({
+      applied: (e, identity, digest) => obs.applied(this, e, identity, digest),
+      restored: (index, digest) => obs.restored(this, index, digest),
+    });
+    this.sm = sm;
+    const host = new RaftHost({
+      id: this.id,
+      timing: {
+        heartbeatIntervalMs: s.heartbeatIntervalMs,
+        electionTimeoutMs: s.electionTimeoutMs,
+        snapshotThreshold: s.snapshotEvery > 0 ? s.snapshotEvery : Number.POSITIVE_INFINITY,
+        trailingLogs: s.snapshotTrailing,
+        maxInflight: s.maxInflight,
+        maxMessageBytes: s.maxMessageBytes,
+      },
+      maxApplyBytes: s.maxApplyBytes,
+      storage,
+      persisted,
+      stateMachine: sm,
+      confCommand: () => null,
+      scheduler: proc,
+      rng: this.env.rngFor(this),
+      logger: SILENT,
+      send: (msgs) => this.env.send(this, msgs),
+      onSoftState: (ss, term) => obs.softState(this, ss, term),
+      onConfApplied: (change, conf) => obs.confApplied(this, sm.appliedIndex, change, conf),
+      onSnapshotRestored: (meta) => obs.installed(this, meta),
+      onFatal: (err) => {
+        // A failed write, or a check that threw inside the driver: the run stops here.
+        throw err;
+      },
+    });
+    this.env.plant?.(host);
+    this.running = { proc, host, storage };
+    host.start();
+    return true;
   }
 
-  /** Kills the process; returns how many unsynced writes were lost. */
-  crash(loseUnsynced: boolean): number {
-    this.raw = null;
-    this.reads = [];
-    return this.disk.crash(loseUnsynced);
+  /** Kills the process; the first `keep` unsynced writes survive. Returns how many were lost. */
+  crash(keep: number): number {
+    if (this.running === null) return 0;
+    this.running.proc.kill();
+    this.running = null;
+    return this.disk.crash(keep);
   }
 
-  /** Carries out every pending Ready. */
-  drain(): void {
-    const raw = this.raw;
-    if (!raw) return;
-    for (let guard = 0; raw.hasReady(); guard++) {
-      if (guard > 10000) throw new Error(`sim: node ${this.id} keeps producing Readies`);
-      const rd = raw.ready();
-      if (rd.softState) this.obs.softState(this, rd.softState);
-      const w = { snapshot: rd.snapshot, entries: rd.entries, hardState: rd.hardState };
-      applyWrite(this.live, w);
-      this.disk.write(w, rd.mustSync);
-      this.obs.persisted(this, rd);
-      for (const m of rd.messages) this.obs.send(this, m);
-      if (rd.snapshot) {
-        this.sm = KvStateMachine.fromSnapshot(rd.snapshot);
-        this.obs.restored(this, rd.snapshot);
-      }
-      for (const e of rd.committedEntries) {
-        if (e.index <= this.sm.applied) continue;
-        const identity = entryIdentity(e);
-        this.sm.apply(e, identity);
-        this.obs.applied(this, e, identity);
-      }
-      for (const rs of rd.readStates) this.reads.push(rs);
-      raw.advance(rd);
-      this.serveReads();
-      this.maybeSnapshot();
-    }
+  private run(): Running {
+    if (this.running === null) throw new Error(`sim: node ${this.id} is down`);
+    return this.running;
   }
-
-  private serveReads(): void {
-    if (this.reads.length === 0) return;
-    const waiting: ReadState[] = [];
-    for (const rs of this.reads) {
-      if (rs.index <= this.sm.applied) this.obs.readServed(this, rs);
-      else waiting.push(rs);
-    }
-    this.reads = waiting;
-  }
-
-  private maybeSnapshot(): void {
-    const { snapshotEvery, snapshotTrailing } = this.settings;
-    if (snapshotEvery <= 0 || this.sm.applied - this.live.snapshot().meta.index < snapshotEvery) return;
-    const index = this.sm.applied;
-    const data = this.sm.snapshotData();
-    this.live.createSnapshot(index, this.sm.conf, data, snapshotTrailing);
-    this.disk.createSnapshot(index, this.sm.conf, data, snapshotTrailing);
-    this.obs.snapshotTaken(this, index);
-  }
-}
-
-/** A node of the initial cluster: its disk already holds the bootstrap entry (synced). */
-export function bootstrapDisk(entry: Entry, hardState: HardState): Disk {
-  const disk = new Disk();
-  disk.write({ snapshot: null, entries: [entry], hardState }, true);
-  return disk;
 }

@@ -6,8 +6,8 @@
 import type { Message } from '../../src/raft/index.js';
 
 type Event =
-  | { readonly tick: number; readonly text: string }
-  | { readonly tick: number; readonly verb: string; readonly msg: Message };
+  | { readonly atMs: number; readonly text: string }
+  | { readonly atMs: number; readonly verb: string; readonly msg: Message };
 
 export class Trace {
   private readonly ring: Array<Event | undefined>;
@@ -22,12 +22,12 @@ export class Trace {
     this.ring = Number.isFinite(keep) ? new Array<Event | undefined>(keep) : [];
   }
 
-  note(tick: number, text: string): void {
-    this.push({ tick, text });
+  note(atMs: number, text: string): void {
+    this.push({ atMs, text });
   }
 
-  message(tick: number, verb: string, msg: Message): void {
-    this.push({ tick, verb, msg });
+  message(atMs: number, verb: string, msg: Message): void {
+    this.push({ atMs, verb, msg });
   }
 
   /** The remembered events, oldest first, formatted. */
@@ -63,7 +63,7 @@ export class Trace {
 }
 
 function format(e: Event): string {
-  const at = `t=${String(e.tick).padStart(4)}`;
+  const at = `t=${e.atMs.toFixed(2).padStart(9)}`;
   return 'text' in e ? `${at} ${e.text}` : `${at} ${e.verb} ${describeMessage(e.msg)}`;
 }
 

@@ -1,0 +1,57 @@
+/**
+ * What RaftHost is given from outside (hashicorp/raft's seams, without its goroutine loops):
+ * durable storage for the log and the hard state, the replicated state machine, and a way to
+ * send messages. Time comes through a Scheduler (src/util/clock.ts). Production composes
+ * LevelRaftStorage, StateMachine and the gRPC transport (src/node/controller-node.ts); the
+ * simulations compose an in-memory disk that loses unsynced writes on a crash, a small KV
+ * state machine and a simulated network (test/sim/).
+ */
+import type { Entry, Message, Snapshot, HardState } from '../raft/index.js';
+import type { ApplyResult } from '../statemachine/index.js';
+import type { Completion } from '../util/completion.js';
+
+/** One Ready's writes, carried out in this order: snapshot, entries, hard state. */
+export interface StorageUpdate {
+  readonly hardState: HardState | null;
+  readonly entries: readonly Entry[];
+  readonly snapshot: Snapshot | null;
+}
+
+/**
+ * hashicorp/raft keeps the log (LogStore) and term and vote (StableStore) in two stores. Here
+ * they are one port, because a Ready's entries and its hard state must land in one atomic
+ * write (src/raft/ready.ts, rule 1): a vote or an acknowledgement promises both at once.
+ *
+ * Writes are carried out in call order, also when the caller does not wait for one before
+ * issuing the next; after one write fails, every later one fails too.
+ */
+export interface RaftStorage {
+  /** Completes once the write is done, and on disk if `sync`. */
+  save(update: StorageUpdate, sync: boolean): Completion<void>;
+  /** A snapshot the local state machine took, then the log compacted up to `compactTo`. Synced. */
+  saveLocalSnapshot(snapshot: Snapshot, compactTo: number): Completion<void>;
+}
+
+/**
+ * hashicorp/raft's FSM: apply, snapshot, restore. Deterministic: the same entries in the same
+ * order give the same results and the same snapshot bytes on every node.
+ */
+export interface ReplicatedStateMachine {
+  /** Index of the last entry applied (or advanced over). */
+  readonly appliedIndex: number;
+  /** The global revision the state machine is at, for results of entries without a command. */
+  revision(): number;
+  /**
+   * Applies the command `data` of committed entry `entry` (`data` is the entry's own data for
+   * a command, or the membership command RaftHost derives from a conf entry).
+   */
+  apply(index: number, data: Uint8Array, entry: Entry): ApplyResult;
+  /** Moves past committed entry `entry`, which carries no command (a leader's no-op). */
+  advance(index: number, entry: Entry): void;
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot's data; zero bytes is the empty initial state. */
+  restore(data: Uint8Array): void;
+}
+
+/** Hands messages to the transport; never blocks and never throws for an unreachable peer. */
+export type SendMessages = (msgs: readonly Message[]) => void;
