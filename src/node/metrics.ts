@@ -41,6 +41,8 @@ export class Metrics {
   readonly registry = new client.Registry();
   private server: http.Server | null = null;
   private state: (() => ScrapeState) | null = null;
+  /** The state when this process started serving: the base of the index counters. */
+  private atStart: ScrapeState | null = null;
   private readonly sent: client.Counter<'type'>;
   private readonly leaderChanges: client.Counter;
   private readonly transitions: client.Counter<'member' | 'to'>;
@@ -92,9 +94,9 @@ export class Metrics {
     gauge('raft_learners', 'Learners in the configuration this node has applied.', (s) => s.status.conf.learners.length);
     gauge('membership_view_stale', '1 when this node cannot reach a quorum.', (s) => (s.membership.stale ? 1 : 0));
     // etcd's proposals_committed/applied are gauges named _total; here they are real counters,
-    // counted from this process's start by the advance of the indexes.
+    // counted from this process's start (bindState) by the advance of the indexes.
+    const start = (): ScrapeState | null => this.atStart;
     const indexCounter = (name: string, help: string, read: (s: ScrapeState) => number): void => {
-      let base: number | null = null;
       let counted = 0;
       new client.Counter({
         name,
@@ -102,10 +104,9 @@ export class Metrics {
         registers,
         collect() {
           const s = scrape();
-          if (!s) return;
-          const index = read(s);
-          base ??= index;
-          const since = Math.max(0, index - base);
+          const base = start();
+          if (!s || !base) return;
+          const since = Math.max(0, read(s) - read(base));
           if (since > counted) this.inc(since - counted);
           counted = Math.max(counted, since);
         },
@@ -220,8 +221,10 @@ export class Metrics {
     this.compactions.inc();
   }
 
+  /** Where gauges read on scrape; called once at start, before the host applies anything new. */
   bindState(read: () => ScrapeState): void {
     this.state = read;
+    this.atStart = read();
   }
 
   onSend(msgs: readonly Message[]): void {

@@ -46,7 +46,8 @@ function value(families: readonly PrometheusFamily[], name: string, suffix: 'val
   const f = families.find((x) => x.name === name);
   const m = f?.metrics[0];
   if (m === undefined) return Number.NaN;
-  return Number(suffix === 'count' ? m.count : m.value);
+  // A histogram's count is its +Inf bucket (the parser keeps the buckets, not _count).
+  return Number(suffix === 'count' ? m.buckets?.['+Inf'] : m.value);
 }
 
 void t.test('every family on /metrics follows the naming rules, and the etcd-style ones are there and move', async (t) => {
