@@ -70,8 +70,7 @@ export class ProcedureRunner {
   }
 
   async run(step: ProcedureStep): Promise<StepResult> {
-    const words = step.line.split(/\s+/);
-    const [cmd, ...args] = words;
+    const [cmd = '', ...args] = step.line.split(/\s+/);
     const onHost = (): string => {
       if (step.host === 'operator') throw new Error(`"${step.line}" must run on a controller's host`);
       return step.host;
