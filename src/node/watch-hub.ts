@@ -30,6 +30,8 @@ interface Recorded {
 interface Watcher {
   readonly filter: WatchFilter;
   readonly subscriber: WatchSubscriber;
+  /** The first revision it wants. */
+  readonly from: number;
 }
 
 const encoder = new TextEncoder();
@@ -81,7 +83,7 @@ export class WatchHub implements WatchSource {
     if (this.watchers.size === 0) return;
     const change = this.decode(recorded);
     if (change === null) return;
-    for (const w of this.watchers) if (matches(w.filter, change.key)) w.subscriber.onChange(change);
+    for (const w of this.watchers) if (change.revision >= w.from && matches(w.filter, change.key)) w.subscriber.onChange(change);
   }
 
   /**
@@ -109,7 +111,7 @@ export class WatchHub implements WatchSource {
       const change = this.decode(recorded);
       if (change !== null && matches(filter, change.key)) subscriber.onChange(change);
     }
-    const watcher: Watcher = { filter, subscriber };
+    const watcher: Watcher = { filter, subscriber, from };
     this.watchers.add(watcher);
     return { ok: true, cancel: () => void this.watchers.delete(watcher) };
   }
