@@ -32,7 +32,7 @@ void t.test('operator tools against a 3-node cluster', async (t) => {
   await client.put('other', 'x');
   await client.put('app/c', '3');
 
-  t.test('kv get --prefix reads a bounded range on the server', async (t) => {
+  await t.test('kv get --prefix reads a bounded range on the server', async (t) => {
     const text = await cluster.ctl(['kv', 'get', 'app/', '--prefix']);
     t.equal(text.code, 0, text.stderr);
     t.match(text.stdout, /^app\/a\n1\napp\/b\n2\napp\/c\n/);
@@ -45,7 +45,7 @@ void t.test('operator tools against a 3-node cluster', async (t) => {
     t.equal((await cluster.ctl(['kv', 'get', 'app/', '--prefix', '--limit', '0'])).code, 2, 'a limit of 0 is a usage error');
   });
 
-  t.test('watch from a revision replays, follows, and ends with exit 0 on Ctrl-C', async (t) => {
+  await t.test('watch from a revision replays, follows, and ends with exit 0 on Ctrl-C', async (t) => {
     const watch = spawn(process.execPath, [CTL_JS, '--endpoints', cluster.endpoints(), 'watch', 'app/', '--prefix', '--rev', String(first), '-o', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     watch.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -62,7 +62,7 @@ void t.test('operator tools against a 3-node cluster', async (t) => {
     t.equal(events[0]!.revision, first);
   });
 
-  t.test('endpoint status --cluster: one row per member, from the member itself', async (t) => {
+  await t.test('endpoint status --cluster: one row per member, from the member itself', async (t) => {
     const run = await cluster.ctl(['endpoint', 'status', '--cluster', '-o', 'json'], cluster.endpoints([leader]));
     t.equal(run.code, 0, run.stderr);
     const rows = JSON.parse(run.stdout) as EndpointRow[];
@@ -79,7 +79,7 @@ void t.test('operator tools against a 3-node cluster', async (t) => {
     t.match(table.stdout, /^ENDPOINT +ID +VERSION +DB-SIZE +ROLE +LEADER +TERM +COMMIT +APPLIED +LATENCY +ERRORS\n/);
   });
 
-  t.test('the list controllers table fits in 100 columns and names who answered', async (t) => {
+  await t.test('the list controllers table fits in 100 columns and names who answered', async (t) => {
     const run = await cluster.ctl(['list', 'controllers'], cluster.endpoints([leader]));
     t.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
@@ -89,7 +89,7 @@ void t.test('operator tools against a 3-node cluster', async (t) => {
     t.notMatch(run.stdout, /[│┌─]/, 'no borders');
   });
 
-  t.test('snapshot save writes a verified file; snapshot status refuses a damaged copy', async (t) => {
+  await t.test('snapshot save writes a verified file; snapshot status refuses a damaged copy', async (t) => {
     const file = path.join(cluster.dir, 'backup.snap');
     const save = await cluster.ctl(['snapshot', 'save', file, '-o', 'json']);
     t.equal(save.code, 0, save.stderr);
