@@ -9,6 +9,7 @@ import pino from 'pino';
 import { ConfigError, loadNodeConfig } from '../config/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { VERSION } from '../node/version.js';
+import { runRestore } from './controller-restore.js';
 import { exitRemoved } from './removed-exit.js';
 
 const program = new Command()
@@ -19,9 +20,12 @@ const program = new Command()
   .requiredOption('-i, --id <id>', "this controller's id (one of cluster.nodes)")
   .option('--join', 'start empty and wait to be added with `ctl member add` (do not bootstrap a new cluster)', false)
   .exitOverride()
+  .addHelpText('after', '\nAlso: controller restore --from FILE --config FILE --id ID   (a new cluster from `ctl snapshot save`; see controller restore --help)')
   .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
 
 async function main(): Promise<void> {
+  // `controller restore ...` writes a data dir from a snapshot and exits (controller-restore.ts).
+  if (process.argv[2] === 'restore') return runRestore(process.argv.slice(3));
   try {
     program.parse();
   } catch (err) {
