@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONTROLLER_JS, type CtlResult, type ProcessCluster } from './process-cluster.js';
+import { waitFor } from './wait-for.js';
 
 export interface ProcedureStep {
   /** The line as written in the doc. */
@@ -92,6 +93,8 @@ export class ProcedureRunner {
           if (this.cluster.procs.has(host)) await this.cluster.kill(host, 'SIGTERM');
         } else if (args.join(' ') === 'start controller') {
           this.cluster.start(host, this.flags.get(host) ?? []);
+          // An operator's next command comes seconds later; here, once the process answers.
+          await waitFor(async () => (await this.cluster.status(host)) !== null, `${host} to answer after systemctl start`, 20_000);
         } else throw new Error(`unknown systemctl step: ${step.line}`);
         return { step, result: null };
       }
