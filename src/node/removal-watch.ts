@@ -77,6 +77,11 @@ export class RemovalWatch {
     this.conclude(`${by} refused it as a removed member (${details})`);
   }
 
+  /** A removal of this node was applied and its grace period is running. */
+  get pending(): boolean {
+    return this.timer !== null;
+  }
+
   stop(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.probe !== null) clearInterval(this.probe);
