@@ -122,6 +122,7 @@ export class ControllerNode {
         const at = host.lastLeaderContactAt();
         return at === null ? Number.POSITIVE_INFINITY : performance.now() - at;
       },
+      holdsUncommitted: () => host !== null && host.status().lastIndex > host.status().commit,
       probeAfterMs: 3 * config.raft.electionTimeoutMs,
       askPeers: () => {
         const peers = new Map(config.nodes.map((n) => [n.id, n.address]));

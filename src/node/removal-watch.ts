@@ -8,8 +8,9 @@
  *   this node is still not a member when it ends is it removed for good.
  * - Often it never applies it: the leader stops replicating to a member as soon as the removal
  *   commits, so the removed node may hold the entry without learning that it committed. It then
- *   loses its leader. A node that believes itself a member but has had no leader for
- *   `probeAfterMs` asks its peers; a peer that has
+ *   loses its leader. A node that believes itself a member, holds entries it never saw
+ *   committed, and has had no leader for `probeAfterMs` asks its peers (then less and less
+ *   often); a peer that has
  *   applied this node's removal (and no later re-add) says so, and a committed removal is final.
  * - A peer refuses its messages as a removed member's (identity refusals): conclusive at once.
  */
@@ -25,6 +26,11 @@ export interface RemovalWatchDeps {
   readonly graceMs: number;
   /** How long since this node last heard from a leader (Infinity: never); 0 while it leads. */
   readonly leaderlessMs: () => number;
+  /**
+   * Whether its log holds entries it never saw committed: what a member holds whose removal
+   * committed behind its back. A node of a new cluster, waiting for its first leader, does not.
+   */
+  readonly holdsUncommitted: () => boolean;
   /** Leaderless this long, the node asks its peers whether it was removed. */
   readonly probeAfterMs: number;
   /** Resolves with the id of a peer that has applied this node's removal, or null. */
@@ -38,6 +44,8 @@ export class RemovalWatch {
   private probe: NodeJS.Timeout | null = null;
   private asking = false;
   private done = false;
+  private backoff = 1;
+  private skip = 0;
 
   constructor(private readonly deps: RemovalWatchDeps) {}
 
@@ -49,7 +57,16 @@ export class RemovalWatch {
   private maybeAskPeers(): void {
     // Only a node that still believes itself a member can have missed its removal; a node that
     // has not yet been added (started with --join before `member add`) must not ask.
-    if (this.done || this.asking || !this.deps.isMember() || this.deps.leaderlessMs() < this.deps.probeAfterMs) return;
+    if (this.done || this.asking || !this.deps.isMember() || !this.deps.holdsUncommitted()) return;
+    if (this.deps.leaderlessMs() < this.deps.probeAfterMs) {
+      this.backoff = 1;
+      return;
+    }
+    // Asking costs every peer a call: ask again after 1, 2, 4, ... probe intervals (at most 16).
+    this.skip -= 1;
+    if (this.skip > 0) return;
+    this.backoff = Math.min(16, this.backoff * 2);
+    this.skip = this.backoff;
     this.asking = true;
     this.deps.askPeers().then(
       (peer) => {

@@ -12,6 +12,7 @@ function watch(over: Partial<RemovalWatchDeps> = {}) {
     isMember: () => member,
     graceMs: 30,
     leaderlessMs: () => 0,
+    holdsUncommitted: () => true,
     probeAfterMs: 20,
     askPeers: () => Promise.resolve(null),
     logger: pino({ level: 'silent' }),
@@ -59,6 +60,23 @@ void t.test('leaderless and still believing itself a member: it asks its peers, 
   answer = 'c1';
   await waitFor(() => removed.length === 1, 'a peer to report the removal');
   t.match(removed[0], /c1 has applied its removal from the cluster/);
+});
+
+void t.test('a node of a new cluster, with nothing uncommitted, never asks', async (t) => {
+  let asked = 0;
+  const { w } = watch({
+    leaderlessMs: () => Number.POSITIVE_INFINITY,
+    holdsUncommitted: () => false,
+    askPeers: () => {
+      asked += 1;
+      return Promise.resolve('c1');
+    },
+  });
+  t.teardown(() => w.stop());
+  w.start();
+  const until = Date.now() + 100;
+  await waitFor(() => Date.now() >= until, 'five probe intervals', 2000);
+  t.equal(asked, 0);
 });
 
 void t.test('a node that is not a member in its own view (a fresh --join) never asks', async (t) => {
