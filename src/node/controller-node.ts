@@ -315,6 +315,7 @@ export class ControllerNode {
       logger,
       intervalMs: Math.max(100, 2 * config.raft.heartbeatIntervalMs),
       now: () => performance.now(),
+      isLeader: () => raftHost.softState().role === 'leader',
       raft: () => raftHost.status(),
       members: () => sm.members.list(),
       settings: () => promoterSettings(sm.view(settingsKind)),

@@ -20,6 +20,8 @@ export interface PromoterDriverDeps {
   readonly intervalMs: number;
   /** Monotonic ms. */
   readonly now: () => number;
+  /** Cheap: whether this node leads now. */
+  readonly isLeader: () => boolean;
   readonly raft: () => {
     readonly role: string;
     readonly commit: number;
@@ -79,6 +81,8 @@ export class PromoterDriver {
 
   /** One round: decide, log what changed, propose at most one promotion. */
   tick(): void {
+    // A follower decides nothing; skip building the inputs (most rounds on most nodes).
+    if (!this.deps.isLeader() && this.state === INITIAL_PROMOTER_STATE && this.lastVerdict.size === 0) return;
     const raft = this.deps.raft();
     const decision = decidePromotion(this.state, {
       now: this.deps.now(),
