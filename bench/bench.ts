@@ -17,11 +17,13 @@ import os from 'node:os';
 import { Command, Option } from 'commander';
 import type hdr from 'hdr-histogram-js';
 import { scaleChart } from './chart.js';
+import { etcdWatchers, oursAgents, type AgentFailoverResult, type FanoutResult } from './agents.js';
 import { EtcdCluster, ensureEtcd, etcdVersion } from './etcd.js';
 import { machineInfo, measureFsync, type MachineInfo } from './machine.js';
 import { OURS_BASE_TIMEOUT, OursCluster, type ConvergenceSample } from './ours.js';
 import { CpuMeter, load } from './proc.js';
 import {
+  agentsText,
   convergenceText,
   floorText,
   machineText,
@@ -37,7 +39,7 @@ import { histogram, median, percentileMs, round, samplePercentile } from './stat
 import type { BenchCluster, SystemDriver, SystemName } from './system.js';
 import { preload, runLoad, type LoadResult, type Op } from './workloads.js';
 
-const PARTS = ['put-1', 'put-64', 'get-64', 'failover', 'convergence', 'scale'] as const;
+const PARTS = ['put-1', 'put-64', 'get-64', 'failover', 'convergence', 'scale', 'agents'] as const;
 type Part = (typeof PARTS)[number];
 
 const list = (v: string): number[] => v.split(',').map((x) => Number(x.trim()));
@@ -58,6 +60,9 @@ const program = new Command()
   .option('--failovers <n>', 'leader kills per system (default 2, full 7)')
   .option('--scale-nodes <list>', 'cluster sizes for the scale sweep (default 3, full 3,5,7)')
   .option('--scale-clients <list>', 'client counts for the scale sweep (default 1,16,64,256, full 1,4,16,64,256)')
+  .option('--agents <n>', 'agents (etcd: watchers) in the agent fan-out (default 1000)')
+  .option('--changes <n>', 'changes timed in the agent fan-out (default 20, full 50)')
+  .option('--agent-threads <n>', 'worker threads the agents (watchers) run on, the same for both systems (default 1)')
   .parse();
 
 interface Opts {
@@ -74,6 +79,9 @@ interface Opts {
   failovers?: string;
   scaleNodes?: string;
   scaleClients?: string;
+  agents?: string;
+  changes?: string;
+  agentThreads?: string;
 }
 const opts = program.opts<Opts>();
 const quick = opts.quick;
@@ -87,6 +95,9 @@ const cfg = {
   scaleClients: opts.scaleClients ? list(opts.scaleClients) : quick ? [1, 16, 64, 256] : [1, 4, 16, 64, 256],
   scaleDurationMs: quick ? 1500 : 3000,
   scaleWarmupMs: quick ? 500 : 1000,
+  agents: Number(opts.agents ?? 1000),
+  changes: Number(opts.changes ?? (quick ? 20 : 50)),
+  agentThreads: Number(opts.agentThreads ?? 1),
 };
 const parts = new Set<Part>((opts.only?.split(',') ?? PARTS).map((p) => p.trim() as Part));
 for (const p of parts) {
@@ -186,7 +197,7 @@ async function main(): Promise<void> {
 
   const results: ResultRow[] = [];
   const extra = new Map<string, RowExtra>();
-  const loads: Array<{ name: Workload; op: Op; clients: number }> = [
+  const loads: Array<{ name: Workload & Part; op: Op; clients: number }> = [
     { name: 'put-1', op: 'put', clients: 1 },
     { name: 'put-64', op: 'put', clients: 64 },
     { name: 'get-64', op: 'get', clients: 64 },
@@ -316,6 +327,21 @@ async function main(): Promise<void> {
     }
   }
 
+  if (parts.has('agents')) {
+    log(`agents: ${cfg.agents} agents over 3 controllers${drivers.length > 1 ? ` and ${cfg.agents} watchers over 3 etcd members` : ''}, ${cfg.changes} changes each, then a kill of the controller (member) serving a third`);
+    for (const d of ordered(drivers, 1)) {
+      await withCluster(d, 3, async (c) => {
+        const agentCfg = { agents: cfg.agents, changes: cfg.changes, threads: cfg.agentThreads, log };
+        const r: { fanout: FanoutResult; failover: AgentFailoverResult } = c instanceof OursCluster ? await oursAgents(c, agentCfg) : await etcdWatchers(c as EtcdCluster, agentCfg);
+        const f = r.fanout;
+        const k = r.failover;
+        results.push({ system: d.name, workload: 'agent-fanout', opsPerSec: 0, p50Ms: f.p50Ms, p99Ms: f.p99Ms, failoverMs: 0, rssMB: f.rssMB, agents: f.agents, changes: f.changes, maxMs: f.maxMs, kbPerAgent: f.kbPerAgent });
+        results.push({ system: d.name, workload: 'agent-failover', opsPerSec: 0, p50Ms: 0, p99Ms: 0, failoverMs: k.recoverMs, rssMB: f.rssMB, agents: f.agents, moved: k.moved, bytesResent: k.bytesResent, shownOffline: k.shownOffline });
+        extra.set(`${d.name}|agent-fanout`, { serverCpuMsPerOp: 0, clientCpuMsPerOp: 0, errors: 0, foreignCpuPct: 0, roundOpsPerSec: [], samplesMs: f.samplesMs, rssPerNodeMB: c.rssMB().map((x) => Math.round(x)) });
+      });
+    }
+  }
+
   const end = measureFsync(os.tmpdir(), quick ? 300 : 1000);
   machine = { ...machine, fsyncEndP50Ms: round(end.p50, 3), fsyncEndP99Ms: round(end.p99, 3) };
   const etcdLine = drivers.length > 1 ? `\netcd driven through its ${opts.etcdApi === 'grpc' ? 'gRPC KV service (grpc-js, as ours)' : 'v3 JSON gateway (HTTP/1.1 keep-alive, one connection per client)'}` : '';
@@ -325,6 +351,7 @@ async function main(): Promise<void> {
   out.push(floorText(machine, results, extra));
   if (convergence.length > 0) out.push(convergenceText(convergence, OURS_BASE_TIMEOUT));
   if (scale.length > 0) out.push(`scale: puts, 100-byte values\n${scaleText(scale)}`);
+  if (results.some((r) => r.workload === 'agent-fanout')) out.push(agentsText(results));
   process.stdout.write(out.join('\n\n') + '\n');
 
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, results }, null, 2) + '\n');

@@ -254,6 +254,42 @@ export class EtcdCluster implements BenchCluster {
     };
   }
 
+  /** Each member's client port, in member order (also for the stopped ones). */
+  clientPorts(): number[] {
+    return this.members.map((m) => m.clientPort);
+  }
+
+  memberAlive(i: number): boolean {
+    return this.members[i]?.proc != null;
+  }
+
+  async leaderIndex(): Promise<number> {
+    return this.members.indexOf(await this.leader());
+  }
+
+  /** A put through the leader; resolves with its revision. */
+  async put(key: string, value: string): Promise<number> {
+    const leader = await this.leader();
+    const res = await post(this.admin, leader.clientPort, '/v3/kv/put', { key: b64(key), value: b64(value) }, 5000);
+    return Number(((res['header'] ?? {}) as Record<string, unknown>)['revision'] ?? 0);
+  }
+
+  /** SIGKILL of member i; resolves when it has exited. */
+  async killMember(i: number): Promise<void> {
+    const proc = this.members[i]?.proc;
+    if (!proc) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Restarts member i and waits until it has caught up. */
+  async restartMember(i: number): Promise<void> {
+    const m = this.members[i]!;
+    this.startMember(m, 'existing');
+    await this.caughtUp(m);
+  }
+
   async failover(): Promise<FailoverSample> {
     const leader = await this.leader();
     const survivors = this.members.filter((m) => m !== leader && m.proc !== null);

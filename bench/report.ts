@@ -4,10 +4,10 @@ import { fsyncFloorMs, type MachineInfo } from './machine.js';
 import type { SystemName } from './system.js';
 import { round } from './stats.js';
 
-export type Workload = 'put-1' | 'put-64' | 'get-64' | 'failover';
+export type Workload = 'put-1' | 'put-64' | 'get-64' | 'failover' | 'agent-fanout' | 'agent-failover';
 
-/** Exactly the contract's row (CONTRACT.md, Benchmarks). */
-export interface ResultRow {
+/** The contract's row (CONTRACT.md, Benchmarks); agent rows add their own fields. */
+export interface ResultRow extends Partial<AgentFields> {
   readonly system: SystemName;
   readonly workload: Workload;
   readonly opsPerSec: number;
@@ -15,6 +15,22 @@ export interface ResultRow {
   readonly p99Ms: number;
   readonly failoverMs: number;
   readonly rssMB: number;
+}
+
+/**
+ * agent-fanout: 1,000 agents (etcd: watchers) over 3 controllers (members); p50Ms/p99Ms/maxMs
+ * from a change to the last ACK (event); kbPerAgent: controller RSS per connected agent.
+ * agent-failover: failoverMs from SIGKILL of the controller serving a third to all current again;
+ * bytesResent to agents already current; shownOffline: agents ever shown offline.
+ */
+export interface AgentFields {
+  readonly agents: number;
+  readonly changes: number;
+  readonly maxMs: number;
+  readonly kbPerAgent: number;
+  readonly moved: number;
+  readonly bytesResent: number;
+  readonly shownOffline: number;
 }
 
 /** What the terminal and --details show beyond the contract. */
@@ -167,6 +183,20 @@ export function convergenceText(samples: readonly ConvergenceRow[], baseTimeout:
   t.push([`to clusterState=offline on all others (ms)`, ...samples.map((s) => Math.round(s.clusterOfflineMs))]);
   t.push([`SIGCONT to online=true again (ms)`, ...samples.map((s) => Math.round(s.onlineMs))]);
   return `status convergence (heartbeat base_timeout ${baseTimeout})\n${t.toString()}`;
+}
+
+export function agentsText(rows: readonly ResultRow[]): string {
+  const t = table(['system', 'agents', 'change -> last ACK p50 ms', 'p99 ms', 'max ms', 'KB per agent', 'kill: all current again ms', 'moved', 'bytes re-sent', 'shown offline']);
+  for (const system of ['ours', 'etcd'] as const) {
+    const f = rows.find((r) => r.system === system && r.workload === 'agent-fanout');
+    const k = rows.find((r) => r.system === system && r.workload === 'agent-failover');
+    if (!f && !k) continue;
+    t.push([system, f?.agents ?? '', f?.p50Ms ?? '', f?.p99Ms ?? '', f?.maxMs ?? '', f?.kbPerAgent ?? '', k?.failoverMs ?? '', k?.moved ?? '', k?.bytesResent ?? '', system === 'etcd' ? 'n/a' : (k?.shownOffline ?? '')]);
+  }
+  const ours = rows.find((r) => r.system === 'ours' && r.workload === 'agent-fanout');
+  const etcd = rows.find((r) => r.system === 'etcd' && r.workload === 'agent-fanout');
+  const ratio = ours && etcd && etcd.p99Ms > 0 ? `\nours/etcd change -> last ACK p99: ${round(ours.p99Ms / etcd.p99Ms, 2)} (target <= 1.0, aim 0.5)` : '';
+  return `agents (etcd: watchers), one change at a time\n${t.toString()}${ratio}`;
 }
 
 export function scaleText(rows: readonly ScaleRow[]): string {

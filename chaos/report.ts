@@ -5,6 +5,7 @@
  */
 import type { Anomaly, KeyResult } from './linearizability.js';
 import type { HealLiveness } from './liveness.js';
+import type { AgentAnalysis } from './agent-watch.js';
 import type { Mismatch, Percentiles, StatusChange } from './status-analysis.js';
 
 export interface FaultRecord {
@@ -114,6 +115,8 @@ export interface ChaosReport {
     readonly loadAfter: number;
   };
   readonly timeline: string | null;
+  /** Scenarios with agents (agent-failover): their status accuracy and convergence, re-sends. */
+  readonly agents?: AgentAnalysis & { readonly graceMs: number };
 }
 
 function livenessLine(r: ChaosReport): string {
@@ -133,6 +136,12 @@ export function summarize(r: ChaosReport): string {
     `  status accuracy: ${(r.statusAccuracy * 100).toFixed(3)}% of ${r.status.compared} answers (${r.status.mismatchCount} wrong, ${r.status.excluded} within grace ${r.config.graceMs}ms)`,
     `  convergence: p50 ${c.p50}ms, p99 ${c.p99}ms, max ${c.max}ms over ${r.status.changes.filter((x) => x.kind === 'fault').length} changes (${r.status.unconverged} unconverged)` +
       (r.status.changes.some((x) => x.kind === 'membership') ? `; membership changes: p99 ${r.status.membershipConvergenceMs.p99}ms` : ''),
+    ...(r.agents === undefined
+      ? []
+      : [
+          `  agents: ${r.agents.count}; status accuracy ${(r.agents.statusAccuracy * 100).toFixed(3)}% of ${r.agents.compared} rows; convergence p50 ${r.agents.convergenceMs.p50}ms, p99 ${r.agents.convergenceMs.p99}ms over ${r.agents.changes.filter((x) => x.convergedMs !== null).length} stops and starts (${r.agents.unconverged} unconverged, grace ${r.agents.graceMs}ms); ` +
+            `${r.agents.falseOffline} shown offline while running; ${r.agents.redundantPushes} re-sends; ${r.agents.configChanges} configuration changes`,
+        ]),
     `  machine: ${r.machine.cpus} cpus, load ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after`,
     `  liveness: ${livenessLine(r)}`,
     `  faults: ${r.faults.filter((f) => f.skipped === undefined).length} applied, ${r.faults.filter((f) => f.skipped !== undefined).length} skipped; recovery after the last heal: ${r.recoveryMs === null ? 'none' : `${r.recoveryMs}ms`}`,

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ApiError } from '../src/api/errors.js';
 import { ControllerClient } from '../src/api/client.js';
 import { seededRng, type Rng } from '../src/util/rng.js';
+import { AgentWatch, type AgentAnalysis } from './agent-watch.js';
 import { ChaosCluster } from './chaos-cluster.js';
 import { checkableHistory, type OpRecord } from './history.js';
 import { NodeProbe } from './node-probe.js';
@@ -179,6 +180,45 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     );
   };
   const busy = (): Set<string> => new Set([...active.values()].flatMap((f) => [...f.nodes]));
+
+  // Agents (agent-failover): on the controllers' client addresses, judged against their own truth.
+  // An agent gone with its controller is offline after its timeout, its grace and an election
+  // timeout (for a claim elsewhere to commit first): about 2 x base + election timeout.
+  const agentGraceMs = 2 * o.baseTimeoutMs + (o.electionTimeoutMs ?? 1000) + 1000;
+  /** A controller's answers count once it has been on the majority side for a grace window (a node just back holds old news). */
+  const heldAt = (id: string, t: number): boolean => {
+    let since: number | null = null;
+    for (const w of worlds) {
+      if (w.atMs > t) break;
+      if (!w.truth.majoritySide.has(id)) since = null;
+      else since ??= w.atMs;
+    }
+    return since !== null && t - since >= agentGraceMs;
+  };
+  const agentWatch =
+    o.scenario.agents === undefined
+      ? null
+      : new AgentWatch({
+          count: o.scenario.agents,
+          endpoints: new Map(ids.map((id) => [id, cluster.listen(id)])),
+          targets: () => ids.filter((id) => cluster.isStarted(id) && !cluster.isPaused(id)),
+          heldAt,
+          quorumLostWithin: (from, to) => {
+            let w: World | undefined;
+            for (const x of worlds) {
+              if (x.atMs > to) break;
+              if (x.atMs <= from) w = x;
+              else if (x.truth.majoritySide.size === 0) return true;
+            }
+            return w !== undefined && w.truth.majoritySide.size === 0;
+          },
+          now,
+          rng: seededRng(o.seed ^ 0x5a5a),
+          seed: o.seed,
+          graceMs: agentGraceMs,
+          event: (text) => event(text),
+        });
+  let agentResult: AgentAnalysis | null = null;
 
   const sampler = new StatusSampler({
     targets: () => ids.filter((id) => cluster.isStarted(id) && !cluster.isPaused(id)),
@@ -559,6 +599,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         }
         await sleep(50);
       }
+      if (agentWatch !== null) {
+        await agentWatch.start(60000);
+        o.out(`${o.scenario.agents} agents online and SYNCED on every controller`);
+      }
       // ---- The run. ----
       const warmup = now();
       origin = performance.now();
@@ -566,6 +610,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       recordWorld('start', 'start');
       o.out(`${stamp()} cluster up after ${(warmup / 1000).toFixed(1)}s; workload of ${o.clients} clients on ${o.registers} registers`);
       workload.start();
+      agentWatch?.run();
       const progress = (): void => {
         const r = workload.records;
         const ok = r.filter((x) => x.result === 'ok').length;
@@ -617,6 +662,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         await sleep(50);
       }
       if (o.tty) process.stdout.write('\r\x1b[K');
+      if (agentWatch !== null) agentResult = await agentWatch.finish(30000);
       // ---- Read everything back (linearizable reads, retried until they succeed). ----
       /** null: the key does not exist; undefined: no read succeeded (a liveness problem, not a lost write). */
       const readBack = async (key: string): Promise<{ value: string; revision: number } | null | undefined> => {
@@ -680,6 +726,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       if (runMs === 0) runMs = Math.max(0, now());
     }
     await sampler.stop();
+    await agentWatch?.stop();
     const endMs = now();
 
     // ---- Judge. ----
@@ -725,6 +772,15 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const liveness = judgeLiveness(heals, sampler.samples, worlds, acked, electionTimeoutMs);
     for (const text of liveness.problems) problem('liveness', text);
 
+    if (agentResult !== null) {
+      const a = agentResult;
+      if (a.statusAccuracy < o.minAccuracy) problem('status', `agent status accuracy ${(a.statusAccuracy * 100).toFixed(3)}% is below ${(o.minAccuracy * 100).toFixed(1)}% (e.g. ${a.mismatches.slice(0, 3).map((m) => `${(m.atMs / 1000).toFixed(1)}s ${m.sampler} says ${m.agent} ${m.reported}, truth ${m.expected}`).join('; ')})`);
+      if (a.convergenceMs.p99 > agentGraceMs) problem('status', `agent status convergence p99 ${a.convergenceMs.p99}ms exceeds ${agentGraceMs}ms`);
+      if (a.unconverged > 0) problem('status', `${a.unconverged} agent status changes never reached every controller`);
+      if (a.falseOffline > 0) problem('status', `${a.falseOffline} running agents were shown offline (a move to another controller must not be an outage)`);
+      if (a.redundantPushes > 0) problem('status', `${a.redundantPushes} pushes (${a.redundantBytes} bytes) sent agents a version they already held`);
+      if (a.notSyncedAtEnd > 0) problem('liveness', `${a.notSyncedAtEnd} agents were not online and SYNCED on every controller 30 s after the end`);
+    }
     const cpus = os.cpus();
     const built: ChaosReport = {
       scenario: o.scenario.name,
@@ -780,6 +836,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       },
       machine: { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadBefore, loadAfter: os.loadavg()[0] ?? 0 },
       timeline: null,
+      ...(agentResult !== null ? { agents: { ...agentResult, graceMs: agentGraceMs } } : {}),
     };
     const timelinePath = o.reportPath.replace(/\.json$/i, '') + '.html';
     writeTimeline(timelinePath, { report: built, worlds, samples: sampler.samples, records: work, endMs, stateOf });
@@ -794,6 +851,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         samples: sampler.samples,
       };
       fs.writeFileSync(path.join(dir, 'history.json'), JSON.stringify(dump));
+      if (agentWatch !== null) fs.writeFileSync(path.join(dir, 'agent-samples.json'), JSON.stringify(agentWatch.samples.map((x) => ({ ...x, online: Object.fromEntries(x.online) }))));
     }
     fs.writeFileSync(o.reportPath, JSON.stringify(final, null, 2) + '\n');
     return { report: final, dir, kept: o.keep || !final.verdict.ok };

@@ -66,6 +66,8 @@ export interface Scenario {
    * about a core for pings alone, more than a 2-core CI machine can spare.
    */
   readonly defaultBaseTimeoutMs?: number;
+  /** Agents (chaos/agent-watch.ts) served by the cluster during the run, judged like the controllers. */
+  readonly agents?: number;
   readonly plan: (rng: Rng, p: ScheduleParams) => PlannedFault[];
 }
 
@@ -130,6 +132,19 @@ export const SCENARIOS: readonly Scenario[] = [
     defaultNodes: 3,
     minNodes: 3,
     plan: (rng, p) => cycle(rng, p, () => ({ kind: 'kill', target: leader })),
+  },
+  {
+    name: 'agent-failover',
+    description: '60 agents: the controllers serving them killed, isolated or paused (the leader too), agents stopped and started; agent status accuracy and convergence, no re-sends',
+    defaultNodes: 3,
+    minNodes: 3,
+    agents: 60,
+    plan: (rng, p) =>
+      cycle(rng, p, (r) => {
+        const target = r.next() < 1 / 3 ? leader : anyNode(r);
+        const k = r.next();
+        return k < 0.4 ? { kind: 'kill', target } : k < 0.8 ? { kind: 'isolate', target } : { kind: 'pause', target };
+      }),
   },
   {
     name: 'pause-node',

@@ -46,9 +46,10 @@ export interface ControllerServiceDeps {
   readonly sessions: KvSessions;
 }
 
-type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
+export type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
 
-function unary<Req, Res>(f: (req: Req, deadline: number) => Promise<Res>, defaultTimeoutMs: number): Handler<Req, Res> {
+/** A unary handler that answers a little before the client's deadline, with errors mapped by toServiceError. */
+export function unary<Req, Res>(f: (req: Req, deadline: number) => Promise<Res>, defaultTimeoutMs: number): Handler<Req, Res> {
   return (call, cb) => {
     const d = call.getDeadline();
     const requested = d instanceof Date ? d.getTime() : Number(d);

@@ -19,6 +19,7 @@ export const API_ERROR_CODES = [
   'INTERNAL',
   'COMPACTED',
   'CONFLICT',
+  'FAILED_PRECONDITION', // the state refuses the change (a route names a missing service, ...)
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -42,6 +43,7 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   INTERNAL: grpc.status.INTERNAL,
   COMPACTED: grpc.status.OUT_OF_RANGE,
   CONFLICT: grpc.status.ALREADY_EXISTS,
+  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -120,6 +122,7 @@ export function exitCodeFor(err: unknown): number {
       case 'INTERNAL':
       case 'COMPACTED': // a watch from a revision older than the answering node's history
       case 'CONFLICT': // e.g. adding a member id that exists with another address
+      case 'FAILED_PRECONDITION':
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

@@ -13,7 +13,10 @@ export type AuditEventType =
   | 'member.promoted'
   | 'leader.changed'
   | 'state.divergence'
-  | 'state.repaired';
+  | 'state.repaired'
+  | 'agent.status'
+  | 'agent.nack'
+  | 'agent.takeover';
 
 export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'member.status',
@@ -23,6 +26,9 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'leader.changed',
   'state.divergence',
   'state.repaired',
+  'agent.status',
+  'agent.nack',
+  'agent.takeover',
 ];
 
 export interface AuditEvent {
@@ -31,7 +37,7 @@ export interface AuditEvent {
   /** The controller that recorded the event. */
   readonly node: NodeId;
   readonly type: AuditEventType;
-  /** The member the event is about (for leader.changed: the new leader, or null for none). */
+  /** The member (or agent) the event is about (for leader.changed: the new leader, or null for none). */
   readonly subject: NodeId | null;
   /** Status, leader id or address before; null where there was none. */
   readonly from: string | null;

@@ -29,6 +29,7 @@ import { addedReason, confEntryToMembersCommand, decodeAddContext, encodeBootstr
 import { RaftHost } from './raft-host.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
+import { AgentsLayer } from '../agents/agents-layer.js';
 import { meteredConsensus } from './metered-consensus.js';
 import { meteredStorage } from './metered-storage.js';
 import { Metrics } from './metrics.js';
@@ -68,6 +69,7 @@ export class ControllerNode {
     private readonly sessions: KvSessions,
     private readonly promoter: PromoterDriver,
     private readonly removal: RemovalWatch,
+    private readonly agents: AgentsLayer,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -137,6 +139,7 @@ export class ControllerNode {
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
     let membership: MembershipNode | null = null;
+    let agents: AgentsLayer | null = null;
     const transport = new PeerTransport({
       self: self.id,
       clusterName: config.clusterName,
@@ -206,6 +209,7 @@ export class ControllerNode {
       onApplied: () => {
         membership?.onApplied();
         settingsKeeper.check();
+        agents?.onApplied();
       },
       onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),
       onSnapshotRestored: () => {
@@ -253,11 +257,31 @@ export class ControllerNode {
       { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
     );
     const membershipNode = membership;
+    agents = new AgentsLayer({
+      self: self.id,
+      host: raftHost,
+      stateMachine: sm,
+      membership: () => membershipNode.listControllers(),
+      addressOf: knownAddress,
+      isMember: (id) => sm.members.get(id) !== null,
+      credentials: creds.client,
+      heartbeat: config.heartbeat,
+      electionTimeoutMs: config.raft.electionTimeoutMs,
+      stateSyncIntervalMs: config.stateSyncIntervalMs,
+      // The cluster's identity comes from the peer-identity work; until then, its name.
+      clusterId: () => config.clusterName,
+      replayUntil: persisted.hardState.commit,
+      audit: recordAudit,
+      logger,
+      defaultTimeoutMs: 5000,
+    });
+    const agentsLayer = agents;
 
     const server = new grpc.Server(peerServerOptions(config.raft.maxMessageBytes));
     transport.register(server);
     const health = new HealthImplementation({ '': 'NOT_SERVING' });
     health.addToServer(server);
+    agentsLayer.register(server, metrics.registry);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
     server.addService(
       strictRequests(api.service),
@@ -329,14 +353,17 @@ export class ControllerNode {
     membershipNode.start();
     promoter.start();
     removal.start();
+    agentsLayer.start();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, agentsLayer);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
+    // Agents move to another controller now, while the cluster still answers their claims.
+    this.agents.stop();
     this.membership.stop();
     this.promoter.stop();
     this.removal.stop();

@@ -59,3 +59,19 @@ export {
 } from './resource-kind.js';
 export { failure, okResult, type ApplyFailure, type ApplyOk, type ApplyResult, type FailureCode } from './result.js';
 export { SNAPSHOT_FORMAT_VERSION, StateMachine, type StateMachineOptions } from './state-machine.js';
+export * from './mesh-types.js';
+export { MESH_KIND, MeshStore, meshKind, type ApplyAction, type MeshApply, type MeshApplyOutcome, type MeshCommand, type MeshDelete, type MeshView } from './mesh.js';
+export * from './agent-records.js';
+export {
+  AGENTS_KIND,
+  MAX_AGENT_RECORDS,
+  MAX_REPORT_ENTRIES,
+  TRANSITION_LOG_SIZE,
+  agentsKind,
+  validateReport,
+  type AgentTransition,
+  type AgentsCommand,
+  type AgentsReport,
+  type AgentsReportOutcome,
+  type AgentsView,
+} from './agents.js';

@@ -21,6 +21,7 @@ export const CI_RUNS: readonly CiRun[] = [
   { scenario: 'asymmetric', seconds: 16, seed: 1007 },
   { scenario: 'large-cluster', seconds: 24, seed: 1008 },
   { scenario: 'membership-churn', seconds: 20, seed: 1009 },
+  { scenario: 'agent-failover', seconds: 20, seed: 1010 },
 ];
 
 /** The self-test run (a planted lost write and stale read) uses this one. */

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
 import { ControllerClient } from '../../api/client.js';
+import { MeshClient } from '../../api/mesh-client.js';
 import { OperatorClient } from '../../api/operator-client.js';
 import { UsageError } from '../../api/errors.js';
 import { parseDuration } from '../../config/duration.js';
@@ -125,6 +126,7 @@ function nonEmpty(v: string | undefined): string | undefined {
 
 export class Session {
   private cached: ControllerClient | null = null;
+  private cachedMesh: MeshClient | null = null;
   private cachedEndpoints: string[] | null = null;
 
   constructor(
@@ -156,15 +158,24 @@ export class Session {
 
   client(): ControllerClient {
     if (this.cached !== null) return this.cached;
+    this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials() });
+    return this.cached;
+  }
+
+  /** The client of the Mesh service: resources and agents. */
+  mesh(): MeshClient {
+    this.cachedMesh ??= new MeshClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials() });
+    return this.cachedMesh;
+  }
+
+  private credentials(): grpc.ChannelCredentials {
     const o = this.options();
     const env = this.io.env;
-    const credentials = channelCredentials({
+    return channelCredentials({
       ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']),
       cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']),
       key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']),
     });
-    this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: o.timeout, credentials });
-    return this.cached;
   }
 
   /** The Operator service's client, on the same channels as client(). */
@@ -175,5 +186,7 @@ export class Session {
   close(): void {
     this.cached?.close();
     this.cached = null;
+    this.cachedMesh?.close();
+    this.cachedMesh = null;
   }
 }

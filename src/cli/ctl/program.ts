@@ -16,6 +16,7 @@ import { registerKv } from './kv.js';
 import { registerLeader } from './leader.js';
 import { registerList } from './list.js';
 import { registerMember } from './member.js';
+import { registerResources } from './resources.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerStatus } from './status.js';
 import { registerWatch } from './watch.js';
@@ -74,6 +75,7 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   registerLeader(program, session);
   registerAudit(program, session);
   registerConfig(program, session);
+  registerResources(program, session);
   registerEndpoint(program, session);
   registerWatch(program, session);
   registerSnapshot(program, session);

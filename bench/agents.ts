@@ -1,0 +1,203 @@
+/**
+ * Agent fan-out, ours beside etcd's watch (issue 13, "Performance"):
+ *
+ * - fan-out: 1,000 agents over 3 controllers (each a real AgentSync stream: src/agent/swarm.ts)
+ *   against 1,000 watchers over 3 etcd members (each a real gRPC Watch stream, same grpc-js
+ *   stack, same 200 streams per channel), both on the same number of worker threads (fleet.ts). One change (`apply` of one
+ *   service / one put) at a time; the time from sending it to the last agent's ACK (the last
+ *   watcher's event), p50/p99/max over the changes.
+ * - failover: SIGKILL of a controller (a follower) serving about a third of the agents: the
+ *   time until all of them are SYNCED again on the survivors, the configuration bytes sent to
+ *   agents that were already current (target zero), and how many agents were ever shown
+ *   offline by `list agents` or the audit trail (target zero). For etcd: SIGKILL of a follower
+ *   serving a third of the watchers, the time until all of them watch again from the revision
+ *   they had, and the events delivered twice.
+ * - memory per connected agent: the controllers' (members') RSS after the agents connected
+ *   minus before, divided by the agents.
+ */
+import { MeshClient } from '../src/api/mesh-client.js';
+import { waitFor } from '../test/helpers/wait-for.js';
+import type { EtcdCluster } from './etcd.js';
+import { Fleet, now } from './fleet.js';
+import type { OursCluster } from './ours.js';
+import { median, round, samplePercentile } from './stats.js';
+
+export interface FanoutResult {
+  readonly agents: number;
+  readonly changes: number;
+  readonly samplesMs: readonly number[];
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Controller (member) RSS growth per connected agent (watcher), KB. */
+  readonly kbPerAgent: number;
+  readonly rssMB: number;
+}
+
+export interface AgentFailoverResult {
+  /** SIGKILL to every agent (watcher) current again on the survivors. */
+  readonly recoverMs: number;
+  readonly moved: number;
+  /** Configuration bytes (ours) / event bytes (etcd) sent to agents that were already current. */
+  readonly bytesResent: number;
+  /** Agents `list agents` or the audit trail ever showed offline (ours; etcd has no such notion: 0). */
+  readonly shownOffline: number;
+}
+
+export interface AgentBenchConfig {
+  readonly agents: number;
+  /** Threads the agents (watchers) run on, the same for both systems. */
+  readonly threads: number;
+  readonly changes: number;
+  readonly log: (s: string) => void;
+}
+
+function summary(samples: readonly number[]): Pick<FanoutResult, 'p50Ms' | 'p99Ms' | 'maxMs'> {
+  return { p50Ms: round(median(samples), 2), p99Ms: round(samplePercentile(samples, 99), 2), maxMs: round(Math.max(...samples), 2) };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+// ---- ours -------------------------------------------------------------------------------------------
+
+export async function oursAgents(c: OursCluster, cfg: AgentBenchConfig): Promise<{ fanout: FanoutResult; failover: AgentFailoverResult }> {
+  const endpoints = c.cluster.ids.map((id) => c.cluster.addresses.get(id)!);
+  const leader = await c.leader();
+  const mesh = new MeshClient({ endpoints: [c.cluster.addresses.get(leader)!, ...endpoints.filter((e) => e !== c.cluster.addresses.get(leader))], timeoutMs: 10_000 });
+  const service = (port: number) => [{ kind: 'service' as const, name: 'bench-web', spec: { protocol: 'http', ports: [port] }, labels: {} }];
+  const fleet = new Fleet(cfg.threads, { kind: 'ours', endpoints, seed: 13 });
+  try {
+    let { revision } = await mesh.apply(service(1));
+    const synced = async (n: number): Promise<void> => {
+      await fleet.waitAllAt(revision, 120_000);
+      await waitFor(async () => (await mesh.listAgents()).agents.filter((a) => a.state === 'SYNCED' && a.online).length === n, `${n} agents SYNCED in list agents`, 60_000);
+      await sleep(3000);
+    };
+    // Memory per agent is the growth from half the agents to all of them: the first agents also
+    // pay one-time costs (heap expansion, compiled code, channels) that the next ones do not.
+    const half = Math.floor(cfg.agents / 2);
+    cfg.log(`ours: ${half} agents (${cfg.threads} threads) connecting to ${endpoints.length} controllers...`);
+    fleet.grow(half);
+    await synced(half);
+    const rssHalf = c.rssMB();
+    fleet.grow(cfg.agents - half);
+    await synced(cfg.agents);
+    const rssAfter = c.rssMB();
+    const kbPerAgent = round(((sum(rssAfter) - sum(rssHalf)) * 1024) / (cfg.agents - half), 1);
+    cfg.log(`ours: all ${cfg.agents} SYNCED; controllers' RSS ${rssHalf.map((x) => Math.round(x))} -> ${rssAfter.map((x) => Math.round(x))} MB from ${half} to ${cfg.agents} agents (${kbPerAgent} KB per agent); by controller ${JSON.stringify((await fleet.stats()).by)}`);
+
+    const samples: number[] = [];
+    for (let i = 0; i < cfg.changes; i++) {
+      const t0 = now();
+      ({ revision } = await mesh.apply(service(1000 + i)));
+      samples.push((await fleet.waitAllAt(revision, 30_000)) - t0);
+      await sleep(100);
+    }
+    const fanout: FanoutResult = { agents: cfg.agents, changes: cfg.changes, samplesMs: samples.map((x) => round(x, 2)), ...summary(samples), kbPerAgent, rssMB: round(sum(rssAfter) / rssAfter.length, 0) };
+    cfg.log(`ours fan-out: change -> last ACK p50 ${fanout.p50Ms} ms, p99 ${fanout.p99Ms} ms, max ${fanout.maxMs} ms over ${cfg.changes} changes`);
+
+    // Failover: a follower serving about a third of the agents.
+    const byController = (await fleet.stats()).by;
+    const currentLeader = await c.leader();
+    const victim = Object.entries(byController).filter(([id]) => id !== currentLeader).sort((a, b) => b[1] - a[1])[0]![0];
+    const moved = byController[victim] ?? 0;
+    const survivors = c.cluster.ids.filter((id) => id !== victim);
+    const watcher = new MeshClient({ endpoints: survivors.map((id) => c.cluster.addresses.get(id)!), timeoutMs: 2000 });
+    const bytes0 = (await fleet.stats()).bytes;
+    const shownOffline = new Set<string>();
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        for (const id of survivors) {
+          const view = await watcher.listAgentsOn(c.cluster.addresses.get(id)!).catch(() => null);
+          for (const a of view?.agents ?? []) if (!a.online) shownOffline.add(a.id);
+        }
+        await sleep(100);
+      }
+    })();
+    cfg.log(`ours failover: SIGKILL of ${victim} (a follower serving ${moved} agents)...`);
+    const t0 = performance.now();
+    await c.cluster.kill(victim, 'SIGKILL');
+    await waitFor(async () => {
+      const s = await fleet.stats();
+      return s.connected === cfg.agents && (s.by[victim] ?? 0) === 0;
+    }, 'every agent connected to a survivor', 60_000);
+    await waitFor(async () => {
+      const list = (await watcher.listAgents().catch(() => null))?.agents ?? [];
+      return list.length === cfg.agents && list.every((a) => a.state === 'SYNCED' && a.online && a.controller !== victim);
+    }, 'every agent SYNCED on the survivors', 60_000);
+    const recoverMs = performance.now() - t0;
+    polling = false;
+    await poller;
+    for (const id of survivors) {
+      const trail = await c.cluster.ctl(['audit', '-o', 'json', '--since', '10m'], c.cluster.endpoints([id]));
+      for (const line of trail.stdout.split('\n')) {
+        const m = /"type":"agent\.status","subject":"([^"]+)","from":"online","to":"offline"/.exec(line);
+        if (m) shownOffline.add(m[1]!);
+      }
+    }
+    watcher.close();
+    const failover: AgentFailoverResult = { recoverMs: round(recoverMs, 0), moved, bytesResent: (await fleet.stats()).bytes - bytes0, shownOffline: shownOffline.size };
+    cfg.log(`ours failover: all SYNCED again after ${failover.recoverMs} ms; ${failover.bytesResent} configuration bytes re-sent; ${failover.shownOffline} agents shown offline`);
+    c.cluster.start(victim);
+    return { fanout, failover };
+  } finally {
+    mesh.close();
+    await fleet.stop();
+  }
+}
+
+// ---- etcd -------------------------------------------------------------------------------------------
+
+export async function etcdWatchers(c: EtcdCluster, cfg: AgentBenchConfig): Promise<{ fanout: FanoutResult; failover: AgentFailoverResult }> {
+  const addresses = c.clientPorts().map((p) => `127.0.0.1:${p}`);
+  const key = 'bench/agents/config';
+  let revision = await c.put(key, 'v-1');
+  const fleet = new Fleet(cfg.threads, { kind: 'etcd', endpoints: addresses, key, seed: 13 });
+  try {
+    const half = Math.floor(cfg.agents / 2);
+    const watching = async (n: number): Promise<void> => {
+      await fleet.waitAllAt(revision, 120_000);
+      await waitFor(async () => (await fleet.stats()).connected === n, `${n} watchers created`, 60_000);
+      await sleep(3000);
+    };
+    cfg.log(`etcd: ${half} watchers (${cfg.threads} threads) connecting to ${addresses.length} members...`);
+    fleet.grow(half, revision);
+    await watching(half);
+    const rssHalf = c.rssMB();
+    fleet.grow(cfg.agents - half, revision);
+    await watching(cfg.agents);
+    const rssAfter = c.rssMB();
+    const kbPerAgent = round(((sum(rssAfter) - sum(rssHalf)) * 1024) / (cfg.agents - half), 1);
+    cfg.log(`etcd: all ${cfg.agents} watching; members' RSS ${rssHalf.map((x) => Math.round(x))} -> ${rssAfter.map((x) => Math.round(x))} MB from ${half} to ${cfg.agents} watchers (${kbPerAgent} KB per watcher)`);
+    const samples: number[] = [];
+    for (let i = 0; i < cfg.changes; i++) {
+      const t0 = now();
+      revision = await c.put(key, `v${1000 + i}`);
+      samples.push((await fleet.waitAllAt(revision, 30_000)) - t0);
+      await sleep(100);
+    }
+    const fanout: FanoutResult = { agents: cfg.agents, changes: cfg.changes, samplesMs: samples.map((x) => round(x, 2)), ...summary(samples), kbPerAgent, rssMB: round(sum(rssAfter) / rssAfter.length, 0) };
+    cfg.log(`etcd fan-out: put -> last watcher's event p50 ${fanout.p50Ms} ms, p99 ${fanout.p99Ms} ms, max ${fanout.maxMs} ms over ${cfg.changes} changes`);
+
+    const leader = await c.leaderIndex();
+    const victim = [0, 1, 2].find((m) => m !== leader)!;
+    const moved = (await fleet.stats()).by[addresses[victim]!] ?? 0;
+    const dup0 = (await fleet.stats()).bytes;
+    cfg.log(`etcd failover: SIGKILL of member ${victim + 1} (a follower serving ${moved} watchers)...`);
+    const t0 = performance.now();
+    await c.killMember(victim);
+    await waitFor(async () => {
+      const s = await fleet.stats();
+      return s.connected === cfg.agents && (s.by[addresses[victim]!] ?? 0) === 0;
+    }, 'every watcher watching on a survivor', 60_000);
+    const recoverMs = performance.now() - t0;
+    const failover: AgentFailoverResult = { recoverMs: round(recoverMs, 0), moved, bytesResent: (await fleet.stats()).bytes - dup0, shownOffline: 0 };
+    cfg.log(`etcd failover: all watching again after ${failover.recoverMs} ms; ${failover.bytesResent} event bytes delivered twice`);
+    await c.restartMember(victim);
+    return { fanout, failover };
+  } finally {
+    await fleet.stop();
+  }
+}

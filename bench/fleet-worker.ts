@@ -1,0 +1,81 @@
+/** One thread of a Fleet (fleet.ts): a Swarm of our agents, or etcd Watchers. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Swarm } from '../src/agent/swarm.js';
+import { Watchers } from './etcd-watchers.js';
+import type { FleetConfig, FleetStats } from './fleet.js';
+
+type ToWorker =
+  | { readonly type: 'grow'; readonly count: number; readonly startRevision: number; readonly offset: number }
+  | { readonly type: 'track'; readonly version: number }
+  | { readonly type: 'stats'; readonly id: number }
+  | { readonly type: 'stop' };
+
+const config = workerData as FleetConfig & { readonly worker: number };
+const port = parentPort!;
+const abs = (t: number): number => performance.timeOrigin + t;
+
+const swarm = config.kind === 'ours' ? new Swarm({ count: 0, controllers: config.endpoints, prefix: `agent-w${config.worker}-`, seed: config.seed }) : null;
+const watchers = config.kind === 'etcd' ? new Watchers(config.endpoints, config.key ?? 'bench/agents/config') : null;
+const tracked = new Set<number>();
+
+/** Each local agent's version and the time it reached it. */
+function versions(): { readonly version: number[]; readonly at: number[] } {
+  if (swarm !== null) return { version: swarm.agents.map((a) => a.config.version ?? -1), at: swarm.acceptedAt };
+  return { version: watchers!.lastRevision, at: watchers!.receivedAt };
+}
+
+const poll = setInterval(() => {
+  if (tracked.size === 0) return;
+  const { version, at } = versions();
+  for (const v of [...tracked]) {
+    if (!version.every((x) => x >= v)) continue;
+    tracked.delete(v);
+    port.postMessage({ type: 'at', version: v, at: abs(Math.max(0, ...at)) });
+  }
+}, 2);
+
+function stats(): FleetStats {
+  if (swarm !== null) {
+    const s = swarm.stats();
+    return { agents: s.agents, connected: s.connected, by: s.controllers, bytes: swarm.pushBytes };
+  }
+  const w = watchers!;
+  const by: Record<string, number> = {};
+  let connected = 0;
+  for (let i = 0; i < w.count; i++) {
+    if (!w.created[i]) continue;
+    connected++;
+    const m = config.endpoints[w.member[i]!]!;
+    by[m] = (by[m] ?? 0) + 1;
+  }
+  return { agents: w.count, connected, by, bytes: w.duplicateBytes };
+}
+
+port.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'grow':
+      if (swarm !== null) {
+        swarm.grow(m.count);
+        swarm.start();
+      } else watchers!.add(m.count, m.startRevision, m.offset);
+      return;
+    case 'track':
+      tracked.add(m.version);
+      return;
+    case 'stats':
+      port.postMessage({ type: 'stats', id: m.id, stats: stats() });
+      return;
+    case 'stop':
+      clearInterval(poll);
+      watchers?.stop();
+      void (swarm?.stop() ?? Promise.resolve()).then(() => {
+        port.postMessage({ type: 'stopped' });
+        process.exit(0);
+      });
+      return;
+    default: {
+      const never: never = m;
+      return never;
+    }
+  }
+});

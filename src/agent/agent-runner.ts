@@ -1,0 +1,280 @@
+/**
+ * One agent: keeps one AgentSync stream to a controller of its list, judges each push with its
+ * AgentConfig, writes --out before acknowledging, answers pings, and fails over (failover.ts)
+ * when the stream ends or the controller goes quiet for the timeout it announced. The
+ * decisions live in AgentConfig and Failover; this class wires them to gRPC and timers.
+ */
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { encodeAgentMessage, decodeControllerMessage, type AgentMessageWire, type ControllerMessageWire, type ReceivedPush } from '../agents/wire.js';
+import type { AgentMessage } from '../agents/protocol.js';
+import { MalformedMessageError } from '../agents/errors.js';
+import { loadProto, lookupService } from '../transport/proto.js';
+import type { Rng } from '../util/rng.js';
+import type { AgentYaml } from './agent-yaml.js';
+import { AgentConfig, type ConfigJson } from './config-state.js';
+import { Failover, startIndex, type AttemptOutcome } from './failover.js';
+import { configText, writeAtomically } from './out-file.js';
+
+export interface AgentRunnerOptions {
+  readonly id: string;
+  readonly controllers: readonly string[];
+  readonly credentials: grpc.ChannelCredentials;
+  readonly yaml: AgentYaml;
+  /** Where to write the accepted configuration; null: nowhere. */
+  readonly out: string | null;
+  readonly logger: Logger;
+  readonly rng: Rng;
+  /** What an earlier run accepted (its --out file): reconnecting with it costs no re-send. */
+  readonly initial?: ConfigJson | null;
+  /** Channels shared by many agents in one process (the scale tool); default: one per agent. */
+  readonly channel?: (address: string) => grpc.Client;
+  /** How long to wait for a welcome; default 2 s (a paused controller accepts the connection and says nothing). */
+  readonly connectTimeoutMs?: number;
+  /** Called after each configuration is accepted and acknowledged. */
+  readonly onAccepted?: (version: number) => void;
+  /** Called on every push received (before judging), with its body size. */
+  readonly onPush?: (version: number, bytes: number) => void;
+}
+
+type SyncStream = grpc.ClientDuplexStream<AgentMessageWire, ControllerMessageWire>;
+
+/** A session shorter than this that ends counts as a failed attempt (back-off applies). */
+const STABLE_SESSION_MS = 10_000;
+
+/** A watchdog that fires this much later than due measures our own stall, not the controller. */
+const STALL_FORGIVEN_AFTER_MS = 250;
+
+let syncCtor: grpc.ServiceClientConstructor | null = null;
+function syncClientCtor(): grpc.ServiceClientConstructor {
+  syncCtor ??= lookupService(loadProto('agent.proto'), 'controller.agents.AgentSync');
+  return syncCtor;
+}
+
+export interface AgentStatus {
+  readonly connected: boolean;
+  readonly controller: string | null;
+  readonly session: string | null;
+  readonly version: number | null;
+}
+
+export class AgentRunner {
+  readonly config: AgentConfig;
+  private readonly failover: Failover;
+  private readonly boot = randomBytes(6).toString('hex');
+  private seq = 0;
+  private stream: SyncStream | null = null;
+  private clients = new Map<string, grpc.Client>();
+  private watchdog: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private welcomed: { controller: string; session: string } | null = null;
+  private timeoutMs: number;
+  private lastHeardAt = 0;
+  private welcomedAt = Number.NEGATIVE_INFINITY;
+  private onSilence: () => void = () => undefined;
+  private stopped = false;
+  private attempt = 0;
+  /** Names /resolve missed (issue 14 reports them); bounded. */
+  readonly observed = new Set<string>();
+
+  constructor(private readonly opts: AgentRunnerOptions) {
+    this.config = new AgentConfig(new Set(opts.yaml.protocols));
+    if (opts.initial) this.config.restore(opts.initial);
+    this.failover = new Failover(opts.controllers.length, startIndex(opts.id, opts.controllers.length), opts.rng);
+    this.timeoutMs = opts.connectTimeoutMs ?? 2_000;
+  }
+
+  start(): void {
+    this.connect(this.failover.current());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimers();
+    this.stream?.cancel();
+    this.stream = null;
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  status(): AgentStatus {
+    return { connected: this.welcomed !== null, controller: this.welcomed?.controller ?? null, session: this.welcomed?.session ?? null, version: this.config.version };
+  }
+
+  private client(address: string): grpc.Client {
+    if (this.opts.channel) return this.opts.channel(address);
+    let c = this.clients.get(address);
+    if (c === undefined) {
+      c = new grpc.Client(address, this.opts.credentials, AGENT_CHANNEL_OPTIONS);
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+
+  private connect(index: number): void {
+    if (this.stopped) return;
+    this.timeoutMs = this.opts.connectTimeoutMs ?? 2_000;
+    const address = this.opts.controllers[index]!;
+    const attempt = ++this.attempt;
+    const method = syncMethod();
+    const stream: SyncStream = this.client(address).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+    this.stream = stream;
+    this.welcomed = null;
+    let finished = false;
+    const finish = (outcome: AttemptOutcome, why: string): void => {
+      if (finished || attempt !== this.attempt) return;
+      finished = true;
+      this.clearTimers();
+      stream.cancel();
+      if (this.stream === stream) this.stream = null;
+      const wasWelcomed = this.welcomed !== null;
+      this.welcomed = null;
+      if (this.stopped) return;
+      // A session that ended soon after it began counts as a failed attempt: a herd bouncing
+      // between overloaded controllers backs off instead of feeding the overload.
+      const brief = performance.now() - this.welcomedAt < STABLE_SESSION_MS;
+      const next = this.failover.next(outcome === 'ended' && (!wasWelcomed || brief) ? 'failed' : outcome);
+      this.opts.logger.info({ controller: address, outcome, why, next: this.opts.controllers[next.index], delayMs: next.delayMs }, 'sync stream ended');
+      this.retry = setTimeout(() => this.connect(next.index), next.delayMs);
+    };
+    stream.on('data', (w: ControllerMessageWire) => {
+      if (finished) return;
+      this.heard(() => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`));
+      let m;
+      try {
+        m = decodeControllerMessage(w);
+      } catch (err) {
+        if (!(err instanceof MalformedMessageError)) throw err;
+        this.opts.logger.warn({ err, controller: address }, 'malformed message from the controller; reconnecting');
+        finish('refused', err.message);
+        return;
+      }
+      switch (m.type) {
+        case 'welcome':
+          this.welcomed = { controller: m.controller, session: m.session };
+          this.welcomedAt = performance.now();
+          this.timeoutMs = m.timeoutMs;
+          this.opts.logger.info({ controller: m.controller, session: m.session }, 'connected');
+          return;
+        case 'ping':
+          this.timeoutMs = m.timeoutMs;
+          this.send(stream, { type: 'pong', seq: m.seq });
+          return;
+        case 'push':
+          this.opts.onPush?.(m.version, w.body.byteLength);
+          void this.onPush(stream, m, () => finish('resync', 'the push does not apply to what this agent holds'));
+          return;
+      }
+    });
+    stream.on('error', (err: grpc.ServiceError) => finish(outcomeOf(err.code), err.details || err.message));
+    stream.on('end', () => finish('ended', 'the controller ended the stream'));
+    this.arm(() => finish('failed', `no welcome from ${address} within ${this.timeoutMs}ms`));
+    const info = { protocols: this.opts.yaml.protocols, lazy: this.opts.yaml.lazy, dependencies: this.opts.yaml.dependencies, hosts: this.opts.yaml.hosts.map((h) => h.name) };
+    this.send(stream, {
+      type: 'hello',
+      agentId: this.opts.id,
+      clusterId: this.config.clusterId,
+      hasConfig: this.config.version !== null,
+      version: this.config.version ?? 0,
+      manifest: this.config.manifest(),
+      epoch: { boot: this.boot, seq: ++this.seq },
+      info,
+    });
+  }
+
+  private async onPush(stream: SyncStream, push: ReceivedPush, resync: () => void): Promise<void> {
+    const verdict = this.config.judge(push);
+    switch (verdict.type) {
+      case 'resync':
+        this.opts.logger.warn({ reason: verdict.reason }, 'resyncing');
+        resync();
+        return;
+      case 'reject':
+        this.opts.logger.warn({ version: push.version, error: verdict.error }, 'configuration rejected (NACK); keeping the last good one');
+        this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error: verdict.error });
+        return;
+      case 'accept':
+        if (this.opts.out !== null) {
+          try {
+            await writeAtomically(this.opts.out, configText(AgentConfig.json(verdict.next)));
+          } catch (err) {
+            const error = `cannot write ${this.opts.out}: ${(err as Error).message}`;
+            this.opts.logger.error({ err }, error);
+            this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error });
+            return;
+          }
+        }
+        this.config.commit(verdict.next);
+        this.send(stream, { type: 'ack', nonce: push.nonce, version: push.version });
+        this.opts.logger.debug({ version: push.version, resources: this.config.size }, 'configuration accepted (ACK)');
+        this.opts.onAccepted?.(push.version);
+        return;
+      default: {
+        const never: never = verdict;
+        return never;
+      }
+    }
+  }
+
+  private send(stream: SyncStream, m: AgentMessage): void {
+    if (this.stream !== stream) return;
+    stream.write(encodeAgentMessage(m));
+  }
+
+  /** Starts the watchdog afresh: `onSilence` runs after timeoutMs without a message. */
+  private arm(onSilence: () => void): void {
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
+    this.watchdog = null;
+    this.heard(onSilence);
+  }
+
+  /**
+   * A message arrived. The watchdog is not re-armed per message (a timer per message costs more
+   * than the message in a process of thousands of agents): when it fires it checks the time of
+   * the last message and waits out the rest.
+   */
+  private heard(onSilence: () => void): void {
+    this.lastHeardAt = performance.now();
+    this.onSilence = onSilence;
+    if (this.watchdog !== null) return;
+    const arm = (delay: number): void => {
+      const due = performance.now() + delay;
+      this.watchdog = setTimeout(() => check(due), delay);
+    };
+    const check = (due: number): void => {
+      const now = performance.now();
+      // Fired late: our own loop was stalled (a GC, a busy process), and Node runs expired
+      // timers before it reads the sockets. The stall is not the controller's silence.
+      const stalled = now - due;
+      if (stalled > STALL_FORGIVEN_AFTER_MS) this.lastHeardAt = Math.min(now, this.lastHeardAt + stalled);
+      const left = this.lastHeardAt + this.timeoutMs - now;
+      if (left > 0) {
+        arm(left);
+        return;
+      }
+      this.watchdog = null;
+      this.onSilence();
+    };
+    arm(this.timeoutMs);
+  }
+
+  private clearTimers(): void {
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.watchdog = null;
+    this.retry = null;
+  }
+}
+
+function outcomeOf(code: grpc.status): AttemptOutcome {
+  if (code === grpc.status.ABORTED) return 'taken-over';
+  if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.INVALID_ARGUMENT || code === grpc.status.UNAUTHENTICATED) return 'refused';
+  return 'ended';
+}
+
+export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
+
+function syncMethod(): grpc.MethodDefinition<AgentMessageWire, ControllerMessageWire> {
+  return syncClientCtor().service['Sync'] as unknown as grpc.MethodDefinition<AgentMessageWire, ControllerMessageWire>;
+}

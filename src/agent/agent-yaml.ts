@@ -1,0 +1,123 @@
+/**
+ * agent.yaml: what an agent speaks and publishes (CONTRACT.md, "Agents").
+ *
+ *   protocols: [http, tcp]     # a configuration using another protocol is NACKed
+ *   lazy: false                # lazy: only what it depends on (given behaviour by issue 14)
+ *   dependencies: [db]         # static, never expire
+ *   hosts:                     # the services it publishes
+ *     - { name: web, spec: { protocol: http, ports: [8080] }, labels: { tier: front } }
+ *
+ * Strict like the cluster file: unknown keys, wrong types and bad names are refused with the
+ * file, the key path and the reason (exit 2), before anything connects.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError, type ConfigProblem } from '../config/errors.js';
+import { formatKeyPath, problemsFromIssues } from '../config/issues.js';
+import { describeValue } from '../config/schema.js';
+import { parseYamlSource } from '../config/yaml-source.js';
+import {
+  MAX_AGENT_NAMES,
+  MAX_AGENT_PROTOCOLS,
+  PROTOCOL_PATTERN,
+  RESOURCE_NAME_PATTERN,
+  parseLabels,
+  parseServiceSpec,
+  type Labels,
+  type ServiceSpec,
+} from '../statemachine/index.js';
+
+export interface HostedService {
+  readonly name: string;
+  readonly spec: ServiceSpec;
+  readonly labels: Labels;
+}
+
+export interface AgentYaml {
+  readonly protocols: readonly string[];
+  readonly lazy: boolean;
+  readonly dependencies: readonly string[];
+  readonly hosts: readonly HostedService[];
+}
+
+export const DEFAULT_AGENT_YAML: AgentYaml = { protocols: ['http', 'tcp'], lazy: false, dependencies: [], hosts: [] };
+
+const serviceName = z.string().regex(RESOURCE_NAME_PATTERN, { error: (i) => `expected a service name (lower-case letters, digits, '-' and '.'), found ${describeValue(i.input)}` });
+const protocol = z.string().regex(PROTOCOL_PATTERN, { error: (i) => `expected a protocol name such as http or tcp, found ${describeValue(i.input)}` });
+
+function unique<T extends z.ZodType<string>>(item: T, max: number) {
+  return z
+    .array(item)
+    .max(max, { error: `expected at most ${max} entries` })
+    .check((ctx) => {
+      const seen = new Set<string>();
+      for (const v of ctx.value) {
+        if (seen.has(v)) ctx.issues.push({ code: 'custom', message: `"${v}" is listed twice`, input: ctx.value });
+        seen.add(v);
+      }
+    });
+}
+
+const validationError = (m: string): Error => new Error(m);
+
+const host = z.strictObject({
+  name: serviceName,
+  spec: z.unknown().transform((value, ctx): ServiceSpec => {
+    try {
+      return parseServiceSpec(value, 'spec', validationError);
+    } catch (err) {
+      ctx.issues.push({ code: 'custom', message: (err as Error).message.replace(/^spec: /, ''), input: value });
+      return z.NEVER;
+    }
+  }),
+  labels: z
+    .unknown()
+    .optional()
+    .transform((value, ctx): Labels => {
+      try {
+        return parseLabels(value, 'labels', validationError);
+      } catch (err) {
+        ctx.issues.push({ code: 'custom', message: (err as Error).message.replace(/^labels: /, ''), input: value });
+        return z.NEVER;
+      }
+    }),
+});
+
+export const agentYamlSchema = z.strictObject({
+  protocols: unique(protocol, MAX_AGENT_PROTOCOLS).optional(),
+  lazy: z.boolean().optional(),
+  dependencies: unique(serviceName, MAX_AGENT_NAMES).optional(),
+  hosts: z.array(host).max(MAX_AGENT_NAMES, { error: `expected at most ${MAX_AGENT_NAMES} hosted services` }).optional(),
+});
+
+export function parseAgentYaml(text: string, file: string): AgentYaml {
+  const source = parseYamlSource(text);
+  if (!source.ok) throw new ConfigError(file, [{ keyPath: '(yaml)', reason: source.reason, line: source.line }]);
+  if (source.data === null || source.data === undefined) return DEFAULT_AGENT_YAML;
+  const parsed = agentYamlSchema.safeParse(source.data, { reportInput: true });
+  if (!parsed.success) {
+    const problems = problemsFromIssues(agentYamlSchema, parsed.error.issues).map((p): ConfigProblem => ({ keyPath: formatKeyPath(p.path), reason: p.reason, line: source.lineOf(p.path) }));
+    throw new ConfigError(file, [problems[0]!, ...problems.slice(1)]);
+  }
+  const names = new Set<string>();
+  for (const [i, h] of (parsed.data.hosts ?? []).entries()) {
+    if (names.has(h.name)) throw new ConfigError(file, [{ keyPath: `hosts[${i}].name`, reason: `service "${h.name}" is listed twice`, line: source.lineOf(['hosts', i, 'name']) }]);
+    names.add(h.name);
+  }
+  return {
+    protocols: [...(parsed.data.protocols ?? DEFAULT_AGENT_YAML.protocols)].sort(),
+    lazy: parsed.data.lazy ?? false,
+    dependencies: [...(parsed.data.dependencies ?? [])].sort(),
+    hosts: [...(parsed.data.hosts ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+}
+
+export function loadAgentYaml(file: string): AgentYaml {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ keyPath: '(file)', reason: `cannot read the agent config: ${(err as Error).message}`, line: null }], { cause: err });
+  }
+  return parseAgentYaml(text, file);
+}

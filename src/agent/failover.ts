@@ -1,0 +1,86 @@
+/**
+ * Which controller an agent tries next, and after how long. Pure: the outcome of the last
+ * attempt in, the next attempt out; randomness (jitter) from an injected seeded Rng.
+ *
+ * - A session that worked and ended (its controller closed it, died, or went quiet): the next
+ *   controller within 100 ms (jittered, so the agents of a controller that closes all its
+ *   streams do not arrive at the next one in the same instant), not after a back-off.
+ * - Attempts that never got a welcome: each next controller at once for one pass over the
+ *   list, then exponential back-off with jitter (100 ms doubling to 2 s), so a dead cluster is
+ *   not hammered and a herd of agents does not retry in step.
+ * - Taken over by a newer connection of the same id, or refused (identity, bad message): wait
+ *   5 s before trying again, so two processes with one id do not take the agent from each other
+ *   in a tight loop.
+ */
+import type { Rng } from '../util/rng.js';
+
+export type AttemptOutcome =
+  | 'ended' // welcomed, then the stream ended (UNAVAILABLE, closed, heartbeat timeout)
+  | 'failed' // no welcome (refused to connect, cut off, at its limit, no answer)
+  | 'taken-over' // ABORTED: a newer connection of this agent holds it
+  | 'refused' // PERMISSION_DENIED or INVALID_ARGUMENT: retrying at once would only repeat it
+  | 'resync'; // this agent asked to start over on the same controller
+
+export const BACKOFF_BASE_MS = 100;
+export const BACKOFF_MAX_MS = 2_000;
+export const HOLD_OFF_MS = 5_000;
+export const ENDED_JITTER_MS = 100;
+
+export class Failover {
+  private index: number;
+  private failures = 0;
+
+  constructor(
+    private readonly count: number,
+    start: number,
+    private readonly rng: Rng,
+  ) {
+    if (count < 1) throw new RangeError('an agent needs at least one controller');
+    this.index = ((start % count) + count) % count;
+  }
+
+  /** The controller to try now. */
+  current(): number {
+    return this.index;
+  }
+
+  /** After an attempt: the controller to try next and the delay before trying it. */
+  next(outcome: AttemptOutcome): { readonly index: number; readonly delayMs: number } {
+    switch (outcome) {
+      case 'resync':
+        return { index: this.index, delayMs: 0 };
+      case 'ended':
+        this.failures = 0;
+        this.advance();
+        return { index: this.index, delayMs: Math.floor(ENDED_JITTER_MS * this.rng.next()) };
+      case 'failed': {
+        this.failures++;
+        this.advance();
+        if (this.failures < this.count) return { index: this.index, delayMs: 0 };
+        const rounds = Math.floor(this.failures / this.count);
+        const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (rounds - 1));
+        return { index: this.index, delayMs: Math.round(ceiling * (0.8 + 0.4 * this.rng.next())) };
+      }
+      case 'taken-over':
+        return { index: this.index, delayMs: HOLD_OFF_MS };
+      case 'refused':
+        this.advance();
+        return { index: this.index, delayMs: HOLD_OFF_MS };
+      default: {
+        const never: never = outcome;
+        return never;
+      }
+    }
+  }
+
+  private advance(): void {
+    this.index = (this.index + 1) % this.count;
+  }
+}
+
+/** A stable spread of agents over controllers: the same id always starts at the same one. */
+export function startIndex(id: string, count: number): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return (h >>> 0) % count;
+}

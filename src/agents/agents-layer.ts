@@ -1,0 +1,237 @@
+/**
+ * The agents layer of one controller, composed: the hub and its driver (AgentSync streams),
+ * the Mesh service (resources, `list agents`, agent reports), and the ports that connect them
+ * to consensus, the state machine, membership and audit. controller-node.ts only constructs it,
+ * registers its services, tells it when entries apply, and stops it.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type client from 'prom-client';
+import type { ConsensusPort } from '../api/consensus-port.js';
+import { MeshForwarder } from '../api/mesh-forwarder.js';
+import { meshOps, reportRequest } from '../api/mesh-ops.js';
+import { meshService, type AgentList } from '../api/mesh-service.js';
+import { onLeaderOf } from '../api/on-leader.js';
+import type { HeartbeatConfig } from '../config/types.js';
+import { auditEvent, type AuditEvent } from '../membership/audit.js';
+import type { MembershipView } from '../membership/membership-engine.js';
+import { agentsKind, meshKind, type StateMachine } from '../statemachine/index.js';
+import { loadProto, lookupService } from '../transport/proto.js';
+import { strictRequests } from '../transport/strict-decode.js';
+import { Fields } from '../util/untrusted.js';
+import { HubDriver, sessionPrefix } from './hub-driver.js';
+import { departureGraceMs } from './hub.js';
+import { agentRows } from './listing.js';
+import type { LiveAgent } from './types.js';
+
+export interface AgentsLayerDeps {
+  readonly self: string;
+  readonly host: ConsensusPort & { lastLeaderContactAt(): number | null };
+  readonly stateMachine: StateMachine;
+  readonly membership: () => MembershipView;
+  readonly addressOf: (id: string) => string | null;
+  readonly isMember: (id: string) => boolean;
+  /** Credentials to dial other controllers (forwarding, live rows). */
+  readonly credentials: grpc.ChannelCredentials;
+  readonly heartbeat: HeartbeatConfig;
+  readonly electionTimeoutMs: number;
+  readonly stateSyncIntervalMs: number;
+  /** The cluster's identity; until peers carry one it is the cluster name (see docs/agents.md). */
+  readonly clusterId: () => string;
+  /** The commit index when the process started: entries up to it were audited by the previous run. */
+  readonly replayUntil: number;
+  readonly audit: (e: AuditEvent) => void;
+  readonly logger: Logger;
+  readonly defaultTimeoutMs: number;
+}
+
+/**
+ * Agents are pinged every base_timeout / 2 (at least 100 ms): two pings within the timeout,
+ * which TCP delivers or breaks. Heartbeats are most of an idle controller's agent traffic (a
+ * thousand agents at base/4 cost a controller more CPU than the pushes of a change a second).
+ */
+export function agentPingIntervalMs(heartbeat: HeartbeatConfig): number {
+  return Math.max(100, Math.round(heartbeat.baseTimeoutMs / 2));
+}
+
+/** How long `list agents` waits for the other controllers' live rows (they answer in milliseconds). */
+const LIVE_ROWS_WAIT_MS = 500;
+
+export class AgentsLayer {
+  readonly driver: HubDriver;
+  private readonly forwarder: MeshForwarder;
+  private readonly syncService: grpc.ServiceDefinition;
+  private readonly meshDefinition: grpc.ServiceDefinition;
+  private readonly meshImpl: grpc.UntypedServiceImplementation;
+  private controllersCache: { at: number; view: MembershipView } | null = null;
+
+  constructor(private readonly deps: AgentsLayerDeps) {
+    const { self, host, stateMachine: sm } = deps;
+    this.forwarder = new MeshForwarder(deps.credentials);
+    const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder });
+    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember });
+    this.driver = new HubDriver(
+      {
+        self,
+        detector: {
+          baseTimeoutMs: deps.heartbeat.baseTimeoutMs,
+          dynamicAdjustment: deps.heartbeat.dynamicAdjustment,
+          rttWindow: deps.heartbeat.rttWindow,
+          minTimeoutMs: deps.heartbeat.minTimeoutMs,
+          maxTimeoutMs: deps.heartbeat.maxTimeoutMs,
+        },
+        pingIntervalMs: agentPingIntervalMs(deps.heartbeat),
+        electionTimeoutMs: deps.electionTimeoutMs,
+        stateSyncIntervalMs: deps.stateSyncIntervalMs,
+        sessionPrefix: sessionPrefix(self),
+      },
+      {
+        logger: deps.logger,
+        state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), revision: sm.revision() }),
+        clusterId: deps.clusterId,
+        quorumContactAt: () => this.quorumContactAt(),
+        leading: () => host.softState().role === 'leader',
+        replaying: () => sm.appliedIndex <= deps.replayUntil,
+        controller: (id) => {
+          const row = this.controllers().rows.find((r) => r.id === id);
+          if (row === undefined) return { online: false, silentMs: null };
+          return { online: row.online, silentMs: row.peer?.lastContactMs ?? (id === self ? 0 : null) };
+        },
+        readBarrier: (timeoutMs) => host.readBarrier(timeoutMs),
+        report: async (entries, client, timeoutMs) => {
+          await ops.report(reportRequest(self, entries, client), Date.now() + timeoutMs);
+        },
+        audit: (e) => deps.audit(auditEvent(Date.now(), self, e.type, { subject: e.subject, from: e.from, to: e.to, reason: e.reason })),
+      },
+    );
+    const proto = loadProto('agent.proto');
+    this.syncService = strictRequests(lookupService(proto, 'controller.agents.AgentSync').service);
+    this.meshDefinition = strictRequests(lookupService(proto, 'controller.agents.Mesh').service);
+    this.meshImpl = meshService({ self, ops, defaultTimeoutMs: deps.defaultTimeoutMs, listAgents: (localOnly, deadline) => this.listAgents(localOnly, deadline) });
+  }
+
+  register(server: grpc.Server, metrics: client.Registry): void {
+    server.addService(this.syncService, { Sync: (call: Parameters<HubDriver['serve']>[0]) => this.driver.serve(call) });
+    server.addService(this.meshDefinition, this.meshImpl);
+    this.driver.registerMetrics(metrics);
+  }
+
+  start(): void {
+    this.driver.start();
+  }
+
+  onApplied(): void {
+    this.driver.onApplied();
+  }
+
+  /** Closes every agent stream (agents move at once) and the peer channels. */
+  stop(): void {
+    this.driver.stop();
+    this.forwarder.close();
+  }
+
+  private controllers(): MembershipView {
+    return this.cachedControllers().view;
+  }
+
+  private cachedControllers(): { at: number; view: MembershipView } {
+    const now = performance.now();
+    if (this.controllersCache === null || now - this.controllersCache.at > 50) this.controllersCache = { at: now, view: this.deps.membership() };
+    return this.controllersCache;
+  }
+
+  /**
+   * The latest instant at which this controller had heard, within the detector's memory, from
+   * a quorum of voters (itself included), by any message: Raft's or the membership pings that
+   * every controller sends every other. Not only the leader's messages: a follower whose leader
+   * just died still hears the other followers, is not cut off, and keeps its agents through
+   * the election.
+   */
+  private quorumContactAt(): number | null {
+    const { at, view } = this.cachedControllers();
+    const voters = this.deps.host.status().conf.voters;
+    const rows = new Map(view.rows.map((r) => [r.id, r]));
+    const heard = voters
+      .map((v) => {
+        if (v === this.deps.self) return performance.now();
+        const ago = rows.get(v)?.peer?.lastContactMs;
+        return ago === null || ago === undefined ? Number.NEGATIVE_INFINITY : at - ago;
+      })
+      .sort((a, b) => b - a);
+    const quorumth = heard[Math.floor(voters.length / 2)] ?? Number.NEGATIVE_INFINITY;
+    const raft = this.deps.host.lastLeaderContactAt() ?? Number.NEGATIVE_INFINITY;
+    const best = Math.max(quorumth, raft);
+    return best === Number.NEGATIVE_INFINITY ? null : best;
+  }
+
+  private async listAgents(localOnly: boolean, deadline: number): Promise<AgentList> {
+    const hub = this.driver.hub;
+    const view = this.deps.membership();
+    const live = hub.live(performance.now());
+    if (localOnly) return { agents: live, stale: view.stale, staleReason: view.staleReason };
+    const sm = this.deps.stateMachine;
+    const records = sm.view(agentsKind).list();
+    const byId = new Map<string, LiveAgent[]>();
+    const add = (row: LiveAgent): void => {
+      const list = byId.get(row.id);
+      if (list === undefined) byId.set(row.id, [row]);
+      else list.push(row);
+    };
+    for (const row of live) add(row);
+    const answered = new Set<string>([this.deps.self]);
+    // Every other member this one hears from, not only those the records name: an agent that
+    // just moved is live on a controller its record does not name yet. Members it does not
+    // hear from would only make the list wait; their agents are judged by the records.
+    const heard = new Set(view.rows.filter((r) => r.online || r.localState === 'online').map((r) => r.id));
+    const others = sm.members.list().filter((m) => m.id !== this.deps.self && heard.has(m.id));
+    const until = Math.min(deadline, Date.now() + LIVE_ROWS_WAIT_MS);
+    await Promise.all(
+      others.map(async (m) => {
+        const address = this.deps.addressOf(m.id);
+        if (address === null) return;
+        try {
+          for (const row of decodeLiveRows(await this.forwarder.listLocal(address, until), m.id)) add(row);
+          answered.add(m.id);
+        } catch (err) {
+          this.deps.logger.debug({ err, controller: m.id }, 'no live agent rows from a controller; listing its agents from the records');
+        }
+      }),
+    );
+    const rowsById = new Map(view.rows.map((r) => [r.id, r]));
+    const pingMs = agentPingIntervalMs(this.deps.heartbeat);
+    const rows = agentRows({
+      records,
+      wantedVersion: (r) => hub.wantedVersion(r.id, r),
+      controller: (id) => {
+        if (id === this.deps.self) return { online: !hub.cutOffAt(performance.now()), silentMs: 0 };
+        const row = rowsById.get(id);
+        return { online: row?.online ?? false, silentMs: row?.peer?.lastContactMs ?? null };
+      },
+      // As the leader's expiry: grace, and an election timeout for a claim to commit elsewhere.
+      graceMs: (timeoutMs) => departureGraceMs(timeoutMs, pingMs) + this.deps.electionTimeoutMs,
+      live: byId,
+      answered,
+    });
+    return { agents: rows, stale: view.stale, staleReason: view.staleReason };
+  }
+}
+
+/** Another controller's live rows are untrusted input like any answer; `controller` is who was asked. */
+function decodeLiveRows(raw: unknown, controller: string): LiveAgent[] {
+  const f = Fields.of(raw, 'ListAgentsResponse', (m) => new Error(m));
+  const bytes = f.raw['agents'];
+  if (!(bytes instanceof Uint8Array)) throw new Error('ListAgentsResponse.agents: expected bytes');
+  const list: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  if (!Array.isArray(list)) throw new Error('ListAgentsResponse.agents: expected a list');
+  return (list as readonly unknown[]).map((item, i) => {
+    const r = Fields.of(item, `agents[${i}]`, (m) => new Error(m));
+    return {
+      id: r.string('id', { maxBytes: 253 }),
+      controller,
+      session: r.string('session', { maxBytes: 128 }),
+      lastContactMs: r.int('lastContactMs', { min: 0 }),
+      heartbeatTimeoutMs: r.int('heartbeatTimeoutMs', { min: 0 }),
+      departing: r.boolean('departing'),
+    };
+  });
+}

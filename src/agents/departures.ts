@@ -1,0 +1,76 @@
+/**
+ * Agents gone from this controller but still within their grace to reappear on any controller.
+ * A departure ends in one of three ways: the agent comes back here (deleted), a claim elsewhere
+ * commits (deleted), or its deadline passes while the record still names the departed stream
+ * (then the agent is reported offline).
+ */
+import type { LiveAgent } from './types.js';
+
+export interface Departure {
+  readonly session: string;
+  readonly deadline: number;
+  readonly reason: string;
+  readonly lastHeardAt: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The grace a departed agent has to reappear on any controller before it counts as offline:
+ * half its timeout, at least two ping intervals. Its reconnect takes milliseconds when its
+ * controller closed the stream or died, and about one timeout when the stream went quiet.
+ */
+export function departureGraceMs(timeoutMs: number, pingIntervalMs: number): number {
+  return Math.max(2 * pingIntervalMs, Math.round(timeoutMs / 2));
+}
+
+export class Departures {
+  private readonly byAgent = new Map<string, Departure>();
+
+  constructor(private readonly pingIntervalMs: number) {}
+
+  get size(): number {
+    return this.byAgent.size;
+  }
+
+  has(agent: string): boolean {
+    return this.byAgent.has(agent);
+  }
+
+  get(agent: string): Departure | undefined {
+    return this.byAgent.get(agent);
+  }
+
+  delete(agent: string): void {
+    this.byAgent.delete(agent);
+  }
+
+  agents(): string[] {
+    return [...this.byAgent.keys()];
+  }
+
+  /** The stream of `agent` is gone; its grace runs from its timeout after its last contact. */
+  depart(agent: string, session: string, lastHeardAt: number, timeoutMs: number, now: number, reason: string): void {
+    const deadline = Math.max(now, lastHeardAt + timeoutMs) + departureGraceMs(timeoutMs, this.pingIntervalMs);
+    this.byAgent.set(agent, { session, deadline, reason, lastHeardAt, timeoutMs });
+  }
+
+  /** Removes and returns the departures whose grace has run out. */
+  due(now: number): Array<[string, Departure]> {
+    const out: Array<[string, Departure]> = [];
+    for (const [agent, d] of this.byAgent) {
+      if (now < d.deadline) continue;
+      this.byAgent.delete(agent);
+      out.push([agent, d]);
+    }
+    return out;
+  }
+
+  /** Live rows for `list agents`: these agents are not offline yet. */
+  live(now: number, controller: string): LiveAgent[] {
+    const rows: LiveAgent[] = [];
+    for (const [id, d] of this.byAgent) {
+      if (now < d.deadline) rows.push({ id, controller, session: d.session, lastContactMs: Math.round(now - d.lastHeardAt), heartbeatTimeoutMs: d.timeoutMs, departing: true });
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Runs the AgentHub on real time and real gRPC streams: numbers each AgentSync stream, decodes
+ * what arrives (wire.ts), hands it to the hub, and carries out what the hub returns: writes,
+ * closes with a gRPC status, read barriers, audit events, logs. It ticks the hub, pumps push
+ * decisions in bounded slices (so a fan-out to thousands of agents never holds the event loop
+ * long enough to delay Raft), and sends the hub's reports one at a time until each commits.
+ */
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import type { AgentReportEntry } from '../statemachine/index.js';
+import { MalformedMessageError } from './errors.js';
+import { AgentHub } from './hub.js';
+import type { HubAudit, HubEffect, HubOptions, HubPort } from './hub-types.js';
+import { peerIdentity } from './identity.js';
+import type { CloseCode } from './protocol.js';
+import type { StreamId } from './types.js';
+import { decodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from './wire.js';
+
+export interface HubDriverPort extends HubPort {
+  readonly logger: Logger;
+  /** Resolves once this node's state machine reflects every write committed before the call. */
+  readBarrier(timeoutMs: number): Promise<void>;
+  /** Commits a report: proposed here when leading, else forwarded to the leader. */
+  report(entries: readonly AgentReportEntry[], client: { readonly id: string; readonly seq: number }, timeoutMs: number): Promise<void>;
+  audit(event: HubAudit): void;
+}
+
+export type SyncCall = grpc.ServerDuplexStream<AgentMessageWire, ControllerMessageWire>;
+
+const STATUS_OF: Readonly<Record<CloseCode, grpc.status>> = {
+  unavailable: grpc.status.UNAVAILABLE,
+  aborted: grpc.status.ABORTED,
+  invalid: grpc.status.INVALID_ARGUMENT,
+  denied: grpc.status.PERMISSION_DENIED,
+  exhausted: grpc.status.RESOURCE_EXHAUSTED,
+};
+
+/** Push decisions per event-loop turn: a fan-out yields to Raft between slices. */
+const PUMP_SLICE = 256;
+/** Reports gather what changes within this long before one is sent. */
+const REPORT_GATHER_MS = 5;
+
+export class HubDriver {
+  readonly hub: AgentHub;
+  private readonly calls = new Map<StreamId, SyncCall>();
+  private nextStream = 1;
+  private ticker: NodeJS.Timeout | null = null;
+  private pumpScheduled = false;
+  private reportTimer: NodeJS.Timeout | null = null;
+  private reporting = false;
+  private readonly clientId = `agents/${randomBytes(6).toString('hex')}`;
+  private clientSeq = 0;
+  private stopped = false;
+  private pushBytes = 0;
+  private reportedEntries = 0;
+  private failedReports = 0;
+  private readonly tickMs: number;
+  /** When the pushes pending now were caused (an apply), for the fan-out histogram. */
+  private fanoutStartedAt: number | null = null;
+  private fanoutPushes = 0;
+  private fanout: client.Histogram | null = null;
+
+  constructor(
+    private readonly opts: HubOptions,
+    private readonly port: HubDriverPort,
+  ) {
+    // A cut-off controller must close its streams within an election timeout: tick often enough.
+    this.tickMs = Math.max(10, Math.min(50, Math.floor(opts.electionTimeoutMs / 8)));
+    this.hub = new AgentHub({ ...opts, tickMs: opts.tickMs ?? this.tickMs }, port);
+  }
+
+  start(): void {
+    this.ticker = setInterval(() => this.run(this.hub.tick(performance.now())), this.tickMs);
+    this.run(this.hub.tick(performance.now()));
+  }
+
+  /** Graceful stop: every stream is closed so its agent moves to another controller at once. */
+  stop(): void {
+    if (this.stopped) return;
+    this.run(this.hub.closeAll(`${this.opts.self} is shutting down; try another controller`));
+    this.stopped = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    if (this.reportTimer !== null) clearTimeout(this.reportTimer);
+  }
+
+  /** The AgentSync.Sync handler. */
+  serve(call: SyncCall): void {
+    if (this.stopped) {
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: `${this.opts.self} is shutting down` });
+      return;
+    }
+    const stream = this.nextStream++;
+    this.calls.set(stream, call);
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      if (this.calls.delete(stream)) this.run(this.hub.closed(stream, performance.now()));
+    };
+    call.on('data', (w: AgentMessageWire) => {
+      if (ended) return;
+      const now = performance.now();
+      try {
+        this.run(this.hub.message(stream, decodeAgentMessage(w), now));
+      } catch (err) {
+        if (!(err instanceof MalformedMessageError)) throw err;
+        this.run(this.hub.malformed(stream, err.message, now));
+      }
+    });
+    call.on('end', end);
+    call.on('error', end);
+    call.on('close', end);
+    call.on('cancelled', end);
+    this.run(this.hub.open(stream, peerIdentity(call.getAuthContext()?.sslPeerCertificate), performance.now()));
+  }
+
+  /** Entries were applied: new versions to push, claims to follow, transitions to audit. */
+  onApplied(): void {
+    if (this.stopped) return;
+    const now = performance.now();
+    this.run(this.hub.applied(now));
+    if (this.hub.hasWork() && this.fanoutStartedAt === null) {
+      this.fanoutStartedAt = now;
+      this.fanoutPushes = 0;
+    }
+  }
+
+  get stats(): { readonly pushBytes: number; readonly reportedEntries: number; readonly failedReports: number } {
+    return { pushBytes: this.pushBytes, reportedEntries: this.reportedEntries, failedReports: this.failedReports };
+  }
+
+  private run(effects: readonly HubEffect[]): void {
+    for (const e of effects) {
+      try {
+        this.carryOut(e);
+      } catch (err) {
+        this.port.logger.error({ err, effect: e.type }, 'agent hub effect failed');
+      }
+    }
+    if (this.hub.hasWork()) this.schedulePump();
+    this.scheduleReport();
+  }
+
+  private carryOut(e: HubEffect): void {
+    switch (e.type) {
+      case 'send': {
+        const call = this.calls.get(e.stream);
+        if (call === undefined) return;
+        const wire = encodeControllerMessage(e.message);
+        this.pushBytes += wire.body.byteLength;
+        if (e.message.type === 'push') this.fanoutPushes++;
+        call.write(wire);
+        return;
+      }
+      case 'close': {
+        const call = this.calls.get(e.stream);
+        this.calls.delete(e.stream);
+        call?.emit('error', { code: STATUS_OF[e.code], details: e.reason });
+        return;
+      }
+      case 'barrier':
+        this.port.readBarrier(this.opts.electionTimeoutMs * 2).then(
+          () => this.run(this.hub.barrierDone(true, performance.now())),
+          () => this.run(this.hub.barrierDone(false, performance.now())),
+        );
+        return;
+      case 'audit':
+        this.port.audit(e.event);
+        return;
+      case 'log':
+        this.port.logger[e.level](e.fields, e.message);
+        return;
+      default: {
+        const never: never = e;
+        return never;
+      }
+    }
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.stopped) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.run(this.hub.pump(performance.now(), PUMP_SLICE));
+      if (!this.hub.hasWork() && this.fanoutStartedAt !== null) {
+        const ms = performance.now() - this.fanoutStartedAt;
+        this.fanoutStartedAt = null;
+        if (this.fanoutPushes > 0) {
+          this.fanout?.observe(ms / 1000);
+          this.port.logger.debug({ pushes: this.fanoutPushes, ms: Math.round(ms * 10) / 10 }, 'fan-out written');
+        }
+      }
+    });
+  }
+
+  private scheduleReport(): void {
+    if (this.reporting || this.reportTimer !== null || this.stopped) return;
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = null;
+      void this.sendReports();
+    }, REPORT_GATHER_MS);
+  }
+
+  /** One report in flight; a failed one is retried as it was (same client seq: applied once). */
+  private async sendReports(): Promise<void> {
+    if (this.reporting) return;
+    this.reporting = true;
+    try {
+      for (let entries = this.hub.takeReport(); entries !== null && !this.stopped; entries = this.hub.takeReport()) {
+        const tag = { id: this.clientId, seq: ++this.clientSeq };
+        for (let attempt = 0; !this.stopped; attempt++) {
+          try {
+            await this.port.report(entries, tag, this.opts.electionTimeoutMs * 2);
+            this.reportedEntries += entries.length;
+            break;
+          } catch (err) {
+            this.failedReports++;
+            if (attempt % 20 === 0) this.port.logger.debug({ err, entries: entries.length }, 'agent report not committed yet; retrying');
+            await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))));
+          }
+        }
+      }
+    } finally {
+      this.reporting = false;
+    }
+  }
+
+  /** Gauges and counters on the node's Prometheus registry. */
+  registerMetrics(registry: client.Registry): void {
+    const hub = this.hub;
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new client.Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+    gauge('agents_streams', 'AgentSync streams open on this controller (hellos included).', () => hub.streamCount);
+    gauge('agents_connected', 'Agents served by this controller.', () => hub.activeCount);
+    gauge('agents_queued', 'Hellos waiting for admission.', () => hub.queuedCount);
+    gauge('agents_manifests_held', 'Configuration manifests held for versions some agent is on (by reference count).', () => hub.store.held);
+    gauge('agents_manifest_entries_held', 'Resource entries across the manifests held.', () => hub.store.heldEntries);
+    gauge('agents_departures_pending', 'Agents gone from this controller, within their grace to reappear elsewhere.', () => hub.pendingDepartures);
+    gauge('agents_cut_off', '1 while this controller hears from no quorum and serves no agents.', () => (hub.cutOffAt(performance.now()) ? 1 : 0));
+    const counter = (name: string, help: string, read: () => number): void => {
+      new client.Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    };
+    this.fanout = new client.Histogram({
+      name: 'agents_fanout_seconds',
+      help: 'From applying a change to writing the last push it caused, on this controller.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    counter('agents_pushes_total', 'Configuration pushes sent by this controller.', () => hub.counters.pushes);
+    counter('agents_push_bytes_total', 'Configuration bytes (push bodies) sent by this controller.', () => this.pushBytes);
+    counter('agents_acks_total', 'ACKs accepted.', () => hub.counters.acks);
+    counter('agents_nacks_total', 'NACKs accepted.', () => hub.counters.nacks);
+    counter('agents_ignored_replies_total', 'ACKs and NACKs ignored (stale or unknown nonce, version never sent).', () => hub.counters.ignoredReplies);
+    counter('agents_resyncs_total', 'Agents resynced from scratch (another cluster, a version beyond the cluster).', () => hub.counters.resyncs);
+    counter('agents_takeovers_total', 'Streams closed because a newer connection of the agent took over.', () => hub.counters.takeovers);
+    counter('agents_heartbeat_timeouts_total', 'Streams closed after the agent was silent for its timeout.', () => hub.counters.heartbeatTimeouts);
+    counter('agents_refused_total', 'Streams refused (cut off, at the limit, identity mismatch).', () => hub.counters.refused);
+    counter('agents_report_entries_total', 'Agent record entries committed through Raft by this controller.', () => this.reportedEntries);
+    counter('agents_reports_failed_total', 'Report attempts that did not commit (retried).', () => this.failedReports);
+  }
+}
+
+/** Session ids are unique per process run: a restarted controller never reuses one. */
+export function sessionPrefix(self: string): string {
+  return `${self}:${randomBytes(4).toString('hex')}`;
+}

@@ -1,0 +1,82 @@
+/**
+ * What the AgentHub (hub.ts) takes from the controller and hands back to its driver. The hub
+ * reads replicated state and a few facts about the controller through HubPort, and returns
+ * effects for the driver to carry out; it never touches a socket, a timer or a disk.
+ */
+import type { DetectorConfig } from '../membership/index.js';
+import type { ControllerMessage, CloseCode } from './protocol.js';
+import type { ClusterState, ConfigSelector } from './selection.js';
+import type { StreamId } from './types.js';
+
+export interface HubPort {
+  /** Replicated state as applied on this controller. */
+  state(): ClusterState;
+  /** The cluster's identity (changes with `controller restore`); agents from another are resynced. */
+  clusterId(): string;
+  /** Monotonic ms of this controller's last proof of hearing from a quorum; null: never. */
+  quorumContactAt(): number | null;
+  /** True while this controller leads: it then expires the agents of unreachable controllers. */
+  leading(): boolean;
+  /**
+   * True while the state machine replays entries committed before this process started: their
+   * transitions were audited by the previous run, so they are not audited again.
+   */
+  replaying(): boolean;
+  /** This controller's reconciled view of another controller; silentMs null: never heard from. */
+  controller(id: string): { readonly online: boolean; readonly silentMs: number | null };
+}
+
+export interface HubOptions {
+  readonly self: string;
+  /** The controllers' heartbeat rule, applied to agents. */
+  readonly detector: DetectorConfig;
+  readonly pingIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  /** How often the hub compares its streams with the committed records. */
+  readonly stateSyncIntervalMs: number;
+  /** Unique to this process run: session ids are `${sessionPrefix}-${n}`. */
+  readonly sessionPrefix: string;
+  readonly selector?: ConfigSelector;
+  /** A stream must say hello within this long; default 10 s. */
+  readonly helloTimeoutMs?: number;
+  /** The most hellos admitted per tick (backpressure for a thundering herd); default 200. */
+  readonly admitPerTick?: number;
+  /** The driver's tick interval: a tick more than twice as late means a busy loop; unset: never judged late. */
+  readonly tickMs?: number;
+  /** Streams held at once, hellos included; beyond it a stream is refused; default 50,000. */
+  readonly maxStreams?: number;
+  /** A push unanswered this long is reported as sent (the record then says STALE); default 1 s. */
+  readonly staleReportMs?: number;
+  /** Entries per report; default 1,000 (an entry is applied on every controller, in one go). */
+  readonly maxReportEntries?: number;
+}
+
+export type HubAuditType = 'agent.status' | 'agent.nack' | 'agent.takeover' | 'state.divergence';
+
+export interface HubAudit {
+  readonly type: HubAuditType;
+  readonly subject: string;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly reason: string;
+}
+
+export type HubEffect =
+  | { readonly type: 'send'; readonly stream: StreamId; readonly message: ControllerMessage }
+  | { readonly type: 'close'; readonly stream: StreamId; readonly code: CloseCode; readonly reason: string }
+  /** Ask for a linearizable read barrier; answer with barrierDone(ok). */
+  | { readonly type: 'barrier' }
+  | { readonly type: 'audit'; readonly event: HubAudit }
+  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly message: string; readonly fields: Readonly<Record<string, unknown>> };
+
+/** Counters for metrics; never reset. */
+export interface HubCounters {
+  pushes: number;
+  acks: number;
+  nacks: number;
+  ignoredReplies: number;
+  resyncs: number;
+  takeovers: number;
+  heartbeatTimeouts: number;
+  refused: number;
+}

@@ -1,0 +1,672 @@
+/**
+ * AgentHub: everything one controller decides about the agents connected to it, as a
+ * deterministic core (the shape of the Raft core: inputs in, effects out). Time arrives as
+ * `now` (monotonic ms), streams as ids, replicated state through HubPort. The driver
+ * (hub-driver.ts) carries the effects out on real gRPC streams and timers.
+ *
+ * Life of a stream: open -> hello (identity checked) -> queued (admitted a bounded number per
+ * tick) -> claimed (a connect report) and welcomed -> active (pushes, pings) or waiting (the
+ * agent holds a version this controller has not applied: never push it an older one) -> closed.
+ *
+ * Health, as the contract defines it: an agent is online while it is connected to a controller
+ * that a quorum hears from. So:
+ * - a controller that has not heard from a quorum for 85% of an election timeout closes every
+ *   stream and refuses new ones, and its agents fail over;
+ * - an agent silent for its adaptive timeout is cut off; an agent whose stream ended gets a
+ *   grace period to reappear on any controller before this one reports it offline, so a move
+ *   is not an outage;
+ * - the leader reports offline the agents of a controller it has not heard from for their
+ *   timeout plus grace (a controller that died cannot report anything);
+ * - every report is conditional on the stream (session) that claimed the agent, so a
+ *   controller the agent has left cannot take it offline behind its new controller.
+ */
+import type { AgentReportEntry } from '../statemachine/index.js';
+import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore } from './manifest.js';
+import { AgentLiveness } from './liveness.js';
+import type { HubCounters, HubEffect, HubOptions, HubPort } from './hub-types.js';
+import type { AgentMessage, CloseCode, Hello } from './protocol.js';
+import { PushPlanner } from './push-planner.js';
+import { agentState, PushTracker, type ReplyOutcome } from './push-tracker.js';
+import { AdmissionBudget } from './admission.js';
+import { Departures, departureGraceMs } from './departures.js';
+import { LeaderExpiry } from './leader-expiry.js';
+import { ReportBatch } from './report-batch.js';
+import { emptySync, log, olderEpoch, type Session } from './session.js';
+import { selectAll, type ClusterState } from './selection.js';
+import type { AgentState, LiveAgent, StreamId } from './types.js';
+
+/** Our own pause longer than this is not counted against any agent (the failure detector's rule). */
+function stallThreshold(opts: HubOptions): number {
+  return Math.min(1_000, opts.detector.baseTimeoutMs / 2);
+}
+
+const LEADER_EXPIRY_EVERY_MS = 250;
+
+export class AgentHub {
+  readonly store = new ManifestStore();
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0 };
+  private readonly planner: PushPlanner;
+  private readonly streams = new Map<StreamId, Session>();
+  private readonly byAgent = new Map<string, StreamId>();
+  private readonly queue = new Set<StreamId>();
+  private readonly dirty = new Set<StreamId>();
+  private readonly waiting = new Set<StreamId>();
+  /** Selection key -> the active streams following it. */
+  private readonly bySelection = new Map<string, Set<StreamId>>();
+  private readonly departures: Departures;
+  private readonly expiry = new LeaderExpiry();
+  private readonly admission: AdmissionBudget;
+  private readonly report = new ReportBatch();
+  /** Selection key -> the version last evaluated for its sessions. */
+  private readonly seenVersions = new Map<string, number>();
+  private nonce = 0;
+  private sessions = 0;
+  private cutOff = true;
+  private lastTickAt: number | null = null;
+  private barrierWanted = false;
+  private barrierInFlight = false;
+  private lastReconcileAt = Number.NEGATIVE_INFINITY;
+  private lastExpiryAt = Number.NEGATIVE_INFINITY;
+  private transitionCursor: number;
+  private readonly helloTimeoutMs: number;
+  private readonly tickMs: number | null;
+  private readonly maxStreams: number;
+  private readonly maxReportEntries: number;
+  private readonly cutoffMs: number;
+  private readonly staleReportMs: number;
+
+  constructor(
+    private readonly opts: HubOptions,
+    private readonly port: HubPort,
+  ) {
+    this.planner = new PushPlanner(this.store, opts.selector ?? selectAll);
+    this.helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
+    this.admission = new AdmissionBudget(opts.admitPerTick ?? 200);
+    this.departures = new Departures(opts.pingIntervalMs);
+    this.tickMs = opts.tickMs ?? null;
+    this.maxStreams = opts.maxStreams ?? 50_000;
+    this.maxReportEntries = opts.maxReportEntries ?? 1_000;
+    this.cutoffMs = Math.round(0.85 * opts.electionTimeoutMs);
+    this.staleReportMs = opts.staleReportMs ?? 1_000;
+    // Audit only what commits from now on; the trail already holds what came before.
+    this.transitionCursor = port.state().agents.transitionSeq;
+  }
+
+  /** How long after its last contact a departed agent may reappear elsewhere before it is offline. */
+  graceMs(timeoutMs: number): number {
+    return departureGraceMs(timeoutMs, this.opts.pingIntervalMs);
+  }
+
+  // ---- inputs ---------------------------------------------------------------------------------
+
+  open(stream: StreamId, identity: string | null, now: number): HubEffect[] {
+    // With no streams the ticks skip the quorum check (an idle controller costs nothing): judge now.
+    if (this.streams.size === 0) this.checkQuorum(now, []);
+    if (this.cutOff) return this.refuse(stream, 'unavailable', `${this.opts.self} is cut off from a quorum; try another controller`);
+    if (this.streams.size >= this.maxStreams) return this.refuse(stream, 'exhausted', `${this.opts.self} holds ${this.streams.size} agent streams, its limit`);
+    const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null });
+    return [];
+  }
+
+  message(stream: StreamId, msg: AgentMessage, now: number): HubEffect[] {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [];
+    s.liveness?.heard(now);
+    switch (msg.type) {
+      case 'hello':
+        return this.onHello(s, msg, now);
+      case 'ack':
+      case 'nack':
+        return this.onReply(s, msg, now);
+      case 'pong':
+        if (s.liveness === null) return this.closeSession(s, 'invalid', 'a pong before the hello was answered', now, false);
+        s.liveness.pong(msg.seq, now);
+        return [];
+      default: {
+        const never: never = msg;
+        return never;
+      }
+    }
+  }
+
+  /** The driver could not decode a message: the stream is refused with the reason. */
+  malformed(stream: StreamId, reason: string, now: number): HubEffect[] {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [];
+    return this.closeSession(s, 'invalid', reason, now, true);
+  }
+
+  /** The stream ended from the agent's side (or the network's). */
+  closed(stream: StreamId, now: number): HubEffect[] {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [];
+    this.forget(s, now, 'stream closed');
+    return [];
+  }
+
+  /** New entries were applied to the state machine. */
+  applied(now: number): HubEffect[] {
+    const out: HubEffect[] = [];
+    const state = this.port.state();
+    this.followTransitions(state, now, out);
+    for (const stream of [...this.waiting]) {
+      const s = this.streams.get(stream);
+      if (s?.hello != null && state.revision >= s.hello.version) this.activate(s, state, out);
+    }
+    this.markChangedSelections(state);
+    return out;
+  }
+
+  tick(now: number): HubEffect[] {
+    const out: HubEffect[] = [];
+    const gap = this.lastTickAt === null ? 0 : now - this.lastTickAt;
+    this.lastTickAt = now;
+    const stalled = gap > stallThreshold(this.opts);
+    if (stalled) for (const s of this.streams.values()) s.liveness?.forgive(gap - stallThreshold(this.opts), now);
+    // A late tick means a busy loop: peers' messages may wait unread behind our own work, so
+    // their silence is not judged now, and fewer hellos are admitted (AIMD: halve when late,
+    // grow slowly when on time) until the loop keeps time again.
+    const late = this.tickMs !== null && gap > 2 * this.tickMs;
+    this.admission.tick(late);
+    if (!stalled && !late && this.streams.size > 0) this.checkQuorum(now, out);
+    for (const s of [...this.streams.values()]) this.tickSession(s, now, out);
+    for (const stream of [...this.queue]) {
+      const s = this.streams.get(stream);
+      if (s === undefined) continue;
+      if (!this.admission.take()) break;
+      this.admit(s, now, out);
+    }
+    this.expireDepartures(now);
+    if (this.barrierWanted && !this.barrierInFlight) {
+      this.barrierInFlight = true;
+      this.barrierWanted = false;
+      out.push({ type: 'barrier' });
+    }
+    if (now - this.lastReconcileAt >= this.opts.stateSyncIntervalMs) {
+      this.lastReconcileAt = now;
+      this.reconcile(now, out);
+    }
+    if (now - this.lastExpiryAt >= LEADER_EXPIRY_EVERY_MS) {
+      this.lastExpiryAt = now;
+      this.expireUnreachable(now);
+    }
+    return out;
+  }
+
+  /**
+   * Push decisions for up to `max` streams whose wanted configuration may have changed (FIFO,
+   * so none is starved); call again while hasWork().
+   */
+  pump(now: number, max: number): HubEffect[] {
+    const out: HubEffect[] = [];
+    const state = this.port.state();
+    let done = 0;
+    for (const stream of this.dirty) {
+      if (done >= max) break;
+      this.dirty.delete(stream);
+      done++;
+      const s = this.streams.get(stream);
+      if (s !== undefined && s.phase === 'active') this.evaluate(s, state, now, out);
+    }
+    return out;
+  }
+
+  hasWork(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /** The read barrier asked for completed; ok false: no leader confirmed it (try again later). */
+  barrierDone(ok: boolean, now: number): HubEffect[] {
+    this.barrierInFlight = false;
+    const out: HubEffect[] = [];
+    const state = this.port.state();
+    for (const stream of [...this.waiting]) {
+      const s = this.streams.get(stream);
+      if (s?.hello == null) continue;
+      if (state.revision >= s.hello.version) this.activate(s, state, out);
+      else if (ok) {
+        // Linearizable and still behind the agent: its version is not from this cluster's history.
+        this.counters.resyncs++;
+        out.push(log('warn', 'agent holds a version beyond the cluster revision; resyncing it from scratch', { agent: s.hello.agentId, version: s.hello.version, revision: state.revision }));
+        this.activateWith(s, null, state, out);
+      } else this.barrierWanted = true;
+    }
+    void now;
+    return out;
+  }
+
+  /** The next report to send, or null when nothing is pending. */
+  takeReport(): AgentReportEntry[] | null {
+    return this.report.size === 0 ? null : this.report.take(this.maxReportEntries);
+  }
+
+  /** Graceful stop: close every stream so agents move at once (no departures: we are going). */
+  closeAll(reason: string): HubEffect[] {
+    const out: HubEffect[] = [];
+    for (const s of [...this.streams.values()]) {
+      out.push({ type: 'close', stream: s.stream, code: 'unavailable', reason });
+      this.drop(s);
+    }
+    return out;
+  }
+
+  // ---- observation ------------------------------------------------------------------------------
+
+  /** The agents served here, live. */
+  live(now: number): readonly LiveAgent[] {
+    const rows: LiveAgent[] = [];
+    for (const s of this.streams.values()) {
+      if (s.liveness === null || s.hello === null) continue;
+      rows.push({ id: s.hello.agentId, controller: this.opts.self, session: s.id, lastContactMs: Math.round(s.liveness.silentMs(now)), heartbeatTimeoutMs: s.liveness.timeoutMs(), departing: false });
+    }
+    rows.push(...this.departures.live(now, this.opts.self));
+    return rows;
+  }
+
+  /** The state of an agent served here (from its live tracker), or null. */
+  localState(agentId: string): AgentState | null {
+    const stream = this.byAgent.get(agentId);
+    const s = stream === undefined ? undefined : this.streams.get(stream);
+    if (s?.tracker == null || s.hello === null) return null;
+    return s.tracker.state(this.wanted(s, this.port.state()).version);
+  }
+
+  /** The version the cluster has for an agent with this info (for `list agents` on any controller). */
+  wantedVersion(id: string, info: Hello['info']): number {
+    return this.planner.target({ id, info }, this.port.state()).version;
+  }
+
+  /** Whether this controller is cut off from a quorum now (judged afresh when it serves nobody). */
+  cutOffAt(now: number): boolean {
+    if (this.streams.size === 0) this.checkQuorum(now, []);
+    return this.cutOff;
+  }
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  get activeCount(): number {
+    return this.byAgent.size;
+  }
+
+  get queuedCount(): number {
+    return this.queue.size;
+  }
+
+  get pendingDepartures(): number {
+    return this.departures.size;
+  }
+
+  // ---- hello and admission ------------------------------------------------------------------------
+
+  private onHello(s: Session, hello: Hello, now: number): HubEffect[] {
+    if (s.phase !== 'hello') return this.closeSession(s, 'invalid', 'a second hello on one stream', now, true);
+    if (s.identity !== null && s.identity !== hello.agentId) {
+      this.counters.refused++;
+      return this.closeSession(s, 'denied', `the certificate identity ${JSON.stringify(s.identity)} cannot speak for agent ${JSON.stringify(hello.agentId)}`, now, false);
+    }
+    s.hello = hello;
+    s.phase = 'queued';
+    // Welcomed and heartbeated at once, admitted (claimed, pushed to) when the budget allows:
+    // an agent waiting in a herd is connected, not timed out, and keeps its place in line.
+    s.liveness = new AgentLiveness(this.opts.detector, now);
+    this.queue.add(s.stream);
+    const out: HubEffect[] = [
+      { type: 'send', stream: s.stream, message: { type: 'welcome', controller: this.opts.self, clusterId: this.port.clusterId(), session: s.id, pingIntervalMs: this.opts.pingIntervalMs, timeoutMs: s.liveness.timeoutMs() } },
+    ];
+    if (this.admission.take()) this.admit(s, now, out);
+    return out;
+  }
+
+  /** Claims the agent for this controller and starts serving it (one unit of the admission budget taken). */
+  private admit(s: Session, now: number, out: HubEffect[]): void {
+    this.queue.delete(s.stream);
+    const hello = s.hello!;
+    const existing = this.sessionOf(hello.agentId);
+    if (existing !== null && existing !== s) {
+      if (olderEpoch(hello.epoch, existing.hello!.epoch)) {
+        out.push(...this.closeSession(s, 'aborted', `a newer connection of agent ${JSON.stringify(hello.agentId)} is open here`, now, false));
+        return;
+      }
+      this.counters.takeovers++;
+      out.push({ type: 'audit', event: { type: 'agent.takeover', subject: hello.agentId, from: existing.id, to: s.id, reason: `a newer connection took over on ${this.opts.self}` } });
+      out.push(...this.closeSession(existing, 'aborted', `taken over by a newer connection of agent ${JSON.stringify(hello.agentId)}`, now, false));
+    }
+    this.departures.delete(hello.agentId);
+    this.byAgent.set(hello.agentId, s.stream);
+    s.claimedAt = now;
+    const state = this.port.state();
+    this.report.add({ op: 'connect', id: hello.agentId, session: s.id, epoch: hello.epoch, info: hello.info, sync: emptySync(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0 });
+    if (hello.hasConfig && hello.clusterId === this.port.clusterId() && hello.version > state.revision) {
+      // A lagging controller never pushes an older version: wait to apply it, or learn that it
+      // is beyond the cluster's history (a linearizable barrier says which).
+      s.phase = 'waiting';
+      this.waiting.add(s.stream);
+      this.barrierWanted = true;
+      out.push(log('info', 'agent is ahead of this controller; waiting to apply its version', { agent: hello.agentId, version: hello.version, revision: state.revision }));
+      return;
+    }
+    this.activate(s, state, out);
+  }
+
+  /** Start serving: take what the agent holds as acknowledged, or resync it from nothing. */
+  private activate(s: Session, state: ClusterState, out: HubEffect[]): void {
+    const hello = s.hello!;
+    let acked: Manifest | null = null;
+    if (!hello.hasConfig) acked = null;
+    else if (hello.clusterId !== this.port.clusterId()) {
+      this.counters.resyncs++;
+      out.push(log('info', 'agent holds a configuration of another cluster; resyncing it from scratch', { agent: hello.agentId, cluster: hello.clusterId }));
+    } else {
+      acked = this.adopt(s, hello, state);
+      if (acked === null) {
+        this.counters.resyncs++;
+        out.push(log('warn', "agent's manifest does not match its version; resyncing it from scratch", { agent: hello.agentId, version: hello.version }));
+      }
+    }
+    this.activateWith(s, acked, state, out);
+  }
+
+  private activateWith(s: Session, acked: Manifest | null, _state: ClusterState, out: HubEffect[]): void {
+    s.tracker?.release();
+    // A NACK recorded for the state the agent is in still stands: no re-send on a reconnect.
+    const rec = _state.agents.get(s.hello!.agentId);
+    const rejected = rec !== null && acked !== null && rec.ackedVersion === acked.version && rec.nackedVersion !== null && rec.lastError !== null ? { version: rec.nackedVersion, error: rec.lastError } : null;
+    s.tracker = new PushTracker(this.store, acked, rejected);
+    s.phase = 'active';
+    this.waiting.delete(s.stream);
+    const key = this.selectionOf(s, _state);
+    let group = this.bySelection.get(key);
+    if (group === undefined) this.bySelection.set(key, (group = new Set()));
+    group.add(s.stream);
+    this.dirty.add(s.stream);
+    this.report.add({ op: 'sync', id: s.hello!.agentId, session: s.id, sync: s.tracker.fields(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0 });
+    void out;
+  }
+
+  /**
+   * The agent's hello manifest as a counted Manifest. The shared one when it is the manifest we
+   * hold for that version; null when it cannot be what it claims (revisions after its version,
+   * keys twice, or not the content we know for that version).
+   */
+  private adopt(s: Session, hello: Hello, state: ClusterState): Manifest | null {
+    if (hello.manifest.some((e) => e.revision > hello.version)) return null;
+    const key = this.selectionOf(s, state);
+    const known = this.store.peek(key, hello.version);
+    const theirs = Manifest.fromEntries(hello.version, hello.manifest);
+    if (theirs === null) return null;
+    if (known !== null) return known.sameContent(theirs) ? this.store.retain(known) : null;
+    if (hello.version === EMPTY_MANIFEST_VERSION && theirs.size > 0) return null;
+    return this.store.retain(theirs);
+  }
+
+  // ---- replies ---------------------------------------------------------------------------------------
+
+  private onReply(s: Session, msg: Extract<AgentMessage, { type: 'ack' | 'nack' }>, now: number): HubEffect[] {
+    if (s.phase === 'hello' || s.phase === 'queued') return this.closeSession(s, 'invalid', `an ${msg.type.toUpperCase()} before the hello was answered`, now, false);
+    if (s.tracker === null) {
+      this.counters.ignoredReplies++;
+      return [];
+    }
+    const outcome: ReplyOutcome = msg.type === 'ack' ? s.tracker.ack(msg.nonce, msg.version) : s.tracker.nack(msg.nonce, msg.error);
+    switch (outcome.type) {
+      case 'ignored':
+        this.counters.ignoredReplies++;
+        return [log('debug', `ignored an ${msg.type.toUpperCase()}: ${outcome.reason}`, { agent: s.hello!.agentId, nonce: msg.nonce, version: msg.version })];
+      case 'acked':
+        this.counters.acks++;
+        break;
+      case 'nacked':
+        this.counters.nacks++;
+        break;
+      default: {
+        const never: never = outcome;
+        return never;
+      }
+    }
+    this.reportSync(s);
+    // The reply frees the slot: push the newest version if it moved meanwhile.
+    this.dirty.add(s.stream);
+    return [];
+  }
+
+  private evaluate(s: Session, state: ClusterState, now: number, out: HubEffect[]): void {
+    const tracker = s.tracker!;
+    const target = this.wanted(s, state);
+    const decision = tracker.decide(target);
+    if (decision === null) return;
+    const plan = this.planner.plan(decision.base, decision.target, decision.base === null);
+    const nonce = ++this.nonce;
+    tracker.sent(nonce, target);
+    this.counters.pushes++;
+    out.push({ type: 'send', stream: s.stream, message: { type: 'push', nonce, clusterId: this.port.clusterId(), plan } });
+    // Most replies come within milliseconds: one report then says "sent and acknowledged".
+    // Only a push still unanswered after staleReportMs is reported on its own (STALE).
+    s.unreportedPushes++;
+    s.pushReportDue = now + this.staleReportMs;
+  }
+
+  /** The tracker's state and the pushes not yet counted, into the next report. */
+  private reportSync(s: Session): void {
+    if (s.tracker === null || s.hello === null || s.liveness === null) return;
+    this.report.add({ op: 'sync', id: s.hello.agentId, session: s.id, sync: s.tracker.fields(), timeoutMs: s.liveness.timeoutMs(), pushes: s.unreportedPushes });
+    s.unreportedPushes = 0;
+    s.pushReportDue = null;
+  }
+
+  private wanted(s: Session, state: ClusterState): Manifest {
+    const hello = s.hello!;
+    return this.planner.target({ id: hello.agentId, info: hello.info }, state);
+  }
+
+  private selectionOf(s: Session, state: ClusterState): string {
+    const hello = s.hello!;
+    s.selection = (this.opts.selector ?? selectAll).select({ id: hello.agentId, info: hello.info }, state).key;
+    return s.selection;
+  }
+
+  /** One version check per selection key; only the streams of a key whose version moved are re-evaluated. */
+  private markChangedSelections(state: ClusterState): void {
+    const selector = this.opts.selector ?? selectAll;
+    for (const [key, group] of this.bySelection) {
+      const first = this.streams.get(group.values().next().value!);
+      if (first?.hello == null) continue;
+      const v = selector.select({ id: first.hello.agentId, info: first.hello.info }, state).version;
+      if (this.seenVersions.get(key) === v) continue;
+      this.seenVersions.set(key, v);
+      for (const stream of group) this.dirty.add(stream);
+    }
+  }
+
+  // ---- ticks: liveness, quorum, departures --------------------------------------------------------
+
+  private checkQuorum(now: number, out: HubEffect[]): void {
+    const contact = this.port.quorumContactAt();
+    const cut = contact === null || now - contact > this.cutoffMs;
+    if (cut && !this.cutOff) {
+      this.cutOff = true;
+      const silent = contact === null ? 'never heard from one' : `nothing for ${Math.round(now - contact)}ms`;
+      out.push(log('warn', `cut off from a quorum (${silent}); closing every agent stream so agents fail over`, { streams: this.streams.size }));
+      for (const s of [...this.streams.values()]) out.push(...this.closeSession(s, 'unavailable', `${this.opts.self} is cut off from a quorum; try another controller`, now, true));
+    } else if (!cut && this.cutOff) {
+      this.cutOff = false;
+      out.push(log('info', 'hears from a quorum; serving agents', {}));
+    }
+  }
+
+  private tickSession(s: Session, now: number, out: HubEffect[]): void {
+    if (s.phase === 'hello') {
+      if (now - s.openedAt > this.helloTimeoutMs) out.push(...this.closeSession(s, 'invalid', `no hello within ${this.helloTimeoutMs}ms`, now, false));
+      return;
+    }
+    const live = s.liveness!;
+    if (live.timedOut(now)) {
+      this.counters.heartbeatTimeouts++;
+      out.push(...this.closeSession(s, 'unavailable', `heartbeat timeout ${live.timeoutMs()}ms`, now, true));
+      return;
+    }
+    if (s.pushReportDue !== null && now >= s.pushReportDue) this.reportSync(s);
+    const seq = live.pingDue(now, this.opts.pingIntervalMs);
+    if (seq !== null) out.push({ type: 'send', stream: s.stream, message: { type: 'ping', seq, timeoutMs: live.timeoutMs() } });
+  }
+
+  private expireDepartures(now: number): void {
+    if (this.departures.size === 0) return;
+    const agents = this.port.state().agents;
+    for (const [id, d] of this.departures.due(now)) {
+      const rec = agents.get(id);
+      // Gone from this controller and not claimed elsewhere within its grace: offline.
+      if (rec !== null && rec.online && rec.session === d.session) this.report.add({ op: 'disconnect', id, session: d.session, reason: d.reason, pushes: 0 });
+    }
+  }
+
+  /** Leader: the agents of a controller nobody hears from cannot be reported by it (leader-expiry.ts). */
+  private expireUnreachable(now: number): void {
+    if (!this.port.leading()) {
+      this.expiry.forget(now);
+      return;
+    }
+    const entries = this.expiry.due({
+      self: this.opts.self,
+      records: this.port.state().agents.list(),
+      controller: (id) => this.port.controller(id),
+      pingIntervalMs: this.opts.pingIntervalMs,
+      electionTimeoutMs: this.opts.electionTimeoutMs,
+      now,
+    });
+    for (const e of entries) this.report.add(e);
+  }
+
+  /**
+   * Every state_sync_interval: records that say an agent is online here without a stream here
+   * get a departure (after a restart, say); streams whose claim never committed claim again.
+   */
+  private reconcile(now: number, out: HubEffect[]): void {
+    if (this.cutOff) return;
+    const agents = this.port.state().agents;
+    const sessionsHere = new Set<string>();
+    for (const s of this.streams.values()) sessionsHere.add(s.id);
+    for (const rec of agents.list()) {
+      if (!rec.online || rec.controller !== this.opts.self || sessionsHere.has(rec.session) || this.departures.has(rec.id) || this.byAgent.has(rec.id)) continue;
+      this.departures.depart(rec.id, rec.session, now, rec.timeoutMs, now, `not connected to ${this.opts.self}`);
+    }
+    for (const s of this.streams.values()) {
+      if (s.phase !== 'active' && s.phase !== 'waiting') continue;
+      if (s.confirmed || now - s.claimedAt < this.opts.stateSyncIntervalMs) continue;
+      const hello = s.hello!;
+      const rec = agents.get(hello.agentId);
+      if (rec?.session === s.id) {
+        s.confirmed = true;
+        continue;
+      }
+      if (rec !== null && olderEpoch(hello.epoch, rec.epoch)) {
+        out.push(...this.closeSession(s, 'aborted', `a newer connection of agent ${JSON.stringify(hello.agentId)} holds it on ${rec.controller}`, now, false));
+        continue;
+      }
+      s.claimedAt = now;
+      const recorded = rec === null ? 'no record' : rec.online ? `online on ${rec.controller}` : 'offline';
+      out.push({ type: 'audit', event: { type: 'state.divergence', subject: hello.agentId, from: recorded, to: `online on ${this.opts.self}`, reason: 'agent connected here but its claim is not committed; claiming again' } });
+      this.report.add({ op: 'connect', id: hello.agentId, session: s.id, epoch: hello.epoch, info: hello.info, sync: s.tracker?.fields() ?? emptySync(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0 });
+    }
+  }
+
+  // ---- committed transitions ------------------------------------------------------------------------
+
+  private followTransitions(state: ClusterState, now: number, out: HubEffect[]): void {
+    const { items, missed } = state.agents.transitionsSince(this.transitionCursor);
+    this.transitionCursor = state.agents.transitionSeq;
+    if (missed) {
+      out.push(log('warn', 'agent transitions were compacted away before this controller read them; they are not audited here', { after: this.transitionCursor }));
+      for (const s of [...this.streams.values()]) if (s.hello !== null) this.checkClaim(s.hello.agentId, state, now, out);
+      for (const id of this.departures.agents()) this.checkClaim(id, state, now, out);
+    }
+    const audit = !this.port.replaying();
+    for (const t of items) {
+      if (t.type !== 'claim' && !audit) continue;
+      switch (t.type) {
+        case 'claim':
+          this.checkClaim(t.id, state, now, out);
+          break;
+        case 'status':
+          out.push({ type: 'audit', event: { type: 'agent.status', subject: t.id, from: t.from, to: t.to, reason: t.reason } });
+          break;
+        case 'nack':
+          out.push({ type: 'audit', event: { type: 'agent.nack', subject: t.id, from: t.ackedVersion === null ? null : String(t.ackedVersion), to: String(t.nackedVersion), reason: t.error } });
+          break;
+        default: {
+          const never: never = t;
+          return never;
+        }
+      }
+    }
+  }
+
+  /** A claim committed for `id`: confirm ours, or yield to a newer connection elsewhere. */
+  private checkClaim(id: string, state: ClusterState, now: number, out: HubEffect[]): void {
+    const rec = state.agents.get(id);
+    if (rec === null) return;
+    const d = this.departures.get(id);
+    if (d !== undefined && d.session !== rec.session) this.departures.delete(id);
+    const s = this.sessionOf(id);
+    if (s === null || s.hello === null) return;
+    if (rec.session === s.id) {
+      s.confirmed = true;
+      return;
+    }
+    // Newer wins: a claim committed after ours, or any claim by a newer connection of the process.
+    if (s.confirmed || olderEpoch(s.hello.epoch, rec.epoch)) {
+      this.counters.takeovers++;
+      out.push({ type: 'audit', event: { type: 'agent.takeover', subject: id, from: s.id, to: rec.session, reason: `a newer connection took over on ${rec.controller}` } });
+      out.push(...this.closeSession(s, 'aborted', `taken over by a newer connection of agent ${JSON.stringify(id)} on ${rec.controller}`, now, false));
+    }
+  }
+
+  // ---- ending streams ----------------------------------------------------------------------------------
+
+  private refuse(stream: StreamId, code: CloseCode, reason: string): HubEffect[] {
+    this.counters.refused++;
+    return [{ type: 'close', stream, code, reason }];
+  }
+
+  /** Close a stream; `depart`: the agent may still be online elsewhere, so give it its grace. */
+  private closeSession(s: Session, code: CloseCode, reason: string, now: number, depart: boolean): HubEffect[] {
+    if (depart) this.forget(s, now, reason);
+    else this.drop(s);
+    return [{ type: 'close', stream: s.stream, code, reason }];
+  }
+
+  private forget(s: Session, now: number, reason: string): void {
+    const claimed = s.liveness !== null && s.hello !== null && this.byAgent.get(s.hello.agentId) === s.stream;
+    if (claimed) this.departures.depart(s.hello!.agentId, s.id, s.liveness!.lastHeardAt(), s.liveness!.timeoutMs(), now, reason);
+    this.drop(s);
+  }
+
+  private drop(s: Session): void {
+    // Every push is counted, also those of a stream that ends before its report.
+    if (s.unreportedPushes > 0) this.reportSync(s);
+    this.streams.delete(s.stream);
+    this.queue.delete(s.stream);
+    this.dirty.delete(s.stream);
+    this.waiting.delete(s.stream);
+    if (s.selection !== null) {
+      const group = this.bySelection.get(s.selection);
+      group?.delete(s.stream);
+      if (group?.size === 0) {
+        this.bySelection.delete(s.selection);
+        this.seenVersions.delete(s.selection);
+      }
+    }
+    if (s.hello !== null && this.byAgent.get(s.hello.agentId) === s.stream) this.byAgent.delete(s.hello.agentId);
+    s.tracker?.release();
+    s.tracker = null;
+  }
+
+  private sessionOf(agentId: string): Session | null {
+    const stream = this.byAgent.get(agentId);
+    return stream === undefined ? null : (this.streams.get(stream) ?? null);
+  }
+}
+
+export { agentState, departureGraceMs, olderEpoch };

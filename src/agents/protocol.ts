@@ -1,0 +1,86 @@
+/**
+ * The AgentSync protocol as the core sees it (proto/agent.proto carries it; wire.ts maps the
+ * two). Modelled on xDS: each push carries a version and a nonce, the agent answers ACK or NACK
+ * echoing the nonce, and a reply whose nonce is not the one in flight is ignored. Like delta
+ * xDS's initial_resource_versions, a hello says what the agent already holds, so a reconnect
+ * to any controller sends only what changed.
+ *
+ *   agent                               controller
+ *     hello(id, cluster, version, manifest) ->
+ *                                      <- welcome(controller, session, ping interval, timeout)
+ *                                      <- push(version, nonce, base, upserts, removes)
+ *     ack(nonce, version) | nack(nonce, version, error) ->
+ *                                      <- ping(seq, timeout)
+ *     pong(seq) ->
+ */
+import type { AgentEpoch, AgentInfo } from '../statemachine/index.js';
+import type { ManifestEntry } from './manifest.js';
+import type { PushPlan } from './push-planner.js';
+
+export interface Hello {
+  readonly type: 'hello';
+  readonly agentId: string;
+  /** The identity of the cluster its configuration came from; '' when it holds none. */
+  readonly clusterId: string;
+  /** False for an agent that holds no configuration yet (then version and manifest mean nothing). */
+  readonly hasConfig: boolean;
+  readonly version: number;
+  readonly manifest: readonly ManifestEntry[];
+  readonly epoch: AgentEpoch;
+  readonly info: AgentInfo;
+}
+
+export interface Ack {
+  readonly type: 'ack';
+  readonly nonce: number;
+  readonly version: number;
+}
+
+export interface Nack {
+  readonly type: 'nack';
+  readonly nonce: number;
+  /** The version it rejected (informational; the nonce identifies the push). */
+  readonly version: number;
+  readonly error: string;
+}
+
+export interface Pong {
+  readonly type: 'pong';
+  readonly seq: number;
+}
+
+export type AgentMessage = Hello | Ack | Nack | Pong;
+
+export interface Welcome {
+  readonly type: 'welcome';
+  readonly controller: string;
+  readonly clusterId: string;
+  readonly session: string;
+  readonly pingIntervalMs: number;
+  /** The agent should give up on this controller after this long without a message from it. */
+  readonly timeoutMs: number;
+}
+
+export interface Push {
+  readonly type: 'push';
+  readonly nonce: number;
+  readonly clusterId: string;
+  readonly plan: PushPlan;
+}
+
+export interface Ping {
+  readonly type: 'ping';
+  readonly seq: number;
+  /** The agent's heartbeat timeout in force on the controller (it adapts to the RTT). */
+  readonly timeoutMs: number;
+}
+
+export type ControllerMessage = Welcome | Push | Ping;
+
+/** How a stream is ended, as the driver maps it to a gRPC status. */
+export type CloseCode =
+  | 'unavailable' // try another controller (cut off from a quorum, shutting down, heartbeat timeout)
+  | 'aborted' // taken over by a newer connection of the same agent
+  | 'invalid' // a malformed or out-of-order message
+  | 'denied' // the TLS identity cannot speak for this agent id
+  | 'exhausted'; // too many agents or records

@@ -1,0 +1,83 @@
+/**
+ * Turns "agent holds manifest A, should hold B" into the push to send, and shares the work:
+ * the manifest of a selection at a version is built once, and the delta from one manifest to
+ * another once (a small cache), so a change that moves 1,000 agents from one version to the
+ * next costs one diff and one encoding, not 1,000.
+ */
+import { resourceKey, type Resource, type ResourceKey } from '../statemachine/index.js';
+import { Manifest, diffManifests, type ManifestStore } from './manifest.js';
+import type { ClusterState, ConfigSelector, SelectorInput } from './selection.js';
+
+export interface PushPlan {
+  /** The version the delta applies to; null: the push is the whole configuration (replace everything). */
+  readonly baseVersion: number | null;
+  readonly version: number;
+  /** Resources to add or replace, sorted. */
+  readonly upserts: readonly Resource[];
+  /** Keys to drop, sorted. */
+  readonly removes: readonly ResourceKey[];
+  /** Resources in the configuration after the push. */
+  readonly resources: number;
+}
+
+interface Target {
+  readonly manifest: Manifest;
+  readonly byKey: ReadonlyMap<ResourceKey, Resource>;
+}
+
+/** Deltas kept; each is a few references to shared resource objects. */
+const PLAN_CACHE_SIZE = 64;
+
+export class PushPlanner {
+  private readonly current = new Map<string, Target>();
+  private readonly byManifest = new Map<Manifest, Target>();
+  private readonly plans = new Map<string, PushPlan>();
+
+  constructor(
+    private readonly store: ManifestStore,
+    private readonly selector: ConfigSelector,
+  ) {}
+
+  /** The manifest the agent should hold now. The planner holds one reference to each current target. */
+  target(agent: SelectorInput, state: ClusterState): Manifest {
+    const sel = this.selector.select(agent, state);
+    const cur = this.current.get(sel.key);
+    if (cur !== undefined && cur.manifest.version === sel.version) return cur.manifest;
+    const resources = sel.resources();
+    const byKey = new Map(resources.map((r) => [resourceKey(r.kind, r.name), r] as const));
+    const manifest = this.store.intern(sel.key, sel.version, () => new Manifest(sel.version, [...byKey].map(([key, r]) => ({ key, revision: r.revision }))));
+    if (cur !== undefined) {
+      this.byManifest.delete(cur.manifest);
+      this.store.release(cur.manifest);
+    }
+    const target: Target = { manifest, byKey };
+    this.current.set(sel.key, target);
+    this.byManifest.set(manifest, target);
+    return manifest;
+  }
+
+  /** The push from `base` (what the agent acknowledged; null: nothing) to `target` (a current target). */
+  plan(base: Manifest | null, target: Manifest, full: boolean): PushPlan {
+    const cacheKey = `${full || base === null ? 'full' : base.id}>${target.id}`;
+    const cached = this.plans.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const byKey = this.byKeyOf(target);
+    const diff = diffManifests(full ? null : base, target);
+    const plan: PushPlan = {
+      baseVersion: full || base === null ? null : base.version,
+      version: target.version,
+      upserts: diff.upserts.map((k) => byKey.get(k)!),
+      removes: diff.removes,
+      resources: target.size,
+    };
+    this.plans.set(cacheKey, plan);
+    if (this.plans.size > PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value!);
+    return plan;
+  }
+
+  private byKeyOf(target: Manifest): ReadonlyMap<ResourceKey, Resource> {
+    const t = this.byManifest.get(target);
+    if (t === undefined) throw new Error(`manifest ${target.id} (version ${target.version}) is not a current target`);
+    return t.byKey;
+  }
+}

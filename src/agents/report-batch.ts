@@ -1,0 +1,51 @@
+/**
+ * Agent records travel through Raft in batches: a controller collects what changed for its
+ * agents (claims, push-tracker state, departures) and sends one report at a time; whatever
+ * changes while a report is in flight goes into the next one. One entry per agent per report,
+ * so a burst of 1,000 ACKs costs a few log entries, and an idle cluster writes nothing.
+ *
+ * Coalescing keeps the latest state per agent; pushes are summed, so no push goes uncounted.
+ */
+import type { AgentReportEntry } from '../statemachine/index.js';
+
+export class ReportBatch {
+  private readonly pending = new Map<string, AgentReportEntry>();
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  add(e: AgentReportEntry): void {
+    const old = this.pending.get(e.id);
+    this.pending.set(e.id, old === undefined ? e : merge(old, e));
+  }
+
+  /** Everything pending, in the order agents first appeared; the batch is empty afterwards. */
+  take(max: number): AgentReportEntry[] {
+    const out: AgentReportEntry[] = [];
+    for (const [id, e] of this.pending) {
+      if (out.length >= max) break;
+      out.push(e);
+      this.pending.delete(id);
+    }
+    return out;
+  }
+}
+
+function withPushes(e: AgentReportEntry, pushes: number): AgentReportEntry {
+  return { ...e, pushes };
+}
+
+/** The entry that says what both say, in order. */
+function merge(old: AgentReportEntry, e: AgentReportEntry): AgentReportEntry {
+  const pushes = old.pushes + e.pushes;
+  if (old.session === e.session) {
+    // A connect must still reach the log: fold later tracker state into it.
+    if (old.op === 'connect' && e.op === 'sync') return { ...old, sync: e.sync, timeoutMs: e.timeoutMs, pushes };
+    return withPushes(e, pushes);
+  }
+  // Another stream's entry: a claim by a newer stream wins; nothing replaces a pending claim.
+  if (e.op === 'connect') return withPushes(e, pushes);
+  if (old.op === 'connect') return withPushes(old, pushes);
+  return withPushes(e, pushes);
+}

@@ -1,0 +1,47 @@
+/**
+ * One AgentSync stream as the hub tracks it, from its opening to its end, and the small helpers
+ * the hub's parts share.
+ */
+import type { AgentEpoch } from '../statemachine/index.js';
+import type { HubEffect } from './hub-types.js';
+import type { AgentLiveness } from './liveness.js';
+import type { Hello } from './protocol.js';
+import type { PushTracker } from './push-tracker.js';
+import type { StreamId } from './types.js';
+
+export type Phase = 'hello' | 'queued' | 'waiting' | 'active';
+
+export interface Session {
+  readonly stream: StreamId;
+  readonly openedAt: number;
+  /** The TLS identity of the stream, when it has one: the only agent id it may speak for. */
+  readonly identity: string | null;
+  readonly id: string;
+  phase: Phase;
+  hello: Hello | null;
+  liveness: AgentLiveness | null;
+  tracker: PushTracker | null;
+  /** The committed record names this session (its claim is in the log). */
+  confirmed: boolean;
+  claimedAt: number;
+  /** The selection key whose target this session follows. */
+  selection: string | null;
+  /** Pushes sent on this stream and not yet in a report. */
+  unreportedPushes: number;
+  /** When the push in flight is reported as sent (STALE) if no reply came first; null: none due. */
+  pushReportDue: number | null;
+}
+
+/** True when `a` is an older connection of the same agent process than `b`. */
+export function olderEpoch(a: AgentEpoch, b: AgentEpoch): boolean {
+  return a.boot === b.boot && a.seq < b.seq;
+}
+
+export function emptySync(): { sentVersion: null; ackedVersion: null; nackedVersion: null; lastError: null; resources: number } {
+  return { sentVersion: null, ackedVersion: null, nackedVersion: null, lastError: null, resources: 0 };
+}
+
+export function log(level: 'debug' | 'info' | 'warn', message: string, fields: Readonly<Record<string, unknown>>): HubEffect {
+  return { type: 'log', level, message, fields };
+}
+

@@ -1,0 +1,29 @@
+/**
+ * Plain data of the agents layer: ids, the states `ctl list agents` shows (as istioctl
+ * proxy-status shows them per proxy), and the live row a serving controller knows.
+ */
+export type { AgentEpoch, AgentInfo, AgentRecord, AgentSyncFields } from '../statemachine/index.js';
+
+/** A stream as the driver numbers them; never reused within one controller process. */
+export type StreamId = number;
+
+/**
+ * SYNCED: the agent acknowledged the version the cluster has for it.
+ * STALE: a version was sent and neither acknowledged nor rejected yet.
+ * NACKED: the agent rejected the last version sent (it keeps running its last good one).
+ * NOT_SENT: nothing was sent for the version the cluster has (yet, or ever).
+ */
+export const AGENT_STATES = ['SYNCED', 'STALE', 'NACKED', 'NOT_SENT'] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
+
+/** What the serving controller knows live about one of its agents, beyond the committed record. */
+export interface LiveAgent {
+  readonly id: string;
+  /** The controller the agent is connected to. */
+  readonly controller: string;
+  readonly session: string;
+  readonly lastContactMs: number;
+  readonly heartbeatTimeoutMs: number;
+  /** The stream is gone and the agent is within its grace to reappear elsewhere (not yet offline). */
+  readonly departing: boolean;
+}

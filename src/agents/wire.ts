@@ -1,0 +1,240 @@
+/**
+ * AgentSync messages between their proto form (proto/agent.proto, as proto-loader decodes it:
+ * camelCase, defaults filled, enums by name, uint64 as number) and the core's types
+ * (protocol.ts). Decoding trusts nothing: every field is checked, every list and string is
+ * bounded, and a failure is a MalformedMessageError naming the field.
+ */
+import {
+  Fields,
+  MAX_RESOURCE_NAME_BYTES,
+  RESOURCE_TYPES,
+  parseAgentId,
+  parseAgentInfo,
+  parseEpoch,
+  parseResource,
+  resourceJson,
+  type ErrorFactory,
+  type Resource,
+  type ResourceKey,
+} from '../statemachine/index.js';
+import { MalformedMessageError } from './errors.js';
+import type { ManifestEntry } from './manifest.js';
+import type { AgentMessage, ControllerMessage, Push } from './protocol.js';
+import type { PushPlan } from './push-planner.js';
+
+/** Resources in one configuration; far above any real one, low enough to bound what one agent can make us parse. */
+export const MAX_CONFIG_RESOURCES = 100_000;
+export const MAX_NACK_ERROR_CHARS = 64 * 1024;
+
+export type AgentMessageTypeName = 'AGENT_MESSAGE_UNSPECIFIED' | 'AGENT_MESSAGE_HELLO' | 'AGENT_MESSAGE_ACK' | 'AGENT_MESSAGE_NACK' | 'AGENT_MESSAGE_PONG';
+export type ControllerMessageTypeName = 'CONTROLLER_MESSAGE_UNSPECIFIED' | 'CONTROLLER_MESSAGE_WELCOME' | 'CONTROLLER_MESSAGE_PUSH' | 'CONTROLLER_MESSAGE_PING';
+
+/** proto/agent.proto AgentMessage as proto-loader hands it over. */
+export interface AgentMessageWire {
+  readonly type: AgentMessageTypeName | number;
+  readonly agentId: string;
+  readonly clusterId: string;
+  readonly hasConfig: boolean;
+  readonly version: number;
+  readonly nonce: number;
+  readonly error: string;
+  readonly seq: number;
+  readonly body: Uint8Array;
+}
+
+export interface ControllerMessageWire {
+  readonly type: ControllerMessageTypeName | number;
+  readonly controller: string;
+  readonly clusterId: string;
+  readonly session: string;
+  readonly pingIntervalMs: number;
+  readonly timeoutMs: number;
+  readonly nonce: number;
+  readonly version: number;
+  readonly full: boolean;
+  readonly baseVersion: number;
+  readonly body: Uint8Array;
+  readonly seq: number;
+}
+
+const malformed: ErrorFactory = (m) => new MalformedMessageError(m);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+function parseJson(body: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(utf8.decode(body));
+  } catch (err) {
+    throw new MalformedMessageError(`${what}: expected UTF-8 JSON, found ${body.byteLength} bytes that are not (${(err as Error).message})`);
+  }
+}
+
+function record(value: unknown, what: string): Fields {
+  return Fields.of(value, what, malformed);
+}
+
+const KEY_PATTERN = new RegExp(`^(${RESOURCE_TYPES.join('|')})/[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`);
+
+function parseKey(value: unknown, where: string): ResourceKey {
+  if (typeof value !== 'string' || value.length > MAX_RESOURCE_NAME_BYTES + 10 || !KEY_PATTERN.test(value)) {
+    throw new MalformedMessageError(`${where}: expected a resource key such as service/web, found ${String(JSON.stringify(value)).slice(0, 80)}`);
+  }
+  return value;
+}
+
+function parseManifest(value: unknown, version: number): ManifestEntry[] {
+  if (!Array.isArray(value)) throw new MalformedMessageError('hello.manifest: expected a list of [key, revision]');
+  if (value.length > MAX_CONFIG_RESOURCES) throw new MalformedMessageError(`hello.manifest: expected at most ${MAX_CONFIG_RESOURCES} entries, found ${value.length}`);
+  return (value as readonly unknown[]).map((item, i) => {
+    if (!Array.isArray(item) || item.length !== 2) throw new MalformedMessageError(`hello.manifest[${i}]: expected [key, revision]`);
+    const [key, revision] = item as readonly unknown[];
+    if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 1 || revision > version) {
+      throw new MalformedMessageError(`hello.manifest[${i}]: expected a revision in [1, ${version}], found ${String(revision)}`);
+    }
+    return { key: parseKey(key, `hello.manifest[${i}][0]`), revision };
+  });
+}
+
+function count(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new MalformedMessageError(`${what}: expected a whole number, found ${String(value)}`);
+  return value;
+}
+
+// ---- agent -> controller ---------------------------------------------------------------------------
+
+export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
+  switch (w.type) {
+    case 'AGENT_MESSAGE_HELLO': {
+      const f = record({ agentId: w.agentId }, 'hello');
+      const agentId = parseAgentId(f, 'agentId');
+      const version = count(w.version, 'hello.version');
+      const body = record(parseJson(w.body, 'hello.body'), 'hello.body').only(new Set(['epoch', 'info', 'manifest']));
+      if (w.clusterId.length > 256) throw new MalformedMessageError('hello.clusterId: expected at most 256 characters');
+      return {
+        type: 'hello',
+        agentId,
+        clusterId: w.clusterId,
+        hasConfig: w.hasConfig,
+        version,
+        manifest: w.hasConfig ? parseManifest(body.raw['manifest'] ?? [], version) : [],
+        epoch: parseEpoch(body.raw['epoch'], 'hello.epoch', malformed),
+        info: parseAgentInfo(body.raw['info'], 'hello.info', malformed),
+      };
+    }
+    case 'AGENT_MESSAGE_ACK':
+      return { type: 'ack', nonce: count(w.nonce, 'ack.nonce'), version: count(w.version, 'ack.version') };
+    case 'AGENT_MESSAGE_NACK':
+      // Cut here already: the tracker cuts to the record's limit; this bounds what we hold at all.
+      return { type: 'nack', nonce: count(w.nonce, 'nack.nonce'), version: count(w.version, 'nack.version'), error: w.error.slice(0, MAX_NACK_ERROR_CHARS) };
+    case 'AGENT_MESSAGE_PONG':
+      return { type: 'pong', seq: count(w.seq, 'pong.seq') };
+    case 'AGENT_MESSAGE_UNSPECIFIED':
+    default:
+      throw new MalformedMessageError(`expected a message type HELLO, ACK, NACK or PONG, found ${JSON.stringify(w.type)}`);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function agentWire(type: AgentMessageTypeName, fields: Partial<AgentMessageWire>): AgentMessageWire {
+  return { type, agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: EMPTY, ...fields };
+}
+
+export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
+  switch (m.type) {
+    case 'hello': {
+      const body = { epoch: m.epoch, info: m.info, manifest: m.manifest.map((e) => [e.key, e.revision]) };
+      return agentWire('AGENT_MESSAGE_HELLO', { agentId: m.agentId, clusterId: m.clusterId, hasConfig: m.hasConfig, version: m.version, body: encoder.encode(JSON.stringify(body)) });
+    }
+    case 'ack':
+      return agentWire('AGENT_MESSAGE_ACK', { nonce: m.nonce, version: m.version });
+    case 'nack':
+      return agentWire('AGENT_MESSAGE_NACK', { nonce: m.nonce, version: m.version, error: m.error });
+    case 'pong':
+      return agentWire('AGENT_MESSAGE_PONG', { seq: m.seq });
+    default: {
+      const never: never = m;
+      return never;
+    }
+  }
+}
+
+// ---- controller -> agent ---------------------------------------------------------------------------
+
+/** A push's body, encoded once per plan however many agents it goes to. */
+const encodedBodies = new WeakMap<PushPlan, Uint8Array>();
+
+export function pushBody(plan: PushPlan): Uint8Array {
+  let body = encodedBodies.get(plan);
+  if (body === undefined) {
+    body = encoder.encode(JSON.stringify({ upserts: plan.upserts.map(resourceJson), removes: plan.removes }));
+    encodedBodies.set(plan, body);
+  }
+  return body;
+}
+
+function controllerWire(type: ControllerMessageTypeName, fields: Partial<ControllerMessageWire>): ControllerMessageWire {
+  return { type, controller: '', clusterId: '', session: '', pingIntervalMs: 0, timeoutMs: 0, nonce: 0, version: 0, full: false, baseVersion: 0, body: EMPTY, seq: 0, ...fields };
+}
+
+export function encodeControllerMessage(m: ControllerMessage): ControllerMessageWire {
+  switch (m.type) {
+    case 'welcome':
+      return controllerWire('CONTROLLER_MESSAGE_WELCOME', { controller: m.controller, clusterId: m.clusterId, session: m.session, pingIntervalMs: m.pingIntervalMs, timeoutMs: m.timeoutMs });
+    case 'push':
+      return controllerWire('CONTROLLER_MESSAGE_PUSH', {
+        nonce: m.nonce,
+        clusterId: m.clusterId,
+        version: m.plan.version,
+        full: m.plan.baseVersion === null,
+        baseVersion: m.plan.baseVersion ?? 0,
+        body: pushBody(m.plan),
+      });
+    case 'ping':
+      return controllerWire('CONTROLLER_MESSAGE_PING', { seq: m.seq, timeoutMs: m.timeoutMs });
+    default: {
+      const never: never = m;
+      return never;
+    }
+  }
+}
+
+/** A push as an agent receives it: resources checked one by one. */
+export interface ReceivedPush {
+  readonly type: 'push';
+  readonly nonce: number;
+  readonly clusterId: string;
+  readonly version: number;
+  readonly baseVersion: number | null;
+  readonly upserts: readonly Resource[];
+  readonly removes: readonly ResourceKey[];
+}
+
+export type ReceivedMessage = Exclude<ControllerMessage, Push> | ReceivedPush;
+
+/** The agent's side: a controller is trusted no more than an agent is. */
+export function decodeControllerMessage(w: ControllerMessageWire): ReceivedMessage {
+  switch (w.type) {
+    case 'CONTROLLER_MESSAGE_WELCOME':
+      return { type: 'welcome', controller: w.controller, clusterId: w.clusterId, session: w.session, pingIntervalMs: count(w.pingIntervalMs, 'welcome.pingIntervalMs'), timeoutMs: count(w.timeoutMs, 'welcome.timeoutMs') };
+    case 'CONTROLLER_MESSAGE_PING':
+      return { type: 'ping', seq: count(w.seq, 'ping.seq'), timeoutMs: count(w.timeoutMs, 'ping.timeoutMs') };
+    case 'CONTROLLER_MESSAGE_PUSH': {
+      const body = record(parseJson(w.body, 'push.body'), 'push.body').only(new Set(['upserts', 'removes']));
+      const upserts = body.array('upserts', MAX_CONFIG_RESOURCES).map((r, i) => parseResource(r, `push.upserts[${i}]`, malformed));
+      const removes = body.array('removes', MAX_CONFIG_RESOURCES).map((k, i) => parseKey(k, `push.removes[${i}]`));
+      return {
+        type: 'push',
+        nonce: count(w.nonce, 'push.nonce'),
+        clusterId: w.clusterId,
+        version: count(w.version, 'push.version'),
+        baseVersion: w.full ? null : count(w.baseVersion, 'push.baseVersion'),
+        upserts,
+        removes,
+      };
+    }
+    case 'CONTROLLER_MESSAGE_UNSPECIFIED':
+    default:
+      throw new MalformedMessageError(`expected a message type WELCOME, PUSH or PING, found ${JSON.stringify(w.type)}`);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Controller to controller on the Mesh service: a write only the leader can serve (Apply,
+ * DeleteResource, ReportAgents) forwarded once, and the live rows of another controller's
+ * agents for `list agents`. One channel per peer address, reused.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { CLIENT_CHANNEL_OPTIONS } from './controller-proto.js';
+import { meshUnary, type MeshMethod } from './mesh-proto.js';
+import type { ForwardToLeader } from './on-leader.js';
+import { fromServiceError, ServiceFailure } from './service-error.js';
+
+export class MeshForwarder implements ForwardToLeader {
+  private readonly channels = new Map<string, grpc.Client>();
+
+  constructor(private readonly credentials: grpc.ChannelCredentials) {}
+
+  call<T>(address: string, method: string, request: object, deadline: number): Promise<T> {
+    return meshUnary(this.channel(address), method as MeshMethod, { ...request, forwarded: true }, deadline).then(
+      (res) => res as T,
+      (err: unknown) => {
+        // The leader's own answer passes through; a broken connection becomes "retry".
+        const details = err instanceof Error ? ((err as { details?: string }).details ?? err.message) : String(err);
+        throw fromServiceError(err) ?? new ServiceFailure('NO_LEADER', `leader at ${address} unreachable: ${details}`);
+      },
+    );
+  }
+
+  /** Asks the controller at `address` for the live rows of its own agents. */
+  listLocal(address: string, deadline: number): Promise<unknown> {
+    return meshUnary(this.channel(address), 'ListAgents', { localOnly: true }, deadline);
+  }
+
+  close(): void {
+    for (const c of this.channels.values()) c.close();
+    this.channels.clear();
+  }
+
+  private channel(address: string): grpc.Client {
+    let c = this.channels.get(address);
+    if (c === undefined) {
+      c = new grpc.Client(address, this.credentials, CLIENT_CHANNEL_OPTIONS);
+      this.channels.set(address, c);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The Mesh service's operations as plain functions of a decoded request and a deadline:
+ * apply a resources file, read and delete resources, take a controller's agent report, list
+ * agents. Writes run on the leader (here, or forwarded once); reads are linearizable unless
+ * asked otherwise.
+ */
+import {
+  CommandError,
+  encodeCommand,
+  meshKind,
+  parseResourceInput,
+  contentKey,
+  resourceJson,
+  validateCommand,
+  validateReport,
+  RESOURCE_NAME_PATTERN,
+  MAX_APPLY_RESOURCES,
+  type AgentReportEntry,
+  type ApplyResult,
+  type MeshApplyOutcome,
+  type MeshCommand,
+  type Resource,
+  type ResourceInput,
+  type ResourceType,
+  type StateMachine,
+} from '../statemachine/index.js';
+import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
+import type { OnLeader } from './on-leader.js';
+import { ServiceFailure } from './service-error.js';
+
+export interface ApplyRequestMsg {
+  readonly resources: Uint8Array;
+  readonly clientId: string;
+  readonly clientSeq: number;
+  readonly forwarded: boolean;
+}
+export interface GetResourcesRequestMsg {
+  readonly kind: string;
+  readonly name: string;
+  readonly serializable: boolean;
+}
+export interface DeleteResourceRequestMsg {
+  readonly kind: string;
+  readonly name: string;
+  readonly clientId: string;
+  readonly clientSeq: number;
+  readonly forwarded: boolean;
+}
+export interface ReportAgentsRequestMsg {
+  readonly controller: string;
+  readonly entries: Uint8Array;
+  readonly clientId: string;
+  readonly clientSeq: number;
+  readonly forwarded: boolean;
+}
+
+export interface MeshOps {
+  apply(req: ApplyRequestMsg, deadline: number): Promise<{ revision: number; results: Buffer }>;
+  get(req: GetResourcesRequestMsg, deadline: number): Promise<{ resources: Buffer; revision: number }>;
+  delete(req: DeleteResourceRequestMsg, deadline: number): Promise<{ revision: number }>;
+  report(req: ReportAgentsRequestMsg, deadline: number): Promise<{ applied: number }>;
+}
+
+export interface MeshOpsDeps {
+  readonly host: ConsensusPort;
+  readonly stateMachine: StateMachine;
+  readonly onLeader: OnLeader;
+  /** Is `id` a member of the cluster (the only ones that may report agents)? */
+  readonly isMember: (id: string) => boolean;
+}
+
+/** ReadIndex: the leader confirms it still leads, and we wait to apply its commit index (retrying while leadership moves). */
+export async function linearize(host: ConsensusPort, deadline: number): Promise<void> {
+  for (;;) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader confirmed the read before the deadline');
+    if ((host.softState().leader ?? (await host.waitForLeader(remaining))) === null) {
+      throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
+    }
+    try {
+      await host.readBarrier(Math.max(1, deadline - Date.now()));
+      return;
+    } catch (err) {
+      if (leaderErrorOf(err) === null) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** A resources file is bounded before it is parsed: one Raft entry must stay far below the message limit. */
+export const MAX_APPLY_BYTES = 2 * 1024 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function json(bytes: Uint8Array, what: string, maxBytes: number): unknown {
+  if (bytes.byteLength > maxBytes) throw new ServiceFailure('INVALID_ARGUMENT', `${what}: expected at most ${maxBytes} bytes, found ${bytes.byteLength}`);
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch (err) {
+    throw new ServiceFailure('INVALID_ARGUMENT', `${what}: expected UTF-8 JSON (${(err as Error).message})`);
+  }
+}
+
+/** Apply failures as the client sees them: a dangling reference is "failed" (exit 1), not bad usage. */
+function meshResult(r: ApplyResult): number {
+  if (r.ok) return r.revision;
+  switch (r.code) {
+    case 'NOT_FOUND':
+      throw new ServiceFailure('NOT_FOUND', r.message);
+    case 'CONFLICT':
+      throw new ServiceFailure('FAILED_PRECONDITION', r.message);
+    case 'INVALID':
+    case 'STALE_REQUEST':
+    case 'CAS_FAILED':
+      throw new ServiceFailure('INVALID_ARGUMENT', r.message);
+    case 'IGNORED':
+      throw new ServiceFailure('INTERNAL', r.message);
+  }
+}
+
+function unchanged(current: Resource | null, next: ResourceInput): boolean {
+  return current !== null && contentKey(current) === contentKey(next);
+}
+
+function clientOf(id: string, seq: number): { client?: { id: string; seq: number } } {
+  return id === '' ? {} : { client: { id, seq } };
+}
+
+function resourceType(kind: string): ResourceType {
+  if (kind === 'service' || kind === 'route') return kind;
+  throw new ServiceFailure('INVALID_ARGUMENT', `kind must be service or route, found ${JSON.stringify(kind.slice(0, 40))}`);
+}
+
+/** Validated before proposing: a command the state machine would refuse never reaches the log. */
+function encodeMesh(cmd: MeshCommand, clientId: string, clientSeq: number): Uint8Array {
+  const envelope = { ...cmd, ...clientOf(clientId, clientSeq) };
+  validateCommand(envelope);
+  return encodeCommand(envelope);
+}
+
+export function meshOps(deps: MeshOpsDeps): MeshOps {
+  const { host, onLeader } = deps;
+  const mesh = () => deps.stateMachine.view(meshKind);
+  return {
+    async apply(req, deadline) {
+      const items = json(req.resources, 'resources', MAX_APPLY_BYTES);
+      if (!Array.isArray(items)) throw new ServiceFailure('INVALID_ARGUMENT', 'resources: expected a list of { kind, name, spec, labels }');
+      if (items.length > MAX_APPLY_RESOURCES) throw new ServiceFailure('INVALID_ARGUMENT', `resources: expected at most ${MAX_APPLY_RESOURCES}, found ${items.length}`);
+      const resources = (items as readonly unknown[]).map((item, i) => parseResourceInput(item, `resources[${i}]`, (m) => new CommandError(m)));
+      const data = encodeMesh({ kind: 'mesh', op: 'apply', resources }, req.clientId, req.clientSeq);
+      return onLeader('Apply', req, deadline, async (remaining) => {
+        // A file that changes nothing writes nothing, not even a log entry: once a read barrier
+        // confirms this leader's state is current, an unchanged file is answered from it.
+        await host.readBarrier(remaining);
+        if (resources.every((r) => unchanged(mesh().get(r.kind, r.name), r))) {
+          const results = resources.map((r) => ({ kind: r.kind, name: r.name, action: 'unchanged' as const }));
+          return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
+        }
+        const r = await host.propose(data, Math.max(1, deadline - Date.now()));
+        const revision = meshResult(r);
+        const outcome = (r.ok ? r.value : undefined) as MeshApplyOutcome | undefined;
+        return { revision, results: Buffer.from(JSON.stringify(outcome?.results ?? [])) };
+      });
+    },
+
+    async get(req, deadline) {
+      const type = resourceType(req.kind);
+      if (req.name !== '' && !RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
+      if (!req.serializable) await linearize(host, deadline);
+      let list: readonly Resource[];
+      if (req.name === '') list = mesh().listOf(type);
+      else {
+        const one = mesh().get(type, req.name);
+        if (one === null) throw new ServiceFailure('NOT_FOUND', `${type} ${JSON.stringify(req.name)} not found`);
+        list = [one];
+      }
+      return { resources: Buffer.from(JSON.stringify(list.map(resourceJson))), revision: deps.stateMachine.revision() };
+    },
+
+    async delete(req, deadline) {
+      const type = resourceType(req.kind);
+      if (!RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
+      const data = encodeMesh({ kind: 'mesh', op: 'delete', type, name: req.name }, req.clientId, req.clientSeq);
+      return onLeader('DeleteResource', req, deadline, async (remaining) => ({ revision: meshResult(await host.propose(data, remaining)) }));
+    },
+
+    async report(req, deadline) {
+      if (!deps.isMember(req.controller)) throw new ServiceFailure('UNKNOWN_NODE', `${JSON.stringify(req.controller.slice(0, 80))} is not a member; only controllers report agents`);
+      const raw = json(req.entries, 'entries', 16 * 1024 * 1024);
+      if (!Array.isArray(raw)) throw new ServiceFailure('INVALID_ARGUMENT', 'entries: expected a list');
+      const report = validateReport(req.controller, raw as readonly unknown[]);
+      const data = encodeCommand({ ...report, ...clientOf(req.clientId, req.clientSeq) });
+      return onLeader('ReportAgents', req, deadline, async (remaining) => {
+        const r = await host.propose(data, remaining);
+        if (!r.ok) throw new ServiceFailure(r.code === 'STALE_REQUEST' ? 'INVALID_ARGUMENT' : 'INTERNAL', r.message);
+        return { applied: (r.value as { applied: number } | undefined)?.applied ?? 0 };
+      });
+    },
+  };
+}
+
+/** A report as a controller proposes it locally (it leads) or sends it (ReportAgents). */
+export function reportRequest(controller: string, entries: readonly AgentReportEntry[], client: { id: string; seq: number }): ReportAgentsRequestMsg {
+  return { controller, entries: Buffer.from(JSON.stringify(entries)), clientId: client.id, clientSeq: client.seq, forwarded: false };
+}
+

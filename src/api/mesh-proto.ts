@@ -1,0 +1,29 @@
+/**
+ * The client side of controller.agents.Mesh (proto/agent.proto): the service definition,
+ * parsed once per process, and its methods.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { loadProto, lookupService } from '../transport/proto.js';
+
+export type MeshMethod = 'Apply' | 'GetResources' | 'DeleteResource' | 'ListAgents' | 'ReportAgents';
+
+let definition: grpc.ServiceClientConstructor | null = null;
+
+export function meshServiceDefinition(): grpc.ServiceClientConstructor {
+  definition ??= lookupService(loadProto('agent.proto'), 'controller.agents.Mesh');
+  return definition;
+}
+
+export function meshMethod(name: MeshMethod): grpc.MethodDefinition<unknown, unknown> {
+  const method = meshServiceDefinition().service[name];
+  if (method === undefined) throw new Error(`unreachable: controller.agents.Mesh has no method ${name}`);
+  return method;
+}
+
+/** A unary call on a channel, with a deadline; rejects with the gRPC error as it came. */
+export function meshUnary(channel: grpc.Client, method: MeshMethod, request: object, deadline: number): Promise<unknown> {
+  const def = meshMethod(method);
+  return new Promise((resolve, reject) => {
+    channel.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, { deadline }, (err, value) => (err ? reject(err) : resolve(value)));
+  });
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+/**
+ * `agent --controllers host:port,... --id AGENT_ID [--config agent.yaml] [--out FILE]
+ *        [--admin HOST:PORT] [--tls-ca F --tls-cert F --tls-key F]`
+ *
+ * One data-plane agent (CONTRACT.md, "Agents"). Usage and config errors exit 2 with one line on
+ * stderr; SIGTERM and SIGINT close the stream and exit 0.
+ */
+import './quiet-warnings.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import type http from 'node:http';
+import { Command, CommanderError } from 'commander';
+import pino from 'pino';
+import { listenAdmin } from '../agent/admin.js';
+import { AgentRunner } from '../agent/agent-runner.js';
+import { DEFAULT_AGENT_YAML, loadAgentYaml } from '../agent/agent-yaml.js';
+import { loadPreviousConfig } from '../agent/load-out.js';
+import { certificateIdentity } from '../agents/identity.js';
+import { AgentsError } from '../agents/errors.js';
+import { UsageError } from '../api/errors.js';
+import { ConfigError } from '../config/errors.js';
+import { parseHostPort } from '../config/host-port.js';
+import { LOG_LEVELS, type LogLevel } from '../config/types.js';
+import { AGENT_ID_PATTERN, MAX_AGENT_ID_BYTES, resourceKey } from '../statemachine/index.js';
+import { randomSeed, seededRng } from '../util/rng.js';
+import { channelCredentials, parseEndpointList } from './ctl/context.js';
+import { VERSION } from '../node/version.js';
+
+interface Opts {
+  controllers: string;
+  id?: string;
+  config?: string;
+  out?: string;
+  admin?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel: string;
+}
+
+const program = new Command()
+  .name('agent')
+  .description('Run one data-plane agent: keep a sync stream to a controller, accept or reject each configuration, fail over.')
+  .version(VERSION)
+  .requiredOption('--controllers <list>', 'host:port,... of the controllers to connect to, in order of preference')
+  .option('--id <id>', "this agent's id (with TLS: the certificate's CN, which --id must then match)")
+  .option('--config <file>', 'agent.yaml: protocols, lazy, dependencies, hosts')
+  .option('--out <file>', 'write the accepted configuration here as JSON, atomically, on each change')
+  .option('--admin <host:port>', 'serve GET /config and GET /resolve/NAME over HTTP here')
+  .option('--tls-ca <file>', 'CA certificate (default: $AGENT_TLS_CA)')
+  .option('--tls-cert <file>', 'client certificate; its CN is the agent id (default: $AGENT_TLS_CERT)')
+  .option('--tls-key <file>', 'client private key (default: $AGENT_TLS_KEY)')
+  .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`agent: ${message}\n`);
+  process.exit(code);
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+
+async function main(): Promise<void> {
+  try {
+    program.parse();
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    throw err;
+  }
+  const opts = program.opts<Opts>();
+  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) fail(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, found ${JSON.stringify(opts.logLevel)}`);
+  let controllers: string[];
+  try {
+    controllers = parseEndpointList(opts.controllers, '--controllers');
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (opts.admin !== undefined) {
+    const parsed = parseHostPort(opts.admin);
+    if (!parsed.ok) fail(`--admin: ${parsed.reason}`);
+  }
+  if (opts.out !== undefined) {
+    // Refused now rather than as a NACK of every configuration later.
+    const dir = path.dirname(path.resolve(opts.out));
+    try {
+      fs.accessSync(dir, fs.constants.W_OK);
+    } catch (err) {
+      fail(`--out: expected a writable directory for ${opts.out}, found: ${(err as Error).message}`);
+    }
+  }
+  const tls = { ca: opts.tlsCa ?? nonEmpty(process.env['AGENT_TLS_CA']), cert: opts.tlsCert ?? nonEmpty(process.env['AGENT_TLS_CERT']), key: opts.tlsKey ?? nonEmpty(process.env['AGENT_TLS_KEY']) };
+  let credentials;
+  try {
+    credentials = channelCredentials(tls);
+  } catch (err) {
+    fail(err instanceof UsageError ? err.message : String(err));
+  }
+  let id = opts.id;
+  if (tls.cert !== undefined) {
+    let identity: string;
+    try {
+      identity = certificateIdentity(fs.readFileSync(tls.cert), tls.cert);
+    } catch (err) {
+      fail(err instanceof AgentsError ? err.message : `cannot read ${tls.cert}: ${(err as Error).message}`);
+    }
+    if (id !== undefined && id !== identity) fail(`--id ${JSON.stringify(id)} differs from the certificate's identity ${JSON.stringify(identity)}; with TLS the agent id is the certificate's`);
+    id = identity;
+  }
+  if (id === undefined) fail('missing --id (required without a TLS certificate)');
+  if (Buffer.byteLength(id) > MAX_AGENT_ID_BYTES || !AGENT_ID_PATTERN.test(id)) fail(`--id: expected letters, digits and _ . : @ / -, starting with a letter or digit, found ${JSON.stringify(id)}`);
+  let yaml = DEFAULT_AGENT_YAML;
+  if (opts.config !== undefined) {
+    try {
+      yaml = loadAgentYaml(opts.config);
+    } catch (err) {
+      if (err instanceof ConfigError) fail(err.message);
+      throw err;
+    }
+  }
+  const logger = pino({ level: opts.logLevel as LogLevel, base: { agent: id } });
+  const initial = opts.out === undefined ? null : loadPreviousConfig(opts.out, (m) => logger.warn(m));
+  const runner = new AgentRunner({ id, controllers, credentials, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial });
+  let admin: http.Server | null = null;
+  if (opts.admin !== undefined) {
+    try {
+      admin = await listenAdmin(opts.admin, {
+        config: () => runner.config.json(),
+        get: (key) => runner.config.get(key),
+        observe: (name) => {
+          if (runner.observed.size < 10_000) runner.observed.add(name);
+        },
+        used: () => undefined,
+      });
+    } catch (err) {
+      fail(`--admin: cannot listen on ${opts.admin}: ${(err as Error).message}`);
+    }
+  }
+  runner.start();
+  logger.info({ controllers, version: runner.config.version, hosts: yaml.hosts.map((h) => resourceKey('service', h.name)) }, 'agent started');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    void runner.stop().then(() => {
+      admin?.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,203 @@
+/**
+ * What the cluster records about each agent: who serves it, whether it is online, and what it
+ * was sent, acknowledged and rejected. These records are health and acknowledgement records:
+ * they never advance the cluster revision (an ACK must not make a new version for anyone).
+ */
+import { CommandError } from './errors.js';
+import { Fields, type ErrorFactory } from '../util/untrusted.js';
+import { MAX_PROTOCOL_BYTES, MAX_RESOURCE_NAME_BYTES, PROTOCOL_PATTERN, RESOURCE_NAME_PATTERN } from './mesh-types.js';
+
+export const MAX_AGENT_ID_BYTES = 253;
+/** Agent ids are often certificate identities: host names, e-mail-like or URN-like strings. */
+export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$/;
+/** A NACK's error as recorded; the serving controller cuts longer ones before reporting. */
+export const MAX_AGENT_ERROR_BYTES = 1024;
+export const MAX_AGENT_REASON_BYTES = 256;
+export const MAX_SESSION_BYTES = 128;
+export const MAX_BOOT_BYTES = 64;
+export const MAX_AGENT_NAMES = 256;
+export const MAX_AGENT_PROTOCOLS = 32;
+
+/**
+ * Orders an agent's connections: `boot` is random per agent process, `seq` counts its connection
+ * attempts. Of two claims from one process the higher seq wins, so a claim that arrives late
+ * (a retried report) cannot take the agent back from the connection that replaced it.
+ */
+export interface AgentEpoch {
+  readonly boot: string;
+  readonly seq: number;
+}
+
+/** What the agent declares about itself on connecting (agent.yaml). */
+export interface AgentInfo {
+  readonly protocols: readonly string[];
+  readonly lazy: boolean;
+  readonly dependencies: readonly string[];
+  readonly hosts: readonly string[];
+}
+
+/** The push tracker's state as the serving controller last reported it. */
+export interface AgentSyncFields {
+  readonly sentVersion: number | null;
+  readonly ackedVersion: number | null;
+  readonly nackedVersion: number | null;
+  readonly lastError: string | null;
+  /** Resources in the configuration the agent acknowledged. */
+  readonly resources: number;
+}
+
+export interface AgentRecord extends AgentSyncFields, AgentInfo {
+  readonly id: string;
+  readonly online: boolean;
+  /** The controller whose claim is the latest; it stays named when the agent goes offline. */
+  readonly controller: string;
+  /** The stream that claimed the agent; reports from any other stream change no status. */
+  readonly session: string;
+  readonly epoch: AgentEpoch;
+  readonly statusReason: string;
+  /** Configuration messages sent to this id, by any controller, ever. */
+  readonly pushes: number;
+  /** The adaptive heartbeat timeout its controller applied, for `list agents` and expiry. */
+  readonly timeoutMs: number;
+}
+
+/** A stream was accepted: the reporting controller now serves the agent. */
+export interface ConnectEntry {
+  readonly op: 'connect';
+  readonly id: string;
+  readonly session: string;
+  readonly epoch: AgentEpoch;
+  readonly info: AgentInfo;
+  readonly sync: AgentSyncFields;
+  readonly timeoutMs: number;
+  readonly pushes: number;
+}
+
+/** New push-tracker state for a stream (counts only when that stream still owns the record). */
+export interface SyncEntry {
+  readonly op: 'sync';
+  readonly id: string;
+  readonly session: string;
+  readonly sync: AgentSyncFields;
+  readonly timeoutMs: number;
+  readonly pushes: number;
+}
+
+/** The stream is gone for good (heartbeat timeout, closed and not back within its grace, or its controller unreachable). */
+export interface DisconnectEntry {
+  readonly op: 'disconnect';
+  readonly id: string;
+  readonly session: string;
+  readonly reason: string;
+  readonly pushes: number;
+}
+
+export type AgentReportEntry = ConnectEntry | SyncEntry | DisconnectEntry;
+
+const makeCommandError: ErrorFactory = (m) => new CommandError(m);
+
+export function parseAgentId(f: Fields, key: string): string {
+  const id = f.string(key, { nonEmpty: true, maxBytes: MAX_AGENT_ID_BYTES });
+  if (!AGENT_ID_PATTERN.test(id)) f.fail(`field "${key}" must be letters, digits and _ . : @ / -, starting with a letter or digit, found ${JSON.stringify(id.slice(0, 80))}`);
+  return id;
+}
+
+function nullableVersion(f: Fields, key: string): number | null {
+  return f.raw[key] === null ? null : f.int(key, { min: 0 });
+}
+
+interface NameRule {
+  readonly what: string;
+  readonly pattern: RegExp;
+  readonly maxBytes: number;
+}
+const SERVICE_NAME: NameRule = { what: 'a service name', pattern: RESOURCE_NAME_PATTERN, maxBytes: MAX_RESOURCE_NAME_BYTES };
+const PROTOCOL_NAME: NameRule = { what: 'a protocol name', pattern: PROTOCOL_PATTERN, maxBytes: MAX_PROTOCOL_BYTES };
+
+/** A list of distinct names, returned sorted (equal sets are equal lists). */
+export function parseNames(value: unknown, where: string, max: number, makeError: ErrorFactory = makeCommandError, rule: NameRule = SERVICE_NAME): readonly string[] {
+  if (!Array.isArray(value)) throw makeError(`${where}: expected a list of names, found ${typeof value}`);
+  if (value.length > max) throw makeError(`${where}: expected at most ${max} names, found ${value.length}`);
+  const seen = new Set<string>();
+  for (const [i, v] of (value as readonly unknown[]).entries()) {
+    if (typeof v !== 'string' || v.length === 0 || Buffer.byteLength(v) > rule.maxBytes || !rule.pattern.test(v)) {
+      throw makeError(`${where}[${i}]: expected ${rule.what}, found ${String(JSON.stringify(v)).slice(0, 80)}`);
+    }
+    if (seen.has(v)) throw makeError(`${where}: ${JSON.stringify(v)} is listed twice`);
+    seen.add(v);
+  }
+  return [...(value as readonly string[])].sort();
+}
+
+export function parseAgentInfo(value: unknown, where: string, makeError: ErrorFactory = makeCommandError): AgentInfo {
+  const f = Fields.of(value, where, makeError).only(new Set(['protocols', 'lazy', 'dependencies', 'hosts']));
+  return {
+    protocols: parseNames(f.raw['protocols'], `${where}.protocols`, MAX_AGENT_PROTOCOLS, makeError, PROTOCOL_NAME),
+    lazy: f.boolean('lazy'),
+    dependencies: parseNames(f.raw['dependencies'], `${where}.dependencies`, MAX_AGENT_NAMES, makeError),
+    hosts: parseNames(f.raw['hosts'], `${where}.hosts`, MAX_AGENT_NAMES, makeError),
+  };
+}
+
+export function parseSyncFields(value: unknown, where: string, makeError: ErrorFactory = makeCommandError): AgentSyncFields {
+  const f = Fields.of(value, where, makeError).only(new Set(['sentVersion', 'ackedVersion', 'nackedVersion', 'lastError', 'resources']));
+  return {
+    sentVersion: nullableVersion(f, 'sentVersion'),
+    ackedVersion: nullableVersion(f, 'ackedVersion'),
+    nackedVersion: nullableVersion(f, 'nackedVersion'),
+    lastError: f.raw['lastError'] === null ? null : f.string('lastError', { maxBytes: MAX_AGENT_ERROR_BYTES }),
+    resources: f.int('resources', { min: 0 }),
+  };
+}
+
+export function parseEpoch(value: unknown, where: string, makeError: ErrorFactory = makeCommandError): AgentEpoch {
+  const f = Fields.of(value, where, makeError).only(new Set(['boot', 'seq']));
+  return { boot: f.string('boot', { nonEmpty: true, maxBytes: MAX_BOOT_BYTES }), seq: f.int('seq', { min: 0 }) };
+}
+
+const ENTRY_FIELDS: Readonly<Record<AgentReportEntry['op'], ReadonlySet<string>>> = {
+  connect: new Set(['op', 'id', 'session', 'epoch', 'info', 'sync', 'timeoutMs', 'pushes']),
+  sync: new Set(['op', 'id', 'session', 'sync', 'timeoutMs', 'pushes']),
+  disconnect: new Set(['op', 'id', 'session', 'reason', 'pushes']),
+};
+
+export function parseReportEntry(value: unknown, where: string): AgentReportEntry {
+  const f = Fields.of(value, where, makeCommandError);
+  const op = f.oneOf('op', ['connect', 'sync', 'disconnect'] as const);
+  f.only(ENTRY_FIELDS[op]);
+  const id = parseAgentId(f, 'id');
+  const session = f.string('session', { nonEmpty: true, maxBytes: MAX_SESSION_BYTES });
+  const pushes = f.int('pushes', { min: 0, max: 1_000_000 });
+  switch (op) {
+    case 'connect':
+      return {
+        op,
+        id,
+        session,
+        epoch: parseEpoch(f.raw['epoch'], `${where}.epoch`),
+        info: parseAgentInfo(f.raw['info'], `${where}.info`),
+        sync: parseSyncFields(f.raw['sync'], `${where}.sync`),
+        timeoutMs: f.int('timeoutMs', { min: 0, max: 2 ** 31 - 1 }),
+        pushes,
+      };
+    case 'sync':
+      return { op, id, session, sync: parseSyncFields(f.raw['sync'], `${where}.sync`), timeoutMs: f.int('timeoutMs', { min: 0, max: 2 ** 31 - 1 }), pushes };
+    case 'disconnect':
+      return { op, id, session, reason: f.string('reason', { maxBytes: MAX_AGENT_REASON_BYTES }), pushes };
+    default: {
+      const never: never = op;
+      return never;
+    }
+  }
+}
+
+/** Cut an untrusted error string to what a record holds, on a character boundary, marking the cut. */
+export function cutError(text: string, maxBytes: number = MAX_AGENT_ERROR_BYTES): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  const marker = ` ... (${Buffer.byteLength(text)} bytes, cut)`;
+  let s = text.slice(0, Math.max(0, maxBytes - marker.length));
+  while (Buffer.byteLength(s) + Buffer.byteLength(marker) > maxBytes) s = s.slice(0, -1);
+  // A lone high surrogate left by the cut would not survive UTF-8 encoding unchanged.
+  if (/[\uD800-\uDBFF]$/.test(s)) s = s.slice(0, -1);
+  return s + marker;
+}

@@ -1,0 +1,298 @@
+/**
+ * The agents kind: one record per agent id, written by batched reports from the controllers
+ * that serve agents (src/agents/report-batch.ts). Nothing here advances the cluster revision:
+ * these are health and acknowledgement records, not configuration.
+ *
+ * Rules:
+ * - a `connect` claims the agent for the reporting controller and its stream (session), unless
+ *   the record already holds a newer connection of the same agent process (higher epoch seq);
+ * - `sync` and `disconnect` change status and versions only while their session owns the
+ *   record: a controller the agent has left cannot take it offline behind its new controller;
+ * - `pushes` counts every configuration message any controller sent, whatever the session.
+ *
+ * Committed status changes and NACKs are kept in a short in-memory log (transitionsSince) so
+ * every node can audit each of them once; the log is derived, not part of the snapshot.
+ */
+import { CommandError, SnapshotError } from './errors.js';
+import { Fields, type ErrorFactory } from '../util/untrusted.js';
+import {
+  MAX_AGENT_REASON_BYTES,
+  MAX_SESSION_BYTES,
+  parseAgentId,
+  parseAgentInfo,
+  parseEpoch,
+  parseReportEntry,
+  parseSyncFields,
+  type AgentRecord,
+  type AgentReportEntry,
+  type ConnectEntry,
+  type DisconnectEntry,
+  type SyncEntry,
+} from './agent-records.js';
+import { MAX_MEMBER_ID_BYTES as NODE_ID_MAX_BYTES } from './members.js';
+import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
+import { okResult, type ApplyResult } from './result.js';
+
+export const AGENTS_KIND = 'agents';
+/** Records the cluster keeps; a connect for a new id beyond this is ignored (and counted). */
+export const MAX_AGENT_RECORDS = 100_000;
+export const MAX_REPORT_ENTRIES = 10_000;
+/** Committed transitions kept for observers; a reader further behind is told it missed some. */
+export const TRANSITION_LOG_SIZE = 8_192;
+
+export interface AgentsReport {
+  readonly kind: 'agents';
+  readonly op: 'report';
+  /** The controller that sends the report; a connect claims the agent for it. */
+  readonly controller: string;
+  readonly entries: readonly AgentReportEntry[];
+}
+
+export type AgentsCommand = AgentsReport;
+
+/** The `value` of a report result. */
+export interface AgentsReportOutcome {
+  readonly applied: number;
+  /** Entries that changed nothing: another stream owns the record, a stale claim, or the table is full. */
+  readonly ignored: number;
+}
+
+export type AgentTransition =
+  | { readonly seq: number; readonly type: 'claim'; readonly id: string; readonly session: string; readonly controller: string }
+  | { readonly seq: number; readonly type: 'status'; readonly id: string; readonly from: 'online' | 'offline' | null; readonly to: 'online' | 'offline'; readonly controller: string; readonly reason: string }
+  | { readonly seq: number; readonly type: 'nack'; readonly id: string; readonly ackedVersion: number | null; readonly nackedVersion: number; readonly controller: string; readonly error: string };
+
+export interface AgentsView {
+  /** All records sorted by id. */
+  list(): readonly AgentRecord[];
+  get(id: string): AgentRecord | null;
+  /** Committed transitions after `seq`; `missed` when some were dropped from the log (or lost with a snapshot install). */
+  transitionsSince(seq: number): { readonly items: readonly AgentTransition[]; readonly missed: boolean };
+  /** The seq of the latest transition. */
+  readonly transitionSeq: number;
+  readonly size: number;
+}
+
+const REPORT_FIELDS = commandFields('op', 'controller', 'entries');
+
+function parseAgents(fields: Fields): AgentsCommand {
+  fields.oneOf('op', ['report'] as const);
+  fields.only(REPORT_FIELDS);
+  const controller = fields.string('controller', { nonEmpty: true, maxBytes: NODE_ID_MAX_BYTES });
+  const seen = new Set<string>();
+  const entries = fields.array('entries', MAX_REPORT_ENTRIES).map((item, i) => {
+    const e = parseReportEntry(item, `command.entries[${i}]`);
+    if (seen.has(e.id)) fields.fail(`agent ${JSON.stringify(e.id)} appears twice in one report`);
+    seen.add(e.id);
+    return e;
+  });
+  return { kind: 'agents', op: 'report', controller, entries };
+}
+
+export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, AgentsView {
+  private readonly records = new Map<string, AgentRecord>();
+  private sorted: readonly AgentRecord[] | null = [];
+  private seq = 0;
+  private log: AgentTransition[] = [];
+  /** The seq before the first transition in `log`. */
+  private logBase = 0;
+
+  get view(): AgentsView {
+    return this;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  get transitionSeq(): number {
+    return this.seq;
+  }
+
+  list(): readonly AgentRecord[] {
+    this.sorted ??= [...this.records.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.sorted;
+  }
+
+  get(id: string): AgentRecord | null {
+    return this.records.get(id) ?? null;
+  }
+
+  transitionsSince(seq: number): { readonly items: readonly AgentTransition[]; readonly missed: boolean } {
+    const missed = seq < this.logBase;
+    const from = Math.max(0, seq - this.logBase);
+    return { items: this.log.slice(from), missed };
+  }
+
+  apply(command: AgentsCommand, ctx: ApplyContext): ApplyResult {
+    let applied = 0;
+    for (const e of command.entries) if (this.applyEntry(command.controller, e)) applied++;
+    const outcome: AgentsReportOutcome = { applied, ignored: command.entries.length - applied };
+    // No ctx.bump(): acknowledgements and health records never advance the cluster revision.
+    return okResult(ctx.revision, outcome);
+  }
+
+  private applyEntry(controller: string, e: AgentReportEntry): boolean {
+    switch (e.op) {
+      case 'connect':
+        return this.connect(controller, e);
+      case 'sync':
+        return this.sync(e);
+      case 'disconnect':
+        return this.disconnect(e);
+      default: {
+        const never: never = e;
+        return never;
+      }
+    }
+  }
+
+  private connect(controller: string, e: ConnectEntry): boolean {
+    const rec = this.records.get(e.id);
+    if (rec === undefined && this.records.size >= MAX_AGENT_RECORDS) return false;
+    if (rec !== undefined && rec.epoch.boot === e.epoch.boot && e.epoch.seq < rec.epoch.seq) {
+      this.set({ ...rec, pushes: rec.pushes + e.pushes });
+      return false;
+    }
+    const reason = `connected to ${controller}`;
+    const next: AgentRecord = {
+      id: e.id,
+      online: true,
+      controller,
+      session: e.session,
+      epoch: e.epoch,
+      statusReason: rec?.online === true ? rec.statusReason : reason,
+      pushes: (rec?.pushes ?? 0) + e.pushes,
+      timeoutMs: e.timeoutMs,
+      ...e.info,
+      ...e.sync,
+    };
+    this.set(next);
+    this.note({ type: 'claim', id: e.id, session: e.session, controller });
+    if (rec?.online !== true) this.note({ type: 'status', id: e.id, from: rec === undefined ? null : 'offline', to: 'online', controller, reason });
+    this.noteNack(rec ?? null, next);
+    return true;
+  }
+
+  private sync(e: SyncEntry): boolean {
+    const rec = this.records.get(e.id);
+    if (rec === undefined) return false;
+    if (rec.session !== e.session) {
+      if (e.pushes > 0) this.set({ ...rec, pushes: rec.pushes + e.pushes });
+      return false;
+    }
+    const next: AgentRecord = { ...rec, ...e.sync, timeoutMs: e.timeoutMs, pushes: rec.pushes + e.pushes };
+    this.set(next);
+    this.noteNack(rec, next);
+    return true;
+  }
+
+  private disconnect(e: DisconnectEntry): boolean {
+    const rec = this.records.get(e.id);
+    if (rec === undefined) return false;
+    const owns = rec.session === e.session && rec.online;
+    this.set({ ...rec, pushes: rec.pushes + e.pushes, ...(owns ? { online: false, statusReason: e.reason } : {}) });
+    if (owns) this.note({ type: 'status', id: e.id, from: 'online', to: 'offline', controller: rec.controller, reason: e.reason });
+    return owns;
+  }
+
+  private noteNack(before: AgentRecord | null, after: AgentRecord): void {
+    if (after.nackedVersion === null || after.lastError === null) return;
+    if (before !== null && before.nackedVersion === after.nackedVersion && before.lastError === after.lastError) return;
+    this.note({ type: 'nack', id: after.id, ackedVersion: after.ackedVersion, nackedVersion: after.nackedVersion, controller: after.controller, error: after.lastError });
+  }
+
+  private note(t: DistributiveOmit<AgentTransition, 'seq'>): void {
+    this.seq++;
+    this.log.push({ ...t, seq: this.seq } as AgentTransition);
+    if (this.log.length > TRANSITION_LOG_SIZE) {
+      const drop = this.log.length - TRANSITION_LOG_SIZE;
+      this.log = this.log.slice(drop);
+      this.logBase += drop;
+    }
+  }
+
+  private set(record: AgentRecord): void {
+    this.sorted = null;
+    this.records.set(record.id, record);
+  }
+
+  snapshot(): unknown {
+    return { transitionSeq: this.seq, records: this.list().map(recordJson) };
+  }
+
+  restore(data: unknown): void {
+    const makeError: ErrorFactory = (m) => new SnapshotError(m);
+    const f = Fields.of(data, 'agents', makeError).only(new Set(['transitionSeq', 'records']));
+    this.seq = f.int('transitionSeq', { min: 0 });
+    this.logBase = this.seq;
+    this.log = [];
+    let previous: string | null = null;
+    for (const [i, item] of f.array('records', MAX_AGENT_RECORDS).entries()) {
+      const r = parseRecord(item, `agents: record ${i}`, makeError);
+      if (previous !== null && !(previous < r.id)) f.fail(`ids must be strictly increasing, found ${JSON.stringify(r.id)} after ${JSON.stringify(previous)}`);
+      previous = r.id;
+      this.records.set(r.id, r);
+    }
+    this.sorted = null;
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const RECORD_FIELDS = new Set([
+  'id',
+  'online',
+  'controller',
+  'session',
+  'epoch',
+  'statusReason',
+  'pushes',
+  'timeoutMs',
+  'info',
+  'sync',
+]);
+
+/** Fixed field order, so equal tables give equal snapshot bytes. */
+function recordJson(r: AgentRecord): unknown {
+  return {
+    id: r.id,
+    online: r.online,
+    controller: r.controller,
+    session: r.session,
+    epoch: { boot: r.epoch.boot, seq: r.epoch.seq },
+    statusReason: r.statusReason,
+    pushes: r.pushes,
+    timeoutMs: r.timeoutMs,
+    info: { protocols: r.protocols, lazy: r.lazy, dependencies: r.dependencies, hosts: r.hosts },
+    sync: { sentVersion: r.sentVersion, ackedVersion: r.ackedVersion, nackedVersion: r.nackedVersion, lastError: r.lastError, resources: r.resources },
+  };
+}
+
+function parseRecord(item: unknown, where: string, makeError: ErrorFactory): AgentRecord {
+  const f = Fields.of(item, where, makeError).only(RECORD_FIELDS);
+  return {
+    id: parseAgentId(f, 'id'),
+    online: f.boolean('online'),
+    controller: f.string('controller', { nonEmpty: true, maxBytes: NODE_ID_MAX_BYTES }),
+    session: f.string('session', { nonEmpty: true, maxBytes: MAX_SESSION_BYTES }),
+    epoch: parseEpoch(f.raw['epoch'], `${where}.epoch`, makeError),
+    statusReason: f.string('statusReason', { maxBytes: MAX_AGENT_REASON_BYTES }),
+    pushes: f.int('pushes', { min: 0 }),
+    timeoutMs: f.int('timeoutMs', { min: 0 }),
+    ...parseAgentInfo(f.raw['info'], `${where}.info`, makeError),
+    ...parseSyncFields(f.raw['sync'], `${where}.sync`, makeError),
+  };
+}
+
+export const agentsKind: ResourceKind<AgentsCommand, AgentsView> = {
+  name: AGENTS_KIND,
+  parse: parseAgents,
+  create: () => new AgentsStore(),
+};
+
+/** For the API layer: validate entries before proposing (the same checks apply runs). */
+export function validateReport(controller: string, entries: readonly unknown[]): AgentsReport {
+  if (entries.length > MAX_REPORT_ENTRIES) throw new CommandError(`a report holds at most ${MAX_REPORT_ENTRIES} entries, found ${entries.length}`);
+  return parseAgents(Fields.of({ kind: AGENTS_KIND, op: 'report', controller, entries }, 'command', (m) => new CommandError(m)));
+}

@@ -1,0 +1,224 @@
+/**
+ * The resources of the data plane, as the cluster stores them and agents receive them: services
+ * (a protocol and ports) and routes (from one service to another). One type per concept from
+ * the resources file to the agent's --out file. The parse functions are the one gate untrusted
+ * input (a YAML file, a command in the log, a snapshot, a push on an agent) passes through; each
+ * names the resource and field it refuses.
+ */
+import { Fields, describe, isRecord, utf8Exceeds, type ErrorFactory } from '../util/untrusted.js';
+
+export const RESOURCE_TYPES = ['route', 'service'] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+export const MAX_RESOURCE_NAME_BYTES = 253;
+export const MAX_LABELS = 64;
+export const MAX_LABEL_KEY_BYTES = 253;
+export const MAX_LABEL_VALUE_BYTES = 256;
+export const MAX_PORTS = 64;
+export const MAX_PROTOCOL_BYTES = 32;
+/** Resources in one apply: one Raft entry must stay well below the message limit. */
+export const MAX_APPLY_RESOURCES = 5_000;
+
+/** DNS-like, so a name can later become a host name: lower case, digits, '-' and '.'. */
+export const RESOURCE_NAME_PATTERN = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
+const LABEL_KEY_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
+/** Any protocol name is accepted (agents judge what they support); it must look like one. */
+export const PROTOCOL_PATTERN = /^[a-z][a-z0-9.+-]*$/;
+
+export interface ServiceSpec {
+  readonly protocol: string;
+  readonly ports: readonly number[];
+}
+
+export interface RouteSpec {
+  readonly from: string;
+  readonly to: string;
+}
+
+export type Labels = Readonly<Record<string, string>>;
+
+/** Status the cluster owns (a publish or an apply never writes it); issue 14 adds the VIP. */
+export interface ServiceStatus {
+  readonly vip?: string;
+}
+export type RouteStatus = Readonly<Record<string, never>>;
+
+interface ResourceBase {
+  readonly name: string;
+  readonly labels: Labels;
+}
+export interface ServiceInput extends ResourceBase {
+  readonly kind: 'service';
+  readonly spec: ServiceSpec;
+}
+export interface RouteInput extends ResourceBase {
+  readonly kind: 'route';
+  readonly spec: RouteSpec;
+}
+/** A resource as an operator writes it: no status, no revision. */
+export type ResourceInput = ServiceInput | RouteInput;
+
+interface Stored {
+  /** The cluster revision of the resource's last change (spec, labels or status). */
+  readonly revision: number;
+}
+export interface ServiceResource extends ServiceInput, Stored {
+  readonly status: ServiceStatus;
+}
+export interface RouteResource extends RouteInput, Stored {
+  readonly status: RouteStatus;
+}
+/** A resource as the cluster holds it and pushes it to agents. */
+export type Resource = ServiceResource | RouteResource;
+
+/** `service/web`: the identity of a resource, and the order resources are listed and pushed in. */
+export type ResourceKey = string;
+
+export function resourceKey(kind: ResourceType, name: string): ResourceKey {
+  return `${kind}/${name}`;
+}
+
+/** Sort order of resources everywhere (by kind, then name): an unchanged set is always the same list. */
+export function compareResources(a: { kind: string; name: string }, b: { kind: string; name: string }): number {
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** The services a route names. */
+export function routeEnds(spec: RouteSpec): readonly string[] {
+  return spec.from === spec.to ? [spec.from] : [spec.from, spec.to];
+}
+
+function quoteName(name: unknown): string {
+  return typeof name === 'string' && name.length <= 80 ? JSON.stringify(name) : describe(name);
+}
+
+export function parseResourceName(f: Fields, key: string): string {
+  const name = f.string(key, { nonEmpty: true, maxBytes: MAX_RESOURCE_NAME_BYTES });
+  if (!RESOURCE_NAME_PATTERN.test(name)) {
+    f.fail(`field "${key}" must be lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, found ${quoteName(name)}`);
+  }
+  return name;
+}
+
+export function parseResourceType(f: Fields, key: string): ResourceType {
+  return f.oneOf(key, RESOURCE_TYPES);
+}
+
+/** Labels with keys in sorted order, so equal labels are equal JSON. */
+export function parseLabels(value: unknown, where: string, makeError: ErrorFactory): Labels {
+  if (value === undefined || value === null) return {};
+  if (!isRecord(value)) throw makeError(`${where}: expected a mapping of label names to strings, found ${describe(value)}`);
+  const keys = Object.keys(value).sort();
+  if (keys.length > MAX_LABELS) throw makeError(`${where}: expected at most ${MAX_LABELS} labels, found ${keys.length}`);
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    if (utf8Exceeds(k, MAX_LABEL_KEY_BYTES) || !LABEL_KEY_PATTERN.test(k)) {
+      throw makeError(`${where}: label name ${quoteName(k)} must be letters, digits, '.', '_', '/' or '-' (at most ${MAX_LABEL_KEY_BYTES} bytes)`);
+    }
+    const v = value[k];
+    if (typeof v !== 'string') throw makeError(`${where}: label "${k}" must be a string, found ${describe(v)}`);
+    if (utf8Exceeds(v, MAX_LABEL_VALUE_BYTES)) throw makeError(`${where}: label "${k}" must be at most ${MAX_LABEL_VALUE_BYTES} bytes`);
+    out[k] = v;
+  }
+  return out;
+}
+
+export function parseServiceSpec(value: unknown, where: string, makeError: ErrorFactory): ServiceSpec {
+  const f: Fields = Fields.of(value, where, makeError).only(new Set(['protocol', 'ports']));
+  const protocol = f.string('protocol', { nonEmpty: true, maxBytes: MAX_PROTOCOL_BYTES });
+  if (!PROTOCOL_PATTERN.test(protocol)) f.fail(`field "protocol" must be a lower-case protocol name such as http or tcp, found ${quoteName(protocol)}`);
+  const raw = f.has('ports') ? f.array('ports', MAX_PORTS) : [];
+  const seen = new Set<number>();
+  const ports = raw.map((p, i) => {
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535) f.fail(`ports[${i}] must be a port number in [1, 65535], found ${describe(p)}`);
+    if (seen.has(p)) f.fail(`port ${p} is listed twice`);
+    seen.add(p);
+    return p;
+  });
+  return { protocol, ports };
+}
+
+export function parseRouteSpec(value: unknown, where: string, makeError: ErrorFactory): RouteSpec {
+  const f = Fields.of(value, where, makeError).only(new Set(['from', 'to']));
+  return { from: parseResourceName(f, 'from'), to: parseResourceName(f, 'to') };
+}
+
+const INPUT_FIELDS = new Set(['kind', 'name', 'spec', 'labels']);
+
+/** One `{ kind, name, spec, labels }` item of a resources file or an apply command. */
+export function parseResourceInput(value: unknown, where: string, makeError: ErrorFactory): ResourceInput {
+  const f = Fields.of(value, where, makeError).only(INPUT_FIELDS);
+  const kind = parseResourceType(f, 'kind');
+  const name = parseResourceName(f, 'name');
+  const at = `${where} (${kind} ${JSON.stringify(name)})`;
+  const labels = parseLabels(f.raw['labels'], `${at}: labels`, makeError);
+  if (!f.has('spec')) throw makeError(`${at}: field "spec" is required`);
+  switch (kind) {
+    case 'service':
+      return { kind, name, spec: parseServiceSpec(f.raw['spec'], `${at}: spec`, makeError), labels };
+    case 'route':
+      return { kind, name, spec: parseRouteSpec(f.raw['spec'], `${at}: spec`, makeError), labels };
+    default: {
+      const never: never = kind;
+      return never;
+    }
+  }
+}
+
+const RESOURCE_FIELDS = new Set(['kind', 'name', 'spec', 'labels', 'status', 'revision']);
+
+/** A stored resource (from a snapshot, a push, an --out file): the input plus status and revision. */
+export function parseResource(value: unknown, where: string, makeError: ErrorFactory): Resource {
+  const f = Fields.of(value, where, makeError).only(RESOURCE_FIELDS);
+  const { status: rawStatus, revision: _r, ...rest } = f.raw;
+  const input = parseResourceInput(rest, where, makeError);
+  const revision = f.int('revision', { min: 1 });
+  switch (input.kind) {
+    case 'service': {
+      const s = Fields.of(rawStatus ?? {}, `${where}: status`, makeError).only(new Set(['vip']));
+      const status: ServiceStatus = s.has('vip') ? { vip: s.string('vip', { nonEmpty: true, maxBytes: 64 }) } : {};
+      return { ...input, status, revision };
+    }
+    case 'route':
+      Fields.of(rawStatus ?? {}, `${where}: status`, makeError).only(new Set());
+      return { ...input, status: {}, revision };
+    default: {
+      const never: never = input;
+      return never;
+    }
+  }
+}
+
+/** Spec and labels as one string: equal strings mean an apply would change nothing. */
+export function contentKey(r: ResourceInput): string {
+  return JSON.stringify([canonicalSpec(r), r.labels]);
+}
+
+/** The spec with fields in a fixed order, whatever order the input had. */
+export function canonicalSpec(r: ResourceInput): ServiceSpec | RouteSpec {
+  switch (r.kind) {
+    case 'service':
+      return { protocol: r.spec.protocol, ports: [...r.spec.ports] };
+    case 'route':
+      return { from: r.spec.from, to: r.spec.to };
+    default: {
+      const never: never = r;
+      return never;
+    }
+  }
+}
+
+/** A stored resource as plain JSON with fields in the contract's order (kind, name, spec, labels, status, revision). */
+export function resourceJson(r: Resource): Resource {
+  switch (r.kind) {
+    case 'service':
+      return { kind: r.kind, name: r.name, spec: { protocol: r.spec.protocol, ports: [...r.spec.ports] }, labels: { ...r.labels }, status: { ...r.status }, revision: r.revision };
+    case 'route':
+      return { kind: r.kind, name: r.name, spec: { from: r.spec.from, to: r.spec.to }, labels: { ...r.labels }, status: {}, revision: r.revision };
+    default: {
+      const never: never = r;
+      return never;
+    }
+  }
+}

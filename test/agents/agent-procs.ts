@@ -1,0 +1,95 @@
+/**
+ * Real `agent` processes for end-to-end tests, tracked by PID (never killed by name), each with
+ * its --out file and log in the cluster's temp dir.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const AGENT_JS = path.join(root, 'dist/src/cli/agent.js');
+
+export interface AgentProcOptions {
+  readonly id: string;
+  readonly controllers: string;
+  readonly dir: string;
+  /** agent.yaml content, if any. */
+  readonly yaml?: string;
+  readonly admin?: string;
+  readonly extraArgs?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** The --out file's name in `dir`; default `${id}.json`. */
+  readonly outName?: string;
+}
+
+export class AgentProc {
+  readonly out: string;
+  readonly log: string[] = [];
+  child: ChildProcess | null = null;
+  exitCode: number | null = null;
+
+  constructor(readonly opts: AgentProcOptions) {
+    this.out = path.join(opts.dir, opts.outName ?? `${opts.id}.json`);
+  }
+
+  start(): this {
+    const args = [AGENT_JS, '--controllers', this.opts.controllers, '--id', this.opts.id, '--out', this.out, '--log-level', 'debug'];
+    if (this.opts.yaml !== undefined) {
+      const file = path.join(this.opts.dir, `${this.opts.id}.yaml`);
+      fs.writeFileSync(file, this.opts.yaml);
+      args.push('--config', file);
+    }
+    if (this.opts.admin !== undefined) args.push('--admin', this.opts.admin);
+    args.push(...(this.opts.extraArgs ?? []));
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.opts.env } });
+    this.exitCode = null;
+    const keep = (d: Buffer): void => {
+      this.log.push(d.toString());
+      if (this.log.length > 400) this.log.splice(0, this.log.length - 400);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    child.on('exit', (code) => {
+      this.exitCode = code;
+      if (this.child === child) this.child = null;
+    });
+    this.child = child;
+    return this;
+  }
+
+  /** The configuration it accepted, from its --out file; null before the first. */
+  config(): { version: number; cluster: string; resources: { kind: string; name: string; revision: number }[] } | null {
+    try {
+      return JSON.parse(fs.readFileSync(this.out, 'utf8')) as { version: number; cluster: string; resources: { kind: string; name: string; revision: number }[] };
+    } catch {
+      return null;
+    }
+  }
+
+  version(): number | null {
+    return this.config()?.version ?? null;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (child === null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+
+  /** Runs to completion (for refusals at start); resolves with the exit code and output. */
+  static run(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ code: number; stderr: string }> {
+    return new Promise((resolve) => {
+      const p = spawn(process.execPath, [AGENT_JS, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+      let stderr = '';
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
+    });
+  }
+
+  tail(): string {
+    return this.log.join('').split('\n').slice(-15).join('\n');
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The agent's own decisions, pure: judging pushes (protocols, consistency, delta bases), the
+ * failover order and back-off (seeded), agent.yaml, and the wire decoders' refusals.
+ */
+import t from 'tap';
+import { AgentConfig } from '../../src/agent/config-state.js';
+import { parseAgentYaml } from '../../src/agent/agent-yaml.js';
+import { BACKOFF_MAX_MS, Failover, HOLD_OFF_MS, startIndex } from '../../src/agent/failover.js';
+import { parseConfigJson } from '../../src/agent/load-out.js';
+import { decodeAgentMessage, decodeControllerMessage, encodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from '../../src/agents/wire.js';
+import type { Resource } from '../../src/statemachine/index.js';
+import { seededRng } from '../../src/util/rng.js';
+
+const web: Resource = { kind: 'service', name: 'web', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {}, revision: 1 };
+const db: Resource = { kind: 'service', name: 'db', spec: { protocol: 'grpc', ports: [5432] }, labels: {}, status: {}, revision: 2 };
+const route: Resource = { kind: 'route', name: 'web-db', spec: { from: 'web', to: 'db' }, labels: {}, status: {}, revision: 2 };
+
+void t.test('an agent NACKs a configuration using a protocol it lacks, with the reason, and keeps the last good one', async (t) => {
+  const c = new AgentConfig(new Set(['http', 'tcp']));
+  const first = c.judge({ version: 1, baseVersion: null, clusterId: 'k', upserts: [web], removes: [] });
+  t.equal(first.type, 'accept');
+  if (first.type === 'accept') c.commit(first.next);
+  const second = c.judge({ version: 2, baseVersion: 1, clusterId: 'k', upserts: [db, route], removes: [] });
+  t.match(second, { type: 'reject', error: /service "db" uses protocol "grpc", which this agent does not support \(it supports http, tcp\)/ });
+  t.equal(c.version, 1);
+  t.same(c.json().resources.map((r) => r.name), ['web']);
+});
+
+void t.test('an agent refuses a configuration whose routes name services it lacks', async (t) => {
+  const c = new AgentConfig(new Set(['http', 'grpc']));
+  const v = c.judge({ version: 1, baseVersion: null, clusterId: 'k', upserts: [web, route], removes: [] });
+  t.match(v, { type: 'reject', error: /route "web-db" names service "db", which the configuration lacks/ });
+});
+
+void t.test('a delta that does not start from what the agent holds asks for a resync', async (t) => {
+  const c = new AgentConfig(new Set(['http']));
+  t.match(c.judge({ version: 3, baseVersion: 2, clusterId: 'k', upserts: [], removes: [] }), { type: 'resync', reason: /holds nothing/ });
+});
+
+void t.test('deltas apply removes and upserts; the manifest lists key and revision', async (t) => {
+  const c = new AgentConfig(new Set(['http', 'grpc']));
+  const a = c.judge({ version: 2, baseVersion: null, clusterId: 'k', upserts: [web, db, route], removes: [] });
+  if (a.type === 'accept') c.commit(a.next);
+  const b = c.judge({ version: 3, baseVersion: 2, clusterId: 'k', upserts: [{ ...web, revision: 3, spec: { protocol: 'http', ports: [8080] } }], removes: ['route/web-db', 'service/db'] });
+  if (b.type === 'accept') c.commit(b.next);
+  t.same(c.manifest(), [{ key: 'service/web', revision: 3 }]);
+  t.same(c.json(), { version: 3, cluster: 'k', resources: [{ ...web, revision: 3, spec: { protocol: 'http', ports: [8080] } }] });
+});
+
+void t.test('failover: the next controller at once after a session, back-off with seeded jitter after a failed round', async (t) => {
+  const seed = 7;
+  t.comment(`seed ${seed}`);
+  const f = new Failover(3, 1, seededRng(seed));
+  t.equal(f.current(), 1);
+  const ended = f.next('ended');
+  t.equal(ended.index, 2);
+  t.ok(ended.delayMs >= 0 && ended.delayMs < 100, `the next controller within 100 ms (${ended.delayMs})`);
+  t.same(f.next('failed'), { index: 0, delayMs: 0 });
+  t.same(f.next('failed'), { index: 1, delayMs: 0 });
+  const third = f.next('failed');
+  t.equal(third.index, 2);
+  t.ok(third.delayMs >= 80 && third.delayMs <= 120, `first back-off ${third.delayMs}ms`);
+  let last = 0;
+  for (let i = 0; i < 30; i++) last = f.next('failed').delayMs;
+  t.ok(last <= BACKOFF_MAX_MS * 1.2, `capped (${last}ms)`);
+  t.ok(f.next('ended').delayMs < 100, 'a session that worked resets the back-off');
+  t.same(f.next('taken-over'), { index: f.current(), delayMs: HOLD_OFF_MS }, 'taken over: the same list, held off');
+  t.equal(f.next('resync').delayMs, 0);
+});
+
+void t.test('agents spread over controllers by id, stably', async (t) => {
+  const counts = [0, 0, 0];
+  for (let i = 0; i < 3000; i++) counts[startIndex(`agent-${i}`, 3)]!++;
+  for (const c of counts) t.ok(c > 850 && c < 1150, `${c} of 3000`);
+  t.equal(startIndex('a1', 3), startIndex('a1', 3));
+});
+
+void t.test('agent.yaml: defaults, sorted lists, and refusals that name the key', async (t) => {
+  t.same(parseAgentYaml('', 'a.yaml'), { protocols: ['http', 'tcp'], lazy: false, dependencies: [], hosts: [] });
+  const y = parseAgentYaml('protocols: [tcp, http, grpc]\nlazy: true\ndependencies: [db, cache]\nhosts:\n  - { name: web, spec: { protocol: http, ports: [8080] }, labels: { tier: front } }\n', 'a.yaml');
+  t.same(y, { protocols: ['grpc', 'http', 'tcp'], lazy: true, dependencies: ['cache', 'db'], hosts: [{ name: 'web', spec: { protocol: 'http', ports: [8080] }, labels: { tier: 'front' } }] });
+  t.throws(() => parseAgentYaml('protocol: [http]\n', 'a.yaml'), /a\.yaml: protocol: unknown key "protocol" \(did you mean "protocols"\?\).*\(line 1\)/);
+  t.throws(() => parseAgentYaml('dependencies: [db, db]\n', 'a.yaml'), /dependencies: "db" is listed twice/);
+  t.throws(() => parseAgentYaml('hosts:\n  - { name: Web, spec: { protocol: http } }\n', 'a.yaml'), /hosts\[0\]\.name: expected a service name/);
+  t.throws(() => parseAgentYaml('hosts:\n  - { name: web, spec: { protocol: http, ports: [0] } }\n', 'a.yaml'), /hosts\[0\]\.spec: ports\[0\] must be a port number/);
+  t.throws(() => parseAgentYaml('lazy: sometimes\n', 'a.yaml'), /lazy: expected true or false/);
+});
+
+const agentWire = (fields: Partial<AgentMessageWire>): AgentMessageWire => ({ type: 'AGENT_MESSAGE_HELLO', agentId: 'a1', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), ...fields });
+
+void t.test('wire: hello, ack, nack and pong round-trip; bad ones are refused with the field', async (t) => {
+  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: 'k', hasConfig: true, version: 5, manifest: [{ key: 'service/web', revision: 4 }], epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: ['db'], hosts: [] } };
+  t.same(decodeAgentMessage(encodeAgentMessage(hello)), hello);
+  t.same(decodeAgentMessage(encodeAgentMessage({ type: 'nack', nonce: 3, version: 5, error: 'no' })), { type: 'nack', nonce: 3, version: 5, error: 'no' });
+  const body = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
+  t.throws(() => decodeAgentMessage(agentWire({ body: new Uint8Array([0xff, 0x00]) })), /hello\.body: expected UTF-8 JSON/);
+  t.throws(() => decodeAgentMessage(agentWire({ agentId: 'bad id', body: body({}) })), /field "agentId" must be letters/);
+  t.throws(() => decodeAgentMessage(agentWire({ hasConfig: true, version: 3, body: body({ epoch: { boot: 'b', seq: 1 }, info: hello.info, manifest: [['service/web', 9]] }) })), /a revision in \[1, 3\], found 9/);
+  t.throws(() => decodeAgentMessage(agentWire({ hasConfig: true, version: 3, body: body({ epoch: { boot: 'b', seq: 1 }, info: hello.info, manifest: [['../etc', 1]] }) })), /expected a resource key/);
+  t.throws(() => decodeAgentMessage(agentWire({ body: body({ epoch: { boot: 'b', seq: 1 }, info: { ...hello.info, protocols: 'http' } }) })), /protocols: expected a list/);
+  t.throws(() => decodeAgentMessage(agentWire({ type: 7 })), /expected a message type HELLO, ACK, NACK or PONG, found 7/);
+  const long = decodeAgentMessage(agentWire({ type: 'AGENT_MESSAGE_NACK', error: 'e'.repeat(1_000_000) }));
+  t.equal(long.type === 'nack' && long.error.length, 64 * 1024, 'an endless NACK error is cut on arrival');
+});
+
+void t.test('wire: a push round-trips; an agent refuses a malformed one', async (t) => {
+  const plan = { baseVersion: 1, version: 2, upserts: [web], removes: ['route/x'], resources: 1 };
+  const w = encodeControllerMessage({ type: 'push', nonce: 9, clusterId: 'k', plan });
+  t.same(decodeControllerMessage(w), { type: 'push', nonce: 9, clusterId: 'k', version: 2, baseVersion: 1, upserts: [web], removes: ['route/x'] });
+  const bad = (body: unknown): ControllerMessageWire => ({ ...w, body: new TextEncoder().encode(JSON.stringify(body)) });
+  t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, spec: { protocol: 'http', ports: ['x'] } }], removes: [] })), /push\.upserts\[0\].*ports\[0\] must be a port number/);
+  t.throws(() => decodeControllerMessage(bad({ upserts: [], removes: [], extra: 1 })), /unexpected field "extra"/);
+});
+
+void t.test('a previous --out file is read back, and a broken one is named', async (t) => {
+  const text = JSON.stringify({ version: 3, cluster: 'k', resources: [web] });
+  t.same(parseConfigJson(text, 'out.json'), { version: 3, cluster: 'k', resources: [web] });
+  t.throws(() => parseConfigJson('{"version": -1, "resources": []}', 'out.json'), /out\.json: field "version" must be in \[0/);
+  t.throws(() => parseConfigJson('not json', 'out.json'), /out\.json: expected JSON/);
+});

@@ -1,0 +1,318 @@
+/**
+ * Agent health on the deterministic hub: online means connected to a controller that a quorum
+ * hears from; a move within the timeout is no outage; dead controllers' agents are judged by the
+ * leader. Issue 13, item 4, and the bad-input list (floods, herds, identities).
+ */
+import t from 'tap';
+import { agentsKind } from '../../src/statemachine/index.js';
+import { SimAgent, SimController, SimLog, advance, applyCmd, settle, svc } from './hub-harness.js';
+
+function stage(n: number): { log: SimLog; clock: { now: number }; cs: SimController[] } {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const cs = Array.from({ length: n }, (_, i) => new SimController(`c${i + 1}`, log, clock));
+  for (const c of cs) c.tick();
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  return { log, clock, cs };
+}
+
+const statusAudits = (c: SimController, id: string): string[] =>
+  c.audits.filter((e) => e.type === 'agent.status' && e.subject === id).map((e) => `${e.from}->${e.to}`);
+
+void t.test('a controller cut off from a quorum closes its agents\' streams within one election timeout, and refuses new ones', async (t) => {
+  const { clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  const agents = [new SimAgent('a1'), new SimAgent('a2')];
+  for (const a of agents) a.connect(c1, clock);
+  settle(cs);
+  c1.quorum = false;
+  const cutAt = clock.now;
+  while (agents.some((a) => a.closedWith === null)) advance(clock, cs, 50);
+  t.ok(clock.now - cutAt <= 1000, `closed ${clock.now - cutAt}ms after the cut (election timeout 1000ms)`);
+  t.match(agents[0]!.closedWith, { code: 'unavailable', reason: /cut off from a quorum/ });
+  const late = new SimAgent('a3');
+  late.connect(c1, clock);
+  t.match(late.closedWith, { code: 'unavailable' }, 'a new stream is refused while cut off');
+  c1.quorum = true;
+  advance(clock, cs, 100);
+  late.connect(c1, clock);
+  settle(cs);
+  t.equal(late.closedWith, null, 'served again once a quorum is heard');
+});
+
+void t.test('an agent that moves to another controller within its timeout is not an outage', async (t) => {
+  const { clock, cs } = stage(2);
+  const [c1, c2] = cs as [SimController, SimController];
+  const a = new SimAgent('a1');
+  a.connect(c1, clock);
+  settle(cs);
+  a.disconnect(clock);
+  advance(clock, cs, 600);
+  a.connect(c2, clock);
+  advance(clock, cs, 10_000);
+  t.match(c1.record('a1'), { online: true, controller: 'c2' });
+  for (const c of cs) t.same(statusAudits(c, 'a1'), ['null->online'], `${c.id}: no offline flap`);
+});
+
+void t.test('an agent gone for good is offline after its timeout plus grace, audited once by every controller', async (t) => {
+  const { clock, cs } = stage(2);
+  const [c1] = cs as [SimController, SimController];
+  const a = new SimAgent('a1');
+  a.connect(c1, clock);
+  settle(cs);
+  const timeout = c1.record('a1')!.timeoutMs;
+  const gone = clock.now;
+  a.disconnect(clock);
+  while (c1.record('a1')!.online) advance(clock, cs, 50);
+  const took = clock.now - gone;
+  t.ok(took >= timeout && took <= timeout + c1.hub.graceMs(timeout) + 100, `offline after ${took}ms (timeout ${timeout}ms, grace ${c1.hub.graceMs(timeout)}ms)`);
+  t.match(c1.record('a1'), { statusReason: 'stream closed' });
+  for (const c of cs) t.same(statusAudits(c, 'a1'), ['null->online', 'online->offline'], `${c.id} audits it`);
+});
+
+void t.test('an agent that stops answering is cut off after its adaptive timeout', async (t) => {
+  const { clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  const a = new SimAgent('a1');
+  a.connect(c1, clock);
+  advance(clock, cs, 2000);
+  a.answerPings = false;
+  while (a.closedWith === null) advance(clock, cs, 50);
+  t.match(a.closedWith, { code: 'unavailable', reason: /heartbeat timeout \d+ms/ });
+  const silence = clock.now - a.lastSentAt;
+  t.ok(silence > 1000 && silence <= 1100, `closed after ${silence}ms of silence (timeout 1000ms, ticks of 50ms)`);
+  while (c1.record('a1')!.online) advance(clock, cs, 50);
+  t.match(c1.record('a1'), { online: false, statusReason: /heartbeat timeout/ });
+});
+
+void t.test('our own stall is not counted against agents', async (t) => {
+  const { clock, cs } = stage(1);
+  const a = new SimAgent('a1');
+  a.connect(cs[0]!, clock);
+  advance(clock, cs, 1000);
+  clock.now += 5000; // the controller's event loop was blocked for five seconds
+  cs[0]!.tick();
+  settle(cs);
+  t.equal(a.closedWith, null);
+  t.equal(cs[0]!.record('a1')?.online, true);
+});
+
+void t.test('when a controller dies its agents reconnect elsewhere and their status stays true', async (t) => {
+  const { clock, cs } = stage(3);
+  const [c1, c2, c3] = cs as [SimController, SimController, SimController];
+  c2.leading = true;
+  const agents = Array.from({ length: 9 }, (_, i) => new SimAgent(`a${i}`));
+  for (const [i, a] of agents.entries()) a.connect(cs[i % 3]!, clock);
+  settle(cs);
+  // c1 dies: its streams break (the agents see it at once) and it reports nothing more.
+  const survivors = [c2, c3];
+  for (const a of agents.filter((x) => x.controller === c1)) {
+    a.controller = null;
+    a.connect(c3, clock);
+  }
+  c2.unreachable.set('c1', clock.now);
+  c3.unreachable.set('c1', clock.now);
+  advance(clock, survivors, 10_000);
+  for (const a of agents) t.match(c2.record(a.id), { online: true }, `${a.id} stays online`);
+  for (const c of survivors) for (const a of agents) t.same(statusAudits(c, a.id), ['null->online'], `${c.id}: ${a.id} never offline`);
+  t.equal(a0pushes(c2), 9, 'no agent was sent its configuration again');
+});
+
+function a0pushes(c: SimController): number {
+  return c.sm.view(agentsKind).list().reduce((n, r) => n + r.pushes, 0);
+}
+
+void t.test('the leader takes offline the agents of a controller nobody hears from, after their timeout, grace and an election timeout', async (t) => {
+  const { clock, cs } = stage(2);
+  const [c1, c2] = cs as [SimController, SimController];
+  c2.leading = true;
+  const a = new SimAgent('a1');
+  a.connect(c1, clock);
+  settle(cs);
+  const timeout = c1.record('a1')!.timeoutMs;
+  // c1 is paused with the agent's stream open: nobody reports for it.
+  c2.unreachable.set('c1', clock.now);
+  const from = clock.now;
+  while (c2.record('a1')!.online) advance(clock, [c2], 50);
+  const took = clock.now - from;
+  const limit = timeout + c2.hub.graceMs(timeout) + 1000;
+  t.ok(took > limit && took <= limit + 400, `offline after ${took}ms (timeout ${timeout}, grace ${c2.hub.graceMs(timeout)}, election timeout 1000)`);
+  t.match(c2.record('a1'), { statusReason: /controller c1 unreachable/ });
+  t.same(statusAudits(c2, 'a1'), ['null->online', 'online->offline']);
+});
+
+void t.test('a second connection with the same id takes over: the newer stream wins, the older is closed and audited', async (t) => {
+  const { clock, cs } = stage(2);
+  const [c1, c2] = cs as [SimController, SimController];
+  const first = new SimAgent('a1');
+  first.connect(c1, clock);
+  settle(cs);
+  const second = new SimAgent('a1', ['http', 'tcp'], 'other-process');
+  second.connect(c1, clock);
+  settle(cs);
+  t.match(first.closedWith, { code: 'aborted', reason: /taken over by a newer connection/ });
+  t.match(c1.record('a1'), { online: true, session: second.session });
+  t.ok(c1.audits.some((e) => e.type === 'agent.takeover' && e.subject === 'a1'));
+
+  const third = new SimAgent('a1', ['http', 'tcp'], 'third-process');
+  third.connect(c2, clock);
+  settle(cs);
+  t.match(second.closedWith, { code: 'aborted', reason: /on c2/ }, 'across controllers, by the order claims commit');
+  t.match(c2.record('a1'), { controller: 'c2', online: true });
+  t.same(statusAudits(c1, 'a1'), ['null->online'], 'no offline in between');
+});
+
+void t.test('a late hello from an older connection of the same process does not take over', async (t) => {
+  const { clock, cs } = stage(1);
+  const a = new SimAgent('a1');
+  a.connect(cs[0]!, clock, { epoch: { boot: 'a1-boot', seq: 5 } });
+  settle(cs);
+  const stale = new SimAgent('a1');
+  stale.connect(cs[0]!, clock, { epoch: { boot: 'a1-boot', seq: 4 } });
+  t.match(stale.closedWith, { code: 'aborted', reason: /a newer connection/ });
+  t.equal(a.closedWith, null);
+});
+
+void t.test('after a restart, records that say an agent is here without a stream go offline unless it returns', async (t) => {
+  const { log, clock, cs } = stage(1);
+  const a = new SimAgent('a1');
+  const b = new SimAgent('b1');
+  a.connect(cs[0]!, clock);
+  b.connect(cs[0]!, clock);
+  settle(cs);
+  // A fresh process with the same id and the same log.
+  const restarted = new SimController('c1', log, clock);
+  restarted.replayUntil = log.entries.length;
+  restarted.tick();
+  restarted.catchUp();
+  a.controller = null;
+  b.controller = null;
+  advance(clock, [restarted], 500);
+  b.connect(restarted, clock);
+  advance(clock, [restarted], 6000);
+  t.match(restarted.record('a1'), { online: false, statusReason: /not connected to c1/ });
+  t.match(restarted.record('b1'), { online: true });
+  t.same(statusAudits(restarted, 'b1'), [], 'b1 never flapped');
+});
+
+void t.test('a claim that never committed is made again and audited as a divergence', async (t) => {
+  const { clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  const a = new SimAgent('a1');
+  a.connect(c1, clock);
+  c1.hub.takeReport(); // the report is lost on its way to the leader
+  advance(clock, cs, 5000);
+  t.match(c1.record('a1'), { online: true, controller: 'c1' });
+  t.ok(c1.audits.some((e) => e.type === 'state.divergence' && e.subject === 'a1'));
+});
+
+void t.test('10,000 agents connecting at once are welcomed at once and admitted a bounded number per tick, first come first served', async (t) => {
+  const { clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  const agents = Array.from({ length: 10_000 }, (_, i) => new SimAgent(`a${String(i).padStart(5, '0')}`));
+  for (const a of agents) a.connect(c1, clock);
+  t.ok(agents.every((a) => a.session !== ''), 'every one welcomed (and heartbeated) while it waits');
+  t.ok(c1.hub.queuedCount >= 9_900, `queued ${c1.hub.queuedCount}`);
+  settle(cs);
+  const admitted = (): number => agents.filter((a) => a.received.length > 0).length;
+  let previous = admitted();
+  t.equal(previous, 60, 'the budget of the tick in progress at once (50, grown by 10 on the first on-time tick)');
+  let ticks = 0;
+  let inOrder = true;
+  let maxStep = 0;
+  while (c1.hub.queuedCount > 0) {
+    advance(clock, cs, 50);
+    ticks++;
+    const now = admitted();
+    maxStep = Math.max(maxStep, now - previous);
+    const firstWaiting = agents.findIndex((a) => a.received.length === 0);
+    if (firstWaiting !== -1 && firstWaiting < now) inOrder = false;
+    previous = now;
+  }
+  t.ok(inOrder, 'in arrival order: none overtaken, none starved');
+  t.ok(maxStep <= 200, `at most 200 a tick (most in one tick: ${maxStep})`);
+  t.ok(ticks >= 49, `admitted over ${ticks} ticks`);
+  t.equal(agents.filter((a) => a.closedWith !== null).length, 0, 'nobody timed out waiting');
+  settle(cs);
+  t.equal(agents.filter((a) => a.config.version === 1).length, 10_000, 'every one synced');
+  t.equal(c1.sm.view(agentsKind).list().filter((r) => r.online).length, 10_000);
+  t.equal(c1.hub.store.held, 1);
+});
+
+void t.test('a controller whose ticks come late admits fewer hellos and does not judge its peers silent', async (t) => {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const c1 = new SimController('c1', log, clock, { tickMs: 50 });
+  c1.tick();
+  log.propose(applyCmd(svc('web')));
+  settle([c1]);
+  const agents = Array.from({ length: 2_000 }, (_, i) => new SimAgent(`a${i}`));
+  for (const a of agents) a.connect(c1, clock);
+  settle([c1]);
+  const admitted = (): number => agents.filter((a) => a.received.length > 0).length;
+  // Ticks 150 ms apart (three times late): the budget (60) halves each time, down to 10.
+  const steps: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const before = admitted();
+    clock.now += 150;
+    c1.tick();
+    settle([c1]);
+    steps.push(admitted() - before);
+  }
+  t.same(steps, [30, 15, 10, 10, 10], `admitted per late tick: ${steps.join(', ')}`);
+  // A quorum silent for far longer than 3/4 of an election timeout, but our own ticks are late:
+  c1.quorum = false;
+  clock.now += 150;
+  c1.tick();
+  t.equal(c1.hub.cutOffAt(clock.now), false, 'no verdict on peers while the loop is late');
+  clock.now += 50;
+  c1.tick();
+  clock.now += 50;
+  c1.tick();
+  t.equal(c1.hub.cutOffAt(clock.now), true, 'judged once the ticks keep time');
+});
+
+void t.test('bad input: identity mismatch, replies before hello, a second hello, no hello', async (t) => {
+  const { clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  c1.run(c1.hub.open(900_001, 'agent-x', clock.now));
+  const spoof = new SimAgent('agent-y');
+  spoof.stream = 900_001;
+  spoof.controller = c1;
+  c1.attach(900_001, spoof);
+  spoof.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] } });
+  t.match(spoof.closedWith, { code: 'denied', reason: /"agent-x" cannot speak for agent "agent-y"/ });
+
+  c1.run(c1.hub.open(900_002, null, clock.now));
+  c1.run(c1.hub.message(900_002, { type: 'ack', nonce: 1, version: 1 }, clock.now));
+  t.match(c1.closed.get(900_002), { code: 'invalid', reason: /before the hello/ });
+
+  const twice = new SimAgent('a2');
+  twice.connect(c1, clock);
+  twice.connect(c1, clock);
+  const secondStream = twice.stream;
+  c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] } }, clock.now));
+  t.match(c1.closed.get(secondStream), { code: 'invalid', reason: /a second hello/ });
+
+  c1.run(c1.hub.open(900_003, null, clock.now));
+  advance(clock, cs, 11_000);
+  t.match(c1.closed.get(900_003), { code: 'invalid', reason: /no hello within 10000ms/ });
+});
+
+void t.test('a flood of NACKs and stale replies costs counters, not memory or pushes', async (t) => {
+  const { log, clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  const a = new SimAgent('a1', ['http']);
+  a.connect(c1, clock);
+  settle(cs);
+  log.propose(applyCmd(svc('db', 'grpc')));
+  settle(cs);
+  const pushes = a.received.length;
+  for (let i = 0; i < 10_000; i++) a.send({ type: 'nack', nonce: a.received.at(-1)!.nonce, version: 2, error: 'x'.repeat(10_000) });
+  settle(cs);
+  t.equal(a.received.length, pushes, 'no push caused');
+  t.ok(c1.hub.counters.ignoredReplies >= 9_999);
+  t.ok(Buffer.byteLength(c1.record('a1')!.lastError ?? '') <= 1024, 'the recorded error is bounded');
+  t.equal(c1.hub.store.held, 2);
+});

@@ -1,0 +1,274 @@
+/**
+ * A deterministic stage for AgentHub: controllers that share one replicated log (each applies
+ * it up to where it is, so one can lag), simulated time, and agents that run the real agent
+ * configuration logic (src/agent/config-state.ts). No timers, sockets or randomness: a test is
+ * a script of steps, and a failure replays exactly.
+ */
+import { AgentConfig } from '../../src/agent/config-state.js';
+import { AgentHub } from '../../src/agents/hub.js';
+import type { HubAudit, HubEffect, HubOptions } from '../../src/agents/hub-types.js';
+import type { AgentMessage, CloseCode, ControllerMessage, Push } from '../../src/agents/protocol.js';
+import { resourceKey } from '../../src/statemachine/mesh-types.js';
+import {
+  StateMachine,
+  agentsKind,
+  encodeCommand,
+  meshKind,
+  type AgentEpoch,
+  type ApplyResult,
+  type KindCommand,
+  type ResourceInput,
+} from '../../src/statemachine/index.js';
+
+export const DETECTOR = { baseTimeoutMs: 1000, dynamicAdjustment: true, rttWindow: 16, minTimeoutMs: 1000, maxTimeoutMs: 4000 };
+
+export class SimLog {
+  readonly entries: Uint8Array[] = [];
+  clusterId = 'cluster-a';
+  /** The leader's state machine: the truth every controller converges to. */
+  readonly truth = new StateMachine();
+
+  propose(cmd: KindCommand): ApplyResult {
+    const data = encodeCommand(cmd);
+    this.entries.push(data);
+    return this.truth.apply(this.entries.length, data);
+  }
+}
+
+let runs = 0;
+
+export class SimController {
+  readonly sm = new StateMachine();
+  readonly hub: AgentHub;
+  readonly audits: HubAudit[] = [];
+  readonly logs: string[] = [];
+  /** Streams the hub closed, with the code and reason. */
+  readonly closed = new Map<number, { code: CloseCode; reason: string }>();
+  quorum = true;
+  lagging = false;
+  leading = false;
+  /** Entries up to this index were applied by an earlier run of this controller. */
+  replayUntil = 0;
+  barriers = 0;
+  /** Ids of controllers this one no longer hears from, with since when. */
+  readonly unreachable = new Map<string, number>();
+  private agentsByStream = new Map<number, SimAgent>();
+
+  constructor(
+    readonly id: string,
+    readonly log: SimLog,
+    readonly clock: { now: number },
+    options: Partial<HubOptions> = {},
+  ) {
+    this.hub = new AgentHub(
+      {
+        self: id,
+        detector: DETECTOR,
+        pingIntervalMs: 250,
+        electionTimeoutMs: 1000,
+        stateSyncIntervalMs: 2000,
+        sessionPrefix: `${id}:run${++runs}`,
+        ...options,
+      },
+      {
+        state: () => ({ mesh: this.sm.view(meshKind), agents: this.sm.view(agentsKind), revision: this.sm.revision() }),
+        clusterId: () => this.log.clusterId,
+        quorumContactAt: () => (this.quorum ? this.clock.now : null),
+        leading: () => this.leading,
+        replaying: () => this.sm.appliedIndex <= this.replayUntil,
+        controller: (id) => {
+          const since = this.unreachable.get(id);
+          return since === undefined ? { online: true, silentMs: 0 } : { online: false, silentMs: this.clock.now - since };
+        },
+      },
+    );
+  }
+
+  attach(stream: number, agent: SimAgent): void {
+    this.agentsByStream.set(stream, agent);
+  }
+
+  detach(stream: number): void {
+    this.agentsByStream.delete(stream);
+  }
+
+  run(effects: readonly HubEffect[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'send':
+          this.agentsByStream.get(e.stream)?.receive(e.message);
+          break;
+        case 'close':
+          this.closed.set(e.stream, { code: e.code, reason: e.reason });
+          this.agentsByStream.get(e.stream)?.onClosed(e.code, e.reason);
+          this.agentsByStream.delete(e.stream);
+          break;
+        case 'barrier':
+          this.barriers++;
+          break;
+        case 'audit':
+          this.audits.push(e.event);
+          break;
+        case 'log':
+          this.logs.push(e.message);
+          break;
+      }
+    }
+  }
+
+  /** Apply the shared log up to its end (unless lagging) and tell the hub. */
+  catchUp(): boolean {
+    if (this.lagging || this.sm.appliedIndex >= this.log.entries.length) return false;
+    for (let i = this.sm.appliedIndex + 1; i <= this.log.entries.length; i++) this.sm.apply(i, this.log.entries[i - 1]!);
+    this.run(this.hub.applied(this.clock.now));
+    return true;
+  }
+
+  /** Every pending push decision, then every pending report into the log (if a quorum hears us). */
+  flush(): boolean {
+    let moved = false;
+    while (this.hub.hasWork()) {
+      this.run(this.hub.pump(this.clock.now, 64));
+      moved = true;
+    }
+    if (!this.quorum) return moved;
+    for (let entries = this.hub.takeReport(); entries !== null; entries = this.hub.takeReport()) {
+      this.log.propose({ kind: 'agents', op: 'report', controller: this.id, entries } as KindCommand);
+      moved = true;
+    }
+    return moved;
+  }
+
+  tick(): void {
+    this.run(this.hub.tick(this.clock.now));
+  }
+
+  record(agent: string) {
+    return this.sm.view(agentsKind).get(agent);
+  }
+}
+
+let nextStream = 1;
+
+/** An agent process: the real configuration logic, a manual or automatic ACK policy. */
+export class SimAgent {
+  readonly config: AgentConfig;
+  readonly received: Push[] = [];
+  readonly replies: AgentMessage[] = [];
+  readonly pings: number[] = [];
+  controller: SimController | null = null;
+  stream = 0;
+  closedWith: { code: CloseCode; reason: string } | null = null;
+  session = '';
+  /** false: pushes wait in `received` for ack()/nack() by the test. */
+  autoReply = true;
+  /** false: pings are not answered (a hung agent). */
+  answerPings = true;
+  seq = 0;
+  /** When the agent last sent anything (simulated time). */
+  lastSentAt = 0;
+
+  constructor(
+    readonly id: string,
+    protocols: readonly string[] = ['http', 'tcp'],
+    readonly boot = `${id}-boot`,
+  ) {
+    this.config = new AgentConfig(new Set(protocols));
+  }
+
+  connect(c: SimController, clock: { now: number }, override: Partial<{ clusterId: string; version: number; hasConfig: boolean; epoch: AgentEpoch }> = {}): void {
+    this.controller = c;
+    this.stream = nextStream++;
+    this.closedWith = null;
+    c.attach(this.stream, this);
+    c.run(c.hub.open(this.stream, null, clock.now));
+    if (this.closedWith !== null) return;
+    const hasConfig = override.hasConfig ?? this.config.version !== null;
+    this.send({
+      type: 'hello',
+      agentId: this.id,
+      clusterId: override.clusterId ?? this.config.clusterId,
+      hasConfig,
+      version: override.version ?? this.config.version ?? 0,
+      manifest: this.config.manifest(),
+      epoch: override.epoch ?? { boot: this.boot, seq: ++this.seq },
+      info: { protocols: ['http', 'tcp'], lazy: false, dependencies: [], hosts: [] },
+    });
+  }
+
+  /** The agent's side ends the stream (process killed, network reset). */
+  disconnect(clock: { now: number }): void {
+    const c = this.controller;
+    if (c === null) return;
+    c.detach(this.stream);
+    c.run(c.hub.closed(this.stream, clock.now));
+    this.controller = null;
+  }
+
+  send(m: AgentMessage): void {
+    this.replies.push(m);
+    if (this.controller === null) return;
+    this.lastSentAt = this.controller.clock.now;
+    this.controller.run(this.controller.hub.message(this.stream, m, this.controller.clock.now));
+  }
+
+  receive(m: ControllerMessage): void {
+    switch (m.type) {
+      case 'welcome':
+        this.session = m.session;
+        return;
+      case 'ping':
+        this.pings.push(m.seq);
+        if (this.answerPings) this.send({ type: 'pong', seq: m.seq });
+        return;
+      case 'push':
+        this.received.push(m);
+        if (this.autoReply) this.reply(m);
+        return;
+    }
+  }
+
+  /** Judge a push with the real agent logic and answer as the agent binary would. */
+  reply(push: Push): void {
+    const verdict = this.config.judge({ version: push.plan.version, baseVersion: push.plan.baseVersion, clusterId: push.clusterId, upserts: push.plan.upserts, removes: push.plan.removes });
+    if (verdict.type === 'accept') {
+      this.config.commit(verdict.next);
+      this.send({ type: 'ack', nonce: push.nonce, version: push.plan.version });
+    }
+    else if (verdict.type === 'reject') this.send({ type: 'nack', nonce: push.nonce, version: push.plan.version, error: verdict.error });
+  }
+
+  onClosed(code: CloseCode, reason: string): void {
+    this.closedWith = { code, reason };
+    this.controller = null;
+  }
+
+  names(): string[] {
+    return this.config.json().resources.map((r) => resourceKey(r.kind, r.name));
+  }
+}
+
+/** Runs every controller until nothing moves: pushes, replies, reports, applies. */
+export function settle(controllers: readonly SimController[]): void {
+  for (let round = 0; round < 100; round++) {
+    let moved = false;
+    for (const c of controllers) moved = c.flush() || moved;
+    for (const c of controllers) moved = c.catchUp() || moved;
+    if (!moved) return;
+  }
+  throw new Error('the controllers did not settle in 100 rounds');
+}
+
+/** Advances time in steps of `stepMs`, ticking and settling every controller each step. */
+export function advance(clock: { now: number }, controllers: readonly SimController[], ms: number, stepMs = 50): void {
+  const end = clock.now + ms;
+  while (clock.now < end) {
+    clock.now = Math.min(end, clock.now + stepMs);
+    for (const c of controllers) c.tick();
+    settle(controllers);
+  }
+}
+
+export const svc = (name: string, protocol = 'http', ports: number[] = [80]): ResourceInput => ({ kind: 'service', name, spec: { protocol, ports }, labels: {} });
+export const rt = (name: string, from: string, to: string): ResourceInput => ({ kind: 'route', name, spec: { from, to }, labels: {} });
+export const applyCmd = (...resources: ResourceInput[]): KindCommand => ({ kind: 'mesh', op: 'apply', resources } as KindCommand);

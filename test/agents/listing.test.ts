@@ -1,0 +1,84 @@
+/** `list agents` rows: reconciled online, the serving controller, states from the records. */
+import t from 'tap';
+import { agentRows, AGENT_FIELDS } from '../../src/agents/listing.js';
+import { agentState } from '../../src/agents/push-tracker.js';
+import type { AgentRecord } from '../../src/statemachine/index.js';
+
+const rec = (over: Partial<AgentRecord>): AgentRecord => ({
+  id: 'a1',
+  online: true,
+  controller: 'c1',
+  session: 's1',
+  epoch: { boot: 'b', seq: 1 },
+  statusReason: 'connected to c1',
+  pushes: 2,
+  timeoutMs: 2100,
+  protocols: ['http'],
+  lazy: false,
+  dependencies: ['db'],
+  hosts: ['web'],
+  sentVersion: 5,
+  ackedVersion: 5,
+  nackedVersion: null,
+  lastError: null,
+  resources: 3,
+  ...over,
+});
+
+const rows = (
+  records: AgentRecord[],
+  online: Record<string, boolean>,
+  live: Record<string, { controller: string; session: string; departing?: boolean }[]> = {},
+  silent: Record<string, number> = {},
+  answered: string[] = Object.values(live).flatMap((ls) => ls.map((l) => l.controller)),
+) =>
+  agentRows({
+    records,
+    wantedVersion: () => 5,
+    controller: (id) => ({ online: online[id] ?? false, silentMs: online[id] === true ? 0 : (silent[id] ?? null) }),
+    graceMs: (timeout) => timeout / 2,
+    live: new Map(Object.entries(live).map(([id, ls]) => [id, ls.map((l) => ({ id, departing: false, ...l, lastContactMs: 12, heartbeatTimeoutMs: 2050 }))])),
+    answered: new Set(answered),
+  });
+
+void t.test('online follows the committed record while its controller is heard from', async (t) => {
+  const [r] = rows([rec({})], { c1: true }, { a1: [{ controller: 'c1', session: 's1' }] });
+  t.match(r, { online: true, controller: 'c1', state: 'SYNCED', lastContactMs: 12, heartbeatTimeoutMs: 2050 });
+  t.same(Object.keys(r!), [...AGENT_FIELDS], "the contract's fields in order");
+});
+
+void t.test('an agent whose controller died shows online on its new controller before its claim commits', async (t) => {
+  const [r] = rows([rec({})], { c1: false, c2: true }, { a1: [{ controller: 'c2', session: 's2' }] });
+  t.match(r, { online: true, controller: 'c2' });
+});
+
+void t.test('an agent whose controller went silent has its timeout plus grace to show up elsewhere', async (t) => {
+  const [moving] = rows([rec({})], { c1: false, c2: true }, {}, { c1: 3000 });
+  t.equal(moving?.online, true, 'silent 3000 ms of 2100 + 1050: still moving, not an outage');
+  const [gone] = rows([rec({})], { c1: false, c2: true }, {}, { c1: 3200 });
+  t.match(gone, { online: false, controller: 'c1', lastContactMs: null, heartbeatTimeoutMs: 2100 });
+});
+
+void t.test('a stream on a controller nobody hears from does not make an agent online', async (t) => {
+  const [r] = rows([rec({ online: false })], { c1: false }, { a1: [{ controller: 'c1', session: 's9' }] });
+  t.equal(r?.online, false);
+});
+
+void t.test('states from the recorded versions against the version the cluster has', async (t) => {
+  const f = { sentVersion: 5, ackedVersion: 5, nackedVersion: null, lastError: null, resources: 1 };
+  t.equal(agentState(f, 5), 'SYNCED');
+  t.equal(agentState({ ...f, ackedVersion: 4 }, 5), 'STALE');
+  t.equal(agentState({ ...f, ackedVersion: 4, nackedVersion: 5, lastError: 'x' }, 5), 'NACKED');
+  t.equal(agentState({ ...f, sentVersion: null, ackedVersion: null }, 5), 'NOT_SENT');
+  t.equal(agentState(f, 6), 'NOT_SENT', 'a newer version not sent yet');
+  t.equal(agentState({ ...f, sentVersion: null }, 5), 'SYNCED', 'reconnected holding the current version');
+});
+
+void t.test('the serving controller answers for its agent: there, in its grace, or gone before the record says so', async (t) => {
+  const [departing] = rows([rec({})], { c1: true }, { a1: [{ controller: 'c1', session: 's1', departing: true }] });
+  t.match(departing, { online: true, lastContactMs: null }, 'within its grace: not an outage');
+  const [gone] = rows([rec({})], { c1: true }, {}, {}, ['c1']);
+  t.equal(gone?.online, false, 'c1 answered without it: gone, though the disconnect is not committed yet');
+  const [unknown] = rows([rec({})], { c1: true }, {}, {}, []);
+  t.equal(unknown?.online, true, 'c1 did not answer: the record and its health decide');
+});

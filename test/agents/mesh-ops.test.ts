@@ -1,0 +1,58 @@
+/** The Mesh service's operations on a fake consensus: what reaches the log and what is answered. */
+import t from 'tap';
+import { meshOps, reportRequest } from '../../src/api/mesh-ops.js';
+import { onLeaderOf } from '../../src/api/on-leader.js';
+import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js';
+import { agentsKind } from '../../src/statemachine/index.js';
+import { FakeConsensus } from '../api/fake-consensus.js';
+
+function setup() {
+  const host = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
+  const onLeader = onLeaderOf({ id: 'c1', host, addressOf: () => null, forwarder: { call: () => Promise.reject(new Error('no forwarding in this test')) } });
+  const ops = meshOps({ host, stateMachine: host.sm, onLeader, isMember: (id) => ['c1', 'c2', 'c3'].includes(id) });
+  return { host, ops };
+}
+const file = (resources: unknown[]) => ({ resources: Buffer.from(JSON.stringify(resources)), clientId: 'ctl-1', clientSeq: 1, forwarded: false });
+const web = { kind: 'service', name: 'web', spec: { protocol: 'http', ports: [80] } };
+const deadline = () => Date.now() + 2000;
+/** What the client sees: the code and message the service sends for the error. */
+const answer = (p: Promise<unknown>): Promise<{ code: string; message: string }> =>
+  p.then(
+    () => ({ code: 'OK', message: '' }),
+    (err: unknown) => {
+      const f = toServiceFailure(err);
+      return { code: f.code, message: f.message };
+    },
+  );
+
+void t.test('a file that changes nothing writes nothing, not even a log entry, and answers the current revision', async (t) => {
+  const { host, ops } = setup();
+  const first = await ops.apply(file([web]), deadline());
+  t.equal(first.revision, 1);
+  t.equal(host.proposals.length, 1);
+  const again = await ops.apply({ ...file([{ ...web, labels: {} }]), clientSeq: 2 }, deadline());
+  t.equal(again.revision, 1);
+  t.equal(host.proposals.length, 1, 'nothing proposed');
+  t.same(JSON.parse(again.results.toString()), [{ kind: 'service', name: 'web', action: 'unchanged' }]);
+  t.ok(host.readBarriers >= 2, 'answered only after a read barrier');
+});
+
+void t.test('a dangling reference is a failed precondition (exit 1), bad input an invalid argument (exit 2)', async (t) => {
+  const { ops } = setup();
+  await t.rejects(ops.apply(file([{ kind: 'route', name: 'r', spec: { from: 'a', to: 'b' } }]), deadline()), { code: 'FAILED_PRECONDITION', message: /route "r" names "a" and "b"/ });
+  t.match(await answer(ops.apply(file([{ kind: 'service', name: 'Web', spec: { protocol: 'http' } }]), deadline())), { code: 'INVALID_ARGUMENT', message: /resources\[0\].*lower-case/ });
+  await t.rejects(ops.apply({ ...file([]), resources: Buffer.from('not json') }, deadline()), { code: 'INVALID_ARGUMENT', message: /expected UTF-8 JSON/ });
+  await t.rejects(ops.delete({ kind: 'service', name: 'nope', clientId: '', clientSeq: 0, forwarded: false }, deadline()), { code: 'NOT_FOUND' });
+  await t.rejects(ops.get({ kind: 'gateway', name: '', serializable: true }, deadline()), ServiceFailure);
+});
+
+void t.test('agent reports come only from members and are checked before they are proposed', async (t) => {
+  const { host, ops } = setup();
+  await t.rejects(ops.report(reportRequest('intruder', [], { id: 'x', seq: 1 }), deadline()), { code: 'UNKNOWN_NODE' });
+  t.match(await answer(ops.report({ ...reportRequest('c2', [], { id: 'x', seq: 1 }), entries: Buffer.from('[{"op":"connect"}]') }, deadline())), { code: 'INVALID_ARGUMENT', message: /entries\[0\]/ });
+  t.equal(host.proposals.length, 0);
+  const entry = { op: 'disconnect' as const, id: 'a1', session: 's', reason: 'gone', pushes: 2 };
+  t.same(await ops.report(reportRequest('c2', [entry], { id: 'x', seq: 1 }), deadline()), { applied: 0 });
+  t.same(await ops.report(reportRequest('c2', [entry], { id: 'x', seq: 1 }), deadline()), { applied: 0 }, 'a retry (same seq) is applied once');
+  t.equal(host.sm.view(agentsKind).size, 0);
+});

@@ -1,0 +1,307 @@
+/**
+ * The push and ACK rules of AgentSync, one test each, on the deterministic hub (simulated time,
+ * a shared log, the real agent configuration logic). Issue 13, "What to build", item 2.
+ */
+import t from 'tap';
+import { agentsKind } from '../../src/statemachine/index.js';
+import { SimAgent, SimController, SimLog, advance, applyCmd, rt, settle, svc } from './hub-harness.js';
+
+function stage(n = 1): { log: SimLog; clock: { now: number }; cs: SimController[] } {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const cs = Array.from({ length: n }, (_, i) => new SimController(`c${i + 1}`, log, clock));
+  for (const c of cs) c.tick();
+  return { log, clock, cs };
+}
+
+void t.test('a new agent gets the whole configuration, sorted, and is SYNCED once it ACKs', async (t) => {
+  const { log, cs } = stage();
+  log.propose(applyCmd(svc('web'), svc('db', 'tcp'), rt('web-db', 'web', 'db')));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.connect(cs[0]!, { now: 1000 });
+  settle(cs);
+  t.equal(a.received.length, 1);
+  const push = a.received[0]!;
+  t.equal(push.plan.baseVersion, null, 'a whole configuration');
+  t.equal(push.plan.version, 1);
+  t.same(push.plan.upserts.map((r) => `${r.kind}/${r.name}`), ['route/web-db', 'service/db', 'service/web']);
+  t.match(cs[0]!.record('a1'), { online: true, controller: 'c1', sentVersion: 1, ackedVersion: 1, nackedVersion: null, pushes: 1, resources: 3 });
+  t.equal(cs[0]!.hub.localState('a1'), 'SYNCED');
+});
+
+void t.test('an empty cluster still gives a new agent its (empty) configuration at version 0', async (t) => {
+  const { cs } = stage();
+  const a = new SimAgent('a1');
+  a.connect(cs[0]!, { now: 1000 });
+  settle(cs);
+  t.equal(a.received.length, 1);
+  t.equal(a.config.version, 0);
+  t.equal(cs[0]!.hub.localState('a1'), 'SYNCED');
+});
+
+void t.test('rule: a NACK keeps the acked version and causes no re-send; the next push comes only with a new version', async (t) => {
+  const { log, cs } = stage();
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http']);
+  a.connect(cs[0]!, { now: 1000 });
+  settle(cs);
+  log.propose(applyCmd(svc('db', 'grpc')));
+  settle(cs);
+  t.equal(a.received.length, 2);
+  t.match(a.replies.at(-1), { type: 'nack', version: 2, error: /protocol "grpc", which this agent does not support/ });
+  t.match(cs[0]!.record('a1'), { ackedVersion: 1, nackedVersion: 2, sentVersion: 2, pushes: 2, lastError: /grpc/ });
+  t.equal(cs[0]!.hub.localState('a1'), 'NACKED');
+  t.same(a.names(), ['service/web'], 'the agent keeps its last good configuration');
+
+  // Time passes, pings flow, records are reconciled: nothing is sent again.
+  advance(cs[0]!.clock, cs, 10_000);
+  t.equal(a.received.length, 2, 'no re-send of the rejected version');
+  t.equal(cs[0]!.record('a1')?.pushes, 2, 'the pushes counter stays put');
+
+  log.propose(applyCmd(svc('db', 'http')));
+  settle(cs);
+  t.equal(a.received.length, 3, 'a new version is pushed');
+  t.equal(a.received[2]!.plan.baseVersion, 1, 'as a delta from the version the agent acknowledged');
+  t.same(a.received[2]!.plan.upserts.map((r) => r.name), ['db']);
+  t.match(cs[0]!.record('a1'), { ackedVersion: 3, nackedVersion: null, lastError: null, pushes: 3 });
+  t.same(
+    cs[0]!.audits.filter((e) => e.type === 'agent.nack').map((e) => `${e.subject} ${e.from}->${e.to}`),
+    ['a1 1->2'],
+    'the NACK is audited once',
+  );
+});
+
+void t.test('rule: a reply with a stale or unknown nonce, or an ACK of a version never sent, changes nothing', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.connect(cs[0]!, { now: 1000 });
+  settle(cs);
+  const first = a.received[0]!;
+  a.autoReply = false;
+  log.propose(applyCmd(svc('db')));
+  settle(cs);
+  const second = a.received[1]!;
+  t.equal(cs[0]!.hub.localState('a1'), 'STALE');
+  const ignoredBefore = cs[0]!.hub.counters.ignoredReplies;
+  a.send({ type: 'ack', nonce: first.nonce, version: 2 });
+  a.send({ type: 'nack', nonce: first.nonce, version: 2, error: 'stale' });
+  a.send({ type: 'ack', nonce: 999_999, version: 2 });
+  a.send({ type: 'ack', nonce: second.nonce, version: 7 });
+  settle(cs);
+  t.equal(cs[0]!.hub.counters.ignoredReplies - ignoredBefore, 4);
+  t.equal(cs[0]!.hub.localState('a1'), 'STALE');
+  t.match(cs[0]!.record('a1'), { ackedVersion: 1, sentVersion: 1, pushes: 1 }, 'a push answered at once is reported with its answer');
+  advance(clock, cs, 1100);
+  t.match(cs[0]!.record('a1'), { ackedVersion: 1, sentVersion: 2, nackedVersion: null, pushes: 2 }, 'unanswered for a second: recorded as sent (STALE)');
+  a.send({ type: 'ack', nonce: second.nonce, version: 2 });
+  settle(cs);
+  t.equal(cs[0]!.hub.localState('a1'), 'SYNCED');
+  a.send({ type: 'ack', nonce: second.nonce, version: 2 });
+  settle(cs);
+  t.equal(cs[0]!.hub.counters.ignoredReplies - ignoredBefore, 5, 'a repeated ACK is stale');
+});
+
+void t.test('rule: an agent that never ACKs holds one push, is STALE, and gets no re-send loop', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.autoReply = false;
+  a.connect(cs[0]!, clock);
+  for (let i = 0; i < 20; i++) {
+    log.propose(applyCmd(svc(`s${i}`)));
+    advance(clock, cs, 500);
+  }
+  t.equal(a.received.length, 1, 'one push in flight, whatever changes meanwhile');
+  t.equal(cs[0]!.hub.localState('a1'), 'STALE');
+  t.ok(cs[0]!.hub.store.held <= 3, `manifests held stay bounded (${cs[0]!.hub.store.held})`);
+  t.match(cs[0]!.record('a1'), { online: true, sentVersion: 1, ackedVersion: null, pushes: 1 });
+  a.reply(a.received[0]!);
+  settle(cs);
+  t.equal(a.received.length, 2, 'the reply frees the slot: the newest version goes out');
+  t.equal(a.received[1]!.plan.version, 21);
+});
+
+void t.test('rule: an agent that reconnects with the version it has gets nothing again (same or another controller)', async (t) => {
+  const { log, clock, cs } = stage(2);
+  log.propose(applyCmd(svc('web'), svc('db')));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  t.equal(a.received.length, 1);
+  a.disconnect(clock);
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  a.disconnect(clock);
+  a.connect(cs[1]!, clock);
+  settle(cs);
+  t.equal(a.received.length, 1, 'no configuration bytes on either reconnect');
+  t.equal(cs[1]!.hub.localState('a1'), 'SYNCED');
+  t.match(cs[1]!.record('a1'), { controller: 'c2', ackedVersion: 1, pushes: 1 });
+});
+
+void t.test('rule: an agent that reconnects behind gets only what changed since its version', async (t) => {
+  const { log, clock, cs } = stage(2);
+  log.propose(applyCmd(svc('a'), svc('b'), svc('c'), rt('ab', 'a', 'b')));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  a.disconnect(clock);
+  log.propose(applyCmd(svc('b', 'tcp')));
+  log.propose({ kind: 'mesh', op: 'delete', type: 'service', name: 'c' } as never);
+  settle(cs);
+  a.connect(cs[1]!, clock);
+  settle(cs);
+  const delta = a.received.at(-1)!;
+  t.equal(delta.plan.baseVersion, 1);
+  t.equal(delta.plan.version, 3);
+  t.same(delta.plan.upserts.map((r) => r.name), ['b']);
+  t.same(delta.plan.removes, ['service/c']);
+  t.same(a.names(), ['route/ab', 'service/a', 'service/b']);
+});
+
+void t.test('rule: resources are sorted, so an unchanged set never makes a new version (nor does a kv write or an ACK)', async (t) => {
+  const { log, cs } = stage();
+  log.propose(applyCmd(svc('web'), svc('db')));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.connect(cs[0]!, { now: 1000 });
+  settle(cs);
+  const revision = cs[0]!.sm.revision();
+  log.propose(applyCmd(svc('db'), svc('web')));
+  log.propose({ kind: 'kv', op: 'put', key: 'k', value: 'v' } as never);
+  settle(cs);
+  t.equal(a.received.length, 1, 'nothing pushed');
+  t.equal(cs[0]!.sm.revision(), revision + 1, 'only the kv write counted; the agent reports did not');
+  t.equal(cs[0]!.hub.localState('a1'), 'SYNCED');
+});
+
+void t.test('rule: a lagging controller never pushes an older version; it waits until it has applied the agent\'s', async (t) => {
+  const { log, clock, cs } = stage(2);
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const [c1, c2] = cs as [SimController, SimController];
+  c2.lagging = true;
+  log.propose(applyCmd(svc('db')));
+  const a = new SimAgent('a1');
+  a.connect(c1, clock);
+  settle(cs);
+  t.equal(a.config.version, 2);
+  const pushes = a.received.length;
+  a.disconnect(clock);
+  a.connect(c2, clock);
+  advance(clock, cs, 1000);
+  t.equal(a.received.length, pushes, 'nothing pushed while behind');
+  t.ok(c2.barriers >= 1, 'it asked for a read barrier');
+  c2.run(c2.hub.barrierDone(false, clock.now));
+  t.equal(a.received.length, pushes, 'no leader confirmed: still waiting');
+  c2.lagging = false;
+  settle(cs);
+  t.equal(a.received.length, pushes, 'caught up to the agent: nothing to send');
+  t.equal(c2.hub.localState('a1'), 'SYNCED');
+  t.match(c2.record('a1'), { controller: 'c2', online: true });
+});
+
+void t.test('rule: a version beyond the cluster\'s history is resynced from scratch', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.config.restore({ version: 50, cluster: log.clusterId, resources: [{ kind: 'service', name: 'old', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {}, revision: 40 }] });
+  a.connect(cs[0]!, clock);
+  advance(clock, cs, 100);
+  t.equal(a.received.length, 0, 'waits for a barrier first');
+  cs[0]!.run(cs[0]!.hub.barrierDone(true, clock.now));
+  settle(cs);
+  t.equal(a.received.length, 1);
+  t.equal(a.received[0]!.plan.baseVersion, null, 'the whole configuration');
+  t.same(a.names(), ['service/web'], 'what it held is gone');
+  t.equal(a.config.version, 1);
+});
+
+void t.test('rule: an agent that reports another cluster identity is resynced from scratch', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.config.restore({ version: 1, cluster: 'cluster-before-restore', resources: [{ kind: 'service', name: 'web', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {}, revision: 1 }] });
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  t.equal(a.received.length, 1, 'the same version number is not trusted across identities');
+  t.equal(a.received[0]!.plan.baseVersion, null);
+  t.equal(a.config.clusterId, 'cluster-a');
+  t.equal(cs[0]!.hub.counters.resyncs, 1);
+});
+
+void t.test('a manifest that does not match the version it claims is resynced', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.config.restore({ version: 1, cluster: log.clusterId, resources: [{ kind: 'service', name: 'web', spec: { protocol: 'tcp', ports: [80] }, labels: {}, status: {}, revision: 2 }] });
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  t.equal(a.received.length, 1);
+  t.equal(a.received[0]!.plan.baseVersion, null);
+});
+
+void t.test('pushes are counted cluster-wide and never reset by a reconnect', async (t) => {
+  const { log, clock, cs } = stage(2);
+  const a = new SimAgent('a1');
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  for (let i = 0; i < 3; i++) {
+    log.propose(applyCmd(svc(`s${i}`)));
+    settle(cs);
+    a.disconnect(clock);
+    a.connect(cs[(i + 1) % 2]!, clock);
+    settle(cs);
+  }
+  t.equal(a.received.length, 4);
+  t.equal(cs[0]!.sm.view(agentsKind).get('a1')?.pushes, 4);
+});
+
+void t.test('manifests are held only for versions some agent is on', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const agents = Array.from({ length: 50 }, (_, i) => new SimAgent(`a${i}`));
+  for (const a of agents) a.connect(cs[0]!, clock);
+  settle(cs);
+  const hub = cs[0]!.hub;
+  t.equal(hub.store.held, 1, 'fifty agents on one version share one manifest');
+  agents[0]!.autoReply = false;
+  log.propose(applyCmd(svc('db')));
+  settle(cs);
+  t.equal(hub.store.held, 2, 'v1 stays while one agent is still on it');
+  agents[0]!.reply(agents[0]!.received.at(-1)!);
+  settle(cs);
+  t.equal(hub.store.held, 1, 'v1 is freed once nobody holds it');
+  t.equal(hub.store.heldEntries, 2);
+  for (const a of agents) a.disconnect(clock);
+  t.equal(hub.store.held, 1, 'only the current target remains');
+});
+
+void t.test('a NACK still stands after the agent reconnects elsewhere: the rejected version is not sent again', async (t) => {
+  const { log, clock, cs } = stage(2);
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http']);
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  log.propose(applyCmd(svc('db', 'grpc')));
+  settle(cs);
+  t.equal(a.received.length, 2);
+  a.disconnect(clock);
+  a.connect(cs[1]!, clock);
+  settle(cs);
+  t.equal(a.received.length, 2, 'nothing sent on the reconnect');
+  t.equal(cs[1]!.hub.localState('a1'), 'NACKED');
+  t.match(cs[1]!.record('a1'), { controller: 'c2', ackedVersion: 1, nackedVersion: 2, sentVersion: 2, pushes: 2 });
+});

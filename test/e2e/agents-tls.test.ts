@@ -1,0 +1,71 @@
+/**
+ * Agents with TLS (issue 13, item 5): an agent's id is its certificate's identity (CN), no
+ * other certificate can speak for it, and a second connection with the same id takes over
+ * (the newer stream wins, the older is closed, audit agent.takeover).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import t from 'tap';
+import { MeshClient } from '../../src/api/mesh-client.js';
+import { encodeAgentMessage, type ControllerMessageWire } from '../../src/agents/wire.js';
+import { loadProto, lookupService } from '../../src/transport/proto.js';
+import { CertMaker } from '../helpers/certs.js';
+import { ProcessCluster } from '../helpers/process-cluster.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { AgentProc } from '../agents/agent-procs.js';
+
+void t.test('with TLS the agent id is the certificate identity; a second connection with the same id takes over', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-agents-tls-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const certs = new CertMaker(dir);
+  certs.makeCa('cluster-ca');
+  const nodeFiles = certs.makeCert('cluster-ca', 'node');
+  const edge1 = certs.makeCert('cluster-ca', 'edge-1');
+  const edge2 = certs.makeCert('cluster-ca', 'edge-2');
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: nodeFiles });
+  const agents: AgentProc[] = [];
+  t.teardown(async () => {
+    await Promise.all(agents.map((a) => a.kill()));
+    await cluster.stop();
+  });
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const endpoints = cluster.endpoints();
+  const tlsEnv = (f: { ca: string; cert: string; key: string }) => ({ AGENT_TLS_CA: f.ca, AGENT_TLS_CERT: f.cert, AGENT_TLS_KEY: f.key });
+
+  const mismatch = await AgentProc.run(['--controllers', endpoints, '--id', 'someone-else'], tlsEnv(edge1));
+  t.equal(mismatch.code, 2, 'an --id other than the certificate identity is refused at start');
+  t.match(mismatch.stderr, /--id "someone-else" differs from the certificate's identity "edge-1"/);
+
+  const first = new AgentProc({ id: 'edge-1', controllers: endpoints, dir, env: tlsEnv(edge1) }).start();
+  agents.push(first);
+  const mesh = new MeshClient({ endpoints: endpoints.split(','), timeoutMs: 5000, credentials: grpc.credentials.createSsl(fs.readFileSync(nodeFiles.ca), fs.readFileSync(nodeFiles.key), fs.readFileSync(nodeFiles.cert)) });
+  t.teardown(() => mesh.close());
+  await cluster.explainFailure(waitFor(async () => (await mesh.listAgents().catch(() => null))?.agents.some((a) => a.id === 'edge-1' && a.online) === true, 'edge-1 online', 20000));
+
+  // edge-2's certificate claims to be edge-1 with a hand-made hello: refused.
+  const Ctor = lookupService(loadProto('agent.proto'), 'controller.agents.AgentSync');
+  const forger = new Ctor(endpoints.split(',')[0]!, grpc.credentials.createSsl(fs.readFileSync(edge2.ca), fs.readFileSync(edge2.key), fs.readFileSync(edge2.cert)));
+  t.teardown(() => forger.close());
+  const refusal = await new Promise<grpc.ServiceError>((resolve) => {
+    const call = (forger as unknown as { Sync: () => grpc.ClientDuplexStream<unknown, ControllerMessageWire> }).Sync();
+    call.on('data', () => undefined);
+    call.on('error', resolve);
+    call.write(encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'forged', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] } }));
+  });
+  t.equal(refusal.code, grpc.status.PERMISSION_DENIED);
+  t.match(refusal.details, /"edge-2" cannot speak for agent "edge-1"/);
+
+  // The same certificate twice: the newer connection wins and the older is closed.
+  const second = new AgentProc({ id: 'edge-1', controllers: endpoints, dir, env: tlsEnv(edge1), outName: 'edge-1-second.json' }).start();
+  agents.push(second);
+  await cluster.explainFailure(
+    waitFor(async () => (await cluster.ctl(['audit', '-o', 'json'], endpoints, 20000, { CTL_TLS_CA: nodeFiles.ca, CTL_TLS_CERT: nodeFiles.cert, CTL_TLS_KEY: nodeFiles.key })).stdout.includes('"type":"agent.takeover","subject":"edge-1"'), 'an agent.takeover audit event', 20000),
+  );
+  await waitFor(() => first.log.join('').includes('taken-over'), 'the older process told it was taken over', 10000);
+  const listed = (await mesh.listAgents()).agents.filter((a) => a.id === 'edge-1');
+  t.equal(listed.length, 1, 'one record for the id');
+  t.equal(listed[0]?.online, true);
+});

@@ -1,0 +1,185 @@
+/**
+ * Agents end to end on real processes (issue 13, "Proof"): three controllers, `agent` binaries,
+ * `ctl` as an operator runs it. Sync, update, NACK without re-send, reconnect and controller
+ * failover without re-send, and `list agents` from every controller.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { MeshClient } from '../../src/api/mesh-client.js';
+import type { AgentRow } from '../../src/agents/listing.js';
+import { freePorts } from '../helpers/free-ports.js';
+import { ProcessCluster } from '../helpers/process-cluster.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { AgentProc } from '../agents/agent-procs.js';
+
+const RESOURCES = `
+- { kind: service, name: web, spec: { protocol: http, ports: [80] }, labels: { tier: front } }
+- { kind: service, name: db, spec: { protocol: tcp, ports: [5432] } }
+- { kind: route, name: web-db, spec: { from: web, to: db } }
+`;
+
+void t.test('agents sync, update, reject without re-send, and survive reconnects and a controller failover', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3 });
+  const agents: AgentProc[] = [];
+  const mesh = new MeshClient({ endpoints: cluster.endpoints().split(','), timeoutMs: 5000 });
+  t.teardown(async () => {
+    mesh.close();
+    await Promise.all(agents.map((a) => a.kill()));
+    await cluster.stop();
+  });
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const endpoints = cluster.endpoints();
+  const write = (name: string, text: string): string => {
+    const file = path.join(cluster.dir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+
+  for (const id of ['a1', 'a2', 'a3']) agents.push(new AgentProc({ id, controllers: endpoints, dir: cluster.dir, yaml: 'protocols: [http, tcp, grpc]\n' }).start());
+  // The default protocols (http, tcp): it rejects what uses grpc.
+  const [adminPort] = await freePorts(1);
+  const admin = `127.0.0.1:${adminPort}`;
+  const picky = new AgentProc({ id: 'picky', controllers: endpoints, dir: cluster.dir, admin, yaml: 'dependencies: [db]\nhosts:\n  - { name: web, spec: { protocol: http, ports: [8080] } }\n' }).start();
+  agents.push(picky);
+
+  const rows = async (endpoint?: string): Promise<readonly AgentRow[]> => (endpoint === undefined ? await mesh.listAgents() : await mesh.listAgentsOn(endpoint)).agents;
+  const row = async (id: string): Promise<AgentRow | undefined> => (await rows()).find((r) => r.id === id);
+  const allSynced = async (version: number): Promise<boolean> => {
+    const list = await rows().catch(() => []);
+    return list.length === agents.length && list.every((r) => r.online && r.state === 'SYNCED' && r.ackedVersion === version);
+  };
+
+  // -- sync ---------------------------------------------------------------------------------------
+  const applied = await cluster.ctl(['apply', '-f', write('r1.yaml', RESOURCES)]);
+  t.equal(applied.code, 0, applied.stderr);
+  const v1 = Number(applied.stdout.trim());
+  t.ok(v1 > 0, `apply printed revision ${v1}`);
+  await cluster.explainFailure(waitFor(() => agents.every((a) => a.version() === v1), `every agent's --out at version ${v1}`, 20000));
+  t.same(agents[0]!.config()?.resources.map((r) => `${r.kind}/${r.name}`), ['route/web-db', 'service/db', 'service/web'], 'sorted, all of it');
+  await cluster.explainFailure(waitFor(() => allSynced(v1), 'every agent SYNCED', 20000));
+  const config = (await (await fetch(`http://${admin}/config`)).json()) as { version: number; resources: { name: string }[] };
+  t.equal(config.version, v1, 'GET /config: the configuration in force');
+  const hit = await fetch(`http://${admin}/resolve/web`);
+  t.equal(hit.status, 200);
+  t.same(await hit.json(), { name: 'web', vip: null }, 'a known service (VIPs come with issue 14)');
+  const miss = await fetch(`http://${admin}/resolve/unknown`);
+  t.equal(miss.status, 202);
+  t.same(await miss.json(), { name: 'unknown', via: 'fallback' });
+  t.equal((await fetch(`http://${admin}/resolve/Bad_Name`)).status, 400);
+  const pickyRow = await row('picky');
+  t.same(pickyRow?.dependencies, ['db'], 'agent.yaml dependencies carried');
+  t.same(pickyRow?.hosts, ['web'], 'agent.yaml hosts carried');
+
+  // -- a file that changes nothing writes nothing --------------------------------------------------
+  const again = await cluster.ctl(['apply', '-f', write('r1-again.yaml', RESOURCES)]);
+  t.equal(again.stdout.trim(), String(v1), 'the current revision, nothing written');
+
+  // -- dangling references are refused whole ------------------------------------------------------
+  const dangling = await cluster.ctl(['apply', '-f', write('bad.yaml', '- { kind: service, name: api, spec: { protocol: http } }\n- { kind: route, name: api-cache, spec: { from: api, to: cache } }\n')]);
+  t.equal(dangling.code, 1, 'exit 1');
+  t.match(dangling.stderr, /route "api-cache" names "cache"/);
+  t.equal((await cluster.ctl(['get', 'services', 'api'])).code, 4, 'nothing of the file was applied');
+  const refusedDelete = await cluster.ctl(['delete', 'service', 'db']);
+  t.equal(refusedDelete.code, 1);
+  t.match(refusedDelete.stderr, /still named by route\(s\) "web-db"/);
+  const json = await cluster.ctl(['get', 'services', '-o', 'json']);
+  t.same(
+    (JSON.parse(json.stdout) as { kind: string; name: string; revision: number }[]).map((r) => [r.kind, r.name, r.revision]),
+    [['service', 'db', v1], ['service', 'web', v1]],
+  );
+
+  // -- update: a delta ------------------------------------------------------------------------------
+  const upd = await cluster.ctl(['apply', '-f', write('r2.yaml', '- { kind: service, name: db, spec: { protocol: tcp, ports: [5432, 5433] } }\n')]);
+  const v2 = Number(upd.stdout.trim());
+  t.ok(v2 > v1);
+  await cluster.explainFailure(waitFor(() => allSynced(v2), `every agent SYNCED at ${v2}`, 20000));
+  t.equal(agents[1]!.config()?.resources.find((r) => r.name === 'db')?.revision, v2);
+
+  // -- NACK without re-send ---------------------------------------------------------------------------
+  const grpc = await cluster.ctl(['apply', '-f', write('r3.yaml', '- { kind: service, name: rpc, spec: { protocol: grpc, ports: [9000] } }\n')]);
+  const v3 = Number(grpc.stdout.trim());
+  await cluster.explainFailure(waitFor(async () => (await row('picky'))?.state === 'NACKED', 'picky NACKED', 20000));
+  const nacked = (await row('picky'))!;
+  t.match(nacked, { ackedVersion: v2, nackedVersion: v3, sentVersion: v3, lastError: /protocol "grpc", which this agent does not support/ });
+  t.equal(picky.version(), v2, 'picky keeps its last good configuration');
+  const nackedPushes = nacked.pushes;
+  await new Promise((r) => setTimeout(r, 3000)); // time for a re-send loop to show itself, were there one
+  t.equal((await row('picky'))?.pushes, nackedPushes, 'the pushes counter stays put');
+  const audit = await cluster.ctl(['audit', '-o', 'json']);
+  t.match(audit.stdout, /"type":"agent\.nack","subject":"picky"/);
+  t.notMatch(audit.stdout, /"type":"agent\.nack","subject":"a1"/, 'only the agent that rejected it');
+  await cluster.explainFailure(waitFor(() => agents.filter((a) => a !== picky).every((a) => a.version() === v3), 'the others at v3', 20000));
+
+  // -- reconnect without re-send: the agent restarts from its --out file -----------------------------------
+  const a1 = agents[0]!;
+  const a1Pushes = (await row('a1'))!.pushes;
+  await a1.kill();
+  a1.start();
+  await cluster.explainFailure(waitFor(async () => {
+    const r = await row('a1');
+    return r !== undefined && r.online && r.state === 'SYNCED' && r.lastContactMs !== null && r.lastContactMs < 1000;
+  }, 'a1 back and SYNCED', 20000));
+  t.equal((await row('a1'))?.pushes, a1Pushes, 'nothing was sent again');
+
+  // -- controller failover without re-send ------------------------------------------------------------------
+  const before = await rows();
+  const victim = before.find((r) => r.id === 'a2')!.controller;
+  const moved = before.filter((r) => r.controller === victim).map((r) => r.id);
+  const leader = await cluster.waitForLeader();
+  const killedAt = new Date().toISOString();
+  await cluster.kill(victim);
+  const survivors = cluster.ids.filter((id) => id !== victim);
+  if (victim === leader) await cluster.waitForLeader(survivors);
+  const survivorMesh = new MeshClient({ endpoints: cluster.endpoints(survivors).split(','), timeoutMs: 5000 });
+  t.teardown(() => survivorMesh.close());
+  await cluster.explainFailure(waitFor(async () => {
+    const list = (await survivorMesh.listAgents().catch(() => null))?.agents ?? [];
+    return moved.every((id) => list.find((r) => r.id === id)?.controller !== victim && list.find((r) => r.id === id)?.online === true);
+  }, `the agents of ${victim} (${moved.join(', ')}) served elsewhere`, 20000));
+  const after = (await survivorMesh.listAgents()).agents;
+  for (const id of moved) {
+    t.equal(after.find((r) => r.id === id)?.pushes, before.find((r) => r.id === id)?.pushes, `${id}: no configuration re-sent`);
+  }
+  for (const s of survivors) {
+    const trail = await cluster.ctl(['audit', '-o', 'json'], cluster.endpoints([s]));
+    // (The restart of a1 above may show as an outage: a process start can take longer than its grace.)
+    const offline = trail.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { time: string; type: string; subject: string; to: string })
+      .filter((e) => e.time >= killedAt && e.type === 'agent.status' && e.to === 'offline');
+    t.same(offline, [], `${s}: no agent shown offline after ${victim} was killed`);
+  }
+
+  // -- list agents from every controller: the same story ------------------------------------------------------
+  await cluster.explainFailure(waitFor(async () => {
+    const views = await Promise.all(survivors.map((s) => survivorMesh.listAgentsOn(cluster.addresses.get(s)!).catch(() => null)));
+    const stable = views.map((v) => JSON.stringify(v?.agents.map((r) => ({ ...r, lastContactMs: 0, heartbeatTimeoutMs: 0 }))));
+    return views.every((v) => v !== null && !v.stale) && new Set(stable).size === 1;
+  }, 'every controller lists the same agents', 20000));
+  const listed = await cluster.ctl(['list', 'agents', '-o', 'json'], cluster.endpoints(survivors));
+  t.equal(listed.code, 0);
+  const first = (JSON.parse(listed.stdout) as Record<string, unknown>[])[0]!;
+  t.same(Object.keys(first), ['id', 'online', 'controller', 'state', 'sentVersion', 'ackedVersion', 'nackedVersion', 'lastError', 'pushes', 'resources', 'dependencies', 'hosts', 'lastContactMs', 'heartbeatTimeoutMs'], "the contract's fields, in order");
+});
+
+void t.test('the agent binary refuses a bad agent.yaml, a bad --controllers list and a missing --id, exit 2', async (t) => {
+  const dir = fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'agent-args-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const yaml = path.join(dir, 'agent.yaml');
+  fs.writeFileSync(yaml, 'protocols: [http]\nhosts:\n  - { name: web, spec: { protocol: http, ports: [70000] } }\n');
+  const bad = await AgentProc.run(['--controllers', '127.0.0.1:1', '--id', 'a1', '--config', yaml]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /agent\.yaml: hosts\[0\]\.spec: ports\[0\] must be a port number in \[1, 65535\], found 70000 \(line 3\)/);
+  const list = await AgentProc.run(['--controllers', 'nohost', '--id', 'a1']);
+  t.equal(list.code, 2);
+  t.match(list.stderr, /--controllers/);
+  const noId = await AgentProc.run(['--controllers', '127.0.0.1:1']);
+  t.equal(noId.code, 2);
+  t.match(noId.stderr, /missing --id/);
+  const out = await AgentProc.run(['--controllers', '127.0.0.1:1', '--id', 'a1', '--out', path.join(dir, 'no-such-dir', 'a1.json')]);
+  t.equal(out.code, 2);
+  t.match(out.stderr, /--out: expected a writable directory/);
+});
