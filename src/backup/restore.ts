@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeConfig } from '../config/index.js';
+import { osIdentitySource, type IdentitySource, type LocalIdentity } from '../identity/index.js';
 import { StateMachine } from '../statemachine/index.js';
 import { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
@@ -37,18 +38,30 @@ export class RestoreError extends Error {
 
 export interface RestoreReport {
   readonly header: SnapshotFileHeader;
+  /** The new cluster's id, and the restored node's incarnation in it. */
+  readonly clusterId: string;
+  readonly incarnation: string;
   readonly dataDir: string;
   readonly keys: number;
   /** The members of the snapshot, now forgotten: add them back with `ctl member add`. */
   readonly formerMembers: readonly string[];
 }
 
+/** Who the restored node is in the new cluster. */
+export interface NewIdentity {
+  readonly id: string;
+  readonly address: string;
+  readonly clusterId: string;
+  readonly incarnation: string;
+}
+
 /**
- * The state machine's snapshot with its membership replaced by `self` alone, a voter: the
- * restored node must not wait for votes from members of the old cluster. Everything else (keys,
- * settings, resources, revisions) stays exactly as it was.
+ * The state machine's snapshot with its membership replaced by `self` alone, a voter, under a
+ * new cluster id: the restored node must not wait for votes from members of the old cluster,
+ * and nothing of the old cluster (its data dirs, its agents) may take the new one for it.
+ * Everything else (keys, settings, resources, revisions) stays exactly as it was.
  */
-export function seatAlone(data: Uint8Array, self: { readonly id: string; readonly address: string }): { data: Uint8Array; former: string[]; keys: number } {
+export function seatAlone(data: Uint8Array, self: NewIdentity): { data: Uint8Array; former: string[]; keys: number } {
   const original = new StateMachine();
   original.restore(data); // validates every kind
   const former = original.members.list().map((m) => m.id);
@@ -66,8 +79,11 @@ export function seatAlone(data: Uint8Array, self: { readonly id: string; readonl
         statusTerm: 0,
         statusObservedAt: 0,
         autoPromote: false,
+        incarnation: self.incarnation,
       },
     ],
+    clusterId: self.clusterId,
+    removed: [],
     removedIds: [],
   };
   const body = { ...decoded, kinds: { ...decoded['kinds'], members } };
@@ -85,7 +101,7 @@ function isEmptyDir(dir: string): boolean {
   }
 }
 
-export async function restoreDataDir(file: string, config: NodeConfig): Promise<RestoreReport> {
+export async function restoreDataDir(file: string, config: NodeConfig, newId: IdentitySource = osIdentitySource): Promise<RestoreReport> {
   const dataDir = config.dataDir;
   if (!isEmptyDir(dataDir)) {
     throw new RestoreError('DATA_DIR_NOT_EMPTY', `refusing to restore into ${dataDir}: it is not empty; move it aside (or delete it) first`);
@@ -98,10 +114,20 @@ export async function restoreDataDir(file: string, config: NodeConfig): Promise<
   }
   let header: SnapshotFileHeader;
   let seated: ReturnType<typeof seatAlone>;
+  const self: NewIdentity = { id: config.self.id, address: config.self.address, clusterId: newId(), incarnation: newId() };
+  // The data dir's own record: it belongs to the new cluster, which records it as its member.
+  const identity: LocalIdentity = {
+    memberId: self.id,
+    incarnation: self.incarnation,
+    clusterId: self.clusterId,
+    origin: 'bootstrap',
+    recorded: true,
+    creationSeen: true,
+  };
   try {
     const decoded = decodeSnapshotFile(bytes, file);
     header = decoded.header;
-    seated = seatAlone(decoded.data, { id: config.self.id, address: config.self.address });
+    seated = seatAlone(decoded.data, self);
   } catch (err) {
     const reason = err instanceof SnapshotFileError ? err.message : `${file}: the snapshot's state is invalid: ${(err as Error).message}`;
     throw new RestoreError('SNAPSHOT_INVALID', `refusing to restore: ${reason}`, { cause: err });
@@ -115,6 +141,7 @@ export async function restoreDataDir(file: string, config: NodeConfig): Promise<
     try {
       const meta = { index: header.index, term: header.term, conf: { voters: [config.self.id], learners: [] } };
       await storage.save({ hardState: { term: header.term, vote: null, commit: header.index }, entries: [], snapshot: { meta, data: seated.data } }, true);
+      await storage.saveIdentity(identity);
     } finally {
       await storage.close();
     }
@@ -131,5 +158,12 @@ export async function restoreDataDir(file: string, config: NodeConfig): Promise<
     fs.rmSync(staging, { recursive: true, force: true });
     throw new RestoreError('WRITE_FAILED', `could not write ${dataDir}: ${(err as Error).message}`, { cause: err });
   }
-  return { header, dataDir, keys: seated.keys, formerMembers: seated.former.filter((id) => id !== config.self.id) };
+  return {
+    header,
+    clusterId: self.clusterId,
+    incarnation: self.incarnation,
+    dataDir,
+    keys: seated.keys,
+    formerMembers: seated.former.filter((id) => id !== config.self.id),
+  };
 }

@@ -40,7 +40,7 @@ export async function runRestore(argv: readonly string[]): Promise<void> {
     process.stdout.write(
       `restored ${r.dataDir} from ${opts.from}: index ${r.header.index}, revision ${r.header.revision}, ${r.keys} keys, ` +
         `taken by ${r.header.takenBy} of ${r.header.cluster} at ${r.header.createdAt}. ` +
-        `${opts.id} is the only member of a new cluster: start it with \`controller --config ${opts.config} --id ${opts.id}\`, ` +
+        `${opts.id} is the only member of a new cluster (id ${r.clusterId}): start it with \`controller --config ${opts.config} --id ${opts.id}\`, ` +
         `then add each other controller with \`ctl member add ID ADDRESS\` and start it with --join and an empty data dir.${others}\n`,
     );
   } catch (err) {

@@ -16,7 +16,9 @@ export type AuditEventType =
   | 'state.repaired'
   | 'agent.status'
   | 'agent.nack'
-  | 'agent.takeover';
+  | 'agent.takeover'
+  /** A peer message refused on identity grounds (src/identity), by this node or by the peer. */
+  | 'peer.refused';
 
 export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'member.status',
@@ -29,6 +31,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'agent.status',
   'agent.nack',
   'agent.takeover',
+  'peer.refused',
 ];
 
 export interface AuditEvent {

@@ -34,5 +34,6 @@ export function meteredConsensus(port: ConsensusPort, meter: ProposalMeter): Con
     waitForLeader: (timeoutMs) => port.waitForLeader(timeoutMs),
     transferLeadership: (to) => port.transferLeadership(to),
     handOffLeadership: () => port.handOffLeadership(),
+    commitStallMs: () => port.commitStallMs(),
   };
 }
