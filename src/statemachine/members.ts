@@ -302,6 +302,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     }
     const revision = ctx.bump();
     for (const { id, address } of command.members) {
+      this.forgetRemoval(id); // a member again, as after an add
       this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', revision), autoPromote: false, incarnation: '' });
     }
     return okResult(revision);

@@ -30,12 +30,14 @@ void t.test('operator tools against a 3-node cluster', async (t) => {
   const first = (await client.put('app/a', '1')).revision;
   await client.put('app/b', '2');
   await client.put('other', 'x');
-  await client.put('app/c', '3');
+  await client.put('app/c', Buffer.from([0xff, 0xfe]));
 
   await t.test('kv get --prefix reads a bounded range on the server', async (t) => {
     const text = await cluster.ctl(['kv', 'get', 'app/', '--prefix']);
     t.equal(text.code, 0, text.stderr);
     t.match(text.stdout, /^app\/a\n1\napp\/b\n2\napp\/c\n/);
+    const binary = JSON.parse((await cluster.ctl(['kv', 'get', 'app/c', '--prefix', '-o', 'json'])).stdout) as { kvs: Record<string, unknown>[] };
+    t.match(binary.kvs[0], { key: 'app/c', valueBase64: Buffer.from([0xff, 0xfe]).toString('base64') }, 'a value that is not UTF-8 comes as base64');
     const json = await cluster.ctl(['kv', 'get', 'app/', '--prefix', '-w', 'json', '--limit', '2']);
     t.equal(json.code, 0, json.stderr);
     const answer = JSON.parse(json.stdout) as { kvs: { key: string }[]; count: number; more: boolean };

@@ -73,3 +73,14 @@ void t.test('a snapshot whose removed ids name a member is refused', async (t) =
   const text = new TextDecoder().decode(sm.snapshot().subarray(1)).replace('"removedIds":[]', '"removedIds":["c1"]');
   t.throws(() => new StateMachine().restore(new TextEncoder().encode(String.fromCharCode(1) + text)), /removedIds" names "c1", which is a member/);
 });
+
+void t.test('a bootstrap into an emptied table makes its members members again, not removed ones', async (t) => {
+  const sm = cluster();
+  run(sm, { kind: 'members', op: 'remove', id: 'c1' });
+  t.equal(sm.members.wasRemovedId('c1'), true);
+  t.match(run(sm, { kind: 'members', op: 'bootstrap', members: [{ id: 'c1', address: 'h:1' }] }), { ok: true });
+  t.equal(sm.members.wasRemovedId('c1'), false);
+  const copy = new StateMachine();
+  copy.restore(sm.snapshot());
+  t.equal(copy.members.get('c1')?.id, 'c1', 'and the snapshot restores');
+});
