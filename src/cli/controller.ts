@@ -14,6 +14,7 @@ import { StartupRefusedError } from '../identity/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { VERSION } from '../node/version.js';
 import { runRestore } from './controller-restore.js';
+import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
 import { exitRemoved } from './removed-exit.js';
 import { ownCertificateProblem } from '../transport/index.js';
 
@@ -82,7 +83,8 @@ async function main(): Promise<void> {
     if (err instanceof StartupRefusedError) {
       logger.fatal({ code: err.code }, `refusing to start: ${err.message}`);
       process.stderr.write(`controller: refusing to start (${err.code}): ${err.message}\n`);
-      process.exit(err.exitCode);
+      // Removed from the cluster: stop for good, as a running member told so does (exit 10).
+      process.exit(err.code === 'REMOVED' ? REMOVED_EXIT_CODE : err.exitCode);
     }
     logger.fatal({ err }, 'controller failed to start');
     process.stderr.write(`controller: ${err instanceof Error ? err.message : String(err)}\n`);

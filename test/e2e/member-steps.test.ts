@@ -63,7 +63,7 @@ void t.test('add, promote and remove are safe to repeat; a removed member exits 
   t.equal(remove.code, 0, remove.stderr);
   t.match(remove.stdout, /^removed c4; stop it; it stops by itself \(exit 10\)/);
   t.equal(await exited, 10, 'the removed member exits with code 10');
-  t.match(cluster.dumpLogs('c4'), /was removed from the cluster: (it applied its own removal|c\d has applied its removal)/, 'and says why in its log');
+  t.match(cluster.dumpLogs('c4'), /was removed from the cluster: (it applied its own removal|c\d has applied its removal|c\d refused it as a removed member)/, 'and says why in its log');
   const removeAgain = await cluster.ctl(['member', 'remove', 'c4'], three);
   t.equal(removeAgain.code, 0, removeAgain.stderr);
   t.match(removeAgain.stdout, /^c4 was already removed; nothing changed/);
@@ -72,4 +72,25 @@ void t.test('add, promote and remove are safe to repeat; a removed member exits 
     const r = await cluster.ctl(argv, three);
     t.equal(r.code, 4, `${argv.join(' ')}: an id never present exits 4`);
   }
+});
+
+void t.test('a member removed while it was down, started again with its old data dir, exits 10 too', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const client = cluster.client(['c1', 'c2']);
+  t.teardown(() => client.close());
+  await client.put('k', 'v');
+  // The cluster records c3's data dir (its incarnation) before it goes down.
+  await cluster.explainFailure(
+    waitFor(async () => (JSON.parse((await cluster.ctl(['status', '-o', 'json'], cluster.endpoints(['c1']))).stdout) as { clusterId: string }).clusterId !== '', 'the cluster id', 20000),
+  );
+  await cluster.kill('c3', 'SIGTERM');
+  const remove = await cluster.ctl(['member', 'remove', 'c3'], cluster.endpoints(['c1', 'c2']));
+  t.equal(remove.code, 0, remove.stderr);
+  const c3 = cluster.start('c3');
+  const code = await new Promise<number | null>((resolve) => c3.once('exit', (c) => resolve(c)));
+  t.equal(code, 10, 'not restarted by the unit: exit 10');
+  t.match(cluster.dumpLogs('c3'), /refusing to start \(REMOVED\)|was removed from the cluster/);
 });
