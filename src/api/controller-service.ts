@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
 import type { ConsensusPort } from './consensus-port.js';
-import type { ControllersView } from './controller-rows.js';
+import { controllersViewWire, type ControllersView, type ControllersViewWire } from './controller-rows.js';
 import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
 import { kvOps } from './kv-ops.js';
 import { memberOps, type MemberResponseMsg } from './member-ops.js';
@@ -46,6 +46,8 @@ export interface ControllerServiceDeps {
   readonly commitStallLimitMs: number;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
+  /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
 }
 
 export type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
@@ -68,7 +70,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const { host, stateMachine: sm } = deps;
   const t = deps.defaultTimeoutMs;
   const onLeader = onLeaderOf(deps);
-  const kv = kvOps(host, deps.stateMachine, onLeader);
+  const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff);
   const config = configOps(deps.id, host, sm, onLeader);
   const members = memberOps(deps.id, host, sm, onLeader);
 
@@ -80,10 +82,11 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     ConfigGet: unary<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
     ConfigSet: unary<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 
-    ListControllers: unary<object, ControllersView>(async () => deps.listControllers(), t),
+    ListControllers: unary<object, ControllersViewWire>(async () => controllersViewWire(deps.listControllers()), t),
 
     Status: unary<object, object>(async () => {
       const st = host.status();
+      const view = deps.listControllers();
       return {
         id: st.id,
         term: st.term,
@@ -101,6 +104,8 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         clusterId: deps.clusterId() ?? '',
         commitStallMs: Math.floor(host.commitStallMs()),
         commitStalled: host.commitStallMs() >= deps.commitStallLimitMs,
+        stale: view.stale,
+        staleReason: view.staleReason,
       };
     }, t),
 

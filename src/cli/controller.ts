@@ -12,6 +12,7 @@ import pino from 'pino';
 import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
 import { StartupRefusedError } from '../identity/index.js';
 import { ControllerNode } from '../node/controller-node.js';
+import { listenProblem } from '../node/listen-check.js';
 import { VERSION } from '../node/version.js';
 import { runRestore } from './controller-restore.js';
 import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
@@ -65,6 +66,12 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     throw err;
+  }
+  // A port in use is one line, before anything is written to data_dir.
+  const busy = await listenProblem([['gRPC', config.self.listen], ...(config.self.metrics === null ? [] : [['metrics', config.self.metrics] as const])]);
+  if (busy !== null) {
+    process.stderr.write(`controller: ${busy}\n`);
+    process.exit(2);
   }
   const logger = pino({ level: config.logLevel, base: { node: config.self.id } });
   let node: ControllerNode;

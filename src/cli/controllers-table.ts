@@ -46,8 +46,8 @@ function cell(c: ControllerStatus, column: Column, answeredBy: string): string {
     case 'CLUSTER':
       return c.clusterState;
     case 'LAST-CONTACT':
-      // The answering node does not contact itself; elsewhere 0 means "never heard from".
-      return c.id === answeredBy ? '-' : c.online || c.lastContactMs > 0 ? formatDuration(c.lastContactMs) : 'never';
+      // The answering node does not contact itself; null: it never heard from the member.
+      return c.id === answeredBy ? '-' : c.lastContactMs === null ? 'never' : formatDuration(c.lastContactMs);
     case 'HB-TIMEOUT':
       return c.heartbeatTimeoutMs === 0 ? '-' : formatDuration(c.heartbeatTimeoutMs);
     case 'RTT-P50':
@@ -59,7 +59,7 @@ function cell(c: ControllerStatus, column: Column, answeredBy: string): string {
     case 'LAG':
       return formatNumber(c.lagEntries);
     case 'VERSION':
-      return c.version === '' ? '-' : c.version;
+      return c.version === null || c.version === '' ? '-' : c.version;
     default: {
       const never: never = column;
       return never;

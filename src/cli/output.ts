@@ -72,6 +72,8 @@ function statusJson(s: StatusJson): StatusJson {
     clusterId: s.clusterId,
     commitStallMs: s.commitStallMs,
     commitStalled: s.commitStalled,
+    stale: s.stale,
+    staleReason: s.staleReason,
   };
 }
 

@@ -26,8 +26,10 @@ import { osIdentitySource, type Duty } from '../identity/index.js';
 import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
-import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
-import { addedReason, confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
+import { auditEvent, type AuditEvent } from '../membership/audit.js';
+import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
+import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
+import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
@@ -47,6 +49,7 @@ import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
+import { cutOffReason } from '../api/quorum-guard.js';
 
 export interface ControllerNodeOptions {
   readonly config: NodeConfig;
@@ -77,11 +80,15 @@ export class ControllerNode {
     private readonly removal: RemovalWatch,
     private readonly identityTicker: NodeJS.Timeout,
     private readonly agents: AgentsLayer,
+    private readonly leadership: LeadershipLog,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
     const { config, logger } = opts;
     const self = config.self;
+    // When this node began to serve (set as Raft starts ticking): the quorum guard gives it an
+    // election timeout to hear its peers, and counts leaderless time from then at the earliest.
+    const serving = { since: Number.POSITIVE_INFINITY };
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
@@ -93,10 +100,16 @@ export class ControllerNode {
     const metrics = new Metrics(self.id, VERSION);
     const watches = watchApplies(sm, metrics);
 
-    const recordAudit = (e: AuditEvent): void => {
+    const recordAudit = (e: AuditEvent, marks?: Readonly<Record<string, string>>): void => {
       logger.info({ audit: e }, `audit ${e.type}`);
       metrics.onAudit(e);
-      audit.append(e).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+      audit.append(e, marks).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+    };
+    // Leadership events with their reason (election, transfer, shutdown hand-off), once each.
+    const leadership = new LeadershipLog(self.id, 2 * config.raft.electionTimeoutMs);
+    const noteTransfers = (m: Message, outgoing: boolean): void => {
+      if (m.type === 'TimeoutNow' && outgoing) leadership.timeoutNowSent(m.to, systemScheduler.now());
+      else if (m.type === 'Vote' && m.transfer) leadership.transferVote(m.from, m.term);
     };
 
     const knownAddress = (id: string): string | null =>
@@ -177,6 +190,7 @@ export class ControllerNode {
       identity: nodeIdentity,
       auth: peerAuth,
       onMessage: (m: Message) => {
+        noteTransfers(m, false);
         host?.noteMessageFrom(m.from);
         membership?.noteContact(m.from);
         host?.step(m);
@@ -204,6 +218,7 @@ export class ControllerNode {
       rng: seededRng(randomSeed()),
       logger,
       send: (msgs) => {
+        for (const m of msgs) noteTransfers(m, true);
         metrics.onSend(msgs);
         transport.send(msgs);
       },
@@ -215,23 +230,21 @@ export class ControllerNode {
         membership?.onLeaderChange(s.leader, term);
         health.setStatus('', s.leader !== null ? 'SERVING' : 'NOT_SERVING');
       },
-      onLeaderChanged: (from, to, term) => recordAudit(leaderChanged(Date.now(), self.id, from, to, term)),
-      onConfApplied: (change: ConfEntry) => {
+      onLeaderChanged: (_from, to, term) => {
+        const r = leadership.changed(to, term, systemScheduler.now(), Date.now(), audit.mark(LEADER_MARK));
+        if (r !== null) recordAudit(r.event, { [LEADER_MARK]: r.mark });
+      },
+      onConfApplied: (change: ConfEntry, conf) => {
         applyConfToTransport(change, transport, knownAddress, self.id);
-        if (change.type === 'promote') {
-          recordAudit(auditEvent(Date.now(), self.id, 'member.promoted', { subject: change.node, from: 'learner', to: 'voter', reason: 'caught up' }));
+        // sm.appliedIndex is the change's own index while it is being applied.
+        const r = confAuditEvent({ self: self.id, change, conf, index: sm.appliedIndex, recordedMark: audit.mark(CONF_MARK), wallClockMs: Date.now() });
+        if (r !== null) recordAudit(r.event, { [CONF_MARK]: r.mark });
+        if (change.type === 'promote' && sm.appliedIndex > Number(audit.mark(CONF_MARK) ?? 0)) {
+          recordAudit(auditEvent(Date.now(), self.id, 'member.promoted', { subject: change.node, from: 'learner', to: 'voter', reason: 'caught up' }), {
+            [CONF_MARK]: String(sm.appliedIndex),
+          });
         }
         removal.onConfApplied(change);
-        if (change.type === 'add-learner' || change.type === 'remove') {
-          recordAudit(
-            auditEvent(Date.now(), self.id, change.type === 'remove' ? 'member.removed' : 'member.added', {
-              subject: change.node,
-              from: null,
-              to: change.type === 'remove' ? null : decodeAddContext(change.context).address,
-              reason: change.type === 'remove' ? 'removed by operator' : addedReason(change.context),
-            }),
-          );
-        }
       },
       onApplied: () => {
         nodeIdentity.onApplied();
@@ -283,9 +296,10 @@ export class ControllerNode {
         },
         ping: (peer, payload, deadlineMs) => transport.ping(peer, payload, deadlineMs),
         audit: recordAudit,
+        auditMark: (key) => audit.mark(key),
         onRtt: (peer, ms) => metrics.observeRtt(peer, ms),
       },
-      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
+      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31), version: VERSION },
     );
     const membershipNode = membership;
     agents = new AgentsLayer({
@@ -342,6 +356,16 @@ export class ControllerNode {
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
         sessions,
+        cutOff: () =>
+          cutOffReason({
+            self: self.id,
+            electionTimeoutMs: config.raft.electionTimeoutMs,
+            startedAt: serving.since,
+            now: () => systemScheduler.now(),
+            staleReason: () => membershipNode.staleReason(),
+            leader: () => raftHost.softState().leader,
+            lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
+          }),
       }),
     );
     addOperatorService(server, {
@@ -384,6 +408,7 @@ export class ControllerNode {
       },
       onPromoted: () => undefined, // every member records member.promoted when it applies the change
     });
+    serving.since = systemScheduler.now();
     raftHost.start();
     membershipNode.start();
     promoter.start();
@@ -395,11 +420,12 @@ export class ControllerNode {
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
+    this.leadership.shutdownStarted();
     clearInterval(this.identityTicker);
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');

@@ -182,7 +182,7 @@ void t.test('an answer that breaks the message shape is an INTERNAL error that s
   stopAll(t, odd, client);
   const err = await rejection(client.listControllers());
   t.equal(err.code, 'INTERNAL');
-  t.match(err.message, /ControllerStatus: field "localState" must be one of online\|offline, found "sleepy"/);
+  t.match(err.message, /ControllerStatus: field "localState" must be one of online\|offline\|unknown, found "sleepy"/);
 });
 
 void t.test('member, leader and status calls send the documented requests', async (t) => {

@@ -12,7 +12,7 @@ import {
   renderStatus,
   staleWarning,
 } from '../../src/cli/output.js';
-import { threeControllers } from './fake-controller.js';
+import { threeControllers, wireController } from './fake-controller.js';
 
 const CONTRACT_ORDER = [
   'id',
@@ -29,6 +29,8 @@ const CONTRACT_ORDER = [
   'appliedIndex',
   'lagEntries',
   'version',
+  'answeredBy',
+  'stale',
 ];
 
 const controllers: readonly ControllerStatus[] = threeControllers().map(decodeController);
@@ -57,8 +59,16 @@ void t.test('json output is an array of objects with the contract fields in its 
     appliedIndex: 4411,
     lagEntries: 17,
     version: '0.1.0',
+    answeredBy: 'c1',
+    stale: false,
     role: 'follower',
   });
+});
+
+void t.test('a member nobody has heard from: unknown, never online, null contact time and version', async (t) => {
+  const row = decodeController(wireController('c4', 7104, { online: false, localState: 'unknown', clusterState: 'unknown', lastContactMs: 0, neverHeard: true, version: '' }));
+  const parsed = (JSON.parse(renderControllers({ ...view, controllers: [row] }, 'json')) as Record<string, unknown>[])[0];
+  t.match(parsed, { id: 'c4', online: false, localState: 'unknown', clusterState: 'unknown', lastContactMs: null, version: null, answeredBy: 'c1', stale: false });
 });
 
 void t.test('yaml output holds the same data as json', async (t) => {
@@ -202,6 +212,8 @@ void t.test('status renders as aligned lines or as json', async (t) => {
     clusterId: '00000000000000aa',
     commitStallMs: 0,
     commitStalled: false,
+    stale: false,
+    staleReason: '',
   };
   t.strictSame(JSON.parse(renderStatus(s, 'json')), s);
   const text = renderStatus(s, 'text');

@@ -114,7 +114,8 @@ export async function runCtl(argv: readonly string[], io: CtlIo): Promise<number
       if (message !== null) io.err(`ctl: ${message}`);
       return code;
     }
-    io.err(`ctl: ${oneLine(err instanceof Error ? err.message : String(err))}`);
+    const tls = await session.explainTls(err).catch(() => null);
+    io.err(`ctl: ${oneLine(tls ?? (err instanceof Error ? err.message : String(err)))}`);
     return ownExitCode(err) ?? exitCodeFor(err);
   } finally {
     session.close();
