@@ -78,8 +78,9 @@ void t.test('the role: leader, follower or learner, and candidate only for the a
 });
 
 void t.test('an answer without a role (an older server) takes it from the two flags', async (t) => {
-  const { role: _dropped, ...old } = view.controllers[2]!;
-  t.equal(decodeController({ ...old, role: '' }).role, 'learner');
+  const { role: _dropped, ...old } = view.controllers[1]!;
+  t.equal(decodeController({ ...old, voter: false }).role, 'learner', 'no role field at all');
+  t.equal(decodeController({ ...old, role: '' }).role, 'follower');
   t.equal(decodeController({ ...view.controllers[0]!, role: '' }).role, 'leader');
   t.throws(() => decodeController({ ...view.controllers[0]!, role: 'boss' }), /role/);
 });
