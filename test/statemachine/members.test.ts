@@ -50,6 +50,7 @@ void t.test('bootstrap makes every member an online voter, listed by id', async 
     statusReason: 'bootstrap',
     statusTerm: 0,
     statusObservedAt: 0,
+    autoPromote: false,
     incarnation: '',
   });
   t.equal(sm.members.get('c9'), null);
@@ -113,6 +114,7 @@ void t.test('setStatus records the decision and reports the transition', async (
     statusReason: 'heartbeat timeout 2230ms',
     statusTerm: 2,
     statusObservedAt: 1_700_000_000_002,
+    autoPromote: false,
     incarnation: '',
   });
   t.match(run(sm, setStatus('c9', 'offline', 2)), { ok: false, code: 'NOT_FOUND' });

@@ -68,7 +68,7 @@ void t.test('the snapshot lists records in key order, whatever the insertion ord
         ['m', '2', 3, 3, 1],
         ['z', '1', 2, 2, 1],
       ],
-      members: { clusterId: null, members: [{ id: 'c1' }, { id: 'c3' }], removed: [] },
+      members: { clusterId: null, members: [{ id: 'c1' }, { id: 'c3' }], removed: [], removedIds: [] },
     },
   });
 });
