@@ -5,7 +5,7 @@
  */
 import { SHOWN_STATUSES } from '../membership/types.js';
 import { Fields } from '../util/untrusted.js';
-import type { ControllersView, ControllerStatus } from './controller-rows.js';
+import { CONTROLLER_ROLES, type ControllerRole, type ControllersView, type ControllerStatus } from './controller-rows.js';
 import { ApiError } from './errors.js';
 
 export interface StatusJson {
@@ -50,6 +50,10 @@ export type KvJson =
 export interface MembersJson {
   readonly voters: readonly string[];
   readonly learners: readonly string[];
+  /** The change was already in effect; nothing was written. */
+  readonly unchanged: boolean;
+  /** What the operator should know or do next ('' when nothing). */
+  readonly detail: string;
 }
 
 export interface AuditEventJson {
@@ -97,7 +101,14 @@ function decodeRow(raw: unknown, view: { readonly answeredBy: string; readonly s
     // An older server says these once for the whole answer ('' and false in each row).
     answeredBy: (f.has('answeredBy') ? f.string('answeredBy') : '') || (view?.answeredBy ?? ''),
     stale: (f.has('stale') && f.boolean('stale')) || (view?.stale ?? false),
+    role: roleField(f),
   };
+}
+
+/** A server from before `role` sends ''; its role then follows from the two flags. */
+function roleField(f: Fields): ControllerRole {
+  if (!f.has('role') || f.string('role') === '') return f.boolean('leader') ? 'leader' : f.boolean('voter') ? 'follower' : 'learner';
+  return f.oneOf('role', CONTROLLER_ROLES);
 }
 
 export function decodeControllersView(raw: unknown): ControllersView {
@@ -149,7 +160,13 @@ export function decodeRevision(raw: unknown, message: 'PutResponse' | 'DeleteRes
 
 export function decodeMembers(raw: unknown): MembersJson {
   const f = answer(raw, 'MemberResponse');
-  return { voters: f.strings('voters'), learners: f.strings('learners') };
+  // Absent from servers that predate them: the change was made, nothing more to say.
+  return {
+    voters: f.strings('voters'),
+    learners: f.strings('learners'),
+    unchanged: f.has('unchanged') ? f.boolean('unchanged') : false,
+    detail: f.has('detail') ? f.string('detail') : '',
+  };
 }
 
 export function decodeLeaderTransfer(raw: unknown): { leader: string } {

@@ -24,7 +24,7 @@ import {
   type MembersJson,
   type StatusJson,
 } from './answers.js';
-import { streamAudit, type AuditOptions } from './audit-stream.js';
+import { streamAudit, type AuditOptions, type AuditStreamContext } from './audit-stream.js';
 import type { ControllersView } from './controller-rows.js';
 import { CLIENT_CHANNEL_OPTIONS, controllerMethod, type ControllerMethod } from './controller-proto.js';
 import { ApiError } from './errors.js';
@@ -183,13 +183,7 @@ export class ControllerClient {
    * only before the first event: after that a retry could deliver events twice.
    */
   async audit(opts: AuditOptions, onEvent: (e: AuditEventJson) => void): Promise<void> {
-    await this.failover.run((endpoint) =>
-      streamAudit(
-        { endpoint, channel: this.channel(endpoint), timeoutMs: this.timeoutMs, streams: this.streams, closed: () => this.closed },
-        opts,
-        onEvent,
-      ),
-    );
+    await this.failover.run((endpoint) => streamAudit(this.streamContext(endpoint), opts, onEvent));
   }
 
   /** A unary call of `method` (of any service on the endpoints) on the first endpoint that answers. */
@@ -200,6 +194,20 @@ export class ControllerClient {
   /** A unary call on exactly this endpoint (no failover). */
   callOn(endpoint: string, method: grpc.MethodDefinition<unknown, unknown>, request: object): Promise<unknown> {
     return onEndpoint(endpoint, () => this.unaryOf(endpoint, method, request));
+  }
+
+  /** Runs `attempt` on each endpoint in turn until one gives a final answer (failover.ts). */
+  onFirstAnswering<T>(attempt: (endpoint: string) => Promise<T>): Promise<T> {
+    return this.failover.run(attempt);
+  }
+
+  /** What a server stream on `endpoint` needs: its channel, and registration so close() ends it. */
+  streamContext(endpoint: string): AuditStreamContext {
+    return { endpoint, channel: this.channel(endpoint), timeoutMs: this.timeoutMs, streams: this.streams, closed: () => this.closed };
+  }
+
+  get endpoints(): readonly string[] {
+    return this.failover.endpoints;
   }
 
   /** Closes every channel and ends open streams. */

@@ -35,9 +35,15 @@ export interface ControllerStatus {
   readonly answeredBy: string;
   /** That controller heard from no quorum of voters within an election timeout. */
   readonly stale: boolean;
+  /** Added beside the contract's fields: leader, follower, candidate or learner. */
+  readonly role: ControllerRole;
 }
 
-/** The contract's field order of ControllerStatus (JSON output and table columns). */
+/** What a member is, as the answering node sees it (a pre-candidate counts as a candidate). */
+export const CONTROLLER_ROLES = ['leader', 'follower', 'candidate', 'learner'] as const;
+export type ControllerRole = (typeof CONTROLLER_ROLES)[number];
+
+/** ControllerStatus's field order in JSON: the contract's fields, then those added beside them. */
 export const CONTROLLER_FIELDS = [
   'id',
   'address',
@@ -55,6 +61,8 @@ export const CONTROLLER_FIELDS = [
   'version',
   'answeredBy',
   'stale',
+  // Fields added after the contract's, in the order they were added.
+  'role',
 ] as const satisfies readonly (keyof ControllerStatus)[];
 
 /** The answer to ListControllers. */
@@ -88,7 +96,7 @@ export function controllersViewWire(view: ControllersView): ControllersViewWire 
 export interface ControllerRowSources {
   readonly self: string;
   readonly version: string;
-  readonly raft: Pick<ConsensusStatus, 'leader' | 'commit' | 'conf'>;
+  readonly raft: Pick<ConsensusStatus, 'leader' | 'commit' | 'conf' | 'role'>;
   /** The members as committed, in the order rows are listed. */
   readonly members: readonly MemberRecord[];
   /** This node's applied index (exact, where the views' are as last reported). */
@@ -118,7 +126,16 @@ function controllerStatus(s: ControllerRowSources, m: MemberRecord, row: MemberR
     version: self ? s.version : (row?.version ?? null),
     answeredBy: s.self,
     stale: s.membership.stale,
+    role: roleOf(s, m.id),
   };
+}
+
+/** Only the answering node knows whether it is campaigning; others are followers or learners. */
+function roleOf(s: ControllerRowSources, id: string): ControllerRole {
+  if (s.raft.leader === id) return 'leader';
+  if (s.raft.conf.learners.includes(id)) return 'learner';
+  if (id === s.self && (s.raft.role === 'candidate' || s.raft.role === 'pre-candidate')) return 'candidate';
+  return 'follower';
 }
 
 /** A row per committed member, in the records' order. */

@@ -8,6 +8,7 @@
 import type { ConfEntry } from '../raft/index.js';
 import type { ConfState } from '../raft/types.js';
 import type { NodeId } from './types.js';
+import { decodeAddContext } from '../statemachine/add-context.js';
 import { auditEvent, type AuditEvent } from './audit.js';
 
 export const CONF_MARK = 'conf';
@@ -32,9 +33,14 @@ export function confAuditEvent(input: {
   const event = auditEvent(input.wallClockMs, self, removed ? 'member.removed' : 'member.added', {
     subject: change.node,
     from: null,
-    to: removed ? null : change.context,
+    // An add's context is its address, with the intent to promote when a plain `member add` made it.
+    to: removed ? null : decodeAddContext(change.context).address,
     // Autopilot's and recovery's removals carry their reason in the entry; the operator's carry none.
-    reason: removed ? change.context || 'removed by operator' : 'added as learner',
+    reason: removed
+      ? change.context || 'removed by operator'
+      : decodeAddContext(change.context).autoPromote
+        ? 'added as learner, to be promoted once caught up'
+        : 'added as learner',
   });
   return { event, mark: String(input.index) };
 }

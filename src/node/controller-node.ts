@@ -16,8 +16,9 @@ import type { AuditEventMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import type { ConfEntry, Message } from '../raft/index.js';
-import { StateMachine, encodeCommand } from '../statemachine/index.js';
+import { encodeCommand } from '../statemachine/index.js';
 import type { LevelRaftStorage } from '../storage/level-raft-storage.js';
+import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, mutualTlsCredentials, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
@@ -28,8 +29,8 @@ import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, type AuditEvent } from '../membership/audit.js';
 import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
 import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
+import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
-import { confEntryToMembersCommand } from './conf-members.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
@@ -37,7 +38,14 @@ import { prepareDataDir } from './startup.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
 import { AgentsLayer } from '../agents/agents-layer.js';
+import { meteredConsensus } from './metered-consensus.js';
+import { meteredStorage } from './metered-storage.js';
 import { Metrics } from './metrics.js';
+import { PromoterDriver, promoterSettings } from './promoter-driver.js';
+import { peerReportingRemoval } from './removal-probe.js';
+import { RemovalWatch } from './removal-watch.js';
+import { ObservedStateMachine } from './observed-state-machine.js';
+import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
@@ -52,6 +60,8 @@ export interface ControllerNodeOptions {
   readonly join: boolean;
   /** Called when the node can no longer keep its durability promises. */
   readonly onFatal: (err: Error) => void;
+  /** Called when this node learns it was removed from the cluster (it should exit with code 10). */
+  readonly onRemoved?: (reason: string) => void;
 }
 
 export class ControllerNode {
@@ -68,6 +78,8 @@ export class ControllerNode {
     private readonly metrics: Metrics,
     private readonly health: HealthImplementation,
     private readonly sessions: KvSessions,
+    private readonly promoter: PromoterDriver,
+    private readonly removal: RemovalWatch,
     private readonly identityTicker: NodeJS.Timeout,
     private readonly agents: AgentsLayer,
     private readonly leadership: LeadershipLog,
@@ -87,8 +99,9 @@ export class ControllerNode {
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
     const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
     const audit = await AuditStore.open(config.dataDir, config.auditRetention);
-    const sm = new StateMachine();
-    const metrics = new Metrics(self.id);
+    const sm = new ObservedStateMachine();
+    const metrics = new Metrics(self.id, VERSION);
+    const watches = watchApplies(sm, metrics);
 
     const recordAudit = (e: AuditEvent, marks?: Readonly<Record<string, string>>): void => {
       logger.info({ audit: e }, `audit ${e.type}`);
@@ -118,6 +131,29 @@ export class ControllerNode {
       logger,
     });
 
+    const removal = new RemovalWatch({
+      self: self.id,
+      isMember: () => {
+        const conf = host?.status().conf;
+        return conf !== undefined && (conf.voters.includes(self.id) || conf.learners.includes(self.id));
+      },
+      graceMs: 2 * config.raft.electionTimeoutMs,
+      leaderlessMs: () => {
+        if (host === null || host.softState().role === 'leader') return 0;
+        const at = host.lastLeaderContactAt();
+        return at === null ? Number.POSITIVE_INFINITY : performance.now() - at;
+      },
+      holdsUncommitted: () => host !== null && host.status().lastIndex > host.status().commit,
+      probeAfterMs: 3 * config.raft.electionTimeoutMs,
+      askPeers: () => {
+        const peers = new Map(config.nodes.map((n) => [n.id, n.address]));
+        for (const m of sm.members.list()) peers.set(m.id, m.address);
+        return peerReportingRemoval(self.id, [...peers].map(([id, address]) => ({ id, address })), creds.client, config.raft.electionTimeoutMs);
+      },
+      logger,
+      onRemoved: (reason) => opts.onRemoved?.(reason),
+    });
+
     // The host and the transport refer to each other; the transport is built first and
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
@@ -131,6 +167,8 @@ export class ControllerNode {
       logger,
       onRefusal: (direction, peer, code, details, report) => {
         metrics.onPeerRefusal(direction, code ?? 'OTHER', peer);
+        // A peer refusing this node's data dir as a removed member's: conclusive (exit 10).
+        if (direction === 'out' && code === 'REMOVED_MEMBER') removal.refusedAsRemoved(peer, details);
         if (!report) return;
         const [sender, receiver] = direction === 'in' ? [peer, self.id] : [self.id, peer];
         logger.warn({ peer, code, direction }, direction === 'in' ? `refused a message from ${peer}: ${details}` : `${peer} refused this node's message: ${details}`);
@@ -177,7 +215,7 @@ export class ControllerNode {
     host = new RaftHost({
       id: self.id,
       timing: config.raft,
-      storage,
+      storage: meteredStorage(storage, metrics),
       persisted,
       stateMachine: sm,
       confCommand: confEntryToMembersCommand,
@@ -206,6 +244,12 @@ export class ControllerNode {
         // sm.appliedIndex is the change's own index while it is being applied.
         const r = confAuditEvent({ self: self.id, change, conf, index: sm.appliedIndex, recordedMark: audit.mark(CONF_MARK), wallClockMs: Date.now() });
         if (r !== null) recordAudit(r.event, { [CONF_MARK]: r.mark });
+        if (change.type === 'promote' && sm.appliedIndex > Number(audit.mark(CONF_MARK) ?? 0)) {
+          recordAudit(auditEvent(Date.now(), self.id, 'member.promoted', { subject: change.node, from: 'learner', to: 'voter', reason: 'caught up' }), {
+            [CONF_MARK]: String(sm.appliedIndex),
+          });
+        }
+        removal.onConfApplied(change);
       },
       onApplied: () => {
         nodeIdentity.onApplied();
@@ -220,6 +264,8 @@ export class ControllerNode {
       onFatal: opts.onFatal,
     });
     const raftHost = host;
+    // What the client API proposes is counted; the membership layer's own proposals are not.
+    const apiPort = meteredConsensus(raftHost, metrics);
     nodeIdentity.bind({
       members: () => sm.members,
       raft: () => {
@@ -309,7 +355,7 @@ export class ControllerNode {
         id: self.id,
         clusterName: config.clusterName,
         version: VERSION,
-        host: raftHost,
+        host: apiPort,
         stateMachine: sm,
         addressOf: knownAddress,
         forwarder,
@@ -344,20 +390,51 @@ export class ControllerNode {
           }),
       }),
     );
+    addOperatorService(server, {
+      id: self.id,
+      clusterName: config.clusterName,
+      version: VERSION,
+      host: raftHost,
+      stateMachine: sm,
+      watches,
+      raftDbDir: raftDbPath(config.dataDir),
+      staleness: () => {
+        const view = membershipNode.listControllers();
+        return { stale: view.stale, reason: view.staleReason };
+      },
+      defaultTimeoutMs: 5000,
+    });
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(self.listen, creds.server, (err) => (err ? reject(new Error(`cannot listen on ${self.listen}: ${err.message}`)) : resolve())),
     );
     metrics.bindState(() => ({
       status: raftHost.status(),
       applied: sm.appliedIndex,
+      snapshotIndex: raftHost.snapshotIndex(),
       membership: membershipNode.listControllers(),
       commitStallMs: raftHost.commitStallMs(),
       commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
     }));
     if (self.metrics) await metrics.listen(self.metrics, config.tls?.metrics ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : null);
+    const promoter = new PromoterDriver({
+      logger,
+      intervalMs: Math.max(100, 2 * config.raft.heartbeatIntervalMs),
+      now: () => performance.now(),
+      isLeader: () => raftHost.softState().role === 'leader',
+      raft: () => raftHost.status(),
+      members: () => sm.members.list(),
+      settings: () => promoterSettings(sm.view(settingsKind)),
+      promote: async (id) => {
+        const result = await raftHost.proposeConfChange({ type: 'promote', node: id, context: '' }, 2 * config.raft.electionTimeoutMs);
+        if (!result.ok) throw new Error(result.message);
+      },
+      onPromoted: () => undefined, // every member records member.promoted when it applies the change
+    });
     serving.since = systemScheduler.now();
     raftHost.start();
     membershipNode.start();
+    promoter.start();
+    removal.start();
     agentsLayer.start();
     autopilot.start();
     // The leader's identity duties: draw the cluster id once, record each member's data dir.
@@ -366,7 +443,7 @@ export class ControllerNode {
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, identityTicker, agentsLayer, leadership, autopilot);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
@@ -378,6 +455,8 @@ export class ControllerNode {
     // Agents move to another controller now, while the cluster still answers their claims.
     this.agents.stop();
     this.membership.stop();
+    this.promoter.stop();
+    this.removal.stop();
     this.autopilot.stop();
     await this.host.stop();
     this.health.setStatus('', 'NOT_SERVING');
@@ -420,7 +499,7 @@ function applyConfToTransport(change: ConfEntry, transport: PeerTransport, addre
       }
       return;
     case 'add-learner':
-      if (change.node !== self) transport.setPeer(change.node, change.context);
+      if (change.node !== self) transport.setPeer(change.node, decodeAddContext(change.context).address);
       return;
     case 'promote':
       return;

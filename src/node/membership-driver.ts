@@ -255,7 +255,7 @@ interface SeenStatus {
   readonly status: MemberStatus;
   /** A leader has decided it (a record starts undecided: term 0). */
   readonly decided: boolean;
-  /** Orders the record's changes: the revision of its last change, and whether it was decided. */
+  /** Orders the record's changes: the Raft index of its last change, and whether it was decided. */
   readonly mark: string;
 }
 

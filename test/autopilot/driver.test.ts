@@ -90,6 +90,7 @@ function record(id: string, offlineSince: number | null): MemberRecord {
     statusTerm: 5,
     statusObservedAt: offlineSince ?? 0,
     incarnation: '',
+    autoPromote: false,
   };
 }
 

@@ -91,6 +91,7 @@ void t.test('exit 0: list controllers -o json prints exactly the contract array'
     'version',
     'answeredBy',
     'stale',
+    'role', // added beside the contract's fields
   ]);
   t.match(rows[2], { id: 'c3', online: false, localState: 'offline' });
 });

@@ -10,6 +10,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
 import { ControllerClient } from '../../api/client.js';
 import { MeshClient } from '../../api/mesh-client.js';
+import { OperatorClient } from '../../api/operator-client.js';
 import { ApiError, UsageError } from '../../api/errors.js';
 import { probeTls, type TlsSettings } from './tls-probe.js';
 import { parseDuration } from '../../config/duration.js';
@@ -178,6 +179,11 @@ export class Session {
       cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']),
       key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']),
     });
+  }
+
+  /** The Operator service's client, on the same channels as client(). */
+  operator(): OperatorClient {
+    return new OperatorClient(this.client());
   }
 
   /**
