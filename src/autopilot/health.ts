@@ -93,17 +93,29 @@ export interface HealthState {
 
 export const INITIAL_HEALTH_STATE: HealthState = { since: new Map() };
 
+/** How the leader last heard from a member: the part of the rule that is not about its log. */
+export type ContactObservation = Pick<MemberObservation, 'online' | 'lastContactAt' | 'term'>;
+
+/**
+ * The offline, silent and term problems of a member other than the leader. The promoter
+ * (promoter.ts) judges learners by these, with its own rule for how far behind one may be.
+ */
+export function contactProblems(m: ContactObservation, at: { readonly now: number; readonly leaderTerm: number; readonly lastContactThresholdMs: number }): HealthProblem[] {
+  const problems: HealthProblem[] = [];
+  if (!m.online) problems.push({ kind: 'offline' });
+  const lastContactMs = m.lastContactAt === null ? null : Math.max(0, at.now - m.lastContactAt);
+  if (lastContactMs === null || lastContactMs > at.lastContactThresholdMs) {
+    problems.push({ kind: 'silent', lastContactMs, thresholdMs: at.lastContactThresholdMs });
+  }
+  if (m.term !== at.leaderTerm) problems.push({ kind: 'term', term: m.term, leaderTerm: at.leaderTerm });
+  return problems;
+}
+
 /** What is wrong with one member in the leader's view; empty when it is healthy. */
 export function memberProblems(m: MemberObservation, input: HealthInput): HealthProblem[] {
   if (m.id === input.leader.id) return [];
   const { settings, leader, now } = input;
-  const problems: HealthProblem[] = [];
-  if (!m.online) problems.push({ kind: 'offline' });
-  const lastContactMs = m.lastContactAt === null ? null : Math.max(0, now - m.lastContactAt);
-  if (lastContactMs === null || lastContactMs > settings.lastContactThresholdMs) {
-    problems.push({ kind: 'silent', lastContactMs, thresholdMs: settings.lastContactThresholdMs });
-  }
-  if (m.term !== leader.term) problems.push({ kind: 'term', term: m.term, leaderTerm: leader.term });
+  const problems = contactProblems(m, { now, leaderTerm: leader.term, lastContactThresholdMs: settings.lastContactThresholdMs });
   const entries = Math.max(0, leader.lastIndex - m.match);
   if (entries > settings.maxTrailingLogs) problems.push({ kind: 'behind', entries, maxTrailingLogs: settings.maxTrailingLogs });
   return problems;

@@ -419,10 +419,12 @@ export class ControllerNode {
     const promoter = new PromoterDriver({
       logger,
       intervalMs: Math.max(100, 2 * config.raft.heartbeatIntervalMs),
-      now: () => performance.now(),
+      now: () => systemScheduler.now(), // the clock of the peer contacts
       isLeader: () => raftHost.softState().role === 'leader',
       raft: () => raftHost.status(),
       members: () => sm.members.list(),
+      online: () => new Set(membershipNode.listControllers().rows.filter((r) => r.online).map((r) => r.id)),
+      contact: (id) => contacts.get(id),
       settings: () => promoterSettings(sm.view(settingsKind)),
       promote: async (id) => {
         const result = await raftHost.proposeConfChange({ type: 'promote', node: id, context: '' }, 2 * config.raft.electionTimeoutMs);
