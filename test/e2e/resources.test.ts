@@ -119,5 +119,18 @@ void t.test('ctl resources with mutual TLS between the members', async (t) => {
     () => null,
     (err: unknown) => err,
   );
-  t.match(String(refused), /PERMISSION_DENIED/, `an operator certificate claiming to be c1 is refused: ${String(refused)}`);
+  t.match(String(refused), /PERMISSION_DENIED: NOT_A_PEER/, `an operator certificate claiming to be c1 is refused: ${String(refused)}`);
+  // A member's peer certificate speaks for that member only: c3's cannot ask as c1.
+  const impostor = new ResourcesPeerClient({
+    self: 'c1',
+    clusterName: 'e2e',
+    credentials: channelCredentials({ ca: nodeFiles.ca, cert: path.join(dir, 'c3.crt'), key: path.join(dir, 'c3.key') }),
+    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '' }),
+  });
+  t.teardown(() => impostor.close());
+  const wrongPeer = await impostor.describe({ id: 'c2', address: cluster.addresses.get('c2')! }, true, 5000).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  t.match(String(wrongPeer), /PERMISSION_DENIED: WRONG_PEER: the caller's peer certificate is member c3's, but the message claims to come from "c1"/, `c3's certificate claiming to be c1 is refused: ${String(wrongPeer)}`);
 });
