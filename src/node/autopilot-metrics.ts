@@ -47,7 +47,7 @@ export class AutopilotMetrics {
     };
     member('autopilot_member_healthy', '1 when the leader judges the member healthy.', (m) => (m.healthy ? 1 : 0));
     member('autopilot_member_last_contact_seconds', 'Since the leader last heard from the member.', (m) => (m.lastContactMs === null ? null : m.lastContactMs / 1000));
-    member('autopilot_member_lag_entries', "Entries the member's log is behind the leader's.", (m) => m.lagEntries);
+    member('autopilot_member_trailing_entries', "Entries the member's log is behind the leader's.", (m) => m.lagEntries);
     member('autopilot_member_term', 'The term the member last spoke in.', (m) => m.term);
     member('autopilot_member_stable_since_timestamp_seconds', "Since when the member's health has had its current value (unix time).", (m) => m.stableSince / 1000);
     this.removals = new client.Counter({ name: 'autopilot_dead_members_removed_total', help: 'Voters removed by dead-member cleanup on this leader.', registers });
