@@ -10,7 +10,7 @@ import { ResourcesPeerClient } from '../../src/resources/peer-client.js';
 import { memberResourcesHandlers } from '../../src/resources/peer-service.js';
 import type { MachineReading } from '../../src/resources/types.js';
 import { describeMethod, memberResourcesDefinition, toWire } from '../../src/resources/wire.js';
-import { basicIdentity, plaintextPeerAuth } from '../../src/transport/index.js';
+import { basicIdentity, plaintextPeerAuth, type PeerAuth } from '../../src/transport/index.js';
 import { strictRequests } from '../../src/transport/strict-decode.js';
 
 const READING: MachineReading = {
@@ -72,6 +72,39 @@ void t.test('a member answers its figures to a member of its cluster, live only 
   t.strictSame(refused, ['c9 UNKNOWN_MEMBER', 'c1 CLUSTER_NAME'], 'refusals reported like those of every peer RPC');
   const misdirected = await failure(c.describe({ id: 'c3', address }, true, 1000));
   t.match(misdirected.message, /INVALID_ARGUMENT: misdirected/);
+});
+
+void t.test("the caller's certificate must be the peer certificate of the member it claims to be", async (t) => {
+  // A stand-in for certificatePeerAuth (tested with real certificates in test/e2e/resources.test.ts):
+  // this connection's certificate is c3's peer certificate.
+  const claims: string[] = [];
+  const auth: PeerAuth = {
+    check: (_call, claimed) => {
+      claims.push(claimed);
+      return claimed === 'c3' ? null : { code: 'WRONG_PEER', reason: `the caller's peer certificate is member c3's, but the message claims to come from ${JSON.stringify(claimed)}` };
+    },
+    checkAnyPeer: () => null,
+  };
+  let reads = 0;
+  const refused: string[] = [];
+  const address = await serve(
+    t,
+    memberResourcesHandlers({
+      self: 'c2',
+      auth,
+      identity: { ...basicIdentity('c2', 'test', (id) => id === 'c1' || id === 'c3'), onRefused: (peer, r) => void refused.push(`${peer} ${r.code}`) },
+      read: async () => {
+        reads += 1;
+        return READING;
+      },
+    }),
+  );
+  const impostor = await failure(client(t, 'c1').describe({ id: 'c2', address }, true, 1000));
+  t.match(impostor.message, /PERMISSION_DENIED: WRONG_PEER: the caller's peer certificate is member c3's, but the message claims to come from "c1"/);
+  t.equal(reads, 0, 'nothing is read for a caller that is not who it claims to be');
+  t.strictSame(await client(t, 'c3').describe({ id: 'c2', address }, true, 1000), READING, 'the member the certificate names is answered');
+  t.strictSame(claims, ['c1', 'c3'], 'the claimed sender is what the certificate is checked against');
+  t.strictSame(refused, ['c1 WRONG_PEER'], 'the refusal is reported like those of every peer RPC');
 });
 
 void t.test('a silent member is given up on at the deadline', async (t) => {
