@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Refusal } from '../identity/index.js';
 import type { AuthenticatedCall } from '../transport/peer-auth.js';
-import { unary } from './controller-service.js';
+import { unaryHandler as unary } from './unary-handler.js';
 import type { ApplyRequestMsg, DeleteResourceRequestMsg, GetResourcesRequestMsg, MeshOps, ReportAgentsRequestMsg } from './mesh-ops.js';
 
 export interface AgentList {
