@@ -23,15 +23,12 @@ import {
   RESOURCE_NAME_PATTERN,
   parseLabels,
   parseServiceSpec,
+  type HostedService,
   type Labels,
   type ServiceSpec,
 } from '../statemachine/index.js';
 
-export interface HostedService {
-  readonly name: string;
-  readonly spec: ServiceSpec;
-  readonly labels: Labels;
-}
+export type { HostedService };
 
 export interface AgentYaml {
   readonly protocols: readonly string[];

@@ -4,7 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { unary } from './controller-service.js';
-import type { ApplyRequestMsg, DeleteResourceRequestMsg, GetResourcesRequestMsg, MeshOps, ReportAgentsRequestMsg } from './mesh-ops.js';
+import type { ApplyRequestMsg, DeleteResourceRequestMsg, GetResourcesRequestMsg, MeshOps, ReportAgentsRequestMsg, ReportMeshRequestMsg } from './mesh-ops.js';
 
 export interface AgentList {
   /** Contract rows (or, local only, the live rows of this controller's agents). */
@@ -27,6 +27,7 @@ export function meshService(deps: MeshServiceDeps): grpc.UntypedServiceImplement
     GetResources: unary<GetResourcesRequestMsg, object>((req, deadline) => deps.ops.get(req, deadline), t),
     DeleteResource: unary<DeleteResourceRequestMsg, object>((req, deadline) => deps.ops.delete(req, deadline), t),
     ReportAgents: unary<ReportAgentsRequestMsg, object>((req, deadline) => deps.ops.report(req, deadline), t),
+    ReportMesh: unary<ReportMeshRequestMsg, object>((req, deadline) => deps.ops.reportMesh(req, deadline), t),
     ListAgents: unary<{ localOnly: boolean }, object>(async (req, deadline) => {
       const list = await deps.listAgents(req.localOnly, deadline);
       return { agents: Buffer.from(JSON.stringify(list.agents)), answeredBy: deps.self, stale: list.stale, staleReason: list.staleReason };

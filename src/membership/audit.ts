@@ -14,7 +14,14 @@ export type AuditEventType =
   | 'state.repaired'
   | 'agent.status'
   | 'agent.nack'
-  | 'agent.takeover';
+  | 'agent.takeover'
+  | 'agent.dependency.added'
+  | 'agent.dependency.expiring'
+  | 'agent.dependency.expired'
+  | 'agent.dependency.removed'
+  | 'service.vip.assigned'
+  | 'service.vip.released'
+  | 'service.publish.refused';
 
 export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'member.status',
@@ -26,6 +33,13 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'agent.status',
   'agent.nack',
   'agent.takeover',
+  'agent.dependency.added',
+  'agent.dependency.expiring',
+  'agent.dependency.expired',
+  'agent.dependency.removed',
+  'service.vip.assigned',
+  'service.vip.released',
+  'service.publish.refused',
 ];
 
 export interface AuditEvent {
