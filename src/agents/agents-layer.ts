@@ -215,6 +215,7 @@ export class AgentsLayer {
       graceMs: (timeoutMs) => departureGraceMs(timeoutMs, pingMs) + this.deps.electionTimeoutMs,
       live: byId,
       answered,
+      declaration: (id) => sm.view(meshKind).declaration(id),
     });
     return { agents: rows, stale: view.stale, staleReason: view.staleReason };
   }
