@@ -593,8 +593,6 @@ export class AgentHub {
     }
     for (const s of this.streams.values()) {
       if (s.phase !== 'active' && s.phase !== 'waiting') continue;
-      // What the agent publishes stays in the log (a deleted service it hosts comes back).
-      if (s.confirmed) this.maybePublish(s, now, out);
       if (s.confirmed || now - s.claimedAt < this.opts.stateSyncIntervalMs) continue;
       const hello = s.hello!;
       const rec = agents.get(hello.agentId);

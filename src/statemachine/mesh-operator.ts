@@ -79,6 +79,7 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
           state.transitions.add({ type: 'vip.assigned', service: r.name, vip, range: range.text, by: 'apply' });
         }
         state.writeService(r.name, r.spec, r.labels, statusOf(vip, status.endpoints ?? []), revision);
+        state.published.delete(r.name);
         break;
       }
       case 'route':

@@ -9,10 +9,12 @@
  * - missing: created with the agent's spec and labels and a new VIP (refused when the range is
  *   exhausted);
  * - same spec and labels: the agent joins its endpoints (nothing, if it is one already);
- * - another spec or labels: the agent may change it only when no other agent publishes it (it is
- *   the service's only endpoint, or it has none: an operator's service); otherwise the publish
- *   is refused for that service (the first publisher's spec stands; audited). Last writer wins
- *   would let two agents with different specs rewrite the service on every reconnect.
+ * - another spec or labels: the agent may change it only when no other agent publishes it and its
+ *   spec came from a publish (an agent restarted with a new agent.yaml); otherwise the publish is
+ *   refused for that service, audited, and the service stays as it is: the first publisher's
+ *   spec stands against a second agent's, an operator's (`ctl apply`) against any agent's. Last
+ *   writer wins would let two agents, or an agent and an operator, rewrite the service on every
+ *   reconnect. An agent that was an endpoint stays one.
  * Status (VIP, endpoints) is the cluster's: a publish never writes it beyond the agent's own
  * endpoint. Services the agent published before and no longer lists lose its endpoint (they
  * stay: a VIP is kept for the service's life; an operator deletes services).
@@ -51,6 +53,8 @@ export interface PublishState {
   declaration(agent: string): AgentDeclarationView | null;
   /** Services `agent` is an endpoint of. */
   endpointServices(agent: string): Iterable<string>;
+  /** Whether the service's spec and labels were last written by an operator's apply (not a publish). */
+  operatorSpec(name: string): boolean;
   /** The session of the agent's committed claim (agents kind); null: none. */
   claimedSession(agent: string): string | null;
   /** Free virtual IPs in the range in force. */
@@ -83,6 +87,7 @@ export function planPublish(entry: PublishEntry, state: PublishState): PublishPl
       const shown = others.slice(0, 5).map((a) => JSON.stringify(a)).join(', ') + (others.length > 5 ? ` and ${others.length - 5} more` : '');
       return { type: 'refuse', name: host.name, reason: `published by ${shown} with another spec or labels; the first publisher's stands` };
     }
+    if (state.operatorSpec(host.name)) return { type: 'refuse', name: host.name, reason: "applied by an operator with another spec or labels; the operator's stands (ctl apply changes it)" };
     return full ? { type: 'refuse', name: host.name, reason: `service already lists ${MAX_ENDPOINTS} endpoints` } : { type: 'configure', host, join: !member };
   });
   const hosted = new Set(entry.hosts.map((h) => h.name));

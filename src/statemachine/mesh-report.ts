@@ -67,6 +67,7 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
     service: (name) => state.services.get(name) ?? null,
     declaration: (agent) => state.declarations.get(agent),
     endpointServices: (agent) => state.endpointsOf(agent).keys(),
+    operatorSpec: (name) => !state.published.has(name),
     claimedSession: (agent) => agents.get(agent)?.session ?? null,
     freeVips: () => state.allocator.free(range),
     roomForRecord: () => state.declarations.size < MAX_AGENT_RECORDS,
@@ -89,12 +90,14 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
         const vip = state.allocator.allocate(range, h.host.name)!;
         state.transitions.add({ type: 'vip.assigned', service: h.host.name, vip, range: range.text, by });
         state.writeService(h.host.name, h.host.spec, h.host.labels, statusOf(vip, [{ agent: e.agent, healthy }]), rev());
+        state.published.add(h.host.name);
         break;
       }
       case 'configure': {
         const svc = state.services.get(h.host.name)!;
         const status = h.join ? MeshState.withEndpoint(svc.status, e.agent, healthy) : svc.status;
         state.writeService(h.host.name, h.host.spec, h.host.labels, status, rev());
+        state.published.add(h.host.name);
         break;
       }
       case 'join': {

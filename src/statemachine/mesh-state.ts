@@ -47,6 +47,8 @@ export class MeshState {
   readonly declarations = new DeclarationBook();
   readonly allocator = new VipAllocator();
   readonly transitions = new TransitionLog<MeshTransition>(MESH_TRANSITION_LOG_SIZE);
+  /** Services whose spec and labels came from an agent's publish (the others' from an operator's apply). */
+  readonly published = new Set<string>();
   /** Derived: service name -> the routes naming it. */
   private readonly referrers = new Map<string, Set<string>>();
   /** Derived: agent -> service -> the endpoint's health. */
@@ -146,6 +148,7 @@ export class MeshState {
     this.declarations.touchService(name, revision);
     this.unindexEndpoints(svc);
     this.services.delete(name);
+    this.published.delete(name);
     if (svc.status.vip !== undefined) {
       this.allocator.release(svc.status.vip, this.clock);
       this.transitions.add({ type: 'vip.released', service: name, vip: svc.status.vip });

@@ -56,6 +56,8 @@ export interface MeshView {
   endpointsOf(agent: string): ReadonlyMap<string, boolean>;
   /** Agents that are an endpoint of some service, sorted. */
   endpointAgents(): readonly string[];
+  /** Whether the service's spec and labels came from an agent's publish (not an operator's apply). */
+  publishedSpec(name: string): boolean;
   /** When (log time) some observed dependency next turns expiring or expired; null: none will. */
   nextExpiryAt(ttlMs: number): number | null;
   /** Free VIPs in `range` at log time `now`. */
@@ -65,7 +67,7 @@ export interface MeshView {
   readonly transitionSeq: number;
 }
 
-const SNAPSHOT_FIELDS = new Set(['lastChange', 'resources', 'clock', 'allocator', 'agents', 'transitionSeq']);
+const SNAPSHOT_FIELDS = new Set(['lastChange', 'resources', 'published', 'clock', 'allocator', 'agents', 'transitionSeq']);
 
 export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView {
   private state = new MeshState();
@@ -122,6 +124,10 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
     return this.state.endpointAgents();
   }
 
+  publishedSpec(name: string): boolean {
+    return this.state.published.has(name);
+  }
+
   nextExpiryAt(ttlMs: number): number | null {
     return this.state.declarations.nextExpiryAt(ttlMs);
   }
@@ -155,6 +161,7 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
     return {
       lastChange: s.lastChange,
       resources: s.list().map(resourceJson),
+      published: [...s.published].sort(),
       clock: s.clock,
       allocator: s.allocator.snapshot(),
       agents: s.declarations.snapshot(),
@@ -184,6 +191,10 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
       for (const s of [r.spec.from, r.spec.to]) if (!state.services.has(s)) f.fail(`route ${JSON.stringify(r.name)} names service ${JSON.stringify(s)}, which is not in the snapshot`);
     }
     state.lastChange = last;
+    for (const name of f.has('published') ? f.strings('published') : []) {
+      if (!state.services.has(name)) f.fail(`published: service ${JSON.stringify(name.slice(0, 80))} is not in the snapshot`);
+      state.published.add(name);
+    }
     state.clock = f.optionalInt('clock', { min: 0 }) ?? 0;
     if (f.has('allocator')) {
       const a: Fields = Fields.of(f.raw['allocator'], 'mesh: allocator', makeError).only(new Set(['range', 'cursor', 'quarantine']));

@@ -63,7 +63,7 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   t.equal(config.version, v1, 'GET /config: the configuration in force');
   const hit = await fetch(`http://${admin}/resolve/web`);
   t.equal(hit.status, 200);
-  t.same(await hit.json(), { name: 'web', vip: null }, 'a known service (VIPs come with issue 14)');
+  t.match(await hit.json(), { name: 'web', vip: /^241\.0\.0\.\d+$/ }, 'a known service: its VIP');
   const miss = await fetch(`http://${admin}/resolve/unknown`);
   t.equal(miss.status, 202);
   t.same(await miss.json(), { name: 'unknown', via: 'fallback' });

@@ -246,3 +246,19 @@ void t.test('declarations, observed ages, the allocator and log time survive a s
   run(sm, apply(T0 + 8, service('n')));
   t.equal(svcOf(copy, 'n')?.status.vip, svcOf(sm, 'n')?.status.vip, 'the cursor too');
 });
+
+void t.test("an operator's spec stands against a publish; an agent with the same spec joins it", async (t) => {
+  const sm = withAgents('a1', 'a2');
+  run(sm, report(T0, { publish: [publishOf('a1', 'a1-s1', [host('web', 'http', [8080])])] }));
+  run(sm, apply(T0, service('web', 'http', [80])));
+  const web = svcOf(sm, 'web');
+  t.match(web, { spec: { ports: [80] }, status: { endpoints: [{ agent: 'a1' }] } }, 'the operator changed it; a1 stays an endpoint');
+  run(sm, claim('a1', 'a1-s2', 2));
+  const again = run(sm, report(T0, { publish: [publishOf('a1', 'a1-s2', [host('web', 'http', [8080])])] }));
+  t.equal(outcome(again).refused, 1, 'a reconnect with the old spec does not undo the operator');
+  t.equal(svcOf(sm, 'web'), web);
+  t.match(sm.view(meshKind).transitionsSince(0).items.at(-1), { type: 'publish.refused', reason: /applied by an operator with another spec or labels/ });
+  run(sm, apply(T0, service('api', 'http', [80])));
+  run(sm, report(T0, { publish: [publishOf('a2', 'a2-s1', [host('api', 'http', [80])])] }));
+  t.same(svcOf(sm, 'api')?.status.endpoints, [{ agent: 'a2', healthy: true }], 'an operator\'s service with the same spec: joined');
+});
