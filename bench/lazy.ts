@@ -9,10 +9,13 @@
  *   when lazy;
  * - the time from a /resolve miss (AgentRunner.resolve, as GET /resolve/NAME runs it) to the
  *   agent's ACK of the configuration holding the new dependency, p50/p99/max;
- * - the controllers' RSS with the agents connected, not lazy and lazy.
+ * - the controllers' RSS with the agents connected, not lazy and lazy, and the agents' own heap
+ *   (in this process, after a full GC, per agent): the sidecar memory lazyxds reports.
  *
  * The agents run in this process (src/agent/swarm.ts), each a real AgentSync stream.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { MeshClient } from '../src/api/mesh-client.js';
 import { Swarm } from '../src/agent/swarm.js';
 import { DEFAULT_AGENT_YAML } from '../src/agent/agent-yaml.js';
@@ -49,6 +52,21 @@ export interface LazyResult {
   readonly resolveMaxMs: number;
   readonly rssMBFull: number;
   readonly rssMBLazy: number;
+  /** Heap of the agents (streams and configurations), KB per agent. */
+  readonly agentKBFull: number;
+  readonly agentKBLazy: number;
+}
+
+/** A full GC, so heap figures count what is live. */
+function collect(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
+function heapMB(): number {
+  collect();
+  collect();
+  return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -68,99 +86,112 @@ function dependenciesOf(i: number, cfg: LazyBenchConfig): string[] {
   return Array.from({ length: cfg.dependencies }, (_, k) => name(i * cfg.dependencies + k, cfg.services)).sort();
 }
 
-export async function oursLazy(c: OursCluster, cfg: LazyBenchConfig): Promise<LazyResult> {
+/** What one phase (agents not lazy, or lazy) measures on its own fresh cluster. */
+interface Phase {
+  readonly resources: number;
+  readonly bytes: number;
+  readonly pushed: number;
+  readonly rss: readonly number[];
+  readonly agentKB: number;
+}
+
+const CHANGED = 7;
+
+/**
+ * One phase on a fresh cluster (so the controllers' RSS of one phase is not the high-water mark
+ * of the other): the mesh, 200 agents, one service change; lazy agents also time /resolve misses.
+ */
+async function phase(c: OursCluster, lazyAgents: boolean, cfg: LazyBenchConfig, samples: number[]): Promise<Phase> {
   const endpoints = c.cluster.ids.map((id) => c.cluster.addresses.get(id)!);
   const mesh = new MeshClient({ endpoints, timeoutMs: 20_000 });
-  const swarms: Swarm[] = [];
+  const heapBefore = heapMB();
+  const swarm = new Swarm({
+    count: cfg.agents,
+    controllers: endpoints,
+    prefix: lazyAgents ? 'lazy-' : 'full-',
+    seed: 14,
+    ...(lazyAgents ? { yamlFor: (i: number) => ({ ...DEFAULT_AGENT_YAML, lazy: true, dependencies: dependenciesOf(i, cfg) }) } : {}),
+  });
+  const tag = lazyAgents ? 'lazy' : 'not lazy';
   try {
-    cfg.log(`lazy: ${cfg.services} services and ${cfg.services} routes in one apply...`);
+    cfg.log(`lazy (${tag}): ${cfg.services} services and ${cfg.services} routes in one apply, ${cfg.agents} agents...`);
     const { revision } = await mesh.apply(syntheticMesh(cfg.services));
-
-    // -- not lazy: the whole mesh to every agent ----------------------------------------------------
-    const full = new Swarm({ count: cfg.agents, controllers: endpoints, prefix: 'full-', seed: 14 });
-    swarms.push(full);
-    full.start();
-    await full.waitForVersion(revision, 120_000);
+    swarm.start();
+    // Lazy: its services and a route between each consecutive pair of them.
+    const expected = lazyAgents ? 2 * cfg.dependencies - 1 : 2 * cfg.services;
+    await swarm.waitUntil(() => swarm.agents.every((a) => (a.config.version ?? -1) >= (lazyAgents ? 0 : revision) && a.config.size === expected), `every agent holding its ${expected} resources`, 120_000);
     await sleep(2000);
-    const rssFull = c.rssMB();
-    const resourcesFull = mean(full.agents.map((a) => a.config.size));
-    const bytesFull = full.pushBytes / cfg.agents;
-    const changed = name(7, cfg.services);
-    const fullBefore = [...full.pushesOf];
-    const v2 = (await mesh.apply([{ kind: 'service', name: changed, spec: { protocol: 'http', ports: [17_007] }, labels: { team: 't7' } }])).revision;
-    await full.waitForVersion(v2, 60_000);
-    await sleep(1000);
-    const pushedFull = full.pushesOf.filter((p, i) => p > fullBefore[i]!).length;
-    cfg.log(`lazy: not lazy: ${round(resourcesFull, 1)} resources and ${Math.round(bytesFull)} bytes per agent; one change pushed to ${pushedFull} agents; controllers' RSS ${rssFull.map(Math.round).join(', ')} MB`);
-    await full.stop();
-    swarms.pop();
-    await sleep(2000);
-
-    // -- lazy: each agent its 5 services and the routes between them -----------------------------------
-    const lazy = new Swarm({
-      count: cfg.agents,
-      controllers: endpoints,
-      prefix: 'lazy-',
-      seed: 15,
-      yamlFor: (i) => ({ ...DEFAULT_AGENT_YAML, lazy: true, dependencies: dependenciesOf(i, cfg) }),
-    });
-    swarms.push(lazy);
-    lazy.start();
-    // Its services, and a route between each consecutive pair of them.
-    const expected = 2 * cfg.dependencies - 1;
-    await lazy.waitUntil(() => lazy.agents.every((a) => a.config.size === expected), `every lazy agent holding its ${expected} resources`, 120_000);
-    await sleep(2000);
-    const rssLazy = c.rssMB();
-    const resourcesLazy = mean(lazy.agents.map((a) => a.config.size));
-    const bytesLazy = lazy.pushBytes / cfg.agents;
-    const dependents = lazy.agents.filter((_, i) => dependenciesOf(i, cfg).includes(changed)).length;
-    const lazyBefore = [...lazy.pushesOf];
-    await mesh.apply([{ kind: 'service', name: changed, spec: { protocol: 'http', ports: [27_007] }, labels: { team: 't7' } }]);
+    const rss = c.rssMB();
+    const agentKB = ((heapMB() - heapBefore) * 1024) / cfg.agents;
+    const resources = mean(swarm.agents.map((a) => a.config.size));
+    const bytes = swarm.pushBytes / cfg.agents;
+    const changed = name(CHANGED, cfg.services);
+    const before = [...swarm.pushesOf];
+    await mesh.apply([{ kind: 'service', name: changed, spec: { protocol: 'http', ports: [17_007] }, labels: { team: 't7' } }]);
     const atNewPort = (i: number): boolean => {
-      const r = lazy.agents[i]!.config.get(`service/${changed}`);
-      return r?.kind === 'service' && r.spec.ports[0] === 27_007;
+      const r = swarm.agents[i]!.config.get(`service/${changed}`);
+      return r?.kind === 'service' && r.spec.ports[0] === 17_007;
     };
-    await lazy.waitUntil(() => lazy.agents.every((_, i) => !dependenciesOf(i, cfg).includes(changed) || atNewPort(i)), 'the dependents at the new port', 60_000);
+    const holds = (i: number): boolean => !lazyAgents || dependenciesOf(i, cfg).includes(changed);
+    await swarm.waitUntil(() => swarm.agents.every((_, i) => !holds(i) || atNewPort(i)), 'the agents holding it at the new port', 60_000);
     await sleep(1000);
-    const pushedLazy = lazy.pushesOf.filter((p, i) => p > lazyBefore[i]!).length;
-    cfg.log(`lazy: lazy: ${round(resourcesLazy, 1)} resources and ${Math.round(bytesLazy)} bytes per agent (${round(bytesFull / bytesLazy, 1)}x fewer bytes); one change pushed to ${pushedLazy} agents (${dependents} depend on it); controllers' RSS ${rssLazy.map(Math.round).join(', ')} MB`);
-
-    // -- /resolve miss -> ACK of the new dependency -----------------------------------------------------------
-    const samples: number[] = [];
-    for (let k = 0; k < cfg.samples; k++) {
-      const i = (k * 7) % cfg.agents;
-      const agent = lazy.agents[i]!;
-      const target = name(i * cfg.dependencies + cfg.services / 2 + k, cfg.services);
-      if (agent.config.get(`service/${target}`) !== null) continue;
-      const t0 = performance.now();
-      agent.resolve(target);
-      await lazy.waitUntil(() => agent.config.get(`service/${target}`) !== null, `${target} at agent ${i}`, 10_000);
-      samples.push(lazy.acceptedAt[i]! - t0);
-      await sleep(50);
+    const pushed = swarm.pushesOf.filter((p, i) => p > before[i]!).length;
+    cfg.log(`lazy (${tag}): ${round(resources, 1)} resources and ${Math.round(bytes)} bytes per agent, ${round(agentKB, 1)} KB of agent heap each; one change pushed to ${pushed} agents; controllers' RSS ${rss.map(Math.round).join(', ')} MB`);
+    if (lazyAgents) {
+      // /resolve miss -> ACK of the configuration holding the new dependency.
+      for (let k = 0; k < cfg.samples; k++) {
+        const i = (k * 7) % cfg.agents;
+        const agent = swarm.agents[i]!;
+        const target = name(i * cfg.dependencies + cfg.services / 2 + k, cfg.services);
+        if (agent.config.get(`service/${target}`) !== null) continue;
+        const t0 = performance.now();
+        agent.resolve(target);
+        await swarm.waitUntil(() => agent.config.get(`service/${target}`) !== null, `${target} at agent ${i}`, 10_000);
+        samples.push(swarm.acceptedAt[i]! - t0);
+        await sleep(50);
+      }
     }
-    const result: LazyResult = {
-      services: cfg.services,
-      agents: cfg.agents,
-      dependencies: cfg.dependencies,
-      resourcesPerAgentFull: round(resourcesFull, 1),
-      resourcesPerAgentLazy: round(resourcesLazy, 1),
-      bytesPerAgentFull: Math.round(bytesFull),
-      bytesPerAgentLazy: Math.round(bytesLazy),
-      bytesRatio: round(bytesFull / bytesLazy, 1),
-      agentsPushedFull: pushedFull,
-      agentsPushedLazy: pushedLazy,
-      dependents,
-      resolveSamplesMs: samples.map((x) => round(x, 2)),
-      resolveP50Ms: round(median(samples), 2),
-      resolveP99Ms: round(samplePercentile(samples, 99), 2),
-      resolveMaxMs: round(Math.max(...samples), 2),
-      rssMBFull: round(mean(rssFull), 0),
-      rssMBLazy: round(mean(rssLazy), 0),
-    };
-    cfg.log(`lazy: /resolve miss -> ACK of the new dependency p50 ${result.resolveP50Ms} ms, p99 ${result.resolveP99Ms} ms, max ${result.resolveMaxMs} ms over ${samples.length} misses`);
-    return result;
+    return { resources, bytes, pushed, rss, agentKB };
   } finally {
     mesh.close();
-    await Promise.all(swarms.map((s) => s.stop()));
+    await swarm.stop();
   }
+}
+
+export async function oursLazy(start: () => Promise<OursCluster>, cfg: LazyBenchConfig): Promise<LazyResult> {
+  const run = async (lazyAgents: boolean, samples: number[]): Promise<Phase> => {
+    const c = await start();
+    try {
+      return await phase(c, lazyAgents, cfg, samples);
+    } finally {
+      await c.stop();
+    }
+  };
+  const samples: number[] = [];
+  const full = await run(false, []);
+  const lazy = await run(true, samples);
+  const dependents = Array.from({ length: cfg.agents }, (_, i) => i).filter((i) => dependenciesOf(i, cfg).includes(name(CHANGED, cfg.services))).length;
+  const result: LazyResult = {
+    services: cfg.services,
+    agents: cfg.agents,
+    dependencies: cfg.dependencies,
+    resourcesPerAgentFull: round(full.resources, 1),
+    resourcesPerAgentLazy: round(lazy.resources, 1),
+    bytesPerAgentFull: Math.round(full.bytes),
+    bytesPerAgentLazy: Math.round(lazy.bytes),
+    bytesRatio: round(full.bytes / lazy.bytes, 1),
+    agentsPushedFull: full.pushed,
+    agentsPushedLazy: lazy.pushed,
+    dependents,
+    resolveSamplesMs: samples.map((x) => round(x, 2)),
+    resolveP50Ms: round(median(samples), 2),
+    resolveP99Ms: round(samplePercentile(samples, 99), 2),
+    resolveMaxMs: round(Math.max(...samples), 2),
+    rssMBFull: round(mean(full.rss), 0),
+    rssMBLazy: round(mean(lazy.rss), 0),
+    agentKBFull: round(full.agentKB, 1),
+    agentKBLazy: round(lazy.agentKB, 1),
+  };
+  cfg.log(`lazy: /resolve miss -> ACK of the new dependency p50 ${result.resolveP50Ms} ms, p99 ${result.resolveP99Ms} ms, max ${result.resolveMaxMs} ms over ${samples.length} misses`);
+  return result;
 }

@@ -48,6 +48,8 @@ export interface LazyFields {
   readonly bytesPerAgentLazy: number;
   readonly bytesRatio: number;
   readonly rssMBFull: number;
+  readonly agentKBFull: number;
+  readonly agentKBLazy: number;
   readonly agentsPushedFull: number;
   readonly agentsPushedLazy: number;
   readonly dependents: number;
@@ -229,7 +231,8 @@ export function lazyText(rows: readonly ResultRow[]): string {
   t.push(['resources per agent', c.resourcesPerAgentFull ?? '', c.resourcesPerAgentLazy ?? '', 'clusters 265 -> 78, endpoints 1102 -> 208']);
   t.push(['bytes pushed per agent', c.bytesPerAgentFull ?? '', `${c.bytesPerAgentLazy ?? ''} (${c.bytesRatio ?? ''}x fewer; aim >= 20x)`, '']);
   t.push(['agents pushed after one service change', ch?.agentsPushedFull ?? '', `${ch?.agentsPushedLazy ?? ''} (${ch?.dependents ?? ''} depend on it)`, '']);
-  t.push(['controllers\' RSS, MB per node', c.rssMBFull ?? '', c.rssMB, 'sidecar memory 33 -> 20 MB']);
+  t.push(["agent's heap, KB per agent", c.agentKBFull ?? '', c.agentKBLazy ?? '', 'sidecar memory 33 -> 20 MB']);
+  t.push(["controllers' RSS, MB per node", c.rssMBFull ?? '', c.rssMB, '']);
   const resolve = res === undefined ? '' : `\n/resolve miss -> ACK of the new dependency: p50 ${res.p50Ms} ms, p99 ${res.p99Ms} ms, max ${res.maxMs ?? ''} ms over ${res.samples ?? ''} misses (target p99 <= 1000 ms)`;
   return `lazy configuration: ${c.services ?? ''} services, ${c.agents ?? ''} agents each depending on ${c.dependencies ?? ''}\n${t.toString()}${resolve}`;
 }
