@@ -356,10 +356,10 @@ async function main(): Promise<void> {
     const r = await oursLazy(start, { services: 500, agents: 200, dependencies: 5, samples: quick ? 20 : 50, log }).finally(() => {
       for (const c of started) live.delete(c);
     });
-    const common = { system: 'ours' as const, opsPerSec: 0, failoverMs: 0, rssMB: r.rssMBLazy, agents: r.agents, services: r.services, dependencies: r.dependencies };
-    results.push({ ...common, workload: 'lazy-config', p50Ms: 0, p99Ms: 0, resourcesPerAgentFull: r.resourcesPerAgentFull, resourcesPerAgentLazy: r.resourcesPerAgentLazy, bytesPerAgentFull: r.bytesPerAgentFull, bytesPerAgentLazy: r.bytesPerAgentLazy, bytesRatio: r.bytesRatio, rssMBFull: r.rssMBFull, agentKBFull: r.agentKBFull, agentKBLazy: r.agentKBLazy });
-    results.push({ ...common, workload: 'lazy-change', p50Ms: 0, p99Ms: 0, agentsPushedFull: r.agentsPushedFull, agentsPushedLazy: r.agentsPushedLazy, dependents: r.dependents });
-    results.push({ ...common, workload: 'lazy-resolve', p50Ms: r.resolveP50Ms, p99Ms: r.resolveP99Ms, maxMs: r.resolveMaxMs, samples: r.resolveSamplesMs.length });
+    const common = { opsPerSec: 0, failoverMs: 0, rssMB: r.rssMBLazy, agents: r.agents, services: r.services, dependencies: r.dependencies };
+    results.push({ system: 'ours', workload: 'lazy-config', ...common, p50Ms: 0, p99Ms: 0, resourcesPerAgentFull: r.resourcesPerAgentFull, resourcesPerAgentLazy: r.resourcesPerAgentLazy, bytesPerAgentFull: r.bytesPerAgentFull, bytesPerAgentLazy: r.bytesPerAgentLazy, bytesRatio: r.bytesRatio, rssMBFull: r.rssMBFull, agentKBFull: r.agentKBFull, agentKBLazy: r.agentKBLazy });
+    results.push({ system: 'ours', workload: 'lazy-change', ...common, p50Ms: 0, p99Ms: 0, agentsPushedFull: r.agentsPushedFull, agentsPushedLazy: r.agentsPushedLazy, dependents: r.dependents });
+    results.push({ system: 'ours', workload: 'lazy-resolve', ...common, p50Ms: r.resolveP50Ms, p99Ms: r.resolveP99Ms, maxMs: r.resolveMaxMs, samples: r.resolveSamplesMs.length });
     extra.set('ours|lazy-resolve', { serverCpuMsPerOp: 0, clientCpuMsPerOp: 0, errors: 0, foreignCpuPct: 0, roundOpsPerSec: [], samplesMs: r.resolveSamplesMs, rssPerNodeMB: [] });
   }
 
