@@ -16,6 +16,8 @@ import type { HeartbeatConfig } from '../config/types.js';
 import { auditEvent, type AuditEvent } from '../membership/audit.js';
 import type { MembershipView } from '../membership/membership-engine.js';
 import { agentsKind, meshKind, settingsKind, type StateMachine } from '../statemachine/index.js';
+import type { Refusal } from '../identity/index.js';
+import type { AuthenticatedCall } from '../transport/peer-auth.js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import { Fields } from '../util/untrusted.js';
@@ -36,8 +38,10 @@ export interface AgentsLayerDeps {
   readonly heartbeat: HeartbeatConfig;
   readonly electionTimeoutMs: number;
   readonly stateSyncIntervalMs: number;
-  /** The cluster's identity; until peers carry one it is the cluster name (see docs/agents.md). */
+  /** The cluster's identity: its id once drawn, its name before (see docs/agents.md). */
   readonly clusterId: () => string;
+  /** Null when a gRPC caller presents a controller's peer certificate (ReportAgents is theirs only). */
+  readonly peerCaller: (call: AuthenticatedCall) => Refusal | null;
   /** The commit index when the process started: entries up to it were audited by the previous run. */
   readonly replayUntil: number;
   readonly audit: (e: AuditEvent) => void;
@@ -111,7 +115,13 @@ export class AgentsLayer {
     const proto = loadProto('agent.proto');
     this.syncService = strictRequests(lookupService(proto, 'controller.agents.AgentSync').service);
     this.meshDefinition = strictRequests(lookupService(proto, 'controller.agents.Mesh').service);
-    this.meshImpl = meshService({ self, ops, defaultTimeoutMs: deps.defaultTimeoutMs, listAgents: (localOnly, deadline) => this.listAgents(localOnly, deadline) });
+    this.meshImpl = meshService({
+      self,
+      ops,
+      defaultTimeoutMs: deps.defaultTimeoutMs,
+      listAgents: (localOnly, deadline) => this.listAgents(localOnly, deadline),
+      peerCaller: deps.peerCaller,
+    });
   }
 
   register(server: grpc.Server, metrics: client.Registry): void {

@@ -22,6 +22,12 @@ export interface StatusJson {
   readonly voters: readonly string[];
   readonly learners: readonly string[];
   readonly version: string;
+  /** '' before the cluster's first leader drew it. */
+  readonly clusterId: string;
+  /** A leader holding entries its commit index does not reach, for so long (ms); 0 otherwise. */
+  readonly commitStallMs: number;
+  /** Past the server's limit: the leader is stuck (ctl health fails). */
+  readonly commitStalled: boolean;
 }
 
 export interface KvEntry {
@@ -30,12 +36,13 @@ export interface KvEntry {
   readonly revision: number;
 }
 
-/** `ctl kv get -o json`: the value as UTF-8 text. */
-export interface KvJson {
-  readonly key: string;
-  readonly value: string;
-  readonly revision: number;
-}
+/**
+ * `ctl kv get -o json`: the value as UTF-8 text, or, when it is not valid UTF-8, as base64 in
+ * `valueBase64` instead (the contract's two forms).
+ */
+export type KvJson =
+  | { readonly key: string; readonly value: string; readonly revision: number }
+  | { readonly key: string; readonly valueBase64: string; readonly revision: number };
 
 export interface MembersJson {
   readonly voters: readonly string[];
@@ -104,6 +111,9 @@ export function decodeStatus(raw: unknown): StatusJson {
     voters: f.strings('voters'),
     learners: f.strings('learners'),
     version: f.string('version'),
+    clusterId: f.raw['clusterId'] === undefined ? '' : f.string('clusterId'),
+    commitStallMs: f.raw['commitStallMs'] === undefined ? 0 : f.number('commitStallMs'),
+    commitStalled: f.raw['commitStalled'] === true,
   };
 }
 

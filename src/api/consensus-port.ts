@@ -41,6 +41,8 @@ export interface ConsensusPort {
   transferLeadership(to: NodeId): void;
   /** Hands leadership to the most up-to-date voter; resolves with it, or null if none took it. */
   handOffLeadership(): Promise<NodeId | null>;
+  /** Ms this node, as leader, has held entries it could not commit; 0 when it has none. */
+  commitStallMs(): number;
 }
 
 /** Errors of a consensus port, with codes the API maps to gRPC statuses and ctl exit codes. */

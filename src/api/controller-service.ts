@@ -38,9 +38,11 @@ export interface ControllerServiceDeps {
   readonly forwarder: ForwardToLeader;
   readonly listControllers: () => ControllersView;
   readonly audit: AuditSource;
-  /** On the leader: judge and propose a follower's status correction; true when proposed. */
-  readonly reportStatus: (report: StatusReportMsg) => Promise<boolean>;
   readonly defaultTimeoutMs: number;
+  /** The cluster id (src/identity), null before the first leader drew it. */
+  readonly clusterId: () => string | null;
+  /** A leader whose commit index stands still this long with entries waiting is unhealthy. */
+  readonly commitStallLimitMs: number;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
 }
@@ -112,6 +114,9 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         version: deps.version,
         snapshotIndex: host.snapshotIndex(),
         cluster: deps.clusterName,
+        clusterId: deps.clusterId() ?? '',
+        commitStallMs: Math.floor(host.commitStallMs()),
+        commitStalled: host.commitStallMs() >= deps.commitStallLimitMs,
       };
     }, t),
 
@@ -171,13 +176,13 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
       }),
     t),
 
-    ReportStatus: unary<StatusReportMsg, { accepted: boolean }>(async (req, deadline) => {
-      if (req.status !== 'online' && req.status !== 'offline') {
-        throw new ServiceFailure('INVALID_ARGUMENT', `status must be online or offline, found ${JSON.stringify(req.status)}`);
-      }
-      if (sm.members.get(req.member) === null) throw new ServiceFailure('UNKNOWN_NODE', `${req.member} is not a member`);
-      return onLeader('reportStatus', req, deadline, async () => ({ accepted: await deps.reportStatus(req) }));
-    }, t),
+    // A controller-to-controller call: it moved to the peer service (controller.peer.RaftPeer),
+    // where only the reporter's own peer certificate may call it. Any caller here is refused.
+    ReportStatus: (_call: grpc.ServerUnaryCall<StatusReportMsg, unknown>, cb: grpc.sendUnaryData<unknown>) =>
+      cb({
+        code: grpc.status.PERMISSION_DENIED,
+        details: 'ReportStatus is a controller-to-controller call: it is served by controller.peer.RaftPeer/ReportStatus, for peer certificates only',
+      }),
 
     Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => {
       const req = call.request;

@@ -15,16 +15,6 @@ export interface KvOps {
   get(req: GetRequestMsg, deadline: number): Promise<{ key: string; value: Buffer; revision: number }>;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function decodeValue(v: Uint8Array): string {
-  try {
-    return utf8.decode(v);
-  } catch {
-    throw new ServiceFailure('INVALID_ARGUMENT', 'value must be UTF-8 text');
-  }
-}
-
 function kvResult(r: ApplyResult): { revision: number } {
   if (r.ok) return { revision: r.revision };
   switch (r.code) {
@@ -51,7 +41,7 @@ function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
 export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader): KvOps {
   return {
     async put(req, deadline) {
-      const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: decodeValue(req.value), ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
+      const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: req.value, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
       const data = encodeKv(cmd, req.client);
       return onLeader('put', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
     },
@@ -83,7 +73,7 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader)
       }
       const kv = sm.kv.get(req.key);
       if (kv === null) throw new ServiceFailure('NOT_FOUND', `key ${JSON.stringify(req.key)} not found`);
-      return { key: kv.key, value: Buffer.from(kv.value, 'utf8'), revision: kv.revision };
+      return { key: kv.key, value: Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength), revision: kv.revision };
     },
   };
 }

@@ -2,7 +2,9 @@
  * controller.agents.Mesh (proto/agent.proto): resources for `ctl apply|get|delete`, agents for
  * `ctl list agents`, and the agent reports controllers forward to the leader.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import type { Refusal } from '../identity/index.js';
+import type { AuthenticatedCall } from '../transport/peer-auth.js';
 import { unary } from './controller-service.js';
 import type { ApplyRequestMsg, DeleteResourceRequestMsg, GetResourcesRequestMsg, MeshOps, ReportAgentsRequestMsg, ReportMeshRequestMsg } from './mesh-ops.js';
 
@@ -18,16 +20,34 @@ export interface MeshServiceDeps {
   readonly ops: MeshOps;
   listAgents(localOnly: boolean, deadline: number): Promise<AgentList>;
   readonly defaultTimeoutMs: number;
+  /** Null when the caller presents a controller's peer certificate (always, without TLS). */
+  readonly peerCaller: (call: AuthenticatedCall) => Refusal | null;
 }
 
 export function meshService(deps: MeshServiceDeps): grpc.UntypedServiceImplementation {
   const t = deps.defaultTimeoutMs;
+  const report = unary<ReportAgentsRequestMsg, object>((req, deadline) => deps.ops.report(req, deadline), t);
+  const reportMesh = unary<ReportMeshRequestMsg, object>((req, deadline) => deps.ops.reportMesh(req, deadline), t);
+  /** Controller-to-controller calls: refused unless the caller presents a controller's peer certificate. */
+  const peersOnly =
+    <Req>(method: string, handler: grpc.handleUnaryCall<Req, object>): grpc.handleUnaryCall<Req, object> =>
+    (call, cb) => {
+      const refusal = deps.peerCaller(call);
+      if (refusal !== null) {
+        cb({ code: grpc.status.PERMISSION_DENIED, details: `${refusal.code}: ${method} is a controller-to-controller call, for peer certificates only: ${refusal.reason}` });
+        return;
+      }
+      handler(call, cb);
+    };
   return {
     Apply: unary<ApplyRequestMsg, object>((req, deadline) => deps.ops.apply(req, deadline), t),
     GetResources: unary<GetResourcesRequestMsg, object>((req, deadline) => deps.ops.get(req, deadline), t),
     DeleteResource: unary<DeleteResourceRequestMsg, object>((req, deadline) => deps.ops.delete(req, deadline), t),
-    ReportAgents: unary<ReportAgentsRequestMsg, object>((req, deadline) => deps.ops.report(req, deadline), t),
-    ReportMesh: unary<ReportMeshRequestMsg, object>((req, deadline) => deps.ops.reportMesh(req, deadline), t),
+    // Controller-to-controller calls (forwarded to the leader like a write): only controllers'
+    // peer certificates may make them, or any client could report agents (or publish services,
+    // or record dependencies) on a member's behalf.
+    ReportAgents: peersOnly('ReportAgents', report),
+    ReportMesh: peersOnly('ReportMesh', reportMesh),
     ListAgents: unary<{ localOnly: boolean }, object>(async (req, deadline) => {
       const list = await deps.listAgents(req.localOnly, deadline);
       return { agents: Buffer.from(JSON.stringify(list.agents)), answeredBy: deps.self, stale: list.stale, staleReason: list.staleReason };

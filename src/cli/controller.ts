@@ -1,14 +1,35 @@
 #!/usr/bin/env node
 /**
  * `controller --config FILE --id ID [--join]`: one controller process. Config errors exit 2
- * before anything is written; SIGTERM/SIGINT shut down gracefully (a leader hands off first).
+ * before anything is written; so does a data dir the start-up decision refuses (another
+ * member's or cluster's, or a lost member's: src/identity). SIGTERM/SIGINT shut down gracefully
+ * (a leader hands off first).
  */
 import './quiet-warnings.js';
+import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import pino from 'pino';
-import { ConfigError, loadNodeConfig } from '../config/index.js';
+import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
+import { StartupRefusedError } from '../identity/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { VERSION } from '../node/version.js';
+import { ownCertificateProblem } from '../transport/index.js';
+
+/** With TLS, this node's certificate must be its peer certificate, or every peer refuses it. */
+function checkOwnCertificate(file: string, config: NodeConfig): void {
+  if (config.tls === null) return;
+  const refuse = (reason: string): never => {
+    throw new ConfigError(file, [{ keyPath: 'tls.cert', reason: `${config.tls?.cert ?? ''}: ${reason}`, line: null }]);
+  };
+  let pem: Buffer;
+  try {
+    pem = fs.readFileSync(config.tls.cert);
+  } catch (err) {
+    return refuse(`cannot read it: ${(err as Error).message}`);
+  }
+  const problem = ownCertificateProblem(pem, config.self.id);
+  if (problem !== null) refuse(problem);
+}
 
 const program = new Command()
   .name('controller')
@@ -16,7 +37,7 @@ const program = new Command()
   .version(VERSION)
   .requiredOption('-c, --config <file>', 'cluster YAML file')
   .requiredOption('-i, --id <id>', "this controller's id (one of cluster.nodes)")
-  .option('--join', 'start empty and wait to be added with `ctl member add` (do not bootstrap a new cluster)', false)
+  .option('--join', 'start an empty data dir without bootstrapping: wait for the cluster (after `ctl member add`) to replicate to it', false)
   .exitOverride()
   .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
 
@@ -31,6 +52,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadNodeConfig(opts.config, opts.id);
+    checkOwnCertificate(opts.config, config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`controller: ${err.message}\n`);
@@ -51,6 +73,11 @@ async function main(): Promise<void> {
       },
     });
   } catch (err) {
+    if (err instanceof StartupRefusedError) {
+      logger.fatal({ code: err.code }, `refusing to start: ${err.message}`);
+      process.stderr.write(`controller: refusing to start (${err.code}): ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
     logger.fatal({ err }, 'controller failed to start');
     process.stderr.write(`controller: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

@@ -80,6 +80,9 @@ function statusJson(s: StatusJson): StatusJson {
     voters: s.voters,
     learners: s.learners,
     version: s.version,
+    clusterId: s.clusterId,
+    commitStallMs: s.commitStallMs,
+    commitStalled: s.commitStalled,
   };
 }
 
@@ -104,16 +107,33 @@ export function renderStatus(s: StatusJson, format: StatusFormat): string {
   }
 }
 
-export function kvJson(entry: KvEntry): KvJson {
-  return { key: entry.key, value: Buffer.from(entry.value).toString('utf8'), revision: entry.revision };
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The value as text, or null when it is not valid UTF-8. */
+function textOf(value: Uint8Array): string | null {
+  try {
+    return utf8.decode(value);
+  } catch {
+    return null;
+  }
 }
 
-export function renderKv(entry: KvEntry, format: KvFormat): string {
+export function kvJson(entry: KvEntry): KvJson {
+  const text = textOf(entry.value);
+  return text === null
+    ? { key: entry.key, valueBase64: Buffer.from(entry.value).toString('base64'), revision: entry.revision }
+    : { key: entry.key, value: text, revision: entry.revision };
+}
+
+/** JSON as text; the plain form is the raw value and a newline (bytes when it is not UTF-8). */
+export function renderKv(entry: KvEntry, format: KvFormat): string | Uint8Array {
   switch (format) {
     case 'json':
       return `${JSON.stringify(kvJson(entry))}\n`;
-    case 'text':
-      return `${Buffer.from(entry.value).toString('utf8')}\n`;
+    case 'text': {
+      const text = textOf(entry.value);
+      return text === null ? Buffer.concat([entry.value, Buffer.from('\n')]) : `${text}\n`;
+    }
     default: {
       const unreachable: never = format;
       return unreachable;

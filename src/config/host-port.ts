@@ -50,3 +50,9 @@ export function parseHostPort(text: string): HostPortResult {
 export function isWildcardHost(host: string): boolean {
   return host === '0.0.0.0' || host === '[::]' || host === '[0:0:0:0:0:0:0:0]';
 }
+
+/** Hosts only this machine can reach: plaintext there exposes nothing to the network. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}

@@ -55,7 +55,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   return resolved.config;
 }
 
-/** Picks `id`'s entry and substitutes it into data_dir; `file` names the source in errors. */
+/** Picks `id`'s entry and substitutes it into data_dir and the TLS paths; `file` names the source in errors. */
 export function nodeConfigFor(
   config: ClusterConfig,
   id: string,
@@ -69,7 +69,9 @@ export function nodeConfigFor(
     throw new ConfigError(file, [{ keyPath: 'cluster.nodes', reason, line: null }]);
   }
   const dataDir = path.resolve(cwd, config.dataDirTemplate.replaceAll('${id}', id));
-  return { ...config, self, dataDir };
+  const own = (p: string): string => p.replaceAll('${id}', id);
+  const tls = config.tls === null ? null : { ...config.tls, ca: own(config.tls.ca), cert: own(config.tls.cert), key: own(config.tls.key), clientCa: config.tls.clientCa === null ? null : own(config.tls.clientCa) };
+  return { ...config, self, dataDir, tls };
 }
 
 function nonEmpty(problems: readonly ConfigProblem[]): ConfigProblems {

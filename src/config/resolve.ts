@@ -48,6 +48,14 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
     });
   }
 
+  // A controller's certificate names its member (docs/deploy.md), so one shared file may point
+  // each node at its own: cert: /etc/controller/tls/${id}.crt.
+  for (const key of ['ca', 'cert', 'key', 'client_ca'] as const) {
+    const value = raw.tls?.[key];
+    const bad = value === undefined ? null : /\$\{(?!id\})[^}]*\}/.exec(value);
+    if (bad) problems.push({ path: ['tls', key], reason: `unknown placeholder ${bad[0]}; the only placeholder is \${id}` });
+  }
+
   if (problems.length > 0) return { ok: false, problems };
 
   const baseDir = path.dirname(file);
@@ -58,6 +66,8 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
           ca: path.resolve(baseDir, raw.tls.ca),
           cert: path.resolve(baseDir, raw.tls.cert),
           key: path.resolve(baseDir, raw.tls.key),
+          clientCa: raw.tls.client_ca === undefined ? null : path.resolve(baseDir, raw.tls.client_ca),
+          metrics: raw.tls.metrics ?? false,
         };
   const nodes: NodeEntry[] = raw.cluster.nodes.map((n) => ({
     id: n.id,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DurationError, parseDuration } from './duration.js';
+import { MIN_PEER_MESSAGE_BYTES } from '../limits/entry-size.js';
 import { parseHostPort } from './host-port.js';
 import { LOG_LEVELS } from './types.js';
 
@@ -114,12 +115,29 @@ const raft = z.strictObject({
   snapshot_threshold: int(10).optional(),
   trailing_logs: int(0).optional(),
   max_inflight: int(1, 65_536).optional(),
-  // gRPC message limits are signed 32-bit; below 1 KiB not even a heartbeat batch fits.
-  max_message_bytes: int(1024, 2 ** 31 - 1).optional(),
+  // gRPC message limits are signed 32-bit. Below the largest entry with its framing, a value
+  // the API accepted could never be sent to a follower, and every later write would wait on it.
+  max_message_bytes: z
+    .number()
+    .int({ error: (issue) => `expected a whole number, found ${describeValue(issue.input)}` })
+    .min(MIN_PEER_MESSAGE_BYTES, {
+      error: (issue) =>
+        `expected at least ${MIN_PEER_MESSAGE_BYTES} (the largest entry, a 1 MiB value with its key, plus framing), found ${describeValue(issue.input)}`,
+    })
+    .max(2 ** 31 - 1, { error: (issue) => `expected at most ${2 ** 31 - 1}, found ${describeValue(issue.input)}` })
+    .optional(),
 });
 
 const filePath = z.string().min(1, { error: 'expected a file path, found an empty string' });
-const tls = z.strictObject({ ca: filePath, cert: filePath, key: filePath });
+const tls = z.strictObject({
+  ca: filePath,
+  cert: filePath,
+  key: filePath,
+  /** A second CA whose certificates may call the client API only (operators, agents). */
+  client_ca: filePath.optional(),
+  /** Serve /metrics over HTTPS with this node's certificate. */
+  metrics: z.boolean().optional(),
+});
 
 /**
  * Cluster-wide settings (src/settings/keys.ts) are checked by their own codecs in resolve.ts,

@@ -43,11 +43,20 @@ export interface RaftSettings {
   readonly maxMessageBytes: number;
 }
 
-/** Absolute paths (relative ones in the YAML are resolved against the YAML file's directory). */
+/**
+ * Absolute paths (relative ones in the YAML are resolved against the YAML file's directory).
+ * `ca` signed every controller's certificate: peers and clients verify servers with it, and
+ * only its certificates carrying this cluster's peer URI may call peer RPCs. Client
+ * certificates come from `ca` too, or from `clientCa` when set (never a peer's).
+ */
 export interface TlsConfig {
   readonly ca: string;
   readonly cert: string;
   readonly key: string;
+  /** A CA for client certificates only; null: clients' certificates come from `ca`. */
+  readonly clientCa: string | null;
+  /** Serve /metrics over HTTPS with `cert` and `key`; default false. */
+  readonly metrics: boolean;
 }
 
 export interface AuditRetention {

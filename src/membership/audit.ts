@@ -15,6 +15,8 @@ export type AuditEventType =
   | 'agent.status'
   | 'agent.nack'
   | 'agent.takeover'
+  /** A peer message refused on identity grounds (src/identity), by this node or by the peer. */
+  | 'peer.refused'
   | 'agent.dependency.added'
   | 'agent.dependency.expiring'
   | 'agent.dependency.expired'
@@ -33,6 +35,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'agent.status',
   'agent.nack',
   'agent.takeover',
+  'peer.refused',
   'agent.dependency.added',
   'agent.dependency.expiring',
   'agent.dependency.expired',

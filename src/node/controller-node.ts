@@ -15,18 +15,23 @@ import { controllersView } from '../api/controller-rows.js';
 import type { AuditEventMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
-import { bootstrapState, type ConfEntry, type Message } from '../raft/index.js';
+import type { ConfEntry, Message } from '../raft/index.js';
 import { StateMachine, encodeCommand } from '../statemachine/index.js';
-import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
-import { raftDbPath } from '../storage/paths.js';
+import type { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
-import { insecureCredentials, mutualTlsCredentials, type PeerCredentials } from '../transport/credentials.js';
+import { insecureCredentials, mutualTlsCredentials, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
+import { plaintextPeerAuth } from '../transport/peer-auth.js';
+import { osIdentitySource, type Duty } from '../identity/index.js';
 import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
-import { confEntryToMembersCommand, encodeBootstrapContext } from './conf-members.js';
+import { commitStallLimitMs } from './commit-stall.js';
+import { confEntryToMembersCommand } from './conf-members.js';
+import { NodeIdentity } from './node-identity.js';
+import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
+import { prepareDataDir } from './startup.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
 import { AgentsLayer } from '../agents/agents-layer.js';
@@ -58,24 +63,20 @@ export class ControllerNode {
     private readonly metrics: Metrics,
     private readonly health: HealthImplementation,
     private readonly sessions: KvSessions,
+    private readonly identityTicker: NodeJS.Timeout,
     private readonly agents: AgentsLayer,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
     const { config, logger } = opts;
     const self = config.self;
-    fs.mkdirSync(config.dataDir, { recursive: true });
-    const storage = await LevelRaftStorage.open(raftDbPath(config.dataDir));
-    let persisted = await storage.load();
-    if (isFresh(persisted) && !opts.join) {
-      // Every initial member writes the same first entry, so all logs start identical.
-      const b = bootstrapState(config.nodes.map((n) => n.id), encodeBootstrapContext(config.nodes));
-      await storage.save({ hardState: b.hardState, entries: [b.entry], snapshot: null }, true);
-      persisted = { hardState: b.hardState, entries: [b.entry], snapshot: null };
-      logger.info({ members: config.nodes.map((n) => n.id) }, 'bootstrapped a new cluster');
-    }
-    const audit = await AuditStore.open(config.dataDir, config.auditRetention);
+    for (const warning of plaintextWarnings(config)) logger.warn(warning);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
+    const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
+    const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
+    const audit = await AuditStore.open(config.dataDir, config.auditRetention);
     const sm = new StateMachine();
     const metrics = new Metrics(self.id);
 
@@ -88,6 +89,7 @@ export class ControllerNode {
     const knownAddress = (id: string): string | null =>
       sm.members.get(id)?.address || config.nodes.find((n) => n.id === id)?.address || null;
 
+    const isConfigured = (id: string): boolean => config.nodes.some((n) => n.id === id);
     const settingsKeeper = new SettingsKeeper({
       file: config.settings,
       view: () => sm.view(settingsKind),
@@ -104,6 +106,25 @@ export class ControllerNode {
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
     let membership: MembershipNode | null = null;
+    const nodeIdentity = new NodeIdentity({
+      self: self.id,
+      clusterName: config.clusterName,
+      configured: isConfigured,
+      identity,
+      persist: (next) => storage.saveIdentity(next),
+      logger,
+      onRefusal: (direction, peer, code, details, report) => {
+        metrics.onPeerRefusal(direction, code ?? 'OTHER', peer);
+        if (!report) return;
+        const [sender, receiver] = direction === 'in' ? [peer, self.id] : [self.id, peer];
+        logger.warn({ peer, code, direction }, direction === 'in' ? `refused a message from ${peer}: ${details}` : `${peer} refused this node's message: ${details}`);
+        const reason = code !== null && details.startsWith(`${code}:`) ? details : `${code ?? 'PERMISSION_DENIED'}: ${details}`;
+        recordAudit(auditEvent(Date.now(), self.id, 'peer.refused', { subject: peer, from: sender, to: receiver, reason }));
+      },
+      reportStatus: async (from, r) => (sm.members.get(r.member) === null || membership === null ? false : membership.reportStatus(r.member, r.status, r.reason, from)),
+      onFatal: opts.onFatal,
+      now: () => performance.now(),
+    });
     let agents: AgentsLayer | null = null;
     const transport = new PeerTransport({
       self: self.id,
@@ -114,7 +135,9 @@ export class ControllerNode {
       // that is behind (say, restored from a snapshot older than its leader's own addition) must
       // still accept its leader, or it never catches up. A removed member is refused once it
       // is gone from both, which is the removal procedure of docs/deploy.md.
-      isKnownPeer: (id) => sm.members.get(id) !== null || config.nodes.some((n) => n.id === id),
+      isKnownPeer: (id) => sm.members.get(id) !== null || isConfigured(id),
+      identity: nodeIdentity,
+      auth: peerAuth,
       onMessage: (m: Message) => {
         host?.noteMessageFrom(m.from);
         membership?.noteContact(m.from);
@@ -150,6 +173,7 @@ export class ControllerNode {
         settingsKeeper.check();
         logger.info({ leader: s.leader, role: s.role, term }, 'raft state changed');
         metrics.onSoftState(s, term);
+        nodeIdentity.onRole(s.role === 'leader');
         membership?.onLeaderChange(s.leader, term);
         health.setStatus('', s.leader !== null ? 'SERVING' : 'NOT_SERVING');
       },
@@ -168,6 +192,7 @@ export class ControllerNode {
         }
       },
       onApplied: () => {
+        nodeIdentity.onApplied();
         membership?.onApplied();
         settingsKeeper.check();
         agents?.onApplied();
@@ -179,6 +204,14 @@ export class ControllerNode {
       onFatal: opts.onFatal,
     });
     const raftHost = host;
+    nodeIdentity.bind({
+      members: () => sm.members,
+      raft: () => {
+        const st = raftHost.status();
+        return { term: st.term, lastIndex: st.lastIndex };
+      },
+      appliedIndex: () => sm.appliedIndex,
+    });
     // Members that joined after bootstrap are only in the replicated records.
     for (const m of sm.members.list()) if (m.id !== self.id && m.address) transport.setPeer(m.id, m.address);
 
@@ -199,15 +232,10 @@ export class ControllerNode {
           ),
         forwardCorrection: async (d) => {
           const leader = raftHost.softState().leader;
-          const address = leader === null ? null : knownAddress(leader);
-          if (leader === null || address === null) return false;
-          const res = await forwarder.call<{ accepted: boolean }>(
-            address,
-            'reportStatus',
-            { member: d.id, status: d.status, reason: d.reason, reporter: self.id },
-            Date.now() + config.raft.electionTimeoutMs,
-          );
-          return res.accepted;
+          if (leader === null) return false;
+          // The leader judges its own corrections as it judges a follower's.
+          if (leader === self.id) return membership === null ? false : membership.reportStatus(d.id, d.status, d.reason, self.id);
+          return transport.reportStatus(leader, { member: d.id, status: d.status, reason: d.reason }, config.raft.electionTimeoutMs);
         },
         ping: (peer, payload, deadlineMs) => transport.ping(peer, payload, deadlineMs),
         audit: recordAudit,
@@ -227,8 +255,9 @@ export class ControllerNode {
       heartbeat: config.heartbeat,
       electionTimeoutMs: config.raft.electionTimeoutMs,
       stateSyncIntervalMs: config.stateSyncIntervalMs,
-      // The cluster's identity comes from the peer-identity work; until then, its name.
-      clusterId: () => config.clusterName,
+      // The cluster id its first leader drew (src/identity); its name in a new cluster's first moments.
+      clusterId: () => nodeIdentity.clusterId() ?? config.clusterName,
+      peerCaller: (call) => peerAuth.checkAnyPeer(call),
       replayUntil: persisted.hardState.commit,
       audit: recordAudit,
       logger,
@@ -265,25 +294,38 @@ export class ControllerNode {
           query: async (sinceMs) => (await audit.query({ sinceMs })).map(toAuditMsg),
           follow: (listener) => audit.follow((e) => listener(toAuditMsg(e))),
         },
-        reportStatus: (r) => membershipNode.reportStatus(r.member, r.status === 'offline' ? 'offline' : 'online', r.reason, r.reporter),
         defaultTimeoutMs: 5000,
+        clusterId: () => nodeIdentity.clusterId(),
+        commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
         sessions,
       }),
     );
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(self.listen, creds.server, (err) => (err ? reject(new Error(`cannot listen on ${self.listen}: ${err.message}`)) : resolve())),
     );
-    metrics.bindState(() => ({ status: raftHost.status(), applied: sm.appliedIndex, membership: membershipNode.listControllers() }));
-    if (self.metrics) await metrics.listen(self.metrics);
+    metrics.bindState(() => ({
+      status: raftHost.status(),
+      applied: sm.appliedIndex,
+      membership: membershipNode.listControllers(),
+      commitStallMs: raftHost.commitStallMs(),
+      commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
+    }));
+    if (self.metrics) await metrics.listen(self.metrics, config.tls?.metrics ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : null);
     raftHost.start();
     membershipNode.start();
     agentsLayer.start();
-    logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, agentsLayer);
+    // The leader's identity duties: draw the cluster id once, record each member's data dir.
+    const identityTicker = setInterval(() => {
+      for (const duty of nodeIdentity.duties()) nodeIdentity.proposed(duty, proposeDuty(raftHost, duty, config.raft.electionTimeoutMs * 2, osIdentitySource));
+    }, config.raft.heartbeatIntervalMs);
+    identityTicker.unref();
+    logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, identityTicker, agentsLayer);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
+    clearInterval(this.identityTicker);
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
     // Agents move to another controller now, while the cluster still answers their claims.
@@ -312,8 +354,13 @@ export class ControllerNode {
   }
 }
 
-function isFresh(p: PersistedState): boolean {
-  return p.snapshot === null && p.entries.length === 0 && p.hardState.term === 0;
+/** Proposes one identity duty through the host; the id of a new cluster is drawn here. */
+function proposeDuty(host: RaftHost, duty: Duty, timeoutMs: number, newId: () => string) {
+  const command =
+    duty.kind === 'establish'
+      ? encodeCommand({ kind: 'members', op: 'establish', clusterId: newId(), incarnations: duty.incarnations })
+      : encodeCommand({ kind: 'members', op: 'recordIncarnation', id: duty.id, incarnation: duty.incarnation });
+  return host.propose(command, timeoutMs);
 }
 
 function applyConfToTransport(change: ConfEntry, transport: PeerTransport, addressOf: (id: string) => string | null, self: string): void {

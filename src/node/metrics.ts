@@ -3,6 +3,7 @@
  * that mirror state are collected on scrape from the host, so the hot path only bumps counters.
  */
 import http from 'node:http';
+import https from 'node:https';
 import client from 'prom-client';
 import type { NodeStatus, Message } from '../raft/index.js';
 import type { SoftState } from '../raft/types.js';
@@ -13,6 +14,9 @@ interface ScrapeState {
   readonly status: NodeStatus;
   readonly applied: number;
   readonly membership: MembershipView;
+  /** RaftHost.commitStallMs() and the limit past which the leader counts as stuck. */
+  readonly commitStallMs: number;
+  readonly commitStallLimitMs: number;
 }
 
 /** Resolution of nodejs_eventloop_lag_*: coarse enough to cost nothing at idle, fine enough to
@@ -28,6 +32,7 @@ export class Metrics {
   private readonly transitions: client.Counter<'member' | 'to'>;
   private readonly rtt: client.Histogram<'peer'>;
   private readonly proposals: client.Counter<'result'>;
+  private readonly refusals: client.Counter<'direction' | 'code' | 'peer'>;
 
   constructor(readonly node: string) {
     this.registry.setDefaultLabels({ node });
@@ -52,6 +57,8 @@ export class Metrics {
     gauge('raft_last_index', 'Last index in the local log.', (s) => s.status.lastIndex);
     gauge('raft_is_leader', '1 when this node is the leader.', (s) => (s.status.role === 'leader' ? 1 : 0));
     gauge('raft_has_leader', '1 when this node knows a leader.', (s) => (s.status.leader !== null ? 1 : 0));
+    gauge('raft_commit_stall_seconds', 'How long this leader has held entries without its commit index moving (0: none).', (s) => s.commitStallMs / 1000);
+    gauge('raft_commit_stalled', '1 when the commit stall is past 2 x election timeout: the leader is stuck.', (s) => (s.commitStallMs >= s.commitStallLimitMs ? 1 : 0));
     gauge('membership_view_stale', '1 when this node cannot reach a quorum.', (s) => (s.membership.stale ? 1 : 0));
     const perPeer = (name: string, help: string, read: (r: ScrapeState['membership']['rows'][number]) => number): void => {
       new client.Gauge({
@@ -92,6 +99,17 @@ export class Metrics {
       labelNames: ['result'],
       registers: [this.registry],
     });
+    this.refusals = new client.Counter({
+      name: 'peer_refusals_total',
+      help: 'Peer RPCs refused on identity grounds: direction in = this node refused the peer, out = the peer refused this node.',
+      labelNames: ['direction', 'code', 'peer'],
+      registers: [this.registry],
+    });
+  }
+
+  /** `peer` must be a member id (or 'unknown'): label values stay bounded. */
+  onPeerRefusal(direction: 'in' | 'out', code: string, peer: string): void {
+    this.refusals.inc({ direction, code, peer });
   }
 
   observeRtt(peer: string, ms: number): void {
@@ -118,11 +136,12 @@ export class Metrics {
     if (e.type === 'member.status' && e.subject && e.to) this.transitions.inc({ member: e.subject, to: e.to });
   }
 
-  async listen(address: string): Promise<void> {
+  /** Serves /metrics; over HTTPS with `tls` (the node's certificate and key, PEM). */
+  async listen(address: string, tls: { readonly cert: Buffer; readonly key: Buffer } | null = null): Promise<void> {
     const idx = address.lastIndexOf(':');
     const host = address.slice(0, idx);
     const port = Number(address.slice(idx + 1));
-    this.server = http.createServer((req, res) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       if (req.url !== '/metrics') {
         res.writeHead(404).end('not found; try /metrics\n');
         return;
@@ -131,7 +150,8 @@ export class Metrics {
         (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
         (err: unknown) => res.writeHead(500).end(String(err)),
       );
-    });
+    };
+    this.server = tls === null ? http.createServer(handler) : https.createServer({ cert: tls.cert, key: tls.key }, handler);
     const srv = this.server;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);

@@ -90,6 +90,8 @@ export class RaftHost implements ConsensusPort {
   private snapshotting = false;
   private readonly leaderWaiters = new Set<() => void>();
   private lastLeaderContact: number | null = null;
+  private commitSeen = 0;
+  private stallSince: number | null = null;
   private readonly lastHeard = new Map<NodeId, number>();
   /** The hard state of the last Ready written. */
   private hard: HardState;
@@ -270,6 +272,20 @@ export class RaftHost implements ConsensusPort {
     return this.mem.snapshot().meta.index;
   }
 
+  /** Ms a leader has held entries it has not committed, its commit index not moving; 0 if none. */
+  commitStallMs(): number {
+    return this.stallSince === null ? 0 : this.clock.now() - this.stallSince;
+  }
+
+  /** A leader with uncommitted entries starts the stall clock; any commit progress restarts it. */
+  private trackCommit(): void {
+    const { role, commit, lastIndex } = this.raw.status();
+    const moved = commit !== this.commitSeen;
+    this.commitSeen = commit;
+    if (role !== 'leader' || commit >= lastIndex) this.stallSince = null;
+    else if (moved || this.stallSince === null) this.stallSince = this.clock.now();
+  }
+
   /** Waits until some node is known as leader (or the deadline passes). */
   async waitForLeader(timeoutMs: number): Promise<NodeId | null> {
     const deadline = this.clock.now() + timeoutMs;
@@ -335,6 +351,7 @@ export class RaftHost implements ConsensusPort {
     this.raw.advance(rd);
     this.serveReads();
     if (rd.softState) this.onSoftState(rd.softState);
+    this.trackCommit();
     this.maybeSnapshot();
   }
 

@@ -1,20 +1,31 @@
 /**
- * The command envelope and its wire form. An entry's data is one version byte followed by the
- * command as UTF-8 JSON: cheap to produce, readable in a log dump, and the version byte lets a
- * later format coexist with this one.
+ * The command envelope and its wire form. Two formats, told apart by the first byte:
+ *
+ *   1  JSON:   0x01 | the command as UTF-8 JSON
+ *   2  binary: 0x02 | nameLen u8 | name | headerLen u32 | header | payload
+ *
+ * Format 2 carries one field of raw bytes (the kv value) beside the JSON header, which holds
+ * every other field: any bytes can be stored, and a value costs its own size in the log instead
+ * of up to six times that as escaped JSON. A command with a Uint8Array field is written in
+ * format 2, any other in format 1; both are read, so logs written before format 2 still apply.
+ * Every kind parses the same JSON fields through the resource-kind seam either way.
  *
  * Decoding is total over its input: garbage, unknown kinds, missing or mistyped fields and
  * oversized values all become a CommandError, never a crash, because the same bytes are
  * decoded on every node and a throw there would take the whole cluster down.
  */
-import { describe, Fields } from '../util/untrusted.js';
+import { MAX_ENTRY_BYTES } from '../limits/entry-size.js';
+import { describe, Fields, isRecord, type Payload } from '../util/untrusted.js';
 import { CommandError } from './errors.js';
 import { DEFAULT_REGISTRY } from './kinds.js';
 import type { KindCommand, KindRegistry } from './resource-kind.js';
 
+/** The JSON format. */
 export const COMMAND_FORMAT_VERSION = 1;
-/** Nothing legitimate comes close: values are at most 1 MiB before JSON escaping. */
-export const MAX_ENCODED_COMMAND_BYTES = 8 * 1024 * 1024;
+/** The binary format: a JSON header and one field of raw bytes. */
+export const COMMAND_FORMAT_BINARY = 2;
+/** The largest encoded command: checked on the encoded bytes, so every entry can be sent. */
+export const MAX_ENCODED_COMMAND_BYTES = MAX_ENTRY_BYTES;
 export const MAX_CLIENT_ID_BYTES = 256;
 
 /** Identifies a client request for exactly-once application of retries. */
@@ -37,37 +48,104 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 // U+0001 encodes as the single byte 0x01, so prefixing the string gives the version byte for free.
 const VERSION_PREFIX = String.fromCharCode(COMMAND_FORMAT_VERSION);
+const BINARY_FIXED_BYTES = 1 + 1 + 4;
 
-/** Serialize a command. Does not validate: call validateCommand first on untrusted input. */
+/**
+ * Serialize a command, refusing (CommandError) one whose encoding exceeds the entry limit.
+ * Does not validate: call validateCommand first on untrusted input.
+ */
 export function encodeCommand<C extends KindCommand>(command: Envelope<C>): Uint8Array {
-  return encoder.encode(VERSION_PREFIX + JSON.stringify(command));
+  const binary = Object.entries(command).filter((kv): kv is [string, Uint8Array] => kv[1] instanceof Uint8Array);
+  let data: Uint8Array;
+  if (binary.length === 0) {
+    data = encoder.encode(VERSION_PREFIX + JSON.stringify(command));
+  } else if (binary.length === 1) {
+    const [name, payload] = binary[0]!;
+    const rest = Object.fromEntries(Object.entries(command).filter(([k]) => k !== name));
+    data = binaryFrame(name, encoder.encode(JSON.stringify(rest)), payload);
+  } else {
+    throw new CommandError(`command: expected at most one field of bytes, found ${binary.map(([k]) => k).join(', ')}`);
+  }
+  if (data.byteLength > MAX_ENCODED_COMMAND_BYTES) {
+    throw new CommandError(
+      `command: expected at most ${MAX_ENCODED_COMMAND_BYTES} bytes encoded (a value of at most 1 MiB with its key), found ${data.byteLength}`,
+    );
+  }
+  return data;
+}
+
+function binaryFrame(name: string, header: Uint8Array, payload: Uint8Array): Uint8Array {
+  const nameBytes = encoder.encode(name);
+  if (nameBytes.byteLength > 255) throw new CommandError(`command: a field name of at most 255 bytes, found ${nameBytes.byteLength}`);
+  const out = new Uint8Array(BINARY_FIXED_BYTES + nameBytes.byteLength + header.byteLength + payload.byteLength);
+  const view = new DataView(out.buffer);
+  out[0] = COMMAND_FORMAT_BINARY;
+  out[1] = nameBytes.byteLength;
+  out.set(nameBytes, 2);
+  let at = 2 + nameBytes.byteLength;
+  view.setUint32(at, header.byteLength);
+  at += 4;
+  out.set(header, at);
+  out.set(payload, at + header.byteLength);
+  return out;
 }
 
 export function decodeCommand(data: Uint8Array, registry: KindRegistry = DEFAULT_REGISTRY): DecodedCommand {
   if (data.length === 0) throw new CommandError('command: expected a version byte and JSON, found 0 bytes');
-  if (data[0] !== COMMAND_FORMAT_VERSION) {
-    throw new CommandError(`command: expected format version ${COMMAND_FORMAT_VERSION}, found byte ${data[0]}`);
+  if (data[0] !== COMMAND_FORMAT_VERSION && data[0] !== COMMAND_FORMAT_BINARY) {
+    throw new CommandError(`command: expected format version ${COMMAND_FORMAT_VERSION} or ${COMMAND_FORMAT_BINARY}, found byte ${data[0]}`);
   }
   if (data.length > MAX_ENCODED_COMMAND_BYTES) {
     throw new CommandError(`command: expected at most ${MAX_ENCODED_COMMAND_BYTES} bytes, found ${data.length}`);
   }
-  let value: unknown;
+  if (data[0] === COMMAND_FORMAT_VERSION) return validateWith(parseJson(data.subarray(1), 'after the version byte'), registry, null);
+  const { header, payload } = splitBinary(data);
+  return validateWith(parseJson(header, 'in the header'), registry, payload);
+}
+
+function splitBinary(data: Uint8Array): { header: Uint8Array; payload: Payload } {
+  const bad = (what: string): never => {
+    throw new CommandError(`command (format ${COMMAND_FORMAT_BINARY}): ${what}`);
+  };
+  if (data.length < BINARY_FIXED_BYTES) bad(`expected at least ${BINARY_FIXED_BYTES} bytes, found ${data.length}`);
+  const nameLen = data[1]!;
+  if (nameLen === 0) bad('expected the name of the bytes field, found an empty name');
+  const headerAt = 2 + nameLen + 4;
+  if (data.length < headerAt) bad(`expected a ${nameLen}-byte field name and a header length, found ${data.length} bytes in all`);
+  let name: string;
   try {
-    value = JSON.parse(decoder.decode(data.subarray(1)));
-  } catch (err) {
-    throw new CommandError(`command: expected UTF-8 JSON after the version byte: ${(err as Error).message}`, {
-      cause: err,
-    });
+    name = decoder.decode(data.subarray(2, 2 + nameLen));
+  } catch {
+    return bad('expected a UTF-8 field name');
   }
-  return validateCommand(value, registry);
+  const headerLen = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(2 + nameLen);
+  if (headerAt + headerLen > data.length) bad(`header length says ${headerLen} bytes, ${data.length - headerAt} remain`);
+  // Copied: the value outlives the entry buffer it came in.
+  return { header: data.subarray(headerAt, headerAt + headerLen), payload: { name, bytes: data.slice(headerAt + headerLen) } };
+}
+
+function parseJson(bytes: Uint8Array, where: string): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch (err) {
+    throw new CommandError(`command: expected UTF-8 JSON ${where}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**
  * Check an untrusted command object against its kind's rules and limits; returns it narrowed
  * or throws CommandError. The API layer calls this to refuse a command before proposing it.
+ * A field of bytes may be given as a Uint8Array.
  */
 export function validateCommand(value: unknown, registry: KindRegistry = DEFAULT_REGISTRY): DecodedCommand {
-  const fields: Fields = Fields.of(value, 'command', (m) => new CommandError(m));
+  return validateWith(value, registry, null);
+}
+
+function validateWith(value: unknown, registry: KindRegistry, payload: Payload | null): DecodedCommand {
+  if (payload !== null && isRecord(value) && value[payload.name] !== undefined) {
+    throw new CommandError(`command: field "${payload.name}" is both in the header and in the bytes frame`);
+  }
+  const fields: Fields = Fields.of(value, 'command', (m) => new CommandError(m), payload);
   const kindName = fields.raw['kind'];
   if (typeof kindName !== 'string') fields.fail(`field "kind" must be a string, found ${describe(kindName)}`);
   const kind = registry.get(kindName);

@@ -1,8 +1,9 @@
 /**
  * The key-value kind: a revisioned store in the manner of etcd's mvcc, without history.
  * Each key remembers the revision that created it, the revision that last changed it, and how
- * many times it has been written since it was created.
+ * many times it has been written since it was created. Keys are strings; values are bytes.
  */
+import { MAX_VALUE_BYTES } from '../limits/entry-size.js';
 import { SnapshotError } from './errors.js';
 import { Fields } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
@@ -10,13 +11,14 @@ import { failure, okResult, type ApplyResult } from './result.js';
 
 export const KV_KIND = 'kv';
 export const MAX_KEY_BYTES = 1024;
-export const MAX_VALUE_BYTES = 1024 * 1024;
+export { MAX_VALUE_BYTES };
 
 export interface KvPut {
   readonly kind: 'kv';
   readonly op: 'put';
   readonly key: string;
-  readonly value: string;
+  /** Any bytes; a JSON command may give a string, taken as its UTF-8 bytes. */
+  readonly value: Uint8Array;
   /** Compare-and-set: apply only if the key's modRevision equals this; 0 means "must not exist". */
   readonly ifRevision?: number;
 }
@@ -33,7 +35,7 @@ export type KvCommand = KvPut | KvDelete;
 
 export interface KvRecord {
   readonly key: string;
-  readonly value: string;
+  readonly value: Uint8Array;
   readonly createRevision: number;
   readonly modRevision: number;
   /** Writes since creation: 1 after the put that created the key. */
@@ -43,7 +45,7 @@ export interface KvRecord {
 /** What `get` answers; the shape `ctl kv get -o json` prints. */
 export interface KvGetResult {
   readonly key: string;
-  readonly value: string;
+  readonly value: Uint8Array;
   /** The key's modRevision. */
   readonly revision: number;
 }
@@ -80,7 +82,7 @@ function parseKv(fields: Fields): KvCommand {
   const key = fields.string('key', { nonEmpty: true, maxBytes: MAX_KEY_BYTES });
   const ifRevision = fields.optionalInt('ifRevision', { min: 0 });
   if (op === 'put') {
-    const value = fields.string('value', { maxBytes: MAX_VALUE_BYTES });
+    const value = fields.bytesOrText('value', { maxBytes: MAX_VALUE_BYTES });
     return ifRevision === undefined ? { kind: 'kv', op, key, value } : { kind: 'kv', op, key, value, ifRevision };
   }
   return ifRevision === undefined ? { kind: 'kv', op, key } : { kind: 'kv', op, key, ifRevision };
@@ -194,11 +196,15 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
     return { items, more: false };
   }
 
-  /** Sorted tuples [key, value, createRevision, modRevision, version]: compact and ordered. */
+  /**
+   * Sorted tuples [key, value, createRevision, modRevision, version]: compact and ordered. A
+   * value is its text when it is valid UTF-8, else `{ "b64": base64 }`: readable in a dump,
+   * and the same bytes always give the same form.
+   */
   snapshot(): unknown {
     return this.keys().map((key) => {
       const r = this.records.get(key)!;
-      return [r.key, r.value, r.createRevision, r.modRevision, r.version];
+      return [r.key, snapshotValue(r.value), r.createRevision, r.modRevision, r.version];
     });
   }
 
@@ -229,15 +235,36 @@ function restoreRecord(item: unknown, i: number): KvRecord {
     throw new SnapshotError(`kv: record ${i}: ${what}`);
   };
   if (!Array.isArray(item) || item.length !== 5) return fail('expected [key, value, createRevision, modRevision, version]');
-  const [key, value, createRevision, modRevision, version] = item as readonly unknown[];
+  const [key, stored, createRevision, modRevision, version] = item as readonly unknown[];
   if (typeof key !== 'string' || key.length === 0) return fail('key must be a non-empty string');
-  if (typeof value !== 'string') return fail('value must be a string');
+  const value = restoreValue(stored);
+  if (value === null) return fail('value must be a string or { "b64": base64 }');
   const positive = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
   if (!positive(createRevision) || !positive(modRevision) || !positive(version)) {
     return fail('revisions and version must be positive integers');
   }
   if (createRevision > modRevision) return fail(`createRevision ${createRevision} is after modRevision ${modRevision}`);
   return { key, value, createRevision, modRevision, version };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const textEncoder = new TextEncoder();
+
+function snapshotValue(value: Uint8Array): string | { readonly b64: string } {
+  try {
+    return utf8.decode(value);
+  } catch {
+    return { b64: Buffer.from(value).toString('base64') };
+  }
+}
+
+function restoreValue(stored: unknown): Uint8Array | null {
+  if (typeof stored === 'string') return textEncoder.encode(stored);
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return null;
+  const keys = Object.keys(stored);
+  const b64 = (stored as Readonly<Record<string, unknown>>)['b64'];
+  if (keys.length !== 1 || typeof b64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return null;
+  return new Uint8Array(Buffer.from(b64, 'base64'));
 }
 
 export const kvKind: ResourceKind<KvCommand, KvView> = {

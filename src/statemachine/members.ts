@@ -3,6 +3,11 @@
  * online/offline status committed through Raft). Who votes is decided by the Raft core's
  * conf-change entries; the node host applies the matching command here when it applies one,
  * so this table follows the Raft configuration rather than driving it.
+ *
+ * It also holds the cluster's identity (src/identity/): the cluster id its first leader drew,
+ * the incarnation (data dir) each member runs with once the cluster has heard from it, and the
+ * incarnations of removed members. Every replica refuses a member's messages from any other
+ * incarnation, so a member whose state was lost cannot come back as itself.
  */
 import { CommandError, SnapshotError } from './errors.js';
 import { Fields } from '../util/untrusted.js';
@@ -14,6 +19,10 @@ export const MAX_MEMBER_ID_BYTES = 256;
 export const MAX_ADDRESS_BYTES = 256;
 export const MAX_REASON_BYTES = 1024;
 export const MAX_BOOTSTRAP_MEMBERS = 1000;
+/** Incarnations of removed members remembered; the oldest are forgotten first. */
+export const MAX_REMOVED_INCARNATIONS = 1000;
+/** Cluster ids and incarnations: 64 random bits in hex. */
+export const IDENTITY_PATTERN = /^[0-9a-f]{16}$/;
 
 export type MemberRole = 'voter' | 'learner';
 export type MemberStatus = 'online' | 'offline';
@@ -30,6 +39,8 @@ export interface MemberRecord {
   readonly statusTerm: number;
   /** The deciding leader's clock (ms since the epoch) when it observed the status; informational. */
   readonly statusObservedAt: number;
+  /** The incarnation (data dir) the cluster knows this member by; '' until it has heard from it. */
+  readonly incarnation: string;
 }
 
 export interface MembersBootstrap {
@@ -72,7 +83,33 @@ export interface MembersSetStatus {
   readonly term: number;
 }
 
-export type MembersCommand = MembersBootstrap | MembersAdd | MembersPromote | MembersRemove | MembersSetStatus;
+/**
+ * The cluster's first leader draws the cluster id and records the incarnations it has heard
+ * from. Applies once: a cluster that has an id keeps it.
+ */
+export interface MembersEstablish {
+  readonly kind: 'members';
+  readonly op: 'establish';
+  readonly clusterId: string;
+  readonly incarnations: readonly { readonly id: string; readonly incarnation: string }[];
+}
+
+/** Records a member's incarnation the first time a leader hears from it; never replaces one. */
+export interface MembersRecordIncarnation {
+  readonly kind: 'members';
+  readonly op: 'recordIncarnation';
+  readonly id: string;
+  readonly incarnation: string;
+}
+
+export type MembersCommand =
+  | MembersBootstrap
+  | MembersAdd
+  | MembersPromote
+  | MembersRemove
+  | MembersSetStatus
+  | MembersEstablish
+  | MembersRecordIncarnation;
 
 /** The `value` of a setStatus result. */
 export interface StatusChange {
@@ -87,15 +124,21 @@ export interface MembersView {
   list(): readonly MemberRecord[];
   get(id: string): MemberRecord | null;
   readonly size: number;
+  /** The cluster id its first leader drew; null until then. */
+  readonly clusterId: string | null;
+  /** True when `incarnation` belonged to a member since removed. */
+  wasRemoved(incarnation: string): boolean;
 }
 
-const OPS = ['bootstrap', 'add', 'promote', 'remove', 'setStatus'] as const;
+const OPS = ['bootstrap', 'add', 'promote', 'remove', 'setStatus', 'establish', 'recordIncarnation'] as const;
 const FIELDS: Readonly<Record<MembersCommand['op'], ReadonlySet<string>>> = {
   bootstrap: commandFields('op', 'members'),
   add: commandFields('op', 'id', 'address', 'learner'),
   promote: commandFields('op', 'id'),
   remove: commandFields('op', 'id'),
   setStatus: commandFields('op', 'id', 'status', 'reason', 'observedAt', 'term'),
+  establish: commandFields('op', 'clusterId', 'incarnations'),
+  recordIncarnation: commandFields('op', 'id', 'incarnation'),
 };
 const ID_RULE = { nonEmpty: true, maxBytes: MAX_MEMBER_ID_BYTES } as const;
 const ADDRESS_RULE = { nonEmpty: true, maxBytes: MAX_ADDRESS_BYTES } as const;
@@ -138,6 +181,20 @@ function parseMembers(fields: Fields): MembersCommand {
         observedAt: fields.finite('observedAt'),
         term: fields.int('term', { min: 0 }),
       };
+    case 'establish': {
+      const clusterId = identityField(fields, 'clusterId');
+      const seen = new Set<string>();
+      const incarnations = fields.array('incarnations', MAX_BOOTSTRAP_MEMBERS).map((item, i) => {
+        const f = Fields.of(item, `command.incarnations[${i}]`, (m) => new CommandError(m)).only(new Set(['id', 'incarnation']));
+        const entry = { id: f.string('id', ID_RULE), incarnation: identityField(f, 'incarnation') };
+        if (seen.has(entry.id)) fields.fail(`member id "${entry.id}" appears twice`);
+        seen.add(entry.id);
+        return entry;
+      });
+      return { kind: 'members', op, clusterId, incarnations };
+    }
+    case 'recordIncarnation':
+      return { kind: 'members', op, id: fields.string('id', ID_RULE), incarnation: identityField(fields, 'incarnation') };
     default: {
       const never: never = op;
       return never;
@@ -145,9 +202,27 @@ function parseMembers(fields: Fields): MembersCommand {
   }
 }
 
+function identityField(fields: Fields, key: string): string {
+  const v = fields.string(key);
+  if (!IDENTITY_PATTERN.test(v)) fields.fail(`field "${key}" must be 16 lowercase hex digits, found ${JSON.stringify(v.slice(0, 40))}`);
+  return v;
+}
+
 export class MembersStore implements KindInstance<MembersCommand, MembersView>, MembersView {
   private readonly records = new Map<string, MemberRecord>();
   private sorted: readonly MemberRecord[] | null = [];
+  private cluster: string | null = null;
+  /** Incarnations of removed members, oldest first. */
+  private removed: string[] = [];
+  private removedSet = new Set<string>();
+
+  get clusterId(): string | null {
+    return this.cluster;
+  }
+
+  wasRemoved(incarnation: string): boolean {
+    return this.removedSet.has(incarnation);
+  }
 
   get view(): MembersView {
     return this;
@@ -178,6 +253,10 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
         return this.remove(command, ctx);
       case 'setStatus':
         return this.setStatus(command, ctx);
+      case 'establish':
+        return this.establish(command, ctx);
+      case 'recordIncarnation':
+        return this.recordIncarnation(command, ctx);
       default: {
         const never: never = command;
         return never;
@@ -191,7 +270,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     }
     const revision = ctx.bump();
     for (const { id, address } of command.members) {
-      this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', revision) });
+      this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', revision), incarnation: '' });
     }
     return okResult(revision);
   }
@@ -203,7 +282,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     }
     const revision = ctx.bump();
     // Offline until the failure detector hears from it: a member that was never seen is not online.
-    this.set({ id: command.id, address: command.address, role: 'learner', ...initialStatus('offline', 'added', revision) });
+    this.set({ id: command.id, address: command.address, role: 'learner', ...initialStatus('offline', 'added', revision), incarnation: '' });
     return okResult(revision);
   }
 
@@ -218,11 +297,50 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
   }
 
   private remove(command: MembersRemove, ctx: ApplyContext): ApplyResult {
-    if (!this.records.has(command.id)) return failure('NOT_FOUND', `member "${command.id}" does not exist`);
+    const existing = this.records.get(command.id);
+    if (existing === undefined) return failure('NOT_FOUND', `member "${command.id}" does not exist`);
     const revision = ctx.bump();
     this.records.delete(command.id);
     this.sorted = null;
+    if (existing.incarnation !== '') this.tombstone(existing.incarnation);
     return okResult(revision);
+  }
+
+  private tombstone(incarnation: string): void {
+    if (this.removedSet.has(incarnation)) return;
+    this.removed.push(incarnation);
+    this.removedSet.add(incarnation);
+    while (this.removed.length > MAX_REMOVED_INCARNATIONS) this.removedSet.delete(this.removed.shift()!);
+  }
+
+  /** Identity records are not resources: they change no revision. */
+  private establish(command: MembersEstablish, ctx: ApplyContext): ApplyResult {
+    if (this.cluster !== null) {
+      return failure('CONFLICT', `the cluster already has the id ${this.cluster}; ${command.clusterId} is not used`);
+    }
+    this.cluster = command.clusterId;
+    for (const { id, incarnation } of command.incarnations) {
+      const existing = this.records.get(id);
+      if (existing !== undefined && existing.incarnation === '' && !this.removedSet.has(incarnation)) this.set({ ...existing, incarnation });
+    }
+    return okResult(ctx.revision);
+  }
+
+  private recordIncarnation(command: MembersRecordIncarnation, ctx: ApplyContext): ApplyResult {
+    const existing = this.records.get(command.id);
+    if (existing === undefined) return failure('NOT_FOUND', `member "${command.id}" does not exist`);
+    if (existing.incarnation === command.incarnation) return okResult(ctx.revision);
+    if (existing.incarnation !== '') {
+      return failure(
+        'CONFLICT',
+        `member "${command.id}" runs as incarnation ${existing.incarnation}; ${command.incarnation} is another data dir and is not recorded`,
+      );
+    }
+    if (this.removedSet.has(command.incarnation)) {
+      return failure('CONFLICT', `incarnation ${command.incarnation} belonged to a removed member and is not recorded`);
+    }
+    this.set({ ...existing, incarnation: command.incarnation });
+    return okResult(ctx.revision);
   }
 
   private setStatus(command: MembersSetStatus, ctx: ApplyContext): ApplyResult {
@@ -262,7 +380,12 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     this.records.set(record.id, record);
   }
 
+  /** `{ clusterId, members, removed }`; a bare array of members (before identities) still restores. */
   snapshot(): unknown {
+    return { clusterId: this.cluster, members: this.snapshotRecords(), removed: [...this.removed] };
+  }
+
+  private snapshotRecords(): unknown {
     // Fields written in a fixed order so equal tables give equal bytes.
     return this.list().map((r) => ({
       id: r.id,
@@ -273,13 +396,34 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       statusReason: r.statusReason,
       statusTerm: r.statusTerm,
       statusObservedAt: r.statusObservedAt,
+      incarnation: r.incarnation,
     }));
   }
 
   restore(data: unknown): void {
-    if (!Array.isArray(data)) throw new SnapshotError(`members: expected an array of records, found ${typeof data}`);
+    if (Array.isArray(data)) {
+      this.restoreRecords(data);
+      return;
+    }
+    const f: Fields = Fields.of(data, 'members', (m) => new SnapshotError(m)).only(new Set(['clusterId', 'members', 'removed']));
+    const clusterId = f.raw['clusterId'];
+    if (clusterId !== null && (typeof clusterId !== 'string' || !IDENTITY_PATTERN.test(clusterId))) {
+      f.fail('field "clusterId" must be null or 16 lowercase hex digits');
+    }
+    const records = f.raw['members'];
+    if (!Array.isArray(records)) f.fail('field "members" must be an array');
+    const removed = f.array('removed', MAX_REMOVED_INCARNATIONS);
+    this.restoreRecords(records as readonly unknown[]);
+    this.cluster = clusterId as string | null;
+    for (const [i, r] of removed.entries()) {
+      if (typeof r !== 'string' || !IDENTITY_PATTERN.test(r)) f.fail(`removed[${i}] must be 16 lowercase hex digits`);
+      this.tombstone(r);
+    }
+  }
+
+  private restoreRecords(data: readonly unknown[]): void {
     let previous: string | null = null;
-    for (const [i, item] of (data as readonly unknown[]).entries()) {
+    for (const [i, item] of data.entries()) {
       const f = Fields.of(item, `members: record ${i}`, (m) => new SnapshotError(m)).only(RECORD_FIELDS);
       const record: MemberRecord = {
         id: f.string('id', ID_RULE),
@@ -290,7 +434,9 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
         statusReason: f.string('statusReason', REASON_RULE),
         statusTerm: f.int('statusTerm', { min: 0 }),
         statusObservedAt: f.finite('statusObservedAt'),
+        incarnation: f.has('incarnation') ? f.string('incarnation') : '',
       };
+      if (record.incarnation !== '' && !IDENTITY_PATTERN.test(record.incarnation)) f.fail('field "incarnation" must be empty or 16 lowercase hex digits');
       if (previous !== null && !(previous < record.id)) f.fail(`ids must be strictly increasing, found "${record.id}" after "${previous}"`);
       previous = record.id;
       this.set(record);
@@ -307,6 +453,7 @@ const RECORD_FIELDS = new Set([
   'statusReason',
   'statusTerm',
   'statusObservedAt',
+  'incarnation',
 ]);
 
 function initialStatus(

@@ -8,9 +8,11 @@
  *                  | voters (count u16, then len u16 + utf8 each) | learners (same) | crc u32
  *
  * The snapshot's data is stored raw under its own key; the meta carries its length and CRC.
- * Integers are big-endian; a u64 holds a JS safe integer.
+ * Integers are big-endian. Terms and indexes obey the rule of src/limits/raft-numbers.ts, the
+ * same as on the wire: a value beyond it is refused when written and reported when read.
  */
 import { crc32 } from 'node:zlib';
+import { describeProblem, raftNumberProblem, type RaftNumberKind } from '../limits/raft-numbers.js';
 import type { ConfState, Entry, EntryKind, HardState, NodeId, SnapshotMeta } from '../raft/types.js';
 
 export const FORMAT_VERSION = 1;
@@ -32,6 +34,21 @@ function writeU64(buf: Buffer, n: number, at: number): void {
 
 function readU64(view: Buffer, at: number): number {
   return view.readUInt32BE(at) * TWO_32 + view.readUInt32BE(at + 4);
+}
+
+/** Null when every named term or index is within the shared bound; else the first problem. */
+function boundsProblem(values: readonly (readonly [string, number, RaftNumberKind])[]): string | null {
+  for (const [name, value, kind] of values) {
+    const p = raftNumberProblem(value, kind);
+    if (p !== null) return `${name}: ${describeProblem(p)}`;
+  }
+  return null;
+}
+
+/** Writing a value the reader would refuse would brick the node at its next start. */
+function assertInBounds(values: readonly (readonly [string, number, RaftNumberKind])[]): void {
+  const problem = boundsProblem(values);
+  if (problem !== null) throw new RangeError(`refusing to store ${problem}`);
 }
 
 /** A Buffer over the same bytes, for its read methods; no copy. */
@@ -61,6 +78,7 @@ const KIND_CODE: Readonly<Record<EntryKind, number>> = { normal: 0, noop: 1, con
 const KIND_BY_CODE: readonly EntryKind[] = ['normal', 'noop', 'conf'];
 
 export function encodeEntry(e: Entry): Buffer {
+  assertInBounds([['term', e.term, 'term'], ['index', e.index, 'index']]);
   const buf = Buffer.allocUnsafe(ENTRY_HEADER_LEN + e.data.length + CRC_LEN);
   buf[0] = FORMAT_VERSION;
   buf[1] = KIND_CODE[e.kind];
@@ -82,11 +100,16 @@ export function decodeEntry(value: Uint8Array): Decoded<Entry> {
     return bad(`header says ${dataLen} data bytes, value holds ${value.length - ENTRY_HEADER_LEN - CRC_LEN}`);
   }
   // Copy: the loaded entry outlives the buffer LevelDB handed us and must not alias it.
+  const term = readU64(view, 2);
+  const index = readU64(view, 10);
+  const bounds = boundsProblem([['term', term, 'term'], ['index', index, 'index']]);
+  if (bounds !== null) return bad(bounds);
   const data = new Uint8Array(value.subarray(ENTRY_HEADER_LEN, ENTRY_HEADER_LEN + dataLen));
-  return ok({ term: readU64(view, 2), index: readU64(view, 10), kind, data });
+  return ok({ term, index, kind, data });
 }
 
 export function encodeHardState(hs: HardState): Buffer {
+  assertInBounds([['term', hs.term, 'term'], ['commit', hs.commit, 'index']]);
   const vote = hs.vote === null ? Buffer.alloc(0) : Buffer.from(hs.vote, 'utf8');
   const buf = Buffer.allocUnsafe(20 + vote.length + CRC_LEN);
   buf[0] = FORMAT_VERSION;
@@ -107,7 +130,11 @@ export function decodeHardState(value: Uint8Array): Decoded<HardState> {
     return bad(`header says a ${voteLen}-byte vote, value holds ${value.length - 20 - CRC_LEN}`);
   }
   const vote = value[17] === 0 ? null : view.toString('utf8', 20, 20 + voteLen);
-  return ok({ term: readU64(view, 1), commit: readU64(view, 9), vote });
+  const term = readU64(view, 1);
+  const commit = readU64(view, 9);
+  const bounds = boundsProblem([['term', term, 'term'], ['commit', commit, 'index']]);
+  if (bounds !== null) return bad(bounds);
+  return ok({ term, commit, vote });
 }
 
 function idListLength(ids: readonly NodeId[]): number {
@@ -151,6 +178,7 @@ export interface StoredSnapshotMeta {
 }
 
 export function encodeSnapshotMeta(meta: SnapshotMeta, data: Uint8Array): Buffer {
+  assertInBounds([['term', meta.term, 'term'], ['index', meta.index, 'index']]);
   const { voters, learners } = meta.conf;
   const buf = Buffer.allocUnsafe(25 + idListLength(voters) + idListLength(learners) + CRC_LEN);
   buf[0] = FORMAT_VERSION;
@@ -173,8 +201,12 @@ export function decodeSnapshotMeta(value: Uint8Array): Decoded<StoredSnapshotMet
     return bad(`expected voter and learner lists filling ${end - 25} bytes, found a malformed list`);
   }
   const conf: ConfState = { voters: voters.ids, learners: learners.ids };
+  const index = readU64(view, 1);
+  const term = readU64(view, 9);
+  const bounds = boundsProblem([['term', term, 'term'], ['index', index, 'index']]);
+  if (bounds !== null) return bad(bounds);
   return ok({
-    meta: { index: readU64(view, 1), term: readU64(view, 9), conf },
+    meta: { index, term, conf },
     dataLength: view.readUInt32BE(17),
     dataCrc: view.readUInt32BE(21),
   });

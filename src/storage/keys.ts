@@ -5,6 +5,8 @@
 export const HARD_STATE_KEY = 'h';
 export const SNAPSHOT_META_KEY = 'sm';
 export const SNAPSHOT_DATA_KEY = 'sd';
+/** Who this data dir is: member id, incarnation, cluster id (src/identity). */
+export const IDENTITY_KEY = 'id';
 
 const ENTRY_PREFIX = 'e';
 /** Bounds for iterating all entry keys and nothing else: every entry key sorts in [gte, lt). */

@@ -11,12 +11,14 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
+import type { LocalIdentity } from '../identity/types.js';
 import type { RaftStorage, StorageUpdate } from '../node/raft-ports.js';
 import type { Entry, Snapshot } from '../raft/types.js';
 import { encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
-import { StorageIoError, StorageUsageError } from './errors.js';
-import { entryKey, HARD_STATE_KEY, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY } from './keys.js';
-import { openError, writeError } from './level-errors.js';
+import { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
+import { decodeIdentity, encodeIdentity } from './identity-codec.js';
+import { entryKey, HARD_STATE_KEY, IDENTITY_KEY, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY } from './keys.js';
+import { openError, readError, writeError } from './level-errors.js';
 import { readBounds, readPersistedState, type LogBounds, type PersistedState, type RaftDb } from './read-state.js';
 
 export { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
@@ -112,6 +114,38 @@ export class LevelRaftStorage implements RaftStorage {
     pushSnapshot(ops, snapshot);
     for (let i = offset + 1; i <= compactTo; i++) ops.push({ type: 'del', key: entryKey(i) });
     this.bounds = { offset: Math.max(offset, compactTo), last, snapIndex: index };
+    return this.write(ops, true);
+  }
+
+  /** The data dir's identity record; null in a new data dir or one from before identities. */
+  async loadIdentity(): Promise<LocalIdentity | null> {
+    await this.tail;
+    let raw: Uint8Array | undefined;
+    try {
+      raw = (await this.db.get(IDENTITY_KEY)) as Uint8Array | undefined;
+    } catch (err) {
+      throw readError(this.dir, `key ${IDENTITY_KEY}`, err);
+    }
+    if (raw === undefined) return null;
+    const d = decodeIdentity(raw);
+    if (!d.ok) throw new StorageCorruptionError(this.dir, IDENTITY_KEY, d.problem);
+    return d.value;
+  }
+
+  /**
+   * Writes the identity record, synced, in one batch with `initial` (the bootstrap entry of a
+   * new data dir): a data dir never holds Raft state without knowing whose it is.
+   */
+  async saveIdentity(identity: LocalIdentity, initial: StorageUpdate | null = null): Promise<void> {
+    this.throwIfFailed();
+    const ops: BatchOp[] = [{ type: 'put', key: IDENTITY_KEY, value: encodeIdentity(identity) }];
+    if (initial !== null) {
+      if (initial.snapshot !== null) throw new StorageUsageError('expected no snapshot with an identity record');
+      const { offset, snapIndex } = this.bounds;
+      const last = initial.entries.length > 0 ? pushEntries(ops, initial.entries, offset, this.bounds.last) : this.bounds.last;
+      if (initial.hardState !== null) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(initial.hardState) });
+      this.bounds = { offset, last, snapIndex };
+    }
     return this.write(ops, true);
   }
 

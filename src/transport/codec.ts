@@ -7,6 +7,7 @@
  */
 import type { Message, MessageType } from '../raft/messages.js';
 import type { ConfState, Entry, EntryKind, SnapshotMeta } from '../raft/types.js';
+import { raftNumberProblem } from '../limits/raft-numbers.js';
 import { describe, isRecord, type JsonRecord as Raw } from '../util/untrusted.js';
 import { ProtocolError } from './errors.js';
 
@@ -173,12 +174,12 @@ function asObject(v: unknown, path: string): Raw {
   return v;
 }
 
+/** Every integer of a Raft message is a term or an index: the shared bound applies to all. */
 function uint(r: Raw, key: string, path: string): number {
   const v = r[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new ProtocolError(join(path, key), 'a non-negative safe integer', describe(v));
-  }
-  return v;
+  const problem = raftNumberProblem(v, /term/i.test(key) ? 'term' : 'index');
+  if (problem !== null) throw new ProtocolError(join(path, key), problem.expected, problem.found);
+  return v as number;
 }
 
 function str(r: Raw, key: string, path: string): string {

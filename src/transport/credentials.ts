@@ -1,11 +1,14 @@
 /**
  * The two ways peers authenticate each other. mTLS: every node holds a certificate signed by
  * the cluster CA and uses it both to serve and to dial; the server refuses clients without a
- * CA-signed certificate and the client verifies the server's certificate and host name.
+ * certificate from that CA (or from a separate client CA, when one is configured) and the
+ * client verifies the server's certificate and host name. Which of those certificates may
+ * call peer RPCs is peer-auth.ts's question.
  */
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { TransportError } from './errors.js';
+import { certificatePeerAuth, type PeerAuth } from './peer-auth.js';
 
 export interface PeerCredentials {
   readonly server: grpc.ServerCredentials;
@@ -17,6 +20,8 @@ export interface TlsFiles {
   readonly ca: string;
   readonly cert: string;
   readonly key: string;
+  /** A CA whose certificates may call the client API only; null or absent: none. */
+  readonly clientCa?: string | null;
 }
 
 export function insecureCredentials(): PeerCredentials {
@@ -37,8 +42,20 @@ export function mutualTlsCredentials(tls: TlsFiles): PeerCredentials {
   const ca = readPem(tls.ca, 'CA certificate');
   const cert = readPem(tls.cert, 'certificate');
   const key = readPem(tls.key, 'private key');
+  // The handshake accepts client certificates from either CA; peer RPCs check which one.
+  const clientRoots = tls.clientCa ? Buffer.concat([ca, Buffer.from('\n'), readPem(tls.clientCa, 'client CA certificate')]) : ca;
   return {
-    server: grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], true),
+    server: grpc.ServerCredentials.createSsl(clientRoots, [{ cert_chain: cert, private_key: key }], true),
     client: grpc.credentials.createSsl(ca, key, cert),
   };
+}
+
+/** Peer RPCs with TLS: a peer certificate (peer-auth.ts) from `ca`. */
+export function tlsPeerAuth(tls: TlsFiles): PeerAuth {
+  const ca = readPem(tls.ca, 'CA certificate');
+  try {
+    return certificatePeerAuth(ca, Boolean(tls.clientCa));
+  } catch (err) {
+    throw new TransportError('TLS_FILE', `expected a PEM CA certificate at ${tls.ca}, found: ${(err as Error).message}`, null, { cause: err });
+  }
 }

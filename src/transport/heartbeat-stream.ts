@@ -8,11 +8,15 @@
  * answers UNIMPLEMENTED, and `unsupported` tells the link to ping it with unary calls.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { RefusalCode } from '../identity/index.js';
+import { refusalOf } from './refusal-status.js';
 import { isRecord, type WirePing } from './wire.js';
 
 export interface PingFailure {
   readonly code: grpc.status;
   readonly details: string;
+  /** The peer refused this node's identity, and said why. */
+  readonly refusal?: RefusalCode | null;
 }
 
 interface Waiting {
@@ -70,7 +74,7 @@ export class HeartbeatStream {
       if (this.call !== call) return;
       this.call = null;
       if (err.code === grpc.status.UNIMPLEMENTED) this.unsupported = true;
-      this.failAll({ code: err.code, details: err.details });
+      this.failAll({ code: err.code, details: err.details, refusal: refusalOf(err) });
     });
     call.on('end', () => {
       if (this.call !== call) return;

@@ -11,8 +11,10 @@ import { encodeMessage, estimateSize } from './codec.js';
 import { TransportError } from './errors.js';
 import type { Counters } from './peer-service.js';
 import { HeartbeatStream, type PingFailure } from './heartbeat-stream.js';
+import type { StatusReport, TransportIdentity } from './peer-identity.js';
+import { refusalOf } from './refusal-status.js';
 import { chunkBytesFor, streamSnapshot, type SnapshotSend } from './snapshot-stream.js';
-import { raftPeerMethod, raftPeerService, isRecord, type WireBatch, type WirePing } from './wire.js';
+import { raftPeerMethod, raftPeerService, isRecord, stringField, type WireBatch, type WirePing, type WireStatusReport } from './wire.js';
 
 /** Room left in a batch for the batch's own fields. */
 const BATCH_OVERHEAD_BYTES = 1024;
@@ -25,6 +27,7 @@ export interface PeerLinkContext {
   readonly stepDeadlineMs: number;
   readonly credentials: grpc.ChannelCredentials;
   readonly channelOptions: grpc.ChannelOptions;
+  readonly identity: TransportIdentity;
   readonly counters: Counters;
   readonly onUnreachable: (peer: string) => void;
   readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
@@ -102,6 +105,7 @@ export class PeerLink {
       from: this.ctx.self,
       to: this.id,
       messages: batch.map(encodeMessage),
+      ...this.ctx.identity.envelope(this.id),
     };
     if (this.unaryOnly) {
       this.sendUnary(request, batch.length);
@@ -135,6 +139,7 @@ export class PeerLink {
     });
     call.on('error', (err: grpc.ServiceError) => {
       if (err.code === grpc.status.UNIMPLEMENTED) this.unaryOnly = true;
+      this.refusedBy(err);
       this.endStream(call, statusName(err.code), err.details);
     });
     call.on('end', () => this.endStream(call, null, 'stream ended'));
@@ -171,6 +176,7 @@ export class PeerLink {
         this.inFlight = null;
         if (err) {
           this.ctx.counters.dropped += size;
+          this.refusedBy(err);
           this.failed(`Step failed: ${statusName(err.code)}: ${err.details}`, { code: statusName(err.code), lost: size });
         } else {
           this.ctx.counters.sent += size;
@@ -190,11 +196,12 @@ export class PeerLink {
     }
     const token: { send: SnapshotSend | null } = { send: null };
     this.snapshot = token;
-    const send = streamSnapshot(this.client, m, this.ctx.clusterName, chunkBytesFor(this.ctx.maxMessageBytes), (err) => {
+    const send = streamSnapshot(this.client, m, this.ctx.clusterName, this.ctx.identity.envelope(this.id), chunkBytesFor(this.ctx.maxMessageBytes), (err) => {
       if (this.snapshot !== token) return;
       this.snapshot = null;
       if (err) {
         this.ctx.counters.dropped += 1;
+        this.refusedBy(err);
         const obj = { peer: this.id, code: statusName(err.code) };
         this.ctx.warn(`snapshot:${this.id}`, obj, `snapshot to ${this.id} failed: ${err.details}`);
       } else {
@@ -208,12 +215,13 @@ export class PeerLink {
   /** A membership ping on the peer's HeartbeatStream (a unary Heartbeat for peers without it). */
   ping(payload: Uint8Array, deadlineMs: number): Promise<PingResult> {
     if (this.closed) return Promise.reject(new TransportError('CLOSED', `link to ${this.id} is closed`));
-    const ping = { from: this.ctx.self, to: this.id, cluster: this.ctx.clusterName, sendTimeMs: performance.now(), payload };
+    const ping = { from: this.ctx.self, to: this.id, cluster: this.ctx.clusterName, sendTimeMs: performance.now(), payload, ...this.ctx.identity.envelope(this.id) };
     if (this.heartbeats.unsupported) return this.unaryPing(ping, deadlineMs);
     return this.heartbeats.ping(ping, deadlineMs).then(
       (pong) => this.pingResult(pong),
       (failure: PingFailure) => {
         if (failure.code === grpc.status.UNIMPLEMENTED) return this.unaryPing(ping, Math.max(1, deadlineMs - (performance.now() - ping.sendTimeMs)));
+        if (failure.refusal) this.ctx.identity.onRefusedBy(this.id, failure.refusal, failure.details);
         throw this.pingError(`${statusName(failure.code)}: ${failure.details}`, failure.code);
       },
     );
@@ -230,6 +238,7 @@ export class PeerLink {
         { deadline: Date.now() + deadlineMs },
         (err, response) => {
           if (err) {
+            this.refusedBy(err);
             reject(this.pingError(`${statusName(err.code)}: ${err.details}`, err.code, err));
             return;
           }
@@ -251,7 +260,45 @@ export class PeerLink {
       throw this.pingError(`expected a pong with echoSendTimeMs and payload, found ${JSON.stringify(pong)}`);
     }
     if (pong['from'] !== this.id) throw this.pingError(`expected a pong from ${this.id}, found one from ${String(pong['from'])}`);
+    // The answer counts as contact with the member only from the data dir the cluster knows.
+    const env = {
+      clusterName: this.ctx.clusterName,
+      clusterId: stringField(pong, 'clusterId'),
+      from: this.id,
+      incarnation: stringField(pong, 'incarnation'),
+      toIncarnation: stringField(pong, 'toIncarnation'),
+    };
+    const refusal = this.ctx.identity.judgePing(env);
+    if (refusal !== null) {
+      this.ctx.counters.refused += 1;
+      this.ctx.identity.onRefused(this.id, refusal);
+      throw this.pingError(`refused the pong: ${refusal.code}: ${refusal.reason}`, grpc.status.PERMISSION_DENIED);
+    }
+    this.ctx.identity.noteHeard(env);
     return { rttMs: Math.max(0, performance.now() - echo), payload: new Uint8Array(answer) };
+  }
+
+  /** Forwards a status correction to this peer (the leader); resolves whether it proposed it. */
+  reportStatus(report: StatusReport, deadlineMs: number): Promise<boolean> {
+    if (this.closed) return Promise.reject(new TransportError('CLOSED', `link to ${this.id} is closed`));
+    const method = raftPeerMethod('ReportStatus');
+    const request: WireStatusReport = { cluster: this.ctx.clusterName, from: this.ctx.self, to: this.id, ...report, ...this.ctx.identity.envelope(this.id) };
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline: Date.now() + deadlineMs }, (err, response) => {
+        if (err) {
+          this.refusedBy(err);
+          reject(new TransportError('RPC_FAILED', `ReportStatus to ${this.id} at ${this.address}: ${statusName(err.code)}: ${err.details}`, err.code, { cause: err }));
+          return;
+        }
+        resolve(isRecord(response) && response['accepted'] === true);
+      });
+    });
+  }
+
+  /** A peer's refusal of this node's identity, reported once per failed call. */
+  private refusedBy(err: grpc.ServiceError): void {
+    const code = refusalOf(err);
+    if (code !== null || err.code === grpc.status.PERMISSION_DENIED) this.ctx.identity.onRefusedBy(this.id, code, err.details);
   }
 
   private pingError(msg: string, code: number | null = null, cause?: unknown): TransportError {

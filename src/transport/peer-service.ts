@@ -1,14 +1,20 @@
 /**
  * The server half of the transport: the RaftPeer handlers. Everything a peer sends is checked
- * (cluster, sender, addressee, message contents) before any of it reaches the node; a refused
- * batch delivers nothing.
+ * before any of it reaches the node: the caller's certificate (peer-auth.ts), the envelope's
+ * identity (the node's TransportIdentity, src/identity), the addressee and the message
+ * contents (codec.ts). A refused batch delivers nothing; an identity refusal answers
+ * PERMISSION_DENIED with its code in the `peer-refusal` trailer, so the sender can tell.
  */
 import * as grpc from '@grpc/grpc-js';
+import { REFUSAL_METADATA_KEY, type PeerEnvelope, type Refusal } from '../identity/index.js';
 import type { Message } from '../raft/messages.js';
 import { decodeMessage } from './codec.js';
 import { ProtocolError, TransportError } from './errors.js';
+import type { AuthenticatedCall, PeerAuth } from './peer-auth.js';
+import type { StatusReport, TransportIdentity } from './peer-identity.js';
+import { decodeHelloAsk } from './hello-client.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
-import { describeValue, isRecord, type WirePong } from './wire.js';
+import { describeValue, isRecord, stringField, type Raw, type WireHelloResponse, type WirePong } from './wire.js';
 
 export interface Counters {
   sent: number;
@@ -18,9 +24,9 @@ export interface Counters {
 
 export interface PeerServiceContext {
   readonly self: string;
-  readonly clusterName: string;
   readonly maxSnapshotBytes: number;
-  readonly isKnownPeer: (id: string) => boolean;
+  readonly identity: TransportIdentity;
+  readonly auth: PeerAuth;
   readonly onMessage: (m: Message) => void;
   readonly onHeartbeat: (from: string, payload: Uint8Array) => Uint8Array;
   readonly counters: Counters;
@@ -29,14 +35,41 @@ export interface PeerServiceContext {
   readonly warn: (key: string, obj: object, msg: string) => void;
 }
 
+const MAX_REASON_CHARS = 1024;
+
 function refuse(code: grpc.status, details: string): TransportError {
   return new TransportError('REFUSED', details, code);
 }
 
-function asStatus(err: unknown): { code: grpc.status; details: string } {
+/** An identity refusal, carried to the sender with its code. */
+class IdentityRefusal extends Error {
+  constructor(
+    readonly from: string,
+    readonly refusal: Refusal,
+  ) {
+    super(refusal.reason);
+  }
+}
+
+function asStatus(err: unknown): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
+  if (err instanceof IdentityRefusal) {
+    const metadata = new grpc.Metadata();
+    metadata.set(REFUSAL_METADATA_KEY, err.refusal.code);
+    return { code: grpc.status.PERMISSION_DENIED, details: `${err.refusal.code}: ${err.refusal.reason}`, metadata };
+  }
   if (err instanceof TransportError && err.grpcCode !== null) return { code: err.grpcCode, details: err.message };
   if (err instanceof ProtocolError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
   return { code: grpc.status.INTERNAL, details: `peer transport: ${err instanceof Error ? err.message : String(err)}` };
+}
+
+function envelopeOf(raw: Raw, from: string): PeerEnvelope {
+  return {
+    clusterName: raw['cluster'],
+    clusterId: stringField(raw, 'clusterId'),
+    from,
+    incarnation: stringField(raw, 'incarnation'),
+    toIncarnation: stringField(raw, 'toIncarnation'),
+  };
 }
 
 export class PeerService {
@@ -44,53 +77,59 @@ export class PeerService {
 
   implementation(): grpc.UntypedServiceImplementation {
     return {
-      Step: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-        this.step(call.request, callback),
+      Step: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => this.step(call, callback),
       StepStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => this.stepStream(call),
       InstallSnapshot: (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         this.installSnapshot(call, callback),
-      Heartbeat: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-        this.heartbeat(call.request, callback),
+      Heartbeat: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => this.heartbeat(call, callback),
       HeartbeatStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => this.heartbeatStream(call),
+      Hello: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => this.hello(call, callback),
+      ReportStatus: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => this.reportStatus(call, callback),
     };
   }
 
-  /** Throws REFUSED unless the sender belongs to our cluster and addressed us. */
-  private checkSender(cluster: unknown, from: unknown, to: unknown): string {
+  /**
+   * The checks every RPC shares, in order: open, a sender named, its certificate, the
+   * envelope's identity, the addressee. Returns the sender.
+   */
+  private checkCaller(call: AuthenticatedCall, raw: Raw, to: unknown): string {
     const ctx = this.ctx;
     if (ctx.isClosed()) throw refuse(grpc.status.UNAVAILABLE, `peer transport of ${ctx.self} is closed`);
-    if (cluster !== ctx.clusterName) {
-      throw refuse(
-        grpc.status.PERMISSION_DENIED,
-        `cluster name mismatch: expected ${JSON.stringify(ctx.clusterName)}, found ${describeValue(cluster)}`,
-      );
+    const from = raw['from'];
+    if (typeof from !== 'string' || from === '') {
+      throw refuse(grpc.status.INVALID_ARGUMENT, `from: expected the sender's member id, found ${describeValue(from)}`);
     }
-    if (typeof from !== 'string' || from === '' || !ctx.isKnownPeer(from)) {
-      throw refuse(
-        grpc.status.PERMISSION_DENIED,
-        `unknown sender: expected a member of cluster ${JSON.stringify(ctx.clusterName)}, found ${describeValue(from)}`,
-      );
-    }
+    const auth = ctx.auth.check(call, from);
+    if (auth !== null) throw new IdentityRefusal(from, auth);
+    const identity = ctx.identity.judgeEnvelope(envelopeOf(raw, from));
+    if (identity !== null) throw new IdentityRefusal(from, identity);
     if (to !== ctx.self) {
       throw refuse(grpc.status.INVALID_ARGUMENT, `misdirected: expected to=${JSON.stringify(ctx.self)}, found ${describeValue(to)}`);
     }
     return from;
   }
 
-  private refused(count: number, err: unknown, from: unknown): { code: grpc.status; details: string } {
+  private refused(count: number, err: unknown, from: unknown): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
     const status = asStatus(err);
     this.ctx.counters.refused += count;
+    if (err instanceof IdentityRefusal) {
+      try {
+        this.ctx.identity.onRefused(err.from, err.refusal);
+      } catch (e) {
+        this.ctx.warn('onRefused', { err: e }, 'onRefused threw');
+      }
+    }
     this.ctx.warn(`refuse:${String(from)}:${status.code}`, { from, code: grpc.status[status.code] }, `refused peer RPC: ${status.details}`);
     return status;
   }
 
-  private step(request: unknown, callback: grpc.sendUnaryData<unknown>): void {
-    const raw = isRecord(request) ? request : {};
+  private step(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+    const raw = isRecord(call.request) ? call.request : {};
     const rawMessages = raw['messages'];
     const count = Array.isArray(rawMessages) ? Math.max(1, rawMessages.length) : 1;
-    let messages: Message[];
+    let messages: readonly Message[];
     try {
-      messages = this.checkBatch(raw, rawMessages);
+      messages = this.checkBatch(call, raw, rawMessages);
     } catch (err) {
       callback(this.refused(count, err, raw['from']));
       return;
@@ -106,9 +145,9 @@ export class PeerService {
       if (settled) return;
       const raw = isRecord(request) ? request : {};
       const rawMessages = raw['messages'];
-      let messages: Message[];
+      let messages: readonly Message[];
       try {
-        messages = this.checkBatch(raw, rawMessages);
+        messages = this.checkBatch(call, raw, rawMessages);
       } catch (err) {
         settled = true;
         const status = this.refused(Array.isArray(rawMessages) ? Math.max(1, rawMessages.length) : 1, err, raw['from']);
@@ -128,12 +167,13 @@ export class PeerService {
     });
   }
 
-  private checkBatch(raw: Readonly<Record<string, unknown>>, rawMessages: unknown): Message[] {
-    const from = this.checkSender(raw['cluster'], raw['from'], raw['to']);
+  /** The messages of a batch the node lets in; throws the refusal otherwise. */
+  private checkBatch(call: AuthenticatedCall, raw: Raw, rawMessages: unknown): readonly Message[] {
+    const from = this.checkCaller(call, raw, raw['to']);
     if (!Array.isArray(rawMessages)) {
       throw refuse(grpc.status.INVALID_ARGUMENT, `messages: expected an array, found ${describeValue(rawMessages)}`);
     }
-    return rawMessages.map((r: unknown, i) => {
+    const messages = rawMessages.map((r: unknown, i) => {
       let m: Message;
       try {
         m = decodeMessage(r);
@@ -156,6 +196,18 @@ export class PeerService {
       }
       return m;
     });
+    return this.admit(envelopeOf(raw, from), messages);
+  }
+
+  /** The identity verdict on decoded messages: what to deliver, or the refusal thrown. */
+  private admit(env: PeerEnvelope, messages: readonly Message[]): readonly Message[] {
+    const verdict = this.ctx.identity.judgeBatch(env, messages);
+    if (!verdict.accept) throw new IdentityRefusal(env.from, verdict.refusal);
+    this.ctx.identity.noteHeard(env);
+    for (const d of verdict.dropped) {
+      this.ctx.warn(`drop:${env.from}:${d.message.type}`, { from: env.from, type: d.message.type }, `not answering ${d.message.type} from ${env.from}: ${d.why}`);
+    }
+    return verdict.deliver;
   }
 
   private deliver(m: Message): void {
@@ -168,8 +220,10 @@ export class PeerService {
   }
 
   private installSnapshot(call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void {
-    const assembler = new SnapshotAssembler(this.ctx.maxSnapshotBytes, (cluster, m) => {
-      this.checkSender(cluster, m.from, m.to);
+    let env: PeerEnvelope | null = null;
+    const assembler = new SnapshotAssembler(this.ctx.maxSnapshotBytes, (raw: Raw, m: Message) => {
+      const from = this.checkCaller(call, { ...raw, from: m.from }, m.to);
+      env = envelopeOf(raw, from);
     });
     let settled = false;
     const fail = (err: unknown): void => {
@@ -187,15 +241,17 @@ export class PeerService {
     });
     call.on('end', () => {
       if (settled) return;
-      let m: Message;
+      let delivered: readonly Message[];
       try {
-        m = assembler.finish();
+        const m = assembler.finish();
+        if (env === null) throw refuse(grpc.status.INVALID_ARGUMENT, 'snapshot stream: no envelope was accepted');
+        delivered = this.admit(env, [m]);
       } catch (err) {
         fail(err);
         return;
       }
       settled = true;
-      this.deliver(m);
+      for (const m of delivered) this.deliver(m);
       callback(null, {});
     });
     // A cancelled or broken stream: the sender learns from its own call status.
@@ -204,10 +260,10 @@ export class PeerService {
     });
   }
 
-  private heartbeat(request: unknown, callback: grpc.sendUnaryData<unknown>): void {
-    const raw = isRecord(request) ? request : {};
+  private heartbeat(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+    const raw = isRecord(call.request) ? call.request : {};
     try {
-      callback(null, this.pong(raw));
+      callback(null, this.pong(call, raw));
     } catch (err) {
       callback(err instanceof HeartbeatHandlerError ? err.status : this.refused(1, err, raw['from']));
     }
@@ -221,7 +277,7 @@ export class PeerService {
       const raw = isRecord(request) ? request : {};
       let pong: WirePong;
       try {
-        pong = this.pong(raw);
+        pong = this.pong(call, raw);
       } catch (err) {
         settled = true;
         const status = err instanceof HeartbeatHandlerError ? err.status : this.refused(1, err, raw['from']);
@@ -240,8 +296,11 @@ export class PeerService {
   }
 
   /** The answer to one ping; throws a refusal, or HeartbeatHandlerError when our own handler fails. */
-  private pong(raw: Readonly<Record<string, unknown>>): WirePong {
-    const from = this.checkSender(raw['cluster'], raw['from'], raw['to']);
+  private pong(call: AuthenticatedCall, raw: Raw): WirePong {
+    const from = this.checkCaller(call, raw, raw['to']);
+    const env = envelopeOf(raw, from);
+    const refusal = this.ctx.identity.judgePing(env);
+    if (refusal !== null) throw new IdentityRefusal(from, refusal);
     const payload = raw['payload'];
     const sendTimeMs = raw['sendTimeMs'];
     if (!(payload instanceof Uint8Array)) {
@@ -250,6 +309,7 @@ export class PeerService {
     if (typeof sendTimeMs !== 'number' || !Number.isFinite(sendTimeMs)) {
       throw refuse(grpc.status.INVALID_ARGUMENT, `sendTimeMs: expected a finite number, found ${describeValue(sendTimeMs)}`);
     }
+    this.ctx.identity.noteHeard(env);
     let answer: Uint8Array;
     try {
       answer = this.ctx.onHeartbeat(from, new Uint8Array(payload));
@@ -257,7 +317,67 @@ export class PeerService {
       throw new HeartbeatHandlerError({ code: grpc.status.INTERNAL, details: `onHeartbeat failed: ${err instanceof Error ? err.message : String(err)}` });
     }
     const seq = typeof raw['seq'] === 'number' ? raw['seq'] : 0;
-    return { from: this.ctx.self, echoSendTimeMs: sendTimeMs, payload: answer, seq };
+    return { from: this.ctx.self, echoSendTimeMs: sendTimeMs, payload: answer, seq, ...this.ctx.identity.envelope(from) };
+  }
+
+  /** The start-up question: authenticated and of our cluster, but asked whatever the asker's data dir. */
+  private hello(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+    const raw = isRecord(call.request) ? call.request : {};
+    let response: WireHelloResponse;
+    try {
+      if (this.ctx.isClosed()) throw refuse(grpc.status.UNAVAILABLE, `peer transport of ${this.ctx.self} is closed`);
+      const from = raw['from'];
+      if (typeof from !== 'string' || from === '') throw refuse(grpc.status.INVALID_ARGUMENT, `from: expected the asker's member id, found ${describeValue(from)}`);
+      const auth = this.ctx.auth.check(call, from);
+      if (auth !== null) throw new IdentityRefusal(from, auth);
+      const named = this.ctx.identity.judgeEnvelope({ clusterName: raw['cluster'], clusterId: '', from, incarnation: '', toIncarnation: '' });
+      if (named !== null && named.code === 'CLUSTER_NAME') throw new IdentityRefusal(from, named);
+      if (raw['to'] !== this.ctx.self) throw refuse(grpc.status.INVALID_ARGUMENT, `misdirected: expected to=${JSON.stringify(this.ctx.self)}, found ${describeValue(raw['to'])}`);
+      const ask = decodeHelloAsk(raw);
+      if (typeof ask === 'string') throw refuse(grpc.status.INVALID_ARGUMENT, ask);
+      const r = this.ctx.identity.hello(from, ask);
+      response = {
+        memberId: r.memberId,
+        incarnation: r.incarnation,
+        clusterId: r.clusterId ?? '',
+        lastIndex: r.lastIndex,
+        appliedIndex: r.appliedIndex,
+        youMember: r.you.member,
+        youRole: r.you.role ?? '',
+        youRecorded: r.you.recorded,
+        youHeard: r.you.heard,
+        youRemoved: r.you.removed,
+      };
+    } catch (err) {
+      callback(this.refused(1, err, raw['from']));
+      return;
+    }
+    callback(null, response);
+  }
+
+  private reportStatus(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+    const raw = isRecord(call.request) ? call.request : {};
+    let from: string;
+    let report: StatusReport;
+    try {
+      from = this.checkCaller(call, raw, raw['to']);
+      const refusal = this.ctx.identity.judgePing(envelopeOf(raw, from));
+      if (refusal !== null) throw new IdentityRefusal(from, refusal);
+      const status = raw['status'];
+      const member = raw['member'];
+      const reason = stringField(raw, 'reason');
+      if (status !== 'online' && status !== 'offline') throw refuse(grpc.status.INVALID_ARGUMENT, `status: expected online or offline, found ${describeValue(status)}`);
+      if (typeof member !== 'string' || member === '') throw refuse(grpc.status.INVALID_ARGUMENT, `member: expected a member id, found ${describeValue(member)}`);
+      if (reason.length > MAX_REASON_CHARS) throw refuse(grpc.status.INVALID_ARGUMENT, `reason: expected at most ${MAX_REASON_CHARS} characters, found ${reason.length}`);
+      report = { member, status, reason };
+    } catch (err) {
+      callback(this.refused(1, err, raw['from']));
+      return;
+    }
+    this.ctx.identity.reportStatus(from, report).then(
+      (accepted) => callback(null, { accepted }),
+      (err: unknown) => callback({ code: grpc.status.INTERNAL, details: `reportStatus failed: ${err instanceof Error ? err.message : String(err)}` }),
+    );
   }
 }
 

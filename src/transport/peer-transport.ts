@@ -9,6 +9,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Message } from '../raft/messages.js';
 import { TransportError } from './errors.js';
+import { plaintextPeerAuth, type PeerAuth } from './peer-auth.js';
+import { basicIdentity, type StatusReport, type TransportIdentity } from './peer-identity.js';
 import { PeerLink, type PeerLinkContext, type PingResult } from './peer-link.js';
 import { PeerService, type Counters } from './peer-service.js';
 import { raftPeerService } from './wire.js';
@@ -22,8 +24,12 @@ export interface PeerTransportOptions {
   readonly maxMessageBytes: number;
   /** Insecure or mTLS, from credentials.ts. */
   readonly credentials: { readonly server: grpc.ServerCredentials; readonly client: grpc.ChannelCredentials };
-  /** Messages from ids it rejects are refused with PERMISSION_DENIED and counted. */
+  /** Without `identity`: messages from ids it rejects are refused with PERMISSION_DENIED and counted. */
   readonly isKnownPeer: (id: string) => boolean;
+  /** The node's identity checks (src/identity); without it, only the name and isKnownPeer are checked. */
+  readonly identity?: TransportIdentity;
+  /** Who may call peer RPCs (peer-auth.ts); default: anyone (plaintext). */
+  readonly auth?: PeerAuth;
   readonly onMessage: (m: Message) => void;
   readonly onUnreachable: (peer: string) => void;
   readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
@@ -97,14 +103,16 @@ export class PeerTransport {
   private readonly counters: Counters = { sent: 0, dropped: 0, refused: 0 };
   private readonly lastWarn = new Map<string, number>();
   private readonly service: PeerService;
+  private readonly identity: TransportIdentity;
   private closed = false;
 
   constructor(private readonly opts: PeerTransportOptions) {
+    this.identity = opts.identity ?? basicIdentity(opts.self, opts.clusterName, opts.isKnownPeer);
     this.service = new PeerService({
       self: opts.self,
-      clusterName: opts.clusterName,
       maxSnapshotBytes: opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES,
-      isKnownPeer: opts.isKnownPeer,
+      identity: this.identity,
+      auth: opts.auth ?? plaintextPeerAuth,
       onMessage: opts.onMessage,
       onHeartbeat: opts.onHeartbeat,
       counters: this.counters,
@@ -161,6 +169,14 @@ export class PeerTransport {
     return link.ping(payload, deadlineMs);
   }
 
+  /** Forwards a status correction to `peer` (the leader); resolves whether it proposed it. */
+  reportStatus(peer: string, report: StatusReport, deadlineMs: number): Promise<boolean> {
+    if (this.closed) return Promise.reject(new TransportError('CLOSED', `peer transport of ${this.opts.self} is closed`));
+    const link = this.links.get(peer);
+    if (link === undefined) return Promise.reject(new TransportError('UNKNOWN_PEER', `expected an address for peer ${peer}, found none`));
+    return link.reportStatus(report, deadlineMs);
+  }
+
   /** Closes every outbound channel; the service on the caller's server answers UNAVAILABLE. */
   close(): void {
     if (this.closed) return;
@@ -183,6 +199,7 @@ export class PeerTransport {
       stepDeadlineMs: o.stepDeadlineMs ?? DEFAULT_STEP_DEADLINE_MS,
       credentials: o.credentials.client,
       channelOptions: peerChannelOptions(o.maxMessageBytes),
+      identity: this.identity,
       counters: this.counters,
       onUnreachable: (peer) => this.guard('onUnreachable', () => o.onUnreachable(peer)),
       onSnapshotStatus: (peer, ok) => this.guard('onSnapshotStatus', () => o.onSnapshotStatus(peer, ok)),

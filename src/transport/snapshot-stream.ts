@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { InstallSnapshot, Message } from '../raft/messages.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { ProtocolError, TransportError } from './errors.js';
-import { describeValue, isRecord, raftPeerMethod, type WireChunk } from './wire.js';
+import { describeValue, isRecord, raftPeerMethod, type Raw, type WireChunk, type WireIdentity } from './wire.js';
 
 export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 
@@ -25,6 +25,7 @@ export function streamSnapshot(
   client: grpc.Client,
   m: InstallSnapshot,
   cluster: string,
+  identity: WireIdentity,
   chunkBytes: number,
   done: (err: grpc.ServiceError | null) => void,
 ): SnapshotSend {
@@ -46,7 +47,7 @@ export function streamSnapshot(
       const end = Math.min(offset + chunkBytes, data.byteLength);
       const slice = data.subarray(offset, end);
       const chunk: WireChunk = first
-        ? { cluster, envelope: encodeMessage(m), totalSize: data.byteLength, data: slice }
+        ? { cluster, envelope: encodeMessage(m), totalSize: data.byteLength, data: slice, ...identity }
         : { data: slice };
       first = false;
       offset = end;
@@ -66,8 +67,8 @@ function refuse(code: grpc.status, details: string): TransportError {
 }
 
 /**
- * Receiver side. `checkEnvelope` decides whether the sender may talk to us at all (cluster,
- * known sender, addressed to us) and throws a REFUSED TransportError when not.
+ * Receiver side. `checkEnvelope` gets the first chunk (with the sender's identity fields) and
+ * the decoded message; it decides whether the sender may talk to us at all and throws when not.
  */
 export class SnapshotAssembler {
   private message: InstallSnapshot | null = null;
@@ -77,7 +78,7 @@ export class SnapshotAssembler {
 
   constructor(
     private readonly maxSnapshotBytes: number,
-    private readonly checkEnvelope: (cluster: unknown, m: Message) => void,
+    private readonly checkEnvelope: (first: Raw, m: Message) => void,
   ) {}
 
   /** The sender, once the first chunk has been accepted. */
@@ -110,7 +111,7 @@ export class SnapshotAssembler {
       if (err instanceof ProtocolError) throw refuse(grpc.status.INVALID_ARGUMENT, `snapshot envelope: ${err.message}`);
       throw err;
     }
-    this.checkEnvelope(raw['cluster'], m);
+    this.checkEnvelope(raw, m);
     if (m.type !== 'InstallSnapshot') {
       throw refuse(grpc.status.INVALID_ARGUMENT, `snapshot envelope: expected type INSTALL_SNAPSHOT, found ${m.type}`);
     }

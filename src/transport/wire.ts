@@ -6,7 +6,14 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ProtoMessage } from './codec.js';
 import { loadProto, lookupService } from './proto.js';
 
-export interface WireBatch {
+/** The sender's identity on every envelope ('' before it has one; see src/identity). */
+export interface WireIdentity {
+  readonly clusterId: string;
+  readonly incarnation: string;
+  readonly toIncarnation: string;
+}
+
+export interface WireBatch extends WireIdentity {
   readonly cluster: string;
   readonly from: string;
   readonly to: string;
@@ -18,9 +25,12 @@ export interface WireChunk {
   readonly envelope?: ProtoMessage;
   readonly totalSize?: number;
   readonly data: Uint8Array;
+  readonly clusterId?: string;
+  readonly incarnation?: string;
+  readonly toIncarnation?: string;
 }
 
-export interface WirePing {
+export interface WirePing extends WireIdentity {
   readonly from: string;
   readonly to: string;
   readonly cluster: string;
@@ -30,14 +40,46 @@ export interface WirePing {
   readonly seq?: number;
 }
 
-export interface WirePong {
+export interface WirePong extends WireIdentity {
   readonly from: string;
   readonly echoSendTimeMs: number;
   readonly payload: Uint8Array;
   readonly seq?: number;
 }
 
-export type RaftPeerMethod = 'Step' | 'StepStream' | 'InstallSnapshot' | 'Heartbeat' | 'HeartbeatStream';
+export interface WireHelloRequest {
+  readonly cluster: string;
+  readonly from: string;
+  readonly to: string;
+  readonly incarnation: string;
+  readonly clusterId: string;
+  readonly lastIndex: number;
+  readonly joining: boolean;
+}
+
+export interface WireHelloResponse {
+  readonly memberId: string;
+  readonly incarnation: string;
+  readonly clusterId: string;
+  readonly lastIndex: number;
+  readonly appliedIndex: number;
+  readonly youMember: boolean;
+  readonly youRole: string;
+  readonly youRecorded: string;
+  readonly youHeard: string;
+  readonly youRemoved: boolean;
+}
+
+export interface WireStatusReport extends WireIdentity {
+  readonly cluster: string;
+  readonly from: string;
+  readonly to: string;
+  readonly member: string;
+  readonly status: string;
+  readonly reason: string;
+}
+
+export type RaftPeerMethod = 'Step' | 'StepStream' | 'InstallSnapshot' | 'Heartbeat' | 'HeartbeatStream' | 'Hello' | 'ReportStatus';
 
 let service: grpc.ServiceClientConstructor | null = null;
 
@@ -54,3 +96,10 @@ export function raftPeerMethod(name: RaftPeerMethod): grpc.MethodDefinition<unkn
 }
 
 export { isRecord, describe as describeValue } from '../util/untrusted.js';
+export type { JsonRecord as Raw } from '../util/untrusted.js';
+
+/** A string field of a received message, '' when absent or of another type. */
+export function stringField(raw: Readonly<Record<string, unknown>>, key: string): string {
+  const v = raw[key];
+  return typeof v === 'string' ? v : '';
+}

@@ -16,6 +16,17 @@ export interface StringRule {
   readonly maxBytes?: number;
 }
 
+export interface BytesRule {
+  /** Upper bound on the length. */
+  readonly maxBytes?: number;
+}
+
+/** The raw bytes a binary command frame carries beside its JSON header, and the field they fill. */
+export interface Payload {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
 export interface IntRule {
   readonly min?: number;
   readonly max?: number;
@@ -47,17 +58,21 @@ export function utf8Exceeds(s: string, maxBytes: number): boolean {
   return Buffer.byteLength(s, 'utf8') > maxBytes;
 }
 
+const textEncoder = new TextEncoder();
+
 /** A view of one untrusted object, labelled `where` in error messages. */
 export class Fields {
   private constructor(
     readonly raw: JsonRecord,
     private readonly where: string,
     private readonly makeError: ErrorFactory,
+    private readonly payload: Payload | null,
   ) {}
 
-  static of(value: unknown, where: string, makeError: ErrorFactory): Fields {
+  /** `payload`: the bytes field a binary command frame carried, if any. */
+  static of(value: unknown, where: string, makeError: ErrorFactory, payload: Payload | null = null): Fields {
     if (!isRecord(value)) throw makeError(`${where}: expected an object, found ${describe(value)}`);
-    return new Fields(value, where, makeError);
+    return new Fields(value, where, makeError, payload);
   }
 
   fail(message: string): never {
@@ -69,11 +84,30 @@ export class Fields {
     for (const key in this.raw) {
       if (!allowed.has(key) && this.raw[key] !== undefined) this.fail(`unexpected field "${key}"`);
     }
+    if (this.payload !== null && !allowed.has(this.payload.name)) this.fail(`unexpected field "${this.payload.name}"`);
     return this;
   }
 
   has(key: string): boolean {
-    return this.raw[key] !== undefined;
+    return this.raw[key] !== undefined || this.payload?.name === key;
+  }
+
+  /**
+   * A field of bytes in a command: raw bytes from a binary frame or an in-memory command, or a
+   * string (JSON commands, and every command written before the binary format), taken as its
+   * UTF-8 bytes.
+   */
+  bytesOrText(key: string, rule: BytesRule = {}): Uint8Array {
+    const v = this.raw[key];
+    let out: Uint8Array;
+    if (v instanceof Uint8Array) out = v;
+    else if (typeof v === 'string') out = textEncoder.encode(v);
+    else if (v === undefined && this.payload?.name === key) out = this.payload.bytes;
+    else return this.fail(`field "${key}" must be a string, found ${describe(v)}`);
+    if (rule.maxBytes !== undefined && out.byteLength > rule.maxBytes) {
+      this.fail(`field "${key}" must be at most ${rule.maxBytes} bytes, found ${out.byteLength}`);
+    }
+    return out;
   }
 
   string(key: string, rule: StringRule = {}): string {

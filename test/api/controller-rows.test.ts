@@ -6,7 +6,7 @@ import type { MemberRow } from '../../src/membership/membership-engine.js';
 import type { MemberRecord } from '../../src/statemachine/index.js';
 
 function record(id: string, status: 'online' | 'offline' = 'online'): MemberRecord {
-  return { id, address: `${id}.example:7000`, role: 'voter', status, statusSince: 0, statusReason: '', statusTerm: 0, statusObservedAt: 0 };
+  return { id, address: `${id}.example:7000`, role: 'voter', status, statusSince: 0, statusReason: '', statusTerm: 0, statusObservedAt: 0, incarnation: '' };
 }
 
 const rows: MemberRow[] = [

@@ -97,6 +97,13 @@ export class FakeConsensus implements ConsensusPort {
     return 0;
   }
 
+  /** Set by a test to play a leader stuck behind an entry it cannot send. */
+  stallMs = 0;
+
+  commitStallMs(): number {
+    return this.stallMs;
+  }
+
   waitForLeader(timeoutMs: number): Promise<string | null> {
     if (this.leaderId !== null) return Promise.resolve(this.leaderId);
     return new Promise((resolve) => {

@@ -3,7 +3,7 @@
  * What only the leader serves runs here or is forwarded once; leadership moving under a request
  * is retried until the deadline; every error leaves with one code.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { HostError } from '../../src/api/consensus-port.js';
 import { controllerService } from '../../src/api/controller-service.js';
@@ -52,8 +52,8 @@ void t.test('a put on the leader is proposed once, applied, and answered with it
   t.strictSame(await kv.put(put('k', 'v'), soon()), { revision: 1 });
   t.equal(port.proposals.length, 1, 'one proposal');
   const cmd = decodeCommand(port.proposals[0] as Uint8Array);
-  t.match(cmd, { command: { kind: 'kv', op: 'put', key: 'k', value: 'v' }, client: { id: 'cl', seq: 1 } }, 'the command carries the client ref');
-  t.equal(port.sm.kv.get('k')?.value, 'v');
+  t.match(cmd, { command: { kind: 'kv', op: 'put', key: 'k', value: new TextEncoder().encode('v') }, client: { id: 'cl', seq: 1 } }, 'the command carries the client ref');
+  t.same(port.sm.kv.get('k')?.value, new TextEncoder().encode('v'), 'values are bytes');
   t.equal(fwd.calls.length, 0, 'nothing forwarded');
 });
 
@@ -141,8 +141,9 @@ void t.test('membership calls go through the port: promote waits for the learner
     forwarder: forwarder(null),
     listControllers: () => ({ controllers: [], stale: false, answeredBy: 'c1', staleReason: '' }),
     audit: { query: () => Promise.resolve([]), follow: () => () => undefined },
-    reportStatus: () => Promise.resolve(false),
     defaultTimeoutMs: 2000,
+    clusterId: () => '00000000000000aa',
+    commitStallLimitMs: 1000,
     sessions: new KvSessions(),
   });
   port.match.set('c4', 0);
@@ -151,7 +152,12 @@ void t.test('membership calls go through the port: promote waits for the learner
   t.strictSame(await callUnary(svc, 'MemberPromote', { id: 'c4', forwarded: false }), { voters: ['c1', 'c2', 'c3', 'c4'], learners: [] });
   t.strictSame(port.proposals, [{ type: 'promote', node: 'c4', context: '' }]);
   const status = (await callUnary(svc, 'Status', {})) as Record<string, unknown>;
-  t.match(status, { id: 'c1', leader: 'c1', role: 'leader', voters: ['c1', 'c2', 'c3', 'c4'], cluster: 'test', version: '0.0.0' });
+  t.match(status, { id: 'c1', leader: 'c1', role: 'leader', voters: ['c1', 'c2', 'c3', 'c4'], cluster: 'test', version: '0.0.0', clusterId: '00000000000000aa', commitStallMs: 0, commitStalled: false });
+  port.stallMs = 1500;
+  t.match(await callUnary(svc, 'Status', {}), { commitStallMs: 1500, commitStalled: true }, 'a commit stall past the limit is reported as such');
+  port.stallMs = 0;
   t.strictSame(await callUnary(svc, 'LeaderTransfer', { target: 'c2', forwarded: false }), { leader: 'c2' });
   t.strictSame(port.transfers, ['c2']);
+  const report = await callUnary(svc, 'ReportStatus', { member: 'c2', status: 'offline', reason: 'x', reporter: 'c3', forwarded: false }).catch((e: unknown) => e);
+  t.match(report, { code: grpc.status.PERMISSION_DENIED, details: /controller-to-controller call: it is served by controller\.peer\.RaftPeer\/ReportStatus, for peer certificates only/ }, 'ReportStatus on the client API is refused (PERMISSION_DENIED)');
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { decodeController } from '../../src/api/answers.js';
-import { judgeHealth } from '../../src/cli/ctl/health.js';
+import { judgeCommitProgress, judgeHealth } from '../../src/cli/ctl/health.js';
 import { endpointsFromConfig, parseEndpointList, type CtlIo } from '../../src/cli/ctl/context.js';
 import { runCtl } from '../../src/cli/ctl/program.js';
 import { apiFailure, deadAddress, startFake, threeControllers, wireController, type Fake } from './fake-controller.js';
@@ -95,6 +95,29 @@ void t.test('kv commands print revisions and values and pass their flags on', as
   t.strictSame(JSON.parse(json.out), { key: 'k', value: 'hello', revision: 12 });
   t.equal(f.calls[2]?.request['serializable'], true);
   t.strictSame(await ctl([...e, 'kv', 'del', 'k']), { code: 0, out: '13\n', err: [] });
+});
+
+void t.test('kv put --file sends the bytes of a file, or of stdin, as the value', async (t) => {
+  const f = await serving(t, startFake({ unary: { Put: () => ({ revision: 7 }) } }));
+  const e = ['--endpoints', f.address];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-file-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'value.bin');
+  const bytes = Buffer.from([0, 1, 2, 0xff, 0xfe]);
+  fs.writeFileSync(file, bytes);
+  t.strictSame(await ctl([...e, 'kv', 'put', 'bin', '--file', file]), { code: 0, out: '7\n', err: [] });
+  t.same(Buffer.from(f.calls[0]?.request['value'] as Uint8Array), bytes, 'the file, byte for byte');
+  const usage = [
+    await ctl([...e, 'kv', 'put', 'bin', 'v', '--file', file]),
+    await ctl([...e, 'kv', 'put', 'bin']),
+    await ctl([...e, 'kv', 'put', 'bin', '--file', path.join(dir, 'nope.bin')]),
+  ];
+  t.match(usage.map((r) => [r.code, r.err[0]]), [
+    [2, /expected a VALUE or --file, found both/],
+    [2, /expected a VALUE or --file, found neither/],
+    [2, /cannot read the value from .*nope\.bin: ENOENT/],
+  ]);
+  t.equal(f.calls.length, 1, 'nothing sent on a usage error');
 });
 
 void t.test('member and leader commands print the resulting membership and leader', async (t) => {
@@ -238,4 +261,12 @@ void t.test('--help works on every command and exits 0', async (t) => {
     t.equal(run.code, 0, argv.join(' '));
     t.match(run.out, /^Usage: ctl/);
   }
+});
+
+void t.test('health: a leader whose commit index stands still while entries wait is unhealthy', async (t) => {
+  const healthy = judgeHealth(view());
+  const leader = { id: 'c1', cluster: 'x', role: 'leader', term: 3, leader: 'c1', commitIndex: 40, appliedIndex: 40, lastIndex: 41, firstIndex: 1, snapshotIndex: 0, voters: [], learners: [], version: '0', clusterId: '', commitStallMs: 9000, commitStalled: true };
+  t.match(judgeCommitProgress(healthy, leader), { healthy: false, reason: "leader c1's commit index (40) has not moved for 9000ms while entries up to 41 wait" });
+  t.strictSame(judgeCommitProgress(healthy, { ...leader, commitStalled: false }), healthy, 'a commit index that moves is fine');
+  t.strictSame(judgeCommitProgress(healthy, null), healthy, 'a leader that cannot be asked: the view decides');
 });

@@ -97,9 +97,18 @@ void t.test('the stale warning names the answering node and the reason', async (
 void t.test('kv get prints the value, or {key, value, revision} in json', async (t) => {
   const entry = { key: 'k', value: Buffer.from('v'), revision: 12 };
   t.equal(renderKv(entry, 'text'), 'v\n');
-  const json = renderKv(entry, 'json');
+  const json = String(renderKv(entry, 'json'));
   t.strictSame(Object.keys(JSON.parse(json) as object), ['key', 'value', 'revision']);
   t.strictSame(JSON.parse(json), { key: 'k', value: 'v', revision: 12 });
+});
+
+void t.test('a value that is not UTF-8 is written raw, and as valueBase64 in json', async (t) => {
+  const entry = { key: 'bin', value: new Uint8Array([0, 0xff, 0xfe, 10]), revision: 3 };
+  t.same(renderKv(entry, 'text'), Buffer.from([0, 0xff, 0xfe, 10, 10]), 'the raw bytes, then a newline');
+  const json = String(renderKv(entry, 'json'));
+  t.strictSame(Object.keys(JSON.parse(json) as object), ['key', 'valueBase64', 'revision']);
+  t.strictSame(JSON.parse(json), { key: 'bin', valueBase64: 'AP/+Cg==', revision: 3 });
+  t.strictSame(JSON.parse(String(renderKv({ key: 'ctl', value: Buffer.from('\u0001\u0002'), revision: 4 }, 'json'))), { key: 'ctl', value: '\u0001\u0002', revision: 4 }, 'control characters are valid UTF-8: value');
 });
 
 void t.test('audit json is one object per line with the contract fields in order', async (t) => {
@@ -136,6 +145,9 @@ void t.test('status renders as aligned lines or as json', async (t) => {
     voters: ['c1', 'c2', 'c3'],
     learners: [],
     version: '0.1.0',
+    clusterId: '00000000000000aa',
+    commitStallMs: 0,
+    commitStalled: false,
   };
   t.strictSame(JSON.parse(renderStatus(s, 'json')), s);
   const text = renderStatus(s, 'text');

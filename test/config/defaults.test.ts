@@ -58,22 +58,24 @@ void t.test('written values override defaults and relative tls paths follow the 
   log_level: debug
   audit: { max_events: 50, max_age: 1h }
   heartbeat: { rtt_window: 4, min_timeout: 1s, max_timeout: 3s, interval: 100ms, dynamic_adjustment: false }
-raft: { trailing_logs: 0, max_inflight: 8, max_message_bytes: 65536 }
-tls: { ca: tls/ca.pem, cert: ./tls/node.pem, key: /abs/node.key }
+raft: { trailing_logs: 0, max_inflight: 8, max_message_bytes: 2097152 }
+tls: { ca: tls/ca.pem, cert: ./tls/node.pem, key: /abs/node.key, client_ca: clients.pem, metrics: true }
 `,
     '/etc/ctl/cluster.yaml',
   );
   t.equal(c.logLevel, 'debug');
   t.same(c.auditRetention, { maxEvents: 50, maxAgeMs: 3_600_000 });
   t.same(c.heartbeat, { baseTimeoutMs: 2_000, dynamicAdjustment: false, rttWindow: 4, minTimeoutMs: 1_000, maxTimeoutMs: 3_000, intervalMs: 100 });
-  t.same([c.raft.trailingLogs, c.raft.maxInflight, c.raft.maxMessageBytes], [0, 8, 65_536]);
-  t.same(c.tls, { ca: '/etc/ctl/tls/ca.pem', cert: '/etc/ctl/tls/node.pem', key: '/abs/node.key' });
+  t.same([c.raft.trailingLogs, c.raft.maxInflight, c.raft.maxMessageBytes], [0, 8, 2_097_152]);
+  t.same(c.tls, { ca: '/etc/ctl/tls/ca.pem', cert: '/etc/ctl/tls/node.pem', key: '/abs/node.key', clientCa: '/etc/ctl/clients.pem', metrics: true });
 });
 
 void t.test('the file path is made absolute and anchors relative tls paths', async (t) => {
   const c = parseClusterConfig(`${MINIMAL}tls: { ca: ca.pem, cert: c.pem, key: k.pem }\n`, 'conf/c.yaml');
   t.equal(c.file, path.resolve('conf/c.yaml'));
   t.equal(c.tls?.ca, path.resolve('conf/ca.pem'));
+  t.equal(c.tls?.clientCa, null, 'no client CA: client certificates come from ca');
+  t.equal(c.tls?.metrics, false, '/metrics is plain HTTP unless asked');
 });
 
 void t.test('empty blocks are treated as absent', async (t) => {
@@ -127,4 +129,10 @@ void t.test('listen and metrics are kept apart from address', async (t) => {
     'f.yaml',
   );
   t.same(c.nodes[0], { id: 'a', address: 'proxy.example.com:443', listen: '0.0.0.0:7101', metrics: '[::1]:9100' });
+});
+
+void t.test('tls paths may name the node: ${id} is substituted per node', async (t) => {
+  const c = parseClusterConfig(`${MINIMAL}tls: { ca: /tls/ca.crt, cert: '/tls/\${id}.crt', key: '/tls/\${id}.key' }\n`, '/etc/ctl/cluster.yaml');
+  const node = nodeConfigFor(c, 'a', '/');
+  t.same([node.tls?.ca, node.tls?.cert, node.tls?.key], ['/tls/ca.crt', '/tls/a.crt', '/tls/a.key']);
 });

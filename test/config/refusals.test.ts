@@ -232,3 +232,21 @@ void t.test('a file with several YAML documents or an empty tls path is refused'
   expectRefusal(t, `${NODES}---\n${NODES}`, '(yaml)', /expected one document, found several/);
   expectRefusal(t, `${NODES}tls: { ca: '', cert: c, key: k }\n`, 'tls.ca', /expected a file path, found an empty string/);
 });
+
+void t.test('a peer message limit that could not carry the largest entry is refused', async (t) => {
+  expectRefusal(
+    t,
+    `${NODES}raft:\n  max_message_bytes: 1048576\n`,
+    'raft.max_message_bytes',
+    /expected at least 1179648 \(the largest entry, a 1 MiB value with its key, plus framing\), found the number 1048576/,
+  );
+});
+
+void t.test('tls.client_ca must be a path and tls.metrics a boolean', async (t) => {
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, client_ca: '' }\n`, 'tls.client_ca', /expected a file path, found an empty string/);
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, metrics: 'yes' }\n`, 'tls.metrics', /expected true or false, found the string "yes"/);
+});
+
+void t.test('tls paths accept only the ${id} placeholder', async (t) => {
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: '/tls/\${host}.crt', key: k }\n`, 'tls.cert', /unknown placeholder \$\{host\}/);
+});

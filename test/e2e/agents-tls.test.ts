@@ -21,10 +21,12 @@ void t.test('with TLS the agent id is the certificate identity; a second connect
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const certs = new CertMaker(dir);
   certs.makeCa('cluster-ca');
-  const nodeFiles = certs.makeCert('cluster-ca', 'node');
+  // Each controller runs its own peer certificate (docs/deploy.md); ctl and the mesh client use an operator's.
+  for (const id of ['c1', 'c2', 'c3']) certs.makeCert('cluster-ca', id, { peer: id });
+  const nodeFiles = certs.makeCert('cluster-ca', 'operator');
   const edge1 = certs.makeCert('cluster-ca', 'edge-1');
   const edge2 = certs.makeCert('cluster-ca', 'edge-2');
-  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: nodeFiles });
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: { ca: nodeFiles.ca, cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key` }, clientTls: nodeFiles });
   const agents: AgentProc[] = [];
   t.teardown(async () => {
     await Promise.all(agents.map((a) => a.kill()));
@@ -57,6 +59,25 @@ void t.test('with TLS the agent id is the certificate identity; a second connect
   });
   t.equal(refusal.code, grpc.status.PERMISSION_DENIED);
   t.match(refusal.details, /"edge-2" cannot speak for agent "edge-1"/);
+
+  // ReportAgents is a controller-to-controller call: an agent's or an operator's certificate may not make it.
+  const MeshCtor = lookupService(loadProto('agent.proto'), 'controller.agents.Mesh');
+  for (const [who, files] of [['edge-2', edge2], ['the operator', nodeFiles]] as const) {
+    const m = new MeshCtor(endpoints.split(',')[0]!, grpc.credentials.createSsl(fs.readFileSync(files.ca), fs.readFileSync(files.key), fs.readFileSync(files.cert)));
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      m.makeUnaryRequest(
+        '/controller.agents.Mesh/ReportAgents',
+        (x: object) => Buffer.from(JSON.stringify(x)).subarray(0, 0),
+        (b: Buffer) => b,
+        {},
+        { deadline: Date.now() + 5000 },
+        (e) => resolve(e ?? null),
+      ),
+    );
+    m.close();
+    t.equal(err?.code, grpc.status.PERMISSION_DENIED, `ReportAgents with ${who}'s certificate is refused`);
+    t.match(err?.details, /NOT_A_PEER: ReportAgents is a controller-to-controller call, for peer certificates only/);
+  }
 
   // The same certificate twice: the newer connection wins and the older is closed.
   const second = new AgentProc({ id: 'edge-1', controllers: endpoints, dir, env: tlsEnv(edge1), outName: 'edge-1-second.json' }).start();

@@ -75,10 +75,11 @@ void t.test('oversized, malformed and unknown-member requests are refused clearl
   );
   t.equal(ghost, 'NOT_FOUND', 'the truncated key was not written as a shorter one');
 
-  // A status report about a node that is not a member.
+  // A status report on the client API: a controller-to-controller call, served by the peer
+  // service for peer certificates only (issue 10), so any client is refused.
   const stranger = await rawCall(address, 'ReportStatus', Buffer.from([0x0a, 0x02, 0x7a, 0x7a, 0x12, 0x07, ...Buffer.from('offline')]));
-  t.equal(stranger?.code, grpc.status.NOT_FOUND, 'a report about an unknown member is refused as not found');
-  t.match(stranger?.details ?? '', /zz is not a member/);
+  t.equal(stranger?.code, grpc.status.PERMISSION_DENIED, 'a status report from a client is refused');
+  t.match(stranger?.details ?? '', /controller-to-controller call: it is served by controller\.peer\.RaftPeer\/ReportStatus/);
 
   // On a KvSession: an op this version does not know is answered INVALID_ARGUMENT, and the
   // session goes on serving; bytes that do not parse end the session with an error.

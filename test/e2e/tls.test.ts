@@ -1,7 +1,8 @@
 /**
  * Mutual TLS between real processes: with `tls` configured, only holders of a certificate from
- * the cluster's CA can run ctl commands or take part in Raft. A rogue process with another CA's
- * certificate that claims a member's id never joins: the members refuse its handshake.
+ * the cluster's CA can run ctl commands, and only controllers' peer certificates can take part
+ * in Raft. A rogue process with another CA's certificate that claims a member's id never joins:
+ * the members refuse its handshake.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,11 +19,12 @@ void t.test('mutual TLS: clients and peers without a certificate from the cluste
   const certs = new CertMaker(dir);
   certs.makeCa('cluster-ca');
   certs.makeCa('rogue-ca');
-  const nodeFiles = certs.makeCert('cluster-ca', 'node');
+  for (const id of ['c1', 'c2', 'c3']) certs.makeCert('cluster-ca', id, { peer: id });
+  const nodeFiles = { ca: path.join(dir, 'cluster-ca.crt'), cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key` };
   const operator = certs.makeCert('cluster-ca', 'operator');
-  const rogue = certs.makeCert('rogue-ca', 'rogue');
+  const rogue = certs.makeCert('rogue-ca', 'rogue', { peer: 'c3' });
 
-  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: nodeFiles });
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: nodeFiles, clientTls: operator });
   t.teardown(() => cluster.stop());
   const [c1, c2, c3] = cluster.ids as [string, string, string];
   cluster.start(c1);

@@ -23,7 +23,10 @@ export interface ClusterOptions {
   /** Extra YAML appended under the top level (must not repeat cluster/controller/raft keys). */
   readonly raft?: { heartbeatInterval?: string; electionTimeout?: string; snapshotThreshold?: number; trailingLogs?: number };
   readonly heartbeat?: { baseTimeout?: string; stateSyncInterval?: string };
+  /** The controllers' TLS files; cert and key may contain ${id} (a peer certificate per node). */
   readonly tls?: { ca: string; cert: string; key: string };
+  /** What `ctl` and client() use; default `tls` (which then must not contain ${id}). */
+  readonly clientTls?: { ca: string; cert: string; key: string };
   /** pino level for the controllers; tests keep debug logs to explain failures. */
   readonly logLevel?: string;
   /** Give every node a Prometheus endpoint on a free port. */
@@ -85,7 +88,7 @@ export class ProcessCluster {
     ].join('\n');
     const configFile = path.join(dir, 'cluster.yaml');
     fs.writeFileSync(configFile, yaml);
-    return new ProcessCluster(dir, configFile, addresses, opts.tls ?? null, metrics);
+    return new ProcessCluster(dir, configFile, addresses, opts.clientTls ?? opts.tls ?? null, metrics);
   }
 
   get ids(): string[] {

@@ -194,7 +194,7 @@ export class Sim {
 
   private record(id: string): MemberRecord {
     const c = this.committed.get(id) ?? { status: 'online', term: 0 };
-    return { id, address: '', role: 'voter', status: c.status, statusSince: 0, statusReason: '', statusTerm: c.term, statusObservedAt: 0 };
+    return { id, address: '', role: 'voter', status: c.status, statusSince: 0, statusReason: '', statusTerm: c.term, statusObservedAt: 0, incarnation: '' };
   }
 
   private raftStatus(n: SimNode): NodeStatus {

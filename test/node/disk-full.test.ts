@@ -75,7 +75,7 @@ void t.test('ENOSPC on the synced write: the proposal fails, the node stops, ack
     await restarted.storage.close();
   });
   await waitFor(() => restarted.sm.kv.get('before') !== null, 'the log to be re-applied', 5000);
-  t.equal(restarted.sm.kv.get('before')?.value, 'ok', 'the acknowledged write survived');
+  t.equal(Buffer.from(restarted.sm.kv.get('before')?.value ?? []).toString(), 'ok', 'the acknowledged write survived');
   t.equal(restarted.sm.kv.get('after'), null, 'the refused write was never applied');
   t.same(fatal2, []);
 });

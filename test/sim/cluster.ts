@@ -8,6 +8,12 @@
  * highest applied conf entry anywhere. A removed node that applied its own removal shuts down
  * (as etcd's server does) and is never restarted; one that never learned of it keeps running
  * as a zombie.
+ *
+ * With `identity`, the identity layer runs as in production (sim-identity.ts): every delivery
+ * passes the acceptance check, leaders draw the cluster id and record incarnations, processes
+ * start through the start-up decision, and the schedule may lose a node's disk: it restarts
+ * empty, and when the cluster refuses it, it is rebuilt as docs/operate.md says (removed, added
+ * back as a learner with an empty disk, promoted by the schedule once caught up).
  */
 import { HostError } from '../../src/api/consensus-port.js';
 import type { RaftHost } from '../../src/node/raft-host.js';
@@ -26,9 +32,11 @@ import {
 import type { StorageUpdate } from '../../src/node/raft-ports.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { ClientTracker } from './clients.js';
-import { bootstrapDisk } from './disk.js';
+import { Disk, bootstrapDisk } from './disk.js';
 import { SafetyChecker } from './invariants.js';
+import type { PeerEnvelope } from '../../src/identity/index.js';
 import { checkNodes, confText, leansOnOwnCopy, logView, mix } from './node-checks.js';
+import { SimIdentity } from './sim-identity.js';
 import { encodePut } from './kv.js';
 import { SimNetwork, type DropReason, type FaultSettings, type InFlight } from './network.js';
 import { SimNode, startAsPersisted, type NodeEnv, type NodeObserver, type NodeSettings, type StartDecision } from './sim-node.js';
@@ -59,6 +67,13 @@ export const STAT_NAMES = [
   'removals',
   'leaderSelfRemovals',
   'partitions',
+  'disksLost',
+  /** A node that lost its disk restarted while no peer answered and wrote a bootstrap entry. */
+  'lostDisksBootstrapped',
+  'refusedStarts',
+  'rebuilds',
+  /** Messages the identity checks refused. */
+  'identityRefusals',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type SimStats = Record<StatName, number>;
@@ -87,6 +102,10 @@ export interface ClusterOptions {
   /** Lets a test refuse a delivery as a broken receiver would (the message is lost). */
   readonly refuse?: (m: Message, receiver: RaftHost) => boolean;
   readonly startDecision?: StartDecision;
+  /** Runs the identity layer and allows the lost-disk fault (see the header). */
+  readonly identity?: boolean;
+  /** With `identity`: its checks planted out (run.ts). */
+  readonly identityChecksOff?: boolean;
 }
 
 /** Proposals and reads give up after this many election timeouts (a client's deadline). */
@@ -122,6 +141,14 @@ export class Cluster implements NodeObserver {
   private nextNodeNumber: number;
   /** Set by a test: asked at each firing of a node's timer; true misses it (a starved process). */
   missTimer: ((id: NodeId) => boolean) | null = null;
+  /** The identity layer, when the options ask for it. */
+  readonly identity: SimIdentity | null;
+  /** The envelope each message left with (its identity fields as the sender stamped them). */
+  private readonly envelopes = new WeakMap<Message, PeerEnvelope>();
+  /** Nodes whose disk was lost and that the cluster has not recorded again since. */
+  private readonly recovering = new Set<NodeId>();
+  /** Nodes the cluster refused, on their way back as new members: removed, added, caught on. */
+  private readonly rebuilding = new Map<NodeId, 'removing' | 'adding' | 'joining'>();
 
   constructor(private readonly opts: ClusterOptions) {
     this.trace = opts.trace;
@@ -141,7 +168,7 @@ export class Cluster implements NodeObserver {
       settings: opts.node,
       latency,
       observer: this,
-      startDecision: opts.startDecision ?? startAsPersisted,
+      startDecision: opts.identity === true ? (id, onDisk) => this.identity!.decideStart(this.get(id), onDisk) : (opts.startDecision ?? startAsPersisted),
       newProcess: (n) => {
         const p = new SimProcess(this.world);
         p.missTimer = () => this.missTimer?.(n.id) === true;
@@ -152,8 +179,33 @@ export class Cluster implements NodeObserver {
       send: (n, msgs) => this.send(n, msgs),
       plant: opts.plant,
     };
+    this.identity =
+      opts.identity === true
+        ? new SimIdentity(
+            {
+              now: () => this.world.now,
+              note: (text) => this.note(text),
+              node: (id) => this.nodes.get(id),
+              nodes: () => this.nodes.values(),
+              connected: (a, b) => this.net.connected(a, b) && this.net.connected(b, a),
+              initialVoters: opts.voters,
+              started: (id, action) => {
+                if (action === 'bootstrap' && this.recovering.has(id)) this.stats.lostDisksBootstrapped++;
+              },
+              refused: () => void this.stats.identityRefusals++,
+              proposalTimeoutMs: CLIENT_TIMEOUT_ELECTIONS * opts.node.electionTimeoutMs,
+            },
+            seededRng(mix(opts.seed, 0x1de)),
+            opts.identityChecksOff === true,
+          )
+        : null;
     const b = bootstrapState(opts.voters, '');
-    for (const id of opts.voters) this.nodes.set(id, new SimNode(id, this.env, bootstrapDisk(b.entry, b.hardState)));
+    for (const id of opts.voters) {
+      // With identities, the initial members start empty and create the cluster through the
+      // start-up decision, asking each other, as `controller --config FILE --id ID` does.
+      const n = new SimNode(id, this.env, this.identity ? new Disk() : bootstrapDisk(b.entry, b.hardState));
+      this.nodes.set(id, n);
+    }
     // Processes start at slightly different instants, so their timers are out of phase.
     for (const n of this.nodes.values()) this.world.at(this.rng.next() * this.tickMs, () => this.startNode(n));
     this.world.runUntil(this.tickMs);
@@ -251,6 +303,7 @@ export class Cluster implements NodeObserver {
   tick(): void {
     this.stats.ticks++;
     this.world.runUntil(this.world.now + this.tickMs);
+    if (this.identity) for (const n of this.up()) this.identity.runDuties(n);
   }
 
   // ---- the network -----------------------------------------------------------------------
@@ -259,6 +312,7 @@ export class Cluster implements NodeObserver {
     this.net.now = this.world.now;
     for (const m of msgs) {
       this.safety.checkDurableBeforeSend(m, n.disk, (i) => logView(n.log()).term(i));
+      if (this.identity) this.envelopes.set(m, this.identity.envelope(n, m.to));
       this.net.send(m, n.incarnation, this.nodes.get(m.to)?.incarnation ?? 0);
     }
   }
@@ -289,6 +343,16 @@ export class Cluster implements NodeObserver {
       if (this.opts.refuse?.(m, host) === true) {
         this.trace.message(this.now, 'refused', m);
         return;
+      }
+      if (this.identity) {
+        // A message a hook rewrote has no envelope of its own: it carries the sender's current one.
+        const env = this.envelopes.get(m) ?? (src !== undefined ? this.identity.envelope(src, m.to) : null);
+        if (env !== null && this.identity.admit(dest, env, m) === null) {
+          this.trace.message(this.now, 'refused(identity)', m);
+          // The refused snapshot stream fails at the sender, which will send it again.
+          if (m.type === 'InstallSnapshot') this.report(f, (h) => h.reportSnapshot(m.to, false));
+          return;
+        }
       }
       this.trace.message(this.now, 'deliver', m);
       host.noteMessageFrom(m.from);
@@ -342,9 +406,107 @@ export class Cluster implements NodeObserver {
 
   private startNode(n: SimNode): boolean {
     const started = n.start();
-    if (!started) this.note(`${n.id} refused to start`);
+    if (started) this.identity?.attach(n);
+    if (!started) {
+      this.note(`${n.id} refused to start`);
+      this.stats.refusedStarts++;
+      // As an operator would: the member comes back only rebuilt (docs/operate.md).
+      if (this.identity && !this.rebuilding.has(n.id)) {
+        this.lost.add(n.id);
+        this.rebuilding.set(n.id, 'removing');
+        this.note(`REBUILD ${n.id}: remove, then add back empty`);
+      }
+    }
     this.checkStep();
     return started;
+  }
+
+  /** The lost-disk fault: the node's disk is gone (durable or not); it restarts on an empty one. */
+  loseDisk(id: NodeId): void {
+    const n = this.get(id);
+    if (n.up) this.crash(id);
+    n.disk.wipe();
+    this.recovering.add(id);
+    this.stats.disksLost++;
+    this.note(`DISK LOST ${id}`);
+  }
+
+  /** Some node (or `id`) the cluster refused is being rebuilt. */
+  isRebuilding(id?: NodeId): boolean {
+    return id === undefined ? this.rebuilding.size > 0 : this.rebuilding.has(id);
+  }
+
+  /** A member is on its way back from a lost disk (not recorded again yet, or being rebuilt). */
+  isHealing(): boolean {
+    return this.isRecovering() || this.isRebuilding();
+  }
+
+  /** A node lost its disk and the cluster's leader has not recorded its new data dir yet. */
+  isRecovering(): boolean {
+    const l = this.leader();
+    for (const id of [...this.recovering]) {
+      const n = this.nodes.get(id);
+      const mine = n?.up ? n.disk.identity?.incarnation : undefined;
+      if (l !== null && mine !== undefined && l.sm.members.view.get(id)?.incarnation === mine) this.recovering.delete(id);
+    }
+    return this.recovering.size > 0;
+  }
+
+  /**
+   * A member running another data dir than the one the cluster recorded for it (it lost its disk
+   * and started on a new one while no peer could answer) is refused by every peer; the operator
+   * sees the peer.refused events, stops it and rebuilds it.
+   */
+  private stopZombies(): void {
+    const l = this.leader();
+    if (l === null) return;
+    const records = l.sm.members.view;
+    for (const n of this.up()) {
+      if (n === l || this.rebuilding.has(n.id)) continue;
+      const recorded = records.get(n.id)?.incarnation ?? '';
+      const mine = n.disk.identity?.incarnation ?? '';
+      if (recorded === '' || recorded === mine) continue;
+      this.note(`ZOMBIE ${n.id}: runs ${mine}, the cluster recorded ${recorded}`);
+      this.crash(n.id);
+      this.lost.add(n.id);
+      this.rebuilding.set(n.id, 'removing');
+      this.note(`REBUILD ${n.id}: remove, then add back empty`);
+    }
+  }
+
+  /**
+   * Carries rebuilds on, as an operator would: the removal committed, the member added back as
+   * a learner, its process started on an empty disk (the start-up decision joins it); done once
+   * the cluster applied the addition. The schedule promotes it like any learner.
+   */
+  private stepRebuilds(): void {
+    for (const [id, stage] of [...this.rebuilding]) {
+      const l = this.leader();
+      if (l === null) return;
+      switch (stage) {
+        case 'removing':
+          if (this.isMember(id)) this.confChange(l, { type: 'remove', node: id, context: '' });
+          else this.rebuilding.set(id, 'adding');
+          break;
+        case 'adding': {
+          if (!this.confChange(l, { type: 'add-learner', node: id, context: '' })) break;
+          this.rebuilding.set(id, 'joining');
+          this.retired.delete(id);
+          this.lost.delete(id);
+          this.stats.rebuilds++;
+          const fresh = new SimNode(id, this.env);
+          this.nodes.set(id, fresh);
+          this.note(`REBUILD ${id}: added back as a learner, starting empty`);
+          this.startNode(fresh);
+          break;
+        }
+        case 'joining':
+          // The addition may have been lost with a leader: propose it again until it applies.
+          if (this.isMember(id)) this.rebuilding.delete(id);
+          else this.confChange(l, { type: 'add-learner', node: id, context: '' });
+          break;
+      }
+    }
   }
 
   /** Stops a removed node for good. */
@@ -375,8 +537,12 @@ export class Cluster implements NodeObserver {
 
   /** Removed nodes that know they were removed shut down; removed nodes that are down stay down. */
   housekeeping(): void {
+    if (this.identity) {
+      this.stopZombies();
+      this.stepRebuilds();
+    }
     for (const id of this.everMember) {
-      if (this.isMember(id) || this.retired.has(id)) continue;
+      if (this.isMember(id) || this.retired.has(id) || this.rebuilding.has(id)) continue;
       const n = this.get(id);
       const conf = n.up ? n.status().conf : null;
       const knows = conf !== null && !conf.voters.includes(id) && !conf.learners.includes(id);
@@ -589,6 +755,7 @@ export class Cluster implements NodeObserver {
   // ---- NodeObserver ----------------------------------------------------------------------
 
   softState(node: SimNode, ss: SoftState, term: number): void {
+    this.identity?.onRole(node, ss.role === 'leader');
     const st = node.status();
     this.note(`${node.id} is ${ss.role} term=${term} leader=${ss.leader ?? '-'} last=${st.lastIndex} commit=${st.commit}`);
     if (ss.role === 'leader') {
@@ -611,10 +778,12 @@ export class Cluster implements NodeObserver {
 
   applied(node: SimNode, e: Entry, identity: string, digest: number): void {
     this.safety.observeApply(node.id, e.index, identity, digest);
+    if (node.up) this.identity?.onApplied(node);
   }
 
   restored(node: SimNode, index: number, digest: number): void {
     this.safety.observeRestore(node.id, index, digest);
+    if (node.up) this.identity?.onApplied(node);
   }
 
   installed(_node: SimNode, meta: SnapshotMeta): void {

@@ -7,6 +7,7 @@
  * writes, of a length the simulation draws: the log is replayed up to the first torn record.
  * A restarted node sees only the durable image.
  */
+import type { LocalIdentity } from '../../src/identity/index.js';
 import { MemoryStorage, type ConfState, type Entry, type HardState, type Snapshot } from '../../src/raft/index.js';
 import type { PersistedState } from '../../src/storage/level-raft-storage.js';
 
@@ -28,6 +29,8 @@ export class Disk implements DurableView {
   private image: MemoryStorage;
   private pending: Array<{ readonly id: number; readonly w: DiskWrite }> = [];
   private nextId = 1;
+  /** The data dir's identity record (src/identity), written synchronously; a wipe loses it too. */
+  identity: LocalIdentity | null = null;
 
   constructor(conf: ConfState = { voters: [], learners: [] }) {
     this.image = new MemoryStorage(conf);
@@ -62,6 +65,7 @@ export class Disk implements DurableView {
   wipe(): void {
     this.image = new MemoryStorage({ voters: [], learners: [] });
     this.pending = [];
+    this.identity = null;
   }
 
   /** Writes `state` durably as a process's starting point (a bootstrap decided at start). */

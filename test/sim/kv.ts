@@ -8,6 +8,7 @@
 import type { Entry } from '../../src/raft/index.js';
 import type { ReplicatedStateMachine } from '../../src/node/raft-ports.js';
 import type { ApplyResult } from '../../src/statemachine/index.js';
+import { SimMembers } from './sim-members.js';
 
 export interface PutCommand {
   readonly id: string;
@@ -45,6 +46,8 @@ interface SnapshotBody {
   readonly h1: number;
   readonly h2: number;
   readonly kv: ReadonlyArray<readonly [string, KvRecord]>;
+  /** The members records (identities included), as the production members kind snapshots them. */
+  readonly members?: unknown;
 }
 
 /** What the simulation's checks learn from a node's state machine. */
@@ -61,6 +64,8 @@ export class KvStateMachine implements ReplicatedStateMachine {
   private h1 = H1;
   private h2 = H2;
   private data = new Map<string, KvRecord>();
+  /** Membership and identity records, kept as the controller keeps them. */
+  readonly members = new SimMembers();
 
   constructor(private readonly observer: KvObserver | null = null) {}
 
@@ -95,7 +100,7 @@ export class KvStateMachine implements ReplicatedStateMachine {
   }
 
   snapshot(): Uint8Array {
-    const body: SnapshotBody = { applied: this.appliedTo, h1: this.h1, h2: this.h2, kv: [...this.data] };
+    const body: SnapshotBody = { applied: this.appliedTo, h1: this.h1, h2: this.h2, kv: [...this.data], members: this.members.snapshot() };
     return encoder.encode(JSON.stringify(body));
   }
 
@@ -105,12 +110,14 @@ export class KvStateMachine implements ReplicatedStateMachine {
       this.h1 = H1;
       this.h2 = H2;
       this.data = new Map();
+      this.members.restore(undefined);
     } else {
       const body = JSON.parse(decoder.decode(bytes)) as SnapshotBody;
       this.appliedTo = body.applied;
       this.h1 = body.h1;
       this.h2 = body.h2;
       this.data = new Map(body.kv);
+      this.members.restore(body.members);
     }
     this.observer?.restored(this.appliedTo, this.digest());
   }
@@ -126,6 +133,9 @@ export class KvStateMachine implements ReplicatedStateMachine {
     if (e.kind === 'normal') {
       const put = decodePut(e.data);
       if (put) this.data.set(put.key, { value: put.value, id: put.id, index: e.index });
+      else this.members.applyCommand(e.index, e.data);
+    } else if (e.kind === 'conf') {
+      this.members.applyConf(e.index, e.data);
     }
     this.observer?.applied(e, identity, this.digest());
   }

@@ -30,12 +30,21 @@ export interface RunOptions {
   readonly plant?: (host: RaftHost) => void;
   /** Lets a test make receivers refuse some messages, as a broken core would. */
   readonly refuse?: (m: Message, receiver: RaftHost) => boolean;
+  /** Runs the identity layer, with the lost-disk fault in the schedule. */
+  readonly identity?: boolean;
+  /**
+   * With `identity`: the lost-disk fault, but the identity checks planted out (as before them,
+   * an empty data dir bootstraps without asking, and every message is let in).
+   */
+  readonly identityChecksOff?: boolean;
 }
 
 export const DEFAULT_RUN: RunOptions = { steps: 300, traceKeep: 60 };
 
 export interface SimResult {
   readonly seed: number;
+  /** Run with the identity layer and the lost-disk fault. */
+  readonly identity: boolean;
   readonly ok: boolean;
   /** What failed: an invariant, or an unexpected exception from the core or the harness. */
   readonly failure: string | null;
@@ -47,8 +56,8 @@ export interface SimResult {
 }
 
 /** The command that replays one seed with its full trace. */
-export function replayCommand(seed: number): string {
-  return `npm run sim -- --seed ${seed}`;
+export function replayCommand(seed: number, identity = false): string {
+  return `npm run sim -- --seed ${seed}${identity ? ' --identity' : ''}`;
 }
 
 interface SeedParams {
@@ -112,6 +121,8 @@ export function runSeed(seed: number, opts: RunOptions = DEFAULT_RUN): SimResult
       trace,
       ...(opts.plant ? { plant: opts.plant } : {}),
       ...(opts.refuse ? { refuse: opts.refuse } : {}),
+      ...(opts.identity === true ? { identity: true } : {}),
+      ...(opts.identityChecksOff === true ? { identityChecksOff: true } : {}),
     });
     cluster = c;
     c.net.hook = opts.hook ?? null;
@@ -121,12 +132,12 @@ export function runSeed(seed: number, opts: RunOptions = DEFAULT_RUN): SimResult
       c.housekeeping();
     }
     checkLiveness(c, p.node.electionTimeoutMs, rng);
-    return { seed, ok: true, failure: null, invariant: null, params: describe(p), stats: c.stats, trace: trace.lines() };
+    return { seed, identity: opts.identity === true, ok: true, failure: null, invariant: null, params: describe(p), stats: c.stats, trace: trace.lines() };
   } catch (e) {
     const invariant = e instanceof InvariantViolation ? e.invariant : null;
     const failure = e instanceof Error ? (invariant ? e.message : (e.stack ?? e.message)) : String(e);
     trace.note(cluster?.now ?? 0, `FAILED: ${failure.split('\n')[0]}`);
-    return { seed, ok: false, failure, invariant, params: describe(p), stats: cluster?.stats ?? emptyStats(), trace: trace.lines() };
+    return { seed, identity: opts.identity === true, ok: false, failure, invariant, params: describe(p), stats: cluster?.stats ?? emptyStats(), trace: trace.lines() };
   }
 }
 
@@ -145,13 +156,15 @@ function checkLiveness(c: Cluster, electionTimeoutMs: number, rng: Rng): void {
   const f = c.net.faults();
   c.net.setFaults({ minDelay: f.minDelay, maxDelay: f.maxDelay, dropRate: 0, dupRate: 0 });
   const downVoters = c.down().filter((n) => c.members().voters.includes(n.id));
-  if (c.lostForGood().size === 0 && downVoters.length > 0 && rng.next() < 0.5) c.loseForGood(c.lastCrashed(downVoters)!.id);
+  // A member that lost its disk counts for nothing until the cluster records it again: no other
+  // voter is lost for good meanwhile (that would be a second failure of three).
+  if (c.lostForGood().size === 0 && downVoters.length > 0 && !c.isHealing() && rng.next() < 0.5) c.loseForGood(c.lastCrashed(downVoters)!.id);
   // Every member runs; a removed zombie is stopped, as an operator would. Repeated on every tick
   // because a membership change may still commit during the check.
   const healedAt = c.now;
   const allUp = (): void => {
     for (const n of [...c.nodes.values()]) {
-      if (c.isRetired(n.id) || c.lostForGood().has(n.id)) continue;
+      if (c.isRetired(n.id) || c.lostForGood().has(n.id) || c.isRebuilding(n.id)) continue;
       if (c.isMember(n.id)) c.restart(n.id);
       else if (c.wasMember(n.id)) c.retire(n.id);
     }
@@ -232,7 +245,8 @@ function checkCommittedPrefixes(c: Cluster, ids: readonly NodeId[]): void {
       const b = c.get(ids[y]!);
       const va = logView(a.log());
       const vb = logView(b.log());
-      const upTo = Math.min(a.status().commit, b.status().commit);
+      // Held: written to the node's storage (an entry the core took may still be in flight).
+      const upTo = Math.min(a.status().commit, b.status().commit, va.lastIndex(), vb.lastIndex());
       for (let i = Math.max(va.compacted(), vb.compacted()) + 1; i <= upTo; i++) {
         if (va.term(i) !== vb.term(i)) {
           throw new InvariantViolation('log-matching', `${a.id} and ${b.id} differ at committed index ${i}: terms ${va.term(i)} and ${vb.term(i)}`);
@@ -256,7 +270,7 @@ export function formatFailure(r: SimResult, tail = 40): string {
   const lines = r.trace.slice(-tail);
   return [
     `simulation seed ${r.seed} failed (${r.params})`,
-    `  replay: ${replayCommand(r.seed)}`,
+    `  replay: ${replayCommand(r.seed, r.identity)}`,
     `  ${r.failure ?? 'no failure'}`,
     `  last ${lines.length} events:`,
     ...lines.map((l) => `    ${l}`),

@@ -7,7 +7,9 @@
 import type { NodeId } from '../../src/raft/index.js';
 import type { Rng } from '../../src/util/rng.js';
 import type { Cluster } from './cluster.js';
+import type { SimNode } from './sim-node.js';
 import type { FaultSettings } from './network.js';
+import { confText } from './node-checks.js';
 
 export type Action =
   | { readonly kind: 'tick'; readonly ticks: number }
@@ -27,7 +29,8 @@ export type Action =
   | { readonly kind: 'add-learner' }
   | { readonly kind: 'promote'; readonly node: NodeId; readonly thenCrash?: { readonly forGood: boolean } }
   | { readonly kind: 'remove'; readonly node: NodeId }
-  | { readonly kind: 'campaign'; readonly node: NodeId };
+  | { readonly kind: 'campaign'; readonly node: NodeId }
+  | { readonly kind: 'lose-disk'; readonly node: NodeId; readonly restart: boolean };
 
 export interface ScheduleLimits {
   /** No more than this many nodes are ever created (initial ones included). */
@@ -67,7 +70,7 @@ export function chooseAction(rng: Rng, c: Cluster, limits: ScheduleLimits): Acti
     [3, () => ({ kind: 'arm-crash', forTicks: rng.int(5, 41), restart: rng.next() < 0.5 })],
     // The leader dies (half the time for good) just as a membership change it committed has
     // reached some members and not others.
-    [members.learners.length > 0 ? 3 : 0.5, () => ({ kind: 'arm-crash-conf', forTicks: rng.int(10, 61), forGood: rng.next() < 0.5 })],
+    [members.learners.length > 0 ? 3 : 0.5, () => ({ kind: 'arm-crash-conf', forTicks: rng.int(10, 61), forGood: !c.isHealing() && rng.next() < 0.5 })],
     [1.5, () => {
       // A slow node or link: its followers fall behind, and in-flight entries reach them late.
       const ids = [...c.nodes.keys()];
@@ -102,19 +105,27 @@ export function chooseAction(rng: Rng, c: Cluster, limits: ScheduleLimits): Acti
       // From two voters to three, the leader's machine dies for good if the change is caught
       // half-way (some members applied it, a voter not): only the new configuration's quorum
       // can elect a successor.
-      const thenCrash = members.voters.length === 2 ? { forGood: true } : undefined;
+      const thenCrash = members.voters.length === 2 && !c.isHealing() ? { forGood: true } : undefined;
       return thenCrash ? { kind: 'promote', node, thenCrash } : { kind: 'promote', node };
     }],
     [1, () => {
+      // While a member is on its way back from a lost disk its vote is gone: no other voter is removed.
       const removable = [
         ...members.learners,
-        ...(members.voters.length > limits.minVoters ? members.voters : []),
+        ...(members.voters.length > limits.minVoters && !c.isHealing() ? members.voters : []),
       ];
       if (removable.length === 0) return null;
       const self = leader && removable.includes(leader.id) && rng.next() < 0.4;
       return { kind: 'remove', node: self ? leader.id : pick(rng, removable) };
     }],
     [0.5, () => (members.voters.length > 0 ? { kind: 'campaign', node: pick(rng, members.voters) } : null)],
+    // A member's disk is lost (with the identity layer on): it comes back empty, through the
+    // start-up decision. One at a time, with three voters at least and none lost for good, once
+    // the cluster has its id (before, nothing tells a new cluster from a lost member's data).
+    [losingDisksAllowed(c) ? 2 : 0, () => {
+      const ids = [...members.voters, ...members.learners].filter((id) => !c.isRetired(id));
+      return ids.length > 0 ? { kind: 'lose-disk', node: pick(rng, ids), restart: rng.next() < 0.5 } : null;
+    }],
   ];
   const total = choices.reduce((s, [w]) => s + w, 0);
   let x = rng.next() * total;
@@ -193,7 +204,36 @@ export function perform(c: Cluster, a: Action): void {
     case 'campaign':
       c.campaign(a.node);
       return;
+    case 'lose-disk':
+      c.loseDisk(a.node);
+      if (a.restart) c.restart(a.node);
+      return;
   }
+}
+
+/**
+ * See the lose-disk action: only where losing a disk leaves the cluster one failure from
+ * trouble, not less: every member runs and has applied the newest configuration (a lost disk
+ * takes its member's vote away, and voters that do not know a change committed still count on
+ * the old configuration's members).
+ */
+function losingDisksAllowed(c: Cluster): boolean {
+  if (c.identity === null || c.identity.clusterId() === null || c.isRebuilding() || c.isRecovering() || c.lostForGood().size > 0 || c.down().length > 0) return false;
+  const newest = confText(c.members());
+  if (c.members().voters.length < 3) return false;
+  return c.up().every((n) => confText(n.status().conf) === newest && !holdsUncommittedConf(n));
+}
+
+/** A membership change in a node's log that it does not know committed: one may be under way. */
+function holdsUncommittedConf(n: SimNode): boolean {
+  const st = n.status();
+  const log = n.log();
+  const from = Math.max(st.commit + 1, log.firstIndex());
+  const to = log.lastIndex();
+  // Entries not written yet are the leader's newest: a change among them is one it just proposed.
+  if (st.lastIndex > to && st.role === 'leader') return true;
+  if (from > to) return false;
+  return log.entries(from, to + 1, Number.POSITIVE_INFINITY).some((e) => e.kind === 'conf');
 }
 
 export function randomFaults(rng: Rng): FaultSettings {

@@ -4,6 +4,7 @@
  *   npm run sim -- --seed N                 one seed, printing its whole trace
  *   npm run sim -- --seeds N [--start S]    N seeds from S (default 1), progress and a summary
  *   options: --steps M (schedule steps per seed, default 300)
+ *            --identity (the identity layer, and the lost-disk fault: lost-disk.test.ts)
  *
  * Exits 1 when any seed fails, 2 on bad arguments.
  */
@@ -16,6 +17,7 @@ interface Args {
   readonly seeds: number;
   readonly start: number;
   readonly steps: number;
+  readonly identity: boolean;
 }
 
 function nonNegativeInt(raw: string): number {
@@ -31,17 +33,18 @@ function parseArgs(argv: readonly string[]): Args {
     .option('--seeds <n>', 'run n seeds, with progress and a summary', nonNegativeInt)
     .option('--start <s>', 'first seed for --seeds', nonNegativeInt, 1)
     .option('--steps <m>', 'schedule steps per seed', nonNegativeInt, DEFAULT_RUN.steps)
+    .option('--identity', 'run the identity layer, with the lost-disk fault', false)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ seed?: number; seeds?: number; start: number; steps: number }>();
+  const o = program.opts<{ seed?: number; seeds?: number; start: number; steps: number; identity: boolean }>();
   if (o.seed === undefined && o.seeds === undefined) program.error('one of --seed or --seeds is required', { exitCode: 2 });
   if (o.seed !== undefined && o.seeds !== undefined) program.error('--seed and --seeds are exclusive', { exitCode: 2 });
-  return { seed: o.seed ?? null, seeds: o.seeds ?? 0, start: o.start, steps: o.steps };
+  return { seed: o.seed ?? null, seeds: o.seeds ?? 0, start: o.start, steps: o.steps, identity: o.identity };
 }
 
-function runOne(seed: number, steps: number): number {
-  const r = runSeed(seed, { steps, traceKeep: Number.POSITIVE_INFINITY, echo: (l) => console.log(l) });
+function runOne(seed: number, steps: number, identity: boolean): number {
+  const r = runSeed(seed, { steps, traceKeep: Number.POSITIVE_INFINITY, echo: (l) => console.log(l), identity });
   console.log('');
   console.log(`stats: ${STAT_NAMES.map((k) => `${k}=${r.stats[k]}`).join(' ')}`);
   if (r.ok) {
@@ -59,11 +62,11 @@ function runMany(a: Args): number {
   const every = Math.max(1, Math.floor(a.seeds / 20));
   for (let k = 0; k < a.seeds; k++) {
     const seed = a.start + k;
-    const r = runSeed(seed, { steps: a.steps, traceKeep: DEFAULT_RUN.traceKeep });
+    const r = runSeed(seed, { steps: a.steps, traceKeep: DEFAULT_RUN.traceKeep, identity: a.identity });
     for (const name of STAT_NAMES) totals[name] += r.stats[name];
     if (!r.ok) {
       failed.push(r);
-      console.log(`seed ${seed}: FAILED ${r.invariant ?? 'exception'} — ${replayCommand(seed)}`);
+      console.log(`seed ${seed}: FAILED ${r.invariant ?? 'exception'} — ${replayCommand(seed, a.identity)}`);
     }
     if ((k + 1) % every === 0 || k + 1 === a.seeds) {
       console.log(`${k + 1}/${a.seeds} seeds, ${failed.length} failed, ${((Date.now() - began) / 1000).toFixed(1)}s`);
@@ -88,7 +91,7 @@ function main(argv: readonly string[]): number {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     throw e;
   }
-  return a.seed !== null ? runOne(a.seed, a.steps) : runMany(a);
+  return a.seed !== null ? runOne(a.seed, a.steps, a.identity) : runMany(a);
 }
 
 process.exitCode = main(process.argv.slice(2));

@@ -71,7 +71,7 @@ void t.test('an entry at or below the applied index is a replay and changes noth
   const replay = sm.apply(5, encodeCommand({ kind: 'kv', op: 'put', key: 'k', value: 'v2' }));
   t.match(replay, { ok: false, code: 'IGNORED', message: /entry 5 is already applied \(applied index 5\)/ });
   t.match(sm.apply(3, encodeCommand({ kind: 'kv', op: 'delete', key: 'k' })), { code: 'IGNORED' });
-  t.equal(sm.kv.get('k')?.value, 'v1');
+  t.same(sm.kv.get('k')?.value, new TextEncoder().encode('v1'), "a JSON command's string value is stored as its UTF-8 bytes");
   t.equal(sm.appliedIndex, 5);
 });
 

@@ -11,10 +11,11 @@ import {
 function run(sm: StateMachine, command: Envelope<KvCommand>): ApplyResult {
   return sm.apply(sm.appliedIndex + 1, encodeCommand(command));
 }
-const put = (key: string, value: string, client: ClientTag, ifRevision?: number): Envelope<KvCommand> =>
+const b = (s: string): Uint8Array => new TextEncoder().encode(s);
+const put = (key: string, text: string, client: ClientTag, ifRevision?: number): Envelope<KvCommand> =>
   ifRevision === undefined
-    ? { kind: 'kv', op: 'put', key, value, client }
-    : { kind: 'kv', op: 'put', key, value, ifRevision, client };
+    ? { kind: 'kv', op: 'put', key, value: b(text), client }
+    : { kind: 'kv', op: 'put', key, value: b(text), ifRevision, client };
 
 void t.test('a retried request returns the first result and is applied once', async (t) => {
   const sm = new StateMachine();
@@ -45,7 +46,7 @@ void t.test('an older seq is refused as stale without applying', async (t) => {
     code: 'STALE_REQUEST',
     message: /request 1 is older than its latest, 2/,
   });
-  t.equal(sm.kv.get('k')?.value, '2');
+  t.same(sm.kv.get('k')?.value, b('2'));
   t.equal(sm.revision(), 2);
   t.same(run(sm, put('k', '3', { id: 'a', seq: 5 })), { ok: true, revision: 3 }, 'seq may skip ahead');
 });
@@ -54,8 +55,8 @@ void t.test('clients are independent, and untagged commands are never deduplicat
   const sm = new StateMachine();
   run(sm, put('k', 'a', { id: 'a', seq: 1 }));
   t.same(run(sm, put('k', 'b', { id: 'b', seq: 1 })), { ok: true, revision: 2 });
-  run(sm, { kind: 'kv', op: 'put', key: 'k', value: 'c' });
-  t.same(run(sm, { kind: 'kv', op: 'put', key: 'k', value: 'c' }), { ok: true, revision: 4 });
+  run(sm, { kind: 'kv', op: 'put', key: 'k', value: b('c') });
+  t.same(run(sm, { kind: 'kv', op: 'put', key: 'k', value: b('c') }), { ok: true, revision: 4 });
 });
 
 void t.test('the table keeps the most recently applied clients and evicts the oldest', async (t) => {

@@ -5,8 +5,9 @@ import { StateMachine, encodeCommand, type ApplyResult, type KvCommand } from '.
 function run(sm: StateMachine, ...commands: KvCommand[]): ApplyResult[] {
   return commands.map((c) => sm.apply(sm.appliedIndex + 1, encodeCommand(c)));
 }
-const put = (key: string, value: string, ifRevision?: number): KvCommand =>
-  ifRevision === undefined ? { kind: 'kv', op: 'put', key, value } : { kind: 'kv', op: 'put', key, value, ifRevision };
+const b = (s: string): Uint8Array => new TextEncoder().encode(s);
+const put = (key: string, text: string, ifRevision?: number): KvCommand =>
+  ifRevision === undefined ? { kind: 'kv', op: 'put', key, value: b(text) } : { kind: 'kv', op: 'put', key, value: b(text), ifRevision };
 const del = (key: string, ifRevision?: number): KvCommand =>
   ifRevision === undefined ? { kind: 'kv', op: 'delete', key } : { kind: 'kv', op: 'delete', key, ifRevision };
 
@@ -16,8 +17,8 @@ void t.test('a put returns the new revision and get reports it as the key revisi
     { ok: true, revision: 1 },
     { ok: true, revision: 2 },
   ]);
-  t.same(sm.kv.get('a'), { key: 'a', value: '1', revision: 1 });
-  t.same(sm.kv.get('b'), { key: 'b', value: '2', revision: 2 });
+  t.same(sm.kv.get('a'), { key: 'a', value: b('1'), revision: 1 });
+  t.same(sm.kv.get('b'), { key: 'b', value: b('2'), revision: 2 });
   t.equal(sm.kv.get('c'), null);
   t.equal(sm.revision(), 2);
   t.equal(sm.kv.size, 2);
@@ -26,14 +27,14 @@ void t.test('a put returns the new revision and get reports it as the key revisi
 void t.test('overwriting keeps createRevision and counts versions', async (t) => {
   const sm = new StateMachine();
   run(sm, put('k', 'v1'), put('other', 'x'), put('k', 'v2'), put('k', 'v3'));
-  t.same(sm.kv.getRecord('k'), { key: 'k', value: 'v3', createRevision: 1, modRevision: 4, version: 3 });
+  t.same(sm.kv.getRecord('k'), { key: 'k', value: b('v3'), createRevision: 1, modRevision: 4, version: 3 });
 });
 
 void t.test('compare-and-set wins when ifRevision equals the key modRevision', async (t) => {
   const sm = new StateMachine();
   run(sm, put('k', 'v1'), put('x', 'y'));
   t.same(run(sm, put('k', 'v2', 1)), [{ ok: true, revision: 3 }]);
-  t.equal(sm.kv.get('k')?.value, 'v2');
+  t.same(sm.kv.get('k')?.value, b('v2'));
 });
 
 void t.test('compare-and-set loses with the current revision and changes nothing', async (t) => {
@@ -43,7 +44,7 @@ void t.test('compare-and-set loses with the current revision and changes nothing
   const [result] = run(sm, put('k', 'v3', 1));
   t.match(result, { ok: false, code: 'CAS_FAILED', currentRevision: 2, message: /at revision 2, expected 1/ });
   t.equal(sm.revision(), 2, 'a failed command does not bump the revision');
-  t.equal(sm.kv.get('k')?.value, 'v2');
+  t.same(sm.kv.get('k')?.value, b('v2'));
   t.equal(sm.appliedIndex, 3, 'the entry still counts as applied');
   const after = new StateMachine();
   after.restore(before);
@@ -54,7 +55,7 @@ void t.test('ifRevision 0 creates only if absent', async (t) => {
   const sm = new StateMachine();
   t.same(run(sm, put('k', 'first', 0)), [{ ok: true, revision: 1 }]);
   t.match(run(sm, put('k', 'second', 0)), [{ ok: false, code: 'CAS_FAILED', currentRevision: 1 }]);
-  t.equal(sm.kv.get('k')?.value, 'first');
+  t.same(sm.kv.get('k')?.value, b('first'));
   t.match(run(sm, put('missing', 'v', 5)), [{ ok: false, code: 'CAS_FAILED', currentRevision: 0 }]);
   t.equal(sm.kv.get('missing'), null);
 });
@@ -71,7 +72,7 @@ void t.test('delete removes the key and bumps the revision; a missing key is NOT
 void t.test('a recreated key starts a new life: new createRevision, version 1', async (t) => {
   const sm = new StateMachine();
   run(sm, put('k', 'a'), put('k', 'b'), del('k'), put('k', 'c'));
-  t.same(sm.kv.getRecord('k'), { key: 'k', value: 'c', createRevision: 4, modRevision: 4, version: 1 });
+  t.same(sm.kv.getRecord('k'), { key: 'k', value: b('c'), createRevision: 4, modRevision: 4, version: 1 });
 });
 
 void t.test('conditional delete checks the modRevision', async (t) => {
@@ -97,7 +98,7 @@ void t.test('list returns keys under a prefix in order, with pagination', async 
   t.same(keys(''), ['a', 'b', 'b/1', 'b/2', 'b/3', 'c']);
   t.same(keys('b/'), ['b/1', 'b/2', 'b/3']);
   t.same(keys('zz'), []);
-  t.same(sm.kv.list('b/').items[0], { key: 'b/1', value: 'y', createRevision: 3, modRevision: 7, version: 2 });
+  t.same(sm.kv.list('b/').items[0], { key: 'b/1', value: b('y'), createRevision: 3, modRevision: 7, version: 2 });
   const first = sm.kv.list('b/', { limit: 2 });
   t.same(first.items.map((r) => r.key), ['b/1', 'b/2']);
   t.equal(first.more, true);

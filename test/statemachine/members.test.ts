@@ -50,6 +50,7 @@ void t.test('bootstrap makes every member an online voter, listed by id', async 
     statusReason: 'bootstrap',
     statusTerm: 0,
     statusObservedAt: 0,
+    incarnation: '',
   });
   t.equal(sm.members.get('c9'), null);
 });
@@ -112,6 +113,7 @@ void t.test('setStatus records the decision and reports the transition', async (
     statusReason: 'heartbeat timeout 2230ms',
     statusTerm: 2,
     statusObservedAt: 1_700_000_000_002,
+    incarnation: '',
   });
   t.match(run(sm, setStatus('c9', 'offline', 2)), { ok: false, code: 'NOT_FOUND' });
 });
@@ -160,4 +162,70 @@ void t.test('a re-added member starts with a fresh status term', async (t) => {
   run(sm, add('c3', '127.0.0.1:7203'));
   t.match(sm.members.get('c3'), { role: 'learner', statusTerm: 0, address: '127.0.0.1:7203' });
   t.match(run(sm, setStatus('c3', 'online', 1)), { ok: true, value: { changed: true } });
+});
+
+const establish = (clusterId: string, incarnations: Record<string, string>): MembersCommand => ({
+  kind: 'members',
+  op: 'establish',
+  clusterId,
+  incarnations: Object.entries(incarnations).map(([id, incarnation]) => ({ id, incarnation })),
+});
+const record = (id: string, incarnation: string): MembersCommand => ({ kind: 'members', op: 'recordIncarnation', id, incarnation });
+const INC = (n: number): string => n.toString(16).padStart(16, '0');
+
+void t.test('the cluster id is set once, with the incarnations its first leader heard from', async (t) => {
+  const sm = cluster();
+  t.equal(sm.members.clusterId, null, 'no id before the first leader draws one');
+  const before = sm.revision();
+  t.same(run(sm, establish('00000000000000a1', { c1: INC(1), c2: INC(2), c9: INC(9) })), { ok: true, revision: before });
+  t.equal(sm.members.clusterId, '00000000000000a1');
+  t.same(sm.members.list().map((m) => [m.id, m.incarnation]), [['c1', INC(1)], ['c2', INC(2)], ['c3', '']], 'a member not heard from stays unrecorded; an unknown id is ignored');
+  t.equal(sm.revision(), before, 'identity records are not resources: no revision');
+  t.match(run(sm, establish('00000000000000b2', {})), { ok: false, code: 'CONFLICT', message: /already has the id 00000000000000a1/ });
+  t.equal(sm.members.clusterId, '00000000000000a1', 'a second id is never taken');
+});
+
+void t.test("a member's incarnation is recorded once and never replaced; a removed one is remembered", async (t) => {
+  const sm = cluster();
+  run(sm, establish('00000000000000a1', { c1: INC(1) }));
+  t.same(run(sm, record('c3', INC(3))), { ok: true, revision: sm.revision() });
+  t.same(run(sm, record('c3', INC(3))), { ok: true, revision: sm.revision() }, 'recording the same again is a no-op');
+  t.match(run(sm, record('c3', INC(33))), { ok: false, code: 'CONFLICT', message: /runs as incarnation 0000000000000003; 0000000000000021 is another data dir/ });
+  t.equal(sm.members.get('c3')?.incarnation, INC(3));
+  t.match(run(sm, record('c7', INC(7))), { ok: false, code: 'NOT_FOUND' });
+  run(sm, remove('c3'));
+  t.ok(sm.members.wasRemoved(INC(3)), 'the removed incarnation is remembered');
+  run(sm, add('c3', 'h:3'));
+  t.equal(sm.members.get('c3')?.incarnation, '', 're-added: unrecorded until the cluster hears from its new data dir');
+  t.match(run(sm, record('c3', INC(3))), { ok: false, code: 'CONFLICT', message: /belonged to a removed member/ }, 'the old data dir cannot come back');
+  t.same(run(sm, record('c3', INC(34))), { ok: true, revision: sm.revision() });
+});
+
+void t.test('identity survives a snapshot; a snapshot from before identities restores unrecorded', async (t) => {
+  const sm = cluster();
+  run(sm, establish('00000000000000a1', { c1: INC(1), c2: INC(2) }));
+  run(sm, remove('c2'));
+  const copy = new StateMachine();
+  copy.restore(sm.snapshot());
+  t.equal(copy.members.clusterId, '00000000000000a1');
+  t.equal(copy.members.get('c1')?.incarnation, INC(1));
+  t.ok(copy.members.wasRemoved(INC(2)));
+  const old = new StateMachine();
+  old.restore(
+    new TextEncoder().encode(
+      '\u0001{"appliedIndex":1,"revision":1,"kinds":{"members":[{"id":"c1","address":"h:1","role":"voter","status":"online","statusSince":1,"statusReason":"bootstrap","statusTerm":0,"statusObservedAt":0}]},"clients":[]}',
+    ),
+  );
+  t.equal(old.members.clusterId, null);
+  t.equal(old.members.get('c1')?.incarnation, '');
+});
+
+void t.test('identity commands are validated', async (t) => {
+  const sm = cluster();
+  t.match(sm.apply(sm.appliedIndex + 1, encodeCommand({ kind: 'members', op: 'establish', clusterId: 'XYZ', incarnations: [] })), { code: 'INVALID', message: /"clusterId" must be 16 lowercase hex digits/ });
+  t.match(sm.apply(sm.appliedIndex + 1, encodeCommand({ kind: 'members', op: 'recordIncarnation', id: 'c1', incarnation: '' })), { code: 'INVALID', message: /"incarnation" must be 16 lowercase hex digits/ });
+  t.match(
+    sm.apply(sm.appliedIndex + 1, encodeCommand(establish('00000000000000a1', { c1: INC(1) }) as MembersCommand & { incarnations: unknown[] })),
+    { ok: true },
+  );
 });

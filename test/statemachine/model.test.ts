@@ -19,7 +19,7 @@ import {
 type ModelCommand = KvCommand | MembersCommand;
 
 interface ModelKey {
-  value: string;
+  value: Uint8Array;
   create: number;
   mod: number;
   version: number;
@@ -31,6 +31,7 @@ interface ModelMember {
   status: MemberStatus;
   since: number;
   term: number;
+  incarnation: string;
 }
 /** Only what the model predicts: code, revisions and the status change, not message texts. */
 type Outcome = { ok: true; revision: number; changed?: boolean } | { ok: false; code: string; currentRevision?: number };
@@ -41,6 +42,8 @@ class Model {
   revision = 0;
   readonly kv = new Map<string, ModelKey>();
   readonly members = new Map<string, ModelMember>();
+  clusterId: string | null = null;
+  readonly removed = new Set<string>();
   readonly clients = new Map<string, { seq: number; outcome: Outcome; index: number }>();
 
   apply(index: number, cmd: Envelope<ModelCommand> | null): Outcome {
@@ -79,13 +82,13 @@ class Model {
       case 'bootstrap': {
         if (this.members.size > 0) return { ok: false, code: 'CONFLICT' };
         const rev = next();
-        for (const m of cmd.members) this.members.set(m.id, { ...m, role: 'voter', status: 'online', since: rev, term: 0 });
+        for (const m of cmd.members) this.members.set(m.id, { ...m, role: 'voter', status: 'online', since: rev, term: 0, incarnation: '' });
         return { ok: true, revision: rev };
       }
       case 'add': {
         if (this.members.has(cmd.id)) return { ok: false, code: 'CONFLICT' };
         const rev = next();
-        this.members.set(cmd.id, { id: cmd.id, address: cmd.address, role: 'learner', status: 'offline', since: rev, term: 0 });
+        this.members.set(cmd.id, { id: cmd.id, address: cmd.address, role: 'learner', status: 'offline', since: rev, term: 0, incarnation: '' });
         return { ok: true, revision: rev };
       }
       case 'promote': {
@@ -95,9 +98,29 @@ class Model {
         m.role = 'voter';
         return { ok: true, revision: next() };
       }
-      case 'remove':
-        if (!this.members.delete(cmd.id)) return { ok: false, code: 'NOT_FOUND' };
+      case 'remove': {
+        const m = this.members.get(cmd.id);
+        if (m === undefined) return { ok: false, code: 'NOT_FOUND' };
+        this.members.delete(cmd.id);
+        if (m.incarnation !== '') this.removed.add(m.incarnation);
         return { ok: true, revision: next() };
+      }
+      case 'establish':
+        if (this.clusterId !== null) return { ok: false, code: 'CONFLICT' };
+        this.clusterId = cmd.clusterId;
+        for (const { id, incarnation } of cmd.incarnations) {
+          const m = this.members.get(id);
+          if (m !== undefined && m.incarnation === '' && !this.removed.has(incarnation)) m.incarnation = incarnation;
+        }
+        return { ok: true, revision: this.revision };
+      case 'recordIncarnation': {
+        const m = this.members.get(cmd.id);
+        if (m === undefined) return { ok: false, code: 'NOT_FOUND' };
+        if (m.incarnation === cmd.incarnation) return { ok: true, revision: this.revision };
+        if (m.incarnation !== '' || this.removed.has(cmd.incarnation)) return { ok: false, code: 'CONFLICT' };
+        m.incarnation = cmd.incarnation;
+        return { ok: true, revision: this.revision };
+      }
       case 'setStatus': {
         const m = this.members.get(cmd.id);
         if (m === undefined) return { ok: false, code: 'NOT_FOUND' };
@@ -126,6 +149,7 @@ function outcomeOf(r: ApplyResult): Outcome {
 
 const KEYS = ['a', 'a/1', 'a/2', 'b', 'b/x', 'c'];
 const IDS = ['c1', 'c2', 'c3', 'c4', 'c5'];
+const INCARNATIONS = ['000000000000000a', '000000000000000b', '000000000000000c'];
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.int(0, xs.length)]!;
 
 /** A random command, or null for a corrupt entry. Revisions are drawn near the model's so CAS both wins and loses. */
@@ -139,7 +163,7 @@ function randomCommand(rng: Rng, model: Model, lastSeq: Map<string, number>): En
     casRoll < 0.5 ? undefined : casRoll < 0.75 ? (model.kv.get(key)?.mod ?? 0) : casRoll < 0.85 ? 0 : rng.int(0, model.revision + 2);
   let cmd: ModelCommand;
   if (roll < 0.45) {
-    const value = `v${rng.int(0, 1000)}`;
+    const value = new TextEncoder().encode(`v${rng.int(0, 1000)}`);
     cmd = ifRevision === undefined ? { kind: 'kv', op: 'put', key, value } : { kind: 'kv', op: 'put', key, value, ifRevision };
   } else if (roll < 0.6) {
     cmd = ifRevision === undefined ? { kind: 'kv', op: 'delete', key } : { kind: 'kv', op: 'delete', key, ifRevision };
@@ -151,6 +175,10 @@ function randomCommand(rng: Rng, model: Model, lastSeq: Map<string, number>): En
     cmd = { kind: 'members', op: 'promote', id };
   } else if (roll < 0.75) {
     cmd = { kind: 'members', op: 'remove', id };
+  } else if (roll < 0.77) {
+    cmd = { kind: 'members', op: 'establish', clusterId: `${rng.int(0, 4)}`.padStart(16, 'a'), incarnations: [{ id, incarnation: pick(rng, INCARNATIONS) }] };
+  } else if (roll < 0.81) {
+    cmd = { kind: 'members', op: 'recordIncarnation', id, incarnation: pick(rng, INCARNATIONS) };
   } else {
     const status = rng.next() < 0.5 ? 'online' : 'offline';
     cmd = { kind: 'members', op: 'setStatus', id, status, reason: 'r', observedAt: rng.int(0, 1e6), term: rng.int(0, 8) };
@@ -171,7 +199,9 @@ function stateOf(sm: StateMachine): unknown {
   return {
     revision: sm.revision(),
     kv: sm.kv.list().items.map((r) => [r.key, r.value, r.createRevision, r.modRevision, r.version]),
-    members: sm.members.list().map((m) => [m.id, m.address, m.role, m.status, m.statusSince, m.statusTerm]),
+    members: sm.members.list().map((m) => [m.id, m.address, m.role, m.status, m.statusSince, m.statusTerm, m.incarnation]),
+    clusterId: sm.members.clusterId,
+    removed: ['000000000000000a', '000000000000000b', '000000000000000c'].filter((i) => sm.members.wasRemoved(i)),
   };
 }
 
@@ -180,7 +210,9 @@ function modelState(model: Model): unknown {
   return {
     revision: model.revision,
     kv: byKey(model.kv.entries()).map(([k, r]) => [k, r.value, r.create, r.mod, r.version]),
-    members: byKey(model.members.entries()).map(([, m]) => [m.id, m.address, m.role, m.status, m.since, m.term]),
+    members: byKey(model.members.entries()).map(([, m]) => [m.id, m.address, m.role, m.status, m.since, m.term, m.incarnation]),
+    clusterId: model.clusterId,
+    removed: ['000000000000000a', '000000000000000b', '000000000000000c'].filter((i) => model.removed.has(i)),
   };
 }
 

@@ -10,16 +10,18 @@ import {
 
 type Cmd = Envelope<KvCommand | MembersCommand>;
 
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
 const HISTORY: readonly Cmd[] = [
   { kind: 'members', op: 'bootstrap', members: [{ id: 'c2', address: 'h:2' }, { id: 'c1', address: 'h:1' }] },
-  { kind: 'kv', op: 'put', key: 'zeta', value: 'last', client: { id: 'cli', seq: 1 } },
-  { kind: 'kv', op: 'put', key: 'alpha', value: 'first' },
-  { kind: 'kv', op: 'put', key: 'mid', value: 'ünïcödé 🎉' },
+  { kind: 'kv', op: 'put', key: 'zeta', value: text('last'), client: { id: 'cli', seq: 1 } },
+  { kind: 'kv', op: 'put', key: 'alpha', value: text('first') },
+  { kind: 'kv', op: 'put', key: 'mid', value: text('ünïcödé 🎉') },
   { kind: 'kv', op: 'delete', key: 'mid' },
-  { kind: 'kv', op: 'put', key: 'alpha', value: 'again', ifRevision: 3 },
+  { kind: 'kv', op: 'put', key: 'alpha', value: text('again'), ifRevision: 3 },
   { kind: 'members', op: 'add', id: 'c3', address: 'h:3' },
   { kind: 'members', op: 'setStatus', id: 'c1', status: 'offline', reason: 'timeout', observedAt: 1234.5, term: 2 },
-  { kind: 'kv', op: 'put', key: 'beta', value: '', client: { id: 'other', seq: 9 } },
+  { kind: 'kv', op: 'put', key: 'beta', value: text(''), client: { id: 'other', seq: 9 } },
 ];
 
 function feed(sm: StateMachine, commands: readonly Cmd[]): void {
@@ -54,9 +56,9 @@ void t.test('the snapshot lists records in key order, whatever the insertion ord
   const sm = new StateMachine();
   feed(sm, [
     { kind: 'members', op: 'bootstrap', members: [{ id: 'c3', address: 'h:3' }, { id: 'c1', address: 'h:1' }] },
-    { kind: 'kv', op: 'put', key: 'z', value: '1' },
-    { kind: 'kv', op: 'put', key: 'm', value: '2' },
-    { kind: 'kv', op: 'put', key: 'a', value: '3' },
+    { kind: 'kv', op: 'put', key: 'z', value: text('1') },
+    { kind: 'kv', op: 'put', key: 'm', value: text('2') },
+    { kind: 'kv', op: 'put', key: 'a', value: text('3') },
   ]);
   const parsed: unknown = JSON.parse(new TextDecoder().decode(sm.snapshot().subarray(1)));
   t.match(parsed, {
@@ -66,7 +68,7 @@ void t.test('the snapshot lists records in key order, whatever the insertion ord
         ['m', '2', 3, 3, 1],
         ['z', '1', 2, 2, 1],
       ],
-      members: [{ id: 'c1' }, { id: 'c3' }],
+      members: { clusterId: null, members: [{ id: 'c1' }, { id: 'c3' }], removed: [] },
     },
   });
 });
@@ -81,7 +83,7 @@ void t.test('restore(snapshot()) round-trips exactly', async (t) => {
   t.equal(b.revision(), a.revision());
   t.same(b.kv.list().items, a.kv.list().items);
   t.same(b.members.list(), a.members.list());
-  t.same(b.kv.getRecord('alpha'), { key: 'alpha', value: 'again', createRevision: 3, modRevision: 6, version: 2 });
+  t.same(b.kv.getRecord('alpha'), { key: 'alpha', value: text('again'), createRevision: 3, modRevision: 6, version: 2 });
 });
 
 void t.test('a restored machine continues exactly like the original', async (t) => {
@@ -89,10 +91,10 @@ void t.test('a restored machine continues exactly like the original', async (t) 
   const b = new StateMachine();
   b.restore(a.snapshot());
   const more: Cmd[] = [
-    { kind: 'kv', op: 'put', key: 'zeta', value: 'last', client: { id: 'cli', seq: 1 } },
-    { kind: 'kv', op: 'put', key: 'new', value: 'n' },
+    { kind: 'kv', op: 'put', key: 'zeta', value: text('last'), client: { id: 'cli', seq: 1 } },
+    { kind: 'kv', op: 'put', key: 'new', value: text('n') },
     { kind: 'members', op: 'setStatus', id: 'c1', status: 'online', reason: 'late', observedAt: 0, term: 1 },
-    { kind: 'kv', op: 'put', key: 'alpha', value: 'cas', ifRevision: 6 },
+    { kind: 'kv', op: 'put', key: 'alpha', value: text('cas'), ifRevision: 6 },
   ];
   const ra = more.map((c) => a.apply(a.appliedIndex + 1, encodeCommand(c)));
   const rb = more.map((c) => b.apply(b.appliedIndex + 1, encodeCommand(c)));
@@ -149,6 +151,16 @@ void t.test('a snapshot missing a newer kind restores that kind empty', async (t
   const sm = new StateMachine();
   sm.restore(new TextEncoder().encode('\u0001{"appliedIndex":3,"revision":1,"kinds":{"kv":[["k","v",1,1,1]]},"clients":[]}'));
   t.equal(sm.members.size, 0);
-  t.same(sm.kv.get('k'), { key: 'k', value: 'v', revision: 1 });
+  t.same(sm.kv.get('k'), { key: 'k', value: text('v'), revision: 1 });
   t.equal(sm.appliedIndex, 3);
+});
+
+void t.test('a value that is not UTF-8 is kept in the snapshot as base64, and a malformed one is refused', async (t) => {
+  const sm = new StateMachine();
+  sm.restore(new TextEncoder().encode('\u0001{"appliedIndex":2,"revision":2,"kinds":{"kv":[["a",{"b64":"AP8="},1,1,1],["b","ok",2,2,1]]},"clients":[]}'));
+  t.same(sm.kv.get('a')?.value, new Uint8Array([0, 255]));
+  t.same(sm.kv.get('b')?.value, text('ok'));
+  t.match(new TextDecoder().decode(sm.snapshot()), /\["a",\{"b64":"AP8="\},1,1,1\],\["b","ok",2,2,1\]/, 'written back the same way');
+  t.match(restoreFailure('\u0001{"appliedIndex":1,"revision":1,"kinds":{"kv":[["a",{"b64":"**"},1,1,1]]},"clients":[]}'), /value must be a string or \{ "b64": base64 \}/);
+  t.match(restoreFailure('\u0001{"appliedIndex":1,"revision":1,"kinds":{"kv":[["a",{"b64":"AA==","x":1},1,1,1]]},"clients":[]}'), /value must be a string or/);
 });

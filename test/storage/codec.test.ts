@@ -3,8 +3,9 @@ import t from 'tap';
 import type { Entry } from '../../src/raft/types.js';
 import { decodeEntry, decodeHardState, decodeSnapshotMeta, encodeEntry, encodeHardState, encodeSnapshotMeta } from '../../src/storage/codec.js';
 import { entryKey, parseEntryKey } from '../../src/storage/keys.js';
+import { MAX_RAFT_NUMBER } from '../../src/limits/raft-numbers.js';
 
-const BIG = Number.MAX_SAFE_INTEGER;
+const BIG = MAX_RAFT_NUMBER;
 
 void t.test('entries round-trip, including empty data and indexes beyond 32 bits', async (t) => {
   const cases: Entry[] = [
@@ -54,6 +55,26 @@ void t.test('snapshot meta round-trips with its data length and checksum', async
     t.equal(d.value.dataLength, 4);
     t.equal(d.value.dataCrc, crc(Buffer.from([1, 2, 3, 4, 0, 0, 0, 0])));
   }
+});
+
+void t.test('terms and indexes beyond the shared bound are refused when read and when written', async (t) => {
+  const entry = encodeEntry({ index: 5, term: 2, kind: 'normal', data: new Uint8Array([1]) });
+  const forged = Buffer.from(entry);
+  forged.writeUInt32BE(0x1f_ffff, 2); // term 2^53 - 2: the high word 0x1fffff, low word below
+  forged.writeUInt32BE(0xffff_fffe, 6);
+  forged.writeUInt32BE(crc(forged), forged.length - 4);
+  const d = decodeEntry(forged);
+  t.notOk(d.ok, 'an entry at term 2^53 - 2 is refused');
+  if (!d.ok) t.match(d.problem, /^term: expected a term of at most 2\^52 \(4503599627370496;.*found 9007199254740990$/);
+  const hs = Buffer.from(encodeHardState({ term: 3, vote: null, commit: 1 }));
+  hs.writeUInt32BE(0x10_0001, 1); // term 2^52 + 2^32
+  hs.writeUInt32BE(crc(hs), hs.length - 4);
+  const h = decodeHardState(hs);
+  t.notOk(h.ok, 'a hard state beyond the bound is refused');
+  if (!h.ok) t.match(h.problem, /^term: expected a term of at most 2\^52/);
+  t.throws(() => encodeEntry({ index: MAX_RAFT_NUMBER + 1, term: 1, kind: 'noop', data: new Uint8Array(0) }), /refusing to store index: expected an index of at most 2\^52/);
+  t.throws(() => encodeHardState({ term: MAX_RAFT_NUMBER + 1, vote: null, commit: 0 }), /refusing to store term/);
+  t.throws(() => encodeSnapshotMeta({ index: 1, term: 2 ** 53, conf: { voters: ['a'], learners: [] } }, new Uint8Array(0)), /refusing to store term/);
 });
 
 void t.test('entry keys sort in index order and parse back', async (t) => {

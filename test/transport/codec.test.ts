@@ -123,6 +123,9 @@ void t.test('decode rejects a malformed envelope', async (t) => {
   rejects(t, { ...ok, term: 1.5 }, /term: .*found 1\.5/, 'fractional term');
   rejects(t, { ...ok, term: 2 ** 60 }, /term: expected a non-negative safe integer/, 'unsafe integer term');
   rejects(t, { ...ok, term: '7' }, /term: .*found "7"/, 'string term');
+  rejects(t, { ...ok, term: 2 ** 53 - 2 }, /term: expected a term of at most 2\^52 \(4503599627370496; .*\), found 9007199254740990/, 'a term near 2^53');
+  rejects(t, { ...byType('ReadIndexResp'), index: 2 ** 52 + 1 }, /index: expected an index of at most 2\^52/, 'an index beyond the bound');
+  t.doesNotThrow(() => decodeMessage({ ...ok, term: 2 ** 52 }), 'the bound itself is accepted');
 });
 
 void t.test('decode rejects impossible votes', async (t) => {

@@ -17,8 +17,10 @@ import { packageRoot } from '../../transport/proto.js';
 
 export interface CtlIo {
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Writes text as it is (renderers end their output with a newline). */
-  out(text: string): void;
+  /** Writes text (or raw bytes) as it is (renderers end their output with a newline). */
+  out(text: string | Uint8Array): void;
+  /** Reads a whole file, or stdin for '-'; default: the real file system and stdin. */
+  readonly read?: (file: string) => Promise<Uint8Array>;
   /** Writes one line to stderr. */
   err(line: string): void;
   now(): number;

@@ -1,10 +1,12 @@
 /**
- * `ctl health`: exit 0 only when a leader exists and a quorum of voters is online. A view from
- * a node that cannot reach a quorum says little about the cluster, so the other endpoints are
- * asked for a fresh view before judging.
+ * `ctl health`: exit 0 only when a leader exists, a quorum of voters is online, and the leader's
+ * commit index moves while entries wait (a leader stuck behind an entry it cannot replicate is
+ * not healthy). A view from a node that cannot reach a quorum says little about the cluster, so
+ * the other endpoints are asked for a fresh view before judging.
  */
 import type { Command } from 'commander';
 import type { ControllerClient } from '../../api/client.js';
+import type { StatusJson } from '../../api/answers.js';
 import type { ControllersView } from '../../api/controller-rows.js';
 import type { Session } from './context.js';
 
@@ -41,6 +43,28 @@ export function judgeHealth(view: ControllersView): HealthVerdict {
   return { healthy: true, summary: `healthy: leader ${leader.id}, ${counts}` };
 }
 
+/** The leader's own account of its commit progress turns a healthy verdict unhealthy when stuck. */
+export function judgeCommitProgress(verdict: HealthVerdict, leader: StatusJson | null): HealthVerdict {
+  if (!verdict.healthy || leader === null || !leader.commitStalled) return verdict;
+  return {
+    healthy: false,
+    reason: `leader ${leader.id}'s commit index (${leader.commitIndex}) has not moved for ${leader.commitStallMs}ms while entries up to ${leader.lastIndex} wait`,
+  };
+}
+
+/** The leader's status, asked at its own address; null when it does not answer. */
+async function leaderStatus(client: ControllerClient, view: ControllersView): Promise<StatusJson | null> {
+  const leader = view.controllers.find((c) => c.leader);
+  if (leader === undefined || leader.address === '') return null;
+  try {
+    const st = await client.statusOn(leader.address);
+    return st.id === leader.id ? st : null;
+  } catch {
+    // Not reachable from here while the cluster hears from it: judge by the view alone.
+    return null;
+  }
+}
+
 /** The first view that is not stale, or the first answer when every view is. */
 async function freshestView(client: ControllerClient, endpoints: readonly string[]): Promise<ControllersView> {
   const first = await client.listControllers();
@@ -59,9 +83,11 @@ async function freshestView(client: ControllerClient, endpoints: readonly string
 export function registerHealth(program: Command, session: Session): void {
   program
     .command('health')
-    .description('exit 0 only when a leader exists and a quorum of voters is online')
+    .description('exit 0 only when a leader exists, a quorum of voters is online and the leader commits')
     .action(async () => {
-      const verdict = judgeHealth(await freshestView(session.client(), session.endpoints()));
+      const client = session.client();
+      const view = await freshestView(client, session.endpoints());
+      const verdict = judgeCommitProgress(judgeHealth(view), await leaderStatus(client, view));
       if (!verdict.healthy) throw new UnhealthyError(`unhealthy: ${verdict.reason}`);
       session.io.out(`${verdict.summary}\n`);
     });

@@ -1,25 +1,48 @@
-/** `ctl kv put|get|del`: the replicated key-value store. */
+/** `ctl kv put|get|del`: the replicated key-value store. Values are bytes. */
+import fs from 'node:fs/promises';
 import { Option, type Command } from 'commander';
+import { UsageError } from '../../api/errors.js';
 import { KV_FORMATS, renderKv, type KvFormat } from '../output.js';
 import { revisionArg, type Session } from './context.js';
+
+/** The whole of a file, or of stdin for '-'. */
+async function readInput(file: string): Promise<Uint8Array> {
+  if (file !== '-') return fs.readFile(file);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
 
 export function registerKv(program: Command, session: Session): void {
   const kv = program.command('kv').description('read and write keys');
 
   kv.command('put')
-    .description('write VALUE under KEY and print the new revision')
+    .description('write VALUE (or the bytes of --file) under KEY and print the new revision')
     .argument('<key>')
-    .argument('<value>')
+    .argument('[value]')
+    .option('--file <file>', "the value is this file's bytes, any bytes ('-': stdin); for large or binary values")
     .option('--if-revision <n>', 'compare-and-set: write only if the key is at revision N (0: must not exist)', revisionArg)
-    .action(async (key: string, value: string, opts: { readonly ifRevision?: number }) => {
-      const { revision } = await session.client().put(key, value, { ifRevision: opts.ifRevision });
+    .action(async (key: string, value: string | undefined, opts: { readonly ifRevision?: number; readonly file?: string }) => {
+      if ((value === undefined) === (opts.file === undefined)) {
+        throw new UsageError(`expected a VALUE or --file, found ${value === undefined ? 'neither' : 'both'}`);
+      }
+      let bytes: Uint8Array | string;
+      if (opts.file === undefined) {
+        bytes = value ?? '';
+      } else {
+        const file = opts.file;
+        bytes = await (session.io.read ?? readInput)(file).catch((err: unknown) => {
+          throw new UsageError(`cannot read the value from ${file === '-' ? 'stdin' : file}: ${err instanceof Error ? err.message : String(err)}`);
+        });
+      }
+      const { revision } = await session.client().put(key, bytes, { ifRevision: opts.ifRevision });
       session.io.out(`${revision}\n`);
     });
 
   kv.command('get')
     .description('print the value of KEY (linearizable read); exit 4 when it does not exist')
     .argument('<key>')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(KV_FORMATS).default('text'))
+    .addOption(new Option('-o, --output <format>', 'output format: text is the raw value; json has valueBase64 for a value that is not UTF-8').choices(KV_FORMATS).default('text'))
     .option('--serializable', "answer from the node's local state without a quorum round", false)
     .action(async (key: string, opts: { readonly output: KvFormat; readonly serializable: boolean }) => {
       const entry = await session.client().get(key, { serializable: opts.serializable });

@@ -1,0 +1,202 @@
+/**
+ * Which peer messages a node lets through to its Raft core: the identity half of the trust
+ * boundary (the codec checked the fields, peer-auth.ts the certificate). Deterministic: the
+ * production transport and the simulation call the same functions with the same views.
+ *
+ * The rules, and why each is enough (docs/architecture.md, "Identity: a lost state is never
+ * mistaken for a new one"):
+ *  1. Another cluster name or cluster id, an unknown sender, a removed incarnation: refused.
+ *  2. A response that would count (a vote, an append or heartbeat acknowledgement) from another
+ *     incarnation than the one the cluster recorded for its sender: refused. A lost or replaced
+ *     data dir must not be counted as if it still held what its predecessor acknowledged.
+ *     Requests and leader messages from it pass: harmless, and a member re-added since this
+ *     node last caught up looks exactly like that.
+ *  3. A leader's message from a node without a cluster id, to a node that has one: refused. A
+ *     node that bootstrapped alone must never overwrite an established log, whose first entry
+ *     looks like its own.
+ *  4. A term leading ours by more than 2^32: refused (src/limits/raft-numbers.ts).
+ *  5. Vote requests reach the core only when this node may vote: never when another incarnation
+ *     is recorded for it; once its applied state has a cluster id, only when it records this
+ *     incarnation (or a peer that applied it said so); before (a new cluster's first moments, or
+ *     a restart whose commit index lags), unless it started empty to join.
+ *  6. And before that, a data dir that bootstrapped while no peer answered, and has seen no sign
+ *     of the cluster's creation since, votes only for candidates as new as itself (nothing
+ *     beyond the first entry), and not at all once it knows the cluster has an id (creation is
+ *     over): it may be a lost member's replacement, whose predecessor acknowledged entries a
+ *     lagging candidate lacks. Without this rule, `npm run sim -- --seeds 2000
+ *     --identity` finds the case (seed 1277: a leader lacking a committed entry).
+ */
+import type { Message } from '../raft/messages.js';
+import { termLeadProblem } from '../limits/raft-numbers.js';
+import type { Refusal } from './refusal.js';
+import type { LocalIdentity, PeerEnvelope, RecordedMembers } from './types.js';
+
+/** What the receiving node knows when it judges a message. */
+export interface AcceptanceView {
+  readonly self: string;
+  readonly clusterName: string;
+  readonly identity: LocalIdentity;
+  /** The node's current term and last log index. */
+  readonly term: number;
+  readonly lastIndex: number;
+  /** The applied membership records. */
+  readonly members: RecordedMembers;
+  /** In the cluster file: a member this node may not know from its log yet (it may be behind). */
+  readonly configured: (id: string) => boolean;
+}
+
+export interface Dropped {
+  readonly message: Message;
+  readonly why: string;
+}
+
+export type BatchVerdict =
+  | {
+      readonly accept: true;
+      readonly deliver: readonly Message[];
+      /** Vote requests this node may not answer; Raft treats them as lost. */
+      readonly dropped: readonly Dropped[];
+      /** The sender's cluster id, which this node (without one) now belongs to: persist it first. */
+      readonly adopt: string | null;
+      /** The batch shows a peer in the cluster's first state: see LocalIdentity.creationSeen. */
+      readonly creationSeen: boolean;
+    }
+  | { readonly accept: false; readonly refusal: Refusal };
+
+/** The cluster id this node holds: its own record, else what it has applied. */
+export function localClusterId(view: Pick<AcceptanceView, 'identity' | 'members'>): string | null {
+  return view.identity.clusterId ?? view.members.clusterId;
+}
+
+const COUNTED: ReadonlySet<Message['type']> = new Set(['PreVoteResp', 'VoteResp', 'AppendResp', 'HeartbeatResp']);
+const FROM_LEADER: ReadonlySet<Message['type']> = new Set(['Append', 'Heartbeat', 'InstallSnapshot', 'TimeoutNow', 'ReadIndexResp']);
+
+const show = (v: string): string => (v === '' ? 'none' : v);
+
+/** Rule 1, shared by every peer RPC (batches, snapshots, pings). */
+export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal | null {
+  if (env.clusterName !== view.clusterName) {
+    const found = typeof env.clusterName === 'string' ? JSON.stringify(env.clusterName) : String(env.clusterName);
+    return { code: 'CLUSTER_NAME', reason: `cluster name mismatch: expected ${JSON.stringify(view.clusterName)}, found ${found}` };
+  }
+  if (view.members.get(env.from) === null && !view.configured(env.from)) {
+    return {
+      code: 'UNKNOWN_MEMBER',
+      reason: `unknown sender: expected a member of cluster ${JSON.stringify(view.clusterName)}, found ${JSON.stringify(env.from)}`,
+    };
+  }
+  if (env.incarnation !== '' && view.members.wasRemoved(env.incarnation)) {
+    return {
+      code: 'REMOVED_MEMBER',
+      reason: `${env.from} runs incarnation ${env.incarnation}, which was removed from the cluster; a removed member comes back only re-added with an empty data dir`,
+    };
+  }
+  const ours = localClusterId(view);
+  if (ours !== null && env.clusterId !== '' && env.clusterId !== ours) {
+    return {
+      code: 'CLUSTER_ID',
+      reason: `cluster id mismatch: ${view.self} belongs to cluster ${ours}, ${env.from} to cluster ${env.clusterId} (same name, another cluster)`,
+    };
+  }
+  return null;
+}
+
+/** Rule 2's test: the sender runs another data dir than the one recorded for it. */
+function superseded(view: AcceptanceView, env: PeerEnvelope): Refusal | null {
+  const recorded = view.members.get(env.from)?.incarnation ?? '';
+  if (recorded === '' || env.incarnation === recorded) return null;
+  return {
+    code: 'SUPERSEDED_INCARNATION',
+    reason:
+      `${env.from} is recorded as incarnation ${recorded}, the sender runs ${show(env.incarnation)}: ` +
+      `its data dir was lost or replaced; remove and re-add ${env.from} to bring it back`,
+  };
+}
+
+/** Judges one batch of Raft messages from one sender. */
+export function judgeBatch(view: AcceptanceView, env: PeerEnvelope, messages: readonly Message[]): BatchVerdict {
+  const refused = judgeEnvelope(view, env);
+  if (refused !== null) return { accept: false, refusal: refused };
+  for (const m of messages) {
+    const lead = termLeadProblem(m.term, view.term);
+    if (lead !== null) return { accept: false, refusal: { code: 'TERM_LEAD', reason: `${m.type} from ${env.from}: ${lead}` } };
+  }
+  if (messages.some((m) => COUNTED.has(m.type))) {
+    const s = superseded(view, env);
+    if (s !== null) return { accept: false, refusal: s };
+  }
+  const ours = localClusterId(view);
+  if (ours !== null && env.clusterId === '') {
+    const led = messages.find((m) => FROM_LEADER.has(m.type));
+    if (led !== undefined) {
+      return {
+        accept: false,
+        refusal: {
+          code: 'NO_CLUSTER_ID',
+          reason: `${led.type} from ${env.from}, which has no cluster id, to a member of cluster ${ours}: it may have bootstrapped alone; only leaders of cluster ${ours} are followed`,
+        },
+      };
+    }
+  }
+  const adopt = ours === null && env.clusterId !== '' ? env.clusterId : null;
+  // Votes are judged as the node will be once it holds the sender's cluster id.
+  const voter = adopt === null ? view : { ...view, identity: { ...view.identity, clusterId: adopt } };
+  const deliver: Message[] = [];
+  const dropped: Dropped[] = [];
+  for (const m of messages) {
+    const why = m.type === 'PreVote' || m.type === 'Vote' ? voteRefusal(voter, m.lastLogIndex) : null;
+    if (why === null) deliver.push(m);
+    else dropped.push({ message: m, why });
+  }
+  return { accept: true, deliver, dropped, adopt, creationSeen: showsCreation(view, env, messages) };
+}
+
+/**
+ * Evidence of a new cluster's creation (rule 6), from a peer without a cluster id: a vote asked
+ * by a candidate with nothing beyond the first entry, a vote granted to this node while it had
+ * nothing beyond it (so the voter had not either), or a leader's message (an established
+ * cluster's leaders carry its id).
+ */
+function showsCreation(view: AcceptanceView, env: PeerEnvelope, messages: readonly Message[]): boolean {
+  if (env.clusterId !== '') return false;
+  return messages.some(
+    (m) =>
+      ((m.type === 'PreVote' || m.type === 'Vote') && m.lastLogIndex <= 1) ||
+      ((m.type === 'PreVoteResp' || m.type === 'VoteResp') && !m.reject && view.lastIndex <= 1) ||
+      m.type === 'Append' ||
+      m.type === 'Heartbeat',
+  );
+}
+
+/** Judges a membership ping (or any RPC that is not a Raft batch): rules 1 and 2. */
+export function judgePing(view: AcceptanceView, env: PeerEnvelope): Refusal | null {
+  return judgeEnvelope(view, env) ?? superseded(view, env);
+}
+
+/** Rule 5: null when this node may answer vote requests; otherwise why not. */
+export function voteRefusal(view: AcceptanceView, candidateLastIndex: number): string | null {
+  const { identity, self } = view;
+  const recorded = view.members.get(self)?.incarnation ?? '';
+  if (recorded === identity.incarnation) return null;
+  if (recorded !== '') return `${self} is recorded as incarnation ${recorded}, this data dir is ${identity.incarnation}: it never votes`;
+  // Recorded before this node's applied state caught up with it (a restart, a lagging apply).
+  if (identity.recorded) return null;
+  const applied = view.members.clusterId;
+  if (applied !== null) return `${self} does not vote until cluster ${applied} has recorded its incarnation ${identity.incarnation}`;
+  // The applied state predates the cluster id (a new cluster, or a restart whose commit index
+  // lags): it cannot say whether this data dir was recorded. A member that started empty waits;
+  // one that holds the cluster's first entries votes as every member of a new cluster does.
+  if (identity.origin === 'join') return `${self} started empty to join a cluster and does not vote before the cluster records it`;
+  if (identity.origin === 'bootstrap' && !identity.creationSeen) {
+    if (identity.clusterId !== null) {
+      return `${self} bootstrapped while no peer answered, and cluster ${identity.clusterId} exists already: it votes once the cluster has recorded its incarnation ${identity.incarnation}`;
+    }
+    if (candidateLastIndex > 1) {
+      return (
+        `${self} bootstrapped while no peer answered and has seen no sign of the cluster's creation: ` +
+        `it votes only for a candidate with nothing beyond the first entry (found one with last index ${candidateLastIndex})`
+      );
+    }
+  }
+  return null;
+}

@@ -1,0 +1,186 @@
+/**
+ * What a controller does with its data dir when it starts: one deterministic function of what
+ * the data dir holds, the flags, and the peers' answers to the start-up question (hello.ts).
+ * Production (src/node/startup.ts) and the simulation run this same function.
+ *
+ * The rules (docs/architecture.md, "Identity"; docs/operate.md, what each refusal means):
+ *  - A data dir made for another member id is refused, naming both. So is one belonging to
+ *    another cluster than the one its peers run: when a majority of the cluster's members answer
+ *    with one other cluster id and none with its own (a lone foreign peer proves nothing; the
+ *    identity checks keep the two apart at run time).
+ *  - A data dir the cluster has recorded as superseded (another incarnation recorded for this
+ *    member) or removed is refused, naming the procedure that brings the member back.
+ *  - An empty data dir whose member the cluster already knows (it recorded or heard an
+ *    incarnation for it) is refused: the member's state was lost, and it must come back as a
+ *    new member (remove, add, start with --join), never as itself with an empty log.
+ *  - An empty data dir with --join, or whose peers show a cluster that is already running
+ *    (a cluster id, or a log beyond the bootstrap entry), starts empty and learns from the
+ *    cluster's log what it is: it never writes a bootstrap entry of its own.
+ *  - Otherwise an empty data dir bootstraps from the cluster file, as every initial member does.
+ *  - A data dir with state starts from it.
+ * If no peer answers, the identity checks (acceptance.ts) keep whatever the node creates from
+ * harming the cluster it may once have belonged to.
+ */
+import type { HelloReply } from './hello.js';
+import type { IdentityId, LocalIdentity } from './types.js';
+
+export type DiskState =
+  | { readonly kind: 'empty' }
+  | {
+      readonly kind: 'present';
+      /** null: written by a version without identities. */
+      readonly identity: LocalIdentity | null;
+      readonly lastIndex: number;
+    };
+
+export type PeerAnswer = { readonly peer: string; readonly reply: HelloReply } | { readonly peer: string; readonly error: string };
+
+export interface StartupInput {
+  /** `--id`. */
+  readonly memberId: string;
+  /** `--join`. */
+  readonly join: boolean;
+  readonly dataDir: string;
+  /** How many members the cluster file lists, this one included. */
+  readonly clusterSize: number;
+  readonly disk: DiskState;
+  readonly answers: readonly PeerAnswer[];
+}
+
+export type StartupRefusalCode = 'WRONG_MEMBER' | 'FOREIGN_CLUSTER' | 'SUPERSEDED' | 'REMOVED' | 'ALREADY_BOOTSTRAPPED';
+
+export type StartupDecision =
+  | {
+      readonly action: 'bootstrap';
+      readonly reason: string;
+      /** A peer answered from the cluster's first state too: this is the cluster's creation. */
+      readonly creationSeen: boolean;
+    }
+  | { readonly action: 'join'; readonly reason: string; readonly warning: string | null }
+  | {
+      readonly action: 'start';
+      readonly reason: string;
+      /** The freshest peer's applied state records this data dir: the cluster knows it. */
+      readonly recorded: boolean;
+    }
+  | { readonly action: 'refuse'; readonly code: StartupRefusalCode; readonly message: string };
+
+const REBUILD =
+  'ctl member remove {id}; ctl member add {id} ADDRESS --learner; then start it with an empty data dir and --join ' +
+  '(docs/operate.md, "Rebuilding a lost member")';
+
+const rebuild = (id: string): string => REBUILD.replaceAll('{id}', id);
+
+type Answered = { readonly peer: string; readonly reply: HelloReply };
+
+export function decideStartup(input: StartupInput): StartupDecision {
+  const { memberId, disk } = input;
+  const answered: Answered[] = input.answers.filter((a): a is Answered => 'reply' in a);
+  const own: LocalIdentity | null = disk.kind === 'present' ? disk.identity : null;
+
+  if (own !== null && own.memberId !== memberId) {
+    return {
+      action: 'refuse',
+      code: 'WRONG_MEMBER',
+      message: `data dir ${input.dataDir} belongs to member ${own.memberId} (incarnation ${own.incarnation}), but this process was started as ${memberId}: check --id and data_dir`,
+    };
+  }
+
+  const ownCluster = own?.clusterId ?? null;
+  if (ownCluster !== null) {
+    const others = answered.filter((a) => a.reply.clusterId !== null && a.reply.clusterId !== ownCluster);
+    const same = answered.some((a) => a.reply.clusterId === ownCluster);
+    const majority = Math.floor(input.clusterSize / 2) + 1;
+    if (others.length >= majority && new Set(others.map((a) => a.reply.clusterId)).size === 1 && !same) {
+      const theirs = [...new Set(others.map((a) => a.reply.clusterId))].join(', ');
+      return {
+        action: 'refuse',
+        code: 'FOREIGN_CLUSTER',
+        message:
+          `data dir ${input.dataDir} belongs to cluster ${ownCluster}, but its peers run cluster ${theirs} ` +
+          `(answered by ${others.map((a) => a.peer).join(', ')}): it was restored from another cluster or started with the wrong config. ` +
+          `To make this host a member of cluster ${theirs}: ${rebuild(memberId)}`,
+      };
+    }
+  }
+
+  // The freshest view of this member: the peer (of our cluster, if we know it) that applied most.
+  const relevant = answered.filter((a) => ownCluster === null || a.reply.clusterId === ownCluster);
+  const freshest = relevant.reduce<Answered | null>((best, a) => (best === null || a.reply.appliedIndex > best.reply.appliedIndex ? a : best), null);
+
+  if (disk.kind === 'present') {
+    if (own === null) return { action: 'start', reason: 'data dir from a version without identities: it gets an incarnation now', recorded: false };
+    if (freshest !== null) {
+      const you = freshest.reply.you;
+      if (you.removed) {
+        return {
+          action: 'refuse',
+          code: 'REMOVED',
+          message:
+            `member ${memberId} with this data dir (incarnation ${own.incarnation}) was removed from cluster ${freshest.reply.clusterId ?? 'unknown'} ` +
+            `(answered by ${freshest.peer}); to bring it back: ctl member add ${memberId} ADDRESS --learner, empty ${input.dataDir}, start with --join`,
+        };
+      }
+      if (you.recorded !== '' && you.recorded !== own.incarnation) {
+        return {
+          action: 'refuse',
+          code: 'SUPERSEDED',
+          message:
+            `member ${memberId} is recorded in cluster ${freshest.reply.clusterId ?? 'unknown'} as incarnation ${you.recorded} (answered by ${freshest.peer}), ` +
+            `but data dir ${input.dataDir} holds incarnation ${own.incarnation}: it was replaced or restored from a backup. ` +
+            `It may not vote with a log its member never acknowledged from; rebuild it: ${rebuild(memberId)}`,
+        };
+      }
+    }
+    return { action: 'start', reason: `data dir holds incarnation ${own.incarnation}`, recorded: freshest?.reply.you.recorded === own.incarnation };
+  }
+
+  const known = answered.find((a) => a.reply.you.recorded !== '' || a.reply.you.heard !== '');
+  if (known !== undefined) {
+    const incarnation = known.reply.you.recorded !== '' ? known.reply.you.recorded : known.reply.you.heard;
+    return {
+      action: 'refuse',
+      code: 'ALREADY_BOOTSTRAPPED',
+      message:
+        `member ${memberId} has already been bootstrapped: ${known.peer} knows it as incarnation ${incarnation} ` +
+        `${known.reply.clusterId === null ? '' : `in cluster ${known.reply.clusterId} `}but data dir ${input.dataDir} is empty, so its state was lost. ` +
+        `It must not vote with an empty log; rebuild it as a new member: ${rebuild(memberId)}`,
+    };
+  }
+  if (input.join) return { action: 'join', reason: '--join: start empty and learn the cluster from its log', warning: null };
+  const running = answered.find((a) => a.reply.clusterId !== null || a.reply.lastIndex > 1);
+  if (running !== undefined) {
+    const member = freshest?.reply.you.member ?? running.reply.you.member;
+    return {
+      action: 'join',
+      reason:
+        `${running.peer} runs a cluster already (${running.reply.clusterId === null ? `log at index ${running.reply.lastIndex}` : `cluster ${running.reply.clusterId}`}): ` +
+        'start empty and learn from its log what this member is, rather than write a bootstrap entry of its own',
+      warning: member ? null : `${memberId} is not a member of that cluster yet: add it with ctl member add ${memberId} ADDRESS`,
+    };
+  }
+  const silent = input.answers.length - answered.length;
+  return {
+    action: 'bootstrap',
+    creationSeen: answered.length > 0,
+    reason:
+      answered.length === 0
+        ? `no peer answered (${silent} asked): writing the initial configuration from the cluster file`
+        : `every peer that answered (${answered.map((a) => a.peer).join(', ')}) holds only the initial configuration: joining the cluster's creation`,
+  };
+}
+
+/** The data dir a decision creates, for the caller to persist with what it writes. */
+export function identityFor(decision: StartupDecision, memberId: string, disk: DiskState, newId: () => IdentityId): LocalIdentity | null {
+  switch (decision.action) {
+    case 'bootstrap':
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: decision.creationSeen };
+    case 'join':
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'join', recorded: false, creationSeen: false };
+    case 'start':
+      if (disk.kind === 'present' && disk.identity !== null) return { ...disk.identity, recorded: disk.identity.recorded || decision.recorded };
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true };
+    case 'refuse':
+      return null;
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The node's side of identity at run time: the transport asks it whether to let a peer's
+ * message in (src/identity's checks over the applied state), it remembers which data dir each
+ * peer last spoke from, persists the cluster id when this node first learns it, proposes the
+ * leader's identity duties, and reports refusals to the log, the audit trail and the metrics.
+ */
+import type { Logger } from 'pino';
+import {
+  asksAtCreation,
+  helloReply,
+  IdentityConflictError,
+  judgeBatch,
+  judgeEnvelope,
+  judgePing,
+  leaderDuties,
+  type AcceptanceView,
+  type BatchVerdict,
+  type Duty,
+  type HeardFrom,
+  type HelloAsk,
+  type HelloReply,
+  type LocalIdentity,
+  type PeerEnvelope,
+  type Refusal,
+  type RefusalCode,
+} from '../identity/index.js';
+import type { Message } from '../raft/messages.js';
+import type { ApplyResult, MembersView } from '../statemachine/index.js';
+import type { StatusReport, TransportIdentity } from '../transport/index.js';
+
+/** Same refusal (peer and code) logged and audited at most this often. */
+const REPORT_INTERVAL_MS = 60_000;
+const MAX_REPORT_KEYS = 1000;
+
+export interface NodeIdentityState {
+  /** The applied membership records. */
+  members(): MembersView;
+  /** The node's current term and last log index. */
+  raft(): { readonly term: number; readonly lastIndex: number };
+  appliedIndex(): number;
+}
+
+export interface NodeIdentityOptions {
+  readonly self: string;
+  readonly clusterName: string;
+  /** Ids in the cluster file. */
+  readonly configured: (id: string) => boolean;
+  readonly identity: LocalIdentity;
+  /**
+   * Writes the identity record, synced. Returns a promise (LevelDB), or nothing when the write
+   * is done already (the simulation's disk).
+   */
+  readonly persist: (identity: LocalIdentity) => Promise<void> | void;
+  readonly logger: Logger;
+  /** `direction` in: this node refused `peer`; out: `peer` refused this node. */
+  readonly onRefusal: (direction: 'in' | 'out', peer: string, code: RefusalCode | null, details: string, report: boolean) => void;
+  readonly reportStatus: (from: string, report: StatusReport) => Promise<boolean>;
+  /** The data dir contradicts the applied state: the process must stop. */
+  readonly onFatal: (err: Error) => void;
+  readonly now: () => number;
+}
+
+export class NodeIdentity implements TransportIdentity {
+  private local: LocalIdentity;
+  private state: NodeIdentityState | null = null;
+  /** Identity record writes in flight, one after the other; `writing` holds the newest. */
+  private writes: Promise<void> | null = null;
+  private writing: LocalIdentity | null = null;
+  private readonly heard = new Map<string, HeardFrom>();
+  private readonly lastReport = new Map<string, number>();
+  private readonly pending = new Set<string>();
+  private leaderSince: { readonly atMs: number; readonly noopIndex: number } | null = null;
+
+  constructor(private readonly opts: NodeIdentityOptions) {
+    this.local = opts.identity;
+  }
+
+  get identity(): LocalIdentity {
+    return this.local;
+  }
+
+  /** The host and state machine exist only after the transport: they are bound afterwards. */
+  bind(state: NodeIdentityState): void {
+    this.state = state;
+  }
+
+  envelope(to: string): { readonly clusterId: string; readonly incarnation: string; readonly toIncarnation: string } {
+    return { clusterId: this.clusterId() ?? '', incarnation: this.local.incarnation, toIncarnation: this.state?.members().get(to)?.incarnation ?? '' };
+  }
+
+  clusterId(): string | null {
+    return this.local.clusterId ?? this.state?.members().clusterId ?? null;
+  }
+
+  judgeEnvelope(env: PeerEnvelope): Refusal | null {
+    return judgeEnvelope(this.view(), env);
+  }
+
+  judgeBatch(env: PeerEnvelope, messages: readonly Message[]): BatchVerdict {
+    const verdict = judgeBatch(this.view(), env, messages);
+    if (verdict.accept && verdict.creationSeen && !(this.writing ?? this.local).creationSeen) {
+      this.update((i) => ({ ...i, creationSeen: true }), `${env.from} shows the cluster's creation`);
+    }
+    if (!verdict.accept || verdict.adopt === null) return verdict;
+    // Joining a cluster is written down before it takes effect: until then, deliver nothing.
+    this.adopt(verdict.adopt, `first heard from ${env.from}`);
+    return { accept: true, deliver: [], dropped: messages.map((message) => ({ message, why: 'recording the cluster id first' })), adopt: null, creationSeen: verdict.creationSeen };
+  }
+
+  judgePing(env: PeerEnvelope): Refusal | null {
+    return judgePing(this.view(), env);
+  }
+
+  noteHeard(env: PeerEnvelope): void {
+    this.heard.set(env.from, { incarnation: env.incarnation, atMs: this.opts.now() });
+    // A member of our cluster whose applied state records this data dir: a committed fact.
+    const ours = this.local.clusterId;
+    if (!this.local.recorded && ours !== null && env.clusterId === ours && env.toIncarnation === this.local.incarnation) {
+      this.update((i) => ({ ...i, recorded: true }), `${env.from} has applied its record`);
+    }
+  }
+
+  heardFrom(id: string): string | null {
+    return this.heard.get(id)?.incarnation ?? null;
+  }
+
+  onRefused(peer: string, refusal: Refusal): void {
+    const who = this.named(peer);
+    this.opts.onRefusal('in', who, refusal.code, refusal.reason, this.shouldReport(`in:${who}:${refusal.code}`));
+  }
+
+  onRefusedBy(peer: string, code: RefusalCode | null, details: string): void {
+    const who = this.named(peer);
+    this.opts.onRefusal('out', who, code, details, this.shouldReport(`out:${who}:${code ?? 'other'}`));
+  }
+
+  /** A sender's id as logged and counted: a member's, else 'unknown' (ids from outside are unbounded). */
+  private named(peer: string): string {
+    return this.opts.configured(peer) || this.state?.members().get(peer) ? peer : 'unknown';
+  }
+
+  hello(from: string, ask: HelloAsk): HelloReply {
+    const st = this.bound();
+    const pending = this.writing ?? this.local;
+    if (asksAtCreation(ask) && this.opts.configured(from) && pending.clusterId === null && this.clusterId() === null && !pending.creationSeen) {
+      this.update((i) => ({ ...i, creationSeen: true }), `${from} asks to create the cluster too`);
+    }
+    return helloReply(
+      { identity: { ...this.local, clusterId: this.clusterId() }, members: st.members(), lastIndex: st.raft().lastIndex, appliedIndex: st.appliedIndex(), heardFrom: (id) => this.heardFrom(id) },
+      from,
+      ask,
+    );
+  }
+
+  reportStatus(from: string, report: StatusReport): Promise<boolean> {
+    return this.opts.reportStatus(from, report);
+  }
+
+  /** After entries are applied: learn the cluster id from the log, and never contradict it. */
+  onApplied(): void {
+    const members = this.bound().members();
+    const applied = members.clusterId;
+    if (applied === null) return;
+    const recordedHere = members.get(this.opts.self)?.incarnation === this.local.incarnation;
+    const pending = this.writing ?? this.local;
+    if (pending.clusterId === null) {
+      this.update((i) => ({ ...i, clusterId: applied, recorded: i.recorded || recordedHere }), `member of cluster ${applied}: applied from the log`);
+    } else if (pending.clusterId === applied && !pending.recorded && recordedHere) {
+      this.update((i) => ({ ...i, recorded: true }), 'applied its record');
+    } else if (this.local.clusterId !== null && this.local.clusterId !== applied) {
+      this.opts.onFatal(
+        new IdentityConflictError(
+          `data dir of ${this.opts.self} belongs to cluster ${this.local.clusterId}, but its log says cluster ${applied}: refusing to continue`,
+        ),
+      );
+    }
+  }
+
+  /** On a change of role: a new leader waits for its no-op to apply before deciding anything. */
+  onRole(leading: boolean): void {
+    this.leaderSince = leading ? { atMs: this.opts.now(), noopIndex: this.bound().raft().lastIndex } : null;
+    this.pending.clear();
+  }
+
+  /** What the leader should propose now; the caller proposes each and reports back. */
+  duties(): Duty[] {
+    const st = this.bound();
+    const since = this.leaderSince;
+    const members = st.members();
+    const duties = leaderDuties({
+      self: { id: this.opts.self, incarnation: this.local.incarnation },
+      leading: since !== null && st.appliedIndex() >= since.noopIndex,
+      appliedClusterId: members.clusterId,
+      ownClusterId: this.local.clusterId,
+      members: members.list().map((m) => ({ id: m.id, role: m.role, incarnation: m.incarnation })),
+      wasRemoved: (i) => members.wasRemoved(i),
+      heard: this.heard,
+      leaderSinceMs: since?.atMs ?? 0,
+      nowMs: this.opts.now(),
+      establishAfterMs: ESTABLISH_AFTER_MS,
+    });
+    return duties.filter((d) => !this.pending.has(dutyKey(d)));
+  }
+
+  /** Tracks a proposed duty so it is not proposed twice while in flight. */
+  proposed(d: Duty, result: Promise<ApplyResult>): void {
+    const settle = this.begin(d);
+    result.then(settle, settle);
+  }
+
+  /** A duty is being proposed; call the returned function with its outcome. */
+  begin(d: Duty): (outcome: ApplyResult | unknown) => void {
+    const key = dutyKey(d);
+    this.pending.add(key);
+    return (outcome) => {
+      this.pending.delete(key);
+      const result = outcome as Partial<ApplyResult> | null;
+      if (result?.ok === true) this.opts.logger.info({ duty: d }, d.kind === 'establish' ? 'cluster identity established' : `recorded the incarnation of ${d.id}`);
+      else if (result?.ok === false) this.opts.logger.warn({ duty: d, result }, 'identity proposal not applied');
+      else this.opts.logger.debug({ err: outcome, duty: d }, 'identity proposal failed; will retry');
+    };
+  }
+
+  private adopt(clusterId: string, how: string): void {
+    if (this.local.clusterId !== null || this.writing?.clusterId === clusterId) return;
+    this.update((i) => ({ ...i, clusterId }), `member of cluster ${clusterId}: ${how}`);
+  }
+
+  /**
+   * Writes the identity record changed by `change` and only then makes it this node's: a
+   * cluster id or a recorded flag takes effect once it is durable. Writes run one at a time.
+   */
+  private update(change: (i: LocalIdentity) => LocalIdentity, what: string): void {
+    const pending = change(this.writing ?? this.local);
+    if (this.writing !== null && JSON.stringify(pending) === JSON.stringify(this.writing)) return;
+    const done = (): void => {
+      this.local = pending;
+      if (this.writing === pending) this.writing = null;
+      this.opts.logger.info({ identity: pending }, what);
+    };
+    const failed = (err: unknown): void => {
+      this.writing = null;
+      this.opts.onFatal(err instanceof Error ? err : new Error(String(err)));
+    };
+    this.writing = pending;
+    if (this.writes === null) {
+      // Nothing in flight: a synchronous store (the simulation's) takes effect at once.
+      const written = this.opts.persist(pending);
+      if (written === undefined) {
+        done();
+        return;
+      }
+      this.writes = written.then(done, failed);
+    } else {
+      this.writes = this.writes.then(() => this.opts.persist(pending)).then(done, failed);
+    }
+    const mine = this.writes;
+    void mine.then(() => {
+      if (this.writes === mine) this.writes = null;
+    });
+  }
+
+  private shouldReport(key: string): boolean {
+    const now = this.opts.now();
+    const last = this.lastReport.get(key);
+    if (last !== undefined && now - last < REPORT_INTERVAL_MS) return false;
+    if (this.lastReport.size >= MAX_REPORT_KEYS) this.lastReport.clear();
+    this.lastReport.set(key, now);
+    return true;
+  }
+
+  private bound(): NodeIdentityState {
+    if (this.state === null) throw new Error('NodeIdentity used before bind()');
+    return this.state;
+  }
+
+  private view(): AcceptanceView {
+    const st = this.bound();
+    const { term, lastIndex } = st.raft();
+    return {
+      self: this.opts.self,
+      clusterName: this.opts.clusterName,
+      identity: this.local,
+      term,
+      lastIndex,
+      members: st.members(),
+      configured: this.opts.configured,
+    };
+  }
+}
+
+/** How long a new cluster's first leader waits to hear every voter before drawing the id. */
+export const ESTABLISH_AFTER_MS = 3000;
+
+function dutyKey(d: Duty): string {
+  return d.kind === 'establish' ? 'establish' : `record:${d.id}`;
+}

@@ -1,0 +1,96 @@
+/**
+ * Start-up of a controller's data dir: open the storage, ask the peers the start-up question,
+ * let src/identity's decision say bootstrap, join, start or refuse, and write what the decision
+ * creates (the identity record, with the bootstrap entry when bootstrapping) before anything
+ * else runs. A refusal closes the storage and throws StartupRefusedError (exit 2).
+ */
+import type { Logger } from 'pino';
+import type * as grpc from '@grpc/grpc-js';
+import type { NodeConfig } from '../config/index.js';
+import { decideStartup, identityFor, StartupRefusedError, type DiskState, type IdentitySource, type LocalIdentity, type StartupDecision } from '../identity/index.js';
+import { bootstrapState } from '../raft/index.js';
+import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
+import { raftDbPath } from '../storage/paths.js';
+import { askPeers } from '../transport/index.js';
+import { encodeBootstrapContext } from './conf-members.js';
+
+export interface PreparedDataDir {
+  readonly storage: LevelRaftStorage;
+  readonly persisted: PersistedState;
+  readonly identity: LocalIdentity;
+  readonly decision: StartupDecision;
+}
+
+export interface StartupOptions {
+  readonly config: NodeConfig;
+  readonly join: boolean;
+  readonly logger: Logger;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly newId: IdentitySource;
+}
+
+function isEmpty(p: PersistedState): boolean {
+  return p.snapshot === null && p.entries.length === 0 && p.hardState.term === 0;
+}
+
+function lastIndexOf(p: PersistedState): number {
+  return p.entries.at(-1)?.index ?? p.snapshot?.meta.index ?? 0;
+}
+
+/** How long to wait for the peers' answers: a running peer answers at once, a down one fails fast. */
+export function helloDeadlineMs(config: NodeConfig): number {
+  return Math.max(1000, 2 * config.raft.electionTimeoutMs);
+}
+
+export async function prepareDataDir(opts: StartupOptions): Promise<PreparedDataDir> {
+  const { config, logger } = opts;
+  const storage = await LevelRaftStorage.open(raftDbPath(config.dataDir));
+  try {
+    const loaded = await storage.load();
+    const stored = await storage.loadIdentity();
+    const disk: DiskState = stored === null && isEmpty(loaded) ? { kind: 'empty' } : { kind: 'present', identity: stored, lastIndex: lastIndexOf(loaded) };
+    const answers = await askPeers({
+      self: config.self.id,
+      clusterName: config.clusterName,
+      ask: { incarnation: stored?.incarnation ?? '', clusterId: stored?.clusterId ?? null, lastIndex: lastIndexOf(loaded), joining: opts.join },
+      targets: config.nodes.filter((n) => n.id !== config.self.id).map((n) => ({ id: n.id, address: n.address })),
+      credentials: opts.credentials,
+      deadlineMs: helloDeadlineMs(config),
+    });
+    const decision = decideStartup({ memberId: config.self.id, join: opts.join, dataDir: config.dataDir, clusterSize: config.nodes.length, disk, answers });
+    const answered = answers.filter((a) => 'reply' in a).map((a) => a.peer);
+    logger.info({ decision: decision.action, answered, unanswered: answers.filter((a) => 'error' in a).map((a) => `${a.peer}: ${a.error}`) }, `start-up: ${decision.action}`);
+    if (decision.action === 'refuse') throw new StartupRefusedError(decision.code, decision.message);
+    const identity = identityFor(decision, config.self.id, disk, opts.newId);
+    if (identity === null) throw new Error(`unreachable: no identity for ${decision.action}`);
+    let persisted = loaded;
+    switch (decision.action) {
+      case 'bootstrap': {
+        // Every initial member writes the same first entry, so all logs start identical.
+        const b = bootstrapState(config.nodes.map((n) => n.id), encodeBootstrapContext(config.nodes));
+        persisted = { hardState: b.hardState, entries: [b.entry], snapshot: null };
+        await storage.saveIdentity(identity, { ...persisted, snapshot: null });
+        logger.info({ members: config.nodes.map((n) => n.id), incarnation: identity.incarnation, reason: decision.reason }, 'bootstrapped a new cluster');
+        break;
+      }
+      case 'join':
+        await storage.saveIdentity(identity);
+        logger.info({ incarnation: identity.incarnation, reason: decision.reason }, 'joining: starting empty, waiting for the cluster to replicate to this member');
+        if (decision.warning !== null) logger.warn(decision.warning);
+        break;
+      case 'start':
+        if (stored === null) {
+          await storage.saveIdentity(identity);
+          logger.info({ incarnation: identity.incarnation }, 'data dir from a version without identities: assigned an incarnation');
+        } else if (identity.recorded !== stored.recorded) {
+          await storage.saveIdentity(identity);
+          logger.info({ incarnation: identity.incarnation }, 'the cluster has recorded this data dir');
+        }
+        break;
+    }
+    return { storage, persisted, identity, decision };
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Starting every initial member with `controller --config FILE --id ID` keeps creating the
+ * cluster, also when one starts after the others elected a leader: it joins the running cluster
+ * instead of writing a bootstrap entry of its own. And a member added with `ctl member add` and
+ * started without --join joins as what the cluster says it is (a learner), not as a voter.
+ */
+import fs from 'node:fs';
+import t from 'tap';
+import { ProcessCluster } from '../helpers/process-cluster.js';
+import { freePorts } from '../helpers/free-ports.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+void t.test('an initial member started after the others elected a leader joins their cluster', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.start('c1');
+  cluster.start('c2');
+  await cluster.waitForLeader(['c1', 'c2']);
+  const client = cluster.client(['c1', 'c2']);
+  t.teardown(() => client.close());
+  for (let i = 0; i < 20; i++) await client.put(`k${i}`, `v${i}`);
+  cluster.start('c3'); // no --join: the contract's command
+  await waitFor(() => /start-up: join/.test(cluster.dumpLogs('c3')), 'c3 to decide to join', 20000);
+  t.notMatch(cluster.dumpLogs('c3'), /bootstrapped a new cluster/, 'it wrote no bootstrap entry of its own');
+  await cluster.explainFailure(
+    waitFor(async () => (await cluster.client(['c3']).get('k19', { serializable: true }).catch(() => null)) !== null, 'c3 to catch up', 20000),
+  );
+  const st = await cluster.status('c3');
+  t.same(st?.voters, ['c1', 'c2', 'c3'], 'it learned the initial voters from the log');
+  // It votes like the others once the cluster recorded it: the cluster survives losing c1.
+  await waitFor(async () => JSON.parse((await cluster.ctl(['list', 'controllers', '-o', 'json'])).stdout || '[]').length === 3, 'list controllers', 10000);
+  const leader = await cluster.waitForLeader();
+  await cluster.kill(leader);
+  const next = await cluster.waitForLeader(cluster.ids.filter((id) => id !== leader));
+  t.ok(next !== leader, `a new leader (${next}) with c3's vote counting`);
+});
+
+void t.test('a member added with ctl member add and started without --join joins as a learner', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const [port] = await freePorts(1);
+  const address = `127.0.0.1:${port}`;
+  // The operator adds c4 to the shared file (as docs/deploy.md says), then to the cluster.
+  fs.writeFileSync(cluster.configFile, fs.readFileSync(cluster.configFile, 'utf8').replace(/( {2}nodes:\n(?: {4}- .*\n)+)/, `$1    - { id: c4, address: "${address}" }\n`));
+  (cluster.addresses as Map<string, string>).set('c4', address);
+  const add = await cluster.ctl(['member', 'add', 'c4', address, '--learner'], cluster.endpoints(['c1', 'c2', 'c3']));
+  t.equal(add.code, 0, add.stderr);
+  cluster.start('c4'); // forgot --join
+  await waitFor(async () => ((await cluster.status('c4'))?.learners ?? []).includes('c4'), 'c4 to learn from the log that it is a learner', 20000);
+  const st = await cluster.status('c4');
+  t.notOk(st?.voters.includes('c4'), 'c4 does not believe it is a voter');
+  t.same(st?.voters, ['c1', 'c2', 'c3']);
+  t.match(cluster.dumpLogs('c4'), /start-up: join/);
+});

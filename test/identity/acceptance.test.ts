@@ -1,0 +1,107 @@
+/** The message-acceptance check, rule by rule (src/identity/acceptance.ts). */
+import t from 'tap';
+import { judgeBatch, judgePing, voteRefusal } from '../../src/identity/acceptance.js';
+import type { PeerEnvelope } from '../../src/identity/types.js';
+import type { Message } from '../../src/raft/messages.js';
+import { CLUSTER_A, CLUSTER_B, INC, identity, members, view } from './fixtures.js';
+
+const env = (over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', clusterId: CLUSTER_A, from: 'c2', incarnation: INC(2), toIncarnation: '', ...over });
+const heartbeat = (term = 5): Message => ({ type: 'Heartbeat', from: 'c2', to: 'c1', term, commit: 3, context: '' });
+const appendResp: Message = { type: 'AppendResp', from: 'c2', to: 'c1', term: 5, reject: false, index: 9, rejectHint: 0, hintTerm: 0 };
+const voteResp: Message = { type: 'VoteResp', from: 'c2', to: 'c1', term: 6, reject: false };
+const vote = (lastLogIndex: number): Message => ({ type: 'Vote', from: 'c2', to: 'c1', term: 6, lastLogIndex, lastLogTerm: lastLogIndex > 0 ? 1 : 0, transfer: false });
+const preVote = (lastLogIndex: number): Message => ({ type: 'PreVote', from: 'c2', to: 'c1', term: 6, lastLogIndex, lastLogTerm: lastLogIndex > 0 ? 1 : 0 });
+
+/** c1 in established cluster A, with recorded incarnations for c1 and c2. */
+const established = view({
+  identity: identity({ clusterId: CLUSTER_A }),
+  members: members({ c1: { incarnation: INC(1) }, c2: { incarnation: INC(2) }, c3: {} }, { clusterId: CLUSTER_A, removed: [INC(44)] }),
+});
+
+void t.test('a batch from the recorded incarnation of a member of the same cluster is delivered whole', async (t) => {
+  const v = judgeBatch(established, env(), [heartbeat(), appendResp, vote(20)]);
+  t.match(v, { accept: true, dropped: [], adopt: null });
+  if (v.accept) t.equal(v.deliver.length, 3);
+});
+
+void t.test('rule 1: another cluster name or id, an unknown sender, a removed incarnation', async (t) => {
+  t.match(judgeBatch(established, env({ clusterName: 'staging' }), [heartbeat()]), { accept: false, refusal: { code: 'CLUSTER_NAME', reason: /expected "prod", found "staging"/ } });
+  t.match(judgeBatch(established, env({ clusterId: CLUSTER_B }), [heartbeat()]), {
+    accept: false,
+    refusal: { code: 'CLUSTER_ID', reason: /c1 belongs to cluster 00000000000000aa, c2 to cluster 00000000000000bb/ },
+  });
+  t.match(judgeBatch(established, env({ from: 'zz' }), [heartbeat()]), { accept: false, refusal: { code: 'UNKNOWN_MEMBER', reason: /found "zz"/ } });
+  t.match(judgeBatch(established, env({ incarnation: INC(44) }), [heartbeat()]), { accept: false, refusal: { code: 'REMOVED_MEMBER', reason: /incarnation 000000000000002c, which was removed/ } });
+  const behind = view({ members: members({ c1: {} }) });
+  t.match(judgeBatch(behind, env({ from: 'c3', clusterId: '' }), [heartbeat()]), { accept: true }, 'a member of the file this node has not learned yet is accepted');
+});
+
+void t.test('rule 2: a counted response from another incarnation than the recorded one is refused', async (t) => {
+  for (const m of [appendResp, voteResp, { ...voteResp, type: 'PreVoteResp' } as Message, { type: 'HeartbeatResp', from: 'c2', to: 'c1', term: 5, context: '' } as Message]) {
+    t.match(judgeBatch(established, env({ incarnation: INC(22) }), [m]), {
+      accept: false,
+      refusal: { code: 'SUPERSEDED_INCARNATION', reason: /c2 is recorded as incarnation 0000000000000002, the sender runs 0000000000000016: its data dir was lost or replaced/ },
+    }, m.type);
+  }
+  t.match(judgeBatch(established, env({ incarnation: '' }), [appendResp]), { accept: false, refusal: { code: 'SUPERSEDED_INCARNATION', reason: /the sender runs none/ } }, 'no incarnation at all');
+  t.match(judgeBatch(established, env({ incarnation: INC(22) }), [heartbeat(), vote(50)]), { accept: true }, 'its leader messages and vote requests pass: a member re-added since this node caught up looks the same');
+  t.match(judgePing(established, env({ incarnation: INC(22) })), { code: 'SUPERSEDED_INCARNATION' }, 'its membership pings are refused: it is not the member the cluster knows');
+  t.equal(judgePing(established, env()), null);
+  t.match(judgeBatch(established, env({ from: 'c3', incarnation: INC(3) }), [appendResp]), { accept: true }, 'an unrecorded member is counted: the leader records it');
+});
+
+void t.test('rule 3: a leader without a cluster id is not followed by a member of an established cluster', async (t) => {
+  for (const m of [heartbeat(), { type: 'Append', from: 'c2', to: 'c1', term: 5, prevIndex: 1, prevTerm: 1, entries: [], commit: 1 } as Message]) {
+    t.match(judgeBatch(established, env({ clusterId: '' }), [m]), { accept: false, refusal: { code: 'NO_CLUSTER_ID', reason: /from c2, which has no cluster id, to a member of cluster 00000000000000aa/ } }, m.type);
+  }
+  t.match(judgeBatch(established, env({ clusterId: '' }), [appendResp]), { accept: true }, "a response from a member that has not learned the id yet is fine");
+  const fresh = view({ lastIndex: 0, identity: identity({ origin: 'join' }), members: members({}) });
+  t.match(judgeBatch(fresh, env({ clusterId: '' }), [heartbeat()]), { accept: true }, 'a node without an id follows one without an id (a new cluster)');
+});
+
+void t.test('rule 4: a term that leads ours by more than 2^32 is refused', async (t) => {
+  t.match(judgeBatch(established, env(), [heartbeat(5 + 2 ** 32 + 1)]), { accept: false, refusal: { code: 'TERM_LEAD', reason: /Heartbeat from c2: term 4294967302 leads this node's term 5 by more than 2\^32/ } });
+  t.match(judgeBatch(established, env(), [heartbeat(5 + 2 ** 32)]), { accept: true }, 'exactly the lead allowed');
+});
+
+void t.test('rule 5: who may vote', async (t) => {
+  t.equal(voteRefusal(established, 20), null, 'a recorded member of an established cluster');
+  const unrecorded = { ...established, self: 'c3', identity: identity({ memberId: 'c3', incarnation: INC(3), clusterId: CLUSTER_A }) };
+  t.match(voteRefusal(unrecorded, 20), /c3 does not vote until cluster 00000000000000aa has recorded its incarnation 0000000000000003/);
+  const toldRecorded = { ...unrecorded, identity: { ...unrecorded.identity, recorded: true } };
+  t.equal(voteRefusal(toldRecorded, 20), null, 'recorded, as a peer or its own apply told it before a restart: it votes though its applied state lags');
+  const superseded = { ...established, identity: identity({ incarnation: INC(11), clusterId: CLUSTER_A, recorded: true }) };
+  t.match(voteRefusal(superseded, 20), /c1 is recorded as incarnation 0000000000000001, this data dir is 000000000000000b: it never votes/);
+  const joined = view({ identity: identity({ origin: 'join' }), lastIndex: 30, members: members({ c1: {}, c2: {} }) });
+  t.match(voteRefusal(joined, 20), /started empty to join a cluster/);
+  const creating = view({ lastIndex: 1, identity: identity({ creationSeen: true }), members: members({ c1: {}, c2: {} }) });
+  t.equal(voteRefusal(creating, 20), null, 'a new cluster, before its id: an ordinary vote');
+});
+
+void t.test('rule 6: a data dir that bootstrapped alone votes only for candidates as new as itself until it sees the creation', async (t) => {
+  const alone = view({ lastIndex: 1, identity: identity({ creationSeen: false }), members: members({ c1: {}, c2: {} }) });
+  t.match(voteRefusal(alone, 3), /bootstrapped while no peer answered and has seen no sign of the cluster's creation: it votes only for a candidate with nothing beyond the first entry \(found one with last index 3\)/);
+  t.equal(voteRefusal(alone, 1), null, 'a candidate as new as itself');
+  const adopted = { ...alone, identity: { ...alone.identity, clusterId: CLUSTER_A } };
+  t.match(voteRefusal(adopted, 1), /c1 bootstrapped while no peer answered, and cluster 00000000000000aa exists already: it votes once the cluster has recorded its incarnation 0000000000000001/, 'once the cluster has an id, not even for a candidate as new as itself');
+  t.match(judgeBatch(alone, env(), [preVote(1)]), { accept: true, adopt: CLUSTER_A, dropped: [{ why: /exists already/ }] }, 'nor for one that carries the id');
+  t.equal(voteRefusal({ ...adopted, identity: { ...adopted.identity, recorded: true } }, 20), null, 'recorded, it votes');
+  t.match(judgeBatch(alone, env({ clusterId: '' }), [preVote(1)]), { accept: true, creationSeen: true }, 'a peer asking with nothing beyond the first entry shows the creation');
+  t.match(judgeBatch(alone, env({ clusterId: '' }), [{ type: 'PreVoteResp', from: 'c2', to: 'c1', term: 2, reject: false }]), { creationSeen: true }, 'so does a grant to this node while it has nothing beyond it');
+  t.match(judgeBatch(alone, env({ clusterId: '' }), [preVote(7)]), { creationSeen: false, dropped: [{ why: /bootstrapped while no peer answered/ }] }, 'a lagging candidate shows nothing of the kind');
+  t.match(judgeBatch({ ...alone, lastIndex: 4 }, env({ clusterId: '' }), [{ type: 'PreVoteResp', from: 'c2', to: 'c1', term: 2, reject: false }]), { creationSeen: false });
+});
+
+void t.test('vote requests the node may not answer are dropped, the rest of the batch delivered', async (t) => {
+  const joined = view({ lastIndex: 0, identity: identity({ origin: 'join' }), members: members({ c1: {}, c2: {} }) });
+  const v = judgeBatch(joined, env({ clusterId: '' }), [preVote(7), heartbeat()]);
+  t.match(v, { accept: true, dropped: [{ message: { type: 'PreVote' }, why: /started empty to join/ }] });
+  if (v.accept) t.same(v.deliver.map((m) => m.type), ['Heartbeat']);
+});
+
+void t.test('a node without a cluster id adopts the id of the cluster it hears from', async (t) => {
+  const late = view({ lastIndex: 12, identity: identity({ origin: 'bootstrap', creationSeen: true }), members: members({ c1: {}, c2: {} }) });
+  t.match(judgeBatch(late, env(), [heartbeat(), vote(20)]), { accept: true, adopt: CLUSTER_A, dropped: [] }, 'its log holds the cluster\'s first entries: until it applies the id it votes as a member of a new cluster');
+  const joined = view({ lastIndex: 0, identity: identity({ origin: 'join' }), members: members({}) });
+  t.match(judgeBatch(joined, env(), [heartbeat(), vote(20)]), { accept: true, adopt: CLUSTER_A, dropped: [{ message: { type: 'Vote' }, why: /started empty to join a cluster and does not vote before the cluster records it/ }] });
+});

@@ -1,0 +1,98 @@
+/** The start-up decision, rule by rule: what a data dir, the flags and the peers' answers lead to. */
+import t from 'tap';
+import { decideStartup, identityFor, type DiskState, type PeerAnswer, type StartupInput } from '../../src/identity/startup-decision.js';
+import { CLUSTER_A, CLUSTER_B, INC, identity, reply } from './fixtures.js';
+
+const EMPTY: DiskState = { kind: 'empty' };
+const disk = (over: Parameters<typeof identity>[0] = {}, lastIndex = 50): DiskState => ({ kind: 'present', identity: identity({ clusterId: CLUSTER_A, ...over }), lastIndex });
+const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', join: false, dataDir: '/var/lib/c1', clusterSize: 3, disk: EMPTY, answers: [], ...over });
+const down = (peer: string): PeerAnswer => ({ peer, error: 'UNAVAILABLE: connection refused' });
+
+void t.test('an empty data dir bootstraps when no peer answers, or when every peer is still at the bootstrap entry', async (t) => {
+  t.match(decideStartup(input({ answers: [down('c2'), down('c3')] })), { action: 'bootstrap', reason: /no peer answered \(2 asked\)/, creationSeen: false });
+  const creating = reply({ clusterId: null, lastIndex: 1, appliedIndex: 1, you: { member: true } });
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: creating }, down('c3')] })), { action: 'bootstrap', creationSeen: true, reason: /every peer that answered \(c2\) holds only the initial configuration/ });
+});
+
+void t.test('an empty data dir joins, never bootstraps, when a peer runs the cluster already', async (t) => {
+  const elected = reply({ clusterId: null, lastIndex: 2, appliedIndex: 2 });
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: elected }] })), { action: 'join', reason: /c2 runs a cluster already \(log at index 2\)/, warning: null });
+  const established = reply({ clusterId: CLUSTER_A });
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: established }] })), { action: 'join', reason: /cluster 00000000000000aa/ });
+  const added = reply({ you: { member: true, role: 'learner' } });
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: added }] })), { action: 'join', warning: null }, 'a member added with ctl member add joins as what the cluster says');
+  const stranger = reply({ you: { member: false, role: null } });
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: stranger }] })), { action: 'join', warning: /c1 is not a member of that cluster yet: add it with ctl member add c1/ });
+});
+
+void t.test('--join starts empty whatever the peers say, unless they know this member already', async (t) => {
+  t.match(decideStartup(input({ join: true })), { action: 'join', reason: /--join/ });
+  t.match(decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: reply({ you: { recorded: INC(7) } }) }] })), { action: 'refuse', code: 'ALREADY_BOOTSTRAPPED' });
+});
+
+void t.test('an empty data dir whose member the cluster knows is refused: its state was lost', async (t) => {
+  const recorded = decideStartup(input({ answers: [down('c3'), { peer: 'c2', reply: reply({ you: { recorded: INC(7) } }) }] }));
+  t.match(recorded, {
+    action: 'refuse',
+    code: 'ALREADY_BOOTSTRAPPED',
+    message: /member c1 has already been bootstrapped: c2 knows it as incarnation 0000000000000007 in cluster 00000000000000aa but data dir \/var\/lib\/c1 is empty.*ctl member remove c1; ctl member add c1 ADDRESS --learner; then start it with an empty data dir and --join/,
+  });
+  const heard = decideStartup(input({ answers: [{ peer: 'c3', reply: reply({ clusterId: null, lastIndex: 1, you: { heard: INC(8) } }) }] }));
+  t.match(heard, { action: 'refuse', code: 'ALREADY_BOOTSTRAPPED', message: /c3 knows it as incarnation 0000000000000008 but/ }, 'heard before the cluster had an id');
+});
+
+void t.test('a data dir made for another member id is refused, naming both', async (t) => {
+  t.match(decideStartup(input({ memberId: 'c2', disk: disk() })), {
+    action: 'refuse',
+    code: 'WRONG_MEMBER',
+    message: /data dir \/var\/lib\/c1 belongs to member c1 \(incarnation 0000000000000001\), but this process was started as c2/,
+  });
+});
+
+void t.test('a data dir of another cluster is refused, naming both clusters', async (t) => {
+  const foreign = decideStartup(input({ disk: disk({ clusterId: CLUSTER_B }), answers: [{ peer: 'c2', reply: reply() }, { peer: 'c3', reply: reply({ memberId: 'c3' }) }] }));
+  t.match(foreign, {
+    action: 'refuse',
+    code: 'FOREIGN_CLUSTER',
+    message: /belongs to cluster 00000000000000bb, but its peers run cluster 00000000000000aa \(answered by c2, c3\)/,
+  });
+  const mixed = decideStartup(input({ disk: disk({ clusterId: CLUSTER_B }), answers: [{ peer: 'c2', reply: reply() }, { peer: 'c3', reply: reply({ clusterId: CLUSTER_B, you: { recorded: INC(1) } }) }] }));
+  t.match(mixed, { action: 'start' }, 'a peer of its own cluster answered: a left-over member elsewhere is not proof');
+  const lone = decideStartup(input({ disk: disk({ clusterId: CLUSTER_B }), answers: [{ peer: 'c2', reply: reply() }, down('c3')] }));
+  t.match(lone, { action: 'start' }, 'one foreign peer of three is no majority: it may be the foreign one');
+});
+
+void t.test('a data dir the cluster recorded as superseded, or removed, is refused', async (t) => {
+  t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { recorded: INC(9) } }) }] })), {
+    action: 'refuse',
+    code: 'SUPERSEDED',
+    message: /recorded in cluster 00000000000000aa as incarnation 0000000000000009 \(answered by c2\), but data dir \/var\/lib\/c1 holds incarnation 0000000000000001/,
+  });
+  t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { removed: true, member: false } }) }] })), {
+    action: 'refuse',
+    code: 'REMOVED',
+    message: /was removed from cluster 00000000000000aa/,
+  });
+  const stale = reply({ appliedIndex: 10, you: { recorded: INC(9) } });
+  const fresh = reply({ memberId: 'c3', appliedIndex: 90, you: { recorded: INC(1) } });
+  t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: stale }, { peer: 'c3', reply: fresh }] })), { action: 'start' }, 'the freshest answer decides');
+});
+
+void t.test('a data dir with state starts from it when the cluster agrees or nobody answers', async (t) => {
+  t.match(decideStartup(input({ disk: disk() })), { action: 'start' });
+  t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { recorded: INC(1) } }) }] })), { action: 'start', recorded: true });
+  t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { recorded: '' } }) }] })), { action: 'start', recorded: false });
+  t.match(decideStartup(input({ disk: { kind: 'present', identity: null, lastIndex: 300 } })), { action: 'start', reason: /without identities/ });
+});
+
+void t.test('the identity a decision creates', async (t) => {
+  let n = 100;
+  const next = (): string => INC(n++);
+  t.same(identityFor({ action: 'bootstrap', reason: '', creationSeen: false }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(100), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: false });
+  t.same(identityFor({ action: 'join', reason: '', warning: null }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(101), clusterId: null, origin: 'join', recorded: false, creationSeen: false });
+  const kept = disk();
+  t.same(identityFor({ action: 'start', reason: '', recorded: false }, 'c1', kept, next), kept.kind === 'present' ? kept.identity : null, 'an existing identity is kept');
+  t.match(identityFor({ action: 'start', reason: '', recorded: true }, 'c1', kept, next), { incarnation: INC(1), recorded: true }, 'and learns that the cluster recorded it');
+  t.same(identityFor({ action: 'start', reason: '', recorded: false }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true });
+  t.equal(identityFor({ action: 'refuse', code: 'REMOVED', message: '' }, 'c1', EMPTY, next), null);
+});

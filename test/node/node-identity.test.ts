@@ -1,0 +1,237 @@
+/**
+ * The node's identity runtime (src/node/node-identity.ts): the cluster id is written down before
+ * a message that carried it takes effect, the recorded and creation flags are learned and kept,
+ * refusals are reported at a bounded rate, a leader's duties are proposed once, and a data dir
+ * that contradicts its own log stops the process.
+ */
+import pino from 'pino';
+import t from 'tap';
+import type { LocalIdentity, PeerEnvelope, RefusalCode } from '../../src/identity/index.js';
+import { ESTABLISH_AFTER_MS, NodeIdentity } from '../../src/node/node-identity.js';
+import type { Message } from '../../src/raft/messages.js';
+import type { MemberRecord, MembersView } from '../../src/statemachine/index.js';
+import { CLUSTER_A, CLUSTER_B, INC, identity } from '../identity/fixtures.js';
+
+/** A members table the test edits as the log would. */
+class Members implements MembersView {
+  clusterId: string | null = null;
+  readonly removed = new Set<string>();
+  private readonly rows = new Map<string, MemberRecord>();
+
+  constructor(ids: readonly string[]) {
+    for (const id of ids) this.set(id, '');
+  }
+
+  set(id: string, incarnation: string, role: 'voter' | 'learner' = 'voter'): void {
+    this.rows.set(id, { id, address: `${id}:1`, role, status: 'online', statusSince: 0, statusReason: '', statusTerm: 0, statusObservedAt: 0, incarnation });
+  }
+
+  list(): readonly MemberRecord[] {
+    return [...this.rows.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  get(id: string): MemberRecord | null {
+    return this.rows.get(id) ?? null;
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  wasRemoved(incarnation: string): boolean {
+    return this.removed.has(incarnation);
+  }
+}
+
+interface Rig {
+  readonly node: NodeIdentity;
+  readonly members: Members;
+  readonly written: LocalIdentity[];
+  readonly reports: { direction: 'in' | 'out'; peer: string; code: RefusalCode | null; report: boolean }[];
+  readonly fatal: Error[];
+  raft: { term: number; lastIndex: number };
+  applied: number;
+  now: number;
+  /** Settles the oldest identity write still held (with `persist: 'held'`). */
+  release(err?: Error): Promise<void>;
+}
+
+function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'sync'): Rig {
+  const held: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  const r: Rig = {
+    members: new Members(['c1', 'c2', 'c3']),
+    written: [],
+    reports: [],
+    fatal: [],
+    raft: { term: 2, lastIndex: 1 },
+    applied: 1,
+    now: 1000,
+    node: undefined as unknown as NodeIdentity,
+    release: async (err) => {
+      const next = held.shift();
+      if (next === undefined) throw new Error('no write held');
+      if (err === undefined) next.resolve();
+      else next.reject(err);
+      // Let the write's continuations run.
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    },
+  };
+  const node = new NodeIdentity({
+    self: 'c1',
+    clusterName: 'prod',
+    configured: (id) => ['c1', 'c2', 'c3'].includes(id),
+    identity: identity(start),
+    persist: (i) => {
+      r.written.push(i);
+      if (persist === 'sync') return;
+      return new Promise<void>((resolve, reject) => held.push({ resolve, reject }));
+    },
+    logger: pino({ level: 'silent' }),
+    onRefusal: (direction, peer, code, _details, report) => void r.reports.push({ direction, peer, code, report }),
+    reportStatus: async () => false,
+    onFatal: (err) => void r.fatal.push(err),
+    now: () => r.now,
+  });
+  node.bind({ members: () => r.members, raft: () => r.raft, appliedIndex: () => r.applied });
+  (r as { node: NodeIdentity }).node = node;
+  return r;
+}
+
+const env = (from: string, over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', from, clusterId: CLUSTER_A, incarnation: INC(2), toIncarnation: '', ...over });
+const append = (from: string): Message => ({ type: 'Append', from, to: 'c1', term: 2, prevIndex: 1, prevTerm: 1, entries: [], commit: 1 });
+const vote = (from: string, lastLogIndex: number): Message => ({ type: 'Vote', from, to: 'c1', term: 3, lastLogIndex, lastLogTerm: 1, transfer: false });
+
+void t.test('a cluster id heard from a peer is written down before anything it carried is delivered', async (t) => {
+  const r = rig({}, 'held');
+  const first = r.node.judgeBatch(env('c2'), [append('c2')]);
+  t.match(first, { accept: true, deliver: [], adopt: null }, 'nothing delivered yet');
+  t.equal(first.accept && first.dropped.length, 1);
+  t.same(r.written.map((i) => i.clusterId), [CLUSTER_A], 'the record is being written');
+  t.equal(r.node.identity.clusterId, null, 'not in effect before it is durable');
+  r.node.judgeBatch(env('c2'), [append('c2')]);
+  t.equal(r.written.length, 1, 'a second message does not write it again');
+  await r.release();
+  t.equal(r.node.identity.clusterId, CLUSTER_A, 'in effect once written');
+  t.match(r.node.envelope('c2'), { clusterId: CLUSTER_A, incarnation: INC(1) });
+  const after = r.node.judgeBatch(env('c2'), [append('c2')]);
+  t.match(after, { accept: true, dropped: [] });
+  t.equal(after.accept && after.deliver.length, 1, 'and then the messages go through');
+  t.match(r.node.judgeBatch(env('c2', { clusterId: CLUSTER_B }), [append('c2')]), { accept: false, refusal: { code: 'CLUSTER_ID' } }, 'another cluster is refused from then on');
+});
+
+void t.test('a failed identity write stops the process', async (t) => {
+  const r = rig({}, 'held');
+  r.node.judgeBatch(env('c2'), [append('c2')]);
+  await r.release(new Error('disk full'));
+  t.match(r.fatal, [{ message: 'disk full' }]);
+  t.equal(r.node.identity.clusterId, null);
+});
+
+void t.test('the recorded flag: from a peer that applied our record, or from our own applied state', async (t) => {
+  const r = rig({ clusterId: CLUSTER_A });
+  r.node.noteHeard(env('c2', { toIncarnation: INC(7) }));
+  t.equal(r.node.identity.recorded, false, 'a peer recording another data dir for us proves nothing');
+  r.node.noteHeard(env('c2', { clusterId: CLUSTER_B, toIncarnation: INC(1) }));
+  t.equal(r.node.identity.recorded, false, 'nor does a peer of another cluster');
+  r.node.noteHeard(env('c2', { toIncarnation: INC(1) }));
+  t.equal(r.node.identity.recorded, true, 'a peer of our cluster that applied our record');
+  t.equal(r.written.at(-1)?.recorded, true, 'and it is written down');
+  t.equal(r.node.heardFrom('c2'), INC(2));
+
+  const s = rig();
+  s.members.clusterId = CLUSTER_A;
+  s.members.set('c1', INC(1));
+  s.node.onApplied();
+  t.match(s.node.identity, { clusterId: CLUSTER_A, recorded: true }, 'the id and the record learned from the log at once');
+  t.equal(s.written.length, 1);
+  s.node.onApplied();
+  t.equal(s.written.length, 1, 'applying again writes nothing');
+});
+
+void t.test('a data dir whose cluster id its own log contradicts stops the process', async (t) => {
+  const r = rig({ clusterId: CLUSTER_B });
+  r.members.clusterId = CLUSTER_A;
+  r.node.onApplied();
+  t.match(r.fatal, [{ code: 'IDENTITY_CONFLICT', message: /belongs to cluster 00000000000000bb, but its log says cluster 00000000000000aa/ }]);
+});
+
+void t.test("signs of the cluster's creation, for a data dir that bootstrapped while no peer answered", async (t) => {
+  const r = rig({ creationSeen: false });
+  r.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 5, joining: false });
+  r.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 0, joining: true });
+  r.node.hello('c9', { incarnation: '', clusterId: null, lastIndex: 0, joining: false });
+  t.equal(r.node.identity.creationSeen, false, 'not from a log beyond the first entry, a joiner, or an id outside the file');
+  const answer = r.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 0, joining: false });
+  t.equal(r.node.identity.creationSeen, true, 'from a member of the file about to create the cluster');
+  t.match(answer, { memberId: 'c1', incarnation: INC(1), clusterId: null, lastIndex: 1 });
+
+  const s = rig({ creationSeen: false });
+  s.node.judgeBatch(env('c2', { clusterId: '' }), [vote('c2', 4)]);
+  t.equal(s.node.identity.creationSeen, false, 'a vote asked by a candidate with a longer log is no sign');
+  s.node.judgeBatch(env('c2', { clusterId: '' }), [vote('c2', 1)]);
+  t.equal(s.node.identity.creationSeen, true, 'a candidate with nothing beyond the first entry is');
+
+  const u = rig({ creationSeen: false, clusterId: CLUSTER_A });
+  u.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 0, joining: false });
+  t.equal(u.node.identity.creationSeen, false, 'once a cluster id is known, an empty asker is a lost member, not a creation');
+});
+
+void t.test('before any sign of creation, such a data dir votes only for candidates as new as itself', async (t) => {
+  const r = rig({ creationSeen: false });
+  const longer = r.node.judgeBatch(env('c2', { clusterId: '' }), [vote('c2', 4)]);
+  t.match(longer, { accept: true, deliver: [], dropped: [{ why: /votes only for a candidate with nothing beyond the first entry/ }] });
+  const fresh = r.node.judgeBatch(env('c3', { clusterId: '', incarnation: INC(3) }), [vote('c3', 1)]);
+  t.equal(fresh.accept && fresh.deliver.length, 1);
+  const later = r.node.judgeBatch(env('c2', { clusterId: '' }), [vote('c2', 4)]);
+  t.equal(later.accept && later.deliver.length, 1, 'after the sign it votes as any member of a new cluster');
+});
+
+void t.test('refusals are reported once a minute per peer and code, counted every time by the caller', async (t) => {
+  const r = rig();
+  const refusal = { code: 'CLUSTER_ID' as const, reason: 'x' };
+  r.node.onRefused('c2', refusal);
+  r.node.onRefused('c2', refusal);
+  r.node.onRefused('c3', refusal);
+  r.node.onRefused('intruder', refusal);
+  r.node.onRefusedBy('c2', null, 'no reason');
+  r.now += 60_000;
+  r.node.onRefused('c2', refusal);
+  t.same(
+    r.reports.map((x) => `${x.direction}:${x.peer}:${x.code ?? '-'}:${x.report}`),
+    ['in:c2:CLUSTER_ID:true', 'in:c2:CLUSTER_ID:false', 'in:c3:CLUSTER_ID:true', 'in:unknown:CLUSTER_ID:true', 'out:c2:-:true', 'in:c2:CLUSTER_ID:true'],
+    'ids outside the cluster are named "unknown" (they come from outside and are unbounded)',
+  );
+});
+
+void t.test("a leader's duties: the cluster id once every voter is heard (or after a wait), each proposed once", async (t) => {
+  const r = rig();
+  t.same(r.node.duties(), [], 'a follower has none');
+  r.raft = { term: 2, lastIndex: 2 };
+  r.node.onRole(true);
+  t.same(r.node.duties(), [], 'not before its own no-op applies');
+  r.applied = 2;
+  r.node.noteHeard(env('c2', { clusterId: '' }));
+  t.same(r.node.duties(), [], 'not before every voter is heard');
+  r.node.noteHeard(env('c3', { clusterId: '', incarnation: INC(3) }));
+  const [d] = r.node.duties();
+  t.same(d, { kind: 'establish', incarnations: [{ id: 'c1', incarnation: INC(1) }, { id: 'c2', incarnation: INC(2) }, { id: 'c3', incarnation: INC(3) }] });
+  const settle = r.node.begin(d!);
+  t.same(r.node.duties(), [], 'not proposed again while in flight');
+  settle(new Error('lost leadership'));
+  t.equal(r.node.duties().length, 1, 'proposed again after a failure');
+
+  const s = rig();
+  s.raft = { term: 2, lastIndex: 2 };
+  s.applied = 2;
+  s.node.onRole(true);
+  s.node.noteHeard(env('c2', { clusterId: '' }));
+  s.now += ESTABLISH_AFTER_MS;
+  t.match(s.node.duties(), [{ kind: 'establish', incarnations: [{ id: 'c1' }, { id: 'c2' }] }], 'a silent voter does not hold the id back for ever');
+
+  s.members.clusterId = CLUSTER_A;
+  s.members.set('c1', INC(1));
+  s.members.set('c2', INC(2));
+  s.node.onApplied();
+  s.node.noteHeard(env('c3', { incarnation: INC(3) }));
+  t.same(s.node.duties(), [{ kind: 'record', id: 'c3', incarnation: INC(3) }], 'a member heard later is recorded');
+});

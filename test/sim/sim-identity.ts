@@ -1,0 +1,201 @@
+/**
+ * The identity layer in the simulation, as production runs it: each process gets the
+ * production NodeIdentity (src/node/node-identity.ts) over its state machine's members records,
+ * every delivery passes its acceptance check (src/identity/acceptance.ts) with the envelope the
+ * sender stamped, leaders carry out their identity duties, and a process starts through the
+ * production start-up decision (src/identity/startup-decision.ts), asking the peers it can
+ * reach. What differs: the identity record is written at once (the sim's disk is synchronous
+ * for it), and the start-up question is answered instantly by every reachable peer.
+ */
+import pino from 'pino';
+import {
+  decideStartup,
+  identityFor,
+  seededIdentitySource,
+  type IdentitySource,
+  type PeerAnswer,
+  type PeerEnvelope,
+} from '../../src/identity/index.js';
+import { NodeIdentity } from '../../src/node/node-identity.js';
+import { bootstrapState, EMPTY_HARD_STATE, type Message, type NodeId } from '../../src/raft/index.js';
+import { encodeCommand } from '../../src/statemachine/index.js';
+import type { PersistedState } from '../../src/storage/level-raft-storage.js';
+import type { Rng } from '../../src/util/rng.js';
+import type { SimNode } from './sim-node.js';
+
+const CLUSTER_NAME = 'sim';
+const SILENT = pino({ level: 'silent' });
+
+/** What the identity layer needs from the simulated world around it. */
+export interface IdentityWorld {
+  now(): number;
+  note(text: string): void;
+  node(id: NodeId): SimNode | undefined;
+  nodes(): Iterable<SimNode>;
+  /** Both directions open: the start-up question and its answer get through. */
+  connected(a: NodeId, b: NodeId): boolean;
+  /** The initial voters: the cluster file's nodes, which a bootstrap writes. */
+  readonly initialVoters: readonly NodeId[];
+  /** How a start was decided, and a message refused: for the statistics. */
+  started(id: NodeId, action: StartKind): void;
+  refused(): void;
+  readonly proposalTimeoutMs: number;
+}
+
+interface Runtime {
+  /** The SimNode process counter this runtime belongs to. */
+  readonly process: number;
+  readonly identity: NodeIdentity;
+}
+
+export type StartKind = 'bootstrap' | 'join' | 'start' | 'refuse';
+
+export class SimIdentity {
+  private readonly runtimes = new Map<NodeId, Runtime>();
+  private readonly newId: IdentitySource;
+
+  constructor(
+    private readonly world: IdentityWorld,
+    rng: Rng,
+    /** The checks planted out: an empty data dir bootstraps without asking, every message is let in. */
+    private readonly checksOff = false,
+  ) {
+    this.newId = seededIdentitySource(rng);
+  }
+
+  /** The start-up decision for a process about to start on `n`'s disk. */
+  decideStart(n: SimNode, onDisk: PersistedState): PersistedState | null {
+    const stored = n.disk.identity;
+    const empty = stored === null && onDisk.snapshot === null && onDisk.entries.length === 0 && onDisk.hardState.term === 0;
+    const lastIndex = onDisk.entries.at(-1)?.index ?? onDisk.snapshot?.meta.index ?? 0;
+    const ask = { incarnation: stored?.incarnation ?? '', clusterId: stored?.clusterId ?? null, lastIndex, joining: false };
+    const answers: PeerAnswer[] = [];
+    const peers = [...this.world.nodes()].filter((p) => p.id !== n.id);
+    for (const p of peers) {
+      const rt = p.up ? this.runtime(p) : null;
+      if (rt !== null && this.world.connected(n.id, p.id) && !(this.checksOff && empty)) answers.push({ peer: p.id, reply: rt.identity.hello(n.id, ask) });
+      else answers.push({ peer: p.id, error: 'UNAVAILABLE' });
+    }
+    const disk = empty ? ({ kind: 'empty' } as const) : ({ kind: 'present', identity: stored, lastIndex } as const);
+    const decision = decideStartup({ memberId: n.id, join: false, dataDir: `sim:${n.id}`, clusterSize: peers.length + 1, disk, answers });
+    this.world.started(n.id, decision.action);
+    if (decision.action === 'refuse') {
+      this.world.note(`${n.id} start-up: refuse ${decision.code}`);
+      return null;
+    }
+    const identity = identityFor(decision, n.id, disk, this.newId);
+    n.disk.identity = identity;
+    this.world.note(`${n.id} start-up: ${decision.action} (${identity?.incarnation ?? '-'}): ${decision.reason}`);
+    switch (decision.action) {
+      case 'bootstrap': {
+        const b = bootstrapState(this.world.initialVoters, '');
+        return { hardState: b.hardState, entries: [b.entry], snapshot: null };
+      }
+      case 'join':
+        return { hardState: EMPTY_HARD_STATE, entries: [], snapshot: null };
+      case 'start':
+        return onDisk;
+    }
+  }
+
+  /** A process started on `n`: its NodeIdentity, over its state machine and host. */
+  attach(n: SimNode): void {
+    const stored = n.disk.identity;
+    if (stored === null) throw new Error(`sim: ${n.id} started without an identity record`);
+    const sm = n.sm;
+    const host = n.host();
+    const identity = new NodeIdentity({
+      self: n.id,
+      clusterName: CLUSTER_NAME,
+      configured: (id) => this.world.node(id) !== undefined,
+      identity: stored,
+      persist: (next) => {
+        n.disk.identity = next;
+      },
+      logger: SILENT,
+      onRefusal: (direction, peer, code, details, report) => {
+        if (report) this.world.note(`${n.id} ${direction === 'in' ? `refused ${peer}` : `refused by ${peer}`}: ${code ?? ''} ${details}`);
+      },
+      reportStatus: async () => false,
+      onFatal: (err) => {
+        throw err;
+      },
+      now: () => this.world.now(),
+    });
+    identity.bind({
+      members: () => sm.members.view,
+      raft: () => {
+        const st = host.status();
+        return { term: st.term, lastIndex: st.lastIndex };
+      },
+      appliedIndex: () => sm.appliedIndex,
+    });
+    this.runtimes.set(n.id, { process: n.incarnation, identity });
+  }
+
+  /** What `from` stamps on a message to `to`. */
+  envelope(from: SimNode, to: NodeId): PeerEnvelope {
+    return { clusterName: CLUSTER_NAME, from: from.id, ...this.runtime(from)?.identity.envelope(to) ?? { clusterId: '', incarnation: '', toIncarnation: '' } };
+  }
+
+  /** The acceptance check at `dest`: the message to step, or null when refused or dropped. */
+  admit(dest: SimNode, env: PeerEnvelope, m: Message): Message | null {
+    const rt = this.runtime(dest);
+    if (rt === null) return m;
+    if (this.checksOff) {
+      rt.identity.noteHeard(env);
+      return m;
+    }
+    const verdict = rt.identity.judgeBatch(env, [m]);
+    if (!verdict.accept) {
+      this.world.refused();
+      rt.identity.onRefused(env.from, verdict.refusal);
+      return null;
+    }
+    rt.identity.noteHeard(env);
+    return verdict.deliver[0] ?? null;
+  }
+
+  onRole(n: SimNode, leading: boolean): void {
+    this.runtime(n)?.identity.onRole(leading);
+  }
+
+  onApplied(n: SimNode): void {
+    this.runtime(n)?.identity.onApplied();
+  }
+
+  /** A leader proposes what its identity duties say (the cluster id, incarnation records). */
+  runDuties(n: SimNode): void {
+    const rt = this.runtime(n);
+    if (rt === null || !n.up) return;
+    for (const d of rt.identity.duties()) {
+      const data =
+        d.kind === 'establish'
+          ? encodeCommand({ kind: 'members', op: 'establish', clusterId: this.newId(), incarnations: d.incarnations })
+          : encodeCommand({ kind: 'members', op: 'recordIncarnation', id: d.id, incarnation: d.incarnation });
+      const settle = rt.identity.begin(d);
+      try {
+        const at = n.host().startProposal(data, this.world.proposalTimeoutMs, { resolve: settle, reject: settle });
+        this.world.note(`${n.id} proposes ${d.kind === 'establish' ? 'the cluster id' : `the incarnation of ${d.id}`} at ${at.index}/${at.term}`);
+      } catch (err) {
+        settle(err);
+      }
+    }
+  }
+
+  /** The cluster id as the node with the highest applied index knows it; null before any. */
+  clusterId(): string | null {
+    let best: { applied: number; id: string | null } = { applied: -1, id: null };
+    for (const n of this.world.nodes()) {
+      if (!n.up) continue;
+      if (n.sm.appliedIndex > best.applied) best = { applied: n.sm.appliedIndex, id: n.sm.members.view.clusterId };
+    }
+    return best.id;
+  }
+
+  /** The runtime of `n`'s current process; null for a process started before identities. */
+  private runtime(n: SimNode): Runtime | null {
+    const rt = this.runtimes.get(n.id);
+    return rt !== undefined && rt.process === n.incarnation && n.up ? rt : null;
+  }
+}

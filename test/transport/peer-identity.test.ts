@@ -1,0 +1,255 @@
+/**
+ * Identity and authentication on the wire: envelopes carry the sender's cluster id and
+ * incarnation, refusals travel back with their code, and with TLS only a peer certificate of
+ * the claimed sender may call peer RPCs.
+ */
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import t from 'tap';
+import { judgeBatch, judgeEnvelope, judgePing, helloReply, type AcceptanceView, type HelloAsk, type PeerEnvelope, type Refusal, type RefusalCode } from '../../src/identity/index.js';
+import type { Message } from '../../src/raft/messages.js';
+import { encodeMessage } from '../../src/transport/codec.js';
+import { mutualTlsCredentials, tlsPeerAuth, type TlsFiles } from '../../src/transport/credentials.js';
+import { askPeers } from '../../src/transport/hello-client.js';
+import { certificatePeerAuth, ownCertificateProblem, type AuthenticatedCall } from '../../src/transport/peer-auth.js';
+import type { TransportIdentity } from '../../src/transport/peer-identity.js';
+import { refusalOf } from '../../src/transport/refusal-status.js';
+import { raftPeerMethod, raftPeerService } from '../../src/transport/wire.js';
+import { CertMaker } from '../helpers/certs.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { startNode, type TestNode } from './harness.js';
+
+const INC = (n: number): string => n.toString(16).padStart(16, '0');
+const CLUSTER = '00000000000000aa';
+
+interface Recorded {
+  readonly identity: TransportIdentity;
+  readonly heard: PeerEnvelope[];
+  readonly refused: { peer: string; refusal: Refusal }[];
+  readonly refusedBy: { peer: string; code: RefusalCode | null; details: string }[];
+  readonly reports: string[];
+  readonly asks: HelloAsk[];
+}
+
+const EMPTY_ASK: HelloAsk = { incarnation: '', clusterId: null, lastIndex: 0, joining: false };
+
+/** A node's identity over a fixed members table: c1..c3 recorded as INC(1..3) in CLUSTER. */
+function identityOf(self: string, incarnation: string, clusterId: string | null = CLUSTER): Recorded {
+  const rows: Record<string, string> = { n1: INC(1), n2: INC(2), n3: INC(3) };
+  const view: AcceptanceView = {
+    self,
+    clusterName: 'test',
+    identity: { memberId: self, incarnation, clusterId, origin: 'bootstrap', recorded: true, creationSeen: true },
+    term: 3,
+    lastIndex: 10,
+    members: { get: (id) => (id in rows ? { incarnation: rows[id]!, role: 'voter' } : null), wasRemoved: (i) => i === INC(99), clusterId },
+    configured: () => false,
+  };
+  const r: Recorded = {
+    heard: [],
+    refused: [],
+    refusedBy: [],
+    reports: [],
+    asks: [],
+    identity: {
+      envelope: (to) => ({ clusterId: clusterId ?? '', incarnation, toIncarnation: rows[to] ?? '' }),
+      judgeEnvelope: (env) => judgeEnvelope(view, env),
+      judgeBatch: (env, ms) => judgeBatch(view, env, ms),
+      judgePing: (env) => judgePing(view, env),
+      noteHeard: (env) => void r.heard.push(env),
+      onRefused: (peer, refusal) => void r.refused.push({ peer, refusal }),
+      onRefusedBy: (peer, code, details) => void r.refusedBy.push({ peer, code, details }),
+      hello: (from, ask) => {
+        r.asks.push(ask);
+        return helloReply({ identity: view.identity, members: view.members, lastIndex: 10, appliedIndex: 9, heardFrom: () => null }, from, ask);
+      },
+      reportStatus: async (from, report) => {
+        r.reports.push(`${from}:${report.member}:${report.status}`);
+        return true;
+      },
+    },
+  };
+  return r;
+}
+
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
+async function node(t: Test, id: string, rec: Recorded, tls?: TlsFiles): Promise<TestNode> {
+  const n = await startNode({
+    id,
+    ...(tls ? { credentials: mutualTlsCredentials(tls) } : {}),
+    options: { identity: rec.identity, ...(tls ? { auth: tlsPeerAuth(tls) } : {}) },
+  });
+  t.teardown(() => n.stop());
+  return n;
+}
+
+const heartbeat = (from: string, to: string): Message => ({ type: 'Heartbeat', from, to, term: 3, commit: 1, context: '' });
+const ack = (from: string, to: string): Message => ({ type: 'AppendResp', from, to, term: 3, reject: false, index: 5, rejectHint: 0, hintTerm: 0 });
+
+void t.test('envelopes carry cluster id and incarnation, and the receiver hears them', async (t) => {
+  const r1 = identityOf('n1', INC(1));
+  const r2 = identityOf('n2', INC(2));
+  const n1 = await node(t, 'n1', r1);
+  const n2 = await node(t, 'n2', r2);
+  n1.transport.setPeer('n2', n2.address);
+  n1.transport.send([heartbeat('n1', 'n2')]);
+  await waitFor(() => n2.received.length === 1, 'delivery');
+  t.match(r2.heard[0], { from: 'n1', clusterId: CLUSTER, incarnation: INC(1), toIncarnation: INC(2), clusterName: 'test' });
+  await n1.transport.ping('n2', new Uint8Array([7]), 5000);
+  t.ok(r1.heard.some((e) => e.from === 'n2' && e.incarnation === INC(2)), 'the pinger hears the ponger');
+});
+
+void t.test("a refused batch is refused on both sides, with the refusal's code", async (t) => {
+  const r1 = identityOf('n1', INC(11)); // a replaced data dir: n1 is recorded as INC(1)
+  const r2 = identityOf('n2', INC(2));
+  const n1 = await node(t, 'n1', r1);
+  const n2 = await node(t, 'n2', r2);
+  n1.transport.setPeer('n2', n2.address);
+  n1.transport.send([ack('n1', 'n2')]);
+  await waitFor(() => r1.refusedBy.length > 0, 'the sender to learn of the refusal');
+  t.equal(n2.received.length, 0, 'nothing delivered');
+  t.match(r2.refused[0], { peer: 'n1', refusal: { code: 'SUPERSEDED_INCARNATION' } });
+  t.match(r1.refusedBy[0], { peer: 'n2', code: 'SUPERSEDED_INCARNATION', details: /recorded as incarnation 0000000000000001, the sender runs 000000000000000b/ });
+  await t.rejects(n1.transport.ping('n2', new Uint8Array(0), 5000), /PERMISSION_DENIED/, 'its pings are refused too');
+  t.equal(n2.transport.stats().refused >= 2, true);
+});
+
+void t.test('a node of another cluster (same file) is refused', async (t) => {
+  const r1 = identityOf('n1', INC(1), '00000000000000bb');
+  const r2 = identityOf('n2', INC(2));
+  const n1 = await node(t, 'n1', r1);
+  const n2 = await node(t, 'n2', r2);
+  n1.transport.setPeer('n2', n2.address);
+  n1.transport.send([heartbeat('n1', 'n2')]);
+  await waitFor(() => r1.refusedBy.length > 0, 'the refusal');
+  t.match(r1.refusedBy[0], { code: 'CLUSTER_ID', details: /n2 belongs to cluster 00000000000000aa, n1 to cluster 00000000000000bb/ });
+  t.equal(n2.received.length, 0);
+});
+
+void t.test('the start-up question is answered whatever the asker runs, and status reports travel on the peer service', async (t) => {
+  const r2 = identityOf('n2', INC(2));
+  const r3 = identityOf('n3', INC(3));
+  const n2 = await node(t, 'n2', r2);
+  const n3 = await node(t, 'n3', r3);
+  const answers = await askPeers({
+    self: 'n1',
+    clusterName: 'test',
+    ask: { incarnation: INC(5), clusterId: null, lastIndex: 1, joining: true },
+    targets: [
+      { id: 'n2', address: n2.address },
+      { id: 'n3', address: n3.address },
+      { id: 'n4', address: '127.0.0.1:1' },
+    ],
+    credentials: grpc.credentials.createInsecure(),
+    deadlineMs: 3000,
+  });
+  t.match(answers[0], { peer: 'n2', reply: { memberId: 'n2', incarnation: INC(2), clusterId: CLUSTER, lastIndex: 10, appliedIndex: 9, you: { member: true, recorded: INC(1), removed: false } } });
+  t.match(answers[1], { peer: 'n3', reply: { memberId: 'n3' } });
+  t.match(answers[2], { peer: 'n4', error: /UNAVAILABLE/ });
+  t.same(r2.asks, [{ incarnation: INC(5), clusterId: null, lastIndex: 1, joining: true }], 'the asker says what its data dir holds');
+  const wrongName = await askPeers({ self: 'n1', clusterName: 'other', ask: EMPTY_ASK, targets: [{ id: 'n2', address: n2.address }], credentials: grpc.credentials.createInsecure(), deadlineMs: 3000 });
+  t.match(wrongName[0], { error: /PERMISSION_DENIED: CLUSTER_NAME/ });
+  const malformed = await new Promise<grpc.ServiceError | null>((resolve) => {
+    const client = new (raftPeerService())(n2.address, grpc.credentials.createInsecure());
+    const def = raftPeerMethod('Hello');
+    const request = { cluster: 'test', from: 'n1', to: 'n2', incarnation: 'not-an-id', clusterId: '', lastIndex: 0, joining: false };
+    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, { deadline: Date.now() + 5000 }, (err) => {
+      client.close();
+      resolve(err ?? null);
+    });
+  });
+  t.equal(malformed?.code, grpc.status.INVALID_ARGUMENT, 'a malformed account of the asker is refused');
+  t.match(malformed?.details, /incarnation: expected 16 hex digits/);
+  t.equal(r2.asks.length, 1, 'and never reaches the node');
+
+  const r1 = identityOf('n1', INC(1));
+  const n1 = await node(t, 'n1', r1);
+  n1.transport.setPeer('n2', n2.address);
+  t.equal(await n1.transport.reportStatus('n2', { member: 'n3', status: 'offline', reason: 'timeout' }, 3000), true);
+  t.same(r2.reports, ['n1:n3:offline']);
+});
+
+// ---- TLS: who may call peer RPCs ----------------------------------------------------------
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peer-auth-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+const certs = new CertMaker(dir);
+certs.makeCa('ca');
+certs.makeCa('clients');
+const peer1 = certs.makeCert('ca', 'n1', { peer: 'n1' });
+const peer2 = certs.makeCert('ca', 'n2', { peer: 'n2' });
+const peer3 = certs.makeCert('ca', 'n3', { peer: 'n3' });
+const operator = certs.makeCert('ca', 'operator', { cn: 'n1' }); // CN equal to a member id, no peer URI
+const clientCaPeer = certs.makeCert('clients', 'sneaky', { peer: 'n1' });
+
+void t.test('any peer certificate, whichever member: for calls a member may make on behalf of another (ReportAgents)', async (t) => {
+  const auth = certificatePeerAuth(fs.readFileSync(path.join(dir, 'ca.crt')), true);
+  const callWith = (file: string | null): AuthenticatedCall => ({
+    getAuthContext: () => ({ sslPeerCertificate: file === null ? {} : { raw: new X509Certificate(fs.readFileSync(file)).raw } }),
+  });
+  t.equal(auth.checkAnyPeer(callWith(peer2.cert)), null, "n2's peer certificate");
+  t.equal(auth.check(callWith(peer2.cert), 'n1')?.code, 'WRONG_PEER', 'while check() still wants the claimed member');
+  t.match(auth.checkAnyPeer(callWith(operator.cert)), { code: 'NOT_A_PEER', reason: /carries no URI urn:raft-controller:peer:<member-id>/ });
+  t.match(auth.checkAnyPeer(callWith(clientCaPeer.cert)), { code: 'NOT_A_PEER', reason: /not issued by the controllers' CA/ });
+  t.match(auth.checkAnyPeer(callWith(null)), { code: 'NOT_A_PEER', reason: /presented none/ });
+});
+
+void t.test("a node's own certificate must be its peer certificate", async (t) => {
+  t.equal(ownCertificateProblem(fs.readFileSync(peer1.cert), 'n1'), null);
+  t.match(ownCertificateProblem(fs.readFileSync(peer1.cert), 'n2'), /expected this node's peer certificate, with exactly one subjectAltName URI urn:raft-controller:peer:n2, found urn:raft-controller:peer:n1/);
+  t.match(ownCertificateProblem(fs.readFileSync(operator.cert), 'n1'), /found none \(peers would refuse every message from this node/);
+  t.match(ownCertificateProblem(Buffer.from('not a certificate'), 'n1'), /expected a PEM certificate, found:/);
+});
+
+/** A Step from "n1" carrying a forged Append, with the given client certificate; the error or null. */
+function forgedAppend(address: string, files: TlsFiles, ca: string): Promise<grpc.ServiceError | null> {
+  const creds = grpc.credentials.createSsl(fs.readFileSync(ca), fs.readFileSync(files.key), fs.readFileSync(files.cert));
+  const client = new (raftPeerService())(address, creds);
+  const def = raftPeerMethod('Step');
+  const append: Message = { type: 'Append', from: 'n1', to: 'n2', term: 3, prevIndex: 0, prevTerm: 0, entries: [{ term: 3, index: 1, kind: 'normal', data: new Uint8Array([1]) }], commit: 1 };
+  const request = { cluster: 'test', from: 'n1', to: 'n2', clusterId: CLUSTER, incarnation: INC(1), messages: [encodeMessage(append)] };
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, { deadline: Date.now() + 5000 }, (err) => {
+      client.close();
+      resolve(err ?? null);
+    });
+  });
+}
+
+void t.test('with TLS, only the peer certificate of the claimed sender may call peer RPCs', async (t) => {
+  const n2 = await node(t, 'n2', identityOf('n2', INC(2)), peer2);
+  const byOperator = await forgedAppend(n2.address, operator, peer2.ca);
+  t.equal(byOperator?.code, grpc.status.PERMISSION_DENIED, 'the operator certificate, CN=n1, is refused');
+  t.equal(byOperator && refusalOf(byOperator), 'NOT_A_PEER');
+  t.match(byOperator?.details, /not a peer certificate: it carries no URI urn:raft-controller:peer:<member-id>/);
+  const byOtherPeer = await forgedAppend(n2.address, peer3, peer2.ca);
+  t.equal(byOtherPeer && refusalOf(byOtherPeer), 'WRONG_PEER', "n3's peer certificate cannot speak as n1");
+  t.match(byOtherPeer?.details, /member n3's, but the message claims to come from "n1"/);
+  t.equal(n2.received.length, 0, 'nothing was delivered');
+  const own = await forgedAppend(n2.address, peer1, peer2.ca);
+  t.equal(own, null, `n1's own certificate is accepted${own ? `: ${own.details}` : ''}`);
+  t.equal(n2.received.length, 1);
+});
+
+void t.test('with a separate client CA, its certificates never call peer RPCs, peer URI or not', async (t) => {
+  const withClients = { ...peer2, clientCa: path.join(dir, 'clients.crt') };
+  const n2 = await node(t, 'n2', identityOf('n2', INC(2)), withClients);
+  const err = await forgedAppend(n2.address, clientCaPeer, peer2.ca);
+  t.equal(err && refusalOf(err), 'NOT_A_PEER');
+  t.match(err?.details, /was not issued by the controllers' CA/);
+  t.equal(await forgedAppend(n2.address, peer1, peer2.ca), null, 'a controller certificate still works');
+});
+
+void t.test('two TLS nodes with peer certificates exchange messages and pings', async (t) => {
+  const n1 = await node(t, 'n1', identityOf('n1', INC(1)), peer1);
+  const n2 = await node(t, 'n2', identityOf('n2', INC(2)), peer2);
+  n1.transport.setPeer('n2', n2.address);
+  n1.transport.send([heartbeat('n1', 'n2')]);
+  await waitFor(() => n2.received.length === 1, 'delivery over mTLS with peer certificates');
+  const pong = await n1.transport.ping('n2', new Uint8Array([1]), 5000);
+  t.strictSame(pong.payload, new Uint8Array([1]));
+});
