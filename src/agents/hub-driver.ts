@@ -58,6 +58,14 @@ export class HubDriver {
   private failedMeshReports = 0;
   private readonly clientId = `agents/${randomBytes(6).toString('hex')}`;
   private clientSeq = 0;
+  /**
+   * Mesh reports are exactly-once under a client id of their own: the state machine refuses a
+   * sequence older than the latest it applied for a client id, and agent reports and mesh
+   * reports are in flight at the same time, so one sequence for both would refuse whichever
+   * commits second.
+   */
+  private readonly meshClientId = `${this.clientId}/mesh`;
+  private meshClientSeq = 0;
   private stopped = false;
   private pushBytes = 0;
   private reportedEntries = 0;
@@ -226,7 +234,7 @@ export class HubDriver {
     this.meshReporting = true;
     try {
       for (let body = this.hub.takeMeshReport(performance.now()); body !== null && !this.stopped; body = this.hub.takeMeshReport(performance.now())) {
-        const tag = { id: this.clientId, seq: ++this.clientSeq };
+        const tag = { id: this.meshClientId, seq: ++this.meshClientSeq };
         for (let attempt = 0; !this.stopped; attempt++) {
           try {
             await this.port.meshReport(body, tag, this.opts.electionTimeoutMs * 2);
