@@ -2,7 +2,7 @@
  * agent.yaml: what an agent speaks and publishes (CONTRACT.md, "Agents").
  *
  *   protocols: [http, tcp]     # a configuration using another protocol is NACKed
- *   lazy: false                # lazy: only what it depends on (given behaviour by issue 14)
+ *   lazy: false                # true: only what it hosts and depends on (docs/agents.md)
  *   dependencies: [db]         # static, never expire
  *   hosts:                     # the services it publishes
  *     - { name: web, spec: { protocol: http, ports: [8080] }, labels: { tier: front } }

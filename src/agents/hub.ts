@@ -415,7 +415,7 @@ export class AgentHub {
     s.tracker = new PushTracker(this.store, acked, rejected);
     s.phase = 'active';
     this.waiting.delete(s.stream);
-    const key = this.selectionOf(s, _state);
+    const key = this.selectionOf(s);
     let group = this.bySelection.get(key);
     if (group === undefined) this.bySelection.set(key, (group = new Set()));
     group.add(s.stream);
@@ -431,7 +431,7 @@ export class AgentHub {
    */
   private adopt(s: Session, hello: Hello, state: ClusterState): Manifest | null {
     if (hello.manifest.some((e) => e.revision > hello.version)) return null;
-    const key = this.selectionOf(s, state);
+    const key = this.selectionOf(s);
     const known = this.store.peek(key, hello.version);
     const theirs = Manifest.fromEntries(hello.version, hello.manifest);
     if (theirs === null) return null;
@@ -501,7 +501,7 @@ export class AgentHub {
     return this.planner.target({ id: hello.agentId, info: hello.info }, state);
   }
 
-  private selectionOf(s: Session, _state: ClusterState): string {
+  private selectionOf(s: Session): string {
     const hello = s.hello!;
     s.selection = this.selector.key({ id: hello.agentId, info: hello.info });
     return s.selection;
@@ -598,7 +598,7 @@ export class AgentHub {
       const rec = agents.get(hello.agentId);
       if (rec?.session === s.id) {
         s.confirmed = true;
-        this.maybePublish(s, now, out);
+        this.maybePublish(s, out);
         continue;
       }
       if (rec !== null && olderEpoch(hello.epoch, rec.epoch)) {
@@ -654,7 +654,7 @@ export class AgentHub {
     if (rec.session === s.id) {
       if (!s.confirmed) {
         s.confirmed = true;
-        this.maybePublish(s, now, out);
+        this.maybePublish(s, out);
       }
       return;
     }
@@ -673,7 +673,7 @@ export class AgentHub {
    * it has left is fenced out), the agent's declaration goes to the log if it says anything the
    * log does not hold. An identical re-publish is not proposed at all.
    */
-  private maybePublish(s: Session, now: number, out: HubEffect[]): void {
+  private maybePublish(s: Session, out: HubEffect[]): void {
     const hello = s.hello;
     if (hello === null || this.meshReports.publishPending(hello.agentId)) return;
     const check = publishCheck(hello, s.id, this.port.state(), this.port.wallClock());
@@ -689,7 +689,6 @@ export class AgentHub {
     s.publishChecked = true;
     this.counters.publishes++;
     this.meshReports.publish(check.entry);
-    void now;
   }
 
   /** /resolve misses become observed dependencies (at once); hits on observed ones count as use (in batches). */

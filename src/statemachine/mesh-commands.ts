@@ -148,8 +148,7 @@ function parseReport(fields: Fields): MeshReport {
     used.add(e.agent);
     return e;
   });
-  const healthRaw = fields.has('health') ? fields.array('health', MAX_REPORT_HEALTH) : [];
-  const health = healthRaw.map((_, i) => parseAgentId(Fields.of({ id: healthRaw[i] }, `command.health[${i}]`, makeError), 'id'));
+  const health = (fields.has('health') ? fields.array('health', MAX_REPORT_HEALTH) : []).map((id, i) => parseAgentId(Fields.of({ id }, `command.health[${i}]`, makeError), 'id'));
   const expire = fields.has('expire') ? fields.boolean('expire') : false;
   return { kind: 'mesh', op: 'report', controller, publish, usage, health, expire, ...parseAt(fields) };
 }
