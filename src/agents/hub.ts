@@ -398,7 +398,7 @@ export class AgentHub {
       this.counters.resyncs++;
       out.push(log('info', 'agent holds a configuration of another cluster; resyncing it from scratch', { agent: hello.agentId, cluster: hello.clusterId }));
     } else {
-      acked = this.adopt(s, hello, state);
+      acked = this.adopt(s, hello);
       if (acked === null) {
         this.counters.resyncs++;
         out.push(log('warn', "agent's manifest does not match its version; resyncing it from scratch", { agent: hello.agentId, version: hello.version }));
@@ -429,7 +429,7 @@ export class AgentHub {
    * hold for that version; null when it cannot be what it claims (revisions after its version,
    * keys twice, or not the content we know for that version).
    */
-  private adopt(s: Session, hello: Hello, state: ClusterState): Manifest | null {
+  private adopt(s: Session, hello: Hello): Manifest | null {
     if (hello.manifest.some((e) => e.revision > hello.version)) return null;
     const key = this.selectionOf(s);
     const known = this.store.peek(key, hello.version);
