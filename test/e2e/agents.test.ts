@@ -68,8 +68,10 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   t.equal(miss.status, 202);
   t.same(await miss.json(), { name: 'unknown', via: 'fallback' });
   t.equal((await fetch(`http://${admin}/resolve/Bad_Name`)).status, 400);
+  // The static dependency from agent.yaml, and the one /resolve/unknown just reported (observed).
+  await cluster.explainFailure(waitFor(async () => (await row('picky'))?.dependencies.join() === 'db,unknown', "picky's dependencies: db and unknown", 20000));
   const pickyRow = await row('picky');
-  t.same(pickyRow?.dependencies, ['db'], 'agent.yaml dependencies carried');
+  t.same(pickyRow?.dependencies, ['db', 'unknown'], 'agent.yaml dependencies carried, the observed one beside them');
   t.same(pickyRow?.hosts, ['web'], 'agent.yaml hosts carried');
 
   // -- a file that changes nothing writes nothing --------------------------------------------------
