@@ -6,11 +6,16 @@
  *   nothing);
  * - kill the leader: VIPs unchanged, the next service gets a fresh one;
  * - a lazy agent resolves an unknown service (202 via fallback) and receives it (then 200 with
- *   its VIP); it never holds services outside its set.
+ *   its VIP); it never holds services outside its set; it acknowledges the new version;
+ * - the killed leader, back, holds the same VIPs in its own replica;
+ * - the range changes (`ctl config set services.vip_cidr`): VIPs kept, the next service from the
+ *   new range; a file needing more addresses than are left is refused whole, nothing crashes.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { MeshClient } from '../../src/api/mesh-client.js';
-import type { ResourceInput, ServiceResource } from '../../src/statemachine/index.js';
+import type { Resource, ResourceInput, ServiceResource } from '../../src/statemachine/index.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -20,7 +25,10 @@ const EDGE = 'hosts:\n  - { name: web, spec: { protocol: http, ports: [8080] }, 
 const EDGE2 = 'hosts:\n  - { name: web, spec: { protocol: http, ports: [8080] }, labels: { tier: front } }\n';
 const LAZY = 'lazy: true\ndependencies: [web]\n';
 
-void t.test('VIPs survive agent restarts and leader changes; a lazy agent learns a dependency from /resolve', async (t) => {
+const vipsOf = (resources: readonly Resource[]): Record<string, string | undefined> =>
+  Object.fromEntries(resources.filter((r): r is ServiceResource => r.kind === 'service').map((s) => [s.name, s.status.vip]));
+
+void t.test('VIPs survive agent restarts, leader changes and a range change; a lazy agent learns a dependency from /resolve and ACKs it', async (t) => {
   // A 3 s base timeout: an agent's restart (a new process, under a loaded machine) stays well
   // within its grace, so it is a reconnect and not an outage (which would mark its endpoints).
   const cluster = await ProcessCluster.create({ nodes: 3, heartbeat: { baseTimeout: '3s' } });
@@ -117,4 +125,50 @@ void t.test('VIPs survive agent restarts and leader changes; a lazy agent learns
   const trail = await cluster.ctl(['audit', '-o', 'json'], cluster.endpoints(survivors));
   t.match(trail.stdout, /"type":"agent\.dependency\.added","subject":"lazy-1","from":[^,]*,"to":"api"/);
   t.match(trail.stdout, /"type":"service\.vip\.assigned","subject":"fresh"/);
+
+  // -- the new version is acknowledged: a new dependency made one, and the agent ACKed it ---------------
+  const resolvedVersion = lazy.version();
+  t.ok(resolvedVersion !== null && lazyVersion !== null && resolvedVersion > lazyVersion, `the observed dependency made a new version (${lazyVersion} -> ${resolvedVersion})`);
+  await cluster.explainFailure(
+    waitFor(async () => {
+      const r = (await survivorMesh.listAgents().catch(() => null))?.agents.find((a) => a.id === 'lazy-1');
+      return r?.state === 'SYNCED' && r.ackedVersion === lazy.version();
+    }, 'lazy-1 SYNCED on the version it holds', 10000),
+  );
+
+  // -- the old leader, back, holds the same VIPs in its own replica (a local read) ----------------------
+  const everyVip = vipsOf(await survivorMesh.get('service'));
+  const oldLeader = new MeshClient({ endpoints: cluster.endpoints([leader]).split(','), timeoutMs: 5000 });
+  t.teardown(() => oldLeader.close());
+  await cluster.explainFailure(
+    waitFor(async () => {
+      const local = await oldLeader.get('service', '', { serializable: true }).catch(() => null);
+      return local !== null && JSON.stringify(vipsOf(local)) === JSON.stringify(everyVip);
+    }, `${leader} back with the same VIPs`, 20000),
+  );
+  t.pass(`${leader} restarted holds every VIP as the others do`);
+
+  // -- the range changes: VIPs kept, the next service from the new range, exhaustion refused whole -------
+  const set = await cluster.ctl(['config', 'set', 'services.vip_cidr', '10.77.0.0/30']);
+  t.equal(set.code, 0, set.stderr);
+  const small = (name: string): ResourceInput => ({ kind: 'service', name, spec: { protocol: 'tcp', ports: [7100] }, labels: {} });
+  await survivorMesh.apply([small('small-1')]);
+  const ranged = vipsOf(await survivorMesh.get('service'));
+  t.equal(ranged['small-1'], '10.77.0.1', 'the next service from the new range');
+  t.same({ ...ranged, 'small-1': undefined }, { ...everyVip, 'small-1': undefined }, 'every other VIP kept, although outside the new range');
+  // A /30 has two usable addresses, one left: a file needing two is refused whole.
+  const file = path.join(cluster.dir, 'two-more.yaml');
+  fs.writeFileSync(file, '- { kind: service, name: small-2, spec: { protocol: tcp, ports: [7101] } }\n- { kind: service, name: small-3, spec: { protocol: tcp, ports: [7102] } }\n');
+  const exhausted = await cluster.ctl(['apply', '-f', file]);
+  t.equal(exhausted.code, 1, 'range exhausted: exit 1');
+  t.match(exhausted.stderr, /range exhausted: nothing applied: 2 new service\(s\) need a virtual IP and services\.vip_cidr 10\.77\.0\.0\/30 has 1 free/);
+  t.same(vipsOf(await survivorMesh.get('service')), ranged, 'nothing half-applied');
+  for (const id of cluster.ids) {
+    const local = new MeshClient({ endpoints: cluster.endpoints([id]).split(','), timeoutMs: 5000 });
+    await cluster.explainFailure(
+      waitFor(async () => JSON.stringify(vipsOf((await local.get('service', '', { serializable: true }).catch(() => null)) ?? [])) === JSON.stringify(ranged), `${id} answers with the same VIPs`, 20000),
+    );
+    local.close();
+  }
+  t.pass('every controller still answers, with the same VIPs');
 });
