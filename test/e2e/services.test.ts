@@ -152,7 +152,8 @@ void t.test('VIPs survive agent restarts, leader changes and a range change; a l
   const set = await cluster.ctl(['config', 'set', 'services.vip_cidr', '10.77.0.0/30']);
   t.equal(set.code, 0, set.stderr);
   const small = (name: string): ResourceInput => ({ kind: 'service', name, spec: { protocol: 'tcp', ports: [7100] }, labels: {} });
-  await survivorMesh.apply([small('small-1')]);
+  // Safe to repeat (the same spec changes nothing), so a leader change in between is only a retry.
+  await cluster.explainFailure(waitFor(async () => (await survivorMesh.apply([small('small-1')]).catch(() => null)) !== null, 'small-1 applied', 20000));
   const ranged = vipsOf(await survivorMesh.get('service'));
   t.equal(ranged['small-1'], '10.77.0.1', 'the next service from the new range');
   t.same({ ...ranged, 'small-1': undefined }, { ...everyVip, 'small-1': undefined }, 'every other VIP kept, although outside the new range');
