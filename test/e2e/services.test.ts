@@ -9,7 +9,8 @@
  *   its VIP); it never holds services outside its set; it acknowledges the new version;
  * - the killed leader, back, holds the same VIPs in its own replica;
  * - the range changes (`ctl config set services.vip_cidr`): VIPs kept, the next service from the
- *   new range; a file needing more addresses than are left is refused whole, nothing crashes.
+ *   new range; a file needing more addresses than are left is refused whole, nothing crashes;
+ * - an agent offline: its endpoints stay, unhealthy, and are healthy again when it is back.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -172,4 +173,18 @@ void t.test('VIPs survive agent restarts, leader changes and a range change; a l
     local.close();
   }
   t.pass('every controller still answers, with the same VIPs');
+
+  // -- an agent offline (the health layer's verdict): its endpoints unhealthy, not removed; back: healthy --
+  const endpointsOf = async (name: string): Promise<string> =>
+    JSON.stringify(((await survivorMesh.get('service', name).catch(() => [])) as ServiceResource[])[0]?.status.endpoints ?? null);
+  await edge2.kill();
+  await cluster.explainFailure(
+    waitFor(async () => (await endpointsOf('web')) === JSON.stringify([{ agent: 'edge-1', healthy: true }, { agent: 'edge-2', healthy: false }]), 'edge-2 unhealthy in web', 30000),
+  );
+  t.same(vipsOf(await survivorMesh.get('service')), ranged, 'VIPs unchanged while an endpoint is down');
+  edge2.start();
+  await cluster.explainFailure(
+    waitFor(async () => (await endpointsOf('web')) === JSON.stringify([{ agent: 'edge-1', healthy: true }, { agent: 'edge-2', healthy: true }]), 'edge-2 healthy again', 30000),
+  );
+  t.same(vipsOf(await survivorMesh.get('service')), ranged, 'VIPs unchanged after it is back');
 });
