@@ -7,6 +7,10 @@ import type { StateMachine } from '../statemachine/index.js';
 import type { ConsensusPort } from './consensus-port.js';
 import { controllersViewWire, type ControllersView, type ControllersViewWire } from './controller-rows.js';
 import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
+import { healthOps, type HealthRequestMsg, type HealthSource } from './health-ops.js';
+import type { HealthResponseMsg } from './health-wire.js';
+import { resourcesToWire, type ResourcesRequestMsg, type ResourcesResponseMsg } from './resources-wire.js';
+import type { ResourcesReport } from '../resources/types.js';
 import { kvOps } from './kv-ops.js';
 import { memberOps, type MemberResponseMsg } from './member-ops.js';
 import type { KvSessions } from './kv-session-service.js';
@@ -47,6 +51,10 @@ export interface ControllerServiceDeps {
   readonly commitStallLimitMs: number;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
+  /** Health in depth (`ctl health`); absent: this node does not serve it. */
+  readonly health?: HealthSource;
+  /** Members' machine resources (`ctl resources`). */
+  readonly resources?: { gather(refresh: boolean): Promise<ResourcesReport> };
   /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
   readonly cutOff?: () => string | null;
 }
@@ -57,6 +65,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const onLeader = onLeaderOf(deps);
   const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff);
   const config = configOps(deps.id, host, sm, onLeader);
+  const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
   const members = memberOps(deps.id, host, sm, onLeader);
 
   return {
@@ -68,6 +77,14 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     ConfigSet: unaryHandler<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 
     ListControllers: unaryHandler<object, ControllersViewWire>(async () => controllersViewWire(deps.listControllers()), t),
+    Health: unaryHandler<HealthRequestMsg, HealthResponseMsg>(async (req, deadline) => {
+      if (health === null) throw new ServiceFailure('INTERNAL', `${deps.id} does not judge health`);
+      return health.health(req, deadline);
+    }, t),
+    Resources: unaryHandler<ResourcesRequestMsg, ResourcesResponseMsg>(async (req) => {
+      if (deps.resources === undefined) throw new ServiceFailure('INTERNAL', `${deps.id} does not gather resources`);
+      return resourcesToWire(await deps.resources.gather(req.refresh));
+    }, t),
 
     Status: unaryHandler<object, object>(async () => {
       const st = host.status();
