@@ -112,12 +112,20 @@ export class NodeIdentity implements TransportIdentity {
   }
 
   noteHeard(env: PeerEnvelope): void {
-    this.heard.set(env.from, { incarnation: env.incarnation, atMs: this.opts.now() });
+    // Only a member's data dir is evidence: a removed member's process may still be talking,
+    // and what it says must not be recorded for a new member added under the same id.
+    if (this.isMember(env.from)) this.heard.set(env.from, { incarnation: env.incarnation, atMs: this.opts.now() });
     // A member of our cluster whose applied state records this data dir: a committed fact.
     const ours = this.local.clusterId;
     if (!this.local.recorded && ours !== null && env.clusterId === ours && env.toIncarnation === this.local.incarnation) {
       this.update((i) => ({ ...i, recorded: true }), `${env.from} has applied its record`);
     }
+  }
+
+  /** A member of the applied table; anyone before the table exists (a new cluster's start). */
+  private isMember(id: string): boolean {
+    const members = this.state?.members();
+    return members === undefined || members.size === 0 || members.get(id) !== null;
   }
 
   heardFrom(id: string): string | null {
@@ -159,6 +167,8 @@ export class NodeIdentity implements TransportIdentity {
   /** After entries are applied: learn the cluster id from the log, and never contradict it. */
   onApplied(): void {
     const members = this.bound().members();
+    // A removed member's last incarnation is forgotten with it (it may be re-added, empty).
+    for (const id of this.heard.keys()) if (!this.isMember(id)) this.heard.delete(id);
     const applied = members.clusterId;
     if (applied === null) return;
     const recordedHere = members.get(this.opts.self)?.incarnation === this.local.incarnation;

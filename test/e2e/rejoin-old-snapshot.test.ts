@@ -26,7 +26,7 @@ void t.test('a node restored from a snapshot older than its leader accepts that 
   // 2. Re-add c4 empty, promote it, make it the leader.
   await a.memberAdd('c4', cluster.addresses.get('c4')!, true);
   cluster.start('c4', ['--join']);
-  await waitFor(
+  await cluster.explainFailure(waitFor(
     () =>
       a.memberPromote('c4').then(
         () => true,
@@ -34,7 +34,7 @@ void t.test('a node restored from a snapshot older than its leader accepts that 
       ),
     'c4 to be promoted',
     60000,
-  );
+  ));
   const all = cluster.client();
   t.teardown(() => all.close());
   await waitFor(

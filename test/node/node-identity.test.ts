@@ -26,6 +26,10 @@ class Members implements MembersView {
     this.rows.set(id, { id, address: `${id}:1`, role, status: 'online', statusSince: 0, statusReason: '', statusTerm: 0, statusObservedAt: 0, autoPromote: false, incarnation });
   }
 
+  delete(id: string): void {
+    this.rows.delete(id);
+  }
+
   list(): readonly MemberRecord[] {
     return [...this.rows.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -242,4 +246,25 @@ void t.test("a leader's duties: the cluster id once every voter is heard (or aft
   s.node.onApplied();
   s.node.noteHeard(env('c3', { incarnation: INC(3) }));
   t.same(s.node.duties(), [{ kind: 'record', id: 'c3', incarnation: INC(3) }], 'a member heard later is recorded');
+});
+
+void t.test('a member removed before its data dir was recorded, then re-added: only the new data dir is recorded', async (t) => {
+  const r = rig();
+  r.members.clusterId = CLUSTER_A;
+  r.members.set('c1', INC(1));
+  r.members.set('c2', INC(2));
+  r.members.set('c4', '');
+  r.raft = { term: 2, lastIndex: 2 };
+  r.applied = 2;
+  r.node.onRole(true);
+  r.node.noteHeard(env('c4', { incarnation: INC(4) }));
+  r.members.delete('c4');
+  r.node.onApplied();
+  r.node.noteHeard(env('c4', { incarnation: INC(4) })); // the removed process still talks
+  t.equal(r.node.heardFrom('c4'), null, "a removed member's incarnation is forgotten, and not heard again while it is out");
+  r.members.set('c4', ''); // re-added, to be started with an empty data dir
+  r.node.onApplied();
+  t.same(r.node.duties(), [], 'the old data dir is not recorded for the new member');
+  r.node.noteHeard(env('c4', { incarnation: INC(9) }));
+  t.same(r.node.duties(), [{ kind: 'record', id: 'c4', incarnation: INC(9) }], 'the new one is, once heard');
 });
