@@ -112,7 +112,16 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   t.match(nacked, { ackedVersion: v2, nackedVersion: v3, sentVersion: v3, lastError: /protocol "grpc", which this agent does not support/ });
   t.equal(picky.version(), v2, 'picky keeps its last good configuration');
   const nackedPushes = nacked.pushes;
-  await new Promise((r) => setTimeout(r, 3000)); // time for a re-send loop to show itself, were there one
+  // Time for a re-send loop to show itself, were there one, counted in the agent's own traffic:
+  // three more contacts the controller heard from picky after the NACK (lastContactMs drops).
+  let contacts = 0;
+  let lastMs = Number.POSITIVE_INFINITY;
+  await waitFor(async () => {
+    const ms = (await row('picky'))?.lastContactMs ?? null;
+    if (ms !== null && ms < lastMs) contacts += 1;
+    if (ms !== null) lastMs = ms;
+    return contacts > 3;
+  }, 'three more contacts from picky after its NACK', 20000);
   t.equal((await row('picky'))?.pushes, nackedPushes, 'the pushes counter stays put');
   const audit = await cluster.ctl(['audit', '-o', 'json']);
   t.match(audit.stdout, /"type":"agent\.nack","subject":"picky"/);
