@@ -3,37 +3,17 @@
  * (src/backup/restore.ts) and exits; nothing is started. Exit 0 when the data dir is written,
  * 2 for a config error or a data dir that is not empty, 1 for a file that cannot be used.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { restoreDataDir, RestoreError } from '../backup/restore.js';
-import { ConfigError, loadNodeConfig } from '../config/index.js';
-
-function fail(message: string, code: number): never {
-  process.stderr.write(`controller restore: ${message}\n`);
-  process.exit(code);
-}
+import { startOfflineTool } from './offline-tool.js';
 
 export async function runRestore(argv: readonly string[]): Promise<void> {
   const command = new Command('controller restore')
     .description('Write a new cluster\'s first data dir from a snapshot (`ctl snapshot save`), then exit.')
     .requiredOption('--from <file>', 'the snapshot file')
     .requiredOption('-c, --config <file>', 'cluster YAML file')
-    .requiredOption('-i, --id <id>', 'the node whose data dir to write (one of cluster.nodes)')
-    .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
-  try {
-    command.parse([...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-    throw err;
-  }
-  const opts = command.opts<{ from: string; config: string; id: string }>();
-  let config;
-  try {
-    config = loadNodeConfig(opts.config, opts.id);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 2);
-    throw err;
-  }
+    .requiredOption('-i, --id <id>', 'the node whose data dir to write (one of cluster.nodes)');
+  const { opts, config, fail } = startOfflineTool<{ from: string; config: string; id: string }>(command, argv);
   try {
     const r = await restoreDataDir(opts.from, config);
     const others = r.formerMembers.length === 0 ? '' : ` The snapshot's other members (${r.formerMembers.join(', ')}) are not members of the new cluster.`;

@@ -7,16 +7,11 @@
  * config error; 1 when the data dir cannot be read or written. docs/operate.md has the
  * procedure and when not to use it.
  */
-import { Command, CommanderError } from 'commander';
-import { ConfigError, loadNodeConfig } from '../config/index.js';
+import { Command } from 'commander';
 import { RecoverError } from '../recover/errors.js';
 import type { RecoverPlan } from '../recover/plan.js';
 import { recoverDataDir, type RecoverOutcome } from '../recover/recover-data-dir.js';
-
-function fail(message: string, code: number): never {
-  process.stderr.write(`controller recover: ${message}\n`);
-  process.exit(code);
-}
+import { startOfflineTool } from './offline-tool.js';
 
 function list(ids: readonly string[]): string {
   return ids.length === 0 ? '(none)' : ids.join(', ');
@@ -48,23 +43,8 @@ export async function runRecover(argv: readonly string[]): Promise<void> {
     )
     .requiredOption('-c, --config <file>', 'cluster YAML file')
     .requiredOption('-i, --id <id>', 'the survivor whose data dir to recover (one of cluster.nodes)')
-    .option('--members <ids>', 'the members to keep, comma separated, this one included (default: this one alone)')
-    .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
-  try {
-    command.parse([...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-    throw err;
-  }
-  const opts = command.opts<{ config: string; id: string; members?: string }>();
-  let config;
-  try {
-    config = loadNodeConfig(opts.config, opts.id);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 2);
-    throw err;
-  }
+    .option('--members <ids>', 'the members to keep, comma separated, this one included (default: this one alone)');
+  const { opts, config, fail } = startOfflineTool<{ config: string; id: string; members?: string }>(command, argv);
   const keep = opts.members === undefined ? null : opts.members.split(',').map((s) => s.trim());
   try {
     const { plan, keys } = await recoverDataDir(config, keep, (p, ids) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p, ids)}\n`));

@@ -1,0 +1,36 @@
+/**
+ * What `controller restore` and `controller recover` share: each is a tool that runs once on
+ * one stopped node's data dir, parses its flags (exit 2 on a usage error) and loads that node's
+ * configuration (exit 2 on a config error) before doing its own work.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
+
+export interface OfflineTool<O> {
+  readonly opts: O;
+  readonly config: NodeConfig;
+  /** Prints `controller NAME: message` and exits with `code`. */
+  readonly fail: (message: string, code: number) => never;
+}
+
+/** `command` declares the tool's flags, --config and --id among them; it is parsed here. */
+export function startOfflineTool<O extends { readonly config: string; readonly id: string }>(command: Command, argv: readonly string[]): OfflineTool<O> {
+  const fail = (message: string, code: number): never => {
+    process.stderr.write(`${command.name()}: ${message}\n`);
+    process.exit(code);
+  };
+  command.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    throw err;
+  }
+  const opts = command.opts<O>();
+  try {
+    return { opts, config: loadNodeConfig(opts.config, opts.id), fail };
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    throw err;
+  }
+}
