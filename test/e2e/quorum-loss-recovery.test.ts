@@ -6,30 +6,16 @@
  * added, every acknowledged write is still there, and a left-out member that comes back with
  * its old data dir is refused.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CONTROLLER_JS, ProcessCluster, type CtlResult } from '../helpers/process-cluster.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { runToExit } from '../helpers/run-to-exit.js';
 
 function recover(configFile: string, id: string, extra: readonly string[] = []): Promise<CtlResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CONTROLLER_JS, 'recover', '--config', configFile, '--id', id, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`controller recover ${id} did not finish within 30s`));
-    }, 30_000);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  return runToExit(CONTROLLER_JS, ['recover', '--config', configFile, '--id', id, ...extra], `controller recover ${id}`, 30_000);
 }
 
 void t.test('recover a survivor after losing two of three members for good', async (t) => {

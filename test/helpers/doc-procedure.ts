@@ -6,11 +6,11 @@
  * dir; `systemctl` runs the unit's command line. A line it does not know fails the test: the
  * doc cannot drift into commands nobody ran.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONTROLLER_JS, type CtlResult, type ProcessCluster } from './process-cluster.js';
 import { waitFor } from './wait-for.js';
+import { runToExit } from './run-to-exit.js';
 
 export interface ProcedureStep {
   /** The line as written in the doc. */
@@ -129,20 +129,6 @@ export class ProcedureRunner {
   }
 
   private controller(args: readonly string[]): Promise<CtlResult> {
-    return new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, [CONTROLLER_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => {
-        p.kill('SIGKILL');
-        reject(new Error(`controller ${args.join(' ')} did not finish within 60s`));
-      }, 60_000);
-      p.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-    });
+    return runToExit(CONTROLLER_JS, args, `controller ${args.join(' ')}`, 60_000);
   }
 }

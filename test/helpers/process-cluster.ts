@@ -13,6 +13,7 @@ import { ControllerClient } from '../../src/api/client.js';
 import { channelCredentials } from '../../src/cli/ctl/context.js';
 import { freePorts } from './free-ports.js';
 import { waitFor } from './wait-for.js';
+import { runToExit, type RunResult } from './run-to-exit.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CONTROLLER_JS = path.join(root, 'dist/src/cli/controller.js');
@@ -35,11 +36,8 @@ export interface ClusterOptions {
   readonly extraYaml?: string;
 }
 
-export interface CtlResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+/** What a `ctl` (or `controller` tool) run printed, and its exit code. */
+export type CtlResult = RunResult;
 
 export class ProcessCluster {
   readonly procs = new Map<string, ChildProcess>();
@@ -156,24 +154,7 @@ export class ProcessCluster {
     const tlsEnv = this.tls ? { CTL_TLS_CA: this.tls.ca, CTL_TLS_CERT: this.tls.cert, CTL_TLS_KEY: this.tls.key } : {};
     const merged: Record<string, string | undefined> = { ...process.env, ...tlsEnv, ...env };
     for (const [k, v] of Object.entries(merged)) if (v === '') delete merged[k]; // '' unsets
-    return new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, [CTL_JS, '--endpoints', endpoints, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: merged,
-      });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => {
-        p.kill('SIGKILL');
-        reject(new Error(`ctl ${args.join(' ')} did not finish within ${timeoutMs}ms`));
-      }, timeoutMs);
-      p.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-    });
+    return runToExit(CTL_JS, ['--endpoints', endpoints, ...args], `ctl ${args.join(' ')}`, timeoutMs, merged);
   }
 
   /**
