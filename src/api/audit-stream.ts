@@ -6,9 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { decodeAuditEvent, type AuditEventJson } from './answers.js';
 import { controllerMethod } from './controller-proto.js';
-import { ApiError } from './errors.js';
-import { asCallFailure, classify, statusName } from './failover.js';
-import { waitForReady, type StreamContext } from './stream-context.js';
+import { streamFailure, waitForReady, type StreamContext } from './stream-context.js';
 
 export interface AuditOptions {
   /** Events at or after this unix time in ms; 0 = all retained. */
@@ -24,7 +22,7 @@ export interface AuditOptions {
  */
 export async function streamAudit(ctx: StreamContext, opts: AuditOptions, onEvent: (e: AuditEventJson) => void): Promise<void> {
   if (opts.signal?.aborted === true) return;
-  const { endpoint, channel } = ctx;
+  const { channel } = ctx;
   const def = controllerMethod('Audit');
   if (opts.follow) await waitForReady(ctx);
   const callOptions: grpc.CallOptions = opts.follow ? {} : { deadline: Date.now() + ctx.timeoutMs };
@@ -53,17 +51,9 @@ export async function streamAudit(ctx: StreamContext, opts: AuditOptions, onEven
         onEvent(event);
       });
       stream.on('error', (err: unknown) => {
-        const failure = asCallFailure(err);
-        if (aborted || ctx.closed() || failure?.code === grpc.status.CANCELLED) {
-          resolve();
-          return;
-        }
-        if (delivered > 0 && classify(err, endpoint).kind !== 'final') {
-          const reason = failure === null ? String(err) : `${statusName(failure.code)}: ${failure.details}`;
-          reject(new ApiError('UNREACHABLE', `lost the audit stream from ${endpoint} (${reason})`, undefined, { cause: err }));
-          return;
-        }
-        reject(err);
+        const failure = streamFailure(err, ctx, { aborted, delivered, what: 'the audit stream' });
+        if (failure === null) resolve();
+        else reject(failure);
       });
       stream.on('end', () => resolve());
     });

@@ -8,8 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ApiError } from './errors.js';
-import { asCallFailure, classify, statusName } from './failover.js';
-import { waitForReady, type StreamContext } from './stream-context.js';
+import { streamFailure, waitForReady, type StreamContext } from './stream-context.js';
 
 export interface ServerStreamOptions<T> {
   readonly method: grpc.MethodDefinition<unknown, unknown>;
@@ -65,17 +64,9 @@ export async function readServerStream<T>(ctx: StreamContext, opts: ServerStream
         }
       });
       stream.on('error', (err: unknown) => {
-        const failure = asCallFailure(err);
-        if (aborted || ctx.closed() || failure?.code === grpc.status.CANCELLED) {
-          resolve();
-          return;
-        }
-        if (delivered > 0 && classify(err, endpoint).kind !== 'final') {
-          const reason = failure === null ? String(err) : `${statusName(failure.code)}: ${failure.details}`;
-          reject(new ApiError('UNREACHABLE', `lost ${opts.what} from ${endpoint} (${reason})`, undefined, { cause: err }));
-          return;
-        }
-        reject(err);
+        const failure = streamFailure(err, ctx, { aborted, delivered, what: opts.what });
+        if (failure === null) resolve();
+        else reject(failure);
       });
       stream.on('end', () => resolve());
     });

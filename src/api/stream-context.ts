@@ -3,6 +3,8 @@
  * the channel to connect (a followed stream has no deadline, so a dead endpoint is caught here).
  */
 import * as grpc from '@grpc/grpc-js';
+import { ApiError } from './errors.js';
+import { asCallFailure, classify, statusName } from './failover.js';
 
 export interface StreamContext {
   readonly endpoint: string;
@@ -28,4 +30,19 @@ export function waitForReady(ctx: StreamContext): Promise<void> {
   return new Promise((resolve, reject) => {
     ctx.channel.waitForReady(Date.now() + ctx.timeoutMs, (err) => (err ? reject(new ConnectFailure(ctx.endpoint, ctx.timeoutMs)) : resolve()));
   });
+}
+
+/**
+ * What a stream's error means: null when it is a normal end (aborted, the client closed, or
+ * cancelled), else the error to reject with. Once something was delivered, a broken stream is
+ * UNREACHABLE (final): retrying elsewhere would deliver it again.
+ */
+export function streamFailure(err: unknown, ctx: StreamContext, s: { readonly aborted: boolean; readonly delivered: number; readonly what: string }): unknown {
+  const failure = asCallFailure(err);
+  if (s.aborted || ctx.closed() || failure?.code === grpc.status.CANCELLED) return null;
+  if (s.delivered > 0 && classify(err, ctx.endpoint).kind !== 'final') {
+    const reason = failure === null ? String(err) : `${statusName(failure.code)}: ${failure.details}`;
+    return new ApiError('UNREACHABLE', `lost ${s.what} from ${ctx.endpoint} (${reason})`, undefined, { cause: err });
+  }
+  return err;
 }
