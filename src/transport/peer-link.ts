@@ -14,6 +14,7 @@ import { HeartbeatStream, type PingFailure } from './heartbeat-stream.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { refusalOf } from './refusal-status.js';
 import { chunkBytesFor, streamSnapshot, type SnapshotSend } from './snapshot-stream.js';
+import { trace, tracing } from '../util/trace.js';
 import { raftPeerMethod, raftPeerService, isRecord, stringField, type WireBatch, type WirePing, type WireStatusReport } from './wire.js';
 
 /** Room left in a batch for the batch's own fields. */
@@ -116,6 +117,7 @@ export class PeerLink {
     const timer = setTimeout(() => this.endStream(stream, 'DEADLINE_EXCEEDED', `no ack within ${this.ctx.stepDeadlineMs}ms`), this.ctx.stepDeadlineMs);
     timer.unref();
     this.inFlight = { size: batch.length, timer };
+    if (tracing) trace('peer.send', `${this.id} ${batch.map((m) => m.type).join(',')}`);
     stream.write(request);
   }
 
@@ -131,6 +133,7 @@ export class PeerLink {
     this.stream = call;
     call.on('data', () => {
       if (this.stream !== call || this.inFlight === null) return;
+      if (tracing) trace('peer.ack', this.id);
       clearTimeout(this.inFlight.timer ?? undefined);
       this.ctx.counters.sent += this.inFlight.size;
       this.inFlight = null;
