@@ -22,7 +22,7 @@ import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js
 import { insecureCredentials, mutualTlsCredentials, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { osIdentitySource, type Duty } from '../identity/index.js';
-import { systemScheduler } from '../util/clock.js';
+import { systemScheduler, type Timer } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
@@ -63,7 +63,7 @@ export class ControllerNode {
     private readonly metrics: Metrics,
     private readonly health: HealthImplementation,
     private readonly sessions: KvSessions,
-    private readonly identityTicker: NodeJS.Timeout,
+    private readonly identityTicker: Timer,
     private readonly agents: AgentsLayer,
   ) {}
 
@@ -315,17 +315,16 @@ export class ControllerNode {
     membershipNode.start();
     agentsLayer.start();
     // The leader's identity duties: draw the cluster id once, record each member's data dir.
-    const identityTicker = setInterval(() => {
+    const identityTicker = systemScheduler.every(config.raft.heartbeatIntervalMs, () => {
       for (const duty of nodeIdentity.duties()) nodeIdentity.proposed(duty, proposeDuty(raftHost, duty, config.raft.electionTimeoutMs * 2, osIdentitySource));
-    }, config.raft.heartbeatIntervalMs);
-    identityTicker.unref();
+    });
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
     return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, identityTicker, agentsLayer);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
-    clearInterval(this.identityTicker);
+    this.identityTicker.cancel();
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
     // Agents move to another controller now, while the cluster still answers their claims.
