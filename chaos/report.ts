@@ -97,6 +97,9 @@ export interface ChaosReport {
     readonly membershipConvergenceMs: Percentiles;
     readonly unconverged: number;
     readonly samplerFailures: number;
+    /** Each answering node held to the truth on its own (stale answers left out). */
+    readonly accuracyByNode: Readonly<Record<string, { readonly compared: number; readonly accuracy: number }>>;
+    readonly staleAnswers: number;
   };
   readonly lost: readonly LostWrite[];
   readonly opsPerSec: number;
@@ -133,7 +136,8 @@ export function summarize(r: ChaosReport): string {
     `${r.scenario} seed ${r.seed}, ${r.nodes} nodes, ${(r.durationMs / 1000).toFixed(1)}s, base timeout ${r.config.baseTimeoutMs}ms`,
     `  ops: ${r.ops.ok} ok, ${r.ops.failed} failed, ${r.ops.indeterminate} indeterminate (${r.opsPerSec.toFixed(0)}/s, p50 ${r.latencyMs.p50}ms, p99 ${r.latencyMs.p99}ms)`,
     `  linearizable: ${String(r.linearizability.result)} (${r.linearizability.checkedOps} ops checked in ${r.linearizability.ms}ms); lost writes: ${r.lostWrites}`,
-    `  status accuracy: ${(r.statusAccuracy * 100).toFixed(3)}% of ${r.status.compared} answers (${r.status.mismatchCount} wrong, ${r.status.excluded} within grace ${r.config.graceMs}ms)`,
+    `  status accuracy: ${(r.statusAccuracy * 100).toFixed(3)}% of ${r.status.compared} answers (${r.status.mismatchCount} wrong, ${r.status.excluded} within grace ${r.config.graceMs}ms, ${r.status.staleAnswers} stale answers left out)`,
+    `  per node: ${Object.entries(r.status.accuracyByNode).map(([id, n]) => `${id} ${(n.accuracy * 100).toFixed(2)}%`).join(', ')}`,
     `  convergence: p50 ${c.p50}ms, p99 ${c.p99}ms, max ${c.max}ms over ${r.status.changes.filter((x) => x.kind === 'fault').length} changes (${r.status.unconverged} unconverged)` +
       (r.status.changes.some((x) => x.kind === 'membership') ? `; membership changes: p99 ${r.status.membershipConvergenceMs.p99}ms` : ''),
     ...(r.agents === undefined

@@ -421,6 +421,25 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         await linkFault('partition', side.join(','), side, [...cross(side, others(side)), ...cross(others(side), side)]);
         return;
       }
+      case 'bridge': {
+        const leader = await waitForLeader(5000);
+        if (leader === null) return skip('no leader to place the bridge by');
+        const local = seededRng(Math.floor(a.pick * 2 ** 31));
+        const followers = running().filter((x) => x !== leader && !busy().has(x));
+        const bridge = a.leaderBridge ? leader : (followers.splice(local.int(0, followers.length), 1)[0] ?? null);
+        if (bridge === null) return skip('no follower to be the bridge');
+        // The leader stays on side A when a follower bridges; the rest is shuffled into halves.
+        const rest = followers.filter((x) => x !== bridge).sort(() => local.next() - 0.5);
+        const sideA = a.leaderBridge ? [] : [leader];
+        const half = Math.ceil((rest.length + sideA.length) / 2);
+        while (sideA.length < half && rest.length > 0) sideA.push(rest.shift()!);
+        const sideB = rest;
+        if (sideA.length === 0 || sideB.length === 0) return skip('too few nodes for two sides and a bridge');
+        sideA.sort();
+        sideB.sort();
+        await linkFault('bridge', `${bridge} between ${sideA.join(',')} | ${sideB.join(',')}`, [bridge, ...sideA, ...sideB], [...cross(sideA, sideB), ...cross(sideB, sideA)]);
+        return;
+      }
       case 'kill': {
         const x = await resolveRole(a.target);
         if (x === null) return skip(`no ${a.target.role} to kill`);
@@ -758,6 +777,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       const eg = status.mismatches.slice(0, 3).map((m) => `${(m.atMs / 1000).toFixed(1)}s ${m.sampler} says ${m.subject} ${m.reported}, truth ${m.expected}`);
       problem('status', `status accuracy ${(status.accuracy * 100).toFixed(3)}% is below ${(o.minAccuracy * 100).toFixed(1)}% (${status.mismatchCount} wrong answers; e.g. ${eg.join('; ')})`);
     }
+    for (const [node, n] of Object.entries(status.accuracyByNode)) {
+      if (n.accuracy < o.minAccuracy) problem('status', `${node}'s answers: status accuracy ${(n.accuracy * 100).toFixed(3)}% of ${n.compared} is below ${(o.minAccuracy * 100).toFixed(1)}%`);
+    }
     if (status.convergenceMs.p99 > maxP99) problem('status', `status convergence p99 ${status.convergenceMs.p99}ms exceeds ${maxP99}ms`);
     if (status.unconverged > 0) {
       const eg = status.changes.filter((c) => c.convergedMs === null && c.superseded !== true).slice(0, 3).map((c) => `${c.subject} ${c.to} at ${(c.atMs / 1000).toFixed(1)}s (${c.cause})`);
@@ -821,6 +843,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         membershipConvergenceMs: status.membershipConvergenceMs,
         unconverged: status.unconverged,
         samplerFailures: sampler.failures,
+        accuracyByNode: status.accuracyByNode,
+        staleAnswers: status.staleAnswers,
       },
       lost: lost.slice(0, 30),
       opsPerSec: work.length / Math.max(1, runMs / 1000),

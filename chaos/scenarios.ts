@@ -31,6 +31,11 @@ export type FaultAction =
   | { readonly kind: 'cut-out'; readonly target: Role }
   /** The target can send but hears nobody. */
   | { readonly kind: 'cut-in'; readonly target: Role }
+  /**
+   * A partial partition: the nodes other than the bridge split into two sides that cannot
+   * reach each other; the bridge (the leader, or a follower picked by `pick`) reaches both.
+   */
+  | { readonly kind: 'bridge'; readonly leaderBridge: boolean; readonly pick: number }
   /** One directed link cut. */
   | { readonly kind: 'cut-link'; readonly from: Role; readonly to: Role }
   /** Every link to and from the target capped at `bytesPerSec` (it stays reachable: online). */
@@ -167,6 +172,13 @@ export const SCENARIOS: readonly Scenario[] = [
       })),
   },
   {
+    name: 'bridge',
+    description: 'a partial partition: two sides that cannot reach each other, the leader or a follower as the bridge between them (in turn)',
+    defaultNodes: 5,
+    minNodes: 3,
+    plan: (rng, p) => cycle(rng, p, (r, i) => ({ kind: 'bridge', leaderBridge: i % 2 === 0, pick: r.next() })),
+  },
+  {
     name: 'asymmetric',
     description: 'one-way faults: a node that cannot send, one that cannot receive, single directed links',
     defaultNodes: 5,
@@ -294,6 +306,8 @@ export function describeAction(a: FaultAction): string {
       return `${a.kind} ${describeRole(a.target)}`;
     case 'partition':
       return `partition ${a.size} node(s) ${a.withLeader ? 'with' : 'without'} the leader`;
+    case 'bridge':
+      return `bridge partition with ${a.leaderBridge ? 'the leader' : 'a follower'} as the bridge`;
     case 'cut-link':
       return `cut ${describeRole(a.from)} -> ${describeRole(a.to)}`;
     case 'slow':

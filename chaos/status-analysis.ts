@@ -1,7 +1,8 @@
 /**
  * Holds the sampled `list controllers` answers to the truth.
  *
- * - Accuracy: every row of every answer from a majority-side node is one comparison of the
+ * - Accuracy: every row of every answer from a majority-side node that does not say it is
+ *   stale (a stale answer says it may be out of date: it is shown, never counted) is one comparison of the
  *   reported status (online, offline, or not listed) with the truth at the time the request
  *   was sent. Comparisons within the grace window after a change of the subject's truth, or
  *   after the answering node joined the majority side, are excluded: the system is allowed
@@ -36,8 +37,8 @@ export interface SampleRow {
   readonly online: boolean;
   readonly leader: boolean;
   /** The answering node's own detector and the committed state, for diagnosis. */
-  readonly local?: 'online' | 'offline';
-  readonly cluster?: 'online' | 'offline';
+  readonly local?: 'online' | 'offline' | 'unknown';
+  readonly cluster?: 'online' | 'offline' | 'unknown';
 }
 
 export interface StatusSample {
@@ -85,6 +86,10 @@ export interface StatusAnalysis {
   readonly excluded: number;
   /** matched / compared; 1 when nothing was compared. */
   readonly accuracy: number;
+  /** The same per answering node: each node is held to the truth on its own. */
+  readonly accuracyByNode: Readonly<Record<string, { readonly compared: number; readonly accuracy: number }>>;
+  /** Answers left out because their node said it was stale. */
+  readonly staleAnswers: number;
   /** Up to 100 of them, in time order. */
   readonly mismatches: readonly Mismatch[];
   readonly mismatchCount: number;
@@ -170,7 +175,7 @@ export function compareSamples(worlds: readonly World[], samples: readonly Statu
   const out: Comparison[] = [];
   for (const s of samples) {
     const w = worldAt(worlds, s.sentMs);
-    if (w === null || !w.truth.majoritySide.has(s.sampler)) continue;
+    if (w === null || s.stale || !w.truth.majoritySide.has(s.sampler)) continue;
     const rows = new Map(s.rows.map((r) => [r.id, r]));
     const subjects = new Set([...w.truth.online.keys(), ...rows.keys()]);
     const samplerSettling = recentlyChanged(index.sideChanges.get(s.sampler), s.sentMs);
@@ -203,12 +208,17 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
   let excluded = 0;
   let mismatchCount = 0;
   const mismatches: Mismatch[] = [];
+  const byNode = new Map<string, { compared: number; matched: number }>();
   for (const c of compareSamples(worlds, samples, graceMs, index)) {
     if (!c.counted) {
       excluded += 1;
       continue;
     }
     compared += 1;
+    const node = byNode.get(c.sampler) ?? { compared: 0, matched: 0 };
+    byNode.set(c.sampler, node);
+    node.compared += 1;
+    if (c.reported === c.expected) node.matched += 1;
     if (c.reported === c.expected) matched += 1;
     else {
       mismatchCount += 1;
@@ -240,6 +250,7 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
           left = true;
           break;
         }
+        if (s.stale) continue; // says it may be out of date: neither proof nor failure
         const w = worldAt(worlds, s.sentMs);
         if (w === null || !w.truth.majoritySide.has(sampler)) {
           left = true; // it left the majority side before reporting: not required
@@ -276,6 +287,10 @@ export function analyzeStatus(worlds: readonly World[], samples: readonly Status
     matched,
     excluded,
     accuracy: compared === 0 ? 1 : matched / compared,
+    accuracyByNode: Object.fromEntries(
+      [...byNode].sort(([a], [b]) => a.localeCompare(b)).map(([id, n]) => [id, { compared: n.compared, accuracy: Number((n.matched / n.compared).toFixed(6)) }]),
+    ),
+    staleAnswers: samples.filter((x) => x.stale).length,
     mismatches,
     mismatchCount,
     changes: results,

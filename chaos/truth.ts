@@ -1,14 +1,15 @@
 /**
  * The status truth: what `list controllers` should say, given what the harness has done.
  *
- * docs/membership.md defines online as "the controller process is running and the voters of
- * the cluster's quorum hear from it". The harness knows which processes run (not killed, not
- * paused, started and answering) and which directed links are cut, so it computes:
+ * docs/membership.md defines online as "a quorum of voters, itself included, hears from it
+ * within its timeout". The harness knows which processes run (not killed, not paused, started
+ * and answering) and which directed links are cut, so it computes:
  *
  * - the majority side: running members that exchange messages both ways with a quorum of
  *   running voters (themselves included). These are the nodes whose answers are sampled.
- * - online(X): X runs, and among the majority-side voters other than X, at least as many hear
- *   X (the link X -> V is not cut) as do not. A tie keeps X online, as in the aggregator.
+ * - online(X): X runs, and X (when it votes) plus the running voters that hear it (the link
+ *   X -> V is not cut) make a quorum of the voters. Under a bridge partition both sides stay
+ *   online: each side and the bridge hear each other.
  *
  * One-way cuts between TCP peers are not one-way for long: a node whose inbound links are cut
  * can still send requests, but their responses, HTTP/2 acknowledgements and keepalive pings
@@ -66,18 +67,17 @@ export function computeTruth(nodes: ReadonlyMap<string, NodeCondition>, links: L
       online.set(id, false);
       continue;
     }
-    let hear = 0;
-    let deaf = 0;
+    // X hears itself when it votes; V hears X when X -> V is not cut (maybe: see above).
+    let hear = voters.includes(id) ? 1 : 0;
     let maybe = 0;
     for (const v of voters) {
-      if (v === id || !majoritySide.has(v)) continue;
-      if (links.isCut(id, v)) deaf += 1;
-      else if (links.isCut(v, id)) maybe += 1;
+      if (v === id || !running(v)) continue;
+      if (links.isCut(id, v)) continue;
+      if (links.isCut(v, id)) maybe += 1;
       else hear += 1;
     }
-    if (hear + deaf + maybe === 0) online.set(id, majoritySide.has(id));
-    else if (hear >= deaf + maybe) online.set(id, true);
-    else if (deaf > hear + maybe) online.set(id, false);
+    if (hear >= quorum) online.set(id, true);
+    else if (hear + maybe < quorum) online.set(id, false);
     else online.set(id, null);
   }
   return { online, majoritySide };

@@ -3,9 +3,9 @@
  * the contract gives it (`ctl -o json`), and a mismatch is a server bug, reported as INTERNAL
  * with what was expected and found.
  */
-import { MEMBER_STATUSES } from '../membership/types.js';
+import { SHOWN_STATUSES } from '../membership/types.js';
 import { Fields } from '../util/untrusted.js';
-import type { ControllersView, ControllerStatus } from './controller-rows.js';
+import { CONTROLLER_ROLES, type ControllerRole, type ControllersView, type ControllerStatus } from './controller-rows.js';
 import { ApiError } from './errors.js';
 
 export interface StatusJson {
@@ -28,6 +28,9 @@ export interface StatusJson {
   readonly commitStallMs: number;
   /** Past the server's limit: the leader is stuck (ctl health fails). */
   readonly commitStalled: boolean;
+  /** The answering node heard from no quorum of voters within an election timeout. */
+  readonly stale: boolean;
+  readonly staleReason: string;
 }
 
 export interface KvEntry {
@@ -47,6 +50,10 @@ export type KvJson =
 export interface MembersJson {
   readonly voters: readonly string[];
   readonly learners: readonly string[];
+  /** The change was already in effect; nothing was written. */
+  readonly unchanged: boolean;
+  /** What the operator should know or do next ('' when nothing). */
+  readonly detail: string;
 }
 
 export interface AuditEventJson {
@@ -64,33 +71,55 @@ function answer(raw: unknown, message: string): Fields {
   return Fields.of(raw, message, (text) => new ApiError('INTERNAL', `unexpected answer from the server: ${text}`));
 }
 
+/** A row as the wire carries it (ControllerStatusWire), back to the contract's JSON. */
 export function decodeController(raw: unknown): ControllerStatus {
+  return decodeRow(raw, undefined);
+}
+
+function decodeRow(raw: unknown, view: { readonly answeredBy: string; readonly stale: boolean } | undefined): ControllerStatus {
   const f = answer(raw, 'ControllerStatus');
+  const lastContactMs = f.number('lastContactMs');
+  // Absent from older servers: they had no such rows.
+  const neverHeard = f.has('neverHeard') ? f.boolean('neverHeard') : false;
+  const version = f.string('version');
   // Built key by key so JSON.stringify keeps the contract's order.
   return {
     id: f.string('id'),
     address: f.string('address'),
     online: f.boolean('online'),
-    localState: f.oneOf('localState', MEMBER_STATUSES),
-    clusterState: f.oneOf('clusterState', MEMBER_STATUSES),
+    localState: f.oneOf('localState', SHOWN_STATUSES),
+    clusterState: f.oneOf('clusterState', SHOWN_STATUSES),
     leader: f.boolean('leader'),
     voter: f.boolean('voter'),
-    lastContactMs: f.number('lastContactMs'),
+    lastContactMs: neverHeard ? null : lastContactMs,
     heartbeatTimeoutMs: f.number('heartbeatTimeoutMs'),
     rttP50Ms: f.number('rttP50Ms'),
     rttP99Ms: f.number('rttP99Ms'),
     appliedIndex: f.number('appliedIndex'),
     lagEntries: f.number('lagEntries'),
-    version: f.string('version'),
+    version: version === '' ? null : version,
+    // An older server says these once for the whole answer ('' and false in each row).
+    answeredBy: (f.has('answeredBy') ? f.string('answeredBy') : '') || (view?.answeredBy ?? ''),
+    stale: (f.has('stale') && f.boolean('stale')) || (view?.stale ?? false),
+    role: roleField(f),
   };
+}
+
+/** A server from before `role` sends ''; its role then follows from the two flags. */
+function roleField(f: Fields): ControllerRole {
+  if (!f.has('role') || f.string('role') === '') return f.boolean('leader') ? 'leader' : f.boolean('voter') ? 'follower' : 'learner';
+  return f.oneOf('role', CONTROLLER_ROLES);
 }
 
 export function decodeControllersView(raw: unknown): ControllersView {
   const f = answer(raw, 'ListControllersResponse');
+  const stale = f.boolean('stale');
+  const answeredBy = f.string('answeredBy');
   return {
-    controllers: f.array('controllers').map(decodeController),
-    stale: f.boolean('stale'),
-    answeredBy: f.string('answeredBy'),
+    // Rows of a server that did not put them in each row carry the answer's.
+    controllers: f.array('controllers').map((row) => decodeRow(row, { answeredBy, stale })),
+    stale,
+    answeredBy,
     staleReason: f.string('staleReason'),
   };
 }
@@ -114,6 +143,8 @@ export function decodeStatus(raw: unknown): StatusJson {
     clusterId: f.raw['clusterId'] === undefined ? '' : f.string('clusterId'),
     commitStallMs: f.raw['commitStallMs'] === undefined ? 0 : f.number('commitStallMs'),
     commitStalled: f.raw['commitStalled'] === true,
+    stale: f.boolean('stale'),
+    staleReason: f.string('staleReason'),
   };
 }
 
@@ -129,7 +160,13 @@ export function decodeRevision(raw: unknown, message: 'PutResponse' | 'DeleteRes
 
 export function decodeMembers(raw: unknown): MembersJson {
   const f = answer(raw, 'MemberResponse');
-  return { voters: f.strings('voters'), learners: f.strings('learners') };
+  // Absent from servers that predate them: the change was made, nothing more to say.
+  return {
+    voters: f.strings('voters'),
+    learners: f.strings('learners'),
+    unchanged: f.has('unchanged') ? f.boolean('unchanged') : false,
+    detail: f.has('detail') ? f.string('detail') : '',
+  };
 }
 
 export function decodeLeaderTransfer(raw: unknown): { leader: string } {

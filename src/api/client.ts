@@ -24,7 +24,7 @@ import {
   type MembersJson,
   type StatusJson,
 } from './answers.js';
-import { streamAudit, type AuditOptions } from './audit-stream.js';
+import { streamAudit, type AuditOptions, type AuditStreamContext } from './audit-stream.js';
 import type { ControllersView } from './controller-rows.js';
 import { CLIENT_CHANNEL_OPTIONS, controllerMethod, type ControllerMethod } from './controller-proto.js';
 import { ApiError } from './errors.js';
@@ -37,6 +37,11 @@ export interface ControllerClientOptions {
   readonly timeoutMs: number;
   /** Default: insecure. */
   readonly credentials?: grpc.ChannelCredentials;
+  /**
+   * How long an endpoint may take to accept a connection before it is skipped (all are opened
+   * at once); default min(2.5 s, half the timeout): a loaded machine may take a second or two to accept.
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 interface ClientRef {
@@ -51,6 +56,7 @@ function toBuffer(value: Uint8Array | string): Buffer {
 export class ControllerClient {
   private readonly failover: Failover;
   private readonly timeoutMs: number;
+  private readonly connectTimeoutMs: number;
   private readonly credentials: grpc.ChannelCredentials;
   private readonly channels = new Map<string, grpc.Client>();
   private readonly sessions = new Map<string, KvSessionClient>();
@@ -60,10 +66,19 @@ export class ControllerClient {
   private closed = false;
 
   constructor(opts: ControllerClientOptions) {
-    this.failover = new Failover(opts.endpoints);
     if (!(opts.timeoutMs > 0)) throw new ApiError('INVALID_ARGUMENT', `expected a positive timeout, found ${opts.timeoutMs}ms`);
-    this.timeoutMs = opts.timeoutMs;
     this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
+    const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(2500, opts.timeoutMs / 2);
+    this.connectTimeoutMs = connectTimeoutMs;
+    this.failover = new Failover(opts.endpoints, {
+      connectTimeoutMs,
+      warm: (endpoint) => {
+        if (!this.closed) this.channel(endpoint).getChannel().getConnectivityState(true);
+      },
+      settled: (endpoint, deadline) => this.settled(endpoint, deadline),
+    });
+    this.timeoutMs = opts.timeoutMs;
+
   }
 
   /** The id this client's writes carry (for tests and logs). */
@@ -103,22 +118,22 @@ export class ControllerClient {
   }
 
   /**
-   * The first answer, unless it is stale (its node is cut off from the quorum) and another
-   * endpoint has a current one: an operator should see the majority's view when it can.
+   * The first answer, unless it is stale (its node heard from no quorum) and another endpoint
+   * has a current one: an operator should see the majority's view when it can. The others are
+   * asked at once, in parallel, each within the connect timeout and the request timeout.
    */
   async listControllers(): Promise<ControllersView> {
     const first = decodeControllersView(await this.failover.run((endpoint) => this.unary(endpoint, 'ListControllers', {})));
     if (!first.stale) return first;
-    for (const endpoint of this.failover.endpoints) {
-      const other = await this.listControllersOn(endpoint).catch(() => null);
-      if (other !== null && !other.stale) return other;
-    }
-    return first;
+    const others = await Promise.all(
+      this.failover.endpoints.map((endpoint) => this.listControllersOn(endpoint).catch(() => null)),
+    );
+    return others.find((v) => v !== null && !v.stale) ?? first;
   }
 
   /** Asks exactly this endpoint (no failover): what does this node believe? */
   async listControllersOn(endpoint: string): Promise<ControllersView> {
-    return decodeControllersView(await onEndpoint(endpoint, () => this.unary(endpoint, 'ListControllers', {})));
+    return decodeControllersView(await this.onEndpoint(endpoint, () => this.unary(endpoint, 'ListControllers', {})));
   }
 
   async status(): Promise<StatusJson> {
@@ -127,7 +142,7 @@ export class ControllerClient {
 
   /** Asks exactly this endpoint (no failover). */
   async statusOn(endpoint: string): Promise<StatusJson> {
-    return decodeStatus(await onEndpoint(endpoint, () => this.unary(endpoint, 'Status', {})));
+    return decodeStatus(await this.onEndpoint(endpoint, () => this.unary(endpoint, 'Status', {})));
   }
 
   async memberAdd(id: string, address: string, learner: boolean): Promise<MembersJson> {
@@ -168,13 +183,31 @@ export class ControllerClient {
    * only before the first event: after that a retry could deliver events twice.
    */
   async audit(opts: AuditOptions, onEvent: (e: AuditEventJson) => void): Promise<void> {
-    await this.failover.run((endpoint) =>
-      streamAudit(
-        { endpoint, channel: this.channel(endpoint), timeoutMs: this.timeoutMs, streams: this.streams, closed: () => this.closed },
-        opts,
-        onEvent,
-      ),
-    );
+    await this.failover.run((endpoint) => streamAudit(this.streamContext(endpoint), opts, onEvent));
+  }
+
+  /** A unary call of `method` (of any service on the endpoints) on the first endpoint that answers. */
+  call(method: grpc.MethodDefinition<unknown, unknown>, request: object): Promise<unknown> {
+    return this.failover.run((endpoint) => this.unaryOf(endpoint, method, request));
+  }
+
+  /** A unary call on exactly this endpoint (no failover). */
+  callOn(endpoint: string, method: grpc.MethodDefinition<unknown, unknown>, request: object): Promise<unknown> {
+    return onEndpoint(endpoint, () => this.unaryOf(endpoint, method, request));
+  }
+
+  /** Runs `attempt` on each endpoint in turn until one gives a final answer (failover.ts). */
+  onFirstAnswering<T>(attempt: (endpoint: string) => Promise<T>): Promise<T> {
+    return this.failover.run(attempt);
+  }
+
+  /** What a server stream on `endpoint` needs: its channel, and registration so close() ends it. */
+  streamContext(endpoint: string): AuditStreamContext {
+    return { endpoint, channel: this.channel(endpoint), timeoutMs: this.timeoutMs, streams: this.streams, closed: () => this.closed };
+  }
+
+  get endpoints(): readonly string[] {
+    return this.failover.endpoints;
   }
 
   /** Closes every channel and ends open streams. */
@@ -186,6 +219,36 @@ export class ControllerClient {
     this.sessions.clear();
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
+  }
+
+  /** onEndpoint behind the connect timeout: a hung endpoint is UNREACHABLE after it, not after the request timeout. */
+  private async onEndpoint<T>(endpoint: string, attempt: () => Promise<T>): Promise<T> {
+    try {
+      await this.settled(endpoint, Date.now() + this.connectTimeoutMs);
+    } catch {
+      throw new ApiError('UNREACHABLE', `${endpoint} did not accept a connection within ${this.connectTimeoutMs}ms`);
+    }
+    return onEndpoint(endpoint, attempt);
+  }
+
+  /** Resolves when the endpoint's channel is READY or has failed; rejects if still connecting at `deadline`. */
+  private settled(endpoint: string, deadline: number): Promise<void> {
+    const channel = this.channel(endpoint).getChannel();
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const state = channel.getConnectivityState(true);
+        if (state === grpc.connectivityState.READY || state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
+          resolve();
+          return;
+        }
+        if (Date.now() >= deadline) {
+          reject(new ApiError('UNREACHABLE', `${endpoint}: no connection before the connect timeout`));
+          return;
+        }
+        channel.watchConnectivityState(state, deadline, () => check());
+      };
+      check();
+    });
   }
 
   private nextRef(): ClientRef {
@@ -219,7 +282,10 @@ export class ControllerClient {
   }
 
   private unary(endpoint: string, method: ControllerMethod, request: object): Promise<unknown> {
-    const def = controllerMethod(method);
+    return this.unaryOf(endpoint, controllerMethod(method), request);
+  }
+
+  private unaryOf(endpoint: string, def: grpc.MethodDefinition<unknown, unknown>, request: object): Promise<unknown> {
     const channel = this.channel(endpoint);
     return new Promise((resolve, reject) => {
       channel.makeUnaryRequest(

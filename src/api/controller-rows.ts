@@ -1,11 +1,13 @@
 /**
  * One row of `list controllers`, from the membership engine to the JSON: ControllerStatus is
- * the contract's row, the same on the wire (ControllerStatus in proto/controller.proto), in the
- * client and in `ctl -o json`. The server builds it here from the engine's MemberRow and what
- * Raft and the replicated records add (address, leader, voter, applied index).
+ * the contract's row, the same in the client and in `ctl -o json`. The server builds it here
+ * from the engine's MemberRow and what Raft and the replicated records add (address, leader,
+ * voter, applied index). On the wire (ControllerStatus in proto/controller.proto) a null
+ * contact time travels as `neverHeard` and a null version as '' (proto3 has no null); the
+ * client's decoder turns them back.
  */
 import type { MemberRow, MembershipView } from '../membership/membership-engine.js';
-import type { MemberStatus } from '../membership/types.js';
+import type { ShownStatus } from '../membership/types.js';
 import type { MemberRecord } from '../statemachine/index.js';
 import type { ConsensusStatus } from './consensus-port.js';
 
@@ -13,21 +15,35 @@ import type { ConsensusStatus } from './consensus-port.js';
 export interface ControllerStatus {
   readonly id: string;
   readonly address: string;
+  /** Never true for a member nobody has heard from yet. */
   readonly online: boolean;
-  readonly localState: MemberStatus;
-  readonly clusterState: MemberStatus;
+  readonly localState: ShownStatus;
+  /** unknown until a leader first decides the member's status. */
+  readonly clusterState: ShownStatus;
   readonly leader: boolean;
   readonly voter: boolean;
-  readonly lastContactMs: number;
+  /** null: the answering node has never heard from it (0 for itself). */
+  readonly lastContactMs: number | null;
   readonly heartbeatTimeoutMs: number;
   readonly rttP50Ms: number;
   readonly rttP99Ms: number;
   readonly appliedIndex: number;
   readonly lagEntries: number;
-  readonly version: string;
+  /** The member's own version, as its pings carry it; null: not heard from yet. */
+  readonly version: string | null;
+  /** The controller whose view this is. */
+  readonly answeredBy: string;
+  /** That controller heard from no quorum of voters within an election timeout. */
+  readonly stale: boolean;
+  /** Added beside the contract's fields: leader, follower, candidate or learner. */
+  readonly role: ControllerRole;
 }
 
-/** The contract's field order of ControllerStatus (JSON output and table columns). */
+/** What a member is, as the answering node sees it (a pre-candidate counts as a candidate). */
+export const CONTROLLER_ROLES = ['leader', 'follower', 'candidate', 'learner'] as const;
+export type ControllerRole = (typeof CONTROLLER_ROLES)[number];
+
+/** ControllerStatus's field order in JSON: the contract's fields, then those added beside them. */
 export const CONTROLLER_FIELDS = [
   'id',
   'address',
@@ -43,22 +59,44 @@ export const CONTROLLER_FIELDS = [
   'appliedIndex',
   'lagEntries',
   'version',
+  'answeredBy',
+  'stale',
+  // Fields added after the contract's, in the order they were added.
+  'role',
 ] as const satisfies readonly (keyof ControllerStatus)[];
 
 /** The answer to ListControllers. */
 export interface ControllersView {
   readonly controllers: readonly ControllerStatus[];
-  /** The answering node cannot reach a quorum: its view may be out of date. */
+  /** The answering node heard from no quorum of voters within an election timeout. */
   readonly stale: boolean;
   /** The id of the node that answered. */
   readonly answeredBy: string;
   readonly staleReason: string;
 }
 
+/** ControllerStatus as proto3 carries it. */
+export type ControllerStatusWire = Omit<ControllerStatus, 'lastContactMs' | 'version'> & {
+  readonly lastContactMs: number;
+  readonly neverHeard: boolean;
+  readonly version: string;
+};
+
+export interface ControllersViewWire extends Omit<ControllersView, 'controllers'> {
+  readonly controllers: readonly ControllerStatusWire[];
+}
+
+export function controllersViewWire(view: ControllersView): ControllersViewWire {
+  return {
+    ...view,
+    controllers: view.controllers.map((c) => ({ ...c, lastContactMs: c.lastContactMs ?? 0, neverHeard: c.lastContactMs === null, version: c.version ?? '' })),
+  };
+}
+
 export interface ControllerRowSources {
   readonly self: string;
   readonly version: string;
-  readonly raft: Pick<ConsensusStatus, 'leader' | 'commit' | 'conf'>;
+  readonly raft: Pick<ConsensusStatus, 'leader' | 'commit' | 'conf' | 'role'>;
   /** The members as committed, in the order rows are listed. */
   readonly members: readonly MemberRecord[];
   /** This node's applied index (exact, where the views' are as last reported). */
@@ -68,24 +106,36 @@ export interface ControllerRowSources {
 
 /** Built key by key in the contract's order, so JSON.stringify keeps it. */
 function controllerStatus(s: ControllerRowSources, m: MemberRecord, row: MemberRow | undefined): ControllerStatus {
-  const applied = m.id === s.self ? s.appliedIndex : (row?.appliedIndex ?? 0);
+  const self = m.id === s.self;
+  const applied = self ? s.appliedIndex : (row?.appliedIndex ?? 0);
   return {
     id: m.id,
     address: m.address,
     online: row?.online ?? false,
-    localState: row?.localState ?? 'offline',
-    // Before the leader's first decision about a member, its committed status stands.
-    clusterState: row?.clusterState ?? m.status,
+    localState: self ? 'online' : (row?.localState ?? 'unknown'),
+    // A record no leader has decided yet (term 0: bootstrapped or just added) is unknown.
+    clusterState: row?.clusterState ?? (m.statusTerm === 0 ? 'unknown' : m.status),
     leader: s.raft.leader === m.id,
     voter: s.raft.conf.voters.includes(m.id),
-    lastContactMs: row?.peer?.lastContactMs ?? 0,
+    lastContactMs: self ? 0 : (row?.peer?.lastContactMs ?? null),
     heartbeatTimeoutMs: row?.peer?.timeoutMs ?? 0,
     rttP50Ms: row?.peer?.rttP50Ms ?? 0,
     rttP99Ms: row?.peer?.rttP99Ms ?? 0,
     appliedIndex: applied,
     lagEntries: Math.max(0, s.raft.commit - applied),
-    version: s.version,
+    version: self ? s.version : (row?.version ?? null),
+    answeredBy: s.self,
+    stale: s.membership.stale,
+    role: roleOf(s, m.id),
   };
+}
+
+/** Only the answering node knows whether it is campaigning; others are followers or learners. */
+function roleOf(s: ControllerRowSources, id: string): ControllerRole {
+  if (s.raft.leader === id) return 'leader';
+  if (s.raft.conf.learners.includes(id)) return 'learner';
+  if (id === s.self && (s.raft.role === 'candidate' || s.raft.role === 'pre-candidate')) return 'candidate';
+  return 'follower';
 }
 
 /** A row per committed member, in the records' order. */

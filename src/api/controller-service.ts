@@ -4,10 +4,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
-import { HostError, type ConsensusPort } from './consensus-port.js';
-import type { ControllersView } from './controller-rows.js';
+import type { ConsensusPort } from './consensus-port.js';
+import { controllersViewWire, type ControllersView, type ControllersViewWire } from './controller-rows.js';
 import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
 import { kvOps } from './kv-ops.js';
+import { memberOps, type MemberResponseMsg } from './member-ops.js';
 import type { KvSessions } from './kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
@@ -45,6 +46,8 @@ export interface ControllerServiceDeps {
   readonly commitStallLimitMs: number;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
+  /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
 }
 
 export type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
@@ -67,26 +70,9 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const { host, stateMachine: sm } = deps;
   const t = deps.defaultTimeoutMs;
   const onLeader = onLeaderOf(deps);
-  const kv = kvOps(host, deps.stateMachine, onLeader);
+  const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff);
   const config = configOps(deps.id, host, sm, onLeader);
-
-  const memberResponse = () => {
-    const conf = host.status().conf;
-    return { voters: [...conf.voters], learners: [...conf.learners] };
-  };
-
-  /** A learner may be promoted once it has every committed entry (etcd's isLearnerReady). */
-  async function waitCaughtUp(id: string, deadline: number): Promise<void> {
-    for (;;) {
-      const st = host.status();
-      const pr = st.progress.get(id);
-      if (pr && pr.match >= st.commit) return;
-      if (Date.now() >= deadline) {
-        throw new ServiceFailure('TIMEOUT', `learner ${id} has not caught up (has ${pr?.match ?? 0} of ${st.commit}); is it running?`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const members = memberOps(deps.id, host, sm, onLeader);
 
   return {
     Put: unary<PutRequestMsg, { revision: number }>((req, deadline) => kv.put(req, deadline), t),
@@ -96,10 +82,11 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     ConfigGet: unary<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
     ConfigSet: unary<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 
-    ListControllers: unary<object, ControllersView>(async () => deps.listControllers(), t),
+    ListControllers: unary<object, ControllersViewWire>(async () => controllersViewWire(deps.listControllers()), t),
 
     Status: unary<object, object>(async () => {
       const st = host.status();
+      const view = deps.listControllers();
       return {
         id: st.id,
         term: st.term,
@@ -117,51 +104,14 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         clusterId: deps.clusterId() ?? '',
         commitStallMs: Math.floor(host.commitStallMs()),
         commitStalled: host.commitStallMs() >= deps.commitStallLimitMs,
+        stale: view.stale,
+        staleReason: view.staleReason,
       };
     }, t),
 
-    MemberAdd: unary<MemberAddRequestMsg, object>(async (req, deadline) => {
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(req.id)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid member id ${JSON.stringify(req.id)}`);
-      if (!/^[^\s:]+:\d{1,5}$/.test(req.address)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid address ${JSON.stringify(req.address)}: expected host:port`);
-      return onLeader('memberAdd', req, deadline, async (remaining) => {
-        await host.proposeConfChange({ type: 'add-learner', node: req.id, context: req.address }, remaining);
-        if (!req.learner) {
-          // Adding a voter directly could cost availability while it catches up (thesis
-          // §4.2.1): add as a learner, wait until it has the log, then promote.
-          await waitCaughtUp(req.id, deadline);
-          await host.proposeConfChange({ type: 'promote', node: req.id, context: '' }, deadline - Date.now());
-        }
-        return memberResponse();
-      });
-    }, t),
-
-    MemberPromote: unary<MemberIdRequestMsg, object>(async (req, deadline) =>
-      onLeader('memberPromote', req, deadline, async (remaining) => {
-        const conf = host.status().conf;
-        if (conf.voters.includes(req.id)) throw new ServiceFailure('INVALID_ARGUMENT', `${req.id} is already a voter`);
-        if (!conf.learners.includes(req.id)) throw new ServiceFailure('UNKNOWN_NODE', `${req.id} is not a member`);
-        await waitCaughtUp(req.id, Date.now() + remaining);
-        await host.proposeConfChange({ type: 'promote', node: req.id, context: '' }, deadline - Date.now());
-        return memberResponse();
-      }),
-    t),
-
-    MemberRemove: unary<MemberIdRequestMsg, object>(async (req, deadline) =>
-      onLeader('memberRemove', req, deadline, async (remaining) => {
-        const conf = host.status().conf;
-        if (!conf.voters.includes(req.id) && !conf.learners.includes(req.id)) {
-          throw new ServiceFailure('UNKNOWN_NODE', `${req.id} is not a member`);
-        }
-        if (req.id === deps.id) {
-          // A leader removing itself hands off first, then lets the new leader remove it.
-          const next = await host.handOffLeadership();
-          if (next === null) throw new ServiceFailure('NO_LEADER', 'could not hand leadership off before removing the leader');
-          throw new HostError('NOT_LEADER', 'leadership handed off; retrying on the new leader', next);
-        }
-        await host.proposeConfChange({ type: 'remove', node: req.id, context: '' }, remaining);
-        return memberResponse();
-      }),
-    t),
+    MemberAdd: unary<MemberAddRequestMsg, MemberResponseMsg>((req, deadline) => members.add(req, deadline), t),
+    MemberPromote: unary<MemberIdRequestMsg, MemberResponseMsg>((req, deadline) => members.promote(req, deadline), t),
+    MemberRemove: unary<MemberIdRequestMsg, MemberResponseMsg>((req, deadline) => members.remove(req, deadline), t),
 
     LeaderTransfer: unary<LeaderTransferRequestMsg, { leader: string }>(async (req, deadline) =>
       onLeader('leaderTransfer', req, deadline, async () => {

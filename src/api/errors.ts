@@ -17,7 +17,10 @@ export const API_ERROR_CODES = [
   'UNKNOWN_NODE',
   'SHUTTING_DOWN',
   'INTERNAL',
+  'COMPACTED',
+  'CONFLICT',
   'FAILED_PRECONDITION', // the state refuses the change (a route names a missing service, ...)
+  'NO_QUORUM',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -39,7 +42,11 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   UNKNOWN_NODE: grpc.status.NOT_FOUND,
   SHUTTING_DOWN: grpc.status.UNAVAILABLE,
   INTERNAL: grpc.status.INTERNAL,
+  COMPACTED: grpc.status.OUT_OF_RANGE,
+  CONFLICT: grpc.status.ALREADY_EXISTS,
   FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
+  // The answering node is cut off from a quorum: another endpoint may serve (failover.ts).
+  NO_QUORUM: grpc.status.UNAVAILABLE,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -116,7 +123,10 @@ export function exitCodeFor(err: unknown): number {
       case 'TIMEOUT':
       case 'SHUTTING_DOWN':
       case 'INTERNAL':
+      case 'COMPACTED': // a watch from a revision older than the answering node's history
+      case 'CONFLICT': // e.g. adding a member id that exists with another address
       case 'FAILED_PRECONDITION':
+      case 'NO_QUORUM':
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

@@ -1,12 +1,18 @@
 /**
  * The client's failover: a call tries the endpoints in order, starting from the last one that
  * answered. It moves on when the endpoint did not answer (UNAVAILABLE or DEADLINE_EXCEEDED
- * without an `error-code`) or answered that it cannot serve anyone right now (NO_LEADER,
- * NOT_LEADER, SHUTTING_DOWN: a node cut off in a minority says so while the majority still has
- * a leader); any other answer is final.
+ * without an `error-code`) or answered that it cannot serve anyone right now (NO_QUORUM: a
+ * node cut off from a quorum says so at once; NO_LEADER, NOT_LEADER, SHUTTING_DOWN); any other
+ * answer is final. When no endpoint can serve, the last answer is the error (exit 1), and only
+ * when none answered at all is it UNREACHABLE (exit 3).
+ *
+ * Connections are opened to every endpoint at once when a call starts; an endpoint whose
+ * connection is not up within the connect timeout is skipped as unreachable, so a hung
+ * endpoint (it accepts TCP and never answers) costs one connect timeout, not a request deadline.
  */
 import * as grpc from '@grpc/grpc-js';
 import { ApiError, errorCodeOf, tidyDetails, type ApiErrorCode } from './errors.js';
+import { describeTlsFailure } from './tls-errors.js';
 
 /** The parts of a failed gRPC call that decide what to do next. */
 export interface CallFailure {
@@ -23,8 +29,8 @@ export function asCallFailure(err: unknown): CallFailure | null {
 }
 
 export type Outcome =
-  /** The endpoint did not answer: try the next one. */
-  | { readonly kind: 'unreachable'; readonly reason: string }
+  /** The endpoint did not answer: try the next one. `tls`: why, when the TLS handshake failed. */
+  | { readonly kind: 'unreachable'; readonly reason: string; readonly tls?: string }
   /** The endpoint answered but cannot serve now: try the next one, report this if none does better. */
   | { readonly kind: 'retryable'; readonly error: ApiError }
   | { readonly kind: 'final'; readonly error: unknown };
@@ -40,7 +46,19 @@ function fallbackCode(grpcCode: number): ApiErrorCode {
 }
 
 /** Answers that speak only for the node that gave them: another node may do better. */
-const RETRY_ELSEWHERE: ReadonlySet<ApiErrorCode> = new Set(['NO_LEADER', 'NOT_LEADER', 'SHUTTING_DOWN']);
+const RETRY_ELSEWHERE: ReadonlySet<ApiErrorCode> = new Set(['NO_QUORUM', 'NO_LEADER', 'NOT_LEADER', 'SHUTTING_DOWN']);
+
+/** How a Failover reaches its endpoints' connections (ControllerClient's channels). */
+export interface Connections {
+  /** Starts connecting to `endpoint` if it is not connected (never waits). */
+  warm(endpoint: string): void;
+  /**
+   * Resolves once the endpoint's connection is up, or has failed (the call then reports why);
+   * rejects when it is still connecting at `deadline` (ms since the epoch).
+   */
+  settled(endpoint: string, deadline: number): Promise<void>;
+  readonly connectTimeoutMs: number;
+}
 
 export function classify(err: unknown, endpoint: string): Outcome {
   const failure = asCallFailure(err);
@@ -49,7 +67,8 @@ export function classify(err: unknown, endpoint: string): Outcome {
   const details = failure.details === '' ? `${statusName(failure.code)} from ${endpoint}` : failure.details;
   if (code === null) {
     if (failure.code === grpc.status.UNAVAILABLE || failure.code === grpc.status.DEADLINE_EXCEEDED) {
-      return { kind: 'unreachable', reason: `${statusName(failure.code)}: ${details}` };
+      const tls = failure.code === grpc.status.UNAVAILABLE ? describeTlsFailure(details) : null;
+      return { kind: 'unreachable', reason: tls ?? `${statusName(failure.code)}: ${details}`, ...(tls === null ? {} : { tls }) };
     }
     return { kind: 'final', error: new ApiError(fallbackCode(failure.code), details, failure.code, { cause: err }) };
   }
@@ -63,7 +82,10 @@ export class Failover {
   /** Index of the endpoint that answered last. */
   private preferred = 0;
 
-  constructor(endpoints: readonly string[]) {
+  constructor(
+    endpoints: readonly string[],
+    private readonly connections?: Connections,
+  ) {
     if (endpoints.length === 0) throw new ApiError('INVALID_ARGUMENT', 'expected at least one endpoint, found none');
     this.endpoints = [...endpoints];
   }
@@ -73,9 +95,21 @@ export class Failover {
     const count = this.endpoints.length;
     const tried: string[] = [];
     let answered: ApiError | null = null;
+    let tls: string | null = null;
+    const conns = this.connections;
+    const connectBy = Date.now() + (conns?.connectTimeoutMs ?? 0);
+    if (conns !== undefined) for (const endpoint of this.endpoints) conns.warm(endpoint);
     for (let i = 0; i < count; i++) {
       const index = (this.preferred + i) % count;
       const endpoint = this.endpoints[index] ?? '';
+      if (conns !== undefined) {
+        try {
+          await conns.settled(endpoint, connectBy);
+        } catch {
+          tried.push(`${endpoint} (no connection within ${conns.connectTimeoutMs}ms)`);
+          continue;
+        }
+      }
       try {
         const result = await attempt(endpoint);
         this.preferred = index;
@@ -91,7 +125,8 @@ export class Failover {
             tried.push(`${endpoint} (${outcome.error.code})`);
             break;
           case 'unreachable':
-            tried.push(`${endpoint} (${outcome.reason})`);
+            tls ??= outcome.tls ?? null;
+            tried.push(`${endpoint} (${outcome.tls === undefined ? outcome.reason : 'TLS handshake failed'})`);
             break;
           default: {
             const unreachable: never = outcome;
@@ -101,6 +136,7 @@ export class Failover {
       }
     }
     if (answered !== null) throw answered;
+    if (tls !== null) throw new ApiError('UNREACHABLE', `${tls}; tried ${tried.join(', ')}`);
     throw new ApiError('UNREACHABLE', `no endpoint answered; tried ${tried.join(', ')}`);
   }
 }
@@ -117,7 +153,7 @@ export async function onEndpoint<T>(endpoint: string, attempt: () => Promise<T>)
       case 'retryable':
         throw outcome.error;
       case 'unreachable':
-        throw new ApiError('UNREACHABLE', `${endpoint} did not answer (${outcome.reason})`, undefined, { cause: err });
+        throw new ApiError('UNREACHABLE', outcome.tls === undefined ? `${endpoint} did not answer (${outcome.reason})` : `${outcome.tls} (${endpoint})`, undefined, { cause: err });
       default: {
         const unreachable: never = outcome;
         throw unreachable;

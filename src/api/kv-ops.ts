@@ -5,7 +5,7 @@
 import type { ApplyResult, KvCommand, StateMachine } from '../statemachine/index.js';
 import { encodeCommand, validateCommand } from '../statemachine/index.js';
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
-import type { OnLeader } from './on-leader.js';
+import { refuseIfCutOff, type OnLeader } from './on-leader.js';
 import { ServiceFailure } from './service-error.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
 
@@ -38,7 +38,7 @@ function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
   return encodeCommand(envelope);
 }
 
-export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader): KvOps {
+export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, cutOff?: () => string | null): KvOps {
   return {
     async put(req, deadline) {
       const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: req.value, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
@@ -59,7 +59,9 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader)
         for (;;) {
           const remaining = deadline - Date.now();
           if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader confirmed the read before the deadline');
-          if ((host.softState().leader ?? (await host.waitForLeader(remaining))) === null) {
+          refuseIfCutOff(cutOff);
+          if ((host.softState().leader ?? (await host.waitForLeader(Math.min(remaining, 100)))) === null) {
+            if (deadline - Date.now() > 0) continue;
             throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
           }
           try {

@@ -1,7 +1,9 @@
 /**
  * Runs a request where only the leader can serve it: here when this node leads, otherwise
  * forwarded to the leader once (a forwarded request is never forwarded again). While there is
- * no leader, or leadership moves under the request, it retries until its deadline.
+ * no leader, or leadership moves under the request, it retries until its deadline, unless this
+ * node is cut off from a quorum (quorum-guard.ts): then it answers NO_QUORUM at once, also
+ * when that happens while it waits, so the client moves on to another endpoint.
  */
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { ServiceFailure } from './service-error.js';
@@ -16,6 +18,17 @@ export interface OnLeaderDeps {
   readonly host: ConsensusPort;
   readonly addressOf: (id: string) => string | null;
   readonly forwarder: ForwardToLeader;
+  /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
+}
+
+/** How long a wait for a leader runs before the node checks again whether it is cut off. */
+const RECHECK_MS = 100;
+
+/** Throws NO_QUORUM when `cutOff` says this node cannot serve. */
+export function refuseIfCutOff(cutOff: (() => string | null) | undefined): void {
+  const reason = cutOff?.() ?? null;
+  if (reason !== null) throw new ServiceFailure('NO_QUORUM', reason);
 }
 
 export type OnLeader = <Res>(
@@ -31,8 +44,12 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader answered before the deadline');
-      const leader = host.softState().leader ?? (await host.waitForLeader(remaining));
-      if (leader === null) throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
+      refuseIfCutOff(deps.cutOff);
+      const leader = host.softState().leader ?? (await host.waitForLeader(Math.min(remaining, RECHECK_MS)));
+      if (leader === null) {
+        if (deadline - Date.now() > 0) continue;
+        throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
+      }
       try {
         if (leader === deps.id) return await local(deadline - Date.now());
         if (req.forwarded) throw new ServiceFailure('NOT_LEADER', `${deps.id} is not the leader (leader is ${leader})`);

@@ -1,19 +1,16 @@
 /**
- * How `ctl` prints resources and agents: compact tables for people, JSON and YAML in the
- * contract's field order for scripts. Each renderer returns the whole text, ending in a newline.
+ * How `ctl` prints resources and agents: plain tables for people (plain-table.ts: no borders,
+ * durations as durations), JSON and YAML in the contract's field order for scripts. Each
+ * renderer returns the whole text, ending in a newline.
  */
-import Table from 'cli-table3';
 import YAML from 'yaml';
 import { AGENT_FIELDS, type AgentRow } from '../agents/listing.js';
 import type { AgentsView } from '../api/mesh-client.js';
 import { resourceJson, type Resource } from '../statemachine/index.js';
-import type { ListFormat } from './output.js';
-
-function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const t = new Table({ head: [...head], style: { head: [], border: [] } });
-  for (const r of rows) t.push([...r]);
-  return `${t.toString()}\n`;
-}
+import { formatDuration } from './cell-format.js';
+import { viewHeader } from './controllers-table.js';
+import type { ControllerFormat, ListFormat } from './output.js';
+import { plainTable } from './plain-table.js';
 
 function specText(r: Resource): string {
   return r.kind === 'service' ? `${r.spec.protocol} ${r.spec.ports.join(',') || '-'}` : `${r.spec.from} -> ${r.spec.to}`;
@@ -31,8 +28,8 @@ export function renderResources(resources: readonly Resource[], format: ListForm
     case 'yaml':
       return resources.length === 0 ? '[]\n' : YAML.stringify(resources.map(resourceJson));
     case 'table':
-      return table(
-        ['kind', 'name', 'spec', 'labels', 'status', 'revision'],
+      return plainTable(
+        ['KIND', 'NAME', 'SPEC', 'LABELS', 'STATUS', 'REVISION'],
         resources.map((r) => [r.kind, r.name, specText(r), labelsText(r.labels), r.kind === 'service' && r.status.vip !== undefined ? `vip ${r.status.vip}` : '-', String(r.revision)]),
       );
     default: {
@@ -50,39 +47,80 @@ export function agentJson(a: AgentRow): Record<string, unknown> {
 const dash = (v: number | string | null): string => (v === null || v === '' ? '-' : String(v));
 
 /** Errors are cut in the table (the JSON has them whole). */
-function shortError(e: string | null): string {
+function shortError(e: string | null, max: number): string {
   if (e === null) return '-';
-  return e.length > 60 ? `${e.slice(0, 57)}...` : e;
+  return e.length > max ? `${e.slice(0, max - 3)}...` : e;
 }
 
-export function renderAgents(view: AgentsView, format: ListFormat): string {
+const DEFAULT_COLUMNS = ['ID', 'STATUS', 'CONTROLLER', 'STATE', 'SENT', 'ACKED', 'PUSHES', 'LAST-CONTACT', 'LAST-ERROR'] as const;
+const WIDE_COLUMNS = [
+  'ID',
+  'STATUS',
+  'CONTROLLER',
+  'STATE',
+  'SENT',
+  'ACKED',
+  'NACKED',
+  'PUSHES',
+  'RESOURCES',
+  'DEPENDENCIES',
+  'HOSTS',
+  'LAST-CONTACT',
+  'HB-TIMEOUT',
+  'LAST-ERROR',
+] as const;
+type AgentColumn = (typeof WIDE_COLUMNS)[number];
+
+function agentCell(a: AgentRow, column: AgentColumn, wide: boolean): string {
+  const list = (xs: readonly string[]): string => (xs.length === 0 ? '-' : xs.join(','));
+  switch (column) {
+    case 'ID':
+      return a.id;
+    case 'STATUS':
+      return a.online ? 'online' : 'offline';
+    case 'CONTROLLER':
+      return dash(a.controller);
+    case 'STATE':
+      return a.state;
+    case 'SENT':
+      return dash(a.sentVersion);
+    case 'ACKED':
+      return dash(a.ackedVersion);
+    case 'NACKED':
+      return dash(a.nackedVersion);
+    case 'PUSHES':
+      return String(a.pushes);
+    case 'RESOURCES':
+      return String(a.resources);
+    case 'DEPENDENCIES':
+      return list(a.dependencies);
+    case 'HOSTS':
+      return list(a.hosts);
+    case 'LAST-CONTACT':
+      return a.lastContactMs === null ? '-' : formatDuration(a.lastContactMs);
+    case 'HB-TIMEOUT':
+      return formatDuration(a.heartbeatTimeoutMs);
+    case 'LAST-ERROR':
+      return shortError(a.lastError, wide ? 120 : 20);
+    default: {
+      const never: never = column;
+      return never;
+    }
+  }
+}
+
+export function renderAgents(view: AgentsView, format: ListFormat | ControllerFormat): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(view.agents.map(agentJson), null, 2)}\n`;
     case 'yaml':
       return view.agents.length === 0 ? '[]\n' : YAML.stringify(view.agents.map(agentJson));
-    case 'table': {
-      const header = `answered by ${view.answeredBy === '' ? '?' : view.answeredBy}${view.stale ? ` (STALE: ${view.staleReason || 'cut off from a quorum'})` : ''}; ${view.agents.length} agent(s)\n`;
-      return (
-        header +
-        table(
-          ['id', 'online', 'controller', 'state', 'sent', 'acked', 'nacked', 'pushes', 'resources', 'contact ms', 'timeout ms', 'last error'],
-          view.agents.map((a) => [
-            a.id,
-            a.online ? 'yes' : 'no',
-            a.controller,
-            a.state,
-            dash(a.sentVersion),
-            dash(a.ackedVersion),
-            dash(a.nackedVersion),
-            String(a.pushes),
-            String(a.resources),
-            dash(a.lastContactMs),
-            String(a.heartbeatTimeoutMs),
-            shortError(a.lastError),
-          ]),
-        )
-      );
+    case 'table':
+    case 'wide': {
+      const wide = format === 'wide';
+      const columns: readonly AgentColumn[] = wide ? WIDE_COLUMNS : DEFAULT_COLUMNS;
+      const header = `${viewHeader(view)}; ${view.agents.length} agent${view.agents.length === 1 ? '' : 's'}\n`;
+      return header + plainTable(columns, view.agents.map((a) => columns.map((c) => agentCell(a, c, wide))));
     }
     default: {
       const never: never = format;

@@ -12,7 +12,11 @@ import pino from 'pino';
 import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
 import { StartupRefusedError } from '../identity/index.js';
 import { ControllerNode } from '../node/controller-node.js';
+import { listenProblem } from '../node/listen-check.js';
 import { VERSION } from '../node/version.js';
+import { runRestore } from './controller-restore.js';
+import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
+import { exitRemoved } from './removed-exit.js';
 import { ownCertificateProblem } from '../transport/index.js';
 
 /** With TLS, this node's certificate must be its peer certificate, or every peer refuses it. */
@@ -39,9 +43,12 @@ const program = new Command()
   .requiredOption('-i, --id <id>', "this controller's id (one of cluster.nodes)")
   .option('--join', 'start an empty data dir without bootstrapping: wait for the cluster (after `ctl member add`) to replicate to it', false)
   .exitOverride()
+  .addHelpText('after', '\nAlso: controller restore --from FILE --config FILE --id ID   (a new cluster from `ctl snapshot save`; see controller restore --help)')
   .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
 
 async function main(): Promise<void> {
+  // `controller restore ...` writes a data dir from a snapshot and exits (controller-restore.ts).
+  if (process.argv[2] === 'restore') return runRestore(process.argv.slice(3));
   try {
     program.parse();
   } catch (err) {
@@ -60,6 +67,12 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // A port in use is one line, before anything is written to data_dir.
+  const busy = await listenProblem([['gRPC', config.self.listen], ...(config.self.metrics === null ? [] : [['metrics', config.self.metrics] as const])]);
+  if (busy !== null) {
+    process.stderr.write(`controller: ${busy}\n`);
+    process.exit(2);
+  }
   const logger = pino({ level: config.logLevel, base: { node: config.self.id } });
   let node: ControllerNode;
   try {
@@ -71,12 +84,14 @@ async function main(): Promise<void> {
         logger.fatal({ err }, 'fatal error; exiting');
         process.exit(1);
       },
+      onRemoved: () => exitRemoved(node, logger),
     });
   } catch (err) {
     if (err instanceof StartupRefusedError) {
       logger.fatal({ code: err.code }, `refusing to start: ${err.message}`);
       process.stderr.write(`controller: refusing to start (${err.code}): ${err.message}\n`);
-      process.exit(err.exitCode);
+      // Removed from the cluster: stop for good, as a running member told so does (exit 10).
+      process.exit(err.code === 'REMOVED' ? REMOVED_EXIT_CODE : err.exitCode);
     }
     logger.fatal({ err }, 'controller failed to start');
     process.stderr.write(`controller: ${err instanceof Error ? err.message : String(err)}\n`);

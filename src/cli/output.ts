@@ -3,13 +3,19 @@
  * the whole text (ending in a newline) so callers write it in one piece; JSON keys follow the
  * contract's order because objects are rebuilt field by field here.
  */
-import Table from 'cli-table3';
 import YAML from 'yaml';
 import type { AuditEventJson, KvEntry, KvJson, MembersJson, StatusJson } from '../api/answers.js';
 import { CONTROLLER_FIELDS, type ControllersView, type ControllerStatus } from '../api/controller-rows.js';
+import { controllersTable } from './controllers-table.js';
+
+export { formatNumber } from './cell-format.js';
 
 export const LIST_FORMATS = ['table', 'json', 'yaml'] as const;
 export type ListFormat = (typeof LIST_FORMATS)[number];
+
+/** `list controllers` also has `wide`: the table with every column. */
+export const CONTROLLER_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
+export type ControllerFormat = (typeof CONTROLLER_FORMATS)[number];
 
 export const STATUS_FORMATS = ['text', 'json', 'yaml'] as const;
 export type StatusFormat = (typeof STATUS_FORMATS)[number];
@@ -20,37 +26,20 @@ export type KvFormat = (typeof KV_FORMATS)[number];
 export const AUDIT_FORMATS = ['text', 'json'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
 
-/** Exactly the contract's fields, in its order, whatever object came in. */
+/** The contract's fields in its order, then the fields added beside them, whatever object came in. */
 export function controllerJson(c: ControllerStatus): Record<string, unknown> {
   return Object.fromEntries(CONTROLLER_FIELDS.map((field) => [field, c[field]]));
 }
 
-/** Fractions to at most two decimals; integers as they are. */
-export function formatNumber(n: number): string {
-  return Number.isInteger(n) ? String(n) : String(Number(n.toFixed(2)));
-}
-
-function cell(c: ControllerStatus, field: (typeof CONTROLLER_FIELDS)[number]): string {
-  if (field === 'online') return c.online ? 'yes' : 'no';
-  const v = c[field];
-  return typeof v === 'number' ? formatNumber(v) : String(v);
-}
-
-export function controllersTable(controllers: readonly ControllerStatus[]): string {
-  // No colours: the output is read by scripts as often as by people.
-  const table = new Table({ head: [...CONTROLLER_FIELDS], style: { head: [], border: [] } });
-  for (const c of controllers) table.push(CONTROLLER_FIELDS.map((field) => cell(c, field)));
-  return `${table.toString()}\n`;
-}
-
-export function renderControllers(controllers: readonly ControllerStatus[], format: ListFormat): string {
+export function renderControllers(view: ControllersView, format: ControllerFormat): string {
   switch (format) {
     case 'table':
-      return controllersTable(controllers);
+    case 'wide':
+      return controllersTable(view, format === 'wide');
     case 'json':
-      return `${JSON.stringify(controllers.map(controllerJson), null, 2)}\n`;
+      return `${JSON.stringify(view.controllers.map(controllerJson), null, 2)}\n`;
     case 'yaml':
-      return YAML.stringify(controllers.map(controllerJson));
+      return YAML.stringify(view.controllers.map(controllerJson));
     default: {
       const unreachable: never = format;
       return unreachable;
@@ -83,6 +72,8 @@ function statusJson(s: StatusJson): StatusJson {
     clusterId: s.clusterId,
     commitStallMs: s.commitStallMs,
     commitStalled: s.commitStalled,
+    stale: s.stale,
+    staleReason: s.staleReason,
   };
 }
 

@@ -10,6 +10,10 @@
  * `pruneBatch` of the oldest events in the same LevelDB batch, so one append never stalls on a
  * large backlog and the log converges to its bounds. Writes are not fsynced: a crash may lose
  * the last few events, never corrupt older ones.
+ *
+ * Marks (`~mark/<name>` keys, outside the events' range) say what was recorded: an append may
+ * carry some, written in the same batch as its event, so that a process that replays its Raft
+ * log after a restart can tell which events it already recorded (`mark(name)`).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,6 +48,10 @@ const SEQ_DIGITS = 12;
 const keyOf = (ms: number, seq: number): string =>
   `${String(ms).padStart(MS_DIGITS, '0')}.${String(seq).padStart(SEQ_DIGITS, '0')}`;
 const msOfKey = (key: string): number => Number(key.slice(0, MS_DIGITS));
+/** Event keys start with a digit: this range holds them and nothing else. */
+const EVENTS = { gte: '0', lt: ':' } as const;
+const MARK_PREFIX = '~mark/';
+const MARKS = { gte: MARK_PREFIX, lt: '~mark0' } as const;
 const seqOfKey = (key: string): number => Number(key.slice(MS_DIGITS + 1));
 
 type AuditDb = Level<string, string>;
@@ -64,6 +72,7 @@ export class AuditStore {
     private oldestMs: number | null,
     private lastMs: number,
     private lastSeq: number,
+    private readonly marks: Map<string, string>,
     private readonly options: AuditStoreOptions,
   ) {
     this.maxEvents = options.maxEvents ?? 100_000;
@@ -86,11 +95,13 @@ export class AuditStore {
     try {
       let count = 0;
       let oldest: string | null = null;
-      for await (const key of db.keys()) {
+      for await (const key of db.keys(EVENTS)) {
         oldest ??= key;
         count++;
       }
-      const newest = (await db.keys({ reverse: true, limit: 1 }).all())[0];
+      const newest = (await db.keys({ ...EVENTS, reverse: true, limit: 1 }).all())[0];
+      const marks = new Map<string, string>();
+      for await (const [key, value] of db.iterator(MARKS)) marks.set(key.slice(MARK_PREFIX.length), value);
       const store = new AuditStore(
         dir,
         db,
@@ -98,6 +109,7 @@ export class AuditStore {
         oldest === null ? null : msOfKey(oldest),
         newest === undefined ? 0 : msOfKey(newest),
         newest === undefined ? 0 : seqOfKey(newest),
+        marks,
         options,
       );
       return store;
@@ -112,8 +124,16 @@ export class AuditStore {
     return this.count;
   }
 
-  /** Stores `event` (validated), prunes a batch of expired ones, then tells the followers. */
-  append(event: AuditEvent): Promise<void> {
+  /** The value last stored under mark `name` (see append); undefined: none. */
+  mark(name: string): string | undefined {
+    return this.marks.get(name);
+  }
+
+  /**
+   * Stores `event` (validated) and `marks` in one batch, prunes a batch of expired events, then
+   * tells the followers. The marks are visible to `mark` at once, before the write completes.
+   */
+  append(event: AuditEvent, marks: Readonly<Record<string, string>> = {}): Promise<void> {
     if (this.closed) return Promise.reject(new MembershipError('AUDIT_STORE_CLOSED', `audit store ${this.dir}: expected an open store, found it closed`));
     let valid: AuditEvent;
     try {
@@ -121,7 +141,8 @@ export class AuditStore {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new AuditEventError(String(err)));
     }
-    const run = this.tail.then(() => this.write(valid));
+    for (const [name, value] of Object.entries(marks)) this.marks.set(name, value);
+    const run = this.tail.then(() => this.write(valid, marks));
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -131,7 +152,7 @@ export class AuditStore {
     await this.tail; // read your writes: every event appended before the query is in it
     const since = Math.max(0, Math.floor(q.sinceMs ?? 0));
     const out: AuditEvent[] = [];
-    const entries = this.db.iterator({ gte: keyOf(since, 0), ...(q.limit === undefined ? {} : { limit: q.limit }) });
+    const entries = this.db.iterator({ gte: keyOf(since, 0), lt: EVENTS.lt, ...(q.limit === undefined ? {} : { limit: q.limit }) });
     for await (const [key, value] of entries) {
       let parsed: unknown;
       try {
@@ -159,7 +180,7 @@ export class AuditStore {
     await this.db.close();
   }
 
-  private async write(event: AuditEvent): Promise<void> {
+  private async write(event: AuditEvent, marks: Readonly<Record<string, string>>): Promise<void> {
     const ms = Math.max(this.lastMs, eventTimeMs(event));
     const seq = this.lastSeq + 1;
     const key = keyOf(ms, seq);
@@ -168,17 +189,21 @@ export class AuditStore {
     const excess = this.count + 1 - this.maxEvents;
     const dels: string[] = [];
     if (excess > 0 || (this.oldestMs !== null && this.oldestMs < cutoff)) {
-      for await (const old of this.db.keys({ limit: this.pruneBatch })) {
+      for await (const old of this.db.keys({ ...EVENTS, limit: this.pruneBatch })) {
         if (dels.length < excess || msOfKey(old) < cutoff) dels.push(old);
         else break;
       }
     }
-    await this.db.batch([{ type: 'put', key, value: JSON.stringify(event) }, ...dels.map((k) => ({ type: 'del' as const, key: k }))]);
+    await this.db.batch([
+      { type: 'put', key, value: JSON.stringify(event) },
+      ...Object.entries(marks).map(([name, value]) => ({ type: 'put' as const, key: `${MARK_PREFIX}${name}`, value })),
+      ...dels.map((k) => ({ type: 'del' as const, key: k })),
+    ]);
     this.lastMs = ms;
     this.lastSeq = seq;
     this.count += 1 - dels.length;
     if (dels.length > 0 || this.oldestMs === null) {
-      const first = (await this.db.keys({ limit: 1 }).all())[0];
+      const first = (await this.db.keys({ ...EVENTS, limit: 1 }).all())[0];
       this.oldestMs = first === undefined ? null : msOfKey(first);
     }
 

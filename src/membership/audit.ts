@@ -9,6 +9,8 @@ export type AuditEventType =
   | 'member.status'
   | 'member.added'
   | 'member.removed'
+  /** A learner became a voter (by `ctl member promote`, or by the leader's promoter). */
+  | 'member.promoted'
   | 'leader.changed'
   | 'state.divergence'
   | 'state.repaired'
@@ -22,6 +24,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'member.status',
   'member.added',
   'member.removed',
+  'member.promoted',
   'leader.changed',
   'state.divergence',
   'state.repaired',

@@ -1,10 +1,24 @@
 /** The membership layer's public surface. Everything here is deterministic except AuditStore. */
 export type { MemberStatus, NodeId, PeerObservation, PeerSnapshot, StatusTransition } from './types.js';
-export { MEMBER_STATUSES } from './types.js';
+export { MEMBER_STATUSES, SHOWN_STATUSES, type ShownStatus } from './types.js';
 export { MembershipError, ViewDecodeError, AuditEventError, type MembershipErrorCode } from './errors.js';
 export { RttStats, type RttStatsOptions } from './rtt-stats.js';
 export { FailureDetector, computeTimeoutMs, validateDetectorConfig, type DetectorConfig } from './failure-detector.js';
-export { encodeView, decodeView, MAX_VIEW_ENTRIES, VIEW_CODEC_VERSION, type MemberView, type ViewEntry } from './view-codec.js';
+export {
+  encodeView,
+  decodeView,
+  encodeHeartbeat,
+  decodeHeartbeat,
+  MAX_VIEW_ENTRIES,
+  MAX_RELAYED_VIEWS,
+  VIEW_CODEC_VERSION,
+  type HeartbeatPayload,
+  type MemberView,
+  type RelayedView,
+  type ViewEntry,
+} from './view-codec.js';
+export { LeadershipLog, LEADER_MARK, type HandOverKind } from './leadership-log.js';
+export { confAuditEvent, CONF_MARK } from './conf-audit.js';
 export { ViewTable, type ReceivedView } from './view-table.js';
 export { defaultAgingHorizonMs, defaultViewTtlMs, ownView, isStale, type OwnViewInput, type StalenessInput } from './own-view.js';
 export { PushBudget, PUSH_BURST } from './push-budget.js';

@@ -6,12 +6,12 @@
  * timer or a socket. `src/node/membership-driver.ts` runs it on real timers and gRPC pings; the
  * simulation tests run it on simulated time.
  */
-import type { MemberStatus, NodeId, PeerSnapshot, StatusTransition } from './types.js';
+import type { MemberStatus, NodeId, PeerSnapshot, ShownStatus, StatusTransition } from './types.js';
 import { FailureDetector, type DetectorConfig } from './failure-detector.js';
 import { ViewTable, type ReceivedView } from './view-table.js';
-import { decodeView, encodeView } from './view-codec.js';
-import { defaultAgingHorizonMs, defaultViewTtlMs, isStale, ownView } from './own-view.js';
-import { assess, type Assessment, type StatusDecision, type ViewAging } from './status-aggregator.js';
+import { decodeHeartbeat, encodeHeartbeat, type MemberView, type RelayedView } from './view-codec.js';
+import { defaultAgingHorizonMs, defaultViewTtlMs, ownView } from './own-view.js';
+import { assess, quorumOf, type Assessment, type StatusDecision, type ViewAging } from './status-aggregator.js';
 import { PushBudget } from './push-budget.js';
 import { reconcileRows, type OnlineBasis } from './reconciled-status.js';
 import { Reconciler, acceptForwarded, judgeRepair, type ActivityReport, type LocalObservation, type Repair } from './reconciler.js';
@@ -21,7 +21,7 @@ import { MembershipError } from './errors.js';
 export interface ContextMember {
   readonly id: NodeId;
   readonly voter: boolean;
-  /** The status committed through Raft; null before the first decision. */
+  /** The status committed through Raft; null before a leader's first decision about it. */
   readonly committed: MemberStatus | null;
 }
 
@@ -32,7 +32,7 @@ export interface MembershipContext {
   /** ms since the epoch, for audit event times. */
   readonly wallClockMs: number;
   readonly members: readonly ContextMember[];
-  /** Last proof of connection to the quorum (a follower: its leader's last message). */
+  /** The last message from a leader; for a leader, its last quorum contact through Raft (then stale past an election timeout). */
   readonly lastLeaderContactAt: number | null;
   readonly electionTimeoutMs: number;
   /** The term this node leads in; null when it is not the leader. */
@@ -45,6 +45,8 @@ export interface MembershipEngineOptions {
   readonly self: NodeId;
   /** Random per process start, so peers tell our restarts apart. */
   readonly incarnation: number;
+  /** This node's software version, carried in its views so every node shows every member's own. */
+  readonly version?: string;
   readonly detector: DetectorConfig;
   readonly pingIntervalMs: number;
   /** Default: defaultViewTtlMs(base, pingInterval). */
@@ -62,9 +64,11 @@ export interface MembershipEngineOptions {
 export interface MemberRow {
   readonly id: NodeId;
   readonly online: boolean;
-  readonly localState: MemberStatus;
+  readonly localState: ShownStatus;
   readonly clusterState: MemberStatus | null;
   readonly basis: OnlineBasis;
+  /** The member's own version as its views say (ours for this node); null: not heard from yet. */
+  readonly version: string | null;
   /** null for this node itself. */
   readonly peer: PeerSnapshot | null;
   /** The member's applied index as its latest view reported it (ours for this node); null: no view yet. */
@@ -74,7 +78,7 @@ export interface MemberRow {
 /** The membership layer's answer to `list controllers`: a row per member, and whether it may be out of date. */
 export interface MembershipView {
   readonly rows: readonly MemberRow[];
-  /** This node cannot reach a quorum. */
+  /** This node heard from no quorum of voters within an election timeout. */
   readonly stale: boolean;
   readonly staleReason: string;
 }
@@ -98,6 +102,14 @@ export class MembershipEngine {
   private pushWanted = false;
   private seq = 0;
   private memberIds: readonly NodeId[] = [];
+  /** A gap between observe calls longer than this is our own stall (as the detector judges it). */
+  private readonly stallThresholdMs: number;
+  private lastObserveAt: number | null = null;
+  /** When we last resumed from a stall, until a quorum has answered pings sent after it. */
+  private resumedAt: number | null = null;
+  private stalledForMs = 0;
+  /** When the ping that each peer's latest pong answered was sent. */
+  private readonly pongFor = new Map<NodeId, number>();
 
   constructor(
     private readonly options: MembershipEngineOptions,
@@ -108,6 +120,7 @@ export class MembershipEngine {
     this.agingHorizonMs = options.agingHorizonMs ?? defaultAgingHorizonMs(options.pingIntervalMs, options.detector.minTimeoutMs);
     this.pushes = new PushBudget(options.pingIntervalMs, now);
     this.detector = new FailureDetector(options.detector, [], now);
+    this.stallThresholdMs = options.detector.stallThresholdMs ?? Math.min(1_000, options.detector.baseTimeoutMs / 2);
     this.reconciler = new Reconciler({
       self: options.self,
       ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
@@ -118,6 +131,15 @@ export class MembershipEngine {
 
   get self(): NodeId {
     return this.options.self;
+  }
+
+  /**
+   * A relayed view's age counts from when the relaying node received it, without the hop to
+   * us (up to the jitter of a message, more on a loaded machine): it may vote for two ping
+   * intervals longer than a first-hand one, so that relays every interval never leave a gap.
+   */
+  private get relayGraceMs(): number {
+    return 2 * this.options.pingIntervalMs;
   }
 
   /** Peers to ping. */
@@ -142,12 +164,25 @@ export class MembershipEngine {
   }
 
   /**
-   * The payload of a ping round (one encoding for every peer). The round carries every
-   * transition observed so far, so a push that was waiting for one is no longer needed.
+   * The payloads of a ping round, by peer. The round carries every transition observed so far,
+   * so a push that was waiting for one is no longer needed. Peers that need the same relayed
+   * views share one encoding (in a healthy cluster: all of them, nothing relayed).
    */
-  roundPayload(ctx: MembershipContext): Uint8Array {
+  roundPayload(ctx: MembershipContext): (peer: NodeId) => Uint8Array {
     this.pushWanted = false;
-    return this.viewPayload(ctx);
+    this.seq = (this.seq + 1) >>> 0;
+    const own = this.ownView(ctx);
+    const byRelays = new Map<string, Uint8Array>();
+    return (peer) => {
+      const relayed = this.relaysFor(peer, ctx.now);
+      const key = relayed.map((r) => r.view.reporter).join(',');
+      let payload = byRelays.get(key);
+      if (payload === undefined) {
+        payload = encodeHeartbeat({ view: own, relayed });
+        byRelays.set(key, payload);
+      }
+      return payload;
+    };
   }
 
   /**
@@ -160,34 +195,71 @@ export class MembershipEngine {
     return this.pushWanted && this.pushes.take(now);
   }
 
-  /** The payload of our next pong (or ping): our view of every member. */
-  viewPayload(ctx: MembershipContext): Uint8Array {
+  /**
+   * The payload of our next pong (or ping) to `peer`: our view of every member, and the fresh
+   * views we received first-hand from reporters `peer` has not heard lately (relaysFor).
+   */
+  viewPayload(ctx: MembershipContext, peer?: NodeId): Uint8Array {
     this.seq = (this.seq + 1) >>> 0;
-    return encodeView(
-      ownView({
-        self: this.self,
-        incarnation: this.options.incarnation,
-        seq: this.seq,
-        connected: !this.stale(ctx),
-        appliedIndex: ctx.appliedIndex,
-        members: this.memberIds,
-        detector: this.detector,
-        now: ctx.now,
-      }),
-    );
+    return encodeHeartbeat({ view: this.ownView(ctx), relayed: peer === undefined ? [] : this.relaysFor(peer, ctx.now) });
   }
 
   /**
-   * A ping or pong from `from` arrived carrying its view. Throws (MembershipError,
-   * ViewDecodeError) for an unknown peer or a malformed view, and then records nothing.
+   * The views to relay to `peer`: those we hold first-hand and fresh from reporters that
+   * `peer`'s own latest view says it has not heard for more than a ping interval (or does
+   * not mention, or whose view we do not hold fresh). In a healthy cluster that is nothing; under
+   * a partial partition it is exactly what the far side needs, within a few ping intervals of
+   * the cut, well inside the view TTL.
+   */
+  private relaysFor(peer: NodeId, now: number): RelayedView[] {
+    const theirs = this.table.get(peer);
+    const theirsFresh = theirs !== undefined && now - theirs.receivedAt <= this.viewTtlMs ? theirs : undefined;
+    const silentAfter = this.options.pingIntervalMs;
+    const out: RelayedView[] = [];
+    for (const [reporter, rv] of this.table.fresh(now, this.viewTtlMs)) {
+      if (!rv.direct || reporter === this.self || reporter === peer) continue;
+      if (theirsFresh !== undefined) {
+        const entry = theirsFresh.view.entries.find((e) => e.id === reporter);
+        const silence = entry?.lastContactAgoMs ?? null;
+        if (silence !== null && silence + (now - theirsFresh.receivedAt) <= silentAfter) continue;
+      }
+      out.push({ ageMs: now - rv.receivedAt, view: rv.view });
+    }
+    return out;
+  }
+
+  private ownView(ctx: MembershipContext): MemberView {
+    return ownView({
+      self: this.self,
+      incarnation: this.options.incarnation,
+      seq: this.seq,
+      connected: !this.stale(ctx),
+      appliedIndex: ctx.appliedIndex,
+      version: this.options.version ?? null,
+      members: this.memberIds,
+      detector: this.detector,
+      now: ctx.now,
+    });
+  }
+
+  /**
+   * A ping or pong from `from` arrived carrying its view and the views it relays. Throws
+   * (MembershipError, ViewDecodeError) for an unknown peer or a malformed payload, and then
+   * records nothing. Relayed views of non-members, of ourselves or claiming to be the sender's
+   * own are skipped; they count as received when the sender received them.
    */
   receiveView(from: NodeId, payload: Uint8Array, now: number): void {
     if (!this.detector.has(from)) {
       throw new MembershipError('UNKNOWN_PEER', `view from "${from}": not a member (members: ${this.memberIds.join(', ')})`);
     }
-    const view = decodeView(payload);
+    const { view, relayed } = decodeHeartbeat(payload);
     this.table.ingest(from, view, now);
     this.detector.recordContact(from, now);
+    for (const r of relayed) {
+      const reporter = r.view.reporter;
+      if (reporter === this.self || reporter === from || !this.isMember(reporter)) continue;
+      this.table.ingestRelayed(from, r.view, now - Math.min(r.ageMs, this.viewTtlMs + 1));
+    }
   }
 
   /** Any other message from a watched peer (a Raft message) also proves it is alive. */
@@ -196,49 +268,84 @@ export class MembershipEngine {
   }
 
   recordRtt(from: NodeId, rttMs: number, now: number): void {
-    if (this.detector.has(from)) this.detector.recordRtt(from, rttMs, now);
+    if (!this.detector.has(from)) return;
+    this.detector.recordRtt(from, rttMs, now);
+    this.pongFor.set(from, Math.max(this.pongFor.get(from) ?? -Infinity, now - rttMs));
   }
 
   /** Local transitions since the last call (log them; then see `takePushRound`). */
   observe(now: number): readonly StatusTransition[] {
+    // Messages that waited in our sockets while we were stopped say nothing about now: after a
+    // stall only answers to pings sent since count as contact (quorumContact).
+    if (this.lastObserveAt !== null && now - this.lastObserveAt > this.stallThresholdMs) {
+      this.resumedAt = now;
+      this.stalledForMs = now - this.lastObserveAt;
+    }
+    this.lastObserveAt = Math.max(now, this.lastObserveAt ?? now);
     const transitions = this.detector.observe(now);
     if (transitions.length > 0) this.pushWanted = true;
     return transitions;
   }
 
+  /**
+   * The contract's `stale`: this node heard from no quorum of voters (itself included when it
+   * votes) within an election timeout. Raw contact times, our own stalls included: a node
+   * resumed from a pause is stale until its peers' messages arrive.
+   */
   stale(ctx: MembershipContext): boolean {
-    return isStale({
-      now: ctx.now,
-      // A leader's "leader contact" is its last quorum contact, so both roles test the same way.
-      isLeader: false,
-      leaderQuorumActive: false,
-      lastLeaderContactAt: ctx.lastLeaderContactAt,
-      electionTimeoutMs: ctx.electionTimeoutMs,
-    });
+    if (this.leaderOutOfTouch(ctx)) return true;
+    const q = this.quorumContact(ctx);
+    return q.heard < q.needed;
+  }
+
+  /**
+   * A leader is current only while a quorum acknowledges it through Raft itself: pings alone
+   * reach a resumed old leader before the messages of the new term do, and it must not answer
+   * as the leader of its old term meanwhile.
+   */
+  private leaderOutOfTouch(ctx: MembershipContext): boolean {
+    if (ctx.leaderTerm === null) return false;
+    return ctx.lastLeaderContactAt === null || ctx.now - ctx.lastLeaderContactAt > ctx.electionTimeoutMs;
+  }
+
+  private quorumContact(ctx: MembershipContext): { readonly heard: number; readonly needed: number; readonly voters: number } {
+    const voters = ctx.members.filter((m) => m.voter).map((m) => m.id);
+    const resumedAt = this.resumedAt;
+    let heard = 0;
+    for (const v of voters) {
+      if (v === this.self) heard++;
+      else if (resumedAt !== null) {
+        if ((this.pongFor.get(v) ?? -Infinity) >= resumedAt) heard++;
+      } else if (this.detector.has(v)) {
+        const ago = this.detector.observation(v, ctx.now).lastContactMs;
+        if (ago !== null && ago <= ctx.electionTimeoutMs) heard++;
+      }
+    }
+    const needed = voters.length === 0 ? 1 : quorumOf(voters.length);
+    if (resumedAt !== null && heard >= needed) this.resumedAt = null;
+    return { heard, needed, voters: voters.length };
   }
 
   /** Why `stale` is true, for operators; '' when it is not. */
   staleReason(ctx: MembershipContext): string {
-    if (!this.stale(ctx)) return '';
-    if (ctx.lastLeaderContactAt === null) return `${this.self} has not been in contact with a leader`;
-    const ago = Math.round(ctx.now - ctx.lastLeaderContactAt);
-    return `${this.self} has had no contact with a quorum for ${ago}ms (election timeout ${ctx.electionTimeoutMs}ms)`;
+    if (this.leaderOutOfTouch(ctx)) {
+      const ago = ctx.lastLeaderContactAt === null ? 'never' : `${Math.round(ctx.now - ctx.lastLeaderContactAt)}ms ago`;
+      return `${this.self} leads term ${ctx.leaderTerm} but a quorum last acknowledged it ${ago} (election timeout ${ctx.electionTimeoutMs}ms)`;
+    }
+    const resumed = this.resumedAt;
+    const q = this.quorumContact(ctx);
+    if (q.heard >= q.needed) return '';
+    if (resumed !== null) {
+      return `${this.self} resumed ${Math.round(ctx.now - resumed)}ms ago from a stall of ${Math.round(this.stalledForMs)}ms and has heard back from ${q.heard} of ${q.voters} voters since, a quorum is ${q.needed}`;
+    }
+    const leader = ctx.lastLeaderContactAt === null ? 'no leader contact yet' : `last leader contact ${Math.round(ctx.now - ctx.lastLeaderContactAt)}ms ago`;
+    return `${this.self} has heard from ${q.heard} of ${q.voters} voters within the election timeout (${ctx.electionTimeoutMs}ms), a quorum is ${q.needed}; ${leader}`;
   }
 
   /** Fresh views (ours included) and the quorum assessment over them. */
   assessment(ctx: MembershipContext): { readonly assessment: Assessment; readonly fresh: ReadonlyMap<NodeId, ReceivedView> } {
-    const fresh = new Map(this.table.fresh(ctx.now, this.viewTtlMs));
-    const own = ownView({
-      self: this.self,
-      incarnation: this.options.incarnation,
-      seq: this.seq,
-      connected: !this.stale(ctx),
-      appliedIndex: ctx.appliedIndex,
-      members: this.memberIds,
-      detector: this.detector,
-      now: ctx.now,
-    });
-    fresh.set(this.self, { view: own, receivedAt: ctx.now });
+    const fresh = new Map(this.table.fresh(ctx.now, this.viewTtlMs, this.relayGraceMs));
+    fresh.set(this.self, { view: this.ownView(ctx), receivedAt: ctx.now, direct: true, via: this.self });
     const assessment = assess({
       voters: ctx.members.filter((m) => m.voter).map((m) => m.id),
       members: ctx.members.map((m) => m.id),
@@ -296,11 +403,16 @@ export class MembershipEngine {
   rows(ctx: MembershipContext): readonly MemberRow[] {
     const { assessment, fresh } = this.assessment(ctx);
     const ids = ctx.members.map((m) => m.id);
+    const local = new Map<NodeId, ShownStatus>();
+    for (const p of this.detector.peers()) {
+      const o = this.detector.observation(p, ctx.now);
+      local.set(p, o.lastContactMs === null ? 'unknown' : o.status);
+    }
     const reconciled = reconcileRows({
       self: this.self,
       members: ids,
       stale: this.stale(ctx),
-      local: new Map(this.detector.peers().map((p) => [p, this.detector.status(p)])),
+      local,
       committed: committedOf(ctx),
       assessment,
       freshViews: fresh,
@@ -313,6 +425,7 @@ export class MembershipEngine {
       basis: r.basis,
       peer: r.id !== this.self && this.detector.has(r.id) ? this.detector.snapshot(r.id, ctx.now) : null,
       appliedIndex: r.id === this.self ? ctx.appliedIndex : (this.table.get(r.id)?.view.appliedIndex ?? null),
+      version: r.id === this.self ? (this.options.version ?? null) : (this.table.get(r.id)?.view.version ?? null),
     }));
   }
 

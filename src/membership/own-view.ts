@@ -13,6 +13,8 @@ export interface OwnViewInput {
   /** This node is not stale (see `isStale`). */
   readonly connected: boolean;
   readonly appliedIndex: number;
+  /** This node's software version; null: not known. */
+  readonly version: string | null;
   readonly members: readonly NodeId[];
   readonly detector: FailureDetector;
   readonly now: number;
@@ -31,7 +33,7 @@ export function ownView(input: OwnViewInput): MemberView {
       entries.push({ id, status: s.status, lastContactAgoMs: s.silenceMs, timeoutMs: s.timeoutMs });
     }
   }
-  return { reporter: input.self, incarnation: input.incarnation, seq: input.seq >>> 0, connected: input.connected, appliedIndex: input.appliedIndex, entries };
+  return { reporter: input.self, incarnation: input.incarnation, seq: input.seq >>> 0, connected: input.connected, appliedIndex: input.appliedIndex, version: input.version, entries };
 }
 
 /**

@@ -2,18 +2,25 @@
  * From many nodes' local views to one decision per member. Pure: the views, the clock reading
  * and the committed state come in as arguments.
  *
- * The rule (docs/membership.md has the reasoning):
- *   1. Only voters vote, and only with a fresh view (received within `viewTtlMs`). The assessing
- *      node's own view counts and is always fresh.
+ * The rule is the definition of online (docs/membership.md): a member is online when a quorum
+ * of voters, itself included, hears from it within its timeout.
+ *   1. Only voters vote, and only with a fresh view (received within `viewTtlMs`, first-hand or
+ *      relayed). The assessing node's own view counts and is always fresh.
  *   2. Nothing is decided unless fresh views come from a quorum of voters. An isolated leader
  *      sees its reporters' views expire before its own detector times anyone out (view TTL <=
  *      base timeout <= every peer timeout), so it decides nothing and leaves the decision to
  *      the leader the majority elects.
- *   3. A member's electorate is every fresh voter except the member itself (no one judges its
- *      own health) that has an entry for it. It is offline when strictly more of its
- *      electorate see it offline than online; a tie keeps it online. So one bad link (one
- *      reporter against the rest) can never flip a member, while a member nobody in the
- *      quorum hears from goes offline.
+ *   3. A member's hearers are the fresh voters other than itself whose entry says they heard
+ *      it within its timeout (an entry that never heard it does not count). A voter that
+ *      others hear is running, so it counts as hearing itself. Online when its hearers, itself
+ *      included, make a quorum of the voters. Every node that holds the same views (relays
+ *      carry them across a partial partition) computes the same verdict, and one bad link costs
+ *      a member one hearer, never its status while a quorum still hears it.
+ *   5. Offline only when it is certain (rule 4, reading views forward, is below): when the hearers we know of fall short but the voters
+ *      whose word we do not hold (no fresh view, or no entry for the member) could make up the
+ *      quorum, the verdict is `undetermined` and the committed status stands. A view that
+ *      arrives late on a loaded machine can delay an answer, never turn it false.
+ *   A member nobody has ever heard from is `never-heard` (unknown), not offline.
  */
 import type { MemberStatus, NodeId } from './types.js';
 import type { ReceivedView } from './view-table.js';
@@ -63,13 +70,26 @@ export type Verdict =
   | {
       readonly kind: 'decided';
       readonly status: MemberStatus;
+      /** Fresh voters (not the member itself) that hear it. */
       readonly onlineVotes: readonly NodeId[];
+      /** Fresh voters (not the member itself) that do not. */
       readonly offlineVotes: readonly NodeId[];
+      /** The member is a voter heard by someone: it counts as hearing itself. */
+      readonly selfVote: boolean;
+      readonly voters: number;
       /** Median of the offline voters' timeouts for the member (0 when none voted offline). */
       readonly timeoutMs: number;
     }
   /** No fresh voter other than the member itself has an entry for it. */
-  | { readonly kind: 'no-electorate' };
+  | { readonly kind: 'no-electorate' }
+  /**
+   * Too few hearers among the views we hold, but the voters whose views we do not hold (or
+   * that do not know the member) could make up the quorum: we cannot tell, so nothing is
+   * decided and the committed status stands.
+   */
+  | { readonly kind: 'undetermined'; readonly heard: number; readonly unknown: readonly NodeId[] }
+  /** Nobody whose view we hold has ever heard from it, nor has its own view reached us. */
+  | { readonly kind: 'never-heard' };
 
 export type Assessment =
   | { readonly kind: 'quorum'; readonly freshVoters: readonly NodeId[]; readonly verdicts: ReadonlyMap<NodeId, Verdict> }
@@ -92,31 +112,56 @@ export function assess(input: AssessInput): Assessment {
   const quorum = quorumOf(input.voters.length);
   if (input.voters.length === 0 || fresh.length < quorum) return { kind: 'no-quorum', freshVoters: fresh, quorum };
 
+  // Each fresh reporter's entries by member id, built once (not once per member).
+  const entriesOf = new Map<NodeId, ReadonlyMap<NodeId, ViewEntry>>();
+  for (const reporter of fresh) {
+    const rv = input.views.get(reporter);
+    if (rv !== undefined) entriesOf.set(reporter, new Map(rv.view.entries.map((e) => [e.id, e])));
+  }
   const verdicts = new Map<NodeId, Verdict>();
   for (const member of input.members) {
     const online: NodeId[] = [];
     const offline: NodeId[] = [];
     const offlineTimeouts: number[] = [];
+    let everHeard = false;
     for (const reporter of fresh) {
       if (reporter === member) continue;
       const rv = input.views.get(reporter);
-      const entry = rv?.view.entries.find((e) => e.id === member);
+      const entry = entriesOf.get(reporter)?.get(member);
       if (rv === undefined || entry === undefined) continue;
-      if (entryVote(reporter, entry, rv.receivedAt, input.now, input.aging) === 'online') online.push(reporter);
+      if (entry.lastContactAgoMs !== null) everHeard = true;
+      if (entry.lastContactAgoMs !== null && entryVote(reporter, entry, rv.receivedAt, input.now, input.aging) === 'online') online.push(reporter);
       else {
         offline.push(reporter);
         offlineTimeouts.push(entry.timeoutMs);
       }
     }
-    if (online.length + offline.length === 0) {
+    const ownViewFresh = fresh.includes(member);
+    if (online.length + offline.length === 0 && !ownViewFresh) {
       verdicts.set(member, { kind: 'no-electorate' });
       continue;
     }
+    if (!everHeard && !ownViewFresh) {
+      verdicts.set(member, { kind: 'never-heard' });
+      continue;
+    }
+    const selfVote = input.voters.includes(member) && (ownViewFresh || online.length > 0);
+    const heard = online.length + (selfVote ? 1 : 0);
+    if (heard < quorum) {
+      // Voters we hold no word from (no fresh view, or no entry for the member) may hear it.
+      const unknown = input.voters.filter((v) => v !== member && !online.includes(v) && !offline.includes(v));
+      if (heard + unknown.length >= quorum) {
+        verdicts.set(member, { kind: 'undetermined', heard, unknown });
+        continue;
+      }
+    }
     verdicts.set(member, {
       kind: 'decided',
-      status: offline.length > online.length ? 'offline' : 'online',
+      status: heard >= quorum ? 'online' : 'offline',
       onlineVotes: online,
       offlineVotes: offline,
+      selfVote,
+      voters: input.voters.length,
       timeoutMs: median(offlineTimeouts),
     });
   }
@@ -130,25 +175,28 @@ export interface StatusDecision {
   readonly reason: string;
 }
 
-export function describeVerdict(v: Extract<Verdict, { kind: 'decided' }>): string {
-  const total = v.onlineVotes.length + v.offlineVotes.length;
+export function describeVerdict(v: Extract<Verdict, { kind: 'decided' }>, first = false): string {
+  const heard = v.onlineVotes.length + (v.selfVote ? 1 : 0);
+  const of = `heard by ${heard} of ${v.voters} voters${v.selfVote ? ' counting itself' : ''}, ${quorumOf(v.voters)} needed`;
   if (v.status === 'offline') {
-    return `heartbeat timeout ${v.timeoutMs}ms (offline for ${v.offlineVotes.length} of ${total} voters: ${v.offlineVotes.join(', ')})`;
+    const silent = v.offlineVotes.length > 0 ? `; silent for ${v.offlineVotes.join(', ')}` : '';
+    return `heartbeat timeout ${v.timeoutMs}ms (${of}${silent})`;
   }
-  return `heartbeat resumed (online for ${v.onlineVotes.length} of ${total} voters)`;
+  return `${first ? 'first contact' : 'heartbeat resumed'} (${of})`;
 }
 
 /**
  * The changes against `committed` that the assessment supports: level-triggered, so a decision
  * lost with an old leader's uncommitted entry is simply decided again by the next leader.
- * A member with no committed status yet gets its first one.
+ * A member with no committed status yet (never decided by a leader) gets its first one once
+ * somebody has heard from it; a member nobody has heard from keeps none (unknown).
  */
 export function decide(assessment: Assessment, committed: ReadonlyMap<NodeId, MemberStatus>): readonly StatusDecision[] {
   if (assessment.kind === 'no-quorum') return [];
   const out: StatusDecision[] = [];
   for (const [id, v] of assessment.verdicts) {
     if (v.kind !== 'decided' || committed.get(id) === v.status) continue;
-    out.push({ id, status: v.status, reason: describeVerdict(v) });
+    out.push({ id, status: v.status, reason: describeVerdict(v, !committed.has(id)) });
   }
   return out;
 }

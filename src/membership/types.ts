@@ -10,6 +10,11 @@ export type MemberStatus = 'online' | 'offline';
 
 export const MEMBER_STATUSES: readonly MemberStatus[] = ['online', 'offline'];
 
+/** A status as `list controllers` shows it: `unknown` until somebody has heard from the member. */
+export type ShownStatus = MemberStatus | 'unknown';
+
+export const SHOWN_STATUSES: readonly ShownStatus[] = ['online', 'offline', 'unknown'];
+
 /** A change of one peer's locally observed status. */
 export interface StatusTransition {
   readonly peer: NodeId;

@@ -1,7 +1,12 @@
 /**
- * The latest view each reporter sent to this node, with the time it arrived on our clock.
- * Every node keeps one (views ride on pings to every peer), so a newly elected leader already
- * holds the evidence it needs: a change of leader never waits for views to be re-sent.
+ * The latest view of each reporter that reached this node, with the time it was taken on our
+ * clock. Every node keeps one (views ride on pings to every peer), so a newly elected leader
+ * already holds the evidence it needs: a change of leader never waits for views to be re-sent.
+ *
+ * A view arrives first-hand (from its reporter) or relayed (a peer passes on what it received
+ * first-hand). A relayed view counts as received when the relaying peer received it, so it
+ * ages from that instant and a dead reporter's last view expires on time whoever relays it.
+ * Only first-hand views are relayed further: nothing circulates.
  */
 import type { NodeId } from './types.js';
 import type { MemberView } from './view-codec.js';
@@ -11,6 +16,10 @@ export interface ReceivedView {
   readonly view: MemberView;
   /** On the holder's clock; freshness is judged against this, never against the reporter's clock. */
   readonly receivedAt: number;
+  /** Received from its reporter; false: relayed by `via`. */
+  readonly direct: boolean;
+  /** Who handed it to us (the reporter itself when direct). */
+  readonly via: NodeId;
 }
 
 /** seq `a` is newer than `b`, allowing for wrap-around at 2^32. */
@@ -31,11 +40,29 @@ export class ViewTable {
     if (view.reporter !== from) {
       throw new MembershipError('INVALID_VIEW', `view from "${from}": expected reporter "${from}", found "${view.reporter}"`);
     }
-    const held = this.views.get(from);
-    if (held !== undefined && held.view.incarnation === view.incarnation && !newerSeq(view.seq, held.view.seq)) {
-      return false;
+    return this.keep({ view, receivedAt, direct: true, via: from });
+  }
+
+  /**
+   * A view of `view.reporter` relayed by `via`, which received it first-hand at `receivedAt`
+   * (our clock). Kept when it was received after what we hold (and, within one incarnation,
+   * is newer), so a relay still holding a restarted reporter's previous view cannot bring it back.
+   */
+  ingestRelayed(via: NodeId, view: MemberView, receivedAt: number): boolean {
+    if (view.reporter === via) {
+      throw new MembershipError('INVALID_VIEW', `view relayed by "${via}": a node's own view is not relayed, found one by "${via}" itself`);
     }
-    this.views.set(from, { view, receivedAt });
+    return this.keep({ view, receivedAt, direct: false, via });
+  }
+
+  private keep(rv: ReceivedView): boolean {
+    const held = this.views.get(rv.view.reporter);
+    if (held !== undefined) {
+      if (held.view.incarnation === rv.view.incarnation && !newerSeq(rv.view.seq, held.view.seq)) return false;
+      // A relay passes on what it received earlier: it never makes what we hold older.
+      if (!rv.direct && rv.receivedAt <= held.receivedAt) return false;
+    }
+    this.views.set(rv.view.reporter, rv);
     return true;
   }
 
@@ -47,10 +74,13 @@ export class ViewTable {
     return this.views.get(reporter);
   }
 
-  /** Views received within the last `ttlMs`: the only ones allowed to vote. */
-  fresh(now: number, ttlMs: number): ReadonlyMap<NodeId, ReceivedView> {
+  /**
+   * Views received within the last `ttlMs` (relayed ones: `ttlMs + relayGraceMs`, for the hop
+   * their age does not count): the only ones allowed to vote.
+   */
+  fresh(now: number, ttlMs: number, relayGraceMs = 0): ReadonlyMap<NodeId, ReceivedView> {
     const out = new Map<NodeId, ReceivedView>();
-    for (const [id, rv] of this.views) if (now - rv.receivedAt <= ttlMs) out.set(id, rv);
+    for (const [id, rv] of this.views) if (now - rv.receivedAt <= ttlMs + (rv.direct ? 0 : relayGraceMs)) out.set(id, rv);
     return out;
   }
 }

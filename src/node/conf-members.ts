@@ -5,10 +5,18 @@
  */
 import type { ConfEntry } from '../raft/index.js';
 import { encodeCommand, type MembersCommand } from '../statemachine/index.js';
+import { decodeAddContext } from '../statemachine/add-context.js';
+
+export { decodeAddContext, encodeAddContext, type AddContext } from '../statemachine/add-context.js';
 
 export interface MemberAddress {
   readonly id: string;
   readonly address: string;
+}
+
+/** The audit reason of a member.added event. */
+export function addedReason(context: string): string {
+  return decodeAddContext(context).autoPromote ? 'added as learner, to be promoted once caught up' : 'added as learner';
 }
 
 export function encodeBootstrapContext(members: readonly MemberAddress[]): string {
@@ -37,8 +45,10 @@ function membersCommandFor(change: ConfEntry): MembersCommand {
   switch (change.type) {
     case 'bootstrap':
       return { kind: 'members', op: 'bootstrap', members: decodeBootstrapContext(change.context, change.voters) };
-    case 'add-learner':
-      return { kind: 'members', op: 'add', id: change.node, address: change.context, learner: true };
+    case 'add-learner': {
+      const add = decodeAddContext(change.context);
+      return { kind: 'members', op: 'add', id: change.node, address: add.address, learner: true, ...(add.autoPromote ? { autoPromote: true as const } : {}) };
+    }
     case 'promote':
       return { kind: 'members', op: 'promote', id: change.node };
     case 'remove':

@@ -16,8 +16,9 @@ import type { AuditEventMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import type { ConfEntry, Message } from '../raft/index.js';
-import { StateMachine, encodeCommand } from '../statemachine/index.js';
+import { encodeCommand } from '../statemachine/index.js';
 import type { LevelRaftStorage } from '../storage/level-raft-storage.js';
+import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, mutualTlsCredentials, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
@@ -25,9 +26,11 @@ import { osIdentitySource, type Duty } from '../identity/index.js';
 import { systemScheduler, type Timer } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
-import { auditEvent, leaderChanged, type AuditEvent } from '../membership/audit.js';
+import { auditEvent, type AuditEvent } from '../membership/audit.js';
+import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
+import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
+import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
-import { confEntryToMembersCommand } from './conf-members.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
@@ -35,10 +38,18 @@ import { prepareDataDir } from './startup.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
 import { AgentsLayer } from '../agents/agents-layer.js';
+import { meteredConsensus } from './metered-consensus.js';
+import { meteredStorage } from './metered-storage.js';
 import { Metrics } from './metrics.js';
+import { PromoterDriver, promoterSettings } from './promoter-driver.js';
+import { peerReportingRemoval } from './removal-probe.js';
+import { RemovalWatch } from './removal-watch.js';
+import { ObservedStateMachine } from './observed-state-machine.js';
+import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
+import { cutOffReason } from '../api/quorum-guard.js';
 
 export interface ControllerNodeOptions {
   readonly config: NodeConfig;
@@ -47,6 +58,8 @@ export interface ControllerNodeOptions {
   readonly join: boolean;
   /** Called when the node can no longer keep its durability promises. */
   readonly onFatal: (err: Error) => void;
+  /** Called when this node learns it was removed from the cluster (it should exit with code 10). */
+  readonly onRemoved?: (reason: string) => void;
 }
 
 export class ControllerNode {
@@ -63,13 +76,19 @@ export class ControllerNode {
     private readonly metrics: Metrics,
     private readonly health: HealthImplementation,
     private readonly sessions: KvSessions,
+    private readonly promoter: PromoterDriver,
+    private readonly removal: RemovalWatch,
     private readonly identityTicker: Timer,
     private readonly agents: AgentsLayer,
+    private readonly leadership: LeadershipLog,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
     const { config, logger } = opts;
     const self = config.self;
+    // When this node began to serve (set as Raft starts ticking): the quorum guard gives it an
+    // election timeout to hear its peers, and counts leaderless time from then at the earliest.
+    const serving = { since: Number.POSITIVE_INFINITY };
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
@@ -77,13 +96,20 @@ export class ControllerNode {
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
     const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
     const audit = await AuditStore.open(config.dataDir, config.auditRetention);
-    const sm = new StateMachine();
-    const metrics = new Metrics(self.id);
+    const sm = new ObservedStateMachine();
+    const metrics = new Metrics(self.id, VERSION);
+    const watches = watchApplies(sm, metrics);
 
-    const recordAudit = (e: AuditEvent): void => {
+    const recordAudit = (e: AuditEvent, marks?: Readonly<Record<string, string>>): void => {
       logger.info({ audit: e }, `audit ${e.type}`);
       metrics.onAudit(e);
-      audit.append(e).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+      audit.append(e, marks).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+    };
+    // Leadership events with their reason (election, transfer, shutdown hand-off), once each.
+    const leadership = new LeadershipLog(self.id, 2 * config.raft.electionTimeoutMs);
+    const noteTransfers = (m: Message, outgoing: boolean): void => {
+      if (m.type === 'TimeoutNow' && outgoing) leadership.timeoutNowSent(m.to, systemScheduler.now());
+      else if (m.type === 'Vote' && m.transfer) leadership.transferVote(m.from, m.term);
     };
 
     const knownAddress = (id: string): string | null =>
@@ -102,6 +128,29 @@ export class ControllerNode {
       logger,
     });
 
+    const removal = new RemovalWatch({
+      self: self.id,
+      isMember: () => {
+        const conf = host?.status().conf;
+        return conf !== undefined && (conf.voters.includes(self.id) || conf.learners.includes(self.id));
+      },
+      graceMs: 2 * config.raft.electionTimeoutMs,
+      leaderlessMs: () => {
+        if (host === null || host.softState().role === 'leader') return 0;
+        const at = host.lastLeaderContactAt();
+        return at === null ? Number.POSITIVE_INFINITY : performance.now() - at;
+      },
+      holdsUncommitted: () => host !== null && host.status().lastIndex > host.status().commit,
+      probeAfterMs: 3 * config.raft.electionTimeoutMs,
+      askPeers: () => {
+        const peers = new Map(config.nodes.map((n) => [n.id, n.address]));
+        for (const m of sm.members.list()) peers.set(m.id, m.address);
+        return peerReportingRemoval(self.id, [...peers].map(([id, address]) => ({ id, address })), creds.client, config.raft.electionTimeoutMs);
+      },
+      logger,
+      onRemoved: (reason) => opts.onRemoved?.(reason),
+    });
+
     // The host and the transport refer to each other; the transport is built first and
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
@@ -115,6 +164,8 @@ export class ControllerNode {
       logger,
       onRefusal: (direction, peer, code, details, report) => {
         metrics.onPeerRefusal(direction, code ?? 'OTHER', peer);
+        // A peer refusing this node's data dir as a removed member's: conclusive (exit 10).
+        if (direction === 'out' && code === 'REMOVED_MEMBER') removal.refusedAsRemoved(peer, details);
         if (!report) return;
         const [sender, receiver] = direction === 'in' ? [peer, self.id] : [self.id, peer];
         logger.warn({ peer, code, direction }, direction === 'in' ? `refused a message from ${peer}: ${details}` : `${peer} refused this node's message: ${details}`);
@@ -139,6 +190,7 @@ export class ControllerNode {
       identity: nodeIdentity,
       auth: peerAuth,
       onMessage: (m: Message) => {
+        noteTransfers(m, false);
         host?.noteMessageFrom(m.from);
         membership?.noteContact(m.from);
         host?.step(m);
@@ -158,7 +210,7 @@ export class ControllerNode {
     host = new RaftHost({
       id: self.id,
       timing: config.raft,
-      storage,
+      storage: meteredStorage(storage, metrics),
       persisted,
       stateMachine: sm,
       confCommand: confEntryToMembersCommand,
@@ -166,6 +218,7 @@ export class ControllerNode {
       rng: seededRng(randomSeed()),
       logger,
       send: (msgs) => {
+        for (const m of msgs) noteTransfers(m, true);
         metrics.onSend(msgs);
         transport.send(msgs);
       },
@@ -177,19 +230,21 @@ export class ControllerNode {
         membership?.onLeaderChange(s.leader, term);
         health.setStatus('', s.leader !== null ? 'SERVING' : 'NOT_SERVING');
       },
-      onLeaderChanged: (from, to, term) => recordAudit(leaderChanged(Date.now(), self.id, from, to, term)),
-      onConfApplied: (change: ConfEntry) => {
+      onLeaderChanged: (_from, to, term) => {
+        const r = leadership.changed(to, term, systemScheduler.now(), Date.now(), audit.mark(LEADER_MARK));
+        if (r !== null) recordAudit(r.event, { [LEADER_MARK]: r.mark });
+      },
+      onConfApplied: (change: ConfEntry, conf) => {
         applyConfToTransport(change, transport, knownAddress, self.id);
-        if (change.type === 'add-learner' || change.type === 'remove') {
-          recordAudit(
-            auditEvent(Date.now(), self.id, change.type === 'remove' ? 'member.removed' : 'member.added', {
-              subject: change.node,
-              from: null,
-              to: change.type === 'remove' ? null : change.context,
-              reason: change.type === 'remove' ? 'removed by operator' : 'added as learner',
-            }),
-          );
+        // sm.appliedIndex is the change's own index while it is being applied.
+        const r = confAuditEvent({ self: self.id, change, conf, index: sm.appliedIndex, recordedMark: audit.mark(CONF_MARK), wallClockMs: Date.now() });
+        if (r !== null) recordAudit(r.event, { [CONF_MARK]: r.mark });
+        if (change.type === 'promote' && sm.appliedIndex > Number(audit.mark(CONF_MARK) ?? 0)) {
+          recordAudit(auditEvent(Date.now(), self.id, 'member.promoted', { subject: change.node, from: 'learner', to: 'voter', reason: 'caught up' }), {
+            [CONF_MARK]: String(sm.appliedIndex),
+          });
         }
+        removal.onConfApplied(change);
       },
       onApplied: () => {
         nodeIdentity.onApplied();
@@ -204,6 +259,8 @@ export class ControllerNode {
       onFatal: opts.onFatal,
     });
     const raftHost = host;
+    // What the client API proposes is counted; the membership layer's own proposals are not.
+    const apiPort = meteredConsensus(raftHost, metrics);
     nodeIdentity.bind({
       members: () => sm.members,
       raft: () => {
@@ -239,9 +296,10 @@ export class ControllerNode {
         },
         ping: (peer, payload, deadlineMs) => transport.ping(peer, payload, deadlineMs),
         audit: recordAudit,
+        auditMark: (key) => audit.mark(key),
         onRtt: (peer, ms) => metrics.observeRtt(peer, ms),
       },
-      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31) },
+      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31), version: VERSION },
     );
     const membershipNode = membership;
     agents = new AgentsLayer({
@@ -277,7 +335,7 @@ export class ControllerNode {
         id: self.id,
         clusterName: config.clusterName,
         version: VERSION,
-        host: raftHost,
+        host: apiPort,
         stateMachine: sm,
         addressOf: knownAddress,
         forwarder,
@@ -298,38 +356,83 @@ export class ControllerNode {
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
         sessions,
+        cutOff: () =>
+          cutOffReason({
+            self: self.id,
+            electionTimeoutMs: config.raft.electionTimeoutMs,
+            startedAt: serving.since,
+            now: () => systemScheduler.now(),
+            staleReason: () => membershipNode.staleReason(),
+            leader: () => raftHost.softState().leader,
+            lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
+          }),
       }),
     );
+    addOperatorService(server, {
+      id: self.id,
+      clusterName: config.clusterName,
+      version: VERSION,
+      host: raftHost,
+      stateMachine: sm,
+      watches,
+      raftDbDir: raftDbPath(config.dataDir),
+      staleness: () => {
+        const view = membershipNode.listControllers();
+        return { stale: view.stale, reason: view.staleReason };
+      },
+      defaultTimeoutMs: 5000,
+    });
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(self.listen, creds.server, (err) => (err ? reject(new Error(`cannot listen on ${self.listen}: ${err.message}`)) : resolve())),
     );
     metrics.bindState(() => ({
       status: raftHost.status(),
       applied: sm.appliedIndex,
+      snapshotIndex: raftHost.snapshotIndex(),
       membership: membershipNode.listControllers(),
       commitStallMs: raftHost.commitStallMs(),
       commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
     }));
     if (self.metrics) await metrics.listen(self.metrics, config.tls?.metrics ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : null);
+    const promoter = new PromoterDriver({
+      logger,
+      intervalMs: Math.max(100, 2 * config.raft.heartbeatIntervalMs),
+      now: () => performance.now(),
+      isLeader: () => raftHost.softState().role === 'leader',
+      raft: () => raftHost.status(),
+      members: () => sm.members.list(),
+      settings: () => promoterSettings(sm.view(settingsKind)),
+      promote: async (id) => {
+        const result = await raftHost.proposeConfChange({ type: 'promote', node: id, context: '' }, 2 * config.raft.electionTimeoutMs);
+        if (!result.ok) throw new Error(result.message);
+      },
+      onPromoted: () => undefined, // every member records member.promoted when it applies the change
+    });
+    serving.since = systemScheduler.now();
     raftHost.start();
     membershipNode.start();
+    promoter.start();
+    removal.start();
     agentsLayer.start();
     // The leader's identity duties: draw the cluster id once, record each member's data dir.
     const identityTicker = systemScheduler.every(config.raft.heartbeatIntervalMs, () => {
       for (const duty of nodeIdentity.duties()) nodeIdentity.proposed(duty, proposeDuty(raftHost, duty, config.raft.electionTimeoutMs * 2, osIdentitySource));
     });
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, identityTicker, agentsLayer);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
+    this.leadership.shutdownStarted();
     this.identityTicker.cancel();
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
     // Agents move to another controller now, while the cluster still answers their claims.
     this.agents.stop();
     this.membership.stop();
+    this.promoter.stop();
+    this.removal.stop();
     await this.host.stop();
     this.health.setStatus('', 'NOT_SERVING');
     // Open KvSessions would hold tryShutdown until the force timeout: end them first.
@@ -371,7 +474,7 @@ function applyConfToTransport(change: ConfEntry, transport: PeerTransport, addre
       }
       return;
     case 'add-learner':
-      if (change.node !== self) transport.setPeer(change.node, change.context);
+      if (change.node !== self) transport.setPeer(change.node, decodeAddContext(change.context).address);
       return;
     case 'promote':
       return;

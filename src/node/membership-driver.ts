@@ -11,6 +11,7 @@ import { MembershipEngine, type MembershipContext, type MembershipView } from '.
 import { auditEvent } from '../membership/audit.js';
 import type { StatusDecision } from '../membership/status-aggregator.js';
 import type { MemberStatus } from '../membership/types.js';
+import type { MemberRecord } from '../statemachine/index.js';
 import type { Scheduler, Timer } from '../util/clock.js';
 import type { MembershipNode, MembershipPort } from './membership-port.js';
 
@@ -20,6 +21,8 @@ export interface MembershipDriverOptions {
   readonly scheduler: Scheduler;
   /** Random per process start (peers tell our restarts apart by it). */
   readonly incarnation: number;
+  /** This controller's version, carried on its pings. */
+  readonly version?: string;
 }
 
 /** How often the detector is observed; the convergence budget wants <= 50 ms. */
@@ -35,8 +38,8 @@ class MembershipDriver implements MembershipNode {
   private readonly timers: Timer[] = [];
   private stopped = true;
   private leaderTerm: number | null = null;
-  /** The committed status we last recorded per member, to audit each committed change once. */
-  private readonly committedSeen = new Map<string, { status: MemberStatus; term: number }>();
+  /** The committed status we last saw per member, to audit each committed change once. */
+  private readonly committedSeen = new Map<string, SeenStatus>();
 
   constructor(
     private readonly port: MembershipPort,
@@ -48,6 +51,7 @@ class MembershipDriver implements MembershipNode {
       {
         self: port.self,
         incarnation: options.incarnation,
+        ...(options.version === undefined ? {} : { version: options.version }),
         pingIntervalMs: hb.intervalMs,
         detector: {
           baseTimeoutMs: hb.baseTimeoutMs,
@@ -60,7 +64,7 @@ class MembershipDriver implements MembershipNode {
       port.members().map((m) => m.id),
       this.clock.now(),
     );
-    for (const m of port.members()) this.committedSeen.set(m.id, { status: m.status, term: m.statusTerm });
+    for (const m of port.members()) this.committedSeen.set(m.id, seenOf(m));
   }
 
   start(): void {
@@ -92,7 +96,7 @@ class MembershipDriver implements MembershipNode {
     const ctx = this.context();
     this.engine.setMembers(ctx.members.map((m) => m.id), ctx.now);
     this.engine.receiveView(from, payload, ctx.now);
-    return this.engine.viewPayload(ctx);
+    return this.engine.viewPayload(ctx, from);
   }
 
   noteContact(from: string): void {
@@ -120,6 +124,10 @@ class MembershipDriver implements MembershipNode {
     this.auditCommittedChanges();
   }
 
+  staleReason(): string {
+    return this.engine.staleReason(this.context());
+  }
+
   listControllers(): MembershipView {
     const ctx = this.context();
     return { rows: this.engine.rows(ctx), stale: this.engine.stale(ctx), staleReason: this.engine.staleReason(ctx) };
@@ -133,7 +141,8 @@ class MembershipDriver implements MembershipNode {
     return {
       now: this.clock.now(),
       wallClockMs: this.clock.wallClockMs(),
-      members: this.port.members().map((m) => ({ id: m.id, voter: voters.has(m.id), committed: m.status })),
+      // A record no leader has decided yet (bootstrapped or just added) has no committed status.
+      members: this.port.members().map((m) => ({ id: m.id, voter: voters.has(m.id), committed: m.statusTerm === 0 ? null : m.status })),
       lastLeaderContactAt: this.port.lastLeaderContactAt(),
       electionTimeoutMs: this.port.electionTimeoutMs,
       appliedIndex: st.applied,
@@ -147,10 +156,10 @@ class MembershipDriver implements MembershipNode {
     this.engine.setMembers(ctx.members.map((m) => m.id), ctx.now);
     const deadline = this.options.heartbeat.baseTimeoutMs;
     // One encoding for the whole round rather than one per peer.
-    const payload = this.engine.roundPayload(ctx);
+    const payloadFor = this.engine.roundPayload(ctx);
     for (const peer of this.engine.peers()) {
       const sentAt = this.clock.now();
-      this.port.ping(peer, payload, deadline).then(
+      this.port.ping(peer, payloadFor(peer), deadline).then(
         (pong) => {
           if (this.stopped) return;
           const now = this.clock.now();
@@ -216,16 +225,48 @@ class MembershipDriver implements MembershipNode {
     }
   }
 
-  /** Every node records each committed status change in its own audit trail, once. */
+  /**
+   * Every node records each committed status change in its own audit trail, once, with the
+   * time the deciding leader observed it. What was recorded is marked in the audit store
+   * (`status/<member>` = the change's revision), so replaying the log after a restart records
+   * nothing twice, and a node that joins records no history from before it was a member.
+   */
   private auditCommittedChanges(): void {
-    for (const m of this.port.members()) {
+    const members = this.port.members();
+    const isMember = members.some((m) => m.id === this.port.self);
+    for (const m of members) {
       const seen = this.committedSeen.get(m.id);
-      if (seen !== undefined && seen.status === m.status && seen.term === m.statusTerm) continue;
-      this.committedSeen.set(m.id, { status: m.status, term: m.statusTerm });
-      if (seen === undefined || seen.status === m.status) continue;
-      this.port.audit(
-        auditEvent(this.clock.wallClockMs(), this.port.self, 'member.status', { subject: m.id, from: seen.status, to: m.status, reason: m.statusReason }),
-      );
+      const now = seenOf(m);
+      if (seen !== undefined && seen.mark === now.mark) continue;
+      this.committedSeen.set(m.id, now);
+      if (seen === undefined || !isMember) continue;
+      const from = seen.decided ? seen.status : 'unknown';
+      if (from === m.status) continue;
+      const key = `status/${m.id}`;
+      const recorded = this.port.auditMark?.(key);
+      if (recorded !== undefined && compareMarks(now.mark, recorded) <= 0) continue;
+      const at = m.statusObservedAt > 0 ? m.statusObservedAt : this.clock.wallClockMs();
+      this.port.audit(auditEvent(at, this.port.self, 'member.status', { subject: m.id, from, to: m.status, reason: m.statusReason }), { [key]: now.mark });
     }
   }
+}
+
+interface SeenStatus {
+  readonly status: MemberStatus;
+  /** A leader has decided it (a record starts undecided: term 0). */
+  readonly decided: boolean;
+  /** Orders the record's changes: the Raft index of its last change, and whether it was decided. */
+  readonly mark: string;
+}
+
+function seenOf(m: MemberRecord): SeenStatus {
+  const decided = m.statusTerm > 0;
+  return { status: m.status, decided, mark: `${m.statusSince}.${decided ? 1 : 0}` };
+}
+
+/** Orders two marks of seenOf: negative when `a` came first. */
+export function compareMarks(a: string, b: string): number {
+  const [ar = 0, ad = 0] = a.split('.').map(Number);
+  const [br = 0, bd = 0] = b.split('.').map(Number);
+  return ar !== br ? ar - br : ad - bd;
 }

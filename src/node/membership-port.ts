@@ -28,7 +28,13 @@ export interface MembershipPort {
   /** Sends a follower's correction to the leader (ReportStatus); true when the leader proposed it. */
   forwardCorrection(decision: StatusDecision): Completion<boolean>;
   ping(peer: string, payload: Uint8Array, deadlineMs: number): Completion<{ rttMs: number; payload: Uint8Array }>;
-  audit(e: AuditEvent): void;
+  /**
+   * Records an audit event; `marks` (key -> value) are stored in the same write, so what was
+   * recorded survives a restart (see auditMark).
+   */
+  audit(e: AuditEvent, marks?: Readonly<Record<string, string>>): void;
+  /** The value last stored under `key` with an audit event; undefined: none. */
+  auditMark?(key: string): string | undefined;
   /** Every RTT sample, for the metrics histogram. */
   onRtt(peer: string, rttMs: number): void;
   /** Every change of this node's own view of a peer (already logged). */
@@ -50,4 +56,6 @@ export interface MembershipNode {
   /** Leader: a follower's forwarded correction; true when proposed. */
   reportStatus(member: string, status: 'online' | 'offline', reason: string, reporter: string): Promise<boolean>;
   listControllers(): MembershipView;
+  /** Why this node is stale (heard from no quorum of voters within an election timeout); '' when it is not. */
+  staleReason(): string;
 }

@@ -1,6 +1,10 @@
 /**
- * Prometheus metrics (prom-client) on `GET /metrics` of the node's `metrics` address. Gauges
- * that mirror state are collected on scrape from the host, so the hot path only bumps counters.
+ * Prometheus metrics (prom-client) on `GET /metrics` of the node's `metrics` address, named as
+ * Prometheus wants them (base units: seconds and bytes; `_total` only on counters; HELP and
+ * TYPE on every family; `promtool check metrics` passes) and modelled on what etcd exposes, so
+ * the usual dashboards and alerts carry over (docs/reference.md lists them; docs/grafana.json
+ * graphs them). Gauges that mirror state are read on scrape, so the hot path only bumps
+ * counters and observes histograms.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -13,6 +17,7 @@ import type { MembershipView } from '../membership/membership-engine.js';
 interface ScrapeState {
   readonly status: NodeStatus;
   readonly applied: number;
+  readonly snapshotIndex: number;
   readonly membership: MembershipView;
   /** RaftHost.commitStallMs() and the limit past which the leader counts as stuck. */
   readonly commitStallMs: number;
@@ -23,49 +28,142 @@ interface ScrapeState {
  * show a loop blocked long enough to matter to Raft (heartbeats are 100 ms apart by default). */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 
+/**
+ * prom-client's defaults that break the naming rules: gauges ending in `_total`. Each has a
+ * twin without the suffix (nodejs_active_handles{type}, ...), which stays.
+ */
+export const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
+/** Disk and apply latencies: from 100 µs to 8 s, as etcd's wal_fsync buckets. */
+const DISK_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192];
+/** Proposals wait for a quorum's fsync: from 1 ms to 10 s. */
+const PROPOSAL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const SNAPSHOT_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
 export class Metrics {
   readonly registry = new client.Registry();
   private server: http.Server | null = null;
   private state: (() => ScrapeState) | null = null;
+  /** The state when this process started serving: the base of the index counters. */
+  private atStart: ScrapeState | null = null;
   private readonly sent: client.Counter<'type'>;
   private readonly leaderChanges: client.Counter;
   private readonly transitions: client.Counter<'member' | 'to'>;
   private readonly rtt: client.Histogram<'peer'>;
   private readonly proposals: client.Counter<'result'>;
+  private readonly proposalsFailed: client.Counter;
+  private readonly proposalDuration: client.Histogram;
+  private readonly applyDuration: client.Histogram;
+  private readonly fsyncDuration: client.Histogram;
+  private readonly snapshotDuration: client.Histogram;
+  private readonly snapshotBytes: client.Gauge;
+  private readonly compactions: client.Counter;
+  private pendingProposals = 0;
+  private lastLeader: string | null = null;
   private readonly refusals: client.Counter<'direction' | 'code' | 'peer'>;
 
-  constructor(readonly node: string) {
+  constructor(
+    readonly node: string,
+    version = '',
+  ) {
     this.registry.setDefaultLabels({ node });
     // The event-loop lag histogram samples with a timer: prom-client's 10 ms default woke an
     // idle controller 100 times a second, about a third of its idle wake-ups.
     client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    const registers = [this.registry];
     const scrape = (): ScrapeState | null => (this.state ? this.state() : null);
     const gauge = (name: string, help: string, read: (s: ScrapeState) => number): void => {
       new client.Gauge({
         name,
         help,
-        registers: [this.registry],
+        registers,
         collect() {
           const s = scrape();
           if (s) this.set(read(s));
         },
       });
     };
+    new client.Gauge({ name: 'controller_build_info', help: 'Always 1; the version label is the running version.', labelNames: ['version'], registers }).set({ version }, 1);
     gauge('raft_term', 'Current Raft term.', (s) => s.status.term);
     gauge('raft_commit_index', 'Highest log index known committed.', (s) => s.status.commit);
     gauge('raft_applied_index', 'Highest log index applied to the state machine.', (s) => s.applied);
     gauge('raft_last_index', 'Last index in the local log.', (s) => s.status.lastIndex);
+    gauge('raft_first_index', 'First index still in the local log (older entries are compacted into the snapshot).', (s) => s.status.firstIndex);
+    gauge('raft_snapshot_index', 'Index of the latest snapshot on disk.', (s) => s.snapshotIndex);
     gauge('raft_is_leader', '1 when this node is the leader.', (s) => (s.status.role === 'leader' ? 1 : 0));
     gauge('raft_has_leader', '1 when this node knows a leader.', (s) => (s.status.leader !== null ? 1 : 0));
+    gauge('raft_is_learner', '1 when this node is a learner (replicates, does not vote).', (s) => (s.status.conf.learners.includes(node) ? 1 : 0));
+    gauge('raft_voters', 'Voters in the configuration this node has applied.', (s) => s.status.conf.voters.length);
+    gauge('raft_learners', 'Learners in the configuration this node has applied.', (s) => s.status.conf.learners.length);
     gauge('raft_commit_stall_seconds', 'How long this leader has held entries without its commit index moving (0: none).', (s) => s.commitStallMs / 1000);
     gauge('raft_commit_stalled', '1 when the commit stall is past 2 x election timeout: the leader is stuck.', (s) => (s.commitStallMs >= s.commitStallLimitMs ? 1 : 0));
     gauge('membership_view_stale', '1 when this node cannot reach a quorum.', (s) => (s.membership.stale ? 1 : 0));
+    // etcd's proposals_committed/applied are gauges named _total; here they are real counters,
+    // counted from this process's start (bindState) by the advance of the indexes.
+    const start = (): ScrapeState | null => this.atStart;
+    const indexCounter = (name: string, help: string, read: (s: ScrapeState) => number): void => {
+      let counted = 0;
+      new client.Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const s = scrape();
+          const base = start();
+          if (!s || !base) return;
+          const since = Math.max(0, read(s) - read(base));
+          if (since > counted) this.inc(since - counted);
+          counted = Math.max(counted, since);
+        },
+      });
+    };
+    indexCounter('raft_proposals_committed_total', 'Log entries committed since this process started.', (s) => s.status.commit);
+    indexCounter('raft_proposals_applied_total', 'Log entries applied since this process started.', (s) => s.applied);
+    const pending = (): number => this.pendingProposals;
+    new client.Gauge({
+      name: 'raft_proposals_pending',
+      help: 'Proposals submitted on this node and not yet applied or failed.',
+      registers,
+      collect() {
+        this.set(pending());
+      },
+    });
+    this.proposalsFailed = new client.Counter({ name: 'raft_proposals_failed_total', help: 'Proposals submitted on this node that failed (lost leadership, timeout).', registers });
+    this.proposals = new client.Counter({ name: 'raft_proposals_total', help: 'State-machine proposals on this node by outcome.', labelNames: ['result'], registers });
+    this.proposalDuration = new client.Histogram({
+      name: 'raft_proposal_duration_seconds',
+      help: 'From a proposal on this node to its result (committed by a quorum and applied here).',
+      buckets: PROPOSAL_BUCKETS,
+      registers,
+    });
+    this.applyDuration = new client.Histogram({
+      name: 'raft_apply_duration_seconds',
+      help: 'Time to apply one committed entry to the state machine.',
+      buckets: DISK_BUCKETS,
+      registers,
+    });
+    this.fsyncDuration = new client.Histogram({
+      name: 'raft_disk_fsync_duration_seconds',
+      help: 'Time to write and fsync one batch of log entries and hard state (etcd: wal_fsync).',
+      buckets: DISK_BUCKETS,
+      registers,
+    });
+    this.snapshotDuration = new client.Histogram({
+      name: 'raft_snapshot_save_duration_seconds',
+      help: 'Time to write a snapshot of the state machine and compact the log behind it.',
+      buckets: SNAPSHOT_BUCKETS,
+      registers,
+    });
+    this.snapshotBytes = new client.Gauge({ name: 'raft_snapshot_size_bytes', help: 'Size of the latest snapshot this node wrote.', registers });
+    this.compactions = new client.Counter({ name: 'raft_log_compactions_total', help: 'Log compactions (each follows a snapshot).', registers });
     const perPeer = (name: string, help: string, read: (r: ScrapeState['membership']['rows'][number]) => number): void => {
       new client.Gauge({
         name,
         help,
         labelNames: ['peer'],
-        registers: [this.registry],
+        registers,
         collect() {
           const s = scrape();
           if (!s) return;
@@ -74,30 +172,23 @@ export class Metrics {
         },
       });
     };
-    perPeer('membership_heartbeat_timeout_ms', 'Adaptive heartbeat timeout in force per peer.', (r) => r.peer?.timeoutMs ?? 0);
-    perPeer('membership_rtt_p50_ms', 'Heartbeat round-trip time p50 per peer.', (r) => r.peer?.rttP50Ms ?? 0);
-    perPeer('membership_rtt_p99_ms', 'Heartbeat round-trip time p99 per peer.', (r) => r.peer?.rttP99Ms ?? 0);
+    perPeer('membership_heartbeat_timeout_seconds', 'Adaptive heartbeat timeout in force per peer.', (r) => (r.peer?.timeoutMs ?? 0) / 1000);
+    perPeer('membership_peer_last_contact_seconds', 'Since this node last heard from the peer.', (r) => (r.peer?.lastContactMs ?? 0) / 1000);
     perPeer('membership_peer_online', '1 when the reconciled status of the peer is online.', (r) => (r.online ? 1 : 0));
-    this.sent = new client.Counter({ name: 'raft_messages_sent_total', help: 'Raft messages handed to the transport.', labelNames: ['type'], registers: [this.registry] });
-    this.leaderChanges = new client.Counter({ name: 'raft_leader_changes_total', help: 'Leader changes seen.', registers: [this.registry] });
+    this.sent = new client.Counter({ name: 'raft_messages_sent_total', help: 'Raft messages handed to the transport, by type.', labelNames: ['type'], registers });
+    this.leaderChanges = new client.Counter({ name: 'raft_leader_changes_total', help: 'Changes of leader this node has seen (to "none" included).', registers });
     this.transitions = new client.Counter({
       name: 'membership_status_transitions_total',
       help: 'Member status transitions recorded in the audit trail.',
       labelNames: ['member', 'to'],
-      registers: [this.registry],
+      registers,
     });
     this.rtt = new client.Histogram({
       name: 'membership_heartbeat_rtt_seconds',
-      help: 'Heartbeat round-trip time per peer.',
+      help: 'Heartbeat round-trip time per peer (etcd: network_peer_round_trip_time).',
       labelNames: ['peer'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [this.registry],
-    });
-    this.proposals = new client.Counter({
-      name: 'raft_proposals_total',
-      help: 'Client and membership proposals by outcome.',
-      labelNames: ['result'],
-      registers: [this.registry],
+      buckets: RTT_BUCKETS,
+      registers,
     });
     this.refusals = new client.Counter({
       name: 'peer_refusals_total',
@@ -120,15 +211,48 @@ export class Metrics {
     this.proposals.inc({ result });
   }
 
+  /** A proposal was submitted on this node; call the returned function with its outcome. */
+  proposalStarted(): (ok: boolean) => void {
+    this.pendingProposals += 1;
+    const started = performance.now();
+    let done = false;
+    return (ok) => {
+      if (done) return;
+      done = true;
+      this.pendingProposals -= 1;
+      if (ok) this.proposalDuration.observe((performance.now() - started) / 1000);
+      else this.proposalsFailed.inc();
+    };
+  }
+
+  observeApply(seconds: number): void {
+    this.applyDuration.observe(seconds);
+  }
+
+  observeFsync(seconds: number): void {
+    this.fsyncDuration.observe(seconds);
+  }
+
+  observeSnapshot(seconds: number, bytes: number): void {
+    this.snapshotDuration.observe(seconds);
+    this.snapshotBytes.set(bytes);
+    this.compactions.inc();
+  }
+
+  /** Where gauges read on scrape; called once at start, before the host applies anything new. */
   bindState(read: () => ScrapeState): void {
     this.state = read;
+    this.atStart = read();
   }
 
   onSend(msgs: readonly Message[]): void {
     for (const m of msgs) this.sent.inc({ type: m.type });
   }
 
-  onSoftState(_s: SoftState, _term: number): void {
+  onSoftState(s: SoftState, _term: number): void {
+    // A soft state change may be only a change of role (a candidate's): count changes of leader.
+    if (s.leader === this.lastLeader) return;
+    this.lastLeader = s.leader;
     this.leaderChanges.inc();
   }
 

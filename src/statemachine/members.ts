@@ -19,6 +19,8 @@ export const MAX_MEMBER_ID_BYTES = 256;
 export const MAX_ADDRESS_BYTES = 256;
 export const MAX_REASON_BYTES = 1024;
 export const MAX_BOOTSTRAP_MEMBERS = 1000;
+/** Ids of removed members remembered, so a repeated `member remove` can say "already removed". */
+export const MAX_REMOVED_IDS = 1000;
 /** Incarnations of removed members remembered; the oldest are forgotten first. */
 export const MAX_REMOVED_INCARNATIONS = 1000;
 /** Cluster ids and incarnations: 64 random bits in hex. */
@@ -32,13 +34,18 @@ export interface MemberRecord {
   readonly address: string;
   readonly role: MemberRole;
   readonly status: MemberStatus;
-  /** The global revision at which `status` took its current value. */
+  /**
+   * The Raft index of the entry that gave `status` its current value: orders a member's status
+   * changes. Not a revision: health records never advance the cluster revision.
+   */
   readonly statusSince: number;
   readonly statusReason: string;
   /** The Raft term of the leader that decided `status`; 0 before any decision. */
   readonly statusTerm: number;
   /** The deciding leader's clock (ms since the epoch) when it observed the status; informational. */
   readonly statusObservedAt: number;
+  /** A learner added by a plain `member add`: the leader promotes it once caught up (src/autopilot). */
+  readonly autoPromote: boolean;
   /** The incarnation (data dir) the cluster knows this member by; '' until it has heard from it. */
   readonly incarnation: string;
 }
@@ -57,6 +64,8 @@ export interface MembersAdd {
   readonly address: string;
   /** Accepted for explicitness; a new member is always a learner. */
   readonly learner?: true;
+  /** The operator's intent: promote it once it has caught up (absent: leave it to the operator). */
+  readonly autoPromote?: true;
 }
 
 export interface MembersPromote {
@@ -124,6 +133,10 @@ export interface MembersView {
   list(): readonly MemberRecord[];
   get(id: string): MemberRecord | null;
   readonly size: number;
+  /** True when `id` was a member and was removed (and not added again since). */
+  wasRemovedId(id: string): boolean;
+  /** Those ids, oldest removal first. */
+  removedIdList(): readonly string[];
   /** The cluster id its first leader drew; null until then. */
   readonly clusterId: string | null;
   /** True when `incarnation` belonged to a member since removed. */
@@ -133,7 +146,7 @@ export interface MembersView {
 const OPS = ['bootstrap', 'add', 'promote', 'remove', 'setStatus', 'establish', 'recordIncarnation'] as const;
 const FIELDS: Readonly<Record<MembersCommand['op'], ReadonlySet<string>>> = {
   bootstrap: commandFields('op', 'members'),
-  add: commandFields('op', 'id', 'address', 'learner'),
+  add: commandFields('op', 'id', 'address', 'learner', 'autoPromote'),
   promote: commandFields('op', 'id'),
   remove: commandFields('op', 'id'),
   setStatus: commandFields('op', 'id', 'status', 'reason', 'observedAt', 'term'),
@@ -166,7 +179,9 @@ function parseMembers(fields: Fields): MembersCommand {
       if (fields.has('learner') && fields.boolean('learner') !== true) {
         fields.fail('field "learner" must be true: a new member always starts as a learner');
       }
-      return { kind: 'members', op, id: fields.string('id', ID_RULE), address: fields.string('address', ADDRESS_RULE) };
+      if (fields.has('autoPromote') && fields.boolean('autoPromote') !== true) fields.fail('field "autoPromote" must be true when present');
+      const add = { kind: 'members', op, id: fields.string('id', ID_RULE), address: fields.string('address', ADDRESS_RULE) } as const;
+      return fields.has('autoPromote') ? { ...add, autoPromote: true } : add;
     }
     case 'promote':
     case 'remove':
@@ -211,6 +226,8 @@ function identityField(fields: Fields, key: string): string {
 export class MembersStore implements KindInstance<MembersCommand, MembersView>, MembersView {
   private readonly records = new Map<string, MemberRecord>();
   private sorted: readonly MemberRecord[] | null = [];
+  /** Ids of removed members, oldest first, at most MAX_REMOVED_IDS. */
+  private removedIds: string[] = [];
   private cluster: string | null = null;
   /** Incarnations of removed members, oldest first. */
   private removed: string[] = [];
@@ -239,6 +256,24 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
 
   get(id: string): MemberRecord | null {
     return this.records.get(id) ?? null;
+  }
+
+  wasRemovedId(id: string): boolean {
+    return this.removedIds.includes(id);
+  }
+
+  removedIdList(): readonly string[] {
+    return this.removedIds;
+  }
+
+  private forgetRemoval(id: string): void {
+    if (this.removedIds.includes(id)) this.removedIds = this.removedIds.filter((x) => x !== id);
+  }
+
+  private rememberRemoval(id: string): void {
+    this.forgetRemoval(id);
+    this.removedIds.push(id);
+    if (this.removedIds.length > MAX_REMOVED_IDS) this.removedIds.shift();
   }
 
   apply(command: MembersCommand, ctx: ApplyContext): ApplyResult {
@@ -270,7 +305,8 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     }
     const revision = ctx.bump();
     for (const { id, address } of command.members) {
-      this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', revision), incarnation: '' });
+      this.forgetRemoval(id); // a member again, as after an add
+      this.set({ id, address, role: 'voter', ...initialStatus('online', 'bootstrap', ctx.index), autoPromote: false, incarnation: '' });
     }
     return okResult(revision);
   }
@@ -281,8 +317,9 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       return failure('CONFLICT', `member "${command.id}" already exists as a ${existing.role} at ${existing.address}`);
     }
     const revision = ctx.bump();
+    this.forgetRemoval(command.id);
     // Offline until the failure detector hears from it: a member that was never seen is not online.
-    this.set({ id: command.id, address: command.address, role: 'learner', ...initialStatus('offline', 'added', revision), incarnation: '' });
+    this.set({ id: command.id, address: command.address, role: 'learner', ...initialStatus('offline', 'added', ctx.index), autoPromote: command.autoPromote === true, incarnation: '' });
     return okResult(revision);
   }
 
@@ -302,6 +339,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     const revision = ctx.bump();
     this.records.delete(command.id);
     this.sorted = null;
+    this.rememberRemoval(command.id);
     if (existing.incarnation !== '') this.tombstone(existing.incarnation);
     return okResult(revision);
   }
@@ -354,24 +392,24 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       );
     }
     const change: StatusChange = { changed: command.status !== existing.status, from: existing.status, to: command.status };
+    // A health record: it changes what `list controllers` shows, never the cluster revision,
+    // which counts changes of resources (keys, services, routes).
     if (!change.changed) {
       if (command.term === existing.statusTerm) return okResult(ctx.revision, change);
       // Same status confirmed by a newer leader: raise the term so older decisions stay fenced
       // off, but keep statusSince and the reason, which describe when and why it began.
-      const revision = ctx.bump();
       this.set({ ...existing, statusTerm: command.term });
-      return okResult(revision, change);
+      return okResult(ctx.revision, change);
     }
-    const revision = ctx.bump();
     this.set({
       ...existing,
       status: command.status,
-      statusSince: revision,
+      statusSince: ctx.index,
       statusReason: command.reason,
       statusTerm: command.term,
       statusObservedAt: command.observedAt,
     });
-    return okResult(revision, change);
+    return okResult(ctx.revision, change);
   }
 
   private set(record: MemberRecord): void {
@@ -380,9 +418,9 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     this.records.set(record.id, record);
   }
 
-  /** `{ clusterId, members, removed }`; a bare array of members (before identities) still restores. */
+  /** `{ clusterId, members, removed, removedIds }`; a bare array of members (before identities) still restores. */
   snapshot(): unknown {
-    return { clusterId: this.cluster, members: this.snapshotRecords(), removed: [...this.removed] };
+    return { clusterId: this.cluster, members: this.snapshotRecords(), removed: [...this.removed], removedIds: [...this.removedIds] };
   }
 
   private snapshotRecords(): unknown {
@@ -396,6 +434,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       statusReason: r.statusReason,
       statusTerm: r.statusTerm,
       statusObservedAt: r.statusObservedAt,
+      autoPromote: r.autoPromote,
       incarnation: r.incarnation,
     }));
   }
@@ -405,7 +444,7 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       this.restoreRecords(data);
       return;
     }
-    const f: Fields = Fields.of(data, 'members', (m) => new SnapshotError(m)).only(new Set(['clusterId', 'members', 'removed']));
+    const f: Fields = Fields.of(data, 'members', (m) => new SnapshotError(m)).only(new Set(['clusterId', 'members', 'removed', 'removedIds']));
     const clusterId = f.raw['clusterId'];
     if (clusterId !== null && (typeof clusterId !== 'string' || !IDENTITY_PATTERN.test(clusterId))) {
       f.fail('field "clusterId" must be null or 16 lowercase hex digits');
@@ -413,11 +452,18 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
     const records = f.raw['members'];
     if (!Array.isArray(records)) f.fail('field "members" must be an array');
     const removed = f.array('removed', MAX_REMOVED_INCARNATIONS);
+    // Absent in snapshots from before removed ids were kept.
+    const removedIds = f.has('removedIds') ? f.strings('removedIds', MAX_REMOVED_IDS) : [];
     this.restoreRecords(records as readonly unknown[]);
     this.cluster = clusterId as string | null;
     for (const [i, r] of removed.entries()) {
       if (typeof r !== 'string' || !IDENTITY_PATTERN.test(r)) f.fail(`removed[${i}] must be 16 lowercase hex digits`);
       this.tombstone(r);
+    }
+    for (const id of removedIds) {
+      if (id === '' || Buffer.byteLength(id, 'utf8') > MAX_MEMBER_ID_BYTES) f.fail('field "removedIds" holds an invalid member id');
+      if (this.records.has(id)) f.fail(`field "removedIds" names ${JSON.stringify(id)}, which is a member`);
+      this.rememberRemoval(id);
     }
   }
 
@@ -434,6 +480,8 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
         statusReason: f.string('statusReason', REASON_RULE),
         statusTerm: f.int('statusTerm', { min: 0 }),
         statusObservedAt: f.finite('statusObservedAt'),
+        // Absent in snapshots from before the intent existed.
+        autoPromote: f.has('autoPromote') ? f.boolean('autoPromote') : false,
         incarnation: f.has('incarnation') ? f.string('incarnation') : '',
       };
       if (record.incarnation !== '' && !IDENTITY_PATTERN.test(record.incarnation)) f.fail('field "incarnation" must be empty or 16 lowercase hex digits');
@@ -453,15 +501,16 @@ const RECORD_FIELDS = new Set([
   'statusReason',
   'statusTerm',
   'statusObservedAt',
+  'autoPromote',
   'incarnation',
 ]);
 
 function initialStatus(
   status: MemberStatus,
   reason: string,
-  revision: number,
+  index: number,
 ): Pick<MemberRecord, 'status' | 'statusSince' | 'statusReason' | 'statusTerm' | 'statusObservedAt'> {
-  return { status, statusSince: revision, statusReason: reason, statusTerm: 0, statusObservedAt: 0 };
+  return { status, statusSince: index, statusReason: reason, statusTerm: 0, statusObservedAt: 0 };
 }
 
 export const membersKind: ResourceKind<MembersCommand, MembersView> = {

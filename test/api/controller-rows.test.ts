@@ -1,16 +1,16 @@
 /** One row of `list controllers` from the membership engine's MemberRow to the contract's JSON. */
 import t from 'tap';
 import { decodeController } from '../../src/api/answers.js';
-import { CONTROLLER_FIELDS, controllersView } from '../../src/api/controller-rows.js';
+import { CONTROLLER_FIELDS, controllersView, controllersViewWire } from '../../src/api/controller-rows.js';
 import type { MemberRow } from '../../src/membership/membership-engine.js';
 import type { MemberRecord } from '../../src/statemachine/index.js';
 
-function record(id: string, status: 'online' | 'offline' = 'online'): MemberRecord {
-  return { id, address: `${id}.example:7000`, role: 'voter', status, statusSince: 0, statusReason: '', statusTerm: 0, statusObservedAt: 0, incarnation: '' };
+function record(id: string, status: 'online' | 'offline' = 'online', statusTerm = 2): MemberRecord {
+  return { id, address: `${id}.example:7000`, role: 'voter', status, statusSince: 0, statusReason: '', statusTerm, statusObservedAt: 0, autoPromote: false, incarnation: '' };
 }
 
 const rows: MemberRow[] = [
-  { id: 'c1', online: true, localState: 'online', clusterState: 'online', basis: 'self', peer: null, appliedIndex: 3 },
+  { id: 'c1', online: true, localState: 'online', clusterState: 'online', basis: 'self', peer: null, appliedIndex: 3, version: '1.2.3' },
   {
     id: 'c2',
     online: false,
@@ -19,14 +19,15 @@ const rows: MemberRow[] = [
     basis: 'local',
     peer: { peer: 'c2', status: 'offline', lastContactMs: 1500, timeoutMs: 900, rttP50Ms: 1.5, rttP99Ms: null },
     appliedIndex: 7,
+    version: '1.1.0',
   },
 ];
 
 const view = controllersView({
   self: 'c1',
   version: '1.2.3',
-  raft: { leader: 'c1', commit: 10, conf: { voters: ['c1', 'c2'], learners: ['c3'] } },
-  members: [record('c1'), record('c2', 'offline'), record('c3')],
+  raft: { leader: 'c1', role: 'leader', commit: 10, conf: { voters: ['c1', 'c2'], learners: ['c3'] } },
+  members: [record('c1'), record('c2', 'offline'), record('c3', 'offline', 0)],
   appliedIndex: 9,
   membership: { rows, stale: true, staleReason: 'no quorum heard for 2s' },
 });
@@ -48,12 +49,38 @@ void t.test('a row per committed member, in the contract field order, with what 
     appliedIndex: 9,
     lagEntries: 1,
     version: '1.2.3',
+    answeredBy: 'c1',
+    stale: true,
+    role: 'leader',
   }, "this node's applied index is its own, not its last view's");
-  t.match(view.controllers[1], { online: false, clusterState: 'offline', leader: false, voter: true, lastContactMs: 1500, heartbeatTimeoutMs: 900, rttP50Ms: 1.5, rttP99Ms: 0, appliedIndex: 7, lagEntries: 3 });
-  t.match(view.controllers[2], { id: 'c3', online: false, localState: 'offline', clusterState: 'online', voter: false, appliedIndex: 0, lagEntries: 10 }, 'a member the engine has no row for yet');
+  t.match(view.controllers[1], { online: false, clusterState: 'offline', leader: false, voter: true, lastContactMs: 1500, heartbeatTimeoutMs: 900, rttP50Ms: 1.5, rttP99Ms: 0, appliedIndex: 7, lagEntries: 3, version: '1.1.0', role: 'follower' });
+  t.strictSame(
+    view.controllers[2],
+    { id: 'c3', address: 'c3.example:7000', online: false, localState: 'unknown', clusterState: 'unknown', leader: false, voter: false, lastContactMs: null, heartbeatTimeoutMs: 0, rttP50Ms: 0, rttP99Ms: 0, appliedIndex: 0, lagEntries: 10, version: null, answeredBy: 'c1', stale: true, role: 'learner' },
+    'a member just added, that nobody has heard from and no leader has decided: unknown, never online, no contact time, no version',
+  );
   t.match(view, { stale: true, staleReason: 'no quorum heard for 2s', answeredBy: 'c1' });
 });
 
-void t.test('what the server builds is what the client decodes', async (t) => {
-  for (const c of view.controllers) t.strictSame(decodeController(c), c);
+void t.test('what the server builds is what the client decodes, nulls included (the wire has none)', async (t) => {
+  const wire = controllersViewWire(view);
+  t.match(wire.controllers[2], { lastContactMs: 0, neverHeard: true, version: '' });
+  for (const [i, c] of wire.controllers.entries()) t.strictSame(decodeController(c), view.controllers[i]);
+});
+
+void t.test('the role: leader, follower or learner, and candidate only for the answering node itself', async (t) => {
+  const members = [record('c1'), record('c2'), record('c3')];
+  const base = { self: 'c1', version: 'v', members, appliedIndex: 0, membership: { rows: [], stale: false, staleReason: '' } };
+  const campaigning = controllersView({ ...base, raft: { leader: null, role: 'pre-candidate', commit: 0, conf: { voters: ['c1', 'c2'], learners: ['c3'] } } });
+  t.strictSame(campaigning.controllers.map((c) => c.role), ['candidate', 'follower', 'learner']);
+  const following = controllersView({ ...base, raft: { leader: 'c2', role: 'follower', commit: 0, conf: { voters: ['c1', 'c2', 'c3'], learners: [] } } });
+  t.strictSame(following.controllers.map((c) => c.role), ['follower', 'leader', 'follower']);
+});
+
+void t.test('an answer without a role (an older server) takes it from the two flags', async (t) => {
+  const { role: _dropped, ...old } = view.controllers[1]!;
+  t.equal(decodeController({ ...old, voter: false }).role, 'learner', 'no role field at all');
+  t.equal(decodeController({ ...old, role: '' }).role, 'follower');
+  t.equal(decodeController({ ...view.controllers[0]!, role: '' }).role, 'leader');
+  t.throws(() => decodeController({ ...view.controllers[0]!, role: 'boss' }), /role/);
 });

@@ -5,6 +5,7 @@
 import type { ConsensusPort, ConsensusStatus } from '../../src/api/consensus-port.js';
 import { HostError } from '../../src/api/consensus-port.js';
 import type { ConfEntry, ConfState, SoftState } from '../../src/raft/index.js';
+import { confEntryToMembersCommand, encodeBootstrapContext } from '../../src/node/conf-members.js';
 import { okResult, StateMachine, type ApplyResult } from '../../src/statemachine/index.js';
 
 export class FakeConsensus implements ConsensusPort {
@@ -24,12 +25,27 @@ export class FakeConsensus implements ConsensusPort {
   private index = 0;
   private readonly leaderWaiters = new Set<() => void>();
 
+  /** Whether configuration changes also change the members records, as on a real node. */
+  private readonly records: boolean;
+
   constructor(
     readonly id: string,
-    opts: { readonly leader: string | null; readonly voters: readonly string[]; readonly learners?: readonly string[] },
+    opts: {
+      readonly leader: string | null;
+      readonly voters: readonly string[];
+      readonly learners?: readonly string[];
+      /** Bootstrap the members records from voters (at index 1) and keep them in step with changes. */
+      readonly records?: boolean;
+    },
   ) {
     this.leaderId = opts.leader;
     this.conf = { voters: [...opts.voters], learners: [...(opts.learners ?? [])] };
+    this.records = opts.records ?? false;
+    if (this.records) {
+      const members = opts.voters.map((v) => ({ id: v, address: `${v}.example:7000` }));
+      this.index += 1;
+      this.sm.apply(this.index, confEntryToMembersCommand({ type: 'bootstrap', voters: opts.voters, context: encodeBootstrapContext(members) }));
+    }
   }
 
   /** Leadership moves (or is lost, with null). */
@@ -50,7 +66,8 @@ export class FakeConsensus implements ConsensusPort {
     this.refuseUnlessLeading(this.proposeFailures.shift());
     this.proposals.push(change);
     this.index += 1;
-    this.sm.advance(this.index);
+    if (this.records) this.sm.apply(this.index, confEntryToMembersCommand(change));
+    else this.sm.advance(this.index);
     const without = (ids: readonly string[], id: string): string[] => ids.filter((x) => x !== id);
     switch (change.type) {
       case 'bootstrap':

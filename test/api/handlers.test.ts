@@ -147,9 +147,9 @@ void t.test('membership calls go through the port: promote waits for the learner
     sessions: new KvSessions(),
   });
   port.match.set('c4', 0);
-  t.match(await callUnary(svc, 'MemberPromote', { id: 'c3', forwarded: false }).catch((e: unknown) => e), { details: 'c3 is already a voter' });
+  t.match(await callUnary(svc, 'MemberPromote', { id: 'c3', forwarded: false }), { unchanged: true, detail: 'c3 is already a voter; nothing changed' });
   t.match(await callUnary(svc, 'MemberPromote', { id: 'c9', forwarded: false }).catch((e: unknown) => e), { details: 'c9 is not a member' });
-  t.strictSame(await callUnary(svc, 'MemberPromote', { id: 'c4', forwarded: false }), { voters: ['c1', 'c2', 'c3', 'c4'], learners: [] });
+  t.strictSame(await callUnary(svc, 'MemberPromote', { id: 'c4', forwarded: false }), { voters: ['c1', 'c2', 'c3', 'c4'], learners: [], unchanged: false, detail: '' });
   t.strictSame(port.proposals, [{ type: 'promote', node: 'c4', context: '' }]);
   const status = (await callUnary(svc, 'Status', {})) as Record<string, unknown>;
   t.match(status, { id: 'c1', leader: 'c1', role: 'leader', voters: ['c1', 'c2', 'c3', 'c4'], cluster: 'test', version: '0.0.0', clusterId: '00000000000000aa', commitStallMs: 0, commitStalled: false });

@@ -19,6 +19,7 @@ export const CI_RUNS: readonly CiRun[] = [
   { scenario: 'pause-node', seconds: 15, seed: 1005 },
   { scenario: 'partition-majority', seconds: 15, seed: 1006 },
   { scenario: 'asymmetric', seconds: 16, seed: 1007 },
+  { scenario: 'bridge', seconds: 16, seed: 1010 },
   { scenario: 'large-cluster', seconds: 24, seed: 1008 },
   { scenario: 'membership-churn', seconds: 20, seed: 1009 },
   { scenario: 'agent-failover', seconds: 20, seed: 1010 },

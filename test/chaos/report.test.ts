@@ -30,7 +30,7 @@ function report(ok: boolean): ChaosReport {
     replay: 'npm run chaos -- --scenario kill-leader --seed 7 --nodes 3 --duration 10s --base-timeout 500ms',
     config: { baseTimeoutMs: 500, dynamicAdjustment: true, graceMs: 1500, electionTimeoutMs: 1000, raftHeartbeatMs: 100, snapshotThreshold: 2000, clients: 4, registers: 3, minAccuracy: 0.999, maxConvergenceP99Ms: 1500 },
     linearizability: { result: ok, checkedOps: 103, ms: 3, keys: [], anomalies: [] },
-    status: { compared: 2000, excluded: 100, mismatchCount: 1, mismatches: [], changes: [], membershipConvergenceMs: { p50: 0, p99: 0, max: 0 }, unconverged: 0, samplerFailures: 0 },
+    status: { compared: 2000, excluded: 100, mismatchCount: 1, mismatches: [], changes: [], membershipConvergenceMs: { p50: 0, p99: 0, max: 0 }, unconverged: 0, samplerFailures: 0, accuracyByNode: { c1: { compared: 1000, accuracy: 0.999 }, c2: { compared: 1000, accuracy: 1 } }, staleAnswers: 4 },
     lost: [],
     opsPerSec: 10.3,
     latencyMs: { p50: 8, p99: 40, max: 900 },

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { SCENARIOS, describeAction, makeSchedule, scenarioNamed } from '../../chaos/scenarios.js';
 
-const REQUIRED = ['jitter', 'isolate-follower', 'isolate-leader', 'kill-leader', 'pause-node', 'partition-majority', 'asymmetric', 'large-cluster', 'membership-churn'];
+const REQUIRED = ['jitter', 'isolate-follower', 'isolate-leader', 'kill-leader', 'pause-node', 'partition-majority', 'asymmetric', 'bridge', 'large-cluster', 'membership-churn'];
 
 void t.test('every scenario of the contract exists', async (t) => {
   for (const name of REQUIRED) t.ok(scenarioNamed(name), name);

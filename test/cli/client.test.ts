@@ -182,7 +182,7 @@ void t.test('an answer that breaks the message shape is an INTERNAL error that s
   stopAll(t, odd, client);
   const err = await rejection(client.listControllers());
   t.equal(err.code, 'INTERNAL');
-  t.match(err.message, /ControllerStatus: field "localState" must be one of online\|offline, found "sleepy"/);
+  t.match(err.message, /ControllerStatus: field "localState" must be one of online\|offline\|unknown, found "sleepy"/);
 });
 
 void t.test('member, leader and status calls send the documented requests', async (t) => {
@@ -190,17 +190,18 @@ void t.test('member, leader and status calls send the documented requests', asyn
     unary: {
       MemberAdd: () => ({ voters: ['c1'], learners: ['c4'] }),
       MemberPromote: () => ({ voters: ['c1', 'c4'], learners: [] }),
-      MemberRemove: () => ({ voters: ['c1'], learners: [] }),
+      MemberRemove: () => ({ voters: ['c1'], learners: [], unchanged: true, detail: 'c4 was already removed; nothing changed' }),
       LeaderTransfer: (r) => ({ leader: r['target'] === '' ? 'c2' : r['target'] }),
       Status: () => ({ id: 'c1', term: 5, leader: 'c1', role: 'leader', commitIndex: 9, appliedIndex: 9, voters: ['c1'] }),
     },
   });
   const client = new ControllerClient({ endpoints: [fake.address], timeoutMs: 1000 });
   stopAll(t, fake, client);
-  t.strictSame(await client.memberAdd('c4', '127.0.0.1:7104', true), { voters: ['c1'], learners: ['c4'] });
+  // A server from before `unchanged` and `detail`: the change was made, nothing more to say.
+  t.strictSame(await client.memberAdd('c4', '127.0.0.1:7104', true), { voters: ['c1'], learners: ['c4'], unchanged: false, detail: '' });
   t.match(fake.calls[0]?.request, { id: 'c4', address: '127.0.0.1:7104', learner: true, forwarded: false });
-  t.strictSame(await client.memberPromote('c4'), { voters: ['c1', 'c4'], learners: [] });
-  t.strictSame(await client.memberRemove('c4'), { voters: ['c1'], learners: [] });
+  t.strictSame(await client.memberPromote('c4'), { voters: ['c1', 'c4'], learners: [], unchanged: false, detail: '' });
+  t.strictSame(await client.memberRemove('c4'), { voters: ['c1'], learners: [], unchanged: true, detail: 'c4 was already removed; nothing changed' });
   t.strictSame(await client.leaderTransfer(), { leader: 'c2' });
   t.strictSame(await client.leaderTransfer('c3'), { leader: 'c3' });
   const status = await client.status();

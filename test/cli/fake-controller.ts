@@ -183,6 +183,9 @@ export function wireController(id: string, port: number, over: Partial<Record<st
     appliedIndex: 4411,
     lagEntries: 0,
     version: '0.1.0',
+    neverHeard: false,
+    answeredBy: 'c1',
+    stale: false,
     ...over,
   };
 }

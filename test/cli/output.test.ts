@@ -2,8 +2,9 @@ import t from 'tap';
 import YAML from 'yaml';
 import { decodeController } from '../../src/api/answers.js';
 import type { ControllerStatus } from '../../src/api/controller-rows.js';
+import { controllersTable, viewHeader } from '../../src/cli/controllers-table.js';
+import { formatBytes, formatDuration } from '../../src/cli/cell-format.js';
 import {
-  controllersTable,
   formatNumber,
   renderAuditEvent,
   renderControllers,
@@ -11,7 +12,7 @@ import {
   renderStatus,
   staleWarning,
 } from '../../src/cli/output.js';
-import { threeControllers } from './fake-controller.js';
+import { threeControllers, wireController } from './fake-controller.js';
 
 const CONTRACT_ORDER = [
   'id',
@@ -28,18 +29,21 @@ const CONTRACT_ORDER = [
   'appliedIndex',
   'lagEntries',
   'version',
+  'answeredBy',
+  'stale',
 ];
 
 const controllers: readonly ControllerStatus[] = threeControllers().map(decodeController);
+const view = { controllers, stale: false, answeredBy: 'c1', staleReason: '' };
 
-void t.test('json output is an array of objects with exactly the contract fields in its order', async (t) => {
+void t.test('json output is an array of objects with the contract fields in its order, then the added ones', async (t) => {
   // Shuffled input: the order must come from the renderer, not from whoever built the object.
   const shuffled = controllers.map((c) => Object.fromEntries(Object.entries(c).reverse()) as unknown as ControllerStatus);
-  const parsed: unknown = JSON.parse(renderControllers(shuffled, 'json'));
+  const parsed: unknown = JSON.parse(renderControllers({ ...view, controllers: shuffled }, 'json'));
   t.ok(Array.isArray(parsed));
   const rows = parsed as Record<string, unknown>[];
   t.equal(rows.length, 3);
-  for (const row of rows) t.strictSame(Object.keys(row), CONTRACT_ORDER);
+  for (const row of rows) t.strictSame(Object.keys(row), [...CONTRACT_ORDER, 'role']);
   t.strictSame(rows[2], {
     id: 'c3',
     address: '127.0.0.1:7103',
@@ -55,32 +59,92 @@ void t.test('json output is an array of objects with exactly the contract fields
     appliedIndex: 4411,
     lagEntries: 17,
     version: '0.1.0',
+    answeredBy: 'c1',
+    stale: false,
+    role: 'follower',
   });
 });
 
+void t.test('a member nobody has heard from: unknown, never online, null contact time and version', async (t) => {
+  const row = decodeController(wireController('c4', 7104, { online: false, localState: 'unknown', clusterState: 'unknown', lastContactMs: 0, neverHeard: true, version: '' }));
+  const parsed = (JSON.parse(renderControllers({ ...view, controllers: [row] }, 'json')) as Record<string, unknown>[])[0];
+  t.match(parsed, { id: 'c4', online: false, localState: 'unknown', clusterState: 'unknown', lastContactMs: null, version: null, answeredBy: 'c1', stale: false });
+});
+
 void t.test('yaml output holds the same data as json', async (t) => {
-  const fromYaml: unknown = YAML.parse(renderControllers(controllers, 'yaml'));
-  const fromJson: unknown = JSON.parse(renderControllers(controllers, 'json'));
+  const fromYaml: unknown = YAML.parse(renderControllers(view, 'yaml'));
+  const fromJson: unknown = JSON.parse(renderControllers(view, 'json'));
   t.strictSame(fromYaml, fromJson);
 });
 
-void t.test('the table has the contract columns in order and prints online as yes/no', async (t) => {
-  const text = controllersTable(controllers);
+/** The cells of each line of a plain table, split on runs of two or more spaces. */
+function cellsOf(text: string): string[][] {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.split(/ {2,}/));
+}
+
+void t.test('the table: a header line naming who answered, then plain columns without borders', async (t) => {
+  const text = renderControllers(view, 'table');
   t.notOk(text.includes(String.fromCharCode(27)), 'no colour codes');
-  const lines = text.split('\n').filter((l) => l.includes('│') || l.includes('|'));
-  const cells = (line: string): string[] =>
-    line
-      .split(/[│|]/)
-      .map((c) => c.trim())
-      .filter((c) => c !== '');
-  t.strictSame(cells(lines[0] ?? ''), CONTRACT_ORDER);
-  const c1 = cells(lines.find((l) => cells(l)[0] === 'c1') ?? '');
-  const c3 = cells(lines.find((l) => cells(l)[0] === 'c3') ?? '');
-  t.equal(c1[CONTRACT_ORDER.indexOf('online')], 'yes');
-  t.equal(c3[CONTRACT_ORDER.indexOf('online')], 'no');
-  t.equal(c1[CONTRACT_ORDER.indexOf('leader')], 'true');
-  t.equal(c3[CONTRACT_ORDER.indexOf('rttP50Ms')], '0.4');
-  t.equal(c3[CONTRACT_ORDER.indexOf('lagEntries')], '17');
+  t.notMatch(text, /[│|┌─+]/, 'no borders or row separators');
+  const [header, ...table] = text.trimEnd().split('\n');
+  t.equal(header, 'answered by c1 (current view)');
+  const rows = cellsOf(table.join('\n'));
+  t.strictSame(rows[0], ['ID', 'ADDRESS', 'STATUS', 'ROLE', 'LAST-CONTACT', 'LAG', 'VERSION']);
+  t.strictSame(rows[1], ['c1', '127.0.0.1:7101', 'online', 'leader', '-', '0', '0.1.0'], 'the answering node has no last contact');
+  t.strictSame(rows[2], ['c2', '127.0.0.1:7102', 'online', 'follower', '112ms', '0', '0.1.0'], 'durations as durations');
+  t.strictSame(rows[3], ['c3', '127.0.0.1:7103', 'offline', 'follower', '112ms', '17', '0.1.0']);
+});
+
+void t.test('-o wide shows every field, durations as durations', async (t) => {
+  const rows = cellsOf(renderControllers(view, 'wide')).slice(1);
+  t.strictSame(rows[0], ['ID', 'ADDRESS', 'STATUS', 'ROLE', 'LOCAL', 'CLUSTER', 'LAST-CONTACT', 'HB-TIMEOUT', 'RTT-P50', 'RTT-P99', 'APPLIED', 'LAG', 'VERSION']);
+  t.strictSame(rows[3], ['c3', '127.0.0.1:7103', 'offline', 'follower', 'offline', 'offline', '112ms', '2.2s', '0.4ms', '1.9ms', '4411', '17', '0.1.0']);
+});
+
+void t.test('a stale view says so in the header line', async (t) => {
+  t.equal(viewHeader({ answeredBy: 'c3', stale: true, staleReason: 'no contact with a quorum for 4.2s' }), 'answered by c3 (STALE: no contact with a quorum for 4.2s)');
+  t.equal(viewHeader({ answeredBy: 'c3', stale: true, staleReason: '' }), 'answered by c3 (STALE: it cannot reach a quorum)');
+  t.equal(
+    viewHeader({ answeredBy: 'c3', stale: true, staleReason: 'c3 has had no contact with a quorum for 4210ms (election timeout 1000ms)' }),
+    'answered by c3 (STALE: no contact with a quorum for 4.2s (election timeout 1s))',
+    "the membership engine's reason, shortened",
+  );
+});
+
+void t.test('five members with 8-character ids fit in 100 columns, also when every cell is at its widest', async (t) => {
+  const wideRow = (i: number): ControllerStatus => ({
+    ...controllers[1]!,
+    id: `ctl-${String(i).padStart(4, '0')}`,
+    address: `10.100.200.${100 + i}:65535`,
+    online: false,
+    role: 'candidate',
+    lastContactMs: 1_234_567,
+    lagEntries: 123_456_789,
+    version: '10.20.30',
+  });
+  const five = [1, 2, 3, 4, 5].map(wideRow);
+  const staleReason = 'ctl-0001 has had no contact with a quorum for 123456ms (election timeout 10000ms)';
+  const text = controllersTable({ controllers: five, stale: true, answeredBy: 'ctl-0001', staleReason }, false);
+  const widest = Math.max(...text.split('\n').map((l) => l.length));
+  t.ok(widest < 100, `the widest line has ${widest} characters`);
+  t.equal(text.trimEnd().split('\n').length, 7, 'a header line, the column names and five rows');
+});
+
+void t.test('durations and sizes in table cells', async (t) => {
+  t.equal(formatDuration(0), '0s');
+  t.equal(formatDuration(0.4), '0.4ms');
+  t.equal(formatDuration(112), '112ms');
+  t.equal(formatDuration(4319.75), '4.3s');
+  t.equal(formatDuration(42_000), '42s');
+  t.equal(formatDuration(125_000), '2m5s');
+  t.equal(formatDuration(3 * 3_600_000 + 600_000), '3h10m');
+  t.equal(formatDuration(5 * 86_400_000), '5d');
+  t.equal(formatBytes(512), '512 B');
+  t.equal(formatBytes(20_480), '20 KiB');
+  t.equal(formatBytes(1_572_864), '1.5 MiB');
 });
 
 void t.test('numbers in the table keep at most two decimals', async (t) => {
@@ -148,6 +212,8 @@ void t.test('status renders as aligned lines or as json', async (t) => {
     clusterId: '00000000000000aa',
     commitStallMs: 0,
     commitStalled: false,
+    stale: false,
+    staleReason: '',
   };
   t.strictSame(JSON.parse(renderStatus(s, 'json')), s);
   const text = renderStatus(s, 'text');

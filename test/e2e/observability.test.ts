@@ -63,7 +63,7 @@ void t.test('metrics and health checks follow the cluster', async (t) => {
   t.ok((sample(text, 'raft_commit_index') ?? 0) >= 6, 'the commit index counts the writes');
   t.ok((sample(text, 'raft_applied_index') ?? 0) >= 6, 'and so does the applied index');
   t.ok((sample(text, 'raft_proposals_total', { result: 'committed' }) ?? 0) >= 5, 'committed proposals are counted');
-  t.ok((sample(text, 'membership_heartbeat_timeout_ms', { peer }) ?? 0) >= 1000, 'the adaptive timeout per peer (base 1s)');
+  t.ok((sample(text, 'membership_heartbeat_timeout_seconds', { peer }) ?? 0) >= 1, 'the adaptive timeout per peer (base 1s), in seconds');
   t.equal(sample(text, 'membership_peer_online', { peer }), 1, 'the peer is online');
   t.equal(sample(text, 'membership_view_stale'), 0);
   t.match(text, new RegExp(`node="${leader}"`), 'samples carry the node label');

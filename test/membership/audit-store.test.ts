@@ -125,3 +125,20 @@ void t.test('parseAuditEvent accepts the contract example and ignores fields add
   t.throws(() => parseAuditEvent([]), { code: 'INVALID_AUDIT_EVENT', message: /expected an object, found an array/ });
   t.throws(() => parseAuditEvent({ ...(example as object), node: 3 }), { message: /"node" to be a string, found number/ });
 });
+
+void t.test('marks record what was recorded: written with their event, kept across a restart, never counted, listed or pruned as events', async (t) => {
+  const dir = tempDir(t);
+  let store = await AuditStore.open(dir, { maxEvents: 2, pruneBatch: 4, now: () => T0 });
+  t.equal(store.mark('status/c2'), undefined);
+  const pending = store.append(ev(T0, 'c2'), { 'status/c2': '14.1' });
+  t.equal(store.mark('status/c2'), '14.1', 'visible at once, before the write completes');
+  await pending;
+  for (let i = 0; i < 5; i++) await store.append(ev(T0 + i, `m${i}`));
+  t.equal(store.size(), 2, 'retention counts events only');
+  t.same((await store.query()).map((e) => e.subject), ['m3', 'm4'], 'queries list events only');
+  await store.close();
+  store = await AuditStore.open(dir, { maxEvents: 2, now: () => T0 });
+  t.teardown(() => store.close());
+  t.equal(store.mark('status/c2'), '14.1', 'the mark survived pruning and a restart');
+  t.equal(store.size(), 2);
+});

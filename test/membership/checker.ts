@@ -1,8 +1,12 @@
 /**
- * What the membership simulations measure against the ground truth: every 100 ms (or as
- * asked), each healthy node's `list controllers` answer compared with the truth, how long after
- * each change of truth the answers and the committed status stayed wrong, and the contract's
- * status accuracy (rows inside a change's convergence budget excused).
+ * What the membership simulations measure against the ground truth (Sim.truth, the definition
+ * of online): every 100 ms (or as asked), each healthy node's `list controllers` answer
+ * compared with the truth, how long after each change of truth the answers and the committed
+ * status stayed wrong, and the contract's status accuracy (rows inside a change's convergence
+ * budget excused). Answers of a node that says it is stale are left out, as everywhere; two
+ * non-stale nodes whose answers about a member differ outside the convergence window are a
+ * contradiction. The same rows are also scored by the other candidate rule for `online`, the
+ * committed state (`clusterState`), so the two can be compared on the same runs.
  */
 import type { MemberStatus } from '../../src/membership/index.js';
 import type { Sim } from './membership-sim.js';
@@ -26,6 +30,16 @@ export class Checker {
   scored = 0;
   scoredRight = 0;
   isolatedSamples = 0;
+  /** Answers left out because their node said it was stale. */
+  staleAnswers = 0;
+  /** Pairs of non-stale nodes answering differently about a member outside the convergence window. */
+  contradictions = 0;
+  readonly contradictionSamples: string[] = [];
+  /** The committed-state rule (online = clusterState) scored on the same rows. */
+  readonly committedRule = { scored: 0, right: 0, convergence: [] as number[] };
+  private readonly lastWrongCommittedRow = new Map<string, number>();
+  /** When each node last changed its stale flag: a node that just became current is still catching up. */
+  private readonly staleSince = new Map<string, { stale: boolean; at: number }>();
   readonly problems: string[] = [];
 
   constructor(
@@ -52,24 +66,48 @@ export class Checker {
         this.changedAt.set(id, sim.now);
       }
     }
-    // Every node that is itself healthy (and has been for a while) answers ctl correctly.
+    // Every node that is itself healthy (and has been for a while) answers ctl correctly,
+    // unless it says it is stale.
+    const answers = new Map<string, { readonly by: string; readonly online: boolean }[]>();
     for (const o of sim.ids) {
       if (sim.truth(o) !== 'online' || sim.now - (this.changedAt.get(o) ?? 0) < this.budgetMs) continue;
-      for (const row of sim.rowsAt(o)) {
+      const rows = sim.rowsAt(o);
+      const stale = rows[0]?.stale ?? true;
+      const flag = this.staleSince.get(o);
+      if (flag === undefined || flag.stale !== stale) this.staleSince.set(o, { stale, at: sim.now });
+      if (stale) {
+        this.staleAnswers += rows.length;
+        continue;
+      }
+      const settled = sim.now - (this.staleSince.get(o)?.at ?? 0) > this.budgetMs;
+      for (const row of rows) {
         this.samples++;
-        const ok = row.online === (sim.truth(row.id) === 'online');
-        if (sim.now - (this.changedAt.get(row.id) ?? 0) > this.budgetMs) {
+        const truth = sim.truth(row.id) === 'online';
+        const ok = row.online === truth;
+        const outside = sim.now - (this.changedAt.get(row.id) ?? 0) > this.budgetMs;
+        if (outside) {
           this.scored++;
           if (ok) this.scoredRight++;
+          this.committedRule.scored++;
+          if ((row.clusterState === 'online') === truth) this.committedRule.right++;
+          if (settled) answers.set(row.id, [...(answers.get(row.id) ?? []), { by: o, online: row.online }]);
         }
+        if ((row.clusterState === 'online') !== truth) this.lastWrongCommittedRow.set(row.id, sim.now);
         if (ok) this.right++;
         else {
           this.lastWrongRow.set(row.id, sim.now);
-          if (sim.now - (this.changedAt.get(row.id) ?? 0) > this.budgetMs) {
+          if (outside) {
             this.problems.push(`t=${sim.now}: ${o} shows ${row.id} online=${row.online} (${row.basis}), truth ${sim.truth(row.id)} since ${this.changedAt.get(row.id)}`);
           }
         }
       }
+    }
+    for (const [id, said] of answers) {
+      const on = said.filter((a) => a.online).map((a) => a.by);
+      const off = said.filter((a) => !a.online).map((a) => a.by);
+      if (on.length === 0 || off.length === 0) continue;
+      this.contradictions++;
+      if (this.contradictionSamples.length < 10) this.contradictionSamples.push(`t=${sim.now}: ${id} online at ${on.join(',')}, offline at ${off.join(',')}`);
     }
     // A running node cut off from everyone must not present itself as online, and says stale.
     for (const [o, since] of sim.isolated) {
@@ -98,6 +136,7 @@ export class Checker {
     this.rowConvergence.push(ms);
     this.rowChanges.push({ id, to: this.lastTruth.get(id) ?? 'online', at: since, ms });
     this.commitConvergence.push(Math.max(0, (this.lastWrongCommit.get(id) ?? since) - since));
+    this.committedRule.convergence.push(Math.max(0, (this.lastWrongCommittedRow.get(id) ?? since) - since));
   }
 }
 

@@ -108,11 +108,12 @@ void t.test('a node cut off from the quorum is stale and says why; bad views are
   const all = engines(0);
   round(all, ids, 0);
   const c1 = all.get('c1')!;
+  // Heard from c2 and c3 at t=2, nothing since: at t=5000 no quorum within the election timeout.
   const cut = ctx(5000, { lastLeaderContactAt: 1000 });
   t.ok(c1.stale(cut));
-  t.match(c1.staleReason(cut), /no contact with a quorum for 4000ms/);
-  t.equal(c1.staleReason(ctx(5000)), '');
+  t.match(c1.staleReason(cut), /c1 has heard from 1 of 3 voters within the election timeout \(1000ms\), a quorum is 2; last leader contact 4000ms ago/);
   t.same(c1.sync(cut).events, [], 'a stale node does not judge anyone');
+  t.ok(c1.stale(ctx(5000, { lastLeaderContactAt: 5000 })), 'leader contact alone does not make it current: the contract counts voters heard');
 
   const contacts = () => c1.rows(ctx(10)).map((r) => r.peer?.lastContactMs ?? null);
   const before = contacts();
@@ -121,6 +122,9 @@ void t.test('a node cut off from the quorum is stale and says why; bad views are
   t.throws(() => c1.receiveView('c3', all.get('c2')!.viewPayload(ctx(0)), 10), MembershipError, 'a view claiming another reporter is refused');
   t.same(contacts(), before, 'no contact was recorded by the refused views');
   t.ok((before[1] ?? 0) > 0, 'the check can see a change: c2 was last heard before t=10');
+  all.get('c1')!.receiveView('c2', all.get('c2')!.viewPayload(ctx(4900)), 4900);
+  t.notOk(c1.stale(ctx(5000)), 'hearing c2 makes a quorum of two with itself');
+  t.equal(c1.staleReason(ctx(5000)), '');
 });
 
 void t.test('a local transition is pushed at once; staggered transitions cost at most one extra round per ping interval after a burst of two', async (t) => {

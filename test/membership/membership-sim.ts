@@ -194,7 +194,7 @@ export class Sim {
 
   private record(id: string): MemberRecord {
     const c = this.committed.get(id) ?? { status: 'online', term: 0 };
-    return { id, address: '', role: 'voter', status: c.status, statusSince: 0, statusReason: '', statusTerm: c.term, statusObservedAt: 0, incarnation: '' };
+    return { id, address: '', role: 'voter', status: c.status, statusSince: 0, statusReason: '', statusTerm: c.term, statusObservedAt: 0, autoPromote: false, incarnation: '' };
   }
 
   private raftStatus(n: SimNode): NodeStatus {
@@ -401,7 +401,29 @@ export class Sim {
     return healthy.every((a) => healthy.filter((b) => b !== a && up(a, b) && up(b, a)).length + 1 >= quorumOf(this.ids.length));
   }
 
+  /**
+   * The definition of online (docs/membership.md): the member runs and a quorum of voters,
+   * itself included, hears it. A running voter V hears X while the link X -> V carries X's
+   * pings (or its pongs); isolation is a cut of every link.
+   */
   truth(id: string): MemberStatus {
-    return this.nodes.get(id)?.state === 'up' && !this.isolated.has(id) ? 'online' : 'offline';
+    if (!this.running(id)) return 'offline';
+    const hearers = this.ids.filter((v) => v !== id && this.running(v) && this.linkUp(id, v)).length;
+    return 1 + hearers >= quorumOf(this.ids.length) ? 'online' : 'offline';
+  }
+
+  /** Cuts (on) or heals every link between the two sides, both ways; nodes in neither keep all theirs. */
+  bridge(sideA: readonly string[], sideB: readonly string[], on: boolean): void {
+    for (const a of sideA) {
+      for (const b of sideB) {
+        this.cut(a, b, on ? 1 : -1);
+        this.cut(b, a, on ? 1 : -1);
+      }
+    }
+  }
+
+  /** Cuts (on) or heals every link from `from` to `to`, one way only. */
+  oneWay(from: readonly string[], to: readonly string[], on: boolean): void {
+    for (const a of from) for (const b of to) if (a !== b) this.cut(a, b, on ? 1 : -1);
   }
 }

@@ -12,10 +12,13 @@ function views(sees: Record<string, { heard: readonly string[]; connected?: bool
   for (const [reporter, { heard, connected }] of Object.entries(sees)) {
     m.set(reporter, {
       receivedAt: NOW,
+      direct: true,
+      via: reporter,
       view: {
         reporter,
         incarnation: 1,
         appliedIndex: 0,
+        version: null,
         seq: 1,
         connected: connected ?? true,
         entries: ids.map((id) => ({ id, status: id === reporter || heard.includes(id) ? 'online' : 'offline', lastContactAgoMs: 0, timeoutMs: 2000 })),

@@ -12,10 +12,13 @@ function views(sees: Record<string, readonly string[]>, now: number): Map<string
   for (const [reporter, heard] of Object.entries(sees)) {
     m.set(reporter, {
       receivedAt: now,
+      direct: true,
+      via: reporter,
       view: {
         reporter,
         incarnation: 1,
         appliedIndex: 0,
+        version: null,
         seq: 1,
         connected: true,
         entries: ids.map((id) => ({ id, status: id === reporter || heard.includes(id) ? 'online' : 'offline', lastContactAgoMs: 0, timeoutMs: 2000 })),

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { decodeView, encodeView, type MemberView } from '../../src/membership/view-codec.js';
+import { decodeHeartbeat, decodeView, encodeHeartbeat, encodeView, type MemberView } from '../../src/membership/view-codec.js';
 import { ViewDecodeError } from '../../src/membership/errors.js';
 import { seededRng } from '../../src/util/rng.js';
 
@@ -9,6 +9,7 @@ const view: MemberView = {
   seq: 42,
   connected: true,
   appliedIndex: 2 ** 40 + 7,
+  version: '0.1.0',
   entries: [
     { id: 'c1', status: 'online', lastContactAgoMs: 0, timeoutMs: 0 },
     { id: 'c2', status: 'offline', lastContactAgoMs: 2300, timeoutMs: 2230 },
@@ -18,8 +19,25 @@ const view: MemberView = {
 
 void t.test('a view survives encode and decode unchanged', async (t) => {
   t.same(decodeView(encodeView(view)), view);
-  const empty: MemberView = { reporter: 'x', incarnation: 0, seq: 0xffffffff, connected: false, appliedIndex: 0, entries: [] };
+  const empty: MemberView = { reporter: 'x', incarnation: 0, seq: 0xffffffff, connected: false, appliedIndex: 0, version: null, entries: [] };
   t.same(decodeView(encodeView(empty)), empty);
+});
+
+void t.test('relayed views travel with their age, and a version 2 view (no relays, no version) still decodes', async (t) => {
+  const other: MemberView = { ...view, reporter: 'c3', seq: 9, version: null, entries: [view.entries[0]!] };
+  const payload = { view, relayed: [{ ageMs: 120, view: other }] };
+  t.same(decodeHeartbeat(encodeHeartbeat(payload)), payload);
+  t.same(decodeView(encodeHeartbeat(payload)), view, "decodeView is the sender's own view");
+  // Version 2: the same header and body without the version field, nothing after the entries.
+  const v3 = encodeView({ ...view, version: null, entries: [] });
+  const v2 = new Uint8Array([...v3.subarray(0, HEADER + 3), 0, 0]);
+  v2[2] = 2;
+  t.same(decodeHeartbeat(v2), { view: { ...view, version: null, entries: [] }, relayed: [] });
+  const many = encodeHeartbeat({ view, relayed: [] }).slice();
+  many[many.length - 2] = 0xff;
+  rejects(t, many, /expected at most 1024 relayed views, found 65280/, 'too many relayed views');
+  const short = encodeHeartbeat(payload);
+  rejects(t, short.subarray(0, short.length - 3), /more byte/, 'a truncated relayed view');
 });
 
 void t.test('decode works on a view inside a larger buffer (as gRPC hands it over)', async (t) => {
@@ -41,24 +59,27 @@ void t.test('garbage is refused with a message saying what was expected', async 
   rejects(t, new Uint8Array(0), /expected 1 more byte/, 'empty');
   rejects(t, new TextEncoder().encode('{"reporter":"c1"}'), /expected magic "MV"/, 'JSON');
   const future = good.slice();
-  future[2] = 3;
-  rejects(t, future, /expected version 2, found 3/, 'future version');
+  future[2] = 4;
+  rejects(t, future, /expected version 2 to 3, found 4/, 'future version');
   const flags = good.slice();
   flags[3] = 0x80;
   rejects(t, flags, /flags/, 'unknown flag');
   rejects(t, good.subarray(0, good.length - 1), /more byte/, 'truncated');
   rejects(t, new Uint8Array([...good, 0]), /trailing data/, 'trailing byte');
   const status = good.slice();
-  // The first entry's status byte: header(20) + reporter(1+2) + count(2) + id(1+2).
-  status[HEADER + 3 + 2 + 3] = 7;
+  // The first entry's status byte: header(20) + reporter(1+2) + version(1+5) + count(2) + id(1+2).
+  status[HEADER + 3 + 6 + 2 + 3] = 7;
   rejects(t, status, /status: expected 0 or 1, found 7/, 'bad status');
   const ctl = good.slice();
   ctl[HEADER + 1] = 0x0a; // a newline inside the reporter id
   rejects(t, ctl, /printable ASCII/, 'control character in an id');
+  // One entry (12 bytes: id 1+2, status 1, two u32) followed by the relayed count (2 bytes):
+  // repeat the entry and raise the entry count (after header, reporter and version) to 2.
   const dup = encodeView({ ...view, entries: [view.entries[1]!] }).slice();
-  const twice = new Uint8Array([...dup.subarray(0, dup.length - 12), ...dup.subarray(dup.length - 12), ...dup.subarray(dup.length - 12)]);
-  twice[HEADER + 3] = 0;
-  twice[HEADER + 4] = 2;
+  const entry = dup.subarray(dup.length - 14, dup.length - 2);
+  const twice = new Uint8Array([...dup.subarray(0, dup.length - 2), ...entry, 0, 0]);
+  twice[HEADER + 3 + 6] = 0;
+  twice[HEADER + 3 + 6 + 1] = 2;
   rejects(t, twice, /appears twice/, 'duplicate entry');
 });
 
@@ -88,4 +109,7 @@ void t.test('encode refuses what decode would refuse', async (t) => {
   t.throws(() => encodeView({ ...view, appliedIndex: -1 }), bad);
   t.throws(() => encodeView({ ...view, appliedIndex: 0.5 }), bad);
   t.throws(() => encodeView({ ...view, entries: [view.entries[0]!, view.entries[0]!] }), bad);
+  t.throws(() => encodeView({ ...view, version: 'has space' }), bad);
+  t.throws(() => encodeView({ ...view, version: 'x'.repeat(65) }), bad);
+  t.throws(() => encodeHeartbeat({ view, relayed: [{ ageMs: 1, view: { ...view, reporter: '' } }] }), bad);
 });

@@ -23,7 +23,7 @@ class Members implements MembersView {
   }
 
   set(id: string, incarnation: string, role: 'voter' | 'learner' = 'voter'): void {
-    this.rows.set(id, { id, address: `${id}:1`, role, status: 'online', statusSince: 0, statusReason: '', statusTerm: 0, statusObservedAt: 0, incarnation });
+    this.rows.set(id, { id, address: `${id}:1`, role, status: 'online', statusSince: 0, statusReason: '', statusTerm: 0, statusObservedAt: 0, autoPromote: false, incarnation });
   }
 
   list(): readonly MemberRecord[] {
@@ -32,6 +32,14 @@ class Members implements MembersView {
 
   get(id: string): MemberRecord | null {
     return this.rows.get(id) ?? null;
+  }
+
+  wasRemovedId(): boolean {
+    return false;
+  }
+
+  removedIdList(): readonly string[] {
+    return [];
   }
 
   get size(): number {

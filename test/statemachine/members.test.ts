@@ -50,6 +50,7 @@ void t.test('bootstrap makes every member an online voter, listed by id', async 
     statusReason: 'bootstrap',
     statusTerm: 0,
     statusObservedAt: 0,
+    autoPromote: false,
     incarnation: '',
   });
   t.equal(sm.members.get('c9'), null);
@@ -101,7 +102,7 @@ void t.test('setStatus records the decision and reports the transition', async (
   const sm = cluster();
   t.same(run(sm, setStatus('c3', 'offline', 2, 'heartbeat timeout 2230ms')), {
     ok: true,
-    revision: 2,
+    revision: 1,
     value: { changed: true, from: 'online', to: 'offline' },
   });
   t.same(sm.members.get('c3'), {
@@ -113,9 +114,11 @@ void t.test('setStatus records the decision and reports the transition', async (
     statusReason: 'heartbeat timeout 2230ms',
     statusTerm: 2,
     statusObservedAt: 1_700_000_000_002,
+    autoPromote: false,
     incarnation: '',
   });
   t.match(run(sm, setStatus('c9', 'offline', 2)), { ok: false, code: 'NOT_FOUND' });
+  t.equal(sm.revision(), 1, 'a health record never advances the cluster revision (statusSince is the entry index)');
 });
 
 void t.test('setStatus is idempotent', async (t) => {
@@ -124,10 +127,10 @@ void t.test('setStatus is idempotent', async (t) => {
   const before = sm.members.get('c3');
   t.same(run(sm, setStatus('c3', 'offline', 2, 'again')), {
     ok: true,
-    revision: 2,
+    revision: 1,
     value: { changed: false, from: 'offline', to: 'offline' },
   });
-  t.equal(sm.revision(), 2, 'a repeat changes nothing');
+  t.equal(sm.revision(), 1, 'a repeat changes nothing');
   t.equal(sm.members.get('c3'), before, 'the record is untouched');
   t.match(before, { statusReason: 'test', statusSince: 2 });
 });
@@ -137,8 +140,8 @@ void t.test('setStatus from an older term than recorded is ignored', async (t) =
   run(sm, setStatus('c3', 'offline', 5));
   const result = run(sm, setStatus('c3', 'online', 4));
   t.match(result, { ok: false, code: 'IGNORED', message: /decided in term 5; ignoring a decision from term 4/ });
-  t.match(sm.members.get('c3'), { status: 'offline', statusTerm: 5 });
-  t.equal(sm.revision(), 2);
+  t.match(sm.members.get('c3'), { status: 'offline', statusTerm: 5, statusSince: 2 });
+  t.equal(sm.revision(), 1);
   t.match(run(sm, setStatus('c3', 'online', 5)), { ok: true, value: { changed: true } }, 'the same term may change its mind');
   t.match(run(sm, setStatus('c3', 'offline', 6)), { ok: true, value: { changed: true } }, 'a newer term wins');
 });
@@ -148,7 +151,7 @@ void t.test('a newer term confirming the same status fences off older decisions'
   run(sm, setStatus('c3', 'offline', 3, 'timeout'));
   t.same(run(sm, setStatus('c3', 'offline', 7, 'still down')), {
     ok: true,
-    revision: 3,
+    revision: 1,
     value: { changed: false, from: 'offline', to: 'offline' },
   });
   t.match(sm.members.get('c3'), { statusTerm: 7, statusSince: 2, statusReason: 'timeout' });

@@ -54,7 +54,7 @@ class Model {
       if (seen !== undefined && client.seq === seen.seq) return seen.outcome;
       if (seen !== undefined && client.seq < seen.seq) return { ok: false, code: 'STALE_REQUEST' };
     }
-    const outcome = this.exec(cmd);
+    const outcome = this.exec(cmd, index);
     if (client !== undefined) {
       this.clients.set(client.id, { seq: client.seq, outcome, index });
       if (this.clients.size > MAX_CLIENTS) {
@@ -65,7 +65,7 @@ class Model {
     return outcome;
   }
 
-  private exec(cmd: ModelCommand): Outcome {
+  private exec(cmd: ModelCommand, index: number): Outcome {
     const next = (): number => ++this.revision;
     if (cmd.kind === 'kv') {
       const cur = this.kv.get(cmd.key);
@@ -82,13 +82,13 @@ class Model {
       case 'bootstrap': {
         if (this.members.size > 0) return { ok: false, code: 'CONFLICT' };
         const rev = next();
-        for (const m of cmd.members) this.members.set(m.id, { ...m, role: 'voter', status: 'online', since: rev, term: 0, incarnation: '' });
+        for (const m of cmd.members) this.members.set(m.id, { ...m, role: 'voter', status: 'online', since: index, term: 0, incarnation: '' });
         return { ok: true, revision: rev };
       }
       case 'add': {
         if (this.members.has(cmd.id)) return { ok: false, code: 'CONFLICT' };
         const rev = next();
-        this.members.set(cmd.id, { id: cmd.id, address: cmd.address, role: 'learner', status: 'offline', since: rev, term: 0, incarnation: '' });
+        this.members.set(cmd.id, { id: cmd.id, address: cmd.address, role: 'learner', status: 'offline', since: index, term: 0, incarnation: '' });
         return { ok: true, revision: rev };
       }
       case 'promote': {
@@ -126,14 +126,14 @@ class Model {
         if (m === undefined) return { ok: false, code: 'NOT_FOUND' };
         if (cmd.term < m.term) return { ok: false, code: 'IGNORED' };
         const changed = m.status !== cmd.status;
+        // A health record: it never advances the revision; `since` is the entry's index.
         if (!changed && cmd.term === m.term) return { ok: true, revision: this.revision, changed };
-        const rev = next();
         m.term = cmd.term;
         if (changed) {
           m.status = cmd.status;
-          m.since = rev;
+          m.since = index;
         }
-        return { ok: true, revision: rev, changed };
+        return { ok: true, revision: this.revision, changed };
       }
     }
   }

@@ -10,7 +10,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
 import { ControllerClient } from '../../api/client.js';
 import { MeshClient } from '../../api/mesh-client.js';
-import { UsageError } from '../../api/errors.js';
+import { OperatorClient } from '../../api/operator-client.js';
+import { ApiError, UsageError } from '../../api/errors.js';
+import { probeTls, type TlsSettings } from './tls-probe.js';
 import { parseDuration } from '../../config/duration.js';
 import { parseHostPort } from '../../config/host-port.js';
 import { packageRoot } from '../../transport/proto.js';
@@ -177,6 +179,26 @@ export class Session {
       cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']),
       key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']),
     });
+  }
+
+  /** The Operator service's client, on the same channels as client(). */
+  operator(): OperatorClient {
+    return new OperatorClient(this.client());
+  }
+
+  /**
+   * A clearer message for `err` when no endpoint could be reached for a TLS reason grpc-js did
+   * not report: a handshake of our own with each endpoint, in parallel, finds it (tls-probe.ts).
+   */
+  async explainTls(err: unknown): Promise<string | null> {
+    if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE' || err.message.startsWith('TLS:')) return null;
+    const o = this.options();
+    const env = this.io.env;
+    const files: TlsSettings = { ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']), cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']), key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']) };
+    const endpoints = this.endpoints();
+    const causes = await Promise.all(endpoints.map((endpoint) => probeTls(endpoint, files, Math.min(2000, o.timeout))));
+    const at = causes.findIndex((c) => c !== null);
+    return at < 0 ? null : `${causes[at]} (${endpoints[at]}); ${err.message}`;
   }
 
   close(): void {

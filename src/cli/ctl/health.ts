@@ -65,28 +65,14 @@ async function leaderStatus(client: ControllerClient, view: ControllersView): Pr
   }
 }
 
-/** The first view that is not stale, or the first answer when every view is. */
-async function freshestView(client: ControllerClient, endpoints: readonly string[]): Promise<ControllersView> {
-  const first = await client.listControllers();
-  if (!first.stale) return first;
-  for (const endpoint of endpoints) {
-    try {
-      const view = await client.listControllersOn(endpoint);
-      if (!view.stale) return view;
-    } catch {
-      // An endpoint that does not answer cannot offer a better view; the next one may.
-    }
-  }
-  return first;
-}
-
 export function registerHealth(program: Command, session: Session): void {
   program
     .command('health')
     .description('exit 0 only when a leader exists, a quorum of voters is online and the leader commits')
     .action(async () => {
       const client = session.client();
-      const view = await freshestView(client, session.endpoints());
+      // The client returns the first view that is not stale, asking the endpoints in parallel.
+      const view = await client.listControllers();
       const verdict = judgeCommitProgress(judgeHealth(view), await leaderStatus(client, view));
       if (!verdict.healthy) throw new UnhealthyError(`unhealthy: ${verdict.reason}`);
       session.io.out(`${verdict.summary}\n`);

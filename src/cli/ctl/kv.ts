@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../api/errors.js';
 import { KV_FORMATS, renderKv, type KvFormat } from '../output.js';
 import { revisionArg, type Session } from './context.js';
+import { limitArg, printRange } from './kv-range.js';
 
 /** The whole of a file, or of stdin for '-'. */
 async function readInput(file: string): Promise<Uint8Array> {
@@ -40,11 +41,18 @@ export function registerKv(program: Command, session: Session): void {
     });
 
   kv.command('get')
-    .description('print the value of KEY (linearizable read); exit 4 when it does not exist')
+    .description('print the value of KEY (linearizable read); exit 4 when it does not exist; --prefix: every key under KEY')
     .argument('<key>')
     .addOption(new Option('-o, --output <format>', 'output format: text is the raw value; json has valueBase64 for a value that is not UTF-8').choices(KV_FORMATS).default('text'))
     .option('--serializable', "answer from the node's local state without a quorum round", false)
-    .action(async (key: string, opts: { readonly output: KvFormat; readonly serializable: boolean }) => {
+    .option('--prefix', 'print every key starting with KEY (key, then value, one per line), in key order', false)
+    .option('--limit <n>', 'with --prefix: at most N keys (default 1000)', limitArg)
+    .action(async (key: string, opts: { readonly output: KvFormat; readonly serializable: boolean; readonly prefix: boolean; readonly limit?: number }) => {
+      if (opts.prefix) {
+        await printRange(session, key, { limit: opts.limit, serializable: opts.serializable, output: opts.output });
+        return;
+      }
+      if (opts.limit !== undefined) throw new UsageError('--limit needs --prefix');
       const entry = await session.client().get(key, { serializable: opts.serializable });
       session.io.out(renderKv(entry, opts.output));
     });

@@ -5,8 +5,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, EXIT_OK, EXIT_USAGE } from '../../api/errors.js';
+import { VERSION } from '../../node/version.js';
 import { registerAudit } from './audit.js';
+import { registerCompletion } from './completion.js';
 import { registerConfig } from './config.js';
+import { registerEndpoint } from './endpoint.js';
 import { DEFAULT_TIMEOUT_MS, positiveDurationArg, Session, type CtlIo } from './context.js';
 import { registerHealth } from './health.js';
 import { registerKv } from './kv.js';
@@ -14,7 +17,11 @@ import { registerLeader } from './leader.js';
 import { registerList } from './list.js';
 import { registerMember } from './member.js';
 import { registerResources } from './resources.js';
+import { registerSnapshot } from './snapshot.js';
 import { registerStatus } from './status.js';
+import { registerWatch } from './watch.js';
+import { registerVersion } from './version.js';
+import { aliasWriteOut } from './write-out.js';
 
 export function processIo(): CtlIo {
   return {
@@ -50,6 +57,7 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
       outputError: () => undefined,
     })
     .description('operate a controller cluster')
+    .version(VERSION, '-V, --version', "print ctl's version")
     .option('--endpoints <list>', 'host:port,... to ask (default: $CTL_ENDPOINTS, else the nodes of config/local-3.yaml)')
     .addOption(
       new Option('--timeout <duration>', 'deadline of each request to one endpoint, e.g. 500ms, 2s, 1m')
@@ -68,6 +76,12 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   registerAudit(program, session);
   registerConfig(program, session);
   registerResources(program, session);
+  registerEndpoint(program, session);
+  registerWatch(program, session);
+  registerSnapshot(program, session);
+  registerVersion(program, session);
+  registerCompletion(program, session);
+  program.addHelpText('after', '\n-w, --write-out FORMAT is accepted wherever -o, --output FORMAT is (as in etcdctl).');
   return { program, session };
 }
 
@@ -81,12 +95,18 @@ function commanderFailure(err: CommanderError, helpErrors: readonly string[]): {
   return { code: EXIT_USAGE, message: oneLine(err.message).replace(/^error: /, '') };
 }
 
+/** A command's error that chose its exit code itself (endpoint status: 1 some, 3 all failed). */
+function ownExitCode(err: unknown): number | null {
+  if (typeof err !== 'object' || err === null || !('exitCode' in err)) return null;
+  return typeof err.exitCode === 'number' && Number.isInteger(err.exitCode) ? err.exitCode : null;
+}
+
 /** Runs one command line; resolves with the exit code (it never throws). */
 export async function runCtl(argv: readonly string[], io: CtlIo): Promise<number> {
   const helpErrors: string[] = [];
   const { program, session } = buildProgram(io, helpErrors);
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(aliasWriteOut(argv), { from: 'user' });
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -94,8 +114,9 @@ export async function runCtl(argv: readonly string[], io: CtlIo): Promise<number
       if (message !== null) io.err(`ctl: ${message}`);
       return code;
     }
-    io.err(`ctl: ${oneLine(err instanceof Error ? err.message : String(err))}`);
-    return exitCodeFor(err);
+    const tls = await session.explainTls(err).catch(() => null);
+    io.err(`ctl: ${oneLine(tls ?? (err instanceof Error ? err.message : String(err)))}`);
+    return ownExitCode(err) ?? exitCodeFor(err);
   } finally {
     session.close();
   }

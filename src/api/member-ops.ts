@@ -1,0 +1,117 @@
+/**
+ * `member add|promote|remove` on the server, safe to repeat: a change already in effect
+ * answers `unchanged` with a sentence saying so (ctl exits 0), an id never in the cluster is
+ * UNKNOWN_NODE (exit 4). A plain add is one step: a learner with the intent to promote it,
+ * which the leader's promoter carries out once it has caught up (src/autopilot/promoter.ts).
+ */
+import { formatSetting } from '../settings/index.js';
+import { encodeAddContext } from '../statemachine/add-context.js';
+import type { StateMachine } from '../statemachine/index.js';
+import { settingsKind } from '../statemachine/settings.js';
+import { HostError, type ConsensusPort } from './consensus-port.js';
+import type { OnLeader } from './on-leader.js';
+import { ServiceFailure } from './service-error.js';
+import type { MemberAddRequestMsg, MemberIdRequestMsg } from './wire-types.js';
+
+/** MemberResponse: the configuration after the call, and what happened. */
+export interface MemberResponseMsg {
+  readonly voters: string[];
+  readonly learners: string[];
+  /** The change was already in effect; nothing was written. */
+  readonly unchanged: boolean;
+  readonly detail: string;
+}
+
+export interface MemberOps {
+  add(req: MemberAddRequestMsg, deadline: number): Promise<MemberResponseMsg>;
+  promote(req: MemberIdRequestMsg, deadline: number): Promise<MemberResponseMsg>;
+  remove(req: MemberIdRequestMsg, deadline: number): Promise<MemberResponseMsg>;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const ADDRESS = /^[^\s:]+:\d{1,5}$/;
+
+export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader): MemberOps {
+  const response = (unchanged: boolean, detail: string): MemberResponseMsg => {
+    const conf = host.status().conf;
+    return { voters: [...conf.voters], learners: [...conf.learners], unchanged, detail };
+  };
+  const roleOf = (id: string): 'voter' | 'learner' | null => {
+    const conf = host.status().conf;
+    return conf.voters.includes(id) ? 'voter' : conf.learners.includes(id) ? 'learner' : null;
+  };
+  const settings = () => sm.view(settingsKind);
+
+  /** What happens next to a learner, in one clause. */
+  function promotionPlan(id: string, autoPromote: boolean): string {
+    const s = settings();
+    if (!autoPromote && !s.get('autopilot.promote_learners')) return `promote it with \`ctl member promote ${id}\` once it has caught up`;
+    const stable = s.get('autopilot.server_stabilization_time');
+    const wait = stable > 0 ? ` and stayed so for ${formatSetting('autopilot.server_stabilization_time', stable)}` : '';
+    return `the leader promotes it to voter once it has caught up${wait} (\`ctl member list\` shows it)`;
+  }
+
+  /** A learner may be promoted once it has every committed entry (etcd's isLearnerReady). */
+  async function waitCaughtUp(id: string, deadline: number): Promise<void> {
+    for (;;) {
+      const st = host.status();
+      const pr = st.progress.get(id);
+      if (pr && pr.match >= st.commit) return;
+      if (Date.now() >= deadline) {
+        throw new ServiceFailure('TIMEOUT', `learner ${id} has not caught up (has ${pr?.match ?? 0} of ${st.commit}); is it running?`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  return {
+    async add(req, deadline) {
+      if (!ID.test(req.id)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid member id ${JSON.stringify(req.id)}`);
+      if (!ADDRESS.test(req.address)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid address ${JSON.stringify(req.address)}: expected host:port`);
+      return onLeader('memberAdd', req, deadline, async (remaining) => {
+        const role = roleOf(req.id);
+        if (role !== null) {
+          const record = sm.members.get(req.id);
+          if (record !== null && record.address !== req.address) {
+            throw new ServiceFailure('CONFLICT', `${req.id} is already a member at ${record.address}, not ${req.address}; to move it, remove it and add it again`);
+          }
+          if (role === 'voter') return response(true, `${req.id} is already a voter; nothing changed`);
+          return response(true, `${req.id} is already a learner; nothing changed; ${promotionPlan(req.id, record?.autoPromote ?? false)}`);
+        }
+        // A learner first (Raft thesis §4.2.1: catch up before voting), with the intent to promote
+        // it recorded in the same entry, so any later leader carries it out.
+        const autoPromote = !req.learner;
+        await host.proposeConfChange({ type: 'add-learner', node: req.id, context: encodeAddContext({ address: req.address, autoPromote }) }, remaining);
+        return response(false, `start it with \`controller --config FILE --id ${req.id} --join\`; ${promotionPlan(req.id, autoPromote)}`);
+      });
+    },
+
+    async promote(req, deadline) {
+      return onLeader('memberPromote', req, deadline, async (remaining) => {
+        const role = roleOf(req.id);
+        if (role === 'voter') return response(true, `${req.id} is already a voter; nothing changed`);
+        if (role === null) throw new ServiceFailure('UNKNOWN_NODE', `${req.id} is not a member`);
+        await waitCaughtUp(req.id, Date.now() + remaining);
+        await host.proposeConfChange({ type: 'promote', node: req.id, context: '' }, deadline - Date.now());
+        return response(false, '');
+      });
+    },
+
+    async remove(req, deadline) {
+      return onLeader('memberRemove', req, deadline, async (remaining) => {
+        if (roleOf(req.id) === null) {
+          if (sm.members.wasRemovedId(req.id)) return response(true, `${req.id} was already removed; nothing changed`);
+          throw new ServiceFailure('UNKNOWN_NODE', `${req.id} is not a member and never was`);
+        }
+        if (req.id === selfId) {
+          // A leader removing itself hands off first, then lets the new leader remove it.
+          const next = await host.handOffLeadership();
+          if (next === null) throw new ServiceFailure('NO_LEADER', 'could not hand leadership off before removing the leader');
+          throw new HostError('NOT_LEADER', 'leadership handed off; retrying on the new leader', next);
+        }
+        await host.proposeConfChange({ type: 'remove', node: req.id, context: '' }, remaining);
+        return response(false, `stop it; it stops by itself (exit 10) once it learns of its removal`);
+      });
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The Operator service's answers, decoded as the untrusted input they are into the JSON shapes
+ * `ctl -o json` prints. A mismatch is a server bug, reported as INTERNAL with what was
+ * expected and found.
+ */
+import { Fields } from '../util/untrusted.js';
+import { ApiError } from './errors.js';
+import { MAX_RANGE_LIMIT } from './operator-proto.js';
+
+function answer(raw: unknown, message: string): Fields {
+  return Fields.of(raw, message, (text) => new ApiError('INTERNAL', `unexpected answer from the server: ${text}`));
+}
+
+/** One row of `ctl member list -o json`. */
+export interface MemberJson {
+  readonly id: string;
+  readonly address: string;
+  readonly role: 'voter' | 'learner';
+  readonly status: 'online' | 'offline';
+  /** A learner the leader promotes by itself once it has caught up. */
+  readonly autoPromote: boolean;
+  readonly leader: boolean;
+}
+
+export interface MemberListJson {
+  readonly members: readonly MemberJson[];
+  readonly answeredBy: string;
+  readonly leader: string;
+  readonly revision: number;
+  /** Ids removed from the cluster (and not added again). */
+  readonly removed: readonly string[];
+}
+
+const MAX_MEMBERS = 10_000;
+
+export function decodeMemberList(raw: unknown): MemberListJson {
+  const f = answer(raw, 'MemberListResponse');
+  const members = f.array('members', MAX_MEMBERS).map((item, i) => {
+    const m = answer(item, `MemberListResponse.members[${i}]`);
+    return {
+      id: m.string('id'),
+      address: m.string('address'),
+      role: m.oneOf('role', ['voter', 'learner'] as const),
+      status: m.oneOf('status', ['online', 'offline'] as const),
+      autoPromote: m.boolean('autoPromote'),
+      leader: m.boolean('leader'),
+    };
+  });
+  return { members, answeredBy: f.string('answeredBy'), leader: f.string('leader'), revision: f.number('revision'), removed: f.strings('removed', MAX_MEMBERS) };
+}
+
+/** What one controller says about itself (`ctl endpoint status`). */
+export interface EndpointSelfJson {
+  readonly id: string;
+  readonly version: string;
+  readonly cluster: string;
+  readonly role: string;
+  readonly leader: string;
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  readonly dbSizeBytes: number;
+  readonly revision: number;
+  readonly errors: readonly string[];
+}
+
+export function decodeEndpointStatus(raw: unknown): EndpointSelfJson {
+  const f = answer(raw, 'EndpointStatusResponse');
+  return {
+    id: f.string('id'),
+    version: f.string('version'),
+    cluster: f.string('cluster'),
+    role: f.oneOf('role', ['leader', 'follower', 'candidate', 'learner'] as const),
+    leader: f.string('leader'),
+    term: f.number('term'),
+    commitIndex: f.number('commitIndex'),
+    appliedIndex: f.number('appliedIndex'),
+    lastIndex: f.number('lastIndex'),
+    snapshotIndex: f.number('snapshotIndex'),
+    dbSizeBytes: f.number('dbSizeBytes'),
+    revision: f.number('revision'),
+    errors: f.strings('errors', 100),
+  };
+}
+
+export interface KeyValueEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly revision: number;
+}
+
+export interface RangeAnswer {
+  readonly kvs: readonly KeyValueEntry[];
+  readonly more: boolean;
+  readonly revision: number;
+  readonly answeredBy: string;
+}
+
+export function decodeRange(raw: unknown): RangeAnswer {
+  const f = answer(raw, 'RangeResponse');
+  const kvs = f.array('kvs', MAX_RANGE_LIMIT).map((item, i) => {
+    const kv = answer(item, `RangeResponse.kvs[${i}]`);
+    return { key: kv.string('key'), value: kv.bytes('value'), revision: kv.number('revision') };
+  });
+  return { kvs, more: f.boolean('more'), revision: f.number('revision'), answeredBy: f.string('answeredBy') };
+}
+
+export interface WatchEventEntry {
+  readonly type: 'PUT' | 'DELETE';
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly revision: number;
+}
+
+export function decodeWatchEvent(raw: unknown): WatchEventEntry {
+  const f = answer(raw, 'WatchEvent');
+  return { type: f.oneOf('type', ['PUT', 'DELETE'] as const), key: f.string('key'), value: f.bytes('value'), revision: f.number('revision') };
+}
+
+export interface SnapshotHeaderJson {
+  readonly index: number;
+  readonly term: number;
+  readonly revision: number;
+  readonly size: number;
+  readonly cluster: string;
+  readonly takenBy: string;
+  readonly version: string;
+  readonly createdAt: string;
+}
+
+export type SnapshotPart =
+  | { readonly part: 'header'; readonly header: SnapshotHeaderJson }
+  | { readonly part: 'data'; readonly data: Uint8Array }
+  | { readonly part: 'trailer'; readonly sha256: string };
+
+export function decodeSnapshotChunk(raw: unknown): SnapshotPart {
+  const f = answer(raw, 'SnapshotChunk');
+  const part = f.oneOf('part', ['header', 'data', 'trailer'] as const);
+  switch (part) {
+    case 'header': {
+      const h = answer(f.raw['header'], 'SnapshotChunk.header');
+      return {
+        part,
+        header: {
+          index: h.int('index', { min: 0 }),
+          term: h.int('term', { min: 0 }),
+          revision: h.int('revision', { min: 0 }),
+          size: h.int('size', { min: 0 }),
+          cluster: h.string('cluster'),
+          takenBy: h.string('takenBy'),
+          version: h.string('version'),
+          createdAt: h.string('createdAt'),
+        },
+      };
+    }
+    case 'data':
+      return { part, data: f.bytes('data') };
+    case 'trailer': {
+      const sha256 = answer(f.raw['trailer'], 'SnapshotChunk.trailer').string('sha256');
+      if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ApiError('INTERNAL', `unexpected answer from the server: SnapshotChunk.trailer: field "sha256" must be 64 hex digits`);
+      return { part, sha256 };
+    }
+    default: {
+      const never: never = part;
+      return never;
+    }
+  }
+}

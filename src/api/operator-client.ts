@@ -1,0 +1,137 @@
+/**
+ * The client of controller.api.Operator, on the channels, failover and deadlines of a
+ * ControllerClient: member list, each endpoint's own status, ranges of keys, watches and
+ * snapshots.
+ */
+import { createHash } from 'node:crypto';
+import type { ControllerClient } from './client.js';
+import { ApiError } from './errors.js';
+import {
+  decodeEndpointStatus,
+  decodeMemberList,
+  decodeRange,
+  decodeSnapshotChunk,
+  decodeWatchEvent,
+  type EndpointSelfJson,
+  type MemberListJson,
+  type RangeAnswer,
+  type SnapshotHeaderJson,
+  type SnapshotPart,
+  type WatchEventEntry,
+} from './operator-answers.js';
+import { operatorMethod } from './operator-proto.js';
+import { readServerStream } from './server-stream.js';
+
+export interface WatchOptions {
+  readonly key: string;
+  readonly prefix: boolean;
+  /** 0: from now on. */
+  readonly startRevision: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A snapshot as received: its header and data, the data's checksum verified. */
+export interface SnapshotDownload {
+  readonly header: SnapshotHeaderJson;
+  readonly data: Uint8Array;
+  readonly sha256: string;
+}
+
+/** Checks the stream's order (header, data, trailer) and the data against size and checksum. */
+export class SnapshotAssembler {
+  private header: SnapshotHeaderJson | null = null;
+  private readonly chunks: Uint8Array[] = [];
+  private received = 0;
+  private sha256: string | null = null;
+
+  constructor(private readonly endpoint: string) {}
+
+  add(part: SnapshotPart): void {
+    if (this.sha256 !== null) this.fail('expected the stream to end after the trailer, found more');
+    switch (part.part) {
+      case 'header':
+        if (this.header !== null) this.fail('expected one header, found a second');
+        this.header = part.header;
+        return;
+      case 'data':
+        if (this.header === null) this.fail('expected the header first, found data');
+        this.received += part.data.byteLength;
+        if (this.received > this.header.size) this.fail(`expected ${this.header.size} bytes of data, found more`);
+        this.chunks.push(part.data);
+        return;
+      case 'trailer':
+        if (this.header === null) this.fail('expected the header first, found the trailer');
+        this.sha256 = part.sha256;
+        return;
+      default: {
+        const never: never = part;
+        return never;
+      }
+    }
+  }
+
+  finish(): SnapshotDownload {
+    const header = this.header;
+    if (header === null) this.fail('the stream ended before the header');
+    if (this.sha256 === null) this.fail(`the stream ended before the trailer (${this.received} of ${header.size} bytes received)`);
+    if (this.received !== header.size) this.fail(`expected ${header.size} bytes of data, found ${this.received}`);
+    const data = Buffer.concat(this.chunks);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    if (sha256 !== this.sha256) this.fail(`checksum mismatch: the server sent SHA-256 ${this.sha256}, the data received has ${sha256}`);
+    return { header, data, sha256 };
+  }
+
+  private fail(message: string): never {
+    throw new ApiError('INTERNAL', `snapshot from ${this.endpoint}: ${message}`);
+  }
+}
+
+export class OperatorClient {
+  constructor(private readonly base: ControllerClient) {}
+
+  async memberList(opts: { readonly serializable?: boolean } = {}): Promise<MemberListJson> {
+    return decodeMemberList(await this.base.call(operatorMethod('MemberList'), { serializable: opts.serializable ?? false }));
+  }
+
+  /** Exactly this endpoint's own view (no failover). */
+  async endpointStatusOn(endpoint: string): Promise<EndpointSelfJson> {
+    return decodeEndpointStatus(await this.base.callOn(endpoint, operatorMethod('EndpointStatus'), {}));
+  }
+
+  async range(prefix: string, opts: { readonly limit?: number; readonly serializable?: boolean } = {}): Promise<RangeAnswer> {
+    const request = { prefix, limit: opts.limit ?? 0, serializable: opts.serializable ?? false };
+    return decodeRange(await this.base.call(operatorMethod('Range'), request));
+  }
+
+  /**
+   * Streams changes to onEvent until opts.signal aborts (then it resolves) or the stream fails.
+   * Fails over to the next endpoint only before the first change.
+   */
+  async watch(opts: WatchOptions, onEvent: (e: WatchEventEntry) => void): Promise<void> {
+    const request = { key: opts.key, prefix: opts.prefix, startRevision: opts.startRevision };
+    await this.base.onFirstAnswering(async (endpoint) => {
+      await readServerStream(
+        this.base.streamContext(endpoint),
+        { method: operatorMethod('Watch'), request, decode: decodeWatchEvent, idleTimeoutMs: null, signal: opts.signal, what: 'the watch' },
+        onEvent,
+      );
+      // A watch has no natural end: the server closing it (a shutdown) is a failure to report.
+      if (opts.signal?.aborted !== true) throw new ApiError('UNREACHABLE', `${endpoint} ended the watch (shutting down?); watch again to continue`);
+    });
+  }
+
+  /** A consistent snapshot from the first endpoint that serves one, verified. */
+  async snapshot(): Promise<SnapshotDownload> {
+    return this.base.onFirstAnswering(async (endpoint) => {
+      const assembler = new SnapshotAssembler(endpoint);
+      const ctx = this.base.streamContext(endpoint);
+      await readServerStream(
+        ctx,
+        // The first message waits for a read barrier; then chunks follow one another closely.
+        { method: operatorMethod('SnapshotSave'), request: {}, decode: decodeSnapshotChunk, idleTimeoutMs: ctx.timeoutMs, what: 'the snapshot' },
+        (part) => assembler.add(part),
+      );
+      return assembler.finish();
+    });
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * controller.api.Operator: what `ctl member list`, `endpoint status`, `kv get --prefix`,
+ * `watch` and `snapshot save` ask a controller. Reads only: every change still goes through
+ * the Controller service.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { StateMachine } from '../statemachine/index.js';
+import type { ConsensusPort } from './consensus-port.js';
+import { DEFAULT_RANGE_LIMIT, MAX_RANGE_BYTES, MAX_RANGE_LIMIT } from './operator-proto.js';
+import { linearizableBarrier } from './read-barrier.js';
+import { ServiceFailure } from './service-error.js';
+import { snapshotSaveHandler } from './snapshot-save.js';
+import { unaryHandler } from './unary-handler.js';
+import { watchHandler } from './watch-handler.js';
+import type { WatchSource } from './watch-source.js';
+
+
+export interface OperatorServiceDeps {
+  readonly id: string;
+  readonly clusterName: string;
+  readonly version: string;
+  readonly host: ConsensusPort;
+  readonly stateMachine: StateMachine;
+  /** Whether this node is cut off from a quorum, and why (the membership view's verdict). */
+  readonly staleness: () => { readonly stale: boolean; readonly reason: string };
+  /** Bytes of the Raft database on disk. */
+  readonly dbSizeBytes: () => Promise<number>;
+  readonly watches: WatchSource;
+  readonly defaultTimeoutMs: number;
+}
+
+export interface MemberInfoMsg {
+  readonly id: string;
+  readonly address: string;
+  readonly role: 'voter' | 'learner';
+  readonly status: 'online' | 'offline';
+  readonly autoPromote: boolean;
+  readonly leader: boolean;
+}
+
+export interface KeyValueMsg {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly revision: number;
+}
+
+const encoder = new TextEncoder();
+
+/** A stored value as bytes, whichever form the kv kind keeps it in. */
+function valueBytes(v: string | Uint8Array): Buffer {
+  const bytes = typeof v === 'string' ? encoder.encode(v) : v;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function roleOf(host: ConsensusPort, id: string): string {
+  const st = host.status();
+  if (st.conf.learners.includes(id)) return 'learner';
+  if (st.role === 'pre-candidate') return 'candidate';
+  return st.role;
+}
+
+export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceImplementation {
+  const { host, stateMachine: sm } = deps;
+  const t = deps.defaultTimeoutMs;
+
+  return {
+    MemberList: unaryHandler<{ serializable: boolean }, object>(async (req, deadline) => {
+      if (!req.serializable) await linearizableBarrier(host, deadline);
+      const leader = host.softState().leader;
+      const members: MemberInfoMsg[] = sm.members.list().map((m) => ({
+        id: m.id,
+        address: m.address,
+        role: m.role,
+        status: m.status,
+        autoPromote: m.autoPromote,
+        leader: m.id === leader,
+      }));
+      return { members, answeredBy: deps.id, leader: leader ?? '', revision: sm.revision(), removed: [...sm.members.removedIdList()] };
+    }, t),
+
+    EndpointStatus: unaryHandler<object, object>(async () => {
+      const st = host.status();
+      const errors: string[] = [];
+      if (st.leader === null) errors.push('no leader');
+      const staleness = deps.staleness();
+      if (staleness.stale) errors.push(`cut off from a quorum: ${staleness.reason}`);
+      return {
+        id: deps.id,
+        version: deps.version,
+        cluster: deps.clusterName,
+        role: roleOf(host, deps.id),
+        leader: st.leader ?? '',
+        term: st.term,
+        commitIndex: st.commit,
+        appliedIndex: sm.appliedIndex,
+        lastIndex: st.lastIndex,
+        snapshotIndex: host.snapshotIndex(),
+        dbSizeBytes: await deps.dbSizeBytes(),
+        revision: sm.revision(),
+        errors,
+      };
+    }, t),
+
+    Range: unaryHandler<{ prefix: string; limit: number; serializable: boolean }, object>(async (req, deadline) => {
+      const limit = req.limit === 0 ? DEFAULT_RANGE_LIMIT : req.limit;
+      if (limit > MAX_RANGE_LIMIT) throw new ServiceFailure('INVALID_ARGUMENT', `expected a limit of at most ${MAX_RANGE_LIMIT}, found ${limit}`);
+      if (!req.serializable) await linearizableBarrier(host, deadline);
+      const listing = sm.kv.list(req.prefix, { limit });
+      const kvs: KeyValueMsg[] = [];
+      let bytes = 0;
+      let more = listing.more;
+      for (const r of listing.items) {
+        const value = valueBytes(r.value);
+        bytes += value.byteLength + Buffer.byteLength(r.key, 'utf8');
+        // Always at least one key, so a client paging by key makes progress.
+        if (bytes > MAX_RANGE_BYTES && kvs.length > 0) {
+          more = true;
+          break;
+        }
+        kvs.push({ key: r.key, value, revision: r.modRevision });
+      }
+      return { kvs, more, revision: sm.revision(), answeredBy: deps.id };
+    }, t),
+
+    Watch: watchHandler(deps.watches),
+
+    SnapshotSave: snapshotSaveHandler({
+      id: deps.id,
+      clusterName: deps.clusterName,
+      version: deps.version,
+      host,
+      stateMachine: sm,
+      defaultTimeoutMs: t,
+    }),
+  };
+}

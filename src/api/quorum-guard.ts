@@ -1,0 +1,43 @@
+/**
+ * Whether this node can serve a request that needs the cluster, or must say at once that it
+ * cannot, so the client moves on to another endpoint instead of waiting out its deadline:
+ *
+ * - cut off: it heard from no quorum of voters within an election timeout (the contract's
+ *   `stale`); nothing it could do would reach a leader;
+ * - leaderless beyond an ordinary election: it hears a quorum but has known no leader for
+ *   `LEADERLESS_ELECTIONS` election timeouts (a node on the far side of a partial partition,
+ *   whose peers keep the leader they have).
+ *
+ * A node in an ordinary election is neither: it holds the request for the new leader. In its
+ * first election timeout after start a node has not had the time to hear anyone, and is not
+ * judged either (counted from when it began to serve: replaying its log on start may take
+ * seconds on a loaded machine). The answer names the node and what it lacks.
+ */
+export interface QuorumSignals {
+  readonly self: string;
+  readonly electionTimeoutMs: number;
+  /** Monotonic ms when the node began to serve (Infinity before). */
+  readonly startedAt: number;
+  now(): number;
+  /** The membership layer's quorum contact: '' when a quorum was heard within an election timeout. */
+  staleReason(): string;
+  leader(): string | null;
+  /** Monotonic ms of the last message from a leader; null: never. */
+  lastLeaderContactAt(): number | null;
+}
+
+/** Elections (in election timeouts) a node may spend without a leader before it says so. */
+export const LEADERLESS_ELECTIONS = 3;
+
+/** null when the node may hold the request; otherwise why it cannot serve it. */
+export function cutOffReason(s: QuorumSignals): string | null {
+  const now = s.now();
+  if (!(now - s.startedAt > s.electionTimeoutMs)) return null;
+  const stale = s.staleReason();
+  if (stale !== '') return `${s.self} is cut off from a quorum: ${stale}`;
+  if (s.leader() !== null) return null;
+  const since = Math.max(s.startedAt, s.lastLeaderContactAt() ?? s.startedAt);
+  const leaderless = now - since;
+  if (leaderless <= LEADERLESS_ELECTIONS * s.electionTimeoutMs) return null;
+  return `${s.self} has had no leader for ${Math.round(leaderless)}ms (election timeout ${s.electionTimeoutMs}ms) although it hears a quorum: it is on the far side of a partial partition`;
+}

@@ -1,0 +1,103 @@
+/**
+ * The client side of a server stream on one endpoint (Watch, SnapshotSave): messages are
+ * decoded as they arrive; a stream that never ends by design (a watch) has no deadline, a
+ * finite one (a snapshot) fails when the server goes silent for a whole timeout; an abort
+ * ends it cleanly. Failover is the caller's business: before the first message a failure is
+ * an ordinary call failure (failover.ts classifies it), after it the stream is UNREACHABLE,
+ * because retrying elsewhere would deliver the first messages twice.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { AuditStreamContext } from './audit-stream.js';
+import { ApiError } from './errors.js';
+import { asCallFailure, classify, statusName } from './failover.js';
+
+export interface ServerStreamOptions<T> {
+  readonly method: grpc.MethodDefinition<unknown, unknown>;
+  readonly request: object;
+  /** Narrows one untrusted message; throws an ApiError naming what is wrong. */
+  readonly decode: (raw: unknown) => T;
+  /** null: the stream may stay quiet forever (a watch). Otherwise ms of silence that fail it. */
+  readonly idleTimeoutMs: number | null;
+  /** Ends the stream; the call then resolves normally. */
+  readonly signal?: AbortSignal;
+  /** What the stream is, for messages: "the watch", "the snapshot". */
+  readonly what: string;
+}
+
+/** Thrown when the channel could not connect in time; shaped as a gRPC failure for the failover. */
+class ConnectFailure extends Error {
+  readonly code = grpc.status.UNAVAILABLE;
+  readonly details: string;
+  constructor(endpoint: string, timeoutMs: number) {
+    super(`could not connect to ${endpoint} within ${timeoutMs}ms`);
+    this.details = this.message;
+  }
+}
+
+function waitForReady(ctx: AuditStreamContext): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ctx.channel.waitForReady(Date.now() + ctx.timeoutMs, (err) => (err ? reject(new ConnectFailure(ctx.endpoint, ctx.timeoutMs)) : resolve()));
+  });
+}
+
+/** Resolves when the server ends the stream or the signal aborts it. onMessage may throw to fail it. */
+export async function readServerStream<T>(ctx: AuditStreamContext, opts: ServerStreamOptions<T>, onMessage: (m: T) => void): Promise<void> {
+  if (opts.signal?.aborted === true) return;
+  const { endpoint, channel } = ctx;
+  await waitForReady(ctx);
+  const def = opts.method;
+  const stream = channel.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, opts.request, new grpc.Metadata(), {});
+  ctx.streams.add(stream);
+  let delivered = 0;
+  let aborted = false;
+  let idle: NodeJS.Timeout | null = null;
+  let failIdle: (() => void) | null = null;
+  const armIdle = (): void => {
+    if (opts.idleTimeoutMs === null) return;
+    if (idle !== null) clearTimeout(idle);
+    idle = setTimeout(() => failIdle?.(), opts.idleTimeoutMs);
+  };
+  const onAbort = (): void => {
+    aborted = true;
+    stream.cancel();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      failIdle = () => {
+        stream.cancel();
+        reject(new ApiError('TIMEOUT', `${endpoint} sent nothing of ${opts.what} for ${opts.idleTimeoutMs}ms`));
+      };
+      armIdle();
+      stream.on('data', (raw: unknown) => {
+        armIdle();
+        try {
+          const message = opts.decode(raw);
+          delivered += 1;
+          onMessage(message);
+        } catch (err) {
+          stream.cancel();
+          reject(err);
+        }
+      });
+      stream.on('error', (err: unknown) => {
+        const failure = asCallFailure(err);
+        if (aborted || ctx.closed() || failure?.code === grpc.status.CANCELLED) {
+          resolve();
+          return;
+        }
+        if (delivered > 0 && classify(err, endpoint).kind !== 'final') {
+          const reason = failure === null ? String(err) : `${statusName(failure.code)}: ${failure.details}`;
+          reject(new ApiError('UNREACHABLE', `lost ${opts.what} from ${endpoint} (${reason})`, undefined, { cause: err }));
+          return;
+        }
+        reject(err);
+      });
+      stream.on('end', () => resolve());
+    });
+  } finally {
+    if (idle !== null) clearTimeout(idle);
+    opts.signal?.removeEventListener('abort', onAbort);
+    ctx.streams.delete(stream);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Says what went wrong with TLS when a connection failed, from the details grpc-js and Node's
+ * TLS stack give, so `ctl` names TLS and the cause (contract: exit 3, a message naming TLS)
+ * instead of a bare "Failed to connect". null when the failure is not recognisably about TLS.
+ */
+const CAUSES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/certificate has expired|CERT_HAS_EXPIRED|alert number 45|certificate expired/i, 'a certificate has expired (the server\'s, or ours as the server says)'],
+  [/certificate is not yet valid|CERT_NOT_YET_VALID/i, 'a certificate is not valid yet'],
+  [
+    /Hostname\/IP does not match|altnames|ERR_TLS_CERT_ALTNAME_INVALID/i,
+    'name mismatch: the server\'s certificate does not name the address dialled (its subjectAltName must include it)',
+  ],
+  [
+    /unable to verify|self[- ]signed certificate|UNABLE_TO_GET_ISSUER|unknown ca|alert number 48|certificate verify failed|unable to get local issuer/i,
+    'a certificate signed by an unknown CA (check --tls-ca: it must be the CA that signed the cluster\'s certificates, and ours must come from the CA the cluster trusts)',
+  ],
+  [
+    /certificate required|alert number 116|peer did not return a certificate|handshake failure|alert number 40/i,
+    'the server requires a client certificate signed by its CA (give --tls-cert and --tls-key, or CTL_TLS_CERT and CTL_TLS_KEY)',
+  ],
+  [/wrong version number|packet length too long|http request|ssl3_get_record|WRONG_VERSION/i, 'the server does not speak TLS (drop the --tls-* options, or dial its TLS address)'],
+];
+
+/** The TLS cause `details` names; null when it names none (a dropped connection is not enough: see tls-probe.ts). */
+export function describeTlsFailure(details: string): string | null {
+  for (const [pattern, cause] of CAUSES) if (pattern.test(details)) return `TLS: ${cause}`;
+  return null;
+}
+
+/** A TLS server closed the handshake on us: what that means, with or without our own TLS settings. */
+export function closedDuringHandshake(secure: boolean): string {
+  return secure
+    ? 'TLS: the server closed the connection during the handshake; it did not accept our certificate (missing, or not from its CA)'
+    : 'TLS: the server requires TLS and ctl has no TLS settings (give --tls-ca, --tls-cert and --tls-key, or CTL_TLS_*)';
+}

@@ -1,0 +1,99 @@
+/**
+ * Watch, the server side of `ctl watch`: changes to a key or a prefix as this node applies
+ * them, from a revision on, until the client cancels. A client that reads slower than the
+ * cluster writes is cut off once MAX_QUEUED changes wait for it, rather than holding memory
+ * without bound.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { MAX_KEY_BYTES } from '../statemachine/index.js';
+import { ServiceFailure, toServiceError } from './service-error.js';
+import { StreamClosedError, writeWithBackpressure } from './stream-writer.js';
+import type { KvChange, WatchSource } from './watch-source.js';
+
+export const MAX_QUEUED_CHANGES = 10_000;
+
+export interface WatchRequestMsg {
+  readonly key: string;
+  readonly prefix: boolean;
+  readonly startRevision: number;
+}
+
+export interface WatchEventMsg {
+  readonly type: 'PUT' | 'DELETE';
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly revision: number;
+}
+
+function check(req: WatchRequestMsg): void {
+  if (!req.prefix && req.key === '') throw new ServiceFailure('INVALID_ARGUMENT', 'expected a key to watch (or --prefix), found an empty key');
+  if (Buffer.byteLength(req.key, 'utf8') > MAX_KEY_BYTES) {
+    throw new ServiceFailure('INVALID_ARGUMENT', `expected a key of at most ${MAX_KEY_BYTES} bytes, found ${Buffer.byteLength(req.key, 'utf8')}`);
+  }
+}
+
+export function watchHandler(source: WatchSource): grpc.handleServerStreamingCall<WatchRequestMsg, WatchEventMsg> {
+  return (call) => {
+    const req = call.request;
+    try {
+      check(req);
+    } catch (err) {
+      call.destroy(toServiceError(err));
+      return;
+    }
+    const queue: KvChange[] = [];
+    // Until subscribed there is nothing to cancel; end() may run during the replay.
+    let cancel = (): void => undefined;
+    let pumping = false;
+    let ended = false;
+    const end = (err: unknown): void => {
+      if (ended) return;
+      ended = true;
+      cancel();
+      call.destroy(toServiceError(err));
+    };
+    const pump = async (): Promise<void> => {
+      pumping = true;
+      try {
+        while (queue.length > 0 && !ended) {
+          const c = queue.shift()!;
+          await writeWithBackpressure(call, { type: c.type, key: c.key, value: c.value, revision: c.revision });
+        }
+      } catch (err) {
+        if (err instanceof StreamClosedError) cancel();
+        else end(err);
+      } finally {
+        pumping = false;
+      }
+    };
+    const started = source.subscribe({ key: req.key, prefix: req.prefix }, req.startRevision, {
+      onChange: (change) => {
+        if (ended) return;
+        queue.push(change);
+        if (queue.length > MAX_QUEUED_CHANGES) {
+          end(new ServiceFailure('INTERNAL', `the watcher fell ${MAX_QUEUED_CHANGES} changes behind; watch again from revision ${queue[0]!.revision}`));
+          return;
+        }
+        if (!pumping) void pump();
+      },
+      onLost: (reason) => end(new ServiceFailure('COMPACTED', reason)),
+    });
+    if (!started.ok) {
+      end(
+        new ServiceFailure(
+          'COMPACTED',
+          `revision ${req.startRevision} is older than this controller's history of changes, which starts at revision ${started.historyFrom + 1}`,
+        ),
+      );
+      return;
+    }
+    cancel = started.cancel;
+    if (ended) {
+      cancel(); // the replay alone overflowed the queue
+      return;
+    }
+    call.on('cancelled', () => cancel());
+    call.on('close', () => cancel());
+    if (queue.length > 0 && !pumping) void pump();
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * `controller restore`: seeds a new cluster from a snapshot file. It writes one node's data dir
+ * holding the snapshot's state, a configuration of that node alone, and a new cluster identity,
+ * then the node is started as usual and the others are added with `ctl member add` and started
+ * with `--join` (docs/operate.md, backup and restore).
+ *
+ * It refuses rather than guesses: a damaged or truncated file, a data dir that is not empty, an
+ * id the config does not list. Everything is written to a directory beside the data dir and
+ * renamed into place at the end, so a failure leaves no half-written data dir behind.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NodeConfig } from '../config/index.js';
+import { osIdentitySource, type IdentitySource, type LocalIdentity } from '../identity/index.js';
+import { StateMachine } from '../statemachine/index.js';
+import { LevelRaftStorage } from '../storage/level-raft-storage.js';
+import { raftDbPath } from '../storage/paths.js';
+import { isRecord } from '../util/untrusted.js';
+import { decodeSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
+
+export type RestoreErrorCode = 'SNAPSHOT_UNREADABLE' | 'SNAPSHOT_INVALID' | 'DATA_DIR_NOT_EMPTY' | 'WRITE_FAILED';
+
+export class RestoreError extends Error {
+  override readonly name = 'RestoreError';
+  constructor(
+    readonly code: RestoreErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  /** 2 for what the operator must change (the data dir); 1 for a file that cannot be used. */
+  get exitCode(): number {
+    return this.code === 'DATA_DIR_NOT_EMPTY' ? 2 : 1;
+  }
+}
+
+export interface RestoreReport {
+  readonly header: SnapshotFileHeader;
+  /** The new cluster's id, and the restored node's incarnation in it. */
+  readonly clusterId: string;
+  readonly incarnation: string;
+  readonly dataDir: string;
+  readonly keys: number;
+  /** The members of the snapshot, now forgotten: add them back with `ctl member add`. */
+  readonly formerMembers: readonly string[];
+}
+
+/** Who the restored node is in the new cluster. */
+export interface NewIdentity {
+  readonly id: string;
+  readonly address: string;
+  readonly clusterId: string;
+  readonly incarnation: string;
+}
+
+/**
+ * The state machine's snapshot with its membership replaced by `self` alone, a voter, under a
+ * new cluster id: the restored node must not wait for votes from members of the old cluster,
+ * and nothing of the old cluster (its data dirs, its agents) may take the new one for it.
+ * Everything else (keys, settings, resources, revisions) stays exactly as it was.
+ */
+export function seatAlone(data: Uint8Array, self: NewIdentity): { data: Uint8Array; former: string[]; keys: number } {
+  const original = new StateMachine();
+  original.restore(data); // validates every kind
+  const former = original.members.list().map((m) => m.id);
+  const decoded: unknown = JSON.parse(new TextDecoder().decode(original.snapshot().subarray(1)));
+  if (!isRecord(decoded) || !isRecord(decoded['kinds'])) throw new Error('unreachable: a snapshot without kinds');
+  const members = {
+    members: [
+      {
+        id: self.id,
+        address: self.address,
+        role: 'voter',
+        status: 'online',
+        statusSince: original.revision(),
+        statusReason: 'restored from a snapshot',
+        statusTerm: 0,
+        statusObservedAt: 0,
+        autoPromote: false,
+        incarnation: self.incarnation,
+      },
+    ],
+    clusterId: self.clusterId,
+    removed: [],
+    removedIds: [],
+  };
+  const body = { ...decoded, kinds: { ...decoded['kinds'], members } };
+  const seated = new StateMachine();
+  seated.restore(new TextEncoder().encode(String.fromCharCode(data[0] ?? 1) + JSON.stringify(body)));
+  return { data: seated.snapshot(), former, keys: seated.kv.size };
+}
+
+function isEmptyDir(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).length === 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+}
+
+export async function restoreDataDir(file: string, config: NodeConfig, newId: IdentitySource = osIdentitySource): Promise<RestoreReport> {
+  const dataDir = config.dataDir;
+  if (!isEmptyDir(dataDir)) {
+    throw new RestoreError('DATA_DIR_NOT_EMPTY', `refusing to restore into ${dataDir}: it is not empty; move it aside (or delete it) first`);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    throw new RestoreError('SNAPSHOT_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let header: SnapshotFileHeader;
+  let seated: ReturnType<typeof seatAlone>;
+  const self: NewIdentity = { id: config.self.id, address: config.self.address, clusterId: newId(), incarnation: newId() };
+  // The data dir's own record: it belongs to the new cluster, which records it as its member.
+  const identity: LocalIdentity = {
+    memberId: self.id,
+    incarnation: self.incarnation,
+    clusterId: self.clusterId,
+    origin: 'bootstrap',
+    recorded: true,
+    creationSeen: true,
+  };
+  try {
+    const decoded = decodeSnapshotFile(bytes, file);
+    header = decoded.header;
+    seated = seatAlone(decoded.data, self);
+  } catch (err) {
+    const reason = err instanceof SnapshotFileError ? err.message : `${file}: the snapshot's state is invalid: ${(err as Error).message}`;
+    throw new RestoreError('SNAPSHOT_INVALID', `refusing to restore: ${reason}`, { cause: err });
+  }
+  // Written beside the data dir, renamed into place once complete.
+  const staging = `${dataDir.replace(/\/+$/, '')}.restoring-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  try {
+    fs.mkdirSync(staging, { recursive: true });
+    const storage = await LevelRaftStorage.open(raftDbPath(staging));
+    try {
+      const meta = { index: header.index, term: header.term, conf: { voters: [config.self.id], learners: [] } };
+      await storage.save({ hardState: { term: header.term, vote: null, commit: header.index }, entries: [], snapshot: { meta, data: seated.data } }, true);
+      await storage.saveIdentity(identity);
+    } finally {
+      await storage.close();
+    }
+    if (fs.existsSync(dataDir)) fs.rmdirSync(dataDir); // empty, checked above
+    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+    fs.renameSync(staging, dataDir);
+    const parent = fs.openSync(path.dirname(dataDir), 'r');
+    try {
+      fs.fsyncSync(parent);
+    } finally {
+      fs.closeSync(parent);
+    }
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw new RestoreError('WRITE_FAILED', `could not write ${dataDir}: ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    header,
+    clusterId: self.clusterId,
+    incarnation: self.incarnation,
+    dataDir,
+    keys: seated.keys,
+    formerMembers: seated.former.filter((id) => id !== config.self.id),
+  };
+}

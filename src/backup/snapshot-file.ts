@@ -1,0 +1,129 @@
+/**
+ * The file `ctl snapshot save` writes and `controller restore` reads:
+ *
+ *     RAFT-CONTROLLER-SNAPSHOT 1\n
+ *     {"index":..,"term":..,"revision":..,"size":..,"sha256":"..",...}\n   (one line of JSON)
+ *     <size bytes: the state machine's snapshot>
+ *     <32 bytes: SHA-256 of everything above>
+ *
+ * The header's sha256 covers the data alone (what the server sent); the trailing digest covers
+ * the header too, so a flipped bit anywhere, or a file cut short, is refused by name.
+ */
+import { createHash } from 'node:crypto';
+import { describe, Fields } from '../util/untrusted.js';
+
+export const SNAPSHOT_FILE_MAGIC = 'RAFT-CONTROLLER-SNAPSHOT 1\n';
+const DIGEST_BYTES = 32;
+/** A header line is a few hundred bytes; anything longer is not one. */
+const MAX_HEADER_BYTES = 64 * 1024;
+
+export interface SnapshotFileHeader {
+  /** The Raft index the state reflects. */
+  readonly index: number;
+  /** The serving node's Raft term when it was taken. */
+  readonly term: number;
+  /** The store's revision. */
+  readonly revision: number;
+  /** Bytes of data. */
+  readonly size: number;
+  /** SHA-256 of the data, hex. */
+  readonly sha256: string;
+  readonly cluster: string;
+  readonly takenBy: string;
+  readonly version: string;
+  readonly createdAt: string;
+}
+
+export type SnapshotFileErrorCode = 'NOT_A_SNAPSHOT' | 'TRUNCATED' | 'CORRUPT';
+
+export class SnapshotFileError extends Error {
+  override readonly name = 'SnapshotFileError';
+  constructor(
+    readonly code: SnapshotFileErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const HEADER_FIELDS = new Set(['index', 'term', 'revision', 'size', 'sha256', 'cluster', 'takenBy', 'version', 'createdAt']);
+
+function sha256(...parts: Uint8Array[]): Buffer {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+export function encodeSnapshotFile(header: SnapshotFileHeader, data: Uint8Array): Buffer {
+  const head = Buffer.from(
+    SNAPSHOT_FILE_MAGIC +
+      JSON.stringify({
+        index: header.index,
+        term: header.term,
+        revision: header.revision,
+        size: header.size,
+        sha256: header.sha256,
+        cluster: header.cluster,
+        takenBy: header.takenBy,
+        version: header.version,
+        createdAt: header.createdAt,
+      }) +
+      '\n',
+    'utf8',
+  );
+  return Buffer.concat([head, data, sha256(head, data)]);
+}
+
+function parseHeader(line: string, where: string): SnapshotFileHeader {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new SnapshotFileError('CORRUPT', `${where}: the header line is not JSON`);
+  }
+  const f = Fields.of(value, `${where}: header`, (m) => new SnapshotFileError('CORRUPT', m)).only(HEADER_FIELDS);
+  const header = {
+    index: f.int('index', { min: 1 }),
+    term: f.int('term', { min: 0 }),
+    revision: f.int('revision', { min: 0 }),
+    size: f.int('size', { min: 0 }),
+    sha256: f.string('sha256'),
+    cluster: f.string('cluster'),
+    takenBy: f.string('takenBy'),
+    version: f.string('version'),
+    createdAt: f.string('createdAt'),
+  };
+  if (!/^[0-9a-f]{64}$/.test(header.sha256)) f.fail(`field "sha256" must be 64 hex digits, found ${describe(header.sha256)}`);
+  return header;
+}
+
+/** The header and data of a snapshot file, every check passed; `where` names the file in errors. */
+export function decodeSnapshotFile(bytes: Uint8Array, where: string): { header: SnapshotFileHeader; data: Uint8Array } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = Buffer.from(SNAPSHOT_FILE_MAGIC, 'utf8');
+  if (buf.length < magic.length || !buf.subarray(0, magic.length).equals(magic)) {
+    if (magic.subarray(0, buf.length).equals(buf)) throw new SnapshotFileError('TRUNCATED', `${where}: the file ends inside its first line (${buf.length} bytes)`);
+    throw new SnapshotFileError('NOT_A_SNAPSHOT', `${where}: expected a file made by \`ctl snapshot save\` (first line ${JSON.stringify(SNAPSHOT_FILE_MAGIC.trim())}), found something else`);
+  }
+  const end = buf.indexOf(0x0a, magic.length);
+  if (end < 0) {
+    if (buf.length - magic.length > MAX_HEADER_BYTES) throw new SnapshotFileError('CORRUPT', `${where}: no header line within ${MAX_HEADER_BYTES} bytes`);
+    throw new SnapshotFileError('TRUNCATED', `${where}: the file ends inside its header line (${buf.length} bytes)`);
+  }
+  const header = parseHeader(buf.subarray(magic.length, end).toString('utf8'), where);
+  const dataStart = end + 1;
+  const expected = dataStart + header.size + DIGEST_BYTES;
+  if (buf.length < expected) {
+    throw new SnapshotFileError('TRUNCATED', `${where}: expected ${expected} bytes (a ${header.size}-byte snapshot and its checksum), found ${buf.length}: the file is cut short`);
+  }
+  if (buf.length > expected) throw new SnapshotFileError('CORRUPT', `${where}: expected ${expected} bytes, found ${buf.length}: extra bytes after the checksum`);
+  const data = buf.subarray(dataStart, dataStart + header.size);
+  const digest = buf.subarray(expected - DIGEST_BYTES);
+  if (!sha256(buf.subarray(0, expected - DIGEST_BYTES)).equals(digest)) {
+    throw new SnapshotFileError('CORRUPT', `${where}: checksum mismatch: the file's contents changed after it was written`);
+  }
+  if (sha256(data).toString('hex') !== header.sha256) {
+    throw new SnapshotFileError('CORRUPT', `${where}: the data does not match the SHA-256 the server sent`);
+  }
+  return { header, data };
+}

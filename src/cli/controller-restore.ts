@@ -1,0 +1,50 @@
+/**
+ * `controller restore --from FILE --config FILE --id ID`: writes ID's data dir from a snapshot
+ * (src/backup/restore.ts) and exits; nothing is started. Exit 0 when the data dir is written,
+ * 2 for a config error or a data dir that is not empty, 1 for a file that cannot be used.
+ */
+import { Command, CommanderError } from 'commander';
+import { restoreDataDir, RestoreError } from '../backup/restore.js';
+import { ConfigError, loadNodeConfig } from '../config/index.js';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`controller restore: ${message}\n`);
+  process.exit(code);
+}
+
+export async function runRestore(argv: readonly string[]): Promise<void> {
+  const command = new Command('controller restore')
+    .description('Write a new cluster\'s first data dir from a snapshot (`ctl snapshot save`), then exit.')
+    .requiredOption('--from <file>', 'the snapshot file')
+    .requiredOption('-c, --config <file>', 'cluster YAML file')
+    .requiredOption('-i, --id <id>', 'the node whose data dir to write (one of cluster.nodes)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    throw err;
+  }
+  const opts = command.opts<{ from: string; config: string; id: string }>();
+  let config;
+  try {
+    config = loadNodeConfig(opts.config, opts.id);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    throw err;
+  }
+  try {
+    const r = await restoreDataDir(opts.from, config);
+    const others = r.formerMembers.length === 0 ? '' : ` The snapshot's other members (${r.formerMembers.join(', ')}) are not members of the new cluster.`;
+    process.stdout.write(
+      `restored ${r.dataDir} from ${opts.from}: index ${r.header.index}, revision ${r.header.revision}, ${r.keys} keys, ` +
+        `taken by ${r.header.takenBy} of ${r.header.cluster} at ${r.header.createdAt}. ` +
+        `${opts.id} is the only member of a new cluster (id ${r.clusterId}): start it with \`controller --config ${opts.config} --id ${opts.id}\`, ` +
+        `then add each other controller with \`ctl member add ID ADDRESS\` and start it with --join and an empty data dir.${others}\n`,
+    );
+  } catch (err) {
+    if (err instanceof RestoreError) fail(err.message, err.exitCode);
+    throw err;
+  }
+}

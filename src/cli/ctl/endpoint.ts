@@ -1,0 +1,130 @@
+/**
+ * `ctl endpoint status [--cluster]`: each controller's own view of itself (term, indexes,
+ * leader, database size, problems), asked directly and in parallel, with the round trip it
+ * took. `--cluster` asks every member at its address instead of the endpoints given.
+ */
+import { Option, type Command } from 'commander';
+import { ApiError, EXIT_FAILED, EXIT_UNREACHABLE } from '../../api/errors.js';
+import type { EndpointSelfJson } from '../../api/operator-answers.js';
+import { formatBytes, formatDuration } from '../cell-format.js';
+import { plainTable } from '../plain-table.js';
+import type { Session } from './context.js';
+
+const FORMATS = ['table', 'json'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** One row of `ctl endpoint status -o json`; null where the endpoint did not answer. */
+export interface EndpointStatusJson {
+  readonly endpoint: string;
+  readonly id: string | null;
+  readonly version: string | null;
+  readonly role: string | null;
+  readonly leader: string | null;
+  readonly term: number | null;
+  readonly commitIndex: number | null;
+  readonly appliedIndex: number | null;
+  readonly lastIndex: number | null;
+  readonly snapshotIndex: number | null;
+  readonly dbSizeBytes: number | null;
+  readonly revision: number | null;
+  readonly latencyMs: number | null;
+  readonly errors: readonly string[];
+}
+
+/** Some endpoints did not answer; the rows were printed. Exit 1, or 3 when none answered. */
+export class EndpointsFailedError extends Error {
+  override readonly name = 'EndpointsFailedError';
+  readonly code = 'ENDPOINTS_FAILED';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+function row(endpoint: string, expectedId: string | null, s: EndpointSelfJson | null, latencyMs: number | null, errors: readonly string[]): EndpointStatusJson {
+  return {
+    endpoint,
+    id: s?.id ?? expectedId,
+    version: s?.version ?? null,
+    role: s?.role ?? null,
+    leader: s === null ? null : s.leader === '' ? null : s.leader,
+    term: s?.term ?? null,
+    commitIndex: s?.commitIndex ?? null,
+    appliedIndex: s?.appliedIndex ?? null,
+    lastIndex: s?.lastIndex ?? null,
+    snapshotIndex: s?.snapshotIndex ?? null,
+    dbSizeBytes: s?.dbSizeBytes ?? null,
+    revision: s?.revision ?? null,
+    latencyMs,
+    errors,
+  };
+}
+
+const cell = (v: string | number | null): string => (v === null ? '-' : String(v));
+
+export function renderEndpointStatus(rows: readonly EndpointStatusJson[], format: Format): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(rows, null, 2)}\n`;
+    case 'table':
+      return plainTable(
+        ['ENDPOINT', 'ID', 'VERSION', 'DB-SIZE', 'ROLE', 'LEADER', 'TERM', 'COMMIT', 'APPLIED', 'LATENCY', 'ERRORS'],
+        rows.map((r) => [
+          r.endpoint,
+          cell(r.id),
+          cell(r.version),
+          r.dbSizeBytes === null ? '-' : formatBytes(r.dbSizeBytes),
+          cell(r.role),
+          cell(r.leader),
+          cell(r.term),
+          cell(r.commitIndex),
+          cell(r.appliedIndex),
+          r.latencyMs === null ? '-' : formatDuration(r.latencyMs),
+          r.errors.length === 0 ? '-' : r.errors.join('; '),
+        ]),
+      );
+    default: {
+      const never: never = format;
+      return never;
+    }
+  }
+}
+
+export function registerEndpoint(program: Command, session: Session): void {
+  const endpoint = program.command('endpoint').description("each controller's own view of itself");
+  endpoint
+    .command('status')
+    .description('term, indexes, leader, database size and problems of each endpoint (--cluster: of every member)')
+    .option('--cluster', 'ask every member of the cluster at its address, not just the endpoints given', false)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(FORMATS).default('table'))
+    .action(async (opts: { readonly cluster: boolean; readonly output: Format }) => {
+      const operator = session.operator();
+      let targets: { endpoint: string; id: string | null }[];
+      if (opts.cluster) {
+        const list = await operator.memberList({ serializable: true });
+        targets = list.members.map((m) => ({ endpoint: m.address, id: m.id }));
+      } else {
+        targets = session.endpoints().map((e) => ({ endpoint: e, id: null }));
+      }
+      const rows = await Promise.all(
+        targets.map(async (t) => {
+          const started = performance.now();
+          try {
+            const s = await operator.endpointStatusOn(t.endpoint);
+            return row(t.endpoint, t.id, s, performance.now() - started, s.errors);
+          } catch (err) {
+            const reason = err instanceof ApiError ? err.message : err instanceof Error ? err.message : String(err);
+            return row(t.endpoint, t.id, null, null, [reason]);
+          }
+        }),
+      );
+      session.io.out(renderEndpointStatus(rows, opts.output));
+      const failed = rows.filter((r) => r.latencyMs === null);
+      if (failed.length > 0) {
+        const code = failed.length === rows.length ? EXIT_UNREACHABLE : EXIT_FAILED;
+        throw new EndpointsFailedError(`${failed.length} of ${rows.length} endpoints did not answer: ${failed.map((r) => r.endpoint).join(', ')}`, code);
+      }
+    });
+}

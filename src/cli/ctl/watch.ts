@@ -1,0 +1,46 @@
+/**
+ * `ctl watch KEY [--prefix] [--rev N]`: every change to KEY (or to the keys under it) as it
+ * happens, until Ctrl-C, which ends it cleanly (exit 0). Text as etcdctl prints it: the event
+ * type, the key and, for a PUT, the value, one per line; JSON Lines with -o json.
+ */
+import { Option, type Command } from 'commander';
+import type { WatchEventEntry } from '../../api/operator-answers.js';
+import { keyValueJson } from '../kv-json.js';
+import { revisionArg, type Session } from './context.js';
+
+const FORMATS = ['text', 'json'] as const;
+type Format = (typeof FORMATS)[number];
+
+export function renderWatchEvent(e: WatchEventEntry, format: Format): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(e.type === 'PUT' ? { type: e.type, ...keyValueJson(e.key, e.value, e.revision) } : { type: e.type, key: e.key, revision: e.revision })}\n`;
+    case 'text':
+      return e.type === 'PUT' ? `PUT\n${e.key}\n${Buffer.from(e.value).toString('utf8')}\n` : `DELETE\n${e.key}\n`;
+    default: {
+      const never: never = format;
+      return never;
+    }
+  }
+}
+
+export function registerWatch(program: Command, session: Session): void {
+  program
+    .command('watch')
+    .description('print changes to KEY (or, with --prefix, to every key under it) until interrupted')
+    .argument('<key>')
+    .option('--prefix', 'watch every key starting with KEY', false)
+    .option('--rev <revision>', 'start at this revision (earlier changes the node still remembers are replayed); default: from now', revisionArg)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(FORMATS).default('text'))
+    .action(async (key: string, opts: { readonly prefix: boolean; readonly rev?: number; readonly output: Format }) => {
+      const abort = new AbortController();
+      const stop = session.io.onInterrupt(() => abort.abort());
+      try {
+        await session
+          .operator()
+          .watch({ key, prefix: opts.prefix, startRevision: opts.rev ?? 0, signal: abort.signal }, (e) => session.io.out(renderWatchEvent(e, opts.output)));
+      } finally {
+        stop();
+      }
+    });
+}

@@ -1,0 +1,58 @@
+/**
+ * Wires the operator tools into a controller: the state machine's apply path feeds the watch
+ * hub and the apply metrics, and the Operator service is served beside Controller.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { ConsensusPort } from '../api/consensus-port.js';
+import { operatorService } from '../api/operator-service.js';
+import { operatorServiceDefinition } from '../api/operator-proto.js';
+import { strictRequests } from '../transport/strict-decode.js';
+import { directoryBytes } from './disk-usage.js';
+import type { ObservedStateMachine } from './observed-state-machine.js';
+import { WatchHub } from './watch-hub.js';
+
+export interface ApplyMetrics {
+  observeApply(seconds: number): void;
+}
+
+/** Call before the Raft host restores a snapshot into `sm`, so the hub sees every change after it. */
+export function watchApplies(sm: ObservedStateMachine, metrics: ApplyMetrics): WatchHub {
+  const hub = new WatchHub(sm.revision());
+  sm.observe({
+    onApply: (_index, data, _result, changed, seconds) => {
+      metrics.observeApply(seconds);
+      if (changed) hub.recordChange(sm.revision(), data);
+    },
+    onRestore: (revision) => hub.reset(revision),
+  });
+  return hub;
+}
+
+export interface OperatorToolsDeps {
+  readonly id: string;
+  readonly clusterName: string;
+  readonly version: string;
+  readonly host: ConsensusPort;
+  readonly stateMachine: ObservedStateMachine;
+  readonly watches: WatchHub;
+  readonly raftDbDir: string;
+  readonly staleness: () => { readonly stale: boolean; readonly reason: string };
+  readonly defaultTimeoutMs: number;
+}
+
+export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps): void {
+  server.addService(
+    strictRequests(operatorServiceDefinition().service),
+    operatorService({
+      id: deps.id,
+      clusterName: deps.clusterName,
+      version: deps.version,
+      host: deps.host,
+      stateMachine: deps.stateMachine,
+      staleness: deps.staleness,
+      dbSizeBytes: () => directoryBytes(deps.raftDbDir),
+      watches: deps.watches,
+      defaultTimeoutMs: deps.defaultTimeoutMs,
+    }),
+  );
+}

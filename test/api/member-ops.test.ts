@@ -1,0 +1,83 @@
+/**
+ * Membership steps are safe to repeat: run twice, the second run changes nothing and says so;
+ * an id that was never a member is UNKNOWN_NODE (ctl exit 4). Against a fake consensus port
+ * whose configuration changes update the members records, as a node's do.
+ */
+import t from 'tap';
+import { memberOps } from '../../src/api/member-ops.js';
+import { onLeaderOf } from '../../src/api/on-leader.js';
+import { decodeAddContext } from '../../src/statemachine/add-context.js';
+import { encodeCommand } from '../../src/statemachine/index.js';
+import { FakeConsensus } from './fake-consensus.js';
+
+function setup() {
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], records: true });
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf: () => null, forwarder: { call: () => Promise.reject(new Error('no forwarding here')) } });
+  return { port, ops: memberOps('c1', port, port.sm, onLeader) };
+}
+
+const soon = (): number => Date.now() + 2000;
+const add = (id: string, address: string, learner = false) => ({ id, address, learner, forwarded: false });
+const ref = (id: string) => ({ id, forwarded: false });
+
+void t.test('a plain add: one learner with the intent to promote it, and the next step in the answer', async (t) => {
+  const { port, ops } = setup();
+  const first = await ops.add(add('c4', '10.0.0.14:7101'), soon());
+  t.match(first, { unchanged: false, learners: ['c4'] });
+  t.match(first.detail, /start it with `controller --config FILE --id c4 --join`; the leader promotes it to voter once it has caught up/);
+  t.equal(port.proposals.length, 1, 'one entry');
+  const change = port.proposals[0] as { type: string; context: string };
+  t.equal(change.type, 'add-learner');
+  t.strictSame(decodeAddContext(change.context), { address: '10.0.0.14:7101', autoPromote: true }, 'the intent travels with the add');
+  t.match(port.sm.members.get('c4'), { role: 'learner', autoPromote: true });
+
+  const again = await ops.add(add('c4', '10.0.0.14:7101'), soon());
+  t.match(again, { unchanged: true, learners: ['c4'] });
+  t.match(again.detail, /^c4 is already a learner; nothing changed; the leader promotes it/);
+  t.equal(port.proposals.length, 1, 'nothing proposed the second time');
+});
+
+void t.test('the answer names the stabilization time when one is set', async (t) => {
+  const { port, ops } = setup();
+  port.sm.apply(100, encodeCommand({ kind: 'settings', op: 'set', key: 'autopilot.server_stabilization_time', value: 10_000 }));
+  t.match((await ops.add(add('c4', '10.0.0.14:7101'), soon())).detail, /once it has caught up and stayed so for 10s/);
+});
+
+void t.test('an add with --learner leaves the promotion to the operator, and says how', async (t) => {
+  const { port, ops } = setup();
+  const first = await ops.add(add('c4', '10.0.0.14:7101', true), soon());
+  t.match(first.detail, /promote it with `ctl member promote c4` once it has caught up/);
+  t.strictSame(decodeAddContext((port.proposals[0] as { context: string }).context), { address: '10.0.0.14:7101', autoPromote: false });
+  t.match((await ops.add(add('c4', '10.0.0.14:7101', true), soon())).detail, /already a learner; nothing changed; promote it with/);
+});
+
+void t.test('adding a member that is there at another address is a conflict, not a silent success', async (t) => {
+  const { port, ops } = setup();
+  t.match(await ops.add(add('c2', '10.9.9.9:7101'), soon()).catch((e: unknown) => e), { code: 'CONFLICT', message: /c2 is already a member at c2\.example:7000, not 10\.9\.9\.9:7101/ });
+  t.match(await ops.add(add('c2', 'c2.example:7000'), soon()), { unchanged: true, detail: 'c2 is already a voter; nothing changed' });
+  t.equal(port.proposals.length, 0);
+});
+
+void t.test('promote twice: the second says it is already a voter; an unknown id is UNKNOWN_NODE', async (t) => {
+  const { port, ops } = setup();
+  await ops.add(add('c4', '10.0.0.14:7101', true), soon());
+  port.match.set('c4', 10_000);
+  t.match(await ops.promote(ref('c4'), soon()), { unchanged: false, voters: ['c1', 'c2', 'c3', 'c4'] });
+  t.match(await ops.promote(ref('c4'), soon()), { unchanged: true, detail: 'c4 is already a voter; nothing changed' });
+  t.match(await ops.promote(ref('c9'), soon()).catch((e: unknown) => e), { code: 'UNKNOWN_NODE', message: 'c9 is not a member' });
+});
+
+void t.test('remove twice: the second says it was already removed; an id never present is UNKNOWN_NODE', async (t) => {
+  const { port, ops } = setup();
+  t.match(await ops.remove(ref('c3'), soon()), { unchanged: false, voters: ['c1', 'c2'] });
+  t.match(await ops.remove(ref('c3'), soon()), { unchanged: true, detail: 'c3 was already removed; nothing changed' });
+  t.equal(port.proposals.length, 1, 'one removal proposed');
+  t.match(await ops.remove(ref('c9'), soon()).catch((e: unknown) => e), { code: 'UNKNOWN_NODE', message: 'c9 is not a member and never was' });
+});
+
+void t.test('ids and addresses are checked before anything is proposed', async (t) => {
+  const { port, ops } = setup();
+  t.match(await ops.add(add('../x', '10.0.0.14:7101'), soon()).catch((e: unknown) => e), { code: 'INVALID_ARGUMENT' });
+  t.match(await ops.add(add('c4', 'nowhere'), soon()).catch((e: unknown) => e), { code: 'INVALID_ARGUMENT', message: /expected host:port/ });
+  t.equal(port.proposals.length, 0);
+});

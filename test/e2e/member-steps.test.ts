@@ -1,0 +1,96 @@
+/**
+ * Membership steps on real processes, each run twice with the same outcome: a plain `member
+ * add` returns at once and the leader promotes the learner once it has caught up and stayed
+ * so (autopilot.server_stabilization_time); repeats exit 0 and say nothing changed; ids never
+ * present exit 4; a removed member learns it, logs it and exits with code 10.
+ */
+import fs from 'node:fs';
+import t from 'tap';
+import { freePorts } from '../helpers/free-ports.js';
+import { ProcessCluster } from '../helpers/process-cluster.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+interface MemberRow {
+  readonly id: string;
+  readonly role: string;
+  readonly autoPromote: boolean;
+}
+
+void t.test('add, promote and remove are safe to repeat; a removed member exits 10', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', extraYaml: 'autopilot:\n  server_stabilization_time: 1s\n' });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const [port] = await freePorts(1);
+  const address = `127.0.0.1:${port}`;
+  // The operator adds c4 to the shared file, as docs/deploy.md says, then tells the cluster.
+  const yaml = fs.readFileSync(cluster.configFile, 'utf8').replace(/( {2}nodes:\n(?: {4}- .*\n)+)/, `$1    - { id: c4, address: "${address}" }\n`);
+  fs.writeFileSync(cluster.configFile, yaml);
+  (cluster.addresses as Map<string, string>).set('c4', address);
+  const three = cluster.endpoints(['c1', 'c2', 'c3']);
+
+  const add = await cluster.ctl(['member', 'add', 'c4', address], three);
+  t.equal(add.code, 0, add.stderr);
+  t.match(add.stdout, /^added c4 as a learner; start it with `controller --config FILE --id c4 --join`; the leader promotes it to voter once it has caught up and stayed so for 1s/);
+  const addAgain = await cluster.ctl(['member', 'add', 'c4', address], three);
+  t.equal(addAgain.code, 0, addAgain.stderr);
+  t.match(addAgain.stdout, /^c4 is already a learner; nothing changed/);
+  const listed = JSON.parse((await cluster.ctl(['member', 'list', '-o', 'json'], three)).stdout) as MemberRow[];
+  t.match(listed.find((m) => m.id === 'c4'), { role: 'learner', autoPromote: true }, 'a learner with the intent recorded');
+
+  const moved = await cluster.ctl(['member', 'add', 'c2', address], three);
+  t.equal(moved.code, 1, 'an id that is there at another address is a conflict');
+  t.match(moved.stderr, /c2 is already a member at .*, not 127\.0\.0\.1:\d+; to move it, remove it and add it again/);
+
+  cluster.start('c4', ['--join']);
+  // Re-running the add with --wait is the documented way to wait for the promotion.
+  const wait = await cluster.ctl(['member', 'add', 'c4', address, '--wait'], three, 60_000);
+  t.equal(wait.code, 0, wait.stderr);
+  t.match(wait.stdout, /already a learner; nothing changed[\s\S]*c4 is a voter\n$|already a voter; nothing changed/);
+  await cluster.explainFailure(waitFor(async () => (await cluster.status('c4'))?.voters.includes('c4') === true, 'c4 to apply its promotion', 20000));
+  const audit = await cluster.ctl(['audit', '-o', 'json'], three);
+  t.ok(audit.stdout.split('\n').some((l) => l.includes('"member.promoted"') && l.includes('"c4"')), 'the promotion is in the audit trail');
+
+  for (const run of [1, 2]) {
+    const promote = await cluster.ctl(['member', 'promote', 'c4'], three);
+    t.equal(promote.code, 0, `promote, run ${run}: ${promote.stderr}`);
+    t.match(promote.stdout, /^c4 is already a voter; nothing changed/);
+  }
+
+  const c4 = cluster.procs.get('c4')!;
+  const exited = new Promise<number | null>((resolve) => c4.once('exit', (code) => resolve(code)));
+  const remove = await cluster.ctl(['member', 'remove', 'c4'], three);
+  t.equal(remove.code, 0, remove.stderr);
+  t.match(remove.stdout, /^removed c4; stop it; it stops by itself \(exit 10\)/);
+  t.equal(await exited, 10, 'the removed member exits with code 10');
+  t.match(cluster.dumpLogs('c4'), /was removed from the cluster: (it applied its own removal|c\d has applied its removal|c\d refused it as a removed member)/, 'and says why in its log');
+  const removeAgain = await cluster.ctl(['member', 'remove', 'c4'], three);
+  t.equal(removeAgain.code, 0, removeAgain.stderr);
+  t.match(removeAgain.stdout, /^c4 was already removed; nothing changed/);
+
+  for (const argv of [['member', 'remove', 'nobody'], ['member', 'promote', 'nobody']]) {
+    const r = await cluster.ctl(argv, three);
+    t.equal(r.code, 4, `${argv.join(' ')}: an id never present exits 4`);
+  }
+});
+
+void t.test('a member removed while it was down, started again with its old data dir, exits 10 too', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const client = cluster.client(['c1', 'c2']);
+  t.teardown(() => client.close());
+  await client.put('k', 'v');
+  // The cluster records c3's data dir (its incarnation) before it goes down.
+  await cluster.explainFailure(
+    waitFor(async () => (JSON.parse((await cluster.ctl(['status', '-o', 'json'], cluster.endpoints(['c1']))).stdout) as { clusterId: string }).clusterId !== '', 'the cluster id', 20000),
+  );
+  await cluster.kill('c3', 'SIGTERM');
+  const remove = await cluster.ctl(['member', 'remove', 'c3'], cluster.endpoints(['c1', 'c2']));
+  t.equal(remove.code, 0, remove.stderr);
+  const c3 = cluster.start('c3');
+  const code = await new Promise<number | null>((resolve) => c3.once('exit', (c) => resolve(c)));
+  t.equal(code, 10, 'not restarted by the unit: exit 10');
+  t.match(cluster.dumpLogs('c3'), /refusing to start \(REMOVED\)|was removed from the cluster/);
+});

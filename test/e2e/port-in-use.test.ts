@@ -1,0 +1,29 @@
+/**
+ * A controller whose port is taken says so in one line, exits 2, and has written nothing: no
+ * data_dir, so starting it again once the port is free creates the cluster as if it were new.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import t from 'tap';
+import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
+
+void t.test('a port in use: one line naming the address and the cause, exit 2, nothing written', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 1 });
+  t.teardown(() => cluster.stop());
+  const address = cluster.addresses.get('c1')!;
+  const port = Number(address.split(':')[1]);
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', () => resolve()));
+  t.teardown(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+  const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, [CONTROLLER_JS, '--config', cluster.configFile, '--id', 'c1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code) => resolve({ code, stderr }));
+  });
+  t.equal(run.code, 2);
+  t.same(run.stderr.trim().split('\n'), [`controller: cannot listen on ${address} (gRPC): the address is already in use (another controller, or another program, holds the port)`]);
+  t.notOk(fs.existsSync(path.join(cluster.dir, 'data', 'c1')), 'no data_dir was created');
+});
