@@ -3,8 +3,8 @@
  * the plain shape codec.ts validates, without protobufjs objects in between: a batch is the
  * one message every member sends to every other several times per write and per heartbeat.
  *
- * Writing mirrors encodeMessage (codec.ts): each type carries the fields it uses, and fields at
- * their default are left out. Reading yields exactly what proto-loader yields with this
+ * Writing mirrors encodeMessage (codec.ts): each type carries the fields it uses, written even
+ * at their default, as proto-loader wrote the objects encodeMessage made (byte for byte). Reading yields exactly what proto-loader yields with this
  * project's options (PROTO_LOADER_OPTIONS: defaults filled in, enums by name, uint64 as
  * number), so decodeMessage stays the one place that judges what a peer sent, whichever
  * decoder ran.

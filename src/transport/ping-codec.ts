@@ -1,7 +1,8 @@
 /**
  * HeartbeatPing and HeartbeatPong (proto/peer.proto) by hand: every member pings every other
  * several times a second, idle or not, so their encoding is part of a member's idle cost.
- * Same bytes and same decoded shapes as proto-loader (see batch-codec.ts).
+ * Same bytes and same decoded shapes as proto-loader (see batch-codec.ts): every field the
+ * object has is written, `seq` only when present.
  */
 import { bytesFieldSize, doubleFieldSize, Reader, stringFieldSize, varintFieldSize, WIRE_BYTES, WIRE_FIXED64, WIRE_VARINT, Writer } from './protobuf.js';
 import { MalformedMessageError } from './strict-decode.js';
@@ -10,14 +11,13 @@ import type { WirePing, WirePong } from './wire.js';
 type Raw = Record<string, unknown>;
 
 export function encodePing(p: WirePing): Buffer {
-  const seq = p.seq ?? 0;
   const w = new Writer(
     stringFieldSize(1, p.from) +
       stringFieldSize(2, p.to) +
       stringFieldSize(3, p.cluster) +
       doubleFieldSize(4, p.sendTimeMs) +
       bytesFieldSize(5, p.payload) +
-      varintFieldSize(6, seq) +
+      (p.seq === undefined ? 0 : varintFieldSize(6, p.seq)) +
       stringFieldSize(7, p.clusterId) +
       stringFieldSize(8, p.incarnation) +
       stringFieldSize(9, p.toIncarnation),
@@ -27,7 +27,7 @@ export function encodePing(p: WirePing): Buffer {
   w.stringField(3, p.cluster);
   w.doubleField(4, p.sendTimeMs);
   w.bytesField(5, p.payload);
-  w.uintField(6, seq);
+  if (p.seq !== undefined) w.uintField(6, p.seq);
   w.stringField(7, p.clusterId);
   w.stringField(8, p.incarnation);
   w.stringField(9, p.toIncarnation);
@@ -35,12 +35,11 @@ export function encodePing(p: WirePing): Buffer {
 }
 
 export function encodePong(p: WirePong): Buffer {
-  const seq = p.seq ?? 0;
   const w = new Writer(
     stringFieldSize(1, p.from) +
       doubleFieldSize(2, p.echoSendTimeMs) +
       bytesFieldSize(3, p.payload) +
-      varintFieldSize(4, seq) +
+      (p.seq === undefined ? 0 : varintFieldSize(4, p.seq)) +
       stringFieldSize(5, p.clusterId) +
       stringFieldSize(6, p.incarnation) +
       stringFieldSize(7, p.toIncarnation),
@@ -48,7 +47,7 @@ export function encodePong(p: WirePong): Buffer {
   w.stringField(1, p.from);
   w.doubleField(2, p.echoSendTimeMs);
   w.bytesField(3, p.payload);
-  w.uintField(4, seq);
+  if (p.seq !== undefined) w.uintField(4, p.seq);
   w.stringField(5, p.clusterId);
   w.stringField(6, p.incarnation);
   w.stringField(7, p.toIncarnation);

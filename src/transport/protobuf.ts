@@ -3,8 +3,9 @@
  * (Step batches, heartbeat pings and pongs: proto/peer.proto). proto-loader turns each message
  * into protobufjs objects and back (fromObject, encode, decode, toObject with defaults), which
  * costs tens of microseconds per batch; these functions write and read the same bytes directly.
- * The bytes are those proto-loader produces and accepts (fields equal to their default are
- * left out, as proto3 allows), so peers of any version understand each other.
+ * The bytes are those proto-loader produces: it writes every field present in the object it is
+ * given, defaults included (protobufjs checks presence, not value), so the callers write every
+ * field the old plain objects had, and peers of any version see the same bytes as before.
  *
  * The reader is strict at every level: a field that runs past the end of its message, a
  * varint longer than 10 bytes, field number 0 or a group fails with MalformedMessageError
@@ -42,24 +43,21 @@ export function lenFieldSize(field: number, len: number): number {
   return tagSize(field) + varintSize(len) + len;
 }
 
-/** Bytes of a varint field, or 0 when it holds the default (left out). */
+/** Bytes of a varint field with its tag (written even when 0, as protobufjs does). */
 export function varintFieldSize(field: number, v: number): number {
-  return v === 0 ? 0 : tagSize(field) + varintSize(v);
+  return tagSize(field) + varintSize(v);
 }
 
-/** Bytes of a bool field, or 0 for false (left out). */
-export function boolFieldSize(field: number, v: boolean): number {
-  return v ? tagSize(field) + 1 : 0;
+export function boolFieldSize(field: number, _v: boolean): number {
+  return tagSize(field) + 1;
 }
 
-/** Bytes of a bytes field, or 0 when empty (left out). */
 export function bytesFieldSize(field: number, b: Uint8Array): number {
-  return b.byteLength === 0 ? 0 : lenFieldSize(field, b.byteLength);
+  return lenFieldSize(field, b.byteLength);
 }
 
-/** Bytes of a double field, or 0 for 0 (left out). */
-export function doubleFieldSize(field: number, v: number): number {
-  return v === 0 ? 0 : tagSize(field) + 8;
+export function doubleFieldSize(field: number, _v: number): number {
+  return tagSize(field) + 8;
 }
 
 export function utf8Size(s: string): number {
@@ -68,13 +66,11 @@ export function utf8Size(s: string): number {
   return s.length;
 }
 
-/** Bytes of a string field, or 0 for '' (left out). */
 export function stringFieldSize(field: number, s: string): number {
-  if (s === '') return 0;
   return lenFieldSize(field, utf8Size(s));
 }
 
-/** Writes into a buffer sized beforehand (with the *Size functions above). */
+/** Writes into a buffer sized beforehand (with the *Size functions above); every field given is written. */
 export class Writer {
   readonly buf: Buffer;
   pos = 0;
@@ -96,22 +92,17 @@ export class Writer {
     this.varint(field * 8 + wire);
   }
 
-  /** A varint field, left out when 0. */
   uintField(field: number, v: number): void {
-    if (v === 0) return;
     this.tag(field, WIRE_VARINT);
     this.varint(v);
   }
 
   boolField(field: number, v: boolean): void {
-    if (!v) return;
     this.tag(field, WIRE_VARINT);
-    this.buf[this.pos++] = 1;
+    this.buf[this.pos++] = v ? 1 : 0;
   }
 
-  /** A string field, left out when ''. */
   stringField(field: number, s: string): void {
-    if (s === '') return;
     this.tag(field, WIRE_BYTES);
     const len = utf8Size(s);
     this.varint(len);
@@ -122,9 +113,7 @@ export class Writer {
     }
   }
 
-  /** A bytes field, left out when empty. */
   bytesField(field: number, b: Uint8Array): void {
-    if (b.byteLength === 0) return;
     this.tag(field, WIRE_BYTES);
     this.varint(b.byteLength);
     this.buf.set(b, this.pos);
@@ -132,7 +121,6 @@ export class Writer {
   }
 
   doubleField(field: number, v: number): void {
-    if (v === 0) return;
     this.tag(field, WIRE_FIXED64);
     this.buf.writeDoubleLE(v, this.pos);
     this.pos += 8;
