@@ -16,7 +16,6 @@ import type { HubAudit, HubEffect, HubOptions, HubPort } from './hub-types.js';
 import { peerIdentity } from './identity.js';
 import type { CloseCode } from './protocol.js';
 import type { StreamId } from './types.js';
-import { systemScheduler, type Timer } from '../util/clock.js';
 import { decodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from './wire.js';
 
 export interface HubDriverPort extends HubPort {
@@ -47,7 +46,7 @@ export class HubDriver {
   readonly hub: AgentHub;
   private readonly calls = new Map<StreamId, SyncCall>();
   private nextStream = 1;
-  private ticker: Timer | null = null;
+  private ticker: NodeJS.Timeout | null = null;
   private pumpScheduled = false;
   private reportTimer: NodeJS.Timeout | null = null;
   private reporting = false;
@@ -73,8 +72,7 @@ export class HubDriver {
   }
 
   start(): void {
-    // On the process's shared timer grid (src/util/clock.ts): one wake-up with Raft's tick.
-    this.ticker = systemScheduler.every(this.tickMs, () => this.run(this.hub.tick(performance.now())));
+    this.ticker = setInterval(() => this.run(this.hub.tick(performance.now())), this.tickMs);
     this.run(this.hub.tick(performance.now()));
   }
 
@@ -83,7 +81,7 @@ export class HubDriver {
     if (this.stopped) return;
     this.run(this.hub.closeAll(`${this.opts.self} is shutting down; try another controller`));
     this.stopped = true;
-    this.ticker?.cancel();
+    if (this.ticker !== null) clearInterval(this.ticker);
     if (this.reportTimer !== null) clearTimeout(this.reportTimer);
   }
 

@@ -23,7 +23,7 @@ import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js
 import { insecureCredentials, mutualTlsCredentials, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { osIdentitySource, type Duty } from '../identity/index.js';
-import { systemScheduler, type Timer } from '../util/clock.js';
+import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, type AuditEvent } from '../membership/audit.js';
@@ -78,7 +78,7 @@ export class ControllerNode {
     private readonly sessions: KvSessions,
     private readonly promoter: PromoterDriver,
     private readonly removal: RemovalWatch,
-    private readonly identityTicker: Timer,
+    private readonly identityTicker: NodeJS.Timeout,
     private readonly agents: AgentsLayer,
     private readonly leadership: LeadershipLog,
   ) {}
@@ -415,9 +415,10 @@ export class ControllerNode {
     removal.start();
     agentsLayer.start();
     // The leader's identity duties: draw the cluster id once, record each member's data dir.
-    const identityTicker = systemScheduler.every(config.raft.heartbeatIntervalMs, () => {
+    const identityTicker = setInterval(() => {
       for (const duty of nodeIdentity.duties()) nodeIdentity.proposed(duty, proposeDuty(raftHost, duty, config.raft.electionTimeoutMs * 2, osIdentitySource));
-    });
+    }, config.raft.heartbeatIntervalMs);
+    identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
     return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership);
   }
@@ -425,7 +426,7 @@ export class ControllerNode {
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
     this.leadership.shutdownStarted();
-    this.identityTicker.cancel();
+    clearInterval(this.identityTicker);
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
     // Agents move to another controller now, while the cluster still answers their claims.

@@ -3,7 +3,6 @@
  * unchanged on real timers in production and on simulated time in the simulations
  * (test/sim/sim-time.ts), where every timer is an event of the seeded schedule.
  */
-import { TimerGrid } from './timer-grid.js';
 
 /** A timer that can be cancelled; cancelling twice, or after it fired, is harmless. */
 export interface Timer {
@@ -20,27 +19,11 @@ export interface Clock {
 export interface Scheduler extends Clock {
   /** Runs `fn` once, `ms` from now. */
   after(ms: number, fn: () => void): Timer;
-  /** Runs `fn` every `ms` (the first time within `ms` from now). */
+  /** Runs `fn` every `ms` (the first time `ms` from now). */
   every(ms: number, fn: () => void): Timer;
   /** Runs `fn` after the current event and whatever is already waiting (setImmediate). */
   soon(fn: () => void): void;
 }
-
-/** One Node timer for all periodic work of the process (src/util/timer-grid.ts). */
-const grid = new TimerGrid({
-  now: () => performance.now(),
-  wakeAfter(ms, fn) {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
-  },
-  // An uncaught exception, as it would be from the callback's own setInterval.
-  fail(err) {
-    queueMicrotask(() => {
-      throw err;
-    });
-  },
-});
 
 /** Node's timers. They do not keep the process alive: the servers and sockets do. */
 export const systemScheduler: Scheduler = {
@@ -52,7 +35,9 @@ export const systemScheduler: Scheduler = {
     return { cancel: () => clearTimeout(t) };
   },
   every(ms, fn) {
-    return grid.every(ms, fn);
+    const t = setInterval(fn, ms);
+    t.unref();
+    return { cancel: () => clearInterval(t) };
   },
   soon(fn) {
     setImmediate(fn);
