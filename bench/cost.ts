@@ -23,7 +23,7 @@ import { EtcdCluster, ensureEtcd } from './etcd.js';
 import { OursCluster } from './ours.js';
 import { machineBusyMs, rssMB } from './proc.js';
 import { histogram, median, percentileMs, recordMs, round } from './stats.js';
-import { minus, threadCpu, type ThreadCpu } from './threads.js';
+import { mainThreadSwitches, minus, threadCpu, type ThreadCpu } from './threads.js';
 import { keyOf, VALUE, type KvTarget } from './workloads.js';
 
 interface Opts {
@@ -93,6 +93,8 @@ interface Round {
   readonly otherCpuPct: number;
   /** Mean idle CPU per member, % of one core. */
   readonly idlePct: number;
+  /** Mean wake-ups per second of an idle member's main thread (voluntary context switches). */
+  readonly idleWakeups: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   /** CPU per put in ms; followers averaged. */
@@ -121,11 +123,14 @@ async function measure(sys: System): Promise<Round> {
     // Warm the path (and its connections) before anything is measured.
     for (let i = 0; i < 200; i++) await client.put(keyOf(i), VALUE);
     await sleep(1000);
+    const switches = (): number => order.reduce((n, p) => n + (mainThreadSwitches(p) ?? 0), 0);
     let before = snapshot(order);
+    const switches0 = switches();
     let t0 = performance.now();
     await sleep(cfg.idleMs);
     const idle = snapshot(order).map((s, i) => minus(s, before[i]!));
     const idleWall = performance.now() - t0;
+    const idleWakeups = ((switches() - switches0) * 1000) / idleWall / order.length;
     const idlePct = (100 * idle.reduce((n, s) => n + s.mainMs + s.otherMs, 0)) / order.length / idleWall;
 
     const h = histogram();
@@ -155,6 +160,7 @@ async function measure(sys: System): Promise<Round> {
       load1: round(os.loadavg()[0] ?? 0, 1),
       otherCpuPct: Math.round((100 * otherMs) / wall),
       idlePct: round(idlePct, 2),
+      idleWakeups: Math.round(idleWakeups),
       p50Ms: round(percentileMs(h, 50), 3),
       p99Ms: round(percentileMs(h, 99), 3),
       leader: { mainMs: per(used[0]!.mainMs), otherMs: per(used[0]!.otherMs) },
@@ -176,7 +182,7 @@ function pad(s: string, n: number): string {
 }
 
 function table(rounds: readonly Round[]): string {
-  const head = ['system', 'p50 ms', 'p99 ms', 'leader main', 'leader other', 'follower main', 'follower other', 'all members', 'client', 'idle %/member', 'rss MB', 'other CPU %', 'load'];
+  const head = ['system', 'p50 ms', 'p99 ms', 'leader main', 'leader other', 'follower main', 'follower other', 'all members', 'client', 'idle %/member', 'idle wake-ups/s', 'rss MB', 'other CPU %', 'load'];
   const rows = [...new Set(rounds.map((r) => r.system))].map((name) => {
     const rs = rounds.filter((r) => r.system === name);
     const m = (f: (r: Round) => number): string => String(round(median(rs.map(f)), 3));
@@ -191,6 +197,7 @@ function table(rounds: readonly Round[]): string {
       m((r) => r.totalMs),
       m((r) => r.clientMs),
       m((r) => r.idlePct),
+      m((r) => r.idleWakeups),
       m((r) => r.rssMB),
       `${Math.min(...rs.map((r) => r.otherCpuPct))}-${Math.max(...rs.map((r) => r.otherCpuPct))}`,
       `${Math.min(...rs.map((r) => r.load1))}-${Math.max(...rs.map((r) => r.load1))}`,

@@ -50,3 +50,17 @@ export function threadCpu(pid: number): ThreadCpu | null {
 export function minus(a: ThreadCpu, b: ThreadCpu): ThreadCpu {
   return { mainMs: Math.max(0, a.mainMs - b.mainMs), otherMs: Math.max(0, a.otherMs - b.otherMs) };
 }
+
+/**
+ * Context switches of the main thread so far (voluntary: it blocked, mostly in epoll_wait
+ * between events, so each is one sleep and one wake-up of the event loop), or null when gone.
+ */
+export function mainThreadSwitches(pid: number): number | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+    const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(status);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
