@@ -94,8 +94,14 @@ export class KvSessions {
         void serve(kv, req, defaultTimeoutMs).then((res) => {
           outstanding -= 1;
           if (finished || call.cancelled) return;
-          if (tracing) trace('kv.answer', res.id);
-          if (!call.write(res) && !awaitingDrain) {
+          if (tracing) {
+            trace('kv.answer', res.id);
+            // HTTP/2 sends what was written in the check phase (setImmediate) of this turn.
+            setImmediate(() => trace('kv.answer.flushed', res.id));
+          }
+          const room = call.write(res);
+          if (tracing) trace('kv.answer.written', res.id);
+          if (!room && !awaitingDrain) {
             awaitingDrain = true;
             call.once('drain', () => {
               awaitingDrain = false;
