@@ -18,6 +18,7 @@ import { Command, Option } from 'commander';
 import type hdr from 'hdr-histogram-js';
 import { scaleChart } from './chart.js';
 import { etcdWatchers, oursAgents, type AgentFailoverResult, type FanoutResult } from './agents.js';
+import { oursLazy } from './lazy.js';
 import { EtcdCluster, ensureEtcd, etcdVersion } from './etcd.js';
 import { machineInfo, measureFsync, type MachineInfo } from './machine.js';
 import { OURS_BASE_TIMEOUT, OursCluster, type ConvergenceSample } from './ours.js';
@@ -26,6 +27,7 @@ import {
   agentsText,
   convergenceText,
   floorText,
+  lazyText,
   machineText,
   ratiosText,
   resultsTable,
@@ -39,7 +41,7 @@ import { histogram, median, percentileMs, round, samplePercentile } from './stat
 import type { BenchCluster, SystemDriver, SystemName } from './system.js';
 import { preload, runLoad, type LoadResult, type Op } from './workloads.js';
 
-const PARTS = ['put-1', 'put-64', 'get-64', 'failover', 'convergence', 'scale', 'agents'] as const;
+const PARTS = ['put-1', 'put-64', 'get-64', 'failover', 'convergence', 'scale', 'agents', 'lazy'] as const;
 type Part = (typeof PARTS)[number];
 
 const list = (v: string): number[] => v.split(',').map((x) => Number(x.trim()));
@@ -342,6 +344,25 @@ async function main(): Promise<void> {
     }
   }
 
+  if (parts.has('lazy')) {
+    log('lazy configuration (ours): 500 services, 200 agents each depending on 5; not lazy, then lazy, each on a fresh 3-controller cluster');
+    const started: OursCluster[] = [];
+    const start = async (): Promise<OursCluster> => {
+      const c = await OursCluster.start(3);
+      live.add(c);
+      started.push(c);
+      return c;
+    };
+    const r = await oursLazy(start, { services: 500, agents: 200, dependencies: 5, samples: quick ? 20 : 50, log }).finally(() => {
+      for (const c of started) live.delete(c);
+    });
+    const common = { opsPerSec: 0, failoverMs: 0, rssMB: r.rssMBLazy, agents: r.agents, services: r.services, dependencies: r.dependencies };
+    results.push({ system: 'ours', workload: 'lazy-config', ...common, p50Ms: 0, p99Ms: 0, resourcesPerAgentFull: r.resourcesPerAgentFull, resourcesPerAgentLazy: r.resourcesPerAgentLazy, bytesPerAgentFull: r.bytesPerAgentFull, bytesPerAgentLazy: r.bytesPerAgentLazy, bytesRatio: r.bytesRatio, rssMBFull: r.rssMBFull, agentKBFull: r.agentKBFull, agentKBLazy: r.agentKBLazy });
+    results.push({ system: 'ours', workload: 'lazy-change', ...common, p50Ms: 0, p99Ms: 0, agentsPushedFull: r.agentsPushedFull, agentsPushedLazy: r.agentsPushedLazy, dependents: r.dependents });
+    results.push({ system: 'ours', workload: 'lazy-resolve', ...common, p50Ms: r.resolveP50Ms, p99Ms: r.resolveP99Ms, maxMs: r.resolveMaxMs, samples: r.resolveSamplesMs.length });
+    extra.set('ours|lazy-resolve', { serverCpuMsPerOp: 0, clientCpuMsPerOp: 0, errors: 0, foreignCpuPct: 0, roundOpsPerSec: [], samplesMs: r.resolveSamplesMs, rssPerNodeMB: [] });
+  }
+
   const end = measureFsync(os.tmpdir(), quick ? 300 : 1000);
   machine = { ...machine, fsyncEndP50Ms: round(end.p50, 3), fsyncEndP99Ms: round(end.p99, 3) };
   const etcdLine = drivers.length > 1 ? `\netcd driven through its ${opts.etcdApi === 'grpc' ? 'gRPC KV service (grpc-js, as ours)' : 'v3 JSON gateway (HTTP/1.1 keep-alive, one connection per client)'}` : '';
@@ -352,6 +373,7 @@ async function main(): Promise<void> {
   if (convergence.length > 0) out.push(convergenceText(convergence, OURS_BASE_TIMEOUT));
   if (scale.length > 0) out.push(`scale: puts, 100-byte values\n${scaleText(scale)}`);
   if (results.some((r) => r.workload === 'agent-fanout')) out.push(agentsText(results));
+  if (results.some((r) => r.workload === 'lazy-config')) out.push(lazyText(results));
   process.stdout.write(out.join('\n\n') + '\n');
 
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, results }, null, 2) + '\n');

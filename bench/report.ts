@@ -4,10 +4,10 @@ import { fsyncFloorMs, type MachineInfo } from './machine.js';
 import type { SystemName } from './system.js';
 import { round } from './stats.js';
 
-export type Workload = 'put-1' | 'put-64' | 'get-64' | 'failover' | 'agent-fanout' | 'agent-failover';
+export type Workload = 'put-1' | 'put-64' | 'get-64' | 'failover' | 'agent-fanout' | 'agent-failover' | 'lazy-config' | 'lazy-change' | 'lazy-resolve';
 
 /** The contract's row (CONTRACT.md, Benchmarks); agent rows add their own fields. */
-export interface ResultRow extends Partial<AgentFields> {
+export interface ResultRow extends Partial<AgentFields>, Partial<LazyFields> {
   readonly system: SystemName;
   readonly workload: Workload;
   readonly opsPerSec: number;
@@ -31,6 +31,29 @@ export interface AgentFields {
   readonly moved: number;
   readonly bytesResent: number;
   readonly shownOffline: number;
+}
+
+/**
+ * lazy-config: 500 services and 200 agents each depending on 5; resources and bytes pushed per
+ * agent, not lazy (full) and lazy, and their ratio; rssMB with the lazy agents, rssMBFull with
+ * the others. lazy-change: agents pushed after one service change, both ways, and its
+ * dependents. lazy-resolve: p50Ms/p99Ms/maxMs from a /resolve miss to the agent's ACK.
+ */
+export interface LazyFields {
+  readonly services: number;
+  readonly dependencies: number;
+  readonly resourcesPerAgentFull: number;
+  readonly resourcesPerAgentLazy: number;
+  readonly bytesPerAgentFull: number;
+  readonly bytesPerAgentLazy: number;
+  readonly bytesRatio: number;
+  readonly rssMBFull: number;
+  readonly agentKBFull: number;
+  readonly agentKBLazy: number;
+  readonly agentsPushedFull: number;
+  readonly agentsPushedLazy: number;
+  readonly dependents: number;
+  readonly samples: number;
 }
 
 /** What the terminal and --details show beyond the contract. */
@@ -197,6 +220,21 @@ export function agentsText(rows: readonly ResultRow[]): string {
   const etcd = rows.find((r) => r.system === 'etcd' && r.workload === 'agent-fanout');
   const ratio = ours && etcd && etcd.p99Ms > 0 ? `\nours/etcd change -> last ACK p99: ${round(ours.p99Ms / etcd.p99Ms, 2)} (target <= 1.0, aim 0.5)` : '';
   return `agents (etcd: watchers), one change at a time\n${t.toString()}${ratio}`;
+}
+
+export function lazyText(rows: readonly ResultRow[]): string {
+  const c = rows.find((r) => r.workload === 'lazy-config');
+  const ch = rows.find((r) => r.workload === 'lazy-change');
+  const res = rows.find((r) => r.workload === 'lazy-resolve');
+  if (c === undefined) return '';
+  const t = table(['', 'not lazy', 'lazy', 'lazyxds demo (published)']);
+  t.push(['resources per agent', c.resourcesPerAgentFull ?? '', c.resourcesPerAgentLazy ?? '', 'clusters 265 -> 78, endpoints 1102 -> 208']);
+  t.push(['bytes pushed per agent', c.bytesPerAgentFull ?? '', `${c.bytesPerAgentLazy ?? ''} (${c.bytesRatio ?? ''}x fewer; aim >= 20x)`, '']);
+  t.push(['agents pushed after one service change', ch?.agentsPushedFull ?? '', `${ch?.agentsPushedLazy ?? ''} (${ch?.dependents ?? ''} depend on it)`, '']);
+  t.push(["agent's heap, KB per agent", c.agentKBFull ?? '', c.agentKBLazy ?? '', 'sidecar memory 33 -> 20 MB']);
+  t.push(["controllers' RSS, MB per node", c.rssMBFull ?? '', c.rssMB, '']);
+  const resolve = res === undefined ? '' : `\n/resolve miss -> ACK of the new dependency: p50 ${res.p50Ms} ms, p99 ${res.p99Ms} ms, max ${res.maxMs ?? ''} ms over ${res.samples ?? ''} misses (target p99 <= 1000 ms)`;
+  return `lazy configuration: ${c.services ?? ''} services, ${c.agents ?? ''} agents each depending on ${c.dependencies ?? ''}\n${t.toString()}${resolve}`;
 }
 
 export function scaleText(rows: readonly ScaleRow[]): string {

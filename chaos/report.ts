@@ -6,6 +6,7 @@
 import type { Anomaly, KeyResult } from './linearizability.js';
 import type { HealLiveness } from './liveness.js';
 import type { AgentAnalysis } from './agent-watch.js';
+import type { VipAnalysis } from './vip-watch.js';
 import type { Mismatch, Percentiles, StatusChange } from './status-analysis.js';
 
 export interface FaultRecord {
@@ -120,6 +121,8 @@ export interface ChaosReport {
   readonly timeline: string | null;
   /** Scenarios with agents (agent-failover): their status accuracy and convergence, re-sends. */
   readonly agents?: AgentAnalysis & { readonly graceMs: number };
+  /** Scenarios with published services (vip-churn): duplicate VIPs, VIP changes, revisions from re-publishes. */
+  readonly vips?: VipAnalysis;
 }
 
 function livenessLine(r: ChaosReport): string {
@@ -145,6 +148,12 @@ export function summarize(r: ChaosReport): string {
       : [
           `  agents: ${r.agents.count}; status accuracy ${(r.agents.statusAccuracy * 100).toFixed(3)}% of ${r.agents.compared} rows; convergence p50 ${r.agents.convergenceMs.p50}ms, p99 ${r.agents.convergenceMs.p99}ms over ${r.agents.changes.filter((x) => x.convergedMs !== null).length} stops and starts (${r.agents.unconverged} unconverged, grace ${r.agents.graceMs}ms); ` +
             `${r.agents.falseOffline} shown offline while running; ${r.agents.redundantPushes} re-sends; ${r.agents.configChanges} configuration changes`,
+        ]),
+    ...(r.vips === undefined
+      ? []
+      : [
+          `  services: ${r.vips.services} seen in ${r.vips.samples} answers; ${r.vips.duplicateVips} duplicate VIPs, ${r.vips.vipChanges} VIP changes of live services, ${r.vips.vipReused} reused within quarantine; ` +
+            `${r.vips.republishes} identical re-publishes: ${r.vips.publishWrites} reached the log, ${r.vips.publishRevisions} advanced the revision; ${r.vips.created} created, ${r.vips.deleted} deleted by the operator`,
         ]),
     `  machine: ${r.machine.cpus} cpus, load ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after`,
     `  liveness: ${livenessLine(r)}`,

@@ -10,6 +10,7 @@ import { ApiError } from '../src/api/errors.js';
 import { ControllerClient } from '../src/api/client.js';
 import { seededRng, type Rng } from '../src/util/rng.js';
 import { AgentWatch, type AgentAnalysis } from './agent-watch.js';
+import { VipWatch, type VipAnalysis } from './vip-watch.js';
 import { ChaosCluster } from './chaos-cluster.js';
 import { checkableHistory, type OpRecord } from './history.js';
 import { NodeProbe } from './node-probe.js';
@@ -219,6 +220,19 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           event: (text) => event(text),
         });
   let agentResult: AgentAnalysis | null = null;
+  // Services (vip-churn): agents publishing what they host, restarted while leaders are killed.
+  const vipWatch =
+    o.scenario.services === undefined
+      ? null
+      : new VipWatch({
+          count: o.scenario.services,
+          endpoints: new Map(ids.map((id) => [id, cluster.listen(id)])),
+          targets: () => ids.filter((id) => cluster.isStarted(id) && !cluster.isPaused(id)),
+          rng: seededRng(o.seed ^ 0x1414),
+          seed: o.seed,
+          event: (text) => event(text),
+        });
+  let vipResult: VipAnalysis | null = null;
 
   const sampler = new StatusSampler({
     targets: () => ids.filter((id) => cluster.isStarted(id) && !cluster.isPaused(id)),
@@ -622,6 +636,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         await agentWatch.start(60000);
         o.out(`${o.scenario.agents} agents online and SYNCED on every controller`);
       }
+      if (vipWatch !== null) {
+        await vipWatch.start(60000);
+        o.out(`${o.scenario.services} agents' services published, every agent SYNCED`);
+      }
       // ---- The run. ----
       const warmup = now();
       origin = performance.now();
@@ -630,6 +648,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       o.out(`${stamp()} cluster up after ${(warmup / 1000).toFixed(1)}s; workload of ${o.clients} clients on ${o.registers} registers`);
       workload.start();
       agentWatch?.run();
+      vipWatch?.run();
       const progress = (): void => {
         const r = workload.records;
         const ok = r.filter((x) => x.result === 'ok').length;
@@ -682,6 +701,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       }
       if (o.tty) process.stdout.write('\r\x1b[K');
       if (agentWatch !== null) agentResult = await agentWatch.finish(30000);
+      if (vipWatch !== null) vipResult = await vipWatch.finish(30000);
       // ---- Read everything back (linearizable reads, retried until they succeed). ----
       /** null: the key does not exist; undefined: no read succeeded (a liveness problem, not a lost write). */
       const readBack = async (key: string): Promise<{ value: string; revision: number } | null | undefined> => {
@@ -746,6 +766,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     }
     await sampler.stop();
     await agentWatch?.stop();
+    await vipWatch?.stop();
     const endMs = now();
 
     // ---- Judge. ----
@@ -802,6 +823,15 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       if (a.falseOffline > 0) problem('status', `${a.falseOffline} running agents were shown offline (a move to another controller must not be an outage)`);
       if (a.redundantPushes > 0) problem('status', `${a.redundantPushes} pushes (${a.redundantBytes} bytes) sent agents a version they already held`);
       if (a.notSyncedAtEnd > 0) problem('liveness', `${a.notSyncedAtEnd} agents were not online and SYNCED on every controller 30 s after the end`);
+    }
+    if (vipResult !== null) {
+      const v = vipResult;
+      const eg = v.examples.length > 0 ? ` (e.g. ${v.examples.slice(0, 3).join('; ')})` : '';
+      if (v.duplicateVips > 0) problem('safety', `${v.duplicateVips} VIPs were held by two services at once${eg}`);
+      if (v.vipChanges > 0) problem('safety', `${v.vipChanges} live services changed VIP${eg}`);
+      if (v.vipReused > 0) problem('safety', `${v.vipReused} VIPs were handed to another service within their quarantine${eg}`);
+      if (v.publishRevisions !== 0) problem('safety', `identical re-publishes advanced the cluster revision ${v.publishRevisions} times (${v.publishWrites} of ${v.republishes} reached the log)`);
+      if (!v.settledAtEnd) problem('liveness', "the agents' services were not all published and every agent SYNCED 30 s after the end");
     }
     const cpus = os.cpus();
     const built: ChaosReport = {
@@ -861,6 +891,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       machine: { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadBefore, loadAfter: os.loadavg()[0] ?? 0 },
       timeline: null,
       ...(agentResult !== null ? { agents: { ...agentResult, graceMs: agentGraceMs } } : {}),
+      ...(vipResult !== null ? { vips: vipResult } : {}),
     };
     const timelinePath = o.reportPath.replace(/\.json$/i, '') + '.html';
     writeTimeline(timelinePath, { report: built, worlds, samples: sampler.samples, records: work, endMs, stateOf });

@@ -73,6 +73,8 @@ export interface Scenario {
   readonly defaultBaseTimeoutMs?: number;
   /** Agents (chaos/agent-watch.ts) served by the cluster during the run, judged like the controllers. */
   readonly agents?: number;
+  /** Agents publishing services (chaos/vip-watch.ts), restarted during the run; VIPs and re-publishes judged. */
+  readonly services?: number;
   readonly plan: (rng: Rng, p: ScheduleParams) => PlannedFault[];
 }
 
@@ -150,6 +152,14 @@ export const SCENARIOS: readonly Scenario[] = [
         const k = r.next();
         return k < 0.4 ? { kind: 'kill', target } : k < 0.8 ? { kind: 'isolate', target } : { kind: 'pause', target };
       }),
+  },
+  {
+    name: 'vip-churn',
+    description: '24 agents publishing services restarted one after another (identical re-publishes) while the leader is killed and an operator creates and deletes services: no duplicate VIP, no VIP change, no revision from a re-publish',
+    defaultNodes: 3,
+    minNodes: 3,
+    services: 24,
+    plan: (rng, p) => cycle(rng, p, () => ({ kind: 'kill', target: leader })),
   },
   {
     name: 'pause-node',

@@ -1,20 +1,17 @@
 /**
  * The agent's admin port (--admin HOST:PORT, HTTP): GET /config shows the configuration in
- * force; GET /resolve/NAME answers a service's VIP when NAME is in the configuration, and
- * otherwise 202 "via fallback" and notes NAME as an observed dependency (issue 14 sends those
- * to the cluster; until then they are kept, bounded, and shown in /config's `observed`).
+ * force; GET /resolve/NAME answers 200 with a service's VIP when NAME is in the configuration
+ * (use of that dependency), and otherwise 202 "via fallback" (NAME is reported to the cluster as
+ * an observed dependency; AgentRunner.resolve).
  */
 import http from 'node:http';
-import { RESOURCE_NAME_PATTERN, resourceKey, type Resource } from '../statemachine/index.js';
+import { RESOURCE_NAME_PATTERN } from '../statemachine/index.js';
+import type { ResolveAnswer } from './agent-runner.js';
 import type { ConfigJson } from './config-state.js';
 
 export interface AdminSource {
   config(): ConfigJson;
-  get(key: string): Resource | null;
-  /** A /resolve miss: NAME is a dependency the agent did not have. */
-  observe(name: string): void;
-  /** A /resolve hit: the dependency is in use. */
-  used(name: string): void;
+  resolve(name: string): ResolveAnswer;
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -30,13 +27,8 @@ export function adminHandler(source: AdminSource): http.RequestListener {
     if (m !== null) {
       const name = decodeURIComponent(m[1]!);
       if (name.length > 253 || !RESOURCE_NAME_PATTERN.test(name)) return send(res, 400, { error: `expected a service name, found ${JSON.stringify(name.slice(0, 80))}` });
-      const svc = source.get(resourceKey('service', name));
-      if (svc !== null && svc.kind === 'service') {
-        source.used(name);
-        return send(res, 200, { name, vip: svc.status.vip ?? null });
-      }
-      source.observe(name);
-      return send(res, 202, { name, via: 'fallback' });
+      const answer = source.resolve(name);
+      return answer.type === 'hit' ? send(res, 200, { name, vip: answer.vip }) : send(res, 202, { name, via: 'fallback' });
     }
     return send(res, 404, { error: `no such path ${JSON.stringify(url.pathname)}; try /config or /resolve/NAME` });
   };

@@ -16,6 +16,8 @@ import type { AgentYaml } from './agent-yaml.js';
 import { AgentConfig, type ConfigJson } from './config-state.js';
 import { Failover, startIndex, type AttemptOutcome } from './failover.js';
 import { configText, writeAtomically } from './out-file.js';
+import { UsageReporter } from './usage-reporter.js';
+import { resourceKey } from '../statemachine/index.js';
 
 export interface AgentRunnerOptions {
   readonly id: string;
@@ -37,6 +39,9 @@ export interface AgentRunnerOptions {
   /** Called on every push received (before judging), with its body size. */
   readonly onPush?: (version: number, bytes: number) => void;
 }
+
+/** What `GET /resolve/NAME` answers: the service's VIP when it is in the configuration, else the fallback. */
+export type ResolveAnswer = { readonly type: 'hit'; readonly vip: string | null } | { readonly type: 'fallback' };
 
 type SyncStream = grpc.ClientDuplexStream<AgentMessageWire, ControllerMessageWire>;
 
@@ -75,14 +80,56 @@ export class AgentRunner {
   private onSilence: () => void = () => undefined;
   private stopped = false;
   private attempt = 0;
-  /** Names /resolve missed (issue 14 reports them); bounded. */
-  readonly observed = new Set<string>();
+  /** /resolve misses and hits on their way to the cluster (bounded). */
+  readonly usage = new UsageReporter();
+  private usageTimer: NodeJS.Timeout | null = null;
+  /** Names this agent declares (static dependencies, hosted services): a hit on one is no news. */
+  private readonly declared: ReadonlySet<string>;
 
   constructor(private readonly opts: AgentRunnerOptions) {
     this.config = new AgentConfig(new Set(opts.yaml.protocols));
     if (opts.initial) this.config.restore(opts.initial);
     this.failover = new Failover(opts.controllers.length, startIndex(opts.id, opts.controllers.length), opts.rng);
     this.timeoutMs = opts.connectTimeoutMs ?? 2_000;
+    this.declared = new Set([...opts.yaml.dependencies, ...opts.yaml.hosts.map((h) => h.name)]);
+  }
+
+  /**
+   * `GET /resolve/NAME`: a service in the configuration is a hit (use of that dependency); any
+   * other name goes via the fallback and is reported as an observed dependency.
+   */
+  resolve(name: string): ResolveAnswer {
+    const svc = this.config.get(resourceKey('service', name));
+    if (svc !== null && svc.kind === 'service') {
+      if (!this.declared.has(name)) this.usage.hit(name);
+      this.scheduleUsage();
+      return { type: 'hit', vip: svc.status.vip ?? null };
+    }
+    this.usage.miss(name, performance.now());
+    this.scheduleUsage();
+    return { type: 'fallback' };
+  }
+
+  /** Sends what is due now on the stream in force; arms a timer for what is due later. */
+  private scheduleUsage(): void {
+    if (this.usageTimer !== null || this.stopped) return;
+    const due = this.usage.dueAt();
+    if (due === null) return;
+    // Misses go within a few ms (coalesced), uses when their batch is due.
+    const delay = Math.max(2, due - performance.now());
+    this.usageTimer = setTimeout(() => {
+      this.usageTimer = null;
+      this.flushUsage();
+    }, delay);
+  }
+
+  private flushUsage(): void {
+    const stream = this.stream;
+    // Sent once welcomed: a message before the hello is answered would be refused.
+    if (stream === null || this.welcomed === null) return;
+    const batch = this.usage.take(performance.now());
+    if (batch !== null) this.send(stream, { type: 'usage', missed: batch.missed, used: batch.used });
+    this.scheduleUsage();
   }
 
   start(): void {
@@ -92,6 +139,8 @@ export class AgentRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     this.clearTimers();
+    if (this.usageTimer !== null) clearTimeout(this.usageTimer);
+    this.usageTimer = null;
     this.stream?.cancel();
     this.stream = null;
     for (const c of this.clients.values()) c.close();
@@ -156,6 +205,7 @@ export class AgentRunner {
           this.welcomedAt = performance.now();
           this.timeoutMs = m.timeoutMs;
           this.opts.logger.info({ controller: m.controller, session: m.session }, 'connected');
+          this.flushUsage();
           return;
         case 'ping':
           this.timeoutMs = m.timeoutMs;
@@ -180,6 +230,7 @@ export class AgentRunner {
       manifest: this.config.manifest(),
       epoch: { boot: this.boot, seq: ++this.seq },
       info,
+      hosts: this.opts.yaml.hosts,
     });
   }
 

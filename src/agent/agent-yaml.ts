@@ -2,7 +2,7 @@
  * agent.yaml: what an agent speaks and publishes (CONTRACT.md, "Agents").
  *
  *   protocols: [http, tcp]     # a configuration using another protocol is NACKed
- *   lazy: false                # lazy: only what it depends on (given behaviour by issue 14)
+ *   lazy: false                # true: only what it hosts and depends on (docs/agents.md)
  *   dependencies: [db]         # static, never expire
  *   hosts:                     # the services it publishes
  *     - { name: web, spec: { protocol: http, ports: [8080] }, labels: { tier: front } }
@@ -23,15 +23,12 @@ import {
   RESOURCE_NAME_PATTERN,
   parseLabels,
   parseServiceSpec,
+  type HostedService,
   type Labels,
   type ServiceSpec,
 } from '../statemachine/index.js';
 
-export interface HostedService {
-  readonly name: string;
-  readonly spec: ServiceSpec;
-  readonly labels: Labels;
-}
+export type { HostedService };
 
 export interface AgentYaml {
   readonly protocols: readonly string[];

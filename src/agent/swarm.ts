@@ -16,6 +16,8 @@ export interface SwarmOptions {
   /** Agent ids are `${prefix}${n}`, n zero-padded. */
   readonly prefix?: string;
   readonly yaml?: AgentYaml;
+  /** agent.yaml of agent i (lazy agents with their own dependencies, say); default: `yaml` for all. */
+  readonly yamlFor?: (i: number) => AgentYaml;
   readonly credentials?: grpc.ChannelCredentials;
   /** Streams per shared channel; default 200. */
   readonly streamsPerChannel?: number;
@@ -40,6 +42,9 @@ export class Swarm {
   private readonly channels = new Map<string, grpc.Client[]>();
   /** performance.now() when each agent last accepted a version, by agent index. */
   readonly acceptedAt: number[] = [];
+  /** Pushes and push bytes received, by agent index. */
+  readonly pushesOf: number[] = [];
+  readonly bytesOf: number[] = [];
   pushes = 0;
   pushBytes = 0;
   /** Configurations accepted, by all agents together. */
@@ -63,6 +68,8 @@ export class Swarm {
   grow(count: number): void {
     for (let k = 0; k < count; k++) {
       this.acceptedAt.push(0);
+      this.pushesOf.push(0);
+      this.bytesOf.push(0);
       this.agents.push(this.make(this.agents.length));
     }
   }
@@ -88,7 +95,7 @@ export class Swarm {
       id: `${this.opts.prefix ?? 'agent-'}${String(i).padStart(5, '0')}`,
       controllers: this.opts.controllers,
       credentials: this.credentials,
-      yaml: this.opts.yaml ?? DEFAULT_AGENT_YAML,
+      yaml: this.opts.yamlFor?.(i) ?? this.opts.yaml ?? DEFAULT_AGENT_YAML,
       out: null,
       logger: this.logger,
       rng: seededRng((this.opts.seed ?? 1) + i),
@@ -101,6 +108,8 @@ export class Swarm {
       onPush: (version, bytes) => {
         this.pushes++;
         this.pushBytes += bytes;
+        this.pushesOf[i]!++;
+        this.bytesOf[i]! += bytes;
         // A version the agent already holds, sent again: the waste the protocol exists to avoid.
         if (version <= (agent.config.version ?? -1)) {
           this.redundantPushes++;

@@ -9,13 +9,13 @@ import type { Logger } from 'pino';
 import type client from 'prom-client';
 import type { ConsensusPort } from '../api/consensus-port.js';
 import { MeshForwarder } from '../api/mesh-forwarder.js';
-import { meshOps, reportRequest } from '../api/mesh-ops.js';
+import { meshOps, meshReportRequest, reportRequest } from '../api/mesh-ops.js';
 import { meshService, type AgentList } from '../api/mesh-service.js';
 import { onLeaderOf } from '../api/on-leader.js';
 import type { HeartbeatConfig } from '../config/types.js';
 import { auditEvent, type AuditEvent } from '../membership/audit.js';
 import type { MembershipView } from '../membership/membership-engine.js';
-import { agentsKind, meshKind, type StateMachine } from '../statemachine/index.js';
+import { agentsKind, meshKind, settingsKind, type StateMachine } from '../statemachine/index.js';
 import type { Refusal } from '../identity/index.js';
 import type { AuthenticatedCall } from '../transport/peer-auth.js';
 import { loadProto, lookupService } from '../transport/proto.js';
@@ -91,7 +91,8 @@ export class AgentsLayer {
       },
       {
         logger: deps.logger,
-        state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), revision: sm.revision() }),
+        state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), revision: sm.revision() }),
+        wallClock: () => Date.now(),
         clusterId: deps.clusterId,
         quorumContactAt: () => this.quorumContactAt(),
         leading: () => host.softState().role === 'leader',
@@ -104,6 +105,9 @@ export class AgentsLayer {
         readBarrier: (timeoutMs) => host.readBarrier(timeoutMs),
         report: async (entries, client, timeoutMs) => {
           await ops.report(reportRequest(self, entries, client), Date.now() + timeoutMs);
+        },
+        meshReport: async (report, client, timeoutMs) => {
+          await ops.reportMesh(meshReportRequest(report, client), Date.now() + timeoutMs);
         },
         audit: (e) => deps.audit(auditEvent(Date.now(), self, e.type, { subject: e.subject, from: e.from, to: e.to, reason: e.reason })),
       },
@@ -221,6 +225,7 @@ export class AgentsLayer {
       graceMs: (timeoutMs) => departureGraceMs(timeoutMs, pingMs) + this.deps.electionTimeoutMs,
       live: byId,
       answered,
+      declaration: (id) => sm.view(meshKind).declaration(id),
     });
     return { agents: rows, stale: view.stale, staleReason: view.staleReason };
   }

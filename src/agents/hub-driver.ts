@@ -15,6 +15,7 @@ import { AgentHub } from './hub.js';
 import type { HubAudit, HubEffect, HubOptions, HubPort } from './hub-types.js';
 import { peerIdentity } from './identity.js';
 import type { CloseCode } from './protocol.js';
+import type { MeshReportBody } from './mesh-reports.js';
 import type { StreamId } from './types.js';
 import { decodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from './wire.js';
 
@@ -24,6 +25,8 @@ export interface HubDriverPort extends HubPort {
   readBarrier(timeoutMs: number): Promise<void>;
   /** Commits a report: proposed here when leading, else forwarded to the leader. */
   report(entries: readonly AgentReportEntry[], client: { readonly id: string; readonly seq: number }, timeoutMs: number): Promise<void>;
+  /** Commits a mesh report likewise (the leader stamps its clock on it). */
+  meshReport(report: MeshReportBody, client: { readonly id: string; readonly seq: number }, timeoutMs: number): Promise<void>;
   audit(event: HubAudit): void;
 }
 
@@ -50,8 +53,19 @@ export class HubDriver {
   private pumpScheduled = false;
   private reportTimer: NodeJS.Timeout | null = null;
   private reporting = false;
+  private meshReporting = false;
+  private meshReportTimer: NodeJS.Timeout | null = null;
+  private failedMeshReports = 0;
   private readonly clientId = `agents/${randomBytes(6).toString('hex')}`;
   private clientSeq = 0;
+  /**
+   * Mesh reports are exactly-once under a client id of their own: the state machine refuses a
+   * sequence older than the latest it applied for a client id, and agent reports and mesh
+   * reports are in flight at the same time, so one sequence for both would refuse whichever
+   * commits second.
+   */
+  private readonly meshClientId = `${this.clientId}/mesh`;
+  private meshClientSeq = 0;
   private stopped = false;
   private pushBytes = 0;
   private reportedEntries = 0;
@@ -83,6 +97,7 @@ export class HubDriver {
     this.stopped = true;
     if (this.ticker !== null) clearInterval(this.ticker);
     if (this.reportTimer !== null) clearTimeout(this.reportTimer);
+    if (this.meshReportTimer !== null) clearTimeout(this.meshReportTimer);
   }
 
   /** The AgentSync.Sync handler. */
@@ -141,6 +156,7 @@ export class HubDriver {
     }
     if (this.hub.hasWork()) this.schedulePump();
     this.scheduleReport();
+    this.scheduleMeshReport();
   }
 
   private carryOut(e: HubEffect): void {
@@ -202,6 +218,38 @@ export class HubDriver {
       this.reportTimer = null;
       void this.sendReports();
     }, REPORT_GATHER_MS);
+  }
+
+  private scheduleMeshReport(): void {
+    if (this.meshReporting || this.meshReportTimer !== null || this.stopped || !this.hub.meshReportDue(performance.now())) return;
+    this.meshReportTimer = setTimeout(() => {
+      this.meshReportTimer = null;
+      void this.sendMeshReports();
+    }, REPORT_GATHER_MS);
+  }
+
+  /** One mesh report in flight, retried as it was until it commits (same client seq: applied once). */
+  private async sendMeshReports(): Promise<void> {
+    if (this.meshReporting) return;
+    this.meshReporting = true;
+    try {
+      for (let body = this.hub.takeMeshReport(performance.now()); body !== null && !this.stopped; body = this.hub.takeMeshReport(performance.now())) {
+        const tag = { id: this.meshClientId, seq: ++this.meshClientSeq };
+        for (let attempt = 0; !this.stopped; attempt++) {
+          try {
+            await this.port.meshReport(body, tag, this.opts.electionTimeoutMs * 2);
+            break;
+          } catch (err) {
+            this.failedMeshReports++;
+            if (attempt % 20 === 0) this.port.logger.debug({ err }, 'mesh report not committed yet; retrying');
+            await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))));
+          }
+        }
+        this.hub.meshReportDone();
+      }
+    } finally {
+      this.meshReporting = false;
+    }
   }
 
   /** One report in flight; a failed one is retried as it was (same client seq: applied once). */
@@ -276,6 +324,10 @@ export class HubDriver {
     counter('agents_refused_total', 'Streams refused (cut off, at the limit, identity mismatch).', () => hub.counters.refused);
     counter('agents_report_entries_total', 'Agent record entries committed through Raft by this controller.', () => this.reportedEntries);
     counter('agents_reports_failed_total', 'Report attempts that did not commit (retried).', () => this.failedReports);
+    counter('agents_mesh_reports_failed_total', 'Mesh report attempts (publishes, /resolve usage) that did not commit (retried).', () => this.failedMeshReports);
+    counter('agents_publishes_total', 'Agent publishes proposed (a hello declaring something the log does not hold).', () => hub.counters.publishes);
+    counter('agents_republishes_skipped_total', 'Agent publishes identical to the log, not proposed (no Raft write).', () => hub.counters.republishesSkipped);
+    counter('agents_usage_dropped_total', 'Resolved names dropped by the bounds on what an agent may report.', () => hub.meshReports.dropped);
   }
 }
 

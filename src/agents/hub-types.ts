@@ -24,6 +24,8 @@ export interface HubPort {
   replaying(): boolean;
   /** This controller's reconciled view of another controller; silentMs null: never heard from. */
   controller(id: string): { readonly online: boolean; readonly silentMs: number | null };
+  /** Wall clock, ms since the epoch: compared with the mesh's log time (expiry, quarantine). */
+  wallClock(): number;
 }
 
 export interface HubOptions {
@@ -51,7 +53,18 @@ export interface HubOptions {
   readonly maxReportEntries?: number;
 }
 
-export type HubAuditType = 'agent.status' | 'agent.nack' | 'agent.takeover' | 'state.divergence';
+export type HubAuditType =
+  | 'agent.status'
+  | 'agent.nack'
+  | 'agent.takeover'
+  | 'state.divergence'
+  | 'service.vip.assigned'
+  | 'service.vip.released'
+  | 'service.publish.refused'
+  | 'agent.dependency.added'
+  | 'agent.dependency.expiring'
+  | 'agent.dependency.expired'
+  | 'agent.dependency.removed';
 
 export interface HubAudit {
   readonly type: HubAuditType;
@@ -79,4 +92,8 @@ export interface HubCounters {
   takeovers: number;
   heartbeatTimeouts: number;
   refused: number;
+  /** Publishes proposed (a hello that declared something the log does not hold). */
+  publishes: number;
+  /** Hellos whose publish changed nothing and was not proposed (identical re-publishes). */
+  republishesSkipped: number;
 }

@@ -32,7 +32,12 @@ import { Departures, departureGraceMs } from './departures.js';
 import { LeaderExpiry } from './leader-expiry.js';
 import { ReportBatch } from './report-batch.js';
 import { emptySync, log, olderEpoch, type Session } from './session.js';
-import { selectAll, type ClusterState } from './selection.js';
+import { selectLazy, type ClusterState, type ConfigSelector } from './selection.js';
+import { LeaderDuties, usageFlushMs } from './mesh-duties.js';
+import { meshAudit } from './mesh-audit.js';
+import { MeshReportQueue, type MeshReportBody } from './mesh-reports.js';
+import { publishCheck } from './publishing.js';
+import type { Usage } from './protocol.js';
 import type { AgentState, LiveAgent, StreamId } from './types.js';
 
 /** Our own pause longer than this is not counted against any agent (the failure detector's rule). */
@@ -44,8 +49,12 @@ const LEADER_EXPIRY_EVERY_MS = 250;
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0 };
+  readonly meshReports: MeshReportQueue;
   private readonly planner: PushPlanner;
+  private readonly selector: ConfigSelector;
+  private readonly duties = new LeaderDuties();
+  private meshCursor: number;
   private readonly streams = new Map<StreamId, Session>();
   private readonly byAgent = new Map<string, StreamId>();
   private readonly queue = new Set<StreamId>();
@@ -79,7 +88,9 @@ export class AgentHub {
     private readonly opts: HubOptions,
     private readonly port: HubPort,
   ) {
-    this.planner = new PushPlanner(this.store, opts.selector ?? selectAll);
+    this.selector = opts.selector ?? selectLazy;
+    this.planner = new PushPlanner(this.store, this.selector);
+    this.meshReports = new MeshReportQueue(opts.self);
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
     this.admission = new AdmissionBudget(opts.admitPerTick ?? 200);
     this.departures = new Departures(opts.pingIntervalMs);
@@ -90,6 +101,7 @@ export class AgentHub {
     this.staleReportMs = opts.staleReportMs ?? 1_000;
     // Audit only what commits from now on; the trail already holds what came before.
     this.transitionCursor = port.state().agents.transitionSeq;
+    this.meshCursor = port.state().mesh.transitionSeq;
   }
 
   /** How long after its last contact a departed agent may reappear elsewhere before it is offline. */
@@ -105,7 +117,7 @@ export class AgentHub {
     if (this.cutOff) return this.refuse(stream, 'unavailable', `${this.opts.self} is cut off from a quorum; try another controller`);
     if (this.streams.size >= this.maxStreams) return this.refuse(stream, 'exhausted', `${this.opts.self} holds ${this.streams.size} agent streams, its limit`);
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false });
     return [];
   }
 
@@ -122,6 +134,10 @@ export class AgentHub {
       case 'pong':
         if (s.liveness === null) return this.closeSession(s, 'invalid', 'a pong before the hello was answered', now, false);
         s.liveness.pong(msg.seq, now);
+        return [];
+      case 'usage':
+        if (s.hello === null) return this.closeSession(s, 'invalid', 'a usage report before the hello', now, false);
+        this.onUsage(s, msg);
         return [];
       default: {
         const never: never = msg;
@@ -150,6 +166,7 @@ export class AgentHub {
     const out: HubEffect[] = [];
     const state = this.port.state();
     this.followTransitions(state, now, out);
+    this.followMeshTransitions(state, out);
     for (const stream of [...this.waiting]) {
       const s = this.streams.get(stream);
       if (s?.hello != null && state.revision >= s.hello.version) this.activate(s, state, out);
@@ -190,6 +207,8 @@ export class AgentHub {
     if (now - this.lastExpiryAt >= LEADER_EXPIRY_EVERY_MS) {
       this.lastExpiryAt = now;
       this.expireUnreachable(now);
+      if (this.port.leading()) this.duties.check(this.port.state(), this.port.wallClock(), this.meshReports);
+      else this.duties.forget();
     }
     return out;
   }
@@ -241,6 +260,21 @@ export class AgentHub {
     return this.report.size === 0 ? null : this.report.take(this.maxReportEntries);
   }
 
+  /** Whether a mesh report should go now (publishes, misses, leader duties; uses in batches). */
+  meshReportDue(now: number): boolean {
+    return this.meshReports.due(now);
+  }
+
+  /** The next mesh report, now in flight until meshReportDone(); null: nothing to send. */
+  takeMeshReport(now: number): MeshReportBody | null {
+    return this.meshReports.take(now, usageFlushMs(this.port.state().settings.get('agents.dependency_ttl')));
+  }
+
+  /** The mesh report in flight committed (or was given up). */
+  meshReportDone(): void {
+    this.meshReports.done();
+  }
+
   /** Graceful stop: close every stream so agents move at once (no departures: we are going). */
   closeAll(reason: string): HubEffect[] {
     const out: HubEffect[] = [];
@@ -269,12 +303,16 @@ export class AgentHub {
     const stream = this.byAgent.get(agentId);
     const s = stream === undefined ? undefined : this.streams.get(stream);
     if (s?.tracker == null || s.hello === null) return null;
-    return s.tracker.state(this.wanted(s, this.port.state()).version);
+    return s.tracker.state(this.wantedVersion(s.hello.agentId, s.hello.info));
   }
 
-  /** The version the cluster has for an agent with this info (for `list agents` on any controller). */
+  /**
+   * The version the cluster has for an agent with this info (for `list agents` on any
+   * controller): its selection's, or, while its declaration is not committed, its record's.
+   */
   wantedVersion(id: string, info: Hello['info']): number {
-    return this.planner.target({ id, info }, this.port.state()).version;
+    const state = this.port.state();
+    return this.selector.select({ id, info }, state)?.version ?? state.mesh.declaration(id)?.revision ?? 0;
   }
 
   /** Whether this controller is cut off from a quorum now (judged afresh when it serves nobody). */
@@ -360,7 +398,7 @@ export class AgentHub {
       this.counters.resyncs++;
       out.push(log('info', 'agent holds a configuration of another cluster; resyncing it from scratch', { agent: hello.agentId, cluster: hello.clusterId }));
     } else {
-      acked = this.adopt(s, hello, state);
+      acked = this.adopt(s, hello);
       if (acked === null) {
         this.counters.resyncs++;
         out.push(log('warn', "agent's manifest does not match its version; resyncing it from scratch", { agent: hello.agentId, version: hello.version }));
@@ -377,7 +415,7 @@ export class AgentHub {
     s.tracker = new PushTracker(this.store, acked, rejected);
     s.phase = 'active';
     this.waiting.delete(s.stream);
-    const key = this.selectionOf(s, _state);
+    const key = this.selectionOf(s);
     let group = this.bySelection.get(key);
     if (group === undefined) this.bySelection.set(key, (group = new Set()));
     group.add(s.stream);
@@ -391,9 +429,9 @@ export class AgentHub {
    * hold for that version; null when it cannot be what it claims (revisions after its version,
    * keys twice, or not the content we know for that version).
    */
-  private adopt(s: Session, hello: Hello, state: ClusterState): Manifest | null {
+  private adopt(s: Session, hello: Hello): Manifest | null {
     if (hello.manifest.some((e) => e.revision > hello.version)) return null;
-    const key = this.selectionOf(s, state);
+    const key = this.selectionOf(s);
     const known = this.store.peek(key, hello.version);
     const theirs = Manifest.fromEntries(hello.version, hello.manifest);
     if (theirs === null) return null;
@@ -435,6 +473,8 @@ export class AgentHub {
   private evaluate(s: Session, state: ClusterState, now: number, out: HubEffect[]): void {
     const tracker = s.tracker!;
     const target = this.wanted(s, state);
+    // A lazy agent whose declaration is not committed yet: served once its publish is.
+    if (target === null) return;
     const decision = tracker.decide(target);
     if (decision === null) return;
     const plan = this.planner.plan(decision.base, decision.target, decision.base === null);
@@ -456,25 +496,24 @@ export class AgentHub {
     s.pushReportDue = null;
   }
 
-  private wanted(s: Session, state: ClusterState): Manifest {
+  private wanted(s: Session, state: ClusterState): Manifest | null {
     const hello = s.hello!;
     return this.planner.target({ id: hello.agentId, info: hello.info }, state);
   }
 
-  private selectionOf(s: Session, state: ClusterState): string {
+  private selectionOf(s: Session): string {
     const hello = s.hello!;
-    s.selection = (this.opts.selector ?? selectAll).select({ id: hello.agentId, info: hello.info }, state).key;
+    s.selection = this.selector.key({ id: hello.agentId, info: hello.info });
     return s.selection;
   }
 
   /** One version check per selection key; only the streams of a key whose version moved are re-evaluated. */
   private markChangedSelections(state: ClusterState): void {
-    const selector = this.opts.selector ?? selectAll;
     for (const [key, group] of this.bySelection) {
       const first = this.streams.get(group.values().next().value!);
       if (first?.hello == null) continue;
-      const v = selector.select({ id: first.hello.agentId, info: first.hello.info }, state).version;
-      if (this.seenVersions.get(key) === v) continue;
+      const v = this.selector.select({ id: first.hello.agentId, info: first.hello.info }, state)?.version;
+      if (v === undefined || this.seenVersions.get(key) === v) continue;
       this.seenVersions.set(key, v);
       for (const stream of group) this.dirty.add(stream);
     }
@@ -559,6 +598,7 @@ export class AgentHub {
       const rec = agents.get(hello.agentId);
       if (rec?.session === s.id) {
         s.confirmed = true;
+        this.maybePublish(s, out);
         continue;
       }
       if (rec !== null && olderEpoch(hello.epoch, rec.epoch)) {
@@ -612,7 +652,10 @@ export class AgentHub {
     const s = this.sessionOf(id);
     if (s === null || s.hello === null) return;
     if (rec.session === s.id) {
-      s.confirmed = true;
+      if (!s.confirmed) {
+        s.confirmed = true;
+        this.maybePublish(s, out);
+      }
       return;
     }
     // Newer wins: a claim committed after ours, or any claim by a newer connection of the process.
@@ -621,6 +664,53 @@ export class AgentHub {
       out.push({ type: 'audit', event: { type: 'agent.takeover', subject: id, from: s.id, to: rec.session, reason: `a newer connection took over on ${rec.controller}` } });
       out.push(...this.closeSession(s, 'aborted', `taken over by a newer connection of agent ${JSON.stringify(id)} on ${rec.controller}`, now, false));
     }
+  }
+
+  // ---- what agents publish and resolve -------------------------------------------------------------
+
+  /**
+   * Once its claim is committed (so its endpoints start healthy and a late publish from a stream
+   * it has left is fenced out), the agent's declaration goes to the log if it says anything the
+   * log does not hold. An identical re-publish is not proposed at all.
+   */
+  private maybePublish(s: Session, out: HubEffect[]): void {
+    const hello = s.hello;
+    if (hello === null || this.meshReports.publishPending(hello.agentId)) return;
+    const check = publishCheck(hello, s.id, this.port.state(), this.port.wallClock());
+    if (check.refused.length > 0 && !s.refusalsLogged) {
+      s.refusalsLogged = true;
+      out.push(log('warn', 'agent publishes services the cluster refuses', { agent: hello.agentId, refused: check.refused.map((r) => `${r.name}: ${r.reason}`) }));
+    }
+    if (check.entry === null) {
+      if (!s.publishChecked) this.counters.republishesSkipped++;
+      s.publishChecked = true;
+      return;
+    }
+    s.publishChecked = true;
+    this.counters.publishes++;
+    this.meshReports.publish(check.entry);
+  }
+
+  /** /resolve misses become observed dependencies (at once); hits on observed ones count as use (in batches). */
+  private onUsage(s: Session, msg: Usage): void {
+    const hello = s.hello!;
+    const id = hello.agentId;
+    const declared = (name: string): boolean => hello.info.dependencies.includes(name) || hello.info.hosts.includes(name);
+    const observed = this.port.state().mesh.declaration(id)?.observed;
+    for (const name of msg.missed) {
+      if (declared(name)) continue;
+      if (observed?.has(name) === true) this.meshReports.used(id, name);
+      else this.meshReports.missed(id, name);
+    }
+    for (const name of msg.used) if (observed?.has(name) === true) this.meshReports.used(id, name);
+  }
+
+  private followMeshTransitions(state: ClusterState, out: HubEffect[]): void {
+    const { items, missed } = state.mesh.transitionsSince(this.meshCursor);
+    this.meshCursor = state.mesh.transitionSeq;
+    if (missed) out.push(log('warn', 'mesh transitions were compacted away before this controller read them; they are not audited here', { after: this.meshCursor }));
+    if (this.port.replaying()) return;
+    for (const t of items) out.push({ type: 'audit', event: meshAudit(t) });
   }
 
   // ---- ending streams ----------------------------------------------------------------------------------
@@ -656,6 +746,7 @@ export class AgentHub {
       if (group?.size === 0) {
         this.bySelection.delete(s.selection);
         this.seenVersions.delete(s.selection);
+        this.planner.forget(s.selection);
       }
     }
     if (s.hello !== null && this.byAgent.get(s.hello.agentId) === s.stream) this.byAgent.delete(s.hello.agentId);

@@ -17,7 +17,7 @@
  * silence exceeds that, and an agent gone from a live controller shows offline when its grace
  * ends, whether or not its record has been written yet.
  */
-import type { AgentRecord } from '../statemachine/index.js';
+import type { AgentDeclarationView, AgentRecord } from '../statemachine/index.js';
 import { agentState } from './push-tracker.js';
 import type { AgentState, LiveAgent } from './types.js';
 
@@ -37,6 +37,9 @@ export interface AgentRow {
   readonly hosts: readonly string[];
   readonly lastContactMs: number | null;
   readonly heartbeatTimeoutMs: number;
+  /** Publishes of this agent that reached the log, and those of them that advanced the revision (an identical re-publish does neither). */
+  readonly publishWrites: number;
+  readonly publishRevisions: number;
 }
 
 export const AGENT_FIELDS = [
@@ -54,6 +57,8 @@ export const AGENT_FIELDS = [
   'hosts',
   'lastContactMs',
   'heartbeatTimeoutMs',
+  'publishWrites',
+  'publishRevisions',
 ] as const satisfies readonly (keyof AgentRow)[];
 
 export interface ListingInput {
@@ -68,6 +73,8 @@ export interface ListingInput {
   readonly live: ReadonlyMap<string, readonly LiveAgent[]>;
   /** The controllers whose live rows are in `live` (the answering one and those that answered it). */
   readonly answered: ReadonlySet<string>;
+  /** What the agent declared and was observed to depend on (the mesh kind); null: nothing. */
+  readonly declaration: (id: string) => AgentDeclarationView | null;
 }
 
 export function agentRows(input: ListingInput): AgentRow[] {
@@ -79,6 +86,7 @@ export function agentRows(input: ListingInput): AgentRow[] {
     const moving = serving.silentMs !== null && serving.silentMs <= r.timeoutMs + input.graceMs(r.timeoutMs);
     // The serving controller answered: it says itself whether the agent is there or in its grace.
     const vouched = !input.answered.has(r.controller) || rows.some((l) => l.controller === r.controller && l.session === r.session);
+    const decl = input.declaration(r.id);
     return {
       id: r.id,
       online: current !== undefined || (r.online && vouched && (serving.online || moving)),
@@ -90,10 +98,13 @@ export function agentRows(input: ListingInput): AgentRow[] {
       lastError: r.lastError,
       pushes: r.pushes,
       resources: r.resources,
-      dependencies: [...r.dependencies],
+      // Static and observed, as one sorted list.
+      dependencies: [...new Set([...r.dependencies, ...(decl?.observed.keys() ?? [])])].sort(),
       hosts: [...r.hosts],
       lastContactMs: current?.lastContactMs ?? null,
       heartbeatTimeoutMs: current?.heartbeatTimeoutMs ?? r.timeoutMs,
+      publishWrites: decl?.publishWrites ?? 0,
+      publishRevisions: decl?.publishRevisions ?? 0,
     };
   });
 }

@@ -12,8 +12,9 @@
  *     ack(nonce, version) | nack(nonce, version, error) ->
  *                                      <- ping(seq, timeout)
  *     pong(seq) ->
+ *     usage(missed, used) ->           (names /resolve did not find, and observed ones it found)
  */
-import type { AgentEpoch, AgentInfo } from '../statemachine/index.js';
+import type { AgentEpoch, AgentInfo, HostedService } from '../statemachine/index.js';
 import type { ManifestEntry } from './manifest.js';
 import type { PushPlan } from './push-planner.js';
 
@@ -28,6 +29,8 @@ export interface Hello {
   readonly manifest: readonly ManifestEntry[];
   readonly epoch: AgentEpoch;
   readonly info: AgentInfo;
+  /** The services it publishes, whole (agent.yaml `hosts`), sorted by name; their names are info.hosts. */
+  readonly hosts: readonly HostedService[];
 }
 
 export interface Ack {
@@ -49,7 +52,17 @@ export interface Pong {
   readonly seq: number;
 }
 
-export type AgentMessage = Hello | Ack | Nack | Pong;
+/**
+ * Names the agent resolved: `missed` were not in its configuration (a new observed dependency,
+ * sent at once), `used` were (use of a dependency, sent in batches). Bounded per message.
+ */
+export interface Usage {
+  readonly type: 'usage';
+  readonly missed: readonly string[];
+  readonly used: readonly string[];
+}
+
+export type AgentMessage = Hello | Ack | Nack | Pong | Usage;
 
 export interface Welcome {
   readonly type: 'welcome';

@@ -38,22 +38,36 @@ export class PushPlanner {
     private readonly selector: ConfigSelector,
   ) {}
 
-  /** The manifest the agent should hold now. The planner holds one reference to each current target. */
-  target(agent: SelectorInput, state: ClusterState): Manifest {
+  /**
+   * The manifest the agent should hold now; null while its configuration is not decided (see
+   * ConfigSelector). The planner holds one reference to each current target.
+   */
+  target(agent: SelectorInput, state: ClusterState): Manifest | null {
     const sel = this.selector.select(agent, state);
-    const cur = this.current.get(sel.key);
+    if (sel === null) return null;
+    const key = this.selector.key(agent);
+    const cur = this.current.get(key);
     if (cur !== undefined && cur.manifest.version === sel.version) return cur.manifest;
     const resources = sel.resources();
     const byKey = new Map(resources.map((r) => [resourceKey(r.kind, r.name), r] as const));
-    const manifest = this.store.intern(sel.key, sel.version, () => new Manifest(sel.version, [...byKey].map(([key, r]) => ({ key, revision: r.revision }))));
+    const manifest = this.store.intern(key, sel.version, () => new Manifest(sel.version, [...byKey].map(([k, r]) => ({ key: k, revision: r.revision }))));
     if (cur !== undefined) {
       this.byManifest.delete(cur.manifest);
       this.store.release(cur.manifest);
     }
     const target: Target = { manifest, byKey };
-    this.current.set(sel.key, target);
+    this.current.set(key, target);
     this.byManifest.set(manifest, target);
     return manifest;
+  }
+
+  /** No stream follows selection `key` any more: its current target is released. */
+  forget(key: string): void {
+    const cur = this.current.get(key);
+    if (cur === undefined) return;
+    this.current.delete(key);
+    this.byManifest.delete(cur.manifest);
+    this.store.release(cur.manifest);
   }
 
   /** The push from `base` (what the agent acknowledged; null: nothing) to `target` (a current target). */

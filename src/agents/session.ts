@@ -30,6 +30,10 @@ export interface Session {
   unreportedPushes: number;
   /** When the push in flight is reported as sent (STALE) if no reply came first; null: none due. */
   pushReportDue: number | null;
+  /** Its publish was checked against the log once (a skipped identical re-publish is counted once). */
+  publishChecked: boolean;
+  /** Refused hosts were logged for this stream (once per connection). */
+  refusalsLogged: boolean;
 }
 
 /** True when `a` is an older connection of the same agent process than `b`. */

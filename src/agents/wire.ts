@@ -7,10 +7,13 @@
 import {
   Fields,
   MAX_RESOURCE_NAME_BYTES,
+  MAX_USAGE_NAMES,
   RESOURCE_TYPES,
   parseAgentId,
   parseAgentInfo,
   parseEpoch,
+  parseHostedServices,
+  parseNames,
   parseResource,
   resourceJson,
   type ErrorFactory,
@@ -26,7 +29,7 @@ import type { PushPlan } from './push-planner.js';
 export const MAX_CONFIG_RESOURCES = 100_000;
 export const MAX_NACK_ERROR_CHARS = 64 * 1024;
 
-export type AgentMessageTypeName = 'AGENT_MESSAGE_UNSPECIFIED' | 'AGENT_MESSAGE_HELLO' | 'AGENT_MESSAGE_ACK' | 'AGENT_MESSAGE_NACK' | 'AGENT_MESSAGE_PONG';
+export type AgentMessageTypeName = 'AGENT_MESSAGE_UNSPECIFIED' | 'AGENT_MESSAGE_HELLO' | 'AGENT_MESSAGE_ACK' | 'AGENT_MESSAGE_NACK' | 'AGENT_MESSAGE_PONG' | 'AGENT_MESSAGE_USAGE';
 export type ControllerMessageTypeName = 'CONTROLLER_MESSAGE_UNSPECIFIED' | 'CONTROLLER_MESSAGE_WELCOME' | 'CONTROLLER_MESSAGE_PUSH' | 'CONTROLLER_MESSAGE_PING';
 
 /** proto/agent.proto AgentMessage as proto-loader hands it over. */
@@ -108,8 +111,14 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       const f = record({ agentId: w.agentId }, 'hello');
       const agentId = parseAgentId(f, 'agentId');
       const version = count(w.version, 'hello.version');
-      const body = record(parseJson(w.body, 'hello.body'), 'hello.body').only(new Set(['epoch', 'info', 'manifest']));
+      const body = record(parseJson(w.body, 'hello.body'), 'hello.body').only(new Set(['epoch', 'info', 'manifest', 'hosts']));
       if (w.clusterId.length > 256) throw new MalformedMessageError('hello.clusterId: expected at most 256 characters');
+      const info = parseAgentInfo(body.raw['info'], 'hello.info', malformed);
+      const hosts = parseHostedServices(body.raw['hosts'] ?? [], 'hello.hosts', malformed);
+      const names = hosts.map((h) => h.name);
+      if (names.length !== info.hosts.length || names.some((n, i) => n !== info.hosts[i])) {
+        throw new MalformedMessageError(`hello.hosts: the services published (${names.join(', ') || 'none'}) must be those info.hosts names (${info.hosts.join(', ') || 'none'})`);
+      }
       return {
         type: 'hello',
         agentId,
@@ -118,7 +127,16 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
         version,
         manifest: w.hasConfig ? parseManifest(body.raw['manifest'] ?? [], version) : [],
         epoch: parseEpoch(body.raw['epoch'], 'hello.epoch', malformed),
-        info: parseAgentInfo(body.raw['info'], 'hello.info', malformed),
+        info,
+        hosts,
+      };
+    }
+    case 'AGENT_MESSAGE_USAGE': {
+      const body = record(parseJson(w.body, 'usage.body'), 'usage.body').only(new Set(['missed', 'used']));
+      return {
+        type: 'usage',
+        missed: parseNames(body.raw['missed'] ?? [], 'usage.missed', MAX_USAGE_NAMES, malformed),
+        used: parseNames(body.raw['used'] ?? [], 'usage.used', MAX_USAGE_NAMES, malformed),
       };
     }
     case 'AGENT_MESSAGE_ACK':
@@ -130,7 +148,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       return { type: 'pong', seq: count(w.seq, 'pong.seq') };
     case 'AGENT_MESSAGE_UNSPECIFIED':
     default:
-      throw new MalformedMessageError(`expected a message type HELLO, ACK, NACK or PONG, found ${JSON.stringify(w.type)}`);
+      throw new MalformedMessageError(`expected a message type HELLO, ACK, NACK, PONG or USAGE, found ${JSON.stringify(w.type)}`);
   }
 }
 
@@ -143,7 +161,7 @@ function agentWire(type: AgentMessageTypeName, fields: Partial<AgentMessageWire>
 export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
   switch (m.type) {
     case 'hello': {
-      const body = { epoch: m.epoch, info: m.info, manifest: m.manifest.map((e) => [e.key, e.revision]) };
+      const body = { epoch: m.epoch, info: m.info, manifest: m.manifest.map((e) => [e.key, e.revision]), hosts: m.hosts };
       return agentWire('AGENT_MESSAGE_HELLO', { agentId: m.agentId, clusterId: m.clusterId, hasConfig: m.hasConfig, version: m.version, body: encoder.encode(JSON.stringify(body)) });
     }
     case 'ack':
@@ -152,6 +170,8 @@ export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
       return agentWire('AGENT_MESSAGE_NACK', { nonce: m.nonce, version: m.version, error: m.error });
     case 'pong':
       return agentWire('AGENT_MESSAGE_PONG', { seq: m.seq });
+    case 'usage':
+      return agentWire('AGENT_MESSAGE_USAGE', { body: encoder.encode(JSON.stringify({ missed: m.missed, used: m.used })) });
     default: {
       const never: never = m;
       return never;

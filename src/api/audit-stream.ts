@@ -8,6 +8,7 @@ import { decodeAuditEvent, type AuditEventJson } from './answers.js';
 import { controllerMethod } from './controller-proto.js';
 import { ApiError } from './errors.js';
 import { asCallFailure, classify, statusName } from './failover.js';
+import { waitForReady, type StreamContext } from './stream-context.js';
 
 export interface AuditOptions {
   /** Events at or after this unix time in ms; 0 = all retained. */
@@ -17,37 +18,11 @@ export interface AuditOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface AuditStreamContext {
-  readonly endpoint: string;
-  readonly channel: grpc.Client;
-  readonly timeoutMs: number;
-  /** Where the open stream registers, so closing the client cancels it. */
-  readonly streams: Set<grpc.ClientReadableStream<unknown>>;
-  /** The client was closed: a cancelled stream is then a normal end. */
-  readonly closed: () => boolean;
-}
-
-/** Thrown when the channel could not connect in time; shaped as a gRPC failure for the failover. */
-class ConnectFailure extends Error {
-  readonly code = grpc.status.UNAVAILABLE;
-  readonly details: string;
-  constructor(endpoint: string, timeoutMs: number) {
-    super(`could not connect to ${endpoint} within ${timeoutMs}ms`);
-    this.details = this.message;
-  }
-}
-
-function waitForReady(ctx: AuditStreamContext): Promise<void> {
-  return new Promise((resolve, reject) => {
-    ctx.channel.waitForReady(Date.now() + ctx.timeoutMs, (err) => (err ? reject(new ConnectFailure(ctx.endpoint, ctx.timeoutMs)) : resolve()));
-  });
-}
-
 /**
  * Streams the events of one endpoint to onEvent. Once an event was delivered, a broken stream is
  * UNREACHABLE (final): retrying elsewhere would deliver the events so far again.
  */
-export async function streamAudit(ctx: AuditStreamContext, opts: AuditOptions, onEvent: (e: AuditEventJson) => void): Promise<void> {
+export async function streamAudit(ctx: StreamContext, opts: AuditOptions, onEvent: (e: AuditEventJson) => void): Promise<void> {
   if (opts.signal?.aborted === true) return;
   const { endpoint, channel } = ctx;
   const def = controllerMethod('Audit');

@@ -24,7 +24,8 @@ import {
   type MembersJson,
   type StatusJson,
 } from './answers.js';
-import { streamAudit, type AuditOptions, type AuditStreamContext } from './audit-stream.js';
+import { streamAudit, type AuditOptions } from './audit-stream.js';
+import type { StreamContext } from './stream-context.js';
 import type { ControllersView } from './controller-rows.js';
 import { CLIENT_CHANNEL_OPTIONS, controllerMethod, type ControllerMethod } from './controller-proto.js';
 import { ApiError } from './errors.js';
@@ -202,7 +203,7 @@ export class ControllerClient {
   }
 
   /** What a server stream on `endpoint` needs: its channel, and registration so close() ends it. */
-  streamContext(endpoint: string): AuditStreamContext {
+  streamContext(endpoint: string): StreamContext {
     return { endpoint, channel: this.channel(endpoint), timeoutMs: this.timeoutMs, streams: this.streams, closed: () => this.closed };
   }
 

@@ -19,7 +19,9 @@ export type ControllerMethod =
   | 'Audit'
   | 'KvSession'
   | 'ConfigGet'
-  | 'ConfigSet';
+  | 'ConfigSet'
+  | 'Health'
+  | 'Resources';
 
 let definition: grpc.ServiceClientConstructor | null = null;
 

@@ -7,10 +7,15 @@ import type { StateMachine } from '../statemachine/index.js';
 import type { ConsensusPort } from './consensus-port.js';
 import { controllersViewWire, type ControllersView, type ControllersViewWire } from './controller-rows.js';
 import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
+import { healthOps, type HealthRequestMsg, type HealthSource } from './health-ops.js';
+import type { HealthResponseMsg } from './health-wire.js';
+import { resourcesToWire, type ResourcesRequestMsg, type ResourcesResponseMsg } from './resources-wire.js';
+import type { ResourcesReport } from '../resources/types.js';
 import { kvOps } from './kv-ops.js';
 import { memberOps, type MemberResponseMsg } from './member-ops.js';
 import type { KvSessions } from './kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
+import { unaryHandler } from './unary-handler.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
 import type {
   AuditEventMsg,
@@ -46,24 +51,12 @@ export interface ControllerServiceDeps {
   readonly commitStallLimitMs: number;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
+  /** Health in depth (`ctl health`); absent: this node does not serve it. */
+  readonly health?: HealthSource;
+  /** Members' machine resources (`ctl resources`). */
+  readonly resources?: { gather(refresh: boolean): Promise<ResourcesReport> };
   /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
   readonly cutOff?: () => string | null;
-}
-
-export type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
-
-/** A unary handler that answers a little before the client's deadline, with errors mapped by toServiceError. */
-export function unary<Req, Res>(f: (req: Req, deadline: number) => Promise<Res>, defaultTimeoutMs: number): Handler<Req, Res> {
-  return (call, cb) => {
-    const d = call.getDeadline();
-    const requested = d instanceof Date ? d.getTime() : Number(d);
-    // Answer a little before the client gives up, so it sees our error rather than a timeout.
-    const deadline = Number.isFinite(requested) && requested > 0 ? requested - 50 : Date.now() + defaultTimeoutMs;
-    f(call.request, deadline).then(
-      (res) => cb(null, res),
-      (err: unknown) => cb(toServiceError(err)),
-    );
-  };
 }
 
 export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServiceImplementation {
@@ -72,19 +65,28 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const onLeader = onLeaderOf(deps);
   const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff);
   const config = configOps(deps.id, host, sm, onLeader);
+  const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
   const members = memberOps(deps.id, host, sm, onLeader);
 
   return {
-    Put: unary<PutRequestMsg, { revision: number }>((req, deadline) => kv.put(req, deadline), t),
-    Delete: unary<DeleteRequestMsg, { revision: number }>((req, deadline) => kv.delete(req, deadline), t),
-    Get: unary<GetRequestMsg, { key: string; value: Buffer; revision: number }>((req, deadline) => kv.get(req, deadline), t),
+    Put: unaryHandler<PutRequestMsg, { revision: number }>((req, deadline) => kv.put(req, deadline), t),
+    Delete: unaryHandler<DeleteRequestMsg, { revision: number }>((req, deadline) => kv.delete(req, deadline), t),
+    Get: unaryHandler<GetRequestMsg, { key: string; value: Buffer; revision: number }>((req, deadline) => kv.get(req, deadline), t),
     KvSession: deps.sessions.handler(kv, t),
-    ConfigGet: unary<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
-    ConfigSet: unary<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
+    ConfigGet: unaryHandler<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
+    ConfigSet: unaryHandler<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 
-    ListControllers: unary<object, ControllersViewWire>(async () => controllersViewWire(deps.listControllers()), t),
+    ListControllers: unaryHandler<object, ControllersViewWire>(async () => controllersViewWire(deps.listControllers()), t),
+    Health: unaryHandler<HealthRequestMsg, HealthResponseMsg>(async (req, deadline) => {
+      if (health === null) throw new ServiceFailure('INTERNAL', `${deps.id} does not judge health`);
+      return health.health(req, deadline);
+    }, t),
+    Resources: unaryHandler<ResourcesRequestMsg, ResourcesResponseMsg>(async (req) => {
+      if (deps.resources === undefined) throw new ServiceFailure('INTERNAL', `${deps.id} does not gather resources`);
+      return resourcesToWire(await deps.resources.gather(req.refresh));
+    }, t),
 
-    Status: unary<object, object>(async () => {
+    Status: unaryHandler<object, object>(async () => {
       const st = host.status();
       const view = deps.listControllers();
       return {
@@ -109,11 +111,11 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
       };
     }, t),
 
-    MemberAdd: unary<MemberAddRequestMsg, MemberResponseMsg>((req, deadline) => members.add(req, deadline), t),
-    MemberPromote: unary<MemberIdRequestMsg, MemberResponseMsg>((req, deadline) => members.promote(req, deadline), t),
-    MemberRemove: unary<MemberIdRequestMsg, MemberResponseMsg>((req, deadline) => members.remove(req, deadline), t),
+    MemberAdd: unaryHandler<MemberAddRequestMsg, MemberResponseMsg>((req, deadline) => members.add(req, deadline), t),
+    MemberPromote: unaryHandler<MemberIdRequestMsg, MemberResponseMsg>((req, deadline) => members.promote(req, deadline), t),
+    MemberRemove: unaryHandler<MemberIdRequestMsg, MemberResponseMsg>((req, deadline) => members.remove(req, deadline), t),
 
-    LeaderTransfer: unary<LeaderTransferRequestMsg, { leader: string }>(async (req, deadline) =>
+    LeaderTransfer: unaryHandler<LeaderTransferRequestMsg, { leader: string }>(async (req, deadline) =>
       onLeader('leaderTransfer', req, deadline, async () => {
         if (req.target === deps.id) return { leader: deps.id };
         if (req.target === '') {

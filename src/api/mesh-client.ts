@@ -77,6 +77,9 @@ export function decodeAgentRow(raw: unknown, i: number): AgentRow {
     hosts: names('hosts'),
     lastContactMs: nullableInt(f, 'lastContactMs'),
     heartbeatTimeoutMs: f.int('heartbeatTimeoutMs', { min: 0 }),
+    // Added with services (issue 14): absent from an older controller's rows.
+    publishWrites: f.optionalInt('publishWrites', { min: 0 }) ?? 0,
+    publishRevisions: f.optionalInt('publishRevisions', { min: 0 }) ?? 0,
   };
 }
 

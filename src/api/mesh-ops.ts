@@ -12,6 +12,7 @@ import {
   contentKey,
   resourceJson,
   validateCommand,
+  validateMeshCommand,
   validateReport,
   RESOURCE_NAME_PATTERN,
   MAX_APPLY_RESOURCES,
@@ -19,13 +20,16 @@ import {
   type ApplyResult,
   type MeshApplyOutcome,
   type MeshCommand,
+  type MeshReport,
+  type MeshReportOutcome,
   type Resource,
   type ResourceInput,
   type ResourceType,
   type StateMachine,
 } from '../statemachine/index.js';
-import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
+import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
+import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 
 export interface ApplyRequestMsg {
@@ -54,11 +58,21 @@ export interface ReportAgentsRequestMsg {
   readonly forwarded: boolean;
 }
 
+export interface ReportMeshRequestMsg {
+  readonly controller: string;
+  /** JSON: a mesh `report` command without `at` (the leader stamps it). */
+  readonly report: Uint8Array;
+  readonly clientId: string;
+  readonly clientSeq: number;
+  readonly forwarded: boolean;
+}
+
 export interface MeshOps {
   apply(req: ApplyRequestMsg, deadline: number): Promise<{ revision: number; results: Buffer }>;
   get(req: GetResourcesRequestMsg, deadline: number): Promise<{ resources: Buffer; revision: number }>;
   delete(req: DeleteResourceRequestMsg, deadline: number): Promise<{ revision: number }>;
   report(req: ReportAgentsRequestMsg, deadline: number): Promise<{ applied: number }>;
+  reportMesh(req: ReportMeshRequestMsg, deadline: number): Promise<{ revision: number; outcome: Buffer }>;
 }
 
 export interface MeshOpsDeps {
@@ -69,26 +83,10 @@ export interface MeshOpsDeps {
   readonly isMember: (id: string) => boolean;
 }
 
-/** ReadIndex: the leader confirms it still leads, and we wait to apply its commit index (retrying while leadership moves). */
-export async function linearize(host: ConsensusPort, deadline: number): Promise<void> {
-  for (;;) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader confirmed the read before the deadline');
-    if ((host.softState().leader ?? (await host.waitForLeader(remaining))) === null) {
-      throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
-    }
-    try {
-      await host.readBarrier(Math.max(1, deadline - Date.now()));
-      return;
-    } catch (err) {
-      if (leaderErrorOf(err) === null) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
-
 /** A resources file is bounded before it is parsed: one Raft entry must stay far below the message limit. */
 export const MAX_APPLY_BYTES = 2 * 1024 * 1024;
+/** A mesh report: at most 5,000 hosted services and 1,000 agents' usage (src/statemachine/mesh-commands.ts). */
+export const MAX_MESH_REPORT_BYTES = 8 * 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function json(bytes: Uint8Array, what: string, maxBytes: number): unknown {
@@ -130,9 +128,13 @@ function resourceType(kind: string): ResourceType {
   throw new ServiceFailure('INVALID_ARGUMENT', `kind must be service or route, found ${JSON.stringify(kind.slice(0, 40))}`);
 }
 
-/** Validated before proposing: a command the state machine would refuse never reaches the log. */
+/**
+ * Validated before proposing: a command the state machine would refuse never reaches the log.
+ * Called on the leader, which stamps its clock as the command's `at`: the only time apply uses
+ * (so every replica applies the same time; see src/statemachine/mesh.ts).
+ */
 function encodeMesh(cmd: MeshCommand, clientId: string, clientSeq: number): Uint8Array {
-  const envelope = { ...cmd, ...clientOf(clientId, clientSeq) };
+  const envelope = { ...cmd, at: Date.now(), ...clientOf(clientId, clientSeq) };
   validateCommand(envelope);
   return encodeCommand(envelope);
 }
@@ -146,7 +148,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       if (!Array.isArray(items)) throw new ServiceFailure('INVALID_ARGUMENT', 'resources: expected a list of { kind, name, spec, labels }');
       if (items.length > MAX_APPLY_RESOURCES) throw new ServiceFailure('INVALID_ARGUMENT', `resources: expected at most ${MAX_APPLY_RESOURCES}, found ${items.length}`);
       const resources = (items as readonly unknown[]).map((item, i) => parseResourceInput(item, `resources[${i}]`, (m) => new CommandError(m)));
-      const data = encodeMesh({ kind: 'mesh', op: 'apply', resources }, req.clientId, req.clientSeq);
+      const command: MeshCommand = { kind: 'mesh', op: 'apply', resources };
+      validateCommand(command);
       return onLeader('Apply', req, deadline, async (remaining) => {
         // A file that changes nothing writes nothing, not even a log entry: once a read barrier
         // confirms this leader's state is current, an unchanged file is answered from it.
@@ -155,7 +158,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
           const results = resources.map((r) => ({ kind: r.kind, name: r.name, action: 'unchanged' as const }));
           return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
         }
-        const r = await host.propose(data, Math.max(1, deadline - Date.now()));
+        const r = await host.propose(encodeMesh(command, req.clientId, req.clientSeq), Math.max(1, deadline - Date.now()));
         const revision = meshResult(r);
         const outcome = (r.ok ? r.value : undefined) as MeshApplyOutcome | undefined;
         return { revision, results: Buffer.from(JSON.stringify(outcome?.results ?? [])) };
@@ -165,7 +168,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
     async get(req, deadline) {
       const type = resourceType(req.kind);
       if (req.name !== '' && !RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
-      if (!req.serializable) await linearize(host, deadline);
+      if (!req.serializable) await linearizableBarrier(host, deadline);
       let list: readonly Resource[];
       if (req.name === '') list = mesh().listOf(type);
       else {
@@ -179,8 +182,28 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
     async delete(req, deadline) {
       const type = resourceType(req.kind);
       if (!RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
-      const data = encodeMesh({ kind: 'mesh', op: 'delete', type, name: req.name }, req.clientId, req.clientSeq);
-      return onLeader('DeleteResource', req, deadline, async (remaining) => ({ revision: meshResult(await host.propose(data, remaining)) }));
+      const command: MeshCommand = { kind: 'mesh', op: 'delete', type, name: req.name };
+      validateCommand(command);
+      return onLeader('DeleteResource', req, deadline, async (remaining) => ({ revision: meshResult(await host.propose(encodeMesh(command, req.clientId, req.clientSeq), remaining)) }));
+    },
+
+    async reportMesh(req, deadline) {
+      if (!deps.isMember(req.controller)) throw new ServiceFailure('UNKNOWN_NODE', `${JSON.stringify(req.controller.slice(0, 80))} is not a member; only controllers report what agents publish and use`);
+      const raw = json(req.report, 'report', MAX_MESH_REPORT_BYTES);
+      let command: MeshCommand;
+      try {
+        command = validateMeshCommand(raw);
+      } catch (err) {
+        throw new ServiceFailure('INVALID_ARGUMENT', (err as Error).message);
+      }
+      if (command.op !== 'report') throw new ServiceFailure('INVALID_ARGUMENT', `report: expected op "report", found ${JSON.stringify(command.op)}`);
+      if (command.controller !== req.controller) throw new ServiceFailure('INVALID_ARGUMENT', `report: names controller ${JSON.stringify(command.controller)}, sent by ${JSON.stringify(req.controller)}`);
+      if (command.at !== undefined) throw new ServiceFailure('INVALID_ARGUMENT', 'report: "at" is the leader\'s to stamp');
+      return onLeader('ReportMesh', req, deadline, async (remaining) => {
+        const r = await host.propose(encodeMesh(command, req.clientId, req.clientSeq), remaining);
+        if (!r.ok) throw new ServiceFailure(r.code === 'STALE_REQUEST' ? 'INVALID_ARGUMENT' : 'INTERNAL', r.message);
+        return { revision: r.revision, outcome: Buffer.from(JSON.stringify(r.value ?? null)) };
+      });
     },
 
     async report(req, deadline) {
@@ -196,6 +219,20 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       });
     },
   };
+}
+
+/** A mesh report as a controller proposes it locally (it leads) or sends it (ReportMesh). */
+export function meshReportRequest(report: Omit<MeshReport, 'at'>, client: { id: string; seq: number }): ReportMeshRequestMsg {
+  return { controller: report.controller, report: Buffer.from(JSON.stringify(report)), clientId: client.id, clientSeq: client.seq, forwarded: false };
+}
+
+/** The outcome of a committed mesh report, as the leader answered it. */
+export function meshReportOutcome(res: { readonly outcome: Uint8Array }): MeshReportOutcome | null {
+  try {
+    return JSON.parse(Buffer.from(res.outcome).toString('utf8')) as MeshReportOutcome | null;
+  } catch {
+    return null;
+  }
 }
 
 /** A report as a controller proposes it locally (it leads) or sends it (ReportAgents). */

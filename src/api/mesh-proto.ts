@@ -5,7 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { loadProto, lookupService } from '../transport/proto.js';
 
-export type MeshMethod = 'Apply' | 'GetResources' | 'DeleteResource' | 'ListAgents' | 'ReportAgents';
+export type MeshMethod = 'Apply' | 'GetResources' | 'DeleteResource' | 'ListAgents' | 'ReportAgents' | 'ReportMesh';
 
 let definition: grpc.ServiceClientConstructor | null = null;
 

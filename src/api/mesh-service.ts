@@ -5,8 +5,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Refusal } from '../identity/index.js';
 import type { AuthenticatedCall } from '../transport/peer-auth.js';
-import { unary } from './controller-service.js';
-import type { ApplyRequestMsg, DeleteResourceRequestMsg, GetResourcesRequestMsg, MeshOps, ReportAgentsRequestMsg } from './mesh-ops.js';
+import { unaryHandler as unary } from './unary-handler.js';
+import type { ApplyRequestMsg, DeleteResourceRequestMsg, GetResourcesRequestMsg, MeshOps, ReportAgentsRequestMsg, ReportMeshRequestMsg } from './mesh-ops.js';
 
 export interface AgentList {
   /** Contract rows (or, local only, the live rows of this controller's agents). */
@@ -27,20 +27,27 @@ export interface MeshServiceDeps {
 export function meshService(deps: MeshServiceDeps): grpc.UntypedServiceImplementation {
   const t = deps.defaultTimeoutMs;
   const report = unary<ReportAgentsRequestMsg, object>((req, deadline) => deps.ops.report(req, deadline), t);
+  const reportMesh = unary<ReportMeshRequestMsg, object>((req, deadline) => deps.ops.reportMesh(req, deadline), t);
+  /** Controller-to-controller calls: refused unless the caller presents a controller's peer certificate. */
+  const peersOnly =
+    <Req>(method: string, handler: grpc.handleUnaryCall<Req, object>): grpc.handleUnaryCall<Req, object> =>
+    (call, cb) => {
+      const refusal = deps.peerCaller(call);
+      if (refusal !== null) {
+        cb({ code: grpc.status.PERMISSION_DENIED, details: `${refusal.code}: ${method} is a controller-to-controller call, for peer certificates only: ${refusal.reason}` });
+        return;
+      }
+      handler(call, cb);
+    };
   return {
     Apply: unary<ApplyRequestMsg, object>((req, deadline) => deps.ops.apply(req, deadline), t),
     GetResources: unary<GetResourcesRequestMsg, object>((req, deadline) => deps.ops.get(req, deadline), t),
     DeleteResource: unary<DeleteResourceRequestMsg, object>((req, deadline) => deps.ops.delete(req, deadline), t),
-    // A controller-to-controller call (forwarded to the leader like a write): only controllers'
-    // peer certificates may make it, or any client could report agents on a member's behalf.
-    ReportAgents: (call: grpc.ServerUnaryCall<ReportAgentsRequestMsg, object>, cb: grpc.sendUnaryData<object>) => {
-      const refusal = deps.peerCaller(call);
-      if (refusal !== null) {
-        cb({ code: grpc.status.PERMISSION_DENIED, details: `${refusal.code}: ReportAgents is a controller-to-controller call, for peer certificates only: ${refusal.reason}` });
-        return;
-      }
-      report(call, cb);
-    },
+    // Controller-to-controller calls (forwarded to the leader like a write): only controllers'
+    // peer certificates may make them, or any client could report agents (or publish services,
+    // or record dependencies) on a member's behalf.
+    ReportAgents: peersOnly('ReportAgents', report),
+    ReportMesh: peersOnly('ReportMesh', reportMesh),
     ListAgents: unary<{ localOnly: boolean }, object>(async (req, deadline) => {
       const list = await deps.listAgents(req.localOnly, deadline);
       return { agents: Buffer.from(JSON.stringify(list.agents)), answeredBy: deps.self, stale: list.stale, staleReason: list.staleReason };

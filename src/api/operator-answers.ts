@@ -5,22 +5,14 @@
  */
 import { Fields } from '../util/untrusted.js';
 import { ApiError } from './errors.js';
-import { MAX_RANGE_LIMIT } from './operator-proto.js';
+import { MAX_RANGE_LIMIT, type MemberInfo, type SnapshotHeader } from './operator-proto.js';
 
 function answer(raw: unknown, message: string): Fields {
   return Fields.of(raw, message, (text) => new ApiError('INTERNAL', `unexpected answer from the server: ${text}`));
 }
 
 /** One row of `ctl member list -o json`. */
-export interface MemberJson {
-  readonly id: string;
-  readonly address: string;
-  readonly role: 'voter' | 'learner';
-  readonly status: 'online' | 'offline';
-  /** A learner the leader promotes by itself once it has caught up. */
-  readonly autoPromote: boolean;
-  readonly leader: boolean;
-}
+export type MemberJson = MemberInfo;
 
 export interface MemberListJson {
   readonly members: readonly MemberJson[];
@@ -119,16 +111,7 @@ export function decodeWatchEvent(raw: unknown): WatchEventEntry {
   return { type: f.oneOf('type', ['PUT', 'DELETE'] as const), key: f.string('key'), value: f.bytes('value'), revision: f.number('revision') };
 }
 
-export interface SnapshotHeaderJson {
-  readonly index: number;
-  readonly term: number;
-  readonly revision: number;
-  readonly size: number;
-  readonly cluster: string;
-  readonly takenBy: string;
-  readonly version: string;
-  readonly createdAt: string;
-}
+export type SnapshotHeaderJson = SnapshotHeader;
 
 export type SnapshotPart =
   | { readonly part: 'header'; readonly header: SnapshotHeaderJson }

@@ -11,6 +11,29 @@ export const MAX_RANGE_LIMIT = 10_000;
 /** Bytes of keys and values per Range answer, well under gRPC's 4 MiB message limit. */
 export const MAX_RANGE_BYTES = 3 * 1024 * 1024;
 
+/** One member in MemberList: the server's message and the client's `ctl member list -o json` row. */
+export interface MemberInfo {
+  readonly id: string;
+  readonly address: string;
+  readonly role: 'voter' | 'learner';
+  readonly status: 'online' | 'offline';
+  /** A learner the leader promotes by itself once it has caught up. */
+  readonly autoPromote: boolean;
+  readonly leader: boolean;
+}
+
+/** What a snapshot file and SnapshotSave's first message say about the snapshot. */
+export interface SnapshotHeader {
+  readonly index: number;
+  readonly term: number;
+  readonly revision: number;
+  readonly size: number;
+  readonly cluster: string;
+  readonly takenBy: string;
+  readonly version: string;
+  readonly createdAt: string;
+}
+
 export type OperatorMethod = 'MemberList' | 'EndpointStatus' | 'Range' | 'Watch' | 'SnapshotSave';
 
 let definition: grpc.ServiceClientConstructor | null = null;

@@ -6,7 +6,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
 import type { ConsensusPort } from './consensus-port.js';
-import { DEFAULT_RANGE_LIMIT, MAX_RANGE_BYTES, MAX_RANGE_LIMIT } from './operator-proto.js';
+import { DEFAULT_RANGE_LIMIT, MAX_RANGE_BYTES, MAX_RANGE_LIMIT, type MemberInfo } from './operator-proto.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 import { snapshotSaveHandler } from './snapshot-save.js';
@@ -27,15 +27,6 @@ export interface OperatorServiceDeps {
   readonly dbSizeBytes: () => Promise<number>;
   readonly watches: WatchSource;
   readonly defaultTimeoutMs: number;
-}
-
-export interface MemberInfoMsg {
-  readonly id: string;
-  readonly address: string;
-  readonly role: 'voter' | 'learner';
-  readonly status: 'online' | 'offline';
-  readonly autoPromote: boolean;
-  readonly leader: boolean;
 }
 
 export interface KeyValueMsg {
@@ -67,7 +58,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
     MemberList: unaryHandler<{ serializable: boolean }, object>(async (req, deadline) => {
       if (!req.serializable) await linearizableBarrier(host, deadline);
       const leader = host.softState().leader;
-      const members: MemberInfoMsg[] = sm.members.list().map((m) => ({
+      const members: MemberInfo[] = sm.members.list().map((m) => ({
         id: m.id,
         address: m.address,
         role: m.role,

@@ -7,9 +7,9 @@
  * because retrying elsewhere would deliver the first messages twice.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { AuditStreamContext } from './audit-stream.js';
 import { ApiError } from './errors.js';
 import { asCallFailure, classify, statusName } from './failover.js';
+import { waitForReady, type StreamContext } from './stream-context.js';
 
 export interface ServerStreamOptions<T> {
   readonly method: grpc.MethodDefinition<unknown, unknown>;
@@ -24,24 +24,8 @@ export interface ServerStreamOptions<T> {
   readonly what: string;
 }
 
-/** Thrown when the channel could not connect in time; shaped as a gRPC failure for the failover. */
-class ConnectFailure extends Error {
-  readonly code = grpc.status.UNAVAILABLE;
-  readonly details: string;
-  constructor(endpoint: string, timeoutMs: number) {
-    super(`could not connect to ${endpoint} within ${timeoutMs}ms`);
-    this.details = this.message;
-  }
-}
-
-function waitForReady(ctx: AuditStreamContext): Promise<void> {
-  return new Promise((resolve, reject) => {
-    ctx.channel.waitForReady(Date.now() + ctx.timeoutMs, (err) => (err ? reject(new ConnectFailure(ctx.endpoint, ctx.timeoutMs)) : resolve()));
-  });
-}
-
 /** Resolves when the server ends the stream or the signal aborts it. onMessage may throw to fail it. */
-export async function readServerStream<T>(ctx: AuditStreamContext, opts: ServerStreamOptions<T>, onMessage: (m: T) => void): Promise<void> {
+export async function readServerStream<T>(ctx: StreamContext, opts: ServerStreamOptions<T>, onMessage: (m: T) => void): Promise<void> {
   if (opts.signal?.aborted === true) return;
   const { endpoint, channel } = ctx;
   await waitForReady(ctx);

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { ConsensusPort } from './consensus-port.js';
+import type { SnapshotHeader } from './operator-proto.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { toServiceError } from './service-error.js';
 import { StreamClosedError, writeWithBackpressure } from './stream-writer.js';
@@ -24,19 +25,8 @@ export interface SnapshotSourceDeps {
   readonly defaultTimeoutMs: number;
 }
 
-export interface SnapshotHeaderMsg {
-  readonly index: number;
-  readonly term: number;
-  readonly revision: number;
-  readonly size: number;
-  readonly cluster: string;
-  readonly takenBy: string;
-  readonly version: string;
-  readonly createdAt: string;
-}
-
 export type SnapshotChunkMsg =
-  | { readonly header: SnapshotHeaderMsg }
+  | { readonly header: SnapshotHeader }
   | { readonly data: Uint8Array }
   | { readonly trailer: { readonly sha256: string } };
 
@@ -50,7 +40,7 @@ export function snapshotSaveHandler(deps: SnapshotSourceDeps): grpc.handleServer
       // One synchronous step: no entry can apply between these reads.
       const sm = deps.stateMachine;
       const data = sm.snapshot();
-      const header: SnapshotHeaderMsg = {
+      const header: SnapshotHeader = {
         index: sm.appliedIndex,
         term: deps.host.status().term,
         revision: sm.revision(),

@@ -1,18 +1,21 @@
 /**
  * Which learner the leader promotes to voter, and when: the one place that decides promotions
  * (Consul's autopilot, etcd's learner readiness). Deterministic: the members with their
- * intent, the leader's replication progress, the settings and the time come in; at most one
- * promotion comes out, with a verdict on every learner for operators and logs. The driver
- * (src/node/promoter-driver.ts) feeds it on the leader and carries out what it decides.
+ * intent, the leader's replication progress and contact with each learner, the settings and the
+ * time come in; at most one promotion comes out, with a verdict on every learner for operators
+ * and logs. The driver (src/node/promoter-driver.ts) feeds it on the leader and carries out what
+ * it decides.
  *
  * A learner is eligible when it was added with the intent to promote it (a plain `member add`)
  * or, for one added with `--learner`, when `autopilot.promote_learners` is on. It is caught up
  * when the leader has replicated to within `autopilot.max_trailing_logs` entries of the commit
- * index (a learner at zero has received nothing yet). It is promoted once it has stayed caught
- * up for `autopilot.server_stabilization_time`, continuously: falling behind restarts the clock.
- *
- * Later criteria (last contact, the leader's term: issue 15's "healthy") belong here too.
+ * index (a learner at zero has received nothing yet). It is healthy when, besides, the rest of
+ * health in depth's rule holds (src/autopilot/health.ts): online in the leader's view, heard from
+ * within `autopilot.last_contact_threshold`, on the leader's term. It is promoted once it has
+ * stayed caught up and healthy for `autopilot.server_stabilization_time`, continuously: falling
+ * behind or a lapse of health restarts the clock.
  */
+import { contactProblems, type ContactObservation, type HealthProblem } from './health.js';
 
 export interface PromoterMember {
   readonly id: string;
@@ -25,6 +28,7 @@ export interface PromoterSettings {
   readonly promoteLearners: boolean;
   readonly stabilizationMs: number;
   readonly maxTrailingLogs: number;
+  readonly lastContactThresholdMs: number;
 }
 
 export interface PromoterInput {
@@ -35,12 +39,16 @@ export interface PromoterInput {
   /** The leader's view of each member's log: the highest index known to match its own. */
   readonly progress: ReadonlyMap<string, { readonly match: number }>;
   readonly commit: number;
+  /** The leader's term: a learner that last answered in another is not healthy. */
+  readonly term: number;
+  /** How the leader last heard from each member; a learner without one is not healthy. */
+  readonly contacts: ReadonlyMap<string, ContactObservation>;
   readonly settings: PromoterSettings;
   /** A membership change (a promotion or an operator's change) is in flight: none may start. */
   readonly changeInFlight: boolean;
 }
 
-/** Since when each eligible learner has been caught up without a break. */
+/** Since when each eligible learner has been caught up and healthy without a break. */
 export interface PromoterState {
   readonly caughtUpSince: ReadonlyMap<string, number>;
 }
@@ -50,6 +58,7 @@ export const INITIAL_PROMOTER_STATE: PromoterState = { caughtUpSince: new Map() 
 export type LearnerVerdict =
   | { readonly id: string; readonly verdict: 'manual' }
   | { readonly id: string; readonly verdict: 'behind'; readonly entries: number }
+  | { readonly id: string; readonly verdict: 'unhealthy'; readonly problems: readonly HealthProblem[] }
   | { readonly id: string; readonly verdict: 'stabilizing'; readonly remainingMs: number }
   | { readonly id: string; readonly verdict: 'ready'; readonly caughtUpForMs: number };
 
@@ -81,6 +90,12 @@ export function decidePromotion(state: PromoterState, input: PromoterInput): Pro
     const behind = Math.max(0, input.commit - match);
     if (match === 0 || behind > settings.maxTrailingLogs) {
       learners.push({ id: m.id, verdict: 'behind', entries: behind });
+      continue;
+    }
+    const contact = input.contacts.get(m.id) ?? { online: false, lastContactAt: null, term: null };
+    const problems = contactProblems(contact, { now, leaderTerm: input.term, lastContactThresholdMs: settings.lastContactThresholdMs });
+    if (problems.length > 0) {
+      learners.push({ id: m.id, verdict: 'unhealthy', problems });
       continue;
     }
     const since = state.caughtUpSince.get(m.id) ?? now;

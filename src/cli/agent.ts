@@ -125,14 +125,7 @@ async function main(): Promise<void> {
   let admin: http.Server | null = null;
   if (opts.admin !== undefined) {
     try {
-      admin = await listenAdmin(opts.admin, {
-        config: () => runner.config.json(),
-        get: (key) => runner.config.get(key),
-        observe: (name) => {
-          if (runner.observed.size < 10_000) runner.observed.add(name);
-        },
-        used: () => undefined,
-      });
+      admin = await listenAdmin(opts.admin, { config: () => runner.config.json(), resolve: (name) => runner.resolve(name) });
     } catch (err) {
       fail(`--admin: cannot listen on ${opts.admin}: ${(err as Error).message}`);
     }

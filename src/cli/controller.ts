@@ -14,6 +14,7 @@ import { StartupRefusedError } from '../identity/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { listenProblem } from '../node/listen-check.js';
 import { VERSION } from '../node/version.js';
+import { runRecover } from './recover.js';
 import { runRestore } from './controller-restore.js';
 import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
 import { exitRemoved } from './removed-exit.js';
@@ -43,11 +44,17 @@ const program = new Command()
   .requiredOption('-i, --id <id>', "this controller's id (one of cluster.nodes)")
   .option('--join', 'start an empty data dir without bootstrapping: wait for the cluster (after `ctl member add`) to replicate to it', false)
   .exitOverride()
-  .addHelpText('after', '\nAlso: controller restore --from FILE --config FILE --id ID   (a new cluster from `ctl snapshot save`; see controller restore --help)')
+  .addHelpText(
+    'after',
+    '\nAlso: controller recover --config FILE --id ID [--members ID,...]   (after losing a quorum for good; see controller recover --help)' +
+      '\n      controller restore --from FILE --config FILE --id ID   (a new cluster from `ctl snapshot save`; see controller restore --help)',
+  )
   .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
 
 async function main(): Promise<void> {
+  // `controller recover ...` rewrites a stopped survivor's data dir and exits (recover.ts);
   // `controller restore ...` writes a data dir from a snapshot and exits (controller-restore.ts).
+  if (process.argv[2] === 'recover') return runRecover(process.argv.slice(3));
   if (process.argv[2] === 'restore') return runRestore(process.argv.slice(3));
   try {
     program.parse();

@@ -10,6 +10,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   auditMaxEvents: 100_000,
   auditMaxAgeMs: 7 * 24 * 60 * 60 * 1_000,
+  /** How long a member's CPUs, CPU flags and memory size are cached (Incus keeps them 24 h). */
+  resourcesCacheTtlMs: 24 * 60 * 60 * 1_000,
   raftHeartbeatIntervalMs: 100,
   raftElectionTimeoutMs: 1_000,
   snapshotThreshold: 10_000,

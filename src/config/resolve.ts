@@ -88,6 +88,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
         maxEvents: controller.audit?.max_events ?? DEFAULTS.auditMaxEvents,
         maxAgeMs: controller.audit?.max_age ?? DEFAULTS.auditMaxAgeMs,
       },
+      resourcesCacheTtlMs: controller.resources_cache_ttl ?? DEFAULTS.resourcesCacheTtlMs,
       raft,
       tls,
       logLevel: controller.log_level ?? DEFAULTS.logLevel,

@@ -107,6 +107,8 @@ const controller = z.strictObject({
     .enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, found ${describeValue(issue.input)}` })
     .optional(),
   audit: audit.nullish(),
+  // Compared with timestamps, never armed as a timer, so it may exceed 24 days.
+  resources_cache_ttl: duration(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 const raft = z.strictObject({

@@ -77,6 +77,8 @@ export interface ClusterConfig {
   /** How often the reconciler compares local and cluster state. */
   readonly stateSyncIntervalMs: number;
   readonly auditRetention: AuditRetention;
+  /** How long the static figures of `ctl resources` (CPUs, flags, memory) are cached per member; default 24 h. */
+  readonly resourcesCacheTtlMs: number;
   readonly raft: RaftSettings;
   readonly tls: TlsConfig | null;
   /** A pino level; default 'info'. */

@@ -18,7 +18,14 @@ export type AuditEventType =
   | 'agent.nack'
   | 'agent.takeover'
   /** A peer message refused on identity grounds (src/identity), by this node or by the peer. */
-  | 'peer.refused';
+  | 'peer.refused'
+  | 'agent.dependency.added'
+  | 'agent.dependency.expiring'
+  | 'agent.dependency.expired'
+  | 'agent.dependency.removed'
+  | 'service.vip.assigned'
+  | 'service.vip.released'
+  | 'service.publish.refused';
 
 export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'member.status',
@@ -32,6 +39,13 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'agent.nack',
   'agent.takeover',
   'peer.refused',
+  'agent.dependency.added',
+  'agent.dependency.expiring',
+  'agent.dependency.expired',
+  'agent.dependency.removed',
+  'service.vip.assigned',
+  'service.vip.released',
+  'service.publish.refused',
 ];
 
 export interface AuditEvent {

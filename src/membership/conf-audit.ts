@@ -35,7 +35,12 @@ export function confAuditEvent(input: {
     from: null,
     // An add's context is its address, with the intent to promote when a plain `member add` made it.
     to: removed ? null : decodeAddContext(change.context).address,
-    reason: removed ? 'removed by operator' : decodeAddContext(change.context).autoPromote ? 'added as learner, to be promoted once caught up' : 'added as learner',
+    // Autopilot's and recovery's removals carry their reason in the entry; the operator's carry none.
+    reason: removed
+      ? change.context || 'removed by operator'
+      : decodeAddContext(change.context).autoPromote
+        ? 'added as learner, to be promoted once caught up'
+        : 'added as learner',
   });
   return { event, mark: String(input.index) };
 }

@@ -49,6 +49,8 @@ import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
+import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
+import { PeerContacts } from './peer-contact.js';
 import { cutOffReason } from '../api/quorum-guard.js';
 
 export interface ControllerNodeOptions {
@@ -81,6 +83,7 @@ export class ControllerNode {
     private readonly identityTicker: NodeJS.Timeout,
     private readonly agents: AgentsLayer,
     private readonly leadership: LeadershipLog,
+    private readonly autopilot: AutopilotWiring,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -177,6 +180,7 @@ export class ControllerNode {
       now: () => performance.now(),
     });
     let agents: AgentsLayer | null = null;
+    const contacts = new PeerContacts(systemScheduler);
     const transport = new PeerTransport({
       self: self.id,
       clusterName: config.clusterName,
@@ -192,6 +196,7 @@ export class ControllerNode {
       onMessage: (m: Message) => {
         noteTransfers(m, false);
         host?.noteMessageFrom(m.from);
+        contacts.note(m);
         membership?.noteContact(m.from);
         host?.step(m);
       },
@@ -302,6 +307,20 @@ export class ControllerNode {
       { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31), version: VERSION },
     );
     const membershipNode = membership;
+    const autopilot = wireAutopilot({
+      config,
+      logger,
+      scheduler: systemScheduler,
+      host: raftHost,
+      stateMachine: sm,
+      membership: membershipNode,
+      contacts,
+      registry: metrics.registry,
+      peerCredentials: creds.client,
+      identity: nodeIdentity,
+      auth: peerAuth,
+      commitStall: () => ({ stalledMs: raftHost.commitStallMs(), limitMs: commitStallLimitMs(config.raft.electionTimeoutMs) }),
+    });
     agents = new AgentsLayer({
       self: self.id,
       host: raftHost,
@@ -325,6 +344,7 @@ export class ControllerNode {
 
     const server = new grpc.Server(peerServerOptions(config.raft.maxMessageBytes));
     transport.register(server);
+    autopilot.register(server);
     const health = new HealthImplementation({ '': 'NOT_SERVING' });
     health.addToServer(server);
     agentsLayer.register(server, metrics.registry);
@@ -356,6 +376,8 @@ export class ControllerNode {
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
         sessions,
+        health: autopilot.health,
+        resources: autopilot.resources,
         cutOff: () =>
           cutOffReason({
             self: self.id,
@@ -397,10 +419,12 @@ export class ControllerNode {
     const promoter = new PromoterDriver({
       logger,
       intervalMs: Math.max(100, 2 * config.raft.heartbeatIntervalMs),
-      now: () => performance.now(),
+      now: () => systemScheduler.now(), // the clock of the peer contacts
       isLeader: () => raftHost.softState().role === 'leader',
       raft: () => raftHost.status(),
       members: () => sm.members.list(),
+      online: () => new Set(membershipNode.listControllers().rows.filter((r) => r.online).map((r) => r.id)),
+      contact: (id) => contacts.get(id),
       settings: () => promoterSettings(sm.view(settingsKind)),
       promote: async (id) => {
         const result = await raftHost.proposeConfChange({ type: 'promote', node: id, context: '' }, 2 * config.raft.electionTimeoutMs);
@@ -414,13 +438,14 @@ export class ControllerNode {
     promoter.start();
     removal.start();
     agentsLayer.start();
+    autopilot.start();
     // The leader's identity duties: draw the cluster id once, record each member's data dir.
     const identityTicker = setInterval(() => {
       for (const duty of nodeIdentity.duties()) nodeIdentity.proposed(duty, proposeDuty(raftHost, duty, config.raft.electionTimeoutMs * 2, osIdentitySource));
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
@@ -434,6 +459,7 @@ export class ControllerNode {
     this.membership.stop();
     this.promoter.stop();
     this.removal.stop();
+    this.autopilot.stop();
     await this.host.stop();
     this.health.setStatus('', 'NOT_SERVING');
     // Open KvSessions would hold tryShutdown until the force timeout: end them first.

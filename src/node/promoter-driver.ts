@@ -5,6 +5,7 @@
  * operator's `member add` is followed in the log: behind, stabilizing, promoted.
  */
 import type { Logger } from 'pino';
+import { describeProblem, type ContactObservation } from '../autopilot/health.js';
 import {
   decidePromotion,
   INITIAL_PROMOTER_STATE,
@@ -24,10 +25,15 @@ export interface PromoterDriverDeps {
   readonly isLeader: () => boolean;
   readonly raft: () => {
     readonly role: string;
+    readonly term: number;
     readonly commit: number;
     readonly progress: ReadonlyMap<string, { readonly match: number }>;
   };
   readonly members: () => readonly PromoterMember[];
+  /** The members whose reconciled status (`online` of list controllers) is online in this node's view. */
+  readonly online: () => ReadonlySet<string>;
+  /** When this node last heard from a peer (monotonic ms, the clock of `now`) and in which term; null: never. */
+  readonly contact: (id: string) => { readonly lastHeardAt: number; readonly term: number | null } | null;
   readonly settings: () => PromoterSettings;
   /** Proposes the promotion and resolves once it is applied. */
   readonly promote: (id: string) => Promise<void>;
@@ -41,6 +47,7 @@ export function promoterSettings(view: SettingsView): PromoterSettings {
     promoteLearners: view.get('autopilot.promote_learners'),
     stabilizationMs: view.get('autopilot.server_stabilization_time'),
     maxTrailingLogs: view.get('autopilot.max_trailing_logs'),
+    lastContactThresholdMs: view.get('autopilot.last_contact_threshold'),
   };
 }
 
@@ -50,6 +57,8 @@ function describeVerdict(v: LearnerVerdict): string {
       return 'added with --learner: waiting for `ctl member promote` (or autopilot.promote_learners)';
     case 'behind':
       return `catching up (${v.entries} entries behind)`;
+    case 'unhealthy':
+      return `caught up but not healthy: ${v.problems.map(describeProblem).join(', ')}`;
     case 'stabilizing':
       return `caught up; promoting once it has stayed so for ${Math.ceil(v.remainingMs / 1000)}s more`;
     case 'ready':
@@ -84,12 +93,15 @@ export class PromoterDriver {
     // A follower decides nothing; skip building the inputs (most rounds on most nodes).
     if (!this.deps.isLeader() && this.state === INITIAL_PROMOTER_STATE && this.lastVerdict.size === 0) return;
     const raft = this.deps.raft();
+    const members = this.deps.members();
     const decision = decidePromotion(this.state, {
       now: this.deps.now(),
       isLeader: raft.role === 'leader',
-      members: this.deps.members(),
+      members,
       progress: raft.progress,
       commit: raft.commit,
+      term: raft.term,
+      contacts: raft.role === 'leader' ? this.contacts(members) : new Map(),
       settings: this.deps.settings(),
       changeInFlight: this.inFlight,
     });
@@ -112,6 +124,19 @@ export class PromoterDriver {
         this.deps.logger.info({ member: id, err: err instanceof Error ? err.message : String(err) }, `promotion of ${id} not done; retrying`);
       },
     );
+  }
+
+  /** How this leader last heard from each learner. */
+  private contacts(members: readonly PromoterMember[]): Map<string, ContactObservation> {
+    const learners = members.filter((m) => m.role === 'learner');
+    const out = new Map<string, ContactObservation>();
+    if (learners.length === 0) return out;
+    const online = this.deps.online();
+    for (const m of learners) {
+      const c = this.deps.contact(m.id);
+      out.set(m.id, { online: online.has(m.id), lastContactAt: c?.lastHeardAt ?? null, term: c?.term ?? null });
+    }
+    return out;
   }
 
   private logChanges(learners: readonly LearnerVerdict[]): void {

@@ -5,11 +5,7 @@
  */
 import { CommandError } from './errors.js';
 import { Fields, type ErrorFactory } from '../util/untrusted.js';
-import { MAX_PROTOCOL_BYTES, MAX_RESOURCE_NAME_BYTES, PROTOCOL_PATTERN, RESOURCE_NAME_PATTERN } from './mesh-types.js';
-
-export const MAX_AGENT_ID_BYTES = 253;
-/** Agent ids are often certificate identities: host names, e-mail-like or URN-like strings. */
-export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$/;
+import { AGENT_ID_PATTERN, MAX_AGENT_ID_BYTES, MAX_PROTOCOL_BYTES, MAX_RESOURCE_NAME_BYTES, PROTOCOL_PATTERN, RESOURCE_NAME_PATTERN } from './mesh-types.js';
 /** A NACK's error as recorded; the serving controller cuts longer ones before reporting. */
 export const MAX_AGENT_ERROR_BYTES = 1024;
 export const MAX_AGENT_REASON_BYTES = 256;

@@ -60,7 +60,29 @@ export {
 export { failure, okResult, type ApplyFailure, type ApplyOk, type ApplyResult, type FailureCode } from './result.js';
 export { SNAPSHOT_FORMAT_VERSION, StateMachine, type StateMachineOptions } from './state-machine.js';
 export * from './mesh-types.js';
-export { MESH_KIND, MeshStore, meshKind, type ApplyAction, type MeshApply, type MeshApplyOutcome, type MeshCommand, type MeshDelete, type MeshView } from './mesh.js';
+export {
+  MESH_KIND,
+  MeshStore,
+  meshKind,
+  validateMeshCommand,
+  type ApplyAction,
+  type MeshApply,
+  type MeshApplyOutcome,
+  type MeshCommand,
+  type MeshDelete,
+  type MeshReport,
+  type MeshReportOutcome,
+  type MeshTransition,
+  type MeshView,
+  type PublishEntry,
+  type UsageEntry,
+} from './mesh.js';
+export { MAX_REPORT_HEALTH, MAX_REPORT_HOSTS, MAX_REPORT_PUBLISHES, MAX_REPORT_USAGE, MAX_USAGE_NAMES, parseHostedService, parseHostedServices } from './mesh-commands.js';
+export { MAX_OBSERVED, type AgentDeclarationView, type ObservedDependency } from './mesh-declarations.js';
+export { declaredAs, planChanges, planPublish, type HostAction, type PublishPlan, type PublishState } from './mesh-publish.js';
+export { vipRange } from './mesh-state.js';
+export { VipAllocator, usableSpan, type VipRange } from './vip-allocator.js';
+export { SETTINGS_KIND, settingsKind, type SettingsView } from './settings.js';
 export * from './agent-records.js';
 export {
   AGENTS_KIND,

@@ -18,6 +18,11 @@ export const MAX_PORTS = 64;
 export const MAX_PROTOCOL_BYTES = 32;
 /** Resources in one apply: one Raft entry must stay well below the message limit. */
 export const MAX_APPLY_RESOURCES = 5_000;
+/** Agents listed as a service's endpoints; a publish beyond this is refused for that service. */
+export const MAX_ENDPOINTS = 1_024;
+export const MAX_AGENT_ID_BYTES = 253;
+/** Agent ids are often certificate identities: host names, e-mail-like or URN-like strings. */
+export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$/;
 
 /** DNS-like, so a name can later become a host name: lower case, digits, '-' and '.'. */
 export const RESOURCE_NAME_PATTERN = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
@@ -37,9 +42,27 @@ export interface RouteSpec {
 
 export type Labels = Readonly<Record<string, string>>;
 
-/** Status the cluster owns (a publish or an apply never writes it); issue 14 adds the VIP. */
+/** A service as an agent publishes it (agent.yaml `hosts`): the service's name, spec and labels. */
+export interface HostedService {
+  readonly name: string;
+  readonly spec: ServiceSpec;
+  readonly labels: Labels;
+}
+
+/** An agent that publishes (hosts) a service; unhealthy while the health layer has it offline. */
+export interface Endpoint {
+  readonly agent: string;
+  readonly healthy: boolean;
+}
+
+/**
+ * Status the cluster owns: a publish or an apply never writes it. `vip` is allocated when the
+ * service is created and kept for its life; `endpoints` (sorted by agent) are the agents that
+ * publish it, absent when none does.
+ */
 export interface ServiceStatus {
   readonly vip?: string;
+  readonly endpoints?: readonly Endpoint[];
 }
 export type RouteStatus = Readonly<Record<string, never>>;
 
@@ -175,11 +198,8 @@ export function parseResource(value: unknown, where: string, makeError: ErrorFac
   const input = parseResourceInput(rest, where, makeError);
   const revision = f.int('revision', { min: 1 });
   switch (input.kind) {
-    case 'service': {
-      const s = Fields.of(rawStatus ?? {}, `${where}: status`, makeError).only(new Set(['vip']));
-      const status: ServiceStatus = s.has('vip') ? { vip: s.string('vip', { nonEmpty: true, maxBytes: 64 }) } : {};
-      return { ...input, status, revision };
-    }
+    case 'service':
+      return { ...input, status: parseServiceStatus(rawStatus ?? {}, `${where}: status`, makeError), revision };
     case 'route':
       Fields.of(rawStatus ?? {}, `${where}: status`, makeError).only(new Set());
       return { ...input, status: {}, revision };
@@ -188,6 +208,29 @@ export function parseResource(value: unknown, where: string, makeError: ErrorFac
       return never;
     }
   }
+}
+
+function parseServiceStatus(value: unknown, where: string, makeError: ErrorFactory): ServiceStatus {
+  const s = Fields.of(value, where, makeError).only(new Set(['vip', 'endpoints']));
+  const vip = s.has('vip') ? s.string('vip', { nonEmpty: true, maxBytes: 64 }) : undefined;
+  if (vip !== undefined && !/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(vip)) s.fail(`field "vip" must be an IPv4 address, found ${quoteName(vip)}`);
+  let previous: string | null = null;
+  const endpoints = s.has('endpoints')
+    ? s.array('endpoints', MAX_ENDPOINTS).map((item, i) => {
+        const e = Fields.of(item, `${where}: endpoints[${i}]`, makeError).only(new Set(['agent', 'healthy']));
+        const agent = e.string('agent', { nonEmpty: true, maxBytes: MAX_AGENT_ID_BYTES });
+        if (!AGENT_ID_PATTERN.test(agent)) e.fail(`field "agent" must be an agent id, found ${quoteName(agent)}`);
+        if (previous !== null && !(previous < agent)) e.fail(`endpoints must be sorted by agent without repeats, found ${quoteName(agent)} after ${quoteName(previous)}`);
+        previous = agent;
+        return { agent, healthy: e.boolean('healthy') };
+      })
+    : [];
+  return statusOf(vip, endpoints);
+}
+
+/** A service status with only the fields that have a value (so equal statuses are equal JSON). */
+export function statusOf(vip: string | undefined, endpoints: readonly Endpoint[]): ServiceStatus {
+  return { ...(vip === undefined ? {} : { vip }), ...(endpoints.length === 0 ? {} : { endpoints }) };
 }
 
 /** Spec and labels as one string: equal strings mean an apply would change nothing. */
@@ -213,7 +256,14 @@ export function canonicalSpec(r: ResourceInput): ServiceSpec | RouteSpec {
 export function resourceJson(r: Resource): Resource {
   switch (r.kind) {
     case 'service':
-      return { kind: r.kind, name: r.name, spec: { protocol: r.spec.protocol, ports: [...r.spec.ports] }, labels: { ...r.labels }, status: { ...r.status }, revision: r.revision };
+      return {
+        kind: r.kind,
+        name: r.name,
+        spec: { protocol: r.spec.protocol, ports: [...r.spec.ports] },
+        labels: { ...r.labels },
+        status: statusOf(r.status.vip, (r.status.endpoints ?? []).map((e) => ({ agent: e.agent, healthy: e.healthy }))),
+        revision: r.revision,
+      };
     case 'route':
       return { kind: r.kind, name: r.name, spec: { from: r.spec.from, to: r.spec.to }, labels: { ...r.labels }, status: {}, revision: r.revision };
     default: {

@@ -1,63 +1,40 @@
 /**
- * The mesh kind: the services and routes the cluster serves to its agents. One kind holds both
- * because one resources file is one command and one revision, and the check that every route
- * names services that exist must see services and routes in the same apply.
+ * The mesh kind: the services and routes the cluster serves to its agents, their virtual IPs,
+ * and what each agent declared and was observed to depend on. One kind holds all of it because
+ * one change must reach, in the same apply, everything it touches: a resources file is one
+ * command and one revision whose routes must name services that exist; a deleted service leaves
+ * every agent's observed dependencies; a new service's VIP comes from the same allocator every
+ * replica runs; and each change stamps the version of exactly the agents whose configuration
+ * it reaches.
  *
- * Rules (each a test in test/statemachine/mesh.test.ts):
- * - apply upserts a whole list at one revision; a resource whose spec and labels are unchanged
- *   is not written, and a list that changes nothing claims no revision at all;
- * - a list whose routes name a service that would not exist is refused whole, naming them;
- * - deleting a service a route still names is refused, naming the routes;
- * - `lastChange` is the revision of the last change to any service or route (deletes included):
- *   the version of a configuration made of all of them.
+ * The operations: mesh-operator.ts (`apply`, `delete`), mesh-report.ts (controllers' reports:
+ * publishes, /resolve usage, endpoint health, expiry). The state: mesh-state.ts. Rules and their
+ * tests: test/statemachine/mesh.test.ts, mesh-services.test.ts, vip-allocator.test.ts.
+ *
+ * Time: a command carries `at`, the proposing leader's wall clock; the kind's clock is the
+ * largest `at` seen, so log time never goes back even when a new leader's clock is behind the
+ * old one's (then it stands still until the new leader's clock passes it: a quarantine or an
+ * expiry lasts longer, never shorter, than its setting). A leader whose clock is ahead moves log
+ * time ahead for good: quarantines and expiries end early by that skew (docs/agents.md).
  */
 import { CommandError, SnapshotError } from './errors.js';
 import { Fields } from '../util/untrusted.js';
-import {
-  MAX_APPLY_RESOURCES,
-  compareResources,
-  contentKey,
-  parseResource,
-  parseResourceInput,
-  parseResourceName,
-  parseResourceType,
-  resourceJson,
-  resourceKey,
-  routeEnds,
-  type Resource,
-  type ResourceInput,
-  type ResourceKey,
-  type ResourceType,
-  type RouteResource,
-  type ServiceResource,
-} from './mesh-types.js';
-import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
-import { failure, okResult, type ApplyResult } from './result.js';
+import { parseDeclaration, type AgentDeclarationView } from './mesh-declarations.js';
+import { parseMeshCommand, type MeshCommand } from './mesh-commands.js';
+import { applyResources, deleteResource } from './mesh-operator.js';
+import { applyReport } from './mesh-report.js';
+import { MeshState, type MeshTransition } from './mesh-state.js';
+import { compareResources, parseResource, resourceJson, type Resource, type ResourceType } from './mesh-types.js';
+import type { ApplyContext, KindInstance, ResourceKind } from './resource-kind.js';
+import type { ApplyResult } from './result.js';
+import type { VipRange } from './vip-allocator.js';
 
 export const MESH_KIND = 'mesh';
 
-export interface MeshApply {
-  readonly kind: 'mesh';
-  readonly op: 'apply';
-  readonly resources: readonly ResourceInput[];
-}
-
-export interface MeshDelete {
-  readonly kind: 'mesh';
-  readonly op: 'delete';
-  /** The resource's kind (the envelope's `kind` names the state-machine kind). */
-  readonly type: ResourceType;
-  readonly name: string;
-}
-
-export type MeshCommand = MeshApply | MeshDelete;
-
-export type ApplyAction = 'created' | 'configured' | 'unchanged';
-
-/** The `value` of an apply result: what happened to each resource, in the file's order. */
-export interface MeshApplyOutcome {
-  readonly results: readonly { readonly kind: ResourceType; readonly name: string; readonly action: ApplyAction }[];
-}
+export type { MeshApply, MeshCommand, MeshDelete, MeshReport, PublishEntry, UsageEntry } from './mesh-commands.js';
+export type { ApplyAction, MeshApplyOutcome } from './mesh-operator.js';
+export type { MeshReportOutcome } from './mesh-report.js';
+export type { MeshTransition } from './mesh-state.js';
 
 export interface MeshView {
   /** Every resource, routes then services, each by name: the order agents receive them in. */
@@ -69,61 +46,54 @@ export interface MeshView {
   /** The revision of the last change to any service or route; 0 before the first. */
   readonly lastChange: number;
   readonly size: number;
+  /** Log time (ms since the epoch): the largest `at` a command carried. */
+  readonly clock: number;
+  /** What `agent` declared and was observed to depend on; null: nothing yet. */
+  declaration(agent: string): AgentDeclarationView | null;
+  /** A lazy agent's configuration: its names' services and the routes between them, sorted. */
+  selectionOf(agent: string): readonly Resource[];
+  /** Service -> health of the agent's endpoint there. */
+  endpointsOf(agent: string): ReadonlyMap<string, boolean>;
+  /** Agents that are an endpoint of some service, sorted. */
+  endpointAgents(): readonly string[];
+  /** Whether the service's spec and labels came from an agent's publish (not an operator's apply). */
+  publishedSpec(name: string): boolean;
+  /** When (log time) some observed dependency next turns expiring or expired; null: none will. */
+  nextExpiryAt(ttlMs: number): number | null;
+  /** Free VIPs in `range` at log time `now`. */
+  freeVips(range: VipRange, quarantineMs: number, now: number): number;
+  /** Committed transitions after `seq` (for audit); `missed` when some were dropped. */
+  transitionsSince(seq: number): { readonly items: readonly MeshTransition[]; readonly missed: boolean };
+  readonly transitionSeq: number;
 }
 
-const APPLY_FIELDS = commandFields('op', 'resources');
-const DELETE_FIELDS = commandFields('op', 'type', 'name');
-/** Names in a refusal: enough to act on, bounded so a huge file cannot make a huge message. */
-const MAX_NAMED = 20;
-
-function parseMesh(fields: Fields): MeshCommand {
-  const op = fields.oneOf('op', ['apply', 'delete'] as const);
-  const makeError = (m: string): Error => new CommandError(m);
-  if (op === 'delete') {
-    fields.only(DELETE_FIELDS);
-    return { kind: 'mesh', op, type: parseResourceType(fields, 'type'), name: parseResourceName(fields, 'name') };
-  }
-  fields.only(APPLY_FIELDS);
-  const items = fields.array('resources', MAX_APPLY_RESOURCES);
-  const seen = new Set<ResourceKey>();
-  const resources = items.map((item, i) => {
-    const r = parseResourceInput(item, `command.resources[${i}]`, makeError);
-    const key = resourceKey(r.kind, r.name);
-    if (seen.has(key)) fields.fail(`${r.kind} ${JSON.stringify(r.name)} appears twice`);
-    seen.add(key);
-    return r;
-  });
-  return { kind: 'mesh', op, resources };
-}
-
-function namedList(names: readonly string[]): string {
-  const shown = names.slice(0, MAX_NAMED).join(', ');
-  return names.length > MAX_NAMED ? `${shown} and ${names.length - MAX_NAMED} more` : shown;
-}
+const SNAPSHOT_FIELDS = new Set(['lastChange', 'resources', 'published', 'clock', 'allocator', 'agents', 'transitionSeq']);
 
 export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView {
-  private readonly services = new Map<string, ServiceResource>();
-  private readonly routes = new Map<string, RouteResource>();
-  /** Derived: service name -> the routes naming it. Rebuilt on restore, never snapshotted. */
-  private readonly referrers = new Map<string, Set<string>>();
-  private sorted: readonly Resource[] | null = [];
-  private last = 0;
+  private state = new MeshState();
 
   get view(): MeshView {
     return this;
   }
 
   get lastChange(): number {
-    return this.last;
+    return this.state.lastChange;
   }
 
   get size(): number {
-    return this.services.size + this.routes.size;
+    return this.state.services.size + this.state.routes.size;
+  }
+
+  get clock(): number {
+    return this.state.clock;
+  }
+
+  get transitionSeq(): number {
+    return this.state.transitions.seq;
   }
 
   list(): readonly Resource[] {
-    this.sorted ??= [...this.routes.values(), ...this.services.values()].sort(compareResources);
-    return this.sorted;
+    return this.state.list();
   }
 
   listOf(type: ResourceType): readonly Resource[] {
@@ -131,19 +101,54 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
   }
 
   get(type: ResourceType, name: string): Resource | null {
-    return (type === 'service' ? this.services.get(name) : this.routes.get(name)) ?? null;
+    return this.state.get(type, name);
   }
 
   routesNaming(service: string): readonly string[] {
-    return [...(this.referrers.get(service) ?? [])].sort();
+    return this.state.routesNaming(service);
+  }
+
+  declaration(agent: string): AgentDeclarationView | null {
+    return this.state.declaration(agent);
+  }
+
+  selectionOf(agent: string): readonly Resource[] {
+    return this.state.selectionOf(agent);
+  }
+
+  endpointsOf(agent: string): ReadonlyMap<string, boolean> {
+    return this.state.endpointsOf(agent);
+  }
+
+  endpointAgents(): readonly string[] {
+    return this.state.endpointAgents();
+  }
+
+  publishedSpec(name: string): boolean {
+    return this.state.published.has(name);
+  }
+
+  nextExpiryAt(ttlMs: number): number | null {
+    return this.state.declarations.nextExpiryAt(ttlMs);
+  }
+
+  freeVips(range: VipRange, quarantineMs: number, now: number): number {
+    return this.state.freeVips(range, quarantineMs, now);
+  }
+
+  transitionsSince(seq: number): { readonly items: readonly MeshTransition[]; readonly missed: boolean } {
+    return this.state.transitions.since(seq);
   }
 
   apply(command: MeshCommand, ctx: ApplyContext): ApplyResult {
+    this.state.advanceClock(command.at);
     switch (command.op) {
       case 'apply':
-        return this.applyList(command, ctx);
+        return applyResources(this.state, command, ctx);
       case 'delete':
-        return this.delete(command, ctx);
+        return deleteResource(this.state, command, ctx);
+      case 'report':
+        return applyReport(this.state, command, ctx);
       default: {
         const never: never = command;
         return never;
@@ -151,127 +156,79 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
     }
   }
 
-  private applyList(command: MeshApply, ctx: ApplyContext): ApplyResult {
-    // Every check before any change: a refused list leaves no trace.
-    const incoming = new Set(command.resources.filter((r) => r.kind === 'service').map((r) => r.name));
-    const dangling: string[] = [];
-    for (const r of command.resources) {
-      if (r.kind !== 'route') continue;
-      const missing = routeEnds(r.spec).filter((s) => !incoming.has(s) && !this.services.has(s));
-      if (missing.length > 0) dangling.push(`route ${JSON.stringify(r.name)} names ${missing.map((s) => JSON.stringify(s)).join(' and ')}`);
-    }
-    if (dangling.length > 0) {
-      return failure('CONFLICT', `nothing applied: services that would not exist: ${namedList(dangling)}`);
-    }
-    const actions = command.resources.map((r) => {
-      const current = this.get(r.kind, r.name);
-      const action: ApplyAction = current === null ? 'created' : contentKey(current) === contentKey(r) ? 'unchanged' : 'configured';
-      return { kind: r.kind, name: r.name, action };
-    });
-    const outcome: MeshApplyOutcome = { results: actions };
-    if (actions.every((a) => a.action === 'unchanged')) return okResult(ctx.revision, outcome);
-    const revision = ctx.bump();
-    for (const [i, r] of command.resources.entries()) {
-      if (actions[i]!.action !== 'unchanged') this.put(r, revision);
-    }
-    this.last = revision;
-    return okResult(revision, outcome);
-  }
-
-  private delete(command: MeshDelete, ctx: ApplyContext): ApplyResult {
-    const current = this.get(command.type, command.name);
-    if (current === null) return failure('NOT_FOUND', `${command.type} ${JSON.stringify(command.name)} does not exist`);
-    if (command.type === 'service') {
-      const routes = this.routesNaming(command.name);
-      if (routes.length > 0) {
-        return failure('CONFLICT', `service ${JSON.stringify(command.name)} is still named by route(s) ${namedList(routes.map((r) => JSON.stringify(r)))}; delete them first`);
-      }
-    }
-    const revision = ctx.bump();
-    this.remove(current);
-    this.last = revision;
-    return okResult(revision);
-  }
-
-  /** Spec and labels from the input; status is the cluster's and stays as it was. */
-  private put(r: ResourceInput, revision: number): void {
-    switch (r.kind) {
-      case 'service': {
-        const status = this.services.get(r.name)?.status ?? {};
-        this.services.set(r.name, { kind: 'service', name: r.name, spec: r.spec, labels: r.labels, status, revision });
-        break;
-      }
-      case 'route': {
-        const old = this.routes.get(r.name);
-        if (old !== undefined) this.unindex(old);
-        const route: RouteResource = { kind: 'route', name: r.name, spec: r.spec, labels: r.labels, status: {}, revision };
-        this.routes.set(r.name, route);
-        this.index(route);
-        break;
-      }
-      default: {
-        const never: never = r;
-        return never;
-      }
-    }
-    this.sorted = null;
-  }
-
-  private remove(r: Resource): void {
-    if (r.kind === 'service') this.services.delete(r.name);
-    else {
-      this.routes.delete(r.name);
-      this.unindex(r);
-    }
-    this.sorted = null;
-  }
-
-  private index(route: RouteResource): void {
-    for (const s of routeEnds(route.spec)) {
-      let set = this.referrers.get(s);
-      if (set === undefined) this.referrers.set(s, (set = new Set()));
-      set.add(route.name);
-    }
-  }
-
-  private unindex(route: RouteResource): void {
-    for (const s of routeEnds(route.spec)) {
-      const set = this.referrers.get(s);
-      set?.delete(route.name);
-      if (set?.size === 0) this.referrers.delete(s);
-    }
-  }
-
   snapshot(): unknown {
-    return { lastChange: this.last, resources: this.list().map(resourceJson) };
+    const s = this.state;
+    return {
+      lastChange: s.lastChange,
+      resources: s.list().map(resourceJson),
+      published: [...s.published].sort(),
+      clock: s.clock,
+      allocator: s.allocator.snapshot(),
+      agents: s.declarations.snapshot(),
+      transitionSeq: s.transitions.seq,
+    };
   }
 
+  /** Fields added since the first version (clock, allocator, agents, transitionSeq) may be absent: a snapshot from before them. */
   restore(data: unknown): void {
     const makeError = (m: string): Error => new SnapshotError(m);
-    const f = Fields.of(data, 'mesh', makeError).only(new Set(['lastChange', 'resources']));
+    const f: Fields = Fields.of(data, 'mesh', makeError).only(SNAPSHOT_FIELDS);
+    const state = new MeshState();
     const last = f.int('lastChange', { min: 0 });
     let previous: Resource | null = null;
     for (const [i, item] of f.array('resources', Number.MAX_SAFE_INTEGER).entries()) {
       const r = parseResource(item, `mesh: resource ${i}`, makeError);
       if (previous !== null && compareResources(previous, r) >= 0) f.fail(`resources must be sorted and unique, found ${r.kind}/${r.name} after ${previous.kind}/${previous.name}`);
       if (r.revision > last) f.fail(`${r.kind}/${r.name} has revision ${r.revision}, after lastChange ${last}`);
+      if (r.kind === 'service' && r.status.vip !== undefined) {
+        const holder = state.allocator.holder(r.status.vip);
+        if (holder !== null) f.fail(`services ${JSON.stringify(holder)} and ${JSON.stringify(r.name)} hold the same VIP ${r.status.vip}`);
+      }
       previous = r;
-      if (r.kind === 'service') this.services.set(r.name, r);
-      else {
-        this.routes.set(r.name, r);
-        this.index(r);
+      state.load(r);
+    }
+    for (const r of state.routes.values()) {
+      for (const s of [r.spec.from, r.spec.to]) if (!state.services.has(s)) f.fail(`route ${JSON.stringify(r.name)} names service ${JSON.stringify(s)}, which is not in the snapshot`);
+    }
+    state.lastChange = last;
+    for (const name of f.has('published') ? f.strings('published') : []) {
+      if (!state.services.has(name)) f.fail(`published: service ${JSON.stringify(name.slice(0, 80))} is not in the snapshot`);
+      state.published.add(name);
+    }
+    state.clock = f.optionalInt('clock', { min: 0 }) ?? 0;
+    if (f.has('allocator')) {
+      const a: Fields = Fields.of(f.raw['allocator'], 'mesh: allocator', makeError).only(new Set(['range', 'cursor', 'quarantine']));
+      const range = a.raw['range'] === null ? null : a.string('range', { maxBytes: 32 });
+      const cursor = a.raw['cursor'] === null ? null : a.string('cursor', { maxBytes: 32 });
+      const quarantine = a.array('quarantine').map((q, i): readonly [string, number] => {
+        const pair = Array.isArray(q) ? (q as readonly unknown[]) : [];
+        const [vip, at] = pair;
+        if (pair.length !== 2 || typeof vip !== 'string' || typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) a.fail(`quarantine[${i}]: expected [address, releasedAt]`);
+        return [vip, at];
+      });
+      try {
+        state.allocator.restore({ range, cursor, quarantine });
+      } catch (err) {
+        a.fail((err as Error).message);
       }
     }
-    for (const r of this.routes.values()) {
-      for (const s of routeEnds(r.spec)) if (!this.services.has(s)) f.fail(`route ${JSON.stringify(r.name)} names service ${JSON.stringify(s)}, which is not in the snapshot`);
+    if (f.has('agents')) {
+      const records = f.array('agents').map((item, i) => parseDeclaration(item, (m) => f.fail(`agents[${i}]: ${m}`)));
+      for (let i = 1; i < records.length; i++) if (!(records[i - 1]!.agent < records[i]!.agent)) f.fail('agents must be sorted by agent without repeats');
+      state.declarations.restore(records);
     }
-    this.last = last;
-    this.sorted = null;
+    state.transitions.reset(f.optionalInt('transitionSeq', { min: 0 }) ?? 0);
+    this.state = state;
   }
 }
 
 export const meshKind: ResourceKind<MeshCommand, MeshView> = {
   name: MESH_KIND,
-  parse: parseMesh,
+  parse: parseMeshCommand,
   create: () => new MeshStore(),
 };
+
+/** For callers that build a mesh command from untrusted parts: the same checks apply runs. */
+export function validateMeshCommand(value: unknown): MeshCommand {
+  return parseMeshCommand(Fields.of(value, 'command', (m) => new CommandError(m)));
+}

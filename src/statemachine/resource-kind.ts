@@ -34,6 +34,14 @@ export interface ApplyContext {
    * only when the command will change state, after every check that could refuse it.
    */
   bump(): number;
+  /**
+   * The read-only queries of another registered kind, as applied up to the entry before this
+   * one. Deterministic like everything in apply: every replica applies the same entries in the
+   * same order, so every replica reads the same state here. A kind must never write through a
+   * view, and reads another kind's state rather than copying it (a setting read here is the
+   * value in force at this entry, on every replica).
+   */
+  read<C extends KindCommand, V>(kind: ResourceKind<C, V>): V;
 }
 
 /** One kind's live state inside one state machine. */

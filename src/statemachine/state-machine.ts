@@ -44,7 +44,12 @@ class Context implements ApplyContext {
   constructor(
     readonly index: number,
     readonly revision: number,
+    private readonly views: <C extends KindCommand, V>(kind: ResourceKind<C, V>) => V,
   ) {}
+
+  read<C extends KindCommand, V>(kind: ResourceKind<C, V>): V {
+    return this.views(kind);
+  }
 
   bump(): number {
     if (this.bumped) throw new StateMachineError('INVALID_REGISTRY', `a kind claimed two revisions for entry ${this.index}`);
@@ -200,7 +205,7 @@ export class StateMachine implements ReplicatedStateMachine {
       const seen = this.clients.check(client);
       if (seen !== null) return seen;
     }
-    const ctx = new Context(index, this.rev);
+    const ctx = new Context(index, this.rev, (kind) => this.view(kind));
     let result: ApplyResult;
     try {
       result = this.stores.get(command.kind)!.apply(command, ctx);

@@ -89,7 +89,7 @@ void t.test('agent.yaml: defaults, sorted lists, and refusals that name the key'
 const agentWire = (fields: Partial<AgentMessageWire>): AgentMessageWire => ({ type: 'AGENT_MESSAGE_HELLO', agentId: 'a1', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), ...fields });
 
 void t.test('wire: hello, ack, nack and pong round-trip; bad ones are refused with the field', async (t) => {
-  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: 'k', hasConfig: true, version: 5, manifest: [{ key: 'service/web', revision: 4 }], epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: ['db'], hosts: [] } };
+  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: 'k', hasConfig: true, version: 5, manifest: [{ key: 'service/web', revision: 4 }], epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: ['db'], hosts: [] }, hosts: [] };
   t.same(decodeAgentMessage(encodeAgentMessage(hello)), hello);
   t.same(decodeAgentMessage(encodeAgentMessage({ type: 'nack', nonce: 3, version: 5, error: 'no' })), { type: 'nack', nonce: 3, version: 5, error: 'no' });
   const body = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
@@ -98,7 +98,7 @@ void t.test('wire: hello, ack, nack and pong round-trip; bad ones are refused wi
   t.throws(() => decodeAgentMessage(agentWire({ hasConfig: true, version: 3, body: body({ epoch: { boot: 'b', seq: 1 }, info: hello.info, manifest: [['service/web', 9]] }) })), /a revision in \[1, 3\], found 9/);
   t.throws(() => decodeAgentMessage(agentWire({ hasConfig: true, version: 3, body: body({ epoch: { boot: 'b', seq: 1 }, info: hello.info, manifest: [['../etc', 1]] }) })), /expected a resource key/);
   t.throws(() => decodeAgentMessage(agentWire({ body: body({ epoch: { boot: 'b', seq: 1 }, info: { ...hello.info, protocols: 'http' } }) })), /protocols: expected a list/);
-  t.throws(() => decodeAgentMessage(agentWire({ type: 7 })), /expected a message type HELLO, ACK, NACK or PONG, found 7/);
+  t.throws(() => decodeAgentMessage(agentWire({ type: 7 })), /expected a message type HELLO, ACK, NACK, PONG or USAGE, found 7/);
   const long = decodeAgentMessage(agentWire({ type: 'AGENT_MESSAGE_NACK', error: 'e'.repeat(1_000_000) }));
   t.equal(long.type === 'nack' && long.error.length, 64 * 1024, 'an endless NACK error is cut on arrival');
 });

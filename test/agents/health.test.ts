@@ -281,7 +281,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   spoof.stream = 900_001;
   spoof.controller = c1;
   c1.attach(900_001, spoof);
-  spoof.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] } });
+  spoof.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
   t.match(spoof.closedWith, { code: 'denied', reason: /"agent-x" cannot speak for agent "agent-y"/ });
 
   c1.run(c1.hub.open(900_002, null, clock.now));
@@ -292,7 +292,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   twice.connect(c1, clock);
   twice.connect(c1, clock);
   const secondStream = twice.stream;
-  c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] } }, clock.now));
+  c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] }, clock.now));
   t.match(c1.closed.get(secondStream), { code: 'invalid', reason: /a second hello/ });
 
   c1.run(c1.hub.open(900_003, null, clock.now));

@@ -14,8 +14,10 @@ import {
   agentsKind,
   encodeCommand,
   meshKind,
+  settingsKind,
   type AgentEpoch,
   type ApplyResult,
+  type HostedService,
   type KindCommand,
   type ResourceInput,
 } from '../../src/statemachine/index.js';
@@ -71,7 +73,9 @@ export class SimController {
         ...options,
       },
       {
-        state: () => ({ mesh: this.sm.view(meshKind), agents: this.sm.view(agentsKind), revision: this.sm.revision() }),
+        state: () => ({ mesh: this.sm.view(meshKind), agents: this.sm.view(agentsKind), settings: this.sm.view(settingsKind), revision: this.sm.revision() }),
+        // Simulated wall clock: the epoch plus simulated time.
+        wallClock: () => this.clock.now,
         clusterId: () => this.log.clusterId,
         quorumContactAt: () => (this.quorum ? this.clock.now : null),
         leading: () => this.leading,
@@ -136,8 +140,17 @@ export class SimController {
       this.log.propose({ kind: 'agents', op: 'report', controller: this.id, entries } as KindCommand);
       moved = true;
     }
+    // As the leader does on ReportMesh: its clock stamped as `at`.
+    for (let body = this.hub.takeMeshReport(this.clock.now); body !== null; body = this.hub.takeMeshReport(this.clock.now)) {
+      this.meshResults.push(this.log.propose({ ...body, at: this.clock.now } as KindCommand));
+      this.hub.meshReportDone();
+      moved = true;
+    }
     return moved;
   }
+
+  /** Results of the mesh reports this controller proposed, in order. */
+  readonly meshResults: ApplyResult[] = [];
 
   tick(): void {
     this.run(this.hub.tick(this.clock.now));
@@ -149,6 +162,12 @@ export class SimController {
 }
 
 let nextStream = 1;
+
+export interface AgentDecl {
+  readonly lazy: boolean;
+  readonly dependencies: readonly string[];
+  readonly hosts: readonly HostedService[];
+}
 
 /** An agent process: the real configuration logic, a manual or automatic ACK policy. */
 export class SimAgent {
@@ -167,13 +186,28 @@ export class SimAgent {
   seq = 0;
   /** When the agent last sent anything (simulated time). */
   lastSentAt = 0;
+  /** agent.yaml: lazy, static dependencies, hosted services. */
+  decl: AgentDecl;
 
   constructor(
     readonly id: string,
     protocols: readonly string[] = ['http', 'tcp'],
     readonly boot = `${id}-boot`,
+    decl: Partial<AgentDecl> = {},
   ) {
     this.config = new AgentConfig(new Set(protocols));
+    this.decl = { lazy: false, dependencies: [], hosts: [], ...decl };
+  }
+
+  /** A /resolve of `name`: a hit (the VIP) or a miss, which the agent reports as the binary does. */
+  resolve(name: string): string | null | 'fallback' {
+    const svc = this.config.get(resourceKey('service', name));
+    if (svc !== null && svc.kind === 'service') {
+      if (!this.decl.dependencies.includes(name) && !this.decl.hosts.some((h) => h.name === name)) this.send({ type: 'usage', missed: [], used: [name] });
+      return svc.status.vip ?? null;
+    }
+    this.send({ type: 'usage', missed: [name], used: [] });
+    return 'fallback';
   }
 
   connect(c: SimController, clock: { now: number }, override: Partial<{ clusterId: string; version: number; hasConfig: boolean; epoch: AgentEpoch }> = {}): void {
@@ -192,7 +226,8 @@ export class SimAgent {
       version: override.version ?? this.config.version ?? 0,
       manifest: this.config.manifest(),
       epoch: override.epoch ?? { boot: this.boot, seq: ++this.seq },
-      info: { protocols: ['http', 'tcp'], lazy: false, dependencies: [], hosts: [] },
+      info: { protocols: ['http', 'tcp'], lazy: this.decl.lazy, dependencies: [...this.decl.dependencies].sort(), hosts: this.decl.hosts.map((h) => h.name).sort() },
+      hosts: [...this.decl.hosts].sort((a, b) => (a.name < b.name ? -1 : 1)),
     });
   }
 
@@ -272,3 +307,5 @@ export function advance(clock: { now: number }, controllers: readonly SimControl
 export const svc = (name: string, protocol = 'http', ports: number[] = [80]): ResourceInput => ({ kind: 'service', name, spec: { protocol, ports }, labels: {} });
 export const rt = (name: string, from: string, to: string): ResourceInput => ({ kind: 'route', name, spec: { from, to }, labels: {} });
 export const applyCmd = (...resources: ResourceInput[]): KindCommand => ({ kind: 'mesh', op: 'apply', resources } as KindCommand);
+
+export const host = (name: string, protocol = 'http', ports: number[] = [80], labels: Record<string, string> = {}): HostedService => ({ name, spec: { protocol, ports }, labels });

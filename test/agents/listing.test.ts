@@ -2,7 +2,7 @@
 import t from 'tap';
 import { agentRows, AGENT_FIELDS } from '../../src/agents/listing.js';
 import { agentState } from '../../src/agents/push-tracker.js';
-import type { AgentRecord } from '../../src/statemachine/index.js';
+import type { AgentDeclarationView, AgentRecord } from '../../src/statemachine/index.js';
 
 const rec = (over: Partial<AgentRecord>): AgentRecord => ({
   id: 'a1',
@@ -31,6 +31,7 @@ const rows = (
   live: Record<string, { controller: string; session: string; departing?: boolean }[]> = {},
   silent: Record<string, number> = {},
   answered: string[] = Object.values(live).flatMap((ls) => ls.map((l) => l.controller)),
+  declarations: Record<string, AgentDeclarationView> = {},
 ) =>
   agentRows({
     records,
@@ -39,6 +40,7 @@ const rows = (
     graceMs: (timeout) => timeout / 2,
     live: new Map(Object.entries(live).map(([id, ls]) => [id, ls.map((l) => ({ id, departing: false, ...l, lastContactMs: 12, heartbeatTimeoutMs: 2050 }))])),
     answered: new Set(answered),
+    declaration: (id) => declarations[id] ?? null,
   });
 
 void t.test('online follows the committed record while its controller is heard from', async (t) => {
@@ -81,4 +83,13 @@ void t.test('the serving controller answers for its agent: there, in its grace, 
   t.equal(gone?.online, false, 'c1 answered without it: gone, though the disconnect is not committed yet');
   const [unknown] = rows([rec({})], { c1: true }, {}, {}, []);
   t.equal(unknown?.online, true, 'c1 did not answer: the record and its health decide');
+});
+
+void t.test('dependencies are the static ones and those observed, as one sorted list; publishes are counted', async (t) => {
+  const observed = new Map([['cache', { since: 1, lastUsed: 1, expiring: false }], ['auth', { since: 1, lastUsed: 1, expiring: true }]]);
+  const decl: AgentDeclarationView = { agent: 'a1', lazy: true, hosts: [], dependencies: ['db'], observed, observedNames: ['auth', 'cache'], revision: 5, publishWrites: 3, publishRevisions: 1 };
+  const [r] = rows([rec({ dependencies: ['db'] })], { c1: true }, { a1: [{ controller: 'c1', session: 's1' }] }, {}, ['c1'], { a1: decl });
+  t.match(r, { dependencies: ['auth', 'cache', 'db'], publishWrites: 3, publishRevisions: 1 });
+  const [none] = rows([rec({})], { c1: true });
+  t.match(none, { publishWrites: 0, publishRevisions: 0 });
 });

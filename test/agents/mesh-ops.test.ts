@@ -1,9 +1,9 @@
 /** The Mesh service's operations on a fake consensus: what reaches the log and what is answered. */
 import t from 'tap';
-import { meshOps, reportRequest } from '../../src/api/mesh-ops.js';
+import { meshOps, meshReportOutcome, meshReportRequest, reportRequest } from '../../src/api/mesh-ops.js';
 import { onLeaderOf } from '../../src/api/on-leader.js';
 import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js';
-import { agentsKind } from '../../src/statemachine/index.js';
+import { agentsKind, meshKind } from '../../src/statemachine/index.js';
 import { FakeConsensus } from '../api/fake-consensus.js';
 
 function setup() {
@@ -55,4 +55,34 @@ void t.test('agent reports come only from members and are checked before they ar
   t.same(await ops.report(reportRequest('c2', [entry], { id: 'x', seq: 1 }), deadline()), { applied: 0 });
   t.same(await ops.report(reportRequest('c2', [entry], { id: 'x', seq: 1 }), deadline()), { applied: 0 }, 'a retry (same seq) is applied once');
   t.equal(host.sm.view(agentsKind).size, 0);
+});
+
+void t.test('mesh reports come only from members, as a report of their own, and the leader stamps its clock', async (t) => {
+  const { host, ops } = setup();
+  const body = { kind: 'mesh', op: 'report', controller: 'c2', publish: [], usage: [{ agent: 'a1', missed: ['db'], used: [] }], health: [], expire: false } as const;
+  const req = meshReportRequest(body, { id: 'x', seq: 1 });
+  await t.rejects(ops.reportMesh({ ...req, controller: 'intruder' }, deadline()), { code: 'UNKNOWN_NODE' });
+  t.match(await answer(ops.reportMesh({ ...req, controller: 'c3' }, deadline())), { code: 'INVALID_ARGUMENT', message: /names controller "c2", sent by "c3"/ });
+  t.match(await answer(ops.reportMesh({ ...req, report: Buffer.from(JSON.stringify({ ...body, at: 5 })) }, deadline())), { code: 'INVALID_ARGUMENT', message: /"at" is the leader's to stamp/ });
+  t.match(await answer(ops.reportMesh({ ...req, report: Buffer.from(JSON.stringify({ kind: 'mesh', op: 'delete', type: 'service', name: 'web' })) }, deadline())), { code: 'INVALID_ARGUMENT', message: /expected op "report"/ });
+  t.match(await answer(ops.reportMesh({ ...req, report: Buffer.from(JSON.stringify({ ...body, usage: [{ agent: 'a1', missed: ['Bad Name'] }] })) }, deadline())), { code: 'INVALID_ARGUMENT', message: /usage\[0\]\.missed\[0\]: expected a service name/ });
+  t.equal(host.proposals.length, 0, 'nothing refused reaches the log');
+  const before = Date.now();
+  const res = await ops.reportMesh(req, deadline());
+  t.match(meshReportOutcome(res), { observed: 1 });
+  t.ok(host.sm.view(meshKind).clock >= before, 'log time is the leader\'s clock at the proposal');
+  t.same(host.sm.view(meshKind).declaration('a1')?.observedNames, ['db']);
+});
+
+void t.test('apply and delete carry the leader\'s clock: a deleted service\'s quarantine starts then', async (t) => {
+  const { host, ops } = setup();
+  const before = Date.now();
+  await ops.apply(file([web]), deadline());
+  t.ok(host.sm.view(meshKind).clock >= before);
+  const applied = host.sm.view(meshKind).clock;
+  await ops.delete({ kind: 'service', name: 'web', clientId: 'ctl-1', clientSeq: 2, forwarded: false }, deadline());
+  t.ok(host.sm.view(meshKind).clock >= applied);
+  await ops.apply({ ...file([{ ...web, name: 'api' }]), clientSeq: 3 }, deadline());
+  const api = host.sm.view(meshKind).get('service', 'api');
+  t.equal(api?.kind === 'service' ? api.status.vip : null, '241.0.0.2', 'not the quarantined 241.0.0.1');
 });

@@ -8,24 +8,40 @@ import {
   INITIAL_PROMOTER_STATE,
   type PromoterInput,
   type PromoterMember,
+  type PromoterSettings,
   type PromoterState,
   type PromotionDecision,
 } from '../../src/autopilot/promoter.js';
+import type { ContactObservation } from '../../src/autopilot/health.js';
 
 const voter = (id: string): PromoterMember => ({ id, role: 'voter', autoPromote: false });
 const learner = (id: string, autoPromote = true): PromoterMember => ({ id, role: 'learner', autoPromote });
 
-function input(over: Partial<PromoterInput> & { match?: Record<string, number> }): PromoterInput {
-  const match = over.match ?? {};
+const TERM = 5;
+const SETTINGS: PromoterSettings = { promoteLearners: false, stabilizationMs: 0, maxTrailingLogs: 10, lastContactThresholdMs: 2_000 };
+
+/**
+ * One round's input. Every learner is healthy unless `contact` says otherwise: online, heard
+ * from at `now`, on the leader's term.
+ */
+function input(over: Partial<Omit<PromoterInput, 'settings'>> & { match?: Record<string, number>; contact?: Record<string, Partial<ContactObservation>>; settings?: Partial<PromoterSettings> }): PromoterInput {
+  const { match = {}, contact = {}, settings = {}, ...rest } = over;
+  const now = rest.now ?? 0;
+  const members = rest.members ?? [voter('c1'), voter('c2'), voter('c3'), learner('c4')];
+  const contacts = new Map<string, ContactObservation>(
+    members.filter((m) => m.role === 'learner').map((m) => [m.id, { online: true, lastContactAt: now, term: TERM, ...contact[m.id] }]),
+  );
   return {
-    now: 0,
+    now,
     isLeader: true,
-    members: [voter('c1'), voter('c2'), voter('c3'), learner('c4')],
+    members,
     progress: new Map(Object.entries(match).map(([id, m]) => [id, { match: m }])),
     commit: 100,
-    settings: { promoteLearners: false, stabilizationMs: 0, maxTrailingLogs: 10 },
+    term: TERM,
+    contacts,
     changeInFlight: false,
-    ...over,
+    ...rest,
+    settings: { ...SETTINGS, ...settings },
   };
 }
 
@@ -114,4 +130,58 @@ void t.test('voters are never candidates', async (t) => {
   const [d] = run([input({ members: [voter('c1'), voter('c2')], match: { c2: 100 } })]);
   t.strictSame(d!.learners, []);
   t.equal(d!.promote, null);
+});
+
+void t.test('caught up is not enough: a learner must be healthy as health in depth judges it', async (t) => {
+  const caughtUp = { c4: 100 };
+  const [offline] = run([input({ match: caughtUp, contact: { c4: { online: false } } })]);
+  t.strictSame(offline!.learners, [{ id: 'c4', verdict: 'unhealthy', problems: [{ kind: 'offline' }] }]);
+  t.equal(offline!.promote, null, 'offline in the leader view');
+  const [silent] = run([input({ now: 10_000, match: caughtUp, contact: { c4: { lastContactAt: 7_000 } } })]);
+  t.strictSame(silent!.learners, [{ id: 'c4', verdict: 'unhealthy', problems: [{ kind: 'silent', lastContactMs: 3_000, thresholdMs: 2_000 }] }]);
+  t.equal(silent!.promote, null, 'not heard from within last_contact_threshold');
+  const [oldTerm] = run([input({ match: caughtUp, contact: { c4: { term: TERM - 1 } } })]);
+  t.strictSame(oldTerm!.learners, [{ id: 'c4', verdict: 'unhealthy', problems: [{ kind: 'term', term: TERM - 1, leaderTerm: TERM }] }]);
+  t.equal(oldTerm!.promote, null, "answered in another term than the leader's");
+  const [never] = run([input({ match: caughtUp, contacts: new Map() })]);
+  t.strictSame(never!.learners, [
+    {
+      id: 'c4',
+      verdict: 'unhealthy',
+      problems: [{ kind: 'offline' }, { kind: 'silent', lastContactMs: null, thresholdMs: 2_000 }, { kind: 'term', term: null, leaderTerm: TERM }],
+    },
+  ]);
+  t.equal(never!.promote, null, 'never heard from');
+  const [exactly] = run([input({ now: 10_000, match: caughtUp, contact: { c4: { lastContactAt: 8_000 } } })]);
+  t.equal(exactly!.promote, 'c4', 'heard from exactly last_contact_threshold ago is still healthy');
+});
+
+void t.test('a lapse of health restarts the stabilization clock, so a flapping learner is never promoted', async (t) => {
+  const settings = { stabilizationMs: 5_000 };
+  // Every 4 s the learner drops out of the leader's view for one round: never 5 s healthy in a row.
+  const steps: PromoterInput[] = [];
+  for (let now = 0; now <= 40_000; now += 1_000) {
+    const flap = now % 4_000 === 3_000;
+    steps.push(input({ now, settings, match: { c4: 100 }, contact: flap ? { c4: { online: false } } : {} }));
+  }
+  const flapping = run(steps);
+  t.ok(flapping.every((d) => d.promote === null), 'never promoted while it flaps');
+  t.strictSame(flapping[3]!.learners, [{ id: 'c4', verdict: 'unhealthy', problems: [{ kind: 'offline' }] }]);
+  t.strictSame(flapping[6]!.learners, [{ id: 'c4', verdict: 'stabilizing', remainingMs: 3_000 }], 'the clock started again at 4 s');
+  // It stops flapping at 40 s (healthy again from 40 s): promoted at 45 s, not earlier.
+  const settled = run([...steps, ...[41_000, 44_999, 45_000].map((now) => input({ now, settings, match: { c4: 100 } }))]);
+  t.strictSame(settled.slice(-3).map((d) => d.promote), [null, null, 'c4']);
+  t.strictSame(settled.at(-1)!.learners, [{ id: 'c4', verdict: 'ready', caughtUpForMs: 5_000 }]);
+});
+
+void t.test('learners are promoted one at a time: the second waits for the first change to finish', async (t) => {
+  const members = [voter('c1'), learner('c4'), learner('c5')];
+  const both = { c4: 100, c5: 100 };
+  const d = run([
+    input({ now: 0, members, match: both }),
+    input({ now: 1, members, match: both, changeInFlight: true }),
+    // c4's promotion applied: it is a voter now, c5 is next.
+    input({ now: 2, members: [voter('c1'), voter('c4'), learner('c5')], match: both }),
+  ]);
+  t.strictSame(d.map((x) => x.promote), ['c4', null, 'c5']);
 });

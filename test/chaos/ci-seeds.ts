@@ -23,6 +23,7 @@ export const CI_RUNS: readonly CiRun[] = [
   { scenario: 'large-cluster', seconds: 24, seed: 1008 },
   { scenario: 'membership-churn', seconds: 20, seed: 1009 },
   { scenario: 'agent-failover', seconds: 20, seed: 1010 },
+  { scenario: 'vip-churn', seconds: 20, seed: 1011 },
 ];
 
 /** The self-test run (a planted lost write and stale read) uses this one. */

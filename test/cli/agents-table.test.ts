@@ -18,6 +18,8 @@ const row = (id: string, over: Partial<AgentRow> = {}): AgentRow => ({
   hosts: ['web'],
   lastContactMs: 40,
   heartbeatTimeoutMs: 2230,
+  publishWrites: 0,
+  publishRevisions: 0,
   ...over,
 });
 

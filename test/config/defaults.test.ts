@@ -18,6 +18,7 @@ void t.test('a file with only cluster.nodes gets every default', async (t) => {
     heartbeat: { baseTimeoutMs: 2_000, dynamicAdjustment: true, rttWindow: 16, minTimeoutMs: 2_000, maxTimeoutMs: 8_000, intervalMs: 250 },
     stateSyncIntervalMs: 5_000,
     auditRetention: { maxEvents: 100_000, maxAgeMs: 7 * 24 * 3_600_000 },
+    resourcesCacheTtlMs: 24 * 3_600_000,
     raft: { heartbeatIntervalMs: 100, electionTimeoutMs: 1_000, snapshotThreshold: 10_000, trailingLogs: 5_000, maxInflight: 256, maxMessageBytes: 4 * 1024 * 1024 },
     tls: null,
     logLevel: 'info',

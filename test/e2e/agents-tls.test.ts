@@ -55,28 +55,31 @@ void t.test('with TLS the agent id is the certificate identity; a second connect
     const call = (forger as unknown as { Sync: () => grpc.ClientDuplexStream<unknown, ControllerMessageWire> }).Sync();
     call.on('data', () => undefined);
     call.on('error', resolve);
-    call.write(encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'forged', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] } }));
+    call.write(encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'forged', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }));
   });
   t.equal(refusal.code, grpc.status.PERMISSION_DENIED);
   t.match(refusal.details, /"edge-2" cannot speak for agent "edge-1"/);
 
-  // ReportAgents is a controller-to-controller call: an agent's or an operator's certificate may not make it.
+  // ReportAgents and ReportMesh are controller-to-controller calls: an agent's or an operator's
+  // certificate may not make them (or it could publish services, or record dependencies, for any agent).
   const MeshCtor = lookupService(loadProto('agent.proto'), 'controller.agents.Mesh');
-  for (const [who, files] of [['edge-2', edge2], ['the operator', nodeFiles]] as const) {
-    const m = new MeshCtor(endpoints.split(',')[0]!, grpc.credentials.createSsl(fs.readFileSync(files.ca), fs.readFileSync(files.key), fs.readFileSync(files.cert)));
-    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-      m.makeUnaryRequest(
-        '/controller.agents.Mesh/ReportAgents',
-        (x: object) => Buffer.from(JSON.stringify(x)).subarray(0, 0),
-        (b: Buffer) => b,
-        {},
-        { deadline: Date.now() + 5000 },
-        (e) => resolve(e ?? null),
-      ),
-    );
-    m.close();
-    t.equal(err?.code, grpc.status.PERMISSION_DENIED, `ReportAgents with ${who}'s certificate is refused`);
-    t.match(err?.details, /NOT_A_PEER: ReportAgents is a controller-to-controller call, for peer certificates only/);
+  for (const method of ['ReportAgents', 'ReportMesh'] as const) {
+    for (const [who, files] of [['edge-2', edge2], ['the operator', nodeFiles]] as const) {
+      const m = new MeshCtor(endpoints.split(',')[0]!, grpc.credentials.createSsl(fs.readFileSync(files.ca), fs.readFileSync(files.key), fs.readFileSync(files.cert)));
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        m.makeUnaryRequest(
+          `/controller.agents.Mesh/${method}`,
+          (x: object) => Buffer.from(JSON.stringify(x)).subarray(0, 0),
+          (b: Buffer) => b,
+          {},
+          { deadline: Date.now() + 5000 },
+          (e) => resolve(e ?? null),
+        ),
+      );
+      m.close();
+      t.equal(err?.code, grpc.status.PERMISSION_DENIED, `${method} with ${who}'s certificate is refused`);
+      t.match(err?.details, new RegExp(`NOT_A_PEER: ${method} is a controller-to-controller call, for peer certificates only`));
+    }
   }
 
   // The same certificate twice: the newer connection wins and the older is closed.

@@ -33,7 +33,7 @@ void t.test('a node restored from a snapshot older than its leader accepts that 
         (err: unknown) => err instanceof ApiError && err.message.includes('already a voter'),
       ),
     'c4 to be promoted',
-    30000,
+    60000,
   );
   const all = cluster.client();
   t.teardown(() => all.close());
@@ -59,7 +59,7 @@ void t.test('a node restored from a snapshot older than its leader accepts that 
         return st !== null && leader !== null && st.appliedIndex >= leader.commitIndex;
       },
       'c3 to catch up with the leader c4',
-      30000,
+      60000,
     ),
   );
   t.pass('c3 caught up');

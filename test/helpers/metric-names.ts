@@ -73,7 +73,10 @@ export function checkNaming(text: string): { families: PrometheusFamily[]; probl
     const base = f.name.replace(/_total$/, '');
     if (w.some((x) => TIME_WORDS.includes(x)) && !base.endsWith('_seconds')) problems.push({ family: f.name, problem: 'measures time but does not end in _seconds' });
     if (w.some((x) => SIZE_WORDS.includes(x)) && !base.endsWith('_bytes')) problems.push({ family: f.name, problem: 'measures size but does not end in _bytes' });
-    if (f.type === 'HISTOGRAM') {
+    // A labelled histogram nothing has observed yet (prom-client's GC histogram before the first
+    // collection) has no series at all, which the format allows; one with any series needs all three.
+    const hasSeries = new RegExp(`\\n${f.name}_(bucket|sum|count)[{ ]`).test(text);
+    if (f.type === 'HISTOGRAM' && hasSeries) {
       for (const part of ['_sum', '_count']) {
         if (!text.includes(`\n${f.name}${part}`)) problems.push({ family: f.name, problem: `a histogram without ${part}` });
       }

@@ -58,3 +58,11 @@ raft_half_histogram_seconds_bucket{le="1"} 0
   t.ok(said('raft_half_histogram_seconds', /without _sum/));
   t.ok(said('raft_half_histogram_seconds', /le="\+Inf"/));
 });
+
+void t.test('a labelled histogram with no series yet passes (the GC histogram before the first collection)', async (t) => {
+  const text = `${GOOD}# HELP nodejs_gc_duration_seconds Garbage collection duration by kind.
+# TYPE nodejs_gc_duration_seconds histogram
+`;
+  const { problems } = checkNaming(text);
+  t.strictSame(problems, []);
+});

@@ -25,7 +25,14 @@ function commandFor(change: ConfEntry): MembersCommand {
 
 /** Revisions do not matter here: the sim's digest already covers every entry. */
 function context(index: number): ApplyContext {
-  return { index, revision: 0, bump: () => 1 };
+  return {
+    index,
+    revision: 0,
+    bump: () => 1,
+    read: () => {
+      throw new Error('the members kind reads no other kind');
+    },
+  };
 }
 
 export class SimMembers {

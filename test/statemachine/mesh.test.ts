@@ -35,7 +35,7 @@ void t.test('a whole file is one revision; resources list routes then services, 
     ['route/web-db@1', 'service/db@1', 'service/web@1'],
   );
   t.equal(mesh.lastChange, 1);
-  t.same(mesh.get('service', 'db'), { kind: 'service', name: 'db', spec: { protocol: 'tcp', ports: [5432] }, labels: {}, status: {}, revision: 1 });
+  t.same(mesh.get('service', 'db'), { kind: 'service', name: 'db', spec: { protocol: 'tcp', ports: [5432] }, labels: {}, status: { vip: '241.0.0.2' }, revision: 1 }, 'VIPs in the file\'s order: web 241.0.0.1, db 241.0.0.2');
 });
 
 void t.test('a file that changes nothing writes nothing and answers the current revision', async (t) => {

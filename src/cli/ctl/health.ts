@@ -1,13 +1,24 @@
 /**
- * `ctl health`: exit 0 only when a leader exists, a quorum of voters is online, and the leader's
- * commit index moves while entries wait (a leader stuck behind an entry it cannot replicate is
- * not healthy). A view from a node that cannot reach a quorum says little about the cluster, so
- * the other endpoints are asked for a fresh view before judging.
+ * `ctl health [-o table|json]`: exit 0 only when the cluster is healthy as the leader sees it:
+ * a leader, a quorum of healthy voters (online, heard from within
+ * autopilot.last_contact_threshold, on the leader's term, within autopilot.max_trailing_logs),
+ * and a commit index that moves. Any controller answers with the leader's view; a node that
+ * knows no leader (cut off, say) answers unhealthy, so the other endpoints are asked for a
+ * better view before judging.
+ *
+ * A server from before health in depth answers UNIMPLEMENTED: `ctl` then judges from
+ * `list controllers` and the leader's status as it used to (a leader, a quorum of voters online,
+ * a leader whose commit index moves).
  */
-import type { Command } from 'commander';
+import * as grpc from '@grpc/grpc-js';
+import { Option, type Command } from 'commander';
+import { fetchHealth, fetchHealthOn } from '../../api/autopilot-client.js';
 import type { ControllerClient } from '../../api/client.js';
 import type { StatusJson } from '../../api/answers.js';
 import type { ControllersView } from '../../api/controller-rows.js';
+import { ApiError } from '../../api/errors.js';
+import type { HealthJson } from '../../api/health-wire.js';
+import { HEALTH_FORMATS, renderHealth, type HealthFormat } from '../health-output.js';
 import type { Session } from './context.js';
 
 export type HealthVerdict =
@@ -19,6 +30,7 @@ export class UnhealthyError extends Error {
   readonly code = 'UNHEALTHY';
 }
 
+/** The judgement from `list controllers` alone, for servers without the Health call. */
 export function judgeHealth(view: ControllersView): HealthVerdict {
   if (view.stale) {
     const reason = view.staleReason === '' ? '' : ` (${view.staleReason})`;
@@ -65,16 +77,42 @@ async function leaderStatus(client: ControllerClient, view: ControllersView): Pr
   }
 }
 
+/**
+ * The first answer that is healthy; else the first judged by a leader; else the first. An
+ * unhealthy answer from a node without a leader says little while another endpoint may reach
+ * one, so the endpoints are asked, all at once, before judging.
+ */
+export async function bestHealth(first: HealthJson, ask: (endpoint: string) => Promise<HealthJson>, endpoints: readonly string[]): Promise<HealthJson> {
+  if (first.healthy) return first;
+  const others = (await Promise.all(endpoints.map((endpoint) => ask(endpoint).catch(() => null)))).filter((h): h is HealthJson => h !== null);
+  return others.find((h) => h.healthy) ?? [first, ...others].find((h) => h.leader !== null) ?? first;
+}
+
+function isUnimplemented(err: unknown): boolean {
+  return err instanceof ApiError && err.grpcCode === grpc.status.UNIMPLEMENTED;
+}
+
 export function registerHealth(program: Command, session: Session): void {
   program
     .command('health')
-    .description('exit 0 only when a leader exists, a quorum of voters is online and the leader commits')
-    .action(async () => {
+    .description('exit 0 only when the leader sees a quorum of healthy voters and a commit index that moves')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(HEALTH_FORMATS).default('table'))
+    .action(async (opts: { readonly output: HealthFormat }) => {
       const client = session.client();
-      // The client returns the first view that is not stale, asking the endpoints in parallel.
-      const view = await client.listControllers();
-      const verdict = judgeCommitProgress(judgeHealth(view), await leaderStatus(client, view));
-      if (!verdict.healthy) throw new UnhealthyError(`unhealthy: ${verdict.reason}`);
-      session.io.out(`${verdict.summary}\n`);
+      let health: HealthJson;
+      try {
+        health = await fetchHealth(client);
+      } catch (err) {
+        if (!isUnimplemented(err)) throw err;
+        // The client returns the first view that is not stale, asking the endpoints in parallel.
+        const view = await client.listControllers();
+        const verdict = judgeCommitProgress(judgeHealth(view), await leaderStatus(client, view));
+        if (!verdict.healthy) throw new UnhealthyError(`unhealthy: ${verdict.reason}`);
+        session.io.out(`${verdict.summary}\n`);
+        return;
+      }
+      health = await bestHealth(health, (endpoint) => fetchHealthOn(client, endpoint), session.endpoints());
+      session.io.out(renderHealth(health, opts.output));
+      if (!health.healthy) throw new UnhealthyError(`unhealthy: ${health.reason}`);
     });
 }

@@ -15,6 +15,7 @@ import { registerHealth } from './health.js';
 import { registerKv } from './kv.js';
 import { registerLeader } from './leader.js';
 import { registerList } from './list.js';
+import { registerMachineResources } from './machine-resources.js';
 import { registerMember } from './member.js';
 import { registerResources } from './resources.js';
 import { registerSnapshot } from './snapshot.js';
@@ -76,6 +77,7 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   registerAudit(program, session);
   registerConfig(program, session);
   registerResources(program, session);
+  registerMachineResources(program, session);
   registerEndpoint(program, session);
   registerWatch(program, session);
   registerSnapshot(program, session);

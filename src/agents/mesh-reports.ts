@@ -1,0 +1,169 @@
+/**
+ * What a controller has to tell the mesh kind about its agents (and, leading, about endpoint
+ * health and expiry), collected between reports. One report at a time is in flight (the driver
+ * retries it as it was until it commits); what arrives meanwhile goes into the next one.
+ *
+ * - publishes: an agent's whole declaration, the latest per agent;
+ * - misses (`/resolve` of a name not in the agent's configuration): sent at once, so a lazy
+ *   agent gets a new dependency within one commit and one push;
+ * - uses of observed dependencies: sent in batches, at most once per `usageFlushMs` (a quarter of
+ *   the TTL), since they only postpone an expiry;
+ * - health (agents whose endpoints disagree with their committed status) and expiry: the leader's.
+ *
+ * Bounded: at most MAX_USAGE_NAMES missed and used names held per agent, MAX_PENDING_AGENTS
+ * agents with usage held; beyond that names are dropped and counted (an agent that reports
+ * 10,000 names costs a bounded amount, and its record holds at most MAX_OBSERVED).
+ */
+import {
+  MAX_REPORT_HEALTH,
+  MAX_REPORT_HOSTS,
+  MAX_REPORT_PUBLISHES,
+  MAX_REPORT_USAGE,
+  MAX_USAGE_NAMES,
+  type MeshReport,
+  type PublishEntry,
+  type UsageEntry,
+} from '../statemachine/index.js';
+
+export const MAX_PENDING_AGENTS = 10_000;
+
+interface PendingUsage {
+  readonly missed: Set<string>;
+  readonly used: Set<string>;
+}
+
+export type MeshReportBody = Omit<MeshReport, 'at'>;
+
+export class MeshReportQueue {
+  private readonly publishes = new Map<string, PublishEntry>();
+  private readonly usage = new Map<string, PendingUsage>();
+  private readonly health = new Set<string>();
+  private expire = false;
+  /** Agents whose publish is in the report in flight. */
+  private readonly publishing = new Set<string>();
+  private readonly checkingHealth = new Set<string>();
+  private expiring = false;
+  private inFlight = false;
+  private nextUseFlushAt = Number.NEGATIVE_INFINITY;
+  /** Names dropped by the bounds, ever. */
+  dropped = 0;
+
+  constructor(private readonly self: string) {}
+
+  publish(e: PublishEntry): void {
+    this.publishes.set(e.agent, e);
+  }
+
+  /** A publish for `agent` is queued or in flight: no need to plan another. */
+  publishPending(agent: string): boolean {
+    return this.publishes.has(agent) || this.publishing.has(agent);
+  }
+
+  missed(agent: string, name: string): void {
+    const u = this.usageOf(agent);
+    if (u === null || u.missed.has(name)) return;
+    if (u.missed.size >= MAX_USAGE_NAMES) this.dropped++;
+    else u.missed.add(name);
+  }
+
+  used(agent: string, name: string): void {
+    const u = this.usageOf(agent);
+    if (u === null || u.used.has(name)) return;
+    if (u.used.size >= MAX_USAGE_NAMES) this.dropped++;
+    else u.used.add(name);
+  }
+
+  /** A name this agent already missed (queued, not yet committed): a repeat costs nothing. */
+  hasMissed(agent: string, name: string): boolean {
+    return this.usage.get(agent)?.missed.has(name) === true;
+  }
+
+  checkHealth(agent: string): void {
+    if (this.health.size < MAX_REPORT_HEALTH) this.health.add(agent);
+  }
+
+  healthPending(agent: string): boolean {
+    return this.health.has(agent) || this.checkingHealth.has(agent);
+  }
+
+  requestExpiry(): void {
+    this.expire = true;
+  }
+
+  get expiryPending(): boolean {
+    return this.expire || this.expiring;
+  }
+
+  /** Whether a report should be sent now: something urgent, or uses whose batch is due. */
+  due(now: number): boolean {
+    if (this.inFlight) return false;
+    if (this.publishes.size > 0 || this.health.size > 0 || this.expire) return true;
+    let uses = false;
+    for (const u of this.usage.values()) {
+      if (u.missed.size > 0) return true;
+      if (u.used.size > 0) uses = true;
+    }
+    return uses && now >= this.nextUseFlushAt;
+  }
+
+  /** The next report (bounded), now in flight; null when there is nothing to send. */
+  take(now: number, usageFlushMs: number): MeshReportBody | null {
+    if (this.inFlight) return null;
+    const publish: PublishEntry[] = [];
+    let hosts = 0;
+    for (const [agent, e] of this.publishes) {
+      if (publish.length >= MAX_REPORT_PUBLISHES || hosts + e.hosts.length > MAX_REPORT_HOSTS) break;
+      publish.push(e);
+      hosts += e.hosts.length;
+      this.publishes.delete(agent);
+      this.publishing.add(agent);
+    }
+    const flushUses = now >= this.nextUseFlushAt;
+    const usage: UsageEntry[] = [];
+    for (const [agent, u] of this.usage) {
+      if (usage.length >= MAX_REPORT_USAGE) break;
+      if (u.missed.size === 0 && !(flushUses && u.used.size > 0)) continue;
+      usage.push({ agent, missed: [...u.missed].sort(), used: flushUses ? [...u.used].sort() : [] });
+      u.missed.clear();
+      if (flushUses) u.used.clear();
+      if (u.used.size === 0) this.usage.delete(agent);
+    }
+    if (flushUses && usage.some((u) => u.used.length > 0)) this.nextUseFlushAt = now + usageFlushMs;
+    const health = [...this.health].sort();
+    for (const a of health) this.checkingHealth.add(a);
+    this.health.clear();
+    const expire = this.expire;
+    this.expire = false;
+    this.expiring = expire;
+    if (publish.length === 0 && usage.length === 0 && health.length === 0 && !expire) {
+      this.checkingHealth.clear();
+      return null;
+    }
+    this.inFlight = true;
+    return { kind: 'mesh', op: 'report', controller: this.self, publish, usage, health, expire };
+  }
+
+  /** The report in flight committed (or was given up): its publishes and checks are no longer pending. */
+  done(): void {
+    this.inFlight = false;
+    this.publishing.clear();
+    this.checkingHealth.clear();
+    this.expiring = false;
+  }
+
+  get size(): number {
+    return this.publishes.size + this.usage.size + this.health.size + (this.expire ? 1 : 0);
+  }
+
+  private usageOf(agent: string): PendingUsage | null {
+    let u = this.usage.get(agent);
+    if (u === undefined) {
+      if (this.usage.size >= MAX_PENDING_AGENTS) {
+        this.dropped++;
+        return null;
+      }
+      this.usage.set(agent, (u = { missed: new Set(), used: new Set() }));
+    }
+    return u;
+  }
+}

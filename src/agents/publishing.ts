@@ -1,0 +1,34 @@
+/**
+ * Whether an agent's hello publishes anything new: the serving controller's check before it
+ * proposes, by the same plan the mesh kind applies (src/statemachine/mesh-publish.ts). An
+ * identical re-publish (a reconnect, a restart with the same agent.yaml) is recognised here and
+ * costs no Raft write at all; refused hosts (another spec published, the range exhausted) are
+ * reported to the log once per connection and change nothing.
+ */
+import { planChanges, planPublish, vipRange, type HostAction, type PublishEntry, type ServiceResource } from '../statemachine/index.js';
+import type { Hello } from './protocol.js';
+import type { ClusterState } from './selection.js';
+
+export interface PublishCheck {
+  /** The entry to propose; null when the log already holds everything it says. */
+  readonly entry: PublishEntry | null;
+  /** Hosts the mesh would refuse as things stand, with the reason. */
+  readonly refused: readonly Extract<HostAction, { type: 'refuse' }>[];
+}
+
+export function publishCheck(hello: Hello, session: string, state: ClusterState, wallNow: number): PublishCheck {
+  const entry: PublishEntry = { agent: hello.agentId, session, lazy: hello.info.lazy, hosts: hello.hosts, dependencies: hello.info.dependencies };
+  const range = vipRange(state.settings.get('services.vip_cidr'));
+  const quarantineMs = state.settings.get('services.vip_quarantine');
+  const plan = planPublish(entry, {
+    service: (name) => state.mesh.get('service', name) as ServiceResource | null,
+    declaration: (agent) => state.mesh.declaration(agent),
+    endpointServices: (agent) => state.mesh.endpointsOf(agent).keys(),
+    operatorSpec: (name) => !state.mesh.publishedSpec(name),
+    claimedSession: (agent) => state.agents.get(agent)?.session ?? null,
+    freeVips: () => state.mesh.freeVips(range, quarantineMs, Math.max(wallNow, state.mesh.clock)),
+    roomForRecord: () => true,
+  });
+  const refused = plan.type === 'plan' ? plan.hosts.filter((h): h is Extract<HostAction, { type: 'refuse' }> => h.type === 'refuse') : [];
+  return { entry: planChanges(plan) ? entry : null, refused };
+}

@@ -1,0 +1,84 @@
+/**
+ * `controller recover --config FILE --id ID [--members ID,...]`: after a quorum is lost for
+ * good, makes a survivor (stopped) the seed of the cluster again: its configuration becomes the
+ * named members (default: itself alone), every entry in its log is kept and committed, and it
+ * says what it is about to do and what it did. It asks nothing: operators run it from scripts.
+ * Exit 0 when written; 2 for a running node, an unknown member id, an empty data dir, or a
+ * config error; 1 when the data dir cannot be read or written. docs/operate.md has the
+ * procedure and when not to use it.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadNodeConfig } from '../config/index.js';
+import { RecoverError } from '../recover/errors.js';
+import type { RecoverPlan } from '../recover/plan.js';
+import { recoverDataDir, type RecoverOutcome } from '../recover/recover-data-dir.js';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`controller recover: ${message}\n`);
+  process.exit(code);
+}
+
+function list(ids: readonly string[]): string {
+  return ids.length === 0 ? '(none)' : ids.join(', ');
+}
+
+/** What recover is about to do, in the words an operator checks before it writes. */
+export function describePlan(self: string, dataDir: string, plan: RecoverPlan, clusterId: RecoverOutcome['clusterId']): string {
+  const uncommitted = plan.lastIndex > plan.commitBefore ? ` (${plan.commitBefore + 1}..${plan.lastIndex} were not known to be committed)` : '';
+  const changes = [
+    ...(plan.promoted.length > 0 ? [`promote ${list(plan.promoted)}`] : []),
+    ...(plan.removed.length > 0 ? [`remove ${list(plan.removed)}`] : []),
+  ];
+  return [
+    `${self}: ${dataDir}: log ${plan.firstIndex}..${plan.lastIndex} (last term ${plan.lastTerm}), committed up to ${plan.commitBefore}; ` +
+      `configuration: voters ${list(plan.before.voters)}, learners ${list(plan.before.learners)}`,
+    `about to: keep and commit every entry up to ${plan.lastIndex}${uncommitted}; ` +
+      `${changes.length > 0 ? changes.join(', ') : 'change no member'} at term ${plan.hardState.term}, leaving voters ${list(plan.after.voters)}; ` +
+      (clusterId.after === null
+        ? 'the cluster has no id yet: its next leader draws one'
+        : `start a new epoch of the cluster's identity: cluster id ${clusterId.before ?? '(none)'} becomes ${clusterId.after}, so members left out are refused if they come back`),
+  ].join('\n');
+}
+
+export async function runRecover(argv: readonly string[]): Promise<void> {
+  const command = new Command('controller recover')
+    .description(
+      'After a quorum is lost for good: make this stopped survivor the seed of the cluster again. Its configuration ' +
+        'becomes --members (default: itself), and every entry in its log is kept and committed. See docs/operate.md.',
+    )
+    .requiredOption('-c, --config <file>', 'cluster YAML file')
+    .requiredOption('-i, --id <id>', 'the survivor whose data dir to recover (one of cluster.nodes)')
+    .option('--members <ids>', 'the members to keep, comma separated, this one included (default: this one alone)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    throw err;
+  }
+  const opts = command.opts<{ config: string; id: string; members?: string }>();
+  let config;
+  try {
+    config = loadNodeConfig(opts.config, opts.id);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    throw err;
+  }
+  const keep = opts.members === undefined ? null : opts.members.split(',').map((s) => s.trim());
+  try {
+    const { plan, keys } = await recoverDataDir(config, keep, (p, ids) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p, ids)}\n`));
+    const left = plan.removed.length === 0 ? '' : ` Do not start ${list(plan.removed)} with their old data dirs: they are no longer members.`;
+    const others = plan.after.voters.filter((id) => id !== opts.id);
+    const startOthers =
+      others.length === 0 ? '' : ` Run this same command on ${list(others)} (their logs must be the same as this one's), then start them: they follow ${opts.id}.`;
+    process.stdout.write(
+      `done: every entry up to ${plan.hardState.commit} (term ${plan.hardState.term}) is committed and applied into the data dir's snapshot (${keys} keys).\n` +
+        `next: start ${opts.id} with \`controller --config ${opts.config} --id ${opts.id}\`.${startOthers} ` +
+        `Add new members with \`ctl member add ID ADDRESS\` and start each with --join and an empty data dir.${left}\n`,
+    );
+  } catch (err) {
+    if (err instanceof RecoverError) fail(`refused (${err.code}): ${err.message}`, err.exitCode);
+    throw err;
+  }
+}

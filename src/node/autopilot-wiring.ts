@@ -1,0 +1,140 @@
+/**
+ * Builds health in depth, autopilot and members' resources for one controller from the parts
+ * the composition root already has (the Raft host, the state machine, the membership layer,
+ * the peer credentials, the metrics registry), so controller-node.ts only plugs them in.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { HealthSource } from '../api/health-ops.js';
+import type { NodeConfig } from '../config/index.js';
+import type { MembershipNode } from './membership-port.js';
+import type { RaftHost } from './raft-host.js';
+import { FileCacheStore, resourcesCacheDir } from '../resources/cache-store.js';
+import { ResourcesGatherer } from '../resources/gatherer.js';
+import { readMachine } from '../resources/local-probe.js';
+import { ResourcesPeerClient } from '../resources/peer-client.js';
+import { memberResourcesHandlers } from '../resources/peer-service.js';
+import type { ResourceMember, ResourcesReport } from '../resources/types.js';
+import { memberResourcesDefinition } from '../resources/wire.js';
+import type { StateMachine } from '../statemachine/index.js';
+import { settingsKind } from '../statemachine/settings.js';
+import type { PeerAuth, TransportIdentity } from '../transport/index.js';
+import { strictRequests } from '../transport/strict-decode.js';
+import type { Scheduler } from '../util/clock.js';
+import { AutopilotDriver } from './autopilot-driver.js';
+import { AutopilotMetrics } from './autopilot-metrics.js';
+import type { PeerContacts } from './peer-contact.js';
+
+/** A member asked for its resources answers within this, or is listed as unreachable. */
+export const RESOURCES_DEADLINE_MS = 1_000;
+
+export interface AutopilotWiringDeps {
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  readonly scheduler: Scheduler;
+  readonly host: RaftHost;
+  readonly stateMachine: StateMachine;
+  readonly membership: MembershipNode;
+  readonly contacts: PeerContacts;
+  readonly registry: Registry;
+  readonly peerCredentials: grpc.ChannelCredentials;
+  /** Who may call this node's peer services, and what it stamps on its own calls (src/identity). */
+  readonly identity: Pick<TransportIdentity, 'envelope' | 'judgePing' | 'onRefused'>;
+  readonly auth: PeerAuth;
+  /** How long this leader has held entries without its commit index moving, and the limit past which it is stuck. */
+  readonly commitStall: () => { readonly stalledMs: number; readonly limitMs: number };
+}
+
+export interface AutopilotWiring {
+  readonly health: HealthSource;
+  readonly resources: { gather(refresh: boolean): Promise<ResourcesReport> };
+  /** Adds controller.peer.MemberResources to the node's server. */
+  register(server: grpc.Server): void;
+  start(): void;
+  stop(): void;
+}
+
+export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
+  const { config, host, stateMachine: sm, logger } = deps;
+  const self = config.self.id;
+  let driver: AutopilotDriver | null = null;
+  const metrics = new AutopilotMetrics(deps.registry, () => driver?.report() ?? null);
+  driver = new AutopilotDriver(
+    {
+      self,
+      electionTimeoutMs: config.raft.electionTimeoutMs,
+      logger,
+      raftStatus: () => host.status(),
+      members: () => sm.members.list(),
+      online: () => new Set(deps.membership.listControllers().rows.filter((r) => r.online).map((r) => r.id)),
+      contact: (id) => deps.contacts.get(id),
+      settings: () => sm.view(settingsKind).all(),
+      commitStall: deps.commitStall,
+      remove: async (id, reason) => {
+        const result = await host.proposeConfChange({ type: 'remove', node: id, context: reason }, 2 * config.raft.electionTimeoutMs);
+        if (!result.ok) throw new Error(result.message);
+      },
+      transferLeadership: (id) => host.transferLeadership(id),
+    },
+    deps.scheduler,
+    { onRemoved: () => metrics.onRemoved(), onTransfer: () => metrics.onTransfer() },
+  );
+  const autopilot = driver;
+
+  const peers = new ResourcesPeerClient({
+    self,
+    clusterName: config.clusterName,
+    credentials: deps.peerCredentials,
+    envelope: (to) => deps.identity.envelope(to),
+  });
+  const gatherer = new ResourcesGatherer({
+    self,
+    fetch: (member, includeStatic, deadlineMs) =>
+      member.id === self ? readMachine(config.dataDir, includeStatic) : peers.describe(member, includeStatic, deadlineMs),
+    cache: new FileCacheStore(resourcesCacheDir(config.dataDir)),
+    clock: deps.scheduler,
+    ttlMs: config.resourcesCacheTtlMs,
+    deadlineMs: RESOURCES_DEADLINE_MS,
+    onRemoteCall: (kind) => metrics.onRemoteCall(kind),
+    onCacheLookup: (result) => metrics.onCacheLookup(result),
+    onCacheWriteFailed: (member, err) => logger.warn({ member, err }, `resources cache of ${member} not written`),
+  });
+  const resourceMembers = (): ResourceMember[] => {
+    const members: ResourceMember[] = sm.members.list().map((m) => ({ id: m.id, address: m.address }));
+    // The answer includes the asking member, also before the records list it (a joining node).
+    if (!members.some((m) => m.id === self)) members.push({ id: self, address: config.self.address });
+    return members;
+  };
+
+  return {
+    health: {
+      report: () => autopilot.report(),
+      preferredLeader: () => autopilot.preferredLeader(),
+      leaderWaitMs: 2 * config.raft.electionTimeoutMs,
+    },
+    resources: {
+      gather: (refresh) => {
+        const members = resourceMembers();
+        peers.retainOnly(new Set(members.map((m) => m.address)));
+        return gatherer.gather(members, refresh);
+      },
+    },
+    register(server) {
+      server.addService(
+        strictRequests(memberResourcesDefinition().service),
+        memberResourcesHandlers({
+          self,
+          auth: deps.auth,
+          identity: deps.identity,
+          read: (includeStatic) => readMachine(config.dataDir, includeStatic),
+        }),
+      );
+    },
+    start: () => autopilot.start(),
+    stop: () => {
+      autopilot.stop();
+      peers.close();
+    },
+  };
+}

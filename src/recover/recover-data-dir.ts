@@ -1,0 +1,106 @@
+/**
+ * Carries out a recovery plan (plan.ts) on a survivor's data dir. It refuses an empty data dir
+ * and a running node (the controller holds LevelDB's lock on its Raft database for as long as
+ * it runs, so failing to take it means the node is running). It then applies the whole log and
+ * the recovery's entries (replay.ts), starts a new epoch of the cluster's identity (epoch.ts),
+ * and writes the result as the data dir's snapshot, with the new term, vote and commit index,
+ * in one synced batch after the identity record: everything the log held is in that state,
+ * committed, and a member joining later receives it whole, never a log that still says the old
+ * cluster id.
+ */
+import fs from 'node:fs';
+import type { NodeConfig } from '../config/index.js';
+import type { LocalIdentity } from '../identity/index.js';
+import type { Snapshot } from '../raft/index.js';
+import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
+import { raftDbPath } from '../storage/paths.js';
+import { epochClusterId, withClusterId } from './epoch.js';
+import { RecoverError } from './errors.js';
+import { planRecovery, type RecoverPlan } from './plan.js';
+import { replay } from './replay.js';
+
+/** True when `code` appears in the error's cause chain (LevelDB's ModuleError nests them). */
+function hasCode(err: unknown, code: string): boolean {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 5 && typeof cur === 'object' && cur !== null; depth++) {
+    if ('code' in cur && cur.code === code) return true;
+    cur = 'cause' in cur ? cur.cause : undefined;
+  }
+  return false;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export interface RecoverOutcome {
+  readonly dataDir: string;
+  readonly plan: RecoverPlan;
+  /** The cluster id before and after; null when the cluster had none yet (its next leader draws one). */
+  readonly clusterId: { readonly before: string | null; readonly after: string | null };
+  readonly keys: number;
+}
+
+/** `explain` hears what is about to happen before anything is written. */
+export async function recoverDataDir(
+  config: NodeConfig,
+  keep: readonly string[] | null,
+  explain: (plan: RecoverPlan, clusterId: RecoverOutcome['clusterId']) => void,
+): Promise<RecoverOutcome> {
+  const self = config.self.id;
+  const dbDir = raftDbPath(config.dataDir);
+  // Opening would create an empty database: look first.
+  if (!fs.existsSync(dbDir)) {
+    throw new RecoverError('EMPTY_DATA_DIR', `${config.dataDir} holds no Raft state of ${self} (no ${dbDir}): there is nothing to recover from`);
+  }
+  let storage: LevelRaftStorage;
+  try {
+    storage = await LevelRaftStorage.open(dbDir);
+  } catch (err) {
+    if (hasCode(err, 'LEVEL_LOCKED')) {
+      throw new RecoverError('NODE_RUNNING', `${self} is running (a process holds the lock on ${dbDir}): stop it first; recover works on a stopped node only`, { cause: err });
+    }
+    throw new RecoverError('STORAGE_FAILED', `cannot open ${dbDir}: ${message(err)}`, { cause: err });
+  }
+  try {
+    let persisted: PersistedState;
+    let identity: LocalIdentity | null;
+    try {
+      persisted = await storage.load();
+      identity = await storage.loadIdentity();
+    } catch (err) {
+      throw new RecoverError('STORAGE_FAILED', `cannot read ${dbDir}: ${message(err)}`, { cause: err });
+    }
+    if (identity !== null && identity.memberId !== self) {
+      throw new RecoverError('NOT_A_MEMBER', `${config.dataDir} is the data dir of ${identity.memberId}, not of ${self}`);
+    }
+    const plan = planRecovery({ self, keep, hardState: persisted.hardState, snapshot: persisted.snapshot, entries: persisted.entries });
+    let sm;
+    try {
+      sm = replay(persisted.snapshot, [...persisted.entries, ...plan.entries]);
+    } catch (err) {
+      throw new RecoverError('STORAGE_FAILED', `cannot apply the log of ${self}: ${message(err)}`, { cause: err });
+    }
+    const before = sm.members.clusterId ?? identity?.clusterId ?? null;
+    const after =
+      before === null
+        ? null
+        : epochClusterId({ previous: before, lastIndex: plan.lastIndex, lastTerm: plan.lastTerm, term: plan.hardState.term, members: plan.after.voters });
+    const clusterId = { before, after };
+    const data = after === null ? sm.snapshot() : withClusterId(sm.snapshot(), after);
+    const last = plan.entries[plan.entries.length - 1];
+    if (last === undefined) throw new Error('invariant: a recovery appends at least its no-op');
+    const snapshot: Snapshot = { meta: { index: last.index, term: last.term, conf: plan.after }, data };
+    explain(plan, clusterId);
+    try {
+      // The identity first: interrupted here, a second run derives the same id and finishes.
+      if (identity !== null && after !== null) await storage.saveIdentity({ ...identity, clusterId: after });
+      await storage.save({ hardState: plan.hardState, entries: [], snapshot }, true);
+    } catch (err) {
+      throw new RecoverError('STORAGE_FAILED', `cannot write ${dbDir}: ${message(err)}`, { cause: err });
+    }
+    return { dataDir: config.dataDir, plan, clusterId, keys: sm.kv.size };
+  } finally {
+    await storage.close();
+  }
+}

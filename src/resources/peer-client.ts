@@ -1,0 +1,90 @@
+/**
+ * The client half of controller.peer.MemberResources: asks a member at its address, with a
+ * deadline, a small answer limit, and the framing check and validation every answer from
+ * outside gets. One channel per address, kept for the next request.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { tidyDetails } from '../api/errors.js';
+import { assertWellFramed } from '../transport/strict-decode.js';
+import { ResourcesError } from './errors.js';
+import type { MachineReading, ResourceMember } from './types.js';
+import { describeMethod, fromWire, MAX_ANSWER_BYTES, type ResourcesQueryMsg } from './wire.js';
+
+export interface ResourcesPeerClientOptions {
+  readonly self: string;
+  readonly clusterName: string;
+  readonly credentials: grpc.ChannelCredentials;
+  /** The identity envelope this node stamps on what it sends to `to` (src/identity). */
+  readonly envelope: (to: string) => { readonly clusterId: string; readonly incarnation: string; readonly toIncarnation: string };
+}
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_ANSWER_BYTES,
+  'grpc.enable_channelz': 0,
+  'grpc.use_local_subchannel_pool': 1,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1000,
+};
+
+export class ResourcesPeerClient {
+  private readonly channels = new Map<string, grpc.Client>();
+  private closed = false;
+
+  constructor(private readonly opts: ResourcesPeerClientOptions) {}
+
+  describe(member: ResourceMember, includeStatic: boolean, deadlineMs: number): Promise<MachineReading> {
+    if (this.closed) return Promise.reject(new ResourcesError('UNREACHABLE', 'the resources client is closed'));
+    const method = describeMethod();
+    const request: ResourcesQueryMsg = { cluster: this.opts.clusterName, from: this.opts.self, to: member.id, includeStatic, ...this.opts.envelope(member.id) };
+    const where = `${member.id} at ${member.address}`;
+    return new Promise((resolve, reject) => {
+      this.channel(member.address).makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        (bytes: Buffer) => {
+          assertWellFramed(bytes);
+          return method.responseDeserialize(bytes);
+        },
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (err, value) => {
+          if (err) {
+            const code = err.code === grpc.status.DEADLINE_EXCEEDED ? `no answer within ${deadlineMs}ms` : `${grpc.status[err.code] ?? err.code}: ${tidyDetails(err.details)}`;
+            reject(new ResourcesError(err.code === grpc.status.INTERNAL ? 'INVALID_ANSWER' : 'UNREACHABLE', `${where}: ${code}`));
+            return;
+          }
+          try {
+            resolve(fromWire(value, member.id, includeStatic));
+          } catch (e) {
+            reject(e instanceof ResourcesError ? new ResourcesError('INVALID_ANSWER', `${where}: ${e.message}`) : e);
+          }
+        },
+      );
+    });
+  }
+
+  /** Closes the channels of addresses no member has any more. */
+  retainOnly(addresses: ReadonlySet<string>): void {
+    for (const [address, channel] of this.channels) {
+      if (addresses.has(address)) continue;
+      channel.close();
+      this.channels.delete(address);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.channels.values()) c.close();
+    this.channels.clear();
+  }
+
+  private channel(address: string): grpc.Client {
+    let channel = this.channels.get(address);
+    if (channel === undefined) {
+      channel = new grpc.Client(address, this.opts.credentials, CHANNEL_OPTIONS);
+      this.channels.set(address, channel);
+    }
+    return channel;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * What an agent's publish (its whole `hosts` set and declaration, sent on every (re)connect)
+ * would change, as a plan: the one rule both the state machine's apply and the serving
+ * controller's pre-check follow, so an identical re-publish is recognised before it is proposed
+ * (zero Raft writes) and, if one is proposed anyway (a lagging controller), changes nothing in
+ * apply (no new revision).
+ *
+ * Per hosted service:
+ * - missing: created with the agent's spec and labels and a new VIP (refused when the range is
+ *   exhausted);
+ * - same spec and labels: the agent joins its endpoints (nothing, if it is one already);
+ * - another spec or labels: the agent may change it only when no other agent publishes it and its
+ *   spec came from a publish (an agent restarted with a new agent.yaml); otherwise the publish is
+ *   refused for that service, audited, and the service stays as it is: the first publisher's
+ *   spec stands against a second agent's, an operator's (`ctl apply`) against any agent's. Last
+ *   writer wins would let two agents, or an agent and an operator, rewrite the service on every
+ *   reconnect. An agent that was an endpoint stays one.
+ * Status (VIP, endpoints) is the cluster's: a publish never writes it beyond the agent's own
+ * endpoint. Services the agent published before and no longer lists lose its endpoint (they
+ * stay: a VIP is kept for the service's life; an operator deletes services).
+ *
+ * A publish is fenced by the stream that sent it: applied only while that stream's claim is the
+ * agent's committed one, so a late publish from a connection the agent has left cannot undo a
+ * newer one.
+ */
+import type { AgentDeclarationView } from './mesh-declarations.js';
+import type { PublishEntry } from './mesh-commands.js';
+import { MAX_ENDPOINTS, contentKey, type HostedService, type ServiceResource } from './mesh-types.js';
+
+export type HostAction =
+  | { readonly type: 'create'; readonly host: HostedService }
+  | { readonly type: 'configure'; readonly host: HostedService; readonly join: boolean }
+  | { readonly type: 'join'; readonly name: string }
+  | { readonly type: 'keep'; readonly name: string }
+  | { readonly type: 'refuse'; readonly name: string; readonly reason: string };
+
+export type PublishPlan =
+  /** The stream that sent it no longer holds the agent (or never did): nothing is applied. */
+  | { readonly type: 'stale' }
+  /** The cluster holds as many agent records as it may: nothing is applied. */
+  | { readonly type: 'full' }
+  | {
+      readonly type: 'plan';
+      readonly hosts: readonly HostAction[];
+      /** Services the agent is an endpoint of and no longer hosts. */
+      readonly leave: readonly string[];
+      /** Its declaration (lazy, hosted names, static dependencies) differs from the record. */
+      readonly declare: boolean;
+    };
+
+export interface PublishState {
+  service(name: string): ServiceResource | null;
+  declaration(agent: string): AgentDeclarationView | null;
+  /** Services `agent` is an endpoint of. */
+  endpointServices(agent: string): Iterable<string>;
+  /** Whether the service's spec and labels were last written by an operator's apply (not a publish). */
+  operatorSpec(name: string): boolean;
+  /** The session of the agent's committed claim (agents kind); null: none. */
+  claimedSession(agent: string): string | null;
+  /** Free virtual IPs in the range in force. */
+  freeVips(): number;
+  /** Whether a new agent record may be created. */
+  roomForRecord(): boolean;
+}
+
+export function planPublish(entry: PublishEntry, state: PublishState): PublishPlan {
+  if (state.claimedSession(entry.agent) !== entry.session) return { type: 'stale' };
+  const record = state.declaration(entry.agent);
+  if (record === null && !state.roomForRecord()) return { type: 'full' };
+  let free = state.freeVips();
+  const hosts = entry.hosts.map((host): HostAction => {
+    const svc = state.service(host.name);
+    if (svc === null) {
+      if (free <= 0) return { type: 'refuse', name: host.name, reason: 'range exhausted: no virtual IP is free in services.vip_cidr' };
+      free--;
+      return { type: 'create', host };
+    }
+    const endpoints = svc.status.endpoints ?? [];
+    const member = endpoints.some((e) => e.agent === entry.agent);
+    const full = !member && endpoints.length >= MAX_ENDPOINTS;
+    if (contentKey(svc) === contentKey({ kind: 'service', ...host })) {
+      if (member) return { type: 'keep', name: host.name };
+      return full ? { type: 'refuse', name: host.name, reason: `service already lists ${MAX_ENDPOINTS} endpoints` } : { type: 'join', name: host.name };
+    }
+    const others = endpoints.filter((e) => e.agent !== entry.agent).map((e) => e.agent);
+    if (others.length > 0) {
+      const shown = others.slice(0, 5).map((a) => JSON.stringify(a)).join(', ') + (others.length > 5 ? ` and ${others.length - 5} more` : '');
+      return { type: 'refuse', name: host.name, reason: `published by ${shown} with another spec or labels; the first publisher's stands` };
+    }
+    if (state.operatorSpec(host.name)) return { type: 'refuse', name: host.name, reason: "applied by an operator with another spec or labels; the operator's stands (ctl apply changes it)" };
+    return full ? { type: 'refuse', name: host.name, reason: `service already lists ${MAX_ENDPOINTS} endpoints` } : { type: 'configure', host, join: !member };
+  });
+  const hosted = new Set(entry.hosts.map((h) => h.name));
+  const leave = [...state.endpointServices(entry.agent)].filter((s) => !hosted.has(s)).sort();
+  const declare =
+    record === null
+      ? entry.lazy || entry.hosts.length > 0 || entry.dependencies.length > 0
+      : record.lazy !== entry.lazy || !sameList(record.hosts, [...hosted]) || !sameList(record.dependencies, entry.dependencies);
+  return { type: 'plan', hosts, leave, declare };
+}
+
+/** Whether applying the plan changes anything (refusals and services kept change nothing). */
+export function planChanges(plan: PublishPlan): boolean {
+  if (plan.type !== 'plan') return false;
+  return plan.declare || plan.leave.length > 0 || plan.hosts.some((h) => h.type === 'create' || h.type === 'configure' || h.type === 'join');
+}
+
+/**
+ * Whether an agent with this declaration has its record in the log as declared (a lazy agent's
+ * configuration is computed from the record, so it is served once its publish is committed).
+ */
+export function declaredAs(record: AgentDeclarationView | null, d: { readonly lazy: boolean; readonly hosts: readonly string[]; readonly dependencies: readonly string[] }): boolean {
+  if (record === null) return !d.lazy && d.hosts.length === 0 && d.dependencies.length === 0;
+  return record.lazy === d.lazy && sameList(record.hosts, d.hosts) && sameList(record.dependencies, d.dependencies);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,207 @@
+/**
+ * A controller's report to the mesh: what its agents publish, the names they resolved, and (from
+ * the leader) endpoint health to re-read and observed dependencies to age. One report is one Raft
+ * entry and at most one revision, claimed only when something an agent's configuration is made
+ * of changed: a service (spec, labels, VIP, endpoints and their health), or an agent's
+ * declaration or dependency set. Uses of a dependency and expiring marks change no
+ * configuration and claim none.
+ *
+ * Never refused whole: each entry is applied or ignored on its own (a stale publish, a refused
+ * host, a name beyond an agent's bound), and the outcome says how many of each.
+ */
+import { formatDuration } from '../config/duration.js';
+import { agentsKind, MAX_AGENT_RECORDS, type AgentsView } from './agents.js';
+import { MAX_OBSERVED, type AgentDeclaration } from './mesh-declarations.js';
+import type { MeshReport, PublishEntry, UsageEntry } from './mesh-commands.js';
+import { planChanges, planPublish } from './mesh-publish.js';
+import { MeshState, vipRange } from './mesh-state.js';
+import { statusOf } from './mesh-types.js';
+import type { ApplyContext } from './resource-kind.js';
+import { okResult, type ApplyResult } from './result.js';
+import { settingsKind, type SettingsView } from './settings.js';
+
+/** The `value` of a report's result. */
+export interface MeshReportOutcome {
+  /** Publish entries applied (changing something or not). */
+  readonly published: number;
+  /** Publish entries ignored: their stream no longer holds the agent, or the records are full. */
+  readonly stale: number;
+  /** Hosted services refused (another spec published, range exhausted, too many endpoints). */
+  readonly refused: number;
+  /** Observed dependencies added. */
+  readonly observed: number;
+  /** Observed names ignored: the agent holds MAX_OBSERVED already, or the records are full. */
+  readonly dropped: number;
+  readonly healthChanged: number;
+  readonly expired: number;
+}
+
+interface Counts {
+  published: number;
+  stale: number;
+  refused: number;
+  observed: number;
+  dropped: number;
+  healthChanged: number;
+  expired: number;
+}
+
+export function applyReport(state: MeshState, command: MeshReport, ctx: ApplyContext): ApplyResult {
+  let revision: number | null = null;
+  const rev = (): number => (revision ??= ctx.bump());
+  const agents = ctx.read(agentsKind);
+  const settings = ctx.read(settingsKind);
+  const n: Counts = { published: 0, stale: 0, refused: 0, observed: 0, dropped: 0, healthChanged: 0, expired: 0 };
+  for (const e of command.publish) publish(state, e, agents, settings, rev, n);
+  for (const u of command.usage) usage(state, u, rev, n);
+  for (const agent of command.health) health(state, agent, agents, rev, n);
+  if (command.expire) expire(state, settings.get('agents.dependency_ttl'), rev, n);
+  const outcome: MeshReportOutcome = { ...n };
+  return okResult(revision ?? ctx.revision, outcome);
+}
+
+function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings: SettingsView, rev: () => number, n: Counts): void {
+  const range = vipRange(settings.get('services.vip_cidr'));
+  state.allocator.purge(state.clock, settings.get('services.vip_quarantine'));
+  const plan = planPublish(e, {
+    service: (name) => state.services.get(name) ?? null,
+    declaration: (agent) => state.declarations.get(agent),
+    endpointServices: (agent) => state.endpointsOf(agent).keys(),
+    operatorSpec: (name) => !state.published.has(name),
+    claimedSession: (agent) => agents.get(agent)?.session ?? null,
+    freeVips: () => state.allocator.free(range),
+    roomForRecord: () => state.declarations.size < MAX_AGENT_RECORDS,
+  });
+  if (plan.type !== 'plan') {
+    n.stale++;
+    return;
+  }
+  n.published++;
+  const d = state.declarations.open(e.agent);
+  d.publishWrites++;
+  if (planChanges(plan)) d.publishRevisions++;
+  // The publish follows the agent's committed claim (the hub waits for it): it is online now,
+  // unless the health layer has since said otherwise.
+  const healthy = agents.get(e.agent)?.online === true;
+  const by = `published by agent ${e.agent}`;
+  for (const h of plan.hosts) {
+    switch (h.type) {
+      case 'create': {
+        const vip = state.allocator.allocate(range, h.host.name)!;
+        state.transitions.add({ type: 'vip.assigned', service: h.host.name, vip, range: range.text, by });
+        state.writeService(h.host.name, h.host.spec, h.host.labels, statusOf(vip, [{ agent: e.agent, healthy }]), rev());
+        state.published.add(h.host.name);
+        break;
+      }
+      case 'configure': {
+        const svc = state.services.get(h.host.name)!;
+        const status = h.join ? MeshState.withEndpoint(svc.status, e.agent, healthy) : svc.status;
+        state.writeService(h.host.name, h.host.spec, h.host.labels, status, rev());
+        state.published.add(h.host.name);
+        break;
+      }
+      case 'join': {
+        const svc = state.services.get(h.name)!;
+        state.writeService(h.name, svc.spec, svc.labels, MeshState.withEndpoint(svc.status, e.agent, healthy), rev());
+        break;
+      }
+      case 'keep':
+        break;
+      case 'refuse':
+        n.refused++;
+        state.transitions.add({ type: 'publish.refused', service: h.name, agent: e.agent, reason: h.reason });
+        break;
+      default: {
+        const never: never = h;
+        return never;
+      }
+    }
+  }
+  for (const name of plan.leave) {
+    const svc = state.services.get(name)!;
+    state.writeService(name, svc.spec, svc.labels, MeshState.withEndpoint(svc.status, e.agent, null), rev());
+  }
+  if (plan.declare) {
+    const before = d.names();
+    d.lazy = e.lazy;
+    d.hosts = e.hosts.map((h) => h.name);
+    d.dependencies = e.dependencies;
+    // Now declared: never observed, never expiring.
+    for (const name of [...d.observed.keys()]) if (d.declares(name)) d.observed.delete(name);
+    state.declarations.reindex(d, before);
+    d.revision = rev();
+  }
+}
+
+function usage(state: MeshState, u: UsageEntry, rev: () => number, n: Counts): void {
+  let d: AgentDeclaration | null = state.declarations.get(u.agent);
+  if (d === null) {
+    if (u.missed.length === 0) return;
+    if (state.declarations.size >= MAX_AGENT_RECORDS) {
+      n.dropped += u.missed.length;
+      return;
+    }
+    d = state.declarations.open(u.agent);
+  }
+  for (const name of u.missed) {
+    if (d.declares(name)) continue;
+    if (d.observed.has(name)) {
+      used(state, d, name);
+      continue;
+    }
+    if (d.observed.size >= MAX_OBSERVED) {
+      n.dropped++;
+      continue;
+    }
+    const before = d.names();
+    d.observed.set(name, { since: state.clock, lastUsed: state.clock, expiring: false });
+    state.declarations.reindex(d, before);
+    d.revision = rev();
+    n.observed++;
+    state.transitions.add({ type: 'dependency.added', agent: u.agent, name, pending: !state.services.has(name) });
+  }
+  for (const name of u.used) if (d.observed.has(name)) used(state, d, name);
+}
+
+function used(state: MeshState, d: AgentDeclaration, name: string): void {
+  const o = d.observed.get(name)!;
+  d.observed.set(name, { since: o.since, lastUsed: Math.max(o.lastUsed, state.clock), expiring: false });
+  state.declarations.agesChanged();
+}
+
+/** The agent's endpoints take the health its committed record says (online or not). */
+function health(state: MeshState, agent: string, agents: AgentsView, rev: () => number, n: Counts): void {
+  const online = agents.get(agent)?.online === true;
+  for (const [name, healthy] of [...state.endpointsOf(agent)].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    if (healthy === online) continue;
+    const svc = state.services.get(name)!;
+    state.writeService(name, svc.spec, svc.labels, MeshState.withEndpoint(svc.status, agent, online), rev());
+    n.healthChanged++;
+  }
+}
+
+function expire(state: MeshState, ttlMs: number, rev: () => number, n: Counts): void {
+  for (const d of state.declarations.sorted()) {
+    for (const name of d.observedNames) {
+      const o = d.observed.get(name)!;
+      const unusedMs = state.clock - o.lastUsed;
+      if (unusedMs >= 2 * ttlMs) {
+        const before = d.names();
+        d.observed.delete(name);
+        state.declarations.reindex(d, before);
+        d.revision = rev();
+        n.expired++;
+        state.transitions.add({ type: 'dependency.expired', agent: d.agent, name, unusedMs });
+      } else if (unusedMs >= ttlMs && !o.expiring) {
+        d.observed.set(name, { ...o, expiring: true });
+        state.declarations.agesChanged();
+        state.transitions.add({ type: 'dependency.expiring', agent: d.agent, name, unusedMs });
+      }
+    }
+  }
+}
+
+/** How long a dependency went unused, for audit reasons. */
+export function unusedText(ms: number): string {
+  return `unused for ${formatDuration(ms)}`;
+}

@@ -1,0 +1,233 @@
+/**
+ * The mesh kind's state and its primitive changes: services, routes, the agents' declarations,
+ * the VIP allocator and the log clock, with the derived indexes kept in step (routes naming a
+ * service, endpoints by agent, agents by name). The operations (mesh-operator.ts for `apply` and
+ * `delete`, mesh-report.ts for controllers' reports) are written in terms of these changes, so
+ * every change reaches the agents whose configuration it touches (DeclarationBook.touch*).
+ */
+import { parseIpv4Cidr } from '../settings/ipv4-cidr.js';
+import { DeclarationBook, type AgentDeclarationView } from './mesh-declarations.js';
+import {
+  compareResources,
+  routeEnds,
+  statusOf,
+  type Endpoint,
+  type Labels,
+  type Resource,
+  type ResourceType,
+  type RouteResource,
+  type RouteSpec,
+  type ServiceResource,
+  type ServiceSpec,
+} from './mesh-types.js';
+import { TransitionLog } from './transition-log.js';
+import { VipAllocator, type VipRange } from './vip-allocator.js';
+
+/** Committed transitions every node audits once (service.vip.assigned, agent.dependency.*, ...). */
+export type MeshTransition =
+  | { readonly seq: number; readonly type: 'vip.assigned'; readonly service: string; readonly vip: string; readonly range: string; readonly by: string }
+  | { readonly seq: number; readonly type: 'vip.released'; readonly service: string; readonly vip: string }
+  | { readonly seq: number; readonly type: 'publish.refused'; readonly service: string; readonly agent: string; readonly reason: string }
+  | { readonly seq: number; readonly type: 'dependency.added'; readonly agent: string; readonly name: string; readonly pending: boolean }
+  | { readonly seq: number; readonly type: 'dependency.expiring' | 'dependency.expired'; readonly agent: string; readonly name: string; readonly unusedMs: number }
+  | { readonly seq: number; readonly type: 'dependency.removed'; readonly agent: string; readonly name: string; readonly reason: string };
+
+export const MESH_TRANSITION_LOG_SIZE = 8_192;
+
+/** The range `services.vip_cidr` names (the setting's codec only lets valid ranges in). */
+export function vipRange(text: string): VipRange {
+  const parsed = parseIpv4Cidr(text);
+  if (!parsed.ok) throw new Error(`services.vip_cidr holds an invalid range: ${parsed.reason}`);
+  return { text, cidr: parsed.cidr };
+}
+
+export class MeshState {
+  readonly services = new Map<string, ServiceResource>();
+  readonly routes = new Map<string, RouteResource>();
+  readonly declarations = new DeclarationBook();
+  readonly allocator = new VipAllocator();
+  readonly transitions = new TransitionLog<MeshTransition>(MESH_TRANSITION_LOG_SIZE);
+  /** Services whose spec and labels came from an agent's publish (the others' from an operator's apply). */
+  readonly published = new Set<string>();
+  /** Derived: service name -> the routes naming it. */
+  private readonly referrers = new Map<string, Set<string>>();
+  /** Derived: agent -> service -> the endpoint's health. */
+  private readonly endpointIndex = new Map<string, Map<string, boolean>>();
+  private sorted: readonly Resource[] | null = [];
+  /** The revision of the last change to any service or route (deletes included). */
+  lastChange = 0;
+  /** Log time: the largest `at` any command carried (ms since the epoch); never goes back. */
+  clock = 0;
+
+  advanceClock(at: number | undefined): void {
+    if (at !== undefined && at > this.clock) this.clock = at;
+  }
+
+  // ---- queries ---------------------------------------------------------------------------------
+
+  list(): readonly Resource[] {
+    this.sorted ??= [...this.routes.values(), ...this.services.values()].sort(compareResources);
+    return this.sorted;
+  }
+
+  get(type: ResourceType, name: string): Resource | null {
+    return (type === 'service' ? this.services.get(name) : this.routes.get(name)) ?? null;
+  }
+
+  routesNaming(service: string): readonly string[] {
+    return [...(this.referrers.get(service) ?? [])].sort();
+  }
+
+  /** Service -> health of `agent`'s endpoint there. */
+  endpointsOf(agent: string): ReadonlyMap<string, boolean> {
+    return this.endpointIndex.get(agent) ?? EMPTY_ENDPOINTS;
+  }
+
+  /** Agents listed as an endpoint of some service, sorted. */
+  endpointAgents(): readonly string[] {
+    return [...this.endpointIndex.keys()].sort();
+  }
+
+  /**
+   * A lazy agent's configuration: the services among its names that exist and the routes with
+   * both ends among them, sorted by kind, then name.
+   */
+  selectionOf(agent: string): readonly Resource[] {
+    const d = this.declarations.get(agent);
+    if (d === null) return [];
+    const names = d.names();
+    const out: Resource[] = [];
+    const routes = new Set<string>();
+    for (const n of names) {
+      const svc = this.services.get(n);
+      if (svc !== undefined) out.push(svc);
+      for (const r of this.referrers.get(n) ?? []) {
+        if (routes.has(r)) continue;
+        const route = this.routes.get(r)!;
+        if (routeEnds(route.spec).every((e) => names.has(e))) {
+          routes.add(r);
+          out.push(route);
+        }
+      }
+    }
+    return out.sort(compareResources);
+  }
+
+  declaration(agent: string): AgentDeclarationView | null {
+    return this.declarations.get(agent);
+  }
+
+  /** Free VIPs in `range` at log time `now` (quarantines ending by then count as free). Reads only. */
+  freeVips(range: VipRange, quarantineMs: number, now: number): number {
+    return this.allocator.freeAt(range, now, quarantineMs);
+  }
+
+  // ---- changes ---------------------------------------------------------------------------------
+
+  /** Writes a service at `revision` (spec, labels and status as given) and reaches its dependents. */
+  writeService(name: string, spec: ServiceSpec, labels: Labels, status: ServiceResource['status'], revision: number): void {
+    const old = this.services.get(name);
+    if (old !== undefined) this.unindexEndpoints(old);
+    const svc: ServiceResource = { kind: 'service', name, spec, labels, status, revision };
+    this.services.set(name, svc);
+    this.indexEndpoints(svc);
+    this.changed(revision);
+    this.declarations.touchService(name, revision);
+  }
+
+  /** A service's status with `agent`'s endpoint set (healthy) or removed (null); sorted by agent. */
+  static withEndpoint(status: ServiceResource['status'], agent: string, healthy: boolean | null): ServiceResource['status'] {
+    const rest = (status.endpoints ?? []).filter((e) => e.agent !== agent);
+    const endpoints: Endpoint[] = healthy === null ? rest : [...rest, { agent, healthy }].sort((a, b) => (a.agent < b.agent ? -1 : 1));
+    return statusOf(status.vip, endpoints);
+  }
+
+  removeService(name: string, revision: number): ServiceResource | null {
+    const svc = this.services.get(name);
+    if (svc === undefined) return null;
+    this.declarations.touchService(name, revision);
+    this.unindexEndpoints(svc);
+    this.services.delete(name);
+    this.published.delete(name);
+    if (svc.status.vip !== undefined) {
+      this.allocator.release(svc.status.vip, this.clock);
+      this.transitions.add({ type: 'vip.released', service: name, vip: svc.status.vip });
+    }
+    this.changed(revision);
+    return svc;
+  }
+
+  writeRoute(name: string, spec: RouteSpec, labels: Labels, revision: number): void {
+    const old = this.routes.get(name);
+    if (old !== undefined) {
+      this.unindexRoute(old);
+      this.declarations.touchRoute(old.spec.from, old.spec.to, revision);
+    }
+    const route: RouteResource = { kind: 'route', name, spec, labels, status: {}, revision };
+    this.routes.set(name, route);
+    this.indexRoute(route);
+    this.declarations.touchRoute(spec.from, spec.to, revision);
+    this.changed(revision);
+  }
+
+  removeRoute(name: string, revision: number): void {
+    const old = this.routes.get(name);
+    if (old === undefined) return;
+    this.unindexRoute(old);
+    this.routes.delete(name);
+    this.declarations.touchRoute(old.spec.from, old.spec.to, revision);
+    this.changed(revision);
+  }
+
+  /** Loads a stored resource as it is (a snapshot). */
+  load(r: Resource): void {
+    if (r.kind === 'service') {
+      this.services.set(r.name, r);
+      this.indexEndpoints(r);
+      if (r.status.vip !== undefined) this.allocator.claim(r.status.vip, r.name);
+    } else {
+      this.routes.set(r.name, r);
+      this.indexRoute(r);
+    }
+    this.sorted = null;
+  }
+
+  private changed(revision: number): void {
+    this.sorted = null;
+    this.lastChange = revision;
+  }
+
+  private indexRoute(route: RouteResource): void {
+    for (const s of routeEnds(route.spec)) {
+      let set = this.referrers.get(s);
+      if (set === undefined) this.referrers.set(s, (set = new Set()));
+      set.add(route.name);
+    }
+  }
+
+  private unindexRoute(route: RouteResource): void {
+    for (const s of routeEnds(route.spec)) {
+      const set = this.referrers.get(s);
+      set?.delete(route.name);
+      if (set?.size === 0) this.referrers.delete(s);
+    }
+  }
+
+  private indexEndpoints(svc: ServiceResource): void {
+    for (const e of svc.status.endpoints ?? []) {
+      let m = this.endpointIndex.get(e.agent);
+      if (m === undefined) this.endpointIndex.set(e.agent, (m = new Map()));
+      m.set(svc.name, e.healthy);
+    }
+  }
+
+  private unindexEndpoints(svc: ServiceResource): void {
+    for (const e of svc.status.endpoints ?? []) {
+      const m = this.endpointIndex.get(e.agent);
+      m?.delete(svc.name);
+      if (m?.size === 0) this.endpointIndex.delete(e.agent);
+    }
+  }
+}
+
+const EMPTY_ENDPOINTS: ReadonlyMap<string, boolean> = new Map();

@@ -1,0 +1,228 @@
+/**
+ * Services, publishes and lazy configuration through the deterministic hub (issue 14): simulated
+ * time, a shared log, controllers that apply it, agents running the real configuration logic.
+ * One test per rule.
+ */
+import t from 'tap';
+import { MAX_OBSERVED, decodeCommand, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
+import { defaultSettings } from '../../src/settings/index.js';
+import { settingsToJson } from '../../src/statemachine/settings.js';
+import { SimAgent, SimController, SimLog, advance, applyCmd, host, rt, settle, svc } from './hub-harness.js';
+
+function stage(n = 2, ttlMs = 600_000): { log: SimLog; clock: { now: number }; cs: SimController[] } {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  log.propose({ kind: 'settings', op: 'init', values: settingsToJson({ ...defaultSettings({ electionTimeoutMs: 1000 }), 'agents.dependency_ttl': ttlMs }) } as never);
+  const cs = Array.from({ length: n }, (_, i) => new SimController(`c${i + 1}`, log, clock));
+  cs[0]!.leading = true;
+  for (const c of cs) c.tick();
+  settle(cs);
+  return { log, clock, cs };
+}
+
+/** Log entries of the mesh kind after index `from`. */
+function meshEntries(log: SimLog, from = 0): number {
+  return log.entries.slice(from).filter((e) => decodeCommand(e).command.kind === 'mesh').length;
+}
+
+const names = (a: SimAgent): string[] => a.names();
+const service = (c: SimController, name: string): ServiceResource | null => c.sm.view(meshKind).get('service', name) as ServiceResource | null;
+
+void t.test('a lazy agent gets what it hosts, its static dependencies and the routes between them; never the whole mesh', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('b'), svc('c'), svc('d'), rt('b-c', 'b', 'c'), rt('b-d', 'b', 'd'), rt('c-d', 'c', 'd')));
+  settle(cs);
+  const lazy = new SimAgent('lazy', ['http', 'tcp'], 'lazy-boot', { lazy: true, dependencies: ['b', 'c'], hosts: [host('a')] });
+  lazy.connect(cs[1]!, clock);
+  settle(cs);
+  t.same(names(lazy), ['route/b-c', 'service/a', 'service/b', 'service/c']);
+  t.equal(lazy.received.length, 1, 'one push, once its declaration is committed');
+  t.equal(lazy.config.version, cs[1]!.sm.view(meshKind).declaration('lazy')?.revision, 'its version is its own record\'s');
+  t.equal(cs[0]!.hub.localState('lazy') ?? cs[1]!.hub.localState('lazy'), 'SYNCED');
+  const full = new SimAgent('full');
+  full.connect(cs[0]!, clock);
+  settle(cs);
+  t.same(names(full), ['route/b-c', 'route/b-d', 'route/c-d', 'service/a', 'service/b', 'service/c', 'service/d'], 'an agent that is not lazy gets everything');
+});
+
+void t.test('a change to a service outside an agent\'s set makes zero pushes to it; inside, one', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('a'), svc('b'), svc('c')));
+  settle(cs);
+  const agents = ['a', 'b'].map((dep) => new SimAgent(`on-${dep}`, ['http', 'tcp'], `${dep}-boot`, { lazy: true, dependencies: [dep] }));
+  for (const a of agents) a.connect(cs[0]!, clock);
+  settle(cs);
+  const before = agents.map((a) => a.received.length);
+  log.propose(applyCmd(svc('c', 'tcp')));
+  settle(cs);
+  t.same(agents.map((a) => a.received.length), before, 'c is in nobody\'s set');
+  log.propose(applyCmd(svc('a', 'tcp')));
+  settle(cs);
+  t.same(agents.map((a) => a.received.length - before[agents.indexOf(a)]!), [1, 0], 'only the dependent of a');
+  t.equal(agents[0]!.received.at(-1)!.plan.upserts.map((r) => r.name).join(), 'a', 'a delta of the one service');
+});
+
+void t.test('an identical re-publish on reconnect or restart makes zero Raft writes of the mesh and no new revision; status survives', async (t) => {
+  const { log, clock, cs } = stage();
+  const publisher = new SimAgent('edge', ['http', 'tcp'], 'edge-boot', { hosts: [host('web', 'http', [8080])] });
+  publisher.connect(cs[0]!, clock);
+  settle(cs);
+  const web = service(cs[0]!, 'web');
+  t.match(web, { status: { vip: '241.0.0.1', endpoints: [{ agent: 'edge', healthy: true }] } });
+  const revision = cs[0]!.sm.revision();
+  const entries = log.entries.length;
+  // Reconnect to the other controller, then restart as a new process (a new boot).
+  publisher.disconnect(clock);
+  publisher.connect(cs[1]!, clock);
+  settle(cs);
+  const restarted = new SimAgent('edge', ['http', 'tcp'], 'edge-boot-2', { hosts: [host('web', 'http', [8080])] });
+  restarted.config.commit({ version: publisher.config.version!, cluster: log.clusterId, resources: new Map(publisher.config.json().resources.map((r) => [`${r.kind}/${r.name}`, r])) });
+  publisher.disconnect(clock);
+  restarted.connect(cs[0]!, clock);
+  settle(cs);
+  t.equal(meshEntries(log, entries), 0, 'no mesh entry at all');
+  t.equal(cs[0]!.sm.revision(), revision, 'no new revision');
+  t.equal(service(cs[0]!, 'web'), web, 'the service object is untouched: VIP and endpoints as they were');
+  t.equal(restarted.received.length, 0, 'nothing re-sent to the restarted agent');
+  t.ok(cs[0]!.hub.counters.republishesSkipped + cs[1]!.hub.counters.republishesSkipped >= 2, 'both re-publishes were recognised and skipped');
+});
+
+void t.test('/resolve of an unknown service: reported, recorded through Raft, pushed to the agent; then a hit', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('db', 'tcp'), svc('web')));
+  settle(cs);
+  const a = new SimAgent('lazy', ['http', 'tcp'], 'boot', { lazy: true, dependencies: ['web'] });
+  a.connect(cs[1]!, clock);
+  settle(cs);
+  t.same(names(a), ['service/web']);
+  t.equal(a.resolve('db'), 'fallback');
+  settle(cs);
+  t.same(names(a), ['service/db', 'service/web'], 'the new dependency arrived');
+  t.equal(a.resolve('db'), '241.0.0.1', 'a hit answers the VIP');
+  for (const c of cs) t.same(c.audits.filter((e) => e.type === 'agent.dependency.added').map((e) => `${e.subject} ${e.to}`), ['lazy db'], `${c.id} audits it once`);
+  t.same(cs[0]!.sm.view(meshKind).declaration('lazy')?.observedNames, ['db']);
+});
+
+void t.test('a dependency on a service that does not exist stays pending without a report loop, and arrives with the service', async (t) => {
+  const { log, clock, cs } = stage();
+  const a = new SimAgent('lazy', ['http', 'tcp'], 'boot', { lazy: true });
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  const entries = log.entries.length;
+  for (let i = 0; i < 20; i++) {
+    a.resolve('ghost');
+    settle(cs);
+  }
+  t.ok(meshEntries(log, entries) <= 2, `twenty misses of a missing service: ${meshEntries(log, entries)} mesh entries (one to add it, uses in a batch)`);
+  t.same(cs[0]!.sm.view(meshKind).declaration('lazy')?.observedNames, ['ghost']);
+  t.match(cs[0]!.audits.find((e) => e.type === 'agent.dependency.added'), { reason: /pending/ });
+  log.propose(applyCmd(svc('ghost')));
+  settle(cs);
+  t.same(names(a), ['service/ghost']);
+  advance(clock, cs, 2000);
+  t.ok(meshEntries(log, entries) <= 3, 'no loop while time passes');
+});
+
+void t.test('endpoints go unhealthy when the health layer has their agent offline, and healthy when it is back', async (t) => {
+  const { log, clock, cs } = stage();
+  const edge = new SimAgent('edge', ['http', 'tcp'], 'edge-boot', { hosts: [host('web')] });
+  edge.connect(cs[1]!, clock);
+  const watcher = new SimAgent('watcher', ['http', 'tcp'], 'w-boot', { lazy: true, dependencies: ['web'] });
+  watcher.connect(cs[0]!, clock);
+  settle(cs);
+  t.same(service(cs[0]!, 'web')?.status.endpoints, [{ agent: 'edge', healthy: true }]);
+  edge.disconnect(clock);
+  advance(clock, cs, 5000);
+  t.match(cs[0]!.record('edge'), { online: false });
+  t.same(service(cs[0]!, 'web')?.status.endpoints, [{ agent: 'edge', healthy: false }], 'marked unhealthy, not removed');
+  t.same(watcher.config.get('service/web')?.status, { vip: '241.0.0.1', endpoints: [{ agent: 'edge', healthy: false }] }, 'and its dependents learn it');
+  edge.connect(cs[1]!, clock);
+  advance(clock, cs, 500);
+  t.same(service(cs[0]!, 'web')?.status.endpoints, [{ agent: 'edge', healthy: true }]);
+  t.equal(service(cs[0]!, 'web')?.status.vip, '241.0.0.1');
+  void log;
+});
+
+void t.test('observed dependencies expire on the leader\'s watch: expiring after one TTL, expired after two, pushed away', async (t) => {
+  const { log, clock, cs } = stage(2, 2000);
+  log.propose(applyCmd(svc('db'), svc('web')));
+  settle(cs);
+  const a = new SimAgent('lazy', ['http', 'tcp'], 'boot', { lazy: true, dependencies: ['web'] });
+  a.connect(cs[1]!, clock);
+  settle(cs);
+  a.resolve('db');
+  settle(cs);
+  t.same(names(a), ['service/db', 'service/web']);
+  advance(clock, cs, 1000);
+  a.resolve('db'); // a hit: use, reported in a batch
+  advance(clock, cs, 1900);
+  t.same(cs[0]!.audits.filter((e) => e.type.startsWith('agent.dependency.exp')).map((e) => e.type), [], 'used 1.9 s ago: still active');
+  advance(clock, cs, 600);
+  t.same(cs[0]!.audits.filter((e) => e.type.startsWith('agent.dependency.exp')).map((e) => e.type), ['agent.dependency.expiring']);
+  t.same(names(a), ['service/db', 'service/web'], 'an expiring dependency is still configured');
+  advance(clock, cs, 2100);
+  t.same(cs[1]!.audits.filter((e) => e.type.startsWith('agent.dependency.exp')).map((e) => `${e.type} ${e.subject}`), ['agent.dependency.expiring lazy', 'agent.dependency.expired lazy']);
+  t.same(names(a), ['service/web'], 'expired: removed from the agent; the static one never');
+  advance(clock, cs, 10_000);
+  t.same(names(a), ['service/web']);
+});
+
+void t.test('dependency sets survive a controller restart and a change of leader', async (t) => {
+  const { log, clock, cs } = stage(2, 2000);
+  log.propose(applyCmd(svc('db'), svc('web')));
+  settle(cs);
+  const a = new SimAgent('lazy', ['http', 'tcp'], 'boot', { lazy: true });
+  a.connect(cs[1]!, clock);
+  settle(cs);
+  a.resolve('db');
+  settle(cs);
+  // c1 (the leader) dies; c3 starts from the log; c2 leads.
+  cs[0]!.leading = false;
+  const c3 = new SimController('c3', log, clock);
+  c3.replayUntil = log.entries.length;
+  const live = [cs[1]!, c3];
+  live[0]!.leading = true;
+  c3.tick();
+  settle(live);
+  t.same(c3.sm.view(meshKind).declaration('lazy')?.observedNames, ['db'], 'rebuilt from the log');
+  const received = a.received.length;
+  a.disconnect(clock);
+  a.connect(c3, clock);
+  settle(live);
+  t.equal(a.received.length, received, 'the agent moves with its set: nothing re-sent');
+  advance(clock, live, 4500);
+  t.same(names(a), [], 'the new leader expires it in its time');
+  t.same(c3.audits.filter((e) => e.type === 'agent.dependency.added'), [], 'c3 does not audit again what an earlier run of it applied');
+});
+
+void t.test('two agents publishing one service with different specs: the second is refused once, audited, and not retried', async (t) => {
+  const { log, clock, cs } = stage();
+  const first = new SimAgent('a1', ['http', 'tcp'], 'b1', { hosts: [host('web', 'http', [80])] });
+  first.connect(cs[0]!, clock);
+  settle(cs);
+  const second = new SimAgent('a2', ['http', 'tcp'], 'b2', { hosts: [host('web', 'http', [81])] });
+  second.connect(cs[1]!, clock);
+  settle(cs);
+  t.match(service(cs[0]!, 'web'), { spec: { ports: [80] }, status: { endpoints: [{ agent: 'a1' }] } });
+  for (const c of cs) t.match(c.audits.filter((e) => e.type === 'service.publish.refused'), [{ subject: 'web', to: 'a2', reason: /published by "a1" with another spec/ }]);
+  t.ok(cs[1]!.logs.includes('agent publishes services the cluster refuses'), 'the serving controller says so');
+  const entries = log.entries.length;
+  second.disconnect(clock);
+  second.connect(cs[0]!, clock);
+  settle(cs);
+  t.equal(meshEntries(log, entries), 0, 'a refused publish is not proposed again on reconnect');
+});
+
+void t.test('10,000 names missed by one agent cost a bounded amount on the controller and in the log', async (t) => {
+  const { log, clock, cs } = stage();
+  const a = new SimAgent('noisy', ['http', 'tcp'], 'boot', { lazy: true });
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  const entries = log.entries.length;
+  for (let chunk = 0; chunk < 40; chunk++) a.send({ type: 'usage', missed: Array.from({ length: 250 }, (_, i) => `n${chunk * 250 + i}`), used: [] });
+  settle(cs);
+  t.equal(cs[0]!.sm.view(meshKind).declaration('noisy')?.observed.size, MAX_OBSERVED);
+  t.ok(meshEntries(log, entries) <= 2, `${meshEntries(log, entries)} mesh entries`);
+  t.ok(cs[0]!.hub.meshReports.dropped > 0, 'the queue dropped names beyond its bound');
+  t.ok(a.names().length <= MAX_OBSERVED);
+});

@@ -1,0 +1,163 @@
+/**
+ * The autopilot driver on a hand-moved clock and a fake leader: it judges health from the
+ * leader's view, proposes one removal at a time with its reason, hands leadership to the
+ * preferred leader once the rules allow, and does nothing off the leader.
+ */
+import pino from 'pino';
+import t from 'tap';
+import { AutopilotDriver, type AutopilotPort } from '../../src/node/autopilot-driver.js';
+import type { PeerContact } from '../../src/node/peer-contact.js';
+import type { NodeStatus, PeerStatus } from '../../src/raft/index.js';
+import { defaultSettings, type ClusterSettings } from '../../src/settings/index.js';
+import type { MemberRecord } from '../../src/statemachine/index.js';
+import { ManualScheduler } from './manual-scheduler.js';
+
+const IDS = ['c1', 'c2', 'c3'];
+
+class FakeLeader {
+  role: NodeStatus['role'] = 'leader';
+  term = 5;
+  lastIndex = 100;
+  match = new Map(IDS.map((id) => [id, 100]));
+  voters = [...IDS];
+  online = new Set(IDS);
+  offlineSince = new Map<string, number>();
+  settings: ClusterSettings = defaultSettings({ electionTimeoutMs: 1000 });
+  removals: Array<{ id: string; reason: string }> = [];
+  transfers: string[] = [];
+  finishRemoval: (() => void) | null = null;
+
+  constructor(private readonly clock: ManualScheduler) {}
+
+  /** Everyone but `silent` spoke just now, on the current term. */
+  contact(id: string, silent: ReadonlySet<string>): PeerContact | null {
+    return silent.has(id) ? { lastHeardAt: 0, term: this.term - 1 } : { lastHeardAt: this.clock.now(), term: this.term };
+  }
+
+  port(silent: Set<string>): AutopilotPort {
+    return {
+      self: 'c1',
+      electionTimeoutMs: 1000,
+      logger: pino({ level: 'silent' }),
+      raftStatus: () => this.status(),
+      members: () => this.voters.map((id) => record(id, this.offlineSince.get(id) ?? null)),
+      online: () => this.online,
+      contact: (id) => this.contact(id, silent),
+      settings: () => this.settings,
+      commitStall: () => ({ stalledMs: 0, limitMs: 2000 }),
+      remove: (id, reason) => {
+        this.removals.push({ id, reason });
+        return new Promise<void>((resolve) => {
+          this.finishRemoval = () => {
+            this.voters = this.voters.filter((v) => v !== id);
+            resolve();
+          };
+        });
+      },
+      transferLeadership: (id) => void this.transfers.push(id),
+    };
+  }
+
+  status(): NodeStatus {
+    const progress = new Map<string, PeerStatus>(
+      this.role === 'leader' ? this.voters.map((id) => [id, { match: this.match.get(id) ?? 0, next: 101, state: 'replicate', recentActive: true, learner: false }]) : [],
+    );
+    return {
+      id: 'c1',
+      term: this.term,
+      vote: 'c1',
+      leader: this.role === 'leader' ? 'c1' : 'c2',
+      role: this.role,
+      commit: this.lastIndex,
+      applied: this.lastIndex,
+      lastIndex: this.lastIndex,
+      firstIndex: 1,
+      conf: { voters: this.voters, learners: [] },
+      progress,
+      leadTransferee: null,
+    };
+  }
+}
+
+function record(id: string, offlineSince: number | null): MemberRecord {
+  return {
+    id,
+    address: `127.0.0.1:7${id.slice(1)}`,
+    role: 'voter',
+    status: offlineSince === null ? 'online' : 'offline',
+    statusSince: 1,
+    statusReason: '',
+    statusTerm: 5,
+    statusObservedAt: offlineSince ?? 0,
+    incarnation: '',
+    autoPromote: false,
+  };
+}
+
+function setup() {
+  const clock = new ManualScheduler();
+  const leader = new FakeLeader(clock);
+  const silent = new Set<string>();
+  const events = { removed: [] as string[], transfers: [] as string[] };
+  const driver = new AutopilotDriver(leader.port(silent), clock, {
+    onRemoved: (id) => events.removed.push(id),
+    onTransfer: (id) => events.transfers.push(id),
+  });
+  driver.start();
+  return { clock, leader, silent, driver, events };
+}
+
+void t.test("the report is the leader's view of every member", async (t) => {
+  const { leader, silent, driver } = setup();
+  silent.add('c3');
+  leader.online.delete('c3');
+  leader.match.set('c2', 10);
+  leader.settings = { ...leader.settings, 'autopilot.max_trailing_logs': 50 };
+  const r = driver.report()!;
+  t.strictSame(r.members.map((m) => [m.id, m.healthy]), [['c1', true], ['c2', false], ['c3', false]]);
+  t.match(r.members[1]!.problems, [{ kind: 'behind', entries: 90 }]);
+  t.equal(r.healthy, false, 'one healthy voter of three');
+  leader.role = 'follower';
+  t.equal(driver.report(), null, 'a follower does not judge');
+});
+
+void t.test('a dead voter is removed once, with its reason, and the next only after the first applied', async (t) => {
+  const { clock, leader, silent, events } = setup();
+  leader.settings = { ...leader.settings, 'autopilot.cleanup_dead_servers': true, 'autopilot.dead_server_threshold': 60_000, 'autopilot.min_quorum': 2 };
+  leader.voters = ['c1', 'c2', 'c3', 'c4', 'c5'];
+  for (const id of ['c4', 'c5']) {
+    silent.add(id);
+    leader.online.delete(id);
+    leader.offlineSince.set(id, clock.wallClockMs());
+  }
+  clock.advance(59_000);
+  t.strictSame(leader.removals, [], 'not before the threshold');
+  clock.advance(5_000);
+  t.equal(leader.removals.length, 1, 'one removal');
+  t.match(leader.removals[0], { id: 'c4', reason: /^autopilot: offline for 1\.\dm, longer than autopilot\.dead_server_threshold 1\.0m/ });
+  clock.advance(5_000);
+  t.equal(leader.removals.length, 1, 'none more while it is in flight');
+  leader.finishRemoval?.();
+  await Promise.resolve();
+  t.strictSame(events.removed, ['c4']);
+  clock.advance(1_000);
+  t.strictSame(leader.removals.map((r) => r.id), ['c4', 'c5'], 'then the next');
+});
+
+void t.test('leadership goes to the preferred leader once it is stable and this leader has led long enough', async (t) => {
+  const { clock, leader, events } = setup();
+  leader.settings = { ...leader.settings, 'cluster.preferred_leader': 'c3', 'autopilot.server_stabilization_time': 2_000 };
+  clock.advance(4_500);
+  t.strictSame(leader.transfers, [], 'a leader waits out the minimum interval (5 x election timeout) first');
+  clock.advance(1_000);
+  t.strictSame(leader.transfers, ['c3']);
+  t.strictSame(events.transfers, ['c3']);
+  clock.advance(4_000);
+  t.strictSame(leader.transfers, ['c3'], 'no second attempt within the interval');
+  leader.role = 'follower';
+  clock.advance(1_000);
+  leader.role = 'leader';
+  leader.term = 6;
+  clock.advance(4_000);
+  t.strictSame(leader.transfers, ['c3'], 'a new term starts the wait afresh');
+});

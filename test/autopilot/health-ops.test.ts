@@ -1,0 +1,77 @@
+/**
+ * `ctl health` on the server, against a fake consensus port: the leader answers its own
+ * report; a follower relays the leader's (one hop); without a reachable leader the answer is
+ * an unhealthy verdict with the reason, not an error; a relayed request never hops again.
+ */
+import t from 'tap';
+import { assessHealth, INITIAL_HEALTH_STATE, type ClusterHealthReport } from '../../src/autopilot/health.js';
+import { healthOps, type HealthSource } from '../../src/api/health-ops.js';
+import { reportToWire, decodeHealth } from '../../src/api/health-wire.js';
+import { ServiceFailure } from '../../src/api/service-error.js';
+import { FakeConsensus } from '../api/fake-consensus.js';
+
+const REPORT: ClusterHealthReport = assessHealth(INITIAL_HEALTH_STATE, {
+  now: 1000,
+  wallClockMs: 1_700_000_000_000,
+  leader: { id: 'c1', term: 3, lastIndex: 10, commit: 10 },
+  members: ['c1', 'c2', 'c3'].map((id) => ({ id, voter: true, online: id !== 'c3', lastContactAt: id === 'c3' ? null : 990, term: 3, match: 10 })),
+  settings: { lastContactThresholdMs: 500, maxTrailingLogs: 5 },
+  commitStall: { stalledMs: 0, limitMs: 1000 },
+}).report;
+
+function source(report: ClusterHealthReport | null): HealthSource {
+  return { report: () => report, preferredLeader: () => ({ id: null, note: 'no preferred leader is set' }), leaderWaitMs: 50 };
+}
+
+class FakeForwarder {
+  readonly calls: Array<{ address: string; method: string; request: object }> = [];
+  answer: (() => Promise<unknown>) | null = null;
+
+  call<Res>(address: string, method: string, request: object): Promise<Res> {
+    this.calls.push({ address, method, request });
+    return (this.answer ?? (() => Promise.reject(new Error('no answer'))))() as Promise<Res>;
+  }
+}
+
+function ops(self: string, leader: string | null, report: ClusterHealthReport | null, forwarder = new FakeForwarder()) {
+  const host = new FakeConsensus(self, { leader, voters: ['c1', 'c2', 'c3'] });
+  return { ops: healthOps({ id: self, host, addressOf: (id) => `addr-${id}`, forwarder, source: source(report) }), forwarder };
+}
+
+const soon = (): number => Date.now() + 2000;
+
+void t.test('the leader answers from its own report', async (t) => {
+  const { ops: leader } = ops('c1', 'c1', REPORT);
+  const h = decodeHealth(await leader.health({ forwarded: false }, soon()));
+  t.strictSame([h.healthy, h.leader, h.failureTolerance, h.answeredBy], [true, 'c1', 0, 'c1']);
+  t.strictSame(h.members.map((m) => [m.id, m.healthy, m.lastContactMs]), [['c1', true, 0], ['c2', true, 10], ['c3', false, null]]);
+  t.match(h.members[2]!.reason, /offline, never heard from by the leader/);
+});
+
+void t.test("a follower relays the leader's view, marked as answered by itself", async (t) => {
+  const { ops: follower, forwarder } = ops('c2', 'c1', null);
+  forwarder.answer = async () => reportToWire(REPORT, 'c1', { id: null, note: '' });
+  const h = decodeHealth(await follower.health({ forwarded: false }, soon()));
+  t.strictSame(forwarder.calls, [{ address: 'addr-c1', method: 'health', request: { forwarded: true } }], 'one hop, marked forwarded');
+  t.strictSame([h.healthy, h.leader, h.answeredBy], [true, 'c1', 'c2']);
+});
+
+void t.test('without a reachable leader the answer is unhealthy, with the reason', async (t) => {
+  const { ops: leaderless } = ops('c2', null, null);
+  const none = decodeHealth(await leaderless.health({ forwarded: false }, soon()));
+  t.strictSame([none.healthy, none.leader, none.failureTolerance], [false, null, 0]);
+  t.equal(none.reason, 'no leader: c2 knows of none');
+  t.ok(none.members.every((m) => !m.healthy && m.stableSince === null && m.term === null), 'nobody judged the members');
+
+  const { ops: cutOff, forwarder } = ops('c2', 'c1', null);
+  forwarder.answer = () => Promise.reject(new Error('UNAVAILABLE: connection refused'));
+  const unreachable = decodeHealth(await cutOff.health({ forwarded: false }, soon()));
+  t.equal(unreachable.healthy, false);
+  t.equal(unreachable.reason, 'leader c1 did not answer c2: UNAVAILABLE: connection refused');
+});
+
+void t.test('a relayed request reaching a node that does not lead is refused, never relayed again', async (t) => {
+  const { ops: follower, forwarder } = ops('c3', 'c1', null);
+  await t.rejects(follower.health({ forwarded: true }, soon()), ServiceFailure);
+  t.strictSame(forwarder.calls, []);
+});
