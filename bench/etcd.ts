@@ -229,6 +229,11 @@ export class EtcdCluster implements BenchCluster {
     return this.members.map((m) => m.proc?.pid).filter((p): p is number => p !== undefined);
   }
 
+  /** The PID of the current leader (for CPU split by role). */
+  async leaderPid(): Promise<number | null> {
+    return (await this.leader()).proc?.pid ?? null;
+  }
+
   rssMB(): number[] {
     return this.pids().map((p) => rssMB(p) ?? 0);
   }

@@ -28,12 +28,14 @@ export class OursCluster implements BenchCluster {
     private readonly admin: ControllerClient,
   ) {}
 
-  static async start(nodes: number): Promise<OursCluster> {
+  /** `launch`: another build's controller.js and node options (bench/cost.ts compares builds). */
+  static async start(nodes: number, launch: { readonly controllerJs?: string; readonly nodeArgs?: readonly string[] } = {}): Promise<OursCluster> {
     const cluster = await ProcessCluster.create({
       nodes,
       raft: OURS_TIMING,
       heartbeat: { baseTimeout: OURS_BASE_TIMEOUT, stateSyncInterval: '5s' },
       logLevel: 'warn',
+      ...launch,
     });
     cluster.startAll();
     const admin = new ControllerClient({ endpoints: cluster.ids.map((id) => cluster.addresses.get(id)!), timeoutMs: 2000 });
@@ -74,6 +76,11 @@ export class OursCluster implements BenchCluster {
       timeoutMs,
     );
     return leader;
+  }
+
+  /** The PID of the current leader (for CPU split by role). */
+  async leaderPid(): Promise<number | null> {
+    return this.cluster.pid(await this.leader());
   }
 
   pids(): number[] {

@@ -11,6 +11,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { KvOps } from './kv-ops.js';
 import { ServiceFailure, toServiceFailure } from './service-error.js';
+import { trace, tracing } from '../util/trace.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 export const MAX_OUTSTANDING_PER_SESSION = 1024;
@@ -87,12 +88,20 @@ export class KvSessions {
       if (this.closing) end();
       call.on('data', (req: KvSessionRequestMsg) => {
         if (clientDone) return;
+        if (tracing) trace('kv.recv', `${req.op} ${req.id}`);
         outstanding += 1;
         flow();
         void serve(kv, req, defaultTimeoutMs).then((res) => {
           outstanding -= 1;
           if (finished || call.cancelled) return;
-          if (!call.write(res) && !awaitingDrain) {
+          if (tracing) {
+            trace('kv.answer', res.id);
+            // HTTP/2 sends what was written in the check phase (setImmediate) of this turn.
+            setImmediate(() => trace('kv.answer.flushed', res.id));
+          }
+          const room = call.write(res);
+          if (tracing) trace('kv.answer.written', res.id);
+          if (!room && !awaitingDrain) {
             awaitingDrain = true;
             call.once('drain', () => {
               awaitingDrain = false;

@@ -21,6 +21,7 @@ import type { PersistedState } from '../storage/level-raft-storage.js';
 import type { Scheduler, Timer } from '../util/clock.js';
 import type { Completion } from '../util/completion.js';
 import type { Rng } from '../util/rng.js';
+import { trace, tracing } from '../util/trace.js';
 import { HostError, type ConsensusPort } from '../api/consensus-port.js';
 import { WaitMap, type Waiter } from './pending.js';
 import type { RaftStorage, ReplicatedStateMachine, SendMessages } from './raft-ports.js';
@@ -191,6 +192,7 @@ export class RaftHost implements ConsensusPort {
    */
   startProposal(data: Uint8Array, timeoutMs: number, done: Waiter<ApplyResult>): { index: number; term: number } {
     const at = this.callCore(() => this.raw.propose(data));
+    if (tracing) trace('propose', at.index);
     this.schedule();
     const report = this.opts.onProposalDone;
     this.proposals.add(at.index, { term: at.term }, timeoutMs, `proposal at index ${at.index}`, {
@@ -318,6 +320,7 @@ export class RaftHost implements ConsensusPort {
 
   private takeReady(): void {
     const rd = this.raw.ready();
+    if (tracing) trace('ready', `entries=${rd.entries.length} committed=${rd.committedEntries.length} messages=${rd.messages.length} sync=${rd.mustSync}`);
     // Thesis §10.2.1: a leader may send its entries while it writes them (etcd does too).
     // Its term and vote are already durable: a leader never changes them. The core counts the
     // leader's own entries towards commit at once, but nothing acts on a commit (applying,
@@ -346,6 +349,7 @@ export class RaftHost implements ConsensusPort {
 
   /** The rest of a Ready once its write is done (or, for a commit-only one, issued). */
   private carryOut(rd: Ready, leading: boolean): void {
+    if (tracing) trace('carry-out');
     if (!leading) this.opts.send(rd.messages);
     this.apply(rd);
     this.raw.advance(rd);

@@ -18,6 +18,7 @@ import { encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
 import { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
 import { decodeIdentity, encodeIdentity } from './identity-codec.js';
 import { entryKey, HARD_STATE_KEY, IDENTITY_KEY, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY } from './keys.js';
+import { trace, tracing } from '../util/trace.js';
 import { openError, readError, writeError } from './level-errors.js';
 import { readBounds, readPersistedState, type LogBounds, type PersistedState, type RaftDb } from './read-state.js';
 
@@ -169,7 +170,9 @@ export class LevelRaftStorage implements RaftStorage {
           if (op.type === 'put') batch.put(op.key, op.value);
           else batch.del(op.key);
         }
+        if (tracing) trace('storage.write', `ops=${ops.length} sync=${sync}`);
         await batch.write({ sync });
+        if (tracing) trace('storage.done', `sync=${sync}`);
       } catch (err) {
         this.failure = writeError(this.dir, err);
         throw this.failure;

@@ -61,7 +61,7 @@ export interface ProtoMessage {
   readonly snapshot?: ProtoSnapshotMeta;
 }
 
-const WIRE_TYPE: { readonly [K in MessageType]: ProtoMessageType } = {
+export const WIRE_TYPE: { readonly [K in MessageType]: ProtoMessageType } = {
   PreVote: 'PRE_VOTE',
   PreVoteResp: 'PRE_VOTE_RESP',
   Vote: 'VOTE',
@@ -80,7 +80,7 @@ const MESSAGE_TYPE: ReadonlyMap<string, MessageType> = new Map(
   Object.entries(WIRE_TYPE).map(([k, v]) => [v, k as MessageType]),
 );
 
-const WIRE_KIND: { readonly [K in EntryKind]: ProtoEntryKind } = {
+export const WIRE_KIND: { readonly [K in EntryKind]: ProtoEntryKind } = {
   normal: 'ENTRY_NORMAL',
   noop: 'ENTRY_NOOP',
   conf: 'ENTRY_CONF',

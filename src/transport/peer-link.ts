@@ -7,14 +7,17 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { InstallSnapshot, Message } from '../raft/messages.js';
-import { encodeMessage, estimateSize } from './codec.js';
+import type { OutgoingBatch } from './batch-codec.js';
+import { estimateSize } from './codec.js';
 import { TransportError } from './errors.js';
 import type { Counters } from './peer-service.js';
 import { HeartbeatStream, type PingFailure } from './heartbeat-stream.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
+import { heartbeatMethod, stepMethod } from './peer-methods.js';
 import { refusalOf } from './refusal-status.js';
 import { chunkBytesFor, streamSnapshot, type SnapshotSend } from './snapshot-stream.js';
-import { raftPeerMethod, raftPeerService, isRecord, stringField, type WireBatch, type WirePing, type WireStatusReport } from './wire.js';
+import { trace, tracing } from '../util/trace.js';
+import { raftPeerMethod, raftPeerService, isRecord, stringField, type WirePing, type WireStatusReport } from './wire.js';
 
 /** Room left in a batch for the batch's own fields. */
 const BATCH_OVERHEAD_BYTES = 1024;
@@ -68,7 +71,7 @@ export class PeerLink {
   ) {
     const Service = raftPeerService();
     this.client = new Service(address, ctx.credentials, ctx.channelOptions);
-    this.heartbeats = new HeartbeatStream(this.client, raftPeerMethod('HeartbeatStream'));
+    this.heartbeats = new HeartbeatStream(this.client, heartbeatMethod('HeartbeatStream'));
     this.watchChannel(this.client.getChannel().getConnectivityState(false));
     for (const m of carriedOver) this.enqueue(m);
   }
@@ -100,11 +103,11 @@ export class PeerLink {
       n += 1;
     }
     const batch = this.queue.splice(0, n);
-    const request: WireBatch = {
+    const request: OutgoingBatch = {
       cluster: this.ctx.clusterName,
       from: this.ctx.self,
       to: this.id,
-      messages: batch.map(encodeMessage),
+      messages: batch,
       ...this.ctx.identity.envelope(this.id),
     };
     if (this.unaryOnly) {
@@ -116,6 +119,7 @@ export class PeerLink {
     const timer = setTimeout(() => this.endStream(stream, 'DEADLINE_EXCEEDED', `no ack within ${this.ctx.stepDeadlineMs}ms`), this.ctx.stepDeadlineMs);
     timer.unref();
     this.inFlight = { size: batch.length, timer };
+    if (tracing) trace('peer.send', `${this.id} ${batch.map((m) => m.type).join(',')}`);
     stream.write(request);
   }
 
@@ -126,11 +130,12 @@ export class PeerLink {
    * version, during a rolling upgrade) answers UNIMPLEMENTED: then this link uses unary Steps.
    */
   private openStream(): grpc.ClientDuplexStream<unknown, unknown> {
-    const method = raftPeerMethod('StepStream');
+    const method = stepMethod('StepStream');
     const call = this.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
     this.stream = call;
     call.on('data', () => {
       if (this.stream !== call || this.inFlight === null) return;
+      if (tracing) trace('peer.ack', this.id);
       clearTimeout(this.inFlight.timer ?? undefined);
       this.ctx.counters.sent += this.inFlight.size;
       this.inFlight = null;
@@ -161,8 +166,8 @@ export class PeerLink {
   }
 
   /** One unary Step per batch: for peers that do not serve StepStream. */
-  private sendUnary(request: WireBatch, size: number): void {
-    const method = raftPeerMethod('Step');
+  private sendUnary(request: OutgoingBatch, size: number): void {
+    const method = stepMethod('Step');
     const token: { readonly size: number; readonly timer: null } = { size, timer: null };
     this.inFlight = token;
     this.client.makeUnaryRequest(
@@ -228,7 +233,7 @@ export class PeerLink {
   }
 
   private unaryPing(request: WirePing, deadlineMs: number): Promise<PingResult> {
-    const method = raftPeerMethod('Heartbeat');
+    const method = heartbeatMethod('Heartbeat');
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         method.path,

@@ -13,6 +13,7 @@ import { ProtocolError, TransportError } from './errors.js';
 import type { AuthenticatedCall, PeerAuth } from './peer-auth.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { decodeHelloAsk } from './hello-client.js';
+import { trace, tracing } from '../util/trace.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { describeValue, isRecord, stringField, type Raw, type WireHelloResponse, type WirePong } from './wire.js';
 
@@ -155,6 +156,7 @@ export class PeerService {
         call.emit('error', Object.assign(new Error(status.details), status));
         return;
       }
+      if (tracing) trace('peer.recv', `${String(raw['from'])} ${messages.map((m) => m.type).join(',')}`);
       for (const m of messages) this.deliver(m);
       call.write({});
     });

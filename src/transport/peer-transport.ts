@@ -13,8 +13,7 @@ import { plaintextPeerAuth, type PeerAuth } from './peer-auth.js';
 import { basicIdentity, type StatusReport, type TransportIdentity } from './peer-identity.js';
 import { PeerLink, type PeerLinkContext, type PingResult } from './peer-link.js';
 import { PeerService, type Counters } from './peer-service.js';
-import { raftPeerService } from './wire.js';
-import { strictRequests } from './strict-decode.js';
+import { peerServiceDefinition } from './peer-methods.js';
 
 export interface PeerTransportOptions {
   readonly self: string;
@@ -123,7 +122,7 @@ export class PeerTransport {
 
   /** Adds the RaftPeer service to a server the caller owns (it also hosts the client API). */
   register(server: grpc.Server): void {
-    server.addService(strictRequests(raftPeerService().service), this.service.implementation());
+    server.addService(peerServiceDefinition(), this.service.implementation());
   }
 
   setPeer(id: string, address: string): void {

@@ -34,6 +34,10 @@ export interface ClusterOptions {
   readonly metrics?: boolean;
   /** More top-level YAML (sections other than cluster, controller, raft and tls). */
   readonly extraYaml?: string;
+  /** Another build's controller.js (benchmarks compare two builds); default this tree's. */
+  readonly controllerJs?: string;
+  /** Options for node before the script (e.g. --cpu-prof), for profiling. */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** What a `ctl` (or `controller` tool) run printed, and its exit code. */
@@ -53,6 +57,7 @@ export class ProcessCluster {
     readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null = null,
     /** Each node's Prometheus address, when asked for. */
     readonly metricsAddresses: ReadonlyMap<string, string> = new Map(),
+    private readonly launch: { readonly controllerJs: string; readonly nodeArgs: readonly string[] } = { controllerJs: CONTROLLER_JS, nodeArgs: [] },
   ) {}
 
   static async create(opts: ClusterOptions): Promise<ProcessCluster> {
@@ -86,7 +91,8 @@ export class ProcessCluster {
     ].join('\n');
     const configFile = path.join(dir, 'cluster.yaml');
     fs.writeFileSync(configFile, yaml);
-    return new ProcessCluster(dir, configFile, addresses, opts.clientTls ?? opts.tls ?? null, metrics);
+    const launch = { controllerJs: opts.controllerJs ?? CONTROLLER_JS, nodeArgs: opts.nodeArgs ?? [] };
+    return new ProcessCluster(dir, configFile, addresses, opts.clientTls ?? opts.tls ?? null, metrics, launch);
   }
 
   get ids(): string[] {
@@ -100,7 +106,7 @@ export class ProcessCluster {
   /** Starts node `id`; `configFile` replaces the cluster's file for this process only. */
   start(id: string, extraArgs: readonly string[] = [], configFile: string = this.configFile): ChildProcess {
     if (this.procs.has(id)) throw new Error(`${id} is already running`);
-    const child = spawn(process.execPath, [CONTROLLER_JS, '--config', configFile, '--id', id, ...extraArgs], {
+    const child = spawn(process.execPath, [...this.launch.nodeArgs, this.launch.controllerJs, '--config', configFile, '--id', id, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = this.logs.get(id) ?? [];

@@ -1,0 +1,120 @@
+/**
+ * HeartbeatPing and HeartbeatPong (proto/peer.proto) by hand: every member pings every other
+ * several times a second, idle or not, so their encoding is part of a member's idle cost.
+ * Same bytes and same decoded shapes as proto-loader (see batch-codec.ts): every field the
+ * object has is written, `seq` only when present.
+ */
+import { bytesFieldSize, doubleFieldSize, Reader, stringFieldSize, varintFieldSize, WIRE_BYTES, WIRE_FIXED64, WIRE_VARINT, Writer } from './protobuf.js';
+import { MalformedMessageError } from './strict-decode.js';
+import type { WirePing, WirePong } from './wire.js';
+
+type Raw = Record<string, unknown>;
+
+export function encodePing(p: WirePing): Buffer {
+  const w = new Writer(
+    stringFieldSize(1, p.from) +
+      stringFieldSize(2, p.to) +
+      stringFieldSize(3, p.cluster) +
+      doubleFieldSize(4, p.sendTimeMs) +
+      bytesFieldSize(5, p.payload) +
+      (p.seq === undefined ? 0 : varintFieldSize(6, p.seq)) +
+      stringFieldSize(7, p.clusterId) +
+      stringFieldSize(8, p.incarnation) +
+      stringFieldSize(9, p.toIncarnation),
+  );
+  w.stringField(1, p.from);
+  w.stringField(2, p.to);
+  w.stringField(3, p.cluster);
+  w.doubleField(4, p.sendTimeMs);
+  w.bytesField(5, p.payload);
+  if (p.seq !== undefined) w.uintField(6, p.seq);
+  w.stringField(7, p.clusterId);
+  w.stringField(8, p.incarnation);
+  w.stringField(9, p.toIncarnation);
+  return w.done();
+}
+
+export function encodePong(p: WirePong): Buffer {
+  const w = new Writer(
+    stringFieldSize(1, p.from) +
+      doubleFieldSize(2, p.echoSendTimeMs) +
+      bytesFieldSize(3, p.payload) +
+      (p.seq === undefined ? 0 : varintFieldSize(4, p.seq)) +
+      stringFieldSize(5, p.clusterId) +
+      stringFieldSize(6, p.incarnation) +
+      stringFieldSize(7, p.toIncarnation),
+  );
+  w.stringField(1, p.from);
+  w.doubleField(2, p.echoSendTimeMs);
+  w.bytesField(3, p.payload);
+  if (p.seq !== undefined) w.uintField(4, p.seq);
+  w.stringField(5, p.clusterId);
+  w.stringField(6, p.incarnation);
+  w.stringField(7, p.toIncarnation);
+  return w.done();
+}
+
+type FieldKind = 'string' | 'double' | 'bytes' | 'uint';
+const WIRE_OF: Readonly<Record<FieldKind, number>> = { string: WIRE_BYTES, double: WIRE_FIXED64, bytes: WIRE_BYTES, uint: WIRE_VARINT };
+
+function decodeFlat(buf: Uint8Array, name: string, fields: Readonly<Record<number, readonly [string, FieldKind]>>): Raw {
+  const out: Raw = {};
+  for (const [key, kind] of Object.values(fields)) out[key] = kind === 'string' ? '' : kind === 'bytes' ? Buffer.alloc(0) : 0;
+  const r = new Reader(buf);
+  while (r.more()) {
+    const [field, wire] = r.tag();
+    const f = fields[field];
+    if (f === undefined) {
+      r.skip(field, wire);
+      continue;
+    }
+    const [key, kind] = f;
+    if (wire !== WIRE_OF[kind]) throw new MalformedMessageError(`malformed protobuf: ${name} field ${field} has wire type ${wire}, not the one its type uses`);
+    switch (kind) {
+      case 'string':
+        out[key] = r.string(field);
+        break;
+      case 'double':
+        out[key] = r.double(field);
+        break;
+      case 'bytes':
+        out[key] = r.bytes(field);
+        break;
+      case 'uint':
+        out[key] = r.varint();
+        break;
+    }
+  }
+  return out;
+}
+
+const PING_FIELDS: Readonly<Record<number, readonly [string, FieldKind]>> = {
+  1: ['from', 'string'],
+  2: ['to', 'string'],
+  3: ['cluster', 'string'],
+  4: ['sendTimeMs', 'double'],
+  5: ['payload', 'bytes'],
+  6: ['seq', 'uint'],
+  7: ['clusterId', 'string'],
+  8: ['incarnation', 'string'],
+  9: ['toIncarnation', 'string'],
+};
+
+const PONG_FIELDS: Readonly<Record<number, readonly [string, FieldKind]>> = {
+  1: ['from', 'string'],
+  2: ['echoSendTimeMs', 'double'],
+  3: ['payload', 'bytes'],
+  4: ['seq', 'uint'],
+  5: ['clusterId', 'string'],
+  6: ['incarnation', 'string'],
+  7: ['toIncarnation', 'string'],
+};
+
+/** A HeartbeatPing as proto-loader would decode it; throws MalformedMessageError on broken framing. */
+export function decodePing(buf: Uint8Array): Raw {
+  return decodeFlat(buf, 'HeartbeatPing', PING_FIELDS);
+}
+
+export function decodePong(buf: Uint8Array): Raw {
+  return decodeFlat(buf, 'HeartbeatPong', PONG_FIELDS);
+}
