@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { AutopilotMetrics } from '../../src/node/autopilot-metrics.js';
 import { Metrics } from '../../src/node/metrics.js';
 import { packageRoot } from '../../src/transport/proto.js';
 
@@ -17,12 +18,13 @@ const dashboard = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'docs/graf
 
 void t.test('every metric a panel queries is one the controller exposes, histograms by their buckets', async (t) => {
   const registry = new Metrics('dashboard').registry;
+  new AutopilotMetrics(registry, () => null);
   const types = new Map((await registry.getMetricsAsJSON()).map((m) => [m.name, String(m.type)]));
   registry.clear();
   const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((target) => ({ title: p.title, expr: target.expr })));
   t.ok(exprs.length >= 20, `${exprs.length} queries`);
   for (const { title, expr } of exprs) {
-    const names = expr.match(/\b(?:raft|membership|process|nodejs|controller)_[a-z0-9_]+/g) ?? [];
+    const names = expr.match(/\b(?:raft|membership|autopilot|process|nodejs|controller)_[a-z0-9_]+/g) ?? [];
     t.ok(names.length > 0, `${title}: queries a metric`);
     for (const name of names) {
       const bucket = name.endsWith('_bucket') ? name.slice(0, -'_bucket'.length) : null;
