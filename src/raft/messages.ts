@@ -15,12 +15,16 @@ export interface PreVote extends Envelope {
   readonly type: 'PreVote';
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
+  /** The candidate's commit index: a voter holding its last entry learns it (raft.ts). */
+  readonly commit: number;
 }
 
 export interface Vote extends Envelope {
   readonly type: 'Vote';
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
+  /** The candidate's commit index: a voter holding its last entry learns it (raft.ts). */
+  readonly commit: number;
   /** Set by a leadership transfer: bypasses leader stickiness (thesis §3.10). */
   readonly transfer: boolean;
 }

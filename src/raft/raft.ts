@@ -333,10 +333,11 @@ export class Raft {
     }
     const lastLogIndex = this.log.lastIndex();
     const lastLogTerm = this.log.lastTerm();
+    const commit = this.log.committed;
     for (const id of this.conf.voters) {
       if (id === this.id) continue;
-      if (kind === 'pre-vote') this.send({ type: 'PreVote', to: id, term, lastLogIndex, lastLogTerm });
-      else this.send({ type: 'Vote', to: id, term, lastLogIndex, lastLogTerm, transfer: kind === 'transfer' });
+      if (kind === 'pre-vote') this.send({ type: 'PreVote', to: id, term, lastLogIndex, lastLogTerm, commit });
+      else this.send({ type: 'Vote', to: id, term, lastLogIndex, lastLogTerm, commit, transfer: kind === 'transfer' });
     }
   }
 
@@ -504,6 +505,22 @@ export class Raft {
   }
 
   /**
+   * A candidate's commit index is a fact about the log it holds. If we hold its last entry, our
+   * log matches its log up to there (Log Matching), so what it knows committed up to there is
+   * committed here too. Without this, a voter of the old configuration that holds more entries
+   * than a just-promoted learner, and never learned that the promotion committed, counts only
+   * the old voters and can neither win nor vote for the learner: no leader, for good, once the
+   * old leader is gone (test/raft/testdata/promoted_learner_behind_old_voter.txt). Learning the
+   * commit applies the promotion, and this node then wins with the learner's vote.
+   */
+  private learnCommitFrom(m: Extract<Message, { type: 'PreVote' | 'Vote' }>): void {
+    if (this.role === 'leader') return;
+    const upTo = Math.min(m.commit, m.lastLogIndex);
+    if (upTo <= this.log.committed || this.log.term(m.lastLogIndex) !== m.lastLogTerm) return;
+    this.log.commitTo(upTo);
+  }
+
+  /**
    * Grants or refuses a (pre-)vote whether or not this node counts the candidate as a voter
    * (etcd's rule). The candidate may know a newer configuration than ours: a learner promoted
    * by an entry we hold but have not yet seen committed. Ignoring it can leave the cluster
@@ -511,6 +528,7 @@ export class Raft {
    * removed or unknown members are the transport's to refuse (peer identity), not the core's.
    */
   private handleVoteRequest(m: Extract<Message, { type: 'PreVote' | 'Vote' }>): void {
+    this.learnCommitFrom(m);
     const canVote =
       this.vote === m.from ||
       (this.vote === null && this.lead === null) ||

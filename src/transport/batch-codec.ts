@@ -64,9 +64,9 @@ function messageSize(m: Message, entrySizes: number[]): number {
   let n = varintFieldSize(1, TYPE_NUMBER[WIRE_TYPE[m.type]]!) + stringFieldSize(2, m.from) + stringFieldSize(3, m.to) + varintFieldSize(4, m.term);
   switch (m.type) {
     case 'PreVote':
-      return n + varintFieldSize(5, m.lastLogIndex) + varintFieldSize(6, m.lastLogTerm);
+      return n + varintFieldSize(5, m.lastLogIndex) + varintFieldSize(6, m.lastLogTerm) + varintFieldSize(12, m.commit);
     case 'Vote':
-      return n + varintFieldSize(5, m.lastLogIndex) + varintFieldSize(6, m.lastLogTerm) + boolFieldSize(7, m.transfer);
+      return n + varintFieldSize(5, m.lastLogIndex) + varintFieldSize(6, m.lastLogTerm) + boolFieldSize(7, m.transfer) + varintFieldSize(12, m.commit);
     case 'PreVoteResp':
     case 'VoteResp':
       return n + boolFieldSize(8, m.reject);
@@ -108,11 +108,13 @@ function writeMessage(w: Writer, m: Message, entrySizes: readonly number[], at: 
     case 'PreVote':
       w.uintField(5, m.lastLogIndex);
       w.uintField(6, m.lastLogTerm);
+      w.uintField(12, m.commit);
       return;
     case 'Vote':
       w.uintField(5, m.lastLogIndex);
       w.uintField(6, m.lastLogTerm);
       w.boolField(7, m.transfer);
+      w.uintField(12, m.commit);
       return;
     case 'PreVoteResp':
     case 'VoteResp':

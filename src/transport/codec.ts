@@ -102,9 +102,9 @@ export function encodeMessage(m: Message): ProtoMessage {
   const base = { type: WIRE_TYPE[m.type], from: m.from, to: m.to, term: m.term };
   switch (m.type) {
     case 'PreVote':
-      return { ...base, lastLogIndex: m.lastLogIndex, lastLogTerm: m.lastLogTerm };
+      return { ...base, lastLogIndex: m.lastLogIndex, lastLogTerm: m.lastLogTerm, commit: m.commit };
     case 'Vote':
-      return { ...base, lastLogIndex: m.lastLogIndex, lastLogTerm: m.lastLogTerm, transfer: m.transfer };
+      return { ...base, lastLogIndex: m.lastLogIndex, lastLogTerm: m.lastLogTerm, transfer: m.transfer, commit: m.commit };
     case 'PreVoteResp':
     case 'VoteResp':
       return { ...base, reject: m.reject };
@@ -306,9 +306,11 @@ export function decodeMessage(raw: unknown): Message {
       const lastLogTerm = uint(r, 'lastLogTerm', '');
       atMost(lastLogTerm, term, 'lastLogTerm', 'the message term');
       zeroIndexHasZeroTerm(lastLogIndex, lastLogTerm, 'lastLogTerm', 'lastLogIndex');
+      // 0 from a peer of an earlier version, which did not send it: nothing is learned.
+      const commit = uint(r, 'commit', '');
       return type === 'PreVote'
-        ? { type, ...base, lastLogIndex, lastLogTerm }
-        : { type, ...base, lastLogIndex, lastLogTerm, transfer: bool(r, 'transfer', '') };
+        ? { type, ...base, lastLogIndex, lastLogTerm, commit }
+        : { type, ...base, lastLogIndex, lastLogTerm, commit, transfer: bool(r, 'transfer', '') };
     }
     case 'PreVoteResp':
     case 'VoteResp':

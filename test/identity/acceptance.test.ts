@@ -9,8 +9,8 @@ const env = (over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 
 const heartbeat = (term = 5): Message => ({ type: 'Heartbeat', from: 'c2', to: 'c1', term, commit: 3, context: '' });
 const appendResp: Message = { type: 'AppendResp', from: 'c2', to: 'c1', term: 5, reject: false, index: 9, rejectHint: 0, hintTerm: 0 };
 const voteResp: Message = { type: 'VoteResp', from: 'c2', to: 'c1', term: 6, reject: false };
-const vote = (lastLogIndex: number): Message => ({ type: 'Vote', from: 'c2', to: 'c1', term: 6, lastLogIndex, lastLogTerm: lastLogIndex > 0 ? 1 : 0, transfer: false });
-const preVote = (lastLogIndex: number): Message => ({ type: 'PreVote', from: 'c2', to: 'c1', term: 6, lastLogIndex, lastLogTerm: lastLogIndex > 0 ? 1 : 0 });
+const vote = (lastLogIndex: number): Message => ({ type: 'Vote', from: 'c2', to: 'c1', term: 6, lastLogIndex, lastLogTerm: lastLogIndex > 0 ? 1 : 0, commit: 0, transfer: false });
+const preVote = (lastLogIndex: number): Message => ({ type: 'PreVote', from: 'c2', to: 'c1', term: 6, lastLogIndex, lastLogTerm: lastLogIndex > 0 ? 1 : 0 , commit: 0});
 
 /** c1 in established cluster A, with recorded incarnations for c1 and c2. */
 const established = view({

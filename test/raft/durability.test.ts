@@ -75,7 +75,7 @@ void t.test('a Ready that appends entries, or changes term or vote, must be sync
   node.tick();
   for (let i = 0; i < 30; i++) node.tick(); // lease over
   settle();
-  node.step({ type: 'Vote', from: 'c', to: 'b', term: 9, lastLogIndex: 50, lastLogTerm: 9, transfer: false });
+  node.step({ type: 'Vote', from: 'c', to: 'b', term: 9, lastLogIndex: 50, lastLogTerm: 9, commit: 0, transfer: false });
   const rd = node.ready();
   t.ok(rd.messages.some((m) => m.type === 'VoteResp' && !m.reject), 'a granted vote');
   t.equal(rd.mustSync, true, 'is synced before it is sent');

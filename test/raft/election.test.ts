@@ -50,7 +50,7 @@ void t.test('§5.1: a follower rejects an append from a stale term and tells the
 void t.test('§5.2: a node grants at most one vote per term', async (t) => {
   const s = Script.create(['a', 'b', 'c']);
   const term = s.status('c').term + 1;
-  const vote = (from: string): Message => ({ type: 'Vote', from, to: 'c', term, lastLogIndex: 1, lastLogTerm: 1, transfer: false });
+  const vote = (from: string): Message => ({ type: 'Vote', from, to: 'c', term, lastLogIndex: 1, lastLogTerm: 1, commit: 0, transfer: false });
 
   s.deliver(vote('a'));
   s.deliver(vote('b'));

@@ -20,8 +20,8 @@ void t.test('§4.2.3: followers that hear from their leader ignore a rejoining n
   // c returns from a partition in the middle of a campaign at a much higher term.
   const ask = (type: 'PreVote' | 'Vote', to: string): Message =>
     type === 'Vote'
-      ? { type, from: 'c', to, term: term + 5, lastLogIndex: 99, lastLogTerm: term, transfer: false }
-      : { type, from: 'c', to, term: term + 5, lastLogIndex: 99, lastLogTerm: term };
+      ? { type, from: 'c', to, term: term + 5, lastLogIndex: 99, lastLogTerm: term, commit: 0, transfer: false }
+      : { type, from: 'c', to, term: term + 5, lastLogIndex: 99, lastLogTerm: term, commit: 0 };
   s.deliver(ask('PreVote', 'b'));
   s.deliver(ask('Vote', 'b'));
   s.deliver(ask('Vote', 'a'));

@@ -30,10 +30,10 @@ void t.test('while a leader is heard, campaigns at an impossibly high term, from
   const before = snapshotOf(s);
 
   const forged: Message[] = [
-    { type: 'Vote', from: 'zz', to: 'b', term: IMPOSSIBLE, lastLogIndex: IMPOSSIBLE, lastLogTerm: IMPOSSIBLE, transfer: false },
-    { type: 'PreVote', from: 'zz', to: 'c', term: IMPOSSIBLE, lastLogIndex: IMPOSSIBLE, lastLogTerm: IMPOSSIBLE },
-    { type: 'Vote', from: 'c', to: 'b', term: IMPOSSIBLE, lastLogIndex: IMPOSSIBLE, lastLogTerm: IMPOSSIBLE, transfer: false },
-    { type: 'PreVote', from: 'b', to: 'a', term: IMPOSSIBLE, lastLogIndex: IMPOSSIBLE, lastLogTerm: IMPOSSIBLE },
+    { type: 'Vote', from: 'zz', to: 'b', term: IMPOSSIBLE, lastLogIndex: IMPOSSIBLE, lastLogTerm: IMPOSSIBLE, commit: 0, transfer: false },
+    { type: 'PreVote', from: 'zz', to: 'c', term: IMPOSSIBLE, lastLogIndex: IMPOSSIBLE, lastLogTerm: IMPOSSIBLE , commit: 0},
+    { type: 'Vote', from: 'c', to: 'b', term: IMPOSSIBLE, lastLogIndex: IMPOSSIBLE, lastLogTerm: IMPOSSIBLE, commit: 0, transfer: false },
+    { type: 'PreVote', from: 'b', to: 'a', term: IMPOSSIBLE, lastLogIndex: IMPOSSIBLE, lastLogTerm: IMPOSSIBLE , commit: 0},
   ];
   for (const m of forged) s.deliver(m);
 
@@ -81,7 +81,7 @@ void t.test('out of lease, a node answers a vote request whether or not it count
 
   // A candidate b does not count as a voter (a learner promoted by an entry b has not seen
   // committed), whose log is as up to date as b's: b grants its vote.
-  s.deliver({ type: 'Vote', from: 'd', to: 'b', term: term + 1, lastLogIndex: last, lastLogTerm: term, transfer: false });
+  s.deliver({ type: 'Vote', from: 'd', to: 'b', term: term + 1, lastLogIndex: last, lastLogTerm: term, commit: 0, transfer: false });
   const granted = ofType(s.take((m) => m.from === 'b' && m.to === 'd'), 'VoteResp');
   t.equal(granted.length, 1, 'b answered the candidate');
   t.equal(granted[0]?.reject, false, 'and granted its vote');
@@ -89,11 +89,11 @@ void t.test('out of lease, a node answers a vote request whether or not it count
   t.equal(s.get('b').disk.hardState().vote, 'd', 'on disk before the answer went out');
 
   // The core's own guarantees hold for every sender: one vote per term...
-  s.deliver({ type: 'Vote', from: 'c', to: 'b', term: term + 1, lastLogIndex: last, lastLogTerm: term, transfer: false });
+  s.deliver({ type: 'Vote', from: 'c', to: 'b', term: term + 1, lastLogIndex: last, lastLogTerm: term, commit: 0, transfer: false });
   const second = ofType(s.take((m) => m.from === 'b' && m.to === 'c'), 'VoteResp');
   t.same(second.map((m) => m.reject), [true], 'a second candidate at that term is refused');
   // ...and the election restriction: a candidate whose log is behind is refused.
-  s.deliver({ type: 'Vote', from: 'e', to: 'b', term: term + 2, lastLogIndex: 1, lastLogTerm: 1, transfer: false });
+  s.deliver({ type: 'Vote', from: 'e', to: 'b', term: term + 2, lastLogIndex: 1, lastLogTerm: 1, commit: 0, transfer: false });
   const behind = ofType(s.take((m) => m.from === 'b' && m.to === 'e'), 'VoteResp');
   t.same(behind.map((m) => m.reject), [true], 'a candidate with a stale log is refused');
   t.not(s.status('b').vote, 'e', 'and gets no vote');

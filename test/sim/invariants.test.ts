@@ -99,7 +99,7 @@ void t.test('durable before send: promises not yet on disk are caught', async (t
   const ack: Message = { type: 'AppendResp', from: 'b', to: 'a', term: 1, reject: false, index: 5, rejectHint: 0, hintTerm: 0 };
   c.checkDurableBeforeSend(ack, disk({ term: 1, vote: null, commit: 0 }, 5), live);
   t.ok(violates('durable-before-send', () => c.checkDurableBeforeSend(ack, disk({ term: 1, vote: null, commit: 0 }, 4), live)), 'entries not on disk');
-  const preVote: Message = { type: 'PreVote', from: 'b', to: 'a', term: 9, lastLogIndex: 1, lastLogTerm: 1 };
+  const preVote: Message = { type: 'PreVote', from: 'b', to: 'a', term: 9, lastLogIndex: 1, lastLogTerm: 1 , commit: 0};
   c.checkDurableBeforeSend(preVote, disk({ term: 1, vote: null, commit: 0 }, 1), live);
   t.pass('a pre-vote at a future term promises nothing');
 });

@@ -12,9 +12,9 @@ const env = { from: 'n1', to: 'n2', term: 7 } as const;
 
 /** Every type a Step batch carries (InstallSnapshot has its own stream). */
 const SAMPLES: readonly Message[] = [
-  { type: 'PreVote', ...env, lastLogIndex: 10, lastLogTerm: 6 },
+  { type: 'PreVote', ...env, lastLogIndex: 10, lastLogTerm: 6, commit: 9 },
   { type: 'PreVoteResp', ...env, reject: true },
-  { type: 'Vote', ...env, lastLogIndex: 10, lastLogTerm: 6, transfer: true },
+  { type: 'Vote', ...env, lastLogIndex: 10, lastLogTerm: 6, commit: 9, transfer: true },
   { type: 'VoteResp', ...env, reject: false },
   {
     type: 'Append',

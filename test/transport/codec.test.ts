@@ -9,9 +9,9 @@ const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const env = { from: 'n1', to: 'n2', term: 7 } as const;
 
 const SAMPLES: readonly Message[] = [
-  { type: 'PreVote', ...env, lastLogIndex: 10, lastLogTerm: 6 },
+  { type: 'PreVote', ...env, lastLogIndex: 10, lastLogTerm: 6, commit: 9 },
   { type: 'PreVoteResp', ...env, reject: true },
-  { type: 'Vote', ...env, lastLogIndex: 10, lastLogTerm: 6, transfer: true },
+  { type: 'Vote', ...env, lastLogIndex: 10, lastLogTerm: 6, commit: 9, transfer: true },
   { type: 'VoteResp', ...env, reject: false },
   {
     type: 'Append',

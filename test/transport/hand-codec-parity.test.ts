@@ -20,9 +20,9 @@ const IDENTITY = { clusterId: '0123456789abcdef', incarnation: 'fedcba9876543210
 
 /** Together these set every field of RaftMessage and Entry a Step batch carries (checked below). */
 const MESSAGES: readonly Message[] = [
-  { type: 'PreVote', ...env, lastLogIndex: 10, lastLogTerm: 6 },
+  { type: 'PreVote', ...env, lastLogIndex: 10, lastLogTerm: 6, commit: 9 },
   { type: 'PreVoteResp', ...env, reject: true },
-  { type: 'Vote', ...env, lastLogIndex: 2 ** 33, lastLogTerm: 6, transfer: true },
+  { type: 'Vote', ...env, lastLogIndex: 2 ** 33, lastLogTerm: 6, commit: 9, transfer: true },
   { type: 'VoteResp', ...env, reject: false },
   {
     type: 'Append',

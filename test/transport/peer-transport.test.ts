@@ -65,7 +65,7 @@ void t.test('appends with entries and every small message type are delivered int
       entries: [{ term: 3, index: 2, kind: 'normal', data: new Uint8Array([1, 2, 3]) }],
       commit: 1,
     },
-    { type: 'Vote', from: 'n1', to: 'n2', term: 3, lastLogIndex: 2, lastLogTerm: 3, transfer: false },
+    { type: 'Vote', from: 'n1', to: 'n2', term: 3, lastLogIndex: 2, lastLogTerm: 3, commit: 0, transfer: false },
     { type: 'TimeoutNow', from: 'n1', to: 'n2', term: 3 },
     { type: 'ReadIndexResp', from: 'n1', to: 'n2', term: 3, index: 2, reject: false, context: 'r' },
   ];
