@@ -228,7 +228,7 @@ function readEntry(r: Reader): Raw {
         e['data'] = r.bytes(field);
         break;
       default:
-        r.skip(field, wire);
+        r.skipUnknownField(field, wire);
     }
   }
   return e;
@@ -246,7 +246,7 @@ function readConf(r: Reader): Raw {
     const [field, wire] = r.tag();
     if (field === 1) readStrings(r, field, voters, wire, 'ConfState');
     else if (field === 2) readStrings(r, field, learners, wire, 'ConfState');
-    else r.skip(field, wire);
+    else r.skipUnknownField(field, wire);
   }
   return { voters, learners };
 }
@@ -271,7 +271,7 @@ function readSnapshotMeta(r: Reader): Raw {
         break;
       }
       default:
-        r.skip(field, wire);
+        r.skipUnknownField(field, wire);
     }
   }
   return s;
@@ -356,7 +356,7 @@ function readMessage(r: Reader): Raw {
         break;
       }
       default:
-        r.skip(field, wire);
+        r.skipUnknownField(field, wire);
     }
   }
   return m;
@@ -384,7 +384,7 @@ export function decodeBatch(buf: Uint8Array): Raw {
       const [start, end] = r.span(field);
       messages.push(readMessage(new Reader(buf, start, end)));
     } else {
-      r.skip(field, wire);
+      r.skipUnknownField(field, wire);
     }
   }
   return b;

@@ -65,7 +65,7 @@ function decodeFlat(buf: Uint8Array, name: string, fields: Readonly<Record<numbe
     const [field, wire] = r.tag();
     const f = fields[field];
     if (f === undefined) {
-      r.skip(field, wire);
+      r.skipUnknownField(field, wire);
       continue;
     }
     const [key, kind] = f;

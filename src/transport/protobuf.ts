@@ -217,7 +217,7 @@ export class Reader {
   }
 
   /** Skips a field of a type this reader does not expect (as protobuf readers must). */
-  skip(field: number, wire: number): void {
+  skipUnknownField(field: number, wire: number): void {
     switch (wire) {
       case WIRE_VARINT:
         this.varint();

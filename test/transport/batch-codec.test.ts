@@ -6,38 +6,9 @@ import { decodePing, decodePong, encodePing, encodePong } from '../../src/transp
 import { MalformedMessageError } from '../../src/transport/strict-decode.js';
 import { raftPeerMethod } from '../../src/transport/wire.js';
 import { seededRng } from '../../src/util/rng.js';
+import { bytes, env, SNAPSHOT_SAMPLE, STEP_SAMPLES } from './sample-messages.js';
 
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const env = { from: 'n1', to: 'n2', term: 7 } as const;
-
-/** Every type a Step batch carries (InstallSnapshot has its own stream). */
-const SAMPLES: readonly Message[] = [
-  { type: 'PreVote', ...env, lastLogIndex: 10, lastLogTerm: 6, commit: 9 },
-  { type: 'PreVoteResp', ...env, reject: true },
-  { type: 'Vote', ...env, lastLogIndex: 10, lastLogTerm: 6, commit: 9, transfer: true },
-  { type: 'VoteResp', ...env, reject: false },
-  {
-    type: 'Append',
-    ...env,
-    prevIndex: 4,
-    prevTerm: 3,
-    entries: [
-      { term: 3, index: 5, kind: 'normal', data: bytes('a') },
-      { term: 7, index: 6, kind: 'noop', data: new Uint8Array(0) },
-      { term: 7, index: 7, kind: 'conf', data: bytes('{"type":"promote"}') },
-    ],
-    commit: 4,
-  },
-  { type: 'Append', ...env, prevIndex: 0, prevTerm: 0, entries: [], commit: 0 },
-  // Numbers and sizes that need multi-byte varints, and a two-byte field tag (context is 16).
-  { type: 'Append', ...env, term: 2 ** 40, prevIndex: 2 ** 45, prevTerm: 2 ** 39, entries: [{ term: 2 ** 40, index: 2 ** 45 + 1, kind: 'normal', data: new Uint8Array(70_000).fill(7) }], commit: 2 ** 44 },
-  { type: 'AppendResp', ...env, reject: true, index: 9, rejectHint: 5, hintTerm: 3 },
-  { type: 'Heartbeat', ...env, commit: 12, context: 'read-1' },
-  { type: 'HeartbeatResp', ...env, context: 'read-1' },
-  { type: 'TimeoutNow', ...env },
-  { type: 'ReadIndex', ...env, context: 'ctx' },
-  { type: 'ReadIndexResp', ...env, index: 44, reject: false, context: 'ctx' },
-];
+const SAMPLES = STEP_SAMPLES;
 
 const IDENTITY = { clusterId: '0123456789abcdef', incarnation: 'fedcba9876543210', toIncarnation: '' };
 
@@ -64,12 +35,7 @@ void t.test('a batch encoded by hand decodes in proto-loader exactly as proto-lo
 });
 
 void t.test('decodeBatch reads what proto-loader reads, from either encoder', async (t) => {
-  const snapshot: Message = {
-    type: 'InstallSnapshot',
-    ...env,
-    snapshot: { meta: { index: 100, term: 6, conf: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] } }, data: new Uint8Array(0) },
-  };
-  for (const m of [...SAMPLES, snapshot]) {
+  for (const m of [...SAMPLES, SNAPSHOT_SAMPLE]) {
     const buf = protoLoaderBytes(batchOf([m]));
     t.strictSame(decodeBatch(buf), protoLoaderDecode(buf), `${m.type} from proto-loader`);
   }

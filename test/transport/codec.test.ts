@@ -4,40 +4,9 @@ import { MESSAGE_TYPES } from '../../src/raft/messages.js';
 import { decodeMessage, encodeMessage } from '../../src/transport/codec.js';
 import { ProtocolError } from '../../src/transport/errors.js';
 import { raftPeerMethod } from '../../src/transport/wire.js';
+import { bytes, env, SNAPSHOT_SAMPLE, STEP_SAMPLES } from './sample-messages.js';
 
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const env = { from: 'n1', to: 'n2', term: 7 } as const;
-
-const SAMPLES: readonly Message[] = [
-  { type: 'PreVote', ...env, lastLogIndex: 10, lastLogTerm: 6, commit: 9 },
-  { type: 'PreVoteResp', ...env, reject: true },
-  { type: 'Vote', ...env, lastLogIndex: 10, lastLogTerm: 6, commit: 9, transfer: true },
-  { type: 'VoteResp', ...env, reject: false },
-  {
-    type: 'Append',
-    ...env,
-    prevIndex: 4,
-    prevTerm: 3,
-    entries: [
-      { term: 3, index: 5, kind: 'normal', data: bytes('a') },
-      { term: 7, index: 6, kind: 'noop', data: new Uint8Array(0) },
-      { term: 7, index: 7, kind: 'conf', data: bytes('{"type":"promote"}') },
-    ],
-    commit: 4,
-  },
-  { type: 'Append', ...env, prevIndex: 0, prevTerm: 0, entries: [], commit: 0 },
-  { type: 'AppendResp', ...env, reject: true, index: 9, rejectHint: 5, hintTerm: 3 },
-  { type: 'Heartbeat', ...env, commit: 12, context: 'read-1' },
-  { type: 'HeartbeatResp', ...env, context: 'read-1' },
-  {
-    type: 'InstallSnapshot',
-    ...env,
-    snapshot: { meta: { index: 100, term: 6, conf: { voters: ['n1', 'n2', 'n3'], learners: ['n4'] } }, data: new Uint8Array(0) },
-  },
-  { type: 'TimeoutNow', ...env },
-  { type: 'ReadIndex', ...env, context: 'ctx' },
-  { type: 'ReadIndexResp', ...env, index: 44, reject: false, context: 'ctx' },
-];
+const SAMPLES: readonly Message[] = [...STEP_SAMPLES, SNAPSHOT_SAMPLE];
 
 /** What a peer's server hands the decoder: the message after a real protobuf round trip. */
 function overTheWire(m: Message): Record<string, unknown> {
@@ -75,7 +44,7 @@ void t.test('every message type survives encode, protobuf and decode unchanged',
 });
 
 void t.test('an InstallSnapshot envelope carries meta but never the data', async (t) => {
-  const m: Message = {
+  const m: Extract<Message, { type: 'InstallSnapshot' }> = {
     type: 'InstallSnapshot',
     ...env,
     snapshot: { meta: { index: 3, term: 2, conf: { voters: ['n1'], learners: [] } }, data: bytes('big state') },
