@@ -1,22 +1,10 @@
 /**
- * etcd watchers for the fan-out benchmark: each a gRPC Watch stream (bench/etcd-watch.proto)
+ * etcd watchers for the fan-out benchmark: each a gRPC Watch stream (bench/etcd.proto)
  * on one member, 200 streams per channel as our agents have, resuming on the next member from
  * the revision after the last one seen when its stream fails (as etcd clients do).
  */
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-
-let watchService: grpc.ServiceClientConstructor | null = null;
-
-function etcdWatch(): grpc.ServiceClientConstructor {
-  if (watchService === null) {
-    const file = fileURLToPath(new URL('../../bench/etcd-watch.proto', import.meta.url));
-    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(file, { longs: Number, defaults: true, oneofs: true }));
-    watchService = (pkg['etcdserverpb'] as grpc.GrpcObject)['Watch'] as grpc.ServiceClientConstructor;
-  }
-  return watchService;
-}
+import { etcdService } from './etcd-proto.js';
 
 interface WatchResponse {
   readonly created: boolean;
@@ -63,7 +51,7 @@ export class Watchers {
   private client(m: number, i: number): grpc.Client {
     const list = this.clients[m]!;
     const slot = Math.floor(i / 200);
-    const Ctor = etcdWatch();
+    const Ctor = etcdService('Watch');
     while (list.length <= slot) list.push(new Ctor(this.addresses[m]!, grpc.credentials.createInsecure()));
     return list[slot]!;
   }

@@ -10,11 +10,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { freePorts } from '../test/helpers/free-ports.js';
 import { waitFor } from '../test/helpers/wait-for.js';
+import { etcdService } from './etcd-proto.js';
 import { rssMB } from './proc.js';
 import type { BenchCluster, FailoverSample } from './system.js';
 import { firstSuccess, VALUE, type KvClient, type KvTarget } from './workloads.js';
@@ -82,20 +81,8 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
 /** How the load talks to etcd: the JSON gateway (HTTP/1.1) or gRPC (HTTP/2, grpc-js). */
 export type EtcdApi = 'json' | 'grpc';
 
-let kvService: grpc.ServiceClientConstructor | null = null;
-
-/** etcdserverpb.KV from bench/etcd-kv.proto (compiled code lives in dist/bench/). */
-function etcdKv(): grpc.ServiceClientConstructor {
-  if (kvService === null) {
-    const file = fileURLToPath(new URL('../../bench/etcd-kv.proto', import.meta.url));
-    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(file, { longs: Number, defaults: true }));
-    kvService = (pkg['etcdserverpb'] as grpc.GrpcObject)['KV'] as grpc.ServiceClientConstructor;
-  }
-  return kvService;
-}
-
 function grpcClient(port: number): KvClient {
-  const KV = etcdKv();
+  const KV = etcdService('KV');
   const c = new KV(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const call = (method: 'Put' | 'Range', request: object): Promise<void> =>
     new Promise((resolve, reject) => {
