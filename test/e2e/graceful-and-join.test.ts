@@ -1,9 +1,7 @@
 /** SIGTERM hands leadership off; a new node joins as a learner, is promoted, then removed. */
 import t from 'tap';
 import { ProcessCluster } from '../helpers/process-cluster.js';
-import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
-import fs from 'node:fs';
 
 void t.test('SIGTERM on the leader: leadership moves to another node, and the node exits 0', async (t) => {
   const cluster = await ProcessCluster.create({ nodes: 3 });
@@ -29,12 +27,8 @@ void t.test('a node joins as a learner, is promoted to voter, and is removed', a
   t.teardown(() => cluster.stop());
   cluster.startAll();
   await cluster.waitForLeader();
-  const [port] = await freePorts(1);
-  const address = `127.0.0.1:${port}`;
   // The operator adds c4 to the shared YAML, then runs `member add` and starts it with --join.
-  const yaml = fs.readFileSync(cluster.configFile, 'utf8').replace(/( {2}nodes:\n(?: {4}- .*\n)+)/, `$1    - { id: c4, address: "${address}" }\n`);
-  fs.writeFileSync(cluster.configFile, yaml);
-  (cluster.addresses as Map<string, string>).set('c4', address);
+  const address = await cluster.addToFile('c4');
   const add = await cluster.ctl(['member', 'add', 'c4', address, '--learner'], cluster.endpoints(['c1', 'c2', 'c3']));
   t.equal(add.code, 0, add.stderr);
   cluster.start('c4', ['--join']);

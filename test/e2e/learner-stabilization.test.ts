@@ -5,9 +5,7 @@
  * and healthy for autopilot.server_stabilization_time, as the leader's log and the audit trail
  * show.
  */
-import fs from 'node:fs';
 import t from 'tap';
-import { freePorts } from '../helpers/free-ports.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { ctlHealth } from './autopilot-helpers.js';
@@ -42,11 +40,7 @@ void t.test('a learner is promoted only with promote_learners on, after it has s
   t.teardown(() => cluster.stop());
   cluster.startAll();
   await cluster.waitForLeader();
-  const [port] = await freePorts(1);
-  const address = `127.0.0.1:${port}`;
-  const yaml = fs.readFileSync(cluster.configFile, 'utf8').replace(/( {2}nodes:\n(?: {4}- .*\n)+)/, `$1    - { id: c4, address: "${address}" }\n`);
-  fs.writeFileSync(cluster.configFile, yaml);
-  (cluster.addresses as Map<string, string>).set('c4', address);
+  const address = await cluster.addToFile('c4');
   const three = cluster.endpoints(['c1', 'c2', 'c3']);
 
   const add = await cluster.ctl(['member', 'add', 'c4', address, '--learner'], three);

@@ -4,9 +4,7 @@
  * so (autopilot.server_stabilization_time); repeats exit 0 and say nothing changed; ids never
  * present exit 4; a removed member learns it, logs it and exits with code 10.
  */
-import fs from 'node:fs';
 import t from 'tap';
-import { freePorts } from '../helpers/free-ports.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -21,12 +19,8 @@ void t.test('add, promote and remove are safe to repeat; a removed member exits 
   t.teardown(() => cluster.stop());
   cluster.startAll();
   await cluster.waitForLeader();
-  const [port] = await freePorts(1);
-  const address = `127.0.0.1:${port}`;
   // The operator adds c4 to the shared file, as docs/deploy.md says, then tells the cluster.
-  const yaml = fs.readFileSync(cluster.configFile, 'utf8').replace(/( {2}nodes:\n(?: {4}- .*\n)+)/, `$1    - { id: c4, address: "${address}" }\n`);
-  fs.writeFileSync(cluster.configFile, yaml);
-  (cluster.addresses as Map<string, string>).set('c4', address);
+  const address = await cluster.addToFile('c4');
   const three = cluster.endpoints(['c1', 'c2', 'c3']);
 
   const add = await cluster.ctl(['member', 'add', 'c4', address], three);

@@ -4,10 +4,8 @@
  * instead of writing a bootstrap entry of its own. And a member added with `ctl member add` and
  * started without --join joins as what the cluster says it is (a learner), not as a voter.
  */
-import fs from 'node:fs';
 import t from 'tap';
 import { ProcessCluster } from '../helpers/process-cluster.js';
-import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 void t.test('an initial member started after the others elected a leader joins their cluster', async (t) => {
@@ -40,11 +38,8 @@ void t.test('a member added with ctl member add and started without --join joins
   t.teardown(() => cluster.stop());
   cluster.startAll();
   await cluster.waitForLeader();
-  const [port] = await freePorts(1);
-  const address = `127.0.0.1:${port}`;
   // The operator adds c4 to the shared file (as docs/deploy.md says), then to the cluster.
-  fs.writeFileSync(cluster.configFile, fs.readFileSync(cluster.configFile, 'utf8').replace(/( {2}nodes:\n(?: {4}- .*\n)+)/, `$1    - { id: c4, address: "${address}" }\n`));
-  (cluster.addresses as Map<string, string>).set('c4', address);
+  const address = await cluster.addToFile('c4');
   const add = await cluster.ctl(['member', 'add', 'c4', address, '--learner'], cluster.endpoints(['c1', 'c2', 'c3']));
   t.equal(add.code, 0, add.stderr);
   cluster.start('c4'); // forgot --join

@@ -151,6 +151,19 @@ export class ProcessCluster {
   }
 
   /** The client library `ctl` uses, for bulk operations (a process per call would be slow). */
+  /**
+   * What an operator does before `member add` (docs/deploy.md): adds `id` on a fresh port to the
+   * shared YAML file. Returns its address; the node is started later with start(id).
+   */
+  async addToFile(id: string): Promise<string> {
+    const [port] = await freePorts(1);
+    const address = `127.0.0.1:${port}`;
+    const yaml = fs.readFileSync(this.configFile, 'utf8').replace(/( {2}nodes:\n(?: {4}- .*\n)+)/, `$1    - { id: ${id}, address: "${address}" }\n`);
+    fs.writeFileSync(this.configFile, yaml);
+    (this.addresses as Map<string, string>).set(id, address);
+    return address;
+  }
+
   client(ids: readonly string[] = this.ids, timeoutMs = 10000): ControllerClient {
     return new ControllerClient({ endpoints: this.endpoints(ids).split(','), timeoutMs, credentials: channelCredentials(this.tls ?? {}) });
   }
