@@ -71,6 +71,11 @@ void t.test('ctl config get|set against a real cluster', async (t) => {
   cluster.logs.set(follower, []);
   cluster.start(follower, [], other);
   await waitFor(() => cluster.dumpLogs(follower).includes('cluster-wide setting services.vip_cidr is 10.9.0.0/16 in the cluster but 10.10.0.0/16'), 'the warning');
-  const after = await cluster.ctl(['config', 'get', 'services.vip_cidr'], cluster.endpoints([follower]));
+  // Just restarted, it answers only once it hears a quorum again (before that: NO_QUORUM, exit 1).
+  let after = { code: -1, stdout: '', stderr: '' };
+  await waitFor(async () => {
+    after = await cluster.ctl(['config', 'get', 'services.vip_cidr'], cluster.endpoints([follower]));
+    return after.code === 0;
+  }, `${follower} to answer config get`, 20000);
   t.equal(after.stdout, '10.9.0.0/16\n', 'the log value rules on that node too');
 });
