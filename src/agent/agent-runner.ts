@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { encodeAgentMessage, decodeControllerMessage, type AgentMessageWire, type ControllerMessageWire, type ReceivedPush } from '../agents/wire.js';
 import type { AgentMessage } from '../agents/protocol.js';
 import { MalformedMessageError } from '../agents/errors.js';
-import { loadProto, lookupService } from '../transport/proto.js';
+import { SYNC_METHOD } from '../agents/sync-codec.js';
 import type { Rng } from '../util/rng.js';
 import type { AgentYaml } from './agent-yaml.js';
 import { AgentConfig, type ConfigJson } from './config-state.js';
@@ -50,12 +50,6 @@ const STABLE_SESSION_MS = 10_000;
 
 /** A watchdog that fires this much later than due measures our own stall, not the controller. */
 const STALL_FORGIVEN_AFTER_MS = 250;
-
-let syncCtor: grpc.ServiceClientConstructor | null = null;
-function syncClientCtor(): grpc.ServiceClientConstructor {
-  syncCtor ??= lookupService(loadProto('agent.proto'), 'controller.agents.AgentSync');
-  return syncCtor;
-}
 
 export interface AgentStatus {
   readonly connected: boolean;
@@ -166,8 +160,7 @@ export class AgentRunner {
     this.timeoutMs = this.opts.connectTimeoutMs ?? 2_000;
     const address = this.opts.controllers[index]!;
     const attempt = ++this.attempt;
-    const method = syncMethod();
-    const stream: SyncStream = this.client(address).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+    const stream: SyncStream = this.client(address).makeBidiStreamRequest(SYNC_METHOD.path, SYNC_METHOD.requestSerialize, SYNC_METHOD.responseDeserialize);
     this.stream = stream;
     this.welcomed = null;
     let finished = false;
@@ -325,7 +318,3 @@ function outcomeOf(code: grpc.status): AttemptOutcome {
 }
 
 export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
-
-function syncMethod(): grpc.MethodDefinition<AgentMessageWire, ControllerMessageWire> {
-  return syncClientCtor().service['Sync'] as unknown as grpc.MethodDefinition<AgentMessageWire, ControllerMessageWire>;
-}

@@ -17,7 +17,8 @@ import { peerIdentity } from './identity.js';
 import type { CloseCode } from './protocol.js';
 import type { MeshReportBody } from './mesh-reports.js';
 import type { StreamId } from './types.js';
-import { decodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from './wire.js';
+import type { ControllerFrame } from './sync-codec.js';
+import { decodeAgentMessage, encodeControllerFrame, pushBody, type AgentMessageWire } from './wire.js';
 
 export interface HubDriverPort extends HubPort {
   readonly logger: Logger;
@@ -30,7 +31,7 @@ export interface HubDriverPort extends HubPort {
   audit(event: HubAudit): void;
 }
 
-export type SyncCall = grpc.ServerDuplexStream<AgentMessageWire, ControllerMessageWire>;
+export type SyncCall = grpc.ServerDuplexStream<AgentMessageWire, ControllerFrame>;
 
 const STATUS_OF: Readonly<Record<CloseCode, grpc.status>> = {
   unavailable: grpc.status.UNAVAILABLE,
@@ -172,10 +173,11 @@ export class HubDriver {
       case 'send': {
         const call = this.calls.get(e.stream);
         if (call === undefined) return;
-        const wire = encodeControllerMessage(e.message);
-        this.pushBytes += wire.body.byteLength;
-        if (e.message.type === 'push') this.fanoutPushes++;
-        call.write(wire);
+        if (e.message.type === 'push') {
+          this.pushBytes += pushBody(e.message.plan).byteLength;
+          this.fanoutPushes++;
+        }
+        call.write(encodeControllerFrame(e.message));
         return;
       }
       case 'close': {

@@ -24,6 +24,7 @@ import { MalformedMessageError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
 import type { AgentMessage, ControllerMessage, Push } from './protocol.js';
 import type { PushPlan } from './push-planner.js';
+import { encodePushShared, withNonce, type ControllerFrame } from './sync-codec.js';
 
 /** Resources in one configuration; far above any real one, low enough to bound what one agent can make us parse. */
 export const MAX_CONFIG_RESOURCES = 100_000;
@@ -217,6 +218,23 @@ export function encodeControllerMessage(m: ControllerMessage): ControllerMessage
       return never;
     }
   }
+}
+
+/** A push's bytes but its nonce, encoded once per plan (and cluster id) however many agents it goes to. */
+const encodedPushes = new WeakMap<PushPlan, { readonly clusterId: string; readonly shared: Buffer }>();
+
+/**
+ * What the driver writes: a push as its plan's shared bytes and this agent's nonce (sync-codec.ts),
+ * anything else as the message (encoded by the stream).
+ */
+export function encodeControllerFrame(m: ControllerMessage): ControllerFrame {
+  if (m.type !== 'push') return encodeControllerMessage(m);
+  let cached = encodedPushes.get(m.plan);
+  if (cached === undefined || cached.clusterId !== m.clusterId) {
+    cached = { clusterId: m.clusterId, shared: encodePushShared(encodeControllerMessage({ ...m, nonce: 0 })) };
+    encodedPushes.set(m.plan, cached);
+  }
+  return withNonce(cached.shared, m.nonce);
 }
 
 /** A push as an agent receives it: resources checked one by one. */
