@@ -13,7 +13,7 @@ import { MalformedMessageError } from '../agents/errors.js';
 import { SYNC_METHOD } from '../agents/sync-codec.js';
 import type { Rng } from '../util/rng.js';
 import type { AgentYaml } from './agent-yaml.js';
-import { AgentConfig, type ConfigJson } from './config-state.js';
+import { AgentConfig, type Candidate, type ConfigJson } from './config-state.js';
 import { Failover, startIndex, type AttemptOutcome } from './failover.js';
 import { configText, writeAtomically } from './out-file.js';
 import { UsageReporter } from './usage-reporter.js';
@@ -180,9 +180,12 @@ export class AgentRunner {
       this.opts.logger.info({ controller: address, outcome, why, next: this.opts.controllers[next.index], delayMs: next.delayMs }, 'sync stream ended');
       this.retry = setTimeout(() => this.connect(next.index), next.delayMs);
     };
+    // One callback per attempt, not one per message (thousands of agents share a process in the swarm).
+    const silent = (): void => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`);
+    const resync = (): void => finish('resync', 'the push does not apply to what this agent holds');
     stream.on('data', (w: ControllerMessageWire) => {
       if (finished) return;
-      this.heard(() => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`));
+      this.heard(silent);
       let m;
       try {
         m = decodeControllerMessage(w);
@@ -206,7 +209,7 @@ export class AgentRunner {
           return;
         case 'push':
           this.opts.onPush?.(m.version, w.body.byteLength);
-          void this.onPush(stream, m, () => finish('resync', 'the push does not apply to what this agent holds'));
+          this.onPush(stream, m, resync);
           return;
       }
     });
@@ -227,7 +230,7 @@ export class AgentRunner {
     });
   }
 
-  private async onPush(stream: SyncStream, push: ReceivedPush, resync: () => void): Promise<void> {
+  private onPush(stream: SyncStream, push: ReceivedPush, resync: () => void): void {
     const verdict = this.config.judge(push);
     switch (verdict.type) {
       case 'resync':
@@ -239,26 +242,35 @@ export class AgentRunner {
         this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error: verdict.error });
         return;
       case 'accept':
-        if (this.opts.out !== null) {
-          try {
-            await writeAtomically(this.opts.out, configText(AgentConfig.json(verdict.next)));
-          } catch (err) {
-            const error = `cannot write ${this.opts.out}: ${(err as Error).message}`;
-            this.opts.logger.error({ err }, error);
-            this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error });
-            return;
-          }
-        }
-        this.config.commit(verdict.next);
-        this.send(stream, { type: 'ack', nonce: push.nonce, version: push.version });
-        this.opts.logger.debug({ version: push.version, resources: this.config.size }, 'configuration accepted (ACK)');
-        this.opts.onAccepted?.(push.version);
+        // Without --out nothing is written first: acknowledged in the same turn, no promise.
+        if (this.opts.out === null) this.accept(stream, push, verdict.next);
+        else void this.writeThenAccept(this.opts.out, stream, push, verdict.next);
         return;
       default: {
         const never: never = verdict;
         return never;
       }
     }
+  }
+
+  /** --out first: an agent acknowledges only what it wrote (a failed write is a NACK). */
+  private async writeThenAccept(out: string, stream: SyncStream, push: ReceivedPush, next: Candidate): Promise<void> {
+    try {
+      await writeAtomically(out, configText(AgentConfig.json(next)));
+    } catch (err) {
+      const error = `cannot write ${out}: ${(err as Error).message}`;
+      this.opts.logger.error({ err }, error);
+      this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error });
+      return;
+    }
+    this.accept(stream, push, next);
+  }
+
+  private accept(stream: SyncStream, push: ReceivedPush, next: Candidate): void {
+    this.config.commit(next);
+    this.send(stream, { type: 'ack', nonce: push.nonce, version: push.version });
+    if (this.opts.logger.isLevelEnabled('debug')) this.opts.logger.debug({ version: push.version, resources: this.config.size }, 'configuration accepted (ACK)');
+    this.opts.onAccepted?.(push.version);
   }
 
   private send(stream: SyncStream, m: AgentMessage): void {

@@ -61,6 +61,10 @@ export interface ControllerMessageWire {
   readonly seq: number;
 }
 
+const HELLO_KEYS: ReadonlySet<string> = new Set(['epoch', 'info', 'manifest', 'hosts']);
+const USAGE_KEYS: ReadonlySet<string> = new Set(['missed', 'used']);
+const PUSH_KEYS: ReadonlySet<string> = new Set(['upserts', 'removes']);
+
 const malformed: ErrorFactory = (m) => new MalformedMessageError(m);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
@@ -112,7 +116,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       const f = record({ agentId: w.agentId }, 'hello');
       const agentId = parseAgentId(f, 'agentId');
       const version = count(w.version, 'hello.version');
-      const body = record(parseJson(w.body, 'hello.body'), 'hello.body').only(new Set(['epoch', 'info', 'manifest', 'hosts']));
+      const body = record(parseJson(w.body, 'hello.body'), 'hello.body').only(HELLO_KEYS);
       if (w.clusterId.length > 256) throw new MalformedMessageError('hello.clusterId: expected at most 256 characters');
       const info = parseAgentInfo(body.raw['info'], 'hello.info', malformed);
       const hosts = parseHostedServices(body.raw['hosts'] ?? [], 'hello.hosts', malformed);
@@ -133,7 +137,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       };
     }
     case 'AGENT_MESSAGE_USAGE': {
-      const body = record(parseJson(w.body, 'usage.body'), 'usage.body').only(new Set(['missed', 'used']));
+      const body = record(parseJson(w.body, 'usage.body'), 'usage.body').only(USAGE_KEYS);
       return {
         type: 'usage',
         missed: parseNames(body.raw['missed'] ?? [], 'usage.missed', MAX_USAGE_NAMES, malformed),
@@ -258,7 +262,7 @@ export function decodeControllerMessage(w: ControllerMessageWire): ReceivedMessa
     case 'CONTROLLER_MESSAGE_PING':
       return { type: 'ping', seq: count(w.seq, 'ping.seq'), timeoutMs: count(w.timeoutMs, 'ping.timeoutMs') };
     case 'CONTROLLER_MESSAGE_PUSH': {
-      const body = record(parseJson(w.body, 'push.body'), 'push.body').only(new Set(['upserts', 'removes']));
+      const body = record(parseJson(w.body, 'push.body'), 'push.body').only(PUSH_KEYS);
       const upserts = body.array('upserts', MAX_CONFIG_RESOURCES).map((r, i) => parseResource(r, `push.upserts[${i}]`, malformed));
       const removes = body.array('removes', MAX_CONFIG_RESOURCES).map((k, i) => parseKey(k, `push.removes[${i}]`));
       return {
