@@ -101,7 +101,7 @@ export class FailureDetector {
   }
 
   removePeer(peer: NodeId): void {
-    this.state(peer).rtt.destroy();
+    this.state(peer); // throws UNKNOWN_PEER: removing a peer never watched is a caller bug
     this.peerStates.delete(peer);
   }
 

@@ -1,103 +1,48 @@
 /**
  * Round-trip statistics for one peer: a moving average over the last `window` samples (what the
- * adaptive timeout uses) and percentiles for reporting. Percentiles come from HdrHistogram (the
- * pure-JS build, so construction is synchronous) and cover the recent past only: two histograms
- * take turns, each filled with up to `phaseSamples` samples, and a report merges the two, so a
- * slow spell an hour ago does not haunt p99 forever.
+ * adaptive timeout uses) and percentiles over the last `recentSamples` (for reporting), so a
+ * slow spell long ago does not haunt p99 forever.
+ *
+ * Percentiles are computed from the raw samples on request (a status answer, not every ping).
+ * An HdrHistogram did this before; loading that library alone cost each controller about 7 MB
+ * of resident memory, and exact percentiles over 1,024 samples need no histogram.
  */
-import { build, type Histogram } from 'hdr-histogram-js';
+import { SampleRing } from '../util/sample-ring.js';
 import { requireNonNegative, requirePositiveInt } from './errors.js';
 
 export interface RttStatsOptions {
   /** Samples in the moving average. */
   readonly window: number;
-  /** Samples per histogram phase; default 1024. */
-  readonly phaseSamples?: number;
-}
-
-/** Histogram resolution: microseconds, so sub-millisecond loopback RTTs stay visible. */
-const US_PER_MS = 1_000;
-/** A minute; larger samples are clamped so one absurd value cannot resize the histogram. */
-const MAX_RECORDED_US = 60_000 * US_PER_MS;
-
-function newHistogram(): Histogram {
-  return build({
-    bitBucketSize: 32,
-    useWebAssembly: false,
-    autoResize: false,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: MAX_RECORDED_US,
-    numberOfSignificantValueDigits: 2,
-  });
+  /** Samples the percentiles cover; default 1024. */
+  readonly recentSamples?: number;
 }
 
 export class RttStats {
-  private readonly ring: Float64Array;
-  private readonly phaseSamples: number;
-  private next = 0;
-  private filled = 0;
-  private sum = 0;
-  private current = newHistogram();
-  private previous = newHistogram();
-  private merged: Histogram | null = null;
+  private readonly window: SampleRing;
+  private readonly recent: SampleRing;
 
   constructor(options: RttStatsOptions) {
-    this.ring = new Float64Array(requirePositiveInt('rtt window', options.window));
-    this.phaseSamples = requirePositiveInt('rtt histogram phase samples', options.phaseSamples ?? 1024);
+    this.window = new SampleRing(requirePositiveInt('rtt window', options.window));
+    this.recent = new SampleRing(requirePositiveInt('rtt recent samples', options.recentSamples ?? 1024));
   }
 
   record(rttMs: number): void {
     requireNonNegative('rtt sample (ms)', rttMs);
-    const evicted = this.filled === this.ring.length ? (this.ring[this.next] ?? 0) : 0;
-    this.ring[this.next] = rttMs;
-    this.next = (this.next + 1) % this.ring.length;
-    this.filled = Math.min(this.filled + 1, this.ring.length);
-    // Re-summing once per lap keeps floating-point drift from accumulating over days.
-    this.sum = this.next === 0 ? this.ring.reduce((a, b) => a + b, 0) : this.sum - evicted + rttMs;
-
-    if (this.current.totalCount >= this.phaseSamples) {
-      const spare = this.previous;
-      spare.reset();
-      this.previous = this.current;
-      this.current = spare;
-    }
-    this.current.recordValue(Math.min(MAX_RECORDED_US, Math.max(1, Math.round(rttMs * US_PER_MS))));
-    this.merged?.destroy();
-    this.merged = null;
+    this.window.record(rttMs);
+    this.recent.record(rttMs);
   }
 
   get samples(): number {
-    return this.filled;
+    return this.window.count;
   }
 
   /** The mean of the last `window` samples; 0 before the first one. */
   movingAverageMs(): number {
-    return this.filled === 0 ? 0 : this.sum / this.filled;
+    return this.window.mean();
   }
 
-  /** The `percentile` (0-100) of recent samples in ms, or null before the first one. */
+  /** The `percentile` (0-100) of the last `recentSamples` in ms, or null before the first one. */
   percentileMs(percentile: number): number | null {
-    const h = this.recent();
-    if (h.totalCount === 0) return null;
-    return h.getValueAtPercentile(percentile) / US_PER_MS;
-  }
-
-  /** Frees the histograms; the stats must not be used afterwards. */
-  destroy(): void {
-    this.current.destroy();
-    this.previous.destroy();
-    this.merged?.destroy();
-    this.merged = null;
-  }
-
-  private recent(): Histogram {
-    if (this.previous.totalCount === 0) return this.current;
-    if (this.merged === null) {
-      const m = newHistogram();
-      m.add(this.previous);
-      m.add(this.current);
-      this.merged = m;
-    }
-    return this.merged;
+    return this.recent.percentile(percentile);
   }
 }

@@ -1,0 +1,43 @@
+/**
+ * The last `capacity` numbers recorded, in a fixed-size ring: their mean in O(1) (a running sum,
+ * re-summed once per lap so floating-point drift cannot build up over days) and, on request,
+ * their percentiles. No allocation per sample, so a ring per peer costs only its array.
+ */
+export class SampleRing {
+  private readonly values: Float64Array;
+  private next = 0;
+  private filled = 0;
+  private sum = 0;
+
+  constructor(capacity: number) {
+    this.values = new Float64Array(Math.max(1, capacity));
+  }
+
+  record(value: number): void {
+    const evicted = this.filled === this.values.length ? (this.values[this.next] ?? 0) : 0;
+    this.values[this.next] = value;
+    this.next = (this.next + 1) % this.values.length;
+    this.filled = Math.min(this.filled + 1, this.values.length);
+    this.sum = this.next === 0 ? this.values.reduce((a, b) => a + b, 0) : this.sum - evicted + value;
+  }
+
+  get count(): number {
+    return this.filled;
+  }
+
+  /** The mean of the samples held; 0 before the first one. */
+  mean(): number {
+    return this.filled === 0 ? 0 : this.sum / this.filled;
+  }
+
+  /**
+   * The nearest-rank `percentile` (0-100) of the samples held, or null before the first one.
+   * Sorts a copy: meant for reports, not for every sample.
+   */
+  percentile(percentile: number): number | null {
+    if (this.filled === 0) return null;
+    const sorted = this.values.slice(0, this.filled).sort();
+    const rank = Math.ceil((Math.min(100, Math.max(0, percentile)) / 100) * this.filled);
+    return sorted[Math.max(0, rank - 1)] ?? null;
+  }
+}

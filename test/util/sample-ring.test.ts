@@ -1,0 +1,28 @@
+import t from 'tap';
+import { SampleRing } from '../../src/util/sample-ring.js';
+
+void t.test('the mean covers exactly the samples held, without drift over many laps', async (t) => {
+  const r = new SampleRing(3);
+  t.equal(r.mean(), 0, 'no samples: 0');
+  t.equal(r.percentile(50), null, 'no samples: no percentile');
+  for (const v of [3, 6]) r.record(v);
+  t.equal(r.count, 2);
+  t.equal(r.mean(), 4.5);
+  for (const v of [9, 12]) r.record(v); // 3 is evicted
+  t.equal(r.count, 3);
+  t.equal(r.mean(), 9);
+  for (let i = 0; i < 100_000; i++) r.record(0.1 * ((i % 7) + 1));
+  const held = [99_997, 99_998, 99_999].map((i) => 0.1 * ((i % 7) + 1));
+  t.ok(Math.abs(r.mean() - held.reduce((a, b) => a + b, 0) / 3) < 1e-12, `mean ${r.mean()} is the held samples' mean`);
+});
+
+void t.test('percentiles are nearest-rank over the samples held, in numeric order', async (t) => {
+  const r = new SampleRing(10);
+  for (const v of [10, 2, 33, 4, 5, 100, 7, 8, 9, 1]) r.record(v);
+  t.equal(r.percentile(0), 1, 'p0: the smallest');
+  t.equal(r.percentile(10), 1, 'p10: the 1st of 10');
+  t.equal(r.percentile(50), 7, 'p50: the 5th of 10');
+  t.equal(r.percentile(90), 33, 'p90: the 9th of 10');
+  t.equal(r.percentile(100), 100, 'p100: the largest');
+  t.equal(r.percentile(250), 100, 'out-of-range percentiles are clamped');
+});
