@@ -12,8 +12,8 @@
  *   offline by `list agents` or the audit trail (target zero). For etcd: SIGKILL of a follower
  *   serving a third of the watchers, the time until all of them watch again from the revision
  *   they had, and the events delivered twice.
- * - memory per connected agent: the controllers' (members') RSS after the agents connected
- *   minus before, divided by the agents.
+ * - memory per connected agent: the controllers' (members') settled RSS (settledRssMB) with all
+ *   the agents connected minus with half of them, divided by the other half.
  */
 import { MeshClient } from '../src/api/mesh-client.js';
 import { waitFor } from '../test/helpers/wait-for.js';
@@ -59,6 +59,24 @@ function summary(samples: readonly number[]): Pick<FanoutResult, 'p50Ms' | 'p99M
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
+/** RSS samples per member, SETTLE_SAMPLES of them SETTLE_GAP_MS apart, with the fleet idle. */
+const SETTLE_SAMPLES = 5;
+const SETTLE_GAP_MS = 500;
+
+/**
+ * Each member's RSS once the fleet is idle: the lowest of several samples. One sample may catch
+ * a member between a burst of garbage (a connect storm, a report) and its collection; the
+ * lowest is the closest RSS gets to what the member holds. The same for both systems.
+ */
+async function settledRssMB(read: () => number[]): Promise<number[]> {
+  let low = read();
+  for (let i = 1; i < SETTLE_SAMPLES; i++) {
+    await sleep(SETTLE_GAP_MS);
+    low = read().map((x, m) => Math.min(x, low[m] ?? x));
+  }
+  return low;
+}
+
 // ---- ours -------------------------------------------------------------------------------------------
 
 export async function oursAgents(c: OursCluster, cfg: AgentBenchConfig): Promise<{ fanout: FanoutResult; failover: AgentFailoverResult }> {
@@ -80,10 +98,10 @@ export async function oursAgents(c: OursCluster, cfg: AgentBenchConfig): Promise
     cfg.log(`ours: ${half} agents (${cfg.threads} threads) connecting to ${endpoints.length} controllers...`);
     fleet.grow(half);
     await synced(half);
-    const rssHalf = c.rssMB();
+    const rssHalf = await settledRssMB(() => c.rssMB());
     fleet.grow(cfg.agents - half);
     await synced(cfg.agents);
-    const rssAfter = c.rssMB();
+    const rssAfter = await settledRssMB(() => c.rssMB());
     const kbPerAgent = round(((sum(rssAfter) - sum(rssHalf)) * 1024) / (cfg.agents - half), 1);
     cfg.log(`ours: all ${cfg.agents} SYNCED; controllers' RSS ${rssHalf.map((x) => Math.round(x))} -> ${rssAfter.map((x) => Math.round(x))} MB from ${half} to ${cfg.agents} agents (${kbPerAgent} KB per agent); by controller ${JSON.stringify((await fleet.stats()).by)}`);
 
@@ -165,10 +183,10 @@ export async function etcdWatchers(c: EtcdCluster, cfg: AgentBenchConfig): Promi
     cfg.log(`etcd: ${half} watchers (${cfg.threads} threads) connecting to ${addresses.length} members...`);
     fleet.grow(half, revision);
     await watching(half);
-    const rssHalf = c.rssMB();
+    const rssHalf = await settledRssMB(() => c.rssMB());
     fleet.grow(cfg.agents - half, revision);
     await watching(cfg.agents);
-    const rssAfter = c.rssMB();
+    const rssAfter = await settledRssMB(() => c.rssMB());
     const kbPerAgent = round(((sum(rssAfter) - sum(rssHalf)) * 1024) / (cfg.agents - half), 1);
     cfg.log(`etcd: all ${cfg.agents} watching; members' RSS ${rssHalf.map((x) => Math.round(x))} -> ${rssAfter.map((x) => Math.round(x))} MB from ${half} to ${cfg.agents} watchers (${kbPerAgent} KB per watcher)`);
     const samples: number[] = [];

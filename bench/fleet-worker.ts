@@ -18,19 +18,28 @@ const swarm = config.kind === 'ours' ? new Swarm({ count: 0, controllers: config
 const watchers = config.kind === 'etcd' ? new Watchers(config.endpoints, config.key ?? 'bench/agents/config') : null;
 const tracked = new Set<number>();
 
-/** Each local agent's version and the time it reached it. */
-function versions(): { readonly version: number[]; readonly at: number[] } {
-  if (swarm !== null) return { version: swarm.agents.map((a) => a.config.version ?? -1), at: swarm.acceptedAt };
-  return { version: watchers!.lastRevision, at: watchers!.receivedAt };
+/**
+ * The time the last local agent (watcher) reached its version, once every one is at `v` or later;
+ * null while one is behind. No allocation and an early exit: it runs every 2 ms during a fan-out,
+ * in the thread whose agents are being timed (the same code for both systems).
+ */
+function allAt(v: number): number | null {
+  const n = swarm !== null ? swarm.agents.length : watchers!.count;
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const version = swarm !== null ? (swarm.agents[i]!.config.version ?? -1) : watchers!.lastRevision[i]!;
+    if (version < v) return null;
+    last = Math.max(last, swarm !== null ? swarm.acceptedAt[i]! : watchers!.receivedAt[i]!);
+  }
+  return last;
 }
 
 const poll = setInterval(() => {
-  if (tracked.size === 0) return;
-  const { version, at } = versions();
-  for (const v of [...tracked]) {
-    if (!version.every((x) => x >= v)) continue;
+  for (const v of tracked) {
+    const at = allAt(v);
+    if (at === null) continue;
     tracked.delete(v);
-    port.postMessage({ type: 'at', version: v, at: abs(Math.max(0, ...at)) });
+    port.postMessage({ type: 'at', version: v, at: abs(at) });
   }
 }, 2);
 

@@ -10,10 +10,10 @@ import type { Logger } from 'pino';
 import { encodeAgentMessage, decodeControllerMessage, type AgentMessageWire, type ControllerMessageWire, type ReceivedPush } from '../agents/wire.js';
 import type { AgentMessage } from '../agents/protocol.js';
 import { MalformedMessageError } from '../agents/errors.js';
-import { loadProto, lookupService } from '../transport/proto.js';
+import { SYNC_METHOD } from '../agents/sync-codec.js';
 import type { Rng } from '../util/rng.js';
 import type { AgentYaml } from './agent-yaml.js';
-import { AgentConfig, type ConfigJson } from './config-state.js';
+import { AgentConfig, type Candidate, type ConfigJson } from './config-state.js';
 import { Failover, startIndex, type AttemptOutcome } from './failover.js';
 import { configText, writeAtomically } from './out-file.js';
 import { UsageReporter } from './usage-reporter.js';
@@ -50,12 +50,6 @@ const STABLE_SESSION_MS = 10_000;
 
 /** A watchdog that fires this much later than due measures our own stall, not the controller. */
 const STALL_FORGIVEN_AFTER_MS = 250;
-
-let syncCtor: grpc.ServiceClientConstructor | null = null;
-function syncClientCtor(): grpc.ServiceClientConstructor {
-  syncCtor ??= lookupService(loadProto('agent.proto'), 'controller.agents.AgentSync');
-  return syncCtor;
-}
 
 export interface AgentStatus {
   readonly connected: boolean;
@@ -166,8 +160,7 @@ export class AgentRunner {
     this.timeoutMs = this.opts.connectTimeoutMs ?? 2_000;
     const address = this.opts.controllers[index]!;
     const attempt = ++this.attempt;
-    const method = syncMethod();
-    const stream: SyncStream = this.client(address).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+    const stream: SyncStream = this.client(address).makeBidiStreamRequest(SYNC_METHOD.path, SYNC_METHOD.requestSerialize, SYNC_METHOD.responseDeserialize);
     this.stream = stream;
     this.welcomed = null;
     let finished = false;
@@ -187,9 +180,12 @@ export class AgentRunner {
       this.opts.logger.info({ controller: address, outcome, why, next: this.opts.controllers[next.index], delayMs: next.delayMs }, 'sync stream ended');
       this.retry = setTimeout(() => this.connect(next.index), next.delayMs);
     };
+    // One callback per attempt, not one per message (thousands of agents share a process in the swarm).
+    const silent = (): void => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`);
+    const resync = (): void => finish('resync', 'the push does not apply to what this agent holds');
     stream.on('data', (w: ControllerMessageWire) => {
       if (finished) return;
-      this.heard(() => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`));
+      this.heard(silent);
       let m;
       try {
         m = decodeControllerMessage(w);
@@ -213,7 +209,7 @@ export class AgentRunner {
           return;
         case 'push':
           this.opts.onPush?.(m.version, w.body.byteLength);
-          void this.onPush(stream, m, () => finish('resync', 'the push does not apply to what this agent holds'));
+          this.onPush(stream, m, resync);
           return;
       }
     });
@@ -234,7 +230,7 @@ export class AgentRunner {
     });
   }
 
-  private async onPush(stream: SyncStream, push: ReceivedPush, resync: () => void): Promise<void> {
+  private onPush(stream: SyncStream, push: ReceivedPush, resync: () => void): void {
     const verdict = this.config.judge(push);
     switch (verdict.type) {
       case 'resync':
@@ -246,26 +242,35 @@ export class AgentRunner {
         this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error: verdict.error });
         return;
       case 'accept':
-        if (this.opts.out !== null) {
-          try {
-            await writeAtomically(this.opts.out, configText(AgentConfig.json(verdict.next)));
-          } catch (err) {
-            const error = `cannot write ${this.opts.out}: ${(err as Error).message}`;
-            this.opts.logger.error({ err }, error);
-            this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error });
-            return;
-          }
-        }
-        this.config.commit(verdict.next);
-        this.send(stream, { type: 'ack', nonce: push.nonce, version: push.version });
-        this.opts.logger.debug({ version: push.version, resources: this.config.size }, 'configuration accepted (ACK)');
-        this.opts.onAccepted?.(push.version);
+        // Without --out nothing is written first: acknowledged in the same turn, no promise.
+        if (this.opts.out === null) this.accept(stream, push, verdict.next);
+        else void this.writeThenAccept(this.opts.out, stream, push, verdict.next);
         return;
       default: {
         const never: never = verdict;
         return never;
       }
     }
+  }
+
+  /** --out first: an agent acknowledges only what it wrote (a failed write is a NACK). */
+  private async writeThenAccept(out: string, stream: SyncStream, push: ReceivedPush, next: Candidate): Promise<void> {
+    try {
+      await writeAtomically(out, configText(AgentConfig.json(next)));
+    } catch (err) {
+      const error = `cannot write ${out}: ${(err as Error).message}`;
+      this.opts.logger.error({ err }, error);
+      this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error });
+      return;
+    }
+    this.accept(stream, push, next);
+  }
+
+  private accept(stream: SyncStream, push: ReceivedPush, next: Candidate): void {
+    this.config.commit(next);
+    this.send(stream, { type: 'ack', nonce: push.nonce, version: push.version });
+    if (this.opts.logger.isLevelEnabled('debug')) this.opts.logger.debug({ version: push.version, resources: this.config.size }, 'configuration accepted (ACK)');
+    this.opts.onAccepted?.(push.version);
   }
 
   private send(stream: SyncStream, m: AgentMessage): void {
@@ -325,7 +330,3 @@ function outcomeOf(code: grpc.status): AttemptOutcome {
 }
 
 export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
-
-function syncMethod(): grpc.MethodDefinition<AgentMessageWire, ControllerMessageWire> {
-  return syncClientCtor().service['Sync'] as unknown as grpc.MethodDefinition<AgentMessageWire, ControllerMessageWire>;
-}

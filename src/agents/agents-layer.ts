@@ -22,6 +22,7 @@ import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import { Fields } from '../util/untrusted.js';
 import { HubDriver, sessionPrefix } from './hub-driver.js';
+import { AGENT_SYNC_SERVICE } from './sync-codec.js';
 import { departureGraceMs } from './hub.js';
 import { agentRows } from './listing.js';
 import type { LiveAgent } from './types.js';
@@ -113,7 +114,7 @@ export class AgentsLayer {
       },
     );
     const proto = loadProto('agent.proto');
-    this.syncService = strictRequests(lookupService(proto, 'controller.agents.AgentSync').service);
+    this.syncService = AGENT_SYNC_SERVICE;
     this.meshDefinition = strictRequests(lookupService(proto, 'controller.agents.Mesh').service);
     this.meshImpl = meshService({
       self,

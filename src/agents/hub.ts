@@ -255,6 +255,17 @@ export class AgentHub {
     return out;
   }
 
+  /** Whether agents' entries wait for the next report. */
+  hasReport(): boolean {
+    return this.report.size > 0;
+  }
+
+  /** Whether some push of this controller awaits its ACK or NACK (O(streams): for timers, not per message). */
+  awaitingReplies(): boolean {
+    for (const s of this.streams.values()) if (s.tracker?.inFlightPush != null) return true;
+    return false;
+  }
+
   /** The next report to send, or null when nothing is pending. */
   takeReport(): AgentReportEntry[] | null {
     return this.report.size === 0 ? null : this.report.take(this.maxReportEntries);

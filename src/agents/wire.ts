@@ -24,6 +24,7 @@ import { MalformedMessageError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
 import type { AgentMessage, ControllerMessage, Push } from './protocol.js';
 import type { PushPlan } from './push-planner.js';
+import { encodePushShared, withNonce, type ControllerFrame } from './sync-codec.js';
 
 /** Resources in one configuration; far above any real one, low enough to bound what one agent can make us parse. */
 export const MAX_CONFIG_RESOURCES = 100_000;
@@ -59,6 +60,10 @@ export interface ControllerMessageWire {
   readonly body: Uint8Array;
   readonly seq: number;
 }
+
+const HELLO_KEYS: ReadonlySet<string> = new Set(['epoch', 'info', 'manifest', 'hosts']);
+const USAGE_KEYS: ReadonlySet<string> = new Set(['missed', 'used']);
+const PUSH_KEYS: ReadonlySet<string> = new Set(['upserts', 'removes']);
 
 const malformed: ErrorFactory = (m) => new MalformedMessageError(m);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -111,7 +116,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       const f = record({ agentId: w.agentId }, 'hello');
       const agentId = parseAgentId(f, 'agentId');
       const version = count(w.version, 'hello.version');
-      const body = record(parseJson(w.body, 'hello.body'), 'hello.body').only(new Set(['epoch', 'info', 'manifest', 'hosts']));
+      const body = record(parseJson(w.body, 'hello.body'), 'hello.body').only(HELLO_KEYS);
       if (w.clusterId.length > 256) throw new MalformedMessageError('hello.clusterId: expected at most 256 characters');
       const info = parseAgentInfo(body.raw['info'], 'hello.info', malformed);
       const hosts = parseHostedServices(body.raw['hosts'] ?? [], 'hello.hosts', malformed);
@@ -132,7 +137,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       };
     }
     case 'AGENT_MESSAGE_USAGE': {
-      const body = record(parseJson(w.body, 'usage.body'), 'usage.body').only(new Set(['missed', 'used']));
+      const body = record(parseJson(w.body, 'usage.body'), 'usage.body').only(USAGE_KEYS);
       return {
         type: 'usage',
         missed: parseNames(body.raw['missed'] ?? [], 'usage.missed', MAX_USAGE_NAMES, malformed),
@@ -219,6 +224,23 @@ export function encodeControllerMessage(m: ControllerMessage): ControllerMessage
   }
 }
 
+/** A push's bytes but its nonce, encoded once per plan (and cluster id) however many agents it goes to. */
+const encodedPushes = new WeakMap<PushPlan, { readonly clusterId: string; readonly shared: Buffer }>();
+
+/**
+ * What the driver writes: a push as its plan's shared bytes and this agent's nonce (sync-codec.ts),
+ * anything else as the message (encoded by the stream).
+ */
+export function encodeControllerFrame(m: ControllerMessage): ControllerFrame {
+  if (m.type !== 'push') return encodeControllerMessage(m);
+  let cached = encodedPushes.get(m.plan);
+  if (cached === undefined || cached.clusterId !== m.clusterId) {
+    cached = { clusterId: m.clusterId, shared: encodePushShared(encodeControllerMessage({ ...m, nonce: 0 })) };
+    encodedPushes.set(m.plan, cached);
+  }
+  return withNonce(cached.shared, m.nonce);
+}
+
 /** A push as an agent receives it: resources checked one by one. */
 export interface ReceivedPush {
   readonly type: 'push';
@@ -240,7 +262,7 @@ export function decodeControllerMessage(w: ControllerMessageWire): ReceivedMessa
     case 'CONTROLLER_MESSAGE_PING':
       return { type: 'ping', seq: count(w.seq, 'ping.seq'), timeoutMs: count(w.timeoutMs, 'ping.timeoutMs') };
     case 'CONTROLLER_MESSAGE_PUSH': {
-      const body = record(parseJson(w.body, 'push.body'), 'push.body').only(new Set(['upserts', 'removes']));
+      const body = record(parseJson(w.body, 'push.body'), 'push.body').only(PUSH_KEYS);
       const upserts = body.array('upserts', MAX_CONFIG_RESOURCES).map((r, i) => parseResource(r, `push.upserts[${i}]`, malformed));
       const removes = body.array('removes', MAX_CONFIG_RESOURCES).map((k, i) => parseKey(k, `push.removes[${i}]`));
       return {

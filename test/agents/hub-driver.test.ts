@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import t from 'tap';
 import { HubDriver, type SyncCall } from '../../src/agents/hub-driver.js';
+import { decodeControllerWire, type ControllerFrame } from '../../src/agents/sync-codec.js';
 import { encodeAgentMessage, type ControllerMessageWire } from '../../src/agents/wire.js';
 import { StateMachine, agentsKind, encodeCommand, meshKind, settingsKind, type ApplyResult, type KindCommand } from '../../src/statemachine/index.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -14,8 +15,9 @@ import { DETECTOR } from './hub-harness.js';
 
 class FakeCall extends EventEmitter {
   readonly written: ControllerMessageWire[] = [];
-  write(m: ControllerMessageWire): boolean {
-    this.written.push(m);
+  write(m: ControllerFrame): boolean {
+    // Pushes come encoded (their shared bytes and the nonce): read them as an agent would.
+    this.written.push(Buffer.isBuffer(m) ? decodeControllerWire(m) : m);
     return true;
   }
   getAuthContext(): undefined {
