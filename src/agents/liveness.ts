@@ -3,21 +3,19 @@
  * (computeTimeoutMs: base + 2 x moving-average RTT, clamped to [min, max]; or exactly base)
  * over RTTs the controller measures with its own pings on the stream.
  *
- * Unlike the controllers' FailureDetector it keeps no percentile histograms (16 KB a peer):
- * a controller serves thousands of agents, and the moving average is all the rule needs.
+ * Unlike the controllers' FailureDetector it keeps no percentile samples (8 KB a peer): a
+ * controller serves thousands of agents, and the moving average is all the rule needs.
  * Our own stalls are handled by the hub, which shifts every agent's last contact past them.
  */
 import { computeTimeoutMs, type DetectorConfig } from '../membership/index.js';
+import { SampleRing } from '../util/sample-ring.js';
 
 /** Pings outstanding at once; older ones are forgotten (their pongs then measure nothing). */
 const MAX_OUTSTANDING_PINGS = 4;
 
 export class AgentLiveness {
   private lastHeard: number;
-  private readonly ring: Float64Array;
-  private filled = 0;
-  private next = 0;
-  private sum = 0;
+  private readonly rtts: SampleRing;
   private seq = 0;
   /** seq -> sent at, oldest first. */
   private readonly outstanding = new Map<number, number>();
@@ -28,7 +26,7 @@ export class AgentLiveness {
     now: number,
   ) {
     this.lastHeard = now;
-    this.ring = new Float64Array(Math.max(1, config.rttWindow));
+    this.rtts = new SampleRing(config.rttWindow);
   }
 
   /** Any message from the agent. */
@@ -60,16 +58,12 @@ export class AgentLiveness {
     const rtt = Math.max(0, now - sentAt);
     // A reply slower than the timeout measures a pause, not the link (the detector's rule).
     if (rtt > this.timeoutMs()) return null;
-    const evicted = this.filled === this.ring.length ? this.ring[this.next]! : 0;
-    this.ring[this.next] = rtt;
-    this.next = (this.next + 1) % this.ring.length;
-    this.filled = Math.min(this.filled + 1, this.ring.length);
-    this.sum = this.next === 0 ? this.ring.reduce((a, b) => a + b, 0) : this.sum - evicted + rtt;
+    this.rtts.record(rtt);
     return rtt;
   }
 
   movingAverageRttMs(): number {
-    return this.filled === 0 ? 0 : this.sum / this.filled;
+    return this.rtts.mean();
   }
 
   timeoutMs(): number {
