@@ -59,6 +59,9 @@ export interface RaftHostOptions {
   readonly onApplied?: () => void;
   /** Every proposal's outcome, for metrics. */
   readonly onProposalDone?: (committed: boolean) => void;
+  /** The loop has taken every Ready there was and waits for no write: nothing more will be
+   * sent until new input arrives (the transport then releases the acks it held for answers). */
+  readonly onSettled?: () => void;
   /** Called when durability is lost (a failed fsync): the process must stop, as etcd does. */
   readonly onFatal: (err: Error) => void;
   /** Bytes of committed entries applied per Ready (default 16 MiB). */
@@ -315,7 +318,10 @@ export class RaftHost implements ConsensusPort {
     } catch (err) {
       this.fail(err);
     }
-    if (!this.busy) this.settleIdle();
+    if (!this.busy) {
+      this.settleIdle();
+      this.opts.onSettled?.();
+    }
   }
 
   private takeReady(): void {
