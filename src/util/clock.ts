@@ -21,8 +21,14 @@ export interface Scheduler extends Clock {
   after(ms: number, fn: () => void): Timer;
   /** Runs `fn` every `ms` (the first time `ms` from now). */
   every(ms: number, fn: () => void): Timer;
-  /** Runs `fn` once the current event's callback has returned, before the next event. */
+  /** Runs `fn` after the current event and whatever is already waiting (setImmediate). */
   soon(fn: () => void): void;
+  /**
+   * Runs `fn` as soon as the current event's callback has returned, before anything else
+   * waiting (a microtask). Absent: `soon`. What runs there and writes to a socket is flushed by
+   * HTTP/2 in this turn's check phase; from `soon` (setImmediate) it waits for the next turn.
+   */
+  asap?(fn: () => void): void;
 }
 
 /** Node's timers. They do not keep the process alive: the servers and sockets do. */
@@ -39,12 +45,10 @@ export const systemScheduler: Scheduler = {
     t.unref();
     return { cancel: () => clearInterval(t) };
   },
-  // A microtask, not setImmediate: what the Ready loop writes from here (an answer, an Append)
-  // is then flushed by HTTP/2 in this turn's check phase. From a setImmediate, nghttp2's
-  // flush (a native immediate) waited for the next turn, after all I/O ready meanwhile.
-  // Group commit does not depend on it: messages arriving while a write is in flight are
-  // all taken by the Ready after it.
   soon(fn) {
+    setImmediate(fn);
+  },
+  asap(fn) {
     queueMicrotask(fn);
   },
 };
