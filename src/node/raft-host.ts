@@ -356,8 +356,8 @@ export class RaftHost implements ConsensusPort {
     // the same Ready as its new term (a single voter) must persist the term before it speaks.
     const leading = (rd.softState?.role ?? this.soft.role) === 'leader' && !this.changesTermOrVote(rd);
     if (rd.hardState !== null) this.hard = rd.hardState;
+    if (leading) this.opts.send(rd.messages);
     if (rd.mustSync || rd.snapshot !== null) {
-      if (leading) this.opts.send(rd.messages);
       this.waitFor(this.persist(rd, true), () => this.carryOut(rd, leading));
       return;
     }
@@ -365,10 +365,6 @@ export class RaftHost implements ConsensusPort {
     // may lose it; the commit index is then learned again from the leader.
     if (rd.hardState !== null || rd.entries.length > 0) this.persist(rd, false).then(() => undefined, (err) => this.fail(err));
     this.carryOut(rd, leading);
-    // A leader's messages that waited for no write (the commit index for the followers,
-    // heartbeats) go once the clients' answers are written: the answer of a put is what its
-    // client waits for, and encoding a batch per follower first delayed it.
-    if (leading) this.opts.send(rd.messages);
   }
 
   private changesTermOrVote(rd: Ready): boolean {
