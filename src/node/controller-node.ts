@@ -209,6 +209,10 @@ export class ControllerNode {
       // on its stream and send the queue on a fresh one (the 5 s default kept 11 starved nodes
       // leaderless for tens of seconds; docs/fault-injection.md, finding 3).
       stepDeadlineMs: Math.max(1000, 2 * config.raft.electionTimeoutMs),
+      // The leader's batches are acknowledged with this node's answers in the ack (one message
+      // back instead of three). A held ack holds the leader's next batch, heartbeats included:
+      // at most half a heartbeat interval, and the host releases it as soon as it is idle.
+      replyHoldMs: Math.max(1, Math.floor(config.raft.heartbeatIntervalMs / 2)),
     });
     for (const n of config.nodes) transport.setPeer(n.id, n.address);
 
@@ -258,6 +262,7 @@ export class ControllerNode {
         agents?.onApplied();
       },
       onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),
+      onSettled: () => transport.releaseReplies(),
       onSnapshotRestored: () => {
         for (const m of sm.members.list()) if (m.id !== self.id) transport.setPeer(m.id, m.address);
       },

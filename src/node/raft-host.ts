@@ -59,6 +59,9 @@ export interface RaftHostOptions {
   readonly onApplied?: () => void;
   /** Every proposal's outcome, for metrics. */
   readonly onProposalDone?: (committed: boolean) => void;
+  /** The loop has taken every Ready there was and waits for no write: nothing more will be
+   * sent until new input arrives (the transport then releases the acks it held for answers). */
+  readonly onSettled?: () => void;
   /** Called when durability is lost (a failed fsync): the process must stop, as etcd does. */
   readonly onFatal: (err: Error) => void;
   /** Bytes of committed entries applied per Ready (default 16 MiB). */
@@ -82,6 +85,7 @@ export class RaftHost implements ConsensusPort {
   /** A write the loop waits for is in flight: no further Ready is taken until it completes. */
   private busy = false;
   private scheduled = false;
+  private scheduledAsap = false;
   /** stop() was called: finish the Ready in progress, take no new one. */
   private stopping = false;
   private stopped = false;
@@ -143,7 +147,9 @@ export class RaftHost implements ConsensusPort {
   step(m: Message): void {
     if (this.stopped) return;
     this.raw.step(m);
-    this.schedule();
+    // A peer's message: at once. An AppendResp commits and answers clients; an Append starts
+    // the follower's write; either way what the Ready writes is flushed this turn.
+    this.schedule(true);
   }
 
   /** The transport delivered a message from `from`: remember when each peer last spoke. */
@@ -299,8 +305,23 @@ export class RaftHost implements ConsensusPort {
 
   // ---- the Ready loop --------------------------------------------------------------------
 
-  private schedule(): void {
-    if (this.scheduled || this.busy || this.stopped) return;
+  /**
+   * Takes the next Readys after the current event (`urgent`: a peer's message), or after
+   * whatever else is waiting (proposals, ticks): the proposals of many clients that arrive
+   * together then share one Ready and one fsync.
+   */
+  private schedule(urgent = false): void {
+    if (this.busy || this.stopped) return;
+    if (urgent && this.clock.asap !== undefined) {
+      if (this.scheduledAsap) return;
+      this.scheduledAsap = true;
+      this.clock.asap(() => {
+        this.scheduledAsap = false;
+        this.drain();
+      });
+      return;
+    }
+    if (this.scheduled) return;
     this.scheduled = true;
     this.clock.soon(() => {
       this.scheduled = false;
@@ -315,7 +336,10 @@ export class RaftHost implements ConsensusPort {
     } catch (err) {
       this.fail(err);
     }
-    if (!this.busy) this.settleIdle();
+    if (!this.busy) {
+      this.settleIdle();
+      this.opts.onSettled?.();
+    }
   }
 
   private takeReady(): void {

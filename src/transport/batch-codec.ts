@@ -32,6 +32,8 @@ export interface OutgoingBatch extends WireIdentity {
   readonly from: string;
   readonly to: string;
   readonly messages: readonly Message[];
+  /** StepStream only: the receiver may answer in the StepAcks (proto/peer.proto). */
+  readonly replies?: boolean;
 }
 
 // The enums' numbers in proto/peer.proto.
@@ -172,7 +174,8 @@ export function encodeBatch(b: OutgoingBatch): Buffer {
     stringFieldSize(3, b.to) +
     stringFieldSize(5, b.clusterId) +
     stringFieldSize(6, b.incarnation) +
-    stringFieldSize(7, b.toIncarnation);
+    stringFieldSize(7, b.toIncarnation) +
+    (b.replies === undefined ? 0 : boolFieldSize(8, b.replies));
   for (const s of sizes) size += lenFieldSize(4, s);
   const w = new Writer(size);
   w.stringField(1, b.cluster);
@@ -186,7 +189,21 @@ export function encodeBatch(b: OutgoingBatch): Buffer {
   w.stringField(5, b.clusterId);
   w.stringField(6, b.incarnation);
   w.stringField(7, b.toIncarnation);
+  // Written when present, whatever its value, as proto-loader writes fields.
+  if (b.replies !== undefined) w.boolField(8, b.replies);
   return w.done();
+}
+
+/** An empty StepAck: the acknowledgement of a batch, carrying nothing back. */
+const EMPTY_ACK = Buffer.alloc(0);
+
+/** The protobuf bytes of a StepAck, carrying `reply` when there is one. */
+export function encodeStepAck(reply: OutgoingBatch | null): Buffer {
+  if (reply === null) return EMPTY_ACK;
+  const body = encodeBatch(reply);
+  const w = new Writer(lenFieldSize(1, body.length) - body.length);
+  w.messageHeader(1, body.length);
+  return Buffer.concat([w.done(), body]);
 }
 
 // ---- reading ------------------------------------------------------------------------------
@@ -370,9 +387,13 @@ const BATCH_STRINGS: Readonly<Record<number, string>> = { 1: 'cluster', 2: 'from
  * decodeMessage's job (peer-service.ts runs it on each message).
  */
 export function decodeBatch(buf: Uint8Array): Raw {
+  return readBatch(buf, 0, buf.length);
+}
+
+function readBatch(buf: Uint8Array, from: number, to: number): Raw {
   const messages: Raw[] = [];
-  const b: Raw = { cluster: '', from: '', to: '', messages, clusterId: '', incarnation: '', toIncarnation: '' };
-  const r = new Reader(buf);
+  const b: Raw = { cluster: '', from: '', to: '', messages, clusterId: '', incarnation: '', toIncarnation: '', replies: false };
+  const r = new Reader(buf, from, to);
   while (r.more()) {
     const [field, wire] = r.tag();
     const name = BATCH_STRINGS[field];
@@ -383,9 +404,32 @@ export function decodeBatch(buf: Uint8Array): Raw {
       expectWire(wire, WIRE_BYTES, field, 'MessageBatch');
       const [start, end] = r.span(field);
       messages.push(readMessage(new Reader(buf, start, end)));
+    } else if (field === 8) {
+      expectWire(wire, WIRE_VARINT, field, 'MessageBatch');
+      b['replies'] = r.varint() !== 0;
     } else {
       r.skipUnknownField(field, wire);
     }
   }
   return b;
+}
+
+/**
+ * A StepAck's bytes: `{ reply }`, the batch it carries back as decodeBatch reads one, or null
+ * for an empty ack (every ack of an older peer). Throws MalformedMessageError on broken framing.
+ */
+export function decodeStepAck(buf: Uint8Array): { readonly reply: Raw | null } {
+  let reply: Raw | null = null;
+  const r = new Reader(buf);
+  while (r.more()) {
+    const [field, wire] = r.tag();
+    if (field === 1) {
+      expectWire(wire, WIRE_BYTES, field, 'StepAck');
+      const [start, end] = r.span(field);
+      reply = readBatch(buf, start, end);
+    } else {
+      r.skipUnknownField(field, wire);
+    }
+  }
+  return { reply };
 }

@@ -20,7 +20,7 @@ import { trace, tracing } from '../util/trace.js';
 import { raftPeerMethod, raftPeerService, isRecord, stringField, type WirePing, type WireStatusReport } from './wire.js';
 
 /** Room left in a batch for the batch's own fields. */
-const BATCH_OVERHEAD_BYTES = 1024;
+export const BATCH_OVERHEAD_BYTES = 1024;
 
 export interface PeerLinkContext {
   readonly self: string;
@@ -34,7 +34,21 @@ export interface PeerLinkContext {
   readonly counters: Counters;
   readonly onUnreachable: (peer: string) => void;
   readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
+  /** A batch the peer carried back in a StepAck, unchecked: the service judges it. */
+  readonly onReply: (peer: string, reply: Readonly<Record<string, unknown>>) => void;
   readonly warn: (key: string, obj: object, msg: string) => void;
+}
+
+/**
+ * Batches in flight per peer on the StepStream. Two, so that a batch sent while the peer
+ * still holds the previous one's ack for its answer (reply-desk.ts) goes at once; the peer
+ * then acknowledges the older one empty and answers in the newer one's ack. Unary Steps: one.
+ */
+const STREAM_WINDOW = 2;
+
+interface InFlight {
+  readonly size: number;
+  readonly timer: NodeJS.Timeout | null;
 }
 
 export interface PingResult {
@@ -49,8 +63,8 @@ function statusName(code: number): string {
 export class PeerLink {
   private readonly client: grpc.Client;
   private queue: Message[] = [];
-  /** Identifies the batch in flight; a callback whose token is stale is ignored. */
-  private inFlight: { readonly size: number; readonly timer: NodeJS.Timeout | null } | null = null;
+  /** The batches in flight, oldest first; a callback whose token is no longer here is ignored. */
+  private inFlight: InFlight[] = [];
   /** One long-lived StepStream per peer: a batch is a stream message, its ack the reply. */
   private stream: grpc.ClientDuplexStream<unknown, unknown> | null = null;
   /** The peer answered UNIMPLEMENTED to StepStream: send unary Steps instead. */
@@ -89,9 +103,9 @@ export class PeerLink {
     }
   }
 
-  /** Sends the next batch unless one is already in flight. */
+  /** Sends the next batch unless the window of batches in flight is full. */
   flush(): void {
-    if (this.closed || this.inFlight !== null || this.queue.length === 0) return;
+    if (this.closed || this.queue.length === 0 || this.inFlight.length >= (this.unaryOnly ? 1 : STREAM_WINDOW)) return;
     const budget = this.ctx.maxMessageBytes - BATCH_OVERHEAD_BYTES;
     let size = 0;
     let n = 0;
@@ -103,12 +117,15 @@ export class PeerLink {
       n += 1;
     }
     const batch = this.queue.splice(0, n);
+    // `replies`: on the stream, the peer may answer in the ack (StepAck.reply); an older peer,
+    // and the unary Step, ignore it.
     const request: OutgoingBatch = {
       cluster: this.ctx.clusterName,
       from: this.ctx.self,
       to: this.id,
       messages: batch,
       ...this.ctx.identity.envelope(this.id),
+      replies: true,
     };
     if (this.unaryOnly) {
       this.sendUnary(request, batch.length);
@@ -118,7 +135,7 @@ export class PeerLink {
     // The unary Step had a deadline per batch; on the stream it is a timer per batch in flight.
     const timer = setTimeout(() => this.endStream(stream, 'DEADLINE_EXCEEDED', `no ack within ${this.ctx.stepDeadlineMs}ms`), this.ctx.stepDeadlineMs);
     timer.unref();
-    this.inFlight = { size: batch.length, timer };
+    this.inFlight.push({ size: batch.length, timer });
     if (tracing) trace('peer.send', `${this.id} ${batch.map((m) => m.type).join(',')}`);
     stream.write(request);
   }
@@ -133,13 +150,15 @@ export class PeerLink {
     const method = stepMethod('StepStream');
     const call = this.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
     this.stream = call;
-    call.on('data', () => {
-      if (this.stream !== call || this.inFlight === null) return;
+    call.on('data', (ack: { readonly reply: Readonly<Record<string, unknown>> | null }) => {
+      // Acks come in the order of the batches.
+      const acked = this.stream === call ? this.inFlight.shift() : undefined;
+      if (acked === undefined) return;
       if (tracing) trace('peer.ack', this.id);
-      clearTimeout(this.inFlight.timer ?? undefined);
-      this.ctx.counters.sent += this.inFlight.size;
-      this.inFlight = null;
+      clearTimeout(acked.timer ?? undefined);
+      this.ctx.counters.sent += acked.size;
       this.reachable = true;
+      if (ack.reply !== null) this.ctx.onReply(this.id, ack.reply);
       this.flush();
     });
     call.on('error', (err: grpc.ServiceError) => {
@@ -154,9 +173,7 @@ export class PeerLink {
   private endStream(call: grpc.ClientDuplexStream<unknown, unknown>, code: string | null, details: string): void {
     if (this.stream !== call) return;
     this.stream = null;
-    const lost = this.inFlight?.size ?? 0;
-    clearTimeout(this.inFlight?.timer ?? undefined);
-    this.inFlight = null;
+    const lost = this.dropInFlight();
     if (code === 'DEADLINE_EXCEEDED') call.cancel();
     if (lost > 0 || code !== null) {
       this.ctx.counters.dropped += lost;
@@ -165,11 +182,22 @@ export class PeerLink {
     this.flush();
   }
 
+  /** Forgets every batch in flight (lost with their stream); returns how many messages they held. */
+  private dropInFlight(): number {
+    let lost = 0;
+    for (const b of this.inFlight) {
+      clearTimeout(b.timer ?? undefined);
+      lost += b.size;
+    }
+    this.inFlight = [];
+    return lost;
+  }
+
   /** One unary Step per batch: for peers that do not serve StepStream. */
   private sendUnary(request: OutgoingBatch, size: number): void {
     const method = stepMethod('Step');
-    const token: { readonly size: number; readonly timer: null } = { size, timer: null };
-    this.inFlight = token;
+    const token: InFlight = { size, timer: null };
+    this.inFlight.push(token);
     this.client.makeUnaryRequest(
       method.path,
       method.requestSerialize,
@@ -177,8 +205,8 @@ export class PeerLink {
       request,
       { deadline: Date.now() + this.ctx.stepDeadlineMs },
       (err) => {
-        if (this.inFlight !== token) return;
-        this.inFlight = null;
+        if (!this.inFlight.includes(token)) return;
+        this.inFlight = this.inFlight.filter((b) => b !== token);
         if (err) {
           this.ctx.counters.dropped += size;
           this.refusedBy(err);
@@ -314,12 +342,7 @@ export class PeerLink {
   close(reportSnapshot: boolean): Message[] {
     if (this.closed) return [];
     this.closed = true;
-    const inFlight = this.inFlight;
-    this.inFlight = null;
-    if (inFlight !== null) {
-      clearTimeout(inFlight.timer ?? undefined);
-      this.ctx.counters.dropped += inFlight.size;
-    }
+    this.ctx.counters.dropped += this.dropInFlight();
     const stream = this.stream;
     this.stream = null;
     stream?.cancel();

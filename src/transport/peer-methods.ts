@@ -6,19 +6,22 @@
  * way, so peers of other versions are unaffected.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { decodeBatch, encodeBatch, type OutgoingBatch } from './batch-codec.js';
+import { decodeBatch, decodeStepAck, encodeBatch, encodeStepAck, type OutgoingBatch } from './batch-codec.js';
 import { decodePing, decodePong, encodePing, encodePong } from './ping-codec.js';
 import { strictRequests } from './strict-decode.js';
 import { raftPeerMethod, raftPeerService, type RaftPeerMethod, type WirePing, type WirePong } from './wire.js';
 
 type Raw = Record<string, unknown>;
 
-/** StepAck has no fields: every ack is the same zero bytes, and any ack's contents are ignored. */
-const EMPTY_ACK = Buffer.alloc(0);
+/** What the server writes as a StepAck: an empty ack, or one carrying a batch back. */
+export interface OutgoingAck {
+  readonly reply: OutgoingBatch | null;
+}
 
 /**
  * Step or StepStream: the client writes OutgoingBatch values (the link builds nothing else);
  * the server reads each request as an unchecked plain object for peer-service.ts to judge.
+ * The server writes OutgoingAck values; the client reads `{ reply }`, the reply unchecked.
  */
 export function stepMethod(name: 'Step' | 'StepStream'): grpc.MethodDefinition<unknown, unknown> {
   return (cache[name] ??= makeStepMethod(name));
@@ -34,8 +37,8 @@ function makeStepMethod(name: 'Step' | 'StepStream'): grpc.MethodDefinition<unkn
     responseStream: m.responseStream,
     requestSerialize: (b: unknown) => encodeBatch(b as OutgoingBatch),
     requestDeserialize: (buf: Buffer): Raw => decodeBatch(buf),
-    responseSerialize: () => EMPTY_ACK,
-    responseDeserialize: () => ({}),
+    responseSerialize: (a: unknown) => encodeStepAck((a as Partial<OutgoingAck> | null)?.reply ?? null),
+    responseDeserialize: (buf: Buffer) => decodeStepAck(buf),
   };
 }
 

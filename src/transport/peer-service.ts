@@ -14,6 +14,7 @@ import type { AuthenticatedCall, PeerAuth } from './peer-auth.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { decodeHelloAsk } from './hello-client.js';
 import { trace, tracing } from '../util/trace.js';
+import type { ReplyDesk } from './reply-desk.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { describeValue, isRecord, stringField, type Raw, type WireHelloResponse, type WirePong } from './wire.js';
 
@@ -31,6 +32,8 @@ export interface PeerServiceContext {
   readonly onMessage: (m: Message) => void;
   readonly onHeartbeat: (from: string, payload: Uint8Array) => Uint8Array;
   readonly counters: Counters;
+  /** The acks owed on peers' StepStreams, which may carry this node's answers back. */
+  readonly replies: ReplyDesk;
   readonly isClosed: () => boolean;
   /** Rate-limited by the caller per key. */
   readonly warn: (key: string, obj: object, msg: string) => void;
@@ -157,21 +160,64 @@ export class PeerService {
         return;
       }
       if (tracing) trace('peer.recv', `${String(raw['from'])} ${messages.map((m) => m.type).join(',')}`);
+      // Owed before delivery, so that an answer the node sends at once can ride in the ack.
+      const owe = raw['replies'] === true && this.ctx.replies.holding;
+      if (owe) this.ctx.replies.owe(String(raw['from']), call);
       for (const m of messages) this.deliver(m);
-      call.write({});
+      if (!owe) call.write({ reply: null });
     });
     call.on('end', () => {
-      if (!settled) call.end();
+      if (!settled) {
+        this.ctx.replies.releaseStream(call);
+        call.end();
+      }
       settled = true;
     });
     call.on('error', () => {
+      this.ctx.replies.forget(call);
+      settled = true;
+    });
+    call.on('cancelled', () => {
+      this.ctx.replies.forget(call);
       settled = true;
     });
   }
 
+  /**
+   * A batch `peer` carried back in the ack of one of ours (StepAck.reply), judged as the same
+   * batch sent on its own stream would be, except for the certificate check: this node dialled
+   * that peer's address itself. A refused reply delivers nothing, is counted and logged; the
+   * batch it acknowledged still counts as delivered.
+   */
+  acceptReply(peer: string, raw: Raw): void {
+    const rawMessages = raw['messages'];
+    let messages: readonly Message[];
+    try {
+      if (this.ctx.isClosed()) return;
+      if (raw['from'] !== peer) {
+        throw refuse(grpc.status.INVALID_ARGUMENT, `reply: expected from=${JSON.stringify(peer)}, found ${describeValue(raw['from'])}`);
+      }
+      const identity = this.ctx.identity.judgeEnvelope(envelopeOf(raw, peer));
+      if (identity !== null) throw new IdentityRefusal(peer, identity);
+      if (raw['to'] !== this.ctx.self) {
+        throw refuse(grpc.status.INVALID_ARGUMENT, `reply misdirected: expected to=${JSON.stringify(this.ctx.self)}, found ${describeValue(raw['to'])}`);
+      }
+      messages = this.checkMessages(peer, raw, rawMessages);
+    } catch (err) {
+      this.refused(Array.isArray(rawMessages) ? Math.max(1, rawMessages.length) : 1, err, peer);
+      return;
+    }
+    if (tracing) trace('peer.reply', `${peer} ${messages.map((m) => m.type).join(',')}`);
+    for (const m of messages) this.deliver(m);
+  }
+
   /** The messages of a batch the node lets in; throws the refusal otherwise. */
   private checkBatch(call: AuthenticatedCall, raw: Raw, rawMessages: unknown): readonly Message[] {
-    const from = this.checkCaller(call, raw, raw['to']);
+    return this.checkMessages(this.checkCaller(call, raw, raw['to']), raw, rawMessages);
+  }
+
+  /** The messages of a batch from `from` (whose envelope is checked) the node lets in. */
+  private checkMessages(from: string, raw: Raw, rawMessages: unknown): readonly Message[] {
     if (!Array.isArray(rawMessages)) {
       throw refuse(grpc.status.INVALID_ARGUMENT, `messages: expected an array, found ${describeValue(rawMessages)}`);
     }

@@ -11,8 +11,9 @@ import type { Message } from '../raft/messages.js';
 import { TransportError } from './errors.js';
 import { plaintextPeerAuth, type PeerAuth } from './peer-auth.js';
 import { basicIdentity, type StatusReport, type TransportIdentity } from './peer-identity.js';
-import { PeerLink, type PeerLinkContext, type PingResult } from './peer-link.js';
+import { BATCH_OVERHEAD_BYTES, PeerLink, type PeerLinkContext, type PingResult } from './peer-link.js';
 import { PeerService, type Counters } from './peer-service.js';
+import { ReplyDesk } from './reply-desk.js';
 import { peerServiceDefinition } from './peer-methods.js';
 
 export interface PeerTransportOptions {
@@ -41,6 +42,12 @@ export interface PeerTransportOptions {
   readonly maxQueuedMessages?: number;
   /** Deadline of one Step batch (default 5 s). */
   readonly stepDeadlineMs?: number;
+  /**
+   * How long the ack of a peer's batch may wait for this node's answers to ride in it
+   * (reply-desk.ts; default 0: acks go at once, empty). The node must call `releaseReplies`
+   * whenever it has nothing more to send, or every ack waits this long.
+   */
+  readonly replyHoldMs?: number;
 }
 
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
@@ -102,11 +109,20 @@ export class PeerTransport {
   private readonly counters: Counters = { sent: 0, dropped: 0, refused: 0 };
   private readonly lastWarn = new Map<string, number>();
   private readonly service: PeerService;
+  private readonly replies: ReplyDesk;
   private readonly identity: TransportIdentity;
   private closed = false;
 
   constructor(private readonly opts: PeerTransportOptions) {
     this.identity = opts.identity ?? basicIdentity(opts.self, opts.clusterName, opts.isKnownPeer);
+    this.replies = new ReplyDesk({
+      holdMs: opts.replyHoldMs ?? 0,
+      budgetBytes: opts.maxMessageBytes - BATCH_OVERHEAD_BYTES,
+      envelope: (peer, messages) => ({ cluster: opts.clusterName, from: opts.self, to: peer, messages, ...this.identity.envelope(peer) }),
+      onCarried: (n) => {
+        this.counters.sent += n;
+      },
+    });
     this.service = new PeerService({
       self: opts.self,
       maxSnapshotBytes: opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES,
@@ -115,6 +131,7 @@ export class PeerTransport {
       onMessage: opts.onMessage,
       onHeartbeat: opts.onHeartbeat,
       counters: this.counters,
+      replies: this.replies,
       isClosed: () => this.closed,
       warn: (key, obj, msg) => this.warn(key, obj, msg),
     });
@@ -141,10 +158,11 @@ export class PeerTransport {
     this.counters.dropped += link.close(true).length;
   }
 
-  /** Never blocks and never throws for a down peer. */
+  /** Never blocks and never throws for a down peer. Messages to a peer whose batch awaits its
+   * ack ride in that ack (reply-desk.ts); the rest go on the peer's link. */
   send(messages: readonly Message[]): void {
     const touched = new Set<PeerLink>();
-    for (const m of messages) {
+    for (const m of this.closed ? messages : this.carry(messages)) {
       const link = this.closed ? undefined : this.links.get(m.to);
       if (link === undefined) {
         this.counters.dropped += 1;
@@ -159,6 +177,25 @@ export class PeerTransport {
       }
     }
     for (const link of touched) link.flush();
+  }
+
+  /** The messages of `messages` no owed ack carries back. */
+  private carry(messages: readonly Message[]): readonly Message[] {
+    if (!this.replies.holding || messages.length === 0) return messages;
+    const byPeer = new Map<string, Message[]>();
+    for (const m of messages) {
+      const list = byPeer.get(m.to);
+      if (list === undefined) byPeer.set(m.to, [m]);
+      else list.push(m);
+    }
+    const rest: Message[] = [];
+    for (const [peer, list] of byPeer) rest.push(...this.replies.carry(peer, list));
+    return rest;
+  }
+
+  /** The node has nothing more to send for now: the acks still held go back empty. */
+  releaseReplies(): void {
+    this.replies.releaseAll();
   }
 
   ping(peer: string, payload: Uint8Array, deadlineMs: number): Promise<PingResult> {
@@ -180,6 +217,7 @@ export class PeerTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.replies.close();
     for (const link of this.links.values()) this.counters.dropped += link.close(false).length;
     this.links.clear();
   }
@@ -202,6 +240,7 @@ export class PeerTransport {
       counters: this.counters,
       onUnreachable: (peer) => this.guard('onUnreachable', () => o.onUnreachable(peer)),
       onSnapshotStatus: (peer, ok) => this.guard('onSnapshotStatus', () => o.onSnapshotStatus(peer, ok)),
+      onReply: (peer, reply) => this.service.acceptReply(peer, reply),
       warn: (key, obj, msg) => this.warn(key, obj, msg),
     };
   }

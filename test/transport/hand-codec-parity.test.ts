@@ -46,7 +46,7 @@ const MESSAGES: readonly Message[] = [
   { type: 'ReadIndexResp', ...env, index: 44, reject: true, context: 'ctx' },
 ];
 
-const BATCH: OutgoingBatch = { cluster: 'clüster', from: 'n1', to: 'ノード2', messages: MESSAGES, ...IDENTITY };
+const BATCH: OutgoingBatch = { cluster: 'clüster', from: 'n1', to: 'ノード2', messages: MESSAGES, ...IDENTITY, replies: true };
 const PING: WirePing = { from: 'n1', to: 'n2', cluster: 'c', sendTimeMs: 1234.5678, payload: bytes('view'), seq: 2 ** 35, ...IDENTITY };
 const PONG: WirePong = { from: 'n2', echoSendTimeMs: -0.25, payload: bytes('answer'), seq: 300, ...IDENTITY };
 
