@@ -63,6 +63,8 @@ export class SimProcess implements ProcessTime {
   missTimer: (() => boolean) | null = null;
   private stalled = false;
   private held: Held[] = [];
+  private inEvent = false;
+  private microtasks: (() => void)[] = [];
 
   constructor(private readonly world: SimWorld) {}
 
@@ -94,6 +96,12 @@ export class SimProcess implements ProcessTime {
 
   soon(fn: () => void): void {
     this.world.at(this.world.now, () => this.run(null, fn));
+  }
+
+  /** As Node's microtasks: after the current event's callback, before any other event. */
+  asap(fn: () => void): void {
+    if (this.inEvent) this.microtasks.push(fn);
+    else this.soon(fn);
   }
 
   post(delayMs: number, fn: () => void): void {
@@ -135,6 +143,18 @@ export class SimProcess implements ProcessTime {
       if (timer === null || !this.held.some((h) => h.timer === timer)) this.held.push({ timer, fn });
       return;
     }
-    fn();
+    if (this.inEvent) {
+      fn(); // nested (a dispatch from inside an event): the outer event runs the microtasks
+      return;
+    }
+    this.inEvent = true;
+    try {
+      fn();
+      // A process that dies in an event loses what it had queued, as a killed process does.
+      for (let next = this.microtasks.shift(); next !== undefined && this.alive; next = this.microtasks.shift()) next();
+    } finally {
+      this.inEvent = false;
+      this.microtasks = [];
+    }
   }
 }
