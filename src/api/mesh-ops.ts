@@ -152,11 +152,16 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       validateCommand(command);
       return onLeader('Apply', req, deadline, async (remaining) => {
         // A file that changes nothing writes nothing, not even a log entry: once a read barrier
-        // confirms this leader's state is current, an unchanged file is answered from it.
-        await host.readBarrier(remaining);
-        if (resources.every((r) => unchanged(mesh().get(r.kind, r.name), r))) {
-          const results = resources.map((r) => ({ kind: r.kind, name: r.name, action: 'unchanged' as const }));
-          return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
+        // confirms this leader's state is current, an unchanged file is answered from it. A file
+        // that changes something by the state applied here is proposed at once: the barrier
+        // could only show more changes, and the state machine judges each resource at apply.
+        const unchangedHere = (): boolean => resources.every((r) => unchanged(mesh().get(r.kind, r.name), r));
+        if (unchangedHere()) {
+          await host.readBarrier(remaining);
+          if (unchangedHere()) {
+            const results = resources.map((r) => ({ kind: r.kind, name: r.name, action: 'unchanged' as const }));
+            return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
+          }
         }
         const r = await host.propose(encodeMesh(command, req.clientId, req.clientSeq), Math.max(1, deadline - Date.now()));
         const revision = meshResult(r);

@@ -34,7 +34,21 @@ void t.test('a file that changes nothing writes nothing, not even a log entry, a
   t.equal(again.revision, 1);
   t.equal(host.proposals.length, 1, 'nothing proposed');
   t.same(JSON.parse(again.results.toString()), [{ kind: 'service', name: 'web', action: 'unchanged' }]);
-  t.ok(host.readBarriers >= 2, 'answered only after a read barrier');
+  t.equal(host.readBarriers, 1, 'the unchanged answer came after a read barrier; the change was proposed without one');
+});
+
+void t.test('a file unchanged by a lagging leader\'s state is proposed once the barrier shows it changed since', async (t) => {
+  const { host, ops } = setup();
+  await ops.apply(file([web]), deadline());
+  // What another leader committed meanwhile (web on port 81), which this one applies while its barrier waits.
+  const elsewhere = setup();
+  await elsewhere.ops.apply({ ...file([{ ...web, spec: { protocol: 'http', ports: [81] } }]), clientId: 'ctl-2' }, deadline());
+  host.catchUpOnReadBarrier.push(elsewhere.host.proposals[0] as Uint8Array);
+  const again = await ops.apply({ ...file([web]), clientSeq: 2 }, deadline());
+  t.equal(host.readBarriers, 1, 'unchanged by the state applied here: the barrier first');
+  t.equal(host.proposals.length, 2, 'changed by the state after the barrier: proposed');
+  t.same(host.sm.view(meshKind).get('service', 'web')?.spec, { protocol: 'http', ports: [80] }, 'the file is what holds now');
+  t.equal(again.revision, 3);
 });
 
 void t.test('a dangling reference is a failed precondition (exit 1), bad input an invalid argument (exit 2)', async (t) => {

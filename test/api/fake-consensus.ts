@@ -20,6 +20,8 @@ export class FakeConsensus implements ConsensusPort {
   /** Thrown by the next read barriers, one per call. */
   readonly readFailures: Error[] = [];
   readBarriers = 0;
+  /** Applied during the next read barrier: entries a lagging node applies before it returns. */
+  readonly catchUpOnReadBarrier: Uint8Array[] = [];
   transfers: string[] = [];
   private leaderId: string | null;
   private index = 0;
@@ -90,6 +92,10 @@ export class FakeConsensus implements ConsensusPort {
     this.readBarriers += 1;
     const failure = this.readFailures.shift();
     if (failure !== undefined) throw failure;
+    for (let data = this.catchUpOnReadBarrier.shift(); data !== undefined; data = this.catchUpOnReadBarrier.shift()) {
+      this.index += 1;
+      this.sm.apply(this.index, data);
+    }
   }
 
   status(): ConsensusStatus {
