@@ -4,14 +4,13 @@
  * under a client id of their own, so neither is refused as stale when both are in flight.
  */
 import { EventEmitter } from 'node:events';
-import pino from 'pino';
 import t from 'tap';
-import { HubDriver, type SyncCall } from '../../src/agents/hub-driver.js';
+import type { HubDriver, SyncCall } from '../../src/agents/hub-driver.js';
 import { decodeControllerWire, type ControllerFrame } from '../../src/agents/sync-codec.js';
 import { encodeAgentMessage, type ControllerMessageWire } from '../../src/agents/wire.js';
-import { StateMachine, agentsKind, encodeCommand, meshKind, settingsKind, type ApplyResult, type KindCommand } from '../../src/statemachine/index.js';
+import { StateMachine, agentsKind, encodeCommand, meshKind, type ApplyResult, type KindCommand } from '../../src/statemachine/index.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { DETECTOR } from './hub-harness.js';
+import { hubDriverOn } from './hub-driver-port.js';
 
 class FakeCall extends EventEmitter {
   readonly written: ControllerMessageWire[] = [];
@@ -34,27 +33,15 @@ void t.test('agent reports and mesh reports commit under their own client ids, n
     setImmediate(() => driver.onApplied());
     if (!result.ok) throw new Error(result.message);
   };
-  const driver: HubDriver = new HubDriver(
-    { self: 'c1', detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix: 'c1:test' },
-    {
-      logger: pino({ level: 'silent' }),
-      state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), revision: sm.revision() }),
-      clusterId: () => 'k',
-      quorumContactAt: () => performance.now(),
-      leading: () => true,
-      replaying: () => false,
-      controller: () => ({ online: true, silentMs: 0 }),
-      wallClock: () => Date.now(),
-      readBarrier: () => Promise.resolve(),
-      // Agent reports commit late (a slower path to the leader): mesh reports overtake them.
-      report: async (entries, client) => {
-        await new Promise((r) => setTimeout(r, 20));
-        propose('agents', { kind: 'agents', op: 'report', controller: 'c1', entries } as KindCommand, client);
-      },
-      meshReport: async (report, client) => propose('mesh', { ...report, at: Date.now() } as KindCommand, client),
-      audit: () => undefined,
+  const driver: HubDriver = hubDriverOn(sm, {
+    readBarrier: () => Promise.resolve(),
+    // Agent reports commit late (a slower path to the leader): mesh reports overtake them.
+    report: async (entries, client) => {
+      await new Promise((r) => setTimeout(r, 20));
+      propose('agents', { kind: 'agents', op: 'report', controller: 'c1', entries } as KindCommand, client);
     },
-  );
+    meshReport: async (report, client) => propose('mesh', { ...report, at: Date.now() } as KindCommand, client),
+  });
   driver.start();
   t.teardown(() => driver.stop());
   const call = new FakeCall();

@@ -1,39 +1,11 @@
 /** docs/grafana.json reads metrics that exist, with the types its queries assume. */
 import fs from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
 import t from 'tap';
-import { HubDriver } from '../../src/agents/hub-driver.js';
 import { AutopilotMetrics } from '../../src/node/autopilot-metrics.js';
-import { StateMachine, agentsKind, meshKind, settingsKind } from '../../src/statemachine/index.js';
 import { Metrics } from '../../src/node/metrics.js';
 import { packageRoot } from '../../src/transport/proto.js';
-import { DETECTOR } from '../agents/hub-harness.js';
-
-/** A hub that never starts, over an empty state: only its metrics are registered, as the node registers them. */
-function idleHub(): HubDriver {
-  const sm = new StateMachine();
-  const never = (): never => {
-    throw new Error('the dashboard test never serves agents');
-  };
-  return new HubDriver(
-    { self: 'c1', detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix: 'c1:dashboard' },
-    {
-      logger: pino({ level: 'silent' }),
-      state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), revision: sm.revision() }),
-      clusterId: () => 'k',
-      quorumContactAt: () => performance.now(),
-      leading: () => true,
-      replaying: () => false,
-      controller: () => ({ online: true, silentMs: 0 }),
-      wallClock: () => Date.now(),
-      readBarrier: never,
-      report: never,
-      meshReport: never,
-      audit: () => undefined,
-    },
-  );
-}
+import { idleHubDriver } from '../agents/hub-driver-port.js';
 
 interface Panel {
   readonly id: number;
@@ -48,7 +20,7 @@ const dashboard = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'docs/graf
 void t.test('every metric a panel queries is one the controller exposes, histograms by their buckets', async (t) => {
   const registry = new Metrics('dashboard').registry;
   new AutopilotMetrics(registry, () => null);
-  idleHub().registerMetrics(registry);
+  idleHubDriver().registerMetrics(registry);
   const types = new Map((await registry.getMetricsAsJSON()).map((m) => [m.name, String(m.type)]));
   registry.clear();
   const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((target) => ({ title: p.title, expr: target.expr })));
