@@ -6,8 +6,8 @@
  * HeartbeatResp. Sent as a batch of its own, the answer costs the follower a write on its own
  * stream and the leader an ack back, on top of the ack of the leader's batch: four gRPC
  * messages per batch, each a wake-up and tens of µs of grpc-js work. Held until the answer is
- * ready, the ack carries the answer: two. The sender keeps one batch in flight, so its next
- * batch waits for the ack; the hold is therefore short and bounded: the ack goes back empty
+ * ready, the ack carries the answer: two. The sender keeps at most two batches in flight, so
+ * a held ack can delay its batches; the hold is therefore short and bounded: the ack goes back empty
  * when the node's Ready loop has nothing more to do (`releaseAll`, called by the host), or
  * after `holdMs` at the latest, and messages that do not fit, or find no ack owed, go on the
  * node's own link as before. Raft tolerates the reordering between the two paths.
