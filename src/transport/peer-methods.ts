@@ -11,8 +11,6 @@ import { decodePing, decodePong, encodePing, encodePong } from './ping-codec.js'
 import { strictRequests } from './strict-decode.js';
 import { raftPeerMethod, raftPeerService, type RaftPeerMethod, type WirePing, type WirePong } from './wire.js';
 
-type Raw = Record<string, unknown>;
-
 /** What the server writes as a StepAck: an empty ack, or one carrying a batch back. */
 export interface OutgoingAck {
   readonly reply: OutgoingBatch | null;
@@ -30,16 +28,12 @@ export function stepMethod(name: 'Step' | 'StepStream'): grpc.MethodDefinition<u
 const cache: Partial<Record<RaftPeerMethod, grpc.MethodDefinition<unknown, unknown>>> = {};
 
 function makeStepMethod(name: 'Step' | 'StepStream'): grpc.MethodDefinition<unknown, unknown> {
-  const m = raftPeerMethod(name);
-  return {
-    path: m.path,
-    requestStream: m.requestStream,
-    responseStream: m.responseStream,
-    requestSerialize: (b: unknown) => encodeBatch(b as OutgoingBatch),
-    requestDeserialize: (buf: Buffer): Raw => decodeBatch(buf),
-    responseSerialize: (a: unknown) => encodeStepAck((a as Partial<OutgoingAck> | null)?.reply ?? null),
-    responseDeserialize: (buf: Buffer) => decodeStepAck(buf),
-  };
+  return handCoded(name, {
+    encodeRequest: (b) => encodeBatch(b as OutgoingBatch),
+    decodeRequest: decodeBatch,
+    encodeResponse: (a) => encodeStepAck((a as Partial<OutgoingAck> | null)?.reply ?? null),
+    decodeResponse: decodeStepAck,
+  });
 }
 
 /** Heartbeat or HeartbeatStream: WirePing out, WirePong back; both read as unchecked objects. */
@@ -48,15 +42,33 @@ export function heartbeatMethod(name: 'Heartbeat' | 'HeartbeatStream'): grpc.Met
 }
 
 function makeHeartbeatMethod(name: 'Heartbeat' | 'HeartbeatStream'): grpc.MethodDefinition<unknown, unknown> {
+  return handCoded(name, {
+    encodeRequest: (p) => encodePing(p as WirePing),
+    decodeRequest: decodePing,
+    encodeResponse: (p) => encodePong(p as WirePong),
+    decodeResponse: decodePong,
+  });
+}
+
+/** A RaftPeer method's path and streaming as the proto declares them, with our own codecs. */
+function handCoded(
+  name: RaftPeerMethod,
+  codec: {
+    readonly encodeRequest: (value: unknown) => Buffer;
+    readonly decodeRequest: (buf: Buffer) => unknown;
+    readonly encodeResponse: (value: unknown) => Buffer;
+    readonly decodeResponse: (buf: Buffer) => unknown;
+  },
+): grpc.MethodDefinition<unknown, unknown> {
   const m = raftPeerMethod(name);
   return {
     path: m.path,
     requestStream: m.requestStream,
     responseStream: m.responseStream,
-    requestSerialize: (p: unknown) => encodePing(p as WirePing),
-    requestDeserialize: (buf: Buffer): Raw => decodePing(buf),
-    responseSerialize: (p: unknown) => encodePong(p as WirePong),
-    responseDeserialize: (buf: Buffer): Raw => decodePong(buf),
+    requestSerialize: codec.encodeRequest,
+    requestDeserialize: codec.decodeRequest,
+    responseSerialize: codec.encodeResponse,
+    responseDeserialize: codec.decodeResponse,
   };
 }
 
