@@ -47,6 +47,9 @@ function stallThreshold(opts: HubOptions): number {
 
 const LEADER_EXPIRY_EVERY_MS = 250;
 
+/** How often an idle hub (see AgentHub.idle) is ticked: as often as the leader's duties run. */
+export const IDLE_TICK_MS = LEADER_EXPIRY_EVERY_MS;
+
 export class AgentHub {
   readonly store = new ManifestStore();
   readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0 };
@@ -72,6 +75,8 @@ export class AgentHub {
   private sessions = 0;
   private cutOff = true;
   private lastTickAt: number | null = null;
+  /** Whether the hub was idle at its last tick: then the driver ticks it slowly, and the gap is not a stall. */
+  private idleAtLastTick = true;
   private barrierWanted = false;
   private barrierInFlight = false;
   private lastReconcileAt = Number.NEGATIVE_INFINITY;
@@ -177,7 +182,8 @@ export class AgentHub {
 
   tick(now: number): HubEffect[] {
     const out: HubEffect[] = [];
-    const gap = this.lastTickAt === null ? 0 : now - this.lastTickAt;
+    // After an idle spell the driver ticked slowly (idleTickMs): that gap is neither a stall nor lateness.
+    const gap = this.lastTickAt === null || this.idleAtLastTick ? 0 : now - this.lastTickAt;
     this.lastTickAt = now;
     const stalled = gap > stallThreshold(this.opts);
     if (stalled) for (const s of this.streams.values()) s.liveness?.forgive(gap - stallThreshold(this.opts), now);
@@ -210,7 +216,17 @@ export class AgentHub {
       if (this.port.leading()) this.duties.check(this.port.state(), this.port.wallClock(), this.meshReports);
       else this.duties.forget();
     }
+    this.idleAtLastTick = this.idle;
     return out;
+  }
+
+  /**
+   * No stream, no hello waiting, no departure within its grace, no barrier: nothing here needs
+   * the fast tick (cut-off checks, liveness, admission, a departed agent's verdict), so the
+   * driver may tick every IDLE_TICK_MS instead. The leader's duties run that often anyway.
+   */
+  get idle(): boolean {
+    return this.streams.size === 0 && this.queue.size === 0 && this.pendingDepartures === 0 && !this.barrierWanted && !this.barrierInFlight;
   }
 
   /**
