@@ -16,7 +16,7 @@
  * back as a learner with an empty disk, promoted by the schedule once caught up).
  */
 import { HostError } from '../../src/api/consensus-port.js';
-import type { RaftHost } from '../../src/node/raft-host.js';
+import { raftTickMs, type RaftHost } from '../../src/node/raft-host.js';
 import {
   bootstrapState,
   RaftError,
@@ -152,7 +152,7 @@ export class Cluster implements NodeObserver {
 
   constructor(private readonly opts: ClusterOptions) {
     this.trace = opts.trace;
-    this.tickMs = Math.max(5, Math.floor(opts.node.heartbeatIntervalMs / 2));
+    this.tickMs = raftTickMs(opts.node.heartbeatIntervalMs);
     this.rng = seededRng(mix(opts.seed, 0x5eed));
     this.diskRng = seededRng(mix(opts.seed, 0xd15c));
     this.net = new SimNetwork(seededRng(mix(opts.seed, 0x6e7)), opts.faults, this.tickMs);

@@ -9,7 +9,7 @@
  * scenario that breaks Raft fails even if its own assertions miss it.
  */
 import { HostError } from '../../src/api/consensus-port.js';
-import type { RaftHost } from '../../src/node/raft-host.js';
+import { raftTickMs, type RaftHost } from '../../src/node/raft-host.js';
 import type { StorageUpdate } from '../../src/node/raft-ports.js';
 import {
   bootstrapState,
@@ -172,9 +172,9 @@ export class Script implements NodeObserver {
     return s;
   }
 
-  /** One tick, in ms (RaftHost ticks every half heartbeat interval). */
+  /** One tick, in ms, as RaftHost ticks. */
   get tickMs(): number {
-    return Math.max(5, Math.floor(this.settings.heartbeatIntervalMs / 2));
+    return raftTickMs(this.settings.heartbeatIntervalMs);
   }
 
   /** The election timeout, in ticks. */

@@ -101,19 +101,21 @@ interface StarvationRun {
 }
 
 /**
- * `timerProbability`: how often a node's timer fires; `stallRate`: per node and tick, the
- * chance that it stalls for one tick up to `maxStallMs` (a starved or stopped process).
+ * `timerProbability`: how often a node's timer fires; `stallEveryMs`: per node, the mean time
+ * between stalls of one tick up to `maxStallMs` (a starved or stopped process), in ms so that
+ * the fault rate does not depend on the tick's length.
  */
-function starve(seed: number, o: { timerProbability: number; maxDelayMs: number; stallRate: number; maxStallMs: number; ms: number }): StarvationRun {
+function starve(seed: number, o: { timerProbability: number; maxDelayMs: number; stallEveryMs: number; maxStallMs: number; ms: number }): StarvationRun {
   const rng = seededRng(seed * 7919 + 1);
   const c = cluster(seed, o.maxDelayMs);
+  const stallChancePerTick = c.tickMs / o.stallEveryMs;
   c.missTimer = () => rng.next() >= o.timerProbability;
   const gaps: number[] = [];
   let leaderlessSince: number | null = null;
   let elected = false;
   for (let tick = 0; c.now < o.ms; tick++) {
     for (const id of VOTERS) {
-      if (!c.isStalled(id) && rng.next() < o.stallRate) c.stall(id, c.tickMs * rng.int(1, Math.round(o.maxStallMs / c.tickMs) + 1));
+      if (!c.isStalled(id) && rng.next() < stallChancePerTick) c.stall(id, c.tickMs * rng.int(1, Math.round(o.maxStallMs / c.tickMs) + 1));
     }
     c.tick();
     const l = followedLeader(c);
@@ -132,7 +134,7 @@ function starve(seed: number, o: { timerProbability: number; maxDelayMs: number;
 }
 
 void t.test('11 starved nodes (a timer firing in five missed, 0-300 ms delays, each node stalled up to 2 s about every 10 s) always elect again within 8 election timeouts', async (t) => {
-  const o = { timerProbability: 0.8, maxDelayMs: 300, stallRate: 0.005, maxStallMs: 2000, ms: 300_000 };
+  const o = { timerProbability: 0.8, maxDelayMs: 300, stallEveryMs: 10_000, maxStallMs: 2000, ms: 300_000 };
   const all: number[] = [];
   for (let seed = 1; seed <= 8; seed++) {
     const r = starve(seed, o);
