@@ -329,4 +329,10 @@ function outcomeOf(code: grpc.status): AttemptOutcome {
   return 'ended';
 }
 
-export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
+/**
+ * No channelz bookkeeping, and no retry layer: grpc-js retries only a call that has not yet
+ * been answered, and this stream is answered at once and lives for the session (failover is
+ * the runner's own), while the layer costs every message a buffer and a write-completion
+ * relay (measured in docs/benchmarks.md, "Agents").
+ */
+export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
