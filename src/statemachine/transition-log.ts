@@ -2,11 +2,18 @@
  * A short in-memory log of committed transitions a kind wants audited: every node reads it after
  * applying and audits each transition once, in commit order. Derived, not part of a snapshot:
  * the seq is (so a reader knows what it missed), the items are not.
+ *
+ * Memory (docs/benchmarks.md, "Agents"): an item is built as `Object.assign({ seq }, item)`, not
+ * `{ ...item, seq }`: V8 gives every object made by that spread a hidden class of its own (about
+ * 380 bytes an item instead of about 130). Items leave from the front in chunks, so a full log
+ * does not copy itself on every add.
  */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export class TransitionLog<T extends { readonly seq: number }> {
+  /** items[head..] are kept; items before head are dropped and wait for the next compaction. */
   private items: T[] = [];
+  private head = 0;
   /** The seq before the first item kept. */
   private base = 0;
   private last = 0;
@@ -19,22 +26,27 @@ export class TransitionLog<T extends { readonly seq: number }> {
 
   add(item: DistributiveOmit<T, 'seq'>): void {
     this.last++;
-    this.items.push({ ...item, seq: this.last } as unknown as T);
-    if (this.items.length > this.capacity) {
-      const drop = this.items.length - this.capacity;
-      this.items = this.items.slice(drop);
-      this.base += drop;
+    this.items.push(Object.assign({ seq: this.last }, item) as unknown as T);
+    if (this.items.length - this.head > this.capacity) {
+      this.head++;
+      this.base++;
+      // One copy per `capacity` adds, not one per add.
+      if (this.head >= this.capacity) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
     }
   }
 
   /** Items after `seq`; `missed` when some were dropped (or lost with a snapshot install). */
   since(seq: number): { readonly items: readonly T[]; readonly missed: boolean } {
-    return { items: this.items.slice(Math.max(0, seq - this.base)), missed: seq < this.base };
+    return { items: this.items.slice(this.head + Math.max(0, seq - this.base)), missed: seq < this.base };
   }
 
   /** After a restore: nothing kept, the seq as the snapshot says. */
   reset(seq: number): void {
     this.items = [];
+    this.head = 0;
     this.base = seq;
     this.last = seq;
   }
