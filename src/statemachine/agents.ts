@@ -175,8 +175,8 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
       sync: e.sync,
     });
     this.set(next);
-    this.log.add({ type: 'claim', id: next.id, session: next.session, controller });
-    if (rec?.online !== true) this.log.add({ type: 'status', id: next.id, from: rec === undefined ? null : 'offline', to: 'online', controller, reason });
+    this.log.addMade((seq) => ({ seq, type: 'claim', id: next.id, session: next.session, controller }));
+    if (rec?.online !== true) this.log.addMade((seq) => ({ seq, type: 'status', id: next.id, from: rec === undefined ? null : 'offline', to: 'online', controller, reason }));
     this.noteNack(rec ?? null, next);
     return true;
   }
@@ -199,14 +199,16 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     if (rec === undefined) return false;
     const owns = rec.session === e.session && rec.online;
     this.set(changed(rec, owns ? { pushes: rec.pushes + e.pushes, online: false, statusReason: e.reason } : { pushes: rec.pushes + e.pushes }));
-    if (owns) this.log.add({ type: 'status', id: rec.id, from: 'online', to: 'offline', controller: rec.controller, reason: e.reason });
+    if (owns) this.log.addMade((seq) => ({ seq, type: 'status', id: rec.id, from: 'online', to: 'offline', controller: rec.controller, reason: e.reason }));
     return owns;
   }
 
   private noteNack(before: AgentRecord | null, after: AgentRecord): void {
     if (after.nackedVersion === null || after.lastError === null) return;
     if (before !== null && before.nackedVersion === after.nackedVersion && before.lastError === after.lastError) return;
-    this.log.add({ type: 'nack', id: after.id, ackedVersion: after.ackedVersion, nackedVersion: after.nackedVersion, controller: after.controller, error: after.lastError });
+    const error = after.lastError;
+    const nackedVersion = after.nackedVersion;
+    this.log.addMade((seq) => ({ seq, type: 'nack', id: after.id, ackedVersion: after.ackedVersion, nackedVersion, controller: after.controller, error }));
   }
 
   private set(record: AgentRecord): void {
