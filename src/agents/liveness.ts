@@ -17,8 +17,13 @@ export class AgentLiveness {
   private lastHeard: number;
   private readonly rtts: SampleRing;
   private seq = 0;
-  /** seq -> sent at, oldest first. */
-  private readonly outstanding = new Map<number, number>();
+  /**
+   * The pings awaiting a pong are seqs [firstOutstanding, seq], at most MAX_OUTSTANDING_PINGS of
+   * them (seqs grow by one per ping); ping k was sent at sentAt[k % MAX_OUTSTANDING_PINGS]. Four
+   * numbers in place of a Map per agent (docs/benchmarks.md, "Agents").
+   */
+  private firstOutstanding = 1;
+  private readonly sentAt: number[] = new Array<number>(MAX_OUTSTANDING_PINGS).fill(0);
   private lastPingAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -44,17 +49,19 @@ export class AgentLiveness {
     if (now - this.lastPingAt < intervalMs) return null;
     this.lastPingAt = now;
     this.seq++;
-    this.outstanding.set(this.seq, now);
-    if (this.outstanding.size > MAX_OUTSTANDING_PINGS) this.outstanding.delete(this.outstanding.keys().next().value!);
+    this.sentAt[this.seq % MAX_OUTSTANDING_PINGS] = now;
+    // The oldest is forgotten when more are outstanding than the ring holds.
+    this.firstOutstanding = Math.max(this.firstOutstanding, this.seq - MAX_OUTSTANDING_PINGS + 1);
     return this.seq;
   }
 
   /** A pong: records the RTT when it answers a ping we still remember and is not slower than the timeout. */
   pong(seq: number, now: number): number | null {
     this.heard(now);
-    const sentAt = this.outstanding.get(seq);
-    if (sentAt === undefined) return null;
-    for (const s of [...this.outstanding.keys()]) if (s <= seq) this.outstanding.delete(s);
+    if (!Number.isInteger(seq) || seq < this.firstOutstanding || seq > this.seq) return null;
+    const sentAt = this.sentAt[seq % MAX_OUTSTANDING_PINGS]!;
+    // This pong answers every ping up to it.
+    this.firstOutstanding = seq + 1;
     const rtt = Math.max(0, now - sentAt);
     // A reply slower than the timeout measures a pause, not the link (the detector's rule).
     if (rtt > this.timeoutMs()) return null;

@@ -12,6 +12,12 @@
  *
  * Committed status changes and NACKs are kept in a short in-memory log (transitionsSince) so
  * every node can audit each of them once; the log is derived, not part of the snapshot.
+ *
+ * Every controller holds every record, so their size counts once per controller
+ * (docs/benchmarks.md, "Agents"): records are built by one function with a fixed field order
+ * (one hidden class, fields inside the object; a spread copy has neither), and the lists and
+ * strings that most agents share (protocols, empty lists, "connected to <controller>") are
+ * shared, not held once per record.
  */
 import { CommandError, SnapshotError } from './errors.js';
 import { Fields, type ErrorFactory } from '../util/untrusted.js';
@@ -23,8 +29,11 @@ import {
   parseEpoch,
   parseReportEntry,
   parseSyncFields,
+  type AgentEpoch,
+  type AgentInfo,
   type AgentRecord,
   type AgentReportEntry,
+  type AgentSyncFields,
   type ConnectEntry,
   type DisconnectEntry,
   type SyncEntry,
@@ -32,6 +41,8 @@ import {
 import { MAX_MEMBER_ID_BYTES as NODE_ID_MAX_BYTES } from './members.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { okResult, type ApplyResult } from './result.js';
+import { SharedValues } from './shared-values.js';
+import { TransitionLog } from './transition-log.js';
 
 export const AGENTS_KIND = 'agents';
 /** Records the cluster keeps; a connect for a new id beyond this is ignored (and counted). */
@@ -92,10 +103,8 @@ function parseAgents(fields: Fields): AgentsCommand {
 export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, AgentsView {
   private readonly records = new Map<string, AgentRecord>();
   private sorted: readonly AgentRecord[] | null = [];
-  private seq = 0;
-  private log: AgentTransition[] = [];
-  /** The seq before the first transition in `log`. */
-  private logBase = 0;
+  private readonly log = new TransitionLog<AgentTransition>(TRANSITION_LOG_SIZE);
+  private readonly shared = new SharedValues();
 
   get view(): AgentsView {
     return this;
@@ -106,7 +115,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   }
 
   get transitionSeq(): number {
-    return this.seq;
+    return this.log.seq;
   }
 
   list(): readonly AgentRecord[] {
@@ -119,9 +128,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   }
 
   transitionsSince(seq: number): { readonly items: readonly AgentTransition[]; readonly missed: boolean } {
-    const missed = seq < this.logBase;
-    const from = Math.max(0, seq - this.logBase);
-    return { items: this.log.slice(from), missed };
+    return this.log.since(seq);
   }
 
   apply(command: AgentsCommand, ctx: ApplyContext): ApplyResult {
@@ -135,7 +142,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   private applyEntry(controller: string, e: AgentReportEntry): boolean {
     switch (e.op) {
       case 'connect':
-        return this.connect(controller, e);
+        return this.connect(this.shared.string(controller), e);
       case 'sync':
         return this.sync(e);
       case 'disconnect':
@@ -151,11 +158,11 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     const rec = this.records.get(e.id);
     if (rec === undefined && this.records.size >= MAX_AGENT_RECORDS) return false;
     if (rec !== undefined && rec.epoch.boot === e.epoch.boot && e.epoch.seq < rec.epoch.seq) {
-      this.set({ ...rec, pushes: rec.pushes + e.pushes });
+      this.set(changed(rec, { pushes: rec.pushes + e.pushes }));
       return false;
     }
-    const reason = `connected to ${controller}`;
-    const next: AgentRecord = {
+    const reason = this.shared.string(`connected to ${controller}`);
+    const next = makeRecord({
       id: e.id,
       online: true,
       controller,
@@ -164,12 +171,12 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
       statusReason: rec?.online === true ? rec.statusReason : reason,
       pushes: (rec?.pushes ?? 0) + e.pushes,
       timeoutMs: e.timeoutMs,
-      ...e.info,
-      ...e.sync,
-    };
+      info: this.shared.info(e.info),
+      sync: e.sync,
+    });
     this.set(next);
-    this.note({ type: 'claim', id: e.id, session: e.session, controller });
-    if (rec?.online !== true) this.note({ type: 'status', id: e.id, from: rec === undefined ? null : 'offline', to: 'online', controller, reason });
+    this.log.addMade((seq) => ({ seq, type: 'claim', id: next.id, session: next.session, controller }));
+    if (rec?.online !== true) this.log.addMade((seq) => ({ seq, type: 'status', id: next.id, from: rec === undefined ? null : 'offline', to: 'online', controller, reason }));
     this.noteNack(rec ?? null, next);
     return true;
   }
@@ -178,10 +185,10 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     const rec = this.records.get(e.id);
     if (rec === undefined) return false;
     if (rec.session !== e.session) {
-      if (e.pushes > 0) this.set({ ...rec, pushes: rec.pushes + e.pushes });
+      if (e.pushes > 0) this.set(changed(rec, { pushes: rec.pushes + e.pushes }));
       return false;
     }
-    const next: AgentRecord = { ...rec, ...e.sync, timeoutMs: e.timeoutMs, pushes: rec.pushes + e.pushes };
+    const next = changed(rec, { sync: e.sync, timeoutMs: e.timeoutMs, pushes: rec.pushes + e.pushes });
     this.set(next);
     this.noteNack(rec, next);
     return true;
@@ -191,25 +198,17 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     const rec = this.records.get(e.id);
     if (rec === undefined) return false;
     const owns = rec.session === e.session && rec.online;
-    this.set({ ...rec, pushes: rec.pushes + e.pushes, ...(owns ? { online: false, statusReason: e.reason } : {}) });
-    if (owns) this.note({ type: 'status', id: e.id, from: 'online', to: 'offline', controller: rec.controller, reason: e.reason });
+    this.set(changed(rec, owns ? { pushes: rec.pushes + e.pushes, online: false, statusReason: e.reason } : { pushes: rec.pushes + e.pushes }));
+    if (owns) this.log.addMade((seq) => ({ seq, type: 'status', id: rec.id, from: 'online', to: 'offline', controller: rec.controller, reason: e.reason }));
     return owns;
   }
 
   private noteNack(before: AgentRecord | null, after: AgentRecord): void {
     if (after.nackedVersion === null || after.lastError === null) return;
     if (before !== null && before.nackedVersion === after.nackedVersion && before.lastError === after.lastError) return;
-    this.note({ type: 'nack', id: after.id, ackedVersion: after.ackedVersion, nackedVersion: after.nackedVersion, controller: after.controller, error: after.lastError });
-  }
-
-  private note(t: DistributiveOmit<AgentTransition, 'seq'>): void {
-    this.seq++;
-    this.log.push({ ...t, seq: this.seq } as AgentTransition);
-    if (this.log.length > TRANSITION_LOG_SIZE) {
-      const drop = this.log.length - TRANSITION_LOG_SIZE;
-      this.log = this.log.slice(drop);
-      this.logBase += drop;
-    }
+    const error = after.lastError;
+    const nackedVersion = after.nackedVersion;
+    this.log.addMade((seq) => ({ seq, type: 'nack', id: after.id, ackedVersion: after.ackedVersion, nackedVersion, controller: after.controller, error }));
   }
 
   private set(record: AgentRecord): void {
@@ -218,18 +217,16 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   }
 
   snapshot(): unknown {
-    return { transitionSeq: this.seq, records: this.list().map(recordJson) };
+    return { transitionSeq: this.log.seq, records: this.list().map(recordJson) };
   }
 
   restore(data: unknown): void {
     const makeError: ErrorFactory = (m) => new SnapshotError(m);
     const f = Fields.of(data, 'agents', makeError).only(new Set(['transitionSeq', 'records']));
-    this.seq = f.int('transitionSeq', { min: 0 });
-    this.logBase = this.seq;
-    this.log = [];
+    this.log.reset(f.int('transitionSeq', { min: 0 }));
     let previous: string | null = null;
     for (const [i, item] of f.array('records', MAX_AGENT_RECORDS).entries()) {
-      const r = parseRecord(item, `agents: record ${i}`, makeError);
+      const r = parseRecord(item, `agents: record ${i}`, makeError, this.shared);
       if (previous !== null && !(previous < r.id)) f.fail(`ids must be strictly increasing, found ${JSON.stringify(r.id)} after ${JSON.stringify(previous)}`);
       previous = r.id;
       this.records.set(r.id, r);
@@ -238,7 +235,58 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   }
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** What a record is made of; makeRecord lays it out. */
+interface RecordParts {
+  readonly id: string;
+  readonly online: boolean;
+  readonly controller: string;
+  readonly session: string;
+  readonly epoch: AgentEpoch;
+  readonly statusReason: string;
+  readonly pushes: number;
+  readonly timeoutMs: number;
+  readonly info: AgentInfo;
+  readonly sync: AgentSyncFields;
+}
+
+/** Every record with the same fields in the same order: one hidden class, every field in the object. */
+function makeRecord(p: RecordParts): AgentRecord {
+  return {
+    id: p.id,
+    online: p.online,
+    controller: p.controller,
+    session: p.session,
+    epoch: p.epoch,
+    statusReason: p.statusReason,
+    pushes: p.pushes,
+    timeoutMs: p.timeoutMs,
+    protocols: p.info.protocols,
+    lazy: p.info.lazy,
+    dependencies: p.info.dependencies,
+    hosts: p.info.hosts,
+    sentVersion: p.sync.sentVersion,
+    ackedVersion: p.sync.ackedVersion,
+    nackedVersion: p.sync.nackedVersion,
+    lastError: p.sync.lastError,
+    resources: p.sync.resources,
+  };
+}
+
+/** `rec` with some parts changed (its own strings and lists kept, not the report's copies). */
+function changed(rec: AgentRecord, parts: Partial<RecordParts>): AgentRecord {
+  return makeRecord({
+    id: rec.id,
+    online: parts.online ?? rec.online,
+    controller: rec.controller,
+    session: rec.session,
+    epoch: rec.epoch,
+    statusReason: parts.statusReason ?? rec.statusReason,
+    pushes: parts.pushes ?? rec.pushes,
+    timeoutMs: parts.timeoutMs ?? rec.timeoutMs,
+    info: rec,
+    sync: parts.sync ?? rec,
+  });
+}
 
 const RECORD_FIELDS = new Set([
   'id',
@@ -269,20 +317,20 @@ function recordJson(r: AgentRecord): unknown {
   };
 }
 
-function parseRecord(item: unknown, where: string, makeError: ErrorFactory): AgentRecord {
+function parseRecord(item: unknown, where: string, makeError: ErrorFactory, shared: SharedValues): AgentRecord {
   const f = Fields.of(item, where, makeError).only(RECORD_FIELDS);
-  return {
+  return makeRecord({
     id: parseAgentId(f, 'id'),
     online: f.boolean('online'),
-    controller: f.string('controller', { nonEmpty: true, maxBytes: NODE_ID_MAX_BYTES }),
+    controller: shared.string(f.string('controller', { nonEmpty: true, maxBytes: NODE_ID_MAX_BYTES })),
     session: f.string('session', { nonEmpty: true, maxBytes: MAX_SESSION_BYTES }),
     epoch: parseEpoch(f.raw['epoch'], `${where}.epoch`, makeError),
-    statusReason: f.string('statusReason', { maxBytes: MAX_AGENT_REASON_BYTES }),
+    statusReason: shared.string(f.string('statusReason', { maxBytes: MAX_AGENT_REASON_BYTES })),
     pushes: f.int('pushes', { min: 0 }),
     timeoutMs: f.int('timeoutMs', { min: 0 }),
-    ...parseAgentInfo(f.raw['info'], `${where}.info`, makeError),
-    ...parseSyncFields(f.raw['sync'], `${where}.sync`, makeError),
-  };
+    info: shared.info(parseAgentInfo(f.raw['info'], `${where}.info`, makeError)),
+    sync: parseSyncFields(f.raw['sync'], `${where}.sync`, makeError),
+  });
 }
 
 export const agentsKind: ResourceKind<AgentsCommand, AgentsView> = {

@@ -2,15 +2,19 @@
  * The last `capacity` numbers recorded, in a fixed-size ring: their mean in O(1) (a running sum,
  * re-summed once per lap so floating-point drift cannot build up over days) and, on request,
  * their percentiles. No allocation per sample, so a ring per peer costs only its array.
+ *
+ * The array is a plain array of doubles, not a Float64Array: a controller holds one ring per
+ * connected agent, and a typed array's view, buffer object and off-heap store cost about 200
+ * bytes more than the same numbers in an array (docs/benchmarks.md, "Agents").
  */
 export class SampleRing {
-  private readonly values: Float64Array;
+  private readonly values: number[];
   private next = 0;
   private filled = 0;
   private sum = 0;
 
   constructor(capacity: number) {
-    this.values = new Float64Array(Math.max(1, capacity));
+    this.values = new Array<number>(Math.max(1, capacity)).fill(0);
   }
 
   record(value: number): void {
@@ -36,7 +40,7 @@ export class SampleRing {
    */
   percentile(percentile: number): number | null {
     if (this.filled === 0) return null;
-    const sorted = this.values.slice(0, this.filled).sort();
+    const sorted = this.values.slice(0, this.filled).sort((a, b) => a - b);
     const rank = Math.ceil((Math.min(100, Math.max(0, percentile)) / 100) * this.filled);
     return sorted[Math.max(0, rank - 1)] ?? null;
   }
