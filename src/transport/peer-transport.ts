@@ -84,11 +84,23 @@ export function peerChannelOptions(maxMessageBytes: number): grpc.ChannelOptions
   };
 }
 
+/**
+ * The server's own keepalive is only a backstop that closes connections whose client vanished
+ * without a word: peers ping their channels every second themselves (KEEPALIVE), and agents'
+ * streams carry the hub's pings. Pinging every client every second as well doubled the idle
+ * ping traffic between members, and would cost a controller one ping a second per agent.
+ */
+const SERVER_KEEPALIVE = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+} as const;
+
 /** Options for the server that hosts the RaftPeer service: message limits, and permission
  * for the peers' frequent keepalive pings. */
 export function peerServerOptions(maxMessageBytes: number): grpc.ServerOptions {
   return {
-    ...KEEPALIVE,
+    ...SERVER_KEEPALIVE,
+    'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.http2.min_ping_interval_without_data_ms': 500,
