@@ -50,6 +50,17 @@ const LEADER_EXPIRY_EVERY_MS = 250;
 /** How often an idle hub (see AgentHub.idle) is ticked: as often as the leader's duties run. */
 export const IDLE_TICK_MS = LEADER_EXPIRY_EVERY_MS;
 
+const TIMER_SLACK_MS = 2;
+
+/**
+ * Whether a duty done at `last` is due again. An interval timer of the duty's own period fires
+ * up to a millisecond early by performance.now(); without the slack such a tick would skip the
+ * duty and double its period (the idle hub ticks at exactly LEADER_EXPIRY_EVERY_MS).
+ */
+function due(now: number, last: number, everyMs: number): boolean {
+  return now - last >= everyMs - TIMER_SLACK_MS;
+}
+
 export class AgentHub {
   readonly store = new ManifestStore();
   readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0 };
@@ -206,11 +217,11 @@ export class AgentHub {
       this.barrierWanted = false;
       out.push({ type: 'barrier' });
     }
-    if (now - this.lastReconcileAt >= this.opts.stateSyncIntervalMs) {
+    if (due(now, this.lastReconcileAt, this.opts.stateSyncIntervalMs)) {
       this.lastReconcileAt = now;
       this.reconcile(now, out);
     }
-    if (now - this.lastExpiryAt >= LEADER_EXPIRY_EVERY_MS) {
+    if (due(now, this.lastExpiryAt, LEADER_EXPIRY_EVERY_MS)) {
       this.lastExpiryAt = now;
       this.expireUnreachable(now);
       if (this.port.leading()) this.duties.check(this.port.state(), this.port.wallClock(), this.meshReports);

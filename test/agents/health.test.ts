@@ -4,6 +4,7 @@
  * leader. Issue 13, item 4, and the bad-input list (floods, herds, identities).
  */
 import t from 'tap';
+import { IDLE_TICK_MS } from '../../src/agents/hub.js';
 import { agentsKind } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, settle, svc } from './hub-harness.js';
 
@@ -168,6 +169,25 @@ void t.test('the leader takes offline the agents of a controller nobody hears fr
   t.ok(took > limit && took <= limit + 400, `offline after ${took}ms (timeout ${timeout}, grace ${c2.hub.graceMs(timeout)}, election timeout 1000)`);
   t.match(c2.record('a1'), { statusReason: /controller c1 unreachable/ });
   t.same(statusAudits(c2, 'a1'), ['null->online', 'online->offline']);
+});
+
+void t.test('an idle leader, ticked every IDLE_TICK_MS by a timer that fires a little early, judges a dead controller\'s agents on every tick', async (t) => {
+  const { clock, cs } = stage(2);
+  const [c1, c2] = cs as [SimController, SimController];
+  c2.leading = true;
+  const a = new SimAgent('a1');
+  a.connect(c1, clock);
+  settle(cs);
+  t.ok(c2.hub.idle, 'the leader serves no agent: its driver ticks it slowly');
+  const timeout = c1.record('a1')!.timeoutMs;
+  c2.unreachable.set('c1', clock.now);
+  const from = clock.now;
+  // setInterval(250) callbacks see performance.now() advance by a little less than 250 at times.
+  const step = IDLE_TICK_MS - 0.4;
+  while (c2.record('a1')!.online) advance(clock, [c2], step, step);
+  const took = clock.now - from;
+  const limit = timeout + c2.hub.graceMs(timeout) + 1000;
+  t.ok(took > limit && took <= limit + IDLE_TICK_MS, `offline after ${took.toFixed(1)}ms, at most one idle tick after ${limit}ms`);
 });
 
 void t.test('a second connection with the same id takes over: the newer stream wins, the older is closed and audited', async (t) => {
