@@ -29,7 +29,6 @@ import {
   parseEpoch,
   parseReportEntry,
   parseSyncFields,
-  type AgentEpoch,
   type AgentInfo,
   type AgentRecord,
   type AgentReportEntry,
@@ -235,19 +234,8 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   }
 }
 
-/** What a record is made of; makeRecord lays it out. */
-interface RecordParts {
-  readonly id: string;
-  readonly online: boolean;
-  readonly controller: string;
-  readonly session: string;
-  readonly epoch: AgentEpoch;
-  readonly statusReason: string;
-  readonly pushes: number;
-  readonly timeoutMs: number;
-  readonly info: AgentInfo;
-  readonly sync: AgentSyncFields;
-}
+/** What a record is made of (its own fields, its declaration, its sync state); makeRecord lays it out. */
+type RecordParts = Omit<AgentRecord, keyof AgentInfo | keyof AgentSyncFields> & { readonly info: AgentInfo; readonly sync: AgentSyncFields };
 
 /** Every record with the same fields in the same order: one hidden class, every field in the object. */
 function makeRecord(p: RecordParts): AgentRecord {

@@ -152,41 +152,40 @@ function a0pushes(c: SimController): number {
   return c.sm.view(agentsKind).list().reduce((n, r) => n + r.pushes, 0);
 }
 
-void t.test('the leader takes offline the agents of a controller nobody hears from, after their timeout, grace and an election timeout', async (t) => {
+/**
+ * c2 leads and serves nothing; c1 serves agent a1 and is then paused with the stream open, so
+ * nobody reports for it. `tick` advances c2 until it takes a1 offline; returns how long that
+ * took and the earliest it may (timeout, grace, election timeout).
+ */
+function deadControllerAgent(tick: (clock: { now: number }, c2: SimController) => void): { took: number; limit: number; c2: SimController; timeout: number } {
   const { clock, cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];
   c2.leading = true;
-  const a = new SimAgent('a1');
-  a.connect(c1, clock);
+  new SimAgent('a1').connect(c1, clock);
   settle(cs);
   const timeout = c1.record('a1')!.timeoutMs;
-  // c1 is paused with the agent's stream open: nobody reports for it.
   c2.unreachable.set('c1', clock.now);
   const from = clock.now;
-  while (c2.record('a1')!.online) advance(clock, [c2], 50);
-  const took = clock.now - from;
-  const limit = timeout + c2.hub.graceMs(timeout) + 1000;
+  while (c2.record('a1')!.online) tick(clock, c2);
+  return { took: clock.now - from, limit: timeout + c2.hub.graceMs(timeout) + 1000, c2, timeout };
+}
+
+void t.test('the leader takes offline the agents of a controller nobody hears from, after their timeout, grace and an election timeout', async (t) => {
+  const { took, limit, c2, timeout } = deadControllerAgent((clock, c) => advance(clock, [c], 50));
   t.ok(took > limit && took <= limit + 400, `offline after ${took}ms (timeout ${timeout}, grace ${c2.hub.graceMs(timeout)}, election timeout 1000)`);
   t.match(c2.record('a1'), { statusReason: /controller c1 unreachable/ });
   t.same(statusAudits(c2, 'a1'), ['null->online', 'online->offline']);
 });
 
 void t.test('an idle leader, ticked every IDLE_TICK_MS by a timer that fires a little early, judges a dead controller\'s agents on every tick', async (t) => {
-  const { clock, cs } = stage(2);
-  const [c1, c2] = cs as [SimController, SimController];
-  c2.leading = true;
-  const a = new SimAgent('a1');
-  a.connect(c1, clock);
-  settle(cs);
-  t.ok(c2.hub.idle, 'the leader serves no agent: its driver ticks it slowly');
-  const timeout = c1.record('a1')!.timeoutMs;
-  c2.unreachable.set('c1', clock.now);
-  const from = clock.now;
   // setInterval(250) callbacks see performance.now() advance by a little less than 250 at times.
   const step = IDLE_TICK_MS - 0.4;
-  while (c2.record('a1')!.online) advance(clock, [c2], step, step);
-  const took = clock.now - from;
-  const limit = timeout + c2.hub.graceMs(timeout) + 1000;
+  let idle = true;
+  const { took, limit } = deadControllerAgent((clock, c) => {
+    idle &&= c.hub.idle;
+    advance(clock, [c], step, step);
+  });
+  t.ok(idle, 'the leader served no agent: its driver ticked it slowly');
   t.ok(took > limit && took <= limit + IDLE_TICK_MS, `offline after ${took.toFixed(1)}ms, at most one idle tick after ${limit}ms`);
 });
 
