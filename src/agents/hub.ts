@@ -193,7 +193,7 @@ export class AgentHub {
 
   tick(now: number): HubEffect[] {
     const out: HubEffect[] = [];
-    // After an idle spell the driver ticked slowly (idleTickMs): that gap is neither a stall nor lateness.
+    // After an idle spell the driver ticked slowly (IDLE_TICK_MS): that gap is neither a stall nor lateness.
     const gap = this.lastTickAt === null || this.idleAtLastTick ? 0 : now - this.lastTickAt;
     this.lastTickAt = now;
     const stalled = gap > stallThreshold(this.opts);
