@@ -49,7 +49,6 @@ import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { VERSION } from './version.js';
-import { autopilotIntervalMs } from './autopilot-driver.js';
 import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
 import { PeerContacts } from './peer-contact.js';
 import { cutOffReason } from '../api/quorum-guard.js';
@@ -446,11 +445,9 @@ export class ControllerNode {
     agentsLayer.start();
     autopilot.start();
     // The leader's identity duties: draw the cluster id once, record each member's data dir.
-    // Neither is urgent, so they run at the autopilot's pace (twice a second by default) rather
-    // than every heartbeat, which woke an idle controller ten times a second for nothing.
     const identityTicker = setInterval(() => {
       for (const duty of nodeIdentity.duties()) nodeIdentity.proposed(duty, proposeDuty(raftHost, duty, config.raft.electionTimeoutMs * 2, osIdentitySource));
-    }, autopilotIntervalMs(config.raft.electionTimeoutMs));
+    }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
     return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
