@@ -65,6 +65,7 @@ const program = new Command()
   .option('--agents <n>', 'agents (etcd: watchers) in the agent fan-out (default 1000)')
   .option('--changes <n>', 'changes timed in the agent fan-out (default 20, full 50)')
   .option('--agent-threads <n>', 'worker threads the agents (watchers) run on, the same for both systems (default 1)')
+  .option('--node-args <args>', "node options for our controllers, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile them", '')
   .parse();
 
 interface Opts {
@@ -84,9 +85,12 @@ interface Opts {
   agents?: string;
   changes?: string;
   agentThreads?: string;
+  nodeArgs: string;
 }
 const opts = program.opts<Opts>();
 const quick = opts.quick;
+const nodeArgs = opts.nodeArgs.split(' ').filter((a) => a !== '');
+const startOurs = (nodes: number): Promise<OursCluster> => OursCluster.start(nodes, { nodeArgs });
 const cfg = {
   rounds: Number(opts.rounds ?? (quick ? 1 : 3)),
   durationMs: Number(opts.duration ?? (quick ? 3 : 5)) * 1000,
@@ -184,7 +188,7 @@ function loadSummary(r: LoadResult, rss: number[]): string {
 }
 
 async function main(): Promise<void> {
-  const drivers: SystemDriver[] = [{ name: 'ours', start: (n) => OursCluster.start(n) }];
+  const drivers: SystemDriver[] = [{ name: 'ours', start: startOurs }];
   let etcdBin: string | null = null;
   if (opts.vs === 'etcd') {
     etcdBin = opts.etcd ?? ensureEtcd(log);
@@ -297,7 +301,7 @@ async function main(): Promise<void> {
   const convergence: ConvergenceSample[] = [];
   if (parts.has('convergence')) {
     log(`status convergence (ours): SIGSTOP of a follower, ${cfg.convergence} time(s), base_timeout ${OURS_BASE_TIMEOUT}...`);
-    await OursCluster.start(3).then(async (c) => {
+    await startOurs(3).then(async (c) => {
       live.add(c);
       try {
         for (let i = 0; i < cfg.convergence; i++) {
@@ -348,7 +352,7 @@ async function main(): Promise<void> {
     log('lazy configuration (ours): 500 services, 200 agents each depending on 5; not lazy, then lazy, each on a fresh 3-controller cluster');
     const started: OursCluster[] = [];
     const start = async (): Promise<OursCluster> => {
-      const c = await OursCluster.start(3);
+      const c = await startOurs(3);
       live.add(c);
       started.push(c);
       return c;
