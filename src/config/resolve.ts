@@ -107,7 +107,7 @@ function resolveHeartbeat(raw: RawConfig, problems: LocatedProblem[]): Heartbeat
   const maxTimeoutMs = hb.max_timeout ?? defaultMaxTimeoutMs(baseTimeoutMs);
   const shown = (ms: number, written: number | undefined, derivation: string): string =>
     `${formatDuration(ms)}${written === undefined ? ` (default: ${derivation})` : ''}`;
-  const interval = shown(intervalMs, hb.interval, 'base_timeout/8 within 50ms..500ms');
+  const interval = shown(intervalMs, hb.interval, 'base_timeout/4 within 50ms..500ms');
 
   // A node must miss at least two heartbeats before it can be declared dead.
   if (baseTimeoutMs < 2 * intervalMs) {

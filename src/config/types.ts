@@ -26,7 +26,7 @@ export interface HeartbeatConfig {
   readonly minTimeoutMs: number;
   /** Ceiling of the adaptive timeout; default 4 x base. */
   readonly maxTimeoutMs: number;
-  /** How often heartbeats are sent; default base/8 clamped to [50ms, 500ms]. */
+  /** How often heartbeats are sent; default base/4 clamped to [50ms, 500ms]. */
   readonly intervalMs: number;
 }
 

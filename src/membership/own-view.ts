@@ -38,11 +38,11 @@ export function ownView(input: OwnViewInput): MemberView {
 
 /**
  * How long a received view may vote. Long enough to bridge a few lost or jittered pings
- * (6 intervals), never longer than the base timeout: an isolated leader must see its
+ * (3 intervals, 0.75 x base at the default interval), never longer than the base timeout: an isolated leader must see its
  * reporters' views expire before its own detector times them out (status-aggregator rule 2).
  */
 export function defaultViewTtlMs(baseTimeoutMs: number, pingIntervalMs: number): number {
-  return Math.min(baseTimeoutMs, Math.max(6 * pingIntervalMs, baseTimeoutMs / 2));
+  return Math.min(baseTimeoutMs, Math.max(3 * pingIntervalMs, baseTimeoutMs / 2));
 }
 
 /**

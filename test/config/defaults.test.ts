@@ -15,7 +15,7 @@ void t.test('a file with only cluster.nodes gets every default', async (t) => {
     clusterName: 'default',
     nodes: [{ id: 'a', address: '127.0.0.1:7201', listen: '127.0.0.1:7201', metrics: null }],
     dataDirTemplate: './data/${id}',
-    heartbeat: { baseTimeoutMs: 2_000, dynamicAdjustment: true, rttWindow: 16, minTimeoutMs: 2_000, maxTimeoutMs: 8_000, intervalMs: 250 },
+    heartbeat: { baseTimeoutMs: 2_000, dynamicAdjustment: true, rttWindow: 16, minTimeoutMs: 2_000, maxTimeoutMs: 8_000, intervalMs: 500 },
     stateSyncIntervalMs: 5_000,
     auditRetention: { maxEvents: 100_000, maxAgeMs: 7 * 24 * 3_600_000 },
     resourcesCacheTtlMs: 24 * 3_600_000,
@@ -48,7 +48,7 @@ void t.test('derived defaults follow the keys they derive from', async (t) => {
   t.same([slow.minTimeoutMs, slow.maxTimeoutMs, slow.intervalMs], [10_000, 40_000, 500], 'interval clamps at 500ms');
   const fast = withBase('200ms').heartbeat;
   t.same([fast.minTimeoutMs, fast.maxTimeoutMs, fast.intervalMs], [200, 800, 50], 'interval clamps at 50ms');
-  t.equal(withBase('1s').heartbeat.intervalMs, 125, 'base/8 in between');
+  t.equal(withBase('1s').heartbeat.intervalMs, 250, 'base/4 in between');
   const small = parseClusterConfig(`${MINIMAL}raft:\n  snapshot_threshold: 300\n`, 'f.yaml');
   t.equal(small.raft.trailingLogs, 300, 'trailing_logs defaults to min(5000, threshold)');
 });

@@ -167,9 +167,9 @@ void t.test('base_timeout under 2 x heartbeat interval is refused', async (t) =>
     t,
     `${NODES}controller:\n  heartbeat:\n    base_timeout: 80ms\n`,
     'controller.heartbeat.base_timeout',
-    /heartbeat interval 50ms \(default: base_timeout\/8 within 50ms\.\.500ms\)/,
+    /heartbeat interval 50ms \(default: base_timeout\/4 within 50ms\.\.500ms\)/,
   );
-  expectRefusal(t, `${NODES}controller:\n  heartbeat:\n    min_timeout: 100ms\n`, 'controller.heartbeat.min_timeout', /min_timeout 100ms must be at least 2 x heartbeat interval 250ms/);
+  expectRefusal(t, `${NODES}controller:\n  heartbeat:\n    min_timeout: 100ms\n`, 'controller.heartbeat.min_timeout', /min_timeout 100ms must be at least 2 x heartbeat interval 500ms/);
 });
 
 void t.test('min_timeout above max_timeout is refused', async (t) => {
