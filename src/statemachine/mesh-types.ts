@@ -147,8 +147,15 @@ export function parseLabels(value: unknown, where: string, makeError: ErrorFacto
   return out;
 }
 
+// The allowed keys of each shape, built once: parsing runs for every resource of every push.
+const SERVICE_SPEC_FIELDS: ReadonlySet<string> = new Set(['protocol', 'ports']);
+const ROUTE_SPEC_FIELDS: ReadonlySet<string> = new Set(['from', 'to']);
+const SERVICE_STATUS_FIELDS: ReadonlySet<string> = new Set(['vip', 'endpoints']);
+const ENDPOINT_FIELDS: ReadonlySet<string> = new Set(['agent', 'healthy']);
+const NO_FIELDS: ReadonlySet<string> = new Set();
+
 export function parseServiceSpec(value: unknown, where: string, makeError: ErrorFactory): ServiceSpec {
-  const f: Fields = Fields.of(value, where, makeError).only(new Set(['protocol', 'ports']));
+  const f: Fields = Fields.of(value, where, makeError).only(SERVICE_SPEC_FIELDS);
   const protocol = f.string('protocol', { nonEmpty: true, maxBytes: MAX_PROTOCOL_BYTES });
   if (!PROTOCOL_PATTERN.test(protocol)) f.fail(`field "protocol" must be a lower-case protocol name such as http or tcp, found ${quoteName(protocol)}`);
   const raw = f.has('ports') ? f.array('ports', MAX_PORTS) : [];
@@ -163,7 +170,7 @@ export function parseServiceSpec(value: unknown, where: string, makeError: Error
 }
 
 export function parseRouteSpec(value: unknown, where: string, makeError: ErrorFactory): RouteSpec {
-  const f = Fields.of(value, where, makeError).only(new Set(['from', 'to']));
+  const f = Fields.of(value, where, makeError).only(ROUTE_SPEC_FIELDS);
   return { from: parseResourceName(f, 'from'), to: parseResourceName(f, 'to') };
 }
 
@@ -201,7 +208,7 @@ export function parseResource(value: unknown, where: string, makeError: ErrorFac
     case 'service':
       return { ...input, status: parseServiceStatus(rawStatus ?? {}, `${where}: status`, makeError), revision };
     case 'route':
-      Fields.of(rawStatus ?? {}, `${where}: status`, makeError).only(new Set());
+      Fields.of(rawStatus ?? {}, `${where}: status`, makeError).only(NO_FIELDS);
       return { ...input, status: {}, revision };
     default: {
       const never: never = input;
@@ -211,13 +218,13 @@ export function parseResource(value: unknown, where: string, makeError: ErrorFac
 }
 
 function parseServiceStatus(value: unknown, where: string, makeError: ErrorFactory): ServiceStatus {
-  const s = Fields.of(value, where, makeError).only(new Set(['vip', 'endpoints']));
+  const s = Fields.of(value, where, makeError).only(SERVICE_STATUS_FIELDS);
   const vip = s.has('vip') ? s.string('vip', { nonEmpty: true, maxBytes: 64 }) : undefined;
   if (vip !== undefined && !/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(vip)) s.fail(`field "vip" must be an IPv4 address, found ${quoteName(vip)}`);
   let previous: string | null = null;
   const endpoints = s.has('endpoints')
     ? s.array('endpoints', MAX_ENDPOINTS).map((item, i) => {
-        const e = Fields.of(item, `${where}: endpoints[${i}]`, makeError).only(new Set(['agent', 'healthy']));
+        const e = Fields.of(item, `${where}: endpoints[${i}]`, makeError).only(ENDPOINT_FIELDS);
         const agent = e.string('agent', { nonEmpty: true, maxBytes: MAX_AGENT_ID_BYTES });
         if (!AGENT_ID_PATTERN.test(agent)) e.fail(`field "agent" must be an agent id, found ${quoteName(agent)}`);
         if (previous !== null && !(previous < agent)) e.fail(`endpoints must be sorted by agent without repeats, found ${quoteName(agent)} after ${quoteName(previous)}`);
