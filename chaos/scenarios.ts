@@ -67,8 +67,8 @@ export interface Scenario {
   readonly minNodes: number;
   /**
    * controller.heartbeat.base_timeout unless --base-timeout says otherwise (default 500 ms).
-   * Pings go to every peer every base/4, so their cost grows with n^2: 11 nodes at 500 ms need
-   * about a core for pings alone, more than a 2-core CI machine can spare.
+   * Pings go to every peer every base/4, so their cost grows with n^2: 11 nodes at 500 ms needed
+   * about a core for pings alone at base/8, more than a 2-core CI machine can spare.
    */
   readonly defaultBaseTimeoutMs?: number;
   /** Agents (chaos/agent-watch.ts) served by the cluster during the run, judged like the controllers. */
