@@ -35,6 +35,9 @@ export interface RaftTiming {
   readonly maxMessageBytes: number;
 }
 
+/** How long a read waits for its read index before asking the leader again. */
+const READ_INDEX_RETRY_MS = 500;
+
 export interface RaftHostOptions {
   readonly id: NodeId;
   readonly timing: RaftTiming;
@@ -89,7 +92,8 @@ export class RaftHost implements ConsensusPort {
   private readonly clock: Scheduler;
   private readonly proposals: WaitMap<number, ApplyResult, ProposalMeta>;
   /** Reads by context; `index` is the read index once the leader confirmed it. */
-  private readonly reads: WaitMap<string, number, { index: number }>;
+  /** Reads awaiting their read index (`index` is +Infinity until it comes) and when it was last asked for. */
+  private readonly reads: WaitMap<string, number, { index: number; askedAt: number }>;
   private readSeq = 0;
   /** A write the loop waits for is in flight: no further Ready is taken until it completes. */
   private busy = false;
@@ -145,6 +149,7 @@ export class RaftHost implements ConsensusPort {
     this.ticker = this.clock.every(this.tickMs, () => {
       if (this.stopped) return;
       this.raw.tick();
+      this.askAgainForReadIndexes();
       this.schedule();
     });
     this.schedule();
@@ -248,7 +253,30 @@ export class RaftHost implements ConsensusPort {
     const context = `${this.id}:${++this.readSeq}`;
     this.callCore(() => this.raw.readIndex(context));
     this.schedule();
-    this.reads.add(context, { index: Number.POSITIVE_INFINITY }, timeoutMs, 'linearizable read', done);
+    this.reads.add(context, { index: Number.POSITIVE_INFINITY, askedAt: this.clock.now() }, timeoutMs, 'linearizable read', done);
+  }
+
+  /**
+   * A ReadIndex request or its answer may be lost like any Raft message (a link that is still
+   * reconnecting to a restarted leader drops its batch). Without another ask the read would
+   * wait out its whole deadline while the cluster is healthy, so a read still without its index
+   * asks again every READ_INDEX_RETRY_MS, with the same context (etcd retries every 500 ms).
+   * The leader takes its commit index when the ask arrives, never older than at the first ask,
+   * so the read stays linearizable; a duplicate answer only sets the same read's index again.
+   */
+  private askAgainForReadIndexes(): void {
+    const now = this.clock.now();
+    for (const [context, meta] of this.reads.entries()) {
+      if (meta.index !== Number.POSITIVE_INFINITY || now - meta.askedAt < READ_INDEX_RETRY_MS) continue;
+      meta.askedAt = now;
+      try {
+        this.callCore(() => this.raw.readIndex(context));
+      } catch (err) {
+        // No leader now: the read fails as a leader change fails it, and the caller retries.
+        if (!(err instanceof HostError)) throw err;
+        this.reads.reject(context, err);
+      }
+    }
   }
 
   transferLeadership(to: NodeId): void {

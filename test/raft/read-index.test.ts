@@ -63,3 +63,32 @@ void t.test('§6.4: a deposed leader in a minority cannot serve a read', async (
   t.equal(s.status('a').role, 'leader', 'a still believes it leads (b still follows it)');
   t.same(s.reads.get('a') ?? [], [], 'but two acknowledgements of five do not serve a read');
 });
+
+void t.test('a lost ReadIndex is asked for again: the read is served while the cluster is healthy, not at its deadline', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  const x = s.propose('a', 'x=1');
+  s.stabilize();
+
+  s.act('b', (r) => r.readIndex('f1'));
+  let lost = 0;
+  // The first ask is lost on the way, as a batch on a link still reconnecting to a restarted leader is.
+  s.stabilize((m) => m.type === 'ReadIndex' && lost++ === 0);
+  t.equal(lost, 1, "b's first ReadIndex was lost");
+  t.same(s.reads.get('b') ?? [], [], 'the read waits');
+
+  // Time passes on a healthy cluster: heartbeats flow both ways, and b asks again.
+  let rounds = 0;
+  while ((s.reads.get('b') ?? []).length === 0 && rounds < 200) {
+    for (const id of ['a', 'b', 'c']) s.tick(id);
+    s.stabilize();
+    rounds++;
+  }
+  const asks = ofType(s.sent, 'ReadIndex').filter((m) => m.from === 'b');
+  t.equal(asks.length, 2, 'b asked once more');
+  t.equal(asks[1]?.context, asks[0]?.context, 'for the same read');
+  const served = s.reads.get('b') ?? [];
+  t.equal(served.length, 1, `the read was served (after ${rounds} rounds of 15 ms)`);
+  t.ok(served[0]!.index >= x.index, 'at an index covering x=1');
+  t.equal(s.leaders().join(), 'a', 'with no leader change in between');
+});
