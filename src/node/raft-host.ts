@@ -91,8 +91,10 @@ export class RaftHost implements ConsensusPort {
   private readonly mem: MemoryStorage;
   private readonly clock: Scheduler;
   private readonly proposals: WaitMap<number, ApplyResult, ProposalMeta>;
-  /** Reads by context; `index` is the read index once the leader confirmed it. */
-  /** Reads awaiting their read index (`index` is +Infinity until it comes) and when it was last asked for. */
+  /**
+   * Reads by context: `index` is the read index once the leader confirmed it (+Infinity until
+   * then), `askedAt` when this node last asked for it.
+   */
   private readonly reads: WaitMap<string, number, { index: number; askedAt: number }>;
   private readSeq = 0;
   /** A write the loop waits for is in flight: no further Ready is taken until it completes. */
