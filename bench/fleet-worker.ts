@@ -1,4 +1,7 @@
 /** One thread of a Fleet (fleet.ts): a Swarm of our agents, or etcd Watchers. */
+// Agents run with the agent binary's V8 tiering; V8's flags are the process's, so etcd's
+// watchers get the same.
+import '../src/cli/server-tiering.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Swarm } from '../src/agent/swarm.js';
 import { Watchers } from './etcd-watchers.js';

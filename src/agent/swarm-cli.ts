@@ -4,6 +4,7 @@
  * each a real stream, for tests, chaos and benchmarks. Prints one status line every
  * --report-every (JSON with --json) until SIGINT or SIGTERM.
  */
+import '../cli/server-tiering.js';
 import '../cli/quiet-warnings.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadAgentYaml } from './agent-yaml.js';

@@ -6,6 +6,7 @@
  * One data-plane agent (CONTRACT.md, "Agents"). Usage and config errors exit 2 with one line on
  * stderr; SIGTERM and SIGINT close the stream and exit 0.
  */
+import './server-tiering.js';
 import './quiet-warnings.js';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -5,6 +5,7 @@
  * member's or cluster's, or a lost member's: src/identity). SIGTERM/SIGINT shut down gracefully
  * (a leader hands off first).
  */
+import './server-tiering.js';
 import './quiet-warnings.js';
 import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';

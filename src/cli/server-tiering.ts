@@ -1,0 +1,22 @@
+/**
+ * V8 optimizes a function once it has run bytecode worth its interrupt budget (66 KB by
+ * default), a threshold tuned for web pages, where hot code runs thousands of times a second.
+ * A controller's hot paths (a peer's message, a put, a push) run tens to hundreds of times a
+ * second, so at a control plane's rates much of the path to a commit stayed in the interpreter
+ * and baseline code: inline-cache misses and calls through builtins were a large share of a
+ * follower's CPU. A budget of 2 KB lets those paths reach optimized code after a few seconds of
+ * traffic (docs/benchmarks.md, "V8's tier-up"). Imported first by each long-running binary,
+ * before any function it tunes has run. An operator's own `node --interrupt-budget=N` wins.
+ */
+import v8 from 'node:v8';
+
+export const SERVER_INTERRUPT_BUDGET = 2048;
+
+/** The V8 flag to set, or null when the node command line already chose a budget. */
+export function tieringFlag(execArgv: readonly string[]): string | null {
+  if (execArgv.some((a) => a.startsWith('--interrupt-budget=') || a === '--interrupt-budget')) return null;
+  return `--interrupt-budget=${SERVER_INTERRUPT_BUDGET}`;
+}
+
+const flag = tieringFlag(process.execArgv);
+if (flag !== null) v8.setFlagsFromString(flag);
