@@ -34,6 +34,7 @@ interface Opts {
   rate: string;
   puts: string;
   idle: string;
+  settle: string;
   rounds: string;
   nodeArgs: string[];
   json?: string;
@@ -50,6 +51,7 @@ const program = new Command()
   .option('--rate <n>', 'puts per second', '50')
   .option('--puts <n>', 'puts measured per round', '500')
   .option('--idle <s>', 'seconds of idle measurement per round', '5')
+  .option('--settle <s>', 'seconds between the warm-up puts and the idle measurement (a long-running server has finished compiling)', '1')
   .option('--rounds <n>', 'rounds per system', '3')
   .option('--json <file>', 'write every round as JSON')
   .parse();
@@ -82,7 +84,7 @@ if (opts.vs === 'etcd') {
   systems.push({ name: 'etcd', start: (n) => EtcdCluster.start(bin, n, 'grpc') });
 }
 
-const cfg = { nodes: Number(opts.nodes), rate: Number(opts.rate), puts: Number(opts.puts), idleMs: Number(opts.idle) * 1000, rounds: Number(opts.rounds) };
+const cfg = { nodes: Number(opts.nodes), rate: Number(opts.rate), puts: Number(opts.puts), idleMs: Number(opts.idle) * 1000, settleMs: Number(opts.settle) * 1000, rounds: Number(opts.rounds) };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -122,7 +124,7 @@ async function measure(sys: System): Promise<Round> {
     const client = target.client();
     // Warm the path (and its connections) before anything is measured.
     for (let i = 0; i < 200; i++) await client.put(keyOf(i), VALUE);
-    await sleep(1000);
+    await sleep(cfg.settleMs);
     const switches = (): number => order.reduce((n, p) => n + (mainThreadSwitches(p) ?? 0), 0);
     let before = snapshot(order);
     const switches0 = switches();
