@@ -28,14 +28,14 @@ function callsToOptimize(importTiering: boolean, nodeFlags: readonly string[] = 
   return Number(r.stdout.trim());
 }
 
-t.test('the flag is the server budget unless the command line chose one', async (t) => {
+void t.test('the flag is the server budget unless the command line chose one', async (t) => {
   t.equal(tieringFlag([]), `--interrupt-budget=${SERVER_INTERRUPT_BUDGET}`);
   t.equal(tieringFlag(['--max-semi-space-size=4']), `--interrupt-budget=${SERVER_INTERRUPT_BUDGET}`);
   t.equal(tieringFlag(['--interrupt-budget=67584']), null);
   t.equal(tieringFlag(['--interrupt-budget', '67584']), null);
 });
 
-t.test('importing it makes a function hot after tens of calls; V8 alone needs more', async (t) => {
+void t.test('importing it makes a function hot after tens of calls; V8 alone needs more', async (t) => {
   const tuned = callsToOptimize(true);
   const plain = callsToOptimize(false);
   t.comment(`calls until optimized: ${tuned} with the module, ${plain} without (limit ${CALLS})`);
@@ -43,6 +43,6 @@ t.test('importing it makes a function hot after tens of calls; V8 alone needs mo
   t.equal(plain, CALLS, 'not optimized within the limit with V8 defaults');
 });
 
-t.test("an operator's --interrupt-budget wins", async (t) => {
+void t.test("an operator's --interrupt-budget wins", async (t) => {
   t.equal(callsToOptimize(true, ['--interrupt-budget=67584']), CALLS);
 });
