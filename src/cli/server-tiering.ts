@@ -12,9 +12,12 @@ import v8 from 'node:v8';
 
 export const SERVER_INTERRUPT_BUDGET = 2048;
 
+/** V8 reads `--interrupt_budget` as `--interrupt-budget`; `--interrupt-budget-factor-...` is another flag. */
+const OPERATOR_BUDGET = /^--interrupt[-_]budget(=|$)/;
+
 /** The V8 flag to set, or null when the node command line already chose a budget. */
 export function tieringFlag(execArgv: readonly string[]): string | null {
-  if (execArgv.some((a) => a.startsWith('--interrupt-budget=') || a === '--interrupt-budget')) return null;
+  if (execArgv.some((a) => OPERATOR_BUDGET.test(a))) return null;
   return `--interrupt-budget=${SERVER_INTERRUPT_BUDGET}`;
 }
 

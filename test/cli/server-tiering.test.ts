@@ -33,6 +33,8 @@ void t.test('the flag is the server budget unless the command line chose one', a
   t.equal(tieringFlag(['--max-semi-space-size=4']), `--interrupt-budget=${SERVER_INTERRUPT_BUDGET}`);
   t.equal(tieringFlag(['--interrupt-budget=67584']), null);
   t.equal(tieringFlag(['--interrupt-budget', '67584']), null);
+  t.equal(tieringFlag(['--interrupt_budget=67584']), null);
+  t.equal(tieringFlag(['--interrupt-budget-factor-for-feedback-allocation=8']), `--interrupt-budget=${SERVER_INTERRUPT_BUDGET}`, 'another flag');
 });
 
 void t.test('importing it makes a function hot after tens of calls; V8 alone needs more', async (t) => {
