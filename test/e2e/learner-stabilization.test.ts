@@ -64,7 +64,11 @@ void t.test('a learner is promoted only with promote_learners on, after it has s
   t.equal(set.code, 0, set.stderr);
   await cluster.explainFailure(waitFor(async () => (await cluster.status('c1'))?.voters.includes('c4') === true, 'c4 to be promoted', 30_000));
 
-  const promoted = logLines(cluster).find((l) => l.msg === 'promoted learner c4 to voter');
+  // The leader logs once its own apply answers the proposal; a follower such as c1 may apply
+  // the change and answer status before that line reaches the leader's stdout.
+  const promotionLine = (): LogLine | undefined => logLines(cluster).find((l) => l.msg === 'promoted learner c4 to voter');
+  await cluster.explainFailure(waitFor(async () => promotionLine() !== undefined, 'the leader to log the promotion', 10_000));
+  const promoted = promotionLine();
   t.ok(promoted, 'the leader logged the promotion');
   t.ok((promoted?.caughtUpForMs ?? 0) >= STABILIZATION_MS, `promoted after ${promoted?.caughtUpForMs}ms caught up and healthy, at least the ${STABILIZATION_MS}ms stabilization time`);
   t.ok(
