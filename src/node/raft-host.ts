@@ -399,9 +399,12 @@ export class RaftHost implements ConsensusPort {
       this.waitFor(this.persist(rd, true), () => this.carryOut(rd, leading));
       return;
     }
-    // Only the commit index moved: nothing to fsync, and nothing anyone waits for. A crash
-    // may lose it; the commit index is then learned again from the leader.
-    if (rd.hardState !== null || rd.entries.length > 0) this.persist(rd, false).then(() => undefined, (err) => this.fail(err));
+    // Only the commit index moved: nothing anyone waits for, and storage may hold it back until
+    // its next write. A crash may lose it; the commit index is then learned again from the
+    // leader. Except when it commits a membership change: a node that restarts without it does
+    // not know its configuration, which it may need to elect the leader that would tell it.
+    const durable = rd.committedEntries.some((e) => e.kind === 'conf');
+    if (rd.hardState !== null || rd.entries.length > 0) this.persist(rd, durable).then(() => undefined, (err) => this.fail(err));
     this.carryOut(rd, leading);
   }
 

@@ -26,7 +26,8 @@ export interface StorageUpdate {
  * issuing the next; after one write fails, every later one fails too.
  */
 export interface RaftStorage {
-  /** Completes once the write is done, and on disk if `sync`. */
+  /** Completes once the write is done, and on disk if `sync`. An unsynced update that holds
+   * only a hard state (only the commit index moved) may wait to be written with the next one. */
   save(update: StorageUpdate, sync: boolean): Completion<void>;
   /** A snapshot the local state machine took, then the log compacted up to `compactTo`. Synced. */
   saveLocalSnapshot(snapshot: Snapshot, compactTo: number): Completion<void>;

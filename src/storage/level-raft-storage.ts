@@ -8,12 +8,17 @@
  *
  * Calls may be issued without awaiting the previous one: batches are written in call order.
  * After one write fails every later call fails too, since memory and disk may now differ.
+ *
+ * A hard state that moved only the commit index (an unsynced save with nothing else) is not
+ * written on its own: it rides on the next write, or on close. It needs no durability (a
+ * restarted node learns the commit index again from the leader; hashicorp/raft never stores
+ * it), and writing it cost every member a LevelDB write per commit.
  */
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import type { LocalIdentity } from '../identity/types.js';
 import type { RaftStorage, StorageUpdate } from '../node/raft-ports.js';
-import type { Entry, Snapshot } from '../raft/types.js';
+import type { Entry, HardState, Snapshot } from '../raft/types.js';
 import { encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
 import { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
 import { decodeIdentity, encodeIdentity } from './identity-codec.js';
@@ -33,6 +38,8 @@ export class LevelRaftStorage implements RaftStorage {
   /** Every write chains onto this, so batches reach LevelDB in call order. Never rejects. */
   private tail: Promise<void> = Promise.resolve();
   private failure: StorageIoError | null = null;
+  /** The latest commit-only hard state, not yet written (see above). */
+  private deferredHardState: HardState | null = null;
 
   private constructor(
     readonly dir: string,
@@ -91,7 +98,11 @@ export class LevelRaftStorage implements RaftStorage {
       offset = last = snapIndex = index;
     }
     if (u.entries.length > 0) last = pushEntries(ops, u.entries, offset, last);
-    if (u.hardState !== null) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(u.hardState) });
+    if (u.hardState !== null && ops.length === 0 && !sync) {
+      this.deferredHardState = u.hardState;
+      return this.tail;
+    }
+    this.pushHardState(ops, u.hardState);
     if (ops.length === 0) return this.tail;
     // Memory moves on now, so a call issued before this write lands builds on it.
     this.bounds = { offset, last, snapIndex };
@@ -114,6 +125,9 @@ export class LevelRaftStorage implements RaftStorage {
     const ops: BatchOp[] = [];
     pushSnapshot(ops, snapshot);
     for (let i = offset + 1; i <= compactTo; i++) ops.push({ type: 'del', key: entryKey(i) });
+    // The stored commit must not fall below the snapshot's index (load checks it): a deferred
+    // commit, which is at or beyond what was applied, goes with it.
+    this.pushHardState(ops, null);
     this.bounds = { offset: Math.max(offset, compactTo), last, snapIndex: index };
     return this.write(ops, true);
   }
@@ -144,16 +158,29 @@ export class LevelRaftStorage implements RaftStorage {
       if (initial.snapshot !== null) throw new StorageUsageError('expected no snapshot with an identity record');
       const { offset, snapIndex } = this.bounds;
       const last = initial.entries.length > 0 ? pushEntries(ops, initial.entries, offset, this.bounds.last) : this.bounds.last;
-      if (initial.hardState !== null) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(initial.hardState) });
+      this.pushHardState(ops, initial.hardState);
       this.bounds = { offset, last, snapIndex };
     }
     return this.write(ops, true);
   }
 
-  /** Waits for pending writes (their failures are reported to their callers), then closes. */
+  /** Writes a deferred commit index, waits for pending writes (their failures are reported to
+   * their callers), then closes. */
   async close(): Promise<void> {
+    if (this.deferredHardState !== null && this.failure === null) {
+      const ops: BatchOp[] = [];
+      this.pushHardState(ops, null);
+      await this.write(ops, true).catch(() => undefined);
+    }
     await this.tail;
     await this.db.close();
+  }
+
+  /** Adds `hs`, or else the deferred hard state, to a batch; either way nothing is deferred after. */
+  private pushHardState(ops: BatchOp[], hs: HardState | null): void {
+    const value = hs ?? this.deferredHardState;
+    this.deferredHardState = null;
+    if (value !== null) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(value) });
   }
 
   private throwIfFailed(): void {

@@ -42,9 +42,11 @@ void t.test('the schedules exercise every fault and feature the invariants are m
     ['acked', 3500],
     ['readsServed', 1000],
     ['crashes', 2000],
-    ['crashesMidWrite', 1000],
+    // Since a commit-only hard state rides on the next write (sim-storage.ts), fewer writes are
+    // in flight at a crash: 408 and 275 over these seeds, against 2,745 and 1,768 before.
+    ['crashesMidWrite', 250],
     ['leaderCrashesAheadOfDisk', 30],
-    ['lostUnsynced', 600],
+    ['lostUnsynced', 150],
     ['partitions', 2500],
     ['snapshotsTaken', 1500],
     ['snapshotsInstalled', 250],

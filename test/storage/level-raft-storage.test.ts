@@ -126,6 +126,45 @@ void t.test('a hard-state-only update keeps the log as it was', async (t) => {
   await s.close();
 });
 
+/** What a crash would leave: a copy of the data dir taken while `s` is still open. */
+async function crashCopy(t: { teardown: (fn: () => void) => void }, s: LevelRaftStorage): Promise<LevelRaftStorage> {
+  const copy = tempDir(t);
+  fs.cpSync(s.dir, copy, { recursive: true });
+  return LevelRaftStorage.open(copy);
+}
+
+void t.test('a commit-only hard state is written with the next write, not on its own', async (t) => {
+  const s = await LevelRaftStorage.open(tempDir(t));
+  await s.save({ hardState: hs(1, 'c1', 2), entries: range(1, 3, 1), snapshot: null }, true);
+  await s.save({ hardState: hs(1, 'c1', 3), entries: [], snapshot: null }, false);
+  const crashed = await crashCopy(t, s);
+  t.same((await crashed.load()).hardState, hs(1, 'c1', 2), 'a crash right after loses only the commit index');
+  await crashed.close();
+  await s.save({ hardState: null, entries: range(4, 4, 1), snapshot: null }, true);
+  const later = await crashCopy(t, s);
+  t.same((await later.load()).hardState, hs(1, 'c1', 3), 'the next write carries it');
+  await later.close();
+  await s.close();
+});
+
+void t.test('a deferred commit index goes with a local snapshot beyond the stored one, and with close', async (t) => {
+  let s = await LevelRaftStorage.open(tempDir(t));
+  await s.save({ hardState: hs(1, 'c1', 1), entries: range(1, 5, 1), snapshot: null }, true);
+  await s.save({ hardState: hs(1, 'c1', 5), entries: [], snapshot: null }, false);
+  await s.saveLocalSnapshot(snap(4, 1), 4);
+  const crashed = await crashCopy(t, s);
+  const loaded = await crashed.load();
+  t.same(loaded.hardState, hs(1, 'c1', 5), 'the stored commit is not below the snapshot');
+  t.same(loaded.entries, range(5, 5, 1));
+  await crashed.close();
+  await s.save({ hardState: null, entries: range(6, 7, 1), snapshot: null }, true);
+  await s.save({ hardState: hs(1, 'c1', 6), entries: [], snapshot: null }, false);
+  await s.save({ hardState: hs(1, 'c1', 7), entries: [], snapshot: null }, false);
+  s = await reopen(s);
+  t.same((await s.load()).hardState, hs(1, 'c1', 7), 'close writes the latest deferred hard state');
+  await s.close();
+});
+
 void t.test('entries the log already compacted are skipped, like MemoryStorage.append', async (t) => {
   let s = await LevelRaftStorage.open(tempDir(t));
   await s.save({ hardState: null, entries: [], snapshot: snap(5, 2) }, true);

@@ -1,0 +1,97 @@
+/**
+ * How RaftHost hands a commit-only hard state to storage: unsynced (LevelRaftStorage then lets it
+ * ride on its next write), except when the commit takes in a membership change, which must
+ * survive a crash: a node that restarts without it does not know its own configuration.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import t from 'tap';
+import type { HardState, Message } from '../../src/raft/index.js';
+import { bootstrapState } from '../../src/raft/index.js';
+import { StateMachine, encodeCommand } from '../../src/statemachine/index.js';
+import { LevelRaftStorage } from '../../src/storage/level-raft-storage.js';
+import { RaftHost } from '../../src/node/raft-host.js';
+import type { RaftStorage } from '../../src/node/raft-ports.js';
+import { confEntryToMembersCommand, encodeBootstrapContext } from '../../src/node/conf-members.js';
+import { systemScheduler } from '../../src/util/clock.js';
+import { seededRng } from '../../src/util/rng.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 60_000, snapshotThreshold: 10000, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
+
+interface CommitOnlySave {
+  readonly hardState: HardState;
+  readonly sync: boolean;
+}
+
+void t.test('a commit-only hard state is saved unsynced, unless it commits a membership change', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'commit-persistence-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const level = await LevelRaftStorage.open(dir);
+  const commitOnly: CommitOnlySave[] = [];
+  const storage: RaftStorage = {
+    save(u, sync) {
+      if (u.hardState !== null && u.entries.length === 0 && u.snapshot === null) commitOnly.push({ hardState: u.hardState, sync });
+      return level.save(u, sync);
+    },
+    saveLocalSnapshot: (s, c) => level.saveLocalSnapshot(s, c),
+  };
+  const ids = ['n1', 'n2', 'n3'];
+  const b = bootstrapState(ids, encodeBootstrapContext(ids.map((id) => ({ id, address: `127.0.0.1:1${id.slice(1)}` }))));
+  await level.save({ hardState: b.hardState, entries: [b.entry], snapshot: null }, true);
+  const sent: Message[] = [];
+  const host = new RaftHost({
+    id: 'n1',
+    timing,
+    storage,
+    persisted: { hardState: b.hardState, entries: [b.entry], snapshot: null },
+    stateMachine: new StateMachine(),
+    confCommand: confEntryToMembersCommand,
+    scheduler: systemScheduler,
+    rng: seededRng(11),
+    logger: pino({ level: 'silent' }),
+    send: (msgs) => void sent.push(...msgs),
+    onFatal: (err) => t.fail(err.message),
+  });
+  t.teardown(async () => {
+    await host.stop();
+    await level.close();
+  });
+  host.start();
+  await waitFor(() => host.status().conf.voters.length === 3, 'the bootstrap entry to apply', 5000);
+  host.campaign();
+  // n2 grants whatever n1 asks and acknowledges whatever it appends.
+  const answerAsN2 = (): void => {
+    for (const m of sent.splice(0)) {
+      if (m.to !== 'n2') continue;
+      if (m.type === 'PreVote') host.step({ type: 'PreVoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
+      if (m.type === 'Vote') host.step({ type: 'VoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
+      if (m.type === 'Append') {
+        const { term, lastIndex } = host.status();
+        host.step({ type: 'AppendResp', from: 'n2', to: 'n1', term, reject: false, index: lastIndex, rejectHint: 0, hintTerm: 0 });
+      }
+    }
+  };
+  const answering = setInterval(answerAsN2, 5);
+  t.teardown(() => clearInterval(answering));
+  await waitFor(() => host.softState().role === 'leader', 'n1 to lead', 5000);
+  // Several puts: a commit may also ride in a Ready that appends entries; most come alone.
+  const putIndexes: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const put = await host.propose(encodeCommand({ kind: 'kv', op: 'put', key: `k${i}`, value: new TextEncoder().encode('v') }), 10_000);
+    t.ok(put.ok, `put ${i} commits`);
+    putIndexes.push(host.status().commit);
+  }
+  // Last, so that nothing appended after it can carry its commit.
+  const conf = await host.proposeConfChange({ type: 'add-learner', node: 'n4', context: '127.0.0.1:14' }, 10_000);
+  t.ok(conf.ok, 'the membership change commits');
+  const confIndex = host.status().commit;
+  const forPuts = commitOnly.filter((s) => putIndexes.includes(s.hardState.commit));
+  t.ok(forPuts.length > 0, 'some put\'s commit index came alone');
+  t.ok(forPuts.every((s) => !s.sync), 'a put\'s commit index is handed over unsynced (it may wait for the next write)');
+  const forConf = commitOnly.filter((s) => s.hardState.commit === confIndex);
+  t.equal(forConf.length, 1, 'the membership change\'s commit index came alone');
+  t.equal(forConf[0]?.sync, true, 'the membership change\'s commit index is written and synced at once');
+});
