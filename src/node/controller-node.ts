@@ -226,10 +226,10 @@ export class ControllerNode {
       scheduler: systemScheduler,
       rng: seededRng(randomSeed()),
       logger,
-      send: (msgs) => {
+      send: (msgs, urgency) => {
         for (const m of msgs) noteTransfers(m, true);
         metrics.onSend(msgs);
-        transport.send(msgs);
+        transport.send(msgs, urgency);
       },
       onSoftState: (s, term) => {
         settingsKeeper.check();

@@ -394,7 +394,9 @@ export class RaftHost implements ConsensusPort {
     // the same Ready as its new term (a single voter) must persist the term before it speaks.
     const leading = (rd.softState?.role ?? this.soft.role) === 'leader' && !this.changesTermOrVote(rd);
     if (rd.hardState !== null) this.hard = rd.hardState;
-    if (leading) this.opts.send(rd.messages);
+    // A Ready that only commits answers clients once applied; its messages (the commit notices)
+    // are needed by no one waiting, and may go after those answers.
+    if (leading) this.opts.send(rd.messages, rd.entries.length === 0 && rd.snapshot === null && rd.committedEntries.length > 0 ? 'after-answers' : 'now');
     if (rd.mustSync || rd.snapshot !== null) {
       this.waitFor(this.persist(rd, true), () => this.carryOut(rd, leading));
       return;
@@ -415,7 +417,7 @@ export class RaftHost implements ConsensusPort {
   /** The rest of a Ready once its write is done (or, for a commit-only one, issued). */
   private carryOut(rd: Ready, leading: boolean): void {
     if (tracing) trace('carry-out');
-    if (!leading) this.opts.send(rd.messages);
+    if (!leading) this.opts.send(rd.messages, 'now');
     this.apply(rd);
     this.raw.advance(rd);
     this.serveReads();

@@ -55,4 +55,11 @@ export interface ReplicatedStateMachine {
 }
 
 /** Hands messages to the transport; never blocks and never throws for an unreachable peer. */
-export type SendMessages = (msgs: readonly Message[]) => void;
+/**
+ * When a transport should write messages: `now`, or `after-answers`, for messages no one
+ * waits on (a leader's commit notices), which may go after what this turn answers to clients.
+ * A transport may ignore it: either way the messages are sent, in order per peer.
+ */
+export type SendUrgency = 'now' | 'after-answers';
+
+export type SendMessages = (msgs: readonly Message[], urgency: SendUrgency) => void;

@@ -7,6 +7,7 @@
  * peer-service.ts before anything reaches `onMessage`.
  */
 import type * as grpc from '@grpc/grpc-js';
+import type { SendUrgency } from '../node/raft-ports.js';
 import type { Message } from '../raft/messages.js';
 import { TransportError } from './errors.js';
 import { plaintextPeerAuth, type PeerAuth } from './peer-auth.js';
@@ -124,6 +125,9 @@ export class PeerTransport {
   private readonly replies: ReplyDesk;
   private readonly identity: TransportIdentity;
   private closed = false;
+  /** Messages sent `after-answers`, not yet handed to their links (see send). */
+  private later: Message[] = [];
+  private laterArmed = false;
 
   constructor(private readonly opts: PeerTransportOptions) {
     this.identity = opts.identity ?? basicIdentity(opts.self, opts.clusterName, opts.isKnownPeer);
@@ -170,9 +174,38 @@ export class PeerTransport {
     this.counters.dropped += link.close(true).length;
   }
 
-  /** Never blocks and never throws for a down peer. Messages to a peer whose batch awaits its
-   * ack ride in that ack (reply-desk.ts); the rest go on the peer's link. */
-  send(messages: readonly Message[]): void {
+  /**
+   * Never blocks and never throws for a down peer. Messages to a peer whose batch awaits its
+   * ack ride in that ack (reply-desk.ts); the rest go on the peer's link.
+   *
+   * `after-answers` (a leader's commit notices): HTTP/2 writes a turn's streams to their
+   * sockets in the order they were written, so these wait for the next check phase
+   * (setImmediate), after the client answers this turn produces. A later `now` send takes them
+   * first, so every peer still gets its messages in the order they were sent.
+   */
+  send(messages: readonly Message[], urgency: SendUrgency = 'now'): void {
+    if (urgency === 'after-answers' && !this.closed) {
+      for (const m of messages) this.later.push(m);
+      if (!this.laterArmed) {
+        this.laterArmed = true;
+        setImmediate(() => {
+          this.laterArmed = false;
+          this.sendNow(this.takeLater());
+        });
+      }
+      return;
+    }
+    this.sendNow(this.later.length > 0 ? [...this.takeLater(), ...messages] : messages);
+  }
+
+  private takeLater(): Message[] {
+    const out = this.later;
+    this.later = [];
+    return out;
+  }
+
+  private sendNow(messages: readonly Message[]): void {
+    if (messages.length === 0) return;
     const touched = new Set<PeerLink>();
     for (const m of this.closed ? messages : this.carry(messages)) {
       const link = this.closed ? undefined : this.links.get(m.to);

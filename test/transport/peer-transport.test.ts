@@ -52,6 +52,18 @@ void t.test('two transports exchange batches in both directions, in order', asyn
   t.same(n1.received[0], heartbeat('n2', 'n1', 0), 'messages arrive decoded');
 });
 
+void t.test('messages sent after-answers are delivered, and a later send to the same peer never overtakes them', async (t) => {
+  const [n1, n2] = await pair(t);
+  n1.transport.send([heartbeat('n1', 'n2', 0)], 'after-answers');
+  await waitFor(() => n2.received.length === 1, 'a lone after-answers message to arrive');
+  n1.transport.send([heartbeat('n1', 'n2', 1), heartbeat('n1', 'n2', 2)], 'after-answers');
+  n1.transport.send([heartbeat('n1', 'n2', 3)], 'after-answers');
+  n1.transport.send([heartbeat('n1', 'n2', 4)], 'now');
+  n1.transport.send([heartbeat('n1', 'n2', 5)], 'after-answers');
+  await waitFor(() => n2.received.length === 6, 'every message to arrive');
+  t.strictSame(commits(n2.received), [0, 1, 2, 3, 4, 5], 'in send order');
+});
+
 void t.test('appends with entries and every small message type are delivered intact', async (t) => {
   const [n1, n2] = await pair(t);
   const sent: Message[] = [
