@@ -3,21 +3,11 @@
  * ride on its next write), except when the commit takes in a membership change, which must
  * survive a crash: a node that restarts without it does not know its own configuration.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
 import t from 'tap';
-import type { HardState, Message } from '../../src/raft/index.js';
-import { bootstrapState } from '../../src/raft/index.js';
-import { StateMachine, encodeCommand } from '../../src/statemachine/index.js';
-import { LevelRaftStorage } from '../../src/storage/level-raft-storage.js';
-import { RaftHost } from '../../src/node/raft-host.js';
-import type { RaftStorage } from '../../src/node/raft-ports.js';
-import { confEntryToMembersCommand, encodeBootstrapContext } from '../../src/node/conf-members.js';
-import { systemScheduler } from '../../src/util/clock.js';
-import { seededRng } from '../../src/util/rng.js';
+import type { HardState } from '../../src/raft/index.js';
+import { encodeCommand } from '../../src/statemachine/index.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { startLoneHost } from './lone-host.js';
 
 const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 60_000, snapshotThreshold: 10000, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
 
@@ -27,40 +17,14 @@ interface CommitOnlySave {
 }
 
 void t.test('a commit-only hard state is saved unsynced, unless it commits a membership change', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'commit-persistence-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const level = await LevelRaftStorage.open(dir);
   const commitOnly: CommitOnlySave[] = [];
-  const storage: RaftStorage = {
+  const { host, sent } = await startLoneHost(t, timing, 11, (level) => ({
     save(u, sync) {
       if (u.hardState !== null && u.entries.length === 0 && u.snapshot === null) commitOnly.push({ hardState: u.hardState, sync });
       return level.save(u, sync);
     },
     saveLocalSnapshot: (s, c) => level.saveLocalSnapshot(s, c),
-  };
-  const ids = ['n1', 'n2', 'n3'];
-  const b = bootstrapState(ids, encodeBootstrapContext(ids.map((id) => ({ id, address: `127.0.0.1:1${id.slice(1)}` }))));
-  await level.save({ hardState: b.hardState, entries: [b.entry], snapshot: null }, true);
-  const sent: Message[] = [];
-  const host = new RaftHost({
-    id: 'n1',
-    timing,
-    storage,
-    persisted: { hardState: b.hardState, entries: [b.entry], snapshot: null },
-    stateMachine: new StateMachine(),
-    confCommand: confEntryToMembersCommand,
-    scheduler: systemScheduler,
-    rng: seededRng(11),
-    logger: pino({ level: 'silent' }),
-    send: (msgs) => void sent.push(...msgs),
-    onFatal: (err) => t.fail(err.message),
-  });
-  t.teardown(async () => {
-    await host.stop();
-    await level.close();
-  });
-  host.start();
-  await waitFor(() => host.status().conf.voters.length === 3, 'the bootstrap entry to apply', 5000);
+  }));
   host.campaign();
   // n2 grants whatever n1 asks and acknowledges whatever it appends.
   const answerAsN2 = (): void => {

@@ -3,51 +3,16 @@
  * It feeds `ctl health` and raft_commit_stalled (finding 5 of issue 10: a leader kept an entry it
  * could never send, every later write timed out, and health still said yes).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
 import t from 'tap';
-import type { Message } from '../../src/raft/index.js';
-import { bootstrapState } from '../../src/raft/index.js';
-import { StateMachine, encodeCommand } from '../../src/statemachine/index.js';
-import { LevelRaftStorage } from '../../src/storage/level-raft-storage.js';
-import { RaftHost } from '../../src/node/raft-host.js';
-import { confEntryToMembersCommand, encodeBootstrapContext } from '../../src/node/conf-members.js';
-import { systemScheduler } from '../../src/util/clock.js';
-import { seededRng } from '../../src/util/rng.js';
+import { encodeCommand } from '../../src/statemachine/index.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { startLoneHost } from './lone-host.js';
 
 // A long election timeout: the leader keeps its role while its followers stay silent.
 const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 60_000, snapshotThreshold: 10000, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
 
 void t.test('a leader holding an entry no follower acknowledges reports a growing stall; a commit clears it', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'commit-stall-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const storage = await LevelRaftStorage.open(dir);
-  const ids = ['n1', 'n2', 'n3'];
-  const b = bootstrapState(ids, encodeBootstrapContext(ids.map((id) => ({ id, address: `127.0.0.1:1${id.slice(1)}` }))));
-  await storage.save({ hardState: b.hardState, entries: [b.entry], snapshot: null }, true);
-  const sent: Message[] = [];
-  const host = new RaftHost({
-    id: 'n1',
-    timing,
-    storage,
-    persisted: { hardState: b.hardState, entries: [b.entry], snapshot: null },
-    stateMachine: new StateMachine(),
-    confCommand: confEntryToMembersCommand,
-    scheduler: systemScheduler,
-    rng: seededRng(7),
-    logger: pino({ level: 'silent' }),
-    send: (msgs) => void sent.push(...msgs),
-    onFatal: (err) => t.fail(err.message),
-  });
-  t.teardown(async () => {
-    await host.stop();
-    await storage.close();
-  });
-  host.start();
-  await waitFor(() => host.status().conf.voters.length === 3, 'the bootstrap entry to apply', 5000);
+  const { host, sent } = await startLoneHost(t, timing, 7);
   t.equal(host.commitStallMs(), 0, 'a follower is never stalled');
   host.campaign();
   // n2 grants whatever n1 asks (pre-vote, then vote).
