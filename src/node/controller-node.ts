@@ -274,7 +274,7 @@ export class ControllerNode {
     nodeIdentity.bind({
       members: () => sm.members,
       raft: () => {
-        const st = raftHost.status();
+        const st = raftHost.position();
         return { term: st.term, lastIndex: st.lastIndex };
       },
       appliedIndex: () => sm.appliedIndex,

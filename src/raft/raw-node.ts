@@ -35,6 +35,14 @@ export interface NodeStatus {
   readonly leadTransferee: NodeId | null;
 }
 
+/** Where the log stands: what the hot paths read per message, without status()'s copies. */
+export interface LogPosition {
+  readonly term: number;
+  readonly role: Role;
+  readonly commit: number;
+  readonly lastIndex: number;
+}
+
 export class RawNode {
   private readonly raft: Raft;
   private prevSoft: SoftState;
@@ -178,6 +186,11 @@ export class RawNode {
       r.log.appliedTo(e.index);
     }
     r.releasePendingReads();
+  }
+
+  position(): LogPosition {
+    const r = this.raft;
+    return { term: r.term, role: r.role, commit: r.log.committed, lastIndex: r.log.lastIndex() };
   }
 
   status(): NodeStatus {
