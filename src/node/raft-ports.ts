@@ -54,7 +54,6 @@ export interface ReplicatedStateMachine {
   restore(data: Uint8Array): void;
 }
 
-/** Hands messages to the transport; never blocks and never throws for an unreachable peer. */
 /**
  * When a transport should write messages: `now`, or `after-answers`, for messages no one
  * waits on (a leader's commit notices), which may go after what this turn answers to clients.
@@ -62,4 +61,5 @@ export interface ReplicatedStateMachine {
  */
 export type SendUrgency = 'now' | 'after-answers';
 
+/** Hands messages to the transport; never blocks and never throws for an unreachable peer. */
 export type SendMessages = (msgs: readonly Message[], urgency: SendUrgency) => void;
