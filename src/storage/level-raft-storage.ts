@@ -10,9 +10,8 @@
  * After one write fails every later call fails too, since memory and disk may now differ.
  *
  * A hard state that moved only the commit index (an unsynced save with nothing else) is not
- * written on its own: it rides on the next write, or on close. It needs no durability (a
- * restarted node learns the commit index again from the leader; hashicorp/raft never stores
- * it), and writing it cost every member a LevelDB write per commit.
+ * written on its own (deferred-commit.ts): it rides on the next batch, a local snapshot's batch,
+ * or close. Writing it cost every member a LevelDB write per commit.
  */
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
@@ -21,6 +20,7 @@ import type { RaftStorage, StorageUpdate } from '../node/raft-ports.js';
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
 import { encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
 import { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
+import { DeferredCommit } from './deferred-commit.js';
 import { decodeIdentity, encodeIdentity } from './identity-codec.js';
 import { entryKey, HARD_STATE_KEY, IDENTITY_KEY, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY } from './keys.js';
 import { trace, tracing } from '../util/trace.js';
@@ -39,7 +39,7 @@ export class LevelRaftStorage implements RaftStorage {
   private tail: Promise<void> = Promise.resolve();
   private failure: StorageIoError | null = null;
   /** The latest commit-only hard state, not yet written (see above). */
-  private deferredHardState: HardState | null = null;
+  private readonly deferred = new DeferredCommit();
 
   private constructor(
     readonly dir: string,
@@ -85,6 +85,7 @@ export class LevelRaftStorage implements RaftStorage {
    */
   async save(u: StorageUpdate, sync: boolean): Promise<void> {
     this.throwIfFailed();
+    if (this.deferred.hold(u, sync)) return this.tail;
     const ops: BatchOp[] = [];
     let { offset, last, snapIndex } = this.bounds;
     if (u.snapshot !== null) {
@@ -98,10 +99,6 @@ export class LevelRaftStorage implements RaftStorage {
       offset = last = snapIndex = index;
     }
     if (u.entries.length > 0) last = pushEntries(ops, u.entries, offset, last);
-    if (u.hardState !== null && ops.length === 0 && !sync) {
-      this.deferredHardState = u.hardState;
-      return this.tail;
-    }
     this.pushHardState(ops, u.hardState);
     if (ops.length === 0) return this.tail;
     // Memory moves on now, so a call issued before this write lands builds on it.
@@ -167,7 +164,7 @@ export class LevelRaftStorage implements RaftStorage {
   /** Writes a deferred commit index, waits for pending writes (their failures are reported to
    * their callers), then closes. */
   async close(): Promise<void> {
-    if (this.deferredHardState !== null && this.failure === null) {
+    if (this.deferred.holding && this.failure === null) {
       const ops: BatchOp[] = [];
       this.pushHardState(ops, null);
       await this.write(ops, true).catch(() => undefined);
@@ -178,8 +175,7 @@ export class LevelRaftStorage implements RaftStorage {
 
   /** Adds `hs`, or else the deferred hard state, to a batch; either way nothing is deferred after. */
   private pushHardState(ops: BatchOp[], hs: HardState | null): void {
-    const value = hs ?? this.deferredHardState;
-    this.deferredHardState = null;
+    const value = this.deferred.take(hs);
     if (value !== null) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(value) });
   }
 

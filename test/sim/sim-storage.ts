@@ -5,8 +5,9 @@
  * Completions come in call order, as LevelRaftStorage chains its batches. A crash between a
  * write and its completion loses whatever the disk model says it loses.
  */
-import { MemoryStorage, type HardState, type Snapshot } from '../../src/raft/index.js';
+import { MemoryStorage, type Snapshot } from '../../src/raft/index.js';
 import type { RaftStorage, StorageUpdate } from '../../src/node/raft-ports.js';
+import { DeferredCommit } from '../../src/storage/deferred-commit.js';
 import type { PersistedState } from '../../src/storage/level-raft-storage.js';
 import type { Completion } from '../../src/util/completion.js';
 import { applyWrite, type Disk, type DiskWrite } from './disk.js';
@@ -32,7 +33,7 @@ export class SimStorage implements RaftStorage {
   /** Everything this process wrote, durable or not: the log its checks read. */
   readonly log: MemoryStorage;
   private lastDoneAt = Number.NEGATIVE_INFINITY;
-  private deferred: HardState | null = null;
+  private readonly deferred = new DeferredCommit();
 
   constructor(
     private readonly disk: Disk,
@@ -48,14 +49,12 @@ export class SimStorage implements RaftStorage {
   save(update: StorageUpdate, sync: boolean): Completion<void> {
     // As LevelRaftStorage does: a commit-only hard state waits for the next write, so a crash
     // may leave the stored commit index behind (and a restart must cope with that).
-    if (!sync && update.snapshot === null && update.entries.length === 0 && update.hardState !== null) {
-      this.deferred = update.hardState;
+    if (this.deferred.hold(update, sync)) {
       const done = new SimFuture<void>();
       done.resolve(undefined);
       return done;
     }
-    const hardState = update.hardState ?? this.deferred;
-    this.deferred = null;
+    const hardState = this.deferred.take(update.hardState);
     const w: DiskWrite = { kind: 'ready', snapshot: update.snapshot, entries: update.entries, hardState };
     applyWrite(this.log, w);
     this.observer?.wrote(update, this.log);
@@ -64,9 +63,8 @@ export class SimStorage implements RaftStorage {
 
   saveLocalSnapshot(snapshot: Snapshot, compactTo: number): Completion<void> {
     // LevelRaftStorage writes a deferred commit index in the snapshot's batch.
-    if (this.deferred !== null) {
-      const hs: DiskWrite = { kind: 'ready', snapshot: null, entries: [], hardState: this.deferred };
-      this.deferred = null;
+    if (this.deferred.holding) {
+      const hs: DiskWrite = { kind: 'ready', snapshot: null, entries: [], hardState: this.deferred.take() };
       applyWrite(this.log, hs);
       this.disk.write(hs);
     }

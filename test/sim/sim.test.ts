@@ -43,7 +43,7 @@ void t.test('the schedules exercise every fault and feature the invariants are m
     ['readsServed', 1000],
     ['crashes', 2000],
     // Since a commit-only hard state rides on the next write (sim-storage.ts), fewer writes are
-    // in flight at a crash: 408 and 275 over these seeds, against 2,745 and 1,768 before.
+    // in flight at a crash: 499 and 327 over these seeds, against 2,745 and 1,768 before.
     ['crashesMidWrite', 250],
     ['leaderCrashesAheadOfDisk', 30],
     ['lostUnsynced', 150],
