@@ -72,8 +72,16 @@ export interface RowExtra {
   readonly idleCpuPctPerMember?: number;
 }
 
+/**
+ * `start`: one client over the first seconds after a fresh cluster's leader is known (its
+ * start-up, for ours V8 compiling the write path in every member at once); `steady`: a cell of
+ * the sweep, measured after the same untimed warm-up load on both systems.
+ */
+export type ScalePhase = 'start' | 'steady';
+
 export interface ScaleRow {
   readonly system: SystemName;
+  readonly phase: ScalePhase;
   readonly nodes: number;
   readonly clients: number;
   readonly opsPerSec: number;
@@ -237,8 +245,9 @@ export function lazyText(rows: readonly ResultRow[]): string {
   return `lazy configuration: ${c.services ?? ''} services, ${c.agents ?? ''} agents each depending on ${c.dependencies ?? ''}\n${t.toString()}${resolve}`;
 }
 
-export function scaleText(rows: readonly ScaleRow[]): string {
-  const systems = [...new Set(rows.map((r) => r.system))];
+export function scaleText(all: readonly ScaleRow[]): string {
+  const rows = all.filter((r) => r.phase === 'steady');
+  const systems = [...new Set(all.map((r) => r.system))];
   const head = ['nodes', 'clients', ...systems.flatMap((s) => [`${s} ops/s`, `${s} p50 ms`, `${s} p99 ms`, `${s} CPU ms/op`])];
   const t = table(head);
   const keys = [...new Set(rows.map((r) => `${r.nodes}|${r.clients}`))];
@@ -251,5 +260,16 @@ export function scaleText(rows: readonly ScaleRow[]): string {
     }
     t.push(cells);
   }
-  return t.toString();
+  const starts = all.filter((r) => r.phase === 'start');
+  if (starts.length === 0) return t.toString();
+  const s = table(['nodes', ...systems.flatMap((x) => [`${x} ops/s`, `${x} p50 ms`, `${x} CPU ms/op`])]);
+  for (const nodes of [...new Set(starts.map((r) => r.nodes))]) {
+    const cells: (string | number)[] = [nodes];
+    for (const x of systems) {
+      const r = starts.find((y) => y.system === x && y.nodes === nodes);
+      cells.push(r ? r.opsPerSec : '', r ? r.p50Ms : '', r ? r.serverCpuMsPerOp : '');
+    }
+    s.push(cells);
+  }
+  return `${t.toString()}\nstart-up: one client over the first seconds after a fresh cluster has a leader (not part of the cells above)\n${s.toString()}`;
 }
