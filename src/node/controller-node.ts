@@ -2,7 +2,7 @@
  * One controller process: composes storage, the Raft host, the peer transport, the client
  * API, the membership layer, audit and metrics, and shuts them down in reverse order.
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -225,6 +225,7 @@ export class ControllerNode {
       confCommand: confEntryToMembersCommand,
       scheduler: systemScheduler,
       rng: seededRng(randomSeed()),
+      run: randomBytes(6).toString('hex'),
       logger,
       send: (msgs, urgency) => {
         for (const m of msgs) noteTransfers(m, true);

@@ -30,7 +30,7 @@ async function startHost(dir: string, onFatal: (err: Error) => void): Promise<{ 
     persisted = { hardState: b.hardState, entries: [b.entry], snapshot: null };
   }
   const sm = new StateMachine();
-  const host = new RaftHost({ id: 'n1', timing, storage, persisted, stateMachine: sm, confCommand: confEntryToMembersCommand, scheduler: systemScheduler, rng: seededRng(1), logger: pino({ level: 'silent' }), send: () => undefined, onFatal });
+  const host = new RaftHost({ id: 'n1', timing, storage, persisted, stateMachine: sm, confCommand: confEntryToMembersCommand, scheduler: systemScheduler, rng: seededRng(1), run: 'disk-full', logger: pino({ level: 'silent' }), send: () => undefined, onFatal });
   host.start();
   await waitFor(() => host.softState().leader === 'n1', 'the single node to lead', 5000);
   return { host, storage, sm };

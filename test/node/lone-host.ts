@@ -46,6 +46,7 @@ export async function startLoneHost(t: Teardown, timing: RaftTiming, seed: numbe
     confCommand: confEntryToMembersCommand,
     scheduler: systemScheduler,
     rng: seededRng(seed),
+    run: 'lone',
     logger: pino({ level: 'silent' }),
     send: (msgs) => void sent.push(...msgs),
     onFatal: (err) => t.fail(err.message),

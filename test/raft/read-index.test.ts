@@ -92,3 +92,30 @@ void t.test('a lost ReadIndex is asked for again: the read is served while the c
   t.ok(served[0]!.index >= x.index, 'at an index covering x=1');
   t.equal(s.leaders().join(), 'a', 'with no leader change in between');
 });
+
+void t.test('an answer to a read asked before a restart never serves a read asked after it', async (t) => {
+  // Found by the simulation (seed 403864): contexts counted from 1 again after a restart, so
+  // the leader's late answer to the old read served the new one at an index older than a write
+  // acknowledged before the new read was asked.
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.propose('a', 'x=1');
+  s.stabilize();
+  s.act('b', (r) => r.readIndex('before'));
+  // The leader answers, but the answer is still on its way when b crashes.
+  s.stabilize((m) => m.type === 'ReadIndexResp');
+  const late = ofType(s.sent, 'ReadIndexResp').filter((m) => m.to === 'b');
+  t.equal(late.length, 1, 'the leader answered the read');
+  s.crash('b');
+  s.start('b');
+  const y = s.propose('a', 'y=2');
+  s.stabilize();
+  t.ok(late[0]!.index < y.index, 'the late answer names an index from before y=2');
+  s.act('b', (r) => r.readIndex('after'));
+  s.deliver(late[0]!);
+  t.same(s.reads.get('b') ?? [], [], 'the late answer serves nothing');
+  s.stabilize();
+  const served = s.reads.get('b') ?? [];
+  t.same(served.map((r) => r.context), ['after'], 'the new read is served by its own answer');
+  t.ok(served[0]!.index >= y.index, 'at an index covering y=2, acknowledged before it was asked');
+});

@@ -149,6 +149,7 @@ export class SimNode {
       confCommand: () => null,
       scheduler: proc,
       rng: this.env.rngFor(this),
+      run: String(this.incarnation),
       logger: SILENT,
       send: (msgs) => this.env.send(this, msgs),
       onSoftState: (ss, term) => obs.softState(this, ss, term),
