@@ -45,6 +45,13 @@ export interface Append extends Envelope {
   readonly prevTerm: number;
   readonly entries: readonly Entry[];
   readonly commit: number;
+  /**
+   * A commit notice: no entries, to a follower that was sent every entry (raft.ts,
+   * AppendPurpose). The follower commits from it and does not answer, so a commit costs one
+   * message per follower instead of two. A follower of an earlier version ignores the field and
+   * answers as before; one whose log does not match refuses it as any append.
+   */
+  readonly commitOnly: boolean;
 }
 
 export interface AppendResp extends Envelope {

@@ -21,6 +21,16 @@ import type { Rng } from '../util/rng.js';
 
 export type CampaignKind = 'pre-vote' | 'election' | 'transfer';
 
+/**
+ * Why a leader sends an append. `entries`: what the follower lacks, sent even when that is
+ * nothing, because the answer is how a leader learns a match whose answer was lost. `pipeline`:
+ * only entries, nothing when there are none. `commit`: the commit index moved; to a follower
+ * that was sent every entry this is a commit notice, which it does not answer (its answer for
+ * the entries, if not in yet, is on its way; if that is lost, the next heartbeat's answer
+ * brings an `entries` append).
+ */
+export type AppendPurpose = 'entries' | 'pipeline' | 'commit';
+
 /** Messages a node sends without knowing the receiver's term: distributed, then addressed. */
 type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'from' | 'term'> & { term?: number } : never) : never;
 
@@ -169,15 +179,17 @@ export class Raft {
   }
 
   /** Sends entries (or a snapshot) to a follower if its flow control allows. Returns true if sent. */
-  sendAppend(to: NodeId, sendIfEmpty = true): boolean {
+  sendAppend(to: NodeId, purpose: AppendPurpose = 'entries'): boolean {
     const pr = this.prs.get(to);
     if (!pr || pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
     const ents = prevTerm === null ? null : this.log.slice(pr.next, this.log.lastIndex() + 1, this.maxMessageBytes);
     if (prevTerm === null || ents === null) return this.sendSnapshot(to, pr);
-    if (ents.length === 0 && !sendIfEmpty) return false;
-    this.send({ type: 'Append', to, prevIndex, prevTerm, entries: ents, commit: this.log.committed });
+    if (ents.length === 0 && purpose === 'pipeline') return false;
+    // The follower was sent every entry: if it has not answered for them yet, it will.
+    const commitOnly = purpose === 'commit' && ents.length === 0 && pr.state === 'replicate';
+    this.send({ type: 'Append', to, prevIndex, prevTerm, entries: ents, commit: this.log.committed, commitOnly });
     if (ents.length > 0) {
       const last = ents[ents.length - 1]!.index;
       if (pr.state === 'replicate') {
@@ -202,8 +214,8 @@ export class Raft {
     return true;
   }
 
-  bcastAppend(): void {
-    for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id);
+  bcastAppend(purpose: AppendPurpose = 'entries'): void {
+    for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id, purpose);
   }
 
   bcastHeartbeat(context = ''): void {
@@ -457,7 +469,7 @@ export class Raft {
       return;
     }
     if (this.leadTransferee !== null && !this.isVoter(this.leadTransferee)) this.leadTransferee = null;
-    if (this.maybeCommit()) this.bcastAppend();
+    if (this.maybeCommit()) this.bcastAppend('commit');
     else for (const id of members) if (id !== this.id && this.prs.get(id)!.match === 0) this.sendAppend(id);
   }
 

@@ -53,12 +53,12 @@ function onAppendResp(r: Raft, m: AppendResp): void {
   }
   if (r.maybeCommit()) {
     r.releasePendingReads();
-    r.bcastAppend();
+    r.bcastAppend('commit');
   } else if (wasPaused) {
     r.sendAppend(m.from);
   }
   // Keep the pipeline full while the window allows.
-  while (r.sendAppend(m.from, false)) {
+  while (r.sendAppend(m.from, 'pipeline')) {
     /* sending */
   }
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {

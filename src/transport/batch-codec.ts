@@ -73,7 +73,7 @@ function messageSize(m: Message, entrySizes: number[]): number {
     case 'VoteResp':
       return n + boolFieldSize(8, m.reject);
     case 'Append':
-      n += varintFieldSize(9, m.prevIndex) + varintFieldSize(10, m.prevTerm) + varintFieldSize(12, m.commit);
+      n += varintFieldSize(9, m.prevIndex) + varintFieldSize(10, m.prevTerm) + varintFieldSize(12, m.commit) + boolFieldSize(18, m.commitOnly);
       for (const e of m.entries) {
         const s = entrySize(e);
         entrySizes.push(s);
@@ -133,6 +133,7 @@ function writeMessage(w: Writer, m: Message, entrySizes: readonly number[], at: 
         w.bytesField(4, e.data);
       }
       w.uintField(12, m.commit);
+      w.boolField(18, m.commitOnly);
       return;
     case 'AppendResp':
       w.boolField(8, m.reject);
@@ -326,6 +327,7 @@ function readMessage(r: Reader): Raw {
     hintTerm: 0,
     context: '',
     snapshot: null,
+    commitOnly: false,
   };
   while (r.more()) {
     const [field, wire] = r.tag();
@@ -372,6 +374,10 @@ function readMessage(r: Reader): Raw {
         m['snapshot'] = readSnapshotMeta(new Reader(r.buf, start, end));
         break;
       }
+      case 18:
+        expectWire(wire, WIRE_VARINT, field, 'RaftMessage');
+        m['commitOnly'] = r.varint() !== 0;
+        break;
       default:
         r.skipUnknownField(field, wire);
     }

@@ -59,6 +59,7 @@ export interface ProtoMessage {
   readonly hintTerm?: number;
   readonly context?: string;
   readonly snapshot?: ProtoSnapshotMeta;
+  readonly commitOnly?: boolean;
 }
 
 export const WIRE_TYPE: { readonly [K in MessageType]: ProtoMessageType } = {
@@ -115,6 +116,7 @@ export function encodeMessage(m: Message): ProtoMessage {
         prevTerm: m.prevTerm,
         entries: m.entries.map(encodeEntry),
         commit: m.commit,
+        commitOnly: m.commitOnly,
       };
     case 'AppendResp':
       return { ...base, reject: m.reject, index: m.index, rejectHint: m.rejectHint, hintTerm: m.hintTerm };
@@ -321,7 +323,8 @@ export function decodeMessage(raw: unknown): Message {
       atMost(prevTerm, term, 'prevTerm', 'the message term');
       zeroIndexHasZeroTerm(prevIndex, prevTerm, 'prevTerm', 'prevIndex');
       const entries = decodeEntries(r, prevIndex, prevTerm, term);
-      return { type, ...base, prevIndex, prevTerm, entries, commit: uint(r, 'commit', '') };
+      // false from a peer of an earlier version, which did not send it: it gets an answer.
+      return { type, ...base, prevIndex, prevTerm, entries, commit: uint(r, 'commit', ''), commitOnly: bool(r, 'commitOnly', '') };
     }
     case 'AppendResp': {
       const reject = bool(r, 'reject', '');

@@ -173,6 +173,8 @@ export class Reader {
   tag(): [number, number] {
     const start = this.pos;
     const tag = this.varint();
+    // A tag is a uint32 (field numbers end at 2^29 - 1): a longer varint is not one.
+    if (tag > 0xffffffff) throw new MalformedMessageError(`malformed protobuf: a tag longer than 32 bits at byte ${start}`);
     const field = Math.floor(tag / 8);
     const wire = tag % 8;
     if (field === 0) throw new MalformedMessageError(`malformed protobuf: field number 0 at byte ${start}`);

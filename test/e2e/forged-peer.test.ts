@@ -64,7 +64,7 @@ void t.test('forged Raft messages, heartbeats and status reports are refused unl
   const put = encodeCommand({ kind: 'kv', op: 'put', key: 'forged', value: new TextEncoder().encode('nobody proposed this') });
   const append: Message = {
     type: 'Append', from: leader, to: follower, term: st.term, prevIndex: st.lastIndex, prevTerm: st.term,
-    entries: [{ term: st.term, index: st.lastIndex + 1, kind: 'normal', data: put }], commit: st.lastIndex + 1,
+    entries: [{ term: st.term, index: st.lastIndex + 1, kind: 'normal', data: put }], commit: st.lastIndex + 1, commitOnly: false,
   };
   const heartbeat: Message = { type: 'Heartbeat', from: leader, to: follower, term: st.term, commit: st.commitIndex, context: '' };
   const batch = (m: Message) => ({ cluster: 'e2e', from: leader, to: follower, messages: [encodeMessage(m)] });

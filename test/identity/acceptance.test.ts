@@ -51,7 +51,7 @@ void t.test('rule 2: a counted response from another incarnation than the record
 });
 
 void t.test('rule 3: a leader without a cluster id is not followed by a member of an established cluster', async (t) => {
-  for (const m of [heartbeat(), { type: 'Append', from: 'c2', to: 'c1', term: 5, prevIndex: 1, prevTerm: 1, entries: [], commit: 1 } as Message]) {
+  for (const m of [heartbeat(), { type: 'Append', from: 'c2', to: 'c1', term: 5, prevIndex: 1, prevTerm: 1, entries: [], commit: 1, commitOnly: false } as Message]) {
     t.match(judgeBatch(established, env({ clusterId: '' }), [m]), { accept: false, refusal: { code: 'NO_CLUSTER_ID', reason: /from c2, which has no cluster id, to a member of cluster 00000000000000aa/ } }, m.type);
   }
   t.match(judgeBatch(established, env({ clusterId: '' }), [appendResp]), { accept: true }, "a response from a member that has not learned the id yet is fine");

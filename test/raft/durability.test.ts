@@ -38,7 +38,7 @@ function follower(): { node: RawNode; storage: MemoryStorage; settle: () => Read
     return out;
   };
   settle();
-  node.step({ type: 'Append', from: 'a', to: 'b', term: 2, prevIndex: 1, prevTerm: 1, commit: 1,
+  node.step({ type: 'Append', from: 'a', to: 'b', term: 2, prevIndex: 1, prevTerm: 1, commit: 1, commitOnly: false,
     entries: [{ term: 2, index: 2, kind: 'noop', data: new Uint8Array(0) }] });
   settle();
   return { node, storage, settle };
@@ -65,7 +65,7 @@ void t.test('a Ready that installs a snapshot must be synced: it acknowledges th
 
 void t.test('a Ready that appends entries, or changes term or vote, must be synced', async (t) => {
   const { node, settle } = follower();
-  node.step({ type: 'Append', from: 'a', to: 'b', term: 2, prevIndex: 2, prevTerm: 2, commit: 2,
+  node.step({ type: 'Append', from: 'a', to: 'b', term: 2, prevIndex: 2, prevTerm: 2, commit: 2, commitOnly: false,
     entries: [{ term: 2, index: 3, kind: 'normal', data: new Uint8Array([1]) }] });
   t.equal(node.ready().mustSync, true, 'new entries');
   settle();
@@ -83,7 +83,7 @@ void t.test('a Ready that appends entries, or changes term or vote, must be sync
 
 void t.test('a Ready in which only the commit index moved need not be synced', async (t) => {
   const { node, settle } = follower();
-  node.step({ type: 'Append', from: 'a', to: 'b', term: 2, prevIndex: 2, prevTerm: 2, commit: 1,
+  node.step({ type: 'Append', from: 'a', to: 'b', term: 2, prevIndex: 2, prevTerm: 2, commit: 1, commitOnly: false,
     entries: [{ term: 2, index: 3, kind: 'normal', data: new Uint8Array([1]) }] });
   settle();
   node.step({ type: 'Heartbeat', from: 'a', to: 'b', term: 2, commit: 3, context: '' });

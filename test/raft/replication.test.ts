@@ -92,3 +92,51 @@ void t.test('§5.4.2 figure 8: a leader does not commit an entry of an earlier t
   // Safe only because x=1 was never committed: had s1 counted it, the checks in Script would
   // have seen s5 apply another entry at the index where s1 applied x=1.
 });
+
+void t.test('a commit notice goes unanswered: a commit costs one message per follower', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.stabilize();
+  const mark = s.sent.length;
+  const { index } = s.propose('a', 'x=1');
+  s.stabilize();
+  const sent = s.sent.slice(mark);
+  const notices = ofType(sent, 'Append').filter((m) => m.commitOnly);
+  t.same(notices.map((m) => m.to).sort(), ['b', 'c'], 'one commit notice to each follower');
+  t.ok(notices.every((m) => m.entries.length === 0 && m.prevIndex === index && m.commit === index), 'each without entries, for the entry it commits');
+  t.same(ofType(sent, 'AppendResp').map((m) => m.from).sort(), ['b', 'c'], 'one answer from each follower: for the entry, none for the notice');
+  for (const id of ['b', 'c']) t.equal(s.status(id).commit, index, `${id} committed it from the notice`);
+});
+
+void t.test('a follower whose answer was lost is sent an append it answers at the next heartbeat', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.stabilize();
+  const { index } = s.propose('a', 'x=1');
+  let dropped = 0;
+  s.stabilize((m) => m.type === 'AppendResp' && m.from === 'b' && dropped++ === 0);
+  t.equal(dropped, 1, "b's answer for the entry was lost");
+  t.equal(s.status('b').commit, index, 'b committed the entry from the notice');
+  t.ok((s.status('a').progress.get('b')?.match ?? 0) < index, 'the leader does not know it yet: the notice went unanswered');
+  const mark = s.sent.length;
+  for (let i = 0; i < 10 && (s.status('a').progress.get('b')?.match ?? 0) < index; i++) {
+    s.tick('a');
+    s.stabilize();
+  }
+  t.equal(s.status('a').progress.get('b')?.match, index, "after a heartbeat the leader knows b's match");
+  const toB = ofType(s.sent.slice(mark), 'Append').filter((m) => m.to === 'b');
+  t.ok(toB.length > 0 && toB.every((m) => !m.commitOnly), 'from its answer to an append that was not a notice');
+});
+
+void t.test('a commit notice that does not match the follower is refused, and commits nothing', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.stabilize();
+  const { index } = s.propose('a', 'x=1');
+  // The notice claims an entry b does not hold (a forged or misdirected notice).
+  s.deliver({ type: 'Append', from: 'a', to: 'b', term: s.status('a').term, prevIndex: index + 5, prevTerm: s.status('a').term, entries: [], commit: index + 5, commitOnly: true });
+  const answers = s.take((m) => m.type === 'AppendResp' && m.from === 'b');
+  t.equal(answers.length, 1, 'b answers it');
+  t.ok(answers[0]?.type === 'AppendResp' && answers[0].reject, 'with a rejection');
+  t.ok(s.status('b').commit < index + 5, 'and commits nothing it lacks');
+});

@@ -58,7 +58,15 @@ function followedLeader(c: Cluster): NodeId | null {
   return followers.length >= QUORUM ? l.id : null;
 }
 
-void t.test('finding 3 on the driver: a majority stalls, the leader steps down by check-quorum, every follower still believes in it when the stall ends, and a new leader follows within 2 election timeouts', async (t) => {
+// How long after the stall a new leader may take: the resumed followers just read the old
+// leader's heartbeats, so they grant no pre-vote for an election timeout (stickiness); a
+// campaign starts after a randomized timeout of up to two; a split or refused round costs one
+// more. Over seeds 1-200 the median is 1.2 s and the slowest 2.5-2.6 s, before and after commit
+// notices went unanswered (which shifts every schedule).
+const RECOVERY_BOUND_MS = 3 * ELECTION_MS;
+
+void t.test('finding 3 on the driver: a majority stalls, the leader steps down by check-quorum, every follower still believes in it when the stall ends, and a new leader follows within 3 election timeouts, usually within 1.5', async (t) => {
+  const recoveries: number[] = [];
   for (let seed = 1; seed <= 20; seed++) {
     const c = cluster(seed, 50);
     while (followedLeader(c) === null) c.tick();
@@ -89,8 +97,11 @@ void t.test('finding 3 on the driver: a majority stalls, the leader steps down b
     const where = `(seed ${seed}: leader ${old}, stepped down ${steppedDown} ms into the stall, ${believers} believers, new leader ${after} ms after the stall)`;
     t.ok(steppedDown <= 2 * ELECTION_MS, `the leader stepped down by check-quorum within 2 election timeouts of the stall ${where}`);
     t.equal(believers, VOTERS.length - 1, `every follower still followed the old leader when the stall ended ${where}`);
-    t.ok(after !== null && after <= 2 * ELECTION_MS, `a leader with a quorum within 2 election timeouts of the stall ${where}`);
+    t.ok(after !== null && after <= RECOVERY_BOUND_MS, `a leader with a quorum within 3 election timeouts of the stall ${where}`);
+    recoveries.push(after ?? Infinity);
   }
+  const median = [...recoveries].sort((a, b) => a - b)[Math.floor(recoveries.length / 2)]!;
+  t.ok(median <= 1.5 * ELECTION_MS, `the median recovery, ${median} ms, is within 1.5 election timeouts`);
 });
 
 interface StarvationRun {

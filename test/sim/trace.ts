@@ -79,7 +79,7 @@ export function describeMessage(m: Message): string {
       return `${head}${m.reject ? ' REJECT' : ' granted'}`;
     case 'Append': {
       const span = m.entries.length === 0 ? '' : ` ents=${m.entries[0]!.index}..${m.entries[m.entries.length - 1]!.index}`;
-      return `${head} prev=${m.prevIndex}/${m.prevTerm}${span} commit=${m.commit}`;
+      return `${head} prev=${m.prevIndex}/${m.prevTerm}${span} commit=${m.commit}${m.commitOnly ? ' notice' : ''}`;
     }
     case 'AppendResp':
       return m.reject

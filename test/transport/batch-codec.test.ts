@@ -52,13 +52,30 @@ void t.test('fields of an unexpected wire type or broken framing are malformed, 
   t.throws(() => decodeBatch(Uint8Array.from([0x10, 0x01])), { name: 'MalformedMessageError', message: /field 2 has wire type 0/ });
   t.throws(() => decodeBatch(good.subarray(0, good.length - 1)), MalformedMessageError, 'cut by one byte');
   // A length inside a nested entry that runs past the entry but not past the buffer.
-  const nested = Buffer.from(encodeBatch(batchOf([{ type: 'Append', ...env, prevIndex: 0, prevTerm: 0, entries: [{ term: 7, index: 1, kind: 'normal', data: bytes('xy') }], commit: 0 }])));
+  const nested = Buffer.from(encodeBatch(batchOf([{ type: 'Append', ...env, prevIndex: 0, prevTerm: 0, entries: [{ term: 7, index: 1, kind: 'normal', data: bytes('xy') }], commit: 0, commitOnly: false }])));
   const at = nested.indexOf(Buffer.from([0x22, 0x02, 0x78, 0x79])); // entry field 4: 2 bytes "xy"
   t.ok(at > 0, 'found the entry data');
   nested[at + 1] = 0x05;
   t.throws(() => decodeBatch(nested), MalformedMessageError, 'a field longer than its enclosing message');
   const withUnknown = Buffer.concat([good, Buffer.from([0xf8, 0x01, 0x05])]); // field 31 varint 5
   t.strictSame(decodeBatch(withUnknown), decodeBatch(good), 'an unknown field is skipped');
+  // A tag whose varint runs to 2^35: no uint32, so no tag (proto-loader refused it too).
+  const longTag = Buffer.concat([good, Buffer.from([0xf8, 0x80, 0x80, 0x80, 0x80, 0x01, 0x05])]);
+  t.throws(() => decodeBatch(longTag), { name: 'MalformedMessageError', message: /tag longer than 32 bits/ });
+});
+
+void t.test('a commit notice crosses versions: an earlier leader sends none, an earlier follower skips the mark', async (t) => {
+  const notice: Message = { type: 'Append', ...env, prevIndex: 9, prevTerm: 2, entries: [], commit: 9, commitOnly: true };
+  // An earlier leader's append: proto-loader wrote only the fields the object had.
+  const { commitOnly: _, ...earlier } = encodeMessage(notice);
+  const fromEarlier = decodeBatch(raftPeerMethod('Step').requestSerialize({ ...batchOf([]), messages: [earlier] })) as { messages: unknown[] };
+  t.strictSame(decodeMessage(fromEarlier.messages[0]), { ...notice, commitOnly: false }, 'read as an ordinary append, which is answered');
+  // An earlier follower reads field 18 as an unknown field: the append without the mark.
+  const bytesNow = encodeBatch(batchOf([notice]));
+  const bytesBefore = encodeBatch(batchOf([{ ...notice, commitOnly: false }]));
+  t.equal(bytesNow.length, bytesBefore.length, 'the mark is the one field that differs');
+  const mark = Buffer.from([18 << 3, 1]);
+  t.ok(Buffer.from(bytesNow).indexOf(mark) > 0, 'field 18 carries it');
 });
 
 void t.test('random corruption never escapes as anything but MalformedMessageError', async (t) => {

@@ -210,7 +210,7 @@ function forgedAppend(address: string, files: TlsFiles, ca: string): Promise<grp
   const creds = grpc.credentials.createSsl(fs.readFileSync(ca), fs.readFileSync(files.key), fs.readFileSync(files.cert));
   const client = new (raftPeerService())(address, creds);
   const def = raftPeerMethod('Step');
-  const append: Message = { type: 'Append', from: 'n1', to: 'n2', term: 3, prevIndex: 0, prevTerm: 0, entries: [{ term: 3, index: 1, kind: 'normal', data: new Uint8Array([1]) }], commit: 1 };
+  const append: Message = { type: 'Append', from: 'n1', to: 'n2', term: 3, prevIndex: 0, prevTerm: 0, entries: [{ term: 3, index: 1, kind: 'normal', data: new Uint8Array([1]) }], commit: 1, commitOnly: false };
   const request = { cluster: 'test', from: 'n1', to: 'n2', clusterId: CLUSTER, incarnation: INC(1), messages: [encodeMessage(append)] };
   return new Promise((resolve) => {
     client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, { deadline: Date.now() + 5000 }, (err) => {

@@ -75,7 +75,7 @@ void t.test('appends with entries and every small message type are delivered int
       prevIndex: 1,
       prevTerm: 1,
       entries: [{ term: 3, index: 2, kind: 'normal', data: new Uint8Array([1, 2, 3]) }],
-      commit: 1,
+      commit: 1, commitOnly: false,
     },
     { type: 'Vote', from: 'n1', to: 'n2', term: 3, lastLogIndex: 2, lastLogTerm: 3, commit: 0, transfer: false },
     { type: 'TimeoutNow', from: 'n1', to: 'n2', term: 3 },
@@ -192,7 +192,7 @@ void t.test('a message over the receiver limit is refused by gRPC with RESOURCE_
     prevIndex: 0,
     prevTerm: 0,
     entries: [{ term: 1, index: 1, kind: 'normal', data: new Uint8Array(200 * 1024) }],
-    commit: 0,
+    commit: 0, commitOnly: false,
   };
   sender.transport.send([big]);
   await waitFor(() => sender.transport.stats().dropped === 1, 'the sender to drop the batch');

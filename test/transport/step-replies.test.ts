@@ -110,7 +110,7 @@ void t.test('what does not fit in a reply, and snapshots, go on the link', async
   const acks: (OutgoingBatch | null)[] = [];
   const stream: AckStream = { cancelled: false, write: (a: OutgoingAck) => acks.push(a.reply) };
   const desk = new ReplyDesk({ holdMs: 60_000, budgetBytes: 200, envelope: (peer, messages) => replyBatch(messages, { to: peer }), onCarried: () => undefined });
-  const big: Message = { type: 'Append', from: 'n2', to: 'n1', term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ term: 1, index: 1, kind: 'normal', data: new Uint8Array(500) }] };
+  const big: Message = { type: 'Append', from: 'n2', to: 'n1', term: 1, prevIndex: 0, prevTerm: 0, commit: 0, commitOnly: false, entries: [{ term: 1, index: 1, kind: 'normal', data: new Uint8Array(500) }] };
   desk.owe('n1', stream);
   t.strictSame(desk.carry('n1', [big]), [big], 'a message above the budget is not carried');
   t.equal(acks.length, 0, 'and the ack is still owed');
@@ -199,7 +199,7 @@ void t.test('a reply with broken framing ends the stream: the batch is lost, the
 });
 
 void t.test('a reply above the message size limit is refused by gRPC: nothing delivered, the link goes on', async (t) => {
-  const huge: Message = { type: 'Append', from: 'n2', to: 'n1', term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ term: 1, index: 1, kind: 'normal', data: new Uint8Array(200_000) }] };
+  const huge: Message = { type: 'Append', from: 'n2', to: 'n1', term: 1, prevIndex: 0, prevTerm: 0, commit: 0, commitOnly: false, entries: [{ term: 1, index: 1, kind: 'normal', data: new Uint8Array(200_000) }] };
   let k = 0;
   const address = await stepPeer(t, (call) => call.write(k++ === 0 ? { reply: replyBatch([huge]) } : {}));
   // This sender allows 64 KiB per message.
