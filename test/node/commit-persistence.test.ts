@@ -26,15 +26,17 @@ void t.test('a commit-only hard state is saved unsynced, unless it commits a mem
     saveLocalSnapshot: (s, c) => level.saveLocalSnapshot(s, c),
   }));
   host.campaign();
-  // n2 grants whatever n1 asks and acknowledges whatever it appends.
+  // n2 grants whatever n1 asks and acknowledges what each append carries, as a follower does
+  // (acknowledging n1's last index instead could commit an entry before n1 took the Ready
+  // that appends it, and the commit would then come with that Ready's entries).
   const answerAsN2 = (): void => {
     for (const m of sent.splice(0)) {
       if (m.to !== 'n2') continue;
       if (m.type === 'PreVote') host.step({ type: 'PreVoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
       if (m.type === 'Vote') host.step({ type: 'VoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
-      if (m.type === 'Append') {
-        const { term, lastIndex } = host.status();
-        host.step({ type: 'AppendResp', from: 'n2', to: 'n1', term, reject: false, index: lastIndex, rejectHint: 0, hintTerm: 0 });
+      if (m.type === 'Append' && !m.commitOnly) {
+        const index = m.prevIndex + m.entries.length;
+        host.step({ type: 'AppendResp', from: 'n2', to: 'n1', term: m.term, reject: false, index, rejectHint: 0, hintTerm: 0 });
       }
     }
   };
