@@ -49,8 +49,8 @@ function onAppend(r: Raft, m: Append): void {
   }
   const lastNew = r.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries);
   if (lastNew !== null) {
-    // A commit notice that matched: the leader already holds this answer. One that does not
-    // match (this log lost what it acknowledged) is answered below, and the leader probes.
+    // A commit notice that matched: this node's answer for the entries (with the leader, or on
+    // its way) says all the leader needs. One that does not match is refused below.
     if (m.commitOnly && m.entries.length === 0) return;
     r.send({ type: 'AppendResp', to: m.from, reject: false, index: lastNew, rejectHint: 0, hintTerm: 0 });
     return;
