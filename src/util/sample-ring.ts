@@ -12,6 +12,10 @@ export class SampleRing {
   private next = 0;
   private filled = 0;
   private sum = 0;
+  /** The samples sorted, kept until the next one: a status answer asks for p50 and p99 of
+   * every peer, and pollers ask many times between two pings. Only rings asked for
+   * percentiles (controllers' peers, not agents) ever hold one. */
+  private sorted: number[] | null = null;
 
   constructor(capacity: number) {
     this.values = new Array<number>(Math.max(1, capacity)).fill(0);
@@ -20,6 +24,7 @@ export class SampleRing {
   record(value: number): void {
     const evicted = this.filled === this.values.length ? (this.values[this.next] ?? 0) : 0;
     this.values[this.next] = value;
+    this.sorted = null;
     this.next = (this.next + 1) % this.values.length;
     this.filled = Math.min(this.filled + 1, this.values.length);
     this.sum = this.next === 0 ? this.values.reduce((a, b) => a + b, 0) : this.sum - evicted + value;
@@ -36,11 +41,11 @@ export class SampleRing {
 
   /**
    * The nearest-rank `percentile` (0-100) of the samples held, or null before the first one.
-   * Sorts a copy: meant for reports, not for every sample.
+   * Sorts a copy once per new sample: meant for reports, not for every sample.
    */
   percentile(percentile: number): number | null {
     if (this.filled === 0) return null;
-    const sorted = this.values.slice(0, this.filled).sort((a, b) => a - b);
+    const sorted = (this.sorted ??= this.values.slice(0, this.filled).sort((a, b) => a - b));
     const rank = Math.ceil((Math.min(100, Math.max(0, percentile)) / 100) * this.filled);
     return sorted[Math.max(0, rank - 1)] ?? null;
   }

@@ -26,3 +26,15 @@ void t.test('percentiles are nearest-rank over the samples held, in numeric orde
   t.equal(r.percentile(100), 100, 'p100: the largest');
   t.equal(r.percentile(250), 100, 'out-of-range percentiles are clamped');
 });
+
+void t.test('percentiles asked again between samples agree, and follow every new sample', async (t) => {
+  const r = new SampleRing(4);
+  for (const v of [5, 1, 9]) r.record(v);
+  t.equal(r.percentile(50), 5, 'p50 of 1, 5, 9');
+  t.equal(r.percentile(100), 9, 'p100 from the same sort');
+  r.record(0);
+  t.equal(r.percentile(50), 1, 'p50 of 0, 1, 5, 9 after a new sample');
+  r.record(20); // 5 is evicted
+  t.equal(r.percentile(100), 20, 'p100 after another, with one evicted');
+  t.equal(r.percentile(50), 1, 'p50 of 0, 1, 9, 20');
+});
