@@ -1,8 +1,8 @@
 /** One thread of a Fleet (fleet.ts): a Swarm of our agents, or etcd Watchers. */
 // Agents run with the agent binary's V8 tiering; V8's flags are the process's, so etcd's
 // watchers get the same.
-import '../src/cli/server-tiering.js';
 import { parentPort, workerData } from 'node:worker_threads';
+import { tuneForServing } from '../src/cli/server-tiering.js';
 import { Swarm } from '../src/agent/swarm.js';
 import { Watchers } from './etcd-watchers.js';
 import type { FleetConfig, FleetStats } from './fleet.js';
@@ -20,6 +20,7 @@ const abs = (t: number): number => performance.timeOrigin + t;
 const swarm = config.kind === 'ours' ? new Swarm({ count: 0, controllers: config.endpoints, prefix: `agent-w${config.worker}-`, seed: config.seed }) : null;
 const watchers = config.kind === 'etcd' ? new Watchers(config.endpoints, config.key ?? 'bench/agents/config') : null;
 const tracked = new Set<number>();
+tuneForServing();
 
 /**
  * The time the last local agent (watcher) reached its version, once every one is at `v` or later;

@@ -4,7 +4,7 @@
  * each a real stream, for tests, chaos and benchmarks. Prints one status line every
  * --report-every (JSON with --json) until SIGINT or SIGTERM.
  */
-import '../cli/server-tiering.js';
+import { tuneForServing } from '../cli/server-tiering.js';
 import '../cli/quiet-warnings.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadAgentYaml } from './agent-yaml.js';
@@ -39,6 +39,7 @@ try {
 }
 const swarm = new Swarm({ count: o.count, controllers, prefix: o.prefix, seed: o.seed, ...(o.config ? { yaml: loadAgentYaml(o.config) } : {}) });
 swarm.start();
+tuneForServing();
 const started = performance.now();
 const report = (): void => {
   const s = swarm.stats();

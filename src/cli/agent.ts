@@ -6,7 +6,7 @@
  * One data-plane agent (CONTRACT.md, "Agents"). Usage and config errors exit 2 with one line on
  * stderr; SIGTERM and SIGINT close the stream and exit 0.
  */
-import './server-tiering.js';
+import { tuneForServing } from './server-tiering.js';
 import './quiet-warnings.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -132,6 +132,7 @@ async function main(): Promise<void> {
     }
   }
   runner.start();
+  tuneForServing();
   logger.info({ controllers, version: runner.config.version, hosts: yaml.hosts.map((h) => resourceKey('service', h.name)) }, 'agent started');
   let stopping = false;
   const stop = (signal: string): void => {

@@ -5,7 +5,7 @@
  * member's or cluster's, or a lost member's: src/identity). SIGTERM/SIGINT shut down gracefully
  * (a leader hands off first).
  */
-import './server-tiering.js';
+import { tuneForServing } from './server-tiering.js';
 import './quiet-warnings.js';
 import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     process.stderr.write(`controller: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
+  tuneForServing();
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -5,8 +5,13 @@
  * second, so at a control plane's rates much of the path to a commit stayed in the interpreter
  * and baseline code: inline-cache misses and calls through builtins were a large share of a
  * follower's CPU. A budget of 2 KB lets those paths reach optimized code after a few seconds of
- * traffic (docs/benchmarks.md, "V8's tier-up"). Imported first by each long-running binary,
- * before any function it tunes has run. An operator's own `node --interrupt-budget=N` wins.
+ * traffic (docs/benchmarks.md, "V8's tier-up").
+ *
+ * Each long-running binary sets it once its start-up is done, not at its first import: loading
+ * the modules, the protocol files and the config runs code once, and optimizing it cost every
+ * start about half a second of CPU more (twice the import's own) for nothing. A function that
+ * already ran takes the new budget when its current one runs out. An operator's own
+ * `node --interrupt-budget=N` wins.
  */
 import v8 from 'node:v8';
 
@@ -21,5 +26,8 @@ export function tieringFlag(execArgv: readonly string[]): string | null {
   return `--interrupt-budget=${SERVER_INTERRUPT_BUDGET}`;
 }
 
-const flag = tieringFlag(process.execArgv);
-if (flag !== null) v8.setFlagsFromString(flag);
+/** Call once the process serves: from here on, code run at a server's rates tiers up early. */
+export function tuneForServing(): void {
+  const flag = tieringFlag(process.execArgv);
+  if (flag !== null) v8.setFlagsFromString(flag);
+}
