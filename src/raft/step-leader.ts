@@ -75,6 +75,12 @@ function onHeartbeatResp(r: Raft, m: HeartbeatResp): void {
   // FreeFirstOne; found by the simulation, test/raft/flow-control.test.ts).
   if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
   if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
+  // A transferee that answers a heartbeat has not campaigned yet: its TimeoutNow was lost (or
+  // dropped, as a member still recording the cluster id drops every message). Say it again
+  // rather than let the transfer lapse after an election timeout. Safe to repeat: once the
+  // transferee campaigns its term is past this leader's, and a TimeoutNow of an older term is
+  // ignored.
+  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) r.send({ type: 'TimeoutNow', to: m.from });
   if (m.context === '') return;
   const acks = r.readOnly.recvAck(m.from, m.context);
   if (!acks || !hasQuorum(r.conf.voters, (id) => acks.has(id))) return;

@@ -70,7 +70,7 @@ void t.test('ctl config get|set against a real cluster', async (t) => {
   await cluster.kill(follower, 'SIGTERM');
   cluster.logs.set(follower, []);
   cluster.start(follower, [], other);
-  await waitFor(() => cluster.dumpLogs(follower).includes('cluster-wide setting services.vip_cidr is 10.9.0.0/16 in the cluster but 10.10.0.0/16'), 'the warning');
+  await waitFor(() => cluster.dumpLogs(follower).includes('cluster-wide setting services.vip_cidr is 10.9.0.0/16 in the cluster but 10.10.0.0/16'), 'the warning from the restarted node', 20000);
   // Just restarted, it answers only once it hears a quorum again (before that: NO_QUORUM, exit 1).
   let after = { code: -1, stdout: '', stderr: '' };
   await waitFor(async () => {

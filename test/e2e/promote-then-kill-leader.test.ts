@@ -57,7 +57,11 @@ void t.test('promote a learner, hold the commit back from one voter, kill the le
   cluster.start('c2');
   const both = client('c1', 'c2');
   await waitFor(async () => ((await both.status().catch(() => null))?.leader ?? '') !== '', 'a first leader', 4 * ELECTION_MS);
-  if ((await both.status()).leader !== 'c1') await both.leaderTransfer('c1');
+  if ((await both.status()).leader !== 'c1') {
+    await both.leaderTransfer('c1').catch((err: unknown) => {
+      throw new Error(`the transfer to c1 before any fault: ${String(err)}\n${explain()}`);
+    });
+  }
   const onC1 = client('c1');
   await waitFor(async () => (await onC1.status().catch(() => null))?.leader === 'c1', 'c1 to lead', 4 * ELECTION_MS);
   const acked = await onC1.put('before', 'promotion');

@@ -24,6 +24,24 @@ void t.test('§3.10: a transfer to a lagging follower first brings it up to date
   t.equal(ofType(s.sent, 'TimeoutNow').length, 1, 'after exactly one TimeoutNow');
 });
 
+void t.test('a lost TimeoutNow is said again at the next heartbeat answer, not left to lapse', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.act('a', (r) => r.transferLeadership('b'));
+  t.equal(s.take((m) => m.type === 'TimeoutNow').length, 1, 'b was up to date: TimeoutNow went at once, and is lost');
+  s.stabilize();
+  t.same(s.leaders(), ['a'], 'nothing else moves the transfer');
+  let ticks = 0;
+  while (ticks < s.electionTicks && s.leaders().includes('a')) {
+    s.tick('a');
+    s.stabilize();
+    ticks++;
+  }
+  t.same(s.leaders(), ['b'], 'the heartbeat answer from b brought a second TimeoutNow, and b took over');
+  t.ok(ticks < s.electionTicks / 2, `after ${ticks} ticks: a heartbeat, not the transfer's lapse (${s.electionTicks})`);
+  t.equal(ofType(s.sent, 'TimeoutNow').length, 2, 'two in all');
+});
+
 void t.test('§3.10: a transfer that does not finish within an election timeout is abandoned', async (t) => {
   const s = Script.create(['a', 'b', 'c']);
   s.elect('a');
