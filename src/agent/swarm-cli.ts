@@ -11,6 +11,8 @@ import { loadAgentYaml } from './agent-yaml.js';
 import { parseEndpointList, positiveDurationArg } from '../cli/ctl/context.js';
 import { Swarm } from './swarm.js';
 
+tuneForServing(); // after the imports: see server-tiering.ts
+
 function count(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 100_000) throw new InvalidArgumentError(`expected a whole number in [1, 100000], found ${JSON.stringify(text)}`);
@@ -39,7 +41,6 @@ try {
 }
 const swarm = new Swarm({ count: o.count, controllers, prefix: o.prefix, seed: o.seed, ...(o.config ? { yaml: loadAgentYaml(o.config) } : {}) });
 swarm.start();
-tuneForServing();
 const started = performance.now();
 const report = (): void => {
   const s = swarm.stats();

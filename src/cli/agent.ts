@@ -64,6 +64,7 @@ function fail(message: string, code = 2): never {
 const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
 
 async function main(): Promise<void> {
+  tuneForServing(); // after the imports: see server-tiering.ts
   try {
     program.parse();
   } catch (err) {
@@ -132,7 +133,6 @@ async function main(): Promise<void> {
     }
   }
   runner.start();
-  tuneForServing();
   logger.info({ controllers, version: runner.config.version, hosts: yaml.hosts.map((h) => resourceKey('service', h.name)) }, 'agent started');
   let stopping = false;
   const stop = (signal: string): void => {

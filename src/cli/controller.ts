@@ -53,6 +53,7 @@ const program = new Command()
   .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
 
 async function main(): Promise<void> {
+  tuneForServing(); // after the imports: see server-tiering.ts
   // `controller recover ...` rewrites a stopped survivor's data dir and exits (recover.ts);
   // `controller restore ...` writes a data dir from a snapshot and exits (controller-restore.ts).
   if (process.argv[2] === 'recover') return runRecover(process.argv.slice(3));
@@ -105,7 +106,6 @@ async function main(): Promise<void> {
     process.stderr.write(`controller: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  tuneForServing();
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -7,11 +7,13 @@
  * follower's CPU. A budget of 2 KB lets those paths reach optimized code after a few seconds of
  * traffic (docs/benchmarks.md, "V8's tier-up").
  *
- * Each long-running binary sets it once its start-up is done, not at its first import: loading
- * the modules, the protocol files and the config runs code once, and optimizing it cost every
- * start about half a second of CPU more (twice the import's own) for nothing. A function that
- * already ran takes the new budget when its current one runs out. An operator's own
- * `node --interrupt-budget=N` wins.
+ * Each long-running binary sets it once its imports are evaluated, not before them: loading the
+ * modules and protocol files runs code once, and optimizing it cost every start 0.4-0.5 s of CPU
+ * more (about as much as the import itself) for nothing. Not later either: the start-up path
+ * (storage, elections, the first appends) is the write path a new cluster's first seconds run
+ * on, and set only once the binary served, a fresh cluster's first writes were slower
+ * (docs/benchmarks.md, "Start-up CPU"). A function that already ran takes the new budget when
+ * its current one runs out. An operator's own `node --interrupt-budget=N` wins.
  */
 import v8 from 'node:v8';
 
@@ -26,7 +28,7 @@ export function tieringFlag(execArgv: readonly string[]): string | null {
   return `--interrupt-budget=${SERVER_INTERRUPT_BUDGET}`;
 }
 
-/** Call once the process serves: from here on, code run at a server's rates tiers up early. */
+/** Call once the imports are evaluated: from here on, code run at a server's rates tiers up early. */
 export function tuneForServing(): void {
   const flag = tieringFlag(process.execArgv);
   if (flag !== null) v8.setFlagsFromString(flag);
