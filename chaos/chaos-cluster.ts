@@ -5,7 +5,8 @@
  * still reach an isolated node, and must be told it cannot serve).
  *
  * Ports come from the OS (free-ports helper), the run lives in its own temp dir, processes
- * are signalled by their own PIDs only, and every exit we did not cause is recorded.
+ * are signalled by their own PIDs only (and killed with the harness if it dies first), and
+ * every exit we did not cause is recorded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from '../test/helpers/free-ports.js';
+import { guardChild } from '../test/helpers/reaper.js';
 import { FaultProxy } from './fault-proxy.js';
 import { LinkTable } from './link-faults.js';
 import { pidOfLoopbackClient } from './proc-sockets.js';
@@ -159,6 +161,7 @@ export class ChaosCluster {
     const log = fs.openSync(this.logFile(id), 'a');
     const args = [CONTROLLER_JS, '--config', this.configFile, '--id', id, ...(join ? ['--join'] : [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+    guardChild(child);
     fs.closeSync(log);
     let resolveExit: () => void = () => undefined;
     const exited = new Promise<void>((resolve) => (resolveExit = resolve));

@@ -1,11 +1,12 @@
 /**
- * Real `agent` processes for end-to-end tests, tracked by PID (never killed by name), each with
- * its --out file and log in the cluster's temp dir.
+ * Real `agent` processes for end-to-end tests, tracked by PID (never killed by name, and killed
+ * with the test process if it dies first), each with its --out file and log in the cluster's temp dir.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardChild } from '../helpers/reaper.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const AGENT_JS = path.join(root, 'dist/src/cli/agent.js');
@@ -43,6 +44,7 @@ export class AgentProc {
     if (this.opts.admin !== undefined) args.push('--admin', this.opts.admin);
     args.push(...(this.opts.extraArgs ?? []));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.opts.env } });
+    guardChild(child);
     this.exitCode = null;
     const keep = (d: Buffer): void => {
       this.log.push(d.toString());
@@ -83,6 +85,7 @@ export class AgentProc {
   static run(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ code: number; stderr: string }> {
     return new Promise((resolve) => {
       const p = spawn(process.execPath, [AGENT_JS, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+      guardChild(p);
       let stderr = '';
       p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       p.on('exit', (code) => resolve({ code: code ?? -1, stderr }));

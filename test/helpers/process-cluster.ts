@@ -1,7 +1,7 @@
 /**
  * Real controller processes on loopback for end-to-end tests: a generated YAML file with free
- * ports in a temp dir, child processes tracked by PID (never killed by name), and `ctl`
- * invoked as operators invoke it.
+ * ports in a temp dir, child processes tracked by PID (never killed by name, and killed with
+ * the test process if it dies before its teardown), and `ctl` invoked as operators invoke it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import type { StatusJson } from '../../src/api/answers.js';
 import { ControllerClient } from '../../src/api/client.js';
 import { channelCredentials } from '../../src/cli/ctl/context.js';
 import { freePorts } from './free-ports.js';
+import { guardChild } from './reaper.js';
 import { waitFor } from './wait-for.js';
 import { runToExit, type RunResult } from './run-to-exit.js';
 
@@ -109,6 +110,7 @@ export class ProcessCluster {
     const child = spawn(process.execPath, [...this.launch.nodeArgs, this.launch.controllerJs, '--config', configFile, '--id', id, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    guardChild(child);
     const log = this.logs.get(id) ?? [];
     this.logs.set(id, log);
     // Keep a bounded tail of each node's log to explain a failure.
