@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { BUILD_FAILING_KINDS, type ChaosReport } from '../../chaos/report.js';
 import { SCENARIOS } from '../../chaos/scenarios.js';
+import { guardChild } from '../helpers/reaper.js';
 import { CI_RUNS, SELF_TEST_SEED } from './ci-seeds.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../chaos/chaos-cli.js');
@@ -38,6 +39,7 @@ interface CliRun {
 function runCli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    guardChild(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CTL_JS, ProcessCluster } from '../helpers/process-cluster.js';
+import { guardChild } from '../helpers/reaper.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 interface EndpointRow {
@@ -49,6 +50,7 @@ void t.test('operator tools against a 3-node cluster', async (t) => {
 
   await t.test('watch from a revision replays, follows, and ends with exit 0 on Ctrl-C', async (t) => {
     const watch = spawn(process.execPath, [CTL_JS, '--endpoints', cluster.endpoints(), 'watch', 'app/', '--prefix', '--rev', String(first), '-o', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    guardChild(watch);
     let out = '';
     watch.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => watch.once('exit', (code) => resolve(code)));

@@ -6,6 +6,7 @@ import t from 'tap';
 import type { Heartbeat, Message } from '../../src/raft/messages.js';
 import { encodeMessage } from '../../src/transport/codec.js';
 import { TransportError } from '../../src/transport/errors.js';
+import { guardChild } from '../helpers/reaper.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { partialPeer, rawUnary, startNode, type TestNode } from './harness.js';
 
@@ -290,6 +291,7 @@ void t.test('a paused peer is noticed by keepalive and reported unreachable with
   const child = spawn(process.execPath, [fileURLToPath(new URL('./child-node.js', import.meta.url)), 'n2'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  guardChild(child);
   t.teardown(() => {
     n1.stop();
     child.kill('SIGCONT');
