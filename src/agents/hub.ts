@@ -448,8 +448,10 @@ export class AgentHub {
   private activateWith(s: Session, acked: Manifest | null, _state: ClusterState, out: HubEffect[]): void {
     s.tracker?.release();
     // A NACK recorded for the state the agent is in still stands: no re-send on a reconnect.
+    // That state may be "nothing yet": an agent whose first configuration it could not run.
     const rec = _state.agents.get(s.hello!.agentId);
-    const rejected = rec !== null && acked !== null && rec.ackedVersion === acked.version && rec.nackedVersion !== null && rec.lastError !== null ? { version: rec.nackedVersion, error: rec.lastError } : null;
+    const holds = acked === null ? null : acked.version;
+    const rejected = rec !== null && rec.ackedVersion === holds && rec.nackedVersion !== null && rec.lastError !== null ? { version: rec.nackedVersion, error: rec.lastError } : null;
     s.tracker = new PushTracker(this.store, acked, rejected);
     s.phase = 'active';
     this.waiting.delete(s.stream);

@@ -46,8 +46,9 @@ export class PushTracker {
 
   /**
    * `acked`: what the agent reported holding (already counted in `store` for this tracker), or
-   * null. `rejected`: a version the agent already NACKed (the committed record says so), so a
-   * reconnect does not make the rejected version go out again.
+   * null. `rejected`: a version the agent already NACKed holding `acked` (the committed record
+   * says so; an agent that holds nothing yet included), so a reconnect does not make the
+   * rejected version go out again.
    */
   constructor(
     private readonly store: ManifestStore,
@@ -56,7 +57,7 @@ export class PushTracker {
   ) {
     this.acked = acked;
     this.lastSentVersion = acked?.version ?? null;
-    if (rejected !== null && acked !== null && rejected.version > acked.version) {
+    if (rejected !== null && (acked === null || rejected.version > acked.version)) {
       this.nacked = rejected;
       this.lastSentVersion = rejected.version;
     }

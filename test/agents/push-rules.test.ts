@@ -304,4 +304,27 @@ void t.test('a NACK still stands after the agent reconnects elsewhere: the rejec
   t.equal(a.received.length, 2, 'nothing sent on the reconnect');
   t.equal(cs[1]!.hub.localState('a1'), 'NACKED');
   t.match(cs[1]!.record('a1'), { controller: 'c2', ackedVersion: 1, nackedVersion: 2, sentVersion: 2, pushes: 2 });
+
+void t.test('a NACK of the first configuration still stands after a reconnect: an agent that holds nothing is not sent it again', async (t) => {
+  // Found by the agents' fault simulation (agents-sim.ts, seed 1295): the rule held only for an
+  // agent that had acknowledged something before.
+  const { log, clock, cs } = stage(2);
+  log.propose(applyCmd(svc('web'), svc('db', 'grpc')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http']);
+  a.connect(cs[0]!, clock);
+  settle(cs);
+  t.equal(a.received.length, 1);
+  t.equal(a.config.version, null, 'it runs nothing: it could not run its first configuration');
+  a.disconnect(clock);
+  a.connect(cs[1]!, clock);
+  settle(cs);
+  t.equal(a.received.length, 1, 'nothing sent on the reconnect');
+  t.equal(cs[1]!.hub.localState('a1'), 'NACKED');
+  t.match(cs[1]!.record('a1'), { controller: 'c2', ackedVersion: null, nackedVersion: 1, sentVersion: 1, pushes: 1 });
+  log.propose(applyCmd(svc('db', 'http')));
+  settle(cs);
+  t.equal(a.received.length, 2, 'the next version goes out');
+  t.equal(a.config.version, 2);
+});
 });
