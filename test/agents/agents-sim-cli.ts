@@ -1,0 +1,25 @@
+/**
+ * `node dist/test/agents/agents-sim-cli.js [--seeds N] [--start S] [--seed N [--trace]]`: runs the agents'
+ * fault simulation over a range of seeds (or replays one, printing what it broke).
+ */
+import { runAgentsSeed } from './agents-sim.js';
+
+function arg(name: string): number | null {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? null : Number(process.argv[i + 1]);
+}
+
+const one = arg('--seed');
+const start = one ?? arg('--start') ?? 1;
+const count = one !== null ? 1 : (arg('--seeds') ?? 1000);
+let failures = 0;
+const began = performance.now();
+for (let seed = start; seed < start + count; seed++) {
+  const r = runAgentsSeed(seed, undefined, process.argv.includes('--trace') ? (line) => process.stdout.write(`${line}\n`) : null);
+  if (r.violations.length > 0 || one !== null) {
+    if (r.violations.length > 0) failures++;
+    process.stdout.write(`seed ${seed} ${JSON.stringify(r.stats)}\n${r.violations.map((v) => `  ${v}`).join('\n')}\n`);
+  }
+}
+process.stdout.write(`${count} seeds from ${start}: ${failures} failed, ${((performance.now() - began) / 1000).toFixed(1)} s\n`);
+process.exitCode = failures > 0 ? 1 : 0;

@@ -1,0 +1,453 @@
+/**
+ * A seeded fault simulation of the agents layer: controllers running the real AgentHub over one
+ * shared log (hub-harness.ts), agents running the real configuration logic, and a schedule drawn
+ * from a seed: configuration changes (some that an agent cannot run, so it NACKs), broken
+ * streams, controllers that die and restart, lag behind the log or lose their quorum. A seed
+ * replays exactly.
+ *
+ * What it checks, while the faults run and once they have healed (docs/agents.md, the rules):
+ * - never backwards: an agent's version never decreases;
+ * - no re-send: an agent is never pushed the version it holds, nor again a version whose NACK
+ *   the cluster has committed while it still holds what it held then;
+ * - no offline flap: no agent goes offline (a committed transition) after a spell without a
+ *   stream shorter than its timeout, nor while it has been connected, for longer than its
+ *   timeout, grace and an election timeout, to a live controller a quorum hears from;
+ * - once healed: every agent connected once, its record online on that controller and stream,
+ *   holding the version the cluster has for it (or NACKED with the reason when it lacks a
+ *   protocol), with the cluster's resources, and its pushes counter exact when no controller
+ *   died holding pushes it had not reported yet.
+ */
+import { resourceKey } from '../../src/statemachine/mesh-types.js';
+import { agentsKind, meshKind, type ResourceInput } from '../../src/statemachine/index.js';
+import { agentState } from '../../src/agents/push-tracker.js';
+import type { ControllerMessage, Push } from '../../src/agents/protocol.js';
+import { seededRng, type Rng } from '../../src/util/rng.js';
+import { SimAgent, SimController, SimLog, settle, svc } from './hub-harness.js';
+
+export interface AgentsSimOptions {
+  /** Simulated time with faults, then the same again healed. */
+  readonly faultMs: number;
+  readonly healMs: number;
+}
+
+export const DEFAULT_AGENTS_SIM: AgentsSimOptions = { faultMs: 20_000, healMs: 20_000 };
+
+export interface AgentsSimResult {
+  readonly seed: number;
+  readonly violations: readonly string[];
+  readonly stats: {
+    readonly controllers: number;
+    readonly agents: number;
+    readonly changes: number;
+    readonly pushes: number;
+    readonly nacks: number;
+    readonly breaks: number;
+    readonly deaths: number;
+    readonly quorumLosses: number;
+    readonly lags: number;
+  };
+}
+
+const STEP_MS = 50;
+const ELECTION_TIMEOUT_MS = 1000;
+
+/** An agent of the simulation: the harness agent, watched for the rules it can observe. */
+class WatchedAgent extends SimAgent {
+  reconnectAt: number | null = null;
+  /** Pushes received over every stream. */
+  pushCount = 0;
+  /** Versions this agent NACKed, with the version it held when it did. */
+  readonly nacked = new Map<number, number | null>();
+  /** The last time it had no stream on a live controller with a quorum. */
+  lastUnservedAt = 0;
+  /** Since when it has had none (null: served now), and its last spell without one. */
+  unservedSince: number | null = 0;
+  lastGap: { readonly from: number; readonly to: number } | null = null;
+
+  readonly lacksTcp: boolean;
+
+  constructor(
+    id: string,
+    protocols: readonly string[],
+    private readonly sim: AgentsSim,
+  ) {
+    super(id, protocols);
+    this.lacksTcp = !protocols.includes('tcp');
+  }
+
+  override receive(m: ControllerMessage): void {
+    if (m.type === 'push') {
+      this.pushCount++;
+      this.sim.note(`${this.id} pushed ${m.plan.version} (base ${m.plan.baseVersion}) by ${this.controller?.id}`);
+      this.sim.checkPush(this, m.plan.version);
+    }
+    const before = this.config.version;
+    super.receive(m);
+    const after = this.config.version;
+    if (before !== null && (after === null || after < before)) this.sim.violation(`${this.id} moved backwards from version ${before} to ${after}`);
+    const last = this.replies.at(-1);
+    if (m.type === 'push' && last?.type === 'nack' && last.nonce === m.nonce) {
+      this.nacked.set(m.plan.version, before);
+      this.sim.note(`${this.id} NACKs ${m.plan.version} holding ${before}`);
+    }
+  }
+
+  /** As the binary: a push that does not apply to what the agent holds makes it reconnect. */
+  override reply(push: Push): void {
+    const verdict = this.config.judge({ version: push.plan.version, baseVersion: push.plan.baseVersion, clusterId: push.clusterId, upserts: push.plan.upserts, removes: push.plan.removes });
+    if (verdict.type !== 'resync') {
+      super.reply(push);
+      return;
+    }
+    this.sim.violation(`${this.id} was pushed a delta from version ${push.plan.baseVersion}; it holds ${this.config.version}`);
+    this.sim.reset(this);
+  }
+}
+
+export class AgentsSim {
+  readonly violations: string[] = [];
+  private readonly rng: Rng;
+  private readonly clock = { now: 1000 };
+  private readonly log = new SimLog();
+  private readonly controllers: SimController[] = [];
+  /** Controllers down, by id, with when they come back. */
+  private readonly dead = new Map<string, number>();
+  private readonly lagUntil = new Map<string, number>();
+  private readonly isolatedUntil = new Map<string, number>();
+  private readonly agents: WatchedAgent[] = [];
+  private readonly services = new Set<string>();
+  /** Set when a controller died: its unreported pushes are lost with it. */
+  private pushesLost = false;
+  private readonly auditsSeen = new Map<SimController, number>();
+  private transitionsSeen = 0;
+  /** Read barriers answered per controller process, and since when the oldest one waits. */
+  private readonly barriers = new Map<SimController, { answered: number; since: number }>();
+  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0 };
+
+  constructor(
+    readonly seed: number,
+    private readonly opts: AgentsSimOptions = DEFAULT_AGENTS_SIM,
+  ) {
+    this.rng = seededRng(seed);
+    const n = this.rng.next() < 0.5 ? 3 : 5;
+    for (let i = 1; i <= n; i++) this.controllers.push(new SimController(`c${i}`, this.log, this.clock));
+    this.controllers[0]!.leading = true;
+    for (const c of this.controllers) c.tick();
+    this.change([svc('web')]);
+    settle(this.controllers);
+    const m = this.rng.int(4, 16);
+    for (let i = 0; i < m; i++) {
+      // One agent in five lacks tcp: it NACKs every configuration with a tcp service.
+      const a = new WatchedAgent(`a${i}`, this.rng.next() < 0.2 ? ['http'] : ['http', 'tcp'], this);
+      this.agents.push(a);
+      a.reconnectAt = this.clock.now + this.rng.int(0, 500);
+    }
+    this.stats.controllers = n;
+    this.stats.agents = m;
+  }
+
+  /** Set to see what happened (agents-sim-cli --seed N --trace). */
+  trace: ((line: string) => void) | null = null;
+
+  note(what: string): void {
+    this.trace?.(`t=${this.clock.now} ${what}`);
+  }
+
+  violation(what: string): void {
+    this.note(`VIOLATION ${what}`);
+    if (this.violations.length < 20) this.violations.push(`t=${this.clock.now}: ${what}`);
+  }
+
+  run(): AgentsSimResult {
+    const faultEnd = this.clock.now + this.opts.faultMs;
+    while (this.clock.now < faultEnd) {
+      this.faults();
+      this.step();
+    }
+    this.heal();
+    const healEnd = this.clock.now + this.opts.healMs;
+    while (this.clock.now < healEnd) {
+      if (this.rng.next() < 0.02) this.randomChange();
+      this.step();
+    }
+    // The last change must reach everyone too: quiet time after it.
+    for (let t = 0; t < 10_000; t += STEP_MS) this.step();
+    this.checkHealed();
+    this.stats.pushes = this.agents.reduce((n, a) => n + a.pushCount, 0);
+    this.stats.nacks = this.agents.reduce((n, a) => n + a.nacked.size, 0);
+    return { seed: this.seed, violations: this.violations, stats: { ...this.stats } };
+  }
+
+  // ---- the rules checked as they happen ----------------------------------------------------------
+
+  checkPush(a: WatchedAgent, version: number): void {
+    const held = a.config.version;
+    if (held === version) this.violation(`${a.id} was pushed version ${version}, which it holds`);
+    const heldWhenNacked = a.nacked.get(version);
+    if (heldWhenNacked === undefined || heldWhenNacked !== held) return;
+    const rec = this.log.truth.view(agentsKind).get(a.id);
+    if (rec !== null && rec.nackedVersion === version && rec.ackedVersion === held) this.violation(`${a.id} was pushed version ${version} again after its committed NACK`);
+  }
+
+  /** Offline transitions judged when they commit (a lagging controller audits them later). */
+  private checkTransitions(): void {
+    for (const c of this.live()) {
+      const from = this.auditsSeen.get(c) ?? 0;
+      for (const e of c.audits.slice(from)) if (e.type === 'agent.status') this.note(`${c.id} audits ${e.subject} ${e.from}->${e.to} (${e.reason})`);
+      this.auditsSeen.set(c, c.audits.length);
+    }
+    const view = this.log.truth.view(agentsKind);
+    const { items } = view.transitionsSince(this.transitionsSeen);
+    this.transitionsSeen = view.transitionSeq;
+    for (const e of items) {
+      if (e.type !== 'status' || e.to !== 'offline') continue;
+      const a = this.agents.find((x) => x.id === e.id);
+      if (a === undefined) continue;
+      const timeout = view.get(a.id)?.timeoutMs ?? 4000;
+      const window = timeout + this.controllers[0]!.hub.graceMs(timeout) + ELECTION_TIMEOUT_MS + 2 * STEP_MS;
+      if (this.clock.now - a.lastUnservedAt > window) this.violation(`${a.id} went offline (${e.reason}) though it has been served for ${this.clock.now - a.lastUnservedAt}ms`);
+      // A move within the timeout is not an outage: the spell without a stream must be longer.
+      const gap = a.unservedSince !== null ? this.clock.now - a.unservedSince : a.lastGap === null ? Infinity : a.lastGap.to - a.lastGap.from;
+      if (gap + STEP_MS < timeout) this.violation(`${a.id} went offline (${e.reason}) after ${gap}ms without a stream; its timeout is ${timeout}ms`);
+    }
+  }
+
+  private checkHealed(): void {
+    const wantedOf = (c: SimController, a: WatchedAgent): number => c.hub.wantedVersion(a.id, { protocols: ['http', 'tcp'], lazy: false, dependencies: [], hosts: [] });
+    const truth = this.log.truth;
+    const resources = truth.view(meshKind).list().map((r) => resourceKey(r.kind, r.name)).sort();
+    for (const c of this.controllers) {
+      if (c.sm.appliedIndex !== this.log.entries.length) this.violation(`${c.id} applied ${c.sm.appliedIndex} of ${this.log.entries.length} entries`);
+    }
+    for (const a of this.agents) {
+      if (a.controller === null) {
+        this.violation(`${a.id} is not connected once healed`);
+        continue;
+      }
+      const rows = this.controllers.flatMap((c) => c.hub.live(this.clock.now).filter((r) => r.id === a.id && !r.departing));
+      if (rows.length !== 1) this.violation(`${a.id} has ${rows.length} live streams once healed`);
+      for (const c of this.controllers) {
+        const rec = c.record(a.id);
+        if (rec === null) {
+          this.violation(`${c.id} has no record of ${a.id}`);
+          continue;
+        }
+        if (!rec.online || rec.controller !== a.controller.id || rec.session !== a.session) {
+          this.violation(`${c.id}'s record of ${a.id} says ${rec.online ? 'online' : 'offline'} on ${rec.controller} (${rec.session}); it is on ${a.controller.id} (${a.session})`);
+        }
+        const wanted = wantedOf(c, a);
+        const state = agentState(rec, wanted);
+                const usesTcp = truth.view(meshKind).list().some((r) => r.kind === 'service' && r.spec.protocol === 'tcp');
+        const expected = a.lacksTcp && usesTcp ? 'NACKED' : 'SYNCED';
+        if (state !== expected) this.violation(`${c.id} shows ${a.id} ${state} (acked ${rec.ackedVersion}, sent ${rec.sentVersion}, nacked ${rec.nackedVersion}, wanted ${wanted}); expected ${expected}`);
+      }
+      const c0 = this.controllers[0]!;
+      if (a.lacksTcp && a.config.version !== wantedOf(c0, a)) continue;
+      if (a.config.version !== wantedOf(c0, a)) this.violation(`${a.id} holds version ${a.config.version}; the cluster has ${wantedOf(c0, a)} for it`);
+      else if (a.names().join(',') !== resources.join(',')) this.violation(`${a.id} holds ${a.names().join(',')}; the cluster has ${resources.join(',')}`);
+      const pushes = truth.view(agentsKind).get(a.id)?.pushes ?? 0;
+      if (pushes > a.pushCount || (!this.pushesLost && pushes !== a.pushCount)) this.violation(`${a.id}'s record counts ${pushes} pushes; it received ${a.pushCount}`);
+    }
+  }
+
+  /** The agent's side ends its stream (it reconnects after a pause). */
+  reset(a: WatchedAgent): void {
+    a.disconnect(this.clock);
+  }
+
+  /**
+   * Read barriers as the driver's: done once the controller has caught up with a quorum's log
+   * (not lagging, not cut off); given up (ok false) after two election timeouts without one.
+   */
+  private answerBarriers(): void {
+    for (const c of this.live()) {
+      const b = this.barriers.get(c) ?? { answered: 0, since: this.clock.now };
+      this.barriers.set(c, b);
+      if (c.barriers === b.answered) {
+        b.since = this.clock.now;
+        continue;
+      }
+      if (!c.lagging && c.quorum) {
+        c.catchUp();
+        b.answered++;
+        c.run(c.hub.barrierDone(true, this.clock.now));
+      } else if (this.clock.now - b.since >= 2 * ELECTION_TIMEOUT_MS) {
+        b.answered++;
+        b.since = this.clock.now;
+        c.run(c.hub.barrierDone(false, this.clock.now));
+      }
+    }
+  }
+
+  // ---- the schedule --------------------------------------------------------------------------------
+
+  private live(): SimController[] {
+    return this.controllers.filter((c) => !this.dead.has(c.id));
+  }
+
+  private step(): void {
+    this.clock.now += STEP_MS;
+    this.recover();
+    for (const a of this.agents) {
+      if (a.controller !== null && a.closedWith !== null) a.controller = null;
+      if (a.controller === null && a.reconnectAt === null) a.reconnectAt = this.clock.now + this.rng.int(0, 1500);
+      if (a.controller === null && a.reconnectAt !== null && this.clock.now >= a.reconnectAt) {
+        a.reconnectAt = null;
+        const targets = this.live();
+        const target = targets[this.rng.int(0, targets.length)]!;
+        a.connect(target, this.clock);
+        this.note(`${a.id} connects to ${target.id} holding ${a.config.version}: ${a.closedWith === null ? `session ${a.session}` : `refused (${a.closedWith.reason})`}`);
+        if (a.closedWith !== null) a.controller = null;
+      }
+    }
+    const live = this.live();
+    for (const c of live) c.tick();
+    settle(live);
+    this.answerBarriers();
+    settle(live);
+    for (const a of this.agents) {
+      const c = a.controller;
+      const served = c !== null && c.quorum && !this.dead.has(c.id);
+      if (!served) a.lastUnservedAt = this.clock.now;
+      if (!served && a.unservedSince === null) a.unservedSince = this.clock.now;
+      if (served && a.unservedSince !== null) {
+        a.lastGap = { from: a.unservedSince, to: this.clock.now };
+        a.unservedSince = null;
+      }
+    }
+    this.checkTransitions();
+  }
+
+  private faults(): void {
+    const r = this.rng.next();
+    if (r < 0.03) this.randomChange();
+    else if (r < 0.05) this.breakStream();
+    else if (r < 0.054) this.kill();
+    else if (r < 0.058) this.lag();
+    else if (r < 0.061) this.isolate();
+  }
+
+  private change(resources: ResourceInput[]): void {
+    this.log.propose({ kind: 'mesh', op: 'apply', resources } as never);
+    this.note(`apply ${resources.map((r) => `${r.name}/${String((r.spec as { protocol?: string }).protocol)}`).join(',')} -> revision ${this.log.truth.revision()}`);
+    this.stats.changes++;
+  }
+
+  private randomChange(): void {
+    const r = this.rng.next();
+    const name = `s${this.rng.int(0, 6)}`;
+    if (r < 0.7) {
+      // One change in ten uses tcp, which some agents lack.
+      this.change([svc(name, this.rng.next() < 0.1 ? 'tcp' : 'http', [this.rng.int(1, 60000)])]);
+      this.services.add(name);
+    } else if (this.services.has(name)) {
+      this.log.propose({ kind: 'mesh', op: 'delete', type: 'service', name } as never);
+      this.services.delete(name);
+      this.stats.changes++;
+    }
+  }
+
+  private breakStream(): void {
+    const connected = this.agents.filter((a) => a.controller !== null);
+    if (connected.length === 0) return;
+    const a = connected[this.rng.int(0, connected.length)]!;
+    this.note(`${a.id} breaks its stream to ${a.controller!.id}`);
+    a.disconnect(this.clock);
+    this.stats.breaks++;
+  }
+
+  /** Down controllers stay a minority, and one of the others leads. */
+  private canTakeDown(): boolean {
+    const down = this.dead.size + [...this.isolatedUntil.keys()].filter((id) => !this.dead.has(id)).length;
+    return down + 1 <= Math.floor((this.controllers.length - 1) / 2);
+  }
+
+  private kill(): void {
+    if (!this.canTakeDown()) return;
+    const candidates = this.live().filter((c) => !this.isolatedUntil.has(c.id));
+    const c = candidates[this.rng.int(0, candidates.length)]!;
+    this.dead.set(c.id, this.clock.now + this.rng.int(1000, 8000));
+    this.note(`${c.id} dies`);
+    if (c.hub.activeCount > 0) this.pushesLost = true;
+    for (const a of this.agents) if (a.controller === c) a.controller = null;
+    for (const o of this.controllers) if (o !== c) o.unreachable.set(c.id, this.clock.now);
+    this.stats.deaths++;
+    this.electIfNeeded();
+  }
+
+  private lag(): void {
+    const live = this.live().filter((c) => !this.lagUntil.has(c.id));
+    if (live.length === 0) return;
+    const c = live[this.rng.int(0, live.length)]!;
+    c.lagging = true;
+    this.note(`${c.id} lags`);
+    this.lagUntil.set(c.id, this.clock.now + this.rng.int(200, 3000));
+    this.stats.lags++;
+  }
+
+  private isolate(): void {
+    if (!this.canTakeDown()) return;
+    const candidates = this.live().filter((c) => !this.isolatedUntil.has(c.id));
+    const c = candidates[this.rng.int(0, candidates.length)]!;
+    c.quorum = false;
+    this.note(`${c.id} loses its quorum`);
+    this.isolatedUntil.set(c.id, this.clock.now + this.rng.int(500, 4000));
+    for (const o of this.controllers) if (o !== c) o.unreachable.set(c.id, this.clock.now);
+    this.stats.quorumLosses++;
+    this.electIfNeeded();
+  }
+
+  private electIfNeeded(): void {
+    const leader = this.controllers.find((c) => c.leading);
+    if (leader !== undefined && !this.dead.has(leader.id) && leader.quorum) return;
+    if (leader !== undefined) leader.leading = false;
+    const next = this.live().find((c) => c.quorum);
+    if (next !== undefined) next.leading = true;
+  }
+
+  /** Faults whose time is up end: restarts (a new process on the same log), catch-ups, reconnections. */
+  private recover(): void {
+    for (const [id, until] of [...this.dead]) {
+      if (this.clock.now < until) continue;
+      this.dead.delete(id);
+      const i = this.controllers.findIndex((c) => c.id === id);
+      const restarted = new SimController(id, this.log, this.clock);
+      restarted.replayUntil = this.log.entries.length;
+      this.controllers[i] = restarted;
+      restarted.tick();
+      restarted.catchUp();
+      for (const o of this.controllers) o.unreachable.delete(id);
+      this.lagUntil.delete(id);
+      this.note(`${id} restarts`);
+    }
+    for (const [id, until] of [...this.lagUntil]) {
+      if (this.clock.now < until) continue;
+      this.lagUntil.delete(id);
+      const c = this.controllers.find((x) => x.id === id)!;
+      c.lagging = false;
+      this.note(`${id} catches up`);
+    }
+    for (const [id, until] of [...this.isolatedUntil]) {
+      if (this.clock.now < until) continue;
+      this.isolatedUntil.delete(id);
+      const c = this.controllers.find((x) => x.id === id)!;
+      c.quorum = true;
+      for (const o of this.controllers) o.unreachable.delete(id);
+      this.note(`${id} hears a quorum again`);
+    }
+    this.electIfNeeded();
+  }
+
+  private heal(): void {
+    for (const id of this.dead.keys()) this.dead.set(id, this.clock.now);
+    for (const id of this.lagUntil.keys()) this.lagUntil.set(id, this.clock.now);
+    for (const id of this.isolatedUntil.keys()) this.isolatedUntil.set(id, this.clock.now);
+    this.recover();
+  }
+}
+
+export function runAgentsSeed(seed: number, opts: AgentsSimOptions = DEFAULT_AGENTS_SIM, trace: ((line: string) => void) | null = null): AgentsSimResult {
+  const sim = new AgentsSim(seed, opts);
+  sim.trace = trace;
+  return sim.run();
+}
