@@ -9,7 +9,7 @@ const FIRST = 1;
 const SEEDS = 300;
 
 void t.test(`agents under faults keep the rules, seeds ${FIRST}-${FIRST + SEEDS - 1}`, async (t) => {
-  const totals = { changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0 };
+  const totals = { changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0 };
   const failed: string[] = [];
   for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
     const r = runAgentsSeed(seed);
@@ -24,4 +24,6 @@ void t.test(`agents under faults keep the rules, seeds ${FIRST}-${FIRST + SEEDS 
   t.ok(totals.lags >= SEEDS / 2, `controllers lagged ${totals.lags} times`);
   t.ok(totals.breaks >= SEEDS * 4, `streams broke ${totals.breaks} times`);
   t.ok(totals.nacks >= SEEDS / 5, `agents NACKed ${totals.nacks} versions`);
+  t.ok(totals.hangs >= SEEDS / 2, `agents hung ${totals.hangs} times`);
+  t.ok(totals.halfOpens >= SEEDS / 2, `agents left ${totals.halfOpens} streams half-open`);
 });

@@ -2,13 +2,14 @@
  * A seeded fault simulation of the agents layer: controllers running the real AgentHub over one
  * shared log (hub-harness.ts), agents running the real configuration logic, and a schedule drawn
  * from a seed: configuration changes (some that an agent cannot run, so it NACKs), broken
- * streams, controllers that die and restart, lag behind the log or lose their quorum. A seed
- * replays exactly.
+ * streams, controllers that die and restart, lag behind the log or lose their quorum, agents
+ * that hang (answer nothing for a while, then what arrived meanwhile) or leave a stream
+ * half-open (the controller never hears it end). A seed replays exactly.
  *
  * What it checks, while the faults run and once they have healed (docs/agents.md, the rules):
  * - never backwards: an agent's version never decreases;
  * - no re-send: an agent is never pushed the version it holds, nor again a version whose NACK
- *   the cluster has committed while it still holds what it held then;
+ *   the sending controller has applied while the agent still holds what it held then;
  * - no offline flap: no agent goes offline (a committed transition) after a spell without a
  *   stream shorter than its timeout, nor while it has been connected, for longer than its
  *   timeout, grace and an election timeout, to a live controller a quorum hears from;
@@ -45,6 +46,8 @@ export interface AgentsSimResult {
     readonly deaths: number;
     readonly quorumLosses: number;
     readonly lags: number;
+    readonly hangs: number;
+    readonly halfOpens: number;
   };
 }
 
@@ -56,6 +59,8 @@ class WatchedAgent extends SimAgent {
   reconnectAt: number | null = null;
   /** Pushes received over every stream. */
   pushCount = 0;
+  /** Pushes sent to a stream it had abandoned (half-open): sent, never received. */
+  lostPushes = 0;
   /** Versions this agent NACKed, with the version it held when it did. */
   readonly nacked = new Map<number, number | null>();
   /** The last time it had no stream on a live controller with a quorum. */
@@ -65,6 +70,10 @@ class WatchedAgent extends SimAgent {
   lastGap: { readonly from: number; readonly to: number } | null = null;
 
   readonly lacksTcp: boolean;
+  hungUntil: number | null = null;
+  /** When it last woke from a hang. */
+  wokeAt = Number.NEGATIVE_INFINITY;
+  private readonly unanswered: Push[] = [];
 
   constructor(
     id: string,
@@ -80,27 +89,56 @@ class WatchedAgent extends SimAgent {
       this.pushCount++;
       this.sim.note(`${this.id} pushed ${m.plan.version} (base ${m.plan.baseVersion}) by ${this.controller?.id}`);
       this.sim.checkPush(this, m.plan.version);
+      if (this.hungUntil !== null) this.unanswered.push(m);
     }
-    const before = this.config.version;
     super.receive(m);
-    const after = this.config.version;
-    if (before !== null && (after === null || after < before)) this.sim.violation(`${this.id} moved backwards from version ${before} to ${after}`);
-    const last = this.replies.at(-1);
-    if (m.type === 'push' && last?.type === 'nack' && last.nonce === m.nonce) {
-      this.nacked.set(m.plan.version, before);
-      this.sim.note(`${this.id} NACKs ${m.plan.version} holding ${before}`);
-    }
+  }
+
+  /** Hung (a stopped process, a stalled loop): it answers nothing until `until`. */
+  hang(until: number): void {
+    this.hungUntil = until;
+    this.autoReply = false;
+    this.answerPings = false;
+  }
+
+  /** Awake again: it answers, in order, what arrived meanwhile. */
+  wake(now: number): void {
+    this.hungUntil = null;
+    this.wokeAt = now;
+    this.autoReply = true;
+    this.answerPings = true;
+    for (const push of this.unanswered.splice(0)) this.reply(push);
   }
 
   /** As the binary: a push that does not apply to what the agent holds makes it reconnect. */
   override reply(push: Push): void {
     const verdict = this.config.judge({ version: push.plan.version, baseVersion: push.plan.baseVersion, clusterId: push.clusterId, upserts: push.plan.upserts, removes: push.plan.removes });
     if (verdict.type !== 'resync') {
+      const before = this.config.version;
       super.reply(push);
+      const after = this.config.version;
+      if (before !== null && (after === null || after < before)) this.sim.violation(`${this.id} moved backwards from version ${before} to ${after}`);
+      if (verdict.type === 'reject') {
+        this.nacked.set(push.plan.version, before);
+        this.sim.note(`${this.id} NACKs ${push.plan.version} holding ${before}`);
+      }
       return;
     }
     this.sim.violation(`${this.id} was pushed a delta from version ${push.plan.baseVersion}; it holds ${this.config.version}`);
     this.sim.reset(this);
+  }
+}
+
+/** The controller's end of a stream its agent abandoned: what is sent there is lost. */
+class HalfOpenEnd extends SimAgent {
+  constructor(private readonly owner: WatchedAgent) {
+    super(owner.id);
+    this.answerPings = false;
+    this.autoReply = false;
+  }
+
+  override receive(m: ControllerMessage): void {
+    if (m.type === 'push') this.owner.lostPushes++;
   }
 }
 
@@ -122,7 +160,7 @@ export class AgentsSim {
   private transitionsSeen = 0;
   /** Read barriers answered per controller process, and since when the oldest one waits. */
   private readonly barriers = new Map<SimController, { answered: number; since: number }>();
-  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0 };
+  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0 };
 
   constructor(
     readonly seed: number,
@@ -185,8 +223,9 @@ export class AgentsSim {
     if (held === version) this.violation(`${a.id} was pushed version ${version}, which it holds`);
     const heldWhenNacked = a.nacked.get(version);
     if (heldWhenNacked === undefined || heldWhenNacked !== held) return;
-    const rec = this.log.truth.view(agentsKind).get(a.id);
-    if (rec !== null && rec.nackedVersion === version && rec.ackedVersion === held) this.violation(`${a.id} was pushed version ${version} again after its committed NACK`);
+    // What the sending controller has applied: a lagging one cannot know of a NACK committed since.
+    const rec = a.controller?.record(a.id) ?? null;
+    if (rec !== null && rec.nackedVersion === version && rec.ackedVersion === held) this.violation(`${a.id} was pushed version ${version} again by ${a.controller!.id}, which has applied its NACK`);
   }
 
   /** Offline transitions judged when they commit (a lagging controller audits them later). */
@@ -207,8 +246,9 @@ export class AgentsSim {
       const window = timeout + this.controllers[0]!.hub.graceMs(timeout) + ELECTION_TIMEOUT_MS + 2 * STEP_MS;
       if (this.clock.now - a.lastUnservedAt > window) this.violation(`${a.id} went offline (${e.reason}) though it has been served for ${this.clock.now - a.lastUnservedAt}ms`);
       // A move within the timeout is not an outage: the spell without a stream must be longer.
+      // (An agent that hung was silent before its stream went: that is no move.)
       const gap = a.unservedSince !== null ? this.clock.now - a.unservedSince : a.lastGap === null ? Infinity : a.lastGap.to - a.lastGap.from;
-      if (gap + STEP_MS < timeout) this.violation(`${a.id} went offline (${e.reason}) after ${gap}ms without a stream; its timeout is ${timeout}ms`);
+      if (this.clock.now - a.wokeAt > window && gap + STEP_MS < timeout) this.violation(`${a.id} went offline (${e.reason}) after ${gap}ms without a stream; its timeout is ${timeout}ms`);
     }
   }
 
@@ -237,7 +277,7 @@ export class AgentsSim {
         }
         const wanted = wantedOf(c, a);
         const state = agentState(rec, wanted);
-                const usesTcp = truth.view(meshKind).list().some((r) => r.kind === 'service' && r.spec.protocol === 'tcp');
+        const usesTcp = truth.view(meshKind).list().some((r) => r.kind === 'service' && r.spec.protocol === 'tcp');
         const expected = a.lacksTcp && usesTcp ? 'NACKED' : 'SYNCED';
         if (state !== expected) this.violation(`${c.id} shows ${a.id} ${state} (acked ${rec.ackedVersion}, sent ${rec.sentVersion}, nacked ${rec.nackedVersion}, wanted ${wanted}); expected ${expected}`);
       }
@@ -246,7 +286,8 @@ export class AgentsSim {
       if (a.config.version !== wantedOf(c0, a)) this.violation(`${a.id} holds version ${a.config.version}; the cluster has ${wantedOf(c0, a)} for it`);
       else if (a.names().join(',') !== resources.join(',')) this.violation(`${a.id} holds ${a.names().join(',')}; the cluster has ${resources.join(',')}`);
       const pushes = truth.view(agentsKind).get(a.id)?.pushes ?? 0;
-      if (pushes > a.pushCount || (!this.pushesLost && pushes !== a.pushCount)) this.violation(`${a.id}'s record counts ${pushes} pushes; it received ${a.pushCount}`);
+      const sent = a.pushCount + a.lostPushes;
+      if (pushes > sent || (!this.pushesLost && pushes !== sent)) this.violation(`${a.id}'s record counts ${pushes} pushes; ${sent} were sent (${a.lostPushes} to a stream it had abandoned)`);
     }
   }
 
@@ -289,6 +330,11 @@ export class AgentsSim {
     this.clock.now += STEP_MS;
     this.recover();
     for (const a of this.agents) {
+      if (a.hungUntil !== null && this.clock.now >= a.hungUntil) {
+        this.note(`${a.id} wakes`);
+        a.wake(this.clock.now);
+      }
+      if (a.hungUntil !== null) continue;
       if (a.controller !== null && a.closedWith !== null) a.controller = null;
       if (a.controller === null && a.reconnectAt === null) a.reconnectAt = this.clock.now + this.rng.int(0, 1500);
       if (a.controller === null && a.reconnectAt !== null && this.clock.now >= a.reconnectAt) {
@@ -307,7 +353,7 @@ export class AgentsSim {
     settle(live);
     for (const a of this.agents) {
       const c = a.controller;
-      const served = c !== null && c.quorum && !this.dead.has(c.id);
+      const served = c !== null && c.quorum && !this.dead.has(c.id) && a.hungUntil === null;
       if (!served) a.lastUnservedAt = this.clock.now;
       if (!served && a.unservedSince === null) a.unservedSince = this.clock.now;
       if (served && a.unservedSince !== null) {
@@ -325,6 +371,31 @@ export class AgentsSim {
     else if (r < 0.054) this.kill();
     else if (r < 0.058) this.lag();
     else if (r < 0.061) this.isolate();
+    else if (r < 0.066) this.hangAgent();
+    else if (r < 0.071) this.halfOpen();
+  }
+
+  /**
+   * The agent gives up on its stream but the controller never hears of it (a half-open
+   * connection): the old stream lingers there until its heartbeat timeout or a takeover.
+   */
+  private halfOpen(): void {
+    const connected = this.agents.filter((a) => a.controller !== null && a.hungUntil === null);
+    if (connected.length === 0) return;
+    const a = connected[this.rng.int(0, connected.length)]!;
+    this.note(`${a.id} abandons its stream to ${a.controller!.id} unnoticed`);
+    a.controller!.attach(a.stream, new HalfOpenEnd(a));
+    a.controller = null;
+    this.stats.halfOpens++;
+  }
+
+  private hangAgent(): void {
+    const awake = this.agents.filter((a) => a.hungUntil === null);
+    if (awake.length === 0) return;
+    const a = awake[this.rng.int(0, awake.length)]!;
+    a.hang(this.clock.now + this.rng.int(200, 4000));
+    this.note(`${a.id} hangs`);
+    this.stats.hangs++;
   }
 
   private change(resources: ResourceInput[]): void {
@@ -439,6 +510,7 @@ export class AgentsSim {
   }
 
   private heal(): void {
+    for (const a of this.agents) if (a.hungUntil !== null) a.hungUntil = this.clock.now;
     for (const id of this.dead.keys()) this.dead.set(id, this.clock.now);
     for (const id of this.lagUntil.keys()) this.lagUntil.set(id, this.clock.now);
     for (const id of this.isolatedUntil.keys()) this.isolatedUntil.set(id, this.clock.now);
