@@ -1,9 +1,10 @@
 /**
- * Runs the AgentHub on real time and real gRPC streams: numbers each AgentSync stream, decodes
- * what arrives (wire.ts), hands it to the hub, and carries out what the hub returns: writes,
- * closes with a gRPC status, read barriers, audit events, logs. It ticks the hub, pumps push
- * decisions in bounded slices (so a fan-out to thousands of agents never holds the event loop
- * long enough to delay Raft), and sends the hub's reports one at a time until each commits.
+ * Runs the AgentHub on real gRPC streams: numbers each AgentSync stream, decodes what arrives
+ * (wire.ts), hands it to the hub, and carries out what the hub returns: writes, closes with a
+ * gRPC status, read barriers, audit events, logs. It ticks the hub, pumps push decisions in
+ * bounded slices (so a fan-out to thousands of agents never holds the event loop long enough to
+ * delay Raft), and sends the hub's reports one at a time until each commits. Time comes in
+ * through a Scheduler (src/util/clock.ts): Node's timers in production, a test's in tests.
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -16,6 +17,7 @@ import type { HubAudit, HubEffect, HubOptions, HubPort } from './hub-types.js';
 import { peerIdentity } from './identity.js';
 import type { CloseCode } from './protocol.js';
 import type { MeshReportBody } from './mesh-reports.js';
+import { systemScheduler, type Scheduler, type Timer } from '../util/clock.js';
 import type { StreamId } from './types.js';
 import type { ControllerFrame } from './sync-codec.js';
 import { decodeAgentMessage, encodeControllerFrame, pushBody, type AgentMessageWire } from './wire.js';
@@ -56,14 +58,14 @@ export class HubDriver {
   readonly hub: AgentHub;
   private readonly calls = new Map<StreamId, SyncCall>();
   private nextStream = 1;
-  private ticker: NodeJS.Timeout | null = null;
+  private ticker: Timer | null = null;
   private pumpScheduled = false;
-  private reportTimer: NodeJS.Timeout | null = null;
+  private reportTimer: Timer | null = null;
   /** When the report pending began gathering. */
   private reportDueSince = 0;
   private reporting = false;
   private meshReporting = false;
-  private meshReportTimer: NodeJS.Timeout | null = null;
+  private meshReportTimer: Timer | null = null;
   private failedMeshReports = 0;
   private readonly clientId = `agents/${randomBytes(6).toString('hex')}`;
   private clientSeq = 0;
@@ -90,6 +92,7 @@ export class HubDriver {
   constructor(
     private readonly opts: HubOptions,
     private readonly port: HubDriverPort,
+    private readonly time: Scheduler = systemScheduler,
   ) {
     // A cut-off controller must close its streams within an election timeout: tick often enough.
     this.tickMs = Math.max(10, Math.min(50, Math.floor(opts.electionTimeoutMs / 8)));
@@ -105,16 +108,16 @@ export class HubDriver {
    * idle: an idle controller then wakes 4 times a second for its agents instead of 20.
    */
   private tick(): void {
-    this.run(this.hub.tick(performance.now()));
+    this.run(this.hub.tick(this.time.now()));
     this.keepTicking();
   }
 
   private keepTicking(): void {
     const every = this.hub.idle ? IDLE_TICK_MS : this.tickMs;
     if (this.stopped || every === this.tickingEvery) return;
-    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker?.cancel();
     this.tickingEvery = every;
-    this.ticker = setInterval(() => this.tick(), every);
+    this.ticker = this.time.every(every, () => this.tick());
   }
 
   /** Graceful stop: every stream is closed so its agent moves to another controller at once. */
@@ -122,9 +125,9 @@ export class HubDriver {
     if (this.stopped) return;
     this.run(this.hub.closeAll(`${this.opts.self} is shutting down; try another controller`));
     this.stopped = true;
-    if (this.ticker !== null) clearInterval(this.ticker);
-    if (this.reportTimer !== null) clearTimeout(this.reportTimer);
-    if (this.meshReportTimer !== null) clearTimeout(this.meshReportTimer);
+    this.ticker?.cancel();
+    this.reportTimer?.cancel();
+    this.meshReportTimer?.cancel();
   }
 
   /** The AgentSync.Sync handler. */
@@ -139,11 +142,11 @@ export class HubDriver {
     const end = (): void => {
       if (ended) return;
       ended = true;
-      if (this.calls.delete(stream)) this.run(this.hub.closed(stream, performance.now()));
+      if (this.calls.delete(stream)) this.run(this.hub.closed(stream, this.time.now()));
     };
     call.on('data', (w: AgentMessageWire) => {
       if (ended) return;
-      const now = performance.now();
+      const now = this.time.now();
       try {
         this.run(this.hub.message(stream, decodeAgentMessage(w), now));
       } catch (err) {
@@ -155,13 +158,13 @@ export class HubDriver {
     call.on('error', end);
     call.on('close', end);
     call.on('cancelled', end);
-    this.run(this.hub.open(stream, peerIdentity(call.getAuthContext()?.sslPeerCertificate), performance.now()));
+    this.run(this.hub.open(stream, peerIdentity(call.getAuthContext()?.sslPeerCertificate), this.time.now()));
   }
 
   /** Entries were applied: new versions to push, claims to follow, transitions to audit. */
   onApplied(): void {
     if (this.stopped) return;
-    const now = performance.now();
+    const now = this.time.now();
     this.run(this.hub.applied(now));
     if (this.hub.hasWork() && this.fanoutStartedAt === null) {
       this.fanoutStartedAt = now;
@@ -209,8 +212,8 @@ export class HubDriver {
       }
       case 'barrier':
         this.port.readBarrier(this.opts.electionTimeoutMs * 2).then(
-          () => this.run(this.hub.barrierDone(true, performance.now())),
-          () => this.run(this.hub.barrierDone(false, performance.now())),
+          () => this.run(this.hub.barrierDone(true, this.time.now())),
+          () => this.run(this.hub.barrierDone(false, this.time.now())),
         );
         return;
       case 'audit':
@@ -229,11 +232,11 @@ export class HubDriver {
   private schedulePump(): void {
     if (this.pumpScheduled || this.stopped) return;
     this.pumpScheduled = true;
-    setImmediate(() => {
+    this.time.soon(() => {
       this.pumpScheduled = false;
-      this.run(this.hub.pump(performance.now(), PUMP_SLICE));
+      this.run(this.hub.pump(this.time.now(), PUMP_SLICE));
       if (!this.hub.hasWork() && this.fanoutStartedAt !== null) {
-        const ms = performance.now() - this.fanoutStartedAt;
+        const ms = this.time.now() - this.fanoutStartedAt;
         this.fanoutStartedAt = null;
         if (this.fanoutPushes > 0) {
           this.fanout?.observe(ms / 1000);
@@ -245,27 +248,31 @@ export class HubDriver {
 
   private scheduleReport(): void {
     if (this.reporting || this.reportTimer !== null || this.stopped || !this.hub.hasReport()) return;
-    this.reportDueSince = performance.now();
+    this.reportDueSince = this.time.now();
     this.armReport(REPORT_GATHER_MS);
   }
 
   private armReport(delayMs: number): void {
-    this.reportTimer = setTimeout(() => {
+    this.reportTimer = this.time.after(delayMs, () => {
       this.reportTimer = null;
-      if (this.hub.hasReport() && performance.now() - this.reportDueSince < REPORT_GATHER_MAX_MS && this.hub.awaitingReplies()) {
+      if (this.hub.hasReport() && this.time.now() - this.reportDueSince < REPORT_GATHER_MAX_MS && this.hub.awaitingReplies()) {
         this.armReport(REPORT_GATHER_MS);
         return;
       }
       void this.sendReports();
-    }, delayMs);
+    });
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => this.time.after(ms, resolve));
   }
 
   private scheduleMeshReport(): void {
-    if (this.meshReporting || this.meshReportTimer !== null || this.stopped || !this.hub.meshReportDue(performance.now())) return;
-    this.meshReportTimer = setTimeout(() => {
+    if (this.meshReporting || this.meshReportTimer !== null || this.stopped || !this.hub.meshReportDue(this.time.now())) return;
+    this.meshReportTimer = this.time.after(REPORT_GATHER_MS, () => {
       this.meshReportTimer = null;
       void this.sendMeshReports();
-    }, REPORT_GATHER_MS);
+    });
   }
 
   /** One mesh report in flight, retried as it was until it commits (same client seq: applied once). */
@@ -273,7 +280,7 @@ export class HubDriver {
     if (this.meshReporting) return;
     this.meshReporting = true;
     try {
-      for (let body = this.hub.takeMeshReport(performance.now()); body !== null && !this.stopped; body = this.hub.takeMeshReport(performance.now())) {
+      for (let body = this.hub.takeMeshReport(this.time.now()); body !== null && !this.stopped; body = this.hub.takeMeshReport(this.time.now())) {
         const tag = { id: this.meshClientId, seq: ++this.meshClientSeq };
         for (let attempt = 0; !this.stopped; attempt++) {
           try {
@@ -282,7 +289,7 @@ export class HubDriver {
           } catch (err) {
             this.failedMeshReports++;
             if (attempt % 20 === 0) this.port.logger.debug({ err }, 'mesh report not committed yet; retrying');
-            await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))));
+            await this.pause(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
           }
         }
         this.hub.meshReportDone();
@@ -307,7 +314,7 @@ export class HubDriver {
           } catch (err) {
             this.failedReports++;
             if (attempt % 20 === 0) this.port.logger.debug({ err, entries: entries.length }, 'agent report not committed yet; retrying');
-            await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))));
+            await this.pause(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
           }
         }
       }
@@ -335,7 +342,7 @@ export class HubDriver {
     gauge('agents_manifests_held', 'Configuration manifests held for versions some agent is on (by reference count).', () => hub.store.held);
     gauge('agents_manifest_entries_held', 'Resource entries across the manifests held.', () => hub.store.heldEntries);
     gauge('agents_departures_pending', 'Agents gone from this controller, within their grace to reappear elsewhere.', () => hub.pendingDepartures);
-    gauge('agents_cut_off', '1 while this controller hears from no quorum and serves no agents.', () => (hub.cutOffAt(performance.now()) ? 1 : 0));
+    gauge('agents_cut_off', '1 while this controller hears from no quorum and serves no agents.', () => (hub.cutOffAt(this.time.now()) ? 1 : 0));
     const counter = (name: string, help: string, read: () => number): void => {
       new client.Counter({
         name,

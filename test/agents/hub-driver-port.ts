@@ -2,19 +2,23 @@
  * A HubDriver over one state machine, for tests that run the real driver without a node:
  * this controller leads, hears a quorum and is online; reports are the test's to say.
  */
+import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { HubDriver, type HubDriverPort } from '../../src/agents/hub-driver.js';
+import { decodeControllerWire, type ControllerFrame } from '../../src/agents/sync-codec.js';
+import type { ControllerMessageWire } from '../../src/agents/wire.js';
+import { systemScheduler, type Scheduler } from '../../src/util/clock.js';
 import { StateMachine, agentsKind, meshKind, settingsKind } from '../../src/statemachine/index.js';
 import { DETECTOR } from './hub-harness.js';
 
-export function hubDriverOn(sm: StateMachine, reports: Pick<HubDriverPort, 'report' | 'meshReport' | 'readBarrier'>, sessionPrefix = 'c1:test'): HubDriver {
+export function hubDriverOn(sm: StateMachine, reports: Pick<HubDriverPort, 'report' | 'meshReport' | 'readBarrier'>, sessionPrefix = 'c1:test', time: Scheduler = systemScheduler): HubDriver {
   return new HubDriver(
     { self: 'c1', detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix },
     {
       logger: pino({ level: 'silent' }),
       state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), revision: sm.revision() }),
       clusterId: () => 'k',
-      quorumContactAt: () => performance.now(),
+      quorumContactAt: () => time.now(),
       leading: () => true,
       replaying: () => false,
       controller: () => ({ online: true, silentMs: 0 }),
@@ -22,7 +26,29 @@ export function hubDriverOn(sm: StateMachine, reports: Pick<HubDriverPort, 'repo
       audit: () => undefined,
       ...reports,
     },
+    time,
   );
+}
+
+/** An AgentSync stream as the driver sees it: what it writes is kept, decoded as an agent reads it. */
+export class FakeCall extends EventEmitter {
+  readonly written: ControllerMessageWire[] = [];
+  /** When each message in `written` was written, on `clock`. */
+  readonly writtenAt: number[] = [];
+
+  constructor(private readonly clock: () => number = () => performance.now()) {
+    super();
+  }
+
+  write(m: ControllerFrame): boolean {
+    // Pushes come encoded (their shared bytes and the nonce): read them as an agent would.
+    this.written.push(Buffer.isBuffer(m) ? decodeControllerWire(m) : m);
+    this.writtenAt.push(this.clock());
+    return true;
+  }
+  getAuthContext(): undefined {
+    return undefined;
+  }
 }
 
 /** A hub that is never started or served: only its metrics are read. */

@@ -3,26 +3,12 @@
  * machine: agent reports and mesh reports (a publish, a /resolve miss) are each exactly-once
  * under a client id of their own, so neither is refused as stale when both are in flight.
  */
-import { EventEmitter } from 'node:events';
 import t from 'tap';
 import type { HubDriver, SyncCall } from '../../src/agents/hub-driver.js';
-import { decodeControllerWire, type ControllerFrame } from '../../src/agents/sync-codec.js';
-import { encodeAgentMessage, type ControllerMessageWire } from '../../src/agents/wire.js';
+import { encodeAgentMessage } from '../../src/agents/wire.js';
 import { StateMachine, agentsKind, encodeCommand, meshKind, type ApplyResult, type KindCommand } from '../../src/statemachine/index.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { hubDriverOn } from './hub-driver-port.js';
-
-class FakeCall extends EventEmitter {
-  readonly written: ControllerMessageWire[] = [];
-  write(m: ControllerFrame): boolean {
-    // Pushes come encoded (their shared bytes and the nonce): read them as an agent would.
-    this.written.push(Buffer.isBuffer(m) ? decodeControllerWire(m) : m);
-    return true;
-  }
-  getAuthContext(): undefined {
-    return undefined;
-  }
-}
+import { FakeCall, hubDriverOn } from './hub-driver-port.js';
 
 void t.test('agent reports and mesh reports commit under their own client ids, none refused as stale', async (t) => {
   const sm = new StateMachine();
