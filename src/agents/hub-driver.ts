@@ -54,6 +54,12 @@ const REPORT_GATHER_MS = 5;
  */
 const REPORT_GATHER_MAX_MS = 100;
 
+/** An attempt in flight that gives way once this controller, cut off while it ran, hears a quorum again. */
+interface RegainWatch {
+  cutOff: boolean;
+  readonly regained: () => void;
+}
+
 export class HubDriver {
   readonly hub: AgentHub;
   private readonly calls = new Map<StreamId, SyncCall>();
@@ -88,6 +94,7 @@ export class HubDriver {
   private fanoutStartedAt: number | null = null;
   private fanoutPushes = 0;
   private fanout: client.Histogram | null = null;
+  private readonly regainWatches = new Set<RegainWatch>();
 
   constructor(
     private readonly opts: HubOptions,
@@ -108,7 +115,9 @@ export class HubDriver {
    * idle: an idle controller then wakes 4 times a second for its agents instead of 20.
    */
   private tick(): void {
-    this.run(this.hub.tick(this.time.now()));
+    const now = this.time.now();
+    this.run(this.hub.tick(now));
+    this.checkRegained(now);
     this.keepTicking();
   }
 
@@ -275,23 +284,18 @@ export class HubDriver {
     });
   }
 
-  /** One mesh report in flight, retried as it was until it commits (same client seq: applied once). */
+  /** One mesh report in flight, sent until it commits (commitUntilDone). */
   private async sendMeshReports(): Promise<void> {
     if (this.meshReporting) return;
     this.meshReporting = true;
     try {
       for (let body = this.hub.takeMeshReport(this.time.now()); body !== null && !this.stopped; body = this.hub.takeMeshReport(this.time.now())) {
         const tag = { id: this.meshClientId, seq: ++this.meshClientSeq };
-        for (let attempt = 0; !this.stopped; attempt++) {
-          try {
-            await this.port.meshReport(body, tag, this.opts.electionTimeoutMs * 2);
-            break;
-          } catch (err) {
-            this.failedMeshReports++;
-            if (attempt % 20 === 0) this.port.logger.debug({ err }, 'mesh report not committed yet; retrying');
-            await this.pause(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
-          }
-        }
+        await this.commitUntilDone(
+          'mesh report',
+          () => this.port.meshReport(body, tag, this.opts.electionTimeoutMs * 2),
+          () => this.failedMeshReports++,
+        );
         this.hub.meshReportDone();
       }
     } finally {
@@ -299,27 +303,65 @@ export class HubDriver {
     }
   }
 
-  /** One report in flight; a failed one is retried as it was (same client seq: applied once). */
+  /** One report in flight, sent until it commits (commitUntilDone). */
   private async sendReports(): Promise<void> {
     if (this.reporting) return;
     this.reporting = true;
     try {
       for (let entries = this.hub.takeReport(); entries !== null && !this.stopped; entries = this.hub.takeReport()) {
         const tag = { id: this.clientId, seq: ++this.clientSeq };
-        for (let attempt = 0; !this.stopped; attempt++) {
-          try {
-            await this.port.report(entries, tag, this.opts.electionTimeoutMs * 2);
-            this.reportedEntries += entries.length;
-            break;
-          } catch (err) {
-            this.failedReports++;
-            if (attempt % 20 === 0) this.port.logger.debug({ err, entries: entries.length }, 'agent report not committed yet; retrying');
-            await this.pause(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
-          }
+        const sent = entries;
+        if (await this.commitUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), () => this.failedReports++)) {
+          this.reportedEntries += entries.length;
         }
       }
     } finally {
       this.reporting = false;
+    }
+  }
+
+  /**
+   * Sends until it commits; false: stopped first. A failed attempt is retried as it was (the
+   * same client seq: applied once, whichever attempt commits), after 20 ms doubling to 500 ms.
+   * An attempt made while this controller was cut off from a quorum (forwarded to a leader it
+   * could not reach) may hang until its deadline, and every report after it waits, claims
+   * included: once a quorum is heard again it is given up on and retried at once.
+   */
+  private async commitUntilDone(what: string, send: () => Promise<void>, failed: () => void): Promise<boolean> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        if ((await this.attemptOnce(send)) === 'committed') return true;
+        failed();
+        this.port.logger.debug(`${what}: a quorum is heard again; retrying at once`);
+      } catch (err) {
+        failed();
+        if (attempt % 20 === 0) this.port.logger.debug({ err }, `${what} not committed yet; retrying`);
+        await this.pause(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+    return false;
+  }
+
+  private attemptOnce(send: () => Promise<void>): Promise<'committed' | 'quorum regained'> {
+    return new Promise((resolve, reject) => {
+      const watch: RegainWatch = { cutOff: this.hub.cutOffAt(this.time.now()), regained: () => resolve('quorum regained') };
+      this.regainWatches.add(watch);
+      send()
+        .then(() => resolve('committed'), reject)
+        .finally(() => this.regainWatches.delete(watch));
+    });
+  }
+
+  /** Tells the attempts in flight that saw this controller cut off that it hears a quorum again. */
+  private checkRegained(now: number): void {
+    if (this.regainWatches.size === 0) return;
+    const cutOff = this.hub.cutOffAt(now);
+    for (const w of [...this.regainWatches]) {
+      if (cutOff) w.cutOff = true;
+      else if (w.cutOff) {
+        this.regainWatches.delete(w);
+        w.regained();
+      }
     }
   }
 

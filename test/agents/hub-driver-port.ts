@@ -1,6 +1,7 @@
 /**
  * A HubDriver over one state machine, for tests that run the real driver without a node:
- * this controller leads, hears a quorum and is online; reports are the test's to say.
+ * this controller leads, hears a quorum and is online; reports (and any other part of the
+ * port) are the test's to say.
  */
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
@@ -11,7 +12,12 @@ import { systemScheduler, type Scheduler } from '../../src/util/clock.js';
 import { StateMachine, agentsKind, meshKind, settingsKind } from '../../src/statemachine/index.js';
 import { DETECTOR } from './hub-harness.js';
 
-export function hubDriverOn(sm: StateMachine, reports: Pick<HubDriverPort, 'report' | 'meshReport' | 'readBarrier'>, sessionPrefix = 'c1:test', time: Scheduler = systemScheduler): HubDriver {
+export function hubDriverOn(
+  sm: StateMachine,
+  reports: Pick<HubDriverPort, 'report' | 'meshReport' | 'readBarrier'> & Partial<HubDriverPort>,
+  sessionPrefix = 'c1:test',
+  time: Scheduler = systemScheduler,
+): HubDriver {
   return new HubDriver(
     { self: 'c1', detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix },
     {

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import type { SyncCall } from '../../src/agents/hub-driver.js';
+import { IDLE_TICK_MS } from '../../src/agents/hub.js';
 import { encodeAgentMessage } from '../../src/agents/wire.js';
 import { StateMachine, agentsKind, encodeCommand, type AgentReportEntry, type KindCommand } from '../../src/statemachine/index.js';
 import { ManualScheduler } from '../autopilot/manual-scheduler.js';
@@ -30,9 +31,14 @@ const HELLO = encodeAgentMessage({
   hosts: [],
 });
 
-/** One controller serving one agent; its first `failures` report attempts do not commit. */
-function stage(failures: number) {
+/**
+ * One controller serving one agent; its first `failures` report attempts do not commit, and
+ * with `hang` they never answer at all while `quorum.heard` is false (forwarded to a leader
+ * behind a partition).
+ */
+function stage(failures: number, hang = false) {
   const time = new ManualScheduler();
+  const quorum = { heard: true };
   const sm = new StateMachine();
   sm.apply(1, encodeCommand(applyCmd(svc('web'))));
   const attempts: Attempt[] = [];
@@ -42,7 +48,12 @@ function stage(failures: number) {
     {
       readBarrier: () => Promise.resolve(),
       meshReport: () => Promise.resolve(),
+      quorumContactAt: () => (quorum.heard ? time.now() : null),
       report: async (entries, client) => {
+        if (hang && !quorum.heard) {
+          attempts.push({ at: time.now(), seq: client.seq, ops: entries.map((e) => e.op), ok: false });
+          return new Promise<void>(() => undefined);
+        }
         const ok = failing-- <= 0;
         attempts.push({ at: time.now(), seq: client.seq, ops: entries.map((e) => e.op), ok });
         if (!ok) throw new Error('no leader to commit it');
@@ -74,7 +85,7 @@ function stage(failures: number) {
     throw new Error('no push within 1000 ms');
   };
   const ack = (p: { nonce: number; version: number }): void => void call.emit('data', encodeAgentMessage({ type: 'ack', nonce: p.nonce, version: p.version }));
-  return { time, sm, driver, attempts, advance, pushed, ack };
+  return { time, sm, driver, attempts, advance, pushed, ack, quorum, call };
 }
 
 void t.test('a report waits while the pushes await their replies, at most 100 ms, and goes 5 ms after the last reply', async (t) => {
@@ -108,4 +119,26 @@ void t.test('a report that does not commit is retried as it was, backing off 20,
   t.same(attempts[0]!.ops, ['connect'], 'the claim with the ACK folded in');
   t.match(sm.view(agentsKind).get('a1'), { online: true, ackedVersion: 1, pushes: 1 });
   t.equal(driver.stats.failedReports, 3);
+});
+
+void t.test('a report stuck while the controller was cut off is retried at once when it hears a quorum again', async (t) => {
+  const { sm, driver, attempts, advance, pushed, ack, quorum, time } = stage(0, true);
+  t.teardown(() => driver.stop());
+  const push = await pushed();
+  quorum.heard = false;
+  ack(push);
+  await advance(50);
+  t.equal(attempts.length, 1, 'the report went out while no quorum was heard');
+  t.equal(attempts[0]!.ok, false);
+  // It never answers: only the driver can move on. Cut off after 85% of an election timeout.
+  await advance(2000);
+  t.equal(attempts.length, 1, 'no second attempt while the first still runs and no quorum is heard');
+  quorum.heard = true;
+  const healedAt = time.now();
+  await advance(300);
+  t.equal(attempts.length, 2, 'tried again once a quorum is heard');
+  // Cut off, it closed its streams: serving nobody, it ticks every IDLE_TICK_MS.
+  t.ok(attempts[1]!.at - healedAt <= IDLE_TICK_MS, `within a tick of the quorum coming back (${attempts[1]!.at - healedAt} ms)`);
+  t.equal(attempts[1]!.seq, attempts[0]!.seq, 'as it was: the same client sequence');
+  t.match(sm.view(agentsKind).get('a1'), { ackedVersion: push.version, pushes: 1 });
 });
