@@ -23,15 +23,24 @@ import { agentsKind, meshKind, type ResourceInput } from '../../src/statemachine
 import { agentState } from '../../src/agents/push-tracker.js';
 import type { ControllerMessage, Push } from '../../src/agents/protocol.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
+import { DrivenController, Timeline } from './driven-controller.js';
 import { SimAgent, SimController, SimLog, settle, svc } from './hub-harness.js';
+
+/** A controller of the simulation: the hub called directly, or run by the production driver. */
+type Controller = SimController | DrivenController;
 
 export interface AgentsSimOptions {
   /** Simulated time with faults, then the same again healed. */
   readonly faultMs: number;
   readonly healMs: number;
+  /**
+   * true: each controller runs the production HubDriver on simulated time (its timers, report
+   * gathering and retries, the wire encoding); false: the hub is called directly, every step.
+   */
+  readonly driver: boolean;
 }
 
-export const DEFAULT_AGENTS_SIM: AgentsSimOptions = { faultMs: 20_000, healMs: 20_000 };
+export const DEFAULT_AGENTS_SIM: AgentsSimOptions = { faultMs: 20_000, healMs: 20_000, driver: false };
 
 export interface AgentsSimResult {
   readonly seed: number;
@@ -65,9 +74,16 @@ class WatchedAgent extends SimAgent {
   readonly nacked = new Map<number, number | null>();
   /** The last time it had no stream on a live controller with a quorum. */
   lastUnservedAt = 0;
-  /** Since when it has had none (null: served now), and its last spell without one. */
+  /** Since when it has had none (null: served now), and its recent spells without one. */
   unservedSince: number | null = 0;
-  lastGap: { readonly from: number; readonly to: number } | null = null;
+  readonly gaps: { readonly from: number; readonly to: number }[] = [];
+
+  /** The longest spell without a stream that overlaps [from, now]. */
+  longestGapSince(from: number, now: number): number {
+    let longest = this.unservedSince === null ? 0 : now - this.unservedSince;
+    for (const g of this.gaps) if (g.to >= from) longest = Math.max(longest, g.to - g.from);
+    return longest;
+  }
 
   readonly lacksTcp: boolean;
   hungUntil: number | null = null;
@@ -85,6 +101,7 @@ class WatchedAgent extends SimAgent {
   }
 
   override receive(m: ControllerMessage): void {
+    if (m.type === 'welcome') this.sim.note(`${this.id} welcomed by ${m.controller}: session ${m.session}`);
     if (m.type === 'push') {
       this.pushCount++;
       this.sim.note(`${this.id} pushed ${m.plan.version} (base ${m.plan.baseVersion}) by ${this.controller?.id}`);
@@ -147,7 +164,8 @@ export class AgentsSim {
   private readonly rng: Rng;
   private readonly clock = { now: 1000 };
   private readonly log = new SimLog();
-  private readonly controllers: SimController[] = [];
+  private readonly controllers: Controller[] = [];
+  private readonly timeline = new Timeline(this.clock);
   /** Controllers down, by id, with when they come back. */
   private readonly dead = new Map<string, number>();
   private readonly lagUntil = new Map<string, number>();
@@ -156,7 +174,7 @@ export class AgentsSim {
   private readonly services = new Set<string>();
   /** Set when a controller died: its unreported pushes are lost with it. */
   private pushesLost = false;
-  private readonly auditsSeen = new Map<SimController, number>();
+  private readonly auditsSeen = new Map<Controller, number>();
   private transitionsSeen = 0;
   /** Read barriers answered per controller process, and since when the oldest one waits. */
   private readonly barriers = new Map<SimController, { answered: number; since: number }>();
@@ -168,11 +186,9 @@ export class AgentsSim {
   ) {
     this.rng = seededRng(seed);
     const n = this.rng.next() < 0.5 ? 3 : 5;
-    for (let i = 1; i <= n; i++) this.controllers.push(new SimController(`c${i}`, this.log, this.clock));
+    for (let i = 1; i <= n; i++) this.controllers.push(this.create(`c${i}`));
     this.controllers[0]!.leading = true;
-    for (const c of this.controllers) c.tick();
     this.change([svc('web')]);
-    settle(this.controllers);
     const m = this.rng.int(4, 16);
     for (let i = 0; i < m; i++) {
       // One agent in five lacks tcp: it NACKs every configuration with a tcp service.
@@ -196,20 +212,21 @@ export class AgentsSim {
     if (this.violations.length < 20) this.violations.push(`t=${this.clock.now}: ${what}`);
   }
 
-  run(): AgentsSimResult {
+  async run(): Promise<AgentsSimResult> {
+    await this.step();
     const faultEnd = this.clock.now + this.opts.faultMs;
     while (this.clock.now < faultEnd) {
       this.faults();
-      this.step();
+      await this.step();
     }
     this.heal();
     const healEnd = this.clock.now + this.opts.healMs;
     while (this.clock.now < healEnd) {
       if (this.rng.next() < 0.02) this.randomChange();
-      this.step();
+      await this.step();
     }
     // The last change must reach everyone too: quiet time after it.
-    for (let t = 0; t < 10_000; t += STEP_MS) this.step();
+    for (let t = 0; t < 10_000; t += STEP_MS) await this.step();
     this.checkHealed();
     this.stats.pushes = this.agents.reduce((n, a) => n + a.pushCount, 0);
     this.stats.nacks = this.agents.reduce((n, a) => n + a.nacked.size, 0);
@@ -224,7 +241,7 @@ export class AgentsSim {
     const heldWhenNacked = a.nacked.get(version);
     if (heldWhenNacked === undefined || heldWhenNacked !== held) return;
     // What the sending controller has applied: a lagging one cannot know of a NACK committed since.
-    const rec = a.controller?.record(a.id) ?? null;
+    const rec = this.controllerOf(a)?.record(a.id) ?? null;
     if (rec !== null && rec.nackedVersion === version && rec.ackedVersion === held) this.violation(`${a.id} was pushed version ${version} again by ${a.controller!.id}, which has applied its NACK`);
   }
 
@@ -245,15 +262,16 @@ export class AgentsSim {
       const timeout = view.get(a.id)?.timeoutMs ?? 4000;
       const window = timeout + this.controllers[0]!.hub.graceMs(timeout) + ELECTION_TIMEOUT_MS + 2 * STEP_MS;
       if (this.clock.now - a.lastUnservedAt > window) this.violation(`${a.id} went offline (${e.reason}) though it has been served for ${this.clock.now - a.lastUnservedAt}ms`);
-      // A move within the timeout is not an outage: the spell without a stream must be longer.
-      // (An agent that hung was silent before its stream went: that is no move.)
-      const gap = a.unservedSince !== null ? this.clock.now - a.unservedSince : a.lastGap === null ? Infinity : a.lastGap.to - a.lastGap.from;
+      // A move within the timeout is not an outage: some recent spell without a stream must have
+      // lasted the timeout (recent: the transition may commit a while after, once a report
+      // stuck behind a lost quorum goes). An agent that hung was silent before its stream went.
+      const gap = a.longestGapSince(this.clock.now - window, this.clock.now);
       if (this.clock.now - a.wokeAt > window && gap + STEP_MS < timeout) this.violation(`${a.id} went offline (${e.reason}) after ${gap}ms without a stream; its timeout is ${timeout}ms`);
     }
   }
 
   private checkHealed(): void {
-    const wantedOf = (c: SimController, a: WatchedAgent): number => c.hub.wantedVersion(a.id, { protocols: ['http', 'tcp'], lazy: false, dependencies: [], hosts: [] });
+    const wantedOf = (c: Controller, a: WatchedAgent): number => c.hub.wantedVersion(a.id, { protocols: ['http', 'tcp'], lazy: false, dependencies: [], hosts: [] });
     const truth = this.log.truth;
     const resources = truth.view(meshKind).list().map((r) => resourceKey(r.kind, r.name)).sort();
     for (const c of this.controllers) {
@@ -302,6 +320,7 @@ export class AgentsSim {
    */
   private answerBarriers(): void {
     for (const c of this.live()) {
+      if (!(c instanceof SimController)) continue;
       const b = this.barriers.get(c) ?? { answered: 0, since: this.clock.now };
       this.barriers.set(c, b);
       if (c.barriers === b.answered) {
@@ -322,12 +341,24 @@ export class AgentsSim {
 
   // ---- the schedule --------------------------------------------------------------------------------
 
-  private live(): SimController[] {
+  /** The controller process the agent's stream is on (the agents only know it as AgentFacing). */
+  private controllerOf(a: SimAgent): Controller | null {
+    return this.controllers.find((c) => c === a.controller) ?? null;
+  }
+
+  private create(id: string): Controller {
+    if (this.opts.driver) return new DrivenController(id, this.log, this.timeline);
+    const c = new SimController(id, this.log, this.clock);
+    c.tick();
+    return c;
+  }
+
+  private live(): Controller[] {
     return this.controllers.filter((c) => !this.dead.has(c.id));
   }
 
-  private step(): void {
-    this.clock.now += STEP_MS;
+  private async step(): Promise<void> {
+    if (!this.opts.driver) this.clock.now += STEP_MS;
     this.recover();
     for (const a of this.agents) {
       if (a.hungUntil !== null && this.clock.now >= a.hungUntil) {
@@ -342,22 +373,32 @@ export class AgentsSim {
         const targets = this.live();
         const target = targets[this.rng.int(0, targets.length)]!;
         a.connect(target, this.clock);
-        this.note(`${a.id} connects to ${target.id} holding ${a.config.version}: ${a.closedWith === null ? `session ${a.session}` : `refused (${a.closedWith.reason})`}`);
+        this.note(`${a.id} connects to ${target.id} holding ${a.config.version}${a.closedWith === null ? '' : `: refused (${a.closedWith.reason})`}`);
         if (a.closedWith !== null) a.controller = null;
       }
     }
     const live = this.live();
-    for (const c of live) c.tick();
-    settle(live);
-    this.answerBarriers();
-    settle(live);
+    if (this.opts.driver) {
+      // The drivers run on the timeline; the log replicates (and promises settle) every 5 ms.
+      for (let t = 0; t < STEP_MS; t += 5) {
+        this.timeline.advance(5);
+        for (const c of live) c.catchUp();
+        await new Promise((r) => setImmediate(r));
+      }
+    } else {
+      for (const c of live as SimController[]) c.tick();
+      settle(live as SimController[]);
+      this.answerBarriers();
+      settle(live as SimController[]);
+    }
     for (const a of this.agents) {
-      const c = a.controller;
+      const c = this.controllerOf(a);
       const served = c !== null && c.quorum && !this.dead.has(c.id) && a.hungUntil === null;
       if (!served) a.lastUnservedAt = this.clock.now;
       if (!served && a.unservedSince === null) a.unservedSince = this.clock.now;
       if (served && a.unservedSince !== null) {
-        a.lastGap = { from: a.unservedSince, to: this.clock.now };
+        a.gaps.push({ from: a.unservedSince, to: this.clock.now });
+        if (a.gaps.length > 16) a.gaps.shift();
         a.unservedSince = null;
       }
     }
@@ -384,7 +425,7 @@ export class AgentsSim {
     if (connected.length === 0) return;
     const a = connected[this.rng.int(0, connected.length)]!;
     this.note(`${a.id} abandons its stream to ${a.controller!.id} unnoticed`);
-    a.controller!.attach(a.stream, new HalfOpenEnd(a));
+    a.controller!.abandon(a.stream, new HalfOpenEnd(a));
     a.controller = null;
     this.stats.halfOpens++;
   }
@@ -439,6 +480,7 @@ export class AgentsSim {
     const c = candidates[this.rng.int(0, candidates.length)]!;
     this.dead.set(c.id, this.clock.now + this.rng.int(1000, 8000));
     this.note(`${c.id} dies`);
+    if (c instanceof DrivenController) c.kill();
     if (c.hub.activeCount > 0) this.pushesLost = true;
     for (const a of this.agents) if (a.controller === c) a.controller = null;
     for (const o of this.controllers) if (o !== c) o.unreachable.set(c.id, this.clock.now);
@@ -482,10 +524,9 @@ export class AgentsSim {
       if (this.clock.now < until) continue;
       this.dead.delete(id);
       const i = this.controllers.findIndex((c) => c.id === id);
-      const restarted = new SimController(id, this.log, this.clock);
+      const restarted = this.create(id);
       restarted.replayUntil = this.log.entries.length;
       this.controllers[i] = restarted;
-      restarted.tick();
       restarted.catchUp();
       for (const o of this.controllers) o.unreachable.delete(id);
       this.lagUntil.delete(id);
@@ -518,8 +559,8 @@ export class AgentsSim {
   }
 }
 
-export function runAgentsSeed(seed: number, opts: AgentsSimOptions = DEFAULT_AGENTS_SIM, trace: ((line: string) => void) | null = null): AgentsSimResult {
+export async function runAgentsSeed(seed: number, opts: AgentsSimOptions = DEFAULT_AGENTS_SIM, trace: ((line: string) => void) | null = null): Promise<AgentsSimResult> {
   const sim = new AgentsSim(seed, opts);
   sim.trace = trace;
-  return sim.run();
+  return await sim.run();
 }

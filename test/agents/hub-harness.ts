@@ -39,7 +39,25 @@ export class SimLog {
 
 let runs = 0;
 
-export class SimController {
+/**
+ * What an agent talks to: a controller's end of its streams. SimController hands messages to
+ * the hub directly; DrivenController (driven-controller.ts) through the production driver.
+ */
+export interface AgentFacing {
+  readonly id: string;
+  readonly clock: { readonly now: number };
+  /** Opens a stream from `agent`, which hears back through receive() and onClosed(). */
+  open(agent: SimAgent): number;
+  deliver(stream: number, m: AgentMessage): void;
+  /** The agent's side ended the stream (process killed, network reset). */
+  end(stream: number): void;
+  /** The agent gave up on the stream without the controller hearing it end: `sink` gets what is sent there. */
+  abandon(stream: number, sink: SimAgent): void;
+}
+
+let nextStream = 1;
+
+export class SimController implements AgentFacing {
   readonly sm = new StateMachine();
   readonly hub: AgentHub;
   readonly audits: HubAudit[] = [];
@@ -90,6 +108,26 @@ export class SimController {
 
   attach(stream: number, agent: SimAgent): void {
     this.agentsByStream.set(stream, agent);
+  }
+
+  open(agent: SimAgent): number {
+    const stream = nextStream++;
+    this.attach(stream, agent);
+    this.run(this.hub.open(stream, null, this.clock.now));
+    return stream;
+  }
+
+  deliver(stream: number, m: AgentMessage): void {
+    this.run(this.hub.message(stream, m, this.clock.now));
+  }
+
+  end(stream: number): void {
+    this.detach(stream);
+    this.run(this.hub.closed(stream, this.clock.now));
+  }
+
+  abandon(stream: number, sink: SimAgent): void {
+    this.attach(stream, sink);
   }
 
   detach(stream: number): void {
@@ -161,8 +199,6 @@ export class SimController {
   }
 }
 
-let nextStream = 1;
-
 export interface AgentDecl {
   readonly lazy: boolean;
   readonly dependencies: readonly string[];
@@ -175,7 +211,7 @@ export class SimAgent {
   readonly received: Push[] = [];
   readonly replies: AgentMessage[] = [];
   readonly pings: number[] = [];
-  controller: SimController | null = null;
+  controller: AgentFacing | null = null;
   stream = 0;
   closedWith: { code: CloseCode; reason: string } | null = null;
   session = '';
@@ -210,12 +246,11 @@ export class SimAgent {
     return 'fallback';
   }
 
-  connect(c: SimController, clock: { now: number }, override: Partial<{ clusterId: string; version: number; hasConfig: boolean; epoch: AgentEpoch }> = {}): void {
+  connect(c: AgentFacing, clock: { now: number }, override: Partial<{ clusterId: string; version: number; hasConfig: boolean; epoch: AgentEpoch }> = {}): void {
+    void clock;
     this.controller = c;
-    this.stream = nextStream++;
     this.closedWith = null;
-    c.attach(this.stream, this);
-    c.run(c.hub.open(this.stream, null, clock.now));
+    this.stream = c.open(this);
     if (this.closedWith !== null) return;
     const hasConfig = override.hasConfig ?? this.config.version !== null;
     this.send({
@@ -233,10 +268,10 @@ export class SimAgent {
 
   /** The agent's side ends the stream (process killed, network reset). */
   disconnect(clock: { now: number }): void {
+    void clock;
     const c = this.controller;
     if (c === null) return;
-    c.detach(this.stream);
-    c.run(c.hub.closed(this.stream, clock.now));
+    c.end(this.stream);
     this.controller = null;
   }
 
@@ -244,7 +279,7 @@ export class SimAgent {
     this.replies.push(m);
     if (this.controller === null) return;
     this.lastSentAt = this.controller.clock.now;
-    this.controller.run(this.controller.hub.message(this.stream, m, this.controller.clock.now));
+    this.controller.deliver(this.stream, m);
   }
 
   receive(m: ControllerMessage): void {
