@@ -666,15 +666,23 @@ export class AgentHub {
     for (const t of items) {
       if (t.type !== 'claim' && !audit) continue;
       switch (t.type) {
-        case 'claim':
+        case 'claim': {
+          // Claims are judged in commit order, not against the record alone: a controller that
+          // applies ours and a later one in one go (it lagged) must still yield to the later.
+          const ours = this.sessionOf(t.id);
+          if (ours !== null && ours.id === t.session && state.agents.get(t.id)?.session !== t.session) ours.confirmed = true;
           this.checkClaim(t.id, state, now, out);
           break;
+        }
         case 'status':
           out.push({ type: 'audit', event: { type: 'agent.status', subject: t.id, from: t.from, to: t.to, reason: t.reason } });
           break;
-        case 'nack':
+        case 'nack': {
+          const s = this.sessionOf(t.id);
+          if (s?.tracker != null && (s.tracker.ackedManifest?.version ?? null) === t.ackedVersion) s.tracker.adoptRejection({ version: t.nackedVersion, error: t.error });
           out.push({ type: 'audit', event: { type: 'agent.nack', subject: t.id, from: t.ackedVersion === null ? null : String(t.ackedVersion), to: String(t.nackedVersion), reason: t.error } });
           break;
+        }
         default: {
           const never: never = t;
           return never;

@@ -63,6 +63,19 @@ export class PushTracker {
     }
   }
 
+  /**
+   * A NACK committed for the state this agent is in, by an earlier stream of it (the record
+   * arrived after this stream began: this controller lagged): the rejected version is not sent
+   * again, as if it had been known at the start. Nothing changes once a push is in flight or a
+   * rejection is known.
+   */
+  adoptRejection(rejected: { readonly version: number; readonly error: string }): void {
+    if (this.inFlight !== null || this.nacked !== null) return;
+    if (this.acked !== null && rejected.version <= this.acked.version) return;
+    this.nacked = rejected;
+    this.lastSentVersion = rejected.version;
+  }
+
   get ackedManifest(): Manifest | null {
     return this.acked;
   }

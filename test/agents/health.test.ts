@@ -210,6 +210,27 @@ void t.test('a second connection with the same id takes over: the newer stream w
   t.same(statusAudits(c1, 'a1'), ['null->online'], 'no offline in between');
 });
 
+void t.test('a controller that applies its claim and a later one together (it lagged) yields to the later', async (t) => {
+  // Found by the agents' fault simulation (agents-sim.ts, seed 144): judged against the record
+  // alone, the lagging controller saw neither claim as a takeover and kept serving an agent
+  // whose claim another process had superseded.
+  const { clock, cs } = stage(2);
+  const [c1, c2] = cs as [SimController, SimController];
+  c1.lagging = true;
+  const first = new SimAgent('a1');
+  first.connect(c1, clock);
+  settle(cs);
+  const second = new SimAgent('a1', ['http', 'tcp'], 'other-process');
+  second.connect(c2, clock);
+  settle(cs);
+  t.equal(first.closedWith, null, 'c1 has not applied either claim yet');
+  c1.lagging = false;
+  c1.catchUp();
+  t.match(first.closedWith, { code: 'aborted', reason: /on c2/ }, 'c1 yields once it applies the later claim');
+  t.ok(c1.audits.some((e) => e.type === 'agent.takeover' && e.subject === 'a1'));
+  t.match(c1.record('a1'), { controller: 'c2', session: second.session, online: true });
+});
+
 void t.test('a late hello from an older connection of the same process does not take over', async (t) => {
   const { clock, cs } = stage(1);
   const a = new SimAgent('a1');

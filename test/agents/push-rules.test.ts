@@ -304,6 +304,30 @@ void t.test('a NACK still stands after the agent reconnects elsewhere: the rejec
   t.equal(a.received.length, 2, 'nothing sent on the reconnect');
   t.equal(cs[1]!.hub.localState('a1'), 'NACKED');
   t.match(cs[1]!.record('a1'), { controller: 'c2', ackedVersion: 1, nackedVersion: 2, sentVersion: 2, pushes: 2 });
+});
+
+void t.test('a NACK that a lagging controller applies after the agent reconnected to it still stands', async (t) => {
+  // Found by the agents' fault simulation on the driver (agents-sim.ts --driver, seed 37).
+  const { log, clock, cs } = stage(2);
+  const [c1, c2] = cs as [SimController, SimController];
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http']);
+  a.connect(c1, clock);
+  settle(cs);
+  c2.lagging = true;
+  log.propose(applyCmd(svc('db', 'grpc')));
+  settle(cs);
+  t.equal(a.received.length, 2, 'version 2 went out from c1 and was rejected');
+  a.disconnect(clock);
+  a.connect(c2, clock);
+  settle(cs);
+  t.equal(a.received.length, 2, 'c2 is at version 1 like the agent: nothing to send');
+  c2.lagging = false;
+  settle(cs);
+  t.equal(a.received.length, 2, 'version 2 is not sent again once c2 applies the change and the NACK');
+  t.equal(c2.hub.localState('a1'), 'NACKED');
+});
 
 void t.test('a NACK of the first configuration still stands after a reconnect: an agent that holds nothing is not sent it again', async (t) => {
   // Found by the agents' fault simulation (agents-sim.ts, seed 1295): the rule held only for an
@@ -326,5 +350,4 @@ void t.test('a NACK of the first configuration still stands after a reconnect: a
   settle(cs);
   t.equal(a.received.length, 2, 'the next version goes out');
   t.equal(a.config.version, 2);
-});
 });
