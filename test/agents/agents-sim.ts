@@ -3,8 +3,9 @@
  * shared log (hub-harness.ts), agents running the real configuration logic, and a schedule drawn
  * from a seed: configuration changes (some that an agent cannot run, so it NACKs), broken
  * streams, controllers that die and restart, lag behind the log or lose their quorum, agents
- * that hang (answer nothing for a while, then what arrived meanwhile) or leave a stream
- * half-open (the controller never hears it end). A seed replays exactly.
+ * that hang (answer nothing for a while, then what arrived meanwhile), leave a stream half-open
+ * (the controller never hears it end) or are taken over for a while by a second process with
+ * their id. A seed replays exactly.
  *
  * What it checks, while the faults run and once they have healed (docs/agents.md, the rules):
  * - never backwards: an agent's version never decreases;
@@ -18,6 +19,7 @@
  *   protocol), with the cluster's resources, and its pushes counter exact when no controller
  *   died holding pushes it had not reported yet.
  */
+import { HOLD_OFF_MS } from '../../src/agent/failover.js';
 import { resourceKey } from '../../src/statemachine/mesh-types.js';
 import { agentsKind, meshKind, type ResourceInput } from '../../src/statemachine/index.js';
 import { agentState } from '../../src/agents/push-tracker.js';
@@ -57,10 +59,13 @@ export interface AgentsSimResult {
     readonly lags: number;
     readonly hangs: number;
     readonly halfOpens: number;
+    readonly twins: number;
   };
 }
 
 const STEP_MS = 50;
+/** How long an agent told it was taken over waits before it connects again (the binary's). */
+const TAKEN_OVER_WAIT_MS = HOLD_OFF_MS;
 const ELECTION_TIMEOUT_MS = 1000;
 
 /** An agent of the simulation: the harness agent, watched for the rules it can observe. */
@@ -68,8 +73,8 @@ class WatchedAgent extends SimAgent {
   reconnectAt: number | null = null;
   /** Pushes received over every stream. */
   pushCount = 0;
-  /** Pushes sent to a stream it had abandoned (half-open): sent, never received. */
-  lostPushes = 0;
+  /** Pushes written to its streams: received, in flight when it left, or sent to one it had abandoned. */
+  pushesWritten = 0;
   /** Versions this agent NACKed, with the version it held when it did. */
   readonly nacked = new Map<number, number | null>();
   /** The last time it had no stream on a live controller with a quorum. */
@@ -86,6 +91,10 @@ class WatchedAgent extends SimAgent {
   }
 
   readonly lacksTcp: boolean;
+  /** A twin's: when it leaves. */
+  leaveAt = Number.POSITIVE_INFINITY;
+  /** When a second process with this id was last connected. */
+  twinSeenAt = Number.NEGATIVE_INFINITY;
   hungUntil: number | null = null;
   /** When it last woke from a hang. */
   wokeAt = Number.NEGATIVE_INFINITY;
@@ -95,9 +104,14 @@ class WatchedAgent extends SimAgent {
     id: string,
     protocols: readonly string[],
     private readonly sim: AgentsSim,
+    boot = `${id}-boot`,
   ) {
-    super(id, protocols);
+    super(id, protocols, boot);
     this.lacksTcp = !protocols.includes('tcp');
+  }
+
+  override onPushWritten(): void {
+    this.pushesWritten++;
   }
 
   override receive(m: ControllerMessage): void {
@@ -154,9 +168,11 @@ class HalfOpenEnd extends SimAgent {
     this.autoReply = false;
   }
 
-  override receive(m: ControllerMessage): void {
-    if (m.type === 'push') this.owner.lostPushes++;
+  override onPushWritten(): void {
+    this.owner.pushesWritten++;
   }
+
+  override receive(): void {}
 }
 
 export class AgentsSim {
@@ -171,6 +187,8 @@ export class AgentsSim {
   private readonly lagUntil = new Map<string, number>();
   private readonly isolatedUntil = new Map<string, number>();
   private readonly agents: WatchedAgent[] = [];
+  /** Second processes with an agent's id, gone or not. */
+  private readonly twins: WatchedAgent[] = [];
   private readonly services = new Set<string>();
   /** Set when a controller died: its unreported pushes are lost with it. */
   private pushesLost = false;
@@ -178,7 +196,7 @@ export class AgentsSim {
   private transitionsSeen = 0;
   /** Read barriers answered per controller process, and since when the oldest one waits. */
   private readonly barriers = new Map<SimController, { answered: number; since: number }>();
-  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0 };
+  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0 };
 
   constructor(
     readonly seed: number,
@@ -256,6 +274,7 @@ export class AgentsSim {
     const { items } = view.transitionsSince(this.transitionsSeen);
     this.transitionsSeen = view.transitionSeq;
     for (const e of items) {
+      if (e.type === 'claim') this.note(`${e.id} claimed by ${e.controller} (session ${e.session})`);
       if (e.type !== 'status' || e.to !== 'offline') continue;
       const a = this.agents.find((x) => x.id === e.id);
       if (a === undefined) continue;
@@ -266,7 +285,9 @@ export class AgentsSim {
       // lasted the timeout (recent: the transition may commit a while after, once a report
       // stuck behind a lost quorum goes). An agent that hung was silent before its stream went.
       const gap = a.longestGapSince(this.clock.now - window, this.clock.now);
-      if (this.clock.now - a.wokeAt > window && gap + STEP_MS < timeout) this.violation(`${a.id} went offline (${e.reason}) after ${gap}ms without a stream; its timeout is ${timeout}ms`);
+      // Nor is a spell that a second process with the id began (taking it over, then leaving).
+      const twinned = this.clock.now - a.twinSeenAt <= window + TAKEN_OVER_WAIT_MS;
+      if (this.clock.now - a.wokeAt > window && !twinned && gap + STEP_MS < timeout) this.violation(`${a.id} went offline (${e.reason}) after ${gap}ms without a stream; its timeout is ${timeout}ms`);
     }
   }
 
@@ -304,8 +325,8 @@ export class AgentsSim {
       if (a.config.version !== wantedOf(c0, a)) this.violation(`${a.id} holds version ${a.config.version}; the cluster has ${wantedOf(c0, a)} for it`);
       else if (a.names().join(',') !== resources.join(',')) this.violation(`${a.id} holds ${a.names().join(',')}; the cluster has ${resources.join(',')}`);
       const pushes = truth.view(agentsKind).get(a.id)?.pushes ?? 0;
-      const sent = a.pushCount + a.lostPushes;
-      if (pushes > sent || (!this.pushesLost && pushes !== sent)) this.violation(`${a.id}'s record counts ${pushes} pushes; ${sent} were sent (${a.lostPushes} to a stream it had abandoned)`);
+      const sent = a.pushesWritten + this.twins.filter((tw) => tw.id === a.id).reduce((n, tw) => n + tw.pushesWritten, 0);
+      if (pushes > sent || (!this.pushesLost && pushes !== sent)) this.violation(`${a.id}'s record counts ${pushes} pushes; ${sent} were sent (${sent - a.pushCount} never arrived)`);
     }
   }
 
@@ -347,7 +368,8 @@ export class AgentsSim {
   }
 
   private create(id: string): Controller {
-    if (this.opts.driver) return new DrivenController(id, this.log, this.timeline);
+    // Links of 0-20 ms, a tenth of the messages up to 60 ms more (a retransmission).
+    if (this.opts.driver) return new DrivenController(id, this.log, this.timeline, () => this.rng.int(0, 20) + (this.rng.next() < 0.1 ? this.rng.int(0, 60) : 0));
     const c = new SimController(id, this.log, this.clock);
     c.tick();
     return c;
@@ -367,7 +389,8 @@ export class AgentsSim {
       }
       if (a.hungUntil !== null) continue;
       if (a.controller !== null && a.closedWith !== null) a.controller = null;
-      if (a.controller === null && a.reconnectAt === null) a.reconnectAt = this.clock.now + this.rng.int(0, 1500);
+      // As the binary: taken over by another process with its id, it waits 5 s to try again.
+      if (a.controller === null && a.reconnectAt === null) a.reconnectAt = this.clock.now + (a.closedWith?.code === 'aborted' ? TAKEN_OVER_WAIT_MS : this.rng.int(0, 1500));
       if (a.controller === null && a.reconnectAt !== null && this.clock.now >= a.reconnectAt) {
         a.reconnectAt = null;
         const targets = this.live();
@@ -375,6 +398,14 @@ export class AgentsSim {
         a.connect(target, this.clock);
         this.note(`${a.id} connects to ${target.id} holding ${a.config.version}${a.closedWith === null ? '' : `: refused (${a.closedWith.reason})`}`);
         if (a.closedWith !== null) a.controller = null;
+      }
+    }
+    for (const tw of this.twins) {
+      if (tw.controller !== null && tw.closedWith !== null) tw.controller = null;
+      if (tw.controller !== null) this.agents.find((a) => a.id === tw.id)!.twinSeenAt = this.clock.now;
+      if (tw.controller !== null && this.clock.now >= tw.leaveAt) {
+        this.note(`${tw.id}'s twin leaves`);
+        tw.disconnect(this.clock);
       }
     }
     const live = this.live();
@@ -391,9 +422,13 @@ export class AgentsSim {
       this.answerBarriers();
       settle(live as SimController[]);
     }
+    const serves = (x: WatchedAgent): boolean => {
+      const c = this.controllerOf(x);
+      return c !== null && c.quorum && !this.dead.has(c.id) && x.hungUntil === null;
+    };
     for (const a of this.agents) {
-      const c = this.controllerOf(a);
-      const served = c !== null && c.quorum && !this.dead.has(c.id) && a.hungUntil === null;
+      // The id is served while either process with it is.
+      const served = serves(a) || this.twins.some((tw) => tw.id === a.id && serves(tw));
       if (!served) a.lastUnservedAt = this.clock.now;
       if (!served && a.unservedSince === null) a.unservedSince = this.clock.now;
       if (served && a.unservedSince !== null) {
@@ -414,6 +449,25 @@ export class AgentsSim {
     else if (r < 0.061) this.isolate();
     else if (r < 0.066) this.hangAgent();
     else if (r < 0.071) this.halfOpen();
+    else if (r < 0.074) this.startTwin();
+  }
+
+  /**
+   * A second process with an agent's id (a copy started by mistake, a restart before the old
+   * process died): it takes the id over for 1-4 s and leaves; the first waits 5 s after it is
+   * taken over, as the binary does, and comes back.
+   */
+  private startTwin(): void {
+    const a = this.agents[this.rng.int(0, this.agents.length)]!;
+    if (this.twins.some((tw) => tw.id === a.id && tw.controller !== null)) return;
+    const tw = new WatchedAgent(a.id, a.lacksTcp ? ['http'] : ['http', 'tcp'], this, `${a.id}-twin${this.stats.twins}`);
+    tw.leaveAt = this.clock.now + this.rng.int(1000, 4000);
+    this.twins.push(tw);
+    const targets = this.live();
+    const target = targets[this.rng.int(0, targets.length)]!;
+    tw.connect(target, this.clock);
+    this.note(`${a.id}'s twin connects to ${target.id}`);
+    this.stats.twins++;
   }
 
   /**
@@ -551,6 +605,7 @@ export class AgentsSim {
   }
 
   private heal(): void {
+    for (const tw of this.twins) tw.leaveAt = Math.min(tw.leaveAt, this.clock.now);
     for (const a of this.agents) if (a.hungUntil !== null) a.hungUntil = this.clock.now;
     for (const id of this.dead.keys()) this.dead.set(id, this.clock.now);
     for (const id of this.lagUntil.keys()) this.lagUntil.set(id, this.clock.now);

@@ -1,8 +1,9 @@
 /**
  * A controller of the agents' simulation that runs the production driver (HubDriver) on
  * simulated time: its streams are event emitters speaking the wire encoding (wire.ts,
- * sync-codec.ts), its reports commit through the shared log when a quorum hears it, its read
- * barriers complete once it has caught up. Every message and timer is an event of one
+ * sync-codec.ts) with a latency per message (in order, as on a stream), its reports commit
+ * through the shared log a round trip later when a quorum hears it, its read barriers complete
+ * once it has caught up. Every message and timer is an event of one
  * Timeline, so a seed replays exactly; a dead controller's events are dropped.
  */
 import { EventEmitter } from 'node:events';
@@ -75,20 +76,42 @@ const CLOSE_CODES: ReadonlyMap<number, CloseCode> = new Map([
   [grpc.status.RESOURCE_EXHAUSTED, 'exhausted'],
 ]);
 
+/** One direction of a stream: messages arrive after a latency, in the order they were sent. */
+class Lane {
+  private lastAt = 0;
+
+  constructor(
+    private readonly time: Scheduler,
+    private readonly latency: () => number,
+  ) {}
+
+  send(fn: () => void): void {
+    const at = Math.max(this.lastAt, this.time.now() + this.latency());
+    this.lastAt = at;
+    this.time.after(at - this.time.now(), fn);
+  }
+}
+
 /** The controller's end of one agent's stream, as HubDriver.serve sees a gRPC call. */
 class SimCall extends EventEmitter {
+  readonly toController: Lane;
+  private readonly toAgent: Lane;
+
   constructor(
     /** Who hears what is written here: the agent, or the sink of a half-open stream. */
     public agent: SimAgent,
     private readonly stream: number,
     private readonly owner: DrivenController,
-    private readonly later: (fn: () => void) => void,
+    time: Scheduler,
+    latency: () => number,
   ) {
     super();
+    this.toController = new Lane(time, latency);
+    this.toAgent = new Lane(time, latency);
     // The driver ends a stream by emitting a gRPC status on it.
     this.on('error', (e: { code: number; details: string }) => {
       const to = this.agent;
-      this.later(() => {
+      this.toAgent.send(() => {
         if (this.reaches(to)) to.onClosed(CLOSE_CODES.get(e.code) ?? 'unavailable', e.details);
       });
     });
@@ -97,7 +120,8 @@ class SimCall extends EventEmitter {
   write(frame: ControllerFrame): boolean {
     const m = toMessage(decodeControllerMessage(Buffer.isBuffer(frame) ? decodeControllerWire(frame) : (frame as Exclude<ControllerFrame, Buffer>)));
     const to = this.agent;
-    this.later(() => {
+    if (m.type === 'push') to.onPushWritten();
+    this.toAgent.send(() => {
       if (this.reaches(to)) to.receive(m);
     });
     return true;
@@ -136,10 +160,15 @@ export class DrivenController implements AgentFacing {
   private readonly calls = new Map<number, SimCall>();
   private readonly time: Scheduler;
 
+  /**
+   * `latency` draws the delay of each message on a stream and of each commit (milliseconds,
+   * from the simulation's seeded randomness).
+   */
   constructor(
     readonly id: string,
     readonly log: SimLog,
     private readonly timeline: Timeline,
+    private readonly latency: () => number = () => 0,
   ) {
     this.time = timeline.scheduler(() => this.alive);
     const port: HubDriverPort = {
@@ -194,7 +223,7 @@ export class DrivenController implements AgentFacing {
 
   open(agent: SimAgent): number {
     const stream = nextStream++;
-    const call = new SimCall(agent, stream, this, (fn) => this.time.soon(fn));
+    const call = new SimCall(agent, stream, this, this.time, this.latency);
     this.calls.set(stream, call);
     this.driver.serve(call as unknown as SyncCall);
     return stream;
@@ -202,13 +231,13 @@ export class DrivenController implements AgentFacing {
 
   deliver(stream: number, m: AgentMessage): void {
     const call = this.calls.get(stream);
-    if (call !== undefined) this.time.soon(() => call.emit('data', encodeAgentMessage(m)));
+    if (call !== undefined) call.toController.send(() => call.emit('data', encodeAgentMessage(m)));
   }
 
   end(stream: number): void {
     const call = this.calls.get(stream);
     this.calls.delete(stream);
-    if (call !== undefined) this.time.soon(() => call.emit('end'));
+    if (call !== undefined) call.toController.send(() => call.emit('end'));
   }
 
   abandon(stream: number, sink: SimAgent): void {
@@ -219,10 +248,10 @@ export class DrivenController implements AgentFacing {
     sink.controller = this;
   }
 
-  /** A commit through the leader: done a millisecond later when a quorum hears us, else a timeout. */
+  /** A commit through the leader: done a round trip later when a quorum hears us, else a timeout. */
   private commit(cmd: KindCommand, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.time.after(1, () => {
+      this.time.after(1 + 2 * this.latency(), () => {
         if (!this.quorum) {
           this.time.after(timeoutMs, () => reject(new Error('no quorum: the proposal timed out')));
           return;

@@ -137,9 +137,12 @@ export class SimController implements AgentFacing {
   run(effects: readonly HubEffect[]): void {
     for (const e of effects) {
       switch (e.type) {
-        case 'send':
-          this.agentsByStream.get(e.stream)?.receive(e.message);
+        case 'send': {
+          const agent = this.agentsByStream.get(e.stream);
+          if (e.message.type === 'push') agent?.onPushWritten();
+          agent?.receive(e.message);
           break;
+        }
         case 'close':
           this.closed.set(e.stream, { code: e.code, reason: e.reason });
           this.agentsByStream.get(e.stream)?.onClosed(e.code, e.reason);
@@ -307,6 +310,9 @@ export class SimAgent {
     }
     else if (verdict.type === 'reject') this.send({ type: 'nack', nonce: push.nonce, version: push.plan.version, error: verdict.error });
   }
+
+  /** A push was written to a stream of this agent (it may yet be lost on its way). */
+  onPushWritten(): void {}
 
   onClosed(code: CloseCode, reason: string): void {
     this.closedWith = { code, reason };
