@@ -39,6 +39,8 @@ export class PushTracker {
   private inFlight: InFlight | null = null;
   private lastSentVersion: number | null = null;
   private nacked: { readonly version: number; readonly error: string } | null = null;
+  /** A committed rejection that came while a push was in flight (adoptRejection). */
+  private deferredRejection: { readonly version: number; readonly error: string } | null = null;
   /** The highest nonce this tracker ever sent; anything above it was never sent here. */
   private highestNonce = 0;
   /** Configuration messages sent on this stream. */
@@ -66,12 +68,17 @@ export class PushTracker {
   /**
    * A NACK committed for the state this agent is in, by an earlier stream of it (the record
    * arrived after this stream began: this controller lagged): the rejected version is not sent
-   * again, as if it had been known at the start. Nothing changes once a push is in flight or a
-   * rejection is known.
+   * again, as if it had been known at the start. Nothing changes while a push is in flight or
+   * when the rejection known here is as new.
    */
   adoptRejection(rejected: { readonly version: number; readonly error: string }): void {
-    if (this.inFlight !== null || this.nacked !== null) return;
+    if (this.nacked !== null && this.nacked.version >= rejected.version) return;
     if (this.acked !== null && rejected.version <= this.acked.version) return;
+    if (this.inFlight !== null) {
+      // Decided when the reply comes: it stands if the agent still holds what it held.
+      if (this.deferredRejection === null || this.deferredRejection.version < rejected.version) this.deferredRejection = rejected;
+      return;
+    }
     this.nacked = rejected;
     this.lastSentVersion = rejected.version;
   }
@@ -110,6 +117,8 @@ export class PushTracker {
     this.store.release(this.acked);
     this.acked = flight.target;
     this.inFlight = null;
+    // It holds something else now: a rejection of what it held before no longer applies.
+    this.deferredRejection = null;
     // A later version accepted supersedes an earlier rejection.
     if (this.nacked !== null && this.nacked.version <= version) this.nacked = null;
     return { type: 'acked', version };
@@ -122,8 +131,15 @@ export class PushTracker {
     const flight = this.inFlight!;
     this.store.release(flight.target);
     this.inFlight = null;
-    this.nacked = { version: flight.target.version, error: cutError(error.length === 0 ? 'rejected without a reason' : error) };
-    return { type: 'nacked', version: this.nacked.version, error: this.nacked.error };
+    const rejected = { version: flight.target.version, error: cutError(error.length === 0 ? 'rejected without a reason' : error) };
+    this.nacked = rejected;
+    const deferred = this.deferredRejection;
+    this.deferredRejection = null;
+    if (deferred !== null && deferred.version > rejected.version) {
+      this.nacked = deferred;
+      this.lastSentVersion = deferred.version;
+    }
+    return { type: 'nacked', version: rejected.version, error: rejected.error };
   }
 
   private check(nonce: number): ReplyOutcome | null {

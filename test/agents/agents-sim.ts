@@ -40,9 +40,17 @@ export interface AgentsSimOptions {
    * gathering and retries, the wire encoding); false: the hub is called directly, every step.
    */
   readonly driver: boolean;
+  /**
+   * With the driver: one proposal in fifty commits but its answer is lost (the driver retries
+   * it: the state machine must apply it once), one in fifty is lost (a leader that failed
+   * before replicating it). Either holds the reports after it for a proposal timeout, and a
+   * claim held that long can lose to the departure its agent's old controller reports: an
+   * offline blip the rules do not allow (docs/agents.md, "Not yet"). Off in CI.
+   */
+  readonly lossy: boolean;
 }
 
-export const DEFAULT_AGENTS_SIM: AgentsSimOptions = { faultMs: 20_000, healMs: 20_000, driver: false };
+export const DEFAULT_AGENTS_SIM: AgentsSimOptions = { faultMs: 20_000, healMs: 20_000, driver: false, lossy: false };
 
 export interface AgentsSimResult {
   readonly seed: number;
@@ -190,7 +198,7 @@ export class AgentsSim {
   /** Second processes with an agent's id, gone or not. */
   private readonly twins: WatchedAgent[] = [];
   private readonly services = new Set<string>();
-  /** Set when a controller died: its unreported pushes are lost with it. */
+  /** Set once a controller died: its unreported pushes are lost with it. */
   private pushesLost = false;
   private readonly auditsSeen = new Map<Controller, number>();
   private transitionsSeen = 0;
@@ -280,14 +288,16 @@ export class AgentsSim {
       if (a === undefined) continue;
       const timeout = view.get(a.id)?.timeoutMs ?? 4000;
       const window = timeout + this.controllers[0]!.hub.graceMs(timeout) + ELECTION_TIMEOUT_MS + 2 * STEP_MS;
+      // With two processes on one id the record follows the claim committed last, which need
+      // not be the process still connected (it leaves, the other is told only later): these
+      // checks are for one process per id, and skip the time around such an episode.
+      if (this.clock.now - a.twinSeenAt <= window + TAKEN_OVER_WAIT_MS) continue;
       if (this.clock.now - a.lastUnservedAt > window) this.violation(`${a.id} went offline (${e.reason}) though it has been served for ${this.clock.now - a.lastUnservedAt}ms`);
       // A move within the timeout is not an outage: some recent spell without a stream must have
       // lasted the timeout (recent: the transition may commit a while after, once a report
       // stuck behind a lost quorum goes). An agent that hung was silent before its stream went.
       const gap = a.longestGapSince(this.clock.now - window, this.clock.now);
-      // Nor is a spell that a second process with the id began (taking it over, then leaving).
-      const twinned = this.clock.now - a.twinSeenAt <= window + TAKEN_OVER_WAIT_MS;
-      if (this.clock.now - a.wokeAt > window && !twinned && gap + STEP_MS < timeout) this.violation(`${a.id} went offline (${e.reason}) after ${gap}ms without a stream; its timeout is ${timeout}ms`);
+      if (this.clock.now - a.wokeAt > window && gap + STEP_MS < timeout) this.violation(`${a.id} went offline (${e.reason}) after ${gap}ms without a stream; its timeout is ${timeout}ms`);
     }
   }
 
@@ -369,7 +379,19 @@ export class AgentsSim {
 
   private create(id: string): Controller {
     // Links of 0-20 ms, a tenth of the messages up to 60 ms more (a retransmission).
-    if (this.opts.driver) return new DrivenController(id, this.log, this.timeline, () => this.rng.int(0, 20) + (this.rng.next() < 0.1 ? this.rng.int(0, 60) : 0));
+    if (this.opts.driver) {
+      return new DrivenController(
+        id,
+        this.log,
+        this.timeline,
+        () => this.rng.int(0, 20) + (this.rng.next() < 0.1 ? this.rng.int(0, 60) : 0),
+        () => {
+          if (!this.opts.lossy) return 'committed';
+          const r = this.rng.next();
+          return r < 0.02 ? 'answer lost' : r < 0.04 ? 'lost' : 'committed';
+        },
+      );
+    }
     const c = new SimController(id, this.log, this.clock);
     c.tick();
     return c;
@@ -535,7 +557,8 @@ export class AgentsSim {
     this.dead.set(c.id, this.clock.now + this.rng.int(1000, 8000));
     this.note(`${c.id} dies`);
     if (c instanceof DrivenController) c.kill();
-    if (c.hub.activeCount > 0) this.pushesLost = true;
+    // Pushes it had not reported die with it (in its batch, or in a report in flight).
+    this.pushesLost = true;
     for (const a of this.agents) if (a.controller === c) a.controller = null;
     for (const o of this.controllers) if (o !== c) o.unreachable.set(c.id, this.clock.now);
     this.stats.deaths++;

@@ -143,6 +143,9 @@ function toMessage(m: ReturnType<typeof decodeControllerMessage>): ControllerMes
   return { type: 'push', nonce: m.nonce, clusterId: m.clusterId, plan: { version: m.version, baseVersion: m.baseVersion, upserts: m.upserts, removes: m.removes, resources: m.upserts.length } };
 }
 
+/** What becomes of a proposal (see the constructor). */
+export type ProposalOutcome = 'committed' | 'answer lost' | 'lost';
+
 let nextStream = 1;
 let runs = 0;
 
@@ -161,14 +164,18 @@ export class DrivenController implements AgentFacing {
   private readonly time: Scheduler;
 
   /**
-   * `latency` draws the delay of each message on a stream and of each commit (milliseconds,
-   * from the simulation's seeded randomness).
+   * `latency` draws the delay of each message on a stream and of each commit (milliseconds),
+   * `outcome` what becomes of a proposal a quorum hears: committed and answered, committed but
+   * the answer lost (the caller sees a timeout: it retries, and the state machine must apply
+   * the report once), or lost (a leader that died before replicating it). Both come from the
+   * simulation's seeded randomness.
    */
   constructor(
     readonly id: string,
     readonly log: SimLog,
     private readonly timeline: Timeline,
     private readonly latency: () => number = () => 0,
+    private readonly outcome: () => ProposalOutcome = () => 'committed',
   ) {
     this.time = timeline.scheduler(() => this.alive);
     const port: HubDriverPort = {
@@ -256,8 +263,10 @@ export class DrivenController implements AgentFacing {
           this.time.after(timeoutMs, () => reject(new Error('no quorum: the proposal timed out')));
           return;
         }
-        this.log.propose(cmd);
-        resolve();
+        const outcome = this.outcome();
+        if (outcome !== 'lost') this.log.propose(cmd);
+        if (outcome === 'committed') resolve();
+        else this.time.after(timeoutMs, () => reject(new Error(`the proposal timed out (${outcome})`)));
       });
     });
   }

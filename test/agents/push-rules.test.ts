@@ -329,6 +329,38 @@ void t.test('a NACK that a lagging controller applies after the agent reconnecte
   t.equal(c2.hub.localState('a1'), 'NACKED');
 });
 
+void t.test('a NACK that a lagging controller applies while its own push is in flight stands once the reply comes', async (t) => {
+  // Found by the agents' fault simulation on the driver (agents-sim.ts --driver, seed 235).
+  const { log, clock, cs } = stage(2);
+  const [c1, c2] = cs as [SimController, SimController];
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http']);
+  a.connect(c1, clock);
+  settle(cs);
+  c2.lagging = true;
+  log.propose(applyCmd(svc('db', 'grpc')));
+  const version2 = log.entries.length;
+  settle(cs);
+  log.propose(applyCmd(svc('cache', 'grpc')));
+  settle(cs);
+  t.same(a.received.map((p) => p.plan.version), [1, 2, 3], 'c1 sent versions 2 and 3; both were rejected');
+  a.disconnect(clock);
+  a.connect(c2, clock);
+  a.autoReply = false;
+  // c2 applies version 2 alone and pushes it; then the rest of the log, NACKs of 2 and 3 included.
+  for (let i = c2.sm.appliedIndex + 1; i <= version2; i++) c2.sm.apply(i, log.entries[i - 1]!);
+  c2.run(c2.hub.applied(clock.now));
+  c2.flush();
+  t.same(a.received.map((p) => p.plan.version), [1, 2, 3, 2], 'c2 pushed version 2 before it knew of its NACK');
+  c2.lagging = false;
+  c2.catchUp();
+  a.reply(a.received.at(-1)!);
+  settle(cs);
+  t.same(a.received.map((p) => p.plan.version), [1, 2, 3, 2], 'version 3 is not sent again: its NACK was committed');
+  t.equal(c2.hub.localState('a1'), 'NACKED');
+});
+
 void t.test('a NACK of the first configuration still stands after a reconnect: an agent that holds nothing is not sent it again', async (t) => {
   // Found by the agents' fault simulation (agents-sim.ts, seed 1295): the rule held only for an
   // agent that had acknowledged something before.
