@@ -144,7 +144,7 @@ function toMessage(m: ReturnType<typeof decodeControllerMessage>): ControllerMes
 }
 
 /** What becomes of a proposal (see the constructor). */
-export type ProposalOutcome = 'committed' | 'answer lost' | 'lost';
+export type ProposalOutcome = 'committed' | 'answer lost' | 'lost' | 'unanswered';
 
 let nextStream = 1;
 let runs = 0;
@@ -165,9 +165,10 @@ export class DrivenController implements AgentFacing {
 
   /**
    * `latency` draws the delay of each message on a stream and of each commit (milliseconds),
-   * `outcome` what becomes of a proposal a quorum hears: committed and answered, committed but
-   * the answer lost (the caller sees a timeout: it retries, and the state machine must apply
-   * the report once), or lost (a leader that died before replicating it). Both come from the
+   * `outcome` what becomes of a proposal a quorum hears: committed and answered; committed but
+   * the answer lost, or lost, as when the leader dies (its connections reset: the caller
+   * retries at once, and the state machine must apply a report once); or left unanswered until
+   * the call's deadline (a leader this controller alone cannot reach). Both come from the
    * simulation's seeded randomness.
    */
   constructor(
@@ -264,9 +265,11 @@ export class DrivenController implements AgentFacing {
           return;
         }
         const outcome = this.outcome();
-        if (outcome !== 'lost') this.log.propose(cmd);
+        if (outcome === 'committed' || outcome === 'answer lost') this.log.propose(cmd);
         if (outcome === 'committed') resolve();
-        else this.time.after(timeoutMs, () => reject(new Error(`the proposal timed out (${outcome})`)));
+        // A leader that dies resets its connections: the caller hears of it a round trip later.
+        else if (outcome !== 'unanswered') this.time.after(1 + 2 * this.latency(), () => reject(new Error(`the leader failed (${outcome})`)));
+        else this.time.after(timeoutMs, () => reject(new Error('the proposal timed out')));
       });
     });
   }
