@@ -91,6 +91,9 @@ class WatchedAgent extends SimAgent {
   lastUnservedAt = 0;
   /** Since when it has had none (null: served now), and its recent spells without one. */
   unservedSince: number | null = 0;
+  /** Since when it has been served, and whether the record has named its stream since. */
+  servedSince = 0;
+  claimSeen = false;
   readonly gaps: { readonly from: number; readonly to: number }[] = [];
 
   /** The longest spell without a stream that overlaps [from, now]. */
@@ -453,11 +456,22 @@ export class AgentsSim {
       // The id is served while either process with it is.
       const served = serves(a) || this.twins.some((tw) => tw.id === a.id && serves(tw));
       if (!served) a.lastUnservedAt = this.clock.now;
-      if (!served && a.unservedSince === null) a.unservedSince = this.clock.now;
+      if (served && this.log.truth.view(agentsKind).get(a.id)?.session === a.session) a.claimSeen = true;
+      if (!served && a.unservedSince === null) {
+        // A stay whose claim never committed (its controller lost its quorum first) was no
+        // move: the spell without a stream goes on from where it began.
+        const last = a.gaps.at(-1);
+        if (!a.claimSeen && last !== undefined && last.to === a.servedSince) {
+          a.gaps.pop();
+          a.unservedSince = last.from;
+        } else a.unservedSince = this.clock.now;
+      }
       if (served && a.unservedSince !== null) {
         a.gaps.push({ from: a.unservedSince, to: this.clock.now });
         if (a.gaps.length > 16) a.gaps.shift();
         a.unservedSince = null;
+        a.servedSince = this.clock.now;
+        a.claimSeen = false;
       }
     }
     this.checkTransitions();
