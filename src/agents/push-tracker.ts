@@ -68,8 +68,10 @@ export class PushTracker {
   /**
    * A NACK committed for the state this agent is in, by an earlier stream of it (the record
    * arrived after this stream began: this controller lagged): the rejected version is not sent
-   * again, as if it had been known at the start. Nothing changes while a push is in flight or
-   * when the rejection known here is as new.
+   * again, as if it had been known at the start. While a push is in flight it is kept until the
+   * reply: after a NACK the newer rejection is the one the tracker (and so the next report)
+   * holds, after an ACK it no longer applies. A rejection no newer than the one known changes
+   * nothing.
    */
   adoptRejection(rejected: { readonly version: number; readonly error: string }): void {
     if (this.nacked !== null && this.nacked.version >= rejected.version) return;
