@@ -14,9 +14,9 @@ import type { HubAudit } from '../../src/agents/hub-types.js';
 import type { AgentMessage, CloseCode, ControllerMessage } from '../../src/agents/protocol.js';
 import { decodeControllerWire, type ControllerFrame } from '../../src/agents/sync-codec.js';
 import { decodeControllerMessage, encodeAgentMessage } from '../../src/agents/wire.js';
-import { StateMachine, agentsKind, meshKind, settingsKind, type AgentRecord, type KindCommand } from '../../src/statemachine/index.js';
+import { StateMachine, agentsKind, type AgentRecord, type KindCommand } from '../../src/statemachine/index.js';
 import type { Scheduler, Timer } from '../../src/util/clock.js';
-import { DETECTOR, type AgentFacing, type SimAgent, type SimLog } from './hub-harness.js';
+import { DETECTOR, simHubPort, type AgentFacing, type SimAgent, type SimLog } from './hub-harness.js';
 
 interface Pending {
   at: number;
@@ -180,17 +180,8 @@ export class DrivenController implements AgentFacing {
   ) {
     this.time = timeline.scheduler(() => this.alive);
     const port: HubDriverPort = {
+      ...simHubPort(this),
       logger: pino({ level: 'silent' }),
-      state: () => ({ mesh: this.sm.view(meshKind), agents: this.sm.view(agentsKind), settings: this.sm.view(settingsKind), revision: this.sm.revision() }),
-      wallClock: () => this.clock.now,
-      clusterId: () => this.log.clusterId,
-      quorumContactAt: () => (this.quorum ? this.clock.now : null),
-      leading: () => this.leading,
-      replaying: () => this.sm.appliedIndex <= this.replayUntil,
-      controller: (other) => {
-        const since = this.unreachable.get(other);
-        return since === undefined ? { online: true, silentMs: 0 } : { online: false, silentMs: this.clock.now - since };
-      },
       readBarrier: (timeoutMs) => this.barrier(timeoutMs),
       report: (entries, client, timeoutMs) => this.commit({ kind: 'agents', op: 'report', controller: this.id, entries, client } as KindCommand, timeoutMs),
       meshReport: (body, client, timeoutMs) => this.commit({ ...body, at: this.clock.now, client } as KindCommand, timeoutMs),

@@ -6,7 +6,7 @@
  */
 import { AgentConfig } from '../../src/agent/config-state.js';
 import { AgentHub } from '../../src/agents/hub.js';
-import type { HubAudit, HubEffect, HubOptions } from '../../src/agents/hub-types.js';
+import type { HubAudit, HubEffect, HubOptions, HubPort } from '../../src/agents/hub-types.js';
 import type { AgentMessage, CloseCode, ControllerMessage, Push } from '../../src/agents/protocol.js';
 import { resourceKey } from '../../src/statemachine/mesh-types.js';
 import {
@@ -38,6 +38,35 @@ export class SimLog {
 }
 
 let runs = 0;
+
+/** A simulated controller as its hub sees it: applied state, time, and the faults a test sets. */
+export interface SimHubState {
+  readonly sm: StateMachine;
+  readonly log: SimLog;
+  readonly clock: { readonly now: number };
+  readonly quorum: boolean;
+  readonly leading: boolean;
+  readonly replayUntil: number;
+  /** Controllers it no longer hears from, with since when. */
+  readonly unreachable: ReadonlyMap<string, number>;
+}
+
+/** The hub's port of a simulated controller (SimController, DrivenController). */
+export function simHubPort(c: SimHubState): HubPort {
+  return {
+    state: () => ({ mesh: c.sm.view(meshKind), agents: c.sm.view(agentsKind), settings: c.sm.view(settingsKind), revision: c.sm.revision() }),
+    // Simulated wall clock: the epoch plus simulated time.
+    wallClock: () => c.clock.now,
+    clusterId: () => c.log.clusterId,
+    quorumContactAt: () => (c.quorum ? c.clock.now : null),
+    leading: () => c.leading,
+    replaying: () => c.sm.appliedIndex <= c.replayUntil,
+    controller: (id) => {
+      const since = c.unreachable.get(id);
+      return since === undefined ? { online: true, silentMs: 0 } : { online: false, silentMs: c.clock.now - since };
+    },
+  };
+}
 
 /**
  * What an agent talks to: a controller's end of its streams. SimController hands messages to
@@ -90,19 +119,7 @@ export class SimController implements AgentFacing {
         sessionPrefix: `${id}:run${++runs}`,
         ...options,
       },
-      {
-        state: () => ({ mesh: this.sm.view(meshKind), agents: this.sm.view(agentsKind), settings: this.sm.view(settingsKind), revision: this.sm.revision() }),
-        // Simulated wall clock: the epoch plus simulated time.
-        wallClock: () => this.clock.now,
-        clusterId: () => this.log.clusterId,
-        quorumContactAt: () => (this.quorum ? this.clock.now : null),
-        leading: () => this.leading,
-        replaying: () => this.sm.appliedIndex <= this.replayUntil,
-        controller: (id) => {
-          const since = this.unreachable.get(id);
-          return since === undefined ? { online: true, silentMs: 0 } : { online: false, silentMs: this.clock.now - since };
-        },
-      },
+      simHubPort(this),
     );
   }
 

@@ -306,8 +306,8 @@ void t.test('a NACK still stands after the agent reconnects elsewhere: the rejec
   t.match(cs[1]!.record('a1'), { controller: 'c2', ackedVersion: 1, nackedVersion: 2, sentVersion: 2, pushes: 2 });
 });
 
-void t.test('a NACK that a lagging controller applies after the agent reconnected to it still stands', async (t) => {
-  // Found by the agents' fault simulation on the driver (agents-sim.ts --driver, seed 37).
+/** An agent that lacks grpc, SYNCED at version 1 on c1, while c2 lags (at version 1). */
+function onC1WhileC2Lags(): { log: SimLog; clock: { now: number }; cs: SimController[]; c1: SimController; c2: SimController; a: SimAgent } {
   const { log, clock, cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];
   log.propose(applyCmd(svc('web')));
@@ -316,6 +316,12 @@ void t.test('a NACK that a lagging controller applies after the agent reconnecte
   a.connect(c1, clock);
   settle(cs);
   c2.lagging = true;
+  return { log, clock, cs, c1, c2, a };
+}
+
+void t.test('a NACK that a lagging controller applies after the agent reconnected to it still stands', async (t) => {
+  // Found by the agents' fault simulation on the driver (agents-sim.ts --driver, seed 37).
+  const { log, clock, cs, c2, a } = onC1WhileC2Lags();
   log.propose(applyCmd(svc('db', 'grpc')));
   settle(cs);
   t.equal(a.received.length, 2, 'version 2 went out from c1 and was rejected');
@@ -331,14 +337,7 @@ void t.test('a NACK that a lagging controller applies after the agent reconnecte
 
 void t.test('a NACK that a lagging controller applies while its own push is in flight stands once the reply comes', async (t) => {
   // Found by the agents' fault simulation on the driver (agents-sim.ts --driver, seed 235).
-  const { log, clock, cs } = stage(2);
-  const [c1, c2] = cs as [SimController, SimController];
-  log.propose(applyCmd(svc('web')));
-  settle(cs);
-  const a = new SimAgent('a1', ['http']);
-  a.connect(c1, clock);
-  settle(cs);
-  c2.lagging = true;
+  const { log, clock, cs, c2, a } = onC1WhileC2Lags();
   log.propose(applyCmd(svc('db', 'grpc')));
   const version2 = log.entries.length;
   settle(cs);
