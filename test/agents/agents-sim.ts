@@ -13,11 +13,12 @@
  *   the sending controller has applied while the agent still holds what it held then;
  * - no offline flap: no agent goes offline (a committed transition) after a spell without a
  *   stream shorter than its timeout, nor while it has been connected, for longer than its
- *   timeout, grace and an election timeout, to a live controller a quorum hears from;
+ *   timeout, grace and an election timeout, to a live controller a quorum hears from (not
+ *   checked around a second process taking its id over: the rules are for one process per id);
  * - once healed: every agent connected once, its record online on that controller and stream,
  *   holding the version the cluster has for it (or NACKED with the reason when it lacks a
- *   protocol), with the cluster's resources, and its pushes counter exact when no controller
- *   died holding pushes it had not reported yet.
+ *   protocol), with the cluster's resources, and its pushes counter equal to the pushes written
+ *   to its streams when no controller died (one that dies takes its unreported pushes along).
  */
 import { HOLD_OFF_MS } from '../../src/agent/failover.js';
 import { resourceKey } from '../../src/statemachine/mesh-types.js';
