@@ -348,7 +348,7 @@ export class AgentsSim {
 
   /** The agent's side ends its stream (it reconnects after a pause). */
   reset(a: WatchedAgent): void {
-    a.disconnect(this.clock);
+    a.disconnect();
   }
 
   /**
@@ -422,7 +422,7 @@ export class AgentsSim {
         a.reconnectAt = null;
         const targets = this.live();
         const target = targets[this.rng.int(0, targets.length)]!;
-        a.connect(target, this.clock);
+        a.connect(target);
         this.note(`${a.id} connects to ${target.id} holding ${a.config.version}${a.closedWith === null ? '' : `: refused (${a.closedWith.reason})`}`);
         if (a.closedWith !== null) a.controller = null;
       }
@@ -432,7 +432,7 @@ export class AgentsSim {
       if (tw.controller !== null) this.agents.find((a) => a.id === tw.id)!.twinSeenAt = this.clock.now;
       if (tw.controller !== null && this.clock.now >= tw.leaveAt) {
         this.note(`${tw.id}'s twin leaves`);
-        tw.disconnect(this.clock);
+        tw.disconnect();
       }
     }
     const live = this.live();
@@ -503,7 +503,7 @@ export class AgentsSim {
     this.twins.push(tw);
     const targets = this.live();
     const target = targets[this.rng.int(0, targets.length)]!;
-    tw.connect(target, this.clock);
+    tw.connect(target);
     this.note(`${a.id}'s twin connects to ${target.id}`);
     this.stats.twins++;
   }
@@ -556,7 +556,7 @@ export class AgentsSim {
     if (connected.length === 0) return;
     const a = connected[this.rng.int(0, connected.length)]!;
     this.note(`${a.id} breaks its stream to ${a.controller!.id}`);
-    a.disconnect(this.clock);
+    a.disconnect();
     this.stats.breaks++;
   }
 

@@ -25,7 +25,7 @@ void t.test('a controller cut off from a quorum closes its agents\' streams with
   const { clock, cs } = stage(1);
   const c1 = cs[0]!;
   const agents = [new SimAgent('a1'), new SimAgent('a2')];
-  for (const a of agents) a.connect(c1, clock);
+  for (const a of agents) a.connect(c1);
   settle(cs);
   c1.quorum = false;
   const cutAt = clock.now;
@@ -33,11 +33,11 @@ void t.test('a controller cut off from a quorum closes its agents\' streams with
   t.ok(clock.now - cutAt <= 1000, `closed ${clock.now - cutAt}ms after the cut (election timeout 1000ms)`);
   t.match(agents[0]!.closedWith, { code: 'unavailable', reason: /cut off from a quorum/ });
   const late = new SimAgent('a3');
-  late.connect(c1, clock);
+  late.connect(c1);
   t.match(late.closedWith, { code: 'unavailable' }, 'a new stream is refused while cut off');
   c1.quorum = true;
   advance(clock, cs, 100);
-  late.connect(c1, clock);
+  late.connect(c1);
   settle(cs);
   t.equal(late.closedWith, null, 'served again once a quorum is heard');
 });
@@ -46,11 +46,11 @@ void t.test('an agent that moves to another controller within its timeout is not
   const { clock, cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];
   const a = new SimAgent('a1');
-  a.connect(c1, clock);
+  a.connect(c1);
   settle(cs);
-  a.disconnect(clock);
+  a.disconnect();
   advance(clock, cs, 600);
-  a.connect(c2, clock);
+  a.connect(c2);
   advance(clock, cs, 10_000);
   t.match(c1.record('a1'), { online: true, controller: 'c2' });
   for (const c of cs) t.same(statusAudits(c, 'a1'), ['null->online'], `${c.id}: no offline flap`);
@@ -60,11 +60,11 @@ void t.test('an agent gone for good is offline after its timeout plus grace, aud
   const { clock, cs } = stage(2);
   const [c1] = cs as [SimController, SimController];
   const a = new SimAgent('a1');
-  a.connect(c1, clock);
+  a.connect(c1);
   settle(cs);
   const timeout = c1.record('a1')!.timeoutMs;
   const gone = clock.now;
-  a.disconnect(clock);
+  a.disconnect();
   while (c1.record('a1')!.online) advance(clock, cs, 50);
   const took = clock.now - gone;
   t.ok(took >= timeout && took <= timeout + c1.hub.graceMs(timeout) + 100, `offline after ${took}ms (timeout ${timeout}ms, grace ${c1.hub.graceMs(timeout)}ms)`);
@@ -77,12 +77,12 @@ void t.test('a hub with nothing to serve is idle (its driver ticks it slowly) un
   const c1 = cs[0]!;
   t.ok(c1.hub.idle, 'no agents: idle');
   const a = new SimAgent('a1');
-  a.connect(c1, clock);
+  a.connect(c1);
   t.notOk(c1.hub.idle, 'a hello arrived: busy at once');
   settle(cs);
   advance(clock, cs, 500);
   t.notOk(c1.hub.idle, 'serving an agent: busy');
-  a.disconnect(clock);
+  a.disconnect();
   c1.tick();
   t.notOk(c1.hub.idle, 'the departed agent is still within its grace: busy');
   while (c1.record('a1')!.online) advance(clock, cs, 50);
@@ -92,7 +92,7 @@ void t.test('a hub with nothing to serve is idle (its driver ticks it slowly) un
   // right after it is admitted and served as on a controller that ticked all along.
   clock.now += 10_000;
   const b = new SimAgent('a2');
-  b.connect(c1, clock);
+  b.connect(c1);
   advance(clock, cs, 50);
   settle(cs);
   t.equal(b.closedWith, null);
@@ -104,7 +104,7 @@ void t.test('an agent that stops answering is cut off after its adaptive timeout
   const { clock, cs } = stage(1);
   const c1 = cs[0]!;
   const a = new SimAgent('a1');
-  a.connect(c1, clock);
+  a.connect(c1);
   advance(clock, cs, 2000);
   a.answerPings = false;
   while (a.closedWith === null) advance(clock, cs, 50);
@@ -118,7 +118,7 @@ void t.test('an agent that stops answering is cut off after its adaptive timeout
 void t.test('our own stall is not counted against agents', async (t) => {
   const { clock, cs } = stage(1);
   const a = new SimAgent('a1');
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   advance(clock, cs, 1000);
   clock.now += 5000; // the controller's event loop was blocked for five seconds
   cs[0]!.tick();
@@ -132,13 +132,13 @@ void t.test('when a controller dies its agents reconnect elsewhere and their sta
   const [c1, c2, c3] = cs as [SimController, SimController, SimController];
   c2.leading = true;
   const agents = Array.from({ length: 9 }, (_, i) => new SimAgent(`a${i}`));
-  for (const [i, a] of agents.entries()) a.connect(cs[i % 3]!, clock);
+  for (const [i, a] of agents.entries()) a.connect(cs[i % 3]!);
   settle(cs);
   // c1 dies: its streams break (the agents see it at once) and it reports nothing more.
   const survivors = [c2, c3];
   for (const a of agents.filter((x) => x.controller === c1)) {
     a.controller = null;
-    a.connect(c3, clock);
+    a.connect(c3);
   }
   c2.unreachable.set('c1', clock.now);
   c3.unreachable.set('c1', clock.now);
@@ -161,7 +161,7 @@ function deadControllerAgent(tick: (clock: { now: number }, c2: SimController) =
   const { clock, cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];
   c2.leading = true;
-  new SimAgent('a1').connect(c1, clock);
+  new SimAgent('a1').connect(c1);
   settle(cs);
   const timeout = c1.record('a1')!.timeoutMs;
   c2.unreachable.set('c1', clock.now);
@@ -190,20 +190,20 @@ void t.test('an idle leader, ticked every IDLE_TICK_MS by a timer that fires a l
 });
 
 void t.test('a second connection with the same id takes over: the newer stream wins, the older is closed and audited', async (t) => {
-  const { clock, cs } = stage(2);
+  const { cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];
   const first = new SimAgent('a1');
-  first.connect(c1, clock);
+  first.connect(c1);
   settle(cs);
   const second = new SimAgent('a1', ['http', 'tcp'], 'other-process');
-  second.connect(c1, clock);
+  second.connect(c1);
   settle(cs);
   t.match(first.closedWith, { code: 'aborted', reason: /taken over by a newer connection/ });
   t.match(c1.record('a1'), { online: true, session: second.session });
   t.ok(c1.audits.some((e) => e.type === 'agent.takeover' && e.subject === 'a1'));
 
   const third = new SimAgent('a1', ['http', 'tcp'], 'third-process');
-  third.connect(c2, clock);
+  third.connect(c2);
   settle(cs);
   t.match(second.closedWith, { code: 'aborted', reason: /on c2/ }, 'across controllers, by the order claims commit');
   t.match(c2.record('a1'), { controller: 'c2', online: true });
@@ -214,14 +214,14 @@ void t.test('a controller that applies its claim and a later one together (it la
   // Found by the agents' fault simulation (agents-sim.ts, seed 144): judged against the record
   // alone, the lagging controller saw neither claim as a takeover and kept serving an agent
   // whose claim another process had superseded.
-  const { clock, cs } = stage(2);
+  const { cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];
   c1.lagging = true;
   const first = new SimAgent('a1');
-  first.connect(c1, clock);
+  first.connect(c1);
   settle(cs);
   const second = new SimAgent('a1', ['http', 'tcp'], 'other-process');
-  second.connect(c2, clock);
+  second.connect(c2);
   settle(cs);
   t.equal(first.closedWith, null, 'c1 has not applied either claim yet');
   c1.lagging = false;
@@ -232,12 +232,12 @@ void t.test('a controller that applies its claim and a later one together (it la
 });
 
 void t.test('a late hello from an older connection of the same process does not take over', async (t) => {
-  const { clock, cs } = stage(1);
+  const { cs } = stage(1);
   const a = new SimAgent('a1');
-  a.connect(cs[0]!, clock, { epoch: { boot: 'a1-boot', seq: 5 } });
+  a.connect(cs[0]!, { epoch: { boot: 'a1-boot', seq: 5 } });
   settle(cs);
   const stale = new SimAgent('a1');
-  stale.connect(cs[0]!, clock, { epoch: { boot: 'a1-boot', seq: 4 } });
+  stale.connect(cs[0]!, { epoch: { boot: 'a1-boot', seq: 4 } });
   t.match(stale.closedWith, { code: 'aborted', reason: /a newer connection/ });
   t.equal(a.closedWith, null);
 });
@@ -246,8 +246,8 @@ void t.test('after a restart, records that say an agent is here without a stream
   const { log, clock, cs } = stage(1);
   const a = new SimAgent('a1');
   const b = new SimAgent('b1');
-  a.connect(cs[0]!, clock);
-  b.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
+  b.connect(cs[0]!);
   settle(cs);
   // A fresh process with the same id and the same log.
   const restarted = new SimController('c1', log, clock);
@@ -257,7 +257,7 @@ void t.test('after a restart, records that say an agent is here without a stream
   a.controller = null;
   b.controller = null;
   advance(clock, [restarted], 500);
-  b.connect(restarted, clock);
+  b.connect(restarted);
   advance(clock, [restarted], 6000);
   t.match(restarted.record('a1'), { online: false, statusReason: /not connected to c1/ });
   t.match(restarted.record('b1'), { online: true });
@@ -268,7 +268,7 @@ void t.test('a claim that never committed is made again and audited as a diverge
   const { clock, cs } = stage(1);
   const c1 = cs[0]!;
   const a = new SimAgent('a1');
-  a.connect(c1, clock);
+  a.connect(c1);
   c1.hub.takeReport(); // the report is lost on its way to the leader
   advance(clock, cs, 5000);
   t.match(c1.record('a1'), { online: true, controller: 'c1' });
@@ -279,7 +279,7 @@ void t.test('10,000 agents connecting at once are welcomed at once and admitted 
   const { clock, cs } = stage(1);
   const c1 = cs[0]!;
   const agents = Array.from({ length: 10_000 }, (_, i) => new SimAgent(`a${String(i).padStart(5, '0')}`));
-  for (const a of agents) a.connect(c1, clock);
+  for (const a of agents) a.connect(c1);
   t.ok(agents.every((a) => a.session !== ''), 'every one welcomed (and heartbeated) while it waits');
   t.ok(c1.hub.queuedCount >= 9_900, `queued ${c1.hub.queuedCount}`);
   settle(cs);
@@ -316,7 +316,7 @@ void t.test('a controller whose ticks come late admits fewer hellos and does not
   log.propose(applyCmd(svc('web')));
   settle([c1]);
   const agents = Array.from({ length: 2_000 }, (_, i) => new SimAgent(`a${i}`));
-  for (const a of agents) a.connect(c1, clock);
+  for (const a of agents) a.connect(c1);
   settle([c1]);
   const admitted = (): number => agents.filter((a) => a.received.length > 0).length;
   // Ticks 150 ms apart (three times late). The first follows a tick that found the hub idle,
@@ -359,8 +359,8 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   t.match(c1.closed.get(900_002), { code: 'invalid', reason: /before the hello/ });
 
   const twice = new SimAgent('a2');
-  twice.connect(c1, clock);
-  twice.connect(c1, clock);
+  twice.connect(c1);
+  twice.connect(c1);
   const secondStream = twice.stream;
   c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] }, clock.now));
   t.match(c1.closed.get(secondStream), { code: 'invalid', reason: /a second hello/ });
@@ -371,10 +371,10 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
 });
 
 void t.test('a flood of NACKs and stale replies costs counters, not memory or pushes', async (t) => {
-  const { log, clock, cs } = stage(1);
+  const { log, cs } = stage(1);
   const c1 = cs[0]!;
   const a = new SimAgent('a1', ['http']);
-  a.connect(c1, clock);
+  a.connect(c1);
   settle(cs);
   log.propose(applyCmd(svc('db', 'grpc')));
   settle(cs);

@@ -266,8 +266,7 @@ export class SimAgent {
     return 'fallback';
   }
 
-  connect(c: AgentFacing, clock: { now: number }, override: Partial<{ clusterId: string; version: number; hasConfig: boolean; epoch: AgentEpoch }> = {}): void {
-    void clock;
+  connect(c: AgentFacing, override: Partial<{ clusterId: string; version: number; hasConfig: boolean; epoch: AgentEpoch }> = {}): void {
     this.controller = c;
     this.closedWith = null;
     this.stream = c.open(this);
@@ -287,8 +286,7 @@ export class SimAgent {
   }
 
   /** The agent's side ends the stream (process killed, network reset). */
-  disconnect(clock: { now: number }): void {
-    void clock;
+  disconnect(): void {
     const c = this.controller;
     if (c === null) return;
     c.end(this.stream);

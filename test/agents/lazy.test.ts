@@ -29,28 +29,28 @@ const names = (a: SimAgent): string[] => a.names();
 const service = (c: SimController, name: string): ServiceResource | null => c.sm.view(meshKind).get('service', name) as ServiceResource | null;
 
 void t.test('a lazy agent gets what it hosts, its static dependencies and the routes between them; never the whole mesh', async (t) => {
-  const { log, clock, cs } = stage();
+  const { log, cs } = stage();
   log.propose(applyCmd(svc('b'), svc('c'), svc('d'), rt('b-c', 'b', 'c'), rt('b-d', 'b', 'd'), rt('c-d', 'c', 'd')));
   settle(cs);
   const lazy = new SimAgent('lazy', ['http', 'tcp'], 'lazy-boot', { lazy: true, dependencies: ['b', 'c'], hosts: [host('a')] });
-  lazy.connect(cs[1]!, clock);
+  lazy.connect(cs[1]!);
   settle(cs);
   t.same(names(lazy), ['route/b-c', 'service/a', 'service/b', 'service/c']);
   t.equal(lazy.received.length, 1, 'one push, once its declaration is committed');
   t.equal(lazy.config.version, cs[1]!.sm.view(meshKind).declaration('lazy')?.revision, 'its version is its own record\'s');
   t.equal(cs[0]!.hub.localState('lazy') ?? cs[1]!.hub.localState('lazy'), 'SYNCED');
   const full = new SimAgent('full');
-  full.connect(cs[0]!, clock);
+  full.connect(cs[0]!);
   settle(cs);
   t.same(names(full), ['route/b-c', 'route/b-d', 'route/c-d', 'service/a', 'service/b', 'service/c', 'service/d'], 'an agent that is not lazy gets everything');
 });
 
 void t.test('a change to a service outside an agent\'s set makes zero pushes to it; inside, one', async (t) => {
-  const { log, clock, cs } = stage();
+  const { log, cs } = stage();
   log.propose(applyCmd(svc('a'), svc('b'), svc('c')));
   settle(cs);
   const agents = ['a', 'b'].map((dep) => new SimAgent(`on-${dep}`, ['http', 'tcp'], `${dep}-boot`, { lazy: true, dependencies: [dep] }));
-  for (const a of agents) a.connect(cs[0]!, clock);
+  for (const a of agents) a.connect(cs[0]!);
   settle(cs);
   const before = agents.map((a) => a.received.length);
   log.propose(applyCmd(svc('c', 'tcp')));
@@ -63,22 +63,22 @@ void t.test('a change to a service outside an agent\'s set makes zero pushes to 
 });
 
 void t.test('an identical re-publish on reconnect or restart makes zero Raft writes of the mesh and no new revision; status survives', async (t) => {
-  const { log, clock, cs } = stage();
+  const { log, cs } = stage();
   const publisher = new SimAgent('edge', ['http', 'tcp'], 'edge-boot', { hosts: [host('web', 'http', [8080])] });
-  publisher.connect(cs[0]!, clock);
+  publisher.connect(cs[0]!);
   settle(cs);
   const web = service(cs[0]!, 'web');
   t.match(web, { status: { vip: '241.0.0.1', endpoints: [{ agent: 'edge', healthy: true }] } });
   const revision = cs[0]!.sm.revision();
   const entries = log.entries.length;
   // Reconnect to the other controller, then restart as a new process (a new boot).
-  publisher.disconnect(clock);
-  publisher.connect(cs[1]!, clock);
+  publisher.disconnect();
+  publisher.connect(cs[1]!);
   settle(cs);
   const restarted = new SimAgent('edge', ['http', 'tcp'], 'edge-boot-2', { hosts: [host('web', 'http', [8080])] });
   restarted.config.commit({ version: publisher.config.version!, cluster: log.clusterId, resources: new Map(publisher.config.json().resources.map((r) => [`${r.kind}/${r.name}`, r])) });
-  publisher.disconnect(clock);
-  restarted.connect(cs[0]!, clock);
+  publisher.disconnect();
+  restarted.connect(cs[0]!);
   settle(cs);
   t.equal(meshEntries(log, entries), 0, 'no mesh entry at all');
   t.equal(cs[0]!.sm.revision(), revision, 'no new revision');
@@ -88,11 +88,11 @@ void t.test('an identical re-publish on reconnect or restart makes zero Raft wri
 });
 
 void t.test('/resolve of an unknown service: reported, recorded through Raft, pushed to the agent; then a hit', async (t) => {
-  const { log, clock, cs } = stage();
+  const { log, cs } = stage();
   log.propose(applyCmd(svc('db', 'tcp'), svc('web')));
   settle(cs);
   const a = new SimAgent('lazy', ['http', 'tcp'], 'boot', { lazy: true, dependencies: ['web'] });
-  a.connect(cs[1]!, clock);
+  a.connect(cs[1]!);
   settle(cs);
   t.same(names(a), ['service/web']);
   t.equal(a.resolve('db'), 'fallback');
@@ -106,7 +106,7 @@ void t.test('/resolve of an unknown service: reported, recorded through Raft, pu
 void t.test('a dependency on a service that does not exist stays pending without a report loop, and arrives with the service', async (t) => {
   const { log, clock, cs } = stage();
   const a = new SimAgent('lazy', ['http', 'tcp'], 'boot', { lazy: true });
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   settle(cs);
   const entries = log.entries.length;
   for (let i = 0; i < 20; i++) {
@@ -126,17 +126,17 @@ void t.test('a dependency on a service that does not exist stays pending without
 void t.test('endpoints go unhealthy when the health layer has their agent offline, and healthy when it is back', async (t) => {
   const { log, clock, cs } = stage();
   const edge = new SimAgent('edge', ['http', 'tcp'], 'edge-boot', { hosts: [host('web')] });
-  edge.connect(cs[1]!, clock);
+  edge.connect(cs[1]!);
   const watcher = new SimAgent('watcher', ['http', 'tcp'], 'w-boot', { lazy: true, dependencies: ['web'] });
-  watcher.connect(cs[0]!, clock);
+  watcher.connect(cs[0]!);
   settle(cs);
   t.same(service(cs[0]!, 'web')?.status.endpoints, [{ agent: 'edge', healthy: true }]);
-  edge.disconnect(clock);
+  edge.disconnect();
   advance(clock, cs, 5000);
   t.match(cs[0]!.record('edge'), { online: false });
   t.same(service(cs[0]!, 'web')?.status.endpoints, [{ agent: 'edge', healthy: false }], 'marked unhealthy, not removed');
   t.same(watcher.config.get('service/web')?.status, { vip: '241.0.0.1', endpoints: [{ agent: 'edge', healthy: false }] }, 'and its dependents learn it');
-  edge.connect(cs[1]!, clock);
+  edge.connect(cs[1]!);
   advance(clock, cs, 500);
   t.same(service(cs[0]!, 'web')?.status.endpoints, [{ agent: 'edge', healthy: true }]);
   t.equal(service(cs[0]!, 'web')?.status.vip, '241.0.0.1');
@@ -148,7 +148,7 @@ void t.test('observed dependencies expire on the leader\'s watch: expiring after
   log.propose(applyCmd(svc('db'), svc('web')));
   settle(cs);
   const a = new SimAgent('lazy', ['http', 'tcp'], 'boot', { lazy: true, dependencies: ['web'] });
-  a.connect(cs[1]!, clock);
+  a.connect(cs[1]!);
   settle(cs);
   a.resolve('db');
   settle(cs);
@@ -172,7 +172,7 @@ void t.test('dependency sets survive a controller restart and a change of leader
   log.propose(applyCmd(svc('db'), svc('web')));
   settle(cs);
   const a = new SimAgent('lazy', ['http', 'tcp'], 'boot', { lazy: true });
-  a.connect(cs[1]!, clock);
+  a.connect(cs[1]!);
   settle(cs);
   a.resolve('db');
   settle(cs);
@@ -186,8 +186,8 @@ void t.test('dependency sets survive a controller restart and a change of leader
   settle(live);
   t.same(c3.sm.view(meshKind).declaration('lazy')?.observedNames, ['db'], 'rebuilt from the log');
   const received = a.received.length;
-  a.disconnect(clock);
-  a.connect(c3, clock);
+  a.disconnect();
+  a.connect(c3);
   settle(live);
   t.equal(a.received.length, received, 'the agent moves with its set: nothing re-sent');
   advance(clock, live, 4500);
@@ -196,27 +196,27 @@ void t.test('dependency sets survive a controller restart and a change of leader
 });
 
 void t.test('two agents publishing one service with different specs: the second is refused once, audited, and not retried', async (t) => {
-  const { log, clock, cs } = stage();
+  const { log, cs } = stage();
   const first = new SimAgent('a1', ['http', 'tcp'], 'b1', { hosts: [host('web', 'http', [80])] });
-  first.connect(cs[0]!, clock);
+  first.connect(cs[0]!);
   settle(cs);
   const second = new SimAgent('a2', ['http', 'tcp'], 'b2', { hosts: [host('web', 'http', [81])] });
-  second.connect(cs[1]!, clock);
+  second.connect(cs[1]!);
   settle(cs);
   t.match(service(cs[0]!, 'web'), { spec: { ports: [80] }, status: { endpoints: [{ agent: 'a1' }] } });
   for (const c of cs) t.match(c.audits.filter((e) => e.type === 'service.publish.refused'), [{ subject: 'web', to: 'a2', reason: /published by "a1" with another spec/ }]);
   t.ok(cs[1]!.logs.includes('agent publishes services the cluster refuses'), 'the serving controller says so');
   const entries = log.entries.length;
-  second.disconnect(clock);
-  second.connect(cs[0]!, clock);
+  second.disconnect();
+  second.connect(cs[0]!);
   settle(cs);
   t.equal(meshEntries(log, entries), 0, 'a refused publish is not proposed again on reconnect');
 });
 
 void t.test('10,000 names missed by one agent cost a bounded amount on the controller and in the log', async (t) => {
-  const { log, clock, cs } = stage();
+  const { log, cs } = stage();
   const a = new SimAgent('noisy', ['http', 'tcp'], 'boot', { lazy: true });
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   settle(cs);
   const entries = log.entries.length;
   for (let chunk = 0; chunk < 40; chunk++) a.send({ type: 'usage', missed: Array.from({ length: 250 }, (_, i) => `n${chunk * 250 + i}`), used: [] });

@@ -19,7 +19,7 @@ void t.test('a new agent gets the whole configuration, sorted, and is SYNCED onc
   log.propose(applyCmd(svc('web'), svc('db', 'tcp'), rt('web-db', 'web', 'db')));
   settle(cs);
   const a = new SimAgent('a1');
-  a.connect(cs[0]!, { now: 1000 });
+  a.connect(cs[0]!);
   settle(cs);
   t.equal(a.received.length, 1);
   const push = a.received[0]!;
@@ -33,7 +33,7 @@ void t.test('a new agent gets the whole configuration, sorted, and is SYNCED onc
 void t.test('an empty cluster still gives a new agent its (empty) configuration at version 0', async (t) => {
   const { cs } = stage();
   const a = new SimAgent('a1');
-  a.connect(cs[0]!, { now: 1000 });
+  a.connect(cs[0]!);
   settle(cs);
   t.equal(a.received.length, 1);
   t.equal(a.config.version, 0);
@@ -45,7 +45,7 @@ void t.test('rule: a NACK keeps the acked version and causes no re-send; the nex
   log.propose(applyCmd(svc('web')));
   settle(cs);
   const a = new SimAgent('a1', ['http']);
-  a.connect(cs[0]!, { now: 1000 });
+  a.connect(cs[0]!);
   settle(cs);
   log.propose(applyCmd(svc('db', 'grpc')));
   settle(cs);
@@ -78,7 +78,7 @@ void t.test('rule: a reply with a stale or unknown nonce, or an ACK of a version
   log.propose(applyCmd(svc('web')));
   settle(cs);
   const a = new SimAgent('a1');
-  a.connect(cs[0]!, { now: 1000 });
+  a.connect(cs[0]!);
   settle(cs);
   const first = a.received[0]!;
   a.autoReply = false;
@@ -111,7 +111,7 @@ void t.test('rule: an agent that never ACKs holds one push, is STALE, and gets n
   settle(cs);
   const a = new SimAgent('a1');
   a.autoReply = false;
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   for (let i = 0; i < 20; i++) {
     log.propose(applyCmd(svc(`s${i}`)));
     advance(clock, cs, 500);
@@ -127,18 +127,18 @@ void t.test('rule: an agent that never ACKs holds one push, is STALE, and gets n
 });
 
 void t.test('rule: an agent that reconnects with the version it has gets nothing again (same or another controller)', async (t) => {
-  const { log, clock, cs } = stage(2);
+  const { log, cs } = stage(2);
   log.propose(applyCmd(svc('web'), svc('db')));
   settle(cs);
   const a = new SimAgent('a1');
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   settle(cs);
   t.equal(a.received.length, 1);
-  a.disconnect(clock);
-  a.connect(cs[0]!, clock);
+  a.disconnect();
+  a.connect(cs[0]!);
   settle(cs);
-  a.disconnect(clock);
-  a.connect(cs[1]!, clock);
+  a.disconnect();
+  a.connect(cs[1]!);
   settle(cs);
   t.equal(a.received.length, 1, 'no configuration bytes on either reconnect');
   t.equal(cs[1]!.hub.localState('a1'), 'SYNCED');
@@ -146,17 +146,17 @@ void t.test('rule: an agent that reconnects with the version it has gets nothing
 });
 
 void t.test('rule: an agent that reconnects behind gets only what changed since its version', async (t) => {
-  const { log, clock, cs } = stage(2);
+  const { log, cs } = stage(2);
   log.propose(applyCmd(svc('a'), svc('b'), svc('c'), rt('ab', 'a', 'b')));
   settle(cs);
   const a = new SimAgent('a1');
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   settle(cs);
-  a.disconnect(clock);
+  a.disconnect();
   log.propose(applyCmd(svc('b', 'tcp')));
   log.propose({ kind: 'mesh', op: 'delete', type: 'service', name: 'c' } as never);
   settle(cs);
-  a.connect(cs[1]!, clock);
+  a.connect(cs[1]!);
   settle(cs);
   const delta = a.received.at(-1)!;
   t.equal(delta.plan.baseVersion, 1);
@@ -171,7 +171,7 @@ void t.test('rule: resources are sorted, so an unchanged set never makes a new v
   log.propose(applyCmd(svc('web'), svc('db')));
   settle(cs);
   const a = new SimAgent('a1');
-  a.connect(cs[0]!, { now: 1000 });
+  a.connect(cs[0]!);
   settle(cs);
   const revision = cs[0]!.sm.revision();
   log.propose(applyCmd(svc('db'), svc('web')));
@@ -190,12 +190,12 @@ void t.test('rule: a lagging controller never pushes an older version; it waits 
   c2.lagging = true;
   log.propose(applyCmd(svc('db')));
   const a = new SimAgent('a1');
-  a.connect(c1, clock);
+  a.connect(c1);
   settle(cs);
   t.equal(a.config.version, 2);
   const pushes = a.received.length;
-  a.disconnect(clock);
-  a.connect(c2, clock);
+  a.disconnect();
+  a.connect(c2);
   advance(clock, cs, 1000);
   t.equal(a.received.length, pushes, 'nothing pushed while behind');
   t.ok(c2.barriers >= 1, 'it asked for a read barrier');
@@ -214,7 +214,7 @@ void t.test('rule: a version beyond the cluster\'s history is resynced from scra
   settle(cs);
   const a = new SimAgent('a1');
   a.config.restore({ version: 50, cluster: log.clusterId, resources: [{ kind: 'service', name: 'old', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {}, revision: 40 }] });
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   advance(clock, cs, 100);
   t.equal(a.received.length, 0, 'waits for a barrier first');
   cs[0]!.run(cs[0]!.hub.barrierDone(true, clock.now));
@@ -226,12 +226,12 @@ void t.test('rule: a version beyond the cluster\'s history is resynced from scra
 });
 
 void t.test('rule: an agent that reports another cluster identity is resynced from scratch', async (t) => {
-  const { log, clock, cs } = stage();
+  const { log, cs } = stage();
   log.propose(applyCmd(svc('web')));
   settle(cs);
   const a = new SimAgent('a1');
   a.config.restore({ version: 1, cluster: 'cluster-before-restore', resources: [{ kind: 'service', name: 'web', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {}, revision: 1 }] });
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   settle(cs);
   t.equal(a.received.length, 1, 'the same version number is not trusted across identities');
   t.equal(a.received[0]!.plan.baseVersion, null);
@@ -240,27 +240,27 @@ void t.test('rule: an agent that reports another cluster identity is resynced fr
 });
 
 void t.test('a manifest that does not match the version it claims is resynced', async (t) => {
-  const { log, clock, cs } = stage();
+  const { log, cs } = stage();
   log.propose(applyCmd(svc('web')));
   settle(cs);
   const a = new SimAgent('a1');
   a.config.restore({ version: 1, cluster: log.clusterId, resources: [{ kind: 'service', name: 'web', spec: { protocol: 'tcp', ports: [80] }, labels: {}, status: {}, revision: 2 }] });
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   settle(cs);
   t.equal(a.received.length, 1);
   t.equal(a.received[0]!.plan.baseVersion, null);
 });
 
 void t.test('pushes are counted cluster-wide and never reset by a reconnect', async (t) => {
-  const { log, clock, cs } = stage(2);
+  const { log, cs } = stage(2);
   const a = new SimAgent('a1');
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   settle(cs);
   for (let i = 0; i < 3; i++) {
     log.propose(applyCmd(svc(`s${i}`)));
     settle(cs);
-    a.disconnect(clock);
-    a.connect(cs[(i + 1) % 2]!, clock);
+    a.disconnect();
+    a.connect(cs[(i + 1) % 2]!);
     settle(cs);
   }
   t.equal(a.received.length, 4);
@@ -268,11 +268,11 @@ void t.test('pushes are counted cluster-wide and never reset by a reconnect', as
 });
 
 void t.test('manifests are held only for versions some agent is on', async (t) => {
-  const { log, clock, cs } = stage();
+  const { log, cs } = stage();
   log.propose(applyCmd(svc('web')));
   settle(cs);
   const agents = Array.from({ length: 50 }, (_, i) => new SimAgent(`a${i}`));
-  for (const a of agents) a.connect(cs[0]!, clock);
+  for (const a of agents) a.connect(cs[0]!);
   settle(cs);
   const hub = cs[0]!.hub;
   t.equal(hub.store.held, 1, 'fifty agents on one version share one manifest');
@@ -284,22 +284,22 @@ void t.test('manifests are held only for versions some agent is on', async (t) =
   settle(cs);
   t.equal(hub.store.held, 1, 'v1 is freed once nobody holds it');
   t.equal(hub.store.heldEntries, 2);
-  for (const a of agents) a.disconnect(clock);
+  for (const a of agents) a.disconnect();
   t.equal(hub.store.held, 0, 'nothing once no agent is connected: a selection nobody follows is released');
 });
 
 void t.test('a NACK still stands after the agent reconnects elsewhere: the rejected version is not sent again', async (t) => {
-  const { log, clock, cs } = stage(2);
+  const { log, cs } = stage(2);
   log.propose(applyCmd(svc('web')));
   settle(cs);
   const a = new SimAgent('a1', ['http']);
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   settle(cs);
   log.propose(applyCmd(svc('db', 'grpc')));
   settle(cs);
   t.equal(a.received.length, 2);
-  a.disconnect(clock);
-  a.connect(cs[1]!, clock);
+  a.disconnect();
+  a.connect(cs[1]!);
   settle(cs);
   t.equal(a.received.length, 2, 'nothing sent on the reconnect');
   t.equal(cs[1]!.hub.localState('a1'), 'NACKED');
@@ -313,7 +313,7 @@ function onC1WhileC2Lags(): { log: SimLog; clock: { now: number }; cs: SimContro
   log.propose(applyCmd(svc('web')));
   settle(cs);
   const a = new SimAgent('a1', ['http']);
-  a.connect(c1, clock);
+  a.connect(c1);
   settle(cs);
   c2.lagging = true;
   return { log, clock, cs, c1, c2, a };
@@ -321,12 +321,12 @@ function onC1WhileC2Lags(): { log: SimLog; clock: { now: number }; cs: SimContro
 
 void t.test('a NACK that a lagging controller applies after the agent reconnected to it still stands', async (t) => {
   // Found by the agents' fault simulation on the driver (agents-sim.ts --driver, seed 37).
-  const { log, clock, cs, c2, a } = onC1WhileC2Lags();
+  const { log, cs, c2, a } = onC1WhileC2Lags();
   log.propose(applyCmd(svc('db', 'grpc')));
   settle(cs);
   t.equal(a.received.length, 2, 'version 2 went out from c1 and was rejected');
-  a.disconnect(clock);
-  a.connect(c2, clock);
+  a.disconnect();
+  a.connect(c2);
   settle(cs);
   t.equal(a.received.length, 2, 'c2 is at version 1 like the agent: nothing to send');
   c2.lagging = false;
@@ -344,8 +344,8 @@ void t.test('a NACK that a lagging controller applies while its own push is in f
   log.propose(applyCmd(svc('cache', 'grpc')));
   settle(cs);
   t.same(a.received.map((p) => p.plan.version), [1, 2, 3], 'c1 sent versions 2 and 3; both were rejected');
-  a.disconnect(clock);
-  a.connect(c2, clock);
+  a.disconnect();
+  a.connect(c2);
   a.autoReply = false;
   // c2 applies version 2 alone and pushes it; then the rest of the log, NACKs of 2 and 3 included.
   for (let i = c2.sm.appliedIndex + 1; i <= version2; i++) c2.sm.apply(i, log.entries[i - 1]!);
@@ -363,16 +363,16 @@ void t.test('a NACK that a lagging controller applies while its own push is in f
 void t.test('a NACK of the first configuration still stands after a reconnect: an agent that holds nothing is not sent it again', async (t) => {
   // Found by the agents' fault simulation (agents-sim.ts, seed 1295): the rule held only for an
   // agent that had acknowledged something before.
-  const { log, clock, cs } = stage(2);
+  const { log, cs } = stage(2);
   log.propose(applyCmd(svc('web'), svc('db', 'grpc')));
   settle(cs);
   const a = new SimAgent('a1', ['http']);
-  a.connect(cs[0]!, clock);
+  a.connect(cs[0]!);
   settle(cs);
   t.equal(a.received.length, 1);
   t.equal(a.config.version, null, 'it runs nothing: it could not run its first configuration');
-  a.disconnect(clock);
-  a.connect(cs[1]!, clock);
+  a.disconnect();
+  a.connect(cs[1]!);
   settle(cs);
   t.equal(a.received.length, 1, 'nothing sent on the reconnect');
   t.equal(cs[1]!.hub.localState('a1'), 'NACKED');
