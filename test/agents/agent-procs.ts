@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeCommand } from '../helpers/node-command.js';
 import { guardChild } from '../helpers/reaper.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -35,7 +36,7 @@ export class AgentProc {
   }
 
   start(): this {
-    const args = [AGENT_JS, '--controllers', this.opts.controllers, '--id', this.opts.id, '--out', this.out, '--log-level', 'debug'];
+    const args = ['--controllers', this.opts.controllers, '--id', this.opts.id, '--out', this.out, '--log-level', 'debug'];
     if (this.opts.yaml !== undefined) {
       const file = path.join(this.opts.dir, `${this.opts.id}.yaml`);
       fs.writeFileSync(file, this.opts.yaml);
@@ -43,7 +44,9 @@ export class AgentProc {
     }
     if (this.opts.admin !== undefined) args.push('--admin', this.opts.admin);
     args.push(...(this.opts.extraArgs ?? []));
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.opts.env } });
+    const env = { ...process.env, ...this.opts.env };
+    const cmd = nodeCommand(AGENT_JS, args, [], env);
+    const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     guardChild(child);
     this.exitCode = null;
     const keep = (d: Buffer): void => {
@@ -84,7 +87,9 @@ export class AgentProc {
   /** Runs to completion (for refusals at start); resolves with the exit code and output. */
   static run(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ code: number; stderr: string }> {
     return new Promise((resolve) => {
-      const p = spawn(process.execPath, [AGENT_JS, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+      const merged = { ...process.env, ...env };
+      const cmd = nodeCommand(AGENT_JS, args, [], merged);
+      const p = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'], env: merged });
       guardChild(p);
       let stderr = '';
       p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

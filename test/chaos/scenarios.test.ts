@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { BUILD_FAILING_KINDS, type ChaosReport } from '../../chaos/report.js';
 import { SCENARIOS } from '../../chaos/scenarios.js';
+import { nodeCommand } from '../helpers/node-command.js';
 import { guardChild } from '../helpers/reaper.js';
 import { CI_RUNS, SELF_TEST_SEED } from './ci-seeds.js';
 
@@ -38,7 +39,9 @@ interface CliRun {
 
 function runCli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its controllers inherit its environment: they too start without tap's hooks.
+    const cmd = nodeCommand(CLI, args);
+    const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     guardChild(child);
     let stdout = '';
     let stderr = '';

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { nodeCommand } from '../helpers/node-command.js';
 import { apiFailure, deadAddress, startFake, threeControllers, type Fake } from './fake-controller.js';
 
 // Compiled to dist/test/cli/; the CLI is dist/src/cli/ctl.js.
@@ -18,7 +19,8 @@ function ctl(args: readonly string[]): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['CTL_ENDPOINTS'];
   return new Promise((resolve) => {
-    execFile(process.execPath, [CTL, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
+    const cmd = nodeCommand(CTL, args, [], env);
+    execFile(cmd.command, cmd.args, { env, timeout: 20_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       resolve({ code, stdout, stderr });
     });

@@ -14,6 +14,7 @@ import path from 'node:path';
 import t from 'tap';
 import { CertMaker } from '../helpers/certs.js';
 import { freePorts } from '../helpers/free-ports.js';
+import { nodeCommand } from '../helpers/node-command.js';
 import { CTL_JS } from '../helpers/process-cluster.js';
 import type { TlsFiles } from '../../src/transport/credentials.js';
 
@@ -24,7 +25,8 @@ interface Run {
 
 function ctl(endpoint: string, env: Readonly<Record<string, string>>): Promise<Run> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CTL_JS, '--endpoints', endpoint, '--timeout', '5s', 'status'], {
+    const cmd = nodeCommand(CTL_JS, ['--endpoints', endpoint, '--timeout', '5s', 'status']);
+    const p = spawn(cmd.command, cmd.args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { PATH: process.env['PATH'] ?? '', ...env },
     });

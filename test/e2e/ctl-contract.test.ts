@@ -4,6 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { ProcessCluster, CONTROLLER_JS } from '../helpers/process-cluster.js';
 import { freePorts } from '../helpers/free-ports.js';
+import { nodeCommand } from '../helpers/node-command.js';
 import { spawnSync } from 'node:child_process';
 
 void t.test('ctl commands and exit codes', async (t) => {
@@ -76,10 +77,12 @@ void t.test('the controller refuses an invalid config with exit 2 and writes not
   t.teardown(() => cluster.stop());
   const bad = path.join(cluster.dir, 'bad.yaml');
   fs.writeFileSync(bad, fs.readFileSync(cluster.configFile, 'utf8').replace('election_timeout: 500ms', 'election_timeout: 500ms\n  bogus_key: 1'));
-  const r = spawnSync(process.execPath, [CONTROLLER_JS, '--config', bad, '--id', 'c1'], { encoding: 'utf8' });
+  const badRun = nodeCommand(CONTROLLER_JS, ['--config', bad, '--id', 'c1']);
+  const r = spawnSync(badRun.command, badRun.args, { encoding: 'utf8' });
   t.equal(r.status, 2, 'exit code 2');
   t.match(r.stderr, /raft\.bogus_key/, 'the message names the key path');
   t.notOk(fs.existsSync(path.join(cluster.dir, 'data')), 'nothing was written to data_dir');
-  const unknownId = spawnSync(process.execPath, [CONTROLLER_JS, '--config', cluster.configFile, '--id', 'nope'], { encoding: 'utf8' });
+  const unknownRun = nodeCommand(CONTROLLER_JS, ['--config', cluster.configFile, '--id', 'nope']);
+  const unknownId = spawnSync(unknownRun.command, unknownRun.args, { encoding: 'utf8' });
   t.equal(unknownId.status, 2, 'an id not in the cluster exits 2');
 });

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CTL_JS, ProcessCluster } from '../helpers/process-cluster.js';
+import { nodeCommand } from '../helpers/node-command.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 void t.test('a 1,000,000-byte control-character value is stored and replicated, and writes go on', async (t) => {
@@ -39,7 +40,8 @@ void t.test('a 1,000,000-byte control-character value is stored and replicated, 
 /** `ctl` with bytes on stdin; resolves with its exit code and raw stdout. */
 function ctlWithInput(endpoints: string, args: readonly string[], input: Uint8Array | null): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CTL_JS, '--endpoints', endpoints, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const cmd = nodeCommand(CTL_JS, ['--endpoints', endpoints, ...args]);
+    const p = spawn(cmd.command, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => out.push(d));

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CTL_JS, ProcessCluster } from '../helpers/process-cluster.js';
+import { nodeCommand } from '../helpers/node-command.js';
 import { guardChild } from '../helpers/reaper.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -49,7 +50,8 @@ void t.test('operator tools against a 3-node cluster', async (t) => {
   });
 
   await t.test('watch from a revision replays, follows, and ends with exit 0 on Ctrl-C', async (t) => {
-    const watch = spawn(process.execPath, [CTL_JS, '--endpoints', cluster.endpoints(), 'watch', 'app/', '--prefix', '--rev', String(first), '-o', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cmd = nodeCommand(CTL_JS, ['--endpoints', cluster.endpoints(), 'watch', 'app/', '--prefix', '--rev', String(first), '-o', 'json']);
+    const watch = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     guardChild(watch);
     let out = '';
     watch.stdout.on('data', (d: Buffer) => (out += d.toString()));

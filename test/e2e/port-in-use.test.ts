@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
+import { nodeCommand } from '../helpers/node-command.js';
 
 void t.test('a port in use: one line naming the address and the cause, exit 2, nothing written', async (t) => {
   const cluster = await ProcessCluster.create({ nodes: 1 });
@@ -18,7 +19,8 @@ void t.test('a port in use: one line naming the address and the cause, exit 2, n
   await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', () => resolve()));
   t.teardown(() => new Promise<void>((resolve) => holder.close(() => resolve())));
   const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, [CONTROLLER_JS, '--config', cluster.configFile, '--id', 'c1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const cmd = nodeCommand(CONTROLLER_JS, ['--config', cluster.configFile, '--id', 'c1']);
+    const p = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('exit', (code) => resolve({ code, stderr }));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import t from 'tap';
 import { ProcessCluster, CONTROLLER_JS } from '../helpers/process-cluster.js';
 import { CertMaker } from '../helpers/certs.js';
+import { nodeCommand } from '../helpers/node-command.js';
 import { guardChild } from '../helpers/reaper.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { spawn } from 'node:child_process';
@@ -55,7 +56,8 @@ void t.test('mutual TLS: clients and peers without a certificate from the cluste
       .replace(`key: ${nodeFiles.key}`, `key: ${rogue.key}`)
       .replace(/data_dir: .*/, `data_dir: ${dir}/rogue-data/\${id}`),
   );
-  const impostor = spawn(process.execPath, [CONTROLLER_JS, '--config', rogueConfig, '--id', c3], { stdio: 'ignore' });
+  const cmd = nodeCommand(CONTROLLER_JS, ['--config', rogueConfig, '--id', c3]);
+  const impostor = spawn(cmd.command, cmd.args, { stdio: 'ignore' });
   guardChild(impostor);
   t.teardown(() => {
     impostor.kill('SIGKILL');

@@ -12,6 +12,7 @@ import type { StatusJson } from '../../src/api/answers.js';
 import { ControllerClient } from '../../src/api/client.js';
 import { channelCredentials } from '../../src/cli/ctl/context.js';
 import { freePorts } from './free-ports.js';
+import { nodeCommand } from './node-command.js';
 import { guardChild } from './reaper.js';
 import { waitFor } from './wait-for.js';
 import { runToExit, type RunResult } from './run-to-exit.js';
@@ -107,7 +108,8 @@ export class ProcessCluster {
   /** Starts node `id`; `configFile` replaces the cluster's file for this process only. */
   start(id: string, extraArgs: readonly string[] = [], configFile: string = this.configFile): ChildProcess {
     if (this.procs.has(id)) throw new Error(`${id} is already running`);
-    const child = spawn(process.execPath, [...this.launch.nodeArgs, this.launch.controllerJs, '--config', configFile, '--id', id, ...extraArgs], {
+    const cmd = nodeCommand(this.launch.controllerJs, ['--config', configFile, '--id', id, ...extraArgs], this.launch.nodeArgs);
+    const child = spawn(cmd.command, cmd.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     guardChild(child);

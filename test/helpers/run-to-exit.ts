@@ -1,5 +1,6 @@
 /** Runs a node script to its exit, collecting its output; SIGKILL and a rejection after `timeoutMs`. */
 import { spawn } from 'node:child_process';
+import { nodeCommand } from './node-command.js';
 import { guardChild } from './reaper.js';
 
 export interface RunResult {
@@ -10,7 +11,8 @@ export interface RunResult {
 
 export function runToExit(script: string, args: readonly string[], what: string, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const cmd = nodeCommand(script, args, [], env);
+    const p = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     guardChild(p);
     let stdout = '';
     let stderr = '';
