@@ -9,6 +9,7 @@ import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_p
 import net from 'node:net';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { nodeCommand } from './node-command.js';
 import { processStartTime } from './process-identity.js';
 
 export const REAPER_JS = fileURLToPath(new URL('./reaper-process.js', import.meta.url));
@@ -23,7 +24,8 @@ function addLine(pid: number, startTime: string): string {
 
 function startWatchdog(): ChildProcessByStdio<Writable, null, null> {
   // Not our stdout or stderr: tap reads those to their end, which would wait for the watchdog.
-  const w = spawn(process.execPath, [REAPER_JS], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const cmd = nodeCommand(REAPER_JS, []);
+  const w = spawn(cmd.command, cmd.args, { stdio: ['pipe', 'ignore', 'ignore'] });
   // Neither the watchdog nor the pipe to it may keep this process alive (an idle pipe holds
   // nothing, but one with a write pending would).
   w.unref();
