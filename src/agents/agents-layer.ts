@@ -104,6 +104,7 @@ export class AgentsLayer {
           return { online: row.online, silentMs: row.peer?.lastContactMs ?? (id === self ? 0 : null) };
         },
         readBarrier: (timeoutMs) => host.readBarrier(timeoutMs),
+        liveElsewhere: async (timeoutMs) => (await this.peersLiveRows(Date.now() + timeoutMs)).rows,
         report: async (entries, client, timeoutMs) => {
           await ops.report(reportRequest(self, entries, client), Date.now() + timeoutMs);
         },
@@ -179,6 +180,32 @@ export class AgentsLayer {
     return best === Number.NEGATIVE_INFINITY ? null : best;
   }
 
+  /**
+   * The live agents of every other member this one hears from, not only those the records
+   * name: an agent that just moved is live on a controller its record does not name yet.
+   * Members it does not hear from would only make the caller wait; `answered` says who did.
+   */
+  private async peersLiveRows(until: number): Promise<{ readonly rows: LiveAgent[]; readonly answered: ReadonlySet<string> }> {
+    const view = this.deps.membership();
+    const heard = new Set(view.rows.filter((r) => r.online || r.localState === 'online').map((r) => r.id));
+    const others = this.deps.stateMachine.members.list().filter((m) => m.id !== this.deps.self && heard.has(m.id));
+    const rows: LiveAgent[] = [];
+    const answered = new Set<string>();
+    await Promise.all(
+      others.map(async (m) => {
+        const address = this.deps.addressOf(m.id);
+        if (address === null) return;
+        try {
+          rows.push(...decodeLiveRows(await this.forwarder.listLocal(address, until), m.id));
+          answered.add(m.id);
+        } catch (err) {
+          this.deps.logger.debug({ err, controller: m.id }, 'no live agent rows from a controller');
+        }
+      }),
+    );
+    return { rows, answered };
+  }
+
   private async listAgents(localOnly: boolean, deadline: number): Promise<AgentList> {
     const hub = this.driver.hub;
     const view = this.deps.membership();
@@ -193,25 +220,9 @@ export class AgentsLayer {
       else list.push(row);
     };
     for (const row of live) add(row);
-    const answered = new Set<string>([this.deps.self]);
-    // Every other member this one hears from, not only those the records name: an agent that
-    // just moved is live on a controller its record does not name yet. Members it does not
-    // hear from would only make the list wait; their agents are judged by the records.
-    const heard = new Set(view.rows.filter((r) => r.online || r.localState === 'online').map((r) => r.id));
-    const others = sm.members.list().filter((m) => m.id !== this.deps.self && heard.has(m.id));
-    const until = Math.min(deadline, Date.now() + LIVE_ROWS_WAIT_MS);
-    await Promise.all(
-      others.map(async (m) => {
-        const address = this.deps.addressOf(m.id);
-        if (address === null) return;
-        try {
-          for (const row of decodeLiveRows(await this.forwarder.listLocal(address, until), m.id)) add(row);
-          answered.add(m.id);
-        } catch (err) {
-          this.deps.logger.debug({ err, controller: m.id }, 'no live agent rows from a controller; listing its agents from the records');
-        }
-      }),
-    );
+    const peers = await this.peersLiveRows(Math.min(deadline, Date.now() + LIVE_ROWS_WAIT_MS));
+    for (const row of peers.rows) add(row);
+    const answered = new Set<string>([this.deps.self, ...peers.answered]);
     const rowsById = new Map(view.rows.map((r) => [r.id, r]));
     const pingMs = agentPingIntervalMs(this.deps.heartbeat);
     const rows = agentRows({

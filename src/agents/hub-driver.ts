@@ -18,7 +18,7 @@ import { peerIdentity } from './identity.js';
 import type { CloseCode } from './protocol.js';
 import type { MeshReportBody } from './mesh-reports.js';
 import { systemScheduler, type Scheduler, type Timer } from '../util/clock.js';
-import type { StreamId } from './types.js';
+import type { LiveAgent, StreamId } from './types.js';
 import type { ControllerFrame } from './sync-codec.js';
 import { decodeAgentMessage, encodeControllerFrame, pushBody, type AgentMessageWire } from './wire.js';
 
@@ -31,6 +31,8 @@ export interface HubDriverPort extends HubPort {
   /** Commits a mesh report likewise (the leader stamps its clock on it). */
   meshReport(report: MeshReportBody, client: { readonly id: string; readonly seq: number }, timeoutMs: number): Promise<void>;
   audit(event: HubAudit): void;
+  /** The live agents of the other controllers this one hears from (those that answer within timeoutMs). */
+  liveElsewhere(timeoutMs: number): Promise<readonly LiveAgent[]>;
 }
 
 export type SyncCall = grpc.ServerDuplexStream<AgentMessageWire, ControllerFrame>;
@@ -225,6 +227,13 @@ export class HubDriver {
           () => this.run(this.hub.barrierDone(false, this.time.now())),
         );
         return;
+      case 'ask-elsewhere':
+        // Within an election timeout: a controller that does not answer by then serves nothing.
+        this.port.liveElsewhere(this.opts.electionTimeoutMs).then(
+          (rows) => this.run(this.hub.elsewhereAnswered(rows, this.time.now())),
+          () => this.run(this.hub.elsewhereAnswered([], this.time.now())),
+        );
+        return;
       case 'audit':
         this.port.audit(e.event);
         return;
@@ -416,6 +425,7 @@ export class HubDriver {
     counter('agents_mesh_reports_failed_total', 'Mesh report attempts (publishes, /resolve usage) that did not commit (retried).', () => this.failedMeshReports);
     counter('agents_publishes_total', 'Agent publishes proposed (a hello declaring something the log does not hold).', () => hub.counters.publishes);
     counter('agents_republishes_skipped_total', 'Agent publishes identical to the log, not proposed (no Raft write).', () => hub.counters.republishesSkipped);
+    counter('agents_offline_held_total', 'Offline reports held back because another controller served the agent on another stream.', () => hub.counters.offlineHeld);
     counter('agents_usage_dropped_total', 'Resolved names dropped by the bounds on what an agent may report.', () => hub.meshReports.dropped);
   }
 }

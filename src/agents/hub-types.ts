@@ -79,6 +79,8 @@ export type HubEffect =
   | { readonly type: 'close'; readonly stream: StreamId; readonly code: CloseCode; readonly reason: string }
   /** Ask for a linearizable read barrier; answer with barrierDone(ok). */
   | { readonly type: 'barrier' }
+  /** Ask the controllers this one hears from for their live agents; answer with elsewhereAnswered(rows). */
+  | { readonly type: 'ask-elsewhere'; readonly agents: readonly string[] }
   | { readonly type: 'audit'; readonly event: HubAudit }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly message: string; readonly fields: Readonly<Record<string, unknown>> };
 
@@ -96,4 +98,6 @@ export interface HubCounters {
   publishes: number;
   /** Hellos whose publish changed nothing and was not proposed (identical re-publishes). */
   republishesSkipped: number;
+  /** Offline reports not made: another controller served the agent (offline-check.ts). */
+  offlineHeld: number;
 }

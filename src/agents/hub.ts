@@ -14,7 +14,7 @@
  *   stream and refuses new ones, and its agents fail over;
  * - an agent silent for its adaptive timeout is cut off; an agent whose stream ended gets a
  *   grace period to reappear on any controller before this one reports it offline, so a move
- *   is not an outage;
+ *   is not an outage, and is not reported while another controller serves it (offline-check.ts);
  * - the leader reports offline the agents of a controller it has not heard from for their
  *   timeout plus grace (a controller that died cannot report anything);
  * - every report is conditional on the stream (session) that claimed the agent, so a
@@ -30,6 +30,7 @@ import { agentState, PushTracker, type ReplyOutcome } from './push-tracker.js';
 import { AdmissionBudget } from './admission.js';
 import { Departures, departureGraceMs } from './departures.js';
 import { LeaderExpiry } from './leader-expiry.js';
+import { OfflineCheck, type OfflineCandidate } from './offline-check.js';
 import { ReportBatch } from './report-batch.js';
 import { emptySync, log, olderEpoch, type Session } from './session.js';
 import { selectLazy, type ClusterState, type ConfigSelector } from './selection.js';
@@ -63,7 +64,7 @@ function due(now: number, last: number, everyMs: number): boolean {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, offlineHeld: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly planner: PushPlanner;
   private readonly selector: ConfigSelector;
@@ -78,6 +79,7 @@ export class AgentHub {
   private readonly bySelection = new Map<string, Set<StreamId>>();
   private readonly departures: Departures;
   private readonly expiry = new LeaderExpiry();
+  private readonly offline: OfflineCheck;
   private readonly admission: AdmissionBudget;
   private readonly report = new ReportBatch();
   /** Selection key -> the version last evaluated for its sessions. */
@@ -110,6 +112,7 @@ export class AgentHub {
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
     this.admission = new AdmissionBudget(opts.admitPerTick ?? 200);
     this.departures = new Departures(opts.pingIntervalMs);
+    this.offline = new OfflineCheck(opts.self);
     this.tickMs = opts.tickMs ?? null;
     this.maxStreams = opts.maxStreams ?? 50_000;
     this.maxReportEntries = opts.maxReportEntries ?? 1_000;
@@ -227,6 +230,8 @@ export class AgentHub {
       if (this.port.leading()) this.duties.check(this.port.state(), this.port.wallClock(), this.meshReports);
       else this.duties.forget();
     }
+    const ask = this.offline.ask();
+    if (ask !== null) out.push({ type: 'ask-elsewhere', agents: ask });
     this.idleAtLastTick = this.idle;
     return out;
   }
@@ -237,7 +242,7 @@ export class AgentHub {
    * driver may tick every IDLE_TICK_MS instead. The leader's duties run that often anyway.
    */
   get idle(): boolean {
-    return this.streams.size === 0 && this.queue.size === 0 && this.pendingDepartures === 0 && !this.barrierWanted && !this.barrierInFlight;
+    return this.streams.size === 0 && this.queue.size === 0 && this.pendingDepartures === 0 && this.offline.size === 0 && !this.barrierWanted && !this.barrierInFlight;
   }
 
   /**
@@ -411,6 +416,7 @@ export class AgentHub {
       out.push(...this.closeSession(existing, 'aborted', `taken over by a newer connection of agent ${JSON.stringify(hello.agentId)}`, now, false));
     }
     this.departures.delete(hello.agentId);
+    this.offline.forget(hello.agentId);
     this.byAgent.set(hello.agentId, s.stream);
     s.claimedAt = now;
     const state = this.port.state();
@@ -596,9 +602,36 @@ export class AgentHub {
     const agents = this.port.state().agents;
     for (const [id, d] of this.departures.due(now)) {
       const rec = agents.get(id);
-      // Gone from this controller and not claimed elsewhere within its grace: offline.
-      if (rec !== null && rec.online && rec.session === d.session) this.report.add({ op: 'disconnect', id, session: d.session, reason: d.reason, pushes: 0 });
+      // Gone from this controller and not claimed elsewhere within its grace: offline, unless
+      // another controller serves it on a stream whose claim has not committed (offline-check.ts).
+      if (rec !== null && rec.online && rec.session === d.session) this.offline.add({ entry: { op: 'disconnect', id, session: d.session, reason: d.reason, pushes: 0 }, departure: d });
     }
+  }
+
+  /**
+   * The other controllers' live rows for the agents asked about (ask-elsewhere): an agent live
+   * on another stream elsewhere is held (a departure gets another grace; the leader's expiry
+   * asks again later), any other is reported offline if its record still names that stream.
+   */
+  elsewhereAnswered(rows: readonly LiveAgent[], now: number): HubEffect[] {
+    const out: HubEffect[] = [];
+    const agents = this.port.state().agents;
+    const stillNamed = (c: OfflineCandidate): boolean => {
+      const rec = agents.get(c.entry.id);
+      return rec !== null && rec.online && rec.session === c.entry.session;
+    };
+    const verdict = this.offline.answered(rows);
+    for (const c of verdict.report) if (stillNamed(c)) this.report.add(c.entry);
+    for (const [c, row] of verdict.held) {
+      if (!stillNamed(c)) continue;
+      this.counters.offlineHeld++;
+      out.push(log('info', 'agent is live on another controller whose claim has not committed; not reporting it offline yet', { agent: c.entry.id, controller: row.controller }));
+      const d = c.departure;
+      if (d !== null && !this.byAgent.has(c.entry.id)) this.departures.depart(c.entry.id, d.session, d.lastHeardAt, d.timeoutMs, now, d.reason);
+    }
+    const ask = this.offline.ask();
+    if (ask !== null) out.push({ type: 'ask-elsewhere', agents: ask });
+    return out;
   }
 
   /** Leader: the agents of a controller nobody hears from cannot be reported by it (leader-expiry.ts). */
@@ -615,7 +648,7 @@ export class AgentHub {
       electionTimeoutMs: this.opts.electionTimeoutMs,
       now,
     });
-    for (const e of entries) this.report.add(e);
+    for (const e of entries) this.offline.add({ entry: e, departure: null });
   }
 
   /**

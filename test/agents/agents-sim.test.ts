@@ -1,31 +1,36 @@
 /**
  * The agents' fault simulation (agents-sim.ts) over fixed seeds: every seed must keep the rules.
- * A failure names its seed; `node dist/test/agents/agents-sim-cli.js --seed N [--driver] --trace`
+ * A failure names its seed; `node dist/test/agents/agents-sim-cli.js --seed N [--driver] [--lossy] --trace`
  * replays it.
  */
 import t, { type Test } from 'tap';
-import { DEFAULT_AGENTS_SIM, runAgentsSeed } from './agents-sim.js';
+import { DEFAULT_AGENTS_SIM, runAgentsSeed, type AgentsSimOptions } from './agents-sim.js';
 
 const FIRST = 1;
 const SEEDS = 300;
-/** With the production driver each seed takes about 50 ms instead of 10. */
+/**
+ * With the production driver each seed takes about 50 ms instead of 10. Lossy: the same
+ * schedules, with one proposal in two hundred also left unanswered until its deadline (in
+ * seeds 53, 57 and 73 that once showed a moved agent offline: docs/agents.md, "Reported
+ * offline only when no other controller serves it").
+ */
 const DRIVEN_SEEDS = 80;
 
 void t.test(`agents under faults keep the rules, seeds ${FIRST}-${FIRST + SEEDS - 1}`, async (t) => {
-  await checkSeeds(t, SEEDS, false);
+  await checkSeeds(t, SEEDS, { driver: false, lossy: false });
 });
 
-void t.test(`with the production driver on simulated time too, seeds ${FIRST}-${FIRST + DRIVEN_SEEDS - 1}`, async (t) => {
-  await checkSeeds(t, DRIVEN_SEEDS, true);
+void t.test(`with the production driver on simulated time too (lossy), seeds ${FIRST}-${FIRST + DRIVEN_SEEDS - 1}`, async (t) => {
+  await checkSeeds(t, DRIVEN_SEEDS, { driver: true, lossy: true });
 });
 
-async function checkSeeds(t: Test, seeds: number, driver: boolean): Promise<void> {
+async function checkSeeds(t: Test, seeds: number, mode: Pick<AgentsSimOptions, 'driver' | 'lossy'>): Promise<void> {
   const totals = { changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0 };
   const failed: string[] = [];
   for (let seed = FIRST; seed < FIRST + seeds; seed++) {
-    const r = await runAgentsSeed(seed, { ...DEFAULT_AGENTS_SIM, driver });
+    const r = await runAgentsSeed(seed, { ...DEFAULT_AGENTS_SIM, ...mode });
     for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.stats[k];
-    if (r.violations.length > 0) failed.push(`seed ${seed}${driver ? ' (--driver)' : ''}:\n  ${r.violations.slice(0, 5).join('\n  ')}`);
+    if (r.violations.length > 0) failed.push(`seed ${seed}${mode.driver ? ' --driver' : ''}${mode.lossy ? ' --lossy' : ''}:\n  ${r.violations.slice(0, 5).join('\n  ')}`);
   }
   t.same(failed, [], 'no seed broke a rule');
   t.comment(`over ${seeds} seeds: ${JSON.stringify(totals)}`);

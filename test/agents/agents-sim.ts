@@ -25,6 +25,7 @@ import { resourceKey } from '../../src/statemachine/mesh-types.js';
 import { agentsKind, meshKind, type ResourceInput } from '../../src/statemachine/index.js';
 import { agentState } from '../../src/agents/push-tracker.js';
 import type { ControllerMessage, Push } from '../../src/agents/protocol.js';
+import type { LiveAgent } from '../../src/agents/types.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { DrivenController, Timeline } from './driven-controller.js';
 import { SimAgent, SimController, SimLog, settle, svc } from './hub-harness.js';
@@ -386,7 +387,7 @@ export class AgentsSim {
   private create(id: string): Controller {
     // Links of 0-20 ms, a tenth of the messages up to 60 ms more (a retransmission).
     if (this.opts.driver) {
-      return new DrivenController(
+      const driven = new DrivenController(
         id,
         this.log,
         this.timeline,
@@ -396,10 +397,20 @@ export class AgentsSim {
           return r < 0.02 ? 'answer lost' : r < 0.04 ? 'lost' : this.opts.lossy && r < 0.045 ? 'unanswered' : 'committed';
         },
       );
+      driven.elsewhere = () => this.liveElsewhere(driven);
+      return driven;
     }
     const c = new SimController(id, this.log, this.clock);
+    c.elsewhere = () => this.liveElsewhere(c);
     c.tick();
     return c;
+  }
+
+  /** What `c` gathers from the other controllers: the live rows of those alive that it hears from. */
+  private liveElsewhere(c: Controller): LiveAgent[] {
+    return this.live()
+      .filter((o) => o !== c && o.id !== c.id && !c.unreachable.has(o.id))
+      .flatMap((o) => o.hub.live(this.clock.now));
   }
 
   private live(): Controller[] {

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { HubDriver, type HubDriverPort, type SyncCall } from '../../src/agents/hub-driver.js';
 import type { HubAudit } from '../../src/agents/hub-types.js';
 import type { AgentMessage, CloseCode, ControllerMessage } from '../../src/agents/protocol.js';
+import type { LiveAgent } from '../../src/agents/types.js';
 import { decodeControllerWire, type ControllerFrame } from '../../src/agents/sync-codec.js';
 import { decodeControllerMessage, encodeAgentMessage } from '../../src/agents/wire.js';
 import { StateMachine, agentsKind, type AgentRecord, type KindCommand } from '../../src/statemachine/index.js';
@@ -160,6 +161,8 @@ export class DrivenController implements AgentFacing {
   /** Entries up to this index were applied by an earlier run of this controller. */
   replayUntil = 0;
   readonly unreachable = new Map<string, number>();
+  /** The other controllers' live agents, as this one would gather them when asked; none by default. */
+  elsewhere: () => readonly LiveAgent[] = () => [];
   private readonly calls = new Map<number, SimCall>();
   private readonly time: Scheduler;
 
@@ -186,6 +189,8 @@ export class DrivenController implements AgentFacing {
       report: (entries, client, timeoutMs) => this.commit({ kind: 'agents', op: 'report', controller: this.id, entries, client } as KindCommand, timeoutMs),
       meshReport: (body, client, timeoutMs) => this.commit({ ...body, at: this.clock.now, client } as KindCommand, timeoutMs),
       audit: (e) => void this.audits.push(e),
+      // The answers come back a round trip later, as gathered then.
+      liveElsewhere: () => new Promise((resolve) => this.time.after(1 + 2 * this.latency(), () => resolve(this.elsewhere()))),
     };
     this.driver = new HubDriver(
       { self: id, detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix: `${id}:driven${++runs}` },

@@ -30,6 +30,7 @@ export function hubDriverOn(
       controller: () => ({ online: true, silentMs: 0 }),
       wallClock: () => Date.now(),
       audit: () => undefined,
+      liveElsewhere: () => Promise.resolve([]),
       ...reports,
     },
     time,

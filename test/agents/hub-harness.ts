@@ -8,6 +8,7 @@ import { AgentConfig } from '../../src/agent/config-state.js';
 import { AgentHub } from '../../src/agents/hub.js';
 import type { HubAudit, HubEffect, HubOptions, HubPort } from '../../src/agents/hub-types.js';
 import type { AgentMessage, CloseCode, ControllerMessage, Push } from '../../src/agents/protocol.js';
+import type { LiveAgent } from '../../src/agents/types.js';
 import { resourceKey } from '../../src/statemachine/mesh-types.js';
 import {
   StateMachine,
@@ -99,6 +100,10 @@ export class SimController implements AgentFacing {
   /** Entries up to this index were applied by an earlier run of this controller. */
   replayUntil = 0;
   barriers = 0;
+  /** Its reports wait, unsent, as behind a proposal a leader it cannot reach never answers. */
+  reportsHeld = false;
+  /** The other controllers' live agents, as this one would gather them (ask-elsewhere); none by default. */
+  elsewhere: () => readonly LiveAgent[] = () => [];
   /** Ids of controllers this one no longer hears from, with since when. */
   readonly unreachable = new Map<string, number>();
   private agentsByStream = new Map<number, SimAgent>();
@@ -168,6 +173,9 @@ export class SimController implements AgentFacing {
         case 'barrier':
           this.barriers++;
           break;
+        case 'ask-elsewhere':
+          this.run(this.hub.elsewhereAnswered(this.elsewhere(), this.clock.now));
+          break;
         case 'audit':
           this.audits.push(e.event);
           break;
@@ -193,7 +201,7 @@ export class SimController implements AgentFacing {
       this.run(this.hub.pump(this.clock.now, 64));
       moved = true;
     }
-    if (!this.quorum) return moved;
+    if (!this.quorum || this.reportsHeld) return moved;
     for (let entries = this.hub.takeReport(); entries !== null; entries = this.hub.takeReport()) {
       this.log.propose({ kind: 'agents', op: 'report', controller: this.id, entries } as KindCommand);
       moved = true;

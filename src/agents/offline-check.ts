@@ -1,0 +1,76 @@
+/**
+ * The last check before this controller reports an agent offline: is the agent live on another
+ * controller, on another stream, whose claim has not committed yet? Such a claim can wait
+ * behind a proposal its controller cannot get answered (a leader that controller alone cannot
+ * reach, while it still hears a quorum); reporting the departure meanwhile would show the
+ * agent offline although it moved within its timeout. So the disconnects this controller would
+ * report (its departures whose grace ran out, the leader's expiries) first ask every controller
+ * it hears from for its live agents, the rows `list agents` gathers, and an agent live
+ * elsewhere is not reported. A controller that does not answer counts as serving nothing.
+ */
+import type { DisconnectEntry } from '../statemachine/index.js';
+import type { Departure } from './departures.js';
+import type { LiveAgent } from './types.js';
+
+export interface OfflineCandidate {
+  readonly entry: DisconnectEntry;
+  /** The departure it ends; null for the leader's expiry of an unreachable controller's agent. */
+  readonly departure: Departure | null;
+}
+
+export interface OfflineVerdict {
+  /** Not live anywhere else: report them. */
+  readonly report: readonly OfflineCandidate[];
+  /** Live on another controller's stream, with that row: hold them. */
+  readonly held: ReadonlyArray<readonly [OfflineCandidate, LiveAgent]>;
+}
+
+export class OfflineCheck {
+  private waiting = new Map<string, OfflineCandidate>();
+  private asked: Map<string, OfflineCandidate> | null = null;
+
+  constructor(private readonly self: string) {}
+
+  /** Candidates waiting for an answer or for the next question. */
+  get size(): number {
+    return this.waiting.size + (this.asked?.size ?? 0);
+  }
+
+  add(candidate: OfflineCandidate): void {
+    this.waiting.set(candidate.entry.id, candidate);
+  }
+
+  /** The agent is back on this controller: whatever was pending for it no longer holds. */
+  forget(agent: string): void {
+    this.waiting.delete(agent);
+    this.asked?.delete(agent);
+  }
+
+  /** The agents to ask the other controllers about; null while a question is unanswered or none waits. */
+  ask(): string[] | null {
+    if (this.asked !== null || this.waiting.size === 0) return null;
+    this.asked = this.waiting;
+    this.waiting = new Map();
+    return [...this.asked.keys()];
+  }
+
+  /** The other controllers' live rows (those that answered) settle the question asked. */
+  answered(rows: readonly LiveAgent[]): OfflineVerdict {
+    const asked = this.asked ?? new Map<string, OfflineCandidate>();
+    this.asked = null;
+    const elsewhere = new Map<string, LiveAgent>();
+    for (const row of rows) {
+      const c = asked.get(row.id);
+      if (c === undefined || row.controller === this.self || row.departing || row.session === c.entry.session) continue;
+      elsewhere.set(row.id, row);
+    }
+    const report: OfflineCandidate[] = [];
+    const held: Array<readonly [OfflineCandidate, LiveAgent]> = [];
+    for (const [id, c] of asked) {
+      const row = elsewhere.get(id);
+      if (row === undefined) report.push(c);
+      else held.push([c, row]);
+    }
+    return { report, held };
+  }
+}

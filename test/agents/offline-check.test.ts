@@ -1,0 +1,94 @@
+/**
+ * The last check before an agent is reported offline (src/agents/offline-check.ts): an agent
+ * live on another controller, whose claim there has not committed, is not reported offline by
+ * the controller it left; once nobody serves it, it is.
+ */
+import t from 'tap';
+import { OfflineCheck, type OfflineCandidate } from '../../src/agents/offline-check.js';
+import type { LiveAgent } from '../../src/agents/types.js';
+import { SimAgent, SimController, SimLog, advance, applyCmd, settle, svc } from './hub-harness.js';
+
+const candidate = (id: string, session: string): OfflineCandidate => ({ entry: { op: 'disconnect', id, session, reason: 'stream closed', pushes: 0 }, departure: null });
+const row = (id: string, controller: string, session: string, departing = false): LiveAgent => ({ id, controller, session, lastContactMs: 0, heartbeatTimeoutMs: 1000, departing });
+
+void t.test('one question at a time; only a live row of another controller on another stream holds an agent', async (t) => {
+  const check = new OfflineCheck('c1');
+  t.equal(check.ask(), null, 'nothing to ask');
+  for (const id of ['a', 'b', 'c', 'd', 'e']) check.add(candidate(id, `c1-${id}`));
+  t.same(check.ask(), ['a', 'b', 'c', 'd', 'e']);
+  check.add(candidate('f', 'c1-f'));
+  t.equal(check.ask(), null, 'a second question waits for the answer to the first');
+  t.equal(check.size, 6);
+  check.forget('e');
+  const verdict = check.answered([
+    row('a', 'c2', 'c2-a'), // live elsewhere: held
+    row('b', 'c1', 'c1-other'), // this controller's own row: not a reason
+    row('c', 'c2', 'c2-c', true), // departing there too: not a reason
+    row('d', 'c2', 'c1-d'), // the very stream that left: not a reason
+    row('f', 'c2', 'c2-f'), // not asked about yet
+  ]);
+  t.same(verdict.held.map(([c, r]) => `${c.entry.id}@${r.controller}`), ['a@c2']);
+  t.same(verdict.report.map((c) => c.entry.id), ['b', 'c', 'd'], 'e was forgotten (its agent came back)');
+  t.same(check.ask(), ['f'], 'the next question');
+});
+
+function stage(): { clock: { now: number }; c1: SimController; c2: SimController; a: SimAgent; timeout: number } {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const c1 = new SimController('c1', log, clock);
+  const c2 = new SimController('c2', log, clock);
+  for (const c of [c1, c2]) c.tick();
+  log.propose(applyCmd(svc('web')));
+  const a = new SimAgent('a1');
+  a.connect(c1);
+  settle([c1, c2]);
+  return { clock, c1, c2, a, timeout: c1.record('a1')!.timeoutMs };
+}
+
+const statusAudits = (c: SimController): string[] => c.audits.filter((e) => e.type === 'agent.status' && e.subject === 'a1').map((e) => `${e.from}->${e.to}`);
+
+void t.test('an agent that moved to a controller whose claim is held up is not shown offline meanwhile', async (t) => {
+  const { clock, c1, c2, a, timeout } = stage();
+  c1.elsewhere = () => c2.hub.live(clock.now);
+  c2.reportsHeld = true;
+  a.disconnect();
+  a.connect(c2);
+  const wait = 3 * (timeout + c1.hub.graceMs(timeout));
+  advance(clock, [c1, c2], wait);
+  t.match(c1.record('a1'), { online: true, controller: 'c1' }, `after ${wait}ms the record still says online (c2's claim has not committed)`);
+  t.ok(c1.logs.some((l) => /live on another controller/.test(l)), 'c1 says why it holds the report');
+  t.ok(c1.hub.counters.offlineHeld >= 2, `and counts it (${c1.hub.counters.offlineHeld} held, one per grace)`);
+  c2.reportsHeld = false;
+  advance(clock, [c1, c2], 500);
+  t.match(c1.record('a1'), { online: true, controller: 'c2' }, 'the claim commits');
+  for (const c of [c1, c2]) t.same(statusAudits(c), ['null->online'], `${c.id}: no offline flap`);
+  // Once no controller serves it, it goes offline.
+  a.disconnect();
+  advance(clock, [c1, c2], wait);
+  t.match(c1.record('a1'), { online: false });
+});
+
+void t.test('without the check the same move shows the agent offline (what the check prevents)', async (t) => {
+  const { clock, c1, c2, a, timeout } = stage();
+  c2.reportsHeld = true;
+  a.disconnect();
+  a.connect(c2);
+  advance(clock, [c1, c2], 3 * (timeout + c1.hub.graceMs(timeout)));
+  t.match(c1.record('a1'), { online: false }, 'c1 heard of no other controller serving it');
+  c2.reportsHeld = false;
+  advance(clock, [c1, c2], 500);
+  t.same(statusAudits(c1), ['null->online', 'online->offline', 'offline->online'], 'an offline flap');
+});
+
+void t.test('an agent whose controller stops serving it while held is reported offline at the next question', async (t) => {
+  const { clock, c1, c2, a, timeout } = stage();
+  c1.elsewhere = () => c2.hub.live(clock.now);
+  c2.reportsHeld = true;
+  a.disconnect();
+  a.connect(c2);
+  advance(clock, [c1, c2], timeout + c1.hub.graceMs(timeout) + 200);
+  t.match(c1.record('a1'), { online: true, controller: 'c1' }, 'held while c2 serves it');
+  a.disconnect();
+  advance(clock, [c1, c2], 2 * (timeout + c1.hub.graceMs(timeout)));
+  t.match(c1.record('a1'), { online: false }, 'offline once c2 only has it departing');
+});
