@@ -96,6 +96,7 @@ export class AgentsLayer {
         wallClock: () => Date.now(),
         clusterId: deps.clusterId,
         quorumContactAt: () => this.quorumContactAt(),
+        leaderContactAt: () => host.lastLeaderContactAt(),
         leading: () => host.softState().role === 'leader',
         replaying: () => sm.appliedIndex <= deps.replayUntil,
         controller: (id) => {

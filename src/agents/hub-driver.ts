@@ -332,9 +332,9 @@ export class HubDriver {
   /**
    * Sends until it commits; false: stopped first. A failed attempt is retried as it was (the
    * same client seq: applied once, whichever attempt commits), after 20 ms doubling to 500 ms.
-   * An attempt made while this controller was cut off from a quorum (forwarded to a leader it
-   * could not reach) may hang until its deadline, and every report after it waits, claims
-   * included: once a quorum is heard again it is given up on and retried at once.
+   * An attempt made while this controller was cut off from a quorum or its leader (forwarded
+   * to a leader it could not reach) may hang until its deadline, and every report after it
+   * waits, claims included: once both are heard again it is given up on and retried at once.
    */
   private async commitUntilDone(what: string, send: () => Promise<void>, failed: () => void): Promise<boolean> {
     for (let attempt = 0; !this.stopped; attempt++) {

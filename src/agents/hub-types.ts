@@ -15,6 +15,8 @@ export interface HubPort {
   clusterId(): string;
   /** Monotonic ms of this controller's last proof of hearing from a quorum; null: never. */
   quorumContactAt(): number | null;
+  /** Monotonic ms of its last contact with a leader (as the leader: a quorum's acknowledgement); null: never. */
+  leaderContactAt(): number | null;
   /** True while this controller leads: it then expires the agents of unreachable controllers. */
   leading(): boolean;
   /**

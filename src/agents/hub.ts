@@ -10,8 +10,8 @@
  *
  * Health, as the contract defines it: an agent is online while it is connected to a controller
  * that a quorum hears from. So:
- * - a controller that has not heard from a quorum for 85% of an election timeout closes every
- *   stream and refuses new ones, and its agents fail over;
+ * - a controller that has not heard from a quorum for 85% of an election timeout, or from a
+ *   leader for three, closes every stream and refuses new ones, and its agents fail over;
  * - an agent silent for its adaptive timeout is cut off; an agent whose stream ended gets a
  *   grace period to reappear on any controller before this one reports it offline, so a move
  *   is not an outage, and is not reported while another controller serves it (offline-check.ts);
@@ -47,6 +47,9 @@ function stallThreshold(opts: HubOptions): number {
 }
 
 const LEADER_EXPIRY_EVERY_MS = 250;
+
+/** Election timeouts without a leader after which a controller that still hears a quorum sheds its agents. */
+export const LEADERLESS_ELECTIONS = 3;
 
 /** How often an idle hub (see AgentHub.idle) is ticked: as often as the leader's duties run. */
 export const IDLE_TICK_MS = LEADER_EXPIRY_EVERY_MS;
@@ -87,6 +90,7 @@ export class AgentHub {
   private nonce = 0;
   private sessions = 0;
   private cutOff = true;
+  private cutReason = 'cut off from a quorum (starting)';
   private lastTickAt: number | null = null;
   /** Whether the hub was idle at its last tick: then the driver ticks it slowly, and the gap is not a stall. */
   private idleAtLastTick = true;
@@ -100,6 +104,7 @@ export class AgentHub {
   private readonly maxStreams: number;
   private readonly maxReportEntries: number;
   private readonly cutoffMs: number;
+  private readonly leaderlessMs: number;
   private readonly staleReportMs: number;
 
   constructor(
@@ -117,6 +122,7 @@ export class AgentHub {
     this.maxStreams = opts.maxStreams ?? 50_000;
     this.maxReportEntries = opts.maxReportEntries ?? 1_000;
     this.cutoffMs = Math.round(0.85 * opts.electionTimeoutMs);
+    this.leaderlessMs = LEADERLESS_ELECTIONS * opts.electionTimeoutMs;
     this.staleReportMs = opts.staleReportMs ?? 1_000;
     // Audit only what commits from now on; the trail already holds what came before.
     this.transitionCursor = port.state().agents.transitionSeq;
@@ -133,7 +139,7 @@ export class AgentHub {
   open(stream: StreamId, identity: string | null, now: number): HubEffect[] {
     // With no streams the ticks skip the quorum check (an idle controller costs nothing): judge now.
     if (this.streams.size === 0) this.checkQuorum(now, []);
-    if (this.cutOff) return this.refuse(stream, 'unavailable', `${this.opts.self} is cut off from a quorum; try another controller`);
+    if (this.cutOff) return this.refuse(stream, 'unavailable', `${this.opts.self} is ${this.cutReason}; try another controller`);
     if (this.streams.size >= this.maxStreams) return this.refuse(stream, 'exhausted', `${this.opts.self} holds ${this.streams.size} agent streams, its limit`);
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
     this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false });
@@ -358,7 +364,7 @@ export class AgentHub {
     return this.selector.select({ id, info }, state)?.version ?? state.mesh.declaration(id)?.revision ?? 0;
   }
 
-  /** Whether this controller is cut off from a quorum now (judged afresh when it serves nobody). */
+  /** Whether this controller is cut off from a quorum or its leader now (judged afresh when it serves nobody). */
   cutOffAt(now: number): boolean {
     if (this.streams.size === 0) this.checkQuorum(now, []);
     return this.cutOff;
@@ -567,17 +573,30 @@ export class AgentHub {
 
   // ---- ticks: liveness, quorum, departures --------------------------------------------------------
 
+  /**
+   * Cut off: no quorum heard for 85% of an election timeout, or no leader heard for
+   * LEADERLESS_ELECTIONS election timeouts while a quorum is (a leader only this controller
+   * cannot reach: its log stands still, so its agents would keep an old configuration and its
+   * claims could not commit). etcd closes a member's watches on the second condition
+   * likewise. An election after a leader died takes far less, and keeps the agents.
+   */
   private checkQuorum(now: number, out: HubEffect[]): void {
     const contact = this.port.quorumContactAt();
-    const cut = contact === null || now - contact > this.cutoffMs;
-    if (cut && !this.cutOff) {
+    const leader = this.port.leaderContactAt();
+    let why: string | null = null;
+    if (contact === null || now - contact > this.cutoffMs) {
+      why = `cut off from a quorum (${contact === null ? 'never heard from one' : `nothing for ${Math.round(now - contact)}ms`})`;
+    } else if (leader === null || now - leader > this.leaderlessMs) {
+      why = `cut off from the leader (${leader === null ? 'never heard from one' : `nothing for ${Math.round(now - leader)}ms`}, though a quorum is heard)`;
+    }
+    if (why !== null) this.cutReason = why;
+    if (why !== null && !this.cutOff) {
       this.cutOff = true;
-      const silent = contact === null ? 'never heard from one' : `nothing for ${Math.round(now - contact)}ms`;
-      out.push(log('warn', `cut off from a quorum (${silent}); closing every agent stream so agents fail over`, { streams: this.streams.size }));
-      for (const s of [...this.streams.values()]) out.push(...this.closeSession(s, 'unavailable', `${this.opts.self} is cut off from a quorum; try another controller`, now, true));
-    } else if (!cut && this.cutOff) {
+      out.push(log('warn', `${why}; closing every agent stream so agents fail over`, { streams: this.streams.size }));
+      for (const s of [...this.streams.values()]) out.push(...this.closeSession(s, 'unavailable', `${this.opts.self} is ${why}; try another controller`, now, true));
+    } else if (why === null && this.cutOff) {
       this.cutOff = false;
-      out.push(log('info', 'hears from a quorum; serving agents', {}));
+      out.push(log('info', 'hears from a quorum and a leader; serving agents', {}));
     }
   }
 

@@ -72,6 +72,7 @@ export interface AgentsSimResult {
     readonly hangs: number;
     readonly halfOpens: number;
     readonly twins: number;
+    readonly leaderCuts: number;
   };
 }
 
@@ -201,6 +202,8 @@ export class AgentsSim {
   private readonly dead = new Map<string, number>();
   private readonly lagUntil = new Map<string, number>();
   private readonly isolatedUntil = new Map<string, number>();
+  /** Controllers that hear a quorum but not the leader, until when. */
+  private readonly leaderCutUntil = new Map<string, number>();
   private readonly agents: WatchedAgent[] = [];
   /** Second processes with an agent's id, gone or not. */
   private readonly twins: WatchedAgent[] = [];
@@ -211,7 +214,7 @@ export class AgentsSim {
   private transitionsSeen = 0;
   /** Read barriers answered per controller process, and since when the oldest one waits. */
   private readonly barriers = new Map<SimController, { answered: number; since: number }>();
-  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0 };
+  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0, leaderCuts: 0 };
 
   constructor(
     readonly seed: number,
@@ -499,6 +502,7 @@ export class AgentsSim {
     else if (r < 0.066) this.hangAgent();
     else if (r < 0.071) this.halfOpen();
     else if (r < 0.074) this.startTwin();
+    else if (r < 0.077) this.cutFromLeader();
   }
 
   /**
@@ -593,7 +597,7 @@ export class AgentsSim {
   }
 
   private lag(): void {
-    const live = this.live().filter((c) => !this.lagUntil.has(c.id));
+    const live = this.live().filter((c) => !this.lagUntil.has(c.id) && !this.leaderCutUntil.has(c.id));
     if (live.length === 0) return;
     const c = live[this.rng.int(0, live.length)]!;
     c.lagging = true;
@@ -614,11 +618,28 @@ export class AgentsSim {
     this.electIfNeeded();
   }
 
+  /**
+   * A partial partition: a follower that still hears a quorum but not the leader. Its log
+   * stands still and its proposals go unanswered until their deadline; it is not cut off from
+   * a quorum, so only the leaderless rule makes it shed its agents.
+   */
+  private cutFromLeader(): void {
+    const candidates = this.live().filter((c) => !c.leading && c.quorum && !this.lagUntil.has(c.id) && !this.leaderCutUntil.has(c.id));
+    if (candidates.length === 0) return;
+    const c = candidates[this.rng.int(0, candidates.length)]!;
+    c.lagging = true;
+    c.leaderSilentSince = this.clock.now;
+    if (c instanceof SimController) c.reportsHeld = true;
+    this.note(`${c.id} hears no leader`);
+    this.leaderCutUntil.set(c.id, this.clock.now + this.rng.int(1000, 6000));
+    this.stats.leaderCuts++;
+  }
+
   private electIfNeeded(): void {
     const leader = this.controllers.find((c) => c.leading);
     if (leader !== undefined && !this.dead.has(leader.id) && leader.quorum) return;
     if (leader !== undefined) leader.leading = false;
-    const next = this.live().find((c) => c.quorum);
+    const next = this.live().find((c) => c.quorum && !this.leaderCutUntil.has(c.id));
     if (next !== undefined) next.leading = true;
   }
 
@@ -634,6 +655,7 @@ export class AgentsSim {
       restarted.catchUp();
       for (const o of this.controllers) o.unreachable.delete(id);
       this.lagUntil.delete(id);
+      this.leaderCutUntil.delete(id);
       this.note(`${id} restarts`);
     }
     for (const [id, until] of [...this.lagUntil]) {
@@ -642,6 +664,15 @@ export class AgentsSim {
       const c = this.controllers.find((x) => x.id === id)!;
       c.lagging = false;
       this.note(`${id} catches up`);
+    }
+    for (const [id, until] of [...this.leaderCutUntil]) {
+      if (this.clock.now < until) continue;
+      this.leaderCutUntil.delete(id);
+      const c = this.controllers.find((x) => x.id === id)!;
+      c.lagging = false;
+      c.leaderSilentSince = null;
+      if (c instanceof SimController) c.reportsHeld = false;
+      this.note(`${id} hears the leader again`);
     }
     for (const [id, until] of [...this.isolatedUntil]) {
       if (this.clock.now < until) continue;
@@ -660,6 +691,7 @@ export class AgentsSim {
     for (const id of this.dead.keys()) this.dead.set(id, this.clock.now);
     for (const id of this.lagUntil.keys()) this.lagUntil.set(id, this.clock.now);
     for (const id of this.isolatedUntil.keys()) this.isolatedUntil.set(id, this.clock.now);
+    for (const id of this.leaderCutUntil.keys()) this.leaderCutUntil.set(id, this.clock.now);
     this.recover();
   }
 }

@@ -155,6 +155,7 @@ export class DrivenController implements AgentFacing {
   readonly driver: HubDriver;
   readonly audits: HubAudit[] = [];
   quorum = true;
+  leaderSilentSince: number | null = null;
   lagging = false;
   leading = false;
   alive = true;
@@ -256,8 +257,8 @@ export class DrivenController implements AgentFacing {
   private commit(cmd: KindCommand, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.time.after(1 + 2 * this.latency(), () => {
-        if (!this.quorum) {
-          this.time.after(timeoutMs, () => reject(new Error('no quorum: the proposal timed out')));
+        if (!this.quorum || this.leaderSilentSince !== null) {
+          this.time.after(timeoutMs, () => reject(new Error('no quorum or no leader: the proposal timed out')));
           return;
         }
         const outcome = this.outcome();

@@ -42,6 +42,41 @@ void t.test('a controller cut off from a quorum closes its agents\' streams with
   t.equal(late.closedWith, null, 'served again once a quorum is heard');
 });
 
+void t.test('a controller that hears a quorum but no leader for three election timeouts sheds its agents; an election keeps them', async (t) => {
+  const { clock, cs } = stage(2);
+  const [c1, c2] = cs as [SimController, SimController];
+  const a = new SimAgent('a1');
+  a.connect(c1);
+  settle(cs);
+  // An election: no leader for two election timeouts (1000 ms each), then one.
+  c1.leaderSilentSince = clock.now;
+  advance(clock, cs, 2 * 1000);
+  t.equal(a.closedWith, null, 'kept through an election');
+  c1.leaderSilentSince = null;
+  advance(clock, cs, 500);
+  // A leader only c1 cannot reach: its log would stand still while it still hears a quorum.
+  const lostAt = clock.now;
+  c1.leaderSilentSince = lostAt;
+  while (a.closedWith === null && clock.now - lostAt < 10_000) advance(clock, cs, 50);
+  const took = clock.now - lostAt;
+  t.ok(took > 3 * 1000 && took <= 3 * 1000 + 100, `closed ${took}ms after the leader was last heard (3 election timeouts: 3000ms)`);
+  t.match(a.closedWith, { code: 'unavailable', reason: /c1 is cut off from the leader \(nothing for \d+ms, though a quorum is heard\)/ });
+  const next = new SimAgent('a1');
+  next.connect(c1);
+  t.match(next.closedWith, { code: 'unavailable', reason: /cut off from the leader/ }, 'refused while it hears no leader');
+  const moved = new SimAgent('a1');
+  moved.connect(c2);
+  advance(clock, cs, 500);
+  t.match(c2.record('a1'), { online: true, controller: 'c2' }, 'served by a controller that hears the leader');
+  t.same(statusAudits(c2, 'a1'), ['null->online'], 'and never shown offline');
+  c1.leaderSilentSince = null;
+  advance(clock, cs, 100);
+  const back = new SimAgent('a2');
+  back.connect(c1);
+  settle(cs);
+  t.equal(back.closedWith, null, 'served again once it hears a leader');
+});
+
 void t.test('an agent that moves to another controller within its timeout is not an outage', async (t) => {
   const { clock, cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];

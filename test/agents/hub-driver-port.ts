@@ -25,6 +25,7 @@ export function hubDriverOn(
       state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), revision: sm.revision() }),
       clusterId: () => 'k',
       quorumContactAt: () => time.now(),
+      leaderContactAt: () => time.now(),
       leading: () => true,
       replaying: () => false,
       controller: () => ({ online: true, silentMs: 0 }),

@@ -49,6 +49,7 @@ function stage(failures: number, hang = false) {
       readBarrier: () => Promise.resolve(),
       meshReport: () => Promise.resolve(),
       quorumContactAt: () => (quorum.heard ? time.now() : null),
+      leaderContactAt: () => (quorum.heard ? time.now() : null),
       report: async (entries, client) => {
         if (hang && !quorum.heard) {
           attempts.push({ at: time.now(), seq: client.seq, ops: entries.map((e) => e.op), ok: false });

@@ -46,6 +46,8 @@ export interface SimHubState {
   readonly log: SimLog;
   readonly clock: { readonly now: number };
   readonly quorum: boolean;
+  /** Since when it hears a quorum but no leader (a leader only it cannot reach, or an election); null: it hears one. */
+  readonly leaderSilentSince: number | null;
   readonly leading: boolean;
   readonly replayUntil: number;
   /** Controllers it no longer hears from, with since when. */
@@ -60,6 +62,7 @@ export function simHubPort(c: SimHubState): HubPort {
     wallClock: () => c.clock.now,
     clusterId: () => c.log.clusterId,
     quorumContactAt: () => (c.quorum ? c.clock.now : null),
+    leaderContactAt: () => c.leaderSilentSince ?? (c.quorum ? c.clock.now : null),
     leading: () => c.leading,
     replaying: () => c.sm.appliedIndex <= c.replayUntil,
     controller: (id) => {
@@ -100,6 +103,7 @@ export class SimController implements AgentFacing {
   /** Entries up to this index were applied by an earlier run of this controller. */
   replayUntil = 0;
   barriers = 0;
+  leaderSilentSince: number | null = null;
   /** Its reports wait, unsent, as behind a proposal a leader it cannot reach never answers. */
   reportsHeld = false;
   /** The other controllers' live agents, as this one would gather them (ask-elsewhere); none by default. */
