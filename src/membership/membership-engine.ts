@@ -308,9 +308,20 @@ export class MembershipEngine {
     return ctx.lastLeaderContactAt === null || ctx.now - ctx.lastLeaderContactAt > ctx.electionTimeoutMs;
   }
 
+  /**
+   * Our last resume from a stall, if a quorum has not answered since: as `observe` found it, or
+   * (before the observe tick runs again) as the time since it shows now. A status request read
+   * in the same turn as the messages that waited must not count them either.
+   */
+  private resume(now: number): { readonly at: number; readonly stalledForMs: number } | null {
+    if (this.resumedAt !== null) return { at: this.resumedAt, stalledForMs: this.stalledForMs };
+    if (this.lastObserveAt === null || now - this.lastObserveAt <= this.stallThresholdMs) return null;
+    return { at: now, stalledForMs: now - this.lastObserveAt };
+  }
+
   private quorumContact(ctx: MembershipContext): { readonly heard: number; readonly needed: number; readonly voters: number } {
     const voters = ctx.members.filter((m) => m.voter).map((m) => m.id);
-    const resumedAt = this.resumedAt;
+    const resumedAt = this.resume(ctx.now)?.at ?? null;
     let heard = 0;
     for (const v of voters) {
       if (v === this.self) heard++;
@@ -322,7 +333,7 @@ export class MembershipEngine {
       }
     }
     const needed = voters.length === 0 ? 1 : quorumOf(voters.length);
-    if (resumedAt !== null && heard >= needed) this.resumedAt = null;
+    if (this.resumedAt !== null && heard >= needed) this.resumedAt = null;
     return { heard, needed, voters: voters.length };
   }
 
@@ -332,11 +343,11 @@ export class MembershipEngine {
       const ago = ctx.lastLeaderContactAt === null ? 'never' : `${Math.round(ctx.now - ctx.lastLeaderContactAt)}ms ago`;
       return `${this.self} leads term ${ctx.leaderTerm} but a quorum last acknowledged it ${ago} (election timeout ${ctx.electionTimeoutMs}ms)`;
     }
-    const resumed = this.resumedAt;
+    const resumed = this.resume(ctx.now);
     const q = this.quorumContact(ctx);
     if (q.heard >= q.needed) return '';
     if (resumed !== null) {
-      return `${this.self} resumed ${Math.round(ctx.now - resumed)}ms ago from a stall of ${Math.round(this.stalledForMs)}ms and has heard back from ${q.heard} of ${q.voters} voters since, a quorum is ${q.needed}`;
+      return `${this.self} resumed ${Math.round(ctx.now - resumed.at)}ms ago from a stall of ${Math.round(resumed.stalledForMs)}ms and has heard back from ${q.heard} of ${q.voters} voters since, a quorum is ${q.needed}`;
     }
     const leader = ctx.lastLeaderContactAt === null ? 'no leader contact yet' : `last leader contact ${Math.round(ctx.now - ctx.lastLeaderContactAt)}ms ago`;
     return `${this.self} has heard from ${q.heard} of ${q.voters} voters within the election timeout (${ctx.electionTimeoutMs}ms), a quorum is ${q.needed}; ${leader}`;

@@ -24,7 +24,8 @@ import type { Rng } from '../util/rng.js';
 import { trace, tracing } from '../util/trace.js';
 import { HostError, type ConsensusPort } from '../api/consensus-port.js';
 import { WaitMap, type Waiter } from './pending.js';
-import type { RaftStorage, ReplicatedStateMachine, SendMessages } from './raft-ports.js';
+import { QuorumAcks } from './quorum-acks.js';
+import type { RaftStorage, ReplicatedStateMachine, SendMessages, SendUrgency } from './raft-ports.js';
 
 export interface RaftTiming {
   readonly heartbeatIntervalMs: number;
@@ -119,7 +120,8 @@ export class RaftHost implements ConsensusPort {
   private lastLeaderContact: number | null = null;
   private commitSeen = 0;
   private stallSince: number | null = null;
-  private readonly lastHeard = new Map<NodeId, number>();
+  /** A leader's quorum contact, reckoned at the send times of what its peers acknowledge. */
+  private readonly acks: QuorumAcks;
   /** The hard state of the last Ready written. */
   private hard: HardState;
 
@@ -140,6 +142,7 @@ export class RaftHost implements ConsensusPort {
     this.mem.append(persisted.entries);
     this.mem.setHardState(persisted.hardState);
     this.hard = persisted.hardState;
+    this.acks = new QuorumAcks(2 * timing.electionTimeoutMs);
     this.raw = new RawNode({
       id: opts.id,
       storage: this.mem,
@@ -168,31 +171,28 @@ export class RaftHost implements ConsensusPort {
 
   step(m: Message): void {
     if (this.stopped) return;
-    this.raw.step(m);
+    this.raw.step(this.acks.incoming(m));
     // A peer's message: at once. An AppendResp commits and answers clients; an Append starts
     // the follower's write; either way what the Ready writes is flushed this turn.
     this.schedule(true);
   }
 
-  /** The transport delivered a message from `from`: remember when each peer last spoke. */
+  /** The transport delivered a message from `from`: a follower's contact with its leader. */
   noteMessageFrom(from: NodeId): void {
-    const now = this.clock.now();
-    this.lastHeard.set(from, now);
-    if (from === this.soft.leader) this.lastLeaderContact = now;
+    if (from === this.soft.leader) this.lastLeaderContact = this.clock.now();
   }
 
   /**
    * Monotonic ms of this node's last proof of being connected to the cluster: for a follower,
    * the last message from its leader; for a leader, the latest instant at which a quorum of
-   * voters (itself included) had been heard from. null: never.
+   * voters (itself included) had acknowledged it, counted at the send time of what they
+   * acknowledged (quorum-acks.ts), so that answers read late after a stall count as old.
+   * null: never.
    */
   lastLeaderContactAt(): number | null {
-    if (this.soft.role !== 'leader') return this.lastLeaderContact;
-    const now = this.clock.now();
-    const voters = this.raw.status().conf.voters;
-    const heard = voters.map((v) => (v === this.id ? now : (this.lastHeard.get(v) ?? Number.NEGATIVE_INFINITY))).sort((a, b) => b - a);
-    const quorumth = heard[Math.floor(voters.length / 2)];
-    return quorumth === undefined || quorumth === Number.NEGATIVE_INFINITY ? null : quorumth;
+    const { role, term } = this.raw.position();
+    if (role !== 'leader') return this.lastLeaderContact;
+    return this.acks.quorumAt(this.id, this.raw.status().conf.voters, term, this.clock.now());
   }
 
   reportUnreachable(id: NodeId): void {
@@ -408,7 +408,7 @@ export class RaftHost implements ConsensusPort {
     if (rd.hardState !== null) this.hard = rd.hardState;
     // A Ready that only commits answers clients once applied; its messages (the commit notices)
     // are needed by no one waiting, and may go after those answers.
-    if (leading) this.opts.send(rd.messages, rd.entries.length === 0 && rd.snapshot === null && rd.committedEntries.length > 0 ? 'after-answers' : 'now');
+    if (leading) this.send(rd.messages, rd.entries.length === 0 && rd.snapshot === null && rd.committedEntries.length > 0 ? 'after-answers' : 'now');
     if (rd.mustSync || rd.snapshot !== null) {
       this.waitFor(this.persist(rd, true), () => this.carryOut(rd, leading));
       return;
@@ -422,6 +422,11 @@ export class RaftHost implements ConsensusPort {
     this.carryOut(rd, leading);
   }
 
+  /** Hands messages to the transport; heartbeats and votes are stamped with their send time first. */
+  private send(msgs: readonly Message[], urgency: SendUrgency): void {
+    this.opts.send(this.acks.outgoing(msgs, this.clock.now()), urgency);
+  }
+
   private changesTermOrVote(rd: Ready): boolean {
     return rd.hardState !== null && (rd.hardState.term !== this.hard.term || rd.hardState.vote !== this.hard.vote);
   }
@@ -429,7 +434,7 @@ export class RaftHost implements ConsensusPort {
   /** The rest of a Ready once its write is done (or, for a commit-only one, issued). */
   private carryOut(rd: Ready, leading: boolean): void {
     if (tracing) trace('carry-out');
-    if (!leading) this.opts.send(rd.messages, 'now');
+    if (!leading) this.send(rd.messages, 'now');
     this.apply(rd);
     this.raw.advance(rd);
     this.serveReads();

@@ -153,3 +153,27 @@ void t.test('a local transition is pushed at once; staggered transitions cost at
   f.roundPayload(ctx(2001));
   t.notOk(f.takePushRound(2001), 'a regular round already carried the news');
 });
+
+void t.test('a node that reads what waited during its stall before its observe tick runs is stale until a quorum answers pings sent since', async (t) => {
+  const all = engines(0);
+  const [c1, c2, c3] = ids.map((id) => all.get(id)!);
+  for (let now = 0; now <= 2000; now += 250) {
+    round(all, ids, now);
+    c1!.observe(now + 2);
+  }
+  t.notOk(c1!.stale(ctx(2002)), 'healthy: current');
+  // c1 is stopped for 3 s. On resuming it reads, before its observe tick runs again, a ping from
+  // c2 and a Raft message from c3 that waited in its sockets, and a status request.
+  const resumed = 5002;
+  c1!.receiveView('c2', c2!.viewPayload(ctx(3000)), resumed);
+  c1!.noteContact('c3', resumed);
+  t.ok(c1!.stale(ctx(resumed)), 'what waited says nothing about now: stale');
+  t.match(c1!.staleReason(ctx(resumed)), /^c1 resumed 0ms ago from a stall of 3000ms and has heard back from 1 of 3 voters since, a quorum is 2$/, 'and says why');
+  c1!.observe(resumed + 1);
+  t.ok(c1!.stale(ctx(resumed + 1)), 'its observe tick finds the same stall');
+  // A ping sent after the resume, answered by c3: with itself, a quorum.
+  c3!.receiveView('c1', c1!.viewPayload(ctx(resumed + 2)), resumed + 3);
+  c1!.receiveView('c3', c3!.viewPayload(ctx(resumed + 3)), resumed + 4);
+  c1!.recordRtt('c3', 2, resumed + 4);
+  t.notOk(c1!.stale(ctx(resumed + 4)), 'current again once a quorum answered pings sent since');
+});
