@@ -20,7 +20,7 @@ import { LinkTable } from './link-faults.js';
 import { pidOfLoopbackClient } from './proc-sockets.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CONTROLLER_JS = path.join(root, 'dist/src/cli/controller.js');
+export const CONTROLLER_JS = path.join(root, 'dist/bin/controller.js');
 
 export interface ChaosClusterOptions {
   readonly dir: string;

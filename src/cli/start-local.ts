@@ -8,7 +8,8 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadClusterConfig } from '../config/index.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+// Compiled to dist/src/cli/; the binaries it starts are the bundled ones under dist/bin/.
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin');
 const file = process.argv[2] ?? 'config/local-3.yaml';
 
 function main(): void {
@@ -26,7 +27,7 @@ function main(): void {
   const children = new Map<string, ChildProcess>();
   const width = Math.max(...cluster.nodes.map((n) => n.id.length));
   for (const n of cluster.nodes) {
-    const child = spawn(process.execPath, [path.join(here, 'controller.js'), '--config', file, '--id', n.id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(bin, 'controller.js'), '--config', file, '--id', n.id], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.set(n.id, child);
     const prefix = `[${n.id.padEnd(width)}] `;
     for (const stream of [child.stdout, child.stderr]) {
@@ -49,7 +50,7 @@ function main(): void {
   process.on('SIGTERM', stop);
 
   // Ask ctl until a leader is there, then show the cluster once.
-  const ctl = path.join(here, 'ctl.js');
+  const ctl = path.join(bin, 'ctl.js');
   const deadline = Date.now() + 30_000;
   const poll = (): void => {
     if (stopping) return;

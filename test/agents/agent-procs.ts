@@ -10,7 +10,7 @@ import { nodeCommand } from '../helpers/node-command.js';
 import { guardChild } from '../helpers/reaper.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const AGENT_JS = path.join(root, 'dist/src/cli/agent.js');
+export const AGENT_JS = path.join(root, 'dist/bin/agent.js');
 
 export interface AgentProcOptions {
   readonly id: string;

@@ -18,8 +18,9 @@ import { waitFor } from './wait-for.js';
 import { runToExit, type RunResult } from './run-to-exit.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const CONTROLLER_JS = path.join(root, 'dist/src/cli/controller.js');
-export const CTL_JS = path.join(root, 'dist/src/cli/ctl.js');
+/** The binaries package.json's "bin" names (bundled: build/bundle-bins.ts). */
+export const CONTROLLER_JS = path.join(root, 'dist/bin/controller.js');
+export const CTL_JS = path.join(root, 'dist/bin/ctl.js');
 
 export interface ClusterOptions {
   readonly nodes: number;
