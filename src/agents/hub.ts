@@ -629,8 +629,9 @@ export class AgentHub {
 
   /**
    * The other controllers' live rows for the agents asked about (ask-elsewhere): an agent live
-   * on another stream elsewhere is held (a departure gets another grace; the leader's expiry
-   * asks again later), any other is reported offline if its record still names that stream.
+   * or departing on another stream elsewhere is held (a departure's grace runs again from its
+   * last contact there; the leader's expiry asks again later), any other is reported offline if
+   * its record still names that stream.
    */
   elsewhereAnswered(rows: readonly LiveAgent[], now: number): HubEffect[] {
     const out: HubEffect[] = [];
@@ -646,7 +647,7 @@ export class AgentHub {
       this.counters.offlineHeld++;
       out.push(log('info', 'agent is live on another controller whose claim has not committed; not reporting it offline yet', { agent: c.entry.id, controller: row.controller }));
       const d = c.departure;
-      if (d !== null && !this.byAgent.has(c.entry.id)) this.departures.depart(c.entry.id, d.session, d.lastHeardAt, d.timeoutMs, now, d.reason);
+      if (d !== null && !this.byAgent.has(c.entry.id)) this.departures.depart(c.entry.id, d.session, now - row.lastContactMs, row.heartbeatTimeoutMs, now, d.reason);
     }
     const ask = this.offline.ask();
     if (ask !== null) out.push({ type: 'ask-elsewhere', agents: ask });

@@ -6,7 +6,9 @@
  * agent offline although it moved within its timeout. So the disconnects this controller would
  * report (its departures whose grace ran out, the leader's expiries) first ask every controller
  * it hears from for its live agents, the rows `list agents` gathers, and an agent live
- * elsewhere is not reported. A controller that does not answer counts as serving nothing.
+ * elsewhere is not reported. Nor is one departing from another controller, whose claim never
+ * committed either (that controller shed it, say): its grace runs from its last contact there.
+ * A controller that does not answer counts as serving nothing.
  */
 import type { DisconnectEntry } from '../statemachine/index.js';
 import type { Departure } from './departures.js';
@@ -21,7 +23,7 @@ export interface OfflineCandidate {
 export interface OfflineVerdict {
   /** Not live anywhere else: report them. */
   readonly report: readonly OfflineCandidate[];
-  /** Live on another controller's stream, with that row: hold them. */
+  /** Live (or departing) on another controller's stream, with the row of latest contact: hold them. */
   readonly held: ReadonlyArray<readonly [OfflineCandidate, LiveAgent]>;
 }
 
@@ -61,8 +63,9 @@ export class OfflineCheck {
     const elsewhere = new Map<string, LiveAgent>();
     for (const row of rows) {
       const c = asked.get(row.id);
-      if (c === undefined || row.controller === this.self || row.departing || row.session === c.entry.session) continue;
-      elsewhere.set(row.id, row);
+      if (c === undefined || row.controller === this.self || row.session === c.entry.session) continue;
+      const known = elsewhere.get(row.id);
+      if (known === undefined || row.lastContactMs < known.lastContactMs) elsewhere.set(row.id, row);
     }
     const report: OfflineCandidate[] = [];
     const held: Array<readonly [OfflineCandidate, LiveAgent]> = [];
