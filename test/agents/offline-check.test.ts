@@ -32,7 +32,11 @@ void t.test('one question at a time; only a row of another controller on another
   t.same(check.ask(), ['f'], 'the next question');
 });
 
-function stage(): { clock: { now: number }; c1: SimController; c2: SimController; a: SimAgent; timeout: number } {
+/**
+ * a1 served by c1, then moved to c2, whose reports are held up (its claim cannot commit);
+ * `checked`: c1 asks c2 for its live agents before reporting a1 offline.
+ */
+function movedToHeldUp(checked: boolean): { clock: { now: number }; c1: SimController; c2: SimController; a: SimAgent; timeout: number } {
   const log = new SimLog();
   const clock = { now: 1000 };
   const c1 = new SimController('c1', log, clock);
@@ -42,17 +46,17 @@ function stage(): { clock: { now: number }; c1: SimController; c2: SimController
   const a = new SimAgent('a1');
   a.connect(c1);
   settle([c1, c2]);
+  if (checked) c1.elsewhere = () => c2.hub.live(clock.now);
+  c2.reportsHeld = true;
+  a.disconnect();
+  a.connect(c2);
   return { clock, c1, c2, a, timeout: c1.record('a1')!.timeoutMs };
 }
 
 const statusAudits = (c: SimController): string[] => c.audits.filter((e) => e.type === 'agent.status' && e.subject === 'a1').map((e) => `${e.from}->${e.to}`);
 
 void t.test('an agent that moved to a controller whose claim is held up is not shown offline meanwhile', async (t) => {
-  const { clock, c1, c2, a, timeout } = stage();
-  c1.elsewhere = () => c2.hub.live(clock.now);
-  c2.reportsHeld = true;
-  a.disconnect();
-  a.connect(c2);
+  const { clock, c1, c2, a, timeout } = movedToHeldUp(true);
   const wait = 3 * (timeout + c1.hub.graceMs(timeout));
   advance(clock, [c1, c2], wait);
   t.match(c1.record('a1'), { online: true, controller: 'c1' }, `after ${wait}ms the record still says online (c2's claim has not committed)`);
@@ -69,10 +73,7 @@ void t.test('an agent that moved to a controller whose claim is held up is not s
 });
 
 void t.test('without the check the same move shows the agent offline (what the check prevents)', async (t) => {
-  const { clock, c1, c2, a, timeout } = stage();
-  c2.reportsHeld = true;
-  a.disconnect();
-  a.connect(c2);
+  const { clock, c1, c2, timeout } = movedToHeldUp(false);
   advance(clock, [c1, c2], 3 * (timeout + c1.hub.graceMs(timeout)));
   t.match(c1.record('a1'), { online: false }, 'c1 heard of no other controller serving it');
   c2.reportsHeld = false;
@@ -81,11 +82,7 @@ void t.test('without the check the same move shows the agent offline (what the c
 });
 
 void t.test('an agent that leaves its new controller while held gets its grace from its last contact there, then goes offline', async (t) => {
-  const { clock, c1, c2, a, timeout } = stage();
-  c1.elsewhere = () => c2.hub.live(clock.now);
-  c2.reportsHeld = true;
-  a.disconnect();
-  a.connect(c2);
+  const { clock, c1, c2, a, timeout } = movedToHeldUp(true);
   advance(clock, [c1, c2], timeout + c1.hub.graceMs(timeout) + 200);
   t.match(c1.record('a1'), { online: true, controller: 'c1' }, 'held while c2 serves it');
   a.disconnect();
