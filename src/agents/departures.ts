@@ -4,6 +4,7 @@
  * commits (deleted), or its deadline passes while the record still names the departed stream
  * (then the agent is reported offline).
  */
+import type { LocalRejection } from './session.js';
 import type { LiveAgent } from './types.js';
 
 export interface Departure {
@@ -12,6 +13,8 @@ export interface Departure {
   readonly reason: string;
   readonly lastHeardAt: number;
   readonly timeoutMs: number;
+  /** A NACK taken on that stream: a reconnect here must not be pushed that version again. */
+  readonly rejected: LocalRejection | null;
 }
 
 /**
@@ -49,9 +52,9 @@ export class Departures {
   }
 
   /** The stream of `agent` is gone; its grace runs from its timeout after its last contact. */
-  depart(agent: string, session: string, lastHeardAt: number, timeoutMs: number, now: number, reason: string): void {
+  depart(agent: string, session: string, lastHeardAt: number, timeoutMs: number, now: number, reason: string, rejected: LocalRejection | null = null): void {
     const deadline = Math.max(now, lastHeardAt + timeoutMs) + departureGraceMs(timeoutMs, this.pingIntervalMs);
-    this.byAgent.set(agent, { session, deadline, reason, lastHeardAt, timeoutMs });
+    this.byAgent.set(agent, { session, deadline, reason, lastHeardAt, timeoutMs, rejected });
   }
 
   /** Removes and returns the departures whose grace has run out. */

@@ -32,7 +32,7 @@ import { Departures, departureGraceMs } from './departures.js';
 import { LeaderExpiry } from './leader-expiry.js';
 import { OfflineCheck, type OfflineCandidate } from './offline-check.js';
 import { ReportBatch } from './report-batch.js';
-import { emptySync, log, olderEpoch, type Session } from './session.js';
+import { emptySync, log, olderEpoch, rejectionOf, type Session } from './session.js';
 import { selectLazy, type ClusterState, type ConfigSelector } from './selection.js';
 import { LeaderDuties, usageFlushMs } from './mesh-duties.js';
 import { meshAudit } from './mesh-audit.js';
@@ -142,7 +142,7 @@ export class AgentHub {
     if (this.cutOff) return this.refuse(stream, 'unavailable', `${this.opts.self} is ${this.cutReason}; try another controller`);
     if (this.streams.size >= this.maxStreams) return this.refuse(stream, 'exhausted', `${this.opts.self} holds ${this.streams.size} agent streams, its limit`);
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, inherited: null });
     return [];
   }
 
@@ -412,6 +412,7 @@ export class AgentHub {
     this.queue.delete(s.stream);
     const hello = s.hello!;
     const existing = this.sessionOf(hello.agentId);
+    s.inherited = this.departures.get(hello.agentId)?.rejected ?? (existing !== null && existing !== s ? rejectionOf(existing) : null);
     if (existing !== null && existing !== s) {
       if (olderEpoch(hello.epoch, existing.hello!.epoch)) {
         out.push(...this.closeSession(s, 'aborted', `a newer connection of agent ${JSON.stringify(hello.agentId)} is open here`, now, false));
@@ -463,7 +464,11 @@ export class AgentHub {
     // That state may be "nothing yet": an agent whose first configuration it could not run.
     const rec = _state.agents.get(s.hello!.agentId);
     const holds = acked === null ? null : acked.version;
-    const rejected = rec !== null && rec.ackedVersion === holds && rec.nackedVersion !== null && rec.lastError !== null ? { version: rec.nackedVersion, error: rec.lastError } : null;
+    const committed = rec !== null && rec.ackedVersion === holds && rec.nackedVersion !== null && rec.lastError !== null ? { version: rec.nackedVersion, error: rec.lastError } : null;
+    // So does one this controller took on the agent's previous stream here, before its report
+    // committed (a report can wait behind a proposal left unanswered).
+    const local = s.inherited !== null && s.inherited.holds === holds ? { version: s.inherited.version, error: s.inherited.error } : null;
+    const rejected = local !== null && (committed === null || local.version > committed.version) ? local : committed;
     s.tracker = new PushTracker(this.store, acked, rejected);
     s.phase = 'active';
     this.waiting.delete(s.stream);
@@ -647,7 +652,7 @@ export class AgentHub {
       this.counters.offlineHeld++;
       out.push(log('info', 'agent is live on another controller whose claim has not committed; not reporting it offline yet', { agent: c.entry.id, controller: row.controller }));
       const d = c.departure;
-      if (d !== null && !this.byAgent.has(c.entry.id)) this.departures.depart(c.entry.id, d.session, now - row.lastContactMs, row.heartbeatTimeoutMs, now, d.reason);
+      if (d !== null && !this.byAgent.has(c.entry.id)) this.departures.depart(c.entry.id, d.session, now - row.lastContactMs, row.heartbeatTimeoutMs, now, d.reason, d.rejected);
     }
     const ask = this.offline.ask();
     if (ask !== null) out.push({ type: 'ask-elsewhere', agents: ask });
@@ -830,7 +835,7 @@ export class AgentHub {
 
   private forget(s: Session, now: number, reason: string): void {
     const claimed = s.liveness !== null && s.hello !== null && this.byAgent.get(s.hello.agentId) === s.stream;
-    if (claimed) this.departures.depart(s.hello!.agentId, s.id, s.liveness!.lastHeardAt(), s.liveness!.timeoutMs(), now, reason);
+    if (claimed) this.departures.depart(s.hello!.agentId, s.id, s.liveness!.lastHeardAt(), s.liveness!.timeoutMs(), now, reason, rejectionOf(s));
     this.drop(s);
   }
 

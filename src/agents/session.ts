@@ -34,6 +34,25 @@ export interface Session {
   publishChecked: boolean;
   /** Refused hosts were logged for this stream (once per connection). */
   refusalsLogged: boolean;
+  /**
+   * A NACK this controller took on the agent's previous stream here (a departure or a takeover),
+   * whose report may not have committed yet: it stands for this stream too.
+   */
+  inherited: LocalRejection | null;
+}
+
+/** A NACK a controller took, and the version the agent held when it sent it (null: nothing). */
+export interface LocalRejection {
+  readonly holds: number | null;
+  readonly version: number;
+  readonly error: string;
+}
+
+/** The NACK standing on this stream, committed or not; null: none. */
+export function rejectionOf(s: Session): LocalRejection | null {
+  const f = s.tracker?.fields();
+  if (f === undefined || f.nackedVersion === null || f.lastError === null) return null;
+  return { holds: f.ackedVersion, version: f.nackedVersion, error: f.lastError };
 }
 
 /** True when `a` is an older connection of the same agent process than `b`. */

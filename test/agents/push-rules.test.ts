@@ -382,3 +382,29 @@ void t.test('a NACK of the first configuration still stands after a reconnect: a
   t.equal(a.received.length, 2, 'the next version goes out');
   t.equal(a.config.version, 2);
 });
+
+void t.test('a NACK whose report has not committed still stands when the agent reconnects to the same controller', async (t) => {
+  // Found by the agents' fault simulation (agents-sim.ts --driver --lossy, seed 3019): the
+  // report with the NACK waited behind a proposal left unanswered, and the new stream was
+  // judged by the record alone.
+  const { log, cs } = stage(1);
+  const c1 = cs[0]!;
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http']);
+  a.connect(c1);
+  settle(cs);
+  c1.reportsHeld = true;
+  log.propose(applyCmd(svc('db', 'grpc')));
+  settle(cs);
+  t.same(a.received.map((p) => p.plan.version), [1, 2], 'version 2 went out and was rejected');
+  t.equal(c1.record('a1')!.nackedVersion, null, 'its NACK is not committed');
+  a.disconnect();
+  a.connect(c1);
+  settle(cs);
+  t.same(a.received.map((p) => p.plan.version), [1, 2], 'nothing sent on the reconnect');
+  t.equal(c1.hub.localState('a1'), 'NACKED');
+  c1.reportsHeld = false;
+  settle(cs);
+  t.match(c1.record('a1'), { ackedVersion: 1, nackedVersion: 2 });
+});
