@@ -56,7 +56,7 @@ const REPORT_GATHER_MS = 5;
  */
 const REPORT_GATHER_MAX_MS = 100;
 
-/** An attempt in flight that gives way once this controller, cut off while it ran, hears a quorum again. */
+/** An attempt in flight that gives way once this controller, out of reach while it ran (outOfReach), hears a quorum and a leader again. */
 interface RegainWatch {
   cutOff: boolean;
   readonly regained: () => void;
@@ -353,7 +353,7 @@ export class HubDriver {
 
   private attemptOnce(send: () => Promise<void>): Promise<'committed' | 'quorum regained'> {
     return new Promise((resolve, reject) => {
-      const watch: RegainWatch = { cutOff: this.hub.cutOffAt(this.time.now()), regained: () => resolve('quorum regained') };
+      const watch: RegainWatch = { cutOff: this.outOfReach(this.time.now()), regained: () => resolve('quorum regained') };
       this.regainWatches.add(watch);
       send()
         .then(() => resolve('committed'), reject)
@@ -361,10 +361,19 @@ export class HubDriver {
     });
   }
 
-  /** Tells the attempts in flight that saw this controller cut off that it hears a quorum again. */
+  /**
+   * Cut off, or no leader heard for an election timeout (an election, or a leader only this
+   * controller cannot reach): a proposal sent now may hang until its deadline.
+   */
+  private outOfReach(now: number): boolean {
+    const leader = this.port.leaderContactAt();
+    return this.hub.cutOffAt(now) || leader === null || now - leader > this.opts.electionTimeoutMs;
+  }
+
+  /** Tells the attempts in flight that saw this controller out of reach that it hears a quorum and a leader again. */
   private checkRegained(now: number): void {
     if (this.regainWatches.size === 0) return;
-    const cutOff = this.hub.cutOffAt(now);
+    const cutOff = this.outOfReach(now);
     for (const w of [...this.regainWatches]) {
       if (cutOff) w.cutOff = true;
       else if (w.cutOff) {
