@@ -126,16 +126,26 @@ class WatchedAgent extends SimAgent {
     this.lacksTcp = !protocols.includes('tcp');
   }
 
-  override onPushWritten(): void {
+  override onPushWritten(push: Push): void {
     this.pushesWritten++;
+    // What the sender had applied when it wrote the push: a NACK it applies while the push is on
+    // its way (with the driver's message latency) was not known when it decided.
+    const rec = this.sim.recordAtWriter(this);
+    if (this.writtenKnowing.size > 64) this.writtenKnowing.clear();
+    this.writtenKnowing.set(`${this.controller?.id}/${push.nonce}`, rec === null ? null : { nackedVersion: rec.nackedVersion, ackedVersion: rec.ackedVersion });
   }
+
+  /** Pushes written and not yet received, by sender and nonce: the sender's record of this agent then. */
+  private readonly writtenKnowing = new Map<string, { readonly nackedVersion: number | null; readonly ackedVersion: number | null } | null>();
 
   override receive(m: ControllerMessage): void {
     if (m.type === 'welcome') this.sim.note(`${this.id} welcomed by ${m.controller}: session ${m.session}`);
     if (m.type === 'push') {
       this.pushCount++;
       this.sim.note(`${this.id} pushed ${m.plan.version} (base ${m.plan.baseVersion}) by ${this.controller?.id}`);
-      this.sim.checkPush(this, m.plan.version);
+      const key = `${this.controller?.id}/${m.nonce}`;
+      this.sim.checkPush(this, m.plan.version, this.writtenKnowing.has(key) ? (this.writtenKnowing.get(key) ?? null) : this.sim.recordAtWriter(this));
+      this.writtenKnowing.delete(key);
       if (this.hungUntil !== null) this.unanswered.push(m);
     }
     super.receive(m);
@@ -271,13 +281,18 @@ export class AgentsSim {
 
   // ---- the rules checked as they happen ----------------------------------------------------------
 
-  checkPush(a: WatchedAgent, version: number): void {
+  /** The record of `a` on the controller whose stream it holds. */
+  recordAtWriter(a: WatchedAgent): { readonly nackedVersion: number | null; readonly ackedVersion: number | null } | null {
+    return this.controllerOf(a)?.record(a.id) ?? null;
+  }
+
+  checkPush(a: WatchedAgent, version: number, rec: { readonly nackedVersion: number | null; readonly ackedVersion: number | null } | null): void {
     const held = a.config.version;
     if (held === version) this.violation(`${a.id} was pushed version ${version}, which it holds`);
     const heldWhenNacked = a.nacked.get(version);
     if (heldWhenNacked === undefined || heldWhenNacked !== held) return;
-    // What the sending controller has applied: a lagging one cannot know of a NACK committed since.
-    const rec = this.controllerOf(a)?.record(a.id) ?? null;
+    // What the sending controller had applied when it wrote the push: a lagging one cannot know
+    // of a NACK committed since.
     if (rec !== null && rec.nackedVersion === version && rec.ackedVersion === held) this.violation(`${a.id} was pushed version ${version} again by ${a.controller!.id}, which has applied its NACK`);
   }
 

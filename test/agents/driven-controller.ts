@@ -121,7 +121,7 @@ class SimCall extends EventEmitter {
   write(frame: ControllerFrame): boolean {
     const m = toMessage(decodeControllerMessage(Buffer.isBuffer(frame) ? decodeControllerWire(frame) : (frame as Exclude<ControllerFrame, Buffer>)));
     const to = this.agent;
-    if (m.type === 'push') to.onPushWritten();
+    if (m.type === 'push') to.onPushWritten(m);
     this.toAgent.send(() => {
       if (this.reaches(to)) to.receive(m);
     });

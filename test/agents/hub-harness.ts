@@ -165,7 +165,7 @@ export class SimController implements AgentFacing {
       switch (e.type) {
         case 'send': {
           const agent = this.agentsByStream.get(e.stream);
-          if (e.message.type === 'push') agent?.onPushWritten();
+          if (e.message.type === 'push') agent?.onPushWritten(e.message);
           agent?.receive(e.message);
           break;
         }
@@ -339,7 +339,7 @@ export class SimAgent {
   }
 
   /** A push was written to a stream of this agent (it may yet be lost on its way). */
-  onPushWritten(): void {}
+  onPushWritten(_push: Push): void {}
 
   onClosed(code: CloseCode, reason: string): void {
     this.closedWith = { code, reason };
