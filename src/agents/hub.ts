@@ -647,13 +647,16 @@ export class AgentHub {
     };
     const verdict = this.offline.answered(rows);
     for (const c of verdict.report) if (stillNamed(c)) this.report.add(c.entry);
+    const held: string[] = [];
     for (const [c, row] of verdict.held) {
       if (!stillNamed(c)) continue;
       this.counters.offlineHeld++;
-      out.push(log('info', 'agent is live on another controller whose claim has not committed; not reporting it offline yet', { agent: c.entry.id, controller: row.controller }));
+      held.push(`${c.entry.id} on ${row.controller}`);
       const d = c.departure;
       if (d !== null && !this.byAgent.has(c.entry.id)) this.departures.depart(c.entry.id, d.session, now - row.lastContactMs, row.heartbeatTimeoutMs, now, d.reason, d.rejected);
     }
+    // One line per answer, not per agent: a partition can hold many at once, every grace.
+    if (held.length > 0) out.push(log('info', `${held.length} agents are live on another controller whose claim has not committed; not reporting them offline yet`, { agents: held.slice(0, 10) }));
     const ask = this.offline.ask();
     if (ask !== null) out.push({ type: 'ask-elsewhere', agents: ask });
     return out;
