@@ -387,13 +387,7 @@ void t.test('a NACK whose report has not committed still stands when the agent r
   // Found by the agents' fault simulation (agents-sim.ts --driver --lossy, seed 3019): the
   // report with the NACK waited behind a proposal left unanswered, and the new stream was
   // judged by the record alone.
-  const { log, cs } = stage(1);
-  const c1 = cs[0]!;
-  log.propose(applyCmd(svc('web')));
-  settle(cs);
-  const a = new SimAgent('a1', ['http']);
-  a.connect(c1);
-  settle(cs);
+  const { log, cs, c1, a } = onC1WhileC2Lags();
   c1.reportsHeld = true;
   log.propose(applyCmd(svc('db', 'grpc')));
   settle(cs);
