@@ -1,0 +1,21 @@
+/**
+ * The bundled binaries are what operators run (package.json "bin"). Each must be ASCII: V8 keeps
+ * a script's source for the life of the process, and one wider character makes all of it a
+ * two-byte string (build/bundle-bins.ts), twice the memory in every controller and agent.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+
+for (const [name, rel] of Object.entries(pkg.bin)) {
+  void t.test(`${name} (${rel}) is an ASCII bundle`, async (t) => {
+    const source = readFileSync(path.join(root, rel), 'utf8');
+    t.ok(source.length > 100_000, `${rel} is the bundle, ${source.length} characters`);
+    const wide = source.search(/[\u0080-\uffff]/);
+    t.equal(wide, -1, wide === -1 ? 'no character above U+007F' : `a wide character at ${wide}: ${JSON.stringify(source.slice(Math.max(0, wide - 40), wide + 10))}`);
+  });
+}
