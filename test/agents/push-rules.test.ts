@@ -402,3 +402,24 @@ void t.test('a NACK whose report has not committed still stands when the agent r
   settle(cs);
   t.match(c1.record('a1'), { ackedVersion: 1, nackedVersion: 2 });
 });
+
+void t.test('a NACK whose report has not committed still stands when a new stream of the agent takes over its open one here', async (t) => {
+  // The takeover path of the same rule: the old session is still open (a half-dead connection)
+  // when the agent's new stream reaches the same controller, so the NACK is taken from the
+  // session replaced, not from a departure.
+  const { log, cs, c1, a } = onC1WhileC2Lags();
+  c1.reportsHeld = true;
+  log.propose(applyCmd(svc('db', 'grpc')));
+  settle(cs);
+  t.same(a.received.map((p) => p.plan.version), [1, 2], 'version 2 went out and was rejected');
+  t.equal(c1.record('a1')!.nackedVersion, null, 'its NACK is not committed');
+  a.connect(c1);
+  settle(cs);
+  t.equal(c1.hub.counters.takeovers, 1, 'the new stream took over the open one');
+  t.ok(c1.audits.some((e) => e.type === 'agent.takeover' && e.subject === 'a1'));
+  t.same(a.received.map((p) => p.plan.version), [1, 2], 'nothing sent on the new stream');
+  t.equal(c1.hub.localState('a1'), 'NACKED');
+  c1.reportsHeld = false;
+  settle(cs);
+  t.match(c1.record('a1'), { ackedVersion: 1, nackedVersion: 2 });
+});
