@@ -7,6 +7,7 @@
  * stderr; SIGTERM and SIGINT close the stream and exit 0.
  */
 import { tuneForServing } from './server-tiering.js';
+import { capYoungGeneration } from './young-generation.js';
 import './quiet-warnings.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,6 +66,7 @@ const nonEmpty = (v: string | undefined): string | undefined => (v === undefined
 
 async function main(): Promise<void> {
   tuneForServing(); // after the imports: see server-tiering.ts
+  capYoungGeneration();
   try {
     program.parse();
   } catch (err) {

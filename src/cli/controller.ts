@@ -6,6 +6,7 @@
  * (a leader hands off first).
  */
 import { tuneForServing } from './server-tiering.js';
+import { capYoungGeneration } from './young-generation.js';
 import './quiet-warnings.js';
 import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
@@ -54,6 +55,7 @@ const program = new Command()
 
 async function main(): Promise<void> {
   tuneForServing(); // after the imports: see server-tiering.ts
+  capYoungGeneration();
   // `controller recover ...` rewrites a stopped survivor's data dir and exits (recover.ts);
   // `controller restore ...` writes a data dir from a snapshot and exits (controller-restore.ts).
   if (process.argv[2] === 'recover') return runRecover(process.argv.slice(3));
