@@ -50,10 +50,10 @@ function semiSpaceBytes(): number {
 
 /**
  * Keeps the young generation at `semiSpaceMB` per semi-space from now on, unless the node command
- * line chose otherwise. Returns what undoes it (tests), or null when it did nothing.
+ * line chose otherwise (then it does nothing and says so).
  */
-export function capYoungGeneration(semiSpaceMB = SERVER_SEMI_SPACE_MB, execArgv: readonly string[] = process.execArgv): (() => void) | null {
-  if (operatorSizedYoungGeneration(execArgv)) return null;
+export function capYoungGeneration(semiSpaceMB = SERVER_SEMI_SPACE_MB, execArgv: readonly string[] = process.execArgv): boolean {
+  if (operatorSizedYoungGeneration(execArgv)) return false;
   let factor: number = V8_GROWTH_FACTOR;
   const check = (): void => {
     const next = growthFactorFor(semiSpaceBytes(), semiSpaceMB);
@@ -61,11 +61,7 @@ export function capYoungGeneration(semiSpaceMB = SERVER_SEMI_SPACE_MB, execArgv:
     factor = next;
     v8.setFlagsFromString(`--semi-space-growth-factor=${next}`);
   };
-  const observer = new PerformanceObserver(check);
-  observer.observe({ entryTypes: ['gc'] });
+  new PerformanceObserver(check).observe({ entryTypes: ['gc'] });
   check();
-  return () => {
-    observer.disconnect();
-    if (factor !== V8_GROWTH_FACTOR) v8.setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
-  };
+  return true;
 }

@@ -20,7 +20,7 @@ function largestNewSpace(use: 'none' | 'imported' | 'capped', nodeFlags: readonl
   const script = `
     import v8 from 'node:v8';
     ${use === 'none' ? '' : `const { capYoungGeneration } = await import(${JSON.stringify(MODULE)});`}
-    const installed = ${use === 'capped' ? `capYoungGeneration(${CAP_MB}) !== null` : 'false'};
+    const installed = ${use === 'capped' ? `capYoungGeneration(${CAP_MB})` : 'false'};
     const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
     let keep = [];
     let largest = newSpace();
