@@ -383,43 +383,29 @@ void t.test('a NACK of the first configuration still stands after a reconnect: a
   t.equal(a.config.version, 2);
 });
 
-void t.test('a NACK whose report has not committed still stands when the agent reconnects to the same controller', async (t) => {
-  // Found by the agents' fault simulation (agents-sim.ts --driver --lossy, seed 3019): the
-  // report with the NACK waited behind a proposal left unanswered, and the new stream was
-  // judged by the record alone.
-  const { log, cs, c1, a } = onC1WhileC2Lags();
-  c1.reportsHeld = true;
-  log.propose(applyCmd(svc('db', 'grpc')));
-  settle(cs);
-  t.same(a.received.map((p) => p.plan.version), [1, 2], 'version 2 went out and was rejected');
-  t.equal(c1.record('a1')!.nackedVersion, null, 'its NACK is not committed');
-  a.disconnect();
-  a.connect(c1);
-  settle(cs);
-  t.same(a.received.map((p) => p.plan.version), [1, 2], 'nothing sent on the reconnect');
-  t.equal(c1.hub.localState('a1'), 'NACKED');
-  c1.reportsHeld = false;
-  settle(cs);
-  t.match(c1.record('a1'), { ackedVersion: 1, nackedVersion: 2 });
-});
-
-void t.test('a NACK whose report has not committed still stands when a new stream of the agent takes over its open one here', async (t) => {
-  // The takeover path of the same rule: the old session is still open (a half-dead connection)
-  // when the agent's new stream reaches the same controller, so the NACK is taken from the
-  // session replaced, not from a departure.
-  const { log, cs, c1, a } = onC1WhileC2Lags();
-  c1.reportsHeld = true;
-  log.propose(applyCmd(svc('db', 'grpc')));
-  settle(cs);
-  t.same(a.received.map((p) => p.plan.version), [1, 2], 'version 2 went out and was rejected');
-  t.equal(c1.record('a1')!.nackedVersion, null, 'its NACK is not committed');
-  a.connect(c1);
-  settle(cs);
-  t.equal(c1.hub.counters.takeovers, 1, 'the new stream took over the open one');
-  t.ok(c1.audits.some((e) => e.type === 'agent.takeover' && e.subject === 'a1'));
-  t.same(a.received.map((p) => p.plan.version), [1, 2], 'nothing sent on the new stream');
-  t.equal(c1.hub.localState('a1'), 'NACKED');
-  c1.reportsHeld = false;
-  settle(cs);
-  t.match(c1.record('a1'), { ackedVersion: 1, nackedVersion: 2 });
-});
+/**
+ * A NACK whose report has not committed, on the agent's next stream to the same controller: after
+ * its old stream ended (a departure), or while that stream is still open (a half-dead connection
+ * the new one takes over). The first was found by the agents' fault simulation (agents-sim.ts
+ * --driver --lossy, seed 3019): the report with the NACK waited behind a proposal left
+ * unanswered, and the new stream was judged by the record alone.
+ */
+for (const path of ['departure', 'takeover'] as const) {
+  void t.test(`a NACK whose report has not committed still stands on the agent's next stream to the same controller (${path})`, async (t) => {
+    const { log, cs, c1, a } = onC1WhileC2Lags();
+    c1.reportsHeld = true;
+    log.propose(applyCmd(svc('db', 'grpc')));
+    settle(cs);
+    t.same(a.received.map((p) => p.plan.version), [1, 2], 'version 2 went out and was rejected');
+    t.equal(c1.record('a1')!.nackedVersion, null, 'its NACK is not committed');
+    if (path === 'departure') a.disconnect();
+    a.connect(c1);
+    settle(cs);
+    t.equal(c1.hub.counters.takeovers, path === 'takeover' ? 1 : 0, path === 'takeover' ? 'the new stream took over the open one' : 'no takeover');
+    t.same(a.received.map((p) => p.plan.version), [1, 2], 'nothing sent on the new stream');
+    t.equal(c1.hub.localState('a1'), 'NACKED');
+    c1.reportsHeld = false;
+    settle(cs);
+    t.match(c1.record('a1'), { ackedVersion: 1, nackedVersion: 2 });
+  });
+}
