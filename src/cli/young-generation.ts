@@ -3,7 +3,7 @@
  * survives a scavenge, up to two 16 MB ones, which a server then keeps. A controller serving a
  * thousand agents (a ping a second each) grew it that far and held it, so its resident memory
  * moved by 10-20 MB between two samples of the same state, and the benchmark's memory per agent
- * read 40-54 KB; capped at 4 MB a semi-space, 16-18 KB, with the same fan-out time. Under
+ * read 40-54 KB; capped at 4 MB a semi-space, 16-23 KB, with the same fan-out time. Under
  * thousands of puts a second the cap costs 6-9% of the throughput for about 16 MB less per
  * member (docs/benchmarks.md, "The young generation capped from inside"); a control plane
  * lives at far lower rates.
