@@ -14,10 +14,12 @@
  * (a quiet process's memory reducer does), growth is allowed again up to the cap. It is checked
  * after every collection, which the event loop reports between tasks, so one long task can grow
  * it past the cap; it then stays there until V8 shrinks it. An operator's own
- * `--max-semi-space-size` or `--semi-space-growth-factor` on the node command line wins.
+ * `--max-semi-space-size` or `--semi-space-growth-factor` (on the node command line or in
+ * NODE_OPTIONS) wins.
  */
 import v8 from 'node:v8';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { operatorNodeOptions } from './node-options.js';
 
 export const SERVER_SEMI_SPACE_MB = 4;
 
@@ -33,9 +35,9 @@ export function growthFactorFor(semiSpaceBytes: number, semiSpaceMB: number): 1 
   return V8_GROWTH_FACTOR * semiSpaceBytes <= semiSpaceMB * MB ? V8_GROWTH_FACTOR : 1;
 }
 
-/** True when the node command line already sized the young generation. */
-export function operatorSizedYoungGeneration(execArgv: readonly string[]): boolean {
-  return execArgv.some((a) => OPERATOR_CHOICE.test(a));
+/** True when the operator's node options already sized the young generation. */
+export function operatorSizedYoungGeneration(nodeOptions: readonly string[]): boolean {
+  return nodeOptions.some((a) => OPERATOR_CHOICE.test(a));
 }
 
 /**
@@ -49,11 +51,11 @@ function semiSpaceBytes(): number {
 }
 
 /**
- * Keeps the young generation at `semiSpaceMB` per semi-space from now on, unless the node command
- * line chose otherwise (then it does nothing and says so).
+ * Keeps the young generation at `semiSpaceMB` per semi-space from now on, unless the operator's
+ * node options chose otherwise (then it does nothing and says so).
  */
-export function capYoungGeneration(semiSpaceMB = SERVER_SEMI_SPACE_MB, execArgv: readonly string[] = process.execArgv): boolean {
-  if (operatorSizedYoungGeneration(execArgv)) return false;
+export function capYoungGeneration(semiSpaceMB = SERVER_SEMI_SPACE_MB, nodeOptions: readonly string[] = operatorNodeOptions()): boolean {
+  if (operatorSizedYoungGeneration(nodeOptions)) return false;
   let factor: number = V8_GROWTH_FACTOR;
   const check = (): void => {
     const next = growthFactorFor(semiSpaceBytes(), semiSpaceMB);
