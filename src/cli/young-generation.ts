@@ -9,9 +9,9 @@
  * lives at far lower rates.
  *
  * The Node option that caps it (`--max-semi-space-size`) only works on the command line: V8 sizes
- * the heap when it starts. What V8 does read at run time is the growth factor (a plain number it
- * reads at each growth, on the main thread, where this sets it; Node's warning that a flag set
- * after start may misbehave is about flags V8 reads once, which then do nothing), so each binary
+ * the heap when it starts. What V8 does read at run time is the growth factor: Node warns that a
+ * flag changed after start may do nothing or misbehave, but this one is a plain number that V8
+ * reads at each growth, on the main thread, where it is set here. So each binary
  * lets the new space double up to the cap and then sets the factor to 1; if V8 shrinks it again
  * (a quiet process's memory reducer does), growth is allowed again up to the cap. It is checked
  * after every collection, which the event loop reports between tasks, so one long task can grow
