@@ -11,7 +11,8 @@
  * fsyncs; V8's compiler and GC helpers); p50 and p99; resident memory.
  *
  * `--build NAME=DIST` names the dist directory of another build (the output of `npm run build`,
- * copied aside: it holds src/cli/controller.js), so a change is measured as an A/B of the same
+ * copied aside: it holds bin/controller.js, or src/cli/controller.js before the binaries were
+ * bundled), so a change is measured as an A/B of the same
  * workload, alternating builds round by round. Without it, this tree's build runs.
  */
 import fs from 'node:fs';
@@ -74,8 +75,9 @@ function split(v: string, what: string): [string, string] {
 const nodeArgs = new Map(opts.nodeArgs.map((v) => split(v, '--node-args')));
 const builds = (opts.build.length > 0 ? opts.build : [`this=${thisDist}`]).map((v) => split(v, '--build'));
 const systems: System[] = builds.map(([name, dist]) => {
-  const controllerJs = path.resolve(dist, 'src/cli/controller.js');
-  if (!fs.existsSync(controllerJs)) program.error(`--build ${name}: expected ${controllerJs}, found nothing there`);
+  // The bundled binary operators run; a build from before the bundling has only the unbundled one.
+  const controllerJs = [path.resolve(dist, 'bin/controller.js'), path.resolve(dist, 'src/cli/controller.js')].find((f) => fs.existsSync(f));
+  if (controllerJs === undefined) program.error(`--build ${name}: expected ${path.resolve(dist, 'bin/controller.js')} or ${path.resolve(dist, 'src/cli/controller.js')}, found neither`);
   const args = (nodeArgs.get(name) ?? '').split(' ').filter((a) => a !== '');
   return { name, start: (n) => OursCluster.start(n, { controllerJs, nodeArgs: args }) };
 });
