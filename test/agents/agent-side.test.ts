@@ -110,6 +110,15 @@ void t.test('wire: a push round-trips; an agent refuses a malformed one', async 
   const bad = (body: unknown): ControllerMessageWire => ({ ...w, body: new TextEncoder().encode(JSON.stringify(body)) });
   t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, spec: { protocol: 'http', ports: ['x'] } }], removes: [] })), /push\.upserts\[0\].*ports\[0\] must be a port number/);
   t.throws(() => decodeControllerMessage(bad({ upserts: [], removes: [], extra: 1 })), /unexpected field "extra"/);
+  // Each field of a stored resource is checked, and what comes out has the cluster's field order
+  // (equal resources are equal JSON on the agent, in --out and in GET /config).
+  const full: Resource = { kind: 'service', name: 'api', spec: { protocol: 'http', ports: [80, 443] }, labels: { team: 'x' }, status: { vip: '241.0.0.9', endpoints: [{ agent: 'a-1', healthy: true }] }, revision: 2 };
+  const pushed = decodeControllerMessage(bad({ upserts: [full, route], removes: [] }));
+  t.equal(pushed.type === 'push' && JSON.stringify(pushed.upserts), JSON.stringify([full, route]));
+  t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, owner: 'me' }], removes: [] })), /push\.upserts\[0\]: unexpected field "owner"/);
+  t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...route, status: { vip: '241.0.0.1' } }], removes: [] })), /push\.upserts\[0\]: status: unexpected field "vip"/);
+  t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, revision: undefined }], removes: [] })), /push\.upserts\[0\]: field "revision"/);
+  t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, status: { vip: 'ten' } }], removes: [] })), /field "vip" must be an IPv4 address/);
 });
 
 void t.test('a previous --out file is read back, and a broken one is named', async (t) => {
