@@ -202,9 +202,11 @@ function inputFields(f: Fields, where: string, makeError: ErrorFactory): Resourc
 
 const RESOURCE_FIELDS = new Set(['kind', 'name', 'spec', 'labels', 'status', 'revision']);
 
-/** A stored resource (from a snapshot, a push, an --out file): the input plus status and revision. */
-// It runs for every resource of every push an agent receives: no object rest or spread (V8
-// copies those field by field through a generic path, and they were most of its cost).
+/**
+ * A stored resource (from a snapshot, a push, an --out file): the input plus status and revision.
+ * It runs for every resource of every push an agent receives, so no object rest or spread: V8
+ * copies those field by field through a generic path, and they were most of its cost.
+ */
 export function parseResource(value: unknown, where: string, makeError: ErrorFactory): Resource {
   const f = Fields.of(value, where, makeError).only(RESOURCE_FIELDS);
   const rawStatus = f.raw['status'];
