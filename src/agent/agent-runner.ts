@@ -13,7 +13,7 @@ import { MalformedMessageError } from '../agents/errors.js';
 import { SYNC_METHOD } from '../agents/sync-codec.js';
 import type { Rng } from '../util/rng.js';
 import type { AgentYaml } from './agent-yaml.js';
-import { AgentConfig, type Candidate, type ConfigJson } from './config-state.js';
+import { AgentConfig, type Candidate, type ConfigJson, type WholeCandidate } from './config-state.js';
 import { Failover, startIndex, type AttemptOutcome } from './failover.js';
 import { configText, writeAtomically } from './out-file.js';
 import { UsageReporter } from './usage-reporter.js';
@@ -244,7 +244,7 @@ export class AgentRunner {
       case 'accept':
         // Without --out nothing is written first: acknowledged in the same turn, no promise.
         if (this.opts.out === null) this.accept(stream, push, verdict.next);
-        else void this.writeThenAccept(this.opts.out, stream, push, verdict.next);
+        else void this.writeThenAccept(this.opts.out, stream, push, this.config.whole(verdict.next));
         return;
       default: {
         const never: never = verdict;
@@ -254,7 +254,7 @@ export class AgentRunner {
   }
 
   /** --out first: an agent acknowledges only what it wrote (a failed write is a NACK). */
-  private async writeThenAccept(out: string, stream: SyncStream, push: ReceivedPush, next: Candidate): Promise<void> {
+  private async writeThenAccept(out: string, stream: SyncStream, push: ReceivedPush, next: WholeCandidate): Promise<void> {
     try {
       await writeAtomically(out, configText(AgentConfig.json(next)));
     } catch (err) {

@@ -17,11 +17,29 @@ export interface IncomingPush {
   readonly removes: readonly ResourceKey[];
 }
 
-/** An accepted configuration not yet in force (the agent writes --out first, then commits). */
-export interface Candidate {
+/**
+ * An accepted configuration not yet in force (the agent writes --out first, then commits). A
+ * delta holds only what the push changes, so a push costs what it changes, not the size of the
+ * whole configuration: it must be committed before anything else is (the same turn), or made
+ * whole first (whole()) when something is awaited in between.
+ */
+export type Candidate = WholeCandidate | DeltaCandidate;
+
+export interface WholeCandidate {
+  readonly kind: 'whole';
   readonly version: number;
   readonly cluster: string;
   readonly resources: ReadonlyMap<ResourceKey, Resource>;
+}
+
+export interface DeltaCandidate {
+  readonly kind: 'delta';
+  readonly version: number;
+  readonly cluster: string;
+  /** The commit count of the configuration it was judged against. */
+  readonly base: number;
+  readonly upserts: readonly Resource[];
+  readonly removes: readonly ResourceKey[];
 }
 
 export type PushVerdict =
@@ -38,9 +56,12 @@ export interface ConfigJson {
 }
 
 export class AgentConfig {
-  private current: ReadonlyMap<ResourceKey, Resource> = new Map();
+  /** Owned here and changed in place by a delta's commit: never handed out. */
+  private current = new Map<ResourceKey, Resource>();
   private ver: number | null = null;
   private cluster = '';
+  /** Commits so far: a delta candidate applies only to the configuration it was judged against. */
+  private commits = 0;
 
   constructor(private readonly protocols: ReadonlySet<string>) {}
 
@@ -66,6 +87,7 @@ export class AgentConfig {
     this.current = new Map(config.resources.map((r) => [resourceKey(r.kind, r.name), r]));
     this.ver = config.version;
     this.cluster = config.cluster;
+    this.commits++;
   }
 
   /** Judge a push against what is in force; nothing changes until commit(). */
@@ -73,9 +95,84 @@ export class AgentConfig {
     if (push.baseVersion !== null && push.baseVersion !== this.ver) {
       return { type: 'resync', reason: `a delta from version ${push.baseVersion}, but this agent holds ${this.ver === null ? 'nothing' : `version ${this.ver}`}` };
     }
+    // What is in force was judged whole when it was accepted, and protocols do not change: a
+    // delta that passes the check of what it touches is sound. Anything else is judged whole,
+    // which also words the refusal.
+    if (push.baseVersion !== null && this.deltaIsSound(push)) {
+      return { type: 'accept', next: { kind: 'delta', version: push.version, cluster: push.clusterId, base: this.commits, upserts: push.upserts, removes: push.removes } };
+    }
     const next = new Map(push.baseVersion === null ? [] : this.current);
-    for (const key of push.removes) next.delete(key);
-    for (const r of push.upserts) next.set(resourceKey(r.kind, r.name), r);
+    applyDelta(next, push.upserts, push.removes);
+    const problems = this.problems(next);
+    if (problems.length > 0) return { type: 'reject', error: problems.join('; ') };
+    return { type: 'accept', next: { kind: 'whole', version: push.version, cluster: push.clusterId, resources: next } };
+  }
+
+  /** A candidate as a whole configuration, to be committed later (after a write, say). */
+  whole(c: Candidate): WholeCandidate {
+    if (c.kind === 'whole') return c;
+    this.checkBase(c);
+    const resources = new Map(this.current);
+    applyDelta(resources, c.upserts, c.removes);
+    return { kind: 'whole', version: c.version, cluster: c.cluster, resources };
+  }
+
+  /** Put an accepted candidate in force. */
+  commit(next: Candidate): void {
+    if (next.kind === 'whole') this.current = new Map(next.resources);
+    else {
+      this.checkBase(next);
+      applyDelta(this.current, next.upserts, next.removes);
+    }
+    this.ver = next.version;
+    this.cluster = next.cluster;
+    this.commits++;
+  }
+
+  /** A candidate as the --out file and GET /config show it. */
+  static json(c: WholeCandidate): ConfigJson {
+    return { version: c.version, cluster: c.cluster, resources: [...c.resources.values()].sort(compareResources) };
+  }
+
+  /** What it holds, as a hello reports it (like xDS's initial_resource_versions). */
+  manifest(): ManifestEntry[] {
+    return [...this.current].map(([key, r]) => ({ key, revision: r.revision }));
+  }
+
+  json(): ConfigJson {
+    return { version: this.ver ?? 0, cluster: this.cluster, resources: [...this.current.values()].sort(compareResources) };
+  }
+
+  private checkBase(c: DeltaCandidate): void {
+    if (c.base !== this.commits) throw new Error(`a delta to version ${c.version} was judged against another configuration than the one in force`);
+  }
+
+  /**
+   * Whether the configuration after `push` keeps the rules, looking only at what it touches:
+   * every service it upserts uses a protocol this agent speaks, every route it upserts names
+   * services the result holds, and, when it removes a service, every route kept still does.
+   */
+  private deltaIsSound(push: IncomingPush): boolean {
+    const removed = new Set(push.removes);
+    const upserted = new Set<ResourceKey>();
+    for (const r of push.upserts) upserted.add(resourceKey(r.kind, r.name));
+    const holds = (key: ResourceKey): boolean => upserted.has(key) || (this.current.has(key) && !removed.has(key));
+    for (const r of push.upserts) {
+      if (r.kind === 'service' && !this.protocols.has(r.spec.protocol)) return false;
+      if (r.kind === 'route') for (const s of routeEnds(r.spec)) if (!holds(resourceKey('service', s))) return false;
+    }
+    let losesService = false;
+    for (const key of removed) if (!upserted.has(key) && this.current.get(key)?.kind === 'service') losesService = true;
+    if (!losesService) return true;
+    for (const [key, r] of this.current) {
+      if (r.kind !== 'route' || removed.has(key) || upserted.has(key)) continue;
+      for (const s of routeEnds(r.spec)) if (!holds(resourceKey('service', s))) return false;
+    }
+    return true;
+  }
+
+  /** The rules a whole configuration breaks, worded (at most ten). */
+  private problems(next: ReadonlyMap<ResourceKey, Resource>): string[] {
     const problems: string[] = [];
     for (const r of next.values()) {
       if (r.kind === 'service' && !this.protocols.has(r.spec.protocol)) {
@@ -88,28 +185,12 @@ export class AgentConfig {
       }
       if (problems.length >= 10) break;
     }
-    if (problems.length > 0) return { type: 'reject', error: problems.join('; ') };
-    return { type: 'accept', next: { version: push.version, cluster: push.clusterId, resources: next } };
+    return problems;
   }
+}
 
-  /** Put an accepted candidate in force. */
-  commit(next: Candidate): void {
-    this.current = next.resources;
-    this.ver = next.version;
-    this.cluster = next.cluster;
-  }
-
-  /** A candidate as the --out file and GET /config show it. */
-  static json(c: Candidate): ConfigJson {
-    return { version: c.version, cluster: c.cluster, resources: [...c.resources.values()].sort(compareResources) };
-  }
-
-  /** What it holds, as a hello reports it (like xDS's initial_resource_versions). */
-  manifest(): ManifestEntry[] {
-    return [...this.current].map(([key, r]) => ({ key, revision: r.revision }));
-  }
-
-  json(): ConfigJson {
-    return { version: this.ver ?? 0, cluster: this.cluster, resources: [...this.current.values()].sort(compareResources) };
-  }
+/** Removes first, then upserts (a push that does both to one key keeps the upsert). */
+function applyDelta(into: Map<ResourceKey, Resource>, upserts: readonly Resource[], removes: readonly ResourceKey[]): void {
+  for (const key of removes) into.delete(key);
+  for (const r of upserts) into.set(resourceKey(r.kind, r.name), r);
 }

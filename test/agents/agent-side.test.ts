@@ -8,7 +8,7 @@ import { parseAgentYaml } from '../../src/agent/agent-yaml.js';
 import { BACKOFF_MAX_MS, Failover, HOLD_OFF_MS, startIndex } from '../../src/agent/failover.js';
 import { parseConfigJson } from '../../src/agent/load-out.js';
 import { decodeAgentMessage, decodeControllerMessage, encodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from '../../src/agents/wire.js';
-import type { Resource } from '../../src/statemachine/index.js';
+import { compareResources, type Resource } from '../../src/statemachine/index.js';
 import { seededRng } from '../../src/util/rng.js';
 
 const web: Resource = { kind: 'service', name: 'web', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {}, revision: 1 };
@@ -45,6 +45,72 @@ void t.test('deltas apply removes and upserts; the manifest lists key and revisi
   if (b.type === 'accept') c.commit(b.next);
   t.same(c.manifest(), [{ key: 'service/web', revision: 3 }]);
   t.same(c.json(), { version: 3, cluster: 'k', resources: [{ ...web, revision: 3, spec: { protocol: 'http', ports: [8080] } }] });
+});
+
+void t.test('a delta is judged by what it touches: removing a service a kept route names is refused', async (t) => {
+  const c = new AgentConfig(new Set(['http', 'grpc']));
+  const a = c.judge({ version: 1, baseVersion: null, clusterId: 'k', upserts: [web, db, route], removes: [] });
+  if (a.type === 'accept') c.commit(a.next);
+  t.match(c.judge({ version: 2, baseVersion: 1, clusterId: 'k', upserts: [], removes: ['service/db'] }), { type: 'reject', error: /route "web-db" names service "db", which the configuration lacks/ });
+  t.match(c.judge({ version: 2, baseVersion: 1, clusterId: 'k', upserts: [db], removes: ['service/db'] }), { type: 'accept' }, 'removed and upserted again: still held');
+  t.match(c.judge({ version: 2, baseVersion: 1, clusterId: 'k', upserts: [{ ...route, name: 'to-api', spec: { from: 'web', to: 'api' } }], removes: [] }), { type: 'reject', error: /route "to-api" names service "api"/ });
+  t.match(c.judge({ version: 2, baseVersion: 1, clusterId: 'k', upserts: [{ ...web, spec: { protocol: 'udp', ports: [53] } }], removes: [] }), { type: 'reject', error: /service "web" uses protocol "udp"/ });
+  t.equal(c.version, 1, 'nothing refused was committed');
+});
+
+void t.test('a delta applies only to the configuration it was judged against; made whole, it can wait', async (t) => {
+  const c = new AgentConfig(new Set(['http', 'grpc']));
+  const a = c.judge({ version: 1, baseVersion: null, clusterId: 'k', upserts: [web], removes: [] });
+  if (a.type === 'accept') c.commit(a.next);
+  const first = c.judge({ version: 2, baseVersion: 1, clusterId: 'k', upserts: [db], removes: [] });
+  const second = c.judge({ version: 2, baseVersion: 1, clusterId: 'k', upserts: [{ ...db, name: 'cache' }], removes: [] });
+  if (first.type !== 'accept' || second.type !== 'accept') return t.fail('both accepted');
+  t.equal(first.next.kind, 'delta');
+  const waiting = c.whole(second.next);
+  c.commit(first.next);
+  t.throws(() => c.commit(second.next), /judged against another configuration/, 'a stale delta is refused');
+  t.same(c.json().resources.map((r) => r.name), ['db', 'web']);
+  c.commit(waiting);
+  t.same(c.json().resources.map((r) => r.name), ['cache', 'web'], 'the whole candidate is what it was judged as');
+});
+
+void t.test('deltas judged by what they touch agree with judging the whole result (seed 4242, 3,000 pushes)', async (t) => {
+  const seed = 4242;
+  t.comment(`seed ${seed}`);
+  const rng = seededRng(seed);
+  const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const protocols = ['http', 'grpc', 'udp'];
+  const pick = <T>(xs: readonly T[]): T => xs[rng.int(0, xs.length)]!;
+  const resource = (revision: number): Resource =>
+    rng.next() < 0.5
+      ? { kind: 'service', name: pick(names), spec: { protocol: pick(protocols), ports: [80] }, labels: {}, status: {}, revision }
+      : { kind: 'route', name: `r-${pick(names)}`, spec: { from: pick(names), to: pick(names) }, labels: {}, status: {}, revision };
+  const c = new AgentConfig(new Set(['http', 'grpc']));
+  const start = c.judge({ version: 1, baseVersion: null, clusterId: 'k', upserts: [], removes: [] });
+  if (start.type === 'accept') c.commit(start.next);
+  let disagreements = 0;
+  let accepted = 0;
+  let refused = 0;
+  for (let v = 2; v < 3002; v++) {
+    const held = c.json().resources;
+    const upserts = Array.from({ length: rng.int(0, 4) }, () => resource(v));
+    const removes = held.filter(() => rng.next() < 0.2).map((r) => `${r.kind}/${r.name}`);
+    if (rng.next() < 0.1) removes.push(`service/${pick(names)}`);
+    const verdict = c.judge({ version: v, baseVersion: c.version, clusterId: 'k', upserts, removes });
+    // The reference: the same result sent whole to an agent holding nothing.
+    const result = new Map(held.map((r) => [`${r.kind}/${r.name}`, r]));
+    for (const key of removes) result.delete(key);
+    for (const r of upserts) result.set(`${r.kind}/${r.name}`, r);
+    const reference = new AgentConfig(new Set(['http', 'grpc'])).judge({ version: v, baseVersion: null, clusterId: 'k', upserts: [...result.values()], removes: [] });
+    if (verdict.type !== reference.type) disagreements++;
+    if (verdict.type === 'accept') {
+      c.commit(verdict.next);
+      accepted++;
+      if (JSON.stringify(c.json().resources) !== JSON.stringify([...result.values()].sort(compareResources))) disagreements++;
+    } else refused++;
+  }
+  t.equal(disagreements, 0, 'the same verdict and the same configuration');
+  t.ok(accepted > 300 && refused > 300, `both verdicts exercised (${accepted} accepted, ${refused} refused)`);
 });
 
 void t.test('failover: the next controller at once after a session, back-off with seeded jitter after a failed round', async (t) => {

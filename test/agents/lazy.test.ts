@@ -76,7 +76,7 @@ void t.test('an identical re-publish on reconnect or restart makes zero Raft wri
   publisher.connect(cs[1]!);
   settle(cs);
   const restarted = new SimAgent('edge', ['http', 'tcp'], 'edge-boot-2', { hosts: [host('web', 'http', [8080])] });
-  restarted.config.commit({ version: publisher.config.version!, cluster: log.clusterId, resources: new Map(publisher.config.json().resources.map((r) => [`${r.kind}/${r.name}`, r])) });
+  restarted.config.restore({ version: publisher.config.version!, cluster: log.clusterId, resources: publisher.config.json().resources });
   publisher.disconnect();
   restarted.connect(cs[0]!);
   settle(cs);
