@@ -202,7 +202,11 @@ export class ControllerNode {
       },
       onUnreachable: (peer) => host?.reportUnreachable(peer),
       onSnapshotStatus: (peer, ok) => host?.reportSnapshot(peer, ok),
-      onHeartbeat: (from, payload) => membership?.onHeartbeat(from, payload) ?? new Uint8Array(0),
+      onHeartbeat: (from, payload) => {
+        // A peer is up: before the first leader, enough of them shorten the first election.
+        host?.notePeerAlive(from);
+        return membership?.onHeartbeat(from, payload) ?? new Uint8Array(0);
+      },
       logger,
       // One batch is in flight per peer, and everything queued behind it (pre-votes too) waits
       // for its ack. A batch unacknowledged for two election timeouts is stale anyway: give up

@@ -77,6 +77,14 @@ export interface RaftHostOptions {
   readonly onFatal: (err: Error) => void;
   /** Bytes of committed entries applied per Ready (default 16 MiB). */
   readonly maxApplyBytes?: number;
+  /**
+   * etcd's initial election tick advance (default true): a node that has never known a leader
+   * counts most of its first election timeout as already passed once it hears from enough
+   * peers to form a quorum (a single voter at once), so a fresh cluster or a restarted single
+   * node elects in a fraction of a timeout instead of one to two. Two ticks are left for a
+   * leader's heartbeat to arrive first; pre-vote keeps an early campaign from disrupting one.
+   */
+  readonly initialElectionAdvance?: boolean;
 }
 
 interface ProposalMeta {
@@ -122,6 +130,9 @@ export class RaftHost implements ConsensusPort {
   private stallSince: number | null = null;
   /** A leader's quorum contact, reckoned at the send times of what its peers acknowledge. */
   private readonly acks: QuorumAcks;
+  private readonly electionTicks: number;
+  /** Peers heard from before any leader was known, while the initial advance may still happen. */
+  private earlyPeers: Set<NodeId> | null;
   /** The hard state of the last Ready written. */
   private hard: HardState;
 
@@ -134,6 +145,8 @@ export class RaftHost implements ConsensusPort {
     this.tickMs = raftTickMs(timing.heartbeatIntervalMs);
     const heartbeatTicks = Math.max(1, Math.round(timing.heartbeatIntervalMs / this.tickMs));
     const electionTicks = Math.max(heartbeatTicks + 1, Math.round(timing.electionTimeoutMs / this.tickMs));
+    this.electionTicks = electionTicks;
+    this.earlyPeers = opts.initialElectionAdvance === false ? null : new Set();
     this.mem = new MemoryStorage(persisted.snapshot?.meta.conf ?? { voters: [], learners: [] });
     if (persisted.snapshot) {
       this.mem.applySnapshot(persisted.snapshot);
@@ -160,10 +173,39 @@ export class RaftHost implements ConsensusPort {
     if (this.ticker !== null || this.stopped) return;
     this.ticker = this.clock.every(this.tickMs, () => {
       if (this.stopped) return;
+      // A lone voter (its configuration applied by now) has no one to wait for.
+      if (this.earlyPeers !== null && this.aloneVoter()) this.advanceFirstElection(this.electionTicks - 1);
       this.raw.tick();
       this.askAgainForReadIndexes();
       this.schedule();
     });
+    this.schedule();
+  }
+
+  /**
+   * A peer's membership heartbeat arrived: it is up. Before any leader is known, once this
+   * node and the peers it heard from are a quorum, its first election timeout is mostly spent
+   * (initialElectionAdvance).
+   */
+  notePeerAlive(from: NodeId): void {
+    if (this.earlyPeers === null || this.stopped || this.ticker === null) return;
+    const voters = this.raw.status().conf.voters;
+    if (from === this.id || !voters.includes(from) || !voters.includes(this.id)) return;
+    this.earlyPeers.add(from);
+    const heard = [...this.earlyPeers].filter((p) => voters.includes(p)).length;
+    if (heard + 1 >= Math.floor(voters.length / 2) + 1) this.advanceFirstElection(this.electionTicks - 2);
+  }
+
+  private aloneVoter(): boolean {
+    const voters = this.raw.status().conf.voters;
+    return voters.length === 1 && voters[0] === this.id;
+  }
+
+  private advanceFirstElection(ticks: number): void {
+    if (this.earlyPeers === null) return;
+    this.earlyPeers = null;
+    this.opts.logger.debug({ ticks }, 'first election timeout advanced');
+    for (let i = 0; i < ticks; i++) this.raw.tick();
     this.schedule();
   }
 
@@ -537,6 +579,7 @@ export class RaftHost implements ConsensusPort {
   private onSoftState(s: SoftState): void {
     const prev = this.soft;
     this.soft = s;
+    if (s.leader !== null) this.earlyPeers = null;
     if (prev.leader !== s.leader) {
       if (s.leader !== null && s.leader !== this.id) this.lastLeaderContact = this.clock.now();
       this.opts.onLeaderChanged?.(prev.leader, s.leader, this.raw.status().term);

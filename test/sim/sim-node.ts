@@ -31,6 +31,8 @@ export interface NodeSettings {
   readonly snapshotEvery: number;
   /** Entries kept behind a snapshot for followers that are only a little behind. */
   readonly snapshotTrailing: number;
+  /** RaftHost's initialElectionAdvance (default true). */
+  readonly initialElectionAdvance?: boolean;
 }
 
 /** What the harness learns from a node, in the order it happens. */
@@ -143,6 +145,7 @@ export class SimNode {
         maxMessageBytes: s.maxMessageBytes,
       },
       maxApplyBytes: s.maxApplyBytes,
+      ...(s.initialElectionAdvance === undefined ? {} : { initialElectionAdvance: s.initialElectionAdvance }),
       storage,
       persisted,
       stateMachine: sm,
