@@ -21,6 +21,7 @@ import { systemScheduler, type Scheduler, type Timer } from '../util/clock.js';
 import type { LiveAgent, StreamId } from './types.js';
 import type { ControllerFrame } from './sync-codec.js';
 import { decodeAgentMessage, encodeControllerFrame, pushBody, type AgentMessageWire } from './wire.js';
+import { trace, tracing } from '../util/trace.js';
 
 export interface HubDriverPort extends HubPort {
   readonly logger: Logger;
@@ -176,6 +177,7 @@ export class HubDriver {
   onApplied(): void {
     if (this.stopped) return;
     const now = this.time.now();
+    if (tracing) trace('hub.applied');
     this.run(this.hub.applied(now));
     if (this.hub.hasWork() && this.fanoutStartedAt === null) {
       this.fanoutStartedAt = now;
@@ -252,7 +254,9 @@ export class HubDriver {
     this.pumpScheduled = true;
     this.time.soon(() => {
       this.pumpScheduled = false;
+      if (tracing) trace('hub.pump');
       this.run(this.hub.pump(this.time.now(), PUMP_SLICE));
+      if (tracing) trace('hub.pumped', this.fanoutPushes);
       if (!this.hub.hasWork() && this.fanoutStartedAt !== null) {
         const ms = this.time.now() - this.fanoutStartedAt;
         this.fanoutStartedAt = null;

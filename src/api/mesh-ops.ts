@@ -31,6 +31,7 @@ import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
+import { trace, tracing } from '../util/trace.js';
 
 export interface ApplyRequestMsg {
   readonly resources: Uint8Array;
@@ -144,6 +145,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
   const mesh = () => deps.stateMachine.view(meshKind);
   return {
     async apply(req, deadline) {
+      if (tracing) trace('mesh.recv');
       const items = json(req.resources, 'resources', MAX_APPLY_BYTES);
       if (!Array.isArray(items)) throw new ServiceFailure('INVALID_ARGUMENT', 'resources: expected a list of { kind, name, spec, labels }');
       if (items.length > MAX_APPLY_RESOURCES) throw new ServiceFailure('INVALID_ARGUMENT', `resources: expected at most ${MAX_APPLY_RESOURCES}, found ${items.length}`);
@@ -166,6 +168,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
         const r = await host.propose(encodeMesh(command, req.clientId, req.clientSeq), Math.max(1, deadline - Date.now()));
         const revision = meshResult(r);
         const outcome = (r.ok ? r.value : undefined) as MeshApplyOutcome | undefined;
+        if (tracing) trace('mesh.answer', revision);
         return { revision, results: Buffer.from(JSON.stringify(outcome?.results ?? [])) };
       });
     },
