@@ -114,6 +114,7 @@ export async function oursAgents(c: OursCluster, cfg: AgentBenchConfig): Promise
     }
     const fanout: FanoutResult = { agents: cfg.agents, changes: cfg.changes, samplesMs: samples.map((x) => round(x, 2)), ...summary(samples), kbPerAgent, rssMB: round(sum(rssAfter) / rssAfter.length, 0) };
     cfg.log(`ours fan-out: change -> last ACK p50 ${fanout.p50Ms} ms, p99 ${fanout.p99Ms} ms, max ${fanout.maxMs} ms over ${cfg.changes} changes`);
+    cfg.log(`ours: controllers' RSS after the ${cfg.changes} changes ${(await settledRssMB(() => c.rssMB())).map((x) => Math.round(x))} MB`);
 
     // Failover: a follower serving about a third of the agents.
     const byController = (await fleet.stats()).by;
@@ -198,6 +199,7 @@ export async function etcdWatchers(c: EtcdCluster, cfg: AgentBenchConfig): Promi
     }
     const fanout: FanoutResult = { agents: cfg.agents, changes: cfg.changes, samplesMs: samples.map((x) => round(x, 2)), ...summary(samples), kbPerAgent, rssMB: round(sum(rssAfter) / rssAfter.length, 0) };
     cfg.log(`etcd fan-out: put -> last watcher's event p50 ${fanout.p50Ms} ms, p99 ${fanout.p99Ms} ms, max ${fanout.maxMs} ms over ${cfg.changes} changes`);
+    cfg.log(`etcd: members' RSS after the ${cfg.changes} changes ${(await settledRssMB(() => c.rssMB())).map((x) => Math.round(x))} MB`);
 
     const leader = await c.leaderIndex();
     const victim = [0, 1, 2].find((m) => m !== leader)!;

@@ -15,6 +15,8 @@ export const DEFAULTS = {
   raftHeartbeatIntervalMs: 100,
   raftElectionTimeoutMs: 1_000,
   snapshotThreshold: 10_000,
+  /** The log lives in memory until a snapshot: at most this much of it, whatever the entries' sizes. */
+  snapshotThresholdBytes: 16 * 1024 * 1024,
   maxInflight: 256,
   maxMessageBytes: 4 * 1024 * 1024,
 } as const;

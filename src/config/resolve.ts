@@ -160,6 +160,7 @@ function resolveRaft(raw: RawConfig, problems: LocatedProblem[]): RaftSettings {
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotThreshold,
+    snapshotThresholdBytes: r.snapshot_threshold_bytes ?? DEFAULTS.snapshotThresholdBytes,
     trailingLogs: r.trailing_logs ?? defaultTrailingLogs(snapshotThreshold),
     maxInflight: r.max_inflight ?? DEFAULTS.maxInflight,
     maxMessageBytes: r.max_message_bytes ?? DEFAULTS.maxMessageBytes,

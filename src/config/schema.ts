@@ -115,6 +115,8 @@ const raft = z.strictObject({
   heartbeat_interval: duration().optional(),
   election_timeout: duration().optional(),
   snapshot_threshold: int(10).optional(),
+  // At least 1 MiB: below the largest entry, every entry would take a snapshot of its own.
+  snapshot_threshold_bytes: int(1024 * 1024).optional(),
   trailing_logs: int(0).optional(),
   max_inflight: int(1, 65_536).optional(),
   // gRPC message limits are signed 32-bit. Below the largest entry with its framing, a value

@@ -35,6 +35,8 @@ export interface RaftSettings {
   readonly electionTimeoutMs: number;
   /** Applied entries since the last snapshot that trigger a new one. */
   readonly snapshotThreshold: number;
+  /** Bytes of applied entries since the last snapshot that trigger a new one (or the last snapshot's size, if larger); default 16 MiB. */
+  readonly snapshotThresholdBytes: number;
   /** Entries kept after a snapshot so slow followers can catch up without one; default min(5000, threshold). */
   readonly trailingLogs: number;
   /** Unacknowledged append messages per follower; default 256. */

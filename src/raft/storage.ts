@@ -5,7 +5,8 @@
  * MemoryStorage is the one implementation: the driver loads it from its RaftStorage at start
  * and mirrors every write into it as it issues the write (the core reads entries from it only
  * after advance(), by which time the driver has waited for whatever had to be durable). Log
- * entries after the latest snapshot stay in memory, which `raft.snapshot_threshold` bounds.
+ * entries after the latest snapshot stay in memory, which `raft.snapshot_threshold` and
+ * `raft.snapshot_threshold_bytes` bound; it counts their bytes so that the driver can tell.
  */
 import { RaftError } from './errors.js';
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';
@@ -31,6 +32,8 @@ export class MemoryStorage implements LogStorage {
   private snap: Snapshot;
   /** ents[0] is a dummy standing for the snapshot's last entry (index snap.meta.index). */
   private ents: Entry[];
+  /** Bytes of data of the entries after the dummy. */
+  private held = 0;
 
   constructor(conf: ConfState) {
     this.snap = emptySnapshot(conf);
@@ -59,6 +62,11 @@ export class MemoryStorage implements LogStorage {
 
   lastIndex(): number {
     return this.offset() + this.ents.length - 1;
+  }
+
+  /** Bytes of entry data held in memory (the entries after the snapshot, and those it kept). */
+  heldBytes(): number {
+    return this.held;
   }
 
   term(i: number): number {
@@ -98,17 +106,32 @@ export class MemoryStorage implements LogStorage {
     }
     this.snap = snap;
     this.ents = [{ term: snap.meta.term, index: snap.meta.index, kind: 'noop', data: new Uint8Array(0) }];
+    this.held = 0;
   }
 
-  /** Records a snapshot the local state machine took at `index` and drops entries up to
-   * `index - trailing` so that slightly-behind followers can still be caught up from the log. */
-  createSnapshot(index: number, conf: ConfState, data: Uint8Array, trailing: number): Snapshot {
+  /**
+   * Records a snapshot the local state machine took at `index` and keeps the entries up to it
+   * that slightly-behind followers may still be caught up from: at most `trailing` entries and
+   * `trailingBytes` of data (large entries, such as agents' reports, would otherwise keep
+   * `trailing` times their size in memory). Entries after `index` all stay.
+   */
+  createSnapshot(index: number, conf: ConfState, data: Uint8Array, trailing: number, trailingBytes: number): Snapshot {
     if (index <= this.snap.meta.index) {
       throw new RaftError('SNAPSHOT_OUT_OF_DATE', `snapshot at ${index} is not newer than ${this.snap.meta.index}`);
     }
     const snap: Snapshot = { meta: { index, term: this.term(index), conf }, data };
     this.snap = snap;
-    this.compact(Math.max(this.offset(), index - trailing));
+    const off = this.offset();
+    let keepFrom = Math.max(off, index - trailing);
+    let bytes = 0;
+    for (let i = index; i > keepFrom; i--) {
+      bytes += this.ents[i - off]!.data.length;
+      if (bytes > trailingBytes) {
+        keepFrom = i;
+        break;
+      }
+    }
+    this.compact(keepFrom);
     return snap;
   }
 
@@ -118,6 +141,7 @@ export class MemoryStorage implements LogStorage {
     if (index <= off) return;
     if (index > this.lastIndex()) throw new RaftError('UNAVAILABLE', `compact ${index} beyond last ${this.lastIndex()}`);
     const dummy = this.ents[index - off]!;
+    for (let i = 1; i <= index - off; i++) this.held -= this.ents[i]!.data.length;
     this.ents = [{ term: dummy.term, index: dummy.index, kind: 'noop', data: new Uint8Array(0) }, ...this.ents.slice(index - off + 1)];
   }
 
@@ -133,7 +157,11 @@ export class MemoryStorage implements LogStorage {
     if (at > this.ents.length) {
       throw new RaftError('UNAVAILABLE', `append at ${ents[0]!.index} leaves a gap after ${this.lastIndex()}`);
     }
+    for (let i = at; i < this.ents.length; i++) this.held -= this.ents[i]!.data.length;
     this.ents.length = at;
-    for (const e of ents) this.ents.push(e);
+    for (const e of ents) {
+      this.ents.push(e);
+      this.held += e.data.length;
+    }
   }
 }

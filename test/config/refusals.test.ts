@@ -149,6 +149,7 @@ void t.test('snapshot_threshold under 10 and other out-of-range numbers are refu
   expectRefusal(t, `${NODES}raft:\n  snapshot_threshold: 9\n`, 'raft.snapshot_threshold', /at least 10, found the number 9/);
   expectRefusal(t, `${NODES}raft:\n  snapshot_threshold: 10.5\n`, 'raft.snapshot_threshold', /whole number/);
   expectRefusal(t, `${NODES}raft:\n  snapshot_threshold: '100'\n`, 'raft.snapshot_threshold', /expected a number, found the string "100"/);
+  expectRefusal(t, `${NODES}raft:\n  snapshot_threshold_bytes: 65536\n`, 'raft.snapshot_threshold_bytes', /at least 1048576, found the number 65536/);
   expectRefusal(t, `${NODES}raft:\n  max_inflight: 0\n`, 'raft.max_inflight', /at least 1/);
   expectRefusal(t, `${NODES}controller:\n  heartbeat:\n    rtt_window: 0\n`, 'controller.heartbeat.rtt_window', /at least 1/);
   expectRefusal(t, `${NODES}controller:\n  audit:\n    max_events: -5\n`, 'controller.audit.max_events', /at least 1/);

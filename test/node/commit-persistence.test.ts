@@ -9,7 +9,7 @@ import { encodeCommand } from '../../src/statemachine/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startLoneHost } from './lone-host.js';
 
-const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 60_000, snapshotThreshold: 10000, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
+const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 60_000, snapshotThreshold: 10000, snapshotThresholdBytes: 64 << 20, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
 
 interface CommitOnlySave {
   readonly hardState: HardState;

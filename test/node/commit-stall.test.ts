@@ -9,7 +9,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { startLoneHost } from './lone-host.js';
 
 // A long election timeout: the leader keeps its role while its followers stay silent.
-const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 60_000, snapshotThreshold: 10000, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
+const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 60_000, snapshotThreshold: 10000, snapshotThresholdBytes: 64 << 20, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
 
 void t.test('a leader holding an entry no follower acknowledges reports a growing stall; a commit clears it', async (t) => {
   const { host, sent } = await startLoneHost(t, timing, 7);

@@ -18,7 +18,7 @@ import { systemScheduler } from '../../src/util/clock.js';
 import { seededRng } from '../../src/util/rng.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 100, snapshotThreshold: 10000, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
+const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 100, snapshotThreshold: 10000, snapshotThresholdBytes: 64 << 20, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
 const put = (key: string, value: string): Uint8Array => encodeCommand({ kind: 'kv', op: 'put', key, value });
 
 async function startHost(dir: string, onFatal: (err: Error) => void): Promise<{ host: RaftHost; storage: LevelRaftStorage; sm: StateMachine }> {

@@ -116,7 +116,7 @@ export function applyWrite(s: MemoryStorage, w: DiskWrite): void {
       return;
     case 'local-snapshot': {
       const { index, conf } = w.snapshot.meta;
-      s.createSnapshot(index, conf, w.snapshot.data, index - w.compactTo);
+      s.createSnapshot(index, conf, w.snapshot.data, index - w.compactTo, Number.POSITIVE_INFINITY);
       return;
     }
   }

@@ -140,6 +140,8 @@ export class SimNode {
         heartbeatIntervalMs: s.heartbeatIntervalMs,
         electionTimeoutMs: s.electionTimeoutMs,
         snapshotThreshold: s.snapshotEvery > 0 ? s.snapshotEvery : Number.POSITIVE_INFINITY,
+        // The simulations' entries are small: snapshots come by count, as their schedules expect.
+        snapshotThresholdBytes: Number.POSITIVE_INFINITY,
         trailingLogs: s.snapshotTrailing,
         maxInflight: s.maxInflight,
         maxMessageBytes: s.maxMessageBytes,

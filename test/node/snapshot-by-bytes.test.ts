@@ -1,0 +1,91 @@
+/**
+ * RaftHost takes a snapshot once `snapshotThresholdBytes` of entries were applied since the last
+ * one, long before `snapshotThreshold` entries, and compacts the log behind it to a quarter of
+ * that: the log lives in memory until a snapshot, and a count alone let large entries (a
+ * fan-out's agent reports) pin hundreds of MB. A state larger than the bound is snapshotted
+ * once per its own size of log, not at every bound's worth. Each case runs on one seed, with
+ * the byte bound and without it.
+ */
+import t, { type Test } from 'tap';
+import type { Snapshot } from '../../src/raft/types.js';
+import { encodeCommand } from '../../src/statemachine/index.js';
+import type { RaftHost, RaftTiming } from '../../src/node/raft-host.js';
+import type { RaftStorage } from '../../src/node/raft-ports.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { startLoneHost } from './lone-host.js';
+
+const SEED = 11;
+const VALUE_BYTES = 30_000;
+const base = { heartbeatIntervalMs: 20, electionTimeoutMs: 60_000, snapshotThreshold: 10_000, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
+
+interface Taken {
+  readonly index: number;
+  readonly compactTo: number;
+  readonly bytes: number;
+}
+
+/** `puts` puts of VALUE_BYTES each, to key k0 again and again, or to a new key each time (`distinct`). */
+async function leaderWithPuts(t: Test, timing: RaftTiming, puts: number, distinct: boolean): Promise<{ host: RaftHost; taken: Taken[] }> {
+  const taken: Taken[] = [];
+  const observe = (s: RaftStorage): RaftStorage => ({
+    save: (u, sync) => s.save(u, sync),
+    saveLocalSnapshot: (snap: Snapshot, compactTo: number) => {
+      taken.push({ index: snap.meta.index, compactTo, bytes: snap.data.length });
+      return s.saveLocalSnapshot(snap, compactTo);
+    },
+  });
+  const { host, sent } = await startLoneHost(t, timing, SEED, observe);
+  host.campaign();
+  // n2 grants whatever n1 asks (pre-vote, then vote) and acknowledges every append.
+  const answer = (): void => {
+    for (const m of sent.splice(0)) {
+      if (m.to !== 'n2') continue;
+      if (m.type === 'PreVote') host.step({ type: 'PreVoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
+      if (m.type === 'Vote') host.step({ type: 'VoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
+      if (m.type === 'Append') host.step({ type: 'AppendResp', from: 'n2', to: 'n1', term: m.term, reject: false, index: m.prevIndex + m.entries.length, rejectHint: 0, hintTerm: 0 });
+    }
+  };
+  await waitFor(() => (answer(), host.softState().role === 'leader'), 'n1 to lead', 5000);
+  for (let i = 0; i < puts; i++) {
+    const value = new Uint8Array(VALUE_BYTES).fill(i % 251);
+    const proposal = host.propose(encodeCommand({ kind: 'kv', op: 'put', key: distinct ? `k${i}` : 'k0', value }), 30_000);
+    let done = false;
+    void proposal.then(() => (done = true));
+    await waitFor(() => (answer(), done), `put ${i} to commit`, 5000);
+    const result = await proposal;
+    t.ok(result.ok, `put ${i} applied`);
+  }
+  return { host, taken };
+}
+
+void t.test(`a snapshot comes after snapshotThresholdBytes of entries, and keeps a quarter of that behind it (seed ${SEED})`, async (t) => {
+  const bound = 200_000;
+  const { host, taken } = await leaderWithPuts(t, { ...base, snapshotThresholdBytes: bound }, 16, false);
+  // 16 puts of 30 KB to one key (the state stays below the bound): past 200 KB after the
+  // seventh, and again seven puts later.
+  t.equal(taken.length, 2, 'two snapshots, by bytes, long before 10,000 entries');
+  for (const s of taken) {
+    // Entries (compactTo, index] stay behind the snapshot: at most 50 KB of them, so one 30 KB put.
+    t.ok(s.index - s.compactTo <= Math.floor(bound / 4 / VALUE_BYTES) + 1, `snapshot at ${s.index} keeps ${s.index - s.compactTo} entries, not trailingLogs' 100`);
+  }
+  t.equal(host.snapshotIndex(), taken.at(-1)!.index);
+});
+
+void t.test(`without the byte bound the same puts take no snapshot (seed ${SEED})`, async (t) => {
+  const { host, taken } = await leaderWithPuts(t, { ...base, snapshotThresholdBytes: Number.POSITIVE_INFINITY }, 16, false);
+  t.equal(taken.length, 0);
+  t.equal(host.snapshotIndex(), 0);
+});
+
+void t.test(`a state larger than the byte bound is snapshotted once per its own size of log (seed ${SEED})`, async (t) => {
+  // Every put keeps its 30 KB under a new key, so the state outgrows a 100 KB bound at once.
+  const { taken } = await leaderWithPuts(t, { ...base, snapshotThresholdBytes: 100_000 }, 40, true);
+  t.ok(taken.length >= 2, `${taken.length} snapshots`);
+  let deferred = false;
+  for (let i = 1; i < taken.length; i++) {
+    const applied = (taken[i]!.index - taken[i - 1]!.index) * VALUE_BYTES;
+    t.ok(applied >= taken[i - 1]!.bytes, `snapshot ${i} came after ${applied} bytes of puts, at least the previous snapshot's ${taken[i - 1]!.bytes}`);
+    if (applied > 4 * VALUE_BYTES) deferred = true;
+  }
+  t.ok(deferred, 'the state\'s size, not the 100 KB bound (four puts), spaced the later snapshots');
+});
