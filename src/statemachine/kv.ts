@@ -198,8 +198,8 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
 
   /**
    * Sorted tuples [key, value, createRevision, modRevision, version]: compact and ordered. A
-   * value is its text when it is valid UTF-8, else `{ "b64": base64 }`: readable in a dump,
-   * and the same bytes always give the same form.
+   * value is its text when it is valid UTF-8 and JSON does not escape it beyond base64's size,
+   * else `{ "b64": base64 }`: readable in a dump, and the same bytes always give the same form.
    */
   snapshot(): unknown {
     return this.keys().map((key) => {
@@ -251,11 +251,29 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const textEncoder = new TextEncoder();
 
 function snapshotValue(value: Uint8Array): string | { readonly b64: string } {
-  try {
-    return utf8.decode(value);
-  } catch {
-    return { b64: Buffer.from(value).toString('base64') };
+  if (jsonEscapeBytes(value) * 3 <= value.length) {
+    try {
+      return utf8.decode(value);
+    } catch {
+      // not UTF-8: base64 below
+    }
   }
+  return { b64: Buffer.from(value).toString('base64') };
+}
+
+/**
+ * The bytes JSON adds escaping `value` as text: a control character becomes \u00XX (or \n and
+ * the like), a quote or backslash gets one more. Small protobuf messages are valid UTF-8 made
+ * mostly of control characters, and as text they took up to 6 times their size in a snapshot;
+ * base64 takes 4/3.
+ */
+function jsonEscapeBytes(value: Uint8Array): number {
+  let extra = 0;
+  for (const b of value) {
+    if (b < 0x20) extra += b === 0x08 || b === 0x09 || b === 0x0a || b === 0x0c || b === 0x0d ? 1 : 5;
+    else if (b === 0x22 || b === 0x5c) extra += 1;
+  }
+  return extra;
 }
 
 function restoreValue(stored: unknown): Uint8Array | null {

@@ -164,3 +164,22 @@ void t.test('a value that is not UTF-8 is kept in the snapshot as base64, and a 
   t.match(restoreFailure('\u0001{"appliedIndex":1,"revision":1,"kinds":{"kv":[["a",{"b64":"**"},1,1,1]]},"clients":[]}'), /value must be a string or \{ "b64": base64 \}/);
   t.match(restoreFailure('\u0001{"appliedIndex":1,"revision":1,"kinds":{"kv":[["a",{"b64":"AA==","x":1},1,1,1]]},"clients":[]}'), /value must be a string or/);
 });
+
+void t.test('a value that JSON would escape beyond the size of base64 is kept as base64; text stays text', async (t) => {
+  const sm = new StateMachine();
+  // A small protobuf message: valid UTF-8, but mostly control characters.
+  const proto = new Uint8Array([0x08, 0x01, 0x12, 0x03, 0x61, 0x62, 0x63, 0x18, 0x02, 0x20, 0x00, 0x28, 0x05]);
+  sm.apply(1, encodeCommand({ kind: 'kv', op: 'put', key: 'p', value: proto }));
+  sm.apply(2, encodeCommand({ kind: 'kv', op: 'put', key: 't', value: text('line one\nline "two"') }));
+  const json = new TextDecoder().decode(sm.snapshot());
+  t.match(json, `["p",{"b64":"${Buffer.from(proto).toString('base64')}"},1,1,1]`);
+  t.match(json, '["t","line one\\nline \\"two\\"",2,2,1]', 'text with a few escapes stays readable');
+  const copy = new StateMachine();
+  copy.restore(sm.snapshot());
+  t.same(copy.kv.get('p')?.value, proto);
+  t.same(copy.kv.get('t')?.value, text('line one\nline "two"'));
+  // 30 KB of bytes 0..3, valid UTF-8: about 40 KB as base64 where text took about 180 KB.
+  const big = new Uint8Array(30_000).map((_, i) => i % 4);
+  sm.apply(3, encodeCommand({ kind: 'kv', op: 'put', key: 'b', value: big }));
+  t.ok(sm.snapshot().length < 45_000, `snapshot of ${sm.snapshot().length} bytes`);
+});
