@@ -18,6 +18,7 @@ export const DEFAULTS = {
   /** The log lives in memory until a snapshot: at most this much of it, whatever the entries' sizes. */
   snapshotThresholdBytes: 16 * 1024 * 1024,
   maxInflight: 256,
+  initialElectionAdvance: true,
   maxMessageBytes: 4 * 1024 * 1024,
 } as const;
 

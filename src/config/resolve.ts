@@ -164,5 +164,6 @@ function resolveRaft(raw: RawConfig, problems: LocatedProblem[]): RaftSettings {
     trailingLogs: r.trailing_logs ?? defaultTrailingLogs(snapshotThreshold),
     maxInflight: r.max_inflight ?? DEFAULTS.maxInflight,
     maxMessageBytes: r.max_message_bytes ?? DEFAULTS.maxMessageBytes,
+    initialElectionAdvance: r.initial_election_advance ?? DEFAULTS.initialElectionAdvance,
   };
 }

@@ -118,6 +118,7 @@ const raft = z.strictObject({
   // At least 1 MiB: below the largest entry, every entry would take a snapshot of its own.
   snapshot_threshold_bytes: int(1024 * 1024).optional(),
   trailing_logs: int(0).optional(),
+  initial_election_advance: z.boolean().optional(),
   max_inflight: int(1, 65_536).optional(),
   // gRPC message limits are signed 32-bit. Below the largest entry with its framing, a value
   // the API accepted could never be sent to a follower, and every later write would wait on it.

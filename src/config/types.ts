@@ -43,6 +43,11 @@ export interface RaftSettings {
   readonly maxInflight: number;
   /** Largest message sent or accepted; default 4 MiB. */
   readonly maxMessageBytes: number;
+  /**
+   * Before any leader is known, count most of the first election timeout as passed once this
+   * node and the peers it hears form a quorum (etcd's --initial-election-tick-advance); default true.
+   */
+  readonly initialElectionAdvance: boolean;
 }
 
 /**

@@ -223,6 +223,7 @@ export class ControllerNode {
     host = new RaftHost({
       id: self.id,
       timing: config.raft,
+      initialElectionAdvance: config.raft.initialElectionAdvance,
       storage: meteredStorage(storage, metrics),
       persisted,
       stateMachine: sm,

@@ -155,6 +155,7 @@ void t.test('snapshot_threshold under 10 and other out-of-range numbers are refu
   expectRefusal(t, `${NODES}controller:\n  audit:\n    max_events: -5\n`, 'controller.audit.max_events', /at least 1/);
   expectRefusal(t, `${NODES}controller:\n  log_level: loud\n`, 'controller.log_level', /one of trace, debug, info/);
   expectRefusal(t, `${NODES}controller:\n  heartbeat:\n    dynamic_adjustment: yes\n`, 'controller.heartbeat.dynamic_adjustment', /true or false, found the string "yes"/);
+  expectRefusal(t, `${NODES}raft:\n  initial_election_advance: yes\n`, 'raft.initial_election_advance', /true or false, found the string "yes"/);
 });
 
 void t.test('base_timeout under 2 x heartbeat interval is refused', async (t) => {
