@@ -7,7 +7,7 @@ import t from 'tap';
 import type { HardState } from '../../src/raft/index.js';
 import { encodeCommand } from '../../src/statemachine/index.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { startLoneHost } from './lone-host.js';
+import { answerAsN2, startLoneHost } from './lone-host.js';
 
 const timing = { heartbeatIntervalMs: 20, electionTimeoutMs: 60_000, snapshotThreshold: 10000, snapshotThresholdBytes: 64 << 20, trailingLogs: 100, maxInflight: 64, maxMessageBytes: 4 << 20 };
 
@@ -26,21 +26,7 @@ void t.test('a commit-only hard state is saved unsynced, unless it commits a mem
     saveLocalSnapshot: (s, c) => level.saveLocalSnapshot(s, c),
   }));
   host.campaign();
-  // n2 grants whatever n1 asks and acknowledges what each append carries, as a follower does
-  // (acknowledging n1's last index instead could commit an entry before n1 took the Ready
-  // that appends it, and the commit would then come with that Ready's entries).
-  const answerAsN2 = (): void => {
-    for (const m of sent.splice(0)) {
-      if (m.to !== 'n2') continue;
-      if (m.type === 'PreVote') host.step({ type: 'PreVoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
-      if (m.type === 'Vote') host.step({ type: 'VoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
-      if (m.type === 'Append' && !m.commitOnly) {
-        const index = m.prevIndex + m.entries.length;
-        host.step({ type: 'AppendResp', from: 'n2', to: 'n1', term: m.term, reject: false, index, rejectHint: 0, hintTerm: 0 });
-      }
-    }
-  };
-  const answering = setInterval(answerAsN2, 5);
+  const answering = setInterval(() => answerAsN2({ host, sent }), 5);
   t.teardown(() => clearInterval(answering));
   await waitFor(() => host.softState().role === 'leader', 'n1 to lead', 5000);
   // Several puts: a commit may also ride in a Ready that appends entries; most come alone.

@@ -59,3 +59,21 @@ export async function startLoneHost(t: Teardown, timing: RaftTiming, seed: numbe
   await waitFor(() => host.status().conf.voters.length === 3, 'the bootstrap entry to apply', 5000);
   return { host, sent };
 }
+
+/**
+ * Plays n2: grants whatever n1 asks (pre-vote, then vote) and acknowledges what each append
+ * carries, as a follower does (acknowledging n1's last index instead could commit an entry
+ * before n1 took the Ready that appends it, and the commit would then come with that Ready's
+ * entries). A commit notice gets no answer, as from a follower. Handles what n1 sent so far.
+ */
+export function answerAsN2({ host, sent }: LoneHost): void {
+  for (const m of sent.splice(0)) {
+    if (m.to !== 'n2') continue;
+    if (m.type === 'PreVote') host.step({ type: 'PreVoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
+    if (m.type === 'Vote') host.step({ type: 'VoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
+    if (m.type === 'Append' && !m.commitOnly) {
+      const index = m.prevIndex + m.entries.length;
+      host.step({ type: 'AppendResp', from: 'n2', to: 'n1', term: m.term, reject: false, index, rejectHint: 0, hintTerm: 0 });
+    }
+  }
+}

@@ -12,7 +12,7 @@ import { encodeCommand } from '../../src/statemachine/index.js';
 import type { RaftHost, RaftTiming } from '../../src/node/raft-host.js';
 import type { RaftStorage } from '../../src/node/raft-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { startLoneHost } from './lone-host.js';
+import { answerAsN2, startLoneHost } from './lone-host.js';
 
 const SEED = 11;
 const VALUE_BYTES = 30_000;
@@ -34,17 +34,10 @@ async function leaderWithPuts(t: Test, timing: RaftTiming, puts: number, distinc
       return s.saveLocalSnapshot(snap, compactTo);
     },
   });
-  const { host, sent } = await startLoneHost(t, timing, SEED, observe);
+  const lone = await startLoneHost(t, timing, SEED, observe);
+  const { host } = lone;
   host.campaign();
-  // n2 grants whatever n1 asks (pre-vote, then vote) and acknowledges every append.
-  const answer = (): void => {
-    for (const m of sent.splice(0)) {
-      if (m.to !== 'n2') continue;
-      if (m.type === 'PreVote') host.step({ type: 'PreVoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
-      if (m.type === 'Vote') host.step({ type: 'VoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
-      if (m.type === 'Append') host.step({ type: 'AppendResp', from: 'n2', to: 'n1', term: m.term, reject: false, index: m.prevIndex + m.entries.length, rejectHint: 0, hintTerm: 0 });
-    }
-  };
+  const answer = (): void => answerAsN2(lone);
   await waitFor(() => (answer(), host.softState().role === 'leader'), 'n1 to lead', 5000);
   for (let i = 0; i < puts; i++) {
     const value = new Uint8Array(VALUE_BYTES).fill(i % 251);
