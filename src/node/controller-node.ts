@@ -422,6 +422,7 @@ export class ControllerNode {
       status: raftHost.status(),
       applied: sm.appliedIndex,
       snapshotIndex: raftHost.snapshotIndex(),
+      logMemoryBytes: raftHost.logMemoryBytes(),
       membership: membershipNode.listControllers(),
       commitStallMs: raftHost.commitStallMs(),
       commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),

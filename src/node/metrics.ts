@@ -18,6 +18,8 @@ interface ScrapeState {
   readonly status: NodeStatus;
   readonly applied: number;
   readonly snapshotIndex: number;
+  /** Bytes of log entries held in memory (RaftHost.logMemoryBytes()). */
+  readonly logMemoryBytes: number;
   readonly membership: MembershipView;
   /** RaftHost.commitStallMs() and the limit past which the leader counts as stuck. */
   readonly commitStallMs: number;
@@ -92,6 +94,7 @@ export class Metrics {
     gauge('raft_last_index', 'Last index in the local log.', (s) => s.status.lastIndex);
     gauge('raft_first_index', 'First index still in the local log (older entries are compacted into the snapshot).', (s) => s.status.firstIndex);
     gauge('raft_snapshot_index', 'Index of the latest snapshot on disk.', (s) => s.snapshotIndex);
+    gauge('raft_log_memory_bytes', 'Bytes of log entries held in memory until the next snapshot (bounded by raft.snapshot_threshold_bytes).', (s) => s.logMemoryBytes);
     gauge('raft_is_leader', '1 when this node is the leader.', (s) => (s.status.role === 'leader' ? 1 : 0));
     gauge('raft_has_leader', '1 when this node knows a leader.', (s) => (s.status.leader !== null ? 1 : 0));
     gauge('raft_is_learner', '1 when this node is a learner (replicates, does not vote).', (s) => (s.status.conf.learners.includes(node) ? 1 : 0));

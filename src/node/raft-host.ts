@@ -376,6 +376,11 @@ export class RaftHost implements ConsensusPort {
     return this.mem.snapshot().meta.index;
   }
 
+  /** Bytes of log entries held in memory: those since the latest snapshot and those it kept. */
+  logMemoryBytes(): number {
+    return this.mem.heldBytes();
+  }
+
   /** Ms a leader has held entries it has not committed, its commit index not moving; 0 if none. */
   commitStallMs(): number {
     return this.stallSince === null ? 0 : this.clock.now() - this.stallSince;

@@ -30,6 +30,7 @@ export const EXPECTED_FAMILIES: Readonly<Record<string, PrometheusFamily['type']
   raft_log_compactions_total: 'COUNTER',
   raft_snapshot_size_bytes: 'GAUGE',
   raft_snapshot_index: 'GAUGE',
+  raft_log_memory_bytes: 'GAUGE',
   raft_has_leader: 'GAUGE',
   raft_is_leader: 'GAUGE',
   raft_term: 'GAUGE',
@@ -78,6 +79,7 @@ void t.test('every family on /metrics follows the naming rules, and the etcd-sty
   t.ok(value(families, 'raft_disk_fsync_duration_seconds', 'count') >= 30, 'every synced write is timed');
   t.ok(value(families, 'raft_snapshot_save_duration_seconds', 'count') >= 1, 'the snapshot is timed');
   t.ok(value(families, 'raft_snapshot_size_bytes') > 0, 'and its size recorded');
+  t.ok(value(families, 'raft_log_memory_bytes') > 0, 'the log kept in memory is measured');
   t.equal(value(families, 'raft_is_leader'), 1);
   t.equal(value(families, 'raft_has_leader'), 1);
   t.ok(value(families, 'raft_leader_changes_total') >= 1, 'the election that made the leader is counted');
