@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import client from 'prom-client';
-import type { AgentReportEntry } from '../statemachine/index.js';
+import { MAX_AGENT_RECORDS, type AgentReportEntry } from '../statemachine/index.js';
 import { MalformedMessageError } from './errors.js';
 import { AgentHub, IDLE_TICK_MS } from './hub.js';
 import type { HubAudit, HubEffect, HubOptions, HubPort } from './hub-types.js';
@@ -407,6 +407,8 @@ export class HubDriver {
     gauge('agents_manifest_entries_held', 'Resource entries across the manifests held.', () => hub.store.heldEntries);
     gauge('agents_departures_pending', 'Agents gone from this controller, within their grace to reappear elsewhere.', () => hub.pendingDepartures);
     gauge('agents_cut_off', '1 while this controller hears from no quorum and serves no agents.', () => (hub.cutOffAt(this.time.now()) ? 1 : 0));
+    // Records are never removed and a connect beyond the cap is not recorded: alert well before.
+    gauge('agents_records', `Agent records the cluster holds (applied here); at ${MAX_AGENT_RECORDS} a new agent id is served but not recorded.`, () => this.port.state().agents.size);
     const counter = (name: string, help: string, read: () => number): void => {
       new client.Counter({
         name,

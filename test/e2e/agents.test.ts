@@ -20,7 +20,7 @@ const RESOURCES = `
 `;
 
 void t.test('agents sync, update, reject without re-send, and survive reconnects and a controller failover', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3 });
+  const cluster = await ProcessCluster.create({ nodes: 3, metrics: true });
   const agents: AgentProc[] = [];
   const mesh = new MeshClient({ endpoints: cluster.endpoints().split(','), timeoutMs: 5000 });
   t.teardown(async () => {
@@ -59,6 +59,11 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   await cluster.explainFailure(waitFor(() => agents.every((a) => a.version() === v1), `every agent's --out at version ${v1}`, 20000));
   t.same(agents[0]!.config()?.resources.map((r) => `${r.kind}/${r.name}`), ['route/web-db', 'service/db', 'service/web'], 'sorted, all of it');
   await cluster.explainFailure(waitFor(() => allSynced(v1), 'every agent SYNCED', 20000));
+  // Every controller holds every agent's record, and says how many against the cap.
+  for (const id of cluster.ids) {
+    const text = await (await fetch(`http://${cluster.metricsAddresses.get(id)!}/metrics`)).text();
+    t.match(text, new RegExp(`^agents_records\\{[^}]*\\} ${agents.length}$`, 'm'), `${id}: agents_records ${agents.length}`);
+  }
   const config = (await (await fetch(`http://${admin}/config`)).json()) as { version: number; resources: { name: string }[] };
   t.equal(config.version, v1, 'GET /config: the configuration in force');
   const hit = await fetch(`http://${admin}/resolve/web`);
