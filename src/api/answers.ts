@@ -31,6 +31,8 @@ export interface StatusJson {
   /** The answering node heard from no quorum of voters within an election timeout. */
   readonly stale: boolean;
   readonly staleReason: string;
+  /** The committed cluster version (`MAJOR.MINOR`); null from a server that predates it. */
+  readonly clusterVersion: string | null;
 }
 
 export interface KvEntry {
@@ -126,6 +128,8 @@ export function decodeControllersView(raw: unknown): ControllersView {
 
 export function decodeStatus(raw: unknown): StatusJson {
   const f = answer(raw, 'StatusResponse');
+  // Absent or '' from older servers (proto3 has no null).
+  const clusterVersion = f.has('clusterVersion') ? f.string('clusterVersion') : '';
   return {
     id: f.string('id'),
     cluster: f.string('cluster'),
@@ -145,6 +149,7 @@ export function decodeStatus(raw: unknown): StatusJson {
     commitStalled: f.raw['commitStalled'] === true,
     stale: f.boolean('stale'),
     staleReason: f.string('staleReason'),
+    clusterVersion: clusterVersion === '' ? null : clusterVersion,
   };
 }
 

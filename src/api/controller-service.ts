@@ -3,7 +3,7 @@
  * proposed here when this node leads, and otherwise forwarded to the leader once.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { StateMachine } from '../statemachine/index.js';
+import { clusterKind, type StateMachine } from '../statemachine/index.js';
 import type { ConsensusPort } from './consensus-port.js';
 import { controllersViewWire, type ControllersView, type ControllersViewWire } from './controller-rows.js';
 import { configOps, type ConfigSetRequestMsg } from './config-ops.js';
@@ -108,6 +108,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         commitStalled: host.commitStallMs() >= deps.commitStallLimitMs,
         stale: view.stale,
         staleReason: view.staleReason,
+        clusterVersion: sm.view(clusterKind).version,
       };
     }, t),
 

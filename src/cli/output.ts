@@ -74,6 +74,7 @@ function statusJson(s: StatusJson): StatusJson {
     commitStalled: s.commitStalled,
     stale: s.stale,
     staleReason: s.staleReason,
+    clusterVersion: s.clusterVersion,
   };
 }
 
@@ -85,7 +86,7 @@ export function renderStatus(s: StatusJson, format: StatusFormat): string {
       return YAML.stringify(statusJson(s));
     case 'text': {
       const rows = Object.entries(statusJson(s)).map(([k, v]): [string, string] => {
-        const text = Array.isArray(v) ? v.join(', ') : String(v);
+        const text = Array.isArray(v) ? v.join(', ') : v === null ? '' : String(v);
         return [k, text === '' ? '-' : text];
       });
       const width = Math.max(...rows.map(([k]) => k.length));

@@ -47,7 +47,9 @@ import { RemovalWatch } from './removal-watch.js';
 import { ObservedStateMachine } from './observed-state-machine.js';
 import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
+import { ClusterVersionKeeper } from './cluster-version-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
+import { clusterKind } from '../statemachine/cluster-version.js';
 import { VERSION } from './version.js';
 import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
 import { PeerContacts } from './peer-contact.js';
@@ -128,6 +130,24 @@ export class ControllerNode {
         const result = await host.propose(encodeCommand({ kind: 'settings', op: 'init', values }), config.raft.electionTimeoutMs * 2);
         if (!result.ok) throw new Error(result.message);
       },
+      logger,
+    });
+    const clusterVersion = new ClusterVersionKeeper({
+      software: VERSION,
+      view: () => sm.view(clusterKind),
+      isLeader: () => host?.softState().role === 'leader',
+      configuration: () => {
+        const conf = host?.status().conf;
+        return conf === undefined ? [] : [...conf.voters, ...conf.learners];
+      },
+      advertised: () => new Map((membership?.listControllers().rows ?? []).map((r) => [r.id, r.version])),
+      proposeVersion: async (version) => {
+        if (host === null) throw new Error('not started');
+        const result = await host.propose(encodeCommand({ kind: 'cluster', op: 'set-version', version }), config.raft.electionTimeoutMs * 2);
+        if (!result.ok) throw new Error(result.message);
+      },
+      // Exit 1, as any fatal error: this build must not apply a newer cluster's entries.
+      onTooOld: (err) => opts.onFatal(err),
       logger,
     });
 
@@ -239,6 +259,7 @@ export class ControllerNode {
       },
       onSoftState: (s, term) => {
         settingsKeeper.check();
+        clusterVersion.check();
         logger.info({ leader: s.leader, role: s.role, term }, 'raft state changed');
         metrics.onSoftState(s, term);
         nodeIdentity.onRole(s.role === 'leader');
@@ -265,6 +286,7 @@ export class ControllerNode {
         nodeIdentity.onApplied();
         membership?.onApplied();
         settingsKeeper.check();
+        clusterVersion.check();
         agents?.onApplied();
       },
       onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),
@@ -426,6 +448,7 @@ export class ControllerNode {
       membership: membershipNode.listControllers(),
       commitStallMs: raftHost.commitStallMs(),
       commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
+      clusterVersion: sm.view(clusterKind).version,
     }));
     if (self.metrics) await metrics.listen(self.metrics, config.tls?.metrics ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : null);
     const promoter = new PromoterDriver({
@@ -454,6 +477,9 @@ export class ControllerNode {
     // The leader's identity duties: draw the cluster id once, record each member's data dir.
     const identityTicker = setInterval(() => {
       for (const duty of nodeIdentity.duties()) nodeIdentity.proposed(duty, proposeDuty(raftHost, duty, config.raft.electionTimeoutMs * 2, osIdentitySource));
+      // Also the cluster version's tick: the last member's new version may arrive in a view
+      // while nothing is applied, and a too-old data dir must stop even in an idle cluster.
+      clusterVersion.check();
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');

@@ -24,6 +24,8 @@ interface ScrapeState {
   /** RaftHost.commitStallMs() and the limit past which the leader counts as stuck. */
   readonly commitStallMs: number;
   readonly commitStallLimitMs: number;
+  /** The committed cluster version (`MAJOR.MINOR`, src/statemachine/cluster-version.ts). */
+  readonly clusterVersion: string;
 }
 
 /** Resolution of nodejs_eventloop_lag_*: coarse enough to cost nothing at idle, fine enough to
@@ -88,6 +90,19 @@ export class Metrics {
       });
     };
     new client.Gauge({ name: 'controller_build_info', help: 'Always 1; the version label is the running version.', labelNames: ['version'], registers }).set({ version }, 1);
+    // An info gauge, as controller_build_info: one series, labelled with the version in force.
+    new client.Gauge({
+      name: 'controller_cluster_version_info',
+      help: 'Always 1; the version label is the committed cluster version (MAJOR.MINOR).',
+      labelNames: ['version'],
+      registers,
+      collect() {
+        const s = scrape();
+        if (!s) return;
+        this.reset();
+        this.set({ version: s.clusterVersion }, 1);
+      },
+    });
     gauge('raft_term', 'Current Raft term.', (s) => s.status.term);
     gauge('raft_commit_index', 'Highest log index known committed.', (s) => s.status.commit);
     gauge('raft_applied_index', 'Highest log index applied to the state machine.', (s) => s.applied);

@@ -97,3 +97,15 @@ export {
   type AgentsReportOutcome,
   type AgentsView,
 } from './agents.js';
+export {
+  BASE_CLUSTER_VERSION,
+  CLUSTER_KIND,
+  FORGET_AGENTS_VERSION,
+  clusterKind,
+  clusterVersionOf,
+  compareClusterVersions,
+  type ClusterCommand,
+  type ClusterVersionChange,
+  type ClusterVersionSet,
+  type ClusterView,
+} from './cluster-version.js';

@@ -13,7 +13,7 @@ import { onLeaderOf, type ForwardToLeader } from '../../src/api/on-leader.js';
 import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js';
 import type { PutRequestMsg } from '../../src/api/wire-types.js';
 import { RaftError } from '../../src/raft/index.js';
-import { decodeCommand } from '../../src/statemachine/index.js';
+import { decodeCommand, encodeCommand } from '../../src/statemachine/index.js';
 import { FakeConsensus } from './fake-consensus.js';
 
 interface Forwarded {
@@ -153,6 +153,9 @@ void t.test('membership calls go through the port: promote waits for the learner
   t.strictSame(port.proposals, [{ type: 'promote', node: 'c4', context: '' }]);
   const status = (await callUnary(svc, 'Status', {})) as Record<string, unknown>;
   t.match(status, { id: 'c1', leader: 'c1', role: 'leader', voters: ['c1', 'c2', 'c3', 'c4'], cluster: 'test', version: '0.0.0', clusterId: '00000000000000aa', commitStallMs: 0, commitStalled: false });
+  t.equal(status['clusterVersion'], '0.1', 'a log that never set the cluster version is at the base');
+  port.sm.apply(port.sm.appliedIndex + 1, encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.2' }));
+  t.match(await callUnary(svc, 'Status', {}), { clusterVersion: '0.2' }, 'the committed cluster version, as applied here');
   port.stallMs = 1500;
   t.match(await callUnary(svc, 'Status', {}), { commitStallMs: 1500, commitStalled: true }, 'a commit stall past the limit is reported as such');
   port.stallMs = 0;

@@ -265,7 +265,7 @@ void t.test('--help works on every command and exits 0', async (t) => {
 
 void t.test('health: a leader whose commit index stands still while entries wait is unhealthy', async (t) => {
   const healthy = judgeHealth(view());
-  const leader = { id: 'c1', cluster: 'x', role: 'leader', term: 3, leader: 'c1', commitIndex: 40, appliedIndex: 40, lastIndex: 41, firstIndex: 1, snapshotIndex: 0, voters: [], learners: [], version: '0', clusterId: '', commitStallMs: 9000, commitStalled: true, stale: false, staleReason: '' };
+  const leader = { id: 'c1', cluster: 'x', role: 'leader', term: 3, leader: 'c1', commitIndex: 40, appliedIndex: 40, lastIndex: 41, firstIndex: 1, snapshotIndex: 0, voters: [], learners: [], version: '0', clusterId: '', commitStallMs: 9000, commitStalled: true, stale: false, staleReason: '', clusterVersion: '0.2' };
   t.match(judgeCommitProgress(healthy, leader), { healthy: false, reason: "leader c1's commit index (40) has not moved for 9000ms while entries up to 41 wait" });
   t.strictSame(judgeCommitProgress(healthy, { ...leader, commitStalled: false }), healthy, 'a commit index that moves is fine');
   t.strictSame(judgeCommitProgress(healthy, null), healthy, 'a leader that cannot be asked: the view decides');

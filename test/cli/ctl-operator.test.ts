@@ -38,12 +38,19 @@ void t.test('version prints ctl\'s version and exits 0 even when no server answe
   const dead = await deadAddress();
   const run = await ctl(['--endpoints', dead, '--timeout', '300ms', 'version', '-o', 'json']);
   t.equal(run.code, 0);
-  t.strictSame(JSON.parse(run.out), { ctl: VERSION, server: null, answeredBy: null });
+  t.strictSame(JSON.parse(run.out), { ctl: VERSION, server: null, answeredBy: null, clusterVersion: null });
+  const text = await ctl(['--endpoints', dead, '--timeout', '300ms', 'version']);
+  t.equal(text.out, `ctl version: ${VERSION}\nserver version: unknown (no endpoint answered)\n`, 'no server answer, no cluster version line');
   t.match(run.err[0], /^warning: no server version: /);
-  const fake = await startFake({ unary: { Status: () => ({ id: 'c2', version: '9.9.9' }) } });
+  const fake = await startFake({ unary: { Status: () => ({ id: 'c2', version: '9.9.9', clusterVersion: '9.9' }) } });
   t.teardown(() => fake.stop());
   const live = await ctl(['--endpoints', fake.address, 'version']);
-  t.equal(live.out, `ctl version: ${VERSION}\nserver version: 9.9.9 (c2)\n`);
+  t.equal(live.out, `ctl version: ${VERSION}\nserver version: 9.9.9 (c2)\ncluster version: 9.9\n`);
+  t.strictSame(JSON.parse((await ctl(['--endpoints', fake.address, 'version', '-o', 'json'])).out), { ctl: VERSION, server: '9.9.9', answeredBy: 'c2', clusterVersion: '9.9' });
+  const older = await startFake({ unary: { Status: () => ({ id: 'c3', version: '0.1.0' }) } });
+  t.teardown(() => older.stop());
+  const old = await ctl(['--endpoints', older.address, 'version']);
+  t.equal(old.out, `ctl version: ${VERSION}\nserver version: 0.1.0 (c3)\ncluster version: unknown (the server does not report one)\n`, 'a server that predates cluster versions');
   t.equal((await ctl(['--version'])).out, `${VERSION}\n`);
 });
 

@@ -214,10 +214,15 @@ void t.test('status renders as aligned lines or as json', async (t) => {
     commitStalled: false,
     stale: false,
     staleReason: '',
+    clusterVersion: '0.2',
   };
   t.strictSame(JSON.parse(renderStatus(s, 'json')), s);
+  t.same(Object.keys(JSON.parse(renderStatus(s, 'json')) as object).slice(-3), ['stale', 'staleReason', 'clusterVersion'], 'the new field comes after the contract\'s');
   const text = renderStatus(s, 'text');
   t.match(text, /^term: +3$/m);
   t.match(text, /^voters: +c1, c2, c3$/m);
   t.match(text, /^learners: +-$/m);
+  t.match(text, /^clusterVersion: +0\.2$/m);
+  t.match(renderStatus({ ...s, clusterVersion: null }, 'text'), /^clusterVersion: +-$/m, 'a server that predates it shows -');
+  t.equal((JSON.parse(renderStatus({ ...s, clusterVersion: null }, 'json')) as { clusterVersion: unknown }).clusterVersion, null, 'and null in JSON');
 });

@@ -5,6 +5,9 @@ import t from 'tap';
 import { ProcessCluster, CONTROLLER_JS } from '../helpers/process-cluster.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { nodeCommand } from '../helpers/node-command.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { clusterVersionOf } from '../../src/statemachine/index.js';
+import { VERSION } from '../../src/node/version.js';
 import { spawnSync } from 'node:child_process';
 
 void t.test('ctl commands and exit codes', async (t) => {
@@ -47,6 +50,31 @@ void t.test('ctl commands and exit codes', async (t) => {
   t.equal(status.code, 0);
   const st = JSON.parse(status.stdout) as { leader: string; term: number };
   t.equal(st.leader, leader, 'status names the leader');
+
+  // Every member runs this build and is heard: the leader raises the cluster version to its
+  // MAJOR.MINOR, and each controller reports it once applied.
+  const level = '0.2';
+  t.equal(clusterVersionOf(VERSION), level, 'this build is at 0.2');
+  const reported = new Map<string, unknown>();
+  await waitFor(
+    async () => {
+      for (const id of cluster.ids) {
+        const run = await cluster.ctl(['status', '-o', 'json'], cluster.endpoints([id]));
+        reported.set(id, run.code === 0 ? (JSON.parse(run.stdout) as { clusterVersion: unknown }).clusterVersion : run.stderr);
+      }
+      return cluster.ids.every((id) => reported.get(id) === level);
+    },
+    'the cluster version on every controller',
+    20000,
+  ).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; last answers: ${JSON.stringify([...reported])}`);
+  });
+  t.pass(`every controller reports clusterVersion ${level}`);
+  const statusText = await cluster.ctl(['status'], cluster.endpoints([leader]));
+  t.match(statusText.stdout, /^clusterVersion: +0\.2$/m, 'the status table shows it');
+  const version = await cluster.ctl(['version']);
+  t.equal(version.code, 0, version.stderr);
+  t.match(version.stdout, /^cluster version: 0\.2$/m, 'ctl version prints it beside the server version');
 
   const list = await cluster.ctl(['list', 'controllers', '-o', 'json']);
   t.equal(list.code, 0, list.stderr);

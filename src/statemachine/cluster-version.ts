@@ -1,0 +1,116 @@
+/**
+ * The cluster version: the feature level every member of the cluster is known to support, as
+ * etcd's cluster version. A command that older members cannot apply (a new op, a new field) is
+ * proposed only once the cluster version says every member reads it; otherwise an older member
+ * would apply the entry as an error while the others apply it, and the replicas would diverge.
+ *
+ * The version is `MAJOR.MINOR` of the controllers' software version. Before the first `set` the
+ * cluster is at BASE_CLUSTER_VERSION, the level of the builds that had no cluster version. Only
+ * the leader sets it (src/node/cluster-version-keeper.ts), to the lowest version its members
+ * advertise, and it never goes down: a member older than the cluster version stops rather than
+ * apply entries it may not understand.
+ */
+import { SnapshotError } from './errors.js';
+import { Fields } from '../util/untrusted.js';
+import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
+import { okResult, type ApplyResult } from './result.js';
+
+export const CLUSTER_KIND = 'cluster';
+
+/** The level of the builds before the cluster version existed (software version 0.1.x). */
+export const BASE_CLUSTER_VERSION = '0.1';
+
+/** The level that may forget agents' records (agents `forget`, mesh `forget`). */
+export const FORGET_AGENTS_VERSION = '0.2';
+
+const VERSION_TEXT = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
+const SOFTWARE_VERSION_TEXT = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.\d+(?:[-+].*)?$/;
+
+export interface ClusterVersionSet {
+  readonly kind: 'cluster';
+  readonly op: 'set-version';
+  readonly version: string;
+}
+
+export type ClusterCommand = ClusterVersionSet;
+
+/** The `value` of a set's result. */
+export interface ClusterVersionChange {
+  readonly version: string;
+  readonly changed: boolean;
+}
+
+export interface ClusterView {
+  /** `MAJOR.MINOR`; BASE_CLUSTER_VERSION until a leader sets it. */
+  readonly version: string;
+  /** True when the cluster version is at least `required`. */
+  supports(required: string): boolean;
+}
+
+/** Orders two `MAJOR.MINOR` versions: negative, zero or positive as `a` is below, at or above `b`. */
+export function compareClusterVersions(a: string, b: string): number {
+  const [am, an] = splitVersion(a);
+  const [bm, bn] = splitVersion(b);
+  return am !== bm ? am - bm : an - bn;
+}
+
+/** `MAJOR.MINOR` of a software version (`0.2.0`, `1.4.2-rc1`); null when it has no such form. */
+export function clusterVersionOf(softwareVersion: string): string | null {
+  const m = SOFTWARE_VERSION_TEXT.exec(softwareVersion);
+  return m === null ? null : `${m[1]}.${m[2]}`;
+}
+
+function splitVersion(v: string): [number, number] {
+  const m = VERSION_TEXT.exec(v);
+  if (m === null) throw new RangeError(`expected a version MAJOR.MINOR, found ${JSON.stringify(v)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+const SET_FIELDS = commandFields('op', 'version');
+
+function parseVersion(f: Fields, key: string): string {
+  const v = f.string(key, { nonEmpty: true, maxBytes: 16 });
+  if (!VERSION_TEXT.test(v)) f.fail(`field "${key}" must be a version MAJOR.MINOR, found ${JSON.stringify(v)}`);
+  return v;
+}
+
+function parseCluster(fields: Fields): ClusterCommand {
+  fields.oneOf('op', ['set-version'] as const);
+  fields.only(SET_FIELDS);
+  return { kind: 'cluster', op: 'set-version', version: parseVersion(fields, 'version') };
+}
+
+class ClusterStore implements KindInstance<ClusterCommand, ClusterView>, ClusterView {
+  version = BASE_CLUSTER_VERSION;
+
+  get view(): ClusterView {
+    return this;
+  }
+
+  supports(required: string): boolean {
+    return compareClusterVersions(this.version, required) >= 0;
+  }
+
+  apply(command: ClusterCommand, ctx: ApplyContext): ApplyResult {
+    // Never down: a member older than the version may already have stopped for it.
+    const changed = compareClusterVersions(command.version, this.version) > 0;
+    if (changed) this.version = command.version;
+    const change: ClusterVersionChange = { version: this.version, changed };
+    return okResult(ctx.revision, change);
+  }
+
+  snapshot(): unknown {
+    return { version: this.version };
+  }
+
+  restore(data: unknown): void {
+    const f = Fields.of(data, 'cluster', (m) => new SnapshotError(m)).only(new Set(['version']));
+    this.version = parseVersion(f, 'version');
+  }
+}
+
+export const clusterKind: ResourceKind<ClusterCommand, ClusterView> = {
+  name: CLUSTER_KIND,
+  parse: parseCluster,
+  create: () => new ClusterStore(),
+};
