@@ -15,7 +15,7 @@ import { onLeaderOf } from '../api/on-leader.js';
 import type { HeartbeatConfig } from '../config/types.js';
 import { auditEvent, type AuditEvent } from '../membership/audit.js';
 import type { MembershipView } from '../membership/membership-engine.js';
-import { agentsKind, meshKind, settingsKind, type StateMachine } from '../statemachine/index.js';
+import { agentsKind, clusterKind, meshKind, settingsKind, type StateMachine } from '../statemachine/index.js';
 import type { Refusal } from '../identity/index.js';
 import type { AuthenticatedCall } from '../transport/peer-auth.js';
 import { loadProto, lookupService } from '../transport/proto.js';
@@ -39,6 +39,8 @@ export interface AgentsLayerDeps {
   readonly heartbeat: HeartbeatConfig;
   readonly electionTimeoutMs: number;
   readonly stateSyncIntervalMs: number;
+  /** An agent offline this long is forgotten (controller.agent_reconnect_timeout). */
+  readonly reconnectTimeoutMs: number;
   /** The cluster's identity: its id once drawn, its name before (see docs/agents.md). */
   readonly clusterId: () => string;
   /** Null when a gRPC caller presents a controller's peer certificate (ReportAgents is theirs only). */
@@ -74,7 +76,7 @@ export class AgentsLayer {
     const { self, host, stateMachine: sm } = deps;
     this.forwarder = new MeshForwarder(deps.credentials);
     const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder });
-    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember });
+    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember, self });
     this.driver = new HubDriver(
       {
         self,
@@ -88,11 +90,12 @@ export class AgentsLayer {
         pingIntervalMs: agentPingIntervalMs(deps.heartbeat),
         electionTimeoutMs: deps.electionTimeoutMs,
         stateSyncIntervalMs: deps.stateSyncIntervalMs,
+        reconnectTimeoutMs: deps.reconnectTimeoutMs,
         sessionPrefix: sessionPrefix(self),
       },
       {
         logger: deps.logger,
-        state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), revision: sm.revision() }),
+        state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() }),
         wallClock: () => Date.now(),
         clusterId: deps.clusterId,
         quorumContactAt: () => this.quorumContactAt(),

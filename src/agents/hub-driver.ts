@@ -405,6 +405,7 @@ export class HubDriver {
     gauge('agents_queued', 'Hellos waiting for admission.', () => hub.queuedCount);
     gauge('agents_manifests_held', 'Configuration manifests held for versions some agent is on (by reference count).', () => hub.store.held);
     gauge('agents_manifest_entries_held', 'Resource entries across the manifests held.', () => hub.store.heldEntries);
+    gauge('agents_offline_timed', 'Offline agent records this controller times against controller.agent_reconnect_timeout.', () => hub.reaper.tracked);
     gauge('agents_departures_pending', 'Agents gone from this controller, within their grace to reappear elsewhere.', () => hub.pendingDepartures);
     gauge('agents_cut_off', '1 while this controller hears from no quorum and serves no agents.', () => (hub.cutOffAt(this.time.now()) ? 1 : 0));
     // Records are never removed and a connect beyond the cap is not recorded: alert well before.
@@ -441,6 +442,7 @@ export class HubDriver {
     counter('agents_publishes_total', 'Agent publishes proposed (a hello declaring something the log does not hold).', () => hub.counters.publishes);
     counter('agents_republishes_skipped_total', 'Agent publishes identical to the log, not proposed (no Raft write).', () => hub.counters.republishesSkipped);
     counter('agents_offline_held_total', 'Offline reports held back because another controller served the agent on another stream.', () => hub.counters.offlineHeld);
+    counter('agents_reaps_proposed_total', 'Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader.', () => hub.counters.reapsProposed);
     counter('agents_usage_dropped_total', 'Resolved names dropped by the bounds on what an agent may report.', () => hub.meshReports.dropped);
   }
 }

@@ -53,12 +53,16 @@ export interface HubOptions {
   readonly staleReportMs?: number;
   /** Entries per report; default 1,000 (an entry is applied on every controller, in one go). */
   readonly maxReportEntries?: number;
+  /** An agent offline this long is forgotten (controller.agent_reconnect_timeout); default 72 h. */
+  readonly reconnectTimeoutMs?: number;
 }
 
 export type HubAuditType =
   | 'agent.status'
   | 'agent.nack'
   | 'agent.takeover'
+  | 'agent.forgotten'
+  | 'agent.declaration.forgotten'
   | 'state.divergence'
   | 'service.vip.assigned'
   | 'service.vip.released'
@@ -102,4 +106,6 @@ export interface HubCounters {
   republishesSkipped: number;
   /** Offline reports not made: another controller served the agent (offline-check.ts). */
   offlineHeld: number;
+  /** Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader. */
+  reapsProposed: number;
 }

@@ -20,7 +20,7 @@
  * - every report is conditional on the stream (session) that claimed the agent, so a
  *   controller the agent has left cannot take it offline behind its new controller.
  */
-import type { AgentReportEntry } from '../statemachine/index.js';
+import { FORGET_AGENTS_VERSION, type AgentReportEntry } from '../statemachine/index.js';
 import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore } from './manifest.js';
 import { AgentLiveness } from './liveness.js';
 import type { HubCounters, HubEffect, HubOptions, HubPort } from './hub-types.js';
@@ -30,6 +30,7 @@ import { agentState, PushTracker, type ReplyOutcome } from './push-tracker.js';
 import { AdmissionBudget } from './admission.js';
 import { Departures, departureGraceMs } from './departures.js';
 import { LeaderExpiry } from './leader-expiry.js';
+import { DEFAULT_RECONNECT_TIMEOUT_MS, OfflineReaper } from './offline-reaper.js';
 import { OfflineCheck, type OfflineCandidate } from './offline-check.js';
 import { ReportBatch } from './report-batch.js';
 import { emptySync, log, olderEpoch, rejectionOf, type Session } from './session.js';
@@ -67,7 +68,7 @@ function due(now: number, last: number, everyMs: number): boolean {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, offlineHeld: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly planner: PushPlanner;
   private readonly selector: ConfigSelector;
@@ -82,6 +83,7 @@ export class AgentHub {
   private readonly bySelection = new Map<string, Set<StreamId>>();
   private readonly departures: Departures;
   private readonly expiry = new LeaderExpiry();
+  readonly reaper: OfflineReaper;
   private readonly offline: OfflineCheck;
   private readonly admission: AdmissionBudget;
   private readonly report = new ReportBatch();
@@ -118,6 +120,7 @@ export class AgentHub {
     this.admission = new AdmissionBudget(opts.admitPerTick ?? 200);
     this.departures = new Departures(opts.pingIntervalMs);
     this.offline = new OfflineCheck(opts.self);
+    this.reaper = new OfflineReaper(opts.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS);
     this.tickMs = opts.tickMs ?? null;
     this.maxStreams = opts.maxStreams ?? 50_000;
     this.maxReportEntries = opts.maxReportEntries ?? 1_000;
@@ -233,7 +236,8 @@ export class AgentHub {
     if (due(now, this.lastExpiryAt, LEADER_EXPIRY_EVERY_MS)) {
       this.lastExpiryAt = now;
       this.expireUnreachable(now);
-      if (this.port.leading()) this.duties.check(this.port.state(), this.port.wallClock(), this.meshReports);
+      this.reapOffline(now);
+      if (this.port.leading()) this.duties.check(this.port.state(), this.port.wallClock(), this.meshReports, now);
       else this.duties.forget();
     }
     const ask = this.offline.ask();
@@ -679,6 +683,14 @@ export class AgentHub {
     for (const e of entries) this.offline.add({ entry: e, departure: null });
   }
 
+  /** Every controller times its offline records; the leader forgets those gone too long (offline-reaper.ts). */
+  private reapOffline(now: number): void {
+    const state = this.port.state();
+    const entries = this.reaper.scan(state.agents.list(), now, this.port.leading(), state.cluster.supports(FORGET_AGENTS_VERSION));
+    for (const e of entries) this.report.add(e);
+    this.counters.reapsProposed += entries.length;
+  }
+
   /**
    * Every state_sync_interval: records that say an agent is online here without a stream here
    * get a departure (after a restart, say); streams whose claim never committed claim again.
@@ -744,6 +756,11 @@ export class AgentHub {
           out.push({ type: 'audit', event: { type: 'agent.nack', subject: t.id, from: t.ackedVersion === null ? null : String(t.ackedVersion), to: String(t.nackedVersion), reason: t.error } });
           break;
         }
+        case 'forgotten':
+          // Its declaration and endpoints go next (the leader's; a new leader's sweep catches a loss).
+          if (this.port.leading() && state.agents.get(t.id) === null) this.meshReports.forget(t.id);
+          out.push({ type: 'audit', event: { type: 'agent.forgotten', subject: t.id, from: 'offline', to: null, reason: t.reason } });
+          break;
         default: {
           const never: never = t;
           return never;

@@ -14,6 +14,14 @@ export function meshAudit(t: MeshTransition): HubAudit {
       return { type: 'service.vip.released', subject: t.service, from: t.vip, to: null, reason: 'service deleted; the address is quarantined for services.vip_quarantine' };
     case 'publish.refused':
       return { type: 'service.publish.refused', subject: t.service, from: null, to: t.agent, reason: `agent ${t.agent}: ${t.reason}` };
+    case 'declaration.forgotten':
+      return {
+        type: 'agent.declaration.forgotten',
+        subject: t.agent,
+        from: null,
+        to: null,
+        reason: t.endpoints.length === 0 ? 'the agent\'s record is gone' : `the agent's record is gone; its endpoints left ${t.endpoints.join(', ')}`,
+      };
     case 'dependency.added':
       return { type: 'agent.dependency.added', subject: t.agent, from: null, to: t.name, reason: t.pending ? 'observed via /resolve; no such service yet (pending)' : 'observed via /resolve' };
     case 'dependency.expiring':

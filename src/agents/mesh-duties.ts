@@ -8,17 +8,29 @@
  *   a late check can never write an old verdict).
  * - Expiry: when the earliest observed dependency is due (unused for one TTL: expiring; two:
  *   expired), the leader asks the mesh kind to judge the ages at its clock.
+ * - Forgotten agents: an agent with a declaration or endpoints but no record in the agents kind
+ *   has both removed. The hub asks at once when it sees a record forgotten; this sweep catches
+ *   what a leader change lost, for agents without a record for ORPHAN_GRACE_MS (a usage report
+ *   may briefly commit before its agent's claim). Apply checks the record again.
  *
  * Everything it reads is replicated, so a new leader picks up exactly where the old one was.
  */
+import { FORGET_AGENTS_VERSION } from '../statemachine/index.js';
 import type { MeshReportQueue } from './mesh-reports.js';
 import type { ClusterState } from './selection.js';
+
+/** How long a declaration goes without an agent's record before the sweep forgets it. */
+export const ORPHAN_GRACE_MS = 60_000;
+const ORPHAN_SWEEP_MS = 10_000;
 
 export class LeaderDuties {
   /** The state last compared for health: nothing to compare until it changes. */
   private seen = '';
+  /** Agents with a declaration and no record, and when the sweep first saw them so. */
+  private readonly orphans = new Map<string, number>();
+  private lastSweepAt = Number.NEGATIVE_INFINITY;
 
-  check(state: ClusterState, wallNow: number, queue: MeshReportQueue): void {
+  check(state: ClusterState, wallNow: number, queue: MeshReportQueue, now: number): void {
     const stamp = `${state.revision}/${state.agents.transitionSeq}/${state.mesh.transitionSeq}`;
     if (stamp !== this.seen) {
       this.seen = stamp;
@@ -32,6 +44,10 @@ export class LeaderDuties {
         }
       }
     }
+    if (now - this.lastSweepAt >= ORPHAN_SWEEP_MS && state.cluster.supports(FORGET_AGENTS_VERSION)) {
+      this.lastSweepAt = now;
+      this.sweepOrphans(state, queue, now);
+    }
     const due = state.mesh.nextExpiryAt(state.settings.get('agents.dependency_ttl'));
     // Log time is the largest stamp so far: a leader whose clock is behind waits for it.
     if (due !== null && due <= Math.max(wallNow, state.mesh.clock) && !queue.expiryPending) queue.requestExpiry();
@@ -40,6 +56,20 @@ export class LeaderDuties {
   /** No longer leading: a new term compares everything afresh. */
   forget(): void {
     this.seen = '';
+    this.orphans.clear();
+    this.lastSweepAt = Number.NEGATIVE_INFINITY;
+  }
+
+  private sweepOrphans(state: ClusterState, queue: MeshReportQueue, now: number): void {
+    const current = new Set<string>();
+    for (const agent of [...state.mesh.declaredAgents(), ...state.mesh.endpointAgents()]) {
+      if (current.has(agent) || state.agents.get(agent) !== null) continue;
+      current.add(agent);
+      const since = this.orphans.get(agent) ?? now;
+      this.orphans.set(agent, since);
+      if (now - since >= ORPHAN_GRACE_MS && !queue.forgetPending(agent)) queue.forget(agent);
+    }
+    for (const agent of this.orphans.keys()) if (!current.has(agent)) this.orphans.delete(agent);
   }
 }
 

@@ -8,7 +8,8 @@
  *   agent gets a new dependency within one commit and one push;
  * - uses of observed dependencies: sent in batches, at most once per `usageFlushMs` (a quarter of
  *   the TTL), since they only postpone an expiry;
- * - health (agents whose endpoints disagree with their committed status) and expiry: the leader's.
+ * - health (agents whose endpoints disagree with their committed status), expiry, and agents whose
+ *   records are forgotten (their declarations and endpoints go too): the leader's.
  *
  * Bounded: at most MAX_USAGE_NAMES missed and used names held per agent, MAX_PENDING_AGENTS
  * agents with usage held; beyond that names are dropped and counted (an agent that reports
@@ -38,10 +39,12 @@ export class MeshReportQueue {
   private readonly publishes = new Map<string, PublishEntry>();
   private readonly usage = new Map<string, PendingUsage>();
   private readonly health = new Set<string>();
+  private readonly forgets = new Set<string>();
   private expire = false;
   /** Agents whose publish is in the report in flight. */
   private readonly publishing = new Set<string>();
   private readonly checkingHealth = new Set<string>();
+  private readonly forgetting = new Set<string>();
   private expiring = false;
   private inFlight = false;
   private nextUseFlushAt = Number.NEGATIVE_INFINITY;
@@ -86,6 +89,15 @@ export class MeshReportQueue {
     return this.health.has(agent) || this.checkingHealth.has(agent);
   }
 
+  /** The agents kind has no record of `agent`: drop its declaration and endpoints (leader). */
+  forget(agent: string): void {
+    if (this.forgets.size < MAX_REPORT_HEALTH) this.forgets.add(agent);
+  }
+
+  forgetPending(agent: string): boolean {
+    return this.forgets.has(agent) || this.forgetting.has(agent);
+  }
+
   requestExpiry(): void {
     this.expire = true;
   }
@@ -97,7 +109,7 @@ export class MeshReportQueue {
   /** Whether a report should be sent now: something urgent, or uses whose batch is due. */
   due(now: number): boolean {
     if (this.inFlight) return false;
-    if (this.publishes.size > 0 || this.health.size > 0 || this.expire) return true;
+    if (this.publishes.size > 0 || this.health.size > 0 || this.forgets.size > 0 || this.expire) return true;
     let uses = false;
     for (const u of this.usage.values()) {
       if (u.missed.size > 0) return true;
@@ -132,15 +144,19 @@ export class MeshReportQueue {
     const health = [...this.health].sort();
     for (const a of health) this.checkingHealth.add(a);
     this.health.clear();
+    const forget = [...this.forgets].sort();
+    for (const a of forget) this.forgetting.add(a);
+    this.forgets.clear();
     const expire = this.expire;
     this.expire = false;
     this.expiring = expire;
-    if (publish.length === 0 && usage.length === 0 && health.length === 0 && !expire) {
+    if (publish.length === 0 && usage.length === 0 && health.length === 0 && forget.length === 0 && !expire) {
       this.checkingHealth.clear();
       return null;
     }
     this.inFlight = true;
-    return { kind: 'mesh', op: 'report', controller: this.self, publish, usage, health, expire };
+    // No `forget` field unless there is something to forget: a member older than the field never meets it.
+    return { kind: 'mesh', op: 'report', controller: this.self, publish, usage, health, expire, ...(forget.length > 0 ? { forget } : {}) };
   }
 
   /** The report in flight committed (or was given up): its publishes and checks are no longer pending. */
@@ -148,11 +164,12 @@ export class MeshReportQueue {
     this.inFlight = false;
     this.publishing.clear();
     this.checkingHealth.clear();
+    this.forgetting.clear();
     this.expiring = false;
   }
 
   get size(): number {
-    return this.publishes.size + this.usage.size + this.health.size + (this.expire ? 1 : 0);
+    return this.publishes.size + this.usage.size + this.health.size + this.forgets.size + (this.expire ? 1 : 0);
   }
 
   private usageOf(agent: string): PendingUsage | null {

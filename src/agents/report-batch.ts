@@ -33,12 +33,19 @@ export class ReportBatch {
 }
 
 function withPushes(e: AgentReportEntry, pushes: number): AgentReportEntry {
-  return { ...e, pushes };
+  return e.op === 'forget' ? e : { ...e, pushes };
+}
+
+function pushesOf(e: AgentReportEntry): number {
+  return e.op === 'forget' ? 0 : e.pushes;
 }
 
 /** The entry that says what both say, in order. */
 function merge(old: AgentReportEntry, e: AgentReportEntry): AgentReportEntry {
-  const pushes = old.pushes + e.pushes;
+  // A forget yields to anything pending for the agent (the reaper asks again next round); any
+  // entry of the agent replaces a pending forget (it is back, or its record changes first).
+  if (e.op === 'forget') return old.op === 'forget' ? e : old;
+  const pushes = pushesOf(old) + e.pushes;
   if (old.session === e.session) {
     // A connect must still reach the log: fold later tracker state into it.
     if (old.op === 'connect' && e.op === 'sync') return { ...old, sync: e.sync, timeoutMs: e.timeoutMs, pushes };

@@ -13,13 +13,15 @@
  *   pushes to it, alone. Its configuration is computed from its committed declaration, so until
  *   the declaration in its hello is committed (its publish), it is not served (select: null).
  */
-import { declaredAs, type AgentInfo, type AgentsView, type MeshView, type Resource, type SettingsView } from '../statemachine/index.js';
+import { declaredAs, type AgentInfo, type AgentsView, type ClusterView, type MeshView, type Resource, type SettingsView } from '../statemachine/index.js';
 
 /** The replicated state a selector may read. */
 export interface ClusterState {
   readonly mesh: MeshView;
   readonly agents: AgentsView;
   readonly settings: SettingsView;
+  /** The cluster version: which newer commands every member reads. */
+  readonly cluster: ClusterView;
   /** The cluster revision (state machine) applied on this controller. */
   readonly revision: number;
 }

@@ -118,6 +118,12 @@ export class MeshClient {
     return { revision: f.int('revision', { min: 0 }) };
   }
 
+  /** Forgets an offline agent's record (`ctl delete agent`); NOT_FOUND when there is none. */
+  async forgetAgent(id: string): Promise<void> {
+    const request = { kind: 'agent', name: id, clientId: this.clientId, clientSeq: ++this.seq, forwarded: false };
+    answer(await this.failover.run((e) => this.call(e, 'DeleteResource', request)), 'DeleteResourceResponse');
+  }
+
   /** The first answer, unless it is stale and another endpoint has a current one. */
   async listAgents(): Promise<AgentsView> {
     const first = decodeAgents(await this.failover.run((e) => this.call(e, 'ListAgents', { localOnly: false })));

@@ -27,6 +27,7 @@ import {
   type ResourceType,
   type StateMachine,
 } from '../statemachine/index.js';
+import { forgetAgent } from './agent-forget.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
 import { linearizableBarrier } from './read-barrier.js';
@@ -82,6 +83,8 @@ export interface MeshOpsDeps {
   readonly onLeader: OnLeader;
   /** Is `id` a member of the cluster (the only ones that may report agents)? */
   readonly isMember: (id: string) => boolean;
+  /** This controller, the reporter of an operator's forget. */
+  readonly self: string;
 }
 
 /** A resources file is bounded before it is parsed: one Raft entry must stay far below the message limit. */
@@ -124,9 +127,9 @@ function clientOf(id: string, seq: number): { client?: { id: string; seq: number
   return id === '' ? {} : { client: { id, seq } };
 }
 
-function resourceType(kind: string): ResourceType {
+function resourceType(kind: string, expected = 'service or route'): ResourceType {
   if (kind === 'service' || kind === 'route') return kind;
-  throw new ServiceFailure('INVALID_ARGUMENT', `kind must be service or route, found ${JSON.stringify(kind.slice(0, 40))}`);
+  throw new ServiceFailure('INVALID_ARGUMENT', `kind must be ${expected}, found ${JSON.stringify(kind.slice(0, 40))}`);
 }
 
 /**
@@ -188,7 +191,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
     },
 
     async delete(req, deadline) {
-      const type = resourceType(req.kind);
+      if (req.kind === 'agent') return forgetAgent(deps, req, deadline);
+      const type = resourceType(req.kind, 'service, route or agent');
       if (!RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
       const command: MeshCommand = { kind: 'mesh', op: 'delete', type, name: req.name };
       validateCommand(command);

@@ -12,6 +12,8 @@ export const DEFAULTS = {
   auditMaxAgeMs: 7 * 24 * 60 * 60 * 1_000,
   /** How long a member's CPUs, CPU flags and memory size are cached (Incus keeps them 24 h). */
   resourcesCacheTtlMs: 24 * 60 * 60 * 1_000,
+  /** Consul's reconnect_timeout: an agent offline this long is forgotten. */
+  agentReconnectTimeoutMs: 72 * 60 * 60 * 1_000,
   raftHeartbeatIntervalMs: 100,
   raftElectionTimeoutMs: 1_000,
   snapshotThreshold: 10_000,

@@ -39,6 +39,12 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
     });
   }
 
+  // Below a second, a restarting agent would lose its record (and its pushes count) to a blip.
+  const reconnect = controller.agent_reconnect_timeout;
+  if (reconnect !== undefined && reconnect < 1_000) {
+    problems.push({ path: ['controller', 'agent_reconnect_timeout'], reason: `must be at least 1s, found ${formatDuration(reconnect)}` });
+  }
+
   const dataDirTemplate = controller.data_dir ?? DEFAULTS.dataDir;
   const placeholder = /\$\{(?!id\})[^}]*\}/.exec(dataDirTemplate);
   if (placeholder !== null) {
@@ -89,6 +95,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
         maxAgeMs: controller.audit?.max_age ?? DEFAULTS.auditMaxAgeMs,
       },
       resourcesCacheTtlMs: controller.resources_cache_ttl ?? DEFAULTS.resourcesCacheTtlMs,
+      agentReconnectTimeoutMs: controller.agent_reconnect_timeout ?? DEFAULTS.agentReconnectTimeoutMs,
       raft,
       tls,
       logLevel: controller.log_level ?? DEFAULTS.logLevel,

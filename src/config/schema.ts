@@ -109,6 +109,8 @@ const controller = z.strictObject({
   audit: audit.nullish(),
   // Compared with timestamps, never armed as a timer, so it may exceed 24 days.
   resources_cache_ttl: duration(Number.MAX_SAFE_INTEGER).optional(),
+  // Likewise compared with timestamps (Consul's reconnect_timeout; 72 h by default).
+  agent_reconnect_timeout: duration(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 const raft = z.strictObject({

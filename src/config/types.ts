@@ -86,6 +86,8 @@ export interface ClusterConfig {
   readonly auditRetention: AuditRetention;
   /** How long the static figures of `ctl resources` (CPUs, flags, memory) are cached per member; default 24 h. */
   readonly resourcesCacheTtlMs: number;
+  /** An agent offline this long is forgotten by the leader (its record, declaration, endpoints); default 72 h. */
+  readonly agentReconnectTimeoutMs: number;
   readonly raft: RaftSettings;
   readonly tls: TlsConfig | null;
   /** A pino level; default 'info'. */

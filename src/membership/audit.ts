@@ -17,6 +17,10 @@ export type AuditEventType =
   | 'agent.status'
   | 'agent.nack'
   | 'agent.takeover'
+  /** An offline agent's record removed: offline beyond controller.agent_reconnect_timeout, or by `ctl delete agent`. */
+  | 'agent.forgotten'
+  /** A forgotten agent's declaration and endpoints removed from the services. */
+  | 'agent.declaration.forgotten'
   /** A peer message refused on identity grounds (src/identity), by this node or by the peer. */
   | 'peer.refused'
   | 'agent.dependency.added'
@@ -38,6 +42,8 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'agent.status',
   'agent.nack',
   'agent.takeover',
+  'agent.forgotten',
+  'agent.declaration.forgotten',
   'peer.refused',
   'agent.dependency.added',
   'agent.dependency.expiring',

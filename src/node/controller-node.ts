@@ -365,6 +365,7 @@ export class ControllerNode {
       heartbeat: config.heartbeat,
       electionTimeoutMs: config.raft.electionTimeoutMs,
       stateSyncIntervalMs: config.stateSyncIntervalMs,
+      reconnectTimeoutMs: config.agentReconnectTimeoutMs,
       // The cluster id its first leader drew (src/identity); its name in a new cluster's first moments.
       clusterId: () => nodeIdentity.clusterId() ?? config.clusterName,
       peerCaller: (call) => peerAuth.checkAnyPeer(call),

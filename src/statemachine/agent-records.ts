@@ -88,7 +88,19 @@ export interface DisconnectEntry {
   readonly pushes: number;
 }
 
-export type AgentReportEntry = ConnectEntry | SyncEntry | DisconnectEntry;
+/**
+ * The record goes, if it is still offline on this stream: the agent has been offline longer than
+ * `controller.agent_reconnect_timeout` (the leader's reaper), or an operator forgot it. Only in a cluster
+ * at FORGET_AGENTS_VERSION or above (src/statemachine/cluster-version.ts).
+ */
+export interface ForgetEntry {
+  readonly op: 'forget';
+  readonly id: string;
+  readonly session: string;
+  readonly reason: string;
+}
+
+export type AgentReportEntry = ConnectEntry | SyncEntry | DisconnectEntry | ForgetEntry;
 
 const makeCommandError: ErrorFactory = (m) => new CommandError(m);
 
@@ -155,14 +167,16 @@ const ENTRY_FIELDS: Readonly<Record<AgentReportEntry['op'], ReadonlySet<string>>
   connect: new Set(['op', 'id', 'session', 'epoch', 'info', 'sync', 'timeoutMs', 'pushes']),
   sync: new Set(['op', 'id', 'session', 'sync', 'timeoutMs', 'pushes']),
   disconnect: new Set(['op', 'id', 'session', 'reason', 'pushes']),
+  forget: new Set(['op', 'id', 'session', 'reason']),
 };
 
 export function parseReportEntry(value: unknown, where: string): AgentReportEntry {
   const f = Fields.of(value, where, makeCommandError);
-  const op = f.oneOf('op', ['connect', 'sync', 'disconnect'] as const);
+  const op = f.oneOf('op', ['connect', 'sync', 'disconnect', 'forget'] as const);
   f.only(ENTRY_FIELDS[op]);
   const id = parseAgentId(f, 'id');
   const session = f.string('session', { nonEmpty: true, maxBytes: MAX_SESSION_BYTES });
+  if (op === 'forget') return { op, id, session, reason: f.string('reason', { nonEmpty: true, maxBytes: MAX_AGENT_REASON_BYTES }) };
   const pushes = f.int('pushes', { min: 0, max: 1_000_000 });
   switch (op) {
     case 'connect':

@@ -35,8 +35,10 @@ import {
   type AgentSyncFields,
   type ConnectEntry,
   type DisconnectEntry,
+  type ForgetEntry,
   type SyncEntry,
 } from './agent-records.js';
+import { FORGET_AGENTS_VERSION, clusterKind } from './cluster-version.js';
 import { MAX_MEMBER_ID_BYTES as NODE_ID_MAX_BYTES } from './members.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { okResult, type ApplyResult } from './result.js';
@@ -63,14 +65,15 @@ export type AgentsCommand = AgentsReport;
 /** The `value` of a report result. */
 export interface AgentsReportOutcome {
   readonly applied: number;
-  /** Entries that changed nothing: another stream owns the record, a stale claim, or the table is full. */
+  /** Entries that changed nothing: another stream owns the record, a stale claim, the table is full, or a forget of a record online again. */
   readonly ignored: number;
 }
 
 export type AgentTransition =
   | { readonly seq: number; readonly type: 'claim'; readonly id: string; readonly session: string; readonly controller: string }
   | { readonly seq: number; readonly type: 'status'; readonly id: string; readonly from: 'online' | 'offline' | null; readonly to: 'online' | 'offline'; readonly controller: string; readonly reason: string }
-  | { readonly seq: number; readonly type: 'nack'; readonly id: string; readonly ackedVersion: number | null; readonly nackedVersion: number; readonly controller: string; readonly error: string };
+  | { readonly seq: number; readonly type: 'nack'; readonly id: string; readonly ackedVersion: number | null; readonly nackedVersion: number; readonly controller: string; readonly error: string }
+  | { readonly seq: number; readonly type: 'forgotten'; readonly id: string; readonly controller: string; readonly reason: string };
 
 export interface AgentsView {
   /** All records sorted by id. */
@@ -131,8 +134,10 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   }
 
   apply(command: AgentsCommand, ctx: ApplyContext): ApplyResult {
+    // Forgetting is refused below its cluster version (an older member could not apply it alike).
+    const mayForget = ctx.read(clusterKind).supports(FORGET_AGENTS_VERSION);
     let applied = 0;
-    for (const e of command.entries) if (this.applyEntry(command.controller, e)) applied++;
+    for (const e of command.entries) if ((e.op !== 'forget' || mayForget) && this.applyEntry(command.controller, e)) applied++;
     const outcome: AgentsReportOutcome = { applied, ignored: command.entries.length - applied };
     // No ctx.bump(): acknowledgements and health records never advance the cluster revision.
     return okResult(ctx.revision, outcome);
@@ -146,6 +151,8 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
         return this.sync(e);
       case 'disconnect':
         return this.disconnect(e);
+      case 'forget':
+        return this.forgetRecord(controller, e);
       default: {
         const never: never = e;
         return never;
@@ -200,6 +207,16 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     this.set(changed(rec, owns ? { pushes: rec.pushes + e.pushes, online: false, statusReason: e.reason } : { pushes: rec.pushes + e.pushes }));
     if (owns) this.log.addMade((seq) => ({ seq, type: 'status', id: rec.id, from: 'online', to: 'offline', controller: rec.controller, reason: e.reason }));
     return owns;
+  }
+
+  /** Only an offline record, still on the stream the forget names: a reconnect since wins. */
+  private forgetRecord(controller: string, e: ForgetEntry): boolean {
+    const rec = this.records.get(e.id);
+    if (rec === undefined || rec.online || rec.session !== e.session) return false;
+    this.sorted = null;
+    this.records.delete(e.id);
+    this.log.addMade((seq) => ({ seq, type: 'forgotten', id: e.id, controller, reason: e.reason }));
+    return true;
   }
 
   private noteNack(before: AgentRecord | null, after: AgentRecord): void {

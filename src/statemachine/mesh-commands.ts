@@ -75,6 +75,12 @@ export interface MeshReport {
   readonly health: readonly string[];
   /** Judge every observed dependency's age against agents.dependency_ttl (leader). */
   readonly expire: boolean;
+  /**
+   * Agents whose records the agents kind has forgotten (leader): their declarations and endpoints
+   * go too. Absent unless non-empty, and sent only in a cluster at FORGET_AGENTS_VERSION, so an
+   * older member never meets the field.
+   */
+  readonly forget?: readonly string[];
   readonly at?: number;
 }
 
@@ -93,7 +99,7 @@ export const MAX_AT_MS = 9_000_000_000_000;
 const FIELDS = {
   apply: commandFields('op', 'resources', 'at'),
   delete: commandFields('op', 'type', 'name', 'at'),
-  report: commandFields('op', 'controller', 'publish', 'usage', 'health', 'expire', 'at'),
+  report: commandFields('op', 'controller', 'publish', 'usage', 'health', 'expire', 'forget', 'at'),
 } as const;
 
 const makeError: ErrorFactory = (m) => new CommandError(m);
@@ -148,9 +154,14 @@ function parseReport(fields: Fields): MeshReport {
     used.add(e.agent);
     return e;
   });
-  const health = (fields.has('health') ? fields.array('health', MAX_REPORT_HEALTH) : []).map((id, i) => parseAgentId(Fields.of({ id }, `command.health[${i}]`, makeError), 'id'));
+  const health = fields.has('health') ? parseAgentIds(fields.array('health', MAX_REPORT_HEALTH), 'command.health') : [];
   const expire = fields.has('expire') ? fields.boolean('expire') : false;
-  return { kind: 'mesh', op: 'report', controller, publish, usage, health, expire, ...parseAt(fields) };
+  const forget = fields.has('forget') ? parseAgentIds(fields.array('forget', MAX_REPORT_HEALTH), 'command.forget') : [];
+  return { kind: 'mesh', op: 'report', controller, publish, usage, health, expire, ...(forget.length > 0 ? { forget } : {}), ...parseAt(fields) };
+}
+
+function parseAgentIds(items: readonly unknown[], where: string): string[] {
+  return items.map((id, i) => parseAgentId(Fields.of({ id }, `${where}[${i}]`, makeError), 'id'));
 }
 
 const PUBLISH_FIELDS = new Set(['agent', 'session', 'lazy', 'hosts', 'dependencies']);

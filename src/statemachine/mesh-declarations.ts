@@ -95,6 +95,16 @@ export class DeclarationBook {
     return d;
   }
 
+  /** Drops `agent`'s declaration and its names from the index. */
+  remove(agent: string): boolean {
+    const d = this.byAgent.get(agent);
+    if (d === undefined) return false;
+    for (const n of d.names()) this.unindex(n, agent);
+    this.byAgent.delete(agent);
+    this.nextDue = null;
+    return true;
+  }
+
   /** Agents sorted by id: the order every replica walks them in. */
   sorted(): AgentDeclaration[] {
     return [...this.byAgent.values()].sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));

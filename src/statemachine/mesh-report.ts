@@ -11,6 +11,7 @@
  */
 import { formatDuration } from '../config/duration.js';
 import { agentsKind, MAX_AGENT_RECORDS, type AgentsView } from './agents.js';
+import { FORGET_AGENTS_VERSION, clusterKind } from './cluster-version.js';
 import { MAX_OBSERVED, type AgentDeclaration } from './mesh-declarations.js';
 import type { MeshReport, PublishEntry, UsageEntry } from './mesh-commands.js';
 import { planChanges, planPublish } from './mesh-publish.js';
@@ -34,6 +35,8 @@ export interface MeshReportOutcome {
   readonly dropped: number;
   readonly healthChanged: number;
   readonly expired: number;
+  /** Agents whose declaration or endpoints were dropped because their record is gone. */
+  readonly forgotten: number;
 }
 
 interface Counts {
@@ -44,6 +47,7 @@ interface Counts {
   dropped: number;
   healthChanged: number;
   expired: number;
+  forgotten: number;
 }
 
 export function applyReport(state: MeshState, command: MeshReport, ctx: ApplyContext): ApplyResult {
@@ -51,11 +55,14 @@ export function applyReport(state: MeshState, command: MeshReport, ctx: ApplyCon
   const rev = (): number => (revision ??= ctx.bump());
   const agents = ctx.read(agentsKind);
   const settings = ctx.read(settingsKind);
-  const n: Counts = { published: 0, stale: 0, refused: 0, observed: 0, dropped: 0, healthChanged: 0, expired: 0 };
+  const n: Counts = { published: 0, stale: 0, refused: 0, observed: 0, dropped: 0, healthChanged: 0, expired: 0, forgotten: 0 };
   for (const e of command.publish) publish(state, e, agents, settings, rev, n);
   for (const u of command.usage) usage(state, u, rev, n);
   for (const agent of command.health) health(state, agent, agents, rev, n);
   if (command.expire) expire(state, settings.get('agents.dependency_ttl'), rev, n);
+  if (command.forget !== undefined && ctx.read(clusterKind).supports(FORGET_AGENTS_VERSION)) {
+    for (const agent of command.forget) forget(state, agent, agents, rev, n);
+  }
   const outcome: MeshReportOutcome = { ...n };
   return okResult(revision ?? ctx.revision, outcome);
 }
@@ -177,6 +184,26 @@ function health(state: MeshState, agent: string, agents: AgentsView, rev: () => 
     const svc = state.services.get(name)!;
     state.writeService(name, svc.spec, svc.labels, MeshState.withEndpoint(svc.status, agent, online), rev());
     n.healthChanged++;
+  }
+}
+
+/**
+ * An agent the agents kind no longer records (reaped or forgotten by an operator): its endpoints
+ * leave their services and its declaration goes. Read at this entry: an agent recorded again
+ * since the leader asked keeps everything.
+ */
+function forget(state: MeshState, agent: string, agents: AgentsView, rev: () => number, n: Counts): void {
+  if (agents.get(agent) !== null) return;
+  const endpoints = [...state.endpointsOf(agent).keys()].sort();
+  for (const name of endpoints) {
+    const svc = state.services.get(name)!;
+    state.writeService(name, svc.spec, svc.labels, MeshState.withEndpoint(svc.status, agent, null), rev());
+  }
+  // Its configuration is gone with it: no agent holds its version any more, so no revision for it.
+  const dropped = state.declarations.remove(agent);
+  if (dropped || endpoints.length > 0) {
+    n.forgotten++;
+    state.transitions.add({ type: 'declaration.forgotten', agent, endpoints });
   }
 }
 

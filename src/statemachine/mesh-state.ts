@@ -28,6 +28,7 @@ export type MeshTransition =
   | { readonly seq: number; readonly type: 'vip.assigned'; readonly service: string; readonly vip: string; readonly range: string; readonly by: string }
   | { readonly seq: number; readonly type: 'vip.released'; readonly service: string; readonly vip: string }
   | { readonly seq: number; readonly type: 'publish.refused'; readonly service: string; readonly agent: string; readonly reason: string }
+  | { readonly seq: number; readonly type: 'declaration.forgotten'; readonly agent: string; readonly endpoints: readonly string[] }
   | { readonly seq: number; readonly type: 'dependency.added'; readonly agent: string; readonly name: string; readonly pending: boolean }
   | { readonly seq: number; readonly type: 'dependency.expiring' | 'dependency.expired'; readonly agent: string; readonly name: string; readonly unusedMs: number }
   | { readonly seq: number; readonly type: 'dependency.removed'; readonly agent: string; readonly name: string; readonly reason: string };

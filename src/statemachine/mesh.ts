@@ -56,6 +56,8 @@ export interface MeshView {
   endpointsOf(agent: string): ReadonlyMap<string, boolean>;
   /** Agents that are an endpoint of some service, sorted. */
   endpointAgents(): readonly string[];
+  /** Agents with a declaration (published or observed something), sorted. */
+  declaredAgents(): readonly string[];
   /** Whether the service's spec and labels came from an agent's publish (not an operator's apply). */
   publishedSpec(name: string): boolean;
   /** When (log time) some observed dependency next turns expiring or expired; null: none will. */
@@ -122,6 +124,10 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
 
   endpointAgents(): readonly string[] {
     return this.state.endpointAgents();
+  }
+
+  declaredAgents(): readonly string[] {
+    return this.state.declarations.sorted().map((d) => d.agent);
   }
 
   publishedSpec(name: string): boolean {

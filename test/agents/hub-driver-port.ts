@@ -9,7 +9,7 @@ import { HubDriver, type HubDriverPort } from '../../src/agents/hub-driver.js';
 import { decodeControllerWire, type ControllerFrame } from '../../src/agents/sync-codec.js';
 import type { ControllerMessageWire } from '../../src/agents/wire.js';
 import { systemScheduler, type Scheduler } from '../../src/util/clock.js';
-import { StateMachine, agentsKind, meshKind, settingsKind } from '../../src/statemachine/index.js';
+import { StateMachine, agentsKind, clusterKind, meshKind, settingsKind } from '../../src/statemachine/index.js';
 import { DETECTOR } from './hub-harness.js';
 
 export function hubDriverOn(
@@ -22,7 +22,7 @@ export function hubDriverOn(
     { self: 'c1', detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix },
     {
       logger: pino({ level: 'silent' }),
-      state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), revision: sm.revision() }),
+      state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() }),
       clusterId: () => 'k',
       quorumContactAt: () => time.now(),
       leaderContactAt: () => time.now(),

@@ -16,6 +16,7 @@ import {
   encodeCommand,
   meshKind,
   settingsKind,
+  clusterKind,
   type AgentEpoch,
   type ApplyResult,
   type HostedService,
@@ -57,7 +58,7 @@ export interface SimHubState {
 /** The hub's port of a simulated controller (SimController, DrivenController). */
 export function simHubPort(c: SimHubState): HubPort {
   return {
-    state: () => ({ mesh: c.sm.view(meshKind), agents: c.sm.view(agentsKind), settings: c.sm.view(settingsKind), revision: c.sm.revision() }),
+    state: () => ({ mesh: c.sm.view(meshKind), agents: c.sm.view(agentsKind), settings: c.sm.view(settingsKind), cluster: c.sm.view(clusterKind), revision: c.sm.revision() }),
     // Simulated wall clock: the epoch plus simulated time.
     wallClock: () => c.clock.now,
     clusterId: () => c.log.clusterId,

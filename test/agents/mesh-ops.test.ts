@@ -3,13 +3,13 @@ import t from 'tap';
 import { meshOps, meshReportOutcome, meshReportRequest, reportRequest } from '../../src/api/mesh-ops.js';
 import { onLeaderOf } from '../../src/api/on-leader.js';
 import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js';
-import { agentsKind, meshKind } from '../../src/statemachine/index.js';
+import { agentsKind, encodeCommand, meshKind } from '../../src/statemachine/index.js';
 import { FakeConsensus } from '../api/fake-consensus.js';
 
 function setup() {
   const host = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
   const onLeader = onLeaderOf({ id: 'c1', host, addressOf: () => null, forwarder: { call: () => Promise.reject(new Error('no forwarding in this test')) } });
-  const ops = meshOps({ host, stateMachine: host.sm, onLeader, isMember: (id) => ['c1', 'c2', 'c3'].includes(id) });
+  const ops = meshOps({ host, stateMachine: host.sm, onLeader, isMember: (id) => ['c1', 'c2', 'c3'].includes(id), self: 'c1' });
   return { host, ops };
 }
 const file = (resources: unknown[]) => ({ resources: Buffer.from(JSON.stringify(resources)), clientId: 'ctl-1', clientSeq: 1, forwarded: false });
@@ -99,4 +99,35 @@ void t.test('apply and delete carry the leader\'s clock: a deleted service\'s qu
   await ops.apply({ ...file([{ ...web, name: 'api' }]), clientSeq: 3 }, deadline());
   const api = host.sm.view(meshKind).get('service', 'api');
   t.equal(api?.kind === 'service' ? api.status.vip : null, '241.0.0.2', 'not the quarantined 241.0.0.1');
+});
+
+void t.test('ctl delete agent: an offline agent is forgotten; unknown, online and too-old clusters are refused with their cause', async (t) => {
+  const { host, ops } = setup();
+  const del = (id: string, seq: number) => ops.delete({ kind: 'agent', name: id, clientId: 'ctl-1', clientSeq: seq, forwarded: false }, deadline());
+  const report = (...entries: unknown[]) => ops.report(reportRequest('c2', entries as never, { id: '', seq: 0 }), deadline());
+  const connect = { op: 'connect', id: 'a1', session: 's1', epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, sync: { sentVersion: null, ackedVersion: null, nackedVersion: null, lastError: null, resources: 0 }, timeoutMs: 1000, pushes: 0 };
+  await report(connect);
+  t.match(await answer(del('a1', 1)), { code: 'FAILED_PRECONDITION', message: /cluster version is 0\.1; forgetting an agent needs 0\.2/ });
+  await host.propose(encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.2' }));
+  t.match(await answer(del('a1', 2)), { code: 'FAILED_PRECONDITION', message: /agent "a1" is online \(connected to c2\); only an offline agent can be forgotten/ });
+  await report({ op: 'disconnect', id: 'a1', session: 's1', reason: 'closed', pushes: 0 });
+  const proposed = host.proposals.length;
+  t.match(await answer(del('a1', 3)), { code: 'OK' });
+  t.equal(host.proposals.length, proposed + 1, 'one entry');
+  t.equal(host.sm.view(agentsKind).get('a1'), null);
+  t.match(host.sm.view(agentsKind).transitionsSince(0).items.at(-1), { type: 'forgotten', id: 'a1', controller: 'c1', reason: 'forgotten by an operator (ctl delete agent)' });
+  t.match(await answer(del('a1', 4)), { code: 'NOT_FOUND', message: /agent "a1" not found/ }, 'a repeat: exit 4, as for any name that is not there');
+  t.match(await answer(del('../etc', 5)), { code: 'INVALID_ARGUMENT', message: /invalid agent id/ });
+  // The agent reconnects (and leaves again) between the leader's read and the forget's commit.
+  await report({ ...connect, session: 's2', epoch: { boot: 'b', seq: 2 } });
+  await report({ op: 'disconnect', id: 'a1', session: 's2', reason: 'closed', pushes: 0 });
+  const propose = host.propose.bind(host);
+  host.propose = async (data) => {
+    host.propose = propose;
+    await propose(encodeCommand({ kind: 'agents', op: 'report', controller: 'c3', entries: [{ ...connect, session: 's3', epoch: { boot: 'b', seq: 3 } }] }));
+    return propose(data);
+  };
+  t.match(await answer(del('a1', 6)), { code: 'FAILED_PRECONDITION', message: /agent "a1" reconnected before the forget committed; its record is kept/ });
+  t.match(host.sm.view(agentsKind).get('a1'), { online: true, session: 's3' });
+  t.match(await answer(ops.delete({ kind: 'gateway', name: 'x', clientId: '', clientSeq: 0, forwarded: false }, deadline())), { code: 'INVALID_ARGUMENT', message: /kind must be service, route or agent/ });
 });

@@ -19,6 +19,7 @@ void t.test('a file with only cluster.nodes gets every default', async (t) => {
     stateSyncIntervalMs: 5_000,
     auditRetention: { maxEvents: 100_000, maxAgeMs: 7 * 24 * 3_600_000 },
     resourcesCacheTtlMs: 24 * 3_600_000,
+    agentReconnectTimeoutMs: 72 * 3_600_000,
     raft: { heartbeatIntervalMs: 100, electionTimeoutMs: 1_000, snapshotThreshold: 10_000, snapshotThresholdBytes: 16 * 1024 * 1024, trailingLogs: 5_000, maxInflight: 256, maxMessageBytes: 4 * 1024 * 1024, initialElectionAdvance: true },
     tls: null,
     logLevel: 'info',
@@ -58,6 +59,7 @@ void t.test('written values override defaults and relative tls paths follow the 
     `${MINIMAL}controller:
   log_level: debug
   audit: { max_events: 50, max_age: 1h }
+  agent_reconnect_timeout: 8h
   heartbeat: { rtt_window: 4, min_timeout: 1s, max_timeout: 3s, interval: 100ms, dynamic_adjustment: false }
 raft: { trailing_logs: 0, max_inflight: 8, max_message_bytes: 2097152, snapshot_threshold_bytes: 8388608, initial_election_advance: false }
 tls: { ca: tls/ca.pem, cert: ./tls/node.pem, key: /abs/node.key, client_ca: clients.pem, metrics: true }
@@ -66,6 +68,7 @@ tls: { ca: tls/ca.pem, cert: ./tls/node.pem, key: /abs/node.key, client_ca: clie
   );
   t.equal(c.logLevel, 'debug');
   t.same(c.auditRetention, { maxEvents: 50, maxAgeMs: 3_600_000 });
+  t.equal(c.agentReconnectTimeoutMs, 8 * 3_600_000);
   t.same(c.heartbeat, { baseTimeoutMs: 2_000, dynamicAdjustment: false, rttWindow: 4, minTimeoutMs: 1_000, maxTimeoutMs: 3_000, intervalMs: 100 });
   t.same([c.raft.trailingLogs, c.raft.maxInflight, c.raft.maxMessageBytes, c.raft.snapshotThresholdBytes, c.raft.initialElectionAdvance], [0, 8, 2_097_152, 8 * 1024 * 1024, false]);
   t.same(c.tls, { ca: '/etc/ctl/tls/ca.pem', cert: '/etc/ctl/tls/node.pem', key: '/abs/node.key', clientCa: '/etc/ctl/clients.pem', metrics: true });

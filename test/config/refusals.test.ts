@@ -156,6 +156,8 @@ void t.test('snapshot_threshold under 10 and other out-of-range numbers are refu
   expectRefusal(t, `${NODES}controller:\n  log_level: loud\n`, 'controller.log_level', /one of trace, debug, info/);
   expectRefusal(t, `${NODES}controller:\n  heartbeat:\n    dynamic_adjustment: yes\n`, 'controller.heartbeat.dynamic_adjustment', /true or false, found the string "yes"/);
   expectRefusal(t, `${NODES}raft:\n  initial_election_advance: yes\n`, 'raft.initial_election_advance', /true or false, found the string "yes"/);
+  expectRefusal(t, `${NODES}controller:\n  agent_reconnect_timeout: 500ms\n`, 'controller.agent_reconnect_timeout', /must be at least 1s, found 500ms/);
+  expectRefusal(t, `${NODES}controller:\n  agent_reconnect_timeout: 72\n`, 'controller.agent_reconnect_timeout', /expected a duration with a unit/);
 });
 
 void t.test('base_timeout under 2 x heartbeat interval is refused', async (t) => {

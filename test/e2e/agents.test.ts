@@ -1,7 +1,8 @@
 /**
  * Agents end to end on real processes (issue 13, "Proof"): three controllers, `agent` binaries,
  * `ctl` as an operator runs it. Sync, update, NACK without re-send, reconnect and controller
- * failover without re-send, and `list agents` from every controller.
+ * failover without re-send, `list agents` from every controller, and agents gone for good
+ * forgotten: by an operator (`ctl delete agent`) and by the leader after the reconnect timeout.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,8 @@ const RESOURCES = `
 `;
 
 void t.test('agents sync, update, reject without re-send, and survive reconnects and a controller failover', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3, metrics: true });
+  // Long enough for a1's restart below (an agent back within it keeps its record), short enough to see a reap.
+  const cluster = await ProcessCluster.create({ nodes: 3, metrics: true, agentReconnectTimeout: '10s' });
   const agents: AgentProc[] = [];
   const mesh = new MeshClient({ endpoints: cluster.endpoints().split(','), timeoutMs: 5000 });
   t.teardown(async () => {
@@ -185,6 +187,38 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   const first = (JSON.parse(listed.stdout) as Record<string, unknown>[])[0]!;
   t.same(Object.keys(first).slice(0, 14), ['id', 'online', 'controller', 'state', 'sentVersion', 'ackedVersion', 'nackedVersion', 'lastError', 'pushes', 'resources', 'dependencies', 'hosts', 'lastContactMs', 'heartbeatTimeoutMs'], "the contract's fields, in order");
   t.same(Object.keys(first).slice(14), ['publishWrites', 'publishRevisions'], 'then the fields added with services');
+
+  // -- agents gone for good are forgotten ---------------------------------------------------------------------
+  const onSurvivors = (args: string[]) => cluster.ctl(args, cluster.endpoints(survivors));
+  const online = await onSurvivors(['delete', 'agent', 'picky']);
+  t.equal(online.code, 1, 'an online agent is refused, exit 1');
+  t.match(online.stderr, /agent "picky" is online \(connected to c\d\); only an offline agent can be forgotten/);
+  const a3 = agents[2]!;
+  await Promise.all([picky.kill(), a3.kill()]);
+  const goneAt = Date.now();
+  const listedIds = async (s: string): Promise<string[]> => ((await survivorMesh.listAgentsOn(cluster.addresses.get(s)!).catch(() => null))?.agents ?? []).map((r) => r.id);
+  await cluster.explainFailure(waitFor(async () => (await survivorMesh.listAgents()).agents.filter((r) => (r.id === 'picky' || r.id === 'a3') && !r.online).length === 2, 'picky and a3 offline', 20000));
+  const forgot = await onSurvivors(['delete', 'agent', 'picky']);
+  t.equal(forgot.code, 0, forgot.stderr);
+  t.equal(forgot.stdout, 'agent picky forgotten\n');
+  const webEndpoints = async (): Promise<string[]> => {
+    const got = await onSurvivors(['get', 'services', 'web', '-o', 'json']);
+    return ((JSON.parse(got.stdout) as { status: { endpoints?: { agent: string }[] } }[])[0]?.status.endpoints ?? []).map((e) => e.agent);
+  };
+  await cluster.explainFailure(waitFor(async () => (await Promise.all(survivors.map(listedIds))).every((ids) => !ids.includes('picky')), 'picky gone from list agents on every controller', 20000));
+  await cluster.explainFailure(waitFor(async () => !(await webEndpoints()).includes('picky'), "picky's endpoint gone from service web", 20000));
+  const repeat = await onSurvivors(['delete', 'agent', 'picky']);
+  t.equal(repeat.code, 4, 'a repeat finds nothing: exit 4');
+  t.match(repeat.stderr, /agent "picky" not found/);
+  // a3 is left to the leader: forgotten once offline for the reconnect timeout (10 s), not before.
+  t.ok((await Promise.all(survivors.map(listedIds))).every((ids) => ids.includes('a3')), 'a3 still listed, offline');
+  await cluster.explainFailure(waitFor(async () => (await Promise.all(survivors.map(listedIds))).every((ids) => !ids.includes('a3')), 'a3 reaped on every controller', 40000));
+  const reapedAfter = Date.now() - goneAt;
+  t.ok(reapedAfter >= 10_000, `a3 forgotten ${reapedAfter}ms after it was killed (timeout 10s)`);
+  const trail = await onSurvivors(['audit', '-o', 'json']);
+  t.match(trail.stdout, /"type":"agent\.forgotten","subject":"picky"[^\n]*"reason":"forgotten by an operator \(ctl delete agent\)"/);
+  t.match(trail.stdout, /"type":"agent\.forgotten","subject":"a3"[^\n]*"reason":"offline for more than 10s \(controller.agent_reconnect_timeout\)"/);
+  t.match(trail.stdout, /"type":"agent\.declaration\.forgotten","subject":"picky"/);
 });
 
 void t.test('the agent binary refuses a bad agent.yaml, a bad --controllers list and a missing --id, exit 2', async (t) => {

@@ -33,6 +33,8 @@ export interface ClusterOptions {
   readonly clientTls?: { ca: string; cert: string; key: string };
   /** pino level for the controllers; tests keep debug logs to explain failures. */
   readonly logLevel?: string;
+  /** controller.agent_reconnect_timeout (default 72h): agents offline this long are forgotten. */
+  readonly agentReconnectTimeout?: string;
   /** Give every node a Prometheus endpoint on a free port. */
   readonly metrics?: boolean;
   /** More top-level YAML (sections other than cluster, controller, raft and tls). */
@@ -83,6 +85,7 @@ export class ProcessCluster {
       `    base_timeout: ${hb.baseTimeout ?? '1s'}`,
       '    dynamic_adjustment: true',
       `  state_sync_interval: ${hb.stateSyncInterval ?? '2s'}`,
+      ...(opts.agentReconnectTimeout !== undefined ? [`  agent_reconnect_timeout: ${opts.agentReconnectTimeout}`] : []),
       'raft:',
       `  heartbeat_interval: ${raft.heartbeatInterval ?? '50ms'}`,
       `  election_timeout: ${raft.electionTimeout ?? '500ms'}`,

@@ -52,15 +52,28 @@ export function offline(agent: string, session: string): KindCommand {
   return { kind: 'agents', op: 'report', controller: 'c1', entries: [e] } as KindCommand;
 }
 
+/** The agent's record forgotten, if still offline on `session` (the reaper's or an operator's). */
+export function forgetRecord(agent: string, session: string, reason = 'offline for more than 1h0m0s (controller.agent_reconnect_timeout)'): KindCommand {
+  const e: AgentReportEntry = { op: 'forget', id: agent, session, reason };
+  return { kind: 'agents', op: 'report', controller: 'c1', entries: [e] } as KindCommand;
+}
+
+/** The cluster version set, as the leader's keeper does once every member runs a build that reads it. */
+export function clusterVersion(version: string): KindCommand {
+  return { kind: 'cluster', op: 'set-version', version } as KindCommand;
+}
+
 export interface ReportParts {
   readonly publish?: readonly PublishEntry[];
   readonly usage?: readonly UsageEntry[];
   readonly health?: readonly string[];
   readonly expire?: boolean;
+  readonly forget?: readonly string[];
 }
 
 export function report(at: number, parts: ReportParts): MeshCommand {
-  return { kind: 'mesh', op: 'report', controller: 'c1', publish: parts.publish ?? [], usage: parts.usage ?? [], health: parts.health ?? [], expire: parts.expire ?? false, at };
+  const forget = parts.forget === undefined ? {} : { forget: parts.forget };
+  return { kind: 'mesh', op: 'report', controller: 'c1', publish: parts.publish ?? [], usage: parts.usage ?? [], health: parts.health ?? [], expire: parts.expire ?? false, ...forget, at };
 }
 
 export function publishOf(agent: string, session: string, hosts: readonly HostedService[], opts: { lazy?: boolean; dependencies?: readonly string[] } = {}): PublishEntry {

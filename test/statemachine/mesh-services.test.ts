@@ -28,6 +28,8 @@ function transitions(sm: StateMachine): string[] {
           return `${x.type.slice('dependency.'.length)} ${x.agent} ${x.name} after ${x.unusedMs}`;
         case 'dependency.removed':
           return `removed ${x.agent} ${x.name}: ${x.reason}`;
+        case 'declaration.forgotten':
+          return `forgotten ${x.agent} [${x.endpoints.join(',')}]`;
       }
     });
 }

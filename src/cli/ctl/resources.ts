@@ -1,6 +1,6 @@
 /**
  * `ctl apply -f FILE`, `ctl get services|routes [NAME]`, `ctl delete service|route NAME`: the
- * resources the cluster serves to its agents. A file is applied whole, as one revision, or not
+ * resources the cluster serves to its agents. `ctl delete agent ID` forgets an offline agent. A file is applied whole, as one revision, or not
  * at all; a file that changes nothing writes nothing and prints the current revision.
  */
 import fs from 'node:fs';
@@ -67,10 +67,18 @@ export function registerResources(program: Command, session: Session): void {
 
   program
     .command('delete')
-    .description('delete a service or a route and print the new revision (a service a route names is refused)')
-    .addArgument(new Argument('<kind>', 'service or route').choices(['service', 'route', 'services', 'routes']))
-    .argument('<name>')
+    .description(
+      'delete a service or a route and print the new revision (a service a route names is refused); ' +
+        'delete agent ID forgets an offline agent: its record, its declaration and its endpoints (an online one is refused)',
+    )
+    .addArgument(new Argument('<kind>', 'service, route or agent').choices(['service', 'route', 'services', 'routes', 'agent']))
+    .argument('<name>', 'the resource name, or the agent id')
     .action(async (kind: string, name: string) => {
+      if (kind === 'agent') {
+        await session.mesh().forgetAgent(name);
+        session.io.out(`agent ${name} forgotten\n`);
+        return;
+      }
       const { revision } = await session.mesh().delete(PLURAL[kind]!, name);
       session.io.out(`${revision}\n`);
     });
