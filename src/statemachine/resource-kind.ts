@@ -47,7 +47,11 @@ export interface ApplyContext {
 /** One kind's live state inside one state machine. */
 export interface KindInstance<C extends KindCommand, V> {
   apply(command: C, ctx: ApplyContext): ApplyResult;
-  /** A JSON value; equal states must give equal values (sort by key, fixed field order). */
+  /**
+   * A JSON value; equal states must give equal values (sort by key, fixed field order).
+   * `undefined`: the initial state, left out of the snapshot (restored as a fresh instance), so a
+   * kind an older build lacks costs that build nothing until it holds something.
+   */
   snapshot(): unknown;
   /** Load a value `snapshot()` produced; called once on a fresh instance. Throws SnapshotError. */
   restore(data: unknown): void;

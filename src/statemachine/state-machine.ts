@@ -150,7 +150,10 @@ export class StateMachine implements ReplicatedStateMachine {
   /** One version byte, then JSON with kinds in name order and records in key order. */
   snapshot(): Uint8Array {
     const kinds: Record<string, unknown> = {};
-    for (const name of this.registry.names) kinds[name] = this.stores.get(name)!.snapshot();
+    for (const name of this.registry.names) {
+      const value = this.stores.get(name)!.snapshot();
+      if (value !== undefined) kinds[name] = value;
+    }
     const body = { appliedIndex: this.applied, revision: this.rev, kinds, clients: this.clients.snapshot() };
     return encoder.encode(String.fromCharCode(SNAPSHOT_FORMAT_VERSION) + JSON.stringify(body));
   }

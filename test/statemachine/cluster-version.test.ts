@@ -2,6 +2,7 @@
 import t from 'tap';
 import {
   BASE_CLUSTER_VERSION,
+  DEFAULT_KINDS,
   FORGET_AGENTS_VERSION,
   StateMachine,
   clusterKind,
@@ -103,6 +104,22 @@ void t.test('a snapshot carries the version; one from before the cluster kind re
   replaced.apply(1, set('0.3'));
   replaced.restore(a.snapshot());
   t.equal(replaced.view(clusterKind).version, '0.2');
+});
+
+void t.test('at the base version the snapshot leaves the cluster kind out, so a 0.1 build still loads it', async (t) => {
+  const sm = new StateMachine();
+  sm.apply(1, encodeCommand({ kind: 'kv', op: 'put', key: 'k', value: 'v' }));
+  const body = JSON.parse(new TextDecoder().decode(sm.snapshot().subarray(1))) as { kinds: Record<string, unknown> };
+  t.notOk(Object.hasOwn(body.kinds, 'cluster'), 'no cluster kind: the bytes a 0.1.x build writes and reads');
+  // What a 0.1.x build registers: every kind but the cluster one.
+  const older = new StateMachine({ kinds: DEFAULT_KINDS.filter((k) => k.name !== 'cluster') });
+  older.restore(sm.snapshot());
+  t.equal(Buffer.from(older.kv.get('k')?.value ?? []).toString(), 'v', 'the older build restores it');
+  sm.apply(2, set('0.2'));
+  t.throws(() => older.restore(sm.snapshot()), /kind "cluster" is not registered/, 'once raised, an older build refuses it rather than drop the version');
+  const again = new StateMachine();
+  again.restore(sm.snapshot());
+  t.equal(again.view(clusterKind).version, '0.2');
 });
 
 void t.test('a snapshot with a bad cluster version is refused and the state kept', async (t) => {
