@@ -18,11 +18,15 @@
  * - once healed: every agent connected once, its record online on that controller and stream,
  *   holding the version the cluster has for it (or NACKED with the reason when it lacks a
  *   protocol), with the cluster's resources, and its pushes counter equal to the pushes written
- *   to its streams when no controller died (one that dies takes its unreported pushes along).
+ *   to its streams when no controller died (one that dies takes its unreported pushes along);
+ * - forgetting (the reaper, with a reconnect timeout of REAP_MS): an agent is forgotten only
+ *   after a spell without a stream of at least that timeout, never while it is served on a
+ *   stream its record has named; a forgotten agent that returns gets a fresh record (its pushes
+ *   then count from zero, so only `record <= written` is checked for it).
  */
 import { HOLD_OFF_MS } from '../../src/agent/failover.js';
 import { resourceKey } from '../../src/statemachine/mesh-types.js';
-import { agentsKind, meshKind, type ResourceInput } from '../../src/statemachine/index.js';
+import { FORGET_AGENTS_VERSION, agentsKind, meshKind, type KindCommand, type ResourceInput } from '../../src/statemachine/index.js';
 import { agentState } from '../../src/agents/push-tracker.js';
 import type { ControllerMessage, Push } from '../../src/agents/protocol.js';
 import type { LiveAgent } from '../../src/agents/types.js';
@@ -73,6 +77,7 @@ export interface AgentsSimResult {
     readonly halfOpens: number;
     readonly twins: number;
     readonly leaderCuts: number;
+    readonly forgets: number;
   };
 }
 
@@ -80,6 +85,8 @@ const STEP_MS = 50;
 /** How long an agent told it was taken over waits before it connects again (the binary's). */
 const TAKEN_OVER_WAIT_MS = HOLD_OFF_MS;
 const ELECTION_TIMEOUT_MS = 1000;
+/** The reconnect timeout the controllers forget agents after: short, so faults reach it. */
+const REAP_MS = 2_000;
 
 /** An agent of the simulation: the harness agent, watched for the rules it can observe. */
 class WatchedAgent extends SimAgent {
@@ -138,8 +145,19 @@ class WatchedAgent extends SimAgent {
   /** Pushes written and not yet received, by sender and nonce: the sender's record of this agent then. */
   private readonly writtenKnowing = new Map<string, { readonly nackedVersion: number | null; readonly ackedVersion: number | null } | null>();
 
+  /** The stream its `session` belongs to (set by the welcome; until then `session` is the last stream's). */
+  welcomedStream = 0;
+
+  /** Its current stream, once welcomed: its session is the one its record may name. */
+  get liveSession(): string | null {
+    return this.controller !== null && this.welcomedStream === this.stream ? this.session : null;
+  }
+
   override receive(m: ControllerMessage): void {
-    if (m.type === 'welcome') this.sim.note(`${this.id} welcomed by ${m.controller}: session ${m.session}`);
+    if (m.type === 'welcome') {
+      this.sim.note(`${this.id} welcomed by ${m.controller}: session ${m.session}`);
+      this.welcomedStream = this.stream;
+    }
     if (m.type === 'push') {
       this.pushCount++;
       this.sim.note(`${this.id} pushed ${m.plan.version} (base ${m.plan.baseVersion}) by ${this.controller?.id}`);
@@ -224,7 +242,11 @@ export class AgentsSim {
   private transitionsSeen = 0;
   /** Read barriers answered per controller process, and since when the oldest one waits. */
   private readonly barriers = new Map<SimController, { answered: number; since: number }>();
-  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0, leaderCuts: 0 };
+  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0, leaderCuts: 0, forgets: 0 };
+  /** Agents whose record was forgotten at some point. */
+  private readonly forgotten = new Set<string>();
+  /** Each agent's last committed claim, in commit order (the stream its record named). */
+  private readonly lastClaim = new Map<string, string>();
 
   constructor(
     readonly seed: number,
@@ -234,6 +256,8 @@ export class AgentsSim {
     const n = this.rng.next() < 0.5 ? 3 : 5;
     for (let i = 1; i <= n; i++) this.controllers.push(this.create(`c${i}`));
     this.controllers[0]!.leading = true;
+    // Every member reads forgets (the keeper's raise, as in a cluster of this build).
+    this.log.propose({ kind: 'cluster', op: 'set-version', version: FORGET_AGENTS_VERSION } as KindCommand);
     this.change([svc('web')]);
     const m = this.rng.int(4, 16);
     for (let i = 0; i < m; i++) {
@@ -307,7 +331,11 @@ export class AgentsSim {
     const { items } = view.transitionsSince(this.transitionsSeen);
     this.transitionsSeen = view.transitionSeq;
     for (const e of items) {
-      if (e.type === 'claim') this.note(`${e.id} claimed by ${e.controller} (session ${e.session})`);
+      if (e.type === 'claim') {
+        this.note(`${e.id} claimed by ${e.controller} (session ${e.session})`);
+        this.lastClaim.set(e.id, e.session);
+      }
+      if (e.type === 'forgotten') this.checkForget(e.id, e.reason);
       if (e.type !== 'status' || e.to !== 'offline') continue;
       const a = this.agents.find((x) => x.id === e.id);
       if (a === undefined) continue;
@@ -324,6 +352,22 @@ export class AgentsSim {
       const gap = a.longestGapSince(this.clock.now - window, this.clock.now);
       if (this.clock.now - a.wokeAt > window && gap + STEP_MS < timeout) this.violation(`${a.id} went offline (${e.reason}) after ${gap}ms without a stream; its timeout is ${timeout}ms`);
     }
+  }
+
+  /** A forget commits only after a spell without a stream of the reconnect timeout, never over a stream the record named. */
+  private checkForget(id: string, reason: string): void {
+    this.stats.forgets++;
+    this.forgotten.add(id);
+    this.note(`${id} forgotten (${reason})`);
+    const a = this.agents.find((x) => x.id === id);
+    if (a === undefined || this.clock.now - a.twinSeenAt <= REAP_MS + TAKEN_OVER_WAIT_MS) return;
+    if (a.unservedSince === null) {
+      // Judged in commit order: a claim of this stream committed after the forget is its fresh record.
+      if (this.lastClaim.get(id) === a.liveSession) this.violation(`${id} was forgotten while served on ${a.controller?.id} on a stream its record named`);
+      return;
+    }
+    const gap = this.clock.now - a.unservedSince;
+    if (gap + STEP_MS < REAP_MS) this.violation(`${id} was forgotten after ${gap}ms without a stream; the reconnect timeout is ${REAP_MS}ms`);
   }
 
   private checkHealed(): void {
@@ -361,7 +405,7 @@ export class AgentsSim {
       else if (a.names().join(',') !== resources.join(',')) this.violation(`${a.id} holds ${a.names().join(',')}; the cluster has ${resources.join(',')}`);
       const pushes = truth.view(agentsKind).get(a.id)?.pushes ?? 0;
       const sent = a.pushesWritten + this.twins.filter((tw) => tw.id === a.id).reduce((n, tw) => n + tw.pushesWritten, 0);
-      if (pushes > sent || (!this.pushesLost && pushes !== sent)) this.violation(`${a.id}'s record counts ${pushes} pushes; ${sent} were sent (${sent - a.pushCount} never arrived)`);
+      if (pushes > sent || (!this.pushesLost && !this.forgotten.has(a.id) && pushes !== sent)) this.violation(`${a.id}'s record counts ${pushes} pushes; ${sent} were sent (${sent - a.pushCount} never arrived)`);
     }
   }
 
@@ -414,11 +458,12 @@ export class AgentsSim {
           const r = this.rng.next();
           return r < 0.02 ? 'answer lost' : r < 0.04 ? 'lost' : this.opts.lossy && r < 0.045 ? 'unanswered' : 'committed';
         },
+        { reconnectTimeoutMs: REAP_MS },
       );
       driven.elsewhere = () => this.liveElsewhere(driven);
       return driven;
     }
-    const c = new SimController(id, this.log, this.clock);
+    const c = new SimController(id, this.log, this.clock, { reconnectTimeoutMs: REAP_MS });
     c.elsewhere = () => this.liveElsewhere(c);
     c.tick();
     return c;

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { HubDriver, type HubDriverPort, type SyncCall } from '../../src/agents/hub-driver.js';
-import type { HubAudit } from '../../src/agents/hub-types.js';
+import type { HubAudit, HubOptions } from '../../src/agents/hub-types.js';
 import type { AgentMessage, CloseCode, ControllerMessage } from '../../src/agents/protocol.js';
 import type { LiveAgent } from '../../src/agents/types.js';
 import { decodeControllerWire, type ControllerFrame } from '../../src/agents/sync-codec.js';
@@ -181,6 +181,7 @@ export class DrivenController implements AgentFacing {
     private readonly timeline: Timeline,
     private readonly latency: () => number = () => 0,
     private readonly outcome: () => ProposalOutcome = () => 'committed',
+    options: Partial<HubOptions> = {},
   ) {
     this.time = timeline.scheduler(() => this.alive);
     const port: HubDriverPort = {
@@ -194,7 +195,7 @@ export class DrivenController implements AgentFacing {
       liveElsewhere: () => new Promise((resolve) => this.time.after(1 + 2 * this.latency(), () => resolve(this.elsewhere()))),
     };
     this.driver = new HubDriver(
-      { self: id, detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix: `${id}:driven${++runs}` },
+      { self: id, detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix: `${id}:driven${++runs}`, ...options },
       port,
       this.time,
     );
