@@ -3,27 +3,10 @@
  * it has heard them all, one proposal at a time and never down; any node older than the cluster stops.
  */
 import t from 'tap';
-import pino from 'pino';
-import { Writable } from 'node:stream';
+import { captureLogs, settlePromises } from '../helpers/log-capture.js';
 import { ClusterTooNewError, ClusterVersionKeeper, lowestClusterVersion } from '../../src/node/cluster-version-keeper.js';
 import { StateMachine, clusterKind, encodeCommand } from '../../src/statemachine/index.js';
 
-function capture(): { logger: pino.Logger; lines: () => Array<Record<string, unknown>> } {
-  const out: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(chunk.toString());
-      done();
-    },
-  });
-  const logger = pino({ level: 'debug' }, stream);
-  return { logger, lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
-/** Lets the keeper's promise callbacks run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-}
 
 interface Pending {
   readonly version: string;
@@ -43,7 +26,7 @@ function harness(software: string) {
   };
   const proposals: Pending[] = [];
   const fatal: Error[] = [];
-  const log = capture();
+  const log = captureLogs();
   const keeper = new ClusterVersionKeeper({
     software,
     view: () => sm.view(clusterKind),
@@ -83,7 +66,7 @@ void t.test('the leader raises the cluster version to the lowest version its mem
   );
   h.commit('0.2');
   h.proposals[0]!.resolve();
-  await settle();
+  await settlePromises();
   t.ok(
     h.log.lines().some((l) => l['level'] === 30 && l['msg'] === 'cluster version raised from 0.1 to 0.2'),
     'the raise is logged at info',
@@ -100,7 +83,7 @@ void t.test('the leader raises the cluster version to the lowest version its mem
   );
   h.commit('0.3');
   h.proposals[1]!.resolve();
-  await settle();
+  await settlePromises();
   const reads = h.state.configurationReads;
   h.keeper.check();
   t.equal(h.proposals.length, 2, 'at its own level the leader has nothing to raise');
@@ -189,7 +172,7 @@ void t.test('one proposal in flight at a time; after a failure the next check tr
   h.keeper.check();
   t.equal(h.proposals.length, 1, 'one in flight');
   h.proposals[0]!.reject(new Error('lost leadership'));
-  await settle();
+  await settlePromises();
   t.notOk(
     h.log.lines().some((l) => String(l['msg']).startsWith('cluster version raised')),
     'a failed proposal is not reported as a raise',
@@ -200,7 +183,7 @@ void t.test('one proposal in flight at a time; after a failure the next check tr
   t.equal(h.proposals.length, 2, 'and again one at a time');
   h.commit('0.2');
   h.proposals[1]!.resolve();
-  await settle();
+  await settlePromises();
   h.keeper.check();
   t.equal(h.proposals.length, 2, 'committed: nothing more');
 });

@@ -1,7 +1,6 @@
 /** The leader writes its file's settings once; a node whose file differs warns, once, naming each key. */
 import t from 'tap';
-import pino from 'pino';
-import { Writable } from 'node:stream';
+import { captureLogs, settlePromises } from '../helpers/log-capture.js';
 import { parseClusterConfig } from '../../src/config/load.js';
 import { SettingsKeeper, fileDifferences } from '../../src/node/settings-keeper.js';
 import { StateMachine, encodeCommand } from '../../src/statemachine/index.js';
@@ -19,22 +18,6 @@ autopilot:
   'c.yaml',
 ).settings;
 
-function capture(): { logger: pino.Logger; lines: () => Array<Record<string, unknown>> } {
-  const out: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(chunk.toString());
-      done();
-    },
-  });
-  const logger = pino({ level: 'debug' }, stream);
-  return { logger, lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
-/** Lets the keeper's promise callbacks run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-}
 
 void t.test('a leader proposes the file values once while uninitialized, and again after a failure', async (t) => {
   const sm = new StateMachine();
@@ -49,7 +32,7 @@ void t.test('a leader proposes the file values once while uninitialized, and aga
       proposals.push(values);
       if (fail) throw new Error('lost leadership');
     },
-    logger: capture().logger,
+    logger: captureLogs().logger,
   });
   keeper.check();
   t.equal(proposals.length, 0, 'a follower proposes nothing');
@@ -57,12 +40,12 @@ void t.test('a leader proposes the file values once while uninitialized, and aga
   keeper.check();
   keeper.check();
   t.equal(proposals.length, 1, 'one proposal in flight at a time');
-  await settle();
+  await settlePromises();
   fail = false;
   keeper.check();
   t.equal(proposals.length, 2, 'after a failure the next check tries again');
   t.equal(proposals[1]?.['services.vip_cidr'], '10.0.0.0/8');
-  await settle();
+  await settlePromises();
   sm.apply(1, encodeCommand({ kind: 'settings', op: 'init', values: proposals[1]! }));
   keeper.check();
   t.equal(proposals.length, 2, 'once initialized nothing more is proposed');
@@ -73,7 +56,7 @@ void t.test('a file that disagrees with the cluster is warned about once, key by
   const cluster = { ...FILE.values, 'services.vip_cidr': '241.0.0.0/8', 'autopilot.max_trailing_logs': 7 };
   sm.apply(1, encodeCommand({ kind: 'settings', op: 'init', values: cluster }));
   t.same(fileDifferences(FILE, cluster), [{ key: 'services.vip_cidr', file: '10.0.0.0/8', cluster: '241.0.0.0/8' }]);
-  const log = capture();
+  const log = captureLogs();
   const keeper = new SettingsKeeper({
     file: FILE,
     view: () => sm.view(settingsKind),

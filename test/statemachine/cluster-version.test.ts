@@ -1,5 +1,6 @@
 /** The cluster kind: a strict set-version that only ever rises, its snapshot, and the version arithmetic. */
 import t from 'tap';
+import { expectInvalid, type InvalidCase } from './invalid-commands.js';
 import {
   BASE_CLUSTER_VERSION,
   DEFAULT_KINDS,
@@ -58,7 +59,7 @@ void t.test('set-version raises the version, never lowers it, and claims no revi
 
 void t.test('malformed commands are INVALID on every replica alike and change nothing', async (t) => {
   const sm = new StateMachine();
-  const cases: [string, Uint8Array, RegExp][] = [
+  const cases: InvalidCase[] = [
     ['a software version', raw({ kind: 'cluster', op: 'set-version', version: '0.2.0' }), /MAJOR\.MINOR/],
     ['one number', raw({ kind: 'cluster', op: 'set-version', version: '1' }), /MAJOR\.MINOR/],
     ['a leading zero', raw({ kind: 'cluster', op: 'set-version', version: '01.2' }), /MAJOR\.MINOR/],
@@ -70,15 +71,7 @@ void t.test('malformed commands are INVALID on every replica alike and change no
     ['an extra field', raw({ kind: 'cluster', op: 'set-version', version: '0.2', force: true }), /unexpected field "force"/],
     ['an unknown op', raw({ kind: 'cluster', op: 'lower', version: '0.1' }), /op/],
   ];
-  let index = 1;
-  for (const [name, data, reason] of cases) {
-    const r = sm.apply(index++, data);
-    t.equal(r.ok, false, name);
-    if (!r.ok) {
-      t.equal(r.code, 'INVALID', name);
-      t.match(r.message, reason, `${name}: ${r.message}`);
-    }
-  }
+  expectInvalid(t, sm, cases);
   t.equal(sm.view(clusterKind).version, BASE_CLUSTER_VERSION, 'nothing was applied');
   t.equal(sm.appliedIndex, cases.length, 'but every entry advanced the applied index');
 });

@@ -1,5 +1,6 @@
 /** The settings kind: written once by the first init, changed by set, never a new cluster revision, strict on every replica. */
 import t from 'tap';
+import { expectInvalid, type InvalidCase } from './invalid-commands.js';
 import { StateMachine, encodeCommand } from '../../src/statemachine/index.js';
 import { settingsKind, setCommand } from '../../src/statemachine/settings.js';
 import { defaultSettings } from '../../src/settings/index.js';
@@ -45,22 +46,14 @@ void t.test('bad commands are INVALID on every replica alike: unknown key, missi
   const sm = new StateMachine();
   const raw = (o: unknown): Uint8Array => encodeCommand(o as Parameters<typeof encodeCommand>[0]);
   const { ['services.vip_cidr']: _dropped, ...missing } = FILE_A;
-  const cases: [string, Uint8Array, RegExp][] = [
+  const cases: InvalidCase[] = [
     ['unknown key', raw({ kind: 'settings', op: 'set', key: 'services.nope', value: 1 }), /unknown setting "services.nope"/],
     ['missing key', raw({ kind: 'settings', op: 'init', values: missing }), /"services.vip_cidr" is missing/],
     ['host bits', raw({ kind: 'settings', op: 'set', key: 'services.vip_cidr', value: '10.0.0.1/16' }), /canonical form/],
     ['a string duration', raw({ kind: 'settings', op: 'set', key: 'agents.dependency_ttl', value: '10m' }), /canonical form/],
     ['extra field', raw({ kind: 'settings', op: 'set', key: 'autopilot.min_quorum', value: 1, extra: true }), /unexpected field "extra"/],
   ];
-  let index = 1;
-  for (const [name, data, reason] of cases) {
-    const r = sm.apply(index++, data);
-    t.equal(r.ok, false, name);
-    if (!r.ok) {
-      t.equal(r.code, 'INVALID', name);
-      t.match(r.message, reason, name);
-    }
-  }
+  expectInvalid(t, sm, cases);
   t.notOk(sm.view(settingsKind).initialized, 'nothing was written');
 });
 
