@@ -14,6 +14,8 @@ export type AuditEventType =
   | 'leader.changed'
   | 'state.divergence'
   | 'state.repaired'
+  /** The cluster version rose (every member runs that version or later: a rolling upgrade is complete). */
+  | 'cluster.version'
   | 'agent.status'
   | 'agent.nack'
   | 'agent.takeover'
@@ -39,6 +41,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'leader.changed',
   'state.divergence',
   'state.repaired',
+  'cluster.version',
   'agent.status',
   'agent.nack',
   'agent.takeover',

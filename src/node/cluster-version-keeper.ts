@@ -13,7 +13,7 @@
  * on every change of leader, and on a regular tick (an idle cluster applies nothing).
  */
 import type { Logger } from 'pino';
-import { clusterVersionOf, compareClusterVersions, type ClusterView } from '../statemachine/cluster-version.js';
+import { BASE_CLUSTER_VERSION, clusterVersionOf, compareClusterVersions, isClusterVersion, type ClusterView } from '../statemachine/cluster-version.js';
 
 export interface ClusterVersionKeeperDeps {
   /** This controller's software version (VERSION). */
@@ -43,6 +43,15 @@ export class ClusterTooNewError extends Error {
     );
     this.name = 'ClusterTooNewError';
   }
+}
+
+/**
+ * The rise to audit, if any: the committed version against the last one this controller recorded
+ * (an audit mark, so a restart or a replay records nothing twice; unreadable counts as none).
+ */
+export function versionRise(committed: string, recorded: string | undefined): { readonly from: string; readonly to: string } | null {
+  const from = recorded !== undefined && isClusterVersion(recorded) ? recorded : BASE_CLUSTER_VERSION;
+  return compareClusterVersions(committed, from) > 0 ? { from, to: committed } : null;
 }
 
 /** What the members' advertised versions allow the cluster version to be. */

@@ -47,13 +47,16 @@ import { RemovalWatch } from './removal-watch.js';
 import { ObservedStateMachine } from './observed-state-machine.js';
 import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
-import { ClusterVersionKeeper } from './cluster-version-keeper.js';
+import { ClusterVersionKeeper, versionRise } from './cluster-version-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { clusterKind } from '../statemachine/cluster-version.js';
 import { VERSION } from './version.js';
 import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
 import { PeerContacts } from './peer-contact.js';
 import { cutOffReason } from '../api/quorum-guard.js';
+
+/** The audit mark holding the last cluster version this controller recorded. */
+const CLUSTER_VERSION_MARK = 'cluster-version';
 
 export interface ControllerNodeOptions {
   readonly config: NodeConfig;
@@ -150,6 +153,14 @@ export class ControllerNode {
       onTooOld: (err) => opts.onFatal(err),
       logger,
     });
+
+    // Each rise of the cluster version, once per controller: the mark survives restarts and replays.
+    const auditClusterVersion = (): void => {
+      const rise = versionRise(sm.view(clusterKind).version, audit.mark(CLUSTER_VERSION_MARK));
+      if (rise === null) return;
+      const reason = `every member of the configuration runs ${rise.to} or later`;
+      recordAudit(auditEvent(Date.now(), self.id, 'cluster.version', { subject: null, from: rise.from, to: rise.to, reason }), { [CLUSTER_VERSION_MARK]: rise.to });
+    };
 
     const removal = new RemovalWatch({
       self: self.id,
@@ -287,6 +298,7 @@ export class ControllerNode {
         membership?.onApplied();
         settingsKeeper.check();
         clusterVersion.check();
+        auditClusterVersion();
         agents?.onApplied();
       },
       onProposalDone: (committed) => metrics.onProposal(committed ? 'committed' : 'failed'),

@@ -54,6 +54,11 @@ export function compareClusterVersions(a: string, b: string): number {
   return am !== bm ? am - bm : an - bn;
 }
 
+/** Whether `text` is a cluster version (`MAJOR.MINOR`), as read from somewhere outside the log. */
+export function isClusterVersion(text: string): boolean {
+  return VERSION_TEXT.test(text);
+}
+
 /** `MAJOR.MINOR` of a software version (`0.2.0`, `1.4.2-rc1`); null when it has no such form. */
 export function clusterVersionOf(softwareVersion: string): string | null {
   const m = SOFTWARE_VERSION_TEXT.exec(softwareVersion);

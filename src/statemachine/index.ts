@@ -104,6 +104,7 @@ export {
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,
+  isClusterVersion,
   type ClusterCommand,
   type ClusterVersionChange,
   type ClusterVersionSet,

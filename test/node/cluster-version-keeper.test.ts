@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { captureLogs, settlePromises } from '../helpers/log-capture.js';
-import { ClusterTooNewError, ClusterVersionKeeper, lowestClusterVersion } from '../../src/node/cluster-version-keeper.js';
+import { ClusterTooNewError, ClusterVersionKeeper, lowestClusterVersion, versionRise } from '../../src/node/cluster-version-keeper.js';
 import { StateMachine, clusterKind, encodeCommand } from '../../src/statemachine/index.js';
 
 
@@ -247,4 +247,13 @@ void t.test('a leader older than the cluster stops too', async (t) => {
 void t.test('a build whose version has no MAJOR.MINOR.PATCH form is refused at once', async (t) => {
   t.throws(() => harness('dev'), RangeError);
   t.throws(() => harness('0.2'), RangeError);
+});
+
+void t.test('each rise is audited once, judged against the last version recorded', async (t) => {
+  t.equal(versionRise('0.1', undefined), null, 'a cluster that never rose: nothing');
+  t.same(versionRise('0.2', undefined), { from: '0.1', to: '0.2' }, 'the first rise');
+  t.equal(versionRise('0.2', '0.2'), null, 'recorded already (a restart, a replay)');
+  t.same(versionRise('0.3', '0.2'), { from: '0.2', to: '0.3' });
+  t.equal(versionRise('0.2', '0.3'), null, 'never audited downwards (a restored older snapshot)');
+  t.same(versionRise('0.2', 'garbage'), { from: '0.1', to: '0.2' }, 'an unreadable mark counts as none');
 });

@@ -9,6 +9,7 @@ import {
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,
+  isClusterVersion,
   encodeCommand,
 } from '../../src/statemachine/index.js';
 
@@ -164,4 +165,9 @@ void t.test('compareClusterVersions orders by number, major first, and refuses w
     t.throws(() => compareClusterVersions(bad, '0.1'), RangeError, `${JSON.stringify(bad)} on the left`);
     t.throws(() => compareClusterVersions('0.1', bad), RangeError, `${JSON.stringify(bad)} on the right`);
   }
+});
+
+void t.test('isClusterVersion accepts MAJOR.MINOR only', async (t) => {
+  for (const good of ['0.1', '0.2', '10.0', '1.23']) t.ok(isClusterVersion(good), good);
+  for (const bad of ['', '0', '0.2.0', '01.2', 'v0.2', '0.2 ', '-1.0']) t.notOk(isClusterVersion(bad), JSON.stringify(bad));
 });
