@@ -146,10 +146,16 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   }, 'a1 back and SYNCED', 20000));
   t.equal((await row('a1'))?.pushes, a1Pushes, 'nothing was sent again');
 
+  // -- a3 leaves for good now; the leader forgets it after the reconnect timeout (checked at the end) ------
+  const a3 = agents[2]!;
+  await a3.kill();
+  const a3GoneAt = Date.now();
+  await cluster.explainFailure(waitFor(async () => (await row('a3'))?.online === false, 'a3 offline', 20000));
+
   // -- controller failover without re-send ------------------------------------------------------------------
   const before = await rows();
   const victim = before.find((r) => r.id === 'a2')!.controller;
-  const moved = before.filter((r) => r.controller === victim).map((r) => r.id);
+  const moved = before.filter((r) => r.controller === victim && r.online).map((r) => r.id);
   const leader = await cluster.waitForLeader();
   const killedAt = new Date().toISOString();
   await cluster.kill(victim);
@@ -172,7 +178,8 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as { time: string; type: string; subject: string; to: string })
-      .filter((e) => e.time >= killedAt && e.type === 'agent.status' && e.to === 'offline');
+      // (a3 left for good just before; a controller may record that a moment late.)
+      .filter((e) => e.time >= killedAt && e.type === 'agent.status' && e.to === 'offline' && e.subject !== 'a3');
     t.same(offline, [], `${s}: no agent shown offline after ${victim} was killed`);
   }
 
@@ -193,11 +200,9 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   const online = await onSurvivors(['delete', 'agent', 'picky']);
   t.equal(online.code, 1, 'an online agent is refused, exit 1');
   t.match(online.stderr, /agent "picky" is online \(connected to c\d\); only an offline agent can be forgotten/);
-  const a3 = agents[2]!;
-  await Promise.all([picky.kill(), a3.kill()]);
-  const goneAt = Date.now();
+  await picky.kill();
   const listedIds = async (s: string): Promise<string[]> => ((await survivorMesh.listAgentsOn(cluster.addresses.get(s)!).catch(() => null))?.agents ?? []).map((r) => r.id);
-  await cluster.explainFailure(waitFor(async () => (await survivorMesh.listAgents()).agents.filter((r) => (r.id === 'picky' || r.id === 'a3') && !r.online).length === 2, 'picky and a3 offline', 20000));
+  await cluster.explainFailure(waitFor(async () => (await survivorMesh.listAgents()).agents.some((r) => r.id === 'picky' && !r.online), 'picky offline', 20000));
   const forgot = await onSurvivors(['delete', 'agent', 'picky']);
   t.equal(forgot.code, 0, forgot.stderr);
   t.equal(forgot.stdout, 'agent picky forgotten\n');
@@ -210,10 +215,10 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   const repeat = await onSurvivors(['delete', 'agent', 'picky']);
   t.equal(repeat.code, 4, 'a repeat finds nothing: exit 4');
   t.match(repeat.stderr, /agent "picky" not found/);
-  // a3 is left to the leader: forgotten once offline for the reconnect timeout (10 s), not before.
-  t.ok((await Promise.all(survivors.map(listedIds))).every((ids) => ids.includes('a3')), 'a3 still listed, offline');
+  // a3 (killed before the failover) is left to the leader: forgotten once offline for the
+  // reconnect timeout (10 s), not before, on every controller.
   await cluster.explainFailure(waitFor(async () => (await Promise.all(survivors.map(listedIds))).every((ids) => !ids.includes('a3')), 'a3 reaped on every controller', 40000));
-  const reapedAfter = Date.now() - goneAt;
+  const reapedAfter = Date.now() - a3GoneAt;
   t.ok(reapedAfter >= 10_000, `a3 forgotten ${reapedAfter}ms after it was killed (timeout 10s)`);
   const trail = await onSurvivors(['audit', '-o', 'json']);
   t.match(trail.stdout, /"type":"agent\.forgotten","subject":"picky"[^\n]*"reason":"forgotten by an operator \(ctl delete agent\)"/);
