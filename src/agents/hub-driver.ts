@@ -321,10 +321,11 @@ export class HubDriver {
     if (this.reporting) return;
     this.reporting = true;
     try {
-      for (let entries = this.hub.takeReport(); entries !== null && !this.stopped; entries = this.hub.takeReport()) {
+      for (let entries = this.hub.takeReport(this.time.now()); entries !== null && !this.stopped; entries = this.hub.takeReport(this.time.now())) {
         const tag = { id: this.clientId, seq: ++this.clientSeq };
         const sent = entries;
         if (await this.commitUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), () => this.failedReports++)) {
+          this.hub.reportCommitted();
           this.reportedEntries += entries.length;
         }
       }
@@ -407,7 +408,7 @@ export class HubDriver {
     gauge('agents_manifest_entries_held', 'Resource entries across the manifests held.', () => hub.store.heldEntries);
     gauge('agents_offline_timed', 'Offline agent records this controller times against controller.agent_reconnect_timeout.', () => hub.reaper.tracked);
     gauge('agents_departures_pending', 'Agents gone from this controller, within their grace to reappear elsewhere.', () => hub.pendingDepartures);
-    gauge('agents_cut_off', '1 while this controller hears from no quorum and serves no agents.', () => (hub.cutOffAt(this.time.now()) ? 1 : 0));
+    gauge('agents_cut_off', '1 while this controller serves no agents: it hears no quorum or no leader, or the leader does not hear it.', () => (hub.cutOffAt(this.time.now()) ? 1 : 0));
     // Records are never removed and a connect beyond the cap is not recorded: alert well before.
     gauge('agents_records', `Agent records the cluster holds (applied here); at ${MAX_AGENT_RECORDS} a new agent id is served but not recorded.`, () => this.port.state().agents.size);
     const counter = (name: string, help: string, read: () => number): void => {

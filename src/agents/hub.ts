@@ -11,7 +11,8 @@
  * Health, as the contract defines it: an agent is online while it is connected to a controller
  * that a quorum hears from. So:
  * - a controller that has not heard from a quorum for 85% of an election timeout, or from a
- *   leader for three, closes every stream and refuses new ones, and its agents fail over;
+ *   leader for three, or whose report the leader it hears has left unanswered for three (a
+ *   one-way link), closes every stream and refuses new ones, and its agents fail over;
  * - an agent silent for its adaptive timeout is cut off; an agent whose stream ended gets a
  *   grace period to reappear on any controller before this one reports it offline, so a move
  *   is not an outage, and is not reported while another controller serves it (offline-check.ts);
@@ -93,6 +94,13 @@ export class AgentHub {
   private sessions = 0;
   private cutOff = true;
   private cutReason = 'cut off from a quorum (starting)';
+  /**
+   * When the agents' report in flight was taken (takeReport) while this controller heard a
+   * quorum and a leader; null: none in flight. A report that stays unanswered that way means a
+   * leader that hears nothing back from us (a link or a port that works one way only): our
+   * agents' claims and ACKs cannot commit, and the leader does not advance our commit index.
+   */
+  private reportOutSince: number | null = null;
   private lastTickAt: number | null = null;
   /** Whether the hub was idle at its last tick: then the driver ticks it slowly, and the gap is not a stall. */
   private idleAtLastTick = true;
@@ -209,13 +217,18 @@ export class AgentHub {
     const gap = this.lastTickAt === null || this.idleAtLastTick ? 0 : now - this.lastTickAt;
     this.lastTickAt = now;
     const stalled = gap > stallThreshold(this.opts);
-    if (stalled) for (const s of this.streams.values()) s.liveness?.forgive(gap - stallThreshold(this.opts), now);
+    if (stalled) {
+      const ours = gap - stallThreshold(this.opts);
+      for (const s of this.streams.values()) s.liveness?.forgive(ours, now);
+      if (this.reportOutSince !== null) this.reportOutSince = Math.min(now, this.reportOutSince + ours);
+    }
     // A late tick means a busy loop: peers' messages may wait unread behind our own work, so
     // their silence is not judged now, and fewer hellos are admitted (AIMD: halve when late,
     // grow slowly when on time) until the loop keeps time again.
     const late = this.tickMs !== null && gap > 2 * this.tickMs;
     this.admission.tick(late);
-    if (!stalled && !late && this.streams.size > 0) this.checkQuorum(now, out);
+    // Judged while anything is served or a report is out (its time counts only while a quorum and a leader are heard).
+    if (!stalled && !late && (this.streams.size > 0 || this.reportOutSince !== null)) this.checkQuorum(now, out);
     for (const s of [...this.streams.values()]) this.tickSession(s, now, out);
     for (const stream of [...this.queue]) {
       const s = this.streams.get(stream);
@@ -308,9 +321,16 @@ export class AgentHub {
     return false;
   }
 
-  /** The next report to send, or null when nothing is pending. */
-  takeReport(): AgentReportEntry[] | null {
-    return this.report.size === 0 ? null : this.report.take(this.maxReportEntries);
+  /** The next report to send, in flight until reportCommitted(); null when nothing is pending. */
+  takeReport(now: number): AgentReportEntry[] | null {
+    if (this.report.size === 0) return null;
+    this.reportOutSince = now;
+    return this.report.take(this.maxReportEntries);
+  }
+
+  /** The report in flight committed. */
+  reportCommitted(): void {
+    this.reportOutSince = null;
   }
 
   /** Whether a mesh report should go now (publishes, misses, leader duties; uses in batches). */
@@ -588,6 +608,13 @@ export class AgentHub {
    * cannot reach: its log stands still, so its agents would keep an old configuration and its
    * claims could not commit). etcd closes a member's watches on the second condition
    * likewise. An election after a leader died takes far less, and keeps the agents.
+   *
+   * Third, the same for a leader that is heard but does not hear us: a report unanswered for
+   * LEADERLESS_ELECTIONS election timeouts while both are heard. Raft's leader then never
+   * learns what we hold, so our commit index (and our agents' configuration) stands still too.
+   * Only time spent hearing a quorum and a leader (within an election timeout) counts: a report
+   * sent out of reach is retried once both are heard again (hub-driver.ts), and gets its full
+   * time from then.
    */
   private checkQuorum(now: number, out: HubEffect[]): void {
     const contact = this.port.quorumContactAt();
@@ -598,6 +625,15 @@ export class AgentHub {
     } else if (leader === null || now - leader > this.leaderlessMs) {
       why = `cut off from the leader (${leader === null ? 'never heard from one' : `nothing for ${Math.round(now - leader)}ms`}, though a quorum is heard)`;
     }
+    if (this.reportOutSince !== null) {
+      // Out of reach (an election, or worse): the driver retries the report once a leader is
+      // heard again, and its time starts again then.
+      const reachable = why === null && leader !== null && now - leader <= this.opts.electionTimeoutMs;
+      if (!reachable) this.reportOutSince = now;
+      else if (now - this.reportOutSince > this.leaderlessMs) {
+        why = `not heard by the leader (a report of its agents unanswered for ${Math.round(now - this.reportOutSince)}ms, though the leader is heard)`;
+      }
+    }
     if (why !== null) this.cutReason = why;
     if (why !== null && !this.cutOff) {
       this.cutOff = true;
@@ -605,7 +641,7 @@ export class AgentHub {
       for (const s of [...this.streams.values()]) out.push(...this.closeSession(s, 'unavailable', `${this.opts.self} is ${why}; try another controller`, now, true));
     } else if (why === null && this.cutOff) {
       this.cutOff = false;
-      out.push(log('info', 'hears from a quorum and a leader; serving agents', {}));
+      out.push(log('info', 'hears from a quorum and a leader, and is heard; serving agents', {}));
     }
   }
 

@@ -25,7 +25,7 @@ void t.test(`with the production driver on simulated time too (lossy), seeds ${F
 });
 
 async function checkSeeds(t: Test, seeds: number, mode: Pick<AgentsSimOptions, 'driver' | 'lossy'>): Promise<void> {
-  const totals = { changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0, leaderCuts: 0, forgets: 0 };
+  const totals = { changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0, leaderCuts: 0, unheard: 0, unheardSheds: 0, forgets: 0 };
   const failed: string[] = [];
   for (let seed = FIRST; seed < FIRST + seeds; seed++) {
     const r = await runAgentsSeed(seed, { ...DEFAULT_AGENTS_SIM, ...mode });
@@ -44,5 +44,7 @@ async function checkSeeds(t: Test, seeds: number, mode: Pick<AgentsSimOptions, '
   t.ok(totals.halfOpens >= seeds / 2, `agents left ${totals.halfOpens} streams half-open`);
   t.ok(totals.twins >= seeds / 3, `second processes took ${totals.twins} agents' ids over`);
   t.ok(totals.leaderCuts >= seeds / 3, `controllers heard no leader ${totals.leaderCuts} times while hearing a quorum`);
+  t.ok(totals.unheard >= seeds / 3, `controllers went unheard by the leader ${totals.unheard} times`);
+  t.ok(totals.unheardSheds >= seeds / 10, `and shed their agents ${totals.unheardSheds} times`);
   t.ok(totals.forgets >= seeds / 10, `the leader forgot agents ${totals.forgets} times`);
 }

@@ -2,7 +2,8 @@
  * A seeded fault simulation of the agents layer: controllers running the real AgentHub over one
  * shared log (hub-harness.ts), agents running the real configuration logic, and a schedule drawn
  * from a seed: configuration changes (some that an agent cannot run, so it NACKs), broken
- * streams, controllers that die and restart, lag behind the log or lose their quorum, agents
+ * streams, controllers that die and restart, lag behind the log, lose their quorum, hear no
+ * leader, or go unheard by the leader (a one-way link: their log and reports stand still), agents
  * that hang (answer nothing for a while, then what arrived meanwhile), leave a stream half-open
  * (the controller never hears it end) or are taken over for a while by a second process with
  * their id. A seed replays exactly.
@@ -14,7 +15,9 @@
  * - no offline flap: no agent goes offline (a committed transition) after a spell without a
  *   stream shorter than its timeout, nor while it has been connected, for longer than its
  *   timeout, grace and an election timeout, to a live controller a quorum hears from (not
- *   checked around a second process taking its id over: the rules are for one process per id);
+ *   checked around a second process taking its id over: the rules are for one process per id;
+ *   a controller the leader does not hear holds its reports until it is heard, so what they say
+ *   may commit that much later, and it sheds its agents after three election timeouts of it);
  * - once healed: every agent connected once, its record online on that controller and stream,
  *   holding the version the cluster has for it (or NACKED with the reason when it lacks a
  *   protocol), with the cluster's resources, and its pushes counter equal to the pushes written
@@ -52,8 +55,8 @@ export interface AgentsSimOptions {
    * retries: the state machine must apply the report once). `lossy` adds one in two hundred
    * left unanswered until its deadline, as when this controller alone cannot reach the leader.
    * That holds the reports after it, and a claim held that long can lose to the departure its
-   * agent's old controller reports: an offline blip the rules do not allow (docs/agents.md,
-   * "Not yet"). Off in CI.
+   * agent's old controller reports, unless that controller finds the agent live here first
+   * (docs/agents.md, "Reported offline only when no other controller serves it").
    */
   readonly lossy: boolean;
 }
@@ -77,6 +80,8 @@ export interface AgentsSimResult {
     readonly halfOpens: number;
     readonly twins: number;
     readonly leaderCuts: number;
+    readonly unheard: number;
+    readonly unheardSheds: number;
     readonly forgets: number;
   };
 }
@@ -232,9 +237,15 @@ export class AgentsSim {
   private readonly isolatedUntil = new Map<string, number>();
   /** Controllers that hear a quorum but not the leader, until when. */
   private readonly leaderCutUntil = new Map<string, number>();
+  /** Controllers that hear the leader but that the leader does not hear (a one-way link), until when. */
+  private readonly unheardUntil = new Map<string, number>();
+  /** Each controller's last spell unheard by the leader (its reports wait that long). */
+  private readonly unheardSpell = new Map<string, { readonly from: number; to: number | null }>();
   private readonly agents: WatchedAgent[] = [];
   /** Second processes with an agent's id, gone or not. */
   private readonly twins: WatchedAgent[] = [];
+  /** The controller each second process connected to. */
+  private readonly twinController = new Map<WatchedAgent, string>();
   private readonly services = new Set<string>();
   /** Set once a controller died: its unreported pushes are lost with it. */
   private pushesLost = false;
@@ -242,7 +253,7 @@ export class AgentsSim {
   private transitionsSeen = 0;
   /** Read barriers answered per controller process, and since when the oldest one waits. */
   private readonly barriers = new Map<SimController, { answered: number; since: number }>();
-  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0, leaderCuts: 0, forgets: 0 };
+  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0, leaderCuts: 0, unheard: 0, unheardSheds: 0, forgets: 0 };
   /** Agents whose record was forgotten at some point. */
   private readonly forgotten = new Set<string>();
   /** Each agent's last committed claim, in commit order (the stream its record named). */
@@ -320,6 +331,15 @@ export class AgentsSim {
     if (rec !== null && rec.nackedVersion === version && rec.ackedVersion === held) this.violation(`${a.id} was pushed version ${version} again by ${a.controller!.id}, which has applied its NACK`);
   }
 
+  /** How long a spell unheard by the leader, recent enough to have held this report, held the reports of `controller`. */
+  private unheardLateness(controller: string, timeoutMs: number): number {
+    const spell = this.unheardSpell.get(controller);
+    if (spell === undefined) return 0;
+    const to = spell.to ?? this.clock.now;
+    const window = timeoutMs + this.controllers[0]!.hub.graceMs(timeoutMs) + ELECTION_TIMEOUT_MS + 2 * STEP_MS;
+    return this.clock.now - to <= window ? to - spell.from : 0;
+  }
+
   /** Offline transitions judged when they commit (a lagging controller audits them later). */
   private checkTransitions(): void {
     for (const c of this.live()) {
@@ -340,7 +360,9 @@ export class AgentsSim {
       const a = this.agents.find((x) => x.id === e.id);
       if (a === undefined) continue;
       const timeout = view.get(a.id)?.timeoutMs ?? 4000;
-      const window = timeout + this.controllers[0]!.hub.graceMs(timeout) + ELECTION_TIMEOUT_MS + 2 * STEP_MS;
+      // A controller the leader did not hear held its reports until it was heard again: what
+      // they say commits that much later (docs/agents.md, "Health").
+      const window = timeout + this.controllers[0]!.hub.graceMs(timeout) + ELECTION_TIMEOUT_MS + 2 * STEP_MS + this.unheardLateness(e.controller, timeout);
       // With two processes on one id the record follows the claim committed last, which need
       // not be the process still connected (it leaves, the other is told only later): these
       // checks are for one process per id, and skip the time around such an episode.
@@ -490,6 +512,8 @@ export class AgentsSim {
       }
       if (a.hungUntil !== null) continue;
       if (a.controller !== null && a.closedWith !== null) a.controller = null;
+      // Closed or refused because the leader does not hear its controller: counted once, here.
+      if (a.controller === null && a.reconnectAt === null && a.closedWith !== null && /not heard by the leader/.test(a.closedWith.reason)) this.stats.unheardSheds++;
       // As the binary: taken over by another process with its id, it waits 5 s to try again.
       if (a.controller === null && a.reconnectAt === null) a.reconnectAt = this.clock.now + (a.closedWith?.code === 'aborted' ? TAKEN_OVER_WAIT_MS : this.rng.int(0, 1500));
       if (a.controller === null && a.reconnectAt !== null && this.clock.now >= a.reconnectAt) {
@@ -563,6 +587,7 @@ export class AgentsSim {
     else if (r < 0.071) this.halfOpen();
     else if (r < 0.074) this.startTwin();
     else if (r < 0.077) this.cutFromLeader();
+    else if (r < 0.080) this.unheardByLeader();
   }
 
   /**
@@ -579,6 +604,7 @@ export class AgentsSim {
     const targets = this.live();
     const target = targets[this.rng.int(0, targets.length)]!;
     tw.connect(target);
+    this.twinController.set(tw, target.id);
     this.note(`${a.id}'s twin connects to ${target.id}`);
     this.stats.twins++;
   }
@@ -657,7 +683,7 @@ export class AgentsSim {
   }
 
   private lag(): void {
-    const live = this.live().filter((c) => !this.lagUntil.has(c.id) && !this.leaderCutUntil.has(c.id));
+    const live = this.live().filter((c) => !this.lagUntil.has(c.id) && !this.leaderCutUntil.has(c.id) && !this.unheardUntil.has(c.id));
     if (live.length === 0) return;
     const c = live[this.rng.int(0, live.length)]!;
     c.lagging = true;
@@ -684,7 +710,7 @@ export class AgentsSim {
    * a quorum, so only the leaderless rule makes it shed its agents.
    */
   private cutFromLeader(): void {
-    const candidates = this.live().filter((c) => !c.leading && c.quorum && !this.lagUntil.has(c.id) && !this.leaderCutUntil.has(c.id));
+    const candidates = this.live().filter((c) => !c.leading && c.quorum && !this.lagUntil.has(c.id) && !this.leaderCutUntil.has(c.id) && !this.unheardUntil.has(c.id));
     if (candidates.length === 0) return;
     const c = candidates[this.rng.int(0, candidates.length)]!;
     c.lagging = true;
@@ -695,11 +721,30 @@ export class AgentsSim {
     this.stats.leaderCuts++;
   }
 
+  /**
+   * A one-way link: a follower that hears the leader (and a quorum) while the leader hears
+   * nothing from it. The others still hear it, so the leader's view has it online. Its commit
+   * index stands still (the leader never learns what it holds) and its proposals go unanswered
+   * until their deadline; after three election timeouts of that it sheds its agents.
+   */
+  private unheardByLeader(): void {
+    const busy = (c: Controller): boolean => this.lagUntil.has(c.id) || this.leaderCutUntil.has(c.id) || this.unheardUntil.has(c.id);
+    const candidates = this.live().filter((c) => !c.leading && c.quorum && !busy(c));
+    if (candidates.length === 0) return;
+    const c = candidates[this.rng.int(0, candidates.length)]!;
+    c.lagging = true;
+    c.unheardByLeader = true;
+    this.note(`${c.id} is not heard by the leader`);
+    this.unheardUntil.set(c.id, this.clock.now + this.rng.int(1000, 8000));
+    this.unheardSpell.set(c.id, { from: this.clock.now, to: null });
+    this.stats.unheard++;
+  }
+
   private electIfNeeded(): void {
     const leader = this.controllers.find((c) => c.leading);
     if (leader !== undefined && !this.dead.has(leader.id) && leader.quorum) return;
     if (leader !== undefined) leader.leading = false;
-    const next = this.live().find((c) => c.quorum && !this.leaderCutUntil.has(c.id));
+    const next = this.live().find((c) => c.quorum && !this.leaderCutUntil.has(c.id) && !this.unheardUntil.has(c.id));
     if (next !== undefined) next.leading = true;
   }
 
@@ -716,6 +761,9 @@ export class AgentsSim {
       for (const o of this.controllers) o.unreachable.delete(id);
       this.lagUntil.delete(id);
       this.leaderCutUntil.delete(id);
+      this.unheardUntil.delete(id);
+      const spell = this.unheardSpell.get(id);
+      if (spell !== undefined && spell.to === null) spell.to = this.clock.now;
       this.note(`${id} restarts`);
     }
     for (const [id, until] of [...this.lagUntil]) {
@@ -733,6 +781,20 @@ export class AgentsSim {
       c.leaderSilentSince = null;
       if (c instanceof SimController) c.reportsHeld = false;
       this.note(`${id} hears the leader again`);
+    }
+    for (const [id, until] of [...this.unheardUntil]) {
+      if (this.clock.now < until) continue;
+      this.unheardUntil.delete(id);
+      const c = this.controllers.find((x) => x.id === id)!;
+      c.lagging = false;
+      c.unheardByLeader = false;
+      const spell = this.unheardSpell.get(id)!;
+      spell.to = this.clock.now;
+      // A second process's claim held by it commits only now: that twin episode ends now.
+      for (const tw of this.twins) {
+        if (this.twinController.get(tw) === id && tw.leaveAt >= spell.from) this.agents.find((a) => a.id === tw.id)!.twinSeenAt = this.clock.now;
+      }
+      this.note(`${id} is heard by the leader again`);
     }
     for (const [id, until] of [...this.isolatedUntil]) {
       if (this.clock.now < until) continue;
@@ -752,6 +814,7 @@ export class AgentsSim {
     for (const id of this.lagUntil.keys()) this.lagUntil.set(id, this.clock.now);
     for (const id of this.isolatedUntil.keys()) this.isolatedUntil.set(id, this.clock.now);
     for (const id of this.leaderCutUntil.keys()) this.leaderCutUntil.set(id, this.clock.now);
+    for (const id of this.unheardUntil.keys()) this.unheardUntil.set(id, this.clock.now);
     this.recover();
   }
 }

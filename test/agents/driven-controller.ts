@@ -156,6 +156,8 @@ export class DrivenController implements AgentFacing {
   readonly audits: HubAudit[] = [];
   quorum = true;
   leaderSilentSince: number | null = null;
+  /** The leader hears nothing from it (a one-way link): its proposals go unanswered until their deadline. */
+  unheardByLeader = false;
   lagging = false;
   leading = false;
   alive = true;
@@ -258,7 +260,7 @@ export class DrivenController implements AgentFacing {
   private commit(cmd: KindCommand, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.time.after(1 + 2 * this.latency(), () => {
-        if (!this.quorum || this.leaderSilentSince !== null) {
+        if (!this.quorum || this.leaderSilentSince !== null || this.unheardByLeader) {
           this.time.after(timeoutMs, () => reject(new Error('no quorum or no leader: the proposal timed out')));
           return;
         }

@@ -77,6 +77,54 @@ void t.test('a controller that hears a quorum but no leader for three election t
   t.equal(back.closedWith, null, 'served again once it hears a leader');
 });
 
+void t.test('a controller whose reports go unanswered while it hears the leader sheds its agents after three election timeouts', async (t) => {
+  // The leader hears nothing from c1 (a link or a port that works one way): c1's agents'
+  // claims and ACKs cannot commit, and the leader never advances c1's commit index.
+  const { log, clock, cs } = stage(2);
+  const [c1, c2] = cs as [SimController, SimController];
+  const a = new SimAgent('a1');
+  a.connect(c1);
+  settle(cs);
+  c1.unheardByLeader = true;
+  log.propose(applyCmd(svc('db')));
+  settle(cs);
+  t.equal(a.config.version, 2, 'the change reached the agent');
+  t.equal(c1.record('a1')!.ackedVersion, 1, 'its ACK is in a report that goes unanswered');
+  advance(clock, cs, 1000);
+  t.equal(a.closedWith, null, 'kept while the report is out for less than three election timeouts');
+  // Our own event loop blocked for five seconds: not the leader's silence (beyond the stall
+  // threshold of 500 ms, which counts as for agents).
+  clock.now += 5000;
+  c1.tick();
+  advance(clock, cs, 100);
+  t.equal(a.closedWith, null, 'our own stall is not counted');
+  // An election: once the leader has been silent for an election timeout, the report's time
+  // starts again (1,600 ms counted so far, 1,000 more in the election's first timeout).
+  c1.leaderSilentSince = clock.now;
+  advance(clock, cs, 1500);
+  c1.leaderSilentSince = null;
+  const heardAt = clock.now;
+  while (a.closedWith === null && clock.now - heardAt < 10_000) advance(clock, cs, 50);
+  const took = clock.now - heardAt;
+  t.ok(took > 3 * 1000 - 100 && took <= 3 * 1000 + 100, `closed ${took}ms after the leader was heard again (3 election timeouts: 3000ms)`);
+  t.match(a.closedWith, { code: 'unavailable', reason: /c1 is not heard by the leader \(a report of its agents unanswered for \d+ms, though the leader is heard\)/ });
+  const next = new SimAgent('a2');
+  next.connect(c1);
+  t.match(next.closedWith, { code: 'unavailable', reason: /not heard by the leader/ }, 'refused while its report is unanswered');
+  const moved = new SimAgent('a1');
+  moved.connect(c2);
+  advance(clock, cs, 500);
+  t.match(c2.record('a1'), { online: true, controller: 'c2', ackedVersion: 2 }, 'served by a controller the leader hears');
+  t.same(statusAudits(c2, 'a1'), ['null->online'], 'and never shown offline');
+  c1.unheardByLeader = false;
+  advance(clock, cs, 100);
+  t.match(c2.record('a1'), { online: true, controller: 'c2' }, "c1's late report does not take the agent back");
+  const back = new SimAgent('a3');
+  back.connect(c1);
+  settle(cs);
+  t.equal(back.closedWith, null, 'served again once its report commits');
+});
+
 void t.test('an agent that moves to another controller within its timeout is not an outage', async (t) => {
   const { clock, cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];
@@ -304,7 +352,7 @@ void t.test('a claim that never committed is made again and audited as a diverge
   const c1 = cs[0]!;
   const a = new SimAgent('a1');
   a.connect(c1);
-  c1.hub.takeReport(); // the report is lost on its way to the leader
+  c1.hub.takeReport(clock.now); // the report is lost on its way to the leader
   advance(clock, cs, 5000);
   t.match(c1.record('a1'), { online: true, controller: 'c1' });
   t.ok(c1.audits.some((e) => e.type === 'state.divergence' && e.subject === 'a1'));

@@ -39,6 +39,8 @@ const HELLO = encodeAgentMessage({
 function stage(failures: number, hang = false) {
   const time = new ManualScheduler();
   const quorum = { heard: true };
+  /** While true, the leader is heard but never answers a report (it does not hear us): each attempt fails at its deadline. */
+  const unheard = { now: false };
   const sm = new StateMachine();
   sm.apply(1, encodeCommand(applyCmd(svc('web'))));
   const attempts: Attempt[] = [];
@@ -50,7 +52,11 @@ function stage(failures: number, hang = false) {
       meshReport: () => Promise.resolve(),
       quorumContactAt: () => (quorum.heard ? time.now() : null),
       leaderContactAt: () => (quorum.heard ? time.now() : null),
-      report: async (entries, client) => {
+      report: async (entries, client, timeoutMs) => {
+        if (unheard.now) {
+          attempts.push({ at: time.now(), seq: client.seq, ops: entries.map((e) => e.op), ok: false });
+          return new Promise<void>((_, reject) => time.after(timeoutMs, () => reject(new Error('deadline exceeded'))));
+        }
         if (hang && !quorum.heard) {
           attempts.push({ at: time.now(), seq: client.seq, ops: entries.map((e) => e.op), ok: false });
           return new Promise<void>(() => undefined);
@@ -86,7 +92,7 @@ function stage(failures: number, hang = false) {
     throw new Error('no push within 1000 ms');
   };
   const ack = (p: { nonce: number; version: number }): void => void call.emit('data', encodeAgentMessage({ type: 'ack', nonce: p.nonce, version: p.version }));
-  return { time, sm, driver, attempts, advance, pushed, ack, quorum, call };
+  return { time, sm, driver, attempts, advance, pushed, ack, quorum, unheard, call };
 }
 
 void t.test('a report waits while the pushes await their replies, at most 100 ms, and goes 5 ms after the last reply', async (t) => {
@@ -142,4 +148,60 @@ void t.test('a report stuck while the controller was cut off is retried at once 
   t.ok(attempts[1]!.at - healedAt <= IDLE_TICK_MS, `within a tick of the quorum coming back (${attempts[1]!.at - healedAt} ms)`);
   t.equal(attempts[1]!.seq, attempts[0]!.seq, 'as it was: the same client sequence');
   t.match(sm.view(agentsKind).get('a1'), { ackedVersion: push.version, pushes: 1 });
+});
+
+/** Answers every ping written to these calls since the last time, as a live agent does. */
+function answerPings(calls: readonly FakeCall[], answered: Map<FakeCall, number>): void {
+  for (const c of calls) {
+    let n = answered.get(c) ?? 0;
+    for (; n < c.written.length; n++) {
+      const w = c.written[n]!;
+      if (w.type === 'CONTROLLER_MESSAGE_PING') c.emit('data', encodeAgentMessage({ type: 'pong', seq: w.seq }));
+    }
+    answered.set(c, n);
+  }
+}
+
+void t.test('reports the leader never answers while it is heard close the streams after three election timeouts, until one commits', async (t) => {
+  const { sm, driver, attempts, advance, pushed, ack, unheard, time, call } = stage(0);
+  t.teardown(() => driver.stop());
+  const errorOf = (c: FakeCall): { current: { code: number; details: string } | null } => {
+    const box: { current: { code: number; details: string } | null } = { current: null };
+    c.on('error', (e: { code: number; details: string }) => (box.current = e));
+    return box;
+  };
+  const closed = errorOf(call);
+  // Its agents answer every ping, so only the rule under test can close their streams.
+  const answered = new Map<FakeCall, number>();
+  const live = async (ms: number, calls: readonly FakeCall[]): Promise<void> => {
+    for (let i = 0; i < ms; i += 10) {
+      await advance(10);
+      answerPings(calls, answered);
+    }
+  };
+  const push = await pushed();
+  unheard.now = true;
+  ack(push);
+  await live(50, [call]);
+  t.equal(attempts.length, 1, 'the report went out');
+  const sentAt = attempts[0]!.at;
+  await live(2900, [call]);
+  t.equal(closed.current, null, 'kept while the report is out for less than three election timeouts');
+  t.ok(attempts.length >= 2, `retried at its deadline (${attempts.length} attempts)`);
+  await live(200, [call]);
+  t.match(closed.current, { code: 14, details: /c1 is not heard by the leader \(a report of its agents unanswered for \d+ms, though the leader is heard\)/ }, `UNAVAILABLE ${time.now() - sentAt} ms after the report went out`);
+  const next = new FakeCall(() => time.now());
+  const refused = errorOf(next);
+  driver.serve(next as unknown as SyncCall);
+  t.match(refused.current, { code: 14, details: /not heard by the leader/ }, 'a new stream is refused');
+  unheard.now = false;
+  await advance(2500);
+  t.match(sm.view(agentsKind).get('a1'), { ackedVersion: push.version }, 'the report commits once the leader hears us');
+  const again = new FakeCall(() => time.now());
+  const refusedAgain = errorOf(again);
+  driver.serve(again as unknown as SyncCall);
+  again.emit('data', HELLO);
+  await live(5000, [again]);
+  t.ok(again.written.some((w) => w.type === 'CONTROLLER_MESSAGE_WELCOME'), 'served again');
+  t.equal(refusedAgain.current, null, 'and kept past three election timeouts: nothing is out any more');
 });

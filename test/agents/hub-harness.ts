@@ -107,6 +107,9 @@ export class SimController implements AgentFacing {
   leaderSilentSince: number | null = null;
   /** Its reports wait, unsent, as behind a proposal a leader it cannot reach never answers. */
   reportsHeld = false;
+  /** Its report is sent but goes unanswered (a leader that it hears but that does not hear it); it commits once this is cleared. */
+  unheardByLeader = false;
+  private reportInFlight: Parameters<SimLog['propose']>[0] | null = null;
   /** The other controllers' live agents, as this one would gather them (ask-elsewhere); none by default. */
   elsewhere: () => readonly LiveAgent[] = () => [];
   /** Ids of controllers this one no longer hears from, with since when. */
@@ -207,8 +210,22 @@ export class SimController implements AgentFacing {
       moved = true;
     }
     if (!this.quorum || this.reportsHeld) return moved;
-    for (let entries = this.hub.takeReport(); entries !== null; entries = this.hub.takeReport()) {
+    if (this.unheardByLeader) {
+      if (this.reportInFlight === null) {
+        const entries = this.hub.takeReport(this.clock.now);
+        if (entries !== null) this.reportInFlight = { kind: 'agents', op: 'report', controller: this.id, entries } as KindCommand;
+      }
+      return moved;
+    }
+    if (this.reportInFlight !== null) {
+      this.log.propose(this.reportInFlight);
+      this.hub.reportCommitted();
+      this.reportInFlight = null;
+      moved = true;
+    }
+    for (let entries = this.hub.takeReport(this.clock.now); entries !== null; entries = this.hub.takeReport(this.clock.now)) {
       this.log.propose({ kind: 'agents', op: 'report', controller: this.id, entries } as KindCommand);
+      this.hub.reportCommitted();
       moved = true;
     }
     // As the leader does on ReportMesh: its clock stamped as `at`.
