@@ -95,12 +95,14 @@ export class AgentHub {
   private cutOff = true;
   private cutReason = 'cut off from a quorum (starting)';
   /**
-   * When the agents' report in flight was taken (takeReport) while this controller heard a
-   * quorum and a leader; null: none in flight. A report that stays unanswered that way means a
-   * leader that hears nothing back from us (a link or a port that works one way only): our
-   * agents' claims and ACKs cannot commit, and the leader does not advance our commit index.
+   * When the agents' report in flight, and the mesh report in flight, were taken (or, for one
+   * taken out of reach, since a quorum and a leader were heard again); null: none in flight. A
+   * report that stays unanswered while both are heard means a leader that hears nothing back
+   * from us (a link or a port that works one way only): our agents' claims, ACKs, publishes and
+   * the names they resolve cannot commit.
    */
   private reportOutSince: number | null = null;
+  private meshReportOutSince: number | null = null;
   private lastTickAt: number | null = null;
   /** Whether the hub was idle at its last tick: then the driver ticks it slowly, and the gap is not a stall. */
   private idleAtLastTick = true;
@@ -221,6 +223,7 @@ export class AgentHub {
       const ours = gap - stallThreshold(this.opts);
       for (const s of this.streams.values()) s.liveness?.forgive(ours, now);
       if (this.reportOutSince !== null) this.reportOutSince = Math.min(now, this.reportOutSince + ours);
+      if (this.meshReportOutSince !== null) this.meshReportOutSince = Math.min(now, this.meshReportOutSince + ours);
     }
     // A late tick means a busy loop: peers' messages may wait unread behind our own work, so
     // their silence is not judged now, and fewer hellos are admitted (AIMD: halve when late,
@@ -228,7 +231,7 @@ export class AgentHub {
     const late = this.tickMs !== null && gap > 2 * this.tickMs;
     this.admission.tick(late);
     // Judged while anything is served or a report is out (its time counts only while a quorum and a leader are heard).
-    if (!stalled && !late && (this.streams.size > 0 || this.reportOutSince !== null)) this.checkQuorum(now, out);
+    if (!stalled && !late && (this.streams.size > 0 || this.reportOutSince !== null || this.meshReportOutSince !== null)) this.checkQuorum(now, out);
     for (const s of [...this.streams.values()]) this.tickSession(s, now, out);
     for (const stream of [...this.queue]) {
       const s = this.streams.get(stream);
@@ -340,12 +343,15 @@ export class AgentHub {
 
   /** The next mesh report, now in flight until meshReportDone(); null: nothing to send. */
   takeMeshReport(now: number): MeshReportBody | null {
-    return this.meshReports.take(now, usageFlushMs(this.port.state().settings.get('agents.dependency_ttl')));
+    const body = this.meshReports.take(now, usageFlushMs(this.port.state().settings.get('agents.dependency_ttl')));
+    if (body !== null) this.meshReportOutSince = now;
+    return body;
   }
 
   /** The mesh report in flight committed (or was given up). */
   meshReportDone(): void {
     this.meshReports.done();
+    this.meshReportOutSince = null;
   }
 
   /** Graceful stop: close every stream so agents move at once (no departures: we are going). */
@@ -625,14 +631,15 @@ export class AgentHub {
     } else if (leader === null || now - leader > this.leaderlessMs) {
       why = `cut off from the leader (${leader === null ? 'never heard from one' : `nothing for ${Math.round(now - leader)}ms`}, though a quorum is heard)`;
     }
-    if (this.reportOutSince !== null) {
-      // Out of reach (an election, or worse): the driver retries the report once a leader is
-      // heard again, and its time starts again then.
-      const reachable = why === null && leader !== null && now - leader <= this.opts.electionTimeoutMs;
-      if (!reachable) this.reportOutSince = now;
-      else if (now - this.reportOutSince > this.leaderlessMs) {
-        why = `not heard by the leader (a report of its agents unanswered for ${Math.round(now - this.reportOutSince)}ms, though the leader is heard)`;
-      }
+    // Out of reach (an election, or worse): the driver retries a report once a leader is heard
+    // again, and its time starts again then.
+    const reachable = why === null && leader !== null && now - leader <= this.opts.electionTimeoutMs;
+    if (!reachable) {
+      if (this.reportOutSince !== null) this.reportOutSince = now;
+      if (this.meshReportOutSince !== null) this.meshReportOutSince = now;
+    } else {
+      const oldest = Math.min(this.reportOutSince ?? now, this.meshReportOutSince ?? now);
+      if (now - oldest > this.leaderlessMs) why = `not heard by the leader (a report of its agents unanswered for ${Math.round(now - oldest)}ms, though the leader is heard)`;
     }
     if (why !== null) this.cutReason = why;
     if (why !== null && !this.cutOff) {

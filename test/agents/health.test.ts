@@ -125,6 +125,30 @@ void t.test('a controller whose reports go unanswered while it hears the leader 
   t.equal(back.closedWith, null, 'served again once its report commits');
 });
 
+void t.test('a mesh report left unanswered (a name a lazy agent resolved) sheds the agents the same way', async (t) => {
+  const { log, clock, cs } = stage(2);
+  const [c1] = cs as [SimController, SimController];
+  const a = new SimAgent('a1', ['http', 'tcp'], 'a1-boot', { lazy: true, dependencies: ['web'] });
+  a.connect(c1);
+  settle(cs);
+  log.propose(applyCmd(svc('db')));
+  settle(cs);
+  c1.unheardByLeader = true;
+  const askedAt = clock.now;
+  t.equal(a.resolve('db'), 'fallback', 'not in its set yet: the miss goes to the leader in a mesh report');
+  while (a.closedWith === null && clock.now - askedAt < 10_000) advance(clock, cs, 50);
+  const took = clock.now - askedAt;
+  t.ok(took > 3 * 1000 && took <= 3 * 1000 + 100, `closed ${took}ms after the report went out (3 election timeouts: 3000ms)`);
+  t.match(a.closedWith, { code: 'unavailable', reason: /not heard by the leader/ });
+  c1.unheardByLeader = false;
+  advance(clock, cs, 100);
+  t.ok(c1.meshResults.length > 0, 'the report commits once the leader hears c1');
+  const back = new SimAgent('a2');
+  back.connect(c1);
+  settle(cs);
+  t.equal(back.closedWith, null, 'served again');
+});
+
 void t.test('an agent that moves to another controller within its timeout is not an outage', async (t) => {
   const { clock, cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];

@@ -110,6 +110,7 @@ export class SimController implements AgentFacing {
   /** Its report is sent but goes unanswered (a leader that it hears but that does not hear it); it commits once this is cleared. */
   unheardByLeader = false;
   private reportInFlight: Parameters<SimLog['propose']>[0] | null = null;
+  private meshReportInFlight: Parameters<SimLog['propose']>[0] | null = null;
   /** The other controllers' live agents, as this one would gather them (ask-elsewhere); none by default. */
   elsewhere: () => readonly LiveAgent[] = () => [];
   /** Ids of controllers this one no longer hears from, with since when. */
@@ -215,12 +216,22 @@ export class SimController implements AgentFacing {
         const entries = this.hub.takeReport(this.clock.now);
         if (entries !== null) this.reportInFlight = { kind: 'agents', op: 'report', controller: this.id, entries } as KindCommand;
       }
+      if (this.meshReportInFlight === null) {
+        const body = this.hub.takeMeshReport(this.clock.now);
+        if (body !== null) this.meshReportInFlight = { ...body, at: this.clock.now } as KindCommand;
+      }
       return moved;
     }
     if (this.reportInFlight !== null) {
       this.log.propose(this.reportInFlight);
       this.hub.reportCommitted();
       this.reportInFlight = null;
+      moved = true;
+    }
+    if (this.meshReportInFlight !== null) {
+      this.meshResults.push(this.log.propose(this.meshReportInFlight));
+      this.hub.meshReportDone();
+      this.meshReportInFlight = null;
       moved = true;
     }
     for (let entries = this.hub.takeReport(this.clock.now); entries !== null; entries = this.hub.takeReport(this.clock.now)) {
