@@ -21,6 +21,20 @@ function stage(n: number): { log: SimLog; clock: { now: number }; cs: SimControl
 const statusAudits = (c: SimController, id: string): string[] =>
   c.audits.filter((e) => e.type === 'agent.status' && e.subject === id).map((e) => `${e.from}->${e.to}`);
 
+/** Advances until `a`'s stream is closed (at most 10 s after `since`): how long after `since` that was. */
+function closedAfter(a: SimAgent, clock: { now: number }, cs: readonly SimController[], since: number): number {
+  while (a.closedWith === null && clock.now - since < 10_000) advance(clock, cs, 50);
+  return clock.now - since;
+}
+
+/** A new agent `id` connecting to `c` now, once the controllers have settled: served, or refused (closedWith). */
+function connectNew(c: SimController, cs: readonly SimController[], id: string): SimAgent {
+  const a = new SimAgent(id);
+  a.connect(c);
+  settle(cs);
+  return a;
+}
+
 void t.test('a controller cut off from a quorum closes its agents\' streams within one election timeout, and refuses new ones', async (t) => {
   const { clock, cs } = stage(1);
   const c1 = cs[0]!;
@@ -57,8 +71,7 @@ void t.test('a controller that hears a quorum but no leader for three election t
   // A leader only c1 cannot reach: its log would stand still while it still hears a quorum.
   const lostAt = clock.now;
   c1.leaderSilentSince = lostAt;
-  while (a.closedWith === null && clock.now - lostAt < 10_000) advance(clock, cs, 50);
-  const took = clock.now - lostAt;
+  const took = closedAfter(a, clock, cs, lostAt);
   t.ok(took > 3 * 1000 && took <= 3 * 1000 + 100, `closed ${took}ms after the leader was last heard (3 election timeouts: 3000ms)`);
   t.match(a.closedWith, { code: 'unavailable', reason: /c1 is cut off from the leader \(nothing for \d+ms, though a quorum is heard\)/ });
   const next = new SimAgent('a1');
@@ -71,10 +84,7 @@ void t.test('a controller that hears a quorum but no leader for three election t
   t.same(statusAudits(c2, 'a1'), ['null->online'], 'and never shown offline');
   c1.leaderSilentSince = null;
   advance(clock, cs, 100);
-  const back = new SimAgent('a2');
-  back.connect(c1);
-  settle(cs);
-  t.equal(back.closedWith, null, 'served again once it hears a leader');
+  t.equal(connectNew(c1, cs, 'a2').closedWith, null, 'served again once it hears a leader');
 });
 
 void t.test('a controller whose reports go unanswered while it hears the leader sheds its agents after three election timeouts', async (t) => {
@@ -104,8 +114,7 @@ void t.test('a controller whose reports go unanswered while it hears the leader 
   advance(clock, cs, 1500);
   c1.leaderSilentSince = null;
   const heardAt = clock.now;
-  while (a.closedWith === null && clock.now - heardAt < 10_000) advance(clock, cs, 50);
-  const took = clock.now - heardAt;
+  const took = closedAfter(a, clock, cs, heardAt);
   t.ok(took > 3 * 1000 - 100 && took <= 3 * 1000 + 100, `closed ${took}ms after the leader was heard again (3 election timeouts: 3000ms)`);
   t.match(a.closedWith, { code: 'unavailable', reason: /c1 is not heard by the leader \(a report of its agents unanswered for \d+ms, though the leader is heard\)/ });
   const next = new SimAgent('a2');
@@ -119,10 +128,7 @@ void t.test('a controller whose reports go unanswered while it hears the leader 
   c1.unheardByLeader = false;
   advance(clock, cs, 100);
   t.match(c2.record('a1'), { online: true, controller: 'c2' }, "c1's late report does not take the agent back");
-  const back = new SimAgent('a3');
-  back.connect(c1);
-  settle(cs);
-  t.equal(back.closedWith, null, 'served again once its report commits');
+  t.equal(connectNew(c1, cs, 'a3').closedWith, null, 'served again once its report commits');
 });
 
 void t.test('a mesh report left unanswered (a name a lazy agent resolved) sheds the agents the same way', async (t) => {
@@ -136,17 +142,13 @@ void t.test('a mesh report left unanswered (a name a lazy agent resolved) sheds 
   c1.unheardByLeader = true;
   const askedAt = clock.now;
   t.equal(a.resolve('db'), 'fallback', 'not in its set yet: the miss goes to the leader in a mesh report');
-  while (a.closedWith === null && clock.now - askedAt < 10_000) advance(clock, cs, 50);
-  const took = clock.now - askedAt;
+  const took = closedAfter(a, clock, cs, askedAt);
   t.ok(took > 3 * 1000 && took <= 3 * 1000 + 100, `closed ${took}ms after the report went out (3 election timeouts: 3000ms)`);
   t.match(a.closedWith, { code: 'unavailable', reason: /not heard by the leader/ });
   c1.unheardByLeader = false;
   advance(clock, cs, 100);
   t.ok(c1.meshResults.length > 0, 'the report commits once the leader hears c1');
-  const back = new SimAgent('a2');
-  back.connect(c1);
-  settle(cs);
-  t.equal(back.closedWith, null, 'served again');
+  t.equal(connectNew(c1, cs, 'a2').closedWith, null, 'served again');
 });
 
 void t.test('an agent that moves to another controller within its timeout is not an outage', async (t) => {
