@@ -616,11 +616,13 @@ export class AgentHub {
    * likewise. An election after a leader died takes far less, and keeps the agents.
    *
    * Third, the same for a leader that is heard but does not hear us: a report unanswered for
-   * LEADERLESS_ELECTIONS election timeouts while both are heard. Raft's leader then never
-   * learns what we hold, so our commit index (and our agents' configuration) stands still too.
-   * Only time spent hearing a quorum and a leader (within an election timeout) counts: a report
-   * sent out of reach is retried once both are heard again (hub-driver.ts), and gets its full
-   * time from then.
+   * LEADERLESS_ELECTIONS election timeouts while both are heard. Reports go on our own
+   * connection to the leader, Raft's answers and the membership pongs on the leader's, so
+   * `list controllers` may show us online while nothing we report commits; where Raft's
+   * answers are lost too, our commit index (and our agents' configuration) stands still. Only
+   * time spent hearing a quorum and a leader (within an election timeout) counts: a report sent
+   * out of reach is retried once both are heard again (hub-driver.ts), and gets its full time
+   * from then.
    */
   private checkQuorum(now: number, out: HubEffect[]): void {
     const contact = this.port.quorumContactAt();
