@@ -1,5 +1,6 @@
 import t from 'tap';
 import { SampleRing } from '../../src/util/sample-ring.js';
+import { seededRng } from '../../src/util/rng.js';
 
 void t.test('the mean covers exactly the samples held, without drift over many laps', async (t) => {
   const r = new SampleRing(3);
@@ -37,4 +38,28 @@ void t.test('percentiles asked again between samples agree, and follow every new
   r.record(20); // 5 is evicted
   t.equal(r.percentile(100), 20, 'p100 after another, with one evicted');
   t.equal(r.percentile(50), 1, 'p50 of 0, 1, 9, 20');
+});
+
+void t.test('percentiles kept in order as samples come and go agree with a fresh sort (seed 17)', async (t) => {
+  const rng = seededRng(17);
+  for (const capacity of [1, 5, 64, 1024]) {
+    const r = new SampleRing(capacity);
+    const held: number[] = [];
+    let mismatches = 0;
+    for (let i = 0; i < 5_000; i++) {
+      // Repeats on purpose: equal values must leave and enter the order one at a time.
+      const v = rng.int(0, 50) / 4;
+      r.record(v);
+      held.push(v);
+      if (held.length > capacity) held.shift();
+      // Asked now and then, as a status answer would: the order is made once, then kept.
+      if (i % 7 !== 0) continue;
+      const fresh = [...held].sort((a, b) => a - b);
+      for (const p of [0, 1, 50, 90, 99, 100]) {
+        const rank = Math.ceil((p / 100) * held.length);
+        if (r.percentile(p) !== fresh[Math.max(0, rank - 1)]) mismatches++;
+      }
+    }
+    t.equal(mismatches, 0, `capacity ${capacity}: every percentile as a fresh sort has it`);
+  }
 });
