@@ -70,7 +70,6 @@ const U32_MAX_VALUE = 0xfffffffe;
 const ID = /^[\x21-\x7e]{1,255}$/;
 const VERSION_TEXT = /^[\x21-\x7e]{1,64}$/;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 function checkId(what: string, id: string, fail: (m: string) => Error): void {
@@ -106,33 +105,40 @@ function checkView(view: MemberView): void {
 const bodySize = (v: MemberView): number =>
   1 + 16 + 1 + v.reporter.length + 1 + (v.version?.length ?? 0) + 2 + v.entries.reduce((n, e) => n + 1 + e.id.length + 9, 0);
 
+/** Scratch for a double's 8 bytes: a Writer then needs no DataView of its own. */
+const F64 = new DataView(new ArrayBuffer(8));
+
+/**
+ * Writes into one array of the exact size, byte by byte: no DataView and no TextEncoder result
+ * per heartbeat (every node sends one to every peer each ping interval, and the simulations
+ * millions). Strings are ASCII, which checkView has made sure of.
+ */
 class Writer {
   readonly out: Uint8Array;
-  private readonly dv: DataView;
   private at = 0;
   constructor(size: number) {
     this.out = new Uint8Array(size);
-    this.dv = new DataView(this.out.buffer);
   }
   u8(v: number): void {
-    this.dv.setUint8(this.at++, v);
+    this.out[this.at++] = v & 0xff;
   }
   u16(v: number): void {
-    this.dv.setUint16(this.at, v);
-    this.at += 2;
+    this.out[this.at++] = (v >>> 8) & 0xff;
+    this.out[this.at++] = v & 0xff;
   }
   u32(v: number): void {
-    this.dv.setUint32(this.at, v);
-    this.at += 4;
+    this.out[this.at++] = (v >>> 24) & 0xff;
+    this.out[this.at++] = (v >>> 16) & 0xff;
+    this.out[this.at++] = (v >>> 8) & 0xff;
+    this.out[this.at++] = v & 0xff;
   }
   f64(v: number): void {
-    this.dv.setFloat64(this.at, v);
-    this.at += 8;
+    F64.setFloat64(0, v);
+    for (let i = 0; i < 8; i++) this.out[this.at++] = F64.getUint8(i);
   }
   str(s: string): void {
     this.u8(s.length);
-    this.out.set(encoder.encode(s), this.at);
-    this.at += s.length;
+    for (let i = 0; i < s.length; i++) this.out[this.at++] = s.charCodeAt(i);
   }
   body(view: MemberView): void {
     this.u8(view.connected ? 1 : 0);

@@ -113,3 +113,26 @@ void t.test('encode refuses what decode would refuse', async (t) => {
   t.throws(() => encodeView({ ...view, version: 'x'.repeat(65) }), bad);
   t.throws(() => encodeHeartbeat({ view, relayed: [{ ageMs: 1, view: { ...view, reporter: '' } }] }), bad);
 });
+
+void t.test('the wire bytes are fixed: a heartbeat encodes exactly as the byte-by-byte layout says (members of different builds read each other)', async (t) => {
+  const view = {
+    reporter: 'c1',
+    incarnation: 0xdeadbeef,
+    seq: 7,
+    connected: true,
+    appliedIndex: 123456789012,
+    version: '0.2.0',
+    entries: [
+      { id: 'c1', status: 'online' as const, lastContactAgoMs: 0, timeoutMs: 2000 },
+      { id: 'node-2.example', status: 'offline' as const, lastContactAgoMs: null, timeoutMs: 4123.6 },
+      { id: 'c3', status: 'online' as const, lastContactAgoMs: 77.4, timeoutMs: 2e10 },
+    ],
+  };
+  const relayed = [{ ageMs: 12.5, view: { ...view, reporter: 'c3', version: null, connected: false, entries: view.entries.slice(0, 1) } }];
+  // Written by the encoder before it wrote byte by byte (DataView and TextEncoder), 0.2.0.
+  const expected =
+    '4d560301deadbeef00000007423cbe991a14000002633105302e322e3000030263310100000000000007d00e6e6f64652d322e6578616d706c6500ffffffff0000101c' +
+    '026333010000004dfffffffe00010000000d00deadbeef00000007423cbe991a1400000263330000010263310100000000000007d0';
+  t.equal(Buffer.from(encodeHeartbeat({ view, relayed })).toString('hex'), expected);
+  t.same(decodeHeartbeat(Buffer.from(expected, 'hex')).relayed[0]!.view.reporter, 'c3', 'and decodes');
+});
