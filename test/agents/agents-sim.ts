@@ -683,7 +683,7 @@ export class AgentsSim {
   }
 
   private lag(): void {
-    const live = this.live().filter((c) => !this.lagUntil.has(c.id) && !this.leaderCutUntil.has(c.id) && !this.unheardUntil.has(c.id));
+    const live = this.live().filter((c) => !this.cutOrLagging(c));
     if (live.length === 0) return;
     const c = live[this.rng.int(0, live.length)]!;
     c.lagging = true;
@@ -710,7 +710,7 @@ export class AgentsSim {
    * a quorum, so only the leaderless rule makes it shed its agents.
    */
   private cutFromLeader(): void {
-    const candidates = this.live().filter((c) => !c.leading && c.quorum && !this.lagUntil.has(c.id) && !this.leaderCutUntil.has(c.id) && !this.unheardUntil.has(c.id));
+    const candidates = this.live().filter((c) => !c.leading && c.quorum && !this.cutOrLagging(c));
     if (candidates.length === 0) return;
     const c = candidates[this.rng.int(0, candidates.length)]!;
     c.lagging = true;
@@ -721,15 +721,19 @@ export class AgentsSim {
     this.stats.leaderCuts++;
   }
 
+  /** Whether a fault already holds the controller's log still (each such fault owns `lagging`). */
+  private cutOrLagging(c: Controller): boolean {
+    return this.lagUntil.has(c.id) || this.leaderCutUntil.has(c.id) || this.unheardUntil.has(c.id);
+  }
+
   /**
    * A one-way link: a follower that hears the leader (and a quorum) while the leader hears
-   * nothing from it. The others still hear it, so the leader's view has it online. Its commit
-   * index stands still (the leader never learns what it holds) and its proposals go unanswered
-   * until their deadline; after three election timeouts of that it sheds its agents.
+   * nothing from it. The others still hear it, so the leader's view has it online. Its
+   * proposals go unanswered until their deadline, and its log stands still (the worse case, where
+   * Raft's answers are lost too); after three election timeouts of that it sheds its agents.
    */
   private unheardByLeader(): void {
-    const busy = (c: Controller): boolean => this.lagUntil.has(c.id) || this.leaderCutUntil.has(c.id) || this.unheardUntil.has(c.id);
-    const candidates = this.live().filter((c) => !c.leading && c.quorum && !busy(c));
+    const candidates = this.live().filter((c) => !c.leading && c.quorum && !this.cutOrLagging(c));
     if (candidates.length === 0) return;
     const c = candidates[this.rng.int(0, candidates.length)]!;
     c.lagging = true;
