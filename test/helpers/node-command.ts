@@ -1,6 +1,7 @@
 /**
  * How tests start the product's processes (controller, ctl, agent, the chaos CLI): as operators
- * run them, without the test runner's module hooks. tap puts its processinfo loader into every
+ * run them, without the test runner's module hooks. Under tap's runner (`npx tap FILE`; `npm
+ * test` has its own, test/runner/run-tests.ts) tap puts its processinfo loader into every
  * child's NODE_OPTIONS, through a spawn hook that adds it back to any env a test passes; that
  * loader sends every module load through a hooks thread, which nearly doubled a controller's
  * start-up CPU (1.5 s to 2.7 s to its first leader) and a `ctl` run's (0.5 s to 1.0 s). `env`
