@@ -19,6 +19,7 @@ import { MeshClient } from '../src/api/mesh-client.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import type { EtcdCluster } from './etcd.js';
 import { Fleet, now } from './fleet.js';
+import { CpuMeter } from './proc.js';
 import type { OursCluster } from './ours.js';
 import { median, round, samplePercentile } from './stats.js';
 
@@ -32,6 +33,13 @@ export interface FanoutResult {
   /** Controller (member) RSS growth per connected agent (watcher), KB. */
   readonly kbPerAgent: number;
   readonly rssMB: number;
+  /**
+   * CPU per change over the timed changes, pauses between them included: the three
+   * controllers' (members') together, and this process's (the fleet's threads and the driver).
+   * On a machine with two cores a change's fan-out cannot take less than their sum over two.
+   */
+  readonly serverCpuMsPerChange: number;
+  readonly fleetCpuMsPerChange: number;
 }
 
 export interface AgentFailoverResult {
@@ -57,6 +65,29 @@ function summary(samples: readonly number[]): Pick<FanoutResult, 'p50Ms' | 'p99M
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Times `changes` changes one at a time, the same way for both systems: `change(i)` makes one
+ * and resolves with its revision; each sample runs from the change's send to the last agent
+ * (watcher) at that revision. Also the CPU the servers (`pids`) and this process spent per change.
+ */
+async function timeChanges(
+  changes: number,
+  fleet: Fleet,
+  pids: readonly number[],
+  change: (i: number) => Promise<number>,
+): Promise<{ samples: number[]; serverCpuMsPerChange: number; fleetCpuMsPerChange: number }> {
+  const samples: number[] = [];
+  const meter = new CpuMeter(pids);
+  for (let i = 0; i < changes; i++) {
+    const t0 = now();
+    const revision = await change(i);
+    samples.push((await fleet.waitAllAt(revision, 30_000)) - t0);
+    await sleep(100);
+  }
+  const cpu = meter.stop();
+  return { samples, serverCpuMsPerChange: round(cpu.serverMs / changes, 1), fleetCpuMsPerChange: round(cpu.clientMs / changes, 1) };
+}
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** RSS samples per member, SETTLE_SAMPLES of them SETTLE_GAP_MS apart, with the fleet idle. */
@@ -105,15 +136,12 @@ export async function oursAgents(c: OursCluster, cfg: AgentBenchConfig): Promise
     const kbPerAgent = round(((sum(rssAfter) - sum(rssHalf)) * 1024) / (cfg.agents - half), 1);
     cfg.log(`ours: all ${cfg.agents} SYNCED; controllers' RSS ${rssHalf.map((x) => Math.round(x))} -> ${rssAfter.map((x) => Math.round(x))} MB from ${half} to ${cfg.agents} agents (${kbPerAgent} KB per agent); by controller ${JSON.stringify((await fleet.stats()).by)}`);
 
-    const samples: number[] = [];
-    for (let i = 0; i < cfg.changes; i++) {
-      const t0 = now();
+    const { samples, ...cpu } = await timeChanges(cfg.changes, fleet, c.pids(), async (i) => {
       ({ revision } = await mesh.apply(service(1000 + i)));
-      samples.push((await fleet.waitAllAt(revision, 30_000)) - t0);
-      await sleep(100);
-    }
-    const fanout: FanoutResult = { agents: cfg.agents, changes: cfg.changes, samplesMs: samples.map((x) => round(x, 2)), ...summary(samples), kbPerAgent, rssMB: round(sum(rssAfter) / rssAfter.length, 0) };
-    cfg.log(`ours fan-out: change -> last ACK p50 ${fanout.p50Ms} ms, p99 ${fanout.p99Ms} ms, max ${fanout.maxMs} ms over ${cfg.changes} changes`);
+      return revision;
+    });
+    const fanout: FanoutResult = { agents: cfg.agents, changes: cfg.changes, samplesMs: samples.map((x) => round(x, 2)), ...summary(samples), kbPerAgent, rssMB: round(sum(rssAfter) / rssAfter.length, 0), ...cpu };
+    cfg.log(`ours fan-out: change -> last ACK p50 ${fanout.p50Ms} ms, p99 ${fanout.p99Ms} ms, max ${fanout.maxMs} ms over ${cfg.changes} changes; CPU per change: controllers ${cpu.serverCpuMsPerChange} ms, fleet ${cpu.fleetCpuMsPerChange} ms`);
     cfg.log(`ours: controllers' RSS after the ${cfg.changes} changes ${(await settledRssMB(() => c.rssMB())).map((x) => Math.round(x))} MB`);
 
     // Failover: a follower serving about a third of the agents.
@@ -190,15 +218,12 @@ export async function etcdWatchers(c: EtcdCluster, cfg: AgentBenchConfig): Promi
     const rssAfter = await settledRssMB(() => c.rssMB());
     const kbPerAgent = round(((sum(rssAfter) - sum(rssHalf)) * 1024) / (cfg.agents - half), 1);
     cfg.log(`etcd: all ${cfg.agents} watching; members' RSS ${rssHalf.map((x) => Math.round(x))} -> ${rssAfter.map((x) => Math.round(x))} MB from ${half} to ${cfg.agents} watchers (${kbPerAgent} KB per watcher)`);
-    const samples: number[] = [];
-    for (let i = 0; i < cfg.changes; i++) {
-      const t0 = now();
+    const { samples, ...cpu } = await timeChanges(cfg.changes, fleet, c.pids(), async (i) => {
       revision = await c.put(key, `v${1000 + i}`);
-      samples.push((await fleet.waitAllAt(revision, 30_000)) - t0);
-      await sleep(100);
-    }
-    const fanout: FanoutResult = { agents: cfg.agents, changes: cfg.changes, samplesMs: samples.map((x) => round(x, 2)), ...summary(samples), kbPerAgent, rssMB: round(sum(rssAfter) / rssAfter.length, 0) };
-    cfg.log(`etcd fan-out: put -> last watcher's event p50 ${fanout.p50Ms} ms, p99 ${fanout.p99Ms} ms, max ${fanout.maxMs} ms over ${cfg.changes} changes`);
+      return revision;
+    });
+    const fanout: FanoutResult = { agents: cfg.agents, changes: cfg.changes, samplesMs: samples.map((x) => round(x, 2)), ...summary(samples), kbPerAgent, rssMB: round(sum(rssAfter) / rssAfter.length, 0), ...cpu };
+    cfg.log(`etcd fan-out: put -> last watcher's event p50 ${fanout.p50Ms} ms, p99 ${fanout.p99Ms} ms, max ${fanout.maxMs} ms over ${cfg.changes} changes; CPU per change: members ${cpu.serverCpuMsPerChange} ms, watchers ${cpu.fleetCpuMsPerChange} ms`);
     cfg.log(`etcd: members' RSS after the ${cfg.changes} changes ${(await settledRssMB(() => c.rssMB())).map((x) => Math.round(x))} MB`);
 
     const leader = await c.leaderIndex();

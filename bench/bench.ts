@@ -353,9 +353,9 @@ async function main(): Promise<void> {
         const r: { fanout: FanoutResult; failover: AgentFailoverResult } = c instanceof OursCluster ? await oursAgents(c, agentCfg) : await etcdWatchers(c as EtcdCluster, agentCfg);
         const f = r.fanout;
         const k = r.failover;
-        results.push({ system: d.name, workload: 'agent-fanout', opsPerSec: 0, p50Ms: f.p50Ms, p99Ms: f.p99Ms, failoverMs: 0, rssMB: f.rssMB, agents: f.agents, changes: f.changes, maxMs: f.maxMs, kbPerAgent: f.kbPerAgent });
+        results.push({ system: d.name, workload: 'agent-fanout', opsPerSec: 0, p50Ms: f.p50Ms, p99Ms: f.p99Ms, failoverMs: 0, rssMB: f.rssMB, agents: f.agents, changes: f.changes, maxMs: f.maxMs, kbPerAgent: f.kbPerAgent, serverCpuMsPerChange: f.serverCpuMsPerChange, fleetCpuMsPerChange: f.fleetCpuMsPerChange });
         results.push({ system: d.name, workload: 'agent-failover', opsPerSec: 0, p50Ms: 0, p99Ms: 0, failoverMs: k.recoverMs, rssMB: f.rssMB, agents: f.agents, moved: k.moved, bytesResent: k.bytesResent, shownOffline: k.shownOffline });
-        extra.set(`${d.name}|agent-fanout`, { serverCpuMsPerOp: 0, clientCpuMsPerOp: 0, errors: 0, foreignCpuPct: 0, roundOpsPerSec: [], samplesMs: f.samplesMs, rssPerNodeMB: c.rssMB().map((x) => Math.round(x)) });
+        extra.set(`${d.name}|agent-fanout`, { serverCpuMsPerOp: f.serverCpuMsPerChange, clientCpuMsPerOp: f.fleetCpuMsPerChange, errors: 0, foreignCpuPct: 0, roundOpsPerSec: [], samplesMs: f.samplesMs, rssPerNodeMB: c.rssMB().map((x) => Math.round(x)) });
       });
     }
   }

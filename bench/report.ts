@@ -19,7 +19,8 @@ export interface ResultRow extends Partial<AgentFields>, Partial<LazyFields> {
 
 /**
  * agent-fanout: 1,000 agents (etcd: watchers) over 3 controllers (members); p50Ms/p99Ms/maxMs
- * from a change to the last ACK (event); kbPerAgent: controller RSS per connected agent.
+ * from a change to the last ACK (event); kbPerAgent: controller RSS per connected agent;
+ * serverCpuMsPerChange / fleetCpuMsPerChange: CPU per change of the servers and of the agents' fleet.
  * agent-failover: failoverMs from SIGKILL of the controller serving a third to all current again;
  * bytesResent to agents already current; shownOffline: agents ever shown offline.
  */
@@ -28,6 +29,9 @@ export interface AgentFields {
   readonly changes: number;
   readonly maxMs: number;
   readonly kbPerAgent: number;
+  /** CPU per change: the controllers' (members') together, and the fleet's (watchers'). */
+  readonly serverCpuMsPerChange: number;
+  readonly fleetCpuMsPerChange: number;
   readonly moved: number;
   readonly bytesResent: number;
   readonly shownOffline: number;
@@ -217,12 +221,12 @@ export function convergenceText(samples: readonly ConvergenceRow[], baseTimeout:
 }
 
 export function agentsText(rows: readonly ResultRow[]): string {
-  const t = table(['system', 'agents', 'change -> last ACK p50 ms', 'p99 ms', 'max ms', 'KB per agent', 'kill: all current again ms', 'moved', 'bytes re-sent', 'shown offline']);
+  const t = table(['system', 'agents', 'change -> last ACK p50 ms', 'p99 ms', 'max ms', 'CPU ms per change: servers', 'fleet', 'KB per agent', 'kill: all current again ms', 'moved', 'bytes re-sent', 'shown offline']);
   for (const system of ['ours', 'etcd'] as const) {
     const f = rows.find((r) => r.system === system && r.workload === 'agent-fanout');
     const k = rows.find((r) => r.system === system && r.workload === 'agent-failover');
     if (!f && !k) continue;
-    t.push([system, f?.agents ?? '', f?.p50Ms ?? '', f?.p99Ms ?? '', f?.maxMs ?? '', f?.kbPerAgent ?? '', k?.failoverMs ?? '', k?.moved ?? '', k?.bytesResent ?? '', system === 'etcd' ? 'n/a' : (k?.shownOffline ?? '')]);
+    t.push([system, f?.agents ?? '', f?.p50Ms ?? '', f?.p99Ms ?? '', f?.maxMs ?? '', f?.serverCpuMsPerChange ?? '', f?.fleetCpuMsPerChange ?? '', f?.kbPerAgent ?? '', k?.failoverMs ?? '', k?.moved ?? '', k?.bytesResent ?? '', system === 'etcd' ? 'n/a' : (k?.shownOffline ?? '')]);
   }
   const ours = rows.find((r) => r.system === 'ours' && r.workload === 'agent-fanout');
   const etcd = rows.find((r) => r.system === 'etcd' && r.workload === 'agent-fanout');
