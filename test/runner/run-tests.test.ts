@@ -68,6 +68,7 @@ void t.test('--exclude leaves a file out; a usage error exits 2', (t) => {
   t.equal(r.status, 0, 'exit 0');
   t.match(r.stdout, /^1\.\.1$/m);
   t.equal(run(['--jobs', '0', dir]).status, 2);
+  t.equal(run([path.join(dir, 'no-such-dir')]).status, 2, 'a path that does not exist');
   t.equal(run([]).status, 2);
   t.end();
 });

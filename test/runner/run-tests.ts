@@ -66,7 +66,8 @@ function runFile(file: string, timeoutS: number, children: Set<ChildProcess>): P
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));
   child.stderr.on('data', (b: Buffer) => err.push(b));
-  let killedFor: string | null = null;
+  /** Why the runner itself failed the file (it timed out, or could not start), if it did. */
+  let runnerVerdict: string | null = null;
   const signalGroup = (signal: NodeJS.Signals): void => {
     try {
       process.kill(-child.pid!, signal);
@@ -75,24 +76,34 @@ function runFile(file: string, timeoutS: number, children: Set<ChildProcess>): P
     }
   };
   const alarm = setTimeout(() => {
-    killedFor = `still running ${timeoutS}s after its start plus ${ALARM_GRACE_MS / 1000}s of grace`;
+    runnerVerdict = `still running ${timeoutS}s after its start plus ${ALARM_GRACE_MS / 1000}s of grace`;
     signalGroup('SIGALRM');
   }, timeoutS * 1000 + ALARM_GRACE_MS);
   const kill = setTimeout(() => signalGroup('SIGKILL'), timeoutS * 1000 + ALARM_GRACE_MS + KILL_GRACE_MS);
   return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
+    let done = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (done) return;
+      done = true;
       clearTimeout(alarm);
       clearTimeout(kill);
       children.delete(child);
       const stdout = Buffer.concat(out).toString('utf8');
       const planned = /^1\.\.\d+/m.test(stdout);
       const why =
-        killedFor ??
+        runnerVerdict ??
         (signal !== null ? `killed by ${signal}` : code !== 0 ? `exit code ${String(code)}` : planned ? '' : 'exited without printing its plan');
       // A file that failed may not have stopped what it started (its teardown never ran); a
       // file that passed stopped its own processes, which its tests check.
       if (why !== '') signalGroup('SIGKILL');
       resolve({ file, ok: why === '', why, ms: performance.now() - started, stdout, stderr: Buffer.concat(err).toString('utf8'), asserts: assertCounts(stdout) });
+    };
+    child.on('close', finish);
+    // Node could not be started at all: no output, and maybe no 'close'.
+    child.on('error', (e) => {
+      if (child.pid !== undefined) return;
+      runnerVerdict = `could not start node: ${e.message}`;
+      finish(null, null);
     });
   });
 }
@@ -119,6 +130,11 @@ async function main(): Promise<number> {
   const timeoutS = Number(values.timeout);
   if (!Number.isInteger(jobs) || jobs < 1 || !Number.isFinite(timeoutS) || timeoutS <= 0 || positionals.length === 0) {
     process.stderr.write('usage: run-tests [--jobs N] [--timeout SECONDS] [--exclude FILE]... PATH...\n');
+    return 2;
+  }
+  const missing = positionals.filter((p) => !fs.existsSync(p));
+  if (missing.length > 0) {
+    process.stderr.write(`run-tests: no such file or directory: ${missing.join(', ')}\n`);
     return 2;
   }
   const excluded = new Set(values.exclude.map((f) => path.normalize(f)));
