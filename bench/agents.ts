@@ -36,7 +36,7 @@ export interface FanoutResult {
   /**
    * CPU per change over the timed changes, pauses between them included: the three
    * controllers' (members') together, and this process's (the fleet's threads and the driver).
-   * On a machine with two cores a change's fan-out cannot take less than their sum over two.
+   * With fewer cores than busy threads (two here) the fan-out waits behind this CPU.
    */
   readonly serverCpuMsPerChange: number;
   readonly fleetCpuMsPerChange: number;
@@ -88,6 +88,7 @@ async function timeChanges(
   const cpu = meter.stop();
   return { samples, serverCpuMsPerChange: round(cpu.serverMs / changes, 1), fleetCpuMsPerChange: round(cpu.clientMs / changes, 1) };
 }
+
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** RSS samples per member, SETTLE_SAMPLES of them SETTLE_GAP_MS apart, with the fleet idle. */
