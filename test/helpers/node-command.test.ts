@@ -20,8 +20,9 @@ function output(command: string, args: readonly string[], env: NodeJS.ProcessEnv
 
 /**
  * Runs `code` (an ES module) the way tap's runner starts a test file: with its processinfo
- * loader in NODE_OPTIONS, and the loader's spawn hook adding it to every child's NODE_OPTIONS. `npm test` runs files
- * without it (test/runner/run-tests.ts), `npx tap FILE` with it, so the premise is set up here.
+ * loader in NODE_OPTIONS, whose spawn hook adds it to every child's NODE_OPTIONS. `npm test`
+ * runs files without it (test/runner/run-tests.ts), `npx tap FILE` with it, so the premise is
+ * set up here.
  */
 function underTapLoader(code: string): Promise<string> {
   const loader = import.meta.resolve('@tapjs/processinfo/import');

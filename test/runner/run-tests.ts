@@ -7,7 +7,7 @@
  * loader sends every module the file imports through a hooks thread. On this project's 2-core
  * CI host that was about 0.9 s of CPU per file before the first test ran (a file that runs in
  * 0.35 s took 1.1 s), and the suite is CPU-bound: 80 unit files took 72 s under `tap --jobs 2`
- * and 35 s this way (docs/benchmarks.md, twentieth session). The files are plain `tap` tests
+ * and 36 s this way (docs/benchmarks.md, twentieth session). The files are plain `tap` tests
  * and still run under `npx tap FILE`; this runner sets what tap's runner would (the timeout in
  * `TAP_TIMEOUT`) and nothing else.
  *
@@ -34,6 +34,16 @@ interface Outcome {
 /** After the file's own timeout (tap's, from TAP_TIMEOUT), what the runner waits before SIGALRM, then SIGKILL. */
 const ALARM_GRACE_MS = 15_000;
 const KILL_GRACE_MS = 10_000;
+
+/** Signals a child's whole process group (it was spawned detached, as its group's leader). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
 
 function testFiles(target: string, excluded: ReadonlySet<string>): string[] {
   const stat = fs.statSync(target);
@@ -68,18 +78,11 @@ function runFile(file: string, timeoutS: number, children: Set<ChildProcess>): P
   child.stderr.on('data', (b: Buffer) => err.push(b));
   /** Why the runner itself failed the file (it timed out, or could not start), if it did. */
   let runnerVerdict: string | null = null;
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // Already gone.
-    }
-  };
   const alarm = setTimeout(() => {
     runnerVerdict = `still running ${timeoutS}s after its start plus ${ALARM_GRACE_MS / 1000}s of grace`;
-    signalGroup('SIGALRM');
+    signalGroup(child, 'SIGALRM');
   }, timeoutS * 1000 + ALARM_GRACE_MS);
-  const kill = setTimeout(() => signalGroup('SIGKILL'), timeoutS * 1000 + ALARM_GRACE_MS + KILL_GRACE_MS);
+  const kill = setTimeout(() => signalGroup(child, 'SIGKILL'), timeoutS * 1000 + ALARM_GRACE_MS + KILL_GRACE_MS);
   return new Promise((resolve) => {
     let done = false;
     const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -95,7 +98,7 @@ function runFile(file: string, timeoutS: number, children: Set<ChildProcess>): P
         (signal !== null ? `killed by ${signal}` : code !== 0 ? `exit code ${String(code)}` : planned ? '' : 'exited without printing its plan');
       // A file that failed may not have stopped what it started (its teardown never ran); a
       // file that passed stopped its own processes, which its tests check.
-      if (why !== '') signalGroup('SIGKILL');
+      if (why !== '') signalGroup(child, 'SIGKILL');
       resolve({ file, ok: why === '', why, ms: performance.now() - started, stdout, stderr: Buffer.concat(err).toString('utf8'), asserts: assertCounts(stdout) });
     };
     child.on('close', finish);
@@ -144,13 +147,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   const children = new Set<ChildProcess>();
   const stop = (signal: NodeJS.Signals): void => {
-    for (const c of children) {
-      try {
-        process.kill(-c.pid!, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
-    }
+    for (const c of children) signalGroup(c, 'SIGTERM');
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', stop);
