@@ -97,8 +97,8 @@ export class Sim {
   /** Isolated nodes, with when their isolation began. */
   readonly isolated = new Map<string, number>();
   readonly committed = new Map<string, { status: MemberStatus; term: number }>();
-  /** Decisions by a node that believed it led but could not commit (isolated old leader). */
-  readonly orphanDecisions: { at: number; by: string; d: StatusDecision }[] = [];
+  /** Decisions by a node that believed it led but could not commit (isolated old leader), with the truth when each was made. */
+  readonly orphanDecisions: { at: number; by: string; d: StatusDecision; truth: MemberStatus }[] = [];
   /** 50 ms samples of a node that believed it led while it was deposed or cut off from the quorum. */
   deposedLeaderTicks = 0;
   readonly leaderChanges: number[] = [];
@@ -219,7 +219,7 @@ export class Sim {
   private propose(n: SimNode, d: StatusDecision, term: number): SimFuture<ApplyResult> {
     const done = new SimFuture<ApplyResult>();
     if (n.id !== this.leader || !this.canLead(n.id)) {
-      this.orphanDecisions.push({ at: this.now, by: n.id, d });
+      this.orphanDecisions.push({ at: this.now, by: n.id, d, truth: this.truth(d.id) });
       return done; // never committed: the proposer gives up at its own deadline (not modelled)
     }
     this.at(this.now + 2 * this.o.jitter[1], () => {
