@@ -6,7 +6,7 @@
  */
 import { tuneForServing } from '../cli/server-tiering.js';
 import '../cli/quiet-warnings.js';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadAgentYaml } from './agent-yaml.js';
 import { parseEndpointList, positiveDurationArg } from '../cli/ctl/context.js';
 import { Swarm } from './swarm.js';
@@ -19,6 +19,12 @@ function count(text: string): number {
   return n;
 }
 
+function seed(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected a whole number, found ${JSON.stringify(text)}`);
+  return n;
+}
+
 const program = new Command()
   .name('agents')
   .description('Run many agents in one process, each with its own sync stream.')
@@ -26,9 +32,10 @@ const program = new Command()
   .requiredOption('--controllers <list>', 'host:port,... of the controllers')
   .option('--prefix <text>', 'agent ids are PREFIX0000...', 'agent-')
   .option('--config <file>', 'agent.yaml shared by every agent')
-  .option('--report-every <duration>', 'how often to print a status line', positiveDurationArg, 5000)
+  // The default shown as the flag takes it: a duration with its unit.
+  .addOption(new Option('--report-every <duration>', 'how often to print a status line').argParser(positiveDurationArg).default(5000, '5s'))
   .option('--json', 'status lines as JSON', false)
-  .option('--seed <n>', 'seed of the agents\' back-off jitter', (v) => Number(v), 1)
+  .option('--seed <n>', 'seed of the agents\' back-off jitter', seed, 1)
   .parse();
 
 const o = program.opts<{ count: number; controllers: string; prefix: string; config?: string; reportEvery: number; json: boolean; seed: number }>();

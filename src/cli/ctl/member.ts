@@ -2,7 +2,7 @@
  * `ctl member add|promote|remove|list`: membership changes, one at a time, each safe to repeat
  * (a change already in effect exits 0 and says so; an id never in the cluster exits 4).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { MembersJson } from '../../api/answers.js';
 import { ApiError, UsageError } from '../../api/errors.js';
 import { parseHostPort } from '../../config/host-port.js';
@@ -44,7 +44,7 @@ export function registerMember(program: Command, session: Session): void {
     .argument('<address>')
     .option('--learner', 'keep it a learner until `ctl member promote` (or autopilot.promote_learners)', false)
     .option('--wait', 'wait until the leader has promoted it to voter', false)
-    .option('--wait-timeout <duration>', 'with --wait: give up after this long (exit 1)', positiveDurationArg, DEFAULT_WAIT_MS)
+    .addOption(new Option('--wait-timeout <duration>', 'with --wait: give up after this long (exit 1)').argParser(positiveDurationArg).default(DEFAULT_WAIT_MS, formatDuration(DEFAULT_WAIT_MS)))
     .action(async (id: string, address: string, opts: { readonly learner: boolean; readonly wait: boolean; readonly waitTimeout: number }) => {
       const parsed = parseHostPort(address);
       if (!parsed.ok) throw new UsageError(`member add ADDRESS: ${parsed.reason}`);
