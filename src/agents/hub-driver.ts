@@ -14,7 +14,7 @@ import { MAX_AGENT_RECORDS, type AgentReportEntry } from '../statemachine/index.
 import { MalformedMessageError } from './errors.js';
 import { AgentHub, IDLE_TICK_MS } from './hub.js';
 import type { HubAudit, HubEffect, HubOptions, HubPort } from './hub-types.js';
-import { peerIdentity } from './identity.js';
+import { streamIdentity } from './identity.js';
 import type { CloseCode } from './protocol.js';
 import type { MeshReportBody } from './mesh-reports.js';
 import { systemScheduler, type Scheduler, type Timer } from '../util/clock.js';
@@ -170,7 +170,7 @@ export class HubDriver {
     call.on('error', end);
     call.on('close', end);
     call.on('cancelled', end);
-    this.run(this.hub.open(stream, peerIdentity(call.getAuthContext()?.sslPeerCertificate), this.time.now()));
+    this.run(this.hub.open(stream, streamIdentity(call.getAuthContext()), this.time.now()));
   }
 
   /** Entries were applied: new versions to push, claims to follow, transitions to audit. */

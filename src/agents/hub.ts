@@ -23,6 +23,7 @@
  */
 import { FORGET_AGENTS_VERSION, type AgentReportEntry } from '../statemachine/index.js';
 import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore } from './manifest.js';
+import { identityRefusal, type StreamIdentity } from './identity.js';
 import { AgentLiveness } from './liveness.js';
 import type { HubCounters, HubEffect, HubOptions, HubPort } from './hub-types.js';
 import type { AgentMessage, CloseCode, Hello } from './protocol.js';
@@ -149,7 +150,7 @@ export class AgentHub {
 
   // ---- inputs ---------------------------------------------------------------------------------
 
-  open(stream: StreamId, identity: string | null, now: number): HubEffect[] {
+  open(stream: StreamId, identity: StreamIdentity, now: number): HubEffect[] {
     // With no streams the ticks skip the quorum check (an idle controller costs nothing): judge now.
     if (this.streams.size === 0) this.checkQuorum(now, []);
     if (this.cutOff) return this.refuse(stream, 'unavailable', `${this.opts.self} is ${this.cutReason}; try another controller`);
@@ -420,9 +421,10 @@ export class AgentHub {
 
   private onHello(s: Session, hello: Hello, now: number): HubEffect[] {
     if (s.phase !== 'hello') return this.closeSession(s, 'invalid', 'a second hello on one stream', now, true);
-    if (s.identity !== null && s.identity !== hello.agentId) {
+    const refused = identityRefusal(s.identity, hello.agentId);
+    if (refused !== null) {
       this.counters.refused++;
-      return this.closeSession(s, 'denied', `the certificate identity ${JSON.stringify(s.identity)} cannot speak for agent ${JSON.stringify(hello.agentId)}`, now, false);
+      return this.closeSession(s, 'denied', refused, now, false);
     }
     s.hello = hello;
     s.phase = 'queued';

@@ -4,6 +4,7 @@
  */
 import type { AgentEpoch } from '../statemachine/index.js';
 import type { HubEffect } from './hub-types.js';
+import type { StreamIdentity } from './identity.js';
 import type { AgentLiveness } from './liveness.js';
 import type { Hello } from './protocol.js';
 import type { PushTracker } from './push-tracker.js';
@@ -14,8 +15,8 @@ export type Phase = 'hello' | 'queued' | 'waiting' | 'active';
 export interface Session {
   readonly stream: StreamId;
   readonly openedAt: number;
-  /** The TLS identity of the stream, when it has one: the only agent id it may speak for. */
-  readonly identity: string | null;
+  /** The stream's TLS identity: with TLS, the only agent id it may speak for. */
+  readonly identity: StreamIdentity;
   readonly id: string;
   phase: Phase;
   hello: Hello | null;

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { IDLE_TICK_MS } from '../../src/agents/hub.js';
+import { certificateStream, PLAINTEXT_STREAM } from '../../src/agents/identity.js';
 import { agentsKind } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, settle, svc } from './hub-harness.js';
 
@@ -455,7 +456,7 @@ void t.test('a controller whose ticks come late admits fewer hellos and does not
 void t.test('bad input: identity mismatch, replies before hello, a second hello, no hello', async (t) => {
   const { clock, cs } = stage(1);
   const c1 = cs[0]!;
-  c1.run(c1.hub.open(900_001, 'agent-x', clock.now));
+  c1.run(c1.hub.open(900_001, certificateStream('agent-x'), clock.now));
   const spoof = new SimAgent('agent-y');
   spoof.stream = 900_001;
   spoof.controller = c1;
@@ -463,7 +464,17 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   spoof.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
   t.match(spoof.closedWith, { code: 'denied', reason: /"agent-x" cannot speak for agent "agent-y"/ });
 
-  c1.run(c1.hub.open(900_002, null, clock.now));
+  // With TLS, a certificate without a CN names no agent: it speaks for none.
+  c1.run(c1.hub.open(900_004, certificateStream(null), clock.now));
+  const nameless = new SimAgent('agent-y');
+  nameless.stream = 900_004;
+  nameless.controller = c1;
+  c1.attach(900_004, nameless);
+  nameless.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
+  t.match(nameless.closedWith, { code: 'denied', reason: /no subject CN, so it names no agent and cannot speak for agent "agent-y"/ });
+  t.equal(c1.hub.activeCount, 0, 'neither stream was admitted');
+
+  c1.run(c1.hub.open(900_002, PLAINTEXT_STREAM, clock.now));
   c1.run(c1.hub.message(900_002, { type: 'ack', nonce: 1, version: 1 }, clock.now));
   t.match(c1.closed.get(900_002), { code: 'invalid', reason: /before the hello/ });
 
@@ -474,7 +485,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] }, clock.now));
   t.match(c1.closed.get(secondStream), { code: 'invalid', reason: /a second hello/ });
 
-  c1.run(c1.hub.open(900_003, null, clock.now));
+  c1.run(c1.hub.open(900_003, PLAINTEXT_STREAM, clock.now));
   advance(clock, cs, 11_000);
   t.match(c1.closed.get(900_003), { code: 'invalid', reason: /no hello within 10000ms/ });
 });

@@ -6,6 +6,7 @@
  */
 import { AgentConfig } from '../../src/agent/config-state.js';
 import { AgentHub } from '../../src/agents/hub.js';
+import { PLAINTEXT_STREAM } from '../../src/agents/identity.js';
 import type { HubAudit, HubEffect, HubOptions, HubPort } from '../../src/agents/hub-types.js';
 import type { AgentMessage, CloseCode, ControllerMessage, Push } from '../../src/agents/protocol.js';
 import type { LiveAgent } from '../../src/agents/types.js';
@@ -144,7 +145,7 @@ export class SimController implements AgentFacing {
   open(agent: SimAgent): number {
     const stream = nextStream++;
     this.attach(stream, agent);
-    this.run(this.hub.open(stream, null, this.clock.now));
+    this.run(this.hub.open(stream, PLAINTEXT_STREAM, this.clock.now));
     return stream;
   }
 

@@ -26,6 +26,8 @@ void t.test('with TLS the agent id is the certificate identity; a second connect
   const nodeFiles = certs.makeCert('cluster-ca', 'operator');
   const edge1 = certs.makeCert('cluster-ca', 'edge-1');
   const edge2 = certs.makeCert('cluster-ca', 'edge-2');
+  // Signed by the same CA, for no agent: no CN, only an organisation and a URI.
+  const nameless = certs.makeCert('cluster-ca', 'nameless', { subject: '/O=acme/OU=agents', san: 'URI:spiffe://acme/workload' });
   const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: { ca: nodeFiles.ca, cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key` }, clientTls: nodeFiles });
   const agents: AgentProc[] = [];
   t.teardown(async () => {
@@ -47,18 +49,28 @@ void t.test('with TLS the agent id is the certificate identity; a second connect
   t.teardown(() => mesh.close());
   await cluster.explainFailure(waitFor(async () => (await mesh.listAgents().catch(() => null))?.agents.some((a) => a.id === 'edge-1' && a.online) === true, 'edge-1 online', 20000));
 
-  // edge-2's certificate claims to be edge-1 with a hand-made hello: refused.
+  // edge-2's certificate claims to be edge-1 with a hand-made hello: refused; so does a
+  // certificate with no CN, which names no agent.
   const Ctor = lookupService(loadProto('agent.proto'), 'controller.agents.AgentSync');
-  const forger = new Ctor(endpoints.split(',')[0]!, grpc.credentials.createSsl(fs.readFileSync(edge2.ca), fs.readFileSync(edge2.key), fs.readFileSync(edge2.cert)));
-  t.teardown(() => forger.close());
-  const refusal = await new Promise<grpc.ServiceError>((resolve) => {
-    const call = (forger as unknown as { Sync: () => grpc.ClientDuplexStream<unknown, ControllerMessageWire> }).Sync();
-    call.on('data', () => undefined);
-    call.on('error', resolve);
-    call.write(encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'forged', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }));
-  });
+  const forgedHello = async (files: { ca: string; cert: string; key: string }): Promise<grpc.ServiceError> => {
+    const forger = new Ctor(endpoints.split(',')[0]!, grpc.credentials.createSsl(fs.readFileSync(files.ca), fs.readFileSync(files.key), fs.readFileSync(files.cert)));
+    try {
+      return await new Promise<grpc.ServiceError>((resolve) => {
+        const call = (forger as unknown as { Sync: () => grpc.ClientDuplexStream<unknown, ControllerMessageWire> }).Sync();
+        call.on('data', () => undefined);
+        call.on('error', resolve);
+        call.write(encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'forged', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }));
+      });
+    } finally {
+      forger.close();
+    }
+  };
+  const refusal = await forgedHello(edge2);
   t.equal(refusal.code, grpc.status.PERMISSION_DENIED);
   t.match(refusal.details, /"edge-2" cannot speak for agent "edge-1"/);
+  const namelessRefusal = await forgedHello(nameless);
+  t.equal(namelessRefusal.code, grpc.status.PERMISSION_DENIED, 'a certificate without a CN speaks for no agent');
+  t.match(namelessRefusal.details, /no subject CN, so it names no agent and cannot speak for agent "edge-1"/);
 
   // ReportAgents and ReportMesh are controller-to-controller calls: an agent's or an operator's
   // certificate may not make them (or it could publish services, or record dependencies, for any agent).

@@ -25,15 +25,16 @@ export class CertMaker {
   /**
    * A node certificate usable both to serve and to dial, valid for 127.0.0.1 (or `san`) for
    * `days` days from now (-1: expired yesterday). With `peer`, it also carries the peer URI of
-   * that member (docs/deploy.md): a controller's certificate.
+   * that member (docs/deploy.md): a controller's certificate. `subject` replaces the subject
+   * `/CN=name` (a certificate with no CN, say).
    */
-  makeCert(ca: string, name: string, opts: { readonly peer?: string; readonly cn?: string; readonly days?: number; readonly san?: string } = {}): TlsFiles {
+  makeCert(ca: string, name: string, opts: { readonly peer?: string; readonly cn?: string; readonly subject?: string; readonly days?: number; readonly san?: string } = {}): TlsFiles {
     const uri = opts.peer === undefined ? '' : `,URI:urn:raft-controller:peer:${opts.peer}`;
     fs.writeFileSync(
       path.join(this.dir, 'ext.cnf'),
       `basicConstraints=CA:FALSE\nsubjectAltName=${opts.san ?? 'IP:127.0.0.1,DNS:localhost'}${uri}\nextendedKeyUsage=serverAuth,clientAuth\n`,
     );
-    this.openssl('req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${opts.cn ?? name}`);
+    this.openssl('req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', opts.subject ?? `/CN=${opts.cn ?? name}`);
     const serial = String(this.serial++);
     this.openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', String(opts.days ?? 1), '-extfile', 'ext.cnf', '-out', `${name}.crt`);
     return { ca: path.join(this.dir, `${ca}.crt`), cert: path.join(this.dir, `${name}.crt`), key: path.join(this.dir, `${name}.key`) };
