@@ -15,6 +15,8 @@ import { MalformedMessageError } from './errors.js';
 import { AgentHub, IDLE_TICK_MS } from './hub.js';
 import type { HubAudit, HubEffect, HubOptions, HubPort } from './hub-types.js';
 import { streamIdentity } from './identity.js';
+import { ReportTags } from './report-tags.js';
+import { ServiceFailure } from '../api/service-error.js';
 import type { CloseCode } from './protocol.js';
 import type { MeshReportBody } from './mesh-reports.js';
 import { systemScheduler, type Scheduler, type Timer } from '../util/clock.js';
@@ -76,16 +78,7 @@ export class HubDriver {
   private meshReporting = false;
   private meshReportTimer: Timer | null = null;
   private failedMeshReports = 0;
-  private readonly clientId = `agents/${randomBytes(6).toString('hex')}`;
-  private clientSeq = 0;
-  /**
-   * Mesh reports are exactly-once under a client id of their own: the state machine refuses a
-   * sequence older than the latest it applied for a client id, and agent reports and mesh
-   * reports are in flight at the same time, so one sequence for both would refuse whichever
-   * commits second.
-   */
-  private readonly meshClientId = `${this.clientId}/mesh`;
-  private meshClientSeq = 0;
+  private readonly tags = new ReportTags(() => randomBytes(6).toString('hex'));
   private stopped = false;
   private pushBytes = 0;
   private reportedEntries = 0;
@@ -303,11 +296,15 @@ export class HubDriver {
     this.meshReporting = true;
     try {
       for (let body = this.hub.takeMeshReport(this.time.now()); body !== null && !this.stopped; body = this.hub.takeMeshReport(this.time.now())) {
-        const tag = { id: this.meshClientId, seq: ++this.meshClientSeq };
+        let tag = this.tags.nextMeshReport();
         await this.commitUntilDone(
           'mesh report',
           () => this.port.meshReport(body, tag, this.opts.electionTimeoutMs * 2),
           () => this.failedMeshReports++,
+          () => {
+            this.renewTags(tag);
+            tag = this.tags.nextMeshReport();
+          },
         );
         this.hub.meshReportDone();
       }
@@ -322,9 +319,13 @@ export class HubDriver {
     this.reporting = true;
     try {
       for (let entries = this.hub.takeReport(this.time.now()); entries !== null && !this.stopped; entries = this.hub.takeReport(this.time.now())) {
-        const tag = { id: this.clientId, seq: ++this.clientSeq };
+        let tag = this.tags.nextReport();
         const sent = entries;
-        if (await this.commitUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), () => this.failedReports++)) {
+        const renew = (): void => {
+          this.renewTags(tag);
+          tag = this.tags.nextReport();
+        };
+        if (await this.commitUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), () => this.failedReports++, renew)) {
           this.hub.reportCommitted();
           this.reportedEntries += entries.length;
         }
@@ -340,8 +341,10 @@ export class HubDriver {
    * An attempt made while this controller was cut off from a quorum or its leader (forwarded
    * to a leader it could not reach) may hang until its deadline, and every report after it
    * waits, claims included: once both are heard again it is given up on and retried at once.
+   * One refused as stale (its client id's latest seq is past ours: someone else used the id)
+   * can never commit: `stale` moves it to a new id, and it is sent again at once.
    */
-  private async commitUntilDone(what: string, send: () => Promise<void>, failed: () => void): Promise<boolean> {
+  private async commitUntilDone(what: string, send: () => Promise<void>, failed: () => void, stale: () => void): Promise<boolean> {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         if ((await this.attemptOnce(send)) === 'committed') return true;
@@ -349,11 +352,20 @@ export class HubDriver {
         this.port.logger.debug(`${what}: a quorum is heard again; retrying at once`);
       } catch (err) {
         failed();
+        if (err instanceof ServiceFailure && err.code === 'STALE_REQUEST') {
+          stale();
+          continue;
+        }
         if (attempt % 20 === 0) this.port.logger.debug({ err }, `${what} not committed yet; retrying`);
         await this.pause(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
       }
     }
     return false;
+  }
+
+  private renewTags(stale: { readonly id: string }): void {
+    const id = this.tags.renew(stale.id);
+    this.port.logger.warn({ stale: stale.id, now: id }, 'a report was refused as older than its client id\'s latest (another client used the id); reporting under a new client id');
   }
 
   private attemptOnce(send: () => Promise<void>): Promise<'committed' | 'quorum regained'> {

@@ -17,6 +17,7 @@ import {
   type ForgetEntry,
   type StateMachine,
 } from '../statemachine/index.js';
+import { clientTagOf } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { DeleteResourceRequestMsg } from './mesh-ops.js';
 import type { OnLeader } from './on-leader.js';
@@ -35,6 +36,7 @@ export interface AgentForgetDeps {
 export function forgetAgent(deps: AgentForgetDeps, req: DeleteResourceRequestMsg, deadline: number): Promise<{ revision: number }> {
   const id = req.name;
   if (!AGENT_ID_PATTERN.test(id) || Buffer.byteLength(id) > MAX_AGENT_ID_BYTES) throw new ServiceFailure('INVALID_ARGUMENT', `invalid agent id ${JSON.stringify(id.slice(0, 80))}`);
+  const client = clientTagOf(req.clientId, req.clientSeq);
   // Judged on the leader, from its state: a follower's may not have applied the agent's latest record yet.
   return deps.onLeader('DeleteResource', req, deadline, async (remaining) => {
     const cluster = deps.stateMachine.view(clusterKind);
@@ -48,8 +50,7 @@ export function forgetAgent(deps: AgentForgetDeps, req: DeleteResourceRequestMsg
     if (rec === null) throw new ServiceFailure('NOT_FOUND', `agent ${JSON.stringify(id)} not found`);
     if (rec.online) throw new ServiceFailure('FAILED_PRECONDITION', `agent ${JSON.stringify(id)} is online (connected to ${rec.controller}); only an offline agent can be forgotten`);
     const entry: ForgetEntry = { op: 'forget', id, session: rec.session, reason: OPERATOR_FORGET_REASON };
-    const client = req.clientId === '' ? {} : { client: { id: req.clientId, seq: req.clientSeq } };
-    const r = await deps.host.propose(encodeCommand({ kind: 'agents', op: 'report', controller: deps.self, entries: [entry], ...client }), remaining);
+    const r = await deps.host.propose(encodeCommand({ kind: 'agents', op: 'report', controller: deps.self, entries: [entry], ...(client === null ? {} : { client }) }), remaining);
     if (!r.ok) throw new ServiceFailure(r.code === 'STALE_REQUEST' ? 'INVALID_ARGUMENT' : 'INTERNAL', r.message);
     if ((r.value as AgentsReportOutcome | undefined)?.applied !== 1) {
       throw new ServiceFailure('FAILED_PRECONDITION', `agent ${JSON.stringify(id)} reconnected before the forget committed; its record is kept`);

@@ -21,6 +21,8 @@ export const API_ERROR_CODES = [
   'CONFLICT',
   'FAILED_PRECONDITION', // the state refuses the change (a route names a missing service, ...)
   'NO_QUORUM',
+  // A retried request older than its client id's latest: for a controller's own report, someone else used its id.
+  'STALE_REQUEST',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -47,6 +49,7 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
   // The answering node is cut off from a quorum: another endpoint may serve (failover.ts).
   NO_QUORUM: grpc.status.UNAVAILABLE,
+  STALE_REQUEST: grpc.status.FAILED_PRECONDITION,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -127,6 +130,7 @@ export function exitCodeFor(err: unknown): number {
       case 'CONFLICT': // e.g. adding a member id that exists with another address
       case 'FAILED_PRECONDITION':
       case 'NO_QUORUM':
+      case 'STALE_REQUEST':
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

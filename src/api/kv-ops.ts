@@ -7,6 +7,7 @@ import { encodeCommand, validateCommand } from '../statemachine/index.js';
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { refuseIfCutOff, type OnLeader } from './on-leader.js';
 import { ServiceFailure } from './service-error.js';
+import { clientTagOf } from './client-tag.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
 
 export interface KvOps {
@@ -33,7 +34,8 @@ function kvResult(r: ApplyResult): { revision: number } {
 
 /** Validated before proposing: a command the state machine would refuse never reaches the log. */
 function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
-  const envelope = client && client.id !== '' ? { ...cmd, client: { id: client.id, seq: client.seq } } : cmd;
+  const tag = client === null ? null : clientTagOf(client.id, client.seq);
+  const envelope = tag === null ? cmd : { ...cmd, client: tag };
   validateCommand(envelope);
   return encodeCommand(envelope);
 }

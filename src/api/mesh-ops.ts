@@ -18,6 +18,7 @@ import {
   MAX_APPLY_RESOURCES,
   type AgentReportEntry,
   type ApplyResult,
+  type ClientTag,
   type MeshApplyOutcome,
   type MeshCommand,
   type MeshReport,
@@ -28,6 +29,7 @@ import {
   type StateMachine,
 } from '../statemachine/index.js';
 import { forgetAgent } from './agent-forget.js';
+import { clientTagOf } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
 import { linearizableBarrier } from './read-barrier.js';
@@ -123,8 +125,14 @@ function unchanged(current: Resource | null, next: ResourceInput): boolean {
   return current !== null && contentKey(current) === contentKey(next);
 }
 
-function clientOf(id: string, seq: number): { client?: { id: string; seq: number } } {
-  return id === '' ? {} : { client: { id, seq } };
+/** A controller's own report tag (ReportAgents and ReportMesh take only a peer's calls). */
+function controllerTagOf(id: string, seq: number): ClientTag | null {
+  return id === '' ? null : { id, seq };
+}
+
+/** A report refused: STALE_REQUEST tells the reporting controller to go on under a new client id (hub-driver.ts). */
+function reportFailure(r: Extract<ApplyResult, { ok: false }>): ServiceFailure {
+  return new ServiceFailure(r.code === 'STALE_REQUEST' ? 'STALE_REQUEST' : 'INTERNAL', r.message);
 }
 
 function resourceType(kind: string, expected = 'service or route'): ResourceType {
@@ -137,8 +145,8 @@ function resourceType(kind: string, expected = 'service or route'): ResourceType
  * Called on the leader, which stamps its clock as the command's `at`: the only time apply uses
  * (so every replica applies the same time; see src/statemachine/mesh.ts).
  */
-function encodeMesh(cmd: MeshCommand, clientId: string, clientSeq: number): Uint8Array {
-  const envelope = { ...cmd, at: Date.now(), ...clientOf(clientId, clientSeq) };
+function encodeMesh(cmd: MeshCommand, client: ClientTag | null): Uint8Array {
+  const envelope = { ...cmd, at: Date.now(), ...(client === null ? {} : { client }) };
   validateCommand(envelope);
   return encodeCommand(envelope);
 }
@@ -155,6 +163,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       const resources = (items as readonly unknown[]).map((item, i) => parseResourceInput(item, `resources[${i}]`, (m) => new CommandError(m)));
       const command: MeshCommand = { kind: 'mesh', op: 'apply', resources };
       validateCommand(command);
+      const client = clientTagOf(req.clientId, req.clientSeq);
       return onLeader('Apply', req, deadline, async (remaining) => {
         // A file that changes nothing writes nothing, not even a log entry: once a read barrier
         // confirms this leader's state is current, an unchanged file is answered from it. A file
@@ -168,7 +177,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
             return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
           }
         }
-        const r = await host.propose(encodeMesh(command, req.clientId, req.clientSeq), Math.max(1, deadline - Date.now()));
+        const r = await host.propose(encodeMesh(command, client), Math.max(1, deadline - Date.now()));
         const revision = meshResult(r);
         const outcome = (r.ok ? r.value : undefined) as MeshApplyOutcome | undefined;
         if (tracing) trace('mesh.answer', revision);
@@ -196,7 +205,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       if (!RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
       const command: MeshCommand = { kind: 'mesh', op: 'delete', type, name: req.name };
       validateCommand(command);
-      return onLeader('DeleteResource', req, deadline, async (remaining) => ({ revision: meshResult(await host.propose(encodeMesh(command, req.clientId, req.clientSeq), remaining)) }));
+      const client = clientTagOf(req.clientId, req.clientSeq);
+      return onLeader('DeleteResource', req, deadline, async (remaining) => ({ revision: meshResult(await host.propose(encodeMesh(command, client), remaining)) }));
     },
 
     async reportMesh(req, deadline) {
@@ -212,8 +222,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       if (command.controller !== req.controller) throw new ServiceFailure('INVALID_ARGUMENT', `report: names controller ${JSON.stringify(command.controller)}, sent by ${JSON.stringify(req.controller)}`);
       if (command.at !== undefined) throw new ServiceFailure('INVALID_ARGUMENT', 'report: "at" is the leader\'s to stamp');
       return onLeader('ReportMesh', req, deadline, async (remaining) => {
-        const r = await host.propose(encodeMesh(command, req.clientId, req.clientSeq), remaining);
-        if (!r.ok) throw new ServiceFailure(r.code === 'STALE_REQUEST' ? 'INVALID_ARGUMENT' : 'INTERNAL', r.message);
+        const r = await host.propose(encodeMesh(command, controllerTagOf(req.clientId, req.clientSeq)), remaining);
+        if (!r.ok) throw reportFailure(r);
         return { revision: r.revision, outcome: Buffer.from(JSON.stringify(r.value ?? null)) };
       });
     },
@@ -223,10 +233,11 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       const raw = json(req.entries, 'entries', 16 * 1024 * 1024);
       if (!Array.isArray(raw)) throw new ServiceFailure('INVALID_ARGUMENT', 'entries: expected a list');
       const report = validateReport(req.controller, raw as readonly unknown[]);
-      const data = encodeCommand({ ...report, ...clientOf(req.clientId, req.clientSeq) });
+      const client = controllerTagOf(req.clientId, req.clientSeq);
+      const data = encodeCommand({ ...report, ...(client === null ? {} : { client }) });
       return onLeader('ReportAgents', req, deadline, async (remaining) => {
         const r = await host.propose(data, remaining);
-        if (!r.ok) throw new ServiceFailure(r.code === 'STALE_REQUEST' ? 'INVALID_ARGUMENT' : 'INTERNAL', r.message);
+        if (!r.ok) throw reportFailure(r);
         return { applied: (r.value as { applied: number } | undefined)?.applied ?? 0 };
       });
     },

@@ -28,6 +28,13 @@ export const COMMAND_FORMAT_BINARY = 2;
 export const MAX_ENCODED_COMMAND_BYTES = MAX_ENTRY_BYTES;
 export const MAX_CLIENT_ID_BYTES = 256;
 
+/**
+ * Client ids of the controllers' own reports of their agents (hub-driver.ts). The client API
+ * refuses them (client-tag.ts): a client that sent one with a high seq would have every later
+ * report of that controller refused as stale.
+ */
+export const CONTROLLER_CLIENT_ID_PREFIX = 'agents/';
+
 /** Identifies a client request for exactly-once application of retries. */
 export interface ClientTag {
   readonly id: string;

@@ -7,6 +7,7 @@ import t from 'tap';
 import type { HubDriver, SyncCall } from '../../src/agents/hub-driver.js';
 import { encodeAgentMessage } from '../../src/agents/wire.js';
 import { StateMachine, agentsKind, encodeCommand, meshKind, type ApplyResult, type KindCommand } from '../../src/statemachine/index.js';
+import { ServiceFailure } from '../../src/api/service-error.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { FakeCall, hubDriverOn } from './hub-driver-port.js';
 
@@ -51,4 +52,41 @@ void t.test('agent reports and mesh reports commit under their own client ids, n
     t.same(seqs, seqs.map((_, i) => i + 1), `${what} reports: sequences 1, 2, ... with no gap`);
   }
   t.match(sm.view(agentsKind).get('edge'), { online: true });
+});
+
+void t.test('a report refused as stale (another client used its client id) goes on under a new id and commits', async (t) => {
+  const sm = new StateMachine();
+  const sent: { id: string; seq: number; ok: boolean }[] = [];
+  let poisoned: string | null = null;
+  const propose = (cmd: KindCommand, client: { id: string; seq: number }): void => {
+    // The attack, on the first id the controller reports under: a request under its id with a
+    // seq far past its own, applied first.
+    if (poisoned === null) {
+      poisoned = client.id;
+      sm.apply(sm.appliedIndex + 1, encodeCommand({ kind: 'kv', op: 'put', key: 'x', value: 'y', client: { id: client.id, seq: 2 ** 50 } } as KindCommand));
+    }
+    const result = sm.apply(sm.appliedIndex + 1, encodeCommand({ ...cmd, client }));
+    sent.push({ ...client, ok: result.ok });
+    setImmediate(() => driver.onApplied());
+    // As the leader answers it (mesh-ops.ts).
+    if (!result.ok) throw new ServiceFailure(result.code === 'STALE_REQUEST' ? 'STALE_REQUEST' : 'INTERNAL', result.message);
+  };
+  const driver: HubDriver = hubDriverOn(sm, {
+    readBarrier: () => Promise.resolve(),
+    report: async (entries, client) => {
+      propose({ kind: 'agents', op: 'report', controller: 'c1', entries } as KindCommand, client);
+    },
+    meshReport: async (report, client) => propose({ ...report, at: Date.now() } as KindCommand, client),
+  });
+  driver.start();
+  t.teardown(() => driver.stop());
+  const call = new FakeCall();
+  driver.serve(call as unknown as SyncCall);
+  call.emit('data', encodeAgentMessage({ type: 'hello', agentId: 'edge', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }));
+  await waitFor(() => sm.view(agentsKind).get('edge')?.online === true, 'the agent claimed despite the poisoned id', 5000);
+  const first = sent[0]!;
+  t.match(first, { seq: 1, ok: false }, 'the first report was refused as stale');
+  t.ok(first.id.startsWith('agents/'), first.id);
+  const after = sent.find((s) => s.ok);
+  t.ok(after !== undefined && after.id !== first.id && after.seq === 1, `then committed under a new id from seq 1 (${JSON.stringify(after)})`);
 });

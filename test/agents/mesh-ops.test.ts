@@ -1,6 +1,7 @@
 /** The Mesh service's operations on a fake consensus: what reaches the log and what is answered. */
 import t from 'tap';
 import { meshOps, meshReportOutcome, meshReportRequest, reportRequest } from '../../src/api/mesh-ops.js';
+import { kvOps } from '../../src/api/kv-ops.js';
 import { onLeaderOf } from '../../src/api/on-leader.js';
 import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js';
 import { agentsKind, encodeCommand, meshKind } from '../../src/statemachine/index.js';
@@ -130,4 +131,22 @@ void t.test('ctl delete agent: an offline agent is forgotten; unknown, online an
   t.match(await answer(del('a1', 6)), { code: 'FAILED_PRECONDITION', message: /agent "a1" reconnected before the forget committed; its record is kept/ });
   t.match(host.sm.view(agentsKind).get('a1'), { online: true, session: 's3' });
   t.match(await answer(ops.delete({ kind: 'gateway', name: 'x', clientId: '', clientSeq: 0, forwarded: false }, deadline())), { code: 'INVALID_ARGUMENT', message: /kind must be service, route or agent/ });
+});
+
+void t.test("the controllers' report client ids are theirs: the client API refuses them, and a report refused as stale says so", async (t) => {
+  const { host, ops } = setup();
+  const kv = kvOps(host, host.sm, onLeaderOf({ id: 'c1', host, addressOf: () => null, forwarder: { call: () => Promise.reject(new Error('no forwarding in this test')) } }));
+  const attack = { key: 'x', value: Buffer.from('y'), hasIfRevision: false, ifRevision: 0, client: { id: 'agents/0123456789ab', seq: 2 ** 50 }, forwarded: false };
+  t.match(await answer(kv.put(attack, deadline())), { code: 'INVALID_ARGUMENT', message: /ids starting with "agents\/" are the controllers' own/ }, 'a KV put');
+  t.match(await answer(kv.delete({ key: 'x', hasIfRevision: false, ifRevision: 0, client: attack.client, forwarded: false }, deadline())), { code: 'INVALID_ARGUMENT' }, 'a KV delete');
+  t.match(await answer(ops.apply({ ...file([web]), clientId: 'agents/0123456789ab/mesh' }, deadline())), { code: 'INVALID_ARGUMENT' }, 'an apply');
+  t.match(await answer(ops.delete({ kind: 'service', name: 'web', clientId: 'agents/x', clientSeq: 9, forwarded: false }, deadline())), { code: 'INVALID_ARGUMENT' }, 'a delete');
+  t.match(await answer(ops.delete({ kind: 'agent', name: 'edge', clientId: 'agents/x', clientSeq: 9, forwarded: false }, deadline())), { code: 'INVALID_ARGUMENT' }, 'a forget');
+  t.equal(host.proposals.length, 0, 'none of them reached the log');
+  t.match(await answer(kv.put({ ...attack, client: { id: 'my-agents/1', seq: 1 } }, deadline())), { code: 'OK' }, 'the prefix only at the start');
+
+  // Had a client used the id anyway (a cluster from before the check), the report is refused as
+  // STALE_REQUEST, which the reporting controller reads as "go on under a new id".
+  await host.propose(encodeCommand({ kind: 'kv', op: 'put', key: 'x', value: 'y', client: { id: 'agents/old', seq: 2 ** 50 } }));
+  t.match(await answer(ops.report(reportRequest('c2', [], { id: 'agents/old', seq: 1 }), deadline())), { code: 'STALE_REQUEST' });
 });
