@@ -83,6 +83,8 @@ export class HubDriver {
   private pushBytes = 0;
   private reportedEntries = 0;
   private failedReports = 0;
+  /** Reports (agent and mesh) the leader refused as invalid: dropped, not retried. */
+  private refusedReports = 0;
   private readonly tickMs: number;
   /** The ticker's current period: tickMs, or IDLE_TICK_MS while the hub is idle. */
   private tickingEvery: number | null = null;
@@ -297,7 +299,7 @@ export class HubDriver {
     try {
       for (let body = this.hub.takeMeshReport(this.time.now()); body !== null && !this.stopped; body = this.hub.takeMeshReport(this.time.now())) {
         let tag = this.tags.nextMeshReport();
-        await this.commitUntilDone(
+        await this.sendUntilDone(
           'mesh report',
           () => this.port.meshReport(body, tag, this.opts.electionTimeoutMs * 2),
           () => this.failedMeshReports++,
@@ -325,10 +327,10 @@ export class HubDriver {
           this.renewTags(tag);
           tag = this.tags.nextReport();
         };
-        if (await this.commitUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), () => this.failedReports++, renew)) {
-          this.hub.reportCommitted();
-          this.reportedEntries += entries.length;
-        }
+        const outcome = await this.sendUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), () => this.failedReports++, renew);
+        // Refused, it is no longer in flight either: the entries it held are given up.
+        if (outcome !== 'stopped') this.hub.reportCommitted();
+        if (outcome === 'committed') this.reportedEntries += entries.length;
       }
     } finally {
       this.reporting = false;
@@ -336,18 +338,21 @@ export class HubDriver {
   }
 
   /**
-   * Sends until it commits; false: stopped first. A failed attempt is retried as it was (the
+   * Sends until it commits, or the leader refuses it as invalid, or we stop. A failed attempt is retried as it was (the
    * same client seq: applied once, whichever attempt commits), after 20 ms doubling to 500 ms.
    * An attempt made while this controller was cut off from a quorum or its leader (forwarded
    * to a leader it could not reach) may hang until its deadline, and every report after it
    * waits, claims included: once both are heard again it is given up on and retried at once.
    * One refused as stale (its client id's latest seq is past ours: someone else used the id)
-   * can never commit: `stale` moves it to a new id, and it is sent again at once.
+   * can never commit: `stale` moves it to a new id, and it is sent again at once. One refused
+   * as invalid (it cannot be proposed: report-budget.ts keeps that from happening) would be
+   * refused again every time: it is dropped and logged, so that one bad report cannot hold up
+   * every report after it (and, unanswered, make this controller shed its agents).
    */
-  private async commitUntilDone(what: string, send: () => Promise<void>, failed: () => void, stale: () => void): Promise<boolean> {
+  private async sendUntilDone(what: string, send: () => Promise<void>, failed: () => void, stale: () => void): Promise<'committed' | 'refused' | 'stopped'> {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
-        if ((await this.attemptOnce(send)) === 'committed') return true;
+        if ((await this.attemptOnce(send)) === 'committed') return 'committed';
         failed();
         this.port.logger.debug(`${what}: a quorum is heard again; retrying at once`);
       } catch (err) {
@@ -356,11 +361,16 @@ export class HubDriver {
           stale();
           continue;
         }
+        if (err instanceof ServiceFailure && err.code === 'INVALID_ARGUMENT') {
+          this.refusedReports++;
+          this.port.logger.error({ err: err.message }, `${what} refused by the leader as invalid; dropped`);
+          return 'refused';
+        }
         if (attempt % 20 === 0) this.port.logger.debug({ err }, `${what} not committed yet; retrying`);
         await this.pause(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
       }
     }
-    return false;
+    return 'stopped';
   }
 
   private renewTags(stale: { readonly id: string }): void {
@@ -452,6 +462,7 @@ export class HubDriver {
     counter('agents_report_entries_total', 'Agent record entries committed through Raft by this controller.', () => this.reportedEntries);
     counter('agents_reports_failed_total', 'Report attempts that did not commit (retried).', () => this.failedReports);
     counter('agents_mesh_reports_failed_total', 'Mesh report attempts (publishes, /resolve usage) that did not commit (retried).', () => this.failedMeshReports);
+    counter('agents_reports_refused_total', 'Reports (agent and mesh) the leader refused as invalid: dropped, not retried.', () => this.refusedReports);
     counter('agents_publishes_total', 'Agent publishes proposed (a hello declaring something the log does not hold).', () => hub.counters.publishes);
     counter('agents_republishes_skipped_total', 'Agent publishes identical to the log, not proposed (no Raft write).', () => hub.counters.republishesSkipped);
     counter('agents_offline_held_total', 'Offline reports held back because another controller served the agent on another stream.', () => hub.counters.offlineHeld);

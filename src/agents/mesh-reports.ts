@@ -13,7 +13,8 @@
  *
  * Bounded: at most MAX_USAGE_NAMES missed and used names held per agent, MAX_PENDING_AGENTS
  * agents with usage held; beyond that names are dropped and counted (an agent that reports
- * 10,000 names costs a bounded amount, and its record holds at most MAX_OBSERVED).
+ * 10,000 names costs a bounded amount, and its record holds at most MAX_OBSERVED). A report
+ * holds what fits REPORT_BUDGET_BYTES; the rest waits for the next one.
  */
 import {
   MAX_REPORT_HEALTH,
@@ -25,6 +26,7 @@ import {
   type PublishEntry,
   type UsageEntry,
 } from '../statemachine/index.js';
+import { ByteBudget, encodedBytes } from './report-budget.js';
 
 export const MAX_PENDING_AGENTS = 10_000;
 
@@ -121,10 +123,11 @@ export class MeshReportQueue {
   /** The next report (bounded), now in flight; null when there is nothing to send. */
   take(now: number, usageFlushMs: number): MeshReportBody | null {
     if (this.inFlight) return null;
+    const budget = new ByteBudget();
     const publish: PublishEntry[] = [];
     let hosts = 0;
     for (const [agent, e] of this.publishes) {
-      if (publish.length >= MAX_REPORT_PUBLISHES || hosts + e.hosts.length > MAX_REPORT_HOSTS) break;
+      if (publish.length >= MAX_REPORT_PUBLISHES || hosts + e.hosts.length > MAX_REPORT_HOSTS || !budget.take(encodedBytes(e))) break;
       publish.push(e);
       hosts += e.hosts.length;
       this.publishes.delete(agent);
@@ -135,18 +138,16 @@ export class MeshReportQueue {
     for (const [agent, u] of this.usage) {
       if (usage.length >= MAX_REPORT_USAGE) break;
       if (u.missed.size === 0 && !(flushUses && u.used.size > 0)) continue;
-      usage.push({ agent, missed: [...u.missed].sort(), used: flushUses ? [...u.used].sort() : [] });
+      const entry: UsageEntry = { agent, missed: [...u.missed].sort(), used: flushUses ? [...u.used].sort() : [] };
+      if (!budget.take(encodedBytes(entry))) break;
+      usage.push(entry);
       u.missed.clear();
       if (flushUses) u.used.clear();
       if (u.used.size === 0) this.usage.delete(agent);
     }
     if (flushUses && usage.some((u) => u.used.length > 0)) this.nextUseFlushAt = now + usageFlushMs;
-    const health = [...this.health].sort();
-    for (const a of health) this.checkingHealth.add(a);
-    this.health.clear();
-    const forget = [...this.forgets].sort();
-    for (const a of forget) this.forgetting.add(a);
-    this.forgets.clear();
+    const health = takeNames(this.health, this.checkingHealth, budget);
+    const forget = takeNames(this.forgets, this.forgetting, budget);
     const expire = this.expire;
     this.expire = false;
     this.expiring = expire;
@@ -183,4 +184,16 @@ export class MeshReportQueue {
     }
     return u;
   }
+}
+
+/** Agent ids from `pending`, sorted, while they fit the budget; moved to `inFlight`, the rest left pending. */
+function takeNames(pending: Set<string>, inFlight: Set<string>, budget: ByteBudget): string[] {
+  const out: string[] = [];
+  for (const a of [...pending].sort()) {
+    if (!budget.take(encodedBytes(a) + 1)) break;
+    out.push(a);
+    pending.delete(a);
+    inFlight.add(a);
+  }
+  return out;
 }

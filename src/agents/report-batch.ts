@@ -7,6 +7,7 @@
  * Coalescing keeps the latest state per agent; pushes are summed, so no push goes uncounted.
  */
 import type { AgentReportEntry } from '../statemachine/index.js';
+import { ByteBudget, encodedBytes } from './report-budget.js';
 
 export class ReportBatch {
   private readonly pending = new Map<string, AgentReportEntry>();
@@ -20,11 +21,11 @@ export class ReportBatch {
     this.pending.set(e.id, old === undefined ? e : merge(old, e));
   }
 
-  /** Everything pending, in the order agents first appeared; the batch is empty afterwards. */
-  take(max: number): AgentReportEntry[] {
+  /** At most `max` entries (and REPORT_BUDGET_BYTES encoded), in the order agents first appeared. */
+  take(max: number, budget: ByteBudget = new ByteBudget()): AgentReportEntry[] {
     const out: AgentReportEntry[] = [];
     for (const [id, e] of this.pending) {
-      if (out.length >= max) break;
+      if (out.length >= max || !budget.take(encodedBytes(e))) break;
       out.push(e);
       this.pending.delete(id);
     }

@@ -21,6 +21,7 @@ import {
   type ResourceKey,
 } from '../statemachine/index.js';
 import { MalformedMessageError } from './errors.js';
+import { encodedBytes, MAX_PUBLISH_BYTES } from './report-budget.js';
 import type { ManifestEntry } from './manifest.js';
 import type { AgentMessage, ControllerMessage, Push } from './protocol.js';
 import type { PushPlan } from './push-planner.js';
@@ -120,6 +121,9 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       if (w.clusterId.length > 256) throw new MalformedMessageError('hello.clusterId: expected at most 256 characters');
       const info = parseAgentInfo(body.raw['info'], 'hello.info', malformed);
       const hosts = parseHostedServices(body.raw['hosts'] ?? [], 'hello.hosts', malformed);
+      // A publish goes through Raft in one report: it must fit one (report-budget.ts).
+      const publishBytes = encodedBytes(hosts);
+      if (publishBytes > MAX_PUBLISH_BYTES) throw new MalformedMessageError(`hello.hosts: the services published take ${publishBytes} bytes encoded, expected at most ${MAX_PUBLISH_BYTES}`);
       const names = hosts.map((h) => h.name);
       if (names.length !== info.hosts.length || names.some((n, i) => n !== info.hosts[i])) {
         throw new MalformedMessageError(`hello.hosts: the services published (${names.join(', ') || 'none'}) must be those info.hosts names (${info.hosts.join(', ') || 'none'})`);

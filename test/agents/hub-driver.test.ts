@@ -3,6 +3,7 @@
  * machine: agent reports and mesh reports (a publish, a /resolve miss) are each exactly-once
  * under a client id of their own, so neither is refused as stale when both are in flight.
  */
+import client from 'prom-client';
 import t from 'tap';
 import type { HubDriver, SyncCall } from '../../src/agents/hub-driver.js';
 import { encodeAgentMessage } from '../../src/agents/wire.js';
@@ -89,4 +90,36 @@ void t.test('a report refused as stale (another client used its client id) goes 
   t.ok(first.id.startsWith('agents/'), first.id);
   const after = sent.find((s) => s.ok);
   t.ok(after !== undefined && after.id !== first.id && after.seq === 1, `then committed under a new id from seq 1 (${JSON.stringify(after)})`);
+});
+
+void t.test('a report the leader refuses as invalid is dropped, not retried for ever: the reports after it commit', async (t) => {
+  const sm = new StateMachine();
+  let attempts = 0;
+  const driver: HubDriver = hubDriverOn(sm, {
+    readBarrier: () => Promise.resolve(),
+    report: async (entries, client) => {
+      attempts++;
+      // The first report cannot be proposed (as one too large for an entry could not).
+      if (attempts === 1) throw new ServiceFailure('INVALID_ARGUMENT', 'command: expected at most 1114112 bytes encoded');
+      const result = sm.apply(sm.appliedIndex + 1, encodeCommand({ kind: 'agents', op: 'report', controller: 'c1', entries, client } as KindCommand));
+      setImmediate(() => driver.onApplied());
+      if (!result.ok) throw new Error(result.message);
+    },
+    meshReport: () => Promise.resolve(),
+  });
+  driver.start();
+  t.teardown(() => driver.stop());
+  const hello = (agentId: string) => encodeAgentMessage({ type: 'hello', agentId, clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: agentId, seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
+  const first = new FakeCall();
+  driver.serve(first as unknown as SyncCall);
+  first.emit('data', hello('edge-1'));
+  await waitFor(() => attempts >= 1, 'the first report sent', 5000);
+  const second = new FakeCall();
+  driver.serve(second as unknown as SyncCall);
+  second.emit('data', hello('edge-2'));
+  await waitFor(() => sm.view(agentsKind).get('edge-2')?.online === true, 'the next report committed', 5000);
+  t.equal(attempts, 2, 'the refused report was sent once');
+  const registry = new client.Registry();
+  driver.registerMetrics(registry);
+  t.match(await registry.metrics(), /agents_reports_refused_total 1\b/);
 });
