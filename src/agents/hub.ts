@@ -257,7 +257,7 @@ export class AgentHub {
       if (this.port.leading()) this.duties.check(this.port.state(), this.port.wallClock(), this.meshReports, now);
       else this.duties.forget();
     }
-    const ask = this.offline.ask();
+    const ask = this.inReach(now) ? this.offline.ask() : null;
     if (ask !== null) out.push({ type: 'ask-elsewhere', agents: ask });
     this.idleAtLastTick = this.idle;
     return out;
@@ -656,6 +656,16 @@ export class AgentHub {
     }
   }
 
+  /**
+   * A quorum and a leader heard lately: what the other controllers answer is what they serve
+   * now, and a report made now commits soon. Offline checks are decided only then (offline-check.ts).
+   */
+  private inReach(now: number): boolean {
+    const contact = this.port.quorumContactAt();
+    const leader = this.port.leaderContactAt();
+    return contact !== null && now - contact <= this.cutoffMs && leader !== null && now - leader <= this.opts.electionTimeoutMs;
+  }
+
   private tickSession(s: Session, now: number, out: HubEffect[]): void {
     if (s.phase === 'hello') {
       if (now - s.openedAt > this.helloTimeoutMs) out.push(...this.closeSession(s, 'invalid', `no hello within ${this.helloTimeoutMs}ms`, now, false));
@@ -691,6 +701,11 @@ export class AgentHub {
    */
   elsewhereAnswered(rows: readonly LiveAgent[], now: number): HubEffect[] {
     const out: HubEffect[] = [];
+    if (!this.inReach(now)) {
+      // Those that did not answer may only have been out of our reach: ask again once in reach.
+      this.offline.unanswered();
+      return out;
+    }
     const agents = this.port.state().agents;
     const stillNamed = (c: OfflineCandidate): boolean => {
       const rec = agents.get(c.entry.id);

@@ -8,7 +8,10 @@
  * it hears from for its live agents, the rows `list agents` gathers, and an agent live
  * elsewhere is not reported. Nor is one departing from another controller, whose claim never
  * committed either (that controller shed it, say): its grace runs from its last contact there.
- * A controller that does not answer counts as serving nothing.
+ * A controller that does not answer counts as serving nothing, so the question is asked, and
+ * its answer taken, only while this controller hears a quorum and a leader (the hub's inReach):
+ * cut off, it hears nobody's answer, and what it decided then would commit only once it is
+ * back, by when the agent may have moved (seed 500370 of the agents' simulation).
  */
 import type { DisconnectEntry } from '../statemachine/index.js';
 import type { Departure } from './departures.js';
@@ -54,6 +57,14 @@ export class OfflineCheck {
     this.asked = this.waiting;
     this.waiting = new Map();
     return [...this.asked.keys()];
+  }
+
+  /** The question asked was answered while this controller was out of reach: ask it again later. */
+  unanswered(): void {
+    const asked = this.asked ?? new Map<string, OfflineCandidate>();
+    this.asked = null;
+    // Anything added since is newer than what was asked.
+    for (const [id, c] of asked) if (!this.waiting.has(id)) this.waiting.set(id, c);
   }
 
   /** The other controllers' live rows (those that answered) settle the question asked. */

@@ -93,3 +93,34 @@ void t.test('an agent that leaves its new controller while held gets its grace f
   const took = clock.now - left;
   t.ok(took >= timeout && took <= timeout + 2 * c1.hub.graceMs(timeout) + 100, `offline ${took}ms after it left c2 (timeout ${timeout}ms, grace ${c1.hub.graceMs(timeout)}ms)`);
 });
+
+void t.test('a controller cut off from the quorum decides no offline check: it asks once it hears a quorum and a leader again', async (t) => {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const c1 = new SimController('c1', log, clock);
+  const c2 = new SimController('c2', log, clock);
+  for (const c of [c1, c2]) c.tick();
+  log.propose(applyCmd(svc('web')));
+  const a = new SimAgent('a1');
+  a.connect(c1);
+  settle([c1, c2]);
+  // Cut off, c1 hears nobody's answer.
+  c1.elsewhere = () => (c1.quorum ? c2.hub.live(clock.now) : []);
+  c1.quorum = false;
+  const timeout = c1.record('a1')!.timeoutMs;
+  advance(clock, [c1, c2], 1000);
+  t.equal(c1.hub.activeCount, 0, 'c1 shed a1 once cut off');
+  a.disconnect();
+  // Past a1's timeout and grace on c1, a1 moves to c2, whose claim is held up.
+  advance(clock, [c1, c2], timeout + c1.hub.graceMs(timeout) + 500);
+  c2.reportsHeld = true;
+  a.connect(c2);
+  advance(clock, [c1, c2], 500);
+  c1.quorum = true;
+  advance(clock, [c1, c2], 2000);
+  t.match(c1.record('a1'), { online: true }, 'c1, back, asked c2 and held its report');
+  c2.reportsHeld = false;
+  advance(clock, [c1, c2], 500);
+  t.match(c1.record('a1'), { online: true, controller: 'c2' }, 'the claim commits');
+  for (const c of [c1, c2]) t.same(statusAudits(c), ['null->online'], `${c.id}: no offline flap`);
+});
