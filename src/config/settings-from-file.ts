@@ -4,7 +4,7 @@
  * A node proposes them when it is the cluster's first leader; afterwards the log's values rule
  * and a differing file only earns a warning at start.
  */
-import { SETTINGS, SETTING_KEYS, mapSettings, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
+import { SETTINGS, SETTING_KEYS, mapSettings, preferredLeaderProblem, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
 import type { LocatedProblem } from './issues.js';
 import type { RawConfig } from './schema.js';
 
@@ -48,5 +48,10 @@ export function settingsFromFile(raw: RawConfig, electionTimeoutMs: number, prob
     return parsed.value;
   });
   for (const p of settingsProblems(values, raw.cluster.nodes.length)) problems.push({ path: yamlPath(p.key), reason: p.reason });
+  // The file's nodes are the members the cluster starts with: `ctl config set` refuses a
+  // non-member, and bootstrap must not write one either.
+  const ids = raw.cluster.nodes.map((n) => n.id);
+  const preferred = preferredLeaderProblem(values['cluster.preferred_leader'], ids, 'one of cluster.nodes');
+  if (preferred !== null) problems.push({ path: yamlPath('cluster.preferred_leader'), reason: preferred });
   return { values, written: SETTING_KEYS.filter((k) => written.includes(k)) };
 }

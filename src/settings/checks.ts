@@ -1,7 +1,7 @@
 /**
- * Rules that relate several settings to each other and to the cluster's size. They are checked
- * where a value is chosen (the bootstrapping file, `ctl config set` on the leader), never inside
- * apply, which must accept what was committed.
+ * Rules that relate several settings to each other and to the cluster's members. They are
+ * checked where a value is chosen (the bootstrapping file, `ctl config set` on the leader), never
+ * inside apply, which must accept what was committed.
  */
 import type { ClusterSettings } from './keys.js';
 
@@ -28,4 +28,14 @@ export function settingsProblems(s: ClusterSettings, voters: number): SettingPro
     });
   }
   return problems;
+}
+
+/**
+ * Why `preferred` cannot be the preferred leader among `members` (`what` says what they are:
+ * "a member", "one of cluster.nodes"); null when it can. A leader would never find it to hand
+ * leadership to, so the setting would do nothing while looking set.
+ */
+export function preferredLeaderProblem(preferred: string | null, members: readonly string[], what: string): string | null {
+  if (preferred === null || members.includes(preferred)) return null;
+  return `${preferred} is not ${what}; it could be ${[...members].sort().join(', ')} or none`;
 }

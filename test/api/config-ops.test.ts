@@ -74,3 +74,13 @@ void t.test('a bad key or value is refused where it arrives, before any forwardi
   await ops.set({ key: 'autopilot.max_trailing_logs', value: '10', forwarded: false }, soon());
   t.same(forwarded, ['configSet'], 'a valid set on a follower is forwarded to the leader');
 });
+
+void t.test('a preferred leader that is not a member is refused as not found, naming the members it could be', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], records: true });
+  const ops = configOps('c1', port, port.sm, onLeaderOf({ id: 'c1', host: port, addressOf: (id) => `${id}:1`, forwarder: { call: () => Promise.reject(new Error('not forwarded')) } }));
+  await port.propose(encodeCommand({ kind: 'settings', op: 'init', values: defaultSettings({ electionTimeoutMs: 1000 }) }));
+  const f = await failureOf(ops.set({ key: 'cluster.preferred_leader', value: 'c9', forwarded: false }, soon()));
+  t.equal(f.code, 'UNKNOWN_NODE');
+  t.equal(f.message, 'cluster.preferred_leader: c9 is not a member; it could be c1, c2, c3 or none');
+  t.same(await ops.set({ key: 'cluster.preferred_leader', value: 'c2', forwarded: false }, soon()), { key: 'cluster.preferred_leader', value: 'c2', changed: true });
+});

@@ -78,3 +78,12 @@ void t.test('cleanup with a min_quorum of at least a quorum is accepted', async 
   const c = parseClusterConfig(`${NODES}autopilot:\n  cleanup_dead_servers: true\n  min_quorum: 2\n`, 'cluster.yaml');
   t.equal(c.settings.values['autopilot.cleanup_dead_servers'], true);
 });
+
+void t.test('a preferred leader that is not one of cluster.nodes is refused, naming the members it could be', async (t) => {
+  const err = refused(`${NODES}  preferred_leader: c9\n`);
+  t.equal(err.keyPath, 'cluster.preferred_leader');
+  t.match(err.reason, /c9 is not one of cluster\.nodes; it could be c1, c2, c3 or none/);
+  t.equal(err.exitCode, 2);
+  t.match(err.message, /^cluster\.yaml: cluster\.preferred_leader: /, 'the message names the file and the key');
+  t.equal(parseClusterConfig(`${NODES}  preferred_leader: none\n`, 'cluster.yaml').settings.values['cluster.preferred_leader'], null, 'none is always possible');
+});
