@@ -57,7 +57,8 @@ function row<K extends SettingKey>(key: K, values: ClusterSettings): SettingMsg 
   return { key, value: formatSetting(key, values[key]), defaultValue: SETTINGS[key].defaultText, help: SETTINGS[key].help };
 }
 
-export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader): ConfigOps {
+/** `heartbeatIntervalMs`: this node's raft.heartbeat_interval; as leader it judges health by it. */
+export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, heartbeatIntervalMs: number): ConfigOps {
   const view = () => sm.view(settingsKind);
 
   async function propose<K extends SettingKey>(key: K, value: ClusterSettings[K], remaining: number): Promise<ConfigSetResponseMsg> {
@@ -65,7 +66,7 @@ export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onL
     if (!current.initialized) throw new ServiceFailure('NO_LEADER', 'cluster settings are not written yet (the first leader writes them); retry');
     const proposed: ClusterSettings = { ...current.all(), [key]: value };
     const voters = host.status().conf.voters.length;
-    const problem = settingsProblems(proposed, voters)[0];
+    const problem = settingsProblems(proposed, { voters, heartbeatIntervalMs })[0];
     if (problem !== undefined) throw new ServiceFailure('INVALID_ARGUMENT', `${problem.key}: ${problem.reason}`);
     const members = sm.members.list().map((m) => m.id);
     const notMember = preferredLeaderProblem(proposed['cluster.preferred_leader'], members, 'a member');

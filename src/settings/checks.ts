@@ -3,6 +3,7 @@
  * checked where a value is chosen (the bootstrapping file, `ctl config set` on the leader), never
  * inside apply, which must accept what was committed.
  */
+import { formatDuration } from '../config/duration.js';
 import type { ClusterSettings } from './keys.js';
 
 /** Votes needed for a quorum of `voters`. */
@@ -15,9 +16,38 @@ export interface SettingProblem {
   readonly reason: string;
 }
 
-/** What is wrong with `s` for a cluster of `voters` voters; empty when nothing is. */
-export function settingsProblems(s: ClusterSettings, voters: number): SettingProblem[] {
+/** What the rules compare settings with: the cluster's size and the deciding node's Raft timing. */
+export interface SettingsContext {
+  readonly voters: number;
+  /** raft.heartbeat_interval of the node that judges health (the leader; at start, the file's). */
+  readonly heartbeatIntervalMs: number;
+}
+
+/**
+ * The shortest autopilot.last_contact_threshold a healthy follower meets. The leader hears from
+ * a follower about once per heartbeat interval (its answer to the heartbeat), so a threshold at
+ * or below one interval calls every follower silent. Two intervals is Consul's ratio (its
+ * LastContactThreshold of 200ms over a 100ms leader heartbeat): silent after a missed heartbeat.
+ */
+export function lastContactFloorMs(heartbeatIntervalMs: number): number {
+  return 2 * heartbeatIntervalMs;
+}
+
+/** What is wrong with `s` in `ctx`; empty when nothing is. */
+export function settingsProblems(s: ClusterSettings, ctx: SettingsContext): SettingProblem[] {
   const problems: SettingProblem[] = [];
+  const { voters, heartbeatIntervalMs } = ctx;
+  const threshold = s['autopilot.last_contact_threshold'];
+  const floor = lastContactFloorMs(heartbeatIntervalMs);
+  if (threshold < floor) {
+    problems.push({
+      key: 'autopilot.last_contact_threshold',
+      reason:
+        `${formatDuration(threshold)} must be at least 2 x raft.heartbeat_interval (${formatDuration(heartbeatIntervalMs)}) = ` +
+        `${formatDuration(floor)}: the leader hears from a healthy follower about once per heartbeat interval, ` +
+        'so a shorter threshold calls every follower unhealthy',
+    });
+  }
   const quorum = quorumOf(voters);
   if (s['autopilot.cleanup_dead_servers'] && s['autopilot.min_quorum'] < quorum) {
     problems.push({

@@ -75,7 +75,7 @@ export const SETTINGS: Definitions = {
     codec: durationCodec(1),
     defaultValue: (ctx) => 2 * ctx.electionTimeoutMs,
     defaultText: '2 x raft.election_timeout',
-    help: 'a member not heard from by the leader within this is unhealthy',
+    help: 'a member not heard from by the leader within this is unhealthy; at least 2 x the leader\'s raft.heartbeat_interval',
   },
   'autopilot.max_trailing_logs': {
     key: 'autopilot.max_trailing_logs',

@@ -87,3 +87,15 @@ void t.test('a preferred leader that is not one of cluster.nodes is refused, nam
   t.match(err.message, /^cluster\.yaml: cluster\.preferred_leader: /, 'the message names the file and the key');
   t.equal(parseClusterConfig(`${NODES}  preferred_leader: none\n`, 'cluster.yaml').settings.values['cluster.preferred_leader'], null, 'none is always possible');
 });
+
+void t.test('a last_contact_threshold a healthy follower cannot meet is refused, naming the heartbeat interval', async (t) => {
+  for (const threshold of ['1ms', '100ms', '199ms']) {
+    const err = refused(`${NODES}autopilot:\n  last_contact_threshold: ${threshold}\n`);
+    t.equal(err.keyPath, 'autopilot.last_contact_threshold', threshold);
+    t.match(err.reason, /must be at least 2 x raft\.heartbeat_interval \(100ms\) = 200ms/, threshold);
+  }
+  const slow = refused(`${NODES}raft:\n  heartbeat_interval: 300ms\n  election_timeout: 3s\nautopilot:\n  last_contact_threshold: 500ms\n`);
+  t.match(slow.reason, /2 x raft\.heartbeat_interval \(300ms\) = 600ms/, "the floor follows this file's heartbeat interval");
+  const c = parseClusterConfig(`${NODES}autopilot:\n  last_contact_threshold: 200ms\n`, 'cluster.yaml');
+  t.equal(c.settings.values['autopilot.last_contact_threshold'], 200, 'two heartbeat intervals is accepted');
+});
