@@ -99,3 +99,14 @@ void t.test("a last_contact_threshold a healthy follower cannot meet is refused 
   t.equal(port.proposals.length, before, 'nothing proposed');
   t.same(await ops.set({ key: 'autopilot.last_contact_threshold', value: '200ms', forwarded: false }, soon()), { key: 'autopilot.last_contact_threshold', value: '200ms', changed: true });
 });
+
+void t.test('a min_quorum above the voter count is accepted, as Consul does: it only holds cleanup, and get says so', async (t) => {
+  const { ops, port } = setup('c1');
+  await port.propose(encodeCommand({ kind: 'settings', op: 'init', values: defaultSettings({ electionTimeoutMs: 1000 }) }));
+  t.same(await ops.set({ key: 'autopilot.min_quorum', value: '99', forwarded: false }, soon()), { key: 'autopilot.min_quorum', value: '99', changed: true });
+  t.same(await ops.set({ key: 'autopilot.cleanup_dead_servers', value: 'true', forwarded: false }, soon()), { key: 'autopilot.cleanup_dead_servers', value: 'true', changed: true });
+  const help = (await ops.get({ key: 'autopilot.min_quorum' }, soon())).settings[0]?.help;
+  t.match(help, /only while at least this many voters remain/);
+  t.match(help, /above the voter count, cleanup removes nothing/);
+  t.match(help, /ctl member remove is not limited/);
+});
