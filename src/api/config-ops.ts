@@ -5,7 +5,7 @@
  * checked on the leader against the other settings and the cluster's voters, and proposed only
  * when it changes something: repeating a set writes nothing.
  */
-import { SETTINGS, SETTING_KEYS, formatSetting, isSettingKey, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
+import { SETTINGS, SETTING_KEYS, formatSetting, isSettingKey, preferredLeaderProblem, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
 import { encodeCommand, type StateMachine } from '../statemachine/index.js';
 import { setCommand, settingsKind } from '../statemachine/settings.js';
 import type { ConsensusPort } from './consensus-port.js';
@@ -57,7 +57,8 @@ function row<K extends SettingKey>(key: K, values: ClusterSettings): SettingMsg 
   return { key, value: formatSetting(key, values[key]), defaultValue: SETTINGS[key].defaultText, help: SETTINGS[key].help };
 }
 
-export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader): ConfigOps {
+/** `heartbeatIntervalMs`: this node's raft.heartbeat_interval; as leader it judges health by it. */
+export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, heartbeatIntervalMs: number): ConfigOps {
   const view = () => sm.view(settingsKind);
 
   async function propose<K extends SettingKey>(key: K, value: ClusterSettings[K], remaining: number): Promise<ConfigSetResponseMsg> {
@@ -65,11 +66,11 @@ export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onL
     if (!current.initialized) throw new ServiceFailure('NO_LEADER', 'cluster settings are not written yet (the first leader writes them); retry');
     const proposed: ClusterSettings = { ...current.all(), [key]: value };
     const voters = host.status().conf.voters.length;
-    const problem = settingsProblems(proposed, voters)[0];
+    const problem = settingsProblems(proposed, { voters, heartbeatIntervalMs })[0];
     if (problem !== undefined) throw new ServiceFailure('INVALID_ARGUMENT', `${problem.key}: ${problem.reason}`);
-    if (key === 'cluster.preferred_leader' && value !== null && sm.members.get(String(value)) === null) {
-      throw new ServiceFailure('UNKNOWN_NODE', `cluster.preferred_leader: ${String(value)} is not a member`);
-    }
+    const members = sm.members.list().map((m) => m.id);
+    const notMember = preferredLeaderProblem(proposed['cluster.preferred_leader'], members, 'a member');
+    if (key === 'cluster.preferred_leader' && notMember !== null) throw new ServiceFailure('UNKNOWN_NODE', `cluster.preferred_leader: ${notMember}`);
     const shown = formatSetting(key, value);
     if (formatSetting(key, current.get(key)) === shown) return { key, value: shown, changed: false };
     const result = await host.propose(encodeCommand(setCommand(key, value)), remaining);

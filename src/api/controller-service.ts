@@ -49,6 +49,8 @@ export interface ControllerServiceDeps {
   readonly clusterId: () => string | null;
   /** A leader whose commit index stands still this long with entries waiting is unhealthy. */
   readonly commitStallLimitMs: number;
+  /** This node's raft.heartbeat_interval: settings that health reads are checked against it. */
+  readonly raftHeartbeatIntervalMs: number;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
   /** Health in depth (`ctl health`); absent: this node does not serve it. */
@@ -64,7 +66,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const t = deps.defaultTimeoutMs;
   const onLeader = onLeaderOf(deps);
   const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff);
-  const config = configOps(deps.id, host, sm, onLeader);
+  const config = configOps(deps.id, host, sm, onLeader, deps.raftHeartbeatIntervalMs);
   const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
   const members = memberOps(deps.id, host, sm, onLeader);
 

@@ -4,6 +4,7 @@
  * UNKNOWN_NODE (exit 4). A plain add is one step: a learner with the intent to promote it,
  * which the leader's promoter carries out once it has caught up (src/autopilot/promoter.ts).
  */
+import { dialProblem } from '../config/host-port.js';
 import { formatSetting } from '../settings/index.js';
 import { encodeAddContext } from '../statemachine/add-context.js';
 import type { StateMachine } from '../statemachine/index.js';
@@ -29,7 +30,6 @@ export interface MemberOps {
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 
 export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader): MemberOps {
   const response = (unchanged: boolean, detail: string): MemberResponseMsg => {
@@ -67,8 +67,16 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
   return {
     async add(req, deadline) {
       if (!ID.test(req.id)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid member id ${JSON.stringify(req.id)}`);
-      if (!ADDRESS.test(req.address)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid address ${JSON.stringify(req.address)}: expected host:port`);
+      // The cluster file's rules for cluster.nodes[].address (config/node-checks.ts), so a member
+      // added later is held to what a bootstrapping one is.
+      const undialable = dialProblem(req.address);
+      if (undialable !== null) throw new ServiceFailure('INVALID_ARGUMENT', `invalid address: ${undialable}`);
       return onLeader('memberAdd', req, deadline, async (remaining) => {
+        const address = req.address.toLowerCase();
+        const holder = sm.members.list().find((m) => m.id !== req.id && m.address.toLowerCase() === address);
+        if (holder !== undefined) {
+          throw new ServiceFailure('CONFLICT', `${req.address} is already the address of ${holder.id}; each member needs its own`);
+        }
         const role = roleOf(req.id);
         if (role !== null) {
           const record = sm.members.get(req.id);

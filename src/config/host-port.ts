@@ -46,6 +46,17 @@ export function parseHostPort(text: string): HostPortResult {
   return { ok: true, value: { host, port } };
 }
 
+/**
+ * Why others cannot dial `text` as a member's address; null when they can. The cluster file
+ * (node-checks.ts) and `ctl member add` hold members' addresses to this same rule.
+ */
+export function dialProblem(text: string): string | null {
+  const parsed = parseHostPort(text);
+  if (!parsed.ok) return parsed.reason;
+  if (isWildcardHost(parsed.value.host)) return `${text} is a wildcard address that peers cannot dial`;
+  return null;
+}
+
 /** Hosts that mean "every interface": fine to bind, meaningless to dial from another machine. */
 export function isWildcardHost(host: string): boolean {
   return host === '0.0.0.0' || host === '[::]' || host === '[0:0:0:0:0:0:0:0]';

@@ -3,7 +3,7 @@
  * the same host:port. A wildcard bind (0.0.0.0, [::]) is per machine, so across nodes it is
  * only comparable within one node's own listen and metrics.
  */
-import { isWildcardHost, parseHostPort } from './host-port.js';
+import { dialProblem, isWildcardHost, parseHostPort } from './host-port.js';
 import type { LocatedProblem, PathSegment } from './issues.js';
 import { formatKeyPath } from './issues.js';
 import type { RawConfig } from './schema.js';
@@ -33,14 +33,10 @@ export function checkNodes(nodes: readonly RawNode[]): LocatedProblem[] {
     else problems.push({ path: at(i, 'id'), reason: `duplicate node id "${node.id}" (also ${formatKeyPath(at(seenId, 'id'))})` });
 
     const address = node.address.toLowerCase();
-    const host = parseHostPort(node.address);
-    if (host.ok && isWildcardHost(host.value.host)) {
-      problems.push({
-        path: at(i, 'address'),
-        reason:
-          `${node.address} is a wildcard address that peers cannot dial; ` +
-          "put it in listen and give the node's reachable host:port here",
-      });
+    // Syntax is the schema's; what is left of dialProblem is the wildcard.
+    const undialable = parseHostPort(node.address).ok ? dialProblem(node.address) : null;
+    if (undialable !== null) {
+      problems.push({ path: at(i, 'address'), reason: `${undialable}; put it in listen and give the node's reachable host:port here` });
     }
     const seenAddress = firstAddress.get(address);
     if (seenAddress === undefined) firstAddress.set(address, i);

@@ -29,7 +29,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
 
   const heartbeat = resolveHeartbeat(raw, problems);
   const raft = resolveRaft(raw, problems);
-  const settings = settingsFromFile(raw, raft.electionTimeoutMs, problems);
+  const settings = settingsFromFile(raw, raft, problems);
 
   const syncInHeartbeat = controller.heartbeat?.state_sync_interval;
   if (syncInHeartbeat !== undefined && controller.state_sync_interval !== undefined) {

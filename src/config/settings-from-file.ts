@@ -4,9 +4,10 @@
  * A node proposes them when it is the cluster's first leader; afterwards the log's values rule
  * and a differing file only earns a warning at start.
  */
-import { SETTINGS, SETTING_KEYS, mapSettings, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
+import { SETTINGS, SETTING_KEYS, mapSettings, preferredLeaderProblem, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
 import type { LocatedProblem } from './issues.js';
 import type { RawConfig } from './schema.js';
+import type { RaftSettings } from './types.js';
 
 export interface FileSettings {
   /** Every key: what the file wrote, else the default. */
@@ -32,7 +33,9 @@ function writtenValue(raw: RawConfig, key: SettingKey): unknown {
   return blocks[section]?.[name];
 }
 
-export function settingsFromFile(raw: RawConfig, electionTimeoutMs: number, problems: LocatedProblem[]): FileSettings {
+/** `raft` is this file's Raft timing: defaults derive from it and the rules compare with it. */
+export function settingsFromFile(raw: RawConfig, raft: Pick<RaftSettings, 'electionTimeoutMs' | 'heartbeatIntervalMs'>, problems: LocatedProblem[]): FileSettings {
+  const { electionTimeoutMs, heartbeatIntervalMs } = raft;
   const written: SettingKey[] = [];
   const values = mapSettings((key) => {
     const def = SETTINGS[key];
@@ -47,6 +50,11 @@ export function settingsFromFile(raw: RawConfig, electionTimeoutMs: number, prob
     written.push(key);
     return parsed.value;
   });
-  for (const p of settingsProblems(values, raw.cluster.nodes.length)) problems.push({ path: yamlPath(p.key), reason: p.reason });
+  for (const p of settingsProblems(values, { voters: raw.cluster.nodes.length, heartbeatIntervalMs })) problems.push({ path: yamlPath(p.key), reason: p.reason });
+  // The file's nodes are the members the cluster starts with: `ctl config set` refuses a
+  // non-member, and bootstrap must not write one either.
+  const ids = raw.cluster.nodes.map((n) => n.id);
+  const preferred = preferredLeaderProblem(values['cluster.preferred_leader'], ids, 'one of cluster.nodes');
+  if (preferred !== null) problems.push({ path: yamlPath('cluster.preferred_leader'), reason: preferred });
   return { values, written: SETTING_KEYS.filter((k) => written.includes(k)) };
 }

@@ -421,6 +421,7 @@ export class ControllerNode {
         defaultTimeoutMs: 5000,
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
+        raftHeartbeatIntervalMs: config.raft.heartbeatIntervalMs,
         sessions,
         health: autopilot.health,
         resources: autopilot.resources,

@@ -72,12 +72,22 @@ export function countCodec(min: number, max: number): SettingCodec<number> {
   };
 }
 
+/** The spellings YAML 1.2 reads as booleans, so a file and `ctl config set` take the same words. */
+const FLAG_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true],
+  ['True', true],
+  ['TRUE', true],
+  ['false', false],
+  ['False', false],
+  ['FALSE', false],
+]);
+
 export const flagCodec: SettingCodec<boolean> = {
   expected: 'true or false',
   fromInput(input) {
     if (typeof input === 'boolean') return ok(input);
-    if (input === 'true' || input === 'false') return ok(input === 'true');
-    return no(`expected true or false, found ${shown(input)}`);
+    const word = typeof input === 'string' ? FLAG_WORDS.get(input.trim()) : undefined;
+    return word === undefined ? no(`expected true or false, found ${shown(input)}`) : ok(word);
   },
   toJson: (b) => b,
   fromJson: (json) => (typeof json === 'boolean' ? json : undefined),

@@ -75,7 +75,7 @@ export const SETTINGS: Definitions = {
     codec: durationCodec(1),
     defaultValue: (ctx) => 2 * ctx.electionTimeoutMs,
     defaultText: '2 x raft.election_timeout',
-    help: 'a member not heard from by the leader within this is unhealthy',
+    help: 'a member not heard from by the leader within this is unhealthy; at least 2 x the leader\'s raft.heartbeat_interval',
   },
   'autopilot.max_trailing_logs': {
     key: 'autopilot.max_trailing_logs',
@@ -117,7 +117,11 @@ export const SETTINGS: Definitions = {
     codec: countCodec(0, 1_000),
     defaultValue: () => 0,
     defaultText: '0',
-    help: 'cleanup never leaves fewer voters than this',
+    // Consul's MinQuorum: a floor for pruning only. Above the voter count it is a size the cluster
+    // is meant to grow to, so it is accepted (manual removals would break any tighter rule).
+    help:
+      'autopilot cleanup removes a dead voter only while at least this many voters remain; ' +
+      'above the voter count, cleanup removes nothing (ctl member remove is not limited)',
   },
 };
 

@@ -21,10 +21,12 @@ function setup(leader: string | null) {
       },
     },
   });
-  return { port, forwarded, ops: configOps('c1', port, port.sm, onLeader) };
+  return { port, forwarded, ops: configOps('c1', port, port.sm, onLeader, HEARTBEAT_MS) };
 }
 
 const soon = (): number => Date.now() + 1000;
+/** The leader's raft.heartbeat_interval. */
+const HEARTBEAT_MS = 100;
 
 async function failureOf(p: Promise<unknown>): Promise<ServiceFailure> {
   try {
@@ -73,4 +75,38 @@ void t.test('a bad key or value is refused where it arrives, before any forwardi
   t.same(forwarded, [], 'nothing reached the leader');
   await ops.set({ key: 'autopilot.max_trailing_logs', value: '10', forwarded: false }, soon());
   t.same(forwarded, ['configSet'], 'a valid set on a follower is forwarded to the leader');
+});
+
+void t.test('a preferred leader that is not a member is refused as not found, naming the members it could be', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], records: true });
+  const ops = configOps('c1', port, port.sm, onLeaderOf({ id: 'c1', host: port, addressOf: (id) => `${id}:1`, forwarder: { call: () => Promise.reject(new Error('not forwarded')) } }), HEARTBEAT_MS);
+  await port.propose(encodeCommand({ kind: 'settings', op: 'init', values: defaultSettings({ electionTimeoutMs: 1000 }) }));
+  const f = await failureOf(ops.set({ key: 'cluster.preferred_leader', value: 'c9', forwarded: false }, soon()));
+  t.equal(f.code, 'UNKNOWN_NODE');
+  t.equal(f.message, 'cluster.preferred_leader: c9 is not a member; it could be c1, c2, c3 or none');
+  t.same(await ops.set({ key: 'cluster.preferred_leader', value: 'c2', forwarded: false }, soon()), { key: 'cluster.preferred_leader', value: 'c2', changed: true });
+});
+
+void t.test("a last_contact_threshold a healthy follower cannot meet is refused on the leader, naming its heartbeat interval", async (t) => {
+  const { ops, port } = setup('c1');
+  await port.propose(encodeCommand({ kind: 'settings', op: 'init', values: defaultSettings({ electionTimeoutMs: 1000 }) }));
+  const before = port.proposals.length;
+  for (const value of ['1ms', '100ms']) {
+    const f = await failureOf(ops.set({ key: 'autopilot.last_contact_threshold', value, forwarded: false }, soon()));
+    t.equal(f.code, 'INVALID_ARGUMENT', value);
+    t.match(f.message, /^autopilot\.last_contact_threshold: .*must be at least 2 x raft\.heartbeat_interval \(100ms\) = 200ms/, value);
+  }
+  t.equal(port.proposals.length, before, 'nothing proposed');
+  t.same(await ops.set({ key: 'autopilot.last_contact_threshold', value: '200ms', forwarded: false }, soon()), { key: 'autopilot.last_contact_threshold', value: '200ms', changed: true });
+});
+
+void t.test('a min_quorum above the voter count is accepted, as Consul does: it only holds cleanup, and get says so', async (t) => {
+  const { ops, port } = setup('c1');
+  await port.propose(encodeCommand({ kind: 'settings', op: 'init', values: defaultSettings({ electionTimeoutMs: 1000 }) }));
+  t.same(await ops.set({ key: 'autopilot.min_quorum', value: '99', forwarded: false }, soon()), { key: 'autopilot.min_quorum', value: '99', changed: true });
+  t.same(await ops.set({ key: 'autopilot.cleanup_dead_servers', value: 'true', forwarded: false }, soon()), { key: 'autopilot.cleanup_dead_servers', value: 'true', changed: true });
+  const help = (await ops.get({ key: 'autopilot.min_quorum' }, soon())).settings[0]?.help;
+  t.match(help, /only while at least this many voters remain/);
+  t.match(help, /above the voter count, cleanup removes nothing/);
+  t.match(help, /ctl member remove is not limited/);
 });

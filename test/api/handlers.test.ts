@@ -144,6 +144,7 @@ void t.test('membership calls go through the port: promote waits for the learner
     defaultTimeoutMs: 2000,
     clusterId: () => '00000000000000aa',
     commitStallLimitMs: 1000,
+    raftHeartbeatIntervalMs: 100,
     sessions: new KvSessions(),
   });
   port.match.set('c4', 0);

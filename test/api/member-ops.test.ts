@@ -81,3 +81,19 @@ void t.test('ids and addresses are checked before anything is proposed', async (
   t.match(await ops.add(add('c4', 'nowhere'), soon()).catch((e: unknown) => e), { code: 'INVALID_ARGUMENT', message: /expected host:port/ });
   t.equal(port.proposals.length, 0);
 });
+
+void t.test('an add takes the addresses the cluster file takes, and refuses the ones it refuses', async (t) => {
+  const { port, ops } = setup();
+  for (const [address, reason] of [
+    ['0.0.0.0:7104', /0\.0\.0\.0:7104 is a wildcard address that peers cannot dial/],
+    ['[::]:7104', /wildcard address/],
+    ['10.0.0.14:0', /the port must be in 1\.\.65535/],
+    ['10.0.0.14:99999', /the port must be in 1\.\.65535/],
+    ['300.0.0.1:7104', /malformed IPv4 address/],
+  ] as const) {
+    t.match(await ops.add(add('c4', address), soon()).catch((e: unknown) => e), { code: 'INVALID_ARGUMENT', message: reason }, address);
+  }
+  t.match(await ops.add(add('c4', 'C2.example:7000'), soon()).catch((e: unknown) => e), { code: 'CONFLICT', message: /C2\.example:7000 is already the address of c2/ }, "another member's address");
+  t.equal(port.proposals.length, 0, 'nothing proposed');
+  t.match(await ops.add(add('c4', '[::1]:7104'), soon()), { unchanged: false, learners: ['c4'] }, 'a bracketed IPv6 address, as in the file');
+});

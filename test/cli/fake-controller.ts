@@ -139,6 +139,8 @@ export async function startFake(opts: FakeOptions): Promise<Fake> {
     'MemberPromote',
     'MemberRemove',
     'LeaderTransfer',
+    'ConfigGet',
+    'ConfigSet',
   ];
   const impl: grpc.UntypedServiceImplementation = {};
   for (const m of methods) impl[m] = unaryImpl(m, opts.unary?.[m], fake);

@@ -78,3 +78,24 @@ void t.test('cleanup with a min_quorum of at least a quorum is accepted', async 
   const c = parseClusterConfig(`${NODES}autopilot:\n  cleanup_dead_servers: true\n  min_quorum: 2\n`, 'cluster.yaml');
   t.equal(c.settings.values['autopilot.cleanup_dead_servers'], true);
 });
+
+void t.test('a preferred leader that is not one of cluster.nodes is refused, naming the members it could be', async (t) => {
+  const err = refused(`${NODES}  preferred_leader: c9\n`);
+  t.equal(err.keyPath, 'cluster.preferred_leader');
+  t.match(err.reason, /c9 is not one of cluster\.nodes; it could be c1, c2, c3 or none/);
+  t.equal(err.exitCode, 2);
+  t.match(err.message, /^cluster\.yaml: cluster\.preferred_leader: /, 'the message names the file and the key');
+  t.equal(parseClusterConfig(`${NODES}  preferred_leader: none\n`, 'cluster.yaml').settings.values['cluster.preferred_leader'], null, 'none is always possible');
+});
+
+void t.test('a last_contact_threshold a healthy follower cannot meet is refused, naming the heartbeat interval', async (t) => {
+  for (const threshold of ['1ms', '100ms', '199ms']) {
+    const err = refused(`${NODES}autopilot:\n  last_contact_threshold: ${threshold}\n`);
+    t.equal(err.keyPath, 'autopilot.last_contact_threshold', threshold);
+    t.match(err.reason, /must be at least 2 x raft\.heartbeat_interval \(100ms\) = 200ms/, threshold);
+  }
+  const slow = refused(`${NODES}raft:\n  heartbeat_interval: 300ms\n  election_timeout: 3s\nautopilot:\n  last_contact_threshold: 500ms\n`);
+  t.match(slow.reason, /2 x raft\.heartbeat_interval \(300ms\) = 600ms/, "the floor follows this file's heartbeat interval");
+  const c = parseClusterConfig(`${NODES}autopilot:\n  last_contact_threshold: 200ms\n`, 'cluster.yaml');
+  t.equal(c.settings.values['autopilot.last_contact_threshold'], 200, 'two heartbeat intervals is accepted');
+});

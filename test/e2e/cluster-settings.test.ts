@@ -52,6 +52,7 @@ void t.test('ctl config get|set against a real cluster', async (t) => {
     [['services.nope', '1'], 2, /unknown setting "services\.nope"/],
     [['autopilot.promote_learners', 'yes'], 2, /true or false/],
     [['cluster.preferred_leader', 'zz'], 4, /zz is not a member/],
+    [['autopilot.last_contact_threshold', '1ms'], 2, /must be at least 2 x raft\.heartbeat_interval/],
   ];
   for (const [args, code, message] of cases) {
     const r = await cluster.ctl(['config', 'set', ...args]);

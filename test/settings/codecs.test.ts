@@ -74,3 +74,12 @@ function check<K extends SettingKey>(key: K, value: ClusterSettings[K]): { round
     displayIsInput: input.ok && input.value === value,
   };
 }
+
+void t.test('a flag takes the spellings a YAML file takes for true and false, and no others', async (t) => {
+  const flag = SETTINGS['autopilot.cleanup_dead_servers'].codec;
+  // YAML 1.2 reads True and TRUE as booleans, so the file accepts them; `ctl config set` must too.
+  for (const [input, value] of [['True', true], ['TRUE', true], ['False', false], ['FALSE', false], [' true ', true]] as const) {
+    t.same(flag.fromInput(input), { ok: true, value }, JSON.stringify(input));
+  }
+  for (const input of ['tRUE', 'yes', 'on', '1', 'constructor']) t.notOk(flag.fromInput(input).ok, JSON.stringify(input));
+});

@@ -5,7 +5,7 @@ import type { ConfigJson } from '../../api/answers.js';
 import { plainTable } from '../plain-table.js';
 import type { Session } from './context.js';
 
-const FORMATS = ['table', 'json', 'yaml'] as const;
+const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 type Format = (typeof FORMATS)[number];
 
 function render(config: ConfigJson, format: Format): string {
@@ -18,6 +18,12 @@ function render(config: ConfigJson, format: Format): string {
       return plainTable(
         ['KEY', 'VALUE', 'DEFAULT'],
         config.settings.map((s) => [s.key, s.value, s.default]),
+      );
+    case 'wide':
+      // What each setting does, which the narrow table leaves to docs/reference.md.
+      return plainTable(
+        ['KEY', 'VALUE', 'DEFAULT', 'WHAT'],
+        config.settings.map((s) => [s.key, s.value, s.default, s.help]),
       );
     default: {
       const never: never = format;
