@@ -51,6 +51,8 @@ export interface ControllerServiceDeps {
   readonly commitStallLimitMs: number;
   /** This node's raft.heartbeat_interval: settings that health reads are checked against it. */
   readonly raftHeartbeatIntervalMs: number;
+  /** Whether a Raft message from peer `id` reached this node within an election timeout (member remove's quorum check). */
+  readonly peerHeard: (id: string) => boolean;
   /** Where KvSession streams register, so a graceful shutdown can end them. */
   readonly sessions: KvSessions;
   /** Health in depth (`ctl health`); absent: this node does not serve it. */
@@ -68,7 +70,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff);
   const config = configOps(deps.id, host, sm, onLeader, deps.raftHeartbeatIntervalMs);
   const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
-  const members = memberOps(deps.id, host, sm, onLeader);
+  const members = memberOps(deps.id, host, sm, onLeader, deps.peerHeard);
 
   return {
     Put: unaryHandler<PutRequestMsg, { revision: number }>((req, deadline) => kv.put(req, deadline), t),

@@ -6,6 +6,7 @@
  */
 import { dialProblem } from '../config/host-port.js';
 import { formatSetting } from '../settings/index.js';
+import { removalProblem } from './removal-check.js';
 import { encodeAddContext } from '../statemachine/add-context.js';
 import type { StateMachine } from '../statemachine/index.js';
 import { settingsKind } from '../statemachine/settings.js';
@@ -31,7 +32,8 @@ export interface MemberOps {
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader): MemberOps {
+/** `heard(id)`: whether this node, leading, heard a Raft message from peer `id` within an election timeout. */
+export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, heard: (id: string) => boolean): MemberOps {
   const response = (unchanged: boolean, detail: string): MemberResponseMsg => {
     const conf = host.status().conf;
     return { voters: [...conf.voters], learners: [...conf.learners], unchanged, detail };
@@ -72,11 +74,6 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
       const undialable = dialProblem(req.address);
       if (undialable !== null) throw new ServiceFailure('INVALID_ARGUMENT', `invalid address: ${undialable}`);
       return onLeader('memberAdd', req, deadline, async (remaining) => {
-        const address = req.address.toLowerCase();
-        const holder = sm.members.list().find((m) => m.id !== req.id && m.address.toLowerCase() === address);
-        if (holder !== undefined) {
-          throw new ServiceFailure('CONFLICT', `${req.address} is already the address of ${holder.id}; each member needs its own`);
-        }
         const role = roleOf(req.id);
         if (role !== null) {
           const record = sm.members.get(req.id);
@@ -85,6 +82,12 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
           }
           if (role === 'voter') return response(true, `${req.id} is already a voter; nothing changed`);
           return response(true, `${req.id} is already a learner; nothing changed; ${promotionPlan(req.id, record?.autoPromote ?? false)}`);
+        }
+        // The id decides first (above: an id at another address is a move); then the address must be free.
+        const address = req.address.toLowerCase();
+        const holder = sm.members.list().find((m) => m.id !== req.id && m.address.toLowerCase() === address);
+        if (holder !== undefined) {
+          throw new ServiceFailure('CONFLICT', `${req.address} is already the address of ${holder.id}; each member needs its own`);
         }
         // A learner first (Raft thesis §4.2.1: catch up before voting), with the intent to promote
         // it recorded in the same entry, so any later leader carries it out.
@@ -111,6 +114,8 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
           if (sm.members.wasRemovedId(req.id)) return response(true, `${req.id} was already removed; nothing changed`);
           throw new ServiceFailure('UNKNOWN_NODE', `${req.id} is not a member and never was`);
         }
+        const problem = removalProblem(req.id, host.status().conf.voters, (v) => v === selfId || heard(v));
+        if (problem !== null) throw new ServiceFailure('FAILED_PRECONDITION', problem);
         if (req.id === selfId) {
           // A leader removing itself hands off first, then lets the new leader remove it.
           const next = await host.handOffLeadership();

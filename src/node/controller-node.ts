@@ -422,6 +422,10 @@ export class ControllerNode {
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
         raftHeartbeatIntervalMs: config.raft.heartbeatIntervalMs,
+        peerHeard: (id) => {
+          const c = contacts.get(id);
+          return c !== null && systemScheduler.now() - c.lastHeardAt <= config.raft.electionTimeoutMs;
+        },
         sessions,
         health: autopilot.health,
         resources: autopilot.resources,

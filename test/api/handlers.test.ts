@@ -137,6 +137,7 @@ void t.test('membership calls go through the port: promote waits for the learner
     version: '0.0.0',
     host: port,
     stateMachine: port.sm,
+    peerHeard: () => true,
     addressOf: () => null,
     forwarder: forwarder(null),
     listControllers: () => ({ controllers: [], stale: false, answeredBy: 'c1', staleReason: '' }),

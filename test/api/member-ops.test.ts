@@ -10,10 +10,11 @@ import { decodeAddContext } from '../../src/statemachine/add-context.js';
 import { encodeCommand } from '../../src/statemachine/index.js';
 import { FakeConsensus } from './fake-consensus.js';
 
-function setup() {
-  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], records: true });
+/** `silent`: peers the leader has not heard from within an election timeout. */
+function setup(silent: readonly string[] = [], voters: readonly string[] = ['c1', 'c2', 'c3']) {
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: [...voters], records: true });
   const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf: () => null, forwarder: { call: () => Promise.reject(new Error('no forwarding here')) } });
-  return { port, ops: memberOps('c1', port, port.sm, onLeader) };
+  return { port, ops: memberOps('c1', port, port.sm, onLeader, (id) => !silent.includes(id)) };
 }
 
 const soon = (): number => Date.now() + 2000;
@@ -96,4 +97,19 @@ void t.test('an add takes the addresses the cluster file takes, and refuses the 
   t.match(await ops.add(add('c4', 'C2.example:7000'), soon()).catch((e: unknown) => e), { code: 'CONFLICT', message: /C2\.example:7000 is already the address of c2/ }, "another member's address");
   t.equal(port.proposals.length, 0, 'nothing proposed');
   t.match(await ops.add(add('c4', '[::1]:7104'), soon()), { unchanged: false, learners: ['c4'] }, 'a bracketed IPv6 address, as in the file');
+});
+
+void t.test('a removal that would leave no quorum the leader hears is refused (etcd\'s strict reconfig check); the last voter cannot go', async (t) => {
+  const { port, ops } = setup(['c3']);
+  const refused = await ops.remove(ref('c2'), soon()).catch((e: unknown) => e);
+  t.match(refused, { code: 'FAILED_PRECONDITION', message: /removing c2 would leave voters c1, c3, of which the leader hears only c1 \(c3 silent for an election timeout\); a quorum of them is 2/ });
+  t.equal(port.proposals.length, 0, 'nothing proposed');
+  t.match(await ops.remove(ref('c3'), soon()), { unchanged: false, voters: ['c1', 'c2'] }, 'removing the silent one is fine: c1 and c2 are a quorum of two');
+
+  const five = setup(['c4', 'c5'], ['c1', 'c2', 'c3', 'c4', 'c5']);
+  t.match(await five.ops.remove(ref('c2'), soon()).catch((e: unknown) => e), { code: 'FAILED_PRECONDITION' }, 'five with two down: removing a live one leaves 2 of 4 heard, 3 needed');
+  t.match(await five.ops.remove(ref('c5'), soon()), { unchanged: false }, 'removing a down one leaves 3 of 4 heard');
+
+  const alone = setup([], ['c1']);
+  t.match(await alone.ops.remove(ref('c1'), soon()).catch((e: unknown) => e), { code: 'FAILED_PRECONDITION', message: /c1 is the last voter; a cluster needs one/ }, 'at once, not after waiting for a hand-off');
 });

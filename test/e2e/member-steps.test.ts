@@ -2,7 +2,8 @@
  * Membership steps on real processes, each run twice with the same outcome: a plain `member
  * add` returns at once and the leader promotes the learner once it has caught up and stayed
  * so (autopilot.server_stabilization_time); repeats exit 0 and say nothing changed; ids never
- * present exit 4; a removed member learns it, logs it and exits with code 10.
+ * present exit 4; a removed member learns it, logs it and exits with code 10; a removal that
+ * would leave no quorum the leader hears is refused.
  */
 import t from 'tap';
 import { ProcessCluster } from '../helpers/process-cluster.js';
@@ -81,6 +82,23 @@ void t.test('a member removed while it was down, started again with its old data
     waitFor(async () => (JSON.parse((await cluster.ctl(['status', '-o', 'json'], cluster.endpoints(['c1']))).stdout) as { clusterId: string }).clusterId !== '', 'the cluster id', 20000),
   );
   await cluster.kill('c3', 'SIGTERM');
+  // With c3 down, removing c2 would leave c1 and c3: no quorum to commit anything after. Refused
+  // (etcd's strict reconfig check) once the leader has not heard c3 for an election timeout,
+  // which is before the cluster shows c3 offline (base_timeout 2s).
+  const endpoints = cluster.endpoints(['c1', 'c2']);
+  await cluster.explainFailure(
+    waitFor(
+      async () => {
+        const r = await cluster.ctl(['list', 'controllers', '-o', 'json'], endpoints);
+        return r.code === 0 && (JSON.parse(r.stdout) as Array<{ id: string; online: boolean }>).some((row) => row.id === 'c3' && !row.online);
+      },
+      'c3 shown offline',
+      20000,
+    ),
+  );
+  const refused = await cluster.ctl(['member', 'remove', 'c2'], endpoints);
+  t.equal(refused.code, 1, `removing c2 while c3 is down is refused: ${refused.stdout}`);
+  t.match(refused.stderr, /removing c2 would leave voters c1, c3, of which the leader hears only c1 \(c3 silent for an election timeout\)/);
   const remove = await cluster.ctl(['member', 'remove', 'c3'], cluster.endpoints(['c1', 'c2']));
   t.equal(remove.code, 0, remove.stderr);
   const c3 = cluster.start('c3');
