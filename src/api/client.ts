@@ -30,6 +30,7 @@ import type { ControllersView } from './controller-rows.js';
 import { CLIENT_CHANNEL_OPTIONS, controllerMethod, type ControllerMethod } from './controller-proto.js';
 import { ApiError } from './errors.js';
 import { Failover, onEndpoint } from './failover.js';
+import { checkValueSize } from './request-size.js';
 import { KvSessionClient, sessionOp, viaSession, type KvSessionOp } from './kv-session.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
@@ -88,9 +89,11 @@ export class ControllerClient {
   }
 
   async put(key: string, value: Uint8Array | string, opts: { readonly ifRevision?: number } = {}): Promise<{ revision: number }> {
+    const bytes = toBuffer(value);
+    checkValueSize(bytes.byteLength);
     const request = {
       key,
-      value: toBuffer(value),
+      value: bytes,
       hasIfRevision: opts.ifRevision !== undefined,
       ifRevision: opts.ifRevision ?? 0,
       client: this.nextRef(),
