@@ -78,11 +78,19 @@ export function tidyDetails(details: string): string {
   return details.replace(/\s*Resolution note: $/, '');
 }
 
+/**
+ * The most characters of details a failure carries. They travel as the `grpc-message` trailer,
+ * percent-encoded (up to 12 characters for one of ours); a trailer over HTTP/2's header list
+ * limit (64 KiB in Node) never reaches the client, which then waits out its deadline.
+ */
+export const MAX_DETAILS_CHARS = 4096;
+
 /** Server side: the status object to pass to a gRPC callback or `call.emit('error', ...)`. */
 export function serviceError(code: ApiErrorCode, details: string): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA_KEY, code);
-  return { code: GRPC_STATUS_FOR[code], details, metadata };
+  const deliverable = details.length <= MAX_DETAILS_CHARS ? details : `${details.slice(0, MAX_DETAILS_CHARS)}…(${details.length} characters in all)`;
+  return { code: GRPC_STATUS_FOR[code], details: deliverable, metadata };
 }
 
 /** The `error-code` a failed call carried, or null when there was none (or an unknown one). */
