@@ -72,6 +72,16 @@ export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
+/**
+ * A TLS file `ctl` (or an agent) was given is unusable: unreadable, not PEM, or a key that does
+ * not match its certificate. The contract's exit code for a TLS failure is 3; the message names
+ * TLS, the flag, the file and the cause.
+ */
+export class TlsFilesError extends Error {
+  override readonly name = 'TlsFilesError';
+  readonly code = 'TLS_FILES';
+}
+
 /** grpc-js ends a connection failure with an empty "Resolution note: ", which an operator
  * reads as a truncated message. */
 export function tidyDetails(details: string): string {
@@ -143,6 +153,7 @@ export function exitCodeFor(err: unknown): number {
     }
   }
   if (err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof TlsFilesError) return EXIT_UNREACHABLE;
   // Errors from other modules that mean "bad input": config loading and duration parsing.
   if (hasCode(err) && (err.code === 'DURATION_INVALID' || err.code === 'CONFIG_INVALID')) return EXIT_USAGE;
   return EXIT_FAILED;
