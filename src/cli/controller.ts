@@ -20,6 +20,7 @@ import { runRestore } from './controller-restore.js';
 import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
 import { exitRemoved } from './removed-exit.js';
 import { checkTlsConfig } from './controller-tls.js';
+import { checkDataDir } from '../node/data-dir-check.js';
 
 const program = new Command()
   .name('controller')
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   try {
     config = loadNodeConfig(opts.config, opts.id);
     checkTlsConfig(opts.config, config);
+    checkDataDir(opts.config, config.dataDir);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`controller: ${err.message}\n`);
