@@ -30,6 +30,7 @@ import type { ControllersView } from './controller-rows.js';
 import { CLIENT_CHANNEL_OPTIONS, controllerMethod, type ControllerMethod } from './controller-proto.js';
 import { ApiError } from './errors.js';
 import { Failover, onEndpoint } from './failover.js';
+import { checkKeySize, checkValueSize } from './request-size.js';
 import { KvSessionClient, sessionOp, viaSession, type KvSessionOp } from './kv-session.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
@@ -88,9 +89,12 @@ export class ControllerClient {
   }
 
   async put(key: string, value: Uint8Array | string, opts: { readonly ifRevision?: number } = {}): Promise<{ revision: number }> {
+    checkKeySize(key);
+    const bytes = toBuffer(value);
+    checkValueSize(bytes.byteLength);
     const request = {
       key,
-      value: toBuffer(value),
+      value: bytes,
       hasIfRevision: opts.ifRevision !== undefined,
       ifRevision: opts.ifRevision ?? 0,
       client: this.nextRef(),
@@ -101,12 +105,14 @@ export class ControllerClient {
   }
 
   async get(key: string, opts: { readonly serializable?: boolean } = {}): Promise<KvEntry> {
+    checkKeySize(key);
     const request = { key, serializable: opts.serializable ?? false };
     const op = sessionOp('KV_OP_GET', request, false);
     return decodeKv(await this.failover.run((endpoint) => this.kv(endpoint, 'Get', request, op)));
   }
 
   async delete(key: string, opts: { readonly ifRevision?: number } = {}): Promise<{ revision: number }> {
+    checkKeySize(key);
     const request = {
       key,
       client: this.nextRef(),

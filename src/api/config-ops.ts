@@ -10,6 +10,7 @@ import { encodeCommand, type StateMachine } from '../statemachine/index.js';
 import { setCommand, settingsKind } from '../statemachine/settings.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
+import { quoteKey } from './request-key.js';
 import { ServiceFailure } from './service-error.js';
 
 export interface SettingMsg {
@@ -43,7 +44,7 @@ export interface ConfigOps {
 }
 
 function knownKey(key: string): SettingKey {
-  if (!isSettingKey(key)) throw new ServiceFailure('INVALID_ARGUMENT', `unknown setting "${key}"; the settings are ${SETTING_KEYS.join(', ')}`);
+  if (!isSettingKey(key)) throw new ServiceFailure('INVALID_ARGUMENT', `unknown setting ${quoteKey(key)}; the settings are ${SETTING_KEYS.join(', ')}`);
   return key;
 }
 

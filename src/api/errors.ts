@@ -75,17 +75,35 @@ export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
+/**
+ * A TLS file `ctl` (or an agent) was given is unusable: unreadable, not PEM, or a key that does
+ * not match its certificate. The contract's exit code for a TLS failure is 3; the message names
+ * TLS, the flag, the file and the cause.
+ */
+export class TlsFilesError extends Error {
+  override readonly name = 'TlsFilesError';
+  readonly code = 'TLS_FILES';
+}
+
 /** grpc-js ends a connection failure with an empty "Resolution note: ", which an operator
  * reads as a truncated message. */
 export function tidyDetails(details: string): string {
   return details.replace(/\s*Resolution note: $/, '');
 }
 
+/**
+ * The most characters of details a failure carries. They travel as the `grpc-message` trailer,
+ * percent-encoded (up to 12 characters for one of ours); a trailer over HTTP/2's header list
+ * limit (64 KiB in Node) never reaches the client, which then waits out its deadline.
+ */
+export const MAX_DETAILS_CHARS = 4096;
+
 /** Server side: the status object to pass to a gRPC callback or `call.emit('error', ...)`. */
 export function serviceError(code: ApiErrorCode, details: string): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA_KEY, code);
-  return { code: GRPC_STATUS_FOR[code], details, metadata };
+  const deliverable = details.length <= MAX_DETAILS_CHARS ? details : `${details.slice(0, MAX_DETAILS_CHARS)}…(${details.length} characters in all)`;
+  return { code: GRPC_STATUS_FOR[code], details: deliverable, metadata };
 }
 
 /** The `error-code` a failed call carried, or null when there was none (or an unknown one). */
@@ -139,6 +157,7 @@ export function exitCodeFor(err: unknown): number {
     }
   }
   if (err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof TlsFilesError) return EXIT_UNREACHABLE;
   // Errors from other modules that mean "bad input": config loading and duration parsing.
   if (hasCode(err) && (err.code === 'DURATION_INVALID' || err.code === 'CONFIG_INVALID')) return EXIT_USAGE;
   return EXIT_FAILED;

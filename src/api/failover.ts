@@ -12,6 +12,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ApiError, errorCodeOf, tidyDetails, type ApiErrorCode } from './errors.js';
+import { describeOversizedMessage } from './request-size.js';
 import { describeTlsFailure } from './tls-errors.js';
 
 /** The parts of a failed gRPC call that decide what to do next. */
@@ -70,6 +71,9 @@ export function classify(err: unknown, endpoint: string): Outcome {
       const tls = failure.code === grpc.status.UNAVAILABLE ? describeTlsFailure(details) : null;
       return { kind: 'unreachable', reason: tls ?? `${statusName(failure.code)}: ${details}`, ...(tls === null ? {} : { tls }) };
     }
+    // Too large for gRPC is bad input (exit 2), and the same on every endpoint.
+    const oversized = failure.code === grpc.status.RESOURCE_EXHAUSTED ? describeOversizedMessage(details) : null;
+    if (oversized !== null) return { kind: 'final', error: new ApiError('INVALID_ARGUMENT', oversized, failure.code, { cause: err }) };
     return { kind: 'final', error: new ApiError(fallbackCode(failure.code), details, failure.code, { cause: err }) };
   }
   const error = new ApiError(code, details, failure.code, { cause: err });

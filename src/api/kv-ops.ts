@@ -6,6 +6,7 @@ import type { ApplyResult, KvCommand, StateMachine } from '../statemachine/index
 import { encodeCommand, validateCommand } from '../statemachine/index.js';
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { refuseIfCutOff, type OnLeader } from './on-leader.js';
+import { keyTooLong, quoteKey } from './request-key.js';
 import { ServiceFailure } from './service-error.js';
 import { clientTagOf } from './client-tag.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
@@ -32,6 +33,12 @@ function kvResult(r: ApplyResult): { revision: number } {
   }
 }
 
+/** A key (or prefix) over the limit is refused by every RPC that takes one, with Put's reason. */
+export function refuseLongKey(key: string, field = 'key'): void {
+  const problem = keyTooLong(key, field);
+  if (problem !== null) throw new ServiceFailure('INVALID_ARGUMENT', problem);
+}
+
 /** Validated before proposing: a command the state machine would refuse never reaches the log. */
 function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
   const tag = client === null ? null : clientTagOf(client.id, client.seq);
@@ -43,12 +50,14 @@ function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
 export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, cutOff?: () => string | null): KvOps {
   return {
     async put(req, deadline) {
+      refuseLongKey(req.key);
       const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: req.value, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
       const data = encodeKv(cmd, req.client);
       return onLeader('put', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
     },
 
     async delete(req, deadline) {
+      refuseLongKey(req.key);
       const cmd: KvCommand = { kind: 'kv', op: 'delete', key: req.key, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
       const data = encodeKv(cmd, req.client);
       return onLeader('delete', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
@@ -56,6 +65,7 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
 
     async get(req, deadline) {
       if (req.key === '') throw new ServiceFailure('INVALID_ARGUMENT', 'key must not be empty');
+      refuseLongKey(req.key);
       if (!req.serializable) {
         // ReadIndex: the leader confirms it still leads, and we wait to apply its commit index.
         for (;;) {
@@ -76,7 +86,7 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
         }
       }
       const kv = sm.kv.get(req.key);
-      if (kv === null) throw new ServiceFailure('NOT_FOUND', `key ${JSON.stringify(req.key)} not found`);
+      if (kv === null) throw new ServiceFailure('NOT_FOUND', `key ${quoteKey(req.key)} not found`);
       return { key: kv.key, value: Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength), revision: kv.revision };
     },
   };

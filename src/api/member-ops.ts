@@ -12,6 +12,7 @@ import type { StateMachine } from '../statemachine/index.js';
 import { settingsKind } from '../statemachine/settings.js';
 import { HostError, type ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
+import { quoteKey, shortened } from './request-key.js';
 import { ServiceFailure } from './service-error.js';
 import type { MemberAddRequestMsg, MemberIdRequestMsg } from './wire-types.js';
 
@@ -68,7 +69,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
 
   return {
     async add(req, deadline) {
-      if (!ID.test(req.id)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid member id ${JSON.stringify(req.id)}`);
+      if (!ID.test(req.id)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid member id ${quoteKey(req.id)}`);
       // The cluster file's rules for cluster.nodes[].address (config/node-checks.ts), so a member
       // added later is held to what a bootstrapping one is.
       const undialable = dialProblem(req.address);
@@ -101,7 +102,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
       return onLeader('memberPromote', req, deadline, async (remaining) => {
         const role = roleOf(req.id);
         if (role === 'voter') return response(true, `${req.id} is already a voter; nothing changed`);
-        if (role === null) throw new ServiceFailure('UNKNOWN_NODE', `${req.id} is not a member`);
+        if (role === null) throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member`);
         await waitCaughtUp(req.id, Date.now() + remaining);
         await host.proposeConfChange({ type: 'promote', node: req.id, context: '' }, deadline - Date.now());
         return response(false, '');
@@ -112,7 +113,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
       return onLeader('memberRemove', req, deadline, async (remaining) => {
         if (roleOf(req.id) === null) {
           if (sm.members.wasRemovedId(req.id)) return response(true, `${req.id} was already removed; nothing changed`);
-          throw new ServiceFailure('UNKNOWN_NODE', `${req.id} is not a member and never was`);
+          throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member and never was`);
         }
         const problem = removalProblem(req.id, host.status().conf.voters, (v) => v === selfId || heard(v));
         if (problem !== null) throw new ServiceFailure('FAILED_PRECONDITION', problem);

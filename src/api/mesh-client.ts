@@ -13,6 +13,7 @@ import { CLIENT_CHANNEL_OPTIONS } from './controller-proto.js';
 import { ApiError } from './errors.js';
 import { Failover, onEndpoint } from './failover.js';
 import { meshUnary, type MeshMethod } from './mesh-proto.js';
+import { checkApplySize } from './request-size.js';
 
 export interface MeshClientOptions {
   readonly endpoints: readonly string[];
@@ -96,7 +97,9 @@ export class MeshClient {
   }
 
   async apply(resources: readonly ResourceInput[]): Promise<ApplyAnswer> {
-    const request = { resources: Buffer.from(JSON.stringify(resources)), clientId: this.clientId, clientSeq: ++this.seq, forwarded: false };
+    const encoded = Buffer.from(JSON.stringify(resources));
+    checkApplySize(encoded.byteLength);
+    const request = { resources: encoded, clientId: this.clientId, clientSeq: ++this.seq, forwarded: false };
     const f = answer(await this.failover.run((e) => this.call(e, 'Apply', request)), 'ApplyResponse');
     const results = list(jsonBytes(f, 'results'), 'results').map((r, i) => {
       const x = Fields.of(r, `results[${i}]`, bad);

@@ -28,6 +28,7 @@ import {
   type ResourceType,
   type StateMachine,
 } from '../statemachine/index.js';
+import { MAX_APPLY_BYTES } from '../limits/apply-size.js';
 import { forgetAgent } from './agent-forget.js';
 import { clientTagOf } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
@@ -89,8 +90,6 @@ export interface MeshOpsDeps {
   readonly self: string;
 }
 
-/** A resources file is bounded before it is parsed: one Raft entry must stay far below the message limit. */
-export const MAX_APPLY_BYTES = 2 * 1024 * 1024;
 /** A mesh report: at most 5,000 hosted services and 1,000 agents' usage (src/statemachine/mesh-commands.ts). */
 export const MAX_MESH_REPORT_BYTES = 8 * 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });

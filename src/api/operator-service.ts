@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
 import type { ConsensusPort } from './consensus-port.js';
 import { DEFAULT_RANGE_LIMIT, MAX_RANGE_BYTES, MAX_RANGE_LIMIT, type MemberInfo } from './operator-proto.js';
+import { refuseLongKey } from './kv-ops.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 import { snapshotSaveHandler } from './snapshot-save.js';
@@ -95,6 +96,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
     Range: unaryHandler<{ prefix: string; limit: number; serializable: boolean }, object>(async (req, deadline) => {
       const limit = req.limit === 0 ? DEFAULT_RANGE_LIMIT : req.limit;
       if (limit > MAX_RANGE_LIMIT) throw new ServiceFailure('INVALID_ARGUMENT', `expected a limit of at most ${MAX_RANGE_LIMIT}, found ${limit}`);
+      refuseLongKey(req.prefix, 'prefix');
       if (!req.serializable) await linearizableBarrier(host, deadline);
       const listing = sm.kv.list(req.prefix, { limit });
       const kvs: KeyValueMsg[] = [];

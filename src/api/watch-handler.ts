@@ -5,7 +5,7 @@
  * without bound.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { MAX_KEY_BYTES } from '../statemachine/index.js';
+import { refuseLongKey } from './kv-ops.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
 import { StreamClosedError, writeWithBackpressure } from './stream-writer.js';
 import type { KvChange, WatchSource } from './watch-source.js';
@@ -27,9 +27,7 @@ export interface WatchEventMsg {
 
 function check(req: WatchRequestMsg): void {
   if (!req.prefix && req.key === '') throw new ServiceFailure('INVALID_ARGUMENT', 'expected a key to watch (or --prefix), found an empty key');
-  if (Buffer.byteLength(req.key, 'utf8') > MAX_KEY_BYTES) {
-    throw new ServiceFailure('INVALID_ARGUMENT', `expected a key of at most ${MAX_KEY_BYTES} bytes, found ${Buffer.byteLength(req.key, 'utf8')}`);
-  }
+  refuseLongKey(req.key);
 }
 
 export function watchHandler(source: WatchSource): grpc.handleServerStreamingCall<WatchRequestMsg, WatchEventMsg> {

@@ -20,7 +20,7 @@ import { DEFAULT_AGENT_YAML, loadAgentYaml } from '../agent/agent-yaml.js';
 import { loadPreviousConfig } from '../agent/load-out.js';
 import { certificateIdentity } from '../agents/identity.js';
 import { AgentsError } from '../agents/errors.js';
-import { UsageError } from '../api/errors.js';
+import { TlsFilesError, UsageError } from '../api/errors.js';
 import { ConfigError } from '../config/errors.js';
 import { parseHostPort } from '../config/host-port.js';
 import { LOG_LEVELS, type LogLevel } from '../config/types.js';
@@ -97,9 +97,12 @@ async function main(): Promise<void> {
   const tls = { ca: opts.tlsCa ?? nonEmpty(process.env['AGENT_TLS_CA']), cert: opts.tlsCert ?? nonEmpty(process.env['AGENT_TLS_CERT']), key: opts.tlsKey ?? nonEmpty(process.env['AGENT_TLS_KEY']) };
   let credentials;
   try {
-    credentials = channelCredentials(tls);
+    const envNames = { ca: '$AGENT_TLS_CA', cert: '$AGENT_TLS_CERT', key: '$AGENT_TLS_KEY', clientCa: '' } as const;
+    const flags = { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey, clientCa: undefined };
+    credentials = channelCredentials(tls, (role) => (flags[role] === undefined ? envNames[role] : `--tls-${role}`));
   } catch (err) {
-    fail(err instanceof UsageError ? err.message : String(err));
+    // A bad TLS file is a config error for the agent: exit 2, as for its other files.
+    fail(err instanceof UsageError || err instanceof TlsFilesError ? err.message : String(err));
   }
   let id = opts.id;
   if (tls.cert !== undefined) {

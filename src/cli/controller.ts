@@ -8,10 +8,9 @@
 import { tuneForServing } from './server-tiering.js';
 import { capYoungGeneration } from './young-generation.js';
 import './quiet-warnings.js';
-import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import pino from 'pino';
-import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
+import { ConfigError, loadNodeConfig } from '../config/index.js';
 import { StartupRefusedError } from '../identity/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { listenProblem } from '../node/listen-check.js';
@@ -20,23 +19,8 @@ import { runRecover } from './recover.js';
 import { runRestore } from './controller-restore.js';
 import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
 import { exitRemoved } from './removed-exit.js';
-import { ownCertificateProblem } from '../transport/index.js';
-
-/** With TLS, this node's certificate must be its peer certificate, or every peer refuses it. */
-function checkOwnCertificate(file: string, config: NodeConfig): void {
-  if (config.tls === null) return;
-  const refuse = (reason: string): never => {
-    throw new ConfigError(file, [{ keyPath: 'tls.cert', reason: `${config.tls?.cert ?? ''}: ${reason}`, line: null }]);
-  };
-  let pem: Buffer;
-  try {
-    pem = fs.readFileSync(config.tls.cert);
-  } catch (err) {
-    return refuse(`cannot read it: ${(err as Error).message}`);
-  }
-  const problem = ownCertificateProblem(pem, config.self.id);
-  if (problem !== null) refuse(problem);
-}
+import { checkTlsConfig } from './controller-tls.js';
+import { checkDataDir } from '../node/data-dir-check.js';
 
 const program = new Command()
   .name('controller')
@@ -70,7 +54,8 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadNodeConfig(opts.config, opts.id);
-    checkOwnCertificate(opts.config, config);
+    checkTlsConfig(opts.config, config);
+    checkDataDir(opts.config, config.dataDir);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`controller: ${err.message}\n`);

@@ -8,6 +8,9 @@
  * the largest entry with its framing.
  */
 
+/** The longest key, in UTF-8 bytes: every RPC that takes a key refuses a longer one. */
+export const MAX_KEY_BYTES = 1024;
+
 /** The largest value a key may hold. */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 

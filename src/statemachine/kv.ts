@@ -3,15 +3,14 @@
  * Each key remembers the revision that created it, the revision that last changed it, and how
  * many times it has been written since it was created. Keys are strings; values are bytes.
  */
-import { MAX_VALUE_BYTES } from '../limits/entry-size.js';
+import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../limits/entry-size.js';
 import { SnapshotError } from './errors.js';
 import { Fields } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
 
 export const KV_KIND = 'kv';
-export const MAX_KEY_BYTES = 1024;
-export { MAX_VALUE_BYTES };
+export { MAX_KEY_BYTES, MAX_VALUE_BYTES };
 
 export interface KvPut {
   readonly kind: 'kv';

@@ -11,11 +11,12 @@ import YAML from 'yaml';
 import { ControllerClient } from '../../api/client.js';
 import { MeshClient } from '../../api/mesh-client.js';
 import { OperatorClient } from '../../api/operator-client.js';
-import { ApiError, UsageError } from '../../api/errors.js';
+import { ApiError, TlsFilesError, UsageError } from '../../api/errors.js';
 import { probeTls, type TlsSettings } from './tls-probe.js';
 import { parseDuration } from '../../config/duration.js';
 import { parseHostPort } from '../../config/host-port.js';
 import { packageRoot } from '../../transport/proto.js';
+import { describeTlsFileProblem, tlsFileProblem, type TlsRole } from '../../transport/tls-files.js';
 
 export interface CtlIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -103,24 +104,24 @@ export function endpointsFromConfig(file: string): string[] {
   return parseEndpointList((addresses as readonly string[]).join(','), file);
 }
 
-function readPem(file: string, what: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    throw new UsageError(`expected a readable PEM ${what} at ${file}, found: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
+const FLAG_OF: Readonly<Record<TlsRole, string>> = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key', clientCa: 'client CA' };
 
-/** Insecure unless a TLS option is set; mutual TLS when a certificate and key are given. */
-export function channelCredentials(tls: { ca?: string; cert?: string; key?: string }): grpc.ChannelCredentials {
+/** What names a TLS file in messages: its flag, unless it came from elsewhere ($CTL_TLS_CERT). */
+export type TlsSourceName = (role: TlsRole) => string;
+
+/**
+ * Insecure unless a TLS option is set; mutual TLS when a certificate and key are given. The
+ * files are checked first (tls-files.ts): a bad one is a TlsFilesError naming it.
+ */
+export function channelCredentials(tls: { ca?: string; cert?: string; key?: string }, nameOf: TlsSourceName = (role) => FLAG_OF[role]): grpc.ChannelCredentials {
   if (tls.ca === undefined && tls.cert === undefined && tls.key === undefined) return grpc.credentials.createInsecure();
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
-    throw new UsageError('expected both --tls-cert and --tls-key (or neither), found only one');
+    throw new UsageError(`expected both ${nameOf('cert')} and ${nameOf('key')} (or neither), found only one`);
   }
-  const ca = tls.ca === undefined ? null : readPem(tls.ca, 'CA certificate');
-  const key = tls.key === undefined ? null : readPem(tls.key, 'private key');
-  const cert = tls.cert === undefined ? null : readPem(tls.cert, 'certificate');
-  return grpc.credentials.createSsl(ca, key, cert);
+  const problem = tlsFileProblem(tls);
+  if (problem !== null) throw new TlsFilesError(`TLS: ${describeTlsFileProblem(problem, nameOf)}`);
+  const read = (file: string | undefined): Buffer | null => (file === undefined ? null : fs.readFileSync(file));
+  return grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert));
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -174,11 +175,16 @@ export class Session {
   private credentials(): grpc.ChannelCredentials {
     const o = this.options();
     const env = this.io.env;
-    return channelCredentials({
-      ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']),
-      cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']),
-      key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']),
-    });
+    const flags: Readonly<Record<TlsRole, string | undefined>> = { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey, clientCa: undefined };
+    const envNames: Readonly<Record<TlsRole, string>> = { ca: '$CTL_TLS_CA', cert: '$CTL_TLS_CERT', key: '$CTL_TLS_KEY', clientCa: '' };
+    return channelCredentials(
+      {
+        ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']),
+        cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']),
+        key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']),
+      },
+      (role) => (flags[role] === undefined ? envNames[role] : FLAG_OF[role]),
+    );
   }
 
   /** The Operator service's client, on the same channels as client(). */

@@ -1,18 +1,10 @@
 /** `ctl kv put|get|del`: the replicated key-value store. Values are bytes. */
-import fs from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../api/errors.js';
 import { KV_FORMATS, renderKv, type KvFormat } from '../output.js';
 import { revisionArg, type Session } from './context.js';
 import { limitArg, printRange } from './kv-range.js';
-
-/** The whole of a file, or of stdin for '-'. */
-async function readInput(file: string): Promise<Uint8Array> {
-  if (file !== '-') return fs.readFile(file);
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+import { readValueInput } from './value-input.js';
 
 export function registerKv(program: Command, session: Session): void {
   const kv = program.command('kv').description('read and write keys');
@@ -32,7 +24,8 @@ export function registerKv(program: Command, session: Session): void {
         bytes = value ?? '';
       } else {
         const file = opts.file;
-        bytes = await (session.io.read ?? readInput)(file).catch((err: unknown) => {
+        bytes = await (session.io.read ?? readValueInput)(file).catch((err: unknown) => {
+          if (err instanceof UsageError) throw err; // over the limit: it says so itself
           throw new UsageError(`cannot read the value from ${file === '-' ? 'stdin' : file}: ${err instanceof Error ? err.message : String(err)}`);
         });
       }

@@ -1,0 +1,106 @@
+/**
+ * TLS files checked before use, so a bad one is named with its cause instead of surfacing as
+ * OpenSSL's "error:0480006C:PEM routines::no start line" from deep inside gRPC: each file must
+ * be readable and hold what its role needs (PEM certificates, a private key), and the key must
+ * belong to the certificate. The caller names the files in its own terms: `--tls-cert` for ctl
+ * and the agent, `tls.cert` for a controller's config.
+ */
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+
+export type TlsRole = 'ca' | 'cert' | 'key' | 'clientCa';
+
+export interface TlsFileSet {
+  readonly ca?: string | null | undefined;
+  readonly cert?: string | null | undefined;
+  readonly key?: string | null | undefined;
+  readonly clientCa?: string | null | undefined;
+}
+
+export type TlsFileProblem =
+  /** One file is unusable for its role. */
+  | { readonly kind: 'file'; readonly role: TlsRole; readonly file: string; readonly reason: string }
+  /** The key is a key, the certificate a certificate, but not a pair. */
+  | { readonly kind: 'mismatch'; readonly keyFile: string; readonly certFile: string };
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+class Unusable extends Error {}
+
+function read(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Unusable(`cannot read it (${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a directory' : e.message})`);
+  }
+}
+
+/** Every certificate of a PEM file (a CA bundle may hold several); the first is the leaf's. */
+function certificates(pem: Buffer): X509Certificate[] {
+  const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new Unusable('not a PEM certificate (no -----BEGIN CERTIFICATE----- block)');
+  return blocks.map((block) => {
+    try {
+      return new X509Certificate(block);
+    } catch {
+      throw new Unusable('not a PEM certificate (a certificate block does not parse)');
+    }
+  });
+}
+
+function privateKey(pem: Buffer): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch {
+    // OpenSSL asks for a passphrase nobody gives; the error then says "interrupted or cancelled".
+    if (/ENCRYPTED/.test(pem.toString('latin1'))) throw new Unusable('an encrypted private key (give it unencrypted)');
+    throw new Unusable('not a PEM private key');
+  }
+}
+
+/** `parse` of `file`'s contents; an unusable file becomes its problem, named by `role`. */
+function use<T>(role: TlsRole, file: string, parse: (pem: Buffer) => T): T {
+  try {
+    return parse(read(file));
+  } catch (err) {
+    if (err instanceof Unusable) throw new Found({ kind: 'file', role, file, reason: err.message });
+    throw err;
+  }
+}
+
+class Found extends Error {
+  constructor(readonly problem: TlsFileProblem) {
+    super(problem.kind);
+  }
+}
+
+function pairs(cert: X509Certificate, key: KeyObject): boolean {
+  try {
+    return cert.checkPrivateKey(key);
+  } catch {
+    return false; // a key of another kind (a public key, a secret) is no pair either
+  }
+}
+
+/** The first problem with `files` (absent ones are not checked), or null when all are usable. */
+export function tlsFileProblem(files: TlsFileSet): TlsFileProblem | null {
+  try {
+    if (files.ca != null) use('ca', files.ca, certificates);
+    if (files.clientCa != null) use('clientCa', files.clientCa, certificates);
+    const cert = files.cert == null ? null : use('cert', files.cert, (pem) => certificates(pem)[0]!);
+    const key = files.key == null ? null : use('key', files.key, privateKey);
+    if (cert !== null && key !== null && !pairs(cert, key)) return { kind: 'mismatch', keyFile: files.key!, certFile: files.cert! };
+    return null;
+  } catch (err) {
+    if (err instanceof Found) return err.problem;
+    throw err;
+  }
+}
+
+/** The problem in one line, each file named by `nameOf` its role (`--tls-cert`, `tls.cert`). */
+export function describeTlsFileProblem(p: TlsFileProblem, nameOf: (role: TlsRole) => string): string {
+  return p.kind === 'file'
+    ? `${nameOf(p.role)} ${p.file}: ${p.reason}`
+    : `${nameOf('key')} ${p.keyFile} does not match the certificate in ${nameOf('cert')} ${p.certFile}`;
+}

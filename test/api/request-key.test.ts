@@ -1,0 +1,110 @@
+/**
+ * Every RPC that takes a key refuses one over the 1,024-byte limit with INVALID_ARGUMENT naming
+ * it, as Put always did; an error that echoes a key or other client input quotes only its start.
+ * Before, a Get of a 100 kB key answered NOT_FOUND with the whole key in the details, a trailer
+ * too large to deliver: the client waited out its deadline.
+ */
+import * as grpc from '@grpc/grpc-js';
+import t from 'tap';
+import { ControllerClient } from '../../src/api/client.js';
+import { MAX_DETAILS_CHARS, serviceError } from '../../src/api/errors.js';
+import { kvOps } from '../../src/api/kv-ops.js';
+import { onLeaderOf } from '../../src/api/on-leader.js';
+import { OperatorClient } from '../../src/api/operator-client.js';
+import { operatorService } from '../../src/api/operator-service.js';
+import { quoteKey, shortened } from '../../src/api/request-key.js';
+import { watchHandler } from '../../src/api/watch-handler.js';
+import type { WatchSource } from '../../src/api/watch-source.js';
+import { apiFailure, startFake } from '../cli/fake-controller.js';
+import { FakeConsensus } from './fake-consensus.js';
+
+const LONG = 'k'.repeat(100_000);
+const soon = (): number => Date.now() + 2000;
+
+function setup() {
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1'] });
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf: () => null, forwarder: { call: () => Promise.reject(new Error('no forwarding here')) } });
+  return { port, kv: kvOps(port, port.sm, onLeader) };
+}
+
+const refusal = { name: 'ServiceFailure', code: 'INVALID_ARGUMENT', message: 'field "key" must be at most 1024 bytes, found 100000' };
+
+void t.test('get, put and delete refuse a key over 1,024 bytes with INVALID_ARGUMENT naming the limit', async (t) => {
+  const { kv, port } = setup();
+  t.match(await kv.get({ key: LONG, serializable: true }, soon()).catch((e: unknown) => e), refusal, 'get');
+  t.match(await kv.get({ key: LONG, serializable: false }, soon()).catch((e: unknown) => e), refusal, 'linearizable get: before the barrier');
+  const client = { id: 'cl', seq: 1 };
+  t.match(await kv.put({ key: LONG, value: Buffer.from('v'), hasIfRevision: false, ifRevision: 0, client, forwarded: false }, soon()).catch((e: unknown) => e), refusal, 'put');
+  t.match(await kv.delete({ key: LONG, hasIfRevision: false, ifRevision: 0, client, forwarded: false }, soon()).catch((e: unknown) => e), refusal, 'delete');
+  t.equal(port.proposals.length, 0, 'nothing proposed');
+  t.equal(port.readBarriers, 0, 'no read barrier for a refused key');
+});
+
+void t.test('NOT_FOUND quotes the first 64 characters of a long key and its size', async (t) => {
+  const { kv } = setup();
+  const key = `${'a'.repeat(64)}${'b'.repeat(936)}`;
+  const err = await kv.get({ key, serializable: true }, soon()).catch((e: unknown) => e);
+  t.match(err, { code: 'NOT_FOUND', message: `key "${'a'.repeat(64)}"…(1000 bytes) not found` });
+  t.match(await kv.get({ key: 'short', serializable: true }, soon()).catch((e: unknown) => e), { message: 'key "short" not found' });
+});
+
+void t.test('Range refuses a prefix over 1,024 bytes; Watch a key over it', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1'] });
+  const watches: WatchSource = { subscribe: () => ({ ok: true, cancel: () => undefined }) } as unknown as WatchSource;
+  const service = operatorService({
+    id: 'c1', clusterName: 'x', version: '0', host: port, stateMachine: port.sm,
+    staleness: () => ({ stale: false, reason: '' }), dbSizeBytes: () => Promise.resolve(0), watches, defaultTimeoutMs: 1000,
+  });
+  const range = service['Range'] as grpc.handleUnaryCall<object, object>;
+  const answer = await new Promise<grpc.ServiceError | null>((resolve) => {
+    const call = { request: { prefix: LONG, limit: 0, serializable: true }, getDeadline: () => Date.now() + 1000 } as unknown as grpc.ServerUnaryCall<object, object>;
+    range(call, (err) => resolve(err as grpc.ServiceError | null));
+  });
+  t.match(answer, { code: grpc.status.INVALID_ARGUMENT, details: 'field "prefix" must be at most 1024 bytes, found 100000' });
+  const destroyed = await new Promise<unknown>((resolve) => {
+    const call = { request: { key: LONG, prefix: false, startRevision: 0 }, destroy: resolve, on: () => undefined };
+    watchHandler(watches)(call as unknown as grpc.ServerWritableStream<never, never>);
+  });
+  t.match(destroyed, { code: grpc.status.INVALID_ARGUMENT, details: 'field "key" must be at most 1024 bytes, found 100000' });
+});
+
+void t.test('the client refuses a long key or prefix before sending it', async (t) => {
+  const f = await startFake({ unary: { Get: () => ({ key: 'k', value: Buffer.from('v'), revision: 1 }) } });
+  const client = new ControllerClient({ endpoints: [f.address], timeoutMs: 2000 });
+  t.teardown(async () => {
+    client.close();
+    await f.stop();
+  });
+  const problem = { code: 'INVALID_ARGUMENT', message: 'field "key" must be at most 1024 bytes, found 100000' };
+  t.match(await client.get(LONG).catch((e: unknown) => e), problem);
+  t.match(await client.delete(LONG).catch((e: unknown) => e), problem);
+  t.match(await client.put(LONG, 'v').catch((e: unknown) => e), problem);
+  const operator = new OperatorClient(client);
+  t.match(await operator.range(LONG).catch((e: unknown) => e), { code: 'INVALID_ARGUMENT', message: /field "prefix" must be at most 1024 bytes/ });
+  t.match(await operator.watch({ key: LONG, prefix: false, startRevision: 0 }, () => undefined).catch((e: unknown) => e), problem);
+  t.equal(f.calls.length, 0, 'nothing sent');
+});
+
+void t.test('failure details are capped, so a long one still reaches the client at once', async (t) => {
+  t.ok((serviceError('NOT_FOUND', LONG).details ?? '').length < MAX_DETAILS_CHARS + 40);
+  t.equal(serviceError('NOT_FOUND', 'short').details, 'short');
+  const f = await startFake({ session: false, unary: { Get: () => { throw apiFailure('NOT_FOUND', LONG); } } });
+  const client = new ControllerClient({ endpoints: [f.address], timeoutMs: 5000 });
+  t.teardown(async () => {
+    client.close();
+    await f.stop();
+  });
+  const started = Date.now();
+  const err = await client.get('a').catch((e: unknown) => e);
+  t.match(err, { code: 'NOT_FOUND', message: /…\(100000 characters in all\)$/ });
+  t.ok(Date.now() - started < 4000, 'answered, not waited out');
+});
+
+void t.test('shortened and quoteKey keep short text whole and never split a character', async (t) => {
+  t.equal(shortened('abc'), 'abc');
+  t.equal(quoteKey('a"b'), '"a\\"b"');
+  t.equal(shortened('x'.repeat(65)), `${'x'.repeat(64)}…(65 bytes)`);
+  t.equal(quoteKey('x'.repeat(65)), `"${'x'.repeat(64)}"…(65 bytes)`);
+  const emoji = `${'x'.repeat(63)}😀tail`;
+  t.equal(shortened(emoji), `${'x'.repeat(63)}…(${Buffer.byteLength(emoji)} bytes)`, 'the pair is dropped, not halved');
+});

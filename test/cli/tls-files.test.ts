@@ -1,0 +1,84 @@
+/**
+ * Bad TLS files given to the binaries end in one clear line naming the flag (or config key),
+ * the file and the cause, never OpenSSL's "error:0480006C:PEM routines::no start line": `ctl`
+ * exits 3 (the contract's code for a TLS failure), the agent and the controller exit 2 (their
+ * config errors), the controller without a stack trace.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { AGENT_JS } from '../agents/agent-procs.js';
+import { CertMaker } from '../helpers/certs.js';
+import { freePorts } from '../helpers/free-ports.js';
+import { CONTROLLER_JS, CTL_JS } from '../helpers/process-cluster.js';
+import { runToExit } from '../helpers/run-to-exit.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-files-cli-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+const certs = new CertMaker(dir);
+certs.makeCa('ca');
+const node = certs.makeCert('ca', 'c1', { peer: 'c1' });
+const other = certs.makeCert('ca', 'other', { peer: 'c1' });
+const bad = path.join(dir, 'bad.pem');
+fs.writeFileSync(bad, 'garbage\n');
+const env = { PATH: process.env['PATH'] ?? '' };
+
+function lines(stderr: string): number {
+  return stderr.trim().split('\n').length;
+}
+
+void t.test('ctl: a bad --tls-cert, --tls-key or --tls-ca exits 3 naming TLS, the flag, the file and the cause', async (t) => {
+  const [port] = await freePorts(1);
+  const endpoints = ['--endpoints', `127.0.0.1:${port}`];
+  const cases: ReadonlyArray<readonly [string, readonly string[], string]> = [
+    ['garbage cert and key', ['--tls-ca', node.ca, '--tls-cert', bad, '--tls-key', bad], `ctl: TLS: --tls-cert ${bad}: not a PEM certificate`],
+    ['garbage key', ['--tls-ca', node.ca, '--tls-cert', node.cert, '--tls-key', bad], `ctl: TLS: --tls-key ${bad}: not a PEM private key`],
+    ['mismatched pair', ['--tls-ca', node.ca, '--tls-cert', node.cert, '--tls-key', other.key], `ctl: TLS: --tls-key ${other.key} does not match the certificate in --tls-cert ${node.cert}`],
+    ['garbage CA', ['--tls-ca', bad], `ctl: TLS: --tls-ca ${bad}: not a PEM certificate`],
+    ['missing CA', ['--tls-ca', '/nonexistent'], 'ctl: TLS: --tls-ca /nonexistent: cannot read it (no such file)'],
+  ];
+  for (const [what, flags, message] of cases) {
+    const run = await runToExit(CTL_JS, [...endpoints, ...flags, 'kv', 'get', 'a'], `ctl (${what})`, 20_000, env);
+    t.equal(run.code, 3, `${what}: exit 3`);
+    t.equal(lines(run.stderr), 1, `${what}: one line`);
+    t.ok(run.stderr.startsWith(message), `${what}: ${run.stderr.trim()}`);
+  }
+  const fromEnv = await runToExit(CTL_JS, [...endpoints, 'kv', 'get', 'a'], 'ctl ($CTL_TLS_CA)', 20_000, { ...env, CTL_TLS_CA: bad });
+  t.equal(fromEnv.code, 3);
+  t.match(fromEnv.stderr, `ctl: TLS: $CTL_TLS_CA ${bad}: not a PEM certificate`, 'a file from the environment is named by its variable');
+});
+
+void t.test('agent: a bad TLS file exits 2 naming the flag, the file and the cause', async (t) => {
+  const [port] = await freePorts(1);
+  const run = await runToExit(AGENT_JS, ['--controllers', `127.0.0.1:${port}`, '--tls-ca', node.ca, '--tls-cert', bad, '--tls-key', bad], 'agent', 20_000, env);
+  t.equal(run.code, 2);
+  t.equal(lines(run.stderr), 1, 'one line');
+  t.match(run.stderr, `agent: TLS: --tls-cert ${bad}: not a PEM certificate`);
+  const mismatch = await runToExit(AGENT_JS, ['--controllers', `127.0.0.1:${port}`, '--tls-ca', node.ca, '--tls-cert', node.cert, '--tls-key', other.key], 'agent', 20_000, env);
+  t.equal(mismatch.code, 2);
+  t.match(mismatch.stderr, `agent: TLS: --tls-key ${other.key} does not match the certificate in --tls-cert ${node.cert}`);
+});
+
+void t.test('controller: a bad tls.* file exits 2 naming the config key and the file, without a stack trace', async (t) => {
+  const [port] = await freePorts(1);
+  const config = (tls: string): string => {
+    const file = path.join(dir, `cluster-${Math.random().toString(36).slice(2)}.yaml`);
+    fs.writeFileSync(file, `cluster:\n  nodes:\n    - { id: c1, address: "127.0.0.1:${port}" }\ncontroller:\n  data_dir: ${dir}/data/\${id}\n${tls}`);
+    return file;
+  };
+  const cases: ReadonlyArray<readonly [string, string, RegExp]> = [
+    ['garbage key', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${bad} }\n`, /: tls\.key: .*bad\.pem: not a PEM private key$/],
+    ['garbage CA', `tls: { ca: ${bad}, cert: ${node.cert}, key: ${node.key} }\n`, /: tls\.ca: .*bad\.pem: not a PEM certificate/],
+    ['garbage client CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, client_ca: ${bad} }\n`, /: tls\.client_ca: .*bad\.pem: not a PEM certificate/],
+    ['mismatched pair', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${other.key} }\n`, /: tls\.key: .*other\.key does not match the certificate in tls\.cert .*c1\.crt$/],
+  ];
+  for (const [what, tls, pattern] of cases) {
+    const run = await runToExit(CONTROLLER_JS, ['--config', config(tls), '--id', 'c1'], `controller (${what})`, 20_000, env);
+    t.equal(run.code, 2, `${what}: exit 2`);
+    t.equal(lines(run.stderr), 1, `${what}: one line`);
+    t.match(run.stderr.trim(), pattern, what);
+    t.notMatch(run.stdout, /"stack"/, `${what}: no stack trace in the log`);
+    t.notOk(fs.existsSync(path.join(dir, 'data', 'c1')), `${what}: nothing written to data_dir`);
+  }
+});
