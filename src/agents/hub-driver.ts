@@ -65,6 +65,13 @@ interface RegainWatch {
   readonly regained: () => void;
 }
 
+/** What sendUntilDone does on a failed attempt, a stale refusal, and before a retry. */
+interface SendHooks {
+  readonly failed: () => void;
+  readonly stale: () => void;
+  readonly retrying?: () => boolean;
+}
+
 export class HubDriver {
   readonly hub: AgentHub;
   private readonly calls = new Map<StreamId, SyncCall>();
@@ -299,15 +306,13 @@ export class HubDriver {
     try {
       for (let body = this.hub.takeMeshReport(this.time.now()); body !== null && !this.stopped; body = this.hub.takeMeshReport(this.time.now())) {
         let tag = this.tags.nextMeshReport();
-        await this.sendUntilDone(
-          'mesh report',
-          () => this.port.meshReport(body, tag, this.opts.electionTimeoutMs * 2),
-          () => this.failedMeshReports++,
-          () => {
+        await this.sendUntilDone('mesh report', () => this.port.meshReport(body, tag, this.opts.electionTimeoutMs * 2), {
+          failed: () => this.failedMeshReports++,
+          stale: () => {
             this.renewTags(tag);
             tag = this.tags.nextMeshReport();
           },
-        );
+        });
         this.hub.meshReportDone();
       }
     } finally {
@@ -322,15 +327,22 @@ export class HubDriver {
     try {
       for (let entries = this.hub.takeReport(this.time.now()); entries !== null && !this.stopped; entries = this.hub.takeReport(this.time.now())) {
         let tag = this.tags.nextReport();
-        const sent = entries;
-        const renew = (): void => {
-          this.renewTags(tag);
-          tag = this.tags.nextReport();
-        };
-        const outcome = await this.sendUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), () => this.failedReports++, renew);
-        // Refused, it is no longer in flight either: the entries it held are given up.
-        if (outcome !== 'stopped') this.hub.reportCommitted();
-        if (outcome === 'committed') this.reportedEntries += entries.length;
+        let sent = entries;
+        const outcome = await this.sendUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), {
+          failed: () => this.failedReports++,
+          stale: () => {
+            this.renewTags(tag);
+            tag = this.tags.nextReport();
+          },
+          // The same seq with less in it: whichever attempt commits is applied once.
+          retrying: () => {
+            sent = this.hub.recheckOffline(sent);
+            return sent.length > 0;
+          },
+        });
+        // Refused or emptied, it is no longer in flight either: the entries it held are given up.
+        if (outcome !== 'stopped') this.hub.reportCommitted(sent);
+        if (outcome === 'committed') this.reportedEntries += sent.length;
       }
     } finally {
       this.reporting = false;
@@ -343,22 +355,24 @@ export class HubDriver {
    * An attempt made while this controller was cut off from a quorum or its leader (forwarded
    * to a leader it could not reach) may hang until its deadline, and every report after it
    * waits, claims included: once both are heard again it is given up on and retried at once.
-   * One refused as stale (its client id's latest seq is past ours: someone else used the id)
+   * Before each retry `retrying` may shrink what is sent (false: nothing is left, done). One
+   * refused as stale (its client id's latest seq is past ours: someone else used the id)
    * can never commit: `stale` moves it to a new id, and it is sent again at once. One refused
    * as invalid (it cannot be proposed: report-budget.ts keeps that from happening) would be
    * refused again every time: it is dropped and logged, so that one bad report cannot hold up
    * every report after it (and, unanswered, make this controller shed its agents).
    */
-  private async sendUntilDone(what: string, send: () => Promise<void>, failed: () => void, stale: () => void): Promise<'committed' | 'refused' | 'stopped'> {
+  private async sendUntilDone(what: string, send: () => Promise<void>, hooks: SendHooks): Promise<'committed' | 'refused' | 'emptied' | 'stopped'> {
     for (let attempt = 0; !this.stopped; attempt++) {
+      if (attempt > 0 && hooks.retrying !== undefined && !hooks.retrying()) return 'emptied';
       try {
         if ((await this.attemptOnce(send)) === 'committed') return 'committed';
-        failed();
+        hooks.failed();
         this.port.logger.debug(`${what}: a quorum is heard again; retrying at once`);
       } catch (err) {
-        failed();
+        hooks.failed();
         if (err instanceof ServiceFailure && err.code === 'STALE_REQUEST') {
-          stale();
+          hooks.stale();
           continue;
         }
         if (err instanceof ServiceFailure && err.code === 'INVALID_ARGUMENT') {

@@ -117,6 +117,8 @@ export class AgentHub {
   private readonly maxStreams: number;
   private readonly maxReportEntries: number;
   private readonly cutoffMs: number;
+  /** Disconnects the offline check let through, by session, until a report holding them commits (recheckOffline). */
+  private readonly judgedOffline = new Map<string, OfflineCandidate>();
   private readonly leaderlessMs: number;
   private readonly staleReportMs: number;
 
@@ -332,9 +334,30 @@ export class AgentHub {
     return this.report.take(this.maxReportEntries);
   }
 
-  /** The report in flight committed. */
-  reportCommitted(): void {
+  /** The report in flight committed (or was given up): `entries`, what it held. */
+  reportCommitted(entries: readonly AgentReportEntry[] = []): void {
     this.reportOutSince = null;
+    for (const e of entries) if (e.op === 'disconnect') this.judgedOffline.delete(e.session);
+  }
+
+  /**
+   * The report in flight failed and is about to be sent again, perhaps long after the offline
+   * check let its disconnects through (it waited out a spell out of reach, say): the agents may
+   * have moved since, so those disconnects are taken out and asked about again. What is left
+   * is sent; an empty report is done.
+   */
+  recheckOffline(entries: readonly AgentReportEntry[]): AgentReportEntry[] {
+    const keep: AgentReportEntry[] = [];
+    for (const e of entries) {
+      const judged = e.op === 'disconnect' ? this.judgedOffline.get(e.session) : undefined;
+      if (judged === undefined) {
+        keep.push(e);
+        continue;
+      }
+      this.judgedOffline.delete(e.session);
+      this.offline.again(judged);
+    }
+    return keep;
   }
 
   /** Whether a mesh report should go now (publishes, misses, leader duties; uses in batches). */
@@ -712,7 +735,11 @@ export class AgentHub {
       return rec !== null && rec.online && rec.session === c.entry.session;
     };
     const verdict = this.offline.answered(rows);
-    for (const c of verdict.report) if (stillNamed(c)) this.report.add(c.entry);
+    for (const c of verdict.report) {
+      if (!stillNamed(c)) continue;
+      this.report.add(c.entry);
+      this.judgedOffline.set(c.entry.session, c);
+    }
     const held: string[] = [];
     for (const [c, row] of verdict.held) {
       if (!stillNamed(c)) continue;

@@ -45,6 +45,12 @@ export class OfflineCheck {
     this.waiting.set(candidate.entry.id, candidate);
   }
 
+  /** A verdict to judge again (its report waited out a spell out of reach); a newer candidate for the agent wins. */
+  again(candidate: OfflineCandidate): void {
+    const id = candidate.entry.id;
+    if (!this.waiting.has(id) && this.asked?.has(id) !== true) this.waiting.set(id, candidate);
+  }
+
   /** The agent is back on this controller: whatever was pending for it no longer holds. */
   forget(agent: string): void {
     this.waiting.delete(agent);

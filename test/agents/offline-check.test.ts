@@ -124,3 +124,40 @@ void t.test('a controller cut off from the quorum decides no offline check: it a
   t.match(c1.record('a1'), { online: true, controller: 'c2' }, 'the claim commits');
   for (const c of [c1, c2]) t.same(statusAudits(c), ['null->online'], `${c.id}: no offline flap`);
 });
+
+void t.test('a disconnect whose report has to be sent again is asked about again first: the agent may have moved meanwhile', async (t) => {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const c1 = new SimController('c1', log, clock);
+  const c2 = new SimController('c2', log, clock);
+  for (const c of [c1, c2]) c.tick();
+  log.propose(applyCmd(svc('web')));
+  const a = new SimAgent('a1');
+  a.connect(c1);
+  settle([c1, c2]);
+  const timeout = c1.record('a1')!.timeoutMs;
+  // c1's reports wait (a leader it cannot reach); a1 leaves, nobody serves it: judged offline.
+  c1.reportsHeld = true;
+  a.disconnect();
+  advance(clock, [c1, c2], timeout + c1.hub.graceMs(timeout) + 300);
+  const inFlight = c1.hub.takeReport(clock.now) ?? [];
+  t.match(inFlight, [{ op: 'disconnect', id: 'a1' }], 'the disconnect is in the report in flight');
+  // Meanwhile a1 moves to c2, whose claim is held up too.
+  c2.reportsHeld = true;
+  a.connect(c2);
+  advance(clock, [c1, c2], 200);
+  c1.elsewhere = () => c2.hub.live(clock.now);
+  // The report failed and is about to go again: its disconnect is asked about again instead.
+  const again = c1.hub.recheckOffline(inFlight);
+  t.same(again, [], 'nothing left to send');
+  c1.hub.reportCommitted(again);
+  c1.reportsHeld = false;
+  advance(clock, [c1, c2], 1000);
+  t.match(c1.record('a1'), { online: true, controller: 'c1' }, 'held: a1 is live on c2');
+  t.ok(c1.logs.some((l) => /live on another controller/.test(l)), 'c1 says why');
+  c2.reportsHeld = false;
+  advance(clock, [c1, c2], 500);
+  t.match(c1.record('a1'), { online: true, controller: 'c2' }, 'the claim commits');
+  for (const c of [c1, c2]) t.same(statusAudits(c), ['null->online'], `${c.id}: no offline flap`);
+  t.same(c1.hub.recheckOffline([{ op: 'sync', id: 'a9', session: 's', sync: { sentVersion: null, ackedVersion: null, nackedVersion: null, lastError: null, resources: 0 }, timeoutMs: 1000, pushes: 0 }]).length, 1, 'other entries are sent as they are');
+});
