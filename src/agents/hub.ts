@@ -51,6 +51,14 @@ function stallThreshold(opts: HubOptions): number {
 
 const LEADER_EXPIRY_EVERY_MS = 250;
 
+/**
+ * A newer connection of an agent takes over at most this long after the last one claimed it here.
+ * An agent restarting takes over once; a flood of hellos with one id and rising epochs (a bug, or
+ * a hostile certificate: 3,000 in a second were measured) gets a refusal each instead of a
+ * close, a claim and an audit event each, which had stalled the controller and flooded its audit.
+ */
+export const TAKEOVER_MIN_INTERVAL_MS = 1_000;
+
 /** Election timeouts without a leader after which a controller that still hears a quorum sheds its agents. */
 export const LEADERLESS_ELECTIONS = 3;
 
@@ -471,6 +479,12 @@ export class AgentHub {
     if (existing !== null && existing !== s) {
       if (olderEpoch(hello.epoch, existing.hello!.epoch)) {
         out.push(...this.closeSession(s, 'aborted', `a newer connection of agent ${JSON.stringify(hello.agentId)} is open here`, now, false));
+        return;
+      }
+      const since = now - existing.claimedAt;
+      if (since < TAKEOVER_MIN_INTERVAL_MS) {
+        this.counters.refused++;
+        out.push(...this.closeSession(s, 'exhausted', `agent ${JSON.stringify(hello.agentId)} took over a connection here ${Math.round(since)}ms ago; another takeover waits ${TAKEOVER_MIN_INTERVAL_MS}ms`, now, false));
         return;
       }
       this.counters.takeovers++;

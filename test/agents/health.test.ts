@@ -4,7 +4,7 @@
  * leader. Issue 13, item 4, and the bad-input list (floods, herds, identities).
  */
 import t from 'tap';
-import { IDLE_TICK_MS } from '../../src/agents/hub.js';
+import { IDLE_TICK_MS, TAKEOVER_MIN_INTERVAL_MS } from '../../src/agents/hub.js';
 import { certificateStream, PLAINTEXT_STREAM } from '../../src/agents/identity.js';
 import { agentsKind } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, settle, svc } from './hub-harness.js';
@@ -300,11 +300,12 @@ void t.test('an idle leader, ticked every IDLE_TICK_MS by a timer that fires a l
 });
 
 void t.test('a second connection with the same id takes over: the newer stream wins, the older is closed and audited', async (t) => {
-  const { cs } = stage(2);
+  const { clock, cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];
   const first = new SimAgent('a1');
   first.connect(c1);
   settle(cs);
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
   const second = new SimAgent('a1', ['http', 'tcp'], 'other-process');
   second.connect(c1);
   settle(cs);
@@ -480,6 +481,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
 
   const twice = new SimAgent('a2');
   twice.connect(c1);
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
   twice.connect(c1);
   const secondStream = twice.stream;
   c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] }, clock.now));
@@ -505,4 +507,29 @@ void t.test('a flood of NACKs and stale replies costs counters, not memory or pu
   t.ok(c1.hub.counters.ignoredReplies >= 9_999);
   t.ok(Buffer.byteLength(c1.record('a1')!.lastError ?? '') <= 1024, 'the recorded error is bounded');
   t.equal(c1.hub.store.held, 2);
+});
+
+void t.test('a storm of hellos with one id and rising epochs: one takeover a second, the rest refused with no claim or audit event', async (t) => {
+  const { clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  const first = new SimAgent('a1');
+  first.connect(c1);
+  settle(cs);
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
+  const storm = Array.from({ length: 200 }, (_, i) => new SimAgent('a1', ['http'], `storm-${i}`));
+  for (const a of storm) a.connect(c1);
+  settle(cs);
+  const takeovers = (): number => c1.audits.filter((e) => e.type === 'agent.takeover').length;
+  t.equal(takeovers(), 1, 'the first newer connection took over');
+  t.match(first.closedWith, { code: 'aborted' });
+  const refused = storm.filter((a) => a.closedWith?.code === 'exhausted');
+  t.equal(refused.length, 199, 'every other one refused');
+  t.match(refused[0]!.closedWith, { reason: /agent "a1" took over a connection here 0ms ago; another takeover waits 1000ms/ });
+  t.equal(c1.hub.activeCount, 1, 'one stream served');
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
+  const later = new SimAgent('a1', ['http'], 'later-process');
+  later.connect(c1);
+  settle(cs);
+  t.equal(takeovers(), 2, 'a second later, a newer connection takes over again');
+  t.equal(later.closedWith, null);
 });

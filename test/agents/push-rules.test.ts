@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import { agentsKind } from '../../src/statemachine/index.js';
+import { TAKEOVER_MIN_INTERVAL_MS } from '../../src/agents/hub.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, rt, settle, svc } from './hub-harness.js';
 
 function stage(n = 1): { log: SimLog; clock: { now: number }; cs: SimController[] } {
@@ -392,13 +393,14 @@ void t.test('a NACK of the first configuration still stands after a reconnect: a
  */
 for (const path of ['departure', 'takeover'] as const) {
   void t.test(`a NACK whose report has not committed still stands on the agent's next stream to the same controller (${path})`, async (t) => {
-    const { log, cs, c1, a } = onC1WhileC2Lags();
+    const { log, clock, cs, c1, a } = onC1WhileC2Lags();
     c1.reportsHeld = true;
     log.propose(applyCmd(svc('db', 'grpc')));
     settle(cs);
     t.same(a.received.map((p) => p.plan.version), [1, 2], 'version 2 went out and was rejected');
     t.equal(c1.record('a1')!.nackedVersion, null, 'its NACK is not committed');
     if (path === 'departure') a.disconnect();
+    else advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
     a.connect(c1);
     settle(cs);
     t.equal(c1.hub.counters.takeovers, path === 'takeover' ? 1 : 0, path === 'takeover' ? 'the new stream took over the open one' : 'no takeover');
