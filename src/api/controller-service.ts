@@ -16,7 +16,8 @@ import { memberOps, type MemberResponseMsg } from './member-ops.js';
 import type { KvSessions } from './kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
 import { unaryHandler } from './unary-handler.js';
-import { ServiceFailure, toServiceError } from './service-error.js';
+import { ServiceFailure } from './service-error.js';
+import { serveAudit, type AuditSource } from './audit-handler.js';
 import type {
   AuditEventMsg,
   AuditRequestMsg,
@@ -28,11 +29,6 @@ import type {
   PutRequestMsg,
   StatusReportMsg,
 } from './wire-types.js';
-
-export interface AuditSource {
-  query(sinceMs: number): Promise<readonly AuditEventMsg[]>;
-  follow(listener: (e: AuditEventMsg) => void): () => void;
-}
 
 export interface ControllerServiceDeps {
   readonly id: string;
@@ -141,28 +137,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         details: 'ReportStatus is a controller-to-controller call: it is served by controller.peer.RaftPeer/ReportStatus, for peer certificates only',
       }),
 
-    Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => {
-      const req = call.request;
-      let unsubscribe: (() => void) | null = null;
-      const buffered: AuditEventMsg[] = [];
-      let replaying = true;
-      if (req.follow) {
-        // Subscribe before replaying so nothing falls between the two.
-        unsubscribe = deps.audit.follow((e) => (replaying ? buffered.push(e) : call.write(e)));
-        call.on('cancelled', () => unsubscribe?.());
-        call.on('close', () => unsubscribe?.());
-      }
-      deps.audit.query(req.sinceMs).then(
-        (events) => {
-          const seen = new Set(events.map((e) => `${e.time}|${e.type}|${e.subject}|${e.to}`));
-          for (const e of events) call.write(e);
-          replaying = false;
-          for (const e of buffered) if (!seen.has(`${e.time}|${e.type}|${e.subject}|${e.to}`)) call.write(e);
-          if (!req.follow) call.end();
-        },
-        (err: unknown) => call.destroy(toServiceError(err)),
-      );
-    },
+    Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => serveAudit(call, deps.audit),
   };
 }
 
