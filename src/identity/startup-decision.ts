@@ -62,6 +62,8 @@ export type StartupDecision =
       readonly reason: string;
       /** The freshest peer's applied state records this data dir: the cluster knows it. */
       readonly recorded: boolean;
+      /** Some peers answered for another cluster (too few to refuse): say so at start. */
+      readonly warning: string | null;
     }
   | { readonly action: 'refuse'; readonly code: StartupRefusalCode; readonly message: string };
 
@@ -87,8 +89,8 @@ export function decideStartup(input: StartupInput): StartupDecision {
   }
 
   const ownCluster = own?.clusterId ?? null;
+  const others = ownCluster === null ? [] : answered.filter((a) => a.reply.clusterId !== null && a.reply.clusterId !== ownCluster);
   if (ownCluster !== null) {
-    const others = answered.filter((a) => a.reply.clusterId !== null && a.reply.clusterId !== ownCluster);
     const same = answered.some((a) => a.reply.clusterId === ownCluster);
     const majority = Math.floor(input.clusterSize / 2) + 1;
     if (others.length >= majority && new Set(others.map((a) => a.reply.clusterId)).size === 1 && !same) {
@@ -109,7 +111,7 @@ export function decideStartup(input: StartupInput): StartupDecision {
   const freshest = relevant.reduce<Answered | null>((best, a) => (best === null || a.reply.appliedIndex > best.reply.appliedIndex ? a : best), null);
 
   if (disk.kind === 'present') {
-    if (own === null) return { action: 'start', reason: 'data dir from a version without identities: it gets an incarnation now', recorded: false };
+    if (own === null) return { action: 'start', reason: 'data dir from a version without identities: it gets an incarnation now', recorded: false, warning: null };
     if (freshest !== null) {
       const you = freshest.reply.you;
       if (you.removed) {
@@ -132,7 +134,15 @@ export function decideStartup(input: StartupInput): StartupDecision {
         };
       }
     }
-    return { action: 'start', reason: `data dir holds incarnation ${own.incarnation}`, recorded: freshest?.reply.you.recorded === own.incarnation };
+    // Too few to refuse (the foreign ones may be the strays), but two clusters under one file
+    // never talk to each other and each goes on alone: one backup restored on two hosts, say.
+    const warning =
+      others.length === 0
+        ? null
+        : `${others.map((a) => a.peer).join(', ')} answered for cluster ${[...new Set(others.map((a) => a.reply.clusterId))].join(', ')}, ` +
+          `not cluster ${ownCluster ?? 'unknown'} of data dir ${input.dataDir}: two clusters run under this cluster file ` +
+          `(one backup restored on two hosts, say). Keep one; make the other's members members of it: ${rebuild('ID')}`;
+    return { action: 'start', reason: `data dir holds incarnation ${own.incarnation}`, recorded: freshest?.reply.you.recorded === own.incarnation, warning };
   }
 
   const known = answered.find((a) => a.reply.you.recorded !== '' || a.reply.you.heard !== '');

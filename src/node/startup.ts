@@ -79,6 +79,7 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
         if (decision.warning !== null) logger.warn(decision.warning);
         break;
       case 'start':
+        if (decision.warning !== null) logger.warn(decision.warning);
         if (stored === null) {
           await storage.saveIdentity(identity);
           logger.info({ incarnation: identity.incarnation }, 'data dir from a version without identities: assigned an incarnation');

@@ -57,9 +57,10 @@ void t.test('a data dir of another cluster is refused, naming both clusters', as
     message: /belongs to cluster 00000000000000bb, but its peers run cluster 00000000000000aa \(answered by c2, c3\)/,
   });
   const mixed = decideStartup(input({ disk: disk({ clusterId: CLUSTER_B }), answers: [{ peer: 'c2', reply: reply() }, { peer: 'c3', reply: reply({ clusterId: CLUSTER_B, you: { recorded: INC(1) } }) }] }));
-  t.match(mixed, { action: 'start' }, 'a peer of its own cluster answered: a left-over member elsewhere is not proof');
+  t.match(mixed, { action: 'start', warning: /c2 answered for cluster 00000000000000aa, not cluster 00000000000000bb of data dir \/var\/lib\/c1: two clusters run under this cluster file/ }, 'a peer of its own cluster answered: a left-over member elsewhere is not proof, but it is said');
   const lone = decideStartup(input({ disk: disk({ clusterId: CLUSTER_B }), answers: [{ peer: 'c2', reply: reply() }, down('c3')] }));
-  t.match(lone, { action: 'start' }, 'one foreign peer of three is no majority: it may be the foreign one');
+  t.match(lone, { action: 'start', warning: /c2 answered for cluster 00000000000000aa/ }, 'one foreign peer of three is no majority: it may be the foreign one; a warning, not a refusal');
+  t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply() }] })), { action: 'start', warning: null }, 'peers of its own cluster: nothing to say');
 });
 
 void t.test('a data dir the cluster recorded as superseded, or removed, is refused', async (t) => {
@@ -91,8 +92,8 @@ void t.test('the identity a decision creates', async (t) => {
   t.same(identityFor({ action: 'bootstrap', reason: '', creationSeen: false }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(100), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: false });
   t.same(identityFor({ action: 'join', reason: '', warning: null }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(101), clusterId: null, origin: 'join', recorded: false, creationSeen: false });
   const kept = disk();
-  t.same(identityFor({ action: 'start', reason: '', recorded: false }, 'c1', kept, next), kept.kind === 'present' ? kept.identity : null, 'an existing identity is kept');
-  t.match(identityFor({ action: 'start', reason: '', recorded: true }, 'c1', kept, next), { incarnation: INC(1), recorded: true }, 'and learns that the cluster recorded it');
-  t.same(identityFor({ action: 'start', reason: '', recorded: false }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true });
+  t.same(identityFor({ action: 'start', reason: '', recorded: false, warning: null }, 'c1', kept, next), kept.kind === 'present' ? kept.identity : null, 'an existing identity is kept');
+  t.match(identityFor({ action: 'start', reason: '', recorded: true, warning: null }, 'c1', kept, next), { incarnation: INC(1), recorded: true }, 'and learns that the cluster recorded it');
+  t.same(identityFor({ action: 'start', reason: '', recorded: false, warning: null }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true });
   t.equal(identityFor({ action: 'refuse', code: 'REMOVED', message: '' }, 'c1', EMPTY, next), null);
 });
