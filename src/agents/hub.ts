@@ -444,6 +444,11 @@ export class AgentHub {
     return this.queue.size;
   }
 
+  /** Disconnects let through by the offline check whose report has not committed yet (bounded). */
+  get judgedOfflineCount(): number {
+    return this.judgedOffline.size;
+  }
+
   get pendingDepartures(): number {
     return this.departures.size;
   }
@@ -749,6 +754,9 @@ export class AgentHub {
       return rec !== null && rec.online && rec.session === c.entry.session;
     };
     const verdict = this.offline.answered(rows);
+    // A verdict whose disconnect a later entry replaced in the batch never reaches a report:
+    // forget those once their record has moved on, so the map stays as small as what is pending.
+    if (this.judgedOffline.size > this.maxReportEntries) for (const [session, c] of this.judgedOffline) if (!stillNamed(c)) this.judgedOffline.delete(session);
     for (const c of verdict.report) {
       if (!stillNamed(c)) continue;
       this.report.add(c.entry);

@@ -37,6 +37,17 @@ void t.test('one question at a time; only a row of another controller on another
  * `checked`: c1 asks c2 for its live agents before reporting a1 offline.
  */
 function movedToHeldUp(checked: boolean): { clock: { now: number }; c1: SimController; c2: SimController; a: SimAgent; timeout: number } {
+  const served = servedByC1();
+  const { clock, c1, c2, a } = served;
+  if (checked) c1.elsewhere = () => c2.hub.live(clock.now);
+  c2.reportsHeld = true;
+  a.disconnect();
+  a.connect(c2);
+  return served;
+}
+
+/** a1 served by c1, with c2 beside it. */
+function servedByC1(): { clock: { now: number }; c1: SimController; c2: SimController; a: SimAgent; timeout: number } {
   const log = new SimLog();
   const clock = { now: 1000 };
   const c1 = new SimController('c1', log, clock);
@@ -46,10 +57,6 @@ function movedToHeldUp(checked: boolean): { clock: { now: number }; c1: SimContr
   const a = new SimAgent('a1');
   a.connect(c1);
   settle([c1, c2]);
-  if (checked) c1.elsewhere = () => c2.hub.live(clock.now);
-  c2.reportsHeld = true;
-  a.disconnect();
-  a.connect(c2);
   return { clock, c1, c2, a, timeout: c1.record('a1')!.timeoutMs };
 }
 
@@ -95,19 +102,10 @@ void t.test('an agent that leaves its new controller while held gets its grace f
 });
 
 void t.test('a controller cut off from the quorum decides no offline check: it asks once it hears a quorum and a leader again', async (t) => {
-  const log = new SimLog();
-  const clock = { now: 1000 };
-  const c1 = new SimController('c1', log, clock);
-  const c2 = new SimController('c2', log, clock);
-  for (const c of [c1, c2]) c.tick();
-  log.propose(applyCmd(svc('web')));
-  const a = new SimAgent('a1');
-  a.connect(c1);
-  settle([c1, c2]);
+  const { clock, c1, c2, a, timeout } = servedByC1();
   // Cut off, c1 hears nobody's answer.
   c1.elsewhere = () => (c1.quorum ? c2.hub.live(clock.now) : []);
   c1.quorum = false;
-  const timeout = c1.record('a1')!.timeoutMs;
   advance(clock, [c1, c2], 1000);
   t.equal(c1.hub.activeCount, 0, 'c1 shed a1 once cut off');
   a.disconnect();
@@ -126,16 +124,7 @@ void t.test('a controller cut off from the quorum decides no offline check: it a
 });
 
 void t.test('a disconnect whose report has to be sent again is asked about again first: the agent may have moved meanwhile', async (t) => {
-  const log = new SimLog();
-  const clock = { now: 1000 };
-  const c1 = new SimController('c1', log, clock);
-  const c2 = new SimController('c2', log, clock);
-  for (const c of [c1, c2]) c.tick();
-  log.propose(applyCmd(svc('web')));
-  const a = new SimAgent('a1');
-  a.connect(c1);
-  settle([c1, c2]);
-  const timeout = c1.record('a1')!.timeoutMs;
+  const { clock, c1, c2, a, timeout } = servedByC1();
   // c1's reports wait (a leader it cannot reach); a1 leaves, nobody serves it: judged offline.
   c1.reportsHeld = true;
   a.disconnect();
@@ -160,4 +149,39 @@ void t.test('a disconnect whose report has to be sent again is asked about again
   t.match(c1.record('a1'), { online: true, controller: 'c2' }, 'the claim commits');
   for (const c of [c1, c2]) t.same(statusAudits(c), ['null->online'], `${c.id}: no offline flap`);
   t.same(c1.hub.recheckOffline([{ op: 'sync', id: 'a9', session: 's', sync: { sentVersion: null, ackedVersion: null, nackedVersion: null, lastError: null, resources: 0 }, timeoutMs: 1000, pushes: 0 }]).length, 1, 'other entries are sent as they are');
+});
+
+void t.test('verdicts whose disconnect a reconnect replaced before the report went out are forgotten: the map stays bounded', async (t) => {
+  const maxReportEntries = 4;
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const c1 = new SimController('c1', log, clock, { maxReportEntries });
+  c1.tick();
+  log.propose(applyCmd(svc('web')));
+  const a = new SimAgent('a1');
+  let asked = 0;
+  c1.elsewhere = () => {
+    asked++;
+    return [];
+  };
+  const rounds = 12;
+  let peak = 0;
+  for (let i = 0; i < rounds; i++) {
+    a.connect(c1);
+    settle([c1]);
+    const timeout = c1.record('a1')!.timeoutMs;
+    // Its disconnect is judged but waits unsent; the agent is back (a new stream) before it goes.
+    c1.reportsHeld = true;
+    a.disconnect();
+    const before = asked;
+    const deadline = clock.now + 10 * (timeout + c1.hub.graceMs(timeout));
+    while (asked === before && clock.now < deadline) advance(clock, [c1], 50);
+    a.connect(c1);
+    c1.reportsHeld = false;
+    settle([c1]);
+    t.match(c1.record('a1'), { online: true, session: a.session }, `round ${i}: the reconnect's claim committed, no disconnect`);
+    peak = Math.max(peak, c1.hub.judgedOfflineCount);
+  }
+  t.equal(asked, rounds, 'every round judged a disconnect that its reconnect then replaced');
+  t.ok(peak <= maxReportEntries + 1, `at most ${maxReportEntries + 1} verdicts held at once (peak ${peak}, after ${rounds} rounds)`);
 });
