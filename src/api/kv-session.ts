@@ -140,6 +140,11 @@ export class KvSessionClient {
         this.failAll(grpc.status.UNIMPLEMENTED, `${this.endpoint} has no KvSession`);
         return;
       }
+      // A refusal is the endpoint's answer, the same on every endpoint: not a broken session to retry elsewhere.
+      if (err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.UNAUTHENTICATED) {
+        this.failAll(err.code, tidyDetails(err.details));
+        return;
+      }
       this.failAll(grpc.status.UNAVAILABLE, `session with ${this.endpoint} broke: ${grpc.status[err.code] ?? err.code}: ${tidyDetails(err.details)}`);
     });
     call.on('end', () => {

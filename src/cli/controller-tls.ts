@@ -1,15 +1,16 @@
 /**
  * A controller's TLS files, checked with its config before anything starts: each is readable
  * and holds what its key needs, the key matches the certificate, and the certificate is this
- * node's peer certificate. A problem is a config error (exit 2) naming the key and the file,
+ * node's peer certificate, and an agent CA is a CA of its own. A problem is a config error (exit 2) naming the key and the file,
  * instead of OpenSSL's words from inside gRPC and exit 1 with a stack trace.
  */
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { ConfigError, type NodeConfig } from '../config/index.js';
 import { ownCertificateProblem } from '../transport/index.js';
 import { tlsFileProblem, type TlsRole } from '../transport/tls-files.js';
 
-const CONFIG_KEY: Readonly<Record<TlsRole, string>> = { ca: 'tls.ca', cert: 'tls.cert', key: 'tls.key', clientCa: 'tls.client_ca' };
+const CONFIG_KEY: Readonly<Record<TlsRole, string>> = { ca: 'tls.ca', cert: 'tls.cert', key: 'tls.key', clientCa: 'tls.client_ca', agentCa: 'tls.agent_ca' };
 
 export function checkTlsConfig(file: string, config: NodeConfig): void {
   if (config.tls === null) return;
@@ -22,4 +23,21 @@ export function checkTlsConfig(file: string, config: NodeConfig): void {
   // With TLS, this node's certificate must be its peer certificate, or every peer refuses it.
   const own = ownCertificateProblem(fs.readFileSync(config.tls.cert), config.self.id);
   if (own !== null) refuse('tls.cert', `${config.tls.cert}: ${own}`);
+  // A CA shared with the controllers or the operators would make their certificates agents'.
+  if (config.tls.agentCa !== null) {
+    const agentCas = fingerprints(config.tls.agentCa);
+    for (const [key, file] of [['tls.ca', config.tls.ca], ['tls.client_ca', config.tls.clientCa]] as const) {
+      if (file === null) continue;
+      const shared = [...fingerprints(file)].find(([fp]) => agentCas.has(fp));
+      if (shared !== undefined) {
+        refuse('tls.agent_ca', `${config.tls.agentCa} holds the CA certificate ${shared[1]} that ${key} holds too; the agent CA must be a CA of its own, or every certificate ${key} signs would count as an agent's`);
+      }
+    }
+  }
+}
+
+/** Each certificate of a PEM bundle (already checked to parse): fingerprint to subject. */
+function fingerprints(file: string): Map<string, string> {
+  const blocks = fs.readFileSync(file, 'latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  return new Map(blocks.map((b) => new X509Certificate(b)).map((c) => [c.fingerprint256, c.subject.replace(/\n/g, ', ')]));
 }

@@ -56,7 +56,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
 
   // A controller's certificate names its member (docs/deploy.md), so one shared file may point
   // each node at its own: cert: /etc/controller/tls/${id}.crt.
-  for (const key of ['ca', 'cert', 'key', 'client_ca'] as const) {
+  for (const key of ['ca', 'cert', 'key', 'client_ca', 'agent_ca'] as const) {
     const value = raw.tls?.[key];
     const bad = value === undefined ? null : /\$\{(?!id\})[^}]*\}/.exec(value);
     if (bad) problems.push({ path: ['tls', key], reason: `unknown placeholder ${bad[0]}; the only placeholder is \${id}` });
@@ -73,6 +73,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
           cert: path.resolve(baseDir, raw.tls.cert),
           key: path.resolve(baseDir, raw.tls.key),
           clientCa: raw.tls.client_ca === undefined ? null : path.resolve(baseDir, raw.tls.client_ca),
+          agentCa: raw.tls.agent_ca === undefined ? null : path.resolve(baseDir, raw.tls.agent_ca),
           metrics: raw.tls.metrics ?? false,
         };
   const nodes: NodeEntry[] = raw.cluster.nodes.map((n) => ({

@@ -142,6 +142,8 @@ const tls = z.strictObject({
   key: filePath,
   /** A second CA whose certificates may call the client API only (operators, agents). */
   client_ca: filePath.optional(),
+  /** A CA whose certificates may open agent streams only (agents, and nothing else). */
+  agent_ca: filePath.optional(),
   /** Serve /metrics over HTTPS with this node's certificate. */
   metrics: z.boolean().optional(),
 });

@@ -54,7 +54,8 @@ export interface RaftSettings {
  * Absolute paths (relative ones in the YAML are resolved against the YAML file's directory).
  * `ca` signed every controller's certificate: peers and clients verify servers with it, and
  * only its certificates carrying this cluster's peer URI may call peer RPCs. Client
- * certificates come from `ca` too, or from `clientCa` when set (never a peer's).
+ * certificates come from `ca` too, or from `clientCa` when set (never a peer's). With `agentCa`,
+ * agents' certificates come from it, and its certificates open agent streams and nothing else.
  */
 export interface TlsConfig {
   readonly ca: string;
@@ -62,6 +63,8 @@ export interface TlsConfig {
   readonly key: string;
   /** A CA for client certificates only; null: clients' certificates come from `ca`. */
   readonly clientCa: string | null;
+  /** A CA for agents' certificates only; null: agents are not told apart from operators. */
+  readonly agentCa: string | null;
   /** Serve /metrics over HTTPS with `cert` and `key`; default false. */
   readonly metrics: boolean;
 }

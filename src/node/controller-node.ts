@@ -20,7 +20,7 @@ import { encodeCommand } from '../statemachine/index.js';
 import type { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
-import { insecureCredentials, mutualTlsCredentials, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
+import { insecureCredentials, mutualTlsCredentials, tlsAgentGate, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { osIdentitySource, type Duty } from '../identity/index.js';
 import { systemScheduler } from '../util/clock.js';
@@ -100,6 +100,7 @@ export class ControllerNode {
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
+    const agentGate = config.tls ? tlsAgentGate(config.tls) : null;
     fs.mkdirSync(config.dataDir, { recursive: true });
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
     const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
@@ -388,7 +389,7 @@ export class ControllerNode {
     });
     const agentsLayer = agents;
 
-    const server = new grpc.Server(peerServerOptions(config.raft.maxMessageBytes));
+    const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), ...(agentGate === null ? {} : { interceptors: [agentGate.interceptor] }) });
     transport.register(server);
     autopilot.register(server);
     const health = new HealthImplementation({ '': 'NOT_SERVING' });

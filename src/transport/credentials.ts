@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { TransportError } from './errors.js';
+import { agentCaGate, type AgentCaGate } from './agent-ca-gate.js';
 import { certificatePeerAuth, type PeerAuth } from './peer-auth.js';
 
 export interface PeerCredentials {
@@ -22,6 +23,8 @@ export interface TlsFiles {
   readonly key: string;
   /** A CA whose certificates may call the client API only; null or absent: none. */
   readonly clientCa?: string | null;
+  /** A CA whose certificates may open agent streams only (agent-ca-gate.ts); null or absent: none. */
+  readonly agentCa?: string | null;
 }
 
 export function insecureCredentials(): PeerCredentials {
@@ -42,8 +45,10 @@ export function mutualTlsCredentials(tls: TlsFiles): PeerCredentials {
   const ca = readPem(tls.ca, 'CA certificate');
   const cert = readPem(tls.cert, 'certificate');
   const key = readPem(tls.key, 'private key');
-  // The handshake accepts client certificates from either CA; peer RPCs check which one.
-  const clientRoots = tls.clientCa ? Buffer.concat([ca, Buffer.from('\n'), readPem(tls.clientCa, 'client CA certificate')]) : ca;
+  // The handshake accepts client certificates from any of the CAs; peer RPCs, and the agent CA
+  // gate, check which one.
+  const extra = [...(tls.clientCa ? [readPem(tls.clientCa, 'client CA certificate')] : []), ...(tls.agentCa ? [readPem(tls.agentCa, 'agent CA certificate')] : [])];
+  const clientRoots = Buffer.concat([ca, ...extra.flatMap((pem) => [Buffer.from('\n'), pem])]);
   return {
     server: grpc.ServerCredentials.createSsl(clientRoots, [{ cert_chain: cert, private_key: key }], true),
     client: grpc.credentials.createSsl(ca, key, cert),
@@ -54,8 +59,19 @@ export function mutualTlsCredentials(tls: TlsFiles): PeerCredentials {
 export function tlsPeerAuth(tls: TlsFiles): PeerAuth {
   const ca = readPem(tls.ca, 'CA certificate');
   try {
-    return certificatePeerAuth(ca, Boolean(tls.clientCa));
+    return certificatePeerAuth(ca, Boolean(tls.clientCa) || Boolean(tls.agentCa));
   } catch (err) {
     throw new TransportError('TLS_FILE', `expected a PEM CA certificate at ${tls.ca}, found: ${(err as Error).message}`, null, { cause: err });
+  }
+}
+
+/** The agent CA gate (agent-ca-gate.ts) when `agentCa` is set; null otherwise. */
+export function tlsAgentGate(tls: TlsFiles): AgentCaGate | null {
+  if (!tls.agentCa) return null;
+  const pem = readPem(tls.agentCa, 'agent CA certificate');
+  try {
+    return agentCaGate(pem);
+  } catch (err) {
+    throw new TransportError('TLS_FILE', `expected a PEM CA certificate at ${tls.agentCa}, found: ${(err as Error).message}`, null, { cause: err });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Who may call peer RPCs. With TLS, only a certificate marked as a peer's: it carries the URI
  * `urn:raft-controller:peer:<member-id>` in its subjectAltName, names the member the call
- * claims to come from, and (when a separate client CA is configured) was issued by the
+ * claims to come from, and (when a separate client or agent CA is configured) was issued by the
  * controllers' CA. An operator's or an agent's certificate carries no such URI, whatever its
  * common name, so it can never speak as a member. Without TLS there is nothing to check: the
  * node warns loudly at start when it listens in plaintext beyond loopback.
@@ -65,7 +65,7 @@ interface CallerIdentity {
 }
 
 /**
- * `peerCa`: the controllers' CA in PEM; when `requireIssuer` is set (a separate client CA is
+ * `peerCa`: the controllers' CA in PEM; when `requireIssuer` is set (a separate client or agent CA is
  * trusted too), a peer certificate must be signed by it directly.
  */
 export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): PeerAuth {

@@ -8,13 +8,14 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 
-export type TlsRole = 'ca' | 'cert' | 'key' | 'clientCa';
+export type TlsRole = 'ca' | 'cert' | 'key' | 'clientCa' | 'agentCa';
 
 export interface TlsFileSet {
   readonly ca?: string | null | undefined;
   readonly cert?: string | null | undefined;
   readonly key?: string | null | undefined;
   readonly clientCa?: string | null | undefined;
+  readonly agentCa?: string | null | undefined;
 }
 
 export type TlsFileProblem =
@@ -88,6 +89,7 @@ export function tlsFileProblem(files: TlsFileSet): TlsFileProblem | null {
   try {
     if (files.ca != null) use('ca', files.ca, certificates);
     if (files.clientCa != null) use('clientCa', files.clientCa, certificates);
+    if (files.agentCa != null) use('agentCa', files.agentCa, certificates);
     const cert = files.cert == null ? null : use('cert', files.cert, (pem) => certificates(pem)[0]!);
     const key = files.key == null ? null : use('key', files.key, privateKey);
     if (cert !== null && key !== null && !pairs(cert, key)) return { kind: 'mismatch', keyFile: files.key!, certFile: files.cert! };

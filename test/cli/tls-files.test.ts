@@ -22,6 +22,10 @@ const node = certs.makeCert('ca', 'c1', { peer: 'c1' });
 const other = certs.makeCert('ca', 'other', { peer: 'c1' });
 const bad = path.join(dir, 'bad.pem');
 fs.writeFileSync(bad, 'garbage\n');
+certs.makeCa('agents');
+// An agent CA bundle that also carries the controllers' CA: every controller certificate would count as an agent's.
+const bundle = path.join(dir, 'bundle.pem');
+fs.writeFileSync(bundle, fs.readFileSync(path.join(dir, 'agents.crt'), 'latin1') + fs.readFileSync(node.ca, 'latin1'));
 const env = { PATH: process.env['PATH'] ?? '' };
 
 function lines(stderr: string): number {
@@ -72,6 +76,12 @@ void t.test('controller: a bad tls.* file exits 2 naming the config key and the 
     ['garbage CA', `tls: { ca: ${bad}, cert: ${node.cert}, key: ${node.key} }\n`, /: tls\.ca: .*bad\.pem: not a PEM certificate/],
     ['garbage client CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, client_ca: ${bad} }\n`, /: tls\.client_ca: .*bad\.pem: not a PEM certificate/],
     ['mismatched pair', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${other.key} }\n`, /: tls\.key: .*other\.key does not match the certificate in tls\.cert .*c1\.crt$/],
+    ['garbage agent CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, agent_ca: ${bad} }\n`, /: tls\.agent_ca: .*bad\.pem: not a PEM certificate/],
+    [
+      'agent CA shared with the controllers',
+      `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, agent_ca: ${bundle} }\n`,
+      /: tls\.agent_ca: .*bundle\.pem holds the CA certificate CN=ca that tls\.ca holds too; the agent CA must be a CA of its own/,
+    ],
   ];
   for (const [what, tls, pattern] of cases) {
     const run = await runToExit(CONTROLLER_JS, ['--config', config(tls), '--id', 'c1'], `controller (${what})`, 20_000, env);

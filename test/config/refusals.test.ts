@@ -246,8 +246,9 @@ void t.test('a peer message limit that could not carry the largest entry is refu
   );
 });
 
-void t.test('tls.client_ca must be a path and tls.metrics a boolean', async (t) => {
+void t.test('tls.client_ca and tls.agent_ca must be paths and tls.metrics a boolean', async (t) => {
   expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, client_ca: '' }\n`, 'tls.client_ca', /expected a file path, found an empty string/);
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, agent_ca: 7 }\n`, 'tls.agent_ca', /expected a string, found the number 7/);
   expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, metrics: 'yes' }\n`, 'tls.metrics', /expected true or false, found the string "yes"/);
 });
 
