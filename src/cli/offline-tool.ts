@@ -1,10 +1,12 @@
 /**
  * What `controller restore` and `controller recover` share: each is a tool that runs once on
  * one stopped node's data dir, parses its flags (exit 2 on a usage error) and loads that node's
- * configuration (exit 2 on a config error) before doing its own work.
+ * configuration (exit 2 on a config error, an unusable data_dir among them) before doing its own
+ * work.
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
+import { checkDataDir } from '../node/data-dir-check.js';
 
 export interface OfflineTool<O> {
   readonly opts: O;
@@ -28,7 +30,9 @@ export function startOfflineTool<O extends { readonly config: string; readonly i
   }
   const opts = command.opts<O>();
   try {
-    return { opts, config: loadNodeConfig(opts.config, opts.id), fail };
+    const config = loadNodeConfig(opts.config, opts.id);
+    checkDataDir(opts.config, config.dataDir);
+    return { opts, config, fail };
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 2);
     throw err;

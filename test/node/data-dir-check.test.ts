@@ -54,4 +54,11 @@ void t.test('controller: a data_dir under a regular file exits 2 naming controll
   t.equal(run.code, 2);
   t.equal(run.stderr, `controller: ${config}: controller.data_dir: ${blocker}/s1: cannot create it: a parent, ${blocker}, is a regular file\n`);
   t.notMatch(run.stdout, /stack|ENOTDIR/, 'no stack trace, no raw errno in the log');
+  // The offline tools that write the same data dir say the same, before touching anything.
+  for (const tool of ['restore', 'recover'] as const) {
+    const args = tool === 'restore' ? ['restore', '--from', path.join(dir, 'snapshot.db')] : ['recover'];
+    const offline = await runToExit(CONTROLLER_JS, [...args, '--config', config, '--id', 's1'], `controller ${tool}`, 20_000, { PATH: process.env['PATH'] ?? '' });
+    t.equal(offline.code, 2, `controller ${tool}: exit 2`);
+    t.equal(offline.stderr, `controller ${tool}: ${config}: controller.data_dir: ${blocker}/s1: cannot create it: a parent, ${blocker}, is a regular file\n`);
+  }
 });
