@@ -3,6 +3,7 @@
  * peer before it decides to bootstrap, join or start from disk (startup-decision.ts). This is
  * the answer a running node gives, from its applied state and what its transport has heard.
  */
+import type { InitialNodes } from './initial-nodes.js';
 import type { IdentityId, LocalIdentity, RecordedMembers } from './types.js';
 
 /** What the asker says of its own data dir when it asks. */
@@ -15,6 +16,8 @@ export interface HelloAsk {
   readonly lastIndex: number;
   /** It was started with --join. */
   readonly joining: boolean;
+  /** Its cluster file's nodes, what it would bootstrap from; null from a version that does not say. */
+  readonly nodes: InitialNodes | null;
 }
 
 /**
@@ -49,6 +52,11 @@ export interface HelloReply {
   readonly lastIndex: number;
   readonly appliedIndex: number;
   readonly you: AboutYou;
+  /**
+   * While the cluster is being created (the peer knows no cluster id): the initial configuration
+   * it bootstrapped from, or would. Null once the cluster runs, or from a version that does not say.
+   */
+  readonly creationNodes: InitialNodes | null;
 }
 
 export interface HelloView {
@@ -58,6 +66,8 @@ export interface HelloView {
   readonly appliedIndex: number;
   /** The last incarnation the transport heard from `id`, if any. */
   readonly heardFrom: (id: string) => string | null;
+  /** The initial configuration in its log (or, before it bootstrapped, its cluster file's). */
+  readonly initialNodes: InitialNodes;
 }
 
 export function helloReply(view: HelloView, askerId: string, ask: HelloAsk): HelloReply {
@@ -65,10 +75,11 @@ export function helloReply(view: HelloView, askerId: string, ask: HelloAsk): Hel
   const record = view.members.get(askerId);
   const heard = view.heardFrom(askerId) ?? '';
   const recorded = record?.incarnation ?? '';
+  const clusterId = view.identity.clusterId ?? view.members.clusterId;
   return {
     memberId: view.identity.memberId,
     incarnation: view.identity.incarnation,
-    clusterId: view.identity.clusterId ?? view.members.clusterId,
+    clusterId,
     lastIndex: view.lastIndex,
     appliedIndex: view.appliedIndex,
     you: {
@@ -79,5 +90,6 @@ export function helloReply(view: HelloView, askerId: string, ask: HelloAsk): Hel
       heard: heard !== '' && heard !== recorded && !view.members.wasRemoved(heard) ? heard : '',
       removed: askerIncarnation !== '' && view.members.wasRemoved(askerIncarnation),
     },
+    creationNodes: clusterId === null ? view.initialNodes : null,
   };
 }

@@ -2,6 +2,15 @@
 export { judgeBatch, judgeEnvelope, judgePing, localClusterId, voteRefusal, type AcceptanceView, type BatchVerdict, type Dropped } from './acceptance.js';
 export { IdentityConflictError, StartupRefusedError } from './errors.js';
 export { asksAtCreation, helloReply, type AboutYou, type HelloAsk, type HelloReply, type HelloView } from './hello.js';
+export {
+  decodeInitialNodes,
+  describeDifference,
+  encodeInitialNodes,
+  initialNodes,
+  sameInitialNodes,
+  type InitialNode,
+  type InitialNodes,
+} from './initial-nodes.js';
 export { osIdentitySource, seededIdentitySource, type IdentitySource } from './ids.js';
 export { leaderDuties, type Duty, type DutyInput, type HeardFrom, type MemberRow } from './leader-duties.js';
 export { isRefusalCode, REFUSAL_CODES, REFUSAL_METADATA_KEY, type Refusal, type RefusalCode } from './refusal.js';

@@ -16,12 +16,16 @@
  *  - An empty data dir with --join, or whose peers show a cluster that is already running
  *    (a cluster id, or a log beyond the bootstrap entry), starts empty and learns from the
  *    cluster's log what it is: it never writes a bootstrap entry of its own.
- *  - Otherwise an empty data dir bootstraps from the cluster file, as every initial member does.
+ *  - Otherwise an empty data dir bootstraps from the cluster file, as every initial member does,
+ *    unless a peer still in the cluster's creation bootstraps (or did) from other nodes: every
+ *    initial member must write the same first entry (initial-nodes.ts), so that is refused,
+ *    naming the difference.
  *  - A data dir with state starts from it.
  * If no peer answers, the identity checks (acceptance.ts) keep whatever the node creates from
  * harming the cluster it may once have belonged to.
  */
 import type { HelloReply } from './hello.js';
+import { describeDifference, sameInitialNodes, type InitialNodes } from './initial-nodes.js';
 import type { IdentityId, LocalIdentity } from './types.js';
 
 export type DiskState =
@@ -43,11 +47,13 @@ export interface StartupInput {
   readonly dataDir: string;
   /** How many members the cluster file lists, this one included. */
   readonly clusterSize: number;
+  /** The cluster file's nodes: what this node would bootstrap from. */
+  readonly nodes: InitialNodes;
   readonly disk: DiskState;
   readonly answers: readonly PeerAnswer[];
 }
 
-export type StartupRefusalCode = 'WRONG_MEMBER' | 'FOREIGN_CLUSTER' | 'SUPERSEDED' | 'REMOVED' | 'ALREADY_BOOTSTRAPPED';
+export type StartupRefusalCode = 'WRONG_MEMBER' | 'FOREIGN_CLUSTER' | 'SUPERSEDED' | 'REMOVED' | 'ALREADY_BOOTSTRAPPED' | 'NODES_DIFFER';
 
 export type StartupDecision =
   | {
@@ -167,6 +173,19 @@ export function decideStartup(input: StartupInput): StartupDecision {
         `${running.peer} runs a cluster already (${running.reply.clusterId === null ? `log at index ${running.reply.lastIndex}` : `cluster ${running.reply.clusterId}`}): ` +
         'start empty and learn from its log what this member is, rather than write a bootstrap entry of its own',
       warning: member ? null : `${memberId} is not a member of that cluster yet: add it with ctl member add ${memberId} ADDRESS`,
+    };
+  }
+  const differs = answered.find((a) => a.reply.creationNodes !== null && !sameInitialNodes(a.reply.creationNodes, input.nodes));
+  if (differs !== undefined) {
+    const peer = differs.peer;
+    return {
+      action: 'refuse',
+      code: 'NODES_DIFFER',
+      message:
+        `cluster.nodes differs from ${peer}'s, which creates the cluster from other nodes (${describeDifference(input.nodes, differs.reply.creationNodes!, peer)}): ` +
+        'every initial member must start from the same cluster.nodes, or their first log entries differ where Raft takes them for one. ' +
+        `Give this node the right file and start it again; if ${peer}'s is the wrong one, stop ${peer}, empty its data dir ` +
+        '(no cluster id yet: it never had a leader, so it holds no write) and start it with the right file. Nothing was bootstrapped here',
     };
   }
   const silent = input.answers.length - answered.length;

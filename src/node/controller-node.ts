@@ -22,7 +22,7 @@ import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, mutualTlsCredentials, tlsAgentGate, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
-import { osIdentitySource, type Duty } from '../identity/index.js';
+import { initialNodes, osIdentitySource, type Duty } from '../identity/index.js';
 import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
@@ -194,6 +194,7 @@ export class ControllerNode {
       self: self.id,
       clusterName: config.clusterName,
       configured: isConfigured,
+      fileNodes: initialNodes(config.nodes),
       identity,
       persist: (next) => storage.saveIdentity(next),
       logger,

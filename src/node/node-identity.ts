@@ -7,7 +7,10 @@
 import type { Logger } from 'pino';
 import {
   asksAtCreation,
+  describeDifference,
   helloReply,
+  initialNodes,
+  sameInitialNodes,
   IdentityConflictError,
   judgeBatch,
   judgeEnvelope,
@@ -19,6 +22,7 @@ import {
   type HeardFrom,
   type HelloAsk,
   type HelloReply,
+  type InitialNodes,
   type LocalIdentity,
   type PeerEnvelope,
   type Refusal,
@@ -45,6 +49,8 @@ export interface NodeIdentityOptions {
   readonly clusterName: string;
   /** Ids in the cluster file. */
   readonly configured: (id: string) => boolean;
+  /** The cluster file's nodes: what this node bootstraps from (its log says what it did). */
+  readonly fileNodes: InitialNodes;
   readonly identity: LocalIdentity;
   /**
    * Writes the identity record, synced. Returns a promise (LevelDB), or nothing when the write
@@ -153,11 +159,31 @@ export class NodeIdentity implements TransportIdentity {
     if (asksAtCreation(ask) && this.opts.configured(from) && pending.clusterId === null && this.clusterId() === null && !pending.creationSeen) {
       this.update((i) => ({ ...i, creationSeen: true }), `${from} asks to create the cluster too`);
     }
+    const ours = this.initialNodes();
+    if (asksAtCreation(ask) && ask.nodes !== null && this.clusterId() === null && !sameInitialNodes(ask.nodes, ours) && this.shouldReport(`nodes:${this.named(from)}`)) {
+      this.opts.logger.warn(
+        { peer: from, difference: describeDifference(ours, ask.nodes, from) },
+        `${from} asks to create the cluster from another cluster.nodes than this node's (${describeDifference(ours, ask.nodes, from)}); it refuses to bootstrap until the files agree`,
+      );
+    }
     return helloReply(
-      { identity: { ...this.local, clusterId: this.clusterId() }, members: st.members(), lastIndex: st.raft().lastIndex, appliedIndex: st.appliedIndex(), heardFrom: (id) => this.heardFrom(id) },
+      {
+        identity: { ...this.local, clusterId: this.clusterId() },
+        members: st.members(),
+        lastIndex: st.raft().lastIndex,
+        appliedIndex: st.appliedIndex(),
+        heardFrom: (id) => this.heardFrom(id),
+        initialNodes: ours,
+      },
       from,
       ask,
     );
+  }
+
+  /** What this node bootstrapped from (the members its log applied), or, before that, its file's nodes. */
+  private initialNodes(): InitialNodes {
+    const applied = this.bound().members().list();
+    return applied.length > 0 ? initialNodes(applied) : this.opts.fileNodes;
   }
 
   reportStatus(from: string, report: StatusReport): Promise<boolean> {

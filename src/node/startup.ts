@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeConfig } from '../config/index.js';
-import { decideStartup, identityFor, StartupRefusedError, type DiskState, type IdentitySource, type LocalIdentity, type StartupDecision } from '../identity/index.js';
+import { decideStartup, identityFor, initialNodes, StartupRefusedError, type DiskState, type IdentitySource, type LocalIdentity, type StartupDecision } from '../identity/index.js';
 import { bootstrapState } from '../raft/index.js';
 import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
@@ -49,15 +49,16 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
     const loaded = await storage.load();
     const stored = await storage.loadIdentity();
     const disk: DiskState = stored === null && isEmpty(loaded) ? { kind: 'empty' } : { kind: 'present', identity: stored, lastIndex: lastIndexOf(loaded) };
+    const nodes = initialNodes(config.nodes);
     const answers = await askPeers({
       self: config.self.id,
       clusterName: config.clusterName,
-      ask: { incarnation: stored?.incarnation ?? '', clusterId: stored?.clusterId ?? null, lastIndex: lastIndexOf(loaded), joining: opts.join },
+      ask: { incarnation: stored?.incarnation ?? '', clusterId: stored?.clusterId ?? null, lastIndex: lastIndexOf(loaded), joining: opts.join, nodes },
       targets: config.nodes.filter((n) => n.id !== config.self.id).map((n) => ({ id: n.id, address: n.address })),
       credentials: opts.credentials,
       deadlineMs: helloDeadlineMs(config),
     });
-    const decision = decideStartup({ memberId: config.self.id, join: opts.join, dataDir: config.dataDir, clusterSize: config.nodes.length, disk, answers });
+    const decision = decideStartup({ memberId: config.self.id, join: opts.join, dataDir: config.dataDir, clusterSize: config.nodes.length, nodes, disk, answers });
     const answered = answers.filter((a) => 'reply' in a).map((a) => a.peer);
     logger.info({ decision: decision.action, answered, unanswered: answers.filter((a) => 'error' in a).map((a) => `${a.peer}: ${a.error}`) }, `start-up: ${decision.action}`);
     if (decision.action === 'refuse') throw new StartupRefusedError(decision.code, decision.message);

@@ -4,7 +4,7 @@
  * refused); one that cannot be reached costs at most the deadline.
  */
 import * as grpc from '@grpc/grpc-js';
-import { IDENTITY_ID, type HelloAsk, type HelloReply, type PeerAnswer } from '../identity/index.js';
+import { decodeInitialNodes, encodeInitialNodes, IDENTITY_ID, type HelloAsk, type HelloReply, type PeerAnswer } from '../identity/index.js';
 import { raftPeerMethod, raftPeerService, isRecord, type Raw, type WireHelloRequest } from './wire.js';
 
 export interface HelloTarget {
@@ -39,6 +39,7 @@ export async function askPeers(opts: AskPeersOptions): Promise<PeerAnswer[]> {
             clusterId: ask.clusterId ?? '',
             lastIndex: ask.lastIndex,
             joining: ask.joining,
+            nodes: ask.nodes === null ? '' : encodeInitialNodes(ask.nodes),
           };
           client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline: Date.now() + opts.deadlineMs }, (err, res) => {
             client.close();
@@ -62,7 +63,9 @@ export function decodeHelloAsk(r: Raw): HelloAsk | string {
   if (incarnation !== '' && !IDENTITY_ID.test(incarnation)) return `incarnation: expected 16 hex digits or '', found ${JSON.stringify(incarnation.slice(0, 40))}`;
   if (clusterId !== '' && !IDENTITY_ID.test(clusterId)) return `clusterId: expected 16 hex digits or '', found ${JSON.stringify(clusterId.slice(0, 40))}`;
   if (typeof lastIndex !== 'number' || !Number.isSafeInteger(lastIndex) || lastIndex < 0) return 'lastIndex: expected a non-negative integer';
-  return { incarnation, clusterId: clusterId === '' ? null : clusterId, lastIndex, joining: r['joining'] === true };
+  const nodes = decodeInitialNodes(typeof r['nodes'] === 'string' ? r['nodes'] : '');
+  if (typeof nodes === 'string') return nodes;
+  return { incarnation, clusterId: clusterId === '' ? null : clusterId, lastIndex, joining: r['joining'] === true, nodes };
 }
 
 /** A peer's answer checked field by field; a string says what was wrong. */
@@ -86,6 +89,8 @@ export function decodeHello(r: Raw): HelloReply | string {
   if (incarnation === null || clusterId === null || recorded === null || heard === null) return 'an identity field is not 16 hex digits';
   if (lastIndex < 0 || appliedIndex < 0) return 'an index is not a non-negative integer';
   if (role !== '' && role !== 'voter' && role !== 'learner') return `role ${JSON.stringify(role)}`;
+  const creationNodes = decodeInitialNodes(str('nodes'));
+  if (typeof creationNodes === 'string') return creationNodes;
   return {
     memberId,
     incarnation,
@@ -93,5 +98,6 @@ export function decodeHello(r: Raw): HelloReply | string {
     lastIndex,
     appliedIndex,
     you: { member: r['youMember'] === true, role: role === '' ? null : role, recorded, heard, removed: r['youRemoved'] === true },
+    creationNodes,
   };
 }

@@ -6,7 +6,7 @@
  * PERMISSION_DENIED with its code in the `peer-refusal` trailer, so the sender can tell.
  */
 import * as grpc from '@grpc/grpc-js';
-import { REFUSAL_METADATA_KEY, type PeerEnvelope, type Refusal } from '../identity/index.js';
+import { encodeInitialNodes, REFUSAL_METADATA_KEY, type PeerEnvelope, type Refusal } from '../identity/index.js';
 import type { Message } from '../raft/messages.js';
 import { decodeMessage } from './codec.js';
 import { ProtocolError, TransportError } from './errors.js';
@@ -395,6 +395,7 @@ export class PeerService {
         youRecorded: r.you.recorded,
         youHeard: r.you.heard,
         youRemoved: r.you.removed,
+        nodes: r.creationNodes === null ? '' : encodeInitialNodes(r.creationNodes),
       };
     } catch (err) {
       callback(this.refused(1, err, raw['from']));

@@ -55,6 +55,7 @@ export interface WireHelloRequest {
   readonly clusterId: string;
   readonly lastIndex: number;
   readonly joining: boolean;
+  readonly nodes: string;
 }
 
 export interface WireHelloResponse {
@@ -68,6 +69,7 @@ export interface WireHelloResponse {
   readonly youRecorded: string;
   readonly youHeard: string;
   readonly youRemoved: boolean;
+  readonly nodes: string;
 }
 
 export interface WireStatusReport extends WireIdentity {

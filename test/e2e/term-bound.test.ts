@@ -37,7 +37,7 @@ void t.test('a term near 2^53, or far ahead of the receiver, is refused, and ele
   // Without TLS anyone can ask who the leader is: the forger presents its exact identity. The
   // leader draws the cluster id in its first heartbeat interval, so it may trail the first write.
   const ask = async (): Promise<HelloReply | null> => {
-    const [answer] = await askPeers({ self: 'c0', clusterName: 'e2e', ask: { incarnation: '', clusterId: null, lastIndex: 0, joining: true }, targets: [{ id: leader, address: cluster.addresses.get(leader)! }], credentials: grpc.credentials.createInsecure(), deadlineMs: 3000 });
+    const [answer] = await askPeers({ self: 'c0', clusterName: 'e2e', ask: { incarnation: '', clusterId: null, lastIndex: 0, joining: true, nodes: null }, targets: [{ id: leader, address: cluster.addresses.get(leader)! }], credentials: grpc.credentials.createInsecure(), deadlineMs: 3000 });
     return answer !== undefined && 'reply' in answer ? answer.reply : null;
   };
   let reply = null as HelloReply | null;

@@ -1,6 +1,7 @@
 /** Small builders for identity tests: members tables, views and answers as plain data. */
 import type { AcceptanceView } from '../../src/identity/acceptance.js';
 import type { HelloReply } from '../../src/identity/hello.js';
+import { initialNodes, type InitialNodes } from '../../src/identity/initial-nodes.js';
 import type { LocalIdentity, RecordedMembers } from '../../src/identity/types.js';
 
 export const INC = (n: number): string => n.toString(16).padStart(16, '0');
@@ -47,7 +48,13 @@ export function reply(over: Omit<Partial<HelloReply>, 'you'> & { you?: Partial<H
     clusterId: CLUSTER_A,
     lastIndex: 40,
     appliedIndex: 40,
+    creationNodes: null,
     ...rest,
     you: { member: true, role: 'voter', recorded: '', heard: '', removed: false, ...you },
   };
+}
+
+/** c1..cN at 10.0.0.1..N:7101, in id order (what a cluster file lists). */
+export function nodes(...ids: string[]): InitialNodes {
+  return initialNodes(ids.map((id) => ({ id, address: `10.0.0.${id.slice(1)}:7101` })));
 }

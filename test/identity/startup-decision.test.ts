@@ -1,11 +1,11 @@
 /** The start-up decision, rule by rule: what a data dir, the flags and the peers' answers lead to. */
 import t from 'tap';
 import { decideStartup, identityFor, type DiskState, type PeerAnswer, type StartupInput } from '../../src/identity/startup-decision.js';
-import { CLUSTER_A, CLUSTER_B, INC, identity, reply } from './fixtures.js';
+import { CLUSTER_A, CLUSTER_B, INC, identity, nodes, reply } from './fixtures.js';
 
 const EMPTY: DiskState = { kind: 'empty' };
 const disk = (over: Parameters<typeof identity>[0] = {}, lastIndex = 50): DiskState => ({ kind: 'present', identity: identity({ clusterId: CLUSTER_A, ...over }), lastIndex });
-const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', join: false, dataDir: '/var/lib/c1', clusterSize: 3, disk: EMPTY, answers: [], ...over });
+const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', join: false, dataDir: '/var/lib/c1', clusterSize: 3, nodes: nodes('c1', 'c2', 'c3'), disk: EMPTY, answers: [], ...over });
 const down = (peer: string): PeerAnswer => ({ peer, error: 'UNAVAILABLE: connection refused' });
 
 void t.test('an empty data dir bootstraps when no peer answers, or when every peer is still at the bootstrap entry', async (t) => {
@@ -96,4 +96,20 @@ void t.test('the identity a decision creates', async (t) => {
   t.match(identityFor({ action: 'start', reason: '', recorded: true, warning: null }, 'c1', kept, next), { incarnation: INC(1), recorded: true }, 'and learns that the cluster recorded it');
   t.same(identityFor({ action: 'start', reason: '', recorded: false, warning: null }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true });
   t.equal(identityFor({ action: 'refuse', code: 'REMOVED', message: '' }, 'c1', EMPTY, next), null);
+});
+
+void t.test('an empty data dir refuses to bootstrap when a peer in the cluster creation starts from other nodes, naming the difference', async (t) => {
+  const creating = (n: ReturnType<typeof nodes> | null) => reply({ clusterId: null, lastIndex: 1, appliedIndex: 1, creationNodes: n });
+  const refused = decideStartup(input({ answers: [{ peer: 'c2', reply: creating(nodes('c2', 'c3', 'c4')) }, down('c3')] }));
+  t.match(refused, { action: 'refuse', code: 'NODES_DIFFER', message: /^cluster\.nodes differs from c2's, which creates the cluster from other nodes \(c1 only here; c4 only at c2\)/ });
+  t.match(refused, { message: /if c2's is the wrong one, stop c2, empty its data dir .* Nothing was bootstrapped here$/ });
+  const moved = [...nodes('c1', 'c3'), { id: 'c2', address: '10.0.0.9:7101' }].sort((a, b) => a.id.localeCompare(b.id));
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: creating(moved) }] })), { action: 'refuse', code: 'NODES_DIFFER', message: /c2 at 10\.0\.0\.2:7101 here, at 10\.0\.0\.9:7101 at c2/ });
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: creating(nodes('c3', 'c1', 'c2')) }] })), { action: 'bootstrap' }, 'the same nodes, in any order: bootstrap');
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: creating(null) }] })), { action: 'bootstrap' }, 'a peer of a version that does not say: bootstrap, as before');
+  // A running cluster's nodes may differ from any file (members added and removed): not a creation.
+  t.match(decideStartup(input({ answers: [{ peer: 'c2', reply: reply({ clusterId: CLUSTER_A, creationNodes: null }) }] })), { action: 'join' });
+  t.match(decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: creating(nodes('c2', 'c3', 'c4')) }] })), { action: 'join' }, '--join never bootstraps, so nothing to compare');
+  const present: DiskState = { kind: 'present', identity: identity({ clusterId: null }), lastIndex: 1 };
+  t.match(decideStartup(input({ disk: present, answers: [{ peer: 'c2', reply: creating(nodes('c2', 'c3', 'c4')) }] })), { action: 'start' }, 'a data dir that bootstrapped already starts from its own log');
 });

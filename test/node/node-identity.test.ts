@@ -10,7 +10,7 @@ import type { LocalIdentity, PeerEnvelope, RefusalCode } from '../../src/identit
 import { ESTABLISH_AFTER_MS, NodeIdentity } from '../../src/node/node-identity.js';
 import type { Message } from '../../src/raft/messages.js';
 import type { MemberRecord, MembersView } from '../../src/statemachine/index.js';
-import { CLUSTER_A, CLUSTER_B, INC, identity } from '../identity/fixtures.js';
+import { CLUSTER_A, CLUSTER_B, INC, identity, nodes } from '../identity/fixtures.js';
 
 /** A members table the test edits as the log would. */
 class Members implements MembersView {
@@ -92,6 +92,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
     self: 'c1',
     clusterName: 'prod',
     configured: (id) => ['c1', 'c2', 'c3'].includes(id),
+    fileNodes: nodes('c1', 'c2', 'c3'),
     identity: identity(start),
     persist: (i) => {
       r.written.push(i);
@@ -169,11 +170,11 @@ void t.test('a data dir whose cluster id its own log contradicts stops the proce
 
 void t.test("signs of the cluster's creation, for a data dir that bootstrapped while no peer answered", async (t) => {
   const r = rig({ creationSeen: false });
-  r.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 5, joining: false });
-  r.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 0, joining: true });
-  r.node.hello('c9', { incarnation: '', clusterId: null, lastIndex: 0, joining: false });
+  r.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 5, joining: false, nodes: null });
+  r.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 0, joining: true, nodes: null });
+  r.node.hello('c9', { incarnation: '', clusterId: null, lastIndex: 0, joining: false, nodes: null });
   t.equal(r.node.identity.creationSeen, false, 'not from a log beyond the first entry, a joiner, or an id outside the file');
-  const answer = r.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 0, joining: false });
+  const answer = r.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 0, joining: false, nodes: null });
   t.equal(r.node.identity.creationSeen, true, 'from a member of the file about to create the cluster');
   t.match(answer, { memberId: 'c1', incarnation: INC(1), clusterId: null, lastIndex: 1 });
 
@@ -184,7 +185,7 @@ void t.test("signs of the cluster's creation, for a data dir that bootstrapped w
   t.equal(s.node.identity.creationSeen, true, 'a candidate with nothing beyond the first entry is');
 
   const u = rig({ creationSeen: false, clusterId: CLUSTER_A });
-  u.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 0, joining: false });
+  u.node.hello('c2', { incarnation: '', clusterId: null, lastIndex: 0, joining: false, nodes: null });
   t.equal(u.node.identity.creationSeen, false, 'once a cluster id is known, an empty asker is a lost member, not a creation');
 });
 

@@ -11,12 +11,15 @@ import pino from 'pino';
 import {
   decideStartup,
   identityFor,
+  initialNodes,
   seededIdentitySource,
   type IdentitySource,
+  type InitialNodes,
   type PeerAnswer,
   type PeerEnvelope,
 } from '../../src/identity/index.js';
 import { NodeIdentity } from '../../src/node/node-identity.js';
+import { simAddress } from './sim-members.js';
 import { bootstrapState, EMPTY_HARD_STATE, type Message, type NodeId } from '../../src/raft/index.js';
 import { encodeCommand } from '../../src/statemachine/index.js';
 import type { PersistedState } from '../../src/storage/level-raft-storage.js';
@@ -63,12 +66,17 @@ export class SimIdentity {
     this.newId = seededIdentitySource(rng);
   }
 
+  /** Every node's cluster file: the initial voters, at the placeholder addresses their records get. */
+  private fileNodes(): InitialNodes {
+    return initialNodes(this.world.initialVoters.map((id) => ({ id, address: simAddress(id) })));
+  }
+
   /** The start-up decision for a process about to start on `n`'s disk. */
   decideStart(n: SimNode, onDisk: PersistedState): PersistedState | null {
     const stored = n.disk.identity;
     const empty = stored === null && onDisk.snapshot === null && onDisk.entries.length === 0 && onDisk.hardState.term === 0;
     const lastIndex = onDisk.entries.at(-1)?.index ?? onDisk.snapshot?.meta.index ?? 0;
-    const ask = { incarnation: stored?.incarnation ?? '', clusterId: stored?.clusterId ?? null, lastIndex, joining: false };
+    const ask = { incarnation: stored?.incarnation ?? '', clusterId: stored?.clusterId ?? null, lastIndex, joining: false, nodes: this.fileNodes() };
     const answers: PeerAnswer[] = [];
     const peers = [...this.world.nodes()].filter((p) => p.id !== n.id);
     for (const p of peers) {
@@ -77,7 +85,7 @@ export class SimIdentity {
       else answers.push({ peer: p.id, error: 'UNAVAILABLE' });
     }
     const disk = empty ? ({ kind: 'empty' } as const) : ({ kind: 'present', identity: stored, lastIndex } as const);
-    const decision = decideStartup({ memberId: n.id, join: false, dataDir: `sim:${n.id}`, clusterSize: peers.length + 1, disk, answers });
+    const decision = decideStartup({ memberId: n.id, join: false, dataDir: `sim:${n.id}`, clusterSize: peers.length + 1, nodes: this.fileNodes(), disk, answers });
     this.world.started(n.id, decision.action);
     if (decision.action === 'refuse') {
       this.world.note(`${n.id} start-up: refuse ${decision.code}`);
@@ -108,6 +116,7 @@ export class SimIdentity {
       self: n.id,
       clusterName: CLUSTER_NAME,
       configured: (id) => this.world.node(id) !== undefined,
+      fileNodes: this.fileNodes(),
       identity: stored,
       persist: (next) => {
         n.disk.identity = next;

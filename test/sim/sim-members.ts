@@ -8,7 +8,9 @@ import { decodeConfEntry, type ConfEntry } from '../../src/raft/index.js';
 import { CommandError, decodeCommand, membersKind, type MembersCommand, type MembersView } from '../../src/statemachine/index.js';
 import type { ApplyContext } from '../../src/statemachine/resource-kind.js';
 
-const address = (id: string): string => `sim:${id}`;
+/** The placeholder address of member `id`: what the sim's cluster file lists too. */
+export const simAddress = (id: string): string => `sim:${id}`;
+const address = simAddress;
 
 function commandFor(change: ConfEntry): MembersCommand {
   switch (change.type) {

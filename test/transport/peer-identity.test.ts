@@ -34,7 +34,7 @@ interface Recorded {
   readonly asks: HelloAsk[];
 }
 
-const EMPTY_ASK: HelloAsk = { incarnation: '', clusterId: null, lastIndex: 0, joining: false };
+const EMPTY_ASK: HelloAsk = { incarnation: '', clusterId: null, lastIndex: 0, joining: false, nodes: null };
 
 /** A node's identity over a fixed members table: c1..c3 recorded as INC(1..3) in CLUSTER. */
 function identityOf(self: string, incarnation: string, clusterId: string | null = CLUSTER): Recorded {
@@ -64,7 +64,7 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
       onRefusedBy: (peer, code, details) => void r.refusedBy.push({ peer, code, details }),
       hello: (from, ask) => {
         r.asks.push(ask);
-        return helloReply({ identity: view.identity, members: view.members, lastIndex: 10, appliedIndex: 9, heardFrom: () => null }, from, ask);
+        return helloReply({ identity: view.identity, members: view.members, lastIndex: 10, appliedIndex: 9, heardFrom: () => null, initialNodes: [{ id: 'n1', address: '127.0.0.1:1' }] }, from, ask);
       },
       reportStatus: async (from, report) => {
         r.reports.push(`${from}:${report.member}:${report.status}`);
@@ -138,7 +138,7 @@ void t.test('the start-up question is answered whatever the asker runs, and stat
   const answers = await askPeers({
     self: 'n1',
     clusterName: 'test',
-    ask: { incarnation: INC(5), clusterId: null, lastIndex: 1, joining: true },
+    ask: { incarnation: INC(5), clusterId: null, lastIndex: 1, joining: true, nodes: [{ id: 'n1', address: '10.0.0.1:7101' }, { id: 'n2', address: '[::1]:7102' }] },
     targets: [
       { id: 'n2', address: n2.address },
       { id: 'n3', address: n3.address },
@@ -150,7 +150,12 @@ void t.test('the start-up question is answered whatever the asker runs, and stat
   t.match(answers[0], { peer: 'n2', reply: { memberId: 'n2', incarnation: INC(2), clusterId: CLUSTER, lastIndex: 10, appliedIndex: 9, you: { member: true, recorded: INC(1), removed: false } } });
   t.match(answers[1], { peer: 'n3', reply: { memberId: 'n3' } });
   t.match(answers[2], { peer: 'n4', error: /UNAVAILABLE/ });
-  t.same(r2.asks, [{ incarnation: INC(5), clusterId: null, lastIndex: 1, joining: true }], 'the asker says what its data dir holds');
+  t.same(
+    r2.asks,
+    [{ incarnation: INC(5), clusterId: null, lastIndex: 1, joining: true, nodes: [{ id: 'n1', address: '10.0.0.1:7101' }, { id: 'n2', address: '[::1]:7102' }] }],
+    'the asker says what its data dir holds, and its file',
+  );
+  t.equal('reply' in answers[0]! ? answers[0].reply.creationNodes : 'none', null, 'a peer of a running cluster says no initial nodes');
   const wrongName = await askPeers({ self: 'n1', clusterName: 'other', ask: EMPTY_ASK, targets: [{ id: 'n2', address: n2.address }], credentials: grpc.credentials.createInsecure(), deadlineMs: 3000 });
   t.match(wrongName[0], { error: /PERMISSION_DENIED: CLUSTER_NAME/ });
   const malformed = await new Promise<grpc.ServiceError | null>((resolve) => {

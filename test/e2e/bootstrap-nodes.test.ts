@@ -1,0 +1,40 @@
+/**
+ * Initial members started from cluster files whose `cluster.nodes` disagree would write
+ * different first log entries that Raft takes for one. On real processes: the second member
+ * refuses to bootstrap (exit 2) naming the difference, the first says who asked with what, and
+ * once the file is fixed the two create the cluster.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import t from 'tap';
+import { ProcessCluster } from '../helpers/process-cluster.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const exitOf = (child: ChildProcess): Promise<number | null> =>
+  new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+
+void t.test('a member whose cluster.nodes differs from a creating peer refuses to bootstrap, naming the difference', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.start('c1');
+  await waitFor(() => /bootstrapped a new cluster/.test(cluster.dumpLogs('c1')), 'c1 to bootstrap alone', 20000);
+
+  // c2's copy of the file lists c4 where the others list c3 (same address).
+  const file = fs.readFileSync(cluster.configFile, 'utf8');
+  t.match(file, /id: c3,/);
+  const wrong = path.join(path.dirname(cluster.configFile), 'wrong.yaml');
+  fs.writeFileSync(wrong, file.replace('id: c3,', 'id: c4,'));
+  const refused = cluster.start('c2', [], wrong);
+  t.equal(await exitOf(refused), 2, 'c2 exits 2');
+  const said = cluster.dumpLogs('c2');
+  t.match(said, /cluster\.nodes differs from c1's, which creates the cluster from other nodes \(c4 only here; c3 only at c1\)/, 'naming the difference');
+  t.notMatch(said, /bootstrapped a new cluster/, 'c2 bootstrapped nothing');
+  t.match(cluster.dumpLogs('c1'), /c2 asks to create the cluster from another cluster\.nodes than this node's \(c3 only here; c4 only at c2\)/, 'c1 says who asked with what');
+
+  // With the right file, c2 creates the cluster with c1.
+  cluster.start('c2');
+  const leader = await cluster.explainFailure(cluster.waitForLeader(['c1', 'c2']));
+  t.ok(['c1', 'c2'].includes(leader), `${leader} leads`);
+  t.same((await cluster.status('c2'))?.voters, ['c1', 'c2', 'c3']);
+});
