@@ -31,6 +31,7 @@ import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
 import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
 import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
+import { fileAddressWarnings } from './file-addresses.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
@@ -125,6 +126,16 @@ export class ControllerNode {
       sm.members.get(id)?.address || config.nodes.find((n) => n.id === id)?.address || null;
 
     const isConfigured = (id: string): boolean => config.nodes.some((n) => n.id === id);
+    // Members' addresses change only with a conf entry or a snapshot: compare the file then.
+    const fileAddresses = { changed: true, warned: new Set<string>() };
+    const warnFileAddresses = (): void => {
+      if (!fileAddresses.changed) return;
+      fileAddresses.changed = false;
+      for (const w of fileAddressWarnings(config.file, config.nodes, sm.members.list())) {
+        if (!fileAddresses.warned.has(w)) logger.warn(w);
+        fileAddresses.warned.add(w);
+      }
+    };
     const settingsKeeper = new SettingsKeeper({
       file: config.settings,
       view: () => sm.view(settingsKind),
@@ -294,8 +305,10 @@ export class ControllerNode {
           });
         }
         removal.onConfApplied(change);
+        fileAddresses.changed = true;
       },
       onApplied: () => {
+        warnFileAddresses();
         nodeIdentity.onApplied();
         membership?.onApplied();
         settingsKeeper.check();
@@ -307,6 +320,7 @@ export class ControllerNode {
       onSettled: () => transport.releaseReplies(),
       onSnapshotRestored: () => {
         for (const m of sm.members.list()) if (m.id !== self.id) transport.setPeer(m.id, m.address);
+        fileAddresses.changed = true;
       },
       onFatal: opts.onFatal,
     });

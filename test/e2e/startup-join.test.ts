@@ -2,8 +2,11 @@
  * Starting every initial member with `controller --config FILE --id ID` keeps creating the
  * cluster, also when one starts after the others elected a leader: it joins the running cluster
  * instead of writing a bootstrap entry of its own. And a member added with `ctl member add` and
- * started without --join joins as what the cluster says it is (a learner), not as a voter.
+ * started without --join joins as what the cluster says it is (a learner), not as a voter. A
+ * member restarted with a file whose addresses disagree with the cluster's says so.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -48,4 +51,26 @@ void t.test('a member added with ctl member add and started without --join joins
   t.notOk(st?.voters.includes('c4'), 'c4 does not believe it is a voter');
   t.same(st?.voters, ['c1', 'c2', 'c3']);
   t.match(cluster.dumpLogs('c4'), /start-up: join/);
+});
+
+void t.test('a member restarted with a file that swaps two addresses warns, naming both, and rejoins', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  await cluster.kill('c3', 'SIGTERM');
+  const [a1, a2] = [cluster.addresses.get('c1')!, cluster.addresses.get('c2')!];
+  const file = fs.readFileSync(cluster.configFile, 'utf8');
+  const swappedFile = path.join(path.dirname(cluster.configFile), 'swapped.yaml');
+  fs.writeFileSync(swappedFile, file.replace(a1, 'A1').replace(a2, a1).replace('A1', a2));
+  cluster.start('c3', [], swappedFile);
+  // One warning per member, each a log line of its own (they may reach the pipe apart).
+  const named = [
+    new RegExp(`cluster\\.nodes lists c1 at ${a2.replace(/\./g, '\\.')} \\(the cluster's address of c2: addresses swapped\\?\\), but the cluster has c1 at ${a1.replace(/\./g, '\\.')}`),
+    new RegExp(`cluster\\.nodes lists c2 at ${a1.replace(/\./g, '\\.')} \\(the cluster's address of c1: addresses swapped\\?\\), but the cluster has c2 at ${a2.replace(/\./g, '\\.')}`),
+  ];
+  await waitFor(() => named.every((re) => re.test(cluster.dumpLogs('c3'))), 'c3 to name both ends of the swap', 20000);
+  t.ok(named.every((re) => re.test(cluster.dumpLogs('c3'))), 'c3 named both members and both addresses');
+  // The cluster's addresses are what it dials: it follows the leader again.
+  await cluster.explainFailure(waitFor(async () => Boolean((await cluster.status('c3'))?.leader), 'c3 to hear a leader', 20000));
 });
