@@ -3,14 +3,19 @@
  * good, makes a survivor (stopped) the seed of the cluster again: its configuration becomes the
  * named members (default: itself alone), every entry in its log is kept and committed, and it
  * says what it is about to do and what it did. It asks nothing: operators run it from scripts.
- * Exit 0 when written; 2 for a running node, an unknown member id, an empty data dir, or a
- * config error; 1 when the data dir cannot be read or written. docs/operate.md has the
+ * It first asks the other voters whether they still run: a quorum of them answering means the
+ * quorum is not lost, and it refuses (--force skips the question).
+ * Exit 0 when written; 2 for a running node, a running quorum, an unknown member id, an empty
+ * data dir, or a config error; 1 when the data dir cannot be read or written. docs/operate.md has the
  * procedure and when not to use it.
  */
 import { Command } from 'commander';
+import type { NodeConfig } from '../config/index.js';
+import { helloDeadlineMs } from '../node/startup.js';
 import { RecoverError } from '../recover/errors.js';
 import type { RecoverPlan } from '../recover/plan.js';
-import { recoverDataDir, type RecoverOutcome } from '../recover/recover-data-dir.js';
+import { recoverDataDir, type RecoverOutcome, type RunningPeers } from '../recover/recover-data-dir.js';
+import { askPeers, insecureCredentials, mutualTlsCredentials } from '../transport/index.js';
 import { startOfflineTool } from './offline-tool.js';
 
 function list(ids: readonly string[]): string {
@@ -43,11 +48,12 @@ export async function runRecover(argv: readonly string[]): Promise<void> {
     )
     .requiredOption('-c, --config <file>', 'cluster YAML file')
     .requiredOption('-i, --id <id>', 'the survivor whose data dir to recover (one of cluster.nodes)')
-    .option('--members <ids>', 'the members to keep, comma separated, this one included (default: this one alone)');
-  const { opts, config, fail } = startOfflineTool<{ config: string; id: string; members?: string }>(command, argv);
+    .option('--members <ids>', 'the members to keep, comma separated, this one included (default: this one alone)')
+    .option('--force', 'recover even if a quorum of the other voters still answers (that makes a second cluster beside theirs)', false);
+  const { opts, config, fail } = startOfflineTool<{ config: string; id: string; members?: string; force: boolean }>(command, argv);
   const keep = opts.members === undefined ? null : opts.members.split(',').map((s) => s.trim());
   try {
-    const { plan, keys } = await recoverDataDir(config, keep, (p, ids) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p, ids)}\n`));
+    const { plan, keys } = await recoverDataDir(config, keep, (p, ids) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p, ids)}\n`), opts.force ? null : runningPeers(config));
     const left = plan.removed.length === 0 ? '' : ` Do not start ${list(plan.removed)} with their old data dirs: they are no longer members.`;
     const others = plan.after.voters.filter((id) => id !== opts.id);
     const startOthers =
@@ -61,4 +67,19 @@ export async function runRecover(argv: readonly string[]): Promise<void> {
     if (err instanceof RecoverError) fail(`refused (${err.code}): ${err.message}`, err.exitCode);
     throw err;
   }
+}
+
+/** The other voters that answer the start-up question for this cluster: they still run. */
+function runningPeers(config: NodeConfig): RunningPeers {
+  return async (targets, asker) => {
+    const answers = await askPeers({
+      self: config.self.id,
+      clusterName: config.clusterName,
+      ask: { incarnation: '', clusterId: asker.clusterId, lastIndex: asker.lastIndex, joining: false, nodes: null },
+      targets,
+      credentials: (config.tls === null ? insecureCredentials() : mutualTlsCredentials(config.tls)).client,
+      deadlineMs: helloDeadlineMs(config),
+    });
+    return answers.flatMap((a) => ('reply' in a && a.reply.clusterId === asker.clusterId ? [a.peer] : []));
+  };
 }

@@ -11,7 +11,9 @@ export type RecoverErrorCode =
   /** The node is not a member of the configuration in its own log. */
   | 'NOT_A_MEMBER'
   /** Reading or writing the data dir failed. */
-  | 'STORAGE_FAILED';
+  | 'STORAGE_FAILED'
+  /** The other voters still run and form a quorum: recovery would make a second cluster. */
+  | 'QUORUM_ALIVE';
 
 export class RecoverError extends Error {
   override readonly name = 'RecoverError';

@@ -15,6 +15,7 @@ import type { Snapshot } from '../raft/index.js';
 import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { epochClusterId, withClusterId } from './epoch.js';
+import { liveQuorumRefusal, votersToAsk, type MemberTarget } from './live-quorum.js';
 import { RecoverError } from './errors.js';
 import { planRecovery, type RecoverPlan } from './plan.js';
 import { replay } from './replay.js';
@@ -41,11 +42,18 @@ export interface RecoverOutcome {
   readonly keys: number;
 }
 
+/**
+ * Which of `targets` answer as running members of the asker's cluster (`clusterId`, null when it
+ * has no id yet); `lastIndex` is the asker's. Null skips the check (--force).
+ */
+export type RunningPeers = ((targets: readonly MemberTarget[], asker: { readonly clusterId: string | null; readonly lastIndex: number }) => Promise<readonly string[]>) | null;
+
 /** `explain` hears what is about to happen before anything is written. */
 export async function recoverDataDir(
   config: NodeConfig,
   keep: readonly string[] | null,
   explain: (plan: RecoverPlan, clusterId: RecoverOutcome['clusterId']) => void,
+  runningPeers: RunningPeers = null,
 ): Promise<RecoverOutcome> {
   const self = config.self.id;
   const dbDir = raftDbPath(config.dataDir);
@@ -87,6 +95,12 @@ export async function recoverDataDir(
         ? null
         : epochClusterId({ previous: before, lastIndex: plan.lastIndex, lastTerm: plan.lastTerm, term: plan.hardState.term, members: plan.after.voters });
     const clusterId = { before, after };
+    if (runningPeers !== null) {
+      const addressOf = (id: string): string | null => sm.members.get(id)?.address || config.nodes.find((n) => n.id === id)?.address || null;
+      const running = await runningPeers(votersToAsk(plan.before, self, addressOf), { clusterId: before, lastIndex: plan.lastIndex });
+      const refusal = liveQuorumRefusal(plan.before, self, running);
+      if (refusal !== null) throw new RecoverError('QUORUM_ALIVE', refusal);
+    }
     const data = after === null ? sm.snapshot() : withClusterId(sm.snapshot(), after);
     const last = plan.entries[plan.entries.length - 1];
     if (last === undefined) throw new Error('invariant: a recovery appends at least its no-op');

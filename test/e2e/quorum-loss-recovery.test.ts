@@ -1,6 +1,7 @@
 /**
- * Quorum-loss recovery on real processes: writes stop and every member catches up, two of
- * three die for good, `controller recover` refuses a running node, an unknown member and an
+ * Quorum-loss recovery on real processes: writes stop and every member catches up,
+ * `controller recover` refuses while the other two still run as a quorum, two of three die for
+ * good, `controller recover` refuses a running node, an unknown member and an
  * empty data dir, then makes the stopped survivor the seed again; it keeps and commits every
  * entry of its log and starts a new epoch of the cluster's identity; two fresh members are
  * added, every acknowledged write is still there, and a left-out member that comes back with
@@ -43,6 +44,14 @@ void t.test('recover a survivor after losing two of three members for good', asy
   const survivor = 'c1';
   const oldClusterId = (await cluster.status(survivor))?.clusterId ?? '';
   t.match(oldClusterId, /^[0-9a-f]{16}$/, 'the cluster has an id');
+  // With c2 and c3 still running, the quorum is not lost: recovering c1 would split the cluster.
+  await cluster.kill(survivor, 'SIGTERM');
+  const alive = await recover(cluster.configFile, survivor);
+  t.equal(alive.code, 2, 'refused while a quorum of the other voters runs');
+  t.match(alive.stderr, /^controller recover: refused \(QUORUM_ALIVE\): c2, c3 answer as running members of this cluster: 2 of the 3 voters, a quorum without c1/);
+  t.notMatch(alive.stdout, /about to:/, 'before saying what it would do, or writing anything');
+  cluster.start(survivor);
+  await cluster.explainFailure(waitFor(async () => (await cluster.status(survivor))?.appliedIndex === last, 'c1 to follow again, unchanged', 20_000));
   await cluster.kill('c2');
   await cluster.kill('c3');
 

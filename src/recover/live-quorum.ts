@@ -1,0 +1,35 @@
+/**
+ * Recovery is for a quorum lost for good. If the other voters of the current configuration are
+ * still running and form a quorum without this node, they elect leaders and take writes, and a
+ * recovered node would start a second cluster beside them that answers the same clients. So
+ * before rewriting anything, `controller recover` asks them (the start-up question) and refuses
+ * when a quorum of them answers for this cluster. etcd's --force-new-cluster and hashicorp/raft's
+ * peers.json trust the operator here; `--force` is that trust, asked for by name.
+ */
+import type { ConfState } from '../raft/index.js';
+
+export interface MemberTarget {
+  readonly id: string;
+  readonly address: string;
+}
+
+/** The other voters of `before`, with the address to ask each at; those without one are left out. */
+export function votersToAsk(before: ConfState, self: string, addressOf: (id: string) => string | null): MemberTarget[] {
+  return before.voters.filter((id) => id !== self).flatMap((id) => {
+    const address = addressOf(id);
+    return address === null || address === '' ? [] : [{ id, address }];
+  });
+}
+
+/** Why recovery would split the cluster (`running`: the voters that answered for this cluster), or null. */
+export function liveQuorumRefusal(before: ConfState, self: string, running: readonly string[]): string | null {
+  const voters = before.voters;
+  const live = voters.filter((id) => id !== self && running.includes(id));
+  const quorum = Math.floor(voters.length / 2) + 1;
+  if (live.length < quorum) return null;
+  return (
+    `${live.join(', ')} answer${live.length === 1 ? 's' : ''} as running members of this cluster: ${live.length} of the ${voters.length} voters, a quorum without ${self}. ` +
+    `The quorum is not lost: start ${self} again and it follows their leader (remove members with ctl member remove). ` +
+    'Recovering it now would make a second cluster beside theirs; to do that anyway, stop them first, or pass --force'
+  );
+}
