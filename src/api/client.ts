@@ -30,7 +30,7 @@ import type { ControllersView } from './controller-rows.js';
 import { CLIENT_CHANNEL_OPTIONS, controllerMethod, type ControllerMethod } from './controller-proto.js';
 import { ApiError } from './errors.js';
 import { Failover, onEndpoint } from './failover.js';
-import { checkKeySize, checkValueSize } from './request-size.js';
+import { checkKey, checkValueSize } from './request-size.js';
 import { KvSessionClient, sessionOp, viaSession, type KvSessionOp } from './kv-session.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
@@ -89,7 +89,7 @@ export class ControllerClient {
   }
 
   async put(key: string, value: Uint8Array | string, opts: { readonly ifRevision?: number } = {}): Promise<{ revision: number }> {
-    checkKeySize(key);
+    checkKey(key);
     const bytes = toBuffer(value);
     checkValueSize(bytes.byteLength);
     const request = {
@@ -105,14 +105,14 @@ export class ControllerClient {
   }
 
   async get(key: string, opts: { readonly serializable?: boolean } = {}): Promise<KvEntry> {
-    checkKeySize(key);
+    checkKey(key);
     const request = { key, serializable: opts.serializable ?? false };
     const op = sessionOp('KV_OP_GET', request, false);
     return decodeKv(await this.failover.run((endpoint) => this.kv(endpoint, 'Get', request, op)));
   }
 
   async delete(key: string, opts: { readonly ifRevision?: number } = {}): Promise<{ revision: number }> {
-    checkKeySize(key);
+    checkKey(key);
     const request = {
       key,
       client: this.nextRef(),

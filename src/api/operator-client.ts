@@ -20,7 +20,7 @@ import {
   type WatchEventEntry,
 } from './operator-answers.js';
 import { operatorMethod } from './operator-proto.js';
-import { checkKeySize } from './request-size.js';
+import { checkKey } from './request-size.js';
 import { readServerStream } from './server-stream.js';
 
 export interface WatchOptions {
@@ -100,7 +100,7 @@ export class OperatorClient {
   }
 
   async range(prefix: string, opts: { readonly limit?: number; readonly serializable?: boolean } = {}): Promise<RangeAnswer> {
-    checkKeySize(prefix, 'prefix');
+    checkKey(prefix, 'prefix');
     const request = { prefix, limit: opts.limit ?? 0, serializable: opts.serializable ?? false };
     return decodeRange(await this.base.call(operatorMethod('Range'), request));
   }
@@ -110,7 +110,7 @@ export class OperatorClient {
    * Fails over to the next endpoint only before the first change.
    */
   async watch(opts: WatchOptions, onEvent: (e: WatchEventEntry) => void): Promise<void> {
-    checkKeySize(opts.key);
+    checkKey(opts.key);
     const request = { key: opts.key, prefix: opts.prefix, startRevision: opts.startRevision };
     await this.base.onFirstAnswering(async (endpoint) => {
       await readServerStream(

@@ -12,6 +12,20 @@ export function keyTooLong(key: string, field = 'key'): string | null {
   return bytes > MAX_KEY_BYTES ? `field "${field}" must be at most ${MAX_KEY_BYTES} bytes, found ${bytes}` : null;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A JavaScript string with half a surrogate pair is no Unicode text: UTF-8 encoding (gRPC's, on
+ * the way out) turns it into U+FFFD, so two different keys would reach the store as one. Only a
+ * client sees it; the server never receives one.
+ */
+export function loneSurrogate(key: string, field = 'key'): string | null {
+  const m = LONE_SURROGATE.exec(key);
+  if (m === null) return null;
+  const unit = m[0].charCodeAt(0).toString(16).toUpperCase();
+  return `field "${field}" holds a lone surrogate (U+${unit}) at index ${m.index}: not Unicode text, it would be stored as U+FFFD`;
+}
+
 const ECHO_CHARS = 64;
 
 /** The first 64 characters of a longer `text` (never half a surrogate pair); null when it is short. */

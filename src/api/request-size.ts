@@ -6,11 +6,11 @@
 import { MAX_APPLY_BYTES } from '../limits/apply-size.js';
 import { MAX_VALUE_BYTES } from '../limits/entry-size.js';
 import { ApiError } from './errors.js';
-import { keyTooLong } from './request-key.js';
+import { keyTooLong, loneSurrogate } from './request-key.js';
 
-/** A key (or prefix: `field`) over the key limit, which every server refuses too. */
-export function checkKeySize(key: string, field = 'key'): void {
-  const problem = keyTooLong(key, field);
+/** A key (or prefix: `field`) over the key limit, which every server refuses too, or not Unicode text. */
+export function checkKey(key: string, field = 'key'): void {
+  const problem = keyTooLong(key, field) ?? loneSurrogate(key, field);
   if (problem !== null) throw new ApiError('INVALID_ARGUMENT', problem);
 }
 

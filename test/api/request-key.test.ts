@@ -68,7 +68,7 @@ void t.test('Range refuses a prefix over 1,024 bytes; Watch a key over it', asyn
   t.match(destroyed, { code: grpc.status.INVALID_ARGUMENT, details: 'field "key" must be at most 1024 bytes, found 100000' });
 });
 
-void t.test('the client refuses a long key or prefix before sending it', async (t) => {
+void t.test('the client refuses a long key or prefix, or one that is not Unicode text, before sending it', async (t) => {
   const f = await startFake({ unary: { Get: () => ({ key: 'k', value: Buffer.from('v'), revision: 1 }) } });
   const client = new ControllerClient({ endpoints: [f.address], timeoutMs: 2000 });
   t.teardown(async () => {
@@ -82,7 +82,14 @@ void t.test('the client refuses a long key or prefix before sending it', async (
   const operator = new OperatorClient(client);
   t.match(await operator.range(LONG).catch((e: unknown) => e), { code: 'INVALID_ARGUMENT', message: /field "prefix" must be at most 1024 bytes/ });
   t.match(await operator.watch({ key: LONG, prefix: false, startRevision: 0 }, () => undefined).catch((e: unknown) => e), problem);
+  // Half a surrogate pair would travel as U+FFFD: 'a\uD800' and 'a\uDBFF' would be one key.
+  const lone = { code: 'INVALID_ARGUMENT', message: 'field "key" holds a lone surrogate (U+D800) at index 1: not Unicode text, it would be stored as U+FFFD' };
+  t.match(await client.put('a\uD800', 'v').catch((e: unknown) => e), lone);
+  t.match(await client.get('a\uD800').catch((e: unknown) => e), lone);
+  t.match(await client.delete('\uDC00b').catch((e: unknown) => e), { code: 'INVALID_ARGUMENT', message: /lone surrogate \(U\+DC00\) at index 0/ });
+  t.match(await operator.range('p\uDBFF').catch((e: unknown) => e), { code: 'INVALID_ARGUMENT', message: /field "prefix" holds a lone surrogate \(U\+DBFF\) at index 1/ });
   t.equal(f.calls.length, 0, 'nothing sent');
+  t.same(await client.get('😀').then((r) => r.key), 'k', 'a whole surrogate pair is text, and is sent');
 });
 
 void t.test('failure details are capped, so a long one still reaches the client at once', async (t) => {
