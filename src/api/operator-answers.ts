@@ -56,6 +56,8 @@ export interface EndpointSelfJson {
   readonly dbSizeBytes: number;
   readonly revision: number;
   readonly errors: readonly string[];
+  /** '' before the cluster's first leader drew it (or from a controller that does not say). */
+  readonly clusterId: string;
 }
 
 export function decodeEndpointStatus(raw: unknown): EndpointSelfJson {
@@ -74,6 +76,7 @@ export function decodeEndpointStatus(raw: unknown): EndpointSelfJson {
     dbSizeBytes: f.number('dbSizeBytes'),
     revision: f.number('revision'),
     errors: f.strings('errors', 100),
+    clusterId: f.string('clusterId'),
   };
 }
 

@@ -19,6 +19,8 @@ import type { WatchSource } from './watch-source.js';
 export interface OperatorServiceDeps {
   readonly id: string;
   readonly clusterName: string;
+  /** The cluster id its first leader drew; null before that. */
+  readonly clusterId: () => string | null;
   readonly version: string;
   readonly host: ConsensusPort;
   readonly stateMachine: StateMachine;
@@ -90,6 +92,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
         dbSizeBytes: await deps.dbSizeBytes(),
         revision: sm.revision(),
         errors,
+        clusterId: deps.clusterId() ?? '',
       };
     }, t),
 

@@ -460,6 +460,7 @@ export class ControllerNode {
     addOperatorService(server, {
       id: self.id,
       clusterName: config.clusterName,
+      clusterId: () => nodeIdentity.clusterId(),
       version: VERSION,
       host: raftHost,
       stateMachine: sm,

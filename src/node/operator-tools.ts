@@ -31,6 +31,7 @@ export function watchApplies(sm: ObservedStateMachine, metrics: ApplyMetrics): W
 export interface OperatorToolsDeps {
   readonly id: string;
   readonly clusterName: string;
+  readonly clusterId: () => string | null;
   readonly version: string;
   readonly host: ConsensusPort;
   readonly stateMachine: ObservedStateMachine;
@@ -46,6 +47,7 @@ export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps)
     operatorService({
       id: deps.id,
       clusterName: deps.clusterName,
+      clusterId: deps.clusterId,
       version: deps.version,
       host: deps.host,
       stateMachine: deps.stateMachine,

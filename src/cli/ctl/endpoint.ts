@@ -1,7 +1,9 @@
 /**
  * `ctl endpoint status [--cluster]`: each controller's own view of itself (term, indexes,
  * leader, database size, problems), asked directly and in parallel, with the round trip it
- * took. `--cluster` asks every member at its address instead of the endpoints given.
+ * took. `--cluster` asks every member at its address instead of the endpoints given. Endpoints
+ * that answer for different clusters (a typo in --endpoints, a staging host among production
+ * ones) are named, and the command fails: ctl would otherwise write to whichever answers first.
  */
 import { Option, type Command } from 'commander';
 import { ApiError, EXIT_FAILED, EXIT_UNREACHABLE } from '../../api/errors.js';
@@ -29,6 +31,10 @@ export interface EndpointStatusJson {
   readonly revision: number | null;
   readonly latencyMs: number | null;
   readonly errors: readonly string[];
+  /** cluster.name of the cluster it answers for. */
+  readonly cluster: string | null;
+  /** The cluster id; null before its first leader drew one, or when it did not answer. */
+  readonly clusterId: string | null;
 }
 
 /** Some endpoints did not answer; the rows were printed. Exit 1, or 3 when none answered. */
@@ -59,7 +65,23 @@ function row(endpoint: string, expectedId: string | null, s: EndpointSelfJson | 
     revision: s?.revision ?? null,
     latencyMs,
     errors,
+    cluster: s?.cluster ?? null,
+    clusterId: s === null || s.clusterId === '' ? null : s.clusterId,
   };
+}
+
+/** The endpoints of each cluster the rows answer for, when there is more than one; null otherwise. */
+export function mixedClusters(rows: readonly EndpointStatusJson[]): string | null {
+  const answered = rows.filter((r) => r.cluster !== null);
+  const names = new Set(answered.map((r) => r.cluster));
+  const ids = new Set(answered.flatMap((r) => (r.clusterId === null ? [] : [r.clusterId])));
+  if (names.size <= 1 && ids.size <= 1) return null;
+  const groups = new Map<string, string[]>();
+  for (const r of answered) {
+    const key = `${r.cluster ?? ''}${r.clusterId === null ? '' : ` (${r.clusterId})`}`;
+    groups.set(key, [...(groups.get(key) ?? []), r.endpoint]);
+  }
+  return [...groups].map(([cluster, endpoints]) => `${endpoints.join(', ')} answer for cluster ${cluster}`).join('; ');
 }
 
 const cell = (v: string | number | null): string => (v === null ? '-' : String(v));
@@ -121,6 +143,8 @@ export function registerEndpoint(program: Command, session: Session): void {
         }),
       );
       session.io.out(renderEndpointStatus(rows, opts.output));
+      const mixed = mixedClusters(rows);
+      if (mixed !== null) throw new EndpointsFailedError(`the endpoints belong to different clusters: ${mixed}; check --endpoints`, EXIT_FAILED);
       const failed = rows.filter((r) => r.latencyMs === null);
       if (failed.length > 0) {
         const code = failed.length === rows.length ? EXIT_UNREACHABLE : EXIT_FAILED;
