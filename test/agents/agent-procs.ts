@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeCommand } from '../helpers/node-command.js';
+import type { ProcessCluster } from '../helpers/process-cluster.js';
 import { guardChild } from '../helpers/reaper.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -100,4 +101,24 @@ export class AgentProc {
   tail(): string {
     return this.log.join('').split('\n').slice(-15).join('\n');
   }
+}
+
+/**
+ * Starts `cluster` and waits for a leader; at teardown, `close` runs, then every agent pushed
+ * onto the returned list is killed, then the cluster stops.
+ */
+export async function startWithAgents(
+  t: { teardown(fn: () => unknown): void },
+  cluster: ProcessCluster,
+  close: () => void = () => undefined,
+): Promise<{ readonly agents: AgentProc[]; readonly endpoints: string }> {
+  const agents: AgentProc[] = [];
+  t.teardown(async () => {
+    close();
+    await Promise.all(agents.map((a) => a.kill()));
+    await cluster.stop();
+  });
+  cluster.startAll();
+  await cluster.waitForLeader();
+  return { agents, endpoints: cluster.endpoints() };
 }

@@ -11,7 +11,7 @@ import t from 'tap';
 import { CertMaker } from '../helpers/certs.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { AgentProc } from '../agents/agent-procs.js';
+import { AgentProc, startWithAgents } from '../agents/agent-procs.js';
 
 void t.test('an agent CA certificate syncs and does nothing else; an operator certificate is no agent', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-agent-ca-'));
@@ -28,14 +28,7 @@ void t.test('an agent CA certificate syncs and does nothing else; an operator ce
     tls: { ca: operator.ca, cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key`, agentCa: path.join(dir, 'agents-ca.crt') },
     clientTls: operator,
   });
-  const agents: AgentProc[] = [];
-  t.teardown(async () => {
-    await Promise.all(agents.map((a) => a.kill()));
-    await cluster.stop();
-  });
-  cluster.startAll();
-  await cluster.waitForLeader();
-  const endpoints = cluster.endpoints();
+  const { agents, endpoints } = await startWithAgents(t, cluster);
   // Agents verify the controllers with the cluster CA; their own certificate is the agent CA's.
   const agentEnv = (cert: { cert: string; key: string }) => ({ AGENT_TLS_CA: operator.ca, AGENT_TLS_CERT: cert.cert, AGENT_TLS_KEY: cert.key });
   const asEdge = { CTL_TLS_CERT: edge.cert, CTL_TLS_KEY: edge.key };

@@ -14,7 +14,7 @@ import { loadProto, lookupService } from '../../src/transport/proto.js';
 import { CertMaker } from '../helpers/certs.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { AgentProc } from '../agents/agent-procs.js';
+import { AgentProc, startWithAgents } from '../agents/agent-procs.js';
 
 void t.test('with TLS the agent id is the certificate identity; a second connection with the same id takes over', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-agents-tls-'));
@@ -29,14 +29,7 @@ void t.test('with TLS the agent id is the certificate identity; a second connect
   // Signed by the same CA, for no agent: no CN, only an organisation and a URI.
   const nameless = certs.makeCert('cluster-ca', 'nameless', { subject: '/O=acme/OU=agents', san: 'URI:spiffe://acme/workload' });
   const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', tls: { ca: nodeFiles.ca, cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key` }, clientTls: nodeFiles });
-  const agents: AgentProc[] = [];
-  t.teardown(async () => {
-    await Promise.all(agents.map((a) => a.kill()));
-    await cluster.stop();
-  });
-  cluster.startAll();
-  await cluster.waitForLeader();
-  const endpoints = cluster.endpoints();
+  const { agents, endpoints } = await startWithAgents(t, cluster);
   const tlsEnv = (f: { ca: string; cert: string; key: string }) => ({ AGENT_TLS_CA: f.ca, AGENT_TLS_CERT: f.cert, AGENT_TLS_KEY: f.key });
 
   const mismatch = await AgentProc.run(['--controllers', endpoints, '--id', 'someone-else'], tlsEnv(edge1));

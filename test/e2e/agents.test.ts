@@ -12,7 +12,7 @@ import type { AgentRow } from '../../src/agents/listing.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { AgentProc } from '../agents/agent-procs.js';
+import { AgentProc, startWithAgents } from '../agents/agent-procs.js';
 
 const RESOURCES = `
 - { kind: service, name: web, spec: { protocol: http, ports: [80] }, labels: { tier: front } }
@@ -23,16 +23,8 @@ const RESOURCES = `
 void t.test('agents sync, update, reject without re-send, and survive reconnects and a controller failover', async (t) => {
   // Long enough for a1's restart below (an agent back within it keeps its record), short enough to see a reap.
   const cluster = await ProcessCluster.create({ nodes: 3, metrics: true, agentReconnectTimeout: '10s' });
-  const agents: AgentProc[] = [];
   const mesh = new MeshClient({ endpoints: cluster.endpoints().split(','), timeoutMs: 5000 });
-  t.teardown(async () => {
-    mesh.close();
-    await Promise.all(agents.map((a) => a.kill()));
-    await cluster.stop();
-  });
-  cluster.startAll();
-  await cluster.waitForLeader();
-  const endpoints = cluster.endpoints();
+  const { agents, endpoints } = await startWithAgents(t, cluster, () => mesh.close());
   const write = (name: string, text: string): string => {
     const file = path.join(cluster.dir, name);
     fs.writeFileSync(file, text);

@@ -20,7 +20,7 @@ import type { Resource, ResourceInput, ServiceResource } from '../../src/statema
 import { freePorts } from '../helpers/free-ports.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { AgentProc } from '../agents/agent-procs.js';
+import { AgentProc, startWithAgents } from '../agents/agent-procs.js';
 
 const EDGE = 'hosts:\n  - { name: web, spec: { protocol: http, ports: [8080] }, labels: { tier: front } }\n  - { name: api, spec: { protocol: http, ports: [9090] } }\n';
 const EDGE2 = 'hosts:\n  - { name: web, spec: { protocol: http, ports: [8080] }, labels: { tier: front } }\n';
@@ -33,16 +33,8 @@ void t.test('VIPs survive agent restarts, leader changes and a range change; a l
   // A 3 s base timeout: an agent's restart (a new process, under a loaded machine) stays well
   // within its grace, so it is a reconnect and not an outage (which would mark its endpoints).
   const cluster = await ProcessCluster.create({ nodes: 3, heartbeat: { baseTimeout: '3s' } });
-  const agents: AgentProc[] = [];
   const mesh = new MeshClient({ endpoints: cluster.endpoints().split(','), timeoutMs: 5000 });
-  t.teardown(async () => {
-    mesh.close();
-    await Promise.all(agents.map((a) => a.kill()));
-    await cluster.stop();
-  });
-  cluster.startAll();
-  await cluster.waitForLeader();
-  const endpoints = cluster.endpoints();
+  const { agents, endpoints } = await startWithAgents(t, cluster, () => mesh.close());
   const [adminPort] = await freePorts(1);
   const admin = `127.0.0.1:${adminPort}`;
   const edge = new AgentProc({ id: 'edge-1', controllers: endpoints, dir: cluster.dir, yaml: EDGE }).start();
