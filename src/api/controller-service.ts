@@ -57,6 +57,8 @@ export interface ControllerServiceDeps {
   readonly resources?: { gather(refresh: boolean): Promise<ResourcesReport> };
   /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
   readonly cutOff?: () => string | null;
+  /** How long a forward keeps trying a leader that does not answer before the client is sent elsewhere (on-leader.ts). */
+  readonly forwardBudgetMs?: number;
 }
 
 export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServiceImplementation {

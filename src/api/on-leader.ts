@@ -3,7 +3,11 @@
  * forwarded to the leader once (a forwarded request is never forwarded again). While there is
  * no leader, or leadership moves under the request, it retries until its deadline, unless this
  * node is cut off from a quorum (quorum-guard.ts): then it answers NO_QUORUM at once, also
- * when that happens while it waits, so the client moves on to another endpoint.
+ * when that happens while it waits, so the client moves on to another endpoint. Likewise when
+ * this node cannot reach the leader it knows (a link down one way: the leader still heartbeats
+ * it) for `forwardBudgetMs`: NO_LEADER, and the client tries another controller with the time it
+ * has left, instead of waiting out its deadline here. A write retried elsewhere keeps its client
+ * ref, so it applies once.
  */
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { ServiceFailure } from './service-error.js';
@@ -20,6 +24,8 @@ export interface OnLeaderDeps {
   readonly forwarder: ForwardToLeader;
   /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
   readonly cutOff?: () => string | null;
+  /** How long to keep forwarding to one leader that does not answer; default: until the deadline. */
+  readonly forwardBudgetMs?: number;
 }
 
 /** How long a wait for a leader runs before the node checks again whether it is cut off. */
@@ -40,7 +46,10 @@ export type OnLeader = <Res>(
 
 export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
   const { host } = deps;
+  const budget = deps.forwardBudgetMs ?? Number.POSITIVE_INFINITY;
   return async function onLeader<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>): Promise<Res> {
+    // Since when the leader of that name has not answered this request's forwards, and why.
+    const silence: { current: { readonly leader: string; readonly since: number; reason: string } | null; gaveUp: ServiceFailure | null } = { current: null, gaveUp: null };
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader answered before the deadline');
@@ -55,8 +64,27 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         if (req.forwarded) throw new ServiceFailure('NOT_LEADER', `${deps.id} is not the leader (leader is ${leader})`);
         const address = deps.addressOf(leader);
         if (address === null) throw new ServiceFailure('NO_LEADER', `leader ${leader} has no known address`);
-        return await deps.forwarder.call<Res>(address, method, req, deadline);
+        if (silence.current !== null && silence.current.leader !== leader) silence.current = null;
+        const began = silence.current?.since ?? Date.now();
+        if (Date.now() - began >= budget) {
+          silence.gaveUp = new ServiceFailure(
+            'NO_LEADER',
+            `${deps.id} has not reached leader ${leader} at ${address} for ${Math.round(Date.now() - began)}ms (${silence.current?.reason ?? 'no answer'}): try another controller`,
+          );
+          throw silence.gaveUp;
+        }
+        try {
+          return await deps.forwarder.call<Res>(address, method, req, Math.min(deadline, began + budget));
+        } catch (err) {
+          // A broken or silent link to this leader (the forwarder's own NO_LEADER): count the time.
+          if (err instanceof ServiceFailure && err.code === 'NO_LEADER') {
+            silence.current ??= { leader, since: began, reason: err.message };
+            silence.current.reason = err.message;
+          }
+          throw err;
+        }
       } catch (err) {
+        if (err === silence.gaveUp) throw err; // the client's to retry elsewhere, not ours
         const retriable =
           leaderErrorOf(err) !== null ||
           (err instanceof ServiceFailure && err.code === 'NO_LEADER' && !req.forwarded);

@@ -437,6 +437,8 @@ export class ControllerNode {
         defaultTimeoutMs: 5000,
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
+        // Two election timeouts: a leader that answers nobody for that long is lost to this node.
+        forwardBudgetMs: 2 * config.raft.electionTimeoutMs,
         raftHeartbeatIntervalMs: config.raft.heartbeatIntervalMs,
         peerHeard: (id) => {
           const c = contacts.get(id);

@@ -1,0 +1,74 @@
+/**
+ * A follower that cannot reach the leader it knows (a link down one way: the leader still
+ * heartbeats it) stops forwarding after its budget and answers NO_LEADER, so the client tries
+ * another controller with the time it has left (src/api/on-leader.ts).
+ */
+import t from 'tap';
+import { onLeaderOf, type ForwardToLeader } from '../../src/api/on-leader.js';
+import { ServiceFailure } from '../../src/api/service-error.js';
+import { FakeConsensus } from './fake-consensus.js';
+
+interface Attempt {
+  readonly address: string;
+  readonly at: number;
+  readonly deadline: number;
+}
+
+/** Forwards fail as LeaderForwarder's do when the leader does not answer: at once (`hang` false) or at their deadline. */
+function silentLink(hang: boolean, answers: (address: string) => unknown = () => null): ForwardToLeader & { readonly attempts: Attempt[] } {
+  const attempts: Attempt[] = [];
+  return {
+    attempts,
+    call: <Res>(address: string, _method: string, _request: object, deadline: number): Promise<Res> => {
+      attempts.push({ address, at: Date.now(), deadline });
+      const answer = answers(address);
+      if (answer !== null) return Promise.resolve(answer as Res);
+      const fail = (): ServiceFailure => new ServiceFailure('NO_LEADER', `leader at ${address} unreachable: ${hang ? 'deadline exceeded' : 'connection refused'}`);
+      return hang ? new Promise((_, reject) => setTimeout(() => reject(fail()), Math.max(0, deadline - Date.now()))) : Promise.reject(fail());
+    },
+  };
+}
+
+const addressOf = (id: string): string => `${id}.example:7000`;
+const request = { forwarded: false };
+const local = (): Promise<never> => Promise.reject(new Error('not the leader'));
+
+void t.test('a leader that refuses every connection: NO_LEADER once the budget is spent, naming it and why', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  const link = silentLink(false);
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: link, forwardBudgetMs: 150 });
+  const err = await onLeader('put', request, Date.now() + 60_000, local).catch((e: unknown) => e);
+  t.match(err, { code: 'NO_LEADER', message: /^c1 has not reached leader c2 at c2\.example:7000 for \d+ms \(leader at c2\.example:7000 unreachable: connection refused\): try another controller$/ });
+  t.ok(link.attempts.length >= 2, `it retried within the budget (${link.attempts.length} attempts)`);
+  const first = link.attempts[0]!.at;
+  t.ok(link.attempts.every((a) => a.deadline <= first + 150), 'no attempt may outlast the budget');
+});
+
+void t.test('a leader that never answers: the attempt ends with the budget, not with the client deadline', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  const link = silentLink(true);
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: link, forwardBudgetMs: 200 });
+  const deadline = Date.now() + 60_000;
+  const err = await onLeader('put', request, deadline, local).catch((e: unknown) => e);
+  t.match(err, { code: 'NO_LEADER', message: /has not reached leader c2 .*deadline exceeded\): try another controller/ });
+  t.equal(link.attempts.length, 1, 'one attempt, cut at the budget');
+  t.equal(link.attempts[0]!.deadline, link.attempts[0]!.at + 200);
+});
+
+void t.test('a new leader starts a new budget; without a budget, the client deadline is the only bound', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  const link = silentLink(false, (address) => {
+    if (address === addressOf('c3')) return { revision: 7 };
+    if (link.attempts.length === 3) port.setLeader('c3'); // c2 lost its leadership meanwhile
+    return null;
+  });
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: link, forwardBudgetMs: 60_000 });
+  t.same(await onLeader('put', request, Date.now() + 60_000, local), { revision: 7 }, "the new leader's answer");
+  t.same([...new Set(link.attempts.map((a) => a.address))], [addressOf('c2'), addressOf('c3')]);
+
+  const unbounded = silentLink(true);
+  const deadline = Date.now() + 300;
+  const plain = onLeaderOf({ id: 'c1', host: new FakeConsensus('c1', { leader: 'c2', voters: ['c1', 'c2'] }), addressOf, forwarder: unbounded });
+  t.match(await plain('put', request, deadline, local).catch((e: unknown) => e), { code: 'NO_LEADER', message: /no leader answered before the deadline|unreachable/ });
+  t.equal(unbounded.attempts[0]!.deadline, deadline, "the attempt had the client's whole deadline");
+});
