@@ -1,14 +1,14 @@
 /**
  * A controller's TLS files, checked with its config before anything starts: each is readable
  * and holds what its key needs, the key matches the certificate, and the certificate is this
- * node's peer certificate, and an agent CA is a CA of its own. A problem is a config error (exit 2) naming the key and the file,
- * instead of OpenSSL's words from inside gRPC and exit 1 with a stack trace.
+ * node's peer certificate, and an agent CA is a CA of its own. A problem is a config error
+ * (exit 2) naming the key and the file, instead of OpenSSL's words from inside gRPC and exit 1
+ * with a stack trace.
  */
-import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { ConfigError, type NodeConfig } from '../config/index.js';
 import { ownCertificateProblem } from '../transport/index.js';
-import { tlsFileProblem, type TlsRole } from '../transport/tls-files.js';
+import { pemCertificates, tlsFileProblem, type TlsRole } from '../transport/tls-files.js';
 
 const CONFIG_KEY: Readonly<Record<TlsRole, string>> = { ca: 'tls.ca', cert: 'tls.cert', key: 'tls.key', clientCa: 'tls.client_ca', agentCa: 'tls.agent_ca' };
 
@@ -38,6 +38,5 @@ export function checkTlsConfig(file: string, config: NodeConfig): void {
 
 /** Each certificate of a PEM bundle (already checked to parse): fingerprint to subject. */
 function fingerprints(file: string): Map<string, string> {
-  const blocks = fs.readFileSync(file, 'latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
-  return new Map(blocks.map((b) => new X509Certificate(b)).map((c) => [c.fingerprint256, c.subject.replace(/\n/g, ', ')]));
+  return new Map(pemCertificates(fs.readFileSync(file)).map((c) => [c.fingerprint256, c.subject.replace(/\n/g, ', ')]));
 }

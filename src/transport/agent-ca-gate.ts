@@ -12,16 +12,11 @@
  */
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { pemCertificates } from './tls-files.js';
 
 /** The one call an agent's certificate may make. */
 export const AGENT_STREAM_METHOD = '/controller.agents.AgentSync/Sync';
 const OPEN_TO_ALL = '/grpc.health.v1.Health/';
-
-/** The certificates of a PEM bundle. */
-function bundle(pem: Buffer): X509Certificate[] {
-  const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b));
-}
 
 /** Whether `cert` was signed directly by one of `cas`. */
 function issuedByAny(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
@@ -36,7 +31,7 @@ export interface AgentCaGate {
 }
 
 export function agentCaGate(agentCaPem: Buffer): AgentCaGate {
-  const cas = bundle(agentCaPem);
+  const cas = pemCertificates(agentCaPem);
   if (cas.length === 0) throw new Error('the agent CA file holds no PEM certificate');
   // Calls on one connection present the same certificate: remember the last few verdicts.
   const known = new Map<string, { readonly agent: boolean; readonly subject: string }>();

@@ -37,6 +37,12 @@ function read(file: string): Buffer {
   }
 }
 
+/** The certificate blocks of a PEM text, parsed (a block that does not parse throws); none: []. */
+export function pemCertificates(pem: Buffer | string): X509Certificate[] {
+  const text = typeof pem === 'string' ? pem : pem.toString('latin1');
+  return (text.match(PEM_CERTIFICATE) ?? []).map((block) => new X509Certificate(block));
+}
+
 /** Every certificate of a PEM file (a CA bundle may hold several); the first is the leaf's. */
 function certificates(pem: Buffer): X509Certificate[] {
   const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
