@@ -4,10 +4,10 @@
  * named members (default: itself alone), every entry in its log is kept and committed, and it
  * says what it is about to do and what it did. It asks nothing: operators run it from scripts.
  * It first asks the other voters whether they still run: a quorum of them answering means the
- * quorum is not lost, and it refuses (--force skips the question).
- * Exit 0 when written; 2 for a running node, a running quorum, an unknown member id, an empty
- * data dir, or a config error; 1 when the data dir cannot be read or written. docs/operate.md has the
- * procedure and when not to use it.
+ * quorum is not lost, and it refuses (--force skips the question). Exit 0 when written; 2 for a
+ * running node, a running quorum, an unknown member id, an empty data dir, or a config error; 1
+ * when the data dir cannot be read or written. docs/operate.md has the procedure and when not to
+ * use it.
  */
 import { Command } from 'commander';
 import type { NodeConfig } from '../config/index.js';
