@@ -60,7 +60,9 @@ export function healthOps(deps: HealthOpsDeps): { health(req: HealthRequestMsg, 
       const address = deps.addressOf(leader);
       if (address === null) return withoutLeader(`leader ${leader} has no known address`);
       try {
-        const relayed = await deps.forwarder.call<HealthResponseMsg>(address, 'health', { forwarded: true }, deadline);
+        // A leader that does not answer within the leader wait is reported as such while the
+        // client still listens (a frozen leader would otherwise hold the relay to the deadline).
+        const relayed = await deps.forwarder.call<HealthResponseMsg>(address, 'health', { forwarded: true }, Math.min(deadline, Date.now() + source.leaderWaitMs));
         return { ...relayed, answeredBy: deps.id };
       } catch (err) {
         return withoutLeader(`leader ${leader} did not answer ${deps.id}: ${message(err)}`);

@@ -25,11 +25,13 @@ function source(report: ClusterHealthReport | null): HealthSource {
 
 class FakeForwarder {
   readonly calls: Array<{ address: string; method: string; request: object }> = [];
-  answer: (() => Promise<unknown>) | null = null;
+  readonly deadlines: number[] = [];
+  answer: ((deadline: number) => Promise<unknown>) | null = null;
 
-  call<Res>(address: string, method: string, request: object): Promise<Res> {
+  call<Res>(address: string, method: string, request: object, deadline: number): Promise<Res> {
     this.calls.push({ address, method, request });
-    return (this.answer ?? (() => Promise.reject(new Error('no answer'))))() as Promise<Res>;
+    this.deadlines.push(deadline);
+    return (this.answer ?? (() => Promise.reject(new Error('no answer'))))(deadline) as Promise<Res>;
   }
 }
 
@@ -68,6 +70,17 @@ void t.test('without a reachable leader the answer is unhealthy, with the reason
   const unreachable = decodeHealth(await cutOff.health({ forwarded: false }, soon()));
   t.equal(unreachable.healthy, false);
   t.equal(unreachable.reason, 'leader c1 did not answer c2: UNAVAILABLE: connection refused');
+});
+
+void t.test('a leader that never answers is reported unhealthy after the leader wait, not at the deadline', async (t) => {
+  const { ops: follower, forwarder } = ops('c2', 'c1', null);
+  // Silent until its deadline, as a frozen leader's connection is.
+  forwarder.answer = (deadline) => new Promise((_, reject) => setTimeout(() => reject(new Error('DEADLINE_EXCEEDED: no answer')), Math.max(0, deadline - Date.now())));
+  const asked = Date.now();
+  const h = decodeHealth(await follower.health({ forwarded: false }, asked + 60_000));
+  t.equal(h.healthy, false);
+  t.equal(h.reason, 'leader c1 did not answer c2: DEADLINE_EXCEEDED: no answer');
+  t.ok(forwarder.deadlines[0]! <= Date.now() && forwarder.deadlines[0]! < asked + 60_000, 'the relay was cut at the leader wait (50 ms here), not at the 60 s deadline');
 });
 
 void t.test('a relayed request reaching a node that does not lead is refused, never relayed again', async (t) => {
