@@ -7,7 +7,9 @@
  * this node cannot reach the leader it knows (a link down one way: the leader still heartbeats
  * it) for `forwardBudgetMs`: NO_LEADER, and the client tries another controller with the time it
  * has left, instead of waiting out its deadline here. A write retried elsewhere keeps its client
- * ref, so it applies once.
+ * ref, so it applies once. Only for requests the leader answers within a commit
+ * (BOUNDED_ON_LEADER); one that waits there for more (a learner catching up before its promotion,
+ * a leadership hand-off) keeps the client's deadline.
  */
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { ServiceFailure } from './service-error.js';
@@ -28,6 +30,9 @@ export interface OnLeaderDeps {
   readonly forwardBudgetMs?: number;
 }
 
+/** Methods a leader answers within a commit or two: a forward of one may be given up early. */
+export const BOUNDED_ON_LEADER: ReadonlySet<string> = new Set(['put', 'delete', 'configSet', 'memberAdd', 'Apply', 'DeleteResource']);
+
 /** How long a wait for a leader runs before the node checks again whether it is cut off. */
 const RECHECK_MS = 100;
 
@@ -46,8 +51,8 @@ export type OnLeader = <Res>(
 
 export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
   const { host } = deps;
-  const budget = deps.forwardBudgetMs ?? Number.POSITIVE_INFINITY;
   return async function onLeader<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>): Promise<Res> {
+    const budget = BOUNDED_ON_LEADER.has(method) ? (deps.forwardBudgetMs ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
     // Since when the leader of that name has not answered this request's forwards, and why.
     const silence: { current: { readonly leader: string; readonly since: number; reason: string } | null; gaveUp: ServiceFailure | null } = { current: null, gaveUp: null };
     for (;;) {

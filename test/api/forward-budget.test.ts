@@ -72,3 +72,14 @@ void t.test('a new leader starts a new budget; without a budget, the client dead
   t.match(await plain('put', request, deadline, local).catch((e: unknown) => e), { code: 'NO_LEADER', message: /no leader answered before the deadline|unreachable/ });
   t.equal(unbounded.attempts[0]!.deadline, deadline, "the attempt had the client's whole deadline");
 });
+
+void t.test('a request that waits on the leader for more than a commit (a promotion) keeps the client deadline', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  const link = silentLink(false, () => ({ members: [] }));
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: link, forwardBudgetMs: 100 });
+  const deadline = Date.now() + 60_000;
+  t.same(await onLeader('memberPromote', request, deadline, local), { members: [] });
+  t.equal(link.attempts[0]!.deadline, deadline, 'the forward had the whole deadline to wait for the catch-up');
+  await onLeader('put', request, deadline, local);
+  t.ok(link.attempts[1]!.deadline < deadline, 'a put, one commit, had the budget');
+});
