@@ -101,13 +101,13 @@ export class ControllerNode {
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
-    const agentGate = config.tls ? tlsAgentGate(config.tls) : null;
     fs.mkdirSync(config.dataDir, { recursive: true });
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
     const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
     const audit = await AuditStore.open(config.dataDir, config.auditRetention);
     const sm = new ObservedStateMachine();
     const metrics = new Metrics(self.id, VERSION);
+    const agentGate = config.tls ? tlsAgentGate(config.tls, (code) => metrics.onCallRefused(code)) : null;
     const watches = watchApplies(sm, metrics);
 
     const recordAudit = (e: AuditEvent, marks?: Readonly<Record<string, string>>): void => {

@@ -66,6 +66,7 @@ export class Metrics {
   private pendingProposals = 0;
   private lastLeader: string | null = null;
   private readonly refusals: client.Counter<'direction' | 'code' | 'peer'>;
+  private readonly callRefusals: client.Counter<'code'>;
 
   constructor(
     readonly node: string,
@@ -208,12 +209,23 @@ export class Metrics {
       buckets: RTT_BUCKETS,
       registers,
     });
+    this.callRefusals = new client.Counter({
+      name: 'client_calls_refused_total',
+      help: 'Calls the agent CA gate refused (tls.agent_ca): AGENT_CERTIFICATE = an agent certificate off its stream, NOT_AN_AGENT = another on an agent stream.',
+      labelNames: ['code'],
+      registers: [this.registry],
+    });
     this.refusals = new client.Counter({
       name: 'peer_refusals_total',
       help: 'Peer RPCs refused on identity grounds: direction in = this node refused the peer, out = the peer refused this node.',
       labelNames: ['direction', 'code', 'peer'],
       registers: [this.registry],
     });
+  }
+
+  /** A call the agent CA gate refused (src/transport/agent-ca-gate.ts), by its code. */
+  onCallRefused(code: string): void {
+    this.callRefusals.inc({ code });
   }
 
   /** `peer` must be a member id (or 'unknown'): label values stay bounded. */

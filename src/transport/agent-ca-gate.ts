@@ -23,6 +23,9 @@ function issuedByAny(cert: X509Certificate, cas: readonly X509Certificate[]): bo
   return cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
 }
 
+/** Why the gate refuses a call: an agent's certificate off its stream, or another on it. */
+export type AgentGateCode = 'AGENT_CERTIFICATE' | 'NOT_AN_AGENT';
+
 export interface AgentCaGate {
   /** Null when the caller presenting `certRaw` (DER; null: none) may call `method`; else why not. */
   refusal(method: string, certRaw: Buffer | null): string | null;
@@ -30,7 +33,8 @@ export interface AgentCaGate {
   readonly interceptor: grpc.ServerInterceptor;
 }
 
-export function agentCaGate(agentCaPem: Buffer): AgentCaGate {
+/** `onRefused` hears each refused call's code (a metric counts them). */
+export function agentCaGate(agentCaPem: Buffer, onRefused: (code: AgentGateCode) => void = () => undefined): AgentCaGate {
   const cas = pemCertificates(agentCaPem);
   if (cas.length === 0) throw new Error('the agent CA file holds no PEM certificate');
   // Calls on one connection present the same certificate: remember the last few verdicts.
@@ -45,27 +49,35 @@ export function agentCaGate(agentCaPem: Buffer): AgentCaGate {
     known.set(key, verdict);
     return verdict;
   };
-  const refusal = (method: string, certRaw: Buffer | null): string | null => {
+  const verdict = (method: string, certRaw: Buffer | null): { readonly code: AgentGateCode; readonly reason: string } | null => {
     if (method.startsWith(OPEN_TO_ALL)) return null;
     const caller = certRaw === null ? null : classify(certRaw);
     if (method === AGENT_STREAM_METHOD) {
       if (caller?.agent === true) return null;
       const who = caller === null ? 'the caller presented no certificate' : `the caller's certificate (${caller.subject}) was not`;
-      return `NOT_AN_AGENT: agent streams need a certificate issued by the agent CA (tls.agent_ca); ${who}`;
+      return { code: 'NOT_AN_AGENT', reason: `agent streams need a certificate issued by the agent CA (tls.agent_ca); ${who}` };
     }
     if (caller?.agent === true) {
-      return `AGENT_CERTIFICATE: the caller's certificate (${caller.subject}) was issued by the agent CA (tls.agent_ca), so it may open agent streams only, not call ${method}`;
+      return { code: 'AGENT_CERTIFICATE', reason: `the caller's certificate (${caller.subject}) was issued by the agent CA (tls.agent_ca), so it may open agent streams only, not call ${method}` };
     }
     return null;
+  };
+  const refusal = (method: string, certRaw: Buffer | null): string | null => {
+    const v = verdict(method, certRaw);
+    return v === null ? null : `${v.code}: ${v.reason}`;
   };
   const interceptor: grpc.ServerInterceptor = (method, call) =>
     new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next({
           onReceiveMetadata: (metadata, pass) => {
-            const why = refusal(method.path, call.getAuthContext().sslPeerCertificate?.raw ?? null);
-            if (why === null) pass(metadata);
-            else call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: why });
+            const v = verdict(method.path, call.getAuthContext().sslPeerCertificate?.raw ?? null);
+            if (v === null) {
+              pass(metadata);
+              return;
+            }
+            onRefused(v.code);
+            call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${v.code}: ${v.reason}` });
           },
         });
       },

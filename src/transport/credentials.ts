@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { TransportError } from './errors.js';
-import { agentCaGate, type AgentCaGate } from './agent-ca-gate.js';
+import { agentCaGate, type AgentCaGate, type AgentGateCode } from './agent-ca-gate.js';
 import { certificatePeerAuth, type PeerAuth } from './peer-auth.js';
 
 export interface PeerCredentials {
@@ -66,11 +66,11 @@ export function tlsPeerAuth(tls: TlsFiles): PeerAuth {
 }
 
 /** The agent CA gate (agent-ca-gate.ts) when `agentCa` is set; null otherwise. */
-export function tlsAgentGate(tls: TlsFiles): AgentCaGate | null {
+export function tlsAgentGate(tls: TlsFiles, onRefused?: (code: AgentGateCode) => void): AgentCaGate | null {
   if (!tls.agentCa) return null;
   const pem = readPem(tls.agentCa, 'agent CA certificate');
   try {
-    return agentCaGate(pem);
+    return agentCaGate(pem, onRefused);
   } catch (err) {
     throw new TransportError('TLS_FILE', `expected a PEM CA certificate at ${tls.agentCa}, found: ${(err as Error).message}`, null, { cause: err });
   }

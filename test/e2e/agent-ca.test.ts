@@ -27,6 +27,7 @@ void t.test('an agent CA certificate syncs and does nothing else; an operator ce
     logLevel: 'info',
     tls: { ca: operator.ca, cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key`, agentCa: path.join(dir, 'agents-ca.crt') },
     clientTls: operator,
+    metrics: true,
   });
   const { agents, endpoints } = await startWithAgents(t, cluster);
   // Agents verify the controllers with the cluster CA; their own certificate is the agent CA's.
@@ -57,6 +58,18 @@ void t.test('an agent CA certificate syncs and does nothing else; an operator ce
   const poser = new AgentProc({ id: 'operator', controllers: endpoints, dir, env: agentEnv(operator), outName: 'operator.json' }).start();
   agents.push(poser);
   await waitFor(() => poser.log.join('').includes('NOT_AN_AGENT: agent streams need a certificate issued by the agent CA (tls.agent_ca)'), 'the posing agent told why', 20000);
+  // Every refusal is counted where it happened: client_calls_refused_total{code}, summed over the controllers.
+  const refused = async (code: string): Promise<number> => {
+    let sum = 0;
+    for (const id of cluster.ids) {
+      const text = await (await fetch(`http://${cluster.metricsAddresses.get(id)!}/metrics`)).text();
+      const m = new RegExp(`^client_calls_refused_total\\{code="${code}"[^}]*\\} (\\d+)$`, 'm').exec(text);
+      sum += m === null ? 0 : Number(m[1]);
+    }
+    return sum;
+  };
+  t.ok((await refused('AGENT_CERTIFICATE')) >= 2, "the agent certificate's put and member remove are counted");
+  t.ok((await refused('NOT_AN_AGENT')) >= 1, "the operator's agent stream is counted");
   const listed = await cluster.ctl(['list', 'agents', '-o', 'json'], endpoints);
   t.same(
     (JSON.parse(listed.stdout) as { id: string }[]).map((a) => a.id),

@@ -63,7 +63,8 @@ const bytes: Pick<grpc.MethodDefinition<Buffer, Buffer>, 'requestSerialize' | 'r
 
 void t.test('through a real server: refused calls end PERMISSION_DENIED before their handler runs', async (t) => {
   const files: TlsFiles = { ...server, agentCa };
-  const gate = tlsAgentGate(files)!;
+  const refusedCodes: string[] = [];
+  const gate = tlsAgentGate(files, (code) => refusedCodes.push(code))!;
   const srv = new grpc.Server({ interceptors: [gate.interceptor] });
   const handled: string[] = [];
   srv.addService(
@@ -116,4 +117,5 @@ void t.test('through a real server: refused calls end PERMISSION_DENIED before t
   t.match(operatorSync.err?.details, /^NOT_AN_AGENT: /);
   t.same(operatorSync.got, [], 'and carried nothing');
   t.same(handled, ['Sync', 'Put'], 'the refused calls never reached a handler');
+  t.same(refusedCodes, ['AGENT_CERTIFICATE', 'NOT_AN_AGENT'], 'each refusal was counted by its code');
 });
