@@ -66,8 +66,9 @@ void t.test('agent: a bad TLS file exits 2 naming the flag, the file and the cau
 
 void t.test('controller: a bad tls.* file exits 2 naming the config key and the file, without a stack trace', async (t) => {
   const [port] = await freePorts(1);
+  let files = 0;
   const config = (tls: string): string => {
-    const file = path.join(dir, `cluster-${Math.random().toString(36).slice(2)}.yaml`);
+    const file = path.join(dir, `cluster-${++files}.yaml`);
     fs.writeFileSync(file, `cluster:\n  nodes:\n    - { id: c1, address: "127.0.0.1:${port}" }\ncontroller:\n  data_dir: ${dir}/data/\${id}\n${tls}`);
     return file;
   };
