@@ -56,10 +56,15 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
 
   // A controller's certificate names its member (docs/deploy.md), so one shared file may point
   // each node at its own: cert: /etc/controller/tls/${id}.crt.
-  for (const key of ['ca', 'cert', 'key', 'client_ca', 'agent_ca'] as const) {
+  for (const key of ['ca', 'cert', 'key', 'client_ca', 'agent_ca', 'metrics_client_ca'] as const) {
     const value = raw.tls?.[key];
     const bad = value === undefined ? null : /\$\{(?!id\})[^}]*\}/.exec(value);
     if (bad) problems.push({ path: ['tls', key], reason: `unknown placeholder ${bad[0]}; the only placeholder is \${id}` });
+  }
+
+  // Without tls.metrics /metrics is plain HTTP, which cannot ask for a certificate.
+  if (raw.tls?.metrics_client_ca !== undefined && raw.tls.metrics !== true) {
+    problems.push({ path: ['tls', 'metrics_client_ca'], reason: 'asks scrapers for a certificate over HTTPS, so it needs tls.metrics: true' });
   }
 
   if (problems.length > 0) return { ok: false, problems };
@@ -75,6 +80,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
           clientCa: raw.tls.client_ca === undefined ? null : path.resolve(baseDir, raw.tls.client_ca),
           agentCa: raw.tls.agent_ca === undefined ? null : path.resolve(baseDir, raw.tls.agent_ca),
           metrics: raw.tls.metrics ?? false,
+          metricsClientCa: raw.tls.metrics_client_ca === undefined ? null : path.resolve(baseDir, raw.tls.metrics_client_ca),
         };
   const nodes: NodeEntry[] = raw.cluster.nodes.map((n) => ({
     id: n.id,

@@ -146,6 +146,8 @@ const tls = z.strictObject({
   agent_ca: filePath.optional(),
   /** Serve /metrics over HTTPS with this node's certificate. */
   metrics: z.boolean().optional(),
+  /** With `metrics`: a CA whose certificates a scraper must present to read /metrics. */
+  metrics_client_ca: filePath.optional(),
 });
 
 /**

@@ -67,6 +67,8 @@ export interface TlsConfig {
   readonly agentCa: string | null;
   /** Serve /metrics over HTTPS with `cert` and `key`; default false. */
   readonly metrics: boolean;
+  /** With `metrics`: scrapers must present a certificate this CA signed; null: none asked for. */
+  readonly metricsClientCa: string | null;
 }
 
 export interface AuditRetention {

@@ -487,7 +487,10 @@ export class ControllerNode {
       commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
       clusterVersion: sm.view(clusterKind).version,
     }));
-    if (self.metrics) await metrics.listen(self.metrics, config.tls?.metrics ? { cert: fs.readFileSync(config.tls.cert), key: fs.readFileSync(config.tls.key) } : null);
+    if (self.metrics) {
+      const tls = config.tls?.metrics ? config.tls : null;
+      await metrics.listen(self.metrics, tls && { cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key), clientCa: tls.metricsClientCa === null ? null : fs.readFileSync(tls.metricsClientCa) });
+    }
     const promoter = new PromoterDriver({
       logger,
       intervalMs: Math.max(100, 2 * config.raft.heartbeatIntervalMs),

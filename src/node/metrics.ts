@@ -45,6 +45,13 @@ const PROPOSAL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const SNAPSHOT_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/** /metrics over HTTPS: the node's certificate and key, and the CA scrapers' certificates must come from (PEM). */
+export interface MetricsTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly clientCa?: Buffer | null;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
   private server: http.Server | null = null;
@@ -290,8 +297,11 @@ export class Metrics {
     if (e.type === 'member.status' && e.subject && e.to) this.transitions.inc({ member: e.subject, to: e.to });
   }
 
-  /** Serves /metrics; over HTTPS with `tls` (the node's certificate and key, PEM). */
-  async listen(address: string, tls: { readonly cert: Buffer; readonly key: Buffer } | null = null): Promise<void> {
+  /**
+   * Serves /metrics; over HTTPS with `tls` (the node's certificate and key, PEM), and with
+   * `clientCa` only to scrapers whose certificate it signed (the handshake fails for others).
+   */
+  async listen(address: string, tls: MetricsTls | null = null): Promise<void> {
     const idx = address.lastIndexOf(':');
     const host = address.slice(0, idx);
     const port = Number(address.slice(idx + 1));
@@ -305,7 +315,8 @@ export class Metrics {
         (err: unknown) => res.writeHead(500).end(String(err)),
       );
     };
-    this.server = tls === null ? http.createServer(handler) : https.createServer({ cert: tls.cert, key: tls.key }, handler);
+    const clientAuth = tls?.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {};
+    this.server = tls === null ? http.createServer(handler) : https.createServer({ cert: tls.cert, key: tls.key, ...clientAuth }, handler);
     const srv = this.server;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);

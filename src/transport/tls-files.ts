@@ -8,7 +8,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 
-export type TlsRole = 'ca' | 'cert' | 'key' | 'clientCa' | 'agentCa';
+export type TlsRole = 'ca' | 'cert' | 'key' | 'clientCa' | 'agentCa' | 'metricsClientCa';
 
 export interface TlsFileSet {
   readonly ca?: string | null | undefined;
@@ -16,6 +16,7 @@ export interface TlsFileSet {
   readonly key?: string | null | undefined;
   readonly clientCa?: string | null | undefined;
   readonly agentCa?: string | null | undefined;
+  readonly metricsClientCa?: string | null | undefined;
 }
 
 export type TlsFileProblem =
@@ -96,6 +97,7 @@ export function tlsFileProblem(files: TlsFileSet): TlsFileProblem | null {
     if (files.ca != null) use('ca', files.ca, certificates);
     if (files.clientCa != null) use('clientCa', files.clientCa, certificates);
     if (files.agentCa != null) use('agentCa', files.agentCa, certificates);
+    if (files.metricsClientCa != null) use('metricsClientCa', files.metricsClientCa, certificates);
     const cert = files.cert == null ? null : use('cert', files.cert, (pem) => certificates(pem)[0]!);
     const key = files.key == null ? null : use('key', files.key, privateKey);
     if (cert !== null && key !== null && !pairs(cert, key)) return { kind: 'mismatch', keyFile: files.key!, certFile: files.cert! };

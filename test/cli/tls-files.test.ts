@@ -78,6 +78,7 @@ void t.test('controller: a bad tls.* file exits 2 naming the config key and the 
     ['garbage client CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, client_ca: ${bad} }\n`, /: tls\.client_ca: .*bad\.pem: not a PEM certificate/],
     ['mismatched pair', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${other.key} }\n`, /: tls\.key: .*other\.key does not match the certificate in tls\.cert .*c1\.crt$/],
     ['garbage agent CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, agent_ca: ${bad} }\n`, /: tls\.agent_ca: .*bad\.pem: not a PEM certificate/],
+    ['garbage metrics client CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, metrics: true, metrics_client_ca: ${bad} }\n`, /: tls\.metrics_client_ca: .*bad\.pem: not a PEM certificate/],
     [
       'agent CA shared with the controllers',
       `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, agent_ca: ${bundle} }\n`,

@@ -252,6 +252,13 @@ void t.test('tls.client_ca and tls.agent_ca must be paths and tls.metrics a bool
   expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, metrics: 'yes' }\n`, 'tls.metrics', /expected true or false, found the string "yes"/);
 });
 
+void t.test('tls.metrics_client_ca needs /metrics over HTTPS', async (t) => {
+  const needs = /asks scrapers for a certificate over HTTPS, so it needs tls\.metrics: true/;
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, metrics_client_ca: s.pem }\n`, 'tls.metrics_client_ca', needs);
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, metrics: false, metrics_client_ca: s.pem }\n`, 'tls.metrics_client_ca', needs);
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, metrics: true, metrics_client_ca: '' }\n`, 'tls.metrics_client_ca', /expected a file path, found an empty string/);
+});
+
 void t.test('tls paths accept only the ${id} placeholder', async (t) => {
   expectRefusal(t, `${NODES}tls: { ca: a, cert: '/tls/\${host}.crt', key: k }\n`, 'tls.cert', /unknown placeholder \$\{host\}/);
 });

@@ -2,13 +2,15 @@
  * tls.agent_ca on real processes: agents' certificates come from a CA of their own, and the
  * controllers tell them from operators'. An agent's certificate syncs but cannot write a key
  * or remove a member (its stolen key is an agent's, not an operator's); an operator's
- * certificate cannot pose as an agent.
+ * certificate cannot pose as an agent. /metrics is served over HTTPS to scrapers' certificates
+ * only (tls.metrics_client_ca).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { CertMaker } from '../helpers/certs.js';
+import { scrapeHttps } from '../helpers/https-scrape.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { AgentProc, startWithAgents } from '../agents/agent-procs.js';
@@ -19,13 +21,15 @@ void t.test('an agent CA certificate syncs and does nothing else; an operator ce
   const certs = new CertMaker(dir);
   certs.makeCa('cluster-ca');
   certs.makeCa('agents-ca');
+  certs.makeCa('scrapers-ca');
   for (const id of ['c1', 'c2', 'c3']) certs.makeCert('cluster-ca', id, { peer: id });
   const operator = certs.makeCert('cluster-ca', 'operator');
   const edge = certs.makeCert('agents-ca', 'edge-1');
+  const prometheus = certs.makeCert('scrapers-ca', 'prometheus');
   const cluster = await ProcessCluster.create({
     nodes: 3,
     logLevel: 'info',
-    tls: { ca: operator.ca, cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key`, agentCa: path.join(dir, 'agents-ca.crt') },
+    tls: { ca: operator.ca, cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key`, agentCa: path.join(dir, 'agents-ca.crt'), metricsClientCa: path.join(dir, 'scrapers-ca.crt') },
     clientTls: operator,
     metrics: true,
   });
@@ -62,7 +66,9 @@ void t.test('an agent CA certificate syncs and does nothing else; an operator ce
   const refused = async (code: string): Promise<number> => {
     let sum = 0;
     for (const id of cluster.ids) {
-      const text = await (await fetch(`http://${cluster.metricsAddresses.get(id)!}/metrics`)).text();
+      const scrape = await scrapeHttps(cluster.metricsAddresses.get(id)!, operator.ca, prometheus);
+      if (!('body' in scrape)) throw new Error(`scraping ${id} with the scrapers' certificate failed: ${scrape.error}`);
+      const text = scrape.body;
       const m = new RegExp(`^client_calls_refused_total\\{code="${code}"[^}]*\\} (\\d+)$`, 'm').exec(text);
       sum += m === null ? 0 : Number(m[1]);
     }
@@ -70,6 +76,8 @@ void t.test('an agent CA certificate syncs and does nothing else; an operator ce
   };
   t.ok((await refused('AGENT_CERTIFICATE')) >= 2, "the agent certificate's put and member remove are counted");
   t.ok((await refused('NOT_AN_AGENT')) >= 1, "the operator's agent stream is counted");
+  const byOperator = await scrapeHttps(cluster.metricsAddresses.get('c1')!, operator.ca, operator);
+  t.ok('error' in byOperator, `/metrics with the operator's certificate: the handshake fails (${JSON.stringify(byOperator).slice(0, 60)})`);
   const listed = await cluster.ctl(['list', 'agents', '-o', 'json'], endpoints);
   t.same(
     (JSON.parse(listed.stdout) as { id: string }[]).map((a) => a.id),

@@ -28,7 +28,8 @@ export interface ClusterOptions {
   readonly raft?: { heartbeatInterval?: string; electionTimeout?: string; snapshotThreshold?: number; trailingLogs?: number };
   readonly heartbeat?: { baseTimeout?: string; stateSyncInterval?: string };
   /** The controllers' TLS files; cert and key may contain ${id} (a peer certificate per node). */
-  readonly tls?: { ca: string; cert: string; key: string; agentCa?: string };
+  /** With metricsClientCa, /metrics is served over HTTPS to that CA's certificates only. */
+  readonly tls?: { ca: string; cert: string; key: string; agentCa?: string; metricsClientCa?: string };
   /** What `ctl` and client() use; default `tls` (which then must not contain ${id}). */
   readonly clientTls?: { ca: string; cert: string; key: string };
   /** pino level for the controllers; tests keep debug logs to explain failures. */
@@ -91,7 +92,7 @@ export class ProcessCluster {
       `  election_timeout: ${raft.electionTimeout ?? '500ms'}`,
       `  snapshot_threshold: ${raft.snapshotThreshold ?? 10000}`,
       ...(raft.trailingLogs !== undefined ? [`  trailing_logs: ${raft.trailingLogs}`] : []),
-      ...(opts.tls ? ['tls:', `  ca: ${opts.tls.ca}`, `  cert: ${opts.tls.cert}`, `  key: ${opts.tls.key}`, ...(opts.tls.agentCa !== undefined ? [`  agent_ca: ${opts.tls.agentCa}`] : [])] : []),
+      ...(opts.tls ? ['tls:', `  ca: ${opts.tls.ca}`, `  cert: ${opts.tls.cert}`, `  key: ${opts.tls.key}`, ...(opts.tls.agentCa !== undefined ? [`  agent_ca: ${opts.tls.agentCa}`] : []), ...(opts.tls.metricsClientCa !== undefined ? ['  metrics: true', `  metrics_client_ca: ${opts.tls.metricsClientCa}`] : [])] : []),
       ...(opts.extraYaml !== undefined ? [opts.extraYaml.trimEnd()] : []),
       '',
     ].join('\n');

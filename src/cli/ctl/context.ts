@@ -104,7 +104,7 @@ export function endpointsFromConfig(file: string): string[] {
   return parseEndpointList((addresses as readonly string[]).join(','), file);
 }
 
-const FLAG_OF: Readonly<Record<TlsRole, string>> = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key', clientCa: 'client CA', agentCa: 'agent CA' };
+const FLAG_OF: Readonly<Record<TlsRole, string>> = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key', clientCa: 'client CA', agentCa: 'agent CA', metricsClientCa: 'metrics client CA' };
 
 /** What names a TLS file in messages: its flag, unless it came from elsewhere ($CTL_TLS_CERT). */
 export type TlsSourceName = (role: TlsRole) => string;
@@ -175,8 +175,8 @@ export class Session {
   private credentials(): grpc.ChannelCredentials {
     const o = this.options();
     const env = this.io.env;
-    const flags: Readonly<Record<TlsRole, string | undefined>> = { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey, clientCa: undefined, agentCa: undefined };
-    const envNames: Readonly<Record<TlsRole, string>> = { ca: '$CTL_TLS_CA', cert: '$CTL_TLS_CERT', key: '$CTL_TLS_KEY', clientCa: '', agentCa: '' };
+    const flags: Readonly<Record<TlsRole, string | undefined>> = { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined };
+    const envNames: Readonly<Record<TlsRole, string>> = { ca: '$CTL_TLS_CA', cert: '$CTL_TLS_CERT', key: '$CTL_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '' };
     return channelCredentials(
       {
         ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']),
