@@ -177,7 +177,9 @@ export class AgentRunner {
       // between overloaded controllers backs off instead of feeding the overload.
       const brief = performance.now() - this.welcomedAt < STABLE_SESSION_MS;
       const next = this.failover.next(outcome === 'ended' && (!wasWelcomed || brief) ? 'failed' : outcome);
-      this.opts.logger.info({ controller: address, outcome, why, next: this.opts.controllers[next.index], delayMs: next.delayMs }, 'sync stream ended');
+      // A refusal (a certificate the controllers do not take, a message they reject) repeats until an operator acts: a warning.
+      const level = outcome === 'refused' ? 'warn' : 'info';
+      this.opts.logger[level]({ controller: address, outcome, why, next: this.opts.controllers[next.index], delayMs: next.delayMs }, 'sync stream ended');
       this.retry = setTimeout(() => this.connect(next.index), next.delayMs);
     };
     // One callback per attempt, not one per message (thousands of agents share a process in the swarm).

@@ -62,6 +62,8 @@ void t.test('an agent CA certificate syncs and does nothing else; an operator ce
   const poser = new AgentProc({ id: 'operator', controllers: endpoints, dir, env: agentEnv(operator), outName: 'operator.json' }).start();
   agents.push(poser);
   await waitFor(() => poser.log.join('').includes('NOT_AN_AGENT: agent streams need a certificate issued by the agent CA (tls.agent_ca)'), 'the posing agent told why', 20000);
+  const refusal = poser.log.join('').split('\n').find((line) => line.includes('NOT_AN_AGENT'));
+  t.match(refusal, /"level":40/, 'as a warning: the refusal repeats until an operator acts');
   // Every refusal is counted where it happened: client_calls_refused_total{code}, summed over the controllers.
   const refused = async (code: string): Promise<number> => {
     let sum = 0;
