@@ -26,6 +26,7 @@ import { AGENT_SYNC_SERVICE } from './sync-codec.js';
 import { departureGraceMs } from './hub.js';
 import { agentRows } from './listing.js';
 import type { LiveAgent } from './types.js';
+import type { StateQuota } from '../api/state-quota.js';
 
 export interface AgentsLayerDeps {
   readonly self: string;
@@ -50,6 +51,8 @@ export interface AgentsLayerDeps {
   readonly audit: (e: AuditEvent) => void;
   readonly logger: Logger;
   readonly defaultTimeoutMs: number;
+  /** controller.quota_bytes (src/api/state-quota.ts), for `ctl apply`. */
+  readonly quota?: StateQuota;
 }
 
 /**
@@ -76,7 +79,7 @@ export class AgentsLayer {
     const { self, host, stateMachine: sm } = deps;
     this.forwarder = new MeshForwarder(deps.credentials);
     const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder });
-    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember, self });
+    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember, self, ...(deps.quota === undefined ? {} : { quota: deps.quota }) });
     this.driver = new HubDriver(
       {
         self,

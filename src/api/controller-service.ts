@@ -29,6 +29,7 @@ import type {
   PutRequestMsg,
   StatusReportMsg,
 } from './wire-types.js';
+import type { StateQuota } from './state-quota.js';
 
 export interface ControllerServiceDeps {
   readonly id: string;
@@ -59,13 +60,15 @@ export interface ControllerServiceDeps {
   readonly cutOff?: () => string | null;
   /** How long a forward keeps trying a leader that does not answer before the client is sent elsewhere (on-leader.ts). */
   readonly forwardBudgetMs?: number;
+  /** controller.quota_bytes: writes that would pass it are refused on the leader (NO_SPACE). */
+  readonly quota?: StateQuota;
 }
 
 export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServiceImplementation {
   const { host, stateMachine: sm } = deps;
   const t = deps.defaultTimeoutMs;
   const onLeader = onLeaderOf(deps);
-  const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff);
+  const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff, deps.quota);
   const config = configOps(deps.id, host, sm, onLeader, deps.raftHeartbeatIntervalMs);
   const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
   const members = memberOps(deps.id, host, sm, onLeader, deps.peerHeard);

@@ -23,6 +23,8 @@ export const API_ERROR_CODES = [
   'NO_QUORUM',
   // A retried request older than its client id's latest: for a controller's own report, someone else used its id.
   'STALE_REQUEST',
+  // The write would take the state past controller.quota_bytes (state-quota.ts); deletes still pass.
+  'NO_SPACE',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -50,6 +52,7 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   // The answering node is cut off from a quorum: another endpoint may serve (failover.ts).
   NO_QUORUM: grpc.status.UNAVAILABLE,
   STALE_REQUEST: grpc.status.FAILED_PRECONDITION,
+  NO_SPACE: grpc.status.RESOURCE_EXHAUSTED,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -149,6 +152,7 @@ export function exitCodeFor(err: unknown): number {
       case 'FAILED_PRECONDITION':
       case 'NO_QUORUM':
       case 'STALE_REQUEST':
+      case 'NO_SPACE':
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

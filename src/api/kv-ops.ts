@@ -3,11 +3,12 @@
  * and the multiplexed KvSession both serve them, so the two cannot drift apart.
  */
 import type { ApplyResult, KvCommand, StateMachine } from '../statemachine/index.js';
-import { encodeCommand, validateCommand } from '../statemachine/index.js';
+import { encodeCommand, kvRecordSnapshotLength, validateCommand } from '../statemachine/index.js';
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { refuseIfCutOff, type OnLeader } from './on-leader.js';
 import { keyTooLong, quoteKey } from './request-key.js';
 import { ServiceFailure } from './service-error.js';
+import type { StateQuota } from './state-quota.js';
 import { clientTagOf } from './client-tag.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
 
@@ -47,13 +48,18 @@ function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
   return encodeCommand(envelope);
 }
 
-export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, cutOff?: () => string | null): KvOps {
+export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, cutOff?: () => string | null, quota?: StateQuota): KvOps {
   return {
     async put(req, deadline) {
       refuseLongKey(req.key);
       const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: req.value, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
       const data = encodeKv(cmd, req.client);
-      return onLeader('put', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
+      return onLeader('put', req, deadline, async (remaining) => {
+        // On the leader, against its state: what the put adds to a snapshot, less what it replaces.
+        const current = sm.kv.getRecord(req.key);
+        quota?.check(kvRecordSnapshotLength(req.key, req.value) - (current === null ? 0 : kvRecordSnapshotLength(current.key, current.value)), `put of ${JSON.stringify(req.key.slice(0, 64))}`);
+        return kvResult(await host.propose(data, remaining));
+      });
     },
 
     async delete(req, deadline) {

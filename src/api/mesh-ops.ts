@@ -36,6 +36,7 @@ import type { OnLeader } from './on-leader.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 import { trace, tracing } from '../util/trace.js';
+import type { StateQuota } from './state-quota.js';
 
 export interface ApplyRequestMsg {
   readonly resources: Uint8Array;
@@ -88,6 +89,8 @@ export interface MeshOpsDeps {
   readonly isMember: (id: string) => boolean;
   /** This controller, the reporter of an operator's forget. */
   readonly self: string;
+  /** controller.quota_bytes: an apply that would pass it is refused on the leader (NO_SPACE). */
+  readonly quota?: StateQuota;
 }
 
 /** A mesh report: at most 5,000 hosted services and 1,000 agents' usage (src/statemachine/mesh-commands.ts). */
@@ -176,6 +179,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
             return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
           }
         }
+        // Counted whole (what it replaces is not subtracted): applies are small and rare.
+        deps.quota?.check(JSON.stringify(resources).length, `apply of ${resources.length} resource${resources.length === 1 ? '' : 's'}`);
         const r = await host.propose(encodeMesh(command, client), Math.max(1, deadline - Date.now()));
         const revision = meshResult(r);
         const outcome = (r.ok ? r.value : undefined) as MeshApplyOutcome | undefined;

@@ -14,6 +14,8 @@ export const DEFAULTS = {
   resourcesCacheTtlMs: 24 * 60 * 60 * 1_000,
   /** Consul's reconnect_timeout: an agent offline this long is forgotten. */
   agentReconnectTimeoutMs: 72 * 60 * 60 * 1_000,
+  /** etcd's --quota-backend-bytes: the state a snapshot holds, at most (src/api/state-quota.ts). */
+  quotaBytes: 256 * 1024 * 1024,
   raftHeartbeatIntervalMs: 100,
   raftElectionTimeoutMs: 1_000,
   snapshotThreshold: 10_000,

@@ -103,6 +103,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
       },
       resourcesCacheTtlMs: controller.resources_cache_ttl ?? DEFAULTS.resourcesCacheTtlMs,
       agentReconnectTimeoutMs: controller.agent_reconnect_timeout ?? DEFAULTS.agentReconnectTimeoutMs,
+      quotaBytes: controller.quota_bytes ?? DEFAULTS.quotaBytes,
       raft,
       tls,
       logLevel: controller.log_level ?? DEFAULTS.logLevel,

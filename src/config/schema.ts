@@ -99,6 +99,9 @@ const audit = z.strictObject({
   max_age: duration(Number.MAX_SAFE_INTEGER).optional(),
 });
 
+/** The largest controller.quota_bytes: a snapshot is one JSON text, and V8's strings end at 512 MiB. */
+export const MAX_QUOTA_BYTES = 384 * 1024 * 1024;
+
 const controller = z.strictObject({
   data_dir: z.string().min(1, { error: 'expected a directory path, found an empty string' }).optional(),
   heartbeat: heartbeat.nullish(),
@@ -111,6 +114,8 @@ const controller = z.strictObject({
   resources_cache_ttl: duration(Number.MAX_SAFE_INTEGER).optional(),
   // Likewise compared with timestamps (Consul's reconnect_timeout; 72 h by default).
   agent_reconnect_timeout: duration(Number.MAX_SAFE_INTEGER).optional(),
+  // A snapshot is one JSON text, and V8's strings end at 512 MiB: room is left for the rest.
+  quota_bytes: int(1024 * 1024, MAX_QUOTA_BYTES).optional(),
 });
 
 const raft = z.strictObject({

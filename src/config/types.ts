@@ -93,6 +93,8 @@ export interface ClusterConfig {
   readonly resourcesCacheTtlMs: number;
   /** An agent offline this long is forgotten by the leader (its record, declaration, endpoints); default 72 h. */
   readonly agentReconnectTimeoutMs: number;
+  /** The leader refuses writes that would take the state's snapshot past this many bytes (NO_SPACE); default 256 MiB. */
+  readonly quotaBytes: number;
   readonly raft: RaftSettings;
   readonly tls: TlsConfig | null;
   /** A pino level; default 'info'. */

@@ -55,6 +55,7 @@ import { VERSION } from './version.js';
 import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
 import { PeerContacts } from './peer-contact.js';
 import { cutOffReason } from '../api/quorum-guard.js';
+import { StateQuota } from '../api/state-quota.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -106,6 +107,7 @@ export class ControllerNode {
     const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
     const audit = await AuditStore.open(config.dataDir, config.auditRetention);
     const sm = new ObservedStateMachine();
+    const quota = new StateQuota(config.quotaBytes, sm, () => performance.now());
     const metrics = new Metrics(self.id, VERSION);
     const agentGate = config.tls ? tlsAgentGate(config.tls, (code) => metrics.onCallRefused(code)) : null;
     const watches = watchApplies(sm, metrics);
@@ -322,6 +324,7 @@ export class ControllerNode {
         for (const m of sm.members.list()) if (m.id !== self.id) transport.setPeer(m.id, m.address);
         fileAddresses.changed = true;
       },
+      onSnapshotFailed: () => metrics.onSnapshotFailed(),
       onFatal: opts.onFatal,
     });
     const raftHost = host;
@@ -386,6 +389,7 @@ export class ControllerNode {
       self: self.id,
       host: raftHost,
       stateMachine: sm,
+      quota,
       membership: () => membershipNode.listControllers(),
       addressOf: knownAddress,
       isMember: (id) => sm.members.get(id) !== null,
@@ -419,6 +423,7 @@ export class ControllerNode {
         version: VERSION,
         host: apiPort,
         stateMachine: sm,
+        quota,
         addressOf: knownAddress,
         forwarder,
         listControllers: () =>
@@ -486,6 +491,8 @@ export class ControllerNode {
       commitStallMs: raftHost.commitStallMs(),
       commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
       clusterVersion: sm.view(clusterKind).version,
+      stateBytes: quota.used(),
+      quotaBytes: quota.quotaBytes,
     }));
     if (self.metrics) {
       const tls = config.tls?.metrics ? config.tls : null;

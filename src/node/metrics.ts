@@ -26,6 +26,9 @@ interface ScrapeState {
   readonly commitStallLimitMs: number;
   /** The committed cluster version (`MAJOR.MINOR`, src/statemachine/cluster-version.ts). */
   readonly clusterVersion: string;
+  /** The state's size as the quota counts it (StateQuota.used()) and controller.quota_bytes. */
+  readonly stateBytes: number;
+  readonly quotaBytes: number;
 }
 
 /** Resolution of nodejs_eventloop_lag_*: coarse enough to cost nothing at idle, fine enough to
@@ -69,6 +72,7 @@ export class Metrics {
   private readonly fsyncDuration: client.Histogram;
   private readonly snapshotDuration: client.Histogram;
   private readonly snapshotBytes: client.Gauge;
+  private readonly snapshotFailures: client.Counter;
   private readonly compactions: client.Counter;
   private pendingProposals = 0;
   private lastLeader: string | null = null;
@@ -126,6 +130,8 @@ export class Metrics {
     gauge('raft_commit_stall_seconds', 'How long this leader has held entries without its commit index moving (0: none).', (s) => s.commitStallMs / 1000);
     gauge('raft_commit_stalled', '1 when the commit stall is past 2 x election timeout: the leader is stuck.', (s) => (s.commitStallMs >= s.commitStallLimitMs ? 1 : 0));
     gauge('membership_view_stale', '1 when this node cannot reach a quorum.', (s) => (s.membership.stale ? 1 : 0));
+    gauge('state_size_bytes', "The replicated state's size as controller.quota_bytes counts it: an upper bound of its snapshot's length.", (s) => s.stateBytes);
+    gauge('state_quota_bytes', 'controller.quota_bytes: the leader refuses writes that would take state_size_bytes past it (NO_SPACE).', (s) => s.quotaBytes);
     // etcd's proposals_committed/applied are gauges named _total; here they are real counters,
     // counted from this process's start (bindState) by the advance of the indexes.
     const start = (): ScrapeState | null => this.atStart;
@@ -183,6 +189,7 @@ export class Metrics {
       registers,
     });
     this.snapshotBytes = new client.Gauge({ name: 'raft_snapshot_size_bytes', help: 'Size of the latest snapshot this node wrote.', registers });
+    this.snapshotFailures = new client.Counter({ name: 'raft_snapshot_failures_total', help: 'Snapshots that failed because the state could not be serialized; the log stays uncompacted until one succeeds.', registers });
     this.compactions = new client.Counter({ name: 'raft_log_compactions_total', help: 'Log compactions (each follows a snapshot).', registers });
     const perPeer = (name: string, help: string, read: (r: ScrapeState['membership']['rows'][number]) => number): void => {
       new client.Gauge({
@@ -268,6 +275,10 @@ export class Metrics {
 
   observeFsync(seconds: number): void {
     this.fsyncDuration.observe(seconds);
+  }
+
+  onSnapshotFailed(): void {
+    this.snapshotFailures.inc();
   }
 
   observeSnapshot(seconds: number, bytes: number): void {

@@ -68,6 +68,8 @@ export interface RaftHostOptions {
   readonly onConfApplied?: (change: ConfEntry, conf: ConfState) => void;
   /** The state machine was replaced by a snapshot from the leader. */
   readonly onSnapshotRestored?: (meta: SnapshotMeta) => void;
+  /** The state machine could not be serialized for a snapshot (the log is kept; see maybeSnapshot). */
+  readonly onSnapshotFailed?: (err: Error) => void;
   /** After a batch of committed entries (or a snapshot) is applied, before any waiter resumes. */
   readonly onApplied?: () => void;
   /** Every proposal's outcome, for metrics. */
@@ -126,6 +128,8 @@ export class RaftHost implements ConsensusPort {
   private ticker: Timer | null = null;
   private soft: SoftState = { leader: null, role: 'follower' };
   private snapshotting = false;
+  /** After a snapshot failed: the applied index before which no count-triggered attempt is made. */
+  private snapshotRetryAt = 0;
   /** Bytes of entry data applied since the last snapshot (maybeSnapshot). */
   private appliedBytes = 0;
   private readonly leaderWaiters = new Set<() => void>();
@@ -619,10 +623,27 @@ export class RaftHost implements ConsensusPort {
     const since = applied - this.mem.snapshot().meta.index;
     const byteThreshold = Math.max(snapshotThresholdBytes, this.mem.snapshot().data.length);
     if (this.snapshotting || since <= 0 || (since < snapshotThreshold && this.appliedBytes < byteThreshold)) return;
-    this.snapshotting = true;
+    // After a failed attempt, the next waits for as much log again.
+    if (applied < this.snapshotRetryAt && this.appliedBytes < byteThreshold) return;
     this.appliedBytes = 0;
+    let data: Uint8Array;
+    try {
+      data = this.opts.stateMachine.snapshot();
+    } catch (err) {
+      // A state too large to serialize (a snapshot is one JSON text, and V8's strings end at
+      // 512 MiB) must not stop the node: every member would stop at the same entry, and again
+      // after each restart. The log is kept instead, and the next attempt comes after another
+      // threshold of applied bytes, while an operator deletes (controller.quota_bytes refuses
+      // the writes that would get there).
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.opts.logger.error({ err: e, index: applied }, 'snapshot failed: the state could not be serialized; the log is kept uncompacted until a snapshot succeeds');
+      this.opts.onSnapshotFailed?.(e);
+      this.snapshotRetryAt = applied + snapshotThreshold;
+      return;
+    }
+    this.snapshotting = true;
     const conf = this.raw.status().conf;
-    const snap = this.mem.createSnapshot(applied, conf, this.opts.stateMachine.snapshot(), trailingLogs, Math.floor(snapshotThresholdBytes / 4));
+    const snap = this.mem.createSnapshot(applied, conf, data, trailingLogs, Math.floor(snapshotThresholdBytes / 4));
     this.waitFor(this.opts.storage.saveLocalSnapshot(snap, this.mem.firstIndex() - 1), () => {
       this.snapshotting = false;
       this.opts.logger.info({ index: snap.meta.index, bytes: snap.data.length }, 'snapshot taken; log compacted');

@@ -20,6 +20,7 @@ export {
   MAX_KEY_BYTES,
   MAX_VALUE_BYTES,
   kvKind,
+  kvRecordSnapshotLength,
   type KvCommand,
   type KvDelete,
   type KvGetResult,

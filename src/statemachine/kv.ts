@@ -87,6 +87,15 @@ function parseKv(fields: Fields): KvCommand {
   return ifRevision === undefined ? { kind: 'kv', op, key } : { kind: 'kv', op, key, ifRevision };
 }
 
+/**
+ * An upper bound of one record's length in a snapshot's JSON, in UTF-16 units (what V8's string
+ * limit counts): the key as JSON, the value as text or base64 (snapshotValue: either way at most
+ * 4/3 of its bytes, plus the quotes and `{"b64":}`), three revisions and the punctuation.
+ */
+export function kvRecordSnapshotLength(key: string, value: Uint8Array): number {
+  return JSON.stringify(key).length + Math.ceil((value.byteLength * 4) / 3) + 12 + 3 * 17 + 4;
+}
+
 /** Keys in messages are cut short: a message is cached with its result and may be logged. */
 function quote(key: string): string {
   return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}...` : key);
@@ -113,6 +122,8 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
    * of the key set.
    */
   private sortedKeys: string[] | null = [];
+  /** The sum of kvRecordSnapshotLength over the records, kept as they change. */
+  private snapshotChars = 0;
 
   get view(): KvView {
     return this;
@@ -120,6 +131,11 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
 
   get size(): number {
     return this.records.size;
+  }
+
+  /** An upper bound of this kind's length in a snapshot, in UTF-16 units. */
+  snapshotLength(): number {
+    return this.snapshotChars;
   }
 
   apply(command: KvCommand, ctx: ApplyContext): ApplyResult {
@@ -144,6 +160,7 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
       }
     }
     const revision = ctx.bump();
+    this.snapshotChars += kvRecordSnapshotLength(command.key, command.value) - (current === undefined ? 0 : kvRecordSnapshotLength(current.key, current.value));
     this.records.set(command.key, {
       key: command.key,
       value: command.value,
@@ -166,6 +183,7 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
       );
     }
     const revision = ctx.bump();
+    this.snapshotChars -= kvRecordSnapshotLength(current.key, current.value);
     this.records.delete(command.key);
     this.sortedKeys = null;
     return okResult(revision);
@@ -218,6 +236,7 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
       }
       keys.push(record.key);
       this.records.set(record.key, record);
+      this.snapshotChars += kvRecordSnapshotLength(record.key, record.value);
     }
     this.sortedKeys = keys;
   }

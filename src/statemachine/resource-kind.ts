@@ -55,6 +55,11 @@ export interface KindInstance<C extends KindCommand, V> {
   snapshot(): unknown;
   /** Load a value `snapshot()` produced; called once on a fresh instance. Throws SnapshotError. */
   restore(data: unknown): void;
+  /**
+   * An upper bound of `JSON.stringify(snapshot())`'s length, kept as the state changes, by a kind
+   * that can grow large (kv); others are measured by serializing them (StateMachine).
+   */
+  snapshotLength?(): number;
   /** The read-only queries the rest of the program may use. */
   readonly view: V;
 }

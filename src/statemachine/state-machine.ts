@@ -147,6 +147,28 @@ export class StateMachine implements ReplicatedStateMachine {
     this.begin(index);
   }
 
+  /**
+   * An upper bound of the snapshot's length, in UTF-16 units (V8's string limit, 512 MiB, bounds
+   * a snapshot): `kept` sums what the kinds that can grow large keep as they change, at no cost;
+   * `measure()` serializes the other kinds (and the client table) to count them, so a caller
+   * calls it seldom.
+   */
+  snapshotLength(): { readonly kept: number; readonly measure: () => number } {
+    let kept = 0;
+    const measured: string[] = [];
+    for (const name of this.registry.names) {
+      const store = this.stores.get(name)!;
+      if (store.snapshotLength !== undefined) kept += store.snapshotLength() + name.length + 4;
+      else measured.push(name);
+    }
+    const measure = (): number => {
+      let n = JSON.stringify(this.clients.snapshot()).length + 64;
+      for (const name of measured) n += (JSON.stringify(this.stores.get(name)!.snapshot()) ?? '').length + name.length + 4;
+      return n;
+    };
+    return { kept, measure };
+  }
+
   /** One version byte, then JSON with kinds in name order and records in key order. */
   snapshot(): Uint8Array {
     const kinds: Record<string, unknown> = {};

@@ -262,3 +262,8 @@ void t.test('tls.metrics_client_ca needs /metrics over HTTPS', async (t) => {
 void t.test('tls paths accept only the ${id} placeholder', async (t) => {
   expectRefusal(t, `${NODES}tls: { ca: a, cert: '/tls/\${host}.crt', key: k }\n`, 'tls.cert', /unknown placeholder \$\{host\}/);
 });
+
+void t.test('controller.quota_bytes is bounded: a snapshot is one JSON text, which ends at 512 MiB', async (t) => {
+  expectRefusal(t, `${NODES}controller:\n  quota_bytes: 1000\n`, 'controller.quota_bytes', /expected at least 1048576, found the number 1000/);
+  expectRefusal(t, `${NODES}controller:\n  quota_bytes: 1073741824\n`, 'controller.quota_bytes', /expected at most 402653184, found the number 1073741824/);
+});

@@ -27,8 +27,10 @@ export interface ClusterOptions {
   /** Extra YAML appended under the top level (must not repeat cluster/controller/raft keys). */
   readonly raft?: { heartbeatInterval?: string; electionTimeout?: string; snapshotThreshold?: number; trailingLogs?: number };
   readonly heartbeat?: { baseTimeout?: string; stateSyncInterval?: string };
-  /** The controllers' TLS files; cert and key may contain ${id} (a peer certificate per node). */
-  /** With metricsClientCa, /metrics is served over HTTPS to that CA's certificates only. */
+  /**
+   * The controllers' TLS files; cert and key may contain ${id} (a peer certificate per node).
+   * With metricsClientCa, /metrics is served over HTTPS to that CA's certificates only.
+   */
   readonly tls?: { ca: string; cert: string; key: string; agentCa?: string; metricsClientCa?: string };
   /** What `ctl` and client() use; default `tls` (which then must not contain ${id}). */
   readonly clientTls?: { ca: string; cert: string; key: string };
@@ -36,6 +38,8 @@ export interface ClusterOptions {
   readonly logLevel?: string;
   /** controller.agent_reconnect_timeout (default 72h): agents offline this long are forgotten. */
   readonly agentReconnectTimeout?: string;
+  /** controller.quota_bytes (default 256 MiB). */
+  readonly quotaBytes?: number;
   /** Give every node a Prometheus endpoint on a free port. */
   readonly metrics?: boolean;
   /** More top-level YAML (sections other than cluster, controller, raft and tls). */
@@ -87,6 +91,7 @@ export class ProcessCluster {
       '    dynamic_adjustment: true',
       `  state_sync_interval: ${hb.stateSyncInterval ?? '2s'}`,
       ...(opts.agentReconnectTimeout !== undefined ? [`  agent_reconnect_timeout: ${opts.agentReconnectTimeout}`] : []),
+      ...(opts.quotaBytes !== undefined ? [`  quota_bytes: ${opts.quotaBytes}`] : []),
       'raft:',
       `  heartbeat_interval: ${raft.heartbeatInterval ?? '50ms'}`,
       `  election_timeout: ${raft.electionTimeout ?? '500ms'}`,

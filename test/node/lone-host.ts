@@ -28,8 +28,14 @@ export interface LoneHost {
   readonly sent: Message[];
 }
 
+/** What a test may give n1 instead of the defaults. */
+export interface LoneHostOptions {
+  readonly stateMachine?: StateMachine;
+  readonly onSnapshotFailed?: (err: Error) => void;
+}
+
 /** Starts n1 and waits until it has applied the bootstrap entry. `wrap` may observe storage. */
-export async function startLoneHost(t: Teardown, timing: RaftTiming, seed: number, wrap: (s: RaftStorage) => RaftStorage = (s) => s): Promise<LoneHost> {
+export async function startLoneHost(t: Teardown, timing: RaftTiming, seed: number, wrap: (s: RaftStorage) => RaftStorage = (s) => s, options: LoneHostOptions = {}): Promise<LoneHost> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lone-host-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const level = await LevelRaftStorage.open(dir);
@@ -42,7 +48,8 @@ export async function startLoneHost(t: Teardown, timing: RaftTiming, seed: numbe
     timing,
     storage: wrap(level),
     persisted: { hardState: b.hardState, entries: [b.entry], snapshot: null },
-    stateMachine: new StateMachine(),
+    stateMachine: options.stateMachine ?? new StateMachine(),
+    ...(options.onSnapshotFailed === undefined ? {} : { onSnapshotFailed: options.onSnapshotFailed }),
     confCommand: confEntryToMembersCommand,
     scheduler: systemScheduler,
     rng: seededRng(seed),

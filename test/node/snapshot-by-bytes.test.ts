@@ -12,7 +12,8 @@ import { encodeCommand } from '../../src/statemachine/index.js';
 import type { RaftHost, RaftTiming } from '../../src/node/raft-host.js';
 import type { RaftStorage } from '../../src/node/raft-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { answerAsN2, startLoneHost } from './lone-host.js';
+import { StateMachine } from '../../src/statemachine/index.js';
+import { answerAsN2, startLoneHost, type LoneHostOptions } from './lone-host.js';
 
 const SEED = 11;
 const VALUE_BYTES = 30_000;
@@ -25,7 +26,7 @@ interface Taken {
 }
 
 /** `puts` puts of VALUE_BYTES each, to key k0 again and again, or to a new key each time (`distinct`). */
-async function leaderWithPuts(t: Test, timing: RaftTiming, puts: number, distinct: boolean): Promise<{ host: RaftHost; taken: Taken[] }> {
+async function leaderWithPuts(t: Test, timing: RaftTiming, puts: number, distinct: boolean, options: LoneHostOptions = {}): Promise<{ host: RaftHost; taken: Taken[] }> {
   const taken: Taken[] = [];
   const observe = (s: RaftStorage): RaftStorage => ({
     save: (u, sync) => s.save(u, sync),
@@ -34,7 +35,7 @@ async function leaderWithPuts(t: Test, timing: RaftTiming, puts: number, distinc
       return s.saveLocalSnapshot(snap, compactTo);
     },
   });
-  const lone = await startLoneHost(t, timing, SEED, observe);
+  const lone = await startLoneHost(t, timing, SEED, observe, options);
   const { host } = lone;
   host.campaign();
   const answer = (): void => answerAsN2(lone);
@@ -85,4 +86,30 @@ void t.test(`a state larger than the byte bound is snapshotted once per its own 
     if (applied > 4 * VALUE_BYTES) deferred = true;
   }
   t.ok(deferred, 'the state\'s size, not the 100 KB bound (four puts), spaced the later snapshots');
+});
+
+/** A state machine whose first `failures` snapshots throw as V8 does past its string limit. */
+class FailingSnapshots extends StateMachine {
+  constructor(private failures: number) {
+    super();
+  }
+
+  override snapshot(): Uint8Array {
+    if (this.failures-- > 0) throw new RangeError('Invalid string length');
+    return super.snapshot();
+  }
+}
+
+void t.test(`a snapshot that cannot be serialized is reported and retried later; the node runs on (seed ${SEED})`, async (t) => {
+  const failed: string[] = [];
+  // startLoneHost fails the test on any fatal error: the node must not stop.
+  const { host, taken } = await leaderWithPuts(t, { ...base, snapshotThresholdBytes: 200_000 }, 16, false, {
+    stateMachine: new FailingSnapshots(1),
+    onSnapshotFailed: (err) => failed.push(err.message),
+  });
+  t.same(failed, ['Invalid string length'], 'the failed attempt is reported once');
+  // The attempt after the seventh put fails; the next comes after as much log again, at the fourteenth.
+  t.equal(taken.length, 1, 'one snapshot, taken on the retry');
+  t.ok(taken[0]!.index >= 14, `the retry came after another threshold of log (at index ${taken[0]!.index})`);
+  t.equal(host.snapshotIndex(), taken[0]!.index);
 });

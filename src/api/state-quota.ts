@@ -1,0 +1,55 @@
+/**
+ * `controller.quota_bytes`, as etcd's `--quota-backend-bytes`: the leader refuses, before
+ * proposing it, a write that would take the replicated state past the quota (NO_SPACE); deletes
+ * and writes that do not grow the state pass, so an operator can always make room.
+ *
+ * The state lives in memory on every member and a snapshot is one JSON text, which V8 cannot
+ * make past 512 MiB: without a bound, a client with write access could fill every member at
+ * once, and every snapshot after that point would fail. The size counted is an upper bound of
+ * the snapshot's length: kept as the state changes by the kinds that can grow large (kv), and
+ * measured by serializing the others at most every MEASURE_OTHERS_EVERY_MS.
+ *
+ * The check runs on the leader only, so it is not part of the log: proposals already in flight
+ * can pass the quota by what they carry (etcd's check is likewise made before proposing).
+ */
+import { ServiceFailure } from './service-error.js';
+
+/** How often the kinds that keep no running size (mesh, agents, members, ...) are serialized to count them. */
+export const MEASURE_OTHERS_EVERY_MS = 5_000;
+
+export interface SnapshotSized {
+  snapshotLength(): { readonly kept: number; readonly measure: () => number };
+}
+
+export class StateQuota {
+  private others = 0;
+  private measuredAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly quotaBytes: number,
+    private readonly state: SnapshotSized,
+    private readonly now: () => number,
+  ) {}
+
+  /** The state's size as last counted (an upper bound of its snapshot's length). */
+  used(): number {
+    const { kept, measure } = this.state.snapshotLength();
+    const t = this.now();
+    if (t - this.measuredAt >= MEASURE_OTHERS_EVERY_MS) {
+      this.others = measure();
+      this.measuredAt = t;
+    }
+    return kept + this.others;
+  }
+
+  /** Throws NO_SPACE when `growth` more (snapshot length) would take the state past the quota. */
+  check(growth: number, what: string): void {
+    if (growth <= 0) return;
+    const used = this.used();
+    if (used + growth <= this.quotaBytes) return;
+    throw new ServiceFailure(
+      'NO_SPACE',
+      `${what} refused: the cluster's state would pass its quota (about ${used} bytes of controller.quota_bytes ${this.quotaBytes}, and this adds ${growth}); delete keys or resources, or raise controller.quota_bytes on every controller`,
+    );
+  }
+}
