@@ -349,6 +349,7 @@ export class ControllerNode {
         electionTimeoutMs: config.raft.electionTimeoutMs,
         logger,
         members: () => sm.members.list(),
+        statusTransitions: (seq) => ({ ...sm.members.statusTransitionsSince(seq), seq: sm.members.statusTransitionSeq }),
         raftStatus: () => raftHost.status(),
         lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
         propose: (d, observedAt, term) =>

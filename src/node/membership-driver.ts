@@ -40,6 +40,8 @@ class MembershipDriver implements MembershipNode {
   private leaderTerm: number | null = null;
   /** The committed status we last saw per member, to audit each committed change once. */
   private readonly committedSeen = new Map<string, SeenStatus>();
+  /** The members kind's transition seq audited up to (auditCommittedChanges); null: none kept. */
+  private statusCursor: number | null = null;
 
   constructor(
     private readonly port: MembershipPort,
@@ -65,6 +67,12 @@ class MembershipDriver implements MembershipNode {
       this.clock.now(),
     );
     for (const m of port.members()) this.committedSeen.set(m.id, seenOf(m));
+    this.statusCursor = this.currentTransitionSeq();
+  }
+
+  /** The members kind's last transition seq; null when the port keeps no transitions. */
+  private currentTransitionSeq(): number | null {
+    return this.port.statusTransitions?.(Number.MAX_SAFE_INTEGER).seq ?? null;
   }
 
   start(): void {
@@ -234,6 +242,21 @@ class MembershipDriver implements MembershipNode {
   private auditCommittedChanges(): void {
     const members = this.port.members();
     const isMember = members.some((m) => m.id === this.port.self);
+    // Each transition in commit order, when the members kind keeps them: a node that applies a
+    // member's offline and online in one batch (it was stalled) records both. Records are
+    // compared instead at the start, after a snapshot install (the log starts again) and when
+    // more transitions came than the log keeps.
+    const cursor = this.statusCursor;
+    const log = cursor === null ? null : (this.port.statusTransitions?.(cursor) ?? null);
+    this.statusCursor = this.currentTransitionSeq();
+    // A snapshot install starts the log again, below our cursor.
+    if (log !== null && cursor !== null && !log.missed && log.seq >= cursor) {
+      for (const t of log.items) {
+        if (isMember && t.from !== t.to) this.auditStatus(t.id, t.from, t.to, t.reason, t.observedAt, t.mark);
+      }
+      for (const m of members) this.committedSeen.set(m.id, seenOf(m));
+      return;
+    }
     for (const m of members) {
       const seen = this.committedSeen.get(m.id);
       const now = seenOf(m);
@@ -242,12 +265,17 @@ class MembershipDriver implements MembershipNode {
       if (seen === undefined || !isMember) continue;
       const from = seen.decided ? seen.status : 'unknown';
       if (from === m.status) continue;
-      const key = `status/${m.id}`;
-      const recorded = this.port.auditMark?.(key);
-      if (recorded !== undefined && compareMarks(now.mark, recorded) <= 0) continue;
-      const at = m.statusObservedAt > 0 ? m.statusObservedAt : this.clock.wallClockMs();
-      this.port.audit(auditEvent(at, this.port.self, 'member.status', { subject: m.id, from, to: m.status, reason: m.statusReason }), { [key]: now.mark });
+      this.auditStatus(m.id, from, m.status, m.statusReason, m.statusObservedAt, now.mark);
     }
+  }
+
+  /** Records one committed change, unless the audit trail already holds it (a replay after a restart). */
+  private auditStatus(id: string, from: MemberStatus | 'unknown', to: MemberStatus, reason: string, observedAt: number, mark: string): void {
+    const key = `status/${id}`;
+    const recorded = this.port.auditMark?.(key);
+    if (recorded !== undefined && compareMarks(mark, recorded) <= 0) return;
+    const at = observedAt > 0 ? observedAt : this.clock.wallClockMs();
+    this.port.audit(auditEvent(at, this.port.self, 'member.status', { subject: id, from, to, reason }), { [key]: mark });
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { NodeStatus } from '../raft/index.js';
-import type { ApplyResult, MemberRecord } from '../statemachine/index.js';
+import type { ApplyResult, MemberRecord, MemberStatusTransition } from '../statemachine/index.js';
 import type { AuditEvent } from '../membership/audit.js';
 import type { MembershipView } from '../membership/membership-engine.js';
 import type { StatusDecision } from '../membership/status-aggregator.js';
@@ -20,6 +20,11 @@ export interface MembershipPort {
   readonly logger: Logger;
   /** Members as committed (address, role, status). */
   members(): readonly MemberRecord[];
+  /**
+   * Committed status transitions after `seq`, in commit order, and the seq of the last (the
+   * members kind's log); absent, the driver compares records from one batch to the next.
+   */
+  statusTransitions?(seq: number): { readonly items: readonly MemberStatusTransition[]; readonly missed: boolean; readonly seq: number };
   raftStatus(): NodeStatus;
   /** Monotonic ms of this node's last proof of quorum contact (RaftHost.lastLeaderContactAt). */
   lastLeaderContactAt(): number | null;

@@ -40,6 +40,7 @@ export {
   type MemberRecord,
   type MemberRole,
   type MemberStatus,
+  type MemberStatusTransition,
   type MembersAdd,
   type MembersBootstrap,
   type MembersCommand,

@@ -13,6 +13,7 @@ import { CommandError, SnapshotError } from './errors.js';
 import { Fields } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
+import { TransitionLog } from './transition-log.js';
 
 export const MEMBERS_KIND = 'members';
 export const MAX_MEMBER_ID_BYTES = 256;
@@ -28,6 +29,26 @@ export const IDENTITY_PATTERN = /^[0-9a-f]{16}$/;
 
 export type MemberRole = 'voter' | 'learner';
 export type MemberStatus = 'online' | 'offline';
+
+/**
+ * A committed status change (or a member's first decided status), in commit order: every node
+ * audits each one (src/node/membership-driver.ts). A node that applies several in one batch (it
+ * was stalled, or catching up) would see only the last by comparing records.
+ */
+export interface MemberStatusTransition {
+  readonly seq: number;
+  readonly id: string;
+  /** 'unknown': no leader had decided the member's status before. */
+  readonly from: MemberStatus | 'unknown';
+  readonly to: MemberStatus;
+  readonly reason: string;
+  readonly observedAt: number;
+  /** `${statusSince}.1` after the change: orders it against what an audit trail recorded. */
+  readonly mark: string;
+}
+
+/** Transitions kept for readers that apply in batches; one that falls further behind compares records instead. */
+export const MEMBER_TRANSITIONS_KEPT = 1_024;
 
 export interface MemberRecord {
   readonly id: string;
@@ -141,6 +162,9 @@ export interface MembersView {
   readonly clusterId: string | null;
   /** True when `incarnation` belonged to a member since removed. */
   wasRemoved(incarnation: string): boolean;
+  /** Status transitions after `seq` (see TransitionLog; the seq starts again at 0 with a snapshot install). */
+  statusTransitionsSince(seq: number): { readonly items: readonly MemberStatusTransition[]; readonly missed: boolean };
+  readonly statusTransitionSeq: number;
 }
 
 const OPS = ['bootstrap', 'add', 'promote', 'remove', 'setStatus', 'establish', 'recordIncarnation'] as const;
@@ -232,6 +256,16 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
   /** Incarnations of removed members, oldest first. */
   private removed: string[] = [];
   private removedSet = new Set<string>();
+  /** Derived from the entries applied here, not part of a snapshot. */
+  private readonly statusLog = new TransitionLog<MemberStatusTransition>(MEMBER_TRANSITIONS_KEPT);
+
+  statusTransitionsSince(seq: number): { readonly items: readonly MemberStatusTransition[]; readonly missed: boolean } {
+    return this.statusLog.since(seq);
+  }
+
+  get statusTransitionSeq(): number {
+    return this.statusLog.seq;
+  }
 
   get clusterId(): string | null {
     return this.cluster;
@@ -399,6 +433,9 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       // Same status confirmed by a newer leader: raise the term so older decisions stay fenced
       // off, but keep statusSince and the reason, which describe when and why it began.
       this.set({ ...existing, statusTerm: command.term });
+      if (existing.statusTerm === 0) {
+        this.statusLog.addMade((seq) => ({ seq, id: existing.id, from: 'unknown', to: existing.status, reason: existing.statusReason, observedAt: existing.statusObservedAt, mark: `${existing.statusSince}.1` }));
+      }
       return okResult(ctx.revision, change);
     }
     this.set({
@@ -409,6 +446,8 @@ export class MembersStore implements KindInstance<MembersCommand, MembersView>, 
       statusTerm: command.term,
       statusObservedAt: command.observedAt,
     });
+    const from = existing.statusTerm === 0 ? 'unknown' : existing.status;
+    this.statusLog.addMade((seq) => ({ seq, id: existing.id, from, to: command.status, reason: command.reason, observedAt: command.observedAt, mark: `${ctx.index}.1` }));
     return okResult(ctx.revision, change);
   }
 

@@ -38,6 +38,12 @@ class Members implements MembersView {
     return this.rows.get(id) ?? null;
   }
 
+  // Identity duties read no status transitions.
+  readonly statusTransitionSeq = 0;
+  statusTransitionsSince(): { readonly items: readonly never[]; readonly missed: boolean } {
+    return { items: [], missed: false };
+  }
+
   wasRemovedId(): boolean {
     return false;
   }
