@@ -49,6 +49,8 @@ export interface HubOptions {
   readonly tickMs?: number;
   /** Streams held at once, hellos included; beyond it a stream is refused; default 50,000. */
   readonly maxStreams?: number;
+  /** Streams one client certificate may hold open at once (TLS only); default MAX_STREAMS_PER_CERTIFICATE. */
+  readonly maxStreamsPerCertificate?: number;
   /** A push unanswered this long is reported as sent (the record then says STALE); default 1 s. */
   readonly staleReportMs?: number;
   /** Entries per report; default 1,000 (an entry is applied on every controller, in one go). */

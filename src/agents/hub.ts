@@ -76,6 +76,19 @@ function due(now: number, last: number, everyMs: number): boolean {
   return now - last >= everyMs - TIMER_SLACK_MS;
 }
 
+/**
+ * Streams one client certificate may hold on a controller: an agent needs one, and two while a
+ * reconnect takes over the old stream. Without a bound, one certificate could open every stream
+ * the controller allows without ever saying hello (25,000 of them stalled a controller long
+ * enough to be judged offline).
+ */
+export const MAX_STREAMS_PER_CERTIFICATE = 4;
+
+/** Whom a stream's streams are counted against: its certificate's CN ('' for none); null without TLS. */
+function certificateKey(identity: StreamIdentity): string | null {
+  return identity.tls ? JSON.stringify(identity.agentId ?? '') : null;
+}
+
 export class AgentHub {
   readonly store = new ManifestStore();
   readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, offlineHeld: 0, reapsProposed: 0 };
@@ -123,6 +136,9 @@ export class AgentHub {
   private readonly helloTimeoutMs: number;
   private readonly tickMs: number | null;
   private readonly maxStreams: number;
+  private readonly maxStreamsPerCertificate: number;
+  /** Open streams per client certificate (its CN; TLS only). */
+  private readonly byCertificate = new Map<string, number>();
   private readonly maxReportEntries: number;
   private readonly cutoffMs: number;
   /** Disconnects the offline check let through, by session, until a report holding them commits (recheckOffline). */
@@ -144,6 +160,7 @@ export class AgentHub {
     this.reaper = new OfflineReaper(opts.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS);
     this.tickMs = opts.tickMs ?? null;
     this.maxStreams = opts.maxStreams ?? 50_000;
+    this.maxStreamsPerCertificate = opts.maxStreamsPerCertificate ?? MAX_STREAMS_PER_CERTIFICATE;
     this.maxReportEntries = opts.maxReportEntries ?? 1_000;
     this.cutoffMs = Math.round(0.85 * opts.electionTimeoutMs);
     this.leaderlessMs = LEADERLESS_ELECTIONS * opts.electionTimeoutMs;
@@ -165,6 +182,13 @@ export class AgentHub {
     if (this.streams.size === 0) this.checkQuorum(now, []);
     if (this.cutOff) return this.refuse(stream, 'unavailable', `${this.opts.self} is ${this.cutReason}; try another controller`);
     if (this.streams.size >= this.maxStreams) return this.refuse(stream, 'exhausted', `${this.opts.self} holds ${this.streams.size} agent streams, its limit`);
+    // One certificate is one agent: it needs one stream (two during a takeover), not the controller's every slot.
+    const holder = certificateKey(identity);
+    if (holder !== null) {
+      const held = this.byCertificate.get(holder) ?? 0;
+      if (held >= this.maxStreamsPerCertificate) return this.refuse(stream, 'exhausted', `the certificate ${holder} holds ${held} agent streams on ${this.opts.self}, the most one certificate may`);
+      this.byCertificate.set(holder, held + 1);
+    }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
     this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, inherited: null });
     return [];
@@ -974,6 +998,12 @@ export class AgentHub {
     // Every push is counted, also those of a stream that ends before its report.
     if (s.unreportedPushes > 0) this.reportSync(s);
     this.streams.delete(s.stream);
+    const holder = certificateKey(s.identity);
+    if (holder !== null) {
+      const held = (this.byCertificate.get(holder) ?? 1) - 1;
+      if (held > 0) this.byCertificate.set(holder, held);
+      else this.byCertificate.delete(holder);
+    }
     this.queue.delete(s.stream);
     this.dirty.delete(s.stream);
     this.waiting.delete(s.stream);

@@ -4,7 +4,7 @@
  * leader. Issue 13, item 4, and the bad-input list (floods, herds, identities).
  */
 import t from 'tap';
-import { IDLE_TICK_MS, TAKEOVER_MIN_INTERVAL_MS } from '../../src/agents/hub.js';
+import { IDLE_TICK_MS, MAX_STREAMS_PER_CERTIFICATE, TAKEOVER_MIN_INTERVAL_MS } from '../../src/agents/hub.js';
 import { certificateStream, PLAINTEXT_STREAM } from '../../src/agents/identity.js';
 import { agentsKind } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, settle, svc } from './hub-harness.js';
@@ -532,4 +532,24 @@ void t.test('a storm of hellos with one id and rising epochs: one takeover a sec
   settle(cs);
   t.equal(takeovers(), 2, 'a second later, a newer connection takes over again');
   t.equal(later.closedWith, null);
+});
+
+void t.test('one certificate holds at most MAX_STREAMS_PER_CERTIFICATE streams on a controller, hellos or not', async (t) => {
+  const { clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  // 25,000 streams of one agent certificate that never said hello stalled a controller: now the fifth is refused at once.
+  for (let i = 0; i < MAX_STREAMS_PER_CERTIFICATE; i++) c1.run(c1.hub.open(910_000 + i, certificateStream('edge-1'), clock.now));
+  c1.run(c1.hub.open(910_100, certificateStream('edge-1'), clock.now));
+  t.match(c1.closed.get(910_100), { code: 'exhausted', reason: /^the certificate "edge-1" holds 4 agent streams on c1, the most one certificate may$/ });
+  for (let i = 0; i < MAX_STREAMS_PER_CERTIFICATE; i++) t.notOk(c1.closed.has(910_000 + i), `stream ${i + 1} of edge-1 stays`);
+  c1.run(c1.hub.open(910_200, certificateStream('edge-2'), clock.now));
+  t.notOk(c1.closed.has(910_200), 'another certificate is not held to edge-1 streams');
+  c1.run(c1.hub.open(910_300, certificateStream(null), clock.now));
+  t.notOk(c1.closed.has(910_300), 'nor is a certificate without a CN (it is refused at its hello)');
+  for (let i = 0; i < 10; i++) c1.run(c1.hub.open(910_400 + i, PLAINTEXT_STREAM, clock.now));
+  t.equal([...c1.closed.keys()].filter((k) => k >= 910_400).length, 0, 'without TLS there is no certificate to count');
+  // A stream that ends gives its slot back.
+  c1.run(c1.hub.closed(910_000, clock.now));
+  c1.run(c1.hub.open(910_101, certificateStream('edge-1'), clock.now));
+  t.notOk(c1.closed.has(910_101), 'after one of them ends, edge-1 may open another');
 });
