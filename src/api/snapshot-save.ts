@@ -10,11 +10,18 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { SnapshotHeader } from './operator-proto.js';
 import { linearizableBarrier } from './read-barrier.js';
-import { toServiceError } from './service-error.js';
+import { ServiceFailure, toServiceError } from './service-error.js';
 import { StreamClosedError, writeWithBackpressure } from './stream-writer.js';
 
 /** Well under gRPC's 4 MiB default message limit. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * A save holds a whole serialized copy of the state until its client has read it, so a
+ * controller serves one at a time, and cuts off a client that reads nothing for this long:
+ * 30 saves that were never read held 290 MB and blocked a controller's loop for 12.8 s.
+ */
+export const SNAPSHOT_SAVE_STALL_MS = 60_000;
 
 export interface SnapshotSourceDeps {
   readonly id: string;
@@ -30,8 +37,23 @@ export type SnapshotChunkMsg =
   | { readonly data: Uint8Array }
   | { readonly trailer: { readonly sha256: string } };
 
-export function snapshotSaveHandler(deps: SnapshotSourceDeps): grpc.handleServerStreamingCall<object, SnapshotChunkMsg> {
+export function snapshotSaveHandler(deps: SnapshotSourceDeps, stallMs = SNAPSHOT_SAVE_STALL_MS): grpc.handleServerStreamingCall<object, SnapshotChunkMsg> {
+  let saving = false;
   return (call) => {
+    if (saving) {
+      call.destroy(toServiceError(new ServiceFailure('FAILED_PRECONDITION', `${deps.id} is already serving a snapshot save (one at a time: each holds a copy of the state until it is read); try again when it ends, or ask another controller`)));
+      return;
+    }
+    saving = true;
+    let stalled: NodeJS.Timeout | null = null;
+    const write = async (message: SnapshotChunkMsg): Promise<void> => {
+      stalled = setTimeout(() => call.destroy(toServiceError(new ServiceFailure('TIMEOUT', `the snapshot was not read for ${stallMs} ms; cut off`))), stallMs);
+      try {
+        await writeWithBackpressure(call, message);
+      } finally {
+        clearTimeout(stalled);
+      }
+    };
     const d = call.getDeadline();
     const requested = d instanceof Date ? d.getTime() : Number(d);
     const deadline = Number.isFinite(requested) && requested > 0 ? requested : Date.now() + deps.defaultTimeoutMs;
@@ -51,16 +73,20 @@ export function snapshotSaveHandler(deps: SnapshotSourceDeps): grpc.handleServer
         createdAt: new Date().toISOString(),
       };
       const sha256 = createHash('sha256').update(data).digest('hex');
-      await writeWithBackpressure(call, { header });
+      await write({ header });
       for (let at = 0; at < data.byteLength; at += SNAPSHOT_CHUNK_BYTES) {
-        await writeWithBackpressure(call, { data: data.subarray(at, at + SNAPSHOT_CHUNK_BYTES) });
+        await write({ data: data.subarray(at, at + SNAPSHOT_CHUNK_BYTES) });
       }
-      await writeWithBackpressure(call, { trailer: { sha256 } });
+      await write({ trailer: { sha256 } });
       call.end();
     };
-    send().catch((err: unknown) => {
-      if (err instanceof StreamClosedError) return;
-      call.destroy(toServiceError(err));
-    });
+    send()
+      .catch((err: unknown) => {
+        if (err instanceof StreamClosedError) return;
+        call.destroy(toServiceError(err));
+      })
+      .finally(() => {
+        saving = false;
+      });
   };
 }
