@@ -21,7 +21,7 @@
  * - every report is conditional on the stream (session) that claimed the agent, so a
  *   controller the agent has left cannot take it offline behind its new controller.
  */
-import { FORGET_AGENTS_VERSION, type AgentReportEntry } from '../statemachine/index.js';
+import { FORGET_AGENTS_VERSION, MAX_OBSERVED, type AgentReportEntry } from '../statemachine/index.js';
 import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore } from './manifest.js';
 import { identityRefusal, type StreamIdentity } from './identity.js';
 import { AgentLiveness } from './liveness.js';
@@ -958,9 +958,13 @@ export class AgentHub {
     const id = hello.agentId;
     const declared = (name: string): boolean => hello.info.dependencies.includes(name) || hello.info.hosts.includes(name);
     const observed = this.port.state().mesh.declaration(id)?.observed;
+    // An agent that holds MAX_OBSERVED names gets no more (the mesh kind drops them at apply):
+    // dropped here, so a stream of made-up misses writes nothing to the log.
+    const full = (observed?.size ?? 0) >= MAX_OBSERVED;
     for (const name of msg.missed) {
       if (declared(name)) continue;
       if (observed?.has(name) === true) this.meshReports.used(id, name);
+      else if (full) this.meshReports.dropped++;
       else this.meshReports.missed(id, name);
     }
     for (const name of msg.used) if (observed?.has(name) === true) this.meshReports.used(id, name);

@@ -226,3 +226,22 @@ void t.test('10,000 names missed by one agent cost a bounded amount on the contr
   t.ok(cs[0]!.hub.meshReports.dropped > 0, 'the queue dropped names beyond its bound');
   t.ok(a.names().length <= MAX_OBSERVED);
 });
+
+void t.test('made-up misses from an agent whose observed names are full write nothing, one message at a time', async (t) => {
+  const { log, cs } = stage();
+  const a = new SimAgent('noisy', ['http', 'tcp'], 'boot', { lazy: true });
+  a.connect(cs[0]!);
+  settle(cs);
+  a.send({ type: 'usage', missed: Array.from({ length: MAX_OBSERVED }, (_, i) => `n${i}`), used: [] });
+  settle(cs);
+  t.equal(cs[0]!.sm.view(meshKind).declaration('noisy')?.observed.size, MAX_OBSERVED, 'full');
+  const entries = log.entries.length;
+  const dropped = cs[0]!.hub.meshReports.dropped;
+  // Each message settled on its own: before, each became a report the apply then ignored.
+  for (let i = 0; i < 50; i++) {
+    a.send({ type: 'usage', missed: [`late${i}`], used: [] });
+    settle(cs);
+  }
+  t.equal(meshEntries(log, entries), 0, 'no mesh entry for 50 messages of new names');
+  t.equal(cs[0]!.hub.meshReports.dropped - dropped, 50, 'each name dropped and counted');
+});
