@@ -100,6 +100,7 @@ export class AgentsLayer {
         logger: deps.logger,
         state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() }),
         wallClock: () => Date.now(),
+        atQuota: () => deps.quota !== undefined && deps.quota.used() >= deps.quota.quotaBytes,
         clusterId: deps.clusterId,
         quorumContactAt: () => this.quorumContactAt(),
         leaderContactAt: () => host.lastLeaderContactAt(),

@@ -479,6 +479,7 @@ export class HubDriver {
     counter('agents_reports_refused_total', 'Reports (agent and mesh) the leader refused as invalid: dropped, not retried.', () => this.refusedReports);
     counter('agents_publishes_total', 'Agent publishes proposed (a hello declaring something the log does not hold).', () => hub.counters.publishes);
     counter('agents_republishes_skipped_total', 'Agent publishes identical to the log, not proposed (no Raft write).', () => hub.counters.republishesSkipped);
+    counter('agents_publishes_held_total', 'Agent publishes that would create services, not proposed while the state is at controller.quota_bytes.', () => hub.counters.publishesHeld);
     counter('agents_offline_held_total', 'Offline reports held back because another controller served the agent on another stream.', () => hub.counters.offlineHeld);
     counter('agents_reaps_proposed_total', 'Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader.', () => hub.counters.reapsProposed);
     counter('agents_usage_dropped_total', 'Resolved names dropped by the bounds on what an agent may report.', () => hub.meshReports.dropped);

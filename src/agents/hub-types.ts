@@ -28,6 +28,11 @@ export interface HubPort {
   controller(id: string): { readonly online: boolean; readonly silentMs: number | null };
   /** Wall clock, ms since the epoch: compared with the mesh's log time (expiry, quarantine). */
   wallClock(): number;
+  /**
+   * The replicated state is at controller.quota_bytes (src/api/state-quota.ts): a publish that
+   * would create services is then not proposed. Absent: no quota.
+   */
+  atQuota?(): boolean;
 }
 
 export interface HubOptions {
@@ -106,6 +111,8 @@ export interface HubCounters {
   publishes: number;
   /** Hellos whose publish changed nothing and was not proposed (identical re-publishes). */
   republishesSkipped: number;
+  /** Publishes that would create services, not proposed while the state is at its quota. */
+  publishesHeld: number;
   /** Offline reports not made: another controller served the agent (offline-check.ts). */
   offlineHeld: number;
   /** Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader. */

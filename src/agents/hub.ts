@@ -91,7 +91,7 @@ function certificateKey(identity: StreamIdentity): string | null {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, offlineHeld: 0, reapsProposed: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly planner: PushPlanner;
   private readonly selector: ConfigSelector;
@@ -944,6 +944,17 @@ export class AgentHub {
     }
     if (check.entry === null) {
       if (!s.publishChecked) this.counters.republishesSkipped++;
+      s.publishChecked = true;
+      return;
+    }
+    // Services agents publish are not held to the quota at apply (an agent's declaration is
+    // committed whole, as it sent it): a publish that creates services is held back here while
+    // the state is at its quota, and goes when the agent connects again with room made.
+    if (check.creates > 0 && this.port.atQuota?.() === true) {
+      if (!s.publishChecked) {
+        this.counters.publishesHeld++;
+        out.push(log('warn', 'agent publishes new services while the state is at its quota (controller.quota_bytes); its declaration is not proposed', { agent: hello.agentId, creates: check.creates }));
+      }
       s.publishChecked = true;
       return;
     }

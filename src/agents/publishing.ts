@@ -14,6 +14,8 @@ export interface PublishCheck {
   readonly entry: PublishEntry | null;
   /** Hosts the mesh would refuse as things stand, with the reason. */
   readonly refused: readonly Extract<HostAction, { type: 'refuse' }>[];
+  /** Services the entry would create (each with a new VIP). */
+  readonly creates: number;
 }
 
 export function publishCheck(hello: Hello, session: string, state: ClusterState, wallNow: number): PublishCheck {
@@ -30,5 +32,6 @@ export function publishCheck(hello: Hello, session: string, state: ClusterState,
     roomForRecord: () => true,
   });
   const refused = plan.type === 'plan' ? plan.hosts.filter((h): h is Extract<HostAction, { type: 'refuse' }> => h.type === 'refuse') : [];
-  return { entry: planChanges(plan) ? entry : null, refused };
+  const creates = plan.type === 'plan' ? plan.hosts.filter((h) => h.type === 'create').length : 0;
+  return { entry: planChanges(plan) ? entry : null, refused, creates };
 }

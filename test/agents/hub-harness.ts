@@ -54,6 +54,8 @@ export interface SimHubState {
   readonly replayUntil: number;
   /** Controllers it no longer hears from, with since when. */
   readonly unreachable: ReadonlyMap<string, number>;
+  /** The state is at controller.quota_bytes (publishes that create services are held back). */
+  readonly atQuota?: boolean;
 }
 
 /** The hub's port of a simulated controller (SimController, DrivenController). */
@@ -71,6 +73,7 @@ export function simHubPort(c: SimHubState): HubPort {
       const since = c.unreachable.get(id);
       return since === undefined ? { online: true, silentMs: 0 } : { online: false, silentMs: c.clock.now - since };
     },
+    atQuota: () => c.atQuota === true,
   };
 }
 
@@ -100,6 +103,7 @@ export class SimController implements AgentFacing {
   /** Streams the hub closed, with the code and reason. */
   readonly closed = new Map<number, { code: CloseCode; reason: string }>();
   quorum = true;
+  atQuota = false;
   lagging = false;
   leading = false;
   /** Entries up to this index were applied by an earlier run of this controller. */

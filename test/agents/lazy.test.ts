@@ -245,3 +245,24 @@ void t.test('made-up misses from an agent whose observed names are full write no
   t.equal(meshEntries(log, entries), 0, 'no mesh entry for 50 messages of new names');
   t.equal(cs[0]!.hub.meshReports.dropped - dropped, 50, 'each name dropped and counted');
 });
+
+void t.test('at the quota, a publish that would create services is held back and goes once there is room', async (t) => {
+  const { log, cs } = stage();
+  cs[0]!.atQuota = true;
+  const squatter = new SimAgent('squatter', ['http', 'tcp'], 'boot', { hosts: [host('s1', 'http', [1]), host('s2', 'http', [2])] });
+  squatter.connect(cs[0]!);
+  settle(cs);
+  const entries = log.entries.length;
+  t.equal(service(cs[0]!, 's1'), null, 'no service created');
+  t.equal(cs[0]!.hub.counters.publishesHeld, 1, 'held back, and counted once');
+  t.match(cs[0]!.logs.join('\n'), /agent publishes new services while the state is at its quota/);
+  squatter.disconnect();
+  squatter.connect(cs[0]!);
+  settle(cs);
+  t.equal(meshEntries(log, entries), 0, 'a reconnect at the quota writes nothing either');
+  cs[0]!.atQuota = false;
+  squatter.disconnect();
+  squatter.connect(cs[0]!);
+  settle(cs);
+  t.match(service(cs[0]!, 's1'), { status: { endpoints: [{ agent: 'squatter' }] } }, 'with room, the next connection publishes');
+});
