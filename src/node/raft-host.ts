@@ -134,6 +134,8 @@ export class RaftHost implements ConsensusPort {
   private appliedBytes = 0;
   private readonly leaderWaiters = new Set<() => void>();
   private lastLeaderContact: number | null = null;
+  /** The term this node leads in, while it does (lastLeaderContact on stepping down). */
+  private ledTerm: number | null = null;
   private commitSeen = 0;
   private stallSince: number | null = null;
   /** A leader's quorum contact, reckoned at the send times of what its peers acknowledge. */
@@ -593,6 +595,13 @@ export class RaftHost implements ConsensusPort {
 
   private onSoftState(s: SoftState): void {
     const prev = this.soft;
+    // Stepping down: the time this node led was time with a leader. Its last contact is when a
+    // quorum last acknowledged it, not the last message it had from another leader before it
+    // led, which made a leader that stepped down after a minute say it had had no leader for one.
+    if (prev.role === 'leader' && s.role !== 'leader' && this.ledTerm !== null) {
+      this.lastLeaderContact = this.acks.quorumAt(this.id, this.raw.status().conf.voters, this.ledTerm, this.clock.now()) ?? this.lastLeaderContact;
+    }
+    this.ledTerm = s.role === 'leader' ? this.raw.status().term : null;
     this.soft = s;
     if (s.leader !== null) this.earlyPeers = null;
     if (prev.leader !== s.leader) {

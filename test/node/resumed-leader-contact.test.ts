@@ -90,3 +90,22 @@ void t.test('a heartbeat answer carries no round the core would see: reads on th
   s.stabilize();
   t.same(s.reads.get('a')?.map((r) => r.context), ['r1'], 'the followers echo it, and the read is served');
 });
+
+void t.test('a leader that steps down keeps its last quorum contact, not the time before it led', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.stabilize();
+  const a = s.get('a').host();
+  const contact = a.lastLeaderContactAt();
+  t.ok(contact !== null, 'leading, acknowledged by a quorum');
+  // b and c stop answering: check-quorum makes a step down after an election timeout.
+  for (let i = 0; i < 3 * s.electionTicks && s.status('a').role === 'leader'; i++) {
+    s.tick('a');
+    s.take(() => true);
+  }
+  t.not(s.status('a').role, 'leader', 'a stepped down');
+  t.equal(s.status('a').leader, null, 'and knows no leader');
+  // Before, a had had no message from another leader ever, so its contact read null: an
+  // API call then said it had had no leader since it started, though it had led all along.
+  t.equal(a.lastLeaderContactAt(), contact, 'its last contact is when a quorum last acknowledged it');
+});
