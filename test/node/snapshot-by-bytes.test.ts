@@ -113,3 +113,34 @@ void t.test(`a snapshot that cannot be serialized is reported and retried later;
   t.ok(taken[0]!.index >= 14, `the retry came after another threshold of log (at index ${taken[0]!.index})`);
   t.equal(host.snapshotIndex(), taken[0]!.index);
 });
+
+void t.test(`the leader heartbeats while a snapshot is being written (seed ${SEED})`, async (t) => {
+  // A large snapshot took 0.5-0.8 s to write on a loaded host; a leader that held its loop
+  // meanwhile sent no heartbeats and lost its term. Here the write waits until released.
+  let release: (() => void) | null = null;
+  let pending = false;
+  const slow = (s: RaftStorage): RaftStorage => ({
+    save: (u, sync) => s.save(u, sync),
+    saveLocalSnapshot: (snap: Snapshot, compactTo: number) => {
+      pending = true;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      return gate.then(() => new Promise<void>((resolve, reject) => s.saveLocalSnapshot(snap, compactTo).then(resolve, reject))).finally(() => (pending = false));
+    },
+  });
+  const lone = await startLoneHost(t, { ...base, snapshotThresholdBytes: 100_000 }, SEED, slow);
+  const { host, sent } = lone;
+  host.campaign();
+  await waitFor(() => (answerAsN2(lone), host.softState().role === 'leader'), 'n1 to lead', 5000);
+  for (let i = 0; i < 5 && !pending; i++) {
+    const proposal = host.propose(encodeCommand({ kind: 'kv', op: 'put', key: 'k0', value: new Uint8Array(VALUE_BYTES) }), 30_000);
+    void proposal.catch(() => undefined);
+    await waitFor(() => (answerAsN2(lone), pending || host.status().commit >= host.status().lastIndex), `put ${i}`, 5000);
+  }
+  t.ok(pending, 'a snapshot write is in progress, held');
+  sent.splice(0);
+  await waitFor(() => sent.filter((m) => m.type === 'Heartbeat' && m.to === 'n2').length >= 5, 'heartbeats to n2 while the snapshot is written', 5000);
+  t.ok(pending, 'five heartbeats went out while the write was still held');
+  release!();
+  await waitFor(() => !pending, 'the snapshot write to complete', 5000);
+  t.pass('written');
+});
