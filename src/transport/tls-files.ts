@@ -57,6 +57,19 @@ function certificates(pem: Buffer): X509Certificate[] {
   });
 }
 
+/**
+ * A certificate outside its validity period is refused by every peer at the handshake, where
+ * the error names no cause ("certificate expired" arrives as an alert, or not at all): say so
+ * before connecting, naming the date.
+ */
+function current(cert: X509Certificate, now: number = Date.now()): X509Certificate {
+  const to = Date.parse(cert.validTo);
+  const from = Date.parse(cert.validFrom);
+  if (Number.isFinite(to) && to < now) throw new Unusable(`the certificate expired on ${new Date(to).toISOString()}`);
+  if (Number.isFinite(from) && from > now) throw new Unusable(`the certificate is not valid before ${new Date(from).toISOString()}`);
+  return cert;
+}
+
 function privateKey(pem: Buffer): KeyObject {
   try {
     return createPrivateKey(pem);
@@ -98,7 +111,7 @@ export function tlsFileProblem(files: TlsFileSet): TlsFileProblem | null {
     if (files.clientCa != null) use('clientCa', files.clientCa, certificates);
     if (files.agentCa != null) use('agentCa', files.agentCa, certificates);
     if (files.metricsClientCa != null) use('metricsClientCa', files.metricsClientCa, certificates);
-    const cert = files.cert == null ? null : use('cert', files.cert, (pem) => certificates(pem)[0]!);
+    const cert = files.cert == null ? null : use('cert', files.cert, (pem) => current(certificates(pem)[0]!));
     const key = files.key == null ? null : use('key', files.key, privateKey);
     if (cert !== null && key !== null && !pairs(cert, key)) return { kind: 'mismatch', keyFile: files.key!, certFile: files.cert! };
     return null;

@@ -20,6 +20,7 @@ const certs = new CertMaker(dir);
 certs.makeCa('ca');
 const node = certs.makeCert('ca', 'c1', { peer: 'c1' });
 const other = certs.makeCert('ca', 'other', { peer: 'c1' });
+const expired = certs.makeCert('ca', 'expired', { days: -1 });
 const bad = path.join(dir, 'bad.pem');
 fs.writeFileSync(bad, 'garbage\n');
 certs.makeCa('agents');
@@ -41,6 +42,7 @@ void t.test('ctl: a bad --tls-cert, --tls-key or --tls-ca exits 3 naming TLS, th
     ['mismatched pair', ['--tls-ca', node.ca, '--tls-cert', node.cert, '--tls-key', other.key], `ctl: TLS: --tls-key ${other.key} does not match the certificate in --tls-cert ${node.cert}`],
     ['garbage CA', ['--tls-ca', bad], `ctl: TLS: --tls-ca ${bad}: not a PEM certificate`],
     ['missing CA', ['--tls-ca', '/nonexistent'], 'ctl: TLS: --tls-ca /nonexistent: cannot read it (no such file)'],
+    ['expired cert', ['--tls-ca', node.ca, '--tls-cert', expired.cert, '--tls-key', expired.key], `ctl: TLS: --tls-cert ${expired.cert}: the certificate expired on `],
   ];
   for (const [what, flags, message] of cases) {
     const run = await runToExit(CTL_JS, [...endpoints, ...flags, 'kv', 'get', 'a'], `ctl (${what})`, 20_000, env);
@@ -62,6 +64,9 @@ void t.test('agent: a bad TLS file exits 2 naming the flag, the file and the cau
   const mismatch = await runToExit(AGENT_JS, ['--controllers', `127.0.0.1:${port}`, '--tls-ca', node.ca, '--tls-cert', node.cert, '--tls-key', other.key], 'agent', 20_000, env);
   t.equal(mismatch.code, 2);
   t.match(mismatch.stderr, `agent: TLS: --tls-key ${other.key} does not match the certificate in --tls-cert ${node.cert}`);
+  const late = await runToExit(AGENT_JS, ['--controllers', `127.0.0.1:${port}`, '--tls-ca', node.ca, '--tls-cert', expired.cert, '--tls-key', expired.key], 'agent', 20_000, env);
+  t.equal(late.code, 2, 'an expired certificate: exit 2 at start, not retries that never name the cause');
+  t.match(late.stderr, `agent: TLS: --tls-cert ${expired.cert}: the certificate expired on `);
 });
 
 void t.test('controller: a bad tls.* file exits 2 naming the config key and the file, without a stack trace', async (t) => {
