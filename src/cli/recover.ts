@@ -80,6 +80,6 @@ function runningPeers(config: NodeConfig): RunningPeers {
       credentials: (config.tls === null ? insecureCredentials() : mutualTlsCredentials(config.tls)).client,
       deadlineMs: helloDeadlineMs(config),
     });
-    return answers.flatMap((a) => ('reply' in a && a.reply.clusterId === asker.clusterId ? [a.peer] : []));
+    return answers.flatMap((a) => ('reply' in a && a.reply.clusterId === asker.clusterId ? [{ id: a.peer, lastIndex: a.reply.lastIndex }] : []));
   };
 }

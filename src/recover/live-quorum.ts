@@ -21,6 +21,32 @@ export function votersToAsk(before: ConfState, self: string, addressOf: (id: str
   });
 }
 
+/** A member that answered the start-up question for this cluster, and how far its log goes. */
+export interface RunningMember {
+  readonly id: string;
+  readonly lastIndex: number;
+}
+
+/**
+ * Why recovery from a log ending at `ownLastIndex` would lose what a running member holds, or
+ * null. This node's configuration may be stale (it stopped before a member was removed): the
+ * members that answer may then be a quorum of the real configuration but not of the one this
+ * log knows, and liveQuorumRefusal counts against the latter. A running member whose log goes
+ * further holds entries this one lacks, acknowledged writes among them: recovering here would
+ * drop them, and its epoch would then refuse the live members (they stop, exit 10). As etcd
+ * advises for --force-new-cluster: recover the member whose log goes furthest.
+ */
+export function staleLogRefusal(self: string, ownLastIndex: number, running: readonly RunningMember[]): string | null {
+  const ahead = running.filter((m) => m.id !== self && m.lastIndex > ownLastIndex).sort((a, b) => b.lastIndex - a.lastIndex);
+  if (ahead.length === 0) return null;
+  const shown = ahead.map((m) => `${m.id} (to index ${m.lastIndex})`).join(', ');
+  return (
+    `${shown} run${ahead.length === 1 ? 's' : ''} as member${ahead.length === 1 ? '' : 's'} of this cluster with a longer log than ${self}'s (to index ${ownLastIndex}): ` +
+    `recovering ${self} would drop what ${ahead.length === 1 ? 'it holds' : 'they hold'}, acknowledged writes among it, and stop ${ahead.length === 1 ? 'it' : 'them'} as removed. ` +
+    `Start ${self} again to follow them, or recover ${ahead[0]!.id} instead (after stopping it); to recover ${self} anyway, stop them first, or pass --force`
+  );
+}
+
 /** Why recovery would split the cluster (`running`: the voters that answered for this cluster), or null. */
 export function liveQuorumRefusal(before: ConfState, self: string, running: readonly string[]): string | null {
   const voters = before.voters;

@@ -1,6 +1,6 @@
 /** `controller recover` refuses while the other voters still run as a quorum (src/recover/live-quorum.ts). */
 import t from 'tap';
-import { liveQuorumRefusal, votersToAsk } from '../../src/recover/live-quorum.js';
+import { liveQuorumRefusal, staleLogRefusal, votersToAsk } from '../../src/recover/live-quorum.js';
 
 const three = { voters: ['c1', 'c2', 'c3'], learners: ['c4'] };
 const five = { voters: ['c1', 'c2', 'c3', 'c4', 'c5'], learners: [] };
@@ -22,4 +22,22 @@ void t.test('fewer than a quorum answering, or learners and strangers answering:
 void t.test('the voters asked: the others, at the address known for each', async (t) => {
   const known: Record<string, string> = { c2: '10.0.0.2:7101', c3: '' };
   t.same(votersToAsk(three, 'c1', (id) => known[id] ?? null), [{ id: 'c2', address: '10.0.0.2:7101' }], 'c3 has no address to ask at; c4 is a learner');
+});
+
+void t.test('staleLogRefusal: a running member whose log goes further is not recovered over', async (t) => {
+  // c3 stopped while its log said c1..c4; c2 was then removed, writes went on (c1 and c4 are a
+  // quorum of c1, c3, c4): only two of the four voters c3 knows answer, so liveQuorumRefusal lets
+  // it through; their longer logs do not.
+  const four = { voters: ['c1', 'c2', 'c3', 'c4'], learners: [] };
+  const running = [
+    { id: 'c1', lastIndex: 14 },
+    { id: 'c4', lastIndex: 14 },
+  ];
+  t.equal(liveQuorumRefusal(four, 'c3', ['c1', 'c4']), null, 'two of four: not a quorum of what c3 knows');
+  t.match(staleLogRefusal('c3', 9, running), /^c1 \(to index 14\), c4 \(to index 14\) run as members of this cluster with a longer log than c3's \(to index 9\): recovering c3 would drop what they hold/);
+  t.match(staleLogRefusal('c3', 9, running), /recover c1 instead \(after stopping it\).*pass --force$/);
+  t.match(staleLogRefusal('c1', 9, [{ id: 'c2', lastIndex: 10 }, { id: 'c3', lastIndex: 12 }]), /^c3 \(to index 12\), c2 \(to index 10\) run .*recover c3 instead/, 'the furthest first');
+  t.equal(staleLogRefusal('c3', 14, running), null, 'a log as long as theirs: nothing to lose');
+  t.equal(staleLogRefusal('c3', 9, []), null, 'nobody running');
+  t.equal(staleLogRefusal('c3', 9, [{ id: 'c3', lastIndex: 20 }]), null, 'this node never counts');
 });
