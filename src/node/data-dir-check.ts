@@ -8,13 +8,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config/index.js';
 
-export type PathKind = 'dir' | 'file' | 'other' | 'missing';
+export type PathKind = 'dir' | 'file' | 'dangling' | 'other' | 'missing';
 
 /** The file system as the check sees it (a fake one in tests: root may write anywhere). */
 export interface PathProbe {
   kind(p: string): PathKind;
   /** The errno code that keeps this process from creating entries in directory `p`; null if none. */
   notWritable(p: string): string | null;
+  /**
+   * The errno code with which creating a directory in `p` fails, tried and undone; null when it
+   * works. Permissions do not tell it all: root may "write" to /proc, where no mkdir succeeds
+   * (and Node's recursive mkdir there never returned).
+   */
+  cannotCreateIn(p: string): string | null;
 }
 
 export const nodeProbe: PathProbe = {
@@ -23,7 +29,22 @@ export const nodeProbe: PathProbe = {
       const st = fs.statSync(p);
       return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
     } catch {
+      // A symbolic link to nothing (an unmounted volume's mount point, say) is not missing: a
+      // mkdir through it fails with ENOENT.
+      try {
+        if (fs.lstatSync(p).isSymbolicLink()) return 'dangling';
+      } catch {
+        // missing indeed
+      }
       return 'missing'; // ENOENT, or ENOTDIR under a file: the walk up finds the file
+    }
+  },
+  cannotCreateIn(p) {
+    try {
+      fs.rmdirSync(fs.mkdtempSync(path.join(p, '.data-dir-check-')));
+      return null;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code ?? 'unknown error';
     }
   },
   notWritable(p) {
@@ -57,10 +78,13 @@ export function dataDirProblem(dir: string, probe: PathProbe = nodeProbe): strin
   let existing = target;
   while (probe.kind(existing) === 'missing' && path.dirname(existing) !== existing) existing = path.dirname(existing);
   const kind = probe.kind(existing);
+  if (kind === 'dangling') return `cannot create it: ${existing} is a symbolic link to something that does not exist (a volume not mounted?)`;
   if (kind !== 'dir') return `cannot create it: a parent, ${existing}, is ${kind === 'file' ? 'a regular file' : 'not a directory'}`;
   const denied = probe.notWritable(existing);
-  if (denied === null) return null;
-  return existing === target ? `not writable: ${cause(denied)}` : `cannot create it: ${existing} is not writable: ${cause(denied)}`;
+  if (denied !== null) return existing === target ? `not writable: ${cause(denied)}` : `cannot create it: ${existing} is not writable: ${cause(denied)}`;
+  if (existing === target) return null;
+  const refused = probe.cannotCreateIn(existing);
+  return refused === null ? null : `cannot create it: no directory can be made in ${existing} (${cause(refused)})`;
 }
 
 /** Refuses an unusable data dir as a config error: exit 2 naming the key, the path and the cause. */

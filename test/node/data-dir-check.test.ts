@@ -14,8 +14,8 @@ import { CONTROLLER_JS } from '../helpers/process-cluster.js';
 import { runToExit } from '../helpers/run-to-exit.js';
 
 /** A file system of the paths given; every other path is missing. */
-function fakeFs(kinds: Readonly<Record<string, PathKind>>, denied: Readonly<Record<string, string>> = {}): PathProbe {
-  return { kind: (p) => kinds[p] ?? 'missing', notWritable: (p) => denied[p] ?? null };
+function fakeFs(kinds: Readonly<Record<string, PathKind>>, denied: Readonly<Record<string, string>> = {}, noMkdir: Readonly<Record<string, string>> = {}): PathProbe {
+  return { kind: (p) => kinds[p] ?? 'missing', notWritable: (p) => denied[p] ?? null, cannotCreateIn: (p) => noMkdir[p] ?? null };
 }
 
 void t.test('a data dir under a read-only file system names the read-only parent, not ENOENT', async (t) => {
@@ -32,6 +32,22 @@ void t.test('permission denied, a parent that is a file, the data dir a file, an
   t.equal(dataDirProblem('/dev/null', probe), 'it is not a directory');
   t.equal(dataDirProblem('/new/a', probe), null, 'creatable under a writable root');
   t.equal(dataDirProblem('/dev', probe), null, 'an existing writable directory');
+});
+
+void t.test('a parent where no mkdir succeeds (/proc), and a dangling symbolic link', async (t) => {
+  const probe = fakeFs({ '/': 'dir', '/proc': 'dir', '/mnt': 'dir', '/mnt/vol': 'dangling' }, {}, { '/proc': 'ENOENT' });
+  t.equal(dataDirProblem('/proc/x/c1', probe), 'cannot create it: no directory can be made in /proc (ENOENT)');
+  t.equal(dataDirProblem('/mnt/vol/c1', probe), 'cannot create it: /mnt/vol is a symbolic link to something that does not exist (a volume not mounted?)');
+});
+
+void t.test('the real file system: /proc, where a recursive mkdir never returned, and a dangling link', async (t) => {
+  // As root, /proc passes the permission check and refuses the mkdir; as anyone else, the permission check.
+  t.match(dataDirProblem('/proc/x/c1'), /^cannot create it: (no directory can be made in \/proc \(|\/proc is not writable)/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-dir-link-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'vol'));
+  t.equal(dataDirProblem(path.join(dir, 'vol', 'c1')), `cannot create it: ${path.join(dir, 'vol')} is a symbolic link to something that does not exist (a volume not mounted?)`);
+  t.same(fs.readdirSync(dir), ['vol'], 'the check leaves nothing behind');
 });
 
 void t.test('the real file system: a data dir under a regular file', async (t) => {
