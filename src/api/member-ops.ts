@@ -10,6 +10,7 @@ import { removalProblem } from './removal-check.js';
 import { encodeAddContext } from '../statemachine/add-context.js';
 import type { StateMachine } from '../statemachine/index.js';
 import { settingsKind } from '../statemachine/settings.js';
+import { RaftError } from '../raft/errors.js';
 import { HostError, type ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
 import { quoteKey, shortened } from './request-key.js';
@@ -34,6 +35,33 @@ export interface MemberOps {
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 /** `heard(id)`: whether this node, leading, heard a Raft message from peer `id` within an election timeout. */
+/** How often a membership step waiting for another one to apply tries again. */
+export const PENDING_RETRY_MS = 50;
+
+/**
+ * Raft makes one membership change at a time. Two operators running steps at once got "a
+ * membership change at index N is not applied yet" (exit 1), though each step is safe to repeat:
+ * the step now waits for the other to apply and runs again from its checks (it may find its
+ * work done, or refused by the new configuration), within its deadline.
+ */
+function oneAtATime<Res>(deadline: number, step: (remaining: number) => Promise<Res>): (remaining: number) => Promise<Res> {
+  return async (first) => {
+    let remaining = first;
+    for (;;) {
+      try {
+        return await step(remaining);
+      } catch (err) {
+        if (!(err instanceof RaftError && err.code === 'CONF_CHANGE_PENDING')) throw err;
+        remaining = deadline - Date.now() - PENDING_RETRY_MS;
+        if (remaining <= 0) {
+          throw new ServiceFailure('CONF_CHANGE_PENDING', `${err.message}: another membership change is still being applied, and this one was not made; it is safe to run again`);
+        }
+        await new Promise((r) => setTimeout(r, PENDING_RETRY_MS));
+      }
+    }
+  };
+}
+
 export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, heard: (id: string) => boolean): MemberOps {
   const response = (unchanged: boolean, detail: string): MemberResponseMsg => {
     const conf = host.status().conf;
@@ -74,7 +102,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
       // added later is held to what a bootstrapping one is.
       const undialable = dialProblem(req.address);
       if (undialable !== null) throw new ServiceFailure('INVALID_ARGUMENT', `invalid address: ${undialable}`);
-      return onLeader('memberAdd', req, deadline, async (remaining) => {
+      return onLeader('memberAdd', req, deadline, oneAtATime(deadline, async (remaining) => {
         const role = roleOf(req.id);
         if (role !== null) {
           const record = sm.members.get(req.id);
@@ -95,22 +123,22 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
         const autoPromote = !req.learner;
         await host.proposeConfChange({ type: 'add-learner', node: req.id, context: encodeAddContext({ address: req.address, autoPromote }) }, remaining);
         return response(false, `start it with \`controller --config FILE --id ${req.id} --join\`; ${promotionPlan(req.id, autoPromote)}`);
-      });
+      }));
     },
 
     async promote(req, deadline) {
-      return onLeader('memberPromote', req, deadline, async (remaining) => {
+      return onLeader('memberPromote', req, deadline, oneAtATime(deadline, async (remaining) => {
         const role = roleOf(req.id);
         if (role === 'voter') return response(true, `${req.id} is already a voter; nothing changed`);
         if (role === null) throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member`);
         await waitCaughtUp(req.id, Date.now() + remaining);
         await host.proposeConfChange({ type: 'promote', node: req.id, context: '' }, deadline - Date.now());
         return response(false, '');
-      });
+      }));
     },
 
     async remove(req, deadline) {
-      return onLeader('memberRemove', req, deadline, async (remaining) => {
+      return onLeader('memberRemove', req, deadline, oneAtATime(deadline, async (remaining) => {
         if (roleOf(req.id) === null) {
           if (sm.members.wasRemovedId(req.id)) return response(true, `${req.id} was already removed; nothing changed`);
           throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member and never was`);
@@ -125,7 +153,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
         }
         await host.proposeConfChange({ type: 'remove', node: req.id, context: '' }, remaining);
         return response(false, `stop it; it stops by itself (exit 10) once it learns of its removal`);
-      });
+      }));
     },
   };
 }

@@ -8,6 +8,7 @@ import { memberOps } from '../../src/api/member-ops.js';
 import { onLeaderOf } from '../../src/api/on-leader.js';
 import { decodeAddContext } from '../../src/statemachine/add-context.js';
 import { encodeCommand } from '../../src/statemachine/index.js';
+import { RaftError } from '../../src/raft/errors.js';
 import { FakeConsensus } from './fake-consensus.js';
 
 /** `silent`: peers the leader has not heard from within an election timeout. */
@@ -112,4 +113,19 @@ void t.test('a removal that would leave no quorum the leader hears is refused (e
 
   const alone = setup([], ['c1']);
   t.match(await alone.ops.remove(ref('c1'), soon()).catch((e: unknown) => e), { code: 'FAILED_PRECONDITION', message: /c1 is the last voter; a cluster needs one/ }, 'at once, not after waiting for a hand-off');
+});
+
+void t.test('a step that meets another membership change in flight waits for it and runs again from its checks', async (t) => {
+  const { port, ops } = setup();
+  // The core refuses while another change is not applied; twice, then the way is clear.
+  const pending = (): RaftError => new RaftError('CONF_CHANGE_PENDING', 'a membership change at index 7 is not applied yet');
+  port.proposeFailures.push(pending(), pending());
+  const added = await ops.add(add('c4', '10.0.0.14:7101'), soon());
+  t.match(added, { unchanged: false, learners: ['c4'] }, 'made once the other change applied');
+  t.equal(port.proposals.length, 1, 'one entry');
+  // Still pending at the deadline: the answer says why and that running it again is safe.
+  for (let i = 0; i < 100; i++) port.proposeFailures.push(pending());
+  const late = await ops.remove(ref('c4'), Date.now() + 300).catch((e: unknown) => e);
+  t.match(late, { code: 'CONF_CHANGE_PENDING', message: /^a membership change at index 7 is not applied yet: another membership change is still being applied, and this one was not made; it is safe to run again$/ });
+  port.proposeFailures.splice(0);
 });
