@@ -84,7 +84,7 @@ function due(now: number, last: number, everyMs: number): boolean {
  */
 export const MAX_STREAMS_PER_CERTIFICATE = 4;
 
-/** Whom a stream's streams are counted against: its certificate's CN ('' for none); null without TLS. */
+/** Whom a stream is counted against: its certificate's CN ('' for none); null without TLS. */
 function certificateKey(identity: StreamIdentity): string | null {
   return identity.tls ? JSON.stringify(identity.agentId ?? '') : null;
 }
