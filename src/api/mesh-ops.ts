@@ -179,9 +179,10 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
             return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
           }
         }
-        // Counted whole (what it replaces is not subtracted): applies are small and rare.
-        deps.quota?.check(JSON.stringify(resources).length, `apply of ${resources.length} resource${resources.length === 1 ? '' : 's'}`);
-        const r = await host.propose(encodeMesh(command, client), Math.max(1, deadline - Date.now()));
+        const data = encodeMesh(command, client);
+        // Counted whole, as the entry's bytes (what it replaces is not subtracted): applies are small and rare.
+        deps.quota?.check(data.byteLength, `apply of ${resources.length} resource${resources.length === 1 ? '' : 's'}`);
+        const r = await host.propose(data, Math.max(1, deadline - Date.now()));
         const revision = meshResult(r);
         const outcome = (r.ok ? r.value : undefined) as MeshApplyOutcome | undefined;
         if (tracing) trace('mesh.answer', revision);

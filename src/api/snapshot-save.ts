@@ -45,9 +45,8 @@ export function snapshotSaveHandler(deps: SnapshotSourceDeps, stallMs = SNAPSHOT
       return;
     }
     saving = true;
-    let stalled: NodeJS.Timeout | null = null;
     const write = async (message: SnapshotChunkMsg): Promise<void> => {
-      stalled = setTimeout(() => call.destroy(toServiceError(new ServiceFailure('TIMEOUT', `the snapshot was not read for ${stallMs} ms; cut off`))), stallMs);
+      const stalled = setTimeout(() => call.destroy(toServiceError(new ServiceFailure('TIMEOUT', `the snapshot was not read for ${stallMs} ms; cut off`))), stallMs);
       try {
         await writeWithBackpressure(call, message);
       } finally {
