@@ -22,7 +22,7 @@
  *   controller the agent has left cannot take it offline behind its new controller.
  */
 import { FORGET_AGENTS_VERSION, MAX_OBSERVED, type AgentReportEntry } from '../statemachine/index.js';
-import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore } from './manifest.js';
+import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore, contradictsState } from './manifest.js';
 import { identityRefusal, type StreamIdentity } from './identity.js';
 import { AgentLiveness } from './liveness.js';
 import type { HubCounters, HubEffect, HubOptions, HubPort } from './hub-types.js';
@@ -547,7 +547,7 @@ export class AgentHub {
       this.counters.resyncs++;
       out.push(log('info', 'agent holds a configuration of another cluster; resyncing it from scratch', { agent: hello.agentId, cluster: hello.clusterId }));
     } else {
-      acked = this.adopt(s, hello);
+      acked = this.adopt(s, hello, state);
       if (acked === null) {
         this.counters.resyncs++;
         out.push(log('warn', "agent's manifest does not match its version; resyncing it from scratch", { agent: hello.agentId, version: hello.version }));
@@ -581,17 +581,20 @@ export class AgentHub {
 
   /**
    * The agent's hello manifest as a counted Manifest. The shared one when it is the manifest we
-   * hold for that version; null when it cannot be what it claims (revisions after its version,
-   * keys twice, or not the content we know for that version).
+   * hold for that version; null when it cannot be what it claims: revisions after its version,
+   * keys twice, a version its configuration never had (newer than the one it has now), not the
+   * content we know for that version, or keys the state shows at other revisions then.
    */
-  private adopt(s: Session, hello: Hello): Manifest | null {
+  private adopt(s: Session, hello: Hello, state: ClusterState): Manifest | null {
     if (hello.manifest.some((e) => e.revision > hello.version)) return null;
-    const key = this.selectionOf(s);
-    const known = this.store.peek(key, hello.version);
     const theirs = Manifest.fromEntries(hello.version, hello.manifest);
     if (theirs === null) return null;
+    const now = this.wanted(s, state);
+    if (now !== null && hello.version > now.version) return null;
+    const known = now !== null && now.version === hello.version ? now : this.store.peek(this.selectionOf(s), hello.version);
     if (known !== null) return known.sameContent(theirs) ? this.store.retain(known) : null;
     if (hello.version === EMPTY_MANIFEST_VERSION && theirs.size > 0) return null;
+    if (contradictsState(theirs, state.mesh)) return null;
     return this.store.retain(theirs);
   }
 

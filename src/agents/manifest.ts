@@ -4,7 +4,7 @@
  * remove), so a controller keeps manifests, not configurations, and only those some agent is
  * on or being sent (ManifestStore counts references; see the held* metrics).
  */
-import type { ResourceKey } from '../statemachine/index.js';
+import type { MeshView, ResourceKey, ResourceType } from '../statemachine/index.js';
 
 export interface ManifestEntry {
   readonly key: ResourceKey;
@@ -41,6 +41,20 @@ export class Manifest {
 }
 
 export const EMPTY_MANIFEST_VERSION = 0;
+
+/**
+ * Whether a manifest an agent says it holds at its version disagrees with the state now: a
+ * resource whose last change is at or before that version had the same revision then, so an
+ * entry at another revision was never sent. Resources deleted since cannot be checked.
+ */
+export function contradictsState(manifest: Manifest, mesh: MeshView): boolean {
+  for (const e of manifest.entries) {
+    const slash = e.key.indexOf('/');
+    const now = mesh.get(e.key.slice(0, slash) as ResourceType, e.key.slice(slash + 1));
+    if (now !== null && now.revision <= manifest.version && now.revision !== e.revision) return true;
+  }
+  return false;
+}
 
 export interface ManifestDiff {
   /** Keys new or changed in `to`, sorted. */

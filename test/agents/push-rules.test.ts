@@ -3,7 +3,7 @@
  * a shared log, the real agent configuration logic). Issue 13, "What to build", item 2.
  */
 import t from 'tap';
-import { agentsKind } from '../../src/statemachine/index.js';
+import { agentsKind, type KindCommand } from '../../src/statemachine/index.js';
 import { TAKEOVER_MIN_INTERVAL_MS } from '../../src/agents/hub.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, rt, settle, svc } from './hub-harness.js';
 
@@ -250,6 +250,50 @@ void t.test('a manifest that does not match the version it claims is resynced', 
   settle(cs);
   t.equal(a.received.length, 1);
   t.equal(a.received[0]!.plan.baseVersion, null);
+});
+
+void t.test('a version its configuration never had (newer than the one it has now) is resynced, however plausible', async (t) => {
+  const { log, cs } = stage();
+  log.propose(applyCmd(svc('web')));
+  log.propose({ kind: 'kv', op: 'put', key: 'k', value: 'v' } as KindCommand);
+  settle(cs);
+  const a = new SimAgent('a1');
+  // Version 2 is within the cluster's history, but the mesh last changed at 1.
+  a.config.restore({ version: 2, cluster: log.clusterId, resources: [{ kind: 'service', name: 'ghost', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {}, revision: 2 }] });
+  a.connect(cs[0]!);
+  settle(cs);
+  t.equal(a.received.length, 1);
+  t.equal(a.received[0]!.plan.baseVersion, null, 'the whole configuration, not a delta from version 2');
+  t.equal(a.received[0]!.plan.version, 1);
+  t.same(a.names(), ['service/web']);
+  t.equal(cs[0]!.hub.counters.resyncs, 1);
+});
+
+void t.test('an older version no controller holds is taken as the base of a delta only when the state agrees with it', async (t) => {
+  const { log, cs } = stage();
+  log.propose(applyCmd(svc('web')));
+  log.propose(applyCmd(svc('db')));
+  log.propose(applyCmd(svc('cache')));
+  settle(cs);
+  const web = { kind: 'service' as const, name: 'web', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {} };
+  const db = { kind: 'service' as const, name: 'db', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {} };
+  // Honest: what the mesh was at 2 (web at 1, db at 2); only cache is new.
+  const honest = new SimAgent('a1');
+  honest.config.restore({ version: 2, cluster: log.clusterId, resources: [{ ...db, revision: 2 }, { ...web, revision: 1 }] });
+  honest.connect(cs[0]!);
+  settle(cs);
+  t.equal(honest.received.length, 1);
+  t.equal(honest.received[0]!.plan.baseVersion, 2, 'a delta from what it holds');
+  t.same(honest.received[0]!.plan.upserts.map((r) => r.name), ['cache']);
+  // A lie: web at 2, where the state shows web last changed at 1.
+  const liar = new SimAgent('a2');
+  liar.config.restore({ version: 2, cluster: log.clusterId, resources: [{ ...web, revision: 2 }] });
+  liar.connect(cs[0]!);
+  settle(cs);
+  t.equal(liar.received.length, 1);
+  t.equal(liar.received[0]!.plan.baseVersion, null, 'resynced from scratch');
+  t.same(liar.names(), ['service/cache', 'service/db', 'service/web']);
+  t.equal(cs[0]!.hub.counters.resyncs, 1);
 });
 
 void t.test('pushes are counted cluster-wide and never reset by a reconnect', async (t) => {
