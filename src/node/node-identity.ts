@@ -139,8 +139,12 @@ export class NodeIdentity implements TransportIdentity {
   }
 
   onRefused(peer: string, refusal: Refusal): void {
-    const who = this.named(peer);
-    this.opts.onRefusal('in', who, refusal.code, refusal.reason, this.shouldReport(`in:${who}:${refusal.code}`));
+    // A caller whose certificate is not the claimed member's is not that member: naming it so
+    // would have a reader look for a fault on a member that sent nothing.
+    const unproven = refusal.code === 'NOT_A_PEER' || refusal.code === 'WRONG_PEER';
+    const who = unproven ? 'unknown' : this.named(peer);
+    const reason = unproven ? `${refusal.reason} (it claimed to be ${JSON.stringify(peer.slice(0, 64))})` : refusal.reason;
+    this.opts.onRefusal('in', who, refusal.code, reason, this.shouldReport(`in:${who}:${refusal.code}`));
   }
 
   onRefusedBy(peer: string, code: RefusalCode | null, details: string): void {

@@ -66,6 +66,7 @@ interface Rig {
   readonly members: Members;
   readonly written: LocalIdentity[];
   readonly reports: { direction: 'in' | 'out'; peer: string; code: RefusalCode | null; report: boolean }[];
+  readonly details: string[];
   readonly fatal: Error[];
   raft: { term: number; lastIndex: number };
   applied: number;
@@ -80,6 +81,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
     members: new Members(['c1', 'c2', 'c3']),
     written: [],
     reports: [],
+    details: [],
     fatal: [],
     raft: { term: 2, lastIndex: 1 },
     applied: 1,
@@ -106,7 +108,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
       return new Promise<void>((resolve, reject) => held.push({ resolve, reject }));
     },
     logger: pino({ level: 'silent' }),
-    onRefusal: (direction, peer, code, _details, report) => void r.reports.push({ direction, peer, code, report }),
+    onRefusal: (direction, peer, code, details, report) => void (r.reports.push({ direction, peer, code, report }), r.details.push(details)),
     reportStatus: async () => false,
     onFatal: (err) => void r.fatal.push(err),
     now: () => r.now,
@@ -220,6 +222,14 @@ void t.test('refusals are reported once a minute per peer and code, counted ever
     ['in:c2:CLUSTER_ID:true', 'in:c2:CLUSTER_ID:false', 'in:c3:CLUSTER_ID:true', 'in:unknown:CLUSTER_ID:true', 'out:c2:-:true', 'in:c2:CLUSTER_ID:true'],
     'ids outside the cluster are named "unknown" (they come from outside and are unbounded)',
   );
+});
+
+void t.test('a caller refused for its certificate is not named as the member it claimed to be', async (t) => {
+  const r = rig();
+  r.node.onRefused('c2', { code: 'NOT_A_PEER', reason: "the caller's certificate (CN=op) is not a peer certificate" });
+  r.node.onRefused('c3', { code: 'WRONG_PEER', reason: "the caller's peer certificate is member c2's" });
+  t.same(r.reports.map((x) => `${x.peer}:${x.code ?? '-'}`), ['unknown:NOT_A_PEER', 'unknown:WRONG_PEER']);
+  t.match(r.details, [/CN=op.*claimed to be "c2"/, /member c2's.*claimed to be "c3"/], 'the claim is in the details, not the name');
 });
 
 void t.test("a leader's duties: the cluster id once every voter is heard (or after a wait), each proposed once", async (t) => {
