@@ -6,6 +6,7 @@
  * One data-plane agent (CONTRACT.md, "Agents"). Usage and config errors exit 2 with one line on
  * stderr; SIGTERM and SIGINT close the stream and exit 0.
  */
+import { onStopSignal, stopRequested } from './stop-signals.js';
 import { tuneForServing } from './server-tiering.js';
 import { capYoungGeneration } from './young-generation.js';
 import './quiet-warnings.js';
@@ -137,6 +138,10 @@ async function main(): Promise<void> {
       fail(`--admin: cannot listen on ${opts.admin}: ${(err as Error).message}`);
     }
   }
+  if (stopRequested() !== null) {
+    admin?.close();
+    process.exit(0);
+  }
   runner.start();
   logger.info({ controllers, version: runner.config.version, hosts: yaml.hosts.map((h) => resourceKey('service', h.name)) }, 'agent started');
   let stopping = false;
@@ -149,8 +154,7 @@ async function main(): Promise<void> {
       process.exit(0);
     });
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignal(stop);
 }
 
 void main();

@@ -5,6 +5,7 @@
  * member's or cluster's, or a lost member's: src/identity). SIGTERM/SIGINT shut down gracefully
  * (a leader hands off first).
  */
+import { onStopSignal, releaseStopSignals, stopRequested } from './stop-signals.js';
 import { tuneForServing } from './server-tiering.js';
 import { capYoungGeneration } from './young-generation.js';
 import './quiet-warnings.js';
@@ -42,8 +43,10 @@ async function main(): Promise<void> {
   capYoungGeneration();
   // `controller recover ...` rewrites a stopped survivor's data dir and exits (recover.ts);
   // `controller restore ...` writes a data dir from a snapshot and exits (controller-restore.ts).
-  if (process.argv[2] === 'recover') return runRecover(process.argv.slice(3));
-  if (process.argv[2] === 'restore') return runRestore(process.argv.slice(3));
+  if (process.argv[2] === 'recover' || process.argv[2] === 'restore') {
+    releaseStopSignals();
+    return process.argv[2] === 'recover' ? runRecover(process.argv.slice(3)) : runRestore(process.argv.slice(3));
+  }
   try {
     program.parse();
   } catch (err) {
@@ -69,6 +72,8 @@ async function main(): Promise<void> {
     process.stderr.write(`controller: ${busy}\n`);
     process.exit(2);
   }
+  // Stopped before anything was written: nothing to shut down.
+  if (stopRequested() !== null) process.exit(0);
   const logger = pino({ level: config.logLevel, base: { node: config.self.id } });
   let node: ControllerNode;
   try {
@@ -106,8 +111,7 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignal(stop);
 }
 
 void main();

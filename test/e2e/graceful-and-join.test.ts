@@ -1,7 +1,33 @@
 /** SIGTERM hands leadership off; a new node joins as a learner, is promoted, then removed. */
 import t from 'tap';
+import net from 'node:net';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+/** A peer that accepts connections and never answers: a start-up question to it waits. */
+async function silentPeer(address: string): Promise<{ connected: Promise<void>; close: () => void }> {
+  const [host, port] = address.split(':');
+  const sockets: net.Socket[] = [];
+  let connected!: () => void;
+  const first = new Promise<void>((resolve) => (connected = resolve));
+  const server = net.createServer((socket) => {
+    sockets.push(socket);
+    connected();
+  });
+  await new Promise<void>((resolve) => server.listen(Number(port), host, resolve));
+  return { connected: first, close: () => (sockets.forEach((s) => s.destroy()), server.close()) };
+}
+
+void t.test('SIGTERM while a controller is still starting: it is held, and the controller exits 0', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3 });
+  t.teardown(() => cluster.stop());
+  const peer = await silentPeer(cluster.addresses.get('c2')!);
+  t.teardown(peer.close);
+  cluster.start('c1');
+  // c1 asks its peers the start-up question (src/identity) before it starts: it is mid-start.
+  await peer.connected;
+  t.equal(await cluster.kill('c1', 'SIGTERM'), 0, 'exit 0, not death by signal (143)');
+});
 
 void t.test('SIGTERM on the leader: leadership moves to another node, and the node exits 0', async (t) => {
   const cluster = await ProcessCluster.create({ nodes: 3 });
