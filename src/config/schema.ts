@@ -57,10 +57,15 @@ const hostPort = z.string().check((ctx) => {
   if (!parsed.ok) ctx.issues.push({ code: 'custom', message: parsed.reason, input: ctx.value });
 });
 
+/** zod's int() also refuses whole numbers beyond 2^53 (1e20): those are too large, not fractions. */
+function notWhole(input: unknown, max: number): string {
+  return Number.isInteger(input) ? `expected at most ${max}, found ${describeValue(input)}` : `expected a whole number, found ${describeValue(input)}`;
+}
+
 function int(min: number, max: number = Number.MAX_SAFE_INTEGER) {
   return z
     .number()
-    .int({ error: (issue) => `expected a whole number, found ${describeValue(issue.input)}` })
+    .int({ error: (issue) => notWhole(issue.input, max) })
     .min(min, { error: (issue) => `expected at least ${min}, found ${describeValue(issue.input)}` })
     .max(max, { error: (issue) => `expected at most ${max}, found ${describeValue(issue.input)}` });
 }
@@ -131,7 +136,7 @@ const raft = z.strictObject({
   // the API accepted could never be sent to a follower, and every later write would wait on it.
   max_message_bytes: z
     .number()
-    .int({ error: (issue) => `expected a whole number, found ${describeValue(issue.input)}` })
+    .int({ error: (issue) => notWhole(issue.input, 2 ** 31 - 1) })
     .min(MIN_PEER_MESSAGE_BYTES, {
       error: (issue) =>
         `expected at least ${MIN_PEER_MESSAGE_BYTES} (the largest entry, a 1 MiB value with its key, plus framing), found ${describeValue(issue.input)}`,
