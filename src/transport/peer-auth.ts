@@ -70,18 +70,25 @@ interface CallerIdentity {
  */
 export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): PeerAuth {
   const ca = new X509Certificate(peerCa);
-  // One parse per call: a stream carries many batches over the same connection.
+  // One lookup per call: a stream carries many batches over the same connection.
   const seen = new WeakMap<AuthenticatedCall, CallerIdentity | null>();
+  // And one parse per certificate: a signature check costs about 0.3 ms, which unary calls
+  // (refused ones included: a flood of them) would otherwise pay every time.
+  const known = new Map<string, CallerIdentity>();
+  const parse = (raw: Buffer): CallerIdentity => {
+    const key = raw.toString('base64');
+    const hit = known.get(key);
+    if (hit !== undefined) return hit;
+    const cert = new X509Certificate(raw);
+    const id = { peers: peersNamedBy(cert), subject: cert.subject.replace(/\n/g, ', '), issuedByPeerCa: cert.checkIssued(ca) && cert.verify(ca.publicKey) };
+    if (known.size >= 256) known.delete(known.keys().next().value!);
+    known.set(key, id);
+    return id;
+  };
   const identify = (call: AuthenticatedCall): CallerIdentity | null => {
     if (seen.has(call)) return seen.get(call) ?? null;
     const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
-    let id: CallerIdentity | null = null;
-    if (raw !== undefined) {
-      const cert = new X509Certificate(raw);
-      const peers = peersNamedBy(cert);
-      const issuedByPeerCa = cert.checkIssued(ca) && cert.verify(ca.publicKey);
-      id = { peers, subject: cert.subject.replace(/\n/g, ', '), issuedByPeerCa };
-    }
+    const id = raw === undefined ? null : parse(raw);
     seen.set(call, id);
     return id;
   };

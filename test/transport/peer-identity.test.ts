@@ -203,6 +203,19 @@ void t.test('any peer certificate, whichever member: for calls a member may make
   t.match(auth.checkAnyPeer(callWith(null)), { code: 'NOT_A_PEER', reason: /presented none/ });
 });
 
+void t.test('each certificate is judged on its own when verdicts are remembered across calls', async (t) => {
+  const auth = certificatePeerAuth(fs.readFileSync(path.join(dir, 'ca.crt')), true);
+  const raws = new Map([peer2.cert, operator.cert, clientCaPeer.cert].map((f) => [f, new X509Certificate(fs.readFileSync(f)).raw] as const));
+  const callWith = (file: string): AuthenticatedCall => ({ getAuthContext: () => ({ sslPeerCertificate: { raw: raws.get(file)! } }) });
+  const verdicts = new Set<string>();
+  for (let i = 0; i < 300; i++) {
+    verdicts.add(`peer2 ${auth.check(callWith(peer2.cert), 'n2')?.code ?? 'ok'}`);
+    verdicts.add(`operator ${auth.check(callWith(operator.cert), 'n2')?.code ?? 'ok'}`);
+    verdicts.add(`client-ca ${auth.check(callWith(clientCaPeer.cert), 'n1')?.code ?? 'ok'}`);
+  }
+  t.same([...verdicts], ['peer2 ok', 'operator NOT_A_PEER', 'client-ca NOT_A_PEER'], 'the same verdict for each certificate on every new call');
+});
+
 void t.test("a node's own certificate must be its peer certificate", async (t) => {
   t.equal(ownCertificateProblem(fs.readFileSync(peer1.cert), 'n1'), null);
   t.match(ownCertificateProblem(fs.readFileSync(peer1.cert), 'n2'), /expected this node's peer certificate, with exactly one subjectAltName URI urn:raft-controller:peer:n2, found urn:raft-controller:peer:n1/);
