@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { ChannelCache } from '../transport/channel-cache.js';
 import type { Logger } from 'pino';
 import { encodeAgentMessage, decodeControllerMessage, type AgentMessageWire, type ControllerMessageWire, type ReceivedPush } from '../agents/wire.js';
 import type { AgentMessage } from '../agents/protocol.js';
@@ -64,7 +65,7 @@ export class AgentRunner {
   private readonly boot = randomBytes(6).toString('hex');
   private seq = 0;
   private stream: SyncStream | null = null;
-  private clients = new Map<string, grpc.Client>();
+  private readonly clients: ChannelCache<grpc.Client>;
   private watchdog: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private welcomed: { controller: string; session: string } | null = null;
@@ -86,6 +87,7 @@ export class AgentRunner {
     this.failover = new Failover(opts.controllers.length, startIndex(opts.id, opts.controllers.length), opts.rng);
     this.timeoutMs = opts.connectTimeoutMs ?? 2_000;
     this.declared = new Set([...opts.yaml.dependencies, ...opts.yaml.hosts.map((h) => h.name)]);
+    this.clients = new ChannelCache((address) => new grpc.Client(address, opts.credentials, AGENT_CHANNEL_OPTIONS));
   }
 
   /**
@@ -137,8 +139,7 @@ export class AgentRunner {
     this.usageTimer = null;
     this.stream?.cancel();
     this.stream = null;
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.clients.close();
   }
 
   status(): AgentStatus {
@@ -147,12 +148,7 @@ export class AgentRunner {
 
   private client(address: string): grpc.Client {
     if (this.opts.channel) return this.opts.channel(address);
-    let c = this.clients.get(address);
-    if (c === undefined) {
-      c = new grpc.Client(address, this.opts.credentials, AGENT_CHANNEL_OPTIONS);
-      this.clients.set(address, c);
-    }
-    return c;
+    return this.clients.get(address);
   }
 
   private connect(index: number): void {

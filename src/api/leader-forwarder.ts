@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CLIENT_CHANNEL_OPTIONS, controllerMethod, controllerServiceDefinition } from './controller-proto.js';
 import { KvSessionClient, sessionOp, viaSession, type KvFields } from './kv-session.js';
 import { fromServiceError, ServiceFailure } from './service-error.js';
+import { ChannelCache } from '../transport/channel-cache.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 type Unary = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
@@ -15,12 +16,19 @@ type Unary = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: 
 const SESSION_OPS: Readonly<Record<string, KvSessionRequestMsg['op']>> = { put: 'KV_OP_PUT', delete: 'KV_OP_DELETE' };
 
 export class LeaderForwarder {
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly clients: ChannelCache<grpc.Client>;
   private readonly sessions = new Map<string, KvSessionClient>();
-  private readonly ctor: grpc.ServiceClientConstructor;
 
-  constructor(private readonly credentials: grpc.ChannelCredentials) {
-    this.ctor = controllerServiceDefinition();
+  constructor(credentials: grpc.ChannelCredentials) {
+    const ctor = controllerServiceDefinition();
+    // A session rides on its client: a client given up takes its session along.
+    this.clients = new ChannelCache<grpc.Client>(
+      (address) => new ctor(address, credentials, CLIENT_CHANNEL_OPTIONS),
+      (address) => {
+        this.sessions.get(address)?.close();
+        this.sessions.delete(address);
+      },
+    );
   }
 
   call<T>(address: string, method: string, request: object, deadline: number): Promise<T> {
@@ -39,17 +47,11 @@ export class LeaderForwarder {
   close(): void {
     for (const s of this.sessions.values()) s.close();
     this.sessions.clear();
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.clients.close();
   }
 
   private client(address: string): grpc.Client {
-    let client = this.clients.get(address);
-    if (!client) {
-      client = new this.ctor(address, this.credentials, CLIENT_CHANNEL_OPTIONS);
-      this.clients.set(address, client);
-    }
-    return client;
+    return this.clients.get(address);
   }
 
   private unary(address: string, method: string, request: object, deadline: number): Promise<unknown> {

@@ -8,11 +8,14 @@ import { CLIENT_CHANNEL_OPTIONS } from './controller-proto.js';
 import { meshUnary, type MeshMethod } from './mesh-proto.js';
 import type { ForwardToLeader } from './on-leader.js';
 import { fromServiceError, ServiceFailure } from './service-error.js';
+import { ChannelCache } from '../transport/channel-cache.js';
 
 export class MeshForwarder implements ForwardToLeader {
-  private readonly channels = new Map<string, grpc.Client>();
+  private readonly channels: ChannelCache<grpc.Client>;
 
-  constructor(private readonly credentials: grpc.ChannelCredentials) {}
+  constructor(credentials: grpc.ChannelCredentials) {
+    this.channels = new ChannelCache((address) => new grpc.Client(address, credentials, CLIENT_CHANNEL_OPTIONS));
+  }
 
   call<T>(address: string, method: string, request: object, deadline: number): Promise<T> {
     return meshUnary(this.channel(address), method as MeshMethod, { ...request, forwarded: true }, deadline).then(
@@ -31,16 +34,10 @@ export class MeshForwarder implements ForwardToLeader {
   }
 
   close(): void {
-    for (const c of this.channels.values()) c.close();
-    this.channels.clear();
+    this.channels.close();
   }
 
   private channel(address: string): grpc.Client {
-    let c = this.channels.get(address);
-    if (c === undefined) {
-      c = new grpc.Client(address, this.credentials, CLIENT_CHANNEL_OPTIONS);
-      this.channels.set(address, c);
-    }
-    return c;
+    return this.channels.get(address);
   }
 }

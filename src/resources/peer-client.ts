@@ -4,6 +4,7 @@
  * outside gets. One channel per address, kept for the next request.
  */
 import * as grpc from '@grpc/grpc-js';
+import { ChannelCache } from '../transport/channel-cache.js';
 import { tidyDetails } from '../api/errors.js';
 import { assertWellFramed } from '../transport/strict-decode.js';
 import { ResourcesError } from './errors.js';
@@ -27,10 +28,12 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 };
 
 export class ResourcesPeerClient {
-  private readonly channels = new Map<string, grpc.Client>();
+  private readonly channels: ChannelCache<grpc.Client>;
   private closed = false;
 
-  constructor(private readonly opts: ResourcesPeerClientOptions) {}
+  constructor(private readonly opts: ResourcesPeerClientOptions) {
+    this.channels = new ChannelCache((address) => new grpc.Client(address, opts.credentials, CHANNEL_OPTIONS));
+  }
 
   describe(member: ResourceMember, includeStatic: boolean, deadlineMs: number): Promise<MachineReading> {
     if (this.closed) return Promise.reject(new ResourcesError('UNREACHABLE', 'the resources client is closed'));
@@ -66,25 +69,15 @@ export class ResourcesPeerClient {
 
   /** Closes the channels of addresses no member has any more. */
   retainOnly(addresses: ReadonlySet<string>): void {
-    for (const [address, channel] of this.channels) {
-      if (addresses.has(address)) continue;
-      channel.close();
-      this.channels.delete(address);
-    }
+    this.channels.retainOnly(addresses);
   }
 
   close(): void {
     this.closed = true;
-    for (const c of this.channels.values()) c.close();
-    this.channels.clear();
+    this.channels.close();
   }
 
   private channel(address: string): grpc.Client {
-    let channel = this.channels.get(address);
-    if (channel === undefined) {
-      channel = new grpc.Client(address, this.opts.credentials, CHANNEL_OPTIONS);
-      this.channels.set(address, channel);
-    }
-    return channel;
+    return this.channels.get(address);
   }
 }

@@ -16,6 +16,7 @@ import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { heartbeatMethod, stepMethod } from './peer-methods.js';
 import { refusalOf } from './refusal-status.js';
 import { chunkBytesFor, streamSnapshot, type SnapshotSend } from './snapshot-stream.js';
+import { connectDeadlineMs, watchStuckConnect, type StuckConnectWatch } from './stuck-connect.js';
 import { trace, tracing } from '../util/trace.js';
 import { raftPeerMethod, raftPeerService, isRecord, stringField, type WirePing, type WireStatusReport } from './wire.js';
 
@@ -33,6 +34,8 @@ export interface PeerLinkContext {
   readonly identity: TransportIdentity;
   readonly counters: Counters;
   readonly onUnreachable: (peer: string) => void;
+  /** The link's connection attempt got no answer within its deadline (stuck-connect.ts): replace it. */
+  readonly onStuckConnect: (link: PeerLink) => void;
   readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
   /** A batch the peer carried back in a StepAck, unchecked: the service judges it. */
   readonly onReply: (peer: string, reply: Readonly<Record<string, unknown>>) => void;
@@ -76,18 +79,27 @@ export class PeerLink {
   /** False from the first failure until the next success: onUnreachable fires once per streak. */
   private reachable = true;
   private closed = false;
+  private readonly connectWatch: StuckConnectWatch;
 
+  /** `abandonedBefore`: the links to this peer given up in a row, without connecting, before this one. */
   constructor(
     readonly id: string,
     readonly address: string,
     private readonly ctx: PeerLinkContext,
     carriedOver: readonly Message[] = [],
+    private readonly abandonedBefore = 0,
   ) {
     const Service = raftPeerService();
     this.client = new Service(address, ctx.credentials, ctx.channelOptions);
     this.heartbeats = new HeartbeatStream(this.client, heartbeatMethod('HeartbeatStream'));
     this.watchChannel(this.client.getChannel().getConnectivityState(false));
+    this.connectWatch = watchStuckConnect(this.client.getChannel(), connectDeadlineMs(abandonedBefore), () => ctx.onStuckConnect(this));
     for (const m of carriedOver) this.enqueue(m);
+  }
+
+  /** Links given up in a row, this one included, if it is given up now. */
+  get abandonedInARow(): number {
+    return this.connectWatch.connected ? 1 : this.abandonedBefore + 1;
   }
 
   enqueue(m: Message): void {
@@ -342,6 +354,7 @@ export class PeerLink {
   close(reportSnapshot: boolean): Message[] {
     if (this.closed) return [];
     this.closed = true;
+    this.connectWatch.stop();
     this.ctx.counters.dropped += this.dropInFlight();
     const stream = this.stream;
     this.stream = null;

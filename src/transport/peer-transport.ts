@@ -167,6 +167,16 @@ export class PeerTransport {
     this.links.get(id)?.flush();
   }
 
+  /** A link whose connection attempt got no answer (stuck-connect.ts): a new link, with its queue. */
+  private replaceStuck(link: PeerLink): void {
+    if (this.closed || this.links.get(link.id) !== link) return;
+    const abandoned = link.abandonedInARow;
+    this.warn(`stuck:${link.id}`, { peer: link.id, address: link.address, abandoned }, `connecting to ${link.id} at ${link.address} got no answer in time; trying a new connection`);
+    const next = new PeerLink(link.id, link.address, this.linkContext(), link.close(true), abandoned);
+    this.links.set(link.id, next);
+    next.flush();
+  }
+
   removePeer(id: string): void {
     const link = this.links.get(id);
     if (link === undefined) return;
@@ -284,6 +294,7 @@ export class PeerTransport {
       identity: this.identity,
       counters: this.counters,
       onUnreachable: (peer) => this.guard('onUnreachable', () => o.onUnreachable(peer)),
+      onStuckConnect: (link) => this.replaceStuck(link),
       onSnapshotStatus: (peer, ok) => this.guard('onSnapshotStatus', () => o.onSnapshotStatus(peer, ok)),
       onReply: (peer, reply) => this.service.acceptReply(peer, reply),
       warn: (key, obj, msg) => this.warn(key, obj, msg),

@@ -25,11 +25,13 @@ export interface NodeSetup {
   readonly maxMessageBytes?: number;
   readonly credentials?: PeerCredentials;
   readonly options?: Partial<PeerTransportOptions>;
+  /** The port to listen on (default: any free one). */
+  readonly port?: number;
 }
 
-export function bind(server: grpc.Server, creds: grpc.ServerCredentials): Promise<number> {
+export function bind(server: grpc.Server, creds: grpc.ServerCredentials, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', creds, (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(`127.0.0.1:${port}`, creds, (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 
@@ -68,7 +70,7 @@ export async function startNode(setup: NodeSetup): Promise<TestNode> {
   });
   const server = new grpc.Server(peerServerOptions(maxMessageBytes));
   transport.register(server);
-  const port = await bind(server, credentials.server);
+  const port = await bind(server, credentials.server, setup.port);
   return {
     id: setup.id,
     address: `127.0.0.1:${port}`,

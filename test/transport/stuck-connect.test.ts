@@ -1,0 +1,133 @@
+/**
+ * A connection attempt that gets no answer (its SYN dropped, as in a partition) is given up for
+ * a new one (src/transport/stuck-connect.ts), so a healed peer is reached at once instead of at
+ * the kernel's next resend, up to 32 s later.
+ *
+ * The dropped SYNs are real: a listener with a backlog of 1 in a stopped process, its accept
+ * queue filled, makes the kernel drop every further SYN to its port.
+ */
+import t from 'tap';
+import net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import { connectDeadlineMs, watchStuckConnect, CONNECT_DEADLINE_MS, PATIENT_CONNECT_DEADLINE_MS } from '../../src/transport/stuck-connect.js';
+import { ChannelCache } from '../../src/transport/channel-cache.js';
+import { freePorts } from '../helpers/free-ports.js';
+import { guardChild } from '../helpers/reaper.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { startNode } from './harness.js';
+
+/** A fake channel whose state the test sets. */
+function fakeChannel(): { channel: Parameters<typeof watchStuckConnect>[0]; set: (s: grpc.connectivityState) => void } {
+  let state = grpc.connectivityState.IDLE;
+  let watchers: (() => void)[] = [];
+  return {
+    channel: {
+      getConnectivityState: () => state,
+      watchConnectivityState: (_last, _deadline, cb) => void watchers.push(() => cb()),
+    },
+    set: (s) => {
+      state = s;
+      const now = watchers;
+      watchers = [];
+      for (const w of now) w();
+    },
+  };
+}
+
+void t.test('every fourth attempt in a row is given four times as long, for a handshake that is only slow', async (t) => {
+  t.same([0, 1, 2, 3, 4, 7].map(connectDeadlineMs), [CONNECT_DEADLINE_MS, CONNECT_DEADLINE_MS, CONNECT_DEADLINE_MS, PATIENT_CONNECT_DEADLINE_MS, CONNECT_DEADLINE_MS, PATIENT_CONNECT_DEADLINE_MS]);
+});
+
+void t.test('a channel CONNECTING past the deadline is reported once; one that connects in time is not', async (t) => {
+  const stuck = fakeChannel();
+  let reports = 0;
+  const w = watchStuckConnect(stuck.channel, 30, () => reports++);
+  stuck.set(grpc.connectivityState.CONNECTING);
+  await waitFor(() => reports === 1, 'the stuck report');
+  t.notOk(w.connected);
+  stuck.set(grpc.connectivityState.TRANSIENT_FAILURE);
+  stuck.set(grpc.connectivityState.CONNECTING);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(reports, 1, 'once: the owner replaces the channel');
+
+  const fine = fakeChannel();
+  let fineReports = 0;
+  const f = watchStuckConnect(fine.channel, 60, () => fineReports++);
+  fine.set(grpc.connectivityState.CONNECTING);
+  fine.set(grpc.connectivityState.READY);
+  t.ok(f.connected);
+  // A redial after a lost connection is watched the same way.
+  fine.set(grpc.connectivityState.CONNECTING);
+  await waitFor(() => fineReports === 1, 'the redial reported stuck');
+  const stopped = fakeChannel();
+  let stoppedReports = 0;
+  watchStuckConnect(stopped.channel, 30, () => stoppedReports++).stop();
+  stopped.set(grpc.connectivityState.CONNECTING);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(stoppedReports, 0, 'nothing after stop');
+});
+
+/** A port whose SYNs the kernel drops until `heal`: a stopped listener with a full accept queue. */
+async function droppingPort(port: number): Promise<{ heal: () => Promise<void> }> {
+  const script = `require('net').createServer().listen({ port: ${port}, host: '127.0.0.1', backlog: 1 }, () => console.log('ready'))`;
+  const child: ChildProcess = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  guardChild(child);
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  child.kill('SIGSTOP');
+  // Fill the accept queue: connects complete until it is full, then hang.
+  const fillers: net.Socket[] = [];
+  for (;;) {
+    const socket = net.connect(port, '127.0.0.1');
+    fillers.push(socket);
+    socket.on('error', () => undefined);
+    const connected = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 500);
+      socket.once('connect', () => (clearTimeout(timer), resolve(true)));
+    });
+    if (!connected) break;
+    if (fillers.length > 64) throw new Error(`port ${port} accepted 64 connections: no full queue`);
+  }
+  return {
+    heal: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      for (const s of fillers) s.destroy();
+    },
+  };
+}
+
+void t.test('a peer whose SYNs are dropped: the link gives the attempt up, and reaches the peer once it is back', async (t) => {
+  const [port] = await freePorts(1);
+  const fault = await droppingPort(port!);
+  const a = await startNode({ id: 'n1' });
+  t.teardown(() => a.stop());
+  a.transport.setPeer('n2', `127.0.0.1:${port}`);
+  const ping = (): Promise<boolean> => a.transport.ping('n2', new Uint8Array([1]), 500).then(() => true, () => false);
+  void ping();
+  await waitFor(() => a.warnings.some((w) => /connecting to n2 at .* got no answer in time; trying a new connection/.test(w.msg)), 'the stuck attempt given up', 20_000);
+  t.pass('the attempt whose SYN got no answer was given up for a new one');
+
+  await fault.heal();
+  const b = await startNode({ id: 'n2', port });
+  t.teardown(() => b.stop());
+  await waitFor(ping, 'a ping to the healed peer', 20_000);
+  t.ok(b.heartbeatsFrom.includes('n1'), 'n2 heard n1');
+});
+
+void t.test('a cached client stuck connecting is dropped, with what rides on it, and the next call gets a new one', async (t) => {
+  const [port] = await freePorts(1);
+  const fault = await droppingPort(port!);
+  t.teardown(() => fault.heal());
+  const address = `127.0.0.1:${port}`;
+  const dropped: string[] = [];
+  const cache = new ChannelCache((a) => new grpc.Client(a, grpc.credentials.createInsecure()), (a) => dropped.push(a));
+  t.teardown(() => cache.close());
+  const first = cache.get(address);
+  t.equal(cache.get(address), first, 'one client per address');
+  first.waitForReady(Date.now() + 5_000, () => undefined);
+  await waitFor(() => dropped.length === 1, 'the stuck client dropped', 20_000);
+  t.same(dropped, [address]);
+  t.not(cache.get(address), first, 'the next call opens a new client');
+});
