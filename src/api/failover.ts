@@ -139,7 +139,8 @@ export class Failover {
         }
       }
     }
-    if (answered !== null) throw answered;
+    // The answer that said most, naming what the other endpoints did (a timeout there matters).
+    if (answered !== null) throw tried.length > 1 ? new ApiError(answered.code, `${answered.message}; tried ${tried.join(', ')}`, answered.grpcCode, { cause: answered }) : answered;
     if (tls !== null) throw new ApiError('UNREACHABLE', `${tls}; tried ${tried.join(', ')}`);
     throw new ApiError('UNREACHABLE', `no endpoint answered; tried ${tried.join(', ')}`);
   }
