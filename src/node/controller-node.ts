@@ -5,6 +5,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { compressionGate } from '../transport/compression-gate.js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
@@ -409,7 +410,9 @@ export class ControllerNode {
     });
     const agentsLayer = agents;
 
-    const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), ...(agentGate === null ? {} : { interceptors: [agentGate.interceptor] }) });
+    // The compression gate first: it reads what the call that grpc-js starts with holds.
+    const interceptors = [compressionGate(() => metrics.onCallRefused('COMPRESSED')), ...(agentGate === null ? [] : [agentGate.interceptor])];
+    const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), interceptors });
     transport.register(server);
     autopilot.register(server);
     const health = new HealthImplementation({ '': 'NOT_SERVING' });

@@ -225,7 +225,7 @@ export class Metrics {
     });
     this.callRefusals = new client.Counter({
       name: 'client_calls_refused_total',
-      help: 'Calls the agent CA gate refused (tls.agent_ca): AGENT_CERTIFICATE = an agent certificate off its stream, NOT_AN_AGENT = another on an agent stream.',
+      help: 'Calls refused before any handler: COMPRESSED = a compressed request; with tls.agent_ca, AGENT_CERTIFICATE = an agent certificate off its stream, NOT_AN_AGENT = another on an agent stream.',
       labelNames: ['code'],
       registers: [this.registry],
     });
@@ -237,7 +237,7 @@ export class Metrics {
     });
   }
 
-  /** A call the agent CA gate refused (src/transport/agent-ca-gate.ts), by its code. */
+  /** A call a gate refused (src/transport/compression-gate.ts, agent-ca-gate.ts), by its code. */
   onCallRefused(code: string): void {
     this.callRefusals.inc({ code });
   }
