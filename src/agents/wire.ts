@@ -4,6 +4,7 @@
  * (protocol.ts). Decoding trusts nothing: every field is checked, every list and string is
  * bounded, and a failure is a MalformedMessageError naming the field.
  */
+import { jsonDepthPast, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import {
   Fields,
   MAX_RESOURCE_NAME_BYTES,
@@ -72,8 +73,11 @@ const encoder = new TextEncoder();
 
 function parseJson(body: Uint8Array, what: string): unknown {
   try {
-    return JSON.parse(utf8.decode(body));
+    const text = utf8.decode(body);
+    if (jsonDepthPast(text) !== null) throw new MalformedMessageError(`${what}: expected JSON nested at most ${MAX_JSON_DEPTH} levels deep, found deeper`);
+    return JSON.parse(text);
   } catch (err) {
+    if (err instanceof MalformedMessageError) throw err;
     throw new MalformedMessageError(`${what}: expected UTF-8 JSON, found ${body.byteLength} bytes that are not (${(err as Error).message})`);
   }
 }

@@ -4,6 +4,7 @@
  * agents. Writes run on the leader (here, or forwarded once); reads are linearizable unless
  * asked otherwise.
  */
+import { jsonDepthPast, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import {
   CommandError,
   encodeCommand,
@@ -99,8 +100,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function json(bytes: Uint8Array, what: string, maxBytes: number): unknown {
   if (bytes.byteLength > maxBytes) throw new ServiceFailure('INVALID_ARGUMENT', `${what}: expected at most ${maxBytes} bytes, found ${bytes.byteLength}`);
+  let text: string;
   try {
-    return JSON.parse(utf8.decode(bytes));
+    text = utf8.decode(bytes);
+  } catch (err) {
+    throw new ServiceFailure('INVALID_ARGUMENT', `${what}: expected UTF-8 JSON (${(err as Error).message})`);
+  }
+  if (jsonDepthPast(text) !== null) throw new ServiceFailure('INVALID_ARGUMENT', `${what}: expected JSON nested at most ${MAX_JSON_DEPTH} levels deep, found deeper`);
+  try {
+    return JSON.parse(text);
   } catch (err) {
     throw new ServiceFailure('INVALID_ARGUMENT', `${what}: expected UTF-8 JSON (${(err as Error).message})`);
   }

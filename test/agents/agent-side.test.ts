@@ -160,6 +160,7 @@ void t.test('wire: hello, ack, nack and pong round-trip; bad ones are refused wi
   t.same(decodeAgentMessage(encodeAgentMessage({ type: 'nack', nonce: 3, version: 5, error: 'no' })), { type: 'nack', nonce: 3, version: 5, error: 'no' });
   const body = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
   t.throws(() => decodeAgentMessage(agentWire({ body: new Uint8Array([0xff, 0x00]) })), /hello\.body: expected UTF-8 JSON/);
+  t.throws(() => decodeAgentMessage(agentWire({ body: new TextEncoder().encode('['.repeat(2_000_000)) })), /hello\.body: expected JSON nested at most 64 levels deep, found deeper/);
   t.throws(() => decodeAgentMessage(agentWire({ agentId: 'bad id', body: body({}) })), /field "agentId" must be letters/);
   t.throws(() => decodeAgentMessage(agentWire({ hasConfig: true, version: 3, body: body({ epoch: { boot: 'b', seq: 1 }, info: hello.info, manifest: [['service/web', 9]] }) })), /a revision in \[1, 3\], found 9/);
   t.throws(() => decodeAgentMessage(agentWire({ hasConfig: true, version: 3, body: body({ epoch: { boot: 'b', seq: 1 }, info: hello.info, manifest: [['../etc', 1]] }) })), /expected a resource key/);

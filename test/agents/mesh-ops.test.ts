@@ -57,6 +57,7 @@ void t.test('a dangling reference is a failed precondition (exit 1), bad input a
   await t.rejects(ops.apply(file([{ kind: 'route', name: 'r', spec: { from: 'a', to: 'b' } }]), deadline()), { code: 'FAILED_PRECONDITION', message: /route "r" names "a" and "b"/ });
   t.match(await answer(ops.apply(file([{ kind: 'service', name: 'Web', spec: { protocol: 'http' } }]), deadline())), { code: 'INVALID_ARGUMENT', message: /resources\[0\].*lower-case/ });
   await t.rejects(ops.apply({ ...file([]), resources: Buffer.from('not json') }, deadline()), { code: 'INVALID_ARGUMENT', message: /expected UTF-8 JSON/ });
+  await t.rejects(ops.apply({ ...file([]), resources: Buffer.from('['.repeat(900_000)) }, deadline()), { code: 'INVALID_ARGUMENT', message: /expected JSON nested at most 64 levels deep/ });
   await t.rejects(ops.delete({ kind: 'service', name: 'nope', clientId: '', clientSeq: 0, forwarded: false }, deadline()), { code: 'NOT_FOUND' });
   await t.rejects(ops.get({ kind: 'gateway', name: '', serializable: true }, deadline()), ServiceFailure);
 });
