@@ -3,6 +3,7 @@
  * the whole text (ending in a newline) so callers write it in one piece; JSON keys follow the
  * contract's order because objects are rebuilt field by field here.
  */
+import { printable } from './printable.js';
 import YAML from 'yaml';
 import type { AuditEventJson, KvEntry, KvJson, MembersJson, StatusJson } from '../api/answers.js';
 import { CONTROLLER_FIELDS, type ControllersView, type ControllerStatus } from '../api/controller-rows.js';
@@ -150,7 +151,7 @@ export function renderAuditEvent(e: AuditEventJson, format: AuditFormat): string
     case 'text': {
       const change = e.from === '' && e.to === '' ? '' : ` ${e.from === '' ? '-' : e.from} -> ${e.to === '' ? '-' : e.to}`;
       const reason = e.reason === '' ? '' : ` (${e.reason})`;
-      return `${e.time} ${e.node} ${e.type} ${e.subject}${change}${reason}\n`;
+      return `${printable(`${e.time} ${e.node} ${e.type} ${e.subject}${change}${reason}`)}\n`;
     }
     default: {
       const unreachable: never = format;

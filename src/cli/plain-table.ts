@@ -1,8 +1,12 @@
+import { printable } from './printable.js';
+
 /**
  * The plain table etcdctl and kubectl print: a header row, columns padded with two spaces, no
- * borders or row separators, so it stays narrow and `awk`/`cut` can read it.
+ * borders or row separators, so it stays narrow and `awk`/`cut` can read it. A cell is one
+ * line whatever it holds (printable.ts).
  */
-export function plainTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
+export function plainTable(head: readonly string[], cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((r) => r.map(printable));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells

@@ -4,6 +4,7 @@ import { decodeController } from '../../src/api/answers.js';
 import type { ControllerStatus } from '../../src/api/controller-rows.js';
 import { controllersTable, viewHeader } from '../../src/cli/controllers-table.js';
 import { formatBytes, formatDuration } from '../../src/cli/cell-format.js';
+import { plainTable } from '../../src/cli/plain-table.js';
 import {
   formatNumber,
   renderAuditEvent,
@@ -225,4 +226,15 @@ void t.test('status renders as aligned lines or as json', async (t) => {
   t.match(text, /^clusterVersion: +0\.2$/m);
   t.match(renderStatus({ ...s, clusterVersion: null }, 'text'), /^clusterVersion: +-$/m, 'a server that predates it shows -');
   t.equal((JSON.parse(renderStatus({ ...s, clusterVersion: null }, 'json')) as { clusterVersion: unknown }).clusterVersion, null, 'and null in JSON');
+});
+
+void t.test('text from outside stays on its line: control characters in a table cell or an audit reason are escaped', async (t) => {
+  const evil = 'bad\nedge-9  online  c1  SYNCED\x1b[1A\x1b[2K\u202eok';
+  const table = plainTable(['ID', 'LAST-ERROR'], [['edge-1', evil]]);
+  t.equal(table.split('\n').length, 3, 'a header and one row');
+  t.match(table, /edge-1 {2}bad\\nedge-9 {2}online {2}c1 {2}SYNCED\\u001b\[1A\\u001b\[2K\\u202eok/);
+  const line = renderAuditEvent({ time: 't', node: 'c1', type: 'agent.nack', subject: 'edge-1', from: '1', to: '2', reason: evil }, 'text');
+  t.equal(line.split('\n').length, 2, 'one line');
+  t.notMatch(line, /\x1b/);
+  t.match(JSON.parse(renderAuditEvent({ time: 't', node: 'c1', type: 'agent.nack', subject: 'edge-1', from: '1', to: '2', reason: evil }, 'json')), { reason: evil }, 'JSON keeps the text as it is');
 });
