@@ -1,8 +1,9 @@
 /**
  * Watch, the server side of `ctl watch`: changes to a key or a prefix as this node applies
  * them, from a revision on, until the client cancels. A client that reads slower than the
- * cluster writes is cut off once MAX_QUEUED changes wait for it, rather than holding memory
- * without bound.
+ * cluster writes is cut off once MAX_QUEUED_CHANGES changes or MAX_QUEUED_BYTES of keys and
+ * values wait for it, rather than holding memory without bound: a count alone let one stalled
+ * watcher hold 10,000 values of up to 1 MiB each, past the state's quota.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { refuseLongKey } from './kv-ops.js';
@@ -11,6 +12,9 @@ import { StreamClosedError, writeWithBackpressure } from './stream-writer.js';
 import type { KvChange, WatchSource } from './watch-source.js';
 
 export const MAX_QUEUED_CHANGES = 10_000;
+export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+const sizeOf = (c: KvChange): number => c.key.length + c.value.byteLength;
 
 export interface WatchRequestMsg {
   readonly key: string;
@@ -40,6 +44,7 @@ export function watchHandler(source: WatchSource): grpc.handleServerStreamingCal
       return;
     }
     const queue: KvChange[] = [];
+    let queuedBytes = 0;
     // Until subscribed there is nothing to cancel; end() may run during the replay.
     let cancel = (): void => undefined;
     let pumping = false;
@@ -55,6 +60,7 @@ export function watchHandler(source: WatchSource): grpc.handleServerStreamingCal
       try {
         while (queue.length > 0 && !ended) {
           const c = queue.shift()!;
+          queuedBytes -= sizeOf(c);
           await writeWithBackpressure(call, { type: c.type, key: c.key, value: c.value, revision: c.revision });
         }
       } catch (err) {
@@ -68,8 +74,10 @@ export function watchHandler(source: WatchSource): grpc.handleServerStreamingCal
       onChange: (change) => {
         if (ended) return;
         queue.push(change);
-        if (queue.length > MAX_QUEUED_CHANGES) {
-          end(new ServiceFailure('INTERNAL', `the watcher fell ${MAX_QUEUED_CHANGES} changes behind; watch again from revision ${queue[0]!.revision}`));
+        queuedBytes += sizeOf(change);
+        if (queue.length > MAX_QUEUED_CHANGES || queuedBytes > MAX_QUEUED_BYTES) {
+          const behind = queue.length > MAX_QUEUED_CHANGES ? `${MAX_QUEUED_CHANGES} changes` : `${MAX_QUEUED_BYTES} bytes of changes`;
+          end(new ServiceFailure('INTERNAL', `the watcher fell ${behind} behind; watch again from revision ${queue[0]!.revision}`));
           return;
         }
         if (!pumping) void pump();
