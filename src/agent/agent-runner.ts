@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ChannelCache } from '../transport/channel-cache.js';
+import { MAX_SEND_MESSAGE_BYTES } from '../transport/message-limits.js';
 import type { Logger } from 'pino';
 import { encodeAgentMessage, decodeControllerMessage, type AgentMessageWire, type ControllerMessageWire, type ReceivedPush } from '../agents/wire.js';
 import type { AgentMessage } from '../agents/protocol.js';
@@ -333,4 +334,4 @@ function outcomeOf(code: grpc.status): AttemptOutcome {
  * the runner's own), while the layer costs every message a buffer and a write-completion
  * relay (measured in docs/benchmarks.md, "Agents").
  */
-export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
+export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0, 'grpc.max_receive_message_length': MAX_SEND_MESSAGE_BYTES };

@@ -24,9 +24,12 @@ import type { LiveAgent, StreamId } from './types.js';
 import type { ControllerFrame } from './sync-codec.js';
 import { decodeAgentMessage, encodeControllerFrame, pushBody, type AgentMessageWire } from './wire.js';
 import { trace, tracing } from '../util/trace.js';
+import { MAX_SEND_MESSAGE_BYTES } from '../transport/message-limits.js';
 
 export interface HubDriverPort extends HubPort {
   readonly logger: Logger;
+  /** The largest push body written (default MAX_PUSH_BODY_BYTES; smaller in tests). */
+  readonly maxPushBodyBytes?: number;
   /** Resolves once this node's state machine reflects every write committed before the call. */
   readBarrier(timeoutMs: number): Promise<void>;
   /** Commits a report: proposed here when leading, else forwarded to the leader. */
@@ -39,6 +42,9 @@ export interface HubDriverPort extends HubPort {
 }
 
 export type SyncCall = grpc.ServerDuplexStream<AgentMessageWire, ControllerFrame>;
+
+/** A push body's limit: the server's send limit, less room for the frame's other fields. */
+export const MAX_PUSH_BODY_BYTES = MAX_SEND_MESSAGE_BYTES - 64 * 1024;
 
 const STATUS_OF: Readonly<Record<CloseCode, grpc.status>> = {
   unavailable: grpc.status.UNAVAILABLE,
@@ -88,6 +94,7 @@ export class HubDriver {
   private readonly tags = new ReportTags(() => randomBytes(6).toString('hex'));
   private stopped = false;
   private pushBytes = 0;
+  private tooLargePushes = 0;
   private reportedEntries = 0;
   private failedReports = 0;
   /** Reports (agent and mesh) the leader refused as invalid: dropped, not retried. */
@@ -187,8 +194,8 @@ export class HubDriver {
     }
   }
 
-  get stats(): { readonly pushBytes: number; readonly reportedEntries: number; readonly failedReports: number } {
-    return { pushBytes: this.pushBytes, reportedEntries: this.reportedEntries, failedReports: this.failedReports };
+  get stats(): { readonly pushBytes: number; readonly tooLargePushes: number; readonly reportedEntries: number; readonly failedReports: number } {
+    return { pushBytes: this.pushBytes, tooLargePushes: this.tooLargePushes, reportedEntries: this.reportedEntries, failedReports: this.failedReports };
   }
 
   private run(effects: readonly HubEffect[]): void {
@@ -213,7 +220,18 @@ export class HubDriver {
         const call = this.calls.get(e.stream);
         if (call === undefined) return;
         if (e.message.type === 'push') {
-          this.pushBytes += pushBody(e.message.plan).byteLength;
+          const bytes = pushBody(e.message.plan).byteLength;
+          const limit = this.port.maxPushBodyBytes ?? MAX_PUSH_BODY_BYTES;
+          // gRPC would end the stream (RESOURCE_EXHAUSTED), the agent reconnect and be sent
+          // the same again: not sent, the agent stays STALE and the reason is logged.
+          if (bytes > limit) {
+            this.tooLargePushes++;
+            if (this.tooLargePushes === 1 || this.tooLargePushes % 1000 === 0) {
+              this.port.logger.error({ bytes, limit, resources: e.message.plan.resources, version: e.message.plan.version }, `a configuration push of ${bytes} bytes is over the ${limit} one message can carry; not sent (its agents stay STALE): delete resources, or make agents lazy`);
+            }
+            return;
+          }
+          this.pushBytes += bytes;
           this.fanoutPushes++;
         }
         call.write(encodeControllerFrame(e.message));
@@ -466,6 +484,7 @@ export class HubDriver {
     });
     counter('agents_pushes_total', 'Configuration pushes sent by this controller.', () => hub.counters.pushes);
     counter('agents_push_bytes_total', 'Configuration bytes (push bodies) sent by this controller.', () => this.pushBytes);
+    counter('agents_pushes_too_large_total', 'Pushes not sent because one message cannot carry them (the agents stay STALE).', () => this.tooLargePushes);
     counter('agents_acks_total', 'ACKs accepted.', () => hub.counters.acks);
     counter('agents_nacks_total', 'NACKs accepted.', () => hub.counters.nacks);
     counter('agents_ignored_replies_total', 'ACKs and NACKs ignored (stale or unknown nonce, version never sent).', () => hub.counters.ignoredReplies);

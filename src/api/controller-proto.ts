@@ -5,6 +5,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { loadProto, lookupService } from '../transport/proto.js';
+import { MAX_SEND_MESSAGE_BYTES } from '../transport/message-limits.js';
 
 export type ControllerMethod =
   | 'Put'
@@ -44,6 +45,8 @@ export function controllerMethod(name: ControllerMethod): grpc.MethodDefinition<
  */
 export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.enable_channelz': 0,
+  // As large as the server sends (a whole mesh in `ctl get`, every agent in `list agents`).
+  'grpc.max_receive_message_length': MAX_SEND_MESSAGE_BYTES,
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 1000,
 };

@@ -7,6 +7,7 @@
  * peer-service.ts before anything reaches `onMessage`.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { MAX_SEND_MESSAGE_BYTES } from './message-limits.js';
 import type { SendUrgency } from '../node/raft-ports.js';
 import type { Message } from '../raft/messages.js';
 import { TransportError } from './errors.js';
@@ -102,7 +103,7 @@ export function peerServerOptions(maxMessageBytes: number): grpc.ServerOptions {
   return {
     ...SERVER_KEEPALIVE,
     'grpc.keepalive_permit_without_calls': 1,
-    'grpc.max_send_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': Math.max(maxMessageBytes, MAX_SEND_MESSAGE_BYTES),
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.http2.min_ping_interval_without_data_ms': 500,
   };

@@ -123,3 +123,21 @@ void t.test('a report the leader refuses as invalid is dropped, not retried for 
   driver.registerMetrics(registry);
   t.match(await registry.metrics(), /agents_reports_refused_total 1\b/);
 });
+
+void t.test('a push larger than one message can carry is not written: the stream stays open, the agent STALE, and it is counted', async (t) => {
+  const sm = new StateMachine();
+  sm.apply(1, encodeCommand({ kind: 'mesh', op: 'apply', resources: Array.from({ length: 20 }, (_, i) => ({ kind: 'service', name: `s${i}`, spec: { protocol: 'http', ports: [80] }, labels: {} })) } as KindCommand));
+  const driver: HubDriver = hubDriverOn(sm, { readBarrier: () => Promise.resolve(), report: async () => undefined, meshReport: async () => undefined, maxPushBodyBytes: 1024 });
+  driver.start();
+  t.teardown(() => driver.stop());
+  const call = new FakeCall();
+  const ended: unknown[] = [];
+  call.on('error', (e) => ended.push(e));
+  driver.serve(call as unknown as SyncCall);
+  const hello = { type: 'hello' as const, agentId: 'edge', clusterId: '', hasConfig: false, version: 0, manifest: [], epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] };
+  call.emit('data', encodeAgentMessage(hello));
+  await waitFor(() => driver.stats.tooLargePushes === 1, 'the push judged too large', 5000);
+  t.equal(call.written.filter((w) => w.type === 'CONTROLLER_MESSAGE_PUSH').length, 0, 'no push written');
+  t.same(ended, [], 'the stream is not ended (gRPC would have, and the agent would come back for the same)');
+  t.equal(driver.stats.pushBytes, 0);
+});
