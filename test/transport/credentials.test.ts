@@ -1,9 +1,10 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { mutualTlsCredentials } from '../../src/transport/credentials.js';
+import { mutualTlsCredentials, TLS_HANDSHAKE_TIMEOUT_MS } from '../../src/transport/credentials.js';
 import { encodeMessage } from '../../src/transport/codec.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { raftPeerMethod, raftPeerService } from '../../src/transport/wire.js';
@@ -94,4 +95,16 @@ void t.test('a missing TLS file is reported with its path', async (t) => {
   }
   t.ok(caught instanceof TransportError);
   t.match(caught, { code: 'TLS_FILE', message: /expected a readable PEM certificate at .*nope\.crt/ });
+});
+
+void t.test('a connection that never starts its TLS handshake is closed after TLS_HANDSHAKE_TIMEOUT_MS, not Node\'s 120 s', async (t) => {
+  const node = await startNode({ id: 'n1', credentials: mutualTlsCredentials(n1Files) });
+  t.teardown(() => node.stop());
+  const [host, port] = node.address.split(':');
+  const socket = net.connect(Number(port), host);
+  socket.on('error', () => undefined);
+  const opened = Date.now();
+  const closedAfter = await new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - opened)));
+  t.ok(closedAfter >= TLS_HANDSHAKE_TIMEOUT_MS - 1000, `closed by the server after ${closedAfter} ms of silence`);
+  t.ok(closedAfter < 60_000, 'well before Node\'s default of 120 s');
 });
