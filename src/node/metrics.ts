@@ -55,6 +55,9 @@ export interface MetricsTls {
   readonly clientCa?: Buffer | null;
 }
 
+/** Connections the metrics endpoint keeps at once; more are closed as they come. */
+export const MAX_METRICS_CONNECTIONS = 64;
+
 export class Metrics {
   readonly registry = new client.Registry();
   private server: http.Server | null = null;
@@ -327,7 +330,11 @@ export class Metrics {
       );
     };
     const clientAuth = tls?.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {};
-    this.server = tls === null ? http.createServer(handler) : https.createServer({ cert: tls.cert, key: tls.key, ...clientAuth }, handler);
+    // Scrapers are few and quick: 3,000 idle connections (no certificate needed without a
+    // metrics client CA) held a controller's memory until they closed all at once.
+    const limits = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 5_000 };
+    this.server = tls === null ? http.createServer(limits, handler) : https.createServer({ ...limits, cert: tls.cert, key: tls.key, handshakeTimeout: 10_000, ...clientAuth }, handler);
+    this.server.maxConnections = MAX_METRICS_CONNECTIONS;
     const srv = this.server;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
