@@ -151,3 +151,16 @@ void t.test("the controllers' report client ids are theirs: the client API refus
   await host.propose(encodeCommand({ kind: 'kv', op: 'put', key: 'x', value: 'y', client: { id: 'agents/old', seq: 2 ** 50 } }));
   t.match(await answer(ops.report(reportRequest('c2', [], { id: 'agents/old', seq: 1 }), deadline())), { code: 'STALE_REQUEST' });
 });
+
+void t.test('reads of an unchanged mesh share one answer; a change makes a new one', async (t) => {
+  const { ops } = setup();
+  await ops.apply(file([web, { kind: 'route', name: 'r', spec: { from: 'web', to: 'web' } }]), deadline());
+  const read = (kind: string) => ops.get({ kind, name: '', serializable: true }, deadline());
+  const [a, b] = await Promise.all([read('service'), read('service')]);
+  t.equal(a.resources, b.resources, 'the same bytes, built once');
+  t.same(JSON.parse((await read('route')).resources.toString()).map((r: { name: string }) => r.name), ['r'], 'per kind');
+  await ops.apply({ ...file([{ ...web, spec: { protocol: 'http', ports: [81] } }]), clientSeq: 2 }, deadline());
+  const c = await read('service');
+  t.not(c.resources, a.resources);
+  t.match(JSON.parse(c.resources.toString()), [{ name: 'web', spec: { ports: [81] } }]);
+});
