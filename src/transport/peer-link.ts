@@ -102,6 +102,11 @@ export class PeerLink {
     return this.connectWatch.connected ? 1 : this.abandonedBefore + 1;
   }
 
+  /** The first link of a streak that never connected: nothing has reported the peer unreachable yet. */
+  get unreportedStuck(): boolean {
+    return !this.connectWatch.connected && this.abandonedBefore === 0 && this.reachable;
+  }
+
   enqueue(m: Message): void {
     if (this.closed) {
       this.ctx.counters.dropped += 1;

@@ -173,8 +173,12 @@ export class PeerTransport {
     if (this.closed || this.links.get(link.id) !== link) return;
     const abandoned = link.abandonedInARow;
     this.warn(`stuck:${link.id}`, { peer: link.id, address: link.address, abandoned }, `connecting to ${link.id} at ${link.address} got no answer in time; trying a new connection`);
+    // A link that lost its connection reported it then; one that never had one reports it now
+    // (its batches' deadline, which did before, no longer comes).
+    const report = link.unreportedStuck;
     const next = new PeerLink(link.id, link.address, this.linkContext(), link.close(true), abandoned);
     this.links.set(link.id, next);
+    if (report) this.guard('onUnreachable', () => this.opts.onUnreachable(link.id));
     next.flush();
   }
 

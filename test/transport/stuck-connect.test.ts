@@ -108,6 +108,7 @@ void t.test('a peer whose SYNs are dropped: the link gives the attempt up, and r
   void ping();
   await waitFor(() => a.warnings.some((w) => /connecting to n2 at .* got no answer in time; trying a new connection/.test(w.msg)), 'the stuck attempt given up', 20_000);
   t.pass('the attempt whose SYN got no answer was given up for a new one');
+  t.same(a.unreachable, ['n2'], 'and the peer reported unreachable, once');
 
   await fault.heal();
   const b = await startNode({ id: 'n2', port });
