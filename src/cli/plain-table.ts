@@ -5,8 +5,8 @@ import { printable } from './printable.js';
  * borders or row separators, so it stays narrow and `awk`/`cut` can read it. A cell is one
  * line whatever it holds (printable.ts).
  */
-export function plainTable(head: readonly string[], cells: readonly (readonly string[])[]): string {
-  const rows = cells.map((r) => r.map(printable));
+export function plainTable(head: readonly string[], body: readonly (readonly string[])[]): string {
+  const rows = body.map((r) => r.map(printable));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
