@@ -51,10 +51,7 @@ export class PushPlanner {
     const resources = sel.resources();
     const byKey = new Map(resources.map((r) => [resourceKey(r.kind, r.name), r] as const));
     const manifest = this.store.intern(key, sel.version, () => new Manifest(sel.version, [...byKey].map(([k, r]) => ({ key: k, revision: r.revision }))));
-    if (cur !== undefined) {
-      this.byManifest.delete(cur.manifest);
-      this.store.release(cur.manifest);
-    }
+    if (cur !== undefined) this.retire(cur.manifest);
     const target: Target = { manifest, byKey };
     this.current.set(key, target);
     this.byManifest.set(manifest, target);
@@ -66,8 +63,24 @@ export class PushPlanner {
     const cur = this.current.get(key);
     if (cur === undefined) return;
     this.current.delete(key);
-    this.byManifest.delete(cur.manifest);
-    this.store.release(cur.manifest);
+    this.retire(cur.manifest);
+  }
+
+  /**
+   * A target that is no longer current, and the plans to it: pushes only ever go to a current
+   * target, and a plan pins its encoded body (wire.ts). Kept, 64 whole configurations of a big
+   * mesh (one per version, as an agent's publishes made new ones) held 4 GiB.
+   */
+  private retire(manifest: Manifest): void {
+    this.byManifest.delete(manifest);
+    this.store.release(manifest);
+    const suffix = `>${manifest.id}`;
+    for (const key of [...this.plans.keys()]) if (key.endsWith(suffix)) this.plans.delete(key);
+  }
+
+  /** Plans cached (for tests and metrics). */
+  get cachedPlans(): number {
+    return this.plans.size;
   }
 
   /** The push from `base` (what the agent acknowledged; null: nothing) to `target` (a current target). */
