@@ -7,6 +7,7 @@
  * counters and observes histograms.
  */
 import http from 'node:http';
+import type net from 'node:net';
 import https from 'node:https';
 import client from 'prom-client';
 import type { NodeStatus, Message } from '../raft/index.js';
@@ -57,6 +58,7 @@ export interface MetricsTls {
 
 /** Connections the metrics endpoint keeps at once; more are closed as they come. */
 export const MAX_METRICS_CONNECTIONS = 64;
+export const MAX_METRICS_CONNECTIONS_PER_SOURCE = 8;
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -335,6 +337,22 @@ export class Metrics {
     const limits = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 5_000 };
     this.server = tls === null ? http.createServer(limits, handler) : https.createServer({ ...limits, cert: tls.cert, key: tls.key, handshakeTimeout: 10_000, ...clientAuth }, handler);
     this.server.maxConnections = MAX_METRICS_CONNECTIONS;
+    // And at most a few from one address: one source holding all 64 kept every scraper out.
+    const bySource = new Map<string, number>();
+    this.server.on('connection', (socket: net.Socket) => {
+      const source = socket.remoteAddress ?? '';
+      const open = (bySource.get(source) ?? 0) + 1;
+      if (open > MAX_METRICS_CONNECTIONS_PER_SOURCE) {
+        socket.destroy();
+        return;
+      }
+      bySource.set(source, open);
+      socket.once('close', () => {
+        const left = (bySource.get(source) ?? 1) - 1;
+        if (left <= 0) bySource.delete(source);
+        else bySource.set(source, left);
+      });
+    });
     const srv = this.server;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);

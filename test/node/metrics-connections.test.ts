@@ -1,36 +1,58 @@
-/** The metrics endpoint keeps at most MAX_METRICS_CONNECTIONS connections; more are closed at once. */
+/**
+ * The metrics endpoint keeps at most MAX_METRICS_CONNECTIONS connections, and at most
+ * MAX_METRICS_CONNECTIONS_PER_SOURCE from one address; more are closed as they come.
+ */
 import net from 'node:net';
 import http from 'node:http';
-import t from 'tap';
-import { MAX_METRICS_CONNECTIONS, Metrics } from '../../src/node/metrics.js';
+import t, { type Test } from 'tap';
+import { MAX_METRICS_CONNECTIONS, MAX_METRICS_CONNECTIONS_PER_SOURCE, Metrics } from '../../src/node/metrics.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-void t.test('idle connections beyond the limit are closed as they come, and a scrape works once they go', async (t) => {
+async function serving(t: Test): Promise<number> {
   const [port] = await freePorts(1);
   const metrics = new Metrics('c1');
   await metrics.listen(`127.0.0.1:${port!}`);
   t.teardown(() => metrics.close());
-  const idle: net.Socket[] = [];
-  const closed = new Set<net.Socket>();
-  t.teardown(() => idle.forEach((s) => s.destroy()));
-  for (let i = 0; i < MAX_METRICS_CONNECTIONS + 10; i++) {
-    const s = net.connect(port!, '127.0.0.1');
+  return port!;
+}
+
+/** Opens `n` idle connections from `from` (a loopback address); records which the server closes. */
+async function idle(port: number, from: string, n: number, closed: Set<net.Socket>): Promise<net.Socket[]> {
+  const out: net.Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: from });
     s.on('error', () => undefined);
     s.on('close', () => closed.add(s));
-    idle.push(s);
+    out.push(s);
     await new Promise((resolve) => s.once('connect', resolve));
   }
-  await waitFor(() => closed.size === 10, 'the ten over the limit closed', 10_000);
-  t.ok(idle.slice(MAX_METRICS_CONNECTIONS).every((s) => closed.has(s)), 'the last ten, those over the limit');
-  for (const s of idle) s.destroy();
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) =>
-        http.get(`http://127.0.0.1:${port!}/metrics`, (res) => (res.resume(), resolve(res.statusCode === 200))).on('error', () => resolve(false)),
-      ),
-    'a scrape',
-    10_000,
-  );
+  return out;
+}
+
+const scrape = (port: number): Promise<boolean> =>
+  new Promise((resolve) => http.get(`http://127.0.0.1:${port}/metrics`, (res) => (res.resume(), resolve(res.statusCode === 200))).on('error', () => resolve(false)));
+
+void t.test('one source holds at most a few connections: a scraper from elsewhere still gets in', async (t) => {
+  const port = await serving(t);
+  const closed = new Set<net.Socket>();
+  const hog = await idle(port, '127.0.0.2', MAX_METRICS_CONNECTIONS_PER_SOURCE + 4, closed);
+  t.teardown(() => hog.forEach((s) => s.destroy()));
+  await waitFor(() => closed.size === 4, 'the four over the per-source limit closed', 10_000);
+  t.ok(hog.slice(MAX_METRICS_CONNECTIONS_PER_SOURCE).every((s) => closed.has(s)), 'the last four');
+  t.ok(await scrape(port), 'a scrape from another address');
+});
+
+void t.test('all sources together hold at most MAX_METRICS_CONNECTIONS', async (t) => {
+  const port = await serving(t);
+  const closed = new Set<net.Socket>();
+  const sources = MAX_METRICS_CONNECTIONS / MAX_METRICS_CONNECTIONS_PER_SOURCE + 1;
+  const all: net.Socket[] = [];
+  t.teardown(() => all.forEach((s) => s.destroy()));
+  for (let i = 0; i < sources; i++) all.push(...(await idle(port, `127.0.0.${10 + i}`, MAX_METRICS_CONNECTIONS_PER_SOURCE, closed)));
+  await waitFor(() => closed.size === MAX_METRICS_CONNECTIONS_PER_SOURCE, 'the last source\'s connections closed', 10_000);
+  t.ok(all.slice(MAX_METRICS_CONNECTIONS).every((s) => closed.has(s)), 'those over the total');
+  for (const s of all) s.destroy();
+  await waitFor(() => scrape(port), 'a scrape once they went', 10_000);
   t.pass('scraped once the idle connections went');
 });
