@@ -29,8 +29,8 @@ void t.test('an offline tool gets the default action back, for a signal already 
 HELD
 console.log('held');
 releaseStopSignals();
-await new Promise((resolve) => setTimeout(resolve, 5000));
-console.log('not stopped');`);
+// Kept alive until the signal ends it; spawnSync's own timeout (SIGTERM) would end it otherwise.
+setInterval(() => console.log('not stopped'), 1000);`);
   t.equal(r.signal, 'SIGINT', 'the process ends by the held signal');
   t.equal(r.stdout.trim(), 'held');
 });
