@@ -25,7 +25,7 @@ import { trace, tracing } from '../util/trace.js';
 import { HostError, type ConsensusPort } from '../api/consensus-port.js';
 import { WaitMap, type Waiter } from './pending.js';
 import { QuorumAcks } from './quorum-acks.js';
-import type { RaftStorage, ReplicatedStateMachine, SendMessages, SendUrgency } from './raft-ports.js';
+import type { RaftStorage, ReplicatedStateMachine, SendMessages, SendUrgency, SnapshotJob } from './raft-ports.js';
 
 export interface RaftTiming {
   readonly heartbeatIntervalMs: number;
@@ -40,6 +40,12 @@ export interface RaftTiming {
 
 /** How long a read waits for its read index before asking the leader again. */
 const READ_INDEX_RETRY_MS = 500;
+/**
+ * UTF-16 units of snapshot text per turn of the loop: about 10-25 ms of serialization here,
+ * small against a heartbeat interval, and few enough turns that a large state's snapshot
+ * still completes in about the time it took in one go.
+ */
+const SNAPSHOT_STEP_UNITS = 1 << 20;
 
 export interface RaftHostOptions {
   readonly id: NodeId;
@@ -127,7 +133,12 @@ export class RaftHost implements ConsensusPort {
   private readonly idleWaiters: Array<() => void> = [];
   private ticker: Timer | null = null;
   private soft: SoftState = { leader: null, role: 'follower' };
+  /** A local snapshot is being serialized or written: one at a time. */
   private snapshotting = false;
+  /** Snapshots installed from a leader: a local snapshot job begun before one is stale. */
+  private restores = 0;
+  /** A local snapshot serialized while a write was in flight, stored when the write completes. */
+  private serialized: { readonly index: number; readonly conf: ConfState; readonly data: Uint8Array; readonly restores: number } | null = null;
   /** After a snapshot failed: the applied index before which no count-triggered attempt is made. */
   private snapshotRetryAt = 0;
   /** Bytes of entry data applied since the last snapshot (maybeSnapshot). */
@@ -444,6 +455,7 @@ export class RaftHost implements ConsensusPort {
       this.fail(err);
     }
     if (!this.busy) {
+      this.saveSerialized();
       this.settleIdle();
       this.opts.onSettled?.();
     }
@@ -539,6 +551,7 @@ export class RaftHost implements ConsensusPort {
     const sm = this.opts.stateMachine;
     if (rd.snapshot) {
       this.appliedBytes = 0;
+      this.restores++;
       sm.restore(rd.snapshot.data);
       this.opts.onSnapshotRestored?.(rd.snapshot.meta);
     }
@@ -627,7 +640,7 @@ export class RaftHost implements ConsensusPort {
    * proportion to the writes, and the log in memory to the state (as an LSM tree's size ratio).
    */
   private maybeSnapshot(): void {
-    const { snapshotThreshold, snapshotThresholdBytes, trailingLogs } = this.opts.timing;
+    const { snapshotThreshold, snapshotThresholdBytes } = this.opts.timing;
     const applied = this.opts.stateMachine.appliedIndex;
     const since = applied - this.mem.snapshot().meta.index;
     const byteThreshold = Math.max(snapshotThresholdBytes, this.mem.snapshot().data.length);
@@ -635,24 +648,55 @@ export class RaftHost implements ConsensusPort {
     // After a failed attempt, the next waits for as much log again.
     if (applied < this.snapshotRetryAt && this.appliedBytes < byteThreshold) return;
     this.appliedBytes = 0;
-    let data: Uint8Array;
+    let job: SnapshotJob;
     try {
-      data = this.opts.stateMachine.snapshot();
+      job = this.opts.stateMachine.startSnapshot();
     } catch (err) {
-      // A state too large to serialize (a snapshot is one JSON text, and V8's strings end at
-      // 512 MiB) must not stop the node: every member would stop at the same entry, and again
-      // after each restart. The log is kept instead, and the next attempt comes after another
-      // threshold of applied bytes, while an operator deletes (controller.quota_bytes refuses
-      // the writes that would get there).
-      const e = err instanceof Error ? err : new Error(String(err));
-      this.opts.logger.error({ err: e, index: applied }, 'snapshot failed: the state could not be serialized; the log is kept uncompacted until a snapshot succeeds');
-      this.opts.onSnapshotFailed?.(e);
-      this.snapshotRetryAt = applied + snapshotThreshold;
+      this.snapshotFailed(err, applied);
       return;
     }
     this.snapshotting = true;
-    const conf = this.raw.status().conf;
-    const snap = this.mem.createSnapshot(applied, conf, data, trailingLogs, Math.floor(snapshotThresholdBytes / 4));
+    // The configuration as of the captured index: conf changes apply in the same step as entries.
+    this.stepSnapshot(job, this.raw.status().conf, this.restores);
+  }
+
+  /**
+   * One step of serialization per turn of the loop, so a large state (1.1-1.9 s for 70 MB in
+   * one go) never holds the loop long enough to cost a leader its term. The job is of the state
+   * at its index; a snapshot installed from the leader meanwhile makes it stale.
+   */
+  private stepSnapshot(job: SnapshotJob, conf: ConfState, restores: number): void {
+    this.clock.soon(() => {
+      if (this.stopped || this.stopping || restores !== this.restores) {
+        this.snapshotting = false;
+        return;
+      }
+      let done: boolean;
+      try {
+        done = job.step(SNAPSHOT_STEP_UNITS);
+      } catch (err) {
+        this.snapshotting = false;
+        this.snapshotFailed(err, job.index);
+        return;
+      }
+      if (!done) return this.stepSnapshot(job, conf, restores);
+      this.serialized = { index: job.index, conf, data: job.bytes(), restores };
+      this.saveSerialized();
+    });
+  }
+
+  /** Stores the serialized snapshot and compacts the log, once no write is in flight (as inside a Ready). */
+  private saveSerialized(): void {
+    const serialized = this.serialized;
+    if (serialized === null || this.busy) return;
+    this.serialized = null;
+    const { index, conf, data } = serialized;
+    const { trailingLogs, snapshotThresholdBytes } = this.opts.timing;
+    if (this.stopped || this.stopping || serialized.restores !== this.restores || index <= this.mem.snapshot().meta.index) {
+      this.snapshotting = false;
+      return;
+    }
+    const snap = this.mem.createSnapshot(index, conf, data, trailingLogs, Math.floor(snapshotThresholdBytes / 4));
     // The loop goes on while the snapshot is written: a large one took 0.5-0.8 s on a loaded
     // host, and a leader that held its loop that long sent no heartbeats and lost its term.
     // The storage writes in order (an append after it waits behind it), and a Ready with
@@ -664,6 +708,18 @@ export class RaftHost implements ConsensusPort {
       },
       (err) => this.fail(err),
     );
+  }
+
+  private snapshotFailed(err: unknown, index: number): void {
+    // A state too large to serialize (restore decodes a snapshot into one string, and V8's
+    // strings end at 512 MiB) must not stop the node: every member would stop at the same
+    // entry, and again after each restart. The log is kept instead, and the next attempt comes
+    // after another threshold of applied bytes, while an operator deletes
+    // (controller.quota_bytes refuses the writes that would get there).
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.opts.logger.error({ err: e, index }, 'snapshot failed: the state could not be serialized; the log is kept uncompacted until a snapshot succeeds');
+    this.opts.onSnapshotFailed?.(e);
+    this.snapshotRetryAt = this.opts.stateMachine.appliedIndex + this.opts.timing.snapshotThreshold;
   }
 
   private fail(cause: unknown): void {

@@ -49,9 +49,32 @@ export interface ReplicatedStateMachine {
   apply(index: number, data: Uint8Array, entry: Entry): ApplyResult;
   /** Moves past committed entry `entry`, which carries no command (a leader's no-op). */
   advance(index: number, entry: Entry): void;
+  /**
+   * Captures the state as it is now, cheaply, and returns a job that serializes it a piece at a
+   * time: entries applied while the job runs do not show in it (hashicorp/raft's FSM.Snapshot
+   * and FSMSnapshot.Persist). A state of 70 MB took 1.1-1.9 s to serialize in one go, long
+   * enough for a leader to lose its term; in pieces the loop serves Raft between them.
+   */
+  startSnapshot(): SnapshotJob;
+  /** The whole snapshot at once (offline tools, tests): a job run to its end. */
   snapshot(): Uint8Array;
   /** Replaces the whole state with a snapshot's data; zero bytes is the empty initial state. */
   restore(data: Uint8Array): void;
+}
+
+/** A snapshot of the state at one applied index, serialized in steps by its caller. */
+export interface SnapshotJob {
+  /** The applied index the snapshot is of. */
+  readonly index: number;
+  /** The global revision at that index. */
+  readonly revision: number;
+  /**
+   * Serializes about `budget` more UTF-16 units (at least one piece); true once the snapshot is
+   * complete. Throws when the state cannot be serialized (too large for one buffer).
+   */
+  step(budget: number): boolean;
+  /** The snapshot's bytes; only after `step` returned true. */
+  bytes(): Uint8Array;
 }
 
 /**

@@ -8,6 +8,7 @@ import { SnapshotError } from './errors.js';
 import { Fields } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
+import { arrayPieces, type SnapshotPieces } from './snapshot-job.js';
 
 export const KV_KIND = 'kv';
 export { MAX_KEY_BYTES, MAX_VALUE_BYTES };
@@ -219,10 +220,16 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
    * else `{ "b64": base64 }`: readable in a dump, and the same bytes always give the same form.
    */
   snapshot(): unknown {
-    return this.keys().map((key) => {
-      const r = this.records.get(key)!;
-      return [r.key, snapshotValue(r.value), r.createRevision, r.modRevision, r.version];
-    });
+    return this.keys().map((key) => recordSnapshot(this.records.get(key)!));
+  }
+
+  /**
+   * The records in key order, frozen: a put replaces a record, never changes one, so holding
+   * them is holding the state at this point. Their text is made piece by piece.
+   */
+  snapshotPieces(): SnapshotPieces {
+    const records = this.keys().map((key) => this.records.get(key)!);
+    return arrayPieces(records.length, (i) => JSON.stringify(recordSnapshot(records[i]!)), this.snapshotChars + records.length + 2);
   }
 
   restore(data: unknown): void {
@@ -246,6 +253,10 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
     this.sortedKeys ??= [...this.records.keys()].sort();
     return this.sortedKeys;
   }
+}
+
+function recordSnapshot(r: KvRecord): readonly unknown[] {
+  return [r.key, snapshotValue(r.value), r.createRevision, r.modRevision, r.version];
 }
 
 function restoreRecord(item: unknown, i: number): KvRecord {

@@ -10,6 +10,7 @@
 import { StateMachineError } from './errors.js';
 import type { Fields } from '../util/untrusted.js';
 import type { ApplyResult } from './result.js';
+import type { SnapshotPieces } from './snapshot-job.js';
 
 /** What every command carries; `kind` selects the module that handles it. */
 export interface KindCommand {
@@ -60,6 +61,12 @@ export interface KindInstance<C extends KindCommand, V> {
    * that can grow large (kv); others are measured by serializing them (StateMachine).
    */
   snapshotLength?(): number;
+  /**
+   * By a kind that can grow large: `snapshot()`'s JSON text in pieces, of the state as it is at
+   * the call, whatever is applied while the pieces are taken. Absent: the snapshot's text is
+   * made in one go when a snapshot starts, which a small kind can afford.
+   */
+  snapshotPieces?(): SnapshotPieces;
   /** The read-only queries the rest of the program may use. */
   readonly view: V;
 }

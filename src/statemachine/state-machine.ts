@@ -24,6 +24,7 @@ import {
   type ResourceKind,
 } from './resource-kind.js';
 import { failure, type ApplyResult } from './result.js';
+import { SteppedSnapshot, type SnapshotPieces } from './snapshot-job.js';
 import type { ReplicatedStateMachine } from '../node/raft-ports.js';
 
 export type { ApplyResult, ApplyOk, ApplyFailure, FailureCode } from './result.js';
@@ -58,7 +59,6 @@ class Context implements ApplyContext {
   }
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const SNAPSHOT_FIELDS = new Set(['appliedIndex', 'revision', 'kinds', 'clients']);
 
@@ -171,13 +171,32 @@ export class StateMachine implements ReplicatedStateMachine {
 
   /** One version byte, then JSON with kinds in name order and records in key order. */
   snapshot(): Uint8Array {
-    const kinds: Record<string, unknown> = {};
+    return this.startSnapshot().finish();
+  }
+
+  /**
+   * The state as it is now, to serialize in steps (the bytes `snapshot()` gives at this point).
+   * Small kinds are serialized here; a kind that can grow large gives a frozen view instead,
+   * which costs it no more than a copy of its references.
+   */
+  startSnapshot(): SteppedSnapshot {
+    const sources: (string | SnapshotPieces)[] = [`${String.fromCharCode(SNAPSHOT_FORMAT_VERSION)}{"appliedIndex":${this.applied},"revision":${this.rev},"kinds":{`];
+    let first = true;
     for (const name of this.registry.names) {
-      const value = this.stores.get(name)!.snapshot();
-      if (value !== undefined) kinds[name] = value;
+      const store = this.stores.get(name)!;
+      let source: string | SnapshotPieces;
+      if (store.snapshotPieces !== undefined) {
+        source = store.snapshotPieces();
+      } else {
+        const text = JSON.stringify(store.snapshot());
+        if (text === undefined) continue;
+        source = text;
+      }
+      sources.push(`${first ? '' : ','}${JSON.stringify(name)}:`, source);
+      first = false;
     }
-    const body = { appliedIndex: this.applied, revision: this.rev, kinds, clients: this.clients.snapshot() };
-    return encoder.encode(String.fromCharCode(SNAPSHOT_FORMAT_VERSION) + JSON.stringify(body));
+    sources.push(`},"clients":${JSON.stringify(this.clients.snapshot())}}`);
+    return new SteppedSnapshot(this.applied, this.rev, sources);
   }
 
   /**

@@ -13,6 +13,7 @@ import type { RaftHost, RaftTiming } from '../../src/node/raft-host.js';
 import type { RaftStorage } from '../../src/node/raft-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { StateMachine } from '../../src/statemachine/index.js';
+import type { SteppedSnapshot } from '../../src/statemachine/snapshot-job.js';
 import { answerAsN2, startLoneHost, type LoneHostOptions } from './lone-host.js';
 
 const SEED = 11;
@@ -88,15 +89,42 @@ void t.test(`a state larger than the byte bound is snapshotted once per its own 
   t.ok(deferred, 'the state\'s size, not the 100 KB bound (four puts), spaced the later snapshots');
 });
 
-/** A state machine whose first `failures` snapshots throw as V8 does past its string limit. */
+/** A state machine whose first `failures` snapshots throw, in a step, as past V8's string limit. */
 class FailingSnapshots extends StateMachine {
   constructor(private failures: number) {
     super();
   }
 
-  override snapshot(): Uint8Array {
-    if (this.failures-- > 0) throw new RangeError('Invalid string length');
-    return super.snapshot();
+  override startSnapshot(): SteppedSnapshot {
+    const job = super.startSnapshot();
+    if (this.failures-- > 0) {
+      job.step = () => {
+        throw new RangeError('Invalid string length');
+      };
+    }
+    return job;
+  }
+}
+
+/**
+ * A state machine whose snapshot jobs take no step while `held`: the test decides how long a
+ * serialization lasts. `captured` is the whole snapshot as it was when each job began.
+ */
+class HeldSnapshots extends StateMachine {
+  held = true;
+  steps = 0;
+  readonly captured: { index: number; bytes: Uint8Array }[] = [];
+
+  override startSnapshot(): SteppedSnapshot {
+    // Not super.snapshot(): it runs this.startSnapshot(), this override.
+    this.captured.push({ index: this.appliedIndex, bytes: super.startSnapshot().finish() });
+    const job = super.startSnapshot();
+    const step = job.step.bind(job);
+    job.step = (budget) => {
+      this.steps++;
+      return this.held ? false : step(budget);
+    };
+    return job;
   }
 }
 
@@ -143,4 +171,43 @@ void t.test(`the leader heartbeats while a snapshot is being written (seed ${SEE
   release!();
   await waitFor(() => !pending, 'the snapshot write to complete', 5000);
   t.pass('written');
+});
+
+void t.test(`a snapshot is serialized in steps while the leader heartbeats and applies, and is of the state it captured (seed ${SEED})`, async (t) => {
+  // 70 MB of state took 1.1-1.9 s to serialize in one go, and a leader that held its loop that
+  // long lost its term. Here serialization lasts until the test releases it.
+  const sm = new HeldSnapshots();
+  const stored: Snapshot[] = [];
+  const observe = (s: RaftStorage): RaftStorage => ({
+    save: (u, sync) => s.save(u, sync),
+    saveLocalSnapshot: (snap: Snapshot, compactTo: number) => {
+      stored.push(snap);
+      return s.saveLocalSnapshot(snap, compactTo);
+    },
+  });
+  const lone = await startLoneHost(t, { ...base, snapshotThresholdBytes: 100_000 }, SEED, observe, { stateMachine: sm });
+  const { host, sent } = lone;
+  host.campaign();
+  await waitFor(() => (answerAsN2(lone), host.softState().role === 'leader'), 'n1 to lead', 5000);
+  const put = async (i: number): Promise<void> => {
+    const proposal = host.propose(encodeCommand({ kind: 'kv', op: 'put', key: 'k0', value: new Uint8Array(VALUE_BYTES).fill(i) }), 30_000);
+    void proposal.catch(() => undefined);
+    await waitFor(() => (answerAsN2(lone), host.status().applied >= host.status().lastIndex), `put ${i} to apply`, 5000);
+    t.ok((await proposal).ok, `put ${i} applied`);
+  };
+  let i = 0;
+  while (sm.captured.length === 0 && i < 10) await put(++i);
+  t.equal(sm.captured.length, 1, `a snapshot began after ${i} puts of ${VALUE_BYTES} bytes (the bound is 100,000)`);
+  const captured = sm.captured[0]!;
+  sent.splice(0);
+  await waitFor(() => sent.filter((m) => m.type === 'Heartbeat' && m.to === 'n2').length >= 5, 'heartbeats to n2 while the snapshot is serialized', 5000);
+  for (let k = 0; k < 3; k++) await put(++i);
+  t.ok(host.status().applied > captured.index, `entries applied past the captured index ${captured.index} while serializing (applied ${host.status().applied})`);
+  t.ok(sm.steps >= 5, `the job was stepped on later turns (${sm.steps} steps), not run in one go`);
+  t.equal(stored.length, 0, 'nothing stored before the serialization completed');
+  sm.held = false;
+  await waitFor(() => stored.length === 1, 'the snapshot to be stored', 5000);
+  t.equal(stored[0]!.meta.index, captured.index, 'stored at the index it captured, not the applied one');
+  t.same(Buffer.from(stored[0]!.data), Buffer.from(captured.bytes), 'the bytes of the state at capture, none of the later puts');
+  await waitFor(() => host.snapshotIndex() === captured.index, 'the log compacted to the snapshot', 5000);
 });

@@ -6,7 +6,7 @@
  * the same order. What it applies and restores is reported to the simulation's checks.
  */
 import type { Entry } from '../../src/raft/index.js';
-import type { ReplicatedStateMachine } from '../../src/node/raft-ports.js';
+import type { ReplicatedStateMachine, SnapshotJob } from '../../src/node/raft-ports.js';
 import type { ApplyResult } from '../../src/statemachine/index.js';
 import { SimMembers } from './sim-members.js';
 
@@ -102,6 +102,26 @@ export class KvStateMachine implements ReplicatedStateMachine {
   snapshot(): Uint8Array {
     const body: SnapshotBody = { applied: this.appliedTo, h1: this.h1, h2: this.h2, kv: [...this.data], members: this.members.snapshot() };
     return encoder.encode(JSON.stringify(body));
+  }
+
+  /**
+   * The bytes are taken now; the job completes after 1-4 steps (by the index, so a seed replays
+   * alike), and entries apply between them, as they do while the controller serializes a large
+   * state: the host must store the snapshot at the captured index, not the applied one.
+   */
+  startSnapshot(): SnapshotJob {
+    const data = this.snapshot();
+    const index = this.appliedTo;
+    let steps = (index % 4) + 1;
+    return {
+      index,
+      revision: index,
+      step: () => --steps <= 0,
+      bytes: () => {
+        if (steps > 0) throw new Error(`sim snapshot at ${index} read before it completed`);
+        return data;
+      },
+    };
   }
 
   restore(bytes: Uint8Array): void {
