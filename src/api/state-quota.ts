@@ -6,7 +6,7 @@
  * The state lives in memory on every member and a snapshot is one JSON text, which V8 cannot
  * make past 512 MiB: without a bound, a client with write access could fill every member at
  * once, and every snapshot after that point would fail. The size counted is an upper bound of
- * the snapshot's length: kept as the state changes by the kinds that can grow large (kv), and
+ * the snapshot's length: kept as the state changes by the kinds that can grow large (kv, mesh), and
  * measured by serializing the others at most every MEASURE_OTHERS_EVERY_MS.
  *
  * The check runs on the leader only, so it is not part of the log: proposals already in flight
@@ -14,7 +14,7 @@
  */
 import { ServiceFailure } from './service-error.js';
 
-/** How often the kinds that keep no running size (mesh, agents, members, ...) are serialized to count them. */
+/** How often the kinds that keep no running size (agents, members, ...) are serialized to count them. */
 export const MEASURE_OTHERS_EVERY_MS = 5_000;
 
 export interface SnapshotSized {

@@ -14,6 +14,7 @@
  * expiring, for two they are expired (removed). Static ones never expire.
  */
 import { AGENT_ID_PATTERN, RESOURCE_NAME_PATTERN } from './mesh-types.js';
+import { declarationLength } from './mesh-size.js';
 
 /** Observed dependencies an agent may hold; names beyond are ignored (and counted). */
 export const MAX_OBSERVED = 256;
@@ -79,9 +80,17 @@ export class DeclarationBook {
   /** Derived: name -> agents with it among their names. */
   private readonly dependents = new Map<string, Set<string>>();
   private nextDue: { readonly ttl: number; readonly at: number | null } | null = null;
+  /** Agent -> declarationLength, and their sum: the snapshot's `agents` bounded at no cost. */
+  private readonly lengths = new Map<string, number>();
+  private lengthSum = 0;
 
   get size(): number {
     return this.byAgent.size;
+  }
+
+  /** An upper bound of `JSON.stringify(snapshot())`'s length. */
+  snapshotLength(): number {
+    return 2 + this.lengthSum;
   }
 
   get(agent: string): AgentDeclaration | null {
@@ -91,7 +100,10 @@ export class DeclarationBook {
   /** The record of `agent`, created empty (non-lazy, nothing declared) when new. */
   open(agent: string): AgentDeclaration {
     let d = this.byAgent.get(agent);
-    if (d === undefined) this.byAgent.set(agent, (d = new AgentDeclaration(agent)));
+    if (d === undefined) {
+      this.byAgent.set(agent, (d = new AgentDeclaration(agent)));
+      this.measure(d);
+    }
     return d;
   }
 
@@ -101,6 +113,8 @@ export class DeclarationBook {
     if (d === undefined) return false;
     for (const n of d.names()) this.unindex(n, agent);
     this.byAgent.delete(agent);
+    this.lengthSum -= this.lengths.get(agent) ?? 0;
+    this.lengths.delete(agent);
     this.nextDue = null;
     return true;
   }
@@ -131,7 +145,15 @@ export class DeclarationBook {
     const after = d.names();
     for (const n of before) if (!after.has(n)) this.unindex(n, d.agent);
     for (const n of after) if (!before.has(n)) this.index(n, d.agent);
+    this.measure(d);
     this.nextDue = null;
+  }
+
+  /** Every change of what a record lists goes through open or reindex, and so through here. */
+  private measure(d: AgentDeclaration): void {
+    const n = declarationLength(d);
+    this.lengthSum += n - (this.lengths.get(d.agent) ?? 0);
+    this.lengths.set(d.agent, n);
   }
 
   /** Observed dependencies changed without a change of names (use, expiring marks). */
@@ -186,6 +208,7 @@ export class DeclarationBook {
     for (const d of records) {
       this.byAgent.set(d.agent, d);
       for (const n of d.names()) this.index(n, d.agent);
+      this.measure(d);
     }
     this.nextDue = null;
   }

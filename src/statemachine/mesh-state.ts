@@ -20,6 +20,7 @@ import {
   type ServiceResource,
   type ServiceSpec,
 } from './mesh-types.js';
+import { MESH_SNAPSHOT_FIXED_LENGTH, QUARANTINE_ENTRY_LENGTH, resourceSize } from './mesh-size.js';
 import { TransitionLog } from './transition-log.js';
 import { VipAllocator, type VipRange } from './vip-allocator.js';
 
@@ -55,6 +56,11 @@ export class MeshState {
   /** Derived: agent -> service -> the endpoint's health. */
   private readonly endpointIndex = new Map<string, Map<string, boolean>>();
   private sorted: readonly Resource[] | null = [];
+  /** Derived: `kind/name` -> resourceSize, and the sums kept with it (see mesh-size.ts). */
+  private readonly shares = new Map<string, number>();
+  private shareSum = 0;
+  /** Services' names as a snapshot's `published` would list them all: it lists a subset. */
+  private serviceNameChars = 0;
   /** The revision of the last change to any service or route (deletes included). */
   lastChange = 0;
   /** Log time: the largest `at` any command carried (ms since the epoch); never goes back. */
@@ -65,6 +71,16 @@ export class MeshState {
   }
 
   // ---- queries ---------------------------------------------------------------------------------
+
+  /** The UTF-8 bytes of the JSON list of every resource (a full push's, a snapshot's), within a byte. */
+  get resourceBytes(): number {
+    return 2 + this.shareSum;
+  }
+
+  /** An upper bound of the mesh kind's snapshot JSON length (MeshStore.snapshot), in UTF-16 units. */
+  snapshotLength(): number {
+    return MESH_SNAPSHOT_FIXED_LENGTH + this.resourceBytes + this.serviceNameChars + this.declarations.snapshotLength() + this.allocator.quarantined * QUARANTINE_ENTRY_LENGTH;
+  }
 
   list(): readonly Resource[] {
     this.sorted ??= [...this.routes.values(), ...this.services.values()].sort(compareResources);
@@ -131,6 +147,7 @@ export class MeshState {
     if (old !== undefined) this.unindexEndpoints(old);
     const svc: ServiceResource = { kind: 'service', name, spec, labels, status, revision };
     this.services.set(name, svc);
+    this.sized(svc);
     this.indexEndpoints(svc);
     this.changed(revision);
     this.declarations.touchService(name, revision);
@@ -149,6 +166,7 @@ export class MeshState {
     this.declarations.touchService(name, revision);
     this.unindexEndpoints(svc);
     this.services.delete(name);
+    this.unsized(svc);
     this.published.delete(name);
     if (svc.status.vip !== undefined) {
       this.allocator.release(svc.status.vip, this.clock);
@@ -166,6 +184,7 @@ export class MeshState {
     }
     const route: RouteResource = { kind: 'route', name, spec, labels, status: {}, revision };
     this.routes.set(name, route);
+    this.sized(route);
     this.indexRoute(route);
     this.declarations.touchRoute(spec.from, spec.to, revision);
     this.changed(revision);
@@ -176,12 +195,14 @@ export class MeshState {
     if (old === undefined) return;
     this.unindexRoute(old);
     this.routes.delete(name);
+    this.unsized(old);
     this.declarations.touchRoute(old.spec.from, old.spec.to, revision);
     this.changed(revision);
   }
 
   /** Loads a stored resource as it is (a snapshot). */
   load(r: Resource): void {
+    this.sized(r);
     if (r.kind === 'service') {
       this.services.set(r.name, r);
       this.indexEndpoints(r);
@@ -191,6 +212,22 @@ export class MeshState {
       this.indexRoute(r);
     }
     this.sorted = null;
+  }
+
+  /** Counts `r` in place of what was stored under its name (call after storing it). */
+  private sized(r: Resource): void {
+    const key = `${r.kind}/${r.name}`;
+    const n = resourceSize(r);
+    const old = this.shares.get(key);
+    if (old === undefined && r.kind === 'service') this.serviceNameChars += r.name.length + 3;
+    this.shareSum += n - (old ?? 0);
+    this.shares.set(key, n);
+  }
+
+  private unsized(r: Resource): void {
+    const key = `${r.kind}/${r.name}`;
+    this.shareSum -= this.shares.get(key) ?? 0;
+    if (this.shares.delete(key) && r.kind === 'service') this.serviceNameChars -= r.name.length + 3;
   }
 
   private changed(revision: number): void {

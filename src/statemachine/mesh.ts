@@ -46,6 +46,11 @@ export interface MeshView {
   /** The revision of the last change to any service or route; 0 before the first. */
   readonly lastChange: number;
   readonly size: number;
+  /**
+   * The UTF-8 bytes of the JSON list of every service and route (what a full push carries and
+   * controller.max_mesh_bytes bounds), kept as the mesh changes: reading it costs nothing.
+   */
+  readonly resourceBytes: number;
   /** Log time (ms since the epoch): the largest `at` a command carried. */
   readonly clock: number;
   /** What `agent` declared and was observed to depend on; null: nothing yet. */
@@ -88,6 +93,15 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
 
   get clock(): number {
     return this.state.clock;
+  }
+
+  get resourceBytes(): number {
+    return this.state.resourceBytes;
+  }
+
+  /** An upper bound of `JSON.stringify(snapshot())`'s length, kept as the mesh changes. */
+  snapshotLength(): number {
+    return this.state.snapshotLength();
   }
 
   get transitionSeq(): number {
