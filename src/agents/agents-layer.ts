@@ -27,6 +27,7 @@ import { departureGraceMs } from './hub.js';
 import { agentRows } from './listing.js';
 import type { LiveAgent } from './types.js';
 import type { StateQuota } from '../api/state-quota.js';
+import { MeshBound, registerMeshBoundMetrics } from '../api/mesh-bound.js';
 
 export interface AgentsLayerDeps {
   readonly self: string;
@@ -53,6 +54,8 @@ export interface AgentsLayerDeps {
   readonly defaultTimeoutMs: number;
   /** controller.quota_bytes (src/api/state-quota.ts), for `ctl apply`. */
   readonly quota?: StateQuota;
+  /** controller.max_mesh_bytes (src/api/mesh-bound.ts), for `ctl apply` and agents' publishes. */
+  readonly maxMeshBytes: number;
 }
 
 /**
@@ -74,12 +77,14 @@ export class AgentsLayer {
   private readonly meshDefinition: grpc.ServiceDefinition;
   private readonly meshImpl: grpc.UntypedServiceImplementation;
   private controllersCache: { at: number; view: MembershipView } | null = null;
+  private readonly meshBound: MeshBound;
 
   constructor(private readonly deps: AgentsLayerDeps) {
     const { self, host, stateMachine: sm } = deps;
     this.forwarder = new MeshForwarder(deps.credentials);
     const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder });
-    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember, self, ...(deps.quota === undefined ? {} : { quota: deps.quota }) });
+    const meshBound = (this.meshBound = new MeshBound(deps.maxMeshBytes, () => sm.view(meshKind)));
+    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember, self, meshBound, ...(deps.quota === undefined ? {} : { quota: deps.quota }) });
     this.driver = new HubDriver(
       {
         self,
@@ -101,6 +106,7 @@ export class AgentsLayer {
         state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() }),
         wallClock: () => Date.now(),
         atQuota: () => deps.quota !== undefined && deps.quota.used() >= deps.quota.quotaBytes,
+        meshRoom: (growth) => meshBound.refusal(growth),
         clusterId: deps.clusterId,
         quorumContactAt: () => this.quorumContactAt(),
         leaderContactAt: () => host.lastLeaderContactAt(),
@@ -138,6 +144,7 @@ export class AgentsLayer {
     server.addService(this.syncService, { Sync: (call: Parameters<HubDriver['serve']>[0]) => this.driver.serve(call) });
     server.addService(this.meshDefinition, this.meshImpl);
     this.driver.registerMetrics(metrics);
+    registerMeshBoundMetrics(this.meshBound, metrics);
   }
 
   start(): void {

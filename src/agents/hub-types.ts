@@ -33,6 +33,11 @@ export interface HubPort {
    * would create services is then not proposed. Absent: no quota.
    */
   atQuota?(): boolean;
+  /**
+   * Why a publish adding `growth` bytes to the mesh does not fit controller.max_mesh_bytes
+   * (src/api/mesh-bound.ts), counted; null when it fits. Absent: no bound.
+   */
+  meshRoom?(growth: number): string | null;
 }
 
 export interface HubOptions {
@@ -113,6 +118,8 @@ export interface HubCounters {
   republishesSkipped: number;
   /** Publishes that would create services, not proposed while the state is at its quota. */
   publishesHeld: number;
+  /** Publishes held back because they would grow the mesh past controller.max_mesh_bytes (once per stream). */
+  publishesOverMesh: number;
   /** Offline reports not made: another controller served the agent (offline-check.ts). */
   offlineHeld: number;
   /** Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader. */

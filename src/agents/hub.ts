@@ -91,7 +91,7 @@ function certificateKey(identity: StreamIdentity): string | null {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, offlineHeld: 0, reapsProposed: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly planner: PushPlanner;
   private readonly selector: ConfigSelector;
@@ -190,7 +190,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, inherited: null });
     return [];
   }
 
@@ -957,6 +957,22 @@ export class AgentHub {
       if (!s.publishChecked) {
         this.counters.publishesHeld++;
         out.push(log('warn', 'agent publishes new services while the state is at its quota (controller.quota_bytes); its declaration is not proposed', { agent: hello.agentId, creates: check.creates }));
+      }
+      s.publishChecked = true;
+      return;
+    }
+    // Likewise a publish that would grow the mesh past controller.max_mesh_bytes (creates, joins,
+    // bigger specs): held back, logged, audited and counted once per connection (it is checked
+    // once, when the claim commits: it never loops), and it goes when the agent connects again
+    // with room made.
+    const tooBig = this.port.meshRoom?.(check.growth) ?? null;
+    if (tooBig !== null) {
+      if (!s.meshHeld) {
+        s.meshHeld = true;
+        this.counters.publishesOverMesh++;
+        const subject = hello.hosts[0]?.name ?? hello.agentId;
+        out.push(log('warn', 'agent publishes services that do not fit the mesh (controller.max_mesh_bytes); its declaration is not proposed', { agent: hello.agentId, reason: tooBig }));
+        out.push({ type: 'audit', event: { type: 'service.publish.refused', subject, from: null, to: hello.agentId, reason: `agent ${hello.agentId}: publish of ${hello.hosts.length} service(s) held back: ${tooBig}` } });
       }
       s.publishChecked = true;
       return;

@@ -5,7 +5,7 @@
  * costs no Raft write at all; refused hosts (another spec published, the range exhausted) are
  * reported to the log once per connection and change nothing.
  */
-import { planChanges, planPublish, vipRange, type HostAction, type PublishEntry, type ServiceResource } from '../statemachine/index.js';
+import { planChanges, planPublish, publishGrowth, vipRange, type HostAction, type PublishEntry, type ServiceResource } from '../statemachine/index.js';
 import type { Hello } from './protocol.js';
 import type { ClusterState } from './selection.js';
 
@@ -16,14 +16,17 @@ export interface PublishCheck {
   readonly refused: readonly Extract<HostAction, { type: 'refuse' }>[];
   /** Services the entry would create (each with a new VIP). */
   readonly creates: number;
+  /** What the entry would add to the mesh's resource bytes (controller.max_mesh_bytes), at most. */
+  readonly growth: number;
 }
 
 export function publishCheck(hello: Hello, session: string, state: ClusterState, wallNow: number): PublishCheck {
   const entry: PublishEntry = { agent: hello.agentId, session, lazy: hello.info.lazy, hosts: hello.hosts, dependencies: hello.info.dependencies };
   const range = vipRange(state.settings.get('services.vip_cidr'));
   const quarantineMs = state.settings.get('services.vip_quarantine');
+  const service = (name: string): ServiceResource | null => state.mesh.get('service', name) as ServiceResource | null;
   const plan = planPublish(entry, {
-    service: (name) => state.mesh.get('service', name) as ServiceResource | null,
+    service,
     declaration: (agent) => state.mesh.declaration(agent),
     endpointServices: (agent) => state.mesh.endpointsOf(agent).keys(),
     operatorSpec: (name) => !state.mesh.publishedSpec(name),
@@ -33,5 +36,6 @@ export function publishCheck(hello: Hello, session: string, state: ClusterState,
   });
   const refused = plan.type === 'plan' ? plan.hosts.filter((h): h is Extract<HostAction, { type: 'refuse' }> => h.type === 'refuse') : [];
   const creates = plan.type === 'plan' ? plan.hosts.filter((h) => h.type === 'create').length : 0;
-  return { entry: planChanges(plan) ? entry : null, refused, creates };
+  const growth = plan.type === 'plan' ? publishGrowth(entry.agent, plan.hosts, plan.leave, service) : 0;
+  return { entry: planChanges(plan) ? entry : null, refused, creates, growth };
 }

@@ -35,6 +35,8 @@ export interface Session {
   publishChecked: boolean;
   /** Refused hosts were logged for this stream (once per connection). */
   refusalsLogged: boolean;
+  /** Its publish was held back for controller.max_mesh_bytes, logged and audited (once per connection). */
+  meshHeld: boolean;
   /**
    * A NACK this controller took on the agent's previous stream here (a departure or a takeover),
    * whose report may not have committed yet: it stands for this stream too.

@@ -38,6 +38,7 @@ import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 import { trace, tracing } from '../util/trace.js';
 import type { StateQuota } from './state-quota.js';
+import type { MeshBound } from './mesh-bound.js';
 
 export interface ApplyRequestMsg {
   readonly resources: Uint8Array;
@@ -92,6 +93,8 @@ export interface MeshOpsDeps {
   readonly self: string;
   /** controller.quota_bytes: an apply that would pass it is refused on the leader (NO_SPACE). */
   readonly quota?: StateQuota;
+  /** controller.max_mesh_bytes: an apply that would grow the mesh past it is refused on the leader (NO_SPACE). */
+  readonly meshBound?: MeshBound;
 }
 
 /** A mesh report: at most 5,000 hosted services and 1,000 agents' usage (src/statemachine/mesh-commands.ts). */
@@ -198,6 +201,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
             return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
           }
         }
+        // Judged by the state applied here, before proposing (src/api/mesh-bound.ts says why that suffices).
+        deps.meshBound?.checkApply(resources);
         const data = encodeMesh(command, client);
         // Counted whole, as the entry's bytes (what it replaces is not subtracted): applies are small and rare.
         deps.quota?.check(data.byteLength, `apply of ${resources.length} resource${resources.length === 1 ? '' : 's'}`);

@@ -16,6 +16,8 @@ export const DEFAULTS = {
   agentReconnectTimeoutMs: 72 * 60 * 60 * 1_000,
   /** etcd's --quota-backend-bytes: the state a snapshot holds, at most (src/api/state-quota.ts). */
   quotaBytes: 256 * 1024 * 1024,
+  /** The mesh's services and routes as one push's JSON, at most (src/api/mesh-bound.ts). */
+  maxMeshBytes: 16 * 1024 * 1024,
   raftHeartbeatIntervalMs: 100,
   raftElectionTimeoutMs: 1_000,
   snapshotThreshold: 10_000,

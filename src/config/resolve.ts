@@ -104,6 +104,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
       resourcesCacheTtlMs: controller.resources_cache_ttl ?? DEFAULTS.resourcesCacheTtlMs,
       agentReconnectTimeoutMs: controller.agent_reconnect_timeout ?? DEFAULTS.agentReconnectTimeoutMs,
       quotaBytes: controller.quota_bytes ?? DEFAULTS.quotaBytes,
+      maxMeshBytes: controller.max_mesh_bytes ?? DEFAULTS.maxMeshBytes,
       raft,
       tls,
       logLevel: controller.log_level ?? DEFAULTS.logLevel,

@@ -106,6 +106,8 @@ const audit = z.strictObject({
 
 /** The largest controller.quota_bytes: a snapshot is one JSON text, and V8's strings end at 512 MiB. */
 export const MAX_QUOTA_BYTES = 384 * 1024 * 1024;
+/** The largest controller.max_mesh_bytes: a full push must fit one gRPC message (64 MiB) with room to spare. */
+export const MAX_MESH_BYTES = 48 * 1024 * 1024;
 
 const controller = z.strictObject({
   data_dir: z.string().min(1, { error: 'expected a directory path, found an empty string' }).optional(),
@@ -121,6 +123,8 @@ const controller = z.strictObject({
   agent_reconnect_timeout: duration(Number.MAX_SAFE_INTEGER).optional(),
   // A snapshot is one JSON text, and V8's strings end at 512 MiB: room is left for the rest.
   quota_bytes: int(1024 * 1024, MAX_QUOTA_BYTES).optional(),
+  // A full push serializes the whole mesh on the serving controller's event loop.
+  max_mesh_bytes: int(64 * 1024, MAX_MESH_BYTES).optional(),
 });
 
 const raft = z.strictObject({

@@ -95,6 +95,8 @@ export interface ClusterConfig {
   readonly agentReconnectTimeoutMs: number;
   /** The leader refuses writes that would take the state's snapshot past this many bytes (NO_SPACE); default 256 MiB. */
   readonly quotaBytes: number;
+  /** The leader refuses applies, and controllers hold back publishes, that would take the mesh's push JSON past this; default 16 MiB. */
+  readonly maxMeshBytes: number;
   readonly raft: RaftSettings;
   readonly tls: TlsConfig | null;
   /** A pino level; default 'info'. */

@@ -392,6 +392,7 @@ export class ControllerNode {
       host: raftHost,
       stateMachine: sm,
       quota,
+      maxMeshBytes: config.maxMeshBytes,
       membership: () => membershipNode.listControllers(),
       addressOf: knownAddress,
       isMember: (id) => sm.members.get(id) !== null,

@@ -63,6 +63,7 @@ export {
 export { failure, okResult, type ApplyFailure, type ApplyOk, type ApplyResult, type FailureCode } from './result.js';
 export { SNAPSHOT_FORMAT_VERSION, StateMachine, type StateMachineOptions } from './state-machine.js';
 export * from './mesh-types.js';
+export { applyGrowth, publishGrowth } from './mesh-size.js';
 export {
   MESH_KIND,
   MeshStore,

@@ -10,7 +10,8 @@
  *   (times, revisions, counters) are counted at their widest.
  */
 import type { AgentDeclaration } from './mesh-declarations.js';
-import { resourceJson, type Resource } from './mesh-types.js';
+import type { HostAction } from './mesh-publish.js';
+import { contentKey, resourceJson, statusOf, type Resource, type ResourceInput, type ResourceType, type ServiceResource } from './mesh-types.js';
 
 /** The widest JSON number the mesh writes (a safe integer), and a separator. */
 const NUMBER = 17;
@@ -59,3 +60,58 @@ export const QUARANTINE_ENTRY_LENGTH = 22 + NUMBER;
  */
 export const MESH_SNAPSHOT_FIXED_LENGTH = 200 + 3 * NUMBER + 2 * 34;
 
+
+/** The widest status a new service gets: a VIP of 15 characters and one endpoint (a publish). */
+const WIDEST_VIP = '255.255.255.255';
+
+/** What `resources` would add to `resourceBytes` if applied now (negative: they shrink it). */
+export function applyGrowth(resources: readonly ResourceInput[], current: (kind: ResourceType, name: string) => Resource | null): number {
+  let growth = 0;
+  for (const r of resources) {
+    const old = current(r.kind, r.name);
+    if (old !== null && contentKey(old) === contentKey(r)) continue;
+    growth += resourceSize(stored(r, old)) - (old === null ? 0 : resourceSize(old));
+  }
+  return growth;
+}
+
+/** `r` as apply would store it: the status kept (or a new VIP), at the widest revision. */
+function stored(r: ResourceInput, old: Resource | null): Resource {
+  if (r.kind === 'route') return { kind: 'route', name: r.name, spec: r.spec, labels: r.labels, status: {}, revision: Number.MAX_SAFE_INTEGER };
+  const status = old?.kind === 'service' ? old.status : statusOf(WIDEST_VIP, []);
+  return { kind: 'service', name: r.name, spec: r.spec, labels: r.labels, status, revision: Number.MAX_SAFE_INTEGER };
+}
+
+/** An endpoint's share of a service: `{"agent":"id","healthy":false},` and the list's field, at most. */
+function endpointLength(agent: string): number {
+  return JSON.stringify(agent).length + 28 + 16;
+}
+
+/** What an agent's publish plan would add to `resourceBytes` (negative: it shrinks it). */
+export function publishGrowth(agent: string, hosts: readonly HostAction[], leave: readonly string[], service: (name: string) => ServiceResource | null): number {
+  let growth = 0;
+  for (const h of hosts) {
+    switch (h.type) {
+      case 'create':
+        growth += resourceSize({ kind: 'service', ...h.host, status: statusOf(WIDEST_VIP, [{ agent, healthy: false }]), revision: Number.MAX_SAFE_INTEGER });
+        break;
+      case 'configure': {
+        const old = service(h.host.name)!;
+        growth += resourceSize({ kind: 'service', ...h.host, status: old.status, revision: Number.MAX_SAFE_INTEGER }) - resourceSize(old) + (h.join ? endpointLength(agent) : 0);
+        break;
+      }
+      case 'join':
+        growth += endpointLength(agent) + NUMBER;
+        break;
+      case 'keep':
+      case 'refuse':
+        break;
+      default: {
+        const never: never = h;
+        return never;
+      }
+    }
+  }
+  // A leave drops the endpoint; counted as the endpoint's JSON without the list it may leave empty.
+  return growth - leave.length * (JSON.stringify(agent).length + 26);
+}

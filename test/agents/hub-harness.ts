@@ -11,6 +11,7 @@ import type { HubAudit, HubEffect, HubOptions, HubPort } from '../../src/agents/
 import type { AgentMessage, CloseCode, ControllerMessage, Push } from '../../src/agents/protocol.js';
 import type { LiveAgent } from '../../src/agents/types.js';
 import { resourceKey } from '../../src/statemachine/mesh-types.js';
+import { MeshBound } from '../../src/api/mesh-bound.js';
 import {
   StateMachine,
   agentsKind,
@@ -56,6 +57,8 @@ export interface SimHubState {
   readonly unreachable: ReadonlyMap<string, number>;
   /** The state is at controller.quota_bytes (publishes that create services are held back). */
   readonly atQuota?: boolean;
+  /** controller.max_mesh_bytes (publishes that would grow the mesh past it are held back); absent: none. */
+  readonly maxMeshBytes?: number;
 }
 
 /** The hub's port of a simulated controller (SimController, DrivenController). */
@@ -74,6 +77,7 @@ export function simHubPort(c: SimHubState): HubPort {
       return since === undefined ? { online: true, silentMs: 0 } : { online: false, silentMs: c.clock.now - since };
     },
     atQuota: () => c.atQuota === true,
+    meshRoom: (growth) => (c.maxMeshBytes === undefined ? null : new MeshBound(c.maxMeshBytes, () => c.sm.view(meshKind)).refusal(growth)),
   };
 }
 
@@ -104,6 +108,7 @@ export class SimController implements AgentFacing {
   readonly closed = new Map<number, { code: CloseCode; reason: string }>();
   quorum = true;
   atQuota = false;
+  maxMeshBytes: number | undefined = undefined;
   lagging = false;
   leading = false;
   /** Entries up to this index were applied by an earlier run of this controller. */

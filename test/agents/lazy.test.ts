@@ -266,3 +266,37 @@ void t.test('at the quota, a publish that would create services is held back and
   settle(cs);
   t.match(service(cs[0]!, 's1'), { status: { endpoints: [{ agent: 'squatter' }] } }, 'with room, the next connection publishes');
 });
+
+void t.test('a publish that would grow the mesh past controller.max_mesh_bytes is held back, logged, audited, counted, and goes once there is room', async (t) => {
+  const { log, cs } = stage();
+  const c = cs[0]!;
+  const first = new SimAgent('first', ['http', 'tcp'], 'boot', { hosts: [host('s0', 'http', [1])] });
+  first.connect(c);
+  settle(cs);
+  const used = c.sm.view(meshKind).resourceBytes;
+  t.ok(service(c, 's0') !== null, `a publish that fits is applied (the mesh is ${used} bytes)`);
+  for (const x of cs) x.maxMeshBytes = used + 50;
+  const squatter = new SimAgent('squatter', ['http', 'tcp'], 'boot', { hosts: [host('s1', 'http', [1]), host('s2', 'http', [2])] });
+  squatter.connect(c);
+  settle(cs);
+  const entries = log.entries.length;
+  t.equal(service(c, 's1'), null, 'no service created');
+  t.equal(c.sm.view(meshKind).declaration('squatter'), null, 'nor its declaration');
+  t.equal(c.hub.counters.publishesOverMesh, 1, 'held back, and counted once');
+  t.match(c.logs.join('\n'), /agent publishes services that do not fit the mesh \(controller\.max_mesh_bytes\)/);
+  t.match(c.audits.filter((e) => e.type === 'service.publish.refused'), [{ subject: 's1', to: 'squatter', reason: /publish of 2 service\(s\) held back: the mesh would pass its bound \(about \d+ bytes of controller\.max_mesh_bytes \d+, and this adds \d+\)/ }]);
+  const joiner = new SimAgent('joiner', ['http', 'tcp'], 'boot', { hosts: [host('s0', 'http', [1])] });
+  joiner.connect(c);
+  settle(cs);
+  t.same(service(c, 's0')?.status.endpoints?.map((e) => e.agent), ['first'], 'a join that would pass the bound is held back too');
+  squatter.disconnect();
+  squatter.connect(c);
+  settle(cs);
+  t.equal(c.hub.counters.publishesOverMesh, 3, 'each connection is judged (and counted) once: no loop');
+  t.equal(meshEntries(log, entries), 0, 'nothing reached the log');
+  for (const x of cs) x.maxMeshBytes = used + 100_000;
+  squatter.disconnect();
+  squatter.connect(c);
+  settle(cs);
+  t.match(service(c, 's1'), { status: { endpoints: [{ agent: 'squatter' }] } }, 'with room, the next connection publishes');
+});

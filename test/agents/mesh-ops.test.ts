@@ -6,12 +6,14 @@ import { onLeaderOf } from '../../src/api/on-leader.js';
 import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js';
 import { agentsKind, encodeCommand, meshKind } from '../../src/statemachine/index.js';
 import { FakeConsensus } from '../api/fake-consensus.js';
+import { MeshBound } from '../../src/api/mesh-bound.js';
 
-function setup() {
+function setup(maxMeshBytes?: number) {
   const host = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
   const onLeader = onLeaderOf({ id: 'c1', host, addressOf: () => null, forwarder: { call: () => Promise.reject(new Error('no forwarding in this test')) } });
-  const ops = meshOps({ host, stateMachine: host.sm, onLeader, isMember: (id) => ['c1', 'c2', 'c3'].includes(id), self: 'c1' });
-  return { host, ops };
+  const meshBound = maxMeshBytes === undefined ? undefined : new MeshBound(maxMeshBytes, () => host.sm.view(meshKind));
+  const ops = meshOps({ host, stateMachine: host.sm, onLeader, isMember: (id) => ['c1', 'c2', 'c3'].includes(id), self: 'c1', ...(meshBound === undefined ? {} : { meshBound }) });
+  return { host, ops, meshBound };
 }
 const file = (resources: unknown[]) => ({ resources: Buffer.from(JSON.stringify(resources)), clientId: 'ctl-1', clientSeq: 1, forwarded: false });
 const web = { kind: 'service', name: 'web', spec: { protocol: 'http', ports: [80] } };
@@ -163,4 +165,26 @@ void t.test('reads of an unchanged mesh share one answer; a change makes a new o
   const c = await read('service');
   t.not(c.resources, a.resources);
   t.match(JSON.parse(c.resources.toString()), [{ name: 'web', spec: { ports: [81] } }]);
+});
+
+void t.test('controller.max_mesh_bytes: an apply that would grow the mesh past it is refused whole (NO_SPACE) before proposing; deletes and shrinking applies pass', async (t) => {
+  const { host, ops, meshBound } = setup(4_096);
+  const labelled = (name: string, size: number) => ({ kind: 'service', name, spec: { protocol: 'http', ports: [80] }, labels: { note: 'x'.repeat(size) } });
+  await ops.apply(file([labelled('a', 200), labelled('b', 200)]), deadline());
+  const mesh = host.sm.view(meshKind);
+  const used = mesh.resourceBytes;
+  t.equal(used, Buffer.byteLength(JSON.stringify(mesh.list())) + 1, 'the mesh counts its resources as their JSON (within a byte)');
+  const proposals = host.proposals.length;
+  const big = [labelled('c', 250), ...Array.from({ length: 12 }, (_, i) => labelled(`d${i}`, 250))];
+  const refused = await answer(ops.apply({ ...file(big), clientSeq: 2 }, deadline()));
+  t.equal(refused.code, 'NO_SPACE', 'refused NO_SPACE (exit 1)');
+  t.match(refused.message, new RegExp(`^apply of 13 resources refused, nothing applied: the mesh would pass its bound \\(about ${used} bytes of controller\\.max_mesh_bytes 4096, and this adds \\d+\\); delete services or routes, or raise controller\\.max_mesh_bytes on every controller$`));
+  t.equal(host.proposals.length, proposals, 'nothing proposed');
+  t.equal(mesh.get('service', 'c'), null, 'nothing applied');
+  t.equal(meshBound!.appliesRefused, 1, 'counted');
+  await t.resolves(ops.apply({ ...file([labelled('a', 10)]), clientSeq: 3 }, deadline()), 'a shrinking apply passes');
+  await t.resolves(ops.delete({ kind: 'service', name: 'b', clientId: 'ctl-1', clientSeq: 4, forwarded: false }, deadline()), 'a delete passes');
+  await t.resolves(ops.apply({ ...file(big.slice(0, 6)), clientSeq: 5 }, deadline()), 'and with room made, growth that fits passes');
+  t.ok(mesh.resourceBytes <= 4_096, `the mesh stays within its bound (${mesh.resourceBytes} bytes)`);
+  t.equal(meshBound!.appliesRefused, 1);
 });
