@@ -14,6 +14,7 @@ import { ApiError } from './errors.js';
 import { Failover, onEndpoint } from './failover.js';
 import { meshUnary, type MeshMethod } from './mesh-proto.js';
 import { checkApplySize } from './request-size.js';
+import { PAGE_LIMIT, allPages } from './resource-pages.js';
 
 export interface MeshClientOptions {
   readonly endpoints: readonly string[];
@@ -108,11 +109,16 @@ export class MeshClient {
     return { revision: f.int('revision', { min: 0 }), results };
   }
 
-  /** Resources of a kind, or the one named (NOT_FOUND when it does not exist), sorted by name. */
+  /** Resources of a kind (fetched in pages), or the one named (NOT_FOUND when it does not exist), sorted by name. */
   async get(kind: ResourceType, name = '', opts: { readonly serializable?: boolean } = {}): Promise<readonly Resource[]> {
-    const request = { kind, name, serializable: opts.serializable ?? false };
-    const f = answer(await this.failover.run((e) => this.call(e, 'GetResources', request)), 'GetResourcesResponse');
-    return list(jsonBytes(f, 'resources'), 'resources').map((r, i) => resourceJson(parseResource(r, `resources[${i}]`, bad)));
+    const page = async (after: string, limit: number): Promise<{ items: Resource[]; more: boolean }> => {
+      const request = { kind, name, serializable: opts.serializable ?? false, after, limit };
+      const f = answer(await this.failover.run((e) => this.call(e, 'GetResources', request)), 'GetResourcesResponse');
+      const items = list(jsonBytes(f, 'resources'), 'resources').map((r, i) => resourceJson(parseResource(r, `resources[${i}]`, bad)));
+      return { items, more: f.raw['more'] === true };
+    };
+    if (name !== '') return (await page('', 0)).items;
+    return allPages((after) => page(after, PAGE_LIMIT));
   }
 
   async delete(kind: ResourceType, name: string): Promise<{ revision: number }> {

@@ -30,6 +30,7 @@ import {
   type StateMachine,
 } from '../statemachine/index.js';
 import { MAX_APPLY_BYTES } from '../limits/apply-size.js';
+import { pageOf } from './resource-pages.js';
 import { forgetAgent } from './agent-forget.js';
 import { clientTagOf } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
@@ -50,6 +51,9 @@ export interface GetResourcesRequestMsg {
   readonly kind: string;
   readonly name: string;
   readonly serializable: boolean;
+  /** Paging (name empty): limit 0 answers all at once; else a page after `after` (src/api/resource-pages.ts). */
+  readonly after?: string;
+  readonly limit?: number;
 }
 export interface DeleteResourceRequestMsg {
   readonly kind: string;
@@ -77,7 +81,7 @@ export interface ReportMeshRequestMsg {
 
 export interface MeshOps {
   apply(req: ApplyRequestMsg, deadline: number): Promise<{ revision: number; results: Buffer }>;
-  get(req: GetResourcesRequestMsg, deadline: number): Promise<{ resources: Buffer; revision: number }>;
+  get(req: GetResourcesRequestMsg, deadline: number): Promise<{ resources: Buffer; revision: number; more: boolean }>;
   delete(req: DeleteResourceRequestMsg, deadline: number): Promise<{ revision: number }>;
   report(req: ReportAgentsRequestMsg, deadline: number): Promise<{ applied: number }>;
   reportMesh(req: ReportMeshRequestMsg, deadline: number): Promise<{ revision: number; outcome: Buffer }>;
@@ -170,6 +174,16 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
   // Reads of an unchanged mesh share one answer: the mesh's sorted list is the same object until
   // it changes. 16 concurrent `get` of 25,000 services, each built anew, cost a leader its term.
   const answers = new WeakMap<readonly Resource[], Map<ResourceType, Buffer>>();
+  // Likewise each kind's resources, sorted by name, that pages are cut from.
+  const kinds = new WeakMap<readonly Resource[], Map<ResourceType, readonly Resource[]>>();
+  const sortedOf = (type: ResourceType): readonly Resource[] => {
+    const all = mesh().list();
+    let byType = kinds.get(all);
+    if (byType === undefined) kinds.set(all, (byType = new Map()));
+    let sorted = byType.get(type);
+    if (sorted === undefined) byType.set(type, (sorted = all.filter((r) => r.kind === type)));
+    return sorted;
+  };
   const listAnswer = (type: ResourceType): Buffer => {
     const all = mesh().list();
     let byType = answers.get(all);
@@ -217,11 +231,18 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
     async get(req, deadline) {
       const type = resourceType(req.kind);
       if (req.name !== '' && !RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
+      const after = req.after ?? '';
+      const limit = req.limit ?? 0;
+      if (after.length > 1024) throw new ServiceFailure('INVALID_ARGUMENT', `after: expected a resource name, found ${after.length} characters`);
       if (!req.serializable) await linearizableBarrier(host, deadline);
-      if (req.name === '') return { resources: listAnswer(type), revision: deps.stateMachine.revision() };
+      if (req.name === '' && limit > 0) {
+        const page = pageOf(sortedOf(type), after, limit);
+        return { resources: Buffer.from(page.json), revision: deps.stateMachine.revision(), more: page.more };
+      }
+      if (req.name === '') return { resources: listAnswer(type), revision: deps.stateMachine.revision(), more: false };
       const one = mesh().get(type, req.name);
       if (one === null) throw new ServiceFailure('NOT_FOUND', `${type} ${JSON.stringify(req.name)} not found`);
-      return { resources: Buffer.from(JSON.stringify([resourceJson(one)])), revision: deps.stateMachine.revision() };
+      return { resources: Buffer.from(JSON.stringify([resourceJson(one)])), revision: deps.stateMachine.revision(), more: false };
     },
 
     async delete(req, deadline) {
