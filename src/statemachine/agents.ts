@@ -44,6 +44,7 @@ import { commandFields, type ApplyContext, type KindInstance, type ResourceKind 
 import { okResult, type ApplyResult } from './result.js';
 import { SharedValues } from './shared-values.js';
 import { TransitionLog } from './transition-log.js';
+import { valuePieces, type SnapshotPieces } from './snapshot-job.js';
 
 export const AGENTS_KIND = 'agents';
 /** Records the cluster keeps; a connect for a new id beyond this is ignored (and counted). */
@@ -234,6 +235,11 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
 
   snapshot(): unknown {
     return { transitionSeq: this.log.seq, records: this.list().map(recordJson) };
+  }
+
+  /** A record is replaced on every change, never changed, so the listed records are the state now. */
+  snapshotPieces(): SnapshotPieces {
+    return valuePieces(this.snapshot());
   }
 
   restore(data: unknown): void {

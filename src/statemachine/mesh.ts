@@ -27,6 +27,7 @@ import { MeshState, type MeshTransition } from './mesh-state.js';
 import { compareResources, parseResource, resourceJson, type Resource, type ResourceType } from './mesh-types.js';
 import type { ApplyContext, KindInstance, ResourceKind } from './resource-kind.js';
 import type { ApplyResult } from './result.js';
+import { valuePieces, type SnapshotPieces } from './snapshot-job.js';
 import type { VipRange } from './vip-allocator.js';
 
 export const MESH_KIND = 'mesh';
@@ -102,6 +103,11 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
   /** An upper bound of `JSON.stringify(snapshot())`'s length, kept as the mesh changes. */
   snapshotLength(): number {
     return this.state.snapshotLength();
+  }
+
+  /** snapshot() copies every resource and declaration, so its value is already frozen: only its text is deferred. */
+  snapshotPieces(): SnapshotPieces {
+    return valuePieces(this.snapshot(), this.snapshotLength());
   }
 
   get transitionSeq(): number {

@@ -63,10 +63,11 @@ export interface KindInstance<C extends KindCommand, V> {
   snapshotLength?(): number;
   /**
    * By a kind that can grow large: `snapshot()`'s JSON text in pieces, of the state as it is at
-   * the call, whatever is applied while the pieces are taken. Absent: the snapshot's text is
-   * made in one go when a snapshot starts, which a small kind can afford.
+   * the call, whatever is applied while the pieces are taken; undefined when `snapshot()` is.
+   * Absent: the snapshot's text is made in one go when a snapshot starts, which a small kind
+   * can afford.
    */
-  snapshotPieces?(): SnapshotPieces;
+  snapshotPieces?(): SnapshotPieces | undefined;
   /** The read-only queries the rest of the program may use. */
   readonly view: V;
 }

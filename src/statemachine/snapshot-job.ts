@@ -35,6 +35,52 @@ export function arrayPieces(count: number, element: (i: number) => string, lengt
   };
 }
 
+/**
+ * Pieces of `JSON.stringify(value)` for a value made for the snapshot, which nothing changes
+ * afterwards: the fields of an object and the elements of an array, two levels deep, each
+ * serialized when its turn comes. Plain JSON values only (no toJSON, no cycles).
+ */
+export function valuePieces(value: unknown, lengthBound?: number): SnapshotPieces {
+  const walk = walkValue(value, 0);
+  return {
+    ...(lengthBound === undefined ? {} : { lengthBound }),
+    next(): string | undefined {
+      const r = walk.next();
+      return r.done === true ? undefined : r.value;
+    },
+  };
+}
+
+/** How deep valuePieces splits: a kind's object, its lists, and their records. */
+const SPLIT_DEPTH = 2;
+
+function* walkValue(value: unknown, depth: number): Generator<string, void, undefined> {
+  if (depth >= SPLIT_DEPTH || value === null || typeof value !== 'object') {
+    // As JSON.stringify writes an array element that has no JSON form.
+    yield JSON.stringify(value) ?? 'null';
+    return;
+  }
+  if (Array.isArray(value)) {
+    yield '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) yield ',';
+      yield* walkValue(value[i], depth + 1);
+    }
+    yield ']';
+    return;
+  }
+  yield '{';
+  let first = true;
+  for (const [key, field] of Object.entries(value)) {
+    // As JSON.stringify: a field without a JSON form is left out.
+    if (field === undefined || typeof field === 'function' || typeof field === 'symbol') continue;
+    yield `${first ? '' : ','}${JSON.stringify(key)}:`;
+    first = false;
+    yield* walkValue(field, depth + 1);
+  }
+  yield '}';
+}
+
 /** The pieces of several sources, one after another. */
 function concatPieces(sources: readonly (string | SnapshotPieces)[]): SnapshotPieces {
   let at = 0;

@@ -186,7 +186,9 @@ export class StateMachine implements ReplicatedStateMachine {
       const store = this.stores.get(name)!;
       let source: string | SnapshotPieces;
       if (store.snapshotPieces !== undefined) {
-        source = store.snapshotPieces();
+        const pieces = store.snapshotPieces();
+        if (pieces === undefined) continue;
+        source = pieces;
       } else {
         const text = JSON.stringify(store.snapshot());
         if (text === undefined) continue;

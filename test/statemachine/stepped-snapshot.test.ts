@@ -4,8 +4,9 @@
  * the step size, its bytes are the same canonical JSON text, which restores to that state.
  */
 import t from 'tap';
-import { StateMachine, encodeCommand, type Envelope, type KvCommand, type MembersCommand } from '../../src/statemachine/index.js';
-import { SteppedSnapshot, arrayPieces } from '../../src/statemachine/snapshot-job.js';
+import { DEFAULT_KINDS, StateMachine, encodeCommand, type Envelope, type KvCommand, type MembersCommand } from '../../src/statemachine/index.js';
+import { SteppedSnapshot, arrayPieces, valuePieces } from '../../src/statemachine/snapshot-job.js';
+import { apply, claim, del, initSettings, offline, route, run, service } from './mesh-helpers.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 
 type Cmd = Envelope<KvCommand | MembersCommand>;
@@ -103,4 +104,47 @@ void t.test('array pieces join into JSON arrays, empty included', async (t) => {
     t.equal(text, JSON.stringify(Array.from({ length: n }, (_, i) => ({ i }))), `${n} elements`);
     t.equal(pieces.next(), undefined, 'stays ended');
   }
+});
+
+void t.test(`value pieces join into JSON.stringify's text of the value (seed ${SEED})`, async (t) => {
+  const rng = seededRng(SEED + 2);
+  const leaf = (): unknown => [null, true, 0, -1.5, 'ü"\n🎉', undefined, 12345678901][rng.int(0, 7)];
+  const make = (depth: number): unknown => {
+    if (depth > 3 || rng.int(0, 4) === 0) return leaf();
+    if (rng.int(0, 2) === 0) return Array.from({ length: rng.int(0, 4) }, () => make(depth + 1));
+    return Object.fromEntries(Array.from({ length: rng.int(0, 4) }, (_, i) => [`f${i}\u2028`, make(depth + 1)]));
+  };
+  for (let round = 0; round < 300; round++) {
+    const value = { a: make(0), b: [make(1), make(1)], c: undefined };
+    const pieces = valuePieces(value);
+    let text = '';
+    for (let p = pieces.next(); p !== undefined; p = pieces.next()) text += p;
+    if (text !== JSON.stringify(value)) {
+      t.fail(`round ${round}: ${text} is not ${JSON.stringify(value)}`);
+      return;
+    }
+  }
+  t.pass('300 values');
+});
+
+void t.test('the mesh and the agents are snapshotted as they were when the job began', async (t) => {
+  const sm = new StateMachine({ kinds: DEFAULT_KINDS });
+  run(sm, initSettings());
+  for (let i = 0; i < 30; i++) run(sm, apply(1000 + i, service(`svc-${i}`, 'http', [80 + i], { team: `t${i % 3}` })));
+  run(sm, apply(2000, route('r1', 'svc-1', 'svc-2')));
+  for (let i = 0; i < 10; i++) run(sm, claim(`agent-${i}`, `s${i}`));
+  const atStart = sm.snapshot();
+  const job = sm.startSnapshot();
+  let i = 0;
+  const changes = [
+    () => run(sm, del(3000, 'route', 'r1')),
+    () => run(sm, del(3001, 'service', 'svc-3')),
+    () => run(sm, apply(3002, service('svc-4', 'tcp', [9000]), service('new-svc'))),
+    () => run(sm, claim('agent-99', 's99')),
+    () => run(sm, offline('agent-1', 's1')),
+  ];
+  while (!job.step(64)) if (i < changes.length) t.ok(changes[i++]!().ok, `change ${i} applied between steps`);
+  t.equal(i, changes.length, 'every change applied while the job ran');
+  t.equal(Buffer.compare(job.bytes(), atStart), 0, 'the bytes of the state at the start');
+  t.not(Buffer.compare(sm.snapshot(), atStart), 0, 'the changes are in the next snapshot');
 });
