@@ -21,7 +21,11 @@ export interface ConnectionCaps {
   readonly maxPendingHandshakes: number;
 }
 
-export const DEFAULT_CONNECTION_CAPS: ConnectionCaps = { maxConnections: 20_000, maxPendingHandshakes: 1_024 };
+/**
+ * 60,000: above the 50,000 agent streams a controller serves (docs/agents.md, one connection
+ * each), so agents meet that cap's clear `exhausted` answer first, with room for ctl and peers.
+ */
+export const DEFAULT_CONNECTION_CAPS: ConnectionCaps = { maxConnections: 60_000, maxPendingHandshakes: 1_024 };
 
 /** Why the table closed a connection: the `reason` label of controller_connections_capped_total. */
 export type CapReason = 'max_connections' | 'max_pending_handshakes';
