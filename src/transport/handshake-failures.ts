@@ -1,7 +1,8 @@
 /**
  * TLS handshakes the controller's port refused (guarded-listener.ts): why, as a metric label,
  * and a log line that an attacker cannot turn into a flood: at most one line per source address
- * per minute, carrying how many were refused since the last line.
+ * per minute, carrying how many were refused since the last line, and at most 100 lines a
+ * minute in all (the next line says how many failures from other sources it left out).
  */
 import type { Logger } from 'pino';
 
@@ -29,6 +30,8 @@ export function classifyHandshakeFailure(source: string, err: NodeJS.ErrnoExcept
 }
 
 export const HANDSHAKE_LOG_INTERVAL_MS = 60_000;
+/** Lines per interval from all sources together: many addresses (an IPv6 prefix) get no more. */
+export const HANDSHAKE_LOG_LINES_PER_INTERVAL = 100;
 /** Addresses remembered between lines; past it the table restarts (an attacker with many addresses gets a line per address per sweep at most). */
 const MAX_SOURCES = 4096;
 
@@ -39,6 +42,10 @@ interface SourceState {
 
 export class HandshakeFailureLog {
   private readonly sources = new Map<string, SourceState>();
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private linesInWindow = 0;
+  /** Failures from sources that found the budget spent, told with the next line. */
+  private othersSuppressed = 0;
 
   constructor(
     private readonly logger: Pick<Logger, 'warn'>,
@@ -52,10 +59,21 @@ export class HandshakeFailureLog {
       s.suppressed++;
       return;
     }
+    if (t - this.windowStart >= HANDSHAKE_LOG_INTERVAL_MS) {
+      this.windowStart = t;
+      this.linesInWindow = 0;
+    }
+    if (this.linesInWindow >= HANDSHAKE_LOG_LINES_PER_INTERVAL) {
+      this.othersSuppressed++;
+      return;
+    }
+    this.linesInWindow++;
     if (!s && this.sources.size >= MAX_SOURCES) this.sweep(t);
     const count = 1 + (s?.suppressed ?? 0);
     this.sources.set(f.source, { lastLoggedAt: t, suppressed: 0 });
-    this.logger.warn({ source: f.source, reason: f.reason, code: f.code, count }, `refused a TLS handshake from ${f.source}: ${f.message}`);
+    const others = this.othersSuppressed === 0 ? {} : { othersSuppressed: this.othersSuppressed };
+    this.othersSuppressed = 0;
+    this.logger.warn({ source: f.source, reason: f.reason, code: f.code, count, ...others }, `refused a TLS handshake from ${f.source}: ${f.message}`);
   }
 
   private sweep(t: number): void {

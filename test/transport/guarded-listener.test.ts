@@ -205,6 +205,19 @@ void t.test('the log line carries the count of the lines it held back', (t) => {
   t.end();
 });
 
+void t.test('many source addresses: at most 100 lines a minute in all, the next one counts the rest', (t) => {
+  const { logger, lines } = captureLogs();
+  let now = 0;
+  const log = new HandshakeFailureLog(logger, () => now);
+  const f = (i: number): HandshakeFailure => ({ source: `2001:db8::${i.toString(16)}`, reason: 'timeout', code: 'ERR_TLS_HANDSHAKE_TIMEOUT', message: 'timed out' });
+  for (let i = 0; i < 1000; i++) log.record(f(i));
+  t.equal(lines().length, 100);
+  now = 60_000;
+  log.record(f(5000));
+  t.match(lines().at(-1), { source: '2001:db8::1388', count: 1, othersSuppressed: 900 });
+  t.end();
+});
+
 void t.test('shutdown: grpc-js ends the served connections, close() the pending ones and stops listening', async (t) => {
   const server = whoAmIServer();
   const listener = await GuardedListener.listen(await at('127.0.0.1'), { server, tls: tlsOptions });
