@@ -16,6 +16,10 @@ export const DEFAULTS = {
   agentReconnectTimeoutMs: 72 * 60 * 60 * 1_000,
   /** etcd's --quota-backend-bytes: the state a snapshot holds, at most (src/api/state-quota.ts). */
   quotaBytes: 256 * 1024 * 1024,
+  /** Above the 50,000 agent streams a controller serves, one connection each (docs/agents.md). */
+  maxConnections: 60_000,
+  /** Each costs about 150 KB while it lasts: about 150 MB at the cap. */
+  maxPendingHandshakes: 1_024,
   raftHeartbeatIntervalMs: 100,
   raftElectionTimeoutMs: 1_000,
   snapshotThreshold: 10_000,

@@ -104,6 +104,8 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
       resourcesCacheTtlMs: controller.resources_cache_ttl ?? DEFAULTS.resourcesCacheTtlMs,
       agentReconnectTimeoutMs: controller.agent_reconnect_timeout ?? DEFAULTS.agentReconnectTimeoutMs,
       quotaBytes: controller.quota_bytes ?? DEFAULTS.quotaBytes,
+      maxConnections: controller.max_connections ?? DEFAULTS.maxConnections,
+      maxPendingHandshakes: controller.max_pending_handshakes ?? DEFAULTS.maxPendingHandshakes,
       raft,
       tls,
       logLevel: controller.log_level ?? DEFAULTS.logLevel,

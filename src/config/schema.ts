@@ -121,6 +121,9 @@ const controller = z.strictObject({
   agent_reconnect_timeout: duration(Number.MAX_SAFE_INTEGER).optional(),
   // A snapshot is one JSON text, and V8's strings end at 512 MiB: room is left for the rest.
   quota_bytes: int(1024 * 1024, MAX_QUOTA_BYTES).optional(),
+  // The gRPC port's caps (src/transport/connection-caps.ts).
+  max_connections: int(1, 1_000_000).optional(),
+  max_pending_handshakes: int(1, 1_000_000).optional(),
 });
 
 const raft = z.strictObject({

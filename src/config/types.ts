@@ -95,6 +95,10 @@ export interface ClusterConfig {
   readonly agentReconnectTimeoutMs: number;
   /** The leader refuses writes that would take the state's snapshot past this many bytes (NO_SPACE); default 256 MiB. */
   readonly quotaBytes: number;
+  /** Connections the gRPC port holds at most; a new one past it is closed; default 60,000. */
+  readonly maxConnections: number;
+  /** Connections the gRPC port holds in their TLS handshake at most; past it the oldest is closed; default 1,024. */
+  readonly maxPendingHandshakes: number;
   readonly raft: RaftSettings;
   readonly tls: TlsConfig | null;
   /** A pino level; default 'info'. */

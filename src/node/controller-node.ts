@@ -486,7 +486,8 @@ export class ControllerNode {
       },
       defaultTimeoutMs: 5000,
     });
-    const listener = await listenGrpc(self.listen, server, creds, metrics.registry, logger).catch((err: Error) => {
+    const caps = { maxConnections: config.maxConnections, maxPendingHandshakes: config.maxPendingHandshakes };
+    const listener = await listenGrpc(self.listen, server, creds, metrics.registry, logger, caps).catch((err: Error) => {
       throw new Error(`cannot listen on ${self.listen}: ${err.message}`);
     });
     metrics.bindState(() => ({

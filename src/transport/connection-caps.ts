@@ -15,6 +15,7 @@
  * address) many times over; there is no per-address cap, since agents behind a NAT share one.
  */
 import type net from 'node:net';
+import { DEFAULTS } from '../config/defaults.js';
 
 export interface ConnectionCaps {
   readonly maxConnections: number;
@@ -22,10 +23,11 @@ export interface ConnectionCaps {
 }
 
 /**
- * 60,000: above the 50,000 agent streams a controller serves (docs/agents.md, one connection
- * each), so agents meet that cap's clear `exhausted` answer first, with room for ctl and peers.
+ * controller.max_connections and controller.max_pending_handshakes by default. 60,000: above the
+ * 50,000 agent streams a controller serves (docs/agents.md, one connection each), so agents meet
+ * that cap's clear `exhausted` answer first, with room for ctl and peers.
  */
-export const DEFAULT_CONNECTION_CAPS: ConnectionCaps = { maxConnections: 60_000, maxPendingHandshakes: 1_024 };
+export const DEFAULT_CONNECTION_CAPS: ConnectionCaps = { maxConnections: DEFAULTS.maxConnections, maxPendingHandshakes: DEFAULTS.maxPendingHandshakes };
 
 /** Why the table closed a connection: the `reason` label of controller_connections_capped_total. */
 export type CapReason = 'max_connections' | 'max_pending_handshakes';
