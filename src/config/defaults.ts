@@ -18,6 +18,10 @@ export const DEFAULTS = {
   quotaBytes: 256 * 1024 * 1024,
   /** The mesh's services and routes as one push's JSON, at most (src/api/mesh-bound.ts). */
   maxMeshBytes: 16 * 1024 * 1024,
+  /** Above the 50,000 agent streams a controller serves, one connection each (docs/agents.md). */
+  maxConnections: 60_000,
+  /** Each costs about 150 KB while it lasts: about 150 MB at the cap. */
+  maxPendingHandshakes: 1_024,
   raftHeartbeatIntervalMs: 100,
   raftElectionTimeoutMs: 1_000,
   snapshotThreshold: 10_000,

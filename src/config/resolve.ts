@@ -105,6 +105,8 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
       agentReconnectTimeoutMs: controller.agent_reconnect_timeout ?? DEFAULTS.agentReconnectTimeoutMs,
       quotaBytes: controller.quota_bytes ?? DEFAULTS.quotaBytes,
       maxMeshBytes: controller.max_mesh_bytes ?? DEFAULTS.maxMeshBytes,
+      maxConnections: controller.max_connections ?? DEFAULTS.maxConnections,
+      maxPendingHandshakes: controller.max_pending_handshakes ?? DEFAULTS.maxPendingHandshakes,
       raft,
       tls,
       logLevel: controller.log_level ?? DEFAULTS.logLevel,

@@ -125,6 +125,9 @@ const controller = z.strictObject({
   quota_bytes: int(1024 * 1024, MAX_QUOTA_BYTES).optional(),
   // A full push serializes the whole mesh on the serving controller's event loop.
   max_mesh_bytes: int(64 * 1024, MAX_MESH_BYTES).optional(),
+  // The gRPC port's caps (src/transport/connection-caps.ts).
+  max_connections: int(1, 1_000_000).optional(),
+  max_pending_handshakes: int(1, 1_000_000).optional(),
 });
 
 const raft = z.strictObject({

@@ -97,6 +97,10 @@ export interface ClusterConfig {
   readonly quotaBytes: number;
   /** The leader refuses applies, and controllers hold back publishes, that would take the mesh's push JSON past this; default 16 MiB. */
   readonly maxMeshBytes: number;
+  /** Connections the gRPC port holds at most; a new one past it is closed; default 60,000. */
+  readonly maxConnections: number;
+  /** Connections the gRPC port holds in their TLS handshake at most; past it the oldest is closed; default 1,024. */
+  readonly maxPendingHandshakes: number;
   readonly raft: RaftSettings;
   readonly tls: TlsConfig | null;
   /** A pino level; default 'info'. */

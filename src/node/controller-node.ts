@@ -57,6 +57,8 @@ import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
 import { PeerContacts } from './peer-contact.js';
 import { cutOffReason } from '../api/quorum-guard.js';
 import { StateQuota } from '../api/state-quota.js';
+import { listenGrpc } from './grpc-listener.js';
+import type { GuardedListener } from '../transport/guarded-listener.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -81,6 +83,7 @@ export class ControllerNode {
     readonly host: RaftHost,
     private readonly transport: PeerTransport,
     private readonly server: grpc.Server,
+    private readonly listener: GuardedListener,
     private readonly membership: MembershipNode,
     private readonly forwarder: LeaderForwarder,
     private readonly metrics: Metrics,
@@ -484,9 +487,10 @@ export class ControllerNode {
       },
       defaultTimeoutMs: 5000,
     });
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(self.listen, creds.server, (err) => (err ? reject(new Error(`cannot listen on ${self.listen}: ${err.message}`)) : resolve())),
-    );
+    const caps = { maxConnections: config.maxConnections, maxPendingHandshakes: config.maxPendingHandshakes };
+    const listener = await listenGrpc(self.listen, server, creds, metrics.registry, logger, caps).catch((err: Error) => {
+      throw new Error(`cannot listen on ${self.listen}: ${err.message}`);
+    });
     metrics.bindState(() => ({
       status: raftHost.status(),
       applied: sm.appliedIndex,
@@ -535,7 +539,7 @@ export class ControllerNode {
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
@@ -554,6 +558,8 @@ export class ControllerNode {
     this.health.setStatus('', 'NOT_SERVING');
     // Open KvSessions would hold tryShutdown until the force timeout: end them first.
     this.sessions.endAll();
+    // No new connections; those still in their TLS handshake are ours to close, not grpc-js's.
+    const listenerClosed = this.listener.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();
@@ -564,6 +570,8 @@ export class ControllerNode {
         resolve();
       });
     });
+    this.listener.destroyAll();
+    await listenerClosed;
     this.transport.close();
     this.forwarder.close();
     await this.metrics.close();

@@ -6,6 +6,7 @@
  * call peer RPCs is peer-auth.ts's question.
  */
 import fs from 'node:fs';
+import type tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { TransportError } from './errors.js';
 import { agentCaGate, type AgentCaGate, type AgentGateCode } from './agent-ca-gate.js';
@@ -14,6 +15,11 @@ import { certificatePeerAuth, type PeerAuth } from './peer-auth.js';
 export interface PeerCredentials {
   readonly server: grpc.ServerCredentials;
   readonly client: grpc.ChannelCredentials;
+  /**
+   * The same server side as tls.createServer's options, for the controller's own listener
+   * (guarded-listener.ts), which runs the handshake itself; null in plaintext.
+   */
+  readonly listenerTls?: tls.TlsOptions | null;
 }
 
 /** PEM file paths. */
@@ -28,7 +34,7 @@ export interface TlsFiles {
 }
 
 export function insecureCredentials(): PeerCredentials {
-  return { server: grpc.ServerCredentials.createInsecure(), client: grpc.credentials.createInsecure() };
+  return { server: grpc.ServerCredentials.createInsecure(), client: grpc.credentials.createInsecure(), listenerTls: null };
 }
 
 function readPem(file: string, what: string): Buffer {
@@ -52,6 +58,8 @@ export function mutualTlsCredentials(tls: TlsFiles): PeerCredentials {
   return {
     server: withHandshakeTimeout(grpc.ServerCredentials.createSsl(clientRoots, [{ cert_chain: cert, private_key: key }], true)),
     client: grpc.credentials.createSsl(ca, key, cert),
+    // What grpc-js's createSsl(..., true) gives tls.createServer, with http2's ALPN ('h2' only).
+    listenerTls: { ca: clientRoots, cert, key, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'], handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...grpcCipherSuites() },
   };
 }
 
@@ -67,6 +75,12 @@ function withHandshakeTimeout(creds: grpc.ServerCredentials): grpc.ServerCredent
   const options: unknown = (creds as unknown as { readonly serverConstructorOptions?: unknown }).serverConstructorOptions;
   if (typeof options === 'object' && options !== null) Object.assign(options, { handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS });
   return creds;
+}
+
+/** grpc-js's GRPC_SSL_CIPHER_SUITES, which its own TLS server honoured. */
+function grpcCipherSuites(): { readonly ciphers?: string } {
+  const ciphers = process.env.GRPC_SSL_CIPHER_SUITES;
+  return ciphers ? { ciphers } : {};
 }
 
 /** Peer RPCs with TLS: a peer certificate (peer-auth.ts) from `ca`. */

@@ -269,3 +269,11 @@ void t.test('controller.quota_bytes is bounded: a snapshot is one JSON text, whi
   expectRefusal(t, `${NODES}controller:\n  quota_bytes: 1000\n`, 'controller.quota_bytes', /expected at least 1048576, found the number 1000/);
   expectRefusal(t, `${NODES}controller:\n  quota_bytes: 1073741824\n`, 'controller.quota_bytes', /expected at most 402653184, found the number 1073741824/);
 });
+
+void t.test('the gRPC port caps: positive integers, read when given', async (t) => {
+  expectRefusal(t, `${NODES}controller:\n  max_connections: 0\n`, 'controller.max_connections', /expected at least 1, found the number 0/);
+  expectRefusal(t, `${NODES}controller:\n  max_pending_handshakes: 1.5\n`, 'controller.max_pending_handshakes', /expected an integer|found the number 1.5/);
+  const c = parseClusterConfig(`${NODES}controller:\n  max_connections: 100000\n  max_pending_handshakes: 4096\n`, '/x.yaml');
+  t.equal(c.maxConnections, 100_000);
+  t.equal(c.maxPendingHandshakes, 4096);
+});

@@ -39,6 +39,10 @@ export const EXPECTED_FAMILIES: Readonly<Record<string, PrometheusFamily['type']
   membership_heartbeat_timeout_seconds: 'GAUGE',
   membership_peer_online: 'GAUGE',
   controller_build_info: 'GAUGE',
+  controller_connections_open: 'GAUGE',
+  controller_connections_pending_handshake: 'GAUGE',
+  controller_connections_capped_total: 'COUNTER',
+  controller_tls_handshake_failures_total: 'COUNTER',
   process_resident_memory_bytes: 'GAUGE',
   nodejs_eventloop_lag_seconds: 'GAUGE',
 };

@@ -1,0 +1,161 @@
+/**
+ * The controller's gRPC port, owned here rather than by grpc-js's bindAsync, so that what
+ * anyone can open on it is capped (connection-caps.ts) and refused TLS handshakes are seen
+ * (handshake-failures.ts). Our net.Server accepts each TCP connection; with TLS our tls.Server
+ * runs the handshake (same options grpc-js would use: mutualTlsCredentials' listenerTls, 10 s
+ * handshake timeout) and the finished TLSSocket goes to grpc-js through a connection injector
+ * (Server.createConnectionInjector, public since grpc-js 1.10) made with insecure credentials:
+ * grpc-js then runs HTTP/2 on the socket as it is, and still reads the peer certificate from it
+ * (call.getAuthContext() asks the session's socket, a TLSSocket), so peer-auth.ts and the
+ * agent CA gate see what they saw before. server.tryShutdown / forceShutdown end the injected
+ * sessions; close() ends what grpc-js never saw.
+ */
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { parseHostPort } from '../config/host-port.js';
+import { ConnectionTable, DEFAULT_CONNECTION_CAPS, type CapReason, type ConnectionCaps } from './connection-caps.js';
+import { classifyHandshakeFailure, type HandshakeFailure } from './handshake-failures.js';
+
+export interface ListenerEvents {
+  capped(reason: CapReason): void;
+  handshakeFailed(failure: HandshakeFailure): void;
+}
+
+export interface GuardedListenerOptions {
+  readonly server: grpc.Server;
+  /** tls.createServer's options (credentials.ts); null: plaintext. */
+  readonly tls: tls.TlsOptions | null;
+  readonly caps?: ConnectionCaps;
+  readonly events?: Partial<ListenerEvents>;
+}
+
+/** 4-tuple of a live connection: the same on the raw socket and on the TLSSocket over it. */
+function tupleOf(s: net.Socket): string {
+  return `${s.localAddress ?? ''}|${s.localPort ?? ''}|${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
+}
+
+/** The addresses `host` names: itself when it is an IP; else every address DNS gives, as grpc-js bound them. */
+async function addressesOf(host: string): Promise<string[]> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (net.isIP(bare) !== 0) return [bare];
+  return (await dns.lookup(bare, { all: true })).map((a) => a.address);
+}
+
+function listenOn(srv: net.Server, host: string, port: number): Promise<Error | null> {
+  return new Promise((resolve) => {
+    const onError = (err: Error): void => resolve(err);
+    srv.once('error', onError);
+    srv.listen({ host, port }, () => {
+      srv.off('error', onError);
+      resolve(null);
+    });
+  });
+}
+
+export class GuardedListener {
+  private readonly table: ConnectionTable;
+  private readonly byTuple = new Map<string, net.Socket>();
+  private readonly evicted = new WeakSet<net.Socket>();
+  private readonly servers: net.Server[] = [];
+  private readonly engine: tls.Server | null;
+  private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
+
+  private constructor(private readonly opts: GuardedListenerOptions) {
+    const events = opts.events ?? {};
+    this.table = new ConnectionTable(opts.caps ?? DEFAULT_CONNECTION_CAPS, (reason, socket) => {
+      this.evicted.add(socket);
+      events.capped?.(reason);
+    });
+    this.injector = opts.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.engine = opts.tls === null ? null : tls.createServer(opts.tls);
+    this.engine?.on('secureConnection', (socket: tls.TLSSocket) => {
+      const raw = this.byTuple.get(tupleOf(socket));
+      if (raw) this.table.handshaken(raw);
+      this.injector.injectConnection(socket);
+    });
+    this.engine?.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      const raw = this.rawOf(socket);
+      socket.destroy();
+      if (raw && this.evicted.has(raw)) return; // counted as capped, not as a failed handshake
+      const source = raw?.remoteAddress ?? socket.remoteAddress ?? 'unknown';
+      events.handshakeFailed?.(classifyHandshakeFailure(source, err, typeof socket.authorizationError === 'string' ? socket.authorizationError : socket.authorizationError?.message ?? null));
+    });
+  }
+
+  /**
+   * Listens on `address` (host:port as in the config). Rejects with the first bind error when no
+   * address could be bound; like grpc-js, a host name that resolves to several addresses is
+   * bound on each, and listening on some of them is enough.
+   */
+  static async listen(address: string, opts: GuardedListenerOptions): Promise<GuardedListener> {
+    const hp = parseHostPort(address);
+    if (!hp.ok) throw new Error(hp.reason);
+    const listener = new GuardedListener(opts);
+    const errors: Error[] = [];
+    for (const host of await addressesOf(hp.value.host)) {
+      const srv = net.createServer((socket) => listener.accept(socket));
+      const err = await listenOn(srv, host, hp.value.port);
+      if (err) errors.push(err);
+      else listener.servers.push(srv);
+    }
+    if (listener.servers.length === 0) {
+      listener.injector.destroy();
+      throw errors[0] ?? new Error(`${hp.value.host} resolves to no address`);
+    }
+    return listener;
+  }
+
+  private accept(socket: net.Socket): void {
+    // A connection reset before we look has no addresses; nothing to serve.
+    socket.on('error', () => socket.destroy());
+    const handshake = this.engine !== null;
+    if (!this.table.admit(socket, handshake)) return;
+    const tuple = tupleOf(socket);
+    this.byTuple.set(tuple, socket);
+    socket.once('close', () => {
+      if (this.byTuple.get(tuple) === socket) this.byTuple.delete(tuple);
+    });
+    if (this.engine) this.engine.emit('connection', socket);
+    else this.injector.injectConnection(socket);
+  }
+
+  /** The raw socket under a TLSSocket: by 4-tuple while it is open, else by its parent link. */
+  private rawOf(socket: tls.TLSSocket): net.Socket | null {
+    const byTuple = socket.remoteAddress === undefined ? undefined : this.byTuple.get(tupleOf(socket));
+    if (byTuple) return byTuple;
+    // A socket Node closed itself (a refused certificate) has lost its addresses; Node keeps
+    // the wrapped socket as `_parent` (undocumented: handshake-failures.test.ts fails if it goes).
+    const parent: unknown = (socket as unknown as { readonly _parent?: unknown })._parent;
+    return parent instanceof net.Socket ? parent : null;
+  }
+
+  /** The port bound. */
+  get port(): number {
+    const a = this.servers[0]?.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
+  get openConnections(): number {
+    return this.table.openCount;
+  }
+
+  get pendingHandshakes(): number {
+    return this.table.pendingCount;
+  }
+
+  /**
+   * Stops accepting and closes the connections still in their handshake. Connections grpc-js
+   * serves are its shutdown's to end; the promise settles once every connection has closed
+   * (destroyAll() for the ones a forced shutdown left).
+   */
+  close(): Promise<void> {
+    this.table.destroyPending();
+    return Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
+  }
+
+  destroyAll(): void {
+    this.table.destroyAll();
+  }
+}
