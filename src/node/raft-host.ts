@@ -699,8 +699,10 @@ export class RaftHost implements ConsensusPort {
     const snap = this.mem.createSnapshot(index, conf, data, trailingLogs, Math.floor(snapshotThresholdBytes / 4));
     // The loop goes on while the snapshot is written: a large one took 0.5-0.8 s on a loaded
     // host, and a leader that held its loop that long sent no heartbeats and lost its term.
-    // The storage writes in order (an append after it waits behind it), and a Ready with
-    // entries still waits for its own write before anything acts on it.
+    // Appends issued meanwhile need not wait for it (the storage writes the data beside them
+    // and stores the snapshot after: everything it compacts is at or below its index, which
+    // later appends never touch), and a Ready with entries still waits for its own write
+    // before anything acts on it.
     this.opts.storage.saveLocalSnapshot(snap, this.mem.firstIndex() - 1).then(
       () => {
         this.snapshotting = false;

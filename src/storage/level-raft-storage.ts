@@ -6,8 +6,11 @@
  * MemoryStorage; at start it loads this into a fresh MemoryStorage. Writes never read: the
  * stored index range is tracked in memory.
  *
- * Calls may be issued without awaiting the previous one: batches are written in call order.
- * After one write fails every later call fails too, since memory and disk may now differ.
+ * Calls may be issued without awaiting the previous one: batches are written in call order,
+ * except a local snapshot's, which goes once its data is written beside the others (its data
+ * in chunks, under keys of its own, so appends need not wait for tens of MB; a snapshot stored
+ * meanwhile that is newer makes it stale). After one write fails every later call fails too,
+ * since memory and disk may now differ.
  *
  * A hard state that moved only the commit index (an unsynced save with nothing else) is not
  * written on its own (deferred-commit.ts): it rides on the next batch, a local snapshot's batch,
@@ -22,7 +25,7 @@ import { encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
 import { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
 import { DeferredCommit } from './deferred-commit.js';
 import { decodeIdentity, encodeIdentity } from './identity-codec.js';
-import { entryKey, HARD_STATE_KEY, IDENTITY_KEY, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY } from './keys.js';
+import { entryKey, HARD_STATE_KEY, IDENTITY_KEY, parseSnapshotChunkKey, SNAPSHOT_CHUNK_RANGE, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY, snapshotChunkKey } from './keys.js';
 import { trace, tracing } from '../util/trace.js';
 import { openError, readError, writeError } from './level-errors.js';
 import { readBounds, readPersistedState, type LogBounds, type PersistedState, type RaftDb } from './read-state.js';
@@ -34,12 +37,17 @@ export type { StorageUpdate };
 
 type BatchOp = { readonly type: 'put'; readonly key: string; readonly value: Uint8Array } | { readonly type: 'del'; readonly key: string };
 
+/** A snapshot's data is written in values of this size: each costs the event loop a few ms to copy. */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
 export class LevelRaftStorage implements RaftStorage {
   /** Every write chains onto this, so batches reach LevelDB in call order. Never rejects. */
   private tail: Promise<void> = Promise.resolve();
   private failure: StorageIoError | null = null;
   /** The latest commit-only hard state, not yet written (see above). */
   private readonly deferred = new DeferredCommit();
+  /** A local snapshot's chunks being written beside the chain; close() waits for them. Never rejects. */
+  private chunking: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
@@ -95,7 +103,7 @@ export class LevelRaftStorage implements RaftStorage {
       }
       // A leader's snapshot replaces the log: later local entries may conflict with it.
       for (let i = offset + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
-      pushSnapshot(ops, u.snapshot);
+      pushSnapshotMeta(ops, u.snapshot);
       offset = last = snapIndex = index;
     }
     if (u.entries.length > 0) last = pushEntries(ops, u.entries, offset, last);
@@ -103,14 +111,20 @@ export class LevelRaftStorage implements RaftStorage {
     if (ops.length === 0) return this.tail;
     // Memory moves on now, so a call issued before this write lands builds on it.
     this.bounds = { offset, last, snapIndex };
-    return this.write(ops, sync);
+    const snap = u.snapshot;
+    if (snap === null) return this.write(ops, sync);
+    // In its turn: the chunks, synced, then the batch that makes them the snapshot.
+    return this.write(ops, sync, async () => {
+      await this.writeSnapshotChunks(snap);
+      return this.staleChunkDeletes(snap.meta.index);
+    });
   }
 
   /** A snapshot the local state machine took: stores it and deletes entries <= compactTo
    * (compactTo <= snapshot index; entries in between stay for slow followers). Synced. */
   async saveLocalSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> {
     this.throwIfFailed();
-    const { offset, last, snapIndex } = this.bounds;
+    const { last, snapIndex } = this.bounds;
     const { index } = snapshot.meta;
     if (index <= snapIndex) {
       throw new StorageUsageError(`expected a snapshot newer than the stored one at ${snapIndex}, got one at ${index}`);
@@ -119,14 +133,62 @@ export class LevelRaftStorage implements RaftStorage {
     if (compactTo > index) {
       throw new StorageUsageError(`expected to compact at most up to the snapshot index ${index}, got compactTo ${compactTo}`);
     }
+    // The data goes first, beside the chain, so appends issued meanwhile do not wait for it:
+    // its keys are its own, and nothing refers to them until the meta below does.
+    const chunks = this.writeSnapshotChunks(snapshot);
+    this.chunking = chunks.catch(() => undefined);
+    await chunks;
+    this.throwIfFailed();
+    const now = this.bounds;
+    if (index <= now.snapIndex) {
+      // A leader's snapshot was stored meanwhile: this one is stale, and its chunks go.
+      return this.write([], false, () => this.staleChunkDeletes(now.snapIndex));
+    }
     const ops: BatchOp[] = [];
-    pushSnapshot(ops, snapshot);
-    for (let i = offset + 1; i <= compactTo; i++) ops.push({ type: 'del', key: entryKey(i) });
+    pushSnapshotMeta(ops, snapshot);
+    for (let i = now.offset + 1; i <= compactTo; i++) ops.push({ type: 'del', key: entryKey(i) });
     // The stored commit must not fall below the snapshot's index (load checks it): a deferred
     // commit, which is at or beyond what was applied, goes with it.
     this.pushHardState(ops, null);
-    this.bounds = { offset: Math.max(offset, compactTo), last, snapIndex: index };
-    return this.write(ops, true);
+    this.bounds = { offset: Math.max(now.offset, compactTo), last: now.last, snapIndex: index };
+    return this.write(ops, true, () => this.staleChunkDeletes(index));
+  }
+
+  /**
+   * Writes a snapshot's data in chunks, each synced: a chunk's key names the snapshot, so none is
+   * read until a meta naming that snapshot is written after them all (a crash in between leaves
+   * chunks nothing refers to, deleted with the next snapshot past their index).
+   */
+  private async writeSnapshotChunks(snap: Snapshot): Promise<void> {
+    const { index } = snap.meta;
+    for (let at = 0, n = 0; at < snap.data.length; at += SNAPSHOT_CHUNK_BYTES, n++) {
+      this.throwIfFailed();
+      try {
+        await this.db.put(snapshotChunkKey(index, n), snap.data.subarray(at, at + SNAPSHOT_CHUNK_BYTES), { sync: true });
+      } catch (err) {
+        this.failure = writeError(this.dir, err);
+        throw this.failure;
+      }
+    }
+  }
+
+  /**
+   * Deletes for the chunks of every snapshot older than the one at `keep`, and for the one-value
+   * layout. Not newer ones: a local snapshot's chunks may be being written beside the chain.
+   */
+  private async staleChunkDeletes(keep: number): Promise<BatchOp[]> {
+    let keys: string[];
+    try {
+      keys = await this.db.keys(SNAPSHOT_CHUNK_RANGE).all();
+    } catch (err) {
+      throw readError(this.dir, 'snapshot chunk keys', err);
+    }
+    const ops: BatchOp[] = [{ type: 'del', key: SNAPSHOT_DATA_KEY }];
+    for (const key of keys) {
+      const chunk = parseSnapshotChunkKey(key);
+      if (chunk === null || chunk.index < keep) ops.push({ type: 'del', key });
+    }
+    return ops;
   }
 
   /** The data dir's identity record; null in a new data dir or one from before identities. */
@@ -169,6 +231,7 @@ export class LevelRaftStorage implements RaftStorage {
       this.pushHardState(ops, null);
       await this.write(ops, true).catch(() => undefined);
     }
+    await this.chunking;
     await this.tail;
     await this.db.close();
   }
@@ -183,13 +246,15 @@ export class LevelRaftStorage implements RaftStorage {
     if (this.failure !== null) throw this.failure;
   }
 
-  private write(ops: BatchOp[], sync: boolean): Promise<void> {
+  /** Writes `ops`, after what `before` writes and adds, in its turn in the chain. */
+  private write(ops: BatchOp[], sync: boolean, before?: () => Promise<readonly BatchOp[]>): Promise<void> {
     const run = async (): Promise<void> => {
       this.throwIfFailed();
       try {
+        const all = before === undefined ? ops : [...ops, ...(await before())];
         // A chained batch: about twice as fast as db.batch(array) for many small puts.
         const batch = this.db.batch();
-        for (const op of ops) {
+        for (const op of all) {
           if (op.type === 'put') batch.put(op.key, op.value);
           else batch.del(op.key);
         }
@@ -207,9 +272,9 @@ export class LevelRaftStorage implements RaftStorage {
   }
 }
 
-function pushSnapshot(ops: BatchOp[], snap: Snapshot): void {
+/** The meta that makes a snapshot's chunks (written before) the stored snapshot. */
+function pushSnapshotMeta(ops: BatchOp[], snap: Snapshot): void {
   ops.push({ type: 'put', key: SNAPSHOT_META_KEY, value: encodeSnapshotMeta(snap.meta, snap.data) });
-  ops.push({ type: 'put', key: SNAPSHOT_DATA_KEY, value: snap.data });
 }
 
 /** Adds puts for `entries` (skipping those <= offset) and deletes for a conflicting suffix

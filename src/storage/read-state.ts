@@ -9,7 +9,7 @@ import type { Entry, HardState, Snapshot } from '../raft/types.js';
 import { EMPTY_HARD_STATE } from '../raft/types.js';
 import { decodeEntry, decodeHardState, decodeSnapshotMeta, type StoredSnapshotMeta } from './codec.js';
 import { StorageCorruptionError } from './errors.js';
-import { ENTRY_RANGE, entryKey, HARD_STATE_KEY, parseEntryKey, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY } from './keys.js';
+import { ENTRY_RANGE, entryKey, HARD_STATE_KEY, parseEntryKey, parseSnapshotChunkKey, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY, snapshotChunkKey, snapshotChunkRange } from './keys.js';
 import { readError } from './level-errors.js';
 
 export type RaftDb = Level<string, Uint8Array>;
@@ -49,23 +49,44 @@ async function readSnapshotMeta(db: RaftDb, dir: string): Promise<StoredSnapshot
 
 async function readSnapshot(db: RaftDb, dir: string): Promise<Snapshot | null> {
   const stored = await readSnapshotMeta(db, dir);
-  const data = await get(db, dir, SNAPSHOT_DATA_KEY);
+  // The one-value layout of a data dir from before chunks, until its next snapshot replaces it.
+  const single = await get(db, dir, SNAPSHOT_DATA_KEY);
   if (stored === null) {
-    if (data !== undefined) throw new StorageCorruptionError(dir, SNAPSHOT_DATA_KEY, 'found snapshot data but no snapshot meta');
+    if (single !== undefined) throw new StorageCorruptionError(dir, SNAPSHOT_DATA_KEY, 'found snapshot data but no snapshot meta');
+    // Chunks without a meta are a snapshot a crash cut short: nothing refers to them.
     return null;
   }
-  if (data === undefined) {
-    throw new StorageCorruptionError(dir, SNAPSHOT_DATA_KEY, `expected the data of the snapshot at ${stored.meta.index}, found none`);
+  const { index } = stored.meta;
+  const [key, chunks] = single !== undefined ? [SNAPSHOT_DATA_KEY, single] : [snapshotChunkKey(index, 0), await readChunks(db, dir, index)];
+  // Zero bytes are written as no chunk at all.
+  const data = chunks === null && stored.dataLength === 0 ? new Uint8Array(0) : chunks;
+  if (data === null) {
+    throw new StorageCorruptionError(dir, key, `expected the data of the snapshot at ${index}, found none`);
   }
   if (data.length !== stored.dataLength || crc32(data) !== stored.dataCrc) {
     throw new StorageCorruptionError(
       dir,
-      SNAPSHOT_DATA_KEY,
-      `snapshot at ${stored.meta.index}: expected ${stored.dataLength} bytes with crc32 ${stored.dataCrc}, ` +
+      key,
+      `snapshot at ${index}: expected ${stored.dataLength} bytes with crc32 ${stored.dataCrc}, ` +
         `found ${data.length} bytes with crc32 ${crc32(data)}`,
     );
   }
   return { meta: stored.meta, data: new Uint8Array(data) };
+}
+
+/** The chunks of the snapshot at `index` joined, or null when it has none; a gap in their numbers is corruption. */
+async function readChunks(db: RaftDb, dir: string, index: number): Promise<Uint8Array | null> {
+  let entries: [string, Uint8Array][];
+  try {
+    entries = await db.iterator(snapshotChunkRange(index)).all();
+  } catch (err) {
+    throw readError(dir, `chunks of the snapshot at ${index}`, err);
+  }
+  if (entries.length === 0) return null;
+  for (const [i, [key]] of entries.entries()) {
+    if (parseSnapshotChunkKey(key)?.n !== i) throw new StorageCorruptionError(dir, key, `snapshot at ${index}: expected chunk ${i} here; a chunk is missing`);
+  }
+  return Buffer.concat(entries.map(([, value]) => value));
 }
 
 async function readHardState(db: RaftDb, dir: string): Promise<HardState> {

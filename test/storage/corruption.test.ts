@@ -6,7 +6,7 @@ import { Level } from 'level';
 import t from 'tap';
 import type { Entry, Snapshot } from '../../src/raft/types.js';
 import { encodeEntry } from '../../src/storage/codec.js';
-import { entryKey } from '../../src/storage/keys.js';
+import { entryKey, snapshotChunkKey } from '../../src/storage/keys.js';
 import { LevelRaftStorage, StorageCorruptionError } from '../../src/storage/level-raft-storage.js';
 
 const enc = new TextEncoder();
@@ -151,9 +151,9 @@ void t.test('a kept entry at the snapshot index must carry the snapshot term', a
 void t.test('corrupt snapshot data fails the load, naming the snapshot key', async (t) => {
   const dir = tempDir(t);
   const write = (s: LevelRaftStorage): Promise<void> => s.save({ hardState: null, entries: [], snapshot: snap(10, 3) }, true);
-  await tampered(dir, write, (db) => db.put('sd', enc.encode('state@1X')));
+  await tampered(dir, write, (db) => db.put(snapshotChunkKey(10, 0), enc.encode('state@1X')));
   const err = await loadError(dir);
-  t.equal(err.key, 'sd');
+  t.equal(err.key, snapshotChunkKey(10, 0));
   t.match(err.message, /snapshot at 10: expected 8 bytes with crc32 \d+, found 8 bytes with crc32 \d+/);
 });
 
