@@ -215,12 +215,12 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
             return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
           }
         }
-        // Judged by the state applied here, before proposing (src/api/mesh-bound.ts says why that suffices).
-        deps.meshBound?.checkApply(resources);
         const data = encodeMesh(command, client);
         // Counted whole, as the entry's bytes (what it replaces is not subtracted): applies are small and rare.
         deps.quota?.check(data.byteLength, `apply of ${resources.length} resource${resources.length === 1 ? '' : 's'}`);
-        const r = await host.propose(data, Math.max(1, deadline - Date.now()));
+        const propose = (): Promise<ApplyResult> => host.propose(data, Math.max(1, deadline - Date.now()));
+        // Judged by the state applied here and the applies in flight, before proposing (src/api/mesh-bound.ts says why that suffices).
+        const r = await (deps.meshBound?.guardApply(resources, propose) ?? propose());
         const revision = meshResult(r);
         const outcome = (r.ok ? r.value : undefined) as MeshApplyOutcome | undefined;
         if (tracing) trace('mesh.answer', revision);

@@ -300,3 +300,22 @@ void t.test('a publish that would grow the mesh past controller.max_mesh_bytes i
   settle(cs);
   t.match(service(c, 's1'), { status: { endpoints: [{ agent: 'squatter' }] } }, 'with room, the next connection publishes');
 });
+
+void t.test('publishes proposed and not yet applied count against controller.max_mesh_bytes: agents publishing at once cannot all pass on the same room', async (t) => {
+  const { cs } = stage();
+  const c = cs[0]!;
+  new SimAgent('first', ['http', 'tcp'], 'boot', { hosts: [host('s0', 'http', [1])] }).connect(c);
+  settle(cs);
+  const used = c.sm.view(meshKind).resourceBytes;
+  // Room for one more service like s0, not for two.
+  for (const x of cs) x.maxMeshBytes = Math.floor(used * 2.5);
+  const a = new SimAgent('a', ['http', 'tcp'], 'boot', { hosts: [host('s1', 'http', [1])] });
+  const b = new SimAgent('b', ['http', 'tcp'], 'boot', { hosts: [host('s2', 'http', [1])] });
+  a.connect(c);
+  b.connect(c);
+  settle(cs);
+  const created = ['s1', 's2'].filter((name) => service(c, name) !== null);
+  t.equal(created.length, 1, `one of the two publishes applied (${created.join(', ')})`);
+  t.equal(c.hub.counters.publishesOverMesh, 1, 'the other was held back while the first was in flight');
+  t.ok(c.sm.view(meshKind).resourceBytes <= Math.floor(used * 2.5), 'the mesh stays within its bound');
+});

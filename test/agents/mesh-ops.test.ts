@@ -188,3 +188,19 @@ void t.test('controller.max_mesh_bytes: an apply that would grow the mesh past i
   t.ok(mesh.resourceBytes <= 4_096, `the mesh stays within its bound (${mesh.resourceBytes} bytes)`);
   t.equal(meshBound!.appliesRefused, 1);
 });
+
+void t.test('controller.max_mesh_bytes: the growth of applies proposed and not yet applied is reserved, so applies sent at once cannot all pass on the same room', async (t) => {
+  const { host } = setup();
+  const bound = new MeshBound(4_096, () => host.sm.view(meshKind));
+  const labelled = (name: string) => ({ kind: 'service' as const, name, spec: { protocol: 'http', ports: [80] }, labels: { note: 'x'.repeat(2_000) } });
+  let release: () => void = () => undefined;
+  const held = new Promise<string>((resolve) => (release = () => resolve('applied')));
+  const first = bound.guardApply([labelled('a')], () => held);
+  const second = await answer(bound.guardApply([labelled('b')], () => Promise.resolve('applied')));
+  t.equal(second.code, 'NO_SPACE', 'the second is refused while the first is in flight');
+  t.match(second.message, /of controller\.max_mesh_bytes 4096, \d+ more proposed and not yet applied, and this adds \d+\)/);
+  release();
+  t.equal(await first, 'applied');
+  t.equal(await bound.guardApply([labelled('b')], () => Promise.resolve('applied')), 'applied', 'once the first settled (here: applied nothing), its room is free again');
+  t.equal(bound.appliesRefused, 1);
+});
