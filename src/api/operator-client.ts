@@ -23,6 +23,9 @@ import { operatorMethod } from './operator-proto.js';
 import { checkKey } from './request-size.js';
 import { readServerStream } from './server-stream.js';
 
+/** How long `ctl snapshot save` waits for the snapshot's first message, at least: the server serializes the whole state first. */
+export const SNAPSHOT_FIRST_MESSAGE_MS = 60_000;
+
 export interface WatchOptions {
   readonly key: string;
   readonly prefix: boolean;
@@ -130,8 +133,17 @@ export class OperatorClient {
       const ctx = this.base.streamContext(endpoint);
       await readServerStream(
         ctx,
-        // The first message waits for a read barrier; then chunks follow one another closely.
-        { method: operatorMethod('SnapshotSave'), request: {}, decode: decodeSnapshotChunk, idleTimeoutMs: ctx.timeoutMs, what: 'the snapshot' },
+        // The first message waits for a read barrier and the whole state's serialization, a step
+        // per turn of the server's loop beside its Raft work (a leader serving 533,000 keys took
+        // more than 5 s); then chunks follow one another closely.
+        {
+          method: operatorMethod('SnapshotSave'),
+          request: {},
+          decode: decodeSnapshotChunk,
+          idleTimeoutMs: ctx.timeoutMs,
+          firstMessageTimeoutMs: Math.max(ctx.timeoutMs, SNAPSHOT_FIRST_MESSAGE_MS),
+          what: 'the snapshot',
+        },
         (part) => assembler.add(part),
       );
       return assembler.finish();

@@ -17,6 +17,8 @@ export interface ServerStreamOptions<T> {
   readonly decode: (raw: unknown) => T;
   /** null: the stream may stay quiet forever (a watch). Otherwise ms of silence that fail it. */
   readonly idleTimeoutMs: number | null;
+  /** Ms of silence before the first message, when the server has work to do first; default idleTimeoutMs. */
+  readonly firstMessageTimeoutMs?: number;
   /** Ends the stream; the call then resolves normally. */
   readonly signal?: AbortSignal;
   /** What the stream is, for messages: "the watch", "the snapshot". */
@@ -35,10 +37,12 @@ export async function readServerStream<T>(ctx: StreamContext, opts: ServerStream
   let aborted = false;
   let idle: NodeJS.Timeout | null = null;
   let failIdle: (() => void) | null = null;
+  const silenceMs = (): number | null => (delivered === 0 ? (opts.firstMessageTimeoutMs ?? opts.idleTimeoutMs) : opts.idleTimeoutMs);
   const armIdle = (): void => {
-    if (opts.idleTimeoutMs === null) return;
+    const ms = silenceMs();
+    if (ms === null) return;
     if (idle !== null) clearTimeout(idle);
-    idle = setTimeout(() => failIdle?.(), opts.idleTimeoutMs);
+    idle = setTimeout(() => failIdle?.(), ms);
   };
   const onAbort = (): void => {
     aborted = true;
@@ -49,14 +53,14 @@ export async function readServerStream<T>(ctx: StreamContext, opts: ServerStream
     await new Promise<void>((resolve, reject) => {
       failIdle = () => {
         stream.cancel();
-        reject(new ApiError('TIMEOUT', `${endpoint} sent nothing of ${opts.what} for ${opts.idleTimeoutMs}ms`));
+        reject(new ApiError('TIMEOUT', `${endpoint} sent nothing of ${opts.what} for ${silenceMs()}ms`));
       };
       armIdle();
       stream.on('data', (raw: unknown) => {
-        armIdle();
         try {
           const message = opts.decode(raw);
           delivered += 1;
+          armIdle();
           onMessage(message);
         } catch (err) {
           stream.cancel();
