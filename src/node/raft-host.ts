@@ -451,11 +451,11 @@ export class RaftHost implements ConsensusPort {
   private drain(): void {
     try {
       while (!this.busy && !this.stopped && !this.stopping && this.raw.hasReady()) this.takeReady();
+      if (!this.busy) this.saveSerialized();
     } catch (err) {
       this.fail(err);
     }
     if (!this.busy) {
-      this.saveSerialized();
       this.settleIdle();
       this.opts.onSettled?.();
     }
@@ -681,7 +681,12 @@ export class RaftHost implements ConsensusPort {
       }
       if (!done) return this.stepSnapshot(job, conf, restores);
       this.serialized = { index: job.index, conf, data: job.bytes(), restores };
-      this.saveSerialized();
+      // Outside a Ready's turn: a bug in compacting must stop the node as it would there, not the process.
+      try {
+        this.saveSerialized();
+      } catch (err) {
+        this.fail(err);
+      }
     });
   }
 
