@@ -1,5 +1,6 @@
 import t from 'tap';
 import { StateMachine, encodeCommand, type ApplyResult, type KvCommand } from '../../src/statemachine/index.js';
+import { seededRng } from '../../src/util/rng.js';
 
 /** Applies each command at the next index and returns the results. */
 function run(sm: StateMachine, ...commands: KvCommand[]): ApplyResult[] {
@@ -108,4 +109,29 @@ void t.test('list returns keys under a prefix in order, with pagination', async 
   t.equal(sm.kv.list('b/', { limit: 3 }).more, false, 'an exact fit has no more');
   run(sm, del('b/2'), put('b/0', 'x'));
   t.same(keys('b/'), ['b/0', 'b/1', 'b/3'], 'the listing follows creations and deletions');
+});
+
+void t.test('listings stay in key order, each key once, across creates, deletes and re-creates between them (seed 1203)', async (t) => {
+  const rng = seededRng(1203);
+  const sm = new StateMachine();
+  const live = new Set<string>();
+  for (let step = 0; step < 3000; step++) {
+    const key = `k${rng.int(0, 8)}${rng.int(0, 4) === 0 ? '\u00e9' : ''}`;
+    if (rng.int(0, 3) === 0) {
+      if (run(sm, del(key))[0]!.ok) live.delete(key);
+    } else {
+      run(sm, put(key, String(step)));
+      live.add(key);
+    }
+    // Listings at random moments: the merged order must be the order of a full sort.
+    if (rng.int(0, 15) === 0) {
+      const listed = sm.kv.list().items.map((r) => r.key);
+      const expected = [...live].sort();
+      if (listed.join('\n') !== expected.join('\n')) {
+        t.fail(`step ${step}: listed ${JSON.stringify(listed)}, expected ${JSON.stringify(expected)}`);
+        return;
+      }
+    }
+  }
+  t.same(sm.kv.list().items.map((r) => r.key), [...live].sort(), 'the final listing');
 });
