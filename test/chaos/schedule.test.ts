@@ -1,5 +1,6 @@
 /** Schedules are reproducible from their seed and leave room to detect, heal and recover. */
 import t from 'tap';
+import { warmUpBudgetMs } from '../../chaos/runner.js';
 import { SCENARIOS, describeAction, makeSchedule, scenarioNamed } from '../../chaos/scenarios.js';
 
 const REQUIRED = ['jitter', 'isolate-follower', 'isolate-leader', 'kill-leader', 'pause-node', 'partition-majority', 'asymmetric', 'bridge', 'large-cluster', 'membership-churn'];
@@ -55,4 +56,10 @@ void t.test('asymmetric cycles through every one-way fault; churn storms during 
   const kinds = churn.faults.map((f) => f.action.kind);
   t.ok(kinds.includes('member-replace') && kinds.includes('transfer-storm') && kinds.includes('isolate'), kinds.join(','));
   t.ok(describeAction(churn.faults[0]!.action).length > 0);
+});
+
+void t.test('the start-up budget is 60 s up to 5 nodes and grows by 10 s a node beyond', async (t) => {
+  t.equal(warmUpBudgetMs(3), 60_000);
+  t.equal(warmUpBudgetMs(5), 60_000);
+  t.equal(warmUpBudgetMs(11), 120_000);
 });
