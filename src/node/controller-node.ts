@@ -5,7 +5,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { compressionGate } from '../transport/compression-gate.js';
+import { baseCallGuard } from '../transport/base-call-guard.js';
+import { oneMessageRequests } from '../transport/unended-requests.js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
@@ -414,8 +415,9 @@ export class ControllerNode {
     });
     const agentsLayer = agents;
 
-    // The compression gate first: it reads what the call that grpc-js starts with holds.
-    const interceptors = [compressionGate(() => metrics.onCallRefused('COMPRESSED')), ...(agentGate === null ? [] : [agentGate.interceptor])];
+    // The base call's guard first: it reads what the call that grpc-js starts with holds.
+    const guard = baseCallGuard({ onCompressed: () => metrics.onCallRefused('COMPRESSED'), onUnendedReset: () => metrics.onUnendedStreamReset() });
+    const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor])];
     const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), interceptors });
     transport.register(server);
     autopilot.register(server);

@@ -83,6 +83,7 @@ export class Metrics {
   private lastLeader: string | null = null;
   private readonly refusals: client.Counter<'direction' | 'code' | 'peer'>;
   private readonly callRefusals: client.Counter<'code'>;
+  private readonly unendedResets: client.Counter;
 
   constructor(
     readonly node: string,
@@ -234,12 +235,22 @@ export class Metrics {
       labelNames: ['code'],
       registers: [this.registry],
     });
+    this.unendedResets = new client.Counter({
+      name: 'client_streams_reset_unended_total',
+      help: 'Streams reset (RST_STREAM NO_ERROR) after their status was written because the client had not ended its request; the requests of clients that never half-close are not held.',
+      registers: [this.registry],
+    });
     this.refusals = new client.Counter({
       name: 'peer_refusals_total',
       help: 'Peer RPCs refused on identity grounds: direction in = this node refused the peer, out = the peer refused this node.',
       labelNames: ['direction', 'code', 'peer'],
       registers: [this.registry],
     });
+  }
+
+  /** A stream reset after its status because its client had not ended the request (src/transport/unended-requests.ts). */
+  onUnendedStreamReset(): void {
+    this.unendedResets.inc();
   }
 
   /** A call a gate refused (src/transport/compression-gate.ts, agent-ca-gate.ts), by its code. */

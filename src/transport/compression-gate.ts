@@ -6,35 +6,21 @@
  * ctl, agents), so a request that says `grpc-encoding: gzip` or `deflate` is answered
  * UNIMPLEMENTED before its first message is read (the stream stays paused until then).
  *
- * grpc-js takes the header out of the metadata it hands interceptors; the call it starts
- * with (the first interceptor's) keeps what it read. This interceptor must come first.
+ * grpc-js takes the header out of the metadata it hands interceptors; the base call keeps what
+ * it read, so this runs in the server's first interceptor (src/transport/base-call-guard.ts).
  */
 import * as grpc from '@grpc/grpc-js';
-
-/** The encoding the base call read from the request's headers; null when grpc-js no longer says. */
-function requestEncoding(call: grpc.ServerInterceptingCallInterface): string | null {
-  const encoding: unknown = (call as unknown as { readonly incomingEncoding?: unknown }).incomingEncoding;
-  return typeof encoding === 'string' ? encoding : null;
-}
+import { requestEncoding } from './base-call.js';
 
 export const REFUSED_ENCODING_DETAILS = 'compressed requests are not accepted (grpc-encoding other than identity); send them uncompressed';
 
-/** `onRefused` hears each refusal (a metric counts them). */
-export function compressionGate(onRefused: () => void = () => undefined): grpc.ServerInterceptor {
-  return (_method, call) =>
-    new grpc.ServerInterceptingCall(call, {
-      start: (next) => {
-        next({
-          onReceiveMetadata: (metadata, pass) => {
-            const encoding = requestEncoding(call);
-            if (encoding === null || encoding === 'identity') {
-              pass(metadata);
-              return;
-            }
-            onRefused();
-            call.sendStatus({ code: grpc.status.UNIMPLEMENTED, details: REFUSED_ENCODING_DETAILS });
-          },
-        });
-      },
-    });
+/** The request's headers pass on when they name no encoding or identity; otherwise the call ends here and `onRefused` hears of it. */
+export function admitEncoding(base: grpc.ServerInterceptingCallInterface, metadata: grpc.Metadata, pass: (metadata: grpc.Metadata) => void, onRefused: () => void): void {
+  const encoding = requestEncoding(base);
+  if (encoding === null || encoding === 'identity') {
+    pass(metadata);
+    return;
+  }
+  onRefused();
+  base.sendStatus({ code: grpc.status.UNIMPLEMENTED, details: REFUSED_ENCODING_DETAILS });
 }

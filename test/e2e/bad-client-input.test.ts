@@ -3,6 +3,7 @@
  * protobuf message, a status report about a stranger. Each gets a clear error; none changes
  * anything, and the cluster goes on serving.
  */
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
@@ -117,4 +118,53 @@ void t.test('oversized, malformed and unknown-member requests are refused clearl
   t.ok(after.revision > before.revision, 'the cluster keeps serving writes');
   const members = (await client.listControllers()).controllers.map((c) => c.id);
   t.same(members, ['c1', 'c2', 'c3'], 'no member was invented');
+});
+
+/** A Put sent as raw HTTP/2 that never ends its request; resolves with its gRPC status and how the server closed the stream. */
+function unendedPut(address: string, key: string, value: string): Promise<{ status: string | null; rstCode: number | undefined }> {
+  const encode = controllerServiceDefinition().service['Put']!.requestSerialize;
+  const message = encode({ key, value: Buffer.from(value) });
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+  frame.writeUInt32BE(message.length, 1);
+  const session = http2.connect(`http://${address}`);
+  const stream = session.request({ ':method': 'POST', ':path': '/controller.api.Controller/Put', 'content-type': 'application/grpc', te: 'trailers' }, { endStream: false });
+  stream.write(frame);
+  let status: string | null = null;
+  const statusOf = (headers: http2.IncomingHttpHeaders): void => {
+    if (typeof headers['grpc-status'] === 'string') status = headers['grpc-status'];
+  };
+  stream.on('response', statusOf);
+  stream.on('trailers', statusOf);
+  stream.resume();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      session.destroy();
+      reject(new Error('the Put that never half-closed was neither answered nor reset within 10 s'));
+    }, 10_000);
+    stream.on('close', () => {
+      clearTimeout(timer);
+      session.close();
+      resolve({ status, rstCode: stream.rstCode });
+    });
+  });
+}
+
+void t.test('a put whose client never half-closes is served, then its stream is reset and counted', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info', metrics: true });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const client = cluster.client();
+  t.teardown(() => client.close());
+  const resets = async (): Promise<number> => {
+    const text = await (await fetch(`http://${cluster.metricsAddresses.get('c1')!}/metrics`)).text();
+    const line = /^client_streams_reset_unended_total\{node="c1"\} (\d+)$/m.exec(text);
+    return line === null ? Number.NaN : Number(line[1]);
+  };
+  const before = await resets();
+  const outcome = await unendedPut(cluster.addresses.get('c1')!, 'unended', 'held-open');
+  t.equal(outcome.status, String(grpc.status.OK), 'the client has its answer before the reset');
+  t.equal(outcome.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'then the stream is reset, without error');
+  t.equal((await resets()) - before, 1, 'and the reset counted');
+  t.equal(Buffer.from((await client.get('unended')).value).toString(), 'held-open', 'the put was applied');
 });

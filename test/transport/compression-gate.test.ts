@@ -1,8 +1,9 @@
-/** Compressed requests are refused before grpc-js inflates them (src/transport/compression-gate.ts). */
+/** Compressed requests are refused before grpc-js inflates them (src/transport/compression-gate.ts, in base-call-guard.ts). */
 import t from 'tap';
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
-import { compressionGate, REFUSED_ENCODING_DETAILS } from '../../src/transport/compression-gate.js';
+import { REFUSED_ENCODING_DETAILS } from '../../src/transport/compression-gate.js';
+import { baseCallGuard } from '../../src/transport/base-call-guard.js';
 
 const bytes = (b: Buffer): Buffer => b;
 const SERVICE: grpc.ServiceDefinition = {
@@ -12,7 +13,7 @@ const SERVICE: grpc.ServiceDefinition = {
 void t.test('a gzip request is refused UNIMPLEMENTED before its message is read; an identity one is served', async (t) => {
   const received: number[] = [];
   let refusals = 0;
-  const server = new grpc.Server({ interceptors: [compressionGate(() => refusals++)] });
+  const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => refusals++, onUnendedReset: () => undefined })] });
   server.addService(SERVICE, {
     Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       received.push(call.request.length);

@@ -1,0 +1,32 @@
+/**
+ * The server's first interceptor, the only one that receives grpc-js's base call: it refuses
+ * compressed requests before their messages are read (compression-gate.ts) and resets a stream
+ * left open after its status (unended-requests.ts). It must come first in the server's list.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { http2StreamOf } from './base-call.js';
+import { admitEncoding } from './compression-gate.js';
+import { resetUnendedStream } from './unended-requests.js';
+
+export interface BaseCallGuardHooks {
+  /** A compressed request was refused. */
+  readonly onCompressed: () => void;
+  /** A stream whose client had not ended it was reset after its status. */
+  readonly onUnendedReset: () => void;
+}
+
+export function baseCallGuard(hooks: BaseCallGuardHooks): grpc.ServerInterceptor {
+  return (_method, call) => {
+    const stream = http2StreamOf(call);
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, pass) => admitEncoding(call, metadata, pass, hooks.onCompressed),
+          onCancel: () => {
+            if (stream !== null) resetUnendedStream(stream, hooks.onUnendedReset);
+          },
+        });
+      },
+    });
+  };
+}

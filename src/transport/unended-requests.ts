@@ -1,0 +1,98 @@
+/**
+ * Requests whose client never ends them. grpc-js starts a unary or server-streaming handler at
+ * the client's half-close, and until the stream closes it holds the request: the message its
+ * handler keeps and the decoder's copy. An operator's certificate sent 50 unary calls of 4 MiB
+ * that never half-closed and held +445 MB until it disconnected. grpc-go starts those handlers
+ * at the request's one message and, once the status is written, resets a stream whose client
+ * has not ended it (RST_STREAM NO_ERROR, as HTTP/2 allows a server that has answered in full);
+ * so do we. Memory then lasts as long as the handler, not as long as the client likes.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
+
+type Listener = Parameters<grpc.ServerInterceptingCallInterface['start']>[0];
+
+/** A call whose listener hears the half-close right after the request's message; the client's own half-close, later, is not passed on. */
+class OneMessageCall implements grpc.ServerInterceptingCallInterface {
+  private ended = false;
+
+  constructor(private readonly next: grpc.ServerInterceptingCallInterface) {}
+
+  start(listener: Listener): void {
+    const end = (): void => {
+      if (this.ended) return;
+      this.ended = true;
+      listener.onReceiveHalfClose();
+    };
+    this.next.start({
+      onReceiveMetadata: (metadata) => listener.onReceiveMetadata(metadata),
+      // A second message still reaches grpc-js's handler, which answers it UNIMPLEMENTED.
+      onReceiveMessage: (message: unknown) => {
+        listener.onReceiveMessage(message);
+        end();
+      },
+      onReceiveHalfClose: end,
+      onCancel: () => listener.onCancel(),
+    });
+  }
+
+  sendMetadata(metadata: grpc.Metadata): void {
+    this.next.sendMetadata(metadata);
+  }
+
+  sendMessage(message: unknown, callback: () => void): void {
+    this.next.sendMessage(message, callback);
+  }
+
+  sendStatus(status: Parameters<grpc.ServerInterceptingCallInterface['sendStatus']>[0]): void {
+    this.next.sendStatus(status);
+  }
+
+  startRead(): void {
+    this.next.startRead();
+  }
+
+  getPeer(): string {
+    return this.next.getPeer();
+  }
+
+  getDeadline(): grpc.Deadline {
+    return this.next.getDeadline();
+  }
+
+  getHost(): string {
+    return this.next.getHost();
+  }
+
+  getAuthContext(): ReturnType<grpc.ServerInterceptingCallInterface['getAuthContext']> {
+    return this.next.getAuthContext();
+  }
+
+  getConnectionInfo(): ReturnType<grpc.ServerInterceptingCallInterface['getConnectionInfo']> {
+    return this.next.getConnectionInfo();
+  }
+
+  getMetricsRecorder(): ReturnType<grpc.ServerInterceptingCallInterface['getMetricsRecorder']> {
+    return this.next.getMetricsRecorder();
+  }
+}
+
+/** Handlers of methods whose request is one message start at that message, not at the client's half-close. */
+export const oneMessageRequests: grpc.ServerInterceptor = (method, call) =>
+  new grpc.ServerInterceptingCall(method.requestStream ? call : new OneMessageCall(call));
+
+/**
+ * Called when the call has ended (grpc-js tells the listener after it wrote the status, or after
+ * the stream closed): a stream the client has not ended is reset with NO_ERROR, and `onReset`
+ * hears of it. The reset waits one turn of the loop: Node writes the trailers in an immediate of
+ * its own, queued before this one, and a reset ahead of them would lose the client its status.
+ */
+export function resetUnendedStream(stream: http2.ServerHttp2Stream, onReset: () => void): void {
+  const ended = (): boolean => stream.closed || stream.destroyed || stream.readableEnded;
+  if (ended()) return;
+  setImmediate(() => {
+    if (ended()) return;
+    onReset();
+    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
+}
