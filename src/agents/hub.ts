@@ -52,10 +52,12 @@ function stallThreshold(opts: HubOptions): number {
 const LEADER_EXPIRY_EVERY_MS = 250;
 
 /**
- * A newer connection of an agent takes over at most this long after the last one claimed it here.
- * An agent restarting takes over once; a flood of hellos with one id and rising epochs (a bug, or
- * a hostile certificate: 3,000 in a second were measured) gets a refusal each instead of a
- * close, a claim and an audit event each, which had stalled the controller and flooded its audit.
+ * A connection of an agent claims it here at most this long after the last claim here: a newer
+ * connection takes over, or one that follows a closed stream reconnects. An agent restarting
+ * takes over once; a flood of hellos with one id and rising epochs (a bug, or a hostile
+ * certificate: 3,000 in a second were measured) gets a refusal each instead of a close, a claim
+ * and an audit event each, which had stalled the controller and flooded its audit; so does a
+ * flood that closes each stream before its next hello.
  */
 export const TAKEOVER_MIN_INTERVAL_MS = 1_000;
 
@@ -101,6 +103,8 @@ export class AgentHub {
   private meshCursor: number;
   private readonly streams = new Map<StreamId, Session>();
   private readonly byAgent = new Map<string, StreamId>();
+  /** When each agent was last claimed here, within TAKEOVER_MIN_INTERVAL_MS, oldest first. */
+  private readonly recentClaims = new Map<string, number>();
   private readonly queue = new Set<StreamId>();
   private readonly dirty = new Set<StreamId>();
   private readonly waiting = new Set<StreamId>();
@@ -277,6 +281,7 @@ export class AgentHub {
       this.admit(s, now, out);
     }
     this.expireDepartures(now);
+    this.forgetOldClaims(now);
     if (this.barrierWanted && !this.barrierInFlight) {
       this.barrierInFlight = true;
       this.barrierWanted = false;
@@ -501,6 +506,14 @@ export class AgentHub {
     return out;
   }
 
+  /** Claims older than the interval no longer hold a connection back; the map is in claim order. */
+  private forgetOldClaims(now: number): void {
+    for (const [agent, at] of this.recentClaims) {
+      if (now - at < TAKEOVER_MIN_INTERVAL_MS) return;
+      this.recentClaims.delete(agent);
+    }
+  }
+
   /** Claims the agent for this controller and starts serving it (one unit of the admission budget taken). */
   private admit(s: Session, now: number, out: HubEffect[]): void {
     this.queue.delete(s.stream);
@@ -512,12 +525,16 @@ export class AgentHub {
         out.push(...this.closeSession(s, 'aborted', `a newer connection of agent ${JSON.stringify(hello.agentId)} is open here`, now, false));
         return;
       }
-      const since = now - existing.claimedAt;
-      if (since < TAKEOVER_MIN_INTERVAL_MS) {
-        this.counters.refused++;
-        out.push(...this.closeSession(s, 'exhausted', `agent ${JSON.stringify(hello.agentId)} took over a connection here ${Math.round(since)}ms ago; another takeover waits ${TAKEOVER_MIN_INTERVAL_MS}ms`, now, false));
-        return;
-      }
+    }
+    const claimedAt = this.recentClaims.get(hello.agentId);
+    if (claimedAt !== undefined && now - claimedAt < TAKEOVER_MIN_INTERVAL_MS) {
+      const since = Math.round(now - claimedAt);
+      const why = existing !== null && existing !== s ? `took over a connection here ${since}ms ago; another takeover waits` : `connected here ${since}ms ago; a reconnect waits`;
+      this.counters.refused++;
+      out.push(...this.closeSession(s, 'exhausted', `agent ${JSON.stringify(hello.agentId)} ${why} ${TAKEOVER_MIN_INTERVAL_MS}ms`, now, false));
+      return;
+    }
+    if (existing !== null && existing !== s) {
       this.counters.takeovers++;
       out.push({ type: 'audit', event: { type: 'agent.takeover', subject: hello.agentId, from: existing.id, to: s.id, reason: `a newer connection took over on ${this.opts.self}` } });
       out.push(...this.closeSession(existing, 'aborted', `taken over by a newer connection of agent ${JSON.stringify(hello.agentId)}`, now, false));
@@ -526,6 +543,8 @@ export class AgentHub {
     this.offline.forget(hello.agentId);
     this.byAgent.set(hello.agentId, s.stream);
     s.claimedAt = now;
+    this.recentClaims.delete(hello.agentId);
+    this.recentClaims.set(hello.agentId, now);
     const state = this.port.state();
     this.report.add({ op: 'connect', id: hello.agentId, session: s.id, epoch: hello.epoch, info: hello.info, sync: emptySync(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0 });
     if (hello.hasConfig && hello.clusterId === this.port.clusterId() && hello.version > state.revision) {

@@ -534,6 +534,34 @@ void t.test('a storm of hellos with one id and rising epochs: one takeover a sec
   t.equal(later.closedWith, null);
 });
 
+void t.test('a storm of reconnects with one id, each stream closed before the next hello: one claim a second, no Raft write or push for the rest', async (t) => {
+  const { log, clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  const entries = log.entries.length;
+  let pushes = 0;
+  const refusals: string[] = [];
+  for (let i = 0; i < 500; i++) {
+    const a = new SimAgent('a1', ['http'], `churn-${i}`);
+    a.connect(c1);
+    settle(cs);
+    pushes += a.received.length;
+    if (a.closedWith !== null) refusals.push(`${a.closedWith.code}: ${a.closedWith.reason}`);
+    a.disconnect();
+    settle(cs);
+    advance(clock, cs, 1);
+  }
+  t.equal(pushes, 1, 'only the first connection was claimed and pushed to');
+  t.equal(refusals.length, 499, 'every later one was refused');
+  t.match(refusals[1], /^exhausted: agent "a1" connected here \d+ms ago; a reconnect waits 1000ms$/);
+  t.ok(log.entries.length - entries <= 2, `at most the claim and the departure were written (${log.entries.length - entries} entries)`);
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
+  const later = new SimAgent('a1', ['http'], 'later-process');
+  later.connect(c1);
+  settle(cs);
+  t.equal(later.closedWith, null, 'a second after the last claim, a reconnect is served');
+  t.equal(later.received.length, 1);
+});
+
 void t.test('one certificate holds at most MAX_STREAMS_PER_CERTIFICATE streams on a controller, hellos or not', async (t) => {
   const { clock, cs } = stage(1);
   const c1 = cs[0]!;

@@ -7,6 +7,7 @@ import t from 'tap';
 import { MAX_OBSERVED, decodeCommand, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
 import { defaultSettings } from '../../src/settings/index.js';
 import { settingsToJson } from '../../src/statemachine/settings.js';
+import { TAKEOVER_MIN_INTERVAL_MS } from '../../src/agents/hub.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, host, rt, settle, svc } from './hub-harness.js';
 
 function stage(n = 2, ttlMs = 600_000): { log: SimLog; clock: { now: number }; cs: SimController[] } {
@@ -63,7 +64,7 @@ void t.test('a change to a service outside an agent\'s set makes zero pushes to 
 });
 
 void t.test('an identical re-publish on reconnect or restart makes zero Raft writes of the mesh and no new revision; status survives', async (t) => {
-  const { log, cs } = stage();
+  const { log, clock, cs } = stage();
   const publisher = new SimAgent('edge', ['http', 'tcp'], 'edge-boot', { hosts: [host('web', 'http', [8080])] });
   publisher.connect(cs[0]!);
   settle(cs);
@@ -78,6 +79,8 @@ void t.test('an identical re-publish on reconnect or restart makes zero Raft wri
   const restarted = new SimAgent('edge', ['http', 'tcp'], 'edge-boot-2', { hosts: [host('web', 'http', [8080])] });
   restarted.config.restore({ version: publisher.config.version!, cluster: log.clusterId, resources: publisher.config.json().resources });
   publisher.disconnect();
+  // A claim of the same id on the same controller waits a second (TAKEOVER_MIN_INTERVAL_MS).
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
   restarted.connect(cs[0]!);
   settle(cs);
   t.equal(meshEntries(log, entries), 0, 'no mesh entry at all');
@@ -247,7 +250,7 @@ void t.test('made-up misses from an agent whose observed names are full write no
 });
 
 void t.test('at the quota, a publish that would create services is held back and goes once there is room', async (t) => {
-  const { log, cs } = stage();
+  const { log, clock, cs } = stage();
   cs[0]!.atQuota = true;
   const squatter = new SimAgent('squatter', ['http', 'tcp'], 'boot', { hosts: [host('s1', 'http', [1]), host('s2', 'http', [2])] });
   squatter.connect(cs[0]!);
@@ -257,18 +260,20 @@ void t.test('at the quota, a publish that would create services is held back and
   t.equal(cs[0]!.hub.counters.publishesHeld, 1, 'held back, and counted once');
   t.match(cs[0]!.logs.join('\n'), /agent publishes new services while the state is at its quota/);
   squatter.disconnect();
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
   squatter.connect(cs[0]!);
   settle(cs);
   t.equal(meshEntries(log, entries), 0, 'a reconnect at the quota writes nothing either');
   cs[0]!.atQuota = false;
   squatter.disconnect();
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
   squatter.connect(cs[0]!);
   settle(cs);
   t.match(service(cs[0]!, 's1'), { status: { endpoints: [{ agent: 'squatter' }] } }, 'with room, the next connection publishes');
 });
 
 void t.test('a publish that would grow the mesh past controller.max_mesh_bytes is held back, logged, audited, counted, and goes once there is room', async (t) => {
-  const { log, cs } = stage();
+  const { log, clock, cs } = stage();
   const c = cs[0]!;
   const first = new SimAgent('first', ['http', 'tcp'], 'boot', { hosts: [host('s0', 'http', [1])] });
   first.connect(c);
@@ -290,12 +295,14 @@ void t.test('a publish that would grow the mesh past controller.max_mesh_bytes i
   settle(cs);
   t.same(service(c, 's0')?.status.endpoints?.map((e) => e.agent), ['first'], 'a join that would pass the bound is held back too');
   squatter.disconnect();
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
   squatter.connect(c);
   settle(cs);
   t.equal(c.hub.counters.publishesOverMesh, 3, 'each connection is judged (and counted) once: no loop');
   t.equal(meshEntries(log, entries), 0, 'nothing reached the log');
   for (const x of cs) x.maxMeshBytes = used + 100_000;
   squatter.disconnect();
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
   squatter.connect(c);
   settle(cs);
   t.match(service(c, 's1'), { status: { endpoints: [{ agent: 'squatter' }] } }, 'with room, the next connection publishes');

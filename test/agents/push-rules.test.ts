@@ -297,7 +297,7 @@ void t.test('an older version no controller holds is taken as the base of a delt
 });
 
 void t.test('pushes are counted cluster-wide and never reset by a reconnect', async (t) => {
-  const { log, cs } = stage(2);
+  const { log, clock, cs } = stage(2);
   const a = new SimAgent('a1');
   a.connect(cs[0]!);
   settle(cs);
@@ -305,6 +305,8 @@ void t.test('pushes are counted cluster-wide and never reset by a reconnect', as
     log.propose(applyCmd(svc(`s${i}`)));
     settle(cs);
     a.disconnect();
+    // Back to a controller it left a moment ago: a claim there waits a second.
+    advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
     a.connect(cs[(i + 1) % 2]!);
     settle(cs);
   }
@@ -444,7 +446,7 @@ for (const path of ['departure', 'takeover'] as const) {
     t.same(a.received.map((p) => p.plan.version), [1, 2], 'version 2 went out and was rejected');
     t.equal(c1.record('a1')!.nackedVersion, null, 'its NACK is not committed');
     if (path === 'departure') a.disconnect();
-    else advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
+    advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
     a.connect(c1);
     settle(cs);
     t.equal(c1.hub.counters.takeovers, path === 'takeover' ? 1 : 0, path === 'takeover' ? 'the new stream took over the open one' : 'no takeover');
