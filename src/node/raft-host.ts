@@ -234,10 +234,33 @@ export class RaftHost implements ConsensusPort {
 
   step(m: Message): void {
     if (this.stopped) return;
-    this.raw.step(this.acks.incoming(m));
+    try {
+      this.raw.step(this.acks.incoming(m));
+    } catch (err) {
+      if (err instanceof RaftError && err.code === 'DIVERGED') {
+        this.stopDiverged(m.from, err);
+        return;
+      }
+      throw err;
+    }
     // A peer's message: at once. An AppendResp commits and answers clients; an Append starts
     // the follower's write; either way what the Ready writes is flushed this turn.
     this.schedule(true);
+  }
+
+  /**
+   * The leader's log lacks entries this node committed. Going on would leave this node wedged
+   * behind a leader it cannot follow, answering reads from a state the cluster no longer has;
+   * stopping keeps the writes the cluster lost in this data dir and makes the fault loud.
+   */
+  private stopDiverged(leader: NodeId, err: RaftError): void {
+    const message =
+      `${err.message}. Writes the cluster acknowledged are in this node's data dir and missing from ${leader}'s log: ` +
+      'a quorum lost them (a member restored from an older copy of its data dir, or one that lost its disk, while this node was away). ' +
+      "This node stops so that they are kept: copy its data dir before anything else, then rebuild it as a member (operate.md, 'Rebuilding a lost member')";
+    this.opts.logger.fatal({ code: 'DIVERGED', leader }, message);
+    this.shutdownNow(new HostError('SHUTTING_DOWN', `${this.id} stopped: its committed log differs from the leader's`));
+    this.opts.onFatal(new Error(message));
   }
 
   /** The transport delivered a message from `from`: a follower's contact with its leader. */

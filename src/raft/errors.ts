@@ -7,7 +7,9 @@ export type RaftErrorCode =
   | 'COMPACTED'
   | 'UNAVAILABLE'
   | 'SNAPSHOT_OUT_OF_DATE'
-  | 'UNKNOWN_NODE';
+  | 'UNKNOWN_NODE'
+  /** The leader's log differs from entries this node has committed: the cluster lost writes this node holds. */
+  | 'DIVERGED';
 
 export class RaftError extends Error {
   override readonly name = 'RaftError';

@@ -78,17 +78,36 @@ export class RaftLog {
    * when the logs do not match at prevIndex.
    */
   maybeAppend(prevIndex: number, prevTerm: number, commit: number, ents: readonly Entry[]): number | null {
-    if (!this.matchTerm(prevIndex, prevTerm)) return null;
+    if (!this.matchTerm(prevIndex, prevTerm)) {
+      this.checkCommitted(prevIndex, prevTerm);
+      return null;
+    }
     const lastNew = prevIndex + ents.length;
     const conflict = this.findConflict(ents);
     if (conflict !== 0) {
-      if (conflict <= this.committed) {
-        throw new Error(`invariant: entry ${conflict} conflicts with committed ${this.committed}`);
-      }
+      this.checkCommitted(conflict, ents[conflict - (prevIndex + 1)]!.term);
       this.append(ents.slice(conflict - (prevIndex + 1)));
     }
     this.commitTo(Math.min(commit, lastNew));
     return lastNew;
+  }
+
+  /**
+   * Throws DIVERGED when the leader's entry at `index` (of `term`) differs from one this node
+   * committed. Raft never changes a committed entry, so the leader's log is then not the one
+   * this node saw committed: a quorum lost entries it had acknowledged (a data dir restored from
+   * an older copy, or lost, while this node was away). etcd panics here; the driver stops.
+   * Entries compacted into the snapshot cannot be compared and pass.
+   */
+  checkCommitted(index: number, term: number): void {
+    if (index > this.committed) return;
+    const ours = this.term(index);
+    if (ours === null || ours === term) return;
+    throw new RaftError(
+      'DIVERGED',
+      `the leader's entry ${index} is of term ${term}, but this node committed entry ${index} of term ${ours} ` +
+        `(its log is committed up to ${this.committed}): the leader's log lacks entries this node saw committed`,
+    );
   }
 
   /** The index of the first entry whose term differs from ours (or is new), else 0. */

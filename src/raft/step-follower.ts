@@ -43,7 +43,14 @@ export function stepFollower(r: Raft, m: Message): void {
 
 function onAppend(r: Raft, m: Append): void {
   if (m.prevIndex < r.log.committed) {
-    // Already committed here: report our commit so the leader skips ahead.
+    // Already committed here: report our commit so the leader skips ahead. Not if what the
+    // leader sends differs from what this node committed: that answer would claim entries the
+    // leader does not have, and the leader would never learn why this node does not follow.
+    r.log.checkCommitted(m.prevIndex, m.prevTerm);
+    for (const e of m.entries) {
+      if (e.index > r.log.committed) break;
+      r.log.checkCommitted(e.index, e.term);
+    }
     r.send({ type: 'AppendResp', to: m.from, reject: false, index: r.log.committed, rejectHint: 0, hintTerm: 0 });
     return;
   }
