@@ -18,6 +18,7 @@ import { listenProblem } from '../node/listen-check.js';
 import { VERSION } from '../node/version.js';
 import { runRecover } from './recover.js';
 import { runRestore } from './controller-restore.js';
+import { DataDirLockedError } from '../storage/errors.js';
 import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
 import { exitRemoved } from './removed-exit.js';
 import { checkTlsConfig } from './controller-tls.js';
@@ -96,7 +97,8 @@ async function main(): Promise<void> {
     }
     logger.fatal({ err }, 'controller failed to start');
     process.stderr.write(`controller: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    // A data dir another process holds cannot be used: a config error, as an unwritable one.
+    process.exit(err instanceof DataDirLockedError ? err.exitCode : 1);
   }
   let stopping = false;
   const stop = (signal: string): void => {

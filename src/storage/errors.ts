@@ -33,6 +33,12 @@ export class StorageIoError extends Error {
   }
 }
 
+/** Another process holds the data dir's lock: the data dir cannot be used, a config error
+ * (controller exits 2, as for a data dir it cannot create or write). */
+export class DataDirLockedError extends StorageIoError {
+  readonly exitCode = 2;
+}
+
 /** The caller broke the storage's preconditions (a gap in appended entries, an out-of-date
  * snapshot, overlapping calls after a failure): a bug in the driver, not in the disk. */
 export class StorageUsageError extends Error {

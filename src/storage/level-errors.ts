@@ -2,7 +2,7 @@
  * Turns errors thrown by LevelDB (abstract-level's ModuleError, with a `code` and often a
  * `cause` carrying the real reason) into our storage errors.
  */
-import { StorageCorruptionError, StorageIoError } from './errors.js';
+import { DataDirLockedError, StorageCorruptionError, StorageIoError } from './errors.js';
 
 function field(err: unknown, name: 'code' | 'message' | 'cause'): unknown {
   return typeof err === 'object' && err !== null && name in err ? (err as Record<string, unknown>)[name] : undefined;
@@ -59,8 +59,10 @@ export function readError(dir: string, what: string, err: unknown): StorageIoErr
 /** LevelDB failed to open: most often another process holds the lock. */
 export function openError(dir: string, err: unknown): StorageIoError | StorageCorruptionError {
   if (hasCode(err, 'LEVEL_CORRUPTION')) return readError(dir, 'the database files', err);
-  const hint = hasCode(err, 'LEVEL_LOCKED')
-    ? 'Another controller process holds this data dir; stop it or give this node its own data_dir'
-    : 'Check that the data dir exists, is writable and is not used by another controller process';
+  if (hasCode(err, 'LEVEL_LOCKED')) {
+    const hint = 'Another controller process holds this data dir; stop it or give this node its own data_dir';
+    return new DataDirLockedError(`cannot open raft storage at ${dir}: ${describeLevelError(err)}. ${hint}`, { cause: err });
+  }
+  const hint = 'Check that the data dir exists, is writable and is not used by another controller process';
   return new StorageIoError(`cannot open raft storage at ${dir}: ${describeLevelError(err)}. ${hint}`, { cause: err });
 }
