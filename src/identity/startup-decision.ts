@@ -20,7 +20,8 @@
  *    unless a peer still in the cluster's creation bootstraps (or did) from other nodes: every
  *    initial member must write the same first entry (initial-nodes.ts), so that is refused,
  *    naming the difference.
- *  - A data dir with state starts from it.
+ *  - A data dir with state starts from it; with --join, not when a peer answers for another
+ *    cluster (a restore whose old data dirs were not moved aside).
  * If no peer answers, the identity checks (acceptance.ts) keep whatever the node creates from
  * harming the cluster it may once have belonged to.
  */
@@ -110,6 +111,21 @@ export function decideStartup(input: StartupInput): StartupDecision {
           `To make this host a member of cluster ${theirs}: ${rebuild(memberId)}`,
       };
     }
+  }
+
+  // --join asks to join the cluster the peers run. A data dir of another cluster is not that
+  // cluster's, whatever the count: most often a restore whose old data dirs were not moved aside,
+  // where starting would bring the old cluster back beside the restored one.
+  if (input.join && others.length > 0) {
+    const theirs = [...new Set(others.map((a) => a.reply.clusterId))].join(', ');
+    return {
+      action: 'refuse',
+      code: 'FOREIGN_CLUSTER',
+      message:
+        `--join: data dir ${input.dataDir} belongs to cluster ${ownCluster}, but ${others.map((a) => a.peer).join(', ')} answered for cluster ${theirs}: ` +
+        `this data dir is not that cluster's. To join cluster ${theirs} (after a restore, say), move ${input.dataDir} aside and start again with --join; ` +
+        `to run on in cluster ${ownCluster}, start without --join`,
+    };
   }
 
   // The freshest view of this member: the peer (of our cluster, if we know it) that applied most.

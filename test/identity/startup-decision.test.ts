@@ -63,6 +63,23 @@ void t.test('a data dir of another cluster is refused, naming both clusters', as
   t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply() }] })), { action: 'start', warning: null }, 'peers of its own cluster: nothing to say');
 });
 
+void t.test('with --join, a data dir of another cluster is refused as soon as one peer answers for another cluster', async (t) => {
+  // A restore: c1 runs the restored cluster (bb); c2 was started with --join on its old data dir (aa).
+  const restored = reply({ clusterId: CLUSTER_B });
+  const refused = decideStartup(input({ memberId: 'c2', join: true, dataDir: '/var/lib/c2', disk: disk({ memberId: 'c2' }), answers: [{ peer: 'c1', reply: restored }, down('c3')] }));
+  t.match(refused, {
+    action: 'refuse',
+    code: 'FOREIGN_CLUSTER',
+    message: /^--join: data dir \/var\/lib\/c2 belongs to cluster 00000000000000aa, but c1 answered for cluster 00000000000000bb: this data dir is not that cluster's\. To join cluster 00000000000000bb .*move \/var\/lib\/c2 aside and start again with --join; to run on in cluster 00000000000000aa, start without --join$/,
+  });
+  const oldPeerToo = decideStartup(input({ memberId: 'c2', join: true, dataDir: '/var/lib/c2', disk: disk({ memberId: 'c2' }), answers: [{ peer: 'c1', reply: restored }, { peer: 'c3', reply: reply({ memberId: 'c3' }) }] }));
+  t.match(oldPeerToo, { action: 'refuse', code: 'FOREIGN_CLUSTER' }, 'also when an old peer answers for its own cluster: --join names one cluster, and two answer');
+  const without = decideStartup(input({ memberId: 'c2', dataDir: '/var/lib/c2', disk: disk({ memberId: 'c2' }), answers: [{ peer: 'c1', reply: restored }, down('c3')] }));
+  t.match(without, { action: 'start', warning: /two clusters run under this cluster file/ }, 'without --join, one foreign peer is still only a warning');
+  const restart = decideStartup(input({ join: true, disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { recorded: INC(1) } }) }] }));
+  t.match(restart, { action: 'start' }, '--join left in the unit: a restart among its own cluster starts');
+});
+
 void t.test('a data dir the cluster recorded as superseded, or removed, is refused', async (t) => {
   t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { recorded: INC(9) } }) }] })), {
     action: 'refuse',
