@@ -23,6 +23,7 @@ import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
 import { exitRemoved } from './removed-exit.js';
 import { checkTlsConfig } from './controller-tls.js';
 import { checkDataDir } from '../node/data-dir-check.js';
+import { traceMilestone } from '../util/trace.js';
 
 const program = new Command()
   .name('controller')
@@ -40,6 +41,7 @@ const program = new Command()
   .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
 
 async function main(): Promise<void> {
+  traceMilestone('start.main');
   tuneForServing(); // after the imports: see server-tiering.ts
   capYoungGeneration();
   // `controller recover ...` rewrites a stopped survivor's data dir and exits (recover.ts);
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
     config = loadNodeConfig(opts.config, opts.id);
     checkTlsConfig(opts.config, config);
     checkDataDir(opts.config, config.dataDir);
+    traceMilestone('start.config');
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`controller: ${err.message}\n`);

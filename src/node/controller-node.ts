@@ -60,6 +60,7 @@ import { cutOffReason } from '../api/quorum-guard.js';
 import { StateQuota } from '../api/state-quota.js';
 import { listenGrpc } from './grpc-listener.js';
 import type { GuardedListener } from '../transport/guarded-listener.js';
+import { traceMilestone } from '../util/trace.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -493,6 +494,7 @@ export class ControllerNode {
     const listener = await listenGrpc(self.listen, server, creds, metrics.registry, logger, caps).catch((err: Error) => {
       throw new Error(`cannot listen on ${self.listen}: ${err.message}`);
     });
+    traceMilestone('start.listening');
     metrics.bindState(() => ({
       status: raftHost.status(),
       applied: sm.appliedIndex,
@@ -526,6 +528,7 @@ export class ControllerNode {
       onPromoted: () => undefined, // every member records member.promoted when it applies the change
     });
     serving.since = systemScheduler.now();
+    traceMilestone('start.ticking');
     raftHost.start();
     membershipNode.start();
     promoter.start();

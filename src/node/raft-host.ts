@@ -21,7 +21,7 @@ import type { PersistedState } from '../storage/level-raft-storage.js';
 import type { Scheduler, Timer } from '../util/clock.js';
 import type { Completion } from '../util/completion.js';
 import type { Rng } from '../util/rng.js';
-import { trace, tracing } from '../util/trace.js';
+import { trace, traceMilestone, tracing } from '../util/trace.js';
 import { HostError, type ConsensusPort } from '../api/consensus-port.js';
 import { WaitMap, type Waiter } from './pending.js';
 import { QuorumAcks } from './quorum-acks.js';
@@ -226,6 +226,7 @@ export class RaftHost implements ConsensusPort {
     if (this.earlyPeers === null) return;
     this.earlyPeers = null;
     this.opts.logger.debug({ ticks }, 'first election timeout advanced');
+    if (tracing) trace('raft.advance', ticks);
     for (let i = 0; i < ticks; i++) this.raw.tick();
     this.schedule();
   }
@@ -639,6 +640,7 @@ export class RaftHost implements ConsensusPort {
     }
     this.ledTerm = s.role === 'leader' ? this.raw.status().term : null;
     this.soft = s;
+    if (tracing) traceMilestone('raft.soft', `${s.role} ${s.leader ?? '-'} ${this.raw.status().term}`);
     if (s.leader !== null) this.earlyPeers = null;
     if (prev.leader !== s.leader) {
       if (s.leader !== null && s.leader !== this.id) this.lastLeaderContact = this.clock.now();

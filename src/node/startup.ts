@@ -13,6 +13,7 @@ import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-sto
 import { raftDbPath } from '../storage/paths.js';
 import { askPeers } from '../transport/index.js';
 import { encodeBootstrapContext } from './conf-members.js';
+import { traceMilestone } from '../util/trace.js';
 
 export interface PreparedDataDir {
   readonly storage: LevelRaftStorage;
@@ -50,6 +51,7 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
     const stored = await storage.loadIdentity();
     const disk: DiskState = stored === null && isEmpty(loaded) ? { kind: 'empty' } : { kind: 'present', identity: stored, lastIndex: lastIndexOf(loaded) };
     const nodes = initialNodes(config.nodes);
+    traceMilestone('start.hello');
     const answers = await askPeers({
       self: config.self.id,
       clusterName: config.clusterName,
@@ -60,6 +62,7 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
     });
     const decision = decideStartup({ memberId: config.self.id, join: opts.join, dataDir: config.dataDir, clusterSize: config.nodes.length, nodes, disk, answers });
     const answered = answers.filter((a) => 'reply' in a).map((a) => a.peer);
+    traceMilestone('start.decided', `${decision.action} answered=${answered.length}`);
     logger.info({ decision: decision.action, answered, unanswered: answers.filter((a) => 'error' in a).map((a) => `${a.peer}: ${a.error}`) }, `start-up: ${decision.action}`);
     if (decision.action === 'refuse') throw new StartupRefusedError(decision.code, decision.message);
     const identity = identityFor(decision, config.self.id, disk, opts.newId);

@@ -394,6 +394,7 @@ export class PeerLink {
       if (now === grpc.connectivityState.SHUTDOWN) return;
       // Re-arm first: onUnreachable may close this link (or the whole transport).
       this.watchChannel(now);
+      if (tracing) trace('peer.state', `${this.id} ${grpc.connectivityState[now]}`);
       if (now === grpc.connectivityState.READY) {
         this.reachable = true;
       } else if (last === grpc.connectivityState.READY) {

@@ -17,6 +17,7 @@ import { BATCH_OVERHEAD_BYTES, PeerLink, type PeerLinkContext, type PingResult }
 import { PeerService, type Counters } from './peer-service.js';
 import { ReplyDesk } from './reply-desk.js';
 import { peerServiceDefinition } from './peer-methods.js';
+import { trace, tracing } from '../util/trace.js';
 
 export interface PeerTransportOptions {
   readonly self: string;
@@ -172,6 +173,7 @@ export class PeerTransport {
   private replaceStuck(link: PeerLink): void {
     if (this.closed || this.links.get(link.id) !== link) return;
     const abandoned = link.abandonedInARow;
+    if (tracing) trace('peer.stuck', `${link.id} ${abandoned}`);
     this.warn(`stuck:${link.id}`, { peer: link.id, address: link.address, abandoned }, `connecting to ${link.id} at ${link.address} got no answer in time; trying a new connection`);
     // A link that lost its connection reported it then; one that never had one reports it now
     // (its batches' deadline, which did before, no longer comes).

@@ -41,3 +41,10 @@ export function trace(event: string, detail: string | number = ''): void {
   lines.push(`${process.hrtime.bigint()} ${event} ${detail}\n`);
   if (lines.length >= FLUSH_LINES) flush();
 }
+
+/** Records `event` now with the CPU this process has used so far (`cpu=<ms>`, user + system). */
+export function traceMilestone(event: string, detail = ''): void {
+  if (!tracing) return;
+  const u = process.cpuUsage();
+  trace(event, `${detail}${detail === '' ? '' : ' '}cpu=${Math.round((u.user + u.system) / 1000)}`);
+}
