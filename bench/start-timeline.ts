@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMs } from './proc.js';
+import { cpuMs, machineBusyMs } from './proc.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CONTROLLER_JS = path.join(root, 'dist/bin/controller.js');
@@ -94,6 +94,10 @@ export interface RunResult {
   readonly firstLeaderMs: number | null;
   readonly allKnowMs: number | null;
   readonly terms: number;
+  /** CPU ms the whole machine spent from the first spawn until every node knew the leader, and how much of it was not ours (other jobs). */
+  readonly machineMs: number | null;
+  readonly foreignMs: number | null;
+  readonly wallMs: number | null;
   readonly timelines: readonly NodeTimeline[];
 }
 
@@ -126,6 +130,8 @@ async function runOnce(a: Args, run: number): Promise<RunResult> {
   fs.writeFileSync(configFile, yaml);
   const load = os.loadavg();
   const procs: Proc[] = [];
+  const busy0 = machineBusyMs();
+  const self0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (const id of ids) {
     const log = path.join(dir, `${id}.log`);
@@ -141,6 +147,8 @@ async function runOnce(a: Args, run: number): Promise<RunResult> {
   let firstLeaderNs: bigint | null = null;
   let allKnowNs: bigint | null = null;
   const cpuAtLeader = new Map<string, number | null>();
+  let busyAtLeader: number | null = null;
+  let selfAtLeader = 0;
   const deadline = performance.now() + a.timeoutMs;
   while (performance.now() < deadline) {
     for (const p of procs) {
@@ -168,6 +176,9 @@ async function runOnce(a: Args, run: number): Promise<RunResult> {
     if (known.size === ids.length && leaders.size === 1) {
       allKnowNs = process.hrtime.bigint();
       for (const p of procs) cpuAtLeader.set(p.id, p.child.pid === undefined ? null : cpuMs(p.child.pid));
+      busyAtLeader = machineBusyMs() - busy0;
+      const self = process.cpuUsage(self0);
+      selfAtLeader = (self.user + self.system) / 1000;
       break;
     }
     if (procs.some((p) => p.child.exitCode !== null)) break;
@@ -252,7 +263,18 @@ async function runOnce(a: Args, run: number): Promise<RunResult> {
   const since0 = (ns: bigint | null): number | null => (ns === null ? null : Math.round(Number(ns - t0) / 1e6));
   if (!a.keep && allKnowNs !== null) fs.rmSync(dir, { recursive: true, force: true });
   else process.stdout.write(`run ${run}: kept ${dir}\n`);
-  return { nodes: a.nodes, load, firstLeaderMs: since0(firstLeaderNs), allKnowMs: since0(allKnowNs), terms: maxTerm, timelines };
+  const ours = [...cpuAtLeader.values()].reduce<number>((sum, c) => sum + (c ?? 0), 0) + selfAtLeader;
+  return {
+    nodes: a.nodes,
+    load,
+    firstLeaderMs: since0(firstLeaderNs),
+    allKnowMs: since0(allKnowNs),
+    terms: maxTerm,
+    machineMs: busyAtLeader === null ? null : Math.round(busyAtLeader),
+    foreignMs: busyAtLeader === null ? null : Math.max(0, Math.round(busyAtLeader - ours)),
+    wallMs: since0(allKnowNs),
+    timelines,
+  };
 }
 
 function median(xs: readonly number[]): number | null {
@@ -280,7 +302,8 @@ const COLUMNS: ReadonlyArray<readonly [string, (t: NodeTimeline) => number | nul
 export function formatRun(r: RunResult): string {
   const cell = (v: number | null): string => (v === null ? '-' : String(v)).padStart(8);
   const out = [
-    `${r.nodes} nodes, load ${r.load.map((l) => l.toFixed(2)).join(' ')}: first leader ${r.firstLeaderMs ?? '-'} ms, all know it ${r.allKnowMs ?? '-'} ms, term ${r.terms}`,
+    `${r.nodes} nodes, load ${r.load.map((l) => l.toFixed(2)).join(' ')}: first leader ${r.firstLeaderMs ?? '-'} ms, all know it ${r.allKnowMs ?? '-'} ms, term ${r.terms}` +
+      (r.foreignMs === null || r.wallMs === null || r.wallMs === 0 ? '' : `; other jobs used ${(r.foreignMs / r.wallMs).toFixed(2)} cores meanwhile (machine ${((r.machineMs ?? 0) / r.wallMs).toFixed(2)})`),
     `${'node'.padEnd(5)}${'spawn+'.padStart(8)}${COLUMNS.map(([n]) => n.padStart(8)).join('')}  decision`,
   ];
   for (const t of r.timelines) out.push(`${t.id.padEnd(5)}${cell(t.spawnOffsetMs)}${COLUMNS.map(([, f]) => cell(f(t))).join('')}  ${t.decision}`);
