@@ -56,6 +56,7 @@ export function toServiceFailure(err: unknown): ServiceFailure {
       case 'COMPACTED':
       case 'UNAVAILABLE':
       case 'SNAPSHOT_OUT_OF_DATE':
+      case 'DIVERGED':
         return new ServiceFailure('INTERNAL', err.message);
     }
   }
