@@ -49,6 +49,8 @@ type SyncStream = grpc.ClientDuplexStream<AgentMessageWire, ControllerMessageWir
 
 /** A session shorter than this that ends counts as a failed attempt (back-off applies). */
 const STABLE_SESSION_MS = 10_000;
+/** Passes over every controller without a welcome before the agent warns (again). */
+const UNWELCOMED_PASSES_BEFORE_WARNING = 3;
 
 /** A watchdog that fires this much later than due measures our own stall, not the controller. */
 const STALL_FORGIVEN_AFTER_MS = 250;
@@ -76,6 +78,8 @@ export class AgentRunner {
   private onSilence: () => void = () => undefined;
   private stopped = false;
   private attempt = 0;
+  /** Attempts in a row that no controller welcomed. */
+  private unwelcomed = 0;
   /** /resolve misses and hits on their way to the cluster (bounded). */
   readonly usage = new UsageReporter();
   private usageTimer: NodeJS.Timeout | null = null;
@@ -174,9 +178,20 @@ export class AgentRunner {
       // between overloaded controllers backs off instead of feeding the overload.
       const brief = performance.now() - this.welcomedAt < STABLE_SESSION_MS;
       const next = this.failover.next(outcome === 'ended' && (!wasWelcomed || brief) ? 'failed' : outcome);
-      // A refusal (a certificate the controllers do not take, a message they reject) repeats until an operator acts: a warning.
-      const level = outcome === 'refused' ? 'warn' : 'info';
-      this.opts.logger[level]({ controller: address, outcome, why, next: this.opts.controllers[next.index], delayMs: next.delayMs }, 'sync stream ended');
+      this.unwelcomed = wasWelcomed ? 0 : this.unwelcomed + 1;
+      // What repeats until an operator acts is a warning: a refusal (a certificate the controllers
+      // do not take, a message they reject), another process taking this agent's id, and no
+      // controller welcoming this agent pass after pass (a wrong --controllers address, a port
+      // that is not a controller's): an operator reading warnings sees each.
+      const unheard = !wasWelcomed && this.unwelcomed % (UNWELCOMED_PASSES_BEFORE_WARNING * this.opts.controllers.length) === 0;
+      const level = outcome === 'refused' || outcome === 'taken-over' || unheard ? 'warn' : 'info';
+      const hint =
+        outcome === 'taken-over'
+          ? 'another connection with this agent id took over: if no restart explains it, two processes run with one id'
+          : unheard
+            ? `no controller welcomed this agent in ${this.unwelcomed} attempts: check --controllers (each a controller's gRPC address) and the TLS files`
+            : null;
+      this.opts.logger[level]({ controller: address, outcome, why, next: this.opts.controllers[next.index], delayMs: next.delayMs, ...(hint === null ? {} : { hint }) }, 'sync stream ended');
       this.retry = setTimeout(() => this.connect(next.index), next.delayMs);
     };
     // One callback per attempt, not one per message (thousands of agents share a process in the swarm).

@@ -94,6 +94,11 @@ void t.test('with TLS the agent id is the certificate identity; a second connect
     waitFor(async () => (await cluster.ctl(['audit', '-o', 'json'], endpoints, 20000, { CTL_TLS_CA: nodeFiles.ca, CTL_TLS_CERT: nodeFiles.cert, CTL_TLS_KEY: nodeFiles.key })).stdout.includes('"type":"agent.takeover","subject":"edge-1"'), 'an agent.takeover audit event', 20000),
   );
   await waitFor(() => first.log.join('').includes('taken-over'), 'the older process told it was taken over', 10000);
+  const told = first.log
+    .join('')
+    .split('\n')
+    .find((l) => l.includes('"outcome":"taken-over"'))!;
+  t.match(JSON.parse(told) as object, { level: 40, hint: /two processes run with one id/ }, 'as a warning: a loop of two processes with one id shows in the warnings');
   const listed = (await mesh.listAgents()).agents.filter((a) => a.id === 'edge-1');
   t.equal(listed.length, 1, 'one record for the id');
   t.equal(listed[0]?.online, true);

@@ -236,3 +236,24 @@ void t.test('the agent binary refuses a bad agent.yaml, a bad --controllers list
   t.equal(out.code, 2);
   t.match(out.stderr, /--out: expected a writable directory/);
 });
+
+void t.test('an agent no controller welcomes warns, pass after pass, naming what to check', async (t) => {
+  const dir = fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'agent-unwelcomed-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A port that accepts connections and is no controller's: an HTTP/1 server.
+  const http = await import('node:http');
+  const server = http.createServer((_req, res) => res.end('not a controller'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const agent = new AgentProc({ id: 'lost', controllers: `127.0.0.1:${port}`, dir, extraArgs: ['--log-level', 'info'] }).start();
+  t.teardown(() => agent.kill());
+  await waitFor(() => agent.log.join('').includes('no controller welcomed this agent'), 'a warning from the agent', 30_000);
+  const warning = agent.log
+    .join('')
+    .split('\n')
+    .find((l) => l.includes('no controller welcomed this agent'))!;
+  t.match(JSON.parse(warning) as object, { level: 40, hint: /^no controller welcomed this agent in 3 attempts: check --controllers \(each a controller's gRPC address\) and the TLS files$/ });
+  t.equal(agent.exitCode, null, 'it keeps trying');
+});
