@@ -19,6 +19,7 @@ import { VERSION } from '../node/version.js';
 import { runRecover } from './recover.js';
 import { runRestore } from './controller-restore.js';
 import { DataDirLockedError } from '../storage/errors.js';
+import { MemberAddressError } from '../node/file-addresses.js';
 import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
 import { exitRemoved } from './removed-exit.js';
 import { checkTlsConfig } from './controller-tls.js';
@@ -87,6 +88,11 @@ async function main(): Promise<void> {
       join: opts.join,
       onFatal: (err) => {
         logger.fatal({ err }, 'fatal error; exiting');
+        // A config error found once the node runs (its own address, as the cluster has it): one line on stderr, exit 2.
+        if (err instanceof MemberAddressError) {
+          process.stderr.write(`controller: ${err.message}\n`);
+          process.exit(err.exitCode);
+        }
         process.exit(1);
       },
       onRemoved: () => exitRemoved(node, logger),

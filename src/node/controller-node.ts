@@ -33,7 +33,7 @@ import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
 import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
 import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
-import { fileAddressWarnings } from './file-addresses.js';
+import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './file-addresses.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
@@ -135,10 +135,17 @@ export class ControllerNode {
 
     const isConfigured = (id: string): boolean => config.nodes.some((n) => n.id === id);
     // Members' addresses change only with a conf entry or a snapshot: compare the file then.
-    const fileAddresses = { changed: true, warned: new Set<string>() };
+    const fileAddresses = { changed: true, warned: new Set<string>(), fatal: false };
     const warnFileAddresses = (): void => {
       if (!fileAddresses.changed) return;
       fileAddresses.changed = false;
+      const misplaced = selfAddressProblem(config.file, self, sm.members.list());
+      if (misplaced !== null && !fileAddresses.fatal) {
+        fileAddresses.fatal = true;
+        logger.fatal({ code: 'MEMBER_ADDRESS' }, misplaced);
+        opts.onFatal(new MemberAddressError(misplaced));
+        return;
+      }
       for (const w of fileAddressWarnings(config.file, config.nodes, sm.members.list())) {
         if (!fileAddresses.warned.has(w)) logger.warn(w);
         fileAddresses.warned.add(w);

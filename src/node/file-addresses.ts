@@ -29,3 +29,29 @@ export function fileAddressWarnings(file: string, fileNodes: readonly Addressed[
   }
   return out;
 }
+
+/** The cluster dials this member where it does not listen: a config error (exit 2). */
+export class MemberAddressError extends Error {
+  override readonly name = 'MemberAddressError';
+  readonly exitCode = 2;
+}
+
+/**
+ * This member's own address in the file against the cluster's record of it. Peers dial the
+ * record; a member listening elsewhere hears none of their calls, and only answers that ride
+ * back on its own calls reach it, so it half-works: reported online and healthy, lagging, and no
+ * help to a quorum. The independent test restarted a member with its port edited in its file
+ * and then lost the cluster's leader when another member stopped. null when they agree or the
+ * cluster has no address for it yet.
+ */
+export function selfAddressProblem(file: string, self: Addressed, members: readonly Addressed[]): string | null {
+  const recorded = members.find((m) => m.id === self.id)?.address ?? '';
+  if (recorded === '' || recorded === self.address) return null;
+  return (
+    `${file}: cluster.nodes lists this member, ${self.id}, at ${self.address}, but the cluster has it at ${recorded} (ctl member list), ` +
+    `where every peer dials it: listening at ${self.address} it would hear none of them. ` +
+    `Put ${recorded} back in the file; to move ${self.id} to ${self.address}: ctl member remove ${self.id}; ctl member add ${self.id} ${self.address}; ` +
+    'start it with an empty data dir and --join (docs/operate.md, "Rebuilding a lost member")'
+  );
+}
+
