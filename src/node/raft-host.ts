@@ -261,7 +261,7 @@ export class RaftHost implements ConsensusPort {
       "This node stops so that they are kept: copy its data dir before anything else, then rebuild it as a member (operate.md, 'Rebuilding a lost member')";
     this.opts.logger.fatal({ code: 'DIVERGED', leader }, message);
     this.shutdownNow(new HostError('SHUTTING_DOWN', `${this.id} stopped: its committed log differs from the leader's`));
-    this.opts.onFatal(new Error(message));
+    this.opts.onFatal(new RaftError('DIVERGED', message));
   }
 
   /** The transport delivered a message from `from`: a follower's contact with its leader. */

@@ -79,6 +79,7 @@ void t.test('a node whose committed entries the leader lacks stops, says why, an
   // A leader of a later term whose log has other entries from index 2 on.
   host.step({ type: 'Append', from: 'n2', to: 'n1', term: term + 5, prevIndex: 1, prevTerm: 1, entries: [{ index: 2, term: term + 5, kind: 'normal', data: put('other', 'history') }], commit: 2, commitOnly: false });
   await waitFor(() => fatal.length === 1, 'onFatal', 2000);
+  t.match(fatal[0], { code: 'DIVERGED' }, 'the driver is told why, as a RaftError it can tell apart');
   t.match(fatal[0]!.message, /the leader's entry 2 is of term \d+, but this node committed entry 2 of term \d+ .*Writes the cluster acknowledged are in this node's data dir and missing from n2's log/);
   t.match(logs.join(''), /"code":"DIVERGED"/, 'logged as fatal with its code');
   const refused = await host.propose(put('after', 'x'), 500).then(

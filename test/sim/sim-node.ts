@@ -13,6 +13,8 @@ import pino from 'pino';
 import { RaftHost } from '../../src/node/raft-host.js';
 import type { StorageUpdate } from '../../src/node/raft-ports.js';
 import type { ConfEntry, ConfState, Entry, MemoryStorage, Message, NodeId, NodeStatus, SnapshotMeta, SoftState } from '../../src/raft/index.js';
+import { RaftError } from '../../src/raft/index.js';
+import { InvariantViolation } from './invariants.js';
 import type { PersistedState } from '../../src/storage/level-raft-storage.js';
 import type { Rng } from '../../src/util/rng.js';
 import { Disk } from './disk.js';
@@ -161,6 +163,9 @@ export class SimNode {
       onConfApplied: (change, conf) => obs.confApplied(this, sm.appliedIndex, change, conf),
       onSnapshotRestored: (meta) => obs.installed(this, meta),
       onFatal: (err) => {
+        // A member that finds the leader's log lacking entries it committed has caught a leader
+        // without every committed entry: name it as the invariant it is.
+        if (err instanceof RaftError && err.code === 'DIVERGED') throw new InvariantViolation('leader-completeness', `${this.id} stopped: ${err.message}`);
         // A failed write, or a check that threw inside the driver: the run stops here.
         throw err;
       },
