@@ -5,13 +5,12 @@
  * the way to move a member, exit 2. The cluster goes on without it, and takes it back when it
  * starts with the address the cluster has.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
 import { freePorts } from '../helpers/free-ports.js';
-import { nodeCommand } from '../helpers/node-command.js';
+import { runToExit } from '../helpers/run-to-exit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 void t.test('a member whose file moved it stops with exit 2, naming both addresses; with its address back it rejoins', async (t) => {
@@ -27,17 +26,7 @@ void t.test('a member whose file moved it stops with exit 2, naming both address
   const file = path.join(cluster.dir, `${moved}-moved.yaml`);
   fs.writeFileSync(file, fs.readFileSync(cluster.configFile, 'utf8').replace(old, `127.0.0.1:${port}`));
 
-  const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const cmd = nodeCommand(CONTROLLER_JS, ['--config', file, '--id', moved]);
-    const p = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
+  const run = await runToExit(CONTROLLER_JS, ['--config', file, '--id', moved], `${moved} with its moved address`, 30_000);
   t.equal(run.code, 2, 'a config error');
   t.match(run.stderr, new RegExp(`cluster\\.nodes lists this member, ${moved}, at 127\\.0\\.0\\.1:${port}, but the cluster has it at ${old.replace(/\./g, '\\.')} \\(ctl member list\\)`));
   t.match(run.stderr, new RegExp(`ctl member remove ${moved}; ctl member add ${moved} 127\\.0\\.0\\.1:${port}`));

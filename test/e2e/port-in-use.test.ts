@@ -10,6 +10,7 @@ import t from 'tap';
 import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
 import { nodeCommand } from '../helpers/node-command.js';
 import { freePorts } from '../helpers/free-ports.js';
+import { runToExit } from '../helpers/run-to-exit.js';
 
 void t.test('a port in use: one line naming the address and the cause, exit 2, nothing written', async (t) => {
   const cluster = await ProcessCluster.create({ nodes: 1 });
@@ -41,13 +42,7 @@ void t.test('a data dir another controller holds: one line naming the lock, exit
   const [other] = await freePorts(1);
   const file = path.join(cluster.dir, 'same-data-dir.yaml');
   fs.writeFileSync(file, fs.readFileSync(cluster.configFile, 'utf8').replace(address, `127.0.0.1:${other}`));
-  const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const cmd = nodeCommand(CONTROLLER_JS, ['--config', file, '--id', 'c1']);
-    const p = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('exit', (code) => resolve({ code, stderr }));
-  });
+  const run = await runToExit(CONTROLLER_JS, ['--config', file, '--id', 'c1'], 'a second c1 on the same data dir', 30_000);
   t.equal(run.code, 2, 'a config error, as a data dir it cannot write');
   t.match(run.stderr, /cannot open raft storage at .*Another controller process holds this data dir; stop it or give this node its own data_dir/);
   t.equal(run.stderr.trim().split('\n').length, 1, 'in one line');
