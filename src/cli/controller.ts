@@ -93,11 +93,6 @@ async function main(): Promise<void> {
           process.stderr.write(`controller: ${err.message}\n`);
           process.exit(err.exitCode);
         }
-        // Found just after start (a peer bootstrapped the new cluster from other nodes): as the start-up refusal.
-        if (err instanceof StartupRefusedError) {
-          process.stderr.write(`controller: stopping (${err.code}): ${err.message}\n`);
-          process.exit(err.exitCode);
-        }
         process.exit(1);
       },
       onRemoved: () => exitRemoved(node, logger),

@@ -25,8 +25,6 @@ import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js
 import { insecureCredentials, mutualTlsCredentials, tlsAgentGate, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { initialNodes, osIdentitySource, type Duty } from '../identity/index.js';
-import { askPeers } from '../transport/hello-client.js';
-import { CREATION_CHECK_INTERVAL_MS, watchCreation } from './creation-watch.js';
 import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
@@ -112,7 +110,7 @@ export class ControllerNode {
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
     fs.mkdirSync(config.dataDir, { recursive: true });
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
-    const { storage, persisted, identity, decision } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
+    const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
     const audit = await AuditStore.open(config.dataDir, config.auditRetention);
     const sm = new ObservedStateMachine();
     const quota = new StateQuota(config.quotaBytes, sm, () => performance.now());
@@ -553,41 +551,11 @@ export class ControllerNode {
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    const node = new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
-    // Bootstrapped while some peers did not answer: ask them again until the cluster has its id,
-    // in case one bootstraps it from other nodes (started at the same moment with another file).
-    const silent = decision.action === 'bootstrap' ? config.nodes.filter((n) => n.id !== self.id) : [];
-    if (silent.length > 0) {
-      const nodes = initialNodes(config.nodes);
-      node.creationWatch = watchCreation({
-        nodes,
-        peers: silent.map((n) => n.id),
-        ask: (peers) =>
-          askPeers({
-            self: self.id,
-            clusterName: config.clusterName,
-            ask: { incarnation: identity.incarnation, clusterId: null, lastIndex: 1, joining: false, nodes },
-            targets: silent.filter((n) => peers.includes(n.id)).map((n) => ({ id: n.id, address: n.address })),
-            credentials: creds.client,
-            deadlineMs: config.raft.electionTimeoutMs,
-          }),
-        established: () => nodeIdentity.clusterId() !== null,
-        onDiffer: (err) => {
-          logger.fatal({ code: err.code }, err.message);
-          opts.onFatal(err);
-        },
-        intervalMs: CREATION_CHECK_INTERVAL_MS,
-      });
-    }
-    return node;
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
   }
-
-  /** Set after start when this node bootstrapped: stops with the node. */
-  private creationWatch: { stop(): void } | null = null;
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
-    this.creationWatch?.stop();
     this.leadership.shutdownStarted();
     clearInterval(this.identityTicker);
     const next = await this.host.handOffLeadership().catch(() => null);
