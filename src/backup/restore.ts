@@ -123,6 +123,8 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     origin: 'bootstrap',
     recorded: true,
     creationSeen: true,
+    // A new cluster made from a snapshot, not from a file: nothing to compare.
+    creation: null,
   };
   try {
     const decoded = decodeSnapshotFile(bytes, file);

@@ -5,7 +5,10 @@
  *
  * The rules, and why each is enough (docs/architecture.md, "Identity: a lost state is never
  * mistaken for a new one"):
- *  1. Another cluster name or cluster id, an unknown sender, a removed incarnation: refused.
+ *  1. Another cluster name or cluster id, an unknown sender, a removed incarnation: refused. So is
+ *     a sender that bootstrapped from another cluster.nodes than this node (both digests known):
+ *     hosts started together from different files both bootstrap before either answers the
+ *     other's start-up question, and their first entries, equal to Raft, name different voters.
  *  2. A response that would count (a vote, an append or heartbeat acknowledgement) from another
  *     incarnation than the one the cluster recorded for its sender: refused. A lost or replaced
  *     data dir must not be counted as if it still held what its predecessor acknowledged.
@@ -96,6 +99,17 @@ export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal 
     return {
       code: 'CLUSTER_ID',
       reason: `cluster id mismatch: ${view.self} belongs to cluster ${ours}, ${env.from} to cluster ${env.clusterId} (same name, another cluster)`,
+    };
+  }
+  const creation = view.identity.creation;
+  if (creation !== null && env.creation !== '' && env.creation !== creation) {
+    return {
+      code: 'CREATION_NODES',
+      reason:
+        `${env.from} bootstrapped from another cluster.nodes than ${view.self} (nodes digest ${env.creation} there, ${creation} here): ` +
+        'every initial member must start from the same cluster.nodes, or they count votes over different voter sets. ' +
+        'Compare the files; stop each member started from the wrong one, move its data dir aside and start it again with the right file ' +
+        '(docs/operate.md, CREATION_NODES)',
     };
   }
   return null;

@@ -5,8 +5,14 @@
  * first entries that Raft believes equal, and count votes over different voter sets. etcd keeps
  * them apart by deriving the cluster id from `--initial-cluster`; here a member about to
  * bootstrap compares its file with what each peer still in the cluster's creation bootstraps
- * from (startup-decision.ts), and refuses to start on a difference, naming it.
+ * from (startup-decision.ts), and refuses to start on a difference, naming it. Hosts started
+ * together can both bootstrap before either answers: so every envelope also carries the digest of
+ * the nodes its sender bootstrapped from, and a member refuses a peer whose digest differs from
+ * its own (acceptance.ts), as etcd refuses a peer whose cluster id (derived from its
+ * --initial-cluster) differs.
  */
+import { createHash } from 'node:crypto';
+import type { CreationDigest } from './types.js';
 
 export interface InitialNode {
   readonly id: string;
@@ -41,6 +47,11 @@ export function describeDifference(ours: InitialNodes, theirs: InitialNodes, pee
     if (there !== undefined && there !== n.address) parts.push(`${n.id} at ${n.address} here, at ${there} at ${peer}`);
   }
   return parts.join('; ');
+}
+
+/** What every envelope of a member that bootstrapped from `nodes` carries. */
+export function creationDigest(nodes: InitialNodes): CreationDigest {
+  return createHash('sha256').update(encodeInitialNodes(nodes)).digest('hex').slice(0, 16);
 }
 
 /** The wire form: a JSON array of [id, address] pairs. */

@@ -14,6 +14,8 @@ export type RefusalCode =
   | 'REMOVED_MEMBER'
   /** The sender runs another data dir than the one the cluster recorded for that member. */
   | 'SUPERSEDED_INCARNATION'
+  /** The sender bootstrapped from another cluster.nodes than this node (initial-nodes.ts). */
+  | 'CREATION_NODES'
   /** A leader's message from a node that has no cluster id, to a node that has one. */
   | 'NO_CLUSTER_ID'
   /** A term that leads ours by more than any run of elections could. */
@@ -29,6 +31,7 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
   'UNKNOWN_MEMBER',
   'REMOVED_MEMBER',
   'SUPERSEDED_INCARNATION',
+  'CREATION_NODES',
   'NO_CLUSTER_ID',
   'TERM_LEAD',
   'NOT_A_PEER',

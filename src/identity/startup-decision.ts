@@ -26,8 +26,8 @@
  * harming the cluster it may once have belonged to.
  */
 import type { HelloReply } from './hello.js';
-import { describeDifference, sameInitialNodes, type InitialNodes } from './initial-nodes.js';
-import type { IdentityId, LocalIdentity } from './types.js';
+import { creationDigest, describeDifference, sameInitialNodes, type InitialNodes } from './initial-nodes.js';
+import type { CreationDigest, IdentityId, LocalIdentity } from './types.js';
 
 export type DiskState =
   | { readonly kind: 'empty' }
@@ -62,6 +62,8 @@ export type StartupDecision =
       readonly reason: string;
       /** A peer answered from the cluster's first state too: this is the cluster's creation. */
       readonly creationSeen: boolean;
+      /** The digest of the nodes it bootstraps from, for its envelopes. */
+      readonly creation: CreationDigest;
     }
   | { readonly action: 'join'; readonly reason: string; readonly warning: string | null }
   | {
@@ -208,6 +210,7 @@ export function decideStartup(input: StartupInput): StartupDecision {
   return {
     action: 'bootstrap',
     creationSeen: answered.length > 0,
+    creation: creationDigest(input.nodes),
     reason:
       answered.length === 0
         ? `no peer answered (${silent} asked): writing the initial configuration from the cluster file`
@@ -219,12 +222,12 @@ export function decideStartup(input: StartupInput): StartupDecision {
 export function identityFor(decision: StartupDecision, memberId: string, disk: DiskState, newId: () => IdentityId): LocalIdentity | null {
   switch (decision.action) {
     case 'bootstrap':
-      return { memberId, incarnation: newId(), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: decision.creationSeen };
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: decision.creationSeen, creation: decision.creation };
     case 'join':
-      return { memberId, incarnation: newId(), clusterId: null, origin: 'join', recorded: false, creationSeen: false };
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'join', recorded: false, creationSeen: false, creation: null };
     case 'start':
       if (disk.kind === 'present' && disk.identity !== null) return { ...disk.identity, recorded: disk.identity.recorded || decision.recorded };
-      return { memberId, incarnation: newId(), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true };
+      return { memberId, incarnation: newId(), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true, creation: null };
     case 'refuse':
       return null;
   }

@@ -42,7 +42,17 @@ export interface LocalIdentity {
    * candidates as new as itself (acceptance.ts, rule 6).
    */
   readonly creationSeen: boolean;
+  /**
+   * The digest of the cluster.nodes this data dir bootstrapped from (initial-nodes.ts); null
+   * when it did not bootstrap from a file (joined, restored, legacy) or predates the field.
+   * Stamped on every envelope: members whose first entries came from different files never
+   * count each other's votes or follow each other's leaders (acceptance.ts, rule 1).
+   */
+  readonly creation: CreationDigest | null;
 }
+
+/** 64 bits of SHA-256 over a cluster's initial nodes, as 16 lowercase hex digits. */
+export type CreationDigest = string;
 
 /** The identity fields of a peer message's envelope, as received ('' when absent). */
 export interface PeerEnvelope {
@@ -52,6 +62,8 @@ export interface PeerEnvelope {
   readonly incarnation: string;
   /** The incarnation the sender's applied state records for the receiver; '' when none. */
   readonly toIncarnation: string;
+  /** The sender's LocalIdentity.creation; '' when it has none, or from an older version. */
+  readonly creation: string;
 }
 
 /** What the replicated members table says, as far as identity goes (applied state). */

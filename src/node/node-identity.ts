@@ -31,6 +31,7 @@ import {
 import type { Message } from '../raft/messages.js';
 import type { ApplyResult, MembersView } from '../statemachine/index.js';
 import type { StatusReport, TransportIdentity } from '../transport/index.js';
+import type { WireIdentity } from '../transport/wire.js';
 
 /** Same refusal (peer and code) logged and audited at most this often. */
 const REPORT_INTERVAL_MS = 60_000;
@@ -90,8 +91,13 @@ export class NodeIdentity implements TransportIdentity {
     this.state = state;
   }
 
-  envelope(to: string): { readonly clusterId: string; readonly incarnation: string; readonly toIncarnation: string } {
-    return { clusterId: this.clusterId() ?? '', incarnation: this.local.incarnation, toIncarnation: this.state?.members().get(to)?.incarnation ?? '' };
+  envelope(to: string): WireIdentity {
+    return {
+      clusterId: this.clusterId() ?? '',
+      incarnation: this.local.incarnation,
+      toIncarnation: this.state?.members().get(to)?.incarnation ?? '',
+      creation: this.local.creation ?? '',
+    };
   }
 
   clusterId(): string | null {

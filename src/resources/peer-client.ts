@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ChannelCache } from '../transport/channel-cache.js';
+import type { WireIdentity } from '../transport/wire.js';
 import { tidyDetails } from '../api/errors.js';
 import { assertWellFramed } from '../transport/strict-decode.js';
 import { ResourcesError } from './errors.js';
@@ -16,7 +17,7 @@ export interface ResourcesPeerClientOptions {
   readonly clusterName: string;
   readonly credentials: grpc.ChannelCredentials;
   /** The identity envelope this node stamps on what it sends to `to` (src/identity). */
-  readonly envelope: (to: string) => { readonly clusterId: string; readonly incarnation: string; readonly toIncarnation: string };
+  readonly envelope: (to: string) => WireIdentity;
 }
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {

@@ -21,6 +21,7 @@ export interface ResourcesQueryMsg {
   readonly clusterId: string;
   readonly incarnation: string;
   readonly toIncarnation: string;
+  readonly creation: string;
 }
 
 export interface MachineResourcesMsg {

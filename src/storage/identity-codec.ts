@@ -8,7 +8,8 @@ import { DATA_DIR_ORIGINS, IDENTITY_ID, type DataDirOrigin, type LocalIdentity }
 import type { Decoded } from './codec.js';
 
 const VERSION = 1;
-const FIELDS = ['memberId', 'incarnation', 'clusterId', 'origin', 'recorded', 'creationSeen'] as const;
+/** `creation` is absent from records written before it existed: read as null. */
+const FIELDS = ['memberId', 'incarnation', 'clusterId', 'origin', 'recorded', 'creationSeen', 'creation'] as const;
 
 export function encodeIdentity(identity: LocalIdentity): Buffer {
   const json = Buffer.from(
@@ -19,6 +20,8 @@ export function encodeIdentity(identity: LocalIdentity): Buffer {
       origin: identity.origin,
       recorded: identity.recorded,
       creationSeen: identity.creationSeen,
+      // Only when there is one: a record without it stays readable by the versions before it.
+      ...(identity.creation === null ? {} : { creation: identity.creation }),
     }),
   );
   const buf = Buffer.allocUnsafe(1 + json.length + 4);
@@ -47,10 +50,15 @@ export function decodeIdentity(value: Uint8Array): Decoded<LocalIdentity> {
   const extra = Object.keys(r).filter((k) => !(FIELDS as readonly string[]).includes(k));
   if (extra.length > 0) return bad(`unexpected field ${extra[0]}`);
   const { memberId, incarnation, clusterId, origin, recorded, creationSeen } = r;
+  const creation = r['creation'] ?? null;
   if (typeof memberId !== 'string' || memberId === '') return bad('expected a member id');
   if (typeof incarnation !== 'string' || !IDENTITY_ID.test(incarnation)) return bad('expected an incarnation of 16 hex digits');
   if (clusterId !== null && (typeof clusterId !== 'string' || !IDENTITY_ID.test(clusterId))) return bad('expected a cluster id of 16 hex digits, or null');
   if (typeof origin !== 'string' || !(DATA_DIR_ORIGINS as readonly string[]).includes(origin)) return bad(`expected an origin, one of ${DATA_DIR_ORIGINS.join(', ')}`);
   if (typeof recorded !== 'boolean' || typeof creationSeen !== 'boolean') return bad('expected recorded and creationSeen to be true or false');
-  return { ok: true, value: { memberId, incarnation, clusterId: clusterId as string | null, origin: origin as DataDirOrigin, recorded, creationSeen } };
+  if (creation !== null && (typeof creation !== 'string' || !IDENTITY_ID.test(creation))) return bad('expected a creation digest of 16 hex digits, or null');
+  return {
+    ok: true,
+    value: { memberId, incarnation, clusterId: clusterId as string | null, origin: origin as DataDirOrigin, recorded, creationSeen, creation: creation as string | null },
+  };
 }

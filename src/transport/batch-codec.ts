@@ -176,7 +176,8 @@ export function encodeBatch(b: OutgoingBatch): Buffer {
     stringFieldSize(5, b.clusterId) +
     stringFieldSize(6, b.incarnation) +
     stringFieldSize(7, b.toIncarnation) +
-    (b.replies === undefined ? 0 : boolFieldSize(8, b.replies));
+    (b.replies === undefined ? 0 : boolFieldSize(8, b.replies)) +
+    stringFieldSize(9, b.creation);
   for (const s of sizes) size += lenFieldSize(4, s);
   const w = new Writer(size);
   w.stringField(1, b.cluster);
@@ -192,6 +193,7 @@ export function encodeBatch(b: OutgoingBatch): Buffer {
   w.stringField(7, b.toIncarnation);
   // Written when present, whatever its value, as proto-loader writes fields.
   if (b.replies !== undefined) w.boolField(8, b.replies);
+  w.stringField(9, b.creation);
   return w.done();
 }
 
@@ -385,7 +387,7 @@ function readMessage(r: Reader): Raw {
   return m;
 }
 
-const BATCH_STRINGS: Readonly<Record<number, string>> = { 1: 'cluster', 2: 'from', 3: 'to', 5: 'clusterId', 6: 'incarnation', 7: 'toIncarnation' };
+const BATCH_STRINGS: Readonly<Record<number, string>> = { 1: 'cluster', 2: 'from', 3: 'to', 5: 'clusterId', 6: 'incarnation', 7: 'toIncarnation', 9: 'creation' };
 
 /**
  * A MessageBatch's bytes as the plain object proto-loader would make of them; throws
@@ -398,7 +400,7 @@ export function decodeBatch(buf: Uint8Array): Raw {
 
 function readBatch(buf: Uint8Array, from: number, to: number): Raw {
   const messages: Raw[] = [];
-  const b: Raw = { cluster: '', from: '', to: '', messages, clusterId: '', incarnation: '', toIncarnation: '', replies: false };
+  const b: Raw = { cluster: '', from: '', to: '', messages, clusterId: '', incarnation: '', toIncarnation: '', replies: false, creation: '' };
   const r = new Reader(buf, from, to);
   while (r.more()) {
     const [field, wire] = r.tag();

@@ -5,6 +5,7 @@
  */
 import { judgeEnvelope, type BatchVerdict, type HelloAsk, type HelloReply, type PeerEnvelope, type Refusal, type RefusalCode } from '../identity/index.js';
 import type { Message } from '../raft/messages.js';
+import type { WireIdentity } from './wire.js';
 
 export interface StatusReport {
   readonly member: string;
@@ -14,7 +15,7 @@ export interface StatusReport {
 
 export interface TransportIdentity {
   /** Stamped on every envelope this node sends to `to`. */
-  envelope(to: string): { readonly clusterId: string; readonly incarnation: string; readonly toIncarnation: string };
+  envelope(to: string): WireIdentity;
   /** The checks every peer RPC shares (cluster, known and non-removed sender), before decoding. */
   judgeEnvelope(env: PeerEnvelope): Refusal | null;
   judgeBatch(env: PeerEnvelope, messages: readonly Message[]): BatchVerdict;
@@ -45,14 +46,14 @@ export function basicIdentity(self: string, clusterName: string, isKnownPeer: (i
   const view = {
     self,
     clusterName,
-    identity: { memberId: self, incarnation: '0000000000000000', clusterId: null, origin: 'legacy' as const, recorded: false, creationSeen: true },
+    identity: { memberId: self, incarnation: '0000000000000000', clusterId: null, origin: 'legacy' as const, recorded: false, creationSeen: true, creation: null },
     term: 0,
     lastIndex: 0,
     members: { ...none, get: (id: string) => (isKnownPeer(id) ? none.get() : null) },
     configured: () => false,
   };
   return {
-    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '' }),
+    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '', creation: '' }),
     judgeEnvelope: (env) => judgeEnvelope(view, env),
     judgeBatch: (env, messages) => {
       const refusal = judgeEnvelope(view, env);

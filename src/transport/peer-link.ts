@@ -317,6 +317,7 @@ export class PeerLink {
       from: this.id,
       incarnation: stringField(pong, 'incarnation'),
       toIncarnation: stringField(pong, 'toIncarnation'),
+      creation: stringField(pong, 'creation'),
     };
     const refusal = this.ctx.identity.judgePing(env);
     if (refusal !== null) {

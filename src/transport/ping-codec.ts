@@ -20,7 +20,8 @@ export function encodePing(p: WirePing): Buffer {
       (p.seq === undefined ? 0 : varintFieldSize(6, p.seq)) +
       stringFieldSize(7, p.clusterId) +
       stringFieldSize(8, p.incarnation) +
-      stringFieldSize(9, p.toIncarnation),
+      stringFieldSize(9, p.toIncarnation) +
+      stringFieldSize(10, p.creation),
   );
   w.stringField(1, p.from);
   w.stringField(2, p.to);
@@ -31,6 +32,7 @@ export function encodePing(p: WirePing): Buffer {
   w.stringField(7, p.clusterId);
   w.stringField(8, p.incarnation);
   w.stringField(9, p.toIncarnation);
+  w.stringField(10, p.creation);
   return w.done();
 }
 
@@ -42,7 +44,8 @@ export function encodePong(p: WirePong): Buffer {
       (p.seq === undefined ? 0 : varintFieldSize(4, p.seq)) +
       stringFieldSize(5, p.clusterId) +
       stringFieldSize(6, p.incarnation) +
-      stringFieldSize(7, p.toIncarnation),
+      stringFieldSize(7, p.toIncarnation) +
+      stringFieldSize(8, p.creation),
   );
   w.stringField(1, p.from);
   w.doubleField(2, p.echoSendTimeMs);
@@ -51,6 +54,7 @@ export function encodePong(p: WirePong): Buffer {
   w.stringField(5, p.clusterId);
   w.stringField(6, p.incarnation);
   w.stringField(7, p.toIncarnation);
+  w.stringField(8, p.creation);
   return w.done();
 }
 
@@ -98,6 +102,7 @@ const PING_FIELDS: Readonly<Record<number, readonly [string, FieldKind]>> = {
   7: ['clusterId', 'string'],
   8: ['incarnation', 'string'],
   9: ['toIncarnation', 'string'],
+  10: ['creation', 'string'],
 };
 
 const PONG_FIELDS: Readonly<Record<number, readonly [string, FieldKind]>> = {
@@ -108,6 +113,7 @@ const PONG_FIELDS: Readonly<Record<number, readonly [string, FieldKind]>> = {
   5: ['clusterId', 'string'],
   6: ['incarnation', 'string'],
   7: ['toIncarnation', 'string'],
+  8: ['creation', 'string'],
 };
 
 /** A HeartbeatPing as proto-loader would decode it; throws MalformedMessageError on broken framing. */

@@ -11,6 +11,8 @@ export interface WireIdentity {
   readonly clusterId: string;
   readonly incarnation: string;
   readonly toIncarnation: string;
+  /** The digest of the nodes the sender bootstrapped from ('' when none; src/identity/initial-nodes.ts). */
+  readonly creation: string;
 }
 
 export interface WireBatch extends WireIdentity {
@@ -28,6 +30,7 @@ export interface WireChunk {
   readonly clusterId?: string;
   readonly incarnation?: string;
   readonly toIncarnation?: string;
+  readonly creation?: string;
 }
 
 export interface WirePing extends WireIdentity {

@@ -5,7 +5,7 @@ import type { PeerEnvelope } from '../../src/identity/types.js';
 import type { Message } from '../../src/raft/messages.js';
 import { CLUSTER_A, CLUSTER_B, INC, identity, members, view } from './fixtures.js';
 
-const env = (over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', clusterId: CLUSTER_A, from: 'c2', incarnation: INC(2), toIncarnation: '', ...over });
+const env = (over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', clusterId: CLUSTER_A, from: 'c2', incarnation: INC(2), toIncarnation: '', creation: '', ...over });
 const heartbeat = (term = 5): Message => ({ type: 'Heartbeat', from: 'c2', to: 'c1', term, commit: 3, context: '' });
 const appendResp: Message = { type: 'AppendResp', from: 'c2', to: 'c1', term: 5, reject: false, index: 9, rejectHint: 0, hintTerm: 0 };
 const voteResp: Message = { type: 'VoteResp', from: 'c2', to: 'c1', term: 6, reject: false };
@@ -32,6 +32,15 @@ void t.test('rule 1: another cluster name or id, an unknown sender, a removed in
   });
   t.match(judgeBatch(established, env({ from: 'zz' }), [heartbeat()]), { accept: false, refusal: { code: 'UNKNOWN_MEMBER', reason: /found "zz"/ } });
   t.match(judgeBatch(established, env({ incarnation: INC(44) }), [heartbeat()]), { accept: false, refusal: { code: 'REMOVED_MEMBER', reason: /incarnation 000000000000002c, which was removed/ } });
+  const created = view({ ...established, identity: identity({ clusterId: CLUSTER_A, creation: INC(0xc1) }) });
+  t.match(judgeBatch(created, env({ creation: INC(0xc2) }), [vote(1)]), {
+    accept: false,
+    refusal: { code: 'CREATION_NODES', reason: /^c2 bootstrapped from another cluster\.nodes than c1 \(nodes digest 00000000000000c2 there, 00000000000000c1 here\)/ },
+  });
+  t.match(judgePing(created, env({ creation: INC(0xc2) })), { code: 'CREATION_NODES' }, 'pings too: a member of another creation is not counted online');
+  t.match(judgeBatch(created, env({ creation: INC(0xc1) }), [vote(1)]), { accept: true }, 'the same nodes');
+  t.match(judgeBatch(created, env({ creation: '' }), [vote(1)]), { accept: true }, 'a sender that joined, or of an older version: nothing to compare');
+  t.match(judgeBatch(established, env({ creation: INC(0xc2) }), [vote(1)]), { accept: true }, 'a receiver that joined: nothing to compare');
   const behind = view({ members: members({ c1: {} }) });
   t.match(judgeBatch(behind, env({ from: 'c3', clusterId: '' }), [heartbeat()]), { accept: true }, 'a member of the file this node has not learned yet is accepted');
 });

@@ -24,7 +24,7 @@ export function members(
 }
 
 export function identity(over: Partial<LocalIdentity> = {}): LocalIdentity {
-  return { memberId: 'c1', incarnation: INC(1), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: true, ...over };
+  return { memberId: 'c1', incarnation: INC(1), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: true, creation: null, ...over };
 }
 
 export function view(over: Partial<AcceptanceView> = {}): AcceptanceView {

@@ -1,6 +1,7 @@
 /** The start-up decision, rule by rule: what a data dir, the flags and the peers' answers lead to. */
 import t from 'tap';
 import { decideStartup, identityFor, type DiskState, type PeerAnswer, type StartupInput } from '../../src/identity/startup-decision.js';
+import { creationDigest, initialNodes } from '../../src/identity/initial-nodes.js';
 import { CLUSTER_A, CLUSTER_B, INC, identity, nodes, reply } from './fixtures.js';
 
 const EMPTY: DiskState = { kind: 'empty' };
@@ -106,12 +107,12 @@ void t.test('a data dir with state starts from it when the cluster agrees or nob
 void t.test('the identity a decision creates', async (t) => {
   let n = 100;
   const next = (): string => INC(n++);
-  t.same(identityFor({ action: 'bootstrap', reason: '', creationSeen: false }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(100), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: false });
-  t.same(identityFor({ action: 'join', reason: '', warning: null }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(101), clusterId: null, origin: 'join', recorded: false, creationSeen: false });
+  t.same(identityFor({ action: 'bootstrap', reason: '', creationSeen: false, creation: INC(7) }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(100), clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: false, creation: INC(7) });
+  t.same(identityFor({ action: 'join', reason: '', warning: null }, 'c1', EMPTY, next), { memberId: 'c1', incarnation: INC(101), clusterId: null, origin: 'join', recorded: false, creationSeen: false, creation: null });
   const kept = disk();
   t.same(identityFor({ action: 'start', reason: '', recorded: false, warning: null }, 'c1', kept, next), kept.kind === 'present' ? kept.identity : null, 'an existing identity is kept');
   t.match(identityFor({ action: 'start', reason: '', recorded: true, warning: null }, 'c1', kept, next), { incarnation: INC(1), recorded: true }, 'and learns that the cluster recorded it');
-  t.same(identityFor({ action: 'start', reason: '', recorded: false, warning: null }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true });
+  t.same(identityFor({ action: 'start', reason: '', recorded: false, warning: null }, 'c1', { kind: 'present', identity: null, lastIndex: 3 }, next), { memberId: 'c1', incarnation: INC(102), clusterId: null, origin: 'legacy', recorded: false, creationSeen: true, creation: null });
   t.equal(identityFor({ action: 'refuse', code: 'REMOVED', message: '' }, 'c1', EMPTY, next), null);
 });
 
@@ -129,4 +130,20 @@ void t.test('an empty data dir refuses to bootstrap when a peer in the cluster c
   t.match(decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: creating(nodes('c2', 'c3', 'c4')) }] })), { action: 'join' }, '--join never bootstraps, so nothing to compare');
   const present: DiskState = { kind: 'present', identity: identity({ clusterId: null }), lastIndex: 1 };
   t.match(decideStartup(input({ disk: present, answers: [{ peer: 'c2', reply: creating(nodes('c2', 'c3', 'c4')) }] })), { action: 'start' }, 'a data dir that bootstrapped already starts from its own log');
+});
+
+void t.test('a bootstrap carries the digest of its nodes: the same for any order, another for any difference', async (t) => {
+  const digestOf = (n: ReturnType<typeof nodes>): string => {
+    const d = decideStartup(input({ nodes: n }));
+    if (d.action !== 'bootstrap') throw new Error(`expected a bootstrap, found ${d.action}`);
+    return d.creation;
+  };
+  const base = digestOf(nodes('c1', 'c2', 'c3'));
+  t.match(base, /^[0-9a-f]{16}$/);
+  t.equal(base, creationDigest(nodes('c1', 'c2', 'c3')));
+  t.equal(digestOf(initialNodes([...nodes('c3', 'c1', 'c2')].reverse())), base, 'the file lists them in another order');
+  t.not(digestOf(nodes('c1', 'c2')), base, 'a member fewer');
+  t.not(digestOf(nodes('c1', 'c2', 'c3', 'c4')), base, 'a member more');
+  const moved = initialNodes(nodes('c1', 'c2', 'c3').map((n) => (n.id === 'c2' ? { id: 'c2', address: '10.0.0.9:7101' } : n)));
+  t.not(digestOf(moved), base, 'a member at another address');
 });

@@ -118,7 +118,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
   return r;
 }
 
-const env = (from: string, over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', from, clusterId: CLUSTER_A, incarnation: INC(2), toIncarnation: '', ...over });
+const env = (from: string, over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', from, clusterId: CLUSTER_A, incarnation: INC(2), toIncarnation: '', creation: '', ...over });
 const append = (from: string): Message => ({ type: 'Append', from, to: 'c1', term: 2, prevIndex: 1, prevTerm: 1, entries: [], commit: 1, commitOnly: false });
 const vote = (from: string, lastLogIndex: number): Message => ({ type: 'Vote', from, to: 'c1', term: 3, lastLogIndex, lastLogTerm: 1, commit: 0, transfer: false });
 

@@ -144,7 +144,7 @@ export class SimIdentity {
 
   /** What `from` stamps on a message to `to`. */
   envelope(from: SimNode, to: NodeId): PeerEnvelope {
-    return { clusterName: CLUSTER_NAME, from: from.id, ...this.runtime(from)?.identity.envelope(to) ?? { clusterId: '', incarnation: '', toIncarnation: '' } };
+    return { clusterName: CLUSTER_NAME, from: from.id, ...this.runtime(from)?.identity.envelope(to) ?? { clusterId: '', incarnation: '', toIncarnation: '', creation: '' } };
   }
 
   /** The acceptance check at `dest`: the message to step, or null when refused or dropped. */

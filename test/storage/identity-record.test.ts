@@ -10,7 +10,7 @@ import { bootstrapState } from '../../src/raft/bootstrap.js';
 import { decodeIdentity, encodeIdentity } from '../../src/storage/identity-codec.js';
 import { LevelRaftStorage, StorageCorruptionError } from '../../src/storage/level-raft-storage.js';
 
-const me: LocalIdentity = { memberId: 'c1', incarnation: '0123456789abcdef', clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: false };
+const me: LocalIdentity = { memberId: 'c1', incarnation: '0123456789abcdef', clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: false, creation: 'ab0123456789cdef' };
 
 function tempDir(t: { teardown: (fn: () => void) => void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'identity-record-'));
@@ -19,7 +19,8 @@ function tempDir(t: { teardown: (fn: () => void) => void }): string {
 }
 
 void t.test('identity records round-trip and a damaged one is named', async (t) => {
-  for (const id of [me, { ...me, clusterId: 'fedcba9876543210', origin: 'join' as const, recorded: true }]) t.same(decodeIdentity(encodeIdentity(id)), { ok: true, value: id });
+  for (const id of [me, { ...me, clusterId: 'fedcba9876543210', origin: 'join' as const, recorded: true, creation: null }]) t.same(decodeIdentity(encodeIdentity(id)), { ok: true, value: id });
+  t.notMatch(encodeIdentity({ ...me, creation: null }).toString('utf8'), /creation"/, 'no digest, no field: older versions read the record');
   const raw = encodeIdentity(me);
   raw.writeUInt8(raw.readUInt8(5) ^ 1, 5);
   t.match(decodeIdentity(raw), { ok: false, problem: /identity record: checksum mismatch/ });
@@ -28,6 +29,9 @@ void t.test('identity records round-trip and a damaged one is named', async (t) 
     b.writeUInt32BE(crcOf(b), b.length - 4);
     return b;
   };
+  const older = decodeIdentity(forged('{"memberId":"c1","incarnation":"0123456789abcdef","clusterId":null,"origin":"bootstrap","recorded":false,"creationSeen":true}'));
+  t.same(older, { ok: true, value: { memberId: 'c1', incarnation: '0123456789abcdef', clusterId: null, origin: 'bootstrap', recorded: false, creationSeen: true, creation: null } }, 'a record from before the creation digest reads as none');
+  t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"0123456789abcdef","clusterId":null,"origin":"join","recorded":false,"creationSeen":false,"creation":"nope"}')), { ok: false, problem: /creation digest of 16 hex digits/ });
   t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"xyz","clusterId":null,"origin":"join","recorded":false,"creationSeen":false}')), { ok: false, problem: /incarnation of 16 hex digits/ });
   t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"0123456789abcdef","clusterId":null,"origin":"magic","recorded":false,"creationSeen":false}')), { ok: false, problem: /expected an origin/ });
   t.match(decodeIdentity(forged('{"memberId":"c1","incarnation":"0123456789abcdef","clusterId":null,"origin":"join","recorded":false,"creationSeen":false,"x":1}')), { ok: false, problem: /unexpected field x/ });

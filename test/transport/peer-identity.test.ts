@@ -42,7 +42,7 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
   const view: AcceptanceView = {
     self,
     clusterName: 'test',
-    identity: { memberId: self, incarnation, clusterId, origin: 'bootstrap', recorded: true, creationSeen: true },
+    identity: { memberId: self, incarnation, clusterId, origin: 'bootstrap', recorded: true, creationSeen: true, creation: null },
     term: 3,
     lastIndex: 10,
     members: { get: (id) => (id in rows ? { incarnation: rows[id]!, role: 'voter' } : null), wasRemoved: (i) => i === INC(99), clusterId },
@@ -55,7 +55,7 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
     reports: [],
     asks: [],
     identity: {
-      envelope: (to) => ({ clusterId: clusterId ?? '', incarnation, toIncarnation: rows[to] ?? '' }),
+      envelope: (to) => ({ clusterId: clusterId ?? '', incarnation, toIncarnation: rows[to] ?? '', creation: '' }),
       judgeEnvelope: (env) => judgeEnvelope(view, env),
       judgeBatch: (env, ms) => judgeBatch(view, env, ms),
       judgePing: (env) => judgePing(view, env),
