@@ -4,7 +4,7 @@
  * UNKNOWN_NODE (exit 4). A plain add is one step: a learner with the intent to promote it,
  * which the leader's promoter carries out once it has caught up (src/autopilot/promoter.ts).
  */
-import { dialProblem } from '../config/host-port.js';
+import { dialProblem, sameAddress } from '../config/host-port.js';
 import { formatSetting } from '../settings/index.js';
 import { removalProblem } from './removal-check.js';
 import { encodeAddContext } from '../statemachine/add-context.js';
@@ -106,17 +106,17 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
         const role = roleOf(req.id);
         if (role !== null) {
           const record = sm.members.get(req.id);
-          if (record !== null && record.address !== req.address) {
+          if (record !== null && !sameAddress(record.address, req.address)) {
             throw new ServiceFailure('CONFLICT', `${req.id} is already a member at ${record.address}, not ${req.address}; to move it, remove it and add it again`);
           }
           if (role === 'voter') return response(true, `${req.id} is already a voter; nothing changed`);
           return response(true, `${req.id} is already a learner; nothing changed; ${promotionPlan(req.id, record?.autoPromote ?? false)}`);
         }
         // The id decides first (above: an id at another address is a move); then the address must be free.
-        const address = req.address.toLowerCase();
-        const holder = sm.members.list().find((m) => m.id !== req.id && m.address.toLowerCase() === address);
+        const holder = sm.members.list().find((m) => m.id !== req.id && sameAddress(m.address, req.address));
         if (holder !== undefined) {
-          throw new ServiceFailure('CONFLICT', `${req.address} is already the address of ${holder.id}; each member needs its own`);
+          const spelled = holder.address === req.address ? '' : ` (as ${holder.address})`;
+          throw new ServiceFailure('CONFLICT', `${req.address} is already the address of ${holder.id}${spelled}; each member needs its own`);
         }
         // A learner first (Raft thesis §4.2.1: catch up before voting), with the intent to promote
         // it recorded in the same entry, so any later leader carries it out.

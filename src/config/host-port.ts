@@ -67,3 +67,42 @@ export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
+
+/**
+ * The spellings one host has, as compared between members: the case of a DNS name does not matter, nor leading zeros of an IPv4 octet, nor how an IPv6 address is abbreviated (an
+ * IPv4-mapped one is its IPv4 address), and `localhost` is the loopback of either family. No DNS
+ * lookup: two names of one host are not caught.
+ */
+function hostSpellings(host: string): readonly string[] {
+  const h = host.toLowerCase();
+  if (h === 'localhost') return ['127.0.0.1', '[::1]'];
+  if (IPV4.test(h)) return [h.split('.').map(Number).join('.')];
+  if (!h.startsWith('[')) return [h];
+  let canonical: string;
+  try {
+    canonical = new URL(`http://${h}/`).hostname;
+  } catch {
+    return [h];
+  }
+  const mapped = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(canonical);
+  if (mapped === null) return [canonical];
+  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return [`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`];
+}
+
+/** Two spellings of one host (see hostSpellings): `localhost` and `127.0.0.1`, say. */
+export function sameHost(a: string, b: string): boolean {
+  const theirs = hostSpellings(b);
+  return hostSpellings(a).some((h) => theirs.includes(h));
+}
+
+/**
+ * Two host:port texts that name one endpoint as far as can be told without DNS: members'
+ * addresses are compared with this, so `localhost:7101` and `127.0.0.1:7101` are one address.
+ */
+export function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [pa, pb] = [parseHostPort(a), parseHostPort(b)];
+  if (!pa.ok || !pb.ok) return a.toLowerCase() === b.toLowerCase();
+  return pa.value.port === pb.value.port && sameHost(pa.value.host, pb.value.host);
+}

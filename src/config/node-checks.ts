@@ -1,9 +1,9 @@
 /**
  * Checks across cluster.nodes: unique ids, unique dial addresses, and no two sockets bound to
- * the same host:port. A wildcard bind (0.0.0.0, [::]) is per machine, so across nodes it is
+ * the same host:port, however each is spelled (`localhost` and `127.0.0.1`: host-port.ts). A wildcard bind (0.0.0.0, [::]) is per machine, so across nodes it is
  * only comparable within one node's own listen and metrics.
  */
-import { dialProblem, isWildcardHost, parseHostPort } from './host-port.js';
+import { dialProblem, isWildcardHost, parseHostPort, sameAddress, sameHost } from './host-port.js';
 import type { LocatedProblem, PathSegment } from './issues.js';
 import { formatKeyPath } from './issues.js';
 import type { RawConfig } from './schema.js';
@@ -25,21 +25,20 @@ export function checkNodes(nodes: readonly RawNode[]): LocatedProblem[] {
   const at = (i: number, key: string): PathSegment[] => ['cluster', 'nodes', i, key];
 
   const firstId = new Map<string, number>();
-  const firstAddress = new Map<string, number>();
+  const addresses: { readonly address: string; readonly node: number }[] = [];
   const duplicateAddress = new Set<number>();
   nodes.forEach((node, i) => {
     const seenId = firstId.get(node.id);
     if (seenId === undefined) firstId.set(node.id, i);
     else problems.push({ path: at(i, 'id'), reason: `duplicate node id "${node.id}" (also ${formatKeyPath(at(seenId, 'id'))})` });
 
-    const address = node.address.toLowerCase();
     // Syntax is the schema's; what is left of dialProblem is the wildcard.
     const undialable = parseHostPort(node.address).ok ? dialProblem(node.address) : null;
     if (undialable !== null) {
       problems.push({ path: at(i, 'address'), reason: `${undialable}; put it in listen and give the node's reachable host:port here` });
     }
-    const seenAddress = firstAddress.get(address);
-    if (seenAddress === undefined) firstAddress.set(address, i);
+    const seenAddress = addresses.find((a) => sameAddress(a.address, node.address))?.node;
+    if (seenAddress === undefined) addresses.push({ address: node.address, node: i });
     else {
       duplicateAddress.add(i);
       problems.push({
@@ -80,6 +79,6 @@ function bindsOf(node: RawNode, i: number, addressIsDuplicate: boolean): Bind[] 
 
 function clashes(a: Bind, b: Bind): boolean {
   if (a.port !== b.port) return false;
-  if (a.node === b.node) return a.host === b.host || isWildcardHost(a.host) || isWildcardHost(b.host);
-  return a.host === b.host && !isWildcardHost(a.host);
+  if (a.node === b.node) return sameHost(a.host, b.host) || isWildcardHost(a.host) || isWildcardHost(b.host);
+  return sameHost(a.host, b.host) && !isWildcardHost(a.host);
 }

@@ -7,6 +7,8 @@
  * say so, naming both addresses.
  */
 
+import { sameAddress } from '../config/host-port.js';
+
 interface Addressed {
   readonly id: string;
   readonly address: string;
@@ -15,12 +17,11 @@ interface Addressed {
 /** One line per member whose file address is not the cluster's; members absent on either side are not compared. */
 export function fileAddressWarnings(file: string, fileNodes: readonly Addressed[], members: readonly Addressed[]): string[] {
   const cluster = new Map(members.filter((m) => m.address !== '').map((m) => [m.id, m.address]));
-  const holder = new Map([...cluster].map(([id, address]) => [address, id]));
   const out: string[] = [];
   for (const n of fileNodes) {
     const actual = cluster.get(n.id);
-    if (actual === undefined || actual === n.address) continue;
-    const owner = holder.get(n.address);
+    if (actual === undefined || sameAddress(actual, n.address)) continue;
+    const owner = [...cluster].find(([, address]) => sameAddress(address, n.address))?.[0];
     const swapped = owner !== undefined && owner !== n.id ? ` (the cluster's address of ${owner}: addresses swapped?)` : '';
     out.push(
       `${file}: cluster.nodes lists ${n.id} at ${n.address}${swapped}, but the cluster has ${n.id} at ${actual} (ctl member list): ` +
@@ -46,7 +47,7 @@ export class MemberAddressError extends Error {
  */
 export function selfAddressProblem(file: string, self: Addressed, members: readonly Addressed[]): string | null {
   const recorded = members.find((m) => m.id === self.id)?.address ?? '';
-  if (recorded === '' || recorded === self.address) return null;
+  if (recorded === '' || sameAddress(recorded, self.address)) return null;
   return (
     `${file}: cluster.nodes lists this member, ${self.id}, at ${self.address}, but the cluster has it at ${recorded} (ctl member list), ` +
     `where every peer dials it: listening at ${self.address} it would hear none of them. ` +

@@ -37,6 +37,16 @@ void t.test('a plain add: one learner with the intent to promote it, and the nex
   t.match(again, { unchanged: true, learners: ['c4'] });
   t.match(again.detail, /^c4 is already a learner; nothing changed; the leader promotes it/);
   t.equal(port.proposals.length, 1, 'nothing proposed the second time');
+
+  // The same endpoint spelled another way is the same address (the careless-operator test's F10).
+  const loop = await ops.add(add('c5', '127.0.0.1:7105'), soon());
+  t.match(loop, { unchanged: false });
+  t.match(await ops.add(add('c5', 'localhost:7105'), soon()), { unchanged: true }, 'c5 again, as localhost: nothing changed');
+  t.match(await ops.add(add('c6', '[::ffff:127.0.0.1]:7105'), soon()).catch((e: unknown) => e), {
+    code: 'CONFLICT',
+    message: /^\[::ffff:127\.0\.0\.1\]:7105 is already the address of c5 \(as 127\.0\.0\.1:7105\)/,
+  });
+  t.equal(port.proposals.length, 2, 'only c5 proposed');
 });
 
 void t.test('the answer names the stabilization time when one is set', async (t) => {

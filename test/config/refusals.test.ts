@@ -67,6 +67,7 @@ void t.test('duplicate node ids are refused at the second one', async (t) => {
 
 void t.test('duplicate addresses and listen addresses are refused', async (t) => {
   expectRefusal(t, `${NODES}    - { id: c3, address: 127.0.0.1:7102 }\n`, 'cluster.nodes[2].address', /duplicate address 127\.0\.0\.1:7102/);
+  expectRefusal(t, `${NODES}    - { id: c3, address: "localhost:7102" }\n`, 'cluster.nodes[2].address', /duplicate address localhost:7102 \(also cluster\.nodes\[1\]\.address\)/);
   const dupAddress = refusal(t, `${NODES}    - { id: c3, address: 127.0.0.1:7102 }\n`);
   t.equal(dupAddress.problems.length, 1, 'a duplicate address is not reported again as a duplicate listen');
   expectRefusal(

@@ -27,6 +27,7 @@ void t.test('a moved host and two swapped addresses are named, with the address 
 
 void t.test("this member's own address: a problem only when the cluster has it elsewhere", async (t) => {
   t.equal(selfAddressProblem('/etc/c.yaml', members[1]!, members), null, 'the same address');
+  t.equal(selfAddressProblem('/etc/c.yaml', { id: 'c2', address: 'localhost:7101' }, [{ id: 'c2', address: '127.0.0.1:7101' }]), null, 'the same address spelled another way');
   t.equal(selfAddressProblem('/etc/c.yaml', { id: 'c4', address: '10.0.0.4:7101' }, members), null, 'a member the cluster has no record of yet');
   t.equal(selfAddressProblem('/etc/c.yaml', members[1]!, [members[0]!, { id: 'c2', address: '' }]), null, 'a record without an address yet');
   t.equal(
