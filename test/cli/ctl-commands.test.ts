@@ -149,6 +149,43 @@ void t.test('member and leader commands print the resulting membership and leade
   t.match(badAddress.err[0], /^ctl: member add ADDRESS: expected host:port/);
 });
 
+void t.test('commands that change the cluster print one JSON object with -o json', async (t) => {
+  const f = await serving(
+    t,
+    startFake({
+      unary: {
+        Put: () => ({ revision: 12 }),
+        Delete: () => ({ revision: 13 }),
+        MemberAdd: () => ({ voters: ['c1', 'c2', 'c3'], learners: ['c4'], unchanged: false, detail: 'start it with --join' }),
+        MemberPromote: () => ({ voters: ['c1', 'c2', 'c3', 'c4'], learners: [], unchanged: true, detail: 'c4 is already a voter; nothing changed' }),
+        MemberRemove: () => ({ voters: ['c1', 'c2', 'c3'], learners: [], unchanged: false, detail: '' }),
+        LeaderTransfer: () => ({ leader: 'c2' }),
+        ConfigSet: (r) => ({ key: r['key'], value: r['value'], changed: false }),
+      },
+    }),
+  );
+  const e = ['--endpoints', f.address];
+  const json = async (argv: readonly string[]): Promise<unknown> => {
+    const run = await ctl([...e, ...argv, '-o', 'json']);
+    t.equal(run.code, 0, `${argv.join(' ')}: exit 0`);
+    t.equal(run.out.split('\n').length, 2, `${argv.join(' ')}: one line`);
+    return JSON.parse(run.out);
+  };
+  t.strictSame(await json(['kv', 'put', 'k', 'v']), { key: 'k', revision: 12 });
+  t.strictSame(await json(['kv', 'del', 'k']), { key: 'k', revision: 13 });
+  t.strictSame(await json(['member', 'add', 'c4', '127.0.0.1:7104']), { id: 'c4', changed: true, voters: ['c1', 'c2', 'c3'], learners: ['c4'], detail: 'start it with --join' });
+  t.strictSame(await json(['member', 'promote', 'c4']), { id: 'c4', changed: false, voters: ['c1', 'c2', 'c3', 'c4'], learners: [], detail: 'c4 is already a voter; nothing changed' });
+  t.strictSame(await json(['member', 'remove', 'c4']), { id: 'c4', changed: true, voters: ['c1', 'c2', 'c3'], learners: [], detail: '' });
+  t.strictSame(await json(['leader', 'transfer']), { leader: 'c2' });
+  t.strictSame(await json(['config', 'set', 'autopilot.cleanup_dead_servers', 'true']), { key: 'autopilot.cleanup_dead_servers', value: 'true', changed: false });
+  // etcdctl's spelling, and text stays the default.
+  t.strictSame(JSON.parse((await ctl([...e, 'kv', 'put', 'k', 'v', '-w', 'json'])).out), { key: 'k', revision: 12 });
+  t.equal((await ctl([...e, 'kv', 'put', 'k', 'v'])).out, '12\n');
+  const bad = await ctl([...e, 'kv', 'del', 'k', '-o', 'yaml']);
+  t.equal(bad.code, 2, 'a format it does not have is a usage error');
+  t.match(bad.err[0], /'yaml' is invalid\. Allowed choices are text, json/);
+});
+
 void t.test('audit --since asks for events from that long ago; -o json prints JSON Lines', async (t) => {
   const event = { time: 't', node: 'c1', type: 'leader.changed', subject: 'c1', from: 'c2', to: 'c1', reason: 'election' };
   const f = await serving(

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import YAML from 'yaml';
 import type { ConfigJson } from '../../api/answers.js';
 import { plainTable } from '../plain-table.js';
+import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import type { Session } from './context.js';
 
 const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
@@ -54,8 +55,10 @@ export function registerConfig(program: Command, session: Session): void {
     .description('change cluster-wide setting KEY to VALUE (e.g. services.vip_cidr 10.0.0.0/16); safe to repeat')
     .argument('<key>')
     .argument('<value>')
-    .action(async (key: string, value: string) => {
+    .addOption(changeOutputOption())
+    .action(async (key: string, value: string, opts: { readonly output: ChangeFormat }) => {
       const r = await session.client().configSet(key, value);
-      session.io.out(r.changed ? `${r.key} = ${r.value}\n` : `${r.key} is already ${r.value}; nothing changed\n`);
+      const text = r.changed ? `${r.key} = ${r.value}\n` : `${r.key} is already ${r.value}; nothing changed\n`;
+      printChange(session, opts.output, text, { key: r.key, value: r.value, changed: r.changed });
     });
 }

@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../api/errors.js';
 import { KV_FORMATS, renderKv, type KvFormat } from '../output.js';
+import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import { revisionArg, type Session } from './context.js';
 import { limitArg, printRange } from './kv-range.js';
 import { readValueInput } from './value-input.js';
@@ -15,7 +16,8 @@ export function registerKv(program: Command, session: Session): void {
     .argument('[value]')
     .option('--file <file>', "the value is this file's bytes, any bytes ('-': stdin); for large or binary values")
     .option('--if-revision <n>', 'compare-and-set: write only if the key is at revision N (0: must not exist)', revisionArg)
-    .action(async (key: string, value: string | undefined, opts: { readonly ifRevision?: number; readonly file?: string }) => {
+    .addOption(changeOutputOption())
+    .action(async (key: string, value: string | undefined, opts: { readonly ifRevision?: number; readonly file?: string; readonly output: ChangeFormat }) => {
       if ((value === undefined) === (opts.file === undefined)) {
         throw new UsageError(`expected a VALUE or --file, found ${value === undefined ? 'neither' : 'both'}`);
       }
@@ -30,7 +32,7 @@ export function registerKv(program: Command, session: Session): void {
         });
       }
       const { revision } = await session.client().put(key, bytes, { ifRevision: opts.ifRevision });
-      session.io.out(`${revision}\n`);
+      printChange(session, opts.output, `${revision}\n`, { key, revision });
     });
 
   kv.command('get')
@@ -54,8 +56,9 @@ export function registerKv(program: Command, session: Session): void {
     .description('delete KEY and print the new revision')
     .argument('<key>')
     .option('--if-revision <n>', 'delete only if the key is at revision N', revisionArg)
-    .action(async (key: string, opts: { readonly ifRevision?: number }) => {
+    .addOption(changeOutputOption())
+    .action(async (key: string, opts: { readonly ifRevision?: number; readonly output: ChangeFormat }) => {
       const { revision } = await session.client().delete(key, { ifRevision: opts.ifRevision });
-      session.io.out(`${revision}\n`);
+      printChange(session, opts.output, `${revision}\n`, { key, revision });
     });
 }

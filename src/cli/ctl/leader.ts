@@ -1,5 +1,6 @@
 /** `ctl leader transfer [ID]`: hand leadership to a voter. */
 import type { Command } from 'commander';
+import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import type { Session } from './context.js';
 
 export function registerLeader(program: Command, session: Session): void {
@@ -8,8 +9,9 @@ export function registerLeader(program: Command, session: Session): void {
     .command('transfer')
     .description('transfer leadership to voter ID (default: the most up-to-date voter) and print the new leader')
     .argument('[id]')
-    .action(async (id: string | undefined) => {
+    .addOption(changeOutputOption())
+    .action(async (id: string | undefined, opts: { readonly output: ChangeFormat }) => {
       const result = await session.client().leaderTransfer(id);
-      session.io.out(`leader: ${result.leader}\n`);
+      printChange(session, opts.output, `leader: ${result.leader}\n`, { leader: result.leader });
     });
 }

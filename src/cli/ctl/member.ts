@@ -8,6 +8,7 @@ import { ApiError, UsageError } from '../../api/errors.js';
 import { parseHostPort } from '../../config/host-port.js';
 import { formatDuration } from '../cell-format.js';
 import { renderMembers } from '../output.js';
+import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import { positiveDurationArg, type Session } from './context.js';
 import { registerMemberList } from './member-list.js';
 
@@ -20,14 +21,22 @@ function report(done: string, m: MembersJson): string {
   return `${what}; ${renderMembers(m)}\n`;
 }
 
-/** Polls the member list until `id` is a voter or the time is up. */
-async function waitForVoter(session: Session, id: string, timeoutMs: number): Promise<void> {
+/** What `-o json` prints for a membership step: the text's facts, one object. */
+function changeJson(id: string, m: MembersJson): Record<string, unknown> {
+  return { id, changed: !m.unchanged, voters: m.voters, learners: m.learners, detail: m.detail };
+}
+
+/** Polls the member list until `id` is a voter or the time is up; the configuration then. */
+async function waitForVoter(session: Session, id: string, timeoutMs: number): Promise<Pick<MembersJson, 'voters' | 'learners'>> {
   const deadline = session.io.now() + timeoutMs;
   for (;;) {
     const list = await session.operator().memberList();
     const m = list.members.find((x) => x.id === id);
     if (m === undefined) throw new ApiError('UNKNOWN_NODE', `${id} is no longer a member (removed while waiting)`);
-    if (m.role === 'voter') return;
+    if (m.role === 'voter') {
+      const ids = (role: string): string[] => list.members.filter((x) => x.role === role).map((x) => x.id);
+      return { voters: ids('voter'), learners: ids('learner') };
+    }
     if (session.io.now() >= deadline) {
       throw new ApiError('TIMEOUT', `${id} is still a learner after ${formatDuration(timeoutMs)}: is it running with --join? (see \`ctl member list\` and its log)`);
     }
@@ -45,29 +54,37 @@ export function registerMember(program: Command, session: Session): void {
     .option('--learner', 'keep it a learner until `ctl member promote` (or autopilot.promote_learners)', false)
     .option('--wait', 'wait until the leader has promoted it to voter', false)
     .addOption(new Option('--wait-timeout <duration>', 'with --wait: give up after this long (exit 1)').argParser(positiveDurationArg).default(DEFAULT_WAIT_MS, formatDuration(DEFAULT_WAIT_MS)))
-    .action(async (id: string, address: string, opts: { readonly learner: boolean; readonly wait: boolean; readonly waitTimeout: number }) => {
+    .addOption(changeOutputOption())
+    .action(async (id: string, address: string, opts: { readonly learner: boolean; readonly wait: boolean; readonly waitTimeout: number; readonly output: ChangeFormat }) => {
       const parsed = parseHostPort(address);
       if (!parsed.ok) throw new UsageError(`member add ADDRESS: ${parsed.reason}`);
       if (opts.wait && opts.learner) throw new UsageError('--wait waits for the promotion of a plain `member add`; a --learner stays a learner');
       const members = await session.client().memberAdd(id, address, opts.learner);
-      session.io.out(report(`added ${id} as a learner`, members));
-      if (!opts.wait || members.voters.includes(id)) return;
-      await waitForVoter(session, id, opts.waitTimeout);
-      session.io.out(`${id} is a voter\n`);
+      const waits = opts.wait && !members.voters.includes(id);
+      // JSON is one object: with --wait, printed once the wait is over, with the configuration then.
+      if (opts.output === 'text') session.io.out(report(`added ${id} as a learner`, members));
+      else if (!waits) printChange(session, opts.output, '', changeJson(id, members));
+      if (!waits) return;
+      const after = await waitForVoter(session, id, opts.waitTimeout);
+      printChange(session, opts.output, `${id} is a voter\n`, changeJson(id, { ...members, ...after }));
     });
   member
     .command('promote')
     .description('make learner ID a voter once it has caught up')
     .argument('<id>')
-    .action(async (id: string) => {
-      session.io.out(report(`promoted ${id}`, await session.client().memberPromote(id)));
+    .addOption(changeOutputOption())
+    .action(async (id: string, opts: { readonly output: ChangeFormat }) => {
+      const members = await session.client().memberPromote(id);
+      printChange(session, opts.output, report(`promoted ${id}`, members), changeJson(id, members));
     });
   member
     .command('remove')
     .description('remove controller ID from the cluster (it exits with code 10 once it learns)')
     .argument('<id>')
-    .action(async (id: string) => {
-      session.io.out(report(`removed ${id}`, await session.client().memberRemove(id)));
+    .addOption(changeOutputOption())
+    .action(async (id: string, opts: { readonly output: ChangeFormat }) => {
+      const members = await session.client().memberRemove(id);
+      printChange(session, opts.output, report(`removed ${id}`, members), changeJson(id, members));
     });
   registerMemberList(member, session);
 }

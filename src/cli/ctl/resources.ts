@@ -10,6 +10,7 @@ import { UsageError } from '../../api/errors.js';
 import { MAX_APPLY_RESOURCES, parseResourceInput, resourceKey, type ResourceInput, type ResourceType } from '../../statemachine/index.js';
 import { renderResources } from '../agents-output.js';
 import { LIST_FORMATS, type ListFormat } from '../output.js';
+import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import type { Session } from './context.js';
 
 /** A resources file: a YAML (or JSON) list of { kind, name, spec, labels }; '-' reads stdin. */
@@ -73,13 +74,15 @@ export function registerResources(program: Command, session: Session): void {
     )
     .addArgument(new Argument('<kind>', 'service, route or agent').choices(['service', 'route', 'services', 'routes', 'agent']))
     .argument('<name>', 'the resource name, or the agent id')
-    .action(async (kind: string, name: string) => {
+    .addOption(changeOutputOption())
+    .action(async (kind: string, name: string, opts: { readonly output: ChangeFormat }) => {
       if (kind === 'agent') {
         await session.mesh().forgetAgent(name);
-        session.io.out(`agent ${name} forgotten\n`);
+        printChange(session, opts.output, `agent ${name} forgotten\n`, { kind: 'agent', name });
         return;
       }
-      const { revision } = await session.mesh().delete(PLURAL[kind]!, name);
-      session.io.out(`${revision}\n`);
+      const type = PLURAL[kind]!;
+      const { revision } = await session.mesh().delete(type, name);
+      printChange(session, opts.output, `${revision}\n`, { kind: type, name, revision });
     });
 }
