@@ -82,6 +82,7 @@ export function leaderErrorOf(err: unknown): LeaderError | null {
     case 'SNAPSHOT_OUT_OF_DATE':
     case 'UNKNOWN_NODE':
     case 'DIVERGED':
+    case 'ENTRIES_LOST':
       return null;
   }
 }

@@ -57,6 +57,7 @@ export function toServiceFailure(err: unknown): ServiceFailure {
       case 'UNAVAILABLE':
       case 'SNAPSHOT_OUT_OF_DATE':
       case 'DIVERGED':
+      case 'ENTRIES_LOST':
         return new ServiceFailure('INTERNAL', err.message);
     }
   }

@@ -13,7 +13,11 @@
  *     incarnation than the one the cluster recorded for its sender: refused. A lost or replaced
  *     data dir must not be counted as if it still held what its predecessor acknowledged.
  *     Requests and leader messages from it pass: harmless, and a member re-added since this
- *     node last caught up looks exactly like that.
+ *     node last caught up looks exactly like that. The other way round, a leader's message
+ *     stamped for another incarnation of this member is refused: it was meant for the data dir
+ *     this one replaced (sent before the rebuild, or by a leader that has not applied the
+ *     re-addition yet), and what it says (the commit index a heartbeat counts as held here)
+ *     is not true of this one.
  *  3. A leader's message from a node without a cluster id, to a node that has one: refused. A
  *     node that bootstrapped alone must never overwrite an established log, whose first entry
  *     looks like its own.
@@ -138,6 +142,21 @@ export function judgeBatch(view: AcceptanceView, env: PeerEnvelope, messages: re
   if (messages.some((m) => COUNTED.has(m.type))) {
     const s = superseded(view, env);
     if (s !== null) return { accept: false, refusal: s };
+  }
+  const meantFor = env.toIncarnation;
+  if (meantFor !== '' && meantFor !== view.identity.incarnation) {
+    const led = messages.find((m) => FROM_LEADER.has(m.type));
+    if (led !== undefined) {
+      return {
+        accept: false,
+        refusal: {
+          code: 'OTHER_INCARNATION',
+          reason:
+            `${led.type} from ${env.from} was meant for incarnation ${meantFor} of ${view.self}, which now runs ${view.identity.incarnation}: ` +
+            `sent before ${view.self} was rebuilt, or ${env.from} has not applied its re-addition yet`,
+        },
+      };
+    }
   }
   const ours = localClusterId(view);
   if (ours !== null && env.clusterId === '') {

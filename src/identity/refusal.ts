@@ -14,6 +14,8 @@ export type RefusalCode =
   | 'REMOVED_MEMBER'
   /** The sender runs another data dir than the one the cluster recorded for that member. */
   | 'SUPERSEDED_INCARNATION'
+  /** A leader's message stamped for another data dir of this member (before it was rebuilt). */
+  | 'OTHER_INCARNATION'
   /** The sender bootstrapped from another cluster.nodes than this node (initial-nodes.ts). */
   | 'CREATION_NODES'
   /** A leader's message from a node that has no cluster id, to a node that has one. */
@@ -31,6 +33,7 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
   'UNKNOWN_MEMBER',
   'REMOVED_MEMBER',
   'SUPERSEDED_INCARNATION',
+  'OTHER_INCARNATION',
   'CREATION_NODES',
   'NO_CLUSTER_ID',
   'TERM_LEAD',

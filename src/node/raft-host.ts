@@ -242,6 +242,10 @@ export class RaftHost implements ConsensusPort {
         this.stopDiverged(m.from, err);
         return;
       }
+      if (err instanceof RaftError && err.code === 'ENTRIES_LOST') {
+        this.stopEntriesLost(m.from, err);
+        return;
+      }
       throw err;
     }
     // A peer's message: at once. An AppendResp commits and answers clients; an Append starts
@@ -262,6 +266,21 @@ export class RaftHost implements ConsensusPort {
     this.opts.logger.fatal({ code: 'DIVERGED', leader }, message);
     this.shutdownNow(new HostError('SHUTTING_DOWN', `${this.id} stopped: its committed log differs from the leader's`));
     this.opts.onFatal(new RaftError('DIVERGED', message));
+  }
+
+  /**
+   * This data dir lacks entries it acknowledged (restored from an older copy of itself, or a
+   * disk that lost synced writes). Its vote could elect a leader without them, and nothing in
+   * its identity tells it from the data dir that acknowledged them: it stops, as etcd does.
+   */
+  private stopEntriesLost(leader: NodeId, err: RaftError): void {
+    const message =
+      `${err.message}: this data dir is older than the one that acknowledged them (restored from an older copy, or its disk lost synced writes). ` +
+      'Were it to vote, it could elect a leader without writes the cluster acknowledged. It stops; rebuild it as a member ' +
+      "(operate.md, 'Rebuilding a lost member'); never restore a member's data dir from a copy";
+    this.opts.logger.fatal({ code: 'ENTRIES_LOST', leader }, message);
+    this.shutdownNow(new HostError('SHUTTING_DOWN', `${this.id} stopped: its log lacks entries it acknowledged`));
+    this.opts.onFatal(new RaftError('ENTRIES_LOST', message));
   }
 
   /** The transport delivered a message from `from`: a follower's contact with its leader. */

@@ -9,7 +9,9 @@ export type RaftErrorCode =
   | 'SNAPSHOT_OUT_OF_DATE'
   | 'UNKNOWN_NODE'
   /** The leader's log differs from entries this node has committed: the cluster lost writes this node holds. */
-  | 'DIVERGED';
+  | 'DIVERGED'
+  /** The leader counts entries this node acknowledged that its log no longer holds: this node lost them. */
+  | 'ENTRIES_LOST';
 
 export class RaftError extends Error {
   override readonly name = 'RaftError';

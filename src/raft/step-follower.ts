@@ -1,6 +1,15 @@
 /** How a follower handles messages at its own term (etcd's stepFollower). */
 import type { Append, InstallSnapshot, Message } from './messages.js';
+import { RaftError } from './errors.js';
 import type { Raft } from './raft.js';
+
+function entriesLost(leader: string, commit: number, last: number): RaftError {
+  return new RaftError(
+    'ENTRIES_LOST',
+    `${leader} counts this node as holding the log up to ${commit}, which it acknowledged, but its log ends at ${last}: ` +
+      'entries this node acknowledged are gone',
+  );
+}
 
 export function stepFollower(r: Raft, m: Message): void {
   switch (m.type) {
@@ -10,9 +19,13 @@ export function stepFollower(r: Raft, m: Message): void {
       onAppend(r, m);
       return;
     case 'Heartbeat':
+      // A heartbeat's commit is at most what this node acknowledged to the leader (raft.ts):
+      // beyond its log, the entries it acknowledged are gone. etcd panics here too ("Was the raft
+      // log corrupted, truncated, or lost?"): a vote from this log could elect a leader without them.
+      if (m.commit > r.log.lastIndex()) throw entriesLost(m.from, m.commit, r.log.lastIndex());
       r.electionElapsed = 0;
       r.lead = m.from;
-      r.log.commitTo(Math.min(m.commit, r.log.lastIndex()));
+      r.log.commitTo(m.commit);
       r.send({ type: 'HeartbeatResp', to: m.from, context: m.context });
       return;
     case 'InstallSnapshot':

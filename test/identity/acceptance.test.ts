@@ -59,6 +59,17 @@ void t.test('rule 2: a counted response from another incarnation than the record
   t.match(judgeBatch(established, env({ from: 'c3', incarnation: INC(3) }), [appendResp]), { accept: true }, 'an unrecorded member is counted: the leader records it');
 });
 
+void t.test("rule 2, the other way: a leader's message meant for another incarnation of this member is refused", async (t) => {
+  // c1 runs INC(1); the sender's applied state still records INC(9) for it (c1 was rebuilt).
+  t.match(judgeBatch(established, env({ toIncarnation: INC(9) }), [heartbeat()]), {
+    accept: false,
+    refusal: { code: 'OTHER_INCARNATION', reason: /^Heartbeat from c2 was meant for incarnation 0000000000000009 of c1, which now runs 0000000000000001/ },
+  });
+  t.match(judgeBatch(established, env({ toIncarnation: INC(1) }), [heartbeat()]), { accept: true }, 'meant for this data dir');
+  t.match(judgeBatch(established, env({ toIncarnation: '' }), [heartbeat()]), { accept: true }, 'a sender that records none for it yet');
+  t.match(judgeBatch(established, env({ toIncarnation: INC(9) }), [vote(20)]), { accept: true }, 'a vote request says nothing about this data dir');
+});
+
 void t.test('rule 3: a leader without a cluster id is not followed by a member of an established cluster', async (t) => {
   for (const m of [heartbeat(), { type: 'Append', from: 'c2', to: 'c1', term: 5, prevIndex: 1, prevTerm: 1, entries: [], commit: 1, commitOnly: false } as Message]) {
     t.match(judgeBatch(established, env({ clusterId: '' }), [m]), { accept: false, refusal: { code: 'NO_CLUSTER_ID', reason: /from c2, which has no cluster id, to a member of cluster 00000000000000aa/ } }, m.type);

@@ -58,7 +58,7 @@ void t.test('with the identity checks planted out, a lost disk loses committed e
   }
   t.ok(caught, `some seed of ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1} breaks a safety invariant without the checks`);
   if (!caught) return;
-  t.match(caught.invariant, /leader-completeness|election-safety|acknowledged-write-lost|state-machine-safety|log-matching/, `seed ${caught.seed}: ${caught.failure?.split('\n')[0]}`);
+  t.match(caught.invariant, /leader-completeness|election-safety|acknowledged-write-lost|state-machine-safety|log-matching|durable-before-send/, `seed ${caught.seed}: ${caught.failure?.split('\n')[0]}`);
   t.match(formatFailure(caught), replayCommand(caught.seed, true), 'the report gives the command that replays it');
   const replay = runSeed(caught.seed, { ...opts, traceKeep: Number.POSITIVE_INFINITY });
   t.match(replay.trace.join('\n'), /DISK LOST[\s\S]*start-up: bootstrap[\s\S]*FAILED/, 'a member that lost its disk bootstrapped anew, then the invariant broke');

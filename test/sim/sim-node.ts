@@ -166,6 +166,8 @@ export class SimNode {
         // A member that finds the leader's log lacking entries it committed has caught a leader
         // without every committed entry: name it as the invariant it is.
         if (err instanceof RaftError && err.code === 'DIVERGED') throw new InvariantViolation('leader-completeness', `${this.id} stopped: ${err.message}`);
+        // One that finds its log lacking entries it acknowledged has caught a broken promise.
+        if (err instanceof RaftError && err.code === 'ENTRIES_LOST') throw new InvariantViolation('durable-before-send', `${this.id} stopped: ${err.message}`);
         // A failed write, or a check that threw inside the driver: the run stops here.
         throw err;
       },
