@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
-import { formatKeyPath, problemsFromIssues } from '../config/issues.js';
+import { closest, formatKeyPath, problemsFromIssues } from '../config/issues.js';
 import { describeValue } from '../config/schema.js';
 import { parseYamlSource } from '../config/yaml-source.js';
 import {
@@ -117,4 +117,32 @@ export function loadAgentYaml(file: string): AgentYaml {
     throw new ConfigError(file, [{ keyPath: '(file)', reason: `cannot read the agent config: ${(err as Error).message}`, line: null }], { cause: err });
   }
   return parseAgentYaml(text, file);
+}
+
+/** Names agents commonly speak. Any name is taken (only agents judge what they support), but another is more often a typo. */
+const FAMILIAR_PROTOCOLS: readonly string[] = ['grpc', 'http', 'http2', 'https', 'tcp', 'tls', 'udp'];
+
+/**
+ * What a file that parsed may still get wrong, one line each, for the agent to warn about at
+ * start: a protocol name that looks like a typo (every service of the intended protocol would be
+ * NACKed), and a hosted service of a protocol the agent does not list (it would NACK its own).
+ */
+export function agentYamlWarnings(yaml: AgentYaml, file: string): string[] {
+  const out: string[] = [];
+  for (const p of yaml.protocols) {
+    if (FAMILIAR_PROTOCOLS.includes(p)) continue;
+    const guess = closest(p, FAMILIAR_PROTOCOLS);
+    out.push(
+      `${file}: protocols lists ${JSON.stringify(p)}, which is not a common protocol name${guess === null ? '' : ` (did you mean "${guess}"?)`}: ` +
+        'a configuration with a service of a protocol not listed is NACKed',
+    );
+  }
+  for (const h of yaml.hosts) {
+    if (yaml.protocols.includes(h.spec.protocol)) continue;
+    out.push(
+      `${file}: hosts: service ${JSON.stringify(h.name)} uses protocol ${JSON.stringify(h.spec.protocol)}, which protocols does not list ` +
+        `(${yaml.protocols.join(', ')}): this agent would NACK every configuration holding its own service`,
+    );
+  }
+  return out;
 }

@@ -17,7 +17,7 @@ import { Command, CommanderError } from 'commander';
 import pino from 'pino';
 import { listenAdmin } from '../agent/admin.js';
 import { AgentRunner } from '../agent/agent-runner.js';
-import { DEFAULT_AGENT_YAML, loadAgentYaml } from '../agent/agent-yaml.js';
+import { agentYamlWarnings, DEFAULT_AGENT_YAML, loadAgentYaml } from '../agent/agent-yaml.js';
 import { loadPreviousConfig } from '../agent/load-out.js';
 import { certificateIdentity } from '../agents/identity.js';
 import { AgentsError } from '../agents/errors.js';
@@ -128,6 +128,7 @@ async function main(): Promise<void> {
     }
   }
   const logger = pino({ level: opts.logLevel as LogLevel, base: { agent: id } });
+  if (opts.config !== undefined) for (const warning of agentYamlWarnings(yaml, opts.config)) logger.warn(warning);
   const initial = opts.out === undefined ? null : loadPreviousConfig(opts.out, (m) => logger.warn(m));
   const runner = new AgentRunner({ id, controllers, credentials, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial });
   let admin: http.Server | null = null;

@@ -81,8 +81,8 @@ function unwrap(schema: unknown): unknown {
   }
 }
 
-/** The known key within edit distance 2 of a typo, if exactly one is closest. */
-function closest(key: string, known: readonly string[]): string | null {
+/** The known name within edit distance 2 of a typo, the closest first found. */
+export function closest(key: string, known: readonly string[]): string | null {
   let best: string | null = null;
   let bestDistance = 3;
   for (const candidate of known) {

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { AgentConfig } from '../../src/agent/config-state.js';
-import { parseAgentYaml } from '../../src/agent/agent-yaml.js';
+import { agentYamlWarnings, parseAgentYaml } from '../../src/agent/agent-yaml.js';
 import { BACKOFF_MAX_MS, Failover, HOLD_OFF_MS, startIndex } from '../../src/agent/failover.js';
 import { parseConfigJson } from '../../src/agent/load-out.js';
 import { decodeAgentMessage, decodeControllerMessage, encodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from '../../src/agents/wire.js';
@@ -150,6 +150,17 @@ void t.test('agent.yaml: defaults, sorted lists, and refusals that name the key'
   t.throws(() => parseAgentYaml('hosts:\n  - { name: Web, spec: { protocol: http } }\n', 'a.yaml'), /hosts\[0\]\.name: expected a service name/);
   t.throws(() => parseAgentYaml('hosts:\n  - { name: web, spec: { protocol: http, ports: [0] } }\n', 'a.yaml'), /hosts\[0\]\.spec: ports\[0\] must be a port number/);
   t.throws(() => parseAgentYaml('lazy: sometimes\n', 'a.yaml'), /lazy: expected true or false/);
+});
+
+void t.test('agent.yaml that parses but looks wrong: a protocol name like a typo, a hosted service the agent would NACK', async (t) => {
+  t.same(agentYamlWarnings(parseAgentYaml('protocols: [http, tcp, grpc, udp]\nhosts:\n  - { name: web, spec: { protocol: http } }\n', 'a.yaml'), 'a.yaml'), [], 'nothing to say');
+  t.same(agentYamlWarnings(parseAgentYaml('protocols: [htpp, tcp, redis]\n', 'a.yaml'), 'a.yaml'), [
+    'a.yaml: protocols lists "htpp", which is not a common protocol name (did you mean "http"?): a configuration with a service of a protocol not listed is NACKed',
+    'a.yaml: protocols lists "redis", which is not a common protocol name: a configuration with a service of a protocol not listed is NACKed',
+  ]);
+  t.same(agentYamlWarnings(parseAgentYaml('hosts:\n  - { name: rpc, spec: { protocol: grpc } }\n', 'a.yaml'), 'a.yaml'), [
+    'a.yaml: hosts: service "rpc" uses protocol "grpc", which protocols does not list (http, tcp): this agent would NACK every configuration holding its own service',
+  ]);
 });
 
 const agentWire = (fields: Partial<AgentMessageWire>): AgentMessageWire => ({ type: 'AGENT_MESSAGE_HELLO', agentId: 'a1', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), ...fields });
