@@ -165,12 +165,6 @@ void t.test('VIPs survive agent restarts, leader changes and a range change; a l
     local.close();
   }
   t.pass('every controller still answers, with the same VIPs');
-  const deleted = await cluster.ctl(['delete', 'service', 'small-1', '-o', 'json'], cluster.endpoints(survivors));
-  t.equal(deleted.code, 0, deleted.stderr);
-  const gone = JSON.parse(deleted.stdout) as { kind: string; name: string; revision: number };
-  t.match(gone, { kind: 'service', name: 'small-1' }, 'delete -o json: one object naming what it deleted');
-  t.ok(gone.revision > 0, `and the new revision (${gone.revision})`);
-  t.equal((await cluster.ctl(['get', 'services', 'small-1'], cluster.endpoints(survivors))).code, 4, 'small-1 is gone');
 
   // -- an agent offline (the health layer's verdict): its endpoints unhealthy, not removed; back: healthy --
   const endpointsOf = async (name: string): Promise<string> =>
@@ -185,4 +179,13 @@ void t.test('VIPs survive agent restarts, leader changes and a range change; a l
     waitFor(async () => (await endpointsOf('web')) === JSON.stringify([{ agent: 'edge-1', healthy: true }, { agent: 'edge-2', healthy: true }]), 'edge-2 healthy again', 30000),
   );
   t.same(vipsOf(await survivorMesh.get('service')), ranged, 'VIPs unchanged after it is back');
+
+  // -- a delete, as a script reads it ------------------------------------------------------------------
+  const deleted = await cluster.ctl(['delete', 'service', 'small-1', '-o', 'json'], cluster.endpoints(survivors));
+  t.equal(deleted.code, 0, deleted.stderr);
+  const gone = JSON.parse(deleted.stdout) as { kind: string; name: string; revision: number };
+  t.match(gone, { kind: 'service', name: 'small-1' }, 'delete -o json: one object naming what it deleted');
+  t.ok(gone.revision > 0, `and the new revision (${gone.revision})`);
+  t.equal((await cluster.ctl(['get', 'services', 'small-1'], cluster.endpoints(survivors))).code, 4, 'small-1 is gone');
+  t.same(vipsOf(await survivorMesh.get('service')), Object.fromEntries(Object.entries(ranged).filter(([name]) => name !== 'small-1')), 'the others keep their VIPs');
 });
