@@ -35,7 +35,7 @@
  */
 import type { Message } from '../raft/messages.js';
 import { termLeadProblem } from '../limits/raft-numbers.js';
-import type { Refusal } from './refusal.js';
+import type { Refusal, RefusalCode } from './refusal.js';
 import type { LocalIdentity, PeerEnvelope, RecordedMembers } from './types.js';
 
 /** What the receiving node knows when it judges a message. */
@@ -119,6 +119,12 @@ export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal 
   return null;
 }
 
+/** A refusal naming the first leader's message of a batch (Append, Heartbeat, ...); null when it has none. */
+function refuseLeaderMessage(messages: readonly Message[], code: RefusalCode, reason: (type: Message['type']) => string): BatchVerdict | null {
+  const led = messages.find((m) => FROM_LEADER.has(m.type));
+  return led === undefined ? null : { accept: false, refusal: { code, reason: reason(led.type) } };
+}
+
 /** Rule 2's test: the sender runs another data dir than the one recorded for it. */
 function superseded(view: AcceptanceView, env: PeerEnvelope): Refusal | null {
   const recorded = view.members.get(env.from)?.incarnation ?? '';
@@ -143,33 +149,21 @@ export function judgeBatch(view: AcceptanceView, env: PeerEnvelope, messages: re
     const s = superseded(view, env);
     if (s !== null) return { accept: false, refusal: s };
   }
+  // Rule 2, the other way: a leader's message stamped for another data dir of this member.
   const meantFor = env.toIncarnation;
   if (meantFor !== '' && meantFor !== view.identity.incarnation) {
-    const led = messages.find((m) => FROM_LEADER.has(m.type));
-    if (led !== undefined) {
-      return {
-        accept: false,
-        refusal: {
-          code: 'OTHER_INCARNATION',
-          reason:
-            `${led.type} from ${env.from} was meant for incarnation ${meantFor} of ${view.self}, which now runs ${view.identity.incarnation}: ` +
-            `sent before ${view.self} was rebuilt, or ${env.from} has not applied its re-addition yet`,
-        },
-      };
-    }
+    const refused = refuseLeaderMessage(messages, 'OTHER_INCARNATION', (led) =>
+      `${led} from ${env.from} was meant for incarnation ${meantFor} of ${view.self}, which now runs ${view.identity.incarnation}: ` +
+      `sent before ${view.self} was rebuilt, or ${env.from} has not applied its re-addition yet`,
+    );
+    if (refused !== null) return refused;
   }
   const ours = localClusterId(view);
   if (ours !== null && env.clusterId === '') {
-    const led = messages.find((m) => FROM_LEADER.has(m.type));
-    if (led !== undefined) {
-      return {
-        accept: false,
-        refusal: {
-          code: 'NO_CLUSTER_ID',
-          reason: `${led.type} from ${env.from}, which has no cluster id, to a member of cluster ${ours}: it may have bootstrapped alone; only leaders of cluster ${ours} are followed`,
-        },
-      };
-    }
+    const refused = refuseLeaderMessage(messages, 'NO_CLUSTER_ID', (led) =>
+      `${led} from ${env.from}, which has no cluster id, to a member of cluster ${ours}: it may have bootstrapped alone; only leaders of cluster ${ours} are followed`,
+    );
+    if (refused !== null) return refused;
   }
   const adopt = ours === null && env.clusterId !== '' ? env.clusterId : null;
   // Votes are judged as the node will be once it holds the sender's cluster id.
