@@ -23,6 +23,7 @@ import type { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, mutualTlsCredentials, tlsAgentGate, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
+import { memberKeyGate, NOT_A_MEMBER } from '../transport/member-key-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { initialNodes, osIdentitySource, type Duty } from '../identity/index.js';
 import { systemScheduler } from '../util/clock.js';
@@ -425,7 +426,11 @@ export class ControllerNode {
 
     // The base call's guard first: it reads what the call that grpc-js starts with holds.
     const guard = baseCallGuard({ onCompressed: () => metrics.onCallRefused('COMPRESSED'), onUnendedReset: () => metrics.onUnendedStreamReset() });
-    const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor])];
+    // A member's key acts beyond peer RPCs only while it is a member (member-key-gate.ts); before
+    // the first entry is applied, the file's members.
+    const isMemberKey = (id: string): boolean => sm.members.get(id) !== null || (sm.members.size === 0 && isConfigured(id));
+    const memberGate = memberKeyGate(peerAuth, isMemberKey, () => metrics.onCallRefused(NOT_A_MEMBER));
+    const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
     const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), interceptors });
     transport.register(server);
     autopilot.register(server);

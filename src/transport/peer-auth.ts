@@ -8,6 +8,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { Refusal } from '../identity/index.js';
+import { pemCertificates } from './tls-files.js';
 
 export const PEER_URI_PREFIX = 'urn:raft-controller:peer:';
 
@@ -54,9 +55,14 @@ export interface PeerAuth {
   check(call: AuthenticatedCall, claimed: string): Refusal | null;
   /** Null when the caller presents a peer certificate of this cluster, whichever member's. */
   checkAnyPeer(call: AuthenticatedCall): Refusal | null;
+  /**
+   * The member id(s) the caller's certificate names as a peer certificate of this cluster (its
+   * peer URIs, joined by ','); null when it presents none (an operator's, an agent's, or no TLS).
+   */
+  peerNamed(call: AuthenticatedCall): string | null;
 }
 
-export const plaintextPeerAuth: PeerAuth = { check: () => null, checkAnyPeer: () => null };
+export const plaintextPeerAuth: PeerAuth = { check: () => null, checkAnyPeer: () => null, peerNamed: () => null };
 
 interface CallerIdentity {
   readonly peers: readonly string[];
@@ -65,11 +71,13 @@ interface CallerIdentity {
 }
 
 /**
- * `peerCa`: the controllers' CA in PEM; when `requireIssuer` is set (a separate client or agent CA is
- * trusted too), a peer certificate must be signed by it directly.
+ * `peerCa`: the controllers' CA in PEM, one certificate or a bundle (a CA being rotated: the old
+ * and the new); when `requireIssuer` is set (a separate client or agent CA is trusted too), a
+ * peer certificate must be signed by one of them directly.
  */
 export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): PeerAuth {
-  const ca = new X509Certificate(peerCa);
+  const cas = pemCertificates(peerCa);
+  if (cas.length === 0) throw new Error('no PEM certificate (no -----BEGIN CERTIFICATE----- block)');
   // One lookup per call: a stream carries many batches over the same connection.
   const seen = new WeakMap<AuthenticatedCall, CallerIdentity | null>();
   // And one parse per certificate: a signature check costs about 0.3 ms, which unary calls
@@ -80,7 +88,8 @@ export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): Pee
     const hit = known.get(key);
     if (hit !== undefined) return hit;
     const cert = new X509Certificate(raw);
-    const id = { peers: peersNamedBy(cert), subject: cert.subject.replace(/\n/g, ', '), issuedByPeerCa: cert.checkIssued(ca) && cert.verify(ca.publicKey) };
+    const issuedByPeerCa = cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+    const id = { peers: peersNamedBy(cert), subject: cert.subject.replace(/\n/g, ', '), issuedByPeerCa };
     if (known.size >= 256) known.delete(known.keys().next().value!);
     known.set(key, id);
     return id;
@@ -123,6 +132,11 @@ export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): Pee
     checkAnyPeer(call) {
       const peer = peerOf(call);
       return 'code' in peer ? peer : null;
+    },
+    peerNamed(call) {
+      const caller = identify(call);
+      if (caller === null || caller.peers.length === 0 || (requireIssuer && !caller.issuedByPeerCa)) return null;
+      return caller.peers.join(',');
     },
   };
 }

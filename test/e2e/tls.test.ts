@@ -45,6 +45,15 @@ void t.test('mutual TLS: clients and peers without a certificate from the cluste
   t.not(wrongCa.code, 0, 'ctl with a certificate from another CA is refused');
   for (const r of [noCert, noTls, wrongCa]) t.equal(r.stderr.trim().split('\n').length, 1, `one line on stderr: ${r.stderr.trim()}`);
 
+  // A member's key is an operator's while the member is one: c1's own, through c2 (forwarded to
+  // the leader with c2's). The key of an id that is no member (never added, or removed) is not.
+  const asMember = await cluster.ctl(['kv', 'put', 'by-member', 'v'], cluster.endpoints([c2]), 20000, { CTL_TLS_CERT: path.join(dir, 'c1.crt'), CTL_TLS_KEY: path.join(dir, 'c1.key') });
+  t.equal(asMember.code, 0, `a member's peer certificate: ${asMember.stderr}`);
+  const stranger = certs.makeCert('cluster-ca', 'c9', { peer: 'c9' });
+  const asStranger = await cluster.ctl(['kv', 'put', 'by-stranger', 'v'], cluster.endpoints([c1]), 20000, { CTL_TLS_CERT: stranger.cert, CTL_TLS_KEY: stranger.key });
+  t.equal(asStranger.code, 1, 'the peer certificate of an id that is no member is refused');
+  t.match(asStranger.stderr, /NOT_A_MEMBER: the caller's certificate is the peer certificate of "c9", which is not a member of this cluster/);
+
   // A rogue process claims to be c3, with a certificate from its own CA (which it trusts).
   const rogueConfig = path.join(dir, 'rogue.yaml');
   fs.writeFileSync(

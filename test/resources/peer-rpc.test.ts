@@ -84,6 +84,7 @@ void t.test("the caller's certificate must be the peer certificate of the member
       return claimed === 'c3' ? null : { code: 'WRONG_PEER', reason: `the caller's peer certificate is member c3's, but the message claims to come from ${JSON.stringify(claimed)}` };
     },
     checkAnyPeer: () => null,
+    peerNamed: () => 'c3',
   };
   let reads = 0;
   const refused: string[] = [];

@@ -14,6 +14,7 @@ import type { Message } from '../../src/raft/messages.js';
 import { encodeMessage } from '../../src/transport/codec.js';
 import { mutualTlsCredentials, tlsPeerAuth, type TlsFiles } from '../../src/transport/credentials.js';
 import { askPeers } from '../../src/transport/hello-client.js';
+import { memberKeyRefusal } from '../../src/transport/member-key-gate.js';
 import { certificatePeerAuth, ownCertificateProblem, type AuthenticatedCall } from '../../src/transport/peer-auth.js';
 import type { TransportIdentity } from '../../src/transport/peer-identity.js';
 import { refusalOf } from '../../src/transport/refusal-status.js';
@@ -214,6 +215,33 @@ void t.test('each certificate is judged on its own when verdicts are remembered 
     verdicts.add(`client-ca ${auth.check(callWith(clientCaPeer.cert), 'n1')?.code ?? 'ok'}`);
   }
   t.same([...verdicts], ['peer2 ok', 'operator NOT_A_PEER', 'client-ca NOT_A_PEER'], 'the same verdict for each certificate on every new call');
+});
+
+void t.test('a CA bundle in tls.ca (a rotation: old and new CA) accepts peer certificates of either', async (t) => {
+  certs.makeCa('ca-next');
+  const rotated = certs.makeCert('ca-next', 'n4', { peer: 'n4' });
+  const bundle = Buffer.concat([fs.readFileSync(path.join(dir, 'ca.crt')), Buffer.from('\n'), fs.readFileSync(path.join(dir, 'ca-next.crt'))]);
+  const auth = certificatePeerAuth(bundle, true);
+  const callWith = (file: string): AuthenticatedCall => ({ getAuthContext: () => ({ sslPeerCertificate: { raw: new X509Certificate(fs.readFileSync(file)).raw } }) });
+  t.equal(auth.check(callWith(peer2.cert), 'n2'), null, 'a peer certificate of the first CA');
+  t.equal(auth.check(callWith(rotated.cert), 'n4'), null, 'and of the second (before: NOT_A_PEER, "not issued by the controllers\' CA")');
+  t.match(auth.check(callWith(clientCaPeer.cert), 'n1'), { code: 'NOT_A_PEER' }, 'a certificate of neither is still refused');
+  t.throws(() => certificatePeerAuth(Buffer.from('no certificate here'), true), /no PEM certificate/);
+});
+
+void t.test("a peer certificate acts beyond peer RPCs only while its member is one (NOT_A_MEMBER)", async (t) => {
+  const auth = certificatePeerAuth(fs.readFileSync(path.join(dir, 'ca.crt')), true);
+  const callWith = (file: string): AuthenticatedCall => ({ getAuthContext: () => ({ sslPeerCertificate: { raw: new X509Certificate(fs.readFileSync(file)).raw } }) });
+  const members = new Set(['n1', 'n2']);
+  const refusal = (method: string, file: string): string | null => memberKeyRefusal(auth, (id) => members.has(id), method, callWith(file));
+  t.equal(refusal('/controller.api.Controller/Put', peer2.cert), null, "a member's key: forwarding, or ctl on its host");
+  t.match(refusal('/controller.api.Controller/Put', peer3.cert), /^NOT_A_MEMBER: the caller's certificate is the peer certificate of "n3", which is not a member of this cluster \(removed, or never added\)/);
+  t.match(refusal('/controller.api.Operator/MemberList', peer3.cert), /^NOT_A_MEMBER/);
+  t.match(refusal('/controller.agents.Mesh/ReportAgents', peer3.cert), /^NOT_A_MEMBER/, "agents' health reports too");
+  t.equal(refusal('/controller.peer.RaftPeer/Step', peer3.cert), null, 'peer RPCs judge the sender themselves (UNKNOWN_MEMBER, REMOVED_MEMBER)');
+  t.equal(refusal('/grpc.health.v1.Health/Check', peer3.cert), null, 'the health check is open to all');
+  t.equal(refusal('/controller.api.Controller/Put', operator.cert), null, "an operator's certificate is no member's key");
+  t.equal(refusal('/controller.api.Controller/Put', clientCaPeer.cert), null, 'nor is a client CA certificate with a peer URI (it is an operator\'s)');
 });
 
 void t.test("a node's own certificate must be its peer certificate", async (t) => {
