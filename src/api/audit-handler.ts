@@ -12,13 +12,15 @@ import { isGone, writeWithBackpressure } from './stream-writer.js';
 import type { AuditEventMsg, AuditRequestMsg } from './wire-types.js';
 
 export const MAX_FOLLOW_BACKLOG = 1_000;
+/** Events read from the store at a time: a replay holds one page, however long the trail. */
+export const REPLAY_PAGE = 256;
 
 export interface AuditSource {
-  readonly query: (sinceMs: number) => Promise<readonly AuditEventMsg[]>;
-  readonly follow: (listener: (e: AuditEventMsg) => void) => () => void;
+  /** Events at or after `sinceMs` and after key `after`, at most `limit`, the oldest first. */
+  readonly page: (sinceMs: number, after: string | null, limit: number) => Promise<{ readonly events: readonly AuditEventMsg[]; readonly last: string | null }>;
+  /** `key` orders events as page's keys do. */
+  readonly follow: (listener: (e: AuditEventMsg, key: string) => void) => () => void;
 }
-
-const identity = (e: AuditEventMsg): string => `${e.time}|${e.type}|${e.subject}|${e.to}`;
 
 export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, audit: AuditSource): void {
   const req = call.request;
@@ -31,7 +33,7 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
     call.destroy(Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details }));
   };
   // Events that arrived during the replay, then those written while gRPC's buffer was full.
-  const queued: AuditEventMsg[] = [];
+  const queued: { readonly event: AuditEventMsg; readonly key: string }[] = [];
   let replaying = true;
   let draining = false;
   const drain = (): void => {
@@ -39,7 +41,7 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
     draining = true;
     void (async () => {
       try {
-        while (queued.length > 0) await writeWithBackpressure(call, queued.shift()!);
+        while (queued.length > 0) await writeWithBackpressure(call, queued.shift()!.event);
       } catch {
         stop(); // the client went away
       } finally {
@@ -49,8 +51,8 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
   };
   if (req.follow) {
     // Subscribe before replaying so nothing falls between the two.
-    unsubscribe = audit.follow((e) => {
-      queued.push(e);
+    unsubscribe = audit.follow((event, key) => {
+      queued.push({ event, key });
       if (queued.length > MAX_FOLLOW_BACKLOG) tooSlow(queued.length);
       else if (!replaying) drain();
     });
@@ -58,24 +60,24 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
     call.on('close', stop);
   }
   void (async () => {
-    let events: readonly AuditEventMsg[];
+    // Page by page, each written as the client reads: the pages reach events appended during
+    // the replay too, so the replay ends at the store's end and the queue keeps what is after it.
+    let after: string | null = null;
     try {
-      events = await audit.query(req.sinceMs);
+      for (;;) {
+        const page = await audit.page(req.sinceMs, after, REPLAY_PAGE);
+        for (const e of page.events) await writeWithBackpressure(call, e);
+        if (page.last !== null) after = page.last;
+        if (page.events.length < REPLAY_PAGE || isGone(call as grpc.ServerWritableStream<unknown, unknown>)) break;
+      }
     } catch (err) {
       stop();
-      call.destroy(toServiceError(err));
-      return;
-    }
-    const seen = new Set(events.map(identity));
-    try {
-      for (const e of events) await writeWithBackpressure(call, e);
-    } catch {
-      stop(); // the client went away
+      if (!isGone(call as grpc.ServerWritableStream<unknown, unknown>)) call.destroy(toServiceError(err));
       return;
     }
     replaying = false;
-    // What arrived during the replay and is not in it.
-    const fresh = queued.splice(0).filter((e) => !seen.has(identity(e)));
+    const replayedTo = after;
+    const fresh = queued.splice(0).filter((q) => replayedTo === null || q.key > replayedTo);
     queued.push(...fresh);
     if (req.follow) drain();
     else call.end();

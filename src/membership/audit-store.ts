@@ -41,7 +41,14 @@ export interface AuditQuery {
   readonly limit?: number;
 }
 
-export type AuditListener = (event: AuditEvent) => void;
+/** `key` orders events: a later event has a greater key (see page). */
+export type AuditListener = (event: AuditEvent, key: string) => void;
+
+/** One page of events, the oldest first, and the key of its last (null when empty). */
+export interface AuditPage {
+  readonly events: readonly AuditEvent[];
+  readonly last: string | null;
+}
 
 const MS_DIGITS = 15;
 const SEQ_DIGITS = 12;
@@ -148,12 +155,25 @@ export class AuditStore {
   }
 
   async query(q: AuditQuery = {}): Promise<readonly AuditEvent[]> {
+    return (await this.page({ sinceMs: q.sinceMs ?? 0, after: null, limit: q.limit ?? null })).events;
+  }
+
+  /**
+   * Events at or after `sinceMs` and after key `after` (a page's `last`), at most `limit`: a
+   * reader that pages holds one page, not the whole log (an unread stream of every retained
+   * event held 25 MB and more each).
+   */
+  async page(q: { readonly sinceMs: number; readonly after: string | null; readonly limit: number | null }): Promise<AuditPage> {
     if (this.closed) throw new MembershipError('AUDIT_STORE_CLOSED', `audit store ${this.dir}: expected an open store, found it closed`);
     await this.tail; // read your writes: every event appended before the query is in it
-    const since = Math.max(0, Math.floor(q.sinceMs ?? 0));
+    const since = Math.max(0, Math.floor(q.sinceMs));
     const out: AuditEvent[] = [];
-    const entries = this.db.iterator({ gte: keyOf(since, 0), lt: EVENTS.lt, ...(q.limit === undefined ? {} : { limit: q.limit }) });
+    let last: string | null = null;
+    // A page's last key is at or after sinceMs: the next starts right after it.
+    const from = q.after === null ? { gte: keyOf(since, 0) } : { gt: q.after };
+    const entries = this.db.iterator({ ...from, lt: EVENTS.lt, ...(q.limit === null ? {} : { limit: q.limit }) });
     for await (const [key, value] of entries) {
+      last = key;
       let parsed: unknown;
       try {
         parsed = JSON.parse(value);
@@ -162,7 +182,7 @@ export class AuditStore {
       }
       out.push(parseAuditEvent(parsed));
     }
-    return out;
+    return { events: out, last };
   }
 
   /** Calls `listener` with every event appended from now on; returns the unsubscribe function. */
@@ -209,7 +229,7 @@ export class AuditStore {
 
     for (const l of this.listeners) {
       try {
-        l(event);
+        l(event, key);
       } catch (err) {
         this.options.onListenerError?.(err);
       }

@@ -459,8 +459,11 @@ export class ControllerNode {
             membership: membershipNode.listControllers(),
           }),
         audit: {
-          query: async (sinceMs) => (await audit.query({ sinceMs })).map(toAuditMsg),
-          follow: (listener) => audit.follow((e) => listener(toAuditMsg(e))),
+          page: async (sinceMs, after, limit) => {
+            const page = await audit.page({ sinceMs, after, limit });
+            return { events: page.events.map(toAuditMsg), last: page.last };
+          },
+          follow: (listener) => audit.follow((e, key) => listener(toAuditMsg(e), key)),
         },
         defaultTimeoutMs: 5000,
         clusterId: () => nodeIdentity.clusterId(),

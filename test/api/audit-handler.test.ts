@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { MAX_FOLLOW_BACKLOG, serveAudit } from '../../src/api/audit-handler.js';
+import { MAX_FOLLOW_BACKLOG, REPLAY_PAGE, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
 import type { AuditEventMsg, AuditRequestMsg } from '../../src/api/wire-types.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -52,18 +52,29 @@ class SlowCall extends EventEmitter {
 
 const event = (i: number): AuditEventMsg => ({ time: new Date(i).toISOString(), node: 'c1', type: 'member.status', subject: `c${i}`, from: 'online', to: 'offline', reason: '' });
 
-function source(history: readonly AuditEventMsg[]): { query: (s: number) => Promise<readonly AuditEventMsg[]>; follow: (l: (e: AuditEventMsg) => void) => () => void; emit: (e: AuditEventMsg) => void; followers: () => number } {
-  const listeners = new Set<(e: AuditEventMsg) => void>();
+/** An audit store in memory: events keyed by their position; `emit` appends one, as the store does, and tells the followers. */
+function source(initial: readonly AuditEventMsg[]): AuditSource & { emit: (e: AuditEventMsg) => void; followers: () => number; pages: number[] } {
+  const stored = [...initial];
+  const keyOf = (i: number): string => String(i).padStart(10, '0');
+  const listeners = new Set<(e: AuditEventMsg, key: string) => void>();
+  const pages: number[] = [];
   return {
-    query: () => Promise.resolve(history),
+    page: (_since, after, limit) => {
+      const from = after === null ? 0 : Number(after) + 1;
+      const events = stored.slice(from, from + limit);
+      pages.push(events.length);
+      return Promise.resolve({ events, last: events.length === 0 ? null : keyOf(from + events.length - 1) });
+    },
     follow: (l) => {
       listeners.add(l);
       return () => void listeners.delete(l);
     },
     emit: (e) => {
-      for (const l of listeners) l(e);
+      stored.push(e);
+      for (const l of listeners) l(e, keyOf(stored.length - 1));
     },
     followers: () => listeners.size,
+    pages,
   };
 }
 
@@ -103,4 +114,27 @@ void t.test('a follower that reads gets every event, the replay first', async (t
   t.same(call.written.map((e) => e.subject), Array.from({ length: 50 }, (_, i) => `c${i}`));
   call.emit('cancelled');
   t.equal(src.followers(), 0, 'a cancelled follower unsubscribes');
+});
+
+void t.test(`the replay reads the store ${REPLAY_PAGE} events at a time, and what is appended meanwhile comes once`, async (t) => {
+  const src = source(Array.from({ length: 3 * REPLAY_PAGE + 10 }, (_, i) => event(i)));
+  const call = new SlowCall({ sinceMs: 0, follow: true }, 50);
+  serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
+  await waitFor(() => call.written.length === 50, 'the first fifty written', 2000);
+  t.same(src.pages, [REPLAY_PAGE], 'one page read while the client does not read');
+  // Appended during the replay: the pages reach it, and the follow queue must not send it again.
+  src.emit(event(5000));
+  while (call.written.length < 3 * REPLAY_PAGE + 11) {
+    call.read();
+    await new Promise((r) => setImmediate(r));
+  }
+  src.emit(event(5001));
+  await waitFor(() => call.written.length === 3 * REPLAY_PAGE + 12, 'the event appended after the replay', 2000);
+  call.read();
+  await new Promise((r) => setImmediate(r));
+  const subjects = call.written.map((e) => e.subject);
+  t.equal(subjects.filter((s) => s === 'c5000').length, 1, 'the event appended during the replay, once');
+  t.same(subjects.slice(-2), ['c5000', 'c5001'], 'in order, after the replay');
+  t.ok(src.pages.every((n) => n <= REPLAY_PAGE), `pages of at most ${REPLAY_PAGE}: ${src.pages.join(', ')}`);
+  call.emit('cancelled');
 });

@@ -53,6 +53,25 @@ void t.test('query({ sinceMs }) returns the events at or after that time', async
   t.equal((await store.query({ sinceMs: T0 + 100_000 })).length, 0);
 });
 
+void t.test('page() reads the events since a time a page at a time, each after the last key of the one before', async (t) => {
+  const store = await AuditStore.open(tempDir(t), { now: () => T0 + 60_000 });
+  t.teardown(() => store.close());
+  const keys: string[] = [];
+  store.follow((_e, key) => void keys.push(key));
+  for (let i = 0; i < 10; i++) await store.append(ev(T0 + i * 1000, `m${i}`));
+  t.same([...keys].sort(), keys, 'followers hear keys in increasing order');
+  const read: string[][] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page = await store.page({ sinceMs: T0 + 2000, after, limit: 3 });
+    read.push(page.events.map((e) => e.subject ?? ''));
+    if (page.last === null) break;
+    after = page.last;
+  }
+  t.same(read, [['m2', 'm3', 'm4'], ['m5', 'm6', 'm7'], ['m8', 'm9'], []]);
+  t.equal(after, keys[9], "the last page's key is the newest event's, as its follower heard it");
+});
+
 void t.test('retention keeps at most maxEvents, pruning in small batches on append', async (t) => {
   const store = await AuditStore.open(tempDir(t), { maxEvents: 20, pruneBatch: 4, now: () => T0 });
   t.teardown(() => store.close());
