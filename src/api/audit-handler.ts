@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { toServiceError } from './service-error.js';
-import { isGone, writeWithBackpressure } from './stream-writer.js';
+import { failStream, isGone, writeWithBackpressure } from './stream-writer.js';
 import type { AuditEventMsg, AuditRequestMsg } from './wire-types.js';
 
 export const MAX_FOLLOW_BACKLOG = 1_000;
@@ -28,9 +28,8 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
   const stop = (): void => unsubscribe?.();
   const tooSlow = (behind: number): void => {
     stop();
-    if (isGone(call as grpc.ServerWritableStream<unknown, unknown>)) return;
     const details = `the audit follower is ${behind} events behind (at most ${MAX_FOLLOW_BACKLOG}): it does not read; follow again with --since`;
-    call.destroy(Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details }));
+    failStream(call as grpc.ServerWritableStream<unknown, unknown>, Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: new grpc.Metadata() }));
   };
   // Events that arrived during the replay, then those written while gRPC's buffer was full.
   const queued: { readonly event: AuditEventMsg; readonly key: string }[] = [];
@@ -72,7 +71,7 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
       }
     } catch (err) {
       stop();
-      if (!isGone(call as grpc.ServerWritableStream<unknown, unknown>)) call.destroy(toServiceError(err));
+      failStream(call as grpc.ServerWritableStream<unknown, unknown>, toServiceError(err));
       return;
     }
     replaying = false;

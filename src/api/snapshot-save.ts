@@ -12,14 +12,19 @@ import type { ConsensusPort } from './consensus-port.js';
 import type { SnapshotHeader } from './operator-proto.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
-import { StreamClosedError, writeWithBackpressure } from './stream-writer.js';
+import { StreamClosedError, cutOff, failStream, writeWithBackpressure } from './stream-writer.js';
 import type { SnapshotJob } from '../node/raft-ports.js';
 
 /** UTF-16 units serialized per turn of the loop (as RaftHost's snapshot steps). */
 const SAVE_STEP_UNITS = 1 << 20;
 
-/** Well under gRPC's 4 MiB default message limit. */
-export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Small, because a write here is done once HTTP/2 has queued it, not once the client read it:
+ * about 15 writes of any size complete for a client that reads nothing. Chunks of 1 MiB let
+ * a 12 MB state go out whole to such a client, so the save ended at once and the next was
+ * served: 10 clients that read nothing held 130 MB. At 64 KiB (an HTTP/2 window) that is ~1 MiB.
+ */
+export const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 
 /**
  * A save holds a whole serialized copy of the state until its client has read it, so a
@@ -46,12 +51,13 @@ export function snapshotSaveHandler(deps: SnapshotSourceDeps, stallMs = SNAPSHOT
   let saving = false;
   return (call) => {
     if (saving) {
-      call.destroy(toServiceError(new ServiceFailure('FAILED_PRECONDITION', `${deps.id} is already serving a snapshot save (one at a time: each holds a copy of the state until it is read); try again when it ends, or ask another controller`)));
+      failStream(call, toServiceError(new ServiceFailure('FAILED_PRECONDITION', `${deps.id} is already serving a snapshot save (one at a time: each holds a copy of the state until it is read); try again when it ends, or ask another controller`)));
       return;
     }
     saving = true;
     const write = async (message: SnapshotChunkMsg): Promise<void> => {
-      const stalled = setTimeout(() => call.destroy(toServiceError(new ServiceFailure('TIMEOUT', `the snapshot was not read for ${stallMs} ms; cut off`))), stallMs);
+      // A client that reads nothing would not read a status either.
+      const stalled = setTimeout(() => cutOff(call), stallMs);
       try {
         await writeWithBackpressure(call, message);
       } finally {
@@ -92,7 +98,7 @@ export function snapshotSaveHandler(deps: SnapshotSourceDeps, stallMs = SNAPSHOT
     send()
       .catch((err: unknown) => {
         if (err instanceof StreamClosedError) return;
-        call.destroy(toServiceError(err));
+        failStream(call, toServiceError(err));
       })
       .finally(() => {
         saving = false;

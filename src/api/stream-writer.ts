@@ -1,8 +1,13 @@
 /**
  * Writes to a server stream without outrunning the client: each write waits for 'drain' when
- * gRPC's buffer is full, and stops once the client has gone.
+ * gRPC's buffer is full, and stops once the client has gone. Ends one with an error the client
+ * hears, or cuts off a client that does not read.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { resetCall } from '../transport/call-reset.js';
+
+/** How long a failed stream's status may wait behind messages its client has not read before the stream is reset. */
+export const STATUS_GRACE_MS = 30_000;
 
 export class StreamClosedError extends Error {
   override readonly name = 'StreamClosedError';
@@ -32,4 +37,30 @@ export async function writeWithBackpressure<T>(call: grpc.ServerWritableStream<u
     call.on('cancelled', gone);
     call.on('close', gone);
   });
+}
+
+/**
+ * Resets the stream of a client that does not read and lets go of what the handler holds for
+ * it: a write waiting for 'drain' fails with StreamClosedError.
+ */
+export function cutOff(call: grpc.ServerWritableStream<unknown, unknown>): void {
+  resetCall(call);
+  if (!call.destroyed) call.destroy();
+}
+
+/**
+ * Ends a server stream with a status (toServiceError's, or one of its own), after the messages already written. grpc-js
+ * sends a server stream's status on its 'error' event; destroy(err) sends none, and its client
+ * waited for its own deadline (a refused second snapshot save: 60 s). A status still behind
+ * unread messages after `graceMs` is given up: the stream is cut off.
+ */
+export function failStream(call: grpc.ServerWritableStream<unknown, unknown>, status: grpc.ServiceError, graceMs = STATUS_GRACE_MS): void {
+  if (isGone(call)) return;
+  call.emit('error', status);
+  if (call.writableFinished) return;
+  const grace = setTimeout(() => {
+    if (!call.writableFinished) cutOff(call);
+  }, graceMs);
+  grace.unref();
+  call.once('close', () => clearTimeout(grace));
 }

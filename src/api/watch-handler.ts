@@ -8,7 +8,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { refuseLongKey } from './kv-ops.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
-import { StreamClosedError, writeWithBackpressure } from './stream-writer.js';
+import { StreamClosedError, failStream, writeWithBackpressure } from './stream-writer.js';
 import type { KvChange, WatchSource } from './watch-source.js';
 
 export const MAX_QUEUED_CHANGES = 10_000;
@@ -40,7 +40,7 @@ export function watchHandler(source: WatchSource): grpc.handleServerStreamingCal
     try {
       check(req);
     } catch (err) {
-      call.destroy(toServiceError(err));
+      failStream(call as grpc.ServerWritableStream<unknown, unknown>, toServiceError(err));
       return;
     }
     const queue: KvChange[] = [];
@@ -53,7 +53,7 @@ export function watchHandler(source: WatchSource): grpc.handleServerStreamingCal
       if (ended) return;
       ended = true;
       cancel();
-      call.destroy(toServiceError(err));
+      failStream(call as grpc.ServerWritableStream<unknown, unknown>, toServiceError(err));
     };
     const pump = async (): Promise<void> => {
       pumping = true;

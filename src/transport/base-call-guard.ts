@@ -1,10 +1,12 @@
 /**
  * The server's first interceptor, the only one that receives grpc-js's base call: it refuses
- * compressed requests before their messages are read (compression-gate.ts) and resets a stream
- * left open after its status (unended-requests.ts). It must come first in the server's list.
+ * compressed requests before their messages are read (compression-gate.ts), resets a stream
+ * left open after its status (unended-requests.ts), and files the stream where its handler can
+ * reset it (call-reset.ts). It must come first in the server's list.
  */
 import * as grpc from '@grpc/grpc-js';
 import { http2StreamOf } from './base-call.js';
+import { fileCallStream } from './call-reset.js';
 import { admitEncoding } from './compression-gate.js';
 import { resetUnendedStream } from './unended-requests.js';
 
@@ -21,7 +23,13 @@ export function baseCallGuard(hooks: BaseCallGuardHooks): grpc.ServerInterceptor
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next({
-          onReceiveMetadata: (metadata, pass) => admitEncoding(call, metadata, pass, hooks.onCompressed),
+          onReceiveMetadata: (metadata, pass) => {
+            const fileAndPass = (m: grpc.Metadata): void => {
+              if (stream !== null) fileCallStream(m, stream);
+              pass(m);
+            };
+            admitEncoding(call, metadata, fileAndPass, hooks.onCompressed);
+          },
           onCancel: () => {
             if (stream !== null) resetUnendedStream(stream, hooks.onUnendedReset);
           },

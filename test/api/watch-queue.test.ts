@@ -15,9 +15,10 @@ function stalledWatch(): { deliver: (c: KvChange) => void; ended: Promise<{ code
     destroyed: false,
     writableEnded: false,
     write: () => false,
-    destroy: (_err: unknown): void => undefined,
+    end: (): void => void (call.writableEnded = true),
   });
-  const ended = new Promise<{ code?: number; details?: string }>((resolve) => (call.destroy = (err: unknown) => resolve(err as { code?: number; details?: string })));
+  // As grpc-js's, an 'error' event is the status the stream ends with.
+  const ended = new Promise<{ code?: number; details?: string }>((resolve) => call.once('error', (err: { code?: number; details?: string }) => resolve(err)));
   watchHandler({
     subscribe: (_filter, _from, s) => {
       subscriber = s;

@@ -1,0 +1,23 @@
+/**
+ * A handler's way to reset its own call's HTTP/2 stream (RST_STREAM CANCEL), for a client that
+ * does not read: no status can reach it (the trailers wait behind the data it has not read),
+ * and until the stream closes the server holds what was written to it. grpc-js gives handlers
+ * no such call, so the server's first interceptor (base-call-guard.ts), which sees the stream,
+ * files it under the request's metadata: the object grpc-js hands the handler as `call.metadata`.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
+
+const streams = new WeakMap<grpc.Metadata, http2.ServerHttp2Stream>();
+
+export function fileCallStream(metadata: grpc.Metadata, stream: http2.ServerHttp2Stream): void {
+  streams.set(metadata, stream);
+}
+
+/** False when the call's stream is unknown (a server without the guard) or already closed. */
+export function resetCall(call: { readonly metadata: grpc.Metadata }): boolean {
+  const stream = streams.get(call.metadata);
+  if (stream === undefined || stream.closed || stream.destroyed) return false;
+  stream.close(http2.constants.NGHTTP2_CANCEL);
+  return true;
+}
