@@ -13,6 +13,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ApiError, errorCodeOf, tidyDetails, type ApiErrorCode } from './errors.js';
 import { describeOversizedMessage } from './request-size.js';
+import { describeNotGrpc } from './not-grpc.js';
 import { describeTlsFailure } from './tls-errors.js';
 
 /** The parts of a failed gRPC call that decide what to do next. */
@@ -30,8 +31,11 @@ export function asCallFailure(err: unknown): CallFailure | null {
 }
 
 export type Outcome =
-  /** The endpoint did not answer: try the next one. `tls`: why, when the TLS handshake failed. */
-  | { readonly kind: 'unreachable'; readonly reason: string; readonly tls?: string }
+  /**
+   * The endpoint did not answer: try the next one. `tls`: why, when the TLS handshake failed;
+   * `notGrpc`: what it is not, naming it, when it answered in something other than HTTP/2.
+   */
+  | { readonly kind: 'unreachable'; readonly reason: string; readonly tls?: string; readonly notGrpc?: string }
   /** The endpoint answered but cannot serve now: try the next one, report this if none does better. */
   | { readonly kind: 'retryable'; readonly error: ApiError }
   | { readonly kind: 'final'; readonly error: unknown };
@@ -69,7 +73,13 @@ export function classify(err: unknown, endpoint: string): Outcome {
   if (code === null) {
     if (failure.code === grpc.status.UNAVAILABLE || failure.code === grpc.status.DEADLINE_EXCEEDED) {
       const tls = failure.code === grpc.status.UNAVAILABLE ? describeTlsFailure(details) : null;
-      return { kind: 'unreachable', reason: tls ?? `${statusName(failure.code)}: ${details}`, ...(tls === null ? {} : { tls }) };
+      const notGrpc = failure.code === grpc.status.UNAVAILABLE && tls === null ? describeNotGrpc(endpoint, details) : null;
+      return {
+        kind: 'unreachable',
+        reason: tls ?? `${statusName(failure.code)}: ${details}`,
+        ...(tls === null ? {} : { tls }),
+        ...(notGrpc === null ? {} : { notGrpc }),
+      };
     }
     // Too large for gRPC is bad input (exit 2), and the same on every endpoint.
     const oversized = failure.code === grpc.status.RESOURCE_EXHAUSTED ? describeOversizedMessage(details) : null;
@@ -99,7 +109,8 @@ export class Failover {
     const count = this.endpoints.length;
     const tried: string[] = [];
     let answered: ApiError | null = null;
-    let tls: string | null = null;
+    /** Why the first endpoint that failed for a known cause failed (TLS, not gRPC). */
+    let cause: string | null = null;
     const conns = this.connections;
     const connectBy = Date.now() + (conns?.connectTimeoutMs ?? 0);
     if (conns !== undefined) for (const endpoint of this.endpoints) conns.warm(endpoint);
@@ -129,8 +140,8 @@ export class Failover {
             tried.push(`${endpoint} (${outcome.error.code})`);
             break;
           case 'unreachable':
-            tls ??= outcome.tls ?? null;
-            tried.push(`${endpoint} (${outcome.tls === undefined ? outcome.reason : 'TLS handshake failed'})`);
+            cause ??= outcome.tls ?? outcome.notGrpc ?? null;
+            tried.push(`${endpoint} (${outcome.tls !== undefined ? 'TLS handshake failed' : outcome.notGrpc !== undefined ? 'not gRPC' : outcome.reason})`);
             break;
           default: {
             const unreachable: never = outcome;
@@ -141,7 +152,7 @@ export class Failover {
     }
     // The answer that said most, naming what the other endpoints did (a timeout there matters).
     if (answered !== null) throw tried.length > 1 ? new ApiError(answered.code, `${answered.message}; tried ${tried.join(', ')}`, answered.grpcCode, { cause: answered }) : answered;
-    if (tls !== null) throw new ApiError('UNREACHABLE', `${tls}; tried ${tried.join(', ')}`);
+    if (cause !== null) throw new ApiError('UNREACHABLE', `${cause}; tried ${tried.join(', ')}`);
     throw new ApiError('UNREACHABLE', `no endpoint answered; tried ${tried.join(', ')}`);
   }
 }
@@ -157,8 +168,10 @@ export async function onEndpoint<T>(endpoint: string, attempt: () => Promise<T>)
         throw outcome.error;
       case 'retryable':
         throw outcome.error;
-      case 'unreachable':
-        throw new ApiError('UNREACHABLE', outcome.tls === undefined ? `${endpoint} did not answer (${outcome.reason})` : `${outcome.tls} (${endpoint})`, undefined, { cause: err });
+      case 'unreachable': {
+        const message = outcome.tls !== undefined ? `${outcome.tls} (${endpoint})` : (outcome.notGrpc ?? `${endpoint} did not answer (${outcome.reason})`);
+        throw new ApiError('UNREACHABLE', message, undefined, { cause: err });
+      }
       default: {
         const unreachable: never = outcome;
         throw unreachable;

@@ -14,6 +14,7 @@ import {
 import { formatDuration } from './duration.js';
 import type { LocatedProblem, PathSegment } from './issues.js';
 import { checkNodes } from './node-checks.js';
+import { raftTimingProblems } from './raft-timing.js';
 import { settingsFromFile } from './settings-from-file.js';
 import type { RawConfig } from './schema.js';
 import type { ClusterConfig, HeartbeatConfig, NodeEntry, RaftSettings, TlsConfig } from './types.js';
@@ -161,18 +162,7 @@ function resolveRaft(raw: RawConfig, problems: LocatedProblem[]): RaftSettings {
   const r = raw.raft ?? {};
   const heartbeatIntervalMs = r.heartbeat_interval ?? DEFAULTS.raftHeartbeatIntervalMs;
   const electionTimeoutMs = r.election_timeout ?? DEFAULTS.raftElectionTimeoutMs;
-  // Followers would start elections between a live leader's heartbeats
-  // (Raft §5.6: broadcastTime << electionTimeout).
-  if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
-    const written = r.election_timeout === undefined ? ' (default)' : '';
-    const floor = `5 x heartbeat_interval (${formatDuration(heartbeatIntervalMs)}) = ${formatDuration(5 * heartbeatIntervalMs)}`;
-    problems.push({
-      path: ['raft', 'election_timeout'],
-      reason:
-        `election_timeout ${formatDuration(electionTimeoutMs)}${written} must be at least ${floor}, ` +
-        'or elections fire between heartbeats',
-    });
-  }
+  problems.push(...raftTimingProblems(heartbeatIntervalMs, electionTimeoutMs, r.election_timeout === undefined));
   const snapshotThreshold = r.snapshot_threshold ?? DEFAULTS.snapshotThreshold;
   return {
     heartbeatIntervalMs,

@@ -10,6 +10,7 @@ import { oneMessageRequests } from '../transport/unended-requests.js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
+import { raftTimingWarnings } from '../config/raft-timing.js';
 import { controllerService } from '../api/controller-service.js';
 import { KvSessions } from '../api/kv-session-service.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
@@ -107,6 +108,7 @@ export class ControllerNode {
     // election timeout to hear its peers, and counts leaderless time from then at the earliest.
     const serving = { since: Number.POSITIVE_INFINITY };
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
+    for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
     fs.mkdirSync(config.dataDir, { recursive: true });

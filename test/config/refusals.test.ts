@@ -135,6 +135,21 @@ void t.test('election_timeout under 5 x heartbeat_interval is refused', async (t
   t.doesNotThrow(() => parseClusterConfig(`${NODES}raft:\n  heartbeat_interval: 100ms\n  election_timeout: 500ms\n`, 'f'), 'exactly 5x is fine');
 });
 
+void t.test('Raft timings below their floors are refused, naming the value, the floor and why', async (t) => {
+  expectRefusal(t, `${NODES}raft:\n  heartbeat_interval: 9ms\n  election_timeout: 1s\n`, 'raft.heartbeat_interval', /^heartbeat_interval 9ms is below the floor of 10ms: Raft ticks/);
+  expectRefusal(t, `${NODES}raft:\n  heartbeat_interval: 10ms\n  election_timeout: 99ms\n`, 'raft.election_timeout', /^election_timeout 99ms is below the floor of 100ms: a garbage collection/);
+  // The careless operator's file: both keys are named, the first in file order.
+  const absurd = refusal(t, `${NODES}controller:\n  heartbeat:\n    base_timeout: 100ms\nraft:\n  heartbeat_interval: 1ms\n  election_timeout: 5ms\n`);
+  t.equal(absurd.keyPath, 'raft.heartbeat_interval');
+  t.same(
+    absurd.problems.map((p) => p.keyPath),
+    ['raft.heartbeat_interval', 'raft.election_timeout'],
+    'every timing below its floor is reported',
+  );
+  t.match(absurd.problems[1]?.reason, /^election_timeout 5ms is below the floor of 100ms/);
+  t.doesNotThrow(() => parseClusterConfig(`${NODES}raft:\n  heartbeat_interval: 10ms\n  election_timeout: 100ms\n`, 'f'), 'exactly the floors is fine');
+});
+
 void t.test('zero, negative and unit-less durations are refused', async (t) => {
   expectRefusal(t, `${NODES}raft:\n  heartbeat_interval: 0ms\n`, 'raft.heartbeat_interval', /positive duration/);
   expectRefusal(t, `${NODES}raft:\n  election_timeout: -1s\n`, 'raft.election_timeout', /negative/);

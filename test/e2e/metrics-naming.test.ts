@@ -87,4 +87,9 @@ void t.test('every family on /metrics follows the naming rules, and the etcd-sty
   t.equal(value(families, 'raft_is_leader'), 1);
   t.equal(value(families, 'raft_has_leader'), 1);
   t.ok(value(families, 'raft_leader_changes_total') >= 1, 'the election that made the leader is counted');
+
+  // The metrics port dialled by mistake: ctl names it as no gRPC port (src/api/not-grpc.ts).
+  const misdialled = await cluster.ctl(['kv', 'put', 'x', 'y'], at);
+  t.equal(misdialled.code, 3, misdialled.stderr);
+  t.match(misdialled.stderr, `ctl: ${at} does not speak gRPC: it answered, but not in HTTP/2 (is it a metrics port?`);
 });

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { closedDuringHandshake, describeTlsFailure } from '../../api/tls-errors.js';
+import { closedDuringHandshake, describeTlsFailure, refusedHttp2 } from '../../api/tls-errors.js';
 
 export interface TlsSettings {
   readonly ca?: string | undefined;
@@ -69,7 +69,9 @@ export function probeTls(endpoint: string, files: TlsSettings, timeoutMs: number
       if (connected && secure) finish(closedDuringHandshake(true));
     });
     socket.on('error', (err: Error) => {
-      if (!secure) return finish(null); // not a TLS server: no TLS story to tell
+      // Without TLS settings, the one story is a TLS server that refuses HTTP/2 (not gRPC);
+      // anything else is a server that does not speak TLS, which is not ours to tell.
+      if (!secure) return finish(refusedHttp2(err.message) ? describeTlsFailure(err.message) : null);
       finish(describeTlsFailure(err.message)); // refused, reset before any TLS: not a TLS story
     });
   });
