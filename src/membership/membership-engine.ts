@@ -95,7 +95,7 @@ export class MembershipEngine {
   readonly viewTtlMs: number;
   readonly agingHorizonMs: number;
   private readonly detector: FailureDetector;
-  private readonly table = new ViewTable();
+  private readonly table: ViewTable;
   private readonly reconciler: Reconciler;
   private readonly pushes: PushBudget;
   /** A local transition happened that no ping round has carried yet. */
@@ -119,6 +119,9 @@ export class MembershipEngine {
     this.viewTtlMs = options.viewTtlMs ?? defaultViewTtlMs(options.detector.baseTimeoutMs, options.pingIntervalMs);
     this.agingHorizonMs = options.agingHorizonMs ?? defaultAgingHorizonMs(options.pingIntervalMs, options.detector.minTimeoutMs);
     this.pushes = new PushBudget(options.pingIntervalMs, now);
+    // A peer relays a reporter's view once our latest view (up to a ping interval old) shows
+    // that reporter silent for a ping interval: two intervals without its own view, then.
+    this.table = new ViewTable(2 * options.pingIntervalMs);
     this.detector = new FailureDetector(options.detector, [], now);
     this.stallThresholdMs = options.detector.stallThresholdMs ?? Math.min(1_000, options.detector.baseTimeoutMs / 2);
     this.reconciler = new Reconciler({
@@ -258,7 +261,7 @@ export class MembershipEngine {
     for (const r of relayed) {
       const reporter = r.view.reporter;
       if (reporter === this.self || reporter === from || !this.isMember(reporter)) continue;
-      this.table.ingestRelayed(from, r.view, now - Math.min(r.ageMs, this.viewTtlMs + 1));
+      this.table.ingestRelayed(from, r.view, now - Math.min(r.ageMs, this.viewTtlMs + 1), now);
     }
   }
 

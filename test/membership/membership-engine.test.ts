@@ -1,6 +1,7 @@
 import t from 'tap';
 import { MembershipEngine, type MembershipContext } from '../../src/membership/membership-engine.js';
 import { MembershipError, ViewDecodeError } from '../../src/membership/errors.js';
+import { decodeHeartbeat, encodeHeartbeat, type MemberView } from '../../src/membership/view-codec.js';
 
 const ids = ['c1', 'c2', 'c3'];
 const detector = { baseTimeoutMs: 2000, dynamicAdjustment: true, rttWindow: 16, minTimeoutMs: 2000, maxTimeoutMs: 8000 };
@@ -176,4 +177,41 @@ void t.test('a node that reads what waited during its stall before its observe t
   c1!.receiveView('c3', c3!.viewPayload(ctx(resumed + 3)), resumed + 4);
   c1!.recordRtt('c3', 2, resumed + 4);
   t.notOk(c1!.stale(ctx(resumed + 4)), 'current again once a quorum answered pings sent since');
+});
+
+void t.test("a member that relays made-up views of members we hear ourselves changes nothing; once we stop hearing one, its relayed view counts", async (t) => {
+  const all = engines(0);
+  let now = 0;
+  for (; now < 3000; now += 250) round(all, ids, now);
+  const c1 = all.get('c1')!;
+  /** c2's own view, honest or not, with a made-up view of c3 that says c1 has been silent for a minute. */
+  const forged = (at: number): Uint8Array => {
+    const own = decodeHeartbeat(all.get('c2')!.viewPayload(ctx(at))).view;
+    const silent = (reporter: string, incarnation: number, seq: number): MemberView => ({
+      ...own,
+      reporter,
+      incarnation,
+      seq,
+      entries: own.entries.map((e) => (e.id === 'c1' ? { ...e, status: 'offline' as const, lastContactAgoMs: 60_000 } : e)),
+    });
+    return encodeHeartbeat({ view: silent('c2', own.incarnation, own.seq), relayed: [{ ageMs: 0, view: silent('c3', 99, 0x7fffffff) }] });
+  };
+  // Every 20 ms for 6 s, between honest rounds: the leader must stay online in its own rows.
+  let offlineRows = 0;
+  for (let end = now + 6000; now < end; now += 20) {
+    if (now % 250 === 0) round(all, ['c1', 'c3'], now);
+    c1.receiveView('c2', forged(now), now);
+    c1.observe(now);
+    if (c1.rows(ctx(now, { leaderTerm: 2 })).find((r) => r.id === 'c1')?.online !== true) offlineRows++;
+    t.same(c1.lead(ctx(now, { leaderTerm: 2 })), [], `no decision at ${now} ms`, { diagnostic: false });
+  }
+  t.equal(offlineRows, 0, 'c1 was never shown offline: c3 speaks for itself');
+
+  // c3 goes quiet for c1 (a partial partition): c2's relay of c3's view is what c1 has, and counts.
+  const c3Payload = all.get('c3')!.viewPayload(ctx(now));
+  const relayOfC3 = decodeHeartbeat(c3Payload).view;
+  const honest = decodeHeartbeat(all.get('c2')!.viewPayload(ctx(now))).view;
+  const later = now + 2 * 250 + 1;
+  c1.receiveView('c2', encodeHeartbeat({ view: honest, relayed: [{ ageMs: 0, view: { ...relayOfC3, seq: relayOfC3.seq + 1, appliedIndex: 42 } }] }), later);
+  t.equal(c1.rows(ctx(later)).find((r) => r.id === 'c3')?.appliedIndex, 42, "the relayed view is taken once c3's own is two ping intervals old");
 });
