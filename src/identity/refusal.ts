@@ -25,7 +25,9 @@ export type RefusalCode =
   /** TLS is on and the caller's certificate is not a peer certificate of this cluster. */
   | 'NOT_A_PEER'
   /** The caller's peer certificate names another member than the sender it claims to be. */
-  | 'WRONG_PEER';
+  | 'WRONG_PEER'
+  /** Another process of the sender's member id is heard: a copied data dir (process-claims.ts). */
+  | 'DUPLICATE_PROCESS';
 
 export const REFUSAL_CODES: readonly RefusalCode[] = [
   'CLUSTER_NAME',
@@ -39,6 +41,7 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
   'TERM_LEAD',
   'NOT_A_PEER',
   'WRONG_PEER',
+  'DUPLICATE_PROCESS',
 ];
 
 export interface Refusal {

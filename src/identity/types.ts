@@ -64,6 +64,8 @@ export interface PeerEnvelope {
   readonly toIncarnation: string;
   /** The sender's LocalIdentity.creation; '' when it has none, or from an older version. */
   readonly creation: string;
+  /** The sender's process, drawn at its start (process-claims.ts); '' from an older version. */
+  readonly boot: string;
 }
 
 /** What the replicated members table says, as far as identity goes (applied state). */

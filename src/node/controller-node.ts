@@ -225,6 +225,9 @@ export class ControllerNode {
       configured: isConfigured,
       fileNodes: initialNodes(config.nodes),
       identity,
+      boot: osIdentitySource(),
+      // About what a restart takes (a second or two to start); a copy heard meanwhile is refused.
+      processHoldMs: 2 * config.raft.electionTimeoutMs,
       persist: (next) => storage.saveIdentity(next),
       logger,
       onRefusal: (direction, peer, code, details, report) => {

@@ -28,6 +28,7 @@ import {
   type Refusal,
   type RefusalCode,
 } from '../identity/index.js';
+import { PROVEN_HOLDS, ProcessClaims } from '../identity/process-claims.js';
 import type { Message } from '../raft/messages.js';
 import type { ApplyResult, MembersView } from '../statemachine/index.js';
 import type { StatusReport, TransportIdentity } from '../transport/index.js';
@@ -53,6 +54,10 @@ export interface NodeIdentityOptions {
   /** The cluster file's nodes: what this node bootstraps from (its log says what it did). */
   readonly fileNodes: InitialNodes;
   readonly identity: LocalIdentity;
+  /** This process, drawn at its start; stamped on every envelope (process-claims.ts). */
+  readonly boot: string;
+  /** How long a member's process must be silent before another may speak for it: its restart. */
+  readonly processHoldMs: number;
   /**
    * Writes the identity record, synced. Returns a promise (LevelDB), or nothing when the write
    * is done already (the simulation's disk).
@@ -77,9 +82,11 @@ export class NodeIdentity implements TransportIdentity {
   private readonly lastReport = new Map<string, number>();
   private readonly pending = new Set<string>();
   private leaderSince: { readonly atMs: number; readonly noopIndex: number } | null = null;
+  private readonly processes: ProcessClaims;
 
   constructor(private readonly opts: NodeIdentityOptions) {
     this.local = opts.identity;
+    this.processes = new ProcessClaims(opts.processHoldMs);
   }
 
   get identity(): LocalIdentity {
@@ -97,6 +104,7 @@ export class NodeIdentity implements TransportIdentity {
       incarnation: this.local.incarnation,
       toIncarnation: this.state?.members().get(to)?.incarnation ?? '',
       creation: this.local.creation ?? '',
+      boot: this.opts.boot,
     };
   }
 
@@ -105,11 +113,13 @@ export class NodeIdentity implements TransportIdentity {
   }
 
   judgeEnvelope(env: PeerEnvelope): Refusal | null {
-    return judgeEnvelope(this.view(), env);
+    return judgeEnvelope(this.view(), env) ?? this.admitProcess(env);
   }
 
   judgeBatch(env: PeerEnvelope, messages: readonly Message[]): BatchVerdict {
     const verdict = judgeBatch(this.view(), env, messages);
+    const duplicate = verdict.accept ? this.admitProcess(env) : null;
+    if (duplicate !== null) return { accept: false, refusal: duplicate };
     if (verdict.accept && verdict.creationSeen && !(this.writing ?? this.local).creationSeen) {
       this.update((i) => ({ ...i, creationSeen: true }), `${env.from} shows the cluster's creation`);
     }
@@ -120,7 +130,23 @@ export class NodeIdentity implements TransportIdentity {
   }
 
   judgePing(env: PeerEnvelope): Refusal | null {
-    return judgePing(this.view(), env);
+    return judgePing(this.view(), env) ?? this.admitProcess(env);
+  }
+
+  /** One process per member id (process-claims.ts); judged after the other rules, so only members' messages claim one. */
+  private admitProcess(env: PeerEnvelope): Refusal | null {
+    const outcome = this.processes.admit(env.from, env.boot, this.opts.now());
+    if (outcome.refusal !== null) return outcome.refusal;
+    if (outcome.replaced !== null) {
+      this.opts.logger.info({ peer: env.from, boot: env.boot, previous: outcome.replaced }, `${env.from} speaks from a new process (${env.boot}; ${outcome.replaced} fell silent): a restart`);
+    }
+    for (const second of outcome.proven) {
+      this.opts.logger.error(
+        { peer: env.from, boot: env.boot, second, code: 'DUPLICATE_PROCESS' },
+        `a second process speaks as ${env.from} (${second}, beside ${env.boot} for longer than a restart takes): refused until ${env.from}'s process falls silent for ${PROVEN_HOLDS * this.opts.processHoldMs}ms; stop the copy of its data dir`,
+      );
+    }
+    return null;
   }
 
   noteHeard(env: PeerEnvelope): void {

@@ -38,7 +38,7 @@ export function memberResourcesHandlers(ctx: ResourcesServiceContext): grpc.Unty
         callback({ code: grpc.status.INVALID_ARGUMENT, details: `from: expected the sender's member id, found ${describe(from)}` });
         return;
       }
-      const env: PeerEnvelope = { clusterName: raw['cluster'], clusterId: text(raw, 'clusterId'), from, incarnation: text(raw, 'incarnation'), toIncarnation: text(raw, 'toIncarnation'), creation: text(raw, 'creation') };
+      const env: PeerEnvelope = { clusterName: raw['cluster'], clusterId: text(raw, 'clusterId'), from, incarnation: text(raw, 'incarnation'), toIncarnation: text(raw, 'toIncarnation'), creation: text(raw, 'creation'), boot: text(raw, 'boot') };
       const refusal = ctx.auth.check(call, from) ?? ctx.identity.judgePing(env);
       if (refusal !== null) {
         ctx.identity.onRefused(from, refusal);

@@ -22,6 +22,7 @@ export interface ResourcesQueryMsg {
   readonly incarnation: string;
   readonly toIncarnation: string;
   readonly creation: string;
+  readonly boot: string;
 }
 
 export interface MachineResourcesMsg {

@@ -177,7 +177,8 @@ export function encodeBatch(b: OutgoingBatch): Buffer {
     stringFieldSize(6, b.incarnation) +
     stringFieldSize(7, b.toIncarnation) +
     (b.replies === undefined ? 0 : boolFieldSize(8, b.replies)) +
-    stringFieldSize(9, b.creation);
+    stringFieldSize(9, b.creation) +
+    stringFieldSize(10, b.boot);
   for (const s of sizes) size += lenFieldSize(4, s);
   const w = new Writer(size);
   w.stringField(1, b.cluster);
@@ -194,6 +195,7 @@ export function encodeBatch(b: OutgoingBatch): Buffer {
   // Written when present, whatever its value, as proto-loader writes fields.
   if (b.replies !== undefined) w.boolField(8, b.replies);
   w.stringField(9, b.creation);
+  w.stringField(10, b.boot);
   return w.done();
 }
 
@@ -387,7 +389,7 @@ function readMessage(r: Reader): Raw {
   return m;
 }
 
-const BATCH_STRINGS: Readonly<Record<number, string>> = { 1: 'cluster', 2: 'from', 3: 'to', 5: 'clusterId', 6: 'incarnation', 7: 'toIncarnation', 9: 'creation' };
+const BATCH_STRINGS: Readonly<Record<number, string>> = { 1: 'cluster', 2: 'from', 3: 'to', 5: 'clusterId', 6: 'incarnation', 7: 'toIncarnation', 9: 'creation', 10: 'boot' };
 
 /**
  * A MessageBatch's bytes as the plain object proto-loader would make of them; throws
@@ -400,7 +402,7 @@ export function decodeBatch(buf: Uint8Array): Raw {
 
 function readBatch(buf: Uint8Array, from: number, to: number): Raw {
   const messages: Raw[] = [];
-  const b: Raw = { cluster: '', from: '', to: '', messages, clusterId: '', incarnation: '', toIncarnation: '', replies: false, creation: '' };
+  const b: Raw = { cluster: '', from: '', to: '', messages, clusterId: '', incarnation: '', toIncarnation: '', replies: false, creation: '', boot: '' };
   const r = new Reader(buf, from, to);
   while (r.more()) {
     const [field, wire] = r.tag();

@@ -53,7 +53,7 @@ export function basicIdentity(self: string, clusterName: string, isKnownPeer: (i
     configured: () => false,
   };
   return {
-    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '', creation: '' }),
+    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '', creation: '', boot: '' }),
     judgeEnvelope: (env) => judgeEnvelope(view, env),
     judgeBatch: (env, messages) => {
       const refusal = judgeEnvelope(view, env);

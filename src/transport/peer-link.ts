@@ -318,6 +318,7 @@ export class PeerLink {
       incarnation: stringField(pong, 'incarnation'),
       toIncarnation: stringField(pong, 'toIncarnation'),
       creation: stringField(pong, 'creation'),
+      boot: stringField(pong, 'boot'),
     };
     const refusal = this.ctx.identity.judgePing(env);
     if (refusal !== null) {

@@ -74,6 +74,7 @@ function envelopeOf(raw: Raw, from: string): PeerEnvelope {
     incarnation: stringField(raw, 'incarnation'),
     toIncarnation: stringField(raw, 'toIncarnation'),
     creation: stringField(raw, 'creation'),
+    boot: stringField(raw, 'boot'),
   };
 }
 
@@ -379,7 +380,7 @@ export class PeerService {
       if (typeof from !== 'string' || from === '') throw refuse(grpc.status.INVALID_ARGUMENT, `from: expected the asker's member id, found ${describeValue(from)}`);
       const auth = this.ctx.auth.check(call, from);
       if (auth !== null) throw new IdentityRefusal(from, auth);
-      const named = this.ctx.identity.judgeEnvelope({ clusterName: raw['cluster'], clusterId: '', from, incarnation: '', toIncarnation: '', creation: '' });
+      const named = this.ctx.identity.judgeEnvelope({ clusterName: raw['cluster'], clusterId: '', from, incarnation: '', toIncarnation: '', creation: '', boot: '' });
       if (named !== null && named.code === 'CLUSTER_NAME') throw new IdentityRefusal(from, named);
       if (raw['to'] !== this.ctx.self) throw refuse(grpc.status.INVALID_ARGUMENT, `misdirected: expected to=${JSON.stringify(this.ctx.self)}, found ${describeValue(raw['to'])}`);
       const ask = decodeHelloAsk(raw);

@@ -21,7 +21,8 @@ export function encodePing(p: WirePing): Buffer {
       stringFieldSize(7, p.clusterId) +
       stringFieldSize(8, p.incarnation) +
       stringFieldSize(9, p.toIncarnation) +
-      stringFieldSize(10, p.creation),
+      stringFieldSize(10, p.creation) +
+      stringFieldSize(11, p.boot),
   );
   w.stringField(1, p.from);
   w.stringField(2, p.to);
@@ -33,6 +34,7 @@ export function encodePing(p: WirePing): Buffer {
   w.stringField(8, p.incarnation);
   w.stringField(9, p.toIncarnation);
   w.stringField(10, p.creation);
+  w.stringField(11, p.boot);
   return w.done();
 }
 
@@ -45,7 +47,8 @@ export function encodePong(p: WirePong): Buffer {
       stringFieldSize(5, p.clusterId) +
       stringFieldSize(6, p.incarnation) +
       stringFieldSize(7, p.toIncarnation) +
-      stringFieldSize(8, p.creation),
+      stringFieldSize(8, p.creation) +
+      stringFieldSize(9, p.boot),
   );
   w.stringField(1, p.from);
   w.doubleField(2, p.echoSendTimeMs);
@@ -55,6 +58,7 @@ export function encodePong(p: WirePong): Buffer {
   w.stringField(6, p.incarnation);
   w.stringField(7, p.toIncarnation);
   w.stringField(8, p.creation);
+  w.stringField(9, p.boot);
   return w.done();
 }
 
@@ -103,6 +107,7 @@ const PING_FIELDS: Readonly<Record<number, readonly [string, FieldKind]>> = {
   8: ['incarnation', 'string'],
   9: ['toIncarnation', 'string'],
   10: ['creation', 'string'],
+  11: ['boot', 'string'],
 };
 
 const PONG_FIELDS: Readonly<Record<number, readonly [string, FieldKind]>> = {
@@ -114,6 +119,7 @@ const PONG_FIELDS: Readonly<Record<number, readonly [string, FieldKind]>> = {
   6: ['incarnation', 'string'],
   7: ['toIncarnation', 'string'],
   8: ['creation', 'string'],
+  9: ['boot', 'string'],
 };
 
 /** A HeartbeatPing as proto-loader would decode it; throws MalformedMessageError on broken framing. */

@@ -13,6 +13,8 @@ export interface WireIdentity {
   readonly toIncarnation: string;
   /** The digest of the nodes the sender bootstrapped from ('' when none; src/identity/initial-nodes.ts). */
   readonly creation: string;
+  /** The sender's process, drawn at its start ('' from an older version; src/identity/process-claims.ts). */
+  readonly boot: string;
 }
 
 export interface WireBatch extends WireIdentity {
@@ -31,6 +33,7 @@ export interface WireChunk {
   readonly incarnation?: string;
   readonly toIncarnation?: string;
   readonly creation?: string;
+  readonly boot?: string;
 }
 
 export interface WirePing extends WireIdentity {

@@ -112,7 +112,7 @@ void t.test('ctl resources with mutual TLS between the members', async (t) => {
     self: 'c1',
     clusterName: 'e2e',
     credentials: channelCredentials({ ca: nodeFiles.ca, cert: operator.cert, key: operator.key }),
-    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '', creation: '' }),
+    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '', creation: '', boot: '' }),
   });
   t.teardown(() => member.close());
   const refused = await member.describe({ id: 'c2', address: cluster.addresses.get('c2')! }, true, 5000).then(
@@ -125,7 +125,7 @@ void t.test('ctl resources with mutual TLS between the members', async (t) => {
     self: 'c1',
     clusterName: 'e2e',
     credentials: channelCredentials({ ca: nodeFiles.ca, cert: path.join(dir, 'c3.crt'), key: path.join(dir, 'c3.key') }),
-    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '', creation: '' }),
+    envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '', creation: '', boot: '' }),
   });
   t.teardown(() => impostor.close());
   const wrongPeer = await impostor.describe({ id: 'c2', address: cluster.addresses.get('c2')! }, true, 5000).then(

@@ -102,6 +102,8 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
     configured: (id) => ['c1', 'c2', 'c3'].includes(id),
     fileNodes: nodes('c1', 'c2', 'c3'),
     identity: identity(start),
+    boot: 'b1',
+    processHoldMs: 1000,
     persist: (i) => {
       r.written.push(i);
       if (persist === 'sync') return;
@@ -118,7 +120,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
   return r;
 }
 
-const env = (from: string, over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', from, clusterId: CLUSTER_A, incarnation: INC(2), toIncarnation: '', creation: '', ...over });
+const env = (from: string, over: Partial<PeerEnvelope> = {}): PeerEnvelope => ({ clusterName: 'prod', from, clusterId: CLUSTER_A, incarnation: INC(2), toIncarnation: '', creation: '', boot: '', ...over });
 const append = (from: string): Message => ({ type: 'Append', from, to: 'c1', term: 2, prevIndex: 1, prevTerm: 1, entries: [], commit: 1, commitOnly: false });
 const vote = (from: string, lastLogIndex: number): Message => ({ type: 'Vote', from, to: 'c1', term: 3, lastLogIndex, lastLogTerm: 1, commit: 0, transfer: false });
 
@@ -284,4 +286,24 @@ void t.test('a member removed before its data dir was recorded, then re-added: o
   t.same(r.node.duties(), [], 'the old data dir is not recorded for the new member');
   r.node.noteHeard(env('c4', { incarnation: INC(9) }));
   t.same(r.node.duties(), [{ kind: 'record', id: 'c4', incarnation: INC(9) }], 'the new one is, once heard');
+});
+
+void t.test('two processes of one member: batches and pings of the second are refused while the first is heard; the envelope carries this process', async (t) => {
+  const r = rig({ clusterId: CLUSTER_A });
+  t.match(r.node.envelope('c2'), { boot: 'b1' }, 'this process is on every envelope');
+  t.match(r.node.judgeBatch(env('c2', { boot: 'real' }), [append('c2')]), { accept: true });
+  r.now += 100;
+  t.match(r.node.judgeBatch(env('c2', { boot: 'copy' }), [vote('c2', 9)]), { accept: false, refusal: { code: 'DUPLICATE_PROCESS' } }, 'a vote request of the copy never reaches Raft');
+  t.match(r.node.judgePing(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' }, 'nor does its ping count as contact');
+  t.match(r.node.judgeEnvelope(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' });
+  t.equal(r.node.judgePing(env('c2', { boot: 'real' })), null, 'the first is still heard');
+  t.equal(r.node.judgePing(env('c3', { boot: 'copy' })), null, 'another member is judged apart');
+  r.now += 500;
+  t.equal(r.node.judgePing(env('c2', { boot: 'real' })), null);
+  r.now += 501;
+  t.match(r.node.judgePing(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' });
+  t.equal(r.node.judgePing(env('c2', { boot: 'real' })), null, 'both heard a hold after the copy appeared');
+  r.now += 5000;
+  t.match(r.node.judgePing(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' }, 'heard beside the first, the copy stays refused when the first falls silent');
+  t.equal(r.node.judgePing(env('c2', { boot: 'restart' })), null, 'a new process after the silence is a restart');
 });

@@ -29,7 +29,7 @@ async function serve(t: Test, impl: grpc.UntypedServiceImplementation, definitio
 }
 
 function client(t: Test, self = 'c1', clusterName = 'test'): ResourcesPeerClient {
-  const c = new ResourcesPeerClient({ self, clusterName, credentials: grpc.credentials.createInsecure(), envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '', creation: '' }) });
+  const c = new ResourcesPeerClient({ self, clusterName, credentials: grpc.credentials.createInsecure(), envelope: () => ({ clusterId: '', incarnation: '', toIncarnation: '', creation: '', boot: '' }) });
   t.teardown(() => c.close());
   return c;
 }

@@ -194,6 +194,7 @@ export class Cluster implements NodeObserver {
               },
               refused: () => void this.stats.identityRefusals++,
               proposalTimeoutMs: CLIENT_TIMEOUT_ELECTIONS * opts.node.electionTimeoutMs,
+              electionTimeoutMs: opts.node.electionTimeoutMs,
             },
             seededRng(mix(opts.seed, 0x1de)),
             opts.identityChecksOff === true,

@@ -43,6 +43,7 @@ export interface IdentityWorld {
   started(id: NodeId, action: StartKind): void;
   refused(): void;
   readonly proposalTimeoutMs: number;
+  readonly electionTimeoutMs: number;
 }
 
 interface Runtime {
@@ -118,6 +119,9 @@ export class SimIdentity {
       configured: (id) => this.world.node(id) !== undefined,
       fileNodes: this.fileNodes(),
       identity: stored,
+      // One per process start, as the controller draws one; no draw from the seeded Rng.
+      boot: `run-${n.incarnation}`,
+      processHoldMs: 2 * this.world.electionTimeoutMs,
       persist: (next) => {
         n.disk.identity = next;
       },
@@ -144,7 +148,7 @@ export class SimIdentity {
 
   /** What `from` stamps on a message to `to`. */
   envelope(from: SimNode, to: NodeId): PeerEnvelope {
-    return { clusterName: CLUSTER_NAME, from: from.id, ...this.runtime(from)?.identity.envelope(to) ?? { clusterId: '', incarnation: '', toIncarnation: '', creation: '' } };
+    return { clusterName: CLUSTER_NAME, from: from.id, ...this.runtime(from)?.identity.envelope(to) ?? { clusterId: '', incarnation: '', toIncarnation: '', creation: '', boot: '' } };
   }
 
   /** The acceptance check at `dest`: the message to step, or null when refused or dropped. */

@@ -10,7 +10,7 @@ import { bytes, env, SNAPSHOT_SAMPLE, STEP_SAMPLES } from './sample-messages.js'
 
 const SAMPLES = STEP_SAMPLES;
 
-const IDENTITY = { clusterId: '0123456789abcdef', incarnation: 'fedcba9876543210', toIncarnation: '', creation: '00112233445566ff' };
+const IDENTITY = { clusterId: '0123456789abcdef', incarnation: 'fedcba9876543210', toIncarnation: '', creation: '00112233445566ff', boot: '0f1e2d3c4b5a6978' };
 
 function batchOf(messages: readonly Message[], extra: Partial<OutgoingBatch> = {}): OutgoingBatch {
   return { cluster: 'test', from: 'n1', to: 'n2', messages, ...IDENTITY, ...extra };

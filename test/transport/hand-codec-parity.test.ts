@@ -16,7 +16,7 @@ import { seededRng } from '../../src/util/rng.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const env = { from: 'n1', to: 'n2', term: 7 } as const;
-const IDENTITY = { clusterId: '0123456789abcdef', incarnation: 'fedcba9876543210', toIncarnation: 'aa55aa55aa55aa55', creation: '5a5a5a5a5a5a5a5a' };
+const IDENTITY = { clusterId: '0123456789abcdef', incarnation: 'fedcba9876543210', toIncarnation: 'aa55aa55aa55aa55', creation: '5a5a5a5a5a5a5a5a', boot: 'a5a5a5a5a5a5a5a5' };
 
 /** Together these set every field of RaftMessage and Entry a Step batch carries (checked below). */
 const MESSAGES: readonly Message[] = [
@@ -79,7 +79,7 @@ void t.test('the hand encoders write the same bytes as proto-loader', async (t) 
     const b = { ...BATCH, messages: [m] };
     t.ok(encodeBatch(b).equals(oldBatchBytes(b)), m.type);
   }
-  const empty: OutgoingBatch = { cluster: '', from: '', to: '', messages: [], clusterId: '', incarnation: '', toIncarnation: '', creation: '' };
+  const empty: OutgoingBatch = { cluster: '', from: '', to: '', messages: [], clusterId: '', incarnation: '', toIncarnation: '', creation: '', boot: '' };
   t.ok(encodeBatch(empty).equals(oldBatchBytes(empty)), 'a batch of defaults: proto-loader writes the present fields, so does the hand encoder');
   t.ok(encodePing(PING).equals(hb.requestSerialize(PING)), 'ping');
   t.ok(encodePong(PONG).equals(hb.responseSerialize(PONG)), 'pong');

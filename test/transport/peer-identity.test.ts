@@ -56,7 +56,7 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
     reports: [],
     asks: [],
     identity: {
-      envelope: (to) => ({ clusterId: clusterId ?? '', incarnation, toIncarnation: rows[to] ?? '', creation: '' }),
+      envelope: (to) => ({ clusterId: clusterId ?? '', incarnation, toIncarnation: rows[to] ?? '', creation: '', boot: '' }),
       judgeEnvelope: (env) => judgeEnvelope(view, env),
       judgeBatch: (env, ms) => judgeBatch(view, env, ms),
       judgePing: (env) => judgePing(view, env),

@@ -18,7 +18,7 @@ type Raw = Record<string, unknown>;
 
 const heartbeat = (from: string, to: string, commit: number): Message => ({ type: 'Heartbeat', from, to, term: 1, commit, context: '' });
 const heartbeatResp = (from: string, to: string, context = ''): HeartbeatResp => ({ type: 'HeartbeatResp', from, to, term: 1, context });
-const envelope = { clusterId: '', incarnation: '', toIncarnation: '', creation: '' };
+const envelope = { clusterId: '', incarnation: '', toIncarnation: '', creation: '', boot: '' };
 const replyBatch = (messages: readonly Message[], over: Partial<OutgoingBatch> = {}): OutgoingBatch => ({ cluster: 'test', from: 'n2', to: 'n1', messages, ...envelope, ...over });
 
 /**
