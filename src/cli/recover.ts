@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import type { NodeConfig } from '../config/index.js';
 import { helloDeadlineMs } from '../node/startup.js';
 import { RecoverError } from '../recover/errors.js';
+import { classifyAnswer } from '../recover/peer-answers.js';
 import type { RecoverPlan } from '../recover/plan.js';
 import { recoverDataDir, type RecoverOutcome, type RunningPeers } from '../recover/recover-data-dir.js';
 import { askPeers, insecureCredentials, mutualTlsCredentials } from '../transport/index.js';
@@ -69,7 +70,7 @@ export async function runRecover(argv: readonly string[]): Promise<void> {
   }
 }
 
-/** The other voters that answer the start-up question for this cluster: they still run. */
+/** The other voters that answer the start-up question, for this cluster or refusing this file: they still run. */
 function runningPeers(config: NodeConfig): RunningPeers {
   return async (targets, asker) => {
     const answers = await askPeers({
@@ -80,6 +81,10 @@ function runningPeers(config: NodeConfig): RunningPeers {
       credentials: (config.tls === null ? insecureCredentials() : mutualTlsCredentials(config.tls)).client,
       deadlineMs: helloDeadlineMs(config),
     });
-    return answers.flatMap((a) => ('reply' in a && a.reply.clusterId === asker.clusterId ? [{ id: a.peer, lastIndex: a.reply.lastIndex }] : []));
+    const seen = answers.map((a) => classifyAnswer(a, { clusterId: asker.clusterId, clusterName: config.clusterName }));
+    return {
+      running: seen.flatMap((a) => (a.kind === 'member' ? [{ id: a.id, lastIndex: a.lastIndex }] : [])),
+      refused: seen.flatMap((a) => (a.kind === 'refused' ? [{ id: a.id, cause: a.cause, detail: a.detail }] : [])),
+    };
   };
 }

@@ -3,7 +3,8 @@
  * still running and form a quorum without this node, they elect leaders and take writes, and a
  * recovered node would start a second cluster beside them that answers the same clients. So
  * before rewriting anything, `controller recover` asks them (the start-up question) and refuses
- * when a quorum of them answers for this cluster. etcd's --force-new-cluster and hashicorp/raft's
+ * when a quorum of them answers for this cluster, or answers but refuses this node's file
+ * (peer-answers.ts says which answers count). etcd's --force-new-cluster and hashicorp/raft's
  * peers.json trust the operator here; `--force` is that trust, asked for by name.
  */
 import type { ConfState } from '../raft/index.js';
@@ -47,15 +48,45 @@ export function staleLogRefusal(self: string, ownLastIndex: number, running: rea
   );
 }
 
-/** Why recovery would split the cluster (`running`: the voters that answered for this cluster), or null. */
-export function liveQuorumRefusal(before: ConfState, self: string, running: readonly string[]): string | null {
+/** A voter that answered but refused this node's file (peer-answers.ts): it runs, under whatever the file got wrong. */
+export interface RefusingMember {
+  readonly id: string;
+  /** For "c1 answered but <cause>". */
+  readonly cause: string;
+  /** What this one said, when it differs by peer: "c1 (read ECONNRESET) answered but <cause>". */
+  readonly detail: string | null;
+}
+
+/** "c1, c2 answered but <cause>", one clause per cause. */
+function describeRefusals(refused: readonly RefusingMember[]): string {
+  const byCause = new Map<string, string[]>();
+  for (const r of refused) byCause.set(r.cause, [...(byCause.get(r.cause) ?? []), r.detail === null ? r.id : `${r.id} (${r.detail})`]);
+  return [...byCause].map(([cause, ids]) => `${ids.join(', ')} answered but ${cause}`).join('; ');
+}
+
+/**
+ * Why recovery would split the cluster, or null. `running`: the voters that answered for this
+ * cluster; `refused`: those that answered but refused this node's file. Both run, so both count.
+ */
+export function liveQuorumRefusal(before: ConfState, self: string, running: readonly string[], refused: readonly RefusingMember[] = []): string | null {
   const voters = before.voters;
-  const live = voters.filter((id) => id !== self && running.includes(id));
+  const others = voters.filter((id) => id !== self);
+  const members = others.filter((id) => running.includes(id));
+  const refusing = refused.filter((r) => others.includes(r.id) && !members.includes(r.id));
+  const live = members.length + refusing.length;
   const quorum = Math.floor(voters.length / 2) + 1;
-  if (live.length < quorum) return null;
+  if (live < quorum) return null;
+  if (refusing.length === 0) {
+    return (
+      `${members.join(', ')} answer${members.length === 1 ? 's' : ''} as running members of this cluster: ${live} of the ${voters.length} voters, a quorum without ${self}. ` +
+      `The quorum is not lost: start ${self} again and it follows their leader (remove members with ctl member remove). ` +
+      'Recovering it now would make a second cluster beside theirs; to do that anyway, stop them first, or pass --force'
+    );
+  }
+  const alsoMembers = members.length === 0 ? '' : `; ${members.join(', ')} answer${members.length === 1 ? 's as a running member' : ' as running members'} of this cluster`;
   return (
-    `${live.join(', ')} answer${live.length === 1 ? 's' : ''} as running members of this cluster: ${live.length} of the ${voters.length} voters, a quorum without ${self}. ` +
-    `The quorum is not lost: start ${self} again and it follows their leader (remove members with ctl member remove). ` +
-    'Recovering it now would make a second cluster beside theirs; to do that anyway, stop them first, or pass --force'
+    `${describeRefusals(refusing)}${alsoMembers}. ${live} of the ${voters.length} voters run, a quorum without ${self}: a node recovered with this file would lead a second cluster beside them. ` +
+    `If they are this cluster's members, the quorum is not lost: make the file match theirs (cluster.name, tls) and start ${self} again, and it follows their leader. ` +
+    'If they are not (something else runs at their addresses now), stop it, or pass --force'
   );
 }

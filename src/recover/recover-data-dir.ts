@@ -15,7 +15,7 @@ import type { Snapshot } from '../raft/index.js';
 import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { epochClusterId, withClusterId } from './epoch.js';
-import { liveQuorumRefusal, staleLogRefusal, votersToAsk, type MemberTarget, type RunningMember } from './live-quorum.js';
+import { liveQuorumRefusal, staleLogRefusal, votersToAsk, type MemberTarget, type RefusingMember, type RunningMember } from './live-quorum.js';
 import { RecoverError } from './errors.js';
 import { planRecovery, type RecoverPlan } from './plan.js';
 import { replay } from './replay.js';
@@ -42,11 +42,17 @@ export interface RecoverOutcome {
   readonly keys: number;
 }
 
+/** What the other voters answered: those running for this cluster, and those running but refusing this node's file. */
+export interface PeersRunning {
+  readonly running: readonly RunningMember[];
+  readonly refused: readonly RefusingMember[];
+}
+
 /**
  * Which of `targets` answer as running members of the asker's cluster (`clusterId`, null when it
- * has no id yet); `lastIndex` is the asker's. Null skips the check (--force).
+ * has no id yet), or answer but refuse; `lastIndex` is the asker's. Null skips the check (--force).
  */
-export type RunningPeers = ((targets: readonly MemberTarget[], asker: { readonly clusterId: string | null; readonly lastIndex: number }) => Promise<readonly RunningMember[]>) | null;
+export type RunningPeers = ((targets: readonly MemberTarget[], asker: { readonly clusterId: string | null; readonly lastIndex: number }) => Promise<PeersRunning>) | null;
 
 /** `explain` hears what is about to happen before anything is written. */
 export async function recoverDataDir(
@@ -97,8 +103,8 @@ export async function recoverDataDir(
     const clusterId = { before, after };
     if (runningPeers !== null) {
       const addressOf = (id: string): string | null => sm.members.get(id)?.address || config.nodes.find((n) => n.id === id)?.address || null;
-      const running = await runningPeers(votersToAsk(plan.before, self, addressOf), { clusterId: before, lastIndex: plan.lastIndex });
-      const refusal = liveQuorumRefusal(plan.before, self, running.map((m) => m.id)) ?? staleLogRefusal(self, plan.lastIndex, running);
+      const { running, refused } = await runningPeers(votersToAsk(plan.before, self, addressOf), { clusterId: before, lastIndex: plan.lastIndex });
+      const refusal = liveQuorumRefusal(plan.before, self, running.map((m) => m.id), refused) ?? staleLogRefusal(self, plan.lastIndex, running);
       if (refusal !== null) throw new RecoverError('QUORUM_ALIVE', refusal);
     }
     const data = after === null ? sm.snapshot() : withClusterId(sm.snapshot(), after);

@@ -41,3 +41,17 @@ void t.test('staleLogRefusal: a running member whose log goes further is not rec
   t.equal(staleLogRefusal('c3', 9, []), null, 'nobody running');
   t.equal(staleLogRefusal('c3', 9, [{ id: 'c3', lastIndex: 20 }]), null, 'this node never counts');
 });
+
+void t.test('voters that answered but refused this node\'s file run too: they make a quorum, named with the cause', async (t) => {
+  const name = { cause: 'refused this file\'s cluster name "prod": they run cluster "att3"', detail: null };
+  const both = [{ id: 'c2', ...name }, { id: 'c3', ...name }];
+  t.match(liveQuorumRefusal(three, 'c1', [], both), /^c2, c3 answered but refused this file's cluster name "prod": they run cluster "att3"\. 2 of the 3 voters run, a quorum without c1: /);
+  t.match(liveQuorumRefusal(three, 'c1', [], both), /make the file match theirs \(cluster\.name, tls\) and start c1 again.*pass --force$/);
+  t.match(
+    liveQuorumRefusal(three, 'c1', ['c2'], [{ id: 'c3', cause: 'ended the connection in the TLS handshake', detail: 'read ECONNRESET' }]),
+    /^c3 \(read ECONNRESET\) answered but ended the connection in the TLS handshake; c2 answers as a running member of this cluster\. 2 of the 3 voters run/,
+    'members and refusers count together; a per-peer detail is shown beside its id',
+  );
+  t.equal(liveQuorumRefusal(three, 'c1', [], [{ id: 'c2', ...name }]), null, 'one of three: not a quorum');
+  t.equal(liveQuorumRefusal(three, 'c1', [], [{ id: 'c4', ...name }, { id: 'c1', ...name }, { id: 'c2', ...name }]), null, 'a learner and this node never count');
+});

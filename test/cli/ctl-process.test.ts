@@ -115,6 +115,15 @@ void t.test('exit 2: an unknown flag, one stderr line', async (t) => {
   t.strictSame(lines(run.stderr), ["ctl: unknown option '--bogus'"]);
 });
 
+void t.test('exit 2: a negative duration is read as an option, and the error says why and how to pass it', async (t) => {
+  const run = await ctl(['--endpoints', fake.address, 'config', 'set', 'services.vip_quarantine', '-1s']);
+  t.equal(run.code, 2);
+  t.strictSame(lines(run.stderr), [
+    "ctl: unknown option '-1s': a value that starts with '-' is read as an option, and no duration or number ctl takes is negative; " +
+      `to pass it as a value anyway, put -- before it: ctl --endpoints ${fake.address} config set services.vip_quarantine -- -1s`,
+  ]);
+});
+
 void t.test('exit 3: no endpoint reachable, naming what was tried', async (t) => {
   const a = await deadAddress();
   const b = await deadAddress();

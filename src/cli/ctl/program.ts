@@ -11,6 +11,7 @@ import { registerCompletion } from './completion.js';
 import { registerConfig } from './config.js';
 import { registerEndpoint } from './endpoint.js';
 import { DEFAULT_TIMEOUT_MS, positiveDurationArg, Session, type CtlIo } from './context.js';
+import { dashValueHint } from './dash-value.js';
 import { registerHealth } from './health.js';
 import { registerKv } from './kv.js';
 import { registerLeader } from './leader.js';
@@ -87,14 +88,17 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   return { program, session };
 }
 
-function commanderFailure(err: CommanderError, helpErrors: readonly string[]): { code: number; message: string | null } {
+function commanderFailure(err: CommanderError, helpErrors: readonly string[], argv: readonly string[]): { code: number; message: string | null } {
   if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return { code: EXIT_OK, message: null };
   if (err.code === 'commander.help') {
     // A command group without its subcommand: name the group's usage instead of printing all of its help.
     const usage = /Usage: (.*)/.exec(helpErrors.join(''))?.[1]?.trim() ?? 'ctl [options] [command]';
     return { code: EXIT_USAGE, message: `missing command; usage: ${usage} (see --help)` };
   }
-  return { code: EXIT_USAGE, message: oneLine(err.message).replace(/^error: /, '') };
+  const message = oneLine(err.message).replace(/^error: /, '');
+  const flag = err.code === 'commander.unknownOption' ? /^unknown option '(.*)'/.exec(message)?.[1] : undefined;
+  const hint = flag === undefined ? null : dashValueHint(flag, argv);
+  return { code: EXIT_USAGE, message: hint === null ? message : `${message}: ${hint}` };
 }
 
 /** A command's error that chose its exit code itself (endpoint status: 1 some, 3 all failed). */
@@ -112,7 +116,7 @@ export async function runCtl(argv: readonly string[], io: CtlIo): Promise<number
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      const { code, message } = commanderFailure(err, helpErrors);
+      const { code, message } = commanderFailure(err, helpErrors, argv);
       if (message !== null) io.err(`ctl: ${message}`);
       return code;
     }

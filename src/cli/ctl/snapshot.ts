@@ -5,8 +5,10 @@
  */
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
+import { UsageError } from '../../api/errors.js';
 import { writeFileAtomic } from '../../backup/atomic-file.js';
 import { decodeSnapshotFile, encodeSnapshotFile, type SnapshotFileHeader } from '../../backup/snapshot-file.js';
+import { WriteTargetError, writeTargetProblem } from '../../backup/write-target.js';
 import { StateMachine } from '../../statemachine/index.js';
 import { formatBytes } from '../cell-format.js';
 import { plainTable } from '../plain-table.js';
@@ -45,11 +47,15 @@ export function registerSnapshot(program: Command, session: Session): void {
     .argument('<file>')
     .addOption(new Option('-o, --output <format>', 'output format').choices(FORMATS).default('text'))
     .action(async (file: string, opts: { readonly output: Format }) => {
+      // Before asking for the snapshot: a target it would replace rather than write is the operator's to fix.
+      const problem = writeTargetProblem(file);
+      if (problem !== null) throw new UsageError(`snapshot save FILE: ${problem}`);
       const got = await session.operator().snapshot();
       const header: SnapshotFileHeader = { ...got.header, sha256: got.sha256 };
       try {
         await writeFileAtomic(file, encodeSnapshotFile(header, got.data));
       } catch (err) {
+        if (err instanceof WriteTargetError) throw new UsageError(`snapshot save FILE: ${err.message}`, { cause: err });
         throw new Error(`cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       if (opts.output === 'json') {

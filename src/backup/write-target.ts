@@ -1,0 +1,48 @@
+/**
+ * Which paths an atomic write (atomic-file.ts) may replace: a regular file, or nothing yet. The
+ * write renames a new file over the path, so whatever else is there would be replaced, not
+ * written to: a symbolic link (its target never written: a backup script's `latest.snap ->`
+ * link silently broken), a FIFO a reader waits on, a device node (/dev/full as root), a
+ * directory. Those are refused by name instead. `-` is refused too: as etcdctl's `snapshot save`
+ * does, a snapshot goes to a file (it is verified and renamed into place), never to stdout.
+ */
+import fs from 'node:fs';
+
+const EXPECTED = 'expected a regular file (replaced) or a path that does not exist yet (created)';
+
+/** Why `file` must not be the target of an atomic write, or null when it may be. */
+export function writeTargetProblem(file: string): string | null {
+  if (file === '-') return "write to a file; '-' (stdout) is not supported (./- names a file called -)";
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    // Absent is fine; any other failure (a missing directory, no permission) is the write's to report.
+    return null;
+  }
+  if (st.isFile()) return null;
+  if (st.isSymbolicLink()) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(file);
+    } catch {
+      target = '?';
+    }
+    return `${file} is a symbolic link (-> ${target}): ${EXPECTED}; name the file itself, or remove the link`;
+  }
+  return `${file} is ${kindOf(st)}: ${EXPECTED}`;
+}
+
+function kindOf(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** Thrown by writeFileAtomic for a target writeTargetProblem refuses. */
+export class WriteTargetError extends Error {
+  override readonly name = 'WriteTargetError';
+}

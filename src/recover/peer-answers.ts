@@ -1,0 +1,78 @@
+/**
+ * What a voter's answer to the start-up question says about whether it still runs, for
+ * `controller recover`'s live-quorum check (live-quorum.ts).
+ *
+ * Any answer from a process at the member's address counts as the member running, a refusal
+ * included. A refusal (CLUSTER_NAME, NOT_A_PEER, ...) cannot show the peer's cluster id, since it
+ * answers before the data dirs are compared, but it shows a controller at the address this log
+ * records for that member, and it refused this node's *file* (its cluster.name, its certificate),
+ * not its data dir. The file is then the likeliest to be wrong, and a node recovered with it would
+ * lead a second cluster beside theirs. If the address really belongs to something else now,
+ * `--force` goes ahead; going ahead wrongly splits the cluster, so a wrong stop is the cheaper
+ * mistake. A connection the TLS handshake ended counts too: something accepted it at that address.
+ * Only these mean "not running": no answer within the deadline (down, frozen, partitioned), a
+ * connection that never opened (refused, unreachable, unresolvable), or UNIMPLEMENTED (what
+ * answered is not a controller). A reply for another cluster id stays uncounted, as before:
+ * survivors recovered with `--members` and started in the new epoch answer so.
+ */
+import { isRefusalCode, type PeerAnswer } from '../identity/index.js';
+
+export type VoterAnswer =
+  /** Answered for the asker's cluster id. */
+  | { readonly kind: 'member'; readonly id: string; readonly lastIndex: number }
+  /** Answered for another cluster id. */
+  | { readonly kind: 'other-cluster'; readonly id: string }
+  /** Runs, but refused this node's file: how (for "c1 answered but <cause>"), and what it said when that differs by peer. */
+  | { readonly kind: 'refused'; readonly id: string; readonly cause: string; readonly detail: string | null }
+  /** Nothing answered. */
+  | { readonly kind: 'silent'; readonly id: string };
+
+type Refused = { readonly cause: string; readonly detail: string | null };
+
+/** Connection failures before anything accepted the connection (grpc-js names net.connect's and the resolver's errors). */
+const NEVER_CONNECTED = /\bconnect E[A-Z]+\b|getaddrinfo|Name resolution failed|No addresses resolved|Socket closed/;
+
+/** grpc-js's connection error without its boilerplate and timestamp: `read ECONNRESET`. */
+function connectionError(details: string): string {
+  return details
+    .replace(/^No connection established\. Last error: (Error: )?/, '')
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/, '')
+    .replace(/\.?\s*Resolution note: ?$/, '');
+}
+
+/**
+ * How a peer that answered refused; null when nothing answered. `error` is worded by askPeers
+ * (src/transport/hello-client.ts): `STATUS: details`, or `malformed answer: ...`; a
+ * controller's refusal has details `CODE: reason` (src/transport/peer-service.ts).
+ */
+function refusal(error: string, ownClusterName: string): Refused | null {
+  const [, status = '', details = ''] = /^([A-Z_]+): ([\s\S]*)$/.exec(error) ?? [];
+  if (status === '') return { cause: 'gave a malformed answer', detail: error };
+  if (status === 'DEADLINE_EXCEEDED' || status === 'UNIMPLEMENTED') return null;
+  if (status === 'UNAVAILABLE' && NEVER_CONNECTED.test(details)) return null;
+  const [, code = '', reason = ''] = /^([A-Z_]+): ([\s\S]*)$/.exec(details) ?? [];
+  if (status === 'PERMISSION_DENIED' && isRefusalCode(code)) {
+    if (code === 'CLUSTER_NAME') {
+      // The reason reads `cluster name mismatch: expected "THEIRS", found "OURS"` (src/identity/acceptance.ts).
+      const theirs = /expected ("(?:[^"\\]|\\.)*")/.exec(reason)?.[1];
+      const cause = `refused this file's cluster name ${JSON.stringify(ownClusterName)}`;
+      return theirs === undefined ? { cause, detail: reason } : { cause: `${cause}: they run cluster ${theirs}`, detail: null };
+    }
+    if (code === 'NOT_A_PEER' || code === 'WRONG_PEER') return { cause: `refused this file's TLS certificate (${code}: ${reason})`, detail: null };
+    return { cause: `refused this node (${code}: ${reason})`, detail: null };
+  }
+  // grpc-js's wording for a connection that was accepted, then ended before HTTP/2 began: a TLS handshake one side refused.
+  if (status === 'UNAVAILABLE' && details.startsWith('No connection established')) {
+    return { cause: "ended the connection in the TLS handshake: this file's tls settings and theirs do not agree", detail: connectionError(details) };
+  }
+  return { cause: `refused the question (${status})`, detail: details };
+}
+
+export function classifyAnswer(answer: PeerAnswer, asker: { readonly clusterId: string | null; readonly clusterName: string }): VoterAnswer {
+  const id = answer.peer;
+  if ('reply' in answer) {
+    return answer.reply.clusterId === asker.clusterId ? { kind: 'member', id, lastIndex: answer.reply.lastIndex } : { kind: 'other-cluster', id };
+  }
+  const refused = refusal(answer.error, asker.clusterName);
+  return refused === null ? { kind: 'silent', id } : { kind: 'refused', id, ...refused };
+}

@@ -1,0 +1,58 @@
+/**
+ * `controller recover` reads each voter's answer to the start-up question (src/recover/peer-answers.ts):
+ * a refusal of this node's file is a running member; only silence is not. The error texts are
+ * the ones askPeers gives for a real cluster (the e2e test recover-wrong-file runs them end to end).
+ */
+import t from 'tap';
+import type { PeerAnswer } from '../../src/identity/index.js';
+import { classifyAnswer } from '../../src/recover/peer-answers.js';
+
+const asker = { clusterId: 'aaaaaaaaaaaaaaaa', clusterName: 'prod' };
+const error = (text: string): PeerAnswer => ({ peer: 'c1', error: text });
+const reply = (clusterId: string | null): PeerAnswer => ({
+  peer: 'c1',
+  reply: { memberId: 'c1', incarnation: 'bbbbbbbbbbbbbbbb', clusterId, lastIndex: 12, appliedIndex: 12, you: { member: true, role: 'voter', recorded: '', heard: '', removed: false }, creationNodes: null },
+});
+
+void t.test('a reply: a member of this cluster, or of another (not counted)', async (t) => {
+  t.strictSame(classifyAnswer(reply(asker.clusterId), asker), { kind: 'member', id: 'c1', lastIndex: 12 });
+  t.strictSame(classifyAnswer(reply('cccccccccccccccc'), asker), { kind: 'other-cluster', id: 'c1' });
+});
+
+void t.test("a controller's refusal of this node's file: it runs, and the cause is named", async (t) => {
+  t.strictSame(classifyAnswer(error('PERMISSION_DENIED: CLUSTER_NAME: cluster name mismatch: expected "att3", found "prod"'), asker), {
+    kind: 'refused',
+    id: 'c1',
+    cause: `refused this file's cluster name "prod": they run cluster "att3"`,
+    detail: null,
+  });
+  t.match(classifyAnswer(error("PERMISSION_DENIED: NOT_A_PEER: the caller's certificate (CN=operator) is not a peer certificate"), asker), {
+    kind: 'refused',
+    cause: /^refused this file's TLS certificate \(NOT_A_PEER: the caller's certificate \(CN=operator\)/,
+  });
+  t.match(classifyAnswer(error('PERMISSION_DENIED: WRONG_PEER: names c2'), asker), { kind: 'refused', cause: /^refused this file's TLS certificate \(WRONG_PEER/ });
+  t.match(classifyAnswer(error('INVALID_ARGUMENT: misdirected: expected to="c4", found "c1"'), asker), { kind: 'refused', cause: 'refused the question (INVALID_ARGUMENT)', detail: /misdirected/ });
+  t.match(classifyAnswer(error('malformed answer: no member id'), asker), { kind: 'refused', cause: 'gave a malformed answer' });
+});
+
+void t.test('a connection accepted, then ended in the TLS handshake: something runs there', async (t) => {
+  for (const [text, detail] of [
+    ['UNAVAILABLE: No connection established. Last error: Failed to connect (2026-12-04T04:29:02.529Z). Resolution note: ', 'Failed to connect'],
+    ['UNAVAILABLE: No connection established. Last error: read ECONNRESET (2026-12-04T04:29:02.529Z). Resolution note: ', 'read ECONNRESET'],
+    ['UNAVAILABLE: No connection established. Last error: Error: self-signed certificate in certificate chain. Resolution note: ', 'self-signed certificate in certificate chain'],
+  ] as const) {
+    t.strictSame(classifyAnswer(error(text), asker), { kind: 'refused', id: 'c1', cause: "ended the connection in the TLS handshake: this file's tls settings and theirs do not agree", detail }, detail);
+  }
+});
+
+void t.test('nothing answered: down, frozen, unreachable, unresolvable, or not a controller', async (t) => {
+  for (const text of [
+    'UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:22355. Resolution note: ',
+    'UNAVAILABLE: No connection established. Last error: Error: connect EHOSTUNREACH 10.0.0.9:7101. Resolution note: ',
+    'UNAVAILABLE: Name resolution failed for target dns:gone.example:7101',
+    'DEADLINE_EXCEEDED: Deadline exceeded after 2.000s,name resolution: 0.001s,Waiting for LB pick',
+    'UNIMPLEMENTED: The server does not implement the method /raft.RaftPeer/Hello',
+  ]) {
+    t.strictSame(classifyAnswer(error(text), asker), { kind: 'silent', id: 'c1' }, text);
+  }
+});

@@ -1,0 +1,42 @@
+/**
+ * `ctl snapshot save FILE` refuses a target it would replace rather than write (a symbolic link,
+ * a FIFO, a directory) and `-`, with exit 2, before it asks any controller: the endpoint here
+ * is dead, so asking first would end with exit 3 instead.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import type { CtlIo } from '../../src/cli/ctl/context.js';
+import { runCtl } from '../../src/cli/ctl/program.js';
+import { deadAddress } from './fake-controller.js';
+
+async function save(file: string): Promise<{ code: number; err: string[] }> {
+  const err: string[] = [];
+  const io: CtlIo = { env: {}, out: () => undefined, err: (line) => void err.push(line), now: () => 0, onInterrupt: () => () => undefined };
+  const code = await runCtl(['--endpoints', await deadAddress(), '--timeout', '2s', 'snapshot', 'save', file], io);
+  return { code, err };
+}
+
+void t.test('a symbolic link, a FIFO, a directory or -: exit 2 naming it, before any controller is asked', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'snapshot-target-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const link = path.join(dir, 'latest.snap');
+  fs.symlinkSync('2026-12-04.snap', link);
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+
+  t.strictSame(await save(link), {
+    code: 2,
+    err: [`ctl: snapshot save FILE: ${link} is a symbolic link (-> 2026-12-04.snap): expected a regular file (replaced) or a path that does not exist yet (created); name the file itself, or remove the link`],
+  });
+  t.match(await save(fifo), { code: 2, err: [`ctl: snapshot save FILE: ${fifo} is a FIFO (named pipe): expected a regular file`] });
+  t.match(await save(dir), { code: 2, err: [`ctl: snapshot save FILE: ${dir} is a directory: expected a regular file`] });
+  t.strictSame(await save('-'), { code: 2, err: ["ctl: snapshot save FILE: write to a file; '-' (stdout) is not supported (./- names a file called -)"] });
+
+  // A regular file or a new path gets as far as asking (and the dead endpoint fails it: exit 3).
+  fs.writeFileSync(path.join(dir, 'old.snap'), 'old');
+  t.match(await save(path.join(dir, 'old.snap')), { code: 3, err: [/^ctl: no endpoint answered/] });
+  t.match(await save(path.join(dir, 'new.snap')), { code: 3, err: [/^ctl: no endpoint answered/] });
+});
