@@ -51,7 +51,8 @@ export function forgetAgent(deps: AgentForgetDeps, req: DeleteResourceRequestMsg
     if (rec.online) throw new ServiceFailure('FAILED_PRECONDITION', `agent ${JSON.stringify(id)} is online (connected to ${rec.controller}); only an offline agent can be forgotten`);
     const entry: ForgetEntry = { op: 'forget', id, session: rec.session, reason: OPERATOR_FORGET_REASON };
     const r = await deps.host.propose(encodeCommand({ kind: 'agents', op: 'report', controller: deps.self, entries: [entry], ...(client === null ? {} : { client }) }), remaining);
-    if (!r.ok) throw new ServiceFailure(r.code === 'STALE_REQUEST' ? 'INVALID_ARGUMENT' : 'INTERNAL', r.message);
+    // STALE_REQUEST: an older seq; INVALID: its seq was another request's (dedup.ts).
+    if (!r.ok) throw new ServiceFailure(r.code === 'STALE_REQUEST' || r.code === 'INVALID' ? 'INVALID_ARGUMENT' : 'INTERNAL', r.message);
     if ((r.value as AgentsReportOutcome | undefined)?.applied !== 1) {
       throw new ServiceFailure('FAILED_PRECONDITION', `agent ${JSON.stringify(id)} reconnected before the forget committed; its record is kept`);
     }

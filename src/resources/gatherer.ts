@@ -4,9 +4,10 @@
  * answer up. The static figures come from the member's cache file while it is fresh (no remote
  * call for them); a missing, expired or corrupt cache costs exactly one fetch and a rewrite,
  * also when several requests want it at once; `refresh` forces the fetch. Disk free and load
- * are asked live each time, and shown with the time they were last read when the member does
- * not answer. A member that does not answer in time, or answers garbage, is listed as
- * unreachable with its last cached figures.
+ * are asked live each time and shown only when read by this call: a member that does not
+ * answer in time, or answers garbage, is listed as unreachable with its cached static figures
+ * and null for those two (the contract, docs/reference.md), since an old free-disk figure
+ * beside fresh ones reads as current.
  *
  * Everything outside comes through ports (the fetch, the cache, the clock, the timers), so the
  * rules are tested with fakes (test/resources/).
@@ -83,16 +84,11 @@ export function commonFlags(sets: readonly (readonly string[])[]): string[] {
 export class ResourcesGatherer {
   /** One static fetch per member at a time: concurrent requests share it. */
   private readonly inflight = new Map<string, Promise<StaticFetch>>();
-  /** The newest live figures heard from each member, to show (with their time) when it does not answer. */
-  private readonly lastLive = new Map<string, LiveResources>();
 
   constructor(private readonly ports: GathererPorts) {}
 
   async gather(members: readonly ResourceMember[], refresh: boolean): Promise<ResourcesReport> {
     const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    // A member that left is forgotten here too.
-    const ids = new Set(sorted.map((m) => m.id));
-    for (const id of [...this.lastLive.keys()]) if (!ids.has(id)) this.lastLive.delete(id);
     const rows = await Promise.all(sorted.map((m) => this.one(m, refresh)));
     const reachable = rows.filter((r) => r.reachable && r.cpuFlags !== null).map((r) => r.cpuFlags ?? []);
     return { members: rows, commonCpuFlags: commonFlags(reachable), answeredBy: this.ports.self };
@@ -107,14 +103,14 @@ export class ResourcesGatherer {
     try {
       if (entry !== null && fresh && !refresh) {
         const live = (await this.ask(member, false)).live;
-        this.noteLive(member.id, live);
         return row(member, true, true, entry.fetchedAt, entry.static, live, null);
       }
+      // Read by this call, or by a concurrent one whose fetch this call joined.
       const fetched = await this.fetchStatic(member);
-      return row(member, true, false, fetched.entry.fetchedAt, fetched.entry.static, this.newestLive(member.id, fetched.entry.live), null);
+      return row(member, true, false, fetched.entry.fetchedAt, fetched.entry.static, fetched.entry.live, null);
     } catch (err) {
-      const live = this.newestLive(member.id, entry?.live ?? null);
-      return row(member, false, entry !== null, entry?.fetchedAt ?? null, entry?.static ?? null, live, message(err));
+      // The cache file holds live figures too (read with the static ones), but not from this call.
+      return row(member, false, entry !== null, entry?.fetchedAt ?? null, entry?.static ?? null, null, message(err));
     }
   }
 
@@ -126,7 +122,6 @@ export class ResourcesGatherer {
       if (reading.static === null) {
         throw new ResourcesError('INVALID_ANSWER', `${member.id} at ${member.address} answered without the static figures it was asked for`);
       }
-      this.noteLive(member.id, reading.live);
       const entry: CacheEntry = {
         member: member.id,
         address: member.address,
@@ -164,17 +159,5 @@ export class ResourcesGatherer {
         },
       );
     });
-  }
-
-  private noteLive(member: string, live: LiveResources): void {
-    const known = this.lastLive.get(member);
-    if (known === undefined || known.readAt <= live.readAt) this.lastLive.set(member, live);
-  }
-
-  private newestLive(member: string, other: LiveResources | null): LiveResources | null {
-    const known = this.lastLive.get(member) ?? null;
-    if (known === null) return other;
-    if (other === null) return known;
-    return known.readAt >= other.readAt ? known : other;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A member's machine resources, as `ctl resources` shows them. What does not change while the
  * machine runs (CPUs, CPU model and flags, memory size) is cached per member with an expiry;
- * what does (disk free, load) is read live, or shown with the time it was read.
+ * what does (disk free, load) is read live by each call, and shown only then.
  */
 
 /** The figures that do not change while a machine runs: cached (controller.resources_cache_ttl). */
@@ -50,7 +50,7 @@ export interface MemberResourcesRow {
   readonly diskFreeBytes: number | null;
   readonly loadAverage: readonly number[] | null;
   readonly address: string;
-  /** ISO time disk free and load were read; null when never. */
+  /** ISO time disk free and load were read; null, as they are, when this call did not read them. */
   readonly liveAt: string | null;
   /** Why the member could not be asked, or answered wrongly; null when it answered. */
   readonly error: string | null;

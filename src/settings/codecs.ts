@@ -5,6 +5,7 @@
  */
 import { DurationError, formatDuration, parseDuration } from '../config/duration.js';
 import { formatIpv4Cidr, parseIpv4Cidr } from './ipv4-cidr.js';
+import { vipRangeProblem } from './vip-range-rules.js';
 
 export type JsonScalar = string | number | boolean | null;
 
@@ -94,16 +95,20 @@ export const flagCodec: SettingCodec<boolean> = {
   format: String,
 };
 
-export const cidrCodec: SettingCodec<string> = {
+/** The VIP range: an operator's value must be usable for VIPs; the log's is taken as committed (vip-range-rules.ts). */
+export const vipCidrCodec: SettingCodec<string> = {
   expected: 'an IPv4 range such as 241.0.0.0/8',
   fromInput(input) {
     if (typeof input !== 'string') return no(`expected an IPv4 range such as 241.0.0.0/8, found ${shown(input)}`);
     const parsed = parseIpv4Cidr(input);
-    return parsed.ok ? ok(formatIpv4Cidr(parsed.cidr)) : no(parsed.reason);
+    if (!parsed.ok) return no(parsed.reason);
+    const problem = vipRangeProblem(parsed.cidr);
+    return problem === null ? ok(formatIpv4Cidr(parsed.cidr)) : no(problem);
   },
   toJson: (s) => s,
   fromJson(json) {
     if (typeof json !== 'string') return undefined;
+    // No vipRangeProblem here: a log from before that rule may hold such a range, and replay takes it.
     const parsed = parseIpv4Cidr(json);
     return parsed.ok && formatIpv4Cidr(parsed.cidr) === json ? json : undefined;
   },

@@ -7,7 +7,7 @@
  * One table describes each key: its type, its default and what it does. The YAML schema,
  * `ctl config`, the state machine and docs/reference.md all follow it.
  */
-import { cidrCodec, countCodec, durationCodec, flagCodec, optionalMemberCodec, type SettingCodec } from './codecs.js';
+import { countCodec, durationCodec, flagCodec, optionalMemberCodec, vipCidrCodec, type SettingCodec } from './codecs.js';
 
 export interface ClusterSettings {
   readonly 'services.vip_cidr': string;
@@ -44,7 +44,7 @@ type Definitions = { readonly [K in SettingKey]: SettingDefinition<K> };
 export const SETTINGS: Definitions = {
   'services.vip_cidr': {
     key: 'services.vip_cidr',
-    codec: cidrCodec,
+    codec: vipCidrCodec,
     defaultValue: () => '241.0.0.0/8',
     defaultText: '241.0.0.0/8',
     help: 'the range virtual IPs of services are allocated from',

@@ -23,6 +23,12 @@ export const BASE_CLUSTER_VERSION = '0.1';
 /** The level that may forget agents' records (agents `forget`, mesh `forget`). */
 export const FORGET_AGENTS_VERSION = '0.2';
 
+/**
+ * The level from which the dedup table keeps what each request was (request-print.ts): a
+ * snapshot taken below it writes client records as 0.1.x members read them.
+ */
+export const REQUEST_PRINT_VERSION = '0.2';
+
 const VERSION_TEXT = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
 const SOFTWARE_VERSION_TEXT = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.\d+(?:[-+].*)?$/;
 

@@ -3,10 +3,16 @@
  * table keeps the highest seq applied and its result; a retry of that seq gets the cached
  * result, an older seq is refused. The table is replicated state: it is in the snapshot, and
  * eviction depends only on the log (least recently applied first), never on time.
+ *
+ * Beside the result it keeps what the request was (request-print.ts), so that the same seq
+ * sent with another request is refused, not answered with the first one's result. Records from
+ * before (older snapshots, or written while the cluster version was below
+ * REQUEST_PRINT_VERSION) have none and are answered as before.
  */
 import type { ClientTag } from './command.js';
 import { SnapshotError } from './errors.js';
 import { Fields } from '../util/untrusted.js';
+import { MAX_WHAT_CHARS, reuseProblem, type RequestPrint } from './request-print.js';
 import { failure, type ApplyResult, type FailureCode } from './result.js';
 
 export const DEFAULT_MAX_CLIENTS = 10_000;
@@ -16,7 +22,12 @@ interface ClientEntry {
   readonly result: ApplyResult;
   /** Raft index at which `seq` was applied; orders eviction. */
   readonly index: number;
+  /** What the request was; null for records without one (see above). */
+  readonly print: RequestPrint | null;
 }
+
+/** A print's hash, as read from a snapshot: hex. */
+const PRINT_HASH = /^[0-9a-f]{1,64}$/;
 
 const FAILURE_CODES: readonly FailureCode[] = ['CAS_FAILED', 'NOT_FOUND', 'STALE_REQUEST', 'INVALID', 'IGNORED', 'CONFLICT'];
 
@@ -33,24 +44,36 @@ export class ClientTable {
     return this.entries.size;
   }
 
-  /** The answer for a request already seen, or null when it must be applied. */
-  check(client: ClientTag): ApplyResult | null {
+  /**
+   * The answer for a request already seen, or null when it must be applied. `printOf` gives
+   * the incoming request's print, asked only when its seq is the recorded one: a different
+   * request under that seq is refused (INVALID, not recorded: the first answer still stands
+   * for the first request's retries).
+   */
+  check(client: ClientTag, printOf: () => RequestPrint | null): ApplyResult | null {
     const entry = this.entries.get(client.id);
     if (entry === undefined || client.seq > entry.seq) return null;
-    if (client.seq === entry.seq) return entry.result;
+    if (client.seq === entry.seq) {
+      const clash = entry.print === null ? null : reuseProblem(client, entry.print, printOf());
+      return clash === null ? entry.result : failure('INVALID', clash);
+    }
     return failure('STALE_REQUEST', `client "${client.id}" request ${client.seq} is older than its latest, ${entry.seq}`);
   }
 
-  record(client: ClientTag, result: ApplyResult, index: number): void {
+  record(client: ClientTag, result: ApplyResult, index: number, print: RequestPrint | null): void {
     this.entries.delete(client.id);
-    this.entries.set(client.id, { seq: client.seq, result, index });
+    this.entries.set(client.id, { seq: client.seq, result, index, print });
     this.evict();
   }
 
-  /** [[id, seq, index, result], ...] in last-applied order. */
+  /**
+   * [[id, seq, index, result], ...] in last-applied order; a record with a print adds its hash
+   * and description ([id, seq, index, result, hash, what]), so a record without one is written
+   * exactly as before.
+   */
   snapshot(): unknown {
     const out: unknown[] = [];
-    for (const [id, e] of this.entries) out.push([id, e.seq, e.index, e.result]);
+    for (const [id, e] of this.entries) out.push(e.print === null ? [id, e.seq, e.index, e.result] : [id, e.seq, e.index, e.result, e.print.hash, e.print.what]);
     return out;
   }
 
@@ -58,17 +81,17 @@ export class ClientTable {
     if (!Array.isArray(data)) throw new SnapshotError(`clients: expected an array, found ${typeof data}`);
     let lastIndex = 0;
     for (const [i, item] of (data as readonly unknown[]).entries()) {
-      if (!Array.isArray(item) || item.length !== 4) {
-        throw new SnapshotError(`clients: entry ${i}: expected [id, seq, index, result]`);
+      if (!Array.isArray(item) || (item.length !== 4 && item.length !== 6)) {
+        throw new SnapshotError(`clients: entry ${i}: expected [id, seq, index, result] or [id, seq, index, result, hash, what]`);
       }
-      const [id, seq, index, result] = item as readonly unknown[];
+      const [id, seq, index, result, hash, what] = item as readonly unknown[];
       if (typeof id !== 'string' || id.length === 0) throw new SnapshotError(`clients: entry ${i}: id must be a non-empty string`);
       if (!isCount(seq) || !isCount(index)) throw new SnapshotError(`clients: entry ${i}: seq and index must be integers >= 0`);
       if (index <= lastIndex || this.entries.has(id)) {
         throw new SnapshotError(`clients: entry ${i}: entries must be unique and in increasing index order`);
       }
       lastIndex = index;
-      this.entries.set(id, { seq, index, result: restoreResult(result, i) });
+      this.entries.set(id, { seq, index, result: restoreResult(result, i), print: item.length === 4 ? null : restorePrint(hash, what, i) });
     }
     this.evict();
   }
@@ -84,6 +107,14 @@ export class ClientTable {
 
 function isCount(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function restorePrint(hash: unknown, what: unknown, i: number): RequestPrint {
+  if (typeof hash !== 'string' || !PRINT_HASH.test(hash)) throw new SnapshotError(`clients: entry ${i}: hash must be hex`);
+  if (typeof what !== 'string' || what.length === 0 || what.length > MAX_WHAT_CHARS) {
+    throw new SnapshotError(`clients: entry ${i}: what must be a string of 1 to ${MAX_WHAT_CHARS} characters`);
+  }
+  return { hash, what };
 }
 
 function restoreResult(value: unknown, i: number): ApplyResult {

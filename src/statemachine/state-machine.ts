@@ -10,6 +10,8 @@
  */
 import { validateCommand, decodeCommand, type DecodedCommand, type Envelope } from './command.js';
 import { ClientTable, DEFAULT_MAX_CLIENTS } from './dedup.js';
+import { REQUEST_PRINT_VERSION, clusterKind } from './cluster-version.js';
+import { requestPrint, type RequestPrint } from './request-print.js';
 import { describe, Fields, isRecord } from '../util/untrusted.js';
 import { SnapshotError, StateMachineError } from './errors.js';
 import { DEFAULT_REGISTRY } from './kinds.js';
@@ -247,8 +249,10 @@ export class StateMachine implements ReplicatedStateMachine {
   }
 
   private dispatch(index: number, { command, client }: DecodedCommand): ApplyResult {
+    let print: RequestPrint | null | undefined;
+    const printOf = (): RequestPrint | null => (client === null ? null : (print ??= requestPrint(command, client)));
     if (client !== null) {
-      const seen = this.clients.check(client);
+      const seen = this.clients.check(client, printOf);
       if (seen !== null) return seen;
     }
     const ctx = new Context(index, this.rev, (kind) => this.view(kind));
@@ -260,8 +264,18 @@ export class StateMachine implements ReplicatedStateMachine {
       result = failure('INVALID', `kind "${command.kind}" failed to apply: ${errorMessage(err)}`);
     }
     if (ctx.bumped) this.rev = ctx.revision + 1;
-    if (client !== null) this.clients.record(client, result, index);
+    if (client !== null) this.clients.record(client, result, index, this.printsRequests() ? printOf() : null);
     return result;
+  }
+
+  /**
+   * Whether the dedup table keeps what requests were. Read from the replicated cluster version,
+   * so every replica records alike; below REQUEST_PRINT_VERSION a snapshot must still load on
+   * 0.1.x members during a rolling upgrade, and their snapshot reader refuses the longer record.
+   */
+  private printsRequests(): boolean {
+    if (!this.registry.holds(clusterKind as AnyResourceKind)) return true;
+    return this.view(clusterKind).supports(REQUEST_PRINT_VERSION);
   }
 
   private freshStores(): Map<string, KindInstance<KindCommand, unknown>> {

@@ -20,19 +20,14 @@
  * Time is log time (the proposing leader's clock carried in the command, never the applying
  * node's; see MeshStore.clock), so the quarantine ends at the same entry on every replica.
  */
-import { formatIpv4, parseIpv4, rangeSize, type Ipv4Cidr } from '../settings/ipv4-cidr.js';
+import { formatIpv4, parseIpv4, usableSpan, type Ipv4Cidr } from '../settings/ipv4-cidr.js';
+
+export { usableSpan };
 
 export interface VipRange {
   /** The range as the setting holds it (canonical text): the identity of a cursor. */
   readonly text: string;
   readonly cidr: Ipv4Cidr;
-}
-
-/** The first and last address handed out from a range, and how many there are. */
-export function usableSpan(cidr: Ipv4Cidr): { readonly first: number; readonly last: number; readonly count: number } {
-  const size = rangeSize(cidr);
-  if (size <= 2) return { first: cidr.base, last: cidr.base + size - 1, count: size };
-  return { first: cidr.base + 1, last: cidr.base + size - 2, count: size - 2 };
 }
 
 export interface AllocatorSnapshot {

@@ -59,6 +59,7 @@ autopilot:
 void t.test('bad values are refused at their key path with the reason', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['services:\n  vip_cidr: 241.0.0.1/8\n', 'services.vip_cidr', /host bits set/],
+    ['services:\n  vip_cidr: 224.0.0.0/4\n', 'services.vip_cidr', /multicast/],
     ['services:\n  vip_quarantine: 10\n', 'services.vip_quarantine', /duration/],
     ['autopilot:\n  promote_learners: yes\n', 'autopilot.promote_learners', /true or false/],
     ['autopilot:\n  min_quorum: -1\n', 'autopilot.min_quorum', /whole number/],

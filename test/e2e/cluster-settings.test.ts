@@ -49,6 +49,9 @@ void t.test('ctl config get|set against a real cluster', async (t) => {
 
   const cases: Array<[string[], number, RegExp]> = [
     [['services.vip_cidr', '10.9.0.1/16'], 2, /host bits set/],
+    [['services.vip_cidr', '127.0.0.0/8'], 2, /127\.0\.0\.0\/8 is 127\.0\.0\.0\/8, loopback/],
+    [['services.vip_cidr', '255.255.255.255/32'], 2, /the limited broadcast address/],
+    [['services.vip_cidr', '010.0.0.0/24'], 2, /leading zero/],
     [['services.nope', '1'], 2, /unknown setting "services\.nope"/],
     [['autopilot.promote_learners', 'yes'], 2, /true or false/],
     [['cluster.preferred_leader', 'zz'], 4, /zz is not a member/],

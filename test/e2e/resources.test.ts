@@ -2,8 +2,8 @@
  * `ctl resources` on real processes: every member asked directly (the answering one
  * included), the static figures cached per member in a 0600 file of its data dir; a second
  * call within the expiry makes no remote call for them (the metric shows it); with a member
- * dead the command still exits 0 and lists it unreachable with its cached figures; --refresh
- * fetches again.
+ * dead the command still exits 0 and lists it unreachable with its cached static figures (disk
+ * and load null: not read this time); --refresh fetches again.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -68,7 +68,8 @@ void t.test('ctl resources with a cache and a dead member', async (t) => {
   const dead = await ctlResources(cluster, [], viaC1);
   t.equal(dead.code, 0, 'a dead member does not fail the command');
   const c3 = dead.resources!.members.find((m) => m.id === 'c3')!;
-  t.strictSame([c3.reachable, c3.cached, c3.cpus === null], [false, true, false], 'listed unreachable, with its cached figures');
+  t.strictSame([c3.reachable, c3.cached, c3.cpus === null], [false, true, false], 'listed unreachable, with its cached static figures');
+  t.strictSame([c3.diskFreeBytes, c3.loadAverage, c3.liveAt], [null, null, null], 'disk and load not read this time: null, never the old figures');
   t.ok(c3.error !== null && c3.error.length > 0, `with the reason: ${c3.error}`);
   t.equal(await staticCalls(), 3, 'still no static call for members whose cache is valid');
 
@@ -85,6 +86,9 @@ void t.test('ctl resources with a cache and a dead member', async (t) => {
   t.equal(table.code, 0);
   t.match(table.stdout, /^ID\s+ADDRESS\s+REACHABLE\s+CPUS\s+MEMORY/);
   t.match(table.stdout, /common CPU flags: /);
+  const lines = table.stdout.split('\n').map((l) => l.split(/ {2,}/));
+  const c3Row = lines.find((cells) => cells[0] === 'c3')!;
+  t.strictSame([5, 6].map((i) => c3Row[i]), ['-', '-'], "the dead member's DISK-FREE and LOAD: -");
   t.comment(table.stdout);
 });
 
