@@ -25,9 +25,9 @@ export const FORGET_AGENTS_VERSION = '0.2';
 
 /**
  * The level from which the dedup table keeps what each request was (request-print.ts): a
- * snapshot taken below it writes client records as 0.1.x members read them.
+ * snapshot taken below it writes client records as 0.1.x and 0.2.x members read them.
  */
-export const REQUEST_PRINT_VERSION = '0.2';
+export const REQUEST_PRINT_VERSION = '0.3';
 
 const VERSION_TEXT = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
 const SOFTWARE_VERSION_TEXT = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.\d+(?:[-+].*)?$/;

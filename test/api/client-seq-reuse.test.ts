@@ -21,7 +21,7 @@ function put(key: string, value: string): PutRequestMsg {
 void t.test('Put raw/B under the seq of a put of raw/A: INVALID_ARGUMENT, raw/B not written', async (t) => {
   const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
   // A cluster whose members all run this build is at 0.2 within seconds of its first leader.
-  await port.propose(encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.2' }));
+  await port.propose(encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.3' }));
   const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf: (id) => `${id}:1`, forwarder: { call: () => Promise.reject(new Error('not forwarded')) } });
   const kv = kvOps(port, port.sm, onLeader);
 

@@ -28,10 +28,10 @@ const put = (key: string, text: string, client: ClientTag = dup, ifRevision?: nu
   ifRevision === undefined ? { kind: 'kv', op: 'put', key, value: b(text), client } : { kind: 'kv', op: 'put', key, value: b(text), ifRevision, client };
 const tagged = (command: KindCommand, client: ClientTag = dup): Envelope<KindCommand> => ({ ...command, client });
 
-/** A state machine at the cluster version that keeps prints (0.2), as a cluster of this build is. */
+/** A state machine at the cluster version that keeps prints (0.3), as a cluster of this build is. */
 function at02(): StateMachine {
   const sm = new StateMachine();
-  run(sm, clusterVersion('0.2'));
+  run(sm, clusterVersion('0.3'));
   return sm;
 }
 
@@ -91,7 +91,7 @@ void t.test("the controllers' own report ids keep re-sending a seq with fewer en
   t.equal(clientsOf(sm).find((e) => e[0] === own.id)?.length, 4, 'recorded without a print');
 });
 
-void t.test('below cluster version 0.2 nothing changes: no print kept, the snapshot record is the old one', async (t) => {
+void t.test('below cluster version 0.3 nothing changes: no print kept, the snapshot record is the old one', async (t) => {
   const sm = new StateMachine();
   const first = run(sm, put('raw/A', 'a'));
   t.same(run(sm, put('raw/B', 'b')), first, 'answered from the cache as before (a 0.1.x member would answer so too)');
@@ -101,7 +101,7 @@ void t.test('below cluster version 0.2 nothing changes: no print kept, the snaps
 void t.test('a record without a print, from an older snapshot, is answered as before after the version rises', async (t) => {
   const old = new StateMachine();
   const first = run(old, put('raw/A', 'a'));
-  run(old, clusterVersion('0.2'));
+  run(old, clusterVersion('0.3'));
   const sm = new StateMachine();
   sm.restore(old.snapshot());
   t.same(run(sm, put('raw/B', 'b')), first, 'no print to compare: the cached answer, as the older version gave');
@@ -116,12 +116,13 @@ void t.test('a snapshot the previous version wrote (at 0.2, records without prin
   sm.restore(new TextEncoder().encode(previous));
   t.same(run(sm, put('raw/B', 'b')), { ok: true, revision: 1 }, 'the old record: answered from the cache, as before');
   t.same(clientsOf(sm), [['dupcli', 1, 2, { ok: true, revision: 1 }]], 'and written back unchanged');
+  run(sm, clusterVersion('0.3'));
   t.same(run(sm, put('raw/C', 'c', { id: 'dupcli', seq: 2 })), { ok: true, revision: 2 });
   t.match(run(sm, put('raw/D', 'd', { id: 'dupcli', seq: 2 })), { code: 'INVALID' }, 'new records carry a print');
 });
 
 void t.test('prints are replicated state: a restored replica decides alike, and snapshots are byte-identical', async (t) => {
-  const entries: Envelope<KindCommand>[] = [clusterVersion('0.2'), put('raw/A', 'a'), put('x', '1', { id: 'other', seq: 7 }), put('raw/B', 'b')];
+  const entries: Envelope<KindCommand>[] = [clusterVersion('0.3'), put('raw/A', 'a'), put('x', '1', { id: 'other', seq: 7 }), put('raw/B', 'b')];
   const a = new StateMachine();
   const bb = new StateMachine();
   const resultsA = entries.map((e) => run(a, e));
