@@ -53,8 +53,8 @@ void t.test('ctl commands and exit codes', async (t) => {
 
   // Every member runs this build and is heard: the leader raises the cluster version to its
   // MAJOR.MINOR, and each controller reports it once applied.
-  const level = '0.2';
-  t.equal(clusterVersionOf(VERSION), level, 'this build is at 0.2');
+  const level = '0.3';
+  t.equal(clusterVersionOf(VERSION), level, 'this build is at 0.3');
   const reported = new Map<string, unknown>();
   await waitFor(
     async () => {
@@ -71,7 +71,7 @@ void t.test('ctl commands and exit codes', async (t) => {
   });
   t.pass(`every controller reports clusterVersion ${level}`);
   const statusText = await cluster.ctl(['status'], cluster.endpoints([leader]));
-  t.match(statusText.stdout, /^clusterVersion: +0\.2$/m, 'the status table shows it');
+  t.match(statusText.stdout, /^clusterVersion: +0\.3$/m, 'the status table shows it');
   const version = await cluster.ctl(['version']);
   t.equal(version.code, 0, version.stderr);
   t.match(version.stdout, /^cluster version: 0\.2$/m, 'ctl version prints it beside the server version');
