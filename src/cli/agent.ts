@@ -29,6 +29,7 @@ import { AGENT_ID_PATTERN, MAX_AGENT_ID_BYTES, resourceKey } from '../statemachi
 import { randomSeed, seededRng } from '../util/rng.js';
 import { channelCredentials, parseEndpointList } from './ctl/context.js';
 import { VERSION } from '../node/version.js';
+import { writeTargetProblem } from '../backup/write-target.js';
 
 interface Opts {
   controllers: string;
@@ -94,6 +95,9 @@ async function main(): Promise<void> {
     } catch (err) {
       fail(`--out: expected a writable directory for ${opts.out}, found: ${(err as Error).message}`);
     }
+    // The file is renamed over on each change: a link, FIFO or device there would be replaced.
+    const target = writeTargetProblem(opts.out);
+    if (target !== null) fail(`--out: ${target}`);
   }
   const tls = { ca: opts.tlsCa ?? nonEmpty(process.env['AGENT_TLS_CA']), cert: opts.tlsCert ?? nonEmpty(process.env['AGENT_TLS_CERT']), key: opts.tlsKey ?? nonEmpty(process.env['AGENT_TLS_KEY']) };
   let credentials;

@@ -235,6 +235,13 @@ void t.test('the agent binary refuses a bad agent.yaml, a bad --controllers list
   const out = await AgentProc.run(['--controllers', '127.0.0.1:1', '--id', 'a1', '--out', path.join(dir, 'no-such-dir', 'a1.json')]);
   t.equal(out.code, 2);
   t.match(out.stderr, /--out: expected a writable directory/);
+  // Renamed over on each change: a link would be replaced, its target never written.
+  fs.writeFileSync(path.join(dir, 'real.json'), '{}');
+  fs.symlinkSync(path.join(dir, 'real.json'), path.join(dir, 'link.json'));
+  const link = await AgentProc.run(['--controllers', '127.0.0.1:1', '--id', 'a1', '--out', path.join(dir, 'link.json')]);
+  t.equal(link.code, 2);
+  t.match(link.stderr, /--out: .*link\.json is a symbolic link \(-> .*real\.json\): expected a regular file/);
+  t.ok(fs.lstatSync(path.join(dir, 'link.json')).isSymbolicLink(), 'the link is left as it was');
 });
 
 void t.test('an agent no controller welcomes warns, pass after pass, naming what to check', async (t) => {
