@@ -6,7 +6,8 @@
  * held its own vote for the id, so Raft's one vote per term no longer held for it.
  *
  * So each process draws a boot id when it starts and stamps it on every envelope, and a
- * receiver admits one boot id per member at a time. Another is refused (DUPLICATE_PROCESS):
+ * receiver admits one boot id per member's data dir (incarnation) at a time. Another is refused
+ * (DUPLICATE_PROCESS):
  *  - while the one it holds is heard: if the held one speaks beside the other (both heard within
  *    `holdMs`) `holdMs` after the other was first refused, the other is a second process,
  *    proven, and refused until the held one has
@@ -29,7 +30,7 @@ interface Claim {
   readonly contenders: ReadonlyMap<string, { readonly firstAt: number; readonly lastAt: number }>;
 }
 
-/** Proven second processes remembered per member; beyond it the oldest is forgotten. */
+/** Proven second processes remembered per data dir; beyond it the oldest is forgotten. */
 const MAX_PROVEN = 16;
 
 /**
@@ -52,11 +53,19 @@ export class ProcessClaims {
 
   constructor(private readonly holdMs: number) {}
 
-  /** A message from `member` stamped with `boot` ('' from an older version: not judged), at `now`. */
-  admit(member: string, boot: string, now: number): ClaimOutcome {
+  /**
+   * A message from `member`'s data dir `incarnation`, stamped with `boot` ('' from an older
+   * version: not judged), at `now`. Claims are per data dir: processes of another incarnation
+   * (a member rebuilt while its old process still runs) are the identity rules' to judge.
+   */
+  admit(member: string, incarnation: string, boot: string, now: number): ClaimOutcome {
     if (boot === '') return ADMITTED;
-    const held = this.claims.get(member);
-    const proven = this.proven.get(member) ?? [];
+    return this.admitKeyed(`${member}\u0000${incarnation}`, member, boot, now);
+  }
+
+  private admitKeyed(key: string, member: string, boot: string, now: number): ClaimOutcome {
+    const held = this.claims.get(key);
+    const proven = this.proven.get(key) ?? [];
     if (proven.includes(boot)) {
       const silentMs = held === undefined ? Infinity : now - held.lastAt;
       if (silentMs <= PROVEN_HOLDS * this.holdMs) {
@@ -66,29 +75,29 @@ export class ProcessClaims {
           `process ${boot} spoke as ${member} while process ${held?.boot ?? 'another'} was heard, and is refused until that one has been silent for ${PROVEN_HOLDS * this.holdMs}ms`,
         );
       }
-      this.proven.set(member, proven.filter((b) => b !== boot));
+      this.proven.set(key, proven.filter((b) => b !== boot));
     }
     if (held === undefined || held.boot === boot) {
       const contenders = new Map(held?.contenders);
       const outlived = [...contenders].filter(([, c]) => now - c.firstAt > this.holdMs && now - c.lastAt <= this.holdMs).map(([b]) => b);
       for (const b of outlived) contenders.delete(b);
-      if (outlived.length > 0) this.prove(member, outlived);
-      this.claims.set(member, { boot, lastAt: Math.max(now, held?.lastAt ?? now), contenders });
+      if (outlived.length > 0) this.prove(key, outlived);
+      this.claims.set(key, { boot, lastAt: Math.max(now, held?.lastAt ?? now), contenders });
       return outlived.length === 0 ? ADMITTED : { refusal: null, replaced: null, proven: outlived };
     }
     const silentMs = now - held.lastAt;
     if (silentMs > this.holdMs) {
-      this.claims.set(member, { boot, lastAt: now, contenders: new Map() });
+      this.claims.set(key, { boot, lastAt: now, contenders: new Map() });
       return { refusal: null, replaced: held.boot, proven: [] };
     }
     const firstAt = held.contenders.get(boot)?.firstAt ?? now;
-    this.claims.set(member, { ...held, contenders: new Map([...held.contenders, [boot, { firstAt, lastAt: now }]]) });
+    this.claims.set(key, { ...held, contenders: new Map([...held.contenders, [boot, { firstAt, lastAt: now }]]) });
     return this.refuse(member, boot, `process ${held.boot} was heard ${Math.max(0, Math.round(silentMs))}ms ago and process ${boot} speaks too`);
   }
 
-  private prove(member: string, boots: readonly string[]): void {
-    const proven = [...(this.proven.get(member) ?? []), ...boots];
-    this.proven.set(member, proven.slice(-MAX_PROVEN));
+  private prove(key: string, boots: readonly string[]): void {
+    const proven = [...(this.proven.get(key) ?? []), ...boots];
+    this.proven.set(key, proven.slice(-MAX_PROVEN));
   }
 
   private refuse(member: string, boot: string, what: string): ClaimOutcome {

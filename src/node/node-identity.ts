@@ -135,7 +135,7 @@ export class NodeIdentity implements TransportIdentity {
 
   /** One process per member id (process-claims.ts); judged after the other rules, so only members' messages claim one. */
   private admitProcess(env: PeerEnvelope): Refusal | null {
-    const outcome = this.processes.admit(env.from, env.boot, this.opts.now());
+    const outcome = this.processes.admit(env.from, env.incarnation, env.boot, this.opts.now());
     if (outcome.refusal !== null) return outcome.refusal;
     if (outcome.replaced !== null) {
       this.opts.logger.info({ peer: env.from, boot: env.boot, previous: outcome.replaced }, `${env.from} speaks from a new process (${env.boot}; ${outcome.replaced} fell silent): a restart`);
