@@ -495,6 +495,8 @@ export class Cluster implements NodeObserver {
           this.retired.delete(id);
           this.lost.delete(id);
           this.stats.rebuilds++;
+          // Restarted meanwhile ("needed after all"): the operator stops it before wiping it.
+          if (this.nodes.get(id)?.up === true) this.crash(id);
           const fresh = new SimNode(id, this.env);
           this.nodes.set(id, fresh);
           this.note(`REBUILD ${id}: added back as a learner, starting empty`);
