@@ -52,7 +52,9 @@ void t.test('a leader that never answers: the attempt ends with the budget, not 
   const err = await onLeader('put', request, deadline, local).catch((e: unknown) => e);
   t.match(err, { code: 'NO_LEADER', message: /has not reached leader c2 .*deadline exceeded\): try another controller/ });
   t.equal(link.attempts.length, 1, 'one attempt, cut at the budget');
-  t.equal(link.attempts[0]!.deadline, link.attempts[0]!.at + 200);
+  // The budget starts as forwarding begins, a millisecond or so before the attempt is stamped.
+  const { at, deadline: cut } = link.attempts[0]!;
+  t.ok(cut <= at + 200 && cut >= at + 150, `cut at the budget: ${cut - at} ms after the attempt, not at the client deadline 60 s away`);
 });
 
 void t.test('a new leader starts a new budget; without a budget, the client deadline is the only bound', async (t) => {
