@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import type { NodeConfig } from '../config/index.js';
 import { helloDeadlineMs } from '../node/startup.js';
 import { RecoverError } from '../recover/errors.js';
-import { classifyAnswer } from '../recover/peer-answers.js';
+import { classifyAnswer, type VoterAnswer } from '../recover/peer-answers.js';
 import type { RecoverPlan } from '../recover/plan.js';
 import { recoverDataDir, type RecoverOutcome, type RunningPeers } from '../recover/recover-data-dir.js';
 import { askPeers, insecureCredentials, mutualTlsCredentials } from '../transport/index.js';
@@ -24,7 +24,7 @@ function list(ids: readonly string[]): string {
 }
 
 /** What recover is about to do, in the words an operator checks before it writes. */
-export function describePlan(self: string, dataDir: string, plan: RecoverPlan, clusterId: RecoverOutcome['clusterId']): string {
+export function describePlan(self: string, dataDir: string, plan: RecoverPlan, clusterId: RecoverOutcome['clusterId'], asked: readonly string[] | null = null): string {
   const uncommitted = plan.lastIndex > plan.commitBefore ? ` (${plan.commitBefore + 1}..${plan.lastIndex} were not known to be committed)` : '';
   const changes = [
     ...(plan.promoted.length > 0 ? [`promote ${list(plan.promoted)}`] : []),
@@ -38,6 +38,9 @@ export function describePlan(self: string, dataDir: string, plan: RecoverPlan, c
       (clusterId.after === null
         ? 'the cluster has no id yet: its next leader draws one'
         : `start a new epoch of the cluster's identity: cluster id ${clusterId.before ?? '(none)'} becomes ${clusterId.after}, so members left out are refused if they come back`),
+    asked === null
+      ? 'the other voters were not asked whether they still run (--force)'
+      : `asked the other voters whether they still run: ${asked.length === 0 ? '(none to ask)' : asked.join('; ')}`,
   ].join('\n');
 }
 
@@ -54,7 +57,7 @@ export async function runRecover(argv: readonly string[]): Promise<void> {
   const { opts, config, fail } = startOfflineTool<{ config: string; id: string; members?: string; force: boolean }>(command, argv);
   const keep = opts.members === undefined ? null : opts.members.split(',').map((s) => s.trim());
   try {
-    const { plan, keys } = await recoverDataDir(config, keep, (p, ids) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p, ids)}\n`), opts.force ? null : runningPeers(config));
+    const { plan, keys } = await recoverDataDir(config, keep, (p, ids, asked) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p, ids, asked)}\n`), opts.force ? null : runningPeers(config));
     const left = plan.removed.length === 0 ? '' : ` Do not start ${list(plan.removed)} with their old data dirs: they are no longer members.`;
     const others = plan.after.voters.filter((id) => id !== opts.id);
     const startOthers =
@@ -67,6 +70,19 @@ export async function runRecover(argv: readonly string[]): Promise<void> {
   } catch (err) {
     if (err instanceof RecoverError) fail(`refused (${err.code}): ${err.message}`, err.exitCode);
     throw err;
+  }
+}
+
+function describeAnswer(a: VoterAnswer): string {
+  switch (a.kind) {
+    case 'member':
+      return `runs, log to index ${a.lastIndex}`;
+    case 'other-cluster':
+      return 'answers for another cluster id';
+    case 'refused':
+      return `answered but ${a.cause}`;
+    case 'silent':
+      return 'no answer';
   }
 }
 
@@ -85,6 +101,8 @@ function runningPeers(config: NodeConfig): RunningPeers {
     return {
       running: seen.flatMap((a) => (a.kind === 'member' ? [{ id: a.id, lastIndex: a.lastIndex }] : [])),
       refused: seen.flatMap((a) => (a.kind === 'refused' ? [{ id: a.id, cause: a.cause, detail: a.detail }] : [])),
+      // askPeers answers in the order of its targets.
+      asked: seen.map((a, i) => `${a.id} at ${targets[i]?.address ?? '?'}: ${describeAnswer(a)}`),
     };
   };
 }

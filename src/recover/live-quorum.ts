@@ -14,12 +14,50 @@ export interface MemberTarget {
   readonly address: string;
 }
 
-/** The other voters of `before`, with the address to ask each at; those without one are left out. */
-export function votersToAsk(before: ConfState, self: string, addressOf: (id: string) => string | null): MemberTarget[] {
-  return before.voters.filter((id) => id !== self).flatMap((id) => {
-    const address = addressOf(id);
-    return address === null || address === '' ? [] : [{ id, address }];
-  });
+/** Whom to ask: each other voter at every address known for it, and the voters with none. */
+export interface VotersToAsk {
+  readonly targets: readonly MemberTarget[];
+  readonly unaddressed: readonly string[];
+}
+
+/**
+ * The other voters of `before`, each at every address `addressesOf` knows for it: where this
+ * log records it (what `member add` wrote), and where the cluster file puts it when that
+ * differs. A file trimmed to this node alone, or one with stale addresses, must not hide a
+ * running quorum: an adversarial test recovered beside one that way.
+ */
+export function votersToAsk(before: ConfState, self: string, addressesOf: (id: string) => readonly string[]): VotersToAsk {
+  const others = before.voters.filter((id) => id !== self);
+  const targets = others.flatMap((id) => addressesOf(id).filter((a) => a !== '').map((address) => ({ id, address })));
+  return { targets, unaddressed: others.filter((id) => !targets.some((t) => t.id === id)) };
+}
+
+/**
+ * Answers per voter, when some were asked at two addresses: a voter runs as a member if it
+ * answered so at either (the furthest log counts), and refused only if it answered at neither.
+ */
+export function answersByVoter(running: readonly RunningMember[], refused: readonly RefusingMember[]): { running: RunningMember[]; refused: RefusingMember[] } {
+  const members = new Map<string, RunningMember>();
+  for (const m of running) if ((members.get(m.id)?.lastIndex ?? -1) < m.lastIndex) members.set(m.id, m);
+  const refusing = new Map<string, RefusingMember>();
+  for (const r of refused) if (!members.has(r.id) && !refusing.has(r.id)) refusing.set(r.id, r);
+  return { running: [...members.values()], refused: [...refusing.values()] };
+}
+
+/**
+ * Why voters nobody could ask leave the question open, or null: with no address in the log or
+ * the file, whether they run is unknown, and if they could complete a quorum with those that
+ * answered, recovering might start a second cluster beside theirs.
+ */
+export function uncheckedRefusal(before: ConfState, self: string, live: number, unaddressed: readonly string[]): string | null {
+  const quorum = Math.floor(before.voters.length / 2) + 1;
+  if (unaddressed.length === 0 || live + unaddressed.length < quorum) return null;
+  const they = unaddressed.length === 1 ? 'it' : 'they';
+  return (
+    `${unaddressed.join(', ')} ${unaddressed.length === 1 ? 'has' : 'have'} no address in ${self}'s log or the cluster file, so whether ${they} still run was not checked; ` +
+    `with ${live} other voter${live === 1 ? '' : 's'} answering, ${they} could make a quorum of the ${before.voters.length} voters without ${self}. ` +
+    `List ${unaddressed.length === 1 ? 'its address' : 'their addresses'} in cluster.nodes to have ${they === 'it' ? 'it' : 'them'} asked, or pass --force`
+  );
 }
 
 /** A member that answered the start-up question for this cluster, and how far its log goes. */

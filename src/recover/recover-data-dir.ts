@@ -15,10 +15,11 @@ import type { Snapshot } from '../raft/index.js';
 import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { epochClusterId, withClusterId } from './epoch.js';
-import { liveQuorumRefusal, staleLogRefusal, votersToAsk, type MemberTarget, type RefusingMember, type RunningMember } from './live-quorum.js';
+import { sameAddress } from '../config/host-port.js';
+import { answersByVoter, liveQuorumRefusal, staleLogRefusal, uncheckedRefusal, votersToAsk, type MemberTarget, type RefusingMember, type RunningMember } from './live-quorum.js';
 import { RecoverError } from './errors.js';
 import { planRecovery, type RecoverPlan } from './plan.js';
-import { replay } from './replay.js';
+import { applyEntries, replay } from './replay.js';
 
 /** True when `code` appears in the error's cause chain (LevelDB's ModuleError nests them). */
 function hasCode(err: unknown, code: string): boolean {
@@ -42,10 +43,14 @@ export interface RecoverOutcome {
   readonly keys: number;
 }
 
-/** What the other voters answered: those running for this cluster, and those running but refusing this node's file. */
+/**
+ * What the other voters answered: those running for this cluster, those running but refusing
+ * this node's file, and a line per address asked ("c1 at 10.0.0.1:7101: no answer").
+ */
 export interface PeersRunning {
   readonly running: readonly RunningMember[];
   readonly refused: readonly RefusingMember[];
+  readonly asked: readonly string[];
 }
 
 /**
@@ -54,11 +59,14 @@ export interface PeersRunning {
  */
 export type RunningPeers = ((targets: readonly MemberTarget[], asker: { readonly clusterId: string | null; readonly lastIndex: number }) => Promise<PeersRunning>) | null;
 
-/** `explain` hears what is about to happen before anything is written. */
+/**
+ * `explain` hears what is about to happen before anything is written, and whom the live-quorum
+ * check asked (null when skipped).
+ */
 export async function recoverDataDir(
   config: NodeConfig,
   keep: readonly string[] | null,
-  explain: (plan: RecoverPlan, clusterId: RecoverOutcome['clusterId']) => void,
+  explain: (plan: RecoverPlan, clusterId: RecoverOutcome['clusterId'], asked: readonly string[] | null) => void,
   runningPeers: RunningPeers = null,
 ): Promise<RecoverOutcome> {
   const self = config.self.id;
@@ -90,8 +98,12 @@ export async function recoverDataDir(
     }
     const plan = planRecovery({ self, keep, hardState: persisted.hardState, snapshot: persisted.snapshot, entries: persisted.entries });
     let sm;
+    // Where the log records each member, before the recovery's entries remove the others.
+    let recorded: ReadonlyMap<string, string>;
     try {
-      sm = replay(persisted.snapshot, [...persisted.entries, ...plan.entries]);
+      sm = replay(persisted.snapshot, persisted.entries);
+      recorded = new Map(sm.members.list().map((m) => [m.id, m.address]));
+      applyEntries(sm, plan.entries);
     } catch (err) {
       throw new RecoverError('STORAGE_FAILED', `cannot apply the log of ${self}: ${message(err)}`, { cause: err });
     }
@@ -101,17 +113,27 @@ export async function recoverDataDir(
         ? null
         : epochClusterId({ previous: before, lastIndex: plan.lastIndex, lastTerm: plan.lastTerm, term: plan.hardState.term, members: plan.after.voters });
     const clusterId = { before, after };
+    let asked: readonly string[] | null = null;
     if (runningPeers !== null) {
-      const addressOf = (id: string): string | null => sm.members.get(id)?.address || config.nodes.find((n) => n.id === id)?.address || null;
-      const { running, refused } = await runningPeers(votersToAsk(plan.before, self, addressOf), { clusterId: before, lastIndex: plan.lastIndex });
-      const refusal = liveQuorumRefusal(plan.before, self, running.map((m) => m.id), refused) ?? staleLogRefusal(self, plan.lastIndex, running);
+      const addressesOf = (id: string): string[] => {
+        const [log = '', file = ''] = [recorded.get(id), config.nodes.find((n) => n.id === id)?.address];
+        return log === '' || file === '' || sameAddress(log, file) ? [log || file] : [log, file];
+      };
+      const { targets, unaddressed } = votersToAsk(plan.before, self, addressesOf);
+      const answers = await runningPeers(targets, { clusterId: before, lastIndex: plan.lastIndex });
+      const { running, refused } = answersByVoter(answers.running, answers.refused);
+      const refusal =
+        liveQuorumRefusal(plan.before, self, running.map((m) => m.id), refused) ??
+        staleLogRefusal(self, plan.lastIndex, running) ??
+        uncheckedRefusal(plan.before, self, running.length + refused.length, unaddressed);
       if (refusal !== null) throw new RecoverError('QUORUM_ALIVE', refusal);
+      asked = answers.asked;
     }
     const data = after === null ? sm.snapshot() : withClusterId(sm.snapshot(), after);
     const last = plan.entries[plan.entries.length - 1];
     if (last === undefined) throw new Error('invariant: a recovery appends at least its no-op');
     const snapshot: Snapshot = { meta: { index: last.index, term: last.term, conf: plan.after }, data };
-    explain(plan, clusterId);
+    explain(plan, clusterId, asked);
     try {
       // The identity first: interrupted here, a second run derives the same id and finishes.
       if (identity !== null && after !== null) await storage.saveIdentity({ ...identity, clusterId: after });

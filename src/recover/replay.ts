@@ -11,6 +11,11 @@ import { StateMachine } from '../statemachine/index.js';
 export function replay(snapshot: Snapshot | null, entries: readonly Entry[]): StateMachine {
   const sm = new StateMachine();
   if (snapshot !== null) sm.restore(snapshot.data);
+  return applyEntries(sm, entries);
+}
+
+/** Applies `entries` onto `sm` (those it has applied already are passed over). */
+export function applyEntries(sm: StateMachine, entries: readonly Entry[]): StateMachine {
   for (const e of entries) {
     if (e.index <= sm.appliedIndex) continue;
     switch (e.kind) {

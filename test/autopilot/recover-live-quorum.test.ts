@@ -1,6 +1,6 @@
 /** `controller recover` refuses while the other voters still run as a quorum (src/recover/live-quorum.ts). */
 import t from 'tap';
-import { liveQuorumRefusal, staleLogRefusal, votersToAsk } from '../../src/recover/live-quorum.js';
+import { answersByVoter, liveQuorumRefusal, staleLogRefusal, uncheckedRefusal, votersToAsk } from '../../src/recover/live-quorum.js';
 
 const three = { voters: ['c1', 'c2', 'c3'], learners: ['c4'] };
 const five = { voters: ['c1', 'c2', 'c3', 'c4', 'c5'], learners: [] };
@@ -19,9 +19,43 @@ void t.test('fewer than a quorum answering, or learners and strangers answering:
   t.equal(liveQuorumRefusal(three, 'c1', ['c1', 'c2']), null, 'this node never counts for itself');
 });
 
-void t.test('the voters asked: the others, at the address known for each', async (t) => {
-  const known: Record<string, string> = { c2: '10.0.0.2:7101', c3: '' };
-  t.same(votersToAsk(three, 'c1', (id) => known[id] ?? null), [{ id: 'c2', address: '10.0.0.2:7101' }], 'c3 has no address to ask at; c4 is a learner');
+void t.test('the voters asked: the others, at every address known for each', async (t) => {
+  const known: Record<string, readonly string[]> = { c2: ['10.0.0.2:7101', '10.0.0.12:7101'], c3: [''] };
+  t.same(
+    votersToAsk(three, 'c1', (id) => known[id] ?? []),
+    {
+      targets: [
+        { id: 'c2', address: '10.0.0.2:7101' },
+        { id: 'c2', address: '10.0.0.12:7101' },
+      ],
+      unaddressed: ['c3'],
+    },
+    'c2 at both its addresses; c3 has none to ask at; c4 is a learner',
+  );
+});
+
+void t.test('a voter asked at two addresses counts once: running at either wins, its furthest log counts', async (t) => {
+  const refusedAt = { cause: 'refused this node', detail: null };
+  const merged = answersByVoter(
+    [
+      { id: 'c2', lastIndex: 9 },
+      { id: 'c2', lastIndex: 12 },
+    ],
+    [
+      { id: 'c2', ...refusedAt },
+      { id: 'c3', ...refusedAt },
+      { id: 'c3', cause: 'other', detail: null },
+    ],
+  );
+  t.same(merged.running, [{ id: 'c2', lastIndex: 12 }]);
+  t.same(merged.refused, [{ id: 'c3', ...refusedAt }], 'c2 runs, so its refusal at the other address is not counted; c3 once');
+});
+
+void t.test('voters with no address to ask at: refused when they could complete a quorum', async (t) => {
+  t.match(uncheckedRefusal(five, 'c1', 1, ['c4', 'c5']), /^c4, c5 have no address in c1's log or the cluster file, so whether they still run was not checked; with 1 other voter answering, they could make a quorum of the 5 voters without c1\./);
+  t.match(uncheckedRefusal(three, 'c1', 0, ['c2', 'c3']), /List their addresses in cluster\.nodes to have them asked, or pass --force$/);
+  t.equal(uncheckedRefusal(five, 'c1', 0, ['c4', 'c5']), null, 'two of five, even if both run: not a quorum');
+  t.equal(uncheckedRefusal(three, 'c1', 2, []), null, 'every voter had an address');
 });
 
 void t.test('staleLogRefusal: a running member whose log goes further is not recovered over', async (t) => {

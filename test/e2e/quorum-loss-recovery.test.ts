@@ -75,6 +75,7 @@ void t.test('recover a survivor after losing two of three members for good', asy
   t.equal(done.code, 0, done.stderr);
   t.match(done.stdout, /about to: keep and commit every entry up to \d+.*remove c2, c3 at term \d+, leaving voters c1/);
   t.match(done.stdout, new RegExp(`start a new epoch of the cluster's identity: cluster id ${oldClusterId} becomes [0-9a-f]{16}`));
+  t.match(done.stdout, /asked the other voters whether they still run: c2 at 127\.0\.0\.1:\d+: no answer; c3 at 127\.0\.0\.1:\d+: no answer\n/);
   t.match(done.stdout, /done: every entry up to \d+ \(term \d+\) is committed and applied into the data dir's snapshot \(40 keys\)/);
   t.comment(done.stdout);
 

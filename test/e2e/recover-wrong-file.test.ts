@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { CertMaker } from '../helpers/certs.js';
+import { freePorts } from '../helpers/free-ports.js';
 import { CONTROLLER_JS, ProcessCluster, type CtlResult } from '../helpers/process-cluster.js';
 import { runToExit } from '../helpers/run-to-exit.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -90,4 +91,25 @@ void t.test('a file whose certificate the members refuse, or do not finish the h
   t.equal(refusedHandshake.code, 2, refusedHandshake.stderr);
   t.match(refusedHandshake.stderr, /^controller recover: refused \(QUORUM_ALIVE\): c1 \(.+\), c2 \(.+\) answered but ended the connection in the TLS handshake/);
   t.notMatch(`${refusedCert.stdout}${refusedHandshake.stdout}`, /about to:/, 'nothing written');
+});
+
+void t.test('a file that leaves the other voters out, or lists them where they no longer answer: they are asked where the log records them', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  await twoOfThreeRunning(cluster);
+  const [c1 = '', c2 = ''] = [cluster.addresses.get('c1'), cluster.addresses.get('c2')];
+
+  // "Make this node the seed alone": the other members' lines deleted from cluster.nodes.
+  const trimmed = variant(cluster, 'only-c3.yaml', /^ {4}- \{ id: c1, .*\n {4}- \{ id: c2, .*\n/m, '');
+  const alone = await recover(trimmed, 'c3');
+  t.equal(alone.code, 2, alone.stderr);
+  t.match(alone.stderr, /^controller recover: refused \(QUORUM_ALIVE\): c1, c2 answer as running members of this cluster: 2 of the 3 voters, a quorum without c3/);
+
+  // A stale file: both listed at ports where nothing listens.
+  const [p1, p2] = await freePorts(2);
+  const stale = variant(cluster, 'moved.yaml', new RegExp(`"${c1}"([^\n]*\n[^\n]*)"${c2}"`), `"127.0.0.1:${p1}"$1"127.0.0.1:${p2}"`);
+  const moved = await recover(stale, 'c3');
+  t.equal(moved.code, 2, moved.stderr);
+  t.match(moved.stderr, /^controller recover: refused \(QUORUM_ALIVE\): c1, c2 answer as running members of this cluster/);
+  t.notMatch(`${alone.stdout}${moved.stdout}`, /about to:/, 'nothing written');
 });
