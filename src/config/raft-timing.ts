@@ -21,6 +21,16 @@ export const MIN_HEARTBEAT_INTERVAL_MS = 10;
  */
 export const MIN_ELECTION_TIMEOUT_MS = 100;
 
+/**
+ * Followers wait one election timeout (randomised up to twice that) before replacing a leader
+ * that crashed: for all that time the cluster takes no write. Beyond a minute that is an outage
+ * nobody means (a typo, `10m` for `10s`); etcd refuses above 50s for the same reason.
+ */
+export const MAX_ELECTION_TIMEOUT_MS = 60_000;
+
+/** Above this, failover is slow enough to say so at start: etcd advises up to 10s even across continents. */
+export const ADVISED_MAX_ELECTION_TIMEOUT_MS = 10_000;
+
 /** Raft §5.6, broadcastTime << electionTimeout: below this, elections fire between heartbeats. */
 export const MIN_ELECTION_HEARTBEATS = 5;
 
@@ -61,6 +71,14 @@ export function raftTimingProblems(heartbeatIntervalMs: number, electionTimeoutM
         'a garbage collection or a slow disk write pauses a controller for tens of milliseconds, ' +
         'and each pause would depose the leader (the default is 1s)',
     });
+  } else if (electionTimeoutMs > MAX_ELECTION_TIMEOUT_MS) {
+    problems.push({
+      path: ['raft', 'election_timeout'],
+      reason:
+        `election_timeout ${shown} is above the ceiling of ${formatDuration(MAX_ELECTION_TIMEOUT_MS)}: ` +
+        `a crashed leader would go unreplaced, and writes refused, for ${formatDuration(electionTimeoutMs)} or more (the default is 1s; ` +
+        `a few seconds suit even distant data centers)`,
+    });
   } else if (electionTimeoutMs < MIN_ELECTION_HEARTBEATS * heartbeatIntervalMs) {
     const floor = `${MIN_ELECTION_HEARTBEATS} x heartbeat_interval (${formatDuration(heartbeatIntervalMs)}) = ${formatDuration(MIN_ELECTION_HEARTBEATS * heartbeatIntervalMs)}`;
     problems.push({
@@ -93,6 +111,13 @@ export function raftTimingWarnings(config: Pick<ClusterConfig, 'file' | 'raft' |
       `${election} is under ${ADVISED_ELECTION_HEARTBEATS} x raft.heartbeat_interval (${formatDuration(heartbeatIntervalMs)}) = ${formatDuration(advised)}: ` +
         'a follower campaigns after a few late heartbeats, so a pause of the leader (garbage collection, a slow disk) costs an election; ' +
         `raise it to ${formatDuration(advised)} or more`,
+    );
+  }
+  if (electionTimeoutMs > ADVISED_MAX_ELECTION_TIMEOUT_MS) {
+    warn(
+      'raft.election_timeout',
+      `${election} is above ${formatDuration(ADVISED_MAX_ELECTION_TIMEOUT_MS)}: a crashed leader goes unreplaced, and writes are refused, ` +
+        `for ${election} to ${formatDuration(2 * electionTimeoutMs)}; the default is 1s, and a few seconds suit even distant data centers`,
     );
   }
   const pingMs = config.heartbeat.intervalMs;

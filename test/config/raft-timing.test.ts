@@ -41,3 +41,11 @@ void t.test('an election timeout under two membership pings is warned about', as
   const both = warningsFor('controller:\n  heartbeat:\n    interval: 100ms\nraft:\n  heartbeat_interval: 20ms\n  election_timeout: 150ms\n');
   t.equal(both.length, 2, 'both relations are reported');
 });
+
+void t.test('an election timeout above 10s starts, warned about with how long a failover takes', async (t) => {
+  t.same(warningsFor(`raft:\n  heartbeat_interval: 1s\n  election_timeout: 30s\n`), [
+    `${FILE}: raft.election_timeout: 30s is above 10s: a crashed leader goes unreplaced, and writes are refused, for 30s to 1m; ` +
+      'the default is 1s, and a few seconds suit even distant data centers',
+  ]);
+  t.same(warningsFor(`raft:\n  heartbeat_interval: 1s\n  election_timeout: 10s\n`), [], '10s exactly');
+});

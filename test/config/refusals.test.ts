@@ -135,6 +135,12 @@ void t.test('election_timeout under 5 x heartbeat_interval is refused', async (t
   t.doesNotThrow(() => parseClusterConfig(`${NODES}raft:\n  heartbeat_interval: 100ms\n  election_timeout: 500ms\n`, 'f'), 'exactly 5x is fine');
 });
 
+void t.test('an election timeout above a minute is refused: a failover that slow is a typo, not a choice', async (t) => {
+  expectRefusal(t, `${NODES}raft:\n  heartbeat_interval: 100ms\n  election_timeout: 10m\n`, 'raft.election_timeout', /^election_timeout 10m is above the ceiling of 1m: a crashed leader would go unreplaced, and writes refused, for 10m or more/);
+  expectRefusal(t, `${NODES}raft:\n  heartbeat_interval: 100m\n  election_timeout: 24h\n`, 'raft.election_timeout', /above the ceiling of 1m/);
+  t.doesNotThrow(() => parseClusterConfig(`${NODES}raft:\n  heartbeat_interval: 1s\n  election_timeout: 1m\n`, 'cluster.yaml'), 'a minute exactly starts');
+});
+
 void t.test('Raft timings below their floors are refused, naming the value, the floor and why', async (t) => {
   expectRefusal(t, `${NODES}raft:\n  heartbeat_interval: 9ms\n  election_timeout: 1s\n`, 'raft.heartbeat_interval', /^heartbeat_interval 9ms is below the floor of 10ms: Raft ticks/);
   expectRefusal(t, `${NODES}raft:\n  heartbeat_interval: 10ms\n  election_timeout: 99ms\n`, 'raft.election_timeout', /^election_timeout 99ms is below the floor of 100ms: a garbage collection/);
