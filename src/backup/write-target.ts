@@ -12,6 +12,8 @@ const EXPECTED = 'expected a regular file (replaced) or a path that does not exi
 
 /** Why `file` must not be the target of an atomic write, or null when it may be. */
 export function writeTargetProblem(file: string): string | null {
+  if (file === '') return 'expected a file name; the path is empty';
+  if (file.endsWith('/')) return `${file} names a directory (it ends in /): expected a file name`;
   if (file === '-') return "write to a file; '-' (stdout) is not supported (./- names a file called -)";
   let st: fs.Stats;
   try {

@@ -19,7 +19,7 @@ async function save(file: string): Promise<{ code: number; err: string[] }> {
   return { code, err };
 }
 
-void t.test('a symbolic link, a FIFO, a directory or -: exit 2 naming it, before any controller is asked', async (t) => {
+void t.test('a symbolic link, a FIFO, a directory, an empty path or -: exit 2 naming it, before any controller is asked', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'snapshot-target-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const link = path.join(dir, 'latest.snap');
@@ -33,6 +33,8 @@ void t.test('a symbolic link, a FIFO, a directory or -: exit 2 naming it, before
   });
   t.match(await save(fifo), { code: 2, err: [`ctl: snapshot save FILE: ${fifo} is a FIFO (named pipe): expected a regular file`] });
   t.match(await save(dir), { code: 2, err: [`ctl: snapshot save FILE: ${dir} is a directory: expected a regular file`] });
+  t.strictSame(await save(''), { code: 2, err: ['ctl: snapshot save FILE: expected a file name; the path is empty'] });
+  t.strictSame(await save(`${dir}/new/`), { code: 2, err: [`ctl: snapshot save FILE: ${dir}/new/ names a directory (it ends in /): expected a file name`] });
   t.strictSame(await save('-'), { code: 2, err: ["ctl: snapshot save FILE: write to a file; '-' (stdout) is not supported (./- names a file called -)"] });
 
   // A regular file or a new path gets as far as asking (and the dead endpoint fails it: exit 3).
