@@ -38,7 +38,14 @@ export type DiskState =
       readonly lastIndex: number;
     };
 
-export type PeerAnswer = { readonly peer: string; readonly reply: HelloReply } | { readonly peer: string; readonly error: string };
+/**
+ * What one peer answered the start-up question, or why it did not: `status`, the gRPC status's
+ * name (`UNAVAILABLE`, `PERMISSION_DENIED`, ...) with its `details` (a controller's refusal reads
+ * `CODE: reason`), or null for an answer that did not decode; `error`, both in one line for logs.
+ */
+export type PeerAnswer =
+  | { readonly peer: string; readonly reply: HelloReply }
+  | { readonly peer: string; readonly error: string; readonly status: string | null; readonly details: string };
 
 export interface StartupInput {
   /** `--id`. */

@@ -41,13 +41,12 @@ function connectionError(details: string): string {
 }
 
 /**
- * How a peer that answered refused; null when nothing answered. `error` is worded by askPeers
- * (src/transport/hello-client.ts): `STATUS: details`, or `malformed answer: ...`; a
- * controller's refusal has details `CODE: reason` (src/transport/peer-service.ts).
+ * How a peer that answered refused; null when nothing answered. `status` is the gRPC status's
+ * name, null for an answer that did not decode; a controller's refusal has details
+ * `CODE: reason` (src/transport/peer-service.ts).
  */
-function refusal(error: string, ownClusterName: string): Refused | null {
-  const [, status = '', details = ''] = /^([A-Z_]+): ([\s\S]*)$/.exec(error) ?? [];
-  if (status === '') return { cause: 'gave a malformed answer', detail: error };
+function refusal(status: string | null, details: string, ownClusterName: string): Refused | null {
+  if (status === null) return { cause: 'gave a malformed answer', detail: details };
   if (status === 'DEADLINE_EXCEEDED' || status === 'UNIMPLEMENTED') return null;
   if (status === 'UNAVAILABLE' && NEVER_CONNECTED.test(details)) return null;
   const [, code = '', reason = ''] = /^([A-Z_]+): ([\s\S]*)$/.exec(details) ?? [];
@@ -73,6 +72,6 @@ export function classifyAnswer(answer: PeerAnswer, asker: { readonly clusterId: 
   if ('reply' in answer) {
     return answer.reply.clusterId === asker.clusterId ? { kind: 'member', id, lastIndex: answer.reply.lastIndex } : { kind: 'other-cluster', id };
   }
-  const refused = refusal(answer.error, asker.clusterName);
+  const refused = refusal(answer.status, answer.details, asker.clusterName);
   return refused === null ? { kind: 'silent', id } : { kind: 'refused', id, ...refused };
 }

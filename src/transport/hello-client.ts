@@ -44,11 +44,12 @@ export async function askPeers(opts: AskPeersOptions): Promise<PeerAnswer[]> {
           client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline: Date.now() + opts.deadlineMs }, (err, res) => {
             client.close();
             if (err) {
-              resolve({ peer: target.id, error: `${grpc.status[err.code] ?? err.code}: ${err.details}` });
+              const status = grpc.status[err.code] ?? String(err.code);
+              resolve({ peer: target.id, error: `${status}: ${err.details}`, status, details: err.details });
               return;
             }
             const reply = decodeHello(isRecord(res) ? res : {});
-            resolve(typeof reply === 'string' ? { peer: target.id, error: `malformed answer: ${reply}` } : { peer: target.id, reply });
+            resolve(typeof reply === 'string' ? { peer: target.id, error: `malformed answer: ${reply}`, status: null, details: reply } : { peer: target.id, reply });
           });
         }),
     ),

@@ -8,7 +8,11 @@ import type { PeerAnswer } from '../../src/identity/index.js';
 import { classifyAnswer } from '../../src/recover/peer-answers.js';
 
 const asker = { clusterId: 'aaaaaaaaaaaaaaaa', clusterName: 'prod' };
-const error = (text: string): PeerAnswer => ({ peer: 'c1', error: text });
+/** As askPeers words a failed call: `STATUS: details`, or an answer that did not decode. */
+const error = (text: string): PeerAnswer => {
+  const [, status = null, details = text] = /^([A-Z_]+): ([\s\S]*)$/.exec(text) ?? [];
+  return { peer: 'c1', error: text, status, details };
+};
 const reply = (clusterId: string | null): PeerAnswer => ({
   peer: 'c1',
   reply: { memberId: 'c1', incarnation: 'bbbbbbbbbbbbbbbb', clusterId, lastIndex: 12, appliedIndex: 12, you: { member: true, role: 'voter', recorded: '', heard: '', removed: false }, creationNodes: null },

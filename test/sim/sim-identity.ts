@@ -83,7 +83,7 @@ export class SimIdentity {
     for (const p of peers) {
       const rt = p.up ? this.runtime(p) : null;
       if (rt !== null && this.world.connected(n.id, p.id) && !(this.checksOff && empty)) answers.push({ peer: p.id, reply: rt.identity.hello(n.id, ask) });
-      else answers.push({ peer: p.id, error: 'UNAVAILABLE' });
+      else answers.push({ peer: p.id, error: 'UNAVAILABLE', status: 'UNAVAILABLE', details: '' });
     }
     const disk = empty ? ({ kind: 'empty' } as const) : ({ kind: 'present', identity: stored, lastIndex } as const);
     const decision = decideStartup({ memberId: n.id, join: false, dataDir: `sim:${n.id}`, clusterSize: peers.length + 1, nodes: this.fileNodes(), disk, answers });
