@@ -1,6 +1,6 @@
 /**
- * The server side of `ctl audit [--follow]`: the retained events since a time, then (following)
- * each new one. A client that does not read must not cost the controller memory without bound
+ * The server side of `ctl audit [--follow]`: the retained events since a time, up to the newest
+ * when asked (a listing), then, following, each new one. A client that does not read must not cost the controller memory without bound
  * (an adversarial test opened streams it never read): the replay waits for gRPC's buffer to
  * drain before each write, and a follower that falls MAX_FOLLOW_BACKLOG events behind, or
  * whose events queue that far during the replay, is ended with RESOURCE_EXHAUSTED; it can
@@ -16,8 +16,15 @@ export const MAX_FOLLOW_BACKLOG = 1_000;
 export const REPLAY_PAGE = 256;
 
 export interface AuditSource {
-  /** Events at or after `sinceMs` and after key `after`, at most `limit`, the oldest first. */
-  readonly page: (sinceMs: number, after: string | null, limit: number) => Promise<{ readonly events: readonly AuditEventMsg[]; readonly last: string | null }>;
+  /** Events at or after `sinceMs`, after key `after` and at or before key `until` (null: no end), at most `limit`, the oldest first. */
+  readonly page: (
+    sinceMs: number,
+    after: string | null,
+    limit: number,
+    until: string | null,
+  ) => Promise<{ readonly events: readonly AuditEventMsg[]; readonly last: string | null }>;
+  /** The newest event's key, null when there is none. */
+  readonly end: () => Promise<string | null>;
   /** `key` orders events as page's keys do. */
   readonly follow: (listener: (e: AuditEventMsg, key: string) => void) => () => void;
 }
@@ -59,12 +66,16 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
     call.on('close', stop);
   }
   void (async () => {
-    // Page by page, each written as the client reads: the pages reach events appended during
-    // the replay too, so the replay ends at the store's end and the queue keeps what is after it.
+    // Page by page, each written as the client reads. A follower's pages reach events appended
+    // during the replay too, so it ends at the store's end and the queue keeps what is after it;
+    // a one-off listing ends where the trail ended when it asked, or a trail growing as fast as
+    // the client reads would keep it going.
     let after: string | null = null;
     try {
+      const until = req.follow ? null : await audit.end();
       for (;;) {
-        const page = await audit.page(req.sinceMs, after, REPLAY_PAGE);
+        if (!req.follow && until === null) break;
+        const page = await audit.page(req.sinceMs, after, REPLAY_PAGE, until);
         for (const e of page.events) await writeWithBackpressure(call, e);
         if (page.last !== null) after = page.last;
         if (page.events.length < REPLAY_PAGE || isGone(call as grpc.ServerWritableStream<unknown, unknown>)) break;

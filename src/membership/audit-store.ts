@@ -159,11 +159,11 @@ export class AuditStore {
   }
 
   /**
-   * Events at or after `sinceMs` and after key `after` (a page's `last`), at most `limit`: a
-   * reader that pages holds one page, not the whole log (an unread stream of every retained
-   * event held 25 MB and more each).
+   * Events at or after `sinceMs` and after key `after` (a page's `last`), at most `limit`, and
+   * at or before key `until` when given: a reader that pages holds one page, not the whole log
+   * (an unread stream of every retained event held 25 MB and more each).
    */
-  async page(q: { readonly sinceMs: number; readonly after: string | null; readonly limit: number | null }): Promise<AuditPage> {
+  async page(q: { readonly sinceMs: number; readonly after: string | null; readonly limit: number | null; readonly until?: string | null }): Promise<AuditPage> {
     if (this.closed) throw new MembershipError('AUDIT_STORE_CLOSED', `audit store ${this.dir}: expected an open store, found it closed`);
     await this.tail; // read your writes: every event appended before the query is in it
     const since = Math.max(0, Math.floor(q.sinceMs));
@@ -171,7 +171,8 @@ export class AuditStore {
     let last: string | null = null;
     // A page's last key is at or after sinceMs: the next starts right after it.
     const from = q.after === null ? { gte: keyOf(since, 0) } : { gt: q.after };
-    const entries = this.db.iterator({ ...from, lt: EVENTS.lt, ...(q.limit === null ? {} : { limit: q.limit }) });
+    const to = q.until === undefined || q.until === null ? { lt: EVENTS.lt } : { lte: q.until };
+    const entries = this.db.iterator({ ...from, ...to, ...(q.limit === null ? {} : { limit: q.limit }) });
     for await (const [key, value] of entries) {
       last = key;
       let parsed: unknown;
@@ -183,6 +184,12 @@ export class AuditStore {
       out.push(parseAuditEvent(parsed));
     }
     return { events: out, last };
+  }
+
+  /** The key of the newest event once every append before the call is written; null when none is stored. */
+  async newestKey(): Promise<string | null> {
+    await this.tail;
+    return this.count === 0 ? null : keyOf(this.lastMs, this.lastSeq);
   }
 
   /** Calls `listener` with every event appended from now on; returns the unsubscribe function. */

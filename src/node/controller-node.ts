@@ -464,10 +464,11 @@ export class ControllerNode {
             membership: membershipNode.listControllers(),
           }),
         audit: {
-          page: async (sinceMs, after, limit) => {
-            const page = await audit.page({ sinceMs, after, limit });
+          page: async (sinceMs, after, limit, until) => {
+            const page = await audit.page({ sinceMs, after, limit, until });
             return { events: page.events.map(toAuditMsg), last: page.last };
           },
+          end: () => audit.newestKey(),
           follow: (listener) => audit.follow((e, key) => listener(toAuditMsg(e), key)),
         },
         defaultTimeoutMs: 5000,

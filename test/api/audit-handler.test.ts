@@ -66,12 +66,13 @@ function source(initial: readonly AuditEventMsg[]): AuditSource & { emit: (e: Au
   const listeners = new Set<(e: AuditEventMsg, key: string) => void>();
   const pages: number[] = [];
   return {
-    page: (_since, after, limit) => {
+    page: (_since, after, limit, until) => {
       const from = after === null ? 0 : Number(after) + 1;
-      const events = stored.slice(from, from + limit);
+      const events = stored.slice(from, Math.min(from + limit, until === null ? Infinity : Number(until) + 1));
       pages.push(events.length);
       return Promise.resolve({ events, last: events.length === 0 ? null : keyOf(from + events.length - 1) });
     },
+    end: () => Promise.resolve(stored.length === 0 ? null : keyOf(stored.length - 1)),
     follow: (l) => {
       listeners.add(l);
       return () => void listeners.delete(l);
@@ -144,4 +145,26 @@ void t.test(`the replay reads the store ${REPLAY_PAGE} events at a time, and wha
   t.same(subjects.slice(-2), ['c5000', 'c5001'], 'in order, after the replay');
   t.ok(src.pages.every((n) => n <= REPLAY_PAGE), `pages of at most ${REPLAY_PAGE}: ${src.pages.join(', ')}`);
   call.emit('cancelled');
+});
+
+void t.test('a listing ends where the trail ended when it asked, however fast the trail grows meanwhile', async (t) => {
+  const src = source(Array.from({ length: 2 * REPLAY_PAGE }, (_, i) => event(i)));
+  const call = new SlowCall({ sinceMs: 0, follow: false }, 10);
+  serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
+  // Each time the client reads, more is appended than it read.
+  for (let round = 0; !call.ended && round < 10_000; round++) {
+    for (let i = 0; i < 20; i++) src.emit(event(100_000 + round * 20 + i));
+    call.read();
+    await new Promise((r) => setImmediate(r));
+  }
+  t.ok(call.ended, 'the listing ended');
+  t.equal(call.written.length, 2 * REPLAY_PAGE, 'exactly the events stored when it began');
+  t.same(call.written.at(-1)?.subject, `c${2 * REPLAY_PAGE - 1}`);
+});
+
+void t.test('a listing of an empty trail ends at once', async (t) => {
+  const call = new SlowCall({ sinceMs: 0, follow: false }, 10);
+  serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, source([]));
+  await waitFor(() => call.ended, 'the end', 2000);
+  t.same(call.written, []);
 });

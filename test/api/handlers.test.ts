@@ -141,7 +141,7 @@ void t.test('membership calls go through the port: promote waits for the learner
     addressOf: () => null,
     forwarder: forwarder(null),
     listControllers: () => ({ controllers: [], stale: false, answeredBy: 'c1', staleReason: '' }),
-    audit: { page: () => Promise.resolve({ events: [], last: null }), follow: () => () => undefined },
+    audit: { page: () => Promise.resolve({ events: [], last: null }), end: () => Promise.resolve(null), follow: () => () => undefined },
     defaultTimeoutMs: 2000,
     clusterId: () => '00000000000000aa',
     commitStallLimitMs: 1000,

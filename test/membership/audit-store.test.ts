@@ -72,6 +72,21 @@ void t.test('page() reads the events since a time a page at a time, each after t
   t.equal(after, keys[9], "the last page's key is the newest event's, as its follower heard it");
 });
 
+void t.test('newestKey() is the key the newest append was stored under; page({ until }) stops there', async (t) => {
+  const store = await AuditStore.open(tempDir(t), { now: () => T0 + 60_000 });
+  t.teardown(() => store.close());
+  t.equal(await store.newestKey(), null, 'an empty trail has none');
+  const keys: string[] = [];
+  store.follow((_e, key) => void keys.push(key));
+  for (let i = 0; i < 5; i++) void store.append(ev(T0 + i * 1000, `m${i}`));
+  const until = await store.newestKey();
+  t.equal(until, keys[4], 'the key of the last append, once it is written');
+  for (let i = 5; i < 8; i++) await store.append(ev(T0 + i * 1000, `m${i}`));
+  const page = await store.page({ sinceMs: 0, after: keys[1] ?? null, limit: 100, until });
+  t.same(page.events.map((e) => e.subject), ['m2', 'm3', 'm4'], 'what came after until is left out');
+  t.equal(page.last, until);
+});
+
 void t.test('retention keeps at most maxEvents, pruning in small batches on append', async (t) => {
   const store = await AuditStore.open(tempDir(t), { maxEvents: 20, pruneBatch: 4, now: () => T0 });
   t.teardown(() => store.close());
