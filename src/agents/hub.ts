@@ -837,6 +837,7 @@ export class AgentHub {
       controller: (id) => this.port.controller(id),
       pingIntervalMs: this.opts.pingIntervalMs,
       electionTimeoutMs: this.opts.electionTimeoutMs,
+      maxTimeoutMs: this.opts.detector.maxTimeoutMs,
       now,
     });
     for (const e of entries) this.offline.add({ entry: e, departure: null });

@@ -17,6 +17,12 @@ export interface ExpiryInput {
   readonly controller: (id: string) => { readonly online: boolean; readonly silentMs: number | null };
   readonly pingIntervalMs: number;
   readonly electionTimeoutMs: number;
+  /**
+   * The detector's max_timeout: no honest controller reports a longer timeout, so a record's is
+   * read as at most this (a member's key once reported 2^31-1 ms, keeping a phantom agent
+   * online for 24 days).
+   */
+  readonly maxTimeoutMs: number;
   readonly now: number;
 }
 
@@ -32,7 +38,8 @@ export class LeaderExpiry {
       if (!rec.online || rec.controller === input.self || this.reported.has(rec.session)) continue;
       const c = input.controller(rec.controller);
       if (c.online) continue;
-      const limit = rec.timeoutMs + departureGraceMs(rec.timeoutMs, input.pingIntervalMs) + input.electionTimeoutMs;
+      const timeoutMs = Math.min(rec.timeoutMs, input.maxTimeoutMs);
+      const limit = timeoutMs + departureGraceMs(timeoutMs, input.pingIntervalMs) + input.electionTimeoutMs;
       if (c.silentMs !== null && c.silentMs <= limit) continue;
       this.reported.set(rec.session, input.now);
       const silent = c.silentMs === null ? 'never heard from' : `silent for ${Math.round(c.silentMs)}ms`;
