@@ -7,16 +7,16 @@
  * can act as an agent. Health checks stay open to all. Without `tls.agent_ca` there is no gate:
  * any client certificate may do both, as before.
  *
- * One check at the server's door (a gRPC server interceptor), not one per handler, so a service
- * added later is closed to agents' certificates by default.
+ * One check at the server's door (door-gate.ts), not one per handler, so a service added later
+ * is closed to agents' certificates by default.
  */
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { doorGate, OPEN_TO_ALL, type DoorRefusal } from './door-gate.js';
 import { pemCertificates } from './tls-files.js';
 
 /** The one call an agent's certificate may make. */
 export const AGENT_STREAM_METHOD = '/controller.agents.AgentSync/Sync';
-const OPEN_TO_ALL = '/grpc.health.v1.Health/';
 
 /** Whether `cert` was signed directly by one of `cas`. */
 function issuedByAny(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
@@ -49,7 +49,7 @@ export function agentCaGate(agentCaPem: Buffer, onRefused: (code: AgentGateCode)
     known.set(key, verdict);
     return verdict;
   };
-  const verdict = (method: string, certRaw: Buffer | null): { readonly code: AgentGateCode; readonly reason: string } | null => {
+  const verdict = (method: string, certRaw: Buffer | null): DoorRefusal<AgentGateCode> | null => {
     if (method.startsWith(OPEN_TO_ALL)) return null;
     const caller = certRaw === null ? null : classify(certRaw);
     if (method === AGENT_STREAM_METHOD) {
@@ -66,21 +66,6 @@ export function agentCaGate(agentCaPem: Buffer, onRefused: (code: AgentGateCode)
     const v = verdict(method, certRaw);
     return v === null ? null : `${v.code}: ${v.reason}`;
   };
-  const interceptor: grpc.ServerInterceptor = (method, call) =>
-    new grpc.ServerInterceptingCall(call, {
-      start: (next) => {
-        next({
-          onReceiveMetadata: (metadata, pass) => {
-            const v = verdict(method.path, call.getAuthContext().sslPeerCertificate?.raw ?? null);
-            if (v === null) {
-              pass(metadata);
-              return;
-            }
-            onRefused(v.code);
-            call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${v.code}: ${v.reason}` });
-          },
-        });
-      },
-    });
+  const interceptor = doorGate((method, call) => verdict(method, call.getAuthContext().sslPeerCertificate?.raw ?? null), onRefused);
   return { refusal, interceptor };
 }

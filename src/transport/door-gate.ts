@@ -1,0 +1,37 @@
+/**
+ * A check at the gRPC server's door: a server interceptor that ends a refused call
+ * PERMISSION_DENIED, with `CODE: reason` as its details, before any handler runs. The gates built
+ * on it (member-key-gate.ts, agent-ca-gate.ts) therefore cover a service added later by default.
+ * Health checks are open to all: a load balancer or a probe holds no particular certificate.
+ */
+import * as grpc from '@grpc/grpc-js';
+
+export const OPEN_TO_ALL = '/grpc.health.v1.Health/';
+
+export interface DoorRefusal<C extends string> {
+  readonly code: C;
+  readonly reason: string;
+}
+
+/** `judge` says why the call to `method` is refused, or null; `onRefused` hears each refusal's code (a metric). */
+export function doorGate<C extends string>(
+  judge: (method: string, call: grpc.ServerInterceptingCallInterface) => DoorRefusal<C> | null,
+  onRefused: (code: C) => void,
+): grpc.ServerInterceptor {
+  return (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            const refusal = method.path.startsWith(OPEN_TO_ALL) ? null : judge(method.path, call);
+            if (refusal === null) {
+              pass(metadata);
+              return;
+            }
+            onRefused(refusal.code);
+            call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${refusal.code}: ${refusal.reason}` });
+          },
+        });
+      },
+    });
+}
