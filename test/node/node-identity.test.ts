@@ -306,6 +306,7 @@ void t.test('two processes of one member: batches and pings of the second are re
   t.ok((malformed?.reason.length ?? Infinity) < 200, 'and its refusal does not carry it whole');
   r.now += 500;
   t.equal(r.node.judgePing(env('c2', { boot: BOOT.real })), null);
+  t.match(r.node.judgePing(env('c2', { boot: BOOT.copy })), { code: 'DUPLICATE_PROCESS' }, 'the copy speaks on, never silent for a hold');
   r.now += 501;
   t.match(r.node.judgePing(env('c2', { boot: BOOT.copy })), { code: 'DUPLICATE_PROCESS' });
   t.equal(r.node.judgePing(env('c2', { boot: BOOT.real })), null, 'both heard a hold after the copy appeared');
