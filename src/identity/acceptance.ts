@@ -5,7 +5,8 @@
  *
  * The rules, and why each is enough (docs/architecture.md, "Identity: a lost state is never
  * mistaken for a new one"):
- *  1. Another cluster name or cluster id, an unknown sender, a removed incarnation: refused. So is
+ *  1. Another cluster name or cluster id, an unknown sender, an identity field that is not an
+ *     id (a boot id of any length, envelope-format.ts), a removed incarnation: refused. So is
  *     a sender that bootstrapped from another cluster.nodes than this node (both digests known):
  *     hosts started together from different files both bootstrap before either answers the
  *     other's start-up question, and their first entries, equal to Raft, name different voters.
@@ -35,6 +36,7 @@
  */
 import type { Message } from '../raft/messages.js';
 import { termLeadProblem } from '../limits/raft-numbers.js';
+import { envelopeFormatRefusal } from './envelope-format.js';
 import type { Refusal, RefusalCode } from './refusal.js';
 import type { LocalIdentity, PeerEnvelope, RecordedMembers } from './types.js';
 
@@ -83,15 +85,18 @@ const show = (v: string): string => (v === '' ? 'none' : v);
 /** Rule 1, shared by every peer RPC (batches, snapshots, pings). */
 export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal | null {
   if (env.clusterName !== view.clusterName) {
-    const found = typeof env.clusterName === 'string' ? JSON.stringify(env.clusterName) : String(env.clusterName);
+    // Shown cut short: the sender's values are unbounded, and the reason is sent back and logged.
+    const found = typeof env.clusterName === 'string' ? JSON.stringify(env.clusterName.slice(0, 64)) : String(env.clusterName).slice(0, 64);
     return { code: 'CLUSTER_NAME', reason: `cluster name mismatch: expected ${JSON.stringify(view.clusterName)}, found ${found}` };
   }
   if (view.members.get(env.from) === null && !view.configured(env.from)) {
     return {
       code: 'UNKNOWN_MEMBER',
-      reason: `unknown sender: expected a member of cluster ${JSON.stringify(view.clusterName)}, found ${JSON.stringify(env.from)}`,
+      reason: `unknown sender: expected a member of cluster ${JSON.stringify(view.clusterName)}, found ${JSON.stringify(env.from.slice(0, 64))}`,
     };
   }
+  const malformed = envelopeFormatRefusal(env);
+  if (malformed !== null) return malformed;
   if (env.incarnation !== '' && view.members.wasRemoved(env.incarnation)) {
     return {
       code: 'REMOVED_MEMBER',

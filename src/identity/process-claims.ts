@@ -14,24 +14,40 @@
  *    been silent for PROVEN_HOLDS x `holdMs` (freezing the first must not hand the id to the
  *    copy at once; and if the proof was wrong, a member is not shut out for ever);
  *  - until then, if the held one falls silent for `holdMs`, the other is its restart: taken.
+ * Every boot id and incarnation comes from the sender: what is kept of them is bounded
+ * (MAX_DATA_DIRS, contenders.ts), and updated in place, O(1) per message.
  * Deterministic: time comes in.
  */
+import { Contenders } from './contenders.js';
 import type { Refusal } from './refusal.js';
 
+/** One data dir's claim: the process holding it, and those refused meanwhile. Mutated in place. */
 interface Claim {
-  readonly boot: string;
-  readonly lastAt: number;
+  boot: string;
+  lastAt: number;
   /**
-   * Other processes refused while it held the id, first and last: a second process is one the
-   * holder is heard beside, while it speaks (heard within `holdMs`) and more than `holdMs` after
-   * it first spoke. Less proves nothing: what a crashed process sent before its restart may
-   * arrive after the restart's first message, even seconds later, after a partition.
+   * Other processes refused while it held the id: a second process is one the holder is heard
+   * beside, while it speaks (heard within `holdMs`) and more than `holdMs` after it first spoke.
+   * Less proves nothing: what a crashed process sent before its restart may arrive after the
+   * restart's first message, even seconds later, after a partition. Bounded (contenders.ts).
    */
-  readonly contenders: ReadonlyMap<string, { readonly firstAt: number; readonly lastAt: number }>;
+  readonly contenders: Contenders;
+  /** Proven second processes, oldest first; outlives a change of holder. */
+  proven: string[];
 }
 
 /** Proven second processes remembered per data dir; beyond it the oldest is forgotten. */
 const MAX_PROVEN = 16;
+
+/**
+ * Data dirs (incarnations) claimed per member. The incarnation comes from the envelope, and only
+ * responses and pings are checked against the recorded one (acceptance.ts, rule 2): a sender
+ * holding the member's certificate could name a new one on every request. Two are legitimate (a
+ * rebuilt member beside its old process); beyond this, a data dir whose claim is void (see
+ * `expired`) is forgotten, and when none is, the new one is refused: forgetting a live claim
+ * would let whoever speaks next on it take the id.
+ */
+export const MAX_DATA_DIRS = 4;
 
 /**
  * Holds of the first process's silence before a proven second one is taken. A proof can be
@@ -48,56 +64,93 @@ export type ClaimOutcome = { readonly refusal: Refusal } | { readonly refusal: n
 const ADMITTED: ClaimOutcome = { refusal: null, replaced: null, proven: [] };
 
 export class ProcessClaims {
-  private readonly claims = new Map<string, Claim>();
-  private readonly proven = new Map<string, string[]>();
+  /** Member id, then incarnation. Members are bounded: the identity rules refuse unknown ones first. */
+  private readonly claims = new Map<string, Map<string, Claim>>();
 
   constructor(private readonly holdMs: number) {}
 
   /**
-   * A message from `member`'s data dir `incarnation`, stamped with `boot` ('' from an older
-   * version: not judged), at `now`. Claims are per data dir: processes of another incarnation
-   * (a member rebuilt while its old process still runs) are the identity rules' to judge.
+   * A message from `member`'s data dir `incarnation`, stamped with `boot` (16 hex digits, checked
+   * by the identity rules, or '' from an older version: not judged), at `now`. Claims are per
+   * data dir: processes of another incarnation (a member rebuilt while its old process still
+   * runs) are the identity rules' to judge.
+   *
+   * '' stays admitted: a rolling upgrade runs 0.2.x members, which send no boot id, beside 0.3
+   * ones until the last is upgraded (cluster-version-keeper.ts), and refusing them would cut them
+   * off mid-upgrade. It lets a sender holding the member's certificate skip this check, but such
+   * a sender can speak as the member anyway; what this check stops is a copied data dir, and a
+   * copy run by 0.3 software always sends its boot id.
    */
   admit(member: string, incarnation: string, boot: string, now: number): ClaimOutcome {
     if (boot === '') return ADMITTED;
-    return this.admitKeyed(`${member}\u0000${incarnation}`, member, boot, now);
+    let dirs = this.claims.get(member);
+    if (dirs === undefined) {
+      dirs = new Map();
+      this.claims.set(member, dirs);
+    }
+    const claim = dirs.get(incarnation);
+    if (claim !== undefined) return this.admitTo(claim, member, boot, now);
+    if (dirs.size >= MAX_DATA_DIRS && !this.forgetExpired(dirs, now)) {
+      return this.refuse(member, boot, `${MAX_DATA_DIRS} data dirs of ${member} hold a claim still (heard within the hold, or with a process proven a second one) and incarnation ${incarnation} speaks too`);
+    }
+    dirs.set(incarnation, { boot, lastAt: now, contenders: new Contenders(this.holdMs), proven: [] });
+    return ADMITTED;
   }
 
-  private admitKeyed(key: string, member: string, boot: string, now: number): ClaimOutcome {
-    const held = this.claims.get(key);
-    const proven = this.proven.get(key) ?? [];
-    if (proven.includes(boot)) {
-      const silentMs = held === undefined ? Infinity : now - held.lastAt;
+  private admitTo(claim: Claim, member: string, boot: string, now: number): ClaimOutcome {
+    const silentMs = now - claim.lastAt;
+    if (claim.proven.includes(boot)) {
       if (silentMs <= PROVEN_HOLDS * this.holdMs) {
         return this.refuse(
           member,
           boot,
-          `process ${boot} spoke as ${member} while process ${held?.boot ?? 'another'} was heard, and is refused until that one has been silent for ${PROVEN_HOLDS * this.holdMs}ms`,
+          `process ${boot} spoke as ${member} while process ${claim.boot} was heard, and is refused until that one has been silent for ${PROVEN_HOLDS * this.holdMs}ms`,
         );
       }
-      this.proven.set(key, proven.filter((b) => b !== boot));
+      claim.proven = claim.proven.filter((b) => b !== boot);
     }
-    if (held === undefined || held.boot === boot) {
-      const contenders = new Map(held?.contenders);
-      const outlived = [...contenders].filter(([, c]) => now - c.firstAt > this.holdMs && now - c.lastAt <= this.holdMs).map(([b]) => b);
-      for (const b of outlived) contenders.delete(b);
-      if (outlived.length > 0) this.prove(key, outlived);
-      this.claims.set(key, { boot, lastAt: Math.max(now, held?.lastAt ?? now), contenders });
-      return outlived.length === 0 ? ADMITTED : { refusal: null, replaced: null, proven: outlived };
+    if (claim.boot === boot) {
+      claim.lastAt = Math.max(now, claim.lastAt);
+      const proven = claim.contenders.provenBeside(now);
+      if (proven.length === 0) return ADMITTED;
+      claim.proven = [...claim.proven, ...proven].slice(-MAX_PROVEN);
+      return { refusal: null, replaced: null, proven };
     }
-    const silentMs = now - held.lastAt;
     if (silentMs > this.holdMs) {
-      this.claims.set(key, { boot, lastAt: now, contenders: new Map() });
-      return { refusal: null, replaced: held.boot, proven: [] };
+      const replaced = claim.boot;
+      claim.boot = boot;
+      claim.lastAt = now;
+      claim.contenders.clear();
+      return { refusal: null, replaced, proven: [] };
     }
-    const firstAt = held.contenders.get(boot)?.firstAt ?? now;
-    this.claims.set(key, { ...held, contenders: new Map([...held.contenders, [boot, { firstAt, lastAt: now }]]) });
-    return this.refuse(member, boot, `process ${held.boot} was heard ${Math.max(0, Math.round(silentMs))}ms ago and process ${boot} speaks too`);
+    claim.contenders.heard(boot, now);
+    return this.refuse(member, boot, `process ${claim.boot} was heard ${Math.max(0, Math.round(silentMs))}ms ago and process ${boot} speaks too`);
   }
 
-  private prove(key: string, boots: readonly string[]): void {
-    const proven = [...(this.proven.get(key) ?? []), ...boots];
-    this.proven.set(key, proven.slice(-MAX_PROVEN));
+  /** What is kept, over all members: claimed data dirs and their contenders (for tests). */
+  kept(): { readonly dataDirs: number; readonly contenders: number } {
+    let dataDirs = 0;
+    let contenders = 0;
+    for (const dirs of this.claims.values()) {
+      dataDirs += dirs.size;
+      for (const c of dirs.values()) contenders += c.contenders.size;
+    }
+    return { dataDirs, contenders };
+  }
+
+  /**
+   * Forgets one data dir whose claim no longer holds anything back: any process may take it
+   * (its holder silent for the hold, no proven second process), or the long hold is over too.
+   */
+  private forgetExpired(dirs: Map<string, Claim>, now: number): boolean {
+    for (const [incarnation, c] of dirs) {
+      const silentMs = now - c.lastAt;
+      if (silentMs > PROVEN_HOLDS * this.holdMs || (silentMs > this.holdMs && c.proven.length === 0)) {
+        dirs.delete(incarnation);
+        return true;
+      }
+    }
+    return false;
   }
 
   private refuse(member: string, boot: string, what: string): ClaimOutcome {

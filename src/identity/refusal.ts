@@ -27,7 +27,9 @@ export type RefusalCode =
   /** The caller's peer certificate names another member than the sender it claims to be. */
   | 'WRONG_PEER'
   /** Another process of the sender's member id is heard: a copied data dir (process-claims.ts). */
-  | 'DUPLICATE_PROCESS';
+  | 'DUPLICATE_PROCESS'
+  /** An identity field of the envelope (a boot id, an incarnation, ...) is not an id (envelope-format.ts). */
+  | 'MALFORMED_ENVELOPE';
 
 export const REFUSAL_CODES: readonly RefusalCode[] = [
   'CLUSTER_NAME',
@@ -42,6 +44,7 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
   'NOT_A_PEER',
   'WRONG_PEER',
   'DUPLICATE_PROCESS',
+  'MALFORMED_ENVELOPE',
 ];
 
 export interface Refusal {

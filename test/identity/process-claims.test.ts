@@ -39,9 +39,12 @@ void t.test('a restart heard before the old process was silent for the hold is r
   t.match(claims.admit('c2', 'inc', 'old', HOLD_MS + 2), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'a late message of the old process is refused');
   t.same(claims.admit('c2', 'inc', 'new', HOLD_MS + 3), { refusal: null, replaced: null, proven: [] }, 'and proves nothing against it');
   t.same(claims.admit('c2', 'inc', 'new', 3 * HOLD_MS), { refusal: null, replaced: null, proven: [] }, 'the old one quiet since: nothing proven');
-  t.match(claims.admit('c2', 'inc', 'old', 3 * HOLD_MS + 1), { refusal: { code: 'DUPLICATE_PROCESS' } });
-  t.same(claims.admit('c2', 'inc', 'new', 3 * HOLD_MS + 2), { refusal: null, replaced: null, proven: ['old'] }, 'the new one heard beside the old one, a hold after the old one first was refused: proven');
-  t.match(claims.admit('c2', 'inc', 'old', 3 * HOLD_MS + 3), { refusal: { reason: /is refused until that one has been silent/ } }, 'heard again beside the new one, a hold after it first was: proven');
+  t.match(claims.admit('c2', 'inc', 'old', 3 * HOLD_MS + 1), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'the old one again, after a silence longer than the hold: its proof starts over');
+  t.same(claims.admit('c2', 'inc', 'new', 3 * HOLD_MS + 2), { refusal: null, replaced: null, proven: [] }, 'late messages seconds apart are not a process running beside it');
+  t.match(claims.admit('c2', 'inc', 'old', 3.5 * HOLD_MS), { refusal: { code: 'DUPLICATE_PROCESS' } });
+  t.match(claims.admit('c2', 'inc', 'old', 4 * HOLD_MS + 1), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'it speaks on, never silent for a hold');
+  t.same(claims.admit('c2', 'inc', 'new', 4 * HOLD_MS + 2), { refusal: null, replaced: null, proven: ['old'] }, 'the new one heard beside the old one, a hold after the old one first was refused: proven');
+  t.match(claims.admit('c2', 'inc', 'old', 4 * HOLD_MS + 3), { refusal: { reason: /is refused until that one has been silent/ } }, 'heard again beside the new one, a hold after it first was: proven');
 });
 
 void t.test('members are judged apart, and a sender of an older version (no boot id) is not judged', async (t) => {

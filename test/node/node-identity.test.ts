@@ -75,6 +75,9 @@ interface Rig {
   release(err?: Error): Promise<void>;
 }
 
+/** Processes' boot ids: 16 hex digits, as drawn (anything else is refused, envelope-format.ts). */
+const BOOT = { own: 'b1b1b1b1b1b1b1b1', real: '00000000000000e1', copy: '00000000000000c0', restart: '00000000000000e2' } as const;
+
 function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'sync'): Rig {
   const held: { resolve: () => void; reject: (e: Error) => void }[] = [];
   const r: Rig = {
@@ -102,7 +105,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
     configured: (id) => ['c1', 'c2', 'c3'].includes(id),
     fileNodes: nodes('c1', 'c2', 'c3'),
     identity: identity(start),
-    boot: 'b1',
+    boot: BOOT.own,
     processHoldMs: 1000,
     persist: (i) => {
       r.written.push(i);
@@ -290,20 +293,24 @@ void t.test('a member removed before its data dir was recorded, then re-added: o
 
 void t.test('two processes of one member: batches and pings of the second are refused while the first is heard; the envelope carries this process', async (t) => {
   const r = rig({ clusterId: CLUSTER_A });
-  t.match(r.node.envelope('c2'), { boot: 'b1' }, 'this process is on every envelope');
-  t.match(r.node.judgeBatch(env('c2', { boot: 'real' }), [append('c2')]), { accept: true });
+  t.match(r.node.envelope('c2'), { boot: BOOT.own }, 'this process is on every envelope');
+  t.match(r.node.judgeBatch(env('c2', { boot: BOOT.real }), [append('c2')]), { accept: true });
   r.now += 100;
-  t.match(r.node.judgeBatch(env('c2', { boot: 'copy' }), [vote('c2', 9)]), { accept: false, refusal: { code: 'DUPLICATE_PROCESS' } }, 'a vote request of the copy never reaches Raft');
-  t.match(r.node.judgePing(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' }, 'nor does its ping count as contact');
-  t.match(r.node.judgeEnvelope(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' });
-  t.equal(r.node.judgePing(env('c2', { boot: 'real' })), null, 'the first is still heard');
-  t.equal(r.node.judgePing(env('c3', { boot: 'copy' })), null, 'another member is judged apart');
+  t.match(r.node.judgeBatch(env('c2', { boot: BOOT.copy }), [vote('c2', 9)]), { accept: false, refusal: { code: 'DUPLICATE_PROCESS' } }, 'a vote request of the copy never reaches Raft');
+  t.match(r.node.judgePing(env('c2', { boot: BOOT.copy })), { code: 'DUPLICATE_PROCESS' }, 'nor does its ping count as contact');
+  t.match(r.node.judgeEnvelope(env('c2', { boot: BOOT.copy })), { code: 'DUPLICATE_PROCESS' });
+  t.equal(r.node.judgePing(env('c2', { boot: BOOT.real })), null, 'the first is still heard');
+  t.equal(r.node.judgePing(env('c3', { boot: BOOT.copy })), null, 'another member is judged apart');
+  const malformed = r.node.judgePing(env('c2', { boot: 'f'.repeat(1 << 16) }));
+  t.match(malformed, { code: 'MALFORMED_ENVELOPE' }, 'a boot id that is not one claims nothing');
+  t.ok((malformed?.reason.length ?? Infinity) < 200, 'and its refusal does not carry it whole');
   r.now += 500;
-  t.equal(r.node.judgePing(env('c2', { boot: 'real' })), null);
+  t.equal(r.node.judgePing(env('c2', { boot: BOOT.real })), null);
+  t.match(r.node.judgePing(env('c2', { boot: BOOT.copy })), { code: 'DUPLICATE_PROCESS' }, 'the copy speaks on, never silent for a hold');
   r.now += 501;
-  t.match(r.node.judgePing(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' });
-  t.equal(r.node.judgePing(env('c2', { boot: 'real' })), null, 'both heard a hold after the copy appeared');
+  t.match(r.node.judgePing(env('c2', { boot: BOOT.copy })), { code: 'DUPLICATE_PROCESS' });
+  t.equal(r.node.judgePing(env('c2', { boot: BOOT.real })), null, 'both heard a hold after the copy appeared');
   r.now += 5000;
-  t.match(r.node.judgePing(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' }, 'heard beside the first, the copy stays refused when the first falls silent');
-  t.equal(r.node.judgePing(env('c2', { boot: 'restart' })), null, 'a new process after the silence is a restart');
+  t.match(r.node.judgePing(env('c2', { boot: BOOT.copy })), { code: 'DUPLICATE_PROCESS' }, 'heard beside the first, the copy stays refused when the first falls silent');
+  t.equal(r.node.judgePing(env('c2', { boot: BOOT.restart })), null, 'a new process after the silence is a restart');
 });

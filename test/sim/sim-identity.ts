@@ -119,8 +119,8 @@ export class SimIdentity {
       configured: (id) => this.world.node(id) !== undefined,
       fileNodes: this.fileNodes(),
       identity: stored,
-      // One per process start, as the controller draws one; no draw from the seeded Rng.
-      boot: `run-${n.incarnation}`,
+      // One per process start, as the controller draws one (16 hex digits); no draw from the seeded Rng.
+      boot: n.incarnation.toString(16).padStart(16, '0'),
       processHoldMs: 2 * this.world.electionTimeoutMs,
       persist: (next) => {
         n.disk.identity = next;

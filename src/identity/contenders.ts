@@ -1,0 +1,103 @@
+/**
+ * The processes refused while another held a member's id (process-claims.ts), kept bounded: a
+ * boot id comes from the sender, and one holding the member's certificate can draw a new one for
+ * every message. An adversarial test did: the contenders grew without end (11k), and copying them
+ * on every message made the receiver's work per message grow with them.
+ *
+ * A contender is proven a second process only once it has spoken for longer than `holdMs` with
+ * no silence longer than `holdMs`, so:
+ *  - one silent for longer than `holdMs` is forgotten: it could not be proven now, and if it
+ *    speaks again its proof starts over (late messages of a crashed process, seconds apart, are
+ *    not a process running);
+ *  - a boot heard once is `fresh`, one heard again within `holdMs` is `steady`. A flood of boots
+ *    used once each pushes out only the oldest fresh ones (first in, first out: O(1)), never a
+ *    steady one, so a copy that speaks at every heartbeat is proven beside the flood as long as
+ *    its second message comes before MAX_FRESH new boots do (256 a second against a copy heard
+ *    once a second; the flood measured was about 280). Beyond that rate its proof waits for the
+ *    flood to slow: it is still refused meanwhile, but a frozen holder's id goes to it after
+ *    one hold, as before the proof. Only steady ones can be proven, so only they are looked at
+ *    on the holder's messages.
+ * All mutated in place: O(1) per contender's message, O(MAX_STEADY) per holder's.
+ */
+
+export interface Contender {
+  readonly firstAt: number;
+  lastAt: number;
+}
+
+/** Boots heard once, kept oldest first; beyond it the oldest is forgotten. */
+export const MAX_FRESH = 256;
+/** Boots heard again within the hold; beyond it the one silent longest is forgotten. */
+export const MAX_STEADY = 16;
+
+export class Contenders {
+  private readonly fresh = new Map<string, Contender>();
+  private readonly steady = new Map<string, Contender>();
+
+  constructor(private readonly holdMs: number) {}
+
+  get size(): number {
+    return this.fresh.size + this.steady.size;
+  }
+
+  /** `boot` was refused at `now`. */
+  heard(boot: string, now: number): void {
+    const steady = this.steady.get(boot);
+    if (steady !== undefined && now - steady.lastAt <= this.holdMs) {
+      steady.lastAt = Math.max(steady.lastAt, now);
+      return;
+    }
+    const fresh = this.fresh.get(boot);
+    this.steady.delete(boot);
+    this.fresh.delete(boot);
+    if (fresh !== undefined && now - fresh.lastAt <= this.holdMs) {
+      this.promote(boot, { firstAt: fresh.firstAt, lastAt: Math.max(fresh.lastAt, now) });
+      return;
+    }
+    // New, or silent for longer than the hold: its proof starts over.
+    if (this.fresh.size >= MAX_FRESH) this.forgetOldestFresh();
+    this.fresh.set(boot, { firstAt: now, lastAt: now });
+  }
+
+  /**
+   * The holder spoke at `now`: removes and returns the contenders it is heard beside, more than
+   * `holdMs` after they first spoke; forgets those silent for longer than the hold.
+   */
+  provenBeside(now: number): string[] {
+    const proven: string[] = [];
+    for (const [boot, c] of this.steady) {
+      if (now - c.lastAt > this.holdMs) this.steady.delete(boot);
+      else if (now - c.firstAt > this.holdMs) {
+        this.steady.delete(boot);
+        proven.push(boot);
+      }
+    }
+    return proven;
+  }
+
+  clear(): void {
+    this.fresh.clear();
+    this.steady.clear();
+  }
+
+  private promote(boot: string, c: Contender): void {
+    if (this.steady.size >= MAX_STEADY) {
+      // The one silent longest goes: a copy speaking at every heartbeat is never it for long.
+      let oldest: string | null = null;
+      let oldestAt = Infinity;
+      for (const [b, s] of this.steady) {
+        if (s.lastAt < oldestAt) [oldest, oldestAt] = [b, s.lastAt];
+      }
+      if (oldest !== null) this.steady.delete(oldest);
+    }
+    this.steady.set(boot, c);
+  }
+
+  /** A Map iterates in insertion order: the first key is the oldest fresh boot. */
+  private forgetOldestFresh(): void {
+    for (const boot of this.fresh.keys()) {
+      this.fresh.delete(boot);
+      return;
+    }
+  }
+}
