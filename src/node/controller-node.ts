@@ -462,6 +462,9 @@ export class ControllerNode {
             members: sm.members.list(),
             appliedIndex: sm.appliedIndex,
             membership: membershipNode.listControllers(),
+            // Its own row: peers refuse it as a second process of itself.
+            duplicate: (id) => (id === self.id ? nodeIdentity.refusedAsDuplicateBy().length > 0 : nodeIdentity.duplicateMark(id) !== null),
+            refusedAsDuplicateBy: nodeIdentity.refusedAsDuplicateBy(),
           }),
         audit: {
           page: async (sinceMs, after, limit) => {
@@ -492,6 +495,7 @@ export class ControllerNode {
             staleReason: () => membershipNode.staleReason(),
             leader: () => raftHost.softState().leader,
             lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
+            refusedAsDuplicateBy: () => nodeIdentity.refusedAsDuplicateBy(),
           }),
       }),
     );
