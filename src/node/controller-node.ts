@@ -403,6 +403,7 @@ export class ControllerNode {
       peerCredentials: creds.client,
       identity: nodeIdentity,
       auth: peerAuth,
+      duplicateMark: (id) => nodeIdentity.duplicateMark(id),
       commitStall: () => ({ stalledMs: raftHost.commitStallMs(), limitMs: commitStallLimitMs(config.raft.electionTimeoutMs) }),
     });
     agents = new AgentsLayer({
