@@ -93,11 +93,12 @@ export class DuplicateMarks {
 
 /** The operator-facing words for a mark: the code, what it means, what the member shown may be. */
 export function describeDuplicate(member: string, mark: DuplicateMark): string {
-  const how =
-    mark.refusedMsAgo !== null
-      ? `a second process was refused ${Math.round(mark.refusedMsAgo)}ms ago`
-      : 'the process heard now took the id over from one it was refused beside';
-  return `DUPLICATE_PROCESS: two processes speak as ${member} (${how}); the one shown may be a copy of its data dir`;
+  // The takeover first: it says the member heard now may be the copy, however long ago.
+  const how = [
+    ...(mark.holderWasRefused ? ['the process heard now took the id over from one it was refused beside'] : []),
+    ...(mark.refusedMsAgo !== null ? [`a second process was refused ${Math.round(mark.refusedMsAgo)}ms ago`] : []),
+  ];
+  return `DUPLICATE_PROCESS: two processes speak as ${member} (${how.join(', ')}); the one shown may be a copy of its data dir`;
 }
 
 /** Why `self` is not heard, when `peers` refuse it as a second process of itself; '' when none do. */

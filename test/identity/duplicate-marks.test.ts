@@ -60,7 +60,12 @@ void t.test('the words: code, member, what the one shown may be', async (t) => {
     describeDuplicate('c1', { refusedMsAgo: 1234.4, holderWasRefused: false }),
     'DUPLICATE_PROCESS: two processes speak as c1 (a second process was refused 1234ms ago); the one shown may be a copy of its data dir',
   );
-  t.match(describeDuplicate('c1', { refusedMsAgo: null, holderWasRefused: true }), /took the id over from one it was refused beside/);
+  t.match(describeDuplicate('c1', { refusedMsAgo: null, holderWasRefused: true }), /\(the process heard now took the id over from one it was refused beside\);/);
+  t.match(
+    describeDuplicate('c1', { refusedMsAgo: 20, holderWasRefused: true }),
+    /\(the process heard now took the id over from one it was refused beside, a second process was refused 20ms ago\)/,
+    'the takeover first',
+  );
   t.equal(describeRefusedAsDuplicate('c2', []), '');
   t.equal(
     describeRefusedAsDuplicate('c2', ['c1', 'c3']),
