@@ -3,6 +3,8 @@
  * `listen` (the adversarial test's repro): its peers refuse the copy (DUPLICATE_PROCESS), and
  * with the real member frozen it is shown offline, not kept online by the copy's pings (looked
  * at inside the 30 holds after which a proven copy is taken). A real restart is still taken.
+ * The operator is told: the leader's `list controllers` and health name the duplicate, the copy
+ * names the peers refusing it, and a copy that took a crashed member's id stays marked.
  */
 import t from 'tap';
 import { startMemberCopy } from '../helpers/member-copy.js';
