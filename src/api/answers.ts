@@ -104,6 +104,8 @@ function decodeRow(raw: unknown, view: { readonly answeredBy: string; readonly s
     answeredBy: (f.has('answeredBy') ? f.string('answeredBy') : '') || (view?.answeredBy ?? ''),
     stale: (f.has('stale') && f.boolean('stale')) || (view?.stale ?? false),
     role: roleField(f),
+    // Absent from older servers: they did not tell.
+    duplicateProcess: f.has('duplicateProcess') && f.boolean('duplicateProcess'),
   };
 }
 

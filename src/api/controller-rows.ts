@@ -6,6 +6,7 @@
  * contact time travels as `neverHeard` and a null version as '' (proto3 has no null); the
  * client's decoder turns them back.
  */
+import { describeRefusedAsDuplicate } from '../identity/duplicate-marks.js';
 import type { MemberRow, MembershipView } from '../membership/membership-engine.js';
 import type { ShownStatus } from '../membership/types.js';
 import type { MemberRecord } from '../statemachine/index.js';
@@ -37,6 +38,11 @@ export interface ControllerStatus {
   readonly stale: boolean;
   /** Added beside the contract's fields: leader, follower, candidate or learner. */
   readonly role: ControllerRole;
+  /**
+   * Added: the answering node saw two processes speak as this member (DUPLICATE_PROCESS), or,
+   * for its own row, peers refuse it as one: the process shown may be a copy of its data dir.
+   */
+  readonly duplicateProcess: boolean;
 }
 
 /** What a member is, as the answering node sees it (a pre-candidate counts as a candidate). */
@@ -63,6 +69,7 @@ export const CONTROLLER_FIELDS = [
   'stale',
   // Fields added after the contract's, in the order they were added.
   'role',
+  'duplicateProcess',
 ] as const satisfies readonly (keyof ControllerStatus)[];
 
 /** The answer to ListControllers. */
@@ -102,6 +109,10 @@ export interface ControllerRowSources {
   /** This node's applied index (exact, where the views' are as last reported). */
   readonly appliedIndex: number;
   readonly membership: MembershipView;
+  /** Two processes speak as `id` in this node's view (its own id: peers refuse it as one); absent: none known. */
+  readonly duplicate?: (id: string) => boolean;
+  /** The peers that refuse this node as another process of its member, named in a stale view's reason. */
+  readonly refusedAsDuplicateBy?: readonly string[];
 }
 
 /** Built key by key in the contract's order, so JSON.stringify keeps it. */
@@ -127,6 +138,7 @@ function controllerStatus(s: ControllerRowSources, m: MemberRecord, row: MemberR
     answeredBy: s.self,
     stale: s.membership.stale,
     role: roleOf(s, m.id),
+    duplicateProcess: s.duplicate?.(m.id) ?? false,
   };
 }
 
@@ -145,6 +157,12 @@ export function controllersView(s: ControllerRowSources): ControllersView {
     controllers: s.members.map((m) => controllerStatus(s, m, rows.get(m.id))),
     stale: s.membership.stale,
     answeredBy: s.self,
-    staleReason: s.membership.staleReason,
+    staleReason: staleReason(s),
   };
+}
+
+/** The membership layer's reason, and who refuses this node as a second process (why they may not answer). */
+function staleReason(s: ControllerRowSources): string {
+  const refused = s.membership.stale ? describeRefusedAsDuplicate(s.self, s.refusedAsDuplicateBy ?? []) : '';
+  return refused === '' ? s.membership.staleReason : `${s.membership.staleReason}; ${refused}`;
 }

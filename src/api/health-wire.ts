@@ -3,7 +3,7 @@
  * (HealthResponse in proto/controller.proto), the contract's JSON shape, and the decoder that
  * reads a server's answer as untrusted input.
  */
-import { describeProblem, type ClusterHealthReport } from '../autopilot/health.js';
+import { describeMember, type ClusterHealthReport } from '../autopilot/health.js';
 import { Fields } from '../util/untrusted.js';
 import { ApiError } from './errors.js';
 
@@ -82,7 +82,7 @@ export function reportToWire(report: ClusterHealthReport, answeredBy: string, pr
       hasLag: true,
       lagEntries: m.lagEntries,
       online: m.online,
-      reason: m.problems.map(describeProblem).join(', '),
+      reason: describeMember(m),
     })),
     reason: report.reason,
     answeredBy,

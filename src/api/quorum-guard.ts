@@ -11,8 +11,12 @@
  * A node in an ordinary election is neither: it holds the request for the new leader. In its
  * first election timeout after start a node has not had the time to hear anyone, and is not
  * judged either (counted from when it began to serve: replaying its log on start may take
- * seconds on a loaded machine). The answer names the node and what it lacks.
+ * seconds on a loaded machine). The answer names the node and what it lacks, and the peers
+ * that refuse it as a second process of its member (DUPLICATE_PROCESS): a cause no contact
+ * count shows.
  */
+import { describeRefusedAsDuplicate } from '../identity/duplicate-marks.js';
+
 export interface QuorumSignals {
   readonly self: string;
   readonly electionTimeoutMs: number;
@@ -24,6 +28,8 @@ export interface QuorumSignals {
   leader(): string | null;
   /** Monotonic ms of the last message from a leader; null: never. */
   lastLeaderContactAt(): number | null;
+  /** The peers refusing this node now as another process of its member, in id order; absent: none known. */
+  refusedAsDuplicateBy?(): readonly string[];
 }
 
 /** Elections (in election timeouts) a node may spend without a leader before it says so. */
@@ -31,6 +37,13 @@ export const LEADERLESS_ELECTIONS = 3;
 
 /** null when the node may hold the request; otherwise why it cannot serve it. */
 export function cutOffReason(s: QuorumSignals): string | null {
+  const reason = lackReason(s);
+  if (reason === null) return null;
+  const refused = describeRefusedAsDuplicate(s.self, s.refusedAsDuplicateBy?.() ?? []);
+  return refused === '' ? reason : `${reason}; ${refused}`;
+}
+
+function lackReason(s: QuorumSignals): string | null {
   const now = s.now();
   if (!(now - s.startedAt > s.electionTimeoutMs)) return null;
   const stale = s.staleReason();

@@ -10,7 +10,9 @@
  * the next state (since when each member's health has been what it is) come out. A new leader
  * starts every member's stable-since afresh: it is the leader's own observation.
  */
+import type { DuplicateMark } from '../identity/duplicate-marks.js';
 import { quorumOf } from '../settings/checks.js';
+import { describeNote, memberNotes, type HealthNote } from './health-notes.js';
 
 export interface HealthSettings {
   readonly lastContactThresholdMs: number;
@@ -29,6 +31,8 @@ export interface MemberObservation {
   readonly term: number | null;
   /** The highest index known to match the leader's log. Ignored for the leader itself. */
   readonly match: number;
+  /** Two processes speak as it, as the leader saw (health-notes.ts); absent or null: none seen. */
+  readonly duplicate?: DuplicateMark | null;
 }
 
 export interface HealthInput {
@@ -64,6 +68,8 @@ export interface MemberHealth {
   /** Monotonic ms of the same instant, for stabilization rules. */
   readonly stableSinceMono: number;
   readonly problems: readonly HealthProblem[];
+  /** What explains the row without changing the verdict (health-notes.ts). */
+  readonly notes: readonly HealthNote[];
 }
 
 export interface ClusterHealthReport {
@@ -140,6 +146,11 @@ export function describeProblem(p: HealthProblem): string {
   }
 }
 
+/** A member's problems, then its notes, as the reason people read. */
+export function describeMember(m: Pick<MemberHealth, 'id' | 'problems' | 'notes'>): string {
+  return [...m.problems.map(describeProblem), ...m.notes.map((n) => describeNote(m.id, n))].join(', ');
+}
+
 /** Healthy voters that could fail with a quorum of the voters left. */
 export function failureTolerance(voters: number, healthyVoters: number): number {
   return Math.max(0, healthyVoters - quorumOf(voters));
@@ -156,6 +167,8 @@ export function assessHealth(state: HealthState, input: HealthInput): { state: H
   for (const m of [...input.members].sort(byId)) {
     const self = m.id === leader.id;
     const problems = memberProblems(m, input);
+    const silent = problems.find((p) => p.kind === 'silent');
+    const notes = self ? [] : memberNotes({ id: m.id, online: m.online, duplicate: m.duplicate ?? null }, silent ?? null);
     const healthy = problems.length === 0;
     const before = state.since.get(m.id);
     const stability = before !== undefined && before.healthy === healthy ? before : { healthy, mono: now, wall: wallClockMs };
@@ -171,6 +184,7 @@ export function assessHealth(state: HealthState, input: HealthInput): { state: H
       stableSince: stability.wall,
       stableSinceMono: stability.mono,
       problems,
+      notes,
     });
   }
   const voters = members.filter((m) => m.voter);
@@ -179,7 +193,7 @@ export function assessHealth(state: HealthState, input: HealthInput): { state: H
   const reasons: string[] = [];
   if (voters.length === 0) reasons.push('no voters in the configuration');
   else if (healthyVoters < quorum) {
-    const unhealthy = voters.filter((m) => !m.healthy).map((m) => `${m.id}: ${m.problems.map(describeProblem).join(', ')}`);
+    const unhealthy = voters.filter((m) => !m.healthy).map((m) => `${m.id}: ${describeMember(m)}`);
     reasons.push(`no quorum of healthy voters: ${healthyVoters} of ${voters.length}, need ${quorum} (${unhealthy.join('; ')})`);
   }
   if (input.commitStall.stalledMs >= input.commitStall.limitMs) {

@@ -26,6 +26,9 @@ export const WIDE_COLUMNS = [
 
 type Column = (typeof WIDE_COLUMNS)[number];
 
+/** After STATUS: the answering node saw two processes speak as the member (DUPLICATE_PROCESS). */
+export const DUPLICATE_MARK = '(dup)';
+
 /** Sub-millisecond round trips keep their precision; a duration column never prints a bare number. */
 function rtt(ms: number): string {
   return ms === 0 ? '-' : formatDuration(ms);
@@ -38,7 +41,8 @@ function cell(c: ControllerStatus, column: Column, answeredBy: string): string {
     case 'ADDRESS':
       return c.address;
     case 'STATUS':
-      return c.online ? 'online' : 'offline';
+      // Marked: two processes speak as it, and the one behind this status may be a copy.
+      return `${c.online ? 'online' : 'offline'}${c.duplicateProcess ? DUPLICATE_MARK : ''}`;
     case 'ROLE':
       return c.role;
     case 'LOCAL':

@@ -55,6 +55,18 @@ export function staleWarning(view: ControllersView): string {
   return `warning: ${who} cannot reach a quorum; this view may be stale (${reason})`;
 }
 
+/** A stderr line per member two processes speak as, in the answering node's view (DUPLICATE_PROCESS). */
+export function duplicateWarnings(view: ControllersView): string[] {
+  const who = view.answeredBy === '' ? 'the answering controller' : view.answeredBy;
+  return view.controllers
+    .filter((c) => c.duplicateProcess)
+    .map((c) =>
+      c.id === view.answeredBy
+        ? `warning: peers refuse ${c.id}, the answering controller, as DUPLICATE_PROCESS: another process speaks as ${c.id} (docs/operate.md, DUPLICATE_PROCESS)`
+        : `warning: two processes speak as ${c.id} in ${who}'s view (DUPLICATE_PROCESS): the one its row shows may be a copy of its data dir; stop the copy (docs/operate.md, DUPLICATE_PROCESS)`,
+    );
+}
+
 function statusJson(s: StatusJson): StatusJson {
   return {
     id: s.id,

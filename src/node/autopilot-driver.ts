@@ -16,6 +16,7 @@ import {
   type PreferredLeaderState,
   type PreferredLeaderVerdict,
 } from '../autopilot/preferred-leader.js';
+import type { DuplicateMark } from '../identity/duplicate-marks.js';
 import type { NodeStatus } from '../raft/index.js';
 import type { ClusterSettings } from '../settings/index.js';
 import type { MemberRecord } from '../statemachine/index.js';
@@ -32,6 +33,8 @@ export interface AutopilotPort {
   /** The members whose reconciled status (`online` of list controllers) is online in this node's view. */
   online(): ReadonlySet<string>;
   contact(id: string): PeerContact | null;
+  /** Two processes speak as `id`, as this node saw it (src/identity/duplicate-marks.ts); absent: not told. */
+  duplicate?(id: string): DuplicateMark | null;
   settings(): ClusterSettings;
   /** How long this leader has held entries without its commit index moving (0: none), and the limit past which it is stuck. */
   commitStall(): { readonly stalledMs: number; readonly limitMs: number };
@@ -154,6 +157,7 @@ export class AutopilotDriver {
           lastContactAt: contact?.lastHeardAt ?? null,
           term: contact?.term ?? null,
           match: st.progress.get(id)?.match ?? 0,
+          duplicate: port.duplicate?.(id) ?? null,
         };
       }),
       settings: { lastContactThresholdMs: settings['autopilot.last_contact_threshold'], maxTrailingLogs: settings['autopilot.max_trailing_logs'] },

@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { HealthSource } from '../api/health-ops.js';
+import type { DuplicateMark } from '../identity/duplicate-marks.js';
 import type { NodeConfig } from '../config/index.js';
 import type { MembershipNode } from './membership-port.js';
 import type { RaftHost } from './raft-host.js';
@@ -42,6 +43,8 @@ export interface AutopilotWiringDeps {
   /** Who may call this node's peer services, and what it stamps on its own calls (src/identity). */
   readonly identity: Pick<TransportIdentity, 'envelope' | 'judgePing' | 'onRefused'>;
   readonly auth: PeerAuth;
+  /** Two processes speak as member `id`, as this node saw it (NodeIdentity.duplicateMark). */
+  readonly duplicateMark: (id: string) => DuplicateMark | null;
   /** How long this leader has held entries without its commit index moving, and the limit past which it is stuck. */
   readonly commitStall: () => { readonly stalledMs: number; readonly limitMs: number };
 }
@@ -69,6 +72,7 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
       members: () => sm.members.list(),
       online: () => new Set(deps.membership.listControllers().rows.filter((r) => r.online).map((r) => r.id)),
       contact: (id) => deps.contacts.get(id),
+      duplicate: deps.duplicateMark,
       settings: () => sm.view(settingsKind).all(),
       commitStall: deps.commitStall,
       remove: async (id, reason) => {

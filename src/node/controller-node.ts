@@ -403,6 +403,7 @@ export class ControllerNode {
       peerCredentials: creds.client,
       identity: nodeIdentity,
       auth: peerAuth,
+      duplicateMark: (id) => nodeIdentity.duplicateMark(id),
       commitStall: () => ({ stalledMs: raftHost.commitStallMs(), limitMs: commitStallLimitMs(config.raft.electionTimeoutMs) }),
     });
     agents = new AgentsLayer({
@@ -462,6 +463,9 @@ export class ControllerNode {
             members: sm.members.list(),
             appliedIndex: sm.appliedIndex,
             membership: membershipNode.listControllers(),
+            // Its own row: peers refuse it as a second process of itself.
+            duplicate: (id) => (id === self.id ? nodeIdentity.refusedAsDuplicateBy().length > 0 : nodeIdentity.duplicateMark(id) !== null),
+            refusedAsDuplicateBy: nodeIdentity.refusedAsDuplicateBy(),
           }),
         audit: {
           page: async (sinceMs, after, limit, until) => {
@@ -493,6 +497,7 @@ export class ControllerNode {
             staleReason: () => membershipNode.staleReason(),
             leader: () => raftHost.softState().leader,
             lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
+            refusedAsDuplicateBy: () => nodeIdentity.refusedAsDuplicateBy(),
           }),
       }),
     );

@@ -28,6 +28,7 @@ import {
   type Refusal,
   type RefusalCode,
 } from '../identity/index.js';
+import { DuplicateMarks, type DuplicateMark } from '../identity/duplicate-marks.js';
 import { PROVEN_HOLDS, ProcessClaims } from '../identity/process-claims.js';
 import type { Message } from '../raft/messages.js';
 import type { ApplyResult, MembersView } from '../statemachine/index.js';
@@ -83,10 +84,14 @@ export class NodeIdentity implements TransportIdentity {
   private readonly pending = new Set<string>();
   private leaderSince: { readonly atMs: number; readonly noopIndex: number } | null = null;
   private readonly processes: ProcessClaims;
+  private readonly duplicates: DuplicateMarks;
 
   constructor(private readonly opts: NodeIdentityOptions) {
     this.local = opts.identity;
     this.processes = new ProcessClaims(opts.processHoldMs);
+    // Marked as long as a proven copy is locked out; refused by a peer: within two holds, as
+    // a refused process retries far more often than that.
+    this.duplicates = new DuplicateMarks(PROVEN_HOLDS * opts.processHoldMs, 2 * opts.processHoldMs);
   }
 
   get identity(): LocalIdentity {
@@ -135,7 +140,9 @@ export class NodeIdentity implements TransportIdentity {
 
   /** One process per member id (process-claims.ts); judged after the other rules, so only members' messages claim one. */
   private admitProcess(env: PeerEnvelope): Refusal | null {
-    const outcome = this.processes.admit(env.from, env.incarnation, env.boot, this.opts.now());
+    const now = this.opts.now();
+    const outcome = this.processes.admit(env.from, env.incarnation, env.boot, now);
+    if (outcome.refusal === null || outcome.refusal.code === 'DUPLICATE_PROCESS') this.duplicates.note(env.from, env.boot, outcome.refusal === null, now);
     if (outcome.refusal !== null) return outcome.refusal;
     if (outcome.replaced !== null) {
       this.opts.logger.info({ peer: env.from, boot: env.boot, previous: outcome.replaced }, `${env.from} speaks from a new process (${env.boot}; ${outcome.replaced} fell silent): a restart`);
@@ -181,7 +188,18 @@ export class NodeIdentity implements TransportIdentity {
 
   onRefusedBy(peer: string, code: RefusalCode | null, details: string): void {
     const who = this.named(peer);
+    if (code === 'DUPLICATE_PROCESS' && who !== 'unknown') this.duplicates.refusedBy(who, this.opts.now());
     this.opts.onRefusal('out', who, code, details, this.shouldReport(`out:${who}:${code ?? 'other'}`));
+  }
+
+  /** Two processes speak as member `id`, as this node saw it (duplicate-marks.ts); null: none seen. */
+  duplicateMark(id: string): DuplicateMark | null {
+    return this.duplicates.mark(id, this.opts.now());
+  }
+
+  /** The peers that refuse this node now as a second process of its own member, in id order. */
+  refusedAsDuplicateBy(): string[] {
+    return this.duplicates.refusingPeers(this.opts.now());
   }
 
   /** A sender's id as logged and counted: a member's, else 'unknown' (ids from outside are unbounded). */
@@ -231,6 +249,7 @@ export class NodeIdentity implements TransportIdentity {
     const members = this.bound().members();
     // A removed member's last incarnation is forgotten with it (it may be re-added, empty).
     for (const id of this.heard.keys()) if (!this.isMember(id)) this.heard.delete(id);
+    this.duplicates.retain((id) => this.isMember(id));
     const applied = members.clusterId;
     if (applied === null) return;
     const recordedHere = members.get(this.opts.self)?.incarnation === this.local.incarnation;

@@ -52,11 +52,12 @@ void t.test('a row per committed member, in the contract field order, with what 
     answeredBy: 'c1',
     stale: true,
     role: 'leader',
+    duplicateProcess: false,
   }, "this node's applied index is its own, not its last view's");
   t.match(view.controllers[1], { online: false, clusterState: 'offline', leader: false, voter: true, lastContactMs: 1500, heartbeatTimeoutMs: 900, rttP50Ms: 1.5, rttP99Ms: 0, appliedIndex: 7, lagEntries: 3, version: '1.1.0', role: 'follower' });
   t.strictSame(
     view.controllers[2],
-    { id: 'c3', address: 'c3.example:7000', online: false, localState: 'unknown', clusterState: 'unknown', leader: false, voter: false, lastContactMs: null, heartbeatTimeoutMs: 0, rttP50Ms: 0, rttP99Ms: 0, appliedIndex: 0, lagEntries: 10, version: null, answeredBy: 'c1', stale: true, role: 'learner' },
+    { id: 'c3', address: 'c3.example:7000', online: false, localState: 'unknown', clusterState: 'unknown', leader: false, voter: false, lastContactMs: null, heartbeatTimeoutMs: 0, rttP50Ms: 0, rttP99Ms: 0, appliedIndex: 0, lagEntries: 10, version: null, answeredBy: 'c1', stale: true, role: 'learner', duplicateProcess: false },
     'a member just added, that nobody has heard from and no leader has decided: unknown, never online, no contact time, no version',
   );
   t.match(view, { stale: true, staleReason: 'no quorum heard for 2s', answeredBy: 'c1' });
@@ -83,4 +84,22 @@ void t.test('an answer without a role (an older server) takes it from the two fl
   t.equal(decodeController({ ...old, role: '' }).role, 'follower');
   t.equal(decodeController({ ...view.controllers[0]!, role: '' }).role, 'leader');
   t.throws(() => decodeController({ ...view.controllers[0]!, role: 'boss' }), /role/);
+});
+
+void t.test('two processes speak as a member: its row says so; refused itself, a stale view names who refuses it', async (t) => {
+  const marked = controllersView({
+    self: 'c1',
+    version: '1.2.3',
+    raft: { leader: 'c2', role: 'follower', commit: 10, conf: { voters: ['c1', 'c2'], learners: ['c3'] } },
+    members: [record('c1'), record('c2'), record('c3')],
+    appliedIndex: 9,
+    membership: { rows, stale: true, staleReason: 'c1 has heard from 1 of 2 voters' },
+    duplicate: (id) => id === 'c1' || id === 'c3',
+    refusedAsDuplicateBy: ['c2'],
+  });
+  t.strictSame(marked.controllers.map((c) => [c.id, c.duplicateProcess]), [['c1', true], ['c2', false], ['c3', true]]);
+  t.equal(marked.staleReason, 'c1 has heard from 1 of 2 voters; c2 refuses it as DUPLICATE_PROCESS: another process speaks as c1 (docs/operate.md, DUPLICATE_PROCESS)');
+  for (const [i, c] of controllersViewWire(marked).controllers.entries()) t.strictSame(decodeController(c), marked.controllers[i], 'the mark crosses the wire');
+  const current = controllersView({ ...view, self: 'c1', version: 'v', raft: { leader: 'c1', role: 'leader', commit: 0, conf: { voters: ['c1'], learners: [] } }, members: [record('c1')], appliedIndex: 0, membership: { rows, stale: false, staleReason: '' }, refusedAsDuplicateBy: ['c2'] });
+  t.equal(current.staleReason, '', 'a current view has no reason to give');
 });

@@ -30,3 +30,11 @@ void t.test('an ordinary election holds the request; a node leaderless for longe
   t.equal(cutOffReason(signals({ at: lost + 60_000 })), null, 'with a leader it serves, however long ago the last change');
   t.match(cutOffReason(signals({ at: 9000, leader: () => null, lastLeaderContactAt: () => null })), /no leader for 9000ms/, 'never had a leader: counted from its start');
 });
+
+void t.test('cut off while peers refuse it as a second process of its member: the answer names them and DUPLICATE_PROCESS', async (t) => {
+  const stale = 'c1 resumed 31514ms ago from a stall of 149288ms and has heard back from 1 of 3 voters since';
+  const reason = cutOffReason(signals({ at: 5000, staleReason: () => stale, refusedAsDuplicateBy: () => ['c2', 'c3'] }));
+  t.equal(reason, `c1 is cut off from a quorum: ${stale}; c2, c3 refuse it as DUPLICATE_PROCESS: another process speaks as c1 (docs/operate.md, DUPLICATE_PROCESS)`);
+  t.equal(cutOffReason(signals({ at: 5000, staleReason: () => stale, refusedAsDuplicateBy: () => [] })), `c1 is cut off from a quorum: ${stale}`, 'nobody refusing: as before');
+  t.equal(cutOffReason(signals({ at: 5000, refusedAsDuplicateBy: () => ['c2'] })), null, 'a node that can serve is not made to refuse by it');
+});

@@ -94,6 +94,7 @@ void t.test('exit 0: list controllers -o json prints exactly the contract array'
     'answeredBy',
     'stale',
     'role', // added beside the contract's fields
+    'duplicateProcess',
   ]);
   t.match(rows[2], { id: 'c3', online: false, localState: 'offline' });
 });

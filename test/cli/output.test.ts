@@ -6,6 +6,7 @@ import { controllersTable, viewHeader } from '../../src/cli/controllers-table.js
 import { formatBytes, formatDuration } from '../../src/cli/cell-format.js';
 import { plainTable } from '../../src/cli/plain-table.js';
 import {
+  duplicateWarnings,
   formatNumber,
   renderAuditEvent,
   renderControllers,
@@ -44,7 +45,7 @@ void t.test('json output is an array of objects with the contract fields in its 
   t.ok(Array.isArray(parsed));
   const rows = parsed as Record<string, unknown>[];
   t.equal(rows.length, 3);
-  for (const row of rows) t.strictSame(Object.keys(row), [...CONTRACT_ORDER, 'role']);
+  for (const row of rows) t.strictSame(Object.keys(row), [...CONTRACT_ORDER, 'role', 'duplicateProcess']);
   t.strictSame(rows[2], {
     id: 'c3',
     address: '127.0.0.1:7103',
@@ -63,6 +64,7 @@ void t.test('json output is an array of objects with the contract fields in its 
     answeredBy: 'c1',
     stale: false,
     role: 'follower',
+    duplicateProcess: false,
   });
 });
 
@@ -122,6 +124,7 @@ void t.test('five members with 8-character ids fit in 100 columns, also when eve
     address: `10.100.200.${100 + i}:65535`,
     online: false,
     role: 'candidate',
+    duplicateProcess: true,
     lastContactMs: 1_234_567,
     lagEntries: 123_456_789,
     version: '10.20.30',
@@ -132,6 +135,24 @@ void t.test('five members with 8-character ids fit in 100 columns, also when eve
   const widest = Math.max(...text.split('\n').map((l) => l.length));
   t.ok(widest < 100, `the widest line has ${widest} characters`);
   t.equal(text.trimEnd().split('\n').length, 7, 'a header line, the column names and five rows');
+});
+
+void t.test('a member two processes speak as: its status is marked, its JSON says so, and a warning names it', async (t) => {
+  const [c1, c2, c3] = controllers;
+  const marked = { ...view, controllers: [c1!, { ...c2!, duplicateProcess: true }, c3!] };
+  const text = controllersTable(marked, false);
+  t.match(text, /^c2 +\S+ +online\(dup\) /m, 'the STATUS cell carries the mark');
+  t.match(text, /^c3 +\S+ +offline +/m, 'an unmarked member is not');
+  const rows = JSON.parse(renderControllers(marked, 'json')) as { id: string; duplicateProcess: boolean }[];
+  t.strictSame(rows.map((r) => [r.id, r.duplicateProcess]), [['c1', false], ['c2', true], ['c3', false]]);
+  t.strictSame(duplicateWarnings(view), [], 'no warning without a mark');
+  const [warning, ...more] = duplicateWarnings(marked);
+  t.equal(more.length, 0);
+  t.match(warning, /^warning: two processes speak as c2 in c1's view \(DUPLICATE_PROCESS\): .*copy of its data dir/);
+  const own = duplicateWarnings({ ...view, controllers: [{ ...c1!, duplicateProcess: true }] });
+  t.equal(decodeController(wireController('c2', 7102, { duplicateProcess: true })).duplicateProcess, true, 'decoded from the wire');
+  t.equal(c2!.duplicateProcess, false, 'absent from an older server: false');
+  t.match(own, [/^warning: peers refuse c1, the answering controller, as DUPLICATE_PROCESS: another process speaks as c1/]);
 });
 
 void t.test('durations and sizes in table cells', async (t) => {

@@ -3,15 +3,12 @@
  * `listen` (the adversarial test's repro): its peers refuse the copy (DUPLICATE_PROCESS), and
  * with the real member frozen it is shown offline, not kept online by the copy's pings (looked
  * at inside the 30 holds after which a proven copy is taken). A real restart is still taken.
+ * The operator is told: the leader's `list controllers` and health name the duplicate, the copy
+ * names the peers refusing it, and a copy that took a crashed member's id stays marked.
  */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
-import { freePorts } from '../helpers/free-ports.js';
-import { nodeCommand } from '../helpers/node-command.js';
-import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
-import { guardChild } from '../helpers/reaper.js';
+import { startMemberCopy } from '../helpers/member-copy.js';
+import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const ELECTION_TIMEOUT_MS = 500;
@@ -20,6 +17,12 @@ interface Row {
   readonly id: string;
   readonly online: boolean;
   readonly localState: string;
+  readonly duplicateProcess: boolean;
+}
+
+interface HealthRow {
+  readonly id: string;
+  readonly reason: string;
 }
 
 void t.test('a copy of a member running beside it is refused and never speaks for it', async (t) => {
@@ -34,35 +37,38 @@ void t.test('a copy of a member running beside it is refused and never speaks fo
   for (let i = 0; i < 5; i++) await client.put(`k${i}`, String(i));
 
   // The careless copy: the data dir copied while the member runs, started with the same address.
-  const copyDir = path.join(cluster.dir, 'copy');
-  fs.cpSync(path.join(cluster.dir, 'data', dup), path.join(copyDir, 'data', dup), { recursive: true });
-  const [listen] = await freePorts(1);
-  const yaml = fs
-    .readFileSync(cluster.configFile, 'utf8')
-    .replace(`${cluster.dir}/data/`, `${copyDir}/data/`)
-    .replace(new RegExp(`(- \\{ id: ${dup}, address: "[^"]+")`), `$1, listen: "127.0.0.1:${listen}"`);
-  t.match(yaml, `listen: "127.0.0.1:${listen}"`, 'the copy listens elsewhere');
-  const copyFile = path.join(copyDir, 'cluster.yaml');
-  fs.writeFileSync(copyFile, yaml);
-  const cmd = nodeCommand(CONTROLLER_JS, ['--config', copyFile, '--id', dup]);
-  const copy = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  guardChild(copy);
-  let copyLog = '';
-  copy.stdout.on('data', (d: Buffer) => (copyLog += d.toString()));
-  copy.stderr.on('data', (d: Buffer) => (copyLog += d.toString()));
-  const copyExited = new Promise<void>((resolve) => copy.once('exit', () => resolve()));
-  t.teardown(async () => {
-    if (copy.exitCode === null && copy.signalCode === null) copy.kill('SIGKILL');
-    await copyExited;
-  });
+  const copy = await startMemberCopy(t, cluster, dup);
 
   await waitFor(() => cluster.dumpLogs(leader).includes('DUPLICATE_PROCESS'), `${leader} to refuse the copy of ${dup}`, 20_000);
   t.match(cluster.dumpLogs(leader), new RegExp(`refused a message from ${dup}: two processes speak as ${dup}: process \\w+ was heard \\d+ms ago and process \\w+ speaks too`));
-  await waitFor(() => copyLog.includes('DUPLICATE_PROCESS'), 'the copy to hear why', 20_000);
+  await waitFor(() => copy.log().includes('DUPLICATE_PROCESS'), 'the copy to hear why', 20_000);
   // Heard beside the member for longer than a restart takes, the copy is proven a second process.
   for (const id of [leader, other]) {
     await waitFor(() => cluster.dumpLogs(id).includes(`a second process speaks as ${dup}`), `${id} to find the copy a second process`, 20_000);
   }
+
+  // Named to the operator while the copy runs: in the leader's list and health, and by the copy itself.
+  const rowsOn = async (endpoint: string): Promise<{ rows: Row[]; stderr: string } | null> => {
+    const run = await cluster.ctl(['list', 'controllers', '-o', 'json'], endpoint);
+    return run.code === 0 ? { rows: JSON.parse(run.stdout) as Row[], stderr: run.stderr } : null;
+  };
+  const leaderView = await rowsOn(cluster.endpoints([leader]));
+  t.strictSame(
+    leaderView?.rows.map((r) => [r.id, r.duplicateProcess]),
+    cluster.ids.map((id) => [id, id === dup]),
+    `list controllers on ${leader} marks ${dup} alone`,
+  );
+  t.match(leaderView?.stderr ?? '', `warning: two processes speak as ${dup} in ${leader}'s view (DUPLICATE_PROCESS)`);
+  const table = await cluster.ctl(['list', 'controllers'], cluster.endpoints([leader]));
+  t.match(table.stdout, new RegExp(`^${dup} +\\S+ +online\\(dup\\) `, 'm'), 'the table marks its STATUS');
+  const health = await cluster.ctl(['health', '-o', 'json'], cluster.endpoints([leader]));
+  const dupHealth = (JSON.parse(health.stdout) as { members: HealthRow[] }).members.find((m) => m.id === dup);
+  t.match(dupHealth?.reason, `DUPLICATE_PROCESS: two processes speak as ${dup}`, 'health names it in the leader\'s view');
+  const copyEndpoint = copy.endpoint;
+  await waitFor(async () => (await rowsOn(copyEndpoint))?.rows.find((r) => r.id === dup)?.duplicateProcess === true, `the copy to say its peers refuse it`, 20_000);
+  const copyKv = await cluster.ctl(['kv', 'get', 'k0'], copyEndpoint);
+  t.not(copyKv.code, 0, 'the copy cannot serve');
+  t.match(copyKv.stderr, /refuses? it as DUPLICATE_PROCESS: another process speaks as/, 'and says why');
 
   // The real member frozen: it must go offline, whatever the copy says.
   cluster.pause(dup);
@@ -83,12 +89,39 @@ void t.test('a copy of a member running beside it is refused and never speaks fo
   }
 
   // The copy stopped, the real member resumed and restarted: each is taken as itself.
-  copy.kill('SIGKILL');
-  await copyExited;
+  await copy.kill();
   cluster.resume(dup);
   await waitFor(async () => (await shownOf())?.online === true, `${dup} back online once resumed`, 20_000);
   await cluster.kill(dup, 'SIGKILL');
   cluster.start(dup);
   await waitFor(async () => (await shownOf())?.online === true && cluster.dumpLogs(leader).includes(`${dup} speaks from a new process`), `${dup}'s restart to be taken`, 30_000);
   t.equal(Buffer.from((await client.get('k4')).value).toString(), '4', 'the writes are all there');
+});
+
+void t.test('a copy that outlives the lock-out of a crashed member takes its id, and every status names it', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, raft: { electionTimeout: `${ELECTION_TIMEOUT_MS}ms` } });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  const leader = await cluster.waitForLeader();
+  const dup = cluster.ids.find((id) => id !== leader)!;
+  const client = cluster.client();
+  t.teardown(() => client.close());
+  await client.put('k', 'v');
+  await startMemberCopy(t, cluster, dup);
+  await waitFor(() => cluster.dumpLogs(leader).includes(`a second process speaks as ${dup}`), `${leader} to find the copy a second process`, 20_000);
+
+  // The real member crashes; after 30 holds of its silence (30 s here) the copy is taken as it.
+  await cluster.kill(dup, 'SIGKILL');
+  await waitFor(() => cluster.dumpLogs(leader).includes(`${dup} speaks from a new process`), `${leader} to take the copy as ${dup}`, 60_000);
+  const healthOf = async (): Promise<HealthRow & { online: boolean } | undefined> => {
+    const run = await cluster.ctl(['health', '-o', 'json'], cluster.endpoints([leader]));
+    return run.stdout === '' ? undefined : (JSON.parse(run.stdout) as { members: (HealthRow & { online: boolean })[] }).members.find((m) => m.id === dup);
+  };
+  // The copy's pings keep it online while the leader cannot replicate to it: the row says why.
+  await waitFor(async () => (await healthOf())?.reason.includes('online by its membership heartbeats only') === true, `health to explain ${dup} online while silent in Raft`, 20_000);
+  const row = await healthOf();
+  t.equal(row?.online, true, 'shown online by the copy (the membership detector is unchanged)');
+  t.match(row?.reason, `DUPLICATE_PROCESS: two processes speak as ${dup} (the process heard now took the id over from one it was refused beside`);
+  const list = await cluster.ctl(['list', 'controllers', '-o', 'json'], cluster.endpoints([leader]));
+  t.equal((JSON.parse(list.stdout) as Row[]).find((r) => r.id === dup)?.duplicateProcess, true, 'list controllers marks it, long after the last refusal');
 });

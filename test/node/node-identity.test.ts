@@ -314,3 +314,37 @@ void t.test('two processes of one member: batches and pings of the second are re
   t.match(r.node.judgePing(env('c2', { boot: BOOT.copy })), { code: 'DUPLICATE_PROCESS' }, 'heard beside the first, the copy stays refused when the first falls silent');
   t.equal(r.node.judgePing(env('c2', { boot: BOOT.restart })), null, 'a new process after the silence is a restart');
 });
+
+void t.test('what the operator is told of second processes: marks per member, and the peers refusing this node', async (t) => {
+  const r = rig({ clusterId: CLUSTER_A });
+  t.equal(r.node.judgePing(env('c2', { boot: 'real' })), null);
+  t.equal(r.node.duplicateMark('c2'), null, 'one process: no mark');
+  r.now += 100;
+  t.match(r.node.judgePing(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' });
+  t.strictSame(r.node.duplicateMark('c2'), { refusedMsAgo: 0, holderWasRefused: false }, 'refused now');
+  t.equal(r.node.duplicateMark('c3'), null);
+  // Proven (heard beside the real one past a hold), then the real one falls silent for good.
+  r.now += 500;
+  t.equal(r.node.judgePing(env('c2', { boot: 'real' })), null);
+  r.now += 501;
+  t.match(r.node.judgePing(env('c2', { boot: 'copy' })), { code: 'DUPLICATE_PROCESS' });
+  t.equal(r.node.judgePing(env('c2', { boot: 'real' })), null);
+  let refusedUntil = r.now;
+  while (r.node.judgePing(env('c2', { boot: 'copy' })) !== null) {
+    refusedUntil = r.now;
+    r.now += 1000;
+    if (r.now > 1_000_000) throw new Error('the copy was never taken');
+  }
+  t.ok(r.now - refusedUntil <= 1000, 'the copy took the id');
+  r.now += 10 * 60_000;
+  t.equal(r.node.judgePing(env('c2', { boot: 'copy' })), null);
+  t.strictSame(r.node.duplicateMark('c2'), { refusedMsAgo: null, holderWasRefused: true }, 'long after its last refusal, the holder is the process once refused');
+
+  t.strictSame(r.node.refusedAsDuplicateBy(), []);
+  r.node.onRefusedBy('c3', 'DUPLICATE_PROCESS', 'two processes speak as c1');
+  r.node.onRefusedBy('c2', 'CLUSTER_ID', 'another cluster');
+  r.node.onRefusedBy('stranger', 'DUPLICATE_PROCESS', 'from outside');
+  t.strictSame(r.node.refusedAsDuplicateBy(), ['c3'], 'only a member refusing this node as a second process');
+  r.now += 4001;
+  t.strictSame(r.node.refusedAsDuplicateBy(), [], 'no longer, two holds later');
+});

@@ -1,7 +1,7 @@
 /** `ctl list controllers` and `ctl list agents`: members and agents as the answering controller sees them. */
 import { Option, type Command } from 'commander';
 import { renderAgents } from '../agents-output.js';
-import { CONTROLLER_FORMATS, renderControllers, staleWarning, type ControllerFormat } from '../output.js';
+import { CONTROLLER_FORMATS, duplicateWarnings, renderControllers, staleWarning, type ControllerFormat } from '../output.js';
 import type { Session } from './context.js';
 
 export function registerList(program: Command, session: Session): void {
@@ -14,6 +14,7 @@ export function registerList(program: Command, session: Session): void {
       const view = await session.client().listControllers();
       // The data still goes to stdout unchanged: a stale view is better than none in an outage.
       if (view.stale) session.io.err(staleWarning(view));
+      for (const line of duplicateWarnings(view)) session.io.err(line);
       session.io.out(renderControllers(view, opts.output));
     });
   list
