@@ -86,7 +86,7 @@ void t.test('ctl commands and exit codes', async (t) => {
   t.equal(list.code, 0, list.stderr);
   const rows = JSON.parse(list.stdout) as Array<Record<string, unknown>>;
   t.same(rows.map((r) => r['id']), cluster.ids, 'one row per member');
-  t.same(Object.keys(rows[0]!), ['id', 'address', 'online', 'localState', 'clusterState', 'leader', 'voter', 'lastContactMs', 'heartbeatTimeoutMs', 'rttP50Ms', 'rttP99Ms', 'appliedIndex', 'lagEntries', 'version', 'answeredBy', 'stale', 'role'], 'contract fields in order, then those added beside them');
+  t.same(Object.keys(rows[0]!), ['id', 'address', 'online', 'localState', 'clusterState', 'leader', 'voter', 'lastContactMs', 'heartbeatTimeoutMs', 'rttP50Ms', 'rttP99Ms', 'appliedIndex', 'lagEntries', 'version', 'answeredBy', 'stale', 'role', 'duplicateProcess'], 'contract fields in order, then those added beside them');
   t.equal(rows.filter((r) => r['leader'] === true).length, 1, 'exactly one leader row');
 
   t.equal((await cluster.ctl(['health'])).code, 0, 'health is 0 with a leader and a quorum online');
