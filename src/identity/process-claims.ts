@@ -79,7 +79,8 @@ export class ProcessClaims {
    * ones until the last is upgraded (cluster-version-keeper.ts), and refusing them would cut them
    * off mid-upgrade. It lets a sender holding the member's certificate skip this check, but such
    * a sender can speak as the member anyway; what this check stops is a copied data dir, and a
-   * copy run by 0.3 software always sends its boot id.
+   * copy run by 0.3 software always sends its boot id. Once the cluster version says no 0.2.x
+   * member is left, NodeIdentity refuses '' before it gets here.
    */
   admit(member: string, incarnation: string, boot: string, now: number): ClaimOutcome {
     if (boot === '') return ADMITTED;

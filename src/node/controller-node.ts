@@ -54,7 +54,7 @@ import { addOperatorService, watchApplies } from './operator-tools.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { ClusterVersionKeeper, versionRise } from './cluster-version-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
-import { clusterKind } from '../statemachine/cluster-version.js';
+import { BOOT_ID_VERSION, clusterKind } from '../statemachine/cluster-version.js';
 import { VERSION } from './version.js';
 import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
 import { PeerContacts } from './peer-contact.js';
@@ -356,6 +356,7 @@ export class ControllerNode {
         return { term: st.term, lastIndex: st.lastIndex };
       },
       appliedIndex: () => sm.appliedIndex,
+      bootRequired: () => sm.view(clusterKind).supports(BOOT_ID_VERSION),
     });
     // Members that joined after bootstrap are only in the replicated records.
     for (const m of sm.members.list()) if (m.id !== self.id && m.address) transport.setPeer(m.id, m.address);

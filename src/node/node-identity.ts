@@ -31,6 +31,7 @@ import {
 import { DuplicateMarks, type DuplicateMark } from '../identity/duplicate-marks.js';
 import { PROVEN_HOLDS, ProcessClaims } from '../identity/process-claims.js';
 import type { Message } from '../raft/messages.js';
+import { BOOT_ID_VERSION } from '../statemachine/cluster-version.js';
 import type { ApplyResult, MembersView } from '../statemachine/index.js';
 import type { StatusReport, TransportIdentity } from '../transport/index.js';
 import type { WireIdentity } from '../transport/wire.js';
@@ -45,6 +46,11 @@ export interface NodeIdentityState {
   /** The node's current term and last log index. */
   raft(): { readonly term: number; readonly lastIndex: number };
   appliedIndex(): number;
+  /**
+   * Whether every member runs a version that stamps its boot id (the cluster version, which
+   * only rises once all have): then a message without one is refused. Absent: never required.
+   */
+  bootRequired?(): boolean;
 }
 
 export interface NodeIdentityOptions {
@@ -140,6 +146,14 @@ export class NodeIdentity implements TransportIdentity {
 
   /** One process per member id (process-claims.ts); judged after the other rules, so only members' messages claim one. */
   private admitProcess(env: PeerEnvelope): Refusal | null {
+    // '' is how 0.2.x members speak, mid-upgrade; once the cluster version says none is left, it
+    // is a sender skipping the one-process check.
+    if (env.boot === '' && this.state?.bootRequired?.() === true) {
+      return {
+        code: 'MALFORMED_ENVELOPE',
+        reason: `boot: expected 16 hex digits, found none: every member of this cluster runs ${BOOT_ID_VERSION} or later, which stamps its process on every message`,
+      };
+    }
     const now = this.opts.now();
     const outcome = this.processes.admit(env.from, env.incarnation, env.boot, now);
     if (outcome.refusal === null || outcome.refusal.code === 'DUPLICATE_PROCESS') this.duplicates.note(env.from, env.boot, outcome.refusal === null, now);

@@ -29,6 +29,12 @@ export const FORGET_AGENTS_VERSION = '0.2';
  */
 export const REQUEST_PRINT_VERSION = '0.3';
 
+/**
+ * The level from which every member stamps its process's boot id on every peer message
+ * (src/identity/process-claims.ts): at it, a message without one comes from no member.
+ */
+export const BOOT_ID_VERSION = '0.3';
+
 const VERSION_TEXT = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
 const SOFTWARE_VERSION_TEXT = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.\d+(?:[-+].*)?$/;
 

@@ -71,6 +71,8 @@ interface Rig {
   raft: { term: number; lastIndex: number };
   applied: number;
   now: number;
+  /** What the bound state says of the cluster version: every member stamps a boot id. */
+  bootRequired: boolean;
   /** Settles the oldest identity write still held (with `persist: 'held'`). */
   release(err?: Error): Promise<void>;
 }
@@ -89,6 +91,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
     raft: { term: 2, lastIndex: 1 },
     applied: 1,
     now: 1000,
+    bootRequired: false,
     node: undefined as unknown as NodeIdentity,
     release: async (err) => {
       const next = held.shift();
@@ -118,7 +121,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
     onFatal: (err) => void r.fatal.push(err),
     now: () => r.now,
   });
-  node.bind({ members: () => r.members, raft: () => r.raft, appliedIndex: () => r.applied });
+  node.bind({ members: () => r.members, raft: () => r.raft, appliedIndex: () => r.applied, bootRequired: () => r.bootRequired });
   (r as { node: NodeIdentity }).node = node;
   return r;
 }
@@ -349,4 +352,16 @@ void t.test('what the operator is told of second processes: marks per member, an
   t.strictSame(r.node.refusedAsDuplicateBy(), ['c3'], 'only a member refusing this node as a second process');
   r.now += 4001;
   t.strictSame(r.node.refusedAsDuplicateBy(), [], 'no longer, two holds later');
+});
+
+void t.test('a message without a boot id: admitted mid-upgrade, refused once every member stamps one', async (t) => {
+  const r = rig({ clusterId: CLUSTER_A });
+  t.equal(r.node.judgePing(env('c2', { boot: '' })), null, 'below cluster version 0.3 a 0.2.x member sends none');
+  r.bootRequired = true;
+  t.match(r.node.judgePing(env('c2', { boot: '' })), {
+    code: 'MALFORMED_ENVELOPE',
+    reason: 'boot: expected 16 hex digits, found none: every member of this cluster runs 0.3 or later, which stamps its process on every message',
+  });
+  t.match(r.node.judgeBatch(env('c2', { boot: '' }), [append('c2')]), { accept: false, refusal: { code: 'MALFORMED_ENVELOPE' } }, 'batches too');
+  t.equal(r.node.judgePing(env('c2', { boot: BOOT.real })), null, 'a stamped message passes');
 });
