@@ -40,6 +40,8 @@ export interface ClusterOptions {
   readonly agentReconnectTimeout?: string;
   /** controller.quota_bytes (default 256 MiB). */
   readonly quotaBytes?: number;
+  /** controller.max_pending_handshakes (default 1,024). */
+  readonly maxPendingHandshakes?: number;
   /** Give every node a Prometheus endpoint on a free port. */
   readonly metrics?: boolean;
   /** More top-level YAML (sections other than cluster, controller, raft and tls). */
@@ -92,6 +94,7 @@ export class ProcessCluster {
       `  state_sync_interval: ${hb.stateSyncInterval ?? '2s'}`,
       ...(opts.agentReconnectTimeout !== undefined ? [`  agent_reconnect_timeout: ${opts.agentReconnectTimeout}`] : []),
       ...(opts.quotaBytes !== undefined ? [`  quota_bytes: ${opts.quotaBytes}`] : []),
+      ...(opts.maxPendingHandshakes !== undefined ? [`  max_pending_handshakes: ${opts.maxPendingHandshakes}`] : []),
       'raft:',
       `  heartbeat_interval: ${raft.heartbeatInterval ?? '50ms'}`,
       `  election_timeout: ${raft.electionTimeout ?? '500ms'}`,
