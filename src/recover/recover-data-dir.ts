@@ -9,13 +9,13 @@
  * cluster id.
  */
 import fs from 'node:fs';
+import { sameAddress } from '../config/host-port.js';
 import type { NodeConfig } from '../config/index.js';
 import type { LocalIdentity } from '../identity/index.js';
 import type { Snapshot } from '../raft/index.js';
 import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { epochClusterId, withClusterId } from './epoch.js';
-import { sameAddress } from '../config/host-port.js';
 import { answersByVoter, liveQuorumRefusal, staleLogRefusal, uncheckedRefusal, votersToAsk, type MemberTarget, type RefusingMember, type RunningMember } from './live-quorum.js';
 import { RecoverError } from './errors.js';
 import { planRecovery, type RecoverPlan } from './plan.js';
