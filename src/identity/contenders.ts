@@ -15,8 +15,11 @@
  *    its second message comes before MAX_FRESH new boots do (256 a second against a copy heard
  *    once a second; the flood measured was about 280). Beyond that rate its proof waits for the
  *    flood to slow: it is still refused meanwhile, but a frozen holder's id goes to it after
- *    one hold, as before the proof. Only steady ones can be proven, so only they are looked at
- *    on the holder's messages.
+ *    one hold, as before the proof. A flood of boots each sent twice takes the steady places
+ *    too (an adversarial test delayed a copy's proof so until the flood ended): no bounded
+ *    table keeps one honest entry among unbounded forged ones, and a sender with the member's
+ *    certificate can speak as it anyway. Only steady ones can be proven, so only they are looked
+ *    at on the holder's messages.
  * All mutated in place: O(1) per contender's message, O(MAX_STEADY) per holder's.
  */
 

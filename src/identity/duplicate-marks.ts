@@ -5,81 +5,113 @@
  * the member itself in every status (an adversarial test found a crashed member shown online
  * by its copy's pings). Deterministic: time comes in.
  *
- * A member is marked while this node refuses a second process for it (and for `windowMs` after
- * the last refusal: the copy may be stopped, or merely partitioned), and for as long as the
- * process it admits for the member is one it once refused: that process took the id over from
- * the one it was refused beside, and may well be the copy. Also kept: which peers refuse this
- * node as a second process of itself, so that being cut off from them is explained.
+ * Only a *proven* second process marks a member: one heard beside the holder for longer than a
+ * restart takes. A plain refusal proves nothing: a member restarted quickly speaks while its old
+ * process's last messages are within the hold, is refused until then, and is then taken as the
+ * restart it is (an adversarial test found such restarts marked for good). So a member is marked
+ * for `windowMs` after a proven process was last proven or refused, and for as long as the
+ * process it admits is one that was proven (a copy that took the id over after its lock-out).
+ * Likewise this node counts a peer as refusing it as a second process only when the refusals
+ * have gone on for longer than the hold: those of a restart stop within it.
  */
 
 /** A member marked as spoken for by two processes, as this node saw it. */
 export interface DuplicateMark {
-  /** Since this node last refused a second process for it; null: not within the window. */
-  readonly refusedMsAgo: number | null;
-  /** The process this node admits for it now was once refused beside another: it may be the copy. */
-  readonly holderWasRefused: boolean;
+  /** Since a proven second process was last heard (proven, or refused); null: not within the window. */
+  readonly secondMsAgo: number | null;
+  /** The process this node admits for it now was once proven a second process: it may be the copy. */
+  readonly holderWasProven: boolean;
 }
 
 interface MemberMarks {
   /** The process last admitted; '' before any. */
-  readonly holder: string;
-  readonly holderWasRefused: boolean;
-  /** The processes refused, newest last (bounded). */
-  readonly refused: readonly string[];
-  readonly lastRefusedAt: number | null;
+  holder: string;
+  holderWasProven: boolean;
+  /** Processes proven second ones, newest last (bounded). */
+  readonly proven: string[];
+  lastProvenAt: number | null;
 }
 
-/** Refused processes remembered per member; beyond it the oldest is forgotten. */
-const MAX_REFUSED = 16;
+/** A run of refusals from one peer: when it began and when the last came. */
+interface Refusals {
+  readonly firstAt: number;
+  readonly lastAt: number;
+}
 
-const EMPTY: MemberMarks = { holder: '', holderWasRefused: false, refused: [], lastRefusedAt: null };
+/** Proven processes remembered per member; beyond it the oldest is forgotten. */
+const MAX_PROVEN = 16;
 
 export class DuplicateMarks {
   private readonly members = new Map<string, MemberMarks>();
-  /** Peers that refused this node as a second process of itself, and when they last did. */
-  private readonly refusers = new Map<string, number>();
+  /** Peers that refused this node as a second process of itself. */
+  private readonly refusers = new Map<string, Refusals>();
 
   /**
-   * @param windowMs how long a member stays marked after its last refused second process
-   * @param refuserWindowMs how long a peer's refusal of this node counts as current
+   * @param windowMs how long a member stays marked after a proven second process was last heard
+   * @param holdMs the process hold: refusals longer than it are no restart's; a run of them ends
+   *   after a silence this long
    */
   constructor(
     private readonly windowMs: number,
-    private readonly refuserWindowMs: number,
+    private readonly holdMs: number,
   ) {}
+
+  private of(member: string): MemberMarks {
+    let m = this.members.get(member);
+    if (m === undefined) {
+      m = { holder: '', holderWasProven: false, proven: [], lastProvenAt: null };
+      this.members.set(member, m);
+    }
+    return m;
+  }
 
   /** A message from `member`'s process `boot` was admitted (true) or refused as a second process (false). */
   note(member: string, boot: string, admitted: boolean, now: number): void {
     // An older version stamps no process: nothing to tell apart.
     if (boot === '') return;
-    const m = this.members.get(member) ?? EMPTY;
+    const m = this.members.get(member);
     if (!admitted) {
-      const refused = m.refused.includes(boot) ? m.refused : [...m.refused, boot].slice(-MAX_REFUSED);
-      this.members.set(member, { ...m, refused, lastRefusedAt: now });
-    } else if (m.holder !== boot) {
-      this.members.set(member, { ...m, holder: boot, holderWasRefused: m.refused.includes(boot) });
+      if (m?.proven.includes(boot) === true) m.lastProvenAt = now;
+      return;
     }
+    if (m === undefined) {
+      this.of(member).holder = boot;
+    } else if (m.holder !== boot) {
+      m.holder = boot;
+      m.holderWasProven = m.proven.includes(boot);
+    }
+  }
+
+  /** `boot` was proven a second process of `member` (heard beside its holder past the hold). */
+  proven(member: string, boot: string, now: number): void {
+    const m = this.of(member);
+    if (!m.proven.includes(boot)) {
+      m.proven.push(boot);
+      if (m.proven.length > MAX_PROVEN) m.proven.shift();
+    }
+    m.lastProvenAt = now;
   }
 
   /** The mark on `member`, or null when this node has nothing to say. */
   mark(member: string, now: number): DuplicateMark | null {
     const m = this.members.get(member);
     if (m === undefined) return null;
-    const ago = m.lastRefusedAt === null ? null : Math.max(0, now - m.lastRefusedAt);
-    const refusedMsAgo = ago !== null && ago <= this.windowMs ? ago : null;
-    if (refusedMsAgo === null && !m.holderWasRefused) return null;
-    return { refusedMsAgo, holderWasRefused: m.holderWasRefused };
+    const ago = m.lastProvenAt === null ? null : Math.max(0, now - m.lastProvenAt);
+    const secondMsAgo = ago !== null && ago <= this.windowMs ? ago : null;
+    if (secondMsAgo === null && !m.holderWasProven) return null;
+    return { secondMsAgo, holderWasProven: m.holderWasProven };
   }
 
   /** `peer` refused this node's message as from a second process of this node's member. */
   refusedBy(peer: string, now: number): void {
-    this.refusers.set(peer, now);
+    const run = this.refusers.get(peer);
+    this.refusers.set(peer, run === undefined || now - run.lastAt > this.holdMs ? { firstAt: now, lastAt: now } : { firstAt: run.firstAt, lastAt: now });
   }
 
-  /** The peers that refused this node as a second process within the window, in id order. */
+  /** The peers refusing this node as a second process for longer than a restart is, refused within the last two holds, in id order. */
   refusingPeers(now: number): string[] {
     return [...this.refusers]
-      .filter(([, at]) => now - at <= this.refuserWindowMs)
+      .filter(([, r]) => now - r.lastAt <= 2 * this.holdMs && r.lastAt - r.firstAt > this.holdMs)
       .map(([peer]) => peer)
       .sort();
   }
@@ -95,8 +127,8 @@ export class DuplicateMarks {
 export function describeDuplicate(member: string, mark: DuplicateMark): string {
   // The takeover first: it says the member heard now may be the copy, however long ago.
   const how = [
-    ...(mark.holderWasRefused ? ['the process heard now took the id over from one it was refused beside'] : []),
-    ...(mark.refusedMsAgo !== null ? [`a second process was refused ${Math.round(mark.refusedMsAgo)}ms ago`] : []),
+    ...(mark.holderWasProven ? ['the process heard now took the id over after it was proven a second process'] : []),
+    ...(mark.secondMsAgo !== null ? [`a second process was heard beside it ${Math.round(mark.secondMsAgo)}ms ago`] : []),
   ];
   return `DUPLICATE_PROCESS: two processes speak as ${member} (${how.join(', ')}); the one shown may be a copy of its data dir`;
 }

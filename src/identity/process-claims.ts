@@ -125,7 +125,16 @@ export class ProcessClaims {
       return { refusal: null, replaced, proven: [] };
     }
     claim.contenders.heard(boot, now);
-    return this.refuse(member, boot, `process ${claim.boot} was heard ${Math.max(0, Math.round(silentMs))}ms ago and process ${boot} speaks too`);
+    // Not yet a copy: a quick restart looks just like this until the old process's hold runs out.
+    return {
+      refusal: {
+        code: 'DUPLICATE_PROCESS',
+        reason:
+          `another process speaks as ${member}: process ${claim.boot} was heard ${Math.max(0, Math.round(silentMs))}ms ago and process ${boot} speaks too. ` +
+          `If ${boot} is ${member}'s restart, it is taken once ${claim.boot} has been silent for ${this.holdMs}ms; if both go on speaking, ` +
+          `a copy of ${member}'s data dir runs (docs/operate.md, DUPLICATE_PROCESS)`,
+      },
+    };
   }
 
   /** What is kept, over all members: claimed data dirs and their contenders (for tests). */

@@ -219,13 +219,15 @@ export class ControllerNode {
     // delivers into the host once it exists.
     let host: RaftHost | null = null;
     let membership: MembershipNode | null = null;
+    // This process's boot id: DUPLICATE_PROCESS names processes by it, and the start log says which is whose.
+    const boot = osIdentitySource();
     const nodeIdentity = new NodeIdentity({
       self: self.id,
       clusterName: config.clusterName,
       configured: isConfigured,
       fileNodes: initialNodes(config.nodes),
       identity,
-      boot: osIdentitySource(),
+      boot,
       // About what a restart takes (a second or two to start); a copy heard meanwhile is refused.
       processHoldMs: 2 * config.raft.electionTimeoutMs,
       persist: (next) => storage.saveIdentity(next),
@@ -570,7 +572,7 @@ export class ControllerNode {
       clusterVersion.check();
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
-    logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, clusterId: nodeIdentity.clusterId() }, 'controller started');
+    logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot: nodeIdentity.boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
     return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
   }
 

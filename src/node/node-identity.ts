@@ -97,11 +97,16 @@ export class NodeIdentity implements TransportIdentity {
     this.processes = new ProcessClaims(opts.processHoldMs);
     // Marked as long as a proven copy is locked out; refused by a peer: within two holds, as
     // a refused process retries far more often than that.
-    this.duplicates = new DuplicateMarks(PROVEN_HOLDS * opts.processHoldMs, 2 * opts.processHoldMs);
+    this.duplicates = new DuplicateMarks(PROVEN_HOLDS * opts.processHoldMs, opts.processHoldMs);
   }
 
   get identity(): LocalIdentity {
     return this.local;
+  }
+
+  /** This process's boot id, drawn at its start. */
+  get boot(): string {
+    return this.opts.boot;
   }
 
   /** The host and state machine exist only after the transport: they are bound afterwards. */
@@ -162,6 +167,7 @@ export class NodeIdentity implements TransportIdentity {
       this.opts.logger.info({ peer: env.from, boot: env.boot, previous: outcome.replaced }, `${env.from} speaks from a new process (${env.boot}; ${outcome.replaced} fell silent): a restart`);
     }
     for (const second of outcome.proven) {
+      this.duplicates.proven(env.from, second, now);
       this.opts.logger.error(
         { peer: env.from, boot: env.boot, second, code: 'DUPLICATE_PROCESS' },
         `a second process speaks as ${env.from} (${second}, beside ${env.boot} for longer than a restart takes): refused until ${env.from}'s process falls silent for ${PROVEN_HOLDS * this.opts.processHoldMs}ms; stop the copy of its data dir`,

@@ -26,30 +26,30 @@ const report = (members: readonly MemberObservation[]) => assessHealth(INITIAL_H
 
 void t.test("the adversarial test's row: a copy took the id, pings arrive, Raft is silent: online and silent, and why", async (t) => {
   // Last heard in Raft 93,593 ms ago, not on the leader's term, far behind; the copy's pings keep it online.
-  const r = report([fine('c1'), fine('c2'), fine('c3', { lastContactAt: 1000 - 93_593, term: null, match: 40, duplicate: { refusedMsAgo: null, holderWasRefused: true } })]);
+  const r = report([fine('c1'), fine('c2'), fine('c3', { lastContactAt: 1000 - 93_593, term: null, match: 40, duplicate: { secondMsAgo: null, holderWasProven: true } })]);
   const c3 = r.members[2]!;
   t.equal(c3.online, true, 'online stays the reconciled status');
   t.equal(c3.healthy, false);
   t.strictSame(c3.notes.map((n) => n.kind), ['duplicate', 'heartbeatsOnly']);
   const reason = describeMember(c3);
   t.match(reason, /^last heard from 93593ms ago \(threshold 200ms\), has not answered in the leader's term 7, 60 entries behind \(at most 10\), /, 'the problems first, as before');
-  t.match(reason, /DUPLICATE_PROCESS: two processes speak as c3 \(the process heard now took the id over from one it was refused beside\); the one shown may be a copy of its data dir/);
+  t.match(reason, /DUPLICATE_PROCESS: two processes speak as c3 \(the process heard now took the id over after it was proven a second process\); the one shown may be a copy of its data dir/);
   t.match(reason, /online by its membership heartbeats only: it has not answered the leader in Raft for 93593ms$/);
   t.equal(reportToWire(r, 'c1', { id: null, note: '' }).members[2]!.reason, reason, 'the wire carries the same reason');
 });
 
 void t.test('a refused copy beside a working member: named, verdict unchanged', async (t) => {
-  const r = report([fine('c1'), fine('c2', { duplicate: { refusedMsAgo: 120, holderWasRefused: false } }), fine('c3')]);
+  const r = report([fine('c1'), fine('c2', { duplicate: { secondMsAgo: 120, holderWasProven: false } }), fine('c3')]);
   const c2 = r.members[1]!;
   t.equal(c2.healthy, true, 'the member itself answers: healthy');
   t.strictSame(c2.problems, []);
-  t.match(describeMember(c2), /^DUPLICATE_PROCESS: two processes speak as c2 \(a second process was refused 120ms ago\)/);
+  t.match(describeMember(c2), /^DUPLICATE_PROCESS: two processes speak as c2 \(a second process was heard beside it 120ms ago\)/);
   t.ok(r.healthy);
   t.equal(r.failureTolerance, 1, 'the verdict autopilot reads is as without the note');
 });
 
 void t.test('no notes on a healthy member, an offline one, or the leader', async (t) => {
-  const r = report([fine('c1', { duplicate: { refusedMsAgo: 5, holderWasRefused: false } }), fine('c2'), fine('c3', { online: false, lastContactAt: null })]);
+  const r = report([fine('c1', { duplicate: { secondMsAgo: 5, holderWasProven: false } }), fine('c2'), fine('c3', { online: false, lastContactAt: null })]);
   t.strictSame(r.members.map((m) => m.notes.length), [0, 0, 0]);
   t.equal(describeMember(r.members[2]!), 'offline, never heard from by the leader');
   const never = report([fine('c1'), fine('c2', { lastContactAt: null, term: null })]).members[1]!;
@@ -57,7 +57,7 @@ void t.test('no notes on a healthy member, an offline one, or the leader', async
 });
 
 void t.test('the cluster reason names the duplicate of an unhealthy voter', async (t) => {
-  const r = report([fine('c1'), fine('c2', { term: null, duplicate: { refusedMsAgo: 10, holderWasRefused: false } }), fine('c3', { online: false })]);
+  const r = report([fine('c1'), fine('c2', { term: null, duplicate: { secondMsAgo: 10, holderWasProven: false } }), fine('c3', { online: false })]);
   t.notOk(r.healthy);
   t.match(r.reason, /c2: has not answered in the leader's term 7, DUPLICATE_PROCESS: two processes speak as c2/);
 });

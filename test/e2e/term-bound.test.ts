@@ -44,6 +44,10 @@ void t.test('a term near 2^53, or far ahead of the receiver, is refused, and ele
   await waitFor(async () => Boolean((reply = await ask())?.clusterId), `${leader} to say its cluster id`, 5_000);
   const id = reply!;
   t.ok(id.clusterId, 'the leader says its cluster id and incarnation');
+  // The leader's process: at cluster version 0.3 a message without its boot id is refused first.
+  const boot = /"boot":"([0-9a-f]{16})"[^\n]*"msg":"controller started"|"msg":"controller started"[^\n]*"boot":"([0-9a-f]{16})"/.exec(cluster.dumpLogs(leader));
+  const leaderBoot = boot?.[1] ?? boot?.[2] ?? '';
+  t.match(leaderBoot, /^[0-9a-f]{16}$/, 'the leader logs its boot id at start');
   const followers = cluster.ids.filter((x) => x !== leader);
   const startTerm = (await cluster.status(leader))!.term;
 
@@ -54,7 +58,7 @@ void t.test('a term near 2^53, or far ahead of the receiver, is refused, and ele
     for (const f of followers) {
       const hb: Message = { type: 'Heartbeat', from: leader, to: f, term, commit: 0, context: '' };
       const err = await step(cluster.addresses.get(f)!, {
-        cluster: 'e2e', from: leader, to: f, clusterId: id.clusterId ?? '', incarnation: id.incarnation, messages: [encodeMessage(hb)],
+        cluster: 'e2e', from: leader, to: f, clusterId: id.clusterId ?? '', incarnation: id.incarnation, boot: leaderBoot, messages: [encodeMessage(hb)],
       });
       t.equal(err?.code, code, `${what} to ${f} is refused`);
       t.match(err?.details, details);
