@@ -1,7 +1,9 @@
 /**
- * The client side of the Audit stream on one endpoint: events are decoded as they arrive, a
- * followed stream has no deadline (so a silent endpoint is caught while connecting), and an
- * abort ends it cleanly.
+ * The client side of the Audit stream on one endpoint: events are decoded as they arrive, and an
+ * abort ends it cleanly. No stream has a deadline for the whole (a silent endpoint is caught
+ * while connecting): a followed one runs until stopped, and a listing of the default 100,000
+ * events outlasted the default 5 s timeout on a loaded host (an adversarial test). A listing
+ * instead fails when nothing arrives for the timeout: an endpoint that stalls, not a long trail.
  */
 import * as grpc from '@grpc/grpc-js';
 import { decodeAuditEvent, type AuditEventJson } from './answers.js';
@@ -24,13 +26,25 @@ export async function streamAudit(ctx: StreamContext, opts: AuditOptions, onEven
   if (opts.signal?.aborted === true) return;
   const { channel } = ctx;
   const def = controllerMethod('Audit');
-  if (opts.follow) await waitForReady(ctx);
-  const callOptions: grpc.CallOptions = opts.follow ? {} : { deadline: Date.now() + ctx.timeoutMs };
+  await waitForReady(ctx);
   const request = { sinceMs: opts.sinceMs, follow: opts.follow };
-  const stream = channel.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), callOptions);
+  const stream = channel.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), {});
   ctx.streams.add(stream);
   let delivered = 0;
   let aborted = false;
+  // A listing's idle deadline: armed at the start and again at each event.
+  let stalled: Error | null = null;
+  let idle: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (opts.follow) return;
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      const details = `nothing arrived for ${ctx.timeoutMs}ms after ${delivered} events (--timeout sets how long to wait)`;
+      stalled = Object.assign(new Error(details), { code: grpc.status.DEADLINE_EXCEEDED, details });
+      stream.cancel();
+    }, ctx.timeoutMs);
+  };
+  arm();
   const onAbort = (): void => {
     aborted = true;
     stream.cancel();
@@ -48,16 +62,18 @@ export async function streamAudit(ctx: StreamContext, opts: AuditOptions, onEven
           return;
         }
         delivered += 1;
+        arm();
         onEvent(event);
       });
       stream.on('error', (err: unknown) => {
-        const failure = streamFailure(err, ctx, { aborted, delivered, what: 'the audit stream' });
+        const failure = streamFailure(stalled ?? err, ctx, { aborted, delivered, what: 'the audit stream' });
         if (failure === null) resolve();
         else reject(failure);
       });
       stream.on('end', () => resolve());
     });
   } finally {
+    clearTimeout(idle);
     opts.signal?.removeEventListener('abort', onAbort);
     ctx.streams.delete(stream);
   }

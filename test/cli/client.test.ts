@@ -252,6 +252,38 @@ void t.test('a followed audit stream runs until the signal aborts it', async (t)
   t.equal(abort.signal.aborted, true);
 });
 
+void t.test('a listing longer than the timeout goes on while events arrive; one that stalls fails, naming how long', async (t) => {
+  // An event every 100ms for 3 s against a 1.5 s timeout: a whole-stream deadline would cut it.
+  let stall = false;
+  const fake = await startFake({
+    audit: (_req, call) => {
+      let n = 0;
+      const tick = setInterval(() => {
+        if (stall && n === 3) return; // the stalled endpoint: three events, then nothing
+        call.write({ ...EVENT, subject: `c${n}` });
+        if (++n === 30) {
+          clearInterval(tick);
+          call.end();
+        }
+      }, 100);
+      call.on('cancelled', () => clearInterval(tick));
+    },
+  });
+  const client = new ControllerClient({ endpoints: [fake.address], timeoutMs: 1500 });
+  stopAll(t, fake, client);
+  const seen: AuditEventJson[] = [];
+  await client.audit({ sinceMs: 0, follow: false }, (e) => seen.push(e));
+  t.equal(seen.length, 30, 'all of it, in 3 s');
+
+  stall = true;
+  const stalled: AuditEventJson[] = [];
+  await t.rejects(client.audit({ sinceMs: 0, follow: false }, (e) => stalled.push(e)), {
+    code: 'UNREACHABLE',
+    message: /lost the audit stream from .* \(DEADLINE_EXCEEDED: nothing arrived for 1500ms after 3 events \(--timeout sets how long to wait\)\)/,
+  });
+  t.equal(stalled.length, 3);
+});
+
 void t.test('a client with no endpoints or no timeout is refused', async (t) => {
   t.throws(() => new ControllerClient({ endpoints: [], timeoutMs: 1000 }), { code: 'INVALID_ARGUMENT' });
   t.throws(() => new ControllerClient({ endpoints: ['127.0.0.1:1'], timeoutMs: 0 }), { code: 'INVALID_ARGUMENT' });
