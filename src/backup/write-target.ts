@@ -7,13 +7,20 @@
  * does, a snapshot goes to a file (it is verified and renamed into place), never to stdout.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 
 const EXPECTED = 'expected a regular file (replaced) or a path that does not exist yet (created)';
 
 /** Why `file` must not be the target of an atomic write, or null when it may be. */
 export function writeTargetProblem(file: string): string | null {
   if (file === '') return 'expected a file name; the path is empty';
+  // What an unset or badly quoted shell variable leaves: a name of spaces, or one with a newline.
+  if (file.trim() === '') return `expected a file name; ${JSON.stringify(file)} is only blanks`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(file)) return `expected a file name; ${JSON.stringify(file)} holds a control character (a newline?)`;
   if (file.endsWith('/')) return `${file} names a directory (it ends in /): expected a file name`;
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir)) return `the directory ${dir} does not exist: create it first, or name a file in one that does`;
   if (file === '-') return "write to a file; '-' (stdout) is not supported (./- names a file called -)";
   let st: fs.Stats;
   try {

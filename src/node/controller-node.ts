@@ -26,6 +26,7 @@ import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js
 import { insecureCredentials, mutualTlsCredentials, tlsAgentGate, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
 import { memberKeyGate, NOT_A_MEMBER } from '../transport/member-key-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
+import { PayloadError } from '../transport/errors.js';
 import { initialNodes, osIdentitySource, type Duty } from '../identity/index.js';
 import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
@@ -33,6 +34,7 @@ import { AuditStore } from '../membership/audit-store.js';
 import { auditEvent, type AuditEvent } from '../membership/audit.js';
 import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
 import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
+import { ViewDecodeError } from '../membership/errors.js';
 import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
 import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './file-addresses.js';
@@ -272,7 +274,13 @@ export class ControllerNode {
       onHeartbeat: (from, payload) => {
         // A peer is up: before the first leader, enough of them shorten the first election.
         host?.notePeerAlive(from);
-        return membership?.onHeartbeat(from, payload) ?? new Uint8Array(0);
+        try {
+          return membership?.onHeartbeat(from, payload) ?? new Uint8Array(0);
+        } catch (err) {
+          // The peer's fault, not ours: answered INVALID_ARGUMENT.
+          if (err instanceof ViewDecodeError) throw new PayloadError(err.message);
+          throw err;
+        }
       },
       logger,
       // One batch is in flight per peer, and everything queued behind it (pre-votes too) waits

@@ -14,6 +14,11 @@ export class ProtocolError extends Error {
   }
 }
 
+/** A ping's payload the membership layer cannot read: the peer is answered INVALID_ARGUMENT, not INTERNAL. */
+export class PayloadError extends Error {
+  override readonly name = 'PayloadError';
+}
+
 export type TransportErrorCode =
   /** No address is known for the peer (setPeer was never called, or removePeer was). */
   | 'UNKNOWN_PEER'

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { encodeInitialNodes, REFUSAL_METADATA_KEY, type PeerEnvelope, type Refusal } from '../identity/index.js';
 import type { Message } from '../raft/messages.js';
 import { decodeMessage } from './codec.js';
-import { ProtocolError, TransportError } from './errors.js';
+import { PayloadError, ProtocolError, TransportError } from './errors.js';
 import type { AuthenticatedCall, PeerAuth } from './peer-auth.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { decodeHelloAsk } from './hello-client.js';
@@ -364,6 +364,7 @@ export class PeerService {
     try {
       answer = this.ctx.onHeartbeat(from, new Uint8Array(payload));
     } catch (err) {
+      if (err instanceof PayloadError) throw refuse(grpc.status.INVALID_ARGUMENT, `payload: ${err.message}`);
       throw new HeartbeatHandlerError({ code: grpc.status.INTERNAL, details: `onHeartbeat failed: ${err instanceof Error ? err.message : String(err)}` });
     }
     const seq = typeof raw['seq'] === 'number' ? raw['seq'] : 0;

@@ -36,7 +36,7 @@ export interface PeerTransportOptions {
   readonly onMessage: (m: Message) => void;
   readonly onUnreachable: (peer: string) => void;
   readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
-  /** Answers a membership ping with this node's payload. */
+  /** Answers a membership ping with this node's payload; throws PayloadError for one it cannot read. */
   readonly onHeartbeat: (from: string, payload: Uint8Array) => Uint8Array;
   readonly logger?: { warn(obj: object, msg: string): void };
   /** Largest snapshot accepted from a peer (default 512 MiB). */

@@ -35,6 +35,9 @@ void t.test('a symbolic link, a FIFO, a directory, an empty path or -: exit 2 na
   t.match(await save(dir), { code: 2, err: [`ctl: snapshot save FILE: ${dir} is a directory: expected a regular file`] });
   t.strictSame(await save(''), { code: 2, err: ['ctl: snapshot save FILE: expected a file name; the path is empty'] });
   t.strictSame(await save(`${dir}/new/`), { code: 2, err: [`ctl: snapshot save FILE: ${dir}/new/ names a directory (it ends in /): expected a file name`] });
+  t.strictSame(await save(' '), { code: 2, err: ['ctl: snapshot save FILE: expected a file name; " " is only blanks'] });
+  t.strictSame(await save('a\n'), { code: 2, err: ['ctl: snapshot save FILE: expected a file name; "a\\n" holds a control character (a newline?)'] });
+  t.strictSame(await save(`${dir}/nodir/x.snap`), { code: 2, err: [`ctl: snapshot save FILE: the directory ${dir}/nodir does not exist: create it first, or name a file in one that does`] });
   t.strictSame(await save('-'), { code: 2, err: ["ctl: snapshot save FILE: write to a file; '-' (stdout) is not supported (./- names a file called -)"] });
 
   // A regular file or a new path gets as far as asking (and the dead endpoint fails it: exit 3).

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import type { Heartbeat, Message } from '../../src/raft/messages.js';
 import { encodeMessage } from '../../src/transport/codec.js';
-import { TransportError } from '../../src/transport/errors.js';
+import { PayloadError, TransportError } from '../../src/transport/errors.js';
 import { guardChild } from '../helpers/reaper.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { partialPeer, rawUnary, startNode, type TestNode } from './harness.js';
@@ -216,6 +216,31 @@ void t.test('ping returns a round-trip time and the peer answer', async (t) => {
   t.strictSame(pong.payload, payload, 'the harness answers with the payload it got');
   t.strictSame(n2.heartbeatsFrom, ['n1']);
   await t.rejects(n1.transport.ping('n7', payload, 1000), { code: 'UNKNOWN_PEER' });
+});
+
+void t.test('a ping whose payload the receiver cannot read is answered INVALID_ARGUMENT; a fault of its own INTERNAL', async (t) => {
+  const receiver = await startNode({
+    id: 'n2',
+    options: {
+      onHeartbeat: (_from, payload) => {
+        if (payload[0] === 1) throw new PayloadError('view: expected 1 more byte(s) for magic');
+        throw new Error('a bug');
+      },
+    },
+  });
+  const sender = await startNode({ id: 'n1' });
+  t.teardown(() => {
+    receiver.stop();
+    sender.stop();
+  });
+  sender.transport.setPeer('n2', receiver.address);
+  const answer = (payload: Uint8Array): Promise<unknown> =>
+    sender.transport.ping('n2', payload, 5000).then(
+      () => null,
+      (e: unknown) => e,
+    );
+  t.match(await answer(Uint8Array.of(1)), { code: 'RPC_FAILED', grpcCode: grpc.status.INVALID_ARGUMENT, message: /payload: view: expected 1 more byte\(s\) for magic/ });
+  t.match(await answer(Uint8Array.of(2)), { code: 'RPC_FAILED', grpcCode: grpc.status.INTERNAL, message: /onHeartbeat failed: a bug/ });
 });
 
 void t.test('a ping from an unknown sender is refused', async (t) => {
