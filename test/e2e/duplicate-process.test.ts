@@ -121,7 +121,7 @@ void t.test('a copy that outlives the lock-out of a crashed member takes its id,
   await waitFor(async () => (await healthOf())?.reason.includes('online by its membership heartbeats only') === true, `health to explain ${dup} online while silent in Raft`, 20_000);
   const row = await healthOf();
   t.equal(row?.online, true, 'shown online by the copy (the membership detector is unchanged)');
-  t.match(row?.reason, `DUPLICATE_PROCESS: two processes speak as ${dup} (the process heard now took the id over from one it was refused beside`);
+  t.match(row?.reason, `DUPLICATE_PROCESS: two processes speak as ${dup} (the process heard now took the id over after it was proven a second process`);
   const list = await cluster.ctl(['list', 'controllers', '-o', 'json'], cluster.endpoints([leader]));
   t.equal((JSON.parse(list.stdout) as Row[]).find((r) => r.id === dup)?.duplicateProcess, true, 'list controllers marks it, long after the last refusal');
 });
