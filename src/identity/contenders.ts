@@ -15,11 +15,13 @@
  *    its second message comes before MAX_FRESH new boots do (256 a second against a copy heard
  *    once a second; the flood measured was about 280). Beyond that rate its proof waits for the
  *    flood to slow: it is still refused meanwhile, but a frozen holder's id goes to it after
- *    one hold, as before the proof. A flood of boots each sent twice takes the steady places
- *    too (an adversarial test delayed a copy's proof so until the flood ended): no bounded
- *    table keeps one honest entry among unbounded forged ones, and a sender with the member's
- *    certificate can speak as it anyway. Only steady ones can be proven, so only they are looked
- *    at on the holder's messages.
+ *    one hold, as before the proof. When the steady places are full, the youngest goes, so a
+ *    copy that was steady before a flood of boots each sent twice keeps its place and is proven
+ *    on time (an adversarial test delayed such a proof until the flood ended when the one
+ *    silent longest went). A copy that starts during such a flood finds no place until it ends:
+ *    no bounded table keeps one honest entry among unbounded forged ones, and a sender with the
+ *    member's certificate can speak as it anyway. Only steady ones can be proven, so only they
+ *    are looked at on the holder's messages.
  * All mutated in place: O(1) per contender's message, O(MAX_STEADY) per holder's.
  */
 
@@ -30,7 +32,7 @@ export interface Contender {
 
 /** Boots heard once, kept oldest first; beyond it the oldest is forgotten. */
 export const MAX_FRESH = 256;
-/** Boots heard again within the hold; beyond it the one silent longest is forgotten. */
+/** Boots heard again within the hold; beyond it those silent for the hold, then the youngest, are forgotten. */
 export const MAX_STEADY = 16;
 
 export class Contenders {
@@ -85,13 +87,20 @@ export class Contenders {
 
   private promote(boot: string, c: Contender): void {
     if (this.steady.size >= MAX_STEADY) {
-      // The one silent longest goes: a copy speaking at every heartbeat is never it for long.
-      let oldest: string | null = null;
-      let oldestAt = Infinity;
+      // Those silent for longer than the hold could not be proven now: they go first.
+      for (const [b, s] of this.steady) if (c.lastAt - s.lastAt > this.holdMs) this.steady.delete(b);
+    }
+    if (this.steady.size >= MAX_STEADY) {
+      // Then the youngest: the one that spoke first is closest to its proof. A flood of boots
+      // each sent twice then only displaces its own (the one silent longest would be a copy
+      // heard once a heartbeat, against boots heard a moment ago: an adversarial test did that).
+      let youngest: string | null = null;
+      let youngestAt = -Infinity;
       for (const [b, s] of this.steady) {
-        if (s.lastAt < oldestAt) [oldest, oldestAt] = [b, s.lastAt];
+        if (s.firstAt > youngestAt) [youngest, youngestAt] = [b, s.firstAt];
       }
-      if (oldest !== null) this.steady.delete(oldest);
+      if (youngest === null || youngestAt <= c.firstAt) return; // the newcomer is the youngest: it waits for a place
+      this.steady.delete(youngest);
     }
     this.steady.set(boot, c);
   }

@@ -55,7 +55,7 @@ void t.test('a flood faster than MAX_FRESH boots between two of the copy\'s mess
   t.equal(provenAt, 21_000, 'proven once the flood slowed, a hold after the first message of the copy it did not push out');
 });
 
-void t.test('steady contenders are bounded: the one silent longest goes, one speaking at every heartbeat stays', async (t) => {
+void t.test('steady contenders are bounded: the youngest goes, one that spoke first stays', async (t) => {
   const c = new Contenders(HOLD_MS);
   c.heard('copy', 0);
   c.heard('copy', 10);
@@ -66,8 +66,33 @@ void t.test('steady contenders are bounded: the one silent longest goes, one spe
     c.heard(`twice-${i}`, now);
     t.ok(c.size <= CAP, 'bounded');
   }
-  t.same(c.provenBeside(HOLD_MS + 1), ['copy'], 'the copy was never the one silent longest');
+  t.same(c.provenBeside(HOLD_MS + 1), ['copy'], 'the copy, steady first, was never the youngest');
   t.equal(c.provenBeside(HOLD_MS + 1).length, 0, 'a proven contender is handed over once');
+});
+
+void t.test('boot ids each sent twice, 2 a millisecond, beside a copy steady before them and heard every 500ms: proven on time', async (t) => {
+  const claims = new ProcessClaims(HOLD_MS);
+  let provenAt: number | null = null;
+  let sent = 0;
+  let maxContenders = 0;
+  claims.admit('c2', 'inc', 'real', 0);
+  for (let now = 1; now <= 5_000; now++) {
+    if (now % 100 === 0) {
+      const held = claims.admit('c2', 'inc', 'real', now);
+      if (held.refusal === null && held.proven.includes('copy')) provenAt ??= now;
+    }
+    if (now % 500 === 10) claims.admit('c2', 'inc', 'copy', now);
+    if (now > 600) {
+      for (let i = 0; i < 2; i++, sent++) {
+        claims.admit('c2', 'inc', `twice-${sent}`, now);
+        claims.admit('c2', 'inc', `twice-${sent}`, now);
+      }
+    }
+    maxContenders = Math.max(maxContenders, claims.kept().contenders);
+  }
+  t.ok(sent > 8_000, `${sent} forged boot ids, each sent twice`);
+  t.ok(maxContenders <= CAP, `contenders stay within ${CAP} (at most ${maxContenders})`);
+  t.equal(provenAt, 1100, 'proven at the holder\'s first message past a hold after the copy first spoke, as without the flood');
 });
 
 void t.test('a contender silent for longer than the hold is forgotten: its proof starts over', async (t) => {
