@@ -26,7 +26,7 @@ export function writeTargetProblem(file: string): string | null {
   try {
     st = fs.lstatSync(file);
   } catch {
-    // Absent is fine; any other failure (a missing directory, no permission) is the write's to report.
+    // Absent is fine; any other failure (no permission, say) is the write's to report.
     return null;
   }
   if (st.isFile()) return null;
