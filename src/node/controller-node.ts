@@ -580,7 +580,7 @@ export class ControllerNode {
       clusterVersion.check();
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
-    logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot: nodeIdentity.boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
+    logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
     return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
   }
 

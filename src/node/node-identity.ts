@@ -104,11 +104,6 @@ export class NodeIdentity implements TransportIdentity {
     return this.local;
   }
 
-  /** This process's boot id, drawn at its start. */
-  get boot(): string {
-    return this.opts.boot;
-  }
-
   /** The host and state machine exist only after the transport: they are bound afterwards. */
   bind(state: NodeIdentityState): void {
     this.state = state;
