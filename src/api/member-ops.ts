@@ -82,14 +82,21 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
     return `the leader promotes it to voter once it has caught up${wait} (\`ctl member list\` shows it)`;
   }
 
-  /** A learner may be promoted once it has every committed entry (etcd's isLearnerReady). */
-  async function waitCaughtUp(id: string, deadline: number): Promise<void> {
+  /**
+   * A learner may be promoted once it has every committed entry (etcd's isLearnerReady) and the
+   * cluster has recorded its data dir: one not recorded refuses to vote (acceptance rule 5), and
+   * a voter that cannot vote lowers how many failures the cluster survives.
+   */
+  async function waitReady(id: string, deadline: number): Promise<void> {
     for (;;) {
       const st = host.status();
       const pr = st.progress.get(id);
-      if (pr && pr.match >= st.commit) return;
+      const caughtUp = pr !== undefined && pr.match >= st.commit;
+      const recorded = (sm.members.get(id)?.incarnation ?? '') !== '';
+      if (caughtUp && recorded) return;
       if (Date.now() >= deadline) {
-        throw new ServiceFailure('TIMEOUT', `learner ${id} has not caught up (has ${pr?.match ?? 0} of ${st.commit}); is it running?`);
+        if (!caughtUp) throw new ServiceFailure('TIMEOUT', `learner ${id} has not caught up (has ${pr?.match ?? 0} of ${st.commit}); is it running?`);
+        throw new ServiceFailure('TIMEOUT', `learner ${id} has caught up, but the cluster has not recorded its data dir yet, and until it has it could not vote; is it running, and does the leader hear its pings?`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -131,7 +138,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
         const role = roleOf(req.id);
         if (role === 'voter') return response(true, `${req.id} is already a voter; nothing changed`);
         if (role === null) throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member`);
-        await waitCaughtUp(req.id, Date.now() + remaining);
+        await waitReady(req.id, Date.now() + remaining);
         await host.proposeConfChange({ type: 'promote', node: req.id, context: '' }, deadline - Date.now());
         return response(false, '');
       }));

@@ -9,7 +9,10 @@
  * A learner is eligible when it was added with the intent to promote it (a plain `member add`)
  * or, for one added with `--learner`, when `autopilot.promote_learners` is on. It is caught up
  * when the leader has replicated to within `autopilot.max_trailing_logs` entries of the commit
- * index (a learner at zero has received nothing yet). It is healthy when, besides, the rest of
+ * index (a learner at zero has received nothing yet). It must also be recorded: the cluster
+ * has written down its data dir (src/identity/leader-duties.ts), since a data dir the cluster
+ * has not recorded refuses to vote (acceptance rule 5), and a voter that cannot vote lowers
+ * how many failures the cluster survives. It is healthy when, besides, the rest of
  * health in depth's rule holds (src/autopilot/health.ts): online in the leader's view, heard from
  * within `autopilot.last_contact_threshold`, on the leader's term. It is promoted once it has
  * stayed caught up and healthy for `autopilot.server_stabilization_time`, continuously: falling
@@ -22,6 +25,8 @@ export interface PromoterMember {
   readonly role: 'voter' | 'learner';
   /** Added by a plain `member add`: promote once caught up, whatever autopilot.promote_learners says. */
   readonly autoPromote: boolean;
+  /** The data dir the cluster recorded for this member; '' until the leader has recorded it. */
+  readonly incarnation: string;
 }
 
 export interface PromoterSettings {
@@ -58,6 +63,7 @@ export const INITIAL_PROMOTER_STATE: PromoterState = { caughtUpSince: new Map() 
 export type LearnerVerdict =
   | { readonly id: string; readonly verdict: 'manual' }
   | { readonly id: string; readonly verdict: 'behind'; readonly entries: number }
+  | { readonly id: string; readonly verdict: 'unrecorded' }
   | { readonly id: string; readonly verdict: 'unhealthy'; readonly problems: readonly HealthProblem[] }
   | { readonly id: string; readonly verdict: 'stabilizing'; readonly remainingMs: number }
   | { readonly id: string; readonly verdict: 'ready'; readonly caughtUpForMs: number };
@@ -90,6 +96,10 @@ export function decidePromotion(state: PromoterState, input: PromoterInput): Pro
     const behind = Math.max(0, input.commit - match);
     if (match === 0 || behind > settings.maxTrailingLogs) {
       learners.push({ id: m.id, verdict: 'behind', entries: behind });
+      continue;
+    }
+    if (m.incarnation === '') {
+      learners.push({ id: m.id, verdict: 'unrecorded' });
       continue;
     }
     const contact = input.contacts.get(m.id) ?? { online: false, lastContactAt: null, term: null };

@@ -57,6 +57,8 @@ function describeVerdict(v: LearnerVerdict): string {
       return 'added with --learner: waiting for `ctl member promote` (or autopilot.promote_learners)';
     case 'behind':
       return `catching up (${v.entries} entries behind)`;
+    case 'unrecorded':
+      return 'caught up; waiting for the cluster to record its data dir, which it must before it may vote';
     case 'unhealthy':
       return `caught up but not healthy: ${v.problems.map(describeProblem).join(', ')}`;
     case 'stabilizing':

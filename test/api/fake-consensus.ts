@@ -6,7 +6,7 @@ import type { ConsensusPort, ConsensusStatus } from '../../src/api/consensus-por
 import { HostError } from '../../src/api/consensus-port.js';
 import type { ConfEntry, ConfState, SoftState } from '../../src/raft/index.js';
 import { confEntryToMembersCommand, encodeBootstrapContext } from '../../src/node/conf-members.js';
-import { okResult, StateMachine, type ApplyResult } from '../../src/statemachine/index.js';
+import { encodeCommand, okResult, StateMachine, type ApplyResult } from '../../src/statemachine/index.js';
 
 export class FakeConsensus implements ConsensusPort {
   readonly sm = new StateMachine();
@@ -48,6 +48,17 @@ export class FakeConsensus implements ConsensusPort {
       this.index += 1;
       this.sm.apply(this.index, confEntryToMembersCommand({ type: 'bootstrap', voters: opts.voters, context: encodeBootstrapContext(members) }));
     }
+  }
+
+  /**
+   * What the leader's identity duty does once it hears from a member: records its data dir
+   * (a `members` records port only).
+   */
+  recordIncarnation(id: string, incarnation: string): void {
+    if (!this.records) throw new Error('fake consensus: recordIncarnation needs records: true');
+    this.index += 1;
+    const result = this.sm.apply(this.index, encodeCommand({ kind: 'members', op: 'recordIncarnation', id, incarnation }));
+    if (!result.ok) throw new Error(`fake consensus: recordIncarnation refused: ${result.message}`);
   }
 
   /** Leadership moves (or is lost, with null). */

@@ -130,7 +130,10 @@ function callUnary(svc: grpc.UntypedServiceImplementation, method: string, reque
 }
 
 void t.test('membership calls go through the port: promote waits for the learner, then proposes', async (t) => {
-  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], learners: ['c4'] });
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], records: true });
+  await port.proposeConfChange({ type: 'add-learner', node: 'c4', context: 'c4.example:7000' });
+  port.recordIncarnation('c4', '00000000000000c4');
+  port.proposals.length = 0;
   const svc = controllerService({
     id: 'c1',
     clusterName: 'test',
@@ -148,7 +151,7 @@ void t.test('membership calls go through the port: promote waits for the learner
     raftHeartbeatIntervalMs: 100,
     sessions: new KvSessions(),
   });
-  port.match.set('c4', 0);
+  port.match.set('c4', 10_000);
   t.match(await callUnary(svc, 'MemberPromote', { id: 'c3', forwarded: false }), { unchanged: true, detail: 'c3 is already a voter; nothing changed' });
   t.match(await callUnary(svc, 'MemberPromote', { id: 'c9', forwarded: false }).catch((e: unknown) => e), { details: 'c9 is not a member' });
   t.strictSame(await callUnary(svc, 'MemberPromote', { id: 'c4', forwarded: false }), { voters: ['c1', 'c2', 'c3', 'c4'], learners: [], unchanged: false, detail: '' });

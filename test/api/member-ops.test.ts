@@ -74,9 +74,23 @@ void t.test('promote twice: the second says it is already a voter; an unknown id
   const { port, ops } = setup();
   await ops.add(add('c4', '10.0.0.14:7101', true), soon());
   port.match.set('c4', 10_000);
+  port.recordIncarnation('c4', '00000000000000c4');
   t.match(await ops.promote(ref('c4'), soon()), { unchanged: false, voters: ['c1', 'c2', 'c3', 'c4'] });
   t.match(await ops.promote(ref('c4'), soon()), { unchanged: true, detail: 'c4 is already a voter; nothing changed' });
   t.match(await ops.promote(ref('c9'), soon()).catch((e: unknown) => e), { code: 'UNKNOWN_NODE', message: 'c9 is not a member' });
+});
+
+void t.test('promote waits for the cluster to record the learner\'s data dir, and says so when it never does', async (t) => {
+  const { port, ops } = setup();
+  await ops.add(add('c4', '10.0.0.14:7101', true), soon());
+  port.match.set('c4', 10_000);
+  const proposed = port.proposals.length;
+  const failed = await ops.promote(ref('c4'), Date.now() + 300).catch((e: unknown) => e);
+  t.match(failed, { code: 'TIMEOUT', message: /c4 has caught up, but the cluster has not recorded its data dir yet, and until it has it could not vote/ });
+  t.equal(port.proposals.length, proposed, 'no promotion proposed');
+  const promoted = ops.promote(ref('c4'), soon());
+  setTimeout(() => port.recordIncarnation('c4', '00000000000000c4'), 100);
+  t.match(await promoted, { unchanged: false, voters: ['c1', 'c2', 'c3', 'c4'] }, 'promoted once the record is applied');
 });
 
 void t.test('remove twice: the second says it was already removed; an id never present is UNKNOWN_NODE', async (t) => {

@@ -14,8 +14,8 @@ import {
 } from '../../src/autopilot/promoter.js';
 import type { ContactObservation } from '../../src/autopilot/health.js';
 
-const voter = (id: string): PromoterMember => ({ id, role: 'voter', autoPromote: false });
-const learner = (id: string, autoPromote = true): PromoterMember => ({ id, role: 'learner', autoPromote });
+const voter = (id: string): PromoterMember => ({ id, role: 'voter', autoPromote: false, incarnation: `${id}-dir` });
+const learner = (id: string, autoPromote = true, incarnation = `${id}-dir`): PromoterMember => ({ id, role: 'learner', autoPromote, incarnation });
 
 const TERM = 5;
 const SETTINGS: PromoterSettings = { promoteLearners: false, stabilizationMs: 0, maxTrailingLogs: 10, lastContactThresholdMs: 2_000 };
@@ -66,6 +66,17 @@ void t.test('a learner that has received nothing is behind, whatever the commit 
   const [d] = run([input({ commit: 0, match: {} })]);
   t.strictSame(d!.learners, [{ id: 'c4', verdict: 'behind', entries: 0 }]);
   t.equal(d!.promote, null);
+});
+
+void t.test('a caught-up learner whose data dir the cluster has not recorded waits: it could not vote yet', async (t) => {
+  const unrecorded = [voter('c1'), voter('c2'), voter('c3'), learner('c4', true, '')];
+  const [waiting, recorded] = run([
+    input({ members: unrecorded, match: { c4: 100 } }),
+    input({ now: 100, match: { c4: 100 } }),
+  ]);
+  t.equal(waiting!.promote, null, 'not promoted while its incarnation is unrecorded');
+  t.strictSame(waiting!.learners, [{ id: 'c4', verdict: 'unrecorded' }]);
+  t.equal(recorded!.promote, 'c4', 'promoted once the record is applied');
 });
 
 void t.test('a learner added with --learner waits for the operator unless autopilot.promote_learners is on', async (t) => {

@@ -631,7 +631,11 @@ export class Cluster implements NodeObserver {
 
   promote(id: NodeId): void {
     const l = this.leader();
-    if (l) this.confChange(l, { type: 'promote', node: id, context: '' });
+    if (!l) return;
+    // As the promoter and `member promote` do: not before the cluster has recorded the
+    // learner's data dir, which until then refuses to vote (acceptance rule 5).
+    if (this.identity && (l.sm.members.view.get(id)?.incarnation ?? '') === '') return;
+    this.confChange(l, { type: 'promote', node: id, context: '' });
   }
 
   remove(id: NodeId): void {
