@@ -20,6 +20,7 @@ export interface MemberHealthMsg {
   readonly lagEntries: number;
   readonly online: boolean;
   readonly reason: string;
+  readonly duplicateProcess: boolean;
 }
 
 export interface HealthResponseMsg {
@@ -45,6 +46,8 @@ export interface MemberHealthJson {
   readonly lagEntries: number | null;
   readonly online: boolean;
   readonly reason: string;
+  /** The leader saw a second process speak as this member (DUPLICATE_PROCESS); `reason` says more. */
+  readonly duplicateProcess: boolean;
 }
 
 /** `ctl health -o json`: the contract's fields first, in its order. */
@@ -83,6 +86,7 @@ export function reportToWire(report: ClusterHealthReport, answeredBy: string, pr
       lagEntries: m.lagEntries,
       online: m.online,
       reason: describeMember(m),
+      duplicateProcess: m.notes.some((n) => n.kind === 'duplicate'),
     })),
     reason: report.reason,
     answeredBy,
@@ -117,6 +121,7 @@ export function withoutLeaderWire(
       lagEntries: 0,
       online: false,
       reason: 'not judged: health is judged in the leader\'s view',
+      duplicateProcess: false,
     })),
     reason,
     answeredBy,
@@ -143,6 +148,8 @@ function decodeMember(raw: unknown): MemberHealthJson {
     lagEntries: f.boolean('hasLag') ? f.number('lagEntries') : null,
     online: f.boolean('online'),
     reason: f.string('reason'),
+    // Absent from servers older than the field: they saw no duplicate to report as one.
+    duplicateProcess: f.has('duplicateProcess') && f.boolean('duplicateProcess'),
   };
 }
 

@@ -3,6 +3,7 @@
  * people, the contract's JSON for scripts (fields in its order, additions after).
  */
 import type { HealthJson, MemberHealthJson } from '../api/health-wire.js';
+import { DUPLICATE_MARK } from './controllers-table.js';
 import { plainTable } from './plain-table.js';
 
 export const HEALTH_FORMATS = ['table', 'json'] as const;
@@ -19,6 +20,7 @@ function memberJson(m: MemberHealthJson): MemberHealthJson {
     lagEntries: m.lagEntries,
     online: m.online,
     reason: m.reason,
+    duplicateProcess: m.duplicateProcess,
   };
 }
 
@@ -58,7 +60,7 @@ export function healthTable(h: HealthJson): string {
     m.id,
     m.id === h.leader ? 'leader' : m.voter ? 'voter' : 'learner',
     m.healthy ? 'yes' : 'no',
-    m.online ? 'yes' : 'no',
+    `${m.online ? 'yes' : 'no'}${m.duplicateProcess ? DUPLICATE_MARK : ''}`,
     dash(m.lastContactMs, formatMs),
     dash(m.term),
     dash(m.lagEntries),

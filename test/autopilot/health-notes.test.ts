@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import { assessHealth, describeMember, INITIAL_HEALTH_STATE, type HealthInput, type MemberObservation } from '../../src/autopilot/health.js';
-import { reportToWire } from '../../src/api/health-wire.js';
+import { decodeHealth, reportToWire } from '../../src/api/health-wire.js';
+import { healthTable } from '../../src/cli/health-output.js';
 
 function fine(id: string, over: Partial<MemberObservation> = {}): MemberObservation {
   return { id, voter: true, online: true, lastContactAt: 990, term: 7, match: 100, ...over };
@@ -46,6 +47,12 @@ void t.test('a refused copy beside a working member: named, verdict unchanged', 
   t.match(describeMember(c2), /^DUPLICATE_PROCESS: two processes speak as c2 \(a second process was heard beside it 120ms ago\)/);
   t.ok(r.healthy);
   t.equal(r.failureTolerance, 1, 'the verdict autopilot reads is as without the note');
+  const wire = reportToWire(r, 'c1', { id: null, note: '' });
+  t.strictSame(wire.members.map((m) => m.duplicateProcess), [false, true, false], 'scripts read the mark as a field, not from the reason text');
+  t.strictSame(decodeHealth(wire).members.map((m) => m.duplicateProcess), [false, true, false], 'and ctl decodes it');
+  const older = { ...wire, members: wire.members.map(({ duplicateProcess: _, ...rest }) => rest) };
+  t.strictSame(decodeHealth(older).members.map((m) => m.duplicateProcess), [false, false, false], 'a server without the field reports none');
+  t.match(healthTable(decodeHealth(wire)), /c2 +voter +yes +yes\(dup\)/, 'the table marks it as list controllers does');
 });
 
 void t.test('no notes on a healthy member, an offline one, or the leader', async (t) => {
