@@ -63,6 +63,14 @@ void t.test('add, promote and remove are safe to repeat; a removed member exits 
   t.equal(removeAgain.code, 0, removeAgain.stderr);
   t.match(removeAgain.stdout, /^c4 was already removed; nothing changed/);
 
+  // A learner only an operator promotes: --wait says so at once instead of waiting out its 5m.
+  const c5 = await cluster.addToFile('c5');
+  t.equal((await cluster.ctl(['member', 'add', 'c5', c5, '--learner'], three)).code, 0);
+  const manual = await cluster.ctl(['member', 'add', 'c5', c5, '--wait'], three, 20_000);
+  t.equal(manual.code, 1, 'nothing to wait for: exit 1, long before the 5m wait');
+  t.match(manual.stderr, /c5 was added with --learner and autopilot\.promote_learners is off, so only `ctl member promote c5` makes it a voter: --wait has nothing to wait for/);
+  t.equal((await cluster.ctl(['member', 'remove', 'c5'], three)).code, 0);
+
   for (const argv of [['member', 'remove', 'nobody'], ['member', 'promote', 'nobody']]) {
     const r = await cluster.ctl(argv, three);
     t.equal(r.code, 4, `${argv.join(' ')}: an id never present exits 4`);

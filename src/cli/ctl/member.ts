@@ -26,6 +26,16 @@ function changeJson(id: string, m: MembersJson): Record<string, unknown> {
   return { id, changed: !m.unchanged, voters: m.voters, learners: m.learners, detail: m.detail };
 }
 
+/**
+ * Whether anyone will promote learner `id` without an operator: it was added with the intent
+ * (a plain `member add`), or `autopilot.promote_learners` is on.
+ */
+async function promotedByLeader(session: Session, autoPromote: boolean): Promise<boolean> {
+  if (autoPromote) return true;
+  const answer = await session.client().configGet('autopilot.promote_learners');
+  return answer.settings.find((s) => s.key === 'autopilot.promote_learners')?.value === 'true';
+}
+
 /** Polls the member list until `id` is a voter or the time is up; the configuration then. */
 async function waitForVoter(session: Session, id: string, timeoutMs: number): Promise<Pick<MembersJson, 'voters' | 'learners'>> {
   const deadline = session.io.now() + timeoutMs;
@@ -37,8 +47,16 @@ async function waitForVoter(session: Session, id: string, timeoutMs: number): Pr
       const ids = (role: string): string[] => list.members.filter((x) => x.role === role).map((x) => x.id);
       return { voters: ids('voter'), learners: ids('learner') };
     }
+    // A learner added with --learner waits for an operator: there is nothing to wait for.
+    if (!(await promotedByLeader(session, m.autoPromote))) {
+      throw new ApiError(
+        'FAILED_PRECONDITION',
+        `${id} was added with --learner and autopilot.promote_learners is off, so only \`ctl member promote ${id}\` makes it a voter: --wait has nothing to wait for`,
+      );
+    }
     if (session.io.now() >= deadline) {
-      throw new ApiError('TIMEOUT', `${id} is still a learner after ${formatDuration(timeoutMs)}: is it running with --join? (see \`ctl member list\` and its log)`);
+      const why = m.status === 'online' ? 'the leader\'s log says why (`learner ' + id + ': ...`)' : 'is it running with --join?';
+      throw new ApiError('TIMEOUT', `${id} is still a learner after ${formatDuration(timeoutMs)}, ${m.status}: ${why} (see \`ctl member list\`)`);
     }
     await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
   }
