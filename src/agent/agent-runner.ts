@@ -16,7 +16,7 @@ import { SYNC_METHOD } from '../agents/sync-codec.js';
 import type { Rng } from '../util/rng.js';
 import type { AgentYaml } from './agent-yaml.js';
 import { AgentConfig, type Candidate, type ConfigJson, type WholeCandidate } from './config-state.js';
-import { Failover, startIndex, type AttemptOutcome } from './failover.js';
+import { Failover, startIndex, writeRetryDelayMs, type AttemptOutcome } from './failover.js';
 import { configText, writeAtomically } from './out-file.js';
 import { UsageReporter } from './usage-reporter.js';
 import { resourceKey } from '../statemachine/index.js';
@@ -71,6 +71,10 @@ export class AgentRunner {
   private readonly clients: ChannelCache<grpc.Client>;
   private watchdog: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
+  /** After a failed --out write: when to ask for the version again (a new stream). */
+  private writeRetry: NodeJS.Timeout | null = null;
+  /** --out writes that failed in a row. */
+  private writeFailures = 0;
   private welcomed: { controller: string; session: string } | null = null;
   private timeoutMs: number;
   private lastHeardAt = 0;
@@ -197,6 +201,7 @@ export class AgentRunner {
     // One callback per attempt, not one per message (thousands of agents share a process in the swarm).
     const silent = (): void => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`);
     const resync = (): void => finish('resync', 'the push does not apply to what this agent holds');
+    const retryWrite = (version: number): void => finish('resync', `asking again for version ${version}, which this agent could not write to --out`);
     stream.on('data', (w: ControllerMessageWire) => {
       if (finished) return;
       this.heard(silent);
@@ -223,7 +228,7 @@ export class AgentRunner {
           return;
         case 'push':
           this.opts.onPush?.(m.version, w.body.byteLength);
-          this.onPush(stream, m, resync);
+          this.onPush(stream, m, resync, retryWrite);
           return;
       }
     });
@@ -241,10 +246,11 @@ export class AgentRunner {
       epoch: { boot: this.boot, seq: ++this.seq },
       info,
       hosts: this.opts.yaml.hosts,
+      rejectedVersion: this.config.rejected,
     });
   }
 
-  private onPush(stream: SyncStream, push: ReceivedPush, resync: () => void): void {
+  private onPush(stream: SyncStream, push: ReceivedPush, resync: () => void, retryWrite: (version: number) => void): void {
     const verdict = this.config.judge(push);
     switch (verdict.type) {
       case 'resync':
@@ -253,12 +259,17 @@ export class AgentRunner {
         return;
       case 'reject':
         this.opts.logger.warn({ version: push.version, error: verdict.error }, 'configuration rejected (NACK); keeping the last good one');
+        this.config.reject(push.version);
+        // A newer version judged wrong: asking again for one it could not write would only
+        // bring this verdict back.
+        if (this.writeRetry !== null) clearTimeout(this.writeRetry);
+        this.writeRetry = null;
         this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error: verdict.error });
         return;
       case 'accept':
         // Without --out nothing is written first: acknowledged in the same turn, no promise.
         if (this.opts.out === null) this.accept(stream, push, verdict.next);
-        else void this.writeThenAccept(this.opts.out, stream, push, this.config.whole(verdict.next));
+        else void this.writeThenAccept(this.opts.out, stream, push, this.config.whole(verdict.next), retryWrite);
         return;
       default: {
         const never: never = verdict;
@@ -267,20 +278,34 @@ export class AgentRunner {
     }
   }
 
-  /** --out first: an agent acknowledges only what it wrote (a failed write is a NACK). */
-  private async writeThenAccept(out: string, stream: SyncStream, push: ReceivedPush, next: WholeCandidate): Promise<void> {
+  /**
+   * --out first: an agent acknowledges only what it wrote. A failed write is a NACK (the cluster
+   * shows why), but not a rejection: after a back-off the agent starts a new stream, whose hello
+   * claims no rejection, so the controller offers the version again and the write is tried anew.
+   */
+  private async writeThenAccept(out: string, stream: SyncStream, push: ReceivedPush, next: WholeCandidate, retryWrite: (version: number) => void): Promise<void> {
     try {
       await writeAtomically(out, configText(AgentConfig.json(next)));
     } catch (err) {
       const error = `cannot write ${out}: ${(err as Error).message}`;
-      this.opts.logger.error({ err }, error);
+      const delayMs = writeRetryDelayMs(++this.writeFailures, this.opts.rng);
+      this.opts.logger.error({ err, version: push.version, retryInMs: delayMs }, error);
       this.send(stream, { type: 'nack', nonce: push.nonce, version: push.version, error });
+      if (this.stream !== stream || this.stopped) return;
+      if (this.writeRetry !== null) clearTimeout(this.writeRetry);
+      this.writeRetry = setTimeout(() => {
+        this.writeRetry = null;
+        retryWrite(push.version);
+      }, delayMs);
       return;
     }
     this.accept(stream, push, next);
   }
 
   private accept(stream: SyncStream, push: ReceivedPush, next: Candidate): void {
+    this.writeFailures = 0;
+    if (this.writeRetry !== null) clearTimeout(this.writeRetry);
+    this.writeRetry = null;
     this.config.commit(next);
     this.send(stream, { type: 'ack', nonce: push.nonce, version: push.version });
     if (this.opts.logger.isLevelEnabled('debug')) this.opts.logger.debug({ version: push.version, resources: this.config.size }, 'configuration accepted (ACK)');
@@ -332,8 +357,10 @@ export class AgentRunner {
   private clearTimers(): void {
     if (this.watchdog !== null) clearTimeout(this.watchdog);
     if (this.retry !== null) clearTimeout(this.retry);
+    if (this.writeRetry !== null) clearTimeout(this.writeRetry);
     this.watchdog = null;
     this.retry = null;
+    this.writeRetry = null;
   }
 }
 

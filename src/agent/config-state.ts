@@ -62,6 +62,8 @@ export class AgentConfig {
   private cluster = '';
   /** Commits so far: a delta candidate applies only to the configuration it was judged against. */
   private commits = 0;
+  /** A version this process judged and rejected while holding what it holds; null: none. */
+  private rejectedVer: number | null = null;
 
   constructor(private readonly protocols: ReadonlySet<string>) {}
 
@@ -72,6 +74,21 @@ export class AgentConfig {
 
   get clusterId(): string {
     return this.cluster;
+  }
+
+  /**
+   * The version this process rejected (NACKed) while holding what it holds, which its hello
+   * tells a controller so that the rejection stands on a reconnect; null: none. A restart
+   * forgets it, so the restarted agent is offered the version again.
+   */
+  get rejected(): number | null {
+    return this.rejectedVer;
+  }
+
+  /** This process judged `version` and rejected it (its configuration, not a local failure). */
+  reject(version: number): void {
+    // A lagging controller may offer an older version after a newer one was rejected.
+    this.rejectedVer = Math.max(this.rejectedVer ?? 0, version);
   }
 
   get size(): number {
@@ -88,6 +105,7 @@ export class AgentConfig {
     this.ver = config.version;
     this.cluster = config.cluster;
     this.commits++;
+    this.rejectedVer = null;
   }
 
   /** Judge a push against what is in force; nothing changes until commit(). */
@@ -127,6 +145,7 @@ export class AgentConfig {
     this.ver = next.version;
     this.cluster = next.cluster;
     this.commits++;
+    this.rejectedVer = null;
   }
 
   /** A candidate as the --out file and GET /config show it. */

@@ -22,6 +22,9 @@ export type AttemptOutcome =
   | 'resync'; // this agent asked to start over on the same controller
 
 export const BACKOFF_BASE_MS = 100;
+/** A failed --out write is tried again after 1 s, doubling to 30 s (jittered). */
+export const WRITE_RETRY_BASE_MS = 1_000;
+export const WRITE_RETRY_MAX_MS = 30_000;
 export const BACKOFF_MAX_MS = 2_000;
 export const HOLD_OFF_MS = 5_000;
 export const ENDED_JITTER_MS = 100;
@@ -83,4 +86,14 @@ export function startIndex(id: string, count: number): number {
   let h = 2166136261;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
   return (h >>> 0) % count;
+}
+
+/**
+ * How long an agent whose `failures`-th write of --out in a row failed (a full disk, say) waits
+ * before asking for the version again: the disk may have room by then, and a configuration the
+ * agent could not write is one it never judged wrong.
+ */
+export function writeRetryDelayMs(failures: number, rng: Rng): number {
+  const ceiling = Math.min(WRITE_RETRY_MAX_MS, WRITE_RETRY_BASE_MS * 2 ** Math.max(0, failures - 1));
+  return Math.round(ceiling * (0.8 + 0.4 * rng.next()));
 }

@@ -12,12 +12,18 @@ export async function writeAtomically(file: string, text: string): Promise<void>
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
   const handle = await fs.open(tmp, 'w', 0o644);
   try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    // A full disk must not also keep the half-written copy: it holds the space the next try needs.
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
   }
-  await fs.rename(tmp, file);
   const d = await fs.open(dir, 'r');
   try {
     await d.sync();

@@ -35,7 +35,7 @@ import { LeaderExpiry } from './leader-expiry.js';
 import { DEFAULT_RECONNECT_TIMEOUT_MS, OfflineReaper } from './offline-reaper.js';
 import { OfflineCheck, type OfflineCandidate } from './offline-check.js';
 import { ReportBatch } from './report-batch.js';
-import { emptySync, log, olderEpoch, rejectionOf, type Session } from './session.js';
+import { emptySync, log, olderEpoch, rejectedByThisProcess, rejectionOf, type Session } from './session.js';
 import { selectLazy, type ClusterState, type ConfigSelector } from './selection.js';
 import { LeaderDuties, usageFlushMs } from './mesh-duties.js';
 import { meshAudit } from './mesh-audit.js';
@@ -587,7 +587,11 @@ export class AgentHub {
     // So does one this controller took on the agent's previous stream here, before its report
     // committed (a report can wait behind a proposal left unanswered).
     const local = s.inherited !== null && s.inherited.holds === holds ? { version: s.inherited.version, error: s.inherited.error } : null;
-    const rejected = local !== null && (committed === null || local.version > committed.version) ? local : committed;
+    const known = local !== null && (committed === null || local.version > committed.version) ? local : committed;
+    // It stands only if this process of the agent rejected that version (rule 2 across
+    // reconnects); a restarted agent, or one that could not write the version rather than judged
+    // it wrong, is offered it once more, as xDS offers a new stream what is current.
+    const rejected = known !== null && rejectedByThisProcess(s.hello!, known.version) ? known : null;
     s.tracker = new PushTracker(this.store, acked, rejected);
     s.phase = 'active';
     this.waiting.delete(s.stream);
@@ -912,7 +916,8 @@ export class AgentHub {
           break;
         case 'nack': {
           const s = this.sessionOf(t.id);
-          if (s?.tracker != null && (s.tracker.ackedManifest?.version ?? null) === t.ackedVersion) s.tracker.adoptRejection({ version: t.nackedVersion, error: t.error });
+          // A rejection by an earlier stream of this agent: it stands on this one as at activation.
+          if (s?.tracker != null && s.hello !== null && rejectedByThisProcess(s.hello, t.nackedVersion) && (s.tracker.ackedManifest?.version ?? null) === t.ackedVersion) s.tracker.adoptRejection({ version: t.nackedVersion, error: t.error });
           out.push({ type: 'audit', event: { type: 'agent.nack', subject: t.id, from: t.ackedVersion === null ? null : String(t.ackedVersion), to: String(t.nackedVersion), reason: t.error } });
           break;
         }

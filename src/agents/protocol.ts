@@ -31,6 +31,13 @@ export interface Hello {
   readonly info: AgentInfo;
   /** The services it publishes, whole (agent.yaml `hosts`), sorted by name; their names are info.hosts. */
   readonly hosts: readonly HostedService[];
+  /**
+   * A version this agent process rejected while holding `version`; null: none (or an agent from
+   * before the field). A rejection the cluster recorded stands on this stream only when the agent
+   * says so: a restarted agent, or one whose reason to reject is gone (new protocols, a disk with
+   * room again), gets the rejected version once more, as xDS sends a new stream what is current.
+   */
+  readonly rejectedVersion: number | null;
 }
 
 export interface Ack {

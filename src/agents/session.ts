@@ -58,6 +58,15 @@ export function rejectionOf(s: Session): LocalRejection | null {
   return { holds: f.ackedVersion, version: f.nackedVersion, error: f.lastError };
 }
 
+/**
+ * Whether the agent process behind `hello` rejected `version` while holding what it holds. It
+ * names the newest version it rejected; holding the same configuration, it rejected every version
+ * it was offered up to that one (accepting any would have changed what it holds).
+ */
+export function rejectedByThisProcess(hello: Hello, version: number): boolean {
+  return hello.rejectedVersion !== null && version <= hello.rejectedVersion;
+}
+
 /** True when `a` is an older connection of the same agent process than `b`. */
 export function olderEpoch(a: AgentEpoch, b: AgentEpoch): boolean {
   return a.boot === b.boot && a.seq < b.seq;

@@ -56,7 +56,8 @@ export function encodeAgentWire(m: AgentMessageWire): Buffer {
       varintFieldSize(6, uint(m.nonce, 'nonce')) +
       stringFieldSize(7, m.error) +
       varintFieldSize(8, uint(m.seq, 'seq')) +
-      bytesFieldSize(9, m.body),
+      bytesFieldSize(9, m.body) +
+      varintFieldSize(10, uint(m.rejectedVersion, 'rejectedVersion')),
   );
   w.uintField(1, type);
   w.stringField(2, m.agentId);
@@ -67,6 +68,7 @@ export function encodeAgentWire(m: AgentMessageWire): Buffer {
   w.stringField(7, m.error);
   w.uintField(8, m.seq);
   w.bytesField(9, m.body);
+  w.uintField(10, m.rejectedVersion);
   return w.done();
 }
 
@@ -87,6 +89,7 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
   let error = '';
   let seq = 0;
   let body: Uint8Array = EMPTY;
+  let rejectedVersion = 0;
   while (r.more()) {
     const [field, wire] = r.tag();
     switch (field) {
@@ -94,14 +97,16 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
       case 4:
       case 5:
       case 6:
-      case 8: {
+      case 8:
+      case 10: {
         expectWire(field, wire, WIRE_VARINT, 'AgentMessage');
         const v = r.varint();
         if (field === 1) type = v;
         else if (field === 4) hasConfig = v !== 0;
         else if (field === 5) version = v;
         else if (field === 6) nonce = v;
-        else seq = v;
+        else if (field === 8) seq = v;
+        else rejectedVersion = v;
         break;
       }
       case 2:
@@ -120,7 +125,7 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
         r.skipUnknownField(field, wire);
     }
   }
-  return { type: enumName(type, AGENT_TYPES), agentId, clusterId, hasConfig, version, nonce, error, seq, body };
+  return { type: enumName(type, AGENT_TYPES), agentId, clusterId, hasConfig, version, nonce, error, seq, body, rejectedVersion };
 }
 
 // ---- ControllerMessage -------------------------------------------------------------------------------

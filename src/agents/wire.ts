@@ -46,6 +46,7 @@ export interface AgentMessageWire {
   readonly error: string;
   readonly seq: number;
   readonly body: Uint8Array;
+  readonly rejectedVersion: number;
 }
 
 export interface ControllerMessageWire {
@@ -142,6 +143,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
         epoch: parseEpoch(body.raw['epoch'], 'hello.epoch', malformed),
         info,
         hosts,
+        rejectedVersion: w.rejectedVersion === 0 ? null : count(w.rejectedVersion, 'hello.rejectedVersion'),
       };
     }
     case 'AGENT_MESSAGE_USAGE': {
@@ -168,14 +170,21 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
 const EMPTY = new Uint8Array(0);
 
 function agentWire(type: AgentMessageTypeName, fields: Partial<AgentMessageWire>): AgentMessageWire {
-  return { type, agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: EMPTY, ...fields };
+  return { type, agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: EMPTY, rejectedVersion: 0, ...fields };
 }
 
 export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
   switch (m.type) {
     case 'hello': {
       const body = { epoch: m.epoch, info: m.info, manifest: m.manifest.map((e) => [e.key, e.revision]), hosts: m.hosts };
-      return agentWire('AGENT_MESSAGE_HELLO', { agentId: m.agentId, clusterId: m.clusterId, hasConfig: m.hasConfig, version: m.version, body: encoder.encode(JSON.stringify(body)) });
+      return agentWire('AGENT_MESSAGE_HELLO', {
+        agentId: m.agentId,
+        clusterId: m.clusterId,
+        hasConfig: m.hasConfig,
+        version: m.version,
+        body: encoder.encode(JSON.stringify(body)),
+        rejectedVersion: m.rejectedVersion ?? 0,
+      });
     }
     case 'ack':
       return agentWire('AGENT_MESSAGE_ACK', { nonce: m.nonce, version: m.version });

@@ -2,10 +2,14 @@
  * The agent's own decisions, pure: judging pushes (protocols, consistency, delta bases), the
  * failover order and back-off (seeded), agent.yaml, and the wire decoders' refusals.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { AgentConfig } from '../../src/agent/config-state.js';
 import { agentYamlWarnings, parseAgentYaml } from '../../src/agent/agent-yaml.js';
-import { BACKOFF_MAX_MS, Failover, HOLD_OFF_MS, startIndex } from '../../src/agent/failover.js';
+import { BACKOFF_MAX_MS, Failover, HOLD_OFF_MS, startIndex, WRITE_RETRY_MAX_MS, writeRetryDelayMs } from '../../src/agent/failover.js';
+import { writeAtomically } from '../../src/agent/out-file.js';
 import { parseConfigJson } from '../../src/agent/load-out.js';
 import { decodeAgentMessage, decodeControllerMessage, encodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from '../../src/agents/wire.js';
 import { compareResources, type Resource } from '../../src/statemachine/index.js';
@@ -163,10 +167,10 @@ void t.test('agent.yaml that parses but looks wrong: a protocol name like a typo
   ]);
 });
 
-const agentWire = (fields: Partial<AgentMessageWire>): AgentMessageWire => ({ type: 'AGENT_MESSAGE_HELLO', agentId: 'a1', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), ...fields });
+const agentWire = (fields: Partial<AgentMessageWire>): AgentMessageWire => ({ type: 'AGENT_MESSAGE_HELLO', agentId: 'a1', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), rejectedVersion: 0, ...fields });
 
 void t.test('wire: hello, ack, nack and pong round-trip; bad ones are refused with the field', async (t) => {
-  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: 'k', hasConfig: true, version: 5, manifest: [{ key: 'service/web', revision: 4 }], epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: ['db'], hosts: [] }, hosts: [] };
+  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: 'k', hasConfig: true, version: 5, manifest: [{ key: 'service/web', revision: 4 }], rejectedVersion: null, epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: ['db'], hosts: [] }, hosts: [] };
   t.same(decodeAgentMessage(encodeAgentMessage(hello)), hello);
   t.same(decodeAgentMessage(encodeAgentMessage({ type: 'nack', nonce: 3, version: 5, error: 'no' })), { type: 'nack', nonce: 3, version: 5, error: 'no' });
   const body = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
@@ -197,6 +201,22 @@ void t.test('wire: a push round-trips; an agent refuses a malformed one', async 
   t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...route, status: { vip: '241.0.0.1' } }], removes: [] })), /push\.upserts\[0\]: status: unexpected field "vip"/);
   t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, revision: undefined }], removes: [] })), /push\.upserts\[0\]: field "revision"/);
   t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, status: { vip: 'ten' } }], removes: [] })), /field "vip" must be an IPv4 address/);
+});
+
+void t.test('a failed --out write is asked for again after 1 s, doubling to 30 s, jittered; nothing half-written stays', async (t) => {
+  const rng = seededRng(11);
+  t.comment('seed 11');
+  const delays = [1, 2, 3, 6, 20].map((n) => writeRetryDelayMs(n, rng));
+  t.ok(delays[0]! >= 800 && delays[0]! <= 1200, `first ${delays[0]}ms`);
+  t.ok(delays[1]! >= 1600 && delays[1]! <= 2400, `second ${delays[1]}ms`);
+  t.ok(delays[2]! >= 3200 && delays[2]! <= 4800, `third ${delays[2]}ms`);
+  t.ok(delays[3]! <= WRITE_RETRY_MAX_MS * 1.2 && delays[4]! <= WRITE_RETRY_MAX_MS * 1.2 && delays[4]! >= WRITE_RETRY_MAX_MS * 0.8, `capped (${delays[3]}, ${delays[4]}ms)`);
+  // The rename fails (the target is a directory) after the temporary file was written.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'out-file-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(dir, 'a.json'));
+  await t.rejects(writeAtomically(path.join(dir, 'a.json'), '{}\n'), /EISDIR|ENOTEMPTY|EEXIST/);
+  t.same(fs.readdirSync(dir), ['a.json'], 'the temporary file is removed');
 });
 
 void t.test('a previous --out file is read back, and a broken one is named', async (t) => {

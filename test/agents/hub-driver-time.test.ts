@@ -29,6 +29,7 @@ const HELLO = encodeAgentMessage({
   epoch: { boot: 'b', seq: 1 },
   info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] },
   hosts: [],
+  rejectedVersion: null,
 });
 
 /**

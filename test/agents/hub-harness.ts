@@ -333,6 +333,7 @@ export class SimAgent {
       epoch: override.epoch ?? { boot: this.boot, seq: ++this.seq },
       info: { protocols: ['http', 'tcp'], lazy: this.decl.lazy, dependencies: [...this.decl.dependencies].sort(), hosts: this.decl.hosts.map((h) => h.name).sort() },
       hosts: [...this.decl.hosts].sort((a, b) => (a.name < b.name ? -1 : 1)),
+      rejectedVersion: this.config.rejected,
     });
   }
 
@@ -374,7 +375,10 @@ export class SimAgent {
       this.config.commit(verdict.next);
       this.send({ type: 'ack', nonce: push.nonce, version: push.plan.version });
     }
-    else if (verdict.type === 'reject') this.send({ type: 'nack', nonce: push.nonce, version: push.plan.version, error: verdict.error });
+    else if (verdict.type === 'reject') {
+      this.config.reject(push.plan.version);
+      this.send({ type: 'nack', nonce: push.nonce, version: push.plan.version, error: verdict.error });
+    }
   }
 
   /** A push was written to a stream of this agent (it may yet be lost on its way). */

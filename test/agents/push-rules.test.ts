@@ -353,6 +353,54 @@ void t.test('a NACK still stands after the agent reconnects elsewhere: the rejec
   t.match(cs[1]!.record('a1'), { controller: 'c2', ackedVersion: 1, nackedVersion: 2, sentVersion: 2, pushes: 2 });
 });
 
+void t.test('a restarted agent is offered the version its old process rejected, once: it may now take it (round 6, F4)', async (t) => {
+  const { log, cs } = stage(2);
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http'], 'a1-first');
+  a.connect(cs[0]!);
+  settle(cs);
+  log.propose(applyCmd(svc('dns', 'udp')));
+  settle(cs);
+  t.same(a.received.map((p) => p.plan.version), [1, 2], 'version 2 was rejected: no udp');
+  a.disconnect();
+  // The operator adds udp to agent.yaml and restarts it: a new process, the same --out (version 1).
+  const restarted = new SimAgent('a1', ['http', 'udp'], 'a1-second');
+  restarted.config.restore(a.config.json());
+  restarted.connect(cs[1]!);
+  settle(cs);
+  t.same(restarted.received.map((p) => p.plan.version), [2], 'the restarted process is offered version 2');
+  t.equal(restarted.config.version, 2, 'and runs it');
+  t.equal(cs[1]!.hub.localState('a1'), 'SYNCED');
+  t.match(cs[1]!.record('a1'), { ackedVersion: 2, nackedVersion: null, lastError: null });
+  restarted.disconnect();
+  restarted.connect(cs[0]!);
+  settle(cs);
+  t.same(restarted.received.map((p) => p.plan.version), [2], 'a reconnect with the version it has gets nothing');
+});
+
+void t.test('a restarted agent that still cannot run the version rejects it once more, and its reconnects get nothing', async (t) => {
+  const { log, cs } = stage(2);
+  log.propose(applyCmd(svc('web'), svc('dns', 'udp')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http'], 'a1-first');
+  a.connect(cs[0]!);
+  settle(cs);
+  t.equal(a.config.version, null, 'its first configuration was rejected');
+  a.disconnect();
+  const again = new SimAgent('a1', ['http'], 'a1-second');
+  again.connect(cs[1]!);
+  settle(cs);
+  t.same(again.received.map((p) => p.plan.version), [1], 'offered once more to the new process');
+  t.equal(cs[1]!.hub.localState('a1'), 'NACKED');
+  for (const c of [cs[0]!, cs[1]!, cs[0]!]) {
+    again.disconnect();
+    again.connect(c);
+    settle(cs);
+  }
+  t.same(again.received.map((p) => p.plan.version), [1], 'the same process reconnecting three times: nothing again');
+});
+
 /** An agent that lacks grpc, SYNCED at version 1 on c1, while c2 lags (at version 1). */
 function onC1WhileC2Lags(): { log: SimLog; clock: { now: number }; cs: SimController[]; c1: SimController; c2: SimController; a: SimAgent } {
   const { log, clock, cs } = stage(2);
