@@ -123,6 +123,8 @@ export class Cluster implements NodeObserver {
   readonly tickMs: number;
   /** For choices the harness makes itself (whether a crash loses unsynced writes). */
   private readonly rng: Rng;
+  /** The phases of the processes' timers: a stream of its own, so the schedule draws as before. */
+  private readonly phaseRng: Rng;
   private readonly diskRng: Rng;
   private readonly env: NodeEnv;
   private latestConf: { index: number; conf: ConfState } = { index: 0, conf: { voters: [], learners: [] } };
@@ -154,6 +156,7 @@ export class Cluster implements NodeObserver {
     this.trace = opts.trace;
     this.tickMs = raftTickMs(opts.node.heartbeatIntervalMs);
     this.rng = seededRng(mix(opts.seed, 0x5eed));
+    this.phaseRng = seededRng(mix(opts.seed, 0x9a5e));
     this.diskRng = seededRng(mix(opts.seed, 0xd15c));
     this.net = new SimNetwork(seededRng(mix(opts.seed, 0x6e7)), opts.faults, this.tickMs);
     this.net.onDrop = (f, reason) => this.onDrop(f, reason);
@@ -170,7 +173,8 @@ export class Cluster implements NodeObserver {
       observer: this,
       startDecision: opts.identity === true ? (id, onDisk) => this.identity!.decideStart(this.get(id), onDisk) : (opts.startDecision ?? startAsPersisted),
       newProcess: (n) => {
-        const p = new SimProcess(this.world);
+        const phase = this.phaseRng;
+        const p = new SimProcess(this.world, () => 1 - phase.next());
         p.missTimer = () => this.missTimer?.(n.id) === true;
         this.procs.set(n.id, p);
         return p;

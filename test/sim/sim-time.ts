@@ -66,7 +66,16 @@ export class SimProcess implements ProcessTime {
   private inEvent = false;
   private microtasks: (() => void)[] = [];
 
-  constructor(private readonly world: SimWorld) {}
+  /**
+   * `firstPeriod`: the share (0, 1] of its period before a periodic timer first fires. A real
+   * process starts at an instant of its own, so its timers are out of phase with every other
+   * process's; without this, processes (re)started at the same simulated instant tick in
+   * lockstep for ever, and their elections collide far more often than real ones do.
+   */
+  constructor(
+    private readonly world: SimWorld,
+    private readonly firstPeriod: () => number = () => 1,
+  ) {}
 
   now(): number {
     return this.world.now;
@@ -90,7 +99,7 @@ export class SimProcess implements ProcessTime {
       this.world.at(this.world.now + ms, fire);
       if (this.stalled || this.missTimer?.() !== true) this.run(handle, fn);
     };
-    this.world.at(this.world.now + ms, fire);
+    this.world.at(this.world.now + ms * this.firstPeriod(), fire);
     return { cancel: () => (handle.cancelled = true) };
   }
 

@@ -122,18 +122,21 @@ void t.test('a RaftHost that acts on a commit before its own write completes is 
  */
 void t.test('with the old vote rule planted back, a seed fails its liveness check and names itself (campaign_learner_must_vote)', async (t) => {
   const opts: RunOptions = { ...DEFAULT_RUN, refuse: ignoresVotesFromNonVoters };
-  let caught: SimResult | null = null;
+  // The first seed that fails the way finding 6 did: its liveness, after a leader died for good
+  // mid membership change.
+  let caught: { readonly r: SimResult; readonly trace: string } | null = null;
   for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS && caught === null; seed++) {
     const r = runSeed(seed, opts);
-    if (!r.ok) caught = r;
+    if (r.ok || r.invariant !== 'liveness') continue;
+    const trace = runSeed(seed, { ...opts, traceKeep: Number.POSITIVE_INFINITY }).trace.join('\n');
+    if (/crashes mid membership change[\s\S]*LOST/.test(trace)) caught = { r, trace };
   }
-  t.ok(caught, `some seed of ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1} fails with the old rule`);
+  t.ok(caught, `some seed of ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1} fails with the old rule after a leader died for good mid membership change`);
   if (!caught) return;
-  t.equal(caught.invariant, 'liveness', `seed ${caught.seed} fails its liveness check: ${caught.failure?.split('\n')[0]}`);
-  const report = formatFailure(caught);
-  t.match(report, `seed ${caught.seed} failed`, 'the report names the seed');
-  t.match(report, replayCommand(caught.seed), 'and the command that replays it');
-  const replay = runSeed(caught.seed, { ...opts, traceKeep: Number.POSITIVE_INFINITY });
-  t.match(replay.trace.join('\n'), /crashes mid membership change[\s\S]*LOST/, 'after a leader died for good mid membership change');
-  t.ok(runSeed(caught.seed, DEFAULT_RUN).ok, `seed ${caught.seed} passes with the vote rule as it is`);
+  const { r } = caught;
+  t.equal(r.invariant, 'liveness', `seed ${r.seed} fails its liveness check: ${r.failure?.split('\n')[0]}`);
+  const report = formatFailure(r);
+  t.match(report, `seed ${r.seed} failed`, 'the report names the seed');
+  t.match(report, replayCommand(r.seed), 'and the command that replays it');
+  t.ok(runSeed(r.seed, DEFAULT_RUN).ok, `seed ${r.seed} passes with the vote rule as it is`);
 });
