@@ -33,6 +33,12 @@
  *     over): it may be a lost member's replacement, whose predecessor acknowledged entries a
  *     lagging candidate lacks. Without this rule, `npm run sim -- --seeds 2000
  *     --identity` finds the case (seed 1277: a leader lacking a committed entry).
+ *  7. A node that knows the cluster id (applied, or adopted from a peer's envelope) votes for no
+ *     candidate with nothing beyond the first entry: the id comes from an entry after the first,
+ *     committed before any node holds the id, so such a candidate lacks a committed entry. This
+ *     covers the voter rule 6 cannot: an old member whose own log never got past the creation
+ *     (it lagged), asked by a lost member's replacement that bootstrapped while isolated. With
+ *     timer phases of their own, `npm run sim -- --seed 60422 --identity` found that case.
  */
 import type { Message } from '../raft/messages.js';
 import { termLeadProblem } from '../limits/raft-numbers.js';
@@ -205,14 +211,25 @@ export function judgePing(view: AcceptanceView, env: PeerEnvelope): Refusal | nu
   return judgeEnvelope(view, env) ?? superseded(view, env);
 }
 
-/** Rule 5: null when this node may answer vote requests; otherwise why not. */
+/**
+ * Rule 7: the cluster id is drawn by an entry after the first, committed before any node holds
+ * the id, so once this node knows it, a candidate with nothing beyond the first entry lacks a
+ * committed entry; null otherwise.
+ */
+function staleCandidate(view: AcceptanceView, candidateLastIndex: number): string | null {
+  const known = localClusterId(view);
+  if (known === null || candidateLastIndex > 1) return null;
+  return `cluster ${known} exists, so its creation is over: a candidate with nothing beyond the first entry lacks entries the cluster committed (a lost data dir that bootstrapped alone, say)`;
+}
+
+/** Rules 5, 6 and 7: null when this node may answer a vote request; otherwise why not. */
 export function voteRefusal(view: AcceptanceView, candidateLastIndex: number): string | null {
   const { identity, self } = view;
   const recorded = view.members.get(self)?.incarnation ?? '';
-  if (recorded === identity.incarnation) return null;
+  if (recorded === identity.incarnation) return staleCandidate(view, candidateLastIndex);
   if (recorded !== '') return `${self} is recorded as incarnation ${recorded}, this data dir is ${identity.incarnation}: it never votes`;
   // Recorded before this node's applied state caught up with it (a restart, a lagging apply).
-  if (identity.recorded) return null;
+  if (identity.recorded) return staleCandidate(view, candidateLastIndex);
   const applied = view.members.clusterId;
   if (applied !== null) return `${self} does not vote until cluster ${applied} has recorded its incarnation ${identity.incarnation}`;
   // The applied state predates the cluster id (a new cluster, or a restart whose commit index
@@ -230,5 +247,5 @@ export function voteRefusal(view: AcceptanceView, candidateLastIndex: number): s
       );
     }
   }
-  return null;
+  return staleCandidate(view, candidateLastIndex);
 }

@@ -112,6 +112,20 @@ void t.test('rule 6: a data dir that bootstrapped alone votes only for candidate
   t.match(judgeBatch({ ...alone, lastIndex: 4 }, env({ clusterId: '' }), [{ type: 'PreVoteResp', from: 'c2', to: 'c1', term: 2, reject: false }]), { creationSeen: false });
 });
 
+void t.test('rule 7: a node that knows the cluster id votes for no candidate with nothing beyond the first entry', async (t) => {
+  // Seed 60422: c3's own log never got past the creation (it lagged); it adopted the id from a
+  // peer's message. A lost c1 that bootstrapped while isolated asks it for a vote.
+  const lagging = view({ self: 'c3', lastIndex: 1, identity: identity({ memberId: 'c3', incarnation: INC(3), creationSeen: true }), members: members({ c1: {}, c2: {}, c3: {} }) });
+  t.equal(voteRefusal(lagging, 1), null, 'before the id: an ordinary vote, as in a new cluster');
+  const knows = { ...lagging, identity: { ...lagging.identity, clusterId: CLUSTER_A } };
+  t.match(voteRefusal(knows, 1), /cluster 00000000000000aa exists, so its creation is over: a candidate with nothing beyond the first entry lacks entries the cluster committed/);
+  t.equal(voteRefusal(knows, 2), null, 'a candidate with more: Raft\'s own check decides');
+  t.match(judgeBatch(lagging, env({ from: 'c1', clusterId: '' }), [preVote(1)]), { accept: true, dropped: [] }, 'the same request before the id passes');
+  t.match(judgeBatch(knows, env({ from: 'c1', clusterId: '' }), [preVote(1), vote(1)]), { accept: true, dropped: [{ why: /creation is over/ }, { why: /creation is over/ }] }, 'after it, both requests are dropped');
+  t.match(judgeBatch(lagging, env({ from: 'c2' }), [preVote(1)]), { accept: true, adopt: CLUSTER_A, dropped: [{ why: /creation is over/ }] }, 'adopting the id from the very message counts');
+  t.match(voteRefusal({ ...established }, 1), /creation is over/, 'a recorded member too');
+});
+
 void t.test('vote requests the node may not answer are dropped, the rest of the batch delivered', async (t) => {
   const joined = view({ lastIndex: 0, identity: identity({ origin: 'join' }), members: members({ c1: {}, c2: {} }) });
   const v = judgeBatch(joined, env({ clusterId: '' }), [preVote(7), heartbeat()]);

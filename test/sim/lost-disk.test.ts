@@ -64,3 +64,13 @@ void t.test('with the identity checks planted out, a lost disk loses committed e
   t.match(replay.trace.join('\n'), /DISK LOST[\s\S]*start-up: bootstrap[\s\S]*FAILED/, 'a member that lost its disk bootstrapped anew, then the invariant broke');
   t.ok(runSeed(caught.seed, WITH_IDENTITY).ok, `seed ${caught.seed} passes with the checks`);
 });
+
+void t.test('rule 7: a lost member that bootstrapped while isolated is not elected by a laggard that knows the cluster id (seed 60422)', async (t) => {
+  // Before rule 7 this seed broke leader-completeness: c3's log never got past the creation, it
+  // had heard the cluster id from c2, and it voted for the replacement of c1's lost data dir.
+  const r = runSeed(60422, { ...WITH_IDENTITY, traceKeep: Number.POSITIVE_INFINITY });
+  t.ok(r.ok, r.failure ?? 'seed 60422 keeps every invariant');
+  const trace = r.trace.join('\n');
+  t.match(trace, /DISK LOST n1[\s\S]*n1 start-up: bootstrap[^\n]*no peer answered/, 'n1 lost its disk and bootstrapped alone, as before');
+  t.match(trace, /refused\(identity\) n1->n3 (Pre)?Vote term=\d+ last=1\/1/, "and n3 refuses the replacement's vote requests");
+});
