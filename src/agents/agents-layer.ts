@@ -84,7 +84,19 @@ export class AgentsLayer {
     this.forwarder = new MeshForwarder(deps.credentials);
     const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder });
     const meshBound = (this.meshBound = new MeshBound(deps.maxMeshBytes, () => sm.view(meshKind)));
-    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember, self, meshBound, ...(deps.quota === undefined ? {} : { quota: deps.quota }) });
+    let clockWarnedAt = Number.NEGATIVE_INFINITY;
+    const onClockAhead = (aheadMs: number): void => {
+      const now = performance.now();
+      if (now - clockWarnedAt < 60_000) return;
+      clockWarnedAt = now;
+      deps.logger.warn(
+        { code: 'CLOCK_AHEAD', aheadMs: Math.round(aheadMs) },
+        `the wall clock is ${Math.round(aheadMs / 1000)}s ahead of the time this controller's monotonic clock says has passed (it was stepped ahead); ` +
+          'mesh commands are stamped with the monotonic estimate instead, so quarantines and dependency expiry keep their pace (docs/agents.md, "Time in apply"). ' +
+          'If the new time is right, restart this controller once the clock is correct',
+      );
+    };
+    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember, self, meshBound, onClockAhead, ...(deps.quota === undefined ? {} : { quota: deps.quota }) });
     this.driver = new HubDriver(
       {
         self,

@@ -4,6 +4,7 @@
  * agents. Writes run on the leader (here, or forwarded once); reads are linearizable unless
  * asked otherwise.
  */
+import { StampClock } from './stamp-clock.js';
 import { jsonDepthPast, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import {
   CommandError,
@@ -99,6 +100,10 @@ export interface MeshOpsDeps {
   readonly quota?: StateQuota;
   /** controller.max_mesh_bytes: an apply that would grow the mesh past it is refused on the leader (NO_SPACE). */
   readonly meshBound?: MeshBound;
+  /** What stamps each command's `at` (stamp-clock.ts); default: the wall clock bounded by performance.now(). */
+  readonly clock?: StampClock;
+  /** The wall clock ran ahead of what the monotonic clock allows, and was not used for a stamp. */
+  readonly onClockAhead?: (aheadMs: number) => void;
 }
 
 /** A mesh report: at most 5,000 hosted services and 1,000 agents' usage (src/statemachine/mesh-commands.ts). */
@@ -157,19 +162,24 @@ function resourceType(kind: string, expected = 'service or route'): ResourceType
   throw new ServiceFailure('INVALID_ARGUMENT', `kind must be ${expected}, found ${JSON.stringify(kind.slice(0, 40))}`);
 }
 
-/**
- * Validated before proposing: a command the state machine would refuse never reaches the log.
- * Called on the leader, which stamps its clock as the command's `at`: the only time apply uses
- * (so every replica applies the same time; see src/statemachine/mesh.ts).
- */
-function encodeMesh(cmd: MeshCommand, client: ClientTag | null): Uint8Array {
-  const envelope = { ...cmd, at: Date.now(), ...(client === null ? {} : { client }) };
-  validateCommand(envelope);
-  return encodeCommand(envelope);
-}
+/** The default: a jump of the wall clock ahead by more than this is not stamped. */
+const CLOCK_TOLERANCE_MS = 5_000;
 
 export function meshOps(deps: MeshOpsDeps): MeshOps {
   const { host, onLeader } = deps;
+  const clock = deps.clock ?? new StampClock({ wall: Date.now, mono: () => performance.now(), toleranceMs: CLOCK_TOLERANCE_MS });
+  /**
+   * Validated before proposing: a command the state machine would refuse never reaches the log.
+   * Called on the leader, which stamps its clock as the command's `at`: the only time apply uses
+   * (so every replica applies the same time; see src/statemachine/mesh.ts and stamp-clock.ts).
+   */
+  const encodeMesh = (cmd: MeshCommand, client: ClientTag | null): Uint8Array => {
+    const { at, aheadMs } = clock.stamp();
+    if (aheadMs > 0) deps.onClockAhead?.(aheadMs);
+    const envelope = { ...cmd, at, ...(client === null ? {} : { client }) };
+    validateCommand(envelope);
+    return encodeCommand(envelope);
+  };
   const mesh = () => deps.stateMachine.view(meshKind);
   // Reads of an unchanged mesh share one answer: the mesh's sorted list is the same object until
   // it changes. 16 concurrent `get` of 25,000 services, each built anew, cost a leader its term.
