@@ -5,6 +5,7 @@
  * an observed dependency; AgentRunner.resolve).
  */
 import http from 'node:http';
+import { isLoopbackHost, parseHostPort } from '../config/host-port.js';
 import { RESOURCE_NAME_PATTERN } from '../statemachine/index.js';
 import type { ResolveAnswer } from './agent-runner.js';
 import type { ConfigJson } from './config-state.js';
@@ -44,4 +45,19 @@ export async function listenAdmin(address: string, source: AdminSource): Promise
     server.listen(port, host, () => resolve());
   });
   return server;
+}
+
+/**
+ * --admin is plain HTTP without authentication, and each /resolve miss becomes a dependency the
+ * cluster records (a Raft write, a push): beyond loopback, whoever reaches it reads this agent's
+ * configuration and writes to the cluster through it (docs/security.md).
+ */
+export function adminExposure(admin: string): string | null {
+  const parsed = parseHostPort(admin);
+  if (!parsed.ok || isLoopbackHost(parsed.value.host)) return null;
+  return (
+    `ADMIN_EXPOSED: --admin ${admin} serves plain HTTP without authentication beyond loopback: anyone who reaches it reads this agent's ` +
+    'configuration (every service and VIP it holds), and each /resolve of an unknown name is recorded by the cluster as a dependency ' +
+    '(a Raft write and a push). Bind it to 127.0.0.1 unless a firewall keeps others out (docs/security.md)'
+  );
 }

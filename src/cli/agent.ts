@@ -15,7 +15,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import { Command, CommanderError } from 'commander';
 import pino from 'pino';
-import { listenAdmin } from '../agent/admin.js';
+import { adminExposure, listenAdmin } from '../agent/admin.js';
 import { AgentRunner } from '../agent/agent-runner.js';
 import { agentYamlWarnings, DEFAULT_AGENT_YAML, loadAgentYaml } from '../agent/agent-yaml.js';
 import { loadPreviousConfig } from '../agent/load-out.js';
@@ -133,6 +133,10 @@ async function main(): Promise<void> {
   }
   const logger = pino({ level: opts.logLevel as LogLevel, base: { agent: id } });
   if (opts.config !== undefined) for (const warning of agentYamlWarnings(yaml, opts.config)) logger.warn(warning);
+  if (opts.admin !== undefined) {
+    const warning = adminExposure(opts.admin);
+    if (warning !== null) logger.warn({ code: 'ADMIN_EXPOSED', admin: opts.admin }, warning);
+  }
   const initial = opts.out === undefined ? null : loadPreviousConfig(opts.out, (m) => logger.warn(m));
   const runner = new AgentRunner({ id, controllers, credentials, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial });
   let admin: http.Server | null = null;

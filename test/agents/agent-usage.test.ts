@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import t from 'tap';
-import { adminHandler } from '../../src/agent/admin.js';
+import { adminExposure, adminHandler } from '../../src/agent/admin.js';
 import { UsageReporter } from '../../src/agent/usage-reporter.js';
 import { decodeAgentMessage, encodeAgentMessage, type AgentMessageWire } from '../../src/agents/wire.js';
 import { MAX_USAGE_NAMES } from '../../src/statemachine/index.js';
@@ -85,4 +85,11 @@ void t.test('admin: /resolve answers 200 with the VIP for a service it has, 202 
   t.same(await get('/resolve/db'), { status: 202, body: { name: 'db', via: 'fallback' } });
   t.match(await get('/resolve/Not%20A%20Name'), { status: 400, body: { error: /expected a service name/ } });
   t.same(asked, ['web', 'db'], 'a bad name is not reported');
+});
+
+void t.test('admin: beyond loopback the agent warns that the port reads its configuration and writes to the cluster (round 6, F7)', async (t) => {
+  for (const loopback of ['127.0.0.1:9901', 'localhost:9901', '[::1]:9901']) t.equal(adminExposure(loopback), null, `${loopback}: no warning`);
+  for (const exposed of ['0.0.0.0:9901', '10.0.0.5:9901', '[::]:9901']) {
+    t.match(adminExposure(exposed), /^ADMIN_EXPOSED: --admin \S+ serves plain HTTP without authentication beyond loopback: .*recorded by the cluster as a dependency/, `${exposed}: warned`);
+  }
 });
