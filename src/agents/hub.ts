@@ -591,7 +591,10 @@ export class AgentHub {
     // It stands only if this process of the agent rejected that version (rule 2 across
     // reconnects); a restarted agent, or one that could not write the version rather than judged
     // it wrong, is offered it once more, as xDS offers a new stream what is current.
-    const rejected = known !== null && rejectedByThisProcess(s.hello!, known.version) ? known : null;
+    // An agent holding another cluster's configuration is resynced from scratch (rule 5): what
+    // it rejected there says nothing of this cluster's versions.
+    const foreign = s.hello!.hasConfig && s.hello!.clusterId !== this.port.clusterId();
+    const rejected = !foreign && known !== null && rejectedByThisProcess(s.hello!, known.version) ? known : null;
     s.tracker = new PushTracker(this.store, acked, rejected);
     s.phase = 'active';
     this.waiting.delete(s.stream);

@@ -401,6 +401,26 @@ void t.test('a restarted agent that still cannot run the version rejects it once
   t.same(again.received.map((p) => p.plan.version), [1], 'the same process reconnecting three times: nothing again');
 });
 
+void t.test("a rejection an agent claims while holding another cluster's configuration says nothing here: it is resynced", async (t) => {
+  // Round 6, F4's third repro: an agent that rejected this cluster's first configuration, then
+  // ran a restored cluster's, came back here and was sent nothing.
+  const { log, clock, cs } = stage();
+  log.propose(applyCmd(svc('web'), svc('dns', 'udp')));
+  settle(cs);
+  const a = new SimAgent('a1', ['http']);
+  a.connect(cs[0]!);
+  settle(cs);
+  t.match(cs[0]!.record('a1'), { ackedVersion: null, nackedVersion: 1 });
+  a.disconnect();
+  advance(clock, cs, 1_100); // past the reconnect pacing
+  a.config.restore({ version: 7, cluster: 'restored-cluster', resources: [] });
+  a.config.reject(9); // what it rejected over there, a number of that cluster's
+  a.connect(cs[0]!);
+  settle(cs);
+  t.equal(a.received.length, 2, 'sent this cluster\'s configuration');
+  t.equal(a.received[1]!.plan.baseVersion, null, 'whole, as rule 5 resyncs another identity');
+});
+
 /** An agent that lacks grpc, SYNCED at version 1 on c1, while c2 lags (at version 1). */
 function onC1WhileC2Lags(): { log: SimLog; clock: { now: number }; cs: SimController[]; c1: SimController; c2: SimController; a: SimAgent } {
   const { log, clock, cs } = stage(2);
