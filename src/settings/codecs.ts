@@ -34,8 +34,19 @@ function shown(input: unknown): string {
   return `the ${typeof input} ${String(input)}`;
 }
 
-export function durationCodec(minMs: number): SettingCodec<number> {
-  const expected = `a duration such as 500ms, 10s, 5m or 24h (at least ${formatDuration(minMs)})`;
+/**
+ * A floor for what an operator may set that is higher than what the log may hold: values an
+ * older version accepted stay valid in the log (every replica must apply them alike), while a
+ * new value below the floor is refused, with `why`.
+ */
+export interface InputFloor {
+  readonly minMs: number;
+  readonly why: string;
+}
+
+export function durationCodec(minMs: number, floor: InputFloor | null = null): SettingCodec<number> {
+  const inputMin = Math.max(minMs, floor?.minMs ?? 0);
+  const expected = `a duration such as 500ms, 10s, 5m or 24h (at least ${formatDuration(inputMin)})`;
   const inRange = (ms: number): boolean => Number.isSafeInteger(ms) && ms >= minMs && ms <= MAX_SETTING_DURATION_MS;
   return {
     expected,
@@ -49,6 +60,7 @@ export function durationCodec(minMs: number): SettingCodec<number> {
         throw err;
       }
       if (ms < minMs) return no(`expected at least ${formatDuration(minMs)}, found ${JSON.stringify(input)}`);
+      if (floor !== null && ms < floor.minMs) return no(`expected at least ${formatDuration(floor.minMs)}, found ${JSON.stringify(input)}: ${floor.why}`);
       if (ms > MAX_SETTING_DURATION_MS) return no(`expected at most ${formatDuration(MAX_SETTING_DURATION_MS)}, found ${JSON.stringify(input)}`);
       return ok(ms);
     },

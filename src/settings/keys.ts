@@ -107,7 +107,12 @@ export const SETTINGS: Definitions = {
   },
   'autopilot.dead_server_threshold': {
     key: 'autopilot.dead_server_threshold',
-    codec: durationCodec(1_000),
+    // Vault refuses less than a minute too (hashicorp/vault#22040). The log keeps 1 s as valid:
+    // older versions accepted it, and every replica must apply what is committed alike.
+    codec: durationCodec(1_000, {
+      minMs: 60_000,
+      why: 'shorter than a restart or a long pause takes, which would remove a healthy voter for good (it comes back only rebuilt)',
+    }),
     defaultValue: () => 24 * 3_600_000,
     defaultText: '24h',
     help: 'how long a voter must be offline before cleanup removes it',

@@ -83,3 +83,15 @@ void t.test('a flag takes the spellings a YAML file takes for true and false, an
   }
   for (const input of ['tRUE', 'yes', 'on', '1', 'constructor']) t.notOk(flag.fromInput(input).ok, JSON.stringify(input));
 });
+
+void t.test('dead_server_threshold: an operator may set a minute or more; a shorter value in the log still applies (round 6, F3)', async (t) => {
+  const codec = SETTINGS['autopilot.dead_server_threshold'].codec;
+  t.same(codec.fromInput('1m'), { ok: true, value: 60_000 });
+  const short = codec.fromInput('1s');
+  t.notOk(short.ok, 'one second is refused');
+  if (!short.ok) t.match(short.reason, /^expected at least 1m(0s)?, found "1s": shorter than a restart or a long pause takes, which would remove a healthy voter for good/);
+  t.notOk(codec.fromInput('59s').ok);
+  t.equal(codec.fromJson(1_000), 1_000, 'committed by an older version: every replica applies it alike');
+  t.equal(codec.fromJson(999), undefined, 'below what the log ever held: invalid');
+  t.match(codec.expected, /at least 1m/, 'and the help says the floor');
+});
