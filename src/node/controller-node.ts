@@ -31,6 +31,8 @@ import { initialNodes, osIdentitySource, type Duty } from '../identity/index.js'
 import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
+import { AuditDrops } from '../membership/audit-drops.js';
+import { auditDropReporter } from './audit-drop-report.js';
 import { auditEvent, type AuditEvent } from '../membership/audit.js';
 import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
 import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
@@ -123,10 +125,12 @@ export class ControllerNode {
     const agentGate = config.tls ? tlsAgentGate(config.tls, (code) => metrics.onCallRefused(code)) : null;
     const watches = watchApplies(sm, metrics);
 
+    const auditDrops = new AuditDrops();
+    const auditNotPersisted = auditDropReporter({ drops: auditDrops, onDropped: () => metrics.onAuditDropped(), logger, now: Date.now });
     const recordAudit = (e: AuditEvent, marks?: Readonly<Record<string, string>>): void => {
       logger.info({ audit: e }, `audit ${e.type}`);
       metrics.onAudit(e);
-      audit.append(e, marks).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+      audit.append(e, marks).catch((err: unknown) => auditNotPersisted(e, err));
     };
     // Leadership events with their reason (election, transfer, shutdown hand-off), once each.
     const leadership = new LeadershipLog(self.id, 2 * config.raft.electionTimeoutMs);
