@@ -68,6 +68,19 @@ export interface AuditEventJson {
   readonly reason: string;
 }
 
+/** A note on the Audit stream: the answering controller's trail lacks `count` events it could not write. */
+export interface AuditDroppedJson {
+  readonly node: string;
+  readonly count: number;
+  /** ISO times of the first and the latest lost. */
+  readonly first: string;
+  readonly last: string;
+  readonly cause: string;
+}
+
+/** One message of the Audit stream: an event, or a note (from servers asked for notes). */
+export type AuditMessageJson = { readonly kind: 'event'; readonly event: AuditEventJson } | { readonly kind: 'dropped'; readonly dropped: AuditDroppedJson };
+
 /** One answer, named by its proto message in errors. */
 function answer(raw: unknown, message: string): Fields {
   return Fields.of(raw, message, (text) => new ApiError('INTERNAL', `unexpected answer from the server: ${text}`));
@@ -178,6 +191,18 @@ export function decodeMembers(raw: unknown): MembersJson {
 
 export function decodeLeaderTransfer(raw: unknown): { leader: string } {
   return { leader: answer(raw, 'LeaderTransferResponse').string('leader') };
+}
+
+/** An event or a note: a message with `dropped` set is a note (older servers never set it). */
+export function decodeAuditMessage(raw: unknown): AuditMessageJson {
+  const f = answer(raw, 'AuditEvent');
+  const dropped = f.raw['dropped'];
+  if (dropped === undefined || dropped === null) return { kind: 'event', event: decodeAuditEvent(raw) };
+  const d = answer(dropped, 'AuditEvent.dropped');
+  return {
+    kind: 'dropped',
+    dropped: { node: d.string('node'), count: d.int('count', { min: 0 }), first: d.string('first'), last: d.string('last'), cause: d.string('cause') },
+  };
 }
 
 export function decodeAuditEvent(raw: unknown): AuditEventJson {

@@ -1,6 +1,8 @@
 /**
  * The server side of `ctl audit [--follow]`: the retained events since a time, up to the newest
- * when asked (a listing), then, following, each new one. A client that does not read must not cost the controller memory without bound
+ * when asked (a listing), then, following, each new one. A client that asks for notes first gets
+ * one when this controller could not write some events within that time (its trail lacks them),
+ * and, following, one at each further loss. A client that does not read must not cost the controller memory without bound
  * (an adversarial test opened streams it never read): the replay waits for gRPC's buffer to
  * drain before each write, and a follower that falls MAX_FOLLOW_BACKLOG events behind, or
  * whose events queue that far during the replay, is ended with RESOURCE_EXHAUSTED; it can
@@ -9,7 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { toServiceError } from './service-error.js';
 import { failStream, isGone, writeWithBackpressure } from './stream-writer.js';
-import type { AuditEventMsg, AuditRequestMsg } from './wire-types.js';
+import type { AuditDroppedMsg, AuditEventMsg, AuditRequestMsg } from './wire-types.js';
 
 export const MAX_FOLLOW_BACKLOG = 1_000;
 /** Events read from the store at a time: a replay holds one page, however long the trail. */
@@ -27,19 +29,33 @@ export interface AuditSource {
   readonly end: () => Promise<string | null>;
   /** `key` orders events as page's keys do. */
   readonly follow: (listener: (e: AuditEventMsg, key: string) => void) => () => void;
+  /** Events this controller could not write to its store; null while there were none. */
+  readonly dropped: () => AuditDroppedMsg | null;
+  /** Calls `listener` at each event not written from now on. */
+  readonly followDropped: (listener: (d: AuditDroppedMsg) => void) => () => void;
+}
+
+/** A note on the stream: an AuditEvent with `dropped` set and nothing else. */
+export function droppedNote(dropped: AuditDroppedMsg): AuditEventMsg {
+  return { time: '', node: '', type: '', subject: '', from: '', to: '', reason: '', dropped };
 }
 
 export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, audit: AuditSource): void {
   const req = call.request;
   let unsubscribe: (() => void) | null = null;
-  const stop = (): void => unsubscribe?.();
+  let unsubscribeDropped: (() => void) | null = null;
+  const stop = (): void => {
+    unsubscribe?.();
+    unsubscribeDropped?.();
+  };
   const tooSlow = (behind: number): void => {
     stop();
     const details = `the audit follower is ${behind} events behind (at most ${MAX_FOLLOW_BACKLOG}): it does not read; follow again with --since`;
     failStream(call as grpc.ServerWritableStream<unknown, unknown>, Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: new grpc.Metadata() }));
   };
-  // Events that arrived during the replay, then those written while gRPC's buffer was full.
-  const queued: { readonly event: AuditEventMsg; readonly key: string }[] = [];
+  // Events that arrived during the replay, then those written while gRPC's buffer was full;
+  // a note has no key.
+  const queued: { readonly event: AuditEventMsg; readonly key: string | null }[] = [];
   let replaying = true;
   let draining = false;
   const drain = (): void => {
@@ -57,11 +73,13 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
   };
   if (req.follow) {
     // Subscribe before replaying so nothing falls between the two.
-    unsubscribe = audit.follow((event, key) => {
+    const enqueue = (event: AuditEventMsg, key: string | null): void => {
       queued.push({ event, key });
       if (queued.length > MAX_FOLLOW_BACKLOG) tooSlow(queued.length);
       else if (!replaying) drain();
-    });
+    };
+    unsubscribe = audit.follow(enqueue);
+    if (req.notes) unsubscribeDropped = audit.followDropped((d) => enqueue(droppedNote(d), null));
     call.on('cancelled', stop);
     call.on('close', stop);
   }
@@ -72,6 +90,9 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
     // the client reads would keep it going.
     let after: string | null = null;
     try {
+      // Only losses within the asked time: older ones are not in what the client asked for.
+      const dropped = req.notes ? audit.dropped() : null;
+      if (dropped !== null && Date.parse(dropped.last) >= req.sinceMs) await writeWithBackpressure(call, droppedNote(dropped));
       const until = req.follow ? null : await audit.end();
       for (;;) {
         if (!req.follow && until === null) break;
@@ -87,7 +108,7 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
     }
     replaying = false;
     const replayedTo = after;
-    const fresh = queued.splice(0).filter((q) => replayedTo === null || q.key > replayedTo);
+    const fresh = queued.splice(0).filter((q) => replayedTo === null || q.key === null || q.key > replayedTo);
     queued.push(...fresh);
     if (req.follow) drain();
     else call.end();

@@ -6,7 +6,7 @@
  * instead fails when nothing arrives for the timeout: an endpoint that stalls, not a long trail.
  */
 import * as grpc from '@grpc/grpc-js';
-import { decodeAuditEvent, type AuditEventJson } from './answers.js';
+import { decodeAuditMessage, type AuditDroppedJson, type AuditEventJson, type AuditMessageJson } from './answers.js';
 import { controllerMethod } from './controller-proto.js';
 import { streamFailure, waitForReady, type StreamContext } from './stream-context.js';
 
@@ -16,6 +16,11 @@ export interface AuditOptions {
   readonly follow: boolean;
   /** Ends the stream; audit() then resolves normally. */
   readonly signal?: AbortSignal;
+  /**
+   * Called with the server's notes: the answering controller's trail lacks events it could not
+   * write. Given, the request asks for notes; older servers send none.
+   */
+  readonly onDropped?: (d: AuditDroppedJson) => void;
 }
 
 /**
@@ -27,7 +32,7 @@ export async function streamAudit(ctx: StreamContext, opts: AuditOptions, onEven
   const { channel } = ctx;
   const def = controllerMethod('Audit');
   await waitForReady(ctx);
-  const request = { sinceMs: opts.sinceMs, follow: opts.follow };
+  const request = { sinceMs: opts.sinceMs, follow: opts.follow, notes: opts.onDropped !== undefined };
   const stream = channel.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), {});
   ctx.streams.add(stream);
   let delivered = 0;
@@ -53,17 +58,22 @@ export async function streamAudit(ctx: StreamContext, opts: AuditOptions, onEven
   try {
     await new Promise<void>((resolve, reject) => {
       stream.on('data', (raw: unknown) => {
-        let event: AuditEventJson;
+        let message: AuditMessageJson;
         try {
-          event = decodeAuditEvent(raw);
+          message = decodeAuditMessage(raw);
         } catch (err) {
           stream.cancel();
           reject(err);
           return;
         }
-        delivered += 1;
         arm();
-        onEvent(event);
+        // A note is no event: a stream broken after notes alone may still be retried elsewhere.
+        if (message.kind === 'dropped') {
+          opts.onDropped?.(message.dropped);
+          return;
+        }
+        delivered += 1;
+        onEvent(message.event);
       });
       stream.on('error', (err: unknown) => {
         const failure = streamFailure(stalled ?? err, ctx, { aborted, delivered, what: 'the audit stream' });

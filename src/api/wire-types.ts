@@ -42,6 +42,17 @@ export interface LeaderTransferRequestMsg {
 export interface AuditRequestMsg {
   readonly sinceMs: number;
   readonly follow: boolean;
+  /** The client understands notes (AuditEventMsg.dropped); false from older clients. */
+  readonly notes: boolean;
+}
+/** Events the answering controller could not write to its audit store (a note, not an event). */
+export interface AuditDroppedMsg {
+  readonly node: string;
+  readonly count: number;
+  /** ISO times of the first and the latest. */
+  readonly first: string;
+  readonly last: string;
+  readonly cause: string;
 }
 export interface AuditEventMsg {
   readonly time: string;
@@ -51,6 +62,8 @@ export interface AuditEventMsg {
   readonly from: string;
   readonly to: string;
   readonly reason: string;
+  /** Set on a note only (then every other field is ''). */
+  readonly dropped?: AuditDroppedMsg | null;
 }
 export interface StatusReportMsg {
   readonly member: string;

@@ -5,7 +5,7 @@
  */
 import { printable } from './printable.js';
 import YAML from 'yaml';
-import type { AuditEventJson, KvEntry, KvJson, MembersJson, StatusJson } from '../api/answers.js';
+import type { AuditDroppedJson, AuditEventJson, KvEntry, KvJson, MembersJson, StatusJson } from '../api/answers.js';
 import { CONTROLLER_FIELDS, type ControllersView, type ControllerStatus } from '../api/controller-rows.js';
 import { controllersTable } from './controllers-table.js';
 
@@ -153,6 +153,16 @@ export function renderMembers(m: MembersJson): string {
 
 export function auditJson(e: AuditEventJson): AuditEventJson {
   return { time: e.time, node: e.node, type: e.type, subject: e.subject, from: e.from, to: e.to, reason: e.reason };
+}
+
+/**
+ * The warning `ctl audit` prints on stderr when the answering controller's trail lacks events it
+ * could not write (one line, whatever -o says: stdout keeps only events).
+ */
+export function auditDroppedWarning(d: AuditDroppedJson): string {
+  const what = d.count === 1 ? '1 audit event' : `${d.count} audit events`;
+  const when = d.first === d.last ? `at ${d.first}` : `between ${d.first} and ${d.last}`;
+  return printable(`warning: ${d.node} could not persist ${what} ${when} (${d.cause}); its trail lacks them: ask another controller (--endpoints) for those`);
 }
 
 /** One line per event: JSON Lines, or `TIME NODE TYPE SUBJECT FROM -> TO (REASON)`. */

@@ -103,11 +103,13 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
     onRemoteCall: (kind) => metrics.onRemoteCall(kind),
     onCacheLookup: (result) => metrics.onCacheLookup(result),
     onCacheWriteFailed: (member, err) => logger.warn({ member, err }, `resources cache of ${member} not written`),
+    onCachePruneFailed: (err) => logger.warn({ err }, 'resources caches of removed members not deleted'),
   });
   const resourceMembers = (): ResourceMember[] => {
-    const members: ResourceMember[] = sm.members.list().map((m) => ({ id: m.id, address: m.address }));
+    // With the incarnation the cluster recorded: a cache fetched from another one is not used.
+    const members: ResourceMember[] = sm.members.list().map((m) => ({ id: m.id, address: m.address, incarnation: m.incarnation }));
     // The answer includes the asking member, also before the records list it (a joining node).
-    if (!members.some((m) => m.id === self)) members.push({ id: self, address: config.self.address });
+    if (!members.some((m) => m.id === self)) members.push({ id: self, address: config.self.address, incarnation: '' });
     return members;
   };
 

@@ -15,7 +15,7 @@ import { controllerService } from '../api/controller-service.js';
 import { KvSessions } from '../api/kv-session-service.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
 import { controllersView } from '../api/controller-rows.js';
-import type { AuditEventMsg } from '../api/wire-types.js';
+import type { AuditDroppedMsg, AuditEventMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import type { ConfEntry, Message } from '../raft/index.js';
@@ -31,6 +31,8 @@ import { initialNodes, osIdentitySource, type Duty } from '../identity/index.js'
 import { systemScheduler } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
+import { AuditDrops, type AuditDropSummary } from '../membership/audit-drops.js';
+import { auditDropReporter } from './audit-drop-report.js';
 import { auditEvent, type AuditEvent } from '../membership/audit.js';
 import { CONF_MARK, confAuditEvent } from '../membership/conf-audit.js';
 import { LEADER_MARK, LeadershipLog } from '../membership/leadership-log.js';
@@ -123,10 +125,12 @@ export class ControllerNode {
     const agentGate = config.tls ? tlsAgentGate(config.tls, (code) => metrics.onCallRefused(code)) : null;
     const watches = watchApplies(sm, metrics);
 
+    const auditDrops = new AuditDrops();
+    const auditNotPersisted = auditDropReporter({ drops: auditDrops, onDropped: () => metrics.onAuditDropped(), logger, now: Date.now });
     const recordAudit = (e: AuditEvent, marks?: Readonly<Record<string, string>>): void => {
       logger.info({ audit: e }, `audit ${e.type}`);
       metrics.onAudit(e);
-      audit.append(e, marks).catch((err: unknown) => logger.warn({ err }, 'audit event not persisted'));
+      audit.append(e, marks).catch((err: unknown) => auditNotPersisted(e, err));
     };
     // Leadership events with their reason (election, transfer, shutdown hand-off), once each.
     const leadership = new LeadershipLog(self.id, 2 * config.raft.electionTimeoutMs);
@@ -485,6 +489,11 @@ export class ControllerNode {
           },
           end: () => audit.newestKey(),
           follow: (listener) => audit.follow((e, key) => listener(toAuditMsg(e), key)),
+          dropped: () => {
+            const s = auditDrops.summary();
+            return s === null ? null : toDroppedMsg(self.id, s);
+          },
+          followDropped: (listener) => auditDrops.follow((s) => listener(toDroppedMsg(self.id, s))),
         },
         defaultTimeoutMs: 5000,
         clusterId: () => nodeIdentity.clusterId(),
@@ -653,4 +662,8 @@ function applyConfToTransport(change: ConfEntry, transport: PeerTransport, addre
 
 function toAuditMsg(e: AuditEvent): AuditEventMsg {
   return { time: e.time, node: e.node, type: e.type, subject: e.subject ?? '', from: e.from ?? '', to: e.to ?? '', reason: e.reason };
+}
+
+function toDroppedMsg(node: string, s: AuditDropSummary): AuditDroppedMsg {
+  return { node, count: s.count, first: new Date(s.firstMs).toISOString(), last: new Date(s.lastMs).toISOString(), cause: s.cause };
 }

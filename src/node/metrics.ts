@@ -69,6 +69,7 @@ export class Metrics {
   private readonly sent: client.Counter<'type'>;
   private readonly leaderChanges: client.Counter;
   private readonly transitions: client.Counter<'member' | 'to'>;
+  private readonly auditDropped: client.Counter;
   private readonly rtt: client.Histogram<'peer'>;
   private readonly proposals: client.Counter<'result'>;
   private readonly proposalsFailed: client.Counter;
@@ -222,6 +223,11 @@ export class Metrics {
       labelNames: ['member', 'to'],
       registers,
     });
+    this.auditDropped = new client.Counter({
+      name: 'audit_events_dropped_total',
+      help: "Audit events this controller could not write to its audit store: its trail lacks them (ctl audit from it says so); other controllers' trails have them.",
+      registers,
+    });
     this.rtt = new client.Histogram({
       name: 'membership_heartbeat_rtt_seconds',
       help: 'Heartbeat round-trip time per peer (etcd: network_peer_round_trip_time).',
@@ -322,6 +328,11 @@ export class Metrics {
 
   onAudit(e: AuditEvent): void {
     if (e.type === 'member.status' && e.subject && e.to) this.transitions.inc({ member: e.subject, to: e.to });
+  }
+
+  /** An audit event the store could not write. */
+  onAuditDropped(): void {
+    this.auditDropped.inc();
   }
 
   /**

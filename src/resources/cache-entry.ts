@@ -4,7 +4,8 @@
  * the same per-member file with a 24-hour expiry; within it, no remote call for those figures.
  *
  * Decoding is strict: a file that is not exactly this shape is corrupt, and a corrupt file is
- * treated like a missing one (fetched once and rewritten), never trusted.
+ * treated like a missing one (fetched once and rewritten), never trusted. A file written before
+ * entries named the member's incarnation reads as one of an unknown incarnation: used by no one.
  */
 import { Fields, isRecord } from '../util/untrusted.js';
 import { ResourcesError } from './errors.js';
@@ -20,6 +21,8 @@ export const CLOCK_SKEW_TOLERANCE_MS = 60_000;
 export interface CacheEntry {
   readonly member: string;
   readonly address: string;
+  /** The member's recorded incarnation when fetched ('' unknown then); null: a file from before the field. */
+  readonly incarnation: string | null;
   /** ms since the epoch, on this node's clock. */
   readonly fetchedAt: number;
   readonly static: StaticResources;
@@ -32,6 +35,7 @@ export function encodeCacheEntry(e: CacheEntry): string {
       format: CACHE_FORMAT,
       member: e.member,
       address: e.address,
+      ...(e.incarnation === null ? {} : { incarnation: e.incarnation }),
       fetchedAt: e.fetchedAt,
       static: { cpus: e.static.cpus, cpuModel: e.static.cpuModel, cpuFlags: e.static.cpuFlags, memoryBytes: e.static.memoryBytes },
       live: { diskFreeBytes: e.live.diskFreeBytes, loadAverage: e.live.loadAverage, readAt: e.live.readAt },
@@ -41,7 +45,7 @@ export function encodeCacheEntry(e: CacheEntry): string {
   )}\n`;
 }
 
-const TOP = new Set(['format', 'member', 'address', 'fetchedAt', 'static', 'live']);
+const TOP = new Set(['format', 'member', 'address', 'incarnation', 'fetchedAt', 'static', 'live']);
 const STATIC = new Set(['cpus', 'cpuModel', 'cpuFlags', 'memoryBytes']);
 const LIVE = new Set(['diskFreeBytes', 'loadAverage', 'readAt']);
 
@@ -64,6 +68,7 @@ export function decodeCacheEntry(text: string, member: string, where: string): C
   return {
     member: owner,
     address: f.string('address', { nonEmpty: true, maxBytes: 256 }),
+    incarnation: f.has('incarnation') ? f.string('incarnation', { maxBytes: 64 }) : null,
     fetchedAt: f.int('fetchedAt', { min: 1 }),
     static: staticFrom(Fields.of(doc['static'], `${where} static`, corrupt).only(STATIC)),
     live: liveFrom(Fields.of(doc['live'], `${where} live`, corrupt).only(LIVE), 'readAt'),
@@ -72,12 +77,15 @@ export function decodeCacheEntry(text: string, member: string, where: string): C
 
 export type Freshness =
   | { readonly fresh: true }
-  | { readonly fresh: false; readonly reason: 'expired' | 'moved' | 'clock' };
+  | { readonly fresh: false; readonly reason: 'expired' | 'moved' | 'incarnation' | 'clock' };
 
 /** Whether the cached static figures of `member` may be used at `nowMs` without asking it. */
 export function freshness(e: CacheEntry, member: ResourceMember, nowMs: number, ttlMs: number): Freshness {
   // Figures belong to the machine at an address: a member that moved may be another machine.
   if (e.address !== member.address) return { fresh: false, reason: 'moved' };
+  // And to one incarnation: a member rebuilt (remove, add, --join) may be new hardware at the
+  // same address (round 6's F6). An incarnation not yet recorded ('') proves nothing either way.
+  if (member.incarnation === '' || e.incarnation !== member.incarnation) return { fresh: false, reason: 'incarnation' };
   if (e.fetchedAt > nowMs + CLOCK_SKEW_TOLERANCE_MS) return { fresh: false, reason: 'clock' };
   if (nowMs - e.fetchedAt >= ttlMs) return { fresh: false, reason: 'expired' };
   return { fresh: true };

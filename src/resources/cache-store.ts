@@ -2,7 +2,8 @@
  * Where the resources cache lives: one file per member under `<data_dir>/resources/`, mode
  * 0600 in a 0700 directory (machine details are nobody else's business), each rewritten
  * atomically (a temporary file, fsync, rename), so a crash leaves the old file or the new one,
- * never half of one.
+ * never half of one. The files of members no longer in the cluster are deleted when asked
+ * (`retainOnly`): a removed member's machine is no longer the cluster's business either.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -19,6 +20,8 @@ export type CacheRead =
 export interface ResourcesCacheStore {
   read(member: string): Promise<CacheRead>;
   write(entry: CacheEntry): Promise<void>;
+  /** Deletes the cache of every member not in `members`. */
+  retainOnly(members: ReadonlySet<string>): Promise<void>;
 }
 
 export const CACHE_FILE_MODE = 0o600;
@@ -69,6 +72,20 @@ export class FileCacheStore implements ResourcesCacheStore {
     } finally {
       await handle.close();
     }
+  }
+
+  async retainOnly(members: ReadonlySet<string>): Promise<void> {
+    const keep = new Set([...members].map(cacheFileName));
+    let names: string[];
+    try {
+      names = await fs.readdir(this.dir);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    // Only cache files: a temporary one may be a write in progress.
+    const stale = names.filter((n) => n.endsWith('.json') && !keep.has(n));
+    await Promise.all(stale.map((n) => fs.rm(path.join(this.dir, n), { force: true })));
   }
 
   async write(entry: CacheEntry): Promise<void> {

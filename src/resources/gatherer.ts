@@ -7,7 +7,9 @@
  * are asked live each time and shown only when read by this call: a member that does not
  * answer in time, or answers garbage, is listed as unreachable with its cached static figures
  * and null for those two (the contract, docs/reference.md), since an old free-disk figure
- * beside fresh ones reads as current.
+ * beside fresh ones reads as current. A cached entry serves only the member incarnation it was
+ * fetched from (a member rebuilt at the same address may be another machine), and the cache of a
+ * member no longer in the cluster is deleted.
  *
  * Everything outside comes through ports (the fetch, the cache, the clock, the timers), so the
  * rules are tested with fakes (test/resources/).
@@ -33,6 +35,8 @@ export interface GathererPorts {
   onCacheLookup?(result: 'fresh' | 'missing' | 'expired' | 'corrupt' | 'refresh'): void;
   /** A cache file could not be written (the answer still holds the figures). */
   onCacheWriteFailed?(member: string, err: unknown): void;
+  /** The caches of members no longer in the cluster could not be deleted. */
+  onCachePruneFailed?(err: unknown): void;
 }
 
 interface StaticFetch {
@@ -89,7 +93,9 @@ export class ResourcesGatherer {
 
   async gather(members: readonly ResourceMember[], refresh: boolean): Promise<ResourcesReport> {
     const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const pruned = this.ports.cache.retainOnly(new Set(sorted.map((m) => m.id))).catch((err: unknown) => this.ports.onCachePruneFailed?.(err));
     const rows = await Promise.all(sorted.map((m) => this.one(m, refresh)));
+    await pruned;
     const reachable = rows.filter((r) => r.reachable && r.cpuFlags !== null).map((r) => r.cpuFlags ?? []);
     return { members: rows, commonCpuFlags: commonFlags(reachable), answeredBy: this.ports.self };
   }
@@ -125,6 +131,7 @@ export class ResourcesGatherer {
       const entry: CacheEntry = {
         member: member.id,
         address: member.address,
+        incarnation: member.incarnation,
         fetchedAt: this.ports.clock.wallClockMs(),
         static: reading.static,
         live: reading.live,

@@ -36,7 +36,8 @@ export class ResourcesPeerClient {
     this.channels = new ChannelCache((address) => new grpc.Client(address, opts.credentials, CHANNEL_OPTIONS));
   }
 
-  describe(member: ResourceMember, includeStatic: boolean, deadlineMs: number): Promise<MachineReading> {
+  /** A member is asked by its id and address (its incarnation is the envelope's business). */
+  describe(member: Pick<ResourceMember, 'id' | 'address'>, includeStatic: boolean, deadlineMs: number): Promise<MachineReading> {
     if (this.closed) return Promise.reject(new ResourcesError('UNREACHABLE', 'the resources client is closed'));
     const method = describeMethod();
     const request: ResourcesQueryMsg = { cluster: this.opts.clusterName, from: this.opts.self, to: member.id, includeStatic, ...this.opts.envelope(member.id) };

@@ -33,6 +33,11 @@ export interface ResourceMember {
   readonly id: string;
   /** Members are reached by address, not by name. */
   readonly address: string;
+  /**
+   * The member's incarnation (its data dir) as the replicated members table records it; '' while
+   * the cluster has not heard from it. A rebuilt member (remove, add, --join) has a new one.
+   */
+  readonly incarnation: string;
 }
 
 /** One row of `ctl resources -o json`, in the contract's field order (then additions). */

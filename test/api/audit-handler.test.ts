@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { MAX_FOLLOW_BACKLOG, REPLAY_PAGE, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
-import type { AuditEventMsg, AuditRequestMsg } from '../../src/api/wire-types.js';
+import type { AuditDroppedMsg, AuditEventMsg, AuditRequestMsg } from '../../src/api/wire-types.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -59,11 +59,18 @@ class SlowCall extends EventEmitter {
 
 const event = (i: number): AuditEventMsg => ({ time: new Date(i).toISOString(), node: 'c1', type: 'member.status', subject: `c${i}`, from: 'online', to: 'offline', reason: '' });
 
-/** An audit store in memory: events keyed by their position; `emit` appends one, as the store does, and tells the followers. */
-function source(initial: readonly AuditEventMsg[]): AuditSource & { emit: (e: AuditEventMsg) => void; followers: () => number; pages: number[] } {
+type FakeSource = AuditSource & { emit: (e: AuditEventMsg) => void; drop: (d: AuditDroppedMsg) => void; followers: () => number; pages: number[] };
+
+/**
+ * An audit store in memory: events keyed by their position; `emit` appends one, as the store
+ * does, and tells the followers; `drop` records a loss, as the controller does when a write fails.
+ */
+function source(initial: readonly AuditEventMsg[]): FakeSource {
   const stored = [...initial];
   const keyOf = (i: number): string => String(i).padStart(10, '0');
   const listeners = new Set<(e: AuditEventMsg, key: string) => void>();
+  const dropListeners = new Set<(d: AuditDroppedMsg) => void>();
+  let dropped: AuditDroppedMsg | null = null;
   const pages: number[] = [];
   return {
     page: (_since, after, limit, until) => {
@@ -81,14 +88,23 @@ function source(initial: readonly AuditEventMsg[]): AuditSource & { emit: (e: Au
       stored.push(e);
       for (const l of listeners) l(e, keyOf(stored.length - 1));
     },
-    followers: () => listeners.size,
+    dropped: () => dropped,
+    followDropped: (l) => {
+      dropListeners.add(l);
+      return () => void dropListeners.delete(l);
+    },
+    drop: (d) => {
+      dropped = d;
+      for (const l of dropListeners) l(d);
+    },
+    followers: () => listeners.size + dropListeners.size,
     pages,
   };
 }
 
 void t.test('the replay writes no further than the client reads', async (t) => {
   const history = Array.from({ length: 100 }, (_, i) => event(i));
-  const call = new SlowCall({ sinceMs: 0, follow: false }, 10);
+  const call = new SlowCall({ sinceMs: 0, follow: false, notes: false }, 10);
   serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, source(history));
   await waitFor(() => call.written.length === 10, 'the first ten written', 2000);
   await new Promise((r) => setImmediate(r));
@@ -102,7 +118,7 @@ void t.test('the replay writes no further than the client reads', async (t) => {
 
 void t.test(`a follower that falls ${MAX_FOLLOW_BACKLOG} events behind is ended, and stops costing anything`, async (t) => {
   const src = source([event(0)]);
-  const call = new SlowCall({ sinceMs: 0, follow: true }, 5);
+  const call = new SlowCall({ sinceMs: 0, follow: true, notes: false }, 5);
   serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
   await waitFor(() => call.written.length === 1, 'the replay', 2000);
   for (let i = 1; i <= MAX_FOLLOW_BACKLOG + 10 && call.error === null; i++) src.emit(event(i));
@@ -114,7 +130,7 @@ void t.test(`a follower that falls ${MAX_FOLLOW_BACKLOG} events behind is ended,
 
 void t.test('a follower that reads gets every event, the replay first', async (t) => {
   const src = source([event(0), event(1)]);
-  const call = new SlowCall({ sinceMs: 0, follow: true }, 1_000_000);
+  const call = new SlowCall({ sinceMs: 0, follow: true, notes: false }, 1_000_000);
   serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
   await waitFor(() => call.written.length === 2, 'the replay', 2000);
   for (let i = 2; i < 50; i++) src.emit(event(i));
@@ -126,7 +142,7 @@ void t.test('a follower that reads gets every event, the replay first', async (t
 
 void t.test(`the replay reads the store ${REPLAY_PAGE} events at a time, and what is appended meanwhile comes once`, async (t) => {
   const src = source(Array.from({ length: 3 * REPLAY_PAGE + 10 }, (_, i) => event(i)));
-  const call = new SlowCall({ sinceMs: 0, follow: true }, 50);
+  const call = new SlowCall({ sinceMs: 0, follow: true, notes: false }, 50);
   serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
   await waitFor(() => call.written.length === 50, 'the first fifty written', 2000);
   t.same(src.pages, [REPLAY_PAGE], 'one page read while the client does not read');
@@ -149,7 +165,7 @@ void t.test(`the replay reads the store ${REPLAY_PAGE} events at a time, and wha
 
 void t.test('a listing ends where the trail ended when it asked, however fast the trail grows meanwhile', async (t) => {
   const src = source(Array.from({ length: 2 * REPLAY_PAGE }, (_, i) => event(i)));
-  const call = new SlowCall({ sinceMs: 0, follow: false }, 10);
+  const call = new SlowCall({ sinceMs: 0, follow: false, notes: false }, 10);
   serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
   // Each time the client reads, more is appended than it read.
   for (let round = 0; !call.ended && round < 10_000; round++) {
@@ -163,8 +179,45 @@ void t.test('a listing ends where the trail ended when it asked, however fast th
 });
 
 void t.test('a listing of an empty trail ends at once', async (t) => {
-  const call = new SlowCall({ sinceMs: 0, follow: false }, 10);
+  const call = new SlowCall({ sinceMs: 0, follow: false, notes: false }, 10);
   serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, source([]));
   await waitFor(() => call.ended, 'the end', 2000);
   t.same(call.written, []);
+});
+
+const lost = (count: number, last: string): AuditDroppedMsg => ({ node: 'c3', count, first: '1970-01-01T00:00:00.010Z', last, cause: 'IO error: Operation not permitted' });
+
+void t.test('round 6\'s F5: a client that asks for notes learns first that the trail lacks events; one that does not, never', async (t) => {
+  const src = source([event(20), event(30)]);
+  src.drop(lost(3, '1970-01-01T00:00:00.025Z'));
+  const asking = new SlowCall({ sinceMs: 0, follow: false, notes: true }, 100);
+  serveAudit(asking as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
+  await waitFor(() => asking.ended, 'the end', 2000);
+  t.same(asking.written[0], { time: '', node: '', type: '', subject: '', from: '', to: '', reason: '', dropped: lost(3, '1970-01-01T00:00:00.025Z') }, 'a note: nothing but dropped');
+  t.same(asking.written.slice(1).map((e) => e.subject), ['c20', 'c30'], 'then the events');
+
+  const older = new SlowCall({ sinceMs: 0, follow: false, notes: false }, 100);
+  serveAudit(older as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
+  await waitFor(() => older.ended, 'the end', 2000);
+  t.ok(older.written.every((e) => e.dropped === undefined), 'an older client gets events only');
+
+  const later = new SlowCall({ sinceMs: 26, follow: false, notes: true }, 100);
+  serveAudit(later as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
+  await waitFor(() => later.ended, 'the end', 2000);
+  t.ok(later.written.every((e) => e.dropped === undefined), 'losses before --since are not in what was asked: no note');
+});
+
+void t.test('round 6\'s F5: a follower asking for notes gets one at each loss, in line with the events', async (t) => {
+  const src = source([event(0)]);
+  const call = new SlowCall({ sinceMs: 0, follow: true, notes: true }, 1_000_000);
+  serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
+  await waitFor(() => call.written.length === 1, 'the replay', 2000);
+  t.equal(call.written[0]?.dropped, undefined, 'no note while nothing was lost');
+  src.drop(lost(1, '1970-01-01T00:00:00.010Z'));
+  src.emit(event(11));
+  src.drop(lost(2, '1970-01-01T00:00:00.012Z'));
+  await waitFor(() => call.written.length === 4, 'two notes and an event', 2000);
+  t.same(call.written.slice(1).map((e) => e.dropped?.count ?? e.subject), [1, 'c11', 2]);
+  call.emit('cancelled');
+  t.equal(src.followers(), 0, 'a cancelled follower unsubscribes from both');
 });

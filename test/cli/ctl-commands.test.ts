@@ -209,6 +209,29 @@ void t.test('audit --since asks for events from that long ago; -o json prints JS
   t.equal(f.calls[1]?.request['sinceMs'], 0);
 });
 
+void t.test("round 6's F5: audit asks for notes, and a controller's note that its trail lacks events is a warning on stderr", async (t) => {
+  const event = { time: 't', node: 'c3', type: 'leader.changed', subject: 'c1', from: 'c2', to: 'c1', reason: 'election' };
+  const dropped = { node: 'c3', count: 3, first: '2026-12-04T10:44:20.000Z', last: '2026-12-04T10:44:21.000Z', cause: 'IO error: Operation not permitted' };
+  const note = { time: '', node: '', type: '', subject: '', from: '', to: '', reason: '', dropped };
+  const f = await serving(
+    t,
+    startFake({
+      audit: (_r, call) => {
+        call.write(note);
+        call.write(event);
+        call.end();
+      },
+    }),
+  );
+  const run = await ctl(['--endpoints', f.address, 'audit', '-o', 'json']);
+  t.equal(run.code, 0);
+  t.match(f.calls[0]?.request, { notes: true }, 'the request says ctl understands notes');
+  t.strictSame(run.out.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown), [event], 'stdout holds the events only');
+  t.strictSame(run.err, [
+    'warning: c3 could not persist 3 audit events between 2026-12-04T10:44:20.000Z and 2026-12-04T10:44:21.000Z (IO error: Operation not permitted); its trail lacks them: ask another controller (--endpoints) for those',
+  ]);
+});
+
 void t.test('audit --follow runs until interrupted and then exits 0', async (t) => {
   let interrupt: (() => void) | null = null;
   const f = await serving(

@@ -13,6 +13,7 @@ import { channelCredentials } from '../../src/cli/ctl/context.js';
 import { ResourcesPeerClient } from '../../src/resources/peer-client.js';
 import { CertMaker } from '../helpers/certs.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { ctlResources, sample, scrape } from './autopilot-helpers.js';
 
 void t.test('ctl resources with a cache and a dead member', async (t) => {
@@ -20,6 +21,11 @@ void t.test('ctl resources with a cache and a dead member', async (t) => {
   t.teardown(() => cluster.stop());
   cluster.startAll();
   await cluster.waitForLeader();
+  // A cache serves only the incarnation the cluster recorded (round 6's F6): wait for the
+  // records (the cluster id is drawn with them), or the second call would fetch again.
+  await cluster.explainFailure(
+    waitFor(async () => (JSON.parse((await cluster.ctl(['status', '-o', 'json'], cluster.endpoints(['c1']))).stdout) as { clusterId: string }).clusterId !== '', 'the cluster id', 20000),
+  );
   // Ask c1 only, so one node's cache and counters are the ones that count.
   const viaC1 = cluster.endpoints(['c1']);
   const staticCalls = async (): Promise<number> => sample(await scrape(cluster.metricsAddresses.get('c1')!), 'resources_remote_calls_total', { figures: 'static' }) ?? -1;

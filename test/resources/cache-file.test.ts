@@ -12,6 +12,7 @@ import { cacheFileName, FileCacheStore, resourcesCacheDir } from '../../src/reso
 const ENTRY: CacheEntry = {
   member: 'c2',
   address: '127.0.0.1:7102',
+  incarnation: '0123456789abcdef',
   fetchedAt: 1_700_000_000_000,
   static: { cpus: 4, cpuModel: 'Test CPU', cpuFlags: ['avx', 'sse2'], memoryBytes: 8 * 1024 ** 3 },
   live: { diskFreeBytes: 123456789, loadAverage: [0.1, 0.2, 0.3], readAt: 1_700_000_000_500 },
@@ -79,11 +80,34 @@ void t.test('file names: a plain id as it is, anything else hashed into one path
   }
 });
 
-void t.test('freshness: within the expiry at the same address; expired, moved, or fetched in the future is not', async (t) => {
-  const member = { id: 'c2', address: '127.0.0.1:7102' };
+void t.test('freshness: within the expiry at the same address and incarnation; expired, moved, rebuilt, or fetched in the future is not', async (t) => {
+  const member = { id: 'c2', address: '127.0.0.1:7102', incarnation: '0123456789abcdef' };
   const ttl = 24 * 3_600_000;
   t.strictSame(freshness(ENTRY, member, ENTRY.fetchedAt + ttl - 1, ttl), { fresh: true });
   t.strictSame(freshness(ENTRY, member, ENTRY.fetchedAt + ttl, ttl), { fresh: false, reason: 'expired' });
   t.strictSame(freshness(ENTRY, { ...member, address: '127.0.0.1:7109' }, ENTRY.fetchedAt, ttl), { fresh: false, reason: 'moved' });
   t.strictSame(freshness(ENTRY, member, ENTRY.fetchedAt - 120_000, ttl), { fresh: false, reason: 'clock' });
+  // Round 6's F6: rebuilt through remove, add, --join (a new incarnation), maybe on new hardware.
+  t.strictSame(freshness(ENTRY, { ...member, incarnation: 'fedcba9876543210' }, ENTRY.fetchedAt, ttl), { fresh: false, reason: 'incarnation' });
+  t.strictSame(freshness(ENTRY, { ...member, incarnation: '' }, ENTRY.fetchedAt, ttl), { fresh: false, reason: 'incarnation' }, 'not recorded yet');
+  t.strictSame(freshness({ ...ENTRY, incarnation: '' }, { ...member, incarnation: '' }, ENTRY.fetchedAt, ttl), { fresh: false, reason: 'incarnation' }, 'both unknown');
+  t.strictSame(freshness({ ...ENTRY, incarnation: null }, member, ENTRY.fetchedAt, ttl), { fresh: false, reason: 'incarnation' }, 'a file from before the field');
+});
+
+void t.test("round 6's F6: a file written before entries named the incarnation reads as of none; a removed member's file is deleted", async (t) => {
+  const store = tempStore(t);
+  await store.write(ENTRY);
+  const old = JSON.parse(encodeCacheEntry(ENTRY)) as Record<string, unknown>;
+  delete old['incarnation'];
+  fs.writeFileSync(store.fileOf('c2'), JSON.stringify(old));
+  const r = await store.read('c2');
+  t.strictSame(r.kind === 'found' ? r.entry.incarnation : 'not found', null, 'not corrupt: of an unknown incarnation');
+
+  await store.write({ ...ENTRY, member: 'c3' });
+  await store.write({ ...ENTRY, member: '../odd' });
+  fs.writeFileSync(path.join(store.dir, 'c9.json.123.1.tmp'), '');
+  await store.retainOnly(new Set(['c2', '../odd']));
+  t.strictSame(fs.readdirSync(store.dir).sort(), [cacheFileName('../odd'), 'c2.json', 'c9.json.123.1.tmp'].sort(), "c3's file gone; members' files and a write in progress kept");
+  await new FileCacheStore(path.join(store.dir, 'none')).retainOnly(new Set());
+  t.pass('no directory yet: nothing to delete');
 });

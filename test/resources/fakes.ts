@@ -20,6 +20,10 @@ export class MemoryCache implements ResourcesCacheStore {
     this.writes.push(entry.member);
     this.entries.set(entry.member, entry);
   }
+
+  async retainOnly(members: ReadonlySet<string>): Promise<void> {
+    for (const id of [...this.entries.keys()]) if (!members.has(id)) this.entries.delete(id);
+  }
 }
 
 /** Timers that fire only when the test says so. */

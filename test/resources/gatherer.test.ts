@@ -12,9 +12,9 @@ import { FakeMembers, ManualTimers, MemoryCache, machine } from './fakes.js';
 
 const HOUR = 3_600_000;
 const MEMBERS: ResourceMember[] = [
-  { id: 'c1', address: '10.0.0.1:7101' },
-  { id: 'c2', address: '10.0.0.2:7101' },
-  { id: 'c3', address: '10.0.0.3:7101' },
+  { id: 'c1', address: '10.0.0.1:7101', incarnation: '00000000000000c1' },
+  { id: 'c2', address: '10.0.0.2:7101', incarnation: '00000000000000c2' },
+  { id: 'c3', address: '10.0.0.3:7101', incarnation: '00000000000000c3' },
 ];
 
 function setup(over: Partial<GathererPorts> = {}) {
@@ -77,16 +77,55 @@ void t.test('an expired, corrupt or moved cache costs exactly one fetch and a re
   members.calls.length = 0;
   cache.writes = [];
   lookups.length = 0;
-  const r = await gatherer.gather([...MEMBERS.slice(0, 2), { id: 'c3', address: '10.0.0.3:7101' }], false);
+  const r = await gatherer.gather([...MEMBERS.slice(0, 2), { id: 'c3', address: '10.0.0.3:7101', incarnation: '00000000000000c3' }], false);
   t.strictSame(lookups, ['expired', 'expired', 'corrupt']);
   t.strictSame(members.calls.map((c) => [c.id, c.includeStatic]).sort(), [['c1', true], ['c2', true], ['c3', true]], 'one static fetch each');
   t.strictSame(cache.writes.sort(), ['c1', 'c2', 'c3'], 'and one rewrite each');
   t.ok(r.members.every((m) => m.reachable && !m.cached));
 
   members.calls.length = 0;
-  const moved = await gatherer.gather([MEMBERS[0]!, { id: 'c2', address: '10.0.0.9:7101' }, MEMBERS[2]!], false);
+  const moved = await gatherer.gather([MEMBERS[0]!, { ...MEMBERS[1]!, address: '10.0.0.9:7101' }, MEMBERS[2]!], false);
   t.strictSame(members.calls.filter((c) => c.includeStatic).map((c) => c.id), ['c2'], 'a member at a new address is fetched again');
   t.equal(moved.members[1]!.address, '10.0.0.9:7101');
+});
+
+void t.test("round 6's F6: a member rebuilt at the same address (a new incarnation) is fetched again, by every controller", async (t) => {
+  // Two controllers with caches of their own, both warmed before c3 is rebuilt.
+  const a = setup();
+  const b = setup({ self: 'c2' });
+  await a.gatherer.gather(MEMBERS, false);
+  await b.gatherer.gather(MEMBERS, false);
+  // remove c3, add c3 at the same address, --join on new hardware: the cluster records a new incarnation.
+  for (const s of [a, b]) s.members.behaviour.set('c3', { kind: 'answer', static: machine(16, ['sse2']) });
+  const rebuilt = [MEMBERS[0]!, MEMBERS[1]!, { ...MEMBERS[2]!, incarnation: '00000000000000d3' }];
+  a.timers.advance(HOUR);
+  b.timers.advance(HOUR);
+  for (const [name, s] of [['c1', a], ['c2', b]] as const) {
+    s.members.calls.length = 0;
+    const r = await s.gatherer.gather(rebuilt, false);
+    t.strictSame(s.members.calls.filter((c) => c.includeStatic).map((c) => c.id), ['c3'], `${name}: only the rebuilt member is fetched again`);
+    t.strictSame([r.members[2]!.cached, r.members[2]!.cpus], [false, 16], `${name}: its new machine, not the cached one`);
+    t.strictSame(r.commonCpuFlags, ['sse2'], `${name}: common flags the rebuilt member has`);
+    const again = await s.gatherer.gather(rebuilt, false);
+    t.ok(again.members.every((m) => m.cached), `${name}: cached again, under the new incarnation`);
+  }
+});
+
+void t.test("round 6's F6: until the cluster has recorded a member's incarnation, its cache is not used", async (t) => {
+  const { gatherer, members } = setup();
+  const unrecorded = [MEMBERS[0]!, MEMBERS[1]!, { ...MEMBERS[2]!, incarnation: '' }];
+  await gatherer.gather(unrecorded, false);
+  members.calls.length = 0;
+  const r = await gatherer.gather(unrecorded, false);
+  t.strictSame(members.calls.filter((c) => c.includeStatic).map((c) => c.id), ['c3'], 'fetched again: an entry of an unknown incarnation proves nothing');
+  t.strictSame(r.members.map((m) => m.cached), [true, true, false]);
+});
+
+void t.test("round 6's F6: a removed member's cache is deleted", async (t) => {
+  const { gatherer, cache } = setup();
+  await gatherer.gather(MEMBERS, false);
+  await gatherer.gather(MEMBERS.slice(0, 2), false);
+  t.strictSame([...cache.entries.keys()].sort(), ['c1', 'c2']);
 });
 
 void t.test('--refresh fetches every member even within the expiry', async (t) => {

@@ -12,8 +12,8 @@ import type { ResourceMember } from '../../src/resources/types.js';
 import { FakeMembers, ManualTimers, MemoryCache, machine } from './fakes.js';
 
 const MEMBERS: ResourceMember[] = [
-  { id: 'c1', address: '10.0.0.1:7101' },
-  { id: 'c2', address: '10.0.0.2:7101' },
+  { id: 'c1', address: '10.0.0.1:7101', incarnation: '00000000000000c1' },
+  { id: 'c2', address: '10.0.0.2:7101', incarnation: '00000000000000c2' },
 ];
 
 void t.test('an unreachable member: no old disk or load in the JSON or the table, its cached static figures kept', async (t) => {
