@@ -24,13 +24,18 @@ export interface NameRefusal {
   readonly theirs: string | null;
 }
 
-const EXPECTED = /^CLUSTER_NAME: [\s\S]*?\bexpected ("(?:[^"\\]|\\.)*")/;
+const EXPECTED = /\bexpected ("(?:[^"\\]|\\.)*")/;
 
 /** The refusal in `answer` when the peer refused this node's cluster name; null for anything else. */
 export function nameRefusalOf(answer: PeerAnswer): NameRefusal | null {
   if (!('error' in answer) || answer.status !== 'PERMISSION_DENIED' || !answer.details.startsWith('CLUSTER_NAME: ')) return null;
-  const quoted = EXPECTED.exec(answer.details)?.[1];
-  return { peer: answer.peer, theirs: quoted === undefined ? null : parseQuoted(quoted) };
+  return { peer: answer.peer, theirs: theirNameIn(answer.details) };
+}
+
+/** The refusing peer's own cluster.name in a CLUSTER_NAME refusal's reason, cut to 64 characters; null when it does not say. */
+export function theirNameIn(reason: string): string | null {
+  const quoted = EXPECTED.exec(reason)?.[1];
+  return quoted === undefined ? null : parseQuoted(quoted);
 }
 
 function parseQuoted(quoted: string): string | null {

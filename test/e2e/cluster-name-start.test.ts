@@ -78,3 +78,40 @@ void t.test('a member restarted with another cluster.name exits 2 naming both na
   t.equal(got.code, 0, got.stderr);
   t.match(got.stdout, /typo/, 'and serves what it held');
 });
+
+void t.test('with too few peers up to refuse its start, it runs, and its cut-off answer names the refusal', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  await cluster.kill('c3', 'SIGTERM');
+  await cluster.kill('c2', 'SIGTERM');
+  const wrong = path.join(cluster.dir, 'name.yaml');
+  fs.writeFileSync(wrong, fs.readFileSync(cluster.configFile, 'utf8').replace(/^ {2}name: e2e$/m, '  name: e2e-typo'));
+
+  // c1 refuses, c3 is down: one of two peers may be the stray, so c2 starts.
+  cluster.start('c2', [], wrong);
+  let last = '';
+  await cluster.explainFailure(
+    waitFor(async () => {
+      const got = await cluster.ctl(['kv', 'get', 'k'], cluster.endpoints(['c2']));
+      last = got.stderr;
+      return got.code === 1 && /c2 is cut off from a quorum: .*; c1 refuses it as CLUSTER_NAME: c2's file names the cluster "e2e-typo", it runs "e2e"/.test(got.stderr);
+    }, 'c2 to say that c1 refuses its cluster name', 20_000),
+  ).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\nlast answer: ${last}`);
+  });
+  const listed = await cluster.ctl(['list', 'controllers'], cluster.endpoints(['c2']));
+  t.match(listed.stderr, /c1 refuses it as CLUSTER_NAME/, 'list controllers names it in the stale warning too');
+
+  // The right file: c2 and c3 are back, and the cluster has its quorum again.
+  await cluster.kill('c2', 'SIGTERM');
+  cluster.start('c3');
+  cluster.start('c2');
+  await cluster.explainFailure(
+    waitFor(async () => {
+      const s = await cluster.status('c2');
+      return s !== null && s.leader !== '';
+    }, 'c2 to follow a leader with the right file', 20_000),
+  );
+});
