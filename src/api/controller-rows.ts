@@ -113,6 +113,8 @@ export interface ControllerRowSources {
   readonly duplicate?: (id: string) => boolean;
   /** The peers that refuse this node as another process of its member, named in a stale view's reason. */
   readonly refusedAsDuplicateBy?: readonly string[];
+  /** Why peers refuse this node's cluster name (name-refusers.ts), named in a stale view's reason; '' or absent: none do. */
+  readonly refusedForName?: string;
 }
 
 /** Built key by key in the contract's order, so JSON.stringify keeps it. */
@@ -161,8 +163,9 @@ export function controllersView(s: ControllerRowSources): ControllersView {
   };
 }
 
-/** The membership layer's reason, and who refuses this node as a second process (why they may not answer). */
+/** The membership layer's reason, and who refuses this node as a second process or over its name (why they may not answer). */
 function staleReason(s: ControllerRowSources): string {
-  const refused = s.membership.stale ? describeRefusedAsDuplicate(s.self, s.refusedAsDuplicateBy ?? []) : '';
-  return refused === '' ? s.membership.staleReason : `${s.membership.staleReason}; ${refused}`;
+  if (!s.membership.stale) return s.membership.staleReason;
+  const refused = [describeRefusedAsDuplicate(s.self, s.refusedAsDuplicateBy ?? []), s.refusedForName ?? ''];
+  return [s.membership.staleReason, ...refused].filter((part) => part !== '').join('; ');
 }

@@ -12,8 +12,8 @@
  * first election timeout after start a node has not had the time to hear anyone, and is not
  * judged either (counted from when it began to serve: replaying its log on start may take
  * seconds on a loaded machine). The answer names the node and what it lacks, and the peers
- * that refuse it as a second process of its member (DUPLICATE_PROCESS): a cause no contact
- * count shows.
+ * that refuse it as a second process of its member (DUPLICATE_PROCESS) or over its cluster name
+ * (CLUSTER_NAME): causes no contact count shows.
  */
 import { describeRefusedAsDuplicate } from '../identity/duplicate-marks.js';
 
@@ -30,6 +30,8 @@ export interface QuorumSignals {
   lastLeaderContactAt(): number | null;
   /** The peers refusing this node now as another process of its member, in id order; absent: none known. */
   refusedAsDuplicateBy?(): readonly string[];
+  /** Why peers refuse this node's cluster name now (name-refusers.ts); '' or absent: none do. */
+  refusedForName?(): string;
 }
 
 /** Elections (in election timeouts) a node may spend without a leader before it says so. */
@@ -39,8 +41,8 @@ export const LEADERLESS_ELECTIONS = 3;
 export function cutOffReason(s: QuorumSignals): string | null {
   const reason = lackReason(s);
   if (reason === null) return null;
-  const refused = describeRefusedAsDuplicate(s.self, s.refusedAsDuplicateBy?.() ?? []);
-  return refused === '' ? reason : `${reason}; ${refused}`;
+  const refused = [describeRefusedAsDuplicate(s.self, s.refusedAsDuplicateBy?.() ?? []), s.refusedForName?.() ?? ''];
+  return [reason, ...refused].filter((part) => part !== '').join('; ');
 }
 
 function lackReason(s: QuorumSignals): string | null {

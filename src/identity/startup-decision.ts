@@ -4,10 +4,12 @@
  * Production (src/node/startup.ts) and the simulation run this same function.
  *
  * The rules (docs/architecture.md, "Identity"; docs/operate.md, what each refusal means):
- *  - A data dir made for another member id is refused, naming both. So is one belonging to
- *    another cluster than the one its peers run: when a majority of the cluster's members answer
- *    with one other cluster id and none with its own (a lone foreign peer proves nothing; the
- *    identity checks keep the two apart at run time).
+ *  - A data dir made for another member id is refused, naming both.
+ *  - A file whose cluster.name a majority of the other members refuse is refused, naming both
+ *    names: under that name the node can be in no quorum (name-refusal.ts).
+ *  - A data dir belonging to another cluster than the one its peers run is refused: when a
+ *    majority of the cluster's members answer with one other cluster id and none with its own
+ *    (a lone foreign peer proves nothing; the identity checks keep the two apart at run time).
  *  - A data dir the cluster has recorded as superseded (another incarnation recorded for this
  *    member) or removed is refused, naming the procedure that brings the member back.
  *  - An empty data dir whose member the cluster already knows (it recorded or heard an
@@ -27,6 +29,7 @@
  */
 import type { HelloReply } from './hello.js';
 import { creationDigest, describeDifference, sameInitialNodes, type InitialNodes } from './initial-nodes.js';
+import { refuseForName } from './name-refusal.js';
 import type { CreationDigest, IdentityId, LocalIdentity } from './types.js';
 
 export type DiskState =
@@ -53,6 +56,9 @@ export interface StartupInput {
   /** `--join`. */
   readonly join: boolean;
   readonly dataDir: string;
+  /** The file's `cluster.name`, and the file, for a refusal to name. */
+  readonly clusterName: string;
+  readonly configFile: string;
   /** How many members the cluster file lists, this one included. */
   readonly clusterSize: number;
   /** The cluster file's nodes: what this node would bootstrap from. */
@@ -61,7 +67,7 @@ export interface StartupInput {
   readonly answers: readonly PeerAnswer[];
 }
 
-export type StartupRefusalCode = 'WRONG_MEMBER' | 'FOREIGN_CLUSTER' | 'SUPERSEDED' | 'REMOVED' | 'ALREADY_BOOTSTRAPPED' | 'NODES_DIFFER';
+export type StartupRefusalCode = 'WRONG_MEMBER' | 'CLUSTER_NAME' | 'FOREIGN_CLUSTER' | 'SUPERSEDED' | 'REMOVED' | 'ALREADY_BOOTSTRAPPED' | 'NODES_DIFFER';
 
 export type StartupDecision =
   | {
@@ -103,6 +109,9 @@ export function decideStartup(input: StartupInput): StartupDecision {
       message: `data dir ${input.dataDir} belongs to member ${own.memberId} (incarnation ${own.incarnation}), but this process was started as ${memberId}: check --id and data_dir`,
     };
   }
+
+  const name = refuseForName(input);
+  if (name !== null) return name;
 
   const ownCluster = own?.clusterId ?? null;
   const others = ownCluster === null ? [] : answered.filter((a) => a.reply.clusterId !== null && a.reply.clusterId !== ownCluster);

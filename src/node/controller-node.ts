@@ -481,6 +481,7 @@ export class ControllerNode {
             // Its own row: peers refuse it as a second process of itself.
             duplicate: (id) => (id === self.id ? nodeIdentity.refusedAsDuplicateBy().length > 0 : nodeIdentity.duplicateMark(id) !== null),
             refusedAsDuplicateBy: nodeIdentity.refusedAsDuplicateBy(),
+            refusedForName: nodeIdentity.refusedForName(),
           }),
         audit: {
           page: async (sinceMs, after, limit, until) => {
@@ -518,6 +519,7 @@ export class ControllerNode {
             leader: () => raftHost.softState().leader,
             lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
             refusedAsDuplicateBy: () => nodeIdentity.refusedAsDuplicateBy(),
+            refusedForName: () => nodeIdentity.refusedForName(),
           }),
       }),
     );

@@ -29,6 +29,7 @@ import {
   type RefusalCode,
 } from '../identity/index.js';
 import { DuplicateMarks, type DuplicateMark } from '../identity/duplicate-marks.js';
+import { describeRefusedForName, NameRefusers } from '../identity/name-refusers.js';
 import { PROVEN_HOLDS, ProcessClaims } from '../identity/process-claims.js';
 import type { Message } from '../raft/messages.js';
 import { BOOT_ID_VERSION } from '../statemachine/cluster-version.js';
@@ -91,6 +92,7 @@ export class NodeIdentity implements TransportIdentity {
   private leaderSince: { readonly atMs: number; readonly noopIndex: number } | null = null;
   private readonly processes: ProcessClaims;
   private readonly duplicates: DuplicateMarks;
+  private readonly nameRefusers: NameRefusers;
 
   constructor(private readonly opts: NodeIdentityOptions) {
     this.local = opts.identity;
@@ -98,6 +100,7 @@ export class NodeIdentity implements TransportIdentity {
     // Marked as long as a proven copy is locked out; refused by a peer: within two holds, as
     // a refused process retries far more often than that.
     this.duplicates = new DuplicateMarks(PROVEN_HOLDS * opts.processHoldMs, opts.processHoldMs);
+    this.nameRefusers = new NameRefusers(2 * opts.processHoldMs);
   }
 
   get identity(): LocalIdentity {
@@ -204,6 +207,7 @@ export class NodeIdentity implements TransportIdentity {
   onRefusedBy(peer: string, code: RefusalCode | null, details: string): void {
     const who = this.named(peer);
     if (code === 'DUPLICATE_PROCESS' && who !== 'unknown') this.duplicates.refusedBy(who, this.opts.now());
+    if (code === 'CLUSTER_NAME' && who !== 'unknown') this.nameRefusers.refusedBy(who, details, this.opts.now());
     this.opts.onRefusal('out', who, code, details, this.shouldReport(`out:${who}:${code ?? 'other'}`));
   }
 
@@ -215,6 +219,11 @@ export class NodeIdentity implements TransportIdentity {
   /** The peers that refuse this node now as a second process of its own member, in id order. */
   refusedAsDuplicateBy(): string[] {
     return this.duplicates.refusingPeers(this.opts.now());
+  }
+
+  /** Why peers refuse this node's cluster name now, for its cut-off reason; '' when none do (name-refusers.ts). */
+  refusedForName(): string {
+    return describeRefusedForName(this.opts.self, this.opts.clusterName, this.nameRefusers.refusing(this.opts.now()));
   }
 
   /** A sender's id as logged and counted: a member's, else 'unknown' (ids from outside are unbounded). */
@@ -265,6 +274,7 @@ export class NodeIdentity implements TransportIdentity {
     // A removed member's last incarnation is forgotten with it (it may be re-added, empty).
     for (const id of this.heard.keys()) if (!this.isMember(id)) this.heard.delete(id);
     this.duplicates.retain((id) => this.isMember(id));
+    this.nameRefusers.retain((id) => this.isMember(id) || this.opts.configured(id));
     const applied = members.clusterId;
     if (applied === null) return;
     const recordedHere = members.get(this.opts.self)?.incarnation === this.local.incarnation;

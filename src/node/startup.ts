@@ -60,7 +60,17 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
       credentials: opts.credentials,
       deadlineMs: helloDeadlineMs(config),
     });
-    const decision = decideStartup({ memberId: config.self.id, join: opts.join, dataDir: config.dataDir, clusterSize: config.nodes.length, nodes, disk, answers });
+    const decision = decideStartup({
+      memberId: config.self.id,
+      join: opts.join,
+      dataDir: config.dataDir,
+      clusterName: config.clusterName,
+      configFile: config.file,
+      clusterSize: config.nodes.length,
+      nodes,
+      disk,
+      answers,
+    });
     const answered = answers.filter((a) => 'reply' in a).map((a) => a.peer);
     traceMilestone('start.decided', `${decision.action} answered=${answered.length}`);
     logger.info({ decision: decision.action, answered, unanswered: answers.filter((a) => 'error' in a).map((a) => `${a.peer}: ${a.error}`) }, `start-up: ${decision.action}`);

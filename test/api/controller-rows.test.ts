@@ -103,3 +103,14 @@ void t.test('two processes speak as a member: its row says so; refused itself, a
   const current = controllersView({ ...view, self: 'c1', version: 'v', raft: { leader: 'c1', role: 'leader', commit: 0, conf: { voters: ['c1'], learners: [] } }, members: [record('c1')], appliedIndex: 0, membership: { rows, stale: false, staleReason: '' }, refusedAsDuplicateBy: ['c2'] });
   t.equal(current.staleReason, '', 'a current view has no reason to give');
 });
+
+void t.test("refused over its cluster name, a stale view says so (round 6's F2)", async (t) => {
+  const name = `c2 refuses it as CLUSTER_NAME: c1's file names the cluster "att6x", it runs "att6" (give c1 the cluster's file and restart it)`;
+  const base = { self: 'c1', version: 'v', raft: { leader: null, role: 'candidate', commit: 10, conf: { voters: ['c1', 'c2'], learners: [] } }, members: [record('c1'), record('c2')], appliedIndex: 9 } as const;
+  const stale = controllersView({ ...base, membership: { rows, stale: true, staleReason: 'c1 has heard from 1 of 2 voters' }, refusedForName: name });
+  t.equal(stale.staleReason, `c1 has heard from 1 of 2 voters; ${name}`);
+  const both = controllersView({ ...base, membership: { rows, stale: true, staleReason: 'c1 has heard from 1 of 2 voters' }, refusedAsDuplicateBy: ['c2'], refusedForName: name });
+  t.match(both.staleReason, /^c1 has heard from 1 of 2 voters; c2 refuses it as DUPLICATE_PROCESS: .*; c2 refuses it as CLUSTER_NAME: /);
+  const current = controllersView({ ...base, membership: { rows, stale: false, staleReason: '' }, refusedForName: name });
+  t.equal(current.staleReason, '', 'a current view has no reason to give');
+});

@@ -38,3 +38,11 @@ void t.test('cut off while peers refuse it as a second process of its member: th
   t.equal(cutOffReason(signals({ at: 5000, staleReason: () => stale, refusedAsDuplicateBy: () => [] })), `c1 is cut off from a quorum: ${stale}`, 'nobody refusing: as before');
   t.equal(cutOffReason(signals({ at: 5000, refusedAsDuplicateBy: () => ['c2'] })), null, 'a node that can serve is not made to refuse by it');
 });
+
+void t.test("cut off while peers refuse its cluster name: the answer says so (round 6's F2)", async (t) => {
+  const stale = 'c1 has heard from 1 of 3 voters within the election timeout (1000ms), a quorum is 2; no leader contact yet';
+  const name = `c2, c3 refuse it as CLUSTER_NAME: c1's file names the cluster "att6x", they run "att6" (give c1 the cluster's file and restart it)`;
+  t.equal(cutOffReason(signals({ at: 5000, staleReason: () => stale, refusedForName: () => name })), `c1 is cut off from a quorum: ${stale}; ${name}`);
+  t.equal(cutOffReason(signals({ at: 5000, staleReason: () => stale, refusedForName: () => '' })), `c1 is cut off from a quorum: ${stale}`, 'nobody refusing: as before');
+  t.equal(cutOffReason(signals({ at: 5000, refusedForName: () => name })), null, 'a node that can serve is not made to refuse by it');
+});

@@ -6,7 +6,7 @@ import { CLUSTER_A, CLUSTER_B, INC, identity, nodes, reply } from './fixtures.js
 
 const EMPTY: DiskState = { kind: 'empty' };
 const disk = (over: Parameters<typeof identity>[0] = {}, lastIndex = 50): DiskState => ({ kind: 'present', identity: identity({ clusterId: CLUSTER_A, ...over }), lastIndex });
-const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', join: false, dataDir: '/var/lib/c1', clusterSize: 3, nodes: nodes('c1', 'c2', 'c3'), disk: EMPTY, answers: [], ...over });
+const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', join: false, dataDir: '/var/lib/c1', clusterName: 'prod', configFile: '/etc/controller/cluster.yaml', clusterSize: 3, nodes: nodes('c1', 'c2', 'c3'), disk: EMPTY, answers: [], ...over });
 const down = (peer: string): PeerAnswer => ({ peer, error: 'UNAVAILABLE: connection refused', status: 'UNAVAILABLE', details: 'connection refused' });
 
 void t.test('an empty data dir bootstraps when no peer answers, or when every peer is still at the bootstrap entry', async (t) => {

@@ -358,6 +358,18 @@ void t.test('what the operator is told of second processes: marks per member, an
   t.strictSame(r.node.refusedAsDuplicateBy(), [], 'no longer, two holds later');
 });
 
+void t.test("peers refusing this node's cluster name are named for its cut-off reason (round 6's F2)", async (t) => {
+  const r = rig({ clusterId: CLUSTER_A });
+  t.equal(r.node.refusedForName(), '');
+  r.node.onRefusedBy('c3', 'CLUSTER_NAME', 'CLUSTER_NAME: cluster name mismatch: expected "att6", found "prod"');
+  r.node.onRefusedBy('c2', 'CLUSTER_ID', 'another cluster');
+  r.node.onRefusedBy('stranger', 'CLUSTER_NAME', 'CLUSTER_NAME: cluster name mismatch: expected "x", found "prod"');
+  t.equal(r.node.refusedForName(), `c3 refuses it as CLUSTER_NAME: c1's file names the cluster "prod", it runs "att6" (give c1 the cluster's file and restart it)`, 'one refusal is enough: only a member, and only over the name');
+  t.equal(r.reports.filter((x) => x.code === 'CLUSTER_NAME').length, 2, 'still logged, audited and counted as before');
+  r.now += 2001;
+  t.equal(r.node.refusedForName(), '', 'no longer, two holds after the last refusal');
+});
+
 void t.test('a message without a boot id: admitted mid-upgrade, refused once every member stamps one', async (t) => {
   const r = rig({ clusterId: CLUSTER_A });
   t.equal(r.node.judgePing(env('c2', { boot: '' })), null, 'below cluster version 0.3 a 0.2.x member sends none');
