@@ -8,12 +8,17 @@
  * loop paced by the clock, so every system does the same work per second and the idle share
  * per put is the same), with the CPU of the leader and of the followers per put, split into
  * the main thread (the event loop) and the other threads (libuv's pool: LevelDB writes and
- * fsyncs; V8's compiler and GC helpers); p50 and p99; resident memory.
+ * fsyncs; V8's compiler and GC helpers); p50 and p99; resident memory. The memory at rest is read
+ * once the settle is over, before the idle window: resident (anonymous and file-backed), and from
+ * smaps_rollup the proportional share and the private dirty pages, which are what each member
+ * costs of its own (the node binary's file pages are shared by the members on one host).
  *
  * `--build NAME=DIST` names the dist directory of another build (the output of `npm run build`,
  * copied aside: it holds bin/controller.js, or src/cli/controller.js before the binaries were
  * bundled), so a change is measured as an A/B of the same
- * workload, alternating builds round by round. Without it, this tree's build runs.
+ * workload, alternating builds round by round. Without it, this tree's build runs. `--node-args`
+ * and `--env` give one build's controllers node options or environment (glibc reads its malloc
+ * variables only at start).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { EtcdCluster, ensureEtcd } from './etcd.js';
 import { OursCluster } from './ours.js';
-import { machineBusyMs, rssMB } from './proc.js';
+import { machineBusyMs, memoryMB, rssMB, type MemoryMB } from './proc.js';
 import { histogram, median, percentileMs, recordMs, round } from './stats.js';
 import { mainThreadSwitches, minus, threadCpu, type ThreadCpu } from './threads.js';
 import { keyOf, VALUE, type KvTarget } from './workloads.js';
@@ -38,6 +43,7 @@ interface Opts {
   settle: string;
   rounds: string;
   nodeArgs: string[];
+  env: string[];
   json?: string;
 }
 
@@ -46,6 +52,7 @@ const program = new Command()
   .description('CPU per put (leader, followers; main thread and others), idle CPU and memory, as an A/B of builds or beside etcd.')
   .option('--build <name=dist>', 'a build to measure: NAME=path of its dist directory (repeatable; default: this tree)', (v: string, acc: string[]) => [...acc, v], [])
   .option('--node-args <name=args>', "node options for one build's controllers, e.g. 'b=--max-semi-space-size=2' (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
+  .option('--env <name=VAR=value>', "environment for one build's controllers, e.g. 'b=MALLOC_ARENA_MAX=2' (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
   .addOption(new Option('--vs <system>', 'also measure this system').choices(['etcd']))
   .option('--etcd <path>', 'the etcd binary')
   .option('--nodes <n>', 'members per cluster', '3')
@@ -73,13 +80,19 @@ function split(v: string, what: string): [string, string] {
 }
 
 const nodeArgs = new Map(opts.nodeArgs.map((v) => split(v, '--node-args')));
+const envs = new Map<string, Record<string, string>>();
+for (const v of opts.env) {
+  const [name, assignment] = split(v, '--env');
+  const [key, value] = split(assignment, '--env');
+  envs.set(name, { ...envs.get(name), [key]: value });
+}
 const builds = (opts.build.length > 0 ? opts.build : [`this=${thisDist}`]).map((v) => split(v, '--build'));
 const systems: System[] = builds.map(([name, dist]) => {
   // The bundled binary operators run; a build from before the bundling has only the unbundled one.
   const controllerJs = [path.resolve(dist, 'bin/controller.js'), path.resolve(dist, 'src/cli/controller.js')].find((f) => fs.existsSync(f));
   if (controllerJs === undefined) program.error(`--build ${name}: expected ${path.resolve(dist, 'bin/controller.js')} or ${path.resolve(dist, 'src/cli/controller.js')}, found neither`);
   const args = (nodeArgs.get(name) ?? '').split(' ').filter((a) => a !== '');
-  return { name, start: (n) => OursCluster.start(n, { controllerJs, nodeArgs: args }) };
+  return { name, start: (n) => OursCluster.start(n, { controllerJs, nodeArgs: args, env: envs.get(name) ?? {} }) };
 });
 if (opts.vs === 'etcd') {
   const bin = opts.etcd ?? ensureEtcd((s) => process.stderr.write(`${s}\n`));
@@ -110,6 +123,14 @@ interface Round {
   readonly clientMs: number;
   /** Mean resident memory per member at the end, MB. */
   readonly rssMB: number;
+  /** Mean memory per member at rest (after the settle, before the idle window), MB. */
+  readonly idleMemory: MemoryMB;
+}
+
+function meanMemory(pids: readonly number[]): MemoryMB {
+  const ms = pids.map((p) => memoryMB(p) ?? { rss: 0, anon: 0, file: 0, pss: 0, privateDirty: 0 });
+  const mean = (f: (m: MemoryMB) => number): number => round(ms.reduce((n, m) => n + f(m), 0) / Math.max(1, ms.length), 1);
+  return { rss: mean((m) => m.rss), anon: mean((m) => m.anon), file: mean((m) => m.file), pss: mean((m) => m.pss), privateDirty: mean((m) => m.privateDirty) };
 }
 
 function snapshot(pids: readonly number[]): ThreadCpu[] {
@@ -127,6 +148,7 @@ async function measure(sys: System): Promise<Round> {
     // Warm the path (and its connections) before anything is measured.
     for (let i = 0; i < 200; i++) await client.put(keyOf(i), VALUE);
     await sleep(cfg.settleMs);
+    const idleMemory = meanMemory(order);
     const switches = (): number => order.reduce((n, p) => n + (mainThreadSwitches(p) ?? 0), 0);
     let before = snapshot(order);
     const switches0 = switches();
@@ -175,6 +197,7 @@ async function measure(sys: System): Promise<Round> {
       totalMs: per(serverMs),
       clientMs: per(clientMs),
       rssMB: round(order.reduce((n, p) => n + (rssMB(p) ?? 0), 0) / order.length, 1),
+      idleMemory,
     };
   } finally {
     await c.stop();
@@ -186,7 +209,7 @@ function pad(s: string, n: number): string {
 }
 
 function table(rounds: readonly Round[]): string {
-  const head = ['system', 'p50 ms', 'p99 ms', 'leader main', 'leader other', 'follower main', 'follower other', 'all members', 'client', 'idle %/member', 'idle wake-ups/s', 'rss MB', 'other CPU %', 'load'];
+  const head = ['system', 'p50 ms', 'p99 ms', 'leader main', 'leader other', 'follower main', 'follower other', 'all members', 'client', 'idle %/member', 'idle wake-ups/s', 'idle rss', 'anon', 'file', 'pss', 'priv dirty', 'rss MB', 'other CPU %', 'load'];
   const rows = [...new Set(rounds.map((r) => r.system))].map((name) => {
     const rs = rounds.filter((r) => r.system === name);
     const m = (f: (r: Round) => number): string => String(round(median(rs.map(f)), 3));
@@ -202,6 +225,11 @@ function table(rounds: readonly Round[]): string {
       m((r) => r.clientMs),
       m((r) => r.idlePct),
       m((r) => r.idleWakeups),
+      m((r) => r.idleMemory.rss),
+      m((r) => r.idleMemory.anon),
+      m((r) => r.idleMemory.file),
+      m((r) => r.idleMemory.pss),
+      m((r) => r.idleMemory.privateDirty),
       m((r) => r.rssMB),
       `${Math.min(...rs.map((r) => r.otherCpuPct))}-${Math.max(...rs.map((r) => r.otherCpuPct))}`,
       `${Math.min(...rs.map((r) => r.load1))}-${Math.max(...rs.map((r) => r.load1))}`,

@@ -28,8 +28,11 @@ export class OursCluster implements BenchCluster {
     private readonly admin: ControllerClient,
   ) {}
 
-  /** `launch`: another build's controller.js and node options (bench/cost.ts compares builds). */
-  static async start(nodes: number, launch: { readonly controllerJs?: string; readonly nodeArgs?: readonly string[] } = {}): Promise<OursCluster> {
+  /** `launch`: another build's controller.js, node options and environment (bench/cost.ts compares builds). */
+  static async start(
+    nodes: number,
+    launch: { readonly controllerJs?: string; readonly nodeArgs?: readonly string[]; readonly env?: Readonly<Record<string, string>> } = {},
+  ): Promise<OursCluster> {
     const cluster = await ProcessCluster.create({
       nodes,
       raft: OURS_TIMING,

@@ -31,6 +31,39 @@ export function rssMB(pid: number): number | null {
   }
 }
 
+/** One process's memory in MB: resident (anonymous and file-backed), and from smaps_rollup its
+ * proportional share (file pages shared with other processes divided among them) and the pages
+ * only it has written, which no other process shares and the kernel cannot drop. */
+export interface MemoryMB {
+  readonly rss: number;
+  readonly anon: number;
+  readonly file: number;
+  readonly pss: number;
+  readonly privateDirty: number;
+}
+
+function kB(text: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** The memory of `pid`, or null when it is gone. */
+export function memoryMB(pid: number): MemoryMB | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return {
+      rss: kB(status, 'VmRSS'),
+      anon: kB(status, 'RssAnon'),
+      file: kB(status, 'RssFile'),
+      pss: kB(rollup, 'Pss'),
+      privateDirty: kB(rollup, 'Private_Dirty'),
+    };
+  } catch {
+    return null;
+  }
+}
+
 /** Busy CPU of the whole machine in ms (all cores), from /proc/stat. */
 export function machineBusyMs(): number {
   try {

@@ -19,8 +19,14 @@ const RESERVATIONS = path.join(os.tmpdir(), 'raft-controller-test-ports');
 const LOWEST = 10_000;
 const owned = new Set<number>();
 
-/** [first, last] of the ports no outgoing connection takes: below the kernel's ephemeral range. */
-function portRange(): readonly [number, number] {
+/**
+ * [first, last] of the ports no outgoing connection takes: below the kernel's ephemeral range.
+ * TEST_PORT_RANGE=FIRST-LAST chooses the range instead (a run sharing the host with others that
+ * was given its own ports).
+ */
+function portRange(env: NodeJS.ProcessEnv = process.env): readonly [number, number] {
+  const chosen = /^(\d+)-(\d+)$/.exec(env.TEST_PORT_RANGE ?? '');
+  if (chosen !== null && Number(chosen[1]) <= Number(chosen[2])) return [Number(chosen[1]), Number(chosen[2])];
   let ephemeralStart = 32_768;
   try {
     const [start] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);

@@ -50,6 +50,8 @@ export interface ClusterOptions {
   readonly controllerJs?: string;
   /** Options for node before the script (e.g. --cpu-prof), for profiling. */
   readonly nodeArgs?: readonly string[];
+  /** More environment for the controllers (e.g. glibc's MALLOC_* knobs, read only at exec). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** What a `ctl` (or `controller` tool) run printed, and its exit code. */
@@ -69,7 +71,7 @@ export class ProcessCluster {
     readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null = null,
     /** Each node's Prometheus address, when asked for. */
     readonly metricsAddresses: ReadonlyMap<string, string> = new Map(),
-    private readonly launch: { readonly controllerJs: string; readonly nodeArgs: readonly string[] } = { controllerJs: CONTROLLER_JS, nodeArgs: [] },
+    private readonly launch: { readonly controllerJs: string; readonly nodeArgs: readonly string[]; readonly env?: Readonly<Record<string, string>> } = { controllerJs: CONTROLLER_JS, nodeArgs: [] },
   ) {}
 
   static async create(opts: ClusterOptions): Promise<ProcessCluster> {
@@ -106,7 +108,7 @@ export class ProcessCluster {
     ].join('\n');
     const configFile = path.join(dir, 'cluster.yaml');
     fs.writeFileSync(configFile, yaml);
-    const launch = { controllerJs: opts.controllerJs ?? CONTROLLER_JS, nodeArgs: opts.nodeArgs ?? [] };
+    const launch = { controllerJs: opts.controllerJs ?? CONTROLLER_JS, nodeArgs: opts.nodeArgs ?? [], env: opts.env ?? {} };
     return new ProcessCluster(dir, configFile, addresses, opts.clientTls ?? opts.tls ?? null, metrics, launch);
   }
 
@@ -124,6 +126,7 @@ export class ProcessCluster {
     const cmd = nodeCommand(this.launch.controllerJs, ['--config', configFile, '--id', id, ...extraArgs], this.launch.nodeArgs);
     const child = spawn(cmd.command, cmd.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.launch.env },
     });
     guardChild(child);
     const log = this.logs.get(id) ?? [];
