@@ -68,4 +68,3 @@ export class AuditDrops {
     return () => void this.listeners.delete(listener);
   }
 }
-

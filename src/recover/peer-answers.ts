@@ -16,6 +16,7 @@
  * survivors recovered with `--members` and started in the new epoch answer so.
  */
 import { isRefusalCode, type PeerAnswer } from '../identity/index.js';
+import { theirNameIn } from '../identity/name-refusal.js';
 
 export type VoterAnswer =
   /** Answered for the asker's cluster id. */
@@ -52,10 +53,9 @@ function refusal(status: string | null, details: string, ownClusterName: string)
   const [, code = '', reason = ''] = /^([A-Z_]+): ([\s\S]*)$/.exec(details) ?? [];
   if (status === 'PERMISSION_DENIED' && isRefusalCode(code)) {
     if (code === 'CLUSTER_NAME') {
-      // The reason reads `cluster name mismatch: expected "THEIRS", found "OURS"` (src/identity/acceptance.ts).
-      const theirs = /expected ("(?:[^"\\]|\\.)*")/.exec(reason)?.[1];
+      const theirs = theirNameIn(reason);
       const cause = `refused this file's cluster name ${JSON.stringify(ownClusterName)}`;
-      return theirs === undefined ? { cause, detail: reason } : { cause: `${cause}: they run cluster ${theirs}`, detail: null };
+      return theirs === null ? { cause, detail: reason } : { cause: `${cause}: they run cluster ${JSON.stringify(theirs)}`, detail: null };
     }
     if (code === 'NOT_A_PEER' || code === 'WRONG_PEER') return { cause: `refused this file's TLS certificate (${code}: ${reason})`, detail: null };
     return { cause: `refused this node (${code}: ${reason})`, detail: null };
