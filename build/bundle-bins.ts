@@ -18,7 +18,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BINS = ['controller', 'ctl', 'agent'] as const;
@@ -35,11 +35,35 @@ await build({
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   charset: 'ascii',
   logLevel: 'warning',
+  plugins: [zodEnglishOnly()],
 });
 
 for (const name of BINS) {
   const file = path.join(root, 'dist/bin', `${name}.js`);
   writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));
+}
+
+/**
+ * zod re-exports its 60-odd locales as `z.locales`, which nothing here reads: they were 358 KB of
+ * every binary's source, kept in each process's heap. Its messages stay English (zod configures
+ * `en` itself), and `z.locales.en` still exists.
+ */
+function zodEnglishOnly(): Plugin {
+  return {
+    name: 'zod-english-only',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        args.importer.includes(`${path.sep}node_modules${path.sep}zod${path.sep}`)
+          ? { path: path.resolve(args.resolveDir, '../locales/en.js'), namespace: 'zod-locales' }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+        contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+        resolveDir: path.dirname(args.path),
+        loader: 'js',
+      }));
+    },
+  };
 }
 
 /** Every UTF-16 unit above U+007F as a \uXXXX escape, which reads the same in a comment. */

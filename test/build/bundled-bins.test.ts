@@ -19,3 +19,11 @@ for (const [name, rel] of Object.entries(pkg.bin)) {
     t.equal(wide, -1, wide === -1 ? 'no character above U+007F' : `a wide character at ${wide}: ${JSON.stringify(source.slice(Math.max(0, wide - 40), wide + 10))}`);
   });
 }
+
+for (const [name, rel] of Object.entries(pkg.bin)) {
+  void t.test(`${name} (${rel}) carries zod's English messages only`, async (t) => {
+    const source = readFileSync(path.join(root, rel), 'utf8');
+    const locales = [...new Set(source.match(/node_modules\/zod\/v4\/locales\/[\w-]+\.js/g) ?? [])];
+    t.ok(locales.every((l) => l.endsWith('/en.js')), `zod locales bundled: ${locales.length === 0 ? 'none' : locales.join(', ')}`);
+  });
+}
