@@ -7,6 +7,7 @@ import type { Test } from 'tap';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { Checker, max, percentile, runWithSampling } from './checker.js';
 import { Sim } from './membership-sim.js';
+import { schedulePartitions } from './partition-schedule.js';
 
 type FaultKind = 'kill' | 'pause' | 'isolate' | 'isolate-leader' | 'cut';
 const FAULT_KINDS: readonly FaultKind[] = ['isolate-leader', 'kill', 'cut', 'pause', 'isolate'];
@@ -94,24 +95,72 @@ export interface TargetRun {
 
 const MIN_ACCURACY = 0.999;
 
+/** One seed's run against the status targets: the figures every check below reads. */
+export interface StatusSeedRun {
+  readonly seed: number;
+  readonly budgetMs: number;
+  readonly commitBudgetMs: number;
+  readonly faults: readonly string[];
+  readonly checker: Checker;
+  readonly sim: Sim;
+  /** The faults within 20 s of the first problem, to read alongside it. */
+  readonly replay: string;
+}
+
+/** Which faults a status run injects: random node faults and link cuts, or partial partitions. */
+export type StatusFaults = 'random' | 'partial';
+
+export interface StatusSeedSpec {
+  readonly n: number;
+  readonly base: number;
+  readonly seconds: number;
+  readonly seed: number;
+  readonly faults: StatusFaults;
+}
+
+export function runStatusSeed({ n, base, seconds, seed, faults: kind }: StatusSeedSpec): StatusSeedRun {
+  const sim = new Sim({ n, seed, baseTimeoutMs: base, dynamic: true, jitter: [50, 200], electionTimeoutMs: 1000 });
+  const faults: string[] = [];
+  if (kind === 'partial') schedulePartitions(sim, seededRng(seed * 17), seconds * 1000, faults);
+  else {
+    const maxFaulty = Math.floor((n - 1) / 2) - (n >= 5 ? 1 : 0);
+    scheduleFaults(sim, seededRng(seed * 31), seconds * 1000, Math.max(1, maxFaulty), faults);
+  }
+  const budgetMs = base === 2000 ? 3000 : 1500;
+  // Committing needs a leader: when the leader itself failed, an election (up to two election
+  // timeouts in this model) comes first; then the leader's tick and a round trip.
+  const commitBudgetMs = budgetMs + 2 * 1000 + 600;
+  const checker = new Checker(sim, budgetMs, commitBudgetMs);
+  runWithSampling(sim, checker, seconds * 1000);
+  const firstAt = Number(/^t=(\d+)/.exec(checker.problems[0] ?? checker.contradictionSamples[0] ?? '')?.[1] ?? 0);
+  const near = faults.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - firstAt) < 20_000);
+  return { seed, budgetMs, commitBudgetMs, faults, checker, sim, replay: `(seed ${seed}; faults near the first problem: ${near.join('; ')})` };
+}
+
+/** The status targets a run must meet, each as a line naming what failed; empty when all hold. */
+export function statusTargetFailures(run: StatusSeedRun): string[] {
+  const { seed, checker, sim, budgetMs, commitBudgetMs } = run;
+  const failures: string[] = [];
+  if (checker.contradictions > 0) failures.push(`seed ${seed}: non-stale nodes contradicted each other outside the convergence window: ${checker.contradictionSamples.slice(0, 3).join(' | ')} ${run.replay}`);
+  if (checker.problems.length > 0) failures.push(`seed ${seed}: an answer wrong beyond the convergence budget: ${checker.problems.slice(0, 3).join(' | ')} ${run.replay}`);
+  const accuracy = checker.scoredRight / checker.scored;
+  if (!(accuracy >= MIN_ACCURACY)) failures.push(`seed ${seed}: status accuracy ${(accuracy * 100).toFixed(3)} % (target ${MIN_ACCURACY * 100} %) ${run.replay}`);
+  const p99 = percentile(checker.rowConvergence, 99);
+  if (p99 > budgetMs) failures.push(`seed ${seed}: p99 convergence ${p99} ms (target ${budgetMs} ms) ${run.replay}`);
+  if (max(checker.commitConvergence) > commitBudgetMs) failures.push(`seed ${seed}: cluster state converged in ${max(checker.commitConvergence)} ms (budget ${commitBudgetMs} ms)`);
+  const wrongOrphans = sim.orphanDecisions.filter(({ d, truth }) => d.status === 'offline' && truth === 'online');
+  if (wrongOrphans.length > 0) failures.push(`seed ${seed}: a leader cut off from the quorum proposed its stale view: ${JSON.stringify(wrongOrphans[0])}`);
+  const wrongCorrections = sim.corrections.filter(({ d, truth }) => d.status !== truth);
+  for (const { at, by, d } of wrongCorrections.slice(0, 3)) failures.push(`seed ${seed}: t=${at} ${by} forwarded a correction against the truth: ${d.id} ${d.status} (${d.reason})`);
+  return failures;
+}
+
 export function testTargets(tap: Test, { n, base, seconds, seeds }: TargetRun): void {
   void tap.test(`${n} nodes, base ${base}ms, random kills, pauses, isolations (leader too) and link cuts under jitter: answers match the ground truth and meet the status targets (seeds ${seeds.join(', ')})`, async (t) => {
     for (const seed of seeds) {
-      const sim = new Sim({ n, seed, baseTimeoutMs: base, dynamic: true, jitter: [50, 200], electionTimeoutMs: 1000 });
-      const rng = seededRng(seed * 31);
-      const log: string[] = [];
-      const maxFaulty = Math.floor((n - 1) / 2) - (n >= 5 ? 1 : 0);
-      scheduleFaults(sim, rng, seconds * 1000, Math.max(1, maxFaulty), log);
-      const budget = base === 2000 ? 3000 : 1500;
-      // Committing needs a leader: when the leader itself failed, an election (up to two election
-      // timeouts in this model) comes first; then the leader's tick and a round trip.
-      const commitBudget = budget + 2 * 1000 + 600;
-      const checker = new Checker(sim, budget, commitBudget);
-      runWithSampling(sim, checker, seconds * 1000);
-      // The faults around the first problem, to read alongside it.
-      const firstAt = Number(/^t=(\d+)/.exec(checker.problems[0] ?? '')?.[1] ?? 0);
-      const near = log.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - firstAt) < 20_000);
-      const replay = `(seed ${seed}; faults near the first problem: ${near.join('; ')})`;
+      const run = runStatusSeed({ n, base, seconds, seed, faults: 'random' });
+      const { checker, sim, budgetMs: budget, commitBudgetMs: commitBudget, replay } = run;
+      const log = run.faults;
       for (const kind of ['kill', 'pause', 'isolate', 'isolate-leader', 'cut']) t.ok(log.some((l) => l.includes(` ${kind} `)), `seed ${seed}: a ${kind} happened`);
       t.ok(checker.isolatedSamples > 0, `seed ${seed}: isolated nodes were checked too`);
       t.same(checker.problems.slice(0, 10), [], `seed ${seed}: no answer wrong beyond the convergence budget ${replay}`);
