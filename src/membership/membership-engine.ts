@@ -17,6 +17,7 @@ import { reconcileRows, type OnlineBasis } from './reconciled-status.js';
 import { Reconciler, acceptForwarded, judgeRepair, type ActivityReport, type LocalObservation, type Repair } from './reconciler.js';
 import type { AuditEvent } from './audit.js';
 import { MembershipError } from './errors.js';
+import { CommittedChanges } from './committed-changes.js';
 
 export interface ContextMember {
   readonly id: NodeId;
@@ -110,6 +111,7 @@ export class MembershipEngine {
   private stalledForMs = 0;
   /** When the ping that each peer's latest pong answered was sent. */
   private readonly pongFor = new Map<NodeId, number>();
+  private readonly committedChanges = new CommittedChanges();
 
   constructor(
     private readonly options: MembershipEngineOptions,
@@ -356,8 +358,14 @@ export class MembershipEngine {
     return `${this.self} has heard from ${q.heard} of ${q.voters} voters within the election timeout (${ctx.electionTimeoutMs}ms), a quorum is ${q.needed}; ${leader}`;
   }
 
+  /** Notes when each member's committed status changed; the driver calls it every tick. */
+  noteCommitted(ctx: MembershipContext): void {
+    this.committedChanges.note(ctx.members, ctx.now);
+  }
+
   /** Fresh views (ours included) and the quorum assessment over them. */
   assessment(ctx: MembershipContext): { readonly assessment: Assessment; readonly fresh: ReadonlyMap<NodeId, ReceivedView> } {
+    this.noteCommitted(ctx);
     const fresh = new Map(this.table.fresh(ctx.now, this.viewTtlMs, this.relayGraceMs));
     fresh.set(this.self, { view: this.ownView(ctx), receivedAt: ctx.now, direct: true, via: this.self });
     const assessment = assess({
@@ -454,10 +462,13 @@ export class MembershipEngine {
     const reports: ActivityReport[] = [];
     const own = this.detector.observation(repair.member, now);
     reports.push({ from: this.self, lastContactAgoMs: own.lastContactMs, timeoutMs: own.timeoutMs });
+    // A view that arrived before the committed status did may predate what the leader decided it
+    // from (a member that resumed a moment ago): it cannot overturn that decision.
+    const committedSince = this.committedChanges.since(repair.member) ?? Number.NEGATIVE_INFINITY;
     for (const reporter of repair.ask) {
       const rv = fresh.get(reporter);
       const entry = rv?.view.entries.find((e) => e.id === repair.member);
-      if (rv === undefined || entry === undefined) continue;
+      if (rv === undefined || entry === undefined || rv.receivedAt < committedSince) continue;
       const age = now - rv.receivedAt;
       reports.push({
         from: reporter,

@@ -189,6 +189,7 @@ class MembershipDriver implements MembershipNode {
   private tick(): void {
     if (this.stopped) return;
     const ctx = this.context();
+    this.engine.noteCommitted(ctx);
     for (const tr of this.engine.observe(ctx.now)) {
       this.port.logger.info({ peer: tr.peer, from: tr.from, to: tr.to, reason: tr.reason }, `local view: ${tr.peer} ${tr.to}`);
       this.port.onLocalTransition?.(tr);

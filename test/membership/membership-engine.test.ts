@@ -105,6 +105,36 @@ void t.test('sync on a follower: divergence is audited, a quorum-backed correcti
   );
 });
 
+void t.test('a repair never overturns a committed status with views that arrived before it', async (t) => {
+  const all = engines(0);
+  const c2 = all.get('c2')!;
+  const committedC3 = (status: 'online' | 'offline'): MembershipContext['members'] => ids.map((id) => ({ id, voter: true, committed: id === 'c3' ? status : ('online' as const) }));
+  let now = 0;
+  for (; now < 3000; now += 250) {
+    round(all, ids, now);
+    c2.noteCommitted(ctx(now));
+  }
+  // c3 pauses; the leader commits it offline; c1 and c2 keep exchanging views.
+  for (; now < 6000; now += 50) {
+    if (now % 250 === 0) round(all, ['c1', 'c2'], now);
+    for (const e of all.values()) e.observe(now);
+    if (now >= 5500) c2.noteCommitted(ctx(now, { members: committedC3('offline') }));
+  }
+  // c3 resumes at 6000 and c1 hears it; c2 does not (a bad link), and hears nothing more from c1
+  // before the leader's "online" reaches it at 6100.
+  round(all, ['c1', 'c3'], now);
+  c2.noteCommitted(ctx(6100, { members: committedC3('online') }));
+  c2.observe(6200);
+  const out = c2.sync(ctx(6200, { members: committedC3('online') }));
+  t.same(out.events.map((e) => [e.type, e.subject, e.from, e.to]), [['state.divergence', 'c3', 'online', 'offline']], 'c2 still sees c3 offline: a divergence');
+  t.same(out.corrections, [], "c1's view from 5750 says c3 is silent, but it predates the commit of 'online': no correction");
+  t.same(out.unresolved.map((r) => r.member), ['c3'], 'the repair waits for newer views');
+  // c1's next view, sent after it heard c3, reaches c2: one voter each way, no majority against the commit.
+  round(all, ['c1', 'c2'], 6250);
+  c2.observe(6300);
+  t.same(c2.sync(ctx(6300, { members: committedC3('online') })).corrections, [], "with c1's newer view, nothing to correct");
+});
+
 void t.test('a node cut off from the quorum is stale and says why; bad views are refused and change nothing', async (t) => {
   const all = engines(0);
   round(all, ids, 0);
