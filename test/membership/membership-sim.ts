@@ -8,8 +8,9 @@
  * isolating the leader) are applied by the tests. Raft is modelled, not run: a leader that
  * loses its quorum is replaced after an election timeout plus a random delay, and keeps
  * believing it leads until it hears from its successor; a committed decision lands one round
- * trip after the leader proposed it. Everything is driven by one seeded rng, so a seed replays
- * a run exactly.
+ * trip after the leader proposed it, and each follower applies it when the leader's next
+ * heartbeat reaches it (one cut off from the leader keeps what it last applied). Everything is
+ * driven by seeded rngs, so a seed replays a run exactly.
  */
 import pino from 'pino';
 import { DEFAULTS, defaultHeartbeatIntervalMs, defaultMaxTimeoutMs, defaultMinTimeoutMs } from '../../src/config/defaults.js';
@@ -97,13 +98,19 @@ export class Sim {
   /** Isolated nodes, with when their isolation began. */
   readonly isolated = new Map<string, number>();
   readonly committed = new Map<string, { status: MemberStatus; term: number }>();
-  /** Decisions by a node that believed it led but could not commit (isolated old leader), with the truth when each was made. */
-  readonly orphanDecisions: { at: number; by: string; d: StatusDecision; truth: MemberStatus }[] = [];
+  /** What each node has applied of `committed`, kept across its restarts (its log is durable). */
+  private readonly applied = new Map<string, Map<string, { status: MemberStatus; term: number }>>();
+  /** Its own stream, so that modelling replication left every fault schedule as it was. */
+  private readonly replicationRng: Rng;
+  /** Decisions by a node that believed it led but could not commit (isolated old leader), with the truth when each was made and since when it held. */
+  readonly orphanDecisions: { at: number; by: string; d: StatusDecision; truth: MemberStatus; truthSince: number }[] = [];
+  /** Each member's truth (Sim.truth) as of the last fault, and since when it has held. */
+  private readonly truthLog = new Map<string, { status: MemberStatus; since: number }>();
   /** 50 ms samples of a node that believed it led while it was deposed or cut off from the quorum. */
   deposedLeaderTicks = 0;
   readonly leaderChanges: number[] = [];
   /** Corrections the reconcilers forwarded, and how many audit events they produced. */
-  readonly corrections: { at: number; by: string; d: StatusDecision; truth: MemberStatus }[] = [];
+  readonly corrections: { at: number; by: string; d: StatusDecision; truth: MemberStatus; truthSince: number }[] = [];
   syncEvents = 0;
   /** Pings sent by all nodes, regular rounds and pushed ones. */
   pings = 0;
@@ -113,11 +120,15 @@ export class Sim {
     this.heartbeat = heartbeatFor(o.baseTimeoutMs, o.dynamic);
     this.ids = Array.from({ length: o.n }, (_, i) => `c${i + 1}`);
     for (const id of this.ids) this.committed.set(id, { status: 'online', term: 0 });
+    for (const id of this.ids) this.applied.set(id, new Map(this.ids.map((m) => [m, { status: 'online', term: 0 }])));
+    for (const id of this.ids) this.truthLog.set(id, { status: 'online', since: 0 });
+    this.replicationRng = seededRng(o.seed * 7919 + 1);
     this.leader = this.ids[0]!;
     // Processes start at different instants, so their timers are out of phase.
     for (const id of this.ids) this.at(this.rng.int(0, this.heartbeat.intervalMs), () => this.start(id, 1));
     this.every(0, 100, () => this.electionCheck());
     this.every(25, 50, () => this.sampleDeposed());
+    this.every(10, 50, () => this.replicate());
   }
 
   get now(): number {
@@ -175,7 +186,7 @@ export class Sim {
       self: id,
       electionTimeoutMs: this.o.electionTimeoutMs,
       logger: SILENT,
-      members: () => this.ids.map((m) => this.record(m)),
+      members: () => this.ids.map((m) => this.record(m, id)),
       raftStatus: () => this.raftStatus(n),
       // A leader's "leader contact" is its last quorum contact (RaftHost.lastLeaderContactAt).
       lastLeaderContactAt: () => (n.leaderTerm !== null ? (this.canLead(id) ? this.now : null) : (n.lastHeard.get(this.leader) ?? null)),
@@ -192,8 +203,8 @@ export class Sim {
     };
   }
 
-  private record(id: string): MemberRecord {
-    const c = this.committed.get(id) ?? { status: 'online', term: 0 };
+  private record(id: string, at: string): MemberRecord {
+    const c = this.applied.get(at)?.get(id) ?? { status: 'online', term: 0 };
     return { id, address: '', role: 'voter', status: c.status, statusSince: 0, statusReason: '', statusTerm: c.term, statusObservedAt: 0, autoPromote: false, incarnation: '' };
   }
 
@@ -219,21 +230,44 @@ export class Sim {
   private propose(n: SimNode, d: StatusDecision, term: number): SimFuture<ApplyResult> {
     const done = new SimFuture<ApplyResult>();
     if (n.id !== this.leader || !this.canLead(n.id)) {
-      this.orphanDecisions.push({ at: this.now, by: n.id, d, truth: this.truth(d.id) });
+      this.orphanDecisions.push({ at: this.now, by: n.id, d, truth: this.truth(d.id), truthSince: this.truthSince(d.id) });
       return done; // never committed: the proposer gives up at its own deadline (not modelled)
     }
     this.at(this.now + 2 * this.o.jitter[1], () => {
       const c = this.committed.get(d.id);
-      if (c !== undefined && term >= c.term) this.committed.set(d.id, { status: d.status, term });
+      if (c !== undefined && term >= c.term) {
+        this.committed.set(d.id, { status: d.status, term });
+        this.applied.get(n.id)?.set(d.id, { status: d.status, term });
+      }
       done.resolve({ ok: true, revision: 0 });
     });
     return done;
   }
 
+  /**
+   * Every 50 ms (a heartbeat): the leader's commits reach each running follower it has a link to,
+   * after the network's jitter, if the link still holds then.
+   */
+  private replicate(): void {
+    const leader = this.leader;
+    if (!this.running(leader)) return;
+    for (const id of this.ids) {
+      if (id === leader || !this.running(id) || !this.linkUp(leader, id)) continue;
+      const mine = this.applied.get(id)!;
+      const news = [...this.committed].filter(([m, c]) => mine.get(m)?.term !== c.term || mine.get(m)?.status !== c.status);
+      if (news.length === 0) continue;
+      const [lo, hi] = this.o.jitter;
+      this.at(this.now + lo + this.replicationRng.next() * (hi - lo), () => {
+        if (!this.running(id) || !this.linkUp(leader, id)) return;
+        for (const [m, c] of news) if (c.term >= (mine.get(m)?.term ?? 0)) mine.set(m, { ...c });
+      });
+    }
+  }
+
   /** A follower's reconciler forwards a correction to the leader, whose driver judges it. */
   private forwardCorrection(n: SimNode, d: StatusDecision): SimFuture<boolean> {
     const done = new SimFuture<boolean>();
-    this.corrections.push({ at: this.now, by: n.id, d, truth: this.truth(d.id) });
+    this.corrections.push({ at: this.now, by: n.id, d, truth: this.truth(d.id), truthSince: this.truthSince(d.id) });
     const leader = this.nodes.get(this.leader);
     if (!this.linkUp(n.id, this.leader) || leader === undefined || leader.state !== 'up' || leader.leaderTerm === null || !this.canLead(this.leader)) {
       done.resolve(false);
@@ -287,6 +321,20 @@ export class Sim {
     const v = (this.cuts.get(k) ?? 0) + delta;
     if (v <= 0) this.cuts.delete(k);
     else this.cuts.set(k, v);
+    this.trackTruth();
+  }
+
+  /** Since when `id`'s truth has held (the last fault that changed it; 0 from the start). */
+  truthSince(id: string): number {
+    return this.truthLog.get(id)?.since ?? 0;
+  }
+
+  private trackTruth(): void {
+    for (const id of this.ids) {
+      if (!this.nodes.has(id)) continue;
+      const status = this.truth(id);
+      if (this.truthLog.get(id)?.status !== status) this.truthLog.set(id, { status, since: this.now });
+    }
   }
 
   linkUp(a: string, b: string): boolean {
@@ -341,6 +389,9 @@ export class Sim {
     if (candidates.length === 0) return;
     this.leader = candidates[this.rng.int(0, candidates.length)]!;
     this.term++;
+    // A Raft leader holds every committed entry and applies them once its term's first commits.
+    const mine = this.applied.get(this.leader)!;
+    for (const [m, c] of this.committed) mine.set(m, { ...c });
     this.leaderLostAt = null;
     this.leaderChanges.push(this.now);
     this.learnLeader(this.node(this.leader), this.leader, this.term);
@@ -370,17 +421,20 @@ export class Sim {
     n.state = 'down';
     n.driver.stop();
     n.proc.kill();
+    this.trackTruth();
   }
 
   restart(id: string): void {
     const old = this.node(id);
     this.start(id, old.incarnation + 1);
+    this.trackTruth();
   }
 
   pause(id: string): void {
     const n = this.node(id);
     n.state = 'paused';
     n.proc.stall();
+    this.trackTruth();
   }
 
   resume(id: string): void {
@@ -388,6 +442,7 @@ export class Sim {
     n.state = 'up';
     // On SIGCONT Node runs its expired timers before it reads the queued sockets.
     n.proc.resume();
+    this.trackTruth();
   }
 
   /**
