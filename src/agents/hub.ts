@@ -196,7 +196,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, publishWaiting: false, inherited: null });
     return [];
   }
 
@@ -873,6 +873,7 @@ export class AgentHub {
     }
     for (const s of this.streams.values()) {
       if (s.phase !== 'active' && s.phase !== 'waiting') continue;
+      if (s.confirmed && s.publishWaiting) this.maybePublish(s, out);
       if (s.confirmed || now - s.claimedAt < this.opts.stateSyncIntervalMs) continue;
       const hello = s.hello!;
       const rec = agents.get(hello.agentId);
@@ -971,6 +972,8 @@ export class AgentHub {
     const hello = s.hello;
     if (hello === null || this.meshReports.publishPending(hello.agentId)) return;
     const check = publishCheck(hello, s.id, this.port.state(), this.port.wallClock());
+    // Held back below, or left with refused hosts: the next reconcile round looks again.
+    s.publishWaiting = true;
     if (check.refused.length > 0 && !s.refusalsLogged) {
       s.refusalsLogged = true;
       out.push(log('warn', 'agent publishes services the cluster refuses', { agent: hello.agentId, refused: check.refused.map((r) => `${r.name}: ${r.reason}`) }));
@@ -978,11 +981,12 @@ export class AgentHub {
     if (check.entry === null) {
       if (!s.publishChecked) this.counters.republishesSkipped++;
       s.publishChecked = true;
+      s.publishWaiting = check.refused.length > 0;
       return;
     }
     // Services agents publish are not held to the quota at apply (an agent's declaration is
     // committed whole, as it sent it): a publish that creates services is held back here while
-    // the state is at its quota, and goes when the agent connects again with room made.
+    // the state is at its quota, and goes at a later check (every state_sync_interval) with room made.
     if (check.creates > 0 && this.port.atQuota?.() === true) {
       if (!s.publishChecked) {
         this.counters.publishesHeld++;
@@ -992,9 +996,9 @@ export class AgentHub {
       return;
     }
     // Likewise a publish that would grow the mesh past controller.max_mesh_bytes (creates, joins,
-    // bigger specs): held back, logged, audited and counted once per connection (it is checked
-    // once, when the claim commits: it never loops), and it goes when the agent connects again
-    // with room made.
+    // bigger specs): held back, logged, audited and counted once per connection (checked again
+    // every state_sync_interval, which proposes nothing until there is room: it never loops),
+    // and it goes at the first check with room made.
     const tooBig = check.growth > 0 ? (this.port.meshRoom?.(check.growth + this.publishesInFlight()) ?? null) : null;
     if (tooBig !== null) {
       if (!s.meshHeld) {
@@ -1008,6 +1012,7 @@ export class AgentHub {
       return;
     }
     s.publishChecked = true;
+    s.publishWaiting = check.refused.length > 0;
     this.counters.publishes++;
     this.meshReports.publish(check.entry);
     if (check.growth > 0) this.publishGrowth.set(hello.agentId, check.growth);

@@ -38,6 +38,12 @@ export interface Session {
   /** Its publish was held back for controller.max_mesh_bytes, logged and audited (once per connection). */
   meshHeld: boolean;
   /**
+   * Its last publish check left hosts out (refused, say for an exhausted range) or held the whole
+   * declaration back: checked again every state_sync_interval, so room made (a wider
+   * services.vip_cidr, a service deleted, a quarantine expired) publishes them without a reconnect.
+   */
+  publishWaiting: boolean;
+  /**
    * A NACK this controller took on the agent's previous stream here (a departure or a takeover),
    * whose report may not have committed yet: it stands for this stream too.
    */

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { MAX_OBSERVED, decodeCommand, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
 import { defaultSettings } from '../../src/settings/index.js';
-import { settingsToJson } from '../../src/statemachine/settings.js';
+import { setCommand, settingsToJson } from '../../src/statemachine/settings.js';
 import { TAKEOVER_MIN_INTERVAL_MS } from '../../src/agents/hub.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, host, rt, settle, svc } from './hub-harness.js';
 
@@ -306,6 +306,59 @@ void t.test('a publish that would grow the mesh past controller.max_mesh_bytes i
   squatter.connect(c);
   settle(cs);
   t.match(service(c, 's1'), { status: { endpoints: [{ agent: 'squatter' }] } }, 'with room, the next connection publishes');
+});
+
+void t.test('hosts refused for an exhausted range are published once services.vip_cidr is widened, without a reconnect, and nothing is proposed meanwhile', async (t) => {
+  const { log, clock, cs } = stage();
+  log.propose(setCommand('services.vip_cidr', '10.1.0.0/30'));
+  log.propose(applyCmd(svc('a'), svc('b')));
+  settle(cs);
+  const pub = new SimAgent('pub1', ['http', 'tcp'], 'boot', { hosts: [host('web', 'http', [8080])] });
+  pub.connect(cs[0]!);
+  settle(cs);
+  advance(clock, cs, 3000);
+  t.equal(service(cs[0]!, 'web'), null, 'the range is full: web is refused');
+  t.equal(cs[0]!.logs.filter((l) => l.includes('agent publishes services the cluster refuses')).length, 1, 'the refusal is logged');
+  const entries = log.entries.length;
+  advance(clock, cs, 10_000);
+  t.equal(log.entries.length, entries, 'while the range stays full, the re-checks propose nothing');
+  t.equal(cs[0]!.logs.filter((l) => l.includes('the cluster refuses')).length, 1, 'nor log it again');
+  log.propose(setCommand('services.vip_cidr', '10.2.0.0/24'));
+  settle(cs);
+  advance(clock, cs, 2500);
+  t.match(service(cs[0]!, 'web'), { status: { vip: '10.2.0.1', endpoints: [{ agent: 'pub1' }] } }, 'within a state_sync_interval of the wider range, web exists with the agent as its endpoint');
+  const after = log.entries.length;
+  advance(clock, cs, 10_000);
+  t.equal(meshEntries(log, after), 0, 'and once published, nothing more is proposed');
+});
+
+void t.test('a publish held back at the quota or past controller.max_mesh_bytes goes once there is room, without a reconnect', async (t) => {
+  const { log, clock, cs } = stage();
+  const c = cs[0]!;
+  c.atQuota = true;
+  const a = new SimAgent('held-quota', ['http', 'tcp'], 'boot', { hosts: [host('q1', 'http', [1])] });
+  a.connect(c);
+  settle(cs);
+  advance(clock, cs, 5000);
+  t.equal(service(c, 'q1'), null, 'held at the quota');
+  t.equal(c.hub.counters.publishesHeld, 1, 'counted once, however often it is checked again');
+  c.atQuota = false;
+  advance(clock, cs, 2500);
+  t.match(service(c, 'q1'), { status: { endpoints: [{ agent: 'held-quota' }] } }, 'published once the state is below its quota');
+
+  const used = c.sm.view(meshKind).resourceBytes;
+  for (const x of cs) x.maxMeshBytes = used + 50;
+  const b = new SimAgent('held-mesh', ['http', 'tcp'], 'boot', { hosts: [host('m1', 'http', [1])] });
+  b.connect(c);
+  settle(cs);
+  const entries = log.entries.length;
+  advance(clock, cs, 5000);
+  t.equal(service(c, 'm1'), null, 'held past the mesh bound');
+  t.equal(meshEntries(log, entries), 0, 'and the re-checks propose nothing');
+  t.equal(c.hub.counters.publishesOverMesh, 1, 'counted once');
+  for (const x of cs) x.maxMeshBytes = used + 100_000;
+  advance(clock, cs, 2500);
+  t.match(service(c, 'm1'), { status: { endpoints: [{ agent: 'held-mesh' }] } }, 'published once the bound leaves room');
 });
 
 void t.test('publishes proposed and not yet applied count against controller.max_mesh_bytes: agents publishing at once cannot all pass on the same room', async (t) => {
