@@ -138,18 +138,25 @@ export function runStatusSeed({ n, base, seconds, seed, faults: kind }: StatusSe
 }
 
 /**
+ * Judged against the truth when each was made (the member may have failed or healed since) and,
+ * like every answer, only once that truth has held for the convergence budget: right after a
+ * fault every node's views lag the truth, and nobody can yet know a member paused a moment ago.
+ *
  * A deposed or cut-off leader's proposals (never committed) that called a member offline whose
- * truth had been online for longer than the convergence budget: its own stale view. Judged
- * against the truth when the decision was made (the member may have failed or healed since);
- * right after a heal the views of every node still lag the truth, a deposed leader's as well.
+ * truth had been online that long: its own stale view.
  */
 function staleOrphans({ sim, budgetMs }: StatusSeedRun): StatusSeedRun['sim']['orphanDecisions'] {
   return sim.orphanDecisions.filter(({ at, d, truth, truthSince }) => d.status === 'offline' && truth === 'online' && at - truthSince > budgetMs);
 }
 
+/** Corrections a reconciler forwarded against a truth that had held for the convergence budget. */
+function wrongCorrections({ sim, budgetMs }: StatusSeedRun): StatusSeedRun['sim']['corrections'] {
+  return sim.corrections.filter(({ at, d, truth, truthSince }) => d.status !== truth && at - truthSince > budgetMs);
+}
+
 /** The status targets a run must meet, each as a line naming what failed; empty when all hold. */
 export function statusTargetFailures(run: StatusSeedRun): string[] {
-  const { seed, checker, sim, budgetMs, commitBudgetMs } = run;
+  const { seed, checker, budgetMs, commitBudgetMs } = run;
   const failures: string[] = [];
   if (checker.contradictions > 0) failures.push(`seed ${seed}: non-stale nodes contradicted each other outside the convergence window: ${checker.contradictionSamples.slice(0, 3).join(' | ')} ${run.replay}`);
   if (checker.problems.length > 0) failures.push(`seed ${seed}: an answer wrong beyond the convergence budget: ${checker.problems.slice(0, 3).join(' | ')} ${run.replay}`);
@@ -160,8 +167,7 @@ export function statusTargetFailures(run: StatusSeedRun): string[] {
   if (max(checker.commitConvergence) > commitBudgetMs) failures.push(`seed ${seed}: cluster state converged in ${max(checker.commitConvergence)} ms (budget ${commitBudgetMs} ms)`);
   const wrongOrphans = staleOrphans(run);
   if (wrongOrphans.length > 0) failures.push(`seed ${seed}: a leader cut off from the quorum proposed its stale view: ${JSON.stringify(wrongOrphans[0])}`);
-  const wrongCorrections = sim.corrections.filter(({ d, truth }) => d.status !== truth);
-  for (const { at, by, d } of wrongCorrections.slice(0, 3)) failures.push(`seed ${seed}: t=${at} ${by} forwarded a correction against the truth: ${d.id} ${d.status} (${d.reason})`);
+  for (const { at, by, d } of wrongCorrections(run).slice(0, 3)) failures.push(`seed ${seed}: t=${at} ${by} forwarded a correction against the truth: ${d.id} ${d.status} (${d.reason})`);
   return failures;
 }
 
@@ -183,8 +189,7 @@ export function testTargets(tap: Test, { n, base, seconds, seeds }: TargetRun): 
       t.ok(sim.deposedLeaderTicks > 100, `seed ${seed}: isolated leaders kept deciding for ${sim.deposedLeaderTicks} samples`);
       t.same(wrongOrphans.slice(0, 5), [], `seed ${seed}: a leader cut off from the quorum never proposed its stale view`);
       t.ok(sim.syncEvents > 0, `seed ${seed}: the reconcilers audited divergences (${sim.syncEvents} events, ${sim.corrections.length} corrections)`);
-      const wrongCorrections = sim.corrections.filter(({ d, truth }) => d.status !== truth);
-      t.same(wrongCorrections.slice(0, 5).map(({ at, by, d }) => `t=${at} ${by}: ${d.id} ${d.status} (${d.reason}); faults: ${log.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - at) < 15_000).join('; ')}`), [], `seed ${seed}: no reconciler ever forwarded a correction against the truth of that moment`);
+      t.same(wrongCorrections(run).slice(0, 5).map(({ at, by, d }) => `t=${at} ${by}: ${d.id} ${d.status} (${d.reason}); faults: ${log.filter((l) => Math.abs(Number(/^t=(\d+)/.exec(l)?.[1]) - at) < 15_000).join('; ')}`), [], `seed ${seed}: no reconciler forwarded a correction against a truth that had held for the convergence budget`);
       // Counting every answer, also those inside a convergence window: with a fault every ~9 s
       // that still adds up to a few percent, far more faults than a real cluster sees.
       t.ok(checker.right / checker.samples >= 0.9, `seed ${seed}: raw accuracy ${(checker.right / checker.samples).toFixed(5)} over ${checker.samples} samples`);
