@@ -129,6 +129,10 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
           if (next === null) throw new ServiceFailure('TIMEOUT', 'no other voter took leadership in time');
           return { leader: next };
         }
+        // A learner is a member, not a missing id (exit 4): it cannot lead until promoted.
+        if (host.status().conf.learners.includes(req.target)) {
+          throw new ServiceFailure('FAILED_PRECONDITION', `${req.target} is a learner: only a voter can lead (ctl member promote ${req.target} first)`);
+        }
         host.transferLeadership(req.target);
         return { leader: await waitLeaderIs(host, req.target, deadline) };
       }),

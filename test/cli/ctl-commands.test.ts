@@ -120,6 +120,21 @@ void t.test('kv put --file sends the bytes of a file, or of stdin, as the value'
   t.equal(f.calls.length, 1, 'nothing sent on a usage error');
 });
 
+void t.test('a key that was not UTF-8 on the command line (Node made its bytes U+FFFD) is refused before anything is sent', async (t) => {
+  const f = await serving(t, startFake({ unary: { Put: () => ({ revision: 7 }), Get: () => ({ kv: { key: 'k', value: Buffer.from('v'), revision: 1 } }), Delete: () => ({ revision: 8 }) } }));
+  const e = ['--endpoints', f.address];
+  // What `ctl kv put $'caf\xe9' one` reaches ctl as: Node decodes argv as UTF-8.
+  const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9]).toString('utf8');
+  t.equal(latin1, 'caf\uFFFD', 'the byte 0xE9 alone arrives as U+FFFD');
+  for (const argv of [['kv', 'put', latin1, 'one'], ['kv', 'get', latin1], ['kv', 'get', latin1, '--prefix'], ['kv', 'del', latin1], ['watch', latin1]]) {
+    const r = await ctl([...e, ...argv]);
+    t.equal(r.code, 2, `${argv.slice(0, 2).join(' ')}: exit 2`);
+    t.match(r.err[0], /the key holds U\+FFFD at character 3: the command line passed bytes that are not UTF-8/);
+  }
+  t.equal(f.calls.length, 0, 'nothing sent');
+  t.strictSame(await ctl([...e, 'kv', 'put', 'café', 'one']), { code: 0, out: '7\n', err: [] }, 'a UTF-8 key passes');
+});
+
 void t.test('member and leader commands print the resulting membership and leader', async (t) => {
   const f = await serving(
     t,
@@ -143,6 +158,10 @@ void t.test('member and leader commands print the resulting membership and leade
   t.strictSame(remove, { code: 1, out: '', err: ['ctl: a membership change is in progress'] });
   t.equal((await ctl([...e, 'leader', 'transfer'])).out, 'leader: c2\n');
   t.equal((await ctl([...e, 'leader', 'transfer', 'c3'])).out, 'leader: c3\n');
+  const calls = f.calls.length;
+  const empty = await ctl([...e, 'leader', 'transfer', '']);
+  t.strictSame(empty, { code: 2, out: '', err: ['ctl: expected a voter id, found an empty string (leave ID out to let the cluster choose)'] }, 'an empty id ("$UNSET") is refused, not taken as "any voter"');
+  t.equal(f.calls.length, calls, 'and nothing is sent');
   const badAddress = await ctl([...e, 'member', 'add', 'c5', 'nowhere']);
   t.equal(badAddress.code, 2);
   t.equal(badAddress.err.length, 1);

@@ -32,6 +32,11 @@ void t.test('add, promote and remove are safe to repeat; a removed member exits 
   t.match(addAgain.stdout, /^c4 is already a learner; nothing changed/);
   const listed = JSON.parse((await cluster.ctl(['member', 'list', '-o', 'json'], three)).stdout) as MemberRow[];
   t.match(listed.find((m) => m.id === 'c4'), { role: 'learner', autoPromote: true }, 'a learner with the intent recorded');
+  const toLearner = await cluster.ctl(['leader', 'transfer', 'c4'], three);
+  t.equal(toLearner.code, 1, 'leadership to a learner fails (exit 1): it is a member, not an unknown id');
+  t.match(toLearner.stderr, /c4 is a learner: only a voter can lead \(ctl member promote c4 first\)/);
+  const toNobody = await cluster.ctl(['leader', 'transfer', 'c9'], three);
+  t.equal(toNobody.code, 4, `an id that was never a member is not found (exit 4): ${toNobody.stderr}`);
 
   const moved = await cluster.ctl(['member', 'add', 'c2', address], three);
   t.equal(moved.code, 1, 'an id that is there at another address is a conflict');

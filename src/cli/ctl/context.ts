@@ -65,6 +65,22 @@ export function revisionArg(text: string): number {
   return Number(text);
 }
 
+/**
+ * A KEY or PREFIX argument. Node decodes argv as UTF-8 and turns every byte that is not into
+ * U+FFFD, so two different byte strings (Latin-1 names, say) would reach the store as one key and
+ * the second put would overwrite the first. Such a key is refused; etcdctl's keys are bytes, ours
+ * are Unicode text.
+ */
+export function keyArg(text: string): string {
+  const at = text.indexOf('\uFFFD');
+  if (at !== -1) {
+    throw new InvalidArgumentError(
+      `the key holds U+FFFD at character ${at}: the command line passed bytes that are not UTF-8, and each would be stored as U+FFFD, so different keys would be one; pass the key as UTF-8`,
+    );
+  }
+  return text;
+}
+
 /** Splits and checks `host:port,host:port`; `source` names where the list came from. */
 export function parseEndpointList(text: string, source: string): string[] {
   const parts = text.split(',').map((p) => p.trim());

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../api/errors.js';
 import { KV_FORMATS, renderKv, type KvFormat } from '../output.js';
 import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
-import { revisionArg, type Session } from './context.js';
+import { keyArg, revisionArg, type Session } from './context.js';
 import { limitArg, printRange } from './kv-range.js';
 import { readValueInput } from './value-input.js';
 
@@ -12,7 +12,7 @@ export function registerKv(program: Command, session: Session): void {
 
   kv.command('put')
     .description('write VALUE (or the bytes of --file) under KEY and print the new revision')
-    .argument('<key>')
+    .argument('<key>', 'the key (UTF-8 text)', keyArg)
     .argument('[value]')
     .option('--file <file>', "the value is this file's bytes, any bytes ('-': stdin); for large or binary values")
     .option('--if-revision <n>', 'compare-and-set: write only if the key is at revision N (0: must not exist)', revisionArg)
@@ -37,7 +37,7 @@ export function registerKv(program: Command, session: Session): void {
 
   kv.command('get')
     .description('print the value of KEY (linearizable read); exit 4 when it does not exist; --prefix: every key under KEY')
-    .argument('<key>')
+    .argument('<key>', 'the key (UTF-8 text)', keyArg)
     .addOption(new Option('-o, --output <format>', 'output format: text is the raw value; json has valueBase64 for a value that is not UTF-8').choices(KV_FORMATS).default('text'))
     .option('--serializable', "answer from the node's local state without a quorum round", false)
     .option('--prefix', 'print every key starting with KEY (key, then value, one per line), in key order', false)
@@ -54,7 +54,7 @@ export function registerKv(program: Command, session: Session): void {
 
   kv.command('del')
     .description('delete KEY and print the new revision')
-    .argument('<key>')
+    .argument('<key>', 'the key (UTF-8 text)', keyArg)
     .option('--if-revision <n>', 'delete only if the key is at revision N', revisionArg)
     .addOption(changeOutputOption())
     .action(async (key: string, opts: { readonly ifRevision?: number; readonly output: ChangeFormat }) => {

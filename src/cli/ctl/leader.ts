@@ -1,5 +1,6 @@
 /** `ctl leader transfer [ID]`: hand leadership to a voter. */
 import type { Command } from 'commander';
+import { UsageError } from '../../api/errors.js';
 import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import type { Session } from './context.js';
 
@@ -11,6 +12,8 @@ export function registerLeader(program: Command, session: Session): void {
     .argument('[id]')
     .addOption(changeOutputOption())
     .action(async (id: string | undefined, opts: { readonly output: ChangeFormat }) => {
+      // An unset shell variable ("$TARGET") must not mean "any voter".
+      if (id !== undefined && id.trim() === '') throw new UsageError('expected a voter id, found an empty string (leave ID out to let the cluster choose)');
       const result = await session.client().leaderTransfer(id);
       printChange(session, opts.output, `leader: ${result.leader}\n`, { leader: result.leader });
     });

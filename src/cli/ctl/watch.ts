@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import type { WatchEventEntry } from '../../api/operator-answers.js';
 import { keyValueJson } from '../kv-json.js';
-import { revisionArg, type Session } from './context.js';
+import { keyArg, revisionArg, type Session } from './context.js';
 
 const FORMATS = ['text', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -28,7 +28,7 @@ export function registerWatch(program: Command, session: Session): void {
   program
     .command('watch')
     .description('print changes to KEY (or, with --prefix, to every key under it) until interrupted')
-    .argument('<key>')
+    .argument('<key>', 'the key (UTF-8 text)', keyArg)
     .option('--prefix', 'watch every key starting with KEY', false)
     .option('--rev <revision>', 'start at this revision (earlier changes the node still remembers are replayed); default: from now', revisionArg)
     .addOption(new Option('-o, --output <format>', 'output format').choices(FORMATS).default('text'))
