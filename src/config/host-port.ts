@@ -16,6 +16,8 @@ const EXAMPLE = 'expected host:port (e.g. 127.0.0.1:7101, node1.example.com:7101
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
+/** What inet_aton (getaddrinfo, and so grpc-js's resolver) reads as an IPv4 number: `127.1`, `0x7f.1`, `2130706433`. */
+const INET_ATON = /^(0x[0-9a-f]*|\d+)(\.(0x[0-9a-f]*|\d+)){0,3}$/i;
 
 export function parseHostPort(text: string): HostPortResult {
   const fail = (why: string): HostPortResult => ({
@@ -38,8 +40,11 @@ export function parseHostPort(text: string): HostPortResult {
   if (host.includes(':')) return fail('IPv6 addresses must be in brackets');
   if (IPV4.test(host)) {
     if (host.split('.').some((octet) => Number(octet) > 255)) return fail('malformed IPv4 address');
+    // The resolver reads 010 as octal (8): one member's address could then be another's.
+    if (host.split('.').some((octet) => octet.length > 1 && octet.startsWith('0'))) return fail('an IPv4 octet with a leading zero, which the resolver reads as octal');
     return { ok: true, value: { host, port } };
   }
+  if (INET_ATON.test(host)) return fail('not four decimal octets: the resolver reads it as a number, so 127.1 is 127.0.0.1');
   if (host.length > 253 || !host.split('.').every((label) => LABEL.test(label))) {
     return fail('malformed host name');
   }
@@ -69,7 +74,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * The spellings one host has, as compared between members: the case of a DNS name does not matter, nor leading zeros of an IPv4 octet, nor how an IPv6 address is abbreviated (an
+ * The spellings one host has, as compared between members: the case of a DNS name does not matter, nor how an IPv6 address is abbreviated (an
  * IPv4-mapped one is its IPv4 address), and `localhost` is the loopback of either family. No DNS
  * lookup: two names of one host are not caught.
  */
