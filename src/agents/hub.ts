@@ -41,6 +41,8 @@ import { LeaderDuties, usageFlushMs } from './mesh-duties.js';
 import { meshAudit } from './mesh-audit.js';
 import { MeshReportQueue, type MeshReportBody } from './mesh-reports.js';
 import { publishCheck } from './publishing.js';
+import { PUSH_ALLOWANCE_FROM_MS, pushTransferMs } from './push-transfer.js';
+import { pushBody } from './wire.js';
 import type { Usage } from './protocol.js';
 import type { AgentState, LiveAgent, StreamId } from './types.js';
 
@@ -641,9 +643,11 @@ export class AgentHub {
         return [log('debug', `ignored an ${msg.type.toUpperCase()}: ${outcome.reason}`, { agent: s.hello!.agentId, nonce: msg.nonce, version: msg.version })];
       case 'acked':
         this.counters.acks++;
+        s.liveness?.pushAnswered();
         break;
       case 'nacked':
         this.counters.nacks++;
+        s.liveness?.pushAnswered();
         break;
       default: {
         const never: never = outcome;
@@ -667,6 +671,15 @@ export class AgentHub {
     const nonce = ++this.nonce;
     tracker.sent(nonce, target);
     this.counters.pushes++;
+    // A push that takes longer than a heartbeat timeout to arrive (a big configuration, a slow
+    // link) holds up the pings written after it: the agent hears nothing and we hear no pong.
+    // A ping ahead of it tells the agent how long to wait, and we excuse that long too.
+    const transferMs = pushTransferMs(pushBody(plan).byteLength);
+    const live = s.liveness!;
+    if (transferMs >= PUSH_ALLOWANCE_FROM_MS) {
+      out.push({ type: 'send', stream: s.stream, message: { type: 'ping', seq: live.pingNow(now), timeoutMs: live.timeoutMs() + transferMs } });
+      live.pushWritten(transferMs, now);
+    }
     out.push({ type: 'send', stream: s.stream, message: { type: 'push', nonce, clusterId: this.port.clusterId(), plan } });
     // Most replies come within milliseconds: one report then says "sent and acknowledged".
     // Only a push still unanswered after staleReportMs is reported on its own (STALE).

@@ -25,6 +25,12 @@ export class AgentLiveness {
   private firstOutstanding = 1;
   private readonly sentAt: number[] = new Array<number>(MAX_OUTSTANDING_PINGS).fill(0);
   private lastPingAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Silence is excused until then: a large push is on its way, and the pings written after it
+   * (seqs above pushSeq) reach the agent only once it has arrived, so its pongs cannot come sooner.
+   */
+  private quietUntil = Number.NEGATIVE_INFINITY;
+  private pushSeq = 0;
 
   constructor(
     private readonly config: DetectorConfig,
@@ -55,9 +61,31 @@ export class AgentLiveness {
     return this.seq;
   }
 
+  /** A ping to send now whatever the interval (the one written just before a large push). */
+  pingNow(now: number): number {
+    this.lastPingAt = Number.NEGATIVE_INFINITY;
+    return this.pingDue(now, 0)!;
+  }
+
+  /**
+   * A push that may take `transferMs` to reach the agent was written after ping `this.seq`:
+   * the agent's silence is not judged before then. The agent's answer to the push, or a pong to
+   * a ping written after it, ends the allowance.
+   */
+  pushWritten(transferMs: number, now: number): void {
+    this.quietUntil = Math.max(this.quietUntil, now + transferMs);
+    this.pushSeq = this.seq;
+  }
+
+  /** The agent answered a push (ACK or NACK): what was on its way has arrived. */
+  pushAnswered(): void {
+    this.quietUntil = Number.NEGATIVE_INFINITY;
+  }
+
   /** A pong: records the RTT when it answers a ping we still remember and is not slower than the timeout. */
   pong(seq: number, now: number): number | null {
     this.heard(now);
+    if (Number.isInteger(seq) && seq > this.pushSeq && seq <= this.seq) this.quietUntil = Number.NEGATIVE_INFINITY;
     if (!Number.isInteger(seq) || seq < this.firstOutstanding || seq > this.seq) return null;
     const sentAt = this.sentAt[seq % MAX_OUTSTANDING_PINGS]!;
     // This pong answers every ping up to it.
@@ -86,6 +114,6 @@ export class AgentLiveness {
   }
 
   timedOut(now: number): boolean {
-    return this.silentMs(now) > this.timeoutMs();
+    return now - Math.max(this.lastHeard, this.quietUntil) > this.timeoutMs();
   }
 }

@@ -225,6 +225,40 @@ void t.test('an agent that stops answering is cut off after its adaptive timeout
   t.match(c1.record('a1'), { online: false, statusReason: /heartbeat timeout/ });
 });
 
+void t.test('a push that takes longer than the timeout to arrive is announced by a ping and its transfer is not taken for silence', async (t) => {
+  const { log, clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  // About 400 KB of configuration (100 services, 16 labels of 250 bytes each): 3 s at the 128 KiB/s floor.
+  const labels = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`l${i}`, 'x'.repeat(250)]));
+  log.propose(applyCmd(...Array.from({ length: 100 }, (_, i) => ({ ...svc(`s${i}`), labels }))));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.autoReply = false;
+  a.answerPings = false;
+  a.connect(c1);
+  settle(cs);
+  t.equal(a.received.length, 1, 'the whole configuration is on its way');
+  const ahead = a.pingTimeouts.at(-1)!;
+  t.ok(ahead >= 1000 + 3000, `the ping ahead of it tells the agent to wait its transfer time too: ${ahead} ms`);
+  const sentAt = clock.now;
+  // Neither the ACK nor any pong comes back while the push crosses the link.
+  while (a.closedWith === null && clock.now - sentAt < 10_000) advance(clock, cs, 50);
+  const closedAfter = clock.now - sentAt;
+  t.ok(closedAfter > ahead, `closed only after the transfer time and a timeout (${closedAfter} ms)`);
+  t.match(a.closedWith, { code: 'unavailable', reason: /heartbeat timeout/ });
+
+  const b = new SimAgent('b1');
+  b.connect(c1);
+  settle(cs);
+  advance(clock, cs, 200);
+  t.not(b.config.version, null, 'an agent that receives it in time ACKs it');
+  b.answerPings = false;
+  const quietFrom = clock.now;
+  while (b.closedWith === null && clock.now - quietFrom < 10_000) advance(clock, cs, 50);
+  t.ok(clock.now - quietFrom <= 1100, `once it answered, the usual timeout holds: closed after ${clock.now - quietFrom} ms of silence`);
+  t.equal(c1.hub.counters.pushes, 2, 'one push each: nothing re-sent');
+});
+
 void t.test('our own stall is not counted against agents', async (t) => {
   const { clock, cs } = stage(1);
   const a = new SimAgent('a1');

@@ -282,6 +282,8 @@ export class SimAgent {
   readonly received: Push[] = [];
   readonly replies: AgentMessage[] = [];
   readonly pings: number[] = [];
+  /** The timeout each ping told the agent to wait for the next message (its watchdog's). */
+  readonly pingTimeouts: number[] = [];
   controller: AgentFacing | null = null;
   stream = 0;
   closedWith: { code: CloseCode; reason: string } | null = null;
@@ -359,6 +361,7 @@ export class SimAgent {
         return;
       case 'ping':
         this.pings.push(m.seq);
+        this.pingTimeouts.push(m.timeoutMs);
         if (this.answerPings) this.send({ type: 'pong', seq: m.seq });
         return;
       case 'push':

@@ -35,3 +35,28 @@ void t.test('a pong slower than the timeout measures a pause, not the link', asy
   t.equal(l.pingDue(5_000, 100), 2);
   t.equal(l.pong(2, 5_010), 10);
 });
+
+void t.test("a large push on its way excuses the agent's silence for its transfer time, until it has arrived", async (t) => {
+  const l = new AgentLiveness({ ...DETECTOR, dynamicAdjustment: false }, 0);
+  t.equal(l.pingNow(0), 1, 'the ping written ahead of the push');
+  l.pushWritten(10_000, 0);
+  t.equal(l.pingDue(500, 100), 2, 'pings go on, queued behind the push');
+  t.notOk(l.timedOut(9_000), 'silent for 9 s of a 10 s transfer: not timed out');
+  t.notOk(l.timedOut(11_000), 'nor within the timeout after the transfer time');
+  t.ok(l.timedOut(11_001), 'past the transfer time and a timeout: timed out');
+
+  const answered = new AgentLiveness({ ...DETECTOR, dynamicAdjustment: false }, 0);
+  answered.pingNow(0);
+  answered.pushWritten(10_000, 0);
+  answered.pong(1, 20);
+  t.notOk(answered.timedOut(5_000), 'a pong to the ping ahead of the push says nothing of the push');
+  answered.pingDue(100, 100);
+  answered.pong(2, 3_000);
+  t.ok(answered.timedOut(4_001), 'a pong to a ping written after the push: it arrived, the usual timeout counts again');
+
+  const acked = new AgentLiveness({ ...DETECTOR, dynamicAdjustment: false }, 0);
+  acked.pushWritten(10_000, 0);
+  acked.heard(2_000);
+  acked.pushAnswered();
+  t.ok(acked.timedOut(3_001), 'the ACK ends the allowance');
+});
