@@ -2,6 +2,7 @@
  * One controller process: composes storage, the Raft host, the peer transport, the client
  * API, the membership layer, audit and metrics, and shuts them down in reverse order.
  */
+import { ensurePrivateDataDir } from './data-dir-mode.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -115,7 +116,8 @@ export class ControllerNode {
     for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    const tightened = ensurePrivateDataDir(config.dataDir);
+    if (tightened !== null) logger.warn({ code: tightened.code }, tightened.message);
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
     const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
     const audit = await AuditStore.open(config.dataDir, config.auditRetention);
