@@ -16,7 +16,7 @@ import { StateMachine } from '../statemachine/index.js';
 import { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { isRecord } from '../util/untrusted.js';
-import { decodeSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
+import { readSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
 
 export type RestoreErrorCode = 'SNAPSHOT_UNREADABLE' | 'SNAPSHOT_INVALID' | 'DATA_DIR_NOT_EMPTY' | 'WRITE_FAILED';
 
@@ -106,10 +106,11 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
   if (!isEmptyDir(dataDir)) {
     throw new RestoreError('DATA_DIR_NOT_EMPTY', `refusing to restore into ${dataDir}: it is not empty; move it aside (or delete it) first`);
   }
-  let bytes: Buffer;
+  let decoded: { header: SnapshotFileHeader; data: Uint8Array };
   try {
-    bytes = fs.readFileSync(file);
+    decoded = readSnapshotFile(file);
   } catch (err) {
+    if (err instanceof SnapshotFileError) throw new RestoreError('SNAPSHOT_INVALID', `refusing to restore: ${err.message}`, { cause: err });
     throw new RestoreError('SNAPSHOT_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   let header: SnapshotFileHeader;
@@ -127,7 +128,6 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     creation: null,
   };
   try {
-    const decoded = decodeSnapshotFile(bytes, file);
     header = decoded.header;
     seated = seatAlone(decoded.data, self);
   } catch (err) {

@@ -46,16 +46,16 @@ void t.test('kv put --file of a 5 MB file is refused before sending: exit 2, the
   t.equal(f.calls.length, 0, 'nothing sent');
 });
 
-void t.test('a value over the limit on stdin is counted to its end and named by its size', async (t) => {
-  async function* chunks(): AsyncGenerator<Buffer> {
-    for (let i = 0; i < 5; i++) yield Buffer.alloc(1_000_000);
-  }
-  await t.rejects(readValueInput('-', 1_048_576, chunks()), /must be at most 1048576 bytes, found 5000000 in stdin/);
-  async function* small(): AsyncGenerator<Buffer> {
-    yield Buffer.from('ab');
-    yield Buffer.from('c');
-  }
-  t.same(Buffer.from(await readValueInput('-', 3, small())), Buffer.from('abc'), 'up to the limit it is the bytes');
+void t.test('a value from a file that is no regular file (/dev/zero, endless) is read only until it is over the limit', async (t) => {
+  const f = await fake(t);
+  const run = await ctl(['--endpoints', f.address, 'kv', 'put', 'zero', '--file', '/dev/zero']);
+  t.equal(run.code, 2);
+  t.match(run.err, [/^ctl: field "value" must be at most 1048576 bytes, found more in \/dev\/zero \(read no further\)$/]);
+  t.equal(f.calls.length, 0, 'nothing sent');
+  const file = path.join(tempDir(t), 'abc');
+  fs.writeFileSync(file, 'abc');
+  t.same(Buffer.from(await readValueInput(file, 3)), Buffer.from('abc'), 'up to the limit it is the bytes');
+  await t.rejects(readValueInput(file, 2), /must be at most 2 bytes, found 3 in .*abc$/);
 });
 
 void t.test('a value over 1 MiB given to the client is refused before sending', async (t) => {
@@ -96,4 +96,21 @@ void t.test('RESOURCE_EXHAUSTED "larger than max" is final and a usage error; ot
   t.equal(exitCodeFor(error), 2);
   const other = classify(Object.assign(new Error('x'), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'too many streams' }), '127.0.0.1:1');
   t.match(other, { kind: 'final', error: { code: 'INTERNAL' } });
+});
+
+void t.test('apply -f and snapshot status judge a file by its size or first bytes, not by reading it all', async (t) => {
+  const f = await fake(t);
+  const dir = tempDir(t);
+  const sparse = path.join(dir, 'big.sparse');
+  fs.closeSync(fs.openSync(sparse, 'w'));
+  fs.truncateSync(sparse, 3 * 1024 * 1024 * 1024);
+  const apply = await ctl(['--endpoints', f.address, 'apply', '-f', sparse]);
+  t.equal(apply.code, 2);
+  t.match(apply.err, [/big\.sparse: expected a resources file of at most 16777216 bytes, found 3221225472$/]);
+  const zero = await ctl(['--endpoints', f.address, 'apply', '-f', '/dev/zero']);
+  t.match(zero.err, [/\/dev\/zero: expected a resources file of at most 16777216 bytes, found more$/], 'an endless device: read no further than the bound');
+  const status = await ctl(['snapshot', 'status', sparse]);
+  t.equal(status.code, 1);
+  t.match(status.err, [/big\.sparse: expected a file made by `ctl snapshot save`/], 'a 3 GB file of something else is refused from its first bytes');
+  t.equal(f.calls.length, 0, 'nothing sent');
 });

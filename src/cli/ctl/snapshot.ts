@@ -3,11 +3,10 @@
  * atomically; `ctl snapshot status FILE`: what a snapshot file holds, after the same checks
  * `controller restore` makes.
  */
-import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../api/errors.js';
 import { writeFileAtomic } from '../../backup/atomic-file.js';
-import { decodeSnapshotFile, encodeSnapshotFile, type SnapshotFileHeader } from '../../backup/snapshot-file.js';
+import { SnapshotFileError, encodeSnapshotFile, readSnapshotFile, type SnapshotFileHeader } from '../../backup/snapshot-file.js';
 import { WriteTargetError, writeTargetProblem } from '../../backup/write-target.js';
 import { StateMachine } from '../../statemachine/index.js';
 import { formatBytes } from '../cell-format.js';
@@ -73,13 +72,14 @@ export function registerSnapshot(program: Command, session: Session): void {
     .argument('<file>')
     .addOption(new Option('-o, --output <format>', 'output format').choices(STATUS_FORMATS).default('table'))
     .action((file: string, opts: { readonly output: StatusFormat }) => {
-      let bytes: Buffer;
+      let read: { header: SnapshotFileHeader; data: Uint8Array };
       try {
-        bytes = fs.readFileSync(file);
+        read = readSnapshotFile(file);
       } catch (err) {
+        if (err instanceof SnapshotFileError) throw err;
         throw new Error(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
-      const { header, data } = decodeSnapshotFile(bytes, file);
+      const { header, data } = read;
       const sm = new StateMachine();
       sm.restore(data);
       const keys = sm.kv.size;

@@ -1,0 +1,57 @@
+/**
+ * Reading an operator's input file without trusting its size. `fs.readFile` of /dev/zero, a FIFO
+ * or an endless pipe never returns and holds all it read (ctl grew to 1.35 GB in 6 s), and of a
+ * 3 GB file holds 3 GB before any check: here a regular file is judged by its size first, and
+ * anything else is read only until it is known to be too large.
+ */
+import fs from 'node:fs';
+
+export class InputTooLargeError extends Error {
+  constructor(
+    readonly source: string,
+    readonly maxBytes: number,
+    /** The size when known (a regular file); null: more than maxBytes, read no further. */
+    readonly found: number | null,
+  ) {
+    super(`${source}: expected at most ${maxBytes} bytes, found ${found === null ? 'more' : found}`);
+    this.name = 'InputTooLargeError';
+  }
+}
+
+const CHUNK = 64 * 1024;
+
+/** The bytes of `file` (any kind of file; '-' is stdin), or InputTooLargeError past `maxBytes`. */
+export function readBoundedSync(file: string, maxBytes: number): Buffer {
+  const stdin = file === '-';
+  const fd = stdin ? 0 : fs.openSync(file, 'r');
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isFile() && st.size > maxBytes) throw new InputTooLargeError(stdin ? 'stdin' : file, maxBytes, st.size);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      const n = fs.readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) throw new InputTooLargeError(stdin ? 'stdin' : file, maxBytes, null);
+      chunks.push(buf.subarray(0, n));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    if (!stdin) fs.closeSync(fd);
+  }
+}
+
+/** The first `bytes` bytes of a regular file (fewer when it is shorter), to judge its format before reading it all. */
+export function readHeadSync(file: string, bytes: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new Error(`${file} is not a regular file`);
+    const buf = Buffer.alloc(bytes);
+    const n = fs.readSync(fd, buf, 0, bytes, 0);
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
