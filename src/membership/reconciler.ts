@@ -167,18 +167,31 @@ export class Reconciler {
 
 /**
  * Turns the answers to a repair's activity query (this node's own included) into a correction
- * for the leader, or null. Needs answers from a quorum of voters other than the member; the
- * member is offline when strictly more of them have not heard from it within their timeout.
+ * for the leader, or null. Needs answers from a quorum of voters other than the member, and
+ * judges by the definition of online, as the quorum verdict does: online when the voters that
+ * heard it within their timeout (and the member itself, if it votes and anyone heard it) make a
+ * quorum; offline only when they could not, even if every voter not asked heard it. A majority
+ * of the answers was not enough: across a bridge, the two asked on one side outvoted the one
+ * that heard the member, though the unasked side heard it too (5 nodes, base 500 ms, partial
+ * partitions: 13 of 150 seeds).
  */
 export function judgeRepair(repair: Repair, reports: readonly ActivityReport[], voters: readonly NodeId[]): StatusDecision | null {
   const byVoter = new Map<NodeId, ActivityReport>();
   for (const r of reports) if (r.from !== repair.member && voters.includes(r.from)) byVoter.set(r.from, r);
-  if (byVoter.size < quorumOf(voters.length)) return null;
-  let offline = 0;
-  for (const r of byVoter.values()) if (r.lastContactAgoMs === null || r.lastContactAgoMs > r.timeoutMs) offline++;
-  const status: MemberStatus = offline > byVoter.size - offline ? 'offline' : 'online';
+  const quorum = quorumOf(voters.length);
+  if (byVoter.size < quorum) return null;
+  let hearers = 0;
+  for (const r of byVoter.values()) if (r.lastContactAgoMs !== null && r.lastContactAgoMs <= r.timeoutMs) hearers++;
+  const votes = voters.includes(repair.member);
+  const heard = hearers + (votes && hearers > 0 ? 1 : 0);
+  const unasked = voters.filter((v) => v !== repair.member && !byVoter.has(v)).length;
+  const couldBe = hearers + unasked + (votes && hearers + unasked > 0 ? 1 : 0);
+  let status: MemberStatus;
+  if (heard >= quorum) status = 'online';
+  else if (couldBe < quorum) status = 'offline';
+  else return null;
   if (status === repair.committed) return null;
-  return { id: repair.member, status, reason: `repair: ${status} for ${status === 'offline' ? offline : byVoter.size - offline} of ${byVoter.size} voters asked` };
+  return { id: repair.member, status, reason: `repair: ${status}: heard by ${heard} of ${voters.length} voters (${hearers} of ${byVoter.size} asked${votes && hearers > 0 ? ', counting itself' : ''}), ${quorum} needed` };
 }
 
 /**

@@ -93,7 +93,7 @@ void t.test('a stale node neither reports nor repairs', async (t) => {
   t.same(res, { events: [], repairs: [] });
 });
 
-void t.test('judgeRepair needs a quorum of answers and follows their majority', async (t) => {
+void t.test('judgeRepair needs a quorum of answers and judges by the definition of online', async (t) => {
   const repair = { member: 'c3', suspected: 'offline' as const, committed: 'online' as const, ask: ['c2'] };
   t.equal(judgeRepair(repair, [{ from: 'c1', lastContactAgoMs: 5000, timeoutMs: 2000 }], ids), null, 'one answer of three voters is not enough');
   t.same(
@@ -106,13 +106,31 @@ void t.test('judgeRepair needs a quorum of answers and follows their majority', 
       ],
       ids,
     ),
-    { id: 'c3', status: 'offline', reason: 'repair: offline for 2 of 2 voters asked' },
+    { id: 'c3', status: 'offline', reason: 'repair: offline: heard by 0 of 3 voters (0 of 2 asked), 2 needed' },
     "the member's own answer does not count",
   );
   t.equal(
     judgeRepair(repair, [{ from: 'c1', lastContactAgoMs: 5000, timeoutMs: 2000 }, { from: 'c2', lastContactAgoMs: 100, timeoutMs: 2000 }], ids),
     null,
     'a split keeps the committed online',
+  );
+  const five = ['c1', 'c2', 'c3', 'c4', 'c5'];
+  const bridged = { member: 'c4', suspected: 'offline' as const, committed: 'online' as const, ask: ['c1', 'c3'] };
+  const c1c2Deaf = [
+    { from: 'c1', lastContactAgoMs: 4000, timeoutMs: 500 },
+    { from: 'c2', lastContactAgoMs: 4000, timeoutMs: 500 },
+    { from: 'c3', lastContactAgoMs: 50, timeoutMs: 500 },
+  ];
+  t.equal(judgeRepair(bridged, c1c2Deaf, five), null, 'across a bridge: two of three asked do not hear c4, but c3 does and unasked c5 may: not proven offline');
+  t.same(
+    judgeRepair(bridged, [...c1c2Deaf, { from: 'c5', lastContactAgoMs: 4000, timeoutMs: 500 }], five),
+    { id: 'c4', status: 'offline', reason: 'repair: offline: heard by 2 of 5 voters (1 of 4 asked, counting itself), 3 needed' },
+    'with c5 silent too, only c3 and c4 itself: offline',
+  );
+  t.same(
+    judgeRepair({ ...bridged, suspected: 'online', committed: 'offline' }, [...c1c2Deaf, { from: 'c5', lastContactAgoMs: 60, timeoutMs: 500 }], five),
+    { id: 'c4', status: 'online', reason: 'repair: online: heard by 3 of 5 voters (2 of 4 asked, counting itself), 3 needed' },
+    'heard by c3 and c5 and itself: online, though two of four asked do not hear it',
   );
 });
 
