@@ -24,6 +24,8 @@ export function parseHostPort(text: string): HostPortResult {
     ok: false,
     reason: `${EXAMPLE}, found ${JSON.stringify(text)}${why === '' ? '' : ` (${why})`}`,
   });
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
+  if (scheme !== null) return fail(`a URL: leave out "${scheme[0]}" (TLS comes from the tls settings or ctl's TLS flags, not a scheme)`);
   const colon = text.lastIndexOf(':');
   if (colon <= 0) return fail('no port');
   const host = text.slice(0, colon);

@@ -28,7 +28,7 @@ void t.test('one endpoint spelled two ways is one address; two endpoints are two
   }
 });
 
-void t.test("addresses the resolver would read as another host are refused: inet_aton's short, hex and octal forms", async (t) => {
+void t.test("addresses the resolver would read as another host are refused (inet_aton's short, hex and octal forms), and URLs are named as such", async (t) => {
   for (const [text, why] of [
     ['127.1:7101', /not four decimal octets: the resolver reads it as a number, so 127\.1 is 127\.0\.0\.1/],
     ['2130706433:7101', /not four decimal octets/],
@@ -37,6 +37,8 @@ void t.test("addresses the resolver would read as another host are refused: inet
     ['0177.0.0.1:7101', /not four decimal octets/],
     ['010.0.0.1:7101', /an IPv4 octet with a leading zero, which the resolver reads as octal/],
     ['10.0.0.01:7101', /leading zero/],
+    ['http://127.0.0.1:7101', /a URL: leave out "http:\/\/" \(TLS comes from the tls settings or ctl's TLS flags, not a scheme\)/],
+    ['https://node1.example.com:7101', /a URL: leave out "https:\/\/"/],
   ] as const) {
     const r = parseHostPort(text);
     t.match(r, { ok: false, reason: why }, text);
