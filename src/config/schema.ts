@@ -4,7 +4,7 @@
  * resolve.ts, which needs to know which values were written and which were defaulted.
  */
 import { z } from 'zod';
-import { DurationError, parseDuration } from './duration.js';
+import { DurationError, formatDuration, parseDuration } from './duration.js';
 import { MIN_PEER_MESSAGE_BYTES } from '../limits/entry-size.js';
 import { parseHostPort } from './host-port.js';
 import { LOG_LEVELS } from './types.js';
@@ -24,7 +24,13 @@ export function describeValue(value: unknown): string {
 }
 
 /** A positive duration in ms; `maxMs` bounds durations that become timers. */
-function duration(maxMs: number = MAX_TIMER_MS) {
+/** A floor for a duration, and why a shorter one is a mistake rather than a policy. */
+interface DurationFloor {
+  readonly minMs: number;
+  readonly why: string;
+}
+
+function duration(maxMs: number = MAX_TIMER_MS, floor: DurationFloor | null = null) {
   return z.unknown().transform((value, ctx): number => {
     const problem = (message: string): number => {
       ctx.issues.push({ code: 'custom', message, input: value });
@@ -44,6 +50,7 @@ function duration(maxMs: number = MAX_TIMER_MS) {
       throw err;
     }
     if (ms <= 0) return problem(`expected a positive duration, found ${JSON.stringify(value)}`);
+    if (floor !== null && ms < floor.minMs) return problem(`expected at least ${formatDuration(floor.minMs)}, found ${JSON.stringify(value)}: ${floor.why}`);
     if (ms > maxMs) {
       const days = Math.floor(maxMs / 86_400_000);
       return problem(`expected at most ${maxMs}ms (about ${days} days), found ${JSON.stringify(value)}`);
@@ -101,7 +108,7 @@ const heartbeat = z.strictObject({
 const audit = z.strictObject({
   max_events: int(1).optional(),
   // Retention age is compared with timestamps, never armed as a timer, so it may exceed 24 days.
-  max_age: duration(Number.MAX_SAFE_INTEGER).optional(),
+  max_age: duration(Number.MAX_SAFE_INTEGER, { minMs: 60_000, why: 'the trail would drop every event almost as soon as it is written' }).optional(),
 });
 
 /** The largest controller.quota_bytes: a snapshot is one JSON text, and V8's strings end at 512 MiB. */
@@ -126,7 +133,8 @@ const controller = z.strictObject({
   // A full push serializes the whole mesh on the serving controller's event loop.
   max_mesh_bytes: int(64 * 1024, MAX_MESH_BYTES).optional(),
   // The gRPC port's caps (src/transport/connection-caps.ts).
-  max_connections: int(1, 1_000_000).optional(),
+  // Each peer holds a connection, and ctl and every agent one more: fewer than 16 is a typo.
+  max_connections: int(16, 1_000_000).optional(),
   max_pending_handshakes: int(1, 1_000_000).optional(),
 });
 

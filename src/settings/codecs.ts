@@ -70,14 +70,24 @@ export function durationCodec(minMs: number, floor: InputFloor | null = null): S
   };
 }
 
-export function countCodec(min: number, max: number): SettingCodec<number> {
-  const expected = `a whole number from ${min} to ${max}`;
+/** Like InputFloor, for counts: what an operator may set, narrower than what the log may hold. */
+export interface InputRange {
+  readonly min: number;
+  readonly max: number;
+  readonly why: string;
+}
+
+export function countCodec(min: number, max: number, input: InputRange | null = null): SettingCodec<number> {
+  const [inMin, inMax] = input === null ? [min, max] : [Math.max(min, input.min), Math.min(max, input.max)];
+  const expected = `a whole number from ${inMin} to ${inMax}`;
   const inRange = (n: number): boolean => Number.isSafeInteger(n) && n >= min && n <= max;
   return {
     expected,
-    fromInput(input) {
-      const n = typeof input === 'number' ? input : typeof input === 'string' && /^\d+$/.test(input.trim()) ? Number(input) : NaN;
-      return inRange(n) ? ok(n) : no(`expected ${expected}, found ${shown(input)}`);
+    fromInput(given) {
+      const n = typeof given === 'number' ? given : typeof given === 'string' && /^\d+$/.test(given.trim()) ? Number(given) : NaN;
+      if (!inRange(n)) return no(`expected ${expected}, found ${shown(given)}`);
+      if (input !== null && (n < inMin || n > inMax)) return no(`expected ${expected}, found ${shown(given)}: ${input.why}`);
+      return ok(n);
     },
     toJson: (n) => n,
     fromJson: (json) => (typeof json === 'number' && inRange(json) ? json : undefined),

@@ -79,7 +79,9 @@ export const SETTINGS: Definitions = {
   },
   'autopilot.max_trailing_logs': {
     key: 'autopilot.max_trailing_logs',
-    codec: countCodec(0, Number.MAX_SAFE_INTEGER),
+    // Below 10 a follower is unhealthy whenever a batch is in flight; past 100,000 a learner
+    // still far behind (installing a snapshot) would count as caught up and be promoted.
+    codec: countCodec(0, Number.MAX_SAFE_INTEGER, { min: 10, max: 100_000, why: 'fewer marks followers unhealthy whenever a batch of entries is in flight; more lets a learner far behind count as caught up and be promoted' }),
     defaultValue: () => 250,
     defaultText: '250',
     help: 'a member more entries behind the leader than this is unhealthy',

@@ -38,6 +38,9 @@ void t.test('operator input: durations need units, counts are whole, flags are t
   t.same(logs.fromInput(250), { ok: true, value: 250 });
   t.notOk(logs.fromInput('2.5').ok);
   t.notOk(logs.fromInput('-1').ok);
+  t.match(logs.fromInput('0'), { ok: false, reason: /^expected a whole number from 10 to 100000, found "0": fewer marks followers unhealthy/ }, 'an operator may not set 0');
+  t.match(logs.fromInput(String(Number.MAX_SAFE_INTEGER)), { ok: false, reason: /more lets a learner far behind count as caught up/ }, 'nor 2^53 - 1');
+  t.equal(logs.fromJson(0), 0, 'a value an older version committed still applies from the log');
 
   const flag = SETTINGS['autopilot.promote_learners'].codec;
   t.same(flag.fromInput('true'), { ok: true, value: true });
