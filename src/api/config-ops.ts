@@ -72,6 +72,9 @@ export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onL
     const members = sm.members.list().map((m) => m.id);
     const notMember = preferredLeaderProblem(proposed['cluster.preferred_leader'], members, 'a member');
     if (key === 'cluster.preferred_leader' && notMember !== null) throw new ServiceFailure('UNKNOWN_NODE', `cluster.preferred_leader: ${notMember}`);
+    if (key === 'cluster.preferred_leader' && value !== null && host.status().conf.learners.includes(String(value))) {
+      throw new ServiceFailure('FAILED_PRECONDITION', `cluster.preferred_leader: ${String(value)} is a learner, and only a voter can lead; promote it first (ctl member promote ${String(value)})`);
+    }
     const shown = formatSetting(key, value);
     if (formatSetting(key, current.get(key)) === shown) return { key, value: shown, changed: false };
     const result = await host.propose(encodeCommand(setCommand(key, value)), remaining);

@@ -159,7 +159,11 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
           throw new HostError('NOT_LEADER', 'leadership handed off; retrying on the new leader', next);
         }
         await host.proposeConfChange({ type: 'remove', node: req.id, context: '' }, remaining);
-        return response(false, `stop it; it stops by itself (exit 10) once it learns of its removal`);
+        // The setting names an id, not a machine: a member added later under this id would take leadership.
+        const preferred = settings().initialized && settings().get('cluster.preferred_leader') === req.id
+          ? `; cluster.preferred_leader still names ${req.id}: clear it (ctl config set cluster.preferred_leader none) unless a member added later as ${req.id} should lead`
+          : '';
+        return response(false, `stop it; it stops by itself (exit 10) once it learns of its removal${preferred}`);
       }));
     },
   };

@@ -1,4 +1,5 @@
 /** `config get|set` handlers against a fake consensus port: parse where it arrives, check on the leader, write only a change. */
+import { encodeAddContext } from '../../src/statemachine/add-context.js';
 import t from 'tap';
 import { configOps } from '../../src/api/config-ops.js';
 import { onLeaderOf } from '../../src/api/on-leader.js';
@@ -85,6 +86,18 @@ void t.test('a preferred leader that is not a member is refused as not found, na
   t.equal(f.code, 'UNKNOWN_NODE');
   t.equal(f.message, 'cluster.preferred_leader: c9 is not a member; it could be c1, c2, c3 or none');
   t.same(await ops.set({ key: 'cluster.preferred_leader', value: 'c2', forwarded: false }, soon()), { key: 'cluster.preferred_leader', value: 'c2', changed: true });
+});
+
+void t.test('a preferred leader that is a learner is refused: only a voter can lead', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], records: true });
+  const ops = configOps('c1', port, port.sm, onLeaderOf({ id: 'c1', host: port, addressOf: (id) => `${id}:1`, forwarder: { call: () => Promise.reject(new Error('not forwarded')) } }), HEARTBEAT_MS);
+  await port.propose(encodeCommand({ kind: 'settings', op: 'init', values: defaultSettings({ electionTimeoutMs: 1000 }) }));
+  await port.proposeConfChange({ type: 'add-learner', node: 'c4', context: encodeAddContext({ address: 'c4.example:7000', autoPromote: false }) });
+  t.ok(port.sm.members.list().some((m) => m.id === 'c4'), 'c4 is a member, a learner');
+  const f = await failureOf(ops.set({ key: 'cluster.preferred_leader', value: 'c4', forwarded: false }, soon()));
+  t.equal(f.code, 'FAILED_PRECONDITION');
+  t.equal(f.message, 'cluster.preferred_leader: c4 is a learner, and only a voter can lead; promote it first (ctl member promote c4)');
+  t.same(await ops.set({ key: 'cluster.preferred_leader', value: 'none', forwarded: false }, soon()), { key: 'cluster.preferred_leader', value: 'none', changed: false }, 'none is always taken');
 });
 
 void t.test("a last_contact_threshold a healthy follower cannot meet is refused on the leader, naming its heartbeat interval", async (t) => {
