@@ -74,3 +74,13 @@ void t.test('rule 7: a lost member that bootstrapped while isolated is not elect
   t.match(trace, /DISK LOST n1[\s\S]*n1 start-up: bootstrap[^\n]*no peer answered/, 'n1 lost its disk and bootstrapped alone, as before');
   t.match(trace, /refused\(identity\) n1->n3 (Pre)?Vote term=\d+ last=1\/1/, "and n3 refuses the replacement's vote requests");
 });
+
+void t.test("liveness: a restart is not proven a copy by its crashed process's late messages (seed 566)", async (t) => {
+  // n3 crashed mid-campaign and restarted; a partition held the crashed process's messages and
+  // released them over more than the hold, beside the restart's: the restart was proven a second
+  // process and refused for 30 holds, and never caught up. Those messages were at terms behind
+  // the restart's (process-claims.ts).
+  const r = runSeed(566, { ...WITH_IDENTITY, traceKeep: Number.POSITIVE_INFINITY });
+  t.ok(r.ok, r.failure ?? 'seed 566 recovers');
+  t.match(r.trace.join('\n'), /faults healed[\s\S]*deliver n3->n\d HeartbeatResp/, "the restart's answers reach the leader after the faults healed");
+});
