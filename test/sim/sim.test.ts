@@ -140,3 +140,16 @@ void t.test('with the old vote rule planted back, a seed fails its liveness chec
   t.match(report, replayCommand(r.seed), 'and the command that replays it');
   t.ok(runSeed(r.seed, DEFAULT_RUN).ok, `seed ${r.seed} passes with the vote rule as it is`);
 });
+
+void t.test('liveness: two voters that pre-vote at once elect one of them instead of splitting the vote round after round (seeds 949, 40693)', async (t) => {
+  // Both ended with two voters and equal logs after the faults healed (949: the leader removed
+  // itself and retired; 40693: a leader lost mid membership change came back). Each time both
+  // pre-voted within a message delay of each other, granted each other's pre-vote, voted for
+  // themselves at the same term, and restarted their timers on the other's refusal, which
+  // reached both about together: five split votes in a row, no leader for ten election
+  // timeouts. raft.ts, maybeYield.
+  for (const seed of [949, 40693]) {
+    const r = runSeed(seed, DEFAULT_RUN);
+    t.ok(r.ok, r.failure ?? `seed ${seed} recovers`);
+  }
+});
