@@ -43,7 +43,14 @@ export class Raft {
   conf: ConfState;
   readonly log: RaftLog;
   readonly prs = new Map<NodeId, Progress>();
+  /**
+   * The answers to this node's election at `term` (its Vote requests), kept until the term
+   * changes: a candidate whose timeout ran out pre-votes again at the same term and vote, and a
+   * grant of that election arriving meanwhile still counts (see `lateVote`).
+   */
   readonly votes = new Map<NodeId, boolean>();
+  /** The answers to the current pre-campaign (its PreVote requests). */
+  readonly preVotes = new Map<NodeId, boolean>();
   msgs: Message[] = [];
   readStates: ReadState[] = [];
   readOnly = new ReadOnly();
@@ -144,8 +151,9 @@ export class Raft {
   becomePreCandidate(): void {
     if (this.role === 'leader') throw new Error('invariant: leader cannot become pre-candidate');
     // A pre-vote changes neither term nor vote (thesis §9.6), so a partitioned node that keeps
-    // pre-voting cannot inflate its term and disrupt the cluster when it returns.
-    this.votes.clear();
+    // pre-voting cannot inflate its term and disrupt the cluster when it returns. The votes of
+    // its election at this term, when it was the candidate, stay: see `lateVote`.
+    this.preVotes.clear();
     this.lead = null;
     this.role = 'pre-candidate';
   }
@@ -362,8 +370,28 @@ export class Raft {
   }
 
   recordVote(id: NodeId, granted: boolean): VoteOutcome {
-    if (!this.votes.has(id)) this.votes.set(id, granted);
-    return voteOutcome(this.conf.voters, this.votes);
+    const tally = this.role === 'pre-candidate' ? this.preVotes : this.votes;
+    if (!tally.has(id)) tally.set(id, granted);
+    return voteOutcome(this.conf.voters, tally);
+  }
+
+  /**
+   * A grant of this node's election at its current term, arriving after its election timeout
+   * ran out and it began to pre-vote again (same term, same vote: a pre-vote changes neither).
+   * It is still a vote for this node at this term, as good as one that came in time: a majority
+   * of them elects it, exactly as Raft's election rule says (§5.2), and no other node can hold a
+   * majority of this term's votes. Dropping them (etcd does) makes an election whose answers take
+   * longer than the candidate's timeout (its own write, the round trip, the voter's write) start
+   * over at the next term, and the next, while every voter keeps granting: a cluster with one
+   * voter down, or two voters left, found no leader for 20 election timeouts so
+   * (simulation seeds 71786 and 71245 with --identity).
+   */
+  lateVote(m: Extract<Message, { type: 'VoteResp' }>): void {
+    if (this.role !== 'pre-candidate' || this.vote !== this.id || !this.votes.has(this.id)) return;
+    if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
+    if (voteOutcome(this.conf.voters, this.votes) !== 'won') return;
+    this.becomeLeader();
+    this.bcastAppend();
   }
 
   // ---- time ------------------------------------------------------------------------------
