@@ -153,3 +153,11 @@ void t.test('liveness: two voters that pre-vote at once elect one of them instea
     t.ok(r.ok, r.failure ?? `seed ${seed} recovers`);
   }
 });
+
+void t.test("liveness: a learner that installs a snapshot while it applies its bootstrap entry stays in its own configuration (seed 10433)", async (t) => {
+  // n4, a new learner, was handed its bootstrap entry to apply, installed the leader's snapshot
+  // (making it a learner) meanwhile, then applied the entry: its own configuration lost it, and
+  // once promoted it never campaigned (raw-node.ts, applyConfChange).
+  const r = runSeed(10433, DEFAULT_RUN);
+  t.ok(r.ok, r.failure ?? 'seed 10433 recovers');
+});
