@@ -28,6 +28,8 @@
 export interface Contender {
   readonly firstAt: number;
   lastAt: number;
+  /** The highest Raft term it was heard speaking at; -1 when none (pings carry none). */
+  term: number;
 }
 
 /** Boots heard once, kept oldest first; beyond it the oldest is forgotten. */
@@ -45,23 +47,34 @@ export class Contenders {
     return this.fresh.size + this.steady.size;
   }
 
-  /** `boot` was refused at `now`. */
-  heard(boot: string, now: number): void {
+  /** `boot` was refused at `now`, speaking at Raft term `term` (-1: a message without one). */
+  heard(boot: string, now: number, term = -1): void {
     const steady = this.steady.get(boot);
     if (steady !== undefined && now - steady.lastAt <= this.holdMs) {
       steady.lastAt = Math.max(steady.lastAt, now);
+      steady.term = Math.max(steady.term, term);
       return;
     }
     const fresh = this.fresh.get(boot);
     this.steady.delete(boot);
     this.fresh.delete(boot);
     if (fresh !== undefined && now - fresh.lastAt <= this.holdMs) {
-      this.promote(boot, { firstAt: fresh.firstAt, lastAt: Math.max(fresh.lastAt, now) });
+      this.promote(boot, { firstAt: fresh.firstAt, lastAt: Math.max(fresh.lastAt, now), term: Math.max(fresh.term, term) });
       return;
     }
     // New, or silent for longer than the hold: its proof starts over.
     if (this.fresh.size >= MAX_FRESH) this.forgetOldestFresh();
-    this.fresh.set(boot, { firstAt: now, lastAt: now });
+    this.fresh.set(boot, { firstAt: now, lastAt: now, term });
+  }
+
+  /**
+   * Whether a steady contender heard within the hold has spoken at a higher Raft term than
+   * `term`: then the holder's message at `term` is older than that contender's, and shows
+   * nothing about the holder running now (process-claims.ts, `admitTo`). O(MAX_STEADY).
+   */
+  aheadOf(term: number, now: number): boolean {
+    for (const c of this.steady.values()) if (now - c.lastAt <= this.holdMs && c.term > term) return true;
+    return false;
   }
 
   /**

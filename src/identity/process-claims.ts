@@ -18,6 +18,7 @@
  * (MAX_DATA_DIRS, contenders.ts), and updated in place, O(1) per message.
  * Deterministic: time comes in.
  */
+import type { Message } from '../raft/messages.js';
 import { Contenders } from './contenders.js';
 import type { Refusal } from './refusal.js';
 
@@ -63,6 +64,21 @@ export type ClaimOutcome = { readonly refusal: Refusal } | { readonly refusal: n
 
 const ADMITTED: ClaimOutcome = { refusal: null, replaced: null, proven: [] };
 
+/**
+ * The highest Raft term the sender of `messages` was at when it sent them; undefined for none.
+ * A pre-vote (and a pre-vote granted) carries the term the campaign would take, one above the
+ * sender's own, which it does not write down; every other message carries the sender's term,
+ * on its disk before the message left.
+ */
+export function speakingTerm(messages: readonly Message[]): number | undefined {
+  let term: number | undefined;
+  for (const m of messages) {
+    const own = m.type === 'PreVote' || (m.type === 'PreVoteResp' && !m.reject) ? m.term - 1 : m.term;
+    term = Math.max(term ?? own, own);
+  }
+  return term;
+}
+
 export class ProcessClaims {
   /** Member id, then incarnation. Members are bounded: the identity rules refuse unknown ones first. */
   private readonly claims = new Map<string, Map<string, Claim>>();
@@ -73,7 +89,8 @@ export class ProcessClaims {
    * A message from `member`'s data dir `incarnation`, stamped with `boot` (16 hex digits, checked
    * by the identity rules, or '' from an older version: not judged), at `now`. Claims are per
    * data dir: processes of another incarnation (a member rebuilt while its old process still
-   * runs) are the identity rules' to judge.
+   * runs) are the identity rules' to judge. `term`: the Raft term the sender speaks at in the
+   * message (`speakingTerm`); undefined for what carries none (a ping).
    *
    * '' stays admitted: a rolling upgrade runs 0.2.x members, which send no boot id, beside 0.3
    * ones until the last is upgraded (cluster-version-keeper.ts), and refusing them would cut them
@@ -82,7 +99,7 @@ export class ProcessClaims {
    * copy run by 0.3 software always sends its boot id. Once the cluster version says no 0.2.x
    * member is left, NodeIdentity refuses '' before it gets here.
    */
-  admit(member: string, incarnation: string, boot: string, now: number): ClaimOutcome {
+  admit(member: string, incarnation: string, boot: string, now: number, term?: number): ClaimOutcome {
     if (boot === '') return ADMITTED;
     let dirs = this.claims.get(member);
     if (dirs === undefined) {
@@ -90,7 +107,7 @@ export class ProcessClaims {
       this.claims.set(member, dirs);
     }
     const claim = dirs.get(incarnation);
-    if (claim !== undefined) return this.admitTo(claim, member, boot, now);
+    if (claim !== undefined) return this.admitTo(claim, member, boot, now, term);
     if (dirs.size >= MAX_DATA_DIRS && !this.forgetExpired(dirs, now)) {
       return this.refuse(member, boot, `${MAX_DATA_DIRS} data dirs of ${member} hold a claim still (heard within the hold, or with a process proven a second one) and incarnation ${incarnation} speaks too`);
     }
@@ -98,7 +115,7 @@ export class ProcessClaims {
     return ADMITTED;
   }
 
-  private admitTo(claim: Claim, member: string, boot: string, now: number): ClaimOutcome {
+  private admitTo(claim: Claim, member: string, boot: string, now: number, term: number | undefined): ClaimOutcome {
     const silentMs = now - claim.lastAt;
     if (claim.proven.includes(boot)) {
       if (silentMs <= PROVEN_HOLDS * this.holdMs) {
@@ -111,6 +128,14 @@ export class ProcessClaims {
       claim.proven = claim.proven.filter((b) => b !== boot);
     }
     if (claim.boot === boot) {
+      // Older than what a contender already said: a restart resumes at least at every term its
+      // old process spoke at (a term is on disk before any message carrying it leaves), so a
+      // crashed process's messages, arriving late after a partition, are behind its restart's
+      // as soon as the restart has moved on. Such a message shows nothing about the holder
+      // running now: it neither keeps the id held nor proves the contender a second process.
+      // Simulation seed 566 (--identity): a restart was proven a copy by its crashed process's
+      // held messages, released over more than the hold, and refused for 30 holds.
+      if (term !== undefined && claim.contenders.aheadOf(term, now)) return ADMITTED;
       claim.lastAt = Math.max(now, claim.lastAt);
       const proven = claim.contenders.provenBeside(now);
       if (proven.length === 0) return ADMITTED;
@@ -124,7 +149,7 @@ export class ProcessClaims {
       claim.contenders.clear();
       return { refusal: null, replaced, proven: [] };
     }
-    claim.contenders.heard(boot, now);
+    claim.contenders.heard(boot, now, term);
     // Not yet a copy: a quick restart looks just like this until the old process's hold runs out.
     return {
       refusal: {

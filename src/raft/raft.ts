@@ -43,7 +43,14 @@ export class Raft {
   conf: ConfState;
   readonly log: RaftLog;
   readonly prs = new Map<NodeId, Progress>();
+  /**
+   * The answers to this node's election at `term` (its Vote requests), kept until the term
+   * changes: a candidate whose timeout ran out pre-votes again at the same term and vote, and a
+   * grant of that election arriving meanwhile still counts (see `lateVote`).
+   */
   readonly votes = new Map<NodeId, boolean>();
+  /** The answers to the current pre-campaign (its PreVote requests). */
+  readonly preVotes = new Map<NodeId, boolean>();
   msgs: Message[] = [];
   readStates: ReadState[] = [];
   readOnly = new ReadOnly();
@@ -58,6 +65,9 @@ export class Raft {
   leadTransferee: NodeId | null = null;
   /** Index of the last conf change in the log; a new one waits until it is applied. */
   pendingConfIndex = 0;
+
+  /** The term at which this node last stepped back from a pre-campaign for a peer's (`maybeYield`). */
+  private yieldedAt = -1;
 
   private readonly rng: Rng;
   readonly maxMessageBytes: number;
@@ -141,8 +151,9 @@ export class Raft {
   becomePreCandidate(): void {
     if (this.role === 'leader') throw new Error('invariant: leader cannot become pre-candidate');
     // A pre-vote changes neither term nor vote (thesis §9.6), so a partitioned node that keeps
-    // pre-voting cannot inflate its term and disrupt the cluster when it returns.
-    this.votes.clear();
+    // pre-voting cannot inflate its term and disrupt the cluster when it returns. The votes of
+    // its election at this term, when it was the candidate, stay: see `lateVote`.
+    this.preVotes.clear();
     this.lead = null;
     this.role = 'pre-candidate';
   }
@@ -359,8 +370,28 @@ export class Raft {
   }
 
   recordVote(id: NodeId, granted: boolean): VoteOutcome {
-    if (!this.votes.has(id)) this.votes.set(id, granted);
-    return voteOutcome(this.conf.voters, this.votes);
+    const tally = this.role === 'pre-candidate' ? this.preVotes : this.votes;
+    if (!tally.has(id)) tally.set(id, granted);
+    return voteOutcome(this.conf.voters, tally);
+  }
+
+  /**
+   * A grant of this node's election at its current term, arriving after its election timeout
+   * ran out and it began to pre-vote again (same term, same vote: a pre-vote changes neither).
+   * It is still a vote for this node at this term, as good as one that came in time: a majority
+   * of them elects it, exactly as Raft's election rule says (§5.2), and no other node can hold a
+   * majority of this term's votes. Dropping them (etcd does) makes an election whose answers take
+   * longer than the candidate's timeout (its own write, the round trip, the voter's write) start
+   * over at the next term, and the next, while every voter keeps granting: a cluster with one
+   * voter down, or two voters left, found no leader for 20 election timeouts so
+   * (simulation seeds 71786 and 71245 with --identity).
+   */
+  lateVote(m: Extract<Message, { type: 'VoteResp' }>): void {
+    if (this.role !== 'pre-candidate' || this.vote !== this.id || !this.votes.has(this.id)) return;
+    if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
+    if (voteOutcome(this.conf.voters, this.votes) !== 'won') return;
+    this.becomeLeader();
+    this.bcastAppend();
   }
 
   // ---- time ------------------------------------------------------------------------------
@@ -538,6 +569,30 @@ export class Raft {
   }
 
   /**
+   * Two pre-candidates that grant each other's pre-vote both go on to campaign at the same
+   * term, each votes for itself, and with two voters (or a quorum that needs both) neither can
+   * win: a split vote. Both then restart their timers on the other's refusal, which reaches
+   * each about the same time, so the next round starts close together again; with message
+   * delays a fair part of the election timeout (a pre-vote round trip, a write, then the vote's
+   * trip), the random part of the timeout rarely separates them. Simulation seeds 949 and
+   * 40693 split five times in a row, two voters with equal logs and no leader for ten election
+   * timeouts. So a pre-candidate that grants a pre-vote to a peer whose log is more up to date
+   * than its own, or as up to date and whose id sorts first, steps back to follower (term and
+   * vote unchanged, a fresh timeout): of two such contenders exactly one goes on, and the other
+   * then grants its vote. Once per term: if that campaign goes nowhere (the peer cannot reach a
+   * quorum), this node campaigns at its next timeout as before, so a doomed contender delays it
+   * by one election timeout at most.
+   */
+  private maybeYield(m: Extract<Message, { type: 'PreVote' }>): void {
+    if (this.yieldedAt === this.term) return;
+    const lastTerm = this.log.lastTerm();
+    const ahead = m.lastLogTerm > lastTerm || (m.lastLogTerm === lastTerm && m.lastLogIndex > this.log.lastIndex());
+    if (!ahead && !(m.from < this.id)) return;
+    this.yieldedAt = this.term;
+    this.becomeFollower(this.term, null);
+  }
+
+  /**
    * Grants or refuses a (pre-)vote whether or not this node counts the candidate as a voter
    * (etcd's rule). The candidate may know a newer configuration than ours: a learner promoted
    * by an entry we hold but have not yet seen committed. Ignoring it can leave the cluster
@@ -557,6 +612,8 @@ export class Raft {
       if (m.type === 'Vote') {
         this.electionElapsed = 0;
         this.vote = m.from;
+      } else if (this.role === 'pre-candidate') {
+        this.maybeYield(m);
       }
     } else {
       this.send({ type, to: m.from, reject: true });

@@ -154,6 +154,15 @@ export class RawNode {
    * around it): the core switches to the new configuration and hands it back, with the
    * decoded change (null for an entry that does not decode, which changes nothing). This is
    * the one place the configuration after a change comes from (etcd's ApplyConfChange).
+   *
+   * An entry that a snapshot from the leader covers, installed after the entry was handed out
+   * and before the driver applied it, changes nothing either (change null): the snapshot's
+   * configuration, in force since, is the newer one. Applying it set the older one back: a new
+   * learner handed its bootstrap entry (the first voters) took a snapshot that made it a
+   * learner, applied the bootstrap entry after it, and left itself out of its own
+   * configuration for good; promoted later, it never campaigned (simulation seed 10433: the
+   * other voter lacked the leader's last entry, and no leader was elected for 20 election
+   * timeouts).
    */
   applyConfChange(e: Entry): { change: ConfEntry | null; conf: ConfState } {
     const r = this.raft;
@@ -163,6 +172,7 @@ export class RawNode {
       throw new Error(`invariant: conf entry ${e.index} applied out of order (applied ${after}, committed ${r.log.committed})`);
     }
     this.confApplied = e.index;
+    if (e.index < r.log.firstIndex()) return { change: null, conf: r.conf };
     return r.applyConfEntry(e.data);
   }
 

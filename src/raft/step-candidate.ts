@@ -15,7 +15,10 @@ export function stepCandidate(r: Raft, m: Message): void {
     case 'PreVoteResp':
     case 'VoteResp': {
       const mine = r.role === 'pre-candidate' ? 'PreVoteResp' : 'VoteResp';
-      if (m.type !== mine) return;
+      if (m.type !== mine) {
+        if (m.type === 'VoteResp') r.lateVote(m);
+        return;
+      }
       const outcome = r.recordVote(m.from, !m.reject);
       if (outcome === 'won') {
         if (r.role === 'pre-candidate') r.campaign('election');

@@ -61,3 +61,29 @@ void t.test("processes of another data dir of the member are not this one's cont
   t.same(claims.admit('c2', 'rebuilt-dir', 'b', 1), { refusal: null, replaced: null, proven: [] }, 'a rebuilt member beside its old process: the identity rules judge the old incarnation');
   t.match(claims.admit('c2', 'rebuilt-dir', 'c', 2), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'a copy of the rebuilt data dir is refused');
 });
+
+void t.test("a crashed process's late messages, at terms behind its restart's, neither hold the id nor prove the restart a copy (seed 566)", async (t) => {
+  const claims = new ProcessClaims(HOLD_MS);
+  t.same(claims.admit('c2', 'inc', 'old', 0, 14), { refusal: null, replaced: null, proven: [] }, 'the old process speaks at term 14, then crashes');
+  // Its restart resumes at term 14 from disk and moves on to 15; the old one's messages, held by
+  // a partition, arrive beside it for longer than the hold.
+  t.match(claims.admit('c2', 'inc', 'new', 100, 14), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'the restart, too soon: refused');
+  t.match(claims.admit('c2', 'inc', 'new', 150, 15), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'and again, at term 15');
+  for (const at of [300, 600, 900, 990]) {
+    t.same(claims.admit('c2', 'inc', 'old', at, 14), { refusal: null, replaced: null, proven: [] }, `a late message of the old process at ${at} ms, term 14: proves nothing`);
+    t.match(claims.admit('c2', 'inc', 'new', at + 1, 15), { refusal: { code: 'DUPLICATE_PROCESS' } });
+  }
+  t.same(claims.admit('c2', 'inc', 'new', HOLD_MS + 1, 15), { refusal: null, replaced: 'old', proven: [] }, 'the old one silent at the current term for the hold: the restart is taken, on time');
+  t.match(claims.admit('c2', 'inc', 'old', HOLD_MS + 100, 14), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'the old one is now the one refused');
+  t.same(claims.admit('c2', 'inc', 'new', HOLD_MS + 101, 15), { refusal: null, replaced: null, proven: [] });
+
+  // A second live process follows the same cluster, so it speaks at the current term: proven as before.
+  const copies = new ProcessClaims(HOLD_MS);
+  copies.admit('c2', 'inc', 'real', 0, 15);
+  t.match(copies.admit('c2', 'inc', 'copy', 100, 15), { refusal: { code: 'DUPLICATE_PROCESS' } });
+  t.same(copies.admit('c2', 'inc', 'real', 300, 14), { refusal: null, replaced: null, proven: [] }, 'a message of the holder behind the copy (sent before it heard term 15) proves nothing yet');
+  t.match(copies.admit('c2', 'inc', 'copy', 200 + HOLD_MS / 2, 15), { refusal: { code: 'DUPLICATE_PROCESS' } });
+  t.match(copies.admit('c2', 'inc', 'copy', 100 + HOLD_MS, 15), { refusal: { code: 'DUPLICATE_PROCESS' } });
+  t.same(copies.admit('c2', 'inc', 'real', 101 + HOLD_MS, 15), { refusal: null, replaced: null, proven: ['copy'] }, 'both at the current term a hold after the copy first spoke: the copy is a second process');
+  t.same(copies.admit('c2', 'inc', 'real', 102 + HOLD_MS), { refusal: null, replaced: null, proven: [] }, 'a ping carries no term and speaks as before');
+});

@@ -93,3 +93,43 @@ void t.test('§5.4.1: a candidate whose log is behind a majority cannot win', as
   t.same(s.leaders().filter((id) => id !== 'a'), ['b'], 'only b, which holds x=1, can win');
   t.same(s.values('b'), ['x=1'], 'the committed entry survives');
 });
+
+void t.test('§5.2: a grant that arrives after the candidate timed out and pre-votes again still counts for its term', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.act('a', (h) => h.campaign());
+  // The pre-votes go through; the answers to a's Vote requests are held back.
+  s.runUntil(() => s.status('a').role === 'candidate' && s.pending((m) => m.type === 'Vote').length === 0, []);
+  const term = s.status('a').term;
+  s.stabilize((m) => m.type === 'VoteResp');
+  t.same(s.pending(), [], 'b and c answered, and the answers are lost for now');
+  const late = (from: string): Message => ({ type: 'VoteResp', from, to: 'a', term, reject: false });
+
+  // a's election timeout runs out before any answer arrives: it pre-votes again, at the same term.
+  s.runUntil(() => s.status('a').role === 'pre-candidate', ['a']);
+  s.take(() => true);
+  t.equal(s.status('a').term, term, 'still at the term of its election');
+  t.equal(s.status('a').vote, 'a', 'still voting for itself');
+
+  s.deliver({ type: 'VoteResp', from: 'c', to: 'a', term, reject: true });
+  t.equal(s.status('a').role, 'pre-candidate', 'a late refusal elects nobody');
+  s.deliver(late('b'));
+  t.equal(s.status('a').role, 'leader', 'a late grant does: with its own vote, a majority of this term');
+  t.equal(s.status('a').term, term, 'at the term those votes were for');
+  s.propose('a', 'x=1');
+  s.stabilize();
+  t.same(s.values('b'), ['x=1'], 'and it leads: b applies its write');
+  t.same(s.values('c'), ['x=1'], 'and so does c');
+});
+
+void t.test('§5.2: a late grant counts only for the pre-candidate that ran that election, at that term', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  const term = s.status('a').term;
+  // b never ran at this term: a grant "for" it is nothing.
+  s.isolate('a');
+  s.runUntil(() => s.status('b').role === 'pre-candidate', ['b']);
+  s.take(() => true);
+  s.deliver({ type: 'VoteResp', from: 'c', to: 'b', term, reject: false });
+  t.equal(s.status('b').role, 'pre-candidate', 'b, which voted for a at this term, is not elected by it');
+  t.equal(s.status('b').term, term, 'and its term is unchanged');
+});

@@ -66,3 +66,56 @@ void t.test('§6.2: a leader that hears from a majority keeps leading', async (t
   }
   t.same(s.leaders(), ['a'], 'three of five is enough');
 });
+
+void t.test('§9.6: of two voters pre-voting at once with equal logs, the one whose id sorts later steps back, and the other is elected in one round', async (t) => {
+  const s = Script.create(['a', 'b']);
+  const term = s.status('a').term;
+  // Both time out together: each pre-votes before the other's pre-vote arrives.
+  s.act('a', (h) => h.campaign());
+  s.act('b', (h) => h.campaign());
+  t.same([s.status('a').role, s.status('b').role], ['pre-candidate', 'pre-candidate'], 'both pre-campaign');
+  const [toB] = s.take((m) => m.type === 'PreVote' && m.to === 'b');
+  s.deliver(toB!);
+  t.equal(s.status('b').role, 'follower', "b granted a's pre-vote and stepped back");
+  t.equal(s.status('b').term, term, 'its term unchanged');
+  t.ok(
+    s.pending((m) => m.type === 'PreVoteResp' && m.from === 'b').every((m) => m.type === 'PreVoteResp' && !m.reject),
+    'and its answer is a grant',
+  );
+  s.stabilize();
+  t.same(s.leaders(), ['a'], 'a is elected');
+  t.equal(s.status('a').term, term + 1, 'at the next term: no split vote, no second round');
+  t.equal(s.status('b').vote, 'a', 'b voted for a');
+});
+
+void t.test('§9.6: a pre-candidate steps back for a peer at most once per term, so a peer that cannot win delays it by one timeout at most', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  const term = s.status('b').term;
+  const preVote = (): Message => ({ type: 'PreVote', from: 'a', to: 'b', term: term + 1, lastLogIndex: s.status('b').lastIndex, lastLogTerm: term, commit: 0 });
+  s.act('b', (h) => h.campaign());
+  s.deliver(preVote());
+  t.equal(s.status('b').role, 'follower', 'b stepped back for a');
+  // a's campaign goes nowhere (c never hears it). b times out and pre-votes again, same term.
+  s.take(() => true);
+  s.runUntil(() => s.status('b').role === 'pre-candidate', ['b']);
+  s.deliver(preVote());
+  t.equal(s.status('b').role, 'pre-candidate', 'the second time, b grants and campaigns on');
+  s.take((m) => m.to === 'a');
+  s.stabilize();
+  t.same(s.leaders(), ['b'], 'and c elects it');
+});
+
+void t.test('§9.6: a pre-candidate does not step back for a peer whose id sorts later, nor for one whose log is behind', async (t) => {
+  const s = Script.create(['a', 'b', 'c']);
+  s.elect('a');
+  s.propose('a', 'x=1');
+  s.stabilize();
+  const st = s.status('b');
+  s.isolate('a');
+  s.runUntil(() => s.status('b').role === 'pre-candidate', ['b']);
+  s.take(() => true);
+  s.deliver({ type: 'PreVote', from: 'c', to: 'b', term: st.term + 1, lastLogIndex: st.lastIndex, lastLogTerm: st.term, commit: 0 });
+  t.equal(s.status('b').role, 'pre-candidate', 'c sorts after b: b campaigns on');
+  s.deliver({ type: 'PreVote', from: 'a', to: 'b', term: st.term + 1, lastLogIndex: st.lastIndex - 1, lastLogTerm: st.term, commit: 0 });
+  t.equal(s.status('b').role, 'pre-candidate', "a's log is behind b's: refused, and b campaigns on");
+});

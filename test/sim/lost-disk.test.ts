@@ -65,12 +65,36 @@ void t.test('with the identity checks planted out, a lost disk loses committed e
   t.ok(runSeed(caught.seed, WITH_IDENTITY).ok, `seed ${caught.seed} passes with the checks`);
 });
 
-void t.test('rule 7: a lost member that bootstrapped while isolated is not elected by a laggard that knows the cluster id (seed 60422)', async (t) => {
+void t.test('seed 60422, where rule 7 was found (a lost member that bootstrapped while isolated, elected by a laggard that knew the cluster id), keeps every invariant', async (t) => {
   // Before rule 7 this seed broke leader-completeness: c3's log never got past the creation, it
   // had heard the cluster id from c2, and it voted for the replacement of c1's lost data dir.
-  const r = runSeed(60422, { ...WITH_IDENTITY, traceKeep: Number.POSITIVE_INFINITY });
+  // Since pre-candidates step back for each other and late grants count (raft.ts, maybeYield and
+  // lateVote), elections end sooner and this seed's schedule no longer reaches that case (n1
+  // loses its disk but is answered when it starts again); what it still checks is that it
+  // keeps every invariant. Rule 7 itself: test/identity/acceptance.test.ts.
+  const r = runSeed(60422, WITH_IDENTITY);
   t.ok(r.ok, r.failure ?? 'seed 60422 keeps every invariant');
-  const trace = r.trace.join('\n');
-  t.match(trace, /DISK LOST n1[\s\S]*n1 start-up: bootstrap[^\n]*no peer answered/, 'n1 lost its disk and bootstrapped alone, as before');
-  t.match(trace, /refused\(identity\) n1->n3 (Pre)?Vote term=\d+ last=1\/1/, "and n3 refuses the replacement's vote requests");
+});
+
+void t.test("liveness: a restart is not proven a copy by its crashed process's late messages (seed 566)", async (t) => {
+  // n3 crashed mid-campaign and restarted; a partition held the crashed process's messages and
+  // released them over more than the hold, beside the restart's: the restart was proven a second
+  // process and refused for 30 holds, and never caught up. Those messages were at terms behind
+  // the restart's (process-claims.ts).
+  // The election changes since (raft.ts, maybeYield and lateVote) moved this seed's schedule
+  // away from that release; the rule is tested in test/identity/process-claims.test.ts.
+  const r = runSeed(566, WITH_IDENTITY);
+  t.ok(r.ok, r.failure ?? 'seed 566 recovers');
+});
+
+void t.test('liveness: an election whose last grant arrives after the candidate timed out still elects it (seeds 71245, 71786)', async (t) => {
+  // Both found no leader after the faults healed: the one voter that could win (71786: three of
+  // four voters up, one of them the only complete log; 71245: two voters left) timed out while
+  // its last grant was on the way (its own write, the round trip and the voter's write took
+  // longer than its timeout), pre-voted again, dropped the grant, and lost the same race at the
+  // next term, and the next. raft.ts, lateVote.
+  for (const seed of [71245, 71786]) {
+    const r = runSeed(seed, WITH_IDENTITY);
+    t.ok(r.ok, r.failure ?? `seed ${seed} recovers`);
+  }
 });

@@ -140,3 +140,24 @@ void t.test('with the old vote rule planted back, a seed fails its liveness chec
   t.match(report, replayCommand(r.seed), 'and the command that replays it');
   t.ok(runSeed(r.seed, DEFAULT_RUN).ok, `seed ${r.seed} passes with the vote rule as it is`);
 });
+
+void t.test('liveness: two voters that pre-vote at once elect one of them instead of splitting the vote round after round (seeds 949, 40693)', async (t) => {
+  // Both ended with two voters and equal logs after the faults healed (949: the leader removed
+  // itself and retired; 40693: a leader lost mid membership change came back). Each time both
+  // pre-voted within a message delay of each other, granted each other's pre-vote, voted for
+  // themselves at the same term, and restarted their timers on the other's refusal, which
+  // reached both about together: five split votes in a row, no leader for ten election
+  // timeouts. raft.ts, maybeYield.
+  for (const seed of [949, 40693]) {
+    const r = runSeed(seed, DEFAULT_RUN);
+    t.ok(r.ok, r.failure ?? `seed ${seed} recovers`);
+  }
+});
+
+void t.test("liveness: a learner that installs a snapshot while it applies its bootstrap entry stays in its own configuration (seed 10433)", async (t) => {
+  // n4, a new learner, was handed its bootstrap entry to apply, installed the leader's snapshot
+  // (making it a learner) meanwhile, then applied the entry: its own configuration lost it, and
+  // once promoted it never campaigned (raw-node.ts, applyConfChange).
+  const r = runSeed(10433, DEFAULT_RUN);
+  t.ok(r.ok, r.failure ?? 'seed 10433 recovers');
+});
