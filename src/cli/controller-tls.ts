@@ -10,7 +10,7 @@ import { ConfigError, type NodeConfig } from '../config/index.js';
 import { ownCertificateProblem } from '../transport/index.js';
 import { pemCertificates, tlsFileProblem, type TlsRole } from '../transport/tls-files.js';
 
-const CONFIG_KEY: Readonly<Record<TlsRole, string>> = { ca: 'tls.ca', cert: 'tls.cert', key: 'tls.key', clientCa: 'tls.client_ca', agentCa: 'tls.agent_ca', metricsClientCa: 'tls.metrics_client_ca' };
+const CONFIG_KEY: Readonly<Record<TlsRole, string>> = { ca: 'tls.ca', cert: 'tls.cert', key: 'tls.key', clientCa: 'tls.client_ca', agentCa: 'tls.agent_ca', metricsClientCa: 'tls.metrics_client_ca', crl: 'tls.crl' };
 
 export function checkTlsConfig(file: string, config: NodeConfig): void {
   if (config.tls === null) return;

@@ -84,6 +84,9 @@ void t.test('controller: a bad tls.* file exits 2 naming the config key and the 
     ['mismatched pair', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${other.key} }\n`, /: tls\.key: .*other\.key does not match the certificate in tls\.cert .*c1\.crt$/],
     ['garbage agent CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, agent_ca: ${bad} }\n`, /: tls\.agent_ca: .*bad\.pem: not a PEM certificate/],
     ['garbage metrics client CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, metrics: true, metrics_client_ca: ${bad} }\n`, /: tls\.metrics_client_ca: .*bad\.pem: not a PEM certificate/],
+    ['garbage CRL', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, crl: ${bad} }\n`, /: tls\.crl: .*bad\.pem: not a PEM certificate revocation list \(no -----BEGIN X509 CRL----- block\)$/],
+    ['a certificate as the CRL', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, crl: ${node.ca} }\n`, /: tls\.crl: .*ca\.crt: holds a -----BEGIN CERTIFICATE----- block; it takes PEM certificate revocation lists/],
+    ['a missing CRL', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, crl: ${dir}/nope.crl }\n`, /: tls\.crl: .*nope\.crl: cannot read it \(no such file\)$/],
     [
       'agent CA shared with the controllers',
       `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, agent_ca: ${bundle} }\n`,
