@@ -51,15 +51,17 @@ export class CertMaker {
 
   /**
    * CA `ca`'s PEM CRL (every certificate revoked so far), written to `<ca>.crl`; its path. With
-   * `expired`, its nextUpdate is already past (lastUpdate two days ago, nextUpdate yesterday).
+   * `expired`, its nextUpdate is already past (lastUpdate two days ago, nextUpdate yesterday),
+   * written to `<ca>.expired.crl`.
    */
   crl(ca: string, opts: { readonly expired?: boolean } = {}): string {
     this.caDatabase(ca);
     const day = 24 * 3600 * 1000;
     const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
     const when = opts.expired ? ['-crl_lastupdate', stamp(Date.now() - 2 * day), '-crl_nextupdate', stamp(Date.now() - day)] : ['-crldays', '1'];
-    this.openssl('ca', '-config', `${ca}.ca.cnf`, '-gencrl', '-keyfile', `${ca}.key`, '-cert', `${ca}.crt`, ...when, '-out', `${ca}.crl`);
-    return path.join(this.dir, `${ca}.crl`);
+    const out = opts.expired ? `${ca}.expired.crl` : `${ca}.crl`;
+    this.openssl('ca', '-config', `${ca}.ca.cnf`, '-gencrl', '-keyfile', `${ca}.key`, '-cert', `${ca}.crt`, ...when, '-out', out);
+    return path.join(this.dir, out);
   }
 
   /** The minimal `openssl ca` config and database (index.txt) of CA `ca`, made once. */

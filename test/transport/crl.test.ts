@@ -13,7 +13,8 @@ import t, { type Test } from 'tap';
 import { GuardedListener } from '../../src/transport/guarded-listener.js';
 import { mutualTlsCredentials, type TlsFiles } from '../../src/transport/credentials.js';
 import type { HandshakeFailure } from '../../src/transport/handshake-failures.js';
-import { describeTlsFileProblem, tlsFileProblem } from '../../src/transport/tls-files.js';
+import { crlCoverageProblem, crlSummary } from '../../src/transport/crl-coverage.js';
+import { describeTlsFileProblem, pemCertificates, pemCrls, tlsFileProblem } from '../../src/transport/tls-files.js';
 import { CertMaker } from '../helpers/certs.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -137,4 +138,19 @@ void t.test('tls.crl files: PEM CRLs pass; anything else is named with the cause
     const problem = tlsFileProblem({ crl: file });
     t.ok(problem !== null && describeTlsFileProblem(problem, name).startsWith(message), `${what}: ${problem === null ? 'accepted' : describeTlsFileProblem(problem, name)}`);
   }
+});
+
+void t.test('crlCoverageProblem: each CA of the files needs a current CRL in tls.crl', async (t) => {
+  const ca = pemCertificates(fs.readFileSync(path.join(dir, 'ca.crt')));
+  const clients = pemCertificates(fs.readFileSync(path.join(dir, 'clients.crt')));
+  const der = (pem: Buffer): Buffer[] => pemCrls(pem).map((b) => Buffer.from(b.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
+  const cas = [['tls.ca', ca], ['tls.client_ca', clients]] as const;
+  t.equal(crlCoverageProblem(der(Buffer.concat([caCrl, clientsCrl])), cas), null, 'a CRL from each CA');
+  t.match(crlCoverageProblem(der(caCrl), cas), { kind: 'missing', key: 'tls.client_ca' }, 'the client CA has none');
+  t.match(crlCoverageProblem(der(clientsCrl), cas), { kind: 'missing', key: 'tls.ca' }, 'the controllers\' CA has none');
+  const expired = crlCoverageProblem(der(Buffer.concat([caCrl, clientsCrlExpired])), cas);
+  t.match(expired, { kind: 'expired', key: 'tls.client_ca' }, 'the client CA\'s CRL is past its nextUpdate');
+  t.ok(expired?.kind === 'expired' && expired.nextUpdate < Date.now() && expired.nextUpdate > Date.now() - 2 * 24 * 3600 * 1000, 'with its nextUpdate');
+  t.equal(crlCoverageProblem(der(Buffer.concat([caCrl, clientsCrlExpired, clientsCrl])), cas), null, 'a current CRL beside an expired one will do');
+  t.equal(crlSummary(der(caCrl)[0]!).nextUpdate! > Date.now(), true);
 });
