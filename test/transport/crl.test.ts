@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
+import { describeTlsFailure } from '../../src/api/tls-errors.js';
 import { GuardedListener } from '../../src/transport/guarded-listener.js';
 import { mutualTlsCredentials, type TlsFiles } from '../../src/transport/credentials.js';
 import type { HandshakeFailure } from '../../src/transport/handshake-failures.js';
@@ -153,4 +154,9 @@ void t.test('crlCoverageProblem: each CA of the files needs a current CRL in tls
   t.ok(expired?.kind === 'expired' && expired.nextUpdate < Date.now() && expired.nextUpdate > Date.now() - 2 * 24 * 3600 * 1000, 'with its nextUpdate');
   t.equal(crlCoverageProblem(der(Buffer.concat([caCrl, clientsCrlExpired, clientsCrl])), cas), null, 'a current CRL beside an expired one will do');
   t.equal(crlSummary(der(caCrl)[0]!).nextUpdate! > Date.now(), true);
+});
+
+void t.test('ctl names a revocation alert as such', async (t) => {
+  t.match(describeTlsFailure('14 UNAVAILABLE: error:0A000414:SSL routines::sslv3 alert certificate revoked:SSL alert number 44'), /^TLS: a certificate has been revoked/);
+  t.match(describeTlsFailure('certificate has expired'), /^TLS: a certificate has expired/, 'other causes unchanged');
 });
