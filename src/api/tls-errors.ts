@@ -11,6 +11,7 @@ const NO_HTTP2 = /no application protocol|alert number 120\b/i;
 const NO_HTTP2_CAUSE = "the server speaks TLS but not HTTP/2, so it is no gRPC server (is it a metrics port? dial the controller's client address, its cluster.nodes[].address)";
 
 const CAUSES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/certificate revoked|CERT_REVOKED|alert number 44\b/i, 'a certificate has been revoked (ours, as the server\'s tls.crl says, or the server\'s): ask for a new one'],
   [/certificate has expired|CERT_HAS_EXPIRED|alert number 45|certificate expired/i, 'a certificate has expired (the server\'s, or ours as the server says)'],
   [/certificate is not yet valid|CERT_NOT_YET_VALID/i, 'a certificate is not valid yet'],
   [
@@ -43,6 +44,6 @@ export function refusedHttp2(details: string): boolean {
 /** A TLS server closed the handshake on us: what that means, with or without our own TLS settings. */
 export function closedDuringHandshake(secure: boolean): string {
   return secure
-    ? 'TLS: the server closed the connection during the handshake; it did not accept our certificate (missing, or not from its CA)'
+    ? 'TLS: the server closed the connection during the handshake; it did not accept our certificate (missing, not from its CA, or revoked by its tls.crl)'
     : 'TLS: the server requires TLS and ctl has no TLS settings (give --tls-ca, --tls-cert and --tls-key, or CTL_TLS_*)';
 }

@@ -102,8 +102,8 @@ async function main(): Promise<void> {
   const tls = { ca: opts.tlsCa ?? nonEmpty(process.env['AGENT_TLS_CA']), cert: opts.tlsCert ?? nonEmpty(process.env['AGENT_TLS_CERT']), key: opts.tlsKey ?? nonEmpty(process.env['AGENT_TLS_KEY']) };
   let credentials;
   try {
-    const envNames = { ca: '$AGENT_TLS_CA', cert: '$AGENT_TLS_CERT', key: '$AGENT_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '' } as const;
-    const flags = { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined };
+    const envNames = { ca: '$AGENT_TLS_CA', cert: '$AGENT_TLS_CERT', key: '$AGENT_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '', crl: '' } as const;
+    const flags = { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined, crl: undefined };
     credentials = channelCredentials(tls, (role) => (flags[role] === undefined ? envNames[role] : `--tls-${role}`));
   } catch (err) {
     // A bad TLS file is a config error for the agent: exit 2, as for its other files.

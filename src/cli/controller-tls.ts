@@ -5,12 +5,14 @@
  * (exit 2) naming the key and the file, instead of OpenSSL's words from inside gRPC and exit 1
  * with a stack trace.
  */
+import type { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { ConfigError, type NodeConfig } from '../config/index.js';
 import { ownCertificateProblem } from '../transport/index.js';
-import { pemCertificates, tlsFileProblem, type TlsRole } from '../transport/tls-files.js';
+import { crlCoverageProblem } from '../transport/crl-coverage.js';
+import { pemCertificates, pemCrls, tlsFileProblem, type TlsRole } from '../transport/tls-files.js';
 
-const CONFIG_KEY: Readonly<Record<TlsRole, string>> = { ca: 'tls.ca', cert: 'tls.cert', key: 'tls.key', clientCa: 'tls.client_ca', agentCa: 'tls.agent_ca', metricsClientCa: 'tls.metrics_client_ca' };
+const CONFIG_KEY: Readonly<Record<TlsRole, string>> = { ca: 'tls.ca', cert: 'tls.cert', key: 'tls.key', clientCa: 'tls.client_ca', agentCa: 'tls.agent_ca', metricsClientCa: 'tls.metrics_client_ca', crl: 'tls.crl' };
 
 export function checkTlsConfig(file: string, config: NodeConfig): void {
   if (config.tls === null) return;
@@ -23,6 +25,32 @@ export function checkTlsConfig(file: string, config: NodeConfig): void {
   // With TLS, this node's certificate must be its peer certificate, or every peer refuses it.
   const own = ownCertificateProblem(fs.readFileSync(config.tls.cert), config.self.id);
   if (own !== null) refuse('tls.cert', `${config.tls.cert}: ${own}`);
+  // With a CRL, OpenSSL refuses every certificate of a CA with no current CRL in the file:
+  // without the controllers' CA's, every peer.
+  if (config.tls.crl !== null) {
+    const crl = config.tls.crl;
+    const cas = (
+      [
+        ['tls.ca', config.tls.ca],
+        ['tls.client_ca', config.tls.clientCa],
+        ['tls.agent_ca', config.tls.agentCa],
+        ['tls.metrics_client_ca', config.tls.metrics ? config.tls.metricsClientCa : null],
+      ] as const
+    ).flatMap(([key, file]) => (file === null ? [] : [[`${key} ${file}`, pemCertificates(fs.readFileSync(file))] as const]));
+    let gap;
+    try {
+      gap = crlCoverageProblem(pemCrls(fs.readFileSync(crl)).map(pemDer), cas);
+    } catch (err) {
+      refuse('tls.crl', `${crl}: ${(err as Error).message}`);
+    }
+    const subject = (c: X509Certificate): string => c.subject.replace(/\n/g, ', ');
+    if (gap?.kind === 'missing') {
+      refuse('tls.crl', `${crl} holds no CRL from the CA ${subject(gap.ca)} (in ${gap.key}): OpenSSL would refuse every certificate it signs; add that CA's current CRL (an empty one if it revokes nothing)`);
+    }
+    if (gap?.kind === 'expired') {
+      refuse('tls.crl', `${crl}: the CRL from the CA ${subject(gap.ca)} (in ${gap.key}) is past its nextUpdate, ${new Date(gap.nextUpdate).toISOString()}: OpenSSL would refuse every certificate it signs; issue a fresh CRL`);
+    }
+  }
   // A CA shared with the controllers or the operators would make their certificates agents'.
   if (config.tls.agentCa !== null) {
     const agentCas = fingerprints(config.tls.agentCa);
@@ -34,6 +62,11 @@ export function checkTlsConfig(file: string, config: NodeConfig): void {
       }
     }
   }
+}
+
+/** The DER inside one PEM block. */
+function pemDer(block: string): Buffer {
+  return Buffer.from(block.replace(/-----(BEGIN|END) [^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
 }
 
 /** Each certificate of a PEM bundle (already checked to parse): fingerprint to subject. */

@@ -70,7 +70,7 @@ export function nodeConfigFor(
   }
   const dataDir = path.resolve(cwd, config.dataDirTemplate.replaceAll('${id}', id));
   const own = (p: string): string => p.replaceAll('${id}', id);
-  const tls = config.tls === null ? null : { ...config.tls, ca: own(config.tls.ca), cert: own(config.tls.cert), key: own(config.tls.key), clientCa: config.tls.clientCa === null ? null : own(config.tls.clientCa), agentCa: config.tls.agentCa === null ? null : own(config.tls.agentCa), metricsClientCa: config.tls.metricsClientCa === null ? null : own(config.tls.metricsClientCa) };
+  const tls = config.tls === null ? null : { ...config.tls, ca: own(config.tls.ca), cert: own(config.tls.cert), key: own(config.tls.key), clientCa: config.tls.clientCa === null ? null : own(config.tls.clientCa), agentCa: config.tls.agentCa === null ? null : own(config.tls.agentCa), metricsClientCa: config.tls.metricsClientCa === null ? null : own(config.tls.metricsClientCa), crl: config.tls.crl === null ? null : own(config.tls.crl) };
   return { ...config, self, dataDir, tls };
 }
 

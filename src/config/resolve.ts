@@ -57,7 +57,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
 
   // A controller's certificate names its member (docs/deploy.md), so one shared file may point
   // each node at its own: cert: /etc/controller/tls/${id}.crt.
-  for (const key of ['ca', 'cert', 'key', 'client_ca', 'agent_ca', 'metrics_client_ca'] as const) {
+  for (const key of ['ca', 'cert', 'key', 'client_ca', 'agent_ca', 'metrics_client_ca', 'crl'] as const) {
     const value = raw.tls?.[key];
     const bad = value === undefined ? null : /\$\{(?!id\})[^}]*\}/.exec(value);
     if (bad) problems.push({ path: ['tls', key], reason: `unknown placeholder ${bad[0]}; the only placeholder is \${id}` });
@@ -82,6 +82,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
           agentCa: raw.tls.agent_ca === undefined ? null : path.resolve(baseDir, raw.tls.agent_ca),
           metrics: raw.tls.metrics ?? false,
           metricsClientCa: raw.tls.metrics_client_ca === undefined ? null : path.resolve(baseDir, raw.tls.metrics_client_ca),
+          crl: raw.tls.crl === undefined ? null : path.resolve(baseDir, raw.tls.crl),
         };
   const nodes: NodeEntry[] = raw.cluster.nodes.map((n) => ({
     id: n.id,

@@ -173,6 +173,8 @@ const tls = z.strictObject({
   metrics: z.boolean().optional(),
   /** With `metrics`: a CA whose certificates a scraper must present to read /metrics. */
   metrics_client_ca: filePath.optional(),
+  /** PEM certificate revocation lists checked on every incoming TLS connection (one per client-certificate CA). */
+  crl: filePath.optional(),
 });
 
 /**

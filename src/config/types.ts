@@ -69,6 +69,12 @@ export interface TlsConfig {
   readonly metrics: boolean;
   /** With `metrics`: scrapers must present a certificate this CA signed; null: none asked for. */
   readonly metricsClientCa: string | null;
+  /**
+   * PEM CRLs checked at every incoming handshake (the gRPC port, and /metrics with
+   * `metricsClientCa`); null: none. OpenSSL then refuses a client certificate whose issuing CA
+   * has no CRL in the file, or whose CRL is past its nextUpdate.
+   */
+  readonly crl: string | null;
 }
 
 export interface AuditRetention {

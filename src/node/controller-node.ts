@@ -559,7 +559,7 @@ export class ControllerNode {
     }));
     if (self.metrics) {
       const tls = config.tls?.metrics ? config.tls : null;
-      await metrics.listen(self.metrics, tls && { cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key), clientCa: tls.metricsClientCa === null ? null : fs.readFileSync(tls.metricsClientCa) });
+      await metrics.listen(self.metrics, tls && { cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key), clientCa: tls.metricsClientCa === null ? null : fs.readFileSync(tls.metricsClientCa), crl: tls.crl === null ? null : fs.readFileSync(tls.crl) });
     }
     const promoter = new PromoterDriver({
       logger,

@@ -14,6 +14,7 @@ import type { NodeStatus, Message } from '../raft/index.js';
 import type { SoftState } from '../raft/types.js';
 import type { AuditEvent } from '../membership/audit.js';
 import type { MembershipView } from '../membership/membership-engine.js';
+import { pemCrls } from '../transport/tls-files.js';
 
 interface ScrapeState {
   readonly status: NodeStatus;
@@ -54,6 +55,8 @@ export interface MetricsTls {
   readonly cert: Buffer;
   readonly key: Buffer;
   readonly clientCa?: Buffer | null;
+  /** With `clientCa`: CRLs the scraper's certificate is checked against (tls.crl). */
+  readonly crl?: Buffer | null;
 }
 
 /** Connections the metrics endpoint keeps at once; more are closed as they come. */
@@ -353,7 +356,7 @@ export class Metrics {
         (err: unknown) => res.writeHead(500).end(String(err)),
       );
     };
-    const clientAuth = tls?.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {};
+    const clientAuth = tls?.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true, ...(tls.crl ? { crl: pemCrls(tls.crl) } : {}) } : {};
     // Scrapers are few and quick: 3,000 idle connections (no certificate needed without a
     // metrics client CA) held a controller's memory until they closed all at once.
     const limits = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 5_000 };

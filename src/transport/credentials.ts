@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { TransportError } from './errors.js';
 import { agentCaGate, type AgentCaGate, type AgentGateCode } from './agent-ca-gate.js';
 import { certificatePeerAuth, type PeerAuth } from './peer-auth.js';
+import { pemCrls } from './tls-files.js';
 
 export interface PeerCredentials {
   readonly server: grpc.ServerCredentials;
@@ -31,6 +32,13 @@ export interface TlsFiles {
   readonly clientCa?: string | null;
   /** A CA whose certificates may open agent streams only (agent-ca-gate.ts); null or absent: none. */
   readonly agentCa?: string | null;
+  /**
+   * PEM certificate revocation lists that every client certificate is checked against at the
+   * handshake; null or absent: none. It must hold a CRL from each CA that signs client
+   * certificates (OpenSSL refuses a certificate whose issuer has none: "unable to get
+   * certificate CRL"), and each CRL must be before its nextUpdate.
+   */
+  readonly crl?: string | null;
 }
 
 export function insecureCredentials(): PeerCredentials {
@@ -55,11 +63,14 @@ export function mutualTlsCredentials(tls: TlsFiles): PeerCredentials {
   // gate, check which one.
   const extra = [...(tls.clientCa ? [readPem(tls.clientCa, 'client CA certificate')] : []), ...(tls.agentCa ? [readPem(tls.agentCa, 'agent CA certificate')] : [])];
   const clientRoots = Buffer.concat([ca, ...extra.flatMap((pem) => [Buffer.from('\n'), pem])]);
+  // Node turns on OpenSSL's CRL checks (the leaf and its chain) only when a CRL is given.
+  const revoked = tls.crl ? { crl: pemCrls(readPem(tls.crl, 'certificate revocation list')) } : {};
   return {
-    server: withHandshakeTimeout(grpc.ServerCredentials.createSsl(clientRoots, [{ cert_chain: cert, private_key: key }], true)),
+    server: withServerOptions(grpc.ServerCredentials.createSsl(clientRoots, [{ cert_chain: cert, private_key: key }], true), { handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...revoked }),
+    // Outgoing: a server's certificate is not checked against the CRL (see docs/security.md).
     client: grpc.credentials.createSsl(ca, key, cert),
     // What grpc-js's createSsl(..., true) gives tls.createServer, with http2's ALPN ('h2' only).
-    listenerTls: { ca: clientRoots, cert, key, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'], handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...grpcCipherSuites() },
+    listenerTls: { ca: clientRoots, cert, key, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'], handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...revoked, ...grpcCipherSuites() },
   };
 }
 
@@ -71,9 +82,9 @@ export function mutualTlsCredentials(tls: TlsFiles): PeerCredentials {
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** grpc-js builds its TLS server from the credentials' constructor options (tls.createServer's). */
-function withHandshakeTimeout(creds: grpc.ServerCredentials): grpc.ServerCredentials {
+function withServerOptions(creds: grpc.ServerCredentials, extra: tls.TlsOptions): grpc.ServerCredentials {
   const options: unknown = (creds as unknown as { readonly serverConstructorOptions?: unknown }).serverConstructorOptions;
-  if (typeof options === 'object' && options !== null) Object.assign(options, { handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS });
+  if (typeof options === 'object' && options !== null) Object.assign(options, extra);
   return creds;
 }
 

@@ -7,8 +7,9 @@
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
+import { createSecureContext } from 'node:tls';
 
-export type TlsRole = 'ca' | 'cert' | 'key' | 'clientCa' | 'agentCa' | 'metricsClientCa';
+export type TlsRole = 'ca' | 'cert' | 'key' | 'clientCa' | 'agentCa' | 'metricsClientCa' | 'crl';
 
 export interface TlsFileSet {
   readonly ca?: string | null | undefined;
@@ -17,6 +18,7 @@ export interface TlsFileSet {
   readonly clientCa?: string | null | undefined;
   readonly agentCa?: string | null | undefined;
   readonly metricsClientCa?: string | null | undefined;
+  readonly crl?: string | null | undefined;
 }
 
 export type TlsFileProblem =
@@ -70,6 +72,37 @@ function current(cert: X509Certificate, now: number = Date.now()): X509Certifica
   return cert;
 }
 
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----/g;
+const PEM_CRL = /-----BEGIN X509 CRL-----[^-]+-----END X509 CRL-----/g;
+
+/**
+ * The CRL blocks of a PEM text, one string each: Node's `crl` option reads only the first CRL
+ * of a string or Buffer (the rest of a file of several would be ignored, and the certificates
+ * of those CAs refused for want of a CRL), so it must be given an array.
+ */
+export function pemCrls(pem: Buffer | string): string[] {
+  return (typeof pem === 'string' ? pem : pem.toString('latin1')).match(PEM_CRL) ?? [];
+}
+
+/**
+ * A file of PEM certificate revocation lists, and nothing else (a certificate in it would be
+ * silently ignored by OpenSSL, which is how a CA certificate put there by mistake would go
+ * unnoticed), that Node's TLS accepts as `crl`.
+ */
+function revocationLists(pem: Buffer): void {
+  const labels = [...pem.toString('latin1').matchAll(PEM_BLOCK)].map((m) => m[1]);
+  if (labels.length === 0) throw new Unusable('not a PEM certificate revocation list (no -----BEGIN X509 CRL----- block)');
+  const other = labels.find((label) => label !== 'X509 CRL');
+  if (other !== undefined) throw new Unusable(`holds a -----BEGIN ${other}----- block; it takes PEM certificate revocation lists (-----BEGIN X509 CRL-----) only`);
+  const blocks = pemCrls(pem);
+  if (blocks.length !== labels.length) throw new Unusable('not a usable certificate revocation list (an X509 CRL block is not closed by its -----END X509 CRL----- line)');
+  try {
+    createSecureContext({ crl: blocks });
+  } catch (err) {
+    throw new Unusable(`not a usable certificate revocation list (OpenSSL: ${(err as Error).message})`);
+  }
+}
+
 function privateKey(pem: Buffer): KeyObject {
   try {
     return createPrivateKey(pem);
@@ -111,6 +144,7 @@ export function tlsFileProblem(files: TlsFileSet): TlsFileProblem | null {
     if (files.clientCa != null) use('clientCa', files.clientCa, certificates);
     if (files.agentCa != null) use('agentCa', files.agentCa, certificates);
     if (files.metricsClientCa != null) use('metricsClientCa', files.metricsClientCa, certificates);
+    if (files.crl != null) use('crl', files.crl, revocationLists);
     const cert = files.cert == null ? null : use('cert', files.cert, (pem) => current(certificates(pem)[0]!));
     const key = files.key == null ? null : use('key', files.key, privateKey);
     if (cert !== null && key !== null && !pairs(cert, key)) return { kind: 'mismatch', keyFile: files.key!, certFile: files.cert! };

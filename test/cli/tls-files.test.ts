@@ -27,6 +27,10 @@ certs.makeCa('agents');
 // An agent CA bundle that also carries the controllers' CA: every controller certificate would count as an agent's.
 const bundle = path.join(dir, 'bundle.pem');
 fs.writeFileSync(bundle, fs.readFileSync(path.join(dir, 'agents.crt'), 'latin1') + fs.readFileSync(node.ca, 'latin1'));
+// tls.crl: a CRL from the controllers' CA, a stale one, and one from the agents' CA only.
+const caCrl = certs.crl('ca');
+const staleCrl = certs.crl('ca', { expired: true });
+const agentsCrl = certs.crl('agents');
 const env = { PATH: process.env['PATH'] ?? '' };
 
 function lines(stderr: string): number {
@@ -84,6 +88,20 @@ void t.test('controller: a bad tls.* file exits 2 naming the config key and the 
     ['mismatched pair', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${other.key} }\n`, /: tls\.key: .*other\.key does not match the certificate in tls\.cert .*c1\.crt$/],
     ['garbage agent CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, agent_ca: ${bad} }\n`, /: tls\.agent_ca: .*bad\.pem: not a PEM certificate/],
     ['garbage metrics client CA', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, metrics: true, metrics_client_ca: ${bad} }\n`, /: tls\.metrics_client_ca: .*bad\.pem: not a PEM certificate/],
+    ['garbage CRL', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, crl: ${bad} }\n`, /: tls\.crl: .*bad\.pem: not a PEM certificate revocation list \(no -----BEGIN X509 CRL----- block\)$/],
+    ['a certificate as the CRL', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, crl: ${node.ca} }\n`, /: tls\.crl: .*ca\.crt: holds a -----BEGIN CERTIFICATE----- block; it takes PEM certificate revocation lists/],
+    ['a missing CRL', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, crl: ${dir}/nope.crl }\n`, /: tls\.crl: .*nope\.crl: cannot read it \(no such file\)$/],
+    [
+      'a CRL file without the controllers\' CA\'s CRL',
+      `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, crl: ${agentsCrl} }\n`,
+      /: tls\.crl: .*agents\.crl holds no CRL from the CA CN=ca \(in tls\.ca .*ca\.crt\): OpenSSL would refuse every certificate it signs/,
+    ],
+    [
+      'a CRL file without the agent CA\'s CRL',
+      `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, agent_ca: ${dir}/agents.crt, crl: ${caCrl} }\n`,
+      /: tls\.crl: .*ca\.crl holds no CRL from the CA CN=agents \(in tls\.agent_ca .*agents\.crt\)/,
+    ],
+    ['a CRL past its nextUpdate', `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, crl: ${staleCrl} }\n`, /: tls\.crl: .*ca\.expired\.crl: the CRL from the CA CN=ca \(in tls\.ca .*\) is past its nextUpdate, 20\d\d-.*issue a fresh CRL$/],
     [
       'agent CA shared with the controllers',
       `tls: { ca: ${node.ca}, cert: ${node.cert}, key: ${node.key}, agent_ca: ${bundle} }\n`,

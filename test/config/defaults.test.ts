@@ -66,7 +66,7 @@ void t.test('written values override defaults and relative tls paths follow the 
   agent_reconnect_timeout: 8h
   heartbeat: { rtt_window: 4, min_timeout: 1s, max_timeout: 3s, interval: 100ms, dynamic_adjustment: false }
 raft: { trailing_logs: 0, max_inflight: 8, max_message_bytes: 2097152, snapshot_threshold_bytes: 8388608, initial_election_advance: false }
-tls: { ca: tls/ca.pem, cert: ./tls/node.pem, key: /abs/node.key, client_ca: clients.pem, agent_ca: agents.pem, metrics: true, metrics_client_ca: scrapers.pem }
+tls: { ca: tls/ca.pem, cert: ./tls/node.pem, key: /abs/node.key, client_ca: clients.pem, agent_ca: agents.pem, metrics: true, metrics_client_ca: scrapers.pem, crl: tls/revoked.crl }
 `,
     '/etc/ctl/cluster.yaml',
   );
@@ -75,7 +75,7 @@ tls: { ca: tls/ca.pem, cert: ./tls/node.pem, key: /abs/node.key, client_ca: clie
   t.equal(c.agentReconnectTimeoutMs, 8 * 3_600_000);
   t.same(c.heartbeat, { baseTimeoutMs: 2_000, dynamicAdjustment: false, rttWindow: 4, minTimeoutMs: 1_000, maxTimeoutMs: 3_000, intervalMs: 100 });
   t.same([c.raft.trailingLogs, c.raft.maxInflight, c.raft.maxMessageBytes, c.raft.snapshotThresholdBytes, c.raft.initialElectionAdvance], [0, 8, 2_097_152, 8 * 1024 * 1024, false]);
-  t.same(c.tls, { ca: '/etc/ctl/tls/ca.pem', cert: '/etc/ctl/tls/node.pem', key: '/abs/node.key', clientCa: '/etc/ctl/clients.pem', agentCa: '/etc/ctl/agents.pem', metrics: true, metricsClientCa: '/etc/ctl/scrapers.pem' });
+  t.same(c.tls, { ca: '/etc/ctl/tls/ca.pem', cert: '/etc/ctl/tls/node.pem', key: '/abs/node.key', clientCa: '/etc/ctl/clients.pem', agentCa: '/etc/ctl/agents.pem', metrics: true, metricsClientCa: '/etc/ctl/scrapers.pem', crl: '/etc/ctl/tls/revoked.crl' });
 });
 
 void t.test('the file path is made absolute and anchors relative tls paths', async (t) => {
@@ -86,6 +86,7 @@ void t.test('the file path is made absolute and anchors relative tls paths', asy
   t.equal(c.tls?.agentCa, null, 'no agent CA: agents are not told apart from operators');
   t.equal(c.tls?.metrics, false, '/metrics is plain HTTP unless asked');
   t.equal(c.tls?.metricsClientCa, null, 'no scraper certificate asked for unless a CA is named');
+  t.equal(c.tls?.crl, null, 'no CRL: no certificate is checked for revocation');
 });
 
 void t.test('empty blocks are treated as absent', async (t) => {

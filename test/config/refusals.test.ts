@@ -270,7 +270,8 @@ void t.test('a peer message limit that could not carry the largest entry is refu
   );
 });
 
-void t.test('tls.client_ca and tls.agent_ca must be paths and tls.metrics a boolean', async (t) => {
+void t.test('tls.client_ca, tls.agent_ca and tls.crl must be paths and tls.metrics a boolean', async (t) => {
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, crl: '' }\n`, 'tls.crl', /expected a file path, found an empty string/);
   expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, client_ca: '' }\n`, 'tls.client_ca', /expected a file path, found an empty string/);
   expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, agent_ca: 7 }\n`, 'tls.agent_ca', /expected a string, found the number 7/);
   expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, metrics: 'yes' }\n`, 'tls.metrics', /expected true or false, found the string "yes"/);
@@ -285,6 +286,7 @@ void t.test('tls.metrics_client_ca needs /metrics over HTTPS', async (t) => {
 
 void t.test('tls paths accept only the ${id} placeholder', async (t) => {
   expectRefusal(t, `${NODES}tls: { ca: a, cert: '/tls/\${host}.crt', key: k }\n`, 'tls.cert', /unknown placeholder \$\{host\}/);
+  expectRefusal(t, `${NODES}tls: { ca: a, cert: c, key: k, crl: '/tls/\${host}.crl' }\n`, 'tls.crl', /unknown placeholder \$\{host\}/);
 });
 
 void t.test('controller.quota_bytes is bounded: a snapshot is one JSON text, which ends at 512 MiB', async (t) => {

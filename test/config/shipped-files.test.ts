@@ -38,7 +38,7 @@ void t.test('config/production.example.yaml sets every key and loads', async (t)
   const c = loadClusterConfig(configFile('production.example.yaml'));
   t.equal(c.nodes.length, 3);
   t.ok(c.nodes.every((n) => n.listen === '0.0.0.0:7101'), 'all hosts bind the wildcard on the same port');
-  t.same(c.tls, { ca: '/etc/controller/tls/ca.crt', cert: '/etc/controller/tls/controller.crt', key: '/etc/controller/tls/controller.key', clientCa: null, agentCa: null, metrics: false, metricsClientCa: null });
+  t.same(c.tls, { ca: '/etc/controller/tls/ca.crt', cert: '/etc/controller/tls/controller.crt', key: '/etc/controller/tls/controller.key', clientCa: null, agentCa: null, metrics: false, metricsClientCa: null, crl: null });
   t.equal(c.auditRetention.maxAgeMs, 7 * 24 * 3_600_000);
   t.equal(c.heartbeat.intervalMs, 500);
   const node = loadNodeConfig(configFile('production.example.yaml'), 'ctl-b');

@@ -39,4 +39,37 @@ export class CertMaker {
     this.openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', String(opts.days ?? 1), '-extfile', 'ext.cnf', '-out', `${name}.crt`);
     return { ca: path.join(this.dir, `${ca}.crt`), cert: path.join(this.dir, `${name}.crt`), key: path.join(this.dir, `${name}.key`) };
   }
+
+  /**
+   * Marks certificate `name` (made by makeCert) revoked in CA `ca`'s database, as an operator
+   * would with `openssl ca -revoke`; it shows in the CA's next crl().
+   */
+  revoke(ca: string, name: string): void {
+    this.caDatabase(ca);
+    this.openssl('ca', '-config', `${ca}.ca.cnf`, '-revoke', `${name}.crt`, '-keyfile', `${ca}.key`, '-cert', `${ca}.crt`);
+  }
+
+  /**
+   * CA `ca`'s PEM CRL (every certificate revoked so far), written to `<ca>.crl`; its path. With
+   * `expired`, its nextUpdate is already past (lastUpdate two days ago, nextUpdate yesterday),
+   * written to `<ca>.expired.crl`.
+   */
+  crl(ca: string, opts: { readonly expired?: boolean } = {}): string {
+    this.caDatabase(ca);
+    const day = 24 * 3600 * 1000;
+    const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
+    const when = opts.expired ? ['-crl_lastupdate', stamp(Date.now() - 2 * day), '-crl_nextupdate', stamp(Date.now() - day)] : ['-crldays', '1'];
+    const out = opts.expired ? `${ca}.expired.crl` : `${ca}.crl`;
+    this.openssl('ca', '-config', `${ca}.ca.cnf`, '-gencrl', '-keyfile', `${ca}.key`, '-cert', `${ca}.crt`, ...when, '-out', out);
+    return path.join(this.dir, out);
+  }
+
+  /** The minimal `openssl ca` config and database (index.txt) of CA `ca`, made once. */
+  private caDatabase(ca: string): void {
+    const cnf = path.join(this.dir, `${ca}.ca.cnf`);
+    if (fs.existsSync(cnf)) return;
+    fs.writeFileSync(path.join(this.dir, `${ca}.index.txt`), '');
+    fs.writeFileSync(path.join(this.dir, `${ca}.crlnumber`), '01\n');
+    fs.writeFileSync(cnf, `[ca]\ndefault_ca = own\n[own]\ndatabase = ${ca}.index.txt\ncrlnumber = ${ca}.crlnumber\ndefault_md = sha256\ndefault_crl_days = 1\n`);
+  }
 }

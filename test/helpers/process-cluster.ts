@@ -29,9 +29,9 @@ export interface ClusterOptions {
   readonly heartbeat?: { baseTimeout?: string; stateSyncInterval?: string };
   /**
    * The controllers' TLS files; cert and key may contain ${id} (a peer certificate per node).
-   * With metricsClientCa, /metrics is served over HTTPS to that CA's certificates only.
+   * With metricsClientCa, /metrics is served over HTTPS to that CA's certificates only; crl is tls.crl.
    */
-  readonly tls?: { ca: string; cert: string; key: string; agentCa?: string; metricsClientCa?: string };
+  readonly tls?: { ca: string; cert: string; key: string; agentCa?: string; metricsClientCa?: string; crl?: string };
   /** What `ctl` and client() use; default `tls` (which then must not contain ${id}). */
   readonly clientTls?: { ca: string; cert: string; key: string };
   /** pino level for the controllers; tests keep debug logs to explain failures. */
@@ -102,7 +102,7 @@ export class ProcessCluster {
       `  election_timeout: ${raft.electionTimeout ?? '500ms'}`,
       `  snapshot_threshold: ${raft.snapshotThreshold ?? 10000}`,
       ...(raft.trailingLogs !== undefined ? [`  trailing_logs: ${raft.trailingLogs}`] : []),
-      ...(opts.tls ? ['tls:', `  ca: ${opts.tls.ca}`, `  cert: ${opts.tls.cert}`, `  key: ${opts.tls.key}`, ...(opts.tls.agentCa !== undefined ? [`  agent_ca: ${opts.tls.agentCa}`] : []), ...(opts.tls.metricsClientCa !== undefined ? ['  metrics: true', `  metrics_client_ca: ${opts.tls.metricsClientCa}`] : [])] : []),
+      ...(opts.tls ? ['tls:', `  ca: ${opts.tls.ca}`, `  cert: ${opts.tls.cert}`, `  key: ${opts.tls.key}`, ...(opts.tls.agentCa !== undefined ? [`  agent_ca: ${opts.tls.agentCa}`] : []), ...(opts.tls.metricsClientCa !== undefined ? ['  metrics: true', `  metrics_client_ca: ${opts.tls.metricsClientCa}`] : []), ...(opts.tls.crl !== undefined ? [`  crl: ${opts.tls.crl}`] : [])] : []),
       ...(opts.extraYaml !== undefined ? [opts.extraYaml.trimEnd()] : []),
       '',
     ].join('\n');

@@ -120,7 +120,7 @@ export function endpointsFromConfig(file: string): string[] {
   return parseEndpointList((addresses as readonly string[]).join(','), file);
 }
 
-const FLAG_OF: Readonly<Record<TlsRole, string>> = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key', clientCa: 'client CA', agentCa: 'agent CA', metricsClientCa: 'metrics client CA' };
+const FLAG_OF: Readonly<Record<TlsRole, string>> = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key', clientCa: 'client CA', agentCa: 'agent CA', metricsClientCa: 'metrics client CA', crl: 'CRL' };
 
 /** What names a TLS file in messages: its flag, unless it came from elsewhere ($CTL_TLS_CERT). */
 export type TlsSourceName = (role: TlsRole) => string;
@@ -191,8 +191,8 @@ export class Session {
   private credentials(): grpc.ChannelCredentials {
     const o = this.options();
     const env = this.io.env;
-    const flags: Readonly<Record<TlsRole, string | undefined>> = { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined };
-    const envNames: Readonly<Record<TlsRole, string>> = { ca: '$CTL_TLS_CA', cert: '$CTL_TLS_CERT', key: '$CTL_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '' };
+    const flags: Readonly<Record<TlsRole, string | undefined>> = { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined, crl: undefined };
+    const envNames: Readonly<Record<TlsRole, string>> = { ca: '$CTL_TLS_CA', cert: '$CTL_TLS_CERT', key: '$CTL_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '', crl: '' };
     return channelCredentials(
       {
         ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']),

@@ -1,0 +1,126 @@
+/**
+ * Whether a tls.crl file covers the CAs that sign client certificates. With a CRL loaded,
+ * OpenSSL refuses every certificate whose issuing CA has no CRL in it ("unable to get
+ * certificate CRL") or whose CRL is past its nextUpdate ("CRL has expired"), the chain's CAs
+ * included: a file without the controllers' CA's CRL locks out every peer. Node parses no CRL,
+ * so this reads the two fields it needs (issuer, nextUpdate) from the DER itself, and matches a
+ * CA by its subject's DER encoding (what a CA copies into the CRLs it signs).
+ */
+import type { X509Certificate } from 'node:crypto';
+
+interface Tlv {
+  readonly tag: number;
+  /** The whole element, header included. */
+  readonly der: Buffer;
+  readonly content: Buffer;
+}
+
+class Malformed extends Error {}
+
+/** The DER element at the start of `buf`. */
+function tlv(buf: Buffer): Tlv {
+  if (buf.length < 2) throw new Malformed('truncated');
+  const tag = buf[0]!;
+  let length = buf[1]!;
+  let header = 2;
+  if (length & 0x80) {
+    const n = length & 0x7f;
+    if (n === 0 || n > 4 || buf.length < 2 + n) throw new Malformed('bad length');
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + buf[2 + i]!;
+    header = 2 + n;
+  }
+  if (buf.length < header + length) throw new Malformed('truncated');
+  return { tag, der: buf.subarray(0, header + length), content: buf.subarray(header, header + length) };
+}
+
+/** The elements of a constructed element's content. */
+function children(content: Buffer): Tlv[] {
+  const out: Tlv[] = [];
+  for (let rest = content; rest.length > 0; ) {
+    const el = tlv(rest);
+    out.push(el);
+    rest = rest.subarray(el.der.length);
+  }
+  return out;
+}
+
+const SEQUENCE = 0x30;
+const INTEGER = 0x02;
+const UTC_TIME = 0x17;
+const GENERALIZED_TIME = 0x18;
+
+function time(el: Tlv): number {
+  const s = el.content.toString('latin1');
+  const m = el.tag === UTC_TIME ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
+  if (m === null) throw new Malformed(`a time ${s}`);
+  let year = Number(m[1]);
+  if (el.tag === UTC_TIME) year += year >= 50 ? 1900 : 2000;
+  return Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+}
+
+const isTime = (el: Tlv | undefined): el is Tlv => el !== undefined && (el.tag === UTC_TIME || el.tag === GENERALIZED_TIME);
+
+export interface CrlSummary {
+  /** DER of the issuer Name. */
+  readonly issuer: Buffer;
+  /** ms since the epoch; null when the CRL has none (OpenSSL then never counts it expired). */
+  readonly nextUpdate: number | null;
+}
+
+/** Issuer and nextUpdate of a DER CertificateList (RFC 5280 5.1). */
+export function crlSummary(der: Buffer): CrlSummary {
+  const list = tlv(der);
+  if (list.tag !== SEQUENCE) throw new Malformed('not a SEQUENCE');
+  const tbs = children(list.content)[0];
+  if (tbs?.tag !== SEQUENCE) throw new Malformed('no tbsCertList');
+  const fields = children(tbs.content);
+  const i = fields[0]?.tag === INTEGER ? 1 : 0; // version, optional
+  const issuer = fields[i + 1];
+  if (issuer?.tag !== SEQUENCE || !isTime(fields[i + 2])) throw new Malformed('no issuer and thisUpdate');
+  const next = fields[i + 3];
+  return { issuer: issuer.der, nextUpdate: isTime(next) ? time(next) : null };
+}
+
+/** DER of a certificate's subject Name (RFC 5280 4.1). */
+export function subjectDer(cert: X509Certificate): Buffer {
+  const tbs = children(tlv(cert.raw).content)[0];
+  if (tbs === undefined) throw new Malformed('no tbsCertificate');
+  const fields = children(tbs.content);
+  const i = fields[0]?.tag === 0xa0 ? 1 : 0; // [0] version, optional
+  const subject = fields[i + 4]; // serialNumber, signature, issuer, validity, subject
+  if (subject?.tag !== SEQUENCE) throw new Malformed('no subject');
+  return subject.der;
+}
+
+export type CrlCoverageProblem =
+  /** `ca` (a certificate of the file under `key`) has no CRL in the file. */
+  | { readonly kind: 'missing'; readonly key: string; readonly ca: X509Certificate }
+  /** Its CRL's nextUpdate (ms) has passed. */
+  | { readonly kind: 'expired'; readonly key: string; readonly ca: X509Certificate; readonly nextUpdate: number };
+
+/**
+ * The first CA of `cas` (key: the certificates of that config key's file) that `crls` (DER)
+ * leaves its certificates refused for: no CRL from it, or only expired ones. null: all covered.
+ */
+export function crlCoverageProblem(crls: readonly Buffer[], cas: ReadonlyArray<readonly [string, readonly X509Certificate[]]>, now: number = Date.now()): CrlCoverageProblem | null {
+  let summaries: CrlSummary[];
+  try {
+    summaries = crls.map(crlSummary);
+  } catch (err) {
+    if (err instanceof Malformed) throw new Error(`a CRL whose DER does not parse (${err.message})`, { cause: err });
+    throw err;
+  }
+  for (const [key, certs] of cas) {
+    for (const ca of certs) {
+      const subject = subjectDer(ca);
+      const own = summaries.filter((s) => s.issuer.equals(subject));
+      if (own.length === 0) return { kind: 'missing', key, ca };
+      // Of several CRLs from one CA OpenSSL prefers a current one: any one will do.
+      if (own.every((s) => s.nextUpdate !== null && s.nextUpdate < now)) {
+        return { kind: 'expired', key, ca, nextUpdate: Math.max(...own.map((s) => s.nextUpdate ?? 0)) };
+      }
+    }
+  }
+  return null;
+}
