@@ -43,6 +43,23 @@ export function readBoundedSync(file: string, maxBytes: number): Buffer {
   }
 }
 
+/**
+ * Standard input, read as a stream (a synchronous read of fd 0 fails with EAGAIN when the
+ * shell or a parent process left it non-blocking), until it ends or passes `maxBytes`.
+ */
+export async function readStdinBounded(maxBytes: number, stdin: AsyncIterable<unknown> = process.stdin): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stdin) {
+    const bytes = chunk as Buffer;
+    total += bytes.byteLength;
+    // Leaving the loop ends the stream: nothing past the limit is read.
+    if (total > maxBytes) throw new InputTooLargeError('stdin', maxBytes, null);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks, total);
+}
+
 /** The first `bytes` bytes of a regular file (fewer when it is shorter), to judge its format before reading it all. */
 export function readHeadSync(file: string, bytes: number): Buffer {
   const fd = fs.openSync(file, 'r');

@@ -55,6 +55,20 @@ void t.test('a value from a file that is no regular file (/dev/zero, endless) is
   const file = path.join(tempDir(t), 'abc');
   fs.writeFileSync(file, 'abc');
   t.same(Buffer.from(await readValueInput(file, 3)), Buffer.from('abc'), 'up to the limit it is the bytes');
+  let pulled = 0;
+  async function* endless(): AsyncGenerator<Buffer> {
+    for (;;) {
+      pulled++;
+      yield Buffer.alloc(64 * 1024);
+    }
+  }
+  await t.rejects(readValueInput('-', 1_048_576, endless()), /must be at most 1048576 bytes, found more in stdin \(read no further\)/, 'an endless stdin is refused');
+  t.equal(pulled, 17, 'after 17 chunks of 64 KiB, the first past 1 MiB');
+  async function* small(): AsyncGenerator<Buffer> {
+    yield Buffer.from('ab');
+    yield Buffer.from('c');
+  }
+  t.same(Buffer.from(await readValueInput('-', 3, small())), Buffer.from('abc'), 'stdin up to the limit is its bytes');
   await t.rejects(readValueInput(file, 2), /must be at most 2 bytes, found 3 in .*abc$/);
 });
 

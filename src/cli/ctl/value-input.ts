@@ -6,12 +6,12 @@
  */
 import { MAX_VALUE_BYTES } from '../../limits/entry-size.js';
 import { UsageError } from '../../api/errors.js';
-import { InputTooLargeError, readBoundedSync } from '../../util/bounded-read.js';
+import { InputTooLargeError, readBoundedSync, readStdinBounded } from '../../util/bounded-read.js';
 
 /** The bytes of `file`, or of stdin for '-'; a UsageError when there are more than `maxBytes`. */
-export async function readValueInput(file: string, maxBytes = MAX_VALUE_BYTES): Promise<Uint8Array> {
+export async function readValueInput(file: string, maxBytes = MAX_VALUE_BYTES, stdin?: AsyncIterable<unknown>): Promise<Uint8Array> {
   try {
-    return readBoundedSync(file, maxBytes);
+    return file === '-' ? await readStdinBounded(maxBytes, stdin) : readBoundedSync(file, maxBytes);
   } catch (err) {
     if (!(err instanceof InputTooLargeError)) throw err;
     const found = err.found === null ? `more in ${err.source} (read no further)` : `${err.found} in ${err.source}`;
