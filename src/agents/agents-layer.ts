@@ -25,6 +25,7 @@ import { HubDriver, sessionPrefix } from './hub-driver.js';
 import { AGENT_SYNC_SERVICE } from './sync-codec.js';
 import { departureGraceMs } from './hub.js';
 import { agentRows } from './listing.js';
+import { decodePublishStanding } from './publish-standing.js';
 import type { LiveAgent } from './types.js';
 import type { StateQuota } from '../api/state-quota.js';
 import { MeshBound, registerMeshBoundMetrics } from '../api/mesh-bound.js';
@@ -286,6 +287,7 @@ function decodeLiveRows(raw: unknown, controller: string): LiveAgent[] {
       lastContactMs: r.int('lastContactMs', { min: 0 }),
       heartbeatTimeoutMs: r.int('heartbeatTimeoutMs', { min: 0 }),
       departing: r.boolean('departing'),
+      publish: decodePublishStanding(r.raw['publish'], `agents[${i}].publish`, (m) => new Error(m)),
     };
   });
 }

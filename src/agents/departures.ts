@@ -72,7 +72,7 @@ export class Departures {
   live(now: number, controller: string): LiveAgent[] {
     const rows: LiveAgent[] = [];
     for (const [id, d] of this.byAgent) {
-      if (now < d.deadline) rows.push({ id, controller, session: d.session, lastContactMs: Math.round(now - d.lastHeardAt), heartbeatTimeoutMs: d.timeoutMs, departing: true });
+      if (now < d.deadline) rows.push({ id, controller, session: d.session, lastContactMs: Math.round(now - d.lastHeardAt), heartbeatTimeoutMs: d.timeoutMs, departing: true, publish: null });
     }
     return rows;
   }

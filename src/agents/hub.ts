@@ -198,7 +198,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, publishWaiting: false, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, publishWaiting: false, publish: null, inherited: null });
     return [];
   }
 
@@ -436,7 +436,7 @@ export class AgentHub {
     const rows: LiveAgent[] = [];
     for (const s of this.streams.values()) {
       if (s.liveness === null || s.hello === null) continue;
-      rows.push({ id: s.hello.agentId, controller: this.opts.self, session: s.id, lastContactMs: Math.round(s.liveness.silentMs(now)), heartbeatTimeoutMs: s.liveness.timeoutMs(), departing: false });
+      rows.push({ id: s.hello.agentId, controller: this.opts.self, session: s.id, lastContactMs: Math.round(s.liveness.silentMs(now)), heartbeatTimeoutMs: s.liveness.timeoutMs(), departing: false, publish: s.publish });
     }
     rows.push(...this.departures.live(now, this.opts.self));
     return rows;
@@ -987,6 +987,8 @@ export class AgentHub {
     const check = publishCheck(hello, s.id, this.port.state(), this.port.wallClock());
     // Held back below, or left with refused hosts: the next reconcile round looks again.
     s.publishWaiting = true;
+    const refusedHosts = check.refused.map((r) => ({ name: r.name, reason: r.reason }));
+    s.publish = { refusedHosts, held: null };
     if (check.refused.length > 0 && !s.refusalsLogged) {
       s.refusalsLogged = true;
       out.push(log('warn', 'agent publishes services the cluster refuses', { agent: hello.agentId, refused: check.refused.map((r) => `${r.name}: ${r.reason}`) }));
@@ -1001,6 +1003,7 @@ export class AgentHub {
     // committed whole, as it sent it): a publish that creates services is held back here while
     // the state is at its quota, and goes at a later check (every state_sync_interval) with room made.
     if (check.creates > 0 && this.port.atQuota?.() === true) {
+      s.publish = { refusedHosts, held: 'the state is at its quota (controller.quota_bytes): services it would create wait for room' };
       if (!s.publishChecked) {
         this.counters.publishesHeld++;
         out.push(log('warn', 'agent publishes new services while the state is at its quota (controller.quota_bytes); its declaration is not proposed', { agent: hello.agentId, creates: check.creates }));
@@ -1014,6 +1017,7 @@ export class AgentHub {
     // and it goes at the first check with room made.
     const tooBig = check.growth > 0 ? (this.port.meshRoom?.(check.growth + this.publishesInFlight()) ?? null) : null;
     if (tooBig !== null) {
+      s.publish = { refusedHosts, held: `it does not fit the mesh (controller.max_mesh_bytes): ${tooBig}` };
       if (!s.meshHeld) {
         s.meshHeld = true;
         this.counters.publishesOverMesh++;

@@ -19,7 +19,7 @@
  */
 import type { AgentDeclarationView, AgentRecord } from '../statemachine/index.js';
 import { agentState } from './push-tracker.js';
-import type { AgentState, LiveAgent } from './types.js';
+import type { AgentState, LiveAgent, PublishStanding } from './types.js';
 
 /** One row of `ctl list agents -o json`, fields in the contract's order. */
 export interface AgentRow {
@@ -40,6 +40,8 @@ export interface AgentRow {
   /** Publishes of this agent that reached the log, and those of them that advanced the revision (an identical re-publish does neither). */
   readonly publishWrites: number;
   readonly publishRevisions: number;
+  /** The serving controller's word on what it refuses of the agent's publish; null: none said (offline, no answer, an older controller). */
+  readonly publish: PublishStanding | null;
 }
 
 export const AGENT_FIELDS = [
@@ -59,6 +61,7 @@ export const AGENT_FIELDS = [
   'heartbeatTimeoutMs',
   'publishWrites',
   'publishRevisions',
+  'publish',
 ] as const satisfies readonly (keyof AgentRow)[];
 
 export interface ListingInput {
@@ -105,6 +108,7 @@ export function agentRows(input: ListingInput): AgentRow[] {
       heartbeatTimeoutMs: current?.heartbeatTimeoutMs ?? r.timeoutMs,
       publishWrites: decl?.publishWrites ?? 0,
       publishRevisions: decl?.publishRevisions ?? 0,
+      publish: current?.publish ?? null,
     };
   });
 }

@@ -8,7 +8,7 @@ import type { StreamIdentity } from './identity.js';
 import type { AgentLiveness } from './liveness.js';
 import type { Hello } from './protocol.js';
 import type { PushTracker } from './push-tracker.js';
-import type { StreamId } from './types.js';
+import type { PublishStanding, StreamId } from './types.js';
 
 export type Phase = 'hello' | 'queued' | 'waiting' | 'active';
 
@@ -43,6 +43,8 @@ export interface Session {
    * services.vip_cidr, a service deleted, a quarantine expired) publishes them without a reconnect.
    */
   publishWaiting: boolean;
+  /** What the last publish check found, for `list agents` (null: not checked yet). */
+  publish: PublishStanding | null;
   /**
    * A NACK this controller took on the agent's previous stream here (a departure or a takeover),
    * whose report may not have committed yet: it stands for this stream too.

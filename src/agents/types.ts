@@ -26,4 +26,22 @@ export interface LiveAgent {
   readonly heartbeatTimeoutMs: number;
   /** The stream is gone and the agent is within its grace to reappear elsewhere (not yet offline). */
   readonly departing: boolean;
+  /**
+   * What the serving controller's last check of this stream's publish found: services it
+   * declares that the mesh does not let it serve, and why the declaration as a whole is held
+   * back (null: it is not). Null from a controller too old to say, and on a departing row.
+   */
+  readonly publish: PublishStanding | null;
+}
+
+/** A service an agent publishes that the cluster refuses it, and why (the mesh's plan: src/statemachine/mesh-publish.ts). */
+export interface RefusedHost {
+  readonly name: string;
+  readonly reason: string;
+}
+
+export interface PublishStanding {
+  readonly refusedHosts: readonly RefusedHost[];
+  /** Why nothing of the declaration is proposed now (quota, the mesh's bound); null: not held. */
+  readonly held: string | null;
 }

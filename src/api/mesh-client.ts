@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { AGENT_FIELDS, type AgentRow } from '../agents/listing.js';
+import { decodePublishStanding } from '../agents/publish-standing.js';
 import { AGENT_STATES, type AgentState } from '../agents/types.js';
 import { parseResource, resourceJson, type ApplyAction, type Resource, type ResourceInput, type ResourceType } from '../statemachine/index.js';
 import { Fields } from '../util/untrusted.js';
@@ -82,6 +83,7 @@ export function decodeAgentRow(raw: unknown, i: number): AgentRow {
     // Added with services (issue 14): absent from an older controller's rows.
     publishWrites: f.optionalInt('publishWrites', { min: 0 }) ?? 0,
     publishRevisions: f.optionalInt('publishRevisions', { min: 0 }) ?? 0,
+    publish: decodePublishStanding(f.raw['publish'], `agents[${i}].publish`, bad),
   };
 }
 

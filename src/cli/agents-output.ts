@@ -52,6 +52,14 @@ function shortError(e: string | null, max: number): string {
   return e.length > max ? `${e.slice(0, max - 3)}...` : e;
 }
 
+/** Refused services by name, and `(held)` when the whole declaration waits; the reasons are in the JSON. */
+function refusedCell(a: AgentRow): string {
+  if (a.publish === null) return '-';
+  const parts = a.publish.refusedHosts.map((h) => h.name);
+  if (a.publish.held !== null) parts.push('(held)');
+  return parts.length === 0 ? '-' : parts.join(',');
+}
+
 const DEFAULT_COLUMNS = ['ID', 'STATUS', 'CONTROLLER', 'STATE', 'SENT', 'ACKED', 'PUSHES', 'LAST-CONTACT', 'LAST-ERROR'] as const;
 const WIDE_COLUMNS = [
   'ID',
@@ -65,6 +73,7 @@ const WIDE_COLUMNS = [
   'RESOURCES',
   'DEPENDENCIES',
   'HOSTS',
+  'REFUSED',
   'LAST-CONTACT',
   'HB-TIMEOUT',
   'LAST-ERROR',
@@ -96,6 +105,8 @@ function agentCell(a: AgentRow, column: AgentColumn, wide: boolean): string {
       return list(a.dependencies);
     case 'HOSTS':
       return list(a.hosts);
+    case 'REFUSED':
+      return refusedCell(a);
     case 'LAST-CONTACT':
       return a.lastContactMs === null ? '-' : formatDuration(a.lastContactMs);
     case 'HB-TIMEOUT':

@@ -319,6 +319,8 @@ void t.test('hosts refused for an exhausted range are published once services.vi
   advance(clock, cs, 3000);
   t.equal(service(cs[0]!, 'web'), null, 'the range is full: web is refused');
   t.equal(cs[0]!.logs.filter((l) => l.includes('agent publishes services the cluster refuses')).length, 1, 'the refusal is logged');
+  const standing = (c: SimController, id: string): unknown => c.hub.live(c.clock.now).find((r) => r.id === id)?.publish;
+  t.same(standing(cs[0]!, 'pub1'), { refusedHosts: [{ name: 'web', reason: 'range exhausted: no virtual IP is free in services.vip_cidr' }], held: null }, 'and list agents says which and why');
   const entries = log.entries.length;
   advance(clock, cs, 10_000);
   t.equal(log.entries.length, entries, 'while the range stays full, the re-checks propose nothing');
@@ -327,6 +329,7 @@ void t.test('hosts refused for an exhausted range are published once services.vi
   settle(cs);
   advance(clock, cs, 2500);
   t.match(service(cs[0]!, 'web'), { status: { vip: '10.2.0.1', endpoints: [{ agent: 'pub1' }] } }, 'within a state_sync_interval of the wider range, web exists with the agent as its endpoint');
+  t.same(standing(cs[0]!, 'pub1'), { refusedHosts: [], held: null }, 'and list agents no longer names it refused');
   const after = log.entries.length;
   advance(clock, cs, 10_000);
   t.equal(meshEntries(log, after), 0, 'and once published, nothing more is proposed');
@@ -342,9 +345,12 @@ void t.test('a publish held back at the quota or past controller.max_mesh_bytes 
   advance(clock, cs, 5000);
   t.equal(service(c, 'q1'), null, 'held at the quota');
   t.equal(c.hub.counters.publishesHeld, 1, 'counted once, however often it is checked again');
+  const held = (id: string): string | null | undefined => c.hub.live(c.clock.now).find((r) => r.id === id)?.publish?.held;
+  t.match(held('held-quota'), /controller\.quota_bytes/, 'list agents says why it is held');
   c.atQuota = false;
   advance(clock, cs, 2500);
   t.match(service(c, 'q1'), { status: { endpoints: [{ agent: 'held-quota' }] } }, 'published once the state is below its quota');
+  t.equal(held('held-quota'), null, 'and no longer held');
 
   const used = c.sm.view(meshKind).resourceBytes;
   for (const x of cs) x.maxMeshBytes = used + 50;
@@ -356,6 +362,7 @@ void t.test('a publish held back at the quota or past controller.max_mesh_bytes 
   t.equal(service(c, 'm1'), null, 'held past the mesh bound');
   t.equal(meshEntries(log, entries), 0, 'and the re-checks propose nothing');
   t.equal(c.hub.counters.publishesOverMesh, 1, 'counted once');
+  t.match(held('held-mesh'), /controller\.max_mesh_bytes/, 'list agents says why it is held');
   for (const x of cs) x.maxMeshBytes = used + 100_000;
   advance(clock, cs, 2500);
   t.match(service(c, 'm1'), { status: { endpoints: [{ agent: 'held-mesh' }] } }, 'published once the bound leaves room');

@@ -3,6 +3,7 @@ import t from 'tap';
 import { agentRows, AGENT_FIELDS } from '../../src/agents/listing.js';
 import { agentState } from '../../src/agents/push-tracker.js';
 import type { AgentDeclarationView, AgentRecord } from '../../src/statemachine/index.js';
+import type { PublishStanding } from '../../src/agents/types.js';
 
 const rec = (over: Partial<AgentRecord>): AgentRecord => ({
   id: 'a1',
@@ -28,7 +29,7 @@ const rec = (over: Partial<AgentRecord>): AgentRecord => ({
 const rows = (
   records: AgentRecord[],
   online: Record<string, boolean>,
-  live: Record<string, { controller: string; session: string; departing?: boolean }[]> = {},
+  live: Record<string, { controller: string; session: string; departing?: boolean; publish?: PublishStanding | null }[]> = {},
   silent: Record<string, number> = {},
   answered: string[] = Object.values(live).flatMap((ls) => ls.map((l) => l.controller)),
   declarations: Record<string, AgentDeclarationView> = {},
@@ -38,7 +39,7 @@ const rows = (
     wantedVersion: () => 5,
     controller: (id) => ({ online: online[id] ?? false, silentMs: online[id] === true ? 0 : (silent[id] ?? null) }),
     graceMs: (timeout) => timeout / 2,
-    live: new Map(Object.entries(live).map(([id, ls]) => [id, ls.map((l) => ({ id, departing: false, ...l, lastContactMs: 12, heartbeatTimeoutMs: 2050 }))])),
+    live: new Map(Object.entries(live).map(([id, ls]) => [id, ls.map((l) => ({ id, departing: false, publish: null, ...l, lastContactMs: 12, heartbeatTimeoutMs: 2050 }))])),
     answered: new Set(answered),
     declaration: (id) => declarations[id] ?? null,
   });
@@ -92,4 +93,12 @@ void t.test('dependencies are the static ones and those observed, as one sorted 
   t.match(r, { dependencies: ['auth', 'cache', 'db'], publishWrites: 3, publishRevisions: 1 });
   const [none] = rows([rec({})], { c1: true });
   t.match(none, { publishWrites: 0, publishRevisions: 0 });
+});
+
+void t.test("what is refused of an agent's publish comes from the row of the stream the record names; null when no controller says", async (t) => {
+  const said: PublishStanding = { refusedHosts: [{ name: 'web', reason: 'range exhausted: no virtual IP is free in services.vip_cidr' }], held: null };
+  const [served] = rows([rec({})], { c1: true, c2: true }, { a1: [{ controller: 'c2', session: 'old', publish: { refusedHosts: [], held: null } }, { controller: 'c1', session: 's1', publish: said }] });
+  t.same(served!.publish, said, "the current session's word, not an older stream's");
+  const [unsaid] = rows([rec({})], { c1: true }, {});
+  t.equal(unsaid!.publish, null, 'no live row: nothing said');
 });

@@ -9,7 +9,7 @@ import type { LiveAgent } from '../../src/agents/types.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, settle, svc } from './hub-harness.js';
 
 const candidate = (id: string, session: string): OfflineCandidate => ({ entry: { op: 'disconnect', id, session, reason: 'stream closed', pushes: 0 }, departure: null });
-const row = (id: string, controller: string, session: string, departing = false): LiveAgent => ({ id, controller, session, lastContactMs: 0, heartbeatTimeoutMs: 1000, departing });
+const row = (id: string, controller: string, session: string, departing = false): LiveAgent => ({ id, controller, session, lastContactMs: 0, heartbeatTimeoutMs: 1000, departing, publish: null });
 
 void t.test('one question at a time; only a row of another controller on another stream holds an agent', async (t) => {
   const check = new OfflineCheck('c1');

@@ -20,6 +20,7 @@ const row = (id: string, over: Partial<AgentRow> = {}): AgentRow => ({
   heartbeatTimeoutMs: 2230,
   publishWrites: 0,
   publishRevisions: 0,
+  publish: null,
   ...over,
 });
 
@@ -27,6 +28,8 @@ const view = {
   agents: [
     row('router-0001'),
     row('router-0002', { online: false, state: 'NACKED', nackedVersion: 58, lastError: 'protocol udp is not supported by this agent (supports http, tcp)', lastContactMs: null }),
+    row('router-0003', { hosts: ['api', 'web'], publish: { refusedHosts: [{ name: 'api', reason: 'range exhausted: no virtual IP is free in services.vip_cidr' }], held: null } }),
+    row('router-0004', { publish: { refusedHosts: [], held: 'the state is at its quota (controller.quota_bytes): services it would create wait for room' } }),
   ],
   answeredBy: 'c1',
   stale: false,
@@ -36,7 +39,7 @@ const view = {
 void t.test('list agents: a header line, then plain columns without borders, under 100 columns', async (t) => {
   const text = renderAgents(view, 'table');
   const lines = text.trimEnd().split('\n');
-  t.equal(lines[0], 'answered by c1 (current view); 2 agents');
+  t.equal(lines[0], 'answered by c1 (current view); 4 agents');
   t.strictSame(lines[1]!.split(/ {2,}/), ['ID', 'STATUS', 'CONTROLLER', 'STATE', 'SENT', 'ACKED', 'PUSHES', 'LAST-CONTACT', 'LAST-ERROR']);
   t.strictSame(lines[2]!.split(/ {2,}/), ['router-0001', 'online', 'c2', 'SYNCED', '57', '57', '4', '40ms', '-']);
   t.strictSame(lines[3]!.split(/ {2,}/), ['router-0002', 'offline', 'c2', 'NACKED', '57', '57', '4', '-', 'protocol udp is n...'], 'errors cut short in the table');
@@ -46,14 +49,23 @@ void t.test('list agents: a header line, then plain columns without borders, und
 
 void t.test('list agents -o wide has every column, the error whole up to 120 characters', async (t) => {
   const lines = renderAgents(view, 'wide').trimEnd().split('\n');
-  t.strictSame(lines[1]!.split(/ {2,}/), ['ID', 'STATUS', 'CONTROLLER', 'STATE', 'SENT', 'ACKED', 'NACKED', 'PUSHES', 'RESOURCES', 'DEPENDENCIES', 'HOSTS', 'LAST-CONTACT', 'HB-TIMEOUT', 'LAST-ERROR']);
-  t.match(lines[3], /NACKED +57 +57 +58 +4 +12 +db +web +- +2\.2s +protocol udp is not supported by this agent \(supports http, tcp\)$/);
+  t.strictSame(lines[1]!.split(/ {2,}/), ['ID', 'STATUS', 'CONTROLLER', 'STATE', 'SENT', 'ACKED', 'NACKED', 'PUSHES', 'RESOURCES', 'DEPENDENCIES', 'HOSTS', 'REFUSED', 'LAST-CONTACT', 'HB-TIMEOUT', 'LAST-ERROR']);
+  t.match(lines[3], /NACKED +57 +57 +58 +4 +12 +db +web +- +- +2\.2s +protocol udp is not supported by this agent \(supports http, tcp\)$/);
+  t.match(lines[4], /^router-0003 .* api,web +api +40ms /, 'a refused service by name');
+  t.match(lines[5], /^router-0004 .* web +\(held\) +40ms /, 'a declaration held back whole');
+});
+
+void t.test('list agents -o json: what the serving controller refuses, with its reasons', async (t) => {
+  const rows = JSON.parse(renderAgents(view, 'json')) as Record<string, unknown>[];
+  t.same(rows[0]!['publish'], null, 'null: no controller said');
+  t.same(rows[2]!['publish'], { refusedHosts: [{ name: 'api', reason: 'range exhausted: no virtual IP is free in services.vip_cidr' }], held: null });
+  t.match(rows[3]!['publish'], { refusedHosts: [], held: /controller\.quota_bytes/ });
 });
 
 void t.test('list agents -o json keeps the contract fields, and a stale view says so', async (t) => {
   const rows = JSON.parse(renderAgents(view, 'json')) as Record<string, unknown>[];
   t.match(rows[1], { id: 'router-0002', online: false, state: 'NACKED', lastContactMs: null, heartbeatTimeoutMs: 2230 });
-  t.match(renderAgents({ ...view, stale: true, staleReason: 'cut off' }, 'table'), /^answered by c1 \(STALE: cut off\); 2 agents\n/);
+  t.match(renderAgents({ ...view, stale: true, staleReason: 'cut off' }, 'table'), /^answered by c1 \(STALE: cut off\); 4 agents\n/);
 });
 
 void t.test('get services: plain columns', async (t) => {

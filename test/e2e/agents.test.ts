@@ -185,7 +185,7 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   t.equal(listed.code, 0);
   const first = (JSON.parse(listed.stdout) as Record<string, unknown>[])[0]!;
   t.same(Object.keys(first).slice(0, 14), ['id', 'online', 'controller', 'state', 'sentVersion', 'ackedVersion', 'nackedVersion', 'lastError', 'pushes', 'resources', 'dependencies', 'hosts', 'lastContactMs', 'heartbeatTimeoutMs'], "the contract's fields, in order");
-  t.same(Object.keys(first).slice(14), ['publishWrites', 'publishRevisions'], 'then the fields added with services');
+  t.same(Object.keys(first).slice(14), ['publishWrites', 'publishRevisions', 'publish'], 'then the fields added with services');
 
   // -- agents gone for good are forgotten ---------------------------------------------------------------------
   const onSurvivors = (args: string[]) => cluster.ctl(args, cluster.endpoints(survivors));

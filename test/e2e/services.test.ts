@@ -188,4 +188,17 @@ void t.test('VIPs survive agent restarts, leader changes and a range change; a l
   t.ok(gone.revision > 0, `and the new revision (${gone.revision})`);
   t.equal((await cluster.ctl(['get', 'services', 'small-1'], cluster.endpoints(survivors))).code, 4, 'small-1 is gone');
   t.same(vipsOf(await survivorMesh.get('service')), Object.fromEntries(Object.entries(ranged).filter(([name]) => name !== 'small-1')), 'the others keep their VIPs');
+
+  // -- a second publisher with another spec: refused, and list agents says which service and why -------
+  const rogue = new AgentProc({ id: 'rogue-1', controllers: endpoints, dir: cluster.dir, yaml: 'hosts:\n  - { name: web, spec: { protocol: tcp, ports: [1234] } }\n' }).start();
+  agents.push(rogue);
+  const publishOf = async (id: string): Promise<unknown> => {
+    const listed = await cluster.ctl(['list', 'agents', '-o', 'json'], cluster.endpoints(survivors));
+    return listed.code === 0 ? (JSON.parse(listed.stdout) as { id: string; publish: unknown }[]).find((r) => r.id === id)?.publish : undefined;
+  };
+  let said: unknown;
+  await cluster.explainFailure(waitFor(async () => (said = await publishOf('rogue-1')) != null, 'rogue-1 listed with what its controller refuses', 30000));
+  t.match(said, { refusedHosts: [{ name: 'web', reason: /published by "edge-1"(, "edge-2")? with another spec or labels/ }], held: null }, 'web refused, naming who publishes it');
+  t.match(await publishOf('edge-1'), { refusedHosts: [], held: null }, 'the first publisher has nothing refused');
+  t.match((await survivorMesh.get('service', 'web'))[0], { spec: { protocol: 'http', ports: [8080] } }, "the first publisher's spec stands");
 });
