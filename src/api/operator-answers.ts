@@ -36,6 +36,8 @@ export function decodeMemberList(raw: unknown): MemberListJson {
       status: m.oneOf('status', ['online', 'offline'] as const),
       autoPromote: m.boolean('autoPromote'),
       leader: m.boolean('leader'),
+      // Added after the first release: false from an older controller.
+      duplicateProcess: m.has('duplicateProcess') && m.boolean('duplicateProcess'),
     };
   });
   return { members, answeredBy: f.string('answeredBy'), leader: f.string('leader'), revision: f.number('revision'), removed: f.strings('removed', MAX_MEMBERS) };

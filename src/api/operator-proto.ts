@@ -20,6 +20,8 @@ export interface MemberInfo {
   /** A learner the leader promotes by itself once it has caught up. */
   readonly autoPromote: boolean;
   readonly leader: boolean;
+  /** The answering node hears two processes as this member (a copied data dir): not a committed fact. */
+  readonly duplicateProcess: boolean;
 }
 
 /** What a snapshot file and SnapshotSave's first message say about the snapshot. */

@@ -26,6 +26,8 @@ export interface OperatorServiceDeps {
   readonly stateMachine: StateMachine;
   /** Whether this node is cut off from a quorum, and why (the membership view's verdict). */
   readonly staleness: () => { readonly stale: boolean; readonly reason: string };
+  /** Whether two processes answer as this member now (this node's identity layer's verdict; not committed). */
+  readonly duplicate: (id: string) => boolean;
   /** Bytes of the Raft database on disk. */
   readonly dbSizeBytes: () => Promise<number>;
   readonly watches: WatchSource;
@@ -68,6 +70,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
         status: m.status,
         autoPromote: m.autoPromote,
         leader: m.id === leader,
+        duplicateProcess: deps.duplicate(m.id),
       }));
       return { members, answeredBy: deps.id, leader: leader ?? '', revision: sm.revision(), removed: [...sm.members.removedIdList()] };
     }, t),

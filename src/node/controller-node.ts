@@ -254,6 +254,8 @@ export class ControllerNode {
       onFatal: opts.onFatal,
       now: () => performance.now(),
     });
+    // Two processes answer as this member (its own row: peers refuse it as a second process of itself).
+    const duplicateProcess = (id: string): boolean => (id === self.id ? nodeIdentity.refusedAsDuplicateBy().length > 0 : nodeIdentity.duplicateMark(id) !== null);
     let agents: AgentsLayer | null = null;
     const contacts = new PeerContacts(systemScheduler);
     const transport = new PeerTransport({
@@ -480,8 +482,7 @@ export class ControllerNode {
             members: sm.members.list(),
             appliedIndex: sm.appliedIndex,
             membership: membershipNode.listControllers(),
-            // Its own row: peers refuse it as a second process of itself.
-            duplicate: (id) => (id === self.id ? nodeIdentity.refusedAsDuplicateBy().length > 0 : nodeIdentity.duplicateMark(id) !== null),
+            duplicate: duplicateProcess,
             refusedAsDuplicateBy: nodeIdentity.refusedAsDuplicateBy(),
             refusedForName: nodeIdentity.refusedForName(),
           }),
@@ -538,6 +539,7 @@ export class ControllerNode {
         const view = membershipNode.listControllers();
         return { stale: view.stale, reason: view.staleReason };
       },
+      duplicate: duplicateProcess,
       defaultTimeoutMs: 5000,
     });
     const caps = { maxConnections: config.maxConnections, maxPendingHandshakes: config.maxPendingHandshakes };

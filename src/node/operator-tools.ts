@@ -38,6 +38,7 @@ export interface OperatorToolsDeps {
   readonly watches: WatchHub;
   readonly raftDbDir: string;
   readonly staleness: () => { readonly stale: boolean; readonly reason: string };
+  readonly duplicate: (id: string) => boolean;
   readonly defaultTimeoutMs: number;
 }
 
@@ -52,6 +53,7 @@ export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps)
       host: deps.host,
       stateMachine: deps.stateMachine,
       staleness: deps.staleness,
+      duplicate: deps.duplicate,
       dbSizeBytes: () => directoryBytes(deps.raftDbDir),
       watches: deps.watches,
       defaultTimeoutMs: deps.defaultTimeoutMs,

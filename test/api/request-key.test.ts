@@ -54,7 +54,7 @@ void t.test('Range refuses a prefix over 1,024 bytes; Watch a key over it', asyn
   const watches: WatchSource = { subscribe: () => ({ ok: true, cancel: () => undefined }) } as unknown as WatchSource;
   const service = operatorService({
     id: 'c1', clusterName: 'x', clusterId: () => null, version: '0', host: port, stateMachine: port.sm,
-    staleness: () => ({ stale: false, reason: '' }), dbSizeBytes: () => Promise.resolve(0), watches, defaultTimeoutMs: 1000,
+    staleness: () => ({ stale: false, reason: '' }), duplicate: () => false, dbSizeBytes: () => Promise.resolve(0), watches, defaultTimeoutMs: 1000,
   });
   const range = service['Range'] as grpc.handleUnaryCall<object, object>;
   const answer = await new Promise<grpc.ServiceError | null>((resolve) => {

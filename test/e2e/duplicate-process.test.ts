@@ -124,4 +124,8 @@ void t.test('a copy that outlives the lock-out of a crashed member takes its id,
   t.match(row?.reason, `DUPLICATE_PROCESS: two processes speak as ${dup} (the process heard now took the id over after it was proven a second process`);
   const list = await cluster.ctl(['list', 'controllers', '-o', 'json'], cluster.endpoints([leader]));
   t.equal((JSON.parse(list.stdout) as Row[]).find((r) => r.id === dup)?.duplicateProcess, true, 'list controllers marks it, long after the last refusal');
+  const members = await cluster.ctl(['member', 'list', '-o', 'json'], cluster.endpoints([leader]));
+  t.equal((JSON.parse(members.stdout) as Row[]).find((r) => r.id === dup)?.duplicateProcess, true, 'and so does member list');
+  const table = await cluster.ctl(['member', 'list'], cluster.endpoints([leader]));
+  t.match(table.stdout, new RegExp(`^${dup} .*(online|offline)\\(dup\\)`, 'm'), 'its table beside the status');
 });

@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import YAML from 'yaml';
 import type { MemberJson } from '../../api/operator-answers.js';
+import { DUPLICATE_MARK } from '../controllers-table.js';
 import { plainTable } from '../plain-table.js';
 import type { Session } from './context.js';
 
@@ -14,7 +15,7 @@ function promotion(m: MemberJson): string {
 }
 
 export function renderMemberList(members: readonly MemberJson[], format: Format): string {
-  const rows = members.map((m) => ({ id: m.id, address: m.address, role: m.role, leader: m.leader, status: m.status, autoPromote: m.autoPromote }));
+  const rows = members.map((m) => ({ id: m.id, address: m.address, role: m.role, leader: m.leader, status: m.status, autoPromote: m.autoPromote, duplicateProcess: m.duplicateProcess }));
   switch (format) {
     case 'json':
       return `${JSON.stringify(rows, null, 2)}\n`;
@@ -23,7 +24,7 @@ export function renderMemberList(members: readonly MemberJson[], format: Format)
     case 'table':
       return plainTable(
         ['ID', 'ADDRESS', 'ROLE', 'LEADER', 'STATUS', 'PROMOTION'],
-        members.map((m) => [m.id, m.address, m.role, m.leader ? 'yes' : 'no', m.status, promotion(m)]),
+        members.map((m) => [m.id, m.address, m.role, m.leader ? 'yes' : 'no', `${m.status}${m.duplicateProcess ? DUPLICATE_MARK : ''}`, promotion(m)]),
       );
     default: {
       const never: never = format;
