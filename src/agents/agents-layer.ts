@@ -57,6 +57,8 @@ export interface AgentsLayerDeps {
   readonly quota?: StateQuota;
   /** controller.max_mesh_bytes (src/api/mesh-bound.ts), for `ctl apply` and agents' publishes. */
   readonly maxMeshBytes: number;
+  /** Who refuses this controller now (a second process of its member, its cluster.name); '': nobody. */
+  readonly refusals?: () => string;
 }
 
 /**
@@ -120,6 +122,7 @@ export class AgentsLayer {
         wallClock: () => Date.now(),
         atQuota: () => deps.quota !== undefined && deps.quota.used() >= deps.quota.quotaBytes,
         meshRoom: (growth) => meshBound.refusal(growth),
+        refusals: () => deps.refusals?.() ?? '',
         clusterId: deps.clusterId,
         quorumContactAt: () => this.quorumContactAt(),
         leaderContactAt: () => host.lastLeaderContactAt(),

@@ -38,6 +38,12 @@ export interface HubPort {
    * (src/api/mesh-bound.ts), counted; null when it fits. Absent: no bound.
    */
   meshRoom?(growth: number): string | null;
+  /**
+   * Who refuses this controller now, as a second process of its member or over its
+   * cluster.name (quorum-guard.ts, describeRefusals): often why it is cut off, so its agents
+   * are told. '' or absent: nobody does.
+   */
+  refusals?(): string;
 }
 
 export interface HubOptions {

@@ -755,6 +755,8 @@ export class AgentHub {
       const oldest = Math.min(this.reportOutSince ?? now, this.meshReportOutSince ?? now);
       if (now - oldest > this.leaderlessMs) why = `not heard by the leader (a report of its agents unanswered for ${Math.round(now - oldest)}ms, though the leader is heard)`;
     }
+    const refused = why === null ? '' : (this.port.refusals?.() ?? '');
+    if (why !== null && refused !== '') why = `${why}; ${refused}`;
     if (why !== null) this.cutReason = why;
     if (why !== null && !this.cutOff) {
       this.cutOff = true;

@@ -6,11 +6,11 @@
  * contact time travels as `neverHeard` and a null version as '' (proto3 has no null); the
  * client's decoder turns them back.
  */
-import { describeRefusedAsDuplicate } from '../identity/duplicate-marks.js';
 import type { MemberRow, MembershipView } from '../membership/membership-engine.js';
 import type { ShownStatus } from '../membership/types.js';
 import type { MemberRecord } from '../statemachine/index.js';
 import type { ConsensusStatus } from './consensus-port.js';
+import { describeRefusals } from './quorum-guard.js';
 
 /** One member as the answering controller sees it; fields in the contract's order. */
 export interface ControllerStatus {
@@ -166,6 +166,5 @@ export function controllersView(s: ControllerRowSources): ControllersView {
 /** The membership layer's reason, and who refuses this node as a second process or over its name (why they may not answer). */
 function staleReason(s: ControllerRowSources): string {
   if (!s.membership.stale) return s.membership.staleReason;
-  const refused = [describeRefusedAsDuplicate(s.self, s.refusedAsDuplicateBy ?? []), s.refusedForName ?? ''];
-  return [s.membership.staleReason, ...refused].filter((part) => part !== '').join('; ');
+  return [s.membership.staleReason, describeRefusals(s.self, s.refusedAsDuplicateBy ?? [], s.refusedForName ?? '')].filter((part) => part !== '').join('; ');
 }

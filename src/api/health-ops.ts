@@ -25,6 +25,12 @@ export interface HealthOpsDeps {
   readonly addressOf: (id: string) => string | null;
   readonly forwarder: ForwardToLeader;
   readonly source: HealthSource;
+  /**
+   * Why this node cannot serve (cut off from a quorum, leaderless, refused by its peers as a
+   * second process or over its cluster.name: quorum-guard.ts); null when it can. An answer
+   * without a leader adds it: the refusals are often why there is none.
+   */
+  readonly cutOff?: () => string | null;
 }
 
 export interface HealthRequestMsg {
@@ -38,8 +44,10 @@ function message(err: unknown): string {
 export function healthOps(deps: HealthOpsDeps): { health(req: HealthRequestMsg, deadline: number): Promise<HealthResponseMsg> } {
   const { host, source } = deps;
 
-  const withoutLeader = (reason: string): HealthResponseMsg => {
+  const withoutLeader = (why: string): HealthResponseMsg => {
     const st = host.status();
+    const cutOff = deps.cutOff?.() ?? null;
+    const reason = cutOff === null ? why : `${why}; ${cutOff}`;
     const members = [...st.conf.voters.map((id) => ({ id, voter: true })), ...st.conf.learners.map((id) => ({ id, voter: false }))].sort((a, b) =>
       a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
     );

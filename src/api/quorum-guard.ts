@@ -34,6 +34,14 @@ export interface QuorumSignals {
   refusedForName?(): string;
 }
 
+/**
+ * Who refuses this node now, as a second process of its member or over its cluster name,
+ * joined for a reason; '' when nobody does.
+ */
+export function describeRefusals(self: string, duplicateBy: readonly string[], forName: string): string {
+  return [describeRefusedAsDuplicate(self, duplicateBy), forName].filter((part) => part !== '').join('; ');
+}
+
 /** Elections (in election timeouts) a node may spend without a leader before it says so. */
 export const LEADERLESS_ELECTIONS = 3;
 
@@ -41,8 +49,8 @@ export const LEADERLESS_ELECTIONS = 3;
 export function cutOffReason(s: QuorumSignals): string | null {
   const reason = lackReason(s);
   if (reason === null) return null;
-  const refused = [describeRefusedAsDuplicate(s.self, s.refusedAsDuplicateBy?.() ?? []), s.refusedForName?.() ?? ''];
-  return [reason, ...refused].filter((part) => part !== '').join('; ');
+  const refused = describeRefusals(s.self, s.refusedAsDuplicateBy?.() ?? [], s.refusedForName?.() ?? '');
+  return refused === '' ? reason : `${reason}; ${refused}`;
 }
 
 function lackReason(s: QuorumSignals): string | null {

@@ -63,7 +63,7 @@ import { BOOT_ID_VERSION, clusterKind } from '../statemachine/cluster-version.js
 import { VERSION } from './version.js';
 import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
 import { PeerContacts } from './peer-contact.js';
-import { cutOffReason } from '../api/quorum-guard.js';
+import { cutOffReason, describeRefusals } from '../api/quorum-guard.js';
 import { StateQuota } from '../api/state-quota.js';
 import { listenGrpc } from './grpc-listener.js';
 import type { GuardedListener } from '../transport/guarded-listener.js';
@@ -256,6 +256,7 @@ export class ControllerNode {
     });
     // Two processes answer as this member (its own row: peers refuse it as a second process of itself).
     const duplicateProcess = (id: string): boolean => (id === self.id ? nodeIdentity.refusedAsDuplicateBy().length > 0 : nodeIdentity.duplicateMark(id) !== null);
+    const refusals = (): string => describeRefusals(self.id, nodeIdentity.refusedAsDuplicateBy(), nodeIdentity.refusedForName());
     let agents: AgentsLayer | null = null;
     const contacts = new PeerContacts(systemScheduler);
     const transport = new PeerTransport({
@@ -445,6 +446,7 @@ export class ControllerNode {
       replayUntil: persisted.hardState.commit,
       audit: recordAudit,
       logger,
+      refusals,
       defaultTimeoutMs: 5000,
     });
     const agentsLayer = agents;

@@ -57,6 +57,23 @@ void t.test('a controller cut off from a quorum closes its agents\' streams with
   t.equal(late.closedWith, null, 'served again once a quorum is heard');
 });
 
+void t.test("a controller its peers refuse (its cluster.name, say) tells its agents so when it sheds them", async (t) => {
+  const { clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  const a = new SimAgent('a1');
+  a.connect(c1);
+  settle(cs);
+  c1.refusals = 'c2 refuses it as CLUSTER_NAME: c1\'s file names the cluster "typo", it runs "prod"';
+  advance(clock, cs, 500);
+  t.equal(a.closedWith, null, 'a refusal alone sheds nobody: only being cut off does');
+  c1.quorum = false;
+  while (a.closedWith === null) advance(clock, cs, 50);
+  t.match(a.closedWith, { code: 'unavailable', reason: /^c1 is cut off from a quorum \([^)]*\); c2 refuses it as CLUSTER_NAME: .*; try another controller$/ });
+  const late = new SimAgent('a2');
+  late.connect(c1);
+  t.match(late.closedWith, { code: 'unavailable', reason: /c2 refuses it as CLUSTER_NAME/ }, 'and a new stream is refused naming it');
+});
+
 void t.test('a controller that hears a quorum but no leader for three election timeouts sheds its agents; an election keeps them', async (t) => {
   const { clock, cs } = stage(2);
   const [c1, c2] = cs as [SimController, SimController];

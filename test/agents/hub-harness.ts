@@ -57,6 +57,8 @@ export interface SimHubState {
   readonly unreachable: ReadonlyMap<string, number>;
   /** The state is at controller.quota_bytes (publishes that create services are held back). */
   readonly atQuota?: boolean;
+  /** Who refuses it now (a second process of its member, its cluster.name); '' or absent: nobody. */
+  readonly refusals?: string;
   /** controller.max_mesh_bytes (publishes that would grow the mesh past it are held back); absent: none. */
   readonly maxMeshBytes?: number;
 }
@@ -77,6 +79,7 @@ export function simHubPort(c: SimHubState): HubPort {
       return since === undefined ? { online: true, silentMs: 0 } : { online: false, silentMs: c.clock.now - since };
     },
     atQuota: () => c.atQuota === true,
+    refusals: () => c.refusals ?? '',
     meshRoom: (growth) => (c.maxMeshBytes === undefined ? null : new MeshBound(c.maxMeshBytes, () => c.sm.view(meshKind)).refusal(growth)),
   };
 }
@@ -108,6 +111,7 @@ export class SimController implements AgentFacing {
   readonly closed = new Map<number, { code: CloseCode; reason: string }>();
   quorum = true;
   atQuota = false;
+  refusals = '';
   maxMeshBytes: number | undefined = undefined;
   lagging = false;
   leading = false;

@@ -88,3 +88,14 @@ void t.test('a relayed request reaching a node that does not lead is refused, ne
   await t.rejects(follower.health({ forwarded: true }, soon()), ServiceFailure);
   t.strictSame(forwarder.calls, []);
 });
+
+void t.test('an answer without a leader names why this node is cut off (a refused cluster.name, say): often why it has none', async (t) => {
+  const host = new FakeConsensus('c2', { leader: null, voters: ['c1', 'c2', 'c3'] });
+  const refused = 'c2 is cut off from a quorum: no peer heard; peers c1, c3 refuse cluster.name "typo" (they run cluster "prod")';
+  let cutOff: string | null = refused;
+  const answer = healthOps({ id: 'c2', host, addressOf: (id) => `addr-${id}`, forwarder: new FakeForwarder(), source: source(null), cutOff: () => cutOff });
+  const h = decodeHealth(await answer.health({ forwarded: false }, soon()));
+  t.equal(h.reason, `no leader: c2 knows of none; ${refused}`);
+  cutOff = null;
+  t.equal(decodeHealth(await answer.health({ forwarded: false }, soon())).reason, 'no leader: c2 knows of none', 'nothing added when it is not cut off');
+});

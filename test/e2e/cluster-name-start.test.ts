@@ -103,6 +103,9 @@ void t.test('with too few peers up to refuse its start, it runs, and its cut-off
   });
   const listed = await cluster.ctl(['list', 'controllers'], cluster.endpoints(['c2']));
   t.match(listed.stderr, /c1 refuses it as CLUSTER_NAME/, 'list controllers names it in the stale warning too');
+  const health = await cluster.ctl(['health', '-o', 'json'], cluster.endpoints(['c2']));
+  t.equal(health.code, 1, 'unhealthy');
+  t.match((JSON.parse(health.stdout) as { reason: string }).reason, /c1 refuses it as CLUSTER_NAME/, 'and health names it in its reason');
 
   // The right file: c2 and c3 are back, and the cluster has its quorum again.
   await cluster.kill('c2', 'SIGTERM');
