@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ChannelCache } from '../transport/channel-cache.js';
 import { MAX_SEND_MESSAGE_BYTES } from '../transport/message-limits.js';
 import type { Logger } from 'pino';
+import { PushAssembler } from '../agents/push-parts.js';
 import { encodeAgentMessage, decodeControllerMessage, type AgentMessageWire, type ControllerMessageWire, type ReceivedPush } from '../agents/wire.js';
 import type { AgentMessage } from '../agents/protocol.js';
 import { MalformedMessageError } from '../agents/errors.js';
@@ -202,11 +203,19 @@ export class AgentRunner {
     const silent = (): void => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`);
     const resync = (): void => finish('resync', 'the push does not apply to what this agent holds');
     const retryWrite = (version: number): void => finish('resync', `asking again for version ${version}, which this agent could not write to --out`);
-    stream.on('data', (w: ControllerMessageWire) => {
+    // A big push comes in parts (push-parts.ts): each is news for the watchdog; pings go between them.
+    const parts = new PushAssembler(MAX_SEND_MESSAGE_BYTES);
+    stream.on('data', (received: ControllerMessageWire) => {
       if (finished) return;
       this.heard(silent);
       let m;
+      let w = received;
       try {
+        if (w.type === 'CONTROLLER_MESSAGE_PUSH_PART') {
+          parts.add(w);
+          return;
+        }
+        if (w.type === 'CONTROLLER_MESSAGE_PUSH') w = parts.complete(w);
         m = decodeControllerMessage(w);
       } catch (err) {
         if (!(err instanceof MalformedMessageError)) throw err;

@@ -22,7 +22,9 @@ import type { MeshReportBody } from './mesh-reports.js';
 import { systemScheduler, type Scheduler, type Timer } from '../util/clock.js';
 import type { LiveAgent, StreamId } from './types.js';
 import type { ControllerFrame } from './sync-codec.js';
-import { decodeAgentMessage, encodeControllerFrame, pushBody, type AgentMessageWire } from './wire.js';
+import { PacedFrames } from './paced-frames.js';
+import { PUSH_PART_BYTES } from './push-parts.js';
+import { decodeAgentMessage, encodeControllerFrame, encodePushInParts, pushBody, type AgentMessageWire } from './wire.js';
 import { trace, tracing } from '../util/trace.js';
 import { MAX_SEND_MESSAGE_BYTES } from '../transport/message-limits.js';
 
@@ -81,6 +83,8 @@ interface SendHooks {
 export class HubDriver {
   readonly hub: AgentHub;
   private readonly calls = new Map<StreamId, SyncCall>();
+  /** Streams whose agent takes a big push in parts (its hello said so), with their paced writer. */
+  private readonly paced = new Map<StreamId, PacedFrames>();
   private nextStream = 1;
   private ticker: Timer | null = null;
   private pumpScheduled = false;
@@ -163,11 +167,16 @@ export class HubDriver {
     const end = (): void => {
       if (ended) return;
       ended = true;
+      this.paced.get(stream)?.close();
+      this.paced.delete(stream);
       if (this.calls.delete(stream)) this.run(this.hub.closed(stream, this.time.now()));
     };
     call.on('data', (w: AgentMessageWire) => {
       if (ended) return;
       const now = this.time.now();
+      if (w.pushParts && w.type === 'AGENT_MESSAGE_HELLO' && !this.paced.has(stream)) {
+        this.paced.set(stream, new PacedFrames((frame, taken) => call.write(frame, taken)));
+      }
       try {
         this.run(this.hub.message(stream, decodeAgentMessage(w), now));
       } catch (err) {
@@ -233,6 +242,11 @@ export class HubDriver {
           }
           this.pushBytes += bytes;
           this.fanoutPushes++;
+          const paced = this.paced.get(e.stream);
+          if (paced !== undefined && (bytes > PUSH_PART_BYTES || paced.busy)) {
+            paced.write(bytes > PUSH_PART_BYTES ? encodePushInParts(e.message) : [encodeControllerFrame(e.message)]);
+            return;
+          }
         }
         call.write(encodeControllerFrame(e.message));
         return;
@@ -240,6 +254,8 @@ export class HubDriver {
       case 'close': {
         const call = this.calls.get(e.stream);
         this.calls.delete(e.stream);
+        this.paced.get(e.stream)?.close();
+        this.paced.delete(e.stream);
         call?.emit('error', { code: STATUS_OF[e.code], details: e.reason });
         return;
       }

@@ -20,7 +20,7 @@ import { MalformedMessageError } from '../transport/strict-decode.js';
 import type { AgentMessageTypeName, AgentMessageWire, ControllerMessageTypeName, ControllerMessageWire } from './wire.js';
 
 const AGENT_TYPES: readonly AgentMessageTypeName[] = ['AGENT_MESSAGE_UNSPECIFIED', 'AGENT_MESSAGE_HELLO', 'AGENT_MESSAGE_ACK', 'AGENT_MESSAGE_NACK', 'AGENT_MESSAGE_PONG', 'AGENT_MESSAGE_USAGE'];
-const CONTROLLER_TYPES: readonly ControllerMessageTypeName[] = ['CONTROLLER_MESSAGE_UNSPECIFIED', 'CONTROLLER_MESSAGE_WELCOME', 'CONTROLLER_MESSAGE_PUSH', 'CONTROLLER_MESSAGE_PING'];
+const CONTROLLER_TYPES: readonly ControllerMessageTypeName[] = ['CONTROLLER_MESSAGE_UNSPECIFIED', 'CONTROLLER_MESSAGE_WELCOME', 'CONTROLLER_MESSAGE_PUSH', 'CONTROLLER_MESSAGE_PING', 'CONTROLLER_MESSAGE_PUSH_PART'];
 
 /** A ControllerMessage already encoded (a push: shared part and nonce), written as it is. */
 export type EncodedControllerMessage = Buffer;
@@ -57,7 +57,8 @@ export function encodeAgentWire(m: AgentMessageWire): Buffer {
       stringFieldSize(7, m.error) +
       varintFieldSize(8, uint(m.seq, 'seq')) +
       bytesFieldSize(9, m.body) +
-      varintFieldSize(10, uint(m.rejectedVersion, 'rejectedVersion')),
+      varintFieldSize(10, uint(m.rejectedVersion, 'rejectedVersion')) +
+      boolFieldSize(11, m.pushParts),
   );
   w.uintField(1, type);
   w.stringField(2, m.agentId);
@@ -69,6 +70,7 @@ export function encodeAgentWire(m: AgentMessageWire): Buffer {
   w.uintField(8, m.seq);
   w.bytesField(9, m.body);
   w.uintField(10, m.rejectedVersion);
+  w.boolField(11, m.pushParts);
   return w.done();
 }
 
@@ -90,6 +92,7 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
   let seq = 0;
   let body: Uint8Array = EMPTY;
   let rejectedVersion = 0;
+  let pushParts = false;
   while (r.more()) {
     const [field, wire] = r.tag();
     switch (field) {
@@ -98,7 +101,8 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
       case 5:
       case 6:
       case 8:
-      case 10: {
+      case 10:
+      case 11: {
         expectWire(field, wire, WIRE_VARINT, 'AgentMessage');
         const v = r.varint();
         if (field === 1) type = v;
@@ -106,7 +110,8 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
         else if (field === 5) version = v;
         else if (field === 6) nonce = v;
         else if (field === 8) seq = v;
-        else rejectedVersion = v;
+        else if (field === 10) rejectedVersion = v;
+        else pushParts = v !== 0;
         break;
       }
       case 2:
@@ -125,7 +130,7 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
         r.skipUnknownField(field, wire);
     }
   }
-  return { type: enumName(type, AGENT_TYPES), agentId, clusterId, hasConfig, version, nonce, error, seq, body, rejectedVersion };
+  return { type: enumName(type, AGENT_TYPES), agentId, clusterId, hasConfig, version, nonce, error, seq, body, rejectedVersion, pushParts };
 }
 
 // ---- ControllerMessage -------------------------------------------------------------------------------
@@ -153,7 +158,8 @@ function encodeController(m: ControllerMessageWire, nonceField: boolean): Buffer
       boolFieldSize(9, m.full) +
       varintFieldSize(10, uint(m.baseVersion, 'baseVersion')) +
       bytesFieldSize(11, m.body) +
-      varintFieldSize(12, uint(m.seq, 'seq')),
+      varintFieldSize(12, uint(m.seq, 'seq')) +
+      varintFieldSize(13, uint(m.parts, 'parts')),
   );
   w.uintField(1, type);
   w.stringField(2, m.controller);
@@ -167,6 +173,7 @@ function encodeController(m: ControllerMessageWire, nonceField: boolean): Buffer
   w.uintField(10, m.baseVersion);
   w.bytesField(11, m.body);
   w.uintField(12, m.seq);
+  w.uintField(13, m.parts);
   return w.done();
 }
 
@@ -193,6 +200,7 @@ export function decodeControllerWire(buf: Uint8Array): ControllerMessageWire {
   let baseVersion = 0;
   let body: Uint8Array = EMPTY;
   let seq = 0;
+  let parts = 0;
   while (r.more()) {
     const [field, wire] = r.tag();
     switch (field) {
@@ -203,7 +211,8 @@ export function decodeControllerWire(buf: Uint8Array): ControllerMessageWire {
       case 8:
       case 9:
       case 10:
-      case 12: {
+      case 12:
+      case 13: {
         expectWire(field, wire, WIRE_VARINT, 'ControllerMessage');
         const v = r.varint();
         if (field === 1) type = v;
@@ -214,7 +223,8 @@ export function decodeControllerWire(buf: Uint8Array): ControllerMessageWire {
         else if (field === 8) version = v;
         else if (field === 9) full = v !== 0;
         else if (field === 10) baseVersion = v;
-        else seq = v;
+        else if (field === 12) seq = v;
+        else parts = v % 2 ** 32;
         break;
       }
       case 2:
@@ -233,7 +243,7 @@ export function decodeControllerWire(buf: Uint8Array): ControllerMessageWire {
         r.skipUnknownField(field, wire);
     }
   }
-  return { type: enumName(type, CONTROLLER_TYPES), controller, clusterId, session, pingIntervalMs, timeoutMs, nonce, version, full, baseVersion, body, seq };
+  return { type: enumName(type, CONTROLLER_TYPES), controller, clusterId, session, pingIntervalMs, timeoutMs, nonce, version, full, baseVersion, body, seq, parts };
 }
 
 // ---- the service -------------------------------------------------------------------------------------

@@ -26,14 +26,15 @@ import { encodedBytes, MAX_PUBLISH_BYTES } from './report-budget.js';
 import type { ManifestEntry } from './manifest.js';
 import type { AgentMessage, ControllerMessage, Push } from './protocol.js';
 import type { PushPlan } from './push-planner.js';
-import { encodePushShared, withNonce, type ControllerFrame } from './sync-codec.js';
+import { bodySlices } from './push-parts.js';
+import { encodeControllerWire, encodePushShared, withNonce, type ControllerFrame } from './sync-codec.js';
 
 /** Resources in one configuration; far above any real one, low enough to bound what one agent can make us parse. */
 export const MAX_CONFIG_RESOURCES = 100_000;
 export const MAX_NACK_ERROR_CHARS = 64 * 1024;
 
 export type AgentMessageTypeName = 'AGENT_MESSAGE_UNSPECIFIED' | 'AGENT_MESSAGE_HELLO' | 'AGENT_MESSAGE_ACK' | 'AGENT_MESSAGE_NACK' | 'AGENT_MESSAGE_PONG' | 'AGENT_MESSAGE_USAGE';
-export type ControllerMessageTypeName = 'CONTROLLER_MESSAGE_UNSPECIFIED' | 'CONTROLLER_MESSAGE_WELCOME' | 'CONTROLLER_MESSAGE_PUSH' | 'CONTROLLER_MESSAGE_PING';
+export type ControllerMessageTypeName = 'CONTROLLER_MESSAGE_UNSPECIFIED' | 'CONTROLLER_MESSAGE_WELCOME' | 'CONTROLLER_MESSAGE_PUSH' | 'CONTROLLER_MESSAGE_PING' | 'CONTROLLER_MESSAGE_PUSH_PART';
 
 /** proto/agent.proto AgentMessage as proto-loader hands it over. */
 export interface AgentMessageWire {
@@ -47,6 +48,8 @@ export interface AgentMessageWire {
   readonly seq: number;
   readonly body: Uint8Array;
   readonly rejectedVersion: number;
+  /** A hello: the agent takes a big push in parts (push-parts.ts); false from agents before them. */
+  readonly pushParts: boolean;
 }
 
 export interface ControllerMessageWire {
@@ -62,6 +65,8 @@ export interface ControllerMessageWire {
   readonly baseVersion: number;
   readonly body: Uint8Array;
   readonly seq: number;
+  /** A push: how many PUSH_PART messages just before it carry the start of its body (push-parts.ts). */
+  readonly parts: number;
 }
 
 const HELLO_KEYS: ReadonlySet<string> = new Set(['epoch', 'info', 'manifest', 'hosts']);
@@ -170,7 +175,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
 const EMPTY = new Uint8Array(0);
 
 function agentWire(type: AgentMessageTypeName, fields: Partial<AgentMessageWire>): AgentMessageWire {
-  return { type, agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: EMPTY, rejectedVersion: 0, ...fields };
+  return { type, agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: EMPTY, rejectedVersion: 0, pushParts: false, ...fields };
 }
 
 export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
@@ -184,6 +189,8 @@ export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
         version: m.version,
         body: encoder.encode(JSON.stringify(body)),
         rejectedVersion: m.rejectedVersion ?? 0,
+        // This build's agents reassemble a push sent in parts (agent-runner.ts).
+        pushParts: true,
       });
     }
     case 'ack':
@@ -216,7 +223,7 @@ export function pushBody(plan: PushPlan): Uint8Array {
 }
 
 function controllerWire(type: ControllerMessageTypeName, fields: Partial<ControllerMessageWire>): ControllerMessageWire {
-  return { type, controller: '', clusterId: '', session: '', pingIntervalMs: 0, timeoutMs: 0, nonce: 0, version: 0, full: false, baseVersion: 0, body: EMPTY, seq: 0, ...fields };
+  return { type, controller: '', clusterId: '', session: '', pingIntervalMs: 0, timeoutMs: 0, nonce: 0, version: 0, full: false, baseVersion: 0, body: EMPTY, seq: 0, parts: 0, ...fields };
 }
 
 export function encodeControllerMessage(m: ControllerMessage): ControllerMessageWire {
@@ -258,6 +265,29 @@ export function encodeControllerFrame(m: ControllerMessage): ControllerFrame {
   return withNonce(cached.shared, m.nonce);
 }
 
+/** A push in parts: its PUSH_PART frames (the same for every agent) and the ending PUSH's bytes but its nonce. */
+const partedPushes = new WeakMap<PushPlan, { readonly clusterId: string; readonly parts: readonly Buffer[]; readonly last: Buffer }>();
+
+/**
+ * A push as the frames of a push in parts (push-parts.ts): PUSH_PARTs with the first slices of
+ * its body, then the PUSH with the last slice, the part count and this agent's nonce. One frame,
+ * the push whole, when its body fits one part.
+ */
+export function encodePushInParts(m: Push): ControllerFrame[] {
+  let cached = partedPushes.get(m.plan);
+  if (cached === undefined || cached.clusterId !== m.clusterId) {
+    const slices = bodySlices(pushBody(m.plan));
+    const whole = encodeControllerMessage({ ...m, nonce: 0 });
+    cached = {
+      clusterId: m.clusterId,
+      parts: slices.slice(0, -1).map((body) => encodeControllerWire(controllerWire('CONTROLLER_MESSAGE_PUSH_PART', { body }))),
+      last: encodePushShared({ ...whole, body: slices[slices.length - 1]!, parts: slices.length - 1 }),
+    };
+    partedPushes.set(m.plan, cached);
+  }
+  return [...cached.parts, withNonce(cached.last, m.nonce)];
+}
+
 /** A push as an agent receives it: resources checked one by one. */
 export interface ReceivedPush {
   readonly type: 'push';
@@ -292,6 +322,9 @@ export function decodeControllerMessage(w: ControllerMessageWire): ReceivedMessa
         removes,
       };
     }
+    case 'CONTROLLER_MESSAGE_PUSH_PART':
+      // Held by the stream's PushAssembler until the PUSH that ends them: never a message alone.
+      throw new MalformedMessageError('a push part outside a push in parts (push-parts.ts)');
     case 'CONTROLLER_MESSAGE_UNSPECIFIED':
     default:
       throw new MalformedMessageError(`expected a message type WELCOME, PUSH or PING, found ${JSON.stringify(w.type)}`);

@@ -47,7 +47,7 @@ void t.test('10,000 unknown names: a bounded number waits and goes in bounded me
 void t.test('wire: a usage message round-trips; too many or bad names are refused with the field', async (t) => {
   const m = { type: 'usage' as const, missed: ['db', 'kv'], used: ['web'] };
   t.same(decodeAgentMessage(encodeAgentMessage(m)), m);
-  const wire = (body: unknown): AgentMessageWire => ({ type: 'AGENT_MESSAGE_USAGE', agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new TextEncoder().encode(JSON.stringify(body)), rejectedVersion: 0 });
+  const wire = (body: unknown): AgentMessageWire => ({ type: 'AGENT_MESSAGE_USAGE', agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new TextEncoder().encode(JSON.stringify(body)), rejectedVersion: 0, pushParts: false });
   t.throws(() => decodeAgentMessage(wire({ missed: Array.from({ length: 300 }, (_, i) => `x${i}`) })), /usage\.missed: expected at most 256 names/);
   t.throws(() => decodeAgentMessage(wire({ missed: ['../etc'] })), /usage\.missed\[0\]: expected a service name/);
   t.throws(() => decodeAgentMessage(wire({ missed: [], extra: 1 })), /unexpected field "extra"/);

@@ -32,7 +32,7 @@ const AGENT_MESSAGES: readonly AgentMessageWire[] = [
   encodeAgentMessage({ type: 'nack', nonce: 5, version: 6, error: 'bad ルート' }),
   encodeAgentMessage({ type: 'pong', seq: 300 }),
   encodeAgentMessage({ type: 'usage', missed: ['a'], used: ['b', 'c'] }),
-  { type: 'AGENT_MESSAGE_UNSPECIFIED', agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), rejectedVersion: 0 },
+  { type: 'AGENT_MESSAGE_UNSPECIFIED', agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), rejectedVersion: 0, pushParts: false },
 ];
 
 const CONTROLLER_MESSAGES: readonly ControllerMessageWire[] = [
@@ -40,6 +40,8 @@ const CONTROLLER_MESSAGES: readonly ControllerMessageWire[] = [
   encodeControllerMessage({ type: 'push', nonce: 2 ** 50, clusterId: 'k-ü', plan }),
   encodeControllerMessage({ type: 'push', nonce: 1, clusterId: '', plan: { ...plan, baseVersion: null } }),
   encodeControllerMessage({ type: 'ping', seq: 2 ** 36, timeoutMs: 2500 }),
+  { ...encodeControllerMessage({ type: 'push', nonce: 3, clusterId: 'k', plan }), parts: 2 ** 31 },
+  { ...encodeControllerMessage({ type: 'ping', seq: 0, timeoutMs: 0 }), type: 'CONTROLLER_MESSAGE_PUSH_PART', body: new Uint8Array([1, 2, 3]) },
 ];
 
 void t.test('every message encodes to the bytes proto-loader writes and decodes to the object it returns', async (t) => {
@@ -82,7 +84,8 @@ void t.test('unknown fields are skipped, unknown enum numbers kept as numbers, f
   t.strictSame(decodeAgentWire(extra), oldAgentDecode(extra));
   t.equal(decodeAgentWire(extra).type, 9);
   const ping = encodeControllerWire(CONTROLLER_MESSAGES[3]!);
-  const reversed = Buffer.concat([ping.subarray(ping.length - 7), ping.subarray(0, ping.length - 7)]);
+  // Its last two fields first: seq (a tag and six bytes for 2 ** 36) and parts (a tag and a zero).
+  const reversed = Buffer.concat([ping.subarray(ping.length - 9), ping.subarray(0, ping.length - 9)]);
   t.strictSame(decodeControllerWire(reversed), oldControllerDecode(reversed));
 });
 
