@@ -116,8 +116,8 @@ export class ControllerNode {
     for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
     const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
     const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
-    const tightened = ensurePrivateDataDir(config.dataDir);
-    if (tightened !== null) logger.warn({ code: tightened.code }, tightened.message);
+    const dataDirNote = ensurePrivateDataDir(config.dataDir);
+    if (dataDirNote !== null) logger.warn({ code: dataDirNote.code }, dataDirNote.message);
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
     const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
     const audit = await AuditStore.open(config.dataDir, config.auditRetention);

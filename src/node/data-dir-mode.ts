@@ -2,30 +2,64 @@
  * A data dir only its owner can read. It holds every value ever written (the Raft log, the
  * snapshots), so a directory other local users can enter gives them the cluster's secrets:
  * created 0755 by default, `su nobody` read a stored value out of the log (attack round 7).
- * It is created 0700; one found more open is made 0700, with a warning naming the old mode,
- * as etcd insists on 0700 for its data dir.
+ *
+ * It is created 0700. One found more open is made 0700 only when it is plainly this
+ * controller's: owned by this process's user, holding nothing but what a controller writes
+ * (`raft`, `audit`, `resources`; `lost+found` at a file system's root), with no sticky, setuid
+ * or setgid bit. Anything else is a directory shared with others (`data_dir: /tmp`, or
+ * `/var/lib` without the member's own subdirectory): chmod would lock other users and services
+ * out of their own files and drop /tmp's sticky bit (attack round 8), so it is left as it is and
+ * the warning says why and what to do. etcd likewise warns about a data dir it did not create.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 
 export const DATA_DIR_MODE = 0o700;
 
-/** What was done, for the log: null when the directory was already private. */
-export interface DataDirTightened {
-  readonly code: 'DATA_DIR_OPEN';
+/** What a controller writes in its data dir (storage/paths.ts, audit-store.ts, resources/cache-store.ts). */
+const OWN_ENTRIES: ReadonlySet<string> = new Set(['raft', 'audit', 'resources', 'lost+found']);
+
+/** What was found, for the log: null when the directory is private (or was just made so quietly). */
+export interface DataDirNote {
+  readonly code: 'DATA_DIR_OPEN' | 'DATA_DIR_SHARED';
   readonly message: string;
 }
 
-/** Creates `dir` (0700) or makes an existing one private; throws only what mkdir throws. */
-export function ensurePrivateDataDir(dir: string): DataDirTightened | null {
-  fs.mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
-  const mode = fs.statSync(dir).mode & 0o777;
-  if ((mode & 0o077) === 0) return null;
-  const was = mode.toString(8).padStart(4, '0');
+const octal = (mode: number): string => mode.toString(8).padStart(4, '0');
+
+/** Why `dir` is not plainly this controller's own, or null. */
+function sharedBecause(dir: string, st: fs.Stats): string | null {
+  const special = st.mode & 0o7000;
+  if (special !== 0) return `it has the ${[(special & 0o1000) !== 0 ? 'sticky' : '', (special & 0o2000) !== 0 ? 'setgid' : '', (special & 0o4000) !== 0 ? 'setuid' : ''].filter((b) => b !== '').join(' and ')} bit (a directory shared with others, like /tmp)`;
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) return `it belongs to uid ${st.uid}, not to this process's user (uid ${uid})`;
+  const others = fs.readdirSync(dir).filter((name) => !OWN_ENTRIES.has(name)).sort();
+  if (others.length > 0) {
+    const shown = others.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (others.length > 5 ? ` and ${others.length - 5} more` : '');
+    return `it holds files a controller does not write (${shown}): is controller.data_dir meant to name a directory of this member's own, such as ${path.join(dir, '<id>')}?`;
+  }
+  return null;
+}
+
+/** Creates `dir` (0700), or makes an existing one private when it is plainly this controller's; throws only what mkdir throws. */
+export function ensurePrivateDataDir(dir: string): DataDirNote | null {
+  if (!fs.existsSync(dir)) {
+    fs.mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
+    return null;
+  }
+  const st = fs.statSync(dir);
+  const shared = sharedBecause(dir, st);
+  const open = (st.mode & 0o077) !== 0;
+  if (shared !== null) {
+    return { code: 'DATA_DIR_SHARED', message: `data dir ${dir} (mode ${octal(st.mode & 0o7777)}) is left as it is: ${shared}${open ? '; other local users may read every value the cluster stores in it' : ''}` };
+  }
+  if (!open) return null;
+  const mode = st.mode & 0o777;
   try {
     fs.chmodSync(dir, mode & ~0o077);
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? String(err);
-    return { code: 'DATA_DIR_OPEN', message: `data dir ${dir} is mode ${was}: other local users can read every value the cluster stores, and it could not be made 0700 (${why}); run: chmod 700 ${dir}` };
+    return { code: 'DATA_DIR_OPEN', message: `data dir ${dir} is mode ${octal(mode)}: other local users can read every value the cluster stores, and it could not be made 0700 (${why}); run: chmod 700 ${dir}` };
   }
-  return { code: 'DATA_DIR_OPEN', message: `data dir ${dir} was mode ${was}, so other local users could read every value the cluster stores; made it ${(mode & ~0o077).toString(8).padStart(4, '0')}` };
+  return { code: 'DATA_DIR_OPEN', message: `data dir ${dir} was mode ${octal(mode)}, so other local users could read every value the cluster stores; made it ${octal(mode & ~0o077)}` };
 }
