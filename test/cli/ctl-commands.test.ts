@@ -135,6 +135,22 @@ void t.test('a key that was not UTF-8 on the command line (Node made its bytes U
   t.strictSame(await ctl([...e, 'kv', 'put', 'café', 'one']), { code: 0, out: '7\n', err: [] }, 'a UTF-8 key passes');
 });
 
+void t.test('a file path that was not UTF-8 is refused too: it would open its U+FFFD twin, or nothing', async (t) => {
+  const f = await serving(t, startFake({ unary: { Put: () => ({ revision: 7 }) } }));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-path-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // The twin a Latin-1 name collapses into: what would have been read.
+  const twin = path.join(dir, 'caf\uFFFD');
+  fs.writeFileSync(twin, 'WRONG FILE');
+  const e = ['--endpoints', f.address];
+  for (const argv of [['kv', 'put', 'k', '--file', twin], ['apply', '-f', twin], ['--tls-ca', twin, 'status']]) {
+    const r = await ctl([...e, ...argv]);
+    t.equal(r.code, 2, `${argv.join(' ')}: exit 2`);
+    t.match(r.err[0], /the path holds U\+FFFD at character \d+: the command line passed bytes that are not UTF-8/);
+  }
+  t.equal(f.calls.length, 0, 'nothing read, nothing sent');
+});
+
 void t.test('member and leader commands print the resulting membership and leader', async (t) => {
   const f = await serving(
     t,

@@ -81,6 +81,21 @@ export function keyArg(text: string): string {
   return text;
 }
 
+/**
+ * A file path argument, for the same reason as keyArg: a name whose bytes are not UTF-8 reaches
+ * Node as U+FFFD and would open another file, one whose name holds U+FFFD (attack round 8: `apply
+ * -f` of a Latin-1 name applied its U+FFFD twin), or none at all.
+ */
+export function pathArg(text: string): string {
+  const at = text.indexOf('\uFFFD');
+  if (at !== -1) {
+    throw new InvalidArgumentError(
+      `the path holds U+FFFD at character ${at}: the command line passed bytes that are not UTF-8, which Node reads as U+FFFD, so another file would be opened; rename the file to a UTF-8 name`,
+    );
+  }
+  return text;
+}
+
 /** Splits and checks `host:port,host:port`; `source` names where the list came from. */
 export function parseEndpointList(text: string, source: string): string[] {
   const parts = text.split(',').map((p) => p.trim());

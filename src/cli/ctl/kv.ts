@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../api/errors.js';
 import { KV_FORMATS, renderKv, type KvFormat } from '../output.js';
 import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
-import { keyArg, revisionArg, type Session } from './context.js';
+import { keyArg, pathArg, revisionArg, type Session } from './context.js';
 import { limitArg, printRange } from './kv-range.js';
 import { readValueInput } from './value-input.js';
 
@@ -14,7 +14,7 @@ export function registerKv(program: Command, session: Session): void {
     .description('write VALUE (or the bytes of --file) under KEY and print the new revision')
     .argument('<key>', 'the key (UTF-8 text)', keyArg)
     .argument('[value]')
-    .option('--file <file>', "the value is this file's bytes, any bytes ('-': stdin); for large or binary values")
+    .option('--file <file>', "the value is this file's bytes, any bytes ('-': stdin); for large or binary values", pathArg)
     .option('--if-revision <n>', 'compare-and-set: write only if the key is at revision N (0: must not exist)', revisionArg)
     .addOption(changeOutputOption())
     .action(async (key: string, value: string | undefined, opts: { readonly ifRevision?: number; readonly file?: string; readonly output: ChangeFormat }) => {

@@ -10,7 +10,7 @@ import { registerAudit } from './audit.js';
 import { registerCompletion } from './completion.js';
 import { registerConfig } from './config.js';
 import { registerEndpoint } from './endpoint.js';
-import { DEFAULT_TIMEOUT_MS, positiveDurationArg, Session, type CtlIo } from './context.js';
+import { DEFAULT_TIMEOUT_MS, pathArg, positiveDurationArg, Session, type CtlIo } from './context.js';
 import { dashValueHint } from './dash-value.js';
 import { registerHealth } from './health.js';
 import { registerKv } from './kv.js';
@@ -66,9 +66,9 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
         .argParser(positiveDurationArg)
         .default(DEFAULT_TIMEOUT_MS, '5s'),
     )
-    .option('--tls-ca <file>', 'CA certificate for TLS (default: $CTL_TLS_CA)')
-    .option('--tls-cert <file>', 'client certificate for mutual TLS (default: $CTL_TLS_CERT)')
-    .option('--tls-key <file>', 'client private key for mutual TLS (default: $CTL_TLS_KEY)');
+    .option('--tls-ca <file>', 'CA certificate for TLS (default: $CTL_TLS_CA)', pathArg)
+    .option('--tls-cert <file>', 'client certificate for mutual TLS (default: $CTL_TLS_CERT)', pathArg)
+    .option('--tls-key <file>', 'client private key for mutual TLS (default: $CTL_TLS_KEY)', pathArg);
   registerList(program, session);
   registerStatus(program, session);
   registerHealth(program, session);

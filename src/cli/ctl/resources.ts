@@ -11,7 +11,7 @@ import { renderResources } from '../agents-output.js';
 import { InputTooLargeError, readBoundedSync } from '../../util/bounded-read.js';
 import { LIST_FORMATS, type ListFormat } from '../output.js';
 import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
-import type { Session } from './context.js';
+import { pathArg, type Session } from './context.js';
 
 /**
  * The most a resources file may hold: an apply carries at most 2 MiB of resources as JSON, which
@@ -54,7 +54,7 @@ export function registerResources(program: Command, session: Session): void {
   program
     .command('apply')
     .description('apply a resources file (services and routes) as one revision and print it')
-    .requiredOption('-f, --file <file>', "a YAML list of { kind: service|route, name, spec, labels }; '-' for stdin")
+    .requiredOption('-f, --file <file>', "a YAML list of { kind: service|route, name, spec, labels }; '-' for stdin", pathArg)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: { readonly file: string; readonly output: 'text' | 'json' }) => {
       const resources = readResourcesFile(opts.file);
