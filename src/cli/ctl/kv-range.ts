@@ -17,12 +17,22 @@ export function limitArg(text: string): number {
   return n;
 }
 
+/** Characters that would make a row of the text listing lie (a newline forging a key) or reach the terminal (ESC). */
+const KEY_CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** In a value, line breaks and tabs are the value's own; other controls (ESC: terminal sequences) are not printed raw. */
+const VALUE_CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+/** A key or value as the text listing prints it: as it is, or JSON-quoted when it holds such characters (attack round 8). */
+function shown(text: string, controls: RegExp): string {
+  return controls.test(text) ? JSON.stringify(text) : text;
+}
+
 export function renderRange(answer: RangeAnswer, format: 'text' | 'json'): string {
   if (format === 'json') {
     const kvs = answer.kvs.map((kv) => keyValueJson(kv.key, kv.value, kv.revision));
     return `${JSON.stringify({ kvs, count: kvs.length, more: answer.more, revision: answer.revision })}\n`;
   }
-  return answer.kvs.map((kv) => `${kv.key}\n${Buffer.from(kv.value).toString('utf8')}\n`).join('');
+  return answer.kvs.map((kv) => `${shown(kv.key, KEY_CONTROLS)}\n${shown(Buffer.from(kv.value).toString('utf8'), VALUE_CONTROLS)}\n`).join('');
 }
 
 export async function printRange(
