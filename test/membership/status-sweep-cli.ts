@@ -19,6 +19,27 @@ function positiveInt(raw: string): number {
   return v;
 }
 
+/**
+ * A cluster the targets speak of: a quorum that survives a fault needs 3 members, and the
+ * simulation's cost grows with the square of the members (every node pings every other).
+ */
+const MIN_NODES = 3;
+const MAX_NODES = 31;
+/** Faults start 8 s in and stop 15 s before the end (fault-schedule.ts): shorter runs judge nothing. */
+const MIN_SECONDS = 60;
+
+function nodes(raw: string): number {
+  const v = positiveInt(raw);
+  if (v < MIN_NODES || v > MAX_NODES) throw new InvalidArgumentError(`expected ${MIN_NODES} to ${MAX_NODES} nodes, found ${v}`);
+  return v;
+}
+
+function seconds(raw: string): number {
+  const v = positiveInt(raw);
+  if (v < MIN_SECONDS) throw new InvalidArgumentError(`expected at least ${MIN_SECONDS} simulated seconds (faults start 8 s in and stop 15 s before the end), found ${v}`);
+  return v;
+}
+
 function baseTimeout(raw: string): number {
   const v = positiveInt(raw);
   if (v !== 500 && v !== 2000) throw new InvalidArgumentError('the targets are stated for base 500 or 2000 (ms)');
@@ -27,9 +48,9 @@ function baseTimeout(raw: string): number {
 
 const program = new Command('sim:status')
   .description('Sweep the membership simulation over seeds against the status targets.')
-  .option('--nodes <n>', 'cluster size', positiveInt, 5)
+  .option('--nodes <n>', `cluster size, ${MIN_NODES} to ${MAX_NODES}`, nodes, 5)
   .option('--base <ms>', 'membership base_timeout: 500 or 2000', baseTimeout, 2000)
-  .option('--seconds <s>', 'simulated seconds per seed', positiveInt, 300)
+  .option('--seconds <s>', `simulated seconds per seed, at least ${MIN_SECONDS}`, seconds, 300)
   .option('--start <s>', 'first seed', positiveInt, 1)
   .option('--seeds <n>', 'how many seeds', positiveInt, 50)
   .option('--partial', 'partial partitions (bridges, one-way cuts) instead of random node faults and link cuts', false)
