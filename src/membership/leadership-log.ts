@@ -1,8 +1,10 @@
 /**
  * The leader.changed audit events of one node, each recorded once and with its reason:
  *
- * - `transfer by operator` / `shutdown hand-off`: this node was the leader and sent the
- *   TimeoutNow that started it; the reason names old -> new and how long the hand-over took.
+ * - `transfer by operator` / `shutdown hand-off` / `preferred leader hand-off`: this node was
+ *   the leader and sent the TimeoutNow that started it (an operator's `leader transfer`, its own
+ *   shutdown, or autopilot handing leadership to cluster.preferred_leader); the reason names
+ *   old -> new and how long the hand-over took.
  * - `transfer`: this node saw the new leader campaign with the transfer flag (a Vote marked
  *   as a transfer, sent or received) for that term, but did not start it.
  * - `election`: anything else.
@@ -15,7 +17,10 @@
 import type { NodeId } from './types.js';
 import { auditEvent, type AuditEvent } from './audit.js';
 
-export type HandOverKind = 'operator' | 'shutdown';
+export type HandOverKind = 'operator' | 'shutdown' | 'preferred';
+
+/** How a leader change came about, for whoever counts them (autopilot's preferred-leader back-off). */
+export type LeaderChangeKind = HandOverKind | 'transfer' | 'election';
 
 export const LEADER_MARK = 'leader';
 
@@ -23,6 +28,8 @@ export class LeadershipLog {
   /** Set while this node's shutdown hands leadership off. */
   private shuttingDown = false;
   private sent: { readonly to: NodeId; readonly atMs: number; readonly kind: HandOverKind } | null = null;
+  /** Autopilot is handing leadership to this member: the next TimeoutNow to it is that. */
+  private preferredTo: NodeId | null = null;
   private readonly transferVotes = new Map<number, NodeId>();
   private lastLeader: NodeId | null = null;
 
@@ -39,7 +46,13 @@ export class LeadershipLog {
 
   /** This node, as leader, sent TimeoutNow to `to`: a transfer it started. */
   timeoutNowSent(to: NodeId, nowMs: number): void {
-    this.sent = { to, atMs: nowMs, kind: this.shuttingDown ? 'shutdown' : 'operator' };
+    this.sent = { to, atMs: nowMs, kind: this.shuttingDown ? 'shutdown' : this.preferredTo === to ? 'preferred' : 'operator' };
+    this.preferredTo = null;
+  }
+
+  /** Autopilot asks Raft to hand leadership to the preferred leader `to` (before the TimeoutNow goes). */
+  preferredHandOff(to: NodeId): void {
+    this.preferredTo = to;
   }
 
   /** A Vote marked as a transfer, from `candidate` in `term`, was sent or received here. */
@@ -58,7 +71,7 @@ export class LeadershipLog {
     nowMs: number,
     wallClockMs: number,
     recordedMark: string | undefined,
-  ): { readonly event: AuditEvent; readonly mark: string } | null {
+  ): { readonly event: AuditEvent; readonly mark: string; readonly kind: LeaderChangeKind } | null {
     if (to === null) return null;
     const from = this.lastLeader;
     this.lastLeader = to;
@@ -66,19 +79,24 @@ export class LeadershipLog {
     if (Number.isFinite(recordedTerm) && term <= recordedTerm) return null;
     const was = from ?? 'none';
     let reason: string;
+    let kind: LeaderChangeKind;
     const sent = this.sent;
     if (sent !== null && sent.to === to && nowMs - sent.atMs <= this.windowMs) {
-      const what = sent.kind === 'shutdown' ? 'shutdown hand-off' : 'transfer by operator';
+      const what = sent.kind === 'shutdown' ? 'shutdown hand-off' : sent.kind === 'preferred' ? 'preferred leader hand-off' : 'transfer by operator';
       reason = `${what}: ${from ?? this.self} -> ${to} in ${Math.round(nowMs - sent.atMs)}ms (term ${term})`;
+      kind = sent.kind;
       this.sent = null;
     } else if (this.transferVotes.get(term) === to) {
       reason = `transfer: ${was} -> ${to} (term ${term})`;
+      kind = 'transfer';
     } else {
       reason = `election: ${was} -> ${to} (term ${term})`;
+      kind = 'election';
     }
     return {
       event: auditEvent(wallClockMs, this.self, 'leader.changed', { subject: to, from, to, reason }),
       mark: `${term}:${to}`,
+      kind,
     };
   }
 }

@@ -16,6 +16,7 @@ import {
   type PreferredLeaderState,
   type PreferredLeaderVerdict,
 } from '../autopilot/preferred-leader.js';
+import { INITIAL_PREFERRED_BACKOFF, noteLeaderChange, stableForWithBackoff, type PreferredBackoff } from '../autopilot/preferred-backoff.js';
 import type { DuplicateMark } from '../identity/duplicate-marks.js';
 import type { NodeStatus } from '../raft/index.js';
 import type { ClusterSettings } from '../settings/index.js';
@@ -76,6 +77,7 @@ export class AutopilotDriver {
   private timer: Timer | null = null;
   private lastHeld: string | null = null;
   private lastPreferredVerdict: PreferredLeaderVerdict = { verdict: 'not-leader' };
+  private backoff: PreferredBackoff = INITIAL_PREFERRED_BACKOFF;
 
   constructor(
     private readonly port: AutopilotPort,
@@ -109,6 +111,27 @@ export class AutopilotDriver {
   preferredLeader(): PreferredLeaderStatus {
     const id = this.port.settings()['cluster.preferred_leader'];
     return { id, note: describePreferredLeader(this.lastPreferredVerdict, id) };
+  }
+
+  /**
+   * A leader change this node saw (every node, leader or not): the preferred leader losing
+   * leadership by election lengthens the stable time it needs before the next hand-off.
+   */
+  leaderChanged(from: string | null, to: string, byElection: boolean): void {
+    const settings = this.port.settings();
+    const before = this.backoff.losses;
+    this.backoff = noteLeaderChange(this.backoff, {
+      from,
+      to,
+      byElection,
+      now: this.clock.now(),
+      preferred: settings['cluster.preferred_leader'],
+      stableForMs: settings['autopilot.server_stabilization_time'],
+    });
+    if (this.backoff.losses > before) {
+      const stableMs = stableForWithBackoff(this.backoff, settings['autopilot.server_stabilization_time']);
+      this.port.logger.info({ preferredLeader: from, losses: this.backoff.losses, stableMs }, `preferred leader ${String(from)} lost leadership by election: it must stay healthy ${Math.round(stableMs / 1000)}s before leadership is handed to it again`);
+    }
   }
 
   /** One round: judge health, then at most one removal and one hand-off. */
@@ -225,7 +248,7 @@ export class AutopilotDriver {
           ? null
           : { voter: member.voter, healthy: member.healthy, stableSinceMono: member.stableSinceMono, match: st.progress.get(member.id)?.match ?? 0 },
       busy: st.leadTransferee !== null || this.removing !== null,
-      settings: { preferred, stableForMs: stabilizationMs, minIntervalMs: preferredLeaderIntervalMs(stabilizationMs, this.port.electionTimeoutMs) },
+      settings: { preferred, stableForMs: stableForWithBackoff(this.backoff, stabilizationMs), minIntervalMs: preferredLeaderIntervalMs(stabilizationMs, this.port.electionTimeoutMs) },
     });
     this.preferred = decision.state;
     // Logged when the verdict changes (not its countdown), so a waiting hand-off logs once.

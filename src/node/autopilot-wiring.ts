@@ -47,6 +47,8 @@ export interface AutopilotWiringDeps {
   readonly duplicateMark: (id: string) => DuplicateMark | null;
   /** How long this leader has held entries without its commit index moving, and the limit past which it is stuck. */
   readonly commitStall: () => { readonly stalledMs: number; readonly limitMs: number };
+  /** Told before autopilot asks Raft for a hand-off, so the audit names the preferred leader as its cause. */
+  readonly preferredHandOff: (to: string) => void;
 }
 
 export interface AutopilotWiring {
@@ -54,6 +56,8 @@ export interface AutopilotWiring {
   readonly resources: { gather(refresh: boolean): Promise<ResourcesReport> };
   /** Adds controller.peer.MemberResources to the node's server. */
   register(server: grpc.Server): void;
+  /** A leader change this node saw (the preferred leader's back-off counts them). */
+  leaderChanged(from: string | null, to: string, byElection: boolean): void;
   start(): void;
   stop(): void;
 }
@@ -79,7 +83,10 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
         const result = await host.proposeConfChange({ type: 'remove', node: id, context: reason }, 2 * config.raft.electionTimeoutMs);
         if (!result.ok) throw new Error(result.message);
       },
-      transferLeadership: (id) => host.transferLeadership(id),
+      transferLeadership: (id) => {
+        deps.preferredHandOff(id);
+        host.transferLeadership(id);
+      },
     },
     deps.scheduler,
     { onRemoved: () => metrics.onRemoved(), onTransfer: () => metrics.onTransfer() },
@@ -137,6 +144,7 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
         }),
       );
     },
+    leaderChanged: (from, to, byElection) => autopilot.leaderChanged(from, to, byElection),
     start: () => autopilot.start(),
     stop: () => {
       autopilot.stop();

@@ -136,6 +136,8 @@ export class ControllerNode {
     };
     // Leadership events with their reason (election, transfer, shutdown hand-off), once each.
     const leadership = new LeadershipLog(self.id, 2 * config.raft.electionTimeoutMs);
+    // Autopilot is wired after Raft's callbacks are: leader changes seen before that count for nothing.
+    let leaderSeen: ((from: string | null, to: string, byElection: boolean) => void) | null = null;
     const noteTransfers = (m: Message, outgoing: boolean): void => {
       if (m.type === 'TimeoutNow' && outgoing) leadership.timeoutNowSent(m.to, systemScheduler.now());
       else if (m.type === 'Vote' && m.transfer) leadership.transferVote(m.from, m.term);
@@ -333,6 +335,7 @@ export class ControllerNode {
       onLeaderChanged: (_from, to, term) => {
         const r = leadership.changed(to, term, systemScheduler.now(), Date.now(), audit.mark(LEADER_MARK));
         if (r !== null) recordAudit(r.event, { [LEADER_MARK]: r.mark });
+        if (r !== null && to !== null) leaderSeen?.(r.event.from ?? null, to, r.kind === 'election');
       },
       onConfApplied: (change: ConfEntry, conf) => {
         applyConfToTransport(change, transport, knownAddress, self.id);
@@ -412,6 +415,7 @@ export class ControllerNode {
     );
     const membershipNode = membership;
     const autopilot = wireAutopilot({
+      preferredHandOff: (to) => leadership.preferredHandOff(to),
       config,
       logger,
       scheduler: systemScheduler,
@@ -461,6 +465,7 @@ export class ControllerNode {
     const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), interceptors });
     transport.register(server);
     autopilot.register(server);
+    leaderSeen = (from, to, byElection) => autopilot.leaderChanged(from, to, byElection);
     const health = new HealthImplementation({ '': 'NOT_SERVING' });
     health.addToServer(server);
     agentsLayer.register(server, metrics.registry);

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { renderRange } from '../../src/cli/ctl/kv-range.js';
 
-const answer = (kvs: readonly [string, string][]) => ({ kvs: kvs.map(([key, value], i) => ({ key, value: Buffer.from(value), revision: i + 1 })), more: false, revision: 9 });
+const answer = (kvs: readonly [string, string][]) => ({ kvs: kvs.map(([key, value], i) => ({ key, value: Buffer.from(value), revision: i + 1 })), more: false, revision: 9, answeredBy: 'c1' });
 
 void t.test('plain keys and multi-line values print as etcdctl prints them', async (t) => {
   t.equal(renderRange(answer([['a', 'one'], ['b', 'line 1\nline 2\tend']]), 'text'), 'a\none\nb\nline 1\nline 2\tend\n');

@@ -20,6 +20,14 @@ void t.test('leader.changed: election, transfer by operator (old -> new, how lon
   other.changed('c1', 2, 0, WALL, undefined);
   other.transferVote('c2', 3);
   t.match(other.changed('c2', 3, 500, WALL, '2:c1')?.event, { reason: 'transfer: c1 -> c2 (term 3)' }, 'a node that saw the transfer vote');
+  const auto = new LeadershipLog('c1', 2000);
+  auto.changed('c1', 2, 0, WALL, undefined);
+  auto.preferredHandOff('c2');
+  auto.timeoutNowSent('c2', 100);
+  t.match(auto.changed('c2', 3, 136, WALL, '2:c1'), { event: { reason: 'preferred leader hand-off: c1 -> c2 in 36ms (term 3)' }, kind: 'preferred' }, "autopilot's hand-off is not blamed on an operator");
+  auto.timeoutNowSent('c1', 200);
+  t.match(auto.changed('c1', 4, 260, WALL, '3:c2'), { event: { reason: /^transfer by operator/ }, kind: 'operator' }, 'and the mark is used once');
+  t.match(auto.changed('c3', 5, 9000, WALL, '4:c1'), { kind: 'election' });
   const late = new LeadershipLog('c1', 2000);
   late.timeoutNowSent('c2', 0);
   t.match(late.changed('c2', 3, 5000, WALL, undefined)?.event, { reason: 'election: none -> c2 (term 3)' }, 'a transfer that did not finish in time explains nothing');
