@@ -17,14 +17,20 @@ export function limitArg(text: string): number {
   return n;
 }
 
-/** Characters that would make a row of the text listing lie (a newline forging a key) or reach the terminal (ESC). */
-const KEY_CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-/** In a value, line breaks and tabs are the value's own; other controls (ESC: terminal sequences) are not printed raw. */
-const VALUE_CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+/** C0 and C1 controls and DEL: a newline forges a row of the text listing, ESC reaches the terminal. */
+function isControl(code: number): boolean {
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f);
+}
+
+/** A key: any control character, or a Unicode line separator. */
+const keyControl = (code: number): boolean => isControl(code) || code === 0x2028 || code === 0x2029;
+/** A value: its line breaks and tabs are its own; other controls are not. */
+const valueControl = (code: number): boolean => isControl(code) && code !== 0x0a && code !== 0x0d && code !== 0x09;
 
 /** A key or value as the text listing prints it: as it is, or JSON-quoted when it holds such characters (attack round 8). */
-function shown(text: string, controls: RegExp): string {
-  return controls.test(text) ? JSON.stringify(text) : text;
+function shown(text: string, control: (code: number) => boolean): string {
+  for (let i = 0; i < text.length; i++) if (control(text.charCodeAt(i))) return JSON.stringify(text);
+  return text;
 }
 
 export function renderRange(answer: RangeAnswer, format: 'text' | 'json'): string {
@@ -32,7 +38,7 @@ export function renderRange(answer: RangeAnswer, format: 'text' | 'json'): strin
     const kvs = answer.kvs.map((kv) => keyValueJson(kv.key, kv.value, kv.revision));
     return `${JSON.stringify({ kvs, count: kvs.length, more: answer.more, revision: answer.revision })}\n`;
   }
-  return answer.kvs.map((kv) => `${shown(kv.key, KEY_CONTROLS)}\n${shown(Buffer.from(kv.value).toString('utf8'), VALUE_CONTROLS)}\n`).join('');
+  return answer.kvs.map((kv) => `${shown(kv.key, keyControl)}\n${shown(Buffer.from(kv.value).toString('utf8'), valueControl)}\n`).join('');
 }
 
 export async function printRange(
