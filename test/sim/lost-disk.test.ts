@@ -98,3 +98,13 @@ void t.test('liveness: an election whose last grant arrives after the candidate 
     t.ok(r.ok, r.failure ?? `seed ${seed} recovers`);
   }
 });
+
+void t.test('liveness: a member that knows it was recorded starts although a restarted peer answers from an older applied state (seed 63525)', async (t) => {
+  // n1 lost its disk and bootstrapped alone (rule 6 keeps its vote); n2 and n3 were the quorum.
+  // All three restarted at once: n2's applied state (13) lagged its commit index (24) and still
+  // recorded n3's data dir from before n3 was rebuilt, so n3, which held every committed entry
+  // and knew its record, was refused SUPERSEDED and no leader could ever be elected
+  // (startup-decision.ts).
+  const r = runSeed(63525, WITH_IDENTITY);
+  t.ok(r.ok, r.failure ?? 'seed 63525 recovers');
+});
