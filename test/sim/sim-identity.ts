@@ -42,6 +42,10 @@ export interface IdentityWorld {
   /** How a start was decided, and a message refused: for the statistics. */
   started(id: NodeId, action: StartKind): void;
   refused(): void;
+  /** Rule 7 kept a vote request from a voter as new as the candidate (cluster.ts, creationOverVotes). */
+  creationOverVote(): void;
+  /** `n` messages of a crashed process were set aside behind its restart's term. */
+  setAside(n: number): void;
   readonly proposalTimeoutMs: number;
   readonly electionTimeoutMs: number;
 }
@@ -159,12 +163,17 @@ export class SimIdentity {
       rt.identity.noteHeard(env);
       return m;
     }
+    const setAsideBefore = rt.identity.lateMessagesSetAside;
     const verdict = rt.identity.judgeBatch(env, [m]);
+    if (rt.identity.lateMessagesSetAside > setAsideBefore) this.world.setAside(rt.identity.lateMessagesSetAside - setAsideBefore);
     if (!verdict.accept) {
       this.world.refused();
       rt.identity.onRefused(env.from, verdict.refusal);
       return null;
     }
+    // Rule 7 decided only where the voter's log is no further than the candidate's first entry:
+    // beyond it, Raft's own up-to-date check refuses such a candidate anyway.
+    if (verdict.dropped.some((d) => d.rule === 7) && dest.host().status().lastIndex <= 1) this.world.creationOverVote();
     rt.identity.noteHeard(env);
     return verdict.deliver[0] ?? null;
   }
