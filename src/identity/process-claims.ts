@@ -139,7 +139,8 @@ export class ProcessClaims {
       // as soon as the restart has moved on. Such a message shows nothing about the holder
       // running now: it neither keeps the id held nor proves the contender a second process.
       // Simulation seed 566 (--identity): a restart was proven a copy by its crashed process's
-      // held messages, released over more than the hold, and refused for 30 holds.
+      // held messages, released over more than the hold, and refused for 30 holds; its schedule
+      // has moved since, and seed 101932 reaches the case now (test/sim/lost-disk.test.ts).
       if (term !== undefined && claim.contenders.aheadOf(term, now)) return SET_ASIDE;
       claim.lastAt = Math.max(now, claim.lastAt);
       const proven = claim.contenders.provenBeside(now);

@@ -96,6 +96,8 @@ export class NodeIdentity implements TransportIdentity {
    * than counted as that process speaking (process-claims.ts, `admitTo`); for tests and stats.
    */
   private setAsideCount = 0;
+  /** Processes proven second processes of a member's data dir (process-claims.ts); for tests and stats. */
+  private provenCount = 0;
   private readonly duplicates: DuplicateMarks;
   private readonly nameRefusers: NameRefusers;
 
@@ -171,6 +173,7 @@ export class NodeIdentity implements TransportIdentity {
       this.opts.logger.info({ peer: env.from, boot: env.boot, previous: outcome.replaced }, `${env.from} speaks from a new process (${env.boot}; ${outcome.replaced} fell silent): a restart`);
     }
     for (const second of outcome.proven) {
+      this.provenCount++;
       this.duplicates.proven(env.from, second, now);
       this.opts.logger.error(
         { peer: env.from, boot: env.boot, second, code: 'DUPLICATE_PROCESS' },
@@ -200,6 +203,11 @@ export class NodeIdentity implements TransportIdentity {
   /** How many messages were set aside as a crashed process's, behind its restart's term. */
   get lateMessagesSetAside(): number {
     return this.setAsideCount;
+  }
+
+  /** How many processes were proven second processes of a member's data dir. */
+  get copiesProven(): number {
+    return this.provenCount;
   }
 
   heardFrom(id: string): string | null {

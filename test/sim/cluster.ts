@@ -84,6 +84,11 @@ export const STAT_NAMES = [
    * instead of holding the member's id or proving the restart a copy (process-claims.ts).
    */
   'lateMessagesSetAside',
+  /**
+   * Processes a receiver proved second processes of a member's data dir (DUPLICATE_PROCESS). The
+   * simulation runs no copies: each is a restart taken for one, locked out for 30 holds.
+   */
+  'copiesProven',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type SimStats = Record<StatName, number>;
@@ -209,6 +214,7 @@ export class Cluster implements NodeObserver {
               refused: () => void this.stats.identityRefusals++,
               creationOverVote: () => void this.stats.creationOverVotes++,
               setAside: (n) => void (this.stats.lateMessagesSetAside += n),
+              proven: (n) => void (this.stats.copiesProven += n),
               proposalTimeoutMs: CLIENT_TIMEOUT_ELECTIONS * opts.node.electionTimeoutMs,
               electionTimeoutMs: opts.node.electionTimeoutMs,
             },
