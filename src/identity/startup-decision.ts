@@ -164,7 +164,8 @@ export function decideStartup(input: StartupInput): StartupDecision {
         };
       }
       // A record changes only through the member's removal, and a removed incarnation stays
-      // listed as removed (answered above). So when this data dir knows the cluster committed
+      // listed as removed (answered above; the last 1,000 removals are kept, and past that the
+      // run-time rules 2 and 5 still refuse this data dir). So when this data dir knows the cluster committed
       // its own incarnation, a peer recording another one without listing this one as removed
       // answers from an applied state older than that record (it lags, or has just restarted
       // and not yet applied up to its commit index), and proves nothing. Refusing here left a
