@@ -70,7 +70,7 @@ void t.test("rule 7 decides a vote in seed 22841: a laggard that knows the clust
   // by a laggard that knew the cluster id), no longer reaches it since pre-candidates step back
   // and late grants count (raft.ts, maybeYield and lateVote). Seed 22841 reaches that shape
   // again, found with `npm run sim -- --seeds 12000 --start 20001 --identity --where
-  // creationOverVotes` (the rule decides in 3 seeds of 1..32,000: 323, 22841, 23276): n2 of
+  // creationOverVotes` (the rule decides in 4 seeds of 1..32,000: 323, 22841, 23276, 24569): n2 of
   // four loses its disk and, cut off, bootstraps anew; n4, whose log never got past the first
   // entry but which heard the cluster id in envelopes, refuses n2's pre-vote at last 1/1, which
   // Raft's own up-to-date check would grant. Here the other two voters' refusals would also keep
