@@ -63,6 +63,20 @@ export interface AcceptanceView {
 export interface Dropped {
   readonly message: Message;
   readonly why: string;
+  /**
+   * The rule that kept a vote request from the core (5, 6 or 7 above); null for a drop of
+   * another kind. So a count can say which rule decided (the simulation asserts that its
+   * schedules still reach rule 7: test/sim/lost-disk.test.ts).
+   */
+  readonly rule: VoteRule | null;
+}
+
+export type VoteRule = 5 | 6 | 7;
+
+/** Why a node may not answer a vote request, and by which rule. */
+export interface VoteRefusal {
+  readonly rule: VoteRule;
+  readonly why: string;
 }
 
 export type BatchVerdict =
@@ -182,9 +196,9 @@ export function judgeBatch(view: AcceptanceView, env: PeerEnvelope, messages: re
   const deliver: Message[] = [];
   const dropped: Dropped[] = [];
   for (const m of messages) {
-    const why = m.type === 'PreVote' || m.type === 'Vote' ? voteRefusal(voter, m.lastLogIndex) : null;
-    if (why === null) deliver.push(m);
-    else dropped.push({ message: m, why });
+    const refused = m.type === 'PreVote' || m.type === 'Vote' ? judgeVote(voter, m.lastLogIndex) : null;
+    if (refused === null) deliver.push(m);
+    else dropped.push({ message: m, why: refused.why, rule: refused.rule });
   }
   return { accept: true, deliver, dropped, adopt, creationSeen: showsCreation(view, env, messages) };
 }
@@ -216,35 +230,48 @@ export function judgePing(view: AcceptanceView, env: PeerEnvelope): Refusal | nu
  * the id, so once this node knows it, a candidate with nothing beyond the first entry lacks a
  * committed entry; null otherwise.
  */
-function staleCandidate(view: AcceptanceView, candidateLastIndex: number): string | null {
+function staleCandidate(view: AcceptanceView, candidateLastIndex: number): VoteRefusal | null {
   const known = localClusterId(view);
   if (known === null || candidateLastIndex > 1) return null;
-  return `cluster ${known} exists, so its creation is over: a candidate with nothing beyond the first entry lacks entries the cluster committed (a lost data dir that bootstrapped alone, say)`;
+  return {
+    rule: 7,
+    why: `cluster ${known} exists, so its creation is over: a candidate with nothing beyond the first entry lacks entries the cluster committed (a lost data dir that bootstrapped alone, say)`,
+  };
 }
 
 /** Rules 5, 6 and 7: null when this node may answer a vote request; otherwise why not. */
 export function voteRefusal(view: AcceptanceView, candidateLastIndex: number): string | null {
+  return judgeVote(view, candidateLastIndex)?.why ?? null;
+}
+
+/** Rules 5, 6 and 7, naming the rule that refuses; null when this node may answer. */
+export function judgeVote(view: AcceptanceView, candidateLastIndex: number): VoteRefusal | null {
   const { identity, self } = view;
   const recorded = view.members.get(self)?.incarnation ?? '';
   if (recorded === identity.incarnation) return staleCandidate(view, candidateLastIndex);
-  if (recorded !== '') return `${self} is recorded as incarnation ${recorded}, this data dir is ${identity.incarnation}: it never votes`;
+  if (recorded !== '') return { rule: 5, why: `${self} is recorded as incarnation ${recorded}, this data dir is ${identity.incarnation}: it never votes` };
   // Recorded before this node's applied state caught up with it (a restart, a lagging apply).
   if (identity.recorded) return staleCandidate(view, candidateLastIndex);
   const applied = view.members.clusterId;
-  if (applied !== null) return `${self} does not vote until cluster ${applied} has recorded its incarnation ${identity.incarnation}`;
+  if (applied !== null) return { rule: 5, why: `${self} does not vote until cluster ${applied} has recorded its incarnation ${identity.incarnation}` };
   // The applied state predates the cluster id (a new cluster, or a restart whose commit index
   // lags): it cannot say whether this data dir was recorded. A member that started empty waits;
   // one that holds the cluster's first entries votes as every member of a new cluster does.
-  if (identity.origin === 'join') return `${self} started empty to join a cluster and does not vote before the cluster records it`;
+  if (identity.origin === 'join') return { rule: 5, why: `${self} started empty to join a cluster and does not vote before the cluster records it` };
   if (identity.origin === 'bootstrap' && !identity.creationSeen) {
     if (identity.clusterId !== null) {
-      return `${self} bootstrapped while no peer answered, and cluster ${identity.clusterId} exists already: it votes once the cluster has recorded its incarnation ${identity.incarnation}`;
+      return {
+        rule: 6,
+        why: `${self} bootstrapped while no peer answered, and cluster ${identity.clusterId} exists already: it votes once the cluster has recorded its incarnation ${identity.incarnation}`,
+      };
     }
     if (candidateLastIndex > 1) {
-      return (
-        `${self} bootstrapped while no peer answered and has seen no sign of the cluster's creation: ` +
-        `it votes only for a candidate with nothing beyond the first entry (found one with last index ${candidateLastIndex})`
-      );
+      return {
+        rule: 6,
+        why:
+          `${self} bootstrapped while no peer answered and has seen no sign of the cluster's creation: ` +
+          `it votes only for a candidate with nothing beyond the first entry (found one with last index ${candidateLastIndex})`,
+      };
     }
   }
   return staleCandidate(view, candidateLastIndex);

@@ -58,11 +58,16 @@ export const PROVEN_HOLDS = 30;
 
 /**
  * What admitting a message changed: `replaced`, the process this one took the member's id over
- * from; `proven`, the processes this message proved to be second processes.
+ * from; `proven`, the processes this message proved to be second processes; `setAside`, the
+ * holder's message was behind a contender's term and counted for nothing (`admitTo`), which a
+ * count can report (the simulation asserts its schedules still reach this: lost-disk.test.ts).
  */
-export type ClaimOutcome = { readonly refusal: Refusal } | { readonly refusal: null; readonly replaced: string | null; readonly proven: readonly string[] };
+export type ClaimOutcome =
+  | { readonly refusal: Refusal }
+  | { readonly refusal: null; readonly replaced: string | null; readonly proven: readonly string[]; readonly setAside: boolean };
 
-const ADMITTED: ClaimOutcome = { refusal: null, replaced: null, proven: [] };
+const ADMITTED: ClaimOutcome = { refusal: null, replaced: null, proven: [], setAside: false };
+const SET_ASIDE: ClaimOutcome = { refusal: null, replaced: null, proven: [], setAside: true };
 
 /**
  * The highest Raft term the sender of `messages` was at when it sent them; undefined for none.
@@ -134,20 +139,21 @@ export class ProcessClaims {
       // as soon as the restart has moved on. Such a message shows nothing about the holder
       // running now: it neither keeps the id held nor proves the contender a second process.
       // Simulation seed 566 (--identity): a restart was proven a copy by its crashed process's
-      // held messages, released over more than the hold, and refused for 30 holds.
-      if (term !== undefined && claim.contenders.aheadOf(term, now)) return ADMITTED;
+      // held messages, released over more than the hold, and refused for 30 holds; its schedule
+      // has moved since, and seed 101932 reaches the case now (test/sim/lost-disk.test.ts).
+      if (term !== undefined && claim.contenders.aheadOf(term, now)) return SET_ASIDE;
       claim.lastAt = Math.max(now, claim.lastAt);
       const proven = claim.contenders.provenBeside(now);
       if (proven.length === 0) return ADMITTED;
       claim.proven = [...claim.proven, ...proven].slice(-MAX_PROVEN);
-      return { refusal: null, replaced: null, proven };
+      return { refusal: null, replaced: null, proven, setAside: false };
     }
     if (silentMs > this.holdMs) {
       const replaced = claim.boot;
       claim.boot = boot;
       claim.lastAt = now;
       claim.contenders.clear();
-      return { refusal: null, replaced, proven: [] };
+      return { refusal: null, replaced, proven: [], setAside: false };
     }
     claim.contenders.heard(boot, now, term);
     // Not yet a copy: a quick restart looks just like this until the old process's hold runs out.

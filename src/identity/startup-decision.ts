@@ -163,7 +163,16 @@ export function decideStartup(input: StartupInput): StartupDecision {
             `(answered by ${freshest.peer}); to bring it back: ctl member add ${memberId} ADDRESS --learner, empty ${input.dataDir}, start with --join`,
         };
       }
-      if (you.recorded !== '' && you.recorded !== own.incarnation) {
+      // A record changes only through the member's removal, and a removed incarnation stays
+      // listed as removed (answered above; the last 1,000 removals are kept, and past that the
+      // run-time rules 2 and 5 still refuse this data dir). So when this data dir knows the cluster committed
+      // its own incarnation, a peer recording another one without listing this one as removed
+      // answers from an applied state older than that record (it lags, or has just restarted
+      // and not yet applied up to its commit index), and proves nothing. Refusing here left a
+      // member whose data dir held every committed entry down for good, with a quorum that
+      // needed it (identity seed 63525). Such a stale peer still refuses this data dir's
+      // acknowledgements (acceptance.ts, rule 2) until it has applied the record.
+      if (you.recorded !== '' && you.recorded !== own.incarnation && !own.recorded) {
         return {
           action: 'refuse',
           code: 'SUPERSEDED',

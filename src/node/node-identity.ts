@@ -91,6 +91,13 @@ export class NodeIdentity implements TransportIdentity {
   private readonly pending = new Set<string>();
   private leaderSince: { readonly atMs: number; readonly noopIndex: number } | null = null;
   private readonly processes: ProcessClaims;
+  /**
+   * Messages of a member's process that were behind its restart's term and set aside rather
+   * than counted as that process speaking (process-claims.ts, `admitTo`); for tests and stats.
+   */
+  private setAsideCount = 0;
+  /** Processes proven second processes of a member's data dir (process-claims.ts); for tests and stats. */
+  private provenCount = 0;
   private readonly duplicates: DuplicateMarks;
   private readonly nameRefusers: NameRefusers;
 
@@ -140,7 +147,7 @@ export class NodeIdentity implements TransportIdentity {
     if (!verdict.accept || verdict.adopt === null) return verdict;
     // Joining a cluster is written down before it takes effect: until then, deliver nothing.
     this.adopt(verdict.adopt, `first heard from ${env.from}`);
-    return { accept: true, deliver: [], dropped: messages.map((message) => ({ message, why: 'recording the cluster id first' })), adopt: null, creationSeen: verdict.creationSeen };
+    return { accept: true, deliver: [], dropped: messages.map((message) => ({ message, why: 'recording the cluster id first', rule: null })), adopt: null, creationSeen: verdict.creationSeen };
   }
 
   judgePing(env: PeerEnvelope): Refusal | null {
@@ -161,10 +168,12 @@ export class NodeIdentity implements TransportIdentity {
     const outcome = this.processes.admit(env.from, env.incarnation, env.boot, now, term);
     if (outcome.refusal === null || outcome.refusal.code === 'DUPLICATE_PROCESS') this.duplicates.note(env.from, env.boot, outcome.refusal === null, now);
     if (outcome.refusal !== null) return outcome.refusal;
+    if (outcome.setAside) this.setAsideCount++;
     if (outcome.replaced !== null) {
       this.opts.logger.info({ peer: env.from, boot: env.boot, previous: outcome.replaced }, `${env.from} speaks from a new process (${env.boot}; ${outcome.replaced} fell silent): a restart`);
     }
     for (const second of outcome.proven) {
+      this.provenCount++;
       this.duplicates.proven(env.from, second, now);
       this.opts.logger.error(
         { peer: env.from, boot: env.boot, second, code: 'DUPLICATE_PROCESS' },
@@ -189,6 +198,16 @@ export class NodeIdentity implements TransportIdentity {
   private isMember(id: string): boolean {
     const members = this.state?.members();
     return members === undefined || members.size === 0 || members.get(id) !== null;
+  }
+
+  /** How many messages were set aside as a crashed process's, behind its restart's term. */
+  get lateMessagesSetAside(): number {
+    return this.setAsideCount;
+  }
+
+  /** How many processes were proven second processes of a member's data dir. */
+  get copiesProven(): number {
+    return this.provenCount;
   }
 
   heardFrom(id: string): string | null {

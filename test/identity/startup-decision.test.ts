@@ -97,6 +97,17 @@ void t.test('a data dir the cluster recorded as superseded, or removed, is refus
   t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: stale }, { peer: 'c3', reply: fresh }] })), { action: 'start' }, 'the freshest answer decides');
 });
 
+void t.test('a data dir that knows it was recorded is not refused by a peer answering from an older applied state (identity seed 63525)', async (t) => {
+  // c1 was removed and re-added (incarnation 1 recorded), and applied that record; c2 restarted
+  // with its applied state behind its commit index, still recording c1's previous data dir (9).
+  // The record can only change again through a removal, which c2 would list: so c2 is stale.
+  const lagging = reply({ appliedIndex: 13, you: { recorded: INC(9) } });
+  t.match(decideStartup(input({ disk: disk({ recorded: true }), answers: [{ peer: 'c2', reply: lagging }, down('c3')] })), { action: 'start', recorded: false });
+  t.match(decideStartup(input({ disk: disk({ recorded: false }), answers: [{ peer: 'c2', reply: lagging }, down('c3')] })), { action: 'refuse', code: 'SUPERSEDED' }, 'without that knowledge the record decides');
+  const removedSince = reply({ appliedIndex: 90, you: { recorded: INC(9), removed: true } });
+  t.match(decideStartup(input({ disk: disk({ recorded: true }), answers: [{ peer: 'c2', reply: removedSince }] })), { action: 'refuse', code: 'REMOVED' }, 'a record this data dir lost through its removal still refuses it');
+});
+
 void t.test('a data dir with state starts from it when the cluster agrees or nobody answers', async (t) => {
   t.match(decideStartup(input({ disk: disk() })), { action: 'start' });
   t.match(decideStartup(input({ disk: disk(), answers: [{ peer: 'c2', reply: reply({ you: { recorded: INC(1) } }) }] })), { action: 'start', recorded: true });

@@ -74,6 +74,21 @@ export const STAT_NAMES = [
   'rebuilds',
   /** Messages the identity checks refused. */
   'identityRefusals',
+  /**
+   * Vote requests rule 7 kept from a voter whose own log had nothing beyond the first entry
+   * either, so that Raft's own up-to-date check would have let them through (acceptance.ts).
+   */
+  'creationOverVotes',
+  /**
+   * Messages of a crashed process, arriving after its restart spoke at a later term, set aside
+   * instead of holding the member's id or proving the restart a copy (process-claims.ts).
+   */
+  'lateMessagesSetAside',
+  /**
+   * Processes a receiver proved second processes of a member's data dir (DUPLICATE_PROCESS). The
+   * simulation runs no copies: each is a restart taken for one, locked out for 30 holds.
+   */
+  'copiesProven',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type SimStats = Record<StatName, number>;
@@ -197,6 +212,9 @@ export class Cluster implements NodeObserver {
                 if (action === 'bootstrap' && this.recovering.has(id)) this.stats.lostDisksBootstrapped++;
               },
               refused: () => void this.stats.identityRefusals++,
+              creationOverVote: () => void this.stats.creationOverVotes++,
+              setAside: (n) => void (this.stats.lateMessagesSetAside += n),
+              proven: (n) => void (this.stats.copiesProven += n),
               proposalTimeoutMs: CLIENT_TIMEOUT_ELECTIONS * opts.node.electionTimeoutMs,
               electionTimeoutMs: opts.node.electionTimeoutMs,
             },

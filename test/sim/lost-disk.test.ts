@@ -65,26 +65,36 @@ void t.test('with the identity checks planted out, a lost disk loses committed e
   t.ok(runSeed(caught.seed, WITH_IDENTITY).ok, `seed ${caught.seed} passes with the checks`);
 });
 
-void t.test('seed 60422, where rule 7 was found (a lost member that bootstrapped while isolated, elected by a laggard that knew the cluster id), keeps every invariant', async (t) => {
-  // Before rule 7 this seed broke leader-completeness: c3's log never got past the creation, it
-  // had heard the cluster id from c2, and it voted for the replacement of c1's lost data dir.
-  // Since pre-candidates step back for each other and late grants count (raft.ts, maybeYield and
-  // lateVote), elections end sooner and this seed's schedule no longer reaches that case (n1
-  // loses its disk but is answered when it starts again); what it still checks is that it
-  // keeps every invariant. Rule 7 itself: test/identity/acceptance.test.ts.
-  const r = runSeed(60422, WITH_IDENTITY);
-  t.ok(r.ok, r.failure ?? 'seed 60422 keeps every invariant');
+void t.test("rule 7 decides a vote in seed 22841: a laggard that knows the cluster id refuses a lost member's replacement that bootstrapped while isolated, which Raft alone would grant, and every invariant holds", async (t) => {
+  // Seed 60422, where rule 7 was found (a lost member that bootstrapped while isolated, elected
+  // by a laggard that knew the cluster id), no longer reaches it since pre-candidates step back
+  // and late grants count (raft.ts, maybeYield and lateVote). Seed 22841 reaches that shape
+  // again, found with `npm run sim -- --seeds 12000 --start 20001 --identity --where
+  // creationOverVotes` (the rule decides in 4 seeds of 1..32,000: 323, 22841, 23276, 24569): n2 of
+  // four loses its disk and, cut off, bootstraps anew; n4, whose log never got past the first
+  // entry but which heard the cluster id in envelopes, refuses n2's pre-vote at last 1/1, which
+  // Raft's own up-to-date check would grant. Here the other two voters' refusals would also keep
+  // n2 out: no seed of 1..20,000 loses an entry with rule 7 off. With the rule off
+  // (staleCandidate in acceptance.ts returning null), this test fails.
+  const r = runSeed(22841, { ...WITH_IDENTITY, traceKeep: Number.POSITIVE_INFINITY });
+  t.ok(r.ok, r.failure ?? 'seed 22841 keeps every invariant and recovers');
+  t.ok(r.stats.creationOverVotes > 0, `rule 7 refused ${r.stats.creationOverVotes} vote requests that Raft would have granted`);
+  t.match(r.trace.join('\n'), /DISK LOST n2\n.*n2 start-up: bootstrap \(\w+\): no peer answered[\s\S]*n4 rule 7: refused n2's PreVote \(last 1\/1\)/, "n2's replacement, bootstrapped unanswered, refused by the laggard n4");
 });
 
-void t.test("liveness: a restart is not proven a copy by its crashed process's late messages (seed 566)", async (t) => {
-  // n3 crashed mid-campaign and restarted; a partition held the crashed process's messages and
-  // released them over more than the hold, beside the restart's: the restart was proven a second
-  // process and refused for 30 holds, and never caught up. Those messages were at terms behind
-  // the restart's (process-claims.ts).
-  // The election changes since (raft.ts, maybeYield and lateVote) moved this seed's schedule
-  // away from that release; the rule is tested in test/identity/process-claims.test.ts.
-  const r = runSeed(566, WITH_IDENTITY);
-  t.ok(r.ok, r.failure ?? 'seed 566 recovers');
+void t.test("a crashed process's late messages, behind its restart's term, are set aside and prove no copy (seed 101932)", async (t) => {
+  // Seed 566 found this (a restart proven a copy by its crashed process's held messages, and
+  // refused for 30 holds); the election changes since moved its schedule away. Seed 101932 was
+  // found with `--where lateMessagesSetAside` and, of the 40 seeds of 1..20,000 and
+  // 100,000..102,999 where the rule acts, is the one where it matters: n3 of five crashes and
+  // restarts at once as a partition heals, the partition's held messages of the crashed process
+  // reach n1 and n4 after the restart has moved to a later term, and without the rule (the
+  // `aheadOf` test in process-claims.ts admitTo) n1 proves the restart a second process.
+  const r = runSeed(101932, { ...WITH_IDENTITY, traceKeep: Number.POSITIVE_INFINITY });
+  t.ok(r.ok, r.failure ?? 'seed 101932 keeps every invariant and recovers');
+  t.ok(r.stats.lateMessagesSetAside > 0, `${r.stats.lateMessagesSetAside} late messages of n3's crashed process set aside`);
+  t.equal(r.stats.copiesProven, 0, "n3's restart is never proven a copy");
+  t.match(r.trace.join('\n'), /n[14] set aside n3's \w+ at term 12/, "the crashed process's messages at term 12, behind the restart's");
 });
 
 void t.test('liveness: an election whose last grant arrives after the candidate timed out still elects it (seeds 71245, 71786)', async (t) => {
@@ -97,4 +107,14 @@ void t.test('liveness: an election whose last grant arrives after the candidate 
     const r = runSeed(seed, WITH_IDENTITY);
     t.ok(r.ok, r.failure ?? `seed ${seed} recovers`);
   }
+});
+
+void t.test('liveness: a member that knows it was recorded starts although a restarted peer answers from an older applied state (seed 63525)', async (t) => {
+  // n1 lost its disk and bootstrapped alone (rule 6 keeps its vote); n2 and n3 were the quorum.
+  // All three restarted at once: n2's applied state (13) lagged its commit index (24) and still
+  // recorded n3's data dir from before n3 was rebuilt, so n3, which held every committed entry
+  // and knew its record, was refused SUPERSEDED and no leader could ever be elected
+  // (startup-decision.ts).
+  const r = runSeed(63525, WITH_IDENTITY);
+  t.ok(r.ok, r.failure ?? 'seed 63525 recovers');
 });

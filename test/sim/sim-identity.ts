@@ -42,6 +42,12 @@ export interface IdentityWorld {
   /** How a start was decided, and a message refused: for the statistics. */
   started(id: NodeId, action: StartKind): void;
   refused(): void;
+  /** Rule 7 kept a vote request from a voter as new as the candidate (cluster.ts, creationOverVotes). */
+  creationOverVote(): void;
+  /** `n` messages of a crashed process were set aside behind its restart's term. */
+  setAside(n: number): void;
+  /** `n` processes were proven second processes of a member's data dir. */
+  proven(n: number): void;
   readonly proposalTimeoutMs: number;
   readonly electionTimeoutMs: number;
 }
@@ -159,11 +165,28 @@ export class SimIdentity {
       rt.identity.noteHeard(env);
       return m;
     }
+    const setAsideBefore = rt.identity.lateMessagesSetAside;
+    const provenBefore = rt.identity.copiesProven;
     const verdict = rt.identity.judgeBatch(env, [m]);
+    if (rt.identity.copiesProven > provenBefore) {
+      this.world.proven(rt.identity.copiesProven - provenBefore);
+      this.world.note(`${dest.id} proved a process of ${env.from} a second one (DUPLICATE_PROCESS), on ${env.from}'s ${m.type} at term ${m.term}`);
+    }
+    if (rt.identity.lateMessagesSetAside > setAsideBefore) {
+      this.world.setAside(rt.identity.lateMessagesSetAside - setAsideBefore);
+      this.world.note(`${dest.id} set aside ${env.from}'s ${m.type} at term ${m.term}: a crashed process's, behind its restart's term`);
+    }
     if (!verdict.accept) {
       this.world.refused();
       rt.identity.onRefused(env.from, verdict.refusal);
       return null;
+    }
+    // Rule 7 decided only where the voter's log is no further than the candidate's first entry:
+    // beyond it, Raft's own up-to-date check refuses such a candidate anyway.
+    if (verdict.dropped.some((d) => d.rule === 7) && dest.host().status().lastIndex <= 1) {
+      this.world.creationOverVote();
+      const last = m.type === 'PreVote' || m.type === 'Vote' ? ` (last ${m.lastLogIndex}/${m.lastLogTerm})` : '';
+      this.world.note(`${dest.id} rule 7: refused ${env.from}'s ${m.type}${last}, which Raft would grant: it knows the cluster id`);
     }
     rt.identity.noteHeard(env);
     return verdict.deliver[0] ?? null;
