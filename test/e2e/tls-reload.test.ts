@@ -12,6 +12,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
 import { CertMaker } from '../helpers/certs.js';
+import { checkNaming } from '../helpers/metric-names.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -91,6 +92,7 @@ void t.test('SIGHUP reloads the TLS files: a CRL published after start takes eff
   t.equal(await servedSerial(cluster.endpoints(), operator.ca, operator), serialOf(next.cert), 'and the rotated certificate is still served');
 
   const text = await (await fetch(`http://${cluster.metricsAddresses.get('c1')!}/metrics`)).text();
+  t.strictSame(checkNaming(text).problems, [], 'the TLS families follow the naming rules too');
   /** The value of `family`'s sample whose labels include `label` (any, without). */
   const sample = (family: string, label = ''): number => {
     const line = text.split('\n').find((l) => (l.startsWith(`${family}{`) || l.startsWith(`${family} `)) && l.includes(label));
