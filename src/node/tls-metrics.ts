@@ -9,13 +9,16 @@ import type { TlsSnapshot } from '../transport/tls-snapshot.js';
 
 export type TlsReloadResult = 'ok' | 'failed';
 
+/** The families, by name (docs/reference.md lists each; test/cli/reference-doc.test.ts checks). */
+export const TLS_METRICS = { reloads: 'controller_tls_reloads_total', crlNextUpdate: 'controller_tls_crl_next_update_seconds', certNotAfter: 'controller_tls_cert_not_after_seconds' } as const;
+
 export class TlsMetrics {
   private readonly reloads: client.Counter<'result'>;
 
   constructor(registry: client.Registry, current: () => TlsSnapshot, now: () => number = Date.now) {
     const registers = [registry];
     this.reloads = new client.Counter({
-      name: 'controller_tls_reloads_total',
+      name: TLS_METRICS.reloads,
       help: 'TLS reloads (SIGHUP) by result: ok = the files passed the start-up checks and are in force for new connections; failed = refused, the previous material stays (logged as TLS_RELOAD_FAILED).',
       labelNames: ['result'],
       registers,
@@ -23,7 +26,7 @@ export class TlsMetrics {
     // Both series exist from the start, so rate() and absent() work before the first reload.
     for (const result of ['ok', 'failed'] as const) this.reloads.inc({ result }, 0);
     new client.Gauge({
-      name: 'controller_tls_crl_next_update_seconds',
+      name: TLS_METRICS.crlNextUpdate,
       help: "Seconds until the earliest nextUpdate of the CRLs in tls.crl (of each CA's, the latest); negative once passed, when OpenSSL refuses every certificate of that CA. No sample without a CRL that expires.",
       registers,
       collect() {
@@ -33,7 +36,7 @@ export class TlsMetrics {
       },
     });
     new client.Gauge({
-      name: 'controller_tls_cert_not_after_seconds',
+      name: TLS_METRICS.certNotAfter,
       help: "Seconds until this node's certificate (tls.cert) expires; past it every peer and client refuses this node.",
       registers,
       collect() {
