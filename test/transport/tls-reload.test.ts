@@ -20,9 +20,11 @@ import type { HandshakeFailure } from '../../src/transport/handshake-failures.js
 import { readTlsSnapshot, type ControllerTlsFiles } from '../../src/transport/tls-snapshot.js';
 import { TlsInForce } from '../../src/node/tls-in-force.js';
 import { TlsReloader } from '../../src/node/tls-reloader.js';
+import { Metrics } from '../../src/node/metrics.js';
 import type { TlsReloadResult } from '../../src/node/tls-metrics.js';
 import { CertMaker } from '../helpers/certs.js';
 import { freePorts } from '../helpers/free-ports.js';
+import { scrapeHttps } from '../helpers/https-scrape.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -47,8 +49,10 @@ function echoServer(): grpc.Server {
 /**
  * A CA, member c1's certificate and a CRL of the CA with nothing revoked, copied to the paths the
  * controller's config names (`live/`), as an operator's files would be; the node built on them.
+ * With `scrapers`, /metrics is served over HTTPS to the certificates of a CA of scrapers, whose
+ * CRL the file holds too.
  */
-async function fixture(t: Test) {
+async function fixture(t: Test, opts: { readonly scrapers?: boolean } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-reload-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const certs = new CertMaker(dir);
@@ -56,11 +60,24 @@ async function fixture(t: Test) {
   const first = certs.makeCert('ca', 'c1', { peer: 'c1' });
   const live = path.join(dir, 'live');
   fs.mkdirSync(live);
-  const files: ControllerTlsFiles = { ca: path.join(live, 'ca.crt'), cert: path.join(live, 'c1.crt'), key: path.join(live, 'c1.key'), clientCa: null, agentCa: null, metrics: false, metricsClientCa: null, crl: path.join(live, 'crl.pem') };
+  const scrapers = opts.scrapers === true;
+  if (scrapers) certs.makeCa('scrapers');
+  const files: ControllerTlsFiles = {
+    ca: path.join(live, 'ca.crt'),
+    cert: path.join(live, 'c1.crt'),
+    key: path.join(live, 'c1.key'),
+    clientCa: null,
+    agentCa: null,
+    metrics: scrapers,
+    metricsClientCa: scrapers ? path.join(dir, 'scrapers.crt') : null,
+    crl: path.join(live, 'crl.pem'),
+  };
   fs.copyFileSync(first.ca, files.ca);
   fs.copyFileSync(first.cert, files.cert);
   fs.copyFileSync(first.key, files.key);
-  fs.copyFileSync(certs.crl('ca'), files.crl!);
+  /** Writes the CAs' current CRLs (every revocation so far) to the CRL file the config names. */
+  const publishCrl = (): void => fs.writeFileSync(files.crl!, Buffer.concat([fs.readFileSync(certs.crl('ca')), ...(scrapers ? [fs.readFileSync(certs.crl('scrapers'))] : [])]));
+  publishCrl();
   const start = readTlsSnapshot(files, 'c1');
   if (!start.ok) throw new Error(start.problem.reason);
   const inForce = new TlsInForce(start.snapshot, () => undefined);
@@ -80,7 +97,7 @@ async function fixture(t: Test) {
   const logs = captureLogs();
   const results: TlsReloadResult[] = [];
   const reloader = new TlsReloader({ files, selfId: 'c1', inForce, logger: logs.logger, onResult: (r) => results.push(r) });
-  return { dir, certs, files, inForce, port: listener.port, failed, logs, results, reloader };
+  return { dir, certs, files, inForce, port: listener.port, failed, logs, results, reloader, publishCrl };
 }
 
 /** A gRPC client of its own channel (no subchannel shared with another client) presenting `who`. */
@@ -120,7 +137,7 @@ void t.test('a client certificate revoked by a CRL published after start: accept
   t.equal((await ask(open)).reply, serialOf(leaked.cert), 'before: the certificate calls');
 
   f.certs.revoke('ca', 'leaked');
-  fs.copyFileSync(f.certs.crl('ca'), f.files.crl!);
+  f.publishCrl();
   t.equal((await ask(clientOf(t, f.port, f.files.ca, leaked))).reply, serialOf(leaked.cert), 'the new CRL is on disk, not yet reloaded: still accepted');
 
   const outcome = f.reloader.reload();
@@ -153,7 +170,7 @@ void t.test('a file that fails the start-up checks on reload: the old material s
   const operator = f.certs.makeCert('ca', 'operator');
   const leaked = f.certs.makeCert('ca', 'leaked');
   f.certs.revoke('ca', 'leaked');
-  fs.copyFileSync(f.certs.crl('ca'), f.files.crl!);
+  f.publishCrl();
   t.match(f.reloader.reload(), { ok: true }, 'a CRL revoking leaked is in force');
   const inForce = f.inForce.current;
   const served = serialOf(f.files.cert);
@@ -161,7 +178,7 @@ void t.test('a file that fails the start-up checks on reload: the old material s
   // A CRL that does not parse, then a certificate without its key: each refused as at start.
   fs.writeFileSync(f.files.crl!, '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n');
   t.match(f.reloader.reload(), { ok: false, problem: { keyPath: 'tls.crl', file: f.files.crl, reason: /not a usable certificate revocation list/ } });
-  fs.copyFileSync(f.certs.crl('ca'), f.files.crl!);
+  f.publishCrl();
   const next = f.certs.makeCert('ca', 'c1-next', { peer: 'c1' });
   fs.copyFileSync(next.cert, f.files.cert);
   t.match(f.reloader.reload(), { ok: false, problem: { keyPath: 'tls.key', file: f.files.key, reason: /does not match the certificate in tls.cert/ } });
@@ -205,10 +222,43 @@ void t.test('outgoing: new connections present the new certificate, and a peer w
   t.equal((await ask(kept)).reply, before, 'the channel connected before keeps its connection, and the old certificate');
 
   f.certs.revoke('ca', 'c2');
-  fs.copyFileSync(f.certs.crl('ca'), f.files.crl!);
+  f.publishCrl();
   t.equal((await ask(dial())).reply, serialOf(next.cert), 'the CRL revoking the peer, not reloaded yet: accepted');
   t.match(f.reloader.reload(), { ok: true, change: { changed: ['tls.crl'] } });
   const refused = await ask(dial());
   t.equal(refused.err?.code, grpc.status.UNAVAILABLE, 'after the reload the revoked server certificate is refused');
   t.match(refused.err?.details ?? '', /revoked/i, `named as revoked: ${refused.err?.details ?? ''}`);
+});
+
+void t.test('/metrics over HTTPS follows a reload: a scraper certificate revoked after start is refused once reloaded', async (t) => {
+  const f = await fixture(t, { scrapers: true });
+  const prometheus = f.certs.makeCert('scrapers', 'prometheus');
+  const other = f.certs.makeCert('scrapers', 'other-scraper');
+  const metrics = new Metrics('c1');
+  const address = `127.0.0.1:${(await freePorts(1))[0]!}`;
+  await metrics.listen(address, f.inForce.metricsTls());
+  f.inForce.bindMetrics(metrics);
+  t.teardown(() => metrics.close());
+  t.match(await scrapeHttps(address, f.files.ca, prometheus), { status: 200 }, 'before: the scraper reads /metrics');
+
+  f.certs.revoke('scrapers', 'prometheus');
+  f.publishCrl();
+  t.match(await scrapeHttps(address, f.files.ca, prometheus), { status: 200 }, 'the CRL on disk only: still served');
+  t.match(f.reloader.reload(), { ok: true, change: { changed: ['tls.crl'], crls: { count: 2 } } });
+  t.match(await scrapeHttps(address, f.files.ca, prometheus), { error: String }, 'after the reload: the revoked scraper fails the handshake');
+  t.match(await scrapeHttps(address, f.files.ca, other), { status: 200 }, "another of the scrapers' CA still reads");
+
+  const next = f.certs.makeCert('ca', 'c1-next', { peer: 'c1' });
+  fs.copyFileSync(next.cert, f.files.cert);
+  fs.copyFileSync(next.key, f.files.key);
+  t.match(f.reloader.reload(), { ok: true, change: { changed: ['tls.cert', 'tls.key'] } });
+  const served = await new Promise<string>((resolve, reject) => {
+    const idx = address.lastIndexOf(':');
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(address.slice(idx + 1)), servername: 'localhost', ca: fs.readFileSync(f.files.ca), cert: fs.readFileSync(other.cert), key: fs.readFileSync(other.key) }, () => {
+      resolve(socket.getPeerCertificate().serialNumber);
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+  t.equal(served, serialOf(next.cert), '/metrics serves the rotated certificate');
 });
