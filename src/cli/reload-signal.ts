@@ -15,6 +15,11 @@ const onHup = (): void => {
 };
 process.on('SIGHUP', onHup);
 
+/** Whether a SIGHUP arrived before any handler was set, not yet acted on. */
+export function reloadPending(): boolean {
+  return pending;
+}
+
 /** From now on SIGHUP calls `reload`; one held since start calls it at once. */
 export function onReloadSignal(reload: () => void): void {
   handler = reload;
