@@ -134,8 +134,8 @@ export class GuardedListener {
   /**
    * New TLS material (credentials.ts listenerTlsOptions) for the handshakes that start from now
    * on; connections already handshaken, or handshaking, keep what they began with. Node builds a
-   * fresh SecureContext, ticket keys included, so a session from before cannot be resumed past
-   * a new CRL. The server-level options (requestCert, ALPN, the handshake timeout) are the
+   * fresh SecureContext, with its own session cache and (we set none) new random ticket keys,
+   * so a session from before cannot be resumed past a new CRL. The server-level options (requestCert, ALPN, the handshake timeout) are the
    * constructor's and do not change. Plaintext has no TLS to swap: it throws.
    */
   setTls(options: tls.TlsOptions): void {
