@@ -262,3 +262,46 @@ void t.test('/metrics over HTTPS follows a reload: a scraper certificate revoked
   });
   t.equal(served, serialOf(next.cert), '/metrics serves the rotated certificate');
 });
+
+void t.test('a TLS session from before the reload is not resumed past the new CRL', async (t) => {
+  const f = await fixture(t);
+  const leaked = f.certs.makeCert('ca', 'leaked');
+  /** A TLS 1.3 connection presenting `leaked`, resuming `session` if given: its ticket, whether it resumed, and how it ended. */
+  const connect = (session?: Buffer): Promise<{ ticket: Buffer | null; reused: boolean | null; error: string | null }> =>
+    new Promise((resolve) => {
+      let ticket: Buffer | null = null;
+      let reused: boolean | null = null;
+      let error: string | null = null;
+      const socket = tls.connect({ host: '127.0.0.1', port: f.port, servername: 'localhost', ca: fs.readFileSync(f.files.ca), cert: fs.readFileSync(leaked.cert), key: fs.readFileSync(leaked.key), ALPNProtocols: ['h2'], minVersion: 'TLSv1.3', ...(session ? { session } : {}) });
+      // Done when: a fresh connection has its ticket, a resumption is seen, or the server ends it
+      // (a refused certificate: in TLS 1.3 its alert arrives after this side's handshake); at
+      // most 10 s, or the answer is left as it stands.
+      const deadline = setTimeout(() => socket.destroy(), 10_000);
+      socket.on('secureConnect', () => {
+        reused = socket.isSessionReused();
+        if (reused) socket.destroy();
+      });
+      socket.on('session', (s: Buffer) => {
+        ticket = s;
+        if (session === undefined) socket.destroy();
+      });
+      socket.on('error', (e) => (error = e.message));
+      socket.on('close', () => {
+        clearTimeout(deadline);
+        resolve({ ticket, reused, error });
+      });
+      t.teardown(() => socket.destroy());
+    });
+  const first = await connect();
+  t.ok(first.ticket, 'the first connection is given a session ticket');
+  const resumed = await connect(first.ticket!);
+  t.equal(resumed.reused, true, 'before the reload, the session resumes (no certificate check on resumption)');
+  f.certs.revoke('ca', 'leaked');
+  f.publishCrl();
+  t.match(f.reloader.reload(), { ok: true });
+  const after = await connect(first.ticket!);
+  t.not(after.reused, true, 'after the reload the old session is not resumed');
+  // The listener closes a refused connection at once, so the client may see only the close.
+  await waitFor(() => f.failed.some((x) => x.code === 'CERT_REVOKED'), 'the full handshake refusing the certificate as CERT_REVOKED');
+  t.equal(f.failed.filter((x) => x.code === 'CERT_REVOKED').length, 1, 'that connection, and only it, refused');
+});
