@@ -1,7 +1,9 @@
 /**
  * The driver of tls-expiry.ts: looks at the material in force at start, after each reload and
  * once a minute, and logs each CRL or certificate near its end once (CRL_EXPIRING,
- * CERT_EXPIRING, at warn). The timer is unref'd: it never keeps a stopping process alive.
+ * CERT_EXPIRING, at warn), and once more when the date has passed (CRL_EXPIRED, CERT_EXPIRED,
+ * at error: handshakes are failing by then). The timer is unref'd: it never keeps a stopping
+ * process alive.
  */
 import type { Logger } from 'pino';
 import { expiryWarnings, WarnedOnce } from '../transport/tls-expiry.js';
@@ -15,7 +17,7 @@ export class TlsExpiryWatch {
 
   constructor(
     private readonly current: () => TlsSnapshot,
-    private readonly logger: Pick<Logger, 'warn'>,
+    private readonly logger: Pick<Logger, 'warn' | 'error'>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -27,7 +29,9 @@ export class TlsExpiryWatch {
 
   check(): void {
     for (const w of this.warned.fresh(expiryWarnings(this.current(), this.now()))) {
-      this.logger.warn({ code: w.code, file: w.file, what: w.what, at: new Date(w.at).toISOString() }, w.message);
+      const fields = { code: w.code, file: w.file, what: w.what, at: new Date(w.at).toISOString() };
+      if (w.code.endsWith('_EXPIRED')) this.logger.error(fields, w.message);
+      else this.logger.warn(fields, w.message);
     }
   }
 

@@ -43,8 +43,9 @@ export function earliestNextUpdate(crls: readonly CrlSummary[]): number | null {
 }
 
 export interface ExpiryWarning {
-  readonly code: 'CRL_EXPIRING' | 'CERT_EXPIRING';
-  /** The same for the same CRL or certificate, so a driver warns once per item. */
+  /** _EXPIRING while the date is ahead, _EXPIRED once it has passed (and the outage has begun). */
+  readonly code: 'CRL_EXPIRING' | 'CRL_EXPIRED' | 'CERT_EXPIRING' | 'CERT_EXPIRED';
+  /** The same for the same CRL or certificate in the same phase, so a driver warns once per item and phase. */
   readonly key: string;
   /** The file, and what in it: `the CRL of CN=ca`, `this node's certificate`. */
   readonly file: string;
@@ -70,9 +71,10 @@ export function expiryWarnings(s: TlsSnapshot, now: number): ExpiryWarning[] {
       if (!nearEnd(d.thisUpdate, d.nextUpdate, now)) continue;
       const ca = cas.find((c) => subjectDer(c).equals(d.issuer));
       const what = `the CRL of ${ca === undefined ? 'a CA of no configured file' : ca.subject.replace(/\n/g, ', ')}`;
+      const passed = d.nextUpdate <= now;
       out.push({
-        code: 'CRL_EXPIRING',
-        key: `crl:${d.issuer.toString('hex')}:${d.thisUpdate}:${d.nextUpdate}`,
+        code: passed ? 'CRL_EXPIRED' : 'CRL_EXPIRING',
+        key: `crl:${d.issuer.toString('hex')}:${d.thisUpdate}:${d.nextUpdate}:${passed ? 'passed' : 'near'}`,
         file: s.files.crl,
         what,
         at: d.nextUpdate,
@@ -83,9 +85,10 @@ export function expiryWarnings(s: TlsSnapshot, now: number): ExpiryWarning[] {
   const from = Date.parse(s.certificate.validFrom);
   const to = Date.parse(s.certificate.validTo);
   if (Number.isFinite(from) && Number.isFinite(to) && nearEnd(from, to, now)) {
+    const passed = to <= now;
     out.push({
-      code: 'CERT_EXPIRING',
-      key: `cert:${s.certificate.fingerprint256}`,
+      code: passed ? 'CERT_EXPIRED' : 'CERT_EXPIRING',
+      key: `cert:${s.certificate.fingerprint256}:${passed ? 'passed' : 'near'}`,
       file: s.files.cert,
       what: "this node's certificate",
       at: to,
@@ -95,7 +98,7 @@ export function expiryWarnings(s: TlsSnapshot, now: number): ExpiryWarning[] {
   return out;
 }
 
-/** Remembers what was warned about, so each item is warned about once per process. */
+/** Remembers what was warned about, so each item is warned about once per phase (near, passed) per process. */
 export class WarnedOnce {
   private readonly keys = new Set<string>();
 

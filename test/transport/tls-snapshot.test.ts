@@ -138,11 +138,13 @@ void t.test('expiryWarnings: a CRL and the certificate near their end, each warn
   t.equal(certNear.length, 1);
   t.ok(certTo - certFrom > 39 * DAY);
   const passed = expiryWarnings(s, next + HOUR);
-  t.match(passed[0], { code: 'CRL_EXPIRING', message: /passed at/ }, 'a nextUpdate already passed is said so');
+  t.match(passed[0], { code: 'CRL_EXPIRED', message: /passed at/ }, 'a nextUpdate already passed is said so');
 
   const once = new WarnedOnce();
   t.equal(once.fresh(expiryWarnings(s, next - HOUR)).length, 1, 'the first look warns');
   t.equal(once.fresh(expiryWarnings(s, next - 1)).length, 0, 'the same CRL later: not again');
+  t.match(once.fresh(expiryWarnings(s, next)), [{ code: 'CRL_EXPIRED' }], 'once its nextUpdate has passed: once more, as expired');
+  t.equal(once.fresh(expiryWarnings(s, next + HOUR)).length, 0, 'and not again');
   const fresher = snapshot(files({ crl: write('crl-expiry-2.pem', fs.readFileSync(certs.crl('ca', { days: 9 }))) }));
   t.equal(once.fresh(expiryWarnings(fresher, fresher.crls[0]!.nextUpdate! - HOUR)).length, 1, 'a new CRL from the same CA is an item of its own');
 });
