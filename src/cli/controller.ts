@@ -3,9 +3,11 @@
  * `controller --config FILE --id ID [--join]`: one controller process. Config errors exit 2
  * before anything is written; so does a data dir the start-up decision refuses (another
  * member's or cluster's, or a lost member's: src/identity). SIGTERM/SIGINT shut down gracefully
- * (a leader hands off first).
+ * (a leader hands off first). SIGHUP reloads the TLS files (docs/security.md): checked as at
+ * start, in force for new connections when they pass, refused with a log line when not.
  */
 import { onStopSignal, releaseStopSignals, stopRequested } from './stop-signals.js';
+import { onReloadSignal, releaseReloadSignal } from './reload-signal.js';
 import { tuneForServing } from './server-tiering.js';
 import { capYoungGeneration } from './young-generation.js';
 import './quiet-warnings.js';
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
   // `controller restore ...` writes a data dir from a snapshot and exits (controller-restore.ts).
   if (process.argv[2] === 'recover' || process.argv[2] === 'restore') {
     releaseStopSignals();
+    releaseReloadSignal();
     return process.argv[2] === 'recover' ? runRecover(process.argv.slice(3)) : runRestore(process.argv.slice(3));
   }
   try {
@@ -123,6 +126,12 @@ async function main(): Promise<void> {
     );
   };
   onStopSignal(stop);
+  // Without TLS there is nothing to reload; the signal is still taken, not left to kill the process.
+  onReloadSignal(() => {
+    if (stopping) return;
+    if (config.tls === null) logger.info({ signal: 'SIGHUP' }, 'SIGHUP: no tls block, nothing to reload');
+    else node.reloadTls();
+  });
 }
 
 void main();

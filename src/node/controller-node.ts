@@ -4,7 +4,6 @@
  */
 import { ensurePrivateDataDir } from './data-dir-mode.js';
 import { randomBytes, randomInt } from 'node:crypto';
-import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { baseCallGuard } from '../transport/base-call-guard.js';
 import { oneMessageRequests } from '../transport/unended-requests.js';
@@ -24,7 +23,7 @@ import { encodeCommand } from '../statemachine/index.js';
 import type { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
-import { insecureCredentials, mutualTlsCredentials, tlsAgentGate, tlsPeerAuth, type PeerCredentials } from '../transport/credentials.js';
+import { insecureCredentials, type PeerCredentials } from '../transport/credentials.js';
 import { memberKeyGate, NOT_A_MEMBER } from '../transport/member-key-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { PayloadError } from '../transport/errors.js';
@@ -68,6 +67,8 @@ import { StateQuota } from '../api/state-quota.js';
 import { listenGrpc } from './grpc-listener.js';
 import type { GuardedListener } from '../transport/guarded-listener.js';
 import { traceMilestone } from '../util/trace.js';
+import { tlsAtStart, wireTlsReload, type TlsReload } from './tls-reload-wiring.js';
+import type { TlsReloadOutcome } from './tls-reloader.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -104,6 +105,7 @@ export class ControllerNode {
     private readonly agents: AgentsLayer,
     private readonly leadership: LeadershipLog,
     private readonly autopilot: AutopilotWiring,
+    private readonly tlsReload: TlsReload | null,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -114,8 +116,10 @@ export class ControllerNode {
     const serving = { since: Number.POSITIVE_INFINITY };
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
     for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
-    const creds: PeerCredentials = config.tls ? mutualTlsCredentials(config.tls) : insecureCredentials();
-    const peerAuth = config.tls ? tlsPeerAuth(config.tls) : plaintextPeerAuth;
+    // TLS material a SIGHUP can replace (tls-in-force.ts): built before anything dials or listens.
+    const tlsInForce = config.tls ? tlsAtStart(config.tls, self.id, (code) => metrics.onCallRefused(code)) : null;
+    const creds: PeerCredentials = tlsInForce?.credentials ?? insecureCredentials();
+    const peerAuth = tlsInForce?.peerAuth ?? plaintextPeerAuth;
     const dataDirNote = ensurePrivateDataDir(config.dataDir);
     if (dataDirNote !== null) logger.warn({ code: dataDirNote.code }, dataDirNote.message);
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
@@ -124,7 +128,7 @@ export class ControllerNode {
     const sm = new ObservedStateMachine();
     const quota = new StateQuota(config.quotaBytes, sm, () => performance.now());
     const metrics = new Metrics(self.id, VERSION);
-    const agentGate = config.tls ? tlsAgentGate(config.tls, (code) => metrics.onCallRefused(code)) : null;
+    const agentGate = tlsInForce?.agentGate ?? null;
     const watches = watchApplies(sm, metrics);
 
     const auditDrops = new AuditDrops();
@@ -554,6 +558,7 @@ export class ControllerNode {
       throw new Error(`cannot listen on ${self.listen}: ${err.message}`);
     });
     traceMilestone('start.listening');
+    tlsInForce?.bindListener(listener);
     metrics.bindState(() => ({
       status: raftHost.status(),
       applied: sm.appliedIndex,
@@ -567,9 +572,12 @@ export class ControllerNode {
       quotaBytes: quota.quotaBytes,
     }));
     if (self.metrics) {
-      const tls = config.tls?.metrics ? config.tls : null;
-      await metrics.listen(self.metrics, tls && { cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key), clientCa: tls.metricsClientCa === null ? null : fs.readFileSync(tls.metricsClientCa), crl: tls.crl === null ? null : fs.readFileSync(tls.crl) });
+      const https = config.tls?.metrics === true && tlsInForce !== null;
+      await metrics.listen(self.metrics, https ? tlsInForce.metricsTls() : null);
+      if (https) tlsInForce.bindMetrics(metrics);
     }
+    const tlsReload = config.tls && tlsInForce ? wireTlsReload({ files: config.tls, selfId: self.id, inForce: tlsInForce, registry: metrics.registry, logger }) : null;
+    tlsReload?.start();
     const promoter = new PromoterDriver({
       logger,
       intervalMs: Math.max(100, 2 * config.raft.heartbeatIntervalMs),
@@ -603,13 +611,22 @@ export class ControllerNode {
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot, tlsReload);
+  }
+
+  /**
+   * Re-reads the TLS files and, when they pass the start-up checks, puts them in force for new
+   * connections (SIGHUP); null without TLS. Logged and counted either way (tls-reloader.ts).
+   */
+  reloadTls(): TlsReloadOutcome | null {
+    return this.tlsReload?.reload() ?? null;
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
     this.leadership.shutdownStarted();
     clearInterval(this.identityTicker);
+    this.tlsReload?.stop();
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
     // Agents move to another controller now, while the cluster still answers their claims.

@@ -59,6 +59,11 @@ export interface MetricsTls {
   readonly crl?: Buffer | null;
 }
 
+/** The scraper-certificate options of `tls` (none without a client CA). */
+function metricsClientAuth(tls: MetricsTls): { readonly ca?: Buffer; readonly requestCert?: boolean; readonly rejectUnauthorized?: boolean; readonly crl?: string[] } {
+  return tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true, ...(tls.crl ? { crl: pemCrls(tls.crl) } : {}) } : {};
+}
+
 /** Connections the metrics endpoint keeps at once; more are closed as they come. */
 export const MAX_METRICS_CONNECTIONS = 64;
 export const MAX_METRICS_CONNECTIONS_PER_SOURCE = 8;
@@ -356,7 +361,7 @@ export class Metrics {
         (err: unknown) => res.writeHead(500).end(String(err)),
       );
     };
-    const clientAuth = tls?.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true, ...(tls.crl ? { crl: pemCrls(tls.crl) } : {}) } : {};
+    const clientAuth = tls === null ? {} : metricsClientAuth(tls);
     // Scrapers are few and quick: 3,000 idle connections (no certificate needed without a
     // metrics client CA) held a controller's memory until they closed all at once.
     const limits = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 5_000 };
@@ -383,6 +388,16 @@ export class Metrics {
       srv.once('error', reject);
       srv.listen(port, host.replace(/^\[|\]$/g, ''), () => resolve());
     });
+  }
+
+  /**
+   * New certificate, key, scrapers' CA and CRL for the handshakes that start from now on (a TLS
+   * reload); scrapes already connected keep theirs. Whether scrapers are asked for a certificate
+   * is fixed at listen. Nothing to do without HTTPS.
+   */
+  setTls(tls: MetricsTls): void {
+    if (!(this.server instanceof https.Server)) return;
+    this.server.setSecureContext({ cert: tls.cert, key: tls.key, ...metricsClientAuth(tls) });
   }
 
   async close(): Promise<void> {

@@ -6,12 +6,14 @@
  * call peer RPCs is peer-auth.ts's question.
  */
 import fs from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { TransportError } from './errors.js';
 import { agentCaGate, type AgentCaGate, type AgentGateCode } from './agent-ca-gate.js';
 import { certificatePeerAuth, type PeerAuth } from './peer-auth.js';
 import { pemCrls } from './tls-files.js';
+import { ReloadableChannelCredentials } from './reloadable-channel-credentials.js';
 
 export interface PeerCredentials {
   readonly server: grpc.ServerCredentials;
@@ -34,7 +36,7 @@ export interface TlsFiles {
   readonly agentCa?: string | null;
   /**
    * PEM certificate revocation lists that every client certificate is checked against at the
-   * handshake; null or absent: none. It must hold a CRL from each CA that signs client
+   * handshake, and the server certificate of every peer this node dials; null or absent: none. It must hold a CRL from each CA that signs client
    * certificates (OpenSSL refuses a certificate whose issuer has none: "unable to get
    * certificate CRL"), and each CRL must be before its nextUpdate.
    */
@@ -55,23 +57,65 @@ function readPem(file: string, what: string): Buffer {
   }
 }
 
-export function mutualTlsCredentials(tls: TlsFiles): PeerCredentials {
-  const ca = readPem(tls.ca, 'CA certificate');
-  const cert = readPem(tls.cert, 'certificate');
-  const key = readPem(tls.key, 'private key');
-  // The handshake accepts client certificates from any of the CAs; peer RPCs, and the agent CA
-  // gate, check which one.
-  const extra = [...(tls.clientCa ? [readPem(tls.clientCa, 'client CA certificate')] : []), ...(tls.agentCa ? [readPem(tls.agentCa, 'agent CA certificate')] : [])];
-  const clientRoots = Buffer.concat([ca, ...extra.flatMap((pem) => [Buffer.from('\n'), pem])]);
-  // Node turns on OpenSSL's CRL checks (the leaf and its chain) only when a CRL is given.
-  const revoked = tls.crl ? { crl: pemCrls(readPem(tls.crl, 'certificate revocation list')) } : {};
+/** The bytes TLS is built from (a TlsSnapshot holds them): PEM, as in the files. */
+export interface TlsMaterial {
+  readonly ca: Buffer;
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly clientCa?: Buffer | null;
+  readonly agentCa?: Buffer | null;
+  readonly crl?: Buffer | null;
+}
+
+export function mutualTlsCredentials(tls: TlsFiles): PeerCredentials & { readonly client: ReloadableChannelCredentials } {
+  return mutualTlsCredentialsFrom({
+    ca: readPem(tls.ca, 'CA certificate'),
+    cert: readPem(tls.cert, 'certificate'),
+    key: readPem(tls.key, 'private key'),
+    clientCa: tls.clientCa ? readPem(tls.clientCa, 'client CA certificate') : null,
+    agentCa: tls.agentCa ? readPem(tls.agentCa, 'agent CA certificate') : null,
+    crl: tls.crl ? readPem(tls.crl, 'certificate revocation list') : null,
+  });
+}
+
+/** As mutualTlsCredentials, from bytes already read (and checked: tls-snapshot.ts). */
+export function mutualTlsCredentialsFrom(m: TlsMaterial): PeerCredentials & { readonly client: ReloadableChannelCredentials } {
+  const server = grpc.ServerCredentials.createSsl(clientRoots(m), [{ cert_chain: m.cert, private_key: m.key }], true);
   return {
-    server: withServerOptions(grpc.ServerCredentials.createSsl(clientRoots, [{ cert_chain: cert, private_key: key }], true), { handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...revoked }),
-    // Outgoing: a server's certificate is not checked against the CRL (see docs/security.md).
-    client: grpc.credentials.createSsl(ca, key, cert),
-    // What grpc-js's createSsl(..., true) gives tls.createServer, with http2's ALPN ('h2' only).
-    listenerTls: { ca: clientRoots, cert, key, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'], handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...revoked, ...grpcCipherSuites() },
+    server: withServerOptions(server, { handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...revoked(m) }),
+    client: new ReloadableChannelCredentials(clientSecureContext(m)),
+    listenerTls: listenerTlsOptions(m),
   };
+}
+
+/** Node turns on OpenSSL's CRL checks (the leaf and its chain) only when a CRL is given. */
+function revoked(m: TlsMaterial): { readonly crl?: string[] } {
+  return m.crl ? { crl: pemCrls(m.crl) } : {};
+}
+
+/**
+ * What grpc-js's createSsl(..., true) gives tls.createServer, with http2's ALPN ('h2' only): the
+ * controller's own listener's options (guarded-listener.ts), at start and on each reload. The
+ * handshake accepts client certificates from any of the CAs; peer RPCs, and the agent CA gate,
+ * check which one.
+ */
+export function listenerTlsOptions(m: TlsMaterial): tls.TlsOptions {
+  return { ca: clientRoots(m), cert: m.cert, key: m.key, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'], handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...revoked(m), ...grpcCipherSuites() };
+}
+
+/** The CAs a client certificate may come from: the controllers', the clients', the agents'. */
+function clientRoots(m: TlsMaterial): Buffer {
+  const extra = [m.clientCa, m.agentCa].filter((pem): pem is Buffer => pem != null);
+  return Buffer.concat([m.ca, ...extra.flatMap((pem) => [Buffer.from('\n'), pem])]);
+}
+
+/**
+ * What this node dials with: its certificate, the controllers' CA to verify the server with, and
+ * the CRL, so a peer presenting a revoked server certificate is refused as a revoked client is
+ * (the file covers tls.ca: tls-snapshot.ts refuses one that does not).
+ */
+export function clientSecureContext(m: TlsMaterial): tls.SecureContext {
+  return createSecureContext({ ca: m.ca, key: m.key, cert: m.cert, ...revoked(m), ...grpcCipherSuites() });
 }
 
 /**

@@ -64,6 +64,8 @@ const isTime = (el: Tlv | undefined): el is Tlv => el !== undefined && (el.tag =
 export interface CrlSummary {
   /** DER of the issuer Name. */
   readonly issuer: Buffer;
+  /** ms since the epoch: when the CA issued it (the start of its validity, for expiry warnings). */
+  readonly thisUpdate: number;
   /** ms since the epoch; null when the CRL has none (OpenSSL then never counts it expired). */
   readonly nextUpdate: number | null;
 }
@@ -79,7 +81,7 @@ export function crlSummary(der: Buffer): CrlSummary {
   const issuer = fields[i + 1];
   if (issuer?.tag !== SEQUENCE || !isTime(fields[i + 2])) throw new Malformed('no issuer and thisUpdate');
   const next = fields[i + 3];
-  return { issuer: issuer.der, nextUpdate: isTime(next) ? time(next) : null };
+  return { issuer: issuer.der, thisUpdate: time(fields[i + 2]!), nextUpdate: isTime(next) ? time(next) : null };
 }
 
 /** DER of a certificate's subject Name (RFC 5280 4.1). */

@@ -131,6 +131,18 @@ export class GuardedListener {
     return parent instanceof net.Socket ? parent : null;
   }
 
+  /**
+   * New TLS material (credentials.ts listenerTlsOptions) for the handshakes that start from now
+   * on; connections already handshaken, or handshaking, keep what they began with. Node builds a
+   * fresh SecureContext, with its own session cache and (we set none) new random ticket keys,
+   * so a session from before cannot be resumed past a new CRL. The server-level options (requestCert, ALPN, the handshake timeout) are the
+   * constructor's and do not change. Plaintext has no TLS to swap: it throws.
+   */
+  setTls(options: tls.TlsOptions): void {
+    if (this.engine === null) throw new Error('a plaintext listener has no TLS material to replace');
+    this.engine.setSecureContext(options);
+  }
+
   /** The port bound. */
   get port(): number {
     const a = this.servers[0]?.address();

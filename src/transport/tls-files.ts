@@ -31,9 +31,12 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE---
 
 class Unusable extends Error {}
 
-function read(file: string): Buffer {
+/** How a file's bytes are read: the disk, or (a reload) the bytes already read once. */
+export type ReadTlsFile = (file: string) => Buffer;
+
+function read(file: string, readFile: ReadTlsFile): Buffer {
   try {
-    return fs.readFileSync(file);
+    return readFile(file);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new Unusable(`cannot read it (${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a directory' : e.message})`);
@@ -114,9 +117,9 @@ function privateKey(pem: Buffer): KeyObject {
 }
 
 /** `parse` of `file`'s contents; an unusable file becomes its problem, named by `role`. */
-function use<T>(role: TlsRole, file: string, parse: (pem: Buffer) => T): T {
+function useFile<T>(role: TlsRole, file: string, parse: (pem: Buffer) => T, readFile: ReadTlsFile): T {
   try {
-    return parse(read(file));
+    return parse(read(file, readFile));
   } catch (err) {
     if (err instanceof Unusable) throw new Found({ kind: 'file', role, file, reason: err.message });
     throw err;
@@ -137,15 +140,19 @@ function pairs(cert: X509Certificate, key: KeyObject): boolean {
   }
 }
 
-/** The first problem with `files` (absent ones are not checked), or null when all are usable. */
-export function tlsFileProblem(files: TlsFileSet): TlsFileProblem | null {
+/**
+ * The first problem with `files` (absent ones are not checked), or null when all are usable.
+ * `readFile` lets a reload check the very bytes it will use, not a second read of the disk.
+ */
+export function tlsFileProblem(files: TlsFileSet, readFile: ReadTlsFile = (f) => fs.readFileSync(f), now: number = Date.now()): TlsFileProblem | null {
+  const use = <T>(role: TlsRole, file: string, parse: (pem: Buffer) => T): T => useFile(role, file, parse, readFile);
   try {
     if (files.ca != null) use('ca', files.ca, certificates);
     if (files.clientCa != null) use('clientCa', files.clientCa, certificates);
     if (files.agentCa != null) use('agentCa', files.agentCa, certificates);
     if (files.metricsClientCa != null) use('metricsClientCa', files.metricsClientCa, certificates);
     if (files.crl != null) use('crl', files.crl, revocationLists);
-    const cert = files.cert == null ? null : use('cert', files.cert, (pem) => current(certificates(pem)[0]!));
+    const cert = files.cert == null ? null : use('cert', files.cert, (pem) => current(certificates(pem)[0]!, now));
     const key = files.key == null ? null : use('key', files.key, privateKey);
     if (cert !== null && key !== null && !pairs(cert, key)) return { kind: 'mismatch', keyFile: files.key!, certFile: files.cert! };
     return null;

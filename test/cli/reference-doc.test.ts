@@ -15,6 +15,7 @@ import { buildProgram } from '../../src/cli/ctl/program.js';
 import { rawConfigSchema } from '../../src/config/schema.js';
 import { AUDIT_EVENT_TYPES } from '../../src/membership/audit.js';
 import { Metrics } from '../../src/node/metrics.js';
+import { TLS_METRICS } from '../../src/node/tls-metrics.js';
 import { REMOVED_EXIT_CODE } from '../../src/node/removal-watch.js';
 import { SETTINGS, SETTING_KEYS } from '../../src/settings/index.js';
 import { packageRoot } from '../../src/transport/proto.js';
@@ -112,6 +113,8 @@ void t.test('every exit code, audit event type and metric is in it', async (t) =
   const names = (await registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => !n.startsWith('process_') && !n.startsWith('nodejs_'));
   t.ok(names.length > 20, `${names.length} metrics of our own`);
   for (const name of names) t.ok(metrics.includes(`\`${name}`), `metric ${name}`);
+  // Registered only with a tls block, beside the node's own.
+  for (const name of Object.values(TLS_METRICS)) t.ok(metrics.includes(`\`${name}`), `metric ${name}`);
   registry.clear();
 });
 

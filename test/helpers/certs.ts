@@ -52,13 +52,13 @@ export class CertMaker {
   /**
    * CA `ca`'s PEM CRL (every certificate revoked so far), written to `<ca>.crl`; its path. With
    * `expired`, its nextUpdate is already past (lastUpdate two days ago, nextUpdate yesterday),
-   * written to `<ca>.expired.crl`.
+   * written to `<ca>.expired.crl`. `days`: its nextUpdate that many days ahead (default 1).
    */
-  crl(ca: string, opts: { readonly expired?: boolean } = {}): string {
+  crl(ca: string, opts: { readonly expired?: boolean; readonly days?: number } = {}): string {
     this.caDatabase(ca);
     const day = 24 * 3600 * 1000;
     const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
-    const when = opts.expired ? ['-crl_lastupdate', stamp(Date.now() - 2 * day), '-crl_nextupdate', stamp(Date.now() - day)] : ['-crldays', '1'];
+    const when = opts.expired ? ['-crl_lastupdate', stamp(Date.now() - 2 * day), '-crl_nextupdate', stamp(Date.now() - day)] : ['-crldays', String(opts.days ?? 1)];
     const out = opts.expired ? `${ca}.expired.crl` : `${ca}.crl`;
     this.openssl('ca', '-config', `${ca}.ca.cnf`, '-gencrl', '-keyfile', `${ca}.key`, '-cert', `${ca}.crt`, ...when, '-out', out);
     return path.join(this.dir, out);

@@ -158,6 +158,13 @@ export class ProcessCluster {
     return exited;
   }
 
+  /** Sends `signal` to the process we started for `id` (by its PID), without waiting for anything. */
+  signal(id: string, signal: NodeJS.Signals): void {
+    const child = this.procs.get(id);
+    if (!child) throw new Error(`${id} is not running`);
+    child.kill(signal);
+  }
+
   pid(id: string): number | null {
     return this.procs.get(id)?.pid ?? null;
   }

@@ -1,0 +1,96 @@
+/**
+ * The TLS material a controller serves and dials with, and every place it is in force: the
+ * gRPC listener's handshakes (peers, clients and agents share that port), /metrics over HTTPS,
+ * the client credentials every outgoing channel was built with, and the call-level checks of
+ * which CA issued a certificate. `replace` swaps a checked snapshot (tls-snapshot.ts) into all of
+ * them for what starts from then on; connections already open keep the material they began with.
+ *
+ * Prepare, then commit: every new context is built before any is swapped in, so material
+ * OpenSSL would refuse leaves all of them as they were, never half the places reloaded.
+ */
+import { createSecureContext } from 'node:tls';
+import { agentCaGate, type AgentGateCode } from '../transport/agent-ca-gate.js';
+import { clientSecureContext, listenerTlsOptions, mutualTlsCredentialsFrom, type PeerCredentials } from '../transport/credentials.js';
+import type { GuardedListener } from '../transport/guarded-listener.js';
+import { certificatePeerAuth } from '../transport/peer-auth.js';
+import { ReloadableAgentGate, ReloadablePeerAuth, retainedCaPem } from '../transport/reloadable-auth.js';
+import type { ReloadableChannelCredentials } from '../transport/reloadable-channel-credentials.js';
+import type { TlsSnapshot } from '../transport/tls-snapshot.js';
+import type { MetricsTls } from './metrics.js';
+
+/** What /metrics over HTTPS is served with, from a snapshot. */
+function metricsTls(s: TlsSnapshot): MetricsTls {
+  return { cert: s.cert, key: s.key, clientCa: s.metricsClientCa, crl: s.crl };
+}
+
+export class TlsInForce {
+  readonly credentials: PeerCredentials & { readonly client: ReloadableChannelCredentials };
+  readonly peerAuth: ReloadablePeerAuth;
+  /** Null without tls.agent_ca (whether there is one is the config's, not the files'). */
+  readonly agentGate: ReloadableAgentGate | null;
+  private listener: GuardedListener | null = null;
+  private metrics: { setTls(tls: MetricsTls): void } | null = null;
+  /** The CAs the call-level checks accept (reloadable-auth.ts: dropped ones are retained). */
+  private peerCas: Buffer;
+  private agentCas: Buffer | null;
+
+  constructor(
+    private snapshot: TlsSnapshot,
+    private readonly onAgentRefused: (code: AgentGateCode) => void,
+  ) {
+    this.credentials = mutualTlsCredentialsFrom(snapshot);
+    this.peerCas = snapshot.ca;
+    this.agentCas = snapshot.agentCa;
+    this.peerAuth = new ReloadablePeerAuth(this.peerAuthFor(this.peerCas));
+    this.agentGate = this.agentCas === null ? null : new ReloadableAgentGate(agentCaGate(this.agentCas, onAgentRefused));
+  }
+
+  get current(): TlsSnapshot {
+    return this.snapshot;
+  }
+
+  /** The listener whose handshakes follow `replace` (it is built after the credentials). */
+  bindListener(listener: GuardedListener): void {
+    this.listener = listener;
+  }
+
+  /** /metrics, when it is served over HTTPS. */
+  bindMetrics(metrics: { setTls(tls: MetricsTls): void }): void {
+    this.metrics = metrics;
+  }
+
+  /** The options /metrics over HTTPS starts with. */
+  metricsTls(): MetricsTls {
+    return metricsTls(this.snapshot);
+  }
+
+  /** Swaps `next` in for new connections and new calls; throws, changing nothing, if OpenSSL refuses it. */
+  replace(next: TlsSnapshot): void {
+    // Prepare: each of these throws on material OpenSSL refuses.
+    const client = clientSecureContext(next);
+    const listenerOptions = listenerTlsOptions(next);
+    createSecureContext(listenerOptions);
+    const forMetrics = metricsTls(next);
+    createSecureContext({ cert: forMetrics.cert, key: forMetrics.key, ...(forMetrics.clientCa ? { ca: forMetrics.clientCa } : {}) });
+    const peerCas = retainedCaPem(this.peerCas, next.ca, [next.clientCa, next.agentCa]);
+    const peerAuth = this.peerAuthFor(peerCas);
+    const agentCas = this.agentCas === null || next.agentCa === null ? null : retainedCaPem(this.agentCas, next.agentCa, [next.ca, next.clientCa]);
+    const agentGate = agentCas === null ? null : agentCaGate(agentCas, this.onAgentRefused);
+    // Commit.
+    this.credentials.client.swap(client);
+    this.listener?.setTls(listenerOptions);
+    this.metrics?.setTls(forMetrics);
+    this.peerAuth.swap(peerAuth);
+    this.peerCas = peerCas;
+    if (agentGate !== null && agentCas !== null) {
+      this.agentGate?.swap(agentGate);
+      this.agentCas = agentCas;
+    }
+    this.snapshot = next;
+  }
+
+  private peerAuthFor(cas: Buffer): ReturnType<typeof certificatePeerAuth> {
+    // A separate client or agent CA: a peer certificate must then come from tls.ca itself.
+    return certificatePeerAuth(cas, this.snapshot.files.clientCa !== null || this.snapshot.files.agentCa !== null);
+  }
+}
