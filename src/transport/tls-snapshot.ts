@@ -130,14 +130,18 @@ export function readTlsSnapshot(files: ControllerTlsFiles, selfId: string, opts:
  */
 function coveringCrls(files: ControllerTlsFiles, metricsClientCa: string | null, readOnce: ReadTlsFile, now: number, refuse: (keyPath: string, file: string, reason: string) => never): CrlSummary[] {
   const crl = files.crl!;
-  const cas = (
+  const cas: [string, X509Certificate[]][] = (
     [
       ['tls.ca', files.ca],
       ['tls.client_ca', files.clientCa],
       ['tls.agent_ca', files.agentCa],
       ['tls.metrics_client_ca', metricsClientCa],
     ] as const
-  ).flatMap(([key, file]) => (file === null ? [] : [[`${key} ${file}`, pemCertificates(readOnce(file))] as const]));
+  ).flatMap(([key, file]) => (file === null ? [] : [[`${key} ${file}`, pemCertificates(readOnce(file))]]));
+  // Intermediate CAs in this member's own chain: the other members' certificates come from them
+  // too, and OpenSSL wants a CRL for every CA of a chain it is sent (UNABLE_TO_GET_CRL otherwise).
+  const chainCas = pemCertificates(readOnce(files.cert)).slice(1).filter((c) => c.ca);
+  if (chainCas.length > 0) cas.push([`tls.cert ${files.cert} (its chain)`, chainCas]);
   const ders = pemCrls(readOnce(crl)).map(pemDer);
   let gap;
   try {
@@ -147,6 +151,12 @@ function coveringCrls(files: ControllerTlsFiles, metricsClientCa: string | null,
   }
   if (gap?.kind === 'missing') {
     refuse('tls.crl', crl, `${crl} holds no CRL from the CA ${subjectOf(gap.ca)} (in ${gap.key}): OpenSSL would refuse every certificate it signs; add that CA's current CRL (an empty one if it revokes nothing)`);
+  }
+  if (gap?.kind === 'wrong-signer') {
+    refuse('tls.crl', crl, `${crl} holds a CRL under the name of the CA ${subjectOf(gap.ca)} (in ${gap.key}) that this CA's key did not sign (a CRL of another CA with the same name?): OpenSSL would refuse every certificate the CA signs (CRL_SIGNATURE_FAILURE); take the CRL this CA issued`);
+  }
+  if (gap?.kind === 'not-yet-valid') {
+    refuse('tls.crl', crl, `${crl}: the CRL from the CA ${subjectOf(gap.ca)} (in ${gap.key}) is issued for ${new Date(gap.thisUpdate).toISOString()}, later than this host's clock: OpenSSL would refuse every certificate it signs until then (CRL_NOT_YET_VALID); check the CA's clock and this host's, or wait`);
   }
   if (gap?.kind === 'expired') {
     refuse('tls.crl', crl, `${crl}: the CRL from the CA ${subjectOf(gap.ca)} (in ${gap.key}) is past its nextUpdate, ${new Date(gap.nextUpdate).toISOString()}: OpenSSL would refuse every certificate it signs; issue a fresh CRL`);

@@ -18,8 +18,16 @@ export class CertMaker {
     execFileSync('openssl', args, { cwd: this.dir, stdio: 'pipe' });
   }
 
-  makeCa(name: string): void {
-    this.openssl('req', '-x509', ...EC, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', `/CN=${name}`);
+  /** A self-signed CA in `<name>.crt` / `<name>.key`; `cn`: its subject's CN when not `name` (two CAs of one name). */
+  makeCa(name: string, opts: { readonly cn?: string } = {}): void {
+    this.openssl('req', '-x509', ...EC, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', `/CN=${opts.cn ?? name}`);
+  }
+
+  /** An intermediate CA `name` signed by CA `root` (usable as `ca` by makeCert and crl). */
+  makeIntermediate(root: string, name: string): void {
+    fs.writeFileSync(path.join(this.dir, 'ext-ca.cnf'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+    this.openssl('req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    this.openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${root}.crt`, '-CAkey', `${root}.key`, '-set_serial', String(this.serial++), '-days', '1', '-extfile', 'ext-ca.cnf', '-out', `${name}.crt`);
   }
 
   /**
@@ -54,12 +62,16 @@ export class CertMaker {
    * `expired`, its nextUpdate is already past (lastUpdate two days ago, nextUpdate yesterday),
    * written to `<ca>.expired.crl`. `days`: its nextUpdate that many days ahead (default 1).
    */
-  crl(ca: string, opts: { readonly expired?: boolean; readonly days?: number } = {}): string {
+  crl(ca: string, opts: { readonly expired?: boolean; readonly future?: boolean; readonly days?: number } = {}): string {
     this.caDatabase(ca);
     const day = 24 * 3600 * 1000;
     const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
-    const when = opts.expired ? ['-crl_lastupdate', stamp(Date.now() - 2 * day), '-crl_nextupdate', stamp(Date.now() - day)] : ['-crldays', String(opts.days ?? 1)];
-    const out = opts.expired ? `${ca}.expired.crl` : `${ca}.crl`;
+    const when = opts.expired
+      ? ['-crl_lastupdate', stamp(Date.now() - 2 * day), '-crl_nextupdate', stamp(Date.now() - day)]
+      : opts.future
+        ? ['-crl_lastupdate', stamp(Date.now() + 2 * day), '-crl_nextupdate', stamp(Date.now() + 3 * day)]
+        : ['-crldays', String(opts.days ?? 1)];
+    const out = opts.expired ? `${ca}.expired.crl` : opts.future ? `${ca}.future.crl` : `${ca}.crl`;
     this.openssl('ca', '-config', `${ca}.ca.cnf`, '-gencrl', '-keyfile', `${ca}.key`, '-cert', `${ca}.crt`, ...when, '-out', out);
     return path.join(this.dir, out);
   }

@@ -156,6 +156,26 @@ void t.test('crlCoverageProblem: each CA of the files needs a current CRL in tls
   t.equal(crlSummary(der(caCrl)[0]!).nextUpdate! > Date.now(), true);
 });
 
+void t.test("a CRL under a CA's name that its key did not sign, or dated ahead, is refused: OpenSSL would refuse every certificate of that CA", async (t) => {
+  // Two CAs named alike, as deploy.md's recipe names every CA: staging's CRL is not prod's.
+  certs.makeCa('prod', { cn: 'controller-ca' });
+  certs.makeCa('staging', { cn: 'controller-ca' });
+  const der = (file: string): Buffer[] => pemCrls(fs.readFileSync(file)).map((b) => Buffer.from(b.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
+  const prod = pemCertificates(fs.readFileSync(path.join(dir, 'prod.crt')));
+  const staging = pemCertificates(fs.readFileSync(path.join(dir, 'staging.crt')));
+  const prodCrl = der(certs.crl('prod'));
+  const stagingCrl = der(certs.crl('staging'));
+  t.equal(crlCoverageProblem(prodCrl, [['tls.ca', prod]]), null, "prod's own CRL");
+  t.match(crlCoverageProblem(stagingCrl, [['tls.ca', prod]]), { kind: 'wrong-signer', key: 'tls.ca' }, "staging's CRL under prod's name");
+  t.match(crlCoverageProblem([...prodCrl, ...stagingCrl], [['tls.ca', prod]]), { kind: 'wrong-signer' }, 'even beside the right one: OpenSSL may pick either');
+  t.equal(crlCoverageProblem([...prodCrl, ...stagingCrl], [['tls.ca', [...prod, ...staging]]]), null, 'both CAs configured, each with its CRL');
+  t.match(crlCoverageProblem(prodCrl, [['tls.ca', [...prod, ...staging]]]), { kind: 'missing', ca: staging[0] }, 'both configured, one CRL: the other CA has none');
+  const future = der(certs.crl('prod', { future: true }));
+  const ahead = crlCoverageProblem(future, [['tls.ca', prod]]);
+  t.match(ahead, { kind: 'not-yet-valid', key: 'tls.ca' }, 'issued two days ahead');
+  t.ok(ahead?.kind === 'not-yet-valid' && ahead.thisUpdate > Date.now() + 24 * 3600 * 1000, 'with its thisUpdate');
+});
+
 void t.test('ctl names a revocation alert as such', async (t) => {
   t.match(describeTlsFailure('14 UNAVAILABLE: error:0A000414:SSL routines::sslv3 alert certificate revoked:SSL alert number 44'), /^TLS: a certificate has been revoked/);
   t.match(describeTlsFailure('certificate has expired'), /^TLS: a certificate has expired/, 'other causes unchanged');

@@ -157,3 +157,14 @@ void t.test('retainedCaPem: a CA dropped from a role keeps counting for it, unle
   t.same(subjects(retainedCaPem(Buffer.concat([ca, clients]), ca, [clients])), ['CN=ca'], 'not when it is now a client CA');
   t.equal(retainedCaPem(ca, ca, [null]), ca, 'nothing dropped: the current bundle as it is');
 });
+
+void t.test('with an intermediate CA in its own chain, tls.crl needs that CA\'s CRL too: OpenSSL asks one of every CA of a chain', async (t) => {
+  certs.makeIntermediate('ca', 'peers-int');
+  const leaf = certs.makeCert('peers-int', 'c1-int', { peer: 'c1' });
+  const chain = write('c1-int-chain.pem', fs.readFileSync(leaf.cert), fs.readFileSync(path.join(dir, 'peers-int.crt')));
+  const rootOnly = write('crl-root-only.pem', caCrlWeek);
+  const r = readTlsSnapshot(files({ cert: chain, key: leaf.key, crl: rootOnly }), 'c1');
+  t.match(r, { ok: false, problem: { keyPath: 'tls.crl', reason: /holds no CRL from the CA CN=peers-int \(in tls\.cert .*c1-int-chain\.pem \(its chain\)\)/ } });
+  const both = write('crl-root-int.pem', caCrlWeek, fs.readFileSync(certs.crl('peers-int')));
+  t.equal(readTlsSnapshot(files({ cert: chain, key: leaf.key, crl: both }), 'c1').ok, true, 'with its CRL beside the root\'s');
+});
