@@ -256,6 +256,8 @@ export class AgentRunner {
       info,
       hosts: this.opts.yaml.hosts,
       rejectedVersion: this.config.rejected,
+      // It joins a push sent in parts (push-parts.ts).
+      pushParts: true,
     });
   }
 

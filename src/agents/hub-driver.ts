@@ -175,7 +175,15 @@ export class HubDriver {
       if (ended) return;
       const now = this.time.now();
       if (w.pushParts && w.type === 'AGENT_MESSAGE_HELLO' && !this.paced.has(stream)) {
-        this.paced.set(stream, new PacedFrames((frame, taken) => call.write(frame, taken)));
+        this.paced.set(
+          stream,
+          new PacedFrames((frame, taken) =>
+            call.write(frame, () => {
+              this.hub.partTaken(stream, this.time.now());
+              taken();
+            }),
+          ),
+        );
       }
       try {
         this.run(this.hub.message(stream, decodeAgentMessage(w), now));

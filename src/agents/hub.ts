@@ -228,6 +228,16 @@ export class AgentHub {
   }
 
   /** The driver could not decode a message: the stream is refused with the reason. */
+  /**
+   * The transport took a frame of a push in parts (paced-frames.ts). Past the first window of
+   * HTTP/2 flow control it takes one only once the agent's WINDOW_UPDATE made room: word from
+   * the agent, as a message is. Over a slow link the pongs wait behind up to a window of parts
+   * (64 KiB: 1.6 s at 40 KB/s), so without this a live agent was timed out mid-push.
+   */
+  partTaken(stream: StreamId, now: number): void {
+    this.streams.get(stream)?.liveness?.heard(now);
+  }
+
   malformed(stream: StreamId, reason: string, now: number): HubEffect[] {
     const s = this.streams.get(stream);
     if (s === undefined) return [];
@@ -674,9 +684,11 @@ export class AgentHub {
     // A push that takes longer than a heartbeat timeout to arrive (a big configuration, a slow
     // link) holds up the pings written after it: the agent hears nothing and we hear no pong.
     // A ping ahead of it tells the agent how long to wait, and we excuse that long too.
+    // An agent that takes parts needs none: pings and pongs cross between them (push-parts.ts),
+    // and an allowance would only let a hung agent go unnoticed that long.
     const transferMs = pushTransferMs(pushBody(plan).byteLength);
     const live = s.liveness!;
-    if (transferMs >= PUSH_ALLOWANCE_FROM_MS) {
+    if (transferMs >= PUSH_ALLOWANCE_FROM_MS && s.hello?.pushParts !== true) {
       out.push({ type: 'send', stream: s.stream, message: { type: 'ping', seq: live.pingNow(now), timeoutMs: live.timeoutMs() + transferMs } });
       live.pushWritten(transferMs, now);
     }

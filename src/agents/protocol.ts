@@ -38,6 +38,11 @@ export interface Hello {
    * room again), gets the rejected version once more, as xDS sends a new stream what is current.
    */
   readonly rejectedVersion: number | null;
+  /**
+   * It joins a push sent in parts (push-parts.ts; false from agents before them): pings and
+   * pongs cross between the parts, so its big pushes need no allowance of silence.
+   */
+  readonly pushParts: boolean;
 }
 
 export interface Ack {

@@ -149,6 +149,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
         info,
         hosts,
         rejectedVersion: w.rejectedVersion === 0 ? null : count(w.rejectedVersion, 'hello.rejectedVersion'),
+        pushParts: w.pushParts,
       };
     }
     case 'AGENT_MESSAGE_USAGE': {
@@ -189,8 +190,7 @@ export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
         version: m.version,
         body: encoder.encode(JSON.stringify(body)),
         rejectedVersion: m.rejectedVersion ?? 0,
-        // This build's agents reassemble a push sent in parts (agent-runner.ts).
-        pushParts: true,
+        pushParts: m.pushParts,
       });
     }
     case 'ack':

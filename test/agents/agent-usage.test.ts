@@ -55,7 +55,7 @@ void t.test('wire: a usage message round-trips; too many or bad names are refuse
 
 void t.test('wire: a hello publishes whole services; an invalid spec or names that disagree with info.hosts are refused', async (t) => {
   const info = { protocols: ['http'], lazy: true, dependencies: [], hosts: ['web'] };
-  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, epoch: { boot: 'b', seq: 1 }, info, hosts: [{ name: 'web', spec: { protocol: 'http', ports: [8080] }, labels: { tier: 'front' } }] };
+  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info, hosts: [{ name: 'web', spec: { protocol: 'http', ports: [8080] }, labels: { tier: 'front' } }] };
   t.same(decodeAgentMessage(encodeAgentMessage(hello)), hello);
   const body = (hosts: unknown, i = info): AgentMessageWire => ({ ...encodeAgentMessage(hello), body: new TextEncoder().encode(JSON.stringify({ epoch: hello.epoch, info: i, hosts })) });
   t.throws(() => decodeAgentMessage(body([{ name: 'web', spec: { protocol: 'http', ports: [70000] } }])), /hello\.hosts\[0\] \(service "web"\): spec: ports\[0\] must be a port number in \[1, 65535\]/);

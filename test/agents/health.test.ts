@@ -242,6 +242,26 @@ void t.test('an agent that stops answering is cut off after its adaptive timeout
   t.match(c1.record('a1'), { online: false, statusReason: /heartbeat timeout/ });
 });
 
+void t.test('an agent that takes pushes in parts gets no allowance: a hung one is closed after its timeout, whatever the push', async (t) => {
+  const { log, clock, cs } = stage(1);
+  const c1 = cs[0]!;
+  const labels = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`l${i}`, 'x'.repeat(250)]));
+  log.propose(applyCmd(...Array.from({ length: 100 }, (_, i) => ({ ...svc(`s${i}`), labels }))));
+  settle(cs);
+  const a = new SimAgent('a1');
+  a.pushParts = true;
+  a.autoReply = false;
+  a.answerPings = false;
+  a.connect(c1);
+  settle(cs);
+  t.equal(a.received.length, 1, 'the whole configuration is on its way');
+  t.ok(a.pingTimeouts.every((ms) => ms < 2000), `no ping tells it to wait for a transfer (${a.pingTimeouts.join(', ')} ms)`);
+  const sentAt = clock.now;
+  while (a.closedWith === null && clock.now - sentAt < 10_000) advance(clock, cs, 50);
+  t.ok(clock.now - sentAt <= 1000 + 200, `closed ${clock.now - sentAt} ms after the push: its timeout, not 3 s more (attack round 8, G10)`);
+  t.match(a.closedWith, { code: 'unavailable', reason: /heartbeat timeout/ });
+});
+
 void t.test('a push that takes longer than the timeout to arrive is announced by a ping and its transfer is not taken for silence', async (t) => {
   const { log, clock, cs } = stage(1);
   const c1 = cs[0]!;
@@ -513,7 +533,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   spoof.stream = 900_001;
   spoof.controller = c1;
   c1.attach(900_001, spoof);
-  spoof.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
+  spoof.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
   t.match(spoof.closedWith, { code: 'denied', reason: /"agent-x" cannot speak for agent "agent-y"/ });
 
   // With TLS, a certificate without a CN names no agent: it speaks for none.
@@ -522,7 +542,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   nameless.stream = 900_004;
   nameless.controller = c1;
   c1.attach(900_004, nameless);
-  nameless.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
+  nameless.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
   t.match(nameless.closedWith, { code: 'denied', reason: /no subject CN, so it names no agent and cannot speak for agent "agent-y"/ });
   t.equal(c1.hub.activeCount, 0, 'neither stream was admitted');
 
@@ -535,7 +555,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
   twice.connect(c1);
   const secondStream = twice.stream;
-  c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] }, clock.now));
+  c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] }, clock.now));
   t.match(c1.closed.get(secondStream), { code: 'invalid', reason: /a second hello/ });
 
   c1.run(c1.hub.open(900_003, PLAINTEXT_STREAM, clock.now));

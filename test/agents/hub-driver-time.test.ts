@@ -30,6 +30,7 @@ const HELLO = encodeAgentMessage({
   info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] },
   hosts: [],
   rejectedVersion: null,
+  pushParts: false,
 });
 
 /**

@@ -294,6 +294,8 @@ export class SimAgent {
   session = '';
   /** false: pushes wait in `received` for ack()/nack() by the test. */
   autoReply = true;
+  /** Its hello says it joins a push sent in parts (so the hub gives its big pushes no allowance). */
+  pushParts = false;
   /** false: pings are not answered (a hung agent). */
   answerPings = true;
   seq = 0;
@@ -340,6 +342,7 @@ export class SimAgent {
       info: { protocols: ['http', 'tcp'], lazy: this.decl.lazy, dependencies: [...this.decl.dependencies].sort(), hosts: this.decl.hosts.map((h) => h.name).sort() },
       hosts: [...this.decl.hosts].sort((a, b) => (a.name < b.name ? -1 : 1)),
       rejectedVersion: this.config.rejected,
+      pushParts: this.pushParts,
     });
   }
 
