@@ -2,7 +2,8 @@
  * `controller restore` and `controller recover` leave a data dir only its owner can read: no
  * group or other bit on the dir, its subdirectories or any file. A restored data dir was 0755
  * with 0644 LevelDB files, replacing even an empty 0700 dir the operator had prepared, so any
- * local user read the restored values until the first start (attack-33 G4).
+ * local user read the restored values until the first start (attack-33 G4). And `ctl snapshot
+ * save` refuses a path inside a live member's data dir (G8).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,6 +44,13 @@ void t.test('restore into a prepared 0700 dir, then recover a loosened one: noth
   const file = path.join(cluster.dir, 'backup.snap');
   const save = await cluster.ctl(['snapshot', 'save', file]);
   t.equal(save.code, 0, save.stderr);
+  // A save aimed into the live member's data dir is refused (attack-33 G8: it replaced raft/CURRENT).
+  const current = path.join(cluster.dir, 'data', 'c1', 'raft', 'CURRENT');
+  const before = fs.readFileSync(current);
+  const intoDataDir = await cluster.ctl(['snapshot', 'save', current]);
+  t.equal(intoDataDir.code, 2, intoDataDir.stderr);
+  t.match(intoDataDir.stderr, /is inside .*data\/c1, a controller's data dir: replacing or adding a file there can keep a controller from starting/);
+  t.ok(fs.readFileSync(current).equals(before), "the member's CURRENT is untouched");
   await cluster.kill('c1', 'SIGTERM');
 
   const dataDir = path.join(cluster.dir, 'data', 'c1');
