@@ -33,6 +33,38 @@ export const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
  */
 export const SNAPSHOT_SAVE_STALL_MS = 60_000;
 
+/**
+ * The stall limit restarts with every chunk read, so a client reading one 64 KiB chunk a minute
+ * held the slot for (state / 64 KiB) minutes, ~8 h for 30 MiB, and every other save against
+ * that controller was refused meanwhile (attack-33 G9). A whole save is therefore also allowed
+ * only its state's size at 1 Mbit/s plus a minute, from its header on (30 MiB: 5 min 12 s):
+ * then it is ended with a status saying so and the slot is free. A slower link saves from a
+ * controller closer to it (or copies the file afterwards).
+ */
+export const SNAPSHOT_SAVE_BASE_MS = 60_000;
+/** 1 Mbit/s, the rate agent pushes are allowed as well (hub.ts pushTransferMs). */
+export const SNAPSHOT_SAVE_BYTES_PER_S = 125_000;
+
+/** How long a save of a `bytes`-byte state may take, from its header to its trailer. */
+export function snapshotSaveAllowanceMs(bytes: number): number {
+  return SNAPSHOT_SAVE_BASE_MS + Math.ceil((bytes * 1000) / SNAPSHOT_SAVE_BYTES_PER_S);
+}
+
+/** The handler's limits; tests shorten them. */
+export interface SnapshotSaveLimits {
+  /** A client that reads nothing for this long is cut off (default SNAPSHOT_SAVE_STALL_MS). */
+  readonly stallMs?: number;
+  /** The whole save's allowance for a state of `bytes` (default snapshotSaveAllowanceMs). */
+  readonly allowanceMs?: (bytes: number) => number;
+  /** How long the status of a save ended at its allowance may wait behind unread chunks (default failStream's). */
+  readonly statusGraceMs?: number;
+}
+
+/** The save outlived its allowance: its status is sent, its loop stops. */
+class SaveExpired extends Error {
+  override readonly name = 'SaveExpired';
+}
+
 export interface SnapshotSourceDeps {
   readonly id: string;
   readonly clusterName: string;
@@ -47,7 +79,9 @@ export type SnapshotChunkMsg =
   | { readonly data: Uint8Array }
   | { readonly trailer: { readonly sha256: string } };
 
-export function snapshotSaveHandler(deps: SnapshotSourceDeps, stallMs = SNAPSHOT_SAVE_STALL_MS): grpc.handleServerStreamingCall<object, SnapshotChunkMsg> {
+export function snapshotSaveHandler(deps: SnapshotSourceDeps, limits: SnapshotSaveLimits = {}): grpc.handleServerStreamingCall<object, SnapshotChunkMsg> {
+  const stallMs = limits.stallMs ?? SNAPSHOT_SAVE_STALL_MS;
+  const allowanceMs = limits.allowanceMs ?? snapshotSaveAllowanceMs;
   let saving = false;
   return (call) => {
     if (saving) {
@@ -55,11 +89,19 @@ export function snapshotSaveHandler(deps: SnapshotSourceDeps, stallMs = SNAPSHOT
       return;
     }
     saving = true;
+    // Settled (rejected) when the whole save's allowance runs out: a write waiting for a slow
+    // reader's 'drain' stops there, and the slot is free at once.
+    let expire: (err: SaveExpired) => void = () => undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      expire = reject;
+    });
+    expired.catch(() => undefined);
+    let allowance: NodeJS.Timeout | undefined;
     const write = async (message: SnapshotChunkMsg): Promise<void> => {
       // A client that reads nothing would not read a status either.
       const stalled = setTimeout(() => cutOff(call), stallMs);
       try {
-        await writeWithBackpressure(call, message);
+        await Promise.race([writeWithBackpressure(call, message), expired]);
       } finally {
         clearTimeout(stalled);
       }
@@ -84,6 +126,23 @@ export function snapshotSaveHandler(deps: SnapshotSourceDeps, stallMs = SNAPSHOT
         version: deps.version,
         createdAt: new Date().toISOString(),
       };
+      const allowedMs = allowanceMs(data.byteLength);
+      const started = Date.now();
+      allowance = setTimeout(() => {
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        failStream(
+          call,
+          toServiceError(
+            new ServiceFailure(
+              'TIMEOUT',
+              `${deps.id} ended the snapshot save after ${seconds} s: a ${data.byteLength}-byte snapshot is allowed ${allowedMs / 1000} s ` +
+                `(its size at 1 Mbit/s and a minute) and had not all been read; the next save may start (over a faster link, or from a controller nearer this client)`,
+            ),
+          ),
+          limits.statusGraceMs,
+        );
+        expire(new SaveExpired('the save outlived its allowance'));
+      }, allowedMs);
       // Hashed a chunk at a time as it goes out: 70 MB at once held the loop for 0.15 s.
       const hash = createHash('sha256');
       await write({ header });
@@ -97,10 +156,12 @@ export function snapshotSaveHandler(deps: SnapshotSourceDeps, stallMs = SNAPSHOT
     };
     send()
       .catch((err: unknown) => {
-        if (err instanceof StreamClosedError) return;
+        // An expired save's status is already on its way.
+        if (err instanceof StreamClosedError || err instanceof SaveExpired) return;
         failStream(call, toServiceError(err));
       })
       .finally(() => {
+        clearTimeout(allowance);
         saving = false;
       });
   };

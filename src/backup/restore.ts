@@ -6,7 +6,9 @@
  *
  * It refuses rather than guesses: a damaged or truncated file, a data dir that is not empty, an
  * id the config does not list. Everything is written to a directory beside the data dir and
- * renamed into place at the end, so a failure leaves no half-written data dir behind.
+ * renamed into place at the end, so a failure leaves no half-written data dir behind. That
+ * directory is 0700 from its creation and everything in it is made 0700/0600 before the rename,
+ * as the controller keeps its own data dir: it holds every value of the snapshot.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import { StateMachine } from '../statemachine/index.js';
 import { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { isRecord } from '../util/untrusted.js';
+import { makePrivateTree, PRIVATE_DIR_MODE } from './private-tree.js';
 import { readSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
 
 export type RestoreErrorCode = 'SNAPSHOT_UNREADABLE' | 'SNAPSHOT_INVALID' | 'DATA_DIR_NOT_EMPTY' | 'WRITE_FAILED';
@@ -138,7 +141,7 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
   const staging = `${dataDir.replace(/\/+$/, '')}.restoring-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   try {
-    fs.mkdirSync(staging, { recursive: true });
+    fs.mkdirSync(staging, { recursive: true, mode: PRIVATE_DIR_MODE });
     const storage = await LevelRaftStorage.open(raftDbPath(staging));
     try {
       const meta = { index: header.index, term: header.term, conf: { voters: [config.self.id], learners: [] } };
@@ -147,6 +150,8 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     } finally {
       await storage.close();
     }
+    // LevelDB made its files with the umask (0644 by default; the CLI sets 077, a library caller may not).
+    makePrivateTree(staging);
     if (fs.existsSync(dataDir)) fs.rmdirSync(dataDir); // empty, checked above
     fs.mkdirSync(path.dirname(dataDir), { recursive: true });
     fs.renameSync(staging, dataDir);

@@ -9,15 +9,30 @@
  * The header's sha256 covers the data alone (what the server sent); the trailing digest covers
  * the header too, so a flipped bit anywhere, or a file cut short, is refused by name.
  */
+import { constants } from 'node:buffer';
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { describe, Fields } from '../util/untrusted.js';
-import { readHeadSync } from '../util/bounded-read.js';
 
 export const SNAPSHOT_FILE_MAGIC = 'RAFT-CONTROLLER-SNAPSHOT 1\n';
 const DIGEST_BYTES = 32;
 /** A header line is a few hundred bytes; anything longer is not one. */
 const MAX_HEADER_BYTES = 64 * 1024;
+
+/**
+ * The most data a snapshot can hold: its format byte, then UTF-8 JSON that restore decodes into
+ * one string, which V8 ends at MAX_STRING_LENGTH UTF-16 units (2^29 - 24, 512 MiB), each at most
+ * 3 bytes of UTF-8 (a surrogate pair is 4 bytes for 2 units). About 1.5 GiB: a server refuses to
+ * serialize a longer state (snapshot-job.ts), so no saved file holds more. controller.quota_bytes
+ * (at most 384 MiB) is not the bound: it counts UTF-16 units and in-flight proposals can pass it,
+ * so a bound taken from it could refuse a real backup. A header claiming more is refused from
+ * the head: a sparse file claiming 1.9 GB was read whole (1.9 GB, 23 s) before its checksum
+ * failed.
+ */
+export const MAX_SNAPSHOT_DATA_BYTES = 1 + 3 * constants.MAX_STRING_LENGTH;
+
+/** Bytes read a step when a file is hashed before it is parsed. */
+const HASH_CHUNK_BYTES = 1 << 20;
 
 export interface SnapshotFileHeader {
   /** The Raft index the state reflects. */
@@ -115,6 +130,12 @@ function layout(buf: Buffer, length: number, where: string): { header: SnapshotF
     throw new SnapshotFileError('TRUNCATED', `${where}: the file ends inside its header line (${length} bytes)`);
   }
   const header = parseHeader(buf.subarray(magic.length, end).toString('utf8'), where);
+  if (header.size > MAX_SNAPSHOT_DATA_BYTES) {
+    throw new SnapshotFileError(
+      'CORRUPT',
+      `${where}: the header claims a ${header.size}-byte snapshot; no snapshot holds more than ${MAX_SNAPSHOT_DATA_BYTES} bytes (V8's longest string, 3 bytes of UTF-8 a unit)`,
+    );
+  }
   const dataStart = end + 1;
   const expected = dataStart + header.size + DIGEST_BYTES;
   if (length < expected) {
@@ -124,15 +145,57 @@ function layout(buf: Buffer, length: number, where: string): { header: SnapshotF
   return { header, dataStart, expected };
 }
 
+/** Reads `buf.length` bytes of `fd` from `position`; fewer only at the end of the file. */
+function readAt(fd: number, buf: Buffer, position: number): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = fs.readSync(fd, buf, got, buf.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
 /**
- * A snapshot file read from disk: its first line, header and size are judged from its first
- * bytes before the rest is read, so a large file of something else costs nothing (a 1.5 GB file
- * took 1.5 GB and 5.6 s before it was refused).
+ * A snapshot file read from disk. Its first line, header and size are judged from its first
+ * bytes, so a large file of something else costs nothing (a 1.5 GB file took 1.5 GB and 5.6 s
+ * before it was refused), and a header claiming more than any snapshot holds is refused there.
+ * Then the whole file is hashed a MiB at a time, both checksums compared, and only a file that
+ * passes is read into memory: a file whose size matches its header but whose bytes do not (a
+ * sparse file) is refused holding a MiB, not its size.
  */
 export function readSnapshotFile(file: string): { header: SnapshotFileHeader; data: Uint8Array } {
-  const head = readHeadSync(file, SNAPSHOT_FILE_MAGIC.length + MAX_HEADER_BYTES + 1);
-  layout(head, fs.statSync(file).size, file);
-  return decodeSnapshotFile(fs.readFileSync(file), file);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const length = fs.fstatSync(fd).size;
+    const head = Buffer.allocUnsafe(Math.min(length, SNAPSHOT_FILE_MAGIC.length + MAX_HEADER_BYTES + 1));
+    const { header, dataStart, expected } = layout(head.subarray(0, readAt(fd, head, 0)), length, file);
+    const hashedEnd = expected - DIGEST_BYTES;
+    const whole = createHash('sha256');
+    const ofData = createHash('sha256');
+    const chunk = Buffer.allocUnsafe(Math.min(HASH_CHUNK_BYTES, hashedEnd));
+    for (let at = 0; at < hashedEnd; ) {
+      const want = chunk.subarray(0, Math.min(chunk.length, hashedEnd - at));
+      const n = readAt(fd, want, at);
+      if (n === 0) throw new SnapshotFileError('TRUNCATED', `${file}: the file ended at ${at} bytes while it was read (expected ${expected}): it is cut short`);
+      const got = want.subarray(0, n);
+      whole.update(got);
+      if (at + n > dataStart) ofData.update(got.subarray(Math.max(0, dataStart - at)));
+      at += n;
+    }
+    const digest = Buffer.alloc(DIGEST_BYTES);
+    if (readAt(fd, digest, hashedEnd) < DIGEST_BYTES) throw new SnapshotFileError('TRUNCATED', `${file}: the file ended inside its checksum while it was read: it is cut short`);
+    if (!whole.digest().equals(digest)) throw new SnapshotFileError('CORRUPT', `${file}: checksum mismatch: the file's contents changed after it was written`);
+    if (ofData.digest('hex') !== header.sha256) throw new SnapshotFileError('CORRUPT', `${file}: the data does not match the SHA-256 the server sent`);
+    // Checked: now the data itself, hashed again in case the file changed since.
+    const data = Buffer.allocUnsafe(header.size);
+    if (readAt(fd, data, dataStart) < header.size || sha256(data).toString('hex') !== header.sha256) {
+      throw new SnapshotFileError('CORRUPT', `${file}: the file changed while it was read; read it again`);
+    }
+    return { header, data };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The header and data of a snapshot file, every check passed; `where` names the file in errors. */

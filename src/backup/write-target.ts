@@ -5,6 +5,12 @@
  * link silently broken), a FIFO a reader waits on, a device node (/dev/full as root), a
  * directory. Those are refused by name instead. `-` is refused too: as etcdctl's `snapshot save`
  * does, a snapshot goes to a file (it is verified and renamed into place), never to stdout.
+ *
+ * A path inside a LevelDB database (a directory holding `CURRENT` and `LOCK`) or inside a
+ * controller's data dir (one whose `raft/` is such a database) is refused too, whatever is
+ * there: `ctl snapshot save data/c1/raft/CURRENT` replaced a live member's CURRENT and that
+ * member then refused to start (LEVEL_CORRUPTION; attack-33 G8). An ordinary existing file is
+ * still replaced, as etcdctl does, since scripts save to the same name again and again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +28,8 @@ export function writeTargetProblem(file: string): string | null {
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) return `the directory ${dir} does not exist: create it first, or name a file in one that does`;
   if (file === '-') return "write to a file; '-' (stdout) is not supported (./- names a file called -)";
+  const store = storeHolding(dir);
+  if (store !== null) return `${file} is inside ${store}: replacing or adding a file there can keep a controller from starting; write it somewhere else`;
   let st: fs.Stats;
   try {
     st = fs.lstatSync(file);
@@ -40,6 +48,31 @@ export function writeTargetProblem(file: string): string | null {
     return `${file} is a symbolic link (-> ${target}): ${EXPECTED}; name the file itself, or remove the link`;
   }
   return `${file} is ${kindOf(st)}: ${EXPECTED}`;
+}
+
+function isLevelDb(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'CURRENT')) && fs.existsSync(path.join(dir, 'LOCK'));
+}
+
+/**
+ * What `dir` or a directory above it is, when it is a LevelDB database or a controller's data
+ * dir ("/var/lib/controller/c1, a controller's data dir"); null when none is. Symbolic links
+ * are resolved first: a link into a data dir is inside it.
+ */
+function storeHolding(dir: string): string | null {
+  let at: string;
+  try {
+    at = fs.realpathSync(dir);
+  } catch {
+    at = dir;
+  }
+  for (;;) {
+    if (isLevelDb(path.join(at, 'raft'))) return `${at}, a controller's data dir`;
+    if (isLevelDb(at)) return path.basename(at) === 'raft' ? `${path.dirname(at)}, a controller's data dir` : `${at}, a LevelDB database (it holds CURRENT and LOCK)`;
+    const up = path.dirname(at);
+    if (up === at) return null;
+    at = up;
+  }
 }
 
 function kindOf(st: fs.Stats): string {

@@ -2,7 +2,7 @@
  * What `controller restore` and `controller recover` share: each is a tool that runs once on
  * one stopped node's data dir, parses its flags (exit 2 on a usage error) and loads that node's
  * configuration (exit 2 on a config error, an unusable data_dir among them) before doing its own
- * work.
+ * work, with umask 077: what it writes is the owner's alone.
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
@@ -29,6 +29,9 @@ export function startOfflineTool<O extends { readonly config: string; readonly i
     throw err;
   }
   const opts = command.opts<O>();
+  // Each writes a data dir holding every value the cluster stores: nothing it creates is for
+  // other local users (LevelDB's files were 0644 under the usual umask 022).
+  process.umask(0o077);
   try {
     const config = loadNodeConfig(opts.config, opts.id);
     checkDataDir(opts.config, config.dataDir);

@@ -6,9 +6,11 @@
  * and writes the result as the data dir's snapshot, with the new term, vote and commit index,
  * in one synced batch after the identity record: everything the log held is in that state,
  * committed, and a member joining later receives it whole, never a log that still says the old
- * cluster id.
+ * cluster id. The Raft database it wrote is then made the owner's alone (0700, files 0600),
+ * as `controller restore` leaves a data dir: it holds every value the cluster stores.
  */
 import fs from 'node:fs';
+import { makePrivateTree } from '../backup/private-tree.js';
 import { sameAddress } from '../config/host-port.js';
 import type { NodeConfig } from '../config/index.js';
 import type { LocalIdentity } from '../identity/index.js';
@@ -138,6 +140,8 @@ export async function recoverDataDir(
       // The identity first: interrupted here, a second run derives the same id and finishes.
       if (identity !== null && after !== null) await storage.saveIdentity({ ...identity, clusterId: after });
       await storage.save({ hardState: plan.hardState, entries: [], snapshot }, true);
+      // LevelDB made its new files with the umask (the CLI sets 077; a library caller may not).
+      makePrivateTree(dbDir);
     } catch (err) {
       throw new RecoverError('STORAGE_FAILED', `cannot write ${dbDir}: ${message(err)}`, { cause: err });
     }

@@ -45,3 +45,35 @@ void t.test('a symbolic link, a FIFO, a directory, an empty path or -: exit 2 na
   t.match(await save(path.join(dir, 'old.snap')), { code: 3, err: [/^ctl: no endpoint answered/] });
   t.match(await save(path.join(dir, 'new.snap')), { code: 3, err: [/^ctl: no endpoint answered/] });
 });
+
+void t.test('a path inside a data dir or a LevelDB database: exit 2 naming it, nothing written, before any controller is asked', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'snapshot-target-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A member's data dir as the controller leaves it (what LevelDB keeps beside its tables).
+  const dataDir = path.join(dir, 'data', 'c1');
+  const raft = path.join(dataDir, 'raft');
+  fs.mkdirSync(raft, { recursive: true });
+  for (const name of ['CURRENT', 'LOCK', 'MANIFEST-000002', '000003.log']) fs.writeFileSync(path.join(raft, name), name === 'CURRENT' ? 'MANIFEST-000002\n' : '');
+  fs.mkdirSync(path.join(dataDir, 'audit'));
+  const otherDb = path.join(dir, 'some.db');
+  fs.mkdirSync(otherDb);
+  fs.writeFileSync(path.join(otherDb, 'CURRENT'), 'MANIFEST-000001\n');
+  fs.writeFileSync(path.join(otherDb, 'LOCK'), '');
+  fs.symlinkSync(dataDir, path.join(dir, 'c1-link'));
+
+  const inDataDir = (file: string): string => `ctl: snapshot save FILE: ${file} is inside ${fs.realpathSync(dataDir)}, a controller's data dir: replacing or adding a file there can keep a controller from starting; write it somewhere else`;
+  for (const file of [path.join(raft, 'CURRENT'), path.join(raft, 'new.snap'), path.join(dataDir, 'backup.snap'), path.join(dataDir, 'audit', 'x.snap'), path.join(dir, 'c1-link', 'x.snap')]) {
+    t.strictSame(await save(file), { code: 2, err: [inDataDir(file)] }, file);
+  }
+  const inDb = path.join(otherDb, 'x.snap');
+  t.strictSame(await save(inDb), {
+    code: 2,
+    err: [`ctl: snapshot save FILE: ${inDb} is inside ${fs.realpathSync(otherDb)}, a LevelDB database (it holds CURRENT and LOCK): replacing or adding a file there can keep a controller from starting; write it somewhere else`],
+  });
+  t.equal(fs.readFileSync(path.join(raft, 'CURRENT'), 'utf8'), 'MANIFEST-000002\n', 'CURRENT untouched');
+  t.strictSame(fs.readdirSync(raft).sort(), ['000003.log', 'CURRENT', 'LOCK', 'MANIFEST-000002'], 'nothing added');
+
+  // Beside the data dir (data/backups) is fine: it gets as far as asking (dead endpoint: exit 3).
+  fs.mkdirSync(path.join(dir, 'data', 'backups'));
+  t.match(await save(path.join(dir, 'data', 'backups', 'x.snap')), { code: 3, err: [/^ctl: no endpoint answered/] });
+});

@@ -1,0 +1,96 @@
+/**
+ * readSnapshotFile (src/backup/snapshot-file.ts), which `ctl snapshot status` and `controller
+ * restore` share, does not trust the header's size: a size no snapshot can hold is refused from
+ * the head, and a file is hashed in bounded steps before anything is parsed, so a sparse file
+ * whose size matches its lying header is refused without being held in memory (attack-33 G5:
+ * 1.9 GB read whole, 23 s, before "checksum mismatch").
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { encodeSnapshotFile, MAX_SNAPSHOT_DATA_BYTES, readSnapshotFile, SNAPSHOT_FILE_MAGIC, SnapshotFileError, type SnapshotFileHeader } from '../../src/backup/snapshot-file.js';
+
+const data = Buffer.from('\u0001{"appliedIndex":7,"revision":3,"kinds":{},"clients":[]}');
+const header: SnapshotFileHeader = {
+  index: 7,
+  term: 2,
+  revision: 3,
+  size: data.length,
+  sha256: createHash('sha256').update(data).digest('hex'),
+  cluster: 'prod',
+  takenBy: 'c1',
+  version: '0.1.0',
+  createdAt: '2026-11-30T10:00:00.000Z',
+};
+
+function tempDir(t: Test): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'snapshot-read-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A file of the magic line and a header claiming `size` bytes of data, made sparse to the length that claim implies. */
+function sparseClaiming(dir: string, size: number): string {
+  const head = SNAPSHOT_FILE_MAGIC + JSON.stringify({ ...header, size }) + '\n';
+  const file = path.join(dir, `claims-${size}.snap`);
+  fs.writeFileSync(file, head);
+  fs.truncateSync(file, Buffer.byteLength(head) + size + 32);
+  return file;
+}
+
+function refusal(file: string): SnapshotFileError {
+  try {
+    readSnapshotFile(file);
+  } catch (err) {
+    if (err instanceof SnapshotFileError) return err;
+    throw err;
+  }
+  throw new Error(`expected ${file} to be refused`);
+}
+
+/** The process's peak resident set, in bytes (it only grows: this file's first test measures it). */
+const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
+
+void t.test('a sparse file whose header claims 256 MiB is hashed in steps and refused, its size never held', async (t) => {
+  const file = sparseClaiming(tempDir(t), 256 * 1024 * 1024);
+  const before = peakRss();
+  const err = refusal(file);
+  const grew = peakRss() - before;
+  t.match(err, { code: 'CORRUPT', message: /checksum mismatch/ });
+  t.ok(grew < 32 * 1024 * 1024, `peak RSS grew ${(grew / 1024 / 1024).toFixed(1)} MiB reading a 256 MiB file (bound: 32 MiB)`);
+});
+
+void t.test('a header claiming more than any snapshot holds is refused from the head, at once', async (t) => {
+  t.equal(MAX_SNAPSHOT_DATA_BYTES > 1_500_000_000 && MAX_SNAPSHOT_DATA_BYTES < 1_700_000_000, true, `the bound is about 1.5 GiB: ${MAX_SNAPSHOT_DATA_BYTES}`);
+  const dir = tempDir(t);
+  for (const size of [1_900_000_000, MAX_SNAPSHOT_DATA_BYTES + 1]) {
+    const file = sparseClaiming(dir, size);
+    const started = process.hrtime.bigint();
+    const err = refusal(file);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    t.match(err, { code: 'CORRUPT', message: new RegExp(`^${file}: the header claims a ${size}-byte snapshot; no snapshot holds more than ${MAX_SNAPSHOT_DATA_BYTES} bytes`) });
+    // Reading the file would take seconds (1.9 GB took 23 s); the head is a few hundred bytes.
+    t.ok(ms < 500, `refused in ${ms.toFixed(1)} ms`);
+  }
+});
+
+void t.test('a saved file reads back; one changed or cut short is refused by name', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'ok.snap');
+  const bytes = encodeSnapshotFile(header, data);
+  fs.writeFileSync(file, bytes);
+  const back = readSnapshotFile(file);
+  t.strictSame(back.header, header);
+  t.equal(Buffer.compare(Buffer.from(back.data), data), 0);
+
+  const flipped = Buffer.from(bytes);
+  flipped[bytes.length - data.length - 20] = flipped[bytes.length - data.length - 20]! ^ 0x04;
+  fs.writeFileSync(file, flipped);
+  t.match(refusal(file), { code: 'CORRUPT', message: /checksum mismatch/ });
+  fs.writeFileSync(file, bytes.subarray(0, bytes.length - 1));
+  t.match(refusal(file), { code: 'TRUNCATED', message: /the file is cut short/ });
+  fs.writeFileSync(file, encodeSnapshotFile({ ...header, sha256: '0'.repeat(64) }, data));
+  t.match(refusal(file), { code: 'CORRUPT', message: /does not match the SHA-256 the server sent/ });
+});
