@@ -10,22 +10,14 @@
  * one, crl-coverage.ts), and an agent CA that is a CA of its own.
  */
 import { X509Certificate } from 'node:crypto';
+import type { TlsConfig } from '../config/types.js';
 import fs from 'node:fs';
 import { crlCoverageProblem, crlSummary, type CrlSummary } from './crl-coverage.js';
 import { ownCertificateProblem } from './peer-auth.js';
 import { pemCertificates, pemCrls, tlsFileProblem, type ReadTlsFile, type TlsRole } from './tls-files.js';
 
-/** The paths of a controller's `tls` block (src/config TlsConfig has this shape). */
-export interface ControllerTlsFiles {
-  readonly ca: string;
-  readonly cert: string;
-  readonly key: string;
-  readonly clientCa: string | null;
-  readonly agentCa: string | null;
-  readonly metrics: boolean;
-  readonly metricsClientCa: string | null;
-  readonly crl: string | null;
-}
+/** The paths of a controller's `tls` block: the config's own type, one from the file to the reload. */
+export type ControllerTlsFiles = TlsConfig;
 
 export interface TlsSnapshot {
   readonly files: ControllerTlsFiles;

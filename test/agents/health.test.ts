@@ -242,18 +242,27 @@ void t.test('an agent that stops answering is cut off after its adaptive timeout
   t.match(c1.record('a1'), { online: false, statusReason: /heartbeat timeout/ });
 });
 
-void t.test('an agent that takes pushes in parts gets no allowance: a hung one is closed after its timeout, whatever the push', async (t) => {
+/**
+ * One controller holding about 400 KB of configuration (100 services, 16 labels of 250 bytes
+ * each: 3 s at the 128 KiB/s floor), and an agent that neither replies nor pongs, connected.
+ */
+function hungAgentWithBigPush(pushParts: boolean): { clock: ReturnType<typeof stage>['clock']; cs: SimController[]; c1: SimController; a: SimAgent } {
   const { log, clock, cs } = stage(1);
   const c1 = cs[0]!;
   const labels = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`l${i}`, 'x'.repeat(250)]));
   log.propose(applyCmd(...Array.from({ length: 100 }, (_, i) => ({ ...svc(`s${i}`), labels }))));
   settle(cs);
   const a = new SimAgent('a1');
-  a.pushParts = true;
+  a.pushParts = pushParts;
   a.autoReply = false;
   a.answerPings = false;
   a.connect(c1);
   settle(cs);
+  return { clock, cs, c1, a };
+}
+
+void t.test('an agent that takes pushes in parts gets no allowance: a hung one is closed after its timeout, whatever the push', async (t) => {
+  const { clock, cs, a } = hungAgentWithBigPush(true);
   t.equal(a.received.length, 1, 'the whole configuration is on its way');
   t.ok(a.pingTimeouts.every((ms) => ms < 2000), `no ping tells it to wait for a transfer (${a.pingTimeouts.join(', ')} ms)`);
   const sentAt = clock.now;
@@ -263,17 +272,7 @@ void t.test('an agent that takes pushes in parts gets no allowance: a hung one i
 });
 
 void t.test('a push that takes longer than the timeout to arrive is announced by a ping and its transfer is not taken for silence', async (t) => {
-  const { log, clock, cs } = stage(1);
-  const c1 = cs[0]!;
-  // About 400 KB of configuration (100 services, 16 labels of 250 bytes each): 3 s at the 128 KiB/s floor.
-  const labels = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`l${i}`, 'x'.repeat(250)]));
-  log.propose(applyCmd(...Array.from({ length: 100 }, (_, i) => ({ ...svc(`s${i}`), labels }))));
-  settle(cs);
-  const a = new SimAgent('a1');
-  a.autoReply = false;
-  a.answerPings = false;
-  a.connect(c1);
-  settle(cs);
+  const { clock, cs, c1, a } = hungAgentWithBigPush(false);
   t.equal(a.received.length, 1, 'the whole configuration is on its way');
   const ahead = a.pingTimeouts.at(-1)!;
   t.ok(ahead >= 1000 + 3000, `the ping ahead of it tells the agent to wait its transfer time too: ${ahead} ms`);
