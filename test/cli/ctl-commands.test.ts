@@ -143,7 +143,7 @@ void t.test('a file path that was not UTF-8 is refused too: it would open its U+
   const twin = path.join(dir, 'caf\uFFFD');
   fs.writeFileSync(twin, 'WRONG FILE');
   const e = ['--endpoints', f.address];
-  for (const argv of [['kv', 'put', 'k', '--file', twin], ['apply', '-f', twin], ['--tls-ca', twin, 'status']]) {
+  for (const argv of [['kv', 'put', 'k', '--file', twin], ['apply', '-f', twin], ['--tls-ca', twin, 'status'], ['snapshot', 'save', twin], ['snapshot', 'status', twin]]) {
     const r = await ctl([...e, ...argv]);
     t.equal(r.code, 2, `${argv.join(' ')}: exit 2`);
     t.match(r.err[0], /the path holds U\+FFFD at character \d+: the command line passed bytes that are not UTF-8/);

@@ -11,7 +11,7 @@ import { WriteTargetError, writeTargetProblem } from '../../backup/write-target.
 import { StateMachine } from '../../statemachine/index.js';
 import { formatBytes } from '../cell-format.js';
 import { plainTable } from '../plain-table.js';
-import type { Session } from './context.js';
+import { pathArg, type Session } from './context.js';
 
 const FORMATS = ['text', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -43,7 +43,7 @@ export function registerSnapshot(program: Command, session: Session): void {
   snapshot
     .command('save')
     .description('write a consistent snapshot of the cluster state to FILE (restore it with `controller restore`)')
-    .argument('<file>')
+    .argument('<file>', 'the snapshot file', pathArg)
     .addOption(new Option('-o, --output <format>', 'output format').choices(FORMATS).default('text'))
     .action(async (file: string, opts: { readonly output: Format }) => {
       // Before asking for the snapshot: a target it would replace rather than write is the operator's to fix.
@@ -69,7 +69,7 @@ export function registerSnapshot(program: Command, session: Session): void {
   snapshot
     .command('status')
     .description('check snapshot FILE (checksums, format) and print what it holds')
-    .argument('<file>')
+    .argument('<file>', 'the snapshot file', pathArg)
     .addOption(new Option('-o, --output <format>', 'output format').choices(STATUS_FORMATS).default('table'))
     .action((file: string, opts: { readonly output: StatusFormat }) => {
       let read: { header: SnapshotFileHeader; data: Uint8Array };
