@@ -1,0 +1,122 @@
+/**
+ * The watch limits (src/api/watch-limits.ts): a client's watches and all of a controller's are
+ * capped, refusals name the cap and how many are open; the bytes all watches hold undrained never
+ * pass the budget, and the watch cut off to make room is the one holding the most.
+ */
+import t from 'tap';
+import { MAX_WATCHES, MAX_WATCHES_PER_CLIENT, WATCH_UNDRAINED_BUDGET_BYTES, WatchLimits, type WatchLease } from '../../src/api/watch-limits.js';
+
+function counting(): { readonly refused: string[]; readonly cutOff: string[]; refusedFn(r: string): void; cutOffFn(r: string): void } {
+  const e = { refused: [] as string[], cutOff: [] as string[], refusedFn: (r: string) => void e.refused.push(r), cutOffFn: (r: string) => void e.cutOff.push(r) };
+  return e;
+}
+
+function open(limits: WatchLimits, client: string, cuts: Map<WatchLease, string>): WatchLease {
+  let lease: WatchLease | null = null;
+  const a = limits.admit(client, `connection ${client}`, (reason) => cuts.set(lease!, reason));
+  if (!a.ok) throw new Error(a.message);
+  lease = a.lease;
+  return lease;
+}
+
+void t.test('the documented defaults', async (t) => {
+  t.equal(MAX_WATCHES_PER_CLIENT, 256);
+  t.equal(MAX_WATCHES, 10_000);
+  t.equal(WATCH_UNDRAINED_BUDGET_BYTES, 256 * 1024 * 1024);
+});
+
+void t.test('a client past its cap is refused, naming the cap and its open watches; others are not', async (t) => {
+  const e = counting();
+  const limits = new WatchLimits({ maxPerClient: 3, maxTotal: 100 }, () => 0, { refused: e.refusedFn, cutOff: e.cutOffFn });
+  const cuts = new Map<WatchLease, string>();
+  const mine = [open(limits, 'a', cuts), open(limits, 'a', cuts), open(limits, 'a', cuts)];
+  const refused = limits.admit('a', 'client certificate "ops"', () => undefined);
+  t.match(refused, { ok: false, reason: 'per_client', message: 'client certificate "ops" has 3 watches open on this controller, the most one client may (3)' });
+  t.ok(limits.admit('b', 'connection b', () => undefined).ok, 'another client still opens one');
+  mine[0]!.close();
+  mine[0]!.close(); // idempotent: counts once
+  t.equal(limits.openBy('a'), 2);
+  t.ok(limits.admit('a', 'x', () => undefined).ok, 'a closed watch gives its place back');
+  t.strictSame(e.refused, ['per_client']);
+});
+
+void t.test('the controller past its total is refused, naming the cap, the open watches and the client\'s share', async (t) => {
+  const e = counting();
+  const limits = new WatchLimits({ maxPerClient: 10, maxTotal: 4 }, () => 0, { refused: e.refusedFn, cutOff: e.cutOffFn });
+  const cuts = new Map<WatchLease, string>();
+  for (const c of ['a', 'b', 'c', 'c']) open(limits, c, cuts);
+  const refused = limits.admit('c', 'connection c', () => undefined);
+  t.match(refused, { ok: false, reason: 'total', message: 'this controller serves 4 watches, the most it serves at once (4); connection c has 2 of them' });
+  t.equal(limits.open, 4);
+  t.strictSame(e.refused, ['total']);
+});
+
+void t.test('unread watches cannot hold more than the budget: the one holding the most, oldest first, is cut off', async (t) => {
+  const e = counting();
+  let now = 0;
+  const MiB = 1024 * 1024;
+  const limits = new WatchLimits({ budgetBytes: 10 * MiB }, () => now, { refused: e.refusedFn, cutOff: e.cutOffFn });
+  const cuts = new Map<WatchLease, string>();
+  // 30 watches that never read: each takes one 1 MiB write and never drains it.
+  const unread: WatchLease[] = [];
+  let most = 0;
+  for (let i = 0; i < 30; i++) {
+    now += 1;
+    const w = open(limits, `c${i}`, cuts);
+    unread.push(w);
+    t.ok(w.hold(MiB));
+    most = Math.max(most, limits.undrained);
+  }
+  t.ok(most <= 10 * MiB, `never past the budget (at most ${most} bytes)`);
+  t.equal(limits.undrained, 10 * MiB);
+  t.equal(cuts.size, 20, 'twenty cut off');
+  t.ok(unread.slice(0, 20).every((w) => cuts.has(w)), 'the oldest holders first, among equals');
+  t.equal(limits.open, 10, 'a cut-off watch gives its place back');
+  t.match(cuts.get(unread[0]!), /^watches on this controller hold 10 MiB written to their streams and not yet read, the most it holds for all watchers, and this watch held the most of it \(1048576 bytes, unread for 10 ms\)$/);
+  t.equal(e.cutOff.length, 20);
+});
+
+void t.test('a watch that reads is not chosen while one that does not holds more', async (t) => {
+  const limits = new WatchLimits({ budgetBytes: 1000 }, () => 0);
+  const cuts = new Map<WatchLease, string>();
+  const reader = open(limits, 'r', cuts);
+  const staller = open(limits, 's', cuts);
+  t.ok(staller.hold(600));
+  t.ok(staller.hold(300)); // two writes undrained: 900
+  for (let i = 0; i < 50; i++) {
+    t.ok(reader.hold(200), 'the reader writes');
+    reader.drained(200);
+  }
+  t.equal(cuts.size, 1, 'one cut off');
+  t.ok(cuts.has(staller), 'the stalled watch');
+  t.notOk(cuts.has(reader));
+  t.equal(limits.undrained, 0);
+});
+
+void t.test('a writer that itself holds the most is the one cut off, and may not write', async (t) => {
+  const limits = new WatchLimits({ budgetBytes: 1000 }, () => 0);
+  const cuts = new Map<WatchLease, string>();
+  const small = open(limits, 'a', cuts);
+  const big = open(limits, 'b', cuts);
+  t.ok(small.hold(100));
+  t.ok(big.hold(800));
+  t.notOk(big.hold(300), 'refused: it held the most');
+  t.ok(cuts.has(big));
+  t.notOk(cuts.has(small));
+  t.equal(limits.undrained, 100);
+});
+
+void t.test('drained and closed bytes are given back; a write alone larger than the budget still goes', async (t) => {
+  const limits = new WatchLimits({ budgetBytes: 100 }, () => 0);
+  const cuts = new Map<WatchLease, string>();
+  const w = open(limits, 'a', cuts);
+  t.ok(w.hold(150), 'nothing else to cut: one message at most');
+  t.equal(w.undrained, 150);
+  w.drained(150);
+  t.equal(limits.undrained, 0);
+  t.ok(w.hold(60));
+  w.close();
+  t.equal(limits.undrained, 0);
+  t.equal(limits.open, 0);
+  t.notOk(w.hold(10), 'a closed lease holds nothing');
+});
