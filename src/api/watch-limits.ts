@@ -5,9 +5,10 @@
  * serialized, in the stream's HTTP/2 buffer until the client reads it, one copy per watch. Without
  * the budget, 1,500 watches that read nothing held 1,500 copies of each 1 MiB value written
  * (a leader went from 91 MB to 1.75 GB and was deposed). When a write would take the undrained
- * bytes past the budget, the watch that holds the most (the oldest undrained write among equals,
- * which is the one that reads least) is cut off, until the write fits: a watch that reads keeps
- * little or nothing undrained and is not chosen while one that does not read holds more.
+ * bytes past the budget, watches are cut off until it fits: first the one whose undrained bytes
+ * have waited longest (the most bytes among equals). A watch writes one message at a time, so
+ * each holds at most one; a client that reads takes it within a round trip, and the one that has
+ * held its message longest is the one that reads least, whatever the size of its values.
  *
  * No timers and no I/O: the handler (watch-handler.ts) reports its writes, their drains and its
  * end; the clock comes in for the tie-break.
@@ -46,9 +47,9 @@ export interface WatchLease {
   /** Bytes written to its stream and not yet drained. */
   readonly undrained: number;
   /**
-   * A message of `bytes` is about to be written: first cuts off watches, the most undrained
+   * A message of `bytes` is about to be written: first cuts off watches, the longest undrained
    * first, while the write would take the total past the budget. False when this watch was the
-   * one cut off (it held the most): then it must not write.
+   * one cut off: then it must not write.
    */
   hold(bytes: number): boolean;
   /** A write of `bytes` drained (or was dropped with its stream). */
@@ -172,27 +173,27 @@ export class WatchLimits {
     else this.byClient.set(lease.client, left);
   }
 
-  /** @internal Cuts off watches, the most undrained first, until `bytes` more fit in the budget. */
+  /** @internal Cuts off watches, the longest undrained first, until `bytes` more fit in the budget. */
   makeRoom(bytes: number): void {
     while (this.undrainedBytes + bytes > this.opts.budgetBytes) {
-      const victim = this.mostUndrained();
+      const victim = this.longestUndrained();
       if (victim === null) return; // nothing else holds anything: this write alone, at most one message
       const held = victim.undrained;
       const since = victim.heldSince === null ? 0 : Math.round(this.now() - victim.heldSince);
       const reason =
         `watches on this controller hold ${size(this.opts.budgetBytes)} written to their streams and not yet read, ` +
-        `the most it holds for all watchers, and this watch held the most of it (${held} bytes, unread for ${since} ms)`;
+        `the most it holds for all watchers, and this watch's had waited longest (${held} bytes, unread for ${since} ms)`;
       this.events?.cutOff('budget');
       victim.onCutOff(reason);
       victim.close(); // whatever the handler did: the bytes go with the stream it resets
     }
   }
 
-  private mostUndrained(): Lease | null {
+  private longestUndrained(): Lease | null {
     let best: Lease | null = null;
     for (const l of this.leases) {
-      if (l.undrained === 0) continue;
-      if (best === null || l.undrained > best.undrained || (l.undrained === best.undrained && (l.heldSince ?? 0) < (best.heldSince ?? 0))) best = l;
+      if (l.heldSince === null) continue;
+      if (best === null || l.heldSince < best.heldSince! || (l.heldSince === best.heldSince && l.undrained > best.undrained)) best = l;
     }
     return best;
   }

@@ -1,7 +1,7 @@
 /**
  * The watch limits (src/api/watch-limits.ts): a client's watches and all of a controller's are
  * capped, refusals name the cap and how many are open; the bytes all watches hold undrained never
- * pass the budget, and the watch cut off to make room is the one holding the most.
+ * pass the budget, and the watch cut off to make room is the one whose bytes waited longest.
  */
 import t from 'tap';
 import { MAX_WATCHES, MAX_WATCHES_PER_CLIENT, WATCH_UNDRAINED_BUDGET_BYTES, WatchLimits, type WatchLease } from '../../src/api/watch-limits.js';
@@ -51,7 +51,7 @@ void t.test('the controller past its total is refused, naming the cap, the open 
   t.strictSame(e.refused, ['total']);
 });
 
-void t.test('unread watches cannot hold more than the budget: the one holding the most, oldest first, is cut off', async (t) => {
+void t.test('unread watches cannot hold more than the budget: the longest undrained is cut off first', async (t) => {
   const e = counting();
   let now = 0;
   const MiB = 1024 * 1024;
@@ -70,9 +70,9 @@ void t.test('unread watches cannot hold more than the budget: the one holding th
   t.ok(most <= 10 * MiB, `never past the budget (at most ${most} bytes)`);
   t.equal(limits.undrained, 10 * MiB);
   t.equal(cuts.size, 20, 'twenty cut off');
-  t.ok(unread.slice(0, 20).every((w) => cuts.has(w)), 'the oldest holders first, among equals');
+  t.ok(unread.slice(0, 20).every((w) => cuts.has(w)), 'the oldest holders first');
   t.equal(limits.open, 10, 'a cut-off watch gives its place back');
-  t.match(cuts.get(unread[0]!), /^watches on this controller hold 10 MiB written to their streams and not yet read, the most it holds for all watchers, and this watch held the most of it \(1048576 bytes, unread for 10 ms\)$/);
+  t.match(cuts.get(unread[0]!), /^watches on this controller hold 10 MiB written to their streams and not yet read, the most it holds for all watchers, and this watch's had waited longest \(1048576 bytes, unread for 10 ms\)$/);
   t.equal(e.cutOff.length, 20);
 });
 
@@ -93,14 +93,30 @@ void t.test('a watch that reads is not chosen while one that does not holds more
   t.equal(limits.undrained, 0);
 });
 
-void t.test('a writer that itself holds the most is the one cut off, and may not write', async (t) => {
+void t.test('a stalled watch holding a small message goes before a newer, larger one', async (t) => {
+  let now = 0;
+  const limits = new WatchLimits({ budgetBytes: 1000 }, () => now);
+  const cuts = new Map<WatchLease, string>();
+  const stalled = open(limits, 's', cuts);
+  const busy = open(limits, 'b', cuts);
+  t.ok(stalled.hold(50));
+  now = 500;
+  t.ok(busy.hold(900)); // a large value on its way to a client that reads
+  const third = open(limits, 't', cuts);
+  t.ok(third.hold(100));
+  t.ok(cuts.has(stalled), 'the one unread longest');
+  t.notOk(cuts.has(busy));
+  t.equal(limits.undrained, 1000);
+});
+
+void t.test('a writer whose own undrained bytes are the ones to go is cut off, and may not write', async (t) => {
   const limits = new WatchLimits({ budgetBytes: 1000 }, () => 0);
   const cuts = new Map<WatchLease, string>();
   const small = open(limits, 'a', cuts);
   const big = open(limits, 'b', cuts);
   t.ok(small.hold(100));
   t.ok(big.hold(800));
-  t.notOk(big.hold(300), 'refused: it held the most');
+  t.notOk(big.hold(300), 'refused: it held the most, as long as the other');
   t.ok(cuts.has(big));
   t.notOk(cuts.has(small));
   t.equal(limits.undrained, 100);
