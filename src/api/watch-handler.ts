@@ -130,7 +130,12 @@ export function watchHandler(source: WatchSource, limits: WatchLimits = new Watc
           queuedBytes -= sizeOf(c);
           const bytes = watchMessageBytes(c);
           writing = c.revision;
-          if (!lease.hold(bytes)) return;
+          // Waits while the budget is full and the watches cut off to make room close.
+          if (!(await lease.hold(bytes))) return;
+          if (ended) {
+            lease.drained(bytes);
+            return;
+          }
           try {
             await writeAndWait(call, { type: c.type, key: c.key, value: c.value, revision: c.revision });
           } finally {

@@ -10,6 +10,11 @@
  * each holds at most one; a client that reads takes it within a round trip, and the one that has
  * held its message longest is the one that reads least, whatever the size of its values.
  *
+ * A cut-off watch's bytes stay counted until its stream has closed: a reset lets go of its
+ * HTTP/2 buffer only once the session has processed it, a tick or two later. Meanwhile a write
+ * that does not fit waits for room (first come, first served): counting the bytes as gone at the
+ * reset let 1,000 unread watches' copies live at once, however small the budget.
+ *
  * No timers and no I/O: the handler (watch-handler.ts) reports its writes, their drains and its
  * end; the clock comes in for the tie-break.
  */
@@ -47,11 +52,11 @@ export interface WatchLease {
   /** Bytes written to its stream and not yet drained. */
   readonly undrained: number;
   /**
-   * A message of `bytes` is about to be written: first cuts off watches, the longest undrained
-   * first, while the write would take the total past the budget. False when this watch was the
-   * one cut off: then it must not write.
+   * A message of `bytes` is to be written: resolves true once it fits in the budget, having cut
+   * off watches, the longest undrained first, to make room; false when this watch was cut off or
+   * closed meanwhile: then it must not write.
    */
-  hold(bytes: number): boolean;
+  hold(bytes: number): Promise<boolean>;
   /** A write of `bytes` drained (or was dropped with its stream). */
   drained(bytes: number): void;
   /** The stream closed: its bytes and its place are given back. Idempotent. */
@@ -70,30 +75,32 @@ class Lease implements WatchLease {
   /** When its oldest undrained byte was written (ms); null when it holds none. */
   heldSince: number | null = null;
   closed = false;
+  /** Cut off for the budget: its bytes are going, its stream is being reset. */
+  cut = false;
 
   constructor(
     readonly client: string,
     private readonly limits: WatchLimits,
-    /** Cuts the stream off; the handler closes the lease as it does. */
+    /** Cuts the stream off; the handler closes the lease once the stream has closed. */
     readonly onCutOff: (reason: string) => void,
   ) {}
 
-  hold(bytes: number): boolean {
-    if (this.closed) return false;
-    this.limits.makeRoom(bytes);
-    if (this.closed) return false;
+  hold(bytes: number): Promise<boolean> {
+    return this.limits.request(this, bytes);
+  }
+
+  /** @internal WatchLimits'. */
+  take(bytes: number): void {
     if (this.undrained === 0) this.heldSince = this.limits.now();
     this.undrained += bytes;
-    this.limits.addUndrained(bytes);
-    return true;
   }
 
   drained(bytes: number): void {
     if (this.closed) return;
     const n = Math.min(bytes, this.undrained);
     this.undrained -= n;
-    this.limits.addUndrained(-n);
     if (this.undrained === 0) this.heldSince = null;
+    this.limits.released(this, n);
   }
 
   close(): void {
@@ -104,10 +111,20 @@ class Lease implements WatchLease {
   }
 }
 
+interface Waiting {
+  readonly lease: Lease;
+  readonly bytes: number;
+  readonly resolve: (granted: boolean) => void;
+}
+
 export class WatchLimits {
   private readonly leases = new Set<Lease>();
   private readonly byClient = new Map<string, number>();
   private undrainedBytes = 0;
+  /** Of undrainedBytes, those of watches cut off and not yet closed. */
+  private releasingBytes = 0;
+  private readonly waiting: Waiting[] = [];
+  private waitingBytes = 0;
   private readonly opts: WatchLimitsOptions;
 
   constructor(
@@ -122,9 +139,14 @@ export class WatchLimits {
     return this.leases.size;
   }
 
-  /** Bytes written to watch streams and not yet drained, all watches together. */
+  /** Bytes written to watch streams and not yet drained (or let go with their stream), all watches together. */
   get undrained(): number {
     return this.undrainedBytes;
+  }
+
+  /** Writes waiting for room in the budget. */
+  get waitingWrites(): number {
+    return this.waiting.length;
   }
 
   get budgetBytes(): number {
@@ -161,8 +183,23 @@ export class WatchLimits {
   }
 
   /** @internal Lease's. */
-  addUndrained(bytes: number): void {
-    this.undrainedBytes += bytes;
+  request(lease: Lease, bytes: number): Promise<boolean> {
+    if (lease.closed || lease.cut) return Promise.resolve(false);
+    this.makeRoom(bytes);
+    if (lease.closed || lease.cut) return Promise.resolve(false);
+    if (this.waiting.length === 0 && this.fits(bytes)) {
+      this.grant(lease, bytes);
+      return Promise.resolve(true);
+    }
+    this.waitingBytes += bytes;
+    return new Promise((resolve) => this.waiting.push({ lease, bytes, resolve }));
+  }
+
+  /** @internal Lease's: `bytes` of `lease` drained or went with its stream. */
+  released(lease: Lease, bytes: number): void {
+    this.undrainedBytes -= bytes;
+    if (lease.cut) this.releasingBytes -= bytes;
+    this.grantWaiting();
   }
 
   /** @internal Lease's. */
@@ -171,28 +208,72 @@ export class WatchLimits {
     const left = (this.byClient.get(lease.client) ?? 1) - 1;
     if (left <= 0) this.byClient.delete(lease.client);
     else this.byClient.set(lease.client, left);
+    this.grantWaiting();
   }
 
-  /** @internal Cuts off watches, the longest undrained first, until `bytes` more fit in the budget. */
-  makeRoom(bytes: number): void {
-    while (this.undrainedBytes + bytes > this.opts.budgetBytes) {
+  /** A message alone larger than the budget still goes, when nothing else is held. */
+  private fits(bytes: number): boolean {
+    return this.undrainedBytes + bytes <= this.opts.budgetBytes || this.undrainedBytes === 0;
+  }
+
+  private grant(lease: Lease, bytes: number): void {
+    lease.take(bytes);
+    this.undrainedBytes += bytes;
+  }
+
+  private granting = false;
+
+  /**
+   * Grants waiting writes, first come first served, while they fit; then, if some still wait,
+   * cuts off the longest undrained of those that hold (those just granted among them: a watch
+   * granted room behind which others wait is cut before it writes, if it is the oldest).
+   */
+  private grantWaiting(): void {
+    if (this.granting) return;
+    this.granting = true;
+    try {
+      while (this.waiting.length > 0) {
+        const head = this.waiting[0]!;
+        const gone = head.lease.closed || head.lease.cut;
+        if (!gone && !this.fits(head.bytes)) break;
+        this.waiting.shift();
+        this.waitingBytes -= head.bytes;
+        if (gone) {
+          head.resolve(false);
+          continue;
+        }
+        this.grant(head.lease, head.bytes);
+        head.resolve(true);
+      }
+      if (this.waiting.length > 0) this.makeRoom(0);
+    } finally {
+      this.granting = false;
+    }
+  }
+
+  /**
+   * Cuts off watches, the longest undrained first, until what stays held, what waits and `bytes`
+   * fit in the budget. The bytes of those cut off count until their streams close.
+   */
+  private makeRoom(bytes: number): void {
+    while (this.undrainedBytes - this.releasingBytes + this.waitingBytes + bytes > this.opts.budgetBytes) {
       const victim = this.longestUndrained();
-      if (victim === null) return; // nothing else holds anything: this write alone, at most one message
-      const held = victim.undrained;
+      if (victim === null) return;
       const since = victim.heldSince === null ? 0 : Math.round(this.now() - victim.heldSince);
       const reason =
         `watches on this controller hold ${size(this.opts.budgetBytes)} written to their streams and not yet read, ` +
-        `the most it holds for all watchers, and this watch's had waited longest (${held} bytes, unread for ${since} ms)`;
+        `the most it holds for all watchers, and this watch's had waited longest (${victim.undrained} bytes, unread for ${since} ms)`;
+      victim.cut = true;
+      this.releasingBytes += victim.undrained;
       this.events?.cutOff('budget');
       victim.onCutOff(reason);
-      victim.close(); // whatever the handler did: the bytes go with the stream it resets
     }
   }
 
   private longestUndrained(): Lease | null {
     let best: Lease | null = null;
     for (const l of this.leases) {
-      if (l.heldSince === null) continue;
+      if (l.cut || l.closed || l.heldSince === null) continue;
       if (best === null || l.heldSince < best.heldSince! || (l.heldSince === best.heldSince && l.undrained > best.undrained)) best = l;
     }
     return best;

@@ -60,36 +60,53 @@ void t.test('unread watches cannot hold more than the budget: the longest undrai
   // 30 watches that never read: each takes one 1 MiB write and never drains it.
   const unread: WatchLease[] = [];
   let most = 0;
+  const writes: Promise<boolean>[] = [];
   for (let i = 0; i < 30; i++) {
     now += 1;
     const w = open(limits, `c${i}`, cuts);
     unread.push(w);
-    t.ok(w.hold(MiB));
+    writes.push(w.hold(MiB));
     most = Math.max(most, limits.undrained);
   }
+  t.equal(cuts.size, 10, 'every watch that held its write cut off at once');
+  t.equal(limits.waitingWrites, 20, 'the writes past the budget wait while the cut-off streams close');
+  t.equal(limits.open, 30, 'a cut-off watch keeps its place until its stream closes');
+  // As the handler does once a reset stream has closed; a granted write behind which others
+  // still wait is cut in turn, the oldest first.
+  const closed = new Set<WatchLease>();
+  while (closed.size < cuts.size) {
+    for (const w of cuts.keys()) {
+      if (closed.has(w)) continue;
+      closed.add(w);
+      w.close();
+      most = Math.max(most, limits.undrained);
+    }
+  }
+  t.equal(cuts.size, 20, 'twenty cut off in all');
+  t.ok(unread.slice(0, 20).every((w) => cuts.has(w)), 'the first twenty: the longest held');
+  t.strictSame(await Promise.all(writes), [...Array<boolean>(30).fill(true)], 'every write went, the cut-off ones before their cut');
   t.ok(most <= 10 * MiB, `never past the budget (at most ${most} bytes)`);
   t.equal(limits.undrained, 10 * MiB);
-  t.equal(cuts.size, 20, 'twenty cut off');
-  t.ok(unread.slice(0, 20).every((w) => cuts.has(w)), 'the oldest holders first');
-  t.equal(limits.open, 10, 'a cut-off watch gives its place back');
+  t.equal(limits.waitingWrites, 0);
+  t.equal(limits.open, 10);
   t.match(cuts.get(unread[0]!), /^watches on this controller hold 10 MiB written to their streams and not yet read, the most it holds for all watchers, and this watch's had waited longest \(1048576 bytes, unread for 10 ms\)$/);
   t.equal(e.cutOff.length, 20);
 });
 
-void t.test('a watch that reads is not chosen while one that does not holds more', async (t) => {
+void t.test('a watch that reads is not chosen while one that does not holds anything', async (t) => {
   const limits = new WatchLimits({ budgetBytes: 1000 }, () => 0);
   const cuts = new Map<WatchLease, string>();
   const reader = open(limits, 'r', cuts);
   const staller = open(limits, 's', cuts);
-  t.ok(staller.hold(600));
-  t.ok(staller.hold(300)); // two writes undrained: 900
+  t.ok(await staller.hold(600));
   for (let i = 0; i < 50; i++) {
-    t.ok(reader.hold(200), 'the reader writes');
-    reader.drained(200);
+    const write = reader.hold(500);
+    if (cuts.has(staller)) staller.close();
+    t.ok(await write, 'the reader writes');
+    reader.drained(500);
   }
   t.equal(cuts.size, 1, 'one cut off');
   t.ok(cuts.has(staller), 'the stalled watch');
-  t.notOk(cuts.has(reader));
   t.equal(limits.undrained, 0);
 });
 
@@ -99,26 +116,32 @@ void t.test('a stalled watch holding a small message goes before a newer, larger
   const cuts = new Map<WatchLease, string>();
   const stalled = open(limits, 's', cuts);
   const busy = open(limits, 'b', cuts);
-  t.ok(stalled.hold(50));
+  t.ok(await stalled.hold(50));
   now = 500;
-  t.ok(busy.hold(900)); // a large value on its way to a client that reads
+  t.ok(await busy.hold(900)); // a large value on its way to a client that reads
   const third = open(limits, 't', cuts);
-  t.ok(third.hold(100));
+  const write = third.hold(100);
   t.ok(cuts.has(stalled), 'the one unread longest');
   t.notOk(cuts.has(busy));
+  stalled.close();
+  t.ok(await write);
   t.equal(limits.undrained, 1000);
 });
 
-void t.test('a writer whose own undrained bytes are the ones to go is cut off, and may not write', async (t) => {
+void t.test('a waiting write of a watch that closes meanwhile is refused, and frees the queue for the next', async (t) => {
   const limits = new WatchLimits({ budgetBytes: 1000 }, () => 0);
   const cuts = new Map<WatchLease, string>();
-  const small = open(limits, 'a', cuts);
-  const big = open(limits, 'b', cuts);
-  t.ok(small.hold(100));
-  t.ok(big.hold(800));
-  t.notOk(big.hold(300), 'refused: it held the most, as long as the other');
-  t.ok(cuts.has(big));
-  t.notOk(cuts.has(small));
+  const holder = open(limits, 'h', cuts);
+  t.ok(await holder.hold(900));
+  const a = open(limits, 'a', cuts);
+  const b = open(limits, 'b', cuts);
+  const first = a.hold(500);
+  const second = b.hold(100);
+  t.ok(cuts.has(holder));
+  a.close();
+  holder.close();
+  t.equal(await first, false, 'closed while it waited');
+  t.equal(await second, true);
   t.equal(limits.undrained, 100);
 });
 
@@ -126,13 +149,13 @@ void t.test('drained and closed bytes are given back; a write alone larger than 
   const limits = new WatchLimits({ budgetBytes: 100 }, () => 0);
   const cuts = new Map<WatchLease, string>();
   const w = open(limits, 'a', cuts);
-  t.ok(w.hold(150), 'nothing else to cut: one message at most');
+  t.ok(await w.hold(150), 'nothing else to cut: one message at most');
   t.equal(w.undrained, 150);
   w.drained(150);
   t.equal(limits.undrained, 0);
-  t.ok(w.hold(60));
+  t.ok(await w.hold(60));
   w.close();
   t.equal(limits.undrained, 0);
   t.equal(limits.open, 0);
-  t.notOk(w.hold(10), 'a closed lease holds nothing');
+  t.notOk(await w.hold(10), 'a closed lease holds nothing');
 });
