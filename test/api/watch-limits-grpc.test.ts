@@ -3,12 +3,15 @@
  * Operator service's Watch handler fed by a real watch hub: a client past its cap is refused
  * RESOURCE_EXHAUSTED naming the cap, and watches that do not read cannot hold more than the
  * budget in their HTTP/2 buffers (the tracked undrained bytes), while a watch that reads gets
- * every change and is not cut off.
+ * every change and is not cut off; and a stream the server resets is an error to ctl.
  */
 import t, { type Test } from 'tap';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import { ApiError } from '../../src/api/errors.js';
 import { operatorMethod } from '../../src/api/operator-proto.js';
+import { readServerStream } from '../../src/api/server-stream.js';
+import { cutOff } from '../../src/api/stream-writer.js';
 import { watchHandler, watchMessageBytes } from '../../src/api/watch-handler.js';
 import { WatchLimits, type WatchLimitsOptions } from '../../src/api/watch-limits.js';
 import { WatchHub } from '../../src/node/watch-hub.js';
@@ -147,4 +150,25 @@ void t.test('watches that do not read cannot hold more than the budget; a watch 
   t.ok(f.cutOff.every((r) => r === 'budget'));
   t.equal(f.limits.open, 1 + UNREAD - f.cutOff.length, 'cut-off watches give their places back');
   t.ok(f.limits.undrained <= budget);
+});
+
+void t.test("a stream the server resets is an error to ctl (UNREACHABLE, naming the reset), not a normal end", async (t) => {
+  const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined }), oneMessageRequests] });
+  server.addService({ Watch: WATCH }, {
+    Watch: (call: grpc.ServerWritableStream<object, object>) => {
+      call.write({ type: 'PUT', key: 'k', value: Buffer.from('v'), revision: 1 }, () => cutOff(call as grpc.ServerWritableStream<unknown, unknown>));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  t.teardown(() => server.forceShutdown());
+  const endpoint = `127.0.0.1:${port}`;
+  const ctx = { endpoint, channel: client(t, port), timeoutMs: 2000, streams: new Set<grpc.ClientReadableStream<unknown>>(), closed: () => false };
+  const got: unknown[] = [];
+  const err = await readServerStream(ctx, { method: WATCH, request: { key: 'k', prefix: false, startRevision: 0 }, decode: (raw) => raw, idleTimeoutMs: null, what: 'the watch' }, (m) => got.push(m)).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.equal(got.length, 1);
+  t.ok(err instanceof ApiError, 'an error');
+  t.match(err, { code: 'UNREACHABLE', message: `${endpoint} reset the watch after 1 messages` });
 });
