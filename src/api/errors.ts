@@ -25,6 +25,8 @@ export const API_ERROR_CODES = [
   'STALE_REQUEST',
   // The write would take the state past controller.quota_bytes (state-quota.ts); deletes still pass.
   'NO_SPACE',
+  // A bound on what one client or all clients may hold on a controller (watches: watch-limits.ts).
+  'RESOURCE_EXHAUSTED',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -53,6 +55,7 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   NO_QUORUM: grpc.status.UNAVAILABLE,
   STALE_REQUEST: grpc.status.FAILED_PRECONDITION,
   NO_SPACE: grpc.status.RESOURCE_EXHAUSTED,
+  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -153,6 +156,7 @@ export function exitCodeFor(err: unknown): number {
       case 'NO_QUORUM':
       case 'STALE_REQUEST':
       case 'NO_SPACE':
+      case 'RESOURCE_EXHAUSTED':
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

@@ -13,6 +13,7 @@ import { ServiceFailure } from './service-error.js';
 import { snapshotSaveHandler } from './snapshot-save.js';
 import { unaryHandler } from './unary-handler.js';
 import { watchHandler } from './watch-handler.js';
+import type { WatchLimits } from './watch-limits.js';
 import type { WatchSource } from './watch-source.js';
 
 
@@ -31,6 +32,8 @@ export interface OperatorServiceDeps {
   /** Bytes of the Raft database on disk. */
   readonly dbSizeBytes: () => Promise<number>;
   readonly watches: WatchSource;
+  /** What all watches on this controller may hold (watch-limits.ts). */
+  readonly watchLimits: WatchLimits;
   readonly defaultTimeoutMs: number;
 }
 
@@ -121,7 +124,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
       return { kvs, more, revision: sm.revision(), answeredBy: deps.id };
     }, t),
 
-    Watch: watchHandler(deps.watches),
+    Watch: watchHandler(deps.watches, deps.watchLimits),
 
     SnapshotSave: snapshotSaveHandler({
       id: deps.id,

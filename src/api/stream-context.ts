@@ -33,13 +33,18 @@ export function waitForReady(ctx: StreamContext): Promise<void> {
 }
 
 /**
- * What a stream's error means: null when it is a normal end (aborted, the client closed, or
- * cancelled), else the error to reject with. Once something was delivered, a broken stream is
+ * What a stream's error means: null when it is a normal end (aborted, or the client closed),
+ * else the error to reject with; a reset by the server is UNREACHABLE. Once something was delivered, a broken stream is
  * UNREACHABLE (final): retrying elsewhere would deliver it again.
  */
 export function streamFailure(err: unknown, ctx: StreamContext, s: { readonly aborted: boolean; readonly delivered: number; readonly what: string }): unknown {
   const failure = asCallFailure(err);
-  if (s.aborted || ctx.closed() || failure?.code === grpc.status.CANCELLED) return null;
+  if (s.aborted || ctx.closed()) return null;
+  // Not cancelled here, so the server reset the stream: it stopped, or cut off a client that had
+  // left what it was sent unread (a watch, when the controller's watchers reach their budget).
+  if (failure?.code === grpc.status.CANCELLED) {
+    return new ApiError('UNREACHABLE', `${ctx.endpoint} reset ${s.what} after ${s.delivered} messages (a controller resets a stream whose client leaves what it is sent unread, and its streams when it stops)`, undefined, { cause: err });
+  }
   if (s.delivered > 0 && classify(err, ctx.endpoint).kind !== 'final') {
     const reason = failure === null ? String(err) : `${statusName(failure.code)}: ${failure.details}`;
     return new ApiError('UNREACHABLE', `lost ${s.what} from ${ctx.endpoint} (${reason})`, undefined, { cause: err });

@@ -40,6 +40,30 @@ export async function writeWithBackpressure<T>(call: grpc.ServerWritableStream<u
 }
 
 /**
+ * Writes one message and resolves once gRPC has handed it on (its HTTP/2 write completed, which
+ * waits for the client's flow-control window): until then the serialized message is held for
+ * this client. A caller that writes one message at a time holds at most one per stream.
+ */
+export async function writeAndWait<T>(call: grpc.ServerWritableStream<unknown, T>, message: T): Promise<void> {
+  if (isGone(call as grpc.ServerWritableStream<unknown, unknown>)) throw new StreamClosedError('the client went away');
+  await new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const settle = (err: StreamClosedError | null): void => {
+      if (settled) return;
+      settled = true;
+      call.off('cancelled', gone);
+      call.off('close', gone);
+      if (err === null) resolve();
+      else reject(err);
+    };
+    const gone = (): void => settle(new StreamClosedError('the client went away'));
+    call.on('cancelled', gone);
+    call.on('close', gone);
+    call.write(message, (err: Error | null | undefined) => settle(err ? new StreamClosedError(`the write failed: ${err.message}`) : null));
+  });
+}
+
+/**
  * Resets the stream of a client that does not read and lets go of what the handler holds for
  * it: a write waiting for 'drain' fails with StreamClosedError.
  */

@@ -4,17 +4,32 @@
  * cluster writes is cut off once MAX_QUEUED_CHANGES changes or MAX_QUEUED_BYTES of keys and
  * values wait for it, rather than holding memory without bound: a count alone let one stalled
  * watcher hold 10,000 values of up to 1 MiB each, past the state's quota.
+ *
+ * The queue holds the changes the hub handed every matching watcher (one object, shared); what is
+ * a watch's own is the message written to its stream, serialized, until the client reads it. So a
+ * watch writes one message at a time, waiting for gRPC to hand it on, and reports each to the
+ * controller's watch limits (watch-limits.ts): how many watches a client and the controller may
+ * hold, and the budget of bytes all watches may hold undrained, past which the watch holding the
+ * most is cut off (RESOURCE_EXHAUSTED).
  */
 import type * as grpc from '@grpc/grpc-js';
 import { refuseLongKey } from './kv-ops.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
-import { StreamClosedError, failStream, writeWithBackpressure } from './stream-writer.js';
+import { StreamClosedError, cutOff, failStream, writeAndWait } from './stream-writer.js';
+import { WatchLimits, type WatchLease } from './watch-limits.js';
 import type { KvChange, WatchSource } from './watch-source.js';
 
 export const MAX_QUEUED_CHANGES = 10_000;
 export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** A WatchEvent's bytes beyond its key and value: gRPC's 5-byte frame, the type, tags, lengths and the revision. */
+export const WATCH_EVENT_OVERHEAD_BYTES = 32;
 
 const sizeOf = (c: KvChange): number => c.key.length + c.value.byteLength;
+
+/** What a change's message holds in its stream until the client reads it (an upper bound). */
+export function watchMessageBytes(c: KvChange): number {
+  return Buffer.byteLength(c.key, 'utf8') + c.value.byteLength + WATCH_EVENT_OVERHEAD_BYTES;
+}
 
 export interface WatchRequestMsg {
   readonly key: string;
@@ -29,18 +44,49 @@ export interface WatchEventMsg {
   readonly revision: number;
 }
 
+/** Who a watch counts against: `key` for the cap, `name` for messages. */
+export interface WatchClient {
+  readonly key: string;
+  readonly name: string;
+}
+
+interface CallPeer {
+  getPeer(): string;
+  getAuthContext(): { readonly transportSecurityType?: string; readonly sslPeerCertificate?: { readonly subject?: unknown; readonly fingerprint256?: string } } | null | undefined;
+}
+
+/**
+ * With TLS, the client certificate's identity: its subject CN (as etcd names a user by it, and as
+ * agents are counted), or its fingerprint when it has none. Without TLS nothing names a client:
+ * its connection (peer address and port).
+ */
+export function watchClientOf(call: CallPeer): WatchClient {
+  const auth = call.getAuthContext();
+  const cert = auth?.transportSecurityType === 'ssl' ? auth.sslPeerCertificate : undefined;
+  if (cert !== undefined) {
+    const subject = cert.subject as { readonly CN?: unknown } | undefined;
+    const cn = Array.isArray(subject?.CN) ? (subject.CN as unknown[])[0] : subject?.CN;
+    if (typeof cn === 'string' && cn !== '') return { key: `cn:${cn}`, name: `client certificate ${JSON.stringify(cn)}` };
+    const fingerprint = cert.fingerprint256 ?? '';
+    return { key: `cert:${fingerprint}`, name: `client certificate ${fingerprint} (no CN)` };
+  }
+  const peer = call.getPeer();
+  return { key: `peer:${peer}`, name: `connection ${peer}` };
+}
+
 function check(req: WatchRequestMsg): void {
   if (!req.prefix && req.key === '') throw new ServiceFailure('INVALID_ARGUMENT', 'expected a key to watch (or --prefix), found an empty key');
   refuseLongKey(req.key);
 }
 
-export function watchHandler(source: WatchSource): grpc.handleServerStreamingCall<WatchRequestMsg, WatchEventMsg> {
+export function watchHandler(source: WatchSource, limits: WatchLimits = new WatchLimits()): grpc.handleServerStreamingCall<WatchRequestMsg, WatchEventMsg> {
   return (call) => {
     const req = call.request;
+    const stream = call as grpc.ServerWritableStream<unknown, unknown>;
     try {
       check(req);
     } catch (err) {
-      failStream(call as grpc.ServerWritableStream<unknown, unknown>, toServiceError(err));
+      failStream(stream, toServiceError(err));
       return;
     }
     const queue: KvChange[] = [];
@@ -49,22 +95,56 @@ export function watchHandler(source: WatchSource): grpc.handleServerStreamingCal
     let cancel = (): void => undefined;
     let pumping = false;
     let ended = false;
+    /** The revision of the message written and not yet handed on: where a cut-off watch resumes. */
+    let writing: number | null = null;
     const end = (err: unknown): void => {
       if (ended) return;
       ended = true;
       cancel();
-      failStream(call as grpc.ServerWritableStream<unknown, unknown>, toServiceError(err));
+      failStream(stream, toServiceError(err));
     };
+    const client = watchClientOf(call);
+    const admission = limits.admit(client.key, client.name, (reason) => {
+      const from = writing ?? queue[0]?.revision ?? null;
+      end(new ServiceFailure('RESOURCE_EXHAUSTED', `${reason}; ${from === null ? 'watch again' : `watch again from revision ${from}`}`));
+      // Its status waits behind what it has not read: only a reset lets go of the bytes now.
+      cutOff(stream);
+    });
+    if (!admission.ok) {
+      failStream(stream, toServiceError(new ServiceFailure('RESOURCE_EXHAUSTED', admission.message)));
+      return;
+    }
+    const lease: WatchLease = admission.lease;
+    const release = (): void => {
+      cancel();
+      lease.close();
+    };
+    call.on('cancelled', release);
+    call.on('close', release);
+
     const pump = async (): Promise<void> => {
       pumping = true;
       try {
         while (queue.length > 0 && !ended) {
           const c = queue.shift()!;
           queuedBytes -= sizeOf(c);
-          await writeWithBackpressure(call, { type: c.type, key: c.key, value: c.value, revision: c.revision });
+          const bytes = watchMessageBytes(c);
+          writing = c.revision;
+          // Waits while the budget is full and the watches cut off to make room close.
+          if (!(await lease.hold(bytes))) return;
+          if (ended) {
+            lease.drained(bytes);
+            return;
+          }
+          try {
+            await writeAndWait(call, { type: c.type, key: c.key, value: c.value, revision: c.revision });
+          } finally {
+            lease.drained(bytes);
+          }
+          writing = null;
         }
       } catch (err) {
-        if (err instanceof StreamClosedError) cancel();
+        if (err instanceof StreamClosedError) release();
         else end(err);
       } finally {
         pumping = false;
@@ -98,8 +178,6 @@ export function watchHandler(source: WatchSource): grpc.handleServerStreamingCal
       cancel(); // the replay alone overflowed the queue
       return;
     }
-    call.on('cancelled', () => cancel());
-    call.on('close', () => cancel());
     if (queue.length > 0 && !pumping) void pump();
   };
 }

@@ -55,6 +55,7 @@ import { peerReportingRemoval } from './removal-probe.js';
 import { RemovalWatch } from './removal-watch.js';
 import { ObservedStateMachine } from './observed-state-machine.js';
 import { addOperatorService, watchApplies } from './operator-tools.js';
+import { WatchMetrics } from './watch-metrics.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { ClusterVersionKeeper, versionRise } from './cluster-version-keeper.js';
 import { settingsKind } from '../statemachine/settings.js';
@@ -545,6 +546,7 @@ export class ControllerNode {
       host: raftHost,
       stateMachine: sm,
       watches,
+      watchMetrics: new WatchMetrics(metrics.registry),
       raftDbDir: raftDbPath(config.dataDir),
       staleness: () => {
         const view = membershipNode.listControllers();

@@ -6,10 +6,12 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ConsensusPort } from '../api/consensus-port.js';
 import { operatorService } from '../api/operator-service.js';
 import { operatorServiceDefinition } from '../api/operator-proto.js';
+import { WatchLimits } from '../api/watch-limits.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import { directoryBytes } from './disk-usage.js';
 import type { ObservedStateMachine } from './observed-state-machine.js';
 import { WatchHub } from './watch-hub.js';
+import type { WatchMetrics } from './watch-metrics.js';
 
 export interface ApplyMetrics {
   observeApply(seconds: number): void;
@@ -36,6 +38,8 @@ export interface OperatorToolsDeps {
   readonly host: ConsensusPort;
   readonly stateMachine: ObservedStateMachine;
   readonly watches: WatchHub;
+  /** Counts refused and cut-off watches and reads the open ones and their undrained bytes. */
+  readonly watchMetrics: WatchMetrics;
   readonly raftDbDir: string;
   readonly staleness: () => { readonly stale: boolean; readonly reason: string };
   readonly duplicate: (id: string) => boolean;
@@ -43,6 +47,8 @@ export interface OperatorToolsDeps {
 }
 
 export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps): void {
+  const watchLimits = new WatchLimits({}, () => performance.now(), deps.watchMetrics);
+  deps.watchMetrics.bind(watchLimits);
   server.addService(
     strictRequests(operatorServiceDefinition().service),
     operatorService({
@@ -56,6 +62,7 @@ export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps)
       duplicate: deps.duplicate,
       dbSizeBytes: () => directoryBytes(deps.raftDbDir),
       watches: deps.watches,
+      watchLimits,
       defaultTimeoutMs: deps.defaultTimeoutMs,
     }),
   );

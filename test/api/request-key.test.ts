@@ -15,6 +15,7 @@ import { OperatorClient } from '../../src/api/operator-client.js';
 import { operatorService } from '../../src/api/operator-service.js';
 import { quoteKey, shortened } from '../../src/api/request-key.js';
 import { watchHandler } from '../../src/api/watch-handler.js';
+import { WatchLimits } from '../../src/api/watch-limits.js';
 import type { WatchSource } from '../../src/api/watch-source.js';
 import { apiFailure, startFake } from '../cli/fake-controller.js';
 import { FakeConsensus } from './fake-consensus.js';
@@ -54,7 +55,7 @@ void t.test('Range refuses a prefix over 1,024 bytes; Watch a key over it', asyn
   const watches: WatchSource = { subscribe: () => ({ ok: true, cancel: () => undefined }) } as unknown as WatchSource;
   const service = operatorService({
     id: 'c1', clusterName: 'x', clusterId: () => null, version: '0', host: port, stateMachine: port.sm,
-    staleness: () => ({ stale: false, reason: '' }), duplicate: () => false, dbSizeBytes: () => Promise.resolve(0), watches, defaultTimeoutMs: 1000,
+    staleness: () => ({ stale: false, reason: '' }), duplicate: () => false, dbSizeBytes: () => Promise.resolve(0), watches, watchLimits: new WatchLimits(), defaultTimeoutMs: 1000,
   });
   const range = service['Range'] as grpc.handleUnaryCall<object, object>;
   const answer = await new Promise<grpc.ServiceError | null>((resolve) => {

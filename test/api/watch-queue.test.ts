@@ -15,6 +15,8 @@ function stalledWatch(): { deliver: (c: KvChange) => void; ended: Promise<{ code
     destroyed: false,
     writableEnded: false,
     write: () => false,
+    getPeer: () => '127.0.0.1:40000',
+    getAuthContext: () => ({}),
     end: (): void => void (call.writableEnded = true),
   });
   // As grpc-js's, an 'error' event is the status the stream ends with.
