@@ -33,7 +33,13 @@ function sharedBecause(dir: string, st: fs.Stats): string | null {
   if (special !== 0) return `it has the ${[(special & 0o1000) !== 0 ? 'sticky' : '', (special & 0o2000) !== 0 ? 'setgid' : '', (special & 0o4000) !== 0 ? 'setuid' : ''].filter((b) => b !== '').join(' and ')} bit (a directory shared with others, like /tmp)`;
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) return `it belongs to uid ${st.uid}, not to this process's user (uid ${uid})`;
-  const others = fs.readdirSync(dir).filter((name) => !OWN_ENTRIES.has(name)).sort();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch (err) {
+    return `its entries cannot be listed (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  const others = entries.filter((name) => !OWN_ENTRIES.has(name)).sort();
   if (others.length > 0) {
     const shown = others.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (others.length > 5 ? ` and ${others.length - 5} more` : '');
     return `it holds files a controller does not write (${shown}): is controller.data_dir meant to name a directory of this member's own, such as ${path.join(dir, '<id>')}?`;

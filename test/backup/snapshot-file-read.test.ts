@@ -5,25 +5,15 @@
  * whose size matches its lying header is refused without being held in memory (attack-33 G5:
  * 1.9 GB read whole, 23 s, before "checksum mismatch").
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { encodeSnapshotFile, MAX_SNAPSHOT_DATA_BYTES, readSnapshotFile, SNAPSHOT_FILE_MAGIC, SnapshotFileError, type SnapshotFileHeader } from '../../src/backup/snapshot-file.js';
+import { SNAPSHOT_DATA, SNAPSHOT_HEADER } from '../helpers/snapshot-fixture.js';
 
-const data = Buffer.from('\u0001{"appliedIndex":7,"revision":3,"kinds":{},"clients":[]}');
-const header: SnapshotFileHeader = {
-  index: 7,
-  term: 2,
-  revision: 3,
-  size: data.length,
-  sha256: createHash('sha256').update(data).digest('hex'),
-  cluster: 'prod',
-  takenBy: 'c1',
-  version: '0.1.0',
-  createdAt: '2026-11-30T10:00:00.000Z',
-};
+const data = SNAPSHOT_DATA;
+const header: SnapshotFileHeader = SNAPSHOT_HEADER;
 
 function tempDir(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'snapshot-read-'));

@@ -1,21 +1,11 @@
 /** The snapshot file: what save writes, restore and status read; damage of any kind is refused by name. */
-import { createHash } from 'node:crypto';
 import t from 'tap';
 import { SnapshotAssembler } from '../../src/api/operator-client.js';
 import { decodeSnapshotFile, encodeSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from '../../src/backup/snapshot-file.js';
+import { SNAPSHOT_DATA, SNAPSHOT_HEADER } from '../helpers/snapshot-fixture.js';
 
-const data = Buffer.from('\u0001{"appliedIndex":7,"revision":3,"kinds":{},"clients":[]}');
-const header: SnapshotFileHeader = {
-  index: 7,
-  term: 2,
-  revision: 3,
-  size: data.length,
-  sha256: createHash('sha256').update(data).digest('hex'),
-  cluster: 'prod',
-  takenBy: 'c1',
-  version: '0.1.0',
-  createdAt: '2026-11-30T10:00:00.000Z',
-};
+const data = SNAPSHOT_DATA;
+const header: SnapshotFileHeader = SNAPSHOT_HEADER;
 const file = encodeSnapshotFile(header, data);
 
 function refusal(bytes: Uint8Array): SnapshotFileError {
