@@ -9,8 +9,8 @@
  * a watch's own is the message written to its stream, serialized, until the client reads it. So a
  * watch writes one message at a time, waiting for gRPC to hand it on, and reports each to the
  * controller's watch limits (watch-limits.ts): how many watches a client and the controller may
- * hold, and the budget of bytes all watches may hold undrained, past which the watch holding the
- * most is cut off (RESOURCE_EXHAUSTED).
+ * hold, and the budget of bytes all watches may hold undrained, past which the watch whose message
+ * has waited longest unread is cut off (RESOURCE_EXHAUSTED).
  */
 import type * as grpc from '@grpc/grpc-js';
 import { refuseLongKey } from './kv-ops.js';
