@@ -5,7 +5,7 @@
  *
  * Writing mirrors encodeMessage (codec.ts): each type carries the fields it uses, written even
  * at their default, as proto-loader wrote the objects encodeMessage made (byte for byte). Reading yields exactly what proto-loader yields with this
- * project's options (PROTO_LOADER_OPTIONS: defaults filled in, enums by name, uint64 as
+ * project's options (PROTO_DECODE_OPTIONS: defaults filled in, enums by name, uint64 as
  * number), so decodeMessage stays the one place that judges what a peer sent, whichever
  * decoder ran.
  */

@@ -17,4 +17,4 @@ export {
   type PeerTransportOptions,
   type TransportStats,
 } from './peer-transport.js';
-export { loadProto, lookupService, packageRoot, protoDir, PROTO_LOADER_OPTIONS } from './proto.js';
+export { loadProto, lookupService, packageRoot, protoDir, PROTO_DECODE_OPTIONS } from './proto.js';
