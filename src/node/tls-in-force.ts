@@ -3,7 +3,9 @@
  * gRPC listener's handshakes (peers, clients and agents share that port), /metrics over HTTPS,
  * the client credentials every outgoing channel was built with, and the call-level checks of
  * which CA issued a certificate. `replace` swaps a checked snapshot (tls-snapshot.ts) into all of
- * them for what starts from then on; connections already open keep the material they began with.
+ * them for what starts from then on; connections already open keep the material they began with,
+ * except that `closeRevoked` closes the gRPC port's connections whose certificates the CRLs in
+ * force revoke.
  *
  * Prepare, then commit: every new context is built before any is swapped in, so material
  * OpenSSL would refuse leaves all of them as they were, never half the places reloaded.
@@ -11,11 +13,13 @@
 import { createSecureContext } from 'node:tls';
 import { agentCaGate, type AgentGateCode } from '../transport/agent-ca-gate.js';
 import { clientSecureContext, listenerTlsOptions, mutualTlsCredentialsFrom, type PeerCredentials } from '../transport/credentials.js';
-import type { GuardedListener } from '../transport/guarded-listener.js';
+import { Revocations } from '../transport/crl-revoked.js';
+import type { ClosedConnection, GuardedListener } from '../transport/guarded-listener.js';
 import { certificatePeerAuth } from '../transport/peer-auth.js';
 import { ReloadableAgentGate, ReloadablePeerAuth, retainedCaPem } from '../transport/reloadable-auth.js';
 import type { ReloadableChannelCredentials } from '../transport/reloadable-channel-credentials.js';
-import type { TlsSnapshot } from '../transport/tls-snapshot.js';
+import { pemCrls } from '../transport/tls-files.js';
+import { pemDer, type TlsSnapshot } from '../transport/tls-snapshot.js';
 import type { MetricsTls } from './metrics.js';
 
 /** What /metrics over HTTPS is served with, from a snapshot. */
@@ -87,6 +91,18 @@ export class TlsInForce {
       this.agentCas = agentCas;
     }
     this.snapshot = next;
+  }
+
+  /**
+   * Closes the gRPC port's connections whose certificate (or a CA of its chain) the CRLs in
+   * force revoke: a reload that changed tls.crl calls it. /metrics is left: a scrape holds its
+   * connection for seconds at most, and new ones meet the new CRL.
+   */
+  closeRevoked(): Promise<ClosedConnection[]> {
+    const crl = this.snapshot.crl;
+    if (this.listener === null || crl === null) return Promise.resolve([]);
+    const revocations = new Revocations(pemCrls(crl).map(pemDer));
+    return revocations.empty ? Promise.resolve([]) : this.listener.closeRevoked(revocations);
   }
 
   private peerAuthFor(cas: Buffer): ReturnType<typeof certificatePeerAuth> {

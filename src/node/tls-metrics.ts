@@ -10,10 +10,11 @@ import type { TlsSnapshot } from '../transport/tls-snapshot.js';
 export type TlsReloadResult = 'ok' | 'failed';
 
 /** The families, by name (docs/reference.md lists each; test/cli/reference-doc.test.ts checks). */
-export const TLS_METRICS = { reloads: 'controller_tls_reloads_total', crlNextUpdate: 'controller_tls_crl_next_update_seconds', certNotAfter: 'controller_tls_cert_not_after_seconds' } as const;
+export const TLS_METRICS = { reloads: 'controller_tls_reloads_total', crlNextUpdate: 'controller_tls_crl_next_update_seconds', certNotAfter: 'controller_tls_cert_not_after_seconds', revokedClosed: 'controller_tls_revoked_connections_closed_total' } as const;
 
 export class TlsMetrics {
   private readonly reloads: client.Counter<'result'>;
+  private readonly revokedClosed: client.Counter;
 
   constructor(registry: client.Registry, current: () => TlsSnapshot, now: () => number = Date.now) {
     const registers = [registry];
@@ -25,6 +26,11 @@ export class TlsMetrics {
     });
     // Both series exist from the start, so rate() and absent() work before the first reload.
     for (const result of ['ok', 'failed'] as const) this.reloads.inc({ result }, 0);
+    this.revokedClosed = new client.Counter({
+      name: TLS_METRICS.revokedClosed,
+      help: 'Connections on the gRPC port closed by a TLS reload because a new tls.crl revokes the certificate they were opened with (each logged as TLS_REVOKED_CLOSED).',
+      registers,
+    });
     new client.Gauge({
       name: TLS_METRICS.crlNextUpdate,
       help: "Seconds until the earliest nextUpdate of the CRLs in tls.crl (of each CA's, the latest); negative once passed, when OpenSSL refuses every certificate of that CA. No sample without a CRL that expires.",
@@ -48,5 +54,9 @@ export class TlsMetrics {
 
   onReload(result: TlsReloadResult): void {
     this.reloads.inc({ result });
+  }
+
+  onRevokedClosed(count: number): void {
+    this.revokedClosed.inc(count);
   }
 }

@@ -36,6 +36,7 @@ export function wireTlsReload(o: { readonly files: ControllerTlsFiles; readonly 
     logger: o.logger,
     onResult: (result) => metrics.onReload(result),
     onReloaded: () => watch.check(),
+    onRevokedClosed: (closed) => metrics.onRevokedClosed(closed.length),
   });
   return { reload: () => reloader.reload(), start: () => watch.start(), stop: () => watch.stop() };
 }

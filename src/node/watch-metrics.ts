@@ -23,7 +23,7 @@ export class WatchMetrics implements WatchLimitsEvents {
     });
     new client.Gauge({
       name: 'controller_watch_undrained_bytes',
-      help: 'Bytes written to watch streams and not yet read by their clients, all watches together; at the budget the watch holding the most is cut off.',
+      help: 'Bytes written to watch streams and not yet read by their clients, all watches together; at the budget the watch whose bytes have waited longest unread is cut off.',
       registers,
       collect() {
         this.set(limits()?.undrained ?? 0);
@@ -37,7 +37,7 @@ export class WatchMetrics implements WatchLimitsEvents {
     });
     this.cutOffTotal = new client.Counter({
       name: 'controller_watches_cut_off_total',
-      help: 'Watches cut off (RESOURCE_EXHAUSTED): budget = it held the most of the bytes all watches held unread when they reached the budget.',
+      help: 'Watches cut off (RESOURCE_EXHAUSTED): budget = its bytes had waited longest unread when all watches together reached the budget.',
       labelNames: ['reason'],
       registers,
     });

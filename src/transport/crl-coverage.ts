@@ -13,48 +13,7 @@
  * both are refused here too: each CRL under a CA's name is verified with that CA's key.
  */
 import { verify, type X509Certificate } from 'node:crypto';
-
-interface Tlv {
-  readonly tag: number;
-  /** The whole element, header included. */
-  readonly der: Buffer;
-  readonly content: Buffer;
-}
-
-class Malformed extends Error {}
-
-/** The DER element at the start of `buf`. */
-function tlv(buf: Buffer): Tlv {
-  if (buf.length < 2) throw new Malformed('truncated');
-  const tag = buf[0]!;
-  let length = buf[1]!;
-  let header = 2;
-  if (length & 0x80) {
-    const n = length & 0x7f;
-    if (n === 0 || n > 4 || buf.length < 2 + n) throw new Malformed('bad length');
-    length = 0;
-    for (let i = 0; i < n; i++) length = length * 256 + buf[2 + i]!;
-    header = 2 + n;
-  }
-  if (buf.length < header + length) throw new Malformed('truncated');
-  return { tag, der: buf.subarray(0, header + length), content: buf.subarray(header, header + length) };
-}
-
-/** The elements of a constructed element's content. */
-function children(content: Buffer): Tlv[] {
-  const out: Tlv[] = [];
-  for (let rest = content; rest.length > 0; ) {
-    const el = tlv(rest);
-    out.push(el);
-    rest = rest.subarray(el.der.length);
-  }
-  return out;
-}
-
-const SEQUENCE = 0x30;
-const INTEGER = 0x02;
-const OID = 0x06;
-const BIT_STRING = 0x03;
+import { BIT_STRING, children, INTEGER, isTime, Malformed, OID, SEQUENCE, time, tlv } from './der.js';
 
 /** Signature algorithms by their OID's DER content: the digest crypto.verify takes (null: the key's own, Ed25519/Ed448). */
 const SIGNATURE_DIGESTS: ReadonlyMap<string, string | null> = new Map([
@@ -68,20 +27,6 @@ const SIGNATURE_DIGESTS: ReadonlyMap<string, string | null> = new Map([
   ['2b6570', null], // Ed25519
   ['2b6571', null], // Ed448
 ]);
-const UTC_TIME = 0x17;
-const GENERALIZED_TIME = 0x18;
-
-function time(el: Tlv): number {
-  const s = el.content.toString('latin1');
-  const m = el.tag === UTC_TIME ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (m === null) throw new Malformed(`a time ${s}`);
-  let year = Number(m[1]);
-  if (el.tag === UTC_TIME) year += year >= 50 ? 1900 : 2000;
-  return Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-}
-
-const isTime = (el: Tlv | undefined): el is Tlv => el !== undefined && (el.tag === UTC_TIME || el.tag === GENERALIZED_TIME);
-
 export interface CrlSummary {
   /** DER of the issuer Name. */
   readonly issuer: Buffer;

@@ -1,6 +1,7 @@
 /**
  * SIGHUP on a real controller process: a CRL published while it runs refuses the certificate it
- * revokes once the controller is sent SIGHUP (accepted until then), a rotated certificate is
+ * revokes once the controller is sent SIGHUP (accepted until then) and closes the watch that
+ * certificate held open, a rotated certificate is
  * what new connections are shown, and a bad file sent with the next SIGHUP leaves the material
  * in force, with TLS_RELOAD_FAILED in the log and controller_tls_reloads_total{result="failed"}
  * counted; the process runs on throughout. The signal goes to the PID the test started.
@@ -64,9 +65,17 @@ void t.test('SIGHUP reloads the TLS files: a CRL published after start takes eff
   certs.revoke('cluster-ca', 'leaked');
   fs.copyFileSync(certs.crl('cluster-ca'), live.crl);
   t.equal((await cluster.ctl(['kv', 'put', 'k', 'on-disk-only'], endpoints, 20000, asLeaked)).code, 0, 'the new CRL on disk only: still accepted');
+  // A watch the leaked key holds open across the reload: the reload closes its connection.
+  const metricsText = async (): Promise<string> => (await fetch(`http://${cluster.metricsAddresses.get('c1')!}/metrics`)).text();
+  const watching = cluster.ctl(['watch', 'k'], endpoints, 60_000, asLeaked);
+  await waitFor(async () => /^controller_watches_open(\{[^}]*\})? 1$/m.test(await metricsText()), 'the leaked key\'s watch to be open');
   cluster.signal('c1', 'SIGHUP');
   await waitFor(() => lines('TLS_RELOADED').length === 1, 'TLS_RELOADED in the log');
   t.match(lines('TLS_RELOADED')[0], { changed: ['tls.crl'], crls: { count: 1, previousCount: 1 }, cert: { serial: serialOf(first.cert) } });
+  const cut = await watching;
+  t.equal(cut.code, 3, `the watch opened before the reload is cut off (exit 3): ${cut.stderr.trim()}`);
+  t.match(lines('TLS_REVOKED_CLOSED'), [{ level: 40, subject: /CN=leaked/, serial: serialOf(leaked.cert) }], 'logged with the revoked certificate');
+  t.equal(lines('TLS_REVOKED_CLOSED').length, 1, 'the one connection it held, and no other');
   const stolen = await cluster.ctl(['kv', 'put', 'k', 'by-thief'], endpoints, 20000, asLeaked);
   t.equal(stolen.code, 3, `after SIGHUP: refused at the handshake (exit 3): ${stolen.stderr.trim()}`);
   t.equal((await cluster.ctl(['kv', 'put', 'k', 'by-operator'], endpoints)).code, 0, 'the operator still writes');
@@ -100,6 +109,7 @@ void t.test('SIGHUP reloads the TLS files: a CRL published after start takes eff
   };
   t.equal(sample('controller_tls_reloads_total', 'result="ok"'), 2, 'two reloads counted ok');
   t.equal(sample('controller_tls_reloads_total', 'result="failed"'), 1, 'one counted failed');
+  t.equal(sample('controller_tls_revoked_connections_closed_total'), 1, 'one connection closed for a revoked certificate');
   const crlLeft = sample('controller_tls_crl_next_update_seconds');
   t.ok(crlLeft > 20 * 3600 && crlLeft <= 24 * 3600, `seconds until the CRL's nextUpdate: ${crlLeft}`);
   const certLeft = sample('controller_tls_cert_not_after_seconds');

@@ -2,8 +2,8 @@
  * A TLS reload on real sockets: the controller's listener (guarded-listener.ts) and its client
  * credentials, with the material in force (src/node/tls-in-force.ts) replaced by the reloader
  * SIGHUP calls (src/node/tls-reloader.ts). A client certificate revoked by a CRL published
- * after start is accepted before the reload and refused after it, while a connection it opened
- * before stays; a rotated server certificate is what new connections are shown; a file that
+ * after start is accepted before the reload and refused after it, and the connections it opened
+ * before are closed; a rotated server certificate is what new connections are shown; a file that
  * fails the start-up checks leaves the old material in force, logged with its key, file and
  * cause; new outgoing connections present the new certificate, and refuse a peer whose server
  * certificate the CRL revokes.
@@ -96,8 +96,9 @@ async function fixture(t: Test, opts: { readonly scrapers?: boolean } = {}) {
   });
   const logs = captureLogs();
   const results: TlsReloadResult[] = [];
-  const reloader = new TlsReloader({ files, selfId: 'c1', inForce, logger: logs.logger, onResult: (r) => results.push(r) });
-  return { dir, certs, files, inForce, port: listener.port, failed, logs, results, reloader, publishCrl };
+  const revokedClosed: number[] = [];
+  const reloader = new TlsReloader({ files, selfId: 'c1', inForce, logger: logs.logger, onResult: (r) => results.push(r), onRevokedClosed: (closed) => revokedClosed.push(closed.length) });
+  return { dir, certs, files, inForce, port: listener.port, failed, logs, results, revokedClosed, reloader, publishCrl };
 }
 
 /** A gRPC client of its own channel (no subchannel shared with another client) presenting `who`. */
@@ -129,12 +130,14 @@ function servedSerial(t: Test, port: number, ca: string, who: { cert: string; ke
 
 const serialOf = (file: string): string => new X509Certificate(fs.readFileSync(file)).serialNumber;
 
-void t.test('a client certificate revoked by a CRL published after start: accepted before the reload, refused after; its open connection stays', async (t) => {
+void t.test('a client certificate revoked by a CRL published after start: accepted before the reload, refused after, and its open connection closed', async (t) => {
   const f = await fixture(t);
   const operator = f.certs.makeCert('ca', 'operator');
   const leaked = f.certs.makeCert('ca', 'leaked');
   const open = clientOf(t, f.port, f.files.ca, leaked);
   t.equal((await ask(open)).reply, serialOf(leaked.cert), 'before: the certificate calls');
+  const operatorOpen = clientOf(t, f.port, f.files.ca, operator);
+  t.equal((await ask(operatorOpen)).reply, serialOf(operator.cert));
 
   f.certs.revoke('ca', 'leaked');
   f.publishCrl();
@@ -146,9 +149,22 @@ void t.test('a client certificate revoked by a CRL published after start: accept
   t.equal(refused.err?.code, grpc.status.UNAVAILABLE, `after: a new connection is refused (${refused.err?.details ?? 'accepted'})`);
   await waitFor(() => f.failed.some((x) => x.code === 'CERT_REVOKED'), 'the refused handshake reported as CERT_REVOKED');
   t.equal((await ask(clientOf(t, f.port, f.files.ca, operator))).reply, serialOf(operator.cert), 'another certificate of the CA still calls');
-  t.equal((await ask(open)).reply, serialOf(leaked.cert), 'the connection opened before the reload stays');
+
+  // The connections the leaked certificate opened before the reload are closed, and only those.
+  await waitFor(() => f.logs.lines().filter((l) => l.code === 'TLS_REVOKED_CLOSED').length >= 2, 'the connections of the revoked certificate to be closed');
+  const closed = f.logs.lines().filter((l) => l.code === 'TLS_REVOKED_CLOSED');
+  t.equal(closed.length, 2, 'both connections the leaked certificate opened before the reload (no other)');
+  for (const line of closed) t.match(line, { level: 40, serial: serialOf(leaked.cert), subject: /CN=leaked/, remote: /^127\.0\.0\.1:\d+$/ });
+  t.same(f.revokedClosed, [2], 'counted once, with the number closed');
+  const again = await ask(open);
+  t.equal(again.err?.code, grpc.status.UNAVAILABLE, `its client, reconnecting, is refused (${again.err?.details ?? 'accepted'})`);
+  t.equal((await ask(operatorOpen)).reply, serialOf(operator.cert), 'an unrevoked certificate keeps calling');
   t.same(f.results, ['ok']);
   t.match(f.logs.lines().find((l) => l.code === 'TLS_RELOADED'), { level: 30, changed: ['tls.crl'], crls: { count: 1 }, cert: { serial: serialOf(f.files.cert) } });
+
+  // A reload that leaves tls.crl as it is looks at no connection.
+  t.match(f.reloader.reload(), { ok: true, change: { changed: [] } });
+  t.same(f.revokedClosed, [2]);
 });
 
 void t.test('a rotated server certificate is what new connections are shown', async (t) => {
