@@ -5,9 +5,8 @@
  * bundled, 0.35 s and 1.0 s. The code is tsc's (type-checked, emitted as is); esbuild only joins
  * it. `node dist/src/cli/*.js` runs the same code unbundled.
  *
- * Left outside: classic-level (a native addon that finds its binary next to its own package) and
- * grpc-health-check (it reads its .proto from its own directory). The .proto files of ours are
- * found by walking up to the package root, from dist/bin as from dist/src.
+ * Left outside: classic-level (a native addon that finds its binary next to its own package). The
+ * .proto files of ours are found by walking up to the package root, from dist/bin as from dist/src.
  *
  * The output is ASCII. V8 keeps a script's source for as long as the process runs (to compile
  * functions lazily), and one character above U+00FF anywhere makes it a two-byte string: a
@@ -30,7 +29,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['classic-level', 'grpc-health-check'],
+  external: ['classic-level'],
   // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   charset: 'ascii',

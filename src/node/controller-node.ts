@@ -7,7 +7,6 @@ import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { baseCallGuard } from '../transport/base-call-guard.js';
 import { oneMessageRequests } from '../transport/unended-requests.js';
-import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
 import { raftTimingWarnings } from '../config/raft-timing.js';
@@ -70,6 +69,7 @@ import type { GuardedListener } from '../transport/guarded-listener.js';
 import { traceMilestone } from '../util/trace.js';
 import { tlsAtStart, wireTlsReload, type TlsReload } from './tls-reload-wiring.js';
 import type { TlsReloadOutcome } from './tls-reloader.js';
+import { HealthService } from './health-service.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -98,7 +98,7 @@ export class ControllerNode {
     private readonly membership: MembershipNode,
     private readonly forwarder: LeaderForwarder,
     private readonly metrics: Metrics,
-    private readonly health: HealthImplementation,
+    private readonly health: HealthService,
     private readonly sessions: KvSessions,
     private readonly promoter: PromoterDriver,
     private readonly removal: RemovalWatch,
@@ -471,7 +471,7 @@ export class ControllerNode {
     transport.register(server);
     autopilot.register(server);
     leaderSeen = (from, to, byElection) => autopilot.leaderChanged(from, to, byElection);
-    const health = new HealthImplementation({ '': 'NOT_SERVING' });
+    const health = new HealthService({ '': 'NOT_SERVING' });
     health.addToServer(server);
     agentsLayer.register(server, metrics.registry);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
