@@ -3,7 +3,7 @@
  * the channel to connect (a followed stream has no deadline, so a dead endpoint is caught here).
  */
 import * as grpc from '@grpc/grpc-js';
-import { ApiError } from './errors.js';
+import { ApiError, ERROR_CODE_METADATA_KEY } from './errors.js';
 import { asCallFailure, classify, statusName } from './failover.js';
 
 export interface StreamContext {
@@ -44,6 +44,10 @@ export function streamFailure(err: unknown, ctx: StreamContext, s: { readonly ab
   // left what it was sent unread (a watch, when the controller's watchers reach their budget).
   if (failure?.code === grpc.status.CANCELLED) {
     return new ApiError('UNREACHABLE', `${ctx.endpoint} reset ${s.what} after ${s.delivered} messages (a controller resets a stream whose client leaves what it is sent unread, and its streams when it stops)`, undefined, { cause: err });
+  }
+  // Reset with ENHANCE_YOUR_CALM (no status of ours, so no error code): cut off for a limit.
+  if (failure?.code === grpc.status.RESOURCE_EXHAUSTED && (failure.metadata?.get(ERROR_CODE_METADATA_KEY).length ?? 0) === 0) {
+    return new ApiError('RESOURCE_EXHAUSTED', `${ctx.endpoint} cut off ${s.what} after ${s.delivered} messages to bound its memory (${failure.details}): a controller cuts off the watch whose changes have waited longest unread when its watches reach their budget`, undefined, { cause: err });
   }
   if (s.delivered > 0 && classify(err, ctx.endpoint).kind !== 'final') {
     const reason = failure === null ? String(err) : `${statusName(failure.code)}: ${failure.details}`;

@@ -3,8 +3,8 @@
  * gRPC's buffer is full, and stops once the client has gone. Ends one with an error the client
  * hears, or cuts off a client that does not read.
  */
-import type * as grpc from '@grpc/grpc-js';
-import { resetCall } from '../transport/call-reset.js';
+import * as grpc from '@grpc/grpc-js';
+import { resetCall, type ResetReason } from '../transport/call-reset.js';
 
 /** How long a failed stream's status may wait behind messages its client has not read before the stream is reset. */
 export const STATUS_GRACE_MS = 30_000;
@@ -65,10 +65,11 @@ export async function writeAndWait<T>(call: grpc.ServerWritableStream<unknown, T
 
 /**
  * Resets the stream of a client that does not read and lets go of what the handler holds for
- * it: a write waiting for 'drain' fails with StreamClosedError.
+ * it: a write waiting for 'drain' fails with StreamClosedError. `exhausted` when it is cut off to
+ * bound the server's memory: its client then sees RESOURCE_EXHAUSTED rather than CANCELLED.
  */
-export function cutOff(call: grpc.ServerWritableStream<unknown, unknown>): void {
-  resetCall(call);
+export function cutOff(call: grpc.ServerWritableStream<unknown, unknown>, reason: ResetReason = 'cancel'): void {
+  resetCall(call, reason);
   if (!call.destroyed) call.destroy();
 }
 
@@ -83,7 +84,7 @@ export function failStream(call: grpc.ServerWritableStream<unknown, unknown>, st
   call.emit('error', status);
   if (call.writableFinished) return;
   const grace = setTimeout(() => {
-    if (!call.writableFinished) cutOff(call);
+    if (!call.writableFinished) cutOff(call, status.code === grpc.status.RESOURCE_EXHAUSTED ? 'exhausted' : 'cancel');
   }, graceMs);
   grace.unref();
   call.once('close', () => clearTimeout(grace));

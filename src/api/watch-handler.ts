@@ -106,9 +106,16 @@ export function watchHandler(source: WatchSource, limits: WatchLimits = new Watc
     const client = watchClientOf(call);
     const admission = limits.admit(client.key, client.name, (reason) => {
       const from = writing ?? queue[0]?.revision ?? null;
-      end(new ServiceFailure('RESOURCE_EXHAUSTED', `${reason}; ${from === null ? 'watch again' : `watch again from revision ${from}`}`));
-      // Its status waits behind what it has not read: only a reset lets go of the bytes now.
-      cutOff(stream);
+      const failure = new ServiceFailure('RESOURCE_EXHAUSTED', `${reason}; ${from === null ? 'watch again' : `watch again from revision ${from}`}`);
+      if (writing === null) {
+        end(failure); // nothing of it waits in the stream: the status reaches the client
+        return;
+      }
+      // A status would wait behind what it has not read: only a reset lets go of the bytes now,
+      // and the reset's code (ENHANCE_YOUR_CALM) is what reaches the client: RESOURCE_EXHAUSTED.
+      ended = true;
+      cancel();
+      cutOff(stream, 'exhausted');
     });
     if (!admission.ok) {
       failStream(stream, toServiceError(new ServiceFailure('RESOURCE_EXHAUSTED', admission.message)));

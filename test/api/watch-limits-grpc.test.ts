@@ -8,7 +8,7 @@
 import t, { type Test } from 'tap';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { ApiError } from '../../src/api/errors.js';
+import { ApiError, exitCodeFor } from '../../src/api/errors.js';
 import { operatorMethod } from '../../src/api/operator-proto.js';
 import { readServerStream } from '../../src/api/server-stream.js';
 import { cutOff } from '../../src/api/stream-writer.js';
@@ -148,6 +148,8 @@ void t.test('watches that do not read cannot hold more than the budget; a watch 
   await waitFor(() => unread.filter((u) => u.closed).length >= UNREAD - fit, 'the cut-off streams to close');
   t.ok(f.cutOff.length >= UNREAD - fit, `${f.cutOff.length} cut off for the budget`);
   t.ok(f.cutOff.every((r) => r === 'budget'));
+  const closed = unread.filter((u) => u.closed);
+  t.ok(closed.every((u) => u.rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM), `each cut-off stream reset ENHANCE_YOUR_CALM (RESOURCE_EXHAUSTED to a gRPC client): ${closed.map((u) => u.rstCode).join(',')}`);
   t.equal(f.limits.open, 1 + UNREAD - f.cutOff.length, 'cut-off watches give their places back');
   t.ok(f.limits.undrained <= budget);
 });
@@ -171,4 +173,26 @@ void t.test("a stream the server resets is an error to ctl (UNREACHABLE, naming 
   t.equal(got.length, 1);
   t.ok(err instanceof ApiError, 'an error');
   t.match(err, { code: 'UNREACHABLE', message: `${endpoint} reset the watch after 1 messages` });
+});
+
+void t.test('a stream the server cuts off to bound its memory is RESOURCE_EXHAUSTED to ctl (exit 1), saying why', async (t) => {
+  const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined }), oneMessageRequests] });
+  server.addService({ Watch: WATCH }, {
+    Watch: (call: grpc.ServerWritableStream<object, object>) => {
+      call.write({ type: 'PUT', key: 'k', value: Buffer.from('v'), revision: 1 }, () => cutOff(call as grpc.ServerWritableStream<unknown, unknown>, 'exhausted'));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  t.teardown(() => server.forceShutdown());
+  const endpoint = `127.0.0.1:${port}`;
+  const ctx = { endpoint, channel: client(t, port), timeoutMs: 2000, streams: new Set<grpc.ClientReadableStream<unknown>>(), closed: () => false };
+  const got: unknown[] = [];
+  const err = await readServerStream(ctx, { method: WATCH, request: { key: 'k', prefix: false, startRevision: 0 }, decode: (raw) => raw, idleTimeoutMs: null, what: 'the watch' }, (m) => got.push(m)).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.equal(got.length, 1);
+  t.ok(err instanceof ApiError, 'an error');
+  t.match(err, { code: 'RESOURCE_EXHAUSTED', message: new RegExp(`^${endpoint} cut off the watch after 1 messages to bound its memory \\(.+\\): a controller cuts off the watch whose changes have waited longest unread`) });
+  t.equal(exitCodeFor(err), 1, 'exit 1, as a watch refused at a cap');
 });
