@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
@@ -16,7 +17,9 @@ import { probeTls, type TlsSettings } from './tls-probe.js';
 import { parseDuration } from '../../config/duration.js';
 import { parseHostPort } from '../../config/host-port.js';
 import { packageRoot } from '../../transport/proto.js';
-import { describeTlsFileProblem, tlsFileProblem, type TlsRole } from '../../transport/tls-files.js';
+import { crlCoverageProblem, type CrlCoverageProblem } from '../../transport/crl-coverage.js';
+import { describeTlsFileProblem, pemCertificates, pemCrls, tlsFileProblem, type TlsRole } from '../../transport/tls-files.js';
+import { pemDer } from '../../transport/tls-snapshot.js';
 
 export interface CtlIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -37,6 +40,7 @@ export interface GlobalOptions {
   readonly tlsCa?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  readonly tlsCrl?: string;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
@@ -135,24 +139,52 @@ export function endpointsFromConfig(file: string): string[] {
   return parseEndpointList((addresses as readonly string[]).join(','), file);
 }
 
-const FLAG_OF: Readonly<Record<TlsRole, string>> = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key', clientCa: 'client CA', agentCa: 'agent CA', metricsClientCa: 'metrics client CA', crl: 'CRL' };
+const FLAG_OF: Readonly<Record<TlsRole, string>> = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key', clientCa: 'client CA', agentCa: 'agent CA', metricsClientCa: 'metrics client CA', crl: '--tls-crl' };
 
 /** What names a TLS file in messages: its flag, unless it came from elsewhere ($CTL_TLS_CERT). */
 export type TlsSourceName = (role: TlsRole) => string;
 
 /**
  * Insecure unless a TLS option is set; mutual TLS when a certificate and key are given. The
- * files are checked first (tls-files.ts): a bad one is a TlsFilesError naming it.
+ * files are checked first (tls-files.ts): a bad one is a TlsFilesError naming it. With a CRL
+ * file, the controllers' certificates are checked against it as a controller checks its peers'
+ * (a revoked one fails the handshake); it must hold a current CRL of each CA of --tls-ca, since
+ * OpenSSL refuses every certificate of a CA it has no CRL from.
  */
-export function channelCredentials(tls: { ca?: string; cert?: string; key?: string }, nameOf: TlsSourceName = (role) => FLAG_OF[role]): grpc.ChannelCredentials {
-  if (tls.ca === undefined && tls.cert === undefined && tls.key === undefined) return grpc.credentials.createInsecure();
+export function channelCredentials(tls: { ca?: string; cert?: string; key?: string; crl?: string }, nameOf: TlsSourceName = (role) => FLAG_OF[role]): grpc.ChannelCredentials {
+  if (tls.ca === undefined && tls.cert === undefined && tls.key === undefined) {
+    if (tls.crl !== undefined) throw new UsageError(`expected ${nameOf('ca')} (or a certificate) with ${nameOf('crl')}: a CRL checks the certificate of a TLS server, and without them ctl does not use TLS`);
+    return grpc.credentials.createInsecure();
+  }
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     throw new UsageError(`expected both ${nameOf('cert')} and ${nameOf('key')} (or neither), found only one`);
   }
   const problem = tlsFileProblem(tls);
   if (problem !== null) throw new TlsFilesError(`TLS: ${describeTlsFileProblem(problem, nameOf)}`);
   const read = (file: string | undefined): Buffer | null => (file === undefined ? null : fs.readFileSync(file));
-  return grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert));
+  if (tls.crl === undefined) return grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert));
+  const crls = pemCrls(fs.readFileSync(tls.crl));
+  if (tls.ca !== undefined) {
+    const gap = crlCoverageProblem(crls.map(pemDer), [['ca', pemCertificates(fs.readFileSync(tls.ca))]]);
+    if (gap !== null) throw new TlsFilesError(`TLS: ${nameOf('crl')} ${tls.crl}: ${describeCrlGap(gap, `${nameOf('ca')} ${tls.ca}`)}`);
+  }
+  const context = createSecureContext({ ...(tls.ca === undefined ? {} : { ca: read(tls.ca)! }), ...(tls.cert === undefined ? {} : { cert: read(tls.cert)!, key: read(tls.key)! }), crl: crls });
+  return grpc.credentials.createFromSecureContext(context);
+}
+
+/** Why a CRL file leaves the controllers' certificates refused, in ctl's words. */
+function describeCrlGap(gap: CrlCoverageProblem, caFile: string): string {
+  const ca = gap.ca.subject.replace(/\n/g, ', ');
+  switch (gap.kind) {
+    case 'missing':
+      return `holds no CRL of the CA ${ca} of ${caFile}; OpenSSL would refuse every certificate it signs`;
+    case 'wrong-signer':
+      return `holds a CRL under the name of the CA ${ca} of ${caFile} that this CA did not sign`;
+    case 'not-yet-valid':
+      return `holds a CRL of the CA ${ca} of ${caFile} issued in the future (${new Date(gap.thisUpdate).toISOString()})`;
+    case 'expired':
+      return `the CRL of the CA ${ca} of ${caFile} expired on ${new Date(gap.nextUpdate).toISOString()}; OpenSSL would refuse every certificate it signs`;
+  }
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -206,13 +238,14 @@ export class Session {
   private credentials(): grpc.ChannelCredentials {
     const o = this.options();
     const env = this.io.env;
-    const flags: Readonly<Record<TlsRole, string | undefined>> = { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined, crl: undefined };
-    const envNames: Readonly<Record<TlsRole, string>> = { ca: '$CTL_TLS_CA', cert: '$CTL_TLS_CERT', key: '$CTL_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '', crl: '' };
+    const flags: Readonly<Record<TlsRole, string | undefined>> = { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined, crl: o.tlsCrl };
+    const envNames: Readonly<Record<TlsRole, string>> = { ca: '$CTL_TLS_CA', cert: '$CTL_TLS_CERT', key: '$CTL_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '', crl: '$CTL_TLS_CRL' };
     return channelCredentials(
       {
         ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']),
         cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']),
         key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']),
+        crl: o.tlsCrl ?? nonEmpty(env['CTL_TLS_CRL']),
       },
       (role) => (flags[role] === undefined ? envNames[role] : FLAG_OF[role]),
     );
@@ -231,7 +264,7 @@ export class Session {
     if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE' || err.message.startsWith('TLS:')) return null;
     const o = this.options();
     const env = this.io.env;
-    const files: TlsSettings = { ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']), cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']), key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']) };
+    const files: TlsSettings = { ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']), cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']), key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']), crl: o.tlsCrl ?? nonEmpty(env['CTL_TLS_CRL']) };
     const endpoints = this.endpoints();
     const causes = await Promise.all(endpoints.map((endpoint) => probeTls(endpoint, files, Math.min(2000, o.timeout))));
     const at = causes.findIndex((c) => c !== null);

@@ -68,7 +68,8 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
     )
     .option('--tls-ca <file>', 'CA certificate for TLS (default: $CTL_TLS_CA)', pathArg)
     .option('--tls-cert <file>', 'client certificate for mutual TLS (default: $CTL_TLS_CERT)', pathArg)
-    .option('--tls-key <file>', 'client private key for mutual TLS (default: $CTL_TLS_KEY)', pathArg);
+    .option('--tls-key <file>', 'client private key for mutual TLS (default: $CTL_TLS_KEY)', pathArg)
+    .option('--tls-crl <file>', "CRLs (PEM) to check the controllers' certificates against, one current CRL of their CA at least (default: $CTL_TLS_CRL)", pathArg);
   registerList(program, session);
   registerStatus(program, session);
   registerHealth(program, session);

@@ -9,11 +9,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { closedDuringHandshake, describeTlsFailure, refusedHttp2 } from '../../api/tls-errors.js';
+import { pemCrls } from '../../transport/tls-files.js';
 
 export interface TlsSettings {
   readonly ca?: string | undefined;
   readonly cert?: string | undefined;
   readonly key?: string | undefined;
+  readonly crl?: string | undefined;
 }
 
 /** How long after the handshake a server's alert (TLS 1.3 sends it then) may take to arrive. */
@@ -43,6 +45,7 @@ export function probeTls(endpoint: string, files: TlsSettings, timeoutMs: number
     const ca = read(files.ca);
     const cert = read(files.cert);
     const key = read(files.key);
+    const crl = read(files.crl);
     const socket = tls.connect({
       host,
       port,
@@ -51,6 +54,7 @@ export function probeTls(endpoint: string, files: TlsSettings, timeoutMs: number
       ...(ca === undefined ? {} : { ca }),
       ...(cert === undefined ? {} : { cert }),
       ...(key === undefined ? {} : { key }),
+      ...(crl === undefined ? {} : { crl: pemCrls(crl) }),
       rejectUnauthorized: secure,
     });
     const timer = setTimeout(() => finish(null), timeoutMs);
