@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `agent --controllers host:port,... --id AGENT_ID [--config agent.yaml] [--out FILE]
- *        [--admin HOST:PORT] [--tls-ca F --tls-cert F --tls-key F]`
+ *        [--admin HOST:PORT] [--tls-ca F --tls-cert F --tls-key F] [--tls-crl F]`
  *
  * One data-plane agent (CONTRACT.md, "Agents"). Usage and config errors exit 2 with one line on
  * stderr; SIGTERM and SIGINT close the stream and exit 0.
@@ -40,6 +40,7 @@ interface Opts {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  tlsCrl?: string;
   logLevel: string;
 }
 
@@ -55,6 +56,7 @@ const program = new Command()
   .option('--tls-ca <file>', 'CA certificate (default: $AGENT_TLS_CA)')
   .option('--tls-cert <file>', 'client certificate; its CN is the agent id (default: $AGENT_TLS_CERT)')
   .option('--tls-key <file>', 'client private key (default: $AGENT_TLS_KEY)')
+  .option('--tls-crl <file>', "CRLs (PEM) to check the controllers' certificates against, one current CRL of their CA at least (default: $AGENT_TLS_CRL)")
   .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
   .exitOverride()
   .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
@@ -99,11 +101,16 @@ async function main(): Promise<void> {
     const target = writeTargetProblem(opts.out);
     if (target !== null) fail(`--out: ${target}`);
   }
-  const tls = { ca: opts.tlsCa ?? nonEmpty(process.env['AGENT_TLS_CA']), cert: opts.tlsCert ?? nonEmpty(process.env['AGENT_TLS_CERT']), key: opts.tlsKey ?? nonEmpty(process.env['AGENT_TLS_KEY']) };
+  const tls = {
+    ca: opts.tlsCa ?? nonEmpty(process.env['AGENT_TLS_CA']),
+    cert: opts.tlsCert ?? nonEmpty(process.env['AGENT_TLS_CERT']),
+    key: opts.tlsKey ?? nonEmpty(process.env['AGENT_TLS_KEY']),
+    crl: opts.tlsCrl ?? nonEmpty(process.env['AGENT_TLS_CRL']),
+  };
   let credentials;
   try {
-    const envNames = { ca: '$AGENT_TLS_CA', cert: '$AGENT_TLS_CERT', key: '$AGENT_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '', crl: '' } as const;
-    const flags = { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined, crl: undefined };
+    const envNames = { ca: '$AGENT_TLS_CA', cert: '$AGENT_TLS_CERT', key: '$AGENT_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '', crl: '$AGENT_TLS_CRL' } as const;
+    const flags = { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined, crl: opts.tlsCrl };
     credentials = channelCredentials(tls, (role) => (flags[role] === undefined ? envNames[role] : `--tls-${role}`));
   } catch (err) {
     // A bad TLS file is a config error for the agent: exit 2, as for its other files.

@@ -71,6 +71,12 @@ void t.test('agent: a bad TLS file exits 2 naming the flag, the file and the cau
   const late = await runToExit(AGENT_JS, ['--controllers', `127.0.0.1:${port}`, '--tls-ca', node.ca, '--tls-cert', expired.cert, '--tls-key', expired.key], 'agent', 20_000, env);
   t.equal(late.code, 2, 'an expired certificate: exit 2 at start, not retries that never name the cause');
   t.match(late.stderr, `agent: TLS: --tls-cert ${expired.cert}: the certificate expired on `);
+  const badCrl = await runToExit(AGENT_JS, ['--controllers', `127.0.0.1:${port}`, '--tls-ca', node.ca, '--tls-cert', node.cert, '--tls-key', node.key, '--tls-crl', bad], 'agent', 20_000, env);
+  t.equal(badCrl.code, 2);
+  t.match(badCrl.stderr, `agent: TLS: --tls-crl ${bad}: not a PEM certificate revocation list`);
+  const uncovered = await runToExit(AGENT_JS, ['--controllers', `127.0.0.1:${port}`, '--tls-ca', node.ca, '--tls-cert', node.cert, '--tls-key', node.key], 'agent', 20_000, { ...env, AGENT_TLS_CRL: agentsCrl });
+  t.equal(uncovered.code, 2, 'a CRL file without the controllers\' CA: exit 2 at start');
+  t.match(uncovered.stderr, `agent: TLS: $AGENT_TLS_CRL ${agentsCrl}: holds no CRL of the CA CN=ca of --tls-ca ${node.ca}; OpenSSL would refuse every certificate it signs`);
 });
 
 void t.test('controller: a bad tls.* file exits 2 naming the config key and the file, without a stack trace', async (t) => {
