@@ -17,6 +17,7 @@ import { WatchLimits, type WatchLimitsOptions } from '../../src/api/watch-limits
 import { WatchHub } from '../../src/node/watch-hub.js';
 import { encodeCommand } from '../../src/statemachine/index.js';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';
+import type { ResetReason } from '../../src/transport/call-reset.js';
 import { oneMessageRequests } from '../../src/transport/unended-requests.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -154,44 +155,36 @@ void t.test('watches that do not read cannot hold more than the budget; a watch 
   t.ok(f.limits.undrained <= budget);
 });
 
-void t.test("a stream the server resets is an error to ctl (UNREACHABLE, naming the reset), not a normal end", async (t) => {
+/** ctl's reading of a watch whose server writes one change, then resets the stream for `reason`. */
+async function readUntilReset(t: Test, reason: ResetReason): Promise<{ readonly endpoint: string; readonly got: number; readonly err: unknown }> {
   const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined }), oneMessageRequests] });
   server.addService({ Watch: WATCH }, {
     Watch: (call: grpc.ServerWritableStream<object, object>) => {
-      call.write({ type: 'PUT', key: 'k', value: Buffer.from('v'), revision: 1 }, () => cutOff(call as grpc.ServerWritableStream<unknown, unknown>));
+      call.write({ type: 'PUT', key: 'k', value: Buffer.from('v'), revision: 1 }, () => cutOff(call as grpc.ServerWritableStream<unknown, unknown>, reason));
     },
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   t.teardown(() => server.forceShutdown());
   const endpoint = `127.0.0.1:${port}`;
   const ctx = { endpoint, channel: client(t, port), timeoutMs: 2000, streams: new Set<grpc.ClientReadableStream<unknown>>(), closed: () => false };
-  const got: unknown[] = [];
-  const err = await readServerStream(ctx, { method: WATCH, request: { key: 'k', prefix: false, startRevision: 0 }, decode: (raw) => raw, idleTimeoutMs: null, what: 'the watch' }, (m) => got.push(m)).then(
+  let got = 0;
+  const err = await readServerStream(ctx, { method: WATCH, request: { key: 'k', prefix: false, startRevision: 0 }, decode: (raw) => raw, idleTimeoutMs: null, what: 'the watch' }, () => void got++).then(
     () => null,
     (e: unknown) => e,
   );
-  t.equal(got.length, 1);
+  return { endpoint, got, err };
+}
+
+void t.test("a stream the server resets is an error to ctl (UNREACHABLE, naming the reset), not a normal end", async (t) => {
+  const { endpoint, got, err } = await readUntilReset(t, 'cancel');
+  t.equal(got, 1);
   t.ok(err instanceof ApiError, 'an error');
   t.match(err, { code: 'UNREACHABLE', message: `${endpoint} reset the watch after 1 messages` });
 });
 
 void t.test('a stream the server cuts off to bound its memory is RESOURCE_EXHAUSTED to ctl (exit 1), saying why', async (t) => {
-  const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined }), oneMessageRequests] });
-  server.addService({ Watch: WATCH }, {
-    Watch: (call: grpc.ServerWritableStream<object, object>) => {
-      call.write({ type: 'PUT', key: 'k', value: Buffer.from('v'), revision: 1 }, () => cutOff(call as grpc.ServerWritableStream<unknown, unknown>, 'exhausted'));
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  t.teardown(() => server.forceShutdown());
-  const endpoint = `127.0.0.1:${port}`;
-  const ctx = { endpoint, channel: client(t, port), timeoutMs: 2000, streams: new Set<grpc.ClientReadableStream<unknown>>(), closed: () => false };
-  const got: unknown[] = [];
-  const err = await readServerStream(ctx, { method: WATCH, request: { key: 'k', prefix: false, startRevision: 0 }, decode: (raw) => raw, idleTimeoutMs: null, what: 'the watch' }, (m) => got.push(m)).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  t.equal(got.length, 1);
+  const { endpoint, got, err } = await readUntilReset(t, 'exhausted');
+  t.equal(got, 1);
   t.ok(err instanceof ApiError, 'an error');
   t.match(err, { code: 'RESOURCE_EXHAUSTED', message: new RegExp(`^${endpoint} cut off the watch after 1 messages to bound its memory \\(.+\\): a controller cuts off the watch whose changes have waited longest unread`) });
   t.equal(exitCodeFor(err), 1, 'exit 1, as a watch refused at a cap');
