@@ -27,6 +27,8 @@ import { exitRemoved } from './removed-exit.js';
 import { checkTlsConfig } from './controller-tls.js';
 import { checkDataDir } from '../node/data-dir-check.js';
 import { traceMilestone } from '../util/trace.js';
+import { ConfigReloader } from '../config/config-reload.js';
+import { applyConfigReload } from './config-reload-apply.js';
 
 const program = new Command()
   .name('controller')
@@ -62,8 +64,10 @@ async function main(): Promise<void> {
   }
   const opts = program.opts<{ config: string; id: string; join: boolean }>();
   let config;
+  let configReloader: ConfigReloader;
   try {
     config = loadNodeConfig(opts.config, opts.id);
+    configReloader = ConfigReloader.fromStart(opts.config, opts.id, config);
     checkTlsConfig(opts.config, config);
     checkDataDir(opts.config, config.dataDir);
     traceMilestone('start.config');
@@ -126,10 +130,11 @@ async function main(): Promise<void> {
     );
   };
   onStopSignal(stop);
-  // Without TLS there is nothing to reload; the signal is still taken, not left to kill the process.
+  // The config file's log_level, then the TLS files; without TLS there are none to reload.
   onReloadSignal(() => {
     if (stopping) return;
-    if (config.tls === null) logger.info({ signal: 'SIGHUP' }, 'SIGHUP: no tls block, nothing to reload');
+    applyConfigReload(configReloader, logger);
+    if (config.tls === null) logger.info({ signal: 'SIGHUP' }, 'SIGHUP: no tls block, no TLS files to reload');
     else node.reloadTls();
   });
 }

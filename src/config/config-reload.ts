@@ -1,0 +1,87 @@
+/**
+ * The config file read again on SIGHUP, as Consul reloads its own: checked exactly as a start
+ * checks it, then compared with what is in force. `controller.log_level` takes effect at once;
+ * every other change is named as waiting for a restart, never half-applied (timeouts, addresses
+ * and paths are wired into the running node). A file that no longer passes the checks changes
+ * nothing and says why. Pure but for reading the file: the caller logs and applies.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { ConfigError, nodeConfigFor, parseClusterConfig } from './load.js';
+import type { LogLevel, NodeConfig } from './types.js';
+import { parseYamlSource } from './yaml-source.js';
+
+export type ConfigReload =
+  | {
+      readonly ok: true;
+      /** The new log level, when it changed; already in force in `inForce` from now on. */
+      readonly logLevel: { readonly from: LogLevel; readonly to: LogLevel } | null;
+      /** YAML keys (dotted) whose new values wait for a restart; empty: none. */
+      readonly restartNeeded: readonly string[];
+    }
+  | { readonly ok: false; readonly reason: string };
+
+const LOG_LEVEL_KEY = 'controller.log_level';
+
+/** Dotted keys under which two parsed YAML documents differ (a list differing anywhere is named whole). */
+export function changedKeys(before: unknown, after: unknown, prefix = ''): string[] {
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMap(before) || !isMap(after)) return isDeepStrictEqual(before, after) ? [] : [prefix === '' ? '(the whole file)' : prefix];
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return keys.flatMap((k) => changedKeys(before[k], after[k], prefix === '' ? k : `${prefix}.${k}`));
+}
+
+export class ConfigReloader {
+  constructor(
+    private readonly file: string,
+    private readonly id: string,
+    /** What the node started with, and the log level in force since. */
+    private inForce: NodeConfig,
+    /** The file's YAML document as start read it. */
+    private readonly startDoc: unknown,
+    private readonly cwd: string = process.cwd(),
+  ) {}
+
+  /** Reads `file` as start did; the start's document is read from it too. */
+  static fromStart(file: string, id: string, config: NodeConfig, cwd: string = process.cwd()): ConfigReloader {
+    return new ConfigReloader(file, id, config, readDoc(file), cwd);
+  }
+
+  reload(): ConfigReload {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      return { ok: false, reason: `cannot read ${this.file}: ${(err as Error).message}` };
+    }
+    let next: NodeConfig;
+    try {
+      next = nodeConfigFor(parseClusterConfig(text, this.file), this.id, this.cwd, this.file);
+    } catch (err) {
+      if (err instanceof ConfigError) return { ok: false, reason: err.message };
+      throw err;
+    }
+    const doc = parse(text);
+    const from = this.inForce.logLevel;
+    const logLevel = next.logLevel === from ? null : { from, to: next.logLevel };
+    this.inForce = { ...this.inForce, logLevel: next.logLevel };
+    const same = isDeepStrictEqual({ ...next, logLevel: from }, { ...this.inForce, logLevel: from });
+    const named = changedKeys(this.startDoc, doc).filter((k) => k !== LOG_LEVEL_KEY);
+    // A change the YAML spells alike (1s for 1000ms) is none; one the resolved values show but no key does is the file's.
+    const restartNeeded = same ? [] : named.length > 0 ? named : ['(the whole file)'];
+    return { ok: true, logLevel, restartNeeded };
+  }
+}
+
+function parse(text: string): unknown {
+  const source = parseYamlSource(text);
+  return source.ok ? source.data : null;
+}
+
+function readDoc(file: string): unknown {
+  try {
+    return parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}

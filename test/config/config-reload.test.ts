@@ -1,0 +1,75 @@
+/**
+ * The config file read again on SIGHUP (src/config/config-reload.ts): log_level taken at once,
+ * other changes named as waiting for a restart (and a change in spelling only is none), a file
+ * that fails the start's checks changing nothing.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { changedKeys, ConfigReloader } from '../../src/config/config-reload.js';
+import { loadNodeConfig } from '../../src/config/load.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-reload-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const base = (extra: { logLevel?: string; election?: string; nodes?: string } = {}): string =>
+  [
+    'cluster:',
+    '  nodes:',
+    '    - { id: c1, address: "127.0.0.1:7101" }',
+    '    - { id: c2, address: "127.0.0.1:7102" }',
+    ...(extra.nodes === undefined ? [] : [extra.nodes]),
+    'controller:',
+    `  data_dir: ${dir}/data/\${id}`,
+    `  log_level: ${extra.logLevel ?? 'info'}`,
+    'raft:',
+    `  election_timeout: ${extra.election ?? '1s'}`,
+    '',
+  ].join('\n');
+
+function started(): { file: string; reloader: ConfigReloader } {
+  const file = path.join(dir, `c-${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, base());
+  return { file, reloader: ConfigReloader.fromStart(file, 'c1', loadNodeConfig(file, 'c1', dir), dir) };
+}
+
+void t.test('log_level is taken at once; a second reload of the same file changes nothing', async (t) => {
+  const { file, reloader } = started();
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [] }, 'the file as it was');
+  fs.writeFileSync(file, base({ logLevel: 'debug' }));
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [] });
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [] }, 'debug is now in force');
+});
+
+void t.test('other keys are named as waiting for a restart, until the file says what is in force again', async (t) => {
+  const { file, reloader } = started();
+  fs.writeFileSync(file, base({ election: '2s', logLevel: 'warn' }));
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'warn' }, restartNeeded: ['raft.election_timeout'] });
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['raft.election_timeout'] }, 'still waiting: it was never applied');
+  fs.writeFileSync(file, base({ election: '1000ms', logLevel: 'warn' }));
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [] }, '1000ms is the 1s in force: no change');
+  fs.writeFileSync(file, base({ logLevel: 'warn', nodes: '    - { id: c3, address: "127.0.0.1:7103" }' }));
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['cluster.nodes'] }, 'a list is named whole');
+});
+
+void t.test('a file that fails the checks, or cannot be read, changes nothing and says why', async (t) => {
+  const { file, reloader } = started();
+  fs.writeFileSync(file, base({ logLevel: 'loud' }));
+  const bad = reloader.reload();
+  t.match(bad, { ok: false, reason: /controller\.log_level: expected one of trace, debug, info, warn, error, fatal, silent, found the string "loud" \(line 7\)/ });
+  fs.writeFileSync(file, base().replace('id: c1', 'id: c9'));
+  t.match(reloader.reload(), { ok: false, reason: /c1/ }, 'its own id gone from the file');
+  fs.rmSync(file);
+  t.match(reloader.reload(), { ok: false, reason: /^cannot read .*ENOENT/ });
+  fs.writeFileSync(file, base({ logLevel: 'debug' }));
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [] }, 'the refusals left info in force');
+});
+
+void t.test('changedKeys: dotted keys, added and removed ones, lists whole', async (t) => {
+  t.same(changedKeys({ a: { b: 1, c: [1] } }, { a: { b: 2, c: [1] } }), ['a.b']);
+  t.same(changedKeys({ a: 1 }, { a: 1, b: { c: 2 } }), ['b']);
+  t.same(changedKeys({ a: [1, 2] }, { a: [2, 1] }), ['a']);
+  t.same(changedKeys(null, { a: 1 }), ['(the whole file)']);
+  t.same(changedKeys({ a: 1 }, { a: 1 }), []);
+});

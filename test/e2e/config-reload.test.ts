@@ -1,0 +1,46 @@
+/**
+ * SIGHUP re-reads the config file on a real controller process: a new controller.log_level is in
+ * force at once (at warn, info lines stop), a changed timeout is named as waiting for a restart, and a
+ * file that fails the checks changes nothing; the process runs on throughout. Plaintext: the
+ * TLS files have their own test (tls-reload.test.ts).
+ */
+import fs from 'node:fs';
+import t from 'tap';
+import { ProcessCluster } from '../helpers/process-cluster.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+void t.test('SIGHUP re-reads the config file: log_level at once, other keys named for a restart, a bad file refused', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.explainFailure(cluster.waitForLeader());
+  const pid = cluster.pid('c1');
+  const log = (): string[] => (cluster.logs.get('c1') ?? []).join('').split('\n').filter((l) => l.startsWith('{'));
+  const coded = (code: string): Array<Record<string, unknown>> => log().filter((l) => l.includes(`"code":"${code}"`)).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const edit = (from: RegExp, to: string): void => fs.writeFileSync(cluster.configFile, fs.readFileSync(cluster.configFile, 'utf8').replace(from, to));
+  const noTlsLines = (): number => log().filter((l) => l.includes('SIGHUP: no tls block')).length;
+
+  // To warn: the reload's own info lines are then not written, its warning is.
+  edit(/log_level: info/, 'log_level: warn');
+  edit(/election_timeout: 500ms/, 'election_timeout: 600ms');
+  cluster.signal('c1', 'SIGHUP');
+  await waitFor(() => coded('CONFIG_RESTART_NEEDED').length === 1, 'CONFIG_RESTART_NEEDED in the log');
+  t.match(coded('CONFIG_RESTART_NEEDED')[0], { level: 40, keys: ['raft.election_timeout'] }, 'the timeout named as waiting for a restart');
+
+  // Back to info: this reload's lines are written; the first's info lines never were.
+  edit(/log_level: warn/, 'log_level: info');
+  cluster.signal('c1', 'SIGHUP');
+  await waitFor(() => coded('CONFIG_RELOADED').length === 1, 'CONFIG_RELOADED in the log');
+  t.match(coded('CONFIG_RELOADED')[0], { level: 30, logLevel: { from: 'warn', to: 'info' }, restartNeeded: ['raft.election_timeout'] });
+  await waitFor(() => noTlsLines() === 1, "the second SIGHUP's TLS line");
+  t.equal(noTlsLines(), 1, 'at warn, the first SIGHUP wrote no info line');
+  t.equal(coded('CONFIG_RESTART_NEEDED').length, 2, 'the timeout still waits for a restart');
+
+  edit(/log_level: info/, 'log_level: loud');
+  cluster.signal('c1', 'SIGHUP');
+  await waitFor(() => coded('CONFIG_RELOAD_FAILED').length === 1, 'CONFIG_RELOAD_FAILED in the log');
+  t.match(coded('CONFIG_RELOAD_FAILED')[0], { level: 50, cause: /controller\.log_level: expected one of .*found the string "loud"/ });
+  t.equal(coded('CONFIG_RELOADED').length, 1, 'nothing reloaded');
+  t.equal(cluster.pid('c1'), pid, 'the same process runs on');
+  t.equal((await cluster.ctl(['kv', 'put', 'k', 'v'])).code, 0, 'and serves');
+});
