@@ -32,7 +32,7 @@ export interface GuardedListenerOptions {
   readonly events?: Partial<ListenerEvents>;
 }
 
-/** A connection closeWhere closed: where from, and the certificate that closed it. */
+/** A connection closeRevoked closed: where from, and the certificate that closed it. */
 export interface ClosedConnection {
   readonly remote: string;
   readonly subject: string;
