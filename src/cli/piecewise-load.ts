@@ -1,0 +1,42 @@
+/**
+ * Runs a long-running binary's CommonJS bundle (build/bundle-bins.ts) read in 64 KB pieces.
+ *
+ * Node's loaders read a script into one buffer of its size (3 MB for the controller) and free it
+ * once it is compiled. glibc serves a block that large with mmap, and freeing an mmapped block
+ * raises its thresholds to that size for the rest of the process: from then on blocks up to 3 MB
+ * come from the heap, which is given back only once 6 MB at its top are free. V8's compiler and
+ * collector free much in a fresh server's first seconds, and an idle controller kept 3 MB more
+ * (docs/benchmarks.md, "Memory at rest, by mapping"). A piece of 64 KB stays under glibc's first
+ * threshold (128 KB), comes from the heap and is reused; the source is joined in V8's heap,
+ * where it is kept anyway.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import vm from 'node:vm';
+import { createRequire } from 'node:module';
+
+/** Below glibc's initial mmap threshold (128 KiB). */
+export const PIECE_BYTES = 64 * 1024;
+
+/** The file's text, read PIECE_BYTES at a time into one reused buffer. The bundles are ASCII. */
+export function readInPieces(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const piece = Buffer.allocUnsafeSlow(PIECE_BYTES);
+    const parts: string[] = [];
+    for (let n = fs.readSync(fd, piece, 0, PIECE_BYTES, null); n > 0; n = fs.readSync(fd, piece, 0, PIECE_BYTES, null)) {
+      parts.push(piece.toString('latin1', 0, n));
+    }
+    return parts.join('');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs `file` as a CommonJS module (its own require, module, __filename); stack traces name it. */
+export function runPiecewise(file: string): unknown {
+  const run = vm.compileFunction(readInPieces(file), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+  const module = { exports: {} as unknown };
+  run(module.exports, createRequire(file), module, file, path.dirname(file));
+  return module.exports;
+}
