@@ -9,6 +9,12 @@
  * (docs/benchmarks.md, "Memory at rest, by mapping"). A piece of 64 KB stays under glibc's first
  * threshold (128 KB), comes from the heap and is reused; the source is joined in V8's heap,
  * where it is kept anyway.
+ *
+ * Left at glibc's first thresholds (128 KB, trimmed at 256 KB), a fresh member's first seconds cost
+ * 10-35% more CPU: V8's compiler takes and frees zones of a few hundred KB, each then mapped and
+ * faulted in again. So one block of START_THRESHOLD_BYTES is taken and dropped first, which sets
+ * the thresholds to 1 MB / 2 MB before any of that, and above V8's table of the bundle's line ends
+ * (770 KB for the controller), the next largest block freed, which would raise them again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +23,8 @@ import { createRequire } from 'node:module';
 
 /** Below glibc's initial mmap threshold (128 KiB). */
 export const PIECE_BYTES = 64 * 1024;
+/** What glibc's mmap threshold is raised to (its trim threshold to twice that) once this block is freed. */
+export const START_THRESHOLD_BYTES = 1024 * 1024;
 
 /** The file's text, read PIECE_BYTES at a time into one reused buffer. The bundles are ASCII. */
 export function readInPieces(file: string): string {
@@ -35,6 +43,8 @@ export function readInPieces(file: string): string {
 
 /** Runs `file` as a CommonJS module (its own require, module, __filename); stack traces name it. */
 export function runPiecewise(file: string): unknown {
+  // Mapped by malloc, never touched, and freed by the first collection: glibc takes its size as its threshold.
+  Buffer.allocUnsafeSlow(START_THRESHOLD_BYTES);
   const run = vm.compileFunction(readInPieces(file), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
   const module = { exports: {} as unknown };
   run(module.exports, createRequire(file), module, file, path.dirname(file));

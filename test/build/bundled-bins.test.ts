@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { START_THRESHOLD_BYTES } from '../../src/cli/piecewise-load.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
@@ -26,6 +27,15 @@ for (const name of PIECEWISE) {
     t.ok(entry.length < 10_000, `${rel} is a small entry, ${entry.length} characters`);
     t.match(entry, /^#!\/usr\/bin\/env node\n/, 'it runs as a program');
     t.match(entry, `runPiecewise(fileURLToPath(new URL("./${name}-main.cjs", import.meta.url)))`);
+  });
+
+  // V8 sizes its line ends' scratch vector at a quarter of the source's length (length / 16 ints),
+  // freed after the first stack trace: above the threshold set at start, it would raise glibc's again.
+  void t.test(`${name}-main.cjs's line ends stay under the malloc threshold set at start`, async (t) => {
+    const rel = pkg.bin[name];
+    if (rel === undefined) return t.fail(`package.json has no bin ${name}`);
+    const length = readFileSync(path.join(root, bundleOf(name, rel)), 'utf8').length;
+    t.ok(length / 4 < START_THRESHOLD_BYTES, `${Math.round(length / 4)} < ${START_THRESHOLD_BYTES} bytes`);
   });
 }
 
