@@ -13,32 +13,71 @@
  * single em dash in a comment esbuild kept (from a dependency) cost every controller 6.3 MB of
  * heap instead of 3.1. esbuild escapes strings, identifiers and regular expressions (charset
  * 'ascii'); what is left, in comments, is escaped here.
+ *
+ * The long-running binaries (controller, agent) are CommonJS bundles beside a small ESM entry that
+ * reads them in 64 KB pieces (src/cli/piecewise-load.ts): node's loader would read each into one
+ * buffer of its size, whose release raises glibc's malloc thresholds to that size for the life of
+ * the process. `ctl` exits after one command and stays one ESM bundle.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BINS = ['controller', 'ctl', 'agent'] as const;
+/** Loaded in pieces by a small entry of the same name; the rest of the code is in NAME-main.cjs. */
+const PIECEWISE = ['controller', 'agent'] as const;
+const IMPORT_META_URL = '__bundleUrl';
 
-await build({
-  entryPoints: BINS.map((name) => ({ in: path.join(root, 'dist/src/cli', `${name}.js`), out: name })),
-  outdir: path.join(root, 'dist/bin'),
+const common: BuildOptions = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
   external: ['classic-level'],
-  // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   charset: 'ascii',
   logLevel: 'warning',
   plugins: [zodEnglishOnly()],
+};
+
+await build({
+  ...common,
+  entryPoints: [{ in: path.join(root, 'dist/src/cli/ctl.js'), out: 'ctl' }],
+  outdir: path.join(root, 'dist/bin'),
+  format: 'esm',
+  // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });
 
-for (const name of BINS) {
-  const file = path.join(root, 'dist/bin', `${name}.js`);
+for (const name of PIECEWISE) {
+  await build({
+    ...common,
+    entryPoints: [{ in: path.join(root, 'dist/src/cli', `${name}.js`), out: `${name}-main` }],
+    outdir: path.join(root, 'dist/bin'),
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    // Module code is strict; so is the bundle. import.meta.url names the bundle, as it did.
+    banner: { js: `"use strict";\nconst ${IMPORT_META_URL} = require('node:url').pathToFileURL(__filename).href;` },
+    define: { 'import.meta.url': IMPORT_META_URL },
+  });
+  await build({
+    ...common,
+    stdin: {
+      contents: [
+        `import { fileURLToPath } from 'node:url';`,
+        `import { runPiecewise } from ${JSON.stringify(path.join(root, 'dist/src/cli/piecewise-load.js'))};`,
+        `runPiecewise(fileURLToPath(new URL('./${name}-main.cjs', import.meta.url)));`,
+      ].join('\n'),
+      resolveDir: root,
+      sourcefile: `${name}-entry.js`,
+    },
+    outfile: path.join(root, 'dist/bin', `${name}.js`),
+    format: 'esm',
+    banner: { js: '#!/usr/bin/env node' },
+  });
+}
+
+for (const file of [...BINS.map((n) => `${n}.js`), ...PIECEWISE.map((n) => `${n}-main.cjs`)].map((f) => path.join(root, 'dist/bin', f))) {
   writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));
 }
 
