@@ -27,7 +27,7 @@ import type { ManifestEntry } from './manifest.js';
 import type { AgentMessage, ControllerMessage, Push } from './protocol.js';
 import type { PushPlan } from './push-planner.js';
 import { bodySlices } from './push-parts.js';
-import { encodeControllerWire, encodePushShared, withNonce, type ControllerFrame } from './sync-codec.js';
+import { encodeAgentReply, encodeControllerWire, encodePushShared, withNonce, type AgentFrame, type ControllerFrame } from './sync-codec.js';
 
 /** Resources in one configuration; far above any real one, low enough to bound what one agent can make us parse. */
 export const MAX_CONFIG_RESOURCES = 100_000;
@@ -206,6 +206,16 @@ export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
       return never;
     }
   }
+}
+
+/**
+ * What the agent writes: an ACK or a pong straight to its bytes (sync-codec.ts; one per push and
+ * per ping), anything else as the message (encoded by the stream).
+ */
+export function encodeAgentFrame(m: AgentMessage): AgentFrame {
+  if (m.type === 'ack') return encodeAgentReply(2, m.version, m.nonce, 0);
+  if (m.type === 'pong') return encodeAgentReply(4, 0, 0, m.seq);
+  return encodeAgentMessage(m);
 }
 
 // ---- controller -> agent ---------------------------------------------------------------------------
