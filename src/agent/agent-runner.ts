@@ -10,10 +10,10 @@ import { ChannelCache } from '../transport/channel-cache.js';
 import { MAX_SEND_MESSAGE_BYTES } from '../transport/message-limits.js';
 import type { Logger } from 'pino';
 import { PushAssembler } from '../agents/push-parts.js';
-import { encodeAgentMessage, decodeControllerMessage, type AgentMessageWire, type ControllerMessageWire, type ReceivedPush } from '../agents/wire.js';
+import { encodeAgentFrame, decodeControllerMessage, type ControllerMessageWire, type ReceivedPush } from '../agents/wire.js';
 import type { AgentMessage } from '../agents/protocol.js';
 import { MalformedMessageError } from '../agents/errors.js';
-import { SYNC_METHOD } from '../agents/sync-codec.js';
+import { SYNC_METHOD, type AgentFrame } from '../agents/sync-codec.js';
 import type { Rng } from '../util/rng.js';
 import type { AgentYaml } from './agent-yaml.js';
 import { AgentConfig, type Candidate, type ConfigJson, type WholeCandidate } from './config-state.js';
@@ -46,7 +46,7 @@ export interface AgentRunnerOptions {
 /** What `GET /resolve/NAME` answers: the service's VIP when it is in the configuration, else the fallback. */
 export type ResolveAnswer = { readonly type: 'hit'; readonly vip: string | null } | { readonly type: 'fallback' };
 
-type SyncStream = grpc.ClientDuplexStream<AgentMessageWire, ControllerMessageWire>;
+type SyncStream = grpc.ClientDuplexStream<AgentFrame, ControllerMessageWire>;
 
 /** A session shorter than this that ends counts as a failed attempt (back-off applies). */
 const STABLE_SESSION_MS = 10_000;
@@ -325,7 +325,7 @@ export class AgentRunner {
 
   private send(stream: SyncStream, m: AgentMessage): void {
     if (this.stream !== stream) return;
-    stream.write(encodeAgentMessage(m));
+    stream.write(encodeAgentFrame(m));
   }
 
   /** Starts the watchdog afresh: `onSilence` runs after timeoutMs without a message. */

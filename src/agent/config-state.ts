@@ -172,6 +172,12 @@ export class AgentConfig {
    * services the result holds, and, when it removes a service, every route kept still does.
    */
   private deltaIsSound(push: IncomingPush): boolean {
+    // The usual delta (a change to services, nothing removed) needs no sets: only a route looks
+    // up what the result holds.
+    if (push.removes.length === 0 && push.upserts.every((r) => r.kind === 'service')) {
+      for (const r of push.upserts) if (r.kind === 'service' && !this.protocols.has(r.spec.protocol)) return false;
+      return true;
+    }
     const removed = new Set(push.removes);
     const upserted = new Set<ResourceKey>();
     for (const r of push.upserts) upserted.add(resourceKey(r.kind, r.name));

@@ -22,6 +22,11 @@ import type { AgentMessageTypeName, AgentMessageWire, ControllerMessageTypeName,
 const AGENT_TYPES: readonly AgentMessageTypeName[] = ['AGENT_MESSAGE_UNSPECIFIED', 'AGENT_MESSAGE_HELLO', 'AGENT_MESSAGE_ACK', 'AGENT_MESSAGE_NACK', 'AGENT_MESSAGE_PONG', 'AGENT_MESSAGE_USAGE'];
 const CONTROLLER_TYPES: readonly ControllerMessageTypeName[] = ['CONTROLLER_MESSAGE_UNSPECIFIED', 'CONTROLLER_MESSAGE_WELCOME', 'CONTROLLER_MESSAGE_PUSH', 'CONTROLLER_MESSAGE_PING', 'CONTROLLER_MESSAGE_PUSH_PART'];
 
+/** An AgentMessage already encoded (an ACK or a pong), written as it is. */
+export type EncodedAgentMessage = Buffer;
+/** What an agent writes on a Sync stream. */
+export type AgentFrame = AgentMessageWire | EncodedAgentMessage;
+
 /** A ControllerMessage already encoded (a push: shared part and nonce), written as it is. */
 export type EncodedControllerMessage = Buffer;
 /** What a controller writes on a Sync stream. */
@@ -71,6 +76,34 @@ export function encodeAgentWire(m: AgentMessageWire): Buffer {
   w.bytesField(9, m.body);
   w.uintField(10, m.rejectedVersion);
   w.boolField(11, m.pushParts);
+  return w.done();
+}
+
+/**
+ * Fields 2-4 of an ACK or a pong (empty agent id and cluster id, has_config false), then fields
+ * 7-11 (empty error, seq written apart, empty body, rejected_version 0, push_parts false): every
+ * default written, as encodeAgentWire writes them.
+ */
+const REPLY_AFTER_TYPE = Buffer.from([0x12, 0, 0x1a, 0, 0x20, 0]);
+const REPLY_AFTER_SEQ = Buffer.from([0x4a, 0, 0x50, 0, 0x58, 0]);
+
+/**
+ * An ACK (type 2) or a pong (type 4) straight to its bytes: the same bytes as encodeAgentWire of
+ * the message, without building the message's object of eleven fields first. An agent writes
+ * one for every push and every ping it takes.
+ */
+export function encodeAgentReply(type: 2 | 4, version: number, nonce: number, seq: number): EncodedAgentMessage {
+  const w = new Writer(2 + REPLY_AFTER_TYPE.length + varintFieldSize(5, uint(version, 'version')) + varintFieldSize(6, uint(nonce, 'nonce')) + 2 + varintFieldSize(8, uint(seq, 'seq')) + REPLY_AFTER_SEQ.length);
+  w.uintField(1, type);
+  w.buf.set(REPLY_AFTER_TYPE, w.pos);
+  w.pos += REPLY_AFTER_TYPE.length;
+  w.uintField(5, version);
+  w.uintField(6, nonce);
+  w.buf[w.pos++] = 0x3a; // field 7, the error: empty
+  w.buf[w.pos++] = 0;
+  w.uintField(8, seq);
+  w.buf.set(REPLY_AFTER_SEQ, w.pos);
+  w.pos += REPLY_AFTER_SEQ.length;
   return w.done();
 }
 
@@ -251,11 +284,14 @@ export function decodeControllerWire(buf: Uint8Array): ControllerMessageWire {
 const SYNC_PATH = '/controller.agents.AgentSync/Sync';
 
 /** AgentSync.Sync with these codecs: what controllers serve and agents call. */
-export const SYNC_METHOD: grpc.MethodDefinition<AgentMessageWire, ControllerFrame> & { readonly responseDeserialize: (b: Buffer) => ControllerMessageWire } = {
+export const SYNC_METHOD: grpc.MethodDefinition<AgentFrame, ControllerFrame> & {
+  readonly requestDeserialize: (b: Buffer) => AgentMessageWire;
+  readonly responseDeserialize: (b: Buffer) => ControllerMessageWire;
+} = {
   path: SYNC_PATH,
   requestStream: true,
   responseStream: true,
-  requestSerialize: encodeAgentWire,
+  requestSerialize: (m: AgentFrame) => (Buffer.isBuffer(m) ? m : encodeAgentWire(m)),
   requestDeserialize: decodeAgentWire,
   responseSerialize: (m: ControllerFrame) => (Buffer.isBuffer(m) ? m : encodeControllerWire(m)),
   responseDeserialize: decodeControllerWire,

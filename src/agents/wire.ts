@@ -27,7 +27,7 @@ import type { ManifestEntry } from './manifest.js';
 import type { AgentMessage, ControllerMessage, Push } from './protocol.js';
 import type { PushPlan } from './push-planner.js';
 import { bodySlices } from './push-parts.js';
-import { encodeControllerWire, encodePushShared, withNonce, type ControllerFrame } from './sync-codec.js';
+import { encodeAgentReply, encodeControllerWire, encodePushShared, withNonce, type AgentFrame, type ControllerFrame } from './sync-codec.js';
 
 /** Resources in one configuration; far above any real one, low enough to bound what one agent can make us parse. */
 export const MAX_CONFIG_RESOURCES = 100_000;
@@ -77,10 +77,19 @@ const malformed: ErrorFactory = (m) => new MalformedMessageError(m);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
+/**
+ * Below this size a text is parsed without scanning its depth first. The scan bounds the time
+ * JSON.parse takes on a deep text (seconds for megabytes of '['); 4 KiB of '[' parses in about
+ * 0.3 ms, within what a flat text of the largest message costs, and no message's shape nests
+ * past a few levels, so a deeper small text is refused by the checks after the parse. Every push
+ * an agent takes is small: the scan was an eighth of decoding one.
+ */
+const DEPTH_SCAN_FROM_BYTES = 4096;
+
 function parseJson(body: Uint8Array, what: string): unknown {
   try {
     const text = utf8.decode(body);
-    if (jsonDepthPast(text) !== null) throw new MalformedMessageError(`${what}: expected JSON nested at most ${MAX_JSON_DEPTH} levels deep, found deeper`);
+    if (body.byteLength >= DEPTH_SCAN_FROM_BYTES && jsonDepthPast(text) !== null) throw new MalformedMessageError(`${what}: expected JSON nested at most ${MAX_JSON_DEPTH} levels deep, found deeper`);
     return JSON.parse(text);
   } catch (err) {
     if (err instanceof MalformedMessageError) throw err;
@@ -206,6 +215,16 @@ export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
       return never;
     }
   }
+}
+
+/**
+ * What the agent writes: an ACK or a pong straight to its bytes (sync-codec.ts; one per push and
+ * per ping), anything else as the message (encoded by the stream).
+ */
+export function encodeAgentFrame(m: AgentMessage): AgentFrame {
+  if (m.type === 'ack') return encodeAgentReply(2, m.version, m.nonce, 0);
+  if (m.type === 'pong') return encodeAgentReply(4, 0, 0, m.seq);
+  return encodeAgentMessage(m);
 }
 
 // ---- controller -> agent ---------------------------------------------------------------------------

@@ -243,9 +243,13 @@ function parseServiceStatus(value: unknown, where: string, makeError: ErrorFacto
   return statusOf(vip, endpoints);
 }
 
-/** A service status with only the fields that have a value (so equal statuses are equal JSON). */
+/**
+ * A service status with only the fields that have a value (so equal statuses are equal JSON).
+ * Literals, not spreads: it runs for every service of every push an agent receives.
+ */
 export function statusOf(vip: string | undefined, endpoints: readonly Endpoint[]): ServiceStatus {
-  return { ...(vip === undefined ? {} : { vip }), ...(endpoints.length === 0 ? {} : { endpoints }) };
+  if (endpoints.length === 0) return vip === undefined ? {} : { vip };
+  return vip === undefined ? { endpoints } : { vip, endpoints };
 }
 
 /** Spec and labels as one string: equal strings mean an apply would change nothing. */

@@ -14,6 +14,7 @@ import { parseConfigJson } from '../../src/agent/load-out.js';
 import { decodeAgentMessage, decodeControllerMessage, encodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from '../../src/agents/wire.js';
 import { compareResources, type Resource } from '../../src/statemachine/index.js';
 import { seededRng } from '../../src/util/rng.js';
+import { MalformedMessageError } from '../../src/agents/errors.js';
 
 const web: Resource = { kind: 'service', name: 'web', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {}, revision: 1 };
 const db: Resource = { kind: 'service', name: 'db', spec: { protocol: 'grpc', ports: [5432] }, labels: {}, status: {}, revision: 2 };
@@ -198,6 +199,10 @@ void t.test('wire: a push round-trips; an agent refuses a malformed one', async 
   const pushed = decodeControllerMessage(bad({ upserts: [full, route], removes: [] }));
   t.equal(pushed.type === 'push' && JSON.stringify(pushed.upserts), JSON.stringify([full, route]));
   t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, owner: 'me' }], removes: [] })), /push\.upserts\[0\]: unexpected field "owner"/);
+  // Small bodies are parsed without the depth scan (wire.ts): a deep one is still refused, by the checks after the parse.
+  const deep = (levels: number): ControllerMessageWire => ({ ...w, body: new TextEncoder().encode(`{"upserts":[${'['.repeat(levels)}${']'.repeat(levels)}],"removes":[]}`) });
+  t.throws(() => decodeControllerMessage(deep(1000)), MalformedMessageError, 'a push 1,000 levels deep in 2 KB is malformed');
+  t.throws(() => decodeControllerMessage(deep(5000)), /push\.body: expected JSON nested at most 64 levels deep, found deeper/, 'one of 10 KB is refused by the depth scan, before the parse');
   t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...route, status: { vip: '241.0.0.1' } }], removes: [] })), /push\.upserts\[0\]: status: unexpected field "vip"/);
   t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, revision: undefined }], removes: [] })), /push\.upserts\[0\]: field "revision"/);
   t.throws(() => decodeControllerMessage(bad({ upserts: [{ ...web, status: { vip: 'ten' } }], removes: [] })), /field "vip" must be an IPv4 address/);

@@ -5,11 +5,13 @@
  * decodes as the push encoded whole; malformed frames are refused with a MalformedMessageError.
  */
 import t from 'tap';
-import { decodeAgentWire, decodeControllerWire, encodeAgentWire, encodeControllerWire, encodePushShared, withNonce } from '../../src/agents/sync-codec.js';
-import { encodeAgentMessage, encodeControllerFrame, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from '../../src/agents/wire.js';
+import { decodeAgentWire, decodeControllerWire, encodeAgentReply, encodeAgentWire, encodeControllerWire, encodePushShared, withNonce } from '../../src/agents/sync-codec.js';
+import { encodeAgentFrame, encodeAgentMessage, encodeControllerFrame, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from '../../src/agents/wire.js';
 import type { PushPlan } from '../../src/agents/push-planner.js';
 import { loadProto, lookupService } from '../../src/transport/proto.js';
 import { MalformedMessageError, strictRequests } from '../../src/transport/strict-decode.js';
+import { seededRng } from '../../src/util/rng.js';
+import { SYNC_METHOD } from '../../src/agents/sync-codec.js';
 
 const old = lookupService(loadProto('agent.proto'), 'controller.agents.AgentSync').service['Sync']!;
 const oldServer = strictRequests(lookupService(loadProto('agent.proto'), 'controller.agents.AgentSync').service)['Sync']!;
@@ -55,6 +57,28 @@ void t.test('every message encodes to the bytes proto-loader writes and decodes 
     t.same(encodeControllerWire(m), b, `ControllerMessage ${String(m.type)}: same bytes`);
     t.strictSame(decodeControllerWire(b), oldControllerDecode(b), `ControllerMessage ${String(m.type)}: same object`);
   }
+});
+
+void t.test('an ACK or a pong written straight to bytes is the message proto-loader writes', async (t) => {
+  const rng = seededRng(4242);
+  // Each varint length from one byte to the largest safe integer's eight.
+  const values = [0, 1, 127, 128, 16_383, 16_384, 2 ** 28, 2 ** 35, 2 ** 49, Number.MAX_SAFE_INTEGER];
+  for (let i = 0; i < 200; i++) values.push(Math.floor(rng.next() * 2 ** (1 + Math.floor(rng.next() * 52))));
+  let checked = 0;
+  for (const [i, a] of values.entries()) {
+    const b = values[(i * 7 + 3) % values.length]!;
+    const ack = encodeAgentMessage({ type: 'ack', nonce: a, version: b });
+    const pong = encodeAgentMessage({ type: 'pong', seq: a });
+    if (!encodeAgentReply(2, b, a, 0).equals(oldAgentBytes(ack))) t.fail(`ack nonce ${a} version ${b}: other bytes`);
+    else if (!encodeAgentReply(4, 0, 0, a).equals(oldAgentBytes(pong))) t.fail(`pong seq ${a}: other bytes`);
+    else checked++;
+  }
+  t.equal(checked, values.length, `${values.length} ACKs and pongs: the same bytes`);
+  t.same(decodeAgentWire(encodeAgentReply(2, 9, 2 ** 45, 0)), encodeAgentMessage({ type: 'ack', nonce: 2 ** 45, version: 9 }), 'an ACK decodes as the message');
+  t.throws(() => encodeAgentReply(2, -1, 1, 0), /whole number/, 'a version that is not a whole number is refused, as encodeAgentWire refuses it');
+  // The agent's frames: bytes for ACKs and pongs, the message for the rest; the stream writes both.
+  const frames = [{ type: 'ack', nonce: 5, version: 6 }, { type: 'pong', seq: 7 }, { type: 'nack', nonce: 5, version: 6, error: 'no' }] as const;
+  for (const m of frames) t.same(SYNC_METHOD.requestSerialize(encodeAgentFrame(m)), oldAgentBytes(encodeAgentMessage(m)), `${m.type}: the stream writes proto-loader's bytes`);
 });
 
 void t.test('a push encoded once, then given each nonce, decodes as the push encoded whole', async (t) => {
