@@ -45,8 +45,10 @@ export function streamFailure(err: unknown, ctx: StreamContext, s: { readonly ab
   if (failure?.code === grpc.status.CANCELLED) {
     return new ApiError('UNREACHABLE', `${ctx.endpoint} reset ${s.what} after ${s.delivered} messages (a controller resets a stream whose client leaves what it is sent unread, and its streams when it stops)`, undefined, { cause: err });
   }
-  // Reset with ENHANCE_YOUR_CALM (no status of ours, so no error code): cut off for a limit.
-  if (failure?.code === grpc.status.RESOURCE_EXHAUSTED && (failure.metadata?.get(ERROR_CODE_METADATA_KEY).length ?? 0) === 0) {
+  // Reset with ENHANCE_YOUR_CALM (no status of ours, so no error code): cut off for a limit. A
+  // message over this client's own receive limit is RESOURCE_EXHAUSTED too, and is no cut-off.
+  const ownLimit = failure !== null && /larger than max/i.test(failure.details);
+  if (failure?.code === grpc.status.RESOURCE_EXHAUSTED && !ownLimit && (failure.metadata?.get(ERROR_CODE_METADATA_KEY).length ?? 0) === 0) {
     return new ApiError('RESOURCE_EXHAUSTED', `${ctx.endpoint} cut off ${s.what} after ${s.delivered} messages to bound its memory (${failure.details}): a controller cuts off the watch whose changes have waited longest unread when its watches reach their budget`, undefined, { cause: err });
   }
   if (s.delivered > 0 && classify(err, ctx.endpoint).kind !== 'final') {

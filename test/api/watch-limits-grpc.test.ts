@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ApiError, exitCodeFor } from '../../src/api/errors.js';
 import { operatorMethod } from '../../src/api/operator-proto.js';
 import { readServerStream } from '../../src/api/server-stream.js';
+import { streamFailure } from '../../src/api/stream-context.js';
 import { cutOff } from '../../src/api/stream-writer.js';
 import { watchHandler, watchMessageBytes } from '../../src/api/watch-handler.js';
 import { WatchLimits, type WatchLimitsOptions } from '../../src/api/watch-limits.js';
@@ -188,4 +189,15 @@ void t.test('a stream the server cuts off to bound its memory is RESOURCE_EXHAUS
   t.ok(err instanceof ApiError, 'an error');
   t.match(err, { code: 'RESOURCE_EXHAUSTED', message: new RegExp(`^${endpoint} cut off the watch after 1 messages to bound its memory \\(.+\\): a controller cuts off the watch whose changes have waited longest unread`) });
   t.equal(exitCodeFor(err), 1, 'exit 1, as a watch refused at a cap');
+});
+
+void t.test("a message over ctl's own receive limit is not taken for a cut-off", async (t) => {
+  const channel = new grpc.Client('127.0.0.1:1', grpc.credentials.createInsecure());
+  t.teardown(() => channel.close());
+  const ctx = { endpoint: '127.0.0.1:1', channel, timeoutMs: 2000, streams: new Set<grpc.ClientReadableStream<unknown>>(), closed: () => false };
+  const tooLarge = Object.assign(new Error('8: Received message larger than max (70000000 vs 67108864)'), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'Received message larger than max (70000000 vs 67108864)', metadata: new grpc.Metadata() });
+  const failure = streamFailure(tooLarge, ctx, { aborted: false, delivered: 2, what: 'the watch' });
+  t.notMatch(String(failure instanceof Error ? failure.message : failure), /cut off/, 'not described as a cut-off');
+  const reset = Object.assign(new Error('8: Bandwidth exhausted or memory limit exceeded'), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'Bandwidth exhausted or memory limit exceeded', metadata: new grpc.Metadata() });
+  t.match(streamFailure(reset, ctx, { aborted: false, delivered: 2, what: 'the watch' }), { code: 'RESOURCE_EXHAUSTED', message: /cut off the watch after 2 messages/ });
 });
