@@ -28,8 +28,10 @@ const base = (extra: { logLevel?: string; election?: string; nodes?: string } = 
     '',
   ].join('\n');
 
+let files = 0;
+
 function started(): { file: string; reloader: ConfigReloader } {
-  const file = path.join(dir, `c-${Math.random().toString(36).slice(2)}.yaml`);
+  const file = path.join(dir, `c-${++files}.yaml`);
   fs.writeFileSync(file, base());
   return { file, reloader: ConfigReloader.fromStart(file, 'c1', loadNodeConfig(file, 'c1', dir), dir) };
 }
