@@ -37,7 +37,7 @@ const common: BuildOptions = {
   external: ['classic-level'],
   charset: 'ascii',
   logLevel: 'warning',
-  plugins: [zodEnglishOnly()],
+  plugins: [zodEnglishOnly(), protobufWithoutLong()],
 };
 
 await build({
@@ -100,6 +100,27 @@ function zodEnglishOnly(): Plugin {
         resolveDir: path.dirname(args.path),
         loader: 'js',
       }));
+    },
+  };
+}
+
+/**
+ * protobufjs represents 64-bit fields with the `long` package when it can load it, and `long`
+ * compiles a WebAssembly module when it loads: 0.8 MB of the node binary's WebAssembly compiler
+ * made resident in every process, for arithmetic nothing here does. Every message here is read
+ * with `longs: Number` (src/transport/proto.ts), so without `long` protobufjs reads and writes the
+ * same numbers through its own LongBits (test/transport/proto-longs.test.ts checks that the bytes
+ * and the values are the same both ways).
+ */
+function protobufWithoutLong(): Plugin {
+  return {
+    name: 'protobuf-without-long',
+    setup(b) {
+      b.onResolve({ filter: /^long$/ }, (args) =>
+        args.importer.includes(`${path.sep}node_modules${path.sep}protobufjs${path.sep}`) ? { path: 'long', namespace: 'no-long' } : undefined,
+      );
+      // protobufjs takes `long` only when the module has Long.isLong; null makes it use LongBits.
+      b.onLoad({ filter: /.*/, namespace: 'no-long' }, () => ({ contents: 'module.exports = null;', loader: 'js' }));
     },
   };
 }

@@ -4,7 +4,9 @@
  * two-byte string (build/bundle-bins.ts), twice the memory in every controller and agent. The
  * long-running ones are a small entry that reads NAME-main.cjs in pieces (src/cli/piecewise-load.ts).
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -57,3 +59,27 @@ for (const [name, bin] of Object.entries(pkg.bin)) {
     t.ok(locales.every((l) => l.endsWith('/en.js')), `zod locales bundled: ${locales.length === 0 ? 'none' : locales.join(', ')}`);
   });
 }
+
+/** Loaded before a binary: says on stderr whenever a WebAssembly module is compiled. */
+const WASM_WATCH = `const M = WebAssembly.Module;
+WebAssembly.Module = function (...a) { process._rawDebug('WEBASSEMBLY COMPILED'); return new M(...a); };
+const C = WebAssembly.compile;
+WebAssembly.compile = (...a) => { process._rawDebug('WEBASSEMBLY COMPILED'); return C(...a); };
+`;
+
+// protobufjs loads the `long` package when it can, which compiles a WebAssembly module at load:
+// 0.8 MB of the node binary's compiler resident in every process, for nothing (build/bundle-bins.ts).
+void t.test('no binary compiles WebAssembly as it loads', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bundled-bins-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const watch = path.join(dir, 'wasm-watch.mjs');
+  writeFileSync(watch, WASM_WATCH);
+  // The watch itself is checked: it reports a module the test compiles.
+  const probe = spawnSync(process.execPath, ['--import', watch, '-e', 'new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))'], { encoding: 'utf8' });
+  t.match(probe.stderr, /WEBASSEMBLY COMPILED/, 'the watch sees a compiled module');
+  for (const [name, bin] of Object.entries(pkg.bin)) {
+    const run = spawnSync(process.execPath, ['--import', watch, path.join(root, bin), '--help'], { encoding: 'utf8', timeout: 30_000 });
+    t.equal(run.status, 0, `${name} --help exits 0`);
+    t.notMatch(run.stderr, /WEBASSEMBLY COMPILED/, `${name} compiles no WebAssembly`);
+  }
+});
