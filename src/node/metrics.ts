@@ -8,12 +8,14 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import https from 'node:https';
 import client from 'prom-client';
 import type { NodeStatus, Message } from '../raft/index.js';
 import type { SoftState } from '../raft/types.js';
 import type { AuditEvent } from '../membership/audit.js';
 import type { MembershipView } from '../membership/membership-engine.js';
+import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from '../transport/revoked-sockets.js';
 import { pemCrls } from '../transport/tls-files.js';
 
 interface ScrapeState {
@@ -71,6 +73,8 @@ export const MAX_METRICS_CONNECTIONS_PER_SOURCE = 8;
 export class Metrics {
   readonly registry = new client.Registry();
   private server: http.Server | null = null;
+  /** Scrapers' TLS connections (HTTPS only), for closing those a new CRL revokes. */
+  private readonly scrapers = new OpenTlsSockets();
   private state: (() => ScrapeState) | null = null;
   /** The state when this process started serving: the base of the index counters. */
   private atStart: ScrapeState | null = null;
@@ -367,6 +371,7 @@ export class Metrics {
     const limits = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 5_000 };
     this.server = tls === null ? http.createServer(limits, handler) : https.createServer({ ...limits, cert: tls.cert, key: tls.key, handshakeTimeout: 10_000, ...clientAuth }, handler);
     this.server.maxConnections = MAX_METRICS_CONNECTIONS;
+    if (this.server instanceof https.Server) this.server.on('secureConnection', (socket: TLSSocket) => this.scrapers.add(socket));
     // And at most a few from one address: one source holding all 64 kept every scraper out.
     const bySource = new Map<string, number>();
     this.server.on('connection', (socket: net.Socket) => {
@@ -398,6 +403,11 @@ export class Metrics {
   setTls(tls: MetricsTls): void {
     if (!(this.server instanceof https.Server)) return;
     this.server.setSecureContext({ cert: tls.cert, key: tls.key, ...metricsClientAuth(tls) });
+  }
+
+  /** Closes the scrapers' connections whose certificate a new CRL revokes (revoked-sockets.ts). */
+  closeRevoked(revocations: RevocationCheck): Promise<ClosedConnection[]> {
+    return this.scrapers.closeRevoked('metrics', revocations);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
  * the client credentials every outgoing channel was built with, and the call-level checks of
  * which CA issued a certificate. `replace` swaps a checked snapshot (tls-snapshot.ts) into all of
  * them for what starts from then on; connections already open keep the material they began with,
- * except that `closeRevoked` closes the gRPC port's connections whose certificates the CRLs in
+ * except that `closeRevoked` closes those (accepted or opened) whose certificates the CRLs in
  * force revoke.
  *
  * Prepare, then commit: every new context is built before any is swapped in, so material
@@ -14,10 +14,11 @@ import { createSecureContext } from 'node:tls';
 import { agentCaGate, type AgentGateCode } from '../transport/agent-ca-gate.js';
 import { clientSecureContext, listenerTlsOptions, mutualTlsCredentialsFrom, type PeerCredentials } from '../transport/credentials.js';
 import { Revocations } from '../transport/crl-revoked.js';
-import type { ClosedConnection, GuardedListener } from '../transport/guarded-listener.js';
+import type { GuardedListener } from '../transport/guarded-listener.js';
 import { certificatePeerAuth } from '../transport/peer-auth.js';
 import { ReloadableAgentGate, ReloadablePeerAuth, retainedCaPem } from '../transport/reloadable-auth.js';
 import type { ReloadableChannelCredentials } from '../transport/reloadable-channel-credentials.js';
+import type { ClosedConnection, RevocationCheck } from '../transport/revoked-sockets.js';
 import { pemCrls } from '../transport/tls-files.js';
 import { pemDer, type TlsSnapshot } from '../transport/tls-snapshot.js';
 import type { MetricsTls } from './metrics.js';
@@ -27,13 +28,19 @@ function metricsTls(s: TlsSnapshot): MetricsTls {
   return { cert: s.cert, key: s.key, clientCa: s.metricsClientCa, crl: s.crl };
 }
 
+/** What a reload asks of /metrics over HTTPS (metrics.ts Metrics). */
+export interface MetricsEndpoint {
+  setTls(tls: MetricsTls): void;
+  closeRevoked(revocations: RevocationCheck): Promise<ClosedConnection[]>;
+}
+
 export class TlsInForce {
   readonly credentials: PeerCredentials & { readonly client: ReloadableChannelCredentials };
   readonly peerAuth: ReloadablePeerAuth;
   /** Null without tls.agent_ca (whether there is one is the config's, not the files'). */
   readonly agentGate: ReloadableAgentGate | null;
   private listener: GuardedListener | null = null;
-  private metrics: { setTls(tls: MetricsTls): void } | null = null;
+  private metrics: MetricsEndpoint | null = null;
   /** The CAs the call-level checks accept (reloadable-auth.ts: dropped ones are retained). */
   private peerCas: Buffer;
   private agentCas: Buffer | null;
@@ -59,7 +66,7 @@ export class TlsInForce {
   }
 
   /** /metrics, when it is served over HTTPS. */
-  bindMetrics(metrics: { setTls(tls: MetricsTls): void }): void {
+  bindMetrics(metrics: MetricsEndpoint): void {
     this.metrics = metrics;
   }
 
@@ -94,15 +101,22 @@ export class TlsInForce {
   }
 
   /**
-   * Closes the gRPC port's connections whose certificate (or a CA of its chain) the CRLs in
-   * force revoke: a reload that changed tls.crl calls it. /metrics is left: a scrape holds its
-   * connection for seconds at most, and new ones meet the new CRL.
+   * Closes the connections whose certificate (or a CA of its chain) the CRLs in force revoke: a
+   * reload that changed tls.crl calls it. Callers' connections on the gRPC port, scrapers' on
+   * /metrics (Prometheus keeps one alive between scrapes), and the connections this node opened
+   * to peers whose server certificate is revoked (their channels reconnect into the new CRL).
    */
-  closeRevoked(): Promise<ClosedConnection[]> {
+  async closeRevoked(): Promise<ClosedConnection[]> {
     const crl = this.snapshot.crl;
-    if (this.listener === null || crl === null) return Promise.resolve([]);
+    if (crl === null) return [];
     const revocations = new Revocations(pemCrls(crl).map(pemDer));
-    return revocations.empty ? Promise.resolve([]) : this.listener.closeRevoked(revocations);
+    if (revocations.empty) return [];
+    const closed = await Promise.all([
+      this.listener?.closeRevoked(revocations) ?? [],
+      this.metrics?.closeRevoked(revocations) ?? [],
+      this.credentials.client.closeRevoked(revocations),
+    ]);
+    return closed.flat();
   }
 
   private peerAuthFor(cas: Buffer): ReturnType<typeof certificatePeerAuth> {

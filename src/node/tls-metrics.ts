@@ -28,7 +28,7 @@ export class TlsMetrics {
     for (const result of ['ok', 'failed'] as const) this.reloads.inc({ result }, 0);
     this.revokedClosed = new client.Counter({
       name: TLS_METRICS.revokedClosed,
-      help: 'Connections on the gRPC port closed by a TLS reload because a new tls.crl revokes the certificate they were opened with (each logged as TLS_REVOKED_CLOSED).',
+      help: 'Connections closed by a TLS reload because a new tls.crl revokes the certificate at their other end: callers on the gRPC port, scrapers of /metrics, peers this node dialed (each logged as TLS_REVOKED_CLOSED).',
       registers,
     });
     new client.Gauge({

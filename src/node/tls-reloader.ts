@@ -9,7 +9,7 @@
  * (TLS_REVOKED_CLOSED for each), a thousand connections looked at per turn of the event loop.
  */
 import type { Logger } from 'pino';
-import type { ClosedConnection } from '../transport/guarded-listener.js';
+import type { ClosedConnection } from '../transport/revoked-sockets.js';
 import { tlsChange, type TlsChange } from '../transport/tls-change.js';
 import { readTlsSnapshot, type ControllerTlsFiles, type TlsCheckProblem } from '../transport/tls-snapshot.js';
 import type { ReadTlsFile } from '../transport/tls-files.js';
@@ -60,7 +60,8 @@ export class TlsReloader {
       return;
     }
     for (const c of closed) {
-      this.o.logger.warn({ code: 'TLS_REVOKED_CLOSED', remote: c.remote, subject: c.subject, serial: c.serial }, `closed the connection from ${c.remote}: its certificate (${c.subject}, serial ${c.serial}) is revoked by tls.crl`);
+      const which = c.side === 'outgoing' ? `to the peer at ${c.remote}` : `from ${c.remote}${c.side === 'metrics' ? ' to /metrics' : ''}`;
+      this.o.logger.warn({ code: 'TLS_REVOKED_CLOSED', side: c.side, remote: c.remote, subject: c.subject, serial: c.serial }, `closed the connection ${which}: its certificate (${c.subject}, serial ${c.serial}) is revoked by tls.crl`);
     }
     if (closed.length > 0) this.o.onRevokedClosed?.(closed);
   }

@@ -10,7 +10,6 @@
  * agent CA gate see what they saw before. server.tryShutdown / forceShutdown end the injected
  * sessions; close() ends what grpc-js never saw.
  */
-import { X509Certificate } from 'node:crypto';
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -18,6 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { parseHostPort } from '../config/host-port.js';
 import { ConnectionTable, DEFAULT_CONNECTION_CAPS, type CapReason, type ConnectionCaps } from './connection-caps.js';
 import { classifyHandshakeFailure, type HandshakeFailure } from './handshake-failures.js';
+import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from './revoked-sockets.js';
 
 export interface ListenerEvents {
   capped(reason: CapReason): void;
@@ -30,34 +30,6 @@ export interface GuardedListenerOptions {
   readonly tls: tls.TlsOptions | null;
   readonly caps?: ConnectionCaps;
   readonly events?: Partial<ListenerEvents>;
-}
-
-/** A connection closeRevoked closed: where from, and the certificate that closed it. */
-export interface ClosedConnection {
-  readonly remote: string;
-  readonly subject: string;
-  readonly serial: string;
-}
-
-/** What closeRevoked asks of a set of CRLs (crl-revoked.ts Revocations). */
-export interface RevocationCheck {
-  /** Whether any CRL lists this serial (lower-case hex, whole bytes): cheap, to pass most by. */
-  listsSerial(serialHex: string): boolean;
-  revokes(cert: X509Certificate): boolean;
-}
-
-const CLOSE_CHECK_BATCH = 1000;
-
-/** The first certificate of the peer's chain (leaf first; a self-signed root ends it) the CRLs revoke. */
-function revokedInChain(socket: tls.TLSSocket, revocations: RevocationCheck): X509Certificate | null {
-  const seen = new Set<string>();
-  for (let c: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true); c?.raw !== undefined && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
-    seen.add(c.fingerprint256);
-    if (!revocations.listsSerial(c.serialNumber.toLowerCase())) continue;
-    const cert = new X509Certificate(c.raw);
-    if (revocations.revokes(cert)) return cert;
-  }
-  return null;
 }
 
 /** 4-tuple of a live connection: the same on the raw socket and on the TLSSocket over it. */
@@ -88,7 +60,7 @@ export class GuardedListener {
   private readonly byTuple = new Map<string, net.Socket>();
   private readonly evicted = new WeakSet<net.Socket>();
   /** Connections whose handshake finished, for closing those a new CRL revokes. */
-  private readonly secured = new Set<tls.TLSSocket>();
+  private readonly secured = new OpenTlsSockets();
   private readonly servers: net.Server[] = [];
   private readonly engine: tls.Server | null;
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
@@ -105,7 +77,6 @@ export class GuardedListener {
       const raw = this.byTuple.get(tupleOf(socket));
       if (raw) this.table.handshaken(raw);
       this.secured.add(socket);
-      socket.once('close', () => this.secured.delete(socket));
       this.injector.injectConnection(socket);
     });
     this.engine?.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
@@ -178,27 +149,11 @@ export class GuardedListener {
 
   /**
    * Closes every handshaken connection whose peer presented a certificate `revocations`
-   * revokes (the leaf or a CA of the chain it sent), and returns what each was: after a new
-   * CRL, a revoked key must lose the calls and streams it opened before, not only new
-   * handshakes. A serial the CRLs do not list is passed over without parsing its certificate,
-   * and the connections are looked at a thousand per turn of the event loop: tens of thousands
-   * of agents must not stall the node's heartbeats.
+   * revokes, and returns what each was: after a new CRL, a revoked key must lose the calls and
+   * streams it opened before, not only new handshakes (revoked-sockets.ts).
    */
-  async closeRevoked(revocations: RevocationCheck): Promise<ClosedConnection[]> {
-    const closed: ClosedConnection[] = [];
-    const all = [...this.secured];
-    for (let at = 0; at < all.length; at += CLOSE_CHECK_BATCH) {
-      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-      for (const socket of all.slice(at, at + CLOSE_CHECK_BATCH)) {
-        if (socket.destroyed) continue;
-        const hit = revokedInChain(socket, revocations);
-        if (hit === null) continue;
-        closed.push({ remote: `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, subject: hit.subject.replace(/\n/g, ', '), serial: hit.serialNumber });
-        this.secured.delete(socket);
-        socket.destroy();
-      }
-    }
-    return closed;
+  closeRevoked(revocations: RevocationCheck): Promise<ClosedConnection[]> {
+    return this.secured.closeRevoked('grpc', revocations);
   }
 
   /** The port bound. */

@@ -19,11 +19,14 @@
  * `SecureConnector` from `experimental` for exactly such credentials; the tests that dial through
  * this class fail if a grpc-js upgrade changes it.
  */
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from './revoked-sockets.js';
 
 export class ReloadableChannelCredentials extends grpc.ChannelCredentials {
   private current: grpc.ChannelCredentials;
+  /** Every connection made through these credentials, for closing those to a revoked peer. */
+  private readonly connections = new OpenTlsSockets();
 
   constructor(context: tls.SecureContext) {
     super();
@@ -33,6 +36,14 @@ export class ReloadableChannelCredentials extends grpc.ChannelCredentials {
   /** From now on new connections use `context`; open ones keep what they have. */
   swap(context: tls.SecureContext): void {
     this.current = grpc.ChannelCredentials.createFromSecureContext(context);
+  }
+
+  /**
+   * Closes the open connections whose peer's server certificate (or a CA of its chain)
+   * `revocations` revokes: their channels reconnect, and the new handshake meets the new CRL.
+   */
+  closeRevoked(revocations: RevocationCheck): Promise<ClosedConnection[]> {
+    return this.connections.closeRevoked('outgoing', revocations);
   }
 
   _isSecure(): boolean {
@@ -48,7 +59,11 @@ export class ReloadableChannelCredentials extends grpc.ChannelCredentials {
     const calls = callCredentials ?? grpc.CallCredentials.createEmpty();
     return {
       // Read at connect time, not when the subchannel was made: that is the whole point.
-      connect: (socket) => this.current._createSecureConnector(target, options, calls).connect(socket),
+      connect: async (socket) => {
+        const connected = await this.current._createSecureConnector(target, options, calls).connect(socket);
+        if (connected.socket instanceof tls.TLSSocket) this.connections.add(connected.socket);
+        return connected;
+      },
       waitForReady: () => Promise.resolve(),
       getCallCredentials: () => calls,
       destroy: () => undefined,

@@ -128,6 +128,26 @@ function servedSerial(t: Test, port: number, ca: string, who: { cert: string; ke
   });
 }
 
+/**
+ * One scrape over a TLS connection kept open afterwards (HTTP keep-alive), presenting `who`;
+ * `closed` turns true when the server ends it.
+ */
+async function keptAliveScrape(t: Test, address: string, ca: string, who: { cert: string; key: string }): Promise<{ readonly closed: boolean }> {
+  const idx = address.lastIndexOf(':');
+  const state = { closed: false };
+  const socket = tls.connect({ host: '127.0.0.1', port: Number(address.slice(idx + 1)), servername: 'localhost', ca: fs.readFileSync(ca), cert: fs.readFileSync(who.cert), key: fs.readFileSync(who.key) });
+  t.teardown(() => socket.destroy());
+  socket.on('error', () => undefined);
+  socket.on('close', () => (state.closed = true));
+  let reply = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => (reply += d));
+  socket.write('GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n');
+  await waitFor(() => reply.includes('controller_') || state.closed, 'a keep-alive scrape to be answered');
+  t.match(reply, /^HTTP\/1\.1 200/, 'the kept-alive scrape is served');
+  return state;
+}
+
 const serialOf = (file: string): string => new X509Certificate(fs.readFileSync(file)).serialNumber;
 
 void t.test('a client certificate revoked by a CRL published after start: accepted before the reload, refused after, and its open connection closed', async (t) => {
@@ -244,6 +264,14 @@ void t.test('outgoing: new connections present the new certificate, and a peer w
   const refused = await ask(dial());
   t.equal(refused.err?.code, grpc.status.UNAVAILABLE, 'after the reload the revoked server certificate is refused');
   t.match(refused.err?.details ?? '', /revoked/i, `named as revoked: ${refused.err?.details ?? ''}`);
+
+  // The connections opened to it before the reload are closed too: the one `kept` rides on among them.
+  await waitFor(() => f.revokedClosed.length > 0, 'the connections to the revoked peer to be closed');
+  const closed = f.logs.lines().filter((l) => l.code === 'TLS_REVOKED_CLOSED');
+  t.ok(closed.length >= 1, `${closed.length} connection(s) to the peer closed`);
+  for (const line of closed) t.match(line, { level: 40, side: 'outgoing', serial: serialOf(c2.cert), subject: /CN=c2/, remote: `127.0.0.1:${peerPort}`, msg: /to the peer at/ });
+  const keptAfter = await ask(kept);
+  t.equal(keptAfter.err?.code, grpc.status.UNAVAILABLE, `the channel connected before reconnects into the new CRL and is refused (${keptAfter.err?.details ?? 'answered'})`);
 });
 
 void t.test('/metrics over HTTPS follows a reload: a scraper certificate revoked after start is refused once reloaded', async (t) => {
@@ -256,11 +284,21 @@ void t.test('/metrics over HTTPS follows a reload: a scraper certificate revoked
   f.inForce.bindMetrics(metrics);
   t.teardown(() => metrics.close());
   t.match(await scrapeHttps(address, f.files.ca, prometheus), { status: 200 }, 'before: the scraper reads /metrics');
+  // As Prometheus does: one connection kept alive from scrape to scrape.
+  const alive = await keptAliveScrape(t, address, f.files.ca, prometheus);
 
   f.certs.revoke('scrapers', 'prometheus');
   f.publishCrl();
   t.match(await scrapeHttps(address, f.files.ca, prometheus), { status: 200 }, 'the CRL on disk only: still served');
+  t.notOk(alive.closed, 'the kept-alive connection is open before the reload');
   t.match(f.reloader.reload(), { ok: true, change: { changed: ['tls.crl'], crls: { count: 2 } } });
+  await waitFor(() => f.revokedClosed.length > 0, 'the revoked scraper\'s connection to be closed');
+  t.match(
+    f.logs.lines().filter((l) => l.code === 'TLS_REVOKED_CLOSED'),
+    [{ side: 'metrics', subject: /CN=prometheus/, serial: serialOf(prometheus.cert), msg: /to \/metrics/ }],
+    'its kept-alive connection, and only it, closed by the reload',
+  );
+  await waitFor(() => alive.closed, 'the scraper to see its connection closed');
   t.match(await scrapeHttps(address, f.files.ca, prometheus), { error: String }, 'after the reload: the revoked scraper fails the handshake');
   t.match(await scrapeHttps(address, f.files.ca, other), { status: 200 }, "another of the scrapers' CA still reads");
 
