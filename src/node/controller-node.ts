@@ -69,7 +69,8 @@ import type { GuardedListener } from '../transport/guarded-listener.js';
 import { traceMilestone } from '../util/trace.js';
 import { tlsAtStart, wireTlsReload, type TlsReload } from './tls-reload-wiring.js';
 import type { TlsReloadOutcome } from './tls-reloader.js';
-import { HealthService } from './health-service.js';
+import { HealthMetrics } from './health-metrics.js';
+import { HealthService, MAX_HEALTH_WATCHES } from './health-service.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -471,7 +472,9 @@ export class ControllerNode {
     transport.register(server);
     autopilot.register(server);
     leaderSeen = (from, to, byElection) => autopilot.leaderChanged(from, to, byElection);
-    const health = new HealthService({ '': 'NOT_SERVING' });
+    let healthMetrics: HealthMetrics | null = null;
+    const health = new HealthService({ '': 'NOT_SERVING' }, MAX_HEALTH_WATCHES, () => healthMetrics?.refused());
+    healthMetrics = new HealthMetrics(metrics.registry, () => health.watches);
     health.addToServer(server);
     agentsLayer.register(server, metrics.registry);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');

@@ -29,7 +29,12 @@ export class HealthService {
   private readonly watchers = new Map<string, Set<(status: ServingStatus) => void>>();
   private watching = 0;
 
-  constructor(initial: Readonly<Record<string, ServingStatus>>, private readonly maxWatches = MAX_HEALTH_WATCHES) {
+  /** `onRefused`: a Watch refused at the cap (health-metrics.ts counts it). */
+  constructor(
+    initial: Readonly<Record<string, ServingStatus>>,
+    private readonly maxWatches = MAX_HEALTH_WATCHES,
+    private readonly onRefused: () => void = () => undefined,
+  ) {
     for (const [service, status] of Object.entries(initial)) this.statuses.set(service, status);
   }
 
@@ -65,6 +70,7 @@ export class HealthService {
 
   private watch(call: grpc.ServerWritableStream<HealthRequest, unknown>): void {
     if (this.watching >= this.maxWatches) {
+      this.onRefused();
       const details = `this controller holds ${this.maxWatches} health watches, the most it serves`;
       failStream(call, Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: new grpc.Metadata() }));
       return;

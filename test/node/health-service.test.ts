@@ -5,6 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
+import promClient from 'prom-client';
+import { HealthMetrics } from '../../src/node/health-metrics.js';
 import { HealthService } from '../../src/node/health-service.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -80,18 +82,30 @@ void t.test('Watch sends the status now and each change; an unknown service is S
   await waitFor(() => health.watches === 0, 'cancelled watches to be forgotten');
 });
 
-void t.test('watches past the cap are refused RESOURCE_EXHAUSTED; a freed place is taken again', async (t) => {
-  const health = new HealthService({ '': 'SERVING' }, 3);
-  const client = await serve(t, health);
-  const held = [watch(client, ''), watch(client, ''), watch(client, '')];
+/** A metric's value in the registry's text. */
+async function metricValue(registry: promClient.Registry, name: string): Promise<number | null> {
+  const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? null : Number(line.slice(name.length + 1));
+}
+
+void t.test('watches past the cap are refused RESOURCE_EXHAUSTED, counted; a freed place is taken again', async (t) => {
+  const registry = new promClient.Registry();
+  let metrics: HealthMetrics | null = null;
+  const health = new HealthService({ '': 'SERVING' }, 3, () => metrics?.refused());
+  metrics = new HealthMetrics(registry, () => health.watches);
+  t.equal(await metricValue(registry, 'controller_health_watches_refused_total'), 0, 'the refusal count exists from the start');
+  const grpcClient = await serve(t, health);
+  const held = [watch(grpcClient, ''), watch(grpcClient, ''), watch(grpcClient, '')];
   await waitFor(() => held.every((w) => w.seen.length === 1), 'three watches open');
-  const refused = watch(client, '');
+  const refused = watch(grpcClient, '');
   await waitFor(() => refused.ended() !== null, 'the fourth to end');
   t.match(refused.ended(), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'this controller holds 3 health watches, the most it serves' });
-  t.same(await check(client, ''), { status: SERVING }, 'Check is not capped');
+  t.same(await check(grpcClient, ''), { status: SERVING }, 'Check is not capped');
+  t.equal(await metricValue(registry, 'controller_health_watches_open'), 3, 'the open watches, as a gauge');
+  t.equal(await metricValue(registry, 'controller_health_watches_refused_total'), 1, 'the refusal, counted');
   held[0]!.call.cancel();
   await waitFor(() => health.watches === 2, 'a place freed');
-  const next = watch(client, '');
+  const next = watch(grpcClient, '');
   await waitFor(() => next.seen.length === 1, 'a new watch to be served');
   t.equal(health.watches, 3);
   for (const w of [...held.slice(1), next]) w.call.cancel();
