@@ -70,11 +70,18 @@ function metricsClientAuth(tls: MetricsTls): { readonly ca?: Buffer; readonly re
 export const MAX_METRICS_CONNECTIONS = 64;
 export const MAX_METRICS_CONNECTIONS_PER_SOURCE = 8;
 
+/** A connection's 4-tuple: the same on the raw socket and on the TLSSocket over it. */
+function socketTuple(s: net.Socket): string {
+  return `${s.localAddress ?? ''}|${s.localPort ?? ''}|${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
   private server: http.Server | null = null;
   /** Scrapers' TLS connections (HTTPS only), for closing those a new CRL revokes. */
   private readonly scrapers = new OpenTlsSockets();
+  /** Scrapers' connections accepted and not yet through their handshake, by 4-tuple. */
+  private readonly handshaking = new Map<string, net.Socket>();
   private state: (() => ScrapeState) | null = null;
   /** The state when this process started serving: the base of the index counters. */
   private atStart: ScrapeState | null = null;
@@ -371,7 +378,19 @@ export class Metrics {
     const limits = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 5_000 };
     this.server = tls === null ? http.createServer(limits, handler) : https.createServer({ ...limits, cert: tls.cert, key: tls.key, handshakeTimeout: 10_000, ...clientAuth }, handler);
     this.server.maxConnections = MAX_METRICS_CONNECTIONS;
-    if (this.server instanceof https.Server) this.server.on('secureConnection', (socket: TLSSocket) => this.scrapers.add(socket));
+    if (this.server instanceof https.Server) {
+      this.server.on('connection', (socket: net.Socket) => {
+        const tuple = socketTuple(socket);
+        this.handshaking.set(tuple, socket);
+        socket.once('close', () => {
+          if (this.handshaking.get(tuple) === socket) this.handshaking.delete(tuple);
+        });
+      });
+      this.server.on('secureConnection', (socket: TLSSocket) => {
+        this.handshaking.delete(socketTuple(socket));
+        this.scrapers.add(socket);
+      });
+    }
     // And at most a few from one address: one source holding all 64 kept every scraper out.
     const bySource = new Map<string, number>();
     this.server.on('connection', (socket: net.Socket) => {
@@ -400,9 +419,12 @@ export class Metrics {
    * reload); scrapes already connected keep theirs. Whether scrapers are asked for a certificate
    * is fixed at listen. Nothing to do without HTTPS.
    */
-  setTls(tls: MetricsTls): void {
+  setTls(tls: MetricsTls, cutHandshakes: boolean): void {
     if (!(this.server instanceof https.Server)) return;
     this.server.setSecureContext({ cert: tls.cert, key: tls.key, ...metricsClientAuth(tls) });
+    // As on the gRPC port (guarded-listener.ts setTls): a connection accepted before the swap
+    // would finish its handshake against the old CRL and CAs.
+    if (cutHandshakes) for (const socket of [...this.handshaking.values()]) socket.destroy();
   }
 
   /** Closes the scrapers' connections whose certificate a new CRL revokes (revoked-sockets.ts). */

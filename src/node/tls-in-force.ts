@@ -19,6 +19,7 @@ import { certificatePeerAuth } from '../transport/peer-auth.js';
 import { ReloadableAgentGate, ReloadablePeerAuth, retainedCaPem } from '../transport/reloadable-auth.js';
 import type { ReloadableChannelCredentials } from '../transport/reloadable-channel-credentials.js';
 import type { ClosedConnection, RevocationCheck } from '../transport/revoked-sockets.js';
+import { tlsChange } from '../transport/tls-change.js';
 import { pemCrls } from '../transport/tls-files.js';
 import { pemDer, type TlsSnapshot } from '../transport/tls-snapshot.js';
 import type { MetricsTls } from './metrics.js';
@@ -30,7 +31,7 @@ function metricsTls(s: TlsSnapshot): MetricsTls {
 
 /** What a reload asks of /metrics over HTTPS (metrics.ts Metrics). */
 export interface MetricsEndpoint {
-  setTls(tls: MetricsTls): void;
+  setTls(tls: MetricsTls, cutHandshakes: boolean): void;
   closeRevoked(revocations: RevocationCheck): Promise<ClosedConnection[]>;
 }
 
@@ -87,10 +88,12 @@ export class TlsInForce {
     const peerAuth = this.peerAuthFor(peerCas);
     const agentCas = this.agentCas === null || next.agentCa === null ? null : retainedCaPem(this.agentCas, next.agentCa, [next.ca, next.clientCa]);
     const agentGate = agentCas === null ? null : agentCaGate(agentCas, this.onAgentRefused);
-    // Commit.
-    this.credentials.client.swap(client);
-    this.listener?.setTls(listenerOptions);
-    this.metrics?.setTls(forMetrics);
+    // Commit. Handshakes in flight began with the old material: when it changed, they are cut
+    // (an honest client connects again), so none completes past a CRL or CA the swap removed.
+    const changed = tlsChange(this.snapshot, next).changed.length > 0;
+    if (changed) this.credentials.client.swap(client);
+    this.listener?.setTls(listenerOptions, changed);
+    this.metrics?.setTls(forMetrics, changed);
     this.peerAuth.swap(peerAuth);
     this.peerCas = peerCas;
     if (agentGate !== null && agentCas !== null) {

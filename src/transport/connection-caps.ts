@@ -88,9 +88,15 @@ export class ConnectionTable {
     return this.pending.size;
   }
 
-  /** Closes the connections still in their handshake (at shutdown: grpc-js never saw them). */
-  destroyPending(): void {
-    for (const s of [...this.pending]) s.destroy();
+  /**
+   * Closes the connections still in their handshake (at shutdown: grpc-js never saw them; after
+   * new TLS material: they began with the old). `before` sees each first.
+   */
+  destroyPending(before: (socket: net.Socket) => void = () => undefined): void {
+    for (const s of [...this.pending]) {
+      before(s);
+      s.destroy();
+    }
   }
 
   destroyAll(): void {

@@ -82,7 +82,7 @@ export class GuardedListener {
     this.engine?.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
       const raw = this.rawOf(socket);
       socket.destroy();
-      if (raw && this.evicted.has(raw)) return; // counted as capped, not as a failed handshake
+      if (raw && this.evicted.has(raw)) return; // capped, or cut by new TLS material: not a failed handshake
       const source = raw?.remoteAddress ?? socket.remoteAddress ?? 'unknown';
       events.handshakeFailed?.(classifyHandshakeFailure(source, err, typeof socket.authorizationError === 'string' ? socket.authorizationError : socket.authorizationError?.message ?? null));
     });
@@ -137,14 +137,22 @@ export class GuardedListener {
 
   /**
    * New TLS material (credentials.ts listenerTlsOptions) for the handshakes that start from now
-   * on; connections already handshaken, or handshaking, keep what they began with. Node builds a
-   * fresh SecureContext, with its own session cache and (we set none) new random ticket keys,
-   * so a session from before cannot be resumed past a new CRL. The server-level options (requestCert, ALPN, the handshake timeout) are the
-   * constructor's and do not change. Plaintext has no TLS to swap: it throws.
+   * on; connections already handshaken keep what they began with. Node builds a fresh
+   * SecureContext, with its own session cache and (we set none) new random ticket keys, so a
+   * session from before cannot be resumed past a new CRL. The server-level options
+   * (requestCert, ALPN, the handshake timeout) are the constructor's and do not change.
+   * Plaintext has no TLS to swap: it throws.
+   *
+   * `cutHandshakes` (the material changed): connections still in their handshake are closed.
+   * Node fixes a connection's context when it is accepted, so one accepted before the swap would
+   * be checked against the CRL and CAs from before whenever its client chose to send its hello:
+   * an idle pool of accepted connections kept a revoked key usable after its revocation. An
+   * honest client just connects again.
    */
-  setTls(options: tls.TlsOptions): void {
+  setTls(options: tls.TlsOptions, cutHandshakes: boolean): void {
     if (this.engine === null) throw new Error('a plaintext listener has no TLS material to replace');
     this.engine.setSecureContext(options);
+    if (cutHandshakes) this.table.destroyPending((socket) => this.evicted.add(socket));
   }
 
   /**

@@ -60,7 +60,14 @@ export class ReloadableChannelCredentials extends grpc.ChannelCredentials {
     return {
       // Read at connect time, not when the subchannel was made: that is the whole point.
       connect: async (socket) => {
-        const connected = await this.current._createSecureConnector(target, options, calls).connect(socket);
+        const material = this.current;
+        const connected = await material._createSecureConnector(target, options, calls).connect(socket);
+        // A handshake that began before a swap was checked against the CRL and CAs from before:
+        // given up, so the channel's next attempt meets the material in force.
+        if (this.current !== material) {
+          connected.socket.destroy();
+          throw new Error('the TLS material was replaced during the handshake; connecting again with the new');
+        }
         if (connected.socket instanceof tls.TLSSocket) this.connections.add(connected.socket);
         return connected;
       },

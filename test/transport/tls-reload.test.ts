@@ -10,6 +10,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
+import http2 from 'node:http2';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -98,7 +100,7 @@ async function fixture(t: Test, opts: { readonly scrapers?: boolean } = {}) {
   const results: TlsReloadResult[] = [];
   const revokedClosed: number[] = [];
   const reloader = new TlsReloader({ files, selfId: 'c1', inForce, logger: logs.logger, onResult: (r) => results.push(r), onRevokedClosed: (closed) => revokedClosed.push(closed.length) });
-  return { dir, certs, files, inForce, port: listener.port, failed, logs, results, revokedClosed, reloader, publishCrl };
+  return { dir, certs, files, inForce, listener, port: listener.port, failed, logs, results, revokedClosed, reloader, publishCrl };
 }
 
 /** A gRPC client of its own channel (no subchannel shared with another client) presenting `who`. */
@@ -146,6 +148,63 @@ async function keptAliveScrape(t: Test, address: string, ca: string, who: { cert
   await waitFor(() => reply.includes('controller_') || state.closed, 'a keep-alive scrape to be answered');
   t.match(reply, /^HTTP\/1\.1 200/, 'the kept-alive scrape is served');
   return state;
+}
+
+/**
+ * The echo call made by hand over `raw`, an already connected TCP socket: TLS presenting `who`,
+ * then HTTP/2 and one gRPC message, as a client holding a connection accepted earlier would.
+ * The reply, or why there was none; at most 10 s.
+ */
+function callOver(raw: net.Socket, ca: string, who: { cert: string; key: string }): Promise<{ reply: string } | { failed: string }> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (r: { reply: string } | { failed: string }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      session.destroy();
+      resolve(r);
+    };
+    const deadline = setTimeout(() => done({ failed: 'no answer in 10 s' }), 10_000);
+    const session = http2.connect('https://localhost', {
+      createConnection: () => tls.connect({ socket: raw, servername: 'localhost', ca: fs.readFileSync(ca), cert: fs.readFileSync(who.cert), key: fs.readFileSync(who.key), ALPNProtocols: ['h2'] }),
+    });
+    session.on('error', (e) => done({ failed: e.message }));
+    session.on('close', () => done({ failed: 'the connection closed' }));
+    const stream = session.request({ ':method': 'POST', ':path': ECHO, 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('error', (e) => done({ failed: e.message }));
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('trailers', (trailers) => {
+      const body = Buffer.concat(chunks);
+      done(trailers['grpc-status'] === '0' && body.length >= 5 ? { reply: body.subarray(5).toString() } : { failed: `grpc-status ${String(trailers['grpc-status'])}` });
+    });
+    const message = Buffer.from('?');
+    const frame = Buffer.alloc(5);
+    frame.writeUInt32BE(message.length, 1);
+    stream.end(Buffer.concat([frame, message]));
+  });
+}
+
+/** A TCP connection to `port`, open. */
+function tcpTo(t: Test, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const raw = net.connect(port, '127.0.0.1', () => resolve(raw));
+    raw.once('error', reject);
+    t.teardown(() => raw.destroy());
+  });
+}
+
+/** Whether `socket` closes within `ms` (a deadline: a socket the server keeps would stay open). */
+function closesWithin(socket: net.Socket, ms: number): Promise<boolean> {
+  if (socket.destroyed) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }
 
 const serialOf = (file: string): string => new X509Certificate(fs.readFileSync(file)).serialNumber;
@@ -358,4 +417,83 @@ void t.test('a TLS session from before the reload is not resumed past the new CR
   // The listener closes a refused connection at once, so the client may see only the close.
   await waitFor(() => f.failed.some((x) => x.code === 'CERT_REVOKED'), 'the full handshake refusing the certificate as CERT_REVOKED');
   t.equal(f.failed.filter((x) => x.code === 'CERT_REVOKED').length, 1, 'that connection, and only it, refused');
+});
+
+void t.test('a connection accepted before a reload and handshaken after it is not let through on the old CRL', async (t) => {
+  const f = await fixture(t);
+  const leaked = f.certs.makeCert('ca', 'leaked');
+  // The check itself: over a connection accepted now, the key calls.
+  t.match(await callOver(await tcpTo(t, f.port), f.files.ca, leaked), { reply: serialOf(leaked.cert) }, 'a hand-made call over a fresh connection is answered');
+
+  // The attack: connections opened and left idle before the revocation, used after it.
+  const early = [await tcpTo(t, f.port), await tcpTo(t, f.port)];
+  await waitFor(() => f.listener.pendingHandshakes === 2, 'both connections accepted, in their handshake');
+  f.certs.revoke('ca', 'leaked');
+  f.publishCrl();
+  t.match(f.reloader.reload(), { ok: true, change: { changed: ['tls.crl'] } });
+  t.ok(await closesWithin(early[0]!, 3000), 'the reload closes a connection still in its handshake (the handshake timeout is 10 s)');
+  const attempt = await callOver(early[1]!, f.files.ca, leaked);
+  t.match(attempt, { failed: String }, `the revoked key gets no answer through a connection accepted before the reload (${JSON.stringify(attempt)})`);
+  t.equal(f.failed.filter((x) => x.code !== 'CERT_REVOKED').length, 0, 'the cut connections are not reported as failed handshakes');
+  t.match(await callOver(await tcpTo(t, f.port), f.files.ca, f.certs.makeCert('ca', 'operator')), { reply: String }, 'a connection made after the reload is served');
+
+  // A reload that changes nothing leaves handshakes in flight alone.
+  const idle = await tcpTo(t, f.port);
+  await waitFor(() => f.listener.pendingHandshakes === 1, 'a connection in its handshake');
+  t.match(f.reloader.reload(), { ok: true, change: { changed: [] } });
+  t.notOk(await closesWithin(idle, 500), 'not cut by a reload that changed nothing');
+});
+
+void t.test('outgoing: a handshake begun before the reload is given up, not completed on the old CRL', async (t) => {
+  const f = await fixture(t);
+  const c2 = f.certs.makeCert('ca', 'c2', { peer: 'c2' });
+  const peer = echoServer();
+  const peerPort = await new Promise<number>((resolve, reject) =>
+    peer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(fs.readFileSync(c2.ca), [{ cert_chain: fs.readFileSync(c2.cert), private_key: fs.readFileSync(c2.key) }], true), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+  t.teardown(() => peer.forceShutdown());
+  // A relay that holds each connection until released: the handshake waits in it.
+  const held: (() => void)[] = [];
+  const sockets = new Set<net.Socket>();
+  const relay = net.createServer((inbound) => {
+    sockets.add(inbound);
+    held.push(() => {
+      const outbound = net.connect(peerPort, '127.0.0.1');
+      sockets.add(outbound);
+      inbound.pipe(outbound).pipe(inbound);
+      outbound.on('error', () => inbound.destroy());
+      inbound.on('error', () => outbound.destroy());
+      inbound.on('close', () => outbound.destroy());
+    });
+  });
+  const relayPort = await new Promise<number>((resolve) => relay.listen(0, '127.0.0.1', () => resolve((relay.address() as net.AddressInfo).port)));
+  t.teardown(() => {
+    relay.close();
+    for (const socket of sockets) socket.destroy();
+  });
+  const c = new grpc.Client(`localhost:${relayPort}`, f.inForce.credentials.client, { 'grpc.use_local_subchannel_pool': 1 });
+  t.teardown(() => c.close());
+  const answer = ask(c);
+  await waitFor(() => held.length === 1, 'the channel to begin connecting');
+  f.certs.revoke('ca', 'c2');
+  f.publishCrl();
+  t.match(f.reloader.reload(), { ok: true, change: { changed: ['tls.crl'] } });
+  for (const release of held.splice(0)) release();
+  const outcome = await answer;
+  t.equal(outcome.err?.code, grpc.status.UNAVAILABLE, `the call over the handshake begun before the reload fails (${outcome.err?.details ?? `answered ${outcome.reply ?? ''}`})`);
+});
+
+void t.test('/metrics: a connection accepted before a reload that changed the material is cut', async (t) => {
+  const f = await fixture(t, { scrapers: true });
+  const metrics = new Metrics('c1');
+  const port = (await freePorts(1))[0]!;
+  await metrics.listen(`127.0.0.1:${port}`, f.inForce.metricsTls());
+  f.inForce.bindMetrics(metrics);
+  t.teardown(() => metrics.close());
+  const early = await tcpTo(t, port);
+  f.certs.makeCert('scrapers', 'retired');
+  f.certs.revoke('scrapers', 'retired');
+  f.publishCrl();
+  t.match(f.reloader.reload(), { ok: true, change: { changed: ['tls.crl'] } });
+  t.ok(await closesWithin(early, 3000), 'closed at the reload, before its handshake');
 });
