@@ -29,6 +29,8 @@ const BINS = ['controller', 'ctl', 'agent'] as const;
 /** Loaded in pieces by a small entry of the same name; the rest of the code is in NAME-main.cjs. */
 const PIECEWISE = ['controller', 'agent'] as const;
 const IMPORT_META_URL = '__bundleUrl';
+/** Reloads on SIGHUP: its entry holds the signal while the bundle loads (src/cli/early-sighup.ts). */
+const HOLDS_SIGHUP = new Set<string>(['controller']);
 
 const common: BuildOptions = {
   bundle: true,
@@ -65,6 +67,7 @@ for (const name of PIECEWISE) {
     stdin: {
       contents: [
         `import { fileURLToPath } from 'node:url';`,
+        ...(HOLDS_SIGHUP.has(name) ? [`import { holdSighup } from ${JSON.stringify(path.join(root, 'dist/src/cli/early-sighup.js'))};`, 'holdSighup();'] : []),
         `import { runPiecewise } from ${JSON.stringify(path.join(root, 'dist/src/cli/piecewise-load.js'))};`,
         `runPiecewise(fileURLToPath(new URL('./${name}-main.cjs', import.meta.url)));`,
       ].join('\n'),

@@ -2,10 +2,12 @@
  * SIGHUP, the reload signal (as for Consul, nginx, HAProxy; systemd's `ExecReload=/bin/kill
  * -HUP $MAINPID`), from the first moment of a controller process. Node's default for SIGHUP
  * is to die, so a reload sent while the process is still loading or starting would kill it:
- * the handler is installed on import, before anything else runs, and a SIGHUP that arrives
- * before the node can reload is held and acted on once it can (the files may have changed
- * after start read them).
+ * the handler is installed on import, before anything else runs (and the bundled entry holds
+ * SIGHUP before that, early-sighup.ts), and a SIGHUP that arrives before the node can reload is
+ * held and acted on once it can (the files may have changed after start read them).
  */
+import { takeHeldSighup } from './early-sighup.js';
+
 let pending = false;
 let handler: (() => void) | null = null;
 
@@ -14,6 +16,8 @@ const onHup = (): void => {
   else pending = true;
 };
 process.on('SIGHUP', onHup);
+// The bundled entry's holder (early-sighup.ts) covered the bundle's loading; ours is on first.
+if (takeHeldSighup()) pending = true;
 
 /** Whether a SIGHUP arrived before any handler was set, not yet acted on. */
 export function reloadPending(): boolean {

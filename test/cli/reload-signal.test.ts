@@ -54,3 +54,23 @@ setInterval(() => console.log('not stopped'), 1000);`);
   t.equal(r.signal, 'SIGHUP', 'the process ends by the held signal');
   t.equal(r.stdout.trim(), 'held');
 });
+
+const EARLY = pathToFileURL(path.resolve('dist/src/cli/early-sighup.js')).href;
+
+void t.test("a SIGHUP the bundled entry held while the bundle loaded is handed to the reload", async (t) => {
+  // As dist/bin/controller.js runs: the entry's holder first, the bundle (reload-signal.ts) after.
+  const script = `import { holdSighup } from ${JSON.stringify(EARLY)};
+holdSighup();
+// Signal watchers keep no event loop alive: a timer does, until the signal is delivered.
+const alive = setInterval(() => undefined, 1000);
+const delivered = new Promise((resolve) => process.once('SIGHUP', resolve));
+process.kill(process.pid, 'SIGHUP');
+await delivered;
+clearInterval(alive);
+const { onReloadSignal, reloadPending } = await import(${JSON.stringify(MODULE)});
+console.log('alive', reloadPending(), process.listenerCount('SIGHUP'));
+onReloadSignal(() => { console.log('reload'); process.exit(0); });`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000 });
+  t.same({ status: r.status, signal: r.signal }, { status: 0, signal: null });
+  t.same(r.stdout.trim().split('\n'), ['alive true 1', 'reload'], 'held, handed over (the holder removed), acted on');
+});

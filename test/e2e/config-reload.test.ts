@@ -44,3 +44,31 @@ void t.test('SIGHUP re-reads the config file: log_level at once, other keys name
   t.equal(cluster.pid('c1'), pid, 'the same process runs on');
   t.equal((await cluster.ctl(['kv', 'put', 'k', 'v'])).code, 0, 'and serves');
 });
+
+/** Whether process `pid` catches SIGHUP (bit 1 of SigCgt in /proc/PID/status); null once it is gone. */
+function catchesSighup(pid: number): boolean | null {
+  try {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) & 1n) === 1n;
+  } catch {
+    return null;
+  }
+}
+
+void t.test('a SIGHUP while the bundled controller is still loading is held, not fatal, and acted on once it runs', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  const child = cluster.start('c1');
+  const pid = child.pid!;
+  const log = (): string[] => (cluster.logs.get('c1') ?? []).join('').split('\n').filter((l) => l.startsWith('{'));
+  // The entry holds SIGHUP before it reads the 3 MB bundle: the first moment it is caught.
+  await waitFor(() => catchesSighup(pid) !== false, 'the process to catch SIGHUP', 20_000);
+  const startedBefore = log().some((l) => l.includes('"msg":"controller started"'));
+  cluster.signal('c1', 'SIGHUP');
+  t.comment(`SIGHUP sent ${startedBefore ? 'after' : 'before'} the controller logged its start`);
+  await cluster.explainFailure(cluster.waitForLeader());
+  await waitFor(() => log().some((l) => l.includes('SIGHUP: no tls block')), 'the held SIGHUP to be acted on');
+  t.equal(child.exitCode, null, 'the process runs on');
+  t.equal(cluster.pid('c1'), pid);
+  t.equal((await cluster.ctl(['kv', 'put', 'k', 'v'])).code, 0, 'and serves');
+});
