@@ -6,10 +6,10 @@
  * nothing and says why. Pure but for reading the file: the caller logs and applies.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { readFileSync } from 'node:fs';
-import { ConfigError, nodeConfigFor, parseClusterConfig } from './load.js';
+import { ConfigError, nodeConfigFor, parseClusterConfig, readConfigFile } from './load.js';
 import type { LogLevel, NodeConfig } from './types.js';
 import { parseYamlSource } from './yaml-source.js';
+import { isSettingKey } from '../settings/index.js';
 
 export type ConfigReload =
   | {
@@ -18,14 +18,24 @@ export type ConfigReload =
       readonly logLevel: { readonly from: LogLevel; readonly to: LogLevel } | null;
       /** YAML keys (dotted) whose new values wait for a restart; empty: none. */
       readonly restartNeeded: readonly string[];
+      /**
+       * Cluster-wide settings changed in the file: neither a reload nor a restart applies them (the
+       * file's value seeds a new cluster only; the cluster's is changed with `ctl config set`).
+       */
+      readonly clusterSettings: readonly string[];
     }
   | { readonly ok: false; readonly reason: string };
 
 const LOG_LEVEL_KEY = 'controller.log_level';
 
-/** Dotted keys under which two parsed YAML documents differ (a list differing anywhere is named whole). */
+/**
+ * Dotted keys under which two parsed YAML documents differ (a list differing anywhere is named
+ * whole; a block added or removed is named by its keys, so a cluster-wide setting is known as one).
+ */
 export function changedKeys(before: unknown, after: unknown, prefix = ''): string[] {
   const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (prefix !== '' && before === undefined && isMap(after)) return changedKeys({}, after, prefix);
+  if (prefix !== '' && after === undefined && isMap(before)) return changedKeys(before, {}, prefix);
   if (!isMap(before) || !isMap(after)) return isDeepStrictEqual(before, after) ? [] : [prefix === '' ? '(the whole file)' : prefix];
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
   return keys.flatMap((k) => changedKeys(before[k], after[k], prefix === '' ? k : `${prefix}.${k}`));
@@ -50,7 +60,7 @@ export class ConfigReloader {
   reload(): ConfigReload {
     let text: string;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = readConfigFile(this.file);
     } catch (err) {
       return { ok: false, reason: `cannot read ${this.file}: ${(err as Error).message}` };
     }
@@ -66,10 +76,12 @@ export class ConfigReloader {
     const logLevel = next.logLevel === from ? null : { from, to: next.logLevel };
     this.inForce = { ...this.inForce, logLevel: next.logLevel };
     const same = isDeepStrictEqual({ ...next, logLevel: from }, { ...this.inForce, logLevel: from });
-    const named = changedKeys(this.startDoc, doc).filter((k) => k !== LOG_LEVEL_KEY);
+    const named = same ? [] : changedKeys(this.startDoc, doc).filter((k) => k !== LOG_LEVEL_KEY);
+    const clusterSettings = named.filter(isSettingKey);
+    const others = named.filter((k) => !isSettingKey(k));
     // A change the YAML spells alike (1s for 1000ms) is none; one the resolved values show but no key does is the file's.
-    const restartNeeded = same ? [] : named.length > 0 ? named : ['(the whole file)'];
-    return { ok: true, logLevel, restartNeeded };
+    const restartNeeded = same ? [] : others.length > 0 ? others : clusterSettings.length > 0 ? [] : ['(the whole file)'];
+    return { ok: true, logLevel, restartNeeded, clusterSettings };
   }
 }
 
@@ -80,7 +92,7 @@ function parse(text: string): unknown {
 
 function readDoc(file: string): unknown {
   try {
-    return parse(readFileSync(file, 'utf8'));
+    return parse(readConfigFile(file));
   } catch {
     return null;
   }

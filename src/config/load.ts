@@ -3,7 +3,7 @@
  * Synchronous and free of side effects (nothing is created, data_dir included), so a bad file is
  * refused before the process touches anything.
  */
-import { readFileSync } from 'node:fs';
+import { NotRegularFileError, readRegularFileSync } from '../util/bounded-read.js';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 import type { ConfigProblem, ConfigProblems } from './errors.js';
@@ -20,7 +20,7 @@ export type { ConfigProblem } from './errors.js';
 export function loadClusterConfig(file: string): ClusterConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigFile(file);
   } catch (err) {
     const reason = `cannot read the config file: ${describeFsError(err)}`;
     throw new ConfigError(file, [{ keyPath: '(file)', reason, line: null }], { cause: err });
@@ -80,7 +80,16 @@ function nonEmpty(problems: readonly ConfigProblem[]): ConfigProblems {
   return [first, ...rest];
 }
 
+/** The most a config file may hold: a 31-member cluster's is a few KB. */
+export const CONFIG_FILE_MAX_BYTES = 1024 * 1024;
+
+/** The config file's text: a regular file (a FIFO put in its place must not freeze a reload) of at most CONFIG_FILE_MAX_BYTES. */
+export function readConfigFile(file: string): string {
+  return readRegularFileSync(file, CONFIG_FILE_MAX_BYTES).toString('utf8');
+}
+
 function describeFsError(err: unknown): string {
+  if (err instanceof NotRegularFileError) return `it is ${err.kind}`;
   if (err instanceof Error && 'code' in err) {
     if (err.code === 'ENOENT') return 'no such file';
     if (err.code === 'EISDIR') return 'it is a directory';

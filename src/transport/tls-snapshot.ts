@@ -11,10 +11,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { TlsConfig } from '../config/types.js';
-import fs from 'node:fs';
 import { crlCoverageProblem, crlSummary, type CrlSummary } from './crl-coverage.js';
 import { ownCertificateProblem } from './peer-auth.js';
-import { pemCertificates, pemCrls, tlsFileProblem, type ReadTlsFile, type TlsRole } from './tls-files.js';
+import { pemCertificates, pemCrls, readTlsFileFromDisk, tlsFileProblem, type ReadTlsFile, type TlsRole } from './tls-files.js';
 
 /** The paths of a controller's `tls` block: the config's own type, one from the file to the reload. */
 export type ControllerTlsFiles = TlsConfig;
@@ -69,7 +68,7 @@ class Refused extends Error {
 
 /** Reads and checks `files` for member `selfId` at `now`; `readFile` is the disk unless a test says otherwise. */
 export function readTlsSnapshot(files: ControllerTlsFiles, selfId: string, opts: { readonly readFile?: ReadTlsFile; readonly now?: number } = {}): TlsSnapshotResult {
-  const disk = opts.readFile ?? ((f: string) => fs.readFileSync(f));
+  const disk = opts.readFile ?? readTlsFileFromDisk;
   const now = opts.now ?? Date.now();
   // One read per path: every check below, and the snapshot, see the same bytes.
   const seen = new Map<string, Buffer>();

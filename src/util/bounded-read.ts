@@ -27,17 +27,7 @@ export function readBoundedSync(file: string, maxBytes: number): Buffer {
   try {
     const st = fs.fstatSync(fd);
     if (st.isFile() && st.size > maxBytes) throw new InputTooLargeError(stdin ? 'stdin' : file, maxBytes, st.size);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      const n = fs.readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      total += n;
-      if (total > maxBytes) throw new InputTooLargeError(stdin ? 'stdin' : file, maxBytes, null);
-      chunks.push(buf.subarray(0, n));
-    }
-    return Buffer.concat(chunks, total);
+    return readBoundedFd(fd, stdin ? 'stdin' : file, maxBytes);
   } finally {
     if (!stdin) fs.closeSync(fd);
   }
@@ -71,4 +61,56 @@ export function readHeadSync(file: string, bytes: number): Buffer {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A path that names something other than a regular file; `message` says what ('a FIFO'). */
+export class NotRegularFileError extends Error {
+  constructor(readonly kind: string) {
+    super(kind);
+    this.name = 'NotRegularFileError';
+  }
+}
+
+/** What a file that is not a regular file is, in an error message. */
+function kindOf(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+/**
+ * The bytes of `file`, which must be a regular file of at most `maxBytes`: for files a server
+ * re-reads while it runs (its config and TLS files on SIGHUP). Opened without blocking, so a FIFO
+ * put in a file's place cannot freeze the process waiting for a writer, and judged by fstat of
+ * what was opened, so a swap between a check and the read changes nothing; /dev/zero is refused
+ * as a device before a byte is read.
+ */
+export function readRegularFileSync(file: string, maxBytes: number): Buffer {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new NotRegularFileError(kindOf(st));
+    if (st.size > maxBytes) throw new InputTooLargeError(file, maxBytes, st.size);
+    return readBoundedFd(fd, file, maxBytes);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads `fd` to its end, or InputTooLargeError past `maxBytes` (a file that grows while read). */
+function readBoundedFd(fd: number, source: string, maxBytes: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const n = fs.readSync(fd, buf, 0, CHUNK, null);
+    if (n === 0) break;
+    total += n;
+    if (total > maxBytes) throw new InputTooLargeError(source, maxBytes, null);
+    chunks.push(buf.subarray(0, n));
+  }
+  return Buffer.concat(chunks, total);
 }

@@ -3,6 +3,7 @@
  * other changes named as waiting for a restart (and a change in spelling only is none), a file
  * that fails the start's checks changing nothing.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,21 +39,21 @@ function started(): { file: string; reloader: ConfigReloader } {
 
 void t.test('log_level is taken at once; a second reload of the same file changes nothing', async (t) => {
   const { file, reloader } = started();
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [] }, 'the file as it was');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [] }, 'the file as it was');
   fs.writeFileSync(file, base({ logLevel: 'debug' }));
-  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [] });
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [] }, 'debug is now in force');
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [] });
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [] }, 'debug is now in force');
 });
 
 void t.test('other keys are named as waiting for a restart, until the file says what is in force again', async (t) => {
   const { file, reloader } = started();
   fs.writeFileSync(file, base({ election: '2s', logLevel: 'warn' }));
-  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'warn' }, restartNeeded: ['raft.election_timeout'] });
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['raft.election_timeout'] }, 'still waiting: it was never applied');
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'warn' }, restartNeeded: ['raft.election_timeout'], clusterSettings: [] });
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['raft.election_timeout'], clusterSettings: [] }, 'still waiting: it was never applied');
   fs.writeFileSync(file, base({ election: '1000ms', logLevel: 'warn' }));
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [] }, '1000ms is the 1s in force: no change');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [] }, '1000ms is the 1s in force: no change');
   fs.writeFileSync(file, base({ logLevel: 'warn', nodes: '    - { id: c3, address: "127.0.0.1:7103" }' }));
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['cluster.nodes'] }, 'a list is named whole');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['cluster.nodes'], clusterSettings: [] }, 'a list is named whole');
 });
 
 void t.test('a file that fails the checks, or cannot be read, changes nothing and says why', async (t) => {
@@ -65,13 +66,35 @@ void t.test('a file that fails the checks, or cannot be read, changes nothing an
   fs.rmSync(file);
   t.match(reloader.reload(), { ok: false, reason: /^cannot read .*ENOENT/ });
   fs.writeFileSync(file, base({ logLevel: 'debug' }));
-  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [] }, 'the refusals left info in force');
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [] }, 'the refusals left info in force');
 });
 
 void t.test('changedKeys: dotted keys, added and removed ones, lists whole', async (t) => {
   t.same(changedKeys({ a: { b: 1, c: [1] } }, { a: { b: 2, c: [1] } }), ['a.b']);
-  t.same(changedKeys({ a: 1 }, { a: 1, b: { c: 2 } }), ['b']);
+  t.same(changedKeys({ a: 1 }, { a: 1, b: { c: 2, d: { e: 3 } } }), ['b.c', 'b.d.e'], 'a block added: named by its keys');
+  t.same(changedKeys({ a: 1, b: { c: 2 } }, { a: 1 }), ['b.c'], 'a block removed');
   t.same(changedKeys({ a: [1, 2] }, { a: [2, 1] }), ['a']);
   t.same(changedKeys(null, { a: 1 }), ['(the whole file)']);
   t.same(changedKeys({ a: 1 }, { a: 1 }), []);
+});
+
+void t.test('a FIFO or a device put in the file\'s place is refused at once, changing nothing', async (t) => {
+  const { file, reloader } = started();
+  fs.rmSync(file);
+  t.equal(spawnSync('mkfifo', [file]).status, 0, 'the config file is now a FIFO with no writer');
+  t.match(reloader.reload(), { ok: false, reason: `cannot read ${file}: a FIFO` });
+  fs.rmSync(file);
+  fs.symlinkSync('/dev/zero', file);
+  t.match(reloader.reload(), { ok: false, reason: `cannot read ${file}: a character device` });
+  fs.rmSync(file);
+  fs.writeFileSync(file, base({ logLevel: 'debug' }));
+  t.match(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' } }, 'the file back: reloaded');
+});
+
+void t.test('cluster-wide settings changed in the file are named as such, not as waiting for a restart', async (t) => {
+  const { file, reloader } = started();
+  fs.writeFileSync(file, base() + 'services:\n  vip_cidr: 10.77.0.0/16\nagents:\n  dependency_ttl: 10m\n');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: ['agents.dependency_ttl', 'services.vip_cidr'] });
+  fs.writeFileSync(file, base({ election: '2s' }) + 'services:\n  vip_cidr: 10.77.0.0/16\nagents:\n  dependency_ttl: 10m\n');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['raft.election_timeout'], clusterSettings: ['agents.dependency_ttl', 'services.vip_cidr'] }, 'beside a key that waits for a restart');
 });

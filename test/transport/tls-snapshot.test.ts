@@ -5,6 +5,7 @@
  * validity), warned once per item; and which CAs the call-level checks keep after a reload.
  * Times are fixed offsets from the certificates' own dates, never the test's clock.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,11 +65,15 @@ void t.test('each file is read once, and the snapshot holds the bytes the checks
 void t.test('a reload is refused for what a start refuses, naming the key and the file', async (t) => {
   const corrupt = write('corrupt.crl', Buffer.from('-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----'));
   const onlyClients = write('only-clients.crl', clientsCrl);
+  const fifo = path.join(dir, 'fifo.crl');
+  t.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
   const cases: ReadonlyArray<readonly [string, ControllerTlsFiles, string, string, RegExp]> = [
     ['a key of another certificate', files({ key: c1Next.key }), 'tls.key', c1Next.key, /does not match the certificate in tls.cert/],
     ['a CRL OpenSSL does not parse', files({ crl: corrupt }), 'tls.crl', corrupt, /not a usable certificate revocation list/],
     ['a CRL file without the controllers\' CA\'s CRL', files({ crl: onlyClients }), 'tls.crl', onlyClients, /holds no CRL from the CA CN=ca \(in tls.ca /],
     ['a missing certificate', files({ cert: path.join(dir, 'gone.crt') }), 'tls.cert', path.join(dir, 'gone.crt'), /cannot read it \(no such file\)/],
+    ['a FIFO in the CRL\'s place (no writer: reading it would block the node)', files({ crl: fifo }), 'tls.crl', fifo, /cannot read it \(a FIFO\)/],
+    ['a device in the CRL\'s place', files({ crl: '/dev/zero' }), 'tls.crl', '/dev/zero', /cannot read it \(a character device\)/],
   ];
   for (const [what, f, key, file, reason] of cases) {
     const r = readTlsSnapshot(f, 'c1');
