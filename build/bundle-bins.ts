@@ -17,7 +17,8 @@
  * The long-running binaries (controller, agent) are CommonJS bundles beside a small ESM entry that
  * reads them in 64 KB pieces (src/cli/piecewise-load.ts): node's loader would read each into one
  * buffer of its size, whose release raises glibc's malloc thresholds to that size for the life of
- * the process. `ctl` exits after one command and stays one ESM bundle.
+ * the process. An entry that cannot load its bundle says so in one line (src/cli/bundle-entry.ts).
+ * `ctl` exits after one command and stays one ESM bundle.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -68,8 +69,8 @@ for (const name of PIECEWISE) {
       contents: [
         `import { fileURLToPath } from 'node:url';`,
         ...(HOLDS_SIGHUP.has(name) ? [`import { holdSighup } from ${JSON.stringify(path.join(root, 'dist/src/cli/early-sighup.js'))};`, 'holdSighup();'] : []),
-        `import { runPiecewise } from ${JSON.stringify(path.join(root, 'dist/src/cli/piecewise-load.js'))};`,
-        `runPiecewise(fileURLToPath(new URL('./${name}-main.cjs', import.meta.url)));`,
+        `import { runBundledBinary } from ${JSON.stringify(path.join(root, 'dist/src/cli/bundle-entry.js'))};`,
+        `runBundledBinary(${JSON.stringify(name)}, fileURLToPath(new URL('./${name}-main.cjs', import.meta.url)));`,
       ].join('\n'),
       resolveDir: root,
       sourcefile: `${name}-entry.js`,

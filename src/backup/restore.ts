@@ -4,11 +4,12 @@
  * then the node is started as usual and the others are added with `ctl member add` and started
  * with `--join` (docs/operate.md, backup and restore).
  *
- * It refuses rather than guesses: a damaged or truncated file, a data dir that is not empty, an
- * id the config does not list. Everything is written to a directory beside the data dir and
- * renamed into place at the end, so a failure leaves no half-written data dir behind. That
- * directory is 0700 from its creation and everything in it is made 0700/0600 before the rename,
- * as the controller keeps its own data dir: it holds every value of the snapshot.
+ * It refuses rather than guesses: a node that still runs (./member-running.ts), a damaged or
+ * truncated file, a data dir that is not empty, an id the config does not list. Everything is
+ * written to a directory beside the data dir and renamed into place at the end, so a failure
+ * leaves no half-written data dir behind. That directory is 0700 from its creation and
+ * everything in it is made 0700/0600 before the rename, as the controller keeps its own data
+ * dir: it holds every value of the snapshot.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,10 +19,11 @@ import { StateMachine } from '../statemachine/index.js';
 import { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { isRecord } from '../util/untrusted.js';
+import { addressInUse } from './member-running.js';
 import { makePrivateTree, PRIVATE_DIR_MODE } from './private-tree.js';
 import { readSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
 
-export type RestoreErrorCode = 'SNAPSHOT_UNREADABLE' | 'SNAPSHOT_INVALID' | 'DATA_DIR_NOT_EMPTY' | 'WRITE_FAILED';
+export type RestoreErrorCode = 'SNAPSHOT_UNREADABLE' | 'SNAPSHOT_INVALID' | 'NODE_RUNNING' | 'DATA_DIR_NOT_EMPTY' | 'WRITE_FAILED';
 
 export class RestoreError extends Error {
   override readonly name = 'RestoreError';
@@ -33,9 +35,9 @@ export class RestoreError extends Error {
     super(message, options);
   }
 
-  /** 2 for what the operator must change (the data dir); 1 for a file that cannot be used. */
+  /** 2 for what the operator must change (a running node, the data dir); 1 for a file that cannot be used. */
   get exitCode(): number {
-    return this.code === 'DATA_DIR_NOT_EMPTY' ? 2 : 1;
+    return this.code === 'DATA_DIR_NOT_EMPTY' || this.code === 'NODE_RUNNING' ? 2 : 1;
   }
 }
 
@@ -106,8 +108,19 @@ function isEmptyDir(dir: string): boolean {
 
 export async function restoreDataDir(file: string, config: NodeConfig, newId: IdentitySource = osIdentitySource): Promise<RestoreReport> {
   const dataDir = config.dataDir;
+  const id = config.self.id;
+  // First: a running member's LevelDB writes into whatever is at its data dir's path, even once
+  // its own dir was moved aside (./member-running.ts).
+  const inUse = await addressInUse(config);
+  if (inUse !== null) {
+    throw new RestoreError(
+      'NODE_RUNNING',
+      `refusing to restore ${id}: its address ${inUse} is in use, so ${id} (or another program) still runs; stop it and wait for it to exit, ` +
+        `then restore (a running controller keeps writing at ${dataDir}, into a restored dir too once its own was moved aside)`,
+    );
+  }
   if (!isEmptyDir(dataDir)) {
-    throw new RestoreError('DATA_DIR_NOT_EMPTY', `refusing to restore into ${dataDir}: it is not empty; move it aside (or delete it) first`);
+    throw new RestoreError('DATA_DIR_NOT_EMPTY', `refusing to restore into ${dataDir}: it is not empty; stop ${id} if it runs, then move the dir aside (or delete it)`);
   }
   let decoded: { header: SnapshotFileHeader; data: Uint8Array };
   try {

@@ -91,8 +91,9 @@ async function main(): Promise<void> {
   }
   if (opts.out !== undefined) {
     // Refused now rather than as a NACK of every configuration later.
-    const dir = path.dirname(path.resolve(opts.out));
     try {
+      // Inside: a relative --out asks for the working directory, which fails once it was deleted.
+      const dir = path.dirname(path.resolve(opts.out));
       fs.accessSync(dir, fs.constants.W_OK);
     } catch (err) {
       fail(`--out: expected a writable directory for ${opts.out}, found: ${(err as Error).message}`);

@@ -1,7 +1,8 @@
 /**
  * `controller restore --from FILE --config FILE --id ID`: writes ID's data dir from a snapshot
  * (src/backup/restore.ts) and exits; nothing is started. Exit 0 when the data dir is written,
- * 2 for a config error or a data dir that is not empty, 1 for a file that cannot be used.
+ * 2 for a config error, a node that still runs or a data dir that is not empty, 1 for a file that
+ * cannot be used.
  */
 import { Command } from 'commander';
 import { restoreDataDir, RestoreError } from '../backup/restore.js';

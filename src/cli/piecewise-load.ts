@@ -41,12 +41,23 @@ export function readInPieces(file: string): string {
   }
 }
 
-/** Runs `file` as a CommonJS module (its own require, module, __filename); stack traces name it. */
-export function runPiecewise(file: string): unknown {
+/**
+ * Reads and compiles `file`; the returned function runs it as a CommonJS module (its own require,
+ * module, __filename), whose stack traces name it. Apart so that the entry can tell a bundle it
+ * cannot load from one that fails as it runs (./bundle-entry.ts).
+ */
+export function loadPiecewise(file: string): () => unknown {
   // Mapped by malloc, never touched, and freed by the first collection: glibc takes its size as its threshold.
   Buffer.allocUnsafeSlow(START_THRESHOLD_BYTES);
   const run = vm.compileFunction(readInPieces(file), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
-  const module = { exports: {} as unknown };
-  run(module.exports, createRequire(file), module, file, path.dirname(file));
-  return module.exports;
+  return () => {
+    const module = { exports: {} as unknown };
+    run(module.exports, createRequire(file), module, file, path.dirname(file));
+    return module.exports;
+  };
+}
+
+/** Runs `file` as a CommonJS module; what it exports. */
+export function runPiecewise(file: string): unknown {
+  return loadPiecewise(file)();
 }

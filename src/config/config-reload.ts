@@ -49,11 +49,12 @@ export class ConfigReloader {
     private inForce: NodeConfig,
     /** The file's YAML document as start read it. */
     private readonly startDoc: unknown,
-    private readonly cwd: string = process.cwd(),
+    /** Anchors a relative data_dir; undefined: the process's, asked only then (./load.ts). */
+    private readonly cwd?: string,
   ) {}
 
   /** Reads `file` as start did; the start's document is read from it too. */
-  static fromStart(file: string, id: string, config: NodeConfig, cwd: string = process.cwd()): ConfigReloader {
+  static fromStart(file: string, id: string, config: NodeConfig, cwd?: string): ConfigReloader {
     return new ConfigReloader(file, id, config, readDoc(file), cwd);
   }
 

@@ -28,8 +28,8 @@ export function loadClusterConfig(file: string): ClusterConfig {
   return parseClusterConfig(text, file);
 }
 
-/** The cluster config plus this process's own entry; `cwd` anchors a relative data_dir. */
-export function loadNodeConfig(file: string, id: string, cwd: string = process.cwd()): NodeConfig {
+/** The cluster config plus this process's own entry; `cwd` (default: the process's) anchors a relative data_dir. */
+export function loadNodeConfig(file: string, id: string, cwd?: string): NodeConfig {
   return nodeConfigFor(loadClusterConfig(file), id, cwd, file);
 }
 
@@ -59,7 +59,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
 export function nodeConfigFor(
   config: ClusterConfig,
   id: string,
-  cwd: string = process.cwd(),
+  cwd?: string,
   file: string = config.file,
 ): NodeConfig {
   const self = config.nodes.find((n) => n.id === id);
@@ -68,10 +68,23 @@ export function nodeConfigFor(
     const reason = `no node with id "${id}" (--id); the cluster's nodes are: ${known}`;
     throw new ConfigError(file, [{ keyPath: 'cluster.nodes', reason, line: null }]);
   }
-  const dataDir = path.resolve(cwd, config.dataDirTemplate.replaceAll('${id}', id));
+  const template = config.dataDirTemplate.replaceAll('${id}', id);
+  // path.resolve of an absolute path never asks for the working directory, which fails once it
+  // was deleted: only a relative data_dir needs it.
+  const dataDir = path.isAbsolute(template) ? path.resolve(template) : path.resolve(cwd ?? workingDirectory(file, template), template);
   const own = (p: string): string => p.replaceAll('${id}', id);
   const tls = config.tls === null ? null : { ...config.tls, ca: own(config.tls.ca), cert: own(config.tls.cert), key: own(config.tls.key), clientCa: config.tls.clientCa === null ? null : own(config.tls.clientCa), agentCa: config.tls.agentCa === null ? null : own(config.tls.agentCa), metricsClientCa: config.tls.metricsClientCa === null ? null : own(config.tls.metricsClientCa), crl: config.tls.crl === null ? null : own(config.tls.crl) };
   return { ...config, self, dataDir, tls };
+}
+
+/** process.cwd(), or a config error when it cannot be had (the directory was deleted). */
+function workingDirectory(file: string, dataDir: string): string {
+  try {
+    return process.cwd();
+  } catch (err) {
+    const reason = `data_dir "${dataDir}" is relative, but the working directory it is relative to cannot be read (${(err as Error).message}; deleted?): start from an existing directory, or give an absolute data_dir`;
+    throw new ConfigError(file, [{ keyPath: 'controller.data_dir', reason, line: null }], { cause: err });
+  }
 }
 
 function nonEmpty(problems: readonly ConfigProblem[]): ConfigProblems {

@@ -13,16 +13,21 @@ const CAUSES: Readonly<Record<string, string>> = {
   EADDRNOTAVAIL: 'the address is not one of this machine\'s',
 };
 
+/** null when `address` can be bound (and is released at once); else the error's code (EADDRINUSE, ...). */
+export async function bindError(address: string): Promise<string | null> {
+  const hp = parseHostPort(address);
+  if (!hp.ok) return null; // the config loader has already refused malformed addresses
+  return new Promise<string | null>((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    srv.listen({ host: hp.value.host.replace(/^\[|\]$/g, ''), port: hp.value.port, exclusive: true }, () => srv.close(() => resolve(null)));
+  });
+}
+
 /** null when every address can be bound; else one line: `cannot listen on ADDR (what): cause`. */
 export async function listenProblem(addresses: ReadonlyArray<readonly [what: string, address: string]>): Promise<string | null> {
   for (const [what, address] of addresses) {
-    const hp = parseHostPort(address);
-    if (!hp.ok) continue; // the config loader has already refused malformed addresses
-    const code = await new Promise<string | null>((resolve) => {
-      const srv = net.createServer();
-      srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-      srv.listen({ host: hp.value.host.replace(/^\[|\]$/g, ''), port: hp.value.port, exclusive: true }, () => srv.close(() => resolve(null)));
-    });
+    const code = await bindError(address);
     if (code !== null) return `cannot listen on ${address} (${what}): ${CAUSES[code] ?? code}`;
   }
   return null;

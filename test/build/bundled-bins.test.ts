@@ -5,7 +5,7 @@
  * long-running ones are a small entry that reads NAME-main.cjs in pieces (src/cli/piecewise-load.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,11 +28,11 @@ for (const name of PIECEWISE) {
     const entry = readFileSync(path.join(root, rel), 'utf8');
     t.ok(entry.length < 10_000, `${rel} is a small entry, ${entry.length} characters`);
     t.match(entry, /^#!\/usr\/bin\/env node\n/, 'it runs as a program');
-    t.match(entry, `runPiecewise(fileURLToPath(new URL("./${name}-main.cjs", import.meta.url)))`);
+    t.match(entry, `runBundledBinary("${name}", fileURLToPath(new URL("./${name}-main.cjs", import.meta.url)))`);
     if (name === 'controller') {
       // SIGHUP reloads a controller: held from before the bundle loads (src/cli/early-sighup.ts).
       const held = entry.indexOf('\nholdSighup();');
-      t.ok(held > 0 && held < entry.indexOf('\nrunPiecewise('), 'it holds SIGHUP before it loads the bundle');
+      t.ok(held > 0 && held < entry.indexOf('\nrunBundledBinary('), 'it holds SIGHUP before it loads the bundle');
     }
   });
 
@@ -62,6 +62,37 @@ for (const [name, bin] of Object.entries(pkg.bin)) {
     const source = readFileSync(path.join(root, rel), 'utf8');
     const locales = [...new Set(source.match(/node_modules\/zod\/v4\/locales\/[\w-]+\.js/g) ?? [])];
     t.ok(locales.every((l) => l.endsWith('/en.js')), `zod locales bundled: ${locales.length === 0 ? 'none' : locales.join(', ')}`);
+  });
+}
+
+// Copied or installed without its bundle, or beside one it cannot read, an entry printed node's
+// stack trace (attack-34 H9): one line now, naming the file and the cause, exit 2.
+for (const name of PIECEWISE) {
+  void t.test(`${name}'s entry without a loadable ${name}-main.cjs says so in one line, exit 2`, async (t) => {
+    const rel = pkg.bin[name];
+    if (rel === undefined) return t.fail(`package.json has no bin ${name}`);
+    const dir = mkdtempSync(path.join(tmpdir(), 'bundled-entry-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const entry = path.join(dir, `${name}.js`);
+    copyFileSync(path.join(root, rel), entry);
+    const bundle = path.join(dir, `${name}-main.cjs`);
+    const cases: ReadonlyArray<readonly [what: string, prepare: () => void, cause: RegExp]> = [
+      ['missing', () => undefined, /ENOENT: no such file or directory/],
+      // Unreadable even to root, as a file with mode 000 is not.
+      ['a directory', () => mkdirSync(bundle), /EISDIR: illegal operation on a directory/],
+      ['truncated', () => writeFileSync(bundle, '"use strict";\nfunction cut('), /SyntaxError: /],
+    ];
+    for (const [what, prepare, cause] of cases) {
+      rmSync(bundle, { recursive: true, force: true });
+      prepare();
+      const run = spawnSync(process.execPath, [entry, '--version'], { encoding: 'utf8', timeout: 30_000 });
+      t.equal(run.status, 2, `${what}: exit 2`);
+      const lines = run.stderr.trimEnd().split('\n');
+      t.equal(lines.length, 1, `${what}: one line: ${run.stderr}`);
+      t.match(lines[0], `${name}: cannot load ${bundle}, the code ${name}.js runs (${name}-main.cjs beside it): `, `${what}: names the file`);
+      t.match(lines[0], cause, `${what}: and the cause`);
+      t.match(lines[0], /; install dist\/bin whole, each NAME\.js with its NAME-main\.cjs$/);
+    }
   });
 }
 
