@@ -70,7 +70,7 @@ import { traceMilestone } from '../util/trace.js';
 import { tlsAtStart, wireTlsReload, type TlsReload } from './tls-reload-wiring.js';
 import type { TlsReloadOutcome } from './tls-reloader.js';
 import { HealthMetrics } from './health-metrics.js';
-import { HealthService, MAX_HEALTH_WATCHES } from './health-service.js';
+import { DEFAULT_HEALTH_WATCH_CAPS, HealthService } from './health-service.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -473,7 +473,7 @@ export class ControllerNode {
     autopilot.register(server);
     leaderSeen = (from, to, byElection) => autopilot.leaderChanged(from, to, byElection);
     let healthMetrics: HealthMetrics | null = null;
-    const health = new HealthService({ '': 'NOT_SERVING' }, MAX_HEALTH_WATCHES, () => healthMetrics?.refused());
+    const health = new HealthService({ '': 'NOT_SERVING' }, DEFAULT_HEALTH_WATCH_CAPS, (reason) => healthMetrics?.refused(reason));
     healthMetrics = new HealthMetrics(metrics.registry, () => health.watches);
     health.addToServer(server);
     agentsLayer.register(server, metrics.registry);
