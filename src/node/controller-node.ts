@@ -71,6 +71,8 @@ import { tlsAtStart, wireTlsReload, type TlsReload } from './tls-reload-wiring.j
 import type { TlsReloadOutcome } from './tls-reloader.js';
 import { HealthMetrics } from './health-metrics.js';
 import { DEFAULT_HEALTH_WATCH_CAPS, HealthService } from './health-service.js';
+import { AuditFollowMetrics } from './audit-follow-metrics.js';
+import { auditFollowLimits } from '../api/audit-follows.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -476,6 +478,9 @@ export class ControllerNode {
     const health = new HealthService({ '': 'NOT_SERVING' }, DEFAULT_HEALTH_WATCH_CAPS, (reason) => healthMetrics?.refused(reason));
     healthMetrics = new HealthMetrics(metrics.registry, () => health.watches);
     health.addToServer(server);
+    const auditFollowMetrics = new AuditFollowMetrics(metrics.registry);
+    const auditFollows = auditFollowLimits({}, auditFollowMetrics);
+    auditFollowMetrics.bind(auditFollows);
     agentsLayer.register(server, metrics.registry);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
     server.addService(
@@ -514,6 +519,7 @@ export class ControllerNode {
           },
           followDropped: (listener) => auditDrops.follow((s) => listener(toDroppedMsg(self.id, s))),
         },
+        auditFollows,
         defaultTimeoutMs: 5000,
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
