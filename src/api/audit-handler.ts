@@ -4,16 +4,23 @@
  * one when this controller could not write some events within that time (its trail lacks them),
  * and, following, one at each further loss. A client that does not read must not cost the controller memory without bound
  * (an adversarial test opened streams it never read): the replay waits for gRPC's buffer to
- * drain before each write, and a follower that falls MAX_FOLLOW_BACKLOG events behind, or
- * whose events queue that far during the replay, is ended with RESOURCE_EXHAUSTED; it can
- * reconnect with `--since` and lose nothing.
+ * drain before each write, and a follower that falls MAX_FOLLOW_BACKLOG events (or
+ * MAX_FOLLOW_BACKLOG_BYTES) behind, or whose events queue that far during the replay, is ended
+ * with RESOURCE_EXHAUSTED; it can reconnect with `--since` and lose nothing. Follows are counted
+ * as watches are (audit-follows.ts: per client, per controller, and a budget of bytes written and
+ * not yet read), and, as a watch, a follower writes one event at a time once the replay is done.
  */
 import * as grpc from '@grpc/grpc-js';
-import { toServiceError } from './service-error.js';
-import { failStream, isGone, writeWithBackpressure } from './stream-writer.js';
+import { auditEventBytes, auditFollowLimits } from './audit-follows.js';
+import { ServiceFailure, toServiceError } from './service-error.js';
+import { cutOff, failStream, isGone, writeAndWait, writeWithBackpressure } from './stream-writer.js';
+import { watchClientOf } from './watch-client.js';
+import type { WatchLease, WatchLimits } from './watch-limits.js';
 import type { AuditDroppedMsg, AuditEventMsg, AuditRequestMsg } from './wire-types.js';
 
 export const MAX_FOLLOW_BACKLOG = 1_000;
+/** Bytes of events queued for one follower at most: 256 follows hold 64 MiB at worst. */
+export const MAX_FOLLOW_BACKLOG_BYTES = 256 * 1024;
 /** Events read from the store at a time: a replay holds one page, however long the trail. */
 export const REPLAY_PAGE = 256;
 
@@ -40,48 +47,99 @@ export function droppedNote(dropped: AuditDroppedMsg): AuditEventMsg {
   return { time: '', node: '', type: '', subject: '', from: '', to: '', reason: '', dropped };
 }
 
-export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, audit: AuditSource): void {
+export function serveAudit(
+  call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>,
+  audit: AuditSource,
+  follows: WatchLimits = auditFollowLimits(),
+): void {
   const req = call.request;
+  const stream = call as grpc.ServerWritableStream<unknown, unknown>;
   let unsubscribe: (() => void) | null = null;
   let unsubscribeDropped: (() => void) | null = null;
+  let ended = false;
   const stop = (): void => {
+    ended = true;
     unsubscribe?.();
     unsubscribeDropped?.();
   };
-  const tooSlow = (behind: number): void => {
+  const fail = (details: string): void => {
     stop();
-    const details = `the audit follower is ${behind} events behind (at most ${MAX_FOLLOW_BACKLOG}): it does not read; follow again with --since`;
-    failStream(call as grpc.ServerWritableStream<unknown, unknown>, Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: new grpc.Metadata() }));
+    failStream(stream, toServiceError(new ServiceFailure('RESOURCE_EXHAUSTED', details)));
   };
-  // Events that arrived during the replay, then those written while gRPC's buffer was full;
-  // a note has no key.
-  const queued: { readonly event: AuditEventMsg; readonly key: string | null }[] = [];
+  // Events that arrived during the replay, then those not yet written; a note has no key.
+  const queued: { readonly event: AuditEventMsg; readonly key: string | null; readonly bytes: number }[] = [];
+  let queuedBytes = 0;
+  /** An event is written and not yet handed on: a status would wait behind it. */
+  let writing = false;
+  let lease: WatchLease | null = null;
   let replaying = true;
+  if (req.follow) {
+    const client = watchClientOf(call);
+    const admission = follows.admit(client.key, client.name, (reason) => {
+      if (!writing) {
+        fail(`${reason}; follow again with --since`);
+        return;
+      }
+      // Only a reset lets go of the bytes now; its client sees RESOURCE_EXHAUSTED.
+      stop();
+      cutOff(stream, 'exhausted');
+    });
+    if (!admission.ok) {
+      failStream(stream, toServiceError(new ServiceFailure('RESOURCE_EXHAUSTED', admission.message)));
+      return;
+    }
+    lease = admission.lease;
+  }
+  const tooSlow = (): void => {
+    const behind = queued.length > MAX_FOLLOW_BACKLOG ? `${queued.length} events` : `${queuedBytes} bytes of events`;
+    fail(`the audit follower is ${behind} behind (at most ${MAX_FOLLOW_BACKLOG} events, ${MAX_FOLLOW_BACKLOG_BYTES} bytes): it does not read; follow again with --since`);
+  };
   let draining = false;
-  const drain = (): void => {
+  const drain = (held: WatchLease): void => {
     if (draining) return;
     draining = true;
     void (async () => {
       try {
-        while (queued.length > 0) await writeWithBackpressure(call, queued.shift()!.event);
+        while (queued.length > 0 && !ended) {
+          const { event, bytes } = queued.shift()!;
+          queuedBytes -= bytes;
+          writing = true;
+          // Waits while the follows' budget is full and those cut off to make room close.
+          if (!(await held.hold(bytes))) return;
+          try {
+            await writeAndWait(call, event);
+          } finally {
+            held.drained(bytes);
+          }
+          writing = false;
+        }
       } catch {
-        stop(); // the client went away
+        stop(); // the client went away (writeAndWait's StreamClosedError)
       } finally {
+        writing = false;
         draining = false;
       }
     })();
   };
-  if (req.follow) {
+  if (lease !== null) {
+    const held = lease;
     // Subscribe before replaying so nothing falls between the two.
     const enqueue = (event: AuditEventMsg, key: string | null): void => {
-      queued.push({ event, key });
-      if (queued.length > MAX_FOLLOW_BACKLOG) tooSlow(queued.length);
-      else if (!replaying) drain();
+      if (ended) return;
+      const bytes = auditEventBytes(event);
+      queued.push({ event, key, bytes });
+      queuedBytes += bytes;
+      if (queued.length > MAX_FOLLOW_BACKLOG || queuedBytes > MAX_FOLLOW_BACKLOG_BYTES) tooSlow();
+      else if (!replaying) drain(held);
     };
     unsubscribe = audit.follow(enqueue);
     if (req.notes) unsubscribeDropped = audit.followDropped((d) => enqueue(droppedNote(d), null));
-    call.on('cancelled', stop);
-    call.on('close', stop);
+    const release = (): void => {
+      stop();
+      held.close();
+    };
+    call.on('cancelled', release);
+    call.on('close', release);
   }
   void (async () => {
     // Page by page, each written as the client reads. A follower's pages reach events appended
@@ -103,14 +161,18 @@ export function serveAudit(call: grpc.ServerWritableStream<AuditRequestMsg, Audi
       }
     } catch (err) {
       stop();
-      failStream(call as grpc.ServerWritableStream<unknown, unknown>, toServiceError(err));
+      failStream(stream, toServiceError(err));
       return;
     }
     replaying = false;
+    if (lease === null) {
+      call.end();
+      return;
+    }
     const replayedTo = after;
     const fresh = queued.splice(0).filter((q) => replayedTo === null || q.key === null || q.key > replayedTo);
     queued.push(...fresh);
-    if (req.follow) drain();
-    else call.end();
+    queuedBytes = fresh.reduce((n, q) => n + q.bytes, 0);
+    drain(lease);
   })();
 }

@@ -18,6 +18,8 @@ import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
 import { unaryHandler } from './unary-handler.js';
 import { ServiceFailure } from './service-error.js';
 import { serveAudit, type AuditSource } from './audit-handler.js';
+import { auditFollowLimits } from './audit-follows.js';
+import type { WatchLimits } from './watch-limits.js';
 import type {
   AuditEventMsg,
   AuditRequestMsg,
@@ -41,6 +43,8 @@ export interface ControllerServiceDeps {
   readonly forwarder: ForwardToLeader;
   readonly listControllers: () => ControllersView;
   readonly audit: AuditSource;
+  /** The caps on audit follows (audit-follows.ts); absent: the defaults, counted by no metrics. */
+  readonly auditFollows?: WatchLimits;
   readonly defaultTimeoutMs: number;
   /** The cluster id (src/identity), null before the first leader drew it. */
   readonly clusterId: () => string | null;
@@ -72,6 +76,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const config = configOps(deps.id, host, sm, onLeader, deps.raftHeartbeatIntervalMs);
   const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
   const members = memberOps(deps.id, host, sm, onLeader, deps.peerHeard);
+  const auditFollows = deps.auditFollows ?? auditFollowLimits();
 
   return {
     Put: unaryHandler<PutRequestMsg, { revision: number }>((req, deadline) => kv.put(req, deadline), t),
@@ -146,7 +151,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         details: 'ReportStatus is a controller-to-controller call: it is served by controller.peer.RaftPeer/ReportStatus, for peer certificates only',
       }),
 
-    Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => serveAudit(call, deps.audit),
+    Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => serveAudit(call, deps.audit, auditFollows),
   };
 }
 

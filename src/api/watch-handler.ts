@@ -16,6 +16,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { refuseLongKey } from './kv-ops.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
 import { StreamClosedError, cutOff, failStream, writeAndWait } from './stream-writer.js';
+import { watchClientOf } from './watch-client.js';
 import { WatchLimits, type WatchLease } from './watch-limits.js';
 import type { KvChange, WatchSource } from './watch-source.js';
 
@@ -42,36 +43,6 @@ export interface WatchEventMsg {
   readonly key: string;
   readonly value: Uint8Array;
   readonly revision: number;
-}
-
-/** Who a watch counts against: `key` for the cap, `name` for messages. */
-export interface WatchClient {
-  readonly key: string;
-  readonly name: string;
-}
-
-interface CallPeer {
-  getPeer(): string;
-  getAuthContext(): { readonly transportSecurityType?: string; readonly sslPeerCertificate?: { readonly subject?: unknown; readonly fingerprint256?: string } } | null | undefined;
-}
-
-/**
- * With TLS, the client certificate's identity: its subject CN (as etcd names a user by it, and as
- * agents are counted), or its fingerprint when it has none. Without TLS nothing names a client:
- * its connection (peer address and port).
- */
-export function watchClientOf(call: CallPeer): WatchClient {
-  const auth = call.getAuthContext();
-  const cert = auth?.transportSecurityType === 'ssl' ? auth.sslPeerCertificate : undefined;
-  if (cert !== undefined) {
-    const subject = cert.subject as { readonly CN?: unknown } | undefined;
-    const cn = Array.isArray(subject?.CN) ? (subject.CN as unknown[])[0] : subject?.CN;
-    if (typeof cn === 'string' && cn !== '') return { key: `cn:${cn}`, name: `client certificate ${JSON.stringify(cn)}` };
-    const fingerprint = cert.fingerprint256 ?? '';
-    return { key: `cert:${fingerprint}`, name: `client certificate ${fingerprint} (no CN)` };
-  }
-  const peer = call.getPeer();
-  return { key: `peer:${peer}`, name: `connection ${peer}` };
 }
 
 function check(req: WatchRequestMsg): void {

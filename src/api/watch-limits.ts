@@ -26,16 +26,36 @@ export const MAX_WATCHES = 10_000;
 /** Bytes written to all watch streams and not yet drained to their clients, at most. */
 export const WATCH_UNDRAINED_BUDGET_BYTES = 256 * 1024 * 1024;
 
+/**
+ * How messages name what is limited: other streams (health watches, audit follows) are counted
+ * with this class too, and their refusals must name their own caps.
+ */
+export interface WatchWords {
+  readonly one: string;
+  readonly many: string;
+  /** What a client refused at its own cap can do. */
+  readonly perClientHint: string;
+  /** What a client refused at the controller's cap can do. */
+  readonly totalHint: string;
+}
+
 export interface WatchLimitsOptions {
   readonly maxPerClient: number;
   readonly maxTotal: number;
   readonly budgetBytes: number;
+  readonly words: WatchWords;
 }
 
 export const DEFAULT_WATCH_LIMITS: WatchLimitsOptions = {
   maxPerClient: MAX_WATCHES_PER_CLIENT,
   maxTotal: MAX_WATCHES,
   budgetBytes: WATCH_UNDRAINED_BUDGET_BYTES,
+  words: {
+    one: 'watch',
+    many: 'watches',
+    perClientHint: 'cancel one, or watch a common prefix with one watch',
+    totalHint: 'watch through another controller',
+  },
 };
 
 export type WatchRefusal = 'per_client' | 'total';
@@ -160,12 +180,13 @@ export class WatchLimits {
   /** A new watch of `client` (named `clientName` in messages); refused past either cap. */
   admit(client: string, clientName: string, onCutOff: (reason: string) => void): WatchAdmission {
     const mine = this.openBy(client);
+    const w = this.opts.words;
     if (mine >= this.opts.maxPerClient) {
       this.events?.refused('per_client');
       return {
         ok: false,
         reason: 'per_client',
-        message: `${clientName} has ${mine} watches open on this controller, the most one client may (${this.opts.maxPerClient}); cancel one, or watch a common prefix with one watch`,
+        message: `${clientName} has ${mine} ${w.many} open on this controller, the most one client may (${this.opts.maxPerClient}); ${w.perClientHint}`,
       };
     }
     if (this.leases.size >= this.opts.maxTotal) {
@@ -173,7 +194,7 @@ export class WatchLimits {
       return {
         ok: false,
         reason: 'total',
-        message: `this controller serves ${this.leases.size} watches, the most it serves at once (${this.opts.maxTotal}); ${clientName} has ${mine} of them; watch through another controller`,
+        message: `this controller serves ${this.leases.size} ${w.many}, the most it serves at once (${this.opts.maxTotal}); ${clientName} has ${mine} of them; ${w.totalHint}`,
       };
     }
     const lease = new Lease(client, this, onCutOff);
@@ -260,9 +281,10 @@ export class WatchLimits {
       const victim = this.longestUndrained();
       if (victim === null) return;
       const since = victim.heldSince === null ? 0 : Math.round(this.now() - victim.heldSince);
+      const w = this.opts.words;
       const reason =
-        `watches on this controller hold ${size(this.opts.budgetBytes)} written to their streams and not yet read, ` +
-        `the most it holds for all watchers, and this watch's had waited longest (${victim.undrained} bytes, unread for ${since} ms)`;
+        `${w.many} on this controller hold ${size(this.opts.budgetBytes)} written to their streams and not yet read, ` +
+        `the most it holds for all of them, and this ${w.one}'s had waited longest (${victim.undrained} bytes, unread for ${since} ms)`;
       victim.cut = true;
       this.releasingBytes += victim.undrained;
       this.events?.cutOff('budget');

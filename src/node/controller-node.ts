@@ -70,7 +70,9 @@ import { traceMilestone } from '../util/trace.js';
 import { tlsAtStart, wireTlsReload, type TlsReload } from './tls-reload-wiring.js';
 import type { TlsReloadOutcome } from './tls-reloader.js';
 import { HealthMetrics } from './health-metrics.js';
-import { HealthService, MAX_HEALTH_WATCHES } from './health-service.js';
+import { DEFAULT_HEALTH_WATCH_CAPS, HealthService } from './health-service.js';
+import { AuditFollowMetrics } from './audit-follow-metrics.js';
+import { auditFollowLimits } from '../api/audit-follows.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -473,9 +475,12 @@ export class ControllerNode {
     autopilot.register(server);
     leaderSeen = (from, to, byElection) => autopilot.leaderChanged(from, to, byElection);
     let healthMetrics: HealthMetrics | null = null;
-    const health = new HealthService({ '': 'NOT_SERVING' }, MAX_HEALTH_WATCHES, () => healthMetrics?.refused());
+    const health = new HealthService({ '': 'NOT_SERVING' }, DEFAULT_HEALTH_WATCH_CAPS, (reason) => healthMetrics?.refused(reason));
     healthMetrics = new HealthMetrics(metrics.registry, () => health.watches);
     health.addToServer(server);
+    const auditFollowMetrics = new AuditFollowMetrics(metrics.registry);
+    const auditFollows = auditFollowLimits({}, auditFollowMetrics);
+    auditFollowMetrics.bind(auditFollows);
     agentsLayer.register(server, metrics.registry);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
     server.addService(
@@ -514,6 +519,7 @@ export class ControllerNode {
           },
           followDropped: (listener) => auditDrops.follow((s) => listener(toDroppedMsg(self.id, s))),
         },
+        auditFollows,
         defaultTimeoutMs: 5000,
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),

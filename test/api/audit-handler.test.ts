@@ -6,13 +6,15 @@
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { MAX_FOLLOW_BACKLOG, REPLAY_PAGE, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
+import { MAX_FOLLOW_BACKLOG, MAX_FOLLOW_BACKLOG_BYTES, REPLAY_PAGE, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
+import { auditFollowLimits } from '../../src/api/audit-follows.js';
 import type { AuditDroppedMsg, AuditEventMsg, AuditRequestMsg } from '../../src/api/wire-types.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * A server stream whose client reads only when told to: write() says false once `room` writes
- * are buffered. As grpc-js's, an 'error' event is the status it ends with.
+ * are buffered, and a write's callback (gRPC's: the message was handed on) comes while it is
+ * within `room`, else when the client reads. As grpc-js's, an 'error' event is the status it ends with.
  */
 class SlowCall extends EventEmitter {
   readonly written: AuditEventMsg[] = [];
@@ -22,10 +24,14 @@ class SlowCall extends EventEmitter {
   ended = false;
   error: { code?: number; details?: string } | null = null;
   private buffered = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** What cutOff's reset looks the stream up by; a fake has none, so it is destroyed only. */
+  readonly metadata = {};
 
   constructor(
     readonly request: AuditRequestMsg,
     private readonly room: number,
+    private readonly peer = 'ipv4:127.0.0.1:40000',
   ) {
     super();
     this.on('error', (err: { code?: number; details?: string }) => {
@@ -34,15 +40,28 @@ class SlowCall extends EventEmitter {
     });
   }
 
-  write(e: AuditEventMsg): boolean {
+  getPeer(): string {
+    return this.peer;
+  }
+
+  getAuthContext(): null {
+    return null;
+  }
+
+  write(e: AuditEventMsg, done?: (err?: Error | null) => void): boolean {
     this.written.push(e);
     this.buffered++;
+    if (done !== undefined) {
+      if (this.buffered <= this.room) queueMicrotask(() => done(null));
+      else this.waiting.push(() => done(null));
+    }
     return this.buffered < this.room;
   }
 
   /** The client reads everything buffered. */
   read(): void {
     this.buffered = 0;
+    for (const done of this.waiting.splice(0)) done();
     this.emit('drain');
   }
 
@@ -123,7 +142,7 @@ void t.test(`a follower that falls ${MAX_FOLLOW_BACKLOG} events behind is ended,
   await waitFor(() => call.written.length === 1, 'the replay', 2000);
   for (let i = 1; i <= MAX_FOLLOW_BACKLOG + 10 && call.error === null; i++) src.emit(event(i));
   t.ok(call.writableEnded, 'ended');
-  t.match(call.error, { code: 8, details: /the audit follower is \d+ events behind \(at most 1000\): it does not read/ }, 'RESOURCE_EXHAUSTED, saying why');
+  t.match(call.error, { code: 8, details: /the audit follower is \d+ events behind \(at most 1000 events, 262144 bytes\): it does not read/ }, 'RESOURCE_EXHAUSTED, saying why');
   t.equal(src.followers(), 0, 'no longer subscribed');
   t.ok(call.written.length <= 10, `only what fit the client's buffer was written (${call.written.length})`);
 });
@@ -220,4 +239,41 @@ void t.test('round 6\'s F5: a follower asking for notes gets one at each loss, i
   t.same(call.written.slice(1).map((e) => e.dropped?.count ?? e.subject), [1, 'c11', 2]);
   call.emit('cancelled');
   t.equal(src.followers(), 0, 'a cancelled follower unsubscribes from both');
+});
+
+/** An event whose reason is `bytes` long: the size a follower's queue and the budget count. */
+const bigEvent = (i: number, bytes: number): AuditEventMsg => ({ ...event(i), reason: 'r'.repeat(bytes) });
+
+void t.test(`attack-34 H10: a follower whose queued events reach ${MAX_FOLLOW_BACKLOG_BYTES} bytes is ended, however few they are`, async (t) => {
+  const src = source([event(0)]);
+  const call = new SlowCall({ sinceMs: 0, follow: true, notes: false }, 1);
+  serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src);
+  await waitFor(() => call.written.length === 1, 'the replay', 2000);
+  let sent = 0;
+  for (; sent < MAX_FOLLOW_BACKLOG && call.error === null; sent++) src.emit(bigEvent(sent + 1, 16 * 1024));
+  t.ok(sent < 20, `ended after ${sent} events of 16 KiB, not ${MAX_FOLLOW_BACKLOG}`);
+  t.match(call.error, { code: 8, details: /the audit follower is \d+ bytes of events behind \(at most 1000 events, 262144 bytes\): it does not read; follow again with --since/ });
+  t.equal(src.followers(), 0, 'no longer subscribed');
+});
+
+void t.test('attack-34 H10: followers share a budget of unread bytes; at it, the one unread longest is cut off', async (t) => {
+  const follows = auditFollowLimits({ budgetBytes: 24 * 1024 });
+  const src = source([]);
+  // Neither reads: a write's callback never comes, so its event stays held.
+  const first = new SlowCall({ sinceMs: 0, follow: true, notes: false }, 0, 'ipv4:127.0.0.1:40001');
+  const second = new SlowCall({ sinceMs: 0, follow: true, notes: false }, 0, 'ipv4:127.0.0.1:40002');
+  serveAudit(first as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src, follows);
+  serveAudit(second as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src, follows);
+  await waitFor(() => src.followers() === 2 && first.listenerCount('drain') === 0, 'both to follow', 2000);
+  // The first is granted room for its copy; the second's does not fit beside it, and the first's is held longer.
+  src.emit(bigEvent(1, 16 * 1024));
+  await waitFor(() => first.destroyed, 'the first, unread longest, to be cut off', 2000);
+  t.same(first.written, [], 'the first, granted room first, was cut before it wrote: it let go of the room');
+  t.equal(follows.open, 1, 'the cut-off follow is let go');
+  t.ok(follows.undrained <= 24 * 1024, `undrained within the budget (${follows.undrained})`);
+  await waitFor(() => second.written.length === 1, "the second's write, once the first's bytes are let go", 2000);
+  t.same(second.written.map((e) => e.subject), ['c1'], 'the second goes on');
+  second.emit('cancelled');
+  t.equal(follows.open, 0);
+  t.equal(src.followers(), 0);
 });

@@ -89,7 +89,7 @@ void t.test('unread watches cannot hold more than the budget: the longest undrai
   t.equal(limits.undrained, 10 * MiB);
   t.equal(limits.waitingWrites, 0);
   t.equal(limits.open, 10);
-  t.match(cuts.get(unread[0]!), /^watches on this controller hold 10 MiB written to their streams and not yet read, the most it holds for all watchers, and this watch's had waited longest \(1048576 bytes, unread for 10 ms\)$/);
+  t.match(cuts.get(unread[0]!), /^watches on this controller hold 10 MiB written to their streams and not yet read, the most it holds for all of them, and this watch's had waited longest \(1048576 bytes, unread for 10 ms\)$/);
   t.equal(e.cutOff.length, 20);
 });
 
