@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileKind } from '../util/bounded-read.js';
 
 const EXPECTED = 'expected a regular file (replaced) or a path that does not exist yet (created)';
 
@@ -47,7 +48,7 @@ export function writeTargetProblem(file: string): string | null {
     }
     return `${file} is a symbolic link (-> ${target}): ${EXPECTED}; name the file itself, or remove the link`;
   }
-  return `${file} is ${kindOf(st)}: ${EXPECTED}`;
+  return `${file} is ${fileKind(st)}: ${EXPECTED}`;
 }
 
 function isLevelDb(dir: string): boolean {
@@ -73,15 +74,6 @@ function storeHolding(dir: string): string | null {
     if (up === at) return null;
     at = up;
   }
-}
-
-function kindOf(st: fs.Stats): string {
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
 }
 
 /** Thrown by writeFileAtomic for a target writeTargetProblem refuses. */

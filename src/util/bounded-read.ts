@@ -71,13 +71,13 @@ export class NotRegularFileError extends Error {
   }
 }
 
-/** What a file that is not a regular file is, in an error message. */
-function kindOf(st: fs.Stats): string {
-  if (st.isFIFO()) return 'a FIFO';
+/** What a file is, in an error message ('a FIFO (named pipe)'), for one that is not a regular file. */
+export function fileKind(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
   if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
   return 'not a regular file';
 }
 
@@ -92,7 +92,7 @@ export function readRegularFileSync(file: string, maxBytes: number): Buffer {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new NotRegularFileError(kindOf(st));
+    if (!st.isFile()) throw new NotRegularFileError(fileKind(st));
     if (st.size > maxBytes) throw new InputTooLargeError(file, maxBytes, st.size);
     return readBoundedFd(fd, file, maxBytes);
   } finally {

@@ -82,7 +82,7 @@ void t.test('a FIFO or a device put in the file\'s place is refused at once, cha
   const { file, reloader } = started();
   fs.rmSync(file);
   t.equal(spawnSync('mkfifo', [file]).status, 0, 'the config file is now a FIFO with no writer');
-  t.match(reloader.reload(), { ok: false, reason: `cannot read ${file}: a FIFO` });
+  t.match(reloader.reload(), { ok: false, reason: `cannot read ${file}: a FIFO (named pipe)` });
   fs.rmSync(file);
   fs.symlinkSync('/dev/zero', file);
   t.match(reloader.reload(), { ok: false, reason: `cannot read ${file}: a character device` });

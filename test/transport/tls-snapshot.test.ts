@@ -72,7 +72,7 @@ void t.test('a reload is refused for what a start refuses, naming the key and th
     ['a CRL OpenSSL does not parse', files({ crl: corrupt }), 'tls.crl', corrupt, /not a usable certificate revocation list/],
     ['a CRL file without the controllers\' CA\'s CRL', files({ crl: onlyClients }), 'tls.crl', onlyClients, /holds no CRL from the CA CN=ca \(in tls.ca /],
     ['a missing certificate', files({ cert: path.join(dir, 'gone.crt') }), 'tls.cert', path.join(dir, 'gone.crt'), /cannot read it \(no such file\)/],
-    ['a FIFO in the CRL\'s place (no writer: reading it would block the node)', files({ crl: fifo }), 'tls.crl', fifo, /cannot read it \(a FIFO\)/],
+    ['a FIFO in the CRL\'s place (no writer: reading it would block the node)', files({ crl: fifo }), 'tls.crl', fifo, /cannot read it \(a FIFO \(named pipe\)\)/],
     ['a device in the CRL\'s place', files({ crl: '/dev/zero' }), 'tls.crl', '/dev/zero', /cannot read it \(a character device\)/],
   ];
   for (const [what, f, key, file, reason] of cases) {

@@ -25,7 +25,7 @@ void t.test('a FIFO, a device or a directory is refused, never read', async (t) 
   const made = spawnSync('mkfifo', [fifo]);
   t.equal(made.status, 0, 'mkfifo made the FIFO');
   // With no writer, reading a FIFO would block this process for good: the refusal is immediate.
-  t.throws(() => readRegularFileSync(fifo, 1024), new NotRegularFileError('a FIFO'));
+  t.throws(() => readRegularFileSync(fifo, 1024), new NotRegularFileError('a FIFO (named pipe)'));
   t.throws(() => readRegularFileSync('/dev/zero', 1024), new NotRegularFileError('a character device'));
   t.throws(() => readRegularFileSync(dir, 1024), new NotRegularFileError('a directory'));
   const link = path.join(dir, 'to-zero');
