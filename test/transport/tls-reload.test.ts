@@ -207,6 +207,15 @@ function closesWithin(socket: net.Socket, ms: number): Promise<boolean> {
   });
 }
 
+/** A peer's echo server over mutual TLS, serving `cert`, until the test ends; its port. */
+async function peerServing(t: Test, cert: { ca: string; cert: string; key: string }): Promise<number> {
+  const peer = echoServer();
+  t.teardown(() => peer.forceShutdown());
+  return new Promise<number>((resolve, reject) =>
+    peer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(fs.readFileSync(cert.ca), [{ cert_chain: fs.readFileSync(cert.cert), private_key: fs.readFileSync(cert.key) }], true), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
 const serialOf = (file: string): string => new X509Certificate(fs.readFileSync(file)).serialNumber;
 
 void t.test('a client certificate revoked by a CRL published after start: accepted before the reload, refused after, and its open connection closed', async (t) => {
@@ -294,11 +303,7 @@ void t.test('a file that fails the start-up checks on reload: the old material s
 void t.test('outgoing: new connections present the new certificate, and a peer whose server certificate the CRL revokes is refused', async (t) => {
   const f = await fixture(t);
   const c2 = f.certs.makeCert('ca', 'c2', { peer: 'c2' });
-  const peer = echoServer();
-  const peerPort = await new Promise<number>((resolve, reject) =>
-    peer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(fs.readFileSync(c2.ca), [{ cert_chain: fs.readFileSync(c2.cert), private_key: fs.readFileSync(c2.key) }], true), (err, port) => (err ? reject(err) : resolve(port))),
-  );
-  t.teardown(() => peer.forceShutdown());
+  const peerPort = await peerServing(t, c2);
   // As the peer transport dials: the node's client credentials, a channel of its own.
   const dial = (): grpc.Client => {
     const c = new grpc.Client(`localhost:${peerPort}`, f.inForce.credentials.client, { 'grpc.use_local_subchannel_pool': 1 });
@@ -447,11 +452,7 @@ void t.test('a connection accepted before a reload and handshaken after it is no
 void t.test('outgoing: a handshake begun before the reload is given up, not completed on the old CRL', async (t) => {
   const f = await fixture(t);
   const c2 = f.certs.makeCert('ca', 'c2', { peer: 'c2' });
-  const peer = echoServer();
-  const peerPort = await new Promise<number>((resolve, reject) =>
-    peer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(fs.readFileSync(c2.ca), [{ cert_chain: fs.readFileSync(c2.cert), private_key: fs.readFileSync(c2.key) }], true), (err, port) => (err ? reject(err) : resolve(port))),
-  );
-  t.teardown(() => peer.forceShutdown());
+  const peerPort = await peerServing(t, c2);
   // A relay that holds each connection until released: the handshake waits in it.
   const held: (() => void)[] = [];
   const sockets = new Set<net.Socket>();
