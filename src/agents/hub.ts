@@ -38,6 +38,7 @@ import { ReportBatch } from './report-batch.js';
 import { emptySync, log, olderEpoch, rejectedByThisProcess, rejectionOf, type Session } from './session.js';
 import { selectLazy, type ClusterState, type ConfigSelector } from './selection.js';
 import { LeaderDuties, usageFlushMs } from './mesh-duties.js';
+import { LEADERLESS_ELECTIONS } from '../membership/leader-contact.js';
 import { meshAudit } from './mesh-audit.js';
 import { MeshReportQueue, type MeshReportBody } from './mesh-reports.js';
 import { publishCheck } from './publishing.js';
@@ -62,9 +63,6 @@ const LEADER_EXPIRY_EVERY_MS = 250;
  * flood that closes each stream before its next hello.
  */
 export const TAKEOVER_MIN_INTERVAL_MS = 1_000;
-
-/** Election timeouts without a leader after which a controller that still hears a quorum sheds its agents. */
-export const LEADERLESS_ELECTIONS = 3;
 
 /** How often an idle hub (see AgentHub.idle) is ticked: as often as the leader's duties run. */
 export const IDLE_TICK_MS = LEADER_EXPIRY_EVERY_MS;

@@ -28,7 +28,7 @@ export interface StatusJson {
   readonly commitStallMs: number;
   /** Past the server's limit: the leader is stuck (ctl health fails). */
   readonly commitStalled: boolean;
-  /** The answering node heard from no quorum of voters within an election timeout. */
+  /** The answering node cannot vouch for its view: no quorum heard within an election timeout, or no leader for three (MembershipEngine.view). */
   readonly stale: boolean;
   readonly staleReason: string;
   /** The committed cluster version (`MAJOR.MINOR`); null from a server that predates it. */

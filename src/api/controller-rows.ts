@@ -34,7 +34,7 @@ export interface ControllerStatus {
   readonly version: string | null;
   /** The controller whose view this is. */
   readonly answeredBy: string;
-  /** That controller heard from no quorum of voters within an election timeout. */
+  /** That controller cannot vouch for its view (as ControllersView.stale). */
   readonly stale: boolean;
   /** Added beside the contract's fields: leader, follower, candidate or learner. */
   readonly role: ControllerRole;
@@ -75,7 +75,7 @@ export const CONTROLLER_FIELDS = [
 /** The answer to ListControllers. */
 export interface ControllersView {
   readonly controllers: readonly ControllerStatus[];
-  /** The answering node heard from no quorum of voters within an election timeout. */
+  /** The answering node cannot vouch for its view: no quorum heard within an election timeout, or no leader for three (MembershipEngine.view). */
   readonly stale: boolean;
   /** The id of the node that answered. */
   readonly answeredBy: string;

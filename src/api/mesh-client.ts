@@ -31,6 +31,7 @@ export interface ApplyAnswer {
 export interface AgentsView {
   readonly agents: readonly AgentRow[];
   readonly answeredBy: string;
+  /** As ControllersView.stale: the answering node cannot vouch for its view (listAgents then asks the other endpoints). */
   readonly stale: boolean;
   readonly staleReason: string;
 }

@@ -11,6 +11,7 @@ import type { ApplyRequestMsg, DeleteResourceRequestMsg, GetResourcesRequestMsg,
 export interface AgentList {
   /** Contract rows (or, local only, the live rows of this controller's agents). */
   readonly agents: readonly unknown[];
+  /** The standing of `list controllers` (MembershipEngine.view): its records may be behind the cluster's. */
   readonly stale: boolean;
   readonly staleReason: string;
 }

@@ -25,7 +25,7 @@ export interface OperatorServiceDeps {
   readonly version: string;
   readonly host: ConsensusPort;
   readonly stateMachine: StateMachine;
-  /** Whether this node is cut off from a quorum, and why (the membership view's verdict). */
+  /** Whether this node is cut off from a quorum, and why (the membership layer's quorum contact; a leaderless node says `no leader`). */
   readonly staleness: () => { readonly stale: boolean; readonly reason: string };
   /** Whether two processes answer as this member now (this node's identity layer's verdict; not committed). */
   readonly duplicate: (id: string) => boolean;

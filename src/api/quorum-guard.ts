@@ -16,6 +16,9 @@
  * (CLUSTER_NAME): causes no contact count shows.
  */
 import { describeRefusedAsDuplicate } from '../identity/duplicate-marks.js';
+import { leaderlessReason } from '../membership/leader-contact.js';
+
+export { LEADERLESS_ELECTIONS } from '../membership/leader-contact.js';
 
 export interface QuorumSignals {
   readonly self: string;
@@ -42,9 +45,6 @@ export function describeRefusals(self: string, duplicateBy: readonly string[], f
   return [describeRefusedAsDuplicate(self, duplicateBy), forName].filter((part) => part !== '').join('; ');
 }
 
-/** Elections (in election timeouts) a node may spend without a leader before it says so. */
-export const LEADERLESS_ELECTIONS = 3;
-
 /** null when the node may hold the request; otherwise why it cannot serve it. */
 export function cutOffReason(s: QuorumSignals): string | null {
   const reason = lackReason(s);
@@ -59,8 +59,5 @@ function lackReason(s: QuorumSignals): string | null {
   const stale = s.staleReason();
   if (stale !== '') return `${s.self} is cut off from a quorum: ${stale}`;
   if (s.leader() !== null) return null;
-  const since = Math.max(s.startedAt, s.lastLeaderContactAt() ?? s.startedAt);
-  const leaderless = now - since;
-  if (leaderless <= LEADERLESS_ELECTIONS * s.electionTimeoutMs) return null;
-  return `${s.self} has had no leader for ${Math.round(leaderless)}ms (election timeout ${s.electionTimeoutMs}ms) although it hears a quorum: it is on the far side of a partial partition`;
+  return leaderlessReason({ self: s.self, now, since: s.startedAt, lastLeaderContactAt: s.lastLeaderContactAt(), electionTimeoutMs: s.electionTimeoutMs });
 }

@@ -48,11 +48,11 @@ export function renderControllers(view: ControllersView, format: ControllerForma
   }
 }
 
-/** The stderr line for a view from a node that cannot reach a quorum. */
+/** The stderr line for a stale view: its node cannot reach a quorum, or hears no leader (the reason says which). */
 export function staleWarning(view: ControllersView): string {
   const reason = view.staleReason === '' ? 'no reason given' : view.staleReason;
   const who = view.answeredBy === '' ? 'the answering controller' : view.answeredBy;
-  return `warning: ${who} cannot reach a quorum; this view may be stale (${reason})`;
+  return `warning: ${who} cannot vouch for this view; it may be stale (${reason})`;
 }
 
 /** A stderr line per member two processes speak as, in the answering node's view (DUPLICATE_PROCESS). */

@@ -20,7 +20,7 @@ export {
 export { LeadershipLog, LEADER_MARK, type HandOverKind } from './leadership-log.js';
 export { confAuditEvent, CONF_MARK } from './conf-audit.js';
 export { ViewTable, type ReceivedView } from './view-table.js';
-export { defaultAgingHorizonMs, defaultViewTtlMs, ownView, isStale, type OwnViewInput, type StalenessInput } from './own-view.js';
+export { defaultAgingHorizonMs, defaultViewTtlMs, ownView, type OwnViewInput } from './own-view.js';
 export { PushBudget, PUSH_BURST } from './push-budget.js';
 export {
   assess,

@@ -18,6 +18,7 @@ import { Reconciler, acceptForwarded, judgeRepair, type ActivityReport, type Loc
 import type { AuditEvent } from './audit.js';
 import { MembershipError } from './errors.js';
 import { CommittedChanges } from './committed-changes.js';
+import { leaderlessReason } from './leader-contact.js';
 
 export interface ContextMember {
   readonly id: NodeId;
@@ -76,10 +77,13 @@ export interface MemberRow {
   readonly appliedIndex: number | null;
 }
 
-/** The membership layer's answer to `list controllers`: a row per member, and whether it may be out of date. */
+/**
+ * The membership layer's answer to `list controllers` (and the standing of `list agents` and
+ * `status`): a row per member, and whether it may be out of date.
+ */
 export interface MembershipView {
   readonly rows: readonly MemberRow[];
-  /** This node heard from no quorum of voters within an election timeout. */
+  /** This node cannot vouch for what it answers (`MembershipEngine.view`): no quorum heard, or no leader beyond an ordinary election. */
   readonly stale: boolean;
   readonly staleReason: string;
 }
@@ -112,12 +116,15 @@ export class MembershipEngine {
   /** When the ping that each peer's latest pong answered was sent. */
   private readonly pongFor = new Map<NodeId, number>();
   private readonly committedChanges = new CommittedChanges();
+  /** When this engine began: no leader can have been heard before. */
+  private readonly startedAt: number;
 
   constructor(
     private readonly options: MembershipEngineOptions,
     members: readonly NodeId[],
     now: number,
   ) {
+    this.startedAt = now;
     this.viewTtlMs = options.viewTtlMs ?? defaultViewTtlMs(options.detector.baseTimeoutMs, options.pingIntervalMs);
     this.agingHorizonMs = options.agingHorizonMs ?? defaultAgingHorizonMs(options.pingIntervalMs, options.detector.minTimeoutMs);
     this.pushes = new PushBudget(options.pingIntervalMs, now);
@@ -356,6 +363,24 @@ export class MembershipEngine {
     }
     const leader = ctx.lastLeaderContactAt === null ? 'no leader contact yet' : `last leader contact ${Math.round(ctx.now - ctx.lastLeaderContactAt)}ms ago`;
     return `${this.self} has heard from ${q.heard} of ${q.voters} voters within the election timeout (${ctx.electionTimeoutMs}ms), a quorum is ${q.needed}; ${leader}`;
+  }
+
+  /**
+   * What this node answers to `list controllers`, `list agents` and `status`. Stale when it is
+   * `stale`, and also when it hears a quorum but no leader beyond an ordinary election
+   * (leader-contact.ts): on the far side of a partial partition the others elect and commit
+   * without it, so its records (agents' versions and controllers, the leader) are the past, and
+   * it must not present them as current. Only the answer says so: such a node is still
+   * connected (its views, its own row), as the contract's `online` counts quorum contact.
+   * A leader is judged by its quorum's acknowledgements (`stale`), not here.
+   */
+  view(ctx: MembershipContext): MembershipView {
+    const rows = this.rows(ctx);
+    let reason = this.staleReason(ctx);
+    if (reason === '' && ctx.leaderTerm === null) {
+      reason = leaderlessReason({ self: this.self, now: ctx.now, since: this.startedAt, lastLeaderContactAt: ctx.lastLeaderContactAt, electionTimeoutMs: ctx.electionTimeoutMs }) ?? '';
+    }
+    return { rows, stale: reason !== '', staleReason: reason };
   }
 
   /** Notes when each member's committed status changed; the driver calls it every tick. */

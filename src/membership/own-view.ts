@@ -1,6 +1,7 @@
 /**
  * Glue between a node's detector and the views it sends and judges: what goes into its own
- * view, how long received views may vote, and when the node counts as stale.
+ * view and how long received views may vote. When the node counts as stale is
+ * MembershipEngine.stale (its connection) and MembershipEngine.view (its answers).
  */
 import type { NodeId } from './types.js';
 import type { FailureDetector } from './failure-detector.js';
@@ -10,7 +11,7 @@ export interface OwnViewInput {
   readonly self: NodeId;
   readonly incarnation: number;
   readonly seq: number;
-  /** This node is not stale (see `isStale`). */
+  /** This node is not stale (MembershipEngine.stale: it hears a quorum). */
   readonly connected: boolean;
   readonly appliedIndex: number;
   /** This node's software version; null: not known. */
@@ -57,20 +58,4 @@ export function defaultViewTtlMs(baseTimeoutMs: number, pingIntervalMs: number):
  */
 export function defaultAgingHorizonMs(pingIntervalMs: number, minTimeoutMs: number): number {
   return Math.min(2 * pingIntervalMs, minTimeoutMs / 4);
-}
-
-export interface StalenessInput {
-  readonly now: number;
-  readonly isLeader: boolean;
-  /** Leader: its check-quorum found a quorum active within the last election timeout. */
-  readonly leaderQuorumActive: boolean;
-  /** Follower: when it last heard from the current leader; null: never. */
-  readonly lastLeaderContactAt: number | null;
-  readonly electionTimeoutMs: number;
-}
-
-/** The contract's `stale`: this node cannot vouch for being connected to a quorum. */
-export function isStale(input: StalenessInput): boolean {
-  if (input.isLeader) return !input.leaderQuorumActive;
-  return input.lastLeaderContactAt === null || input.now - input.lastLeaderContactAt > input.electionTimeoutMs;
 }

@@ -557,9 +557,10 @@ export class ControllerNode {
       watches,
       watchMetrics: new WatchMetrics(metrics.registry),
       raftDbDir: raftDbPath(config.dataDir),
+      // Quorum contact only: a node that hears no leader says `no leader` there already.
       staleness: () => {
-        const view = membershipNode.listControllers();
-        return { stale: view.stale, reason: view.staleReason };
+        const reason = membershipNode.staleReason();
+        return { stale: reason !== '', reason };
       },
       duplicate: duplicateProcess,
       defaultTimeoutMs: 5000,

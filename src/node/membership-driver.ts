@@ -137,8 +137,7 @@ class MembershipDriver implements MembershipNode {
   }
 
   listControllers(): MembershipView {
-    const ctx = this.context();
-    return { rows: this.engine.rows(ctx), stale: this.engine.stale(ctx), staleReason: this.engine.staleReason(ctx) };
+    return this.engine.view(this.context());
   }
 
   // ---- the schedule --------------------------------------------------------------------------

@@ -155,7 +155,7 @@ export class Metrics {
     gauge('raft_learners', 'Learners in the configuration this node has applied.', (s) => s.status.conf.learners.length);
     gauge('raft_commit_stall_seconds', 'How long this leader has held entries without its commit index moving (0: none).', (s) => s.commitStallMs / 1000);
     gauge('raft_commit_stalled', '1 when the commit stall is past 2 x election timeout: the leader is stuck.', (s) => (s.commitStallMs >= s.commitStallLimitMs ? 1 : 0));
-    gauge('membership_view_stale', '1 when this node cannot reach a quorum.', (s) => (s.membership.stale ? 1 : 0));
+    gauge('membership_view_stale', '1 while this node answers stale: it cannot reach a quorum, or hears one but no leader beyond an ordinary election.', (s) => (s.membership.stale ? 1 : 0));
     gauge('state_size_bytes', "The replicated state's size as controller.quota_bytes counts it: an upper bound of its snapshot's length.", (s) => s.stateBytes);
     gauge('state_quota_bytes', 'controller.quota_bytes: the leader refuses writes that would take state_size_bytes past it (NO_SPACE).', (s) => s.quotaBytes);
     // etcd's proposals_committed/applied are gauges named _total; here they are real counters,

@@ -177,7 +177,7 @@ void t.test('numbers in the table keep at most two decimals', async (t) => {
 
 void t.test('the stale warning names the answering node and the reason', async (t) => {
   const line = staleWarning({ controllers, stale: true, staleReason: 'no contact with c2, c3 for 3s', answeredBy: 'c1' });
-  t.equal(line, 'warning: c1 cannot reach a quorum; this view may be stale (no contact with c2, c3 for 3s)');
+  t.equal(line, 'warning: c1 cannot vouch for this view; it may be stale (no contact with c2, c3 for 3s)');
 });
 
 void t.test('kv get prints the value, or {key, value, revision} in json', async (t) => {

@@ -245,3 +245,24 @@ void t.test("a member that relays made-up views of members we hear ourselves cha
   c1.receiveView('c2', encodeHeartbeat({ view: honest, relayed: [{ ageMs: 0, view: { ...relayOfC3, seq: relayOfC3.seq + 1, appliedIndex: 42 } }] }), later);
   t.equal(c1.rows(ctx(later)).find((r) => r.id === 'c3')?.appliedIndex, 42, "the relayed view is taken once c3's own is two ping intervals old");
 });
+
+void t.test('the answer is stale for a follower that hears a quorum but no leader beyond an ordinary election (attack-34 H5); its connection is not', async (t) => {
+  const all = engines(0);
+  let now = 0;
+  for (; now < 3000; now += 250) round(all, ids, now);
+  t.same(all.get('c1')!.view(ctx(now, { leaderTerm: 2, lastLeaderContactAt: now - 200 })).stale, false, 'a leader is judged by its quorum acknowledgements only');
+  const c2 = all.get('c2')!;
+  // c2 last heard the leader c1 at 2000 ms, and hears c3 every round since.
+  const lost = { lastLeaderContactAt: 2000 };
+  t.same(c2.view(ctx(now, lost)).stale, false, 'within the first election timeouts: an ordinary election');
+  for (; now < 5000; now += 250) round(all, ['c2', 'c3'], now);
+  t.same(c2.view(ctx(5000, lost)).stale, false, 'at 3 election timeouts: still an ordinary election');
+  for (; now < 5500; now += 250) round(all, ['c2', 'c3'], now);
+  const view = c2.view(ctx(5500, lost));
+  t.ok(view.stale, 'beyond 3 election timeouts without a leader: stale');
+  t.match(view.staleReason, /^c2 has had no leader for 3500ms \(election timeout 1000ms\) although it hears a quorum/);
+  t.notOk(c2.stale(ctx(5500, lost)), 'still connected: the contract counts voters heard');
+  t.ok(view.rows.find((r) => r.id === 'c2')?.online, 'its own row stays online');
+  t.same(c2.view(ctx(5500, { lastLeaderContactAt: 5400 })).stale, false, 'hearing the leader: current');
+  t.same(c2.view(ctx(5500, { lastLeaderContactAt: null })).stale, true, 'no leader heard since it started, 5.5 s ago: stale');
+});
