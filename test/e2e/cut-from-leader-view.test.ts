@@ -5,45 +5,17 @@
  * once that outlasts an ordinary election, ctl must then take a current answer from another
  * endpoint, and the follower is current again once the cut heals.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import t from 'tap';
-import { ChaosCluster } from '../../chaos/chaos-cluster.js';
-import { ControllerClient } from '../../src/api/client.js';
 import { LEADERLESS_ELECTIONS } from '../../src/membership/leader-contact.js';
 import { CTL_JS } from '../helpers/process-cluster.js';
 import { runToExit, type RunResult } from '../helpers/run-to-exit.js';
+import { proxiedCluster } from '../helpers/proxied-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const ELECTION_MS = 1000;
 
 void t.test('a follower cut off from the leader but hearing a quorum answers both listings as stale, and ctl takes a current answer elsewhere', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cut-from-leader-'));
-  const cluster = await ChaosCluster.create({
-    dir,
-    nodes: 3,
-    baseTimeoutMs: 1000,
-    dynamicAdjustment: true,
-    stateSyncIntervalMs: 1000,
-    raftHeartbeatMs: 100,
-    electionTimeoutMs: ELECTION_MS,
-    snapshotThreshold: 10_000,
-    logLevel: 'info',
-    random: () => 0,
-    now: () => performance.now(),
-  });
-  const clients: ControllerClient[] = [];
-  const client = (...ids: string[]): ControllerClient => {
-    const c = new ControllerClient({ endpoints: ids.map((id) => cluster.listen(id)), timeoutMs: 5000 });
-    clients.push(c);
-    return c;
-  };
-  t.teardown(async () => {
-    for (const c of clients) c.close();
-    await cluster.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const { cluster, client } = await proxiedCluster(t, { name: 'cut-from-leader', electionTimeoutMs: ELECTION_MS, baseTimeoutMs: 1000, logLevel: 'info', clientTimeoutMs: 5000 });
   const ctl = (ids: readonly string[], args: readonly string[]): Promise<RunResult> =>
     runToExit(CTL_JS, ['--endpoints', ids.map((id) => cluster.listen(id)).join(','), ...args], `ctl ${args.join(' ')}`, 20_000);
   const explain = (): string => cluster.ids.map((id) => `--- ${id}\n${cluster.tail(id, 15)}`).join('\n');

@@ -7,11 +7,8 @@
  * candidate as a voter (etcd's rule), so c3 wins with c2's vote.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import t from 'tap';
-import { ChaosCluster } from '../../chaos/chaos-cluster.js';
-import { ControllerClient } from '../../src/api/client.js';
+import { proxiedCluster } from '../helpers/proxied-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const ELECTION_MS = 8000;
@@ -23,31 +20,7 @@ const ELECTION_MS = 8000;
 const HOLD_BACK_MS = 800;
 
 void t.test('promote a learner, hold the commit back from one voter, kill the leader: a new leader is elected', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promote-kill-'));
-  const cluster = await ChaosCluster.create({
-    dir,
-    nodes: 3,
-    baseTimeoutMs: 2000,
-    dynamicAdjustment: true,
-    stateSyncIntervalMs: 2000,
-    raftHeartbeatMs: 100,
-    electionTimeoutMs: ELECTION_MS,
-    snapshotThreshold: 10_000,
-    logLevel: 'debug',
-    random: () => 0,
-    now: () => performance.now(),
-  });
-  const clients: ControllerClient[] = [];
-  const client = (...ids: string[]): ControllerClient => {
-    const c = new ControllerClient({ endpoints: ids.map((id) => cluster.listen(id)), timeoutMs: 4 * ELECTION_MS });
-    clients.push(c);
-    return c;
-  };
-  t.teardown(async () => {
-    for (const c of clients) c.close();
-    await cluster.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const { cluster, client } = await proxiedCluster(t, { name: 'promote-kill', electionTimeoutMs: ELECTION_MS, baseTimeoutMs: 2000, logLevel: 'debug', clientTimeoutMs: 4 * ELECTION_MS });
   const explain = (): string => ['c1', 'c2', 'c3'].map((id) => `--- ${id}\n${cluster.tail(id, 15)}`).join('\n');
 
   // c1 and c2 create the cluster; c3 comes later as a learner. The file lists c3 only once it joins.
