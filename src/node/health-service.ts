@@ -10,6 +10,7 @@
  * watches of 4 MB names, and a follower grew from 89 MB to 5.8 GB).
  */
 import * as grpc from '@grpc/grpc-js';
+import { ServiceFailure, toServiceError } from '../api/service-error.js';
 import { failStream } from '../api/stream-writer.js';
 import { watchClientOf } from '../api/watch-client.js';
 import { WatchLimits, type WatchLimitsEvents, type WatchLimitsOptions, type WatchRefusal } from '../api/watch-limits.js';
@@ -41,12 +42,8 @@ type WatchStatus = ServingStatus | 'SERVICE_UNKNOWN';
 function longName(service: string): grpc.ServiceError | null {
   const bytes = Buffer.byteLength(service, 'utf8');
   if (bytes <= MAX_SERVICE_NAME_BYTES) return null;
-  const details = `the service name is ${bytes} bytes, longer than the ${MAX_SERVICE_NAME_BYTES} bytes a health service name may be`;
-  return Object.assign(new Error(details), { code: grpc.status.INVALID_ARGUMENT, details, metadata: new grpc.Metadata() });
+  return toServiceError(new ServiceFailure('INVALID_ARGUMENT', `the service name is ${bytes} bytes, longer than the ${MAX_SERVICE_NAME_BYTES} bytes a health service name may be`));
 }
-
-const refusal = (details: string): grpc.ServiceError =>
-  Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: new grpc.Metadata() });
 
 export class HealthService {
   private readonly statuses = new Map<string, ServingStatus>();
@@ -112,7 +109,7 @@ export class HealthService {
     const client = watchClientOf(call);
     const admission = this.limits.admit(client.key, client.name, () => undefined);
     if (!admission.ok) {
-      failStream(stream, refusal(admission.message));
+      failStream(stream, toServiceError(new ServiceFailure('RESOURCE_EXHAUSTED', admission.message)));
       return;
     }
     const lease = admission.lease;
