@@ -9,9 +9,12 @@
  * with RESOURCE_EXHAUSTED; it can reconnect with `--since` and lose nothing. Follows are counted
  * as watches are (audit-follows.ts: per client, per controller, and a budget of bytes written and
  * not yet read), and, as a watch, a follower writes one event at a time once the replay is done.
+ * Listings are counted too (audit-listings.ts), and a replay whose client reads nothing for the
+ * listings' stall time is cut off.
  */
 import * as grpc from '@grpc/grpc-js';
 import { auditEventBytes, auditFollowLimits } from './audit-follows.js';
+import { AUDIT_LISTING_STALL_MS, auditListingLimits } from './audit-listings.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
 import { cutOff, failStream, isGone, writeAndWait, writeWithBackpressure } from './stream-writer.js';
 import { watchClientOf } from './watch-client.js';
@@ -47,10 +50,25 @@ export function droppedNote(dropped: AuditDroppedMsg): AuditEventMsg {
   return { time: '', node: '', type: '', subject: '', from: '', to: '', reason: '', dropped };
 }
 
+/** What a controller's audit streams may hold: follows, listings, and how long a replay may wait for its client. */
+export interface AuditLimits {
+  readonly follows: WatchLimits;
+  readonly listings: WatchLimits;
+  readonly replayStallMs: number;
+}
+
+export function auditLimits(given: Partial<AuditLimits> = {}): AuditLimits {
+  return {
+    follows: given.follows ?? auditFollowLimits(),
+    listings: given.listings ?? auditListingLimits(),
+    replayStallMs: given.replayStallMs ?? AUDIT_LISTING_STALL_MS,
+  };
+}
+
 export function serveAudit(
   call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>,
   audit: AuditSource,
-  follows: WatchLimits = auditFollowLimits(),
+  limits: AuditLimits = auditLimits(),
 ): void {
   const req = call.request;
   const stream = call as grpc.ServerWritableStream<unknown, unknown>;
@@ -73,9 +91,22 @@ export function serveAudit(
   let writing = false;
   let lease: WatchLease | null = null;
   let replaying = true;
-  if (req.follow) {
-    const client = watchClientOf(call);
-    const admission = follows.admit(client.key, client.name, (reason) => {
+  const client = watchClientOf(call);
+  /** A listing's place, given back when it ends however it ends. */
+  let listing: WatchLease | null = null;
+  if (!req.follow) {
+    // A listing is never cut off for the budget: it asks the budget for nothing.
+    const admission = limits.listings.admit(client.key, client.name, () => undefined);
+    if (!admission.ok) {
+      failStream(stream, toServiceError(new ServiceFailure('RESOURCE_EXHAUSTED', admission.message)));
+      return;
+    }
+    listing = admission.lease;
+    const release = (): void => admission.lease.close();
+    call.on('cancelled', release);
+    call.on('close', release);
+  } else {
+    const admission = limits.follows.admit(client.key, client.name, (reason) => {
       if (!writing) {
         fail(`${reason}; follow again with --since`);
         return;
@@ -141,6 +172,20 @@ export function serveAudit(
     call.on('cancelled', release);
     call.on('close', release);
   }
+  /** A client that reads nothing for replayStallMs would not read a status either: cut off. */
+  const replayWrite = async (e: AuditEventMsg): Promise<void> => {
+    const stalled = setTimeout(() => {
+      stop();
+      cutOff(stream);
+    }, limits.replayStallMs);
+    // The server keeps a controller alive; this must not keep anything else (a test) alive.
+    stalled.unref();
+    try {
+      await writeWithBackpressure(call, e);
+    } finally {
+      clearTimeout(stalled);
+    }
+  };
   void (async () => {
     // Page by page, each written as the client reads. A follower's pages reach events appended
     // during the replay too, so it ends at the store's end and the queue keeps what is after it;
@@ -155,17 +200,19 @@ export function serveAudit(
       for (;;) {
         if (!req.follow && until === null) break;
         const page = await audit.page(req.sinceMs, after, REPLAY_PAGE, until);
-        for (const e of page.events) await writeWithBackpressure(call, e);
+        for (const e of page.events) await replayWrite(e);
         if (page.last !== null) after = page.last;
         if (page.events.length < REPLAY_PAGE || isGone(call as grpc.ServerWritableStream<unknown, unknown>)) break;
       }
     } catch (err) {
       stop();
+      listing?.close();
       failStream(stream, toServiceError(err));
       return;
     }
     replaying = false;
     if (lease === null) {
+      listing?.close();
       call.end();
       return;
     }

@@ -10,6 +10,10 @@ import { decodeAuditMessage, type AuditDroppedJson, type AuditEventJson, type Au
 import { controllerMethod } from './controller-proto.js';
 import { streamFailure, waitForReady, type StreamContext } from './stream-context.js';
 
+/** Why a controller cuts off an audit follow: the follows' budget of unread bytes (audit-follows.ts). */
+export const AUDIT_CUT_OFF_RULE =
+  'a controller cuts off the audit follow whose events have waited longest unread when its follows reach their budget; follow again with --since';
+
 export interface AuditOptions {
   /** Events at or after this unix time in ms; 0 = all retained. */
   readonly sinceMs: number;
@@ -76,7 +80,7 @@ export async function streamAudit(ctx: StreamContext, opts: AuditOptions, onEven
         onEvent(message.event);
       });
       stream.on('error', (err: unknown) => {
-        const failure = streamFailure(stalled ?? err, ctx, { aborted, delivered, what: 'the audit stream' });
+        const failure = streamFailure(stalled ?? err, ctx, { aborted, delivered, what: 'the audit stream', cutOffRule: AUDIT_CUT_OFF_RULE });
         if (failure === null) resolve();
         else reject(failure);
       });

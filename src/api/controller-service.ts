@@ -17,9 +17,7 @@ import type { KvSessions } from './kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
 import { unaryHandler } from './unary-handler.js';
 import { ServiceFailure } from './service-error.js';
-import { serveAudit, type AuditSource } from './audit-handler.js';
-import { auditFollowLimits } from './audit-follows.js';
-import type { WatchLimits } from './watch-limits.js';
+import { auditLimits, serveAudit, type AuditLimits, type AuditSource } from './audit-handler.js';
 import type {
   AuditEventMsg,
   AuditRequestMsg,
@@ -43,8 +41,8 @@ export interface ControllerServiceDeps {
   readonly forwarder: ForwardToLeader;
   readonly listControllers: () => ControllersView;
   readonly audit: AuditSource;
-  /** The caps on audit follows (audit-follows.ts); absent: the defaults, counted by no metrics. */
-  readonly auditFollows?: WatchLimits;
+  /** The caps on audit follows and listings (audit-handler.ts); absent: the defaults, counted by no metrics. */
+  readonly auditLimits?: AuditLimits;
   readonly defaultTimeoutMs: number;
   /** The cluster id (src/identity), null before the first leader drew it. */
   readonly clusterId: () => string | null;
@@ -76,7 +74,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const config = configOps(deps.id, host, sm, onLeader, deps.raftHeartbeatIntervalMs);
   const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
   const members = memberOps(deps.id, host, sm, onLeader, deps.peerHeard);
-  const auditFollows = deps.auditFollows ?? auditFollowLimits();
+  const audit = deps.auditLimits ?? auditLimits();
 
   return {
     Put: unaryHandler<PutRequestMsg, { revision: number }>((req, deadline) => kv.put(req, deadline), t),
@@ -151,7 +149,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         details: 'ReportStatus is a controller-to-controller call: it is served by controller.peer.RaftPeer/ReportStatus, for peer certificates only',
       }),
 
-    Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => serveAudit(call, deps.audit, auditFollows),
+    Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => serveAudit(call, deps.audit, audit),
   };
 }
 

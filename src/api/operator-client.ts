@@ -22,6 +22,7 @@ import {
 import { operatorMethod } from './operator-proto.js';
 import { checkKey } from './request-size.js';
 import { readServerStream } from './server-stream.js';
+import { WATCH_CUT_OFF_RULE } from './stream-context.js';
 
 /** How long `ctl snapshot save` waits for the snapshot's first message, at least: the server serializes the whole state first. */
 export const SNAPSHOT_FIRST_MESSAGE_MS = 60_000;
@@ -118,7 +119,7 @@ export class OperatorClient {
     await this.base.onFirstAnswering(async (endpoint) => {
       await readServerStream(
         this.base.streamContext(endpoint),
-        { method: operatorMethod('Watch'), request, decode: decodeWatchEvent, idleTimeoutMs: null, signal: opts.signal, what: 'the watch' },
+        { method: operatorMethod('Watch'), request, decode: decodeWatchEvent, idleTimeoutMs: null, signal: opts.signal, what: 'the watch', cutOffRule: WATCH_CUT_OFF_RULE },
         onEvent,
       );
       // A watch has no natural end: the server closing it (a shutdown) is a failure to report.

@@ -23,7 +23,11 @@ export interface ServerStreamOptions<T> {
   readonly signal?: AbortSignal;
   /** What the stream is, for messages: "the watch", "the snapshot". */
   readonly what: string;
+  /** Why a controller cuts such a stream off for a limit; default: the general rule. */
+  readonly cutOffRule?: string;
 }
+
+const STREAM_CUT_OFF_RULE = 'a controller cuts off a stream whose client leaves what it is sent unread';
 
 /** Resolves when the server ends the stream or the signal aborts it. onMessage may throw to fail it. */
 export async function readServerStream<T>(ctx: StreamContext, opts: ServerStreamOptions<T>, onMessage: (m: T) => void): Promise<void> {
@@ -68,7 +72,7 @@ export async function readServerStream<T>(ctx: StreamContext, opts: ServerStream
         }
       });
       stream.on('error', (err: unknown) => {
-        const failure = streamFailure(err, ctx, { aborted, delivered, what: opts.what });
+        const failure = streamFailure(err, ctx, { aborted, delivered, what: opts.what, cutOffRule: opts.cutOffRule ?? STREAM_CUT_OFF_RULE });
         if (failure === null) resolve();
         else reject(failure);
       });

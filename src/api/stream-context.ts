@@ -37,7 +37,19 @@ export function waitForReady(ctx: StreamContext): Promise<void> {
  * else the error to reject with; a reset by the server is UNREACHABLE. Once something was delivered, a broken stream is
  * UNREACHABLE (final): retrying elsewhere would deliver it again.
  */
-export function streamFailure(err: unknown, ctx: StreamContext, s: { readonly aborted: boolean; readonly delivered: number; readonly what: string }): unknown {
+export interface StreamFailureContext {
+  readonly aborted: boolean;
+  readonly delivered: number;
+  /** What the stream is, for messages: "the watch", "the audit stream". */
+  readonly what: string;
+  /** Why a controller cuts such a stream off for a limit (a reset with ENHANCE_YOUR_CALM), for the message. */
+  readonly cutOffRule: string;
+}
+
+/** Why a controller cuts off a watch: its undrained-bytes budget (watch-limits.ts). */
+export const WATCH_CUT_OFF_RULE = 'a controller cuts off the watch whose changes have waited longest unread when its watches reach their budget';
+
+export function streamFailure(err: unknown, ctx: StreamContext, s: StreamFailureContext): unknown {
   const failure = asCallFailure(err);
   if (s.aborted || ctx.closed()) return null;
   // Not cancelled here, so the server reset the stream: it stopped, or cut off a client that had
@@ -49,7 +61,7 @@ export function streamFailure(err: unknown, ctx: StreamContext, s: { readonly ab
   // message over this client's own receive limit is RESOURCE_EXHAUSTED too, and is no cut-off.
   const ownLimit = failure !== null && /larger than max/i.test(failure.details);
   if (failure?.code === grpc.status.RESOURCE_EXHAUSTED && !ownLimit && (failure.metadata?.get(ERROR_CODE_METADATA_KEY).length ?? 0) === 0) {
-    return new ApiError('RESOURCE_EXHAUSTED', `${ctx.endpoint} cut off ${s.what} after ${s.delivered} messages to bound its memory (${failure.details}): a controller cuts off the watch whose changes have waited longest unread when its watches reach their budget`, undefined, { cause: err });
+    return new ApiError('RESOURCE_EXHAUSTED', `${ctx.endpoint} cut off ${s.what} after ${s.delivered} messages to bound its memory (${failure.details}): ${s.cutOffRule}`, undefined, { cause: err });
   }
   if (s.delivered > 0 && classify(err, ctx.endpoint).kind !== 'final') {
     const reason = failure === null ? String(err) : `${statusName(failure.code)}: ${failure.details}`;

@@ -71,8 +71,10 @@ import { tlsAtStart, wireTlsReload, type TlsReload } from './tls-reload-wiring.j
 import type { TlsReloadOutcome } from './tls-reloader.js';
 import { HealthMetrics } from './health-metrics.js';
 import { DEFAULT_HEALTH_WATCH_CAPS, HealthService } from './health-service.js';
-import { AuditFollowMetrics } from './audit-follow-metrics.js';
+import { AuditFollowMetrics, AuditListingMetrics } from './audit-follow-metrics.js';
 import { auditFollowLimits } from '../api/audit-follows.js';
+import { auditLimits } from '../api/audit-handler.js';
+import { auditListingLimits } from '../api/audit-listings.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -481,6 +483,9 @@ export class ControllerNode {
     const auditFollowMetrics = new AuditFollowMetrics(metrics.registry);
     const auditFollows = auditFollowLimits({}, auditFollowMetrics);
     auditFollowMetrics.bind(auditFollows);
+    const auditListingMetrics = new AuditListingMetrics(metrics.registry);
+    const auditListings = auditListingLimits({}, auditListingMetrics);
+    auditListingMetrics.bind(auditListings);
     agentsLayer.register(server, metrics.registry);
     const api = lookupService(loadProto('controller.proto'), 'controller.api.Controller');
     server.addService(
@@ -519,7 +524,7 @@ export class ControllerNode {
           },
           followDropped: (listener) => auditDrops.follow((s) => listener(toDroppedMsg(self.id, s))),
         },
-        auditFollows,
+        auditLimits: auditLimits({ follows: auditFollows, listings: auditListings }),
         defaultTimeoutMs: 5000,
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),

@@ -7,7 +7,12 @@
 import * as grpc from '@grpc/grpc-js';
 import promClient from 'prom-client';
 import t, { type Test } from 'tap';
-import { serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
+import { auditLimits, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
+import { streamAudit } from '../../src/api/audit-stream.js';
+import { ApiError } from '../../src/api/errors.js';
+import { cutOff } from '../../src/api/stream-writer.js';
+import { baseCallGuard } from '../../src/transport/base-call-guard.js';
+import { oneMessageRequests } from '../../src/transport/unended-requests.js';
 import { auditFollowLimits } from '../../src/api/audit-follows.js';
 import { controllerMethod } from '../../src/api/controller-proto.js';
 import type { WatchLimits } from '../../src/api/watch-limits.js';
@@ -31,7 +36,7 @@ const method = controllerMethod('Audit');
 /** Serves Audit under `follows`; each client connect() returns has a connection of its own. */
 async function serve(t: Test, follows: WatchLimits): Promise<() => grpc.Client> {
   const server = new grpc.Server();
-  server.addService({ Audit: method }, { Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => serveAudit(call, source, follows) });
+  server.addService({ Audit: method }, { Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => serveAudit(call, source, auditLimits({ follows })) });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   const clients: grpc.Client[] = [];
   t.teardown(() => {
@@ -107,4 +112,31 @@ void t.test('follows past a client\'s cap and past the controller\'s are refused
   await waitFor(() => again.events() === 1, 'a new follow served');
   for (const s of [held[1]!, served, again]) s.call.cancel();
   await waitFor(() => follows.open === 0, 'cancelled follows let go');
+});
+
+void t.test("ctl's account of a follow cut off for the budget names the audit follow and --since, not a watch", async (t) => {
+  // The call guard is what lets a reset find the call's HTTP/2 stream, as in a controller.
+  const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined }), oneMessageRequests] });
+  server.addService({ Audit: method }, {
+    Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => {
+      call.write(stored, () => cutOff(call as grpc.ServerWritableStream<unknown, unknown>, 'exhausted'));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const channel = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  t.teardown(() => {
+    channel.close();
+    server.forceShutdown();
+  });
+  const endpoint = `127.0.0.1:${port}`;
+  const ctx = { endpoint, channel, timeoutMs: 2000, streams: new Set<grpc.ClientReadableStream<unknown>>(), closed: () => false };
+  let got = 0;
+  const err = await streamAudit(ctx, { sinceMs: 0, follow: true }, () => void got++).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.equal(got, 1);
+  t.ok(err instanceof ApiError, 'an error');
+  t.match(err, { code: 'RESOURCE_EXHAUSTED', message: new RegExp(`^${endpoint} cut off the audit stream after 1 messages to bound its memory \\(.+\\): a controller cuts off the audit follow whose events have waited longest unread .*; follow again with --since$`) });
+  t.notMatch(String((err as Error).message), /watch/, 'no word of a watch');
 });

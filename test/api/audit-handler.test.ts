@@ -6,8 +6,9 @@
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { MAX_FOLLOW_BACKLOG, MAX_FOLLOW_BACKLOG_BYTES, REPLAY_PAGE, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
+import { MAX_FOLLOW_BACKLOG, MAX_FOLLOW_BACKLOG_BYTES, REPLAY_PAGE, auditLimits, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
 import { auditFollowLimits } from '../../src/api/audit-follows.js';
+import { auditListingLimits } from '../../src/api/audit-listings.js';
 import type { AuditDroppedMsg, AuditEventMsg, AuditRequestMsg } from '../../src/api/wire-types.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -262,8 +263,8 @@ void t.test('attack-34 H10: followers share a budget of unread bytes; at it, the
   // Neither reads: a write's callback never comes, so its event stays held.
   const first = new SlowCall({ sinceMs: 0, follow: true, notes: false }, 0, 'ipv4:127.0.0.1:40001');
   const second = new SlowCall({ sinceMs: 0, follow: true, notes: false }, 0, 'ipv4:127.0.0.1:40002');
-  serveAudit(first as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src, follows);
-  serveAudit(second as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src, follows);
+  serveAudit(first as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src, auditLimits({ follows }));
+  serveAudit(second as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, src, auditLimits({ follows }));
   await waitFor(() => src.followers() === 2 && first.listenerCount('drain') === 0, 'both to follow', 2000);
   // The first is granted room for its copy; the second's does not fit beside it, and the first's is held longer.
   src.emit(bigEvent(1, 16 * 1024));
@@ -276,4 +277,52 @@ void t.test('attack-34 H10: followers share a budget of unread bytes; at it, the
   second.emit('cancelled');
   t.equal(follows.open, 0);
   t.equal(src.followers(), 0);
+});
+
+void t.test('a listing whose client reads nothing is cut off after the stall time, and its place given back', async (t) => {
+  const listings = auditListingLimits();
+  const history = Array.from({ length: 50 }, (_, i) => event(i));
+  const call = new SlowCall({ sinceMs: 0, follow: false, notes: false }, 10);
+  serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, source(history), auditLimits({ listings, replayStallMs: 200 }));
+  await waitFor(() => call.written.length === 10, 'what fits the buffer written', 2000);
+  t.equal(listings.open, 1, 'the listing holds a place');
+  await waitFor(() => call.destroyed, 'the unread listing to be cut off', 5000);
+  t.equal(call.written.length, 10, 'nothing more written');
+  t.equal(listings.open, 0, 'its place given back');
+});
+
+void t.test('a listing that reads is not cut off by the stall time, however long it runs', async (t) => {
+  const listings = auditListingLimits();
+  const history = Array.from({ length: 40 }, (_, i) => event(i));
+  const call = new SlowCall({ sinceMs: 0, follow: false, notes: false }, 10);
+  serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, source(history), auditLimits({ listings, replayStallMs: 150 }));
+  for (let round = 0; !call.ended; round++) {
+    if (round > 200) t.fail('the listing never ended');
+    await new Promise((r) => setTimeout(r, 50));
+    call.read();
+    await new Promise((r) => setImmediate(r));
+  }
+  t.notOk(call.destroyed, 'ended, not cut off');
+  t.equal(call.written.length, 40, 'every event');
+  t.equal(listings.open, 0, 'its place given back at the end');
+});
+
+void t.test('listings past a client\'s cap are refused RESOURCE_EXHAUSTED, naming the cap; another client is served', async (t) => {
+  const listings = auditListingLimits({ maxPerClient: 2, maxTotal: 3 });
+  const history = Array.from({ length: 30 }, (_, i) => event(i));
+  const limits = auditLimits({ listings });
+  const mine = [0, 1, 2].map(() => new SlowCall({ sinceMs: 0, follow: false, notes: false }, 5, 'ipv4:127.0.0.1:40001'));
+  for (const c of mine) serveAudit(c as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, source(history), limits);
+  t.equal(listings.open, 2);
+  t.match(mine[2]!.error, { code: 8, details: /^connection ipv4:127\.0\.0\.1:40001 has 2 audit listings open on this controller, the most one client may \(2\); let one finish/ });
+  t.same(mine[2]!.written, [], 'nothing listed to the refused one');
+  const other = new SlowCall({ sinceMs: 0, follow: false, notes: false }, 5, 'ipv4:127.0.0.1:40002');
+  serveAudit(other as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, source(history), limits);
+  const past = new SlowCall({ sinceMs: 0, follow: false, notes: false }, 5, 'ipv4:127.0.0.1:40003');
+  serveAudit(past as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, source(history), limits);
+  t.match(past.error, { code: 8, details: /^this controller serves 3 audit listings, the most it serves at once \(3\); .*list through another controller/ });
+  mine[0]!.emit('cancelled');
+  t.equal(listings.open, 2, 'a cancelled listing gives its place back');
+  for (const c of [mine[1]!, other]) c.emit('cancelled');
+  t.equal(listings.open, 0);
 });

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ApiError, exitCodeFor } from '../../src/api/errors.js';
 import { operatorMethod } from '../../src/api/operator-proto.js';
 import { readServerStream } from '../../src/api/server-stream.js';
-import { streamFailure } from '../../src/api/stream-context.js';
+import { WATCH_CUT_OFF_RULE, streamFailure } from '../../src/api/stream-context.js';
 import { cutOff } from '../../src/api/stream-writer.js';
 import { watchHandler, watchMessageBytes } from '../../src/api/watch-handler.js';
 import { WatchLimits, type WatchLimitsOptions } from '../../src/api/watch-limits.js';
@@ -169,7 +169,7 @@ async function readUntilReset(t: Test, reason: ResetReason): Promise<{ readonly 
   const endpoint = `127.0.0.1:${port}`;
   const ctx = { endpoint, channel: client(t, port), timeoutMs: 2000, streams: new Set<grpc.ClientReadableStream<unknown>>(), closed: () => false };
   let got = 0;
-  const err = await readServerStream(ctx, { method: WATCH, request: { key: 'k', prefix: false, startRevision: 0 }, decode: (raw) => raw, idleTimeoutMs: null, what: 'the watch' }, () => void got++).then(
+  const err = await readServerStream(ctx, { method: WATCH, request: { key: 'k', prefix: false, startRevision: 0 }, decode: (raw) => raw, idleTimeoutMs: null, what: 'the watch', cutOffRule: WATCH_CUT_OFF_RULE }, () => void got++).then(
     () => null,
     (e: unknown) => e,
   );
@@ -196,8 +196,8 @@ void t.test("a message over ctl's own receive limit is not taken for a cut-off",
   t.teardown(() => channel.close());
   const ctx = { endpoint: '127.0.0.1:1', channel, timeoutMs: 2000, streams: new Set<grpc.ClientReadableStream<unknown>>(), closed: () => false };
   const tooLarge = Object.assign(new Error('8: Received message larger than max (70000000 vs 67108864)'), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'Received message larger than max (70000000 vs 67108864)', metadata: new grpc.Metadata() });
-  const failure = streamFailure(tooLarge, ctx, { aborted: false, delivered: 2, what: 'the watch' });
+  const failure = streamFailure(tooLarge, ctx, { aborted: false, delivered: 2, what: 'the watch', cutOffRule: WATCH_CUT_OFF_RULE });
   t.notMatch(String(failure instanceof Error ? failure.message : failure), /cut off/, 'not described as a cut-off');
   const reset = Object.assign(new Error('8: Bandwidth exhausted or memory limit exceeded'), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'Bandwidth exhausted or memory limit exceeded', metadata: new grpc.Metadata() });
-  t.match(streamFailure(reset, ctx, { aborted: false, delivered: 2, what: 'the watch' }), { code: 'RESOURCE_EXHAUSTED', message: /cut off the watch after 2 messages/ });
+  t.match(streamFailure(reset, ctx, { aborted: false, delivered: 2, what: 'the watch', cutOffRule: WATCH_CUT_OFF_RULE }), { code: 'RESOURCE_EXHAUSTED', message: /cut off the watch after 2 messages/ });
 });
