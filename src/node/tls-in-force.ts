@@ -20,8 +20,7 @@ import { ReloadableAgentGate, ReloadablePeerAuth, retainedCaPem } from '../trans
 import type { ReloadableChannelCredentials } from '../transport/reloadable-channel-credentials.js';
 import type { ClosedConnection, RevocationCheck } from '../transport/revoked-sockets.js';
 import { tlsChange } from '../transport/tls-change.js';
-import { pemCrls } from '../transport/tls-files.js';
-import { pemDer, type TlsSnapshot } from '../transport/tls-snapshot.js';
+import type { TlsSnapshot } from '../transport/tls-snapshot.js';
 import type { MetricsTls } from './metrics.js';
 
 /** What /metrics over HTTPS is served with, from a snapshot. */
@@ -110,9 +109,9 @@ export class TlsInForce {
    * to peers whose server certificate is revoked (their channels reconnect into the new CRL).
    */
   async closeRevoked(): Promise<ClosedConnection[]> {
-    const crl = this.snapshot.crl;
-    if (crl === null) return [];
-    const revocations = new Revocations(pemCrls(crl).map(pemDer));
+    const crls = this.snapshot.crls;
+    if (crls.length === 0) return [];
+    const revocations = new Revocations(crls.map((c) => c.der));
     if (revocations.empty) return [];
     const closed = await Promise.all([
       this.listener?.closeRevoked(revocations) ?? [],

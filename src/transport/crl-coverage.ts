@@ -28,6 +28,8 @@ const SIGNATURE_DIGESTS: ReadonlyMap<string, string | null> = new Map([
   ['2b6571', null], // Ed448
 ]);
 export interface CrlSummary {
+  /** The CRL itself (DER), as it was checked. */
+  readonly der: Buffer;
   /** DER of the issuer Name. */
   readonly issuer: Buffer;
   /** ms since the epoch: when the CA issued it (the start of its validity, for expiry warnings). */
@@ -77,7 +79,7 @@ export function crlSummary(der: Buffer): CrlSummary {
   const issuer = fields[i + 1];
   if (issuer?.tag !== SEQUENCE || !isTime(fields[i + 2])) throw new Malformed('no issuer and thisUpdate');
   const next = fields[i + 3];
-  return { issuer: issuer.der, thisUpdate: time(fields[i + 2]!), nextUpdate: isTime(next) ? time(next) : null };
+  return { der, issuer: issuer.der, thisUpdate: time(fields[i + 2]!), nextUpdate: isTime(next) ? time(next) : null };
 }
 
 /** DER of a certificate's subject Name (RFC 5280 4.1). */

@@ -8,7 +8,7 @@
  * under a configured CA's name is signed by that CA, so its list is the CA's word.
  */
 import type { X509Certificate } from 'node:crypto';
-import { children, INTEGER, isTime, Malformed, SEQUENCE, tlv } from './der.js';
+import { children, INTEGER, isTime, Malformed, SEQUENCE, spanAt, tlv } from './der.js';
 
 /** A serial's INTEGER content as hex, without the sign byte DER adds before a high bit. */
 function serialHex(content: Buffer): string {
@@ -40,38 +40,48 @@ function revokedBy(der: Buffer): { readonly issuer: string; readonly serials: st
   i += 3;
   if (isTime(fields[i])) i++; // nextUpdate, optional
   const list = fields[i];
-  const serials = list?.tag !== SEQUENCE ? [] : children(list.content).map((entry) => {
-    const serial = children(entry.content)[0];
-    if (serial?.tag !== INTEGER) throw new Malformed('a revoked entry without a serial');
-    return serialHex(serial.content);
-  });
-  return { issuer: issuer.der.toString('hex'), serials };
+  return { issuer: issuer.der.toString('hex'), serials: list?.tag !== SEQUENCE ? [] : listedSerials(list.content) };
+}
+
+/** The serials of revokedCertificates' entries, read by offsets (a large CRL has 100,000s). */
+function listedSerials(list: Buffer): string[] {
+  const serials: string[] = [];
+  for (let at = 0; at < list.length; ) {
+    const entry = spanAt(list, at, list.length);
+    const serial = spanAt(list, entry.contentStart, entry.end);
+    if (serial.tag !== INTEGER || serial.end === serial.contentStart) throw new Malformed('a revoked entry without a serial');
+    let start = serial.contentStart;
+    while (start < serial.end - 1 && list[start] === 0) start++;
+    serials.push(list.toString('hex', start, serial.end));
+    at = entry.end;
+  }
+  return serials;
 }
 
 export class Revocations {
+  /** Serials by issuer: a few CAs, each with up to 100,000s of serials (one Set each, not a second Set of all). */
   private readonly byIssuer = new Map<string, Set<string>>();
-  private readonly serials = new Set<string>();
 
   /** From the DER of each CRL; throws on one that does not parse (a checked snapshot's never does). */
   constructor(crls: readonly Buffer[]) {
     for (const der of crls) {
       const { issuer, serials } = revokedBy(der);
-      const known = this.byIssuer.get(issuer) ?? new Set<string>();
-      for (const s of serials) {
-        known.add(s);
-        this.serials.add(s);
-      }
-      this.byIssuer.set(issuer, known);
+      const known = this.byIssuer.get(issuer);
+      if (known === undefined) this.byIssuer.set(issuer, new Set(serials));
+      else for (const s of serials) known.add(s);
     }
   }
 
   get empty(): boolean {
-    return this.serials.size === 0;
+    for (const serials of this.byIssuer.values()) if (serials.size > 0) return false;
+    return true;
   }
 
   /** Whether any CRL lists this serial (lower-case hex of its whole bytes, as Node's serialNumber has it). */
   listsSerial(serialHex: string): boolean {
-    return this.serials.has(serialHex.replace(/^(00)+(?=..)/, ''));
+    const serial = serialHex.replace(/^(00)+(?=..)/, '');
+    for (const serials of this.byIssuer.values()) if (serials.has(serial)) return true;
+    return false;
   }
 
   /** Whether a CRL of its issuer lists it. A certificate that does not parse is not judged here. */

@@ -72,3 +72,27 @@ void t.test('a CRL whose DER does not parse is refused', async (t) => {
   t.throws(() => new Revocations([Buffer.from([0x30, 0x05, 0x30])]));
   t.throws(() => new Revocations([Buffer.from('30030201', 'hex')]));
 });
+
+void t.test('attack-34 H6: a CRL of 20,000 entries, read by offsets: every listed serial found, none other, and its issuer kept', async (t) => {
+  const dir = path.join(root, 'many');
+  fs.mkdirSync(dir);
+  const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=many-ca');
+  // Serials of 1 to 4 bytes, half with the high bit set (DER adds a sign byte to those).
+  const listed = Array.from({ length: 20_000 }, (_, i) => ((i * 2_654_435_761) >>> (8 * (i % 4))).toString(16).toUpperCase().padStart(2, '0'));
+  const unique = [...new Set(listed.map((s) => (s.length % 2 === 1 ? `0${s}` : s)))];
+  fs.writeFileSync(path.join(dir, 'index.txt'), unique.map((s, i) => `R\t301231000000Z\t261201000000Z\t${s}\tunknown\t/CN=op${i}\n`).join(''));
+  fs.writeFileSync(path.join(dir, 'crlnumber'), '01\n');
+  fs.writeFileSync(path.join(dir, 'ca.cnf'), `[ ca ]\ndefault_ca = d\n[ d ]\ndatabase = ${dir}/index.txt\ncrlnumber = ${dir}/crlnumber\ndefault_md = sha256\ndefault_crl_days = 1\n`);
+  run('ca', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'ca.key', '-cert', 'ca.crt', '-out', 'many.crl');
+  const revocations = new Revocations(crlDers(path.join(dir, 'many.crl')));
+  // Node's serialNumber has no leading zero bytes: as the certificates' would be read.
+  const nodeForm = (s: string): string => s.toLowerCase().replace(/^(00)+(?=..)/, '');
+  const missing = unique.filter((s) => !revocations.listsSerial(nodeForm(s)));
+  t.same(missing, [], `all ${unique.length} listed serials found`);
+  const listedSet = new Set(unique.map(nodeForm));
+  const others = ['abcdef0123', 'fffffffff1', '7f7f7f7f7f'].filter((s) => !listedSet.has(s));
+  t.same(others.filter((s) => revocations.listsSerial(s)), [], 'serials it does not list are not found');
+  const ca = certOf(path.join(dir, 'ca.crt'));
+  t.notOk(revocations.revokes(ca), 'the CA itself is not revoked by its own list');
+});

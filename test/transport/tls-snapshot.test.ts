@@ -109,11 +109,12 @@ void t.test('nearEnd: under 24 h, or under a quarter of the validity', async (t)
 void t.test("crlDeadlines: of each CA the latest nextUpdate counts; CRLs without one never expire", async (t) => {
   const a = Buffer.from('a');
   const b = Buffer.from('b');
+  const der = Buffer.alloc(0); // not read by the deadlines
   const crls: CrlSummary[] = [
-    { issuer: a, thisUpdate: 0, nextUpdate: 5 * DAY },
-    { issuer: a, thisUpdate: 1 * DAY, nextUpdate: 9 * DAY },
-    { issuer: b, thisUpdate: 0, nextUpdate: 7 * DAY },
-    { issuer: Buffer.from('c'), thisUpdate: 0, nextUpdate: null },
+    { der, issuer: a, thisUpdate: 0, nextUpdate: 5 * DAY },
+    { der, issuer: a, thisUpdate: 1 * DAY, nextUpdate: 9 * DAY },
+    { der, issuer: b, thisUpdate: 0, nextUpdate: 7 * DAY },
+    { der, issuer: Buffer.from('c'), thisUpdate: 0, nextUpdate: null },
   ];
   t.same(
     crlDeadlines(crls).map((d) => [d.issuer.toString(), d.nextUpdate]),
@@ -123,7 +124,7 @@ void t.test("crlDeadlines: of each CA the latest nextUpdate counts; CRLs without
     ],
   );
   t.equal(earliestNextUpdate(crls), 7 * DAY, 'the stale CRL of a beside its current one does not count');
-  t.equal(earliestNextUpdate([{ issuer: a, thisUpdate: 0, nextUpdate: null }]), null);
+  t.equal(earliestNextUpdate([{ der, issuer: a, thisUpdate: 0, nextUpdate: null }]), null);
   t.equal(earliestNextUpdate([]), null);
 });
 
