@@ -14,6 +14,7 @@ import { AGENT_STREAM_METHOD } from '../../src/transport/agent-ca-gate.js';
 import type { AuthenticatedCall } from '../../src/transport/peer-auth.js';
 import { readTlsSnapshot, type ControllerTlsFiles, type TlsSnapshot } from '../../src/transport/tls-snapshot.js';
 import { TlsInForce } from '../../src/node/tls-in-force.js';
+import type { GuardedListener } from '../../src/transport/guarded-listener.js';
 import { CertMaker } from '../helpers/certs.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-in-force-'));
@@ -89,4 +90,20 @@ void t.test('the snapshot in force changes only when replace succeeds', async (t
   const next = snapshot({ ca: crt('new') });
   force.replace(next);
   t.equal(force.current, next);
+});
+
+void t.test('a listener that refuses the new material is swapped first: nothing else changes, the outgoing side included', async (t) => {
+  const first = snapshot({});
+  const force = new TlsInForce(first, () => undefined);
+  const swapped: unknown[] = [];
+  Object.defineProperty(force.credentials.client, 'swap', { value: (context: unknown) => void swapped.push(context) });
+  force.bindListener({
+    setTls: () => {
+      throw new Error('OpenSSL refused it');
+    },
+  } as unknown as GuardedListener);
+  t.throws(() => force.replace(snapshot({ ca: crt('new') })), /OpenSSL refused it/);
+  t.equal(force.current, first, 'the snapshot in force is the old one');
+  t.same(swapped, [], 'the outgoing credentials were not swapped');
+  t.equal(asPeer(force, c2New.cert), 'NOT_A_PEER', 'the peer check is the old one');
 });
