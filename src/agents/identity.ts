@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
+import { subjectLines } from '../transport/cert-subject.js';
 import { AgentsError } from './errors.js';
 
 /**
@@ -50,7 +51,7 @@ export function peerIdentity(cert: Partial<PeerCertificate> | undefined | null):
 export function certificateIdentity(pem: Buffer | string, file: string): string {
   let subject: string;
   try {
-    subject = new X509Certificate(pem).subject;
+    subject = subjectLines(new X509Certificate(pem));
   } catch (err) {
     throw new AgentsError('IDENTITY', `expected a PEM certificate in ${file}, found one that does not parse: ${(err as Error).message}`, { cause: err });
   }

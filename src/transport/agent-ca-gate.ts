@@ -12,6 +12,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { subjectText } from './cert-subject.js';
 import { doorGate, OPEN_TO_ALL, type DoorRefusal } from './door-gate.js';
 import { pemCertificates } from './tls-files.js';
 
@@ -44,7 +45,7 @@ export function agentCaGate(agentCaPem: Buffer, onRefused: (code: AgentGateCode)
     const hit = known.get(key);
     if (hit !== undefined) return hit;
     const cert = new X509Certificate(raw);
-    const verdict = { agent: issuedByAny(cert, cas), subject: cert.subject.replace(/\n/g, ', ') };
+    const verdict = { agent: issuedByAny(cert, cas), subject: subjectText(cert) };
     if (known.size >= 256) known.delete(known.keys().next().value!);
     known.set(key, verdict);
     return verdict;

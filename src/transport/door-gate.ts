@@ -8,6 +8,9 @@ import * as grpc from '@grpc/grpc-js';
 
 export const OPEN_TO_ALL = '/grpc.health.v1.Health/';
 
+/** The code of a call refused because judging its caller failed. */
+export const GATE_FAILED = 'GATE_FAILED';
+
 export interface DoorRefusal<C extends string> {
   readonly code: C;
   readonly reason: string;
@@ -23,7 +26,15 @@ export function doorGate<C extends string>(
       start: (next) => {
         next({
           onReceiveMetadata: (metadata, pass) => {
-            const refusal = method.path.startsWith(OPEN_TO_ALL) ? null : judge(method.path, call);
+            let refusal: DoorRefusal<C> | null;
+            try {
+              refusal = method.path.startsWith(OPEN_TO_ALL) ? null : judge(method.path, call);
+            } catch (err) {
+              // A caller the judge cannot read (a certificate no check foresaw) is refused, and
+              // never throws out of the interceptor: that would take the whole process down.
+              call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${GATE_FAILED}: the caller could not be judged (${(err as Error).message})` });
+              return;
+            }
             if (refusal === null) {
               pass(metadata);
               return;

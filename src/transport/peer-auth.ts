@@ -8,6 +8,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { Refusal } from '../identity/index.js';
+import { subjectText } from './cert-subject.js';
 import { pemCertificates } from './tls-files.js';
 
 export const PEER_URI_PREFIX = 'urn:raft-controller:peer:';
@@ -89,7 +90,7 @@ export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): Pee
     if (hit !== undefined) return hit;
     const cert = new X509Certificate(raw);
     const issuedByPeerCa = cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-    const id = { peers: peersNamedBy(cert), subject: cert.subject.replace(/\n/g, ', '), issuedByPeerCa };
+    const id = { peers: peersNamedBy(cert), subject: subjectText(cert), issuedByPeerCa };
     if (known.size >= 256) known.delete(known.keys().next().value!);
     known.set(key, id);
     return id;

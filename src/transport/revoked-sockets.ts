@@ -7,6 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
+import { subjectText } from './cert-subject.js';
 
 /** Where a closed connection was: accepted on the gRPC port or /metrics, or opened to a peer. */
 export type ConnectionSide = 'grpc' | 'metrics' | 'outgoing';
@@ -55,7 +56,7 @@ export async function closeRevokedSockets(side: ConnectionSide, sockets: Iterabl
       if (socket.destroyed) continue;
       const hit = revokedInChain(socket, revocations);
       if (hit === null) continue;
-      closed.push({ side, remote: `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, subject: hit.subject.replace(/\n/g, ', '), serial: hit.serialNumber });
+      closed.push({ side, remote: `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, subject: subjectText(hit), serial: hit.serialNumber });
       socket.destroy();
     }
   }

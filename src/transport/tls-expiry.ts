@@ -5,6 +5,7 @@
  * every peer refuses this node). Pure: the time comes in as `now`; the driver
  * (src/node/tls-expiry-watch.ts) decides when to ask.
  */
+import { subjectText } from './cert-subject.js';
 import { subjectDer, type CrlSummary } from './crl-coverage.js';
 import { pemCertificates } from './tls-files.js';
 import type { TlsSnapshot } from './tls-snapshot.js';
@@ -70,7 +71,7 @@ export function expiryWarnings(s: TlsSnapshot, now: number): ExpiryWarning[] {
     for (const d of crlDeadlines(s.crls)) {
       if (!nearEnd(d.thisUpdate, d.nextUpdate, now)) continue;
       const ca = cas.find((c) => subjectDer(c).equals(d.issuer));
-      const what = `the CRL of ${ca === undefined ? 'a CA of no configured file' : ca.subject.replace(/\n/g, ', ')}`;
+      const what = `the CRL of ${ca === undefined ? 'a CA of no configured file' : subjectText(ca)}`;
       const passed = d.nextUpdate <= now;
       out.push({
         code: passed ? 'CRL_EXPIRED' : 'CRL_EXPIRING',

@@ -11,6 +11,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { TlsConfig } from '../config/types.js';
+import { subjectText } from './cert-subject.js';
 import { crlCoverageProblem, crlSummary, type CrlSummary } from './crl-coverage.js';
 import { ownCertificateProblem } from './peer-auth.js';
 import { pemCertificates, pemCrls, readTlsFileFromDisk, tlsFileProblem, type ReadTlsFile, type TlsRole } from './tls-files.js';
@@ -58,7 +59,7 @@ export function pemDer(block: string): Buffer {
   return Buffer.from(block.replace(/-----(BEGIN|END) [^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
 }
 
-const subjectOf = (c: X509Certificate): string => c.subject.replace(/\n/g, ', ');
+const subjectOf = (c: X509Certificate): string => subjectText(c);
 
 class Refused extends Error {
   constructor(readonly problem: TlsCheckProblem) {

@@ -17,6 +17,7 @@ import { probeTls, type TlsSettings } from './tls-probe.js';
 import { parseDuration } from '../../config/duration.js';
 import { parseHostPort } from '../../config/host-port.js';
 import { packageRoot } from '../../transport/proto.js';
+import { subjectText } from '../../transport/cert-subject.js';
 import { crlCoverageProblem, type CrlCoverageProblem } from '../../transport/crl-coverage.js';
 import { describeTlsFileProblem, pemCertificates, pemCrls, tlsFileProblem, type TlsRole } from '../../transport/tls-files.js';
 import { pemDer } from '../../transport/tls-snapshot.js';
@@ -174,7 +175,7 @@ export function channelCredentials(tls: { ca?: string; cert?: string; key?: stri
 
 /** Why a CRL file leaves the controllers' certificates refused, in ctl's words. */
 function describeCrlGap(gap: CrlCoverageProblem, caFile: string): string {
-  const ca = gap.ca.subject.replace(/\n/g, ', ');
+  const ca = subjectText(gap.ca);
   switch (gap.kind) {
     case 'missing':
       return `holds no CRL of the CA ${ca} of ${caFile}; OpenSSL would refuse every certificate it signs`;
