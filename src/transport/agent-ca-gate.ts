@@ -13,60 +13,81 @@
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { subjectText } from './cert-subject.js';
-import { doorGate, OPEN_TO_ALL, type DoorRefusal } from './door-gate.js';
+import { doorGate, GATE_FAILED, OPEN_TO_ALL, type DoorRefusal } from './door-gate.js';
+import { peerChainOf, type PeerChain } from './peer-chain.js';
 import { pemCertificates } from './tls-files.js';
 
 /** The one call an agent's certificate may make. */
 export const AGENT_STREAM_METHOD = '/controller.agents.AgentSync/Sync';
 
-/** Whether `cert` was signed directly by one of `cas`. */
+/** Whether `cert` was signed directly by one of `cas` (its issuers above are checked in turn). */
 function issuedByAny(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
   return cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
 }
 
-/** Why the gate refuses a call: an agent's certificate off its stream, or another on it. */
-export type AgentGateCode = 'AGENT_CERTIFICATE' | 'NOT_AN_AGENT';
+/**
+ * Why the gate refuses a call: an agent's certificate off its stream, another on it, a chain
+ * whose links do not verify (its certificates cannot be told apart), or a caller it could not judge.
+ */
+export type AgentGateCode = 'AGENT_CERTIFICATE' | 'NOT_AN_AGENT' | 'UNVERIFIED_CHAIN' | typeof GATE_FAILED;
 
 export interface AgentCaGate {
-  /** Null when the caller presenting `certRaw` (DER; null: none) may call `method`; else why not. */
-  refusal(method: string, certRaw: Buffer | null): string | null;
+  /**
+   * Null when the caller presenting `certRaw` (DER; null: none), verified through `chain` (the
+   * certificates above it; null: unknown, the leaf is judged alone), may call `method`; else why not.
+   */
+  refusal(method: string, certRaw: Buffer | null, chain?: PeerChain | null): string | null;
   /** The gate as a server interceptor: a refused call ends PERMISSION_DENIED before any handler runs. */
   readonly interceptor: grpc.ServerInterceptor;
 }
+
+type Caller = { readonly kind: 'agent' | 'other' | 'unverified'; readonly subject: string };
 
 /** `onRefused` hears each refused call's code (a metric counts them). */
 export function agentCaGate(agentCaPem: Buffer, onRefused: (code: AgentGateCode) => void = () => undefined): AgentCaGate {
   const cas = pemCertificates(agentCaPem);
   if (cas.length === 0) throw new Error('the agent CA file holds no PEM certificate');
-  // Calls on one connection present the same certificate: remember the last few verdicts.
-  const known = new Map<string, { readonly agent: boolean; readonly subject: string }>();
-  const classify = (raw: Buffer): { readonly agent: boolean; readonly subject: string } => {
-    const key = raw.toString('base64');
+  const caPrints = new Set(cas.map((c) => c.fingerprint256));
+  // Calls on one connection present the same chain: remember the last few verdicts.
+  const known = new Map<string, Caller>();
+  const classify = (raw: Buffer, chain: PeerChain | null): Caller => {
+    const key = `${raw.toString('base64')}|${chain === null ? '?' : chain.verified ? chain.issuers.map((c) => c.fingerprint256).join(',') : '!'}`;
     const hit = known.get(key);
     if (hit !== undefined) return hit;
     const cert = new X509Certificate(raw);
-    const verdict = { agent: issuedByAny(cert, cas), subject: subjectText(cert) };
+    const subject = subjectText(cert);
+    let caller: Caller;
+    if (chain !== null && !chain.verified) caller = { kind: 'unverified', subject };
+    else {
+      // An agent's: signed by the agent CA, directly or through intermediates it signed.
+      const path = [cert, ...(chain?.issuers ?? [])];
+      const agent = path.some((c) => issuedByAny(c, cas)) || path.some((c) => caPrints.has(c.fingerprint256));
+      caller = { kind: agent ? 'agent' : 'other', subject };
+    }
     if (known.size >= 256) known.delete(known.keys().next().value!);
-    known.set(key, verdict);
-    return verdict;
+    known.set(key, caller);
+    return caller;
   };
-  const verdict = (method: string, certRaw: Buffer | null): DoorRefusal<AgentGateCode> | null => {
+  const verdict = (method: string, certRaw: Buffer | null, chain: PeerChain | null): DoorRefusal<AgentGateCode> | null => {
     if (method.startsWith(OPEN_TO_ALL)) return null;
-    const caller = certRaw === null ? null : classify(certRaw);
+    const caller = certRaw === null ? null : classify(certRaw, chain);
+    if (caller?.kind === 'unverified') {
+      return { code: 'UNVERIFIED_CHAIN', reason: `the caller's certificate (${caller.subject}) came with a chain in which a certificate was not signed by the one above it, so whether the agent CA (tls.agent_ca) issued it cannot be told` };
+    }
     if (method === AGENT_STREAM_METHOD) {
-      if (caller?.agent === true) return null;
+      if (caller?.kind === 'agent') return null;
       const who = caller === null ? 'the caller presented no certificate' : `the caller's certificate (${caller.subject}) was not`;
       return { code: 'NOT_AN_AGENT', reason: `agent streams need a certificate issued by the agent CA (tls.agent_ca); ${who}` };
     }
-    if (caller?.agent === true) {
+    if (caller?.kind === 'agent') {
       return { code: 'AGENT_CERTIFICATE', reason: `the caller's certificate (${caller.subject}) was issued by the agent CA (tls.agent_ca), so it may open agent streams only, not call ${method}` };
     }
     return null;
   };
-  const refusal = (method: string, certRaw: Buffer | null): string | null => {
-    const v = verdict(method, certRaw);
+  const refusal = (method: string, certRaw: Buffer | null, chain: PeerChain | null = null): string | null => {
+    const v = verdict(method, certRaw, chain);
     return v === null ? null : `${v.code}: ${v.reason}`;
   };
-  const interceptor = doorGate((method, call) => verdict(method, call.getAuthContext().sslPeerCertificate?.raw ?? null), onRefused);
+  const interceptor = doorGate((method, call, metadata) => verdict(method, call.getAuthContext().sslPeerCertificate?.raw ?? null, peerChainOf(metadata)), onRefused, () => onRefused(GATE_FAILED));
   return { refusal, interceptor };
 }

@@ -16,6 +16,11 @@ export function fileCallStream(metadata: grpc.Metadata, stream: http2.ServerHttp
   streams.set(metadata, stream);
 }
 
+/** The stream filed under a call's metadata; undefined on a server without the guard. */
+export function filedCallStream(metadata: grpc.Metadata): http2.ServerHttp2Stream | undefined {
+  return streams.get(metadata);
+}
+
 /** Why a call is reset: `exhausted` when it is cut off to bound what the server holds. */
 export type ResetReason = 'cancel' | 'exhausted';
 

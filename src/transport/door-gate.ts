@@ -18,8 +18,10 @@ export interface DoorRefusal<C extends string> {
 
 /** `judge` says why the call to `method` is refused, or null; `onRefused` hears each refusal's code (a metric). */
 export function doorGate<C extends string>(
-  judge: (method: string, call: grpc.ServerInterceptingCallInterface) => DoorRefusal<C> | null,
+  judge: (method: string, call: grpc.ServerInterceptingCallInterface, metadata: grpc.Metadata) => DoorRefusal<C> | null,
   onRefused: (code: C) => void,
+  /** A call refused because the judge threw (GATE_FAILED). */
+  onFailed?: () => void,
 ): grpc.ServerInterceptor {
   return (method, call) =>
     new grpc.ServerInterceptingCall(call, {
@@ -28,10 +30,11 @@ export function doorGate<C extends string>(
           onReceiveMetadata: (metadata, pass) => {
             let refusal: DoorRefusal<C> | null;
             try {
-              refusal = method.path.startsWith(OPEN_TO_ALL) ? null : judge(method.path, call);
+              refusal = method.path.startsWith(OPEN_TO_ALL) ? null : judge(method.path, call, metadata);
             } catch (err) {
               // A caller the judge cannot read (a certificate no check foresaw) is refused, and
               // never throws out of the interceptor: that would take the whole process down.
+              onFailed?.();
               call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${GATE_FAILED}: the caller could not be judged (${(err as Error).message})` });
               return;
             }

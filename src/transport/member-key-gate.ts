@@ -38,6 +38,6 @@ export function memberKeyRefusal(auth: PeerAuth, isMember: (id: string) => boole
 }
 
 /** The check as a server interceptor: a refused call ends PERMISSION_DENIED before any handler runs. */
-export function memberKeyGate(auth: PeerAuth, isMember: (id: string) => boolean, onRefused: () => void): grpc.ServerInterceptor {
-  return doorGate((method, call) => refusal(auth, isMember, method, call), onRefused);
+export function memberKeyGate(auth: PeerAuth, isMember: (id: string) => boolean, onRefused: () => void, onFailed?: () => void): grpc.ServerInterceptor {
+  return doorGate((method, call) => refusal(auth, isMember, method, call), onRefused, onFailed);
 }

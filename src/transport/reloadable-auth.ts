@@ -55,8 +55,8 @@ export class ReloadableAgentGate implements AgentCaGate {
     this.current = next;
   }
 
-  refusal(method: string, certRaw: Buffer | null): string | null {
-    return this.current.refusal(method, certRaw);
+  refusal(...args: Parameters<AgentCaGate['refusal']>): string | null {
+    return this.current.refusal(...args);
   }
 
   readonly interceptor: AgentCaGate['interceptor'] = (descriptor, call) => this.current.interceptor(descriptor, call);

@@ -11,7 +11,10 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { AGENT_STREAM_METHOD, agentCaGate } from '../../src/transport/agent-ca-gate.js';
 import { mutualTlsCredentials, tlsAgentGate, tlsPeerAuth, type TlsFiles } from '../../src/transport/credentials.js';
+import type { DetailedPeerCertificate } from 'node:tls';
+import { baseCallGuard } from '../../src/transport/base-call-guard.js';
 import type { AuthenticatedCall } from '../../src/transport/peer-auth.js';
+import { chainAbove } from '../../src/transport/peer-chain.js';
 import { CertMaker } from '../helpers/certs.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-ca-gate-'));
@@ -118,4 +121,58 @@ void t.test('through a real server: refused calls end PERMISSION_DENIED before t
   t.same(operatorSync.got, [], 'and carried nothing');
   t.same(handled, ['Sync', 'Put'], 'the refused calls never reached a handler');
   t.same(refusedCodes, ['AGENT_CERTIFICATE', 'NOT_AN_AGENT'], 'each refusal was counted by its code');
+});
+
+// attack round 10: an agent certificate issued by an intermediate CA under tls.agent_ca passed
+// the handshake (it chains to the agent CA) but was taken for an operator's: the gate looked for
+// the agent CA as the direct issuer only.
+certs.makeIntermediate('agents', 'agents-int');
+const intermediateEdge = certs.makeCert('agents-int', 'edge-int');
+const intermediatePem = path.join(dir, 'agents-int.crt');
+// A forged "intermediate": the real one's name, a key of the forger's own, signed by itself.
+certs.makeCa('agents-int-forged', { cn: 'agents-int' });
+const forgedIssuedEdge = certs.makeCert('agents-int-forged', 'edge-forged');
+const x509 = (file: string): X509Certificate => new X509Certificate(fs.readFileSync(file));
+/** Node's detailed peer certificate for a chain of files, leaf first, the last linked to itself. */
+function detailed(files: readonly string[]): DetailedPeerCertificate {
+  const nodes = files.map((f) => ({ raw: x509(f).raw }) as unknown as { raw: Buffer; issuerCertificate?: unknown });
+  nodes.forEach((n, i) => (n.issuerCertificate = nodes[i + 1] ?? n));
+  return nodes[0] as unknown as DetailedPeerCertificate;
+}
+
+void t.test('chainAbove: each link checked; a certificate placed above one it did not sign makes the chain unverified', async (t) => {
+  const ok = chainAbove(detailed([intermediateEdge.cert, intermediatePem, agentCa]));
+  t.ok(ok.verified);
+  t.same(ok.verified ? ok.issuers.map((c) => c.subject) : null, ['CN=agents-int', 'CN=agents'], 'nearest issuer first');
+  t.same(chainAbove(detailed([intermediateEdge.cert])), { verified: true, issuers: [] }, 'a leaf alone: nothing above');
+  t.same(chainAbove(detailed([intermediateEdge.cert, path.join(dir, 'agents-int-forged.crt')])), { verified: false }, 'the forged intermediate, same name, did not sign it');
+  t.same(chainAbove(detailed([forgedIssuedEdge.cert, intermediatePem, agentCa])), { verified: false }, "a leaf of the forger's under the real intermediate");
+});
+
+void t.test('the verdicts with the chain: an intermediate of the agent CA issues agents; a chain that does not verify is refused everything', async (t) => {
+  const gate = agentCaGate(fs.readFileSync(agentCa));
+  const chain = chainAbove(detailed([intermediateEdge.cert, intermediatePem, agentCa]));
+  t.match(gate.refusal(PUT, der(intermediateEdge.cert), chain), /^AGENT_CERTIFICATE: the caller's certificate \(CN=edge-int\) was issued by the agent CA/, 'no client API for it');
+  t.equal(gate.refusal(AGENT_STREAM_METHOD, der(intermediateEdge.cert), chain), null, 'it opens agent streams');
+  const unverified = { verified: false } as const;
+  t.match(gate.refusal(PUT, der(forgedIssuedEdge.cert), unverified), /^UNVERIFIED_CHAIN: /);
+  t.match(gate.refusal(AGENT_STREAM_METHOD, der(forgedIssuedEdge.cert), unverified), /^UNVERIFIED_CHAIN: /);
+  t.equal(gate.refusal(HEALTH, der(forgedIssuedEdge.cert), unverified), null, 'health stays open');
+  const operatorChain = chainAbove(detailed([operator.cert, operator.ca]));
+  t.equal(gate.refusal(PUT, der(operator.cert), operatorChain), null, "an operator's certificate with its chain calls the API");
+});
+
+void t.test('through a real server with the call guard: an intermediate-issued agent certificate, sent with its chain, is an agent', async (t) => {
+  const files: TlsFiles = { ...server, agentCa };
+  const gate = tlsAgentGate(files)!;
+  const srv = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined }), gate.interceptor] });
+  srv.addService({ Put: { path: PUT, requestStream: false, responseStream: false, ...bytes } }, { Put: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from('stored')) });
+  const port = await new Promise<number>((resolve, reject) => srv.bindAsync('127.0.0.1:0', mutualTlsCredentials(files).server, (err, p) => (err ? reject(err) : resolve(p))));
+  t.teardown(() => srv.forceShutdown());
+  const chainPem = Buffer.concat([fs.readFileSync(intermediateEdge.cert), fs.readFileSync(intermediatePem)]);
+  const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(fs.readFileSync(server.ca), fs.readFileSync(intermediateEdge.key), chainPem));
+  t.teardown(() => c.close());
+  const err = await new Promise<grpc.ServiceError | null>((resolve) => c.makeUnaryRequest(PUT, bytes.requestSerialize, bytes.responseDeserialize, Buffer.from('k=v'), (e) => resolve(e ?? null)));
+  t.equal(err?.code, grpc.status.PERMISSION_DENIED, 'its put is refused (on the old gate: stored)');
+  t.match(err?.details, /^AGENT_CERTIFICATE: .*CN=edge-int/);
 });
