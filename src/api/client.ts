@@ -24,6 +24,7 @@ import {
   type MembersJson,
   type StatusJson,
 } from './answers.js';
+import { ClientLanes } from './client-lanes.js';
 import { streamAudit, type AuditOptions } from './audit-stream.js';
 import type { StreamContext } from './stream-context.js';
 import type { ControllersView } from './controller-rows.js';
@@ -46,11 +47,6 @@ export interface ControllerClientOptions {
   readonly connectTimeoutMs?: number;
 }
 
-interface ClientRef {
-  readonly id: string;
-  readonly seq: number;
-}
-
 function toBuffer(value: Uint8Array | string): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
@@ -64,7 +60,8 @@ export class ControllerClient {
   private readonly sessions = new Map<string, KvSessionClient>();
   private readonly streams = new Set<grpc.ClientReadableStream<unknown>>();
   private readonly clientId = randomUUID();
-  private seq = 0;
+  /** Each write's exactly-once id and seq (client-lanes.ts). */
+  private readonly lanes = new ClientLanes(this.clientId);
   private closed = false;
 
   constructor(opts: ControllerClientOptions) {
@@ -83,7 +80,7 @@ export class ControllerClient {
 
   }
 
-  /** The id this client's writes carry (for tests and logs). */
+  /** The id this client's writes carry (for tests and logs); writes made while others are in flight carry `ID/N`. */
   get id(): string {
     return this.clientId;
   }
@@ -92,16 +89,21 @@ export class ControllerClient {
     checkKey(key);
     const bytes = toBuffer(value);
     checkValueSize(bytes.byteLength);
-    const request = {
-      key,
-      value: bytes,
-      hasIfRevision: opts.ifRevision !== undefined,
-      ifRevision: opts.ifRevision ?? 0,
-      client: this.nextRef(),
-      forwarded: false,
-    };
-    const op = sessionOp('KV_OP_PUT', request, false);
-    return decodeRevision(await this.failover.run((endpoint) => this.kv(endpoint, 'Put', request, op)), 'PutResponse');
+    const lane = this.lanes.take();
+    try {
+      const request = {
+        key,
+        value: bytes,
+        hasIfRevision: opts.ifRevision !== undefined,
+        ifRevision: opts.ifRevision ?? 0,
+        client: lane.ref,
+        forwarded: false,
+      };
+      const op = sessionOp('KV_OP_PUT', request, false);
+      return decodeRevision(await this.failover.run((endpoint) => this.kv(endpoint, 'Put', request, op)), 'PutResponse');
+    } finally {
+      lane.release();
+    }
   }
 
   async get(key: string, opts: { readonly serializable?: boolean } = {}): Promise<KvEntry> {
@@ -113,15 +115,20 @@ export class ControllerClient {
 
   async delete(key: string, opts: { readonly ifRevision?: number } = {}): Promise<{ revision: number }> {
     checkKey(key);
-    const request = {
-      key,
-      client: this.nextRef(),
-      forwarded: false,
-      hasIfRevision: opts.ifRevision !== undefined,
-      ifRevision: opts.ifRevision ?? 0,
-    };
-    const op = sessionOp('KV_OP_DELETE', request, false);
-    return decodeRevision(await this.failover.run((endpoint) => this.kv(endpoint, 'Delete', request, op)), 'DeleteResponse');
+    const lane = this.lanes.take();
+    try {
+      const request = {
+        key,
+        client: lane.ref,
+        forwarded: false,
+        hasIfRevision: opts.ifRevision !== undefined,
+        ifRevision: opts.ifRevision ?? 0,
+      };
+      const op = sessionOp('KV_OP_DELETE', request, false);
+      return decodeRevision(await this.failover.run((endpoint) => this.kv(endpoint, 'Delete', request, op)), 'DeleteResponse');
+    } finally {
+      lane.release();
+    }
   }
 
   /**
@@ -256,11 +263,6 @@ export class ControllerClient {
       };
       check();
     });
-  }
-
-  private nextRef(): ClientRef {
-    this.seq += 1;
-    return { id: this.clientId, seq: this.seq };
   }
 
   private channel(endpoint: string): grpc.Client {

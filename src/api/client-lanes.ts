@@ -1,0 +1,55 @@
+/**
+ * The exactly-once tags of one ControllerClient's writes. The cluster keeps, per client id, the
+ * latest seq it applied and refuses an older one (src/statemachine/dedup.ts, Raft thesis §6.3),
+ * so two writes of one id in flight at once could arrive in either order: the one numbered
+ * later, applied first, made the other fail as "older than its latest" (STALE_REQUEST), and a
+ * retry that came after it was told the same of a write already applied (attack round 10: 10-25%
+ * of concurrent large puts refused, and at a leader's crash writes reported failed that were
+ * applied). So each write holds a lane, an id of its own, from its first attempt to its outcome:
+ * within a lane one seq is in flight at a time, in order. Lanes are reused, so a client puts no
+ * more ids in the cluster's table than it has writes in flight at its busiest.
+ */
+import type { ClientRefMsg } from './wire-types.js';
+
+/** One write's tag; `release` once the write has its outcome, whatever it is. */
+export interface LaneTag {
+  readonly ref: ClientRefMsg;
+  release(): void;
+}
+
+interface Lane {
+  readonly id: string;
+  seq: number;
+}
+
+export class ClientLanes {
+  /** Free lanes, the most recently freed last: one writer at a time keeps using the first. */
+  private readonly free: Lane[] = [];
+  private lanes = 0;
+
+  constructor(private readonly base: string) {}
+
+  /** Lanes made so far: the client's most writes in flight at once. */
+  get count(): number {
+    return this.lanes;
+  }
+
+  take(): LaneTag {
+    const lane = this.free.pop() ?? this.newLane();
+    lane.seq += 1;
+    let released = false;
+    return {
+      ref: { id: lane.id, seq: lane.seq },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.free.push(lane);
+      },
+    };
+  }
+
+  private newLane(): Lane {
+    const n = this.lanes++;
+    return { id: n === 0 ? this.base : `${this.base}/${n}`, seq: 0 };
+  }
+}
