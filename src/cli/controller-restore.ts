@@ -22,7 +22,7 @@ export async function runRestore(argv: readonly string[]): Promise<void> {
       `restored ${r.dataDir} from ${opts.from}: index ${r.header.index}, revision ${r.header.revision}, ${r.keys} keys, ` +
         `taken by ${r.header.takenBy} of ${r.header.cluster} at ${r.header.createdAt}. ` +
         `${opts.id} is the only member of a new cluster (id ${r.clusterId}): start it with \`controller --config ${opts.config} --id ${opts.id}\`, ` +
-        `then add each other controller with \`ctl member add ID ADDRESS\` and start it with --join and an empty data dir.${others}\n`,
+        `then add each other controller with \`ctl member add ID ADDRESS\` and start it with --join and an empty data dir. Restore on this one host only: each restored data dir is a cluster of its own.${others}\n`,
     );
   } catch (err) {
     if (err instanceof RestoreError) fail(err.message, err.exitCode);

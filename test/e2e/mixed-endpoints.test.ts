@@ -1,7 +1,9 @@
 /**
  * `ctl endpoint status` over endpoints of two different clusters (a staging host among
  * production ones) names which endpoint answers for which cluster and fails, instead of letting
- * ctl write to whichever answers first.
+ * ctl write to whichever answers first. So do `endpoint status --cluster` (whose member list
+ * is one cluster's) and `ctl health`: two clusters under one cluster file (a restore run on every
+ * member, attack round 10) each called itself healthy.
  */
 import t from 'tap';
 import { ProcessCluster } from '../helpers/process-cluster.js';
@@ -45,4 +47,14 @@ void t.test('endpoints of two clusters: each named with its cluster, exit 1', as
     'the rows are printed, each with its cluster id',
   );
   t.equal(run.stderr.trim(), `ctl: the endpoints belong to different clusters: ${a.endpoints()} answer for cluster e2e (${idA}); ${b.endpoints()} answer for cluster e2e (${idB}); check --endpoints`);
+
+  const cluster = await a.ctl(['endpoint', 'status', '--cluster', '-o', 'json'], mixed);
+  t.equal(cluster.code, 1, '--cluster: exit 1 too');
+  t.match(cluster.stderr, /the endpoints belong to different clusters/, "the other cluster's endpoint asked besides the members");
+
+  const healthOne = await a.ctl(['health'], a.endpoints());
+  t.equal(healthOne.code, 0, `one cluster is healthy (${healthOne.stderr.trim()})`);
+  const health = await a.ctl(['health'], mixed);
+  t.not(health.code, 0, 'health fails over two clusters');
+  t.match(health.stderr, new RegExp(`unhealthy: the endpoints belong to different clusters: .*${idA}.*${idB}`));
 });

@@ -8,6 +8,7 @@
 import { Option, type Command } from 'commander';
 import { ApiError, EXIT_FAILED, EXIT_UNREACHABLE } from '../../api/errors.js';
 import type { EndpointSelfJson } from '../../api/operator-answers.js';
+import type { OperatorClient } from '../../api/operator-client.js';
 import { formatBytes, formatDuration } from '../cell-format.js';
 import { plainTable } from '../plain-table.js';
 import type { Session } from './context.js';
@@ -84,6 +85,27 @@ export function mixedClusters(rows: readonly EndpointStatusJson[]): string | nul
   return [...groups].map(([cluster, endpoints]) => `${endpoints.join(', ')} answer for cluster ${cluster}`).join('; ');
 }
 
+/**
+ * Which clusters `endpoints` answer for, when more than one (null otherwise, or with one
+ * endpoint): `ctl health` asks it too, since each of two clusters under one cluster file (a
+ * restore run on every member, attack round 10) calls itself healthy. Endpoints that do not
+ * answer are left out.
+ */
+export async function mixedClustersAt(operator: OperatorClient, endpoints: readonly string[]): Promise<string | null> {
+  if (endpoints.length < 2) return null;
+  const rows = await Promise.all(
+    endpoints.map(async (e) => {
+      try {
+        const s = await operator.endpointStatusOn(e);
+        return row(e, null, s, 0, s.errors);
+      } catch {
+        return row(e, null, null, null, []);
+      }
+    }),
+  );
+  return mixedClusters(rows);
+}
+
 const cell = (v: string | number | null): string => (v === null ? '-' : String(v));
 
 export function renderEndpointStatus(rows: readonly EndpointStatusJson[], format: Format): string {
@@ -127,6 +149,10 @@ export function registerEndpoint(program: Command, session: Session): void {
       if (opts.cluster) {
         const list = await operator.memberList({ serializable: true });
         targets = list.members.map((m) => ({ endpoint: m.address, id: m.id }));
+        // The endpoints given too: one that answers for another cluster (a second cluster under
+        // the same file) is no member of this one's list, and must still be seen.
+        const listed = new Set(targets.map((t) => t.endpoint));
+        for (const e of session.endpoints()) if (!listed.has(e)) targets.push({ endpoint: e, id: null });
       } else {
         targets = session.endpoints().map((e) => ({ endpoint: e, id: null }));
       }

@@ -20,6 +20,7 @@ import { ApiError } from '../../api/errors.js';
 import type { HealthJson } from '../../api/health-wire.js';
 import { HEALTH_FORMATS, renderHealth, type HealthFormat } from '../health-output.js';
 import type { Session } from './context.js';
+import { mixedClustersAt } from './endpoint.js';
 
 export type HealthVerdict =
   | { readonly healthy: true; readonly summary: string }
@@ -114,5 +115,8 @@ export function registerHealth(program: Command, session: Session): void {
       health = await bestHealth(health, (endpoint) => fetchHealthOn(client, endpoint), session.endpoints());
       session.io.out(renderHealth(health, opts.output));
       if (!health.healthy) throw new UnhealthyError(`unhealthy: ${health.reason}`);
+      // Each of two clusters under one cluster file calls itself healthy.
+      const mixed = await mixedClustersAt(session.operator(), session.endpoints());
+      if (mixed !== null) throw new UnhealthyError(`unhealthy: the endpoints belong to different clusters: ${mixed}; writes go to whichever answers first (a restore run on more than one member? docs/operate.md)`);
     });
 }
