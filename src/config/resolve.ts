@@ -54,6 +54,15 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
       reason: `unknown placeholder ${placeholder[0]}; the only placeholder is \${id}`,
     });
   }
+  // A shell would expand these; this file is not read by one, so they would name directories
+  // called '~' or '$HOME' beside the config file (attack round 10).
+  const shellLike = /^~(?=\/|$)|\$(?!\{)[A-Za-z_]/.exec(dataDirTemplate);
+  if (placeholder === null && shellLike !== null) {
+    problems.push({
+      path: ['controller', 'data_dir'],
+      reason: `${JSON.stringify(dataDirTemplate)} would be taken literally (${JSON.stringify(shellLike[0])} is not expanded: no shell reads this file); write the directory out, e.g. /var/lib/controller/\${id}`,
+    });
+  }
 
   // A controller's certificate names its member (docs/deploy.md), so one shared file may point
   // each node at its own: cert: /etc/controller/tls/${id}.crt.

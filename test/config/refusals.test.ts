@@ -224,6 +224,15 @@ void t.test('data_dir accepts only the ${id} placeholder', async (t) => {
   expectRefusal(t, `${NODES}controller:\n  data_dir: ''\n`, 'controller.data_dir', /empty/);
 });
 
+void t.test("attack round 10: a data_dir written for a shell ('~', $HOME) is refused, not taken literally", async (t) => {
+  expectRefusal(t, `${NODES}controller:\n  data_dir: ~/controller/\${id}\n`, 'controller.data_dir', /"~" is not expanded: no shell reads this file/);
+  expectRefusal(t, `${NODES}controller:\n  data_dir: '~'\n`, 'controller.data_dir', /"~" is not expanded/);
+  expectRefusal(t, `${NODES}controller:\n  data_dir: $HOME/controller\n`, 'controller.data_dir', /"\$H" is not expanded/);
+  for (const fine of ['/var/lib/controller/${id}', './data/~backup', 'data/a$', '/srv/x~y/${id}']) {
+    t.doesNotThrow(() => parseClusterConfig(`${NODES}controller:\n  data_dir: '${fine}'\n`, 'cluster.yaml'), `${fine} is taken`);
+  }
+});
+
 void t.test('tls needs all of ca, cert and key', async (t) => {
   expectRefusal(t, `${NODES}tls:\n  ca: ca.pem\n  cert: c.pem\n`, 'tls.key', /required key is missing/);
 });
