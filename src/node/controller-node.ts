@@ -6,6 +6,7 @@ import { ensurePrivateDataDir } from './data-dir-mode.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { baseCallGuard } from '../transport/base-call-guard.js';
+import { INCOMPLETE_REQUEST_BUDGET_BYTES, INCOMPLETE_REQUEST_STALL_MS, INCOMPLETE_SWEEP_MS, IncompleteRequests } from '../transport/incomplete-requests.js';
 import { oneMessageRequests } from '../transport/unended-requests.js';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
@@ -108,7 +109,8 @@ export class ControllerNode {
     private readonly sessions: KvSessions,
     private readonly promoter: PromoterDriver,
     private readonly removal: RemovalWatch,
-    private readonly identityTicker: NodeJS.Timeout,
+    /** The node's own intervals: the identity duties' and the incomplete requests' sweep. */
+    private readonly tickers: readonly NodeJS.Timeout[],
     private readonly agents: AgentsLayer,
     private readonly leadership: LeadershipLog,
     private readonly autopilot: AutopilotWiring,
@@ -467,7 +469,13 @@ export class ControllerNode {
     const agentsLayer = agents;
 
     // The base call's guard first: it reads what the call that grpc-js starts with holds.
-    const guard = baseCallGuard({ onCompressed: () => metrics.onCallRefused('COMPRESSED'), onUnendedReset: () => metrics.onUnendedStreamReset() });
+    // Request messages still arriving are held to a budget (incomplete-requests.ts).
+    const incomplete = new IncompleteRequests(
+      { budgetBytes: Math.max(INCOMPLETE_REQUEST_BUDGET_BYTES, 8 * config.raft.maxMessageBytes), stallMs: INCOMPLETE_REQUEST_STALL_MS },
+      () => performance.now(),
+      (reason) => metrics.onIncompleteRequestCut(reason),
+    );
+    const guard = baseCallGuard({ onCompressed: () => metrics.onCallRefused('COMPRESSED'), onUnendedReset: () => metrics.onUnendedStreamReset(), incomplete });
     // A member's key acts beyond peer RPCs only while it is a member (member-key-gate.ts); before
     // the first entry is applied, the file's members.
     const isMemberKey = (id: string): boolean => sm.members.get(id) !== null || (sm.members.size === 0 && isConfigured(id));
@@ -628,8 +636,10 @@ export class ControllerNode {
       clusterVersion.check();
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
+    const incompleteSweep = setInterval(() => incomplete.sweep(), INCOMPLETE_SWEEP_MS);
+    incompleteSweep.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, identityTicker, agentsLayer, leadership, autopilot, tlsReload);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep], agentsLayer, leadership, autopilot, tlsReload);
   }
 
   /**
@@ -643,7 +653,7 @@ export class ControllerNode {
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
     this.leadership.shutdownStarted();
-    clearInterval(this.identityTicker);
+    for (const ticker of this.tickers) clearInterval(ticker);
     this.tlsReload?.stop();
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');

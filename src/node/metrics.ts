@@ -15,6 +15,7 @@ import type { NodeStatus, Message } from '../raft/index.js';
 import type { SoftState } from '../raft/types.js';
 import type { AuditEvent } from '../membership/audit.js';
 import type { MembershipView } from '../membership/membership-engine.js';
+import type { IncompleteCut } from '../transport/incomplete-requests.js';
 import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from '../transport/revoked-sockets.js';
 import { pemCrls } from '../transport/tls-files.js';
 
@@ -104,6 +105,7 @@ export class Metrics {
   private readonly refusals: client.Counter<'direction' | 'code' | 'peer'>;
   private readonly callRefusals: client.Counter<'code'>;
   private readonly unendedResets: client.Counter;
+  private readonly incompleteCuts: client.Counter<'reason'>;
 
   constructor(
     readonly node: string,
@@ -260,6 +262,13 @@ export class Metrics {
       labelNames: ['code'],
       registers: [this.registry],
     });
+    this.incompleteCuts = new client.Counter({
+      name: 'client_requests_cut_total',
+      help: 'Request streams reset while their message was still arriving: budget = the unfinished messages of all streams reached their budget and this one had waited longest; stalled = no byte came for 30 s.',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    for (const reason of ['budget', 'stalled'] satisfies IncompleteCut[]) this.incompleteCuts.inc({ reason }, 0);
     this.unendedResets = new client.Counter({
       name: 'client_streams_reset_unended_total',
       help: 'Streams reset (RST_STREAM NO_ERROR) after their status was written because the client had not ended its request; the requests of clients that never half-close are not held.',
@@ -274,6 +283,10 @@ export class Metrics {
   }
 
   /** A stream reset after its status because its client had not ended the request (src/transport/unended-requests.ts). */
+  onIncompleteRequestCut(reason: IncompleteCut): void {
+    this.incompleteCuts.inc({ reason });
+  }
+
   onUnendedStreamReset(): void {
     this.unendedResets.inc();
   }

@@ -1,13 +1,15 @@
 /**
  * The server's first interceptor, the only one that receives grpc-js's base call: it refuses
  * compressed requests before their messages are read (compression-gate.ts), resets a stream
- * left open after its status (unended-requests.ts), and files the stream where its handler can
- * reset it (call-reset.ts). It must come first in the server's list.
+ * left open after its status (unended-requests.ts), counts its unfinished request bytes
+ * (incomplete-requests.ts), and files the stream where its handler can reset it
+ * (call-reset.ts). It must come first in the server's list.
  */
 import * as grpc from '@grpc/grpc-js';
 import { http2StreamOf } from './base-call.js';
 import { fileCallStream } from './call-reset.js';
 import { admitEncoding } from './compression-gate.js';
+import type { IncompleteRequests } from './incomplete-requests.js';
 import { resetUnendedStream } from './unended-requests.js';
 
 export interface BaseCallGuardHooks {
@@ -15,11 +17,14 @@ export interface BaseCallGuardHooks {
   readonly onCompressed: () => void;
   /** A stream whose client had not ended it was reset after its status. */
   readonly onUnendedReset: () => void;
+  /** Counts each stream's unfinished request bytes against the port's budget; absent: not counted. */
+  readonly incomplete?: IncompleteRequests;
 }
 
 export function baseCallGuard(hooks: BaseCallGuardHooks): grpc.ServerInterceptor {
   return (_method, call) => {
     const stream = http2StreamOf(call);
+    if (stream !== null) hooks.incomplete?.watch(stream);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next({

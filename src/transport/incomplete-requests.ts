@@ -1,0 +1,154 @@
+/**
+ * What the gRPC port holds of messages still arriving. grpc-js keeps each request message in its
+ * stream's decoder until the last byte comes, up to the largest message the port accepts, and
+ * nothing bounded how many a client could leave unfinished: 1,500 unary calls sent all but their
+ * last byte took a leader from 96 MB to 4.5 GB, and kept it (attack round 10), from any
+ * certificate, an agent's included, since a health check takes a message too.
+ *
+ * So every stream's bytes are counted as they arrive, by the gRPC framing (a 5-byte prefix, then
+ * the message), and the bytes of messages not yet complete are held to one budget for the port:
+ * past it, the stream whose unfinished message has waited longest is reset (ENHANCE_YOUR_CALM:
+ * its client sees RESOURCE_EXHAUSTED), as the watches' budget cuts the watch unread longest. An
+ * honest sender finishes its message within a round trip or two, so the one that has waited
+ * longest is the one that sends least. A message that stops arriving altogether is reset once
+ * it has had no byte for the stall time (a sweep the driver runs), however little it holds.
+ *
+ * No timers of its own: `sweep(now)` is called by the node's driver.
+ */
+import * as http2 from 'node:http2';
+
+/** Bytes of unfinished request messages the port holds at most, all streams together. */
+export const INCOMPLETE_REQUEST_BUDGET_BYTES = 64 * 1024 * 1024;
+/** An unfinished message that has had no byte for this long is reset. */
+export const INCOMPLETE_REQUEST_STALL_MS = 30_000;
+
+/** How often the driver sweeps for stalled messages. */
+export const INCOMPLETE_SWEEP_MS = 1_000;
+
+export type IncompleteCut = 'budget' | 'stalled';
+
+const PREFIX_BYTES = 5;
+
+/** One stream's place in its current message, read from the bytes as they come. */
+export class FrameProgress {
+  /** Bytes of the 5-byte prefix read so far (0-4), while in a prefix. */
+  private prefixRead = 0;
+  private readonly prefix = Buffer.alloc(PREFIX_BYTES);
+  /** Bytes of the message body still to come; null while in a prefix. */
+  private bodyLeft: number | null = null;
+  /** Bytes of the current, unfinished message received (prefix included). */
+  pending = 0;
+  /** Messages completed so far. */
+  completed = 0;
+
+  /** Takes one chunk; returns how `pending` changed (negative when messages completed). */
+  take(chunk: Buffer): number {
+    const before = this.pending;
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.bodyLeft === null) {
+        const n = Math.min(PREFIX_BYTES - this.prefixRead, chunk.length - at);
+        chunk.copy(this.prefix, this.prefixRead, at, at + n);
+        this.prefixRead += n;
+        this.pending += n;
+        at += n;
+        if (this.prefixRead === PREFIX_BYTES) {
+          this.bodyLeft = this.prefix.readUInt32BE(1);
+          this.prefixRead = 0;
+        }
+      } else {
+        const n = Math.min(this.bodyLeft, chunk.length - at);
+        this.bodyLeft -= n;
+        this.pending += n;
+        at += n;
+      }
+      if (this.bodyLeft === 0) {
+        this.bodyLeft = null;
+        this.pending = 0;
+        this.completed += 1;
+      }
+    }
+    return this.pending - before;
+  }
+}
+
+interface Watched {
+  readonly stream: http2.ServerHttp2Stream;
+  readonly progress: FrameProgress;
+  /** When its unfinished message began (ms), or null while it has none. */
+  since: number | null;
+  /** When a byte last came (ms). */
+  lastByte: number;
+}
+
+export class IncompleteRequests {
+  private readonly watched = new Set<Watched>();
+  private total = 0;
+
+  constructor(
+    private readonly opts: { readonly budgetBytes: number; readonly stallMs: number },
+    private readonly now: () => number,
+    private readonly onCut: (reason: IncompleteCut) => void = () => undefined,
+  ) {}
+
+  /** Bytes of unfinished messages held now, all streams together. */
+  get pendingBytes(): number {
+    return this.total;
+  }
+
+  get streams(): number {
+    return this.watched.size;
+  }
+
+  /** Counts `stream`'s request bytes from now until it closes. */
+  watch(stream: http2.ServerHttp2Stream): void {
+    const w: Watched = { stream, progress: new FrameProgress(), since: null, lastByte: this.now() };
+    this.watched.add(w);
+    stream.on('data', (chunk: Buffer) => this.took(w, chunk));
+    stream.once('close', () => this.forget(w));
+  }
+
+  /** Resets the unfinished messages that have had no byte for the stall time. */
+  sweep(now: number = this.now()): void {
+    for (const w of [...this.watched]) {
+      if (w.since !== null && now - w.lastByte >= this.opts.stallMs) this.cut(w, 'stalled');
+    }
+  }
+
+  private took(w: Watched, chunk: Buffer): void {
+    if (!this.watched.has(w)) return;
+    const now = this.now();
+    w.lastByte = now;
+    const completedBefore = w.progress.completed;
+    this.total += w.progress.take(chunk);
+    // The unfinished message is a new one when none was, or when one completed in this chunk.
+    if (w.progress.pending === 0) w.since = null;
+    else if (w.since === null || w.progress.completed !== completedBefore) w.since = now;
+    while (this.total > this.opts.budgetBytes) {
+      const oldest = this.oldestUnfinished();
+      if (oldest === null) break;
+      this.cut(oldest, 'budget');
+    }
+  }
+
+  private oldestUnfinished(): Watched | null {
+    let oldest: Watched | null = null;
+    for (const w of this.watched) {
+      if (w.since === null) continue;
+      if (oldest === null || w.since < oldest.since! || (w.since === oldest.since && w.progress.pending > oldest.progress.pending)) oldest = w;
+    }
+    return oldest;
+  }
+
+  private cut(w: Watched, reason: IncompleteCut): void {
+    this.forget(w);
+    this.onCut(reason);
+    if (!w.stream.closed && !w.stream.destroyed) w.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  private forget(w: Watched): void {
+    if (!this.watched.delete(w)) return;
+    this.total -= w.progress.pending;
+    w.progress.pending = 0;
+  }
+}

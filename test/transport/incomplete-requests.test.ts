@@ -1,0 +1,125 @@
+/**
+ * IncompleteRequests (src/transport/incomplete-requests.ts): request bytes counted by the gRPC
+ * framing as they arrive; unfinished messages held to a budget (the one waiting longest is
+ * reset), and one that stops arriving reset after the stall time. attack round 10: 1,500 unary
+ * calls sent all but their last byte took a leader to 4.5 GB.
+ */
+import { EventEmitter } from 'node:events';
+import * as http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
+import t from 'tap';
+import { baseCallGuard } from '../../src/transport/base-call-guard.js';
+import { FrameProgress, IncompleteRequests, type IncompleteCut } from '../../src/transport/incomplete-requests.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/** A gRPC frame: the 5-byte prefix announcing `announced` bytes, then `body` bytes of it. */
+function frame(announced: number, body = announced): Buffer {
+  const b = Buffer.alloc(5 + body, 0x61);
+  b[0] = 0;
+  b.writeUInt32BE(announced, 1);
+  return b;
+}
+
+void t.test('FrameProgress follows messages across any split of the bytes', async (t) => {
+  const whole = Buffer.concat([frame(10), frame(0), frame(300)]);
+  for (const step of [1, 2, 3, 5, 7, 64, whole.length]) {
+    const p = new FrameProgress();
+    let held = 0;
+    let most = 0;
+    for (let at = 0; at < whole.length; at += step) {
+      held += p.take(whole.subarray(at, at + step));
+      most = Math.max(most, held);
+      if (held !== p.pending) t.fail(`step ${step}: the deltas add up to pending`);
+    }
+    t.equal(p.pending, 0, `step ${step}: nothing pending once every message is whole`);
+    t.equal(p.completed, 3, `step ${step}: three messages, the empty one included`);
+    t.ok(most <= 305, `step ${step}: never more than the largest message held (${most})`);
+  }
+  const partial = new FrameProgress();
+  partial.take(frame(1000, 600));
+  t.equal(partial.pending, 605, 'an unfinished message: its prefix and what came of it');
+});
+
+/** A stand-in for an HTTP/2 stream: 'data' and 'close', and close(code) recorded. */
+class FakeStream extends EventEmitter {
+  closed = false;
+  destroyed = false;
+  rstCode: number | null = null;
+  close(code: number): void {
+    this.closed = true;
+    this.rstCode = code;
+    this.emit('close');
+  }
+}
+
+void t.test('past the budget the stream whose unfinished message waited longest is reset; whole messages cost nothing', async (t) => {
+  let now = 0;
+  const cuts: IncompleteCut[] = [];
+  const held = new IncompleteRequests({ budgetBytes: 1000, stallMs: 10_000 }, () => now, (r) => void cuts.push(r));
+  const [a, b, c] = [new FakeStream(), new FakeStream(), new FakeStream()];
+  for (const s of [a, b, c]) held.watch(s as unknown as http2.ServerHttp2Stream);
+  a.emit('data', frame(900, 400));
+  now = 10;
+  b.emit('data', frame(900, 400));
+  now = 20;
+  c.emit('data', Buffer.concat([frame(5000), frame(100)]));
+  t.equal(held.pendingBytes, 810, 'whole messages are not counted');
+  c.emit('data', frame(900, 300));
+  t.same(cuts, ['budget'], 'one reset brought it under the budget');
+  t.equal(a.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'the oldest unfinished one, with ENHANCE_YOUR_CALM');
+  t.equal(b.rstCode, null);
+  t.equal(held.pendingBytes, 710);
+  b.emit('data', Buffer.alloc(500, 0x61));
+  t.equal(held.pendingBytes, 305, "b's message completed: its bytes are let go");
+  c.emit('close');
+  t.equal(held.pendingBytes, 0, 'a closed stream is forgotten');
+  t.equal(held.streams, 1);
+});
+
+void t.test('a message that stops arriving is reset once it has had no byte for the stall time; a slow one that moves is not', async (t) => {
+  let now = 0;
+  const cuts: IncompleteCut[] = [];
+  const held = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 1000 }, () => now, (r) => void cuts.push(r));
+  const [stuck, slow, idle] = [new FakeStream(), new FakeStream(), new FakeStream()];
+  for (const s of [stuck, slow, idle]) held.watch(s as unknown as http2.ServerHttp2Stream);
+  stuck.emit('data', frame(100, 10));
+  slow.emit('data', frame(100, 10));
+  for (now = 500; now <= 2500; now += 500) {
+    slow.emit('data', Buffer.alloc(1, 0x61));
+    held.sweep();
+  }
+  t.equal(stuck.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'the stalled one');
+  t.equal(slow.rstCode, null, 'the slow one, a byte every 500 ms');
+  t.equal(idle.rstCode, null, 'a stream with no message under way is never stalled');
+  t.same(cuts, ['stalled']);
+});
+
+void t.test('on a real server: unfinished requests past the budget are reset, a whole call is answered', async (t) => {
+  const cuts: IncompleteCut[] = [];
+  const incomplete = new IncompleteRequests({ budgetBytes: 256 * 1024, stallMs: 60_000 }, () => performance.now(), (r) => void cuts.push(r));
+  const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined, incomplete })] });
+  const echo: grpc.MethodDefinition<Buffer, Buffer> = { path: '/test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
+  server.addService({ Echo: echo }, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(`${call.request.length}`)) });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  t.teardown(() => {
+    client.close();
+    session.destroy();
+    server.forceShutdown();
+  });
+  // Five calls announcing 1 MiB each, 100 KiB of it sent, never finished.
+  const codes: (number | null)[] = [];
+  for (let i = 0; i < 5; i++) {
+    const req = session.request({ ':method': 'POST', ':path': echo.path, 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => undefined);
+    req.on('close', () => void (codes[i] = req.rstCode));
+    req.write(frame(1024 * 1024, 100 * 1024));
+    codes.push(null);
+  }
+  await waitFor(() => cuts.length >= 3, 'the oldest unfinished calls reset for the budget', 10000);
+  t.ok(incomplete.pendingBytes <= 256 * 1024, `what is held stays within the budget (${incomplete.pendingBytes})`);
+  await waitFor(() => codes.filter((c) => c === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM).length >= 3, 'the client to see the resets', 10000);
+  const answer = await new Promise<string>((resolve, reject) => client.makeUnaryRequest(echo.path, echo.requestSerialize, echo.responseDeserialize, Buffer.alloc(200 * 1024), (e, v) => (e ? reject(e) : resolve(v!.toString()))));
+  t.equal(answer, String(200 * 1024), 'a whole call of 200 KiB is answered beside them');
+});
