@@ -116,7 +116,11 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
           if (record !== null && !sameAddress(record.address, req.address)) {
             throw new ServiceFailure('CONFLICT', `${req.id} is already a member at ${record.address}, not ${req.address}; to move it, remove it and add it again`);
           }
-          if (role === 'voter') return response(true, `${req.id} is already a voter; nothing changed`);
+          if (role === 'voter') {
+            // The learner role asked for is not what is in effect: no silent success.
+            if (req.learner) throw new ServiceFailure('CONFLICT', `${req.id} is already a voter, not a learner: member add does not demote; to make it a learner, remove it and add it again with --learner`);
+            return response(true, `${req.id} is already a voter; nothing changed`);
+          }
           return response(true, `${req.id} is already a learner; nothing changed; ${promotionPlan(req.id, record?.autoPromote ?? false)}`);
         }
         // The id decides first (above: an id at another address is a move); then the address must be free.

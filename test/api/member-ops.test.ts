@@ -70,6 +70,12 @@ void t.test('adding a member that is there at another address is a conflict, not
   t.equal(port.proposals.length, 0);
 });
 
+void t.test('attack round 10 (B7): adding a voter again as a learner is a conflict, not "nothing changed"', async (t) => {
+  const { port, ops } = setup();
+  t.match(await ops.add(add('c2', 'c2.example:7000', true), soon()).catch((e: unknown) => e), { code: 'CONFLICT', message: /c2 is already a voter, not a learner: member add does not demote/ });
+  t.equal(port.proposals.length, 0, 'nothing proposed');
+});
+
 void t.test('promote twice: the second says it is already a voter; an unknown id is UNKNOWN_NODE', async (t) => {
   const { port, ops } = setup();
   await ops.add(add('c4', '10.0.0.14:7101', true), soon());
