@@ -202,7 +202,7 @@ export function decideStartup(input: StartupInput): StartupDecision {
       code: 'ALREADY_BOOTSTRAPPED',
       message:
         `member ${memberId} has already been bootstrapped: ${known.peer} knows it as incarnation ${incarnation} ` +
-        `${known.reply.clusterId === null ? '' : `in cluster ${known.reply.clusterId} `}but data dir ${input.dataDir} is empty, so its state was lost. ` +
+        `${known.reply.clusterId === null ? '' : `in cluster ${known.reply.clusterId} `}but data dir ${input.dataDir} holds no Raft state (no ${input.dataDir}/raft, or an empty one), so its state was lost. ` +
         `It must not vote with an empty log; rebuild it as a new member: ${rebuild(memberId)}`,
     };
   }

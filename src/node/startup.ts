@@ -2,8 +2,10 @@
  * Start-up of a controller's data dir: open the storage, ask the peers the start-up question,
  * let src/identity's decision say bootstrap, join, start or refuse, and write what the decision
  * creates (the identity record, with the bootstrap entry when bootstrapping) before anything
- * else runs. A refusal closes the storage and throws StartupRefusedError (exit 2).
+ * else runs. A refusal closes the storage, removes the Raft database if this start created it,
+ * and throws StartupRefusedError (exit 2).
  */
+import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeConfig } from '../config/index.js';
@@ -45,7 +47,11 @@ export function helloDeadlineMs(config: NodeConfig): number {
 
 export async function prepareDataDir(opts: StartupOptions): Promise<PreparedDataDir> {
   const { config, logger } = opts;
-  const storage = await LevelRaftStorage.open(raftDbPath(config.dataDir));
+  const dbPath = raftDbPath(config.dataDir);
+  // Opening creates the database; a start that is refused must not leave one behind, where an
+  // operator moving the real one back would nest it inside (attack round 10).
+  const created = !fs.existsSync(dbPath);
+  const storage = await LevelRaftStorage.open(dbPath);
   try {
     const loaded = await storage.load();
     const stored = await storage.loadIdentity();
@@ -106,6 +112,7 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
     return { storage, persisted, identity, decision };
   } catch (err) {
     await storage.close();
+    if (created && err instanceof StartupRefusedError) fs.rmSync(dbPath, { recursive: true, force: true });
     throw err;
   }
 }

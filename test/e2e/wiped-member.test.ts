@@ -59,7 +59,8 @@ void t.test('a wiped follower restarted with the documented unit refuses to star
   const restarted = cluster.start(wiped); // exactly docs/deploy.md's ExecStart: no --join
   t.equal(await exitOf(restarted), 2, 'the wiped node exits 2');
   const said = cluster.dumpLogs(wiped);
-  t.match(said, /has already been bootstrapped: c\d knows it as incarnation [0-9a-f]{16} in cluster [0-9a-f]{16} but data dir .* is empty/, 'it says why, naming the cluster');
+  t.match(said, /has already been bootstrapped: c\d knows it as incarnation [0-9a-f]{16} in cluster [0-9a-f]{16} but data dir .* holds no Raft state/, 'it says why, naming the cluster');
+  t.notOk(fs.existsSync(path.join(cluster.dir, 'data', wiped, 'raft')), 'the refused start left no Raft database behind (one moved back would nest inside it)');
   t.match(said, new RegExp(`ctl member remove ${wiped}; ctl member add ${wiped} ADDRESS --learner; then start it with an empty data dir and --join`), 'and names the procedure');
 
   // The finding's sequence went on: the leader dies and the lagging node comes back.

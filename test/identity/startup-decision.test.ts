@@ -36,7 +36,7 @@ void t.test('an empty data dir whose member the cluster knows is refused: its st
   t.match(recorded, {
     action: 'refuse',
     code: 'ALREADY_BOOTSTRAPPED',
-    message: /member c1 has already been bootstrapped: c2 knows it as incarnation 0000000000000007 in cluster 00000000000000aa but data dir \/var\/lib\/c1 is empty.*ctl member remove c1; ctl member add c1 ADDRESS --learner; then start it with an empty data dir and --join/,
+    message: /member c1 has already been bootstrapped: c2 knows it as incarnation 0000000000000007 in cluster 00000000000000aa but data dir \/var\/lib\/c1 holds no Raft state.*ctl member remove c1; ctl member add c1 ADDRESS --learner; then start it with an empty data dir and --join/,
   });
   const heard = decideStartup(input({ answers: [{ peer: 'c3', reply: reply({ clusterId: null, lastIndex: 1, you: { heard: INC(8) } }) }] }));
   t.match(heard, { action: 'refuse', code: 'ALREADY_BOOTSTRAPPED', message: /c3 knows it as incarnation 0000000000000008 but/ }, 'heard before the cluster had an id');
