@@ -42,6 +42,8 @@ export interface AboutYou {
   readonly heard: string;
   /** The asker's own incarnation was removed from the cluster. */
   readonly removed: boolean;
+  /** The address the cluster records for the asker's id; null when none (or from an older version). */
+  readonly address: string | null;
 }
 
 export interface HelloReply {
@@ -89,6 +91,7 @@ export function helloReply(view: HelloView, askerId: string, ask: HelloAsk): Hel
       // Evidence that a data dir ran as this member: not the one recorded, and not removed since.
       heard: heard !== '' && heard !== recorded && !view.members.wasRemoved(heard) ? heard : '',
       removed: askerIncarnation !== '' && view.members.wasRemoved(askerIncarnation),
+      address: record === null || record.address === '' ? null : record.address,
     },
     creationNodes: clusterId === null ? view.initialNodes : null,
   };

@@ -27,6 +27,7 @@
  * If no peer answers, the identity checks (acceptance.ts) keep whatever the node creates from
  * harming the cluster it may once have belonged to.
  */
+import { sameAddress } from '../config/host-port.js';
 import type { HelloReply } from './hello.js';
 import { creationDigest, describeDifference, sameInitialNodes, type InitialNodes } from './initial-nodes.js';
 import { refuseForName } from './name-refusal.js';
@@ -63,6 +64,8 @@ export interface StartupInput {
   readonly clusterSize: number;
   /** The cluster file's nodes: what this node would bootstrap from. */
   readonly nodes: InitialNodes;
+  /** This node's `address` in the file: where its peers dial it. */
+  readonly selfAddress: string;
   readonly disk: DiskState;
   readonly answers: readonly PeerAnswer[];
 }
@@ -96,6 +99,21 @@ const REBUILD =
 const rebuild = (id: string): string => REBUILD.replaceAll('{id}', id);
 
 type Answered = { readonly peer: string; readonly reply: HelloReply };
+
+/**
+ * A joiner the cluster records at another address than its own waits for ever: the leader
+ * replicates to the address it has (attack round 10: a typo in `ctl member add`, and the joiner
+ * said nothing for minutes). Said at once, with the fix.
+ */
+function addressWarning(input: StartupInput, answered: readonly { readonly peer: string; readonly reply: HelloReply }[]): string | null {
+  const recorded = answered.find((a) => a.reply.you.member && a.reply.you.address !== null)?.reply.you.address ?? null;
+  if (recorded === null || sameAddress(recorded, input.selfAddress)) return null;
+  const id = input.memberId;
+  return (
+    `the cluster has ${id} at ${recorded}, but this node's address is ${input.selfAddress} (cluster.nodes in ${input.configFile}): ` +
+    `the leader replicates to ${recorded}, so this node will not catch up. Add it at its address: ctl member remove ${id}; ctl member add ${id} ${input.selfAddress} --learner; then start it again with --join`
+  );
+}
 
 export function decideStartup(input: StartupInput): StartupDecision {
   const { memberId, disk } = input;
@@ -206,7 +224,7 @@ export function decideStartup(input: StartupInput): StartupDecision {
         `It must not vote with an empty log; rebuild it as a new member: ${rebuild(memberId)}`,
     };
   }
-  if (input.join) return { action: 'join', reason: '--join: start empty and learn the cluster from its log', warning: null };
+  if (input.join) return { action: 'join', reason: '--join: start empty and learn the cluster from its log', warning: addressWarning(input, answered) };
   const running = answered.find((a) => a.reply.clusterId !== null || a.reply.lastIndex > 1);
   if (running !== undefined) {
     const member = freshest?.reply.you.member ?? running.reply.you.member;
@@ -215,7 +233,7 @@ export function decideStartup(input: StartupInput): StartupDecision {
       reason:
         `${running.peer} runs a cluster already (${running.reply.clusterId === null ? `log at index ${running.reply.lastIndex}` : `cluster ${running.reply.clusterId}`}): ` +
         'start empty and learn from its log what this member is, rather than write a bootstrap entry of its own',
-      warning: member ? null : `${memberId} is not a member of that cluster yet: add it with ctl member add ${memberId} ADDRESS`,
+      warning: member ? addressWarning(input, answered) : `${memberId} is not a member of that cluster yet: add it with ctl member add ${memberId} ADDRESS`,
     };
   }
   const differs = answered.find((a) => a.reply.creationNodes !== null && !sameInitialNodes(a.reply.creationNodes, input.nodes));

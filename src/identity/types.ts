@@ -71,7 +71,7 @@ export interface PeerEnvelope {
 /** What the replicated members table says, as far as identity goes (applied state). */
 export interface RecordedMembers {
   /** null: not a member. '' incarnation: a member the cluster has not heard from yet. */
-  get(id: string): { readonly incarnation: string; readonly role: 'voter' | 'learner' } | null;
+  get(id: string): { readonly incarnation: string; readonly role: 'voter' | 'learner'; readonly address: string } | null;
   wasRemoved(incarnation: string): boolean;
   readonly clusterId: IdentityId | null;
 }

@@ -73,6 +73,7 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
       clusterName: config.clusterName,
       configFile: config.file,
       clusterSize: config.nodes.length,
+      selfAddress: config.self.address,
       nodes,
       disk,
       answers,

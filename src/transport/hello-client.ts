@@ -86,6 +86,7 @@ export function decodeHello(r: Raw): HelloReply | string {
   const lastIndex = num('lastIndex');
   const appliedIndex = num('appliedIndex');
   const role = str('youRole');
+  const youAddress = str('youAddress');
   if (memberId === '') return 'no member id';
   if (incarnation === null || clusterId === null || recorded === null || heard === null) return 'an identity field is not 16 hex digits';
   if (lastIndex < 0 || appliedIndex < 0) return 'an index is not a non-negative integer';
@@ -98,7 +99,7 @@ export function decodeHello(r: Raw): HelloReply | string {
     clusterId: clusterId === '' ? null : clusterId,
     lastIndex,
     appliedIndex,
-    you: { member: r['youMember'] === true, role: role === '' ? null : role, recorded, heard, removed: r['youRemoved'] === true },
+    you: { member: r['youMember'] === true, role: role === '' ? null : role, recorded, heard, removed: r['youRemoved'] === true, address: youAddress === '' ? null : youAddress },
     creationNodes,
   };
 }

@@ -39,7 +39,7 @@ export interface TransportIdentity {
  */
 export function basicIdentity(self: string, clusterName: string, isKnownPeer: (id: string) => boolean): TransportIdentity {
   const none = {
-    get: () => ({ incarnation: '', role: 'voter' as const }),
+    get: () => ({ incarnation: '', role: 'voter' as const, address: '' }),
     wasRemoved: () => false,
     clusterId: null,
   };

@@ -399,6 +399,7 @@ export class PeerService {
         youHeard: r.you.heard,
         youRemoved: r.you.removed,
         nodes: r.creationNodes === null ? '' : encodeInitialNodes(r.creationNodes),
+        youAddress: r.you.address ?? '',
       };
     } catch (err) {
       callback(this.refused(1, err, raw['from']));

@@ -76,6 +76,7 @@ export interface WireHelloResponse {
   readonly youHeard: string;
   readonly youRemoved: boolean;
   readonly nodes: string;
+  readonly youAddress: string;
 }
 
 export interface WireStatusReport extends WireIdentity {

@@ -15,7 +15,7 @@ const error = (text: string): PeerAnswer => {
 };
 const reply = (clusterId: string | null): PeerAnswer => ({
   peer: 'c1',
-  reply: { memberId: 'c1', incarnation: 'bbbbbbbbbbbbbbbb', clusterId, lastIndex: 12, appliedIndex: 12, you: { member: true, role: 'voter', recorded: '', heard: '', removed: false }, creationNodes: null },
+  reply: { memberId: 'c1', incarnation: 'bbbbbbbbbbbbbbbb', clusterId, lastIndex: 12, appliedIndex: 12, you: { member: true, role: 'voter', recorded: '', heard: '', removed: false, address: null }, creationNodes: null },
 });
 
 void t.test('a reply: a member of this cluster, or of another (not counted)', async (t) => {

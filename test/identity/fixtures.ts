@@ -9,14 +9,14 @@ export const CLUSTER_A = '00000000000000aa';
 export const CLUSTER_B = '00000000000000bb';
 
 export function members(
-  rows: Record<string, { incarnation?: string; role?: 'voter' | 'learner' }>,
+  rows: Record<string, { incarnation?: string; role?: 'voter' | 'learner'; address?: string }>,
   opts: { clusterId?: string | null; removed?: readonly string[] } = {},
 ): RecordedMembers {
   const removed = new Set(opts.removed ?? []);
   return {
     get: (id) => {
       const r = rows[id];
-      return r === undefined ? null : { incarnation: r.incarnation ?? '', role: r.role ?? 'voter' };
+      return r === undefined ? null : { incarnation: r.incarnation ?? '', role: r.role ?? 'voter', address: r.address ?? `10.0.0.${id.slice(1)}:7101` };
     },
     wasRemoved: (i) => removed.has(i),
     clusterId: opts.clusterId ?? null,
@@ -50,7 +50,7 @@ export function reply(over: Omit<Partial<HelloReply>, 'you'> & { you?: Partial<H
     appliedIndex: 40,
     creationNodes: null,
     ...rest,
-    you: { member: true, role: 'voter', recorded: '', heard: '', removed: false, ...you },
+    you: { member: true, role: 'voter', recorded: '', heard: '', removed: false, address: null, ...you },
   };
 }
 

@@ -18,6 +18,7 @@ const input = (over: Partial<StartupInput>): StartupInput => ({
   configFile: FILE,
   clusterSize: 3,
   nodes: nodes('c1', 'c2', 'c3'),
+  selfAddress: '10.0.0.2:7101',
   disk: present,
   answers: [],
   ...over,

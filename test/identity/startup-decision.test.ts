@@ -6,7 +6,7 @@ import { CLUSTER_A, CLUSTER_B, INC, identity, nodes, reply } from './fixtures.js
 
 const EMPTY: DiskState = { kind: 'empty' };
 const disk = (over: Parameters<typeof identity>[0] = {}, lastIndex = 50): DiskState => ({ kind: 'present', identity: identity({ clusterId: CLUSTER_A, ...over }), lastIndex });
-const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', join: false, dataDir: '/var/lib/c1', clusterName: 'prod', configFile: '/etc/controller/cluster.yaml', clusterSize: 3, nodes: nodes('c1', 'c2', 'c3'), disk: EMPTY, answers: [], ...over });
+const input = (over: Partial<StartupInput>): StartupInput => ({ memberId: 'c1', join: false, dataDir: '/var/lib/c1', clusterName: 'prod', configFile: '/etc/controller/cluster.yaml', clusterSize: 3, nodes: nodes('c1', 'c2', 'c3'), selfAddress: '10.0.0.1:7101', disk: EMPTY, answers: [], ...over });
 const down = (peer: string): PeerAnswer => ({ peer, error: 'UNAVAILABLE: connection refused', status: 'UNAVAILABLE', details: 'connection refused' });
 
 void t.test('an empty data dir bootstraps when no peer answers, or when every peer is still at the bootstrap entry', async (t) => {
@@ -157,4 +157,14 @@ void t.test('a bootstrap carries the digest of its nodes: the same for any order
   t.not(digestOf(nodes('c1', 'c2', 'c3', 'c4')), base, 'a member more');
   const moved = initialNodes(nodes('c1', 'c2', 'c3').map((n) => (n.id === 'c2' ? { id: 'c2', address: '10.0.0.9:7101' } : n)));
   t.not(digestOf(moved), base, 'a member at another address');
+});
+
+void t.test('attack round 10 (B3): a joiner the cluster records at another address is warned at once, with the fix', async (t) => {
+  const recordedElsewhere = [{ peer: 'c2', reply: reply({ you: { member: true, role: 'learner', address: '10.0.0.1:7111' } }) }];
+  const d = decideStartup(input({ join: true, answers: recordedElsewhere }));
+  t.match(d, { action: 'join', warning: /the cluster has c1 at 10\.0\.0\.1:7111, but this node's address is 10\.0\.0\.1:7101 .*ctl member remove c1; ctl member add c1 10\.0\.0\.1:7101 --learner/ });
+  const same = decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: reply({ you: { member: true, role: 'learner', address: '10.0.0.1:7101' } }) }] }));
+  t.match(same, { action: 'join', warning: null }, 'recorded where it is: no warning');
+  const older = decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: reply({ you: { member: true, role: 'learner', address: null } }) }] }));
+  t.match(older, { action: 'join', warning: null }, 'a peer of an older version says no address: nothing to judge');
 });

@@ -92,7 +92,7 @@ export class SimIdentity {
       else answers.push({ peer: p.id, error: 'UNAVAILABLE', status: 'UNAVAILABLE', details: '' });
     }
     const disk = empty ? ({ kind: 'empty' } as const) : ({ kind: 'present', identity: stored, lastIndex } as const);
-    const decision = decideStartup({ memberId: n.id, join: false, dataDir: `sim:${n.id}`, clusterName: CLUSTER_NAME, configFile: 'sim.yaml', clusterSize: peers.length + 1, nodes: this.fileNodes(), disk, answers });
+    const decision = decideStartup({ memberId: n.id, join: false, dataDir: `sim:${n.id}`, clusterName: CLUSTER_NAME, configFile: 'sim.yaml', clusterSize: peers.length + 1, nodes: this.fileNodes(), selfAddress: `sim:${n.id}`, disk, answers });
     this.world.started(n.id, decision.action);
     if (decision.action === 'refuse') {
       this.world.note(`${n.id} start-up: refuse ${decision.code}`);

@@ -46,7 +46,7 @@ function identityOf(self: string, incarnation: string, clusterId: string | null 
     identity: { memberId: self, incarnation, clusterId, origin: 'bootstrap', recorded: true, creationSeen: true, creation: null },
     term: 3,
     lastIndex: 10,
-    members: { get: (id) => (id in rows ? { incarnation: rows[id]!, role: 'voter' } : null), wasRemoved: (i) => i === INC(99), clusterId },
+    members: { get: (id) => (id in rows ? { incarnation: rows[id]!, role: 'voter', address: '' } : null), wasRemoved: (i) => i === INC(99), clusterId },
     configured: () => false,
   };
   const r: Recorded = {
