@@ -126,6 +126,8 @@ export interface HubCounters {
   publishesHeld: number;
   /** Publishes held back because they would grow the mesh past controller.max_mesh_bytes (once per stream). */
   publishesOverMesh: number;
+  /** Publishes held back because they bring a protocol agents that get every service do not speak (once per stream). */
+  publishesUnspoken: number;
   /** Offline reports not made: another controller served the agent (offline-check.ts). */
   offlineHeld: number;
   /** Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader. */

@@ -93,7 +93,7 @@ function certificateKey(identity: StreamIdentity): string | null {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, offlineHeld: 0, reapsProposed: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   /** Mesh growth of each agent's publish queued or in flight (publishesInFlight). */
   private readonly publishGrowth = new Map<string, number>();
@@ -196,7 +196,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, publishWaiting: false, publish: null, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishWaiting: false, publish: null, inherited: null });
     return [];
   }
 
@@ -1011,6 +1011,23 @@ export class AgentHub {
       s.publishWaiting = check.refused.length > 0;
       return;
     }
+    // A service in a protocol that agents getting every service do not speak would have each of
+    // them NACK every configuration from then on: one agent's certificate froze the fleet (attack
+    // round 10). Held back until they speak it (checked again every state_sync_interval); an
+    // operator may still add such a service with ctl apply, and sees the NACKs.
+    if (check.unspoken.length > 0) {
+      const reason = check.unspoken.map((u) => `service ${JSON.stringify(u.service)} uses protocol ${JSON.stringify(u.protocol)}, which ${shownAgents(u.agents)} ${u.agents.length === 1 ? 'does' : 'do'} not speak and would NACK`).join('; ');
+      s.publish = { refusedHosts, held: `${reason} (agents that are not lazy get every service; an operator may add it with ctl apply)` };
+      if (!s.protocolHeld) {
+        s.protocolHeld = true;
+        this.counters.publishesUnspoken++;
+        const subject = check.unspoken[0]!.service;
+        out.push(log('warn', 'agent publishes a service in a protocol other agents do not speak; its declaration is not proposed', { agent: hello.agentId, reason }));
+        out.push({ type: 'audit', event: { type: 'service.publish.refused', subject, from: null, to: hello.agentId, reason: `agent ${hello.agentId}: publish held back: ${reason}` } });
+      }
+      s.publishChecked = true;
+      return;
+    }
     // Services agents publish are not held to the quota at apply (an agent's declaration is
     // committed whole, as it sent it): a publish that creates services is held back here while
     // the state is at its quota, and goes at a later check (every state_sync_interval) with room made.
@@ -1140,3 +1157,9 @@ export class AgentHub {
 }
 
 export { agentState, departureGraceMs, olderEpoch };
+
+/** At most five agent ids, then how many more. */
+function shownAgents(agents: readonly string[]): string {
+  const shown = agents.slice(0, 5).map((a) => JSON.stringify(a)).join(', ');
+  return agents.length > 5 ? `${shown} and ${agents.length - 5} more` : shown;
+}

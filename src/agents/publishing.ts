@@ -18,6 +18,19 @@ export interface PublishCheck {
   readonly creates: number;
   /** What the entry would add to the mesh's resource bytes (controller.max_mesh_bytes), at most. */
   readonly growth: number;
+  /**
+   * Services the entry would create (or give a new protocol) in a protocol some agent that gets
+   * every service does not speak: held back, since each such agent would NACK every configuration
+   * from then on (attack round 10: one agent certificate froze the fleet's configuration).
+   */
+  readonly unspoken: readonly UnspokenProtocol[];
+}
+
+export interface UnspokenProtocol {
+  readonly service: string;
+  readonly protocol: string;
+  /** Agents that get every service (not lazy) and do not list the protocol, sorted. */
+  readonly agents: readonly string[];
 }
 
 export function publishCheck(hello: Hello, session: string, state: ClusterState, wallNow: number): PublishCheck {
@@ -37,5 +50,21 @@ export function publishCheck(hello: Hello, session: string, state: ClusterState,
   const refused = plan.type === 'plan' ? plan.hosts.filter((h): h is Extract<HostAction, { type: 'refuse' }> => h.type === 'refuse') : [];
   const creates = plan.type === 'plan' ? plan.hosts.filter((h) => h.type === 'create').length : 0;
   const growth = plan.type === 'plan' ? publishGrowth(entry.agent, plan.hosts, plan.leave, service) : 0;
-  return { entry: planChanges(plan) ? entry : null, refused, creates, growth };
+  const unspoken = plan.type === 'plan' ? unspokenProtocols(hello, plan.hosts, service, state) : [];
+  return { entry: planChanges(plan) ? entry : null, refused, creates, growth, unspoken };
+}
+
+/** The protocols the plan brings into the mesh that some non-lazy agent (the publisher too) does not speak. */
+function unspokenProtocols(hello: Hello, hosts: readonly HostAction[], service: (name: string) => ServiceResource | null, state: ClusterState): UnspokenProtocol[] {
+  const out: UnspokenProtocol[] = [];
+  for (const h of hosts) {
+    if (h.type !== 'create' && h.type !== 'configure') continue;
+    const protocol = h.host.spec.protocol;
+    if (h.type === 'configure' && service(h.host.name)?.spec.protocol === protocol) continue;
+    const agents = new Set<string>();
+    if (!hello.info.lazy && !hello.info.protocols.includes(protocol)) agents.add(hello.agentId);
+    for (const r of state.agents.list()) if (r.id !== hello.agentId && !r.lazy && !r.protocols.includes(protocol)) agents.add(r.id);
+    if (agents.size > 0) out.push({ service: h.host.name, protocol, agents: [...agents].sort() });
+  }
+  return out;
 }

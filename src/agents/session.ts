@@ -37,6 +37,8 @@ export interface Session {
   refusalsLogged: boolean;
   /** Its publish was held back for controller.max_mesh_bytes, logged and audited (once per connection). */
   meshHeld: boolean;
+  /** Its publish was held back for a protocol agents do not speak, logged and audited (once per connection). */
+  protocolHeld: boolean;
   /**
    * Its last publish check left hosts out (refused, say for an exhausted range) or held the whole
    * declaration back: checked again every state_sync_interval, so room made (a wider

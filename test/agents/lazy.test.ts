@@ -4,7 +4,7 @@
  * One test per rule.
  */
 import t from 'tap';
-import { MAX_OBSERVED, decodeCommand, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
+import { MAX_OBSERVED, decodeCommand, meshKind, resourceKey, type ServiceResource } from '../../src/statemachine/index.js';
 import { defaultSettings } from '../../src/settings/index.js';
 import { setCommand, settingsToJson } from '../../src/statemachine/settings.js';
 import { TAKEOVER_MIN_INTERVAL_MS } from '../../src/agents/hub.js';
@@ -385,4 +385,37 @@ void t.test('publishes proposed and not yet applied count against controller.max
   t.equal(created.length, 1, `one of the two publishes applied (${created.join(', ')})`);
   t.equal(c.hub.counters.publishesOverMesh, 1, 'the other was held back while the first was in flight');
   t.ok(c.sm.view(meshKind).resourceBytes <= Math.floor(used * 2.5), 'the mesh stays within its bound');
+});
+
+void t.test('attack round 10 (A3): a publish in a protocol agents that get every service do not speak is held back; the fleet keeps its configuration', async (t) => {
+  const { log, clock, cs } = stage();
+  const c = cs[0]!;
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const fleet = ['a1', 'a2'].map((id) => new SimAgent(id, ['http', 'tcp'], `${id}-boot`));
+  for (const a of fleet) a.connect(c);
+  settle(cs);
+  const poisoner = new SimAgent('poisoner', ['quic'], 'boot', { lazy: true, hosts: [host('poison', 'quic', [443])] });
+  poisoner.connect(c);
+  settle(cs);
+  t.equal(service(c, 'poison'), null, 'the service is not created');
+  t.equal(c.hub.counters.publishesUnspoken, 1, 'held back, counted once');
+  t.match(c.audits.filter((e) => e.type === 'service.publish.refused'), [{ subject: 'poison', to: 'poisoner', reason: /service "poison" uses protocol "quic", which "a1", "a2" do not speak and would NACK/ }]);
+  log.propose(applyCmd(svc('web', 'tcp')));
+  settle(cs);
+  for (const a of fleet) t.match(a.config.get(resourceKey('service', 'web')), { spec: { protocol: 'tcp', ports: [80] } }, `${a.id} has the operator's change`);
+  t.same(fleet.map((a) => c.hub.localState(a.id) ?? cs[1]!.hub.localState(a.id)), ['SYNCED', 'SYNCED'], 'nobody NACKs');
+  const ok = new SimAgent('ok', ['http', 'tcp'], 'boot', { hosts: [host('api', 'http', [8080])] });
+  ok.connect(c);
+  settle(cs);
+  t.ok(service(c, 'api') !== null, 'a service in a protocol the fleet speaks is published as before');
+  // The operator may still add it: the NACKs that follow are the operator's to see.
+  log.propose(applyCmd(svc('poison', 'quic', [443])));
+  settle(cs);
+  t.same(fleet.map((a) => c.hub.localState(a.id) ?? cs[1]!.hub.localState(a.id)), ['NACKED', 'NACKED'], 'an operator-applied quic service is NACKed as the contract says');
+  poisoner.disconnect();
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
+  poisoner.connect(c);
+  settle(cs);
+  t.match(service(c, 'poison'), { status: { endpoints: [{ agent: 'poisoner' }] } }, 'once the service exists, its publisher joins it as an endpoint (no new protocol)');
 });
