@@ -136,6 +136,11 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         if (host.status().conf.learners.includes(req.target)) {
           throw new ServiceFailure('FAILED_PRECONDITION', `${req.target} is a learner: only a voter can lead (ctl member promote ${req.target} first)`);
         }
+        // A voter not heard from cannot take over: the transfer would leave the cluster without a
+        // leader until it lapsed, and then time out without saying why (attack round 10).
+        if (host.status().conf.voters.includes(req.target) && !deps.peerHeard(req.target)) {
+          throw new ServiceFailure('FAILED_PRECONDITION', `${req.target} has not been heard from within an election timeout: a transfer to it would leave the cluster without a leader until it lapsed; start it, or transfer to another voter (ctl leader transfer with no id picks the most up-to-date)`);
+        }
         host.transferLeadership(req.target);
         return { leader: await waitLeaderIs(host, req.target, deadline) };
       }),

@@ -140,7 +140,7 @@ void t.test('membership calls go through the port: promote waits for the learner
     version: '0.0.0',
     host: port,
     stateMachine: port.sm,
-    peerHeard: () => true,
+    peerHeard: (id) => id !== 'c3',
     addressOf: () => null,
     forwarder: forwarder(null),
     listControllers: () => ({ controllers: [], stale: false, answeredBy: 'c1', staleReason: '' }),
@@ -170,6 +170,9 @@ void t.test('membership calls go through the port: promote waits for the learner
   port.stallMs = 1500;
   t.match(await callUnary(svc, 'Status', {}), { commitStallMs: 1500, commitStalled: true }, 'a commit stall past the limit is reported as such');
   port.stallMs = 0;
+  const toSilent = await callUnary(svc, 'LeaderTransfer', { target: 'c3', forwarded: false }).catch((e: unknown) => e);
+  t.match(toSilent, { code: grpc.status.FAILED_PRECONDITION, details: /c3 has not been heard from within an election timeout: a transfer to it would leave the cluster without a leader/ }, 'attack round 10 (B5): no transfer to a voter not heard from');
+  t.strictSame(port.transfers, [], 'and none was started');
   t.strictSame(await callUnary(svc, 'LeaderTransfer', { target: 'c2', forwarded: false }), { leader: 'c2' });
   t.strictSame(port.transfers, ['c2']);
   const report = await callUnary(svc, 'ReportStatus', { member: 'c2', status: 'offline', reason: 'x', reporter: 'c3', forwarded: false }).catch((e: unknown) => e);
