@@ -24,7 +24,7 @@ import type { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, type PeerCredentials } from '../transport/credentials.js';
-import { memberKeyGate, NOT_A_MEMBER } from '../transport/member-key-gate.js';
+import { memberKeyGate } from '../transport/member-key-gate.js';
 import { GATE_FAILED } from '../transport/door-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { PayloadError } from '../transport/errors.js';
@@ -479,7 +479,7 @@ export class ControllerNode {
     // A member's key acts beyond peer RPCs only while it is a member (member-key-gate.ts); before
     // the first entry is applied, the file's members.
     const isMemberKey = (id: string): boolean => sm.members.get(id) !== null || (sm.members.size === 0 && isConfigured(id));
-    const memberGate = memberKeyGate(peerAuth, isMemberKey, () => metrics.onCallRefused(NOT_A_MEMBER), () => metrics.onCallRefused(GATE_FAILED));
+    const memberGate = memberKeyGate(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), () => metrics.onCallRefused(GATE_FAILED), { clientCa: (config.tls?.clientCa ?? null) !== null });
     const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
     const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), interceptors });
     transport.register(server);

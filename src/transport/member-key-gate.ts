@@ -7,10 +7,16 @@
  * docs/security.md says. Before, such a key wrote keys, changed settings, removed members and
  * reported agents offline.
  *
+ * With `tls.client_ca` set, the client API is the client CA's (security.md): a certificate
+ * signed by `tls.ca` that is no member's peer certificate is refused it (NOT_A_CLIENT), so that
+ * an operator moving to a client CA retires the old certificates (attack round 10: they kept
+ * writing keys). Agent streams are not the client API: agents keep the certificates they have.
+ *
  * One check at the server's door (door-gate.ts), as the agent CA gate does, so a service added
  * later is covered by default.
  */
 import * as grpc from '@grpc/grpc-js';
+import { AGENT_STREAM_METHOD } from './agent-ca-gate.js';
 import { doorGate, OPEN_TO_ALL, type DoorRefusal } from './door-gate.js';
 import type { AuthenticatedCall, PeerAuth } from './peer-auth.js';
 
@@ -18,9 +24,25 @@ import type { AuthenticatedCall, PeerAuth } from './peer-auth.js';
 const NOT_GATED = ['/controller.peer.', OPEN_TO_ALL];
 
 export const NOT_A_MEMBER = 'NOT_A_MEMBER';
+export const NOT_A_CLIENT = 'NOT_A_CLIENT';
 
-function refusal(auth: PeerAuth, isMember: (id: string) => boolean, method: string, call: AuthenticatedCall): DoorRefusal<typeof NOT_A_MEMBER> | null {
+export type MemberKeyCode = typeof NOT_A_MEMBER | typeof NOT_A_CLIENT;
+
+export interface MemberKeyOptions {
+  /** `tls.client_ca` is set: the client API takes that CA's certificates (and members' peer ones). */
+  readonly clientCa: boolean;
+}
+
+function refusal(auth: PeerAuth, isMember: (id: string) => boolean, method: string, call: AuthenticatedCall, opts: MemberKeyOptions): DoorRefusal<MemberKeyCode> | null {
   if (NOT_GATED.some((prefix) => method.startsWith(prefix))) return null;
+  if (opts.clientCa && method !== AGENT_STREAM_METHOD && auth.peerCaNonPeer(call)) {
+    return {
+      code: NOT_A_CLIENT,
+      reason:
+        "with tls.client_ca set, the client API takes certificates of the client CA and members' peer certificates; " +
+        "the caller's certificate is signed by the controllers' CA (tls.ca) and is no member's peer certificate: use one of the client CA",
+    };
+  }
   const named = auth.peerNamed(call);
   if (named === null || isMember(named)) return null;
   return {
@@ -32,12 +54,18 @@ function refusal(auth: PeerAuth, isMember: (id: string) => boolean, method: stri
 }
 
 /** Null when the caller may call `method`; else why not (`NOT_A_MEMBER: ...`). */
-export function memberKeyRefusal(auth: PeerAuth, isMember: (id: string) => boolean, method: string, call: AuthenticatedCall): string | null {
-  const r = refusal(auth, isMember, method, call);
+export function memberKeyRefusal(auth: PeerAuth, isMember: (id: string) => boolean, method: string, call: AuthenticatedCall, opts: MemberKeyOptions = { clientCa: false }): string | null {
+  const r = refusal(auth, isMember, method, call, opts);
   return r === null ? null : `${r.code}: ${r.reason}`;
 }
 
 /** The check as a server interceptor: a refused call ends PERMISSION_DENIED before any handler runs. */
-export function memberKeyGate(auth: PeerAuth, isMember: (id: string) => boolean, onRefused: () => void, onFailed?: () => void): grpc.ServerInterceptor {
-  return doorGate((method, call) => refusal(auth, isMember, method, call), onRefused, onFailed);
+export function memberKeyGate(
+  auth: PeerAuth,
+  isMember: (id: string) => boolean,
+  onRefused: (code: MemberKeyCode) => void,
+  onFailed?: () => void,
+  opts: MemberKeyOptions = { clientCa: false },
+): grpc.ServerInterceptor {
+  return doorGate((method, call) => refusal(auth, isMember, method, call, opts), onRefused, onFailed);
 }

@@ -61,9 +61,11 @@ export interface PeerAuth {
    * peer URIs, joined by ','); null when it presents none (an operator's, an agent's, or no TLS).
    */
   peerNamed(call: AuthenticatedCall): string | null;
+  /** Whether the caller's certificate was signed by the controllers' CA directly and names no member: an operator's of tls.ca. */
+  peerCaNonPeer(call: AuthenticatedCall): boolean;
 }
 
-export const plaintextPeerAuth: PeerAuth = { check: () => null, checkAnyPeer: () => null, peerNamed: () => null };
+export const plaintextPeerAuth: PeerAuth = { check: () => null, checkAnyPeer: () => null, peerNamed: () => null, peerCaNonPeer: () => false };
 
 interface CallerIdentity {
   readonly peers: readonly string[];
@@ -138,6 +140,10 @@ export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): Pee
       const caller = identify(call);
       if (caller === null || caller.peers.length === 0 || (requireIssuer && !caller.issuedByPeerCa)) return null;
       return caller.peers.join(',');
+    },
+    peerCaNonPeer(call) {
+      const caller = identify(call);
+      return caller !== null && caller.issuedByPeerCa && caller.peers.length === 0;
     },
   };
 }

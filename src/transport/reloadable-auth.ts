@@ -45,6 +45,10 @@ export class ReloadablePeerAuth implements PeerAuth {
   peerNamed(...args: Parameters<PeerAuth['peerNamed']>): ReturnType<PeerAuth['peerNamed']> {
     return this.current.peerNamed(...args);
   }
+
+  peerCaNonPeer(...args: Parameters<PeerAuth['peerCaNonPeer']>): ReturnType<PeerAuth['peerCaNonPeer']> {
+    return this.current.peerCaNonPeer(...args);
+  }
 }
 
 /** An agent CA gate whose interceptor, installed once, asks the latest gate swapped in. */

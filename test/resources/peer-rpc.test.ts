@@ -85,6 +85,7 @@ void t.test("the caller's certificate must be the peer certificate of the member
     },
     checkAnyPeer: () => null,
     peerNamed: () => 'c3',
+    peerCaNonPeer: () => false,
   };
   let reads = 0;
   const refused: string[] = [];

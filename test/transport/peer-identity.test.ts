@@ -244,6 +244,19 @@ void t.test("a peer certificate acts beyond peer RPCs only while its member is o
   t.equal(refusal('/controller.api.Controller/Put', clientCaPeer.cert), null, 'nor is a client CA certificate with a peer URI (it is an operator\'s)');
 });
 
+void t.test('attack round 10 (A9): with tls.client_ca set, a tls.ca certificate that is no peer certificate is refused the client API (NOT_A_CLIENT)', async (t) => {
+  const auth = certificatePeerAuth(fs.readFileSync(path.join(dir, 'ca.crt')), true);
+  const callWith = (file: string): AuthenticatedCall => ({ getAuthContext: () => ({ sslPeerCertificate: { raw: new X509Certificate(fs.readFileSync(file)).raw } }) });
+  const refusal = (method: string, file: string, clientCa: boolean): string | null => memberKeyRefusal(auth, (id) => id === 'n1' || id === 'n2', method, callWith(file), { clientCa });
+  t.match(refusal('/controller.api.Controller/Put', operator.cert, true), /^NOT_A_CLIENT: with tls\.client_ca set, the client API takes certificates of the client CA and members' peer certificates/);
+  t.match(refusal('/controller.api.Operator/MemberList', operator.cert, true), /^NOT_A_CLIENT/);
+  t.equal(refusal('/controller.api.Controller/Put', operator.cert, false), null, 'without a client CA, tls.ca issues the operators');
+  t.equal(refusal('/controller.agents.AgentSync/Sync', operator.cert, true), null, 'agent streams are not the client API');
+  t.equal(refusal('/grpc.health.v1.Health/Check', operator.cert, true), null, 'health checks are open to all');
+  t.equal(refusal('/controller.api.Controller/Put', peer2.cert, true), null, "a member's peer certificate still may (forwarding, ctl on its host)");
+  t.equal(refusal('/controller.api.Controller/Put', clientCaPeer.cert, true), null, "the client CA's certificates may");
+});
+
 void t.test("a node's own certificate must be its peer certificate", async (t) => {
   t.equal(ownCertificateProblem(fs.readFileSync(peer1.cert), 'n1'), null);
   t.match(ownCertificateProblem(fs.readFileSync(peer1.cert), 'n2'), /expected this node's peer certificate, with exactly one subjectAltName URI urn:raft-controller:peer:n2, found urn:raft-controller:peer:n1/);
