@@ -53,7 +53,7 @@ export class TlsInForce {
     this.peerCas = snapshot.ca;
     this.agentCas = snapshot.agentCa;
     this.peerAuth = new ReloadablePeerAuth(this.peerAuthFor(this.peerCas));
-    this.agentGate = this.agentCas === null ? null : new ReloadableAgentGate(agentCaGate(this.agentCas, onAgentRefused));
+    this.agentGate = this.agentCas === null ? null : new ReloadableAgentGate(agentCaGate(this.agentCas, onAgentRefused, otherCas(snapshot, this.peerCas)));
   }
 
   get current(): TlsSnapshot {
@@ -88,7 +88,7 @@ export class TlsInForce {
     const peerCas = retainedCaPem(this.peerCas, next.ca, [next.clientCa, next.agentCa]);
     const peerAuth = this.peerAuthFor(peerCas);
     const agentCas = this.agentCas === null || next.agentCa === null ? null : retainedCaPem(this.agentCas, next.agentCa, [next.ca, next.clientCa]);
-    const agentGate = agentCas === null ? null : agentCaGate(agentCas, this.onAgentRefused);
+    const agentGate = agentCas === null ? null : agentCaGate(agentCas, this.onAgentRefused, otherCas(next, peerCas));
     // Commit. Handshakes in flight began with the old material: when it changed, they are cut
     // (an honest client connects again), so none completes past a CRL or CA the swap removed.
     const changed = tlsChange(this.snapshot, next).changed.length > 0;
@@ -127,4 +127,9 @@ export class TlsInForce {
     // A separate client or agent CA: a peer certificate must then come from tls.ca itself.
     return certificatePeerAuth(cas, this.snapshot.files.clientCa !== null || this.snapshot.files.agentCa !== null);
   }
+}
+
+/** The CAs besides the agent CA that the gRPC port trusts: the controllers' (with those retained) and the client CA. */
+function otherCas(snapshot: TlsSnapshot, peerCas: Buffer): Buffer {
+  return snapshot.clientCa === null ? peerCas : Buffer.concat([peerCas, Buffer.from('\n'), snapshot.clientCa]);
 }

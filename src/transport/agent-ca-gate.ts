@@ -14,7 +14,7 @@ import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { subjectText } from './cert-subject.js';
 import { doorGate, GATE_FAILED, OPEN_TO_ALL, type DoorRefusal } from './door-gate.js';
-import { peerChainOf, type PeerChain } from './peer-chain.js';
+import { peerChains, type PeerChain } from './peer-chain.js';
 import { pemCertificates } from './tls-files.js';
 
 /** The one call an agent's certificate may make. */
@@ -43,10 +43,15 @@ export interface AgentCaGate {
 
 type Caller = { readonly kind: 'agent' | 'other' | 'unverified'; readonly subject: string };
 
-/** `onRefused` hears each refused call's code (a metric counts them). */
-export function agentCaGate(agentCaPem: Buffer, onRefused: (code: AgentGateCode) => void = () => undefined): AgentCaGate {
+/**
+ * `onRefused` hears each refused call's code (a metric counts them). `otherCasPem`: the other CAs
+ * the port trusts (tls.ca, tls.client_ca), which a chain Node linked to the wrong one of two
+ * same-named CAs is checked against (peer-chain.ts).
+ */
+export function agentCaGate(agentCaPem: Buffer, onRefused: (code: AgentGateCode) => void = () => undefined, otherCasPem: Buffer | null = null): AgentCaGate {
   const cas = pemCertificates(agentCaPem);
   if (cas.length === 0) throw new Error('the agent CA file holds no PEM certificate');
+  const chainOf = peerChains([...cas, ...(otherCasPem === null ? [] : pemCertificates(otherCasPem))]);
   const caPrints = new Set(cas.map((c) => c.fingerprint256));
   // Calls on one connection present the same chain: remember the last few verdicts.
   const known = new Map<string, Caller>();
@@ -88,6 +93,6 @@ export function agentCaGate(agentCaPem: Buffer, onRefused: (code: AgentGateCode)
     const v = verdict(method, certRaw, chain);
     return v === null ? null : `${v.code}: ${v.reason}`;
   };
-  const interceptor = doorGate((method, call, metadata) => verdict(method, call.getAuthContext().sslPeerCertificate?.raw ?? null, peerChainOf(metadata)), onRefused, () => onRefused(GATE_FAILED));
+  const interceptor = doorGate((method, call, metadata) => verdict(method, call.getAuthContext().sslPeerCertificate?.raw ?? null, chainOf(metadata)), onRefused, () => onRefused(GATE_FAILED));
   return { refusal, interceptor };
 }

@@ -152,8 +152,9 @@ export function tlsPeerAuth(tls: TlsFiles): PeerAuth {
 export function tlsAgentGate(tls: TlsFiles, onRefused?: (code: AgentGateCode) => void): AgentCaGate | null {
   if (!tls.agentCa) return null;
   const pem = readPem(tls.agentCa, 'agent CA certificate');
+  const others = Buffer.concat([readPem(tls.ca, 'CA certificate'), ...(tls.clientCa ? [Buffer.from('\n'), readPem(tls.clientCa, 'client CA certificate')] : [])]);
   try {
-    return agentCaGate(pem, onRefused);
+    return agentCaGate(pem, onRefused, others);
   } catch (err) {
     throw new TransportError('TLS_FILE', `expected a PEM CA certificate at ${tls.agentCa}, found: ${(err as Error).message}`, null, { cause: err });
   }

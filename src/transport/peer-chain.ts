@@ -8,7 +8,9 @@
  *
  * Node builds this chain by issuer names, from what the client presented and the CAs trusted,
  * without checking signatures, so a client can put a certificate of its choosing above its own:
- * each link is checked here, and a chain whose links do not all verify is reported as such.
+ * each link is checked here, and a chain whose links do not all verify is reported as such. A
+ * link that fails is tried once more against the trusted CAs themselves: two CAs of one name
+ * (a rotation, certificates without an authority key id) can be linked to the wrong one.
  */
 import { X509Certificate } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
@@ -21,24 +23,29 @@ export type PeerChain = { readonly verified: true; readonly issuers: readonly X5
 /** Links followed at most: no honest chain is longer. */
 const MAX_CHAIN = 8;
 
-/** A connection's chain does not change: it is read and checked once per HTTP/2 session. */
-const bySession = new WeakMap<object, PeerChain | null>();
-
-/** The chain of the call's connection; null when it cannot be known (no filed stream, no TLS). */
-export function peerChainOf(metadata: grpc.Metadata): PeerChain | null {
-  const session = filedCallStream(metadata)?.session;
-  if (session === undefined) return null;
-  const known = bySession.get(session);
-  if (known !== undefined) return known;
-  const socket = session.socket as TLSSocket | undefined;
-  const leaf = typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(true) : undefined;
-  const chain = leaf?.raw === undefined ? null : chainAbove(leaf);
-  bySession.set(session, chain);
-  return chain;
+/**
+ * The chain of a call's connection, read once per HTTP/2 session (a connection's chain does not
+ * change); null when it cannot be known (no filed stream, no TLS). `anchors`: the CAs trusted.
+ */
+export function peerChains(anchors: readonly X509Certificate[]): (metadata: grpc.Metadata) => PeerChain | null {
+  const bySession = new WeakMap<object, PeerChain | null>();
+  return (metadata) => {
+    const session = filedCallStream(metadata)?.session;
+    if (session === undefined) return null;
+    const known = bySession.get(session);
+    if (known !== undefined) return known;
+    const socket = session.socket as TLSSocket | undefined;
+    const leaf = typeof socket?.getPeerCertificate === 'function' ? socket.getPeerCertificate(true) : undefined;
+    const chain = leaf?.raw === undefined ? null : chainAbove(leaf, anchors);
+    bySession.set(session, chain);
+    return chain;
+  };
 }
 
-/** Each issuer above `leaf` as Node linked them, each link checked. */
-export function chainAbove(leaf: DetailedPeerCertificate): PeerChain {
+const signed = (child: X509Certificate, issuer: X509Certificate): boolean => child.checkIssued(issuer) && child.verify(issuer.publicKey);
+
+/** Each issuer above `leaf` as Node linked them, each link checked (a failed one against `anchors`). */
+export function chainAbove(leaf: DetailedPeerCertificate, anchors: readonly X509Certificate[] = []): PeerChain {
   const issuers: X509Certificate[] = [];
   let child = new X509Certificate(leaf.raw);
   for (let c = leaf; issuers.length < MAX_CHAIN; ) {
@@ -46,7 +53,13 @@ export function chainAbove(leaf: DetailedPeerCertificate): PeerChain {
     // Node ends a chain at a self-signed certificate by linking it to itself.
     if (next?.raw === undefined || next === c || next.raw.equals(c.raw)) break;
     const issuer = new X509Certificate(next.raw);
-    if (!child.checkIssued(issuer) || !child.verify(issuer.publicKey)) return { verified: false };
+    if (!signed(child, issuer)) {
+      // A trusted CA that did sign it ends the chain there; else the chain lies about its links.
+      const anchor = anchors.find((a) => signed(child, a));
+      if (anchor === undefined) return { verified: false };
+      issuers.push(anchor);
+      break;
+    }
     issuers.push(issuer);
     child = issuer;
     c = next;

@@ -176,3 +176,17 @@ void t.test('through a real server with the call guard: an intermediate-issued a
   t.equal(err?.code, grpc.status.PERMISSION_DENIED, 'its put is refused (on the old gate: stored)');
   t.match(err?.details, /^AGENT_CERTIFICATE: .*CN=edge-int/);
 });
+
+void t.test('chainAbove: a link Node made to the wrong one of two same-named CAs is found among the trusted CAs', async (t) => {
+  certs.makeCa('twin-old', { cn: 'twin-ca' });
+  certs.makeCa('twin-new', { cn: 'twin-ca' });
+  const leaf = certs.makeCert('twin-new', 'twin-operator');
+  const [oldCa, newCa] = ['twin-old', 'twin-new'].map((n) => x509(path.join(dir, `${n}.crt`)));
+  // As Node links by names: the leaf under the old CA, which did not sign it.
+  const mislinked = detailed([leaf.cert, path.join(dir, 'twin-old.crt')]);
+  t.same(chainAbove(mislinked), { verified: false }, 'without the trusted CAs, the link does not verify');
+  const found = chainAbove(mislinked, [oldCa!, newCa!]);
+  t.ok(found.verified, 'with them, the CA that signed it ends the chain');
+  t.equal(found.verified ? found.issuers[0]?.fingerprint256 : null, newCa!.fingerprint256);
+  t.same(chainAbove(detailed([forgedIssuedEdge.cert, intermediatePem]), [oldCa!, newCa!, x509(agentCa)]), { verified: false }, 'a leaf no trusted CA signed stays unverified');
+});
