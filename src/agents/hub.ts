@@ -46,6 +46,7 @@ import { PUSH_ALLOWANCE_FROM_MS, pushTransferMs } from './push-transfer.js';
 import { pushBody } from './wire.js';
 import type { Usage } from './protocol.js';
 import type { AgentState, LiveAgent, StreamId } from './types.js';
+import { quotedList } from '../util/quoted-list.js';
 
 /** Our own pause longer than this is not counted against any agent (the failure detector's rule). */
 function stallThreshold(opts: HubOptions): number {
@@ -1016,7 +1017,7 @@ export class AgentHub {
     // round 10). Held back until they speak it (checked again every state_sync_interval); an
     // operator may still add such a service with ctl apply, and sees the NACKs.
     if (check.unspoken.length > 0) {
-      const reason = check.unspoken.map((u) => `service ${JSON.stringify(u.service)} uses protocol ${JSON.stringify(u.protocol)}, which ${shownAgents(u.agents)} ${u.agents.length === 1 ? 'does' : 'do'} not speak and would NACK`).join('; ');
+      const reason = check.unspoken.map((u) => `service ${JSON.stringify(u.service)} uses protocol ${JSON.stringify(u.protocol)}, which ${quotedList(u.agents)} ${u.agents.length === 1 ? 'does' : 'do'} not speak and would NACK`).join('; ');
       s.publish = { refusedHosts, held: `${reason} (agents that are not lazy get every service; an operator may add it with ctl apply)` };
       if (!s.protocolHeld) {
         s.protocolHeld = true;
@@ -1157,9 +1158,3 @@ export class AgentHub {
 }
 
 export { agentState, departureGraceMs, olderEpoch };
-
-/** At most five agent ids, then how many more. */
-function shownAgents(agents: readonly string[]): string {
-  const shown = agents.slice(0, 5).map((a) => JSON.stringify(a)).join(', ');
-  return agents.length > 5 ? `${shown} and ${agents.length - 5} more` : shown;
-}

@@ -13,6 +13,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { quotedList } from '../util/quoted-list.js';
 
 export const DATA_DIR_MODE = 0o700;
 
@@ -41,8 +42,7 @@ function sharedBecause(dir: string, st: fs.Stats): string | null {
   }
   const others = entries.filter((name) => !OWN_ENTRIES.has(name)).sort();
   if (others.length > 0) {
-    const shown = others.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (others.length > 5 ? ` and ${others.length - 5} more` : '');
-    return `it holds files a controller does not write (${shown}): is controller.data_dir meant to name a directory of this member's own, such as ${path.join(dir, '<id>')}?`;
+    return `it holds files a controller does not write (${quotedList(others)}): is controller.data_dir meant to name a directory of this member's own, such as ${path.join(dir, '<id>')}?`;
   }
   return null;
 }

@@ -23,6 +23,7 @@
  * agent's committed one, so a late publish from a connection the agent has left cannot undo a
  * newer one.
  */
+import { quotedList } from '../util/quoted-list.js';
 import type { AgentDeclarationView } from './mesh-declarations.js';
 import type { PublishEntry } from './mesh-commands.js';
 import { MAX_ENDPOINTS, contentKey, type HostedService, type ServiceResource } from './mesh-types.js';
@@ -84,8 +85,7 @@ export function planPublish(entry: PublishEntry, state: PublishState): PublishPl
     }
     const others = endpoints.filter((e) => e.agent !== entry.agent).map((e) => e.agent);
     if (others.length > 0) {
-      const shown = others.slice(0, 5).map((a) => JSON.stringify(a)).join(', ') + (others.length > 5 ? ` and ${others.length - 5} more` : '');
-      return { type: 'refuse', name: host.name, reason: `published by ${shown} with another spec or labels; the first publisher's stands` };
+      return { type: 'refuse', name: host.name, reason: `published by ${quotedList(others)} with another spec or labels; the first publisher's stands` };
     }
     if (state.operatorSpec(host.name)) return { type: 'refuse', name: host.name, reason: "applied by an operator with another spec or labels; the operator's stands (ctl apply changes it)" };
     return full ? { type: 'refuse', name: host.name, reason: `service already lists ${MAX_ENDPOINTS} endpoints` } : { type: 'configure', host, join: !member };
