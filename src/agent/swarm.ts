@@ -1,6 +1,6 @@
 /**
- * Many agents in one process, each with its own real AgentSync stream (channels are shared a
- * few hundred streams each, as HTTP/2 multiplexes them): the scale tool behind
+ * Many agents in one process, each with its own real AgentSync stream (channels, each its own
+ * connection, are shared by a few hundred streams each, as HTTP/2 multiplexes them): the scale tool behind
  * `npm run agents`, the agent fan-out benchmark and the agent-failover chaos scenario.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -19,7 +19,7 @@ export interface SwarmOptions {
   /** agent.yaml of agent i (lazy agents with their own dependencies, say); default: `yaml` for all. */
   readonly yamlFor?: (i: number) => AgentYaml;
   readonly credentials?: grpc.ChannelCredentials;
-  /** Streams per shared channel; default 200. */
+  /** Streams per channel, each channel its own connection; default 200. */
   readonly streamsPerChannel?: number;
   readonly logger?: Logger;
   /** Seeds each agent's back-off jitter (agent i uses seed + i). */
@@ -184,7 +184,10 @@ export class Swarm {
   private channel(address: string, slot: number): grpc.Client {
     let list = this.channels.get(address);
     if (list === undefined) this.channels.set(address, (list = []));
-    while (list.length <= slot) list.push(new grpc.Client(address, this.credentials, AGENT_CHANNEL_OPTIONS));
+    // A pool of its own per channel: grpc-js otherwise shares one connection among every channel
+    // of a target and options, and a controller admits controller.max_streams_per_connection
+    // streams on one connection (1,024 by default), holding back the rest for good.
+    while (list.length <= slot) list.push(new grpc.Client(address, this.credentials, { ...AGENT_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 }));
     return list[slot]!;
   }
 }

@@ -22,6 +22,8 @@ export const DEFAULTS = {
   maxConnections: 60_000,
   /** Each costs about 150 KB while it lasts: about 150 MB at the cap. */
   maxPendingHandshakes: 1_024,
+  /** HTTP/2 streams one connection may hold open (grpc-go's MaxConcurrentStreams): an agent holds one, a peer or ctl a few. */
+  maxStreamsPerConnection: 1_024,
   raftHeartbeatIntervalMs: 100,
   raftElectionTimeoutMs: 1_000,
   snapshotThreshold: 10_000,

@@ -118,6 +118,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
       maxMeshBytes: controller.max_mesh_bytes ?? DEFAULTS.maxMeshBytes,
       maxConnections: controller.max_connections ?? DEFAULTS.maxConnections,
       maxPendingHandshakes: controller.max_pending_handshakes ?? DEFAULTS.maxPendingHandshakes,
+      maxStreamsPerConnection: controller.max_streams_per_connection ?? DEFAULTS.maxStreamsPerConnection,
       raft,
       tls,
       logLevel: controller.log_level ?? DEFAULTS.logLevel,

@@ -136,6 +136,8 @@ const controller = z.strictObject({
   // Each peer holds a connection, and ctl and every agent one more: fewer than 16 is a typo.
   max_connections: int(16, 1_000_000).optional(),
   max_pending_handshakes: int(1, 1_000_000).optional(),
+  // A peer holds a few streams on its connection (its Step stream, pings, a snapshot), ctl a few more.
+  max_streams_per_connection: int(16, 1_000_000).optional(),
 });
 
 const raft = z.strictObject({

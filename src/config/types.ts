@@ -107,6 +107,8 @@ export interface ClusterConfig {
   readonly maxConnections: number;
   /** Connections the gRPC port holds in their TLS handshake at most; past it the oldest is closed; default 1,024. */
   readonly maxPendingHandshakes: number;
+  /** HTTP/2 streams one connection to the gRPC port may hold open; past it the client waits or is refused the stream; default 1,024. */
+  readonly maxStreamsPerConnection: number;
   readonly raft: RaftSettings;
   readonly tls: TlsConfig | null;
   /** A pino level; default 'info'. */

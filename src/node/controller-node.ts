@@ -481,7 +481,10 @@ export class ControllerNode {
     const isMemberKey = (id: string): boolean => sm.members.get(id) !== null || (sm.members.size === 0 && isConfigured(id));
     const memberGate = memberKeyGate(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), () => metrics.onCallRefused(GATE_FAILED), { clientCa: (config.tls?.clientCa ?? null) !== null });
     const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
-    const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), interceptors });
+    // Streams per connection are capped (past it nghttp2 refuses a stream before grpc-js makes a
+    // call of it): 20,000 header-only calls on one connection held the event loop past an
+    // election timeout (attack round 10).
+    const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), 'grpc.max_concurrent_streams': config.maxStreamsPerConnection, interceptors });
     transport.register(server);
     autopilot.register(server);
     leaderSeen = (from, to, byElection) => autopilot.leaderChanged(from, to, byElection);

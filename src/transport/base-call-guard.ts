@@ -22,9 +22,9 @@ export interface BaseCallGuardHooks {
 }
 
 export function baseCallGuard(hooks: BaseCallGuardHooks): grpc.ServerInterceptor {
-  return (_method, call) => {
+  return (method, call) => {
     const stream = http2StreamOf(call);
-    if (stream !== null) hooks.incomplete?.watch(stream);
+    if (stream !== null) hooks.incomplete?.watch(stream, !method.requestStream);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next({

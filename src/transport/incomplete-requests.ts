@@ -75,7 +75,8 @@ export class FrameProgress {
 interface Watched {
   readonly stream: http2.ServerHttp2Stream;
   readonly progress: FrameProgress;
-  /** When its unfinished message began (ms), or null while it has none. */
+  /** When its unfinished message began (ms), or null while it has none. A call that takes one
+   * request message is awaiting it from its start, as if it had begun with the headers. */
   since: number | null;
   /** When a byte last came (ms). */
   lastByte: number;
@@ -100,9 +101,14 @@ export class IncompleteRequests {
     return this.watched.size;
   }
 
-  /** Counts `stream`'s request bytes from now until it closes. */
-  watch(stream: http2.ServerHttp2Stream): void {
-    const w: Watched = { stream, progress: new FrameProgress(), since: null, lastByte: this.now() };
+  /**
+   * Counts `stream`'s request bytes from now until it closes. `awaitsMessage`: the method takes
+   * one request message (unary, server streaming), so a stream that sends none is stalled as one
+   * that stops halfway is: header-only calls held open cost the port as much as any.
+   */
+  watch(stream: http2.ServerHttp2Stream, awaitsMessage = false): void {
+    const now = this.now();
+    const w: Watched = { stream, progress: new FrameProgress(), since: awaitsMessage ? now : null, lastByte: now };
     this.watched.add(w);
     stream.on('data', (chunk: Buffer) => this.took(w, chunk));
     stream.once('close', () => this.forget(w));
@@ -122,7 +128,7 @@ export class IncompleteRequests {
     const completedBefore = w.progress.completed;
     this.total += w.progress.take(chunk);
     // The unfinished message is a new one when none was, or when one completed in this chunk.
-    if (w.progress.pending === 0) w.since = null;
+    if (w.progress.pending === 0) w.since = w.progress.completed === 0 ? w.since : null;
     else if (w.since === null || w.progress.completed !== completedBefore) w.since = now;
     while (this.total > this.opts.budgetBytes) {
       const oldest = this.oldestUnfinished();
@@ -134,7 +140,8 @@ export class IncompleteRequests {
   private oldestUnfinished(): Watched | null {
     let oldest: Watched | null = null;
     for (const w of this.watched) {
-      if (w.since === null) continue;
+      // A call still awaiting its message holds no bytes: the stall sweep is its bound, not the budget.
+      if (w.since === null || w.progress.pending === 0) continue;
       if (oldest === null || w.since < oldest.since! || (w.since === oldest.since && w.progress.pending > oldest.progress.pending)) oldest = w;
     }
     return oldest;

@@ -24,6 +24,7 @@ void t.test('a file with only cluster.nodes gets every default', async (t) => {
     maxMeshBytes: 16 * 1024 * 1024,
     maxConnections: 60_000,
     maxPendingHandshakes: 1_024,
+    maxStreamsPerConnection: 1_024,
     raft: { heartbeatIntervalMs: 100, electionTimeoutMs: 1_000, snapshotThreshold: 10_000, snapshotThresholdBytes: 16 * 1024 * 1024, trailingLogs: 5_000, maxInflight: 256, maxMessageBytes: 4 * 1024 * 1024, initialElectionAdvance: true },
     tls: null,
     logLevel: 'info',

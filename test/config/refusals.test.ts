@@ -308,7 +308,9 @@ void t.test('the gRPC port caps: positive integers, read when given', async (t) 
   expectRefusal(t, `${NODES}controller:\n  max_connections: 1\n`, 'controller.max_connections', /expected at least 16, found the number 1/);
   expectRefusal(t, `${NODES}controller:\n  audit:\n    max_age: 1ms\n`, 'controller.audit.max_age', /expected at least 1m, found "1ms": the trail would drop every event/);
   expectRefusal(t, `${NODES}controller:\n  max_pending_handshakes: 1.5\n`, 'controller.max_pending_handshakes', /expected an integer|found the number 1.5/);
-  const c = parseClusterConfig(`${NODES}controller:\n  max_connections: 100000\n  max_pending_handshakes: 4096\n`, '/x.yaml');
+  expectRefusal(t, `${NODES}controller:\n  max_streams_per_connection: 8\n`, 'controller.max_streams_per_connection', /expected at least 16|found the number 8/);
+  const c = parseClusterConfig(`${NODES}controller:\n  max_connections: 100000\n  max_pending_handshakes: 4096\n  max_streams_per_connection: 100\n`, '/x.yaml');
   t.equal(c.maxConnections, 100_000);
   t.equal(c.maxPendingHandshakes, 4096);
+  t.equal(c.maxStreamsPerConnection, 100);
 });

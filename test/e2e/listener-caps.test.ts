@@ -2,9 +2,10 @@
  * The gRPC port's caps and its refused-handshake log on a real controller over mutual TLS:
  * a certificate from another CA is counted and logged with its source; more silent
  * connections than the pending-handshake cap leave the cap full, the oldest closed, and ctl
- * still served; SIGTERM then stops the controller cleanly with them all open.
+ * still served; the streams per connection announced as configured; SIGTERM then stops the controller cleanly with them all open.
  */
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +35,8 @@ void t.test('a TLS controller: refused handshakes logged and counted, silent con
   // A cap of 100: opening the default 1,024 + 100 on a loaded machine outlasted the 10 s
   // handshake timeout, which then closed the oldest before the cap could.
   const cap = 100;
-  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info', metrics: true, tls: nodeFiles, clientTls: operator, maxPendingHandshakes: cap });
+  const streams = 48;
+  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info', metrics: true, tls: nodeFiles, clientTls: operator, maxPendingHandshakes: cap, maxStreamsPerConnection: streams });
   t.teardown(() => cluster.stop());
   cluster.start('c1');
   await cluster.waitForLeader(['c1']);
@@ -48,6 +50,14 @@ void t.test('a TLS controller: refused handshakes logged and counted, silent con
   await waitFor(() => logged().length >= 1, 'the refused handshake logged');
   t.match(JSON.parse(logged()[0]!), { level: 40, source: /127\.0\.0\.1$/, reason: 'certificate' });
   t.equal(logged().length, 1, 'once a minute per source, however often ctl retried');
+
+  // controller.max_streams_per_connection reaches the port's HTTP/2 settings (nghttp2 refuses a
+  // stream past it before grpc-js makes a call of it).
+  const session = http2.connect(`https://${host}:${portText}`, { ca: fs.readFileSync(nodeFiles.ca), cert: fs.readFileSync(operator.cert), key: fs.readFileSync(operator.key), servername: 'localhost' });
+  session.on('error', () => undefined);
+  const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+  session.destroy();
+  t.equal(settings.maxConcurrentStreams, streams, 'the port announces the configured streams per connection');
 
   const sockets: net.Socket[] = [];
   let closed = 0;

@@ -42,6 +42,8 @@ export interface ClusterOptions {
   readonly quotaBytes?: number;
   /** controller.max_pending_handshakes (default 1,024). */
   readonly maxPendingHandshakes?: number;
+  /** controller.max_streams_per_connection (default 1,024). */
+  readonly maxStreamsPerConnection?: number;
   /** Give every node a Prometheus endpoint on a free port. */
   readonly metrics?: boolean;
   /** More top-level YAML (sections other than cluster, controller, raft and tls). */
@@ -97,6 +99,7 @@ export class ProcessCluster {
       ...(opts.agentReconnectTimeout !== undefined ? [`  agent_reconnect_timeout: ${opts.agentReconnectTimeout}`] : []),
       ...(opts.quotaBytes !== undefined ? [`  quota_bytes: ${opts.quotaBytes}`] : []),
       ...(opts.maxPendingHandshakes !== undefined ? [`  max_pending_handshakes: ${opts.maxPendingHandshakes}`] : []),
+      ...(opts.maxStreamsPerConnection !== undefined ? [`  max_streams_per_connection: ${opts.maxStreamsPerConnection}`] : []),
       'raft:',
       `  heartbeat_interval: ${raft.heartbeatInterval ?? '50ms'}`,
       `  election_timeout: ${raft.electionTimeout ?? '500ms'}`,

@@ -123,3 +123,73 @@ void t.test('on a real server: unfinished requests past the budget are reset, a 
   const answer = await new Promise<string>((resolve, reject) => client.makeUnaryRequest(echo.path, echo.requestSerialize, echo.responseDeserialize, Buffer.alloc(200 * 1024), (e, v) => (e ? reject(e) : resolve(v!.toString()))));
   t.equal(answer, String(200 * 1024), 'a whole call of 200 KiB is answered beside them');
 });
+
+void t.test('a call that takes one message is stalled from its start until the message is whole; a streaming call is not', async (t) => {
+  let now = 0;
+  const cuts: IncompleteCut[] = [];
+  const held = new IncompleteRequests({ budgetBytes: 100, stallMs: 1000 }, () => now, (r) => void cuts.push(r));
+  const [silent, answered, streaming, big] = [new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream()];
+  held.watch(silent as unknown as http2.ServerHttp2Stream, true);
+  held.watch(answered as unknown as http2.ServerHttp2Stream, true);
+  held.watch(streaming as unknown as http2.ServerHttp2Stream, false);
+  held.watch(big as unknown as http2.ServerHttp2Stream, true);
+  answered.emit('data', frame(10));
+  now = 10;
+  big.emit('data', frame(1000, 200));
+  t.equal(silent.rstCode, null, 'a call holding no bytes is not cut for the budget');
+  t.equal(big.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'the one past the budget is');
+  now = 999;
+  held.sweep();
+  t.equal(silent.rstCode, null, 'not before the stall time');
+  now = 1000;
+  held.sweep();
+  t.equal(silent.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'a call whose one message never came is reset');
+  t.equal(answered.rstCode, null, 'one whose message came whole is not, however long its handler takes');
+  t.equal(streaming.rstCode, null, 'a streaming call may wait for its first message');
+  t.same(cuts, ['budget', 'stalled']);
+});
+
+void t.test('on a real server: header-only calls are held to the stream cap per connection, then reset as stalled', async (t) => {
+  const cap = 16;
+  let now = 0;
+  const cuts: IncompleteCut[] = [];
+  const incomplete = new IncompleteRequests({ budgetBytes: 1 << 20, stallMs: 1000 }, () => now, (r) => void cuts.push(r));
+  let most = 0;
+  const meter: grpc.ServerInterceptor = (_m, call) => {
+    most = Math.max(most, incomplete.streams);
+    return new grpc.ServerInterceptingCall(call);
+  };
+  const guard = baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined, incomplete });
+  const server = new grpc.Server({ 'grpc.max_concurrent_streams': cap, interceptors: [guard, meter] });
+  const echo: grpc.MethodDefinition<Buffer, Buffer> = { path: '/test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
+  server.addService({ Echo: echo }, { Echo: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.alloc(0)) });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => undefined);
+  t.teardown(() => {
+    session.destroy();
+    server.forceShutdown();
+  });
+  const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+  t.equal(settings.maxConcurrentStreams, cap, 'the server announces its cap');
+  const calls = 40;
+  const codes: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    // Headers only: the request message never comes.
+    const req = session.request({ ':method': 'POST', ':path': echo.path, 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => undefined);
+    req.on('close', () => void codes.push(req.rstCode ?? -1));
+  }
+  while (codes.length < calls) {
+    await waitFor(() => incomplete.streams === Math.min(cap, calls - codes.length), 'the server to hold as many calls as the cap lets in', 10000);
+    now += 1000;
+    const before = cuts.length;
+    incomplete.sweep();
+    if (cuts.length === before) break;
+    const expected = cuts.length;
+    await waitFor(() => codes.length >= expected, 'the client to see the resets', 10000);
+  }
+  t.equal(most, cap, `never more than ${cap} calls at once on the connection`);
+  t.equal(cuts.length, calls, 'every header-only call reset as stalled');
+  t.ok(codes.every((c) => c === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM), 'each with ENHANCE_YOUR_CALM');
+});
