@@ -138,9 +138,10 @@ export class EndpointDamping {
   }
 }
 
-/** The note as a log line's words. */
+/** The note as a log line's words (durations in whole seconds). */
 export function dampingMessage(note: DampingNote): string {
+  const s = (ms: number): string => formatDuration(Math.max(1_000, Math.round(ms / 1_000) * 1_000));
   return note.type === 'held'
-    ? `agent's endpoints flap (${note.outages} outages within ${formatDuration(note.withinMs)}): held unhealthy until it stays online for ${formatDuration(DAMP_HOLD_MS)}, so its flaps make no revision`
-    : `agent stayed online for ${formatDuration(DAMP_HOLD_MS)}: its endpoints are healthy again (held for ${formatDuration(note.heldMs)})`;
+    ? `agent's endpoints flap (${note.outages} outages within ${s(note.withinMs)}): held unhealthy until it stays online for ${s(DAMP_HOLD_MS)}, so its flaps make no revision`
+    : `agent stayed online for ${s(DAMP_HOLD_MS)}: its endpoints are healthy again (held for ${s(note.heldMs)})`;
 }
