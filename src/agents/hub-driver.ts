@@ -486,6 +486,7 @@ export class HubDriver {
     gauge('agents_manifest_entries_held', 'Resource entries across the manifests held.', () => hub.store.heldEntries);
     gauge('agents_offline_timed', 'Offline agent records this controller times against controller.agent_reconnect_timeout.', () => hub.reaper.tracked);
     gauge('agents_departures_pending', 'Agents gone from this controller, within their grace to reappear elsewhere.', () => hub.pendingDepartures);
+    gauge('agents_endpoints_held', 'Agents whose endpoints this controller, as leader, holds unhealthy because they flap (no revision for their flaps).', () => hub.endpointsHeld);
     gauge('agents_cut_off', '1 while this controller serves no agents: it hears no quorum or no leader, or the leader does not hear it.', () => (hub.cutOffAt(this.time.now()) ? 1 : 0));
     // Records are never removed and a connect beyond the cap is not recorded: alert well before.
     gauge('agents_records', `Agent records the cluster holds (applied here); at ${MAX_AGENT_RECORDS} a new agent id is served but not recorded.`, () => this.port.state().agents.size);
@@ -527,6 +528,7 @@ export class HubDriver {
     counter('agents_publishes_held_total', 'Agent publishes that would create services, not proposed while the state is at controller.quota_bytes.', () => hub.counters.publishesHeld);
     counter('agents_offline_held_total', 'Offline reports held back because another controller served the agent on another stream.', () => hub.counters.offlineHeld);
     counter('agents_reaps_proposed_total', 'Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader.', () => hub.counters.reapsProposed);
+    counter('agents_endpoint_holds_total', 'Flapping agents whose endpoints this controller, as leader, began to hold unhealthy.', () => hub.endpointHolds);
     counter('agents_usage_dropped_total', 'Resolved names dropped by the bounds on what an agent may report.', () => hub.meshReports.dropped);
   }
 }

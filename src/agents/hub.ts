@@ -306,7 +306,7 @@ export class AgentHub {
       this.lastExpiryAt = now;
       this.expireUnreachable(now);
       this.reapOffline(now);
-      if (this.port.leading()) this.duties.check(this.port.state(), this.port.wallClock(), this.meshReports, now);
+      if (this.port.leading()) this.duties.check(this.port.state(), this.port.wallClock(), this.meshReports, now, out);
       else this.duties.forget();
     }
     const ask = this.inReach(now) ? this.offline.ask() : null;
@@ -493,6 +493,16 @@ export class AgentHub {
 
   get pendingDepartures(): number {
     return this.departures.size;
+  }
+
+  /** Agents whose endpoints this controller, as leader, holds unhealthy for flapping (endpoint-damping.ts). */
+  get endpointsHeld(): number {
+    return this.duties.damping.heldCount;
+  }
+
+  /** Holds of flapping agents' endpoints begun while this controller led; never reset. */
+  get endpointHolds(): number {
+    return this.duties.damping.holds;
   }
 
   // ---- hello and admission ------------------------------------------------------------------------

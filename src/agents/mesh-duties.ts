@@ -5,7 +5,8 @@
  *   endpoints marked unhealthy, not removed, and healthy again when it is back. The leader
  *   compares every endpoint with its agent's record whenever either changed, and asks the mesh
  *   kind to re-read the records of those that disagree (apply reads the record at that entry, so
- *   a late check can never write an old verdict).
+ *   a late check can never write an old verdict). An agent whose endpoints flap is held
+ *   unhealthy for a while (endpoint-damping.ts), so its flaps cost the fleet no pushes.
  * - Expiry: when the earliest observed dependency is due (unused for one TTL: expiring; two:
  *   expired), the leader asks the mesh kind to judge the ages at its clock.
  * - Forgotten agents: an agent with a declaration or endpoints but no record in the agents kind
@@ -16,8 +17,11 @@
  * Everything it reads is replicated, so a new leader picks up exactly where the old one was.
  */
 import { FORGET_AGENTS_VERSION } from '../statemachine/index.js';
+import { dampingMessage, EndpointDamping } from './endpoint-damping.js';
+import type { HubEffect } from './hub-types.js';
 import type { MeshReportQueue } from './mesh-reports.js';
 import type { ClusterState } from './selection.js';
+import { log } from './session.js';
 
 /** How long a declaration goes without an agent's record before the sweep forgets it. */
 export const ORPHAN_GRACE_MS = 60_000;
@@ -29,20 +33,13 @@ export class LeaderDuties {
   /** Agents with a declaration and no record, and when the sweep first saw them so. */
   private readonly orphans = new Map<string, number>();
   private lastSweepAt = Number.NEGATIVE_INFINITY;
+  readonly damping = new EndpointDamping();
 
-  check(state: ClusterState, wallNow: number, queue: MeshReportQueue, now: number): void {
+  check(state: ClusterState, wallNow: number, queue: MeshReportQueue, now: number, out: HubEffect[]): void {
     const stamp = `${state.revision}/${state.agents.transitionSeq}/${state.mesh.transitionSeq}`;
-    if (stamp !== this.seen) {
+    if (stamp !== this.seen || this.damping.releaseDue(now)) {
       this.seen = stamp;
-      for (const agent of state.mesh.endpointAgents()) {
-        if (queue.healthPending(agent)) continue;
-        const online = state.agents.get(agent)?.online === true;
-        for (const healthy of state.mesh.endpointsOf(agent).values()) {
-          if (healthy === online) continue;
-          queue.checkHealth(agent);
-          break;
-        }
-      }
+      this.compareHealth(state, queue, now, out);
     }
     if (now - this.lastSweepAt >= ORPHAN_SWEEP_MS && state.cluster.supports(FORGET_AGENTS_VERSION)) {
       this.lastSweepAt = now;
@@ -56,8 +53,29 @@ export class LeaderDuties {
   /** No longer leading: a new term compares everything afresh. */
   forget(): void {
     this.seen = '';
+    this.damping.clear();
     this.orphans.clear();
     this.lastSweepAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Every endpoint against its agent's record; those that disagree are re-read, unless their agent is held. */
+  private compareHealth(state: ClusterState, queue: MeshReportQueue, now: number, out: HubEffect[]): void {
+    for (const agent of state.mesh.endpointAgents()) {
+      const online = state.agents.get(agent)?.online === true;
+      let disagree = false;
+      for (const healthy of state.mesh.endpointsOf(agent).values()) {
+        if (healthy === online) continue;
+        disagree = true;
+        break;
+      }
+      const verdict = this.damping.look(agent, online, disagree, now);
+      if (verdict.note !== null) {
+        const services = [...state.mesh.endpointsOf(agent).keys()].sort();
+        out.push(log(verdict.note.type === 'held' ? 'warn' : 'info', dampingMessage(verdict.note), { agent, services: services.slice(0, 10), serviceCount: services.length }));
+      }
+      if (verdict.ask && !queue.healthPending(agent)) queue.checkHealth(agent);
+    }
+    this.damping.prune((agent) => state.mesh.endpointsOf(agent).size > 0, now);
   }
 
   private sweepOrphans(state: ClusterState, queue: MeshReportQueue, now: number): void {

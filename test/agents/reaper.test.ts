@@ -138,11 +138,11 @@ void t.test('the leader sweeps declarations left without a record, after a grace
   const state = () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() });
   const duties = new LeaderDuties();
   const queue = new MeshReportQueue('c1');
-  duties.check(state(), 0, queue, 0);
+  duties.check(state(), 0, queue, 0, []);
   t.notOk(queue.forgetPending('ghost'), 'not at first sight: its claim may be about to commit');
-  duties.check(state(), 0, queue, ORPHAN_GRACE_MS - 1);
+  duties.check(state(), 0, queue, ORPHAN_GRACE_MS - 1, []);
   t.notOk(queue.forgetPending('ghost'));
-  duties.check(state(), 0, queue, ORPHAN_GRACE_MS + 10_000);
+  duties.check(state(), 0, queue, ORPHAN_GRACE_MS + 10_000, []);
   t.ok(queue.forgetPending('ghost'), 'after the grace');
   t.match(queue.take(0, 1_000), { forget: ['ghost'] });
   const quiet = new MeshReportQueue('c1');
