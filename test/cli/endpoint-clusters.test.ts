@@ -19,6 +19,7 @@ const row = (endpoint: string, cluster: string | null, clusterId: string | null)
   errors: [],
   cluster,
   clusterId,
+  otherClusterPeers: [],
 });
 
 void t.test('one cluster, or endpoints that did not answer, or a cluster without an id yet: nothing to say', async (t) => {
