@@ -64,8 +64,8 @@ export function healthOps(deps: HealthOpsDeps): { health(req: HealthRequestMsg, 
   const judged = (answer: HealthResponseMsg): HealthResponseMsg => {
     const other = deps.otherClusters?.() ?? '';
     if (other === '') return answer;
-    const mine = `${deps.id} hears ${other}`;
-    return { ...answer, healthy: false, reason: answer.reason === '' ? mine : `${answer.reason}; ${mine}` };
+    // The words name this node (`... than c2's`): a relayed answer may carry the leader's too.
+    return { ...answer, healthy: false, reason: answer.reason === '' ? other : `${answer.reason}; ${other}` };
   };
 
   const byLeader = async (req: HealthRequestMsg, deadline: number): Promise<HealthResponseMsg> => {
