@@ -5,7 +5,9 @@
  * Now each asks its file's other peers which cluster they answer for, and says what it found: in
  * its endpoint status, in `ctl health` (exit 1, naming the peer, its cluster id and the fix), in
  * a metric and once in its log at error level. Following the restore procedure from there (the
- * others moved aside and joined empty) clears it.
+ * others moved aside and joined empty) clears it. The procedure half-followed (the others started
+ * on their old data dirs) leaves two clusters whose members refuse each other as CLUSTER_ID: both
+ * sides report it from those refusals.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -92,4 +94,36 @@ void t.test('a backup restored on every member: each controller names the peers 
   let healed = { code: -1 as number | null, stderr: '' };
   await cluster.explainFailure(waitFor(async () => (healed = await cluster.ctl(['health'], cluster.endpoints(['c1']))).code === 0, 'ctl health against c1 to pass again', 20_000)).catch(() => undefined);
   t.equal(healed.code, 0, `healthy again: ${healed.stderr}`);
+});
+
+void t.test('the procedure half-followed (c2 and c3 started on their old data dirs): both clusters name each other from refusals', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', metrics: true });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.waitForLeader();
+  const file = path.join(cluster.dir, 'backup.snap');
+  const save = await cluster.ctl(['snapshot', 'save', file]);
+  t.equal(save.code, 0, save.stderr);
+  for (const id of cluster.ids) await cluster.kill(id, 'SIGTERM');
+  const data = path.join(cluster.dir, 'data');
+  fs.renameSync(path.join(data, 'c1'), path.join(data, 'c1.old'));
+  const restore = await runToExit(CONTROLLER_JS, ['restore', '--from', file, '--config', cluster.configFile, '--id', 'c1'], 'restore c1', 30_000);
+  t.equal(restore.code, 0, restore.stderr);
+  cluster.start('c1');
+  await cluster.waitForLeader(['c1']);
+  const add = await cluster.ctl(['member', 'add', 'c2', cluster.addresses.get('c2')!], cluster.endpoints(['c1']));
+  t.equal(add.code, 0, add.stderr);
+  // The mistake: c2 and c3 started as before, on their old data dirs, without --join.
+  cluster.start('c2');
+  cluster.start('c3');
+  await cluster.waitForLeader(['c2', 'c3']);
+
+  // c1 leads c2 as its learner, and c2 refuses it; c2's cluster has c1 as a voter, and c1 refuses it.
+  await cluster.explainFailure(waitFor(async () => (await gauge(cluster.metricsAddresses.get('c1')!)) === 2, "c1 to see c2 and c3 answer for the old cluster", 20_000));
+  await cluster.explainFailure(waitFor(async () => (await gauge(cluster.metricsAddresses.get('c2')!)) === 1, 'c2 to see c1 answer for the restored one', 20_000));
+  // c2 asks nobody (its file's peers are all its members): what it knows comes from refusals.
+  t.match(cluster.dumpLogs('c2'), /"msg":"c1 \(cluster [0-9a-f]{16}\) answers for another cluster than c2's \([0-9a-f]{16}\): [^"]*\((it refuses this node as CLUSTER_ID|its message carries that cluster id)\)"/, 'c2 learned it from a refusal');
+  const health = await cluster.ctl(['health'], cluster.endpoints(['c2']));
+  t.equal(health.code, 1, 'ctl health against the old cluster alone fails too');
+  t.match(health.stderr, /c1 \(cluster [0-9a-f]{16}\) answers for another cluster than c2's/);
 });
