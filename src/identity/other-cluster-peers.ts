@@ -80,7 +80,7 @@ export class OtherClusterPeers {
 /** What to do, after operate.md's restore procedure: one cluster kept, the others' members joined to it empty. */
 export const OTHER_CLUSTER_FIX =
   'two clusters run under one cluster file (a restore run on more than one member?): keep one, and on each member of the other ' +
-  'stop the controller, move its data dir aside, `ctl member add` it to the kept cluster and start it with --join (docs/operate.md, Backup and restore)';
+  'stop the controller, move its data dir aside, add it to the kept cluster (ctl member add) and start it with --join (docs/operate.md, Backup and restore)';
 
 /** Why `self` (of cluster `ours`) does not trust its answers, naming each peer and its cluster id; '' when none. */
 export function describeOtherClusters(self: string, ours: string | null, peers: readonly Pick<OtherClusterPeer, 'peer' | 'clusterId'>[]): string {

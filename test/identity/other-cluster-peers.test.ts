@@ -51,7 +51,7 @@ void t.test("the refuser's cluster id in a CLUSTER_ID refusal, and the words for
     ]),
     `c2 (cluster ${CLUSTER_B}), c3 (cluster unknown) answer for another cluster than c1's (${CLUSTER_A}): two clusters run under one cluster file ` +
       '(a restore run on more than one member?): keep one, and on each member of the other stop the controller, move its data dir aside, ' +
-      '`ctl member add` it to the kept cluster and start it with --join (docs/operate.md, Backup and restore)',
+      'add it to the kept cluster (ctl member add) and start it with --join (docs/operate.md, Backup and restore)',
   );
   t.match(describeOtherClusters('c1', null, [{ peer: 'c2', clusterId: CLUSTER_B }]), /^c2 \(cluster 00000000000000bb\) answers for another cluster than c1's: /);
 });
