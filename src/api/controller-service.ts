@@ -60,6 +60,8 @@ export interface ControllerServiceDeps {
   readonly resources?: { gather(refresh: boolean): Promise<ResourcesReport> };
   /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
   readonly cutOff?: () => string | null;
+  /** Peers seen answering for another cluster id, with the fix ('' when none): health is unhealthy then (health-ops.ts). */
+  readonly otherClusters?: () => string;
   /** How long a forward keeps trying a leader that does not answer before the client is sent elsewhere (on-leader.ts). */
   readonly forwardBudgetMs?: number;
   /** controller.quota_bytes: writes that would pass it are refused on the leader (NO_SPACE). */

@@ -31,6 +31,12 @@ export interface HealthOpsDeps {
    * without a leader adds it: the refusals are often why there is none.
    */
   readonly cutOff?: () => string | null;
+  /**
+   * Peers of this node's file or membership that answer for another cluster id, named with the
+   * fix ('' when none: other-cluster-peers.ts). The answer is unhealthy then, whatever the
+   * leader judged: each of two clusters under one file calls itself healthy.
+   */
+  readonly otherClusters?: () => string;
 }
 
 export interface HealthRequestMsg {
@@ -54,27 +60,39 @@ export function healthOps(deps: HealthOpsDeps): { health(req: HealthRequestMsg, 
     return withoutLeaderWire(deps.id, st.term, members, reason, source.preferredLeader());
   };
 
+  /** The answer made unhealthy by this node's evidence of another cluster under its file, if any. */
+  const judged = (answer: HealthResponseMsg): HealthResponseMsg => {
+    const other = deps.otherClusters?.() ?? '';
+    if (other === '') return answer;
+    // The words name this node (`... than c2's`): a relayed answer may carry the leader's too.
+    return { ...answer, healthy: false, reason: answer.reason === '' ? other : `${answer.reason}; ${other}` };
+  };
+
+  const byLeader = async (req: HealthRequestMsg, deadline: number): Promise<HealthResponseMsg> => {
+    const remaining = deadline - Date.now();
+    const leader = host.softState().leader ?? (await host.waitForLeader(Math.max(0, Math.min(remaining, source.leaderWaitMs))));
+    if (leader === null) return withoutLeader(`no leader: ${deps.id} knows of none`);
+    if (leader === deps.id) {
+      const report = source.report();
+      if (report === null) return withoutLeader(`${deps.id} lost leadership while judging`);
+      return reportToWire(report, deps.id, source.preferredLeader());
+    }
+    if (req.forwarded) throw new ServiceFailure('NOT_LEADER', `${deps.id} is not the leader (leader is ${leader})`);
+    const address = deps.addressOf(leader);
+    if (address === null) return withoutLeader(`leader ${leader} has no known address`);
+    try {
+      // A leader that does not answer within the leader wait is reported as such while the
+      // client still listens (a frozen leader would otherwise hold the relay to the deadline).
+      const relayed = await deps.forwarder.call<HealthResponseMsg>(address, 'health', { forwarded: true }, Math.min(deadline, Date.now() + source.leaderWaitMs));
+      return { ...relayed, answeredBy: deps.id };
+    } catch (err) {
+      return withoutLeader(`leader ${leader} did not answer ${deps.id}: ${message(err)}`);
+    }
+  };
+
   return {
     async health(req, deadline) {
-      const remaining = deadline - Date.now();
-      const leader = host.softState().leader ?? (await host.waitForLeader(Math.max(0, Math.min(remaining, source.leaderWaitMs))));
-      if (leader === null) return withoutLeader(`no leader: ${deps.id} knows of none`);
-      if (leader === deps.id) {
-        const report = source.report();
-        if (report === null) return withoutLeader(`${deps.id} lost leadership while judging`);
-        return reportToWire(report, deps.id, source.preferredLeader());
-      }
-      if (req.forwarded) throw new ServiceFailure('NOT_LEADER', `${deps.id} is not the leader (leader is ${leader})`);
-      const address = deps.addressOf(leader);
-      if (address === null) return withoutLeader(`leader ${leader} has no known address`);
-      try {
-        // A leader that does not answer within the leader wait is reported as such while the
-        // client still listens (a frozen leader would otherwise hold the relay to the deadline).
-        const relayed = await deps.forwarder.call<HealthResponseMsg>(address, 'health', { forwarded: true }, Math.min(deadline, Date.now() + source.leaderWaitMs));
-        return { ...relayed, answeredBy: deps.id };
-      } catch (err) {
-        return withoutLeader(`leader ${leader} did not answer ${deps.id}: ${message(err)}`);
-      }
+      return judged(await byLeader(req, deadline));
     },
   };
 }

@@ -60,6 +60,25 @@ export interface EndpointSelfJson {
   readonly errors: readonly string[];
   /** '' before the cluster's first leader drew it (or from a controller that does not say). */
   readonly clusterId: string;
+  /** Peers it saw answer for another cluster id: two clusters under one cluster file ([] from a controller that does not say). */
+  readonly otherClusterPeers: readonly OtherClusterPeerJson[];
+}
+
+/** A peer an endpoint saw answer for another cluster id than its own (other-cluster-peers.ts). */
+export interface OtherClusterPeerJson {
+  readonly peer: string;
+  /** null when the peer's refusal did not say which. */
+  readonly clusterId: string | null;
+  /** Since the endpoint last saw it answer so. */
+  readonly lastSeenMs: number;
+}
+
+const MAX_OTHER_CLUSTER_PEERS = 64;
+
+function decodeOtherClusterPeer(raw: unknown, i: number): OtherClusterPeerJson {
+  const p = answer(raw, `EndpointStatusResponse.otherClusterPeers[${i}]`);
+  const clusterId = p.string('clusterId');
+  return { peer: p.string('peer'), clusterId: clusterId === '' ? null : clusterId, lastSeenMs: p.number('lastSeenMs') };
 }
 
 export function decodeEndpointStatus(raw: unknown): EndpointSelfJson {
@@ -79,6 +98,7 @@ export function decodeEndpointStatus(raw: unknown): EndpointSelfJson {
     revision: f.number('revision'),
     errors: f.strings('errors', 100),
     clusterId: f.string('clusterId'),
+    otherClusterPeers: f.has('otherClusterPeers') ? f.array('otherClusterPeers', MAX_OTHER_CLUSTER_PEERS).map(decodeOtherClusterPeer) : [],
   };
 }
 

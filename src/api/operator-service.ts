@@ -27,6 +27,11 @@ export interface OperatorServiceDeps {
   readonly stateMachine: StateMachine;
   /** Whether this node is cut off from a quorum, and why (the membership layer's quorum contact; a leaderless node says `no leader`). */
   readonly staleness: () => { readonly stale: boolean; readonly reason: string };
+  /**
+   * Peers of this node's file or membership seen answering for another cluster id, and why that
+   * makes its answers untrustworthy ('' when none: other-cluster-peers.ts). Absent: none known.
+   */
+  readonly otherClusters?: () => { readonly peers: readonly OtherClusterPeerMsg[]; readonly reason: string };
   /** Whether two processes answer as this member now (this node's identity layer's verdict; not committed). */
   readonly duplicate: (id: string) => boolean;
   /** Bytes of the Raft database on disk. */
@@ -35,6 +40,13 @@ export interface OperatorServiceDeps {
   /** What all watches on this controller may hold (watch-limits.ts). */
   readonly watchLimits: WatchLimits;
   readonly defaultTimeoutMs: number;
+}
+
+export interface OtherClusterPeerMsg {
+  readonly peer: string;
+  /** '' when the peer's refusal did not say. */
+  readonly clusterId: string;
+  readonly lastSeenMs: number;
 }
 
 export interface KeyValueMsg {
@@ -84,6 +96,8 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
       if (st.leader === null) errors.push('no leader');
       const staleness = deps.staleness();
       if (staleness.stale) errors.push(`cut off from a quorum: ${staleness.reason}`);
+      const other = deps.otherClusters?.() ?? { peers: [], reason: '' };
+      if (other.reason !== '') errors.push(other.reason);
       return {
         id: deps.id,
         version: deps.version,
@@ -99,6 +113,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
         revision: sm.revision(),
         errors,
         clusterId: deps.clusterId() ?? '',
+        otherClusterPeers: other.peers,
       };
     }, t),
 

@@ -44,7 +44,10 @@ import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './f
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
-import { prepareDataDir } from './startup.js';
+import { helloDeadlineMs, prepareDataDir } from './startup.js';
+import { OtherClusterProbe } from './other-cluster-probe.js';
+import { OtherClusterMetrics } from './other-cluster-metrics.js';
+import { askPeers } from '../transport/index.js';
 import type { MembershipNode } from './membership-port.js';
 import { createMembershipNode } from './membership-driver.js';
 import { AgentsLayer } from '../agents/agents-layer.js';
@@ -244,6 +247,9 @@ export class ControllerNode {
     let membership: MembershipNode | null = null;
     // This process's boot id: DUPLICATE_PROCESS names processes by it, and the start log says which is whose.
     const boot = osIdentitySource();
+    // The file's peers outside the membership are asked this often which cluster they answer for
+    // (other-cluster-probe.ts); a peer seen answering for another stays marked four rounds.
+    const otherClusterProbeMs = Math.max(1000, 4 * config.raft.electionTimeoutMs);
     const nodeIdentity = new NodeIdentity({
       self: self.id,
       clusterName: config.clusterName,
@@ -268,6 +274,7 @@ export class ControllerNode {
       reportStatus: async (from, r) => (sm.members.get(r.member) === null || membership === null ? false : membership.reportStatus(r.member, r.status, r.reason, from)),
       onFatal: opts.onFatal,
       now: () => performance.now(),
+      otherClusterWindowMs: 4 * otherClusterProbeMs,
     });
     // Two processes answer as this member (its own row: peers refuse it as a second process of itself).
     const duplicateProcess = (id: string): boolean => (id === self.id ? nodeIdentity.refusedAsDuplicateBy().length > 0 : nodeIdentity.duplicateMark(id) !== null);
@@ -562,6 +569,7 @@ export class ControllerNode {
             refusedAsDuplicateBy: () => nodeIdentity.refusedAsDuplicateBy(),
             refusedForName: () => nodeIdentity.refusedForName(),
           }),
+        otherClusters: () => nodeIdentity.otherClustersReason(),
       }),
     );
     addOperatorService(server, {
@@ -580,8 +588,14 @@ export class ControllerNode {
         return { stale: reason !== '', reason };
       },
       duplicate: duplicateProcess,
+      otherClusters: () => {
+        const now = performance.now();
+        const peers = nodeIdentity.otherClusterPeers().map((p) => ({ peer: p.peer, clusterId: p.clusterId ?? '', lastSeenMs: Math.max(0, Math.round(now - p.lastSeenAt)) }));
+        return { peers, reason: nodeIdentity.otherClustersReason() };
+      },
       defaultTimeoutMs: 5000,
     });
+    new OtherClusterMetrics(metrics.registry, () => nodeIdentity.otherClusterPeers().length);
     const caps = { maxConnections: config.maxConnections, maxPendingHandshakes: config.maxPendingHandshakes };
     const listener = await listenGrpc(self.listen, server, creds, metrics.registry, logger, caps).catch((err: Error) => {
       throw new Error(`cannot listen on ${self.listen}: ${err.message}`);
@@ -639,10 +653,24 @@ export class ControllerNode {
       clusterVersion.check();
     }, config.raft.heartbeatIntervalMs);
     identityTicker.unref();
+    const otherClusterProbe = new OtherClusterProbe({
+      targets: () => config.nodes.filter((n) => n.id !== self.id && sm.members.get(n.id) === null).map((n) => ({ id: n.id, address: n.address })),
+      ask: () => {
+        const clusterId = nodeIdentity.clusterId();
+        if (clusterId === null) return null;
+        return { incarnation: nodeIdentity.identity.incarnation, clusterId, lastIndex: raftHost.position().lastIndex, joining: false, nodes: null };
+      },
+      askPeers: (targets, ask) => askPeers({ self: self.id, clusterName: config.clusterName, ask, targets, credentials: creds.client, deadlineMs: helloDeadlineMs(config) }),
+      onAnswer: (peer, clusterId) => nodeIdentity.answeredFor(peer, clusterId),
+    });
+    const otherClusterTicker = setInterval(() => {
+      otherClusterProbe.round().catch((err: unknown) => logger.warn({ err }, 'asking the file\'s peers which cluster they answer for failed'));
+    }, otherClusterProbeMs);
+    otherClusterTicker.unref();
     const incompleteSweep = setInterval(() => incomplete.sweep(), INCOMPLETE_SWEEP_MS);
     incompleteSweep.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep], agentsLayer, leadership, autopilot, tlsReload);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload);
   }
 
   /**

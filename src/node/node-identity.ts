@@ -30,6 +30,7 @@ import {
 } from '../identity/index.js';
 import { DuplicateMarks, type DuplicateMark } from '../identity/duplicate-marks.js';
 import { describeRefusedForName, NameRefusers } from '../identity/name-refusers.js';
+import { describeOtherClusters, OtherClusterPeers, refuserClusterIdIn, type OtherClusterPeer } from '../identity/other-cluster-peers.js';
 import { PROVEN_HOLDS, ProcessClaims, speakingTerm } from '../identity/process-claims.js';
 import type { Message } from '../raft/messages.js';
 import { BOOT_ID_VERSION } from '../statemachine/cluster-version.js';
@@ -78,6 +79,8 @@ export interface NodeIdentityOptions {
   /** The data dir contradicts the applied state: the process must stop. */
   readonly onFatal: (err: Error) => void;
   readonly now: () => number;
+  /** How long a peer seen answering for another cluster id stays marked without being seen again (other-cluster-peers.ts). */
+  readonly otherClusterWindowMs?: number;
 }
 
 export class NodeIdentity implements TransportIdentity {
@@ -100,6 +103,7 @@ export class NodeIdentity implements TransportIdentity {
   private provenCount = 0;
   private readonly duplicates: DuplicateMarks;
   private readonly nameRefusers: NameRefusers;
+  private readonly otherClusters: OtherClusterPeers;
 
   constructor(private readonly opts: NodeIdentityOptions) {
     this.local = opts.identity;
@@ -108,6 +112,7 @@ export class NodeIdentity implements TransportIdentity {
     // a refused process retries far more often than that.
     this.duplicates = new DuplicateMarks(PROVEN_HOLDS * opts.processHoldMs, opts.processHoldMs);
     this.nameRefusers = new NameRefusers(2 * opts.processHoldMs);
+    this.otherClusters = new OtherClusterPeers(opts.otherClusterWindowMs ?? 8 * opts.processHoldMs);
   }
 
   get identity(): LocalIdentity {
@@ -134,11 +139,12 @@ export class NodeIdentity implements TransportIdentity {
   }
 
   judgeEnvelope(env: PeerEnvelope): Refusal | null {
-    return judgeEnvelope(this.view(), env) ?? this.admitProcess(env);
+    return this.noteOtherCluster(env, judgeEnvelope(this.view(), env)) ?? this.admitProcess(env);
   }
 
   judgeBatch(env: PeerEnvelope, messages: readonly Message[]): BatchVerdict {
     const verdict = judgeBatch(this.view(), env, messages);
+    if (!verdict.accept) this.noteOtherCluster(env, verdict.refusal);
     const duplicate = verdict.accept ? this.admitProcess(env, speakingTerm(messages)) : null;
     if (duplicate !== null) return { accept: false, refusal: duplicate };
     if (verdict.accept && verdict.creationSeen && !(this.writing ?? this.local).creationSeen) {
@@ -151,7 +157,51 @@ export class NodeIdentity implements TransportIdentity {
   }
 
   judgePing(env: PeerEnvelope): Refusal | null {
-    return judgePing(this.view(), env) ?? this.admitProcess(env);
+    return this.noteOtherCluster(env, judgePing(this.view(), env)) ?? this.admitProcess(env);
+  }
+
+  /** A CLUSTER_ID refusal of a member's or the file's peer marks it as another cluster's; returns the refusal. */
+  private noteOtherCluster(env: PeerEnvelope, refusal: Refusal | null): Refusal | null {
+    if (refusal?.code === 'CLUSTER_ID') this.sawOtherCluster(env.from, env.clusterId, 'its message carries that cluster id');
+    return refusal;
+  }
+
+  /** `peer` answers for `clusterId` (null: unknown), which is not this node's: marked, and logged at error level once per change. */
+  private sawOtherCluster(peer: string, clusterId: string | null, how: string): void {
+    if (this.named(peer) === 'unknown') return;
+    if (!this.otherClusters.seen(peer, clusterId, this.opts.now())) return;
+    this.opts.logger.error(
+      { peer, peerClusterId: clusterId, clusterId: this.clusterId(), code: 'OTHER_CLUSTER_PEER' },
+      `${describeOtherClusters(this.opts.self, this.clusterId(), [{ peer, clusterId }])} (${how})`,
+    );
+  }
+
+  /** `peer` is no longer marked as another cluster's; logged when it was. */
+  private forgetOtherCluster(peer: string, why: string): void {
+    if (this.otherClusters.accepted(peer)) this.opts.logger.info({ peer, code: 'OTHER_CLUSTER_PEER' }, `${peer} no longer answers for another cluster: ${why}`);
+  }
+
+  /**
+   * A file peer's answer to the periodic question (other-cluster-probe.ts): the cluster id it
+   * holds (null: none yet, a new or joining node, which says nothing).
+   */
+  answeredFor(peer: string, clusterId: string | null): void {
+    const ours = this.clusterId();
+    if (ours === null || clusterId === null) return;
+    if (clusterId === ours) this.forgetOtherCluster(peer, `it answers for cluster ${ours}`);
+    else this.sawOtherCluster(peer, clusterId, 'it answered the periodic question so');
+  }
+
+  /** The peers seen answering for another cluster id, in id order (other-cluster-peers.ts). */
+  otherClusterPeers(): OtherClusterPeer[] {
+    const now = this.opts.now();
+    for (const peer of this.otherClusters.expire(now)) this.opts.logger.info({ peer, code: 'OTHER_CLUSTER_PEER' }, `${peer} has not been seen answering for another cluster for a while: no longer marked`);
+    return this.otherClusters.current(now);
+  }
+
+  /** Why this node's answers are not to be trusted, naming those peers and the fix; '' when none. */
+  otherClustersReason(): string {
+    return describeOtherClusters(this.opts.self, this.clusterId(), this.otherClusterPeers());
   }
 
   /** One process per member id (process-claims.ts); judged after the other rules, so only members' messages claim one. */
@@ -187,6 +237,7 @@ export class NodeIdentity implements TransportIdentity {
     // Only a member's data dir is evidence: a removed member's process may still be talking,
     // and what it says must not be recorded for a new member added under the same id.
     if (this.isMember(env.from)) this.heard.set(env.from, { incarnation: env.incarnation, atMs: this.opts.now() });
+    if (env.clusterId !== '' && env.clusterId === this.clusterId()) this.forgetOtherCluster(env.from, `accepted under cluster ${env.clusterId}`);
     // A member of our cluster whose applied state records this data dir: a committed fact.
     const ours = this.local.clusterId;
     if (!this.local.recorded && ours !== null && env.clusterId === ours && env.toIncarnation === this.local.incarnation) {
@@ -227,6 +278,7 @@ export class NodeIdentity implements TransportIdentity {
     const who = this.named(peer);
     if (code === 'DUPLICATE_PROCESS' && who !== 'unknown') this.duplicates.refusedBy(who, this.opts.now());
     if (code === 'CLUSTER_NAME' && who !== 'unknown') this.nameRefusers.refusedBy(who, details, this.opts.now());
+    if (code === 'CLUSTER_ID') this.sawOtherCluster(who, refuserClusterIdIn(details), 'it refuses this node as CLUSTER_ID');
     this.opts.onRefusal('out', who, code, details, this.shouldReport(`out:${who}:${code ?? 'other'}`));
   }
 
@@ -256,6 +308,8 @@ export class NodeIdentity implements TransportIdentity {
     if (asksAtCreation(ask) && this.opts.configured(from) && pending.clusterId === null && this.clusterId() === null && !pending.creationSeen) {
       this.update((i) => ({ ...i, creationSeen: true }), `${from} asks to create the cluster too`);
     }
+    const held = this.clusterId();
+    if (ask.clusterId !== null && held !== null && ask.clusterId !== held) this.sawOtherCluster(from, ask.clusterId, 'it asked the start-up question so');
     const ours = this.initialNodes();
     if (asksAtCreation(ask) && ask.nodes !== null && this.clusterId() === null && !sameInitialNodes(ask.nodes, ours) && this.shouldReport(`nodes:${this.named(from)}`)) {
       this.opts.logger.warn(
@@ -294,6 +348,9 @@ export class NodeIdentity implements TransportIdentity {
     for (const id of this.heard.keys()) if (!this.isMember(id)) this.heard.delete(id);
     this.duplicates.retain((id) => this.isMember(id));
     this.nameRefusers.retain((id) => this.isMember(id) || this.opts.configured(id));
+    for (const peer of this.otherClusters.retain((id) => this.isMember(id) || this.opts.configured(id))) {
+      this.opts.logger.info({ peer, code: 'OTHER_CLUSTER_PEER' }, `${peer} is neither a member nor in the cluster file: no longer marked as another cluster's`);
+    }
     const applied = members.clusterId;
     if (applied === null) return;
     const recordedHere = members.get(this.opts.self)?.incarnation === this.local.incarnation;

@@ -4,7 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { ConsensusPort } from '../api/consensus-port.js';
-import { operatorService } from '../api/operator-service.js';
+import { operatorService, type OperatorServiceDeps } from '../api/operator-service.js';
 import { operatorServiceDefinition } from '../api/operator-proto.js';
 import { WatchLimits } from '../api/watch-limits.js';
 import { strictRequests } from '../transport/strict-decode.js';
@@ -43,6 +43,7 @@ export interface OperatorToolsDeps {
   readonly raftDbDir: string;
   readonly staleness: () => { readonly stale: boolean; readonly reason: string };
   readonly duplicate: (id: string) => boolean;
+  readonly otherClusters?: OperatorServiceDeps['otherClusters'];
   readonly defaultTimeoutMs: number;
 }
 
@@ -60,6 +61,7 @@ export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps)
       stateMachine: deps.stateMachine,
       staleness: deps.staleness,
       duplicate: deps.duplicate,
+      otherClusters: deps.otherClusters,
       dbSizeBytes: () => directoryBytes(deps.raftDbDir),
       watches: deps.watches,
       watchLimits,

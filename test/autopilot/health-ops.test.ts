@@ -99,3 +99,20 @@ void t.test('an answer without a leader names why this node is cut off (a refuse
   cutOff = null;
   t.equal(decodeHealth(await answer.health({ forwarded: false }, soon())).reason, 'no leader: c2 knows of none', 'nothing added when it is not cut off');
 });
+
+void t.test('peers answering for another cluster id make the answer unhealthy, on the leader and on the node relaying (B1)', async (t) => {
+  const other = (id: string): string => `c9 (cluster 00000000000000bb) answers for another cluster than ${id}'s (00000000000000aa): two clusters ...`;
+  const leaderHost = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
+  let leaderSees = '';
+  const leader = healthOps({ id: 'c1', host: leaderHost, addressOf: (id) => `addr-${id}`, forwarder: new FakeForwarder(), source: source(REPORT), otherClusters: () => leaderSees });
+  t.match(decodeHealth(await leader.health({ forwarded: false }, soon())), { healthy: true, reason: '' }, 'none seen: as the leader judged');
+  leaderSees = other('c1');
+  const judged = decodeHealth(await leader.health({ forwarded: false }, soon()));
+  t.match(judged, { healthy: false, reason: other('c1'), leader: 'c1' }, "each of two clusters under one file calls itself healthy: the leader's own evidence says otherwise");
+
+  const forwarder = new FakeForwarder();
+  forwarder.answer = async () => reportToWire(REPORT, 'c1', { id: null, note: '' });
+  const followerHost = new FakeConsensus('c2', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
+  const follower = healthOps({ id: 'c2', host: followerHost, addressOf: (id) => `addr-${id}`, forwarder, source: source(null), otherClusters: () => other('c2') });
+  t.match(decodeHealth(await follower.health({ forwarded: false }, soon())), { healthy: false, reason: other('c2'), answeredBy: 'c2' }, "the relaying node's own evidence too");
+});

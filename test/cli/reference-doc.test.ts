@@ -15,6 +15,7 @@ import { buildProgram } from '../../src/cli/ctl/program.js';
 import { rawConfigSchema } from '../../src/config/schema.js';
 import { AUDIT_EVENT_TYPES } from '../../src/membership/audit.js';
 import { Metrics } from '../../src/node/metrics.js';
+import { OtherClusterMetrics } from '../../src/node/other-cluster-metrics.js';
 import { TLS_METRICS } from '../../src/node/tls-metrics.js';
 import { REMOVED_EXIT_CODE } from '../../src/node/removal-watch.js';
 import { SETTINGS, SETTING_KEYS } from '../../src/settings/index.js';
@@ -110,6 +111,7 @@ void t.test('every exit code, audit event type and metric is in it', async (t) =
   for (const type of AUDIT_EVENT_TYPES) t.ok(audit.includes(`\`${type}\``), `audit type ${type}`);
   const metrics = section('Metrics');
   const registry = new Metrics('doc').registry;
+  new OtherClusterMetrics(registry, () => 0);
   const names = (await registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => !n.startsWith('process_') && !n.startsWith('nodejs_'));
   t.ok(names.length > 20, `${names.length} metrics of our own`);
   for (const name of names) t.ok(metrics.includes(`\`${name}`), `metric ${name}`);

@@ -71,4 +71,7 @@ void t.test('snapshot save, the documented restore, and every acknowledged write
   t.equal(await restored.get('k/7').catch((e: unknown) => (e as { code?: string }).code), 'NOT_FOUND', 'and the delete too');
   t.ok((await restored.put('after', 'restore')).revision > 0, 'the restored cluster takes writes');
   t.ok(fs.existsSync(path.join(cluster.dir, 'data', 'c1.old')), 'the old data was kept aside, as the doc says');
+  const health = await cluster.ctl(['health']);
+  t.equal(health.code, 0, `healthy: ${health.stderr}`);
+  for (const id of cluster.ids) t.notMatch(cluster.dumpLogs(id), /OTHER_CLUSTER_PEER/, `${id} never took a peer for another cluster's: the procedure followed leaves one cluster`);
 });

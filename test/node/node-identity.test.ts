@@ -80,7 +80,8 @@ interface Rig {
 /** Processes' boot ids: 16 hex digits, as drawn (anything else is refused, envelope-format.ts). */
 const BOOT = { own: 'b1b1b1b1b1b1b1b1', real: '00000000000000e1', copy: '00000000000000c0', restart: '00000000000000e2' } as const;
 
-function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'sync'): Rig {
+/** `logs`: where the node's log lines go, as JSON objects (silent otherwise). */
+function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'sync', logs?: { level: number; msg: string }[]): Rig {
   const held: { resolve: () => void; reject: (e: Error) => void }[] = [];
   const r: Rig = {
     members: new Members(['c1', 'c2', 'c3']),
@@ -115,7 +116,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
       if (persist === 'sync') return;
       return new Promise<void>((resolve, reject) => held.push({ resolve, reject }));
     },
-    logger: pino({ level: 'silent' }),
+    logger: logs === undefined ? pino({ level: 'silent' }) : pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) }),
     onRefusal: (direction, peer, code, details, report) => void (r.reports.push({ direction, peer, code, report }), r.details.push(details)),
     reportStatus: async () => false,
     onFatal: (err) => void r.fatal.push(err),
@@ -368,6 +369,48 @@ void t.test("peers refusing this node's cluster name are named for its cut-off r
   t.equal(r.reports.filter((x) => x.code === 'CLUSTER_NAME').length, 2, 'still logged, audited and counted as before');
   r.now += 2001;
   t.equal(r.node.refusedForName(), '', 'no longer, two holds after the last refusal');
+});
+
+void t.test('peers answering for another cluster id: marked from refusals both ways and from answers, logged once, forgotten when accepted (B1)', async (t) => {
+  const logs: { level: number; msg: string }[] = [];
+  const r = rig({ clusterId: CLUSTER_A }, 'sync', logs);
+  const errors = (): string[] => logs.filter((l) => l.level === 50).map((l) => l.msg);
+  t.strictSame(r.node.otherClusterPeers(), []);
+  t.equal(r.node.otherClustersReason(), '');
+
+  t.match(r.node.judgePing(env('c2', { clusterId: CLUSTER_B })), { code: 'CLUSTER_ID' }, 'c2 refused: its ping carries another cluster id');
+  r.node.judgeBatch(env('c2', { clusterId: CLUSTER_B }), [append('c2')]);
+  r.node.judgeEnvelope(env('c2', { clusterId: CLUSTER_B }));
+  t.strictSame(r.node.otherClusterPeers(), [{ peer: 'c2', clusterId: CLUSTER_B, since: 1000, lastSeenAt: 1000 }]);
+  t.equal(errors().length, 1, 'one error-level line, however many refusals');
+  t.match(errors()[0], /^c2 \(cluster 00000000000000bb\) answers for another cluster than c1's \(00000000000000aa\): two clusters run under one cluster file .*docs\/operate\.md/);
+
+  r.now += 10;
+  r.node.onRefusedBy('c3', 'CLUSTER_ID', `CLUSTER_ID: cluster id mismatch: c3 belongs to cluster ${CLUSTER_B}, c1 to cluster ${CLUSTER_A} (same name, another cluster)`);
+  r.node.onRefusedBy('stranger', 'CLUSTER_ID', `CLUSTER_ID: cluster id mismatch: stranger belongs to cluster ${CLUSTER_B}, c1 to cluster ${CLUSTER_A}`);
+  t.strictSame(r.node.otherClusterPeers().map((p) => [p.peer, p.clusterId]), [['c2', CLUSTER_B], ['c3', CLUSTER_B]], 'a peer refusing this node, with the id its refusal names; not an unknown sender');
+  t.equal(r.reports.filter((x) => x.code === 'CLUSTER_ID').length, 2, 'refusals still reported to the log, audit and metrics as before');
+
+  r.node.noteHeard(env('c3'));
+  t.strictSame(r.node.otherClusterPeers().map((p) => p.peer), ['c2'], 'c3 accepted under our cluster id: forgotten');
+  r.node.answeredFor('c3', '00000000000000cc');
+  r.node.answeredFor('c2', CLUSTER_A);
+  t.strictSame(r.node.otherClusterPeers().map((p) => [p.peer, p.clusterId]), [['c3', '00000000000000cc']], "the periodic question's answers mark and clear too");
+  r.node.answeredFor('c2', null);
+  t.strictSame(r.node.otherClusterPeers().map((p) => p.peer), ['c3'], 'a peer without a cluster id yet says nothing');
+  r.node.hello('c2', { incarnation: INC(2), clusterId: CLUSTER_B, lastIndex: 9, joining: false, nodes: null });
+  t.strictSame(r.node.otherClusterPeers().map((p) => p.peer), ['c2', 'c3'], 'nor does a peer asking the start-up question from another cluster');
+  t.match(r.node.otherClustersReason(), /^c2 \(cluster 00000000000000bb\), c3 \(cluster 00000000000000cc\) answer for another cluster than c1's/);
+
+  r.members.delete('c3');
+  r.node.onApplied();
+  t.strictSame(r.node.otherClusterPeers().map((p) => p.peer), ['c2', 'c3'], 'c3 is still in the file');
+  r.now += 8001;
+  t.strictSame(r.node.otherClusterPeers(), [], 'not seen for the window (eight holds by default): forgotten');
+
+  const fresh = rig();
+  fresh.node.answeredFor('c2', CLUSTER_B);
+  t.strictSame(fresh.node.otherClusterPeers(), [], 'a node without a cluster id has nothing to compare');
 });
 
 void t.test('a message without a boot id: admitted mid-upgrade, refused once every member stamps one', async (t) => {

@@ -7,7 +7,7 @@
  */
 import { Option, type Command } from 'commander';
 import { ApiError, EXIT_FAILED, EXIT_UNREACHABLE } from '../../api/errors.js';
-import type { EndpointSelfJson } from '../../api/operator-answers.js';
+import type { EndpointSelfJson, OtherClusterPeerJson } from '../../api/operator-answers.js';
 import type { OperatorClient } from '../../api/operator-client.js';
 import { formatBytes, formatDuration } from '../cell-format.js';
 import { plainTable } from '../plain-table.js';
@@ -36,6 +36,8 @@ export interface EndpointStatusJson {
   readonly cluster: string | null;
   /** The cluster id; null before its first leader drew one, or when it did not answer. */
   readonly clusterId: string | null;
+  /** Peers it saw answer for another cluster id (two clusters under one cluster file); [] when none, or when it did not answer. */
+  readonly otherClusterPeers: readonly OtherClusterPeerJson[];
 }
 
 /** Some endpoints did not answer; the rows were printed. Exit 1, or 3 when none answered. */
@@ -68,6 +70,7 @@ function row(endpoint: string, expectedId: string | null, s: EndpointSelfJson | 
     errors,
     cluster: s?.cluster ?? null,
     clusterId: s === null || s.clusterId === '' ? null : s.clusterId,
+    otherClusterPeers: s?.otherClusterPeers ?? [],
   };
 }
 
@@ -85,6 +88,15 @@ export function mixedClusters(rows: readonly EndpointStatusJson[]): string | nul
   return [...groups].map(([cluster, endpoints]) => `${endpoints.join(', ')} answer for cluster ${cluster}`).join('; ');
 }
 
+/** The endpoints that saw peers answer for another cluster id, each with those peers; null when none did. */
+export function otherClusterPeers(rows: readonly EndpointStatusJson[]): string | null {
+  const seen = rows.filter((r) => r.otherClusterPeers.length > 0);
+  if (seen.length === 0) return null;
+  return seen
+    .map((r) => `${r.id ?? r.endpoint} hears ${r.otherClusterPeers.map((p) => `${p.peer} answer for cluster ${p.clusterId ?? 'unknown'}`).join(', ')}`)
+    .join('; ');
+}
+
 /**
  * Which clusters `endpoints` answer for, when more than one (null otherwise, or with one
  * endpoint): `ctl health` asks it too, since each of two clusters under one cluster file (a
@@ -93,7 +105,12 @@ export function mixedClusters(rows: readonly EndpointStatusJson[]): string | nul
  */
 export async function mixedClustersAt(operator: OperatorClient, endpoints: readonly string[]): Promise<string | null> {
   if (endpoints.length < 2) return null;
-  const rows = await Promise.all(
+  return mixedClusters(await statusRowsAt(operator, endpoints));
+}
+
+/** Each endpoint's status row, asked in parallel; an endpoint that does not answer has an empty row. */
+export async function statusRowsAt(operator: OperatorClient, endpoints: readonly string[]): Promise<EndpointStatusJson[]> {
+  return Promise.all(
     endpoints.map(async (e) => {
       try {
         const s = await operator.endpointStatusOn(e);
@@ -103,7 +120,6 @@ export async function mixedClustersAt(operator: OperatorClient, endpoints: reado
       }
     }),
   );
-  return mixedClusters(rows);
 }
 
 const cell = (v: string | number | null): string => (v === null ? '-' : String(v));

@@ -19,8 +19,9 @@ import type { ControllersView } from '../../api/controller-rows.js';
 import { ApiError } from '../../api/errors.js';
 import type { HealthJson } from '../../api/health-wire.js';
 import { HEALTH_FORMATS, renderHealth, type HealthFormat } from '../health-output.js';
+import { OTHER_CLUSTER_FIX } from '../../identity/other-cluster-peers.js';
 import type { Session } from './context.js';
-import { mixedClustersAt } from './endpoint.js';
+import { mixedClusters, otherClusterPeers, statusRowsAt } from './endpoint.js';
 
 export type HealthVerdict =
   | { readonly healthy: true; readonly summary: string }
@@ -115,8 +116,12 @@ export function registerHealth(program: Command, session: Session): void {
       health = await bestHealth(health, (endpoint) => fetchHealthOn(client, endpoint), session.endpoints());
       session.io.out(renderHealth(health, opts.output));
       if (!health.healthy) throw new UnhealthyError(`unhealthy: ${health.reason}`);
-      // Each of two clusters under one cluster file calls itself healthy.
-      const mixed = await mixedClustersAt(session.operator(), session.endpoints());
+      // Each of two clusters under one cluster file calls itself healthy: the endpoints given
+      // answer for different clusters, or one of them hears its peers answer for another.
+      const rows = await statusRowsAt(session.operator(), session.endpoints());
+      const mixed = rows.length < 2 ? null : mixedClusters(rows);
       if (mixed !== null) throw new UnhealthyError(`unhealthy: the endpoints belong to different clusters: ${mixed}; writes go to whichever answers first (a restore run on more than one member? docs/operate.md)`);
+      const other = otherClusterPeers(rows);
+      if (other !== null) throw new UnhealthyError(`unhealthy: ${other}: ${OTHER_CLUSTER_FIX}`);
     });
 }
