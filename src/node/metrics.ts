@@ -18,6 +18,7 @@ import type { MembershipView } from '../membership/membership-engine.js';
 import type { IncompleteCut } from '../transport/incomplete-requests.js';
 import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from '../transport/revoked-sockets.js';
 import { pemCrls } from '../transport/tls-files.js';
+import { ScrapeRenders } from './scrape-renders.js';
 
 interface ScrapeState {
   readonly status: NodeStatus;
@@ -106,6 +107,7 @@ export class Metrics {
   private readonly callRefusals: client.Counter<'code'>;
   private readonly unendedResets: client.Counter;
   private readonly incompleteCuts: client.Counter<'reason'>;
+  private readonly scrapesReused: client.Counter;
 
   constructor(
     readonly node: string,
@@ -274,6 +276,11 @@ export class Metrics {
       help: 'Streams reset (RST_STREAM NO_ERROR) after their status was written because the client had not ended its request; the requests of clients that never half-close are not held.',
       registers: [this.registry],
     });
+    this.scrapesReused = new client.Counter({
+      name: 'controller_metrics_scrapes_reused_total',
+      help: 'Scrapes of /metrics answered with the latest render, under 100 ms old, because more than 10 a second asked for a new one.',
+      registers: [this.registry],
+    });
     this.refusals = new client.Counter({
       name: 'peer_refusals_total',
       help: 'Peer RPCs refused on identity grounds: direction in = this node refused the peer, out = the peer refused this node.',
@@ -375,12 +382,15 @@ export class Metrics {
     const idx = address.lastIndexOf(':');
     const host = address.slice(0, idx);
     const port = Number(address.slice(idx + 1));
+    // Rendered into bytes once: a body reused by many answers is not encoded again for each.
+    const render = async (): Promise<Buffer> => Buffer.from(await this.registry.metrics());
+    const renders = new ScrapeRenders(render, performance.now(), () => this.scrapesReused.inc());
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       if (req.url !== '/metrics') {
         res.writeHead(404).end('not found; try /metrics\n');
         return;
       }
-      this.registry.metrics().then(
+      renders.body(performance.now()).then(
         (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
         (err: unknown) => res.writeHead(500).end(String(err)),
       );
