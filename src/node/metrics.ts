@@ -18,6 +18,8 @@ import type { MembershipView } from '../membership/membership-engine.js';
 import type { IncompleteCut } from '../transport/incomplete-requests.js';
 import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from '../transport/revoked-sockets.js';
 import { pemCrls } from '../transport/tls-files.js';
+import { METRICS_CAP_REASONS, MetricsConnections } from './metrics-connections.js';
+import { ScrapeRenders } from './scrape-renders.js';
 
 interface ScrapeState {
   readonly status: NodeStatus;
@@ -67,9 +69,8 @@ function metricsClientAuth(tls: MetricsTls): { readonly ca?: Buffer; readonly re
   return tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true, ...(tls.crl ? { crl: pemCrls(tls.crl) } : {}) } : {};
 }
 
-/** Connections the metrics endpoint keeps at once; more are closed as they come. */
-export const MAX_METRICS_CONNECTIONS = 64;
-export const MAX_METRICS_CONNECTIONS_PER_SOURCE = 8;
+/** Connections the metrics endpoint keeps at once, in all and from one source (metrics-connections.ts). */
+export { MAX_METRICS_CONNECTIONS, MAX_METRICS_CONNECTIONS_PER_SOURCE } from './metrics-connections.js';
 
 /** A connection's 4-tuple: the same on the raw socket and on the TLSSocket over it. */
 function socketTuple(s: net.Socket): string {
@@ -106,6 +107,8 @@ export class Metrics {
   private readonly callRefusals: client.Counter<'code'>;
   private readonly unendedResets: client.Counter;
   private readonly incompleteCuts: client.Counter<'reason'>;
+  private readonly metricsCapped: client.Counter<'reason'>;
+  private readonly scrapesReused: client.Counter;
 
   constructor(
     readonly node: string,
@@ -274,6 +277,18 @@ export class Metrics {
       help: 'Streams reset (RST_STREAM NO_ERROR) after their status was written because the client had not ended its request; the requests of clients that never half-close are not held.',
       registers: [this.registry],
     });
+    this.metricsCapped = new client.Counter({
+      name: 'controller_metrics_connections_capped_total',
+      help: 'Connections /metrics closed for a cap: max_connections (one of all, at 64; an old one, answered and idle first), max_per_source (one of its source, at 8; loopback is one source of 32, IPv6 counts by /64), max_pipelined (more than 4 requests unanswered on it).',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    for (const reason of METRICS_CAP_REASONS) this.metricsCapped.inc({ reason }, 0);
+    this.scrapesReused = new client.Counter({
+      name: 'controller_metrics_scrapes_reused_total',
+      help: 'Scrapes of /metrics answered with the latest render, under 100 ms old, because more than 10 a second asked for a new one.',
+      registers: [this.registry],
+    });
     this.refusals = new client.Counter({
       name: 'peer_refusals_total',
       help: 'Peer RPCs refused on identity grounds: direction in = this node refused the peer, out = the peer refused this node.',
@@ -375,12 +390,20 @@ export class Metrics {
     const idx = address.lastIndexOf(':');
     const host = address.slice(0, idx);
     const port = Number(address.slice(idx + 1));
+    // Rendered into bytes once: a body reused by many answers is not encoded again for each.
+    const render = async (): Promise<Buffer> => Buffer.from(await this.registry.metrics());
+    const renders = new ScrapeRenders(render, performance.now(), () => this.scrapesReused.inc());
+    const connections = new MetricsConnections((reason) => this.metricsCapped.inc({ reason }));
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      const answered = connections.request(req.socket);
+      if (answered === false) return;
+      res.once('finish', answered);
+      res.once('close', answered);
       if (req.url !== '/metrics') {
         res.writeHead(404).end('not found; try /metrics\n');
         return;
       }
-      this.registry.metrics().then(
+      renders.body(performance.now()).then(
         (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
         (err: unknown) => res.writeHead(500).end(String(err)),
       );
@@ -390,7 +413,6 @@ export class Metrics {
     // metrics client CA) held a controller's memory until they closed all at once.
     const limits = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 5_000 };
     this.server = tls === null ? http.createServer(limits, handler) : https.createServer({ ...limits, cert: tls.cert, key: tls.key, handshakeTimeout: 10_000, ...clientAuth }, handler);
-    this.server.maxConnections = MAX_METRICS_CONNECTIONS;
     if (this.server instanceof https.Server) {
       this.server.on('connection', (socket: net.Socket) => {
         const tuple = socketTuple(socket);
@@ -404,22 +426,8 @@ export class Metrics {
         this.scrapers.add(socket);
       });
     }
-    // And at most a few from one address: one source holding all 64 kept every scraper out.
-    const bySource = new Map<string, number>();
-    this.server.on('connection', (socket: net.Socket) => {
-      const source = socket.remoteAddress ?? '';
-      const open = (bySource.get(source) ?? 0) + 1;
-      if (open > MAX_METRICS_CONNECTIONS_PER_SOURCE) {
-        socket.destroy();
-        return;
-      }
-      bySource.set(source, open);
-      socket.once('close', () => {
-        const left = (bySource.get(source) ?? 1) - 1;
-        if (left <= 0) bySource.delete(source);
-        else bySource.set(source, left);
-      });
-    });
+    // Scrapers are few: at most 64 connections, 8 from one source (32 from loopback), an old one closed at a cap.
+    this.server.on('connection', (socket: net.Socket) => connections.admit(socket));
     const srv = this.server;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
