@@ -1,12 +1,12 @@
 /**
  * etcd watchers for the fan-out benchmark: each a gRPC Watch stream (bench/etcd.proto)
- * on one member, 200 streams per channel as our agents have, resuming on the next member from
+ * on one member, 200 streams per channel (each its own connection) as our agents have, resuming on the next member from
  * the revision after the last one seen when its stream fails (as etcd clients do). Their
  * channels have our agents' options (no channelz, no retry layer), so the two fleets differ in
  * what they do per message, not in how their transport is tuned.
  */
 import * as grpc from '@grpc/grpc-js';
-import { AGENT_CHANNEL_OPTIONS } from '../src/agent/agent-runner.js';
+import { SWARM_CHANNEL_OPTIONS } from '../src/agent/swarm.js';
 import { etcdService } from './etcd-proto.js';
 
 interface WatchResponse {
@@ -55,7 +55,7 @@ export class Watchers {
     const list = this.clients[m]!;
     const slot = Math.floor(i / 200);
     const Ctor = etcdService('Watch');
-    while (list.length <= slot) list.push(new Ctor(this.addresses[m]!, grpc.credentials.createInsecure(), AGENT_CHANNEL_OPTIONS));
+    while (list.length <= slot) list.push(new Ctor(this.addresses[m]!, grpc.credentials.createInsecure(), SWARM_CHANNEL_OPTIONS));
     return list[slot]!;
   }
 

@@ -10,6 +10,14 @@ import { AGENT_CHANNEL_OPTIONS, AgentRunner } from './agent-runner.js';
 import { DEFAULT_AGENT_YAML, type AgentYaml } from './agent-yaml.js';
 import type { ConfigJson } from './config-state.js';
 
+/**
+ * The agents' channel options, each channel with a subchannel pool of its own: grpc-js otherwise
+ * shares one connection among every channel of a target and options, and a controller admits
+ * controller.max_streams_per_connection streams on one connection (1,024 by default), holding
+ * back the rest for good.
+ */
+export const SWARM_CHANNEL_OPTIONS: grpc.ChannelOptions = { ...AGENT_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 };
+
 export interface SwarmOptions {
   readonly count: number;
   readonly controllers: readonly string[];
@@ -184,10 +192,7 @@ export class Swarm {
   private channel(address: string, slot: number): grpc.Client {
     let list = this.channels.get(address);
     if (list === undefined) this.channels.set(address, (list = []));
-    // A pool of its own per channel: grpc-js otherwise shares one connection among every channel
-    // of a target and options, and a controller admits controller.max_streams_per_connection
-    // streams on one connection (1,024 by default), holding back the rest for good.
-    while (list.length <= slot) list.push(new grpc.Client(address, this.credentials, { ...AGENT_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 }));
+    while (list.length <= slot) list.push(new grpc.Client(address, this.credentials, SWARM_CHANNEL_OPTIONS));
     return list[slot]!;
   }
 }
