@@ -41,7 +41,7 @@ export interface MetricsSocket {
 }
 
 /** A connection's 4-tuple: the same on the raw socket and on the TLSSocket over it. */
-function tupleOf(s: MetricsSocket): string {
+export function tupleOf(s: MetricsSocket): string {
   return `${s.localAddress ?? ''}|${s.localPort ?? ''}|${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
 }
 

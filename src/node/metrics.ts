@@ -18,7 +18,7 @@ import type { MembershipView } from '../membership/membership-engine.js';
 import type { IncompleteCut } from '../transport/incomplete-requests.js';
 import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from '../transport/revoked-sockets.js';
 import { pemCrls } from '../transport/tls-files.js';
-import { METRICS_CAP_REASONS, MetricsConnections } from './metrics-connections.js';
+import { METRICS_CAP_REASONS, MetricsConnections, tupleOf } from './metrics-connections.js';
 import { ScrapeRenders } from './scrape-renders.js';
 
 interface ScrapeState {
@@ -71,11 +71,6 @@ function metricsClientAuth(tls: MetricsTls): { readonly ca?: Buffer; readonly re
 
 /** Connections the metrics endpoint keeps at once, in all and from one source (metrics-connections.ts). */
 export { MAX_METRICS_CONNECTIONS, MAX_METRICS_CONNECTIONS_PER_SOURCE } from './metrics-connections.js';
-
-/** A connection's 4-tuple: the same on the raw socket and on the TLSSocket over it. */
-function socketTuple(s: net.Socket): string {
-  return `${s.localAddress ?? ''}|${s.localPort ?? ''}|${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
-}
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -415,14 +410,14 @@ export class Metrics {
     this.server = tls === null ? http.createServer(limits, handler) : https.createServer({ ...limits, cert: tls.cert, key: tls.key, handshakeTimeout: 10_000, ...clientAuth }, handler);
     if (this.server instanceof https.Server) {
       this.server.on('connection', (socket: net.Socket) => {
-        const tuple = socketTuple(socket);
+        const tuple = tupleOf(socket);
         this.handshaking.set(tuple, socket);
         socket.once('close', () => {
           if (this.handshaking.get(tuple) === socket) this.handshaking.delete(tuple);
         });
       });
       this.server.on('secureConnection', (socket: TLSSocket) => {
-        this.handshaking.delete(socketTuple(socket));
+        this.handshaking.delete(tupleOf(socket));
         this.scrapers.add(socket);
       });
     }
