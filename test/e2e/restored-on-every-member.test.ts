@@ -12,7 +12,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
+import { backedUpAndStopped } from '../helpers/backed-up-cluster.js';
+import { CONTROLLER_JS } from '../helpers/process-cluster.js';
 import { runToExit } from '../helpers/run-to-exit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -30,14 +31,7 @@ async function gauge(address: string): Promise<number | null> {
 }
 
 void t.test('a backup restored on every member: each controller names the peers of other clusters, and health fails', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', metrics: true });
-  t.teardown(() => cluster.stop());
-  cluster.startAll();
-  await cluster.waitForLeader();
-  const file = path.join(cluster.dir, 'backup.snap');
-  const save = await cluster.ctl(['snapshot', 'save', file]);
-  t.equal(save.code, 0, save.stderr);
-  for (const id of cluster.ids) await cluster.kill(id, 'SIGTERM');
+  const { cluster, backup: file } = await backedUpAndStopped(t, { nodes: 3, logLevel: 'info', metrics: true });
   const data = path.join(cluster.dir, 'data');
   for (const id of cluster.ids) fs.renameSync(path.join(data, id), path.join(data, `${id}.old`));
 
@@ -97,14 +91,7 @@ void t.test('a backup restored on every member: each controller names the peers 
 });
 
 void t.test('the procedure half-followed (c2 and c3 started on their old data dirs): both clusters name each other from refusals', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info', metrics: true });
-  t.teardown(() => cluster.stop());
-  cluster.startAll();
-  await cluster.waitForLeader();
-  const file = path.join(cluster.dir, 'backup.snap');
-  const save = await cluster.ctl(['snapshot', 'save', file]);
-  t.equal(save.code, 0, save.stderr);
-  for (const id of cluster.ids) await cluster.kill(id, 'SIGTERM');
+  const { cluster, backup: file } = await backedUpAndStopped(t, { nodes: 3, logLevel: 'info', metrics: true });
   const data = path.join(cluster.dir, 'data');
   fs.renameSync(path.join(data, 'c1'), path.join(data, 'c1.old'));
   const restore = await runToExit(CONTROLLER_JS, ['restore', '--from', file, '--config', cluster.configFile, '--id', 'c1'], 'restore c1', 30_000);

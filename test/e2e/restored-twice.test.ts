@@ -6,19 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
+import { backedUpAndStopped } from '../helpers/backed-up-cluster.js';
+import { CONTROLLER_JS } from '../helpers/process-cluster.js';
 import { runToExit } from '../helpers/run-to-exit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 void t.test('a backup restored on two members: the second to start warns that two clusters run under the file', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3, logLevel: 'info' });
-  t.teardown(() => cluster.stop());
-  cluster.startAll();
-  await cluster.waitForLeader();
-  const file = path.join(cluster.dir, 'backup.snap');
-  const save = await cluster.ctl(['snapshot', 'save', file]);
-  t.equal(save.code, 0, save.stderr);
-  for (const id of cluster.ids) await cluster.kill(id, 'SIGTERM');
+  const { cluster, backup: file } = await backedUpAndStopped(t, { nodes: 3, logLevel: 'info' });
   fs.rmSync(path.join(cluster.dir, 'data'), { recursive: true, force: true });
 
   for (const id of ['c1', 'c2']) {
