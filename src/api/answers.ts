@@ -138,6 +138,8 @@ export function decodeControllersView(raw: unknown): ControllersView {
     stale,
     answeredBy,
     staleReason: f.string('staleReason'),
+    // Absent from older servers: they did not tell.
+    otherClusters: f.has('otherClusters') ? f.string('otherClusters') : '',
   };
 }
 

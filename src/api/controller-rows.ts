@@ -80,6 +80,12 @@ export interface ControllersView {
   /** The id of the node that answered. */
   readonly answeredBy: string;
   readonly staleReason: string;
+  /**
+   * Peers of the answering node's cluster file or membership that answer for another cluster
+   * id, named with the fix (two clusters under one cluster file, after a restore run on more
+   * than one host); '' when none. Older servers do not say: ''.
+   */
+  readonly otherClusters: string;
 }
 
 /** ControllerStatus as proto3 carries it. */
@@ -115,6 +121,8 @@ export interface ControllerRowSources {
   readonly refusedAsDuplicateBy?: readonly string[];
   /** Why peers refuse this node's cluster name (name-refusers.ts), named in a stale view's reason; '' or absent: none do. */
   readonly refusedForName?: string;
+  /** Peers answering for another cluster id, described with the fix (NodeIdentity.otherClustersReason); '' or absent: none. */
+  readonly otherClusters?: string;
 }
 
 /** Built key by key in the contract's order, so JSON.stringify keeps it. */
@@ -160,6 +168,7 @@ export function controllersView(s: ControllerRowSources): ControllersView {
     stale: s.membership.stale,
     answeredBy: s.self,
     staleReason: staleReason(s),
+    otherClusters: s.otherClusters ?? '',
   };
 }
 

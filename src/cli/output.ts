@@ -49,7 +49,7 @@ export function renderControllers(view: ControllersView, format: ControllerForma
 }
 
 /** The stderr line for a stale view: its node cannot reach a quorum, or hears no leader (the reason says which). */
-export function staleWarning(view: ControllersView): string {
+export function staleWarning(view: Pick<ControllersView, 'answeredBy' | 'staleReason'>): string {
   const reason = view.staleReason === '' ? 'no reason given' : view.staleReason;
   const who = view.answeredBy === '' ? 'the answering controller' : view.answeredBy;
   return `warning: ${who} cannot vouch for this view; it may be stale (${reason})`;

@@ -529,6 +529,7 @@ export class ControllerNode {
             duplicate: duplicateProcess,
             refusedAsDuplicateBy: nodeIdentity.refusedAsDuplicateBy(),
             refusedForName: nodeIdentity.refusedForName(),
+            otherClusters: nodeIdentity.otherClustersReason(),
           }),
         audit: {
           page: async (sinceMs, after, limit, until) => {

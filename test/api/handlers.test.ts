@@ -143,7 +143,7 @@ void t.test('membership calls go through the port: promote waits for the learner
     peerHeard: (id) => id !== 'c3',
     addressOf: () => null,
     forwarder: forwarder(null),
-    listControllers: () => ({ controllers: [], stale: false, answeredBy: 'c1', staleReason: '' }),
+    listControllers: () => ({ controllers: [], stale: false, answeredBy: 'c1', staleReason: '', otherClusters: '' }),
     audit: {
       page: () => Promise.resolve({ events: [], last: null }),
       end: () => Promise.resolve(null),

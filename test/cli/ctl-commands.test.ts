@@ -34,7 +34,7 @@ async function ctl(argv: readonly string[], env: Record<string, string> = {}, on
 }
 
 function view(controllers = threeControllers().map(decodeController), stale = false) {
-  return { controllers, stale, staleReason: stale ? 'cut off' : '', answeredBy: 'c1' };
+  return { controllers, stale, staleReason: stale ? 'cut off' : '', answeredBy: 'c1', otherClusters: '' };
 }
 
 void t.test('health: a leader and a quorum of voters online is healthy', async (t) => {

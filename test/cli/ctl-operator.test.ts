@@ -25,7 +25,7 @@ void t.test('-w and --write-out are the etcdctl spellings of -o and --output, up
 });
 
 void t.test('list controllers -w json prints what -o json does', async (t) => {
-  const fake = await startFake({ unary: { ListControllers: () => ({ controllers: threeControllers(), stale: false, answeredBy: 'c1', staleReason: '' }) } });
+  const fake = await startFake({ unary: { ListControllers: () => ({ controllers: threeControllers(), stale: false, answeredBy: 'c1', staleReason: '', otherClusters: '' }) } });
   t.teardown(() => fake.stop());
   const a = await ctl(['--endpoints', fake.address, 'list', 'controllers', '-w', 'json']);
   const b = await ctl(['--endpoints', fake.address, 'list', 'controllers', '-o', 'json']);

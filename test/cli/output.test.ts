@@ -36,7 +36,7 @@ const CONTRACT_ORDER = [
 ];
 
 const controllers: readonly ControllerStatus[] = threeControllers().map(decodeController);
-const view = { controllers, stale: false, answeredBy: 'c1', staleReason: '' };
+const view = { controllers, stale: false, answeredBy: 'c1', staleReason: '', otherClusters: '' };
 
 void t.test('json output is an array of objects with the contract fields in its order, then the added ones', async (t) => {
   // Shuffled input: the order must come from the renderer, not from whoever built the object.
@@ -131,7 +131,7 @@ void t.test('five members with 8-character ids fit in 100 columns, also when eve
   });
   const five = [1, 2, 3, 4, 5].map(wideRow);
   const staleReason = 'ctl-0001 has had no contact with a quorum for 123456ms (election timeout 10000ms)';
-  const text = controllersTable({ controllers: five, stale: true, answeredBy: 'ctl-0001', staleReason }, false);
+  const text = controllersTable({ controllers: five, stale: true, answeredBy: 'ctl-0001', staleReason, otherClusters: '' }, false);
   const widest = Math.max(...text.split('\n').map((l) => l.length));
   t.ok(widest < 100, `the widest line has ${widest} characters`);
   t.equal(text.trimEnd().split('\n').length, 7, 'a header line, the column names and five rows');
@@ -176,7 +176,7 @@ void t.test('numbers in the table keep at most two decimals', async (t) => {
 });
 
 void t.test('the stale warning names the answering node and the reason', async (t) => {
-  const line = staleWarning({ controllers, stale: true, staleReason: 'no contact with c2, c3 for 3s', answeredBy: 'c1' });
+  const line = staleWarning({ staleReason: 'no contact with c2, c3 for 3s', answeredBy: 'c1' });
   t.equal(line, 'warning: c1 cannot vouch for this view; it may be stale (no contact with c2, c3 for 3s)');
 });
 

@@ -3,8 +3,8 @@
  * started makes three one-member clusters under one cluster file, which never exchange a Raft
  * message. Each elected itself and called itself healthy, to `ctl health` against it alone too.
  * Now each asks its file's other peers which cluster they answer for, and says what it found: in
- * its endpoint status, in `ctl health` (exit 1, naming the peer, its cluster id and the fix), in
- * a metric and once in its log at error level. Following the restore procedure from there (the
+ * its endpoint status and `ctl health` (both exit 1, naming the peer, its cluster id and the fix),
+ * as a warning of `list controllers`, in a metric and once in its log at error level. Following the restore procedure from there (the
  * others moved aside and joined empty) clears it. The procedure half-followed (the others started
  * on their old data dirs) leaves two clusters whose members refuse each other as CLUSTER_ID: both
  * sides report it from those refusals.
@@ -53,7 +53,8 @@ void t.test('a backup restored on every member: each controller names the peers 
   await cluster.explainFailure(waitFor(async () => (await gauge(c1Metrics)) === 2, 'c1 to see c2 and c3 answer for other clusters (controller_peers_other_cluster 2)', 20_000));
 
   const status = await cluster.ctl(['endpoint', 'status', '-o', 'json'], cluster.endpoints(['c1']));
-  t.equal(status.code, 0, `endpoint status still answers as before: ${status.stderr}`);
+  t.equal(status.code, 1, 'endpoint status prints its rows and fails, as health does');
+  t.match(status.stderr, /c1 hears c2 answer for cluster [0-9a-f]{16}, c3 answer for cluster [0-9a-f]{16}: two clusters run under one cluster file/, 'naming who hears whom, and the fix');
   const [row] = JSON.parse(status.stdout) as Row[];
   t.strictSame(
     row?.otherClusterPeers.map((p) => [p.peer, p.clusterId]),
@@ -73,6 +74,11 @@ void t.test('a backup restored on every member: each controller names the peers 
   t.equal(json.code, 1, 'c2 says so too');
   t.match(JSON.parse(json.stdout), { healthy: false, reason: /^c1 \(cluster [0-9a-f]{16}\), c3 \(cluster [0-9a-f]{16}\) answer for another cluster than c2's/ }, 'in its health answer');
 
+  const list = await cluster.ctl(['list', 'controllers', '-o', 'json'], cluster.endpoints(['c1']));
+  t.equal(list.code, 0, 'list controllers answers with its view');
+  t.strictSame((JSON.parse(list.stdout) as { id: string }[]).map((c) => c.id), ['c1'], 'which holds c1 alone');
+  t.match(list.stderr, /^warning: c2 \(cluster [0-9a-f]{16}\), c3 \(cluster [0-9a-f]{16}\) answer for another cluster than c1's/m, 'and warns of the others on stderr');
+
   const errors = cluster.dumpLogs('c1').split('\n').filter((l) => l.includes('"level":50') && l.includes('OTHER_CLUSTER_PEER'));
   t.equal(errors.length, 2, 'one error-level line per peer, not one per refusal or question');
 
@@ -88,6 +94,9 @@ void t.test('a backup restored on every member: each controller names the peers 
   let healed = { code: -1 as number | null, stderr: '' };
   await cluster.explainFailure(waitFor(async () => (healed = await cluster.ctl(['health'], cluster.endpoints(['c1']))).code === 0, 'ctl health against c1 to pass again', 20_000)).catch(() => undefined);
   t.equal(healed.code, 0, `healthy again: ${healed.stderr}`);
+  const after = await cluster.ctl(['endpoint', 'status'], cluster.endpoints(['c1']));
+  t.equal(after.code, 0, `endpoint status passes again: ${after.stderr}`);
+  t.notMatch((await cluster.ctl(['list', 'controllers'], cluster.endpoints(['c1']))).stderr, 'another cluster', 'and list controllers warns no more');
 });
 
 void t.test('the procedure half-followed (c2 and c3 started on their old data dirs): both clusters name each other from refusals', async (t) => {

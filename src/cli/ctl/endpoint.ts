@@ -4,11 +4,13 @@
  * took. `--cluster` asks every member at its address instead of the endpoints given. Endpoints
  * that answer for different clusters (a typo in --endpoints, a staging host among production
  * ones) are named, and the command fails: ctl would otherwise write to whichever answers first.
+ * So does an endpoint that hears peers answer for another cluster id.
  */
 import { Option, type Command } from 'commander';
 import { ApiError, EXIT_FAILED, EXIT_UNREACHABLE } from '../../api/errors.js';
 import type { EndpointSelfJson, OtherClusterPeerJson } from '../../api/operator-answers.js';
 import type { OperatorClient } from '../../api/operator-client.js';
+import { OTHER_CLUSTER_FIX } from '../../identity/other-cluster-peers.js';
 import { formatBytes, formatDuration } from '../cell-format.js';
 import { plainTable } from '../plain-table.js';
 import type { Session } from './context.js';
@@ -187,6 +189,10 @@ export function registerEndpoint(program: Command, session: Session): void {
       session.io.out(renderEndpointStatus(rows, opts.output));
       const mixed = mixedClusters(rows);
       if (mixed !== null) throw new EndpointsFailedError(`the endpoints belong to different clusters: ${mixed}; check --endpoints`, EXIT_FAILED);
+      // Each of two clusters under one cluster file answers for itself alone; its members name
+      // the other's (a restore run on more than one host): as `ctl health` does, fail.
+      const other = otherClusterPeers(rows);
+      if (other !== null) throw new EndpointsFailedError(`${other}: ${OTHER_CLUSTER_FIX}`, EXIT_FAILED);
       const failed = rows.filter((r) => r.latencyMs === null);
       if (failed.length > 0) {
         const code = failed.length === rows.length ? EXIT_UNREACHABLE : EXIT_FAILED;

@@ -15,6 +15,7 @@ export function registerList(program: Command, session: Session): void {
       // The data still goes to stdout unchanged: a stale view is better than none in an outage.
       if (view.stale) session.io.err(staleWarning(view));
       for (const line of duplicateWarnings(view)) session.io.err(line);
+      if (view.otherClusters !== '') session.io.err(`warning: ${view.otherClusters}`);
       session.io.out(renderControllers(view, opts.output));
     });
   list
@@ -23,7 +24,7 @@ export function registerList(program: Command, session: Session): void {
     .addOption(new Option('-o, --output <format>', 'output format').choices(CONTROLLER_FORMATS).default('table'))
     .action(async (opts: { readonly output: ControllerFormat }) => {
       const view = await session.mesh().listAgents();
-      if (view.stale) session.io.err(staleWarning({ controllers: [], stale: true, answeredBy: view.answeredBy, staleReason: view.staleReason }));
+      if (view.stale) session.io.err(staleWarning(view));
       session.io.out(renderAgents(view, opts.output));
     });
 }
