@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { AGENT_FIELDS, type AgentRow } from '../agents/listing.js';
+import type { AgentRow } from '../agents/listing.js';
 import { decodePublishStanding } from '../agents/publish-standing.js';
 import { AGENT_STATES, type AgentState } from '../agents/types.js';
 import { parseResource, resourceJson, type ApplyAction, type Resource, type ResourceInput, type ResourceType } from '../statemachine/index.js';
@@ -59,8 +59,13 @@ function list(value: unknown, what: string): readonly unknown[] {
 
 const nullableInt = (f: Fields, key: string): number | null => (f.raw[key] === null ? null : f.int(key, { min: 0 }));
 
+/**
+ * One row of ListAgents. Fields this client does not know are left out, not refused: a newer
+ * controller may add some (as protobuf ignores unknown fields), and a ctl one version behind
+ * must still list the agents.
+ */
 export function decodeAgentRow(raw: unknown, i: number): AgentRow {
-  const f = Fields.of(raw, `agents[${i}]`, bad).only(new Set(AGENT_FIELDS));
+  const f = Fields.of(raw, `agents[${i}]`, bad);
   const names = (key: string): string[] =>
     list(f.raw[key], key).map((n) => {
       if (typeof n !== 'string') throw bad(`agents[${i}].${key}: expected a list of names`);

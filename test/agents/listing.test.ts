@@ -1,6 +1,7 @@
 /** `list agents` rows: reconciled online, the serving controller, states from the records. */
 import t from 'tap';
 import { agentRows, AGENT_FIELDS } from '../../src/agents/listing.js';
+import { decodeAgentRow } from '../../src/api/mesh-client.js';
 import { agentState } from '../../src/agents/push-tracker.js';
 import type { AgentDeclarationView, AgentRecord } from '../../src/statemachine/index.js';
 import type { PublishStanding } from '../../src/agents/types.js';
@@ -101,4 +102,12 @@ void t.test("what is refused of an agent's publish comes from the row of the str
   t.same(served!.publish, said, "the current session's word, not an older stream's");
   const [unsaid] = rows([rec({})], { c1: true }, {});
   t.equal(unsaid!.publish, null, 'no live row: nothing said');
+});
+
+void t.test("ctl's decoder takes a row as listed, and leaves out fields a newer controller added", async (t) => {
+  const [r] = rows([rec({})], { c1: true }, { a1: [{ controller: 'c1', session: 's1' }] });
+  const wire = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
+  t.same(decodeAgentRow(wire, 0), r, 'the row round-trips through its JSON');
+  t.same(decodeAgentRow({ ...wire, endpointsHeld: true }, 0), r, 'an unknown field is left out, not refused');
+  t.throws(() => decodeAgentRow({ ...wire, state: 'MAYBE' }, 0), /state/, 'a known field is still checked');
 });
