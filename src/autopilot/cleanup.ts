@@ -77,7 +77,8 @@ export interface CleanupDecision {
 
 const NOTHING: CleanupDecision = { remove: null, held: null, voters: [] };
 
-function seconds(ms: number): string {
+/** A duration as the audit reason writes it: `2.0h`, `1.5m`, `12.0s`. */
+export function durationText(ms: number): string {
   return ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)}h` : ms >= 60_000 ? `${(ms / 60_000).toFixed(1)}m` : `${(ms / 1000).toFixed(1)}s`;
 }
 
@@ -121,7 +122,7 @@ export function decideCleanup(input: CleanupInput): CleanupDecision {
   }
   if (held !== null) return { remove: null, held, voters: verdicts };
   const reason =
-    `autopilot: offline for ${seconds(dead.offlineForMs)}, longer than autopilot.dead_server_threshold ` +
-    `${seconds(settings.deadServerThresholdMs)} (${left} voters left, min_quorum ${settings.minQuorum})`;
+    `autopilot: offline for ${durationText(dead.offlineForMs)}, longer than autopilot.dead_server_threshold ` +
+    `${durationText(settings.deadServerThresholdMs)} (${left} voters left, min_quorum ${settings.minQuorum})`;
   return { remove: { id: dead.id, reason }, held: null, voters: verdicts };
 }

@@ -7,7 +7,7 @@
  * operator can follow what autopilot does and why it holds back. Followers only forget.
  */
 import type { Logger } from 'pino';
-import { decideCleanup, type CleanupDecision } from '../autopilot/cleanup.js';
+import { decideCleanup, durationText, type CleanupDecision } from '../autopilot/cleanup.js';
 import { NO_SIGHTINGS, noteOfflineSightings, seenOfflineForMs, type OfflineSightings } from '../autopilot/offline-sightings.js';
 import { assessHealth, INITIAL_HEALTH_STATE, type ClusterHealthReport, type HealthState } from '../autopilot/health.js';
 import {
@@ -258,9 +258,9 @@ export class AutopilotDriver {
       const threshold = settings['autopilot.dead_server_threshold'];
       this.port.logger.warn(
         { member: v.id, offlineByWallClockMs: v.byWallClockMs, seenOfflineMs: v.offlineForMs, remainingMs: v.remainingMs },
-        `autopilot: ${v.id} is offline for ${Math.round(v.byWallClockMs / 1000)}s by the wall clock but this leader has seen it offline for ` +
-          `${Math.round(v.offlineForMs / 1000)}s (the wall clock was stepped, or leadership changed since): it is removed only once this leader ` +
-          `has seen it offline for autopilot.dead_server_threshold ${Math.round(threshold / 1000)}s, in ${Math.ceil(v.remainingMs / 1000)}s`,
+        `autopilot: ${v.id} is offline for ${durationText(v.byWallClockMs)} by the wall clock but this leader has seen it offline for ` +
+          `${durationText(v.offlineForMs)} (the wall clock was stepped, or leadership changed since): it is removed only once this leader ` +
+          `has seen it offline for autopilot.dead_server_threshold ${durationText(threshold)}, in ${durationText(v.remainingMs)}`,
       );
     }
     this.wallClockWarned = warned;
