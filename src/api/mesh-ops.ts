@@ -4,7 +4,7 @@
  * agents. Writes run on the leader (here, or forwarded once); reads are linearizable unless
  * asked otherwise.
  */
-import { StampClock } from './stamp-clock.js';
+import { StampClock } from '../util/stamp-clock.js';
 import { jsonDepthPast, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import {
   CommandError,

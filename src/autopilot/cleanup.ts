@@ -12,8 +12,11 @@
  *
  * "Offline since" is the committed status record's: the deciding leader's clock when it
  * observed the member go offline, kept across leader changes (a 24 h threshold outlives
- * leaders). The leader's own view must agree at the time of removal: the member is neither
- * online nor healthy now.
+ * leaders). That is a wall-clock time, and a wall clock can be stepped: so the time offline is
+ * the shorter of the wall-clock time since then and how long this leader has itself seen the
+ * record offline by its monotonic clock (offline-sightings.ts). A step can then only delay a
+ * removal, never hasten it. The leader's own view must agree at the time of removal: the member
+ * is neither online nor healthy now.
  *
  * Deterministic: the members, the settings and the time come in; at most one removal, with
  * its reason for the audit trail, and a verdict on every voter come out.
@@ -35,6 +38,11 @@ export interface CleanupMember {
   readonly online: boolean;
   /** ms since the epoch the committed record went offline; null: its committed status is online or undecided. */
   readonly offlineSince: number | null;
+  /**
+   * How long this leader has seen that offline record, by its monotonic clock
+   * (offline-sightings.ts); null: not seen yet (the member waits).
+   */
+  readonly seenOfflineForMs: number | null;
 }
 
 export interface CleanupInput {
@@ -48,7 +56,14 @@ export interface CleanupInput {
 
 export type CleanupVerdict =
   | { readonly id: string; readonly verdict: 'alive' }
-  | { readonly id: string; readonly verdict: 'waiting'; readonly offlineForMs: number; readonly remainingMs: number }
+  | {
+      readonly id: string;
+      readonly verdict: 'waiting';
+      readonly offlineForMs: number;
+      readonly remainingMs: number;
+      /** Present when the wall clock alone says it is past the threshold (how long, by the wall clock). */
+      readonly byWallClockMs?: number;
+    }
   | { readonly id: string; readonly verdict: 'dead'; readonly offlineForMs: number };
 
 export interface CleanupDecision {
@@ -62,16 +77,22 @@ export interface CleanupDecision {
 
 const NOTHING: CleanupDecision = { remove: null, held: null, voters: [] };
 
-function seconds(ms: number): string {
+/** A duration as the audit reason writes it: `2.0h`, `1.5m`, `12.0s`. */
+export function durationText(ms: number): string {
   return ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)}h` : ms >= 60_000 ? `${(ms / 60_000).toFixed(1)}m` : `${(ms / 1000).toFixed(1)}s`;
 }
 
 function verdictOf(m: CleanupMember, input: CleanupInput): CleanupVerdict {
   // A member the leader sees online or healthy now is alive, whatever the record says.
   if (m.online || m.healthy || m.offlineSince === null) return { id: m.id, verdict: 'alive' };
-  const offlineForMs = Math.max(0, input.wallClockMs - m.offlineSince);
+  const byWallClockMs = Math.max(0, input.wallClockMs - m.offlineSince);
+  const offlineForMs = Math.min(byWallClockMs, m.seenOfflineForMs ?? 0);
   const threshold = input.settings.deadServerThresholdMs;
-  if (offlineForMs < threshold) return { id: m.id, verdict: 'waiting', offlineForMs, remainingMs: threshold - offlineForMs };
+  if (offlineForMs < threshold) {
+    const waiting = { id: m.id, verdict: 'waiting', offlineForMs, remainingMs: threshold - offlineForMs } as const;
+    // The wall clock alone would have removed it: a step, or a leader that has not watched long.
+    return byWallClockMs >= threshold ? { ...waiting, byWallClockMs } : waiting;
+  }
   return { id: m.id, verdict: 'dead', offlineForMs };
 }
 
@@ -101,7 +122,7 @@ export function decideCleanup(input: CleanupInput): CleanupDecision {
   }
   if (held !== null) return { remove: null, held, voters: verdicts };
   const reason =
-    `autopilot: offline for ${seconds(dead.offlineForMs)}, longer than autopilot.dead_server_threshold ` +
-    `${seconds(settings.deadServerThresholdMs)} (${left} voters left, min_quorum ${settings.minQuorum})`;
+    `autopilot: offline for ${durationText(dead.offlineForMs)}, longer than autopilot.dead_server_threshold ` +
+    `${durationText(settings.deadServerThresholdMs)} (${left} voters left, min_quorum ${settings.minQuorum})`;
   return { remove: { id: dead.id, reason }, held: null, voters: verdicts };
 }

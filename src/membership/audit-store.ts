@@ -11,6 +11,13 @@
  * large backlog and the log converges to its bounds. Writes are not fsynced: a crash may lose
  * the last few events, never corrupt older ones.
  *
+ * Age is measured on the store's own clock (src/util/stamp-clock.ts): the wall clock, unless it
+ * has run ahead of the monotonic time elapsed since the store opened (a `date -s` typo, a bad
+ * step), when the monotonic estimate is used instead. One wall-clock reading 8 days ahead would
+ * otherwise delete every event younger than that. The same clock caps an event's key time, so
+ * an event stamped during such a step (its `time` says what the wall clock said) sorts where it
+ * happened, not days ahead of every later event.
+ *
  * Marks (`~mark/<name>` keys, outside the events' range) say what was recorded: an append may
  * carry some, written in the same batch as its event, so that a process that replays its Raft
  * log after a restart can tell which events it already recorded (`mark(name)`).
@@ -18,6 +25,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
+import { StampClock } from '../util/stamp-clock.js';
 import { parseAuditEvent, eventTimeMs, type AuditEvent } from './audit.js';
 import { AuditEventError, MembershipError } from './errors.js';
 
@@ -30,6 +38,14 @@ export interface AuditStoreOptions {
   readonly pruneBatch?: number;
   /** Wall clock (ms since the epoch) for age-based retention; default Date.now. */
   readonly now?: () => number;
+  /** Monotonic clock (ms) that bounds `now` when it steps ahead; default performance.now. */
+  readonly mono?: () => number;
+  /**
+   * The wall clock is this far ahead of the time measured since the store opened, so retention
+   * and new keys follow the monotonic estimate; called once per such episode (at the first
+   * append that sees it, again only after an append has seen the clocks agree).
+   */
+  readonly onClockAhead?: (aheadMs: number) => void;
   /** A follower's listener threw; default: ignored, so one bad listener cannot block appends. */
   readonly onListenerError?: (err: unknown) => void;
 }
@@ -60,6 +76,8 @@ const EVENTS = { gte: '0', lt: ':' } as const;
 const MARK_PREFIX = '~mark/';
 const MARKS = { gte: MARK_PREFIX, lt: '~mark0' } as const;
 const seqOfKey = (key: string): number => Number(key.slice(MS_DIGITS + 1));
+/** How far the wall clock may run ahead of the monotonic estimate before it is not believed (as for mesh stamps). */
+const CLOCK_TOLERANCE_MS = 5_000;
 
 type AuditDb = Level<string, string>;
 
@@ -70,7 +88,9 @@ export class AuditStore {
   private readonly maxEvents: number;
   private readonly maxAgeMs: number;
   private readonly pruneBatch: number;
-  private readonly now: () => number;
+  /** The store's time: the wall clock bounded by monotonic progress since the store opened. */
+  private readonly clock: StampClock;
+  private clockAhead = false;
 
   private constructor(
     readonly dir: string,
@@ -85,7 +105,8 @@ export class AuditStore {
     this.maxEvents = options.maxEvents ?? 100_000;
     this.maxAgeMs = options.maxAgeMs ?? 7 * 24 * 60 * 60 * 1_000;
     this.pruneBatch = options.pruneBatch ?? 64;
-    this.now = options.now ?? Date.now;
+    this.clock = new StampClock({ wall: options.now ?? Date.now, mono: options.mono ?? (() => performance.now()), toleranceMs: CLOCK_TOLERANCE_MS });
+    this.clock.stamp(); // anchored at open: a step after it is measured against the monotonic clock
     for (const [name, v] of [['maxEvents', this.maxEvents], ['maxAgeMs', this.maxAgeMs], ['pruneBatch', this.pruneBatch]] as const) {
       if (!Number.isSafeInteger(v) || v <= 0) {
         throw new MembershipError('INVALID_CONFIG', `audit store ${name}: expected a positive integer, found ${String(v)}`);
@@ -208,11 +229,13 @@ export class AuditStore {
   }
 
   private async write(event: AuditEvent, marks: Readonly<Record<string, string>>): Promise<void> {
-    const ms = Math.max(this.lastMs, eventTimeMs(event));
+    const now = this.clock.stamp();
+    this.noteClockAhead(now.aheadMs);
+    const ms = Math.max(this.lastMs, Math.min(eventTimeMs(event), now.at));
     const seq = this.lastSeq + 1;
     const key = keyOf(ms, seq);
 
-    const cutoff = this.now() - this.maxAgeMs;
+    const cutoff = now.at - this.maxAgeMs;
     const excess = this.count + 1 - this.maxEvents;
     const dels: string[] = [];
     if (excess > 0 || (this.oldestMs !== null && this.oldestMs < cutoff)) {
@@ -241,5 +264,11 @@ export class AuditStore {
         this.options.onListenerError?.(err);
       }
     }
+  }
+
+  private noteClockAhead(aheadMs: number): void {
+    const ahead = aheadMs > 0;
+    if (ahead && !this.clockAhead) this.options.onClockAhead?.(aheadMs);
+    this.clockAhead = ahead;
   }
 }

@@ -7,7 +7,8 @@
  * operator can follow what autopilot does and why it holds back. Followers only forget.
  */
 import type { Logger } from 'pino';
-import { decideCleanup, type CleanupDecision } from '../autopilot/cleanup.js';
+import { decideCleanup, durationText, type CleanupDecision } from '../autopilot/cleanup.js';
+import { NO_SIGHTINGS, noteOfflineSightings, seenOfflineForMs, type OfflineSightings } from '../autopilot/offline-sightings.js';
 import { assessHealth, INITIAL_HEALTH_STATE, type ClusterHealthReport, type HealthState } from '../autopilot/health.js';
 import {
   decidePreferredLeader,
@@ -78,6 +79,9 @@ export class AutopilotDriver {
   private lastHeld: string | null = null;
   private lastPreferredVerdict: PreferredLeaderVerdict = { verdict: 'not-leader' };
   private backoff: PreferredBackoff = INITIAL_PREFERRED_BACKOFF;
+  private offlineSightings: OfflineSightings = NO_SIGHTINGS;
+  /** `id@offlineSince` of the records whose wall-clock wait was last warned about: once each. */
+  private wallClockWarned = new Set<string>();
 
   constructor(
     private readonly port: AutopilotPort,
@@ -192,19 +196,24 @@ export class AutopilotDriver {
 
   private cleanup(report: ClusterHealthReport, settings: ClusterSettings, st: NodeStatus): void {
     const records = new Map(this.port.members().map((m) => [m.id, m]));
+    const offline = report.members.map((m) => {
+      const r = records.get(m.id);
+      return { id: m.id, offlineSince: r !== undefined && r.status === 'offline' && r.statusObservedAt > 0 ? r.statusObservedAt : null };
+    });
+    const nowMono = this.clock.now();
+    this.offlineSightings = noteOfflineSightings(this.offlineSightings, offline, nowMono);
+    const wallClockMs = this.clock.wallClockMs();
     const decision: CleanupDecision = decideCleanup({
-      wallClockMs: this.clock.wallClockMs(),
+      wallClockMs,
       self: this.port.self,
-      members: report.members.map((m) => {
-        const r = records.get(m.id);
-        return {
-          id: m.id,
-          voter: m.voter,
-          healthy: m.healthy,
-          online: m.online,
-          offlineSince: r !== undefined && r.status === 'offline' && r.statusObservedAt > 0 ? r.statusObservedAt : null,
-        };
-      }),
+      members: report.members.map((m, i) => ({
+        id: m.id,
+        voter: m.voter,
+        healthy: m.healthy,
+        online: m.online,
+        offlineSince: offline[i]?.offlineSince ?? null,
+        seenOfflineForMs: seenOfflineForMs(this.offlineSightings, m.id, nowMono),
+      })),
       settings: {
         enabled: settings['autopilot.cleanup_dead_servers'],
         deadServerThresholdMs: settings['autopilot.dead_server_threshold'],
@@ -212,6 +221,7 @@ export class AutopilotDriver {
       },
       changeInFlight: this.removing !== null || st.leadTransferee !== null,
     });
+    this.warnWallClockAhead(decision, settings);
     if (decision.held !== this.lastHeld) {
       if (decision.held !== null) this.port.logger.warn({ held: decision.held }, `autopilot keeps a dead member: ${decision.held}`);
       this.lastHeld = decision.held;
@@ -231,6 +241,29 @@ export class AutopilotDriver {
         this.port.logger.info({ member: removal.id, err: err instanceof Error ? err.message : String(err) }, `removal of ${removal.id} not done; retrying`);
       },
     );
+  }
+
+  /**
+   * Once per offline record: the wall clock says the member is past the threshold, the
+   * monotonic clock of this leader says not yet. Either the wall clock was stepped, or this
+   * leader has not watched the record long (leadership changed since it went offline).
+   */
+  private warnWallClockAhead(decision: CleanupDecision, settings: ClusterSettings): void {
+    const warned = new Set<string>();
+    for (const v of decision.voters) {
+      if (v.verdict !== 'waiting' || v.byWallClockMs === undefined) continue;
+      const key = `${v.id}@${String(this.offlineSightings.get(v.id)?.offlineSince)}`;
+      warned.add(key);
+      if (this.wallClockWarned.has(key)) continue;
+      const threshold = settings['autopilot.dead_server_threshold'];
+      this.port.logger.warn(
+        { member: v.id, offlineByWallClockMs: v.byWallClockMs, seenOfflineMs: v.offlineForMs, remainingMs: v.remainingMs },
+        `autopilot: ${v.id} is offline for ${durationText(v.byWallClockMs)} by the wall clock but this leader has seen it offline for ` +
+          `${durationText(v.offlineForMs)} (the wall clock was stepped, or leadership changed since): it is removed only once this leader ` +
+          `has seen it offline for autopilot.dead_server_threshold ${durationText(threshold)}, in ${durationText(v.remainingMs)}`,
+      );
+    }
+    this.wallClockWarned = warned;
   }
 
   private handOff(report: ClusterHealthReport, settings: ClusterSettings, st: NodeStatus): void {

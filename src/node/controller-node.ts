@@ -136,7 +136,15 @@ export class ControllerNode {
     if (dataDirNote !== null) logger.warn({ code: dataDirNote.code }, dataDirNote.message);
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
     const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
-    const audit = await AuditStore.open(config.dataDir, config.auditRetention);
+    const audit = await AuditStore.open(config.dataDir, {
+      ...config.auditRetention,
+      onClockAhead: (aheadMs) =>
+        logger.warn(
+          { code: 'CLOCK_AHEAD', aheadMs },
+          `audit: the wall clock is ${Math.round(aheadMs / 1000)}s ahead of the time measured since this controller started (a clock step?); ` +
+            'audit retention and the order of new events follow the measured time, so no history is pruned by it; check the clock (NTP)',
+        ),
+    });
     const sm = new ObservedStateMachine();
     const quota = new StateQuota(config.quotaBytes, sm, () => performance.now());
     const metrics = new Metrics(self.id, VERSION);

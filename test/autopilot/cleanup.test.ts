@@ -8,14 +8,15 @@ import { decideCleanup, type CleanupInput, type CleanupMember } from '../../src/
 const HOUR = 3_600_000;
 const NOW = 1_700_000_000_000;
 
-const alive = (id: string, over: Partial<CleanupMember> = {}): CleanupMember => ({ id, voter: true, healthy: true, online: true, offlineSince: null, ...over });
-/** Offline (committed) since `agoMs`, and neither online nor healthy in the leader's view. */
+const alive = (id: string, over: Partial<CleanupMember> = {}): CleanupMember => ({ id, voter: true, healthy: true, online: true, offlineSince: null, seenOfflineForMs: null, ...over });
+/** Offline (committed) since `agoMs`, seen so by this leader all along, and neither online nor healthy in its view. */
 const down = (id: string, agoMs: number, over: Partial<CleanupMember> = {}): CleanupMember => ({
   id,
   voter: true,
   healthy: false,
   online: false,
   offlineSince: NOW - agoMs,
+  seenOfflineForMs: agoMs,
   ...over,
 });
 
@@ -109,4 +110,16 @@ void t.test('removals repeated as each applies shrink the cluster down to min_qu
   t.strictSame(removed, ['c5', 'c6'], 'longest offline first, until min_quorum 5');
   t.equal(members.filter((m) => m.voter).length, 5);
   t.match(last.held, /removing c7 would leave 4 voters, below autopilot\.min_quorum 5/);
+});
+
+void t.test('the time offline is the shorter of the wall clock and what this leader has seen: a wall clock stepped ahead does not hasten a removal', async (t) => {
+  // Offline 10 s by the leader's monotonic clock, 2 h by a wall clock stepped +2 h since.
+  const stepped = decideCleanup(input([alive('c1'), alive('c2'), down('c3', 2 * HOUR, { seenOfflineForMs: 10_000 })], { settings: { enabled: true, deadServerThresholdMs: HOUR, minQuorum: 2 } }));
+  t.equal(stepped.remove, null, 'kept');
+  t.strictSame(stepped.voters[1], { id: 'c3', verdict: 'waiting', offlineForMs: 10_000, remainingMs: HOUR - 10_000, byWallClockMs: 2 * HOUR });
+  const notSeen = decideCleanup(input([alive('c1'), alive('c2'), down('c3', 30 * HOUR, { seenOfflineForMs: null })]));
+  t.equal(notSeen.remove, null, 'a record this leader has not seen yet waits');
+  const seenLong = decideCleanup(input([alive('c1'), alive('c2'), down('c3', 2 * HOUR, { seenOfflineForMs: HOUR })], { settings: { enabled: true, deadServerThresholdMs: HOUR, minQuorum: 2 } }));
+  t.equal(seenLong.remove?.id, 'c3', 'removed once the monotonic time passes the threshold');
+  t.match(seenLong.remove?.reason, /^autopilot: offline for 1\.0h/, 'the reason gives the time counted');
 });

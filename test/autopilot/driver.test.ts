@@ -144,6 +144,32 @@ void t.test('a dead voter is removed once, with its reason, and the next only af
   t.strictSame(leader.removals.map((r) => r.id), ['c4', 'c5'], 'then the next');
 });
 
+void t.test("a step of the leader's wall clock does not shorten a dead member's wait: removed only once this leader has seen it offline for the threshold", async (t) => {
+  const clock = new ManualScheduler();
+  const leader = new FakeLeader(clock);
+  const silent = new Set<string>();
+  const warnings: string[] = [];
+  const port = { ...leader.port(silent), logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(String((JSON.parse(line) as { msg: string }).msg)) }) };
+  new AutopilotDriver(port, clock).start();
+  const HOUR = 3_600_000;
+  leader.settings = { ...leader.settings, 'autopilot.cleanup_dead_servers': true, 'autopilot.dead_server_threshold': HOUR, 'autopilot.min_quorum': 3 };
+  leader.voters = ['c1', 'c2', 'c3', 'c4', 'c5'];
+  silent.add('c5');
+  leader.online.delete('c5');
+  leader.offlineSince.set('c5', clock.wallClockMs());
+  clock.advance(7_000);
+  clock.stepWallClock(2 * HOUR); // a `date -s` typo on the leader, 7 s after c5 stopped for a restart
+  clock.advance(5_000);
+  t.strictSame(leader.removals, [], 'offline 12 s: kept, although the wall clock says 2 h');
+  t.equal(warnings.filter((w) => /^autopilot: c5 is offline for 2\.0h by the wall clock but this leader has seen it offline for \d+\.\ds .* in \d+\.\dm$/.test(w)).length, 1, 'one warning names the disagreement');
+  clock.advance(HOUR - 20_000);
+  t.strictSame(leader.removals, [], 'still kept just short of the threshold by the monotonic clock');
+  t.equal(warnings.length, 1, 'warned once, not every round');
+  clock.advance(20_000);
+  t.equal(leader.removals.length, 1, 'removed once this leader has seen it offline for the threshold');
+  t.match(leader.removals[0], { id: 'c5', reason: /^autopilot: offline for 1\.0h, longer than autopilot\.dead_server_threshold 1\.0h/ });
+});
+
 void t.test('leadership goes to the preferred leader once it is stable and this leader has led long enough', async (t) => {
   const { clock, leader, events } = setup();
   leader.settings = { ...leader.settings, 'cluster.preferred_leader': 'c3', 'autopilot.server_stabilization_time': 2_000 };

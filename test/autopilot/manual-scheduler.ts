@@ -14,7 +14,12 @@ export class ManualScheduler implements Scheduler {
   private seq = 0;
   private readonly timers: Pending[] = [];
 
-  constructor(private readonly wallOffset = 1_700_000_000_000) {}
+  constructor(private wallOffset = 1_700_000_000_000) {}
+
+  /** Steps the wall clock by `ms` (a `date -s`, an NTP step) without moving the monotonic clock. */
+  stepWallClock(ms: number): void {
+    this.wallOffset += ms;
+  }
 
   now(): number {
     return this.time;

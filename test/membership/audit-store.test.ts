@@ -103,7 +103,7 @@ void t.test('retention keeps at most maxEvents, pruning in small batches on appe
 
 void t.test('retention drops events older than maxAge, a bounded batch per append', async (t) => {
   let now = T0;
-  const store = await AuditStore.open(tempDir(t), { maxAgeMs: 60_000, pruneBatch: 3, now: () => now });
+  const store = await AuditStore.open(tempDir(t), { maxAgeMs: 60_000, pruneBatch: 3, now: () => now, mono: () => now - T0 });
   t.teardown(() => store.close());
   for (let i = 0; i < 10; i++) await store.append(ev(T0 + i, `old${i}`));
   now = T0 + 120_000;
@@ -113,6 +113,34 @@ void t.test('retention drops events older than maxAge, a bounded batch per appen
   await store.append(ev(now, 'new2'));
   await store.append(ev(now, 'new3'));
   t.same((await store.query()).map((e) => e.subject), ['new0', 'new1', 'new2', 'new3']);
+});
+
+void t.test('a wall clock stepped 8 days ahead deletes nothing younger than maxAge by the monotonic clock, and its events keep their place', async (t) => {
+  const DAY = 86_400_000;
+  let wall = T0;
+  let mono = 0;
+  const ahead: number[] = [];
+  const store = await AuditStore.open(tempDir(t), { maxAgeMs: 7 * DAY, now: () => wall, mono: () => mono, onClockAhead: (ms) => void ahead.push(ms) });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 15; i++) await store.append(ev(T0 - 60 * 60_000 + i * 1000, `before${i}`));
+  mono = 10_000;
+  wall = T0 + 8 * DAY + 10_000; // a `date -s` typo: 8 days ahead, above maxAge
+  for (let i = 0; i < 5; i++) await store.append(ev(wall, `during${i}`));
+  t.equal(store.size(), 20, 'nothing pruned: by the monotonic clock the oldest event is an hour old');
+  t.equal(ahead.length, 1, 'the clock running ahead is reported once');
+  t.ok(ahead[0]! > 8 * DAY - 10_000, 'by about how far it is ahead');
+  t.same((await store.query({ sinceMs: T0 + DAY })).map((e) => e.subject), [], 'events written during the step do not sort days ahead');
+  t.equal((await store.query({ sinceMs: T0 - 60 * 60_000 })).length, 20, 'the whole trail is there');
+  mono = 20_000;
+  wall = T0 + 20_000; // put right
+  await store.append(ev(wall, 'after'));
+  t.same((await store.query()).map((e) => e.subject).slice(-2), ['during4', 'after'], 'a later event sorts after the ones written during the step');
+  // Ordinary retention goes on: 7 days and an hour later, by both clocks, the events above are old.
+  mono += 7 * DAY + 60 * 60_000;
+  wall += 7 * DAY + 60 * 60_000;
+  await store.append(ev(wall, 'week-later'));
+  t.same((await store.query()).map((e) => e.subject), ['week-later'], 'events older than maxAge by both clocks are pruned');
+  t.equal(ahead.length, 1, 'no new report: the clocks agree');
 });
 
 void t.test('follow delivers every later append until unsubscribed; a throwing listener does not block appends', async (t) => {

@@ -1,10 +1,10 @@
 /**
- * What a leader stamps as a mesh command's `at` (src/api/stamp-clock.ts): the wall clock while it
+ * What a leader stamps as a mesh command's `at` (src/util/stamp-clock.ts): the wall clock while it
  * keeps pace with the monotonic clock; the monotonic estimate when it was stepped ahead (round 6,
  * F8: ten years ahead for 40 s froze quarantines for ten years); a step back taken as it is.
  */
 import t from 'tap';
-import { StampClock } from '../../src/api/stamp-clock.js';
+import { StampClock } from '../../src/util/stamp-clock.js';
 
 function clocks(): { wall: number; mono: number; clock: StampClock } {
   const c = { wall: 1_800_000_000_000, mono: 50_000, clock: null as unknown as StampClock };
