@@ -38,6 +38,8 @@ export function judgeWelcome(held: ClusterIdentity | null, welcome: ClusterIdent
         `addresses. To move this agent to ${JSON.stringify(welcome.name)} on purpose, stop it, delete its --out file and start it with that cluster's controllers`,
     };
   }
+  // In a new cluster's first moments its name stands in for the id not yet drawn: no restore.
+  if (held.name !== '' && held.name === welcome.name && held.id === held.name) return { type: 'take', warning: null };
   if (held.name !== '' && held.name === welcome.name) {
     return { type: 'take', warning: `controller ${from}: ${named(welcome)} has a new id (this agent's configuration came from id ${held.id}): restored with controller restore? The configuration is resynced from scratch` };
   }
