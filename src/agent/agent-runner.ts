@@ -20,6 +20,7 @@ import { AgentConfig, type Candidate, type ConfigJson, type WholeCandidate } fro
 import { Failover, startIndex, writeRetryDelayMs, type AttemptOutcome } from './failover.js';
 import { configText, writeAtomically } from './out-file.js';
 import { UsageReporter } from './usage-reporter.js';
+import { judgeWelcome } from './cluster-guard.js';
 import { resourceKey } from '../statemachine/index.js';
 
 export interface AgentRunnerOptions {
@@ -76,7 +77,9 @@ export class AgentRunner {
   private writeRetry: NodeJS.Timeout | null = null;
   /** --out writes that failed in a row. */
   private writeFailures = 0;
-  private welcomed: { controller: string; session: string } | null = null;
+  private welcomed: { controller: string; session: string; clusterName: string } | null = null;
+  /** Why the last controller that welcomed this agent was refused (another cluster: cluster-guard.ts); null: none since a welcome taken. */
+  private foreign: string | null = null;
   private timeoutMs: number;
   private lastHeardAt = 0;
   private welcomedAt = Number.NEGATIVE_INFINITY;
@@ -189,13 +192,17 @@ export class AgentRunner {
       // controller welcoming this agent pass after pass (a wrong --controllers address, a port
       // that is not a controller's): an operator reading warnings sees each.
       const unheard = !wasWelcomed && this.unwelcomed % (UNWELCOMED_PASSES_BEFORE_WARNING * this.opts.controllers.length) === 0;
-      const level = outcome === 'refused' || outcome === 'taken-over' || unheard ? 'warn' : 'info';
+      // Only controllers of another cluster answer: the agent keeps what it holds, and says so as an error.
+      const strayed = unheard && this.foreign !== null;
+      const level = strayed ? 'error' : outcome === 'refused' || outcome === 'taken-over' || unheard ? 'warn' : 'info';
       const hint =
         outcome === 'taken-over'
           ? 'another connection with this agent id took over: if no restart explains it, two processes run with one id'
-          : unheard
-            ? `no controller welcomed this agent in ${this.unwelcomed} attempts: check --controllers (each a controller's gRPC address) and the TLS files`
-            : null;
+          : strayed
+            ? `no controller of cluster ${JSON.stringify(this.config.clusterName)} (id ${this.config.clusterId}), where this agent's configuration came from, welcomed it in ${this.unwelcomed} attempts; it keeps version ${this.config.version ?? 0}. Last refusal: ${this.foreign}`
+            : unheard
+              ? `no controller welcomed this agent in ${this.unwelcomed} attempts: check --controllers (each a controller's gRPC address) and the TLS files`
+              : null;
       this.opts.logger[level]({ controller: address, outcome, why, next: this.opts.controllers[next.index], delayMs: next.delayMs, ...(hint === null ? {} : { hint }) }, 'sync stream ended');
       this.retry = setTimeout(() => this.connect(next.index), next.delayMs);
     };
@@ -224,13 +231,27 @@ export class AgentRunner {
         return;
       }
       switch (m.type) {
-        case 'welcome':
-          this.welcomed = { controller: m.controller, session: m.session };
+        case 'welcome': {
+          const held = this.config.version === null ? null : { id: this.config.clusterId, name: this.config.clusterName };
+          const theirs = { cluster: m.clusterId, clusterName: m.clusterName, address };
+          const verdict = judgeWelcome(held, { id: m.clusterId, name: m.clusterName }, `${m.controller} at ${address}`);
+          if (verdict.type === 'refuse') {
+            this.foreign = verdict.reason;
+            this.opts.logger.warn({ controller: m.controller, ...theirs, heldCluster: held?.id, heldClusterName: held?.name }, verdict.reason);
+            // As a controller that never welcomed it: the next one at once, back-off after a pass.
+            finish('failed', `${address} belongs to another cluster, ${JSON.stringify(m.clusterName)}`);
+            return;
+          }
+          if (verdict.warning !== null) this.opts.logger.warn({ controller: m.controller, ...theirs, heldCluster: held?.id, heldClusterName: held?.name }, verdict.warning);
+          if (held?.id === m.clusterId) this.config.learnClusterName(m.clusterName);
+          this.foreign = null;
+          this.welcomed = { controller: m.controller, session: m.session, clusterName: m.clusterName };
           this.welcomedAt = performance.now();
           this.timeoutMs = m.timeoutMs;
-          this.opts.logger.info({ controller: m.controller, session: m.session }, 'connected');
+          this.opts.logger.info({ controller: m.controller, session: m.session, ...theirs }, 'connected');
           this.flushUsage();
           return;
+        }
         case 'ping':
           this.timeoutMs = m.timeoutMs;
           this.send(stream, { type: 'pong', seq: m.seq });
@@ -263,6 +284,9 @@ export class AgentRunner {
 
   private onPush(stream: SyncStream, push: ReceivedPush, resync: () => void, retryWrite: (version: number) => void): void {
     const verdict = this.config.judge(push);
+    // The name of the cluster this push comes from (the welcome's), kept with what is accepted.
+    const told = this.welcomed?.clusterName ?? '';
+    const clusterName = told !== '' ? told : push.clusterId === this.config.clusterId ? this.config.clusterName : '';
     switch (verdict.type) {
       case 'resync':
         this.opts.logger.warn({ reason: verdict.reason }, 'resyncing');
@@ -279,8 +303,8 @@ export class AgentRunner {
         return;
       case 'accept':
         // Without --out nothing is written first: acknowledged in the same turn, no promise.
-        if (this.opts.out === null) this.accept(stream, push, verdict.next);
-        else void this.writeThenAccept(this.opts.out, stream, push, this.config.whole(verdict.next), retryWrite);
+        if (this.opts.out === null) this.accept(stream, push, verdict.next, clusterName);
+        else void this.writeThenAccept(this.opts.out, stream, push, this.config.whole(verdict.next), clusterName, retryWrite);
         return;
       default: {
         const never: never = verdict;
@@ -294,9 +318,9 @@ export class AgentRunner {
    * shows why), but not a rejection: after a back-off the agent starts a new stream, whose hello
    * claims no rejection, so the controller offers the version again and the write is tried anew.
    */
-  private async writeThenAccept(out: string, stream: SyncStream, push: ReceivedPush, next: WholeCandidate, retryWrite: (version: number) => void): Promise<void> {
+  private async writeThenAccept(out: string, stream: SyncStream, push: ReceivedPush, next: WholeCandidate, clusterName: string, retryWrite: (version: number) => void): Promise<void> {
     try {
-      await writeAtomically(out, configText(AgentConfig.json(next)));
+      await writeAtomically(out, configText(AgentConfig.json(next, clusterName)));
     } catch (err) {
       const error = `cannot write ${out}: ${(err as Error).message}`;
       const delayMs = writeRetryDelayMs(++this.writeFailures, this.opts.rng);
@@ -310,14 +334,14 @@ export class AgentRunner {
       }, delayMs);
       return;
     }
-    this.accept(stream, push, next);
+    this.accept(stream, push, next, clusterName);
   }
 
-  private accept(stream: SyncStream, push: ReceivedPush, next: Candidate): void {
+  private accept(stream: SyncStream, push: ReceivedPush, next: Candidate, clusterName: string): void {
     this.writeFailures = 0;
     if (this.writeRetry !== null) clearTimeout(this.writeRetry);
     this.writeRetry = null;
-    this.config.commit(next);
+    this.config.commit(next, clusterName);
     this.send(stream, { type: 'ack', nonce: push.nonce, version: push.version });
     if (this.opts.logger.isLevelEnabled('debug')) this.opts.logger.debug({ version: push.version, resources: this.config.size }, 'configuration accepted (ACK)');
     this.opts.onAccepted?.(push.version);

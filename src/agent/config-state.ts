@@ -48,10 +48,12 @@ export type PushVerdict =
   /** The delta does not apply to what this agent holds: reconnect and say what it holds. */
   | { readonly type: 'resync'; readonly reason: string };
 
-/** The --out file and GET /config: `{ version, cluster, resources }`. */
+/** The --out file and GET /config: `{ version, cluster, clusterName?, resources }`. */
 export interface ConfigJson {
   readonly version: number;
   readonly cluster: string;
+  /** The `cluster.name` of the cluster it came from (cluster-guard.ts); absent: not known. */
+  readonly clusterName?: string;
   readonly resources: readonly Resource[];
 }
 
@@ -60,6 +62,8 @@ export class AgentConfig {
   private current = new Map<ResourceKey, Resource>();
   private ver: number | null = null;
   private cluster = '';
+  /** The cluster.name of the cluster `cluster` is the id of; '' when not known. */
+  private name = '';
   /** Commits so far: a delta candidate applies only to the configuration it was judged against. */
   private commits = 0;
   /** A version this process judged and rejected while holding what it holds; null: none. */
@@ -74,6 +78,16 @@ export class AgentConfig {
 
   get clusterId(): string {
     return this.cluster;
+  }
+
+  /** The `cluster.name` its configuration came from; '' when nothing is held or the name is not known. */
+  get clusterName(): string {
+    return this.name;
+  }
+
+  /** A controller of the cluster it holds told its name (an --out file from before names were kept). */
+  learnClusterName(name: string): void {
+    if (this.ver !== null && this.name === '') this.name = name;
   }
 
   /**
@@ -104,6 +118,7 @@ export class AgentConfig {
     this.current = new Map(config.resources.map((r) => [resourceKey(r.kind, r.name), r]));
     this.ver = config.version;
     this.cluster = config.cluster;
+    this.name = config.clusterName ?? '';
     this.commits++;
     this.rejectedVer = null;
   }
@@ -135,8 +150,8 @@ export class AgentConfig {
     return { kind: 'whole', version: c.version, cluster: c.cluster, resources };
   }
 
-  /** Put an accepted candidate in force. */
-  commit(next: Candidate): void {
+  /** Put an accepted candidate in force; `clusterName`: its cluster's, from the welcome (default: kept while the id is). */
+  commit(next: Candidate, clusterName: string = next.cluster === this.cluster ? this.name : ''): void {
     if (next.kind === 'whole') this.current = new Map(next.resources);
     else {
       this.checkBase(next);
@@ -144,13 +159,14 @@ export class AgentConfig {
     }
     this.ver = next.version;
     this.cluster = next.cluster;
+    this.name = clusterName;
     this.commits++;
     this.rejectedVer = null;
   }
 
   /** A candidate as the --out file and GET /config show it. */
-  static json(c: WholeCandidate): ConfigJson {
-    return { version: c.version, cluster: c.cluster, resources: [...c.resources.values()].sort(compareResources) };
+  static json(c: WholeCandidate, clusterName = ''): ConfigJson {
+    return { version: c.version, cluster: c.cluster, ...(clusterName === '' ? {} : { clusterName }), resources: [...c.resources.values()].sort(compareResources) };
   }
 
   /** What it holds, as a hello reports it (like xDS's initial_resource_versions). */
@@ -159,7 +175,7 @@ export class AgentConfig {
   }
 
   json(): ConfigJson {
-    return { version: this.ver ?? 0, cluster: this.cluster, resources: [...this.current.values()].sort(compareResources) };
+    return { version: this.ver ?? 0, cluster: this.cluster, ...(this.name === '' ? {} : { clusterName: this.name }), resources: [...this.current.values()].sort(compareResources) };
   }
 
   private checkBase(c: DeltaCandidate): void {

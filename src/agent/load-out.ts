@@ -16,11 +16,12 @@ export function parseConfigJson(text: string, file: string): ConfigJson {
   } catch (err) {
     throw new Error(`${file}: expected JSON, found: ${(err as Error).message}`, { cause: err });
   }
-  const f = Fields.of(value, file, makeError).only(new Set(['version', 'cluster', 'resources']));
+  const f = Fields.of(value, file, makeError).only(new Set(['version', 'cluster', 'clusterName', 'resources']));
   const version = f.int('version', { min: 0 });
   const cluster = f.has('cluster') ? f.string('cluster', { maxBytes: 256 }) : '';
+  const clusterName = f.has('clusterName') ? f.string('clusterName', { maxBytes: 256 }) : '';
   const resources = f.array('resources', 100_000).map((r, i) => parseResource(r, `${file}: resources[${i}]`, makeError));
-  return { version, cluster, resources };
+  return { version, cluster, ...(clusterName === '' ? {} : { clusterName }), resources };
 }
 
 /** The previous run's configuration, null when there is none; `warn` hears why a file was ignored. */

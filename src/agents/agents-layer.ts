@@ -46,6 +46,8 @@ export interface AgentsLayerDeps {
   readonly reconnectTimeoutMs: number;
   /** The cluster's identity: its id once drawn, its name before (see docs/agents.md). */
   readonly clusterId: () => string;
+  /** The cluster's `cluster.name`, told to agents in the welcome (a restore keeps it). */
+  readonly clusterName: string;
   /** Null when a gRPC caller presents a controller's peer certificate (ReportAgents is theirs only). */
   readonly peerCaller: (call: AuthenticatedCall) => Refusal | null;
   /** The commit index when the process started: entries up to it were audited by the previous run. */
@@ -124,6 +126,7 @@ export class AgentsLayer {
         meshRoom: (growth) => meshBound.refusal(growth),
         refusals: () => deps.refusals?.() ?? '',
         clusterId: deps.clusterId,
+        clusterName: () => deps.clusterName,
         quorumContactAt: () => this.quorumContactAt(),
         leaderContactAt: () => host.lastLeaderContactAt(),
         leading: () => host.softState().role === 'leader',

@@ -13,6 +13,8 @@ export interface HubPort {
   state(): ClusterState;
   /** The cluster's identity (changes with `controller restore`); agents from another are resynced. */
   clusterId(): string;
+  /** The cluster's `cluster.name`, sent in the welcome (agents refuse a cluster of another name); absent: ''. */
+  clusterName?(): string;
   /** Monotonic ms of this controller's last proof of hearing from a quorum; null: never. */
   quorumContactAt(): number | null;
   /** Monotonic ms of its last contact with a leader (as the leader: a quorum's acknowledgement); null: never. */

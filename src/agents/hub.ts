@@ -521,7 +521,7 @@ export class AgentHub {
     s.liveness = new AgentLiveness(this.opts.detector, now);
     this.queue.add(s.stream);
     const out: HubEffect[] = [
-      { type: 'send', stream: s.stream, message: { type: 'welcome', controller: this.opts.self, clusterId: this.port.clusterId(), session: s.id, pingIntervalMs: this.opts.pingIntervalMs, timeoutMs: s.liveness.timeoutMs() } },
+      { type: 'send', stream: s.stream, message: { type: 'welcome', controller: this.opts.self, clusterId: this.port.clusterId(), clusterName: this.port.clusterName?.() ?? '', session: s.id, pingIntervalMs: this.opts.pingIntervalMs, timeoutMs: s.liveness.timeoutMs() } },
     ];
     if (this.admission.take()) this.admit(s, now, out);
     return out;
@@ -587,7 +587,17 @@ export class AgentHub {
     if (!hello.hasConfig) acked = null;
     else if (hello.clusterId !== this.port.clusterId()) {
       this.counters.resyncs++;
-      out.push(log('info', 'agent holds a configuration of another cluster; resyncing it from scratch', { agent: hello.agentId, cluster: hello.clusterId }));
+      // Expected once after a `controller restore` (a new id); otherwise the agent's --controllers
+      // may span two clusters, and it would swap one's configuration for the other's: say so loudly.
+      const ours = { id: this.port.clusterId(), name: this.port.clusterName?.() ?? '' };
+      out.push(
+        log('warn', `agent ${hello.agentId} holds a configuration of another cluster (id ${hello.clusterId}; this is cluster ${JSON.stringify(ours.name)} id ${ours.id}); resyncing it from scratch. Expected once after a controller restore; otherwise check the agent's --controllers`, {
+          agent: hello.agentId,
+          cluster: hello.clusterId,
+          ourCluster: ours.id,
+          ourClusterName: ours.name,
+        }),
+      );
     } else {
       acked = this.adopt(s, hello, state);
       if (acked === null) {

@@ -80,6 +80,8 @@ export interface Welcome {
   readonly type: 'welcome';
   readonly controller: string;
   readonly clusterId: string;
+  /** The cluster's `cluster.name` (a restore keeps it, and draws a new id); '' from older controllers. */
+  readonly clusterName: string;
   readonly session: string;
   readonly pingIntervalMs: number;
   /** The agent should give up on this controller after this long without a message from it. */

@@ -192,7 +192,8 @@ function encodeController(m: ControllerMessageWire, nonceField: boolean): Buffer
       varintFieldSize(10, uint(m.baseVersion, 'baseVersion')) +
       bytesFieldSize(11, m.body) +
       varintFieldSize(12, uint(m.seq, 'seq')) +
-      varintFieldSize(13, uint(m.parts, 'parts')),
+      varintFieldSize(13, uint(m.parts, 'parts')) +
+      stringFieldSize(14, m.clusterName),
   );
   w.uintField(1, type);
   w.stringField(2, m.controller);
@@ -207,6 +208,7 @@ function encodeController(m: ControllerMessageWire, nonceField: boolean): Buffer
   w.bytesField(11, m.body);
   w.uintField(12, m.seq);
   w.uintField(13, m.parts);
+  w.stringField(14, m.clusterName);
   return w.done();
 }
 
@@ -234,6 +236,7 @@ export function decodeControllerWire(buf: Uint8Array): ControllerMessageWire {
   let body: Uint8Array = EMPTY;
   let seq = 0;
   let parts = 0;
+  let clusterName = '';
   while (r.more()) {
     const [field, wire] = r.tag();
     switch (field) {
@@ -272,11 +275,15 @@ export function decodeControllerWire(buf: Uint8Array): ControllerMessageWire {
         expectWire(field, wire, WIRE_BYTES, 'ControllerMessage');
         body = r.bytes(field);
         break;
+      case 14:
+        expectWire(field, wire, WIRE_BYTES, 'ControllerMessage');
+        clusterName = r.string(field);
+        break;
       default:
         r.skipUnknownField(field, wire);
     }
   }
-  return { type: enumName(type, CONTROLLER_TYPES), controller, clusterId, session, pingIntervalMs, timeoutMs, nonce, version, full, baseVersion, body, seq, parts };
+  return { type: enumName(type, CONTROLLER_TYPES), controller, clusterId, session, pingIntervalMs, timeoutMs, nonce, version, full, baseVersion, body, seq, parts, clusterName };
 }
 
 // ---- the service -------------------------------------------------------------------------------------

@@ -67,6 +67,8 @@ export interface ControllerMessageWire {
   readonly seq: number;
   /** A push: how many PUSH_PART messages just before it carry the start of its body (push-parts.ts). */
   readonly parts: number;
+  /** A welcome: the cluster's cluster.name; '' from controllers before it was sent. */
+  readonly clusterName: string;
 }
 
 const HELLO_KEYS: ReadonlySet<string> = new Set(['epoch', 'info', 'manifest', 'hosts']);
@@ -242,13 +244,13 @@ export function pushBody(plan: PushPlan): Uint8Array {
 }
 
 function controllerWire(type: ControllerMessageTypeName, fields: Partial<ControllerMessageWire>): ControllerMessageWire {
-  return { type, controller: '', clusterId: '', session: '', pingIntervalMs: 0, timeoutMs: 0, nonce: 0, version: 0, full: false, baseVersion: 0, body: EMPTY, seq: 0, parts: 0, ...fields };
+  return { type, controller: '', clusterId: '', session: '', pingIntervalMs: 0, timeoutMs: 0, nonce: 0, version: 0, full: false, baseVersion: 0, body: EMPTY, seq: 0, parts: 0, clusterName: '', ...fields };
 }
 
 export function encodeControllerMessage(m: ControllerMessage): ControllerMessageWire {
   switch (m.type) {
     case 'welcome':
-      return controllerWire('CONTROLLER_MESSAGE_WELCOME', { controller: m.controller, clusterId: m.clusterId, session: m.session, pingIntervalMs: m.pingIntervalMs, timeoutMs: m.timeoutMs });
+      return controllerWire('CONTROLLER_MESSAGE_WELCOME', { controller: m.controller, clusterId: m.clusterId, clusterName: m.clusterName, session: m.session, pingIntervalMs: m.pingIntervalMs, timeoutMs: m.timeoutMs });
     case 'push':
       return controllerWire('CONTROLLER_MESSAGE_PUSH', {
         nonce: m.nonce,
@@ -324,7 +326,8 @@ export type ReceivedMessage = Exclude<ControllerMessage, Push> | ReceivedPush;
 export function decodeControllerMessage(w: ControllerMessageWire): ReceivedMessage {
   switch (w.type) {
     case 'CONTROLLER_MESSAGE_WELCOME':
-      return { type: 'welcome', controller: w.controller, clusterId: w.clusterId, session: w.session, pingIntervalMs: count(w.pingIntervalMs, 'welcome.pingIntervalMs'), timeoutMs: count(w.timeoutMs, 'welcome.timeoutMs') };
+      if (w.clusterName.length > 256) throw new MalformedMessageError('welcome.clusterName: expected at most 256 characters');
+      return { type: 'welcome', controller: w.controller, clusterId: w.clusterId, clusterName: w.clusterName, session: w.session, pingIntervalMs: count(w.pingIntervalMs, 'welcome.pingIntervalMs'), timeoutMs: count(w.timeoutMs, 'welcome.timeoutMs') };
     case 'CONTROLLER_MESSAGE_PING':
       return { type: 'ping', seq: count(w.seq, 'ping.seq'), timeoutMs: count(w.timeoutMs, 'ping.timeoutMs') };
     case 'CONTROLLER_MESSAGE_PUSH': {

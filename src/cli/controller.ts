@@ -24,8 +24,7 @@ import { DataDirLockedError } from '../storage/errors.js';
 import { MemberAddressError } from '../node/file-addresses.js';
 import { REMOVED_EXIT_CODE } from '../node/removal-watch.js';
 import { exitRemoved } from './removed-exit.js';
-import { checkTlsConfig } from './controller-tls.js';
-import { checkDataDir } from '../node/data-dir-check.js';
+import { checkStartable } from './start-checks.js';
 import { traceMilestone } from '../util/trace.js';
 import { ConfigReloader } from '../config/config-reload.js';
 import { applyConfigReload } from './config-reload-apply.js';
@@ -67,9 +66,8 @@ async function main(): Promise<void> {
   let configReloader: ConfigReloader;
   try {
     config = loadNodeConfig(opts.config, opts.id);
-    configReloader = ConfigReloader.fromStart(opts.config, opts.id, config);
-    checkTlsConfig(opts.config, config);
-    checkDataDir(opts.config, config.dataDir);
+    configReloader = ConfigReloader.fromStart(opts.config, opts.id, config, (next) => checkStartable(opts.config, next));
+    checkStartable(opts.config, config);
     traceMilestone('start.config');
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -3,7 +3,12 @@
  * checks it, then compared with what is in force. `controller.log_level` takes effect at once;
  * every other change is named as waiting for a restart, never half-applied (timeouts, addresses
  * and paths are wired into the running node). A file that no longer passes the checks changes
- * nothing and says why. Pure but for reading the file: the caller logs and applies.
+ * nothing and says why. Pure but for reading the file and the caller's start checks: the caller
+ * logs and applies.
+ *
+ * "Checked exactly as a start checks it" includes what a start checks beyond the schema (the TLS
+ * files, the data dir: `StartChecks`): a file whose restart would exit 2 is refused here with
+ * the start's words, not called reloaded with its keys "in force after a restart".
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, nodeConfigFor, parseClusterConfig, readConfigFile } from './load.js';
@@ -25,6 +30,12 @@ export type ConfigReload =
       readonly clusterSettings: readonly string[];
     }
   | { readonly ok: false; readonly reason: string };
+
+/**
+ * The checks a start runs on a resolved config after the schema's, without side effects (the
+ * data dir is checked, never created); a problem is thrown as the start's ConfigError.
+ */
+export type StartChecks = (config: NodeConfig) => void;
 
 const LOG_LEVEL_KEY = 'controller.log_level';
 
@@ -49,13 +60,14 @@ export class ConfigReloader {
     private inForce: NodeConfig,
     /** The file's YAML document as start read it. */
     private readonly startDoc: unknown,
+    private readonly startChecks: StartChecks,
     /** Anchors a relative data_dir; undefined: the process's, asked only then (./load.ts). */
     private readonly cwd?: string,
   ) {}
 
   /** Reads `file` as start did; the start's document is read from it too. */
-  static fromStart(file: string, id: string, config: NodeConfig, cwd?: string): ConfigReloader {
-    return new ConfigReloader(file, id, config, readDoc(file), cwd);
+  static fromStart(file: string, id: string, config: NodeConfig, startChecks: StartChecks, cwd?: string): ConfigReloader {
+    return new ConfigReloader(file, id, config, readDoc(file), startChecks, cwd);
   }
 
   reload(): ConfigReload {
@@ -68,6 +80,7 @@ export class ConfigReloader {
     let next: NodeConfig;
     try {
       next = nodeConfigFor(parseClusterConfig(text, this.file), this.id, this.cwd, this.file);
+      this.startChecks(next);
     } catch (err) {
       if (err instanceof ConfigError) return { ok: false, reason: err.message };
       throw err;

@@ -474,6 +474,7 @@ export class ControllerNode {
       reconnectTimeoutMs: config.agentReconnectTimeoutMs,
       // The cluster id its first leader drew (src/identity); its name in a new cluster's first moments.
       clusterId: () => nodeIdentity.clusterId() ?? config.clusterName,
+      clusterName: config.clusterName,
       peerCaller: (call) => peerAuth.checkAnyPeer(call),
       replayUntil: persisted.hardState.commit,
       audit: recordAudit,

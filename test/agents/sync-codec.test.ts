@@ -38,7 +38,7 @@ const AGENT_MESSAGES: readonly AgentMessageWire[] = [
 ];
 
 const CONTROLLER_MESSAGES: readonly ControllerMessageWire[] = [
-  encodeControllerMessage({ type: 'welcome', controller: 'c1', clusterId: 'k', session: 'c1:ab:1', pingIntervalMs: 1000, timeoutMs: 2 ** 31 }),
+  encodeControllerMessage({ type: 'welcome', controller: 'c1', clusterId: 'k', clusterName: 'prod-ü', session: 'c1:ab:1', pingIntervalMs: 1000, timeoutMs: 2 ** 31 }),
   encodeControllerMessage({ type: 'push', nonce: 2 ** 50, clusterId: 'k-ü', plan }),
   encodeControllerMessage({ type: 'push', nonce: 1, clusterId: '', plan: { ...plan, baseVersion: null } }),
   encodeControllerMessage({ type: 'ping', seq: 2 ** 36, timeoutMs: 2500 }),
@@ -108,8 +108,9 @@ void t.test('unknown fields are skipped, unknown enum numbers kept as numbers, f
   t.strictSame(decodeAgentWire(extra), oldAgentDecode(extra));
   t.equal(decodeAgentWire(extra).type, 9);
   const ping = encodeControllerWire(CONTROLLER_MESSAGES[3]!);
-  // Its last two fields first: seq (a tag and six bytes for 2 ** 36) and parts (a tag and a zero).
-  const reversed = Buffer.concat([ping.subarray(ping.length - 9), ping.subarray(0, ping.length - 9)]);
+  // Its last three fields first: seq (a tag and six bytes for 2 ** 36), parts (a tag and a zero)
+  // and clusterName (a tag and a zero length).
+  const reversed = Buffer.concat([ping.subarray(ping.length - 11), ping.subarray(0, ping.length - 11)]);
   t.strictSame(decodeControllerWire(reversed), oldControllerDecode(reversed));
 });
 

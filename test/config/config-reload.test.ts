@@ -10,6 +10,7 @@ import path from 'node:path';
 import t from 'tap';
 import { changedKeys, ConfigReloader } from '../../src/config/config-reload.js';
 import { loadNodeConfig } from '../../src/config/load.js';
+import { checkStartable } from '../../src/cli/start-checks.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-reload-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +35,8 @@ let files = 0;
 function started(): { file: string; reloader: ConfigReloader } {
   const file = path.join(dir, `c-${++files}.yaml`);
   fs.writeFileSync(file, base());
-  return { file, reloader: ConfigReloader.fromStart(file, 'c1', loadNodeConfig(file, 'c1', dir), dir) };
+  const reloader = ConfigReloader.fromStart(file, 'c1', loadNodeConfig(file, 'c1', dir), (next) => checkStartable(file, next), dir);
+  return { file, reloader };
 }
 
 void t.test('log_level is taken at once; a second reload of the same file changes nothing', async (t) => {
@@ -65,6 +67,35 @@ void t.test('a file that fails the checks, or cannot be read, changes nothing an
   t.match(reloader.reload(), { ok: false, reason: /c1/ }, 'its own id gone from the file');
   fs.rmSync(file);
   t.match(reloader.reload(), { ok: false, reason: /^cannot read .*ENOENT/ });
+  fs.writeFileSync(file, base({ logLevel: 'debug' }));
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [] }, 'the refusals left info in force');
+});
+
+void t.test("a file a start would refuse for its TLS files or its data dir is refused with the start's words, changing nothing", async (t) => {
+  const { file, reloader } = started();
+  const missingTls = 'tls:\n  ca: /nonexistent/ca.crt\n  cert: /nonexistent/c.crt\n  key: /nonexistent/c.key\n';
+  fs.writeFileSync(file, base({ logLevel: 'debug' }) + missingTls);
+  t.same(reloader.reload(), { ok: false, reason: `${file}: tls.ca: /nonexistent/ca.crt: cannot read it (no such file)` }, 'the missing CA named as a start names it');
+  let startSaid = '';
+  try {
+    checkStartable(file, loadNodeConfig(file, 'c1', dir));
+  } catch (err) {
+    startSaid = (err as Error).message;
+  }
+  t.match(startSaid, /tls\.ca/, 'a start refuses the file');
+  t.match(reloader.reload(), { ok: false, reason: startSaid }, 'the very message a start prints');
+
+  const blocker = path.join(dir, 'a-file');
+  fs.writeFileSync(blocker, '');
+  fs.writeFileSync(file, base({ logLevel: 'debug' }).replace(`data_dir: ${dir}/data/\${id}`, `data_dir: ${blocker}/\${id}`));
+  t.same(reloader.reload(), { ok: false, reason: `${file}: controller.data_dir: ${blocker}/c1: cannot create it: a parent, ${blocker}, is a regular file` });
+
+  const fresh = path.join(dir, 'fresh');
+  fs.writeFileSync(file, base().replace(`data_dir: ${dir}/data/\${id}`, `data_dir: ${fresh}/\${id}`));
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['controller.data_dir'], clusterSettings: [] }, 'a data dir a start can create passes');
+  t.notOk(fs.existsSync(fresh), 'and the reload did not create it (nor anything on the way)');
+  t.same(fs.readdirSync(dir).filter((n) => n.startsWith('.data-dir-check-')), [], 'the probe left nothing behind');
+
   fs.writeFileSync(file, base({ logLevel: 'debug' }));
   t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [] }, 'the refusals left info in force');
 });

@@ -45,6 +45,32 @@ void t.test('SIGHUP re-reads the config file: log_level at once, other keys name
   t.equal((await cluster.ctl(['kv', 'put', 'k', 'v'])).code, 0, 'and serves');
 });
 
+void t.test('SIGHUP with a tls block naming missing files is refused as a start refuses it; the node runs on as before', async (t) => {
+  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info' });
+  t.teardown(() => cluster.stop());
+  cluster.startAll();
+  await cluster.explainFailure(cluster.waitForLeader());
+  const pid = cluster.pid('c1');
+  const log = (): string[] => (cluster.logs.get('c1') ?? []).join('').split('\n').filter((l) => l.startsWith('{'));
+  const coded = (code: string): Array<Record<string, unknown>> => log().filter((l) => l.includes(`"code":"${code}"`)).map((l) => JSON.parse(l) as Record<string, unknown>);
+  // A plaintext-to-TLS switch made in the wrong order: the file first, the certificates not yet there.
+  const text = fs.readFileSync(cluster.configFile, 'utf8');
+  t.notMatch(text, /^tls:/m, 'the cluster is plaintext');
+  fs.writeFileSync(cluster.configFile, text.replace(/log_level: info/, 'log_level: warn') + '\ntls:\n  ca: /nonexistent/ca.crt\n  cert: /nonexistent/c.crt\n  key: /nonexistent/c.key\n');
+  cluster.signal('c1', 'SIGHUP');
+  await waitFor(() => coded('CONFIG_RELOAD_FAILED').length === 1, 'CONFIG_RELOAD_FAILED in the log');
+  t.match(coded('CONFIG_RELOAD_FAILED')[0], { level: 50, cause: `${cluster.configFile}: tls.ca: /nonexistent/ca.crt: cannot read it (no such file)` }, "the start's cause, naming the file");
+  t.equal(coded('CONFIG_RELOADED').length, 0, 'not called reloaded');
+  t.equal(coded('CONFIG_RESTART_NEEDED').length, 0, 'nor in force after a restart');
+  t.equal(cluster.pid('c1'), pid, 'the same process runs on');
+  t.equal((await cluster.ctl(['kv', 'put', 'k', 'v'])).code, 0, 'and serves, in plaintext');
+  // log_level warn was refused with the rest: the file put back finds info still in force.
+  fs.writeFileSync(cluster.configFile, text);
+  cluster.signal('c1', 'SIGHUP');
+  await waitFor(() => coded('CONFIG_RELOADED').length === 1, 'the file put back to be reloaded');
+  t.match(coded('CONFIG_RELOADED')[0], { level: 30, logLevel: null, restartNeeded: [] }, 'warn was never taken');
+});
+
 /** Whether process `pid` catches SIGHUP (bit 1 of SigCgt in /proc/PID/status); null once it is gone. */
 function catchesSighup(pid: number): boolean | null {
   try {

@@ -24,6 +24,8 @@ export const CTL_JS = path.join(root, 'dist/bin/ctl.js');
 
 export interface ClusterOptions {
   readonly nodes: number;
+  /** cluster.name; default e2e. */
+  readonly clusterName?: string;
   /** Extra YAML appended under the top level (must not repeat cluster/controller/raft keys). */
   readonly raft?: { heartbeatInterval?: string; electionTimeout?: string; snapshotThreshold?: number; trailingLogs?: number };
   readonly heartbeat?: { baseTimeout?: string; stateSyncInterval?: string };
@@ -86,7 +88,7 @@ export class ProcessCluster {
     const hb = opts.heartbeat ?? {};
     const yaml = [
       'cluster:',
-      '  name: e2e',
+      `  name: ${opts.clusterName ?? 'e2e'}`,
       '  nodes:',
       ...ids.map((id) => `    - { id: ${id}, address: "${addresses.get(id)}"${metrics.has(id) ? `, metrics: "${metrics.get(id)}"` : ''} }`),
       'controller:',
