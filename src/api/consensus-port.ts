@@ -81,6 +81,7 @@ export function leaderErrorOf(err: unknown): LeaderError | null {
     case 'UNAVAILABLE':
     case 'SNAPSHOT_OUT_OF_DATE':
     case 'UNKNOWN_NODE':
+    case 'PROPOSAL_DROPPED':
     case 'DIVERGED':
     case 'ENTRIES_LOST':
       return null;

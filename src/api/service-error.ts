@@ -53,6 +53,9 @@ export function toServiceFailure(err: unknown): ServiceFailure {
         return new ServiceFailure('INVALID_ARGUMENT', err.message);
       case 'UNKNOWN_NODE':
         return new ServiceFailure('UNKNOWN_NODE', err.message);
+      case 'PROPOSAL_DROPPED':
+        // The leader's bound of uncommitted bytes: nothing was appended, a retry is safe.
+        return new ServiceFailure('RESOURCE_EXHAUSTED', err.message);
       case 'COMPACTED':
       case 'UNAVAILABLE':
       case 'SNAPSHOT_OUT_OF_DATE':
