@@ -40,6 +40,9 @@ export function toServiceFailure(err: unknown): ServiceFailure {
         return new ServiceFailure(err.code, err.message);
       case 'STORAGE_FAILED':
         return new ServiceFailure('INTERNAL', err.message);
+      case 'LEADERSHIP_LOST':
+        // Another endpoint reaches the new leader; the client's retry carries its client ref.
+        return new ServiceFailure('NOT_LEADER', err.message);
     }
   }
   if (err instanceof RaftError) {

@@ -668,6 +668,7 @@ export class RaftHost implements ConsensusPort {
     if (prev.role === 'leader' && s.role !== 'leader' && this.ledTerm !== null) {
       this.lastLeaderContact = this.acks.quorumAt(this.id, this.raw.status().conf.voters, this.ledTerm, this.clock.now()) ?? this.lastLeaderContact;
     }
+    if (prev.role === 'leader' && s.role !== 'leader') this.failProposalsOfLostTerm(this.ledTerm, s.leader);
     this.ledTerm = s.role === 'leader' ? this.raw.status().term : null;
     this.soft = s;
     if (tracing) traceMilestone('raft.soft', `${s.role} ${s.leader ?? '-'} ${this.raw.status().term}`);
@@ -682,6 +683,22 @@ export class RaftHost implements ConsensusPort {
     for (const w of [...this.leaderWaiters]) w();
     this.leaderWaiters.clear();
     this.opts.onSoftState?.(s, this.raw.status().term);
+  }
+
+  /**
+   * This node stopped leading: its proposals still waiting will not be answered by it. Their
+   * entries may yet commit under the new leader, or be overwritten by it; waiting for the entry
+   * at their index kept them waiting until the client's deadline when no entry came (an idle
+   * cluster), up to minutes. They fail now with their outcome unknown, and the client retries
+   * with its exactly-once id, as etcd fails them with "leader changed".
+   */
+  private failProposalsOfLostTerm(term: number | null, leader: NodeId | null): void {
+    for (const [index] of this.proposals.entries()) {
+      const message =
+        `outcome unknown: leadership changed (${this.id} stopped leading term ${term ?? '?'} with the proposal at index ${index} waiting to commit; ` +
+        `it may yet commit under ${leader === null ? 'the next leader' : `leader ${leader}`}); retry with the same client ref`;
+      this.proposals.reject(index, new HostError('LEADERSHIP_LOST', message, leader));
+    }
   }
 
   /**
