@@ -25,6 +25,7 @@ import {
   type StatusJson,
 } from './answers.js';
 import { ClientLanes } from './client-lanes.js';
+import { retryWhileLeaderFull } from './write-backoff.js';
 import { streamAudit, type AuditOptions } from './audit-stream.js';
 import type { StreamContext } from './stream-context.js';
 import type { ControllersView } from './controller-rows.js';
@@ -100,7 +101,7 @@ export class ControllerClient {
         forwarded: false,
       };
       const op = sessionOp('KV_OP_PUT', request, false);
-      return decodeRevision(await this.failover.run((endpoint) => this.kv(endpoint, 'Put', request, op)), 'PutResponse');
+      return decodeRevision(await retryWhileLeaderFull(this.timeoutMs, () => this.failover.run((endpoint) => this.kv(endpoint, 'Put', request, op))), 'PutResponse');
     } finally {
       lane.release();
     }
@@ -125,7 +126,7 @@ export class ControllerClient {
         ifRevision: opts.ifRevision ?? 0,
       };
       const op = sessionOp('KV_OP_DELETE', request, false);
-      return decodeRevision(await this.failover.run((endpoint) => this.kv(endpoint, 'Delete', request, op)), 'DeleteResponse');
+      return decodeRevision(await retryWhileLeaderFull(this.timeoutMs, () => this.failover.run((endpoint) => this.kv(endpoint, 'Delete', request, op))), 'DeleteResponse');
     } finally {
       lane.release();
     }

@@ -46,7 +46,19 @@ export interface ConsensusPort {
 }
 
 /** Errors of a consensus port, with codes the API maps to gRPC statuses and ctl exit codes. */
-export type HostErrorCode = 'NOT_LEADER' | 'NO_LEADER' | 'TIMEOUT' | 'SHUTTING_DOWN' | 'STORAGE_FAILED' | 'INVALID_ARGUMENT';
+export type HostErrorCode =
+  | 'NOT_LEADER'
+  | 'NO_LEADER'
+  | 'TIMEOUT'
+  | 'SHUTTING_DOWN'
+  | 'STORAGE_FAILED'
+  | 'INVALID_ARGUMENT'
+  /**
+   * The node stopped leading while the proposal waited: its entry may yet commit under the new
+   * leader, or may be gone (etcd's "leader changed"). Not a LeaderError: proposing it again here
+   * could apply it twice; the client retries it with its exactly-once id (API code NOT_LEADER).
+   */
+  | 'LEADERSHIP_LOST';
 
 export class HostError extends Error {
   override readonly name = 'HostError';
@@ -81,6 +93,7 @@ export function leaderErrorOf(err: unknown): LeaderError | null {
     case 'UNAVAILABLE':
     case 'SNAPSHOT_OUT_OF_DATE':
     case 'UNKNOWN_NODE':
+    case 'PROPOSAL_DROPPED':
     case 'DIVERGED':
     case 'ENTRIES_LOST':
       return null;

@@ -56,9 +56,11 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
       const data = encodeKv(cmd, req.client);
       return onLeader('put', req, deadline, async (remaining) => {
         // On the leader, against its state: what the put adds to a snapshot, less what it replaces.
+        // Reserved until it applies, so that puts proposed meanwhile cannot all pass on the same room.
         const current = sm.kv.getRecord(req.key);
-        quota?.check(kvRecordSnapshotLength(req.key, req.value) - (current === null ? 0 : kvRecordSnapshotLength(current.key, current.value)), `put of ${JSON.stringify(req.key.slice(0, 64))}`);
-        return kvResult(await host.propose(data, remaining));
+        const growth = kvRecordSnapshotLength(req.key, req.value) - (current === null ? 0 : kvRecordSnapshotLength(current.key, current.value));
+        const propose = (): Promise<ApplyResult> => host.propose(data, remaining);
+        return kvResult(await (quota ? quota.guard(growth, `put of ${JSON.stringify(req.key.slice(0, 64))}`, propose) : propose()));
       });
     },
 

@@ -15,6 +15,12 @@ import { trace, tracing } from '../util/trace.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 export const MAX_OUTSTANDING_PER_SESSION = 1024;
+/**
+ * The longest a session request may wait on this controller, whatever `timeout_ms` it asks
+ * (up to 2^32 ms, about 49 days, on the wire): a request whose answer never comes (a proposal
+ * the cluster lost) must not hold its slot and memory for longer than any client waits.
+ */
+export const MAX_SESSION_REQUEST_TIMEOUT_MS = 300_000;
 
 type SessionCall = grpc.ServerDuplexStream<KvSessionRequestMsg, KvSessionResponseMsg>;
 
@@ -29,8 +35,13 @@ function failure(id: number, err: unknown): KvSessionResponseMsg {
   return { id, errorCode: f.code, errorMessage: f.message, revision: 0, key: '', value: EMPTY };
 }
 
+/** How long a session request may wait here: what it asks (0: the server's default), at most MAX_SESSION_REQUEST_TIMEOUT_MS. */
+export function sessionRequestTimeoutMs(asked: number, defaultTimeoutMs: number): number {
+  return Math.min(asked > 0 ? asked : defaultTimeoutMs, MAX_SESSION_REQUEST_TIMEOUT_MS);
+}
+
 async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: number): Promise<KvSessionResponseMsg> {
-  const timeoutMs = req.timeoutMs > 0 ? req.timeoutMs : defaultTimeoutMs;
+  const timeoutMs = sessionRequestTimeoutMs(req.timeoutMs, defaultTimeoutMs);
   // Answer a little before the client gives up, so it sees our error rather than a timeout.
   const deadline = Date.now() + Math.max(timeoutMs - 50, timeoutMs / 2);
   const client = req.clientId === '' ? null : { id: req.clientId, seq: req.clientSeq };

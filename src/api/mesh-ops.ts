@@ -227,8 +227,11 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
         }
         const data = encodeMesh(command, client);
         // Counted whole, as the entry's bytes (what it replaces is not subtracted): applies are small and rare.
-        deps.quota?.check(data.byteLength, `apply of ${resources.length} resource${resources.length === 1 ? '' : 's'}`);
-        const propose = (): Promise<ApplyResult> => host.propose(data, Math.max(1, deadline - Date.now()));
+        const quota = deps.quota;
+        const what = `apply of ${resources.length} resource${resources.length === 1 ? '' : 's'}`;
+        const proposeHere = (): Promise<ApplyResult> => host.propose(data, Math.max(1, deadline - Date.now()));
+        // Reserved in the quota until it applies, as puts are (state-quota.ts).
+        const propose = (): Promise<ApplyResult> => (quota ? quota.guard(data.byteLength, what, proposeHere) : proposeHere());
         // Judged by the state applied here and the applies in flight, before proposing (src/api/mesh-bound.ts says why that suffices).
         const r = await (deps.meshBound?.guardApply(resources, propose) ?? propose());
         const revision = meshResult(r);

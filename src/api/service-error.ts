@@ -40,6 +40,9 @@ export function toServiceFailure(err: unknown): ServiceFailure {
         return new ServiceFailure(err.code, err.message);
       case 'STORAGE_FAILED':
         return new ServiceFailure('INTERNAL', err.message);
+      case 'LEADERSHIP_LOST':
+        // Another endpoint reaches the new leader; the client's retry carries its client ref.
+        return new ServiceFailure('NOT_LEADER', err.message);
     }
   }
   if (err instanceof RaftError) {
@@ -53,6 +56,9 @@ export function toServiceFailure(err: unknown): ServiceFailure {
         return new ServiceFailure('INVALID_ARGUMENT', err.message);
       case 'UNKNOWN_NODE':
         return new ServiceFailure('UNKNOWN_NODE', err.message);
+      case 'PROPOSAL_DROPPED':
+        // The leader's bound of uncommitted bytes: nothing was appended, a retry is safe.
+        return new ServiceFailure('RESOURCE_EXHAUSTED', err.message);
       case 'COMPACTED':
       case 'UNAVAILABLE':
       case 'SNAPSHOT_OUT_OF_DATE':

@@ -169,6 +169,15 @@ function resolveHeartbeat(raw: RawConfig, problems: LocatedProblem[]): Heartbeat
   };
 }
 
+/**
+ * Eight of the largest messages: 32 MiB at the defaults, far above what ordinary writes hold
+ * uncommitted, and about where a burst of 1 MB writes from one client (64 at once) began to cost
+ * a leader its term on a 2-core host.
+ */
+function defaultMaxUncommittedBytes(maxMessageBytes: number): number {
+  return 8 * maxMessageBytes;
+}
+
 function resolveRaft(raw: RawConfig, problems: LocatedProblem[]): RaftSettings {
   const r = raw.raft ?? {};
   const heartbeatIntervalMs = r.heartbeat_interval ?? DEFAULTS.raftHeartbeatIntervalMs;
@@ -183,6 +192,7 @@ function resolveRaft(raw: RawConfig, problems: LocatedProblem[]): RaftSettings {
     trailingLogs: r.trailing_logs ?? defaultTrailingLogs(snapshotThreshold),
     maxInflight: r.max_inflight ?? DEFAULTS.maxInflight,
     maxMessageBytes: r.max_message_bytes ?? DEFAULTS.maxMessageBytes,
+    maxUncommittedBytes: r.max_uncommitted_bytes ?? defaultMaxUncommittedBytes(r.max_message_bytes ?? DEFAULTS.maxMessageBytes),
     initialElectionAdvance: r.initial_election_advance ?? DEFAULTS.initialElectionAdvance,
   };
 }

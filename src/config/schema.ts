@@ -149,6 +149,8 @@ const raft = z.strictObject({
   trailing_logs: int(0).optional(),
   initial_election_advance: z.boolean().optional(),
   max_inflight: int(1, 65_536).optional(),
+  // At least 1 MiB, so that writes of the largest entry's size do not go one at a time.
+  max_uncommitted_bytes: int(1024 * 1024).optional(),
   // gRPC message limits are signed 32-bit. Below the largest entry with its framing, a value
   // the API accepted could never be sent to a follower, and every later write would wait on it.
   max_message_bytes: z

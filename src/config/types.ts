@@ -44,6 +44,11 @@ export interface RaftSettings {
   /** Largest message sent or accepted; default 4 MiB. */
   readonly maxMessageBytes: number;
   /**
+   * Bytes of entries the leader holds uncommitted before it refuses writes (RESOURCE_EXHAUSTED;
+   * etcd's MaxUncommittedEntriesSize); default 8 x maxMessageBytes.
+   */
+  readonly maxUncommittedBytes: number;
+  /**
    * Before any leader is known, count most of the first election timeout as passed once this
    * node and the peers it hears form a quorum (etcd's --initial-election-tick-advance); default true.
    */

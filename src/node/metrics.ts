@@ -27,6 +27,10 @@ interface ScrapeState {
   readonly snapshotIndex: number;
   /** Bytes of log entries held in memory (RaftHost.logMemoryBytes()). */
   readonly logMemoryBytes: number;
+  /** RaftHost.uncommittedBytes() and proposalsDropped, and raft.max_uncommitted_bytes. */
+  readonly uncommittedBytes: number;
+  readonly maxUncommittedBytes: number;
+  readonly proposalsDropped: number;
   readonly membership: MembershipView;
   /** RaftHost.commitStallMs() and the limit past which the leader counts as stuck. */
   readonly commitStallMs: number;
@@ -148,6 +152,19 @@ export class Metrics {
     gauge('raft_first_index', 'First index still in the local log (older entries are compacted into the snapshot).', (s) => s.status.firstIndex);
     gauge('raft_snapshot_index', 'Index of the latest snapshot on disk.', (s) => s.snapshotIndex);
     gauge('raft_log_memory_bytes', 'Bytes of log entries held in memory until the next snapshot (bounded by raft.snapshot_threshold_bytes).', (s) => s.logMemoryBytes);
+    gauge('raft_uncommitted_bytes', 'Bytes of entries this leader appended in its term and has not committed (0 on a follower).', (s) => s.uncommittedBytes);
+    gauge('raft_max_uncommitted_bytes', 'raft.max_uncommitted_bytes: past it the leader refuses writes (RESOURCE_EXHAUSTED) until earlier ones commit.', (s) => s.maxUncommittedBytes);
+    new client.Counter({
+      name: 'raft_proposals_dropped_total',
+      help: 'Writes this leader refused (RESOURCE_EXHAUSTED) because raft_uncommitted_bytes would pass raft.max_uncommitted_bytes.',
+      registers,
+      collect() {
+        const s = scrape();
+        if (!s) return;
+        this.reset();
+        this.inc(s.proposalsDropped);
+      },
+    });
     gauge('raft_is_leader', '1 when this node is the leader.', (s) => (s.status.role === 'leader' ? 1 : 0));
     gauge('raft_has_leader', '1 when this node knows a leader.', (s) => (s.status.leader !== null ? 1 : 0));
     gauge('raft_is_learner', '1 when this node is a learner (replicates, does not vote).', (s) => (s.status.conf.learners.includes(node) ? 1 : 0));

@@ -36,6 +36,8 @@ export interface RaftTiming {
   readonly trailingLogs: number;
   readonly maxInflight: number;
   readonly maxMessageBytes: number;
+  /** Bytes of entries the leader holds uncommitted before it refuses proposals (raft.max_uncommitted_bytes); absent: no bound. */
+  readonly maxUncommittedBytes?: number;
 }
 
 /** How long a read waits for its read index before asking the leader again. */
@@ -117,6 +119,8 @@ export class RaftHost implements ConsensusPort {
   private readonly mem: MemoryStorage;
   private readonly clock: Scheduler;
   private readonly proposals: WaitMap<number, ApplyResult, ProposalMeta>;
+  /** Proposals refused since start because the leader held its bound of uncommitted bytes. */
+  proposalsDropped = 0;
   /**
    * Reads by context: `index` is the read index once the leader confirmed it (+Infinity until
    * then), `askedAt` when this node last asked for it.
@@ -187,6 +191,7 @@ export class RaftHost implements ConsensusPort {
       maxMessageBytes: Math.floor(timing.maxMessageBytes / 2),
       maxInflight: timing.maxInflight,
       maxApplyBytes: opts.maxApplyBytes ?? 16 * 1024 * 1024,
+      maxUncommittedBytes: timing.maxUncommittedBytes ?? 0,
     });
   }
 
@@ -413,6 +418,7 @@ export class RaftHost implements ConsensusPort {
       if (err instanceof RaftError && err.code === 'NOT_LEADER') {
         throw new HostError(err.leaderHint ? 'NOT_LEADER' : 'NO_LEADER', err.message, err.leaderHint);
       }
+      if (err instanceof RaftError && err.code === 'PROPOSAL_DROPPED') this.proposalsDropped++;
       throw err;
     }
   }
@@ -434,6 +440,11 @@ export class RaftHost implements ConsensusPort {
 
   snapshotIndex(): number {
     return this.mem.snapshot().meta.index;
+  }
+
+  /** Bytes of entries this node, as leader, appended in its term and has not committed. */
+  uncommittedBytes(): number {
+    return this.raw.uncommittedBytes();
   }
 
   /** Bytes of log entries held in memory: those since the latest snapshot and those it kept. */
@@ -657,6 +668,7 @@ export class RaftHost implements ConsensusPort {
     if (prev.role === 'leader' && s.role !== 'leader' && this.ledTerm !== null) {
       this.lastLeaderContact = this.acks.quorumAt(this.id, this.raw.status().conf.voters, this.ledTerm, this.clock.now()) ?? this.lastLeaderContact;
     }
+    if (prev.role === 'leader' && s.role !== 'leader') this.failProposalsOfLostTerm(this.ledTerm, s.leader);
     this.ledTerm = s.role === 'leader' ? this.raw.status().term : null;
     this.soft = s;
     if (tracing) traceMilestone('raft.soft', `${s.role} ${s.leader ?? '-'} ${this.raw.status().term}`);
@@ -671,6 +683,22 @@ export class RaftHost implements ConsensusPort {
     for (const w of [...this.leaderWaiters]) w();
     this.leaderWaiters.clear();
     this.opts.onSoftState?.(s, this.raw.status().term);
+  }
+
+  /**
+   * This node stopped leading: its proposals still waiting will not be answered by it. Their
+   * entries may yet commit under the new leader, or be overwritten by it; waiting for the entry
+   * at their index kept them waiting until the client's deadline when no entry came (an idle
+   * cluster), up to minutes. They fail now with their outcome unknown, and the client retries
+   * with its exactly-once id, as etcd fails them with "leader changed".
+   */
+  private failProposalsOfLostTerm(term: number | null, leader: NodeId | null): void {
+    for (const [index] of this.proposals.entries()) {
+      const message =
+        `outcome unknown: leadership changed (${this.id} stopped leading term ${term ?? '?'} with the proposal at index ${index} waiting to commit; ` +
+        `it may yet commit under ${leader === null ? 'the next leader' : `leader ${leader}`}); retry with the same client ref`;
+      this.proposals.reject(index, new HostError('LEADERSHIP_LOST', message, leader));
+    }
   }
 
   /**

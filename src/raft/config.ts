@@ -18,6 +18,11 @@ export interface RaftConfig {
   readonly maxInflight: number;
   /** Bytes of committed entries handed to the driver per Ready. */
   readonly maxApplyBytes: number;
+  /**
+   * Bytes of entries a leader holds uncommitted before it refuses proposals
+   * (PROPOSAL_DROPPED; etcd's MaxUncommittedEntriesSize). 0 or absent: no bound.
+   */
+  readonly maxUncommittedBytes?: number;
 }
 
 export function validateRaftConfig(c: RaftConfig): void {
@@ -26,5 +31,6 @@ export function validateRaftConfig(c: RaftConfig): void {
   if (c.electionTicks <= c.heartbeatTicks) {
     throw new Error(`raft config: electionTicks (${c.electionTicks}) must exceed heartbeatTicks (${c.heartbeatTicks})`);
   }
+  if ((c.maxUncommittedBytes ?? 0) < 0) throw new Error(`raft config: maxUncommittedBytes must be >= 0, got ${c.maxUncommittedBytes}`);
   if (c.maxInflight <= 0) throw new Error(`raft config: maxInflight must be > 0, got ${c.maxInflight}`);
 }

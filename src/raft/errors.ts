@@ -8,6 +8,8 @@ export type RaftErrorCode =
   | 'UNAVAILABLE'
   | 'SNAPSHOT_OUT_OF_DATE'
   | 'UNKNOWN_NODE'
+  /** The leader holds its bound of uncommitted bytes (maxUncommittedBytes): retry once earlier entries commit. */
+  | 'PROPOSAL_DROPPED'
   /** The leader's log differs from entries this node has committed: the cluster lost writes this node holds. */
   | 'DIVERGED'
   /** The leader counts entries this node acknowledged that its log no longer holds: this node lost them. */

@@ -16,6 +16,7 @@ import { ReadOnly } from './read-only.js';
 import { stepCandidate } from './step-candidate.js';
 import { stepFollower } from './step-follower.js';
 import { stepLeader } from './step-leader.js';
+import { UncommittedBytes } from './uncommitted.js';
 import type { ConfState, Entry, EntryKind, HardState, NodeId, ReadState, Role, SoftState } from './types.js';
 import type { Rng } from '../util/rng.js';
 
@@ -70,6 +71,8 @@ export class Raft {
   private yieldedAt = -1;
 
   private readonly rng: Rng;
+  /** What this leader appended in its term and has not committed (bounded by maxUncommittedBytes). */
+  readonly uncommitted: UncommittedBytes;
   readonly maxMessageBytes: number;
   readonly maxInflight: number;
 
@@ -81,6 +84,7 @@ export class Raft {
     this.heartbeatTicks = cfg.heartbeatTicks;
     this.maxMessageBytes = cfg.maxMessageBytes;
     this.maxInflight = cfg.maxInflight;
+    this.uncommitted = new UncommittedBytes(cfg.maxUncommittedBytes ?? 0);
     this.log = new RaftLog(cfg.storage, cfg.maxApplyBytes);
     const { hardState, conf } = cfg.storage.initialState();
     this.conf = conf;
@@ -130,6 +134,7 @@ export class Raft {
     this.votes.clear();
     this.readOnly = new ReadOnly();
     this.pendingReads = [];
+    this.uncommitted.clear();
     this.resetProgress();
   }
 
@@ -243,6 +248,7 @@ export class Raft {
     let index = this.log.lastIndex();
     const ents: Entry[] = items.map((it) => ({ term: this.term, index: ++index, kind: it.kind, data: it.data }));
     const last = this.log.append(ents);
+    for (const e of ents) this.uncommitted.add(e.index, e.data.length);
     this.prs.get(this.id)?.maybeUpdate(last);
     this.maybeCommit();
     return { index: ents[0]?.index ?? last, term: this.term };
@@ -251,7 +257,9 @@ export class Raft {
   /** Advances commit to what a quorum of voters has matched. */
   maybeCommit(): boolean {
     const idx = committedIndex(this.conf.voters, (id) => this.prs.get(id)?.match ?? 0);
-    return this.log.maybeCommit(idx, this.term);
+    if (!this.log.maybeCommit(idx, this.term)) return false;
+    this.uncommitted.releaseTo(this.log.committed);
+    return true;
   }
 
   committedEntryInCurrentTerm(): boolean {
@@ -262,6 +270,14 @@ export class Raft {
 
   propose(data: Uint8Array): { index: number; term: number } {
     this.checkCanPropose();
+    if (!this.uncommitted.admits(data.length)) {
+      throw new RaftError(
+        'PROPOSAL_DROPPED',
+        `too many bytes of writes waiting to commit on the leader (${this.uncommitted.total} of ${this.uncommitted.maxBytes}, ` +
+          `this write ${data.length}); retry once earlier writes commit`,
+        this.lead,
+      );
+    }
     return this.appendEntries([{ kind: 'normal', data }]);
   }
 

@@ -72,11 +72,16 @@ export class RawNode {
     this.raft.step(m);
   }
 
-  /** Appends a command; throws NOT_LEADER / TRANSFER_IN_PROGRESS. */
+  /** Appends a command; throws NOT_LEADER / TRANSFER_IN_PROGRESS / PROPOSAL_DROPPED. */
   propose(data: Uint8Array): { index: number; term: number } {
     const r = this.raft.propose(data);
     this.appendPending = true;
     return r;
+  }
+
+  /** Bytes of entries this node, as leader, appended in its term and has not committed. */
+  uncommittedBytes(): number {
+    return this.raft.uncommitted.total;
   }
 
   proposeConfChange(c: ConfEntry): { index: number; term: number } {

@@ -85,6 +85,19 @@ void t.test("the core's refusals of a non-leader are read as leader errors too",
   t.equal(port.proposals.length, 1);
 });
 
+void t.test("the leader's bound of uncommitted bytes: RESOURCE_EXHAUSTED at once, saying to retry", async (t) => {
+  const { port, fwd, kv } = setup('c1');
+  port.proposeFailures.push(new RaftError('PROPOSAL_DROPPED', 'too many bytes of writes waiting to commit on the leader (800 of 1000, this write 400); retry once earlier writes commit', 'c1'));
+  const started = Date.now();
+  const err = await kv.put(put('k', 'v'), soon()).catch((e: unknown) => e);
+  const failure = toServiceFailure(err);
+  t.equal(failure.code, 'RESOURCE_EXHAUSTED');
+  t.match(failure.message, /too many bytes of writes waiting to commit on the leader \(800 of 1000.*retry/);
+  t.ok(Date.now() - started < 1000, 'answered at once, not retried until the deadline');
+  t.equal(port.proposals.length, 0, 'nothing proposed');
+  t.equal(fwd.calls.length, 0, 'nothing forwarded');
+});
+
 void t.test('a forwarded request that finds no leader here is refused, never forwarded again', async (t) => {
   const { fwd, kv } = setup('c2');
   const err = await kv.put(put('k', 'v', { forwarded: true }), soon()).catch((e: unknown) => e);
@@ -120,6 +133,7 @@ void t.test('every way of saying "not the leader" leaves the API with one code',
   t.equal(codeOf(new RaftError('TRANSFER_IN_PROGRESS', 'x', 'c1')), 'NOT_LEADER');
   t.equal(codeOf(new HostError('STORAGE_FAILED', 'x')), 'INTERNAL');
   t.equal(codeOf(new RaftError('CONF_CHANGE_PENDING', 'x')), 'CONF_CHANGE_PENDING');
+  t.equal(codeOf(new RaftError('PROPOSAL_DROPPED', 'x', 'c1')), 'RESOURCE_EXHAUSTED');
   t.equal(codeOf(new ServiceFailure('CAS_FAILED', 'x')), 'CAS_FAILED');
 });
 

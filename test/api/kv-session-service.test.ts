@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps } from '../../src/api/kv-ops.js';
-import { KvSessions, MAX_OUTSTANDING_PER_SESSION } from '../../src/api/kv-session-service.js';
+import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 import { HostError } from '../../src/api/consensus-port.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -79,6 +79,26 @@ void t.test('answers carry their request ids, in completion order, and failures 
   );
   s.call.end();
   await waitFor(() => s.ended() === 'end', 'the session ends cleanly after the client half-closes', 5000);
+});
+
+void t.test('a request asking to wait 49 days waits at most the server\'s maximum', async (t) => {
+  const deadlines: number[] = [];
+  const kv: KvOps = {
+    put: (_req, deadline) => {
+      deadlines.push(deadline);
+      return Promise.resolve({ revision: 1 });
+    },
+    delete: () => Promise.resolve({ revision: 1 }),
+    get: () => Promise.reject(new HostError('NOT_LEADER', 'c2 leads now', 'c2')),
+  };
+  const { client, method } = await serve(t, kv);
+  const s = open(client, method);
+  const asked = Date.now();
+  s.call.write({ ...request(1, 'KV_OP_PUT', 'a'), timeoutMs: 2 ** 32 - 1 });
+  await waitFor(() => s.answers.length === 1, 'the put answered', 5000);
+  t.equal(deadlines.length, 1);
+  t.ok(deadlines[0]! - asked <= MAX_SESSION_REQUEST_TIMEOUT_MS, `the put's deadline is ${deadlines[0]! - asked}ms away, within ${MAX_SESSION_REQUEST_TIMEOUT_MS}ms`);
+  s.call.end();
 });
 
 void t.test(`a session takes at most ${MAX_OUTSTANDING_PER_SESSION} requests at a time; the rest wait, none is lost`, async (t) => {

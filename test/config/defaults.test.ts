@@ -25,7 +25,7 @@ void t.test('a file with only cluster.nodes gets every default', async (t) => {
     maxConnections: 60_000,
     maxPendingHandshakes: 1_024,
     maxStreamsPerConnection: 1_024,
-    raft: { heartbeatIntervalMs: 100, electionTimeoutMs: 1_000, snapshotThreshold: 10_000, snapshotThresholdBytes: 16 * 1024 * 1024, trailingLogs: 5_000, maxInflight: 256, maxMessageBytes: 4 * 1024 * 1024, initialElectionAdvance: true },
+    raft: { heartbeatIntervalMs: 100, electionTimeoutMs: 1_000, snapshotThreshold: 10_000, snapshotThresholdBytes: 16 * 1024 * 1024, trailingLogs: 5_000, maxInflight: 256, maxMessageBytes: 4 * 1024 * 1024, maxUncommittedBytes: 32 * 1024 * 1024, initialElectionAdvance: true },
     tls: null,
     logLevel: 'info',
     settings: {
@@ -76,6 +76,9 @@ tls: { ca: tls/ca.pem, cert: ./tls/node.pem, key: /abs/node.key, client_ca: clie
   t.equal(c.agentReconnectTimeoutMs, 8 * 3_600_000);
   t.same(c.heartbeat, { baseTimeoutMs: 2_000, dynamicAdjustment: false, rttWindow: 4, minTimeoutMs: 1_000, maxTimeoutMs: 3_000, intervalMs: 100 });
   t.same([c.raft.trailingLogs, c.raft.maxInflight, c.raft.maxMessageBytes, c.raft.snapshotThresholdBytes, c.raft.initialElectionAdvance], [0, 8, 2_097_152, 8 * 1024 * 1024, false]);
+  t.equal(c.raft.maxUncommittedBytes, 8 * 2_097_152, 'raft.max_uncommitted_bytes follows raft.max_message_bytes when not written');
+  const written = parseClusterConfig(`${MINIMAL}raft: { max_uncommitted_bytes: 5000000 }\n`, '/etc/ctl/cluster.yaml');
+  t.equal(written.raft.maxUncommittedBytes, 5_000_000, 'raft.max_uncommitted_bytes as written');
   t.same(c.tls, { ca: '/etc/ctl/tls/ca.pem', cert: '/etc/ctl/tls/node.pem', key: '/abs/node.key', clientCa: '/etc/ctl/clients.pem', agentCa: '/etc/ctl/agents.pem', metrics: true, metricsClientCa: '/etc/ctl/scrapers.pem', crl: '/etc/ctl/tls/revoked.crl' });
 });
 

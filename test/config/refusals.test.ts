@@ -172,6 +172,7 @@ void t.test('snapshot_threshold under 10 and other out-of-range numbers are refu
   expectRefusal(t, `${NODES}raft:\n  snapshot_threshold: 10.5\n`, 'raft.snapshot_threshold', /whole number/);
   expectRefusal(t, `${NODES}raft:\n  snapshot_threshold: 1e20\n`, 'raft.snapshot_threshold', /expected at most 9007199254740991, found the number 100000000000000000000/);
   expectRefusal(t, `${NODES}raft:\n  max_message_bytes: 1e12\n`, 'raft.max_message_bytes', /expected at most 2147483647/);
+  expectRefusal(t, `${NODES}raft:\n  max_uncommitted_bytes: 65536\n`, 'raft.max_uncommitted_bytes', /at least 1048576, found the number 65536/);
   expectRefusal(t, `${NODES}raft:\n  snapshot_threshold: '100'\n`, 'raft.snapshot_threshold', /expected a number, found the string "100"/);
   expectRefusal(t, `${NODES}raft:\n  snapshot_threshold_bytes: 65536\n`, 'raft.snapshot_threshold_bytes', /at least 1048576, found the number 65536/);
   expectRefusal(t, `${NODES}raft:\n  max_inflight: 0\n`, 'raft.max_inflight', /at least 1/);
