@@ -64,6 +64,9 @@ export function validateDetectorConfig(config: DetectorConfig): void {
       `heartbeat: expected min_timeout <= max_timeout, found ${config.minTimeoutMs}ms > ${config.maxTimeoutMs}ms`,
     );
   }
+  if (config.dialGraceMs !== undefined && !(config.dialGraceMs >= 0)) {
+    throw new MembershipError('INVALID_CONFIG', `heartbeat dial grace: expected >= 0 ms, found ${String(config.dialGraceMs)}`);
+  }
   if (config.stallThresholdMs !== undefined && !(config.stallThresholdMs > 0)) {
     throw new MembershipError('INVALID_CONFIG', `heartbeat stall threshold: expected > 0 ms, found ${String(config.stallThresholdMs)}`);
   }
@@ -155,9 +158,14 @@ export class FailureDetector {
   /** Any message from `peer` arrived at `now`. Brings an offline peer back at once. */
   recordContact(peer: NodeId, now: number): void {
     const s = this.state(peer);
+    const lastArrivalAt = s.uncountedAt ?? s.lastHeardAt;
     if (s.dialFailingSince !== null) {
-      if (s.heardWhileUndialableAt === null) s.heardWhileUndialableAt = now;
-      else if (now > s.heardWhileUndialableAt + Math.max(0, (this.config.dialGraceMs ?? 0) - this.timeoutMs(peer))) {
+      // After a silence longer than its timeout (it was stopped, restarting) the grace starts
+      // again: a restarted peer is heard before our connection to it is redialled.
+      if (s.heardWhileUndialableAt === null || lastArrivalAt === null || now - lastArrivalAt > this.timeoutMs(peer)) {
+        s.heardWhileUndialableAt = now;
+        s.uncountedAt = null;
+      } else if (now > s.heardWhileUndialableAt + Math.max(0, (this.config.dialGraceMs ?? 0) - this.timeoutMs(peer))) {
         s.uncountedAt = now;
         return;
       }

@@ -234,7 +234,7 @@ class MembershipDriver implements MembershipNode {
     this.port.logger.warn(
       { peer, address, error: failure?.detail ?? null, failingForMs },
       `cannot dial ${peer} at ${address} for ${failingForMs}ms (${failure?.detail ?? 'no connection'}), although its own messages arrive, so it is running: ` +
-        `${this.port.self} no longer counts it as heard. Check ${peer}'s listen address (its \`listen\` must accept connections at ${address}) and firewalls between ${this.port.self} and ${peer}`,
+        `${this.port.self} no longer counts it as heard. Check ${peer}'s listen address (it must accept connections at ${address}) and firewalls between ${this.port.self} and ${peer}`,
     );
   }
 

@@ -215,3 +215,16 @@ void t.test('dial failures: the grace, a failure of a ping older than a success,
   e.recordContact('e', 6100);
   t.equal(e.observation('e', 6100).lastContactMs, 1000, 'e: the grace counts from the failed ping (5050 + 1000), not from its next message');
 });
+
+void t.test('a peer that restarts while our dials to it fail gets the grace again: it is heard before we redial it', async (t) => {
+  const d = new FailureDetector(cfg({ dynamicAdjustment: false, stallThresholdMs: 10_000 }), ['b'], 0);
+  d.recordContact('b', 100);
+  d.recordDialFailure('b', 50); // its connection closed as it shut down, after its last message
+  t.equal(d.observe(2200).length, 1, 'b stopped: offline');
+  d.recordContact('b', 6000); // b is back, our redial not yet done
+  t.same(d.observe(6000).map((x) => x.to), ['online'], 'its first message after the silence counts');
+  d.recordContact('b', 6500);
+  d.recordDialSuccess('b', 6600);
+  d.recordContact('b', 6700);
+  t.same(d.observe(8600), [], 'redialled within the grace: never offline');
+});
