@@ -50,10 +50,24 @@ void t.test('a member its peers cannot dial is shown offline by every member, wi
   const logFrom = new Map(others.map((id) => [id, (cluster.logs.get(id) ?? []).length]));
   cluster.start(x, [], wrongFile);
   const startedAt = Date.now();
+  // x runs, and its pings reach the others: asked where it listens, it has heard them lately
+  // (their pongs come back on its own connections, so its messages arrive).
+  const hearsOthers = async (): Promise<boolean> => {
+    const r = await cluster.ctl(['list', 'controllers', '-o', 'json'], `127.0.0.2:${port}`);
+    if (r.code !== 0) return false;
+    const rows = JSON.parse(r.stdout) as Array<Row & { readonly lastContactMs: number | null }>;
+    return others.every((id) => {
+      const ms = rows.find((c) => c.id === id)?.lastContactMs;
+      return typeof ms === 'number' && ms < 1000;
+    });
+  };
+  await waitFor(hearsOthers, `${x}, listening at 127.0.0.2:${port}, to hear ${others.join(' and ')}`, 20_000);
+  t.pass(`${x} runs where nobody dials it, and hears ${others.join(' and ')}`);
 
   // Its timeout (about 1 s here) and the 2 s dial grace, plus a margin for the views and a commit.
   await waitFor(() => shownBy(others, false), `${others.join(', ')} to show the undialable ${x} offline (committed too)`, 15_000);
   t.pass(`${others.join(' and ')} show ${x} offline, committed offline, ${Date.now() - startedAt}ms after it started with the wrong listen`);
+  t.ok(cluster.procs.has(x) && (await hearsOthers()), `${x} still runs and hears them: offline because nobody can dial it`);
   const warning = new RegExp(`cannot dial ${x} at ${address.replace(/\./g, '\\.')} for \\d+ms \\([^)]*ECONNREFUSED[^)]*\\), although its own messages arrive, so it is running: .* Check ${x}'s listen address`);
   const logOf = (id: string): string => (cluster.logs.get(id) ?? []).slice(logFrom.get(id) ?? 0).join('');
   for (const id of others) {
