@@ -11,6 +11,13 @@
  * Our own pauses (SIGSTOP, a long GC, a blocked event loop) must not read as every peer's
  * silence: while we were stopped nobody could have reached us. When two `observe` calls are
  * further apart than `stallThresholdMs`, the excess is not counted against any peer.
+ *
+ * A peer this node cannot dial is not heard, even though its messages arrive (they ride on the
+ * connections the peer opened itself): a member listening where its peers cannot connect, or
+ * behind a firewall that blocks new inbound connections, reaches everyone and can be reached by
+ * nobody. While our dials to it fail (`recordDialFailure`, until `recordDialSuccess`), its
+ * messages count for `max(timeout, dialGraceMs)` from the first one heard in the streak, then
+ * no longer, so it times out as a silent peer would, with a reason that says why.
  */
 import type { MemberStatus, NodeId, PeerObservation, PeerSnapshot, StatusTransition } from './types.js';
 import { MembershipError, requireNonNegative, requirePositiveInt } from './errors.js';
@@ -26,6 +33,12 @@ export interface DetectorConfig {
   readonly maxTimeoutMs: number;
   /** A gap between `observe` calls longer than this is our own stall; default min(1000, base / 2). */
   readonly stallThresholdMs?: number;
+  /**
+   * While dials to a peer fail, its own messages still count for at least this long from the
+   * first one heard (and always for one timeout): a restarted peer is heard before our
+   * connection to it is redialled. Default 0 (one timeout).
+   */
+  readonly dialGraceMs?: number;
 }
 
 /** The timeout formula alone, for tests and for reporting what a given RTT would yield. */
@@ -51,6 +64,9 @@ export function validateDetectorConfig(config: DetectorConfig): void {
       `heartbeat: expected min_timeout <= max_timeout, found ${config.minTimeoutMs}ms > ${config.maxTimeoutMs}ms`,
     );
   }
+  if (config.dialGraceMs !== undefined && !(config.dialGraceMs >= 0)) {
+    throw new MembershipError('INVALID_CONFIG', `heartbeat dial grace: expected >= 0 ms, found ${String(config.dialGraceMs)}`);
+  }
   if (config.stallThresholdMs !== undefined && !(config.stallThresholdMs > 0)) {
     throw new MembershipError('INVALID_CONFIG', `heartbeat stall threshold: expected > 0 ms, found ${String(config.stallThresholdMs)}`);
   }
@@ -66,6 +82,22 @@ interface PeerState {
   /** The end of the peer's last silence longer than half its timeout (a pause, ours or its). */
   silenceEndedAt: number;
   readonly rtt: RttStats;
+  /** Our dials to the peer have failed since then (the first failure after the last success); null: they work. */
+  dialFailingSince: number | null;
+  /** The first message of the peer heard while our dials fail; its messages count for a while from then. */
+  heardWhileUndialableAt: number | null;
+  /** The last message of the peer not counted because we cannot dial it. */
+  uncountedAt: number | null;
+  /** When the ping whose answer last proved a dial sent; failures of older pings say nothing new. */
+  lastDialOkSentAt: number;
+}
+
+/** A peer whose messages arrive while our dials to it fail (see the file comment). */
+export interface UndialablePeer {
+  /** ms our dials have been failing. */
+  readonly failingForMs: number;
+  /** ms since its last message that was not counted; null: none yet (still within the grace). */
+  readonly lastUncountedAgoMs: number | null;
 }
 
 export class FailureDetector {
@@ -97,7 +129,18 @@ export class FailureDetector {
     if (this.peerStates.has(peer)) {
       throw new MembershipError('DUPLICATE_PEER', `failure detector: peer "${peer}" is already watched`);
     }
-    this.peerStates.set(peer, { status: 'online', since: now, lastHeardAt: null, changedAt: null, silenceEndedAt: -Infinity, rtt: new RttStats({ window: this.config.rttWindow }) });
+    this.peerStates.set(peer, {
+      status: 'online',
+      since: now,
+      lastHeardAt: null,
+      changedAt: null,
+      silenceEndedAt: -Infinity,
+      rtt: new RttStats({ window: this.config.rttWindow }),
+      dialFailingSince: null,
+      heardWhileUndialableAt: null,
+      uncountedAt: null,
+      lastDialOkSentAt: -Infinity,
+    });
   }
 
   removePeer(peer: NodeId): void {
@@ -115,6 +158,18 @@ export class FailureDetector {
   /** Any message from `peer` arrived at `now`. Brings an offline peer back at once. */
   recordContact(peer: NodeId, now: number): void {
     const s = this.state(peer);
+    const lastArrivalAt = s.uncountedAt ?? s.lastHeardAt;
+    if (s.dialFailingSince !== null) {
+      // After a silence longer than its timeout (it was stopped, restarting) the grace starts
+      // again: a restarted peer is heard before our connection to it is redialled.
+      if (s.heardWhileUndialableAt === null || lastArrivalAt === null || now - lastArrivalAt > this.timeoutMs(peer)) {
+        s.heardWhileUndialableAt = now;
+        s.uncountedAt = null;
+      } else if (now > s.heardWhileUndialableAt + Math.max(0, (this.config.dialGraceMs ?? 0) - this.timeoutMs(peer))) {
+        s.uncountedAt = now;
+        return;
+      }
+    }
     if (s.lastHeardAt !== null && now - s.lastHeardAt > this.timeoutMs(peer) / 2) s.silenceEndedAt = now;
     s.lastHeardAt = s.lastHeardAt === null ? now : Math.max(s.lastHeardAt, now);
     s.since = Math.max(s.since, now);
@@ -139,6 +194,35 @@ export class FailureDetector {
     if (rttMs > this.timeoutMs(peer) || arrived - rttMs < s.silenceEndedAt) return false;
     s.rtt.record(rttMs);
     return true;
+  }
+
+  /**
+   * A ping sent at `sentAt` could not reach `peer` because no connection to it could be opened
+   * (refused, no route, no answer to the attempt). A ping lost on a working connection is not
+   * a dial failure: the timeout judges that.
+   */
+  recordDialFailure(peer: NodeId, sentAt: number): void {
+    const s = this.state(peer);
+    if (sentAt < s.lastDialOkSentAt || s.dialFailingSince !== null) return;
+    s.dialFailingSince = sentAt;
+    // Heard since the ping went out: the peer was running while the dial failed.
+    if (s.lastHeardAt !== null && s.lastHeardAt >= sentAt) s.heardWhileUndialableAt = sentAt;
+  }
+
+  /** A ping sent at `sentAt` was answered: our dials to `peer` work. Call it before recordContact for the answer. */
+  recordDialSuccess(peer: NodeId, sentAt: number): void {
+    const s = this.state(peer);
+    s.lastDialOkSentAt = Math.max(s.lastDialOkSentAt, sentAt);
+    s.dialFailingSince = null;
+    s.heardWhileUndialableAt = null;
+    s.uncountedAt = null;
+  }
+
+  /** Whether `peer`'s messages arrive while our dials to it fail; null: we dial it, or it is silent too. */
+  undialable(peer: NodeId, now: number): UndialablePeer | null {
+    const s = this.state(peer);
+    if (s.dialFailingSince === null || s.heardWhileUndialableAt === null) return null;
+    return { failingForMs: Math.max(0, now - s.dialFailingSince), lastUncountedAgoMs: s.uncountedAt === null ? null : Math.max(0, now - s.uncountedAt) };
   }
 
   timeoutMs(peer: NodeId): number {
@@ -167,13 +251,20 @@ export class FailureDetector {
     this.lastObserveAt = now;
 
     for (const [peer, s] of this.peerStates) {
-      if (stalledMs > 0) s.since = Math.min(now, s.since + stalledMs);
+      if (stalledMs > 0) {
+        s.since = Math.min(now, s.since + stalledMs);
+        if (s.heardWhileUndialableAt !== null) s.heardWhileUndialableAt = Math.min(now, s.heardWhileUndialableAt + stalledMs);
+      }
       if (s.status !== 'online') continue;
       const timeout = this.timeoutMs(peer);
       if (now - s.since > timeout) {
         s.status = 'offline';
         s.changedAt = now;
-        this.pending.push({ peer, from: 'online', to: 'offline', reason: `heartbeat timeout ${Math.round(timeout)}ms`, atMs: now });
+        const undialable = s.uncountedAt !== null && s.dialFailingSince !== null;
+        const reason = undialable
+          ? `cannot dial it for ${Math.round(now - (s.dialFailingSince ?? now))}ms while its own messages arrive (heartbeat timeout ${Math.round(timeout)}ms)`
+          : `heartbeat timeout ${Math.round(timeout)}ms`;
+        this.pending.push({ peer, from: 'online', to: 'offline', reason, atMs: now, ...(undialable ? { undialable: true } : {}) });
       }
     }
     return this.pending.splice(0, this.pending.length);

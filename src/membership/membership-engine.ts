@@ -7,7 +7,7 @@
  * simulation tests run it on simulated time.
  */
 import type { MemberStatus, NodeId, PeerSnapshot, ShownStatus, StatusTransition } from './types.js';
-import { FailureDetector, type DetectorConfig } from './failure-detector.js';
+import { FailureDetector, type DetectorConfig, type UndialablePeer } from './failure-detector.js';
 import { ViewTable, type ReceivedView } from './view-table.js';
 import { decodeHeartbeat, encodeHeartbeat, type MemberView, type RelayedView } from './view-codec.js';
 import { defaultAgingHorizonMs, defaultViewTtlMs, ownView } from './own-view.js';
@@ -277,6 +277,24 @@ export class MembershipEngine {
   /** Any other message from a watched peer (a Raft message) also proves it is alive. */
   noteContact(from: NodeId, now: number): void {
     if (this.detector.has(from)) this.detector.recordContact(from, now);
+  }
+
+  /**
+   * Our ping to `peer`, sent at `sentAt`, failed because no connection to it could be opened.
+   * While that lasts, its own messages stop counting as contact after a grace (failure-detector.ts).
+   */
+  noteDialFailure(peer: NodeId, sentAt: number): void {
+    if (this.detector.has(peer)) this.detector.recordDialFailure(peer, sentAt);
+  }
+
+  /** Our ping to `peer`, sent at `sentAt`, was answered; call it before `receiveView` for the answer. */
+  noteDialSuccess(peer: NodeId, sentAt: number): void {
+    if (this.detector.has(peer)) this.detector.recordDialSuccess(peer, sentAt);
+  }
+
+  /** Whether `peer`'s messages arrive while this node cannot dial it (for health and logs). */
+  undialable(peer: NodeId, now: number): UndialablePeer | null {
+    return this.detector.has(peer) ? this.detector.undialable(peer, now) : null;
   }
 
   recordRtt(from: NodeId, rttMs: number, now: number): void {

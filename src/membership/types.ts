@@ -24,6 +24,8 @@ export interface StatusTransition {
   readonly reason: string;
   /** When the detector noticed, on the caller's clock. */
   readonly atMs: number;
+  /** An offline transition of a peer whose messages arrive while this node cannot dial it. */
+  readonly undialable?: true;
 }
 
 /** The local detector's state for one peer, without RTT percentiles (cheap). */

@@ -14,6 +14,7 @@ import type { MemberStatus } from '../membership/types.js';
 import type { MemberRecord } from '../statemachine/index.js';
 import type { Scheduler, Timer } from '../util/clock.js';
 import type { MembershipNode, MembershipPort } from './membership-port.js';
+import { DialFailedError } from '../transport/errors.js';
 
 export interface MembershipDriverOptions {
   readonly heartbeat: HeartbeatConfig;
@@ -27,6 +28,13 @@ export interface MembershipDriverOptions {
 
 /** How often the detector is observed; the convergence budget wants <= 50 ms. */
 const OBSERVE_EVERY_MS = 50;
+
+/**
+ * How long a peer's own messages still count while our dials to it fail (at least its timeout):
+ * the transport redials a lost connection within 1 s (peerChannelOptions' max reconnect
+ * backoff), so a member that restarts is heard before it is redialled, and must not flap.
+ */
+export const DIAL_GRACE_MS = 2_000;
 
 export function createMembershipNode(port: MembershipPort, options: MembershipDriverOptions): MembershipNode {
   return new MembershipDriver(port, options);
@@ -42,6 +50,10 @@ class MembershipDriver implements MembershipNode {
   private readonly committedSeen = new Map<string, SeenStatus>();
   /** The members kind's transition seq audited up to (auditCommittedChanges); null: none kept. */
   private statusCursor: number | null = null;
+  /** Each peer's last dial failure, to name the address and the error when it is found undialable. */
+  private readonly lastDialFailure = new Map<string, DialFailedError>();
+  /** Peers warned about as undialable, until a dial succeeds: one warning per episode. */
+  private readonly warnedUndialable = new Set<string>();
 
   constructor(
     private readonly port: MembershipPort,
@@ -61,6 +73,7 @@ class MembershipDriver implements MembershipNode {
           rttWindow: hb.rttWindow,
           minTimeoutMs: hb.minTimeoutMs,
           maxTimeoutMs: hb.maxTimeoutMs,
+          dialGraceMs: DIAL_GRACE_MS,
         },
       },
       port.members().map((m) => m.id),
@@ -170,6 +183,7 @@ class MembershipDriver implements MembershipNode {
         (pong) => {
           if (this.stopped) return;
           const now = this.clock.now();
+          this.dialed(peer, sentAt);
           try {
             this.engine.receiveView(peer, pong.payload, now);
             this.engine.recordRtt(peer, now - sentAt, now);
@@ -178,8 +192,12 @@ class MembershipDriver implements MembershipNode {
             this.port.logger.warn({ err, peer }, 'ignored a malformed heartbeat answer');
           }
         },
-        () => {
-          // Unreachable or slow: the detector's timeout is the judge, not one failed ping.
+        (err: unknown) => {
+          // Unreachable or slow: the detector's timeout is the judge, not one failed ping. A
+          // failure to connect at all is noted: the peer's messages may arrive all the same.
+          if (this.stopped || !(err instanceof DialFailedError)) return;
+          this.lastDialFailure.set(peer, err);
+          this.engine.noteDialFailure(peer, sentAt);
         },
       );
     }
@@ -191,11 +209,33 @@ class MembershipDriver implements MembershipNode {
     this.engine.noteCommitted(ctx);
     for (const tr of this.engine.observe(ctx.now)) {
       this.port.logger.info({ peer: tr.peer, from: tr.from, to: tr.to, reason: tr.reason }, `local view: ${tr.peer} ${tr.to}`);
+      if (tr.undialable === true) this.warnUndialable(tr.peer, ctx.now);
       this.port.onLocalTransition?.(tr);
     }
     // Push the news now instead of at the next round; the engine rate-limits pushes.
     if (this.engine.takePushRound(ctx.now)) this.pingRound();
     if (ctx.leaderTerm !== null) this.lead(ctx);
+  }
+
+  /** A ping to `peer` was answered: our dials work (again). */
+  private dialed(peer: string, sentAt: number): void {
+    this.engine.noteDialSuccess(peer, sentAt);
+    this.lastDialFailure.delete(peer);
+    if (this.warnedUndialable.delete(peer)) this.port.logger.info({ peer }, `${peer} can be dialled again: its messages count as contact again`);
+  }
+
+  /** Once per episode: the operator's clue to a member that reaches everyone and is reached by nobody. */
+  private warnUndialable(peer: string, now: number): void {
+    if (this.warnedUndialable.has(peer)) return;
+    this.warnedUndialable.add(peer);
+    const failure = this.lastDialFailure.get(peer);
+    const address = failure?.address ?? 'its address';
+    const failingForMs = Math.round(this.engine.undialable(peer, now)?.failingForMs ?? 0);
+    this.port.logger.warn(
+      { peer, address, error: failure?.detail ?? null, failingForMs },
+      `cannot dial ${peer} at ${address} for ${failingForMs}ms (${failure?.detail ?? 'no connection'}), although its own messages arrive, so it is running: ` +
+        `${this.port.self} no longer counts it as heard. Check ${peer}'s listen address (it must accept connections at ${address}) and firewalls between ${this.port.self} and ${peer}`,
+    );
   }
 
   private lead(ctx: MembershipContext): void {

@@ -24,6 +24,8 @@ export type TransportErrorCode =
   | 'UNKNOWN_PEER'
   /** The RPC failed; `grpcCode` holds the gRPC status. */
   | 'RPC_FAILED'
+  /** No connection to the peer could be opened (refused, no route, no answer): DialFailedError. */
+  | 'DIAL_FAILED'
   /** This node refused what a peer sent; `grpcCode` is the status it answers with. */
   | 'REFUSED'
   /** The transport was closed. */
@@ -42,5 +44,25 @@ export class TransportError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * A call to a peer failed because this node could not open a connection to it: refused, no
+ * route, or no answer to the attempt. Unlike a call lost on a working connection, this says
+ * the peer cannot be reached at `address` from here, even when its own messages arrive (on the
+ * connections it opened: a member listening elsewhere than the cluster dials, or behind a
+ * firewall that blocks new inbound connections).
+ */
+export class DialFailedError extends TransportError {
+  constructor(
+    readonly peer: string,
+    readonly address: string,
+    /** The connection error as the channel reported it, e.g. `connect ECONNREFUSED 127.0.0.1:7001`. */
+    readonly detail: string,
+    grpcCode: number | null = null,
+    options?: { cause?: unknown },
+  ) {
+    super('DIAL_FAILED', `cannot connect to ${peer} at ${address}: ${detail}`, grpcCode, options);
   }
 }

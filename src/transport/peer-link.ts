@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { InstallSnapshot, Message } from '../raft/messages.js';
 import type { OutgoingBatch } from './batch-codec.js';
 import { estimateSize } from './codec.js';
-import { TransportError } from './errors.js';
+import { DialFailedError, TransportError } from './errors.js';
 import type { Counters } from './peer-service.js';
 import { HeartbeatStream, type PingFailure } from './heartbeat-stream.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
@@ -353,7 +353,16 @@ export class PeerLink {
     if (code !== null || err.code === grpc.status.PERMISSION_DENIED) this.ctx.identity.onRefusedBy(this.id, code, err.details);
   }
 
+  /**
+   * A ping that failed while the channel has no connection (it never opened one, or lost it and
+   * cannot open another) is a dial failure: the membership layer stops counting the peer as
+   * heard when its messages arrive all the same (src/membership/failure-detector.ts).
+   */
   private pingError(msg: string, code: number | null = null, cause?: unknown): TransportError {
+    const state = this.client.getChannel().getConnectivityState(false);
+    if ((code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED) && state !== grpc.connectivityState.READY) {
+      return new DialFailedError(this.id, this.address, msg, code, { cause });
+    }
     return new TransportError('RPC_FAILED', `ping ${this.id} at ${this.address}: ${msg}`, code, { cause });
   }
 

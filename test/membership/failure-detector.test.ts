@@ -167,3 +167,64 @@ void t.test('impossible configs are refused', async (t) => {
   t.throws(() => new FailureDetector(cfg({ minTimeoutMs: 5000, maxTimeoutMs: 4000 }), [], 0), bad);
   t.throws(() => new FailureDetector(cfg({ rttWindow: 1.5 }), [], 0), bad);
 });
+
+void t.test('a peer whose messages arrive while our dials to it fail stops counting as heard after one timeout', async (t) => {
+  const d = new FailureDetector(cfg({ dynamicAdjustment: false }), ['b'], 0);
+  d.recordContact('b', 100);
+  d.recordDialFailure('b', 200); // refused; b not heard since the ping went out
+  t.equal(d.undialable('b', 200), null, 'not heard while failing yet');
+  d.recordContact('b', 300); // the first message in the streak still counts
+  for (let at = 400; at <= 2300; at += 100) d.recordContact('b', at);
+  t.same(d.observe(2299), [], 'within one timeout of the first message heard: online');
+  const tr = d.observe(2301);
+  t.equal(tr.length, 1);
+  t.equal(tr[0]?.to, 'offline');
+  t.equal(tr[0]?.undialable, true, 'marked undialable');
+  t.match(tr[0]?.reason, /^cannot dial it for 2101ms while its own messages arrive \(heartbeat timeout 2000ms\)$/);
+  t.same(d.undialable('b', 2301), { failingForMs: 2101, lastUncountedAgoMs: 1 });
+  t.equal(d.observation('b', 2301).lastContactMs, 2001, 'its views report the last counted message');
+  d.recordContact('b', 2400);
+  t.same(d.observe(2400), [], 'its messages alone do not bring it back');
+  d.recordDialSuccess('b', 2450);
+  d.recordContact('b', 2500);
+  const back = d.observe(2500);
+  t.same(back.map((x) => [x.to, x.reason]), [['online', 'heartbeat resumed']], 'a dial that works brings it back');
+  t.equal(d.undialable('b', 2500), null);
+});
+
+void t.test('dial failures: the grace, a failure of a ping older than a success, a peer heard since the failed ping', async (t) => {
+  const config = cfg({ dynamicAdjustment: false, dialGraceMs: 3000, stallThresholdMs: 10_000 });
+  const b = new FailureDetector(config, ['b'], 0);
+  b.recordDialFailure('b', 0);
+  for (let at = 100; at <= 3000; at += 100) b.recordContact('b', at);
+  t.same(b.observe(3000), [], 'b: grace 3 s > timeout 2 s: still online 2.9 s after its first message heard');
+  t.equal(b.observation('b', 3000).lastContactMs, 1900, 'b: messages counted until 1 s after the first one heard (grace - timeout)');
+  t.equal(b.observe(3101).length, 1, 'b offline one timeout after its last counted message, 3 s after the first one heard');
+
+  const c = new FailureDetector(config, ['c'], 0);
+  c.recordDialSuccess('c', 500);
+  c.recordDialFailure('c', 400); // answered later than it failed: an old ping
+  for (let at = 100; at <= 5000; at += 100) c.recordContact('c', at);
+  t.same(c.observe(5000), [], 'c: the older ping failing says nothing');
+  t.equal(c.undialable('c', 5000), null);
+
+  const e = new FailureDetector(config, ['e'], 0);
+  e.recordContact('e', 5100);
+  e.recordDialFailure('e', 5050); // e was heard after the failed ping was sent
+  t.same(e.undialable('e', 5200), { failingForMs: 150, lastUncountedAgoMs: null });
+  e.recordContact('e', 6100);
+  t.equal(e.observation('e', 6100).lastContactMs, 1000, 'e: the grace counts from the failed ping (5050 + 1000), not from its next message');
+});
+
+void t.test('a peer that restarts while our dials to it fail gets the grace again: it is heard before we redial it', async (t) => {
+  const d = new FailureDetector(cfg({ dynamicAdjustment: false, stallThresholdMs: 10_000 }), ['b'], 0);
+  d.recordContact('b', 100);
+  d.recordDialFailure('b', 50); // its connection closed as it shut down, after its last message
+  t.equal(d.observe(2200).length, 1, 'b stopped: offline');
+  d.recordContact('b', 6000); // b is back, our redial not yet done
+  t.same(d.observe(6000).map((x) => x.to), ['online'], 'its first message after the silence counts');
+  d.recordContact('b', 6500);
+  d.recordDialSuccess('b', 6600);
+  d.recordContact('b', 6700);
+  t.same(d.observe(8600), [], 'redialled within the grace: never offline');
+});

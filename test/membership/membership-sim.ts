@@ -24,6 +24,7 @@ import type { ApplyResult, MemberRecord } from '../../src/statemachine/index.js'
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { SimFuture } from '../sim/sim-future.js';
 import { SimProcess, SimWorld } from '../sim/sim-time.js';
+import { DialFailedError } from '../../src/transport/errors.js';
 
 /** state_sync_interval in these simulations (the default is 5 s; shorter exercises more rounds). */
 export const SYNC_INTERVAL_MS = 1000;
@@ -95,6 +96,12 @@ export class Sim {
   private electionDelay = 0;
   /** Directed cuts "a>b" with a count, so overlapping faults heal independently. */
   private readonly cuts = new Map<string, number>();
+  /**
+   * Directed dial failures "a>b": a cannot open a connection to b (b listens where a does not
+   * dial, or a firewall refuses new connections to b), while b's own connections to a work, so
+   * b's pings reach a and a's pongs ride back on them. Not a cut: messages flow both ways.
+   */
+  private readonly dialFailures = new Set<string>();
   /** Isolated nodes, with when their isolation began. */
   readonly isolated = new Map<string, number>();
   readonly committed = new Map<string, { status: MemberStatus; term: number }>();
@@ -252,13 +259,13 @@ export class Sim {
     const leader = this.leader;
     if (!this.running(leader)) return;
     for (const id of this.ids) {
-      if (id === leader || !this.running(id) || !this.linkUp(leader, id)) continue;
+      if (id === leader || !this.running(id) || !this.canSend(leader, id)) continue;
       const mine = this.applied.get(id)!;
       const news = [...this.committed].filter(([m, c]) => mine.get(m)?.term !== c.term || mine.get(m)?.status !== c.status);
       if (news.length === 0) continue;
       const [lo, hi] = this.o.jitter;
       this.at(this.now + lo + this.replicationRng.next() * (hi - lo), () => {
-        if (!this.running(id) || !this.linkUp(leader, id)) return;
+        if (!this.running(id) || !this.canSend(leader, id)) return;
         for (const [m, c] of news) if (c.term >= (mine.get(m)?.term ?? 0)) mine.set(m, { ...c });
       });
     }
@@ -269,7 +276,7 @@ export class Sim {
     const done = new SimFuture<boolean>();
     this.corrections.push({ at: this.now, by: n.id, d, truth: this.truth(d.id), truthSince: this.truthSince(d.id) });
     const leader = this.nodes.get(this.leader);
-    if (!this.linkUp(n.id, this.leader) || leader === undefined || leader.state !== 'up' || leader.leaderTerm === null || !this.canLead(this.leader)) {
+    if (!this.canSend(n.id, this.leader) || leader === undefined || leader.state !== 'up' || leader.leaderTerm === null || !this.canLead(this.leader)) {
       done.resolve(false);
       return done;
     }
@@ -278,11 +285,19 @@ export class Sim {
     return done;
   }
 
-  /** A ping to `peer` and its pong, each across the jittered network; fails at the deadline. */
+  /**
+   * A ping to `peer` and its pong, each across the jittered network; fails at the deadline, or
+   * after a round trip's worth of jitter (a refused connection) when `n` cannot dial `peer`.
+   */
   private ping(n: SimNode, peer: string, payload: Uint8Array, deadlineMs: number): SimFuture<{ rttMs: number; payload: Uint8Array }> {
     this.pings++;
     const done = new SimFuture<{ rttMs: number; payload: Uint8Array }>();
     const sentAt = this.now;
+    if (!this.canDial(n.id, peer)) {
+      const [lo, hi] = this.o.jitter;
+      n.proc.post(2 * (lo + this.rng.next() * (hi - lo)), () => done.reject(new DialFailedError(peer, `${peer}.sim:7001`, 'UNAVAILABLE: connect ECONNREFUSED')));
+      return done;
+    }
     n.proc.post(deadlineMs, () => done.reject(new Error(`ping to ${peer} timed out`)));
     const dst = this.nodes.get(peer);
     if (dst === undefined || !this.linkUp(n.id, peer)) return done;
@@ -341,6 +356,28 @@ export class Sim {
     return !this.cuts.has(`${a}>${b}`);
   }
 
+  /** Whether `a` can open a connection to `b` (see dialFailures). */
+  canDial(a: string, b: string): boolean {
+    return !this.dialFailures.has(`${a}>${b}`);
+  }
+
+  /** `a` can send to `b` on a connection of its own (Raft's appends, a forwarded correction). */
+  private canSend(a: string, b: string): boolean {
+    return this.linkUp(a, b) && this.canDial(a, b);
+  }
+
+  /** Makes (on) or heals every dial from `from` to `to` fail, one way only. */
+  dialFail(from: readonly string[], to: readonly string[], on: boolean): void {
+    for (const a of from) {
+      for (const b of to) {
+        if (a === b) continue;
+        if (on) this.dialFailures.add(`${a}>${b}`);
+        else this.dialFailures.delete(`${a}>${b}`);
+      }
+    }
+    this.trackTruth();
+  }
+
   /** Directed cuts touching `id`, isolation excluded. */
   badLinks(id: string): number {
     let n = 0;
@@ -370,7 +407,7 @@ export class Sim {
   /** Running, and two-way links to enough running peers for a quorum. */
   canLead(id: string): boolean {
     if (!this.running(id)) return false;
-    const reach = this.ids.filter((p) => p !== id && this.running(p) && this.linkUp(id, p) && this.linkUp(p, id)).length;
+    const reach = this.ids.filter((p) => p !== id && this.running(p) && this.canSend(id, p) && this.linkUp(p, id)).length;
     return reach + 1 >= quorumOf(this.ids.length);
   }
 
@@ -459,11 +496,11 @@ export class Sim {
   /**
    * The definition of online (docs/membership.md): the member runs and a quorum of voters,
    * itself included, hears it. A running voter V hears X while the link X -> V carries X's
-   * pings (or its pongs); isolation is a cut of every link.
+   * pings (or its pongs) and V can dial X; isolation is a cut of every link.
    */
   truth(id: string): MemberStatus {
     if (!this.running(id)) return 'offline';
-    const hearers = this.ids.filter((v) => v !== id && this.running(v) && this.linkUp(id, v)).length;
+    const hearers = this.ids.filter((v) => v !== id && this.running(v) && this.linkUp(id, v) && this.canDial(v, id)).length;
     return 1 + hearers >= quorumOf(this.ids.length) ? 'online' : 'offline';
   }
 

@@ -5,7 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { TransportError } from '../../src/transport/errors.js';
+import { DialFailedError, TransportError } from '../../src/transport/errors.js';
+import { freePorts } from '../helpers/free-ports.js';
 import { partialPeer, startNode } from './harness.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -91,4 +92,18 @@ void t.test('a pong from someone else is refused', async (t) => {
   t.teardown(() => n1.stop());
   n1.transport.setPeer('n2', address);
   await t.rejects(n1.transport.ping('n2', new Uint8Array(0), 5000), { code: 'RPC_FAILED', message: /expected a pong from n2, found one from n9/ });
+});
+
+void t.test('a ping to an address nobody listens on is a dial failure naming the peer, the address and the error (attack-37b B5)', async (t) => {
+  const n1 = await startNode({ id: 'n1' });
+  t.teardown(() => n1.stop());
+  const [port] = await freePorts(1);
+  const address = `127.0.0.1:${port}`;
+  n1.transport.setPeer('n2', address);
+  const err: unknown = await n1.transport.ping('n2', new Uint8Array(0), 3000).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.ok(err instanceof DialFailedError, `a DialFailedError, found ${String(err)}`);
+  t.match(err, { code: 'DIAL_FAILED', peer: 'n2', address, detail: /ECONNREFUSED/ });
 });

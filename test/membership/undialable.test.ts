@@ -1,0 +1,102 @@
+/**
+ * attack-37b B5 on simulated time (membership-sim.ts, the production membership driver): a member
+ * its peers cannot dial (listening where they do not connect, or behind a firewall that refuses
+ * new inbound connections) still dials out, so its pings reach everyone and the pongs ride back
+ * on its own connections. Before, every node counted those pings as contact and showed it online
+ * for good, while nothing could reach it. Now a node that cannot dial a member for longer than
+ * max(its timeout, DIAL_GRACE_MS) does not count it as heard: when a quorum of voters cannot dial
+ * it, it is offline on every non-stale node and committed so, and online again once dialable.
+ * One node that cannot dial it costs it one hearer only, like any bad link.
+ */
+import t from 'tap';
+import { Sim } from './membership-sim.js';
+import { DIAL_GRACE_MS } from '../../src/node/membership-driver.js';
+
+const BASE_MS = 2000;
+const SAMPLE_MS = 50;
+
+function newSim(seed: number): Sim {
+  const sim = new Sim({ n: 5, seed, baseTimeoutMs: BASE_MS, dynamic: true, jitter: [50, 200], electionTimeoutMs: 1000 });
+  sim.runUntil(10_000);
+  return sim;
+}
+
+/** Each running node's non-stale answer for `id`'s online column. */
+function answers(sim: Sim, id: string): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const n of sim.ids) {
+    if (sim.node(n).state !== 'up') continue;
+    const rows = sim.rowsAt(n);
+    const row = rows.find((r) => r.id === id);
+    if (row !== undefined && !row.stale) out.set(n, row.online);
+  }
+  return out;
+}
+
+/** Runs until every non-stale answer for `id` is `online` (and there is one from a quorum), or `deadline`; returns when, or null. */
+function runUntilShown(sim: Sim, id: string, online: boolean, deadline: number): number | null {
+  while (sim.now < deadline) {
+    sim.runUntil(sim.now + SAMPLE_MS);
+    const a = answers(sim, id);
+    if (a.size >= 3 && [...a.values()].every((v) => v === online)) return sim.now;
+  }
+  return null;
+}
+
+for (const seed of [41, 42, 43]) {
+  void t.test(`a member a quorum cannot dial is shown offline on every node and committed offline, and online again once dialable (5 nodes, base 2 s, seed ${seed})`, async (t) => {
+    const sim = newSim(seed);
+    const x = sim.ids.find((id) => id !== sim.leader && id !== 'c1')!;
+    const others = sim.ids.filter((id) => id !== x);
+    t.same([...answers(sim, x).values()].every(Boolean), true, `${x} online before the fault`);
+
+    const faultAt = sim.now;
+    sim.dialFail(others, [x], true);
+    t.equal(sim.truth(x), 'offline', `the definition: nobody who cannot dial ${x} hears it`);
+    // The first ping of x after the fault, plus max(timeout, grace), plus the views' travel.
+    const bound = DIAL_GRACE_MS + 1500;
+    const shownAt = runUntilShown(sim, x, false, faultAt + 10_000);
+    t.ok(shownAt !== null && shownAt - faultAt <= bound, `${x} offline on every non-stale node ${shownAt === null ? 'never' : `${shownAt - faultAt}ms`} after the fault (bound ${bound}ms)`);
+    sim.runUntil(sim.now + 3000);
+    t.equal(sim.committed.get(x)?.status, 'offline', `the leader committed ${x} offline`);
+    // It stays offline for good, and nobody else is shown offline meanwhile.
+    let flips = 0;
+    let collateral = 0;
+    for (let end = sim.now + 30_000; sim.now < end; ) {
+      sim.runUntil(sim.now + 250);
+      for (const [n, online] of answers(sim, x)) {
+        if (!online) continue;
+        flips++;
+        t.comment(`${n} shows ${x} online at ${sim.now}`);
+      }
+      for (const o of others) for (const online of answers(sim, o).values()) if (!online) collateral++;
+    }
+    t.equal(flips, 0, `${x} never shown online again while it cannot be dialled (30 s)`);
+    t.equal(collateral, 0, 'no other member shown offline');
+
+    const healAt = sim.now;
+    sim.dialFail(others, [x], false);
+    const backAt = runUntilShown(sim, x, true, healAt + 10_000);
+    t.ok(backAt !== null && backAt - healAt <= 1500, `${x} online again on every node ${backAt === null ? 'never' : `${backAt - healAt}ms`} after its dials work again`);
+    sim.runUntil(sim.now + 3000);
+    t.equal(sim.committed.get(x)?.status, 'online', `the leader committed ${x} online again`);
+  });
+}
+
+void t.test('one or two nodes that cannot dial a member cost it one hearer each: it stays online everywhere (5 nodes)', async (t) => {
+  for (const cannot of [1, 2]) {
+    const sim = newSim(44 + cannot);
+    const x = sim.ids.find((id) => id !== sim.leader && id !== 'c1')!;
+    // The leader among them: its own link is the bad one.
+    const from = [sim.leader, ...sim.ids.filter((id) => id !== x && id !== sim.leader)].slice(0, cannot);
+    sim.dialFail(from, [x], true);
+    t.equal(sim.truth(x), 'online', `${x} is heard by itself and ${4 - cannot} others`);
+    let wrong = 0;
+    for (let end = sim.now + 30_000; sim.now < end; ) {
+      sim.runUntil(sim.now + 250);
+      for (const online of answers(sim, x).values()) if (!online) wrong++;
+    }
+    t.equal(wrong, 0, `${from.join(', ')} cannot dial ${x}: never shown offline in 30 s`);
+    t.equal(sim.committed.get(x)?.status, 'online', `${x} committed online`);
+  }
+});
