@@ -40,6 +40,8 @@ export interface OperatorServiceDeps {
   /** What all watches on this controller may hold (watch-limits.ts). */
   readonly watchLimits: WatchLimits;
   readonly defaultTimeoutMs: number;
+  /** Why this node cannot serve a linearizable read now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
 }
 
 export interface OtherClusterPeerMsg {
@@ -76,7 +78,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
 
   return {
     MemberList: unaryHandler<{ serializable: boolean }, object>(async (req, deadline) => {
-      if (!req.serializable) await linearizableBarrier(host, deadline);
+      if (!req.serializable) await linearizableBarrier(host, deadline, deps.cutOff);
       const leader = host.softState().leader;
       const members: MemberInfo[] = sm.members.list().map((m) => ({
         id: m.id,
@@ -121,7 +123,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
       const limit = req.limit === 0 ? DEFAULT_RANGE_LIMIT : req.limit;
       if (limit > MAX_RANGE_LIMIT) throw new ServiceFailure('INVALID_ARGUMENT', `expected a limit of at most ${MAX_RANGE_LIMIT}, found ${limit}`);
       refuseLongKey(req.prefix, 'prefix');
-      if (!req.serializable) await linearizableBarrier(host, deadline);
+      if (!req.serializable) await linearizableBarrier(host, deadline, deps.cutOff);
       const listing = sm.kv.list(req.prefix, { limit });
       const kvs: KeyValueMsg[] = [];
       let bytes = 0;
@@ -148,6 +150,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
       host,
       stateMachine: sm,
       defaultTimeoutMs: t,
+      ...(deps.cutOff === undefined ? {} : { cutOff: deps.cutOff }),
     }),
   };
 }

@@ -450,8 +450,23 @@ export class ControllerNode {
       duplicateMark: (id) => nodeIdentity.duplicateMark(id),
       commitStall: () => ({ stalledMs: raftHost.commitStallMs(), limitMs: commitStallLimitMs(config.raft.electionTimeoutMs) }),
     });
+    // Why this node cannot serve a request that needs the cluster now (quorum-guard.ts): every
+    // path that waits for a leader asks it first, so a cut-off node says so at once.
+    const cutOff = (): string | null =>
+      cutOffReason({
+        self: self.id,
+        electionTimeoutMs: config.raft.electionTimeoutMs,
+        startedAt: serving.since,
+        now: () => systemScheduler.now(),
+        staleReason: () => membershipNode.staleReason(),
+        leader: () => raftHost.softState().leader,
+        lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
+        refusedAsDuplicateBy: () => nodeIdentity.refusedAsDuplicateBy(),
+        refusedForName: () => nodeIdentity.refusedForName(),
+      });
     agents = new AgentsLayer({
       self: self.id,
+      cutOff,
       host: raftHost,
       stateMachine: sm,
       quota,
@@ -558,18 +573,7 @@ export class ControllerNode {
         sessions,
         health: autopilot.health,
         resources: autopilot.resources,
-        cutOff: () =>
-          cutOffReason({
-            self: self.id,
-            electionTimeoutMs: config.raft.electionTimeoutMs,
-            startedAt: serving.since,
-            now: () => systemScheduler.now(),
-            staleReason: () => membershipNode.staleReason(),
-            leader: () => raftHost.softState().leader,
-            lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
-            refusedAsDuplicateBy: () => nodeIdentity.refusedAsDuplicateBy(),
-            refusedForName: () => nodeIdentity.refusedForName(),
-          }),
+        cutOff,
         otherClusters: () => nodeIdentity.otherClustersReason(),
       }),
     );
@@ -595,6 +599,7 @@ export class ControllerNode {
         return { peers, reason: nodeIdentity.otherClustersReason() };
       },
       defaultTimeoutMs: 5000,
+      cutOff,
     });
     new OtherClusterMetrics(metrics.registry, () => nodeIdentity.otherClusterPeers().length);
     const caps = { maxConnections: config.maxConnections, maxPendingHandshakes: config.maxPendingHandshakes };

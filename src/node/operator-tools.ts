@@ -45,6 +45,8 @@ export interface OperatorToolsDeps {
   readonly duplicate: (id: string) => boolean;
   readonly otherClusters?: OperatorServiceDeps['otherClusters'];
   readonly defaultTimeoutMs: number;
+  /** Why this node cannot serve a linearizable read now (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
 }
 
 export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps): void {
@@ -66,6 +68,7 @@ export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps)
       watches: deps.watches,
       watchLimits,
       defaultTimeoutMs: deps.defaultTimeoutMs,
+      ...(deps.cutOff === undefined ? {} : { cutOff: deps.cutOff }),
     }),
   );
 }
