@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
 import type { ConsensusPort } from './consensus-port.js';
 import { DEFAULT_RANGE_LIMIT, MAX_RANGE_BYTES, MAX_RANGE_LIMIT, type MemberInfo } from './operator-proto.js';
+import type { OpenStreams } from './open-streams.js';
 import { refuseLongKey } from './kv-ops.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
@@ -42,6 +43,8 @@ export interface OperatorServiceDeps {
   readonly defaultTimeoutMs: number;
   /** Why this node cannot serve a linearizable read now; null: it can (quorum-guard.ts). */
   readonly cutOff?: () => string | null;
+  /** Where watches register so a stopping controller ends them with SHUTTING_DOWN. */
+  readonly openStreams?: OpenStreams;
 }
 
 export interface OtherClusterPeerMsg {
@@ -141,7 +144,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
       return { kvs, more, revision: sm.revision(), answeredBy: deps.id };
     }, t),
 
-    Watch: watchHandler(deps.watches, deps.watchLimits),
+    Watch: watchHandler(deps.watches, deps.watchLimits, deps.openStreams),
 
     SnapshotSave: snapshotSaveHandler({
       id: deps.id,

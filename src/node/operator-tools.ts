@@ -4,6 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { ConsensusPort } from '../api/consensus-port.js';
+import type { OpenStreams } from '../api/open-streams.js';
 import { operatorService, type OperatorServiceDeps } from '../api/operator-service.js';
 import { operatorServiceDefinition } from '../api/operator-proto.js';
 import { WatchLimits } from '../api/watch-limits.js';
@@ -47,6 +48,8 @@ export interface OperatorToolsDeps {
   readonly defaultTimeoutMs: number;
   /** Why this node cannot serve a linearizable read now (quorum-guard.ts). */
   readonly cutOff?: () => string | null;
+  /** Where watches register so a stopping controller ends them with SHUTTING_DOWN. */
+  readonly openStreams?: OpenStreams;
 }
 
 export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps): void {
@@ -69,6 +72,7 @@ export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps)
       watchLimits,
       defaultTimeoutMs: deps.defaultTimeoutMs,
       ...(deps.cutOff === undefined ? {} : { cutOff: deps.cutOff }),
+      ...(deps.openStreams === undefined ? {} : { openStreams: deps.openStreams }),
     }),
   );
 }
