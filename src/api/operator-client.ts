@@ -37,8 +37,14 @@ export interface WatchOptions {
   readonly onResume?: (lost: string, fromRevision: number) => void;
 }
 
-/** Lost streams in a row, none of them delivering a change, after which a watch stops moving on. */
+/**
+ * Lost streams in a row, each short-lived and delivering no change (a controller that accepts
+ * the watch and drops it at once), after which a watch stops moving on rather than spin. A
+ * stream that lived BRIEF_STREAM_MS, or delivered, starts the count again: an idle watch outlives
+ * any number of rolling restarts.
+ */
 const FRUITLESS_RESUMES_PER_ENDPOINT = 3;
+const BRIEF_STREAM_MS = 10_000;
 
 /** A snapshot as received: its header and data, the data's checksum verified. */
 export interface SnapshotDownload {
@@ -128,6 +134,7 @@ export class OperatorClient {
     for (;;) {
       let lost: ApiError | null = null;
       let delivered = 0;
+      const began = Date.now();
       await this.base.onFirstAnswering(async (endpoint) => {
         if (next === 0) next = (await this.revisionOn(endpoint, opts.key)) + 1;
         const request = { key: opts.key, prefix: opts.prefix, startRevision: next };
@@ -151,7 +158,7 @@ export class OperatorClient {
         }
       });
       if (lost === null || opts.signal?.aborted === true) return;
-      fruitless = delivered > 0 ? 0 : fruitless + 1;
+      fruitless = delivered > 0 || Date.now() - began >= BRIEF_STREAM_MS ? 0 : fruitless + 1;
       if (fruitless > FRUITLESS_RESUMES_PER_ENDPOINT * this.base.endpoints.length) throw lost;
       opts.onResume?.((lost as ApiError).message, next);
     }
