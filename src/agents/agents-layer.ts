@@ -37,6 +37,8 @@ export interface AgentsLayerDeps {
   readonly membership: () => MembershipView;
   readonly addressOf: (id: string) => string | null;
   readonly isMember: (id: string) => boolean;
+  /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
   /** Credentials to dial other controllers (forwarding, live rows). */
   readonly credentials: grpc.ChannelCredentials;
   readonly heartbeat: HeartbeatConfig;
@@ -87,7 +89,8 @@ export class AgentsLayer {
   constructor(private readonly deps: AgentsLayerDeps) {
     const { self, host, stateMachine: sm } = deps;
     this.forwarder = new MeshForwarder(deps.credentials);
-    const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder });
+    const cutOff = deps.cutOff === undefined ? {} : { cutOff: deps.cutOff };
+    const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder, ...cutOff });
     const meshBound = (this.meshBound = new MeshBound(deps.maxMeshBytes, () => sm.view(meshKind)));
     let clockWarnedAt = Number.NEGATIVE_INFINITY;
     const onClockAhead = (aheadMs: number): void => {
@@ -101,7 +104,7 @@ export class AgentsLayer {
           'If the new time is right, restart this controller once the clock is correct',
       );
     };
-    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember, self, meshBound, onClockAhead, ...(deps.quota === undefined ? {} : { quota: deps.quota }) });
+    const ops = meshOps({ host, stateMachine: sm, onLeader, isMember: deps.isMember, self, meshBound, onClockAhead, ...cutOff, ...(deps.quota === undefined ? {} : { quota: deps.quota }) });
     this.driver = new HubDriver(
       {
         self,

@@ -17,6 +17,7 @@ import { auditEventBytes, auditFollowLimits } from './audit-follows.js';
 import { AUDIT_LISTING_STALL_MS, auditListingLimits } from './audit-listings.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
 import { cutOff, failStream, isGone, writeAndWait, writeWithBackpressure } from './stream-writer.js';
+import type { OpenStreams } from './open-streams.js';
 import { watchClientOf } from './watch-client.js';
 import type { WatchLease, WatchLimits } from './watch-limits.js';
 import type { AuditDroppedMsg, AuditEventMsg, AuditRequestMsg } from './wire-types.js';
@@ -55,6 +56,8 @@ export interface AuditLimits {
   readonly follows: WatchLimits;
   readonly listings: WatchLimits;
   readonly replayStallMs: number;
+  /** Where follows register so a stopping controller ends them with SHUTTING_DOWN (open-streams.ts). */
+  readonly open?: OpenStreams;
 }
 
 export function auditLimits(given: Partial<AuditLimits> = {}): AuditLimits {
@@ -62,6 +65,7 @@ export function auditLimits(given: Partial<AuditLimits> = {}): AuditLimits {
     follows: given.follows ?? auditFollowLimits(),
     listings: given.listings ?? auditListingLimits(),
     replayStallMs: given.replayStallMs ?? AUDIT_LISTING_STALL_MS,
+    ...(given.open === undefined ? {} : { open: given.open }),
   };
 }
 
@@ -120,6 +124,11 @@ export function serveAudit(
       return;
     }
     lease = admission.lease;
+    const untrack = limits.open?.add((reason) => {
+      stop();
+      failStream(stream, toServiceError(new ServiceFailure('SHUTTING_DOWN', reason)));
+    });
+    if (untrack !== undefined) call.on('close', untrack);
   }
   const tooSlow = (): void => {
     const behind = queued.length > MAX_FOLLOW_BACKLOG ? `${queued.length} events` : `${queuedBytes} bytes of events`;

@@ -211,6 +211,11 @@ export class ControllerClient {
     return onEndpoint(endpoint, () => this.unaryOf(endpoint, method, request));
   }
 
+  /** A unary call on exactly this endpoint, its gRPC failure left as it is: for an attempt of onFirstAnswering to make. */
+  unaryOn(endpoint: string, method: grpc.MethodDefinition<unknown, unknown>, request: object): Promise<unknown> {
+    return this.unaryOf(endpoint, method, request);
+  }
+
   /** Runs `attempt` on each endpoint in turn until one gives a final answer (failover.ts). */
   onFirstAnswering<T>(attempt: (endpoint: string) => Promise<T>): Promise<T> {
     return this.failover.run(attempt);

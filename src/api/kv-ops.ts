@@ -4,9 +4,10 @@
  */
 import type { ApplyResult, KvCommand, StateMachine } from '../statemachine/index.js';
 import { encodeCommand, kvRecordSnapshotLength, validateCommand } from '../statemachine/index.js';
-import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
-import { refuseIfCutOff, type OnLeader } from './on-leader.js';
+import type { ConsensusPort } from './consensus-port.js';
+import type { OnLeader } from './on-leader.js';
 import { keyTooLong, quoteKey } from './request-key.js';
+import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 import type { StateQuota } from './state-quota.js';
 import { clientTagOf } from './client-tag.js';
@@ -76,22 +77,7 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
       refuseLongKey(req.key);
       if (!req.serializable) {
         // ReadIndex: the leader confirms it still leads, and we wait to apply its commit index.
-        for (;;) {
-          const remaining = deadline - Date.now();
-          if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader confirmed the read before the deadline');
-          refuseIfCutOff(cutOff);
-          if ((host.softState().leader ?? (await host.waitForLeader(Math.min(remaining, 100)))) === null) {
-            if (deadline - Date.now() > 0) continue;
-            throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
-          }
-          try {
-            await host.readBarrier(Math.max(1, deadline - Date.now()));
-            break;
-          } catch (err) {
-            if (leaderErrorOf(err) === null) throw err;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        }
+        await linearizableBarrier(host, deadline, cutOff);
       }
       const kv = sm.kv.get(req.key);
       if (kv === null) throw new ServiceFailure('NOT_FOUND', `key ${quoteKey(req.key)} not found`);

@@ -104,6 +104,8 @@ export interface MeshOpsDeps {
   readonly clock?: StampClock;
   /** The wall clock ran ahead of what the monotonic clock allows, and was not used for a stamp. */
   readonly onClockAhead?: (aheadMs: number) => void;
+  /** Why this node cannot serve a linearizable read now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
 }
 
 /** A mesh report: at most 5,000 hosted services and 1,000 agents' usage (src/statemachine/mesh-commands.ts). */
@@ -247,7 +249,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       const after = req.after ?? '';
       const limit = req.limit ?? 0;
       if (after.length > 1024) throw new ServiceFailure('INVALID_ARGUMENT', `after: expected a resource name, found ${after.length} characters`);
-      if (!req.serializable) await linearizableBarrier(host, deadline);
+      if (!req.serializable) await linearizableBarrier(host, deadline, deps.cutOff);
       if (req.name === '' && limit > 0) {
         const page = pageOf(sortedOf(type), after, limit);
         return { resources: Buffer.from(page.json), revision: deps.stateMachine.revision(), more: page.more };

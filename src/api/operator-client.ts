@@ -33,7 +33,18 @@ export interface WatchOptions {
   /** 0: from now on. */
   readonly startRevision: number;
   readonly signal?: AbortSignal;
+  /** Told when the stream was lost and the watch moves on, resuming at `fromRevision` (ctl says so on stderr). */
+  readonly onResume?: (lost: string, fromRevision: number) => void;
 }
+
+/**
+ * Lost streams in a row, each short-lived and delivering no change (a controller that accepts
+ * the watch and drops it at once), after which a watch stops moving on rather than spin. A
+ * stream that lived BRIEF_STREAM_MS, or delivered, starts the count again: an idle watch outlives
+ * any number of rolling restarts.
+ */
+const FRUITLESS_RESUMES_PER_ENDPOINT = 3;
+const BRIEF_STREAM_MS = 10_000;
 
 /** A snapshot as received: its header and data, the data's checksum verified. */
 export interface SnapshotDownload {
@@ -110,21 +121,52 @@ export class OperatorClient {
   }
 
   /**
-   * Streams changes to onEvent until opts.signal aborts (then it resolves) or the stream fails.
-   * Fails over to the next endpoint only before the first change.
+   * Streams changes to onEvent until opts.signal aborts (then it resolves) or no endpoint serves
+   * it. A stream lost once open (its controller stopped, was killed or reset it) moves to the
+   * next endpoint that answers and resumes after the last change delivered, as etcdctl's watch
+   * does: nothing is missed, nothing delivered twice. A watch "from now" is pinned first to the
+   * revision after the answering node's, so a change made while it moves is not missed either.
    */
   async watch(opts: WatchOptions, onEvent: (e: WatchEventEntry) => void): Promise<void> {
     checkKey(opts.key);
-    const request = { key: opts.key, prefix: opts.prefix, startRevision: opts.startRevision };
-    await this.base.onFirstAnswering(async (endpoint) => {
-      await readServerStream(
-        this.base.streamContext(endpoint),
-        { method: operatorMethod('Watch'), request, decode: decodeWatchEvent, idleTimeoutMs: null, signal: opts.signal, what: 'the watch', cutOffRule: WATCH_CUT_OFF_RULE },
-        onEvent,
-      );
-      // A watch has no natural end: the server closing it (a shutdown) is a failure to report.
-      if (opts.signal?.aborted !== true) throw new ApiError('UNREACHABLE', `${endpoint} ended the watch (shutting down?); watch again to continue`);
-    });
+    let next = opts.startRevision;
+    let fruitless = 0;
+    for (;;) {
+      let lost: ApiError | null = null;
+      let delivered = 0;
+      const began = Date.now();
+      await this.base.onFirstAnswering(async (endpoint) => {
+        if (next === 0) next = (await this.revisionOn(endpoint, opts.key)) + 1;
+        const request = { key: opts.key, prefix: opts.prefix, startRevision: next };
+        try {
+          await readServerStream(
+            this.base.streamContext(endpoint),
+            { method: operatorMethod('Watch'), request, decode: decodeWatchEvent, idleTimeoutMs: null, signal: opts.signal, what: 'the watch', cutOffRule: WATCH_CUT_OFF_RULE },
+            (e) => {
+              delivered += 1;
+              next = e.revision + 1;
+              onEvent(e);
+            },
+          );
+          // A watch has no natural end: the server closing it (a shutdown) loses it like a reset.
+          if (opts.signal?.aborted !== true) throw new ApiError('UNREACHABLE', `${endpoint} ended the watch`);
+        } catch (err) {
+          // Open, then lost (streamFailure's UNREACHABLE): move on. Before it opened, a failure is
+          // the failover's to classify; a cut-off for a limit or a bad answer is final.
+          if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE') throw err;
+          lost = err;
+        }
+      });
+      if (lost === null || opts.signal?.aborted === true) return;
+      fruitless = delivered > 0 || Date.now() - began >= BRIEF_STREAM_MS ? 0 : fruitless + 1;
+      if (fruitless > FRUITLESS_RESUMES_PER_ENDPOINT * this.base.endpoints.length) throw lost;
+      opts.onResume?.((lost as ApiError).message, next);
+    }
+  }
+
+  /** The revision `endpoint` has applied (a serializable read of one key: no leader needed). */
+  private async revisionOn(endpoint: string, key: string): Promise<number> {
+    return decodeRange(await this.base.unaryOn(endpoint, operatorMethod('Range'), { prefix: key, limit: 1, serializable: true })).revision;
   }
 
   /** A consistent snapshot from the first endpoint that serves one, verified. */

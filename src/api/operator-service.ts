@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { StateMachine } from '../statemachine/index.js';
 import type { ConsensusPort } from './consensus-port.js';
 import { DEFAULT_RANGE_LIMIT, MAX_RANGE_BYTES, MAX_RANGE_LIMIT, type MemberInfo } from './operator-proto.js';
+import type { OpenStreams } from './open-streams.js';
 import { refuseLongKey } from './kv-ops.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
@@ -40,6 +41,10 @@ export interface OperatorServiceDeps {
   /** What all watches on this controller may hold (watch-limits.ts). */
   readonly watchLimits: WatchLimits;
   readonly defaultTimeoutMs: number;
+  /** Why this node cannot serve a linearizable read now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
+  /** Where watches register so a stopping controller ends them with SHUTTING_DOWN. */
+  readonly openStreams?: OpenStreams;
 }
 
 export interface OtherClusterPeerMsg {
@@ -76,7 +81,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
 
   return {
     MemberList: unaryHandler<{ serializable: boolean }, object>(async (req, deadline) => {
-      if (!req.serializable) await linearizableBarrier(host, deadline);
+      if (!req.serializable) await linearizableBarrier(host, deadline, deps.cutOff);
       const leader = host.softState().leader;
       const members: MemberInfo[] = sm.members.list().map((m) => ({
         id: m.id,
@@ -121,7 +126,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
       const limit = req.limit === 0 ? DEFAULT_RANGE_LIMIT : req.limit;
       if (limit > MAX_RANGE_LIMIT) throw new ServiceFailure('INVALID_ARGUMENT', `expected a limit of at most ${MAX_RANGE_LIMIT}, found ${limit}`);
       refuseLongKey(req.prefix, 'prefix');
-      if (!req.serializable) await linearizableBarrier(host, deadline);
+      if (!req.serializable) await linearizableBarrier(host, deadline, deps.cutOff);
       const listing = sm.kv.list(req.prefix, { limit });
       const kvs: KeyValueMsg[] = [];
       let bytes = 0;
@@ -139,7 +144,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
       return { kvs, more, revision: sm.revision(), answeredBy: deps.id };
     }, t),
 
-    Watch: watchHandler(deps.watches, deps.watchLimits),
+    Watch: watchHandler(deps.watches, deps.watchLimits, deps.openStreams),
 
     SnapshotSave: snapshotSaveHandler({
       id: deps.id,
@@ -148,6 +153,7 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
       host,
       stateMachine: sm,
       defaultTimeoutMs: t,
+      ...(deps.cutOff === undefined ? {} : { cutOff: deps.cutOff }),
     }),
   };
 }

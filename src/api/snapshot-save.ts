@@ -72,6 +72,8 @@ export interface SnapshotSourceDeps {
   readonly host: ConsensusPort;
   readonly stateMachine: { startSnapshot(): SnapshotJob };
   readonly defaultTimeoutMs: number;
+  /** Why this node cannot serve a consistent snapshot now; null: it can (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
 }
 
 export type SnapshotChunkMsg =
@@ -110,7 +112,7 @@ export function snapshotSaveHandler(deps: SnapshotSourceDeps, limits: SnapshotSa
     const requested = d instanceof Date ? d.getTime() : Number(d);
     const deadline = Number.isFinite(requested) && requested > 0 ? requested : Date.now() + deps.defaultTimeoutMs;
     const send = async (): Promise<void> => {
-      await linearizableBarrier(deps.host, deadline);
+      await linearizableBarrier(deps.host, deadline, deps.cutOff);
       // One synchronous step: no entry can apply between the capture and the term.
       const job = deps.stateMachine.startSnapshot();
       const term = deps.host.status().term;

@@ -26,9 +26,29 @@ class ConnectFailure extends Error {
   }
 }
 
+/**
+ * Waits while the channel is connecting, at most the timeout (a hung endpoint accepts TCP and
+ * never speaks HTTP/2). A channel whose connection failed (refused, unresolvable, a TLS
+ * handshake) is not waited for: the stream then fails at once with that cause, as a unary call
+ * does, and the failover moves on, instead of waiting out the timeout for a known-dead endpoint.
+ */
 export function waitForReady(ctx: StreamContext): Promise<void> {
+  const channel = ctx.channel.getChannel();
+  const deadline = Date.now() + ctx.timeoutMs;
   return new Promise((resolve, reject) => {
-    ctx.channel.waitForReady(Date.now() + ctx.timeoutMs, (err) => (err ? reject(new ConnectFailure(ctx.endpoint, ctx.timeoutMs)) : resolve()));
+    const check = (): void => {
+      const state = channel.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY || state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
+        resolve();
+        return;
+      }
+      if (Date.now() >= deadline) {
+        reject(new ConnectFailure(ctx.endpoint, ctx.timeoutMs));
+        return;
+      }
+      channel.watchConnectivityState(state, deadline, () => check());
+    };
+    check();
   });
 }
 

@@ -16,6 +16,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { refuseLongKey } from './kv-ops.js';
 import { ServiceFailure, toServiceError } from './service-error.js';
 import { StreamClosedError, cutOff, failStream, writeAndWait } from './stream-writer.js';
+import type { OpenStreams } from './open-streams.js';
 import { watchClientOf } from './watch-client.js';
 import { WatchLimits, type WatchLease } from './watch-limits.js';
 import type { KvChange, WatchSource } from './watch-source.js';
@@ -50,7 +51,8 @@ function check(req: WatchRequestMsg): void {
   refuseLongKey(req.key);
 }
 
-export function watchHandler(source: WatchSource, limits: WatchLimits = new WatchLimits()): grpc.handleServerStreamingCall<WatchRequestMsg, WatchEventMsg> {
+/** open: where watches register so a stopping controller ends them with SHUTTING_DOWN (open-streams.ts). */
+export function watchHandler(source: WatchSource, limits: WatchLimits = new WatchLimits(), open?: OpenStreams): grpc.handleServerStreamingCall<WatchRequestMsg, WatchEventMsg> {
   return (call) => {
     const req = call.request;
     const stream = call as grpc.ServerWritableStream<unknown, unknown>;
@@ -99,6 +101,8 @@ export function watchHandler(source: WatchSource, limits: WatchLimits = new Watc
     };
     call.on('cancelled', release);
     call.on('close', release);
+    const untrack = open?.add((reason) => end(new ServiceFailure('SHUTTING_DOWN', reason)));
+    if (untrack !== undefined) call.on('close', untrack);
 
     const pump = async (): Promise<void> => {
       pumping = true;

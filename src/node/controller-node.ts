@@ -58,6 +58,7 @@ import { PromoterDriver, promoterSettings } from './promoter-driver.js';
 import { peerReportingRemoval } from './removal-probe.js';
 import { RemovalWatch } from './removal-watch.js';
 import { ObservedStateMachine } from './observed-state-machine.js';
+import { OpenStreams } from '../api/open-streams.js';
 import { addOperatorService, watchApplies } from './operator-tools.js';
 import { WatchMetrics } from './watch-metrics.js';
 import { SettingsKeeper } from './settings-keeper.js';
@@ -118,6 +119,8 @@ export class ControllerNode {
     private readonly leadership: LeadershipLog,
     private readonly autopilot: AutopilotWiring,
     private readonly tlsReload: TlsReload | null,
+    /** Watches and audit follows, ended with SHUTTING_DOWN when this controller stops. */
+    private readonly openStreams: OpenStreams,
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -458,8 +461,24 @@ export class ControllerNode {
       duplicateMark: (id) => nodeIdentity.duplicateMark(id),
       commitStall: () => ({ stalledMs: raftHost.commitStallMs(), limitMs: commitStallLimitMs(config.raft.electionTimeoutMs) }),
     });
+    // Why this node cannot serve a request that needs the cluster now (quorum-guard.ts): every
+    // path that waits for a leader asks it first, so a cut-off node says so at once.
+    const openStreams = new OpenStreams();
+    const cutOff = (): string | null =>
+      cutOffReason({
+        self: self.id,
+        electionTimeoutMs: config.raft.electionTimeoutMs,
+        startedAt: serving.since,
+        now: () => systemScheduler.now(),
+        staleReason: () => membershipNode.staleReason(),
+        leader: () => raftHost.softState().leader,
+        lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
+        refusedAsDuplicateBy: () => nodeIdentity.refusedAsDuplicateBy(),
+        refusedForName: () => nodeIdentity.refusedForName(),
+      });
     agents = new AgentsLayer({
       self: self.id,
+      cutOff,
       host: raftHost,
       stateMachine: sm,
       quota,
@@ -553,7 +572,7 @@ export class ControllerNode {
           },
           followDropped: (listener) => auditDrops.follow((s) => listener(toDroppedMsg(self.id, s))),
         },
-        auditLimits: auditLimits({ follows: auditFollows, listings: auditListings }),
+        auditLimits: auditLimits({ follows: auditFollows, listings: auditListings, open: openStreams }),
         defaultTimeoutMs: 5000,
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
@@ -567,18 +586,7 @@ export class ControllerNode {
         sessions,
         health: autopilot.health,
         resources: autopilot.resources,
-        cutOff: () =>
-          cutOffReason({
-            self: self.id,
-            electionTimeoutMs: config.raft.electionTimeoutMs,
-            startedAt: serving.since,
-            now: () => systemScheduler.now(),
-            staleReason: () => membershipNode.staleReason(),
-            leader: () => raftHost.softState().leader,
-            lastLeaderContactAt: () => raftHost.lastLeaderContactAt(),
-            refusedAsDuplicateBy: () => nodeIdentity.refusedAsDuplicateBy(),
-            refusedForName: () => nodeIdentity.refusedForName(),
-          }),
+        cutOff,
         otherClusters: () => nodeIdentity.otherClustersReason(),
       }),
     );
@@ -604,6 +612,8 @@ export class ControllerNode {
         return { peers, reason: nodeIdentity.otherClustersReason() };
       },
       defaultTimeoutMs: 5000,
+      cutOff,
+      openStreams,
     });
     new OtherClusterMetrics(metrics.registry, () => nodeIdentity.otherClusterPeers().length);
     const caps = { maxConnections: config.maxConnections, maxPendingHandshakes: config.maxPendingHandshakes };
@@ -683,7 +693,7 @@ export class ControllerNode {
     const incompleteSweep = setInterval(() => incomplete.sweep(), INCOMPLETE_SWEEP_MS);
     incompleteSweep.unref();
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams);
   }
 
   /**
@@ -701,8 +711,9 @@ export class ControllerNode {
     this.tlsReload?.stop();
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');
-    // Agents move to another controller now, while the cluster still answers their claims.
+    // Agents, watches and audit follows move to another controller now, while the cluster still answers.
     this.agents.stop();
+    this.openStreams.endAll(`${this.config.self.id} is shutting down; try another controller`);
     this.membership.stop();
     this.promoter.stop();
     this.removal.stop();

@@ -4,6 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { ConsensusPort } from '../api/consensus-port.js';
+import type { OpenStreams } from '../api/open-streams.js';
 import { operatorService, type OperatorServiceDeps } from '../api/operator-service.js';
 import { operatorServiceDefinition } from '../api/operator-proto.js';
 import { WatchLimits } from '../api/watch-limits.js';
@@ -45,6 +46,10 @@ export interface OperatorToolsDeps {
   readonly duplicate: (id: string) => boolean;
   readonly otherClusters?: OperatorServiceDeps['otherClusters'];
   readonly defaultTimeoutMs: number;
+  /** Why this node cannot serve a linearizable read now (quorum-guard.ts). */
+  readonly cutOff?: () => string | null;
+  /** Where watches register so a stopping controller ends them with SHUTTING_DOWN. */
+  readonly openStreams?: OpenStreams;
 }
 
 export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps): void {
@@ -66,6 +71,8 @@ export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps)
       watches: deps.watches,
       watchLimits,
       defaultTimeoutMs: deps.defaultTimeoutMs,
+      ...(deps.cutOff === undefined ? {} : { cutOff: deps.cutOff }),
+      ...(deps.openStreams === undefined ? {} : { openStreams: deps.openStreams }),
     }),
   );
 }

@@ -1,7 +1,9 @@
 /**
  * `ctl watch KEY [--prefix] [--rev N]`: every change to KEY (or to the keys under it) as it
  * happens, until Ctrl-C, which ends it cleanly (exit 0). Text as etcdctl prints it: the event
- * type, the key and, for a PUT, the value, one per line; JSON Lines with -o json.
+ * type, the key and, for a PUT, the value, one per line; JSON Lines with -o json. When the
+ * answering controller stops, the watch moves to the next endpoint and resumes after the last
+ * change printed (a warning on stderr says so); it exits 3 only when no endpoint answers.
  */
 import { Option, type Command } from 'commander';
 import type { WatchEventEntry } from '../../api/operator-answers.js';
@@ -38,7 +40,16 @@ export function registerWatch(program: Command, session: Session): void {
       try {
         await session
           .operator()
-          .watch({ key, prefix: opts.prefix, startRevision: opts.rev ?? 0, signal: abort.signal }, (e) => session.io.out(renderWatchEvent(e, opts.output)));
+          .watch(
+            {
+              key,
+              prefix: opts.prefix,
+              startRevision: opts.rev ?? 0,
+              signal: abort.signal,
+              onResume: (lost, from) => session.io.err(`warning: ${lost}; resuming the watch from revision ${from} on the next endpoint that answers`),
+            },
+            (e) => session.io.out(renderWatchEvent(e, opts.output)),
+          );
       } finally {
         stop();
       }
