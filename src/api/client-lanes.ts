@@ -53,3 +53,21 @@ export class ClientLanes {
     return { id: n === 0 ? this.base : `${this.base}/${n}`, seq: 0 };
   }
 }
+
+/**
+ * The tags of one write's attempts: the first goes out as it is, every later one is marked
+ * `retry`. Any earlier attempt may have been applied (no answer, a broken stream, or a node that
+ * proposed it and then lost its leadership or shut down), so a re-send must not be applied anew
+ * where the cluster may have dropped the id's record: it is refused SESSION_EXPIRED instead
+ * (src/statemachine/dedup.ts). Not marking the first attempt is what keeps a new client (or a
+ * lane whose record was dropped long ago) from ever being refused.
+ */
+export class WriteAttempts {
+  private sent = 0;
+
+  constructor(private readonly ref: ClientRefMsg) {}
+
+  next(): ClientRefMsg {
+    return this.sent++ === 0 ? this.ref : { ...this.ref, retry: true };
+  }
+}

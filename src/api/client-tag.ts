@@ -6,10 +6,10 @@
 import { CONTROLLER_CLIENT_ID_PREFIX, type ClientTag } from '../statemachine/index.js';
 import { ServiceFailure } from './service-error.js';
 
-export function clientTagOf(id: string, seq: number): ClientTag | null {
+export function clientTagOf(id: string, seq: number, retry = false): ClientTag | null {
   if (id === '') return null;
   if (id.startsWith(CONTROLLER_CLIENT_ID_PREFIX)) {
     throw new ServiceFailure('INVALID_ARGUMENT', `client id ${JSON.stringify(id.slice(0, 64))}: ids starting with "${CONTROLLER_CLIENT_ID_PREFIX}" are the controllers' own`);
   }
-  return { id, seq };
+  return retry ? { id, seq, retry } : { id, seq };
 }

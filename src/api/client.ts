@@ -24,7 +24,7 @@ import {
   type MembersJson,
   type StatusJson,
 } from './answers.js';
-import { ClientLanes } from './client-lanes.js';
+import { ClientLanes, WriteAttempts } from './client-lanes.js';
 import { streamAudit, type AuditOptions } from './audit-stream.js';
 import type { StreamContext } from './stream-context.js';
 import type { ControllersView } from './controller-rows.js';
@@ -91,16 +91,19 @@ export class ControllerClient {
     checkValueSize(bytes.byteLength);
     const lane = this.lanes.take();
     try {
-      const request = {
-        key,
-        value: bytes,
-        hasIfRevision: opts.ifRevision !== undefined,
-        ifRevision: opts.ifRevision ?? 0,
-        client: lane.ref,
-        forwarded: false,
-      };
-      const op = sessionOp('KV_OP_PUT', request, false);
-      return decodeRevision(await this.failover.run((endpoint) => this.kv(endpoint, 'Put', request, op)), 'PutResponse');
+      const attempts = new WriteAttempts(lane.ref);
+      const answer = await this.failover.run((endpoint) => {
+        const request = {
+          key,
+          value: bytes,
+          hasIfRevision: opts.ifRevision !== undefined,
+          ifRevision: opts.ifRevision ?? 0,
+          client: attempts.next(),
+          forwarded: false,
+        };
+        return this.kv(endpoint, 'Put', request, sessionOp('KV_OP_PUT', request, false));
+      });
+      return decodeRevision(answer, 'PutResponse');
     } finally {
       lane.release();
     }
@@ -117,15 +120,18 @@ export class ControllerClient {
     checkKey(key);
     const lane = this.lanes.take();
     try {
-      const request = {
-        key,
-        client: lane.ref,
-        forwarded: false,
-        hasIfRevision: opts.ifRevision !== undefined,
-        ifRevision: opts.ifRevision ?? 0,
-      };
-      const op = sessionOp('KV_OP_DELETE', request, false);
-      return decodeRevision(await this.failover.run((endpoint) => this.kv(endpoint, 'Delete', request, op)), 'DeleteResponse');
+      const attempts = new WriteAttempts(lane.ref);
+      const answer = await this.failover.run((endpoint) => {
+        const request = {
+          key,
+          client: attempts.next(),
+          forwarded: false,
+          hasIfRevision: opts.ifRevision !== undefined,
+          ifRevision: opts.ifRevision ?? 0,
+        };
+        return this.kv(endpoint, 'Delete', request, sessionOp('KV_OP_DELETE', request, false));
+      });
+      return decodeRevision(answer, 'DeleteResponse');
     } finally {
       lane.release();
     }

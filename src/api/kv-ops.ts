@@ -3,7 +3,7 @@
  * and the multiplexed KvSession both serve them, so the two cannot drift apart.
  */
 import type { ApplyResult, KvCommand, StateMachine } from '../statemachine/index.js';
-import { encodeCommand, kvRecordSnapshotLength, validateCommand } from '../statemachine/index.js';
+import { SESSION_EXPIRY_VERSION, encodeCommand, kvRecordSnapshotLength, validateCommand } from '../statemachine/index.js';
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { refuseIfCutOff, type OnLeader } from './on-leader.js';
 import { keyTooLong, quoteKey } from './request-key.js';
@@ -31,6 +31,8 @@ function kvResult(r: ApplyResult): { revision: number } {
       throw new ServiceFailure('INVALID_ARGUMENT', r.message);
     case 'IGNORED':
       throw new ServiceFailure('INTERNAL', r.message);
+    case 'SESSION_EXPIRED':
+      throw new ServiceFailure('SESSION_EXPIRED', r.message);
   }
 }
 
@@ -40,12 +42,19 @@ export function refuseLongKey(key: string, field = 'key'): void {
   if (problem !== null) throw new ServiceFailure('INVALID_ARGUMENT', problem);
 }
 
-/** Validated before proposing: a command the state machine would refuse never reaches the log. */
-function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
-  const tag = client === null ? null : clientTagOf(client.id, client.seq);
+/**
+ * Validated before proposing: a command the state machine would refuse never reaches the log.
+ * A client's retry mark goes in only once every member reads it (SESSION_EXPIRY_VERSION).
+ */
+function encodeKv(cmd: KvCommand, client: ClientRefMsg | null, sm: StateMachine): Uint8Array {
+  const tag = client === null ? null : clientTagOf(client.id, client.seq, client.retry === true && marksRetries(sm));
   const envelope = tag === null ? cmd : { ...cmd, client: tag };
   validateCommand(envelope);
   return encodeCommand(envelope);
+}
+
+function marksRetries(sm: StateMachine): boolean {
+  return sm.supports(SESSION_EXPIRY_VERSION);
 }
 
 export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, cutOff?: () => string | null, quota?: StateQuota): KvOps {
@@ -53,7 +62,7 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
     async put(req, deadline) {
       refuseLongKey(req.key);
       const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: req.value, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
-      const data = encodeKv(cmd, req.client);
+      const data = encodeKv(cmd, req.client, sm);
       return onLeader('put', req, deadline, async (remaining) => {
         // On the leader, against its state: what the put adds to a snapshot, less what it replaces.
         const current = sm.kv.getRecord(req.key);
@@ -65,7 +74,7 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
     async delete(req, deadline) {
       refuseLongKey(req.key);
       const cmd: KvCommand = { kind: 'kv', op: 'delete', key: req.key, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
-      const data = encodeKv(cmd, req.client);
+      const data = encodeKv(cmd, req.client, sm);
       return onLeader('delete', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
     },
 

@@ -140,6 +140,8 @@ function meshResult(r: ApplyResult): number {
       throw new ServiceFailure('INVALID_ARGUMENT', r.message);
     case 'IGNORED':
       throw new ServiceFailure('INTERNAL', r.message);
+    case 'SESSION_EXPIRED':
+      throw new ServiceFailure('SESSION_EXPIRED', r.message);
   }
 }
 
