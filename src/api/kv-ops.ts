@@ -3,13 +3,13 @@
  * and the multiplexed KvSession both serve them, so the two cannot drift apart.
  */
 import type { ApplyResult, KvCommand, StateMachine } from '../statemachine/index.js';
-import { SESSION_EXPIRY_VERSION, encodeCommand, kvRecordSnapshotLength, validateCommand } from '../statemachine/index.js';
+import { encodeCommand, kvRecordSnapshotLength, validateCommand } from '../statemachine/index.js';
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { refuseIfCutOff, type OnLeader } from './on-leader.js';
 import { keyTooLong, quoteKey } from './request-key.js';
 import { ServiceFailure } from './service-error.js';
 import type { StateQuota } from './state-quota.js';
-import { clientTagOf } from './client-tag.js';
+import { clientTagOf, marksRetry } from './client-tag.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
 
 export interface KvOps {
@@ -47,14 +47,10 @@ export function refuseLongKey(key: string, field = 'key'): void {
  * A client's retry mark goes in only once every member reads it (SESSION_EXPIRY_VERSION).
  */
 function encodeKv(cmd: KvCommand, client: ClientRefMsg | null, sm: StateMachine): Uint8Array {
-  const tag = client === null ? null : clientTagOf(client.id, client.seq, client.retry === true && marksRetries(sm));
+  const tag = client === null ? null : clientTagOf(client.id, client.seq, marksRetry(client.retry, sm));
   const envelope = tag === null ? cmd : { ...cmd, client: tag };
   validateCommand(envelope);
   return encodeCommand(envelope);
-}
-
-function marksRetries(sm: StateMachine): boolean {
-  return sm.supports(SESSION_EXPIRY_VERSION);
 }
 
 export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, cutOff?: () => string | null, quota?: StateQuota): KvOps {

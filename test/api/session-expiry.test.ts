@@ -9,10 +9,11 @@ import t from 'tap';
 import { classify } from '../../src/api/failover.js';
 import { ApiError, exitCodeFor } from '../../src/api/errors.js';
 import { kvOps } from '../../src/api/kv-ops.js';
+import { meshOps } from '../../src/api/mesh-ops.js';
 import { onLeaderOf } from '../../src/api/on-leader.js';
 import { toServiceError } from '../../src/api/service-error.js';
 import type { ClientRefMsg, PutRequestMsg } from '../../src/api/wire-types.js';
-import { decodeCommand, encodeCommand } from '../../src/statemachine/index.js';
+import { decodeCommand, encodeCommand, meshKind } from '../../src/statemachine/index.js';
 import { FakeConsensus } from './fake-consensus.js';
 
 const soon = (): number => Date.now() + 2000;
@@ -22,11 +23,12 @@ function put(key: string, value: string, client: ClientRefMsg, ifRevision?: numb
   return { key, value: Buffer.from(value), hasIfRevision: ifRevision !== undefined, ifRevision: ifRevision ?? 0, client, forwarded: false };
 }
 
-async function cluster(version: string): Promise<{ port: FakeConsensus; kv: ReturnType<typeof kvOps> }> {
+async function cluster(version: string): Promise<{ port: FakeConsensus; kv: ReturnType<typeof kvOps>; mesh: ReturnType<typeof meshOps> }> {
   const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], maxClients: MAX });
   await port.propose(encodeCommand({ kind: 'cluster', op: 'set-version', version }));
   const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf: (id) => `${id}:1`, forwarder: { call: () => Promise.reject(new Error('not forwarded')) } });
-  return { port, kv: kvOps(port, port.sm, onLeader) };
+  const mesh = meshOps({ host: port, stateMachine: port.sm, onLeader, isMember: () => true, self: 'c1' });
+  return { port, kv: kvOps(port, port.sm, onLeader), mesh };
 }
 
 async function flood(kv: ReturnType<typeof kvOps>): Promise<void> {
@@ -71,4 +73,20 @@ void t.test('below 0.4 the mark is not proposed: older members refuse the field'
   const proposed = port.proposals.at(-1);
   t.ok(proposed instanceof Uint8Array);
   t.same(decodeCommand(proposed as Uint8Array).client, { id: 'c', seq: 1 }, 'the entry an older member applies');
+});
+
+void t.test('at 0.4 a retried apply or delete of mesh resources whose record was evicted: SESSION_EXPIRED', async (t) => {
+  const { port, kv, mesh } = await cluster('0.4');
+  const web = { kind: 'service', name: 'web', spec: { protocol: 'http', ports: [80] } };
+  const apply = (clientRetry: boolean) => ({ resources: Buffer.from(JSON.stringify([web])), clientId: 'ctl-1', clientSeq: 1, forwarded: false, clientRetry });
+  await mesh.apply(apply(false), soon());
+  const remove = (clientRetry: boolean) => ({ kind: 'service', name: 'web', clientId: 'ctl-2', clientSeq: 1, forwarded: false, clientRetry });
+  await mesh.delete(remove(false), soon());
+  await flood(kv);
+  await t.rejects(mesh.delete(remove(true), soon()), { code: 'SESSION_EXPIRED' }, 'not NOT_FOUND');
+  await mesh.apply({ ...apply(false), clientId: 'ctl-3' }, soon());
+  await mesh.delete({ ...remove(false), clientId: 'ctl-4' }, soon());
+  await flood(kv);
+  await t.rejects(mesh.apply({ ...apply(true), clientId: 'ctl-3' }, soon()), { code: 'SESSION_EXPIRED' }, 'not re-applied over a later delete of another client');
+  t.equal(port.sm.view(meshKind).get('service', 'web'), null, 'the delete stands');
 });
