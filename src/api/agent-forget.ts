@@ -17,7 +17,7 @@ import {
   type ForgetEntry,
   type StateMachine,
 } from '../statemachine/index.js';
-import { clientTagOf } from './client-tag.js';
+import { clientTagOf, marksRetry } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { DeleteResourceRequestMsg } from './mesh-ops.js';
 import type { OnLeader } from './on-leader.js';
@@ -36,7 +36,7 @@ export interface AgentForgetDeps {
 export function forgetAgent(deps: AgentForgetDeps, req: DeleteResourceRequestMsg, deadline: number): Promise<{ revision: number }> {
   const id = req.name;
   if (!AGENT_ID_PATTERN.test(id) || Buffer.byteLength(id) > MAX_AGENT_ID_BYTES) throw new ServiceFailure('INVALID_ARGUMENT', `invalid agent id ${JSON.stringify(id.slice(0, 80))}`);
-  const client = clientTagOf(req.clientId, req.clientSeq);
+  const client = clientTagOf(req.clientId, req.clientSeq, marksRetry(req.clientRetry, deps.stateMachine));
   // Judged on the leader, from its state: a follower's may not have applied the agent's latest record yet.
   return deps.onLeader('DeleteResource', req, deadline, async (remaining) => {
     const cluster = deps.stateMachine.view(clusterKind);

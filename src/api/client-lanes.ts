@@ -53,3 +53,36 @@ export class ClientLanes {
     return { id: n === 0 ? this.base : `${this.base}/${n}`, seq: 0 };
   }
 }
+
+/**
+ * The tags of one write's attempts: the first goes out as it is, every later one is marked
+ * `retry`. Any earlier attempt may have been applied (no answer, a broken stream, or a node that
+ * proposed it and then lost its leadership or shut down), so a re-send must not be applied anew
+ * where the cluster may have dropped the id's record: it is refused SESSION_EXPIRED instead
+ * (src/statemachine/dedup.ts). Not marking the first attempt is what keeps a new client (or a
+ * lane whose record was dropped long ago) from ever being refused.
+ */
+export class WriteAttempts {
+  /** An attempt went out whose outcome is not known: every later one is a retry. */
+  private mayHaveApplied = false;
+  /** The last attempt went out and was not shown unproposed. */
+  private outstanding = false;
+
+  constructor(private readonly ref: ClientRefMsg) {}
+
+  next(): ClientRefMsg {
+    if (this.outstanding) this.mayHaveApplied = true;
+    this.outstanding = true;
+    return this.mayHaveApplied ? { ...this.ref, retry: true } : this.ref;
+  }
+
+  /**
+   * The last attempt was refused before anything was proposed (RESOURCE_EXHAUSTED: the leader's
+   * bound on bytes waiting to commit): it cannot have been applied, so it does not make the next
+   * attempt a retry. Without this, a new client's write slowed by another's burst would be
+   * refused SESSION_EXPIRED once the table is full.
+   */
+  refusedUnproposed(): void {
+    this.outstanding = false;
+  }
+}

@@ -3,13 +3,22 @@
  * none for an empty id, and never one of the controllers' own report ids, which a client could
  * otherwise move past the controller's seq so that every later report of its agents is refused.
  */
-import { CONTROLLER_CLIENT_ID_PREFIX, type ClientTag } from '../statemachine/index.js';
+import { CONTROLLER_CLIENT_ID_PREFIX, SESSION_EXPIRY_VERSION, type ClientTag, type StateMachine } from '../statemachine/index.js';
 import { ServiceFailure } from './service-error.js';
 
-export function clientTagOf(id: string, seq: number): ClientTag | null {
+export function clientTagOf(id: string, seq: number, retry = false): ClientTag | null {
   if (id === '') return null;
   if (id.startsWith(CONTROLLER_CLIENT_ID_PREFIX)) {
     throw new ServiceFailure('INVALID_ARGUMENT', `client id ${JSON.stringify(id.slice(0, 64))}: ids starting with "${CONTROLLER_CLIENT_ID_PREFIX}" are the controllers' own`);
   }
-  return { id, seq };
+  return retry ? { id, seq, retry } : { id, seq };
+}
+
+/**
+ * Whether a client's retry mark goes into the entry: only once every member reads it
+ * (SESSION_EXPIRY_VERSION), since an older member refuses the field and would apply the entry as
+ * an error while the others apply it. Below that level the retry is proposed as before.
+ */
+export function marksRetry(requested: boolean | undefined, sm: StateMachine): boolean {
+  return requested === true && sm.supports(SESSION_EXPIRY_VERSION);
 }

@@ -24,7 +24,7 @@ import {
   type MembersJson,
   type StatusJson,
 } from './answers.js';
-import { ClientLanes } from './client-lanes.js';
+import { ClientLanes, WriteAttempts } from './client-lanes.js';
 import { retryWhileLeaderFull } from './write-backoff.js';
 import { streamAudit, type AuditOptions } from './audit-stream.js';
 import type { StreamContext } from './stream-context.js';
@@ -92,16 +92,19 @@ export class ControllerClient {
     checkValueSize(bytes.byteLength);
     const lane = this.lanes.take();
     try {
-      const request = {
-        key,
-        value: bytes,
-        hasIfRevision: opts.ifRevision !== undefined,
-        ifRevision: opts.ifRevision ?? 0,
-        client: lane.ref,
-        forwarded: false,
-      };
-      const op = sessionOp('KV_OP_PUT', request, false);
-      return decodeRevision(await retryWhileLeaderFull(this.timeoutMs, () => this.failover.run((endpoint) => this.kv(endpoint, 'Put', request, op))), 'PutResponse');
+      const attempts = new WriteAttempts(lane.ref);
+      const answer = await this.writeAttempts(attempts, (endpoint) => {
+        const request = {
+          key,
+          value: bytes,
+          hasIfRevision: opts.ifRevision !== undefined,
+          ifRevision: opts.ifRevision ?? 0,
+          client: attempts.next(),
+          forwarded: false,
+        };
+        return this.kv(endpoint, 'Put', request, sessionOp('KV_OP_PUT', request, false));
+      });
+      return decodeRevision(answer, 'PutResponse');
     } finally {
       lane.release();
     }
@@ -118,15 +121,18 @@ export class ControllerClient {
     checkKey(key);
     const lane = this.lanes.take();
     try {
-      const request = {
-        key,
-        client: lane.ref,
-        forwarded: false,
-        hasIfRevision: opts.ifRevision !== undefined,
-        ifRevision: opts.ifRevision ?? 0,
-      };
-      const op = sessionOp('KV_OP_DELETE', request, false);
-      return decodeRevision(await retryWhileLeaderFull(this.timeoutMs, () => this.failover.run((endpoint) => this.kv(endpoint, 'Delete', request, op))), 'DeleteResponse');
+      const attempts = new WriteAttempts(lane.ref);
+      const answer = await this.writeAttempts(attempts, (endpoint) => {
+        const request = {
+          key,
+          client: attempts.next(),
+          forwarded: false,
+          hasIfRevision: opts.ifRevision !== undefined,
+          ifRevision: opts.ifRevision ?? 0,
+        };
+        return this.kv(endpoint, 'Delete', request, sessionOp('KV_OP_DELETE', request, false));
+      });
+      return decodeRevision(answer, 'DeleteResponse');
     } finally {
       lane.release();
     }
@@ -282,6 +288,22 @@ export class ControllerClient {
   }
 
   /** A Put, Get or Delete: on the endpoint's KvSession, or as a unary call (viaSession). */
+  /**
+   * One write through the endpoints, tried again while the leader refuses it for its bound on
+   * bytes waiting to commit. That refusal comes before anything is proposed, so the next try is
+   * not marked a retry for it (only an attempt whose outcome is unknown makes one).
+   */
+  private async writeAttempts(attempts: WriteAttempts, attempt: (endpoint: string) => Promise<unknown>): Promise<unknown> {
+    return retryWhileLeaderFull(this.timeoutMs, async () => {
+      try {
+        return await this.failover.run(attempt);
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'RESOURCE_EXHAUSTED') attempts.refusedUnproposed();
+        throw err;
+      }
+    });
+  }
+
   private kv(endpoint: string, method: 'Put' | 'Get' | 'Delete', request: object, op: KvSessionOp): Promise<unknown> {
     return viaSession(this.session(endpoint), op, this.timeoutMs, () => this.unary(endpoint, method, request));
   }

@@ -27,6 +27,8 @@ export const API_ERROR_CODES = [
   'NO_SPACE',
   // A bound on what one client or all clients may hold on a controller (watches: watch-limits.ts).
   'RESOURCE_EXHAUSTED',
+  // A retried write whose exactly-once record the cluster may have dropped: its outcome is unknown, nothing applied.
+  'SESSION_EXPIRED',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -56,6 +58,8 @@ export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
   STALE_REQUEST: grpc.status.FAILED_PRECONDITION,
   NO_SPACE: grpc.status.RESOURCE_EXHAUSTED,
   RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
+  // Not UNAVAILABLE: the client must not re-send it blindly (failover.ts treats it as final).
+  SESSION_EXPIRED: grpc.status.ABORTED,
 };
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
@@ -157,6 +161,7 @@ export function exitCodeFor(err: unknown): number {
       case 'STALE_REQUEST':
       case 'NO_SPACE':
       case 'RESOURCE_EXHAUSTED':
+      case 'SESSION_EXPIRED':
         return EXIT_FAILED;
       default: {
         const unreachable: never = err.code;

@@ -10,7 +10,7 @@ import { keyTooLong, quoteKey } from './request-key.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 import type { StateQuota } from './state-quota.js';
-import { clientTagOf } from './client-tag.js';
+import { clientTagOf, marksRetry } from './client-tag.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
 
 export interface KvOps {
@@ -32,6 +32,8 @@ function kvResult(r: ApplyResult): { revision: number } {
       throw new ServiceFailure('INVALID_ARGUMENT', r.message);
     case 'IGNORED':
       throw new ServiceFailure('INTERNAL', r.message);
+    case 'SESSION_EXPIRED':
+      throw new ServiceFailure('SESSION_EXPIRED', r.message);
   }
 }
 
@@ -41,9 +43,12 @@ export function refuseLongKey(key: string, field = 'key'): void {
   if (problem !== null) throw new ServiceFailure('INVALID_ARGUMENT', problem);
 }
 
-/** Validated before proposing: a command the state machine would refuse never reaches the log. */
-function encodeKv(cmd: KvCommand, client: ClientRefMsg | null): Uint8Array {
-  const tag = client === null ? null : clientTagOf(client.id, client.seq);
+/**
+ * Validated before proposing: a command the state machine would refuse never reaches the log.
+ * A client's retry mark goes in only once every member reads it (SESSION_EXPIRY_VERSION).
+ */
+function encodeKv(cmd: KvCommand, client: ClientRefMsg | null, sm: StateMachine): Uint8Array {
+  const tag = client === null ? null : clientTagOf(client.id, client.seq, marksRetry(client.retry, sm));
   const envelope = tag === null ? cmd : { ...cmd, client: tag };
   validateCommand(envelope);
   return encodeCommand(envelope);
@@ -54,7 +59,7 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
     async put(req, deadline) {
       refuseLongKey(req.key);
       const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: req.value, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
-      const data = encodeKv(cmd, req.client);
+      const data = encodeKv(cmd, req.client, sm);
       return onLeader('put', req, deadline, async (remaining) => {
         // On the leader, against its state: what the put adds to a snapshot, less what it replaces.
         // Reserved until it applies, so that puts proposed meanwhile cannot all pass on the same room.
@@ -68,7 +73,7 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
     async delete(req, deadline) {
       refuseLongKey(req.key);
       const cmd: KvCommand = { kind: 'kv', op: 'delete', key: req.key, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
-      const data = encodeKv(cmd, req.client);
+      const data = encodeKv(cmd, req.client, sm);
       return onLeader('delete', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
     },
 

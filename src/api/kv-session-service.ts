@@ -44,7 +44,7 @@ async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: numb
   const timeoutMs = sessionRequestTimeoutMs(req.timeoutMs, defaultTimeoutMs);
   // Answer a little before the client gives up, so it sees our error rather than a timeout.
   const deadline = Date.now() + Math.max(timeoutMs - 50, timeoutMs / 2);
-  const client = req.clientId === '' ? null : { id: req.clientId, seq: req.clientSeq };
+  const client = req.clientId === '' ? null : { id: req.clientId, seq: req.clientSeq, ...(req.clientRetry === true ? { retry: true } : {}) };
   const guarded = { hasIfRevision: req.hasIfRevision, ifRevision: req.ifRevision, client, forwarded: req.forwarded };
   try {
     switch (req.op) {

@@ -22,7 +22,7 @@ export interface KvFields {
   readonly hasIfRevision?: boolean;
   readonly ifRevision?: number;
   readonly serializable?: boolean;
-  readonly client?: { readonly id: string; readonly seq: number } | null;
+  readonly client?: { readonly id: string; readonly seq: number; readonly retry?: boolean } | null;
 }
 
 /** One session request from the same fields a unary request has. */
@@ -36,6 +36,7 @@ export function sessionOp(op: KvSessionRequestMsg['op'], f: KvFields, forwarded:
     serializable: f.serializable ?? false,
     clientId: f.client?.id ?? '',
     clientSeq: f.client?.seq ?? 0,
+    clientRetry: f.client?.retry ?? false,
     forwarded,
   };
 }

@@ -15,6 +15,8 @@ import { ApiError } from './errors.js';
 import { Failover, onEndpoint } from './failover.js';
 import { meshUnary, type MeshMethod } from './mesh-proto.js';
 import { checkApplySize } from './request-size.js';
+import { WriteAttempts } from './client-lanes.js';
+import type { ClientRefMsg } from './wire-types.js';
 import { PAGE_LIMIT, allPages } from './resource-pages.js';
 
 export interface MeshClientOptions {
@@ -93,6 +95,11 @@ export function decodeAgentRow(raw: unknown, i: number): AgentRow {
   };
 }
 
+/** A write's tag in the flat fields of the mesh requests. */
+function flat(ref: ClientRefMsg): { clientId: string; clientSeq: number; clientRetry: boolean } {
+  return { clientId: ref.id, clientSeq: ref.seq, clientRetry: ref.retry === true };
+}
+
 export class MeshClient {
   private readonly failover: Failover;
   private readonly credentials: grpc.ChannelCredentials;
@@ -108,8 +115,8 @@ export class MeshClient {
   async apply(resources: readonly ResourceInput[]): Promise<ApplyAnswer> {
     const encoded = Buffer.from(JSON.stringify(resources));
     checkApplySize(encoded.byteLength);
-    const request = { resources: encoded, clientId: this.clientId, clientSeq: ++this.seq, forwarded: false };
-    const f = answer(await this.failover.run((e) => this.call(e, 'Apply', request)), 'ApplyResponse');
+    const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
+    const f = answer(await this.failover.run((e) => this.call(e, 'Apply', { resources: encoded, ...flat(attempts.next()), forwarded: false })), 'ApplyResponse');
     const results = list(jsonBytes(f, 'results'), 'results').map((r, i) => {
       const x = Fields.of(r, `results[${i}]`, bad);
       return { kind: x.oneOf('kind', ['service', 'route'] as const), name: x.string('name'), action: x.oneOf('action', ['created', 'configured', 'unchanged'] as const) };
@@ -130,15 +137,15 @@ export class MeshClient {
   }
 
   async delete(kind: ResourceType, name: string): Promise<{ revision: number }> {
-    const request = { kind, name, clientId: this.clientId, clientSeq: ++this.seq, forwarded: false };
-    const f = answer(await this.failover.run((e) => this.call(e, 'DeleteResource', request)), 'DeleteResourceResponse');
+    const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
+    const f = answer(await this.failover.run((e) => this.call(e, 'DeleteResource', { kind, name, ...flat(attempts.next()), forwarded: false })), 'DeleteResourceResponse');
     return { revision: f.int('revision', { min: 0 }) };
   }
 
   /** Forgets an offline agent's record (`ctl delete agent`); NOT_FOUND when there is none. */
   async forgetAgent(id: string): Promise<void> {
-    const request = { kind: 'agent', name: id, clientId: this.clientId, clientSeq: ++this.seq, forwarded: false };
-    answer(await this.failover.run((e) => this.call(e, 'DeleteResource', request)), 'DeleteResourceResponse');
+    const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
+    answer(await this.failover.run((e) => this.call(e, 'DeleteResource', { kind: 'agent', name: id, ...flat(attempts.next()), forwarded: false })), 'DeleteResourceResponse');
   }
 
   /** The first answer, unless it is stale and another endpoint has a current one. */

@@ -33,7 +33,7 @@ import {
 import { MAX_APPLY_BYTES } from '../limits/apply-size.js';
 import { pageOf } from './resource-pages.js';
 import { forgetAgent } from './agent-forget.js';
-import { clientTagOf } from './client-tag.js';
+import { clientTagOf, marksRetry } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
 import { linearizableBarrier } from './read-barrier.js';
@@ -47,6 +47,8 @@ export interface ApplyRequestMsg {
   readonly clientId: string;
   readonly clientSeq: number;
   readonly forwarded: boolean;
+  /** A re-send whose earlier attempt may have been applied (ClientRef.retry); absent from older senders. */
+  readonly clientRetry?: boolean;
 }
 export interface GetResourcesRequestMsg {
   readonly kind: string;
@@ -62,6 +64,8 @@ export interface DeleteResourceRequestMsg {
   readonly clientId: string;
   readonly clientSeq: number;
   readonly forwarded: boolean;
+  /** As ApplyRequestMsg's. */
+  readonly clientRetry?: boolean;
 }
 export interface ReportAgentsRequestMsg {
   readonly controller: string;
@@ -142,6 +146,8 @@ function meshResult(r: ApplyResult): number {
       throw new ServiceFailure('INVALID_ARGUMENT', r.message);
     case 'IGNORED':
       throw new ServiceFailure('INTERNAL', r.message);
+    case 'SESSION_EXPIRED':
+      throw new ServiceFailure('SESSION_EXPIRED', r.message);
   }
 }
 
@@ -213,7 +219,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       const resources = (items as readonly unknown[]).map((item, i) => parseResourceInput(item, `resources[${i}]`, (m) => new CommandError(m)));
       const command: MeshCommand = { kind: 'mesh', op: 'apply', resources };
       validateCommand(command);
-      const client = clientTagOf(req.clientId, req.clientSeq);
+      const client = clientTagOf(req.clientId, req.clientSeq, marksRetry(req.clientRetry, deps.stateMachine));
       return onLeader('Apply', req, deadline, async (remaining) => {
         // A file that changes nothing writes nothing, not even a log entry: once a read barrier
         // confirms this leader's state is current, an unchanged file is answered from it. A file
@@ -266,7 +272,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       if (!RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
       const command: MeshCommand = { kind: 'mesh', op: 'delete', type, name: req.name };
       validateCommand(command);
-      const client = clientTagOf(req.clientId, req.clientSeq);
+      const client = clientTagOf(req.clientId, req.clientSeq, marksRetry(req.clientRetry, deps.stateMachine));
       return onLeader('DeleteResource', req, deadline, async (remaining) => ({ revision: meshResult(await host.propose(encodeMesh(command, client), remaining)) }));
     },
 

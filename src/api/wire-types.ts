@@ -5,6 +5,8 @@
 export interface ClientRefMsg {
   readonly id: string;
   readonly seq: number;
+  /** A re-send whose earlier attempt may have been applied (command.ts ClientTag.retry). */
+  readonly retry?: boolean;
 }
 export interface PutRequestMsg {
   readonly key: string;
@@ -87,6 +89,8 @@ export interface KvSessionRequestMsg {
   readonly clientId: string;
   readonly clientSeq: number;
   readonly forwarded: boolean;
+  /** ClientRefMsg.retry; absent from senders that predate it. */
+  readonly clientRetry?: boolean;
 }
 export interface KvSessionResponseMsg {
   readonly id: number;

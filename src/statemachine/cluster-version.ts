@@ -30,6 +30,13 @@ export const FORGET_AGENTS_VERSION = '0.2';
 export const REQUEST_PRINT_VERSION = '0.3';
 
 /**
+ * The level from which a client's re-send carries `retry` (command.ts) and a retry of an id the
+ * dedup table no longer knows is refused as SESSION_EXPIRED instead of applied a second time
+ * (attack 37 A2). Older members refuse the field, so it is proposed only from this level.
+ */
+export const SESSION_EXPIRY_VERSION = '0.4';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

@@ -40,6 +40,13 @@ export interface ClientTag {
   readonly id: string;
   /** Increases with every new request from this client; a retry reuses it. */
   readonly seq: number;
+  /**
+   * Set on a re-send of a request whose earlier attempt may have been applied (its answer never
+   * came). An id the table does not know is then refused as expired rather than applied anew,
+   * once the table may have dropped records (dedup.ts). Proposed only from cluster version
+   * SESSION_EXPIRY_VERSION: older members refuse the field.
+   */
+  readonly retry?: boolean;
 }
 
 /** A command as proposed: a kind's command plus the optional dedup tag. */
@@ -162,6 +169,7 @@ function validateWith(value: unknown, registry: KindRegistry, payload: Payload |
 }
 
 function parseClient(value: unknown): ClientTag {
-  const f = Fields.of(value, 'command.client', (m) => new CommandError(m)).only(new Set(['id', 'seq']));
-  return { id: f.string('id', { nonEmpty: true, maxBytes: MAX_CLIENT_ID_BYTES }), seq: f.int('seq', { min: 0 }) };
+  const f = Fields.of(value, 'command.client', (m) => new CommandError(m)).only(new Set(['id', 'seq', 'retry']));
+  const tag = { id: f.string('id', { nonEmpty: true, maxBytes: MAX_CLIENT_ID_BYTES }), seq: f.int('seq', { min: 0 }) };
+  return f.has('retry') && f.boolean('retry') ? { ...tag, retry: true } : tag;
 }

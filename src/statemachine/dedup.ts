@@ -8,6 +8,19 @@
  * sent with another request is refused, not answered with the first one's result. Records from
  * before (older snapshots, or written while the cluster version was below
  * REQUEST_PRINT_VERSION) have none and are answered as before.
+ *
+ * A client's record must not silently vanish (thesis §6.3, session expiry): once the table is
+ * full it drops the least recently applied id for each new one, and a retry of a request whose
+ * record was dropped would be applied a second time (attack 37 A2: 10,001 puts under fresh ids
+ * took 5-8 s, then an acknowledged put was re-applied over a later write of another client).
+ * So a request marked as a retry (`retry`: an earlier attempt's answer never came) whose id the
+ * table does not know is refused as SESSION_EXPIRED, nothing applied, when the table is full:
+ * the only state in which it can have dropped records, since it never shrinks otherwise. A
+ * table not yet full has dropped nothing, so there an unknown id's earlier attempts were never
+ * applied and the retry is applied as a first attempt. An honest new client is never refused:
+ * its first attempt carries no mark. A retry of an id the table knows is judged by seq as before
+ * (a recorded seq below the retry's means the retry's earlier attempts were not applied).
+ * Every replica decides alike: the mark is in the entry, the table's size is replicated state.
  */
 import type { ClientTag } from './command.js';
 import { SnapshotError } from './errors.js';
@@ -52,12 +65,28 @@ export class ClientTable {
    */
   check(client: ClientTag, printOf: () => RequestPrint | null): ApplyResult | null {
     const entry = this.entries.get(client.id);
-    if (entry === undefined || client.seq > entry.seq) return null;
+    if (entry === undefined) return client.retry === true && this.mayHaveDropped() ? this.expired(client) : null;
+    if (client.seq > entry.seq) return null;
     if (client.seq === entry.seq) {
       const clash = entry.print === null ? null : reuseProblem(client, entry.print, printOf());
       return clash === null ? entry.result : failure('INVALID', clash);
     }
     return failure('STALE_REQUEST', `client "${client.id}" request ${client.seq} is older than its latest, ${entry.seq}`);
+  }
+
+  /** Full: every new id has evicted one since it filled (the table never shrinks otherwise). */
+  private mayHaveDropped(): boolean {
+    return this.entries.size >= this.maxClients;
+  }
+
+  private expired(client: ClientTag): ApplyResult {
+    const id = JSON.stringify(client.id.length > 64 ? `${client.id.slice(0, 64)}...` : client.id);
+    return failure(
+      'SESSION_EXPIRED',
+      `the outcome of this write is unknown: its exactly-once record was dropped, or it was never applied (client ${id} request ${client.seq} is a retry, ` +
+        `and the cluster's table of the latest request of ${this.maxClients} client ids is full and no longer holds this id, so an earlier attempt may have been applied ` +
+        `and its record evicted by newer clients); nothing applied: read the state to see whether the write took effect before writing again`,
+    );
   }
 
   record(client: ClientTag, result: ApplyResult, index: number, print: RequestPrint | null): void {

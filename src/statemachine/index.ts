@@ -105,6 +105,8 @@ export {
   BASE_CLUSTER_VERSION,
   CLUSTER_KIND,
   FORGET_AGENTS_VERSION,
+  REQUEST_PRINT_VERSION,
+  SESSION_EXPIRY_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

@@ -9,7 +9,8 @@ export type FailureCode =
   | 'STALE_REQUEST' // a client retried a request older than its latest
   | 'INVALID' // the entry is not a valid command; nothing was applied
   | 'IGNORED' // valid but superseded (an older term's decision, an already-applied index)
-  | 'CONFLICT'; // the target already exists or is in the wrong state for this command
+  | 'CONFLICT' // the target already exists or is in the wrong state for this command
+  | 'SESSION_EXPIRED'; // a retry whose client record may have been dropped: its outcome is unknown; nothing applied
 
 export interface ApplyOk {
   readonly ok: true;

@@ -274,8 +274,16 @@ export class StateMachine implements ReplicatedStateMachine {
    * 0.1.x members during a rolling upgrade, and their snapshot reader refuses the longer record.
    */
   private printsRequests(): boolean {
+    return this.supports(REQUEST_PRINT_VERSION);
+  }
+
+  /**
+   * Whether the replicated cluster version is at least `version`, so every member reads what
+   * that level adds. A state machine without the cluster kind (a test's) supports every level.
+   */
+  supports(version: string): boolean {
     if (!this.registry.holds(clusterKind as AnyResourceKind)) return true;
-    return this.view(clusterKind).supports(REQUEST_PRINT_VERSION);
+    return this.view(clusterKind).supports(version);
   }
 
   private freshStores(): Map<string, KindInstance<KindCommand, unknown>> {

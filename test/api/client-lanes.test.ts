@@ -3,7 +3,7 @@
  * no two writes of one id are in flight at once, and the ids are reused.
  */
 import t from 'tap';
-import { ClientLanes } from '../../src/api/client-lanes.js';
+import { ClientLanes, WriteAttempts } from '../../src/api/client-lanes.js';
 
 void t.test('one writer at a time keeps one id, its seq rising', async (t) => {
   const lanes = new ClientLanes('c');
@@ -30,4 +30,24 @@ void t.test('writes in flight together hold distinct ids; a freed id is taken ag
   const e = lanes.take();
   t.same(e.ref, { id: 'c/3', seq: 1 }, 'a released tag was not put back twice');
   t.equal(lanes.count, 4, 'as many ids as writes were in flight at once');
+});
+
+void t.test("a write's first attempt goes out unmarked, every later one marked as a retry of the same ref", async (t) => {
+  const attempts = new WriteAttempts({ id: 'c', seq: 3 });
+  t.strictSame(attempts.next(), { id: 'c', seq: 3 });
+  t.strictSame(attempts.next(), { id: 'c', seq: 3, retry: true });
+  t.strictSame(attempts.next(), { id: 'c', seq: 3, retry: true });
+});
+
+void t.test('an attempt refused before anything was proposed does not make the next one a retry; one of unknown outcome does', async (t) => {
+  const attempts = new WriteAttempts({ id: 'c', seq: 4 });
+  t.strictSame(attempts.next(), { id: 'c', seq: 4 });
+  attempts.refusedUnproposed(); // the leader's bound on bytes waiting to commit
+  t.strictSame(attempts.next(), { id: 'c', seq: 4 }, 'still a first attempt');
+  attempts.refusedUnproposed();
+  t.strictSame(attempts.next(), { id: 'c', seq: 4 });
+  // This one's answer never came (a failover):
+  t.strictSame(attempts.next(), { id: 'c', seq: 4, retry: true }, 'after an attempt of unknown outcome, a retry');
+  attempts.refusedUnproposed();
+  t.strictSame(attempts.next(), { id: 'c', seq: 4, retry: true }, 'and stays one: an earlier attempt may have been applied');
 });

@@ -9,7 +9,7 @@ import { confEntryToMembersCommand, encodeBootstrapContext } from '../../src/nod
 import { encodeCommand, okResult, StateMachine, type ApplyResult } from '../../src/statemachine/index.js';
 
 export class FakeConsensus implements ConsensusPort {
-  readonly sm = new StateMachine();
+  readonly sm: StateMachine;
   conf: ConfState;
   /** Each member's replicated index, as a leader's progress would show it. */
   readonly match = new Map<string, number>();
@@ -38,8 +38,11 @@ export class FakeConsensus implements ConsensusPort {
       readonly learners?: readonly string[];
       /** Bootstrap the members records from voters (at index 1) and keep them in step with changes. */
       readonly records?: boolean;
+      /** The state machine's dedup table bound (default: the real one). */
+      readonly maxClients?: number;
     },
   ) {
+    this.sm = new StateMachine(opts.maxClients === undefined ? {} : { maxClients: opts.maxClients });
     this.leaderId = opts.leader;
     this.conf = { voters: [...opts.voters], learners: [...(opts.learners ?? [])] };
     this.records = opts.records ?? false;

@@ -20,12 +20,13 @@ void t.test('puts and deletes go on a session, marked forwarded, with their clie
   });
   const deadline = Date.now() + 5000;
   t.strictSame(await fwd.call(leader.address, 'put', { key: 'k', value: Buffer.from('v'), hasIfRevision: true, ifRevision: 3, client: ref, forwarded: false }, deadline), { revision: 11 });
-  t.strictSame(await fwd.call(leader.address, 'delete', { key: 'k', hasIfRevision: false, ifRevision: 0, client: ref, forwarded: false }, deadline), { revision: 12 });
+  // A client's retry mark travels with the ref (the leader decides on it: SESSION_EXPIRED).
+  t.strictSame(await fwd.call(leader.address, 'delete', { key: 'k', hasIfRevision: false, ifRevision: 0, client: { ...ref, retry: true }, forwarded: false }, deadline), { revision: 12 });
   t.strictSame(
     leader.calls.map((c) => [c.method, c.via, c.request['forwarded'], c.request['client']]),
     [
-      ['Put', 'session', true, ref],
-      ['Delete', 'session', true, ref],
+      ['Put', 'session', true, { ...ref, retry: false }],
+      ['Delete', 'session', true, { ...ref, retry: true }],
     ],
   );
   t.equal(leader.calls[0]?.request['ifRevision'], 3);

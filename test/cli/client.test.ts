@@ -93,13 +93,13 @@ void t.test('a retried write re-sends the same client id and seq; the next write
   t.strictSame(await client.put('k', 'v', { ifRevision: 3 }), { revision: 7 });
   const first = flaky.calls[0]?.request;
   const retry = good.calls[0]?.request;
-  t.strictSame(retry?.['client'], first?.['client'], 'same ref on the retry');
-  t.strictSame(retry?.['client'], { id: client.id, seq: 1 });
+  t.strictSame(first?.['client'], { id: client.id, seq: 1, retry: false }, 'the first attempt is not marked');
+  t.strictSame(retry?.['client'], { id: client.id, seq: 1, retry: true }, 'same ref on the retry, marked as one');
   t.equal(retry?.['hasIfRevision'], true);
   t.equal(retry?.['ifRevision'], 3);
   t.equal(Buffer.from(retry?.['value'] as Uint8Array).toString(), 'v');
   await client.put('k', 'w');
-  t.strictSame(good.calls[1]?.request['client'], { id: client.id, seq: 2 });
+  t.strictSame(good.calls[1]?.request['client'], { id: client.id, seq: 2, retry: false });
   t.equal(good.calls[1]?.request['hasIfRevision'], false);
 });
 
@@ -109,7 +109,34 @@ void t.test('a silent endpoint is given up after the timeout and the write retri
   const client = new ControllerClient({ endpoints: [silent.address, good.address], timeoutMs: 300 });
   stopAll(t, silent, good, client);
   t.strictSame(await client.delete('k'), { revision: 9 });
-  t.strictSame(good.calls[0]?.request['client'], silent.calls[0]?.request['client']);
+  t.strictSame(good.calls[0]?.request['client'], { ...(silent.calls[0]?.request['client'] as object), retry: true });
+});
+
+void t.test('a retry refused SESSION_EXPIRED is final: reported with its reason, never re-sent', async (t) => {
+  const flaky = await startFake({
+    unary: {
+      Delete: () => {
+        throw bareFailure(grpc.status.UNAVAILABLE, 'connection reset');
+      },
+    },
+  });
+  const reason = 'the outcome of this write is unknown: its exactly-once record was dropped, or it was never applied (...)';
+  const expired = await startFake({
+    unary: {
+      Delete: () => {
+        throw apiFailure('SESSION_EXPIRED', reason);
+      },
+    },
+  });
+  const third = await startFake({ unary: { Delete: () => ({ revision: 4 }) } });
+  const client = new ControllerClient({ endpoints: [flaky.address, expired.address, third.address], timeoutMs: 2000 });
+  stopAll(t, flaky, expired, third, client);
+  const err = await rejection(client.delete('k'));
+  t.equal(err.code, 'SESSION_EXPIRED');
+  t.equal(err.grpcCode, grpc.status.ABORTED);
+  t.equal(err.message, reason);
+  t.equal(third.calls.length, 0, 'not re-sent to another endpoint');
+  t.equal(expired.calls[0]?.request['client'] !== undefined && (expired.calls[0].request['client'] as { retry: boolean }).retry, true);
 });
 
 void t.test('an answer with an error-code is final: no failover, and the code is kept', async (t) => {
@@ -147,7 +174,7 @@ void t.test('NO_LEADER from a cut-off node moves on to a node that can serve', a
   const client = new ControllerClient({ endpoints: [minority.address, majority.address], timeoutMs: 2000 });
   stopAll(t, minority, majority, client);
   t.strictSame(await client.put('k', 'v'), { revision: 4 });
-  t.strictSame(majority.calls[0]?.request['client'], minority.calls[0]?.request['client']);
+  t.strictSame(majority.calls[0]?.request['client'], { ...(minority.calls[0]?.request['client'] as object), retry: true }, 'the same ref, marked as a retry');
 });
 
 void t.test('when every node answers NO_LEADER the error is NO_LEADER, not UNREACHABLE', async (t) => {
