@@ -24,6 +24,7 @@ import {
   type MembersJson,
   type StatusJson,
 } from './answers.js';
+import { channelSettled } from './channel-settled.js';
 import { ClientLanes, WriteAttempts } from './client-lanes.js';
 import { retryWhileLeaderFull } from './write-backoff.js';
 import { streamAudit, type AuditOptions } from './audit-stream.js';
@@ -258,23 +259,8 @@ export class ControllerClient {
   }
 
   /** Resolves when the endpoint's channel is READY or has failed; rejects if still connecting at `deadline`. */
-  private settled(endpoint: string, deadline: number): Promise<void> {
-    const channel = this.channel(endpoint).getChannel();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const state = channel.getConnectivityState(true);
-        if (state === grpc.connectivityState.READY || state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
-          resolve();
-          return;
-        }
-        if (Date.now() >= deadline) {
-          reject(new ApiError('UNREACHABLE', `${endpoint}: no connection before the connect timeout`));
-          return;
-        }
-        channel.watchConnectivityState(state, deadline, () => check());
-      };
-      check();
-    });
+  private async settled(endpoint: string, deadline: number): Promise<void> {
+    if (!(await channelSettled(this.channel(endpoint).getChannel(), deadline))) throw new ApiError('UNREACHABLE', `${endpoint}: no connection before the connect timeout`);
   }
 
   private channel(endpoint: string): grpc.Client {

@@ -3,6 +3,7 @@
  * the channel to connect (a followed stream has no deadline, so a dead endpoint is caught here).
  */
 import * as grpc from '@grpc/grpc-js';
+import { channelSettled } from './channel-settled.js';
 import { ApiError, ERROR_CODE_METADATA_KEY } from './errors.js';
 import { asCallFailure, classify, statusName } from './failover.js';
 
@@ -32,24 +33,8 @@ class ConnectFailure extends Error {
  * handshake) is not waited for: the stream then fails at once with that cause, as a unary call
  * does, and the failover moves on, instead of waiting out the timeout for a known-dead endpoint.
  */
-export function waitForReady(ctx: StreamContext): Promise<void> {
-  const channel = ctx.channel.getChannel();
-  const deadline = Date.now() + ctx.timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      const state = channel.getConnectivityState(true);
-      if (state === grpc.connectivityState.READY || state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
-        resolve();
-        return;
-      }
-      if (Date.now() >= deadline) {
-        reject(new ConnectFailure(ctx.endpoint, ctx.timeoutMs));
-        return;
-      }
-      channel.watchConnectivityState(state, deadline, () => check());
-    };
-    check();
-  });
+export async function waitForReady(ctx: StreamContext): Promise<void> {
+  if (!(await channelSettled(ctx.channel.getChannel(), Date.now() + ctx.timeoutMs))) throw new ConnectFailure(ctx.endpoint, ctx.timeoutMs);
 }
 
 /**

@@ -5,18 +5,23 @@
  * TLS files have their own test (tls-reload.test.ts).
  */
 import fs from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-void t.test('SIGHUP re-reads the config file: log_level at once, other keys named for a restart, a bad file refused', async (t) => {
+/** A one-node cluster with a leader, its controller's pid, and its JSON log lines (all, or those of one code). */
+async function oneNodeRunning(t: Test) {
   const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info' });
   t.teardown(() => cluster.stop());
   cluster.startAll();
   await cluster.explainFailure(cluster.waitForLeader());
-  const pid = cluster.pid('c1');
   const log = (): string[] => (cluster.logs.get('c1') ?? []).join('').split('\n').filter((l) => l.startsWith('{'));
   const coded = (code: string): Array<Record<string, unknown>> => log().filter((l) => l.includes(`"code":"${code}"`)).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { cluster, pid: cluster.pid('c1'), log, coded };
+}
+
+void t.test('SIGHUP re-reads the config file: log_level at once, other keys named for a restart, a bad file refused', async (t) => {
+  const { cluster, pid, log, coded } = await oneNodeRunning(t);
   const edit = (from: RegExp, to: string): void => fs.writeFileSync(cluster.configFile, fs.readFileSync(cluster.configFile, 'utf8').replace(from, to));
   const noTlsLines = (): number => log().filter((l) => l.includes('SIGHUP: no tls block')).length;
 
@@ -46,13 +51,7 @@ void t.test('SIGHUP re-reads the config file: log_level at once, other keys name
 });
 
 void t.test('SIGHUP with a tls block naming missing files is refused as a start refuses it; the node runs on as before', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info' });
-  t.teardown(() => cluster.stop());
-  cluster.startAll();
-  await cluster.explainFailure(cluster.waitForLeader());
-  const pid = cluster.pid('c1');
-  const log = (): string[] => (cluster.logs.get('c1') ?? []).join('').split('\n').filter((l) => l.startsWith('{'));
-  const coded = (code: string): Array<Record<string, unknown>> => log().filter((l) => l.includes(`"code":"${code}"`)).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const { cluster, pid, coded } = await oneNodeRunning(t);
   // A plaintext-to-TLS switch made in the wrong order: the file first, the certificates not yet there.
   const text = fs.readFileSync(cluster.configFile, 'utf8');
   t.notMatch(text, /^tls:/m, 'the cluster is plaintext');
