@@ -94,17 +94,19 @@ export class ControllerClient {
     const lane = this.lanes.take();
     try {
       const attempts = new WriteAttempts(lane.ref);
-      const answer = await this.writeAttempts(attempts, (endpoint) => {
-        const request = {
-          key,
-          value: bytes,
-          hasIfRevision: opts.ifRevision !== undefined,
-          ifRevision: opts.ifRevision ?? 0,
-          client: attempts.next(),
-          forwarded: false,
-        };
-        return this.kv(endpoint, 'Put', request, sessionOp('KV_OP_PUT', request, false));
-      });
+      const answer = await this.writeAttempts(attempts, (endpoint) =>
+        attempts.send((client) => {
+          const request = {
+            key,
+            value: bytes,
+            hasIfRevision: opts.ifRevision !== undefined,
+            ifRevision: opts.ifRevision ?? 0,
+            client,
+            forwarded: false,
+          };
+          return this.kv(endpoint, 'Put', request, sessionOp('KV_OP_PUT', request, false));
+        }),
+      );
       return decodeRevision(answer, 'PutResponse');
     } finally {
       lane.release();
@@ -123,16 +125,18 @@ export class ControllerClient {
     const lane = this.lanes.take();
     try {
       const attempts = new WriteAttempts(lane.ref);
-      const answer = await this.writeAttempts(attempts, (endpoint) => {
-        const request = {
-          key,
-          client: attempts.next(),
-          forwarded: false,
-          hasIfRevision: opts.ifRevision !== undefined,
-          ifRevision: opts.ifRevision ?? 0,
-        };
-        return this.kv(endpoint, 'Delete', request, sessionOp('KV_OP_DELETE', request, false));
-      });
+      const answer = await this.writeAttempts(attempts, (endpoint) =>
+        attempts.send((client) => {
+          const request = {
+            key,
+            client,
+            forwarded: false,
+            hasIfRevision: opts.ifRevision !== undefined,
+            ifRevision: opts.ifRevision ?? 0,
+          };
+          return this.kv(endpoint, 'Delete', request, sessionOp('KV_OP_DELETE', request, false));
+        }),
+      );
       return decodeRevision(answer, 'DeleteResponse');
     } finally {
       lane.release();

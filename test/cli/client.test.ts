@@ -103,6 +103,23 @@ void t.test('a retried write re-sends the same client id and seq; the next write
   t.equal(good.calls[1]?.request['hasIfRevision'], false);
 });
 
+void t.test('a write whose first endpoint has no connection is not marked a retry on the next: nothing was sent', async (t) => {
+  // Marked, it was refused SESSION_EXPIRED by any cluster whose exactly-once table had filled:
+  // every new ctl's write failed while the first endpoint listed was down.
+  for (const session of [true, false]) {
+    const good = await startFake({ unary: { Put: () => ({ revision: 5 }), Delete: () => ({ revision: 6 }) }, session });
+    const put = new ControllerClient({ endpoints: [await deadAddress(), good.address], timeoutMs: 2000 });
+    const del = new ControllerClient({ endpoints: [await deadAddress(), good.address], timeoutMs: 2000 });
+    stopAll(t, good, put, del);
+    t.strictSame(await put.put('k', 'v'), { revision: 5 });
+    t.strictSame(await del.delete('k'), { revision: 6 });
+    const via = session ? 'session' : 'unary';
+    t.strictSame(good.calls.map((c) => [c.method, c.via]), [['Put', via], ['Delete', via]]);
+    t.strictSame(good.calls[0]?.request['client'], { id: put.id, seq: 1, retry: false }, `a put (${via}) goes out as a first attempt`);
+    t.strictSame(good.calls[1]?.request['client'], { id: del.id, seq: 1, retry: false }, `a delete (${via}) goes out as a first attempt`);
+  }
+});
+
 void t.test('a silent endpoint is given up after the timeout and the write retried elsewhere with its seq', async (t) => {
   const silent = await startFake({ unary: { Delete: () => new Promise(() => undefined) } });
   const good = await startFake({ unary: { Delete: () => ({ revision: 9 }) } });
