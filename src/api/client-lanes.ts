@@ -9,7 +9,7 @@
  * within a lane one seq is in flight at a time, in order. Lanes are reused, so a client puts no
  * more ids in the cluster's table than it has writes in flight at its busiest.
  */
-import { neverSent } from './never-sent.js';
+import { cannotHaveApplied } from './never-sent.js';
 import type { ClientRefMsg } from './wire-types.js';
 
 /** One write's tag; `release` once the write has its outcome, whatever it is. */
@@ -80,23 +80,23 @@ export class WriteAttempts {
   }
 
   /**
-   * The last attempt was refused before anything was proposed (RESOURCE_EXHAUSTED: the leader's
-   * bound on bytes waiting to commit), or never left this client (never-sent.ts): it cannot have
-   * been applied, so it does not make the next attempt a retry. Without this, a new client's
-   * write slowed by another's burst, or whose first endpoint is down, would be refused
-   * SESSION_EXPIRED once the table is full.
+   * The last attempt cannot have been applied: the leader refused it for its bound on bytes
+   * waiting to commit (RESOURCE_EXHAUSTED), it never left this client, or the controller it
+   * reached refused it before proposing anything (never-sent.ts). So it does not make the next
+   * attempt a retry. Without this, a new client's write slowed by another's burst, or whose first
+   * endpoint is down or cut off, would be refused SESSION_EXPIRED once the table is full.
    */
   refusedUnproposed(): void {
     this.outstanding = false;
   }
 
-  /** One attempt with the next tag; one that failed without leaving this client does not make the next a retry. */
+  /** One attempt with the next tag; one that failed and cannot have been applied (never-sent.ts) does not make the next a retry. */
   async send<T>(attempt: (ref: ClientRefMsg) => Promise<T>): Promise<T> {
     const ref = this.next();
     try {
       return await attempt(ref);
     } catch (err) {
-      if (neverSent(err)) this.refusedUnproposed();
+      if (cannotHaveApplied(err)) this.refusedUnproposed();
       throw err;
     }
   }

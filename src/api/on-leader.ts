@@ -9,7 +9,9 @@
  * has left, instead of waiting out its deadline here. A write retried elsewhere keeps its client
  * ref, so it applies once. Only for requests the leader answers within a commit
  * (BOUNDED_ON_LEADER); one that waits there for more (a learner catching up before its promotion,
- * a leadership hand-off) keeps the client's deadline.
+ * a leadership hand-off) keeps the client's deadline. A refusal made before the request was run
+ * here or forwarded says so (`not-proposed`): the client's next attempt of the write is then no
+ * retry.
  */
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { ServiceFailure } from './service-error.js';
@@ -49,9 +51,29 @@ export type OnLeader = <Res>(
   local: (remaining: number) => Promise<Res>,
 ) => Promise<Res>;
 
+/**
+ * A refusal of a request this node neither proposed nor forwarded (cut off, no leader before
+ * the deadline): marked so, the client's next attempt of a write is no retry, which a full
+ * exactly-once table would refuse SESSION_EXPIRED (src/statemachine/dedup.ts).
+ */
+function refusedBeforeTrying(err: unknown): unknown {
+  return err instanceof ServiceFailure && !err.notProposed ? new ServiceFailure(err.code, err.message, true) : err;
+}
+
 export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
   const { host } = deps;
   return async function onLeader<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>): Promise<Res> {
+    /** Whether the request was run here or forwarded: from then on nothing says it was not proposed. */
+    const tried = { yes: false };
+    try {
+      return await attempts(method, req, deadline, local, tried);
+    } catch (err) {
+      if (tried.yes) throw err;
+      throw refusedBeforeTrying(err);
+    }
+  };
+
+  async function attempts<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>, tried: { yes: boolean }): Promise<Res> {
     const budget = BOUNDED_ON_LEADER.has(method) ? (deps.forwardBudgetMs ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
     // Since when the leader of that name has not answered this request's forwards, and why.
     const silence: { current: { readonly leader: string; readonly since: number; reason: string } | null; gaveUp: ServiceFailure | null } = { current: null, gaveUp: null };
@@ -65,7 +87,10 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
       }
       try {
-        if (leader === deps.id) return await local(deadline - Date.now());
+        if (leader === deps.id) {
+          tried.yes = true;
+          return await local(deadline - Date.now());
+        }
         if (req.forwarded) throw new ServiceFailure('NOT_LEADER', `${deps.id} is not the leader (leader is ${leader})`);
         const address = deps.addressOf(leader);
         if (address === null) throw new ServiceFailure('NO_LEADER', `leader ${leader} has no known address`);
@@ -79,6 +104,7 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
           throw silence.gaveUp;
         }
         try {
+          tried.yes = true;
           return await deps.forwarder.call<Res>(address, method, req, Math.min(deadline, began + budget));
         } catch (err) {
           // A broken or silent link to this leader (the forwarder's own NO_LEADER): count the time.
@@ -97,5 +123,5 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
       }
     }
-  };
+  }
 }

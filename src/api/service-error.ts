@@ -14,6 +14,8 @@ export class ServiceFailure extends Error {
   constructor(
     readonly code: ApiErrorCode,
     message: string,
+    /** Refused before anything of the request was proposed or forwarded (errors.ts NOT_PROPOSED_METADATA_KEY). */
+    readonly notProposed = false,
   ) {
     super(message);
   }
@@ -21,7 +23,7 @@ export class ServiceFailure extends Error {
 
 export function toServiceError(err: unknown): grpc.ServiceError {
   const f = toServiceFailure(err);
-  return Object.assign(new Error(f.message), serviceError(f.code, f.message)) as grpc.ServiceError;
+  return Object.assign(new Error(f.message), serviceError(f.code, f.message, f.notProposed)) as grpc.ServiceError;
 }
 
 /** The code and message a client sees for any error a handler threw. */
@@ -70,7 +72,11 @@ export function toServiceFailure(err: unknown): ServiceFailure {
   return new ServiceFailure('INTERNAL', err instanceof Error ? err.message : String(err));
 }
 
-/** Recovers the server's failure from a forwarded call's error, so it passes through unchanged. */
+/**
+ * Recovers the server's failure from a forwarded call's error, so it passes through unchanged,
+ * but for `not-proposed`: it spoke of that one forward, and the forwarding node may have sent
+ * the request before (on-leader.ts flags only what it refused before trying anything).
+ */
 export function fromServiceError(err: unknown): ServiceFailure | null {
   if (typeof err !== 'object' || err === null || !('metadata' in err)) return null;
   const md = (err as { metadata?: unknown }).metadata;

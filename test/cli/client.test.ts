@@ -120,6 +120,26 @@ void t.test('a write whose first endpoint has no connection is not marked a retr
   }
 });
 
+void t.test('a write a controller refused before proposing anything is not marked a retry on the next endpoint', async (t) => {
+  // A cut-off node answers NO_QUORUM at once, saying nothing was proposed (not-proposed); marked,
+  // the next attempt was refused SESSION_EXPIRED by a full exactly-once table.
+  for (const session of [true, false]) {
+    const cutOff = apiFailure('NO_QUORUM', 'c1 is cut off from a quorum', true);
+    const minority = await startFake({ unary: { Put: () => { throw cutOff; }, Delete: () => { throw cutOff; } }, session });
+    const majority = await startFake({ unary: { Put: () => ({ revision: 5 }), Delete: () => ({ revision: 6 }) }, session });
+    const client = new ControllerClient({ endpoints: [minority.address, majority.address], timeoutMs: 2000 });
+    stopAll(t, minority, majority, client);
+    t.strictSame(await client.put('k', 'v'), { revision: 5 });
+    t.strictSame(majority.calls[0]?.request['client'], { id: client.id, seq: 1, retry: false }, `a put (session ${session}): a first attempt`);
+    // Without the controller's word (an older one), the next attempt stays a retry.
+    const older = await startFake({ unary: { Delete: () => { throw apiFailure('NO_QUORUM', 'cut off'); } }, session });
+    const other = new ControllerClient({ endpoints: [older.address, majority.address], timeoutMs: 2000 });
+    stopAll(t, older, other);
+    t.strictSame(await other.delete('k'), { revision: 6 });
+    t.strictSame(majority.calls[1]?.request['client'], { id: other.id, seq: 1, retry: true }, `a delete (session ${session}): a retry`);
+  }
+});
+
 void t.test('a silent endpoint is given up after the timeout and the write retried elsewhere with its seq', async (t) => {
   const silent = await startFake({ unary: { Delete: () => new Promise(() => undefined) } });
   const good = await startFake({ unary: { Delete: () => ({ revision: 9 }) } });

@@ -1,0 +1,74 @@
+/**
+ * A controller that refuses a write before running or forwarding it (cut off from a quorum, no
+ * leader) says nothing was proposed (`not-proposed`), so the client's next attempt is no retry:
+ * marked, a full exactly-once table refused it SESSION_EXPIRED (src/statemachine/dedup.ts), and a
+ * new ctl whose first endpoint was a cut-off node could not write at all. Once the request was
+ * run or forwarded, nothing says so.
+ */
+import * as grpc from '@grpc/grpc-js';
+import t from 'tap';
+import { ControllerClient } from '../../src/api/client.js';
+import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
+import { kvOps } from '../../src/api/kv-ops.js';
+import { KvSessions } from '../../src/api/kv-session-service.js';
+import { onLeaderOf, type ForwardToLeader } from '../../src/api/on-leader.js';
+import { ServiceFailure, toServiceError } from '../../src/api/service-error.js';
+import { startFake } from '../cli/fake-controller.js';
+import { FakeConsensus } from './fake-consensus.js';
+
+const REASON = 'c2 is cut off from a quorum';
+const soon = (): number => Date.now() + 2000;
+const nowhere: ForwardToLeader = { call: () => Promise.reject(new ServiceFailure('NO_LEADER', 'leader at c1:1 unreachable: connection reset')) };
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => new Error('expected a refusal'),
+    (e: unknown) => e,
+  );
+}
+
+void t.test('refused before anything was tried: flagged, and the flag travels as a trailer', async (t) => {
+  const host = new FakeConsensus('c2', { leader: null, voters: ['c1', 'c2', 'c3'] });
+  const onLeader = onLeaderOf({ id: 'c2', host, addressOf: (id) => `${id}:1`, forwarder: nowhere, cutOff: () => REASON });
+  const err = await rejection(onLeader('put', { forwarded: false }, soon(), () => Promise.resolve('ran')));
+  t.match(err, { name: 'ServiceFailure', code: 'NO_QUORUM', message: REASON, notProposed: true });
+  t.same(toServiceError(err).metadata?.get('not-proposed'), ['true']);
+  t.same(toServiceError(new ServiceFailure('NO_QUORUM', REASON)).metadata?.get('not-proposed'), [], 'absent otherwise');
+});
+
+void t.test('once forwarded or run here, a refusal is not flagged: the request may have been proposed', async (t) => {
+  // A forward lost mid-call, then this node found itself cut off.
+  const host = new FakeConsensus('c2', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
+  let cut = false;
+  const forwarder: ForwardToLeader = {
+    call: () => {
+      cut = true;
+      return nowhere.call('c1:1', 'put', {}, soon());
+    },
+  };
+  const onLeader = onLeaderOf({ id: 'c2', host, addressOf: (id) => `${id}:1`, forwarder, cutOff: () => (cut ? REASON : null) });
+  const err = await rejection(onLeader('put', { forwarded: false }, soon(), () => Promise.resolve('ran')));
+  t.match(err, { code: 'NO_QUORUM', notProposed: false });
+  // Run here, failed for a reason of its own.
+  const leader = new FakeConsensus('c2', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  const here = onLeaderOf({ id: 'c2', host: leader, addressOf: (id) => `${id}:1`, forwarder: nowhere });
+  t.match(await rejection(here('put', { forwarded: false }, soon(), () => Promise.reject(new ServiceFailure('NOT_LEADER', 'outcome unknown: leadership changed')))), { notProposed: false });
+});
+
+void t.test("a new client's put refused by a cut-off controller's KvSession goes to the next endpoint unmarked", async (t) => {
+  const host = new FakeConsensus('c2', { leader: null, voters: ['c1', 'c2', 'c3'] });
+  const onLeader = onLeaderOf({ id: 'c2', host, addressOf: (id) => `${id}:1`, forwarder: nowhere, cutOff: () => REASON });
+  const sessions = new KvSessions();
+  const server = new grpc.Server();
+  server.addService(controllerServiceDefinition().service, { KvSession: sessions.handler(kvOps(host, host.sm, onLeader, () => REASON), 2000) });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const majority = await startFake({ unary: { Put: () => ({ revision: 5 }) } });
+  const client = new ControllerClient({ endpoints: [`127.0.0.1:${port}`, majority.address], timeoutMs: 2000 });
+  t.teardown(async () => {
+    client.close();
+    server.forceShutdown();
+    await majority.stop();
+  });
+  t.strictSame(await client.put('k', 'v'), { revision: 5 });
+  t.strictSame(majority.calls.map((c) => [c.method, c.via, c.request['client']]), [['Put', 'session', { id: client.id, seq: 1, retry: false }]]);
+});
