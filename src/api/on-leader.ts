@@ -14,7 +14,8 @@
  * retry.
  */
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
-import { ServiceFailure } from './service-error.js';
+import { RaftError } from '../raft/errors.js';
+import { ServiceFailure, toServiceFailure } from './service-error.js';
 
 /** Sends a request on to the leader at `address` (LeaderForwarder does, over gRPC). */
 export interface ForwardToLeader {
@@ -52,28 +53,51 @@ export type OnLeader = <Res>(
 ) => Promise<Res>;
 
 /**
- * A refusal of a request this node neither proposed nor forwarded (cut off, no leader before
- * the deadline): marked so, the client's next attempt of a write is no retry, which a full
- * exactly-once table would refuse SESSION_EXPIRED (src/statemachine/dedup.ts).
+ * Whether an attempt's failure shows it was not proposed: refused by the core before appending
+ * (not the leader, a transfer, the bound on uncommitted bytes), its entry replaced by a newer
+ * leader's, or a forward the leader answered so.
  */
-function refusedBeforeTrying(err: unknown): unknown {
-  return err instanceof ServiceFailure && !err.notProposed ? new ServiceFailure(err.code, err.message, true) : err;
+function notProposed(err: unknown): boolean {
+  if (err instanceof ServiceFailure) return err.notProposed;
+  return leaderErrorOf(err) !== null || (err instanceof RaftError && err.code === 'PROPOSAL_DROPPED');
+}
+
+/**
+ * The final failure, marked `notProposed` exactly when no attempt of the request may have been
+ * proposed (none was made, or each was refused before proposing): the client's next attempt of
+ * the write is then no retry, which a full exactly-once table would refuse SESSION_EXPIRED
+ * (src/statemachine/dedup.ts). A forwarded answer's mark does not pass on when an earlier
+ * attempt may have been proposed.
+ */
+function finalFailure(err: unknown, uncertain: boolean): unknown {
+  if (uncertain) return err instanceof ServiceFailure && err.notProposed ? new ServiceFailure(err.code, err.message) : err;
+  if (err instanceof ServiceFailure) return err.notProposed ? err : new ServiceFailure(err.code, err.message, true);
+  if (!notProposed(err)) return err;
+  const f = toServiceFailure(err);
+  return new ServiceFailure(f.code, f.message, true);
 }
 
 export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
   const { host } = deps;
   return async function onLeader<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>): Promise<Res> {
-    /** Whether the request was run here or forwarded: from then on nothing says it was not proposed. */
-    const tried = { yes: false };
+    /** Whether an attempt (run here or forwarded) failed without showing it was not proposed. */
+    const seen = { uncertain: false };
     try {
-      return await attempts(method, req, deadline, local, tried);
+      return await attempts(method, req, deadline, local, seen);
     } catch (err) {
-      if (tried.yes) throw err;
-      throw refusedBeforeTrying(err);
+      throw finalFailure(err, seen.uncertain);
     }
   };
 
-  async function attempts<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>, tried: { yes: boolean }): Promise<Res> {
+  async function attempts<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>, seen: { uncertain: boolean }): Promise<Res> {
+    const attempt = async (run: () => Promise<Res>): Promise<Res> => {
+      try {
+        return await run();
+      } catch (err) {
+        if (!notProposed(err)) seen.uncertain = true;
+        throw err;
+      }
+    };
     const budget = BOUNDED_ON_LEADER.has(method) ? (deps.forwardBudgetMs ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
     // Since when the leader of that name has not answered this request's forwards, and why.
     const silence: { current: { readonly leader: string; readonly since: number; reason: string } | null; gaveUp: ServiceFailure | null } = { current: null, gaveUp: null };
@@ -87,10 +111,7 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
       }
       try {
-        if (leader === deps.id) {
-          tried.yes = true;
-          return await local(deadline - Date.now());
-        }
+        if (leader === deps.id) return await attempt(() => local(deadline - Date.now()));
         if (req.forwarded) throw new ServiceFailure('NOT_LEADER', `${deps.id} is not the leader (leader is ${leader})`);
         const address = deps.addressOf(leader);
         if (address === null) throw new ServiceFailure('NO_LEADER', `leader ${leader} has no known address`);
@@ -104,8 +125,7 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
           throw silence.gaveUp;
         }
         try {
-          tried.yes = true;
-          return await deps.forwarder.call<Res>(address, method, req, Math.min(deadline, began + budget));
+          return await attempt(() => deps.forwarder.call<Res>(address, method, req, Math.min(deadline, began + budget)));
         } catch (err) {
           // A broken or silent link to this leader (the forwarder's own NO_LEADER): count the time.
           if (err instanceof ServiceFailure && err.code === 'NO_LEADER') {

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { RaftError } from '../raft/errors.js';
 import { CommandError } from '../statemachine/index.js';
 import { HostError, leaderErrorOf } from './consensus-port.js';
-import { type ApiErrorCode, errorCodeOf, serviceError } from './errors.js';
+import { type ApiErrorCode, errorCodeOf, NOT_PROPOSED_METADATA_KEY, serviceError } from './errors.js';
 
 export class ServiceFailure extends Error {
   override readonly name = 'ServiceFailure';
@@ -73,14 +73,14 @@ export function toServiceFailure(err: unknown): ServiceFailure {
 }
 
 /**
- * Recovers the server's failure from a forwarded call's error, so it passes through unchanged,
- * but for `not-proposed`: it spoke of that one forward, and the forwarding node may have sent
- * the request before (on-leader.ts flags only what it refused before trying anything).
+ * Recovers the server's failure from a forwarded call's error, so it passes through unchanged;
+ * its `not-proposed` speaks of that one forward (on-leader.ts weighs the earlier ones).
  */
 export function fromServiceError(err: unknown): ServiceFailure | null {
   if (typeof err !== 'object' || err === null || !('metadata' in err)) return null;
   const md = (err as { metadata?: unknown }).metadata;
   const code = md instanceof grpc.Metadata ? errorCodeOf(md) : null;
   if (code === null) return null;
-  return new ServiceFailure(code, (err as { details?: string }).details ?? 'forwarded call failed');
+  const notProposed = md instanceof grpc.Metadata && md.get(NOT_PROPOSED_METADATA_KEY)[0] === 'true';
+  return new ServiceFailure(code, (err as { details?: string }).details ?? 'forwarded call failed', notProposed);
 }

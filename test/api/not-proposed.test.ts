@@ -2,8 +2,9 @@
  * A controller that refuses a write before running or forwarding it (cut off from a quorum, no
  * leader) says nothing was proposed (`not-proposed`), so the client's next attempt is no retry:
  * marked, a full exactly-once table refused it SESSION_EXPIRED (src/statemachine/dedup.ts), and a
- * new ctl whose first endpoint was a cut-off node could not write at all. Once the request was
- * run or forwarded, nothing says so.
+ * new ctl whose first endpoint was a cut-off node could not write at all. The leader's refusal
+ * for its bound on uncommitted bytes says so too, but not after an earlier attempt of the request
+ * (a forward lost mid-call) may have been proposed: the client took that refusal as proof before.
  */
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
@@ -12,7 +13,8 @@ import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import { kvOps } from '../../src/api/kv-ops.js';
 import { KvSessions } from '../../src/api/kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from '../../src/api/on-leader.js';
-import { ServiceFailure, toServiceError } from '../../src/api/service-error.js';
+import { fromServiceError, ServiceFailure, toServiceError } from '../../src/api/service-error.js';
+import { RaftError } from '../../src/raft/errors.js';
 import { startFake } from '../cli/fake-controller.js';
 import { FakeConsensus } from './fake-consensus.js';
 
@@ -71,4 +73,32 @@ void t.test("a new client's put refused by a cut-off controller's KvSession goes
   });
   t.strictSame(await client.put('k', 'v'), { revision: 5 });
   t.strictSame(majority.calls.map((c) => [c.method, c.via, c.request['client']]), [['Put', 'session', { id: client.id, seq: 1, retry: false }]]);
+});
+
+const dropped = (): RaftError => new RaftError('PROPOSAL_DROPPED', 'too many bytes of writes waiting to commit on the leader (33554432 of 33554432, this write 1000000); retry once earlier writes commit');
+
+void t.test("the leader's refusal for its bound on uncommitted bytes is flagged, passed on by a follower that forwarded only it", async (t) => {
+  const leader = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
+  const onLeader = onLeaderOf({ id: 'c1', host: leader, addressOf: (id) => `${id}:1`, forwarder: nowhere });
+  const err = await rejection(onLeader('put', { forwarded: true }, soon(), () => Promise.reject(dropped())));
+  t.match(err, { name: 'ServiceFailure', code: 'RESOURCE_EXHAUSTED', notProposed: true });
+  // The follower hears the leader's answer as its forwarder decodes it.
+  const answer = Object.assign(new Error('x'), toServiceError(err));
+  const follower = new FakeConsensus('c2', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
+  const forwarder: ForwardToLeader = { call: () => Promise.reject(fromServiceError(answer)) };
+  const via = onLeaderOf({ id: 'c2', host: follower, addressOf: (id) => `${id}:1`, forwarder });
+  t.match(await rejection(via('put', { forwarded: false }, soon(), () => Promise.resolve('ran'))), { code: 'RESOURCE_EXHAUSTED', notProposed: true });
+});
+
+void t.test('after a forward lost mid-call, the re-forward refused for the bound is not flagged: the first may have been applied', async (t) => {
+  const follower = new FakeConsensus('c2', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
+  let forwards = 0;
+  const forwarder: ForwardToLeader = {
+    call: () => (++forwards === 1 ? nowhere.call('c1:1', 'put', {}, soon()) : Promise.reject(new ServiceFailure('RESOURCE_EXHAUSTED', 'too many bytes of writes waiting to commit', true))),
+  };
+  const onLeader = onLeaderOf({ id: 'c2', host: follower, addressOf: (id) => `${id}:1`, forwarder });
+  const err = await rejection(onLeader('put', { forwarded: false }, soon(), () => Promise.resolve('ran')));
+  t.equal(forwards, 2);
+  t.match(err, { code: 'RESOURCE_EXHAUSTED', notProposed: false });
+  t.same(toServiceError(err).metadata?.get('not-proposed'), []);
 });

@@ -140,6 +140,20 @@ void t.test('a write a controller refused before proposing anything is not marke
   }
 });
 
+void t.test("a write the leader refused for its bound on uncommitted bytes is retried marked unless it said not-proposed", async (t) => {
+  // The leader flags its refusal unless an earlier attempt (a forward lost mid-call) may have
+  // been applied; unflagged, the client used to take RESOURCE_EXHAUSTED alone as proof.
+  for (const notProposed of [true, false]) {
+    let calls = 0;
+    const full = apiFailure('RESOURCE_EXHAUSTED', 'too many bytes of writes waiting to commit on the leader', notProposed);
+    const leader = await startFake({ unary: { Put: () => (++calls === 1 ? Promise.reject(full) : { revision: 8 }) } });
+    const client = new ControllerClient({ endpoints: [leader.address], timeoutMs: 2000 });
+    stopAll(t, leader, client);
+    t.strictSame(await client.put('k', 'v'), { revision: 8 });
+    t.strictSame(leader.calls.map((c) => (c.request['client'] as { retry: boolean }).retry), [false, !notProposed], `not-proposed ${notProposed}`);
+  }
+});
+
 void t.test('a silent endpoint is given up after the timeout and the write retried elsewhere with its seq', async (t) => {
   const silent = await startFake({ unary: { Delete: () => new Promise(() => undefined) } });
   const good = await startFake({ unary: { Delete: () => ({ revision: 9 }) } });
