@@ -49,7 +49,14 @@ export type OnLeader = <Res>(
   method: string,
   req: { readonly forwarded: boolean },
   deadline: number,
-  local: (remaining: number) => Promise<Res>,
+  /** `retried`: an earlier attempt may have been proposed, so a write's entry carries its client ref's `retry`. */
+  local: (remaining: number, retried: boolean) => Promise<Res>,
+  /**
+   * A write's request marked as a retry (its client ref's `retry`): forwarded instead of `req`
+   * once an earlier attempt may have been proposed (a forward lost mid-call), so that the
+   * leader refuses it SESSION_EXPIRED rather than apply it twice should its record be gone.
+   */
+  asRetry?: { readonly forwarded: boolean },
 ) => Promise<Res>;
 
 /**
@@ -79,17 +86,30 @@ function finalFailure(err: unknown, uncertain: boolean): unknown {
 
 export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
   const { host } = deps;
-  return async function onLeader<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>): Promise<Res> {
+  return async function onLeader<Res>(
+    method: string,
+    req: { readonly forwarded: boolean },
+    deadline: number,
+    local: (remaining: number, retried: boolean) => Promise<Res>,
+    asRetry?: { readonly forwarded: boolean },
+  ): Promise<Res> {
     /** Whether an attempt (run here or forwarded) failed without showing it was not proposed. */
     const seen = { uncertain: false };
     try {
-      return await attempts(method, req, deadline, local, seen);
+      return await attempts(method, req, deadline, local, seen, asRetry ?? req);
     } catch (err) {
       throw finalFailure(err, seen.uncertain);
     }
   };
 
-  async function attempts<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>, seen: { uncertain: boolean }): Promise<Res> {
+  async function attempts<Res>(
+    method: string,
+    req: { readonly forwarded: boolean },
+    deadline: number,
+    local: (remaining: number, retried: boolean) => Promise<Res>,
+    seen: { uncertain: boolean },
+    asRetry: { readonly forwarded: boolean },
+  ): Promise<Res> {
     const attempt = async (run: () => Promise<Res>): Promise<Res> => {
       try {
         return await run();
@@ -111,7 +131,7 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
       }
       try {
-        if (leader === deps.id) return await attempt(() => local(deadline - Date.now()));
+        if (leader === deps.id) return await attempt(() => local(deadline - Date.now(), seen.uncertain));
         if (req.forwarded) throw new ServiceFailure('NOT_LEADER', `${deps.id} is not the leader (leader is ${leader})`);
         const address = deps.addressOf(leader);
         if (address === null) throw new ServiceFailure('NO_LEADER', `leader ${leader} has no known address`);
@@ -125,7 +145,8 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
           throw silence.gaveUp;
         }
         try {
-          return await attempt(() => deps.forwarder.call<Res>(address, method, req, Math.min(deadline, began + budget)));
+          const forward = seen.uncertain ? asRetry : req;
+          return await attempt(() => deps.forwarder.call<Res>(address, method, forward, Math.min(deadline, began + budget)));
         } catch (err) {
           // A broken or silent link to this leader (the forwarder's own NO_LEADER): count the time.
           if (err instanceof ServiceFailure && err.code === 'NO_LEADER') {

@@ -16,6 +16,7 @@ import { onLeaderOf, type ForwardToLeader } from '../../src/api/on-leader.js';
 import { fromServiceError, ServiceFailure, toServiceError } from '../../src/api/service-error.js';
 import { RaftError } from '../../src/raft/errors.js';
 import { startFake } from '../cli/fake-controller.js';
+import { decodeCommand, encodeCommand } from '../../src/statemachine/index.js';
 import { FakeConsensus } from './fake-consensus.js';
 
 const REASON = 'c2 is cut off from a quorum';
@@ -101,4 +102,35 @@ void t.test('after a forward lost mid-call, the re-forward refused for the bound
   t.equal(forwards, 2);
   t.match(err, { code: 'RESOURCE_EXHAUSTED', notProposed: false });
   t.same(toServiceError(err).metadata?.get('not-proposed'), []);
+});
+
+void t.test('after a forward lost mid-call, the write goes on marked as a retry: forwarded, or proposed here', async (t) => {
+  const put = { key: 'k', value: Buffer.from('v'), hasIfRevision: false, ifRevision: 0, client: { id: 'ctl-1', seq: 1 }, forwarded: false };
+  // Forwarded again: the request carries the mark the leader proposes.
+  const follower = new FakeConsensus('c2', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
+  const sent: unknown[] = [];
+  const forwarder: ForwardToLeader = {
+    call: <Res>(_address: string, _method: string, request: object): Promise<Res> => {
+      sent.push((request as { client: unknown }).client);
+      return sent.length === 1 ? nowhere.call<Res>('c1:1', 'put', {}, soon()) : Promise.resolve({ revision: 3 } as Res);
+    },
+  };
+  const ops = kvOps(follower, follower.sm, onLeaderOf({ id: 'c2', host: follower, addressOf: (id) => `${id}:1`, forwarder }));
+  t.strictSame(await ops.put(put, soon()), { revision: 3 });
+  t.strictSame(sent, [{ id: 'ctl-1', seq: 1 }, { id: 'ctl-1', seq: 1, retry: true }]);
+  // Led here by then: the entry carries the mark (cluster version 0.4, which every member reads).
+  const node = new FakeConsensus('c2', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  await node.propose(encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.4' }));
+  node.setLeader('c1');
+  const elected: ForwardToLeader = {
+    call: () => {
+      node.setLeader('c2');
+      return nowhere.call('c1:1', 'put', {}, soon());
+    },
+  };
+  const here = kvOps(node, node.sm, onLeaderOf({ id: 'c2', host: node, addressOf: (id) => `${id}:1`, forwarder: elected }));
+  await here.put(put, soon());
+  const proposed = node.proposals.at(-1);
+  t.ok(proposed instanceof Uint8Array);
+  t.strictSame(decodeCommand(proposed as Uint8Array).client, { id: 'ctl-1', seq: 1, retry: true });
 });
