@@ -17,7 +17,7 @@ import {
   type ForgetEntry,
   type StateMachine,
 } from '../statemachine/index.js';
-import { clientTagOf, marksRetry } from './client-tag.js';
+import { clientTagOf, marksRetry, meshRetryOf } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { DeleteResourceRequestMsg } from './mesh-ops.js';
 import type { OnLeader } from './on-leader.js';
@@ -38,7 +38,8 @@ export function forgetAgent(deps: AgentForgetDeps, req: DeleteResourceRequestMsg
   if (!AGENT_ID_PATTERN.test(id) || Buffer.byteLength(id) > MAX_AGENT_ID_BYTES) throw new ServiceFailure('INVALID_ARGUMENT', `invalid agent id ${JSON.stringify(id.slice(0, 80))}`);
   const client = clientTagOf(req.clientId, req.clientSeq, marksRetry(req.clientRetry, deps.stateMachine));
   // Judged on the leader, from its state: a follower's may not have applied the agent's latest record yet.
-  return deps.onLeader('DeleteResource', req, deadline, async (remaining) => {
+  const retry = meshRetryOf(req);
+  return deps.onLeader('DeleteResource', req, deadline, async (remaining, retried) => {
     const cluster = deps.stateMachine.view(clusterKind);
     if (!cluster.supports(FORGET_AGENTS_VERSION)) {
       throw new ServiceFailure(
@@ -50,12 +51,13 @@ export function forgetAgent(deps: AgentForgetDeps, req: DeleteResourceRequestMsg
     if (rec === null) throw new ServiceFailure('NOT_FOUND', `agent ${JSON.stringify(id)} not found`);
     if (rec.online) throw new ServiceFailure('FAILED_PRECONDITION', `agent ${JSON.stringify(id)} is online (connected to ${rec.controller}); only an offline agent can be forgotten`);
     const entry: ForgetEntry = { op: 'forget', id, session: rec.session, reason: OPERATOR_FORGET_REASON };
-    const r = await deps.host.propose(encodeCommand({ kind: 'agents', op: 'report', controller: deps.self, entries: [entry], ...(client === null ? {} : { client }) }), remaining);
+    const tag = retried ? clientTagOf(req.clientId, req.clientSeq, marksRetry(true, deps.stateMachine)) : client;
+    const r = await deps.host.propose(encodeCommand({ kind: 'agents', op: 'report', controller: deps.self, entries: [entry], ...(tag === null ? {} : { client: tag }) }), remaining);
     // STALE_REQUEST: an older seq; INVALID: its seq was another request's (dedup.ts).
     if (!r.ok) throw new ServiceFailure(r.code === 'STALE_REQUEST' || r.code === 'INVALID' ? 'INVALID_ARGUMENT' : 'INTERNAL', r.message);
     if ((r.value as AgentsReportOutcome | undefined)?.applied !== 1) {
       throw new ServiceFailure('FAILED_PRECONDITION', `agent ${JSON.stringify(id)} reconnected before the forget committed; its record is kept`);
     }
     return { revision: r.revision };
-  });
+  }, retry);
 }

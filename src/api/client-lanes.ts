@@ -9,6 +9,7 @@
  * within a lane one seq is in flight at a time, in order. Lanes are reused, so a client puts no
  * more ids in the cluster's table than it has writes in flight at its busiest.
  */
+import { cannotHaveApplied } from './never-sent.js';
 import type { ClientRefMsg } from './wire-types.js';
 
 /** One write's tag; `release` once the write has its outcome, whatever it is. */
@@ -56,8 +57,10 @@ export class ClientLanes {
 
 /**
  * The tags of one write's attempts: the first goes out as it is, every later one is marked
- * `retry`. Any earlier attempt may have been applied (no answer, a broken stream, or a node that
- * proposed it and then lost its leadership or shut down), so a re-send must not be applied anew
+ * `retry`, unless each attempt before it is known not to have been proposed (refused for the
+ * leader's bound, or never sent: `send`). Any other earlier attempt may have been applied (no
+ * answer, a broken stream, or a node that proposed it and then lost its leadership or shut
+ * down), so a re-send must not be applied anew
  * where the cluster may have dropped the id's record: it is refused SESSION_EXPIRED instead
  * (src/statemachine/dedup.ts). Not marking the first attempt is what keeps a new client (or a
  * lane whose record was dropped long ago) from ever being refused.
@@ -77,12 +80,24 @@ export class WriteAttempts {
   }
 
   /**
-   * The last attempt was refused before anything was proposed (RESOURCE_EXHAUSTED: the leader's
-   * bound on bytes waiting to commit): it cannot have been applied, so it does not make the next
-   * attempt a retry. Without this, a new client's write slowed by another's burst would be
-   * refused SESSION_EXPIRED once the table is full.
+   * The last attempt cannot have been applied: the leader refused it for its bound on bytes
+   * waiting to commit (RESOURCE_EXHAUSTED), it never left this client, or the controller it
+   * reached refused it before proposing anything (never-sent.ts). So it does not make the next
+   * attempt a retry. Without this, a new client's write slowed by another's burst, or whose first
+   * endpoint is down or cut off, would be refused SESSION_EXPIRED once the table is full.
    */
   refusedUnproposed(): void {
     this.outstanding = false;
+  }
+
+  /** One attempt with the next tag; one that failed and cannot have been applied (never-sent.ts) does not make the next a retry. */
+  async send<T>(attempt: (ref: ClientRefMsg) => Promise<T>): Promise<T> {
+    const ref = this.next();
+    try {
+      return await attempt(ref);
+    } catch (err) {
+      if (cannotHaveApplied(err)) this.refusedUnproposed();
+      throw err;
+    }
   }
 }

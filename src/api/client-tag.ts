@@ -5,6 +5,7 @@
  */
 import { CONTROLLER_CLIENT_ID_PREFIX, SESSION_EXPIRY_VERSION, type ClientTag, type StateMachine } from '../statemachine/index.js';
 import { ServiceFailure } from './service-error.js';
+import type { ClientRefMsg } from './wire-types.js';
 
 export function clientTagOf(id: string, seq: number, retry = false): ClientTag | null {
   if (id === '') return null;
@@ -21,4 +22,14 @@ export function clientTagOf(id: string, seq: number, retry = false): ClientTag |
  */
 export function marksRetry(requested: boolean | undefined, sm: StateMachine): boolean {
   return requested === true && sm.supports(SESSION_EXPIRY_VERSION);
+}
+
+/** A kv request marked as a retry, for on-leader's `asRetry`; undefined without a client ref. */
+export function kvRetryOf<R extends { readonly client: ClientRefMsg | null }>(req: R): R | undefined {
+  return req.client === null ? undefined : { ...req, client: { ...req.client, retry: true } };
+}
+
+/** A mesh request (flat client fields) marked as a retry, for on-leader's `asRetry`; undefined without a client id. */
+export function meshRetryOf<R extends { readonly clientId: string; readonly clientRetry?: boolean }>(req: R): R | undefined {
+  return req.clientId === '' ? undefined : { ...req, clientRetry: true };
 }

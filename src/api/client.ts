@@ -94,17 +94,19 @@ export class ControllerClient {
     const lane = this.lanes.take();
     try {
       const attempts = new WriteAttempts(lane.ref);
-      const answer = await this.writeAttempts(attempts, (endpoint) => {
-        const request = {
-          key,
-          value: bytes,
-          hasIfRevision: opts.ifRevision !== undefined,
-          ifRevision: opts.ifRevision ?? 0,
-          client: attempts.next(),
-          forwarded: false,
-        };
-        return this.kv(endpoint, 'Put', request, sessionOp('KV_OP_PUT', request, false));
-      });
+      const answer = await this.writeAttempts((endpoint) =>
+        attempts.send((client) => {
+          const request = {
+            key,
+            value: bytes,
+            hasIfRevision: opts.ifRevision !== undefined,
+            ifRevision: opts.ifRevision ?? 0,
+            client,
+            forwarded: false,
+          };
+          return this.kv(endpoint, 'Put', request, sessionOp('KV_OP_PUT', request, false));
+        }),
+      );
       return decodeRevision(answer, 'PutResponse');
     } finally {
       lane.release();
@@ -123,16 +125,18 @@ export class ControllerClient {
     const lane = this.lanes.take();
     try {
       const attempts = new WriteAttempts(lane.ref);
-      const answer = await this.writeAttempts(attempts, (endpoint) => {
-        const request = {
-          key,
-          client: attempts.next(),
-          forwarded: false,
-          hasIfRevision: opts.ifRevision !== undefined,
-          ifRevision: opts.ifRevision ?? 0,
-        };
-        return this.kv(endpoint, 'Delete', request, sessionOp('KV_OP_DELETE', request, false));
-      });
+      const answer = await this.writeAttempts((endpoint) =>
+        attempts.send((client) => {
+          const request = {
+            key,
+            client,
+            forwarded: false,
+            hasIfRevision: opts.ifRevision !== undefined,
+            ifRevision: opts.ifRevision ?? 0,
+          };
+          return this.kv(endpoint, 'Delete', request, sessionOp('KV_OP_DELETE', request, false));
+        }),
+      );
       return decodeRevision(answer, 'DeleteResponse');
     } finally {
       lane.release();
@@ -276,18 +280,12 @@ export class ControllerClient {
   /** A Put, Get or Delete: on the endpoint's KvSession, or as a unary call (viaSession). */
   /**
    * One write through the endpoints, tried again while the leader refuses it for its bound on
-   * bytes waiting to commit. That refusal comes before anything is proposed, so the next try is
-   * not marked a retry for it (only an attempt whose outcome is unknown makes one).
+   * bytes waiting to commit. Whether the next try is marked a retry is `attempts.send`'s call:
+   * such a refusal says `not-proposed` unless an earlier attempt of the write, forwarded or run on
+   * the leader, may have been proposed (on-leader.ts).
    */
-  private async writeAttempts(attempts: WriteAttempts, attempt: (endpoint: string) => Promise<unknown>): Promise<unknown> {
-    return retryWhileLeaderFull(this.timeoutMs, async () => {
-      try {
-        return await this.failover.run(attempt);
-      } catch (err) {
-        if (err instanceof ApiError && err.code === 'RESOURCE_EXHAUSTED') attempts.refusedUnproposed();
-        throw err;
-      }
-    });
+  private async writeAttempts(attempt: (endpoint: string) => Promise<unknown>): Promise<unknown> {
+    return retryWhileLeaderFull(this.timeoutMs, () => this.failover.run(attempt));
   }
 
   private kv(endpoint: string, method: 'Put' | 'Get' | 'Delete', request: object, op: KvSessionOp): Promise<unknown> {

@@ -37,6 +37,12 @@ export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 export type ClientErrorCode = ApiErrorCode | 'UNREACHABLE';
 
 export const ERROR_CODE_METADATA_KEY = 'error-code';
+/**
+ * Trailing metadata `not-proposed: true` beside an `error-code`: the controller the request
+ * reached refused it before proposing or forwarding anything of it (cut off from a quorum, no
+ * leader), so the client's next attempt of a write is no retry (client-lanes.ts).
+ */
+export const NOT_PROPOSED_METADATA_KEY = 'not-proposed';
 
 /** The gRPC status a server should send with each code (the metadata carries the precise reason). */
 export const GRPC_STATUS_FOR: Readonly<Record<ApiErrorCode, grpc.status>> = {
@@ -109,9 +115,10 @@ export function tidyDetails(details: string): string {
 export const MAX_DETAILS_CHARS = 4096;
 
 /** Server side: the status object to pass to a gRPC callback or `call.emit('error', ...)`. */
-export function serviceError(code: ApiErrorCode, details: string): Partial<grpc.StatusObject> {
+export function serviceError(code: ApiErrorCode, details: string, notProposed = false): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA_KEY, code);
+  if (notProposed) metadata.set(NOT_PROPOSED_METADATA_KEY, 'true');
   const deliverable = details.length <= MAX_DETAILS_CHARS ? details : `${details.slice(0, MAX_DETAILS_CHARS)}…(${details.length} characters in all)`;
   return { code: GRPC_STATUS_FOR[code], details: deliverable, metadata };
 }

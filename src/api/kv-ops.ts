@@ -10,7 +10,7 @@ import { keyTooLong, quoteKey } from './request-key.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 import type { StateQuota } from './state-quota.js';
-import { clientTagOf, marksRetry } from './client-tag.js';
+import { clientTagOf, kvRetryOf, marksRetry } from './client-tag.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
 
 export interface KvOps {
@@ -60,21 +60,24 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
       refuseLongKey(req.key);
       const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: req.value, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
       const data = encodeKv(cmd, req.client, sm);
-      return onLeader('put', req, deadline, async (remaining) => {
+      const retry = kvRetryOf(req);
+      return onLeader('put', req, deadline, async (remaining, retried) => {
         // On the leader, against its state: what the put adds to a snapshot, less what it replaces.
         // Reserved until it applies, so that puts proposed meanwhile cannot all pass on the same room.
         const current = sm.kv.getRecord(req.key);
         const growth = kvRecordSnapshotLength(req.key, req.value) - (current === null ? 0 : kvRecordSnapshotLength(current.key, current.value));
-        const propose = (): Promise<ApplyResult> => host.propose(data, remaining);
+        const entry = retried && retry !== undefined ? encodeKv(cmd, retry.client, sm) : data;
+        const propose = (): Promise<ApplyResult> => host.propose(entry, remaining);
         return kvResult(await (quota ? quota.guard(growth, `put of ${JSON.stringify(req.key.slice(0, 64))}`, propose) : propose()));
-      });
+      }, retry);
     },
 
     async delete(req, deadline) {
       refuseLongKey(req.key);
       const cmd: KvCommand = { kind: 'kv', op: 'delete', key: req.key, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
       const data = encodeKv(cmd, req.client, sm);
-      return onLeader('delete', req, deadline, async (remaining) => kvResult(await host.propose(data, remaining)));
+      const retry = kvRetryOf(req);
+      return onLeader('delete', req, deadline, async (remaining, retried) => kvResult(await host.propose(retried && retry !== undefined ? encodeKv(cmd, retry.client, sm) : data, remaining)), retry);
     },
 
     async get(req, deadline) {

@@ -32,7 +32,7 @@ function answer(id: number, res: { revision: number; key?: string; value?: Uint8
 
 function failure(id: number, err: unknown): KvSessionResponseMsg {
   const f = toServiceFailure(err);
-  return { id, errorCode: f.code, errorMessage: f.message, revision: 0, key: '', value: EMPTY };
+  return { id, errorCode: f.code, errorMessage: f.message, revision: 0, key: '', value: EMPTY, ...(f.notProposed ? { notProposed: true } : {}) };
 }
 
 /** How long a session request may wait here: what it asks (0: the server's default), at most MAX_SESSION_REQUEST_TIMEOUT_MS. */

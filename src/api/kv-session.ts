@@ -10,7 +10,7 @@
  * then reports itself unsupported and the client goes back to unary calls for that endpoint.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ERROR_CODE_METADATA_KEY, GRPC_STATUS_FOR, isApiErrorCode, tidyDetails } from './errors.js';
+import { ERROR_CODE_METADATA_KEY, GRPC_STATUS_FOR, NOT_PROPOSED_METADATA_KEY, isApiErrorCode, tidyDetails } from './errors.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 export type KvSessionOp = Omit<KvSessionRequestMsg, 'id' | 'timeoutMs'>;
@@ -83,6 +83,7 @@ function refusal(res: KvSessionResponseMsg): KvSessionError {
     return new KvSessionError(grpc.status.INTERNAL, `unknown error code ${JSON.stringify(res.errorCode)}: ${res.errorMessage}`, undefined);
   }
   metadata.set(ERROR_CODE_METADATA_KEY, res.errorCode);
+  if (res.notProposed === true) metadata.set(NOT_PROPOSED_METADATA_KEY, 'true');
   return new KvSessionError(GRPC_STATUS_FOR[res.errorCode], res.errorMessage, metadata);
 }
 

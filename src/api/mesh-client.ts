@@ -116,7 +116,7 @@ export class MeshClient {
     const encoded = Buffer.from(JSON.stringify(resources));
     checkApplySize(encoded.byteLength);
     const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
-    const f = answer(await this.failover.run((e) => this.call(e, 'Apply', { resources: encoded, ...flat(attempts.next()), forwarded: false })), 'ApplyResponse');
+    const f = answer(await this.failover.run((e) => attempts.send((ref) => this.call(e, 'Apply', { resources: encoded, ...flat(ref), forwarded: false }))), 'ApplyResponse');
     const results = list(jsonBytes(f, 'results'), 'results').map((r, i) => {
       const x = Fields.of(r, `results[${i}]`, bad);
       return { kind: x.oneOf('kind', ['service', 'route'] as const), name: x.string('name'), action: x.oneOf('action', ['created', 'configured', 'unchanged'] as const) };
@@ -138,14 +138,14 @@ export class MeshClient {
 
   async delete(kind: ResourceType, name: string): Promise<{ revision: number }> {
     const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
-    const f = answer(await this.failover.run((e) => this.call(e, 'DeleteResource', { kind, name, ...flat(attempts.next()), forwarded: false })), 'DeleteResourceResponse');
+    const f = answer(await this.failover.run((e) => attempts.send((ref) => this.call(e, 'DeleteResource', { kind, name, ...flat(ref), forwarded: false }))), 'DeleteResourceResponse');
     return { revision: f.int('revision', { min: 0 }) };
   }
 
   /** Forgets an offline agent's record (`ctl delete agent`); NOT_FOUND when there is none. */
   async forgetAgent(id: string): Promise<void> {
     const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
-    answer(await this.failover.run((e) => this.call(e, 'DeleteResource', { kind: 'agent', name: id, ...flat(attempts.next()), forwarded: false })), 'DeleteResourceResponse');
+    answer(await this.failover.run((e) => attempts.send((ref) => this.call(e, 'DeleteResource', { kind: 'agent', name: id, ...flat(ref), forwarded: false }))), 'DeleteResourceResponse');
   }
 
   /** The first answer, unless it is stale and another endpoint has a current one. */

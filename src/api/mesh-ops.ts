@@ -33,7 +33,7 @@ import {
 import { MAX_APPLY_BYTES } from '../limits/apply-size.js';
 import { pageOf } from './resource-pages.js';
 import { forgetAgent } from './agent-forget.js';
-import { clientTagOf, marksRetry } from './client-tag.js';
+import { clientTagOf, marksRetry, meshRetryOf } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
 import { linearizableBarrier } from './read-barrier.js';
@@ -220,7 +220,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       const command: MeshCommand = { kind: 'mesh', op: 'apply', resources };
       validateCommand(command);
       const client = clientTagOf(req.clientId, req.clientSeq, marksRetry(req.clientRetry, deps.stateMachine));
-      return onLeader('Apply', req, deadline, async (remaining) => {
+      const retry = meshRetryOf(req);
+      return onLeader('Apply', req, deadline, async (remaining, retried) => {
         // A file that changes nothing writes nothing, not even a log entry: once a read barrier
         // confirms this leader's state is current, an unchanged file is answered from it. A file
         // that changes something by the state applied here is proposed at once: the barrier
@@ -233,7 +234,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
             return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
           }
         }
-        const data = encodeMesh(command, client);
+        const data = encodeMesh(command, retried ? clientTagOf(req.clientId, req.clientSeq, marksRetry(true, deps.stateMachine)) : client);
         // Counted whole, as the entry's bytes (what it replaces is not subtracted): applies are small and rare.
         const quota = deps.quota;
         const what = `apply of ${resources.length} resource${resources.length === 1 ? '' : 's'}`;
@@ -246,7 +247,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
         const outcome = (r.ok ? r.value : undefined) as MeshApplyOutcome | undefined;
         if (tracing) trace('mesh.answer', revision);
         return { revision, results: Buffer.from(JSON.stringify(outcome?.results ?? [])) };
-      });
+      }, retry);
     },
 
     async get(req, deadline) {
@@ -273,7 +274,14 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       const command: MeshCommand = { kind: 'mesh', op: 'delete', type, name: req.name };
       validateCommand(command);
       const client = clientTagOf(req.clientId, req.clientSeq, marksRetry(req.clientRetry, deps.stateMachine));
-      return onLeader('DeleteResource', req, deadline, async (remaining) => ({ revision: meshResult(await host.propose(encodeMesh(command, client), remaining)) }));
+      const retried = (): ClientTag | null => clientTagOf(req.clientId, req.clientSeq, marksRetry(true, deps.stateMachine));
+      return onLeader(
+        'DeleteResource',
+        req,
+        deadline,
+        async (remaining, again) => ({ revision: meshResult(await host.propose(encodeMesh(command, again ? retried() : client), remaining)) }),
+        meshRetryOf(req),
+      );
     },
 
     async reportMesh(req, deadline) {

@@ -9,10 +9,13 @@
  * has left, instead of waiting out its deadline here. A write retried elsewhere keeps its client
  * ref, so it applies once. Only for requests the leader answers within a commit
  * (BOUNDED_ON_LEADER); one that waits there for more (a learner catching up before its promotion,
- * a leadership hand-off) keeps the client's deadline.
+ * a leadership hand-off) keeps the client's deadline. A refusal made before the request was run
+ * here or forwarded says so (`not-proposed`): the client's next attempt of the write is then no
+ * retry.
  */
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
-import { ServiceFailure } from './service-error.js';
+import { RaftError } from '../raft/errors.js';
+import { ServiceFailure, toServiceFailure } from './service-error.js';
 
 /** Sends a request on to the leader at `address` (LeaderForwarder does, over gRPC). */
 export interface ForwardToLeader {
@@ -46,12 +49,75 @@ export type OnLeader = <Res>(
   method: string,
   req: { readonly forwarded: boolean },
   deadline: number,
-  local: (remaining: number) => Promise<Res>,
+  /** `retried`: an earlier attempt may have been proposed, so a write's entry carries its client ref's `retry`. */
+  local: (remaining: number, retried: boolean) => Promise<Res>,
+  /**
+   * A write's request marked as a retry (its client ref's `retry`): forwarded instead of `req`
+   * once an earlier attempt may have been proposed (a forward lost mid-call), so that the
+   * leader refuses it SESSION_EXPIRED rather than apply it twice should its record be gone.
+   */
+  asRetry?: { readonly forwarded: boolean },
 ) => Promise<Res>;
+
+/**
+ * Whether an attempt's failure shows it was not proposed: refused by the core before appending
+ * (not the leader, a transfer, the bound on uncommitted bytes), its entry replaced by a newer
+ * leader's, or a forward the leader answered so.
+ */
+function notProposed(err: unknown): boolean {
+  if (err instanceof ServiceFailure) return err.notProposed;
+  return leaderErrorOf(err) !== null || (err instanceof RaftError && err.code === 'PROPOSAL_DROPPED');
+}
+
+/**
+ * The final failure, marked `notProposed` exactly when no attempt of the request may have been
+ * proposed (none was made, or each was refused before proposing): the client's next attempt of
+ * the write is then no retry, which a full exactly-once table would refuse SESSION_EXPIRED
+ * (src/statemachine/dedup.ts). A forwarded answer's mark does not pass on when an earlier
+ * attempt may have been proposed.
+ */
+function finalFailure(err: unknown, uncertain: boolean): unknown {
+  if (uncertain) return err instanceof ServiceFailure && err.notProposed ? new ServiceFailure(err.code, err.message) : err;
+  if (err instanceof ServiceFailure) return err.notProposed ? err : new ServiceFailure(err.code, err.message, true);
+  if (!notProposed(err)) return err;
+  const f = toServiceFailure(err);
+  return new ServiceFailure(f.code, f.message, true);
+}
 
 export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
   const { host } = deps;
-  return async function onLeader<Res>(method: string, req: { readonly forwarded: boolean }, deadline: number, local: (remaining: number) => Promise<Res>): Promise<Res> {
+  return async function onLeader<Res>(
+    method: string,
+    req: { readonly forwarded: boolean },
+    deadline: number,
+    local: (remaining: number, retried: boolean) => Promise<Res>,
+    asRetry?: { readonly forwarded: boolean },
+  ): Promise<Res> {
+    /** Whether an attempt (run here or forwarded) failed without showing it was not proposed. */
+    const seen = { uncertain: false };
+    try {
+      return await attempts(method, req, deadline, local, seen, asRetry ?? req);
+    } catch (err) {
+      throw finalFailure(err, seen.uncertain);
+    }
+  };
+
+  async function attempts<Res>(
+    method: string,
+    req: { readonly forwarded: boolean },
+    deadline: number,
+    local: (remaining: number, retried: boolean) => Promise<Res>,
+    seen: { uncertain: boolean },
+    asRetry: { readonly forwarded: boolean },
+  ): Promise<Res> {
+    const attempt = async (run: () => Promise<Res>): Promise<Res> => {
+      try {
+        return await run();
+      } catch (err) {
+        if (!notProposed(err)) seen.uncertain = true;
+        throw err;
+      }
+    };
     const budget = BOUNDED_ON_LEADER.has(method) ? (deps.forwardBudgetMs ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
     // Since when the leader of that name has not answered this request's forwards, and why.
     const silence: { current: { readonly leader: string; readonly since: number; reason: string } | null; gaveUp: ServiceFailure | null } = { current: null, gaveUp: null };
@@ -65,7 +131,7 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         throw new ServiceFailure('NO_LEADER', `no leader elected within ${Math.round(remaining)}ms`);
       }
       try {
-        if (leader === deps.id) return await local(deadline - Date.now());
+        if (leader === deps.id) return await attempt(() => local(deadline - Date.now(), seen.uncertain));
         if (req.forwarded) throw new ServiceFailure('NOT_LEADER', `${deps.id} is not the leader (leader is ${leader})`);
         const address = deps.addressOf(leader);
         if (address === null) throw new ServiceFailure('NO_LEADER', `leader ${leader} has no known address`);
@@ -79,7 +145,8 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
           throw silence.gaveUp;
         }
         try {
-          return await deps.forwarder.call<Res>(address, method, req, Math.min(deadline, began + budget));
+          const forward = seen.uncertain ? asRetry : req;
+          return await attempt(() => deps.forwarder.call<Res>(address, method, forward, Math.min(deadline, began + budget)));
         } catch (err) {
           // A broken or silent link to this leader (the forwarder's own NO_LEADER): count the time.
           if (err instanceof ServiceFailure && err.code === 'NO_LEADER') {
@@ -97,5 +164,5 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
       }
     }
-  };
+  }
 }

@@ -7,13 +7,15 @@ import * as grpc from '@grpc/grpc-js';
 import { RaftError } from '../raft/errors.js';
 import { CommandError } from '../statemachine/index.js';
 import { HostError, leaderErrorOf } from './consensus-port.js';
-import { type ApiErrorCode, errorCodeOf, serviceError } from './errors.js';
+import { type ApiErrorCode, errorCodeOf, NOT_PROPOSED_METADATA_KEY, serviceError } from './errors.js';
 
 export class ServiceFailure extends Error {
   override readonly name = 'ServiceFailure';
   constructor(
     readonly code: ApiErrorCode,
     message: string,
+    /** Refused before anything of the request was proposed or forwarded (errors.ts NOT_PROPOSED_METADATA_KEY). */
+    readonly notProposed = false,
   ) {
     super(message);
   }
@@ -21,7 +23,7 @@ export class ServiceFailure extends Error {
 
 export function toServiceError(err: unknown): grpc.ServiceError {
   const f = toServiceFailure(err);
-  return Object.assign(new Error(f.message), serviceError(f.code, f.message)) as grpc.ServiceError;
+  return Object.assign(new Error(f.message), serviceError(f.code, f.message, f.notProposed)) as grpc.ServiceError;
 }
 
 /** The code and message a client sees for any error a handler threw. */
@@ -70,11 +72,15 @@ export function toServiceFailure(err: unknown): ServiceFailure {
   return new ServiceFailure('INTERNAL', err instanceof Error ? err.message : String(err));
 }
 
-/** Recovers the server's failure from a forwarded call's error, so it passes through unchanged. */
+/**
+ * Recovers the server's failure from a forwarded call's error, so it passes through unchanged;
+ * its `not-proposed` speaks of that one forward (on-leader.ts weighs the earlier ones).
+ */
 export function fromServiceError(err: unknown): ServiceFailure | null {
   if (typeof err !== 'object' || err === null || !('metadata' in err)) return null;
   const md = (err as { metadata?: unknown }).metadata;
   const code = md instanceof grpc.Metadata ? errorCodeOf(md) : null;
   if (code === null) return null;
-  return new ServiceFailure(code, (err as { details?: string }).details ?? 'forwarded call failed');
+  const notProposed = md instanceof grpc.Metadata && md.get(NOT_PROPOSED_METADATA_KEY)[0] === 'true';
+  return new ServiceFailure(code, (err as { details?: string }).details ?? 'forwarded call failed', notProposed);
 }

@@ -100,4 +100,6 @@ export interface KvSessionResponseMsg {
   readonly revision: number;
   readonly key: string;
   readonly value: Uint8Array;
+  /** With errorCode: refused before anything was proposed (NOT_PROPOSED_METADATA_KEY); absent from older servers. */
+  readonly notProposed?: boolean;
 }

@@ -204,9 +204,10 @@ export class FailureDetector {
   recordDialFailure(peer: NodeId, sentAt: number): void {
     const s = this.state(peer);
     if (sentAt < s.lastDialOkSentAt || s.dialFailingSince !== null) return;
+    // The grace starts at its next message (recordContact), not at the ping even when it was
+    // heard since: that may be its last words before it stopped (its connection closing fails
+    // the ping), and a peer back within its timeout then had no grace, offline until our redial.
     s.dialFailingSince = sentAt;
-    // Heard since the ping went out: the peer was running while the dial failed.
-    if (s.lastHeardAt !== null && s.lastHeardAt >= sentAt) s.heardWhileUndialableAt = sentAt;
   }
 
   /** A ping sent at `sentAt` was answered: our dials to `peer` work. Call it before recordContact for the answer. */

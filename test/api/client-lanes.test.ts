@@ -2,8 +2,12 @@
  * ClientLanes (src/api/client-lanes.ts): a write holds an id of its own until its outcome, so
  * no two writes of one id are in flight at once, and the ids are reused.
  */
+import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { ClientLanes, WriteAttempts } from '../../src/api/client-lanes.js';
+import { serviceError } from '../../src/api/errors.js';
+import { KvSessionError } from '../../src/api/kv-session.js';
+import { neverSent } from '../../src/api/never-sent.js';
 
 void t.test('one writer at a time keeps one id, its seq rising', async (t) => {
   const lanes = new ClientLanes('c');
@@ -50,4 +54,42 @@ void t.test('an attempt refused before anything was proposed does not make the n
   t.strictSame(attempts.next(), { id: 'c', seq: 4, retry: true }, 'after an attempt of unknown outcome, a retry');
   attempts.refusedUnproposed();
   t.strictSame(attempts.next(), { id: 'c', seq: 4, retry: true }, 'and stays one: an earlier attempt may have been applied');
+});
+
+/** A failed gRPC call as grpc-js rejects it. */
+function callError(code: grpc.status, details: string, metadata?: grpc.Metadata): Error {
+  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: metadata ?? new grpc.Metadata() });
+}
+
+const REFUSED = 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ';
+
+void t.test('an attempt that never left the client does not make the next one a retry', async (t) => {
+  const attempts = new WriteAttempts({ id: 'c', seq: 5 });
+  const sent: unknown[] = [];
+  const failWith = (err: unknown) => (ref: unknown) => {
+    sent.push(ref);
+    return Promise.reject(err);
+  };
+  await t.rejects(attempts.send(failWith(callError(grpc.status.UNAVAILABLE, REFUSED))));
+  await t.rejects(attempts.send(failWith(new KvSessionError(grpc.status.UNAVAILABLE, `session with 127.0.0.1:1 broke: UNAVAILABLE: ${REFUSED}`, undefined))));
+  await t.rejects(attempts.send(failWith(callError(grpc.status.UNAVAILABLE, 'Name resolution failed for target dns:nowhere.invalid:2379'))));
+  t.strictSame(await attempts.send((ref) => Promise.resolve(ref)), { id: 'c', seq: 5 }, 'still a first attempt');
+  t.strictSame(sent, [{ id: 'c', seq: 5 }, { id: 'c', seq: 5 }, { id: 'c', seq: 5 }]);
+});
+
+void t.test('an attempt that may have reached a controller makes the next one a retry', async (t) => {
+  const shutting = new grpc.Metadata();
+  for (const [key, value] of Object.entries(serviceError('SHUTTING_DOWN', REFUSED).metadata?.getMap() ?? {})) shutting.set(key, value);
+  for (const err of [
+    callError(grpc.status.UNAVAILABLE, 'Connection dropped'),
+    callError(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded after 2.001s'),
+    new KvSessionError(grpc.status.UNAVAILABLE, '127.0.0.1:1 ended the session', undefined),
+    callError(grpc.status.UNAVAILABLE, REFUSED, shutting), // a controller's answer, whatever its words
+    new Error(REFUSED),
+  ]) {
+    const attempts = new WriteAttempts({ id: 'c', seq: 6 });
+    await t.rejects(attempts.send(() => Promise.reject(err)));
+    t.notOk(neverSent(err), err.message);
+    t.strictSame(await attempts.send((ref) => Promise.resolve(ref)), { id: 'c', seq: 6, retry: true }, err.message);
+  }
 });

@@ -103,6 +103,57 @@ void t.test('a retried write re-sends the same client id and seq; the next write
   t.equal(good.calls[1]?.request['hasIfRevision'], false);
 });
 
+void t.test('a write whose first endpoint has no connection is not marked a retry on the next: nothing was sent', async (t) => {
+  // Marked, it was refused SESSION_EXPIRED by any cluster whose exactly-once table had filled:
+  // every new ctl's write failed while the first endpoint listed was down.
+  for (const session of [true, false]) {
+    const good = await startFake({ unary: { Put: () => ({ revision: 5 }), Delete: () => ({ revision: 6 }) }, session });
+    const put = new ControllerClient({ endpoints: [await deadAddress(), good.address], timeoutMs: 2000 });
+    const del = new ControllerClient({ endpoints: [await deadAddress(), good.address], timeoutMs: 2000 });
+    stopAll(t, good, put, del);
+    t.strictSame(await put.put('k', 'v'), { revision: 5 });
+    t.strictSame(await del.delete('k'), { revision: 6 });
+    const via = session ? 'session' : 'unary';
+    t.strictSame(good.calls.map((c) => [c.method, c.via]), [['Put', via], ['Delete', via]]);
+    t.strictSame(good.calls[0]?.request['client'], { id: put.id, seq: 1, retry: false }, `a put (${via}) goes out as a first attempt`);
+    t.strictSame(good.calls[1]?.request['client'], { id: del.id, seq: 1, retry: false }, `a delete (${via}) goes out as a first attempt`);
+  }
+});
+
+void t.test('a write a controller refused before proposing anything is not marked a retry on the next endpoint', async (t) => {
+  // A cut-off node answers NO_QUORUM at once, saying nothing was proposed (not-proposed); marked,
+  // the next attempt was refused SESSION_EXPIRED by a full exactly-once table.
+  for (const session of [true, false]) {
+    const cutOff = apiFailure('NO_QUORUM', 'c1 is cut off from a quorum', true);
+    const minority = await startFake({ unary: { Put: () => { throw cutOff; }, Delete: () => { throw cutOff; } }, session });
+    const majority = await startFake({ unary: { Put: () => ({ revision: 5 }), Delete: () => ({ revision: 6 }) }, session });
+    const client = new ControllerClient({ endpoints: [minority.address, majority.address], timeoutMs: 2000 });
+    stopAll(t, minority, majority, client);
+    t.strictSame(await client.put('k', 'v'), { revision: 5 });
+    t.strictSame(majority.calls[0]?.request['client'], { id: client.id, seq: 1, retry: false }, `a put (session ${session}): a first attempt`);
+    // Without the controller's word (an older one), the next attempt stays a retry.
+    const older = await startFake({ unary: { Delete: () => { throw apiFailure('NO_QUORUM', 'cut off'); } }, session });
+    const other = new ControllerClient({ endpoints: [older.address, majority.address], timeoutMs: 2000 });
+    stopAll(t, older, other);
+    t.strictSame(await other.delete('k'), { revision: 6 });
+    t.strictSame(majority.calls[1]?.request['client'], { id: other.id, seq: 1, retry: true }, `a delete (session ${session}): a retry`);
+  }
+});
+
+void t.test("a write the leader refused for its bound on uncommitted bytes is retried marked unless it said not-proposed", async (t) => {
+  // The leader flags its refusal unless an earlier attempt (a forward lost mid-call) may have
+  // been applied; unflagged, the client used to take RESOURCE_EXHAUSTED alone as proof.
+  for (const notProposed of [true, false]) {
+    let calls = 0;
+    const full = apiFailure('RESOURCE_EXHAUSTED', 'too many bytes of writes waiting to commit on the leader', notProposed);
+    const leader = await startFake({ unary: { Put: () => (++calls === 1 ? Promise.reject(full) : { revision: 8 }) } });
+    const client = new ControllerClient({ endpoints: [leader.address], timeoutMs: 2000 });
+    stopAll(t, leader, client);
+    t.strictSame(await client.put('k', 'v'), { revision: 8 });
+    t.strictSame(leader.calls.map((c) => (c.request['client'] as { retry: boolean }).retry), [false, !notProposed], `not-proposed ${notProposed}`);
+  }
+});
+
 void t.test('a silent endpoint is given up after the timeout and the write retried elsewhere with its seq', async (t) => {
   const silent = await startFake({ unary: { Delete: () => new Promise(() => undefined) } });
   const good = await startFake({ unary: { Delete: () => ({ revision: 9 }) } });

@@ -16,8 +16,8 @@ export class FakeStatus {
   constructor(readonly status: Partial<grpc.StatusObject>) {}
 }
 
-export function apiFailure(code: ApiErrorCode, details: string): FakeStatus {
-  return new FakeStatus(serviceError(code, details));
+export function apiFailure(code: ApiErrorCode, details: string, notProposed = false): FakeStatus {
+  return new FakeStatus(serviceError(code, details, notProposed));
 }
 
 /** A failure without `error-code`: to the client it looks like the endpoint is not there. */
@@ -108,7 +108,8 @@ function sessionImpl(unary: Partial<Record<UnaryMethod, UnaryHandler>>, fake: Fa
           (err: unknown) => {
             const status = err instanceof FakeStatus ? err.status : { code: grpc.status.INTERNAL, details: String(err) };
             const code = status.metadata?.get('error-code')[0];
-            if (typeof code === 'string') call.write({ id, errorCode: code, errorMessage: status.details ?? '' });
+            const notProposed = status.metadata?.get('not-proposed')[0] === 'true';
+            if (typeof code === 'string') call.write({ id, errorCode: code, errorMessage: status.details ?? '', notProposed });
             else call.emit('error', status);
           },
         );

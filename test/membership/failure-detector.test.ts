@@ -210,10 +210,14 @@ void t.test('dial failures: the grace, a failure of a ping older than a success,
 
   const e = new FailureDetector(config, ['e'], 0);
   e.recordContact('e', 5100);
-  e.recordDialFailure('e', 5050); // e was heard after the failed ping was sent
-  t.same(e.undialable('e', 5200), { failingForMs: 150, lastUncountedAgoMs: null });
+  e.recordDialFailure('e', 5050); // e was heard after the failed ping was sent: maybe its last words
+  t.equal(e.undialable('e', 5200), null, 'e: not yet heard since the failure');
   e.recordContact('e', 6100);
-  t.equal(e.observation('e', 6100).lastContactMs, 1000, 'e: the grace counts from the failed ping (5050 + 1000), not from its next message');
+  t.same(e.undialable('e', 6100), { failingForMs: 1050, lastUncountedAgoMs: null });
+  e.recordContact('e', 7100);
+  t.equal(e.observation('e', 7100).lastContactMs, 0, 'e: the grace counts from its first message after the failure (6100 + 1000)');
+  e.recordContact('e', 7200);
+  t.equal(e.observation('e', 7200).lastContactMs, 100, 'e: then its messages no longer count');
 });
 
 void t.test('a peer that restarts while our dials to it fail gets the grace again: it is heard before we redial it', async (t) => {
@@ -227,4 +231,26 @@ void t.test('a peer that restarts while our dials to it fail gets the grace agai
   d.recordDialSuccess('b', 6600);
   d.recordContact('b', 6700);
   t.same(d.observe(8600), [], 'redialled within the grace: never offline');
+});
+
+void t.test('a peer that restarts within its timeout is counted from its first message after: its last messages before do not start the grace', async (t) => {
+  // The production grace (DIAL_GRACE_MS) and the default timeout: 2 s each.
+  const d = new FailureDetector(cfg({ dynamicAdjustment: false, dialGraceMs: 2000, stallThresholdMs: 10_000 }), ['b'], 0);
+  for (let at = 0; at <= 10_000; at += 100) d.recordContact('b', at); // b heard until it stops just after 10 s
+  t.same(d.observe(10_000), []);
+  // The ping sent at 9950 fails as b's connection closes: a dial failure, b heard since it went out.
+  d.recordDialFailure('b', 9950);
+  const transitions = [];
+  // b is back 0.95 s later; our redial waits out the transport's backoff (attempts at +0.93 s,
+  // then +1.58 s), and the next ping is answered 2.1 s after b stopped.
+  for (let at = 10_050; at <= 15_000; at += 50) {
+    if (at >= 10_950) d.recordContact('b', at);
+    if (at === 12_100) d.recordDialSuccess('b', 12_050);
+    transitions.push(...d.observe(at));
+  }
+  t.same(
+    transitions.map((x) => [x.atMs, x.to]),
+    [],
+    'never offline: the grace ran from the failed ping before, so b, back and sending, was offline from 12 050 to 12 150',
+  );
 });

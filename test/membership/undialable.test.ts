@@ -53,8 +53,9 @@ for (const seed of [41, 42, 43]) {
     const faultAt = sim.now;
     sim.dialFail(others, [x], true);
     t.equal(sim.truth(x), 'offline', `the definition: nobody who cannot dial ${x} hears it`);
-    // The first ping of x after the fault, plus max(timeout, grace), plus the views' travel.
-    const bound = DIAL_GRACE_MS + 1500;
+    // The first ping to x after the fault, x's next message (one interval: the grace starts there,
+    // not at the failed ping), plus max(timeout, grace), plus the views' travel.
+    const bound = DIAL_GRACE_MS + 1500 + BASE_MS / 4;
     const shownAt = runUntilShown(sim, x, false, faultAt + 10_000);
     t.ok(shownAt !== null && shownAt - faultAt <= bound, `${x} offline on every non-stale node ${shownAt === null ? 'never' : `${shownAt - faultAt}ms`} after the fault (bound ${bound}ms)`);
     sim.runUntil(sim.now + 3000);
