@@ -39,6 +39,8 @@ export class OursCluster implements BenchCluster {
       heartbeat: { baseTimeout: OURS_BASE_TIMEOUT, stateSyncInterval: '5s' },
       logLevel: 'warn',
       ...launch,
+      // The binaries as shipped, not the tests' short-lived servers.
+      nodeArgs: launch.nodeArgs ?? [],
     });
     cluster.startAll();
     const admin = new ControllerClient({ endpoints: cluster.ids.map((id) => cluster.addresses.get(id)!), timeoutMs: 2000 });

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeCommand } from '../helpers/node-command.js';
+import { SHORT_LIVED_SERVER_NODE_ARGS } from '../helpers/short-lived-servers.js';
 import type { ProcessCluster } from '../helpers/process-cluster.js';
 import { guardChild } from '../helpers/reaper.js';
 
@@ -46,7 +47,7 @@ export class AgentProc {
     if (this.opts.admin !== undefined) args.push('--admin', this.opts.admin);
     args.push(...(this.opts.extraArgs ?? []));
     const env = { ...process.env, ...this.opts.env };
-    const cmd = nodeCommand(AGENT_JS, args, [], env);
+    const cmd = nodeCommand(AGENT_JS, args, SHORT_LIVED_SERVER_NODE_ARGS, env);
     const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     guardChild(child);
     this.exitCode = null;
@@ -89,7 +90,7 @@ export class AgentProc {
   static run(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ code: number; stderr: string }> {
     return new Promise((resolve) => {
       const merged = { ...process.env, ...env };
-      const cmd = nodeCommand(AGENT_JS, args, [], merged);
+      const cmd = nodeCommand(AGENT_JS, args, SHORT_LIVED_SERVER_NODE_ARGS, merged);
       const p = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'], env: merged });
       guardChild(p);
       let stderr = '';

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { freePorts } from './free-ports.js';
 import { nodeCommand } from './node-command.js';
+import { SHORT_LIVED_SERVER_NODE_ARGS } from './short-lived-servers.js';
 import { CONTROLLER_JS, type ProcessCluster } from './process-cluster.js';
 import { guardChild } from './reaper.js';
 
@@ -32,7 +33,7 @@ export async function startMemberCopy(t: Test, cluster: ProcessCluster, member: 
   t.match(yaml, `listen: "127.0.0.1:${listen}"`, 'the copy listens elsewhere');
   const copyFile = path.join(copyDir, 'cluster.yaml');
   fs.writeFileSync(copyFile, yaml);
-  const cmd = nodeCommand(CONTROLLER_JS, ['--config', copyFile, '--id', member]);
+  const cmd = nodeCommand(CONTROLLER_JS, ['--config', copyFile, '--id', member], SHORT_LIVED_SERVER_NODE_ARGS);
   const copy = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   guardChild(copy);
   let log = '';

@@ -16,6 +16,7 @@ import { nodeCommand } from './node-command.js';
 import { guardChild } from './reaper.js';
 import { waitFor } from './wait-for.js';
 import { runToExit, type RunResult } from './run-to-exit.js';
+import { SHORT_LIVED_SERVER_NODE_ARGS } from './short-lived-servers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The binaries package.json's "bin" names (bundled: build/bundle-bins.ts). */
@@ -52,7 +53,7 @@ export interface ClusterOptions {
   readonly extraYaml?: string;
   /** Another build's controller.js (benchmarks compare two builds); default this tree's. */
   readonly controllerJs?: string;
-  /** Options for node before the script (e.g. --cpu-prof), for profiling. */
+  /** Options for node before the script (e.g. --cpu-prof); default SHORT_LIVED_SERVER_NODE_ARGS. */
   readonly nodeArgs?: readonly string[];
   /** More environment for the controllers (e.g. glibc's MALLOC_* knobs, read only at exec). */
   readonly env?: Readonly<Record<string, string>>;
@@ -75,7 +76,7 @@ export class ProcessCluster {
     readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null = null,
     /** Each node's Prometheus address, when asked for. */
     readonly metricsAddresses: ReadonlyMap<string, string> = new Map(),
-    private readonly launch: { readonly controllerJs: string; readonly nodeArgs: readonly string[]; readonly env?: Readonly<Record<string, string>> } = { controllerJs: CONTROLLER_JS, nodeArgs: [] },
+    private readonly launch: { readonly controllerJs: string; readonly nodeArgs: readonly string[]; readonly env?: Readonly<Record<string, string>> } = { controllerJs: CONTROLLER_JS, nodeArgs: SHORT_LIVED_SERVER_NODE_ARGS },
   ) {}
 
   static async create(opts: ClusterOptions): Promise<ProcessCluster> {
@@ -113,7 +114,7 @@ export class ProcessCluster {
     ].join('\n');
     const configFile = path.join(dir, 'cluster.yaml');
     fs.writeFileSync(configFile, yaml);
-    const launch = { controllerJs: opts.controllerJs ?? CONTROLLER_JS, nodeArgs: opts.nodeArgs ?? [], env: opts.env ?? {} };
+    const launch = { controllerJs: opts.controllerJs ?? CONTROLLER_JS, nodeArgs: opts.nodeArgs ?? SHORT_LIVED_SERVER_NODE_ARGS, env: opts.env ?? {} };
     return new ProcessCluster(dir, configFile, addresses, opts.clientTls ?? opts.tls ?? null, metrics, launch);
   }
 
