@@ -30,6 +30,7 @@ import type {
   StatusReportMsg,
 } from './wire-types.js';
 import type { StateQuota } from './state-quota.js';
+import { WriteTurns } from './write-turns.js';
 
 export interface ControllerServiceDeps {
   readonly id: string;
@@ -72,7 +73,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const { host, stateMachine: sm } = deps;
   const t = deps.defaultTimeoutMs;
   const onLeader = onLeaderOf(deps);
-  const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff, deps.quota);
+  const kv = kvOps(host, deps.stateMachine, onLeader, deps.cutOff, deps.quota, new WriteTurns((fn) => setImmediate(fn)));
   const config = configOps(deps.id, host, sm, onLeader, deps.raftHeartbeatIntervalMs);
   const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
   const members = memberOps(deps.id, host, sm, onLeader, deps.peerHeard);

@@ -10,6 +10,7 @@ import { keyTooLong, quoteKey } from './request-key.js';
 import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 import type { StateQuota } from './state-quota.js';
+import type { WriteTurns } from './write-turns.js';
 import { clientTagOf, kvRetryOf, marksRetry } from './client-tag.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
 
@@ -54,10 +55,13 @@ function encodeKv(cmd: KvCommand, client: ClientRefMsg | null, sm: StateMachine)
   return encodeCommand(envelope);
 }
 
-export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, cutOff?: () => string | null, quota?: StateQuota): KvOps {
+export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, cutOff?: () => string | null, quota?: StateQuota, turns?: WriteTurns): KvOps {
   return {
     async put(req, deadline) {
       refuseLongKey(req.key);
+      // Large values are taken in a few MiB per turn of the event loop (write-turns.ts).
+      const turn = turns?.admit(req.value.length);
+      if (turn) await turn;
       const cmd: KvCommand = { kind: 'kv', op: 'put', key: req.key, value: req.value, ...(req.hasIfRevision ? { ifRevision: req.ifRevision } : {}) };
       const data = encodeKv(cmd, req.client, sm);
       const retry = kvRetryOf(req);

@@ -2,8 +2,9 @@
  * The client half for one peer: its channel, its outbound queue and its failure streak.
  *
  * Ordering: one Step batch is in flight at a time; messages sent meanwhile wait in the queue
- * and go out together in the next batch. The queue is bounded and drops its oldest messages
- * when the peer is slow or down: Raft tolerates loss, and a leader resends what matters.
+ * and go out together in the next batch, heartbeats and their answers ahead of the rest. The
+ * queue is bounded and drops its oldest messages when the peer is slow or down: Raft tolerates
+ * loss, and a leader resends what matters.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { InstallSnapshot, Message } from '../raft/messages.js';
@@ -59,6 +60,17 @@ export interface PingResult {
   readonly payload: Uint8Array;
 }
 
+/**
+ * Heartbeats and their answers go ahead of the appends queued for the same peer (etcd keeps them
+ * off its append stream): behind the megabytes of a burst of large writes they reached the
+ * followers, and their answers the leader, after its lease had run out, so the leader refused
+ * writes as cut off from its quorum while its followers were there. Raft takes messages in any
+ * order, and a heartbeat's commit never exceeds what its follower has acknowledged (raft.ts).
+ */
+function jumpsTheQueue(m: Message): boolean {
+  return m.type === 'Heartbeat' || m.type === 'HeartbeatResp';
+}
+
 function statusName(code: number): string {
   return grpc.status[code] ?? String(code);
 }
@@ -66,6 +78,8 @@ function statusName(code: number): string {
 export class PeerLink {
   private readonly client: grpc.Client;
   private queue: Message[] = [];
+  /** The heartbeats (and their answers) at the head of the queue, ahead of what was queued before them. */
+  private aheadCount = 0;
   /** The batches in flight, oldest first; a callback whose token is no longer here is ignored. */
   private inFlight: InFlight[] = [];
   /** One long-lived StepStream per peer: a batch is a stream message, its ack the reply. */
@@ -112,10 +126,12 @@ export class PeerLink {
       this.ctx.counters.dropped += 1;
       return;
     }
-    this.queue.push(m);
+    if (jumpsTheQueue(m)) this.queue.splice(this.aheadCount++, 0, m);
+    else this.queue.push(m);
     if (this.queue.length > this.ctx.maxQueuedMessages) {
       const excess = this.queue.length - this.ctx.maxQueuedMessages;
       this.queue.splice(0, excess);
+      this.aheadCount = Math.max(0, this.aheadCount - excess);
       this.ctx.counters.dropped += excess;
     }
   }
@@ -134,6 +150,7 @@ export class PeerLink {
       n += 1;
     }
     const batch = this.queue.splice(0, n);
+    this.aheadCount = Math.max(0, this.aheadCount - n);
     // `replies`: on the stream, the peer may answer in the ack (StepAck.reply); an older peer,
     // and the unary Step, ignore it.
     const request: OutgoingBatch = {
@@ -385,6 +402,7 @@ export class PeerLink {
     this.client.close();
     const rest = this.queue;
     this.queue = [];
+    this.aheadCount = 0;
     return rest;
   }
 

@@ -16,6 +16,8 @@ import { decodeHelloAsk } from './hello-client.js';
 import { trace, tracing } from '../util/trace.js';
 import type { ReplyDesk } from './reply-desk.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
+import { filedCallStream } from './call-reset.js';
+import { widenPeerSession } from './peer-window.js';
 import { describeValue, isRecord, stringField, type Raw, type WireHelloResponse, type WirePong } from './wire.js';
 
 export interface Counters {
@@ -27,6 +29,8 @@ export interface Counters {
 export interface PeerServiceContext {
   readonly self: string;
   readonly maxSnapshotBytes: number;
+  /** The HTTP/2 window a member's connection gets once its first batch is accepted (peer-window.ts). */
+  readonly flowWindowBytes: number;
   readonly identity: TransportIdentity;
   readonly auth: PeerAuth;
   readonly onMessage: (m: Message) => void;
@@ -161,6 +165,7 @@ export class PeerService {
         call.emit('error', Object.assign(new Error(status.details), status));
         return;
       }
+      widenPeerSession(filedCallStream(call.metadata)?.session, this.ctx.flowWindowBytes);
       if (tracing) trace('peer.recv', `${String(raw['from'])} ${messages.map((m) => m.type).join(',')}`);
       // Owed before delivery, so that an answer the node sends at once can ride in the ack.
       const owe = raw['replies'] === true && this.ctx.replies.holding;

@@ -16,6 +16,7 @@ import { basicIdentity, type StatusReport, type TransportIdentity } from './peer
 import { BATCH_OVERHEAD_BYTES, PeerLink, type PeerLinkContext, type PingResult } from './peer-link.js';
 import { PeerService, type Counters } from './peer-service.js';
 import { ReplyDesk } from './reply-desk.js';
+import { peerFlowWindowBytes } from './peer-window.js';
 import { peerServiceDefinition } from './peer-methods.js';
 import { trace, tracing } from '../util/trace.js';
 
@@ -84,6 +85,7 @@ export function peerChannelOptions(maxMessageBytes: number): grpc.ChannelOptions
     // Each transport owns its connections, so several nodes can share one process (tests,
     // simulations) and closing one never affects another.
     'grpc.use_local_subchannel_pool': 1,
+    'grpc-node.flow_control_window': peerFlowWindowBytes(maxMessageBytes),
   };
 }
 
@@ -144,6 +146,7 @@ export class PeerTransport {
     this.service = new PeerService({
       self: opts.self,
       maxSnapshotBytes: opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES,
+      flowWindowBytes: peerFlowWindowBytes(opts.maxMessageBytes),
       identity: this.identity,
       auth: opts.auth ?? plaintextPeerAuth,
       onMessage: opts.onMessage,
