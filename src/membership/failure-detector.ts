@@ -210,10 +210,15 @@ export class FailureDetector {
     s.dialFailingSince = sentAt;
   }
 
-  /** A ping sent at `sentAt` was answered: our dials to `peer` work. Call it before recordContact for the answer. */
+  /**
+   * A ping sent at `sentAt` was answered, or failed on an open connection: our dials to `peer`
+   * work. Call it before recordContact for the answer. A ping sent before the one whose dial
+   * failed (a lost ping fails only at its deadline, long after a refused one) ends no streak.
+   */
   recordDialSuccess(peer: NodeId, sentAt: number): void {
     const s = this.state(peer);
     s.lastDialOkSentAt = Math.max(s.lastDialOkSentAt, sentAt);
+    if (s.dialFailingSince !== null && sentAt < s.dialFailingSince) return;
     s.dialFailingSince = null;
     s.heardWhileUndialableAt = null;
     s.uncountedAt = null;

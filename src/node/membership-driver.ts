@@ -14,7 +14,7 @@ import type { MemberStatus } from '../membership/types.js';
 import type { MemberRecord } from '../statemachine/index.js';
 import type { Scheduler, Timer } from '../util/clock.js';
 import type { MembershipNode, MembershipPort } from './membership-port.js';
-import { DialFailedError } from '../transport/errors.js';
+import { DialFailedError, TransportError } from '../transport/errors.js';
 
 export interface MembershipDriverOptions {
   readonly heartbeat: HeartbeatConfig;
@@ -195,9 +195,16 @@ class MembershipDriver implements MembershipNode {
         (err: unknown) => {
           // Unreachable or slow: the detector's timeout is the judge, not one failed ping. A
           // failure to connect at all is noted: the peer's messages may arrive all the same.
-          if (this.stopped || !(err instanceof DialFailedError)) return;
-          this.lastDialFailure.set(peer, err);
-          this.engine.noteDialFailure(peer, sentAt);
+          if (this.stopped) return;
+          if (err instanceof DialFailedError) {
+            this.lastDialFailure.set(peer, err);
+            this.engine.noteDialFailure(peer, sentAt);
+          } else if (err instanceof TransportError && err.code === 'RPC_FAILED') {
+            // Failed on an open connection (peer-link.ts pingError): our dials work, though this
+            // ping was lost or refused. Only an answered ping ended a dial failure's streak, so a
+            // member dialable again whose pings were lost stayed uncounted for good.
+            this.dialed(peer, sentAt);
+          }
         },
       );
     }

@@ -192,7 +192,7 @@ void t.test('a peer whose messages arrive while our dials to it fail stops count
   t.equal(d.undialable('b', 2500), null);
 });
 
-void t.test('dial failures: the grace, a failure of a ping older than a success, a peer heard since the failed ping', async (t) => {
+void t.test('dial failures: the grace, a failure of a ping older than a success, a success of one older than a failure, a peer heard since the failed ping', async (t) => {
   const config = cfg({ dynamicAdjustment: false, dialGraceMs: 3000, stallThresholdMs: 10_000 });
   const b = new FailureDetector(config, ['b'], 0);
   b.recordDialFailure('b', 0);
@@ -207,6 +207,13 @@ void t.test('dial failures: the grace, a failure of a ping older than a success,
   for (let at = 100; at <= 5000; at += 100) c.recordContact('c', at);
   t.same(c.observe(5000), [], 'c: the older ping failing says nothing');
   t.equal(c.undialable('c', 5000), null);
+
+  const f = new FailureDetector(config, ['f'], 0);
+  f.recordDialFailure('f', 1000);
+  f.recordDialSuccess('f', 900); // a ping sent before the refused one, lost and failed at its deadline
+  for (let at = 1100; at <= 5000; at += 100) f.recordContact('f', at);
+  t.equal(f.observe(5000).length, 1, 'f: a ping older than the failed dial ends no streak: offline one timeout after its grace');
+  t.not(f.undialable('f', 5000), null);
 
   const e = new FailureDetector(config, ['e'], 0);
   e.recordContact('e', 5100);

@@ -24,7 +24,7 @@ import type { ApplyResult, MemberRecord } from '../../src/statemachine/index.js'
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { SimFuture } from '../sim/sim-future.js';
 import { SimProcess, SimWorld } from '../sim/sim-time.js';
-import { DialFailedError } from '../../src/transport/errors.js';
+import { DialFailedError, TransportError } from '../../src/transport/errors.js';
 
 /** state_sync_interval in these simulations (the default is 5 s; shorter exercises more rounds). */
 export const SYNC_INTERVAL_MS = 1000;
@@ -298,7 +298,8 @@ export class Sim {
       n.proc.post(2 * (lo + this.rng.next() * (hi - lo)), () => done.reject(new DialFailedError(peer, `${peer}.sim:7001`, 'UNAVAILABLE: connect ECONNREFUSED')));
       return done;
     }
-    n.proc.post(deadlineMs, () => done.reject(new Error(`ping to ${peer} timed out`)));
+    // On a connection it could open: an RPC failure, not a dial failure (peer-link.ts pingError).
+    n.proc.post(deadlineMs, () => done.reject(new TransportError('RPC_FAILED', `ping ${peer}: DEADLINE_EXCEEDED`)));
     const dst = this.nodes.get(peer);
     if (dst === undefined || !this.linkUp(n.id, peer)) return done;
     this.deliver(n.id, dst, () => {

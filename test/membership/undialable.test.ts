@@ -101,3 +101,20 @@ void t.test('one or two nodes that cannot dial a member cost it one hearer each:
     t.equal(sim.committed.get(x)?.status, 'online', `${x} committed online`);
   }
 });
+
+void t.test('a member dialable again whose pings are lost is counted again from its own messages (5 nodes, base 2 s, seed 46)', async (t) => {
+  const sim = newSim(46);
+  const x = sim.ids.find((id) => id !== sim.leader && id !== 'c1')!;
+  const others = sim.ids.filter((id) => id !== x);
+  sim.dialFail(others, [x], true);
+  t.not(runUntilShown(sim, x, false, sim.now + 10_000), null, `${x} offline while nobody can dial it`);
+  // Dials work again, but what the others send x is lost: their pings fail on open connections,
+  // none is answered, while x's own messages arrive. Before, only an answered ping ended the
+  // streak, and x stayed offline for good.
+  const healAt = sim.now;
+  sim.dialFail(others, [x], false);
+  for (const o of others) sim.cut(o, x, 1);
+  t.equal(sim.truth(x), 'online', `the definition: every other member hears ${x}`);
+  const backAt = runUntilShown(sim, x, true, healAt + 10_000);
+  t.ok(backAt !== null, `${x} online again on every node ${backAt === null ? 'never' : `${backAt - healAt}ms`} after its dials work again`);
+});
