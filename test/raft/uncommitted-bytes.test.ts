@@ -4,60 +4,17 @@
  * admitted again; an entry larger than the bound goes through when nothing is uncommitted.
  */
 import t, { type Test } from 'tap';
-import { bootstrapState, MemoryStorage, RaftError, RawNode, type Message } from '../../src/raft/index.js';
-import { seededRng } from '../../src/util/rng.js';
+import { RaftError } from '../../src/raft/index.js';
+import { rawCluster } from './raw-cluster.js';
 
 const MAX = 1000;
 
-function makeNode(id: string, voters: string[], seed: number) {
-  const storage = new MemoryStorage({ voters: [], learners: [] });
-  const b = bootstrapState(voters, '');
-  storage.append([b.entry]);
-  storage.setHardState(b.hardState);
-  const node = new RawNode({
-    id, storage, rng: seededRng(seed), electionTicks: 10, heartbeatTicks: 1, applied: 0,
-    maxMessageBytes: 1 << 20, maxInflight: 64, maxApplyBytes: 1 << 20, maxUncommittedBytes: MAX,
-  });
-  return { id, node, storage };
-}
-
-/** A three-node cluster whose messages are held until `deliver` is true. */
+/** A three-node cluster elected; `pump(false)` holds the messages. */
 function cluster() {
-  const ids = ['a', 'b', 'c'];
-  const nodes = ids.map((id, i) => makeNode(id, ids, i + 1));
-  const byId = new Map(nodes.map((n) => [n.id, n]));
-  const held: Message[] = [];
-  const pump = (deliver: boolean): void => {
-    for (let guard = 0; guard < 10000; guard++) {
-      let progressed = false;
-      for (const n of nodes) {
-        while (n.node.hasReady()) {
-          progressed = true;
-          const rd = n.node.ready();
-          if (rd.snapshot) n.storage.applySnapshot(rd.snapshot);
-          n.storage.append(rd.entries);
-          if (rd.hardState) n.storage.setHardState(rd.hardState);
-          held.push(...rd.messages);
-          for (const e of rd.committedEntries) if (e.kind === 'conf') n.node.applyConfChange(e);
-          n.node.advance(rd);
-        }
-      }
-      const m = deliver ? held.shift() : undefined;
-      if (m) {
-        byId.get(m.to)!.node.step(m);
-        progressed = true;
-      }
-      if (!progressed) return;
-    }
-  };
-  pump(true);
-  for (let i = 0; i < 40 && !nodes.some((n) => n.node.status().role === 'leader'); i++) {
-    for (const n of nodes) n.node.tick();
-    pump(true);
-  }
-  const leader = nodes.find((n) => n.node.status().role === 'leader');
+  const c = rawCluster(['a', 'b', 'c'], MAX);
+  const leader = c.elect();
   if (!leader) throw new Error('no leader elected');
-  return { leader: leader.node, pump };
+  return { leader: leader.node, pump: c.pump };
 }
 
 const bytes = (n: number): Uint8Array => new Uint8Array(n).fill(7);
