@@ -31,7 +31,7 @@ import { streamAudit, type AuditOptions } from './audit-stream.js';
 import type { StreamContext } from './stream-context.js';
 import type { ControllersView } from './controller-rows.js';
 import { CLIENT_CHANNEL_OPTIONS, controllerMethod, type ControllerMethod } from './controller-proto.js';
-import { ApiError } from './errors.js';
+import { ApiError, type ApiErrorCode } from './errors.js';
 import { Failover, onEndpoint } from './failover.js';
 import { checkKey, checkValueSize } from './request-size.js';
 import { KvSessionClient, sessionOp, viaSession, type KvSessionOp } from './kv-session.js';
@@ -228,8 +228,8 @@ export class ControllerClient {
   }
 
   /** Runs `attempt` on each endpoint in turn until one gives a final answer (failover.ts). */
-  onFirstAnswering<T>(attempt: (endpoint: string) => Promise<T>): Promise<T> {
-    return this.failover.run(attempt);
+  onFirstAnswering<T>(attempt: (endpoint: string) => Promise<T>, alsoRetryElsewhere?: ReadonlySet<ApiErrorCode>): Promise<T> {
+    return this.failover.run(attempt, alsoRetryElsewhere);
   }
 
   /** What a server stream on `endpoint` needs: its channel, and registration so close() ends it. */

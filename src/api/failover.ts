@@ -52,6 +52,7 @@ function fallbackCode(grpcCode: number): ApiErrorCode {
 
 /** Answers that speak only for the node that gave them: another node may do better. */
 const RETRY_ELSEWHERE: ReadonlySet<ApiErrorCode> = new Set(['NO_QUORUM', 'NO_LEADER', 'NOT_LEADER', 'SHUTTING_DOWN']);
+const NOTHING_MORE: ReadonlySet<ApiErrorCode> = new Set();
 
 /** How a Failover reaches its endpoints' connections (ControllerClient's channels). */
 export interface Connections {
@@ -65,7 +66,7 @@ export interface Connections {
   readonly connectTimeoutMs: number;
 }
 
-export function classify(err: unknown, endpoint: string): Outcome {
+export function classify(err: unknown, endpoint: string, alsoRetryElsewhere: ReadonlySet<ApiErrorCode> = NOTHING_MORE): Outcome {
   const failure = asCallFailure(err);
   if (failure === null) return { kind: 'final', error: err };
   const code = errorCodeOf(failure.metadata);
@@ -87,7 +88,7 @@ export function classify(err: unknown, endpoint: string): Outcome {
     return { kind: 'final', error: new ApiError(fallbackCode(failure.code), details, failure.code, { cause: err }) };
   }
   const error = new ApiError(code, details, failure.code, { cause: err });
-  return RETRY_ELSEWHERE.has(code) ? { kind: 'retryable', error } : { kind: 'final', error };
+  return RETRY_ELSEWHERE.has(code) || alsoRetryElsewhere.has(code) ? { kind: 'retryable', error } : { kind: 'final', error };
 }
 
 /** The endpoints of one client and which of them answered last. */
@@ -104,8 +105,11 @@ export class Failover {
     this.endpoints = [...endpoints];
   }
 
-  /** Runs `attempt` on each endpoint in turn until one gives a final answer. */
-  async run<T>(attempt: (endpoint: string) => Promise<T>): Promise<T> {
+  /**
+   * Runs `attempt` on each endpoint in turn until one gives a final answer. `alsoRetryElsewhere`:
+   * error codes that speak only for the answering node for this call (a watch's COMPACTED).
+   */
+  async run<T>(attempt: (endpoint: string) => Promise<T>, alsoRetryElsewhere: ReadonlySet<ApiErrorCode> = NOTHING_MORE): Promise<T> {
     const count = this.endpoints.length;
     const tried: string[] = [];
     let answered: ApiError | null = null;
@@ -130,7 +134,7 @@ export class Failover {
         this.preferred = index;
         return result;
       } catch (err) {
-        const outcome = classify(err, endpoint);
+        const outcome = classify(err, endpoint, alsoRetryElsewhere);
         switch (outcome.kind) {
           case 'final':
             this.preferred = index;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ControllerClient } from './client.js';
-import { ApiError } from './errors.js';
+import { ApiError, type ApiErrorCode } from './errors.js';
 import {
   decodeEndpointStatus,
   decodeMemberList,
@@ -36,6 +36,13 @@ export interface WatchOptions {
   /** Told when the stream was lost and the watch moves on, resuming at `fromRevision` (ctl says so on stderr). */
   readonly onResume?: (lost: string, fromRevision: number) => void;
 }
+
+/**
+ * A controller's history of changes is its own, in memory (it starts afresh at a restart or a
+ * snapshot installed from the leader): one that says COMPACTED speaks for itself, and another
+ * endpoint may still hold the revisions the watch needs.
+ */
+const WATCH_RETRY_ELSEWHERE: ReadonlySet<ApiErrorCode> = new Set(['COMPACTED']);
 
 /**
  * Lost streams in a row, each short-lived and delivering no change (a controller that accepts
@@ -156,7 +163,7 @@ export class OperatorClient {
           if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE') throw err;
           lost = err;
         }
-      });
+      }, WATCH_RETRY_ELSEWHERE);
       if (lost === null || opts.signal?.aborted === true) return;
       fruitless = delivered > 0 || Date.now() - began >= BRIEF_STREAM_MS ? 0 : fruitless + 1;
       if (fruitless > FRUITLESS_RESUMES_PER_ENDPOINT * this.base.endpoints.length) throw lost;
