@@ -3,44 +3,16 @@
  * connection at once, naming the refusal, as unary calls do; they used to wait the whole timeout
  * for it and report "could not connect to X within 5000ms".
  */
-import * as net from 'node:net';
-import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
-import { auditLimits, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
 import { ControllerClient } from '../../src/api/client.js';
-import { controllerMethod } from '../../src/api/controller-proto.js';
 import { OperatorClient } from '../../src/api/operator-client.js';
-import type { AuditEventMsg, AuditRequestMsg } from '../../src/api/wire-types.js';
+import { auditServer, freePort } from './audit-endpoint.js';
 
 /** Long enough that waiting it out for a refused endpoint would fail the test's own timeout. */
 const TIMEOUT_MS = 30_000;
 
-const stored: AuditEventMsg = { time: '1970-01-01T00:00:00.000Z', node: 'c1', type: 'member.status', subject: 'c2', from: 'online', to: 'offline', reason: '' };
-const source: AuditSource = {
-  page: (_since, after) => Promise.resolve(after === null ? { events: [stored], last: '0' } : { events: [], last: null }),
-  end: () => Promise.resolve('0'),
-  follow: () => () => undefined,
-  dropped: () => null,
-  followDropped: () => () => undefined,
-};
-
-/** An address nothing listens on: a port bound and closed again. */
-async function closedPort(): Promise<string> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return `127.0.0.1:${port}`;
-}
-
-async function auditServer(t: Test): Promise<string> {
-  const server = new grpc.Server();
-  const method = controllerMethod('Audit');
-  server.addService({ Audit: method }, { Audit: (call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>) => serveAudit(call, source, auditLimits()) });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  t.teardown(() => server.forceShutdown());
-  return `127.0.0.1:${port}`;
-}
+/** An address nothing listens on. */
+const closedPort = async (): Promise<string> => `127.0.0.1:${await freePort()}`;
 
 function client(t: Test, endpoints: string[]): ControllerClient {
   const c = new ControllerClient({ endpoints, timeoutMs: TIMEOUT_MS, connectTimeoutMs: TIMEOUT_MS });
