@@ -374,8 +374,12 @@ export class PeerLink {
    * A ping that failed while the channel has no connection (it never opened one, or lost it and
    * cannot open another) is a dial failure: the membership layer stops counting the peer as
    * heard when its messages arrive all the same (src/membership/failure-detector.ts).
+   * A ping still waiting when the link was closed (given up as stuck, its address changed) fails
+   * as CLOSED: it failed on no connection, and RPC_FAILED tells the membership layer our dials
+   * work, which ended the streak of a peer whose SYNs are dropped every time its link was given up.
    */
   private pingError(msg: string, code: number | null = null, cause?: unknown): TransportError {
+    if (this.closed) return new TransportError('CLOSED', `ping ${this.id} at ${this.address}: the link was closed first (${msg})`, code, { cause });
     const state = this.client.getChannel().getConnectivityState(false);
     if ((code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED) && state !== grpc.connectivityState.READY) {
       return new DialFailedError(this.id, this.address, msg, code, { cause });
