@@ -3,8 +3,8 @@
  *
  * Ordering: one Step batch is in flight at a time; messages sent meanwhile wait in the queue
  * and go out together in the next batch, heartbeats and their answers ahead of the rest. The
- * queue is bounded and drops its oldest messages when the peer is slow or down: Raft tolerates
- * loss, and a leader resends what matters.
+ * queue is bounded and drops its oldest messages, of either kind, when the peer is slow or down
+ * (outbound-queue.ts): Raft tolerates loss, and a leader resends what matters.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { InstallSnapshot, Message } from '../raft/messages.js';
@@ -13,6 +13,7 @@ import { estimateSize } from './codec.js';
 import { DialFailedError, TransportError } from './errors.js';
 import type { Counters } from './peer-service.js';
 import { HeartbeatStream, type PingFailure } from './heartbeat-stream.js';
+import { OutboundQueue } from './outbound-queue.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { heartbeatMethod, stepMethod } from './peer-methods.js';
 import { refusalOf } from './refusal-status.js';
@@ -77,9 +78,7 @@ function statusName(code: number): string {
 
 export class PeerLink {
   private readonly client: grpc.Client;
-  private queue: Message[] = [];
-  /** The heartbeats (and their answers) at the head of the queue, ahead of what was queued before them. */
-  private aheadCount = 0;
+  private readonly queue: OutboundQueue;
   /** The batches in flight, oldest first; a callback whose token is no longer here is ignored. */
   private inFlight: InFlight[] = [];
   /** One long-lived StepStream per peer: a batch is a stream message, its ack the reply. */
@@ -103,6 +102,7 @@ export class PeerLink {
     carriedOver: readonly Message[] = [],
     private readonly abandonedBefore = 0,
   ) {
+    this.queue = new OutboundQueue(ctx.maxQueuedMessages, jumpsTheQueue);
     const Service = raftPeerService();
     this.client = new Service(address, ctx.credentials, ctx.channelOptions);
     this.heartbeats = new HeartbeatStream(this.client, heartbeatMethod('HeartbeatStream'));
@@ -126,31 +126,13 @@ export class PeerLink {
       this.ctx.counters.dropped += 1;
       return;
     }
-    if (jumpsTheQueue(m)) this.queue.splice(this.aheadCount++, 0, m);
-    else this.queue.push(m);
-    if (this.queue.length > this.ctx.maxQueuedMessages) {
-      const excess = this.queue.length - this.ctx.maxQueuedMessages;
-      this.queue.splice(0, excess);
-      this.aheadCount = Math.max(0, this.aheadCount - excess);
-      this.ctx.counters.dropped += excess;
-    }
+    this.ctx.counters.dropped += this.queue.push(m);
   }
 
   /** Sends the next batch unless the window of batches in flight is full. */
   flush(): void {
     if (this.closed || this.queue.length === 0 || this.inFlight.length >= (this.unaryOnly ? 1 : STREAM_WINDOW)) return;
-    const budget = this.ctx.maxMessageBytes - BATCH_OVERHEAD_BYTES;
-    let size = 0;
-    let n = 0;
-    for (const m of this.queue) {
-      const s = estimateSize(m);
-      // Always take one: a single oversized message is left to gRPC to refuse, visibly.
-      if (n > 0 && size + s > budget) break;
-      size += s;
-      n += 1;
-    }
-    const batch = this.queue.splice(0, n);
-    this.aheadCount = Math.max(0, this.aheadCount - n);
+    const batch = this.queue.take(this.ctx.maxMessageBytes - BATCH_OVERHEAD_BYTES, estimateSize);
     // `replies`: on the stream, the peer may answer in the ack (StepAck.reply); an older peer,
     // and the unary Step, ignore it.
     const request: OutgoingBatch = {
@@ -374,8 +356,12 @@ export class PeerLink {
    * A ping that failed while the channel has no connection (it never opened one, or lost it and
    * cannot open another) is a dial failure: the membership layer stops counting the peer as
    * heard when its messages arrive all the same (src/membership/failure-detector.ts).
+   * A ping still waiting when the link was closed (given up as stuck, its address changed) fails
+   * as CLOSED: it failed on no connection, and RPC_FAILED tells the membership layer our dials
+   * work, which ended the streak of a peer whose SYNs are dropped every time its link was given up.
    */
   private pingError(msg: string, code: number | null = null, cause?: unknown): TransportError {
+    if (this.closed) return new TransportError('CLOSED', `ping ${this.id} at ${this.address}: the link was closed first (${msg})`, code, { cause });
     const state = this.client.getChannel().getConnectivityState(false);
     if ((code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED) && state !== grpc.connectivityState.READY) {
       return new DialFailedError(this.id, this.address, msg, code, { cause });
@@ -400,10 +386,7 @@ export class PeerLink {
       if (reportSnapshot) this.ctx.onSnapshotStatus(this.id, false);
     }
     this.client.close();
-    const rest = this.queue;
-    this.queue = [];
-    this.aheadCount = 0;
-    return rest;
+    return this.queue.drain();
   }
 
   private failed(msg: string, obj: object): void {

@@ -4,8 +4,11 @@
  * had run out; the leader then refused writes as cut off from its quorum. Heartbeats and their
  * answers now go ahead of the messages queued before them (peer-link.ts).
  */
+import net from 'node:net';
 import t from 'tap';
 import type { Message } from '../../src/raft/messages.js';
+import { OutboundQueue } from '../../src/transport/outbound-queue.js';
+import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startNode } from './harness.js';
 
@@ -32,4 +35,51 @@ void t.test('a heartbeat queued behind appends goes in the next batch, ahead of 
   t.ok(order.indexOf('Heartbeat') <= 2, `the heartbeat came in the first batches (order ${order.join(' ')})`);
   t.ok(order.indexOf('HeartbeatResp') <= 3, 'so did the heartbeat answer');
   t.same(order.filter((o) => o.startsWith('A')), appends.map((_, i) => `A${i + 1}`), 'the appends kept their order');
+});
+
+/** Accepts connections and never says a word: a grpc-js channel to it stays CONNECTING, its batches unacknowledged. */
+async function silentServer(port: number): Promise<{ address: string; stop: () => void }> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen({ port, host: '127.0.0.1' }, resolve));
+  return {
+    address: `127.0.0.1:${port}`,
+    stop: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+void t.test('a heartbeat sent while the queue is full of appends is kept; the oldest append goes instead', async (t) => {
+  const [port] = await freePorts(1);
+  const silent = await silentServer(port!);
+  const n1 = await startNode({ id: 'n1', options: { maxQueuedMessages: 4 } });
+  const n2 = await startNode({ id: 'n2' });
+  t.teardown(() => {
+    n1.stop();
+    n2.stop();
+    silent.stop();
+  });
+  n1.transport.setPeer('n2', silent.address);
+  // Two batches go in flight to the silent peer and stay there; the next four fill the queue.
+  for (let i = 1; i <= 6; i++) n1.transport.send([append(i)]);
+  n1.transport.send([{ type: 'Heartbeat', from: 'n1', to: 'n2', term: 1, commit: 0, context: 'hb' }]);
+  // The new link to the real peer takes over what was queued.
+  n1.transport.setPeer('n2', n2.address);
+  await waitFor(() => n2.received.length === 4, 'the queued messages to arrive');
+  const order = n2.received.map((m) => (m.type === 'Append' ? `A${m.entries[0]!.index}` : m.type));
+  t.same(order, ['Heartbeat', 'A4', 'A5', 'A6'], 'the heartbeat was kept (dropping the head of the queue dropped it at once) and the oldest append dropped');
+});
+
+void t.test('the queue drops its oldest message of either kind', async (t) => {
+  const hb = (i: number): Message => ({ type: 'Heartbeat', from: 'n1', to: 'n2', term: 1, commit: i, context: '' });
+  const q = new OutboundQueue(3, (m) => m.type === 'Heartbeat');
+  const dropped = [hb(1), hb(2), hb(3), append(1), hb(4), append(2)].map((m) => q.push(m));
+  t.same(dropped, [0, 0, 0, 1, 1, 1], 'one dropped per message past the bound');
+  const left = q.drain().map((m) => (m.type === 'Append' ? `A${m.entries[0]!.index}` : `H${m.type === 'Heartbeat' ? m.commit : ''}`));
+  t.same(left, ['H4', 'A1', 'A2'], 'an append into a queue full of heartbeats is kept too, heartbeats still ahead');
 });

@@ -1,0 +1,52 @@
+/**
+ * A ping still waiting when its link is closed did not fail on an open connection. The link to a
+ * peer whose connection attempt gets no answer is given up every 2 s (stuck-connect.ts), and its
+ * pings waiting then failed as CANCELLED, reported as RPC_FAILED: the membership driver counts
+ * that as "our dials work" (c2d4fe2), so it ended the dial failure's streak every 2 s and the
+ * undialable member's own messages counted as contact again (review-38). Such a ping now fails
+ * as CLOSED, which the driver counts neither way.
+ */
+import net from 'node:net';
+import t from 'tap';
+import { TransportError } from '../../src/transport/errors.js';
+import { freePorts } from '../helpers/free-ports.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { startNode } from './harness.js';
+
+/** Accepts connections and never says a word: a grpc-js channel stays CONNECTING (no HTTP/2 settings). */
+async function silentServer(port: number): Promise<{ stop: () => void }> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen({ port, host: '127.0.0.1' }, resolve));
+  return {
+    stop: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+void t.test('a ping waiting when its never-connected link is given up fails as CLOSED, not as failed on an open connection', async (t) => {
+  const [port] = await freePorts(1);
+  const silent = await silentServer(port!);
+  const a = await startNode({ id: 'n1' });
+  t.teardown(() => {
+    a.stop();
+    silent.stop();
+  });
+  a.transport.setPeer('n2', `127.0.0.1:${port}`);
+  // Longer than the 2 s after which the attempt is given up, so the link closes under it.
+  let failure: unknown = null;
+  a.transport.ping('n2', new Uint8Array([1]), 6000).then(
+    () => (failure = 'answered'),
+    (err: unknown) => (failure = err),
+  );
+  await waitFor(() => failure !== null, 'the ping to fail', 10_000);
+  t.ok(a.warnings.some((w) => /got no answer in time/.test(w.msg)), 'the link was given up as stuck under the ping');
+  t.ok(failure instanceof TransportError, `a TransportError, found ${String(failure)}`);
+  t.not((failure as TransportError).code, 'RPC_FAILED', 'not reported as failed on an open connection (which ends a dial failure streak)');
+  t.equal((failure as TransportError).code, 'CLOSED');
+});
