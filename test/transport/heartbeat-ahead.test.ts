@@ -4,13 +4,13 @@
  * had run out; the leader then refused writes as cut off from its quorum. Heartbeats and their
  * answers now go ahead of the messages queued before them (peer-link.ts).
  */
-import net from 'node:net';
 import t from 'tap';
 import type { Message } from '../../src/raft/messages.js';
 import { OutboundQueue } from '../../src/transport/outbound-queue.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startNode } from './harness.js';
+import { silentServer } from './silent-server.js';
 
 const MAX_MESSAGE_BYTES = 256 * 1024;
 
@@ -36,23 +36,6 @@ void t.test('a heartbeat queued behind appends goes in the next batch, ahead of 
   t.ok(order.indexOf('HeartbeatResp') <= 3, 'so did the heartbeat answer');
   t.same(order.filter((o) => o.startsWith('A')), appends.map((_, i) => `A${i + 1}`), 'the appends kept their order');
 });
-
-/** Accepts connections and never says a word: a grpc-js channel to it stays CONNECTING, its batches unacknowledged. */
-async function silentServer(port: number): Promise<{ address: string; stop: () => void }> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((s) => {
-    sockets.push(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen({ port, host: '127.0.0.1' }, resolve));
-  return {
-    address: `127.0.0.1:${port}`,
-    stop: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 void t.test('a heartbeat sent while the queue is full of appends is kept; the oldest append goes instead', async (t) => {
   const [port] = await freePorts(1);

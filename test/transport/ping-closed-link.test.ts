@@ -6,28 +6,12 @@
  * undialable member's own messages counted as contact again (review-38). Such a ping now fails
  * as CLOSED, which the driver counts neither way.
  */
-import net from 'node:net';
 import t from 'tap';
 import { TransportError } from '../../src/transport/errors.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startNode } from './harness.js';
-
-/** Accepts connections and never says a word: a grpc-js channel stays CONNECTING (no HTTP/2 settings). */
-async function silentServer(port: number): Promise<{ stop: () => void }> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((s) => {
-    sockets.push(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen({ port, host: '127.0.0.1' }, resolve));
-  return {
-    stop: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
+import { silentServer } from './silent-server.js';
 
 void t.test('a ping waiting when its never-connected link is given up fails as CLOSED, not as failed on an open connection', async (t) => {
   const [port] = await freePorts(1);
