@@ -203,6 +203,11 @@ export class RawNode {
     r.releasePendingReads();
   }
 
+  /** The commit index if the leader of this node's term vouched for it (Raft.vouchedCommit); else null. */
+  vouchedCommit(): number | null {
+    return this.raft.vouchedCommit();
+  }
+
   position(): LogPosition {
     const r = this.raft;
     return { term: r.term, role: r.role, commit: r.log.committed, lastIndex: r.log.lastIndex() };
