@@ -411,6 +411,7 @@ export class ControllerNode {
       },
       appliedIndex: () => sm.appliedIndex,
       vouchedCommit: () => raftHost.vouchedCommit(),
+      onlyTermBeyondBootstrap: () => raftHost.onlyTermBeyondBootstrap(),
       bootRequired: () => sm.view(clusterKind).supports(BOOT_ID_VERSION),
     });
     // Members that joined after bootstrap are only in the replicated records.

@@ -15,8 +15,8 @@ import {
   creationByCommit,
   judgeBatch,
   judgeEnvelope,
+  judgeCampaign,
   judgePing,
-  judgeVote,
   leaderDuties,
   type AcceptanceView,
   type BatchVerdict,
@@ -53,6 +53,8 @@ export interface NodeIdentityState {
   appliedIndex(): number;
   /** The commit index if the leader of this node's term vouched for it (RaftHost.vouchedCommit); else null. Absent: never. */
   vouchedCommit?(): number | null;
+  /** Whether every entry beyond the bootstrap is of this node's term (RaftHost.onlyTermBeyondBootstrap). Absent: never. */
+  onlyTermBeyondBootstrap?(): boolean;
   /**
    * Whether every member runs a version that stamps its boot id (the cluster version, which
    * only rises once all have): then a message without one is refused. Absent: never required.
@@ -386,7 +388,7 @@ export class NodeIdentity implements TransportIdentity {
 
   /**
    * Whether this node may elect itself now: the vote rules (acceptance.ts, 5 to 7) judge its own
-   * log as they would a candidate's. Before the host is bound: no opinion.
+   * log as they would a candidate's (judgeCampaign). Before the host is bound: no opinion.
    */
   mayCampaign(): boolean {
     return this.campaignRefusal() === null;
@@ -395,7 +397,7 @@ export class NodeIdentity implements TransportIdentity {
   /** Why this node may not elect itself now (mayCampaign), by which rule; null when it may. */
   campaignRefusal(): VoteRefusal | null {
     if (this.state === null) return null;
-    return judgeVote(this.view(), this.state.raft().lastIndex);
+    return judgeCampaign(this.view(), this.state.onlyTermBeyondBootstrap?.() ?? false);
   }
 
   /** On a change of role: a new leader waits for its no-op to apply before deciding anything. */

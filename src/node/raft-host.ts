@@ -437,6 +437,11 @@ export class RaftHost implements ConsensusPort {
     return this.raw.vouchedCommit();
   }
 
+  /** Whether every entry beyond the bootstrap is of this node's term (Raft.onlyTermBeyondBootstrap). */
+  onlyTermBeyondBootstrap(): boolean {
+    return this.raw.onlyTermBeyondBootstrap();
+  }
+
   /** Term, role, commit and last index: for what runs per message (status() copies progress). */
   position(): LogPosition {
     return this.raw.position();

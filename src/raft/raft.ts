@@ -128,6 +128,16 @@ export class Raft {
     return this.term > BOOTSTRAP_TERM && c > 0 && this.log.term(c) === this.term ? c : null;
   }
 
+  /**
+   * Whether every entry beyond the bootstrap is of this node's term: the leader of that term made
+   * them, and was elected with nothing beyond the bootstrap, so nothing beyond it was committed
+   * before this term (a new cluster's first leader, or one whose predecessors' entries never
+   * reached a quorum). False with nothing beyond the bootstrap, or entry 2 compacted away.
+   */
+  onlyTermBeyondBootstrap(): boolean {
+    return this.term > BOOTSTRAP_TERM && this.log.lastIndex() >= 2 && this.log.term(2) === this.term;
+  }
+
   isVoter(id: NodeId): boolean {
     return this.conf.voters.includes(id);
   }

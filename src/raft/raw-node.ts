@@ -208,6 +208,11 @@ export class RawNode {
     return this.raft.vouchedCommit();
   }
 
+  /** Whether every entry beyond the bootstrap is of this node's term (Raft.onlyTermBeyondBootstrap). */
+  onlyTermBeyondBootstrap(): boolean {
+    return this.raft.onlyTermBeyondBootstrap();
+  }
+
   position(): LogPosition {
     const r = this.raft;
     return { term: r.term, role: r.role, commit: r.log.committed, lastIndex: r.log.lastIndex() };

@@ -55,6 +55,14 @@ void t.test('a commit index vouches only where its entry is of the current term'
   );
 });
 
+void t.test('a log whose entries beyond the bootstrap are all of the current term', async (t) => {
+  const log = [entry(2, 2), entry(3, 2)];
+  t.equal(restarted(log, { term: 2, vote: null, commit: 1 }).node.onlyTermBeyondBootstrap(), true, "term 2's leader was elected with nothing beyond the bootstrap");
+  t.equal(restarted(log, { term: 3, vote: null, commit: 1 }).node.onlyTermBeyondBootstrap(), false, "at term 3, term 2's entries say nothing of term 3's leader");
+  t.equal(restarted([entry(2, 2), entry(3, 3)], { term: 3, vote: null, commit: 1 }).node.onlyTermBeyondBootstrap(), false, 'an earlier term beyond the bootstrap');
+  t.equal(restarted([], { term: 2, vote: null, commit: 1 }).node.onlyTermBeyondBootstrap(), false, 'nothing beyond the bootstrap');
+});
+
 void t.test("a new leader's commit vouches once its own entry commits, and its followers' with it", async (t) => {
   const c = rawCluster(IDS);
   const leader = c.elect();

@@ -151,6 +151,7 @@ export class SimIdentity {
       },
       appliedIndex: () => sm.appliedIndex,
       vouchedCommit: () => host.vouchedCommit(),
+      onlyTermBeyondBootstrap: () => host.onlyTermBeyondBootstrap(),
     });
     this.runtimes.set(n.id, { process: n.incarnation, identity });
   }
