@@ -32,7 +32,12 @@
  *     beyond the first entry), and not at all once it knows the cluster has an id (creation is
  *     over): it may be a lost member's replacement, whose predecessor acknowledged entries a
  *     lagging candidate lacks. Without this rule, `npm run sim -- --seeds 2000
- *     --identity` finds the case (seed 1277: a leader lacking a committed entry).
+ *     --identity` finds the case (seed 1277: a leader lacking a committed entry). A leader's
+ *     word is a sign only once this node applied a commit index that leader vouched for
+ *     (creationByCommit): a new leader without the id may hold the entry that drew it, not yet
+ *     known committed (seed 20705 with heartbeats sent while the leader writes). These rules
+ *     bind the node's vote for itself too (NodeIdentity.mayCampaign): a replacement that got a
+ *     leader's log up to its lagging commit index was elected by a laggard's vote and its own.
  *  7. A node that knows the cluster id (applied, or adopted from a peer's envelope) votes for no
  *     candidate with nothing beyond the first entry: the id comes from an entry after the first,
  *     committed before any node holds the id, so such a candidate lacks a committed entry. This
@@ -205,19 +210,44 @@ export function judgeBatch(view: AcceptanceView, env: PeerEnvelope, messages: re
 
 /**
  * Evidence of a new cluster's creation (rule 6), from a peer without a cluster id: a vote asked
- * by a candidate with nothing beyond the first entry, a vote granted to this node while it had
- * nothing beyond it (so the voter had not either), or a leader's message (an established
- * cluster's leaders carry its id).
+ * by a candidate with nothing beyond the first entry, or a vote granted to this node while it
+ * had nothing beyond it (so the voter had not either). A leader's message without an id is no
+ * evidence on its own: its id comes from its applied state, which lags its log until it commits
+ * an entry of its own term, so a new leader holding the committed entry that drew the id sends
+ * none (identity seed 20705). What a leader vouches for is (creationByCommit).
  */
 function showsCreation(view: AcceptanceView, env: PeerEnvelope, messages: readonly Message[]): boolean {
   if (env.clusterId !== '') return false;
   return messages.some(
     (m) =>
       ((m.type === 'PreVote' || m.type === 'Vote') && m.lastLogIndex <= 1) ||
-      ((m.type === 'PreVoteResp' || m.type === 'VoteResp') && !m.reject && view.lastIndex <= 1) ||
-      m.type === 'Append' ||
-      m.type === 'Heartbeat',
+      ((m.type === 'PreVoteResp' || m.type === 'VoteResp') && !m.reject && view.lastIndex <= 1),
   );
+}
+
+/** What a node holds of its leader's word, for rule 6: see creationByCommit. */
+export interface HeldCommit {
+  readonly identity: LocalIdentity;
+  /** The cluster id in the applied state; null before it. */
+  readonly appliedClusterId: string | null;
+  readonly appliedIndex: number;
+  /** The commit index if the leader of the node's term vouched for it (Raft.vouchedCommit); else null. */
+  readonly vouchedCommit: number | null;
+}
+
+/**
+ * Rule 6's evidence from a leader: this node applied its log through a commit index the leader
+ * of its term vouched for (an entry of that term: the leader had committed every earlier
+ * entry by then), and the applied state has no cluster id. Then no entry that drew the id was
+ * committed before that leader's term, nor in it up to there: whatever this data dir replaced
+ * acknowledged nothing of an established cluster that this log lacks, and it is as new as any
+ * member at the creation. Had the id been committed, the applied state would carry the cluster's
+ * records, and rule 5 would decide instead.
+ */
+export function creationByCommit(h: HeldCommit): boolean {
+  const { identity } = h;
+  if (identity.origin !== 'bootstrap' || identity.creationSeen || identity.clusterId !== null || h.appliedClusterId !== null) return false;
+  return h.vouchedCommit !== null && h.appliedIndex >= h.vouchedCommit;
 }
 
 /** Judges a membership ping (or any RPC that is not a Raft batch): rules 1 and 2. */
@@ -237,6 +267,22 @@ function staleCandidate(view: AcceptanceView, candidateLastIndex: number): VoteR
     rule: 7,
     why: `cluster ${known} exists, so its creation is over: a candidate with nothing beyond the first entry lacks entries the cluster committed (a lost data dir that bootstrapped alone, say)`,
   };
+}
+
+/**
+ * Rules 5, 6 and 7 applied to this node's vote for itself: a candidate counts its own vote, so a
+ * node campaigns only where it would grant a candidate with its own log. One exception to rule
+ * 6's "nothing beyond the first entry": a log whose entries beyond it are all of this node's term
+ * (`onlyTermBeyondBootstrap`) came from a leader elected with nothing beyond the first entry, so
+ * nothing beyond it was committed before that term: such a node is as new as the creation. Without
+ * it, a new cluster whose first leader crashed before its no-op committed could be left with a
+ * member that bootstrapped unanswered, holding that no-op, and others it refuses (rule 6) while
+ * it may not stand either. Null when it may campaign.
+ */
+export function judgeCampaign(view: AcceptanceView, onlyTermBeyondBootstrap: boolean): VoteRefusal | null {
+  const refused = judgeVote(view, view.lastIndex);
+  const beyondFirst = refused?.rule === 6 && view.identity.clusterId === null;
+  return beyondFirst && onlyTermBeyondBootstrap ? null : refused;
 }
 
 /** Rules 5, 6 and 7: null when this node may answer a vote request; otherwise why not. */

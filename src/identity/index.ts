@@ -1,5 +1,5 @@
 /** The identity layer's public surface: cluster and member identity, judged the same everywhere. */
-export { judgeBatch, judgeEnvelope, judgePing, localClusterId, voteRefusal, judgeVote, type AcceptanceView, type BatchVerdict, type Dropped, type VoteRefusal, type VoteRule } from './acceptance.js';
+export { judgeBatch, judgeEnvelope, judgePing, localClusterId, voteRefusal, judgeVote, judgeCampaign, creationByCommit, type AcceptanceView, type HeldCommit, type BatchVerdict, type Dropped, type VoteRefusal, type VoteRule } from './acceptance.js';
 export { IdentityConflictError, StartupRefusedError } from './errors.js';
 export { asksAtCreation, helloReply, type AboutYou, type HelloAsk, type HelloReply, type HelloView } from './hello.js';
 export {

@@ -36,8 +36,9 @@ export interface LocalIdentity {
   /**
    * This data dir has seen the cluster being created: it bootstrapped with a peer answering
    * from the same first state, or has since heard from one (a vote asked or granted with nothing
-   * beyond the first entry, a leader without a cluster id, or the start-up question of a member
-   * of the file about to create the cluster: hello.ts). A data dir that bootstrapped while no peer answered and has seen no
+   * beyond the first entry, or the start-up question of a member of the file about to create the
+   * cluster: hello.ts), or it applied a commit index its leader vouched for with no cluster id
+   * in the applied state (acceptance.ts, creationByCommit). A data dir that bootstrapped while no peer answered and has seen no
    * such sign may be a lost member's replacement: before the cluster id, it votes only for
    * candidates as new as itself (acceptance.ts, rule 6).
    */

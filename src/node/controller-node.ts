@@ -398,6 +398,7 @@ export class ControllerNode {
       },
       onSnapshotFailed: () => metrics.onSnapshotFailed(),
       onFatal: opts.onFatal,
+      mayCampaign: () => nodeIdentity.mayCampaign(),
     });
     const raftHost = host;
     // What the client API proposes is counted; the membership layer's own proposals are not.
@@ -409,6 +410,8 @@ export class ControllerNode {
         return { term: st.term, lastIndex: st.lastIndex };
       },
       appliedIndex: () => sm.appliedIndex,
+      vouchedCommit: () => raftHost.vouchedCommit(),
+      onlyTermBeyondBootstrap: () => raftHost.onlyTermBeyondBootstrap(),
       bootRequired: () => sm.view(clusterKind).supports(BOOT_ID_VERSION),
     });
     // Members that joined after bootstrap are only in the replicated records.

@@ -12,8 +12,10 @@ import {
   initialNodes,
   sameInitialNodes,
   IdentityConflictError,
+  creationByCommit,
   judgeBatch,
   judgeEnvelope,
+  judgeCampaign,
   judgePing,
   leaderDuties,
   type AcceptanceView,
@@ -27,6 +29,7 @@ import {
   type PeerEnvelope,
   type Refusal,
   type RefusalCode,
+  type VoteRefusal,
 } from '../identity/index.js';
 import { DuplicateMarks, type DuplicateMark } from '../identity/duplicate-marks.js';
 import { describeRefusedForName, NameRefusers } from '../identity/name-refusers.js';
@@ -48,6 +51,10 @@ export interface NodeIdentityState {
   /** The node's current term and last log index. */
   raft(): { readonly term: number; readonly lastIndex: number };
   appliedIndex(): number;
+  /** The commit index if the leader of this node's term vouched for it (RaftHost.vouchedCommit); else null. Absent: never. */
+  vouchedCommit?(): number | null;
+  /** Whether every entry beyond the bootstrap is of this node's term (RaftHost.onlyTermBeyondBootstrap). Absent: never. */
+  onlyTermBeyondBootstrap?(): boolean;
   /**
    * Whether every member runs a version that stamps its boot id (the cluster version, which
    * only rises once all have): then a message without one is refused. Absent: never required.
@@ -352,7 +359,10 @@ export class NodeIdentity implements TransportIdentity {
       this.opts.logger.info({ peer, code: 'OTHER_CLUSTER_PEER' }, `${peer} is neither a member nor in the cluster file: no longer marked as another cluster's`);
     }
     const applied = members.clusterId;
-    if (applied === null) return;
+    if (applied === null) {
+      this.creationVouched(members);
+      return;
+    }
     const recordedHere = members.get(this.opts.self)?.incarnation === this.local.incarnation;
     const pending = this.writing ?? this.local;
     if (pending.clusterId === null) {
@@ -366,6 +376,28 @@ export class NodeIdentity implements TransportIdentity {
         ),
       );
     }
+  }
+
+  /** Rule 6's sign from a leader: this node applied a commit index it vouched for, with no cluster id (acceptance.ts, creationByCommit). */
+  private creationVouched(members: MembersView): void {
+    const st = this.bound();
+    const pending = this.writing ?? this.local;
+    const held = { identity: pending, appliedClusterId: members.clusterId, appliedIndex: st.appliedIndex(), vouchedCommit: st.vouchedCommit?.() ?? null };
+    if (creationByCommit(held)) this.update((i) => ({ ...i, creationSeen: true }), `applied through ${held.vouchedCommit}, vouched for by its leader: the cluster has no id yet`);
+  }
+
+  /**
+   * Whether this node may elect itself now: the vote rules (acceptance.ts, 5 to 7) judge its own
+   * log as they would a candidate's (judgeCampaign). Before the host is bound: no opinion.
+   */
+  mayCampaign(): boolean {
+    return this.campaignRefusal() === null;
+  }
+
+  /** Why this node may not elect itself now (mayCampaign), by which rule; null when it may. */
+  campaignRefusal(): VoteRefusal | null {
+    if (this.state === null) return null;
+    return judgeCampaign(this.view(), this.state.onlyTermBeyondBootstrap?.() ?? false);
   }
 
   /** On a change of role: a new leader waits for its no-op to apply before deciding anything. */

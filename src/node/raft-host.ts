@@ -87,6 +87,8 @@ export interface RaftHostOptions {
   readonly onSettled?: () => void;
   /** Called when durability is lost (a failed fsync): the process must stop, as etcd does. */
   readonly onFatal: (err: Error) => void;
+  /** Whether this node's own vote may count now (RaftConfig.mayCampaign: the identity layer's vote rules); absent: always. */
+  readonly mayCampaign?: () => boolean;
   /** Bytes of committed entries applied per Ready (default 16 MiB). */
   readonly maxApplyBytes?: number;
   /**
@@ -192,6 +194,7 @@ export class RaftHost implements ConsensusPort {
       maxInflight: timing.maxInflight,
       maxApplyBytes: opts.maxApplyBytes ?? 16 * 1024 * 1024,
       maxUncommittedBytes: timing.maxUncommittedBytes ?? 0,
+      ...(opts.mayCampaign === undefined ? {} : { mayCampaign: opts.mayCampaign }),
     });
   }
 
@@ -427,6 +430,16 @@ export class RaftHost implements ConsensusPort {
 
   status(): NodeStatus {
     return this.raw.status();
+  }
+
+  /** The commit index if the leader of this node's term vouched for it (Raft.vouchedCommit); else null. */
+  vouchedCommit(): number | null {
+    return this.raw.vouchedCommit();
+  }
+
+  /** Whether every entry beyond the bootstrap is of this node's term (Raft.onlyTermBeyondBootstrap). */
+  onlyTermBeyondBootstrap(): boolean {
+    return this.raw.onlyTermBeyondBootstrap();
   }
 
   /** Term, role, commit and last index: for what runs per message (status() copies progress). */

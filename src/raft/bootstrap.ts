@@ -6,12 +6,15 @@
 import { encodeConfEntry } from './conf-change.js';
 import type { Entry, HardState, NodeId } from './types.js';
 
+/** The term of the bootstrap entry: no leader has it, as elections begin at the next. */
+export const BOOTSTRAP_TERM = 1;
+
 export function bootstrapState(voters: readonly NodeId[], context: string): { entry: Entry; hardState: HardState } {
   const entry: Entry = {
-    term: 1,
+    term: BOOTSTRAP_TERM,
     index: 1,
     kind: 'conf',
     data: encodeConfEntry({ type: 'bootstrap', voters: [...voters].sort(), context }),
   };
-  return { entry, hardState: { term: 1, vote: null, commit: 1 } };
+  return { entry, hardState: { term: BOOTSTRAP_TERM, vote: null, commit: 1 } };
 }

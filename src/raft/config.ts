@@ -23,6 +23,13 @@ export interface RaftConfig {
    * (PROPOSAL_DROPPED; etcd's MaxUncommittedEntriesSize). 0 or absent: no bound.
    */
   readonly maxUncommittedBytes?: number;
+  /**
+   * Whether this node's own vote may count now: asked before every campaign (pre-vote, election,
+   * transfer). The identity layer's vote rules apply to the candidate's vote for itself as to
+   * any other: a data dir that may not vote for a candidate with its log must not elect itself
+   * either (src/identity/acceptance.ts). Absent: always.
+   */
+  readonly mayCampaign?: () => boolean;
 }
 
 export function validateRaftConfig(c: RaftConfig): void {

@@ -6,6 +6,7 @@
  * Role-specific handling lives in step-leader.ts, step-candidate.ts and step-follower.ts.
  */
 import { type RaftConfig, validateRaftConfig } from './config.js';
+import { BOOTSTRAP_TERM } from './bootstrap.js';
 import { applyConfEntry, decodeConfEntry, type ConfEntry, encodeConfEntry, validateConfChange } from './conf-change.js';
 import { RaftError } from './errors.js';
 import type { Message } from './messages.js';
@@ -75,6 +76,7 @@ export class Raft {
   readonly uncommitted: UncommittedBytes;
   readonly maxMessageBytes: number;
   readonly maxInflight: number;
+  private readonly mayCampaign: () => boolean;
 
   constructor(cfg: RaftConfig) {
     validateRaftConfig(cfg);
@@ -84,6 +86,7 @@ export class Raft {
     this.heartbeatTicks = cfg.heartbeatTicks;
     this.maxMessageBytes = cfg.maxMessageBytes;
     this.maxInflight = cfg.maxInflight;
+    this.mayCampaign = cfg.mayCampaign ?? ((): boolean => true);
     this.uncommitted = new UncommittedBytes(cfg.maxUncommittedBytes ?? 0);
     this.log = new RaftLog(cfg.storage, cfg.maxApplyBytes);
     const { hardState, conf } = cfg.storage.initialState();
@@ -108,6 +111,31 @@ export class Raft {
 
   softState(): SoftState {
     return { leader: this.lead, role: this.role };
+  }
+
+  /**
+   * The commit index, when the leader of this node's term vouched for it: the entry there is of
+   * this term. Only that leader makes entries of its term, and it commits one only after every
+   * entry committed in earlier terms (all in its log when it was elected, at lower indexes), so
+   * a log through this index holds every entry committed before this term began. A commit index
+   * below the term's first entry vouches for nothing: a new leader's lags until it commits an
+   * entry of its own term (Raft §5.4.2), and a follower's is the leader's or less. Term 1 has
+   * no leader: its one entry is the bootstrap every initial member writes itself (bootstrap.ts).
+   * Null otherwise.
+   */
+  vouchedCommit(): number | null {
+    const c = this.log.committed;
+    return this.term > BOOTSTRAP_TERM && c > 0 && this.log.term(c) === this.term ? c : null;
+  }
+
+  /**
+   * Whether every entry beyond the bootstrap is of this node's term: the leader of that term made
+   * them, and was elected with nothing beyond the bootstrap, so nothing beyond it was committed
+   * before this term (a new cluster's first leader, or one whose predecessors' entries never
+   * reached a quorum). False with nothing beyond the bootstrap, or entry 2 compacted away.
+   */
+  onlyTermBeyondBootstrap(): boolean {
+    return this.term > BOOTSTRAP_TERM && this.log.lastIndex() >= 2 && this.log.term(2) === this.term;
   }
 
   isVoter(id: NodeId): boolean {
@@ -363,7 +391,7 @@ export class Raft {
   // ---- elections -------------------------------------------------------------------------
 
   campaign(kind: CampaignKind): void {
-    if (!this.promotable()) return;
+    if (!this.promotable() || !this.mayCampaign()) return;
     if (kind === 'pre-vote') {
       this.becomePreCandidate();
     } else {

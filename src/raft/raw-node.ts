@@ -203,6 +203,16 @@ export class RawNode {
     r.releasePendingReads();
   }
 
+  /** The commit index if the leader of this node's term vouched for it (Raft.vouchedCommit); else null. */
+  vouchedCommit(): number | null {
+    return this.raft.vouchedCommit();
+  }
+
+  /** Whether every entry beyond the bootstrap is of this node's term (Raft.onlyTermBeyondBootstrap). */
+  onlyTermBeyondBootstrap(): boolean {
+    return this.raft.onlyTermBeyondBootstrap();
+  }
+
   position(): LogPosition {
     const r = this.raft;
     return { term: r.term, role: r.role, commit: r.log.committed, lastIndex: r.log.lastIndex() };

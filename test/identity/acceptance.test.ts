@@ -1,6 +1,6 @@
 /** The message-acceptance check, rule by rule (src/identity/acceptance.ts). */
 import t from 'tap';
-import { judgeBatch, judgePing, voteRefusal } from '../../src/identity/acceptance.js';
+import { creationByCommit, judgeBatch, judgeCampaign, judgePing, voteRefusal } from '../../src/identity/acceptance.js';
 import type { PeerEnvelope } from '../../src/identity/types.js';
 import type { Message } from '../../src/raft/messages.js';
 import { CLUSTER_A, CLUSTER_B, INC, identity, members, view } from './fixtures.js';
@@ -110,6 +110,33 @@ void t.test('rule 6: a data dir that bootstrapped alone votes only for candidate
   t.match(judgeBatch(alone, env({ clusterId: '' }), [{ type: 'PreVoteResp', from: 'c2', to: 'c1', term: 2, reject: false }]), { creationSeen: true }, 'so does a grant to this node while it has nothing beyond it');
   t.match(judgeBatch(alone, env({ clusterId: '' }), [preVote(7)]), { creationSeen: false, dropped: [{ why: /bootstrapped while no peer answered/ }] }, 'a lagging candidate shows nothing of the kind');
   t.match(judgeBatch({ ...alone, lastIndex: 4 }, env({ clusterId: '' }), [{ type: 'PreVoteResp', from: 'c2', to: 'c1', term: 2, reject: false }]), { creationSeen: false });
+  t.match(judgeBatch(alone, env({ clusterId: '' }), [heartbeat(5)]), { accept: true, creationSeen: false }, "a leader without an id is no sign on its own: its applied state lags its log until it commits an entry of its term");
+});
+
+void t.test('rules 5-7 bind a node campaigning: it stands only where it would grant a candidate with its own log', async (t) => {
+  const alone = view({ lastIndex: 9, identity: identity({ creationSeen: false }), members: members({ c1: {}, c2: {} }) });
+  t.match(judgeCampaign(alone, false), { rule: 6, why: /found one with last index 9/ }, "a leader's log below a commit it vouched for: it may not stand (seed 20705)");
+  t.equal(judgeCampaign(alone, true), null, "a log all of its term beyond the first entry: that term's leader had nothing beyond it, as at the creation");
+  t.equal(judgeCampaign({ ...alone, lastIndex: 1 }, false), null, 'nothing beyond the first entry: as new as itself');
+  const adopted = { ...alone, identity: { ...alone.identity, clusterId: CLUSTER_A } };
+  t.match(judgeCampaign(adopted, true), { rule: 6, why: /exists already/ }, 'once it knows the cluster has an id, never before its record');
+  const superseded = view({ identity: identity({ incarnation: INC(11), clusterId: CLUSTER_A, recorded: true }), members: members({ c1: { incarnation: INC(1) } }, { clusterId: CLUSTER_A }) });
+  t.match(judgeCampaign(superseded, true), { rule: 5 }, 'another incarnation recorded: never');
+  const laggard = view({ lastIndex: 1, identity: identity({ clusterId: CLUSTER_A, recorded: true }), members: members({ c1: { incarnation: INC(1) } }, { clusterId: CLUSTER_A }) });
+  t.match(judgeCampaign(laggard, false), { rule: 7 }, 'knowing the id with nothing beyond the first entry: it lacks a committed entry');
+  t.equal(judgeCampaign({ ...laggard, lastIndex: 20 }, false), null, 'a recorded member with a log: as ever');
+});
+
+void t.test("rule 6: a leader's word is a sign once this node applied a commit the leader vouched for, with no cluster id", async (t) => {
+  const alone = identity({ creationSeen: false });
+  const held = { identity: alone, appliedClusterId: null, appliedIndex: 12, vouchedCommit: 12 };
+  t.equal(creationByCommit(held), true, 'applied through a vouched commit, and no id: as new as any member of the creation');
+  t.equal(creationByCommit({ ...held, vouchedCommit: null }), false, "a commit index the leader has not vouched for (a new leader's, below its first entry) says nothing");
+  t.equal(creationByCommit({ ...held, appliedIndex: 11 }), false, 'nor one not applied yet');
+  t.equal(creationByCommit({ ...held, appliedClusterId: CLUSTER_A }), false, 'with the id applied, its records decide (rule 5)');
+  t.equal(creationByCommit({ ...held, identity: { ...alone, clusterId: CLUSTER_A } }), false, 'nor once it adopted an id');
+  t.equal(creationByCommit({ ...held, identity: { ...alone, origin: 'join' } }), false, 'a data dir that joined waits for its record');
+  t.equal(creationByCommit({ ...held, identity: identity({ creationSeen: true }) }), false, 'nothing to learn once seen');
 });
 
 void t.test('rule 7: a node that knows the cluster id votes for no candidate with nothing beyond the first entry', async (t) => {

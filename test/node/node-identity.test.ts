@@ -70,6 +70,8 @@ interface Rig {
   readonly fatal: Error[];
   raft: { term: number; lastIndex: number };
   applied: number;
+  /** The commit index the leader of the node's term vouched for (RaftHost.vouchedCommit); null: none. */
+  vouched: number | null;
   now: number;
   /** What the bound state says of the cluster version: every member stamps a boot id. */
   bootRequired: boolean;
@@ -91,6 +93,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
     fatal: [],
     raft: { term: 2, lastIndex: 1 },
     applied: 1,
+    vouched: null,
     now: 1000,
     bootRequired: false,
     node: undefined as unknown as NodeIdentity,
@@ -122,7 +125,7 @@ function rig(start: Partial<LocalIdentity> = {}, persist: 'sync' | 'held' = 'syn
     onFatal: (err) => void r.fatal.push(err),
     now: () => r.now,
   });
-  node.bind({ members: () => r.members, raft: () => r.raft, appliedIndex: () => r.applied, bootRequired: () => r.bootRequired });
+  node.bind({ members: () => r.members, raft: () => r.raft, appliedIndex: () => r.applied, vouchedCommit: () => r.vouched, bootRequired: () => r.bootRequired });
   (r as { node: NodeIdentity }).node = node;
   return r;
 }
@@ -214,6 +217,44 @@ void t.test('before any sign of creation, such a data dir votes only for candida
   t.equal(fresh.accept && fresh.deliver.length, 1);
   const later = r.node.judgeBatch(env('c2', { clusterId: '' }), [vote('c2', 4)]);
   t.equal(later.accept && later.deliver.length, 1, 'after the sign it votes as any member of a new cluster');
+});
+
+void t.test("a leader without a cluster id shows the creation only through a commit it vouched for", async (t) => {
+  // Seed 20705 (with heartbeats sent while the leader writes): n2's data dir lost while it and n3
+  // alone held the committed entry that drew the cluster id; n3, leading term 4 with its commit
+  // index still below that entry, carried no id, and its snapshot at 9 let n2's replacement win
+  // term 5 with a laggard's vote and its own, overwriting committed entries.
+  const r = rig({ creationSeen: false });
+  r.raft = { term: 4, lastIndex: 9 };
+  r.node.judgeBatch(env('c3', { clusterId: '', incarnation: INC(3) }), [{ type: 'Append', from: 'c3', to: 'c1', term: 4, prevIndex: 8, prevTerm: 3, entries: [], commit: 9, commitOnly: false }]);
+  r.node.judgeBatch(env('c3', { clusterId: '', incarnation: INC(3) }), [{ type: 'Heartbeat', from: 'c3', to: 'c1', term: 4, commit: 9, context: '' }]);
+  t.equal(r.node.identity.creationSeen, false, "a leader's messages without an id are no sign on their own");
+  r.applied = 9;
+  r.node.onApplied();
+  t.equal(r.node.identity.creationSeen, false, 'nor is applying its commit index while the leader has not vouched for it');
+  t.match(r.node.campaignRefusal(), { rule: 6, why: /votes only for a candidate with nothing beyond the first entry \(found one with last index 9\)/ });
+  t.equal(r.node.mayCampaign(), false, 'and it does not elect itself with that log, as it would vote for no one with it');
+  r.vouched = 12;
+  r.node.onApplied();
+  t.equal(r.node.identity.creationSeen, false, 'a vouched commit not applied yet is no sign');
+  r.raft = { term: 4, lastIndex: 12 };
+  r.applied = 12;
+  r.node.onApplied();
+  t.equal(r.node.identity.creationSeen, true, 'applied through a vouched commit with no cluster id: the cluster is being created');
+  t.equal(r.written.at(-1)?.creationSeen, true, 'written down');
+  t.equal(r.node.mayCampaign(), true, 'it campaigns as any member of a new cluster');
+
+  const s = rig({ creationSeen: false });
+  s.vouched = 12;
+  s.applied = 12;
+  s.members.clusterId = CLUSTER_A;
+  s.node.onApplied();
+  t.match(s.node.identity, { creationSeen: false, clusterId: CLUSTER_A }, 'with the id applied, its records decide instead (rule 5)');
+  const u = rig({ creationSeen: false, origin: 'join' });
+  u.vouched = 12;
+  u.applied = 12;
+  u.node.onApplied();
+  t.equal(u.node.identity.creationSeen, false, 'a data dir that joined waits for its record, whatever it applied');
 });
 
 void t.test('refusals are reported once a minute per peer and code, counted every time by the caller', async (t) => {

@@ -80,6 +80,12 @@ export const STAT_NAMES = [
    */
   'creationOverVotes',
   /**
+   * Campaigns rule 6 withheld from a data dir that bootstrapped while no peer answered, saw no
+   * creation, and holds a log beyond the first entry (a leader's, below a commit it vouched
+   * for): its own vote would have elected it with a laggard's (NodeIdentity.mayCampaign).
+   */
+  'campaignsWithheld',
+  /**
    * Messages of a crashed process, arriving after its restart spoke at a later term, set aside
    * instead of holding the member's id or proving the restart a copy (process-claims.ts).
    */
@@ -196,6 +202,7 @@ export class Cluster implements NodeObserver {
       },
       rngFor: (n) => this.nodeRng(n),
       send: (n, msgs) => this.send(n, msgs),
+      mayCampaign: opts.identity === true ? (n) => this.identity?.mayCampaign(n) ?? true : undefined,
       plant: opts.plant,
     };
     this.identity =
@@ -213,6 +220,7 @@ export class Cluster implements NodeObserver {
               },
               refused: () => void this.stats.identityRefusals++,
               creationOverVote: () => void this.stats.creationOverVotes++,
+              campaignWithheld: () => void this.stats.campaignsWithheld++,
               setAside: (n) => void (this.stats.lateMessagesSetAside += n),
               proven: (n) => void (this.stats.copiesProven += n),
               proposalTimeoutMs: CLIENT_TIMEOUT_ELECTIONS * opts.node.electionTimeoutMs,

@@ -44,6 +44,8 @@ export interface IdentityWorld {
   refused(): void;
   /** Rule 7 kept a vote request from a voter as new as the candidate (cluster.ts, creationOverVotes). */
   creationOverVote(): void;
+  /** Rule 6 withheld a campaign of a node whose log goes beyond the first entry (cluster.ts, campaignsWithheld). */
+  campaignWithheld(): void;
   /** `n` messages of a crashed process were set aside behind its restart's term. */
   setAside(n: number): void;
   /** `n` processes were proven second processes of a member's data dir. */
@@ -148,6 +150,8 @@ export class SimIdentity {
         return { term: st.term, lastIndex: st.lastIndex };
       },
       appliedIndex: () => sm.appliedIndex,
+      vouchedCommit: () => host.vouchedCommit(),
+      onlyTermBeyondBootstrap: () => host.onlyTermBeyondBootstrap(),
     });
     this.runtimes.set(n.id, { process: n.incarnation, identity });
   }
@@ -194,6 +198,18 @@ export class SimIdentity {
 
   onRole(n: SimNode, leading: boolean): void {
     this.runtime(n)?.identity.onRole(leading);
+  }
+
+  /** Whether `n` may elect itself now (NodeIdentity.mayCampaign); a process without a runtime: yes. */
+  mayCampaign(n: SimNode): boolean {
+    const rt = this.runtime(n);
+    if (rt === null || this.checksOff) return true;
+    const refused = rt.identity.campaignRefusal();
+    if (refused?.rule === 6 && n.host().position().lastIndex > 1) {
+      this.world.campaignWithheld();
+      this.world.note(`${n.id} rule 6: campaigns no more: ${refused.why}`);
+    }
+    return refused === null;
   }
 
   onApplied(n: SimNode): void {

@@ -66,6 +66,8 @@ export interface NodeEnv {
   newProcess(node: SimNode): ProcessTime & { kill(): void };
   rngFor(node: SimNode): Rng;
   send(node: SimNode, msgs: readonly Message[]): void;
+  /** Whether the node's own vote may count now (RaftHostOptions.mayCampaign); absent: always. */
+  readonly mayCampaign?: ((node: SimNode) => boolean) | undefined;
   /** Lets a test plant a bug in the driver of every process it starts. */
   readonly plant?: ((host: RaftHost) => void) | undefined;
 }
@@ -162,6 +164,7 @@ export class SimNode {
       onSoftState: (ss, term) => obs.softState(this, ss, term),
       onConfApplied: (change, conf) => obs.confApplied(this, sm.appliedIndex, change, conf),
       onSnapshotRestored: (meta) => obs.installed(this, meta),
+      ...(this.env.mayCampaign === undefined ? {} : { mayCampaign: () => this.env.mayCampaign?.(this) ?? true }),
       onFatal: (err) => {
         // A member that finds the leader's log lacking entries it committed has caught a leader
         // without every committed entry: name it as the invariant it is.
