@@ -40,6 +40,9 @@ export interface RaftTiming {
   readonly maxUncommittedBytes?: number;
 }
 
+/** Election timeouts of its own write during which a leader still sends heartbeats (sendHeartbeatsWhileWriting). */
+export const HEARTBEATS_WHILE_WRITING_ELECTIONS = 2;
+
 /** How long a read waits for its read index before asking the leader again. */
 const READ_INDEX_RETRY_MS = 500;
 /**
@@ -131,6 +134,8 @@ export class RaftHost implements ConsensusPort {
   private readSeq = 0;
   /** A write the loop waits for is in flight: no further Ready is taken until it completes. */
   private busy = false;
+  /** Ticks since the write the loop waits for was issued. */
+  private busyTicks = 0;
   private scheduled = false;
   private scheduledAsap = false;
   /** stop() was called: finish the Ready in progress, take no new one. */
@@ -205,6 +210,7 @@ export class RaftHost implements ConsensusPort {
       // A lone voter (its configuration applied by now) has no one to wait for.
       if (this.earlyPeers !== null && this.aloneVoter()) this.advanceFirstElection(this.electionTicks - 1);
       this.raw.tick();
+      this.sendHeartbeatsWhileWriting();
       this.askAgainForReadIndexes();
       this.schedule();
     });
@@ -579,9 +585,28 @@ export class RaftHost implements ConsensusPort {
     this.maybeSnapshot();
   }
 
+  /**
+   * A leader waiting for its own write takes no Ready, so the heartbeats its ticks queue would
+   * wait for the write too: a write held up by a burst of large entries (0.7-1 s on a loaded
+   * host, attack round 11) left the followers without a word for their whole election timeout,
+   * and they elected another leader. The heartbeats go now instead (RawNode.takeHeartbeats caps
+   * their commit at what the leader has written). Only for the write's first
+   * HEARTBEATS_WHILE_WRITING_ELECTIONS election timeouts (a burst's writes took up to 1.6 s on a
+   * loaded host): a disk that hangs must still cost the leader its term, so that another leader
+   * takes over, after three to four election timeouts instead of one to two.
+   */
+  private sendHeartbeatsWhileWriting(): void {
+    if (!this.busy || this.stopping) return;
+    // Counted in ticks, as the followers count their timeouts.
+    if (++this.busyTicks > HEARTBEATS_WHILE_WRITING_ELECTIONS * this.electionTicks) return;
+    const heartbeats = this.raw.takeHeartbeats();
+    if (heartbeats.length > 0) this.send(heartbeats, 'now');
+  }
+
   /** Holds the loop until `c` completes, then runs `next` and carries on. */
   private waitFor(c: Completion<void>, next: () => void): void {
     this.busy = true;
+    this.busyTicks = 0;
     c.then(
       () => {
         this.busy = false;

@@ -104,6 +104,28 @@ export class RawNode {
     this.raft.reportSnapshot(id, ok);
   }
 
+  /**
+   * The heartbeats this leader queued since its last Ready, taken out to go now, while the
+   * driver waits for the leader's own write and takes no Ready (hashicorp raft sends heartbeats
+   * apart from the log for the same reason: a leader whose disk is slow for a moment is still
+   * alive). Each one's commit is capped at the leader's stable log, the entries the driver has
+   * reported written: a commit index leaves the leader only once its own copy of what it covers
+   * is durable (ready.ts, rule 2). Empty unless leading; every other message waits for the Ready.
+   */
+  takeHeartbeats(): Message[] {
+    const r = this.raft;
+    if (r.role !== 'leader' || !r.msgs.some((m) => m.type === 'Heartbeat')) return [];
+    const stable = r.log.unstable.offset - 1;
+    const out: Message[] = [];
+    const rest: Message[] = [];
+    for (const m of r.msgs) {
+      if (m.type === 'Heartbeat') out.push(m.commit <= stable ? m : { ...m, commit: stable });
+      else rest.push(m);
+    }
+    r.msgs = rest;
+    return out;
+  }
+
   hasReady(): boolean {
     const r = this.raft;
     const soft = r.softState();
