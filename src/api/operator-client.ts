@@ -19,6 +19,7 @@ import {
   type SnapshotPart,
   type WatchEventEntry,
 } from './operator-answers.js';
+import { classify } from './failover.js';
 import { operatorMethod } from './operator-proto.js';
 import { checkKey } from './request-size.js';
 import { readServerStream } from './server-stream.js';
@@ -160,8 +161,15 @@ export class OperatorClient {
         } catch (err) {
           // Open, then lost (streamFailure's UNREACHABLE): move on. Before it opened, a failure is
           // the failover's to classify; a cut-off for a limit or a bad answer is final.
-          if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE') throw err;
-          lost = err;
+          if (err instanceof ApiError && err.code === 'UNREACHABLE') {
+            lost = err;
+            return;
+          }
+          // Ended COMPACTED after changes were shown (a snapshot installed there): the move to
+          // another endpoint is told like a lost stream's, so the operator knows which one serves.
+          const outcome = delivered > 0 ? classify(err, endpoint, WATCH_RETRY_ELSEWHERE) : null;
+          if (outcome?.kind !== 'retryable') throw err;
+          lost = new ApiError('UNREACHABLE', `${endpoint} ended the watch (${outcome.error.code}: ${outcome.error.message})`, outcome.error.grpcCode, { cause: err });
         }
       }, WATCH_RETRY_ELSEWHERE);
       if (lost === null || opts.signal?.aborted === true) return;
