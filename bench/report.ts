@@ -6,7 +6,7 @@ import { round } from './stats.js';
 
 export type Workload = 'put-1' | 'put-64' | 'get-64' | 'failover' | 'agent-fanout' | 'agent-failover' | 'lazy-config' | 'lazy-change' | 'lazy-resolve';
 
-/** The contract's row (CONTRACT.md, Benchmarks); agent rows add their own fields. */
+/** The contract's row (docs/benchmarks.md, "Running it": `--json FILE`); agent rows add their own fields. */
 export interface ResultRow extends Partial<AgentFields>, Partial<LazyFields> {
   readonly system: SystemName;
   readonly workload: Workload;

@@ -1,6 +1,6 @@
 /**
- * The run's report: the contract's JSON fields first (CONTRACT.md, "Fault-injection
- * harness"), then what a person needs to understand a failure: the verdict's reasons, the
+ * The run's report: the contract's JSON fields first (docs/fault-injection.md, "Verdict,
+ * report, timeline"), then what a person needs to understand a failure: the verdict's reasons, the
  * checker's per-key results, status mismatches, lost writes, process exits, proxy counters.
  */
 import type { Anomaly, KeyResult } from './linearizability.js';

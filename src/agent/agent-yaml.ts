@@ -1,5 +1,5 @@
 /**
- * agent.yaml: what an agent speaks and publishes (CONTRACT.md, "Agents").
+ * agent.yaml: what an agent speaks and publishes (docs/agents.md, "Running agents").
  *
  *   protocols: [http, tcp]     # a configuration using another protocol is NACKed
  *   lazy: false                # true: only what it hosts and depends on (docs/agents.md)

@@ -3,7 +3,7 @@
  * `agent --controllers host:port,... --id AGENT_ID [--config agent.yaml] [--out FILE]
  *        [--admin HOST:PORT] [--tls-ca F --tls-cert F --tls-key F] [--tls-crl F]`
  *
- * One data-plane agent (CONTRACT.md, "Agents"). Usage and config errors exit 2 with one line on
+ * One data-plane agent (docs/agents.md). Usage and config errors exit 2 with one line on
  * stderr; SIGTERM and SIGINT close the stream and exit 0.
  */
 import { onStopSignal, stopRequested } from './stop-signals.js';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The operator CLI; see `ctl --help` and CONTRACT.md ("`ctl` commands"). */
+/** The operator CLI; see `ctl --help` and docs/reference.md ("ctl commands"). */
 import './quiet-warnings.js';
 import { processIo, runCtl } from './ctl/program.js';
 

@@ -17,7 +17,7 @@ export type ConfigProblems = readonly [ConfigProblem, ...ConfigProblem[]];
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   readonly code = 'CONFIG_INVALID';
-  /** The CLI exit code for usage and config errors (see CONTRACT.md). */
+  /** The CLI exit code for usage and config errors (docs/reference.md, "Exit codes"). */
   readonly exitCode = 2;
   readonly keyPath: string;
   readonly reason: string;
