@@ -230,7 +230,7 @@ export class RawNode {
     return this.raft.vouchedCommit();
   }
 
-  /** Whether every entry beyond the bootstrap is of this node's term (Raft.onlyTermBeyondBootstrap). */
+  /** Whether every entry beyond the bootstrap is of one term, no later one heard from another node (Raft.onlyTermBeyondBootstrap). */
   onlyTermBeyondBootstrap(): boolean {
     return this.raft.onlyTermBeyondBootstrap();
   }
