@@ -272,8 +272,9 @@ function staleCandidate(view: AcceptanceView, candidateLastIndex: number): VoteR
 /**
  * Rules 5, 6 and 7 applied to this node's vote for itself: a candidate counts its own vote, so a
  * node campaigns only where it would grant a candidate with its own log. One exception to rule
- * 6's "nothing beyond the first entry": a log whose entries beyond it are all of this node's term
- * (`onlyTermBeyondBootstrap`) came from a leader elected with nothing beyond the first entry, so
+ * 6's "nothing beyond the first entry": a log whose entries beyond it are all of one term, no later
+ * term heard from another node since (`onlyTermBeyondBootstrap`; a term reached by this node's own
+ * campaigns does not count) came from a leader elected with nothing beyond the first entry, so
  * nothing beyond it was committed before that term: such a node is as new as the creation. Without
  * it, a new cluster whose first leader crashed before its no-op committed could be left with a
  * member that bootstrapped unanswered, holding that no-op, and others it refuses (rule 6) while

@@ -53,7 +53,7 @@ export interface NodeIdentityState {
   appliedIndex(): number;
   /** The commit index if the leader of this node's term vouched for it (RaftHost.vouchedCommit); else null. Absent: never. */
   vouchedCommit?(): number | null;
-  /** Whether every entry beyond the bootstrap is of this node's term (RaftHost.onlyTermBeyondBootstrap). Absent: never. */
+  /** Whether every entry beyond the bootstrap is of one term, no later one heard from another node (RaftHost.onlyTermBeyondBootstrap). Absent: never. */
   onlyTermBeyondBootstrap?(): boolean;
   /**
    * Whether every member runs a version that stamps its boot id (the cluster version, which

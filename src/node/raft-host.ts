@@ -443,7 +443,7 @@ export class RaftHost implements ConsensusPort {
     return this.raw.vouchedCommit();
   }
 
-  /** Whether every entry beyond the bootstrap is of this node's term (Raft.onlyTermBeyondBootstrap). */
+  /** Whether every entry beyond the bootstrap is of one term, no later one heard from another node (Raft.onlyTermBeyondBootstrap). */
   onlyTermBeyondBootstrap(): boolean {
     return this.raw.onlyTermBeyondBootstrap();
   }

@@ -70,6 +70,12 @@ export class Raft {
 
   /** The term at which this node last stepped back from a pre-campaign for a peer's (`maybeYield`). */
   private yieldedAt = -1;
+  /**
+   * The highest term this node may have learned from another node; above it, its term rose only
+   * by its own campaigns (onlyTermBeyondBootstrap). After a restart, a term held with its own vote
+   * is its own campaign's, and the one before it of unknown origin.
+   */
+  private termHeard = 0;
 
   private readonly rng: Rng;
   /** What this leader appended in its term and has not committed (bounded by maxUncommittedBytes). */
@@ -98,6 +104,7 @@ export class Raft {
     }
     this.term = hardState.term;
     this.vote = hardState.vote;
+    this.termHeard = hardState.vote === this.id ? hardState.term - 1 : hardState.term;
     this.log.committed = hardState.commit;
     if (cfg.applied > 0) this.log.appliedTo(Math.min(cfg.applied, hardState.commit));
     this.becomeFollower(this.term, null);
@@ -129,13 +136,17 @@ export class Raft {
   }
 
   /**
-   * Whether every entry beyond the bootstrap is of this node's term: the leader of that term made
-   * them, and was elected with nothing beyond the bootstrap, so nothing beyond it was committed
-   * before this term (a new cluster's first leader, or one whose predecessors' entries never
-   * reached a quorum). False with nothing beyond the bootstrap, or entry 2 compacted away.
+   * Whether every entry beyond the bootstrap is of one term, and no later term was heard from
+   * another node: the leader of that term made them, and was elected with nothing beyond the
+   * bootstrap, so nothing beyond it was committed before that term (a new cluster's first leader,
+   * or one whose predecessors' entries never reached a quorum). A term this node reached by its
+   * own campaigns since says nothing of another leader: counting it made a node whose election
+   * failed once (a Vote request lost) never stand again, while it refused the others (rule 6).
+   * False with nothing beyond the bootstrap, or entry 2 compacted away.
    */
   onlyTermBeyondBootstrap(): boolean {
-    return this.term > BOOTSTRAP_TERM && this.log.lastIndex() >= 2 && this.log.term(2) === this.term;
+    const t = this.log.term(2);
+    return t !== null && t > BOOTSTRAP_TERM && t === this.log.lastTerm() && this.termHeard <= t;
   }
 
   isVoter(id: NodeId): boolean {
@@ -563,8 +574,10 @@ export class Raft {
       if (m.type === 'PreVote' || (m.type === 'PreVoteResp' && !m.reject)) {
         // Never change term for a pre-vote; a granted pre-vote carries the future term.
       } else if (m.type === 'Append' || m.type === 'Heartbeat' || m.type === 'InstallSnapshot') {
+        this.termHeard = m.term;
         this.becomeFollower(m.term, m.from);
       } else {
+        this.termHeard = m.term;
         this.becomeFollower(m.term, null);
       }
     } else if (m.term < this.term) {

@@ -115,15 +115,11 @@ export class RawNode {
   takeHeartbeats(): Message[] {
     const r = this.raft;
     if (r.role !== 'leader' || !r.msgs.some((m) => m.type === 'Heartbeat')) return [];
-    const stable = r.log.unstable.offset - 1;
     const out: Message[] = [];
     const rest: Message[] = [];
-    for (const m of r.msgs) {
-      if (m.type === 'Heartbeat') out.push(m.commit <= stable ? m : { ...m, commit: stable });
-      else rest.push(m);
-    }
+    for (const m of r.msgs) (m.type === 'Heartbeat' ? out : rest).push(m);
     r.msgs = rest;
-    return out;
+    return capCommits(out, r.log.unstable.offset - 1);
   }
 
   hasReady(): boolean {
@@ -159,7 +155,8 @@ export class RawNode {
       entries,
       snapshot: r.log.unstable.snapshot,
       committedEntries: r.log.nextCommittedEnts(),
-      messages: r.msgs,
+      // A leader sends these while it writes `entries` (rule 2): none may call them committed.
+      messages: r.role === 'leader' ? capCommits(r.msgs, r.log.unstable.offset - 1) : r.msgs,
       readStates: r.readStates,
       // A snapshot must be synced too: the same Ready acknowledges its index to the leader, which
       // counts that towards commit (found by the simulation, test/raft/durability.test.ts).
@@ -230,7 +227,7 @@ export class RawNode {
     return this.raft.vouchedCommit();
   }
 
-  /** Whether every entry beyond the bootstrap is of this node's term (Raft.onlyTermBeyondBootstrap). */
+  /** Whether every entry beyond the bootstrap is of one term, no later one heard from another node (Raft.onlyTermBeyondBootstrap). */
   onlyTermBeyondBootstrap(): boolean {
     return this.raft.onlyTermBeyondBootstrap();
   }
@@ -267,4 +264,20 @@ export class RawNode {
 
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+/**
+ * Caps the commit index a leader's Appends and Heartbeats carry at `stable`, the last entry of its
+ * own log on disk (its messages leave while it writes the rest: ready.ts, rule 2). The core counts
+ * the leader's own copy towards commit at once; with other voters that commit never reaches an
+ * entry still unwritten here (their acknowledgements of it cannot have come back yet), but a lone
+ * voter's does, at the moment it appends: its learners applied an entry the voter could still
+ * lose in a crash and replace (test/raft/lone-voter-learner-commit.test.ts). The messages are the
+ * core's own fresh literals: changed in place.
+ */
+function capCommits(msgs: Message[], stable: number): Message[] {
+  for (const m of msgs) {
+    if ((m.type === 'Append' || m.type === 'Heartbeat') && m.commit > stable) (m as { commit: number }).commit = stable;
+  }
+  return msgs;
 }

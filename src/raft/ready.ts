@@ -11,7 +11,9 @@
  *     (thesis §10.2.1): its own append acknowledgement is internal. That is safe only if the
  *     driver takes the next Ready after this Ready's write is durable: the core already counts
  *     the leader's entries towards commit, and a commit covering them must not be applied,
- *     answered or sent before they are on the leader's disk. (A node that wins an election in
+ *     answered or sent before they are on the leader's disk. (The core caps the commit its
+ *     messages carry at the leader's written log itself: a lone voter's covers its new entries
+ *     at once, and its learners must not apply them yet.) (A node that wins an election in
  *     the same Ready as its new term, a single voter, must persist that term first.)
  *  3. Apply `snapshot` to the state machine, then apply `committedEntries` in order, each conf
  *     entry through RawNode.applyConfChange, which switches the core to the new configuration

@@ -2,12 +2,12 @@
  * A controller's Audit service with one stored event, on a real grpc-js server, and a port
  * nothing listens on: for tests of how a client reaches (or fails to reach) an endpoint.
  */
-import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Test } from 'tap';
 import { auditLimits, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
 import { controllerMethod } from '../../src/api/controller-proto.js';
 import type { AuditEventMsg, AuditRequestMsg } from '../../src/api/wire-types.js';
+import { freePorts } from '../helpers/free-ports.js';
 
 /** The one event the service lists: its subject is c2. */
 export const STORED_EVENT: AuditEventMsg = { time: '1970-01-01T00:00:00.000Z', node: 'c1', type: 'member.status', subject: 'c2', from: 'online', to: 'offline', reason: '' };
@@ -20,12 +20,14 @@ const source: AuditSource = {
   followDropped: () => () => undefined,
 };
 
-/** A port nothing listens on: bound and closed again. */
+/**
+ * A port nothing listens on, kept for this test process (free-ports.ts): one from listen(0), closed
+ * again, is an ephemeral port any outgoing connection on the host may take before the test binds
+ * it or expects it refused, and it ignores TEST_PORT_RANGE.
+ */
 export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('expected a free port, found none');
   return port;
 }
 
