@@ -14,7 +14,7 @@ import type { MemberStatus } from '../membership/types.js';
 import type { MemberRecord } from '../statemachine/index.js';
 import type { Scheduler, Timer } from '../util/clock.js';
 import type { MembershipNode, MembershipPort } from './membership-port.js';
-import { DialFailedError, TransportError } from '../transport/errors.js';
+import { AnsweredByOtherError, isUnreachableAtAddress, TransportError, type UnreachableAtAddress } from '../transport/errors.js';
 
 export interface MembershipDriverOptions {
   readonly heartbeat: HeartbeatConfig;
@@ -50,8 +50,8 @@ class MembershipDriver implements MembershipNode {
   private readonly committedSeen = new Map<string, SeenStatus>();
   /** The members kind's transition seq audited up to (auditCommittedChanges); null: none kept. */
   private statusCursor: number | null = null;
-  /** Each peer's last dial failure, to name the address and the error when it is found undialable. */
-  private readonly lastDialFailure = new Map<string, DialFailedError>();
+  /** Each peer's last dial failure (no connection, or another process answered), to name the address and the error when it is found undialable. */
+  private readonly lastDialFailure = new Map<string, UnreachableAtAddress>();
   /** Peers warned about as undialable, until a dial succeeds: one warning per episode. */
   private readonly warnedUndialable = new Set<string>();
 
@@ -194,15 +194,19 @@ class MembershipDriver implements MembershipNode {
         },
         (err: unknown) => {
           // Unreachable or slow: the detector's timeout is the judge, not one failed ping. A
-          // failure to connect at all is noted: the peer's messages may arrive all the same.
+          // failure to reach the peer at its address at all is noted: no connection opens, or
+          // another process answers there (a pong refused for its identity: a copy of the
+          // member's data dir, another data dir, another cluster). The peer's own messages may
+          // arrive all the same, on connections it opened.
           if (this.stopped) return;
-          if (err instanceof DialFailedError) {
+          if (isUnreachableAtAddress(err)) {
             this.lastDialFailure.set(peer, err);
             this.engine.noteDialFailure(peer, sentAt);
           } else if (err instanceof TransportError && err.code === 'RPC_FAILED') {
             // Failed on an open connection (peer-link.ts pingError): our dials work, though this
-            // ping was lost or refused. Only an answered ping ended a dial failure's streak, so a
-            // member dialable again whose pings were lost stayed uncounted for good.
+            // ping was lost or the peer refused it. Only an answered ping ended a dial failure's
+            // streak, so a member dialable again whose pings were lost stayed uncounted for good.
+            // A pong refused for its identity is no such answer: it fails as ANSWERED_BY_OTHER.
             this.dialed(peer, sentAt);
           }
         },
@@ -238,10 +242,20 @@ class MembershipDriver implements MembershipNode {
     const failure = this.lastDialFailure.get(peer);
     const address = failure?.address ?? 'its address';
     const failingForMs = Math.round(this.engine.undialable(peer, now)?.failingForMs ?? 0);
+    const self = this.port.self;
+    const running = `although its own messages arrive, so it is running: ${self} no longer counts it as heard`;
+    if (failure instanceof AnsweredByOtherError) {
+      this.port.logger.warn(
+        { peer, address, error: failure.detail, refusal: failure.refusal, failingForMs },
+        `cannot dial ${peer} at ${address} for ${failingForMs}ms: another process answers there (${failure.detail}), ${running}. ` +
+          `Check what listens at ${address} (a copy of ${peer}'s data dir, another member, another cluster's controller): ${peer} itself must accept connections there`,
+      );
+      return;
+    }
     this.port.logger.warn(
       { peer, address, error: failure?.detail ?? null, failingForMs },
-      `cannot dial ${peer} at ${address} for ${failingForMs}ms (${failure?.detail ?? 'no connection'}), although its own messages arrive, so it is running: ` +
-        `${this.port.self} no longer counts it as heard. Check ${peer}'s listen address (it must accept connections at ${address}) and firewalls between ${this.port.self} and ${peer}`,
+      `cannot dial ${peer} at ${address} for ${failingForMs}ms (${failure?.detail ?? 'no connection'}), ${running}. ` +
+        `Check ${peer}'s listen address (it must accept connections at ${address}) and firewalls between ${self} and ${peer}`,
     );
   }
 

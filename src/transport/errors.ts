@@ -1,4 +1,5 @@
 /** Errors the peer transport reports. Each has a stable `code`. */
+import type { RefusalCode } from '../identity/index.js';
 
 /** A peer sent something that is not a well-formed Raft message. */
 export class ProtocolError extends Error {
@@ -26,6 +27,8 @@ export type TransportErrorCode =
   | 'RPC_FAILED'
   /** No connection to the peer could be opened (refused, no route, no answer): DialFailedError. */
   | 'DIAL_FAILED'
+  /** Something other than the peer answered at its address (a pong refused or not the peer's): AnsweredByOtherError. */
+  | 'ANSWERED_BY_OTHER'
   /** This node refused what a peer sent; `grpcCode` is the status it answers with. */
   | 'REFUSED'
   /** The transport was closed. */
@@ -65,4 +68,34 @@ export class DialFailedError extends TransportError {
   ) {
     super('DIAL_FAILED', `cannot connect to ${peer} at ${address}: ${detail}`, grpcCode, options);
   }
+}
+
+/**
+ * A ping to a peer was answered at its address, but not by the peer this node knows: the pong
+ * came from another member id, was no pong, or was refused for its identity (another cluster, a
+ * data dir the cluster did not record for the member, a second process of the member: `refusal`).
+ * Like a DialFailedError, it says the peer cannot be reached at `address` from here (what this
+ * node sends there goes to that other process), even when the peer's own messages arrive on the
+ * connections it opened; unlike a ping lost on an open connection, it says nothing of our dials
+ * to the peer working.
+ */
+export class AnsweredByOtherError extends TransportError {
+  constructor(
+    readonly peer: string,
+    readonly address: string,
+    /** What answered, e.g. `refused the pong: SUPERSEDED_INCARNATION: ...` or `a pong from n9`. */
+    readonly detail: string,
+    /** The identity refusal of the pong; null when it was no pong of the peer's id at all. */
+    readonly refusal: RefusalCode | null,
+    options?: { cause?: unknown },
+  ) {
+    super('ANSWERED_BY_OTHER', `ping ${peer} at ${address}: another process answers there: ${detail}`, null, options);
+  }
+}
+
+/** Why this node cannot reach a peer at its address: no connection opens, or another process answers there. */
+export type UnreachableAtAddress = DialFailedError | AnsweredByOtherError;
+
+export function isUnreachableAtAddress(err: unknown): err is UnreachableAtAddress {
+  return err instanceof DialFailedError || err instanceof AnsweredByOtherError;
 }

@@ -1,7 +1,7 @@
 /** The peer transport's public surface. */
 export { decodeMessage, encodeMessage, type ProtoMessage } from './codec.js';
 export { insecureCredentials, mutualTlsCredentials, tlsPeerAuth, type PeerCredentials, type TlsFiles } from './credentials.js';
-export { DialFailedError, PayloadError, ProtocolError, TransportError, type TransportErrorCode } from './errors.js';
+export { AnsweredByOtherError, DialFailedError, isUnreachableAtAddress, PayloadError, ProtocolError, TransportError, type TransportErrorCode, type UnreachableAtAddress } from './errors.js';
 export { askPeers, decodeHello, type AskPeersOptions, type HelloTarget } from './hello-client.js';
 export { certificatePeerAuth, ownCertificateProblem, peerUri, plaintextPeerAuth, PEER_URI_PREFIX, type PeerAuth } from './peer-auth.js';
 export { basicIdentity, type StatusReport, type TransportIdentity } from './peer-identity.js';

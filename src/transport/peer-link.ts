@@ -10,10 +10,11 @@ import * as grpc from '@grpc/grpc-js';
 import type { InstallSnapshot, Message } from '../raft/messages.js';
 import type { OutgoingBatch } from './batch-codec.js';
 import { estimateSize } from './codec.js';
-import { DialFailedError, TransportError } from './errors.js';
+import { AnsweredByOtherError, DialFailedError, TransportError } from './errors.js';
 import type { Counters } from './peer-service.js';
 import { HeartbeatStream, type PingFailure } from './heartbeat-stream.js';
 import { OutboundQueue } from './outbound-queue.js';
+import type { RefusalCode } from '../identity/index.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { heartbeatMethod, stepMethod } from './peer-methods.js';
 import { refusalOf } from './refusal-status.js';
@@ -301,14 +302,18 @@ export class PeerLink {
     });
   }
 
-  /** Checks a pong and measures the round trip from the send time it echoes. */
+  /**
+   * Checks a pong and measures the round trip from the send time it echoes. An answer that is no
+   * pong of this peer, or whose identity this node refuses, fails as AnsweredByOtherError: what
+   * answers at the peer's address is another process, so our dials do not reach the peer.
+   */
   private pingResult(pong: Readonly<Record<string, unknown>>): PingResult {
     const echo = pong['echoSendTimeMs'];
     const answer = pong['payload'];
     if (typeof echo !== 'number' || !(answer instanceof Uint8Array)) {
-      throw this.pingError(`expected a pong with echoSendTimeMs and payload, found ${JSON.stringify(pong)}`);
+      throw this.answeredByOther(`expected a pong with echoSendTimeMs and payload, found ${JSON.stringify(pong)}`, null);
     }
-    if (pong['from'] !== this.id) throw this.pingError(`expected a pong from ${this.id}, found one from ${String(pong['from'])}`);
+    if (pong['from'] !== this.id) throw this.answeredByOther(`expected a pong from ${this.id}, found one from ${String(pong['from'])}`, null);
     // The answer counts as contact with the member only from the data dir the cluster knows.
     const env = {
       clusterName: this.ctx.clusterName,
@@ -323,7 +328,7 @@ export class PeerLink {
     if (refusal !== null) {
       this.ctx.counters.refused += 1;
       this.ctx.identity.onRefused(this.id, refusal);
-      throw this.pingError(`refused the pong: ${refusal.code}: ${refusal.reason}`, grpc.status.PERMISSION_DENIED);
+      throw this.answeredByOther(`refused the pong: ${refusal.code}: ${refusal.reason}`, refusal.code);
     }
     this.ctx.identity.noteHeard(env);
     return { rttMs: Math.max(0, performance.now() - echo), payload: new Uint8Array(answer) };
@@ -367,6 +372,12 @@ export class PeerLink {
       return new DialFailedError(this.id, this.address, msg, code, { cause });
     }
     return new TransportError('RPC_FAILED', `ping ${this.id} at ${this.address}: ${msg}`, code, { cause });
+  }
+
+  /** A pong not from the peer this node knows (pingResult); CLOSED once the link is closed, as in pingError. */
+  private answeredByOther(detail: string, refusal: RefusalCode | null): TransportError {
+    if (this.closed) return new TransportError('CLOSED', `ping ${this.id} at ${this.address}: the link was closed first (${detail})`);
+    return new AnsweredByOtherError(this.id, this.address, detail, refusal);
   }
 
   /** Stops everything; returns the messages still queued so a new link can take them over. */

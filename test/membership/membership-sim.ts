@@ -24,10 +24,13 @@ import type { ApplyResult, MemberRecord } from '../../src/statemachine/index.js'
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { SimFuture } from '../sim/sim-future.js';
 import { SimProcess, SimWorld } from '../sim/sim-time.js';
-import { DialFailedError, TransportError } from '../../src/transport/errors.js';
+import { AnsweredByOtherError, DialFailedError, TransportError } from '../../src/transport/errors.js';
 
 /** state_sync_interval in these simulations (the default is 5 s; shorter exercises more rounds). */
 export const SYNC_INTERVAL_MS = 1000;
+
+/** How a node's dials to a peer fail (Sim.dialFail): no connection opens, or another process answers at the peer's address. */
+export type DialFault = 'no-connection' | 'another-process';
 
 export interface SimOptions {
   readonly n: number;
@@ -98,10 +101,12 @@ export class Sim {
   private readonly cuts = new Map<string, number>();
   /**
    * Directed dial failures "a>b": a cannot open a connection to b (b listens where a does not
-   * dial, or a firewall refuses new connections to b), while b's own connections to a work, so
+   * dial, or a firewall refuses new connections to b: 'no-connection'), or what answers at b's
+   * address is another process whose pong a refuses for its identity ('another-process': a copy
+   * of b's data dir, another data dir, another cluster), while b's own connections to a work, so
    * b's pings reach a and a's pongs ride back on them. Not a cut: messages flow both ways.
    */
-  private readonly dialFailures = new Set<string>();
+  private readonly dialFailures = new Map<string, DialFault>();
   /** Isolated nodes, with when their isolation began. */
   readonly isolated = new Map<string, number>();
   readonly committed = new Map<string, { status: MemberStatus; term: number }>();
@@ -293,9 +298,15 @@ export class Sim {
     this.pings++;
     const done = new SimFuture<{ rttMs: number; payload: Uint8Array }>();
     const sentAt = this.now;
-    if (!this.canDial(n.id, peer)) {
+    const fault = this.dialFailures.get(`${n.id}>${peer}`);
+    if (fault !== undefined) {
       const [lo, hi] = this.o.jitter;
-      n.proc.post(2 * (lo + this.rng.next() * (hi - lo)), () => done.reject(new DialFailedError(peer, `${peer}.sim:7001`, 'UNAVAILABLE: connect ECONNREFUSED')));
+      const address = `${peer}.sim:7001`;
+      const err =
+        fault === 'no-connection'
+          ? new DialFailedError(peer, address, 'UNAVAILABLE: connect ECONNREFUSED')
+          : new AnsweredByOtherError(peer, address, `refused the pong: DUPLICATE_PROCESS: another process speaks as ${peer}`, 'DUPLICATE_PROCESS');
+      n.proc.post(2 * (lo + this.rng.next() * (hi - lo)), () => done.reject(err));
       return done;
     }
     // On a connection it could open: an RPC failure, not a dial failure (peer-link.ts pingError).
@@ -367,12 +378,12 @@ export class Sim {
     return this.linkUp(a, b) && this.canDial(a, b);
   }
 
-  /** Makes (on) or heals every dial from `from` to `to` fail, one way only. */
-  dialFail(from: readonly string[], to: readonly string[], on: boolean): void {
+  /** Makes (on) or heals every dial from `from` to `to` fail, one way only, in the way `how` says (see dialFailures). */
+  dialFail(from: readonly string[], to: readonly string[], on: boolean, how: DialFault = 'no-connection'): void {
     for (const a of from) {
       for (const b of to) {
         if (a === b) continue;
-        if (on) this.dialFailures.add(`${a}>${b}`);
+        if (on) this.dialFailures.set(`${a}>${b}`, how);
         else this.dialFailures.delete(`${a}>${b}`);
       }
     }

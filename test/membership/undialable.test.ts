@@ -118,3 +118,35 @@ void t.test('a member dialable again whose pings are lost is counted again from 
   const backAt = runUntilShown(sim, x, true, healAt + 10_000);
   t.ok(backAt !== null, `${x} online again on every node ${backAt === null ? 'never' : `${backAt - healAt}ms`} after its dials work again`);
 });
+
+void t.test('a member whose address answers as another process (its pong refused for identity) is not heard: offline on every node, online again once it answers there itself (5 nodes, seed 47)', async (t) => {
+  // Another process answers at x's address (a copy of its data dir that holds its id, another
+  // data dir, another cluster), while x's own messages arrive on its own connections. Before,
+  // the refused pong failed as RPC_FAILED, "our dials work", and x was counted heard for good.
+  const sim = newSim(47);
+  const x = sim.ids.find((id) => id !== sim.leader && id !== 'c1')!;
+  const others = sim.ids.filter((id) => id !== x);
+  const faultAt = sim.now;
+  sim.dialFail(others, [x], true, 'another-process');
+  t.equal(sim.truth(x), 'offline', `the definition: nobody who cannot reach ${x} at its address hears it`);
+  const bound = DIAL_GRACE_MS + 1500 + BASE_MS / 4;
+  const shownAt = runUntilShown(sim, x, false, faultAt + 10_000);
+  t.ok(shownAt !== null && shownAt - faultAt <= bound, `${x} offline on every non-stale node ${shownAt === null ? 'never' : `${shownAt - faultAt}ms`} after the fault (bound ${bound}ms)`);
+  sim.runUntil(sim.now + 3000);
+  t.equal(sim.committed.get(x)?.status, 'offline', `the leader committed ${x} offline`);
+  let flips = 0;
+  for (let end = sim.now + 10_000; sim.now < end; ) {
+    sim.runUntil(sim.now + 250);
+    for (const [n, online] of answers(sim, x)) {
+      if (!online) continue;
+      flips++;
+      t.comment(`${n} shows ${x} online at ${sim.now}`);
+    }
+  }
+  t.equal(flips, 0, `${x} never shown online again while another process answers at its address (10 s)`);
+
+  const healAt = sim.now;
+  sim.dialFail(others, [x], false);
+  const backAt = runUntilShown(sim, x, true, healAt + 10_000);
+  t.ok(backAt !== null && backAt - healAt <= 1500, `${x} online again on every node ${backAt === null ? 'never' : `${backAt - healAt}ms`} once it answers at its address`);
+});

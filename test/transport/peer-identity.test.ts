@@ -17,6 +17,7 @@ import { askPeers } from '../../src/transport/hello-client.js';
 import { memberKeyRefusal } from '../../src/transport/member-key-gate.js';
 import { certificatePeerAuth, ownCertificateProblem, type AuthenticatedCall } from '../../src/transport/peer-auth.js';
 import type { TransportIdentity } from '../../src/transport/peer-identity.js';
+import { AnsweredByOtherError } from '../../src/transport/errors.js';
 import { refusalOf } from '../../src/transport/refusal-status.js';
 import { raftPeerMethod, raftPeerService } from '../../src/transport/wire.js';
 import { CertMaker } from '../helpers/certs.js';
@@ -117,6 +118,24 @@ void t.test("a refused batch is refused on both sides, with the refusal's code",
   t.match(r1.refusedBy[0], { peer: 'n2', code: 'SUPERSEDED_INCARNATION', details: /recorded as incarnation 0000000000000001, the sender runs 000000000000000b/ });
   await t.rejects(n1.transport.ping('n2', new Uint8Array(0), 5000), /PERMISSION_DENIED/, 'its pings are refused too');
   t.equal(n2.transport.stats().refused >= 2, true);
+});
+
+void t.test("a pong from a data dir the cluster did not record for the peer is another process answering at its address, not a lost ping", async (t) => {
+  const r1 = identityOf('n1', INC(1));
+  const r2 = identityOf('n2', INC(22)); // n2's address answered by a replaced data dir: n2 is recorded as INC(2)
+  const n1 = await node(t, 'n1', r1);
+  const n2 = await node(t, 'n2', r2);
+  n1.transport.setPeer('n2', n2.address);
+  const err: unknown = await n1.transport.ping('n2', new Uint8Array(0), 5000).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  // The membership driver counts it as a dial failure (membership.md, a member nobody can dial),
+  // where RPC_FAILED (failed on an open connection) would say our dials to n2 work.
+  t.ok(err instanceof AnsweredByOtherError, `an AnsweredByOtherError, found ${String(err)}`);
+  t.match(err, { code: 'ANSWERED_BY_OTHER', peer: 'n2', address: n2.address, refusal: 'SUPERSEDED_INCARNATION', detail: /refused the pong: SUPERSEDED_INCARNATION: n2 is recorded as incarnation 0000000000000002/ });
+  t.match(r1.refused, [{ peer: 'n2', refusal: { code: 'SUPERSEDED_INCARNATION' } }], 'the refusal is reported once, as before');
+  t.equal(r1.heard.filter((e) => e.from === 'n2').length, 0, 'nothing heard from it');
 });
 
 void t.test('a node of another cluster (same file) is refused', async (t) => {
