@@ -165,9 +165,12 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
             whileLeaderHeard(began, budget, () => heardAt(leader), address, (signal) => deps.forwarder.call<Res>(address, method, forward, deadline, signal)),
           );
         } catch (err) {
-          // A broken or silent link to this leader (the forwarder's own NO_LEADER): count the time.
+          // A broken or silent link to this leader (the forwarder's own NO_LEADER): count the time,
+          // from when the forward began; for one that waited on a leader it heard, from when it
+          // failed (a link reset in a burst is not a budget of silence already spent).
           if (err instanceof ServiceFailure && err.code === 'NO_LEADER') {
-            silence.current ??= { leader, since: began, reason: err.message };
+            const watched = deps.leaderHeardAt !== undefined && !(err instanceof LeaderSilence);
+            silence.current ??= { leader, since: watched ? Date.now() : began, reason: err.message };
             silence.current.reason = err.message;
           }
           throw err;
@@ -181,6 +184,13 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
       }
     }
+  }
+}
+
+/** A forward given up for its leader's silence: the budget is spent (whileLeaderHeard). */
+class LeaderSilence extends ServiceFailure {
+  constructor(message: string) {
+    super('NO_LEADER', message);
   }
 }
 
@@ -209,7 +219,7 @@ export function whileLeaderHeard<Res>(
         timer = setTimeout(check, Math.min(RECHECK_MS, budget - quiet));
         return;
       }
-      const why = new ServiceFailure('NO_LEADER', `leader at ${address} unreachable: no answer, and no message from it for ${Math.round(quiet)}ms`);
+      const why = new LeaderSilence(`leader at ${address} unreachable: no answer, and no message from it for ${Math.round(quiet)}ms`);
       abort.abort(why);
       reject(why);
     };

@@ -139,3 +139,21 @@ void t.test('a leader no longer heard loses the forward once it has been silent 
   t.match(await gone('put', request, began + 60_000, local).catch((e: unknown) => e), { code: 'NO_LEADER' }, 'not its leader any more: given up');
   t.ok(deposed.aborted !== null && deposed.aborted >= began + 150, 'after the budget from the forward');
 });
+
+void t.test('a heard leader whose link breaks after the budget is forwarded to again (as a retry), not given up at once', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  const sent: Array<{ readonly at: number; readonly request: object }> = [];
+  const link: ForwardToLeader = {
+    call: <Res>(address: string, _method: string, request: object): Promise<Res> => {
+      sent.push({ at: Date.now(), request });
+      if (sent.length > 1) return Promise.resolve({ revision: 9 } as Res);
+      // A burst's forward, 600 ms in flight on a live leader, then the connection resets.
+      return new Promise((_, reject) => setTimeout(() => reject(new ServiceFailure('NO_LEADER', `leader at ${address} unreachable: Connection dropped`)), 600));
+    },
+  };
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: link, forwardBudgetMs: 400, leaderHeardAt: () => Date.now() });
+  const retry = { forwarded: false, retry: true };
+  t.same(await onLeader('put', request, Date.now() + 60_000, local, retry), { revision: 9 }, 'answered on the second forward');
+  t.equal(sent.length, 2);
+  t.equal(sent[1]!.request, retry, 'the second forward is marked a retry: the first may have been proposed');
+});
