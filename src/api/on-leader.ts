@@ -11,9 +11,9 @@
  * up only once this node has heard nothing from that leader for the budget (a burst of large
  * writes kept a live, heartbeating leader busy past the budget, and a follower that cut its
  * forwards there answered NO_LEADER, or passed the leader a deadline of milliseconds: TIMEOUT).
- * A write retried elsewhere keeps its client ref, so it applies once. Only for requests the leader answers within a commit
- * (BOUNDED_ON_LEADER); one that waits there for more (a learner catching up before its promotion,
- * a leadership hand-off) keeps the client's deadline. A refusal made before the request was run
+ * A write retried elsewhere keeps its client ref, so it applies once. Only for requests the
+ * leader answers within a commit (BOUNDED_ON_LEADER); one that waits there for more (a learner
+ * catching up before its promotion, a leadership hand-off) keeps the client's deadline. A refusal made before the request was run
  * here or forwarded says so (`not-proposed`): the client's next attempt of the write is then no
  * retry.
  */
