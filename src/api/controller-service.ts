@@ -65,6 +65,8 @@ export interface ControllerServiceDeps {
   readonly otherClusters?: () => string;
   /** How long a forward keeps trying a leader that does not answer before the client is sent elsewhere (on-leader.ts). */
   readonly forwardBudgetMs?: number;
+  /** When this node last heard from `leader` as its leader (ms since the epoch), null when it is not its leader: a forward is kept while it does (on-leader.ts). */
+  readonly leaderHeardAt?: (leader: string) => number | null;
   /** controller.quota_bytes: writes that would pass it are refused on the leader (NO_SPACE). */
   readonly quota?: StateQuota;
 }

@@ -11,7 +11,7 @@ import { fromServiceError, ServiceFailure } from './service-error.js';
 import { ChannelCache } from '../transport/channel-cache.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
-type Unary = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
+type Unary = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => grpc.ClientUnaryCall;
 
 const SESSION_OPS: Readonly<Record<string, KvSessionRequestMsg['op']>> = { put: 'KV_OP_PUT', delete: 'KV_OP_DELETE' };
 
@@ -31,9 +31,10 @@ export class LeaderForwarder {
     );
   }
 
-  call<T>(address: string, method: string, request: object, deadline: number): Promise<T> {
+  call<T>(address: string, method: string, request: object, deadline: number, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted === true) return Promise.reject(givenUp(signal));
     const op = SESSION_OPS[method];
-    const answer = op === undefined ? this.unary(address, method, request, deadline) : this.onSession(address, method, op, request as KvFields, deadline);
+    const answer = op === undefined ? this.unary(address, method, request, deadline, signal) : this.onSession(address, method, op, request as KvFields, deadline, signal);
     return answer.then(
       (res) => res as T,
       (err: unknown) => {
@@ -54,24 +55,40 @@ export class LeaderForwarder {
     return this.clients.get(address);
   }
 
-  private unary(address: string, method: string, request: object, deadline: number): Promise<unknown> {
+  private unary(address: string, method: string, request: object, deadline: number, signal?: AbortSignal): Promise<unknown> {
     const client = this.client(address);
     const fn = (client as unknown as Record<string, Unary>)[method];
     if (typeof fn !== 'function') return Promise.reject(new ServiceFailure('INTERNAL', `no method ${method}`));
     return new Promise((resolve, reject) => {
-      fn.call(client, { ...request, forwarded: true }, new grpc.Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res)));
+      const call = fn.call(client, { ...request, forwarded: true }, new grpc.Metadata(), { deadline }, (err, res) => {
+        signal?.removeEventListener('abort', cancel);
+        if (err) reject(err);
+        else resolve(res);
+      });
+      // Given up (on-leader.ts): the call is cancelled, and fails with the reason it was given up for.
+      function cancel(): void {
+        reject(givenUp(signal));
+        call.cancel();
+      }
+      signal?.addEventListener('abort', cancel, { once: true });
     });
   }
 
-  private async onSession(address: string, method: string, op: KvSessionRequestMsg['op'], req: KvFields, deadline: number): Promise<{ revision: number }> {
+  private async onSession(address: string, method: string, op: KvSessionRequestMsg['op'], req: KvFields, deadline: number, signal?: AbortSignal): Promise<{ revision: number }> {
     let session = this.sessions.get(address);
     if (session === undefined) {
       const def = controllerMethod('KvSession') as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
       session = new KvSessionClient(this.client(address), def, address);
       this.sessions.set(address, session);
     }
-    const unary = async (): Promise<{ revision: number }> => (await this.unary(address, method, req, deadline)) as { revision: number };
+    const unary = async (): Promise<{ revision: number }> => (await this.unary(address, method, req, deadline, signal)) as { revision: number };
     const res = await viaSession(session, sessionOp(op, req, true), Math.max(1, deadline - Date.now()), unary);
     return { revision: res.revision };
   }
+}
+
+/** Why a forward was given up: the reason its signal carries, or a plain NO_LEADER. */
+function givenUp(signal: AbortSignal | undefined): ServiceFailure {
+  const reason: unknown = signal?.reason;
+  return reason instanceof ServiceFailure ? reason : new ServiceFailure('NO_LEADER', 'the forward was given up');
 }

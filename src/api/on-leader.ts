@@ -6,10 +6,14 @@
  * when that happens while it waits, so the client moves on to another endpoint. Likewise when
  * this node cannot reach the leader it knows (a link down one way: the leader still heartbeats
  * it) for `forwardBudgetMs`: NO_LEADER, and the client tries another controller with the time it
- * has left, instead of waiting out its deadline here. A write retried elsewhere keeps its client
- * ref, so it applies once. Only for requests the leader answers within a commit
- * (BOUNDED_ON_LEADER); one that waits there for more (a learner catching up before its promotion,
- * a leadership hand-off) keeps the client's deadline. A refusal made before the request was run
+ * has left, instead of waiting out its deadline here. A forward the leader is still working on is
+ * not "not reached": with `leaderHeardAt`, a forward carries the client's deadline and is given
+ * up only once this node has heard nothing from that leader for the budget (a burst of large
+ * writes kept a live, heartbeating leader busy past the budget, and a follower that cut its
+ * forwards there answered NO_LEADER, or passed the leader a deadline of milliseconds: TIMEOUT).
+ * A write retried elsewhere keeps its client ref, so it applies once. Only for requests the
+ * leader answers within a commit (BOUNDED_ON_LEADER); one that waits there for more (a learner
+ * catching up before its promotion, a leadership hand-off) keeps the client's deadline. A refusal made before the request was run
  * here or forwarded says so (`not-proposed`): the client's next attempt of the write is then no
  * retry.
  */
@@ -19,7 +23,8 @@ import { ServiceFailure, toServiceFailure } from './service-error.js';
 
 /** Sends a request on to the leader at `address` (LeaderForwarder does, over gRPC). */
 export interface ForwardToLeader {
-  call<Res>(address: string, method: string, request: object, deadline: number): Promise<Res>;
+  /** `signal`: the forward is given up; stop it and reject (with its reason) as soon as may be. */
+  call<Res>(address: string, method: string, request: object, deadline: number, signal?: AbortSignal): Promise<Res>;
 }
 
 export interface OnLeaderDeps {
@@ -31,6 +36,12 @@ export interface OnLeaderDeps {
   readonly cutOff?: () => string | null;
   /** How long to keep forwarding to one leader that does not answer; default: until the deadline. */
   readonly forwardBudgetMs?: number;
+  /**
+   * When (ms since the epoch) this node last had a message from `leader` as its leader; null
+   * when `leader` is not its leader. Absent: each forward is cut at the budget, however alive
+   * the leader is.
+   */
+  readonly leaderHeardAt?: (leader: string) => number | null;
 }
 
 /** Methods a leader answers within a commit or two: a forward of one may be given up early. */
@@ -146,11 +157,20 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
         }
         try {
           const forward = seen.uncertain ? asRetry : req;
-          return await attempt(() => deps.forwarder.call<Res>(address, method, forward, Math.min(deadline, began + budget)));
+          const heardAt = deps.leaderHeardAt;
+          if (heardAt === undefined || !Number.isFinite(budget)) {
+            return await attempt(() => deps.forwarder.call<Res>(address, method, forward, Math.min(deadline, began + budget)));
+          }
+          return await attempt(() =>
+            whileLeaderHeard(began, budget, () => heardAt(leader), address, (signal) => deps.forwarder.call<Res>(address, method, forward, deadline, signal)),
+          );
         } catch (err) {
-          // A broken or silent link to this leader (the forwarder's own NO_LEADER): count the time.
+          // A broken or silent link to this leader (the forwarder's own NO_LEADER): count the time,
+          // from when the forward began; for one that waited on a leader it heard, from when it
+          // failed (a link reset in a burst is not a budget of silence already spent).
           if (err instanceof ServiceFailure && err.code === 'NO_LEADER') {
-            silence.current ??= { leader, since: began, reason: err.message };
+            const watched = deps.leaderHeardAt !== undefined && !(err instanceof LeaderSilence);
+            silence.current ??= { leader, since: watched ? Date.now() : began, reason: err.message };
             silence.current.reason = err.message;
           }
           throw err;
@@ -165,4 +185,49 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
       }
     }
   }
+}
+
+/** A forward given up for its leader's silence: the budget is spent (whileLeaderHeard). */
+class LeaderSilence extends ServiceFailure {
+  constructor(message: string) {
+    super('NO_LEADER', message);
+  }
+}
+
+/**
+ * Runs a forward with the client's deadline while its leader shows life: it is given up (NO_LEADER,
+ * as a leader the forwarder cannot reach) once this node has heard nothing from that leader as
+ * its leader for `budget` ms, counted from the later of `began` and the leader's last message.
+ * A leader busy with a burst keeps heartbeating and keeps its forwards; a frozen one, or one
+ * deposed meanwhile, loses them after the budget as before.
+ */
+export function whileLeaderHeard<Res>(
+  began: number,
+  budget: number,
+  heardAt: () => number | null,
+  address: string,
+  forward: (signal: AbortSignal) => Promise<Res>,
+): Promise<Res> {
+  const abort = new AbortController();
+  let lastSign = began;
+  let timer: NodeJS.Timeout | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    const check = (): void => {
+      lastSign = Math.max(lastSign, heardAt() ?? Number.NEGATIVE_INFINITY);
+      const quiet = Date.now() - lastSign;
+      if (quiet < budget) {
+        timer = setTimeout(check, Math.min(RECHECK_MS, budget - quiet));
+        return;
+      }
+      const why = new LeaderSilence(`leader at ${address} unreachable: no answer, and no message from it for ${Math.round(quiet)}ms`);
+      abort.abort(why);
+      reject(why);
+    };
+    timer = setTimeout(check, Math.min(RECHECK_MS, budget));
+  });
+  const answer = forward(abort.signal);
+  // Whichever loses the race is settled unobserved.
+  answer.catch(() => undefined);
+  silent.catch(() => undefined);
+  return Promise.race([answer, silent]).finally(() => clearTimeout(timer));
 }

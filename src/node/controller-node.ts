@@ -581,6 +581,12 @@ export class ControllerNode {
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
         // Two election timeouts: a leader that answers nobody for that long is lost to this node.
         forwardBudgetMs: 2 * config.raft.electionTimeoutMs,
+        // A leader that still sends this node its heartbeats keeps the forwards it is working on.
+        leaderHeardAt: (leader) => {
+          const at = raftHost.lastLeaderContactAt();
+          if (raftHost.softState().leader !== leader || at === null) return null;
+          return Date.now() - (systemScheduler.now() - at);
+        },
         raftHeartbeatIntervalMs: config.raft.heartbeatIntervalMs,
         peerHeard: (id) => {
           const c = contacts.get(id);

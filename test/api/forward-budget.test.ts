@@ -85,3 +85,75 @@ void t.test('a request that waits on the leader for more than a commit (a promot
   await onLeader('put', request, deadline, local);
   t.ok(link.attempts[1]!.deadline < deadline, 'a put, one commit, had the budget');
 });
+
+/** A leader that answers at `answerAt` (ms since the epoch), or fails as grpc-js does at a deadline before it; `aborted`: when the forward was given up. */
+function slowLeader(answerAt: number): ForwardToLeader & { readonly attempts: Attempt[]; aborted: number | null } {
+  const link = {
+    attempts: [] as Attempt[],
+    aborted: null as number | null,
+    call: <Res>(address: string, _method: string, _request: object, deadline: number, signal?: AbortSignal): Promise<Res> => {
+      link.attempts.push({ address, at: Date.now(), deadline });
+      return new Promise<Res>((resolve, reject) => {
+        const answered = answerAt <= deadline;
+        const timer = setTimeout(
+          () => (answered ? resolve({ revision: 9 } as Res) : reject(new ServiceFailure('NO_LEADER', `leader at ${address} unreachable: Deadline exceeded`))),
+          Math.max(0, Math.min(answerAt, deadline) - Date.now()),
+        );
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          link.aborted = Date.now();
+          reject(signal.reason);
+        });
+      });
+    },
+  };
+  return link;
+}
+
+void t.test('a leader that is slow to answer but still heard keeps the forward past the budget, with the client deadline', async (t) => {
+  // Attack A1: a burst of 1 MB puts through a follower; the leader, busy but heartbeating, answered after the budget, and the follower had cut the forward there (NO_LEADER).
+  const port = new FakeConsensus('c1', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  const link = slowLeader(Date.now() + 400);
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: link, forwardBudgetMs: 100, leaderHeardAt: (l) => (l === 'c2' ? Date.now() - 20 : null) });
+  const deadline = Date.now() + 60_000;
+  t.same(await onLeader('put', request, deadline, local), { revision: 9 }, "the leader's answer, 400 ms in");
+  t.equal(link.attempts.length, 1, 'one forward');
+  t.equal(link.attempts[0]!.deadline, deadline, 'the leader was given the client deadline, not the budget');
+  t.equal(link.aborted, null, 'never given up');
+});
+
+void t.test('a leader no longer heard loses the forward once it has been silent for the budget, and the forward is cancelled', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  const link = slowLeader(Number.POSITIVE_INFINITY);
+  const start = Date.now();
+  const lastHeard = start + 150; // it was heard once after the forward began, then froze
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: link, forwardBudgetMs: 200, leaderHeardAt: () => Math.min(Date.now(), lastHeard) });
+  const err = await onLeader('put', request, start + 60_000, local).catch((e: unknown) => e);
+  t.match(err, { code: 'NO_LEADER', message: /^c1 has not reached leader c2 at c2\.example:7000 for \d+ms \(leader at c2\.example:7000 unreachable: no answer, and no message from it for \d+ms\): try another controller$/ });
+  t.equal(link.attempts.length, 1, 'one forward, then the answer');
+  t.ok(link.aborted !== null && link.aborted >= lastHeard + 200, `given up ${String((link.aborted ?? 0) - lastHeard)} ms after the leader's last message (the budget: 200)`);
+
+  const deposed = slowLeader(Number.POSITIVE_INFINITY);
+  const began = Date.now();
+  const gone = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: deposed, forwardBudgetMs: 150, leaderHeardAt: () => null });
+  t.match(await gone('put', request, began + 60_000, local).catch((e: unknown) => e), { code: 'NO_LEADER' }, 'not its leader any more: given up');
+  t.ok(deposed.aborted !== null && deposed.aborted >= began + 150, 'after the budget from the forward');
+});
+
+void t.test('a heard leader whose link breaks after the budget is forwarded to again (as a retry), not given up at once', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c2', voters: ['c1', 'c2', 'c3'] });
+  const sent: Array<{ readonly at: number; readonly request: object }> = [];
+  const link: ForwardToLeader = {
+    call: <Res>(address: string, _method: string, request: object): Promise<Res> => {
+      sent.push({ at: Date.now(), request });
+      if (sent.length > 1) return Promise.resolve({ revision: 9 } as Res);
+      // A burst's forward, 600 ms in flight on a live leader, then the connection resets.
+      return new Promise((_, reject) => setTimeout(() => reject(new ServiceFailure('NO_LEADER', `leader at ${address} unreachable: Connection dropped`)), 600));
+    },
+  };
+  const onLeader = onLeaderOf({ id: 'c1', host: port, addressOf, forwarder: link, forwardBudgetMs: 400, leaderHeardAt: () => Date.now() });
+  const retry = { forwarded: false, retry: true };
+  t.same(await onLeader('put', request, Date.now() + 60_000, local, retry), { revision: 9 }, 'answered on the second forward');
+  t.equal(sent.length, 2);
+  t.equal(sent[1]!.request, retry, 'the second forward is marked a retry: the first may have been proposed');
+});
