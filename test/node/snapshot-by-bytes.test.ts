@@ -164,6 +164,9 @@ void t.test(`the leader heartbeats while a snapshot is being written (seed ${SEE
     void proposal.catch(() => undefined);
     await waitFor(() => (answerAsN2(lone), pending || host.status().commit >= host.status().lastIndex), `put ${i}`, 5000);
   }
+  // The snapshot is serialized in steps after the put that crossed the bound applied (a later
+  // put may commit first on a loaded host): its write begins when the steps are done.
+  await waitFor(() => (answerAsN2(lone), pending), 'a snapshot write to begin', 5000);
   t.ok(pending, 'a snapshot write is in progress, held');
   sent.splice(0);
   await waitFor(() => sent.filter((m) => m.type === 'Heartbeat' && m.to === 'n2').length >= 5, 'heartbeats to n2 while the snapshot is written', 5000);
