@@ -29,9 +29,11 @@ export type CampaignKind = 'pre-vote' | 'election' | 'transfer';
  * only entries, nothing when there are none. `commit`: the commit index moved; to a follower
  * that was sent every entry this is a commit notice, which it does not answer (its answer for
  * the entries, if not in yet, is on its way; if that is lost, the next heartbeat's answer
- * brings an `entries` append).
+ * brings an `entries` append). `reprobe`: in probe state, a probe with entries is unanswered
+ * and a heartbeat answer came first; ask again where the follower stands, without the entries
+ * (onHeartbeatResp in step-leader.ts).
  */
-export type AppendPurpose = 'entries' | 'pipeline' | 'commit';
+export type AppendPurpose = 'entries' | 'pipeline' | 'commit' | 'reprobe';
 
 /** Messages a node sends without knowing the receiver's term: distributed, then addressed. */
 type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'from' | 'term'> & { term?: number } : never) : never;
@@ -228,7 +230,8 @@ export class Raft {
     if (!pr || pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
-    const ents = prevTerm === null ? null : this.log.slice(pr.next, this.log.lastIndex() + 1, this.maxMessageBytes);
+    const ents =
+      prevTerm === null ? null : purpose === 'reprobe' ? [] : this.log.slice(pr.next, this.log.lastIndex() + 1, this.maxMessageBytes);
     if (prevTerm === null || ents === null) return this.sendSnapshot(to, pr);
     if (ents.length === 0 && purpose === 'pipeline') return false;
     // The follower was sent every entry: if it has not answered for them yet, it will.

@@ -42,7 +42,9 @@ function onAppendResp(r: Raft, m: AppendResp): void {
     return;
   }
   const wasPaused = pr.isPaused();
-  if (!pr.maybeUpdate(m.index)) return;
+  // An accept at the match of a probed follower (the answer to an empty re-probe, or a stale one)
+  // still says its log matches ours up to there: replicate from it (as etcd does).
+  if (!pr.maybeUpdate(m.index) && !(pr.state === 'probe' && pr.match === m.index)) return;
   if (pr.state === 'probe') {
     pr.becomeReplicate();
   } else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
@@ -69,12 +71,18 @@ function onAppendResp(r: Raft, m: AppendResp): void {
 function onHeartbeatResp(r: Raft, m: HeartbeatResp): void {
   const pr = r.prs.get(m.from)!;
   pr.recentActive = true;
+  // A probe still unanswered may have been lost: probe again (etcd's one append per heartbeat).
+  // Empty, because heartbeats overtake queued appends (peer-link.ts), so this answer usually
+  // precedes the probe's own: re-sending its entries (up to max_message_bytes) every heartbeat
+  // would flood the link. The empty probe's answer moves the progress like the probe's would
+  // (CockroachDB #131681), at the cost of one round trip when the probe was indeed lost.
+  const reprobe = pr.state === 'probe' && pr.probeSent;
   pr.probeSent = false;
   // If the acks for a whole window of appends were lost, the window never drains and the follower
   // would only ever get heartbeats. The follower is alive, so free one slot and send again (etcd's
   // FreeFirstOne; found by the simulation, test/raft/flow-control.test.ts).
   if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
-  if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
+  if (pr.match < r.log.lastIndex()) r.sendAppend(m.from, reprobe ? 'reprobe' : 'entries');
   // A transferee that answers a heartbeat has not campaigned yet: its TimeoutNow was lost (or
   // dropped, as a member still recording the cluster id drops every message). Say it again
   // rather than let the transfer lapse after an election timeout. Safe to repeat: once the
