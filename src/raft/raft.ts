@@ -12,7 +12,7 @@ import { RaftError } from './errors.js';
 import type { Message } from './messages.js';
 import { Progress } from './progress.js';
 import { committedIndex, hasQuorum, voteOutcome, type VoteOutcome } from './quorum.js';
-import { RaftLog } from './raft-log.js';
+import { entryBytes, RaftLog } from './raft-log.js';
 import { ReadOnly } from './read-only.js';
 import { stepCandidate } from './step-candidate.js';
 import { stepFollower } from './step-follower.js';
@@ -30,10 +30,22 @@ export type CampaignKind = 'pre-vote' | 'election' | 'transfer';
  * that was sent every entry this is a commit notice, which it does not answer (its answer for
  * the entries, if not in yet, is on its way; if that is lost, the next heartbeat's answer
  * brings an `entries` append). `reprobe`: in probe state, a probe with entries is unanswered
- * and a heartbeat answer came first; ask again where the follower stands, without the entries
+ * and a heartbeat answer came first; send it again, its entries capped at REPROBE_MAX_BYTES
  * (onHeartbeatResp in step-leader.ts).
  */
 export type AppendPurpose = 'entries' | 'pipeline' | 'commit' | 'reprobe';
+
+/**
+ * The entries a heartbeat answer's re-probe may carry. Heartbeats overtake queued appends
+ * (peer-link.ts), so that answer usually precedes the probe's own, and a re-probe goes out
+ * every heartbeat interval until it comes: at `max_message_bytes` (4 MiB by default) that put
+ * megabytes of duplicates on the link. 64 KiB still carries small probes whole (as etcd, which
+ * re-sends on a heartbeat answer up to its message size), so a lost small probe costs no round
+ * trip. A first entry alone over it is not sent: the re-probe goes out empty, at the probe's
+ * prev index, and its answer (an accept at the match, or a reject) moves the follower on as
+ * the probe's would, one round trip later; the entry follows in the next append.
+ */
+export const REPROBE_MAX_BYTES = 64 * 1024;
 
 /** Messages a node sends without knowing the receiver's term: distributed, then addressed. */
 type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'from' | 'term'> & { term?: number } : never) : never;
@@ -230,8 +242,7 @@ export class Raft {
     if (!pr || pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
-    const ents =
-      prevTerm === null ? null : purpose === 'reprobe' ? [] : this.log.slice(pr.next, this.log.lastIndex() + 1, this.maxMessageBytes);
+    const ents = prevTerm === null ? null : this.entriesToSend(pr.next, purpose);
     if (prevTerm === null || ents === null) return this.sendSnapshot(to, pr);
     if (ents.length === 0 && purpose === 'pipeline') return false;
     // The follower was sent every entry: if it has not answered for them yet, it will.
@@ -249,6 +260,16 @@ export class Raft {
       pr.probeSent = true;
     }
     return true;
+  }
+
+  /** The entries of an append from `next`: up to max_message_bytes, a re-probe's up to
+   * REPROBE_MAX_BYTES and none if the first alone is over it. Null when `next` is compacted. */
+  private entriesToSend(next: number, purpose: AppendPurpose): Entry[] | null {
+    const hi = this.log.lastIndex() + 1;
+    if (purpose !== 'reprobe') return this.log.slice(next, hi, this.maxMessageBytes);
+    const budget = Math.min(REPROBE_MAX_BYTES, this.maxMessageBytes);
+    const ents = this.log.slice(next, hi, budget);
+    return ents?.length === 1 && entryBytes(ents[0]!) > budget ? [] : ents;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): boolean {

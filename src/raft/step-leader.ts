@@ -72,10 +72,10 @@ function onHeartbeatResp(r: Raft, m: HeartbeatResp): void {
   const pr = r.prs.get(m.from)!;
   pr.recentActive = true;
   // A probe still unanswered may have been lost: probe again (etcd's one append per heartbeat).
-  // Empty, because heartbeats overtake queued appends (peer-link.ts), so this answer usually
-  // precedes the probe's own: re-sending its entries (up to max_message_bytes) every heartbeat
-  // would flood the link. The empty probe's answer moves the progress like the probe's would
-  // (CockroachDB #131681), at the cost of one round trip when the probe was indeed lost.
+  // Its entries capped at REPROBE_MAX_BYTES (raft.ts), because heartbeats overtake queued
+  // appends (peer-link.ts), so this answer usually precedes the probe's own: re-sending up to
+  // max_message_bytes every heartbeat would flood the link. A probe over the cap is re-sent
+  // shorter, or empty (CockroachDB #131681); either's answer moves the progress on.
   const reprobe = pr.state === 'probe' && pr.probeSent;
   pr.probeSent = false;
   // If the acks for a whole window of appends were lost, the window never drains and the follower
