@@ -262,14 +262,14 @@ export class Raft {
     return true;
   }
 
-  /** The entries of an append from `next`: up to max_message_bytes, a re-probe's up to
-   * REPROBE_MAX_BYTES and none if the first alone is over it. Null when `next` is compacted. */
+  /** The entries of an append from `next`: up to max_message_bytes (at least one); a
+   * re-probe's up to REPROBE_MAX_BYTES, none if the first alone is over it (under a
+   * max_message_bytes no larger, a re-probe is as any append). Null when `next` is compacted. */
   private entriesToSend(next: number, purpose: AppendPurpose): Entry[] | null {
     const hi = this.log.lastIndex() + 1;
-    if (purpose !== 'reprobe') return this.log.slice(next, hi, this.maxMessageBytes);
-    const budget = Math.min(REPROBE_MAX_BYTES, this.maxMessageBytes);
-    const ents = this.log.slice(next, hi, budget);
-    return ents?.length === 1 && entryBytes(ents[0]!) > budget ? [] : ents;
+    if (purpose !== 'reprobe' || this.maxMessageBytes <= REPROBE_MAX_BYTES) return this.log.slice(next, hi, this.maxMessageBytes);
+    const ents = this.log.slice(next, hi, REPROBE_MAX_BYTES);
+    return ents?.length === 1 && entryBytes(ents[0]!) > REPROBE_MAX_BYTES ? [] : ents;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): boolean {
