@@ -42,9 +42,10 @@ function onAppendResp(r: Raft, m: AppendResp): void {
     return;
   }
   const wasPaused = pr.isPaused();
-  // An accept at the match of a probed follower (the answer to an empty re-probe, or a stale one)
-  // still says its log matches ours up to there: replicate from it (as etcd does).
-  if (!pr.maybeUpdate(m.index) && !(pr.state === 'probe' && pr.match === m.index)) return;
+  // The accept of an empty re-probe (its entries over the cap) comes at the match and says the
+  // follower's log matches ours up to there: replicate from it (etcd takes any accept at the
+  // match so; here only this one, so that probes under the cap run exactly as they did).
+  if (!pr.maybeUpdate(m.index) && !(pr.state === 'probe' && pr.emptyReprobeSent && pr.match === m.index)) return;
   if (pr.state === 'probe') {
     pr.becomeReplicate();
   } else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
