@@ -140,7 +140,7 @@ export class ProcessClaims {
       // running now: it neither keeps the id held nor proves the contender a second process.
       // Simulation seed 566 (--identity): a restart was proven a copy by its crashed process's
       // held messages, released over more than the hold, and refused for 30 holds; its schedule
-      // has moved since, and seed 101932 reaches the case now (test/sim/lost-disk.test.ts).
+      // has moved since; test/sim/lost-disk.test.ts names a seed that reaches the case now.
       if (term !== undefined && claim.contenders.aheadOf(term, now)) return SET_ASIDE;
       claim.lastAt = Math.max(now, claim.lastAt);
       const proven = claim.contenders.provenBeside(now);

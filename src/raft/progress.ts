@@ -18,6 +18,11 @@ export class Progress {
   state: ProgressState = 'probe';
   /** In probe state: an append was sent and is unanswered. */
   probeSent = false;
+  /**
+   * In probe state: a re-probe went out empty, its entries over REPROBE_MAX_BYTES (raft.ts), so
+   * its accept comes at the match: the one accept there that moves the follower to replicate.
+   */
+  emptyReprobeSent = false;
   /** In snapshot state: the index of the snapshot being sent. */
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
@@ -32,6 +37,7 @@ export class Progress {
   private resetState(state: ProgressState): void {
     this.state = state;
     this.probeSent = false;
+    this.emptyReprobeSent = false;
     this.pendingSnapshot = 0;
     this.inflights.reset();
   }

@@ -9,6 +9,11 @@ import type { LogStorage } from './storage.js';
 import type { Entry, Snapshot } from './types.js';
 import { Unstable } from './unstable.js';
 
+/** An entry's size as appends count it against their byte limits (as MemoryStorage.entries). */
+export function entryBytes(e: Entry): number {
+  return e.data.length + 24;
+}
+
 export class RaftLog {
   readonly unstable: Unstable;
   committed: number;
@@ -170,9 +175,9 @@ export class RaftLog {
       if (out.length < Math.min(hi, uOff) - lo) return out; // hit the size limit
     }
     if (hi > uOff) {
-      let size = out.reduce((s, e) => s + e.data.length + 24, 0);
+      let size = out.reduce((s, e) => s + entryBytes(e), 0);
       for (const e of this.unstable.slice(Math.max(lo, uOff), hi)) {
-        size += e.data.length + 24;
+        size += entryBytes(e);
         if (out.length > 0 && size > maxBytes) break;
         out.push(e);
       }

@@ -12,7 +12,7 @@ import { RaftError } from './errors.js';
 import type { Message } from './messages.js';
 import { Progress } from './progress.js';
 import { committedIndex, hasQuorum, voteOutcome, type VoteOutcome } from './quorum.js';
-import { RaftLog } from './raft-log.js';
+import { entryBytes, RaftLog } from './raft-log.js';
 import { ReadOnly } from './read-only.js';
 import { stepCandidate } from './step-candidate.js';
 import { stepFollower } from './step-follower.js';
@@ -29,9 +29,23 @@ export type CampaignKind = 'pre-vote' | 'election' | 'transfer';
  * only entries, nothing when there are none. `commit`: the commit index moved; to a follower
  * that was sent every entry this is a commit notice, which it does not answer (its answer for
  * the entries, if not in yet, is on its way; if that is lost, the next heartbeat's answer
- * brings an `entries` append).
+ * brings an `entries` append). `reprobe`: in probe state, a probe with entries is unanswered
+ * and a heartbeat answer came first; send it again, its entries capped at REPROBE_MAX_BYTES
+ * (onHeartbeatResp in step-leader.ts).
  */
-export type AppendPurpose = 'entries' | 'pipeline' | 'commit';
+export type AppendPurpose = 'entries' | 'pipeline' | 'commit' | 'reprobe';
+
+/**
+ * The entries a heartbeat answer's re-probe may carry. Heartbeats overtake queued appends
+ * (peer-link.ts), so that answer usually precedes the probe's own, and a re-probe goes out
+ * every heartbeat interval until it comes: at `max_message_bytes` (4 MiB by default) that put
+ * megabytes of duplicates on the link. 64 KiB still carries small probes whole (as etcd, which
+ * re-sends on a heartbeat answer up to its message size), so a lost small probe costs no round
+ * trip. A first entry alone over it is not sent: the re-probe goes out empty, at the probe's
+ * prev index, and its answer (an accept at the match, or a reject) moves the follower on as
+ * the probe's would, one round trip later; the entry follows in the next append.
+ */
+export const REPROBE_MAX_BYTES = 64 * 1024;
 
 /** Messages a node sends without knowing the receiver's term: distributed, then addressed. */
 type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'from' | 'term'> & { term?: number } : never) : never;
@@ -239,7 +253,7 @@ export class Raft {
     if (!pr || pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
-    const ents = prevTerm === null ? null : this.log.slice(pr.next, this.log.lastIndex() + 1, this.maxMessageBytes);
+    const ents = prevTerm === null ? null : this.entriesToSend(pr.next, purpose);
     if (prevTerm === null || ents === null) return this.sendSnapshot(to, pr);
     if (ents.length === 0 && purpose === 'pipeline') return false;
     // The follower was sent every entry: if it has not answered for them yet, it will.
@@ -252,11 +266,23 @@ export class Raft {
         pr.inflights.add(last);
       } else {
         pr.probeSent = true;
+        pr.emptyReprobeSent = false;
       }
     } else if (pr.state === 'probe') {
       pr.probeSent = true;
+      if (purpose === 'reprobe' && this.maxMessageBytes > REPROBE_MAX_BYTES) pr.emptyReprobeSent = true;
     }
     return true;
+  }
+
+  /** The entries of an append from `next`: up to max_message_bytes (at least one); a
+   * re-probe's up to REPROBE_MAX_BYTES, none if the first alone is over it (under a
+   * max_message_bytes no larger, a re-probe is as any append). Null when `next` is compacted. */
+  private entriesToSend(next: number, purpose: AppendPurpose): Entry[] | null {
+    const hi = this.log.lastIndex() + 1;
+    if (purpose !== 'reprobe' || this.maxMessageBytes <= REPROBE_MAX_BYTES) return this.log.slice(next, hi, this.maxMessageBytes);
+    const ents = this.log.slice(next, hi, REPROBE_MAX_BYTES);
+    return ents?.length === 1 && entryBytes(ents[0]!) > REPROBE_MAX_BYTES ? [] : ents;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): boolean {

@@ -42,7 +42,10 @@ function onAppendResp(r: Raft, m: AppendResp): void {
     return;
   }
   const wasPaused = pr.isPaused();
-  if (!pr.maybeUpdate(m.index)) return;
+  // The accept of an empty re-probe (its entries over the cap) comes at the match and says the
+  // follower's log matches ours up to there: replicate from it (etcd takes any accept at the
+  // match so; here only this one, so that probes under the cap run exactly as they did).
+  if (!pr.maybeUpdate(m.index) && !(pr.state === 'probe' && pr.emptyReprobeSent && pr.match === m.index)) return;
   if (pr.state === 'probe') {
     pr.becomeReplicate();
   } else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
@@ -69,12 +72,18 @@ function onAppendResp(r: Raft, m: AppendResp): void {
 function onHeartbeatResp(r: Raft, m: HeartbeatResp): void {
   const pr = r.prs.get(m.from)!;
   pr.recentActive = true;
+  // A probe still unanswered may have been lost: probe again (etcd's one append per heartbeat).
+  // Its entries capped at REPROBE_MAX_BYTES (raft.ts), because heartbeats overtake queued
+  // appends (peer-link.ts), so this answer usually precedes the probe's own: re-sending up to
+  // max_message_bytes every heartbeat would flood the link. A probe over the cap is re-sent
+  // shorter, or empty (CockroachDB #131681); either's answer moves the progress on.
+  const reprobe = pr.state === 'probe' && pr.probeSent;
   pr.probeSent = false;
   // If the acks for a whole window of appends were lost, the window never drains and the follower
   // would only ever get heartbeats. The follower is alive, so free one slot and send again (etcd's
   // FreeFirstOne; found by the simulation, test/raft/flow-control.test.ts).
   if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
-  if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
+  if (pr.match < r.log.lastIndex()) r.sendAppend(m.from, reprobe ? 'reprobe' : 'entries');
   // A transferee that answers a heartbeat has not campaigned yet: its TimeoutNow was lost (or
   // dropped, as a member still recording the cluster id drops every message). Say it again
   // rather than let the transfer lapse after an election timeout. Safe to repeat: once the

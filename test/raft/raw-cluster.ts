@@ -20,6 +20,12 @@ export interface RawCluster {
   pump(deliver?: boolean): void;
   /** Ticks and pumps until a node leads (at most 40 rounds); that node, or null. */
   elect(): RawMember | null;
+  /** Messages queued and not yet delivered (optionally only those matching). */
+  pending(match?: (m: Message) => boolean): Message[];
+  /** Removes matching messages from the queue and returns them: lost unless delivered. */
+  take(match: (m: Message) => boolean): Message[];
+  /** Steps `m` into its destination now, then handles the Readies without delivering anything. */
+  deliver(m: Message): void;
 }
 
 /** Voters `ids`, node i seeded i + 1; `maxUncommittedBytes` bounds each leader when given. */
@@ -72,5 +78,17 @@ export function rawCluster(ids: readonly string[], maxUncommittedBytes?: number)
     }
     return nodes.find((n) => n.node.status().role === 'leader') ?? null;
   };
-  return { nodes, pump, elect };
+  const pending = (match: (m: Message) => boolean = () => true): Message[] => queue.filter(match);
+  const take = (match: (m: Message) => boolean): Message[] => {
+    const taken = queue.filter(match);
+    const kept = queue.filter((m) => !match(m));
+    queue.length = 0;
+    queue.push(...kept);
+    return taken;
+  };
+  const deliver = (m: Message): void => {
+    byId.get(m.to)!.node.step(m);
+    pump(false);
+  };
+  return { nodes, pump, elect, pending, take, deliver };
 }
