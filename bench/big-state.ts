@@ -9,11 +9,9 @@
  * (as bench/cost.ts), so a change is measured as an A/B of the same workload, builds
  * alternating round by round.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { ControllerClient } from '../src/api/client.js';
+import { alternate, buildsNamed, BUILD_OPTION, type Build } from './ab-builds.js';
 import { OursCluster } from './ours.js';
 import { round, samplePercentile } from './stats.js';
 
@@ -27,23 +25,14 @@ interface Opts {
 const program = new Command()
   .name('big-state')
   .description('Elections, refused puts and put latency while a 3-member cluster with a large state takes snapshots; an A/B of builds.')
-  .option('--build <name=dist>', 'a build to measure: NAME=path of its dist directory (repeatable; default: this tree)', (v: string, acc: string[]) => [...acc, v], [])
+  .option(...BUILD_OPTION)
   .option('--mb <n>', 'MB of state, in 1 MB values', '70')
   .option('--seconds <n>', 'seconds of writing measured per round', '90')
   .option('--rounds <n>', 'rounds per build', '1')
   .parse();
 const opts = program.opts<Opts>();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const builds = (opts.build.length > 0 ? opts.build : [`this=${path.resolve(here, '..')}`]).map((b) => {
-  const eq = b.indexOf('=');
-  if (eq < 1) program.error(`--build: expected NAME=DIST, found ${JSON.stringify(b)}`);
-  const name = b.slice(0, eq);
-  const dist = b.slice(eq + 1);
-  const controllerJs = path.resolve(dist, 'bin/controller.js');
-  if (!fs.existsSync(controllerJs)) program.error(`--build ${name}: expected ${controllerJs}`);
-  return { name, controllerJs };
-});
+const builds = buildsNamed(opts.build, import.meta.url, (m) => program.error(m));
 
 interface RoundResult {
   readonly build: string;
@@ -58,7 +47,7 @@ interface RoundResult {
 const MB = 1_000_000;
 const value = (i: number): Buffer => Buffer.alloc(MB, 48 + (i % 10));
 
-async function round1(build: { name: string; controllerJs: string }): Promise<RoundResult> {
+async function round1(build: Build): Promise<RoundResult> {
   const ours = await OursCluster.start(3, { controllerJs: build.controllerJs });
   const endpoints = ours.cluster.ids.map((id) => ours.cluster.addresses.get(id)!);
   const clients: ControllerClient[] = [];
@@ -131,15 +120,7 @@ async function round1(build: { name: string; controllerJs: string }): Promise<Ro
   }
 }
 
-const results: RoundResult[] = [];
-for (let r = 0; r < Number(opts.rounds); r++) {
-  for (const b of builds) {
-    process.stderr.write(`round ${r + 1}: ${b.name}, ${opts.mb} MB of state, ${opts.seconds} s of writes...\n`);
-    const res = await round1(b);
-    results.push(res);
-    process.stdout.write(`${JSON.stringify(res)}\n`);
-  }
-}
+const results = await alternate(builds, Number(opts.rounds), `${opts.mb} MB of state, ${opts.seconds} s of writes`, round1);
 process.stdout.write('\nbuild  round  puts ok  failed                  p99 ms   max ms  snapshots  leader terms\n');
 results.forEach((r, i) => {
   const failed = Object.entries(r.failed).map(([k, v]) => `${k}=${v}`).join(' ') || '0';

@@ -9,10 +9,9 @@
  * directory (as bench/big-state.ts), builds alternating round by round.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { ControllerClient } from '../src/api/client.js';
+import { alternate, buildsNamed, BUILD_OPTION, type Build } from './ab-builds.js';
 import { OursCluster } from './ours.js';
 import { round, samplePercentile } from './stats.js';
 
@@ -26,7 +25,7 @@ interface Opts {
 const program = new Command()
   .name('burst')
   .description('Concurrent 1 MB puts from one client through a follower or the leader of 3 controllers: acknowledged, refused by reason; an A/B of builds.')
-  .option('--build <name=dist>', 'a build to measure: NAME=path of its dist directory (repeatable; default: this tree)', (v: string, acc: string[]) => [...acc, v], [])
+  .option(...BUILD_OPTION)
   .option('--first <which>', 'the client endpoint tried first: follower or leader', 'follower')
   .option('--puts <n>', 'concurrent puts of 1 MB', '64')
   .option('--rounds <n>', 'rounds per build', '3')
@@ -34,16 +33,7 @@ const program = new Command()
 const opts = program.opts<Opts>();
 if (opts.first !== 'follower' && opts.first !== 'leader') program.error(`--first: expected follower or leader, found ${JSON.stringify(opts.first)}`);
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const builds = (opts.build.length > 0 ? opts.build : [`this=${path.resolve(here, '..')}`]).map((b) => {
-  const eq = b.indexOf('=');
-  if (eq < 1) program.error(`--build: expected NAME=DIST, found ${JSON.stringify(b)}`);
-  const name = b.slice(0, eq);
-  const dist = b.slice(eq + 1);
-  const controllerJs = path.resolve(dist, 'bin/controller.js');
-  if (!fs.existsSync(controllerJs)) program.error(`--build ${name}: expected ${controllerJs}`);
-  return { name, controllerJs };
-});
+const builds = buildsNamed(opts.build, import.meta.url, (m) => program.error(m));
 
 interface RoundResult {
   readonly build: string;
@@ -64,7 +54,7 @@ function reasonOf(err: unknown): string {
   return `${typeof code === 'string' ? code : 'ERROR'}: ${blanked.slice(0, 140)}`;
 }
 
-async function burst(build: { name: string; controllerJs: string }): Promise<RoundResult> {
+async function burst(build: Build): Promise<RoundResult> {
   const load = round(fs.readFileSync('/proc/loadavg', 'utf8').split(' ').map(Number)[0] ?? 0, 2);
   const ours = await OursCluster.start(3, { controllerJs: build.controllerJs });
   const address = (id: string): string => ours.cluster.addresses.get(id)!;
@@ -118,15 +108,7 @@ async function burst(build: { name: string; controllerJs: string }): Promise<Rou
   }
 }
 
-const results: RoundResult[] = [];
-for (let r = 0; r < Number(opts.rounds); r++) {
-  for (const b of builds) {
-    process.stderr.write(`round ${r + 1}: ${b.name}, ${opts.puts} x 1 MB through the ${opts.first} first...\n`);
-    const res = await burst(b);
-    results.push(res);
-    process.stdout.write(`${JSON.stringify(res)}\n`);
-  }
-}
+const results = await alternate(builds, Number(opts.rounds), `${opts.puts} x 1 MB through the ${opts.first} first`, burst);
 process.stdout.write('\nbuild  round  load   ok  refused (by code)          p50 ms   max ms  leader    term\n');
 results.forEach((r, i) => {
   const byCode: Record<string, number> = {};
