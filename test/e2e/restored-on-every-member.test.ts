@@ -49,8 +49,12 @@ void t.test('a backup restored on every member: each controller names the peers 
   }
   t.equal(new Set(ids.values()).size, 3, 'three clusters, one per restored member');
 
+  // Each member learns of the others on its own (c2's health below names c1 and c3).
   const c1Metrics = cluster.metricsAddresses.get('c1')!;
-  await cluster.explainFailure(waitFor(async () => (await gauge(c1Metrics)) === 2, 'c1 to see c2 and c3 answer for other clusters (controller_peers_other_cluster 2)', 20_000));
+  for (const id of cluster.ids) {
+    const metrics = cluster.metricsAddresses.get(id)!;
+    await cluster.explainFailure(waitFor(async () => (await gauge(metrics)) === 2, `${id} to see both others answer for other clusters (controller_peers_other_cluster 2)`, 20_000));
+  }
 
   const status = await cluster.ctl(['endpoint', 'status', '-o', 'json'], cluster.endpoints(['c1']));
   t.equal(status.code, 1, 'endpoint status prints its rows and fails, as health does');
