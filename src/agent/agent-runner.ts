@@ -270,6 +270,8 @@ export class AgentRunner {
       type: 'hello',
       agentId: this.opts.id,
       clusterId: this.config.clusterId,
+      // A controller of another name then refuses it before claiming it (hub.ts, foreignBy).
+      clusterName: this.config.clusterName,
       hasConfig: this.config.version !== null,
       version: this.config.version ?? 0,
       manifest: this.config.manifest(),

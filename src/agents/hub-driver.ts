@@ -54,6 +54,7 @@ const STATUS_OF: Readonly<Record<CloseCode, grpc.status>> = {
   invalid: grpc.status.INVALID_ARGUMENT,
   denied: grpc.status.PERMISSION_DENIED,
   exhausted: grpc.status.RESOURCE_EXHAUSTED,
+  foreign: grpc.status.FAILED_PRECONDITION,
 };
 
 /** Push decisions per event-loop turn: a fan-out yields to Raft between slices. */

@@ -47,6 +47,7 @@ import { pushBody } from './wire.js';
 import type { Usage } from './protocol.js';
 import type { AgentState, LiveAgent, StreamId } from './types.js';
 import { quotedList } from '../util/quoted-list.js';
+import { RateBudget } from '../util/rate-budget.js';
 
 /** Our own pause longer than this is not counted against any agent (the failure detector's rule). */
 function stallThreshold(opts: HubOptions): number {
@@ -141,6 +142,8 @@ export class AgentHub {
   private lastExpiryAt = Number.NEGATIVE_INFINITY;
   private transitionCursor: number;
   private readonly helloTimeoutMs: number;
+  /** Warnings of agents of another cluster refused at their hello: a hello costs a client nothing, a log line must not be free to flood. */
+  private readonly foreignWarnings = new RateBudget(1, 10, 0);
   private readonly tickMs: number | null;
   private readonly maxStreams: number;
   private readonly maxStreamsPerCertificate: number;
@@ -515,16 +518,39 @@ export class AgentHub {
       return this.closeSession(s, 'denied', refused, now, false);
     }
     s.hello = hello;
+    s.liveness = new AgentLiveness(this.opts.detector, now);
+    const welcome: HubEffect = { type: 'send', stream: s.stream, message: { type: 'welcome', controller: this.opts.self, clusterId: this.port.clusterId(), clusterName: this.port.clusterName?.() ?? '', session: s.id, pingIntervalMs: this.opts.pingIntervalMs, timeoutMs: s.liveness.timeoutMs() } };
+    const foreign = this.foreignBy(hello);
+    if (foreign !== null) {
+      // The welcome names this cluster, so the agent refuses it with its own words (as it would
+      // have after a claim and a push); the stream ends before either: this cluster's agent
+      // list never shows an agent of another cluster that strayed here.
+      this.counters.refused++;
+      const warn = this.foreignWarnings.take(now) ? [log('warn', foreign, { agent: hello.agentId, cluster: hello.clusterId, clusterName: hello.clusterName })] : [];
+      return [welcome, ...warn, ...this.closeSession(s, 'foreign', foreign, now, false)];
+    }
     s.phase = 'queued';
     // Welcomed and heartbeated at once, admitted (claimed, pushed to) when the budget allows:
     // an agent waiting in a herd is connected, not timed out, and keeps its place in line.
-    s.liveness = new AgentLiveness(this.opts.detector, now);
     this.queue.add(s.stream);
-    const out: HubEffect[] = [
-      { type: 'send', stream: s.stream, message: { type: 'welcome', controller: this.opts.self, clusterId: this.port.clusterId(), clusterName: this.port.clusterName?.() ?? '', session: s.id, pingIntervalMs: this.opts.pingIntervalMs, timeoutMs: s.liveness.timeoutMs() } },
-    ];
+    const out: HubEffect[] = [welcome];
     if (this.admission.take()) this.admit(s, now, out);
     return out;
+  }
+
+  /**
+   * Why an agent belongs to another cluster, or null. It holds a configuration of another id
+   * whose cluster.name is not ours: its --controllers list spans two clusters, and the agent
+   * refuses this one at the welcome (cluster-guard.ts judges alike). Another id under our name
+   * is a restore of this cluster: taken, and resynced. Unknown names judge nothing.
+   */
+  private foreignBy(hello: Hello): string | null {
+    const ours = { id: this.port.clusterId(), name: this.port.clusterName?.() ?? '' };
+    if (!hello.hasConfig || hello.clusterId === ours.id || hello.clusterName === '' || ours.name === '' || hello.clusterName === ours.name) return null;
+    return (
+      `agent ${hello.agentId} holds a configuration of another cluster, ${JSON.stringify(hello.clusterName)} (id ${hello.clusterId}); ` +
+      `this is cluster ${JSON.stringify(ours.name)} id ${ours.id}: refused before any claim or push. Its --controllers list spans two clusters`
+    );
   }
 
   /** Claims older than the interval no longer hold a connection back; the map is in claim order. */

@@ -23,6 +23,12 @@ export interface Hello {
   readonly agentId: string;
   /** The identity of the cluster its configuration came from; '' when it holds none. */
   readonly clusterId: string;
+  /**
+   * The cluster.name its configuration came from; '' when it holds none, or does not know it (a
+   * configuration from a controller before names were sent, an agent before the field). A
+   * controller of another name refuses the agent before claiming it (hub.ts, foreignBy).
+   */
+  readonly clusterName: string;
   /** False for an agent that holds no configuration yet (then version and manifest mean nothing). */
   readonly hasConfig: boolean;
   readonly version: number;
@@ -110,4 +116,5 @@ export type CloseCode =
   | 'aborted' // taken over by a newer connection of the same agent
   | 'invalid' // a malformed or out-of-order message
   | 'denied' // the TLS identity cannot speak for this agent id
-  | 'exhausted'; // too many agents or records
+  | 'exhausted' // too many agents or records
+  | 'foreign'; // it holds the configuration of another cluster (another cluster.name): it belongs elsewhere

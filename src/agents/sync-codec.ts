@@ -63,7 +63,8 @@ export function encodeAgentWire(m: AgentMessageWire): Buffer {
       varintFieldSize(8, uint(m.seq, 'seq')) +
       bytesFieldSize(9, m.body) +
       varintFieldSize(10, uint(m.rejectedVersion, 'rejectedVersion')) +
-      boolFieldSize(11, m.pushParts),
+      boolFieldSize(11, m.pushParts) +
+      stringFieldSize(12, m.clusterName),
   );
   w.uintField(1, type);
   w.stringField(2, m.agentId);
@@ -76,16 +77,17 @@ export function encodeAgentWire(m: AgentMessageWire): Buffer {
   w.bytesField(9, m.body);
   w.uintField(10, m.rejectedVersion);
   w.boolField(11, m.pushParts);
+  w.stringField(12, m.clusterName);
   return w.done();
 }
 
 /**
  * Fields 2-4 of an ACK or a pong (empty agent id and cluster id, has_config false), then fields
- * 7-11 (empty error, seq written apart, empty body, rejected_version 0, push_parts false): every
- * default written, as encodeAgentWire writes them.
+ * 7-12 (empty error, seq written apart, empty body, rejected_version 0, push_parts false, empty
+ * cluster name): every default written, as encodeAgentWire writes them.
  */
 const REPLY_AFTER_TYPE = Buffer.from([0x12, 0, 0x1a, 0, 0x20, 0]);
-const REPLY_AFTER_SEQ = Buffer.from([0x4a, 0, 0x50, 0, 0x58, 0]);
+const REPLY_AFTER_SEQ = Buffer.from([0x4a, 0, 0x50, 0, 0x58, 0, 0x62, 0]);
 
 /**
  * An ACK (type 2) or a pong (type 4) straight to its bytes: the same bytes as encodeAgentWire of
@@ -126,6 +128,7 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
   let body: Uint8Array = EMPTY;
   let rejectedVersion = 0;
   let pushParts = false;
+  let clusterName = '';
   while (r.more()) {
     const [field, wire] = r.tag();
     switch (field) {
@@ -150,9 +153,11 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
       case 2:
       case 3:
       case 7:
+      case 12:
         expectWire(field, wire, WIRE_BYTES, 'AgentMessage');
         if (field === 2) agentId = r.string(field);
         else if (field === 3) clusterId = r.string(field);
+        else if (field === 12) clusterName = r.string(field);
         else error = r.string(field);
         break;
       case 9:
@@ -163,7 +168,7 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
         r.skipUnknownField(field, wire);
     }
   }
-  return { type: enumName(type, AGENT_TYPES), agentId, clusterId, hasConfig, version, nonce, error, seq, body, rejectedVersion, pushParts };
+  return { type: enumName(type, AGENT_TYPES), agentId, clusterId, hasConfig, version, nonce, error, seq, body, rejectedVersion, pushParts, clusterName };
 }
 
 // ---- ControllerMessage -------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ export interface AgentMessageWire {
   readonly rejectedVersion: number;
   /** A hello: the agent takes a big push in parts (push-parts.ts); false from agents before them. */
   readonly pushParts: boolean;
+  /** A hello: the cluster.name its configuration came from; '' when none is held or from agents before the field. */
+  readonly clusterName: string;
 }
 
 export interface ControllerMessageWire {
@@ -140,6 +142,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       const version = count(w.version, 'hello.version');
       const body = record(parseJson(w.body, 'hello.body'), 'hello.body').only(HELLO_KEYS);
       if (w.clusterId.length > 256) throw new MalformedMessageError('hello.clusterId: expected at most 256 characters');
+      if (w.clusterName.length > 256) throw new MalformedMessageError('hello.clusterName: expected at most 256 characters');
       const info = parseAgentInfo(body.raw['info'], 'hello.info', malformed);
       const hosts = parseHostedServices(body.raw['hosts'] ?? [], 'hello.hosts', malformed);
       // A publish goes through Raft in one report: it must fit one (report-budget.ts).
@@ -153,6 +156,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
         type: 'hello',
         agentId,
         clusterId: w.clusterId,
+        clusterName: w.clusterName,
         hasConfig: w.hasConfig,
         version,
         manifest: w.hasConfig ? parseManifest(body.raw['manifest'] ?? [], version) : [],
@@ -187,7 +191,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
 const EMPTY = new Uint8Array(0);
 
 function agentWire(type: AgentMessageTypeName, fields: Partial<AgentMessageWire>): AgentMessageWire {
-  return { type, agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: EMPTY, rejectedVersion: 0, pushParts: false, ...fields };
+  return { type, agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: EMPTY, rejectedVersion: 0, pushParts: false, clusterName: '', ...fields };
 }
 
 export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
@@ -197,6 +201,7 @@ export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
       return agentWire('AGENT_MESSAGE_HELLO', {
         agentId: m.agentId,
         clusterId: m.clusterId,
+        clusterName: m.clusterName,
         hasConfig: m.hasConfig,
         version: m.version,
         body: encoder.encode(JSON.stringify(body)),

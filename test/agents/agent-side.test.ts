@@ -168,10 +168,10 @@ void t.test('agent.yaml that parses but looks wrong: a protocol name like a typo
   ]);
 });
 
-const agentWire = (fields: Partial<AgentMessageWire>): AgentMessageWire => ({ type: 'AGENT_MESSAGE_HELLO', agentId: 'a1', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), rejectedVersion: 0, pushParts: false, ...fields });
+const agentWire = (fields: Partial<AgentMessageWire>): AgentMessageWire => ({ type: 'AGENT_MESSAGE_HELLO', agentId: 'a1', clusterId: '', clusterName: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), rejectedVersion: 0, pushParts: false, ...fields });
 
 void t.test('wire: hello, ack, nack and pong round-trip; bad ones are refused with the field', async (t) => {
-  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: 'k', hasConfig: true, version: 5, manifest: [{ key: 'service/web', revision: 4 }], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: ['db'], hosts: [] }, hosts: [] };
+  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: 'k', clusterName: '', hasConfig: true, version: 5, manifest: [{ key: 'service/web', revision: 4 }], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: ['db'], hosts: [] }, hosts: [] };
   t.same(decodeAgentMessage(encodeAgentMessage(hello)), hello);
   t.same(decodeAgentMessage(encodeAgentMessage({ type: 'nack', nonce: 3, version: 5, error: 'no' })), { type: 'nack', nonce: 3, version: 5, error: 'no' });
   const body = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));

@@ -47,7 +47,7 @@ void t.test('10,000 unknown names: a bounded number waits and goes in bounded me
 void t.test('wire: a usage message round-trips; too many or bad names are refused with the field', async (t) => {
   const m = { type: 'usage' as const, missed: ['db', 'kv'], used: ['web'] };
   t.same(decodeAgentMessage(encodeAgentMessage(m)), m);
-  const wire = (body: unknown): AgentMessageWire => ({ type: 'AGENT_MESSAGE_USAGE', agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new TextEncoder().encode(JSON.stringify(body)), rejectedVersion: 0, pushParts: false });
+  const wire = (body: unknown): AgentMessageWire => ({ type: 'AGENT_MESSAGE_USAGE', agentId: '', clusterId: '', clusterName: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new TextEncoder().encode(JSON.stringify(body)), rejectedVersion: 0, pushParts: false });
   t.throws(() => decodeAgentMessage(wire({ missed: Array.from({ length: 300 }, (_, i) => `x${i}`) })), /usage\.missed: expected at most 256 names/);
   t.throws(() => decodeAgentMessage(wire({ missed: ['../etc'] })), /usage\.missed\[0\]: expected a service name/);
   t.throws(() => decodeAgentMessage(wire({ missed: [], extra: 1 })), /unexpected field "extra"/);
@@ -55,7 +55,7 @@ void t.test('wire: a usage message round-trips; too many or bad names are refuse
 
 void t.test('wire: a hello publishes whole services; an invalid spec or names that disagree with info.hosts are refused', async (t) => {
   const info = { protocols: ['http'], lazy: true, dependencies: [], hosts: ['web'] };
-  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info, hosts: [{ name: 'web', spec: { protocol: 'http', ports: [8080] }, labels: { tier: 'front' } }] };
+  const hello = { type: 'hello' as const, agentId: 'a1', clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info, hosts: [{ name: 'web', spec: { protocol: 'http', ports: [8080] }, labels: { tier: 'front' } }] };
   t.same(decodeAgentMessage(encodeAgentMessage(hello)), hello);
   const body = (hosts: unknown, i = info): AgentMessageWire => ({ ...encodeAgentMessage(hello), body: new TextEncoder().encode(JSON.stringify({ epoch: hello.epoch, info: i, hosts })) });
   t.throws(() => decodeAgentMessage(body([{ name: 'web', spec: { protocol: 'http', ports: [70000] } }])), /hello\.hosts\[0\] \(service "web"\): spec: ports\[0\] must be a port number in \[1, 65535\]/);

@@ -532,7 +532,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   spoof.stream = 900_001;
   spoof.controller = c1;
   c1.attach(900_001, spoof);
-  spoof.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
+  spoof.send({ type: 'hello', agentId: 'agent-y', clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
   t.match(spoof.closedWith, { code: 'denied', reason: /"agent-x" cannot speak for agent "agent-y"/ });
 
   // With TLS, a certificate without a CN names no agent: it speaks for none.
@@ -541,7 +541,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   nameless.stream = 900_004;
   nameless.controller = c1;
   c1.attach(900_004, nameless);
-  nameless.send({ type: 'hello', agentId: 'agent-y', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
+  nameless.send({ type: 'hello', agentId: 'agent-y', clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
   t.match(nameless.closedWith, { code: 'denied', reason: /no subject CN, so it names no agent and cannot speak for agent "agent-y"/ });
   t.equal(c1.hub.activeCount, 0, 'neither stream was admitted');
 
@@ -554,7 +554,7 @@ void t.test('bad input: identity mismatch, replies before hello, a second hello,
   advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
   twice.connect(c1);
   const secondStream = twice.stream;
-  c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] }, clock.now));
+  c1.run(c1.hub.message(secondStream, { type: 'hello', agentId: 'a2', clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'x', seq: 9 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, hosts: [] }, clock.now));
   t.match(c1.closed.get(secondStream), { code: 'invalid', reason: /a second hello/ });
 
   c1.run(c1.hub.open(900_003, PLAINTEXT_STREAM, clock.now));

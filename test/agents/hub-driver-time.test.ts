@@ -23,6 +23,7 @@ const HELLO = encodeAgentMessage({
   type: 'hello',
   agentId: 'a1',
   clusterId: '',
+  clusterName: '',
   hasConfig: false,
   version: 0,
   manifest: [],

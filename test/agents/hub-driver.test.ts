@@ -34,7 +34,7 @@ void t.test('agent reports and mesh reports commit under their own client ids, n
   t.teardown(() => driver.stop());
   const call = new FakeCall();
   driver.serve(call as unknown as SyncCall);
-  const hello = { type: 'hello' as const, agentId: 'edge', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: true, dependencies: [], hosts: ['web'] }, hosts: [{ name: 'web', spec: { protocol: 'http', ports: [80] }, labels: {} }] };
+  const hello = { type: 'hello' as const, agentId: 'edge', clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: true, dependencies: [], hosts: ['web'] }, hosts: [{ name: 'web', spec: { protocol: 'http', ports: [80] }, labels: {} }] };
   call.emit('data', encodeAgentMessage(hello));
   await waitFor(() => sm.view(meshKind).get('service', 'web') !== null, 'web published', 5000);
   // The agent ACKs its pushes (agent reports) while it reports misses (mesh reports).
@@ -83,7 +83,7 @@ void t.test('a report refused as stale (another client used its client id) goes 
   t.teardown(() => driver.stop());
   const call = new FakeCall();
   driver.serve(call as unknown as SyncCall);
-  call.emit('data', encodeAgentMessage({ type: 'hello', agentId: 'edge', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }));
+  call.emit('data', encodeAgentMessage({ type: 'hello', agentId: 'edge', clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }));
   await waitFor(() => sm.view(agentsKind).get('edge')?.online === true, 'the agent claimed despite the poisoned id', 5000);
   const first = sent[0]!;
   t.match(first, { seq: 1, ok: false }, 'the first report was refused as stale');
@@ -109,7 +109,7 @@ void t.test('a report the leader refuses as invalid is dropped, not retried for 
   });
   driver.start();
   t.teardown(() => driver.stop());
-  const hello = (agentId: string) => encodeAgentMessage({ type: 'hello', agentId, clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: agentId, seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
+  const hello = (agentId: string) => encodeAgentMessage({ type: 'hello', agentId, clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: agentId, seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] });
   const first = new FakeCall();
   driver.serve(first as unknown as SyncCall);
   first.emit('data', hello('edge-1'));
@@ -134,7 +134,7 @@ void t.test('a push larger than one message can carry is not written: the stream
   const ended: unknown[] = [];
   call.on('error', (e) => ended.push(e));
   driver.serve(call as unknown as SyncCall);
-  const hello = { type: 'hello' as const, agentId: 'edge', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] };
+  const hello = { type: 'hello' as const, agentId: 'edge', clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] };
   call.emit('data', encodeAgentMessage(hello));
   await waitFor(() => driver.stats.tooLargePushes === 1, 'the push judged too large', 5000);
   t.equal(call.written.filter((w) => w.type === 'CONTROLLER_MESSAGE_PUSH').length, 0, 'no push written');

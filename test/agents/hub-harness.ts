@@ -31,6 +31,8 @@ export const DETECTOR = { baseTimeoutMs: 1000, dynamicAdjustment: true, rttWindo
 export class SimLog {
   readonly entries: Uint8Array[] = [];
   clusterId = 'cluster-a';
+  /** cluster.name ('': unnamed, as before names were sent). */
+  clusterName = '';
   /** The leader's state machine: the truth every controller converges to. */
   readonly truth = new StateMachine();
 
@@ -70,6 +72,7 @@ export function simHubPort(c: SimHubState): HubPort {
     // Simulated wall clock: the epoch plus simulated time.
     wallClock: () => c.clock.now,
     clusterId: () => c.log.clusterId,
+    clusterName: () => c.log.clusterName,
     quorumContactAt: () => (c.quorum ? c.clock.now : null),
     leaderContactAt: () => c.leaderSilentSince ?? (c.quorum ? c.clock.now : null),
     leading: () => c.leading,
@@ -335,6 +338,7 @@ export class SimAgent {
       type: 'hello',
       agentId: this.id,
       clusterId: override.clusterId ?? this.config.clusterId,
+      clusterName: this.config.clusterName,
       hasConfig,
       version: override.version ?? this.config.version ?? 0,
       manifest: this.config.manifest(),

@@ -240,6 +240,40 @@ void t.test('rule: an agent that reports another cluster identity is resynced fr
   t.equal(cs[0]!.hub.counters.resyncs, 1);
 });
 
+void t.test("an agent holding another cluster.name's configuration is refused at its hello: welcomed, never claimed nor pushed to", async (t) => {
+  const { log, cs } = stage();
+  log.clusterName = 'staging';
+  log.propose(applyCmd(svc('payments')));
+  settle(cs);
+  const held = { version: 1, cluster: 'prod-id', resources: [{ kind: 'service' as const, name: 'web', spec: { protocol: 'http', ports: [80] }, labels: {}, status: {}, revision: 1 }] };
+  const stray = new SimAgent('a1');
+  stray.config.restore({ ...held, clusterName: 'prod' });
+  stray.connect(cs[0]!);
+  settle(cs);
+  t.equal(stray.session !== '', true, 'welcomed: the welcome names this cluster, so the agent refuses it in its own words');
+  t.match(stray.closedWith, { code: 'foreign', reason: /holds a configuration of another cluster, "prod" \(id prod-id\); this is cluster "staging" id cluster-a: refused before any claim or push/ });
+  t.equal(stray.received.length, 0, 'nothing pushed');
+  t.equal(cs[0]!.sm.view(agentsKind).get('a1'), null, "never claimed: this cluster's agent list does not show it");
+  t.equal(cs[0]!.hub.counters.refused, 1);
+  t.same(stray.names(), ['service/web'], 'it keeps what it holds');
+
+  // Not refused: the same name with another id (a restore of this cluster), an unknown name
+  // (a configuration from before names were sent), and an agent holding nothing.
+  const restored = new SimAgent('a2');
+  restored.config.restore({ ...held, clusterName: 'staging' });
+  const nameless = new SimAgent('a3');
+  nameless.config.restore(held);
+  const fresh = new SimAgent('a4');
+  for (const a of [restored, nameless, fresh]) a.connect(cs[0]!);
+  settle(cs);
+  for (const a of [restored, nameless, fresh]) {
+    t.equal(a.closedWith, null, `${a.id} is served`);
+    t.same(a.names(), ['service/payments'], `${a.id} takes this cluster's configuration`);
+    t.ok(cs[0]!.sm.view(agentsKind).get(a.id), `${a.id} is claimed`);
+  }
+  t.equal(cs[0]!.hub.counters.resyncs, 2, 'the two holding another id are resynced from scratch');
+});
+
 void t.test('a manifest that does not match the version it claims is resynced', async (t) => {
   const { log, cs } = stage();
   log.propose(applyCmd(svc('web')));

@@ -56,7 +56,7 @@ void t.test('publishes, usage and health names too large for one mesh report are
 void t.test('a hello publishing more than MAX_PUBLISH_BYTES is refused, naming the size', async (t) => {
   const hosts = Array.from({ length: 12 }, (_, i) => service(`svc-${String(i).padStart(2, '0')}`));
   t.ok(encodedBytes(hosts) > MAX_PUBLISH_BYTES, 'the premise: twelve services with the most labels allowed');
-  const hello = { type: 'hello' as const, agentId: 'edge-2', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: hosts.map((h) => h.name) }, hosts };
+  const hello = { type: 'hello' as const, agentId: 'edge-2', clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: hosts.map((h) => h.name) }, hosts };
   t.throws(() => decodeAgentMessage(encodeAgentMessage(hello)), new RegExp(`hello.hosts: the services published take \\d+ bytes encoded, expected at most ${MAX_PUBLISH_BYTES}`));
   const fits = { ...hello, info: { ...hello.info, hosts: hosts.slice(0, 4).map((h) => h.name) }, hosts: hosts.slice(0, 4) };
   t.same(decodeAgentMessage(encodeAgentMessage(fits)).type, 'hello', 'four of them are fine');

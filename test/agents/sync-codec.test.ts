@@ -28,13 +28,13 @@ const plan: PushPlan = {
 } as unknown as PushPlan;
 
 const AGENT_MESSAGES: readonly AgentMessageWire[] = [
-  encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: 'k-ü', hasConfig: true, version: 12, manifest: [{ key: 'service/web', revision: 3 }], rejectedVersion: null, pushParts: true, epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }),
-  encodeAgentMessage({ type: 'hello', agentId: 'edge-2', clusterId: 'k', hasConfig: true, version: 12, manifest: [], rejectedVersion: 2 ** 40, pushParts: false, epoch: { boot: 'b', seq: 3 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }),
+  encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: 'k-ü', clusterName: 'prod-ü', hasConfig: true, version: 12, manifest: [{ key: 'service/web', revision: 3 }], rejectedVersion: null, pushParts: true, epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }),
+  encodeAgentMessage({ type: 'hello', agentId: 'edge-2', clusterId: 'k', clusterName: '', hasConfig: true, version: 12, manifest: [], rejectedVersion: 2 ** 40, pushParts: false, epoch: { boot: 'b', seq: 3 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }),
   encodeAgentMessage({ type: 'ack', nonce: 2 ** 45, version: 2 ** 33 }),
   encodeAgentMessage({ type: 'nack', nonce: 5, version: 6, error: 'bad ルート' }),
   encodeAgentMessage({ type: 'pong', seq: 300 }),
   encodeAgentMessage({ type: 'usage', missed: ['a'], used: ['b', 'c'] }),
-  { type: 'AGENT_MESSAGE_UNSPECIFIED', agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), rejectedVersion: 0, pushParts: false },
+  { type: 'AGENT_MESSAGE_UNSPECIFIED', agentId: '', clusterId: '', clusterName: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: new Uint8Array(0), rejectedVersion: 0, pushParts: false },
 ];
 
 const CONTROLLER_MESSAGES: readonly ControllerMessageWire[] = [

@@ -66,6 +66,9 @@ void t.test('a --controllers list spanning two clusters: the other cluster is re
   t.notOk(lines(agent).some((l) => l.msg === 'connected' && l.clusterName === 'staging'), 'never connected to staging');
   const hubWarned = (staging.logs.get('c1') ?? []).join('').split('\n').some((l) => l.includes('"level":40') && l.includes('holds a configuration of another cluster'));
   t.ok(hubWarned, "staging's controller warns that the agent holds another cluster's configuration");
+  const listed = await staging.ctl(['list', 'agents', '-o', 'json']);
+  t.equal(listed.code, 0, 'staging lists its agents');
+  t.notOk((JSON.parse(listed.stdout) as Array<{ id: string }>).some((a) => a.id === id), "staging never claimed the stray agent: its list does not show it");
 
   // prod back: the agent returns to it.
   prod.start('c1');

@@ -52,7 +52,7 @@ void t.test('with TLS the agent id is the certificate identity; a second connect
         const call = (forger as unknown as { Sync: () => grpc.ClientDuplexStream<unknown, ControllerMessageWire> }).Sync();
         call.on('data', () => undefined);
         call.on('error', resolve);
-        call.write(encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'forged', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }));
+        call.write(encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'forged', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }));
       });
     } finally {
       forger.close();
