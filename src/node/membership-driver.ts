@@ -40,6 +40,15 @@ export function createMembershipNode(port: MembershipPort, options: MembershipDr
   return new MembershipDriver(port, options);
 }
 
+/** The suspects an undialable member's warning names for what answers at its address. */
+function whatAnswers(peer: string, failure: AnsweredByOtherError): string {
+  const refused = failure.notAddressee;
+  if (refused === null) return `a copy of ${peer}'s data dir, another member, another cluster's controller`;
+  // The refuser said who it is: the address is taken by it, not by a process of this member.
+  if (refused.cause === 'MISDIRECTED') return `member ${refused.answeredAs} does, by its own word: compare the addresses the cluster has for ${peer} and ${refused.answeredAs}`;
+  return `another cluster's controller does: it refuses this cluster's ${refused.cause === 'CLUSTER_ID' ? 'id' : 'name'} (${refused.cause})`;
+}
+
 class MembershipDriver implements MembershipNode {
   private readonly engine: MembershipEngine;
   private readonly clock: Scheduler;
@@ -196,8 +205,9 @@ class MembershipDriver implements MembershipNode {
           // Unreachable or slow: the detector's timeout is the judge, not one failed ping. A
           // failure to reach the peer at its address at all is noted: no connection opens, or
           // another process answers there (a pong refused for its identity: a copy of the
-          // member's data dir, another data dir, another cluster). The peer's own messages may
-          // arrive all the same, on connections it opened.
+          // member's data dir, another data dir, another cluster; or a refusal of the ping marked
+          // as another member's or cluster's). The peer's own messages may arrive all the same,
+          // on connections it opened.
           if (this.stopped) return;
           if (isUnreachableAtAddress(err)) {
             this.lastDialFailure.set(peer, err);
@@ -206,7 +216,8 @@ class MembershipDriver implements MembershipNode {
             // Failed on an open connection (peer-link.ts pingError): our dials work, though this
             // ping was lost or the peer refused it. Only an answered ping ended a dial failure's
             // streak, so a member dialable again whose pings were lost stayed uncounted for good.
-            // A pong refused for its identity is no such answer: it fails as ANSWERED_BY_OTHER.
+            // A pong refused for its identity is no such answer, nor a ping refused with the mark
+            // of another member or cluster (not-addressee.ts): they fail as ANSWERED_BY_OTHER.
             this.dialed(peer, sentAt);
           }
         },
@@ -246,9 +257,9 @@ class MembershipDriver implements MembershipNode {
     const running = `although its own messages arrive, so it is running: ${self} no longer counts it as heard`;
     if (failure instanceof AnsweredByOtherError) {
       this.port.logger.warn(
-        { peer, address, error: failure.detail, refusal: failure.refusal, failingForMs },
+        { peer, address, error: failure.detail, refusal: failure.refusal, refusedAs: failure.notAddressee?.cause ?? null, failingForMs },
         `cannot dial ${peer} at ${address} for ${failingForMs}ms: another process answers there (${failure.detail}), ${running}. ` +
-          `Check what listens at ${address} (a copy of ${peer}'s data dir, another member, another cluster's controller): ${peer} itself must accept connections there`,
+          `Check what listens at ${address} (${whatAnswers(peer, failure)}): ${peer} itself must accept connections there`,
       );
       return;
     }

@@ -1,5 +1,6 @@
 /** Errors the peer transport reports. Each has a stable `code`. */
 import type { RefusalCode } from '../identity/index.js';
+import type { NotAddressee } from './not-addressee.js';
 
 /** A peer sent something that is not a well-formed Raft message. */
 export class ProtocolError extends Error {
@@ -73,20 +74,23 @@ export class DialFailedError extends TransportError {
 /**
  * A ping to a peer was answered at its address, but not by the peer this node knows: the pong
  * came from another member id, was no pong, or was refused for its identity (another cluster, a
- * data dir the cluster did not record for the member, a second process of the member: `refusal`).
- * Like a DialFailedError, it says the peer cannot be reached at `address` from here (what this
- * node sends there goes to that other process), even when the peer's own messages arrive on the
- * connections it opened; unlike a ping lost on an open connection, it says nothing of our dials
- * to the peer working.
+ * data dir the cluster did not record for the member, a second process of the member: `refusal`),
+ * or the process there refused the ping as not meant for it (another member, another cluster:
+ * `notAddressee`, not-addressee.ts). Like a DialFailedError, it says the peer cannot be reached
+ * at `address` from here (what this node sends there goes to that other process), even when the
+ * peer's own messages arrive on the connections it opened; unlike a ping lost on an open
+ * connection, it says nothing of our dials to the peer working.
  */
 export class AnsweredByOtherError extends TransportError {
   constructor(
     readonly peer: string,
     readonly address: string,
-    /** What answered, e.g. `refused the pong: SUPERSEDED_INCARNATION: ...` or `a pong from n9`. */
+    /** What answered, e.g. `refused the pong: SUPERSEDED_INCARNATION: ...`, `expected a pong from n2, found one from n9` or `it is n3, which refused the ping as misdirected: ...`. */
     readonly detail: string,
-    /** The identity refusal of the pong; null when it was no pong of the peer's id at all. */
+    /** This node's identity refusal of the pong; null when it was no pong of the peer's id at all. */
     readonly refusal: RefusalCode | null,
+    /** The answer was no pong but a refusal of the ping, marked as not the peer's; then `refusal` is null. */
+    readonly notAddressee: NotAddressee | null = null,
     options?: { cause?: unknown },
   ) {
     super('ANSWERED_BY_OTHER', `ping ${peer} at ${address}: another process answers there: ${detail}`, null, options);

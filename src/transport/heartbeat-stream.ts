@@ -17,6 +17,8 @@ export interface PingFailure {
   readonly details: string;
   /** The peer refused this node's identity, and said why. */
   readonly refusal?: RefusalCode | null;
+  /** The trailers of the status that ended the stream, where its marks travel (not-addressee.ts). */
+  readonly metadata?: grpc.Metadata;
 }
 
 interface Waiting {
@@ -74,7 +76,7 @@ export class HeartbeatStream {
       if (this.call !== call) return;
       this.call = null;
       if (err.code === grpc.status.UNIMPLEMENTED) this.unsupported = true;
-      this.failAll({ code: err.code, details: err.details, refusal: refusalOf(err) });
+      this.failAll({ code: err.code, details: err.details, refusal: refusalOf(err), metadata: err.metadata });
     });
     call.on('end', () => {
       if (this.call !== call) return;

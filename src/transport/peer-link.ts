@@ -10,13 +10,15 @@ import * as grpc from '@grpc/grpc-js';
 import type { InstallSnapshot, Message } from '../raft/messages.js';
 import type { OutgoingBatch } from './batch-codec.js';
 import { estimateSize } from './codec.js';
-import { AnsweredByOtherError, DialFailedError, TransportError } from './errors.js';
+import { AnsweredByOtherError, TransportError } from './errors.js';
 import type { Counters } from './peer-service.js';
 import { HeartbeatStream, type PingFailure } from './heartbeat-stream.js';
 import { OutboundQueue } from './outbound-queue.js';
 import type { RefusalCode } from '../identity/index.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { heartbeatMethod, stepMethod } from './peer-methods.js';
+import { notAddresseeOf } from './not-addressee.js';
+import { failedPingError, statusName } from './ping-failure.js';
 import { refusalOf } from './refusal-status.js';
 import { chunkBytesFor, streamSnapshot, type SnapshotSend } from './snapshot-stream.js';
 import { connectDeadlineMs, watchStuckConnect, type StuckConnectWatch } from './stuck-connect.js';
@@ -71,10 +73,6 @@ export interface PingResult {
  */
 function jumpsTheQueue(m: Message): boolean {
   return m.type === 'Heartbeat' || m.type === 'HeartbeatResp';
-}
-
-function statusName(code: number): string {
-  return grpc.status[code] ?? String(code);
 }
 
 export class PeerLink {
@@ -272,7 +270,7 @@ export class PeerLink {
       (failure: PingFailure) => {
         if (failure.code === grpc.status.UNIMPLEMENTED) return this.unaryPing(ping, Math.max(1, deadlineMs - (performance.now() - ping.sendTimeMs)));
         if (failure.refusal) this.ctx.identity.onRefusedBy(this.id, failure.refusal, failure.details);
-        throw this.pingError(`${statusName(failure.code)}: ${failure.details}`, failure.code);
+        throw this.pingError(failure);
       },
     );
   }
@@ -289,7 +287,7 @@ export class PeerLink {
         (err, response) => {
           if (err) {
             this.refusedBy(err);
-            reject(this.pingError(`${statusName(err.code)}: ${err.details}`, err.code, err));
+            reject(this.pingError(err, err));
             return;
           }
           try {
@@ -360,18 +358,21 @@ export class PeerLink {
   /**
    * A ping that failed while the channel has no connection (it never opened one, or lost it and
    * cannot open another) is a dial failure: the membership layer stops counting the peer as
-   * heard when its messages arrive all the same (src/membership/failure-detector.ts).
+   * heard when its messages arrive all the same (src/membership/failure-detector.ts). So is one
+   * refused with the mark of another process at the peer's address (another member refusing it
+   * as misdirected, another cluster's node: not-addressee.ts); ping-failure.ts decides.
    * A ping still waiting when the link was closed (given up as stuck, its address changed) fails
    * as CLOSED: it failed on no connection, and RPC_FAILED tells the membership layer our dials
    * work, which ended the streak of a peer whose SYNs are dropped every time its link was given up.
    */
-  private pingError(msg: string, code: number | null = null, cause?: unknown): TransportError {
-    if (this.closed) return new TransportError('CLOSED', `ping ${this.id} at ${this.address}: the link was closed first (${msg})`, code, { cause });
-    const state = this.client.getChannel().getConnectivityState(false);
-    if ((code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED) && state !== grpc.connectivityState.READY) {
-      return new DialFailedError(this.id, this.address, msg, code, { cause });
+  private pingError(failure: { readonly code: number; readonly details: string; readonly metadata?: unknown }, cause?: unknown): TransportError {
+    if (this.closed) {
+      const msg = `${statusName(failure.code)}: ${failure.details}`;
+      return new TransportError('CLOSED', `ping ${this.id} at ${this.address}: the link was closed first (${msg})`, failure.code, { cause });
     }
-    return new TransportError('RPC_FAILED', `ping ${this.id} at ${this.address}: ${msg}`, code, { cause });
+    const connected = this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
+    const marked = { code: failure.code, details: failure.details, notAddressee: notAddresseeOf(failure, this.id) };
+    return failedPingError(this.id, this.address, marked, connected, cause);
   }
 
   /** A pong not from the peer this node knows (pingResult); CLOSED once the link is closed, as in pingError. */

@@ -3,13 +3,16 @@
  * before any of it reaches the node: the caller's certificate (peer-auth.ts), the envelope's
  * identity (the node's TransportIdentity, src/identity), the addressee and the message
  * contents (codec.ts). A refused batch delivers nothing; an identity refusal answers
- * PERMISSION_DENIED with its code in the `peer-refusal` trailer, so the sender can tell.
+ * PERMISSION_DENIED with its code in the `peer-refusal` trailer, so the sender can tell, and a
+ * call meant for another member answers INVALID_ARGUMENT with this node's id in the
+ * `peer-misdirected` trailer (not-addressee.ts): the sender dialled the wrong process.
  */
 import * as grpc from '@grpc/grpc-js';
 import { encodeInitialNodes, REFUSAL_METADATA_KEY, type PeerEnvelope, type Refusal } from '../identity/index.js';
 import type { Message } from '../raft/messages.js';
 import { decodeMessage } from './codec.js';
 import { PayloadError, ProtocolError, TransportError } from './errors.js';
+import { misdirectedStatus } from './not-addressee.js';
 import type { AuthenticatedCall, PeerAuth } from './peer-auth.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { decodeHelloAsk } from './hello-client.js';
@@ -59,7 +62,18 @@ class IdentityRefusal extends Error {
   }
 }
 
+/** A call addressed to another member than this node, refused with the mark that says so. */
+class MisdirectedRefusal extends Error {
+  readonly status: { code: grpc.status; details: string; metadata: grpc.Metadata };
+  constructor(self: string, to: unknown) {
+    const status = misdirectedStatus(self, to);
+    super(status.details);
+    this.status = status;
+  }
+}
+
 function asStatus(err: unknown): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
+  if (err instanceof MisdirectedRefusal) return err.status;
   if (err instanceof IdentityRefusal) {
     const metadata = new grpc.Metadata();
     metadata.set(REFUSAL_METADATA_KEY, err.refusal.code);
@@ -113,9 +127,7 @@ export class PeerService {
     if (auth !== null) throw new IdentityRefusal(from, auth);
     const identity = ctx.identity.judgeEnvelope(envelopeOf(raw, from));
     if (identity !== null) throw new IdentityRefusal(from, identity);
-    if (to !== ctx.self) {
-      throw refuse(grpc.status.INVALID_ARGUMENT, `misdirected: expected to=${JSON.stringify(ctx.self)}, found ${describeValue(to)}`);
-    }
+    if (to !== ctx.self) throw new MisdirectedRefusal(ctx.self, to);
     return from;
   }
 
@@ -388,7 +400,7 @@ export class PeerService {
       if (auth !== null) throw new IdentityRefusal(from, auth);
       const named = this.ctx.identity.judgeEnvelope({ clusterName: raw['cluster'], clusterId: '', from, incarnation: '', toIncarnation: '', creation: '', boot: '' });
       if (named !== null && named.code === 'CLUSTER_NAME') throw new IdentityRefusal(from, named);
-      if (raw['to'] !== this.ctx.self) throw refuse(grpc.status.INVALID_ARGUMENT, `misdirected: expected to=${JSON.stringify(this.ctx.self)}, found ${describeValue(raw['to'])}`);
+      if (raw['to'] !== this.ctx.self) throw new MisdirectedRefusal(this.ctx.self, raw['to']);
       const ask = decodeHelloAsk(raw);
       if (typeof ask === 'string') throw refuse(grpc.status.INVALID_ARGUMENT, ask);
       const r = this.ctx.identity.hello(from, ask);

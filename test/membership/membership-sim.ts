@@ -12,6 +12,7 @@
  * heartbeat reaches it (one cut off from the leader keeps what it last applied). Everything is
  * driven by seeded rngs, so a seed replays a run exactly.
  */
+import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { DEFAULTS, defaultHeartbeatIntervalMs, defaultMaxTimeoutMs, defaultMinTimeoutMs } from '../../src/config/defaults.js';
 import type { HeartbeatConfig } from '../../src/config/index.js';
@@ -25,12 +26,19 @@ import { seededRng, type Rng } from '../../src/util/rng.js';
 import { SimFuture } from '../sim/sim-future.js';
 import { SimProcess, SimWorld } from '../sim/sim-time.js';
 import { AnsweredByOtherError, DialFailedError, TransportError } from '../../src/transport/errors.js';
+import { REFUSAL_METADATA_KEY } from '../../src/identity/index.js';
+import { misdirectedStatus, notAddresseeOf } from '../../src/transport/not-addressee.js';
+import { failedPingError } from '../../src/transport/ping-failure.js';
 
 /** state_sync_interval in these simulations (the default is 5 s; shorter exercises more rounds). */
 export const SYNC_INTERVAL_MS = 1000;
 
-/** How a node's dials to a peer fail (Sim.dialFail): no connection opens, or another process answers at the peer's address. */
-export type DialFault = 'no-connection' | 'another-process';
+/**
+ * How a node's dials to a peer fail (Sim.dialFail): no connection opens, or another process
+ * answers at the peer's address: one whose pong the node refuses for its identity, or one that
+ * refuses the ping as another member ('misdirected') or another cluster's node ('other-cluster').
+ */
+export type DialFault = 'no-connection' | 'another-process' | 'misdirected' | 'other-cluster';
 
 export interface SimOptions {
   readonly n: number;
@@ -41,7 +49,6 @@ export interface SimOptions {
   readonly electionTimeoutMs: number;
 }
 
-const SILENT = pino({ level: 'silent' });
 
 /** The heartbeat settings a cluster file with only `base_timeout` resolves to. */
 export function heartbeatFor(baseTimeoutMs: number, dynamicAdjustment: boolean): HeartbeatConfig {
@@ -103,8 +110,9 @@ export class Sim {
    * Directed dial failures "a>b": a cannot open a connection to b (b listens where a does not
    * dial, or a firewall refuses new connections to b: 'no-connection'), or what answers at b's
    * address is another process whose pong a refuses for its identity ('another-process': a copy
-   * of b's data dir, another data dir, another cluster), while b's own connections to a work, so
-   * b's pings reach a and a's pongs ride back on them. Not a cut: messages flow both ways.
+   * of b's data dir, another data dir, another cluster), or that refuses a's ping ('misdirected',
+   * 'other-cluster'), while b's own connections to a work, so b's pings reach a and a's pongs ride
+   * back on them. Not a cut: messages flow both ways.
    */
   private readonly dialFailures = new Map<string, DialFault>();
   /** Isolated nodes, with when their isolation began. */
@@ -121,6 +129,9 @@ export class Sim {
   /** 50 ms samples of a node that believed it led while it was deposed or cut off from the quorum. */
   deposedLeaderTicks = 0;
   readonly leaderChanges: number[] = [];
+  /** What the drivers logged at warn level or above, each line's node and message. */
+  readonly warnings: { readonly node: string; readonly msg: string }[] = [];
+  private readonly logger = pino({ level: 'warn', base: null, timestamp: false }, { write: (line: string) => void this.warnings.push(JSON.parse(line) as { node: string; msg: string }) });
   /** Corrections the reconcilers forwarded, and how many audit events they produced. */
   readonly corrections: { at: number; by: string; d: StatusDecision; truth: MemberStatus; truthSince: number }[] = [];
   syncEvents = 0;
@@ -197,7 +208,7 @@ export class Sim {
     return {
       self: id,
       electionTimeoutMs: this.o.electionTimeoutMs,
-      logger: SILENT,
+      logger: this.logger.child({ node: id }),
       members: () => this.ids.map((m) => this.record(m, id)),
       raftStatus: () => this.raftStatus(n),
       // A leader's "leader contact" is its last quorum contact (RaftHost.lastLeaderContactAt).
@@ -305,7 +316,9 @@ export class Sim {
       const err =
         fault === 'no-connection'
           ? new DialFailedError(peer, address, 'UNAVAILABLE: connect ECONNREFUSED')
-          : new AnsweredByOtherError(peer, address, `refused the pong: DUPLICATE_PROCESS: another process speaks as ${peer}`, 'DUPLICATE_PROCESS');
+          : fault === 'another-process'
+            ? new AnsweredByOtherError(peer, address, `refused the pong: DUPLICATE_PROCESS: another process speaks as ${peer}`, 'DUPLICATE_PROCESS')
+            : this.refusedPing(n.id, peer, address, fault);
       n.proc.post(2 * (lo + this.rng.next() * (hi - lo)), () => done.reject(err));
       return done;
     }
@@ -325,6 +338,25 @@ export class Sim {
       });
     });
     return done;
+  }
+
+  /**
+   * The error a ping of `from` to `peer` fails with when the process at `peer`'s address refuses
+   * it: the status that process answers, with its trailers, as the production transport reads it
+   * (peer-service.ts marks it, peer-link.ts reads it through the same functions).
+   */
+  private refusedPing(from: string, peer: string, address: string, fault: 'misdirected' | 'other-cluster'): TransportError {
+    let status: { code: grpc.status; details: string; metadata: grpc.Metadata };
+    if (fault === 'misdirected') {
+      // Another member of the cluster listens at the address.
+      status = misdirectedStatus(this.ids.find((id) => id !== from && id !== peer)!, peer);
+    } else {
+      const metadata = new grpc.Metadata();
+      metadata.set(REFUSAL_METADATA_KEY, 'CLUSTER_ID');
+      const details = `CLUSTER_ID: cluster id mismatch: ${peer} belongs to cluster 00000000000000bb, ${from} to cluster 00000000000000aa (same name, another cluster)`;
+      status = { code: grpc.status.PERMISSION_DENIED, details, metadata };
+    }
+    return failedPingError(peer, address, { code: status.code, details: status.details, notAddressee: notAddresseeOf(status, peer) }, true);
   }
 
   /** Carries a message from `from` to `to` after a jitter, as an event of `to`'s process. */

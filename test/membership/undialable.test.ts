@@ -45,18 +45,42 @@ function runUntilShown(sim: Sim, id: string, online: boolean, deadline: number):
 
 /**
  * Nobody can reach x at its address, while x's own messages arrive on its own connections: no
- * connection opens there, or another process answers there (a copy of its data dir that holds
- * its id, another data dir, another cluster: seed 47; before, its refused pong failed as
- * RPC_FAILED, "our dials work", and x was counted heard for good).
+ * connection opens there, or another process answers there: a copy of its data dir that holds
+ * its id, another data dir, another cluster (seed 47: its pong refused for identity); another
+ * member that refuses the ping as misdirected (seed 48), another cluster's node that refuses our
+ * cluster id (seed 49). Before, the refused pong, or the refused ping, failed as RPC_FAILED, "our
+ * dials work", and x was counted heard for good. `says`: the warning each other node logs once.
  */
-const CASES: ReadonlyArray<{ readonly seed: number; readonly how: DialFault; readonly what: string }> = [
-  { seed: 41, how: 'no-connection', what: 'a quorum cannot dial' },
-  { seed: 42, how: 'no-connection', what: 'a quorum cannot dial' },
-  { seed: 43, how: 'no-connection', what: 'a quorum cannot dial' },
-  { seed: 47, how: 'another-process', what: 'whose address answers as another process (its pong refused for identity) to a quorum' },
+const CASES: ReadonlyArray<{ readonly seed: number; readonly how: DialFault; readonly what: string; readonly says: (x: string) => RegExp }> = [
+  ...[41, 42, 43].map((seed) => ({
+    seed,
+    how: 'no-connection' as const,
+    what: 'a quorum cannot dial',
+    says: (x: string) => new RegExp(`^cannot dial ${x} at ${x}\\.sim:7001 for \\d+ms \\(UNAVAILABLE: connect ECONNREFUSED\\), .* Check ${x}'s listen address`),
+  })),
+  {
+    seed: 47,
+    how: 'another-process',
+    what: 'whose address answers as another process (its pong refused for identity) to a quorum',
+    says: (x) => new RegExp(`^cannot dial ${x} at ${x}\\.sim:7001 for \\d+ms: another process answers there \\(refused the pong: DUPLICATE_PROCESS: .*\\(a copy of ${x}'s data dir, another member, another cluster's controller\\)`),
+  },
+  {
+    seed: 48,
+    how: 'misdirected',
+    what: 'whose address answers as another member (it refuses the ping as misdirected) to a quorum',
+    says: (x) =>
+      new RegExp(`^cannot dial ${x} at ${x}\\.sim:7001 for \\d+ms: another process answers there \\(it is (c\\d), which refused the ping as misdirected: INVALID_ARGUMENT: misdirected: expected to="\\1", found "${x}"\\), .* \\(member \\1 does, by its own word: `),
+  },
+  {
+    seed: 49,
+    how: 'other-cluster',
+    what: "whose address answers as another cluster's node (it refuses our cluster id) to a quorum",
+    says: (x) =>
+      new RegExp(`^cannot dial ${x} at ${x}\\.sim:7001 for \\d+ms: another process answers there \\(it is a node of another cluster, which refused the ping: PERMISSION_DENIED: CLUSTER_ID: .*\\(another cluster's controller does: it refuses this cluster's id \\(CLUSTER_ID\\)\\): ${x} itself must accept connections there$`),
+  },
 ];
 
-for (const { seed, how, what } of CASES) {
+for (const { seed, how, what, says } of CASES) {
   void t.test(`a member ${what} is shown offline on every node and committed offline, and online again once reachable (5 nodes, base 2 s, seed ${seed})`, async (t) => {
     const sim = newSim(seed);
     const x = sim.ids.find((id) => id !== sim.leader && id !== 'c1')!;
@@ -87,6 +111,11 @@ for (const { seed, how, what } of CASES) {
     }
     t.equal(flips, 0, `${x} never shown online again while it cannot be reached at its address (30 s)`);
     t.equal(collateral, 0, 'no other member shown offline');
+    for (const o of others) {
+      const warned = sim.warnings.filter((w) => w.node === o && w.msg.startsWith(`cannot dial ${x} `)).map((w) => w.msg);
+      t.equal(warned.length, 1, `${o} warned once of ${x}`);
+      t.match(warned[0], says(x), `${o}'s warning names what answers at ${x}'s address`);
+    }
 
     const healAt = sim.now;
     sim.dialFail(others, [x], false);

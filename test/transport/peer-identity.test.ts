@@ -22,7 +22,7 @@ import { refusalOf } from '../../src/transport/refusal-status.js';
 import { raftPeerMethod, raftPeerService } from '../../src/transport/wire.js';
 import { CertMaker } from '../helpers/certs.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { startNode, type TestNode } from './harness.js';
+import { partialPeer, startNode, type TestNode } from './harness.js';
 
 const INC = (n: number): string => n.toString(16).padStart(16, '0');
 const CLUSTER = '00000000000000aa';
@@ -148,6 +148,79 @@ void t.test('a node of another cluster (same file) is refused', async (t) => {
   await waitFor(() => r1.refusedBy.length > 0, 'the refusal');
   t.match(r1.refusedBy[0], { code: 'CLUSTER_ID', details: /n2 belongs to cluster 00000000000000aa, n1 to cluster 00000000000000bb/ });
   t.equal(n2.received.length, 0);
+});
+
+/** A ping's failure, or null when it was answered. */
+async function pingFailure(from: TestNode, to: string): Promise<unknown> {
+  return from.transport.ping(to, new Uint8Array(0), 5000).then(
+    () => null,
+    (e: unknown) => e,
+  );
+}
+
+// A refusal of our ping marked as coming from another member or another cluster says that what
+// answers at the peer's address is not the peer: the membership driver counts it as a dial
+// failure (membership.md, a member nobody can dial), where RPC_FAILED says our dials work.
+void t.test('a ping refused as misdirected by the member that answers at the address is another process answering there, naming it', async (t) => {
+  const r1 = identityOf('n1', INC(1));
+  const n1 = await node(t, 'n1', r1);
+  const n3 = await node(t, 'n3', identityOf('n3', INC(3)));
+  n1.transport.setPeer('n2', n3.address); // n2's address is taken by n3
+  for (const attempt of [1, 2]) {
+    const err = await pingFailure(n1, 'n2');
+    t.ok(err instanceof AnsweredByOtherError, `ping ${attempt}: an AnsweredByOtherError, found ${String(err)}`);
+    t.match(err, {
+      code: 'ANSWERED_BY_OTHER',
+      peer: 'n2',
+      address: n3.address,
+      refusal: null,
+      notAddressee: { cause: 'MISDIRECTED', answeredAs: 'n3' },
+      detail: /^it is n3, which refused the ping as misdirected: INVALID_ARGUMENT: misdirected: expected to="n3", found "n2"$/,
+    });
+  }
+  t.same(r1.refusedBy, [], 'no refusal of our identity reported');
+});
+
+void t.test("a ping refused for our cluster id is another cluster's node answering at the address, and the refusal is reported as before", async (t) => {
+  const r1 = identityOf('n1', INC(1), '00000000000000bb');
+  const n1 = await node(t, 'n1', r1);
+  const n2 = await node(t, 'n2', identityOf('n2', INC(2)));
+  n1.transport.setPeer('n2', n2.address);
+  const err = await pingFailure(n1, 'n2');
+  t.ok(err instanceof AnsweredByOtherError, `an AnsweredByOtherError, found ${String(err)}`);
+  t.match(err, {
+    code: 'ANSWERED_BY_OTHER',
+    peer: 'n2',
+    address: n2.address,
+    refusal: null,
+    notAddressee: { cause: 'CLUSTER_ID' },
+    detail: /^it is a node of another cluster, which refused the ping: PERMISSION_DENIED: CLUSTER_ID: cluster id mismatch: n2 belongs to cluster 00000000000000aa, n1 to cluster 00000000000000bb/,
+  });
+  t.match(r1.refusedBy, [{ peer: 'n2', code: 'CLUSTER_ID' }], 'the refusal is reported once, as before');
+  t.equal(r1.refusedBy.length, 1);
+});
+
+void t.test("a ping refused for our own data dir, or as misdirected without the mark (an older peer) or with a mark naming the peer itself, still failed on a working connection", async (t) => {
+  const r1 = identityOf('n1', INC(11)); // a replaced data dir: n1 is recorded as INC(1)
+  const n1 = await node(t, 'n1', r1);
+  const n2 = await node(t, 'n2', identityOf('n2', INC(2)));
+  n1.transport.setPeer('n2', n2.address);
+  t.match(await pingFailure(n1, 'n2'), { code: 'RPC_FAILED', grpcCode: grpc.status.PERMISSION_DENIED, message: /SUPERSEDED_INCARNATION/ }, 'our fault, not another process');
+
+  for (const mark of [null, 'n2']) {
+    const peer = await partialPeer({
+      HeartbeatStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        call.on('data', () => {
+          const metadata = new grpc.Metadata();
+          if (mark !== null) metadata.set('peer-misdirected', mark);
+          call.emit('error', Object.assign(new Error('misdirected'), { code: grpc.status.INVALID_ARGUMENT, details: 'misdirected: expected to="n3", found "n2"', metadata }));
+        });
+      },
+    });
+    t.teardown(() => peer.stop());
+    n1.transport.setPeer('n2', peer.address);
+    t.match(await pingFailure(n1, 'n2'), { code: 'RPC_FAILED', grpcCode: grpc.status.INVALID_ARGUMENT }, `mark ${String(mark)}: read as before`);
+  }
 });
 
 void t.test('the start-up question is answered whatever the asker runs, and status reports travel on the peer service', async (t) => {
