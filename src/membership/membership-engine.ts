@@ -274,6 +274,20 @@ export class MembershipEngine {
     }
   }
 
+  /**
+   * Members this node hears whose latest first-hand view, still fresh, shows this node offline:
+   * their views reach it (answers on its own connections), and what it sends them does not (they
+   * cannot dial it, or it is lost on the way). In id order; unheard-watch.ts makes news of it.
+   */
+  unheardBy(now: number): NodeId[] {
+    const out: NodeId[] = [];
+    for (const [reporter, rv] of this.table.fresh(now, this.viewTtlMs)) {
+      if (!rv.direct || !this.detector.has(reporter) || this.detector.status(reporter) !== 'online') continue;
+      if (rv.view.entries.some((e) => e.id === this.self && e.status === 'offline')) out.push(reporter);
+    }
+    return out.sort();
+  }
+
   /** Any other message from a watched peer (a Raft message) also proves it is alive. */
   noteContact(from: NodeId, now: number): void {
     if (this.detector.has(from)) this.detector.recordContact(from, now);

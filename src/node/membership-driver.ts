@@ -11,6 +11,7 @@ import { MembershipEngine, type MembershipContext, type MembershipView } from '.
 import { auditEvent } from '../membership/audit.js';
 import type { StatusDecision } from '../membership/status-aggregator.js';
 import type { MemberStatus } from '../membership/types.js';
+import { UnheardWatch, type UnheardNews } from '../membership/unheard-watch.js';
 import type { MemberRecord } from '../statemachine/index.js';
 import type { Scheduler, Timer } from '../util/clock.js';
 import type { MembershipNode, MembershipPort } from './membership-port.js';
@@ -63,6 +64,8 @@ class MembershipDriver implements MembershipNode {
   private readonly lastDialFailure = new Map<string, UnreachableAtAddress>();
   /** Peers warned about as undialable, until a dial succeeds: one warning per episode. */
   private readonly warnedUndialable = new Set<string>();
+  /** Peers this node hears that do not hear it: the undialable member's own clue (unheard-watch.ts). */
+  private readonly unheard: UnheardWatch;
 
   constructor(
     private readonly port: MembershipPort,
@@ -70,6 +73,8 @@ class MembershipDriver implements MembershipNode {
   ) {
     const hb = options.heartbeat;
     this.clock = options.scheduler;
+    // Two base timeouts: past a start's first pongs, which may carry views from before we were heard.
+    this.unheard = new UnheardWatch(2 * hb.baseTimeoutMs);
     this.engine = new MembershipEngine(
       {
         self: port.self,
@@ -183,6 +188,7 @@ class MembershipDriver implements MembershipNode {
     if (this.stopped) return;
     const ctx = this.context();
     this.engine.setMembers(ctx.members.map((m) => m.id), ctx.now);
+    this.reportUnheard(this.unheard.update(this.engine.unheardBy(ctx.now), ctx.now));
     const deadline = this.options.heartbeat.baseTimeoutMs;
     // One encoding for the whole round rather than one per peer.
     const payloadFor = this.engine.roundPayload(ctx);
@@ -267,6 +273,26 @@ class MembershipDriver implements MembershipNode {
       { peer, address, error: failure?.detail ?? null, failingForMs },
       `cannot dial ${peer} at ${address} for ${failingForMs}ms (${failure?.detail ?? 'no connection'}), ${running}. ` +
         `Check ${peer}'s listen address (it must accept connections at ${address}) and firewalls between ${self} and ${peer}`,
+    );
+  }
+
+  /** The undialable member's side: once per episode, the peers it hears that do not hear it. */
+  private reportUnheard(news: UnheardNews | null): void {
+    if (news === null) return;
+    const self = this.port.self;
+    const who = news.peers.join(', ');
+    if (news.type === 'heard-again') {
+      this.port.logger.info({ peers: news.peers }, `${who} ${news.peers.length === 1 ? 'hears' : 'hear'} ${self} again`);
+      return;
+    }
+    const address = this.port.members().find((m) => m.id === self)?.address || 'its address';
+    const forMs = Math.round(news.forMs);
+    const [does, their, they, them] = news.peers.length === 1 ? ['does', 'its', 'it', 'it'] : ['do', 'their', 'they', 'them'];
+    this.port.logger.warn(
+      { peers: news.peers, address, forMs },
+      `${who} ${does} not hear ${self} (this node) for ${forMs}ms, though ${their} views reach ${self} on connections it opened: ` +
+        `${they} cannot dial ${self} at ${address}, or what ${self} sends ${them} is lost. ` +
+        `Check ${self}'s listen address (it must accept connections at ${address}) and firewalls toward ${self}`,
     );
   }
 

@@ -228,7 +228,7 @@ export class Sim {
 
   private record(id: string, at: string): MemberRecord {
     const c = this.applied.get(at)?.get(id) ?? { status: 'online', term: 0 };
-    return { id, address: '', role: 'voter', status: c.status, statusSince: 0, statusReason: '', statusTerm: c.term, statusObservedAt: 0, autoPromote: false, incarnation: '' };
+    return { id, address: `${id}.sim:7001`, role: 'voter', status: c.status, statusSince: 0, statusReason: '', statusTerm: c.term, statusObservedAt: 0, autoPromote: false, incarnation: '' };
   }
 
   private raftStatus(n: SimNode): NodeStatus {

@@ -116,6 +116,11 @@ for (const { seed, how, what, says } of CASES) {
       t.equal(warned.length, 1, `${o} warned once of ${x}`);
       t.match(warned[0], says(x), `${o}'s warning names what answers at ${x}'s address`);
     }
+    // x's own side: it hears everyone, and their views, on its own connections, show it offline.
+    const unheard = sim.warnings.filter((w) => w.node === x && w.msg.includes(`not hear ${x} (this node)`)).map((w) => w.msg);
+    t.equal(unheard.length, 1, `${x} warned once that its peers do not hear it`);
+    t.match(unheard[0], new RegExp(`^${others.join(', ')} do not hear ${x} \\(this node\\) for \\d+ms, .* cannot dial ${x} at ${x}\\.sim:7001, .* Check ${x}'s listen address`), `${x}'s warning names every peer and its address`);
+    t.equal(sim.warnings.filter((w) => w.node !== x && w.msg.includes('(this node)')).length, 0, 'nobody else warned that it is not heard');
 
     const healAt = sim.now;
     sim.dialFail(others, [x], false);
@@ -140,6 +145,9 @@ void t.test('one or two nodes that cannot dial a member cost it one hearer each:
       for (const online of answers(sim, x).values()) if (!online) wrong++;
     }
     t.equal(wrong, 0, `${from.join(', ')} cannot dial ${x}: never shown offline in 30 s`);
+    const unheard = sim.warnings.filter((w) => w.msg.includes('(this node)'));
+    t.same(unheard.map((w) => w.node), [x], `only ${x} warned that it is not heard, once`);
+    t.match(unheard[0]?.msg, new RegExp(`^${[...from].sort().join(', ')} do(es)? not hear ${x} \\(this node\\)`), 'naming exactly the nodes that cannot dial it');
     t.equal(sim.committed.get(x)?.status, 'online', `${x} committed online`);
   }
 });
