@@ -200,14 +200,15 @@ void t.test("a ping refused for our cluster id is another cluster's node answeri
   t.equal(r1.refusedBy.length, 1);
 });
 
-void t.test("a ping refused for our own data dir, or as misdirected without the mark (an older peer) or with a mark naming the peer itself, still failed on a working connection", async (t) => {
+void t.test("a ping refused for our own data dir, or as misdirected without the mark (an older peer) or with a mark naming the peer itself or no member id, still failed on a working connection", async (t) => {
   const r1 = identityOf('n1', INC(11)); // a replaced data dir: n1 is recorded as INC(1)
   const n1 = await node(t, 'n1', r1);
   const n2 = await node(t, 'n2', identityOf('n2', INC(2)));
   n1.transport.setPeer('n2', n2.address);
   t.match(await pingFailure(n1, 'n2'), { code: 'RPC_FAILED', grpcCode: grpc.status.PERMISSION_DENIED, message: /SUPERSEDED_INCARNATION/ }, 'our fault, not another process');
 
-  for (const mark of [null, 'n2']) {
+  // A mark that is no member id (the pattern, 63 characters at most) is ignored as well.
+  for (const mark of [null, 'n2', 'n 9', `n${'9'.repeat(63)}`]) {
     const peer = await partialPeer({
       HeartbeatStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
         call.on('data', () => {
@@ -221,6 +222,22 @@ void t.test("a ping refused for our own data dir, or as misdirected without the 
     n1.transport.setPeer('n2', peer.address);
     t.match(await pingFailure(n1, 'n2'), { code: 'RPC_FAILED', grpcCode: grpc.status.INVALID_ARGUMENT }, `mark ${String(mark)}: read as before`);
   }
+});
+
+void t.test('a peer without the ping stream (UNIMPLEMENTED) refusing the unary ping as misdirected is read alike: another process answering there', async (t) => {
+  const n1 = await node(t, 'n1', identityOf('n1', INC(1)));
+  const peer = await partialPeer({
+    Heartbeat: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const metadata = new grpc.Metadata();
+      metadata.set('peer-misdirected', 'n3');
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: 'misdirected: expected to="n3", found "n2"', metadata });
+    },
+  });
+  t.teardown(() => peer.stop());
+  n1.transport.setPeer('n2', peer.address);
+  const err = await pingFailure(n1, 'n2');
+  t.ok(err instanceof AnsweredByOtherError, `an AnsweredByOtherError, found ${String(err)}`);
+  t.match(err, { code: 'ANSWERED_BY_OTHER', peer: 'n2', refusal: null, notAddressee: { cause: 'MISDIRECTED', answeredAs: 'n3' } });
 });
 
 void t.test('the start-up question is answered whatever the asker runs, and status reports travel on the peer service', async (t) => {
