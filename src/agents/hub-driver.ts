@@ -517,7 +517,7 @@ export class HubDriver {
     counter('agents_resyncs_total', 'Agents resynced from scratch (another cluster, a version beyond the cluster).', () => hub.counters.resyncs);
     counter('agents_takeovers_total', 'Streams closed because a newer connection of the agent took over.', () => hub.counters.takeovers);
     counter('agents_heartbeat_timeouts_total', 'Streams closed after the agent was silent for its timeout.', () => hub.counters.heartbeatTimeouts);
-    counter('agents_refused_total', 'Streams refused (cut off, at the limit, identity mismatch).', () => hub.counters.refused);
+    counter('agents_refused_total', 'Streams refused (cut off, at the limit, identity mismatch, an agent of another cluster).', () => hub.counters.refused);
     counter('agents_report_entries_total', 'Agent record entries committed through Raft by this controller.', () => this.reportedEntries);
     counter('agents_reports_failed_total', 'Report attempts that did not commit (retried).', () => this.failedReports);
     counter('agents_mesh_reports_failed_total', 'Mesh report attempts (publishes, /resolve usage) that did not commit (retried).', () => this.failedMeshReports);
