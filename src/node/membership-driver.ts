@@ -47,7 +47,8 @@ function whatAnswers(peer: string, failure: AnsweredByOtherError): string {
   if (refused === null) return `a copy of ${peer}'s data dir, another member, another cluster's controller`;
   // The refuser said who it is: the address is taken by it, not by a process of this member.
   if (refused.cause === 'MISDIRECTED') return `member ${refused.answeredAs} does, by its own word: compare the addresses the cluster has for ${peer} and ${refused.answeredAs}`;
-  return `another cluster's controller does: it refuses this cluster's ${refused.cause === 'CLUSTER_ID' ? 'id' : 'name'} (${refused.cause})`;
+  // Symmetric: when every peer says so, the odd one out is this node (a typo in its cluster.name, another cluster's data dir).
+  return `another cluster's controller does: it refuses this cluster's ${refused.cause === 'CLUSTER_ID' ? 'id' : 'name'} (${refused.cause}); if every peer is refused so, this node's cluster.name or data dir is the odd one`;
 }
 
 class MembershipDriver implements MembershipNode {

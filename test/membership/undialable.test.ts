@@ -76,7 +76,7 @@ const CASES: ReadonlyArray<{ readonly seed: number; readonly how: DialFault; rea
     how: 'other-cluster',
     what: "whose address answers as another cluster's node (it refuses our cluster id) to a quorum",
     says: (x) =>
-      new RegExp(`^cannot dial ${x} at ${x}\\.sim:7001 for \\d+ms: another process answers there \\(it is a node of another cluster, which refused the ping: PERMISSION_DENIED: CLUSTER_ID: .*\\(another cluster's controller does: it refuses this cluster's id \\(CLUSTER_ID\\)\\): ${x} itself must accept connections there$`),
+      new RegExp(`^cannot dial ${x} at ${x}\\.sim:7001 for \\d+ms: another process answers there \\(it is a node of another cluster, which refused the ping: PERMISSION_DENIED: CLUSTER_ID: .*\\(another cluster's controller does: it refuses this cluster's id \\(CLUSTER_ID\\); if every peer is refused so, this node's cluster.name or data dir is the odd one\\): ${x} itself must accept connections there$`),
   },
 ];
 
