@@ -559,8 +559,12 @@ export class RaftHost implements ConsensusPort {
     // its next write. A crash may lose it; the commit index is then learned again from the
     // leader. Except when it commits a membership change: a node that restarts without it does
     // not know its configuration, which it may need to elect the leader that would tell it.
+    // The commit index that covers the change may have come in an earlier Ready (the core hands
+    // out committed entries a batch at a time) and be held by storage still: a synced write of
+    // nothing writes it (identity seed 104822: two survivors restarted without the change that
+    // made them a quorum, and neither could be elected).
     const durable = rd.committedEntries.some((e) => e.kind === 'conf');
-    if (rd.hardState !== null || rd.entries.length > 0) this.persist(rd, durable).then(() => undefined, (err) => this.fail(err));
+    if (rd.hardState !== null || rd.entries.length > 0 || durable) this.persist(rd, durable).then(() => undefined, (err) => this.fail(err));
     this.carryOut(rd, leading);
   }
 

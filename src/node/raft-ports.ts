@@ -27,7 +27,8 @@ export interface StorageUpdate {
  */
 export interface RaftStorage {
   /** Completes once the write is done, and on disk if `sync`. An unsynced update that holds
-   * only a hard state (only the commit index moved) may wait to be written with the next one. */
+   * only a hard state (only the commit index moved) may wait to be written with the next one;
+   * a synced update of nothing writes such a held hard state (and is a no-op when none is). */
   save(update: StorageUpdate, sync: boolean): Completion<void>;
   /** A snapshot the local state machine took, then the log compacted up to `compactTo`. Synced. */
   saveLocalSnapshot(snapshot: Snapshot, compactTo: number): Completion<void>;

@@ -32,6 +32,8 @@ export interface LoneHost {
 export interface LoneHostOptions {
   readonly stateMachine?: StateMachine;
   readonly onSnapshotFailed?: (err: Error) => void;
+  /** RaftHostOptions.maxApplyBytes: bytes of committed entries handed out per Ready. */
+  readonly maxApplyBytes?: number;
 }
 
 /** Starts n1 and waits until it has applied the bootstrap entry. `wrap` may observe storage. */
@@ -50,6 +52,7 @@ export async function startLoneHost(t: Teardown, timing: RaftTiming, seed: numbe
     persisted: { hardState: b.hardState, entries: [b.entry], snapshot: null },
     stateMachine: options.stateMachine ?? new StateMachine(),
     ...(options.onSnapshotFailed === undefined ? {} : { onSnapshotFailed: options.onSnapshotFailed }),
+    ...(options.maxApplyBytes === undefined ? {} : { maxApplyBytes: options.maxApplyBytes }),
     confCommand: confEntryToMembersCommand,
     scheduler: systemScheduler,
     rng: seededRng(seed),

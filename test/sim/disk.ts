@@ -61,6 +61,22 @@ export class Disk implements DurableView {
     return this.pending.length;
   }
 
+  /**
+   * The last index up to which the log as written (durable image plus pending writes) is
+   * durable: a crash now keeps it. Pending entries replace the log from their first index on;
+   * a pending snapshot from the leader replaces all of it beyond the durable snapshot.
+   */
+  stableIndex(): number {
+    let stable = this.image.lastIndex();
+    for (const { w } of this.pending) {
+      if (w.kind !== 'ready') continue;
+      if (w.snapshot !== null) stable = Math.min(stable, this.image.snapshot().meta.index);
+      const first = w.entries[0];
+      if (first !== undefined) stable = Math.min(stable, first.index - 1);
+    }
+    return stable;
+  }
+
   /** Everything is gone, durable or not (a lost or replaced disk). */
   wipe(): void {
     this.image = new MemoryStorage({ voters: [], learners: [] });

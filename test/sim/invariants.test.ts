@@ -3,11 +3,12 @@
  * green runs would mean nothing.
  */
 import t from 'tap';
-import type { Entry, HardState, Message } from '../../src/raft/index.js';
+import { MemoryStorage, type Entry, type HardState, type Message } from '../../src/raft/index.js';
 import { ClientTracker } from './clients.js';
-import type { DurableView } from './disk.js';
+import { applyWrite, bootstrapDisk, type Disk, type DiskWrite, type DurableView } from './disk.js';
 import { InvariantViolation, SafetyChecker, type LogView } from './invariants.js';
 import { encodePut, entryIdentity } from './kv.js';
+import { logView } from './node-checks.js';
 
 const enc = new TextEncoder();
 const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data: enc.encode(data) });
@@ -77,6 +78,71 @@ void t.test('committed entries: a node whose log disagrees with a committed entr
   const c = new SafetyChecker();
   c.observeCommit('a', 2, 1, log([entry(1, 1), entry(2, 1)]));
   t.ok(violates('log-matching', () => c.observeCommit('b', 2, 2, log([entry(1, 1), entry(2, 2)]))), 'b committed a different entry 2');
+});
+
+/**
+ * A lone voter a on a simulated disk: writes entry 2 of term `term` with its commit index in one
+ * write, as RaftHost does (the core commits the entry as it appends it). Returns the write's id.
+ */
+function loneVoterWrites(disk: Disk, written: MemoryStorage, term: number, data: string): number {
+  const w: DiskWrite = { kind: 'ready', snapshot: null, entries: [entry(2, term, data)], hardState: { term, vote: 'a', commit: 2 } };
+  applyWrite(written, w);
+  return disk.write(w);
+}
+
+/** What the checks see of node a after each event: its written log and how far it is durable. */
+function observeA(c: SafetyChecker, disk: Disk, written: MemoryStorage, term: number, stable: boolean): void {
+  c.observeCommit('a', written.hardState().commit, term, logView(written), written.hardState().commit, stable ? disk.stableIndex() : undefined);
+}
+
+/** Node a after a crash: the durable image is all its next process has. */
+function restart(c: SafetyChecker, disk: Disk, keep: number): MemoryStorage {
+  disk.crash(keep);
+  c.forgetNode('a');
+  const written = new MemoryStorage({ voters: ['a'], learners: [] });
+  applyWrite(written, { kind: 'ready', ...disk.load() });
+  return written;
+}
+
+function freshLoneVoter(): { disk: Disk; written: MemoryStorage } {
+  const hs = { term: 1, vote: null, commit: 1 };
+  const written = new MemoryStorage({ voters: ['a'], learners: [] });
+  applyWrite(written, { kind: 'ready', snapshot: null, entries: [entry(1, 1)], hardState: hs });
+  return { disk: bootstrapDisk(entry(1, 1), hs), written };
+}
+
+for (const stable of [false, true]) {
+  void t.test(`committed entries, ${stable ? 'counted once durable' : 'the old rule, counted once written'}: a lone voter's commit lost with its unsynced write`, async (t) => {
+    const c = new SafetyChecker();
+    const { disk } = freshLoneVoter();
+    let { written } = freshLoneVoter();
+    loneVoterWrites(disk, written, 2, 'lost');
+    observeA(c, disk, written, 2, stable);
+    t.equal(disk.stableIndex(), 1, 'entry 2 is written but not durable');
+    written = restart(c, disk, 0);
+    t.equal(written.lastIndex(), 1, 'the crash lost entry 2 and the commit index with it');
+    const id = loneVoterWrites(disk, written, 3, 'kept');
+    disk.syncThrough(id);
+    const check = (): void => observeA(c, disk, written, 3, stable);
+    if (stable) {
+      check();
+      t.pass('an entry committed only on a write that was lost is not a committed entry lost');
+    } else t.ok(violates('log-matching', check), 'the old rule took the lost entry for a committed one');
+  });
+}
+
+void t.test('committed entries, counted once durable: a synced committed entry lost is still caught', async (t) => {
+  const c = new SafetyChecker();
+  const { disk } = freshLoneVoter();
+  let { written } = freshLoneVoter();
+  disk.syncThrough(loneVoterWrites(disk, written, 2, 'synced'));
+  observeA(c, disk, written, 2, true);
+  t.equal(c.committedIndex(), 2, 'entry 2 counts as committed once durable');
+  written = restart(c, disk, 0);
+  t.equal(written.lastIndex(), 2, 'entry 2 survives the crash');
+  // A bug then overwrites it with another entry, synced: a committed entry lost.
+  disk.syncThrough(loneVoterWrites(disk, written, 3, 'other'));
+  t.ok(violates('log-matching', () => observeA(c, disk, written, 3, true)), 'another entry at committed index 2 is caught');
 });
 
 void t.test('leader completeness: a later leader missing a committed entry is caught', async (t) => {

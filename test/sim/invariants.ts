@@ -162,9 +162,10 @@ export class SafetyChecker {
   /**
    * A node's commit index as of now. Checks that it did not go back, records newly committed
    * entries, and checks that the node's log agrees with every committed entry it newly covers
-   * (as far as `writtenCommit`, the commit index written with that log).
+   * (as far as `writtenCommit`, the commit index written with that log, and `stableIndex`, the
+   * last index up to which that log is durable).
    */
-  observeCommit(node: NodeId, commit: number, term: number, log: LogView, writtenCommit = commit): void {
+  observeCommit(node: NodeId, commit: number, term: number, log: LogView, writtenCommit = commit, stableIndex = Number.POSITIVE_INFINITY): void {
     const last = this.lastCommit.get(node);
     if (last !== undefined && commit < last) {
       throw new InvariantViolation('commit-monotonic', `${node}'s commit went from ${last} back to ${commit} without a crash`);
@@ -172,8 +173,11 @@ export class SafetyChecker {
     this.lastCommit.set(node, commit);
     // The core moves its commit index (and may replace its log's suffix, or the whole log by a
     // snapshot) as a message steps in; its driver writes that Ready at a later event. Entries
-    // are checked against the log as written, up to the commit index written with it.
-    const upTo = Math.min(writtenCommit, log.lastIndex());
+    // are checked against the log as written, up to the commit index written with it. And only
+    // as far as that log is durable: a lone voter commits an entry as it appends it, and a crash
+    // before the write is synced loses both; nobody acted on that commit (its driver applies,
+    // answers and sends it only once the write completes), so it is no committed entry lost.
+    const upTo = Math.min(writtenCommit, log.lastIndex(), stableIndex);
     const checked = this.lastChecked.get(node) ?? 0;
     if (upTo <= checked) return;
     this.lastChecked.set(node, upTo);

@@ -26,7 +26,7 @@ export function checkNodes(safety: SafetyChecker, nodes: Iterable<SimNode>): voi
     const st = n.status();
     const log = n.log();
     const view = logView(log);
-    safety.observeCommit(n.id, st.commit, st.term, view, log.hardState().commit);
+    safety.observeCommit(n.id, st.commit, st.term, view, log.hardState().commit, n.disk.stableIndex());
     if (st.role === 'leader') {
       safety.observeLeader(n.id, st.term);
       safety.checkLeaderCompleteness(n.id, st.term, view);

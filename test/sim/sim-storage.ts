@@ -55,6 +55,13 @@ export class SimStorage implements RaftStorage {
       return done;
     }
     const hardState = this.deferred.take(update.hardState);
+    if (hardState === null && update.entries.length === 0 && update.snapshot === null) {
+      // Nothing to write (a synced update of nothing, with no commit index held): as
+      // LevelRaftStorage, no write at all.
+      const done = new SimFuture<void>();
+      done.resolve(undefined);
+      return done;
+    }
     const w: DiskWrite = { kind: 'ready', snapshot: update.snapshot, entries: update.entries, hardState };
     applyWrite(this.log, w);
     this.observer?.wrote(update, this.log);
