@@ -74,7 +74,7 @@ async function within(ms: number, forward: Promise<unknown>): Promise<unknown> {
 }
 
 void t.test('a forward on a connection that drops what the follower sends fails NO_LEADER at the keepalive bound, not at its 30 s deadline', async (t) => {
-  // The production timing of the default 1 s election timeout: a ping every 500 ms, 1 s to answer.
+  // The production timing of the default 1 s election timeout: a ping every 500 ms, 1.5 s to answer.
   const keepalive = forwardKeepalive(1000);
   const { address, links, fwd, calls } = await rig(t, keepalive);
   t.strictSame(await fwd.call(address, 'put', put(1), Date.now() + 30_000), { revision: 7 }, 'the first forward goes through');
@@ -138,4 +138,11 @@ void t.test('an idle forwarder ends its session and sends no pings; the next for
   t.strictSame(await fwd.call(address, 'put', put(2), Date.now() + 10_000), { revision: 7 }, 'the next forward opens a new session on the same connection');
   t.equal(calls(), 2);
   t.equal(sent.size, 1, 'one connection throughout');
+});
+
+void t.test('the timing follows the election timeout, above the pings the server permits and the answers a loaded leader gives', (t) => {
+  t.strictSame(forwardKeepalive(100), { pingEveryMs: 500, pingTimeoutMs: 1500, sessionIdleMs: 2000 });
+  t.strictSame(forwardKeepalive(1000), { pingEveryMs: 500, pingTimeoutMs: 1500, sessionIdleMs: 2000 });
+  t.strictSame(forwardKeepalive(4000), { pingEveryMs: 2000, pingTimeoutMs: 2000, sessionIdleMs: 8000 });
+  t.end();
 });
