@@ -37,6 +37,8 @@ export interface FaultProxyOptions {
   readonly random: () => number;
   /** Called whenever bytes from a known peer are forwarded to the node: the peer is alive and heard. */
   readonly onForward?: (source: string) => void;
+  /** Every chunk either side of connection `conn` (numbered from 1) sends, passed on or dropped: tests read the frames on the wire. */
+  readonly onSent?: (conn: number, direction: 'up' | 'down', chunk: Buffer) => void;
 }
 
 export interface ProxyStats {
@@ -106,6 +108,7 @@ class Pipe {
   }
 
   private onData(chunk: Buffer): void {
+    this.conn.proxy.onSent(this.conn.id, this.direction, chunk);
     // Not identified at accept time (a busy machine can be slow to show the socket): try again.
     if (this.conn.source === null && !this.conn.retried) this.conn.identifyAgain();
     if (this.dropping || this.conn.closed) {
@@ -207,6 +210,7 @@ class Connection {
 
   constructor(
     readonly proxy: FaultProxy,
+    readonly id: number,
     readonly client: net.Socket,
     readonly server: net.Socket,
     public source: string | null,
@@ -322,7 +326,7 @@ export class FaultProxy {
     if (source === null) this.stats.unidentified += 1;
     const server = net.connect({ host: this.opts.targetHost, port: this.opts.targetPort, allowHalfOpen: true });
     server.setNoDelay(true);
-    const conn = new Connection(this, client, server, source);
+    const conn = new Connection(this, this.stats.connections, client, server, source);
     this.connections.add(conn);
     client.resume();
   }
@@ -337,6 +341,10 @@ export class FaultProxy {
 
   onForward(source: string): void {
     this.opts.onForward?.(source);
+  }
+
+  onSent(conn: number, direction: 'up' | 'down', chunk: Buffer): void {
+    this.opts.onSent?.(conn, direction, chunk);
   }
 
   forget(conn: Connection): void {

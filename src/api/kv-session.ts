@@ -87,10 +87,20 @@ function refusal(res: KvSessionResponseMsg): KvSessionError {
   return new KvSessionError(GRPC_STATUS_FOR[res.errorCode], res.errorMessage, metadata);
 }
 
+export interface KvSessionOptions {
+  /**
+   * End the stream once no request has waited on it for this long; the next request opens a
+   * new one. LeaderForwarder's: its channel pings while a call is open, and an idle follower
+   * must not ping its leader forever (forward-keepalive.ts). Absent: the stream stays open.
+   */
+  readonly endWhenIdleMs?: number;
+}
+
 export class KvSessionClient {
   private call: grpc.ClientDuplexStream<KvSessionRequestMsg, KvSessionResponseMsg> | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private idleTimer: NodeJS.Timeout | null = null;
   /** The endpoint answered UNIMPLEMENTED: it has no KvSession. */
   unsupported = false;
 
@@ -98,15 +108,18 @@ export class KvSessionClient {
     private readonly channel: grpc.Client,
     private readonly method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>,
     private readonly endpoint: string,
+    private readonly opts: KvSessionOptions = {},
   ) {}
 
   /** Resolves with the answer on success; rejects with a KvSessionError. */
   request(op: KvSessionOp, timeoutMs: number): Promise<KvSessionResponseMsg> {
+    this.stopIdleTimer();
     const call = this.call ?? this.open();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.whenIdle();
         reject(new KvSessionError(grpc.status.DEADLINE_EXCEEDED, `no answer from ${this.endpoint} within ${timeoutMs}ms`, undefined));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
@@ -116,10 +129,33 @@ export class KvSessionClient {
 
   /** Ends the stream; requests still waiting fail as CANCELLED. */
   close(): void {
+    this.stopIdleTimer();
     const call = this.call;
     this.call = null;
     call?.cancel();
     this.failAll(grpc.status.CANCELLED, 'the client was closed');
+  }
+
+  /** No request waits: with `endWhenIdleMs`, the stream ends unless one comes before then. */
+  private whenIdle(): void {
+    const idleMs = this.opts.endWhenIdleMs;
+    if (idleMs === undefined || this.pending.size > 0 || this.call === null || this.idleTimer !== null) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const call = this.call;
+      if (this.pending.size > 0 || call === null) return;
+      // Cancelled, not half-closed: the call is gone at once, though the server may still be
+      // working on a request this side gave up on (its answer would be dropped anyway).
+      this.call = null;
+      call.cancel();
+    }, idleMs);
+    this.idleTimer.unref();
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer === null) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   private open(): grpc.ClientDuplexStream<KvSessionRequestMsg, KvSessionResponseMsg> {
@@ -131,6 +167,7 @@ export class KvSessionClient {
       if (p === undefined) return; // it timed out already
       this.pending.delete(res.id);
       clearTimeout(p.timer);
+      this.whenIdle();
       if (res.errorCode === '') p.resolve(res);
       else p.reject(refusal(res));
     });

@@ -2,10 +2,13 @@
  * Forwards a request that only the leader can serve. One client per leader address, reused:
  * a leader change costs one new channel, not one per request. Puts and deletes travel on a
  * KvSession to the leader, as a client's would (a unary call per forwarded write would cost
- * the follower and the leader more than the write itself); the rest are unary calls.
+ * the follower and the leader more than the write itself); the rest are unary calls. The
+ * channel pings the leader while a forward is open, and a session ends when idle, so that a
+ * connection gone silent fails its forwards as a link reset (forward-keepalive.ts).
  */
 import * as grpc from '@grpc/grpc-js';
-import { CLIENT_CHANNEL_OPTIONS, controllerMethod, controllerServiceDefinition } from './controller-proto.js';
+import { controllerMethod, controllerServiceDefinition } from './controller-proto.js';
+import { forwardChannelOptions, type ForwardKeepalive } from './forward-keepalive.js';
 import { KvSessionClient, sessionOp, viaSession, type KvFields } from './kv-session.js';
 import { fromServiceError, ServiceFailure } from './service-error.js';
 import { ChannelCache } from '../transport/channel-cache.js';
@@ -19,11 +22,16 @@ export class LeaderForwarder {
   private readonly clients: ChannelCache<grpc.Client>;
   private readonly sessions = new Map<string, KvSessionClient>();
 
-  constructor(credentials: grpc.ChannelCredentials) {
+  /** `keepalive`: forwardKeepalive(the election timeout). */
+  constructor(
+    credentials: grpc.ChannelCredentials,
+    private readonly keepalive: ForwardKeepalive,
+  ) {
     const ctor = controllerServiceDefinition();
+    const options = forwardChannelOptions(keepalive);
     // A session rides on its client: a client given up takes its session along.
     this.clients = new ChannelCache<grpc.Client>(
-      (address) => new ctor(address, credentials, CLIENT_CHANNEL_OPTIONS),
+      (address) => new ctor(address, credentials, options),
       (address) => {
         this.sessions.get(address)?.close();
         this.sessions.delete(address);
@@ -78,7 +86,7 @@ export class LeaderForwarder {
     let session = this.sessions.get(address);
     if (session === undefined) {
       const def = controllerMethod('KvSession') as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
-      session = new KvSessionClient(this.client(address), def, address);
+      session = new KvSessionClient(this.client(address), def, address, { endWhenIdleMs: this.keepalive.sessionIdleMs });
       this.sessions.set(address, session);
     }
     const unary = async (): Promise<{ revision: number }> => (await this.unary(address, method, req, deadline, signal)) as { revision: number };

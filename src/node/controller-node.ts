@@ -14,6 +14,7 @@ import { raftTimingWarnings } from '../config/raft-timing.js';
 import { controllerService } from '../api/controller-service.js';
 import { KvSessions } from '../api/kv-session-service.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
+import { forwardKeepalive } from '../api/forward-keepalive.js';
 import { controllersView } from '../api/controller-rows.js';
 import type { AuditDroppedMsg, AuditEventMsg } from '../api/wire-types.js';
 import { loadProto, lookupService } from '../transport/proto.js';
@@ -417,7 +418,7 @@ export class ControllerNode {
     // Members that joined after bootstrap are only in the replicated records.
     for (const m of sm.members.list()) if (m.id !== self.id && m.address) transport.setPeer(m.id, m.address);
 
-    const forwarder = new LeaderForwarder(creds.client);
+    const forwarder = new LeaderForwarder(creds.client, forwardKeepalive(config.raft.electionTimeoutMs));
     const sessions = new KvSessions();
     membership = createMembershipNode(
       {

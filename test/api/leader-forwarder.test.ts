@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { MAX_SESSION_VALUE_BYTES } from '../../src/api/kv-session.js';
+import { forwardKeepalive } from '../../src/api/forward-keepalive.js';
 import { LeaderForwarder } from '../../src/api/leader-forwarder.js';
 import { ServiceFailure } from '../../src/api/service-error.js';
 import { apiFailure, deadAddress, startFake } from '../cli/fake-controller.js';
@@ -13,7 +14,7 @@ const ref = { id: 'client-1', seq: 4 };
 
 void t.test('puts and deletes go on a session, marked forwarded, with their client ref', async (t) => {
   const leader = await startFake({ unary: { Put: () => ({ revision: 11 }), Delete: () => ({ revision: 12 }) } });
-  const fwd = new LeaderForwarder(grpc.credentials.createInsecure());
+  const fwd = new LeaderForwarder(grpc.credentials.createInsecure(), forwardKeepalive(1000));
   t.teardown(async () => {
     fwd.close();
     await leader.stop();
@@ -40,7 +41,7 @@ void t.test("the leader's refusal passes through with its code", async (t) => {
       },
     },
   });
-  const fwd = new LeaderForwarder(grpc.credentials.createInsecure());
+  const fwd = new LeaderForwarder(grpc.credentials.createInsecure(), forwardKeepalive(1000));
   t.teardown(async () => {
     fwd.close();
     await leader.stop();
@@ -51,7 +52,7 @@ void t.test("the leader's refusal passes through with its code", async (t) => {
 });
 
 void t.test('an unreachable leader is NO_LEADER, so the caller retries', async (t) => {
-  const fwd = new LeaderForwarder(grpc.credentials.createInsecure());
+  const fwd = new LeaderForwarder(grpc.credentials.createInsecure(), forwardKeepalive(1000));
   t.teardown(() => fwd.close());
   const dead = await deadAddress();
   const err: unknown = await fwd.call(dead, 'put', { key: 'k', value: Buffer.from('v'), hasIfRevision: false, ifRevision: 0, client: ref }, Date.now() + 2000).catch((e: unknown) => e);
@@ -62,7 +63,7 @@ void t.test('an unreachable leader is NO_LEADER, so the caller retries', async (
 void t.test('large values, leaders without KvSession and other methods use unary calls', async (t) => {
   const big = await startFake({ unary: { Put: () => ({ revision: 1 }), MemberRemove: () => ({ voters: ['c1'], learners: [] }) } });
   const old = await startFake({ session: false, unary: { Delete: () => ({ revision: 2 }) } });
-  const fwd = new LeaderForwarder(grpc.credentials.createInsecure());
+  const fwd = new LeaderForwarder(grpc.credentials.createInsecure(), forwardKeepalive(1000));
   t.teardown(async () => {
     fwd.close();
     await big.stop();
