@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type client from 'prom-client';
 import type { ConsensusPort } from '../api/consensus-port.js';
 import { MeshForwarder } from '../api/mesh-forwarder.js';
+import { forwardKeepalive } from '../api/forward-keepalive.js';
 import { meshOps, meshReportRequest, reportRequest } from '../api/mesh-ops.js';
 import { meshService, type AgentList } from '../api/mesh-service.js';
 import { onLeaderOf } from '../api/on-leader.js';
@@ -39,6 +40,10 @@ export interface AgentsLayerDeps {
   readonly isMember: (id: string) => boolean;
   /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
   readonly cutOff?: () => string | null;
+  /** How long a forward of `ctl apply` / `delete` keeps trying a leader that does not answer (on-leader.ts); absent: the client's deadline. */
+  readonly forwardBudgetMs?: number;
+  /** When this node last heard `leader` as its leader (on-leader.ts): a forward to a leader still heard keeps the client's deadline. */
+  readonly leaderHeardAt?: (leader: string) => number | null;
   /** Credentials to dial other controllers (forwarding, live rows). */
   readonly credentials: grpc.ChannelCredentials;
   readonly heartbeat: HeartbeatConfig;
@@ -88,9 +93,11 @@ export class AgentsLayer {
 
   constructor(private readonly deps: AgentsLayerDeps) {
     const { self, host, stateMachine: sm } = deps;
-    this.forwarder = new MeshForwarder(deps.credentials);
+    this.forwarder = new MeshForwarder(deps.credentials, forwardKeepalive(deps.electionTimeoutMs));
     const cutOff = deps.cutOff === undefined ? {} : { cutOff: deps.cutOff };
-    const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder, ...cutOff });
+    const budget = deps.forwardBudgetMs === undefined ? {} : { forwardBudgetMs: deps.forwardBudgetMs };
+    const heard = deps.leaderHeardAt === undefined ? {} : { leaderHeardAt: deps.leaderHeardAt };
+    const onLeader = onLeaderOf({ id: self, host, addressOf: deps.addressOf, forwarder: this.forwarder, ...cutOff, ...budget, ...heard });
     const meshBound = (this.meshBound = new MeshBound(deps.maxMeshBytes, () => sm.view(meshKind)));
     let clockWarnedAt = Number.NEGATIVE_INFINITY;
     const onClockAhead = (aheadMs: number): void => {

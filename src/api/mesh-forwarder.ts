@@ -1,10 +1,11 @@
 /**
  * Controller to controller on the Mesh service: a write only the leader can serve (Apply,
  * DeleteResource, ReportAgents) forwarded once, and the live rows of another controller's
- * agents for `list agents`. One channel per peer address, reused.
+ * agents for `list agents`. One channel per peer address, reused; it pings while a call is open,
+ * so a connection gone silent toward the leader fails its forwards (forward-keepalive.ts).
  */
 import * as grpc from '@grpc/grpc-js';
-import { CLIENT_CHANNEL_OPTIONS } from './controller-proto.js';
+import { forwardChannelOptions, type ForwardKeepalive } from './forward-keepalive.js';
 import { meshUnary, type MeshMethod } from './mesh-proto.js';
 import type { ForwardToLeader } from './on-leader.js';
 import { fromServiceError, ServiceFailure } from './service-error.js';
@@ -13,8 +14,10 @@ import { ChannelCache } from '../transport/channel-cache.js';
 export class MeshForwarder implements ForwardToLeader {
   private readonly channels: ChannelCache<grpc.Client>;
 
-  constructor(credentials: grpc.ChannelCredentials) {
-    this.channels = new ChannelCache((address) => new grpc.Client(address, credentials, CLIENT_CHANNEL_OPTIONS));
+  /** `keepalive`: forwardKeepalive(the election timeout); its pings go out only while a call is open. */
+  constructor(credentials: grpc.ChannelCredentials, keepalive: ForwardKeepalive) {
+    const options = forwardChannelOptions(keepalive);
+    this.channels = new ChannelCache((address) => new grpc.Client(address, credentials, options));
   }
 
   call<T>(address: string, method: string, request: object, deadline: number): Promise<T> {

@@ -468,6 +468,17 @@ export class ControllerNode {
     // Why this node cannot serve a request that needs the cluster now (quorum-guard.ts): every
     // path that waits for a leader asks it first, so a cut-off node says so at once.
     const openStreams = new OpenStreams();
+    // How a forward to the leader (kv writes and the mesh's) is given up (on-leader.ts).
+    const forwardWatch = {
+      // Two election timeouts: a leader that answers nobody for that long is lost to this node.
+      forwardBudgetMs: 2 * config.raft.electionTimeoutMs,
+      // A leader that still sends this node its heartbeats keeps the forwards it is working on.
+      leaderHeardAt: (leader: string): number | null => {
+        const at = raftHost.lastLeaderContactAt();
+        if (raftHost.softState().leader !== leader || at === null) return null;
+        return Date.now() - (systemScheduler.now() - at);
+      },
+    };
     const cutOff = (): string | null =>
       cutOffReason({
         self: self.id,
@@ -483,6 +494,7 @@ export class ControllerNode {
     agents = new AgentsLayer({
       self: self.id,
       cutOff,
+      ...forwardWatch,
       host: raftHost,
       stateMachine: sm,
       quota,
@@ -580,14 +592,7 @@ export class ControllerNode {
         defaultTimeoutMs: 5000,
         clusterId: () => nodeIdentity.clusterId(),
         commitStallLimitMs: commitStallLimitMs(config.raft.electionTimeoutMs),
-        // Two election timeouts: a leader that answers nobody for that long is lost to this node.
-        forwardBudgetMs: 2 * config.raft.electionTimeoutMs,
-        // A leader that still sends this node its heartbeats keeps the forwards it is working on.
-        leaderHeardAt: (leader) => {
-          const at = raftHost.lastLeaderContactAt();
-          if (raftHost.softState().leader !== leader || at === null) return null;
-          return Date.now() - (systemScheduler.now() - at);
-        },
+        ...forwardWatch,
         raftHeartbeatIntervalMs: config.raft.heartbeatIntervalMs,
         peerHeard: (id) => {
           const c = contacts.get(id);
