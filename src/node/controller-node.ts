@@ -446,7 +446,7 @@ export class ControllerNode {
         auditMark: (key) => audit.mark(key),
         onRtt: (peer, ms) => metrics.observeRtt(peer, ms),
       },
-      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31), version: VERSION },
+      { heartbeat: config.heartbeat, stateSyncIntervalMs: config.stateSyncIntervalMs, scheduler: systemScheduler, incarnation: randomInt(1, 2 ** 31), version: VERSION, listen: self.listen },
     );
     const membershipNode = membership;
     const autopilot = wireAutopilot({

@@ -25,6 +25,8 @@ export interface MembershipDriverOptions {
   readonly incarnation: number;
   /** This controller's version, carried on its pings. */
   readonly version?: string;
+  /** Where it listens (config `listen`), named when its peers do not hear it. */
+  readonly listen?: string;
 }
 
 /** How often the detector is observed; the convergence budget wants <= 50 ms. */
@@ -293,7 +295,7 @@ class MembershipDriver implements MembershipNode {
       { peers: news.peers, address, forMs },
       `${who} ${does} not hear ${self} (this node) for ${forMs}ms, though ${their} views reach ${self} on connections it opened: ` +
         `${they} cannot dial ${self} at ${address}, or what ${self} sends ${them} is lost. ` +
-        `Check ${self}'s listen address (it must accept connections at ${address}) and firewalls toward ${self}`,
+        `Check ${self}'s listen address (${this.options.listen === undefined ? 'it' : `it listens at ${this.options.listen}; it`} must accept connections at ${address}) and firewalls toward ${self}`,
     );
   }
 
