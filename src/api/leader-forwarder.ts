@@ -96,7 +96,7 @@ export class LeaderForwarder {
 }
 
 /** Why a forward was given up: the reason its signal carries, or a plain NO_LEADER. */
-function givenUp(signal: AbortSignal | undefined): ServiceFailure {
+export function givenUp(signal: AbortSignal | undefined): ServiceFailure {
   const reason: unknown = signal?.reason;
   return reason instanceof ServiceFailure ? reason : new ServiceFailure('NO_LEADER', 'the forward was given up');
 }

@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { forwardChannelOptions, type ForwardKeepalive } from './forward-keepalive.js';
+import { givenUp } from './leader-forwarder.js';
 import { meshUnary, type MeshMethod } from './mesh-proto.js';
 import type { ForwardToLeader } from './on-leader.js';
 import { fromServiceError, ServiceFailure } from './service-error.js';
@@ -20,10 +21,13 @@ export class MeshForwarder implements ForwardToLeader {
     this.channels = new ChannelCache((address) => new grpc.Client(address, credentials, options));
   }
 
-  call<T>(address: string, method: string, request: object, deadline: number): Promise<T> {
-    return meshUnary(this.channel(address), method as MeshMethod, { ...request, forwarded: true }, deadline).then(
+  /** `signal`: the forward is given up (on-leader.ts); the call is cancelled and rejects with its reason. */
+  call<T>(address: string, method: string, request: object, deadline: number, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted === true) return Promise.reject(givenUp(signal));
+    return meshUnary(this.channel(address), method as MeshMethod, { ...request, forwarded: true }, deadline, signal).then(
       (res) => res as T,
       (err: unknown) => {
+        if (signal?.aborted === true) throw givenUp(signal);
         // The leader's own answer passes through; a broken connection becomes "retry".
         const details = err instanceof Error ? ((err as { details?: string }).details ?? err.message) : String(err);
         throw fromServiceError(err) ?? new ServiceFailure('NO_LEADER', `leader at ${address} unreachable: ${details}`);

@@ -20,10 +20,22 @@ export function meshMethod(name: MeshMethod): grpc.MethodDefinition<unknown, unk
   return method;
 }
 
-/** A unary call on a channel, with a deadline; rejects with the gRPC error as it came. */
-export function meshUnary(channel: grpc.Client, method: MeshMethod, request: object, deadline: number): Promise<unknown> {
+/**
+ * A unary call on a channel, with a deadline; rejects with the gRPC error as it came. `signal`:
+ * the call is cancelled when it aborts (it then rejects as CANCELLED).
+ */
+export function meshUnary(channel: grpc.Client, method: MeshMethod, request: object, deadline: number, signal?: AbortSignal): Promise<unknown> {
   const def = meshMethod(method);
   return new Promise((resolve, reject) => {
-    channel.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, { deadline }, (err, value) => (err ? reject(err) : resolve(value)));
+    const call = channel.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, { deadline }, (err, value) => {
+      signal?.removeEventListener('abort', cancel);
+      if (err) reject(err);
+      else resolve(value);
+    });
+    function cancel(): void {
+      call.cancel();
+    }
+    if (signal?.aborted === true) cancel();
+    else signal?.addEventListener('abort', cancel, { once: true });
   });
 }

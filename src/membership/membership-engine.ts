@@ -288,6 +288,18 @@ export class MembershipEngine {
     return out.sort();
   }
 
+  /**
+   * Whether `reporter`'s latest first-hand view, still fresh, shows every other member offline
+   * (two at least, this node among them): a peer that hears nobody is more likely the one whose
+   * dials fail (an egress firewall, a bad route on its side) than each member it names.
+   */
+  hearsNoOtherMember(reporter: NodeId, now: number): boolean {
+    const rv = this.table.fresh(now, this.viewTtlMs).get(reporter);
+    if (rv === undefined || !rv.direct) return false;
+    const others = rv.view.entries.filter((e) => e.id !== reporter);
+    return others.length >= 2 && others.every((e) => e.status === 'offline');
+  }
+
   /** Any other message from a watched peer (a Raft message) also proves it is alive. */
   noteContact(from: NodeId, now: number): void {
     if (this.detector.has(from)) this.detector.recordContact(from, now);

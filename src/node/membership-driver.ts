@@ -53,6 +53,17 @@ function whatAnswers(peer: string, failure: AnsweredByOtherError): string {
   return `another cluster's controller does: it refuses this cluster's ${refused.cause === 'CLUSTER_ID' ? 'id' : 'name'} (${refused.cause}); if every peer is refused so, this node's cluster.name or data dir is the odd one`;
 }
 
+/**
+ * For the unheard warning: peers whose views show every other member offline. Each member they
+ * name gets the warning, so the odd one out is more likely the peer (its own dials fail).
+ */
+function oddOneOut(peers: readonly string[]): string {
+  if (peers.length === 0) return '';
+  const who = peers.join(', ');
+  const [one, its] = peers.length === 1 ? ['hears', 'its'] : ['hear', 'their'];
+  return `; ${who} ${one} no other member either: then ${peers.length === 1 ? `${who}'s own dials fail` : `${its} own dials fail`} (a firewall or route on ${its} side), as ${its} log says`;
+}
+
 class MembershipDriver implements MembershipNode {
   private readonly engine: MembershipEngine;
   private readonly clock: Scheduler;
@@ -295,7 +306,8 @@ class MembershipDriver implements MembershipNode {
       { peers: news.peers, address, forMs },
       `${who} ${does} not hear ${self} (this node) for ${forMs}ms, though ${their} views reach ${self} on connections it opened: ` +
         `${they} cannot dial ${self} at ${address}, or what ${self} sends ${them} is lost. ` +
-        `Check ${self}'s listen address (${this.options.listen === undefined ? 'it' : `it listens at ${this.options.listen}; it`} must accept connections at ${address}) and firewalls toward ${self}`,
+        `Check ${self}'s listen address (${this.options.listen === undefined ? 'it' : `it listens at ${this.options.listen}; it`} must accept connections at ${address}) and firewalls toward ${self}` +
+        oddOneOut(news.peers.filter((p) => this.engine.hearsNoOtherMember(p, this.clock.now()))),
     );
   }
 

@@ -168,3 +168,31 @@ void t.test('a member dialable again whose pings are lost is counted again from 
   const backAt = runUntilShown(sim, x, true, healAt + 10_000);
   t.ok(backAt !== null, `${x} online again on every node ${backAt === null ? 'never' : `${backAt - healAt}ms`} after its dials work again`);
 });
+
+void t.test('a member that cannot dial anyone: the others, each named by it as not hearing them, are told it may be its own fault (5 nodes)', async (t) => {
+  // An egress firewall or a bad route on x: its dials all fail, its peers' dials to it work. Each
+  // peer hears x, and x's view, on their own connections, shows that peer offline: each warns
+  // that x does not hear it. Without more, four healthy members each said to check their own
+  // listen address; x's view shows every one of them offline, which points at x.
+  const sim = newSim(61);
+  const x = sim.ids.find((id) => id !== sim.leader)!;
+  const others = sim.ids.filter((id) => id !== x);
+  sim.runUntil(sim.now + 8000);
+  sim.dialFail([x], others, true);
+  sim.runUntil(sim.now + 20_000);
+  for (const o of others) {
+    const unheard = sim.warnings.filter((w) => w.node === o && w.msg.includes(`not hear ${o} (this node)`)).map((w) => w.msg);
+    t.equal(unheard.length, 1, `${o} warned once that ${x} does not hear it`);
+    t.match(unheard[0], new RegExp(`^${x} does not hear ${o} \\(this node\\) .* ${x} hears no other member either\\b.* ${x}'s own dials`), `${o}'s warning says ${x} may be the odd one out`);
+  }
+  // One peer that cannot dial a member is no such case: its view shows only that member offline.
+  const one = newSim(62);
+  const y = one.ids.find((id) => id !== one.leader)!;
+  const z = one.ids.find((id) => id !== y && id !== one.leader)!;
+  one.runUntil(one.now + 8000);
+  one.dialFail([z], [y], true);
+  one.runUntil(one.now + 20_000);
+  const alone = one.warnings.filter((w) => w.msg.includes('(this node)')).map((w) => w.msg);
+  t.equal(alone.length, 1, `${y} warned that ${z} does not hear it`);
+  t.notMatch(alone[0], /hears no other member/, 'without blaming the peer');
+});

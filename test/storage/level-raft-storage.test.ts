@@ -147,6 +147,23 @@ void t.test('a commit-only hard state is written with the next write, not on its
   await s.close();
 });
 
+void t.test('a synced save of nothing writes a held commit index, and is no write when none is held', async (t) => {
+  // RaftHost's save when a Ready applies a membership change whose commit index came in an
+  // earlier Ready (raft-ports.ts): SimStorage has its own copy of this rule, so LevelDB's needs its own test.
+  const s = await LevelRaftStorage.open(tempDir(t));
+  await s.save({ hardState: hs(1, 'c1', 2), entries: range(1, 3, 1), snapshot: null }, true);
+  await s.save({ hardState: hs(1, 'c1', 3), entries: [], snapshot: null }, false);
+  await s.save({ hardState: null, entries: [], snapshot: null }, true);
+  const crashed = await crashCopy(t, s);
+  t.same((await crashed.load()).hardState, hs(1, 'c1', 3), 'the held commit index is on disk once the save completes');
+  await crashed.close();
+  await s.save({ hardState: null, entries: [], snapshot: null }, true);
+  const again = await crashCopy(t, s);
+  t.same(await again.load(), { hardState: hs(1, 'c1', 3), snapshot: null, entries: range(1, 3, 1) }, 'with none held, nothing changes');
+  await again.close();
+  await s.close();
+});
+
 void t.test('a deferred commit index goes with a local snapshot beyond the stored one, and with close', async (t) => {
   let s = await LevelRaftStorage.open(tempDir(t));
   await s.save({ hardState: hs(1, 'c1', 1), entries: range(1, 5, 1), snapshot: null }, true);
