@@ -136,3 +136,15 @@ void t.test("a lost learner's replacement, heard before it was recorded, stops w
     'the lost learner rejoined unrecorded, was stopped by the leader that heard its predecessor, and was rebuilt',
   );
 });
+
+void t.test('a disk is lost only once every member would restart in the newest configuration (seed 132161)', async (t) => {
+  // Found in identity seeds 130,000..134,000. n1 and n2 applied n2's promotion (voters n1, n3 ->
+  // n1, n2, n3) and the schedule lost n3's disk 7 ms later, while the sync of their commit index
+  // covering the promotion (waited for by nobody) was in flight; a power cut of both restarted
+  // them with commit 28 < 30, voters n1 and n3: no quorum without n3, no leader to rebuild it.
+  // Two failures for a cluster one failure from trouble: the schedule now reads what a member
+  // would restart in (holdsUncommittedConf, schedule.ts).
+  const r = runSeed(132161, WITH_IDENTITY);
+  t.ok(r.ok, r.failure ?? 'seed 132161 recovers');
+  t.equal(r.stats.disksLost, 1, "n2's disk is still lost at 4.02 s; n3's, in the window at 4.54 s, no longer");
+});
