@@ -118,3 +118,33 @@ void t.test('liveness: a member that knows it was recorded starts although a res
   const r = runSeed(63525, WITH_IDENTITY);
   t.ok(r.ok, r.failure ?? 'seed 63525 recovers');
 });
+
+void t.test("a lost learner's replacement, heard before it was recorded, stops with ENTRIES_LOST and is rebuilt; nothing acknowledged is lost (seed 129581)", async (t) => {
+  // Found in identity seeds 106,000..130,000 (docs/architecture.md, residual risks: a member
+  // lost before the cluster recorded it looks new). Learner n4 acknowledges up to 5 to leader n3
+  // alone; n3 proposes n4's record and is cut off; n4's disk is lost and its restart, answered
+  // by n2 alone (which never heard n4), joins. Healed, n3 still counts the lost data dir's
+  // acknowledgement and its heartbeat (commit 5) stops the replacement: the guard working, not a
+  // broken promise. The harness rebuilds it, as the stop tells an operator to; before, it named
+  // the stop a durable-before-send failure, as it still does for a data dir that acknowledged.
+  const r = runSeed(129581, { ...WITH_IDENTITY, traceKeep: Number.POSITIVE_INFINITY });
+  t.ok(r.ok, r.failure ?? 'seed 129581 keeps every invariant and recovers');
+  t.equal(r.stats.replacementsStopped, 1, "n4's replacement stopped once");
+  t.match(
+    r.trace.join('\n'),
+    /DISK LOST n4\n.*n4 start-up: join[\s\S]*n4 stopped \(ENTRIES_LOST\): n3 counts acknowledgements of the data dir n4 lost, up to 5\n[\s\S]*REBUILD n4: added back as a learner/,
+    'the lost learner rejoined unrecorded, was stopped by the leader that heard its predecessor, and was rebuilt',
+  );
+});
+
+void t.test('a disk is lost only once every member would restart in the newest configuration (seed 132161)', async (t) => {
+  // Found in identity seeds 130,000..134,000. n1 and n2 applied n2's promotion (voters n1, n3 ->
+  // n1, n2, n3) and the schedule lost n3's disk 7 ms later, while the sync of their commit index
+  // covering the promotion (waited for by nobody) was in flight; a power cut of both restarted
+  // them with commit 28 < 30, voters n1 and n3: no quorum without n3, no leader to rebuild it.
+  // Two failures for a cluster one failure from trouble: the schedule now reads what a member
+  // would restart in (holdsUncommittedConf, schedule.ts).
+  const r = runSeed(132161, WITH_IDENTITY);
+  t.ok(r.ok, r.failure ?? 'seed 132161 recovers');
+  t.equal(r.stats.disksLost, 1, "n2's disk is still lost at 4.02 s; n3's, in the window at 4.54 s, no longer");
+});

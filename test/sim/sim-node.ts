@@ -74,6 +74,16 @@ export interface NodeEnv {
 
 const SILENT = pino({ level: 'silent' });
 
+/**
+ * A node stopped with ENTRIES_LOST: a broken promise (durable-before-send), unless the
+ * acknowledgements the leader counts were a lost data dir's (Cluster.deliver tells them apart).
+ */
+export class EntriesLostStop extends InvariantViolation {
+  constructor(message: string) {
+    super('durable-before-send', message);
+  }
+}
+
 interface Running {
   readonly proc: ProcessTime & { kill(): void };
   readonly host: RaftHost;
@@ -170,7 +180,7 @@ export class SimNode {
         // without every committed entry: name it as the invariant it is.
         if (err instanceof RaftError && err.code === 'DIVERGED') throw new InvariantViolation('leader-completeness', `${this.id} stopped: ${err.message}`);
         // One that finds its log lacking entries it acknowledged has caught a broken promise.
-        if (err instanceof RaftError && err.code === 'ENTRIES_LOST') throw new InvariantViolation('durable-before-send', `${this.id} stopped: ${err.message}`);
+        if (err instanceof RaftError && err.code === 'ENTRIES_LOST') throw new EntriesLostStop(`${this.id} stopped: ${err.message}`);
         // A failed write, or a check that threw inside the driver: the run stops here.
         throw err;
       },
