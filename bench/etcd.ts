@@ -83,7 +83,10 @@ export type EtcdApi = 'json' | 'grpc';
 
 function grpcClient(port: number): KvClient {
   const KV = etcdService('KV');
-  const c = new KV(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  // One connection per client, as ours have (each ControllerClient keeps its own) and as the
+  // JSON gateway's below: grpc-js would otherwise put every client of one address on one
+  // shared connection, whose writes coalesce, and only etcd's load would have that.
+  const c = new KV(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
   const call = (method: 'Put' | 'Range', request: object): Promise<void> =>
     new Promise((resolve, reject) => {
       const fn = c[method] as (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void;
