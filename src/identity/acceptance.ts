@@ -49,7 +49,7 @@ import type { Message } from '../raft/messages.js';
 import { termLeadProblem } from '../limits/raft-numbers.js';
 import { envelopeFormatRefusal } from './envelope-format.js';
 import type { Refusal, RefusalCode } from './refusal.js';
-import type { LocalIdentity, PeerEnvelope, RecordedMembers } from './types.js';
+import { IDENTITY_ID, type LocalIdentity, type PeerEnvelope, type RecordedMembers } from './types.js';
 
 /** What the receiving node knows when it judges a message. */
 export interface AcceptanceView {
@@ -107,6 +107,18 @@ const FROM_LEADER: ReadonlySet<Message['type']> = new Set(['Append', 'Heartbeat'
 
 const show = (v: string): string => (v === '' ? 'none' : v);
 
+/** The sender's id as a reason shows it: as is when it is a member's, cut short and quoted when unknown. */
+function senderShown(view: AcceptanceView, from: string): string {
+  return view.members.get(from) !== null || view.configured(from) ? from : JSON.stringify(from.slice(0, 64));
+}
+
+function clusterIdRefusal(self: string, ours: string, from: string, theirs: string): Refusal {
+  return {
+    code: 'CLUSTER_ID',
+    reason: `cluster id mismatch: ${self} belongs to cluster ${ours}, ${from} to cluster ${theirs} (same name, another cluster)`,
+  };
+}
+
 /** Rule 1, shared by every peer RPC (batches, snapshots, pings). */
 export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal | null {
   if (env.clusterName !== view.clusterName) {
@@ -114,6 +126,12 @@ export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal 
     const found = typeof env.clusterName === 'string' ? JSON.stringify(env.clusterName.slice(0, 64)) : String(env.clusterName).slice(0, 64);
     return { code: 'CLUSTER_NAME', reason: `cluster name mismatch: expected ${JSON.stringify(view.clusterName)}, found ${found}` };
   }
+  // Before the member check: a node of another cluster of the same name, whose members have
+  // other ids, refused every caller of ours as UNKNOWN_MEMBER, which a dialer reads as an
+  // unanswered ping on a working link; CLUSTER_ID tells it that another cluster answers at that
+  // address (ping-failure.ts). Only a well-formed id is compared here: others are refused below.
+  const ours = localClusterId(view);
+  if (ours !== null && IDENTITY_ID.test(env.clusterId) && env.clusterId !== ours) return clusterIdRefusal(view.self, ours, senderShown(view, env.from), env.clusterId);
   if (view.members.get(env.from) === null && !view.configured(env.from)) {
     return {
       code: 'UNKNOWN_MEMBER',
@@ -126,13 +144,6 @@ export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal 
     return {
       code: 'REMOVED_MEMBER',
       reason: `${env.from} runs incarnation ${env.incarnation}, which was removed from the cluster; a removed member comes back only re-added with an empty data dir`,
-    };
-  }
-  const ours = localClusterId(view);
-  if (ours !== null && env.clusterId !== '' && env.clusterId !== ours) {
-    return {
-      code: 'CLUSTER_ID',
-      reason: `cluster id mismatch: ${view.self} belongs to cluster ${ours}, ${env.from} to cluster ${env.clusterId} (same name, another cluster)`,
     };
   }
   const creation = view.identity.creation;

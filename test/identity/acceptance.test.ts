@@ -31,6 +31,14 @@ void t.test('rule 1: another cluster name or id, an unknown sender, a removed in
     refusal: { code: 'CLUSTER_ID', reason: /c1 belongs to cluster 00000000000000aa, c2 to cluster 00000000000000bb/ },
   });
   t.match(judgeBatch(established, env({ from: 'zz' }), [heartbeat()]), { accept: false, refusal: { code: 'UNKNOWN_MEMBER', reason: /found "zz"/ } });
+  // A node of another cluster of the same name whose members have other ids: the id says so
+  // before the member check, so that the dialer hears "another cluster", not "unknown sender".
+  t.match(judgePing(established, env({ from: 'x2', clusterId: CLUSTER_B })), { code: 'CLUSTER_ID', reason: /c1 belongs to cluster 00000000000000aa, "x2" to cluster 00000000000000bb/ });
+  t.match(judgeBatch(established, env({ from: 'x2', clusterId: CLUSTER_B }), [heartbeat()]), { accept: false, refusal: { code: 'CLUSTER_ID' } });
+  const long = judgePing(established, env({ from: 'x'.repeat(1 << 16), clusterId: CLUSTER_B }));
+  t.ok(long?.code === 'CLUSTER_ID' && long.reason.length < 200, `an unknown sender's id is cut short there too (${long?.reason.length} characters)`);
+  t.match(judgePing(established, env({ from: 'x2', clusterId: 'not-an-id' })), { code: 'UNKNOWN_MEMBER' }, 'a malformed id is not compared before the member check');
+  t.match(judgePing(established, env({ from: 'x2', clusterId: '' })), { code: 'UNKNOWN_MEMBER' }, 'nor is a missing one');
   t.match(judgeBatch(established, env({ incarnation: INC(44) }), [heartbeat()]), { accept: false, refusal: { code: 'REMOVED_MEMBER', reason: /incarnation 000000000000002c, which was removed/ } });
   const created = view({ ...established, identity: identity({ clusterId: CLUSTER_A, creation: INC(0xc1) }) });
   t.match(judgeBatch(created, env({ creation: INC(0xc2) }), [vote(1)]), {

@@ -200,6 +200,18 @@ void t.test("a ping refused for our cluster id is another cluster's node answeri
   t.equal(r1.refusedBy.length, 1);
 });
 
+void t.test('a ping refused by a node of another cluster of the same name, whose members have other ids, is that node answering at the address', async (t) => {
+  // n4 is no member of the table n2 holds: without the cluster id judged first, n2 refused it as
+  // an unknown sender, and n4 counted a ping lost on a working connection.
+  const r4 = identityOf('n4', INC(4), '00000000000000bb');
+  const n4 = await node(t, 'n4', r4);
+  const n2 = await node(t, 'n2', identityOf('n2', INC(2)));
+  n4.transport.setPeer('n2', n2.address);
+  const err = await pingFailure(n4, 'n2');
+  t.ok(err instanceof AnsweredByOtherError, `an AnsweredByOtherError, found ${String(err)}`);
+  t.match(err, { code: 'ANSWERED_BY_OTHER', peer: 'n2', notAddressee: { cause: 'CLUSTER_ID' }, detail: /CLUSTER_ID: cluster id mismatch: n2 belongs to cluster 00000000000000aa, "n4" to cluster 00000000000000bb/ });
+});
+
 void t.test("a ping refused for our own data dir, or as misdirected without the mark (an older peer) or with a mark naming the peer itself or no member id, still failed on a working connection", async (t) => {
   const r1 = identityOf('n1', INC(11)); // a replaced data dir: n1 is recorded as INC(1)
   const n1 = await node(t, 'n1', r1);
