@@ -1,11 +1,11 @@
 /**
- * `node dist/bench/cost.js [--build NAME=DIST]... [--vs etcd] [--rate 50] [--puts 500]`
+ * `node dist/bench/cost.js [--build NAME=DIST]... [--vs etcd] [--rate 50] [--clients 1] [--puts 500]`
  *
  * What one put costs, measured in CPU rather than wall-clock time, so that two builds (or ours
  * and etcd) can be compared on a machine that other jobs share: wall-clock latency swings with
  * the load, CPU per operation much less. For each system, in alternating rounds on fresh
- * clusters: the idle CPU of each member; then puts from one client at a fixed rate (an open
- * loop paced by the clock, so every system does the same work per second and the idle share
+ * clusters: the idle CPU of each member; then puts from one client (or `--clients N`, each with
+ * connections of its own, what a connection costs a server) at a fixed rate (an open loop paced by the clock, so every system does the same work per second and the idle share
  * per put is the same), with the CPU of the leader and of the followers per put, split into
  * the main thread (the event loop) and the other threads (libuv's pool: LevelDB writes and
  * fsyncs; V8's compiler and GC helpers); p50 and p99; resident memory. The memory at rest is read
@@ -38,6 +38,7 @@ interface Opts {
   etcd?: string;
   nodes: string;
   rate: string;
+  clients: string;
   puts: string;
   idle: string;
   settle: string;
@@ -57,6 +58,7 @@ const program = new Command()
   .option('--etcd <path>', 'the etcd binary')
   .option('--nodes <n>', 'members per cluster', '3')
   .option('--rate <n>', 'puts per second', '50')
+  .option('--clients <n>', 'clients sharing the rate, each with a connection of its own (put j goes to client j mod n)', '1')
   .option('--puts <n>', 'puts measured per round', '500')
   .option('--idle <s>', 'seconds of idle measurement per round', '5')
   .option('--settle <s>', 'seconds between the warm-up puts and the idle measurement (a long-running server has finished compiling)', '1')
@@ -99,7 +101,7 @@ if (opts.vs === 'etcd') {
   systems.push({ name: 'etcd', start: (n) => EtcdCluster.start(bin, n, 'grpc') });
 }
 
-const cfg = { nodes: Number(opts.nodes), rate: Number(opts.rate), puts: Number(opts.puts), idleMs: Number(opts.idle) * 1000, settleMs: Number(opts.settle) * 1000, rounds: Number(opts.rounds) };
+const cfg = { nodes: Number(opts.nodes), rate: Number(opts.rate), clients: Number(opts.clients), puts: Number(opts.puts), idleMs: Number(opts.idle) * 1000, settleMs: Number(opts.settle) * 1000, rounds: Number(opts.rounds) };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -144,9 +146,9 @@ async function measure(sys: System): Promise<Round> {
     const pids = c.pids();
     const order = [leaderPid!, ...pids.filter((p) => p !== leaderPid)];
     const target: KvTarget = await c.target();
-    const client = target.client();
-    // Warm the path (and its connections) before anything is measured.
-    for (let i = 0; i < 200; i++) await client.put(keyOf(i), VALUE);
+    const clients = Array.from({ length: cfg.clients }, () => target.client());
+    // Warm the path (and every client's connections) before anything is measured.
+    for (const client of clients) for (let i = 0; i < Math.max(2, Math.ceil(200 / cfg.clients)); i++) await client.put(keyOf(i), VALUE);
     await sleep(cfg.settleMs);
     const idleMemory = meanMemory(order);
     const switches = (): number => order.reduce((n, p) => n + (mainThreadSwitches(p) ?? 0), 0);
@@ -164,21 +166,27 @@ async function measure(sys: System): Promise<Round> {
     const machine0 = machineBusyMs();
     const client0 = process.cpuUsage();
     t0 = performance.now();
-    for (let i = 0; i < cfg.puts; i++) {
-      const due = t0 + (i * 1000) / cfg.rate;
-      const now = performance.now();
-      if (due > now) await sleep(due - now);
-      const start = performance.now();
-      await client.put(keyOf(i), VALUE);
-      recordMs(h, performance.now() - start);
-    }
+    // Each client its own open loop over its share of the schedule: put i is due at i / rate,
+    // on client i mod n (a client still busy with its previous put sends this one late).
+    await Promise.all(
+      clients.map(async (client, j) => {
+        for (let i = j; i < cfg.puts; i += clients.length) {
+          const due = t0 + (i * 1000) / cfg.rate;
+          const now = performance.now();
+          if (due > now) await sleep(due - now);
+          const start = performance.now();
+          await client.put(keyOf(i), VALUE);
+          recordMs(h, performance.now() - start);
+        }
+      }),
+    );
     const used = snapshot(order).map((s, i) => minus(s, before[i]!));
     const wall = performance.now() - t0;
     const cc = process.cpuUsage(client0);
     const clientMs = (cc.user + cc.system) / 1000;
     const serverMs = used.reduce((n, s) => n + s.mainMs + s.otherMs, 0);
     const otherMs = Math.max(0, machineBusyMs() - machine0 - serverMs - clientMs);
-    client.close();
+    for (const client of clients) client.close();
     const followers = used.slice(1);
     const per = (x: number): number => round(x / cfg.puts, 3);
     return {
@@ -238,7 +246,7 @@ function table(rounds: readonly Round[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => pad(c, widths[i]!)).join('  ');
   return [
-    `CPU per put in ms (medians of ${rounds.length / Math.max(1, new Set(rounds.map((r) => r.system)).size)} rounds), ${cfg.nodes} members, one client at ${cfg.rate} puts/s`,
+    `CPU per put in ms (medians of ${rounds.length / Math.max(1, new Set(rounds.map((r) => r.system)).size)} rounds), ${cfg.nodes} members, ${cfg.clients === 1 ? 'one client' : `${cfg.clients} clients`} at ${cfg.rate} puts/s`,
     line(head),
     ...rows.map(line),
   ].join('\n');
