@@ -303,7 +303,7 @@ class MembershipDriver implements MembershipNode {
     const forMs = Math.round(news.forMs);
     const [does, their, they, them] = news.peers.length === 1 ? ['does', 'its', 'it', 'it'] : ['do', 'their', 'they', 'them'];
     this.port.logger.warn(
-      { peers: news.peers, address, forMs },
+      { peers: news.peers, newly: news.newly, address, forMs },
       `${who} ${does} not hear ${self} (this node) for ${forMs}ms, though ${their} views reach ${self} on connections it opened: ` +
         `${they} cannot dial ${self} at ${address}, or what ${self} sends ${them} is lost. ` +
         `Check ${self}'s listen address (${this.options.listen === undefined ? 'it' : `it listens at ${this.options.listen}; it`} must accept connections at ${address}) and firewalls toward ${self}` +
