@@ -169,6 +169,8 @@ export class RaftHost implements ConsensusPort {
   private earlyPeers: Set<NodeId> | null;
   /** The hard state of the last Ready written. */
   private hard: HardState;
+  /** Its storage held nothing at this start (a new data dir): ENTRIES_LOST then says so. */
+  private readonly startedEmpty: boolean;
 
   constructor(private readonly opts: RaftHostOptions) {
     this.id = opts.id;
@@ -186,6 +188,7 @@ export class RaftHost implements ConsensusPort {
       this.mem.applySnapshot(persisted.snapshot);
       opts.stateMachine.restore(persisted.snapshot.data);
     }
+    this.startedEmpty = persisted.snapshot === null && persisted.entries.length === 0 && persisted.hardState.term === 0;
     this.mem.append(persisted.entries);
     this.mem.setHardState(persisted.hardState);
     this.hard = persisted.hardState;
@@ -290,8 +293,11 @@ export class RaftHost implements ConsensusPort {
    * its identity tells it from the data dir that acknowledged them: it stops, as etcd does.
    */
   private stopEntriesLost(leader: NodeId, err: RaftError): void {
+    const whose = this.startedEmpty
+      ? 'this data dir was empty at this start: the member lost the data dir that acknowledged them (most often a disk lost moments after it first joined, before the cluster recorded its data dir)'
+      : 'this data dir is older than the one that acknowledged them (restored from an older copy, or its disk lost synced writes)';
     const message =
-      `${err.message}: this data dir is older than the one that acknowledged them (restored from an older copy, or its disk lost synced writes). ` +
+      `${err.message}: ${whose}. ` +
       'Were it to vote, it could elect a leader without writes the cluster acknowledged. It stops; rebuild it as a member ' +
       "(operate.md, 'Rebuilding a lost member'); never restore a member's data dir from a copy";
     this.opts.logger.fatal({ code: 'ENTRIES_LOST', leader }, message);

@@ -54,3 +54,24 @@ void t.test("a follower told it holds entries beyond its log stops with ENTRIES_
   const kept = await reopened.load();
   t.equal(kept.entries.at(-1)?.index, 1, 'its log is as it was');
 });
+
+void t.test('a follower that started with an empty data dir and is told it holds entries says its data dir was new', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'entries-lost-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const storage = await LevelRaftStorage.open(dir);
+  const fatal: Error[] = [];
+  const logger = pino({ level: 'silent' });
+  // A joiner that lost its disk after it acknowledged entries, and started empty again.
+  const host = new RaftHost({ id: 'n1', timing, storage, persisted: await storage.load(), stateMachine: new StateMachine(), confCommand: confEntryToMembersCommand, scheduler: systemScheduler, rng: seededRng(5), run: 'entries-lost', logger, send: () => undefined, onFatal: (e) => void fatal.push(e) });
+  host.start();
+  t.teardown(async () => {
+    await host.stop();
+    await storage.close();
+  });
+  host.step({ type: 'Heartbeat', from: 'n2', to: 'n1', term: 2, commit: 7, context: '' });
+  await waitFor(() => fatal.length === 1, 'onFatal', 2000);
+  t.match(fatal[0], { code: 'ENTRIES_LOST' });
+  t.match(fatal[0]!.message, /but its log ends at 0: .*: this data dir was empty at this start: the member lost the data dir that acknowledged them/);
+  t.notMatch(fatal[0]!.message, /older than the one that acknowledged/, 'not called an older copy');
+});
+
