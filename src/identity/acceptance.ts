@@ -107,11 +107,6 @@ const FROM_LEADER: ReadonlySet<Message['type']> = new Set(['Append', 'Heartbeat'
 
 const show = (v: string): string => (v === '' ? 'none' : v);
 
-/** The sender's id as a reason shows it: as is when it is a member's, cut short and quoted when unknown. */
-function senderShown(view: AcceptanceView, from: string): string {
-  return view.members.get(from) !== null || view.configured(from) ? from : JSON.stringify(from.slice(0, 64));
-}
-
 function clusterIdRefusal(self: string, ours: string, from: string, theirs: string): Refusal {
   return {
     code: 'CLUSTER_ID',
@@ -126,13 +121,15 @@ export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal 
     const found = typeof env.clusterName === 'string' ? JSON.stringify(env.clusterName.slice(0, 64)) : String(env.clusterName).slice(0, 64);
     return { code: 'CLUSTER_NAME', reason: `cluster name mismatch: expected ${JSON.stringify(view.clusterName)}, found ${found}` };
   }
-  // Before the member check: a node of another cluster of the same name, whose members have
-  // other ids, refused every caller of ours as UNKNOWN_MEMBER, which a dialer reads as an
-  // unanswered ping on a working link; CLUSTER_ID tells it that another cluster answers at that
-  // address (ping-failure.ts). Only a well-formed id is compared here: others are refused below.
   const ours = localClusterId(view);
-  if (ours !== null && IDENTITY_ID.test(env.clusterId) && env.clusterId !== ours) return clusterIdRefusal(view.self, ours, senderShown(view, env.from), env.clusterId);
   if (view.members.get(env.from) === null && !view.configured(env.from)) {
+    // A sender we do not know, of another cluster of the same name (whose members have other
+    // ids): CLUSTER_ID, not UNKNOWN_MEMBER, which a dialer reads as an unanswered ping on a
+    // working link; CLUSTER_ID tells it another cluster answers at that address
+    // (ping-failure.ts). A well-formed id only; its member id is unbounded, so shown cut short.
+    // A known sender keeps the order below: a recovery's left-out member (removed incarnation,
+    // the old cluster id) must hear REMOVED_MEMBER, which stops it for good (removal-watch.ts).
+    if (ours !== null && IDENTITY_ID.test(env.clusterId) && env.clusterId !== ours) return clusterIdRefusal(view.self, ours, JSON.stringify(env.from.slice(0, 64)), env.clusterId);
     return {
       code: 'UNKNOWN_MEMBER',
       reason: `unknown sender: expected a member of cluster ${JSON.stringify(view.clusterName)}, found ${JSON.stringify(env.from.slice(0, 64))}`,
@@ -146,6 +143,7 @@ export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal 
       reason: `${env.from} runs incarnation ${env.incarnation}, which was removed from the cluster; a removed member comes back only re-added with an empty data dir`,
     };
   }
+  if (ours !== null && env.clusterId !== '' && env.clusterId !== ours) return clusterIdRefusal(view.self, ours, env.from, env.clusterId);
   const creation = view.identity.creation;
   if (creation !== null && env.creation !== '' && env.creation !== creation) {
     return {

@@ -30,6 +30,14 @@ export function refuserClusterIdIn(reason: string): string | null {
   return BELONGS.exec(reason)?.[1] ?? null;
 }
 
+/** `... mismatch: REFUSER belongs to cluster ID, ...` (acceptance.ts): the refuser names itself first. */
+const REFUSER = /\bcluster id mismatch: (\S+) belongs to cluster [0-9a-f]{16}\b/;
+
+/** The refusing peer's own member id in a CLUSTER_ID refusal it sent; null when it does not say. */
+export function refuserIdIn(reason: string): string | null {
+  return REFUSER.exec(reason)?.[1] ?? null;
+}
+
 export class OtherClusterPeers {
   private readonly peers = new Map<string, OtherClusterPeer>();
 

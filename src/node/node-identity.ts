@@ -33,7 +33,7 @@ import {
 } from '../identity/index.js';
 import { DuplicateMarks, type DuplicateMark } from '../identity/duplicate-marks.js';
 import { describeRefusedForName, NameRefusers } from '../identity/name-refusers.js';
-import { describeOtherClusters, OtherClusterPeers, refuserClusterIdIn, type OtherClusterPeer } from '../identity/other-cluster-peers.js';
+import { describeOtherClusters, OtherClusterPeers, refuserClusterIdIn, refuserIdIn, type OtherClusterPeer } from '../identity/other-cluster-peers.js';
 import { PROVEN_HOLDS, ProcessClaims, speakingTerm } from '../identity/process-claims.js';
 import type { Message } from '../raft/messages.js';
 import { BOOT_ID_VERSION } from '../statemachine/cluster-version.js';
@@ -285,7 +285,10 @@ export class NodeIdentity implements TransportIdentity {
     const who = this.named(peer);
     if (code === 'DUPLICATE_PROCESS' && who !== 'unknown') this.duplicates.refusedBy(who, this.opts.now());
     if (code === 'CLUSTER_NAME' && who !== 'unknown') this.nameRefusers.refusedBy(who, details, this.opts.now());
-    if (code === 'CLUSTER_ID') this.sawOtherCluster(who, refuserClusterIdIn(details), 'it refuses this node as CLUSTER_ID');
+    // Not when the refuser names itself otherwise: another cluster's node has taken `peer`'s
+    // address (the dial's warning names it: ping-failure.ts), no second cluster under our file.
+    const refuser = refuserIdIn(details);
+    if (code === 'CLUSTER_ID' && (refuser === null || refuser === peer)) this.sawOtherCluster(who, refuserClusterIdIn(details), 'it refuses this node as CLUSTER_ID');
     this.opts.onRefusal('out', who, code, details, this.shouldReport(`out:${who}:${code ?? 'other'}`));
   }
 

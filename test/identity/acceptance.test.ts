@@ -40,6 +40,14 @@ void t.test('rule 1: another cluster name or id, an unknown sender, a removed in
   t.match(judgePing(established, env({ from: 'x2', clusterId: 'not-an-id' })), { code: 'UNKNOWN_MEMBER' }, 'a malformed id is not compared before the member check');
   t.match(judgePing(established, env({ from: 'x2', clusterId: '' })), { code: 'UNKNOWN_MEMBER' }, 'nor is a missing one');
   t.match(judgeBatch(established, env({ incarnation: INC(44) }), [heartbeat()]), { accept: false, refusal: { code: 'REMOVED_MEMBER', reason: /incarnation 000000000000002c, which was removed/ } });
+  // A member left out of `controller recover` still runs its old data dir: the new epoch has
+  // another cluster id and records that incarnation as removed. REMOVED_MEMBER is what stops it
+  // for good (exit 10, removal-watch.ts); CLUSTER_ID would leave it running beside the cluster.
+  const recovered = view({ ...established, identity: identity({ clusterId: CLUSTER_B }), members: members({ c1: { incarnation: INC(1) } }, { clusterId: CLUSTER_B, removed: [INC(2)] }) });
+  t.match(judgePing(recovered, env()), { code: 'REMOVED_MEMBER' }, "a recovery's left-out member is told it was removed, not another cluster's");
+  t.match(judgeBatch(recovered, env(), [vote(20)]), { accept: false, refusal: { code: 'REMOVED_MEMBER' } });
+  // A known sender's malformed field is still named before its cluster id, as before.
+  t.match(judgePing(established, env({ clusterId: CLUSTER_B, boot: 'zz' })), { code: 'MALFORMED_ENVELOPE' }, "a member's malformed field is named first");
   const created = view({ ...established, identity: identity({ clusterId: CLUSTER_A, creation: INC(0xc1) }) });
   t.match(judgeBatch(created, env({ creation: INC(0xc2) }), [vote(1)]), {
     accept: false,

@@ -427,10 +427,16 @@ void t.test('peers answering for another cluster id: marked from refusals both w
   t.match(errors()[0], /^c2 \(cluster 00000000000000bb\) answers for another cluster than c1's \(00000000000000aa\): two clusters run under one cluster file .*docs\/operate\.md/);
 
   r.now += 10;
+  // Another cluster's node at c3's address, under its own id x9 (an address taken, not two
+  // clusters under one file): the dial fails with a warning naming it (ping-failure.ts), but c3
+  // is not marked, which would call this node unhealthy and tell the operator to move the data
+  // dirs of x9's cluster aside.
+  r.node.onRefusedBy('c3', 'CLUSTER_ID', `CLUSTER_ID: cluster id mismatch: x9 belongs to cluster ${CLUSTER_B}, "c1" to cluster ${CLUSTER_A} (same name, another cluster)`);
+  t.strictSame(r.node.otherClusterPeers().map((p) => p.peer), ['c2'], 'a node refusing under another id than the one dialled is not the member answering for another cluster');
   r.node.onRefusedBy('c3', 'CLUSTER_ID', `CLUSTER_ID: cluster id mismatch: c3 belongs to cluster ${CLUSTER_B}, c1 to cluster ${CLUSTER_A} (same name, another cluster)`);
   r.node.onRefusedBy('stranger', 'CLUSTER_ID', `CLUSTER_ID: cluster id mismatch: stranger belongs to cluster ${CLUSTER_B}, c1 to cluster ${CLUSTER_A}`);
   t.strictSame(r.node.otherClusterPeers().map((p) => [p.peer, p.clusterId]), [['c2', CLUSTER_B], ['c3', CLUSTER_B]], 'a peer refusing this node, with the id its refusal names; not an unknown sender');
-  t.equal(r.reports.filter((x) => x.code === 'CLUSTER_ID').length, 2, 'refusals still reported to the log, audit and metrics as before');
+  t.equal(r.reports.filter((x) => x.code === 'CLUSTER_ID').length, 3, 'refusals still reported to the log, audit and metrics as before');
 
   r.node.noteHeard(env('c3'));
   t.strictSame(r.node.otherClusterPeers().map((p) => p.peer), ['c2'], 'c3 accepted under our cluster id: forgotten');

@@ -200,6 +200,19 @@ void t.test("a ping refused for our cluster id is another cluster's node answeri
   t.equal(r1.refusedBy.length, 1);
 });
 
+void t.test("a member left out of a recovery (its data dir removed, the old cluster id) hears REMOVED_MEMBER, which stops it, not CLUSTER_ID", async (t) => {
+  // The recovered cluster runs a new cluster id and records n1's data dir (INC(99)) as removed.
+  const r1 = identityOf('n1', INC(99), '00000000000000bb');
+  const r2 = identityOf('n2', INC(2));
+  const n1 = await node(t, 'n1', r1);
+  const n2 = await node(t, 'n2', r2);
+  n1.transport.setPeer('n2', n2.address);
+  n1.transport.send([heartbeat('n1', 'n2')]);
+  await waitFor(() => r1.refusedBy.length > 0, 'the refusal');
+  t.match(r1.refusedBy[0], { peer: 'n2', code: 'REMOVED_MEMBER', details: /n1 runs incarnation 0000000000000063, which was removed/ });
+  t.equal(n2.received.length, 0);
+});
+
 void t.test('a ping refused by a node of another cluster of the same name, whose members have other ids, is that node answering at the address', async (t) => {
   // n4 is no member of the table n2 holds: without the cluster id judged first, n2 refused it as
   // an unknown sender, and n4 counted a ping lost on a working connection.
