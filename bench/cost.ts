@@ -101,6 +101,9 @@ if (opts.vs === 'etcd') {
   systems.push({ name: 'etcd', start: (n) => EtcdCluster.start(bin, n, 'grpc') });
 }
 
+for (const [name, v] of [['--nodes', opts.nodes], ['--rate', opts.rate], ['--clients', opts.clients], ['--puts', opts.puts], ['--rounds', opts.rounds]] as const) {
+  if (!/^[1-9][0-9]*$/.test(v)) program.error(`${name}: expected a positive integer, found ${JSON.stringify(v)}`);
+}
 const cfg = { nodes: Number(opts.nodes), rate: Number(opts.rate), clients: Number(opts.clients), puts: Number(opts.puts), idleMs: Number(opts.idle) * 1000, settleMs: Number(opts.settle) * 1000, rounds: Number(opts.rounds) };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
