@@ -48,9 +48,10 @@ const READ_INDEX_RETRY_MS = 500;
 /**
  * UTF-16 units of snapshot text per turn of the loop: about 1.6-1.9 ms of serialization here
  * (p50-p90 for 70 MB of 1 KB values; 1 Mi units took 12-16 ms, up to 45 ms in a first, cold
- * snapshot, and every write waiting on the loop waited that long). The whole takes as long
- * either way (1.0-1.05 s for those 70 MB): a step costs little beyond its own text. A record
- * longer than this (a 1 MB value) is still one step.
+ * snapshot, and every write waiting on the loop waited that long). On an idle loop the whole
+ * takes as long either way (1.0-1.05 s for those 70 MB): a step costs little beyond its own
+ * text. On a busy one each step waits a turn, so the snapshot, and the log compaction after
+ * it, come later. A record longer than this (a 1 MB value) is still one step.
  */
 const SNAPSHOT_STEP_UNITS = 1 << 17;
 
