@@ -17,7 +17,7 @@ import { freePorts } from '../test/helpers/free-ports.js';
 import { guardChild } from '../test/helpers/reaper.js';
 import { FaultProxy } from './fault-proxy.js';
 import { LinkTable } from './link-faults.js';
-import { pidOfLoopbackClient } from './proc-sockets.js';
+import { BatchedAttribution } from './batched-attribution.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CONTROLLER_JS = path.join(root, 'dist/bin/controller.js');
@@ -60,6 +60,14 @@ export class ChaosCluster {
   readonly firstHeard = new Map<string, number>();
   private readonly procs = new Map<string, Proc>();
   private readonly paused = new Set<string>();
+  /** Which node opened a connection a proxy accepted: one lookup per batch of connections. */
+  private readonly attribution = new BatchedAttribution({
+    nodes: () => {
+      const pids = new Map<number, string>();
+      for (const [id, p] of this.procs) if (p.child.pid !== undefined) pids.set(p.child.pid, id);
+      return pids;
+    },
+  });
 
   private constructor(
     private readonly opts: ChaosClusterOptions,
@@ -135,12 +143,9 @@ export class ChaosCluster {
   }
 
   /** Which node opened a connection that a proxy accepted (null: not one of ours). */
-  private identify(socket: net.Socket): string | null {
-    const pids = new Map<number, string>();
-    for (const [id, p] of this.procs) if (p.child.pid !== undefined) pids.set(p.child.pid, id);
-    if (socket.remotePort === undefined || socket.localPort === undefined) return null;
-    const pid = pidOfLoopbackClient(socket.remotePort, socket.localPort, pids.keys());
-    return pid === null ? null : (pids.get(pid) ?? null);
+  private identify(socket: net.Socket): Promise<string | null> {
+    if (socket.remotePort === undefined || socket.localPort === undefined) return Promise.resolve(null);
+    return this.attribution.identify({ clientPort: socket.remotePort, serverPort: socket.localPort });
   }
 
   isStarted(id: string): boolean {

@@ -1,7 +1,7 @@
 /**
  * A TCP proxy in front of one node: it listens on the node's `address` (what peers dial) and
  * forwards to the node's `listen` (what it binds). Every connection is attributed to the
- * peer that opened it (see proc-sockets.ts), so each direction of it is one directed link:
+ * peer that opened it (see proc-sockets.ts, batched-attribution.ts), so each direction of it is one directed link:
  * client -> node carries the peer's messages to the node, node -> client the node's messages
  * to the peer. For every chunk the proxy consults the LinkTable:
  *
@@ -31,8 +31,11 @@ export interface FaultProxyOptions {
   readonly targetHost: string;
   readonly targetPort: number;
   readonly links: LinkTable;
-  /** Which node opened this accepted connection; null when it is not a node. */
-  readonly identify: (socket: net.Socket) => string | null;
+  /**
+   * Which node opened this accepted connection; null when it is not a node. An answer that
+   * comes later (a batched lookup) holds the connection, paused, until it comes.
+   */
+  readonly identify: (socket: net.Socket) => string | null | Promise<string | null>;
   /** Uniform [0, 1) for delays (seeded by the caller). */
   readonly random: () => number;
   /** Called whenever bytes from a known peer are forwarded to the node: the peer is alive and heard. */
@@ -244,7 +247,9 @@ class Connection {
 
   identifyAgain(): void {
     this.retried = true;
-    this.source = this.proxy.identifySafely(this.client);
+    void this.proxy.identifySafely(this.client).then((source) => {
+      if (this.source === null) this.source = source;
+    });
   }
 
   forwardedUp(): void {
@@ -283,6 +288,9 @@ export class FaultProxy {
   readonly random: () => number;
   readonly stats: ProxyStats = { connections: 0, unidentified: 0, unidentifiedActive: 0, bytesForwarded: 0, bytesDropped: 0, chunksHeld: 0, closedOnHeal: 0, endings: {} };
   private readonly connections = new Set<Connection>();
+  /** Accepted, paused, waiting for identify's answer. */
+  private readonly unattributed = new Set<net.Socket>();
+  private closing = false;
   private readonly unsubscribe: () => void;
 
   private constructor(
@@ -321,21 +329,37 @@ export class FaultProxy {
 
   private accept(client: net.Socket): void {
     this.stats.connections += 1;
+    const id = this.stats.connections;
     client.setNoDelay(true);
-    const source = this.identifySafely(client);
+    // Until it is attributed the client stays paused (pauseOnConnect); one that fails meanwhile is gone.
+    const onEarlyError = (): void => void client.destroy();
+    client.on('error', onEarlyError);
+    this.unattributed.add(client);
+    void this.identifySafely(client).then((source) => {
+      this.unattributed.delete(client);
+      client.off('error', onEarlyError);
+      if (this.closing || client.destroyed) {
+        client.destroy();
+        return;
+      }
+      this.open(id, client, source);
+    });
+  }
+
+  private open(id: number, client: net.Socket, source: string | null): void {
     if (source === null) this.stats.unidentified += 1;
     const server = net.connect({ host: this.opts.targetHost, port: this.opts.targetPort, allowHalfOpen: true });
     server.setNoDelay(true);
-    const conn = new Connection(this, this.stats.connections, client, server, source);
+    const conn = new Connection(this, id, client, server, source);
     this.connections.add(conn);
     client.resume();
   }
 
-  identifySafely(socket: net.Socket): string | null {
+  identifySafely(socket: net.Socket): Promise<string | null> {
     try {
-      return this.opts.identify(socket);
+      return Promise.resolve(this.opts.identify(socket)).catch(() => null);
     } catch {
-      return null;
+      return Promise.resolve(null);
     }
   }
 
@@ -353,7 +377,9 @@ export class FaultProxy {
 
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
+    this.closing = true;
     this.unsubscribe();
+    for (const s of [...this.unattributed]) s.destroy();
     for (const c of [...this.connections]) c.close();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
