@@ -134,36 +134,50 @@ void t.test("a follower applies a committed membership change only once its comm
   t.equal(n.sm.appliedIndex, 2);
 });
 
-void t.test('a leader sends its commit notices at once but applies the change only once its commit index is synced, heartbeating meanwhile', async (t) => {
-  const n = startN1(t);
-  const { host, storage, clock, sent } = n;
-  // n1 campaigns; n2 grants its pre-vote and vote, and acknowledges what n1 appends.
-  const answerAsN2 = (): void => {
-    for (const m of sent.splice(0)) {
-      if (m.to !== 'n2') continue;
-      if (m.type === 'PreVote') host.step({ type: 'PreVoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
-      if (m.type === 'Vote') host.step({ type: 'VoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
-      if (m.type === 'Append' && !m.commitOnly) {
-        host.step({ type: 'AppendResp', from: 'n2', to: 'n1', term: m.term, reject: false, index: m.prevIndex + m.entries.length, rejectHint: 0, hintTerm: 0 });
-      }
+/** n2 grants what n1 asks and acknowledges what n1 appends; handles what n1 sent so far. */
+function answerAsN2({ host, sent }: Node): void {
+  for (const m of sent.splice(0)) {
+    if (m.to !== 'n2') continue;
+    if (m.type === 'PreVote') host.step({ type: 'PreVoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
+    if (m.type === 'Vote') host.step({ type: 'VoteResp', from: 'n2', to: 'n1', term: m.term, reject: false });
+    if (m.type === 'Append' && !m.commitOnly) {
+      host.step({ type: 'AppendResp', from: 'n2', to: 'n1', term: m.term, reject: false, index: m.prevIndex + m.entries.length, rejectHint: 0, hintTerm: 0 });
     }
-  };
+  }
+}
+
+/** n1 campaigns and, with n2's votes, leads with its first entry applied. */
+function electN1(n: Node): void {
+  const { host, storage, clock } = n;
   host.campaign();
   for (let i = 0; i < 20 && !(host.softState().leader === 'n1' && host.status().applied === host.status().lastIndex); i++) {
     clock.advance(0);
     storage.completeAll();
     clock.advance(0);
-    answerAsN2();
+    answerAsN2(n);
   }
-  t.equal(host.softState().leader, 'n1', 'n1 leads');
-  const done = host.proposeConfChange(addN4, 60_000);
+  if (host.softState().leader !== 'n1') throw new Error('n1 was not elected');
+}
+
+/** The leader proposes `change`, writes it and has n2 acknowledge it: returns its index and the outcome. */
+function proposeAndAck(n: Node, change: ConfEntry): { at: number; done: Promise<{ ok: boolean }> } {
+  const { host, storage, clock } = n;
+  const done = host.proposeConfChange(change, 60_000);
   clock.advance(0);
   storage.completeAll();
   clock.advance(0);
   const at = host.status().lastIndex;
-  t.ok(sent.some((m) => m.type === 'Append' && m.to === 'n2' && m.entries.some((e) => e.index === at && e.kind === 'conf')), 'the change is appended to n2');
-  answerAsN2();
+  if (!n.sent.some((m) => m.type === 'Append' && m.to === 'n2' && m.entries.some((e) => e.index === at && e.kind === 'conf'))) throw new Error('the change was not appended to n2');
+  answerAsN2(n);
   clock.advance(0);
+  return { at, done };
+}
+
+void t.test('a leader sends its commit notices at once but applies the change only once its commit index is synced, heartbeating meanwhile', async (t) => {
+  const n = startN1(t);
+  const { host, storage, clock, sent } = n;
+  electN1(n);
+  const { at, done } = proposeAndAck(n, addN4);
 
   const commitSave = storage.pending.at(-1);
   t.ok(commitSave !== undefined && commitSave.sync && commitSave.update.hardState?.commit === at, `the commit index ${at} is written synced`);
@@ -181,4 +195,30 @@ void t.test('a leader sends its commit notices at once but applies the change on
   t.same(n.applied.map((a) => a.change), [addN4], 'applied once the write completed');
   t.same(host.status().conf.learners, ['n4']);
   t.ok((await done).ok, 'and the proposal answered');
+});
+
+void t.test('what a leader queued for a member while it synced that member\'s removal is not sent once the removal is applied', async (t) => {
+  // The identity layer stamps a leader's message with the receiver's recorded data dir as it
+  // leaves; sent after the removal was applied, the record is gone and a replacement of n3
+  // would take the old data dir's commit for its own (identity seed 131172).
+  const n = startN1(t);
+  const { host, storage, clock, sent } = n;
+  electN1(n);
+  const removeN3: ConfEntry = { type: 'remove', node: 'n3', context: '' };
+  const { done } = proposeAndAck(n, removeN3);
+  t.same(n.applied, [], 'the removal waits for its commit index to be synced');
+
+  // Meanwhile a client reads: the core queues heartbeats that confirm its leadership, for n2
+  // and n3, in the old configuration.
+  sent.splice(0);
+  void host.readBarrier(60_000).catch(() => undefined);
+  clock.advance(0);
+  t.same(sent, [], 'nothing is sent while the loop waits');
+
+  storage.completeAll();
+  clock.advance(0);
+  t.same(n.applied.map((a) => a.change), [removeN3], 'the removal is applied');
+  t.ok(sent.some((m) => m.type === 'Heartbeat' && m.to === 'n2' && m.context !== ''), "the read's heartbeat goes to n2");
+  t.notOk(sent.some((m) => m.to === 'n3'), 'and nothing to n3, removed before it was sent');
+  t.ok((await done).ok);
 });
