@@ -87,8 +87,8 @@ void t.test("a crashed process's late messages, behind its restart's term, are s
   // heartbeats leaders send while they write moved seed 101932's. Seed 100689, found next with
   // `--where lateMessagesSetAside`, no longer reaches it since a membership change is applied
   // only once its commit index is synced (raft-host.ts). Seed 7862 was found by running, for
-  // each identity seed of 1..20,000 and 100,001..160,000 where lateMessagesSetAside > 0, the
-  // seed again with the rule off (the `aheadOf` test in process-claims.ts admitTo): of 107 such
+  // each identity seed of 1..40,000 and 100,001..160,000 where lateMessagesSetAside > 0, the
+  // seed again with the rule off (the `aheadOf` test in process-claims.ts admitTo): of 163 such
   // seeds, the restart is proven a copy without the rule only in 6047 and 7862. In 7862 leader
   // n4 of five crashes and restarts at once as a partition heals, and its crashed process's
   // heartbeats and pre-vote answers of term 6 reach n1 and n5 after the restart has moved on.
