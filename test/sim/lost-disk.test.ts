@@ -129,13 +129,19 @@ void t.test("a lost learner's replacement, heard before it was recorded, stops w
   // acknowledgement and its heartbeat (commit 5) stops the replacement: the guard working, not a
   // broken promise. The harness rebuilds it, as the stop tells an operator to; before, it named
   // the stop a durable-before-send failure, as it still does for a data dir that acknowledged.
+  // Since a membership change is applied only once its commit index is synced (raft-host.ts),
+  // this seed's schedule no longer reaches the stop, and no other identity seed of 1..40,000 and
+  // 100,001..185,000 stops a replacement (statistic replacementsStopped): the shape is kept as a
+  // todo until a seed reaches it again (it was the only one in 100,000..141,999 before).
+  const moved = { todo: 'seed 129581 moved off this shape; a new seed is needed' };
   const r = runSeed(129581, { ...WITH_IDENTITY, traceKeep: Number.POSITIVE_INFINITY });
   t.ok(r.ok, r.failure ?? 'seed 129581 keeps every invariant and recovers');
-  t.equal(r.stats.replacementsStopped, 1, "n4's replacement stopped once");
+  t.equal(r.stats.replacementsStopped, 1, "n4's replacement stopped once", moved);
   t.match(
     r.trace.join('\n'),
     /DISK LOST n4\n.*n4 start-up: join[\s\S]*n4 stopped \(ENTRIES_LOST\): n3 counts acknowledgements of the data dir n4 lost, up to 5\n[\s\S]*REBUILD n4: added back as a learner/,
     'the lost learner rejoined unrecorded, was stopped by the leader that heard its predecessor, and was rebuilt',
+    moved,
   );
 });
 
