@@ -571,9 +571,17 @@ export class RaftHost implements ConsensusPort {
     // The commit index that covers the change may have come in an earlier Ready (the core hands
     // out committed entries a batch at a time) and be held by storage still: a synced write of
     // nothing writes it (identity seed 104822: two survivors restarted without the change that
-    // made them a quorum, and neither could be elected).
-    const durable = rd.committedEntries.some((e) => e.kind === 'conf');
-    if (rd.hardState !== null || rd.entries.length > 0 || durable) this.persist(rd, durable).then(() => undefined, (err) => this.fail(err));
+    // made them a quorum, and neither could be elected). And the change is applied only once
+    // that write is durable: applied at once, a power cut within the fsync put the node back in
+    // the old configuration after it had acted in the new one (counted votes, answered as a
+    // member). A leader has sent this Ready's commit notices already; they need nothing of its
+    // disk (the commit is a quorum's), and while it waits its ticks still send heartbeats, in the
+    // old configuration, as while any write of its own (sendHeartbeatsWhileWriting).
+    if (rd.committedEntries.some((e) => e.kind === 'conf')) {
+      this.waitFor(this.persist(rd, true), () => this.carryOut(rd, leading));
+      return;
+    }
+    if (rd.hardState !== null || rd.entries.length > 0) this.persist(rd, false).then(() => undefined, (err) => this.fail(err));
     this.carryOut(rd, leading);
   }
 
@@ -586,7 +594,7 @@ export class RaftHost implements ConsensusPort {
     return rd.hardState !== null && (rd.hardState.term !== this.hard.term || rd.hardState.vote !== this.hard.vote);
   }
 
-  /** The rest of a Ready once its write is done (or, for a commit-only one, issued). */
+  /** The rest of a Ready once its write is done (or, for a commit-only one that applies no membership change, issued). */
   private carryOut(rd: Ready, leading: boolean): void {
     if (tracing) trace('carry-out');
     if (!leading) this.send(rd.messages, 'now');

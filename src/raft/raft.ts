@@ -21,6 +21,9 @@ import { UncommittedBytes } from './uncommitted.js';
 import type { ConfState, Entry, EntryKind, HardState, NodeId, ReadState, Role, SoftState } from './types.js';
 import type { Rng } from '../util/rng.js';
 
+/** What a leader sends a member because its progress says so. */
+const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set(['Append', 'Heartbeat', 'InstallSnapshot', 'TimeoutNow']);
+
 export type CampaignKind = 'pre-vote' | 'election' | 'transfer';
 
 /**
@@ -575,6 +578,14 @@ export class Raft {
       }
     }
     if (this.role !== 'leader') return;
+    // What this leader queued for a member the change removed was written for the old
+    // configuration, and goes with that member's progress, as a network may drop any message.
+    // The driver takes no Ready while it syncs the commit index covering a change (raft-host.ts),
+    // so such messages would leave only after the change was applied: the identity layer, whose
+    // record of the member went with it, could no longer mark them as meant for its old data dir,
+    // and a heartbeat's commit, the old data dir's acknowledgement, stopped its replacement
+    // (identity seed 131172).
+    this.msgs = this.msgs.filter((m) => members.has(m.to) || !LEADER_MESSAGES.has(m.type));
     if (!this.isVoter(this.id)) {
       // A leader that removed itself steps down; the others elect a successor (§4.2.2).
       this.becomeFollower(this.term, null);

@@ -228,7 +228,9 @@ function losingDisksAllowed(c: Cluster): boolean {
 /**
  * A membership change in a node's log that it does not know committed (one may be under way), or
  * that a crash would make it forget: a restart knows the commit index on disk (or the snapshot),
- * and the sync of a commit covering a change is waited for by nobody. Seed 132161 of `--identity`
+ * and a power cut within the sync of a commit covering a change forgets it (the change is applied
+ * only once that sync completes, so nothing acted on it, but a restart is in the configuration
+ * before it). Seed 132161 of `--identity`, before the change waited for that sync,
  * lost n3's disk 7 ms after n1 and n2 applied n2's promotion, and a power cut of both before
  * that sync restarted them with n3 and n1 the voters: no quorum without n3, and no leader to
  * rebuild it.

@@ -34,6 +34,8 @@ export class SimStorage implements RaftStorage {
   readonly log: MemoryStorage;
   private lastDoneAt = Number.NEGATIVE_INFINITY;
   private readonly deferred = new DeferredCommit();
+  /** Completes with the last write issued (as LevelRaftStorage's chain). */
+  private tail: SimFuture<void> = resolved();
 
   constructor(
     private readonly disk: Disk,
@@ -49,18 +51,13 @@ export class SimStorage implements RaftStorage {
   save(update: StorageUpdate, sync: boolean): Completion<void> {
     // As LevelRaftStorage does: a commit-only hard state waits for the next write, so a crash
     // may leave the stored commit index behind (and a restart must cope with that).
-    if (this.deferred.hold(update, sync)) {
-      const done = new SimFuture<void>();
-      done.resolve(undefined);
-      return done;
-    }
+    if (this.deferred.hold(update, sync)) return resolved();
     const hardState = this.deferred.take(update.hardState);
     if (hardState === null && update.entries.length === 0 && update.snapshot === null) {
       // Nothing to write (a synced update of nothing, with no commit index held): as
-      // LevelRaftStorage, no write at all.
-      const done = new SimFuture<void>();
-      done.resolve(undefined);
-      return done;
+      // LevelRaftStorage, no write at all, but done only once every earlier write is (a local
+      // snapshot's, in flight, may carry the commit index this update would have synced).
+      return this.tail;
     }
     const w: DiskWrite = { kind: 'ready', snapshot: update.snapshot, entries: update.entries, hardState };
     applyWrite(this.log, w);
@@ -83,6 +80,7 @@ export class SimStorage implements RaftStorage {
 
   private complete(id: number, sync: boolean): Completion<void> {
     const done = new SimFuture<void>();
+    this.tail = done;
     const now = this.proc.now();
     const at = Math.max(this.lastDoneAt, now + (sync ? this.latency.syncMs() : this.latency.writeMs()));
     this.lastDoneAt = at;
@@ -92,4 +90,10 @@ export class SimStorage implements RaftStorage {
     });
     return done;
   }
+}
+
+function resolved(): SimFuture<void> {
+  const done = new SimFuture<void>();
+  done.resolve(undefined);
+  return done;
 }
