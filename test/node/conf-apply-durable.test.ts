@@ -264,3 +264,35 @@ void t.test('a failed sync of the commit index covering a change applies nothing
   t.match(fatal.map((e) => e.message), [/EIO/], 'the failure is fatal');
   await t.rejects(done, { code: 'STORAGE_FAILED' }, 'and the proposal fails');
 });
+
+void t.test("a leader's snapshot that arrives while a follower syncs the commit index covering a change wins over that change", async (t) => {
+  // The core takes the snapshot's configuration as it steps it; the change, handed out before
+  // and applied after the sync, lies below the snapshot and must not be applied over it.
+  const n = startN1(t);
+  const { host, storage, clock } = n;
+  const entry: Entry = { term: 2, index: 2, kind: 'conf', data: encodeConfEntry(addN4) };
+  host.step({ type: 'Append', from: 'n2', to: 'n1', term: 2, prevIndex: 1, prevTerm: 1, entries: [entry], commit: 1, commitOnly: false });
+  clock.advance(0);
+  storage.completeAll();
+  clock.advance(0);
+  host.step({ type: 'Heartbeat', from: 'n2', to: 'n1', term: 2, commit: 2, context: '' });
+  clock.advance(0);
+  t.ok(storage.pending.at(-1)?.sync, 'the commit index covering the change is being synced');
+
+  // By index 5 the cluster had added n4 and removed it again.
+  const state = new StateMachine();
+  for (let i = 1; i <= 5; i++) state.advance(i);
+  const conf: ConfState = { voters: ['n1', 'n2', 'n3'], learners: [] };
+  host.step({ type: 'InstallSnapshot', from: 'n2', to: 'n1', term: 2, snapshot: { meta: { index: 5, term: 2, conf }, data: state.snapshot() } });
+  clock.advance(0);
+  t.same(n.applied, [], 'nothing is applied while the sync is in flight');
+
+  storage.completeAll();
+  clock.advance(0);
+  t.same(n.applied, [], 'the change below the snapshot is advanced over, not applied');
+  t.same(host.status().conf, conf, "the core keeps the snapshot's configuration");
+  storage.completeAll();
+  clock.advance(0);
+  t.equal(n.sm.appliedIndex, 5, 'and the state machine is restored from the snapshot');
+  t.same(host.status().conf, conf);
+});
