@@ -28,7 +28,10 @@ export interface StorageUpdate {
 export interface RaftStorage {
   /** Completes once the write is done, and on disk if `sync`. An unsynced update that holds
    * only a hard state (only the commit index moved) may wait to be written with the next one;
-   * a synced update of nothing writes such a held hard state (and is a no-op when none is). */
+   * a synced update of nothing writes such a held hard state, and when none is held it
+   * completes once every earlier write has, failing if one of them failed (RaftHost waits on it
+   * before applying a membership change: the commit index covering it may ride on a local
+   * snapshot's write still in flight). */
   save(update: StorageUpdate, sync: boolean): Completion<void>;
   /** A snapshot the local state machine took, then the log compacted up to `compactTo`. Synced. */
   saveLocalSnapshot(snapshot: Snapshot, compactTo: number): Completion<void>;

@@ -125,7 +125,11 @@ export class LevelRaftStorage implements RaftStorage {
     }
     if (u.entries.length > 0) last = pushEntries(ops, u.entries, offset, last);
     this.pushHardState(ops, u.hardState);
-    if (ops.length === 0) return this.tail;
+    // Nothing to write: done once every earlier write is, and failed if one of them failed (the
+    // tail never rejects). A synced save of nothing is RaftHost's wait for the commit index
+    // covering a membership change, which a local snapshot's batch in flight may carry: had that
+    // batch failed, the change must not be applied as if its commit index were durable.
+    if (ops.length === 0) return this.tail.then(() => this.throwIfFailed());
     // Memory moves on now, so a call issued before this write lands builds on it.
     this.bounds = { offset, last, snapIndex };
     const snap = u.snapshot;

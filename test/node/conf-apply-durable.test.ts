@@ -48,6 +48,11 @@ class HeldStorage implements RaftStorage {
   completeAll(): void {
     for (const s of this.pending.splice(0)) s.done.resolve(undefined);
   }
+
+  /** Fails every save issued so far, as a disk whose fsync returned an error. */
+  failAll(err: Error): void {
+    for (const s of this.pending.splice(0)) s.done.reject(err);
+  }
 }
 
 interface Node {
@@ -65,7 +70,7 @@ interface Teardown {
 }
 
 /** n1 of a bootstrapped n1, n2, n3, its bootstrap entry applied; the test plays n2. */
-function startN1(t: Teardown): Node {
+function startN1(t: Teardown, onFatal: (err: Error) => void = (err) => t.fail(err.message)): Node {
   const ids = ['n1', 'n2', 'n3'];
   const b = bootstrapState(ids, encodeBootstrapContext(ids.map((id, i) => ({ id, address: `127.0.0.1:${i + 1}` }))));
   const storage = new HeldStorage();
@@ -88,7 +93,7 @@ function startN1(t: Teardown): Node {
     logger: pino({ level: 'silent' }),
     send: (msgs) => void sent.push(...msgs),
     onConfApplied: (change, conf) => void applied.push({ change, conf }),
-    onFatal: (err) => t.fail(err.message),
+    onFatal,
     initialElectionAdvance: false,
   });
   t.teardown(() => {
@@ -221,4 +226,73 @@ void t.test('what a leader queued for a member while it synced that member\'s re
   t.ok(sent.some((m) => m.type === 'Heartbeat' && m.to === 'n2' && m.context !== ''), "the read's heartbeat goes to n2");
   t.notOk(sent.some((m) => m.to === 'n3'), 'and nothing to n3, removed before it was sent');
   t.ok((await done).ok);
+});
+
+void t.test('stop() while a follower syncs the commit index covering a change: the write completes, the change is applied, then the node stops', async (t) => {
+  const n = startN1(t);
+  const { host, storage, clock } = n;
+  const entry: Entry = { term: 2, index: 2, kind: 'conf', data: encodeConfEntry(addN4) };
+  host.step({ type: 'Append', from: 'n2', to: 'n1', term: 2, prevIndex: 1, prevTerm: 1, entries: [entry], commit: 1, commitOnly: false });
+  clock.advance(0);
+  storage.completeAll();
+  clock.advance(0);
+  host.step({ type: 'Heartbeat', from: 'n2', to: 'n1', term: 2, commit: 2, context: '' });
+  clock.advance(0);
+  t.ok(storage.pending.at(-1)?.sync, 'the commit index is being synced');
+
+  let stopped = false;
+  const stopping = host.stop().then(() => void (stopped = true));
+  await Promise.resolve();
+  t.notOk(stopped, 'stop() waits for the write in flight');
+  storage.completeAll();
+  await stopping;
+  t.same(n.applied.map((a) => a.change), [addN4], 'the Ready is carried out before the node stops');
+  await t.rejects(host.readBarrier(1000), { code: 'SHUTTING_DOWN' }, 'and then it takes nothing more');
+});
+
+void t.test('a failed sync of the commit index covering a change applies nothing and stops the node', async (t) => {
+  const fatal: Error[] = [];
+  const n = startN1(t, (err) => void fatal.push(err));
+  const { host, storage, clock } = n;
+  electN1(n);
+  const { done } = proposeAndAck(n, addN4);
+  t.ok(storage.pending.at(-1)?.sync, 'the commit index is being synced');
+  storage.failAll(new Error('EIO: fsync failed'));
+  clock.advance(0);
+  t.same(n.applied, [], 'the change is not applied');
+  t.same(host.status().conf.learners, [], "nor is the core's configuration switched");
+  t.match(fatal.map((e) => e.message), [/EIO/], 'the failure is fatal');
+  await t.rejects(done, { code: 'STORAGE_FAILED' }, 'and the proposal fails');
+});
+
+void t.test("a leader's snapshot that arrives while a follower syncs the commit index covering a change wins over that change", async (t) => {
+  // The core takes the snapshot's configuration as it steps it; the change, handed out before
+  // and applied after the sync, lies below the snapshot and must not be applied over it.
+  const n = startN1(t);
+  const { host, storage, clock } = n;
+  const entry: Entry = { term: 2, index: 2, kind: 'conf', data: encodeConfEntry(addN4) };
+  host.step({ type: 'Append', from: 'n2', to: 'n1', term: 2, prevIndex: 1, prevTerm: 1, entries: [entry], commit: 1, commitOnly: false });
+  clock.advance(0);
+  storage.completeAll();
+  clock.advance(0);
+  host.step({ type: 'Heartbeat', from: 'n2', to: 'n1', term: 2, commit: 2, context: '' });
+  clock.advance(0);
+  t.ok(storage.pending.at(-1)?.sync, 'the commit index covering the change is being synced');
+
+  // By index 5 the cluster had added n4 and removed it again.
+  const state = new StateMachine();
+  for (let i = 1; i <= 5; i++) state.advance(i);
+  const conf: ConfState = { voters: ['n1', 'n2', 'n3'], learners: [] };
+  host.step({ type: 'InstallSnapshot', from: 'n2', to: 'n1', term: 2, snapshot: { meta: { index: 5, term: 2, conf }, data: state.snapshot() } });
+  clock.advance(0);
+  t.same(n.applied, [], 'nothing is applied while the sync is in flight');
+
+  storage.completeAll();
+  clock.advance(0);
+  t.same(n.applied, [], 'the change below the snapshot is advanced over, not applied');
+  t.same(host.status().conf, conf, "the core keeps the snapshot's configuration");
+  storage.completeAll();
+  clock.advance(0);
+  t.equal(n.sm.appliedIndex, 5, 'and the state machine is restored from the snapshot');
+  t.same(host.status().conf, conf);
 });
