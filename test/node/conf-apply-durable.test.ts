@@ -139,6 +139,17 @@ void t.test("a follower applies a committed membership change only once its comm
   t.equal(n.sm.appliedIndex, 2);
 });
 
+/** n1, following n2, writes n4's addition at 2 and is told it is committed: the sync of commit 2 is in flight. */
+function followerSyncsChange({ host, storage, clock }: Node): void {
+  const entry: Entry = { term: 2, index: 2, kind: 'conf', data: encodeConfEntry(addN4) };
+  host.step({ type: 'Append', from: 'n2', to: 'n1', term: 2, prevIndex: 1, prevTerm: 1, entries: [entry], commit: 1, commitOnly: false });
+  clock.advance(0);
+  storage.completeAll();
+  clock.advance(0);
+  host.step({ type: 'Heartbeat', from: 'n2', to: 'n1', term: 2, commit: 2, context: '' });
+  clock.advance(0);
+}
+
 /** n2 grants what n1 asks and acknowledges what n1 appends; handles what n1 sent so far. */
 function answerAsN2({ host, sent }: Node): void {
   for (const m of sent.splice(0)) {
@@ -230,14 +241,8 @@ void t.test('what a leader queued for a member while it synced that member\'s re
 
 void t.test('stop() while a follower syncs the commit index covering a change: the write completes, the change is applied, then the node stops', async (t) => {
   const n = startN1(t);
-  const { host, storage, clock } = n;
-  const entry: Entry = { term: 2, index: 2, kind: 'conf', data: encodeConfEntry(addN4) };
-  host.step({ type: 'Append', from: 'n2', to: 'n1', term: 2, prevIndex: 1, prevTerm: 1, entries: [entry], commit: 1, commitOnly: false });
-  clock.advance(0);
-  storage.completeAll();
-  clock.advance(0);
-  host.step({ type: 'Heartbeat', from: 'n2', to: 'n1', term: 2, commit: 2, context: '' });
-  clock.advance(0);
+  const { host, storage } = n;
+  followerSyncsChange(n);
   t.ok(storage.pending.at(-1)?.sync, 'the commit index is being synced');
 
   let stopped = false;
@@ -270,13 +275,7 @@ void t.test("a leader's snapshot that arrives while a follower syncs the commit 
   // and applied after the sync, lies below the snapshot and must not be applied over it.
   const n = startN1(t);
   const { host, storage, clock } = n;
-  const entry: Entry = { term: 2, index: 2, kind: 'conf', data: encodeConfEntry(addN4) };
-  host.step({ type: 'Append', from: 'n2', to: 'n1', term: 2, prevIndex: 1, prevTerm: 1, entries: [entry], commit: 1, commitOnly: false });
-  clock.advance(0);
-  storage.completeAll();
-  clock.advance(0);
-  host.step({ type: 'Heartbeat', from: 'n2', to: 'n1', term: 2, commit: 2, context: '' });
-  clock.advance(0);
+  followerSyncsChange(n);
   t.ok(storage.pending.at(-1)?.sync, 'the commit index covering the change is being synced');
 
   // By index 5 the cluster had added n4 and removed it again.

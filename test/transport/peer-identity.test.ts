@@ -92,6 +92,17 @@ async function node(t: Test, id: string, rec: Recorded, tls?: TlsFiles): Promise
 const heartbeat = (from: string, to: string): Message => ({ type: 'Heartbeat', from, to, term: 3, commit: 1, context: '' });
 const ack = (from: string, to: string): Message => ({ type: 'AppendResp', from, to, term: 3, reject: false, index: 5, rejectHint: 0, hintTerm: 0 });
 
+/** n1 (identity `r1`) sends n2 (INC(2) in CLUSTER) a heartbeat: n2's refusal as n1 heard it, and what n2 received. */
+async function heartbeatRefused(t: Test, r1: Recorded): Promise<{ refusal: Recorded['refusedBy'][number] | undefined; received: number }> {
+  const n1 = await node(t, 'n1', r1);
+  const n2 = await node(t, 'n2', identityOf('n2', INC(2)));
+  n1.transport.setPeer('n2', n2.address);
+  n1.transport.send([heartbeat('n1', 'n2')]);
+  await waitFor(() => r1.refusedBy.length > 0, 'the refusal');
+  return { refusal: r1.refusedBy[0], received: n2.received.length };
+}
+
+
 void t.test('envelopes carry cluster id and incarnation, and the receiver hears them', async (t) => {
   const r1 = identityOf('n1', INC(1));
   const r2 = identityOf('n2', INC(2));
@@ -139,15 +150,9 @@ void t.test("a pong from a data dir the cluster did not record for the peer is a
 });
 
 void t.test('a node of another cluster (same file) is refused', async (t) => {
-  const r1 = identityOf('n1', INC(1), '00000000000000bb');
-  const r2 = identityOf('n2', INC(2));
-  const n1 = await node(t, 'n1', r1);
-  const n2 = await node(t, 'n2', r2);
-  n1.transport.setPeer('n2', n2.address);
-  n1.transport.send([heartbeat('n1', 'n2')]);
-  await waitFor(() => r1.refusedBy.length > 0, 'the refusal');
-  t.match(r1.refusedBy[0], { code: 'CLUSTER_ID', details: /n2 belongs to cluster 00000000000000aa, n1 to cluster 00000000000000bb/ });
-  t.equal(n2.received.length, 0);
+  const { refusal, received } = await heartbeatRefused(t, identityOf('n1', INC(1), '00000000000000bb'));
+  t.match(refusal, { code: 'CLUSTER_ID', details: /n2 belongs to cluster 00000000000000aa, n1 to cluster 00000000000000bb/ });
+  t.equal(received, 0);
 });
 
 /** A ping's failure, or null when it was answered. */
@@ -202,15 +207,9 @@ void t.test("a ping refused for our cluster id is another cluster's node answeri
 
 void t.test("a member left out of a recovery (its data dir removed, the old cluster id) hears REMOVED_MEMBER, which stops it, not CLUSTER_ID", async (t) => {
   // The recovered cluster runs a new cluster id and records n1's data dir (INC(99)) as removed.
-  const r1 = identityOf('n1', INC(99), '00000000000000bb');
-  const r2 = identityOf('n2', INC(2));
-  const n1 = await node(t, 'n1', r1);
-  const n2 = await node(t, 'n2', r2);
-  n1.transport.setPeer('n2', n2.address);
-  n1.transport.send([heartbeat('n1', 'n2')]);
-  await waitFor(() => r1.refusedBy.length > 0, 'the refusal');
-  t.match(r1.refusedBy[0], { peer: 'n2', code: 'REMOVED_MEMBER', details: /n1 runs incarnation 0000000000000063, which was removed/ });
-  t.equal(n2.received.length, 0);
+  const { refusal, received } = await heartbeatRefused(t, identityOf('n1', INC(99), '00000000000000bb'));
+  t.match(refusal, { peer: 'n2', code: 'REMOVED_MEMBER', details: /n1 runs incarnation 0000000000000063, which was removed/ });
+  t.equal(received, 0);
 });
 
 void t.test('a ping refused by a node of another cluster of the same name, whose members have other ids, is that node answering at the address', async (t) => {
