@@ -812,7 +812,9 @@ export class Cluster implements NodeObserver {
       this.stats.crashesMidConfChange++;
       this.note(`${l.id} crashes mid membership change: ${newer.map((n) => n.id).join(',')} on voters ${voters}, ${older.map((n) => n.id).join(',')} not yet`);
       this.crash(l.id);
-      if (armed.forGood) this.loseForGood(l.id);
+      // Armed before another member lost its disk, it would be a second failure now: the
+      // schedule loses no machine for good while a member is on its way back (165193).
+      if (armed.forGood && !this.isHealing()) this.loseForGood(l.id);
       return;
     }
   }

@@ -149,3 +149,15 @@ void t.test('a disk is lost only once every member would restart in the newest c
   t.ok(r.ok, r.failure ?? 'seed 132161 recovers');
   t.equal(r.stats.disksLost, 1, "only n2's disk is lost");
 });
+
+void t.test('a leader armed to die for good mid membership change is not lost for good once a member lost its disk (seed 165193)', async (t) => {
+  // The crash was armed (for good) at 2.9 s, n2's disk was lost at 2.92 s, and leader n1 died at
+  // 3.02 s as n2's promotion reached some members: n1 lost for good and n2's replacement refused
+  // left n3 and n4, two of four voters, with no quorum to rebuild n2. A second failure the
+  // schedule never means to inject: the armed crash now loses the machine for good only while
+  // no member is on its way back from a lost disk (cluster.ts fireMidConfChange).
+  const r = runSeed(165193, WITH_IDENTITY);
+  t.ok(r.ok, r.failure ?? 'seed 165193 recovers');
+  t.equal(r.stats.crashesMidConfChange, 1, 'the leader still crashes mid membership change');
+  t.equal(r.stats.disksLost, 2, "n2's disk is still lost, twice");
+});
