@@ -178,7 +178,7 @@ void t.test('liveness: a member catching up over a reordering network falls back
   t.ok(r.ok, r.failure ?? 'seed 34784 recovers');
   t.match(r.trace.join('\n'), /n3 is needed after all[\s\S]*n2 is leader term=11[\s\S]*liveness ok: write at 33 applied by n2,n3/, 'n2 leads, and n3 catches up to the write at 33');
   // 179955: rebuilt learner n5 restored a snapshot at 19 and had applied 26 of 30 at the deadline
-  // (7 entries in 820 ms, 73 appends); the same schedule with the two rules from n5's start
+  // (7 entries in 620 ms, 73 appends); the same schedule with the two rules from n5's start
   // gets it to 30 in 350 ms (56 appends). With them from the start the schedule moves at 2 s,
   // and the seed no longer shows the catch-up; it stays as a seed that once failed so.
   t.ok(runSeed(179955, WITH_IDENTITY).ok, 'seed 179955 recovers');
