@@ -18,11 +18,6 @@ export class Progress {
   state: ProgressState = 'probe';
   /** In probe state: an append was sent and is unanswered. */
   probeSent = false;
-  /**
-   * In probe state: a re-probe went out empty, its entries over REPROBE_MAX_BYTES (raft.ts), so
-   * its accept comes at the match: the one accept there that moves the follower to replicate.
-   */
-  emptyReprobeSent = false;
   /** In snapshot state: the index of the snapshot being sent. */
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
@@ -37,7 +32,6 @@ export class Progress {
   private resetState(state: ProgressState): void {
     this.state = state;
     this.probeSent = false;
-    this.emptyReprobeSent = false;
     this.pendingSnapshot = 0;
     this.inflights.reset();
   }
@@ -87,9 +81,27 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
-    this.next = Math.max(Math.min(rejected, probeHint + 1), 1);
+    // Never below the match: the follower acknowledged our log up to it, so a rejection there
+    // is an old append's, overtaken by a later one's accept (etcd bounds it so too). Lowered to
+    // the hint, a probe re-sent entries the follower holds, and its accept, at or below the
+    // match, moved nothing: the progress stayed in probe until a heartbeat's answer re-probed.
+    this.next = Math.max(Math.min(rejected, probeHint + 1), this.match + 1);
     this.probeSent = false;
     return true;
+  }
+
+  /**
+   * In probe state, an accept at the match while the probe is for the entry after it: the
+   * follower holds our log up to the match, which is all a probe's own accept would say, and
+   * replicate starts where the probe is. Any such accept does (the answer to an append the
+   * follower already held, a duplicate, or a re-probe sent empty, its first entry over
+   * REPROBE_MAX_BYTES), not only the probe's own: on a network that reorders, each fall from
+   * replicate to probe otherwise waited a whole round trip for it while those answers came
+   * and were dropped. etcd takes any accept at the match so; with `next` further on (after a
+   * snapshot, or lowered to a hint) replicating from the match would move `next` back, so not there.
+   */
+  acceptedAtMatch(n: number): boolean {
+    return this.state === 'probe' && n === this.match && this.next === this.match + 1;
   }
 
   isPaused(): boolean {

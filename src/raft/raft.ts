@@ -269,11 +269,9 @@ export class Raft {
         pr.inflights.add(last);
       } else {
         pr.probeSent = true;
-        pr.emptyReprobeSent = false;
       }
     } else if (pr.state === 'probe') {
       pr.probeSent = true;
-      if (purpose === 'reprobe' && this.maxMessageBytes > REPROBE_MAX_BYTES) pr.emptyReprobeSent = true;
     }
     return true;
   }

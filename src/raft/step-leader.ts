@@ -42,10 +42,8 @@ function onAppendResp(r: Raft, m: AppendResp): void {
     return;
   }
   const wasPaused = pr.isPaused();
-  // The accept of an empty re-probe (its entries over the cap) comes at the match and says the
-  // follower's log matches ours up to there: replicate from it (etcd takes any accept at the
-  // match so; here only this one, so that probes under the cap run exactly as they did).
-  if (!pr.maybeUpdate(m.index) && !(pr.state === 'probe' && pr.emptyReprobeSent && pr.match === m.index)) return;
+  // An accept past the match, or one at it that says all the probe's own would (Progress.acceptedAtMatch).
+  if (!pr.maybeUpdate(m.index) && !pr.acceptedAtMatch(m.index)) return;
   if (pr.state === 'probe') {
     pr.becomeReplicate();
   } else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {

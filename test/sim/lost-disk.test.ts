@@ -161,3 +161,25 @@ void t.test('a leader armed to die for good mid membership change is not lost fo
   t.equal(r.stats.crashesMidConfChange, 1, 'the leader still crashes mid membership change');
   t.equal(r.stats.disksLost, 2, "n2's disk is still lost, twice");
 });
+
+void t.test('liveness: a member catching up over a reordering network falls back to probe and resumes at once (seeds 34784, 179955)', async (t) => {
+  // Both failed liveness with the member still catching up at the deadline. The network
+  // delays each copy on its own, so a later append often overtakes an earlier one; the follower
+  // refuses it (a gap), and the leader's progress for it falls from replicate to probe (as
+  // etcd's). Each fall cost a round trip or more than it needed: an old refusal at the match
+  // lowered the probe below it, re-sending entries held, and the accepts at the match that
+  // came meanwhile (of appends the follower held, or copies) were dropped until the probe's
+  // own answer (progress.ts, maybeDecrTo and acceptedAtMatch; test/raft/reordered-appends.test.ts).
+  // 34784: n2, elected at 7.15 s with n3 (restarted as needed after all) 18 entries behind and
+  // two voters left, had one entry per 128-byte append and two in flight: n3 got 17 entries in
+  // 820 ms with 65 appends, and nothing committed by 8.04 s; now 19 in 610 ms with 59 appends,
+  // the write committed at 7.92 s. The schedule is unchanged until then.
+  const r = runSeed(34784, { ...WITH_IDENTITY, traceKeep: Number.POSITIVE_INFINITY });
+  t.ok(r.ok, r.failure ?? 'seed 34784 recovers');
+  t.match(r.trace.join('\n'), /n3 is needed after all[\s\S]*n2 is leader term=11[\s\S]*liveness ok: write at 33 applied by n2,n3/, 'n2 leads, and n3 catches up to the write at 33');
+  // 179955: rebuilt learner n5 restored a snapshot at 19 and had applied 26 of 30 at the deadline
+  // (7 entries in 620 ms, 73 appends); the same schedule with the two rules from n5's start
+  // gets it to 30 in 350 ms (56 appends). With them from the start the schedule moves at 2 s,
+  // and the seed no longer shows the catch-up; it stays as a seed that once failed so.
+  t.ok(runSeed(179955, WITH_IDENTITY).ok, 'seed 179955 recovers');
+});
