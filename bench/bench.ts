@@ -10,7 +10,7 @@
  * that noise from other jobs on the machine hits both alike. Failovers alternate kill by kill.
  * How much CPU other processes used during each measurement is reported beside it.
  *
- * --quick takes about two minutes; the full run about seven to eight minutes.
+ * --quick takes about two minutes; the full run about nine minutes (75 s of it an idle cluster at rest).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -61,6 +61,7 @@ const program = new Command()
   .option('--duration <s>', 'seconds per load measurement (default 3, full 5)')
   .option('--warmup <s>', 'seconds of the same load, not recorded, before each load measurement (default 3, full 5)')
   .option('--failovers <n>', 'leader kills per system (default 2, full 7)')
+  .option('--idle-settle <s>', 'seconds a fresh cluster rests before its idle CPU is read again, at rest (default 0: not read; full 75)')
   .option('--scale-nodes <list>', 'cluster sizes for the scale sweep (default 3, full 3,5,7)')
   .option('--scale-clients <list>', 'client counts for the scale sweep (default 1,16,64,256, full 1,4,16,64,256)')
   .option('--agents <n>', 'agents (etcd: watchers) in the agent fan-out (default 1000)')
@@ -82,6 +83,7 @@ interface Opts {
   duration?: string;
   warmup?: string;
   failovers?: string;
+  idleSettle?: string;
   scaleNodes?: string;
   scaleClients?: string;
   agents?: string;
@@ -103,6 +105,10 @@ const cfg = {
   // and 39-44 ms; etcd's were alike in both (p99 76-78, then 69-73 ms).
   warmupMs: Number(opts.warmup ?? (quick ? 3 : 5)) * 1000,
   failovers: Number(opts.failovers ?? (quick ? 2 : 7)),
+  // The idle reading 2 s after a start is a member's start-up tail as much as its idle cost: V8
+  // still optimizes a few functions a second 30-60 s after a start (docs/benchmarks.md,
+  // "Forty-third session"). A second reading after this rest is what an idle member costs.
+  idleSettleMs: Number(opts.idleSettle ?? (quick ? 0 : 75)) * 1000,
   convergence: quick ? 1 : 3,
   scaleNodes: opts.scaleNodes ? list(opts.scaleNodes) : quick ? [3] : [3, 5, 7],
   scaleClients: opts.scaleClients ? list(opts.scaleClients) : quick ? [1, 16, 64, 256] : [1, 4, 16, 64, 256],
@@ -207,7 +213,7 @@ async function main(): Promise<void> {
     drivers.push({ name: 'etcd', start: (n) => EtcdCluster.start(bin, n, opts.etcdApi) });
   }
   const who = drivers.map((d) => (d.name === 'etcd' ? `etcd (${opts.etcdApi === 'grpc' ? 'gRPC' : 'JSON gateway'})` : d.name)).join(' and ');
-  log(`${quick ? 'quick' : 'full'} run of ${[...parts].join(', ')} for ${who}; ${quick ? 'about two minutes' : 'about eight minutes'}`);
+  log(`${quick ? 'quick' : 'full'} run of ${[...parts].join(', ')} for ${who}; ${quick ? 'about two minutes' : 'about nine minutes'}`);
   log('measuring the floor: fsync in the data dirs\' filesystem, loopback RTT, grpc-js unary RTT...');
   let machine: MachineInfo = await machineInfo(os.tmpdir(), etcdBin ? etcdVersion(etcdBin) : null, quick);
   log(machineText(machine).split('\n').slice(-1)[0]!);
@@ -273,11 +279,22 @@ async function main(): Promise<void> {
       }
       // What an idle member costs (heartbeats, health pings, timers), both systems at once.
       const idleMs = quick ? 3000 : 5000;
+      const readIdle = async (): Promise<Map<SystemName, number>> => {
+        const meters = clusters.map((c) => new CpuMeter(c.pids()));
+        await new Promise((r) => setTimeout(r, idleMs));
+        return new Map(clusters.map((c, i) => [c.system, (100 * meters[i]!.stop().serverMs) / idleMs / c.size]));
+      };
+      const idleText = (m: Map<SystemName, number>): string => clusters.map((c) => `${c.system} ${round(m.get(c.system)!, 1)}% of a core`).join(', ');
       await new Promise((r) => setTimeout(r, 2000));
-      const meters = clusters.map((c) => new CpuMeter(c.pids()));
-      await new Promise((r) => setTimeout(r, idleMs));
-      const idle = new Map(clusters.map((c, i) => [c.system, (100 * meters[i]!.stop().serverMs) / idleMs / c.size]));
-      log(`idle CPU per member: ${clusters.map((c) => `${c.system} ${round(idle.get(c.system)!, 1)}% of a core`).join(', ')}`);
+      const idle = await readIdle();
+      log(`idle CPU per member, just started: ${idleText(idle)}`);
+      let idleAtRest: Map<SystemName, number> | null = null;
+      if (cfg.idleSettleMs > 0) {
+        log(`resting ${cfg.idleSettleMs / 1000} s before reading idle CPU again (--idle-settle)`);
+        await new Promise((r) => setTimeout(r, cfg.idleSettleMs));
+        idleAtRest = await readIdle();
+        log(`idle CPU per member, at rest: ${idleText(idleAtRest)}`);
+      }
       const samples = new Map<SystemName, number[]>(drivers.map((d) => [d.name, []]));
       for (let i = 0; i < cfg.failovers; i++) {
         for (const c of ordered(clusters, i)) {
@@ -300,6 +317,7 @@ async function main(): Promise<void> {
           samplesMs: ms.map((x) => Math.round(x)),
           rssPerNodeMB: rss.map((x) => Math.round(x)),
           idleCpuPctPerMember: round(idle.get(c.system)!, 1),
+          ...(idleAtRest !== null ? { idleAtRestCpuPctPerMember: round(idleAtRest.get(c.system)!, 1) } : {}),
         });
         log(`${c.system} failover samples (ms): ${ms.map((x) => Math.round(x)).join(', ')}; median ${med}`);
       }

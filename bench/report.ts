@@ -72,8 +72,10 @@ export interface RowExtra {
   /** Failover samples, ms. */
   readonly samplesMs: readonly number[];
   readonly rssPerNodeMB: readonly number[];
-  /** An idle member's CPU, % of one core (measured before the failovers). */
+  /** An idle member's CPU, % of one core, 2 s after its cluster started (before the failovers). */
   readonly idleCpuPctPerMember?: number;
+  /** The same after the cluster rested (`--idle-settle`), when asked for. */
+  readonly idleAtRestCpuPctPerMember?: number;
 }
 
 /**
@@ -128,7 +130,13 @@ export function resultsTable(rows: readonly ResultRow[], extra: ReadonlyMap<stri
   }
   const idle = [...extra.entries()].filter(([, x]) => x.idleCpuPctPerMember !== undefined);
   const idleLine = idle.map(([k, x]) => `${k.split('|')[0]} ${x.idleCpuPctPerMember}%`).join(', ');
-  return t.toString() + (idle.length > 0 ? `\nidle CPU per member (% of one core): ${idleLine}` : '');
+  const rested = idle.filter(([, x]) => x.idleAtRestCpuPctPerMember !== undefined);
+  const restLine = rested.map(([k, x]) => `${k.split('|')[0]} ${x.idleAtRestCpuPctPerMember}%`).join(', ');
+  return (
+    t.toString() +
+    (idle.length > 0 ? `\nidle CPU per member (% of one core), just started: ${idleLine}` : '') +
+    (rested.length > 0 ? `\nidle CPU per member (% of one core), at rest: ${restLine}` : '')
+  );
 }
 
 interface Target {
