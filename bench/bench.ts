@@ -66,6 +66,7 @@ const program = new Command()
   .option('--scale-clients <list>', 'client counts for the scale sweep (default 1,16,64,256, full 1,4,16,64,256)')
   .option('--agents <n>', 'agents (etcd: watchers) in the agent fan-out (default 1000)')
   .option('--changes <n>', 'changes timed in the agent fan-out (default 20, full 50)')
+  .option('--warmup-changes <n>', 'changes made before the timed ones, untimed, in the agent fan-out (default 20)')
   .option('--agent-threads <n>', 'worker threads the agents (watchers) run on, the same for both systems (default 1)')
   .option('--node-args <args>', "node options for our controllers, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile them", '')
   .parse();
@@ -89,6 +90,7 @@ interface Opts {
   agents?: string;
   changes?: string;
   agentThreads?: string;
+  warmupChanges?: string;
   nodeArgs: string;
 }
 const opts = program.opts<Opts>();
@@ -121,6 +123,7 @@ const cfg = {
   agents: Number(opts.agents ?? 1000),
   changes: Number(opts.changes ?? (quick ? 20 : 50)),
   agentThreads: Number(opts.agentThreads ?? 1),
+  warmupChanges: Number(opts.warmupChanges ?? 20),
 };
 const parts = new Set<Part>((opts.only?.split(',') ?? PARTS).map((p) => p.trim() as Part));
 for (const p of parts) {
@@ -371,10 +374,10 @@ async function main(): Promise<void> {
   }
 
   if (parts.has('agents')) {
-    log(`agents: ${cfg.agents} agents over 3 controllers${drivers.length > 1 ? ` and ${cfg.agents} watchers over 3 etcd members` : ''}, ${cfg.changes} changes each, then a kill of the controller (member) serving a third`);
+    log(`agents: ${cfg.agents} agents over 3 controllers${drivers.length > 1 ? ` and ${cfg.agents} watchers over 3 etcd members` : ''}, ${cfg.changes} changes each after ${cfg.warmupChanges} untimed, then a kill of the controller (member) serving a third`);
     for (const d of ordered(drivers, 1)) {
       await withCluster(d, 3, async (c) => {
-        const agentCfg = { agents: cfg.agents, changes: cfg.changes, threads: cfg.agentThreads, log };
+        const agentCfg = { agents: cfg.agents, changes: cfg.changes, warmupChanges: cfg.warmupChanges, threads: cfg.agentThreads, log };
         const r: { fanout: FanoutResult; failover: AgentFailoverResult } = c instanceof OursCluster ? await oursAgents(c, agentCfg) : await etcdWatchers(c as EtcdCluster, agentCfg);
         const f = r.fanout;
         const k = r.failover;
