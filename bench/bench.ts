@@ -95,6 +95,23 @@ interface Opts {
 }
 const opts = program.opts<Opts>();
 const quick = opts.quick;
+// A mistyped number would otherwise measure nothing (NaN rounds) or skip a part without a word.
+for (const [name, v, least] of [
+  ['--rounds', opts.rounds, 1],
+  ['--duration', opts.duration, 1],
+  ['--warmup', opts.warmup, 0],
+  ['--failovers', opts.failovers, 1],
+  ['--idle-settle', opts.idleSettle, 0],
+  ['--agents', opts.agents, 1],
+  ['--changes', opts.changes, 1],
+  ['--warmup-changes', opts.warmupChanges, 0],
+  ['--agent-threads', opts.agentThreads, 1],
+] as const) {
+  if (v !== undefined && !(/^[0-9]+$/.test(v) && Number(v) >= least)) program.error(`${name}: expected a whole number of at least ${least}, found ${JSON.stringify(v)}`);
+}
+for (const [name, v] of [['--scale-nodes', opts.scaleNodes], ['--scale-clients', opts.scaleClients]] as const) {
+  if (v !== undefined && !v.split(',').every((x) => /^[1-9][0-9]*$/.test(x.trim()))) program.error(`${name}: expected positive whole numbers separated by commas, found ${JSON.stringify(v)}`);
+}
 const nodeArgs = opts.nodeArgs.split(' ').filter((a) => a !== '');
 const startOurs = (nodes: number): Promise<OursCluster> => OursCluster.start(nodes, { nodeArgs });
 const cfg = {
