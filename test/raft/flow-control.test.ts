@@ -3,16 +3,8 @@
  * pipelined ahead of its acknowledgements, at most maxInflight of them.
  */
 import t from 'tap';
-import { ofType, Script } from '../sim/script.js';
-
-/** A leader `a` with b in replicate state; every append carries one entry (64-byte messages). */
-function replicating(): Script {
-  const s = Script.create(['a', 'b', 'c'], { maxInflight: 4, maxMessageBytes: 64 });
-  s.elect('a');
-  s.propose('a', 'x=0');
-  s.stabilize();
-  return s;
-}
+import { ofType } from '../sim/script.js';
+import { replicating } from './replicating.js';
 
 void t.test('pipelining sends several appends before the first ack, bounded by maxInflight', async (t) => {
   const s = replicating();

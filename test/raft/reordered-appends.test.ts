@@ -10,18 +10,10 @@
 import t from 'tap';
 import type { Message } from '../../src/raft/index.js';
 import { Progress } from '../../src/raft/progress.js';
-import { ofType, Script } from '../sim/script.js';
+import { ofType, type Script } from '../sim/script.js';
+import { replicating } from './replicating.js';
 
 type Append = Extract<Message, { type: 'Append' }>;
-
-/** A leader `a` with b in replicate state; every append carries one entry (64-byte messages). */
-function replicating(): Script {
-  const s = Script.create(['a', 'b', 'c'], { maxInflight: 4, maxMessageBytes: 64 });
-  s.elect('a');
-  s.propose('a', 'x=0');
-  s.stabilize();
-  return s;
-}
 
 /** The appends with entries queued for b (not the commit notices). */
 function appendsToB(s: Script): Append[] {
