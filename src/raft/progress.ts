@@ -81,6 +81,14 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
+    // A refusal at the match, with the probe there already out: the follower acknowledged our
+    // log up to it, so this is an overtaken append's answer (the probe's own comes), or says the
+    // follower lost entries it acknowledged (a data dir restored from a backup). Re-sending the
+    // same probe at once helps neither, and in the second case each refusal brought another:
+    // an endless exchange of appends of up to max_message_bytes, while the leader's commit
+    // index stays within the follower's log (so no heartbeat stops it with ENTRIES_LOST). The
+    // next heartbeat's answer probes again (step-leader.ts), as for any unanswered probe.
+    if (rejected === this.match && this.probeSent) return false;
     // Never below the match: the follower acknowledged our log up to it, so a rejection there
     // is an old append's, overtaken by a later one's accept (etcd bounds it so too). Lowered to
     // the hint, a probe re-sent entries the follower holds, and its accept, at or below the

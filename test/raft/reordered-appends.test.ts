@@ -51,7 +51,8 @@ void t.test("a refusal at the follower's match, overtaken by a later accept, lea
   // a3 arrives after a2's refusal, past b's log too: refused, and the leader probes from first+1.
   s.deliver(deliverToB(s, a3!));
   t.match(s.status('a').progress.get('b'), { state: 'probe', match: first, next: first + 1 }, 'b is probed right after its match');
-  s.take((m) => m.to === 'b' && m.type === 'Append');
+  const probe = appendsToB(s);
+  t.same(probe.map((m) => m.prevIndex), [first], 'the probe, at the match, is on its way');
 
   // Now a2's refusal arrives, at `first`, with a hint below it.
   s.deliver(staleRefusal);
@@ -61,6 +62,10 @@ void t.test("a refusal at the follower's match, overtaken by a later accept, lea
     appendsToB(s).every((m) => m.prevIndex >= first),
     'no append re-sends an entry b acknowledged (before: one from `first` again)',
   );
+  // Nor the probe again: its own answer is on its way (lost-acknowledged-probe.test.ts: a
+  // follower that lost what it acknowledged refuses every probe at its match, and a probe sent
+  // again per refusal never ended).
+  t.same(appendsToB(s), probe, 'the probe is not sent again');
 
   s.stabilize();
   t.equal(s.status('b').lastIndex, s.status('a').lastIndex, 'b has every entry');
@@ -112,6 +117,14 @@ void t.test('the rules at their bounds: probe state only, and never moving next 
   t.ok(low.maybeDecrTo(8, 2), 'a refusal of the probe is taken');
   t.equal(low.next, 6, 'next lowered to just past the match, not to the hint (3)');
   t.notOk(low.probeSent, 'and the probe may be re-sent');
+  // A refusal at the match itself, the probe there out: nothing to lower, nothing to re-send.
+  const atMatch = probed(5, 6);
+  t.notOk(atMatch.maybeDecrTo(5, 2), 'a refusal at the match with the probe out is stale');
+  t.ok(atMatch.probeSent && atMatch.next === 6, 'the probe stays out, at the match');
+  const idle = probed(5, 6);
+  idle.probeSent = false;
+  t.ok(idle.maybeDecrTo(5, 2), 'with no probe out, the refusal lets one go');
+  t.equal(idle.next, 6, 'at the match');
 
   t.ok(probed(5, 6).acceptedAtMatch(5), 'probe right after the match: an accept at it resumes replicate');
   // Further on (after a snapshot, or lowered to a hint): replicating from the match would re-send
