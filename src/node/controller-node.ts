@@ -30,7 +30,7 @@ import { GATE_FAILED } from '../transport/door-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { PayloadError } from '../transport/errors.js';
 import { initialNodes, osIdentitySource, type Duty } from '../identity/index.js';
-import { systemScheduler } from '../util/clock.js';
+import { systemScheduler, type Timer } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
 import { AuditDrops, type AuditDropSummary } from '../membership/audit-drops.js';
@@ -115,7 +115,7 @@ export class ControllerNode {
     private readonly promoter: PromoterDriver,
     private readonly removal: RemovalWatch,
     /** The node's own intervals: the identity duties' and the incomplete requests' sweep. */
-    private readonly tickers: readonly NodeJS.Timeout[],
+    private readonly tickers: readonly Timer[],
     private readonly agents: AgentsLayer,
     private readonly leadership: LeadershipLog,
     private readonly autopilot: AutopilotWiring,
@@ -684,13 +684,12 @@ export class ControllerNode {
     agentsLayer.start();
     autopilot.start();
     // The leader's identity duties: draw the cluster id once, record each member's data dir.
-    const identityTicker = setInterval(() => {
+    const identityTicker = systemScheduler.every(config.raft.heartbeatIntervalMs, () => {
       for (const duty of nodeIdentity.duties()) nodeIdentity.proposed(duty, proposeDuty(raftHost, duty, config.raft.electionTimeoutMs * 2, osIdentitySource));
       // Also the cluster version's tick: the last member's new version may arrive in a view
       // while nothing is applied, and a too-old data dir must stop even in an idle cluster.
       clusterVersion.check();
-    }, config.raft.heartbeatIntervalMs);
-    identityTicker.unref();
+    });
     const otherClusterProbe = new OtherClusterProbe({
       targets: () => config.nodes.filter((n) => n.id !== self.id && sm.members.get(n.id) === null).map((n) => ({ id: n.id, address: n.address })),
       ask: () => {
@@ -701,12 +700,10 @@ export class ControllerNode {
       askPeers: (targets, ask) => askPeers({ self: self.id, clusterName: config.clusterName, ask, targets, credentials: creds.client, deadlineMs: helloDeadlineMs(config) }),
       onAnswer: (peer, clusterId) => nodeIdentity.answeredFor(peer, clusterId),
     });
-    const otherClusterTicker = setInterval(() => {
+    const otherClusterTicker = systemScheduler.every(otherClusterProbeMs, () => {
       otherClusterProbe.round().catch((err: unknown) => logger.warn({ err }, 'asking the file\'s peers which cluster they answer for failed'));
-    }, otherClusterProbeMs);
-    otherClusterTicker.unref();
-    const incompleteSweep = setInterval(() => incomplete.sweep(), INCOMPLETE_SWEEP_MS);
-    incompleteSweep.unref();
+    });
+    const incompleteSweep = systemScheduler.every(INCOMPLETE_SWEEP_MS, () => incomplete.sweep());
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
     return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams);
   }
@@ -722,7 +719,7 @@ export class ControllerNode {
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
   async shutdown(): Promise<void> {
     this.leadership.shutdownStarted();
-    for (const ticker of this.tickers) clearInterval(ticker);
+    for (const ticker of this.tickers) ticker.cancel();
     this.tlsReload?.stop();
     const next = await this.host.handOffLeadership().catch(() => null);
     if (next) this.logger.info({ to: next }, 'handed leadership off before shutting down');

@@ -20,6 +20,8 @@ import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from '../
 import { pemCrls } from '../transport/tls-files.js';
 import { METRICS_CAP_REASONS, MetricsConnections, tupleOf } from './metrics-connections.js';
 import { ScrapeRenders } from './scrape-renders.js';
+import { LOOP_LAG_LAST, LOOP_LAG_METRICS, registerLoopLag } from './loop-lag-metrics.js';
+import { loopLag, type LagWindow } from '../util/loop-lag.js';
 
 interface ScrapeState {
   readonly status: NodeStatus;
@@ -42,9 +44,12 @@ interface ScrapeState {
   readonly quotaBytes: number;
 }
 
-/** Resolution of nodejs_eventloop_lag_*: coarse enough to cost nothing at idle, fine enough to
- * show a loop blocked long enough to matter to Raft (heartbeats are 100 ms apart by default). */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+/**
+ * prom-client's own lag histogram samples with a timer of this resolution, and cannot be left
+ * out of its defaults: at the longest a timer takes (24.8 days) it never wakes the loop. Its
+ * gauges are replaced by ours (loop-lag-metrics.ts), read from the timer grid's wake-ups.
+ */
+const DEFAULTS_LAG_RESOLUTION_MS = 2 ** 31 - 1;
 
 /**
  * prom-client's defaults that break the naming rules: gauges ending in `_total`. Each has a
@@ -108,6 +113,7 @@ export class Metrics {
   private readonly incompleteCuts: client.Counter<'reason'>;
   private readonly metricsCapped: client.Counter<'reason'>;
   private readonly scrapesReused: client.Counter;
+  private readonly lag: LagWindow = loopLag.window();
 
   constructor(
     readonly node: string,
@@ -115,9 +121,10 @@ export class Metrics {
   ) {
     this.registry.setDefaultLabels({ node });
     // The event-loop lag histogram samples with a timer: prom-client's 10 ms default woke an
-    // idle controller 100 times a second, about a third of its idle wake-ups.
-    client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
-    for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    // idle controller 100 times a second, about a third of its idle wake-ups; 100 ms still ten.
+    client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: DEFAULTS_LAG_RESOLUTION_MS });
+    for (const name of [...MISNAMED_DEFAULT_METRICS, LOOP_LAG_LAST, ...Object.values(LOOP_LAG_METRICS)]) this.registry.removeSingleMetric(name);
+    registerLoopLag(this.registry, this.lag);
     const registers = [this.registry];
     const scrape = (): ScrapeState | null => (this.state ? this.state() : null);
     const gauge = (name: string, help: string, read: (s: ScrapeState) => number): void => {
@@ -466,6 +473,7 @@ export class Metrics {
   }
 
   async close(): Promise<void> {
+    this.lag.close();
     const srv = this.server;
     if (!srv) return;
     await new Promise<void>((resolve) => srv.close(() => resolve()));

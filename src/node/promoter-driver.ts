@@ -15,6 +15,7 @@ import {
   type PromoterState,
 } from '../autopilot/promoter.js';
 import type { SettingsView } from '../statemachine/settings.js';
+import { systemScheduler, type Timer } from '../util/clock.js';
 
 export interface PromoterDriverDeps {
   readonly logger: Logger;
@@ -75,18 +76,17 @@ function describeVerdict(v: LearnerVerdict): string {
 export class PromoterDriver {
   private state: PromoterState = INITIAL_PROMOTER_STATE;
   private inFlight = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private readonly lastVerdict = new Map<string, LearnerVerdict['verdict']>();
 
   constructor(private readonly deps: PromoterDriverDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.deps.intervalMs);
-    this.timer.unref();
+    this.timer = systemScheduler.every(this.deps.intervalMs, () => this.tick());
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 

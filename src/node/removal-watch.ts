@@ -16,6 +16,7 @@
  */
 import type { Logger } from 'pino';
 import type { ConfEntry } from '../raft/index.js';
+import { systemScheduler, type Timer } from '../util/clock.js';
 
 export const REMOVED_EXIT_CODE = 10;
 
@@ -41,7 +42,7 @@ export interface RemovalWatchDeps {
 
 export class RemovalWatch {
   private timer: NodeJS.Timeout | null = null;
-  private probe: NodeJS.Timeout | null = null;
+  private probe: Timer | null = null;
   private asking = false;
   private done = false;
   private backoff = 1;
@@ -50,8 +51,7 @@ export class RemovalWatch {
   constructor(private readonly deps: RemovalWatchDeps) {}
 
   start(): void {
-    this.probe = setInterval(() => this.maybeAskPeers(), this.deps.probeAfterMs);
-    this.probe.unref();
+    this.probe = systemScheduler.every(this.deps.probeAfterMs, () => this.maybeAskPeers());
   }
 
   private maybeAskPeers(): void {
@@ -101,7 +101,7 @@ export class RemovalWatch {
 
   stop(): void {
     if (this.timer !== null) clearTimeout(this.timer);
-    if (this.probe !== null) clearInterval(this.probe);
+    this.probe?.cancel();
     this.timer = null;
     this.probe = null;
     this.done = true;

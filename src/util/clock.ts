@@ -3,6 +3,8 @@
  * unchanged on real timers in production and on simulated time in the simulations
  * (test/sim/sim-time.ts), where every timer is an event of the seeded schedule.
  */
+import { BeatGrid } from './beat-grid.js';
+import { loopLag } from './loop-lag.js';
 
 /** A timer that can be cancelled; cancelling twice, or after it fired, is harmless. */
 export interface Timer {
@@ -19,7 +21,10 @@ export interface Clock {
 export interface Scheduler extends Clock {
   /** Runs `fn` once, `ms` from now. */
   after(ms: number, fn: () => void): Timer;
-  /** Runs `fn` every `ms` (the first time `ms` from now). */
+  /**
+   * Runs `fn` every `ms`, the first time at least `ms` from now. Node's timers put every such
+   * timer on one grid (beat-grid.ts), so duties with common multiples wake the loop together.
+   */
   every(ms: number, fn: () => void): Timer;
   /** Runs `fn` after the current event and whatever is already waiting (setImmediate). */
   soon(fn: () => void): void;
@@ -31,6 +36,17 @@ export interface Scheduler extends Clock {
   asap?(fn: () => void): void;
 }
 
+/** The process's periodic timers, on one grid. */
+const grid = new BeatGrid<NodeJS.Timeout>({
+  now: () => performance.now(),
+  set(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clear: (t) => clearTimeout(t),
+}, (lateMs) => loopLag.record(lateMs));
+
 /** Node's timers. They do not keep the process alive: the servers and sockets do. */
 export const systemScheduler: Scheduler = {
   now: () => performance.now(),
@@ -41,9 +57,7 @@ export const systemScheduler: Scheduler = {
     return { cancel: () => clearTimeout(t) };
   },
   every(ms, fn) {
-    const t = setInterval(fn, ms);
-    t.unref();
-    return { cancel: () => clearInterval(t) };
+    return grid.every(ms, fn);
   },
   soon(fn) {
     setImmediate(fn);
