@@ -36,9 +36,14 @@ export interface Scheduler extends Clock {
   asap?(fn: () => void): void;
 }
 
-/** The process's periodic timers, on one grid. */
+/**
+ * The process's periodic timers, on one grid counted from the epoch (the process's start on
+ * the wall clock, then its monotonic clock), so that the members of a cluster beat together as
+ * far as their clocks agree: a peer's heartbeat or ping then tends to arrive while the
+ * receiver is awake for its own beat, instead of waking it once more.
+ */
 const grid = new BeatGrid<NodeJS.Timeout>({
-  now: () => performance.now(),
+  now: () => performance.timeOrigin + performance.now(),
   set(fn, ms) {
     const t = setTimeout(fn, ms);
     t.unref();
