@@ -67,7 +67,7 @@ export function readTable(data: unknown): TableImage {
   const f = Fields.of(data, 'clients', snapshotError).only(OWNED_FIELDS);
   const entries = readRecords(f.array('records'), true);
   const dropped = f.strings('dropped');
-  for (const [i, owner] of dropped.entries()) checkOwner(owner, `clients: dropped ${i}`, false);
+  for (const [i, owner] of dropped.entries()) checkOwner(owner, `clients: dropped ${i}`, 'any');
   if (new Set(dropped).size !== dropped.length) f.fail('field "dropped" must name each owner once');
   return { entries, lost: { dropped, legacyDropped: f.boolean('legacyDropped') } };
 }
@@ -102,17 +102,21 @@ function readOwned(item: unknown, i: number): [string, ClientEntry] {
   const id = readId(rawId, i);
   const print = hash === null && what === null ? null : readPrint(hash, what, i);
   if (owner !== null && typeof owner !== 'string') throw new SnapshotError(`clients: entry ${i}: owner must be a string or null`);
-  if (owner !== null) checkOwner(owner, `clients: entry ${i}: owner`, id.startsWith(CONTROLLER_CLIENT_ID_PREFIX));
+  if (owner !== null) checkOwner(owner, `clients: entry ${i}: owner`, id.startsWith(CONTROLLER_CLIENT_ID_PREFIX) ? 'internal' : 'caller');
   return [id, { ...readCounts(seq, index, i), result: readResult(result, i), print, owner }];
 }
 
-/** An owner as an entry may carry it; the internal owner only for (and always for) the controllers' own ids. */
-function checkOwner(owner: string, where: string, internalId: boolean): void {
-  if (internalId) {
+/**
+ * An owner as the table may hold it: the internal owner only for (and always for) a record of the
+ * controllers' own ids, a caller's (as an entry may carry it) for any other; `any` of both in
+ * `dropped`.
+ */
+function checkOwner(owner: string, where: string, kind: 'internal' | 'caller' | 'any'): void {
+  if (kind === 'internal') {
     if (owner !== INTERNAL_OWNER) throw new SnapshotError(`${where}: a controller's own id is owned by ${JSON.stringify(INTERNAL_OWNER)}, found ${JSON.stringify(owner.slice(0, 64))}`);
     return;
   }
-  const problem = owner === INTERNAL_OWNER ? null : ownerProblem(owner);
+  const problem = kind === 'any' && owner === INTERNAL_OWNER ? null : ownerProblem(owner);
   if (problem !== null) throw new SnapshotError(`${where} ${problem}`);
 }
 

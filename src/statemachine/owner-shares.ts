@@ -10,7 +10,10 @@
  * may have its unknown-id retries refused SESSION_EXPIRED.
  *
  * `null` owns the records written before owners (an older snapshot, or entries proposed below the
- * level): the "legacy" group, evicted by the same rule.
+ * level): the "legacy" group. A full table evicts those first, whoever holds the most: whose they
+ * are is unknown, so while any remain an unknown-id retry of every owner is judged as before
+ * (dedup.ts), and by the other rule they could stay for good (one owner holding as many as they do
+ * then evicts its own).
  *
  * All of it is a function of the applied entries: no time, no randomness.
  */
@@ -56,10 +59,12 @@ export class OwnerShares {
   }
 
   /**
-   * The record to evict: the least recently applied of the owner holding the most; null when
-   * there is none. O(owners): called only when the table is over its size.
+   * The record to evict: the least recently applied from before owners while any remain, then
+   * the least recently applied of the owner holding the most; null when there is none. O(owners): called only when the table is over its size.
    */
   victim(): { readonly owner: OwnerKey; readonly id: string } | null {
+    const legacy = this.groups.get(null)?.keys().next();
+    if (legacy !== undefined && legacy.done !== true) return { owner: null, id: legacy.value };
     let best: { owner: OwnerKey; id: string; size: number; index: number } | null = null;
     for (const [owner, group] of this.groups) {
       const oldest = group.entries().next();
