@@ -66,16 +66,6 @@ export class ClientTable {
     return this.entries.size;
   }
 
-  /** Whether records carry owners and eviction takes from the owner holding the most. */
-  get shared(): boolean {
-    return this.shares !== null;
-  }
-
-  /** How many records `owner` holds; 0 before the table is shared out. */
-  heldBy(owner: OwnerKey): number {
-    return this.shares?.count(owner) ?? 0;
-  }
-
   /**
    * The answer for a request already seen, or null when it must be applied. `printOf` gives
    * the incoming request's print, asked only when its seq is the recorded one: a different

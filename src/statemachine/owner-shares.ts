@@ -17,13 +17,34 @@
  *
  * All of it is a function of the applied entries: no time, no randomness.
  */
+import { BinaryHeap } from '../util/binary-heap.js';
+
 export type OwnerKey = string | null;
+
+/** An owner's standing when it last changed: how many records, and its oldest's index. */
+interface Standing {
+  readonly owner: string;
+  readonly size: number;
+  readonly oldest: number;
+}
+
+/** Most records first; among equals the older oldest record (indexes are unique: a total order). */
+const aheadOf = (a: Standing, b: Standing): boolean => a.size > b.size || (a.size === b.size && a.oldest < b.oldest);
+
+/** Stale standings kept before the heap is rebuilt from the groups, beyond one per owner. */
+const STALE_SLACK = 64;
 
 export class OwnerShares {
   /** Per owner, its records' ids in last-applied order, with the index each was applied at. */
   private readonly groups = new Map<OwnerKey, Map<string, number>>();
   /** Owners the table has evicted a record of, in the order they first lost one. */
   private readonly losers = new Set<OwnerKey>();
+  /**
+   * Every owner's standing as of its latest change, and older ones, skipped once found stale: the
+   * first current one is the owner to evict from, in O(log owners). Derived from `groups` alone,
+   * so a restored table picks as a live one does.
+   */
+  private readonly standings = new BinaryHeap<Standing>(aheadOf);
 
   /** How many records `owner` holds. */
   count(owner: OwnerKey): number {
@@ -44,6 +65,7 @@ export class OwnerShares {
     }
     group.delete(id);
     group.set(id, index);
+    this.stand(owner);
   }
 
   remove(owner: OwnerKey, id: string): void {
@@ -52,6 +74,23 @@ export class OwnerShares {
     group.delete(id);
     // An owner without records takes no room; whether it lost any is kept in `losers`.
     if (group.size === 0) this.groups.delete(owner);
+    else this.stand(owner);
+  }
+
+  /** Record `owner`'s standing now; the legacy group is not ranked (it always goes first). */
+  private stand(owner: OwnerKey): void {
+    if (owner === null) return;
+    const standing = this.standingOf(owner);
+    if (standing !== null) this.standings.push(standing);
+    if (this.standings.size > 2 * this.groups.size + STALE_SLACK) {
+      this.standings.reset([...this.groups.keys()].flatMap((o) => (o === null ? [] : [this.standingOf(o)].filter((x): x is Standing => x !== null))));
+    }
+  }
+
+  private standingOf(owner: string): Standing | null {
+    const group = this.groups.get(owner);
+    const oldest = group?.values().next();
+    return group === undefined || oldest === undefined || oldest.done === true ? null : { owner, size: group.size, oldest: oldest.value };
   }
 
   markLost(owner: OwnerKey): void {
@@ -60,19 +99,20 @@ export class OwnerShares {
 
   /**
    * The record to evict: the least recently applied from before owners while any remain, then
-   * the least recently applied of the owner holding the most; null when there is none. O(owners): called only when the table is over its size.
+   * the least recently applied of the owner holding the most; null when there is none.
    */
   victim(): { readonly owner: OwnerKey; readonly id: string } | null {
     const legacy = this.groups.get(null)?.keys().next();
     if (legacy !== undefined && legacy.done !== true) return { owner: null, id: legacy.value };
-    let best: { owner: OwnerKey; id: string; size: number; index: number } | null = null;
-    for (const [owner, group] of this.groups) {
-      const oldest = group.entries().next();
-      if (oldest.done === true) continue;
-      const [id, index] = oldest.value;
-      if (best === null || group.size > best.size || (group.size === best.size && index < best.index)) best = { owner, id, size: group.size, index };
+    for (let top = this.standings.peek(); top !== undefined; top = this.standings.peek()) {
+      const now = this.standingOf(top.owner);
+      if (now !== null && now.size === top.size && now.oldest === top.oldest) {
+        const id = this.groups.get(top.owner)!.keys().next();
+        if (id.done !== true) return { owner: top.owner, id: id.value };
+      }
+      this.standings.pop();
     }
-    return best === null ? null : { owner: best.owner, id: best.id };
+    return null;
   }
 
   /** The owners that lost records, in the order they first did (the snapshot's `dropped`). */
