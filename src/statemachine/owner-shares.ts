@@ -11,9 +11,10 @@
  *
  * `null` owns the records written before owners (an older snapshot, or entries proposed below the
  * level): the "legacy" group. A full table evicts those first, whoever holds the most: whose they
- * are is unknown, so while any remain an unknown-id retry of every owner is judged as before
- * (dedup.ts), and by the other rule they could stay for good (one owner holding as many as they do
- * then evicts its own).
+ * are is unknown, so while any remain after one of them was evicted, an unknown-id retry of every
+ * owner is judged as before (dedup.ts); by the other rule they could stay for good (one owner
+ * holding as many as they do then evicts its own). The set of owners that lost records only
+ * grows: one string per certificate identity that ever held the most.
  *
  * All of it is a function of the applied entries: no time, no randomness.
  */
