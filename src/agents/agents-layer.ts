@@ -11,6 +11,7 @@ import type { ConsensusPort } from '../api/consensus-port.js';
 import { MeshForwarder } from '../api/mesh-forwarder.js';
 import { forwardKeepalive } from '../api/forward-keepalive.js';
 import { meshOps, meshReportRequest, reportRequest } from '../api/mesh-ops.js';
+import type { OwnerOf } from '../api/caller-owner.js';
 import { meshService, type AgentList } from '../api/mesh-service.js';
 import { onLeaderOf } from '../api/on-leader.js';
 import type { HeartbeatConfig } from '../config/types.js';
@@ -57,6 +58,8 @@ export interface AgentsLayerDeps {
   readonly clusterName: string;
   /** Null when a gRPC caller presents a controller's peer certificate (ReportAgents is theirs only). */
   readonly peerCaller: (call: AuthenticatedCall) => Refusal | null;
+  /** Whose exactly-once record a client's write makes (src/api/caller-owner.ts). */
+  readonly ownerOf?: OwnerOf;
   /** The commit index when the process started: entries up to it were audited by the previous run. */
   readonly replayUntil: number;
   readonly audit: (e: AuditEvent) => void;
@@ -166,6 +169,7 @@ export class AgentsLayer {
       defaultTimeoutMs: deps.defaultTimeoutMs,
       listAgents: (localOnly, deadline) => this.listAgents(localOnly, deadline),
       peerCaller: deps.peerCaller,
+      ...(deps.ownerOf === undefined ? {} : { ownerOf: deps.ownerOf }),
     });
   }
 

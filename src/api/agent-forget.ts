@@ -17,7 +17,7 @@ import {
   type ForgetEntry,
   type StateMachine,
 } from '../statemachine/index.js';
-import { clientTagOf, marksRetry, meshRetryOf } from './client-tag.js';
+import { entryTagOf, meshRetryOf } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { DeleteResourceRequestMsg } from './mesh-ops.js';
 import type { OnLeader } from './on-leader.js';
@@ -36,7 +36,7 @@ export interface AgentForgetDeps {
 export function forgetAgent(deps: AgentForgetDeps, req: DeleteResourceRequestMsg, deadline: number): Promise<{ revision: number }> {
   const id = req.name;
   if (!AGENT_ID_PATTERN.test(id) || Buffer.byteLength(id) > MAX_AGENT_ID_BYTES) throw new ServiceFailure('INVALID_ARGUMENT', `invalid agent id ${JSON.stringify(id.slice(0, 80))}`);
-  const client = clientTagOf(req.clientId, req.clientSeq, marksRetry(req.clientRetry, deps.stateMachine));
+  const client = entryTagOf(deps.stateMachine, req.clientId, req.clientSeq, req.clientRetry, req.clientOwner);
   // Judged on the leader, from its state: a follower's may not have applied the agent's latest record yet.
   const retry = meshRetryOf(req);
   return deps.onLeader('DeleteResource', req, deadline, async (remaining, retried) => {
@@ -51,7 +51,7 @@ export function forgetAgent(deps: AgentForgetDeps, req: DeleteResourceRequestMsg
     if (rec === null) throw new ServiceFailure('NOT_FOUND', `agent ${JSON.stringify(id)} not found`);
     if (rec.online) throw new ServiceFailure('FAILED_PRECONDITION', `agent ${JSON.stringify(id)} is online (connected to ${rec.controller}); only an offline agent can be forgotten`);
     const entry: ForgetEntry = { op: 'forget', id, session: rec.session, reason: OPERATOR_FORGET_REASON };
-    const tag = retried ? clientTagOf(req.clientId, req.clientSeq, marksRetry(true, deps.stateMachine)) : client;
+    const tag = retried ? entryTagOf(deps.stateMachine, req.clientId, req.clientSeq, true, req.clientOwner) : client;
     const r = await deps.host.propose(encodeCommand({ kind: 'agents', op: 'report', controller: deps.self, entries: [entry], ...(tag === null ? {} : { client: tag }) }), remaining);
     // STALE_REQUEST: an older seq; INVALID: its seq was another request's (dedup.ts).
     if (!r.ok) throw new ServiceFailure(r.code === 'STALE_REQUEST' || r.code === 'INVALID' ? 'INVALID_ARGUMENT' : 'INTERNAL', r.message);

@@ -11,6 +11,7 @@ import { healthOps, type HealthRequestMsg, type HealthSource } from './health-op
 import type { HealthResponseMsg } from './health-wire.js';
 import { resourcesToWire, type ResourcesRequestMsg, type ResourcesResponseMsg } from './resources-wire.js';
 import type { ResourcesReport } from '../resources/types.js';
+import { kvOwned, type OwnerOf } from './caller-owner.js';
 import { kvOps } from './kv-ops.js';
 import { memberOps, type MemberResponseMsg } from './member-ops.js';
 import type { KvSessions } from './kv-session-service.js';
@@ -69,6 +70,8 @@ export interface ControllerServiceDeps {
   readonly leaderHeardAt?: (leader: string) => number | null;
   /** controller.quota_bytes: writes that would pass it are refused on the leader (NO_SPACE). */
   readonly quota?: StateQuota;
+  /** Whose exactly-once record a write makes (caller-owner.ts); absent: none, whatever a request claims. */
+  readonly ownerOf?: OwnerOf;
 }
 
 export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServiceImplementation {
@@ -80,12 +83,13 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
   const health = deps.health === undefined ? null : healthOps({ ...deps, source: deps.health });
   const members = memberOps(deps.id, host, sm, onLeader, deps.peerHeard);
   const audit = deps.auditLimits ?? auditLimits();
+  const ownerOf: OwnerOf = deps.ownerOf ?? (() => undefined);
 
   return {
-    Put: unaryHandler<PutRequestMsg, { revision: number }>((req, deadline) => kv.put(req, deadline), t),
-    Delete: unaryHandler<DeleteRequestMsg, { revision: number }>((req, deadline) => kv.delete(req, deadline), t),
+    Put: unaryHandler<PutRequestMsg, { revision: number }>((req, deadline, call) => kv.put(kvOwned(req, ownerOf(call, req.client?.owner ?? '', req.forwarded)), deadline), t),
+    Delete: unaryHandler<DeleteRequestMsg, { revision: number }>((req, deadline, call) => kv.delete(kvOwned(req, ownerOf(call, req.client?.owner ?? '', req.forwarded)), deadline), t),
     Get: unaryHandler<GetRequestMsg, { key: string; value: Buffer; revision: number }>((req, deadline) => kv.get(req, deadline), t),
-    KvSession: deps.sessions.handler(kv, t),
+    KvSession: deps.sessions.handler(kv, t, ownerOf),
     ConfigGet: unaryHandler<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
     ConfigSet: unaryHandler<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 

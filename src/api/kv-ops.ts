@@ -11,7 +11,7 @@ import { linearizableBarrier } from './read-barrier.js';
 import { ServiceFailure } from './service-error.js';
 import type { StateQuota } from './state-quota.js';
 import type { WriteTurns } from './write-turns.js';
-import { clientTagOf, kvRetryOf, marksRetry } from './client-tag.js';
+import { entryTagOf, kvRetryOf } from './client-tag.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
 
 export interface KvOps {
@@ -46,10 +46,10 @@ export function refuseLongKey(key: string, field = 'key'): void {
 
 /**
  * Validated before proposing: a command the state machine would refuse never reaches the log.
- * A client's retry mark goes in only once every member reads it (SESSION_EXPIRY_VERSION).
+ * A client's retry mark and owner go in only once every member reads them (client-tag.ts).
  */
 function encodeKv(cmd: KvCommand, client: ClientRefMsg | null, sm: StateMachine): Uint8Array {
-  const tag = client === null ? null : clientTagOf(client.id, client.seq, marksRetry(client.retry, sm));
+  const tag = client === null ? null : entryTagOf(sm, client.id, client.seq, client.retry, client.owner);
   const envelope = tag === null ? cmd : { ...cmd, client: tag };
   validateCommand(envelope);
   return encodeCommand(envelope);

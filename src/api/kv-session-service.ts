@@ -9,6 +9,7 @@
  * the client instead of this process buffering without bound.
  */
 import type * as grpc from '@grpc/grpc-js';
+import type { OwnerOf } from './caller-owner.js';
 import type { KvOps } from './kv-ops.js';
 import { ServiceFailure, toServiceFailure } from './service-error.js';
 import { trace, tracing } from '../util/trace.js';
@@ -40,11 +41,12 @@ export function sessionRequestTimeoutMs(asked: number, defaultTimeoutMs: number)
   return Math.min(asked > 0 ? asked : defaultTimeoutMs, MAX_SESSION_REQUEST_TIMEOUT_MS);
 }
 
-async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: number): Promise<KvSessionResponseMsg> {
+/** `owner`: whose record a write makes (caller-owner.ts), resolved from the session's call. */
+async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: number, owner: string | undefined): Promise<KvSessionResponseMsg> {
   const timeoutMs = sessionRequestTimeoutMs(req.timeoutMs, defaultTimeoutMs);
   // Answer a little before the client gives up, so it sees our error rather than a timeout.
   const deadline = Date.now() + Math.max(timeoutMs - 50, timeoutMs / 2);
-  const client = req.clientId === '' ? null : { id: req.clientId, seq: req.clientSeq, ...(req.clientRetry === true ? { retry: true } : {}) };
+  const client = req.clientId === '' ? null : { id: req.clientId, seq: req.clientSeq, ...(req.clientRetry === true ? { retry: true } : {}), ...(owner === undefined ? {} : { owner }) };
   const guarded = { hasIfRevision: req.hasIfRevision, ifRevision: req.ifRevision, client, forwarded: req.forwarded };
   try {
     switch (req.op) {
@@ -69,7 +71,7 @@ export class KvSessions {
   private closing = false;
 
   /** The KvSession handler serving `kv`. */
-  handler(kv: KvOps, defaultTimeoutMs: number): (call: SessionCall) => void {
+  handler(kv: KvOps, defaultTimeoutMs: number, ownerOf: OwnerOf = () => undefined): (call: SessionCall) => void {
     return (call) => {
       let outstanding = 0;
       let clientDone = false;
@@ -102,7 +104,7 @@ export class KvSessions {
         if (tracing) trace('kv.recv', `${req.op} ${req.id}`);
         outstanding += 1;
         flow();
-        void serve(kv, req, defaultTimeoutMs).then((res) => {
+        void serve(kv, req, defaultTimeoutMs, ownerOf(call, req.clientOwner ?? '', req.forwarded)).then((res) => {
           outstanding -= 1;
           if (finished || call.cancelled) return;
           if (tracing) {

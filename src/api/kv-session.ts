@@ -22,7 +22,7 @@ export interface KvFields {
   readonly hasIfRevision?: boolean;
   readonly ifRevision?: number;
   readonly serializable?: boolean;
-  readonly client?: { readonly id: string; readonly seq: number; readonly retry?: boolean } | null;
+  readonly client?: { readonly id: string; readonly seq: number; readonly retry?: boolean; readonly owner?: string } | null;
 }
 
 /** One session request from the same fields a unary request has. */
@@ -37,6 +37,8 @@ export function sessionOp(op: KvSessionRequestMsg['op'], f: KvFields, forwarded:
     clientId: f.client?.id ?? '',
     clientSeq: f.client?.seq ?? 0,
     clientRetry: f.client?.retry ?? false,
+    // Only a forward carries one (caller-owner.ts); a client's session leaves it out.
+    ...(f.client?.owner === undefined ? {} : { clientOwner: f.client.owner }),
     forwarded,
   };
 }

@@ -33,7 +33,7 @@ import {
 import { MAX_APPLY_BYTES } from '../limits/apply-size.js';
 import { pageOf } from './resource-pages.js';
 import { forgetAgent } from './agent-forget.js';
-import { clientTagOf, marksRetry, meshRetryOf } from './client-tag.js';
+import { entryTagOf, meshRetryOf } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
 import { linearizableBarrier } from './read-barrier.js';
@@ -49,6 +49,8 @@ export interface ApplyRequestMsg {
   readonly forwarded: boolean;
   /** A re-send whose earlier attempt may have been applied (ClientRef.retry); absent from older senders. */
   readonly clientRetry?: boolean;
+  /** ClientRef.owner: set by the controller that took the request (caller-owner.ts); '' or absent otherwise. */
+  readonly clientOwner?: string;
 }
 export interface GetResourcesRequestMsg {
   readonly kind: string;
@@ -66,6 +68,8 @@ export interface DeleteResourceRequestMsg {
   readonly forwarded: boolean;
   /** As ApplyRequestMsg's. */
   readonly clientRetry?: boolean;
+  /** As ApplyRequestMsg's. */
+  readonly clientOwner?: string;
 }
 export interface ReportAgentsRequestMsg {
   readonly controller: string;
@@ -219,7 +223,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       const resources = (items as readonly unknown[]).map((item, i) => parseResourceInput(item, `resources[${i}]`, (m) => new CommandError(m)));
       const command: MeshCommand = { kind: 'mesh', op: 'apply', resources };
       validateCommand(command);
-      const client = clientTagOf(req.clientId, req.clientSeq, marksRetry(req.clientRetry, deps.stateMachine));
+      const client = entryTagOf(deps.stateMachine, req.clientId, req.clientSeq, req.clientRetry, req.clientOwner);
       const retry = meshRetryOf(req);
       return onLeader('Apply', req, deadline, async (remaining, retried) => {
         // A file that changes nothing writes nothing, not even a log entry: once a read barrier
@@ -234,7 +238,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
             return { revision: deps.stateMachine.revision(), results: Buffer.from(JSON.stringify(results)) };
           }
         }
-        const data = encodeMesh(command, retried ? clientTagOf(req.clientId, req.clientSeq, marksRetry(true, deps.stateMachine)) : client);
+        const data = encodeMesh(command, retried ? entryTagOf(deps.stateMachine, req.clientId, req.clientSeq, true, req.clientOwner) : client);
         // Counted whole, as the entry's bytes (what it replaces is not subtracted): applies are small and rare.
         const quota = deps.quota;
         const what = `apply of ${resources.length} resource${resources.length === 1 ? '' : 's'}`;
@@ -273,8 +277,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
       if (!RESOURCE_NAME_PATTERN.test(req.name)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid name ${JSON.stringify(req.name.slice(0, 80))}`);
       const command: MeshCommand = { kind: 'mesh', op: 'delete', type, name: req.name };
       validateCommand(command);
-      const client = clientTagOf(req.clientId, req.clientSeq, marksRetry(req.clientRetry, deps.stateMachine));
-      const retried = (): ClientTag | null => clientTagOf(req.clientId, req.clientSeq, marksRetry(true, deps.stateMachine));
+      const client = entryTagOf(deps.stateMachine, req.clientId, req.clientSeq, req.clientRetry, req.clientOwner);
+      const retried = (): ClientTag | null => entryTagOf(deps.stateMachine, req.clientId, req.clientSeq, true, req.clientOwner);
       return onLeader(
         'DeleteResource',
         req,

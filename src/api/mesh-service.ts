@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Refusal } from '../identity/index.js';
 import type { AuthenticatedCall } from '../transport/peer-auth.js';
+import { meshOwned, type OwnerOf } from './caller-owner.js';
 import { unaryHandler as unary } from './unary-handler.js';
 import type { ApplyRequestMsg, DeleteResourceRequestMsg, GetResourcesRequestMsg, MeshOps, ReportAgentsRequestMsg, ReportMeshRequestMsg } from './mesh-ops.js';
 
@@ -23,10 +24,13 @@ export interface MeshServiceDeps {
   readonly defaultTimeoutMs: number;
   /** Null when the caller presents a controller's peer certificate (always, without TLS). */
   readonly peerCaller: (call: AuthenticatedCall) => Refusal | null;
+  /** Whose exactly-once record a write makes (caller-owner.ts); absent: none, whatever a request claims. */
+  readonly ownerOf?: OwnerOf;
 }
 
 export function meshService(deps: MeshServiceDeps): grpc.UntypedServiceImplementation {
   const t = deps.defaultTimeoutMs;
+  const ownerOf: OwnerOf = deps.ownerOf ?? (() => undefined);
   const report = unary<ReportAgentsRequestMsg, object>((req, deadline) => deps.ops.report(req, deadline), t);
   const reportMesh = unary<ReportMeshRequestMsg, object>((req, deadline) => deps.ops.reportMesh(req, deadline), t);
   /** Controller-to-controller calls: refused unless the caller presents a controller's peer certificate. */
@@ -41,9 +45,9 @@ export function meshService(deps: MeshServiceDeps): grpc.UntypedServiceImplement
       handler(call, cb);
     };
   return {
-    Apply: unary<ApplyRequestMsg, object>((req, deadline) => deps.ops.apply(req, deadline), t),
+    Apply: unary<ApplyRequestMsg, object>((req, deadline, call) => deps.ops.apply(meshOwned(req, ownerOf(call, req.clientOwner ?? '', req.forwarded)), deadline), t),
     GetResources: unary<GetResourcesRequestMsg, object>((req, deadline) => deps.ops.get(req, deadline), t),
-    DeleteResource: unary<DeleteResourceRequestMsg, object>((req, deadline) => deps.ops.delete(req, deadline), t),
+    DeleteResource: unary<DeleteResourceRequestMsg, object>((req, deadline, call) => deps.ops.delete(meshOwned(req, ownerOf(call, req.clientOwner ?? '', req.forwarded)), deadline), t),
     // Controller-to-controller calls (forwarded to the leader like a write): only controllers'
     // peer certificates may make them, or any client could report agents (or publish services,
     // or record dependencies) on a member's behalf.

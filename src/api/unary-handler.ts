@@ -7,12 +7,13 @@ import { toServiceError } from './service-error.js';
 
 export type UnaryHandler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
 
-export function unaryHandler<Req, Res>(f: (req: Req, deadline: number) => Promise<Res>, defaultTimeoutMs: number): UnaryHandler<Req, Res> {
+/** `f` is given the call too, for who is calling (caller-owner.ts). */
+export function unaryHandler<Req, Res>(f: (req: Req, deadline: number, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>, defaultTimeoutMs: number): UnaryHandler<Req, Res> {
   return (call, cb) => {
     const d = call.getDeadline();
     const requested = d instanceof Date ? d.getTime() : Number(d);
     const deadline = Number.isFinite(requested) && requested > 0 ? requested - 50 : Date.now() + defaultTimeoutMs;
-    f(call.request, deadline).then(
+    f(call.request, deadline, call).then(
       (res) => cb(null, res),
       (err: unknown) => cb(toServiceError(err)),
     );

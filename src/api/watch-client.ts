@@ -9,7 +9,7 @@ export interface WatchClient {
   readonly name: string;
 }
 
-interface CallPeer {
+export interface CallPeer {
   getPeer(): string;
   getAuthContext(): { readonly transportSecurityType?: string; readonly sslPeerCertificate?: { readonly subject?: unknown; readonly fingerprint256?: string } } | null | undefined;
 }

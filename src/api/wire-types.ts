@@ -7,6 +7,11 @@ export interface ClientRefMsg {
   readonly seq: number;
   /** A re-send whose earlier attempt may have been applied (command.ts ClientTag.retry). */
   readonly retry?: boolean;
+  /**
+   * Whose exactly-once record the write makes (command.ts ClientTag.owner): set by the controller
+   * that took the request when it forwards it, trusted only from a member (caller-owner.ts).
+   */
+  readonly owner?: string;
 }
 export interface PutRequestMsg {
   readonly key: string;
@@ -91,6 +96,8 @@ export interface KvSessionRequestMsg {
   readonly forwarded: boolean;
   /** ClientRefMsg.retry; absent from senders that predate it. */
   readonly clientRetry?: boolean;
+  /** ClientRefMsg.owner; absent from senders that predate it. */
+  readonly clientOwner?: string;
 }
 export interface KvSessionResponseMsg {
   readonly id: number;

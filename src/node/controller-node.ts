@@ -13,6 +13,7 @@ import type { NodeConfig } from '../config/index.js';
 import { raftTimingWarnings } from '../config/raft-timing.js';
 import { controllerService } from '../api/controller-service.js';
 import { KvSessions } from '../api/kv-session-service.js';
+import { callerOwners } from '../api/caller-owner.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
 import { forwardKeepalive } from '../api/forward-keepalive.js';
 import { controllersView } from '../api/controller-rows.js';
@@ -491,6 +492,8 @@ export class ControllerNode {
         refusedAsDuplicateBy: () => nodeIdentity.refusedAsDuplicateBy(),
         refusedForName: () => nodeIdentity.refusedForName(),
       });
+    // Whose exactly-once record a client's write makes: a forward's owner only from a member (caller-owner.ts).
+    const ownerOf = callerOwners(sm, (call) => peerAuth.checkAnyPeer(call) === null);
     agents = new AgentsLayer({
       self: self.id,
       cutOff,
@@ -511,6 +514,7 @@ export class ControllerNode {
       clusterId: () => nodeIdentity.clusterId() ?? config.clusterName,
       clusterName: config.clusterName,
       peerCaller: (call) => peerAuth.checkAnyPeer(call),
+      ownerOf,
       replayUntil: persisted.hardState.commit,
       audit: recordAudit,
       logger,
@@ -562,6 +566,7 @@ export class ControllerNode {
         quota,
         addressOf: knownAddress,
         forwarder,
+        ownerOf,
         listControllers: () =>
           controllersView({
             self: self.id,

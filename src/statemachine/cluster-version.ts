@@ -37,6 +37,14 @@ export const REQUEST_PRINT_VERSION = '0.3';
 export const SESSION_EXPIRY_VERSION = '0.4';
 
 /**
+ * The level from which every dedup record carries its owner (command.ts ClientTag.owner: the
+ * caller's certificate identity) and a full table evicts from the owner holding the most records
+ * (dedup.ts), so one certificate's flood evicts its own records. Older members refuse the field,
+ * and their snapshot reader the owned table, so neither is written below this level.
+ */
+export const CLIENT_SHARE_VERSION = '0.5';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

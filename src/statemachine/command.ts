@@ -19,6 +19,7 @@ import { describe, Fields, isRecord, type Payload } from '../util/untrusted.js';
 import { CommandError } from './errors.js';
 import { DEFAULT_REGISTRY } from './kinds.js';
 import type { KindCommand, KindRegistry } from './resource-kind.js';
+import { ownerProblem } from './record-owner.js';
 
 /** The JSON format. */
 export const COMMAND_FORMAT_VERSION = 1;
@@ -47,6 +48,12 @@ export interface ClientTag {
    * SESSION_EXPIRY_VERSION: older members refuse the field.
    */
   readonly retry?: boolean;
+  /**
+   * Whose record this is: the caller's identity as the controller that took the request saw it
+   * (record-owner.ts). A full table evicts from the owner holding the most records (dedup.ts).
+   * Proposed only from cluster version CLIENT_SHARE_VERSION: older members refuse the field.
+   */
+  readonly owner?: string;
 }
 
 /** A command as proposed: a kind's command plus the optional dedup tag. */
@@ -168,8 +175,15 @@ function validateWith(value: unknown, registry: KindRegistry, payload: Payload |
   return { command: kind.parse(fields), client };
 }
 
+const CLIENT_FIELDS = new Set(['id', 'seq', 'retry', 'owner']);
+
 function parseClient(value: unknown): ClientTag {
-  const f = Fields.of(value, 'command.client', (m) => new CommandError(m)).only(new Set(['id', 'seq', 'retry']));
+  const f = Fields.of(value, 'command.client', (m) => new CommandError(m)).only(CLIENT_FIELDS);
   const tag = { id: f.string('id', { nonEmpty: true, maxBytes: MAX_CLIENT_ID_BYTES }), seq: f.int('seq', { min: 0 }) };
-  return f.has('retry') && f.boolean('retry') ? { ...tag, retry: true } : tag;
+  const marked = f.has('retry') && f.boolean('retry') ? { ...tag, retry: true } : tag;
+  if (!f.has('owner')) return marked;
+  const owner = f.string('owner');
+  const problem = ownerProblem(owner);
+  if (problem !== null) f.fail(`field "owner" ${problem}`);
+  return { ...marked, owner };
 }

@@ -21,35 +21,44 @@
  * its first attempt carries no mark. A retry of an id the table knows is judged by seq as before
  * (a recorded seq below the retry's means the retry's earlier attempts were not applied).
  * Every replica decides alike: the mark is in the entry, the table's size is replicated state.
+ *
+ * From cluster version CLIENT_SHARE_VERSION the table is shared out by owner (owner-shares.ts,
+ * record-owner.ts): each record carries whose it is (a client certificate's identity, as the
+ * controller that took the request saw it and wrote into the entry; one owner for every
+ * plaintext client; one for the controllers' own report ids), a full table evicts from the owner
+ * holding the most records, and "may have dropped" is per owner: an unknown-id retry is refused
+ * only when the table evicted records of its owner (or, while records from before owners remain,
+ * evicted one of those: whose it was is unknown). So a flood under one certificate evicts its own
+ * records once it holds the most, and other callers' records and retries are untouched. An entry
+ * without an owner (proposed below the level) is judged as before: refused when the table is full.
  */
-import type { ClientTag } from './command.js';
-import { SnapshotError } from './errors.js';
-import { Fields } from '../util/untrusted.js';
-import { MAX_WHAT_CHARS, reuseProblem, type RequestPrint } from './request-print.js';
-import { failure, type ApplyResult, type FailureCode } from './result.js';
+import { CONTROLLER_CLIENT_ID_PREFIX, type ClientTag } from './command.js';
+import { ownedForm, readTable, sharedForm, type ClientEntry } from './dedup-snapshot.js';
+import { OwnerShares, type OwnerKey } from './owner-shares.js';
+import { INTERNAL_OWNER } from './record-owner.js';
+import { reuseProblem, type RequestPrint } from './request-print.js';
+import { failure, type ApplyResult } from './result.js';
 
 export const DEFAULT_MAX_CLIENTS = 10_000;
 
-interface ClientEntry {
-  readonly seq: number;
-  readonly result: ApplyResult;
-  /** Raft index at which `seq` was applied; orders eviction. */
-  readonly index: number;
-  /** What the request was; null for records without one (see above). */
-  readonly print: RequestPrint | null;
+/**
+ * The owner a record of `client` gets once the table is shared out: the internal owner for the
+ * controllers' own ids (no entry can name it), else the entry's owner; null for an entry that
+ * names none (proposed below CLIENT_SHARE_VERSION).
+ */
+export function recordOwnerOf(client: ClientTag): OwnerKey {
+  if (client.id.startsWith(CONTROLLER_CLIENT_ID_PREFIX)) return INTERNAL_OWNER;
+  return client.owner ?? null;
 }
-
-/** A print's hash, as read from a snapshot: hex. */
-const PRINT_HASH = /^[0-9a-f]{1,64}$/;
-
-const FAILURE_CODES: readonly FailureCode[] = ['CAS_FAILED', 'NOT_FOUND', 'STALE_REQUEST', 'INVALID', 'IGNORED', 'CONFLICT'];
 
 export class ClientTable {
   /**
    * Insertion order is last-applied order: `record` re-inserts a client, and applies come in
-   * increasing index order, so the first entry is always the one to evict, in O(1).
+   * increasing index order, so the first entry is the least recently applied, in O(1).
    */
   private readonly entries = new Map<string, ClientEntry>();
+  /** Null until the table is shared out by owner (CLIENT_SHARE_VERSION); never null again after. */
+  private shares: OwnerShares | null = null;
 
   constructor(readonly maxClients: number = DEFAULT_MAX_CLIENTS) {}
 
@@ -61,11 +70,12 @@ export class ClientTable {
    * The answer for a request already seen, or null when it must be applied. `printOf` gives
    * the incoming request's print, asked only when its seq is the recorded one: a different
    * request under that seq is refused (INVALID, not recorded: the first answer still stands
-   * for the first request's retries).
+   * for the first request's retries). `share`: the cluster is at CLIENT_SHARE_VERSION.
    */
-  check(client: ClientTag, printOf: () => RequestPrint | null): ApplyResult | null {
+  check(client: ClientTag, printOf: () => RequestPrint | null, share = false): ApplyResult | null {
+    if (share) this.shareOut();
     const entry = this.entries.get(client.id);
-    if (entry === undefined) return client.retry === true && this.mayHaveDropped() ? this.expired(client) : null;
+    if (entry === undefined) return client.retry === true && this.mayHaveDropped(client) ? this.expired(client) : null;
     if (client.seq > entry.seq) return null;
     if (client.seq === entry.seq) {
       const clash = entry.print === null ? null : reuseProblem(client, entry.print, printOf());
@@ -74,88 +84,92 @@ export class ClientTable {
     return failure('STALE_REQUEST', `client "${client.id}" request ${client.seq} is older than its latest, ${entry.seq}`);
   }
 
-  /** Full: every new id has evicted one since it filled (the table never shrinks otherwise). */
-  private mayHaveDropped(): boolean {
-    return this.entries.size >= this.maxClients;
-  }
-
-  private expired(client: ClientTag): ApplyResult {
-    const id = JSON.stringify(client.id.length > 64 ? `${client.id.slice(0, 64)}...` : client.id);
-    return failure(
-      'SESSION_EXPIRED',
-      `the outcome of this write is unknown: its exactly-once record was dropped, or it was never applied (client ${id} request ${client.seq} is a retry, ` +
-        `and the cluster's table of the latest request of ${this.maxClients} client ids is full and no longer holds this id, so an earlier attempt may have been applied ` +
-        `and its record evicted by newer clients); nothing applied: read the state to see whether the write took effect before writing again`,
-    );
-  }
-
-  record(client: ClientTag, result: ApplyResult, index: number, print: RequestPrint | null): void {
-    this.entries.delete(client.id);
-    this.entries.set(client.id, { seq: client.seq, result, index, print });
+  record(client: ClientTag, result: ApplyResult, index: number, print: RequestPrint | null, share = false): void {
+    if (share) this.shareOut();
+    const previous = this.entries.get(client.id);
+    if (previous !== undefined) {
+      this.entries.delete(client.id);
+      this.shares?.remove(previous.owner, client.id);
+    }
+    const owner = this.shares === null ? null : recordOwnerOf(client);
+    this.entries.set(client.id, { seq: client.seq, result, index, print, owner });
+    this.shares?.add(owner, client.id, index);
     this.evict();
   }
 
   /**
-   * [[id, seq, index, result], ...] in last-applied order; a record with a print adds its hash
-   * and description ([id, seq, index, result, hash, what]), so a record without one is written
-   * exactly as before.
+   * Whether the table may have dropped the record of this retry's earlier attempt. Shared: full,
+   * the only state in which it has dropped any (it never shrinks otherwise). By owner: the table
+   * evicted a record of this owner, or one from before owners while such records remain.
+   */
+  private mayHaveDropped(client: ClientTag): boolean {
+    const full = this.entries.size >= this.maxClients;
+    const owner = this.shares === null ? null : recordOwnerOf(client);
+    if (this.shares === null || owner === null) return full;
+    return this.shares.hasLost(owner) || (this.shares.hasLost(null) && this.shares.count(null) > 0);
+  }
+
+  private expired(client: ClientTag): ApplyResult {
+    const id = JSON.stringify(client.id.length > 64 ? `${client.id.slice(0, 64)}...` : client.id);
+    const owner = this.shares === null ? null : recordOwnerOf(client);
+    const why =
+      owner === null || this.shares === null || !this.shares.hasLost(owner)
+        ? `the cluster's table of the latest request of ${this.maxClients} client ids is full and no longer holds this id, so an earlier attempt may have been applied ` +
+          'and its record evicted by newer clients'
+        : `the cluster's table of the latest request of ${this.maxClients} client ids no longer holds this id and has evicted records of its caller ${JSON.stringify(owner.slice(0, 64))} ` +
+          '(a full table evicts from the caller holding the most records), so an earlier attempt may have been applied and its record evicted';
+    return failure(
+      'SESSION_EXPIRED',
+      `the outcome of this write is unknown: its exactly-once record was dropped, or it was never applied (client ${id} request ${client.seq} is a retry, ` +
+        `and ${why}); nothing applied: read the state to see whether the write took effect before writing again`,
+    );
+  }
+
+  /**
+   * The shared form while the table is not shared out, so a snapshot taken below
+   * CLIENT_SHARE_VERSION loads on older members; the owned form after (dedup-snapshot.ts).
    */
   snapshot(): unknown {
-    const out: unknown[] = [];
-    for (const [id, e] of this.entries) out.push(e.print === null ? [id, e.seq, e.index, e.result] : [id, e.seq, e.index, e.result, e.print.hash, e.print.what]);
-    return out;
+    return this.shares === null ? sharedForm(this.entries) : ownedForm(this.entries, this.shares.lost());
   }
 
   restore(data: unknown): void {
-    if (!Array.isArray(data)) throw new SnapshotError(`clients: expected an array, found ${typeof data}`);
-    let lastIndex = 0;
-    for (const [i, item] of (data as readonly unknown[]).entries()) {
-      if (!Array.isArray(item) || (item.length !== 4 && item.length !== 6)) {
-        throw new SnapshotError(`clients: entry ${i}: expected [id, seq, index, result] or [id, seq, index, result, hash, what]`);
-      }
-      const [id, seq, index, result, hash, what] = item as readonly unknown[];
-      if (typeof id !== 'string' || id.length === 0) throw new SnapshotError(`clients: entry ${i}: id must be a non-empty string`);
-      if (!isCount(seq) || !isCount(index)) throw new SnapshotError(`clients: entry ${i}: seq and index must be integers >= 0`);
-      if (index <= lastIndex || this.entries.has(id)) {
-        throw new SnapshotError(`clients: entry ${i}: entries must be unique and in increasing index order`);
-      }
-      lastIndex = index;
-      this.entries.set(id, { seq, index, result: restoreResult(result, i), print: item.length === 4 ? null : restorePrint(hash, what, i) });
+    const image = readTable(data);
+    for (const [id, entry] of image.entries) this.entries.set(id, entry);
+    if (image.lost !== null) {
+      const shares = new OwnerShares();
+      for (const [id, entry] of image.entries) shares.add(entry.owner, id, entry.index);
+      for (const owner of image.lost.dropped) shares.markLost(owner);
+      if (image.lost.legacyDropped) shares.markLost(null);
+      this.shares = shares;
     }
     this.evict();
   }
 
+  /**
+   * From the first request at CLIENT_SHARE_VERSION on: the records kept so far have no owner
+   * (the legacy group), and if the table is full it may have dropped some of them already.
+   */
+  private shareOut(): void {
+    if (this.shares !== null) return;
+    const shares = new OwnerShares();
+    for (const [id, entry] of this.entries) shares.add(null, id, entry.index);
+    if (this.entries.size >= this.maxClients) shares.markLost(null);
+    this.shares = shares;
+  }
+
   private evict(): void {
     while (this.entries.size > this.maxClients) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) return;
-      this.entries.delete(oldest.value);
+      const victim = this.shares === null ? this.oldest() : this.shares.victim();
+      if (victim === null) return;
+      this.entries.delete(victim.id);
+      this.shares?.remove(victim.owner, victim.id);
+      this.shares?.markLost(victim.owner);
     }
   }
-}
 
-function isCount(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-function restorePrint(hash: unknown, what: unknown, i: number): RequestPrint {
-  if (typeof hash !== 'string' || !PRINT_HASH.test(hash)) throw new SnapshotError(`clients: entry ${i}: hash must be hex`);
-  if (typeof what !== 'string' || what.length === 0 || what.length > MAX_WHAT_CHARS) {
-    throw new SnapshotError(`clients: entry ${i}: what must be a string of 1 to ${MAX_WHAT_CHARS} characters`);
+  private oldest(): { readonly owner: OwnerKey; readonly id: string } | null {
+    const first = this.entries.keys().next();
+    return first.done === true ? null : { owner: null, id: first.value };
   }
-  return { hash, what };
-}
-
-function restoreResult(value: unknown, i: number): ApplyResult {
-  const f = Fields.of(value, `clients: entry ${i}: result`, (m) => new SnapshotError(m));
-  if (f.boolean('ok')) {
-    f.only(new Set(['ok', 'revision', 'value']));
-    const revision = f.int('revision', { min: 0 });
-    return f.has('value') ? { ok: true, revision, value: f.raw['value'] } : { ok: true, revision };
-  }
-  f.only(new Set(['ok', 'code', 'message', 'currentRevision']));
-  const code = f.oneOf('code', FAILURE_CODES);
-  const message = f.string('message');
-  const currentRevision = f.optionalInt('currentRevision', { min: 0 });
-  return failure(code, message, currentRevision);
 }

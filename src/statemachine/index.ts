@@ -11,7 +11,8 @@ export {
   type DecodedCommand,
   type Envelope,
 } from './command.js';
-export { ClientTable, DEFAULT_MAX_CLIENTS } from './dedup.js';
+export { ClientTable, DEFAULT_MAX_CLIENTS, recordOwnerOf } from './dedup.js';
+export { INTERNAL_OWNER, MAX_OWNER_BYTES, ownerProblem } from './record-owner.js';
 export { CommandError, SnapshotError, StateMachineError, type StateMachineErrorCode } from './errors.js';
 export { Fields, type ErrorFactory, type IntRule, type JsonRecord, type StringRule } from '../util/untrusted.js';
 export { DEFAULT_KINDS, DEFAULT_REGISTRY, type DefaultCommand } from './kinds.js';
@@ -107,6 +108,7 @@ export {
   FORGET_AGENTS_VERSION,
   REQUEST_PRINT_VERSION,
   SESSION_EXPIRY_VERSION,
+  CLIENT_SHARE_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

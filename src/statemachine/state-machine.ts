@@ -10,7 +10,7 @@
  */
 import { validateCommand, decodeCommand, type DecodedCommand, type Envelope } from './command.js';
 import { ClientTable, DEFAULT_MAX_CLIENTS } from './dedup.js';
-import { REQUEST_PRINT_VERSION, clusterKind } from './cluster-version.js';
+import { CLIENT_SHARE_VERSION, REQUEST_PRINT_VERSION, clusterKind } from './cluster-version.js';
 import { requestPrint, type RequestPrint } from './request-print.js';
 import { describe, Fields, isRecord } from '../util/untrusted.js';
 import { SnapshotError, StateMachineError } from './errors.js';
@@ -251,8 +251,10 @@ export class StateMachine implements ReplicatedStateMachine {
   private dispatch(index: number, { command, client }: DecodedCommand): ApplyResult {
     let print: RequestPrint | null | undefined;
     const printOf = (): RequestPrint | null => (client === null ? null : (print ??= requestPrint(command, client)));
+    // Read once, before the command: a set-version entry carries no client tag.
+    const share = client !== null && this.supports(CLIENT_SHARE_VERSION);
     if (client !== null) {
-      const seen = this.clients.check(client, printOf);
+      const seen = this.clients.check(client, printOf, share);
       if (seen !== null) return seen;
     }
     const ctx = new Context(index, this.rev, (kind) => this.view(kind));
@@ -264,7 +266,7 @@ export class StateMachine implements ReplicatedStateMachine {
       result = failure('INVALID', `kind "${command.kind}" failed to apply: ${errorMessage(err)}`);
     }
     if (ctx.bumped) this.rev = ctx.revision + 1;
-    if (client !== null) this.clients.record(client, result, index, this.printsRequests() ? printOf() : null);
+    if (client !== null) this.clients.record(client, result, index, this.printsRequests() ? printOf() : null, share);
     return result;
   }
 

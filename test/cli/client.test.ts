@@ -93,13 +93,13 @@ void t.test('a retried write re-sends the same client id and seq; the next write
   t.strictSame(await client.put('k', 'v', { ifRevision: 3 }), { revision: 7 });
   const first = flaky.calls[0]?.request;
   const retry = good.calls[0]?.request;
-  t.strictSame(first?.['client'], { id: client.id, seq: 1, retry: false }, 'the first attempt is not marked');
-  t.strictSame(retry?.['client'], { id: client.id, seq: 1, retry: true }, 'same ref on the retry, marked as one');
+  t.strictSame(first?.['client'], { id: client.id, seq: 1, retry: false, owner: '' }, 'the first attempt is not marked');
+  t.strictSame(retry?.['client'], { id: client.id, seq: 1, retry: true, owner: '' }, 'same ref on the retry, marked as one');
   t.equal(retry?.['hasIfRevision'], true);
   t.equal(retry?.['ifRevision'], 3);
   t.equal(Buffer.from(retry?.['value'] as Uint8Array).toString(), 'v');
   await client.put('k', 'w');
-  t.strictSame(good.calls[1]?.request['client'], { id: client.id, seq: 2, retry: false });
+  t.strictSame(good.calls[1]?.request['client'], { id: client.id, seq: 2, retry: false, owner: '' });
   t.equal(good.calls[1]?.request['hasIfRevision'], false);
 });
 
@@ -115,8 +115,8 @@ void t.test('a write whose first endpoint has no connection is not marked a retr
     t.strictSame(await del.delete('k'), { revision: 6 });
     const via = session ? 'session' : 'unary';
     t.strictSame(good.calls.map((c) => [c.method, c.via]), [['Put', via], ['Delete', via]]);
-    t.strictSame(good.calls[0]?.request['client'], { id: put.id, seq: 1, retry: false }, `a put (${via}) goes out as a first attempt`);
-    t.strictSame(good.calls[1]?.request['client'], { id: del.id, seq: 1, retry: false }, `a delete (${via}) goes out as a first attempt`);
+    t.strictSame(good.calls[0]?.request['client'], { id: put.id, seq: 1, retry: false, owner: '' }, `a put (${via}) goes out as a first attempt`);
+    t.strictSame(good.calls[1]?.request['client'], { id: del.id, seq: 1, retry: false, owner: '' }, `a delete (${via}) goes out as a first attempt`);
   }
 });
 
@@ -130,13 +130,13 @@ void t.test('a write a controller refused before proposing anything is not marke
     const client = new ControllerClient({ endpoints: [minority.address, majority.address], timeoutMs: 2000 });
     stopAll(t, minority, majority, client);
     t.strictSame(await client.put('k', 'v'), { revision: 5 });
-    t.strictSame(majority.calls[0]?.request['client'], { id: client.id, seq: 1, retry: false }, `a put (session ${session}): a first attempt`);
+    t.strictSame(majority.calls[0]?.request['client'], { id: client.id, seq: 1, retry: false, owner: '' }, `a put (session ${session}): a first attempt`);
     // Without the controller's word (an older one), the next attempt stays a retry.
     const older = await startFake({ unary: { Delete: () => { throw apiFailure('NO_QUORUM', 'cut off'); } }, session });
     const other = new ControllerClient({ endpoints: [older.address, majority.address], timeoutMs: 2000 });
     stopAll(t, older, other);
     t.strictSame(await other.delete('k'), { revision: 6 });
-    t.strictSame(majority.calls[1]?.request['client'], { id: other.id, seq: 1, retry: true }, `a delete (session ${session}): a retry`);
+    t.strictSame(majority.calls[1]?.request['client'], { id: other.id, seq: 1, retry: true, owner: '' }, `a delete (session ${session}): a retry`);
   }
 });
 

@@ -70,7 +70,7 @@ const SESSION_METHODS: Readonly<Record<string, 'Put' | 'Get' | 'Delete'>> = { KV
 /** A session request in the shape of its unary twin, so tests check both paths alike. */
 function unaryShape(req: Request): Request {
   const clientId = typeof req['clientId'] === 'string' ? req['clientId'] : '';
-  const client = clientId === '' ? null : { id: clientId, seq: req['clientSeq'], retry: req['clientRetry'] === true };
+  const client = clientId === '' ? null : { id: clientId, seq: req['clientSeq'], retry: req['clientRetry'] === true, owner: typeof req['clientOwner'] === 'string' ? req['clientOwner'] : '' };
   switch (req['op']) {
     case 'KV_OP_GET':
       return { key: req['key'], serializable: req['serializable'] };

@@ -126,7 +126,7 @@ void t.test('a server without KvSession is served by unary calls', async (t) => 
       ['Delete', 'unary'],
     ],
   );
-  t.strictSame(old.calls[0]?.request['client'], { id: client.id, seq: 1, retry: false });
+  t.strictSame(old.calls[0]?.request['client'], { id: client.id, seq: 1, retry: false, owner: '' });
 });
 
 void t.test(`a value above ${MAX_SESSION_VALUE_BYTES} bytes goes in a unary call; smaller ones on the session`, async (t) => {

@@ -13,6 +13,7 @@ import { CertMaker } from '../helpers/certs.js';
 import { scrapeHttps } from '../helpers/https-scrape.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { readSnapshotFile } from '../../src/backup/snapshot-file.js';
 import { AgentProc, startWithAgents } from '../agents/agent-procs.js';
 
 void t.test('an agent CA certificate syncs and does nothing else; an operator certificate is no agent', async (t) => {
@@ -86,4 +87,22 @@ void t.test('an agent CA certificate syncs and does nothing else; an operator ce
     ['edge-1'],
     'only the real agent is listed',
   );
+
+  // From cluster version 0.5 each exactly-once record names its caller's certificate identity as
+  // the controller that took the write saw it: a put through a follower is forwarded under the
+  // follower's peer certificate and still recorded as the operator's (src/api/caller-owner.ts).
+  const client = cluster.client(cluster.ids);
+  t.teardown(() => client.close());
+  await waitFor(async () => (await client.status()).clusterVersion === '0.5', 'the cluster version to reach 0.5', 20000);
+  const leader = (await client.status()).leader;
+  const follower = cluster.ids.find((id) => id !== leader)!;
+  const viaFollower = await cluster.ctl(['kv', 'put', 'owned', 'by-operator'], cluster.endpoints([follower]));
+  t.equal(viaFollower.code, 0, `a put through the follower: ${viaFollower.stderr}`);
+  const snap = path.join(dir, 'owners.snap');
+  const save = await cluster.ctl(['snapshot', 'save', snap], cluster.endpoints([leader]));
+  t.equal(save.code, 0, `snapshot save: ${save.stderr}`);
+  const state = JSON.parse(Buffer.from(readSnapshotFile(snap).data.subarray(1)).toString('utf8')) as { clients: { records: unknown[][] } };
+  const owners = new Set(state.clients.records.map((r) => r[6]));
+  t.ok(owners.has('cn:operator'), `the operator's write is its own (owners: ${[...owners].join(', ')})`);
+  t.notOk(owners.has(`cn:${follower}`), 'not the forwarding member');
 });

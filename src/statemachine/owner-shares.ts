@@ -1,0 +1,123 @@
+/**
+ * The dedup table's records grouped by owner (record-owner.ts), from cluster version
+ * CLIENT_SHARE_VERSION: whom a full table evicts from, and whose records it ever evicted.
+ *
+ * A full table evicts the least recently applied record of the owner holding the most records;
+ * among owners holding equally many, the one whose least recently applied record is the oldest.
+ * So a flood under one certificate evicts others' records only until it holds the most, and then
+ * its own: it can never take more than its share. An owner keeps "has lost records" for good
+ * (thesis §6.3: a retry of a dropped record must not be applied again), and only an owner that has
+ * may have its unknown-id retries refused SESSION_EXPIRED.
+ *
+ * `null` owns the records written before owners (an older snapshot, or entries proposed below the
+ * level): the "legacy" group. A full table evicts those first, whoever holds the most: whose they
+ * are is unknown, so while any remain after one of them was evicted, an unknown-id retry of every
+ * owner is judged as before (dedup.ts); by the other rule they could stay for good (one owner
+ * holding as many as they do then evicts its own). The set of owners that lost records only
+ * grows: one string per certificate identity that ever held the most.
+ *
+ * All of it is a function of the applied entries: no time, no randomness.
+ */
+import { BinaryHeap } from '../util/binary-heap.js';
+
+export type OwnerKey = string | null;
+
+/** An owner's standing when it last changed: how many records, and its oldest's index. */
+interface Standing {
+  readonly owner: string;
+  readonly size: number;
+  readonly oldest: number;
+}
+
+/** Most records first; among equals the older oldest record (indexes are unique: a total order). */
+const aheadOf = (a: Standing, b: Standing): boolean => a.size > b.size || (a.size === b.size && a.oldest < b.oldest);
+
+/** Stale standings kept before the heap is rebuilt from the groups, beyond one per owner. */
+const STALE_SLACK = 64;
+
+export class OwnerShares {
+  /** Per owner, its records' ids in last-applied order, with the index each was applied at. */
+  private readonly groups = new Map<OwnerKey, Map<string, number>>();
+  /** Owners the table has evicted a record of, in the order they first lost one. */
+  private readonly losers = new Set<OwnerKey>();
+  /**
+   * Every owner's standing as of its latest change, and older ones, skipped once found stale: the
+   * first current one is the owner to evict from, in O(log owners). Derived from `groups` alone,
+   * so a restored table picks as a live one does.
+   */
+  private readonly standings = new BinaryHeap<Standing>(aheadOf);
+
+  /** How many records `owner` holds. */
+  count(owner: OwnerKey): number {
+    return this.groups.get(owner)?.size ?? 0;
+  }
+
+  /** Whether the table ever evicted a record of `owner`. */
+  hasLost(owner: OwnerKey): boolean {
+    return this.losers.has(owner);
+  }
+
+  /** Record `id` of `owner` as the most recently applied; `index` must increase call to call. */
+  add(owner: OwnerKey, id: string, index: number): void {
+    let group = this.groups.get(owner);
+    if (group === undefined) {
+      group = new Map();
+      this.groups.set(owner, group);
+    }
+    group.delete(id);
+    group.set(id, index);
+    this.stand(owner);
+  }
+
+  remove(owner: OwnerKey, id: string): void {
+    const group = this.groups.get(owner);
+    if (group === undefined) return;
+    group.delete(id);
+    // An owner without records takes no room; whether it lost any is kept in `losers`.
+    if (group.size === 0) this.groups.delete(owner);
+    else this.stand(owner);
+  }
+
+  /** Record `owner`'s standing now; the legacy group is not ranked (it always goes first). */
+  private stand(owner: OwnerKey): void {
+    if (owner === null) return;
+    const standing = this.standingOf(owner);
+    if (standing !== null) this.standings.push(standing);
+    if (this.standings.size > 2 * this.groups.size + STALE_SLACK) {
+      this.standings.reset([...this.groups.keys()].flatMap((o) => (o === null ? [] : [this.standingOf(o)].filter((x): x is Standing => x !== null))));
+    }
+  }
+
+  private standingOf(owner: string): Standing | null {
+    const group = this.groups.get(owner);
+    const oldest = group?.values().next();
+    return group === undefined || oldest === undefined || oldest.done === true ? null : { owner, size: group.size, oldest: oldest.value };
+  }
+
+  markLost(owner: OwnerKey): void {
+    this.losers.add(owner);
+  }
+
+  /**
+   * The record to evict: the least recently applied from before owners while any remain, then
+   * the least recently applied of the owner holding the most; null when there is none.
+   */
+  victim(): { readonly owner: OwnerKey; readonly id: string } | null {
+    const legacy = this.groups.get(null)?.keys().next();
+    if (legacy !== undefined && legacy.done !== true) return { owner: null, id: legacy.value };
+    for (let top = this.standings.peek(); top !== undefined; top = this.standings.peek()) {
+      const now = this.standingOf(top.owner);
+      if (now !== null && now.size === top.size && now.oldest === top.oldest) {
+        const id = this.groups.get(top.owner)!.keys().next();
+        if (id.done !== true) return { owner: top.owner, id: id.value };
+      }
+      this.standings.pop();
+    }
+    return null;
+  }
+
+  /** The owners that lost records, in the order they first did (the snapshot's `dropped`). */
+  lost(): readonly OwnerKey[] {
+    return [...this.losers];
+  }
+}

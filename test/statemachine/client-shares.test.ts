@@ -1,0 +1,248 @@
+/**
+ * The exactly-once table shared out by owner (cluster version 0.5, dedup.ts, owner-shares.ts):
+ * a flood of fresh ids under one certificate evicts that certificate's own records once it holds
+ * the most, so another caller's records stay and its retries are answered from the cache; only
+ * the flooding owner's unknown-id retries are refused SESSION_EXPIRED. Below the level the table
+ * is one pool as before (session-expiry.test.ts). A table of 6 stands for the 10,000.
+ */
+import t from 'tap';
+import {
+  CONTROLLER_CLIENT_ID_PREFIX,
+  StateMachine,
+  encodeCommand,
+  type ApplyResult,
+  type ClientTag,
+  type Envelope,
+  type KvCommand,
+} from '../../src/statemachine/index.js';
+
+const MAX = 6;
+const b = (s: string): Uint8Array => new TextEncoder().encode(s);
+const text = (v: Uint8Array | undefined): string | undefined => (v === undefined ? undefined : new TextDecoder().decode(v));
+const EXPIRED = { ok: false, code: 'SESSION_EXPIRED', message: /^the outcome of this write is unknown/ };
+
+function run(sm: StateMachine, command: Envelope<KvCommand>): ApplyResult {
+  return sm.apply(sm.appliedIndex + 1, encodeCommand(command));
+}
+const put = (key: string, value: string, client: ClientTag): Envelope<KvCommand> => ({ kind: 'kv', op: 'put', key, value: b(value), client });
+const retry = (tag: ClientTag): ClientTag => ({ ...tag, retry: true });
+
+/** A state machine at cluster `version`, its table MAX records. */
+function machine(version: string): StateMachine {
+  const sm = new StateMachine({ maxClients: MAX });
+  sm.apply(1, encodeCommand({ kind: 'cluster', op: 'set-version', version }));
+  return sm;
+}
+
+/** `n` puts under fresh ids of one owner (none: entries without an owner, as below 0.5). */
+function flood(sm: StateMachine, n: number, owner?: string, from = 0): void {
+  for (let i = from; i < from + n; i++) run(sm, put(`flood/${i}`, 'x', { id: `attacker-${i}`, seq: 1, ...(owner === undefined ? {} : { owner }) }));
+}
+
+const alice = 'cn:alice';
+const mallory = 'cn:mallory';
+
+void t.test("a flood under one certificate keeps another's records: its retry is answered from the cache", async (t) => {
+  const sm = machine('0.5');
+  const honest: ClientTag = { id: 'honest', seq: 1, owner: alice };
+  const first = run(sm, put('shared', 'honest', honest));
+  t.same(first, { ok: true, revision: 1 });
+  run(sm, put('shared', 'third', { id: 'third', seq: 1, owner: alice }));
+  flood(sm, 10 * MAX, mallory);
+  const revision = sm.revision();
+  t.same(run(sm, put('shared', 'honest', retry(honest))), first, 'the cached answer, not SESSION_EXPIRED (the old table dropped it)');
+  t.equal(text(sm.kv.get('shared')?.value), 'third', 'not applied again over the later write');
+  t.equal(sm.revision(), revision);
+  t.match(run(sm, put('k', 'v', retry({ id: 'never-seen', seq: 1, owner: alice }))), { ok: true }, "an unknown id of an owner that never lost a record is a first apply");
+});
+
+void t.test("the flooding owner's own evicted retry is still refused SESSION_EXPIRED, nothing applied", async (t) => {
+  const sm = machine('0.5');
+  run(sm, put('a', '1', { id: 'a', seq: 1, owner: alice }));
+  const own: ClientTag = { id: 'mine', seq: 1, owner: mallory };
+  t.match(run(sm, put('m', 'first', own)), { ok: true });
+  run(sm, put('m', 'later', { id: 'other', seq: 1, owner: alice }));
+  flood(sm, 2 * MAX, mallory);
+  const late = run(sm, put('m', 'first', retry(own)));
+  t.match(late, EXPIRED);
+  t.match(late, { message: /has evicted records of its caller "cn:mallory"/ });
+  t.equal(text(sm.kv.get('m')?.value), 'later');
+  t.match(run(sm, put('z', 'v', retry({ id: 'unknown', seq: 1, owner: mallory }))), EXPIRED, 'any unknown id of that owner');
+});
+
+void t.test("the controllers' own report ids survive an operator's flood", async (t) => {
+  const sm = machine('0.5');
+  const report: ClientTag = { id: `${CONTROLLER_CLIENT_ID_PREFIX}c1`, seq: 7 };
+  const first = run(sm, put('agents-report', 'r', report));
+  flood(sm, 10 * MAX, mallory);
+  t.same(run(sm, put('agents-report', 'r', retry(report))), first, 'still recorded: the cached answer');
+  t.match(run(sm, put('agents-report', 'r', { ...report, seq: 6 })), { ok: false, code: 'STALE_REQUEST' }, 'and its seq still guards against an older report');
+});
+
+/** The snapshot's clients field. */
+function clientsOf(sm: StateMachine): unknown {
+  return (JSON.parse(new TextDecoder().decode(sm.snapshot().subarray(1))) as { clients: unknown }).clients;
+}
+
+interface OwnedTable {
+  readonly records: readonly (readonly unknown[])[];
+  readonly dropped: readonly string[];
+  readonly legacyDropped: boolean;
+}
+
+/** The ids the table holds, least recently applied first. */
+function heldIds(sm: StateMachine): string[] {
+  return (clientsOf(sm) as OwnedTable).records.map((r) => r[0] as string);
+}
+
+void t.test('eviction takes from the owner holding the most; among equals, the least recently applied', async (t) => {
+  const sm = machine('0.5');
+  const at = (id: string, owner: string): void => void run(sm, put(id, 'v', { id, seq: 1, owner }));
+  for (const [id, owner] of [['a1', alice], ['m1', mallory], ['a2', alice], ['m2', mallory], ['p1', 'plaintext'], ['a3', alice]] as const) at(id, owner);
+  t.same(heldIds(sm), ['a1', 'm1', 'a2', 'm2', 'p1', 'a3'], 'full, nothing evicted yet');
+  at('m3', mallory);
+  t.same(heldIds(sm), ['m1', 'a2', 'm2', 'p1', 'a3', 'm3'], 'alice and mallory hold 3 each: alice\'s a1 is the oldest of theirs');
+  at('m4', mallory);
+  t.same(heldIds(sm), ['a2', 'm2', 'p1', 'a3', 'm3', 'm4'], 'mallory holds the most: its oldest goes');
+  at('p2', 'plaintext');
+  t.same(heldIds(sm), ['a2', 'p1', 'a3', 'm3', 'm4', 'p2'], 'mallory still holds the most');
+  t.same((clientsOf(sm) as OwnedTable).dropped, [alice, mallory], 'the owners that lost records, in order');
+});
+
+void t.test('snapshot round trip with owners: the same table, the same decisions, byte-identical', async (t) => {
+  const a = machine('0.5');
+  const report: ClientTag = { id: `${CONTROLLER_CLIENT_ID_PREFIX}c2`, seq: 1 };
+  run(a, put('r', 'v', report));
+  run(a, put('h', 'v', { id: 'honest', seq: 1, owner: alice }));
+  flood(a, 2 * MAX, mallory);
+  const owned = clientsOf(a) as OwnedTable;
+  t.same(owned.dropped, [mallory]);
+  t.equal(owned.legacyDropped, false);
+  t.same(owned.records.find((r) => r[0] === report.id)?.[6], 'internal:controllers', 'the internal owner, told by the id');
+  t.same(owned.records.find((r) => r[0] === 'honest')?.slice(6), [alice]);
+  const b2 = new StateMachine({ maxClients: MAX });
+  b2.restore(a.snapshot());
+  t.same(b2.snapshot(), a.snapshot(), 'byte-identical');
+  const steps = [put('h', 'v', retry({ id: 'honest', seq: 1, owner: alice })), put('x', 'v', retry({ id: 'attacker-0', seq: 1, owner: mallory })), put('y', 'v', retry({ id: 'new', seq: 1, owner: alice }))];
+  for (const step of steps) t.same(run(b2, step), run(a, step));
+  const late = put('x', 'v', retry({ id: 'attacker-1', seq: 1, owner: mallory }));
+  t.match(run(a, late), EXPIRED);
+  t.match(run(b2, late), EXPIRED);
+  t.same(b2.snapshot(), a.snapshot());
+});
+
+void t.test('an owned snapshot is read as untrusted input', async (t) => {
+  const a = machine('0.5');
+  run(a, put('h', 'v', { id: 'honest', seq: 1, owner: alice }));
+  run(a, put('r', 'v', { id: `${CONTROLLER_CLIENT_ID_PREFIX}c1`, seq: 1 }));
+  const doc = JSON.parse(new TextDecoder().decode(a.snapshot().subarray(1))) as { clients: OwnedTable };
+  const refused = (clients: unknown, why: RegExp): void => {
+    const bytes = new TextEncoder().encode(`\u0001${JSON.stringify({ ...doc, clients })}`);
+    t.throws(() => new StateMachine({ maxClients: MAX }).restore(bytes), why);
+  };
+  const record = doc.clients.records[0]!;
+  const withRecord = (r: readonly unknown[]): OwnedTable => ({ ...doc.clients, records: [r, doc.clients.records[1]!] });
+  refused({ ...doc.clients, extra: 1 }, /clients: unexpected field "extra"/);
+  refused({ ...doc.clients, dropped: [7] }, /dropped/);
+  refused({ ...doc.clients, dropped: [alice, alice] }, /each owner once/);
+  refused({ ...doc.clients, dropped: [''] }, /must not be empty/);
+  refused({ records: doc.clients.records, dropped: [] }, /legacyDropped/);
+  refused(withRecord([...record.slice(0, 6), 42]), /owner must be a string or null/);
+  refused(withRecord([...record.slice(0, 6), 'x'.repeat(129)]), /at most 128 bytes/);
+  refused(withRecord([...record.slice(0, 6), 'internal:controllers']), /controllers' own owner/);
+  refused(withRecord(record.slice(0, 6)), /expected \[id, seq, index, result, hash, what, owner\]/);
+  refused({ ...doc.clients, records: [record, [...doc.clients.records[1]!.slice(0, 6), alice]] }, /a controller's own id is owned by "internal:controllers"/);
+  refused(withRecord([...record.slice(0, 4), 'xyz', null, alice]), /hash must be hex/);
+});
+
+void t.test('an entry refuses an owner no caller can have', async (t) => {
+  const sm = machine('0.5');
+  t.match(run(sm, put('k', 'v', { id: 'c', seq: 1, owner: 'internal:controllers' })), { ok: false, code: 'INVALID', message: /owner.*controllers' own/ });
+  t.match(run(sm, put('k', 'v', { id: 'c', seq: 1, owner: '' })), { ok: false, code: 'INVALID', message: /owner.*must not be empty/ });
+  t.match(run(sm, put('k', 'v', { id: 'c', seq: 1, owner: 'y'.repeat(200) })), { ok: false, code: 'INVALID', message: /owner.*at most 128 bytes/ });
+});
+
+void t.test('below 0.5 the table is one pool as before: the flood evicts everyone, the snapshot keeps the old form', async (t) => {
+  const sm = machine('0.4');
+  const honest: ClientTag = { id: 'honest', seq: 1, owner: alice };
+  run(sm, put('shared', 'honest', honest));
+  flood(sm, MAX, mallory);
+  t.match(run(sm, put('shared', 'honest', retry(honest))), EXPIRED, 'refused as before (least recently applied evicted first)');
+  const clients = clientsOf(sm);
+  t.ok(Array.isArray(clients) && (clients as unknown[][]).every((r) => r.length === 4 || r.length === 6), 'records as 0.4 members read them, no owner');
+});
+
+void t.test('an old snapshot (no owners) loads, and is shared out from 0.5 on: what it may have dropped stays judged as before', async (t) => {
+  const old = machine('0.4');
+  const honest: ClientTag = { id: 'honest', seq: 1 };
+  const first = run(old, put('h', 'v', honest));
+  flood(old, MAX - 1);
+  t.ok(Array.isArray(clientsOf(old)), 'the shared form');
+  const sm = new StateMachine({ maxClients: MAX });
+  sm.restore(old.snapshot());
+  t.same(sm.snapshot(), old.snapshot(), 'loaded, and written back unchanged');
+  t.same(run(sm, put('h', 'v', retry(honest))), first, 'its records answer as before');
+  run(sm, { kind: 'cluster', op: 'set-version', version: '0.5' } as unknown as Envelope<KvCommand>);
+  t.same(run(sm, put('h', 'v', retry(honest))), first, 'and at 0.5 too (an entry without an owner)');
+  // Full when shared out: the old pool may have dropped anyone's record.
+  t.match(run(sm, put('k', 'v', retry({ id: 'lost?', seq: 1, owner: alice }))), EXPIRED, 'an unknown id, while records from before owners remain');
+  t.equal((clientsOf(sm) as OwnedTable).legacyDropped, true);
+  run(sm, put('a', 'v', { id: 'a-1', seq: 1, owner: alice }));
+  t.notOk(heldIds(sm).includes('honest'), 'a full table evicts records from before owners first');
+  flood(sm, MAX - 2, mallory);
+  t.match(run(sm, put('k', 'v', retry({ id: 'lost?', seq: 1, owner: alice }))), EXPIRED, 'still: one record from before owners remains');
+  flood(sm, MAX, mallory, 100);
+  t.notOk((clientsOf(sm) as OwnedTable).records.some((r) => r[6] === null), 'the records from before owners are gone');
+  t.ok(heldIds(sm).includes('a-1'), "alice's record stayed through mallory's flood");
+  t.match(run(sm, put('k', 'v', retry({ id: 'lost?', seq: 1, owner: alice }))), { ok: true }, 'now an owner that never lost a record is not refused');
+  t.match(run(sm, put('k', 'v', retry({ id: 'flood?', seq: 1, owner: mallory }))), EXPIRED, 'the flooding owner still is');
+  t.match(run(sm, put('k', 'v', retry({ id: 'old-style', seq: 1 }))), EXPIRED, 'and an entry without an owner is judged as before: the table is full');
+});
+
+void t.test('against a plain model: 1,500 seeded steps pick the same victims, and a restored replica decides alike', async (t) => {
+  let seed = 0x5eed;
+  // mulberry32: a fixed seed, well spread in its low bits.
+  const rand = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  const owners = [alice, mallory, 'cn:bob', 'plaintext'];
+  const sm = machine('0.5');
+  let replica = new StateMachine({ maxClients: MAX });
+  replica.restore(sm.snapshot());
+  /** The model: [id, owner] in last-applied order; evicts by brute force. */
+  let model: [string, string][] = [];
+  let mismatches = 0;
+  let ties = 0;
+  for (let step = 0; step < 1500; step++) {
+    // A skewed mix: mallory writes most, ids are reused now and then.
+    const owner = owners[rand(10) < 6 ? 1 : rand(owners.length)]!;
+    const id = `${owner}/${rand(12)}`;
+    const seq = step + 1;
+    const command = put('k', String(step), { id, seq, owner });
+    const result = run(sm, command);
+    if (JSON.stringify(run(replica, command)) !== JSON.stringify(result)) mismatches++;
+    model = model.filter(([m]) => m !== id);
+    model.push([id, owner]);
+    if (model.length > MAX) {
+      const counts = new Map<string, number>();
+      for (const [, o] of model) counts.set(o, (counts.get(o) ?? 0) + 1);
+      const most = Math.max(...counts.values());
+      if ([...counts.values()].filter((c) => c === most).length > 1) ties++;
+      // The first record in applied order whose owner holds the most: that owner's oldest, and among equals the older.
+      const victim = model.findIndex(([, o]) => counts.get(o) === most);
+      model.splice(victim, 1);
+    }
+    if (heldIds(sm).join() !== model.map(([m]) => m).join()) mismatches++;
+    if (step % 500 === 499) {
+      t.same(replica.snapshot(), sm.snapshot(), `step ${step + 1}: byte-identical`);
+      replica = new StateMachine({ maxClients: MAX });
+      replica.restore(sm.snapshot());
+    }
+  }
+  t.equal(mismatches, 0, 'the table held what the model held after every step, and the replica answered alike');
+  t.ok(ties >= 100, `evictions among owners holding equally many: ${ties}`);
+  t.same(replica.snapshot(), sm.snapshot());
+});
