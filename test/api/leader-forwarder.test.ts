@@ -26,8 +26,8 @@ void t.test('puts and deletes go on a session, marked forwarded, with their clie
   t.strictSame(
     leader.calls.map((c) => [c.method, c.via, c.request['forwarded'], c.request['client']]),
     [
-      ['Put', 'session', true, { ...ref, retry: false }],
-      ['Delete', 'session', true, { ...ref, retry: true }],
+      ['Put', 'session', true, { ...ref, retry: false, owner: '' }],
+      ['Delete', 'session', true, { ...ref, retry: true, owner: '' }],
     ],
   );
   t.equal(leader.calls[0]?.request['ifRevision'], 3);

@@ -73,7 +73,7 @@ void t.test("a new client's put refused by a cut-off controller's KvSession goes
     await majority.stop();
   });
   t.strictSame(await client.put('k', 'v'), { revision: 5 });
-  t.strictSame(majority.calls.map((c) => [c.method, c.via, c.request['client']]), [['Put', 'session', { id: client.id, seq: 1, retry: false }]]);
+  t.strictSame(majority.calls.map((c) => [c.method, c.via, c.request['client']]), [['Put', 'session', { id: client.id, seq: 1, retry: false, owner: '' }]]);
 });
 
 const dropped = (): RaftError => new RaftError('PROPOSAL_DROPPED', 'too many bytes of writes waiting to commit on the leader (33554432 of 33554432, this write 1000000); retry once earlier writes commit');
