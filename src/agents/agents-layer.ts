@@ -37,6 +37,12 @@ export interface AgentsLayerDeps {
   readonly host: ConsensusPort & { lastLeaderContactAt(): number | null };
   readonly stateMachine: StateMachine;
   readonly membership: () => MembershipView;
+  /**
+   * When this controller last heard from a peer (the membership detector's contact, on
+   * performance.now()'s clock); null if never. What `membership()` rows show, without building
+   * them: the hub asks it on every tick.
+   */
+  readonly lastContactAt: (peer: string) => number | null;
   readonly addressOf: (id: string) => string | null;
   readonly isMember: (id: string) => boolean;
   /** Why this node cannot serve a request that needs the cluster now; null: it can (quorum-guard.ts). */
@@ -212,15 +218,9 @@ export class AgentsLayer {
    * the election.
    */
   private quorumContactAt(): number | null {
-    const { at, view } = this.cachedControllers();
     const voters = this.deps.host.status().conf.voters;
-    const rows = new Map(view.rows.map((r) => [r.id, r]));
     const heard = voters
-      .map((v) => {
-        if (v === this.deps.self) return performance.now();
-        const ago = rows.get(v)?.peer?.lastContactMs;
-        return ago === null || ago === undefined ? Number.NEGATIVE_INFINITY : at - ago;
-      })
+      .map((v) => (v === this.deps.self ? performance.now() : (this.deps.lastContactAt(v) ?? Number.NEGATIVE_INFINITY)))
       .sort((a, b) => b - a);
     const quorumth = heard[Math.floor(voters.length / 2)] ?? Number.NEGATIVE_INFINITY;
     const raft = this.deps.host.lastLeaderContactAt() ?? Number.NEGATIVE_INFINITY;

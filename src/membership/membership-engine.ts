@@ -393,6 +393,17 @@ export class MembershipEngine {
     return { heard, needed, voters: voters.length };
   }
 
+  /**
+   * When this node last heard from `peer`, by any message the detector counts; null for itself,
+   * a peer it never heard or one that is not a member. What `rows` shows as the peer's
+   * lastContactMs, without building the rows.
+   */
+  lastContactAt(peer: NodeId, now: number): number | null {
+    if (peer === this.self || !this.detector.has(peer)) return null;
+    const ago = this.detector.observation(peer, now).lastContactMs;
+    return ago === null ? null : now - ago;
+  }
+
   /** Why `stale` is true, for operators; '' when it is not. */
   staleReason(ctx: MembershipContext): string {
     if (this.leaderOutOfTouch(ctx)) {

@@ -503,6 +503,7 @@ export class ControllerNode {
       quota,
       maxMeshBytes: config.maxMeshBytes,
       membership: () => membershipNode.listControllers(),
+      lastContactAt: (peer) => membershipNode.lastContactAt(peer),
       addressOf: knownAddress,
       isMember: (id) => sm.members.get(id) !== null,
       credentials: creds.client,

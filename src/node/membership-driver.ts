@@ -181,6 +181,11 @@ class MembershipDriver implements MembershipNode {
     return this.engine.view(this.context());
   }
 
+  /** When this node last heard from `peer` (MembershipEngine.lastContactAt), on this driver's clock. */
+  lastContactAt(peer: string): number | null {
+    return this.engine.lastContactAt(peer, this.clock.now());
+  }
+
   // ---- the schedule --------------------------------------------------------------------------
 
   private context(): MembershipContext {

@@ -61,6 +61,8 @@ export interface MembershipNode {
   /** Leader: a follower's forwarded correction; true when proposed. */
   reportStatus(member: string, status: 'online' | 'offline', reason: string, reporter: string): Promise<boolean>;
   listControllers(): MembershipView;
+  /** When this node last heard from `peer` (performance.now()'s clock), as listControllers' rows show it; null if never. */
+  lastContactAt(peer: string): number | null;
   /** Why this node is stale (heard from no quorum of voters within an election timeout); '' when it is not. */
   staleReason(): string;
 }
