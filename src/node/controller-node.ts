@@ -209,7 +209,7 @@ export class ControllerNode {
       view: () => sm.view(clusterKind),
       isLeader: () => host?.softState().role === 'leader',
       configuration: () => {
-        const conf = host?.status().conf;
+        const conf = host?.conf();
         return conf === undefined ? [] : [...conf.voters, ...conf.learners];
       },
       advertised: () => new Map((membership?.listControllers().rows ?? []).map((r) => [r.id, r.version])),
@@ -234,7 +234,7 @@ export class ControllerNode {
     const removal = new RemovalWatch({
       self: self.id,
       isMember: () => {
-        const conf = host?.status().conf;
+        const conf = host?.conf();
         return conf !== undefined && (conf.voters.includes(self.id) || conf.learners.includes(self.id));
       },
       graceMs: 2 * config.raft.electionTimeoutMs,

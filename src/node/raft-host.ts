@@ -230,7 +230,7 @@ export class RaftHost implements ConsensusPort {
    */
   notePeerAlive(from: NodeId): void {
     if (this.earlyPeers === null || this.stopped || this.ticker === null) return;
-    const voters = this.raw.status().conf.voters;
+    const voters = this.raw.conf().voters;
     if (from === this.id || !voters.includes(from) || !voters.includes(this.id)) return;
     this.earlyPeers.add(from);
     const heard = [...this.earlyPeers].filter((p) => voters.includes(p)).length;
@@ -238,7 +238,7 @@ export class RaftHost implements ConsensusPort {
   }
 
   private aloneVoter(): boolean {
-    const voters = this.raw.status().conf.voters;
+    const voters = this.raw.conf().voters;
     return voters.length === 1 && voters[0] === this.id;
   }
 
@@ -321,7 +321,7 @@ export class RaftHost implements ConsensusPort {
   lastLeaderContactAt(): number | null {
     const { role, term } = this.raw.position();
     if (role !== 'leader') return this.lastLeaderContact;
-    return this.acks.quorumAt(this.id, this.raw.status().conf.voters, term, this.clock.now());
+    return this.acks.quorumAt(this.id, this.raw.conf().voters, term, this.clock.now());
   }
 
   reportUnreachable(id: NodeId): void {
@@ -442,6 +442,11 @@ export class RaftHost implements ConsensusPort {
   }
 
   // ---- observation -----------------------------------------------------------------------
+
+  /** The configuration in force (status().conf), for what runs per tick or per message: status() copies progress. */
+  conf(): ConfState {
+    return this.raw.conf();
+  }
 
   status(): NodeStatus {
     return this.raw.status();
@@ -725,7 +730,7 @@ export class RaftHost implements ConsensusPort {
     // quorum last acknowledged it, not the last message it had from another leader before it
     // led, which made a leader that stepped down after a minute say it had had no leader for one.
     if (prev.role === 'leader' && s.role !== 'leader' && this.ledTerm !== null) {
-      this.lastLeaderContact = this.acks.quorumAt(this.id, this.raw.status().conf.voters, this.ledTerm, this.clock.now()) ?? this.lastLeaderContact;
+      this.lastLeaderContact = this.acks.quorumAt(this.id, this.raw.conf().voters, this.ledTerm, this.clock.now()) ?? this.lastLeaderContact;
     }
     if (prev.role === 'leader' && s.role !== 'leader') this.failProposalsOfLostTerm(this.ledTerm, s.leader);
     this.ledTerm = s.role === 'leader' ? this.raw.status().term : null;

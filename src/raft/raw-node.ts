@@ -237,6 +237,11 @@ export class RawNode {
     return { term: r.term, role: r.role, commit: r.log.committed, lastIndex: r.log.lastIndex() };
   }
 
+  /** The configuration in force: status().conf without the copy of every peer's progress. */
+  conf(): ConfState {
+    return this.raft.conf;
+  }
+
   status(): NodeStatus {
     const r = this.raft;
     const progress = new Map<NodeId, PeerStatus>();
