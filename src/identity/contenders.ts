@@ -30,12 +30,32 @@ export interface Contender {
   lastAt: number;
   /** The highest Raft term it was heard speaking at; -1 when none (pings carry none). */
   term: number;
+  /** The highest log index it was heard showing at `term` (process-claims.ts, `spokenAt`); -1 when none. */
+  reach: number;
+}
+
+/** `c` heard speaking at `term`, showing `reach`: the highest term, and the highest reach at it. */
+function speak(c: Contender, term: number, reach: number): void {
+  if (term > c.term) [c.term, c.reach] = [term, reach];
+  else if (term === c.term) c.reach = Math.max(c.reach, reach);
 }
 
 /** Boots heard once, kept oldest first; beyond it the oldest is forgotten. */
 export const MAX_FRESH = 256;
 /** Boots heard again within the hold; beyond it those silent for the hold, then the youngest, are forgotten. */
 export const MAX_STEADY = 16;
+
+/**
+ * Whether a holder's message at `term`, showing log index `reach`, shows nothing contender `c`
+ * had not reached already: then it may have been sent before `c` started, by the process `c`
+ * restarted (a restart resumes at every term its old process spoke at, and holds what it had
+ * written; process-claims.ts, `admitTo`), so it proves nothing. A message without a term (a
+ * ping) or without an index, or a contender that showed neither, is not judged so.
+ */
+function mayBeOlder(term: number, reach: number, c: Contender): boolean {
+  if (term < 0 || c.term < 0) return false;
+  return term < c.term || (term === c.term && reach >= 0 && reach <= c.reach);
+}
 
 export class Contenders {
   private readonly fresh = new Map<string, Contender>();
@@ -47,24 +67,29 @@ export class Contenders {
     return this.fresh.size + this.steady.size;
   }
 
-  /** `boot` was refused at `now`, speaking at Raft term `term` (-1: a message without one). */
-  heard(boot: string, now: number, term = -1): void {
+  /**
+   * `boot` was refused at `now`, speaking at Raft term `term` (-1: a message without one) and
+   * showing log index `reach` at it (-1: none shown).
+   */
+  heard(boot: string, now: number, term = -1, reach = -1): void {
     const steady = this.steady.get(boot);
     if (steady !== undefined && now - steady.lastAt <= this.holdMs) {
       steady.lastAt = Math.max(steady.lastAt, now);
-      steady.term = Math.max(steady.term, term);
+      speak(steady, term, reach);
       return;
     }
     const fresh = this.fresh.get(boot);
     this.steady.delete(boot);
     this.fresh.delete(boot);
     if (fresh !== undefined && now - fresh.lastAt <= this.holdMs) {
-      this.promote(boot, { firstAt: fresh.firstAt, lastAt: Math.max(fresh.lastAt, now), term: Math.max(fresh.term, term) });
+      const c = { ...fresh, lastAt: Math.max(fresh.lastAt, now) };
+      speak(c, term, reach);
+      this.promote(boot, c);
       return;
     }
     // New, or silent for longer than the hold: its proof starts over.
     if (this.fresh.size >= MAX_FRESH) this.forgetOldestFresh();
-    this.fresh.set(boot, { firstAt: now, lastAt: now, term });
+    this.fresh.set(boot, { firstAt: now, lastAt: now, term, reach });
   }
 
   /**
@@ -78,14 +103,16 @@ export class Contenders {
   }
 
   /**
-   * The holder spoke at `now`: removes and returns the contenders it is heard beside, more than
-   * `holdMs` after they first spoke; forgets those silent for longer than the hold.
+   * The holder spoke at `now`, at Raft term `term` showing log index `reach` (-1: none shown):
+   * removes and returns the contenders it is heard beside, more than `holdMs` after they first
+   * spoke, unless what it said may be older than them (`mayBeOlder`); forgets those silent for
+   * longer than the hold.
    */
-  provenBeside(now: number): string[] {
+  provenBeside(now: number, term = -1, reach = -1): string[] {
     const proven: string[] = [];
     for (const [boot, c] of this.steady) {
       if (now - c.lastAt > this.holdMs) this.steady.delete(boot);
-      else if (now - c.firstAt > this.holdMs) {
+      else if (now - c.firstAt > this.holdMs && !mayBeOlder(term, reach, c)) {
         this.steady.delete(boot);
         proven.push(boot);
       }

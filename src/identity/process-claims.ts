@@ -9,8 +9,9 @@
  * receiver admits one boot id per member's data dir (incarnation) at a time. Another is refused
  * (DUPLICATE_PROCESS):
  *  - while the one it holds is heard: if the held one speaks beside the other (both heard within
- *    `holdMs`) `holdMs` after the other was first refused, the other is a second process,
- *    proven, and refused until the held one has
+ *    `holdMs`) `holdMs` after the other was first refused, and says something the other had not
+ *    reached (a later term or log index, or a ping: contenders.ts, `mayBeOlder`), the other is
+ *    a second process, proven, and refused until the held one has
  *    been silent for PROVEN_HOLDS x `holdMs` (freezing the first must not hand the id to the
  *    copy at once; and if the proof was wrong, a member is not shut out for ever);
  *  - until then, if the held one falls silent for `holdMs`, the other is its restart: taken.
@@ -69,19 +70,57 @@ export type ClaimOutcome =
 const ADMITTED: ClaimOutcome = { refusal: null, replaced: null, proven: [], setAside: false };
 const SET_ASIDE: ClaimOutcome = { refusal: null, replaced: null, proven: [], setAside: true };
 
+/** Where a sender stood when it sent a batch (`spokenAt`). */
+export interface Spoken {
+  /** Its Raft term. */
+  readonly term: number;
+  /** The highest log index the batch shows it holding or knowing committed at `term`; -1 for none. */
+  readonly reach: number;
+}
+
 /**
- * The highest Raft term the sender of `messages` was at when it sent them; undefined for none.
- * A pre-vote (and a pre-vote granted) carries the term the campaign would take, one above the
- * sender's own, which it does not write down; every other message carries the sender's term,
- * on its disk before the message left.
+ * The highest Raft term the sender of `messages` was at when it sent them, and the highest log
+ * index they show at it; undefined for no message. A pre-vote (and a pre-vote granted) carries
+ * the term the campaign would take, one above the sender's own, which it does not write down;
+ * every other message carries the sender's term, on its disk before the message left.
  */
-export function speakingTerm(messages: readonly Message[]): number | undefined {
-  let term: number | undefined;
+export function spokenAt(messages: readonly Message[]): Spoken | undefined {
+  let at: Spoken | undefined;
   for (const m of messages) {
-    const own = m.type === 'PreVote' || (m.type === 'PreVoteResp' && !m.reject) ? m.term - 1 : m.term;
-    term = Math.max(term ?? own, own);
+    const term = m.type === 'PreVote' || (m.type === 'PreVoteResp' && !m.reject) ? m.term - 1 : m.term;
+    const reach = reachOf(m);
+    if (at === undefined || term > at.term) at = { term, reach };
+    else if (term === at.term && reach > at.reach) at = { term, reach };
   }
-  return term;
+  return at;
+}
+
+/**
+ * The highest log index `m` shows its sender holding (the last entry of a candidate's log, of
+ * what a leader sends, of what a follower matches or hints at) or knowing committed; -1 for none.
+ */
+function reachOf(m: Message): number {
+  switch (m.type) {
+    case 'PreVote':
+    case 'Vote':
+      return m.lastLogIndex;
+    case 'Append':
+      return Math.max(m.prevIndex + m.entries.length, m.commit);
+    case 'Heartbeat':
+      return m.commit;
+    case 'AppendResp':
+      return m.reject ? m.rejectHint : m.index;
+    case 'InstallSnapshot':
+      return m.snapshot.meta.index;
+    case 'ReadIndexResp':
+      return m.reject ? -1 : m.index;
+    case 'PreVoteResp':
+    case 'VoteResp':
+    case 'HeartbeatResp':
+    case 'TimeoutNow':
+    case 'ReadIndex':
+      return -1;
+  }
 }
 
 export class ProcessClaims {
@@ -95,7 +134,8 @@ export class ProcessClaims {
    * by the identity rules, or '' from an older version: not judged), at `now`. Claims are per
    * data dir: processes of another incarnation (a member rebuilt while its old process still
    * runs) are the identity rules' to judge. `term`: the Raft term the sender speaks at in the
-   * message (`speakingTerm`); undefined for what carries none (a ping).
+   * message (`spokenAt`); undefined for what carries none (a ping). `reach`: the highest log
+   * index the message shows at `term` (`spokenAt`); undefined or -1 for none.
    *
    * '' stays admitted: a rolling upgrade runs 0.2.x members, which send no boot id, beside 0.3
    * ones until the last is upgraded (cluster-version-keeper.ts), and refusing them would cut them
@@ -104,7 +144,7 @@ export class ProcessClaims {
    * copy run by 0.3 software always sends its boot id. Once the cluster version says no 0.2.x
    * member is left, NodeIdentity refuses '' before it gets here.
    */
-  admit(member: string, incarnation: string, boot: string, now: number, term?: number): ClaimOutcome {
+  admit(member: string, incarnation: string, boot: string, now: number, term?: number, reach?: number): ClaimOutcome {
     if (boot === '') return ADMITTED;
     let dirs = this.claims.get(member);
     if (dirs === undefined) {
@@ -112,7 +152,7 @@ export class ProcessClaims {
       this.claims.set(member, dirs);
     }
     const claim = dirs.get(incarnation);
-    if (claim !== undefined) return this.admitTo(claim, member, boot, now, term);
+    if (claim !== undefined) return this.admitTo(claim, member, boot, now, term, reach ?? -1);
     if (dirs.size >= MAX_DATA_DIRS && !this.forgetExpired(dirs, now)) {
       return this.refuse(member, boot, `${MAX_DATA_DIRS} data dirs of ${member} hold a claim still (heard within the hold, or with a process proven a second one) and incarnation ${incarnation} speaks too`);
     }
@@ -120,7 +160,7 @@ export class ProcessClaims {
     return ADMITTED;
   }
 
-  private admitTo(claim: Claim, member: string, boot: string, now: number, term: number | undefined): ClaimOutcome {
+  private admitTo(claim: Claim, member: string, boot: string, now: number, term: number | undefined, reach: number): ClaimOutcome {
     const silentMs = now - claim.lastAt;
     if (claim.proven.includes(boot)) {
       if (silentMs <= PROVEN_HOLDS * this.holdMs) {
@@ -142,8 +182,15 @@ export class ProcessClaims {
       // held messages, released over more than the hold, and refused for 30 holds; its schedule
       // has moved since; test/sim/lost-disk.test.ts names a seed that reaches the case now.
       if (term !== undefined && claim.contenders.aheadOf(term, now)) return SET_ASIDE;
+      // At a contender's term, a message showing no log index beyond the contender's may be
+      // late too: it still keeps the id held (a copy of a quiet member looks so, and must stay
+      // refused), but proves no contender a second process (contenders.ts, `mayBeOlder`).
+      // Simulation seed 10243 (--identity): a crashed leader's heartbeats, held by a slow
+      // link and released over more than the hold after its restart, proved the restart a copy
+      // at the same term; its pre-votes refused, it could not move on, and the two voters left
+      // had no leader for the 30 holds.
       claim.lastAt = Math.max(now, claim.lastAt);
-      const proven = claim.contenders.provenBeside(now);
+      const proven = claim.contenders.provenBeside(now, term, reach);
       if (proven.length === 0) return ADMITTED;
       claim.proven = [...claim.proven, ...proven].slice(-MAX_PROVEN);
       return { refusal: null, replaced: null, proven, setAside: false };
@@ -155,7 +202,7 @@ export class ProcessClaims {
       claim.contenders.clear();
       return { refusal: null, replaced, proven: [], setAside: false };
     }
-    claim.contenders.heard(boot, now, term);
+    claim.contenders.heard(boot, now, term, reach);
     // Not yet a copy: a quick restart looks just like this until the old process's hold runs out.
     return {
       refusal: {

@@ -34,7 +34,7 @@ import {
 import { DuplicateMarks, type DuplicateMark } from '../identity/duplicate-marks.js';
 import { describeRefusedForName, NameRefusers } from '../identity/name-refusers.js';
 import { describeOtherClusters, OtherClusterPeers, refuserClusterIdIn, refuserIdIn, type OtherClusterPeer } from '../identity/other-cluster-peers.js';
-import { PROVEN_HOLDS, ProcessClaims, speakingTerm } from '../identity/process-claims.js';
+import { PROVEN_HOLDS, ProcessClaims, spokenAt, type Spoken } from '../identity/process-claims.js';
 import type { Message } from '../raft/messages.js';
 import { BOOT_ID_VERSION } from '../statemachine/cluster-version.js';
 import type { ApplyResult, MembersView } from '../statemachine/index.js';
@@ -152,7 +152,7 @@ export class NodeIdentity implements TransportIdentity {
   judgeBatch(env: PeerEnvelope, messages: readonly Message[]): BatchVerdict {
     const verdict = judgeBatch(this.view(), env, messages);
     if (!verdict.accept) this.noteOtherCluster(env, verdict.refusal);
-    const duplicate = verdict.accept ? this.admitProcess(env, speakingTerm(messages)) : null;
+    const duplicate = verdict.accept ? this.admitProcess(env, spokenAt(messages)) : null;
     if (duplicate !== null) return { accept: false, refusal: duplicate };
     if (verdict.accept && verdict.creationSeen && !(this.writing ?? this.local).creationSeen) {
       this.update((i) => ({ ...i, creationSeen: true }), `${env.from} shows the cluster's creation`);
@@ -212,7 +212,7 @@ export class NodeIdentity implements TransportIdentity {
   }
 
   /** One process per member id (process-claims.ts); judged after the other rules, so only members' messages claim one. */
-  private admitProcess(env: PeerEnvelope, term?: number): Refusal | null {
+  private admitProcess(env: PeerEnvelope, spoken?: Spoken): Refusal | null {
     // '' is how 0.2.x members speak, mid-upgrade; once the cluster version says none is left, it
     // is a sender skipping the one-process check.
     if (env.boot === '' && this.state?.bootRequired?.() === true) {
@@ -222,7 +222,7 @@ export class NodeIdentity implements TransportIdentity {
       };
     }
     const now = this.opts.now();
-    const outcome = this.processes.admit(env.from, env.incarnation, env.boot, now, term);
+    const outcome = this.processes.admit(env.from, env.incarnation, env.boot, now, spoken?.term, spoken?.reach);
     if (outcome.refusal === null || outcome.refusal.code === 'DUPLICATE_PROCESS') this.duplicates.note(env.from, env.boot, outcome.refusal === null, now);
     if (outcome.refusal !== null) return outcome.refusal;
     if (outcome.setAside) this.setAsideCount++;

@@ -87,3 +87,38 @@ void t.test("a crashed process's late messages, at terms behind its restart's, n
   t.same(copies.admit('c2', 'inc', 'real', 101 + HOLD_MS, 15), { refusal: null, replaced: null, proven: ['copy'], setAside: false }, 'both at the current term a hold after the copy first spoke: the copy is a second process');
   t.same(copies.admit('c2', 'inc', 'real', 102 + HOLD_MS), { refusal: null, replaced: null, proven: [], setAside: false }, 'a ping carries no term and speaks as before');
 });
+
+void t.test("a crashed leader's late heartbeats, at its restart's term and no further in the log, hold the id but prove no copy (seed 10243)", async (t) => {
+  // The old process led term 9 and had committed 34; its restart resumes at term 9 with 37
+  // entries and campaigns (a pre-vote shows its log). The old one's heartbeats, held by a slow
+  // link, arrive beside it for longer than the hold: with every one proving the restart a copy,
+  // the two voters left had no leader for the 30 holds.
+  const claims = new ProcessClaims(HOLD_MS);
+  t.same(claims.admit('c2', 'inc', 'old', 0, 9, 34), { refusal: null, replaced: null, proven: [], setAside: false }, 'the leader of term 9, commit 34');
+  t.match(claims.admit('c2', 'inc', 'new', 100, 9), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'its restart refuses a pre-vote (term 9, no log shown): too soon');
+  t.match(claims.admit('c2', 'inc', 'new', 150, 9, 37), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'and campaigns at term 9 with 37 entries');
+  for (const at of [300, 600, 900, HOLD_MS + 150]) {
+    t.same(claims.admit('c2', 'inc', 'old', at, 9, 34), { refusal: null, replaced: null, proven: [], setAside: false }, `a late heartbeat at ${at} ms, term 9, commit 34: the id stays held, nothing proven`);
+    t.match(claims.admit('c2', 'inc', 'new', at + 50, 9, 37), { refusal: { code: 'DUPLICATE_PROCESS' } });
+  }
+  t.same(claims.admit('c2', 'inc', 'new', 2 * HOLD_MS + 151, 9, 37), { refusal: null, replaced: 'old', proven: [], setAside: false }, 'the old one silent for the hold: the restart is taken, not locked out for 30 holds');
+
+  // A copy of that leader, beside it: the leader goes on, and what it says soon shows more than
+  // the copy's data dir held.
+  const beside = (): ProcessClaims => {
+    const c = new ProcessClaims(HOLD_MS);
+    c.admit('c2', 'inc', 'real', 0, 9, 34);
+    c.admit('c2', 'inc', 'copy', 100, 9, 37);
+    c.admit('c2', 'inc', 'copy', 150, 9, 37);
+    c.admit('c2', 'inc', 'real', 900, 9, 34);
+    c.admit('c2', 'inc', 'copy', HOLD_MS + 50, 9, 37);
+    return c;
+  };
+  t.same(beside().admit('c2', 'inc', 'real', HOLD_MS + 101, 9, 38), { refusal: null, replaced: null, proven: ['copy'], setAside: false }, "a heartbeat committing 38, beyond the copy's log: proven");
+  t.same(beside().admit('c2', 'inc', 'real', HOLD_MS + 101, 10, 34), { refusal: null, replaced: null, proven: ['copy'], setAside: false }, 'a message at a later term: proven');
+  t.same(beside().admit('c2', 'inc', 'real', HOLD_MS + 101), { refusal: null, replaced: null, proven: ['copy'], setAside: false }, 'a ping carries neither: proven as before');
+  t.same(beside().admit('c2', 'inc', 'real', HOLD_MS + 101, 9), { refusal: null, replaced: null, proven: ['copy'], setAside: false }, 'a message at the term showing no index: proven as before');
+  const quiet = beside();
+  t.same(quiet.admit('c2', 'inc', 'real', HOLD_MS + 101, 9, 34), { refusal: null, replaced: null, proven: [], setAside: false }, 'one showing no more than the copy holds: not proven');
+  t.match(quiet.admit('c2', 'inc', 'copy', 2 * HOLD_MS, 9, 37), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'but refused still, the id held by the one heard');
+});

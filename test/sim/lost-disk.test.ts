@@ -99,6 +99,23 @@ void t.test("a crashed process's late messages, behind its restart's term, are s
   t.match(r.trace.join('\n'), /n[15] set aside n4's \w+ at term 6/, "the crashed process's messages, behind the restart's term");
 });
 
+void t.test("liveness: a crashed process's late messages at its restart's term, no further in the log, prove no copy (seeds 10243, 70070)", async (t) => {
+  // Both had two voters left and no leader after the faults healed: a voter crashed and
+  // restarted at once, and its crashed process's messages, held by a slow link, reached the
+  // other voter beside the restart for longer than the hold, at the term the restart resumed at
+  // (10243: the old leader's heartbeats at term 9, commit 34, beside the restart's pre-votes
+  // with 37 entries; 70070: an old pre-vote and acknowledgements at term 8 showing 31, beside
+  // the restart's, showing 34). Each proved the restart a second process, refused for 30 holds;
+  // its pre-votes refused, it could not move to a later term, and the other voter could not win
+  // its vote. Now such a message keeps the id held but proves nothing (contenders.ts, mayBeOlder).
+  for (const seed of [10243, 70070]) {
+    const r = runSeed(seed, WITH_IDENTITY);
+    t.ok(r.ok, r.failure ?? `seed ${seed} recovers`);
+    t.equal(r.stats.copiesProven, 0, `seed ${seed}: the restart is never proven a copy`);
+    t.ok(r.stats.identityRefusals > 0, `seed ${seed}: the restart was refused while its old process was heard (${r.stats.identityRefusals} refusals)`);
+  }
+});
+
 void t.test('liveness: an election whose last grant arrives after the candidate timed out still elects it (seeds 71245, 71786)', async (t) => {
   // Both found no leader after the faults healed: the one voter that could win (71786: three of
   // four voters up, one of them the only complete log; 71245: two voters left) timed out while

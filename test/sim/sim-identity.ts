@@ -128,7 +128,7 @@ export class SimIdentity {
       fileNodes: this.fileNodes(),
       identity: stored,
       // One per process start, as the controller draws one (16 hex digits); no draw from the seeded Rng.
-      boot: n.incarnation.toString(16).padStart(16, '0'),
+      boot: bootOf(n),
       processHoldMs: 2 * this.world.electionTimeoutMs,
       persist: (next) => {
         n.disk.identity = next;
@@ -174,7 +174,13 @@ export class SimIdentity {
     const verdict = rt.identity.judgeBatch(env, [m]);
     if (rt.identity.copiesProven > provenBefore) {
       this.world.proven(rt.identity.copiesProven - provenBefore);
-      this.world.note(`${dest.id} proved a process of ${env.from} a second one (DUPLICATE_PROCESS), on ${env.from}'s ${m.type} at term ${m.term}`);
+      // The simulation runs no copies: the process proven is a crashed one, or the restart.
+      const sender = this.world.node(env.from);
+      const running = sender?.up === true && env.boot === bootOf(sender);
+      this.world.note(
+        `${dest.id} proved a process of ${env.from} a second one (DUPLICATE_PROCESS), on ${env.from}'s ${m.type} at term ${m.term}` +
+          (running ? ', sent by its running process: a crashed one proven' : ', sent by a crashed process: its restart proven'),
+      );
     }
     if (rt.identity.lateMessagesSetAside > setAsideBefore) {
       this.world.setAside(rt.identity.lateMessagesSetAside - setAsideBefore);
@@ -250,4 +256,9 @@ export class SimIdentity {
     const rt = this.runtimes.get(n.id);
     return rt !== undefined && rt.process === n.incarnation && n.up ? rt : null;
   }
+}
+
+/** The boot id a simulated process stamps: its process counter. */
+function bootOf(n: SimNode): string {
+  return n.incarnation.toString(16).padStart(16, '0');
 }
