@@ -246,3 +246,26 @@ void t.test('against a plain model: 1,500 seeded steps pick the same victims, an
   t.ok(ties >= 100, `evictions among owners holding equally many: ${ties}`);
   t.same(replica.snapshot(), sm.snapshot());
 });
+
+void t.test("a caller that writes under another's client id and then floods does not get that client's retry applied twice", async (t) => {
+  // Client ids are not owned (any operator reads them from a saved snapshot): mallory moves
+  // alice's record to herself with a later seq, then her flood evicts it as her own. Alice's
+  // in-flight write (applied, answer lost) is then retried: unknown id, and alice lost nothing.
+  const sm = machine('0.5');
+  run(sm, put('other', 'x', { id: 'bob-1', seq: 1, owner: 'cn:bob' }));
+  const honest: ClientTag = { id: 'alice-1', seq: 5, owner: alice };
+  t.match(run(sm, put('counter', 'applied-once', honest)), { ok: true });
+  t.match(run(sm, put('elsewhere', 'm', { id: 'alice-1', seq: 6, owner: mallory })), { ok: true }, 'the id taken over');
+  t.match(run(sm, put('counter', 'applied-once', retry(honest))), { ok: false, code: 'STALE_REQUEST' }, 'meanwhile a retry is stale, not applied');
+  flood(sm, 2 * MAX, mallory);
+  t.notOk(heldIds(sm).includes('alice-1'), 'evicted with mallory\'s own records');
+  t.ok(heldIds(sm).includes('bob-1'), "bob's record stayed");
+  const revision = sm.revision();
+  t.match(run(sm, put('counter', 'applied-twice', retry(honest))), EXPIRED, 'refused: the record alice lost to the takeover may be gone');
+  t.equal(sm.revision(), revision, 'nothing applied');
+  t.same((clientsOf(sm) as OwnedTable).dropped.includes(alice), true, 'alice counts as having lost a record, in the snapshot too');
+  const replica = new StateMachine({ maxClients: MAX });
+  replica.restore(sm.snapshot());
+  t.match(run(replica, put('counter', 'applied-twice', retry({ ...honest, seq: 5 }))), EXPIRED, 'a restored replica decides alike');
+  t.match(run(sm, put('k', 'v', retry({ id: 'bob-new', seq: 1, owner: 'cn:bob' }))), { ok: true }, "an owner whose records were never taken is not affected");
+});
