@@ -42,9 +42,17 @@ export function ownerSeen(call: OwnerCall): string {
  * member (its peer certificate), else the caller's own; none below CLIENT_SHARE_VERSION.
  */
 export function callerOwners(sm: Pick<StateMachine, 'supports'>, isPeer: (call: OwnerCall) => boolean): OwnerOf {
+  // One reading per call: a KvSession stream (how the client library and a follower's forwards
+  // write) asks for every request, and grpc-js parses the peer certificate into a new object on
+  // each getAuthContext (about 15 us). A call is one connection, whose certificate never changes.
+  const seenOn = new WeakMap<OwnerCall, string>();
   return (call, claimed, forwarded) => {
     if (!sm.supports(CLIENT_SHARE_VERSION)) return undefined;
-    const seen = ownerSeen(call);
+    let seen = seenOn.get(call);
+    if (seen === undefined) {
+      seen = ownerSeen(call);
+      seenOn.set(call, seen);
+    }
     if (seen === PLAINTEXT_OWNER) return seen;
     if (forwarded && claimed !== '' && ownerProblem(claimed) === null && isPeer(call)) return claimed;
     return seen;

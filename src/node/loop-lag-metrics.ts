@@ -32,9 +32,9 @@ const HELP: Record<keyof LagStats, string> = {
 export function registerLoopLag(registry: client.Registry, window: LagWindow): void {
   const registers = [registry];
   const gauges = new Map<keyof LagStats, client.Gauge>();
-  for (const key of Object.keys(LOOP_LAG_METRICS) as Array<keyof LagStats>) {
-    gauges.set(key, new client.Gauge({ name: LOOP_LAG_METRICS[key], help: HELP[key], registers }));
-  }
+  // Registered first, as prom-client registers its own: a scrape reads the metrics in the order
+  // they were registered, each as it stands when reached, so the one collect that sets the
+  // others must come before them, or they would show the previous scrape's samples.
   new client.Gauge({
     name: LOOP_LAG_LAST,
     help: 'Lag of event loop in seconds: how late the last periodic-timer wake-up came.',
@@ -47,4 +47,7 @@ export function registerLoopLag(registry: client.Registry, window: LagWindow): v
       for (const [key, gauge] of gauges) gauge.set(stats[key]);
     },
   });
+  for (const key of Object.keys(LOOP_LAG_METRICS) as Array<keyof LagStats>) {
+    gauges.set(key, new client.Gauge({ name: LOOP_LAG_METRICS[key], help: HELP[key], registers }));
+  }
 }

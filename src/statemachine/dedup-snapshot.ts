@@ -8,7 +8,7 @@
  *      "dropped": [owner, ...], "legacyDropped": boolean}
  *
  * Records are in last-applied order. `dropped` names the owners whose records the table evicted
- * (owner-shares.ts); `legacyDropped` says it evicted records written before owners (null owner).
+ * or another owner took (owner-shares.ts, dedup.ts); `legacyDropped` says it evicted records written before owners (null owner).
  * A shared-form table is written exactly as before, so members older than the level still read
  * it; the owned form is written only once every member reads it. Both are read, as untrusted input.
  */

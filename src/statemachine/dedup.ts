@@ -27,8 +27,9 @@
  * controller that took the request saw it and wrote into the entry; one owner for every
  * plaintext client; one for the controllers' own report ids), a full table evicts from the owner
  * holding the most records, and "may have dropped" is per owner: an unknown-id retry is refused
- * only when the table evicted records of its owner (or, while records from before owners remain,
- * evicted one of those: whose it was is unknown). So a flood under one certificate evicts its own
+ * only when the table evicted records of its owner, or another owner wrote under one of its ids
+ * and so took the record (or, while records from before owners remain, evicted one of those:
+ * whose it was is unknown). So a flood under one certificate evicts its own
  * records once it holds the most, and other callers' records and retries are untouched. An entry
  * without an owner (proposed below the level) is judged as before: refused when the table is full.
  */
@@ -87,11 +88,16 @@ export class ClientTable {
   record(client: ClientTag, result: ApplyResult, index: number, print: RequestPrint | null, share = false): void {
     if (share) this.shareOut();
     const previous = this.entries.get(client.id);
+    const owner = this.shares === null ? null : recordOwnerOf(client);
     if (previous !== undefined) {
       this.entries.delete(client.id);
       this.shares?.remove(previous.owner, client.id);
+      // Client ids are not owned: another caller writing under this id took the record from its
+      // owner, and evicting it later (as the taker's) must not leave that owner's in-flight
+      // retry unknown-id and applied again. So a record taken counts as one its owner lost.
+      // (From the legacy group it is, most often, the same client's first write at the level.)
+      if (previous.owner !== null && previous.owner !== owner) this.shares?.markLost(previous.owner);
     }
-    const owner = this.shares === null ? null : recordOwnerOf(client);
     this.entries.set(client.id, { seq: client.seq, result, index, print, owner });
     this.shares?.add(owner, client.id, index);
     this.evict();
@@ -100,7 +106,8 @@ export class ClientTable {
   /**
    * Whether the table may have dropped the record of this retry's earlier attempt. Shared: full,
    * the only state in which it has dropped any (it never shrinks otherwise). By owner: the table
-   * evicted a record of this owner, or one from before owners while such records remain.
+   * evicted a record of this owner (or another owner took one, record()), or one from before
+   * owners while such records remain.
    */
   private mayHaveDropped(client: ClientTag): boolean {
     const full = this.entries.size >= this.maxClients;

@@ -38,7 +38,7 @@ const STALE_SLACK = 64;
 export class OwnerShares {
   /** Per owner, its records' ids in last-applied order, with the index each was applied at. */
   private readonly groups = new Map<OwnerKey, Map<string, number>>();
-  /** Owners the table has evicted a record of, in the order they first lost one. */
+  /** Owners the table has evicted a record of (or another owner took one of, dedup.ts), in the order they first lost one. */
   private readonly losers = new Set<OwnerKey>();
   /**
    * Every owner's standing as of its latest change, and older ones, skipped once found stale: the

@@ -101,3 +101,19 @@ void t.test("at the API: a flood under one certificate leaves another's retry an
     "claiming another's owner does not help: the caller's own is used",
   );
 });
+
+void t.test("a session's calls read the caller's certificate once, not once per request", async (t) => {
+  let reads = 0;
+  const cert = { subject: { CN: 'alice' }, fingerprint256: 'AB:CD', raw: Buffer.from('alice') };
+  const session: OwnerCall = {
+    getPeer: () => '10.0.0.9:40000',
+    getAuthContext: () => {
+      reads++;
+      return { transportSecurityType: 'ssl', sslPeerCertificate: cert };
+    },
+  };
+  const owners = callerOwners(at('0.5'), isPeer);
+  for (let i = 0; i < 100; i++) t.equal(owners(session, '', false), 'cn:alice');
+  t.equal(reads, 1, 'grpc-js parses the certificate on every getAuthContext');
+  t.equal(owners(call({ cn: 'bob' }), '', false), 'cn:bob', 'another call, its own reading');
+});

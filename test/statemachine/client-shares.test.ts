@@ -246,3 +246,100 @@ void t.test('against a plain model: 1,500 seeded steps pick the same victims, an
   t.ok(ties >= 100, `evictions among owners holding equally many: ${ties}`);
   t.same(replica.snapshot(), sm.snapshot());
 });
+
+void t.test("a caller that writes under another's client id and then floods does not get that client's retry applied twice", async (t) => {
+  // Client ids are not owned (any operator reads them from a saved snapshot): mallory moves
+  // alice's record to herself with a later seq, then her flood evicts it as her own. Alice's
+  // in-flight write (applied, answer lost) is then retried: unknown id, and alice lost nothing.
+  const sm = machine('0.5');
+  run(sm, put('other', 'x', { id: 'bob-1', seq: 1, owner: 'cn:bob' }));
+  const honest: ClientTag = { id: 'alice-1', seq: 5, owner: alice };
+  t.match(run(sm, put('counter', 'applied-once', honest)), { ok: true });
+  t.match(run(sm, put('elsewhere', 'm', { id: 'alice-1', seq: 6, owner: mallory })), { ok: true }, 'the id taken over');
+  t.match(run(sm, put('counter', 'applied-once', retry(honest))), { ok: false, code: 'STALE_REQUEST' }, 'meanwhile a retry is stale, not applied');
+  flood(sm, 2 * MAX, mallory);
+  t.notOk(heldIds(sm).includes('alice-1'), 'evicted with mallory\'s own records');
+  t.ok(heldIds(sm).includes('bob-1'), "bob's record stayed");
+  const revision = sm.revision();
+  t.match(run(sm, put('counter', 'applied-twice', retry(honest))), EXPIRED, 'refused: the record alice lost to the takeover may be gone');
+  t.equal(sm.revision(), revision, 'nothing applied');
+  t.same((clientsOf(sm) as OwnedTable).dropped.includes(alice), true, 'alice counts as having lost a record, in the snapshot too');
+  const replica = new StateMachine({ maxClients: MAX });
+  replica.restore(sm.snapshot());
+  t.match(run(replica, put('counter', 'applied-twice', retry({ ...honest, seq: 5 }))), EXPIRED, 'a restored replica decides alike');
+  t.match(run(sm, put('k', 'v', retry({ id: 'bob-new', seq: 1, owner: 'cn:bob' }))), { ok: true }, "an owner whose records were never taken is not affected");
+});
+
+void t.test('seeded interleaving: replicas restored at random points, from any snapshot, across the raise to 0.5, decide and snapshot alike', async (t) => {
+  let seed = 0x0d15ea5e;
+  const rand = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  const live = machine('0.4');
+  const log: Uint8Array[] = [encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.4' })];
+  /** Snapshots of the live machine taken so far, with the log length they cover. */
+  const taken: { readonly bytes: Uint8Array; readonly at: number }[] = [{ bytes: live.snapshot(), at: 1 }];
+  const fromSnapshot = (s: { readonly bytes: Uint8Array; readonly at: number }): StateMachine => {
+    const r = new StateMachine({ maxClients: MAX });
+    r.restore(s.bytes);
+    for (let i = s.at; i < log.length; i++) r.apply(i + 1, log[i]!);
+    return r;
+  };
+  // A follower that keeps applying, one restored from the live table now and then (InstallSnapshot),
+  // one that restarts from its own snapshot now and then, and one caught up from an older snapshot.
+  const replicas = { follower: fromSnapshot(taken[0]!), installed: fromSnapshot(taken[0]!), restarted: fromSnapshot(taken[0]!), caughtUp: fromSnapshot(taken[0]!) };
+  const owners = [alice, mallory, 'cn:bob', 'plaintext'];
+  const seqs = new Map<string, number>();
+  const raiseAt = 100 + rand(150);
+  let raised = false;
+  let mismatches = 0;
+  let snapshotsApart = 0;
+  const seen = { expired: 0, stale: 0, invalid: 0, takeovers: 0, ownerless: 0 };
+  /** Who last wrote under each id (after the raise): a write by another owner takes the record. */
+  const writer = new Map<string, string | undefined>();
+  for (let step = 0; step < 1200; step++) {
+    let entry: Uint8Array;
+    if (step === raiseAt) {
+      entry = encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.5' });
+      raised = true;
+    } else {
+      const internal = rand(20) === 0;
+      const id = internal ? `${CONTROLLER_CLIENT_ID_PREFIX}c${rand(2)}` : `id-${rand(rand(4) === 0 ? 40 : 12)}`;
+      // Before the raise no entry names an owner; after it, now and then one proposed below it still arrives.
+      const ownerless = internal || !raised || rand(25) === 0;
+      if (raised && ownerless && !internal) seen.ownerless++;
+      const owner = ownerless ? undefined : owners[rand(10) < 5 ? 1 : rand(owners.length)]!;
+      if (raised && writer.has(id) && writer.get(id) !== owner) seen.takeovers++;
+      if (raised) writer.set(id, owner);
+      const last = seqs.get(id) ?? 0;
+      const pick = rand(10);
+      // Mostly the next seq; else a retry of the last (same request or another), or an older one.
+      const seq = pick < 6 || last === 0 ? last + 1 + rand(2) : pick < 9 ? last : Math.max(0, last - 1 - rand(3));
+      seqs.set(id, Math.max(last, seq));
+      const value = pick === 8 ? `other-${step}` : `v-${id}-${seq}`;
+      entry = encodeCommand(put(`k${rand(8)}`, value, { id, seq, ...(owner === undefined ? {} : { owner }), ...(rand(3) === 0 ? { retry: true } : {}) }));
+    }
+    log.push(entry);
+    const index = log.length;
+    const result = JSON.stringify(live.apply(index, entry));
+    if (result.includes('SESSION_EXPIRED')) seen.expired++;
+    if (result.includes('STALE_REQUEST')) seen.stale++;
+    if (result.includes('"INVALID"')) seen.invalid++;
+    for (const r of Object.values(replicas)) if (JSON.stringify(r.apply(index, entry)) !== result) mismatches++;
+    const now = live.snapshot();
+    for (const r of Object.values(replicas)) if (Buffer.compare(Buffer.from(r.snapshot()), Buffer.from(now)) !== 0) snapshotsApart++;
+    if (rand(7) === 0) taken.push({ bytes: now, at: index });
+    if (rand(11) === 0) replicas.installed = fromSnapshot({ bytes: now, at: index });
+    if (rand(13) === 0) replicas.restarted = fromSnapshot({ bytes: replicas.restarted.snapshot(), at: index });
+    if (rand(17) === 0) replicas.caughtUp = fromSnapshot(taken[rand(taken.length)]!);
+  }
+  const table = clientsOf(live) as OwnedTable;
+  t.equal(mismatches, 0, 'every replica answered every entry as the live table did');
+  t.equal(snapshotsApart, 0, 'and held byte-identical snapshots after every entry');
+  t.ok(raised && !Array.isArray(table), `raised to 0.5 at entry ${raiseAt + 2}: the owned form`);
+  t.ok(seen.expired >= 20 && seen.stale >= 20 && seen.invalid >= 20 && seen.takeovers >= 100 && seen.ownerless >= 20, `the mix reached every path: ${JSON.stringify(seen)}`);
+  t.ok(table.dropped.length >= 3, `owners that lost records: ${table.dropped.join(', ')}`);
+});

@@ -14,6 +14,8 @@ class FakeLoop implements GridTimers<number> {
   private ids = 0;
   /** Added to each wake-up: a loop that wakes up late (a busy host). */
   lateMs = 0;
+  /** Added to the next wake-up only, instead of lateMs (a timer that fires early, once). */
+  nextLateMs: number | null = null;
 
   now(): number {
     return this.time;
@@ -27,10 +29,11 @@ class FakeLoop implements GridTimers<number> {
     if (this.pending?.id === id) this.pending = null;
   }
   runUntil(end: number): void {
-    while (this.pending !== null && this.pending.at + this.lateMs <= end) {
+    while (this.pending !== null && this.pending.at + (this.nextLateMs ?? this.lateMs) <= end) {
       const p = this.pending;
       this.pending = null;
-      this.time = p.at + this.lateMs;
+      this.time = p.at + (this.nextLateMs ?? this.lateMs);
+      this.nextLateMs = null;
       this.wakeups.push(this.time);
       p.fn();
     }
@@ -141,4 +144,25 @@ void t.test('each wake-up reports how late it came after the earliest beat it fi
   loop.lateMs = 30;
   loop.runUntil(300);
   t.same(late, [0, 0, 30, 30, 30], 'on time, then 30 ms late (a busy loop)');
+});
+
+void t.test('a beat added by another beat joins the grid; a wake-up several ms early fires nothing and re-arms', async (t) => {
+  const loop = new FakeLoop();
+  const late: number[] = [];
+  const grid = new BeatGrid(loop, (ms) => late.push(ms));
+  const added: number[] = [];
+  let once = false;
+  grid.every(100, () => {
+    if (once) return;
+    once = true;
+    grid.every(30, () => added.push(loop.time)); // from inside a wake-up: at least 30 ms on, on its own grid
+  });
+  loop.runUntil(200);
+  t.same(added, [150, 180], 'the first multiple of 30 at least 30 ms after 100, then every 30');
+  const wakeups = loop.wakeups.length;
+  loop.nextLateMs = -5; // a loop timer that fires well before its time
+  loop.runUntil(215);
+  t.equal(added.length, 3, `the beat of 210 ran once (${added.join(', ')})`);
+  t.ok(loop.wakeups.length >= wakeups + 2, 'the early wake-up found nothing due and armed again');
+  t.ok(late.every((ms) => ms >= 0), 'an early wake-up reports no lateness');
 });
