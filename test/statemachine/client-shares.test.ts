@@ -10,20 +10,15 @@ import {
   CONTROLLER_CLIENT_ID_PREFIX,
   StateMachine,
   encodeCommand,
-  type ApplyResult,
   type ClientTag,
   type Envelope,
   type KvCommand,
 } from '../../src/statemachine/index.js';
+import { seededRng } from '../../src/util/rng.js';
+import { b, run, text } from './tagged-entries.js';
 
 const MAX = 6;
-const b = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (v: Uint8Array | undefined): string | undefined => (v === undefined ? undefined : new TextDecoder().decode(v));
 const EXPIRED = { ok: false, code: 'SESSION_EXPIRED', message: /^the outcome of this write is unknown/ };
-
-function run(sm: StateMachine, command: Envelope<KvCommand>): ApplyResult {
-  return sm.apply(sm.appliedIndex + 1, encodeCommand(command));
-}
 const put = (key: string, value: string, client: ClientTag): Envelope<KvCommand> => ({ kind: 'kv', op: 'put', key, value: b(value), client });
 const retry = (tag: ClientTag): ClientTag => ({ ...tag, retry: true });
 
@@ -200,14 +195,8 @@ void t.test('an old snapshot (no owners) loads, and is shared out from 0.5 on: w
 });
 
 void t.test('against a plain model: 1,500 seeded steps pick the same victims, and a restored replica decides alike', async (t) => {
-  let seed = 0x5eed;
-  // mulberry32: a fixed seed, well spread in its low bits.
-  const rand = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % n;
-  };
+  const rng = seededRng(0x5eed);
+  const rand = (n: number): number => rng.int(0, n);
   const owners = [alice, mallory, 'cn:bob', 'plaintext'];
   const sm = machine('0.5');
   let replica = new StateMachine({ maxClients: MAX });
@@ -271,13 +260,8 @@ void t.test("a caller that writes under another's client id and then floods does
 });
 
 void t.test('seeded interleaving: replicas restored at random points, from any snapshot, across the raise to 0.5, decide and snapshot alike', async (t) => {
-  let seed = 0x0d15ea5e;
-  const rand = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % n;
-  };
+  const rng = seededRng(0x0d15ea5e);
+  const rand = (n: number): number => rng.int(0, n);
   const live = machine('0.4');
   const log: Uint8Array[] = [encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.4' })];
   /** Snapshots of the live machine taken so far, with the log length they cover. */

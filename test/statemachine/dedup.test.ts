@@ -2,16 +2,12 @@ import t from 'tap';
 import {
   StateMachine,
   encodeCommand,
-  type ApplyResult,
   type ClientTag,
   type Envelope,
   type KvCommand,
 } from '../../src/statemachine/index.js';
+import { b, run } from './tagged-entries.js';
 
-function run(sm: StateMachine, command: Envelope<KvCommand>): ApplyResult {
-  return sm.apply(sm.appliedIndex + 1, encodeCommand(command));
-}
-const b = (s: string): Uint8Array => new TextEncoder().encode(s);
 const put = (key: string, text: string, client: ClientTag, ifRevision?: number): Envelope<KvCommand> =>
   ifRevision === undefined
     ? { kind: 'kv', op: 'put', key, value: b(text), client }

@@ -8,22 +8,17 @@
 import t from 'tap';
 import {
   StateMachine,
-  encodeCommand,
-  type ApplyResult,
   type ClientTag,
   type Envelope,
   type KindCommand,
   type KvCommand,
 } from '../../src/statemachine/index.js';
+import { b, run } from './tagged-entries.js';
 import { apply, claim, clusterVersion, del, forgetRecord, initSettings, offline, service } from './mesh-helpers.js';
 
 const T0 = 1_700_000_000_000;
-const b = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dup: ClientTag = { id: 'dupcli', seq: 1 };
 
-function run(sm: StateMachine, command: Envelope<KindCommand>): ApplyResult {
-  return sm.apply(sm.appliedIndex + 1, encodeCommand(command));
-}
 const put = (key: string, text: string, client: ClientTag = dup, ifRevision?: number): Envelope<KvCommand> =>
   ifRevision === undefined ? { kind: 'kv', op: 'put', key, value: b(text), client } : { kind: 'kv', op: 'put', key, value: b(text), ifRevision, client };
 const tagged = (command: KindCommand, client: ClientTag = dup): Envelope<KindCommand> => ({ ...command, client });

@@ -16,13 +16,9 @@ import {
   type Envelope,
   type KvCommand,
 } from '../../src/statemachine/index.js';
+import { b, run, text } from './tagged-entries.js';
 
-const b = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (v: Uint8Array | undefined): string | undefined => (v === undefined ? undefined : new TextDecoder().decode(v));
 
-function run(sm: StateMachine, command: Envelope<KvCommand>): ApplyResult {
-  return sm.apply(sm.appliedIndex + 1, encodeCommand(command));
-}
 const put = (key: string, value: string, client: ClientTag, ifRevision?: number): Envelope<KvCommand> =>
   ifRevision === undefined ? { kind: 'kv', op: 'put', key, value: b(value), client } : { kind: 'kv', op: 'put', key, value: b(value), ifRevision, client };
 const del = (key: string, client: ClientTag): Envelope<KvCommand> => ({ kind: 'kv', op: 'delete', key, client });
