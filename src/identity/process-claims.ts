@@ -76,21 +76,33 @@ export interface Spoken {
   readonly term: number;
   /** The highest log index the batch shows it holding or knowing committed at `term`; -1 for none. */
   readonly reach: number;
+  /**
+   * Some message at `term` shows no index (a heartbeat's answer): judged alone it would prove a
+   * contender the holder is heard beside (contenders.ts, `mayBeOlder`), and a batch proves what
+   * any of its messages would.
+   */
+  readonly bare: boolean;
 }
 
 /**
  * The highest Raft term the sender of `messages` was at when it sent them, and the highest log
- * index they show at it; undefined for no message. A pre-vote (and a pre-vote granted) carries
- * the term the campaign would take, one above the sender's own, which it does not write down;
- * every other message carries the sender's term, on its disk before the message left.
+ * index they show at it; undefined for none carrying its sender's term. A pre-vote carries the
+ * term the campaign would take, one above the sender's own, which it does not write down. A
+ * granted pre-vote's answer carries the candidate's campaign term, which says only that its
+ * sender's is below it, by any amount (raft.ts, `handleVoteRequest`): it says no term of its
+ * sender, as a ping. Read as one below the candidate's, a copy granting the pre-vote of a
+ * candidate terms ahead was taken to be ahead of every message of the member's own process,
+ * which were then set aside: the id fell to the copy after one hold. Every other message
+ * carries the sender's term, on its disk before the message left.
  */
 export function spokenAt(messages: readonly Message[]): Spoken | undefined {
   let at: Spoken | undefined;
   for (const m of messages) {
-    const term = m.type === 'PreVote' || (m.type === 'PreVoteResp' && !m.reject) ? m.term - 1 : m.term;
+    if (m.type === 'PreVoteResp' && !m.reject) continue;
+    const term = m.type === 'PreVote' ? m.term - 1 : m.term;
     const reach = reachOf(m);
-    if (at === undefined || term > at.term) at = { term, reach };
-    else if (term === at.term && reach > at.reach) at = { term, reach };
+    if (at === undefined || term > at.term) at = { term, reach, bare: reach < 0 };
+    else if (term === at.term) at = { term, reach: Math.max(at.reach, reach), bare: at.bare || reach < 0 };
   }
   return at;
 }
@@ -135,7 +147,9 @@ export class ProcessClaims {
    * data dir: processes of another incarnation (a member rebuilt while its old process still
    * runs) are the identity rules' to judge. `term`: the Raft term the sender speaks at in the
    * message (`spokenAt`); undefined for what carries none (a ping). `reach`: the highest log
-   * index the message shows at `term` (`spokenAt`); undefined or -1 for none.
+   * index the message shows at `term` (`spokenAt`); undefined or -1 for none. `bare`: some
+   * message at `term` shows none (`Spoken.bare`): from the holder, the batch is judged as one
+   * showing none; a contender's index is kept all the same.
    *
    * '' stays admitted: a rolling upgrade runs 0.2.x members, which send no boot id, beside 0.3
    * ones until the last is upgraded (cluster-version-keeper.ts), and refusing them would cut them
@@ -144,7 +158,7 @@ export class ProcessClaims {
    * copy run by 0.3 software always sends its boot id. Once the cluster version says no 0.2.x
    * member is left, NodeIdentity refuses '' before it gets here.
    */
-  admit(member: string, incarnation: string, boot: string, now: number, term?: number, reach?: number): ClaimOutcome {
+  admit(member: string, incarnation: string, boot: string, now: number, term?: number, reach?: number, bare = false): ClaimOutcome {
     if (boot === '') return ADMITTED;
     let dirs = this.claims.get(member);
     if (dirs === undefined) {
@@ -152,7 +166,7 @@ export class ProcessClaims {
       this.claims.set(member, dirs);
     }
     const claim = dirs.get(incarnation);
-    if (claim !== undefined) return this.admitTo(claim, member, boot, now, term, reach ?? -1);
+    if (claim !== undefined) return this.admitTo(claim, member, boot, now, term, reach ?? -1, bare);
     if (dirs.size >= MAX_DATA_DIRS && !this.forgetExpired(dirs, now)) {
       return this.refuse(member, boot, `${MAX_DATA_DIRS} data dirs of ${member} hold a claim still (heard within the hold, or with a process proven a second one) and incarnation ${incarnation} speaks too`);
     }
@@ -160,7 +174,7 @@ export class ProcessClaims {
     return ADMITTED;
   }
 
-  private admitTo(claim: Claim, member: string, boot: string, now: number, term: number | undefined, reach: number): ClaimOutcome {
+  private admitTo(claim: Claim, member: string, boot: string, now: number, term: number | undefined, reach: number, bare: boolean): ClaimOutcome {
     const silentMs = now - claim.lastAt;
     if (claim.proven.includes(boot)) {
       if (silentMs <= PROVEN_HOLDS * this.holdMs) {
@@ -190,7 +204,7 @@ export class ProcessClaims {
       // at the same term; its pre-votes refused, it could not move on, and the two voters left
       // had no leader for the 30 holds.
       claim.lastAt = Math.max(now, claim.lastAt);
-      const proven = claim.contenders.provenBeside(now, term, reach);
+      const proven = claim.contenders.provenBeside(now, term, bare ? -1 : reach);
       if (proven.length === 0) return ADMITTED;
       claim.proven = [...claim.proven, ...proven].slice(-MAX_PROVEN);
       return { refusal: null, replaced: null, proven, setAside: false };
