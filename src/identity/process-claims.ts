@@ -93,9 +93,10 @@ export interface Spoken {
  * The highest Raft term the sender of `messages` was at when it sent them, and the highest log
  * index they show at it; undefined for no message. A pre-vote carries the term the campaign
  * would take, one above the sender's own, which it does not write down. A granted pre-vote's
- * answer carries the candidate's campaign term, which says only that its sender's is below it,
- * by any amount (raft.ts, `handleVoteRequest`): it bounds the sender's term (`atMost`) but says
- * none. Read as one below the candidate's, a copy granting the pre-vote of a candidate terms
+ * answer carries the candidate's campaign term, which says only that its sender's is not above
+ * it, and may be below it by any amount (raft.ts, `step` and `handleVoteRequest`: granted at
+ * that term with no vote and no leader, or at any lower one): it bounds the sender's term
+ * (`atMost`) but says none. Read as one below the candidate's, a copy granting the pre-vote of a candidate terms
  * ahead was taken to be ahead of every message of the member's own process, which were then
  * set aside: the id fell to the copy after one hold (test/identity/spoken-at.test.ts). Every
  * other message carries the sender's term, on its disk before the message left.
@@ -108,7 +109,7 @@ export function spokenAt(messages: readonly Message[]): Spoken | undefined {
   let atMost = -1;
   for (const m of messages) {
     if (m.type === 'PreVoteResp' && !m.reject) {
-      atMost = Math.max(atMost, m.term - 1);
+      atMost = Math.max(atMost, m.term);
       continue;
     }
     const own = m.type === 'PreVote' ? m.term - 1 : m.term;

@@ -22,8 +22,8 @@ function admitBatch(claims: ProcessClaims, boot: string, now: number, batch: rea
 
 void t.test("a granted pre-vote carries the candidate's campaign term, not its sender's: it says no term of the sender", async (t) => {
   t.equal(spokenAt([]), undefined);
-  t.same(spokenAt([preVoteGranted(9)]), { term: undefined, reach: -1, bare: false, atMost: 8 }, 'a grant alone: no term, only that it was below 9');
-  t.same(spokenAt([preVoteGranted(9), heartbeatResp(5)]), { term: 5, reach: -1, bare: true, atMost: 8 }, 'beside a message at its own term: that term');
+  t.same(spokenAt([preVoteGranted(9)]), { term: undefined, reach: -1, bare: false, atMost: 9 }, 'a grant alone: no term, only that it was not above 9 (granted at its own term when it has no vote and no leader)');
+  t.same(spokenAt([preVoteGranted(9), heartbeatResp(5)]), { term: 5, reach: -1, bare: true, atMost: 9 }, 'beside a message at its own term: that term');
   t.same(spokenAt([preVoteRefused(5)]), { term: 5, reach: -1, bare: true, atMost: 5 }, "a refusal carries the sender's own term");
   t.same(spokenAt([preVote(9, 37)]), { term: 8, reach: 37, bare: false, atMost: 8 }, "a pre-vote: one below the campaign's term, the candidate's own");
 });
@@ -47,12 +47,12 @@ void t.test("a copy that grants a pre-vote for a candidate terms ahead is not ta
   t.match(admitBatch(claims, 'copy', 3 * HOLD_MS, [preVoteGranted(9)]), { refusal: { code: 'DUPLICATE_PROCESS', reason: /refused until/ } }, 'and refused for the long hold, though the member is silent now');
 });
 
-void t.test("a crashed process's late grant, below its restart's term, is set aside still: its term was at most one below the candidate's", async (t) => {
+void t.test("a crashed process's late grant, below its restart's term, is set aside still: its term was at most the candidate's", async (t) => {
   const claims = new ProcessClaims(HOLD_MS);
   admitBatch(claims, 'old', 0, [heartbeatResp(5)]);
   t.match(admitBatch(claims, 'new', 100, [preVote(10, 30)]), { refusal: { code: 'DUPLICATE_PROCESS' } }, 'the restart campaigns from term 9');
   admitBatch(claims, 'new', 200, [preVote(10, 30)]);
-  t.same(admitBatch(claims, 'old', HOLD_MS + 150, [preVoteGranted(7)]), { refusal: null, replaced: null, proven: [], setAside: true }, 'the old process granted a pre-vote at 7: it was below 7, behind the restart');
+  t.same(admitBatch(claims, 'old', HOLD_MS + 150, [preVoteGranted(7)]), { refusal: null, replaced: null, proven: [], setAside: true }, 'the old process granted a pre-vote at 7: it was at 7 at most, behind the restart');
   t.same(admitBatch(claims, 'new', HOLD_MS + 200, [preVote(10, 30)]), { refusal: null, replaced: 'old', proven: [], setAside: false }, 'the restart is taken: the old one is silent for the hold');
   const ahead = new ProcessClaims(HOLD_MS);
   admitBatch(ahead, 'old', 0, [heartbeatResp(5)]);
@@ -60,6 +60,12 @@ void t.test("a crashed process's late grant, below its restart's term, is set as
   admitBatch(ahead, 'new', 200, [preVote(10, 30)]);
   admitBatch(ahead, 'old', 900, [heartbeatResp(9)]);
   t.same(admitBatch(ahead, 'old', HOLD_MS + 150, [preVoteGranted(11)]), { refusal: null, replaced: null, proven: ['new'], setAside: false }, 'a grant that may be at or above its term says nothing older: judged as showing none');
+  const same = new ProcessClaims(HOLD_MS);
+  admitBatch(same, 'old', 0, [heartbeatResp(5)]);
+  admitBatch(same, 'new', 100, [preVote(10, 30)]);
+  admitBatch(same, 'new', 200, [preVote(10, 30)]);
+  admitBatch(same, 'old', 900, [heartbeatResp(9)]);
+  t.same(admitBatch(same, 'old', HOLD_MS + 150, [preVoteGranted(9)]), { refusal: null, replaced: null, proven: ['new'], setAside: false }, "a grant at the other's own term (given with no vote and no leader) is not behind it");
 });
 
 void t.test('a batch showing no index beside one that does proves what it would prove alone', async (t) => {
