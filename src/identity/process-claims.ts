@@ -84,7 +84,7 @@ export interface Spoken {
   readonly bare: boolean;
   /**
    * The highest term it may have been at: `term`, or more where a granted pre-vote's answer
-   * says only that its term was below the candidate's campaign term.
+   * says only that its term was not above the candidate's campaign term.
    */
   readonly atMost: number;
 }
@@ -96,9 +96,9 @@ export interface Spoken {
  * answer carries the candidate's campaign term, which says only that its sender's is not above
  * it, and may be below it by any amount (raft.ts, `step` and `handleVoteRequest`: granted at
  * that term with no vote and no leader, or at any lower one): it bounds the sender's term
- * (`atMost`) but says none. Read as one below the candidate's, a copy granting the pre-vote of a candidate terms
- * ahead was taken to be ahead of every message of the member's own process, which were then
- * set aside: the id fell to the copy after one hold (test/identity/spoken-at.test.ts). Every
+ * (`atMost`) but says none. Read as one below the candidate's, a copy granting the pre-vote of
+ * a candidate terms ahead was taken to be ahead of every message of the member's own process,
+ * which were then set aside: the id fell to the copy after one hold (test/identity/spoken-at.test.ts). Every
  * other message carries the sender's term, on its disk before the message left.
  */
 export function spokenAt(messages: readonly Message[]): Spoken | undefined {
