@@ -72,27 +72,53 @@ const SET_ASIDE: ClaimOutcome = { refusal: null, replaced: null, proven: [], set
 
 /** Where a sender stood when it sent a batch (`spokenAt`). */
 export interface Spoken {
-  /** Its Raft term. */
-  readonly term: number;
+  /** Its Raft term; undefined when no message of the batch says it (granted pre-votes' answers alone). */
+  readonly term: number | undefined;
   /** The highest log index the batch shows it holding or knowing committed at `term`; -1 for none. */
   readonly reach: number;
+  /**
+   * Some message at `term` shows no index (a heartbeat's answer): judged alone it would prove a
+   * contender the holder is heard beside (contenders.ts, `mayBeOlder`), and a batch proves what
+   * any of its messages would.
+   */
+  readonly bare: boolean;
+  /**
+   * The highest term it may have been at: `term`, or more where a granted pre-vote's answer
+   * says only that its term was not above the candidate's campaign term.
+   */
+  readonly atMost: number;
 }
 
 /**
  * The highest Raft term the sender of `messages` was at when it sent them, and the highest log
- * index they show at it; undefined for no message. A pre-vote (and a pre-vote granted) carries
- * the term the campaign would take, one above the sender's own, which it does not write down;
- * every other message carries the sender's term, on its disk before the message left.
+ * index they show at it; undefined for no message. A pre-vote carries the term the campaign
+ * would take, one above the sender's own, which it does not write down. A granted pre-vote's
+ * answer carries the candidate's campaign term, which says only that its sender's is not above
+ * it, and may be below it by any amount (raft.ts, `step` and `handleVoteRequest`: granted at
+ * that term with no vote and no leader, or at any lower one): it bounds the sender's term
+ * (`atMost`) but says none. Read as one below the candidate's, a copy granting the pre-vote of
+ * a candidate terms ahead was taken to be ahead of every message of the member's own process,
+ * which were then set aside: the id fell to the copy after one hold (test/identity/spoken-at.test.ts). Every
+ * other message carries the sender's term, on its disk before the message left.
  */
 export function spokenAt(messages: readonly Message[]): Spoken | undefined {
-  let at: Spoken | undefined;
+  if (messages.length === 0) return undefined;
+  let term: number | undefined;
+  let reach = -1;
+  let bare = false;
+  let atMost = -1;
   for (const m of messages) {
-    const term = m.type === 'PreVote' || (m.type === 'PreVoteResp' && !m.reject) ? m.term - 1 : m.term;
-    const reach = reachOf(m);
-    if (at === undefined || term > at.term) at = { term, reach };
-    else if (term === at.term && reach > at.reach) at = { term, reach };
+    if (m.type === 'PreVoteResp' && !m.reject) {
+      atMost = Math.max(atMost, m.term);
+      continue;
+    }
+    const own = m.type === 'PreVote' ? m.term - 1 : m.term;
+    const shows = reachOf(m);
+    atMost = Math.max(atMost, own);
+    if (term === undefined || own > term) [term, reach, bare] = [own, shows, shows < 0];
+    else if (own === term) [reach, bare] = [Math.max(reach, shows), bare || shows < 0];
   }
-  return at;
+  return { term, reach, bare, atMost };
 }
 
 /**
@@ -123,6 +149,13 @@ function reachOf(m: Message): number {
   }
 }
 
+/** A sender's term (undefined: none said), the log index it shows at it, and whether some message there shows none. */
+interface Stance {
+  readonly term: number | undefined;
+  readonly reach: number;
+  readonly bare: boolean;
+}
+
 export class ProcessClaims {
   /** Member id, then incarnation. Members are bounded: the identity rules refuse unknown ones first. */
   private readonly claims = new Map<string, Map<string, Claim>>();
@@ -135,7 +168,12 @@ export class ProcessClaims {
    * data dir: processes of another incarnation (a member rebuilt while its old process still
    * runs) are the identity rules' to judge. `term`: the Raft term the sender speaks at in the
    * message (`spokenAt`); undefined for what carries none (a ping). `reach`: the highest log
-   * index the message shows at `term` (`spokenAt`); undefined or -1 for none.
+   * index the message shows at `term` (`spokenAt`); undefined or -1 for none. `bare`: some
+   * message at `term` shows none (`Spoken.bare`): from the holder, the batch is judged as one
+   * showing none; a contender's index is kept all the same. `atMost`: the highest term the
+   * sender may have been at (`Spoken.atMost`), above `term` or where it is undefined: the
+   * holder's is judged at it (whether its message is behind a contender's term needs a term
+   * it cannot be above), a contender's never (being ahead of the holder needs a term it was at).
    *
    * '' stays admitted: a rolling upgrade runs 0.2.x members, which send no boot id, beside 0.3
    * ones until the last is upgraded (cluster-version-keeper.ts), and refusing them would cut them
@@ -144,7 +182,7 @@ export class ProcessClaims {
    * copy run by 0.3 software always sends its boot id. Once the cluster version says no 0.2.x
    * member is left, NodeIdentity refuses '' before it gets here.
    */
-  admit(member: string, incarnation: string, boot: string, now: number, term?: number, reach?: number): ClaimOutcome {
+  admit(member: string, incarnation: string, boot: string, now: number, term?: number, reach?: number, bare = false, atMost?: number): ClaimOutcome {
     if (boot === '') return ADMITTED;
     let dirs = this.claims.get(member);
     if (dirs === undefined) {
@@ -152,7 +190,10 @@ export class ProcessClaims {
       this.claims.set(member, dirs);
     }
     const claim = dirs.get(incarnation);
-    if (claim !== undefined) return this.admitTo(claim, member, boot, now, term, reach ?? -1);
+    if (claim !== undefined) {
+      const above = atMost !== undefined && (term === undefined || atMost > term);
+      return this.admitTo(claim, member, boot, now, { term, reach: reach ?? -1, bare }, above ? { term: atMost, reach: -1, bare: true } : { term, reach: reach ?? -1, bare });
+    }
     if (dirs.size >= MAX_DATA_DIRS && !this.forgetExpired(dirs, now)) {
       return this.refuse(member, boot, `${MAX_DATA_DIRS} data dirs of ${member} hold a claim still (heard within the hold, or with a process proven a second one) and incarnation ${incarnation} speaks too`);
     }
@@ -160,7 +201,8 @@ export class ProcessClaims {
     return ADMITTED;
   }
 
-  private admitTo(claim: Claim, member: string, boot: string, now: number, term: number | undefined, reach: number): ClaimOutcome {
+  /** `said`: where the sender stood, as a contender is judged; `asHolder`: at the highest term it may have been at. */
+  private admitTo(claim: Claim, member: string, boot: string, now: number, said: Stance, asHolder: Stance): ClaimOutcome {
     const silentMs = now - claim.lastAt;
     if (claim.proven.includes(boot)) {
       if (silentMs <= PROVEN_HOLDS * this.holdMs) {
@@ -181,7 +223,7 @@ export class ProcessClaims {
       // Simulation seed 566 (--identity): a restart was proven a copy by its crashed process's
       // held messages, released over more than the hold, and refused for 30 holds; its schedule
       // has moved since; test/sim/lost-disk.test.ts names a seed that reaches the case now.
-      if (term !== undefined && claim.contenders.aheadOf(term, now)) return SET_ASIDE;
+      if (asHolder.term !== undefined && claim.contenders.aheadOf(asHolder.term, now)) return SET_ASIDE;
       // At a contender's term, a message showing no log index beyond the contender's may be
       // late too: it still keeps the id held (a copy of a quiet member looks so, and must stay
       // refused), but proves no contender a second process (contenders.ts, `mayBeOlder`).
@@ -190,7 +232,7 @@ export class ProcessClaims {
       // at the same term; its pre-votes refused, it could not move on, and the two voters left
       // had no leader for the 30 holds.
       claim.lastAt = Math.max(now, claim.lastAt);
-      const proven = claim.contenders.provenBeside(now, term, reach);
+      const proven = claim.contenders.provenBeside(now, asHolder.term, asHolder.bare ? -1 : asHolder.reach);
       if (proven.length === 0) return ADMITTED;
       claim.proven = [...claim.proven, ...proven].slice(-MAX_PROVEN);
       return { refusal: null, replaced: null, proven, setAside: false };
@@ -202,7 +244,7 @@ export class ProcessClaims {
       claim.contenders.clear();
       return { refusal: null, replaced, proven: [], setAside: false };
     }
-    claim.contenders.heard(boot, now, term, reach);
+    claim.contenders.heard(boot, now, said.term, said.reach);
     // Not yet a copy: a quick restart looks just like this until the old process's hold runs out.
     return {
       refusal: {

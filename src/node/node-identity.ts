@@ -222,7 +222,7 @@ export class NodeIdentity implements TransportIdentity {
       };
     }
     const now = this.opts.now();
-    const outcome = this.processes.admit(env.from, env.incarnation, env.boot, now, spoken?.term, spoken?.reach);
+    const outcome = this.processes.admit(env.from, env.incarnation, env.boot, now, spoken?.term, spoken?.reach, spoken?.bare, spoken?.atMost);
     if (outcome.refusal === null || outcome.refusal.code === 'DUPLICATE_PROCESS') this.duplicates.note(env.from, env.boot, outcome.refusal === null, now);
     if (outcome.refusal !== null) return outcome.refusal;
     if (outcome.setAside) this.setAsideCount++;
