@@ -82,8 +82,13 @@ void t.test('a wiped follower restarted with the documented unit refuses to star
   );
   const promote = await cluster.ctl(['member', 'promote', wiped], ends);
   t.equal(promote.code, 0, `promote once caught up: ${promote.stderr}`);
-  const st = await cluster.status(wiped);
-  t.ok(st?.voters.includes(wiped), `${wiped} is a voter again, with every write`);
+  // The promotion is committed when the command returns; the member itself applies it with the
+  // leader's next message carrying the commit index, so its own status may lag a moment.
+  const voterAgain = await waitFor(async () => (await cluster.status(wiped))?.voters.includes(wiped) === true, `${wiped} to apply its promotion`, 10_000).then(
+    () => true,
+    () => false,
+  );
+  t.ok(voterAgain, `${wiped} is a voter again, with every write`);
 });
 
 void t.test('a wiped member that no peer answers bootstraps alone, but the cluster refuses it and loses nothing', async (t) => {
