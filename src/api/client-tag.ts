@@ -8,7 +8,7 @@ import { CLIENT_SHARE_VERSION, CONTROLLER_CLIENT_ID_PREFIX, SESSION_EXPIRY_VERSI
 import { ServiceFailure } from './service-error.js';
 import type { ClientRefMsg } from './wire-types.js';
 
-export function clientTagOf(id: string, seq: number, retry = false, owner?: string): ClientTag | null {
+function clientTagOf(id: string, seq: number, retry = false, owner?: string): ClientTag | null {
   if (id === '') return null;
   if (id.startsWith(CONTROLLER_CLIENT_ID_PREFIX)) {
     throw new ServiceFailure('INVALID_ARGUMENT', `client id ${JSON.stringify(id.slice(0, 64))}: ids starting with "${CONTROLLER_CLIENT_ID_PREFIX}" are the controllers' own`);
@@ -30,7 +30,7 @@ export function entryTagOf(sm: StateMachine, id: string, seq: number, retry: boo
  * reads it (CLIENT_SHARE_VERSION), since an older member refuses the field and would apply the
  * entry as an error while the others apply it. Below that level the entry names no owner.
  */
-export function ownerInEntry(owner: string | undefined, sm: StateMachine): string | undefined {
+function ownerInEntry(owner: string | undefined, sm: StateMachine): string | undefined {
   return owner !== undefined && owner !== '' && sm.supports(CLIENT_SHARE_VERSION) ? owner : undefined;
 }
 
@@ -39,7 +39,7 @@ export function ownerInEntry(owner: string | undefined, sm: StateMachine): strin
  * (SESSION_EXPIRY_VERSION), since an older member refuses the field and would apply the entry as
  * an error while the others apply it. Below that level the retry is proposed as before.
  */
-export function marksRetry(requested: boolean | undefined, sm: StateMachine): boolean {
+function marksRetry(requested: boolean | undefined, sm: StateMachine): boolean {
   return requested === true && sm.supports(SESSION_EXPIRY_VERSION);
 }
 
