@@ -2,7 +2,7 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { ApiError, ERROR_CODE_METADATA_KEY } from '../../src/api/errors.js';
-import { Failover } from '../../src/api/failover.js';
+import { Failover, HEAD_START_SHARE } from '../../src/api/failover.js';
 
 function answer(code: grpc.status, details: string, apiCode?: string): Error {
   const metadata = new grpc.Metadata();
@@ -37,4 +37,64 @@ void t.test('the first final answer ends the run', async (t) => {
     .catch((e: unknown) => e);
   t.same(seen, ['c1:1', 'c2:1']);
   t.match(err, { code: 'NOT_FOUND' });
+});
+
+/**
+ * Made-up connections: each endpoint connects after `connectsAfterMs` from when it was first
+ * warmed (never when absent), and records when it was warmed and the deadlines it was given.
+ */
+function connections(connectTimeoutMs: number, connectsAfterMs: Readonly<Record<string, number>>) {
+  const warmedAt = new Map<string, number>();
+  const deadlines: { endpoint: string; deadline: number }[] = [];
+  const conns = {
+    connectTimeoutMs,
+    warm(endpoint: string): void {
+      if (!warmedAt.has(endpoint)) warmedAt.set(endpoint, Date.now());
+    },
+    async settled(endpoint: string, deadline: number): Promise<void> {
+      deadlines.push({ endpoint, deadline });
+      const after = connectsAfterMs[endpoint];
+      const upAt = after === undefined ? Infinity : (warmedAt.get(endpoint) ?? Infinity) + after;
+      const waitMs = Math.min(upAt, deadline) - Date.now();
+      if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+      if (Date.now() < upAt) throw new Error(`${endpoint} still connecting`);
+    },
+  };
+  return { conns, warmedAt, deadlines };
+}
+
+void t.test('a call whose endpoint connects opens no connection to the others', async (t) => {
+  const { conns, warmedAt } = connections(400, { 'c1:1': 5, 'c2:1': 5, 'c3:1': 5 });
+  const f = new Failover(['c1:1', 'c2:1', 'c3:1'], conns);
+  t.equal(await f.run(async (endpoint) => endpoint), 'c1:1');
+  t.equal(await f.run(async (endpoint) => endpoint), 'c1:1');
+  // Past the head start: a settled preferred endpoint must not open the others later either.
+  await new Promise((r) => setTimeout(r, 300));
+  t.same([...warmedAt.keys()], ['c1:1'], 'one connection, not one per member');
+});
+
+void t.test('an endpoint that refuses opens the others, each with its own connect timeout', async (t) => {
+  const { conns, warmedAt, deadlines } = connections(400, { 'c1:1': 0, 'c2:1': 5, 'c3:1': 5 });
+  const f = new Failover(['c1:1', 'c2:1', 'c3:1'], conns);
+  const answered = await f.run(async (endpoint) => {
+    if (endpoint === 'c1:1') throw answer(grpc.status.UNAVAILABLE, 'no leader', 'NO_LEADER');
+    return endpoint;
+  });
+  t.equal(answered, 'c2:1');
+  t.same([...warmedAt.keys()].sort(), ['c1:1', 'c2:1', 'c3:1'], 'the others are opened once the first fails');
+  const c2 = deadlines.find((d) => d.endpoint === 'c2:1');
+  t.ok(c2 !== undefined && c2.deadline >= warmedAt.get('c2:1')! + 400, 'c2 has the whole connect timeout from when it was opened');
+});
+
+void t.test('an endpoint slow to connect: the others are opened after the head start, and a dead one costs one connect timeout', async (t) => {
+  const timeoutMs = 400;
+  const { conns, warmedAt, deadlines } = connections(timeoutMs, { 'c2:1': 5, 'c3:1': 5 });
+  const f = new Failover(['c1:1', 'c2:1', 'c3:1'], conns);
+  const started = Date.now();
+  t.equal(await f.run(async (endpoint) => endpoint), 'c2:1');
+  const tookMs = Date.now() - started;
+  const [headStart, connectBy] = deadlines.filter((d) => d.endpoint === 'c1:1').map((d) => d.deadline);
+  t.equal(connectBy! - headStart!, timeoutMs * (1 - HEAD_START_SHARE), 'c1 is given the head start, then the rest of its connect timeout');
+  t.ok(warmedAt.get('c2:1')! >= headStart!, 'c2 is opened once the head start has passed');
+  t.ok(tookMs < 2 * timeoutMs, `c2 connected while c1 had the rest of its timeout: ${tookMs}ms, not one connect timeout per endpoint`);
 });
