@@ -217,8 +217,10 @@ function accumulate(acc: Acc | undefined, r: LoadResult, durationMs: number, rss
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
 
 function loadSummary(r: LoadResult, rss: number[]): string {
+  // Each operation took longer than the warm-up and the window: no latency to report.
+  const latency = r.ops === 0 ? 'none answered within the window' : `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, server CPU ${r.serverCpuMsPerOp} ms/op`;
   return (
-    `${r.opsPerSec} ops/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, server CPU ${r.serverCpuMsPerOp} ms/op, ` +
+    `${r.opsPerSec} ops/s, ${latency}, ` +
     `rss ${Math.round(mean(rss))} MB/node, other CPU ${Math.round((100 * r.cpu.foreignMs) / r.cpu.wallMs)}%` +
     (r.errors > 0 ? `, ${r.errors} errors (first: ${r.firstError})` : '')
   );

@@ -257,6 +257,9 @@ export function lazyText(rows: readonly ResultRow[]): string {
   return `lazy configuration: ${c.services ?? ''} services, ${c.agents ?? ''} agents each depending on ${c.dependencies ?? ''}\n${t.toString()}${resolve}`;
 }
 
+/** A cell in which no operation was answered within the measured window. */
+export const NONE_ANSWERED = 'none answered';
+
 export function scaleText(all: readonly ScaleRow[]): string {
   const rows = all.filter((r) => r.phase === 'steady');
   const systems = [...new Set(all.map((r) => r.system))];
@@ -268,7 +271,10 @@ export function scaleText(all: readonly ScaleRow[]): string {
     const cells: (string | number)[] = [nodes, clients];
     for (const s of systems) {
       const r = rows.find((x) => x.system === s && x.nodes === nodes && x.clients === clients);
-      cells.push(r ? r.opsPerSec : '', r ? r.p50Ms : '', r ? r.p99Ms : '', r ? r.serverCpuMsPerOp : '');
+      if (r === undefined) cells.push('', '', '', '');
+      // Not one answer within the window: no latency was measured, and 0 ms would read as fast.
+      else if (r.opsPerSec === 0) cells.push(0, NONE_ANSWERED, NONE_ANSWERED, '');
+      else cells.push(r.opsPerSec, r.p50Ms, r.p99Ms, r.serverCpuMsPerOp);
     }
     t.push(cells);
   }
