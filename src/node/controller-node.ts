@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
 import { raftTimingWarnings } from '../config/raft-timing.js';
 import { controllerService } from '../api/controller-service.js';
-import { KvSessions } from '../api/kv-session-service.js';
+import { KV_SESSION_PATH, KvSessions } from '../api/kv-session-service.js';
 import { callerOwners } from '../api/caller-owner.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
 import { forwardKeepalive } from '../api/forward-keepalive.js';
@@ -26,7 +26,7 @@ import type { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, type PeerCredentials } from '../transport/credentials.js';
-import { memberKeyGate } from '../transport/member-key-gate.js';
+import { memberKeyGate, memberKeyRecheck } from '../transport/member-key-gate.js';
 import { GATE_FAILED } from '../transport/door-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { PayloadError } from '../transport/errors.js';
@@ -535,7 +535,10 @@ export class ControllerNode {
     // A member's key acts beyond peer RPCs only while it is a member (member-key-gate.ts); before
     // the first entry is applied, the file's members.
     const isMemberKey = (id: string): boolean => sm.members.get(id) !== null || (sm.members.size === 0 && isConfigured(id));
-    const memberGate = memberKeyGate(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), () => metrics.onCallRefused(GATE_FAILED), { clientCa: (config.tls?.clientCa ?? null) !== null });
+    const memberKeyOpts = { clientCa: (config.tls?.clientCa ?? null) !== null };
+    const memberGate = memberKeyGate(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), () => metrics.onCallRefused(GATE_FAILED), memberKeyOpts);
+    // A KvSession lasts: judged again at each request, so a member removed while its key holds one open stops writing.
+    const memberKeyNow = memberKeyRecheck(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), memberKeyOpts);
     const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
     // Streams per connection are capped (past it nghttp2 refuses a stream before grpc-js makes a
     // call of it): 20,000 header-only calls on one connection held the event loop past an
@@ -568,6 +571,7 @@ export class ControllerNode {
         addressOf: knownAddress,
         forwarder,
         ownerOf,
+        sessionRefusal: (call) => memberKeyNow(KV_SESSION_PATH, call),
         listControllers: () =>
           controllersView({
             self: self.id,
