@@ -16,8 +16,6 @@ import { trace, tracing } from '../util/trace.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 export const MAX_OUTSTANDING_PER_SESSION = 1024;
-/** The method's path, as the door's checks name it. */
-export const KV_SESSION_PATH = '/controller.api.Controller/KvSession';
 /**
  * The longest a session request may wait on this controller, whatever `timeout_ms` it asks
  * (up to 2^32 ms, about 49 days, on the wire): a request whose answer never comes (a proposal

@@ -16,6 +16,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { spawn } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { controllerMethod, controllerServiceDefinition } from '../../src/api/controller-proto.js';
+import { operatorMethod } from '../../src/api/operator-proto.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 
 void t.test('mutual TLS: clients and peers without a certificate from the cluster CA are refused', async (t) => {
@@ -107,6 +108,21 @@ void t.test('mutual TLS: clients and peers without a certificate from the cluste
     grpc.credentials.createSsl(fs.readFileSync(nodeFiles.ca), fs.readFileSync(path.join(dir, 'c3.key')), fs.readFileSync(path.join(dir, 'c3.crt'))),
   );
   t.teardown(() => asC3.close());
+  // And a watch and an audit follow it holds open are ended at the removal: they would go on
+  // reading every change and every audit event.
+  const c3Creds = grpc.credentials.createSsl(fs.readFileSync(nodeFiles.ca), fs.readFileSync(path.join(dir, 'c3.key')), fs.readFileSync(path.join(dir, 'c3.crt')));
+  const readers = (['Watch', 'Audit'] as const).map((name) => {
+    const m = name === 'Watch' ? operatorMethod('Watch') : controllerMethod('Audit');
+    const reader = new grpc.Client(cluster.addresses.get(leader)!, c3Creds);
+    t.teardown(() => reader.close());
+    const request = name === 'Watch' ? { key: 'by-c3', prefix: false, startRevision: 0 } : { sinceMs: 0, follow: true, notes: false };
+    const stream = reader.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, request);
+    const state: { name: string; got: number; ended: grpc.ServiceError | 'end' | null } = { name, got: 0, ended: null };
+    stream.on('data', () => (state.got += 1));
+    stream.on('error', (err: grpc.ServiceError) => (state.ended = err));
+    stream.on('end', () => (state.ended ??= 'end'));
+    return state;
+  });
   const method = controllerMethod('KvSession') as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
   const session = asC3.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
   const answers: KvSessionResponseMsg[] = [];
@@ -141,6 +157,13 @@ void t.test('mutual TLS: clients and peers without a certificate from the cluste
   t.equal(ended === 'end' ? 'end' : ended?.code, grpc.status.PERMISSION_DENIED, 'ended PERMISSION_DENIED, not cleanly');
   t.match(ended === 'end' ? '' : ended?.details, /NOT_A_MEMBER: the caller's certificate is the peer certificate of "c3", which is not a member/);
   t.equal(answers.length, 1, 'the put sent after the removal was not answered');
+  for (const r of readers) {
+    await waitFor(() => r.ended !== null, `the removed member's ${r.name} stream to end`, 20000);
+    const e = r.ended;
+    t.equal(e === 'end' ? 'end' : e?.code, grpc.status.PERMISSION_DENIED, `its ${r.name} ended PERMISSION_DENIED`);
+    t.match(e === 'end' ? '' : e?.details, /^NOT_A_MEMBER: the caller's certificate is the peer certificate of "c3"/);
+  }
+  t.ok(readers[0]!.got >= 1, `the watch saw the put while c3 was a member (${readers[0]!.got})`);
   const value = await cluster.ctl(['kv', 'get', 'by-c3'], cluster.endpoints([leader]));
   t.match(value.stdout, /while-member/, `the key keeps the value written while c3 was a member: ${value.stdout}${value.stderr}`);
   t.notMatch(value.stdout, /after-removal/);
