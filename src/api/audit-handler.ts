@@ -124,10 +124,19 @@ export function serveAudit(
       return;
     }
     lease = admission.lease;
-    const untrack = limits.open?.add((reason) => {
-      stop();
-      failStream(stream, toServiceError(new ServiceFailure('SHUTTING_DOWN', reason)));
-    });
+    const untrack = limits.open?.add(
+      (reason) => {
+        stop();
+        failStream(stream, toServiceError(new ServiceFailure('SHUTTING_DOWN', reason)));
+      },
+      {
+        call,
+        refuse: (status) => {
+          stop();
+          failStream(stream, status);
+        },
+      },
+    );
     if (untrack !== undefined) call.on('close', untrack);
   }
   const tooSlow = (): void => {

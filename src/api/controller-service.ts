@@ -14,7 +14,7 @@ import type { ResourcesReport } from '../resources/types.js';
 import { kvOwned, type OwnerOf } from './caller-owner.js';
 import { kvOps } from './kv-ops.js';
 import { memberOps, type MemberResponseMsg } from './member-ops.js';
-import type { KvSessions } from './kv-session-service.js';
+import type { KvSessions, SessionRefusal } from './kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from './on-leader.js';
 import { unaryHandler } from './unary-handler.js';
 import { ServiceFailure } from './service-error.js';
@@ -72,6 +72,8 @@ export interface ControllerServiceDeps {
   readonly quota?: StateQuota;
   /** Whose exactly-once record a write makes (caller-owner.ts); absent: none, whatever a request claims. */
   readonly ownerOf?: OwnerOf;
+  /** Why a KvSession's caller may no longer call, judged at each request (a removed member's key); absent: never. */
+  readonly sessionRefusal?: SessionRefusal;
 }
 
 export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServiceImplementation {
@@ -89,7 +91,7 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     Put: unaryHandler<PutRequestMsg, { revision: number }>((req, deadline, call) => kv.put(kvOwned(req, ownerOf(call, req.client?.owner ?? '', req.forwarded)), deadline), t),
     Delete: unaryHandler<DeleteRequestMsg, { revision: number }>((req, deadline, call) => kv.delete(kvOwned(req, ownerOf(call, req.client?.owner ?? '', req.forwarded)), deadline), t),
     Get: unaryHandler<GetRequestMsg, { key: string; value: Buffer; revision: number }>((req, deadline) => kv.get(req, deadline), t),
-    KvSession: deps.sessions.handler(kv, t, ownerOf),
+    KvSession: deps.sessions.handler(kv, t, ownerOf, deps.sessionRefusal),
     ConfigGet: unaryHandler<{ key: string }, object>((req, deadline) => config.get(req, deadline), t),
     ConfigSet: unaryHandler<ConfigSetRequestMsg, object>((req, deadline) => config.set(req, deadline), t),
 

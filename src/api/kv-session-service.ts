@@ -8,7 +8,7 @@
  * requests in progress or while its answers are not being read, so HTTP/2 pushes back on
  * the client instead of this process buffering without bound.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { OwnerOf } from './caller-owner.js';
 import type { KvOps } from './kv-ops.js';
 import { ServiceFailure, toServiceFailure } from './service-error.js';
@@ -24,6 +24,14 @@ export const MAX_OUTSTANDING_PER_SESSION = 1024;
 export const MAX_SESSION_REQUEST_TIMEOUT_MS = 300_000;
 
 type SessionCall = grpc.ServerDuplexStream<KvSessionRequestMsg, KvSessionResponseMsg>;
+
+/**
+ * Why the session's caller may no longer call (`NOT_A_MEMBER: ...`), or null. The server's door
+ * judges a call once, at its start, but a session lasts: a member's peer certificate that opened
+ * one kept writing keys, under any owner it claimed, after the member was removed (attack round
+ * 12), though removal revokes the key (docs/security.md). So each request is judged again.
+ */
+export type SessionRefusal = (call: SessionCall) => string | null;
 
 const EMPTY = new Uint8Array(0);
 
@@ -71,7 +79,7 @@ export class KvSessions {
   private closing = false;
 
   /** The KvSession handler serving `kv`. */
-  handler(kv: KvOps, defaultTimeoutMs: number, ownerOf: OwnerOf = () => undefined): (call: SessionCall) => void {
+  handler(kv: KvOps, defaultTimeoutMs: number, ownerOf: OwnerOf = () => undefined, refusal: SessionRefusal = () => null): (call: SessionCall) => void {
     return (call) => {
       let outstanding = 0;
       let clientDone = false;
@@ -101,6 +109,15 @@ export class KvSessions {
       if (this.closing) end();
       call.on('data', (req: KvSessionRequestMsg) => {
         if (clientDone) return;
+        const refused = refusal(call);
+        if (refused !== null) {
+          // Nothing more is taken; the requests in progress were judged when they came.
+          clientDone = true;
+          finished = true;
+          this.open.delete(end);
+          if (!call.cancelled) call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: refused });
+          return;
+        }
         if (tracing) trace('kv.recv', `${req.op} ${req.id}`);
         outstanding += 1;
         flow();

@@ -70,12 +70,13 @@ export function watchHandler(source: WatchSource, limits: WatchLimits = new Watc
     let ended = false;
     /** The revision of the message written and not yet handed on: where a cut-off watch resumes. */
     let writing: number | null = null;
-    const end = (err: unknown): void => {
+    const endWith = (status: grpc.ServiceError): void => {
       if (ended) return;
       ended = true;
       cancel();
-      failStream(stream, toServiceError(err));
+      failStream(stream, status);
     };
+    const end = (err: unknown): void => endWith(toServiceError(err));
     const client = watchClientOf(call);
     const admission = limits.admit(client.key, client.name, (reason) => {
       const from = writing ?? queue[0]?.revision ?? null;
@@ -101,7 +102,7 @@ export function watchHandler(source: WatchSource, limits: WatchLimits = new Watc
     };
     call.on('cancelled', release);
     call.on('close', release);
-    const untrack = open?.add((reason) => end(new ServiceFailure('SHUTTING_DOWN', reason)));
+    const untrack = open?.add((reason) => end(new ServiceFailure('SHUTTING_DOWN', reason)), { call, refuse: endWith });
     if (untrack !== undefined) call.on('close', untrack);
 
     const pump = async (): Promise<void> => {

@@ -67,6 +67,8 @@ export interface AuditPage {
 }
 
 const MS_DIGITS = 15;
+/** The latest time a key can hold: a later (or non-finite) `sinceMs` is taken as this. */
+const MAX_KEY_MS = 10 ** MS_DIGITS - 1;
 const SEQ_DIGITS = 12;
 const keyOf = (ms: number, seq: number): string =>
   `${String(ms).padStart(MS_DIGITS, '0')}.${String(seq).padStart(SEQ_DIGITS, '0')}`;
@@ -187,7 +189,9 @@ export class AuditStore {
   async page(q: { readonly sinceMs: number; readonly after: string | null; readonly limit: number | null; readonly until?: string | null }): Promise<AuditPage> {
     if (this.closed) throw new MembershipError('AUDIT_STORE_CLOSED', `audit store ${this.dir}: expected an open store, found it closed`);
     await this.tail; // read your writes: every event appended before the query is in it
-    const since = Math.max(0, Math.floor(q.sinceMs));
+    // Clamped to what a key can hold: String(1e21) is "1e+21", and "Infinity" or "NaN" padded to
+    // 15 characters start with zeros, so each sorted before every key and read the whole trail.
+    const since = Number.isNaN(q.sinceMs) ? MAX_KEY_MS : Math.min(MAX_KEY_MS, Math.max(0, Math.floor(q.sinceMs)));
     const out: AuditEvent[] = [];
     let last: string | null = null;
     // A page's last key is at or after sinceMs: the next starts right after it.

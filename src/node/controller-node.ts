@@ -26,7 +26,7 @@ import type { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { PeerTransport, peerServerOptions } from '../transport/peer-transport.js';
 import { insecureCredentials, type PeerCredentials } from '../transport/credentials.js';
-import { memberKeyGate } from '../transport/member-key-gate.js';
+import { memberKeyGate, memberKeyRecheck } from '../transport/member-key-gate.js';
 import { GATE_FAILED } from '../transport/door-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { PayloadError } from '../transport/errors.js';
@@ -339,6 +339,8 @@ export class ControllerNode {
     });
     for (const n of config.nodes) transport.setPeer(n.id, n.address);
 
+    // Set once the door's checks exist (below): ends the streams of a key a removal revoked (open-streams.ts).
+    let endRevokedMemberStreams = (): void => undefined;
     host = new RaftHost({
       id: self.id,
       timing: config.raft,
@@ -382,6 +384,8 @@ export class ControllerNode {
         }
         removal.onConfApplied(change);
         fileAddresses.changed = true;
+        // After this apply, when the store no longer holds the member.
+        if (change.type === 'remove') setImmediate(() => endRevokedMemberStreams());
       },
       onApplied: () => {
         warnFileAddresses();
@@ -397,6 +401,7 @@ export class ControllerNode {
       onSnapshotRestored: () => {
         for (const m of sm.members.list()) if (m.id !== self.id) transport.setPeer(m.id, m.address);
         fileAddresses.changed = true;
+        setImmediate(() => endRevokedMemberStreams());
       },
       onSnapshotFailed: () => metrics.onSnapshotFailed(),
       onFatal: opts.onFatal,
@@ -535,7 +540,15 @@ export class ControllerNode {
     // A member's key acts beyond peer RPCs only while it is a member (member-key-gate.ts); before
     // the first entry is applied, the file's members.
     const isMemberKey = (id: string): boolean => sm.members.get(id) !== null || (sm.members.size === 0 && isConfigured(id));
-    const memberGate = memberKeyGate(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), () => metrics.onCallRefused(GATE_FAILED), { clientCa: (config.tls?.clientCa ?? null) !== null });
+    const memberKeyOpts = { clientCa: (config.tls?.clientCa ?? null) !== null };
+    const memberGate = memberKeyGate(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), () => metrics.onCallRefused(GATE_FAILED), memberKeyOpts);
+    // A KvSession lasts: judged again at each request, so a member removed while its key holds one open stops writing.
+    const memberKeyNow = memberKeyRecheck(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), memberKeyOpts);
+    // Watches and audit follows last too: a removed member's key reading them is ended at the removal.
+    endRevokedMemberStreams = () => {
+      const ended = openStreams.refuseWhere(memberKeyNow);
+      if (ended > 0) logger.warn({ code: 'REVOKED_KEY_STREAMS_ENDED', streams: ended }, `ended ${ended} watch or audit stream(s) of a removed member's key`);
+    };
     const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
     // Streams per connection are capped (past it nghttp2 refuses a stream before grpc-js makes a
     // call of it): 20,000 header-only calls on one connection held the event loop past an
@@ -568,6 +581,7 @@ export class ControllerNode {
         addressOf: knownAddress,
         forwarder,
         ownerOf,
+        sessionRefusal: (call) => memberKeyNow(call.getPath(), call),
         listControllers: () =>
           controllersView({
             self: self.id,

@@ -59,6 +59,24 @@ export function memberKeyRefusal(auth: PeerAuth, isMember: (id: string) => boole
   return r === null ? null : `${r.code}: ${r.reason}`;
 }
 
+/**
+ * The check again, on a call already let in: a stream lasts while its caller's standing may
+ * change (a member removed), and the door judged it only at its start. Counts as the door does.
+ */
+export function memberKeyRecheck(
+  auth: PeerAuth,
+  isMember: (id: string) => boolean,
+  onRefused: (code: MemberKeyCode) => void,
+  opts: MemberKeyOptions = { clientCa: false },
+): (method: string, call: AuthenticatedCall) => string | null {
+  return (method, call) => {
+    const r = refusal(auth, isMember, method, call, opts);
+    if (r === null) return null;
+    onRefused(r.code);
+    return `${r.code}: ${r.reason}`;
+  };
+}
+
 /** The check as a server interceptor: a refused call ends PERMISSION_DENIED before any handler runs. */
 export function memberKeyGate(
   auth: PeerAuth,

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps } from '../../src/api/kv-ops.js';
-import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS } from '../../src/api/kv-session-service.js';
+import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS, type SessionRefusal } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 import { HostError } from '../../src/api/consensus-port.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -27,10 +27,14 @@ function heldKv(): { kv: KvOps; held: Held[] } {
   return { kv, held };
 }
 
-async function serve(t: { teardown(fn: () => void | Promise<void>): void }, kv: KvOps): Promise<{ sessions: KvSessions; client: grpc.Client; method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg> }> {
+async function serve(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  kv: KvOps,
+  refusal: SessionRefusal = () => null,
+): Promise<{ sessions: KvSessions; client: grpc.Client; method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg> }> {
   const sessions = new KvSessions();
   const server = new grpc.Server();
-  server.addService(controllerServiceDefinition().service, { KvSession: sessions.handler(kv, 2000) });
+  server.addService(controllerServiceDefinition().service, { KvSession: sessions.handler(kv, 2000, undefined, refusal) });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -142,4 +146,32 @@ void t.test('a graceful end answers the requests in progress, takes no new ones,
   await waitFor(() => late.ended() !== null, 'the late session ended', 5000);
   t.equal(late.answers.length, 0);
   t.equal(held.length, 1, 'and nothing it sent was started');
+});
+
+void t.test('a caller refused after the session opened (a removed member\'s key) has its next request refused and the session ended PERMISSION_DENIED', async (t) => {
+  const { kv, held } = heldKv();
+  let refused: string | null = null;
+  const { client, method } = await serve(t, kv, () => refused);
+  const s = open(client, method);
+  s.call.write(request(1, 'KV_OP_PUT', 'before'));
+  await waitFor(() => held.length === 1, 'the first put started', 5000);
+  held[0]?.release(3);
+  await waitFor(() => s.answers.length === 1, 'the first put answered', 5000);
+  refused = 'NOT_A_MEMBER: the caller is the peer certificate of "c3", no longer a member';
+  s.call.write(request(2, 'KV_OP_PUT', 'after'));
+  s.call.write(request(3, 'KV_OP_DELETE', 'after'));
+  await waitFor(() => s.ended() !== null, 'the session ended', 5000);
+  const ended = s.ended();
+  t.not(ended, 'end', 'not a clean end');
+  t.equal((ended as grpc.ServiceError).code, grpc.status.PERMISSION_DENIED);
+  t.match((ended as grpc.ServiceError).details, /^NOT_A_MEMBER: the caller is the peer certificate of "c3"/, 'naming why');
+  t.strictSame(
+    held.map((h) => h.key),
+    ['before'],
+    'the put sent after the refusal was never started',
+  );
+  t.strictSame(
+    s.answers.map((a) => a.id),
+    [1],
+  );
 });

@@ -14,6 +14,10 @@ import { nodeCommand } from '../helpers/node-command.js';
 import { guardChild } from '../helpers/reaper.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { spawn } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import { controllerMethod, controllerServiceDefinition } from '../../src/api/controller-proto.js';
+import { operatorMethod } from '../../src/api/operator-proto.js';
+import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 
 void t.test('mutual TLS: clients and peers without a certificate from the cluster CA are refused', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-tls-'));
@@ -94,4 +98,73 @@ void t.test('mutual TLS: clients and peers without a certificate from the cluste
   t.ok([c1, c2].includes(st.leader), `the real members keep their leader (${st.leader}); the impostor could not disrupt it`);
   const members = (await client.listControllers()).controllers.filter((c) => c.online).map((c) => c.id);
   t.same(members.sort(), [c1, c2].sort(), 'only the real members are online');
+
+  // A member's key that holds a KvSession open across the member's removal stops writing: the
+  // door judged the session only when it opened (attack round 12: it kept writing keys, under
+  // any owner it claimed, after the removal).
+  const leader = st.leader;
+  const asC3 = new (controllerServiceDefinition())(
+    cluster.addresses.get(leader)!,
+    grpc.credentials.createSsl(fs.readFileSync(nodeFiles.ca), fs.readFileSync(path.join(dir, 'c3.key')), fs.readFileSync(path.join(dir, 'c3.crt'))),
+  );
+  t.teardown(() => asC3.close());
+  // And a watch and an audit follow it holds open are ended at the removal: they would go on
+  // reading every change and every audit event.
+  const c3Creds = grpc.credentials.createSsl(fs.readFileSync(nodeFiles.ca), fs.readFileSync(path.join(dir, 'c3.key')), fs.readFileSync(path.join(dir, 'c3.crt')));
+  const readers = (['Watch', 'Audit'] as const).map((name) => {
+    const m = name === 'Watch' ? operatorMethod('Watch') : controllerMethod('Audit');
+    const reader = new grpc.Client(cluster.addresses.get(leader)!, c3Creds);
+    t.teardown(() => reader.close());
+    const request = name === 'Watch' ? { key: 'by-c3', prefix: false, startRevision: 0 } : { sinceMs: 0, follow: true, notes: false };
+    const stream = reader.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, request);
+    const state: { name: string; got: number; ended: grpc.ServiceError | 'end' | null } = { name, got: 0, ended: null };
+    stream.on('data', () => (state.got += 1));
+    stream.on('error', (err: grpc.ServiceError) => (state.ended = err));
+    stream.on('end', () => (state.ended ??= 'end'));
+    return state;
+  });
+  const method = controllerMethod('KvSession') as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
+  const session = asC3.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+  const answers: KvSessionResponseMsg[] = [];
+  const outcome: { ended: grpc.ServiceError | 'end' | null } = { ended: null };
+  session.on('data', (a: KvSessionResponseMsg) => answers.push(a));
+  session.on('error', (err: grpc.ServiceError) => (outcome.ended = err));
+  session.on('end', () => (outcome.ended ??= 'end'));
+  const put = (id: number, value: string): KvSessionRequestMsg => ({
+    id,
+    op: 'KV_OP_PUT',
+    timeoutMs: 10000,
+    key: 'by-c3',
+    value: Buffer.from(value),
+    clientId: `c3-session-${id}`,
+    clientSeq: 1,
+    clientRetry: false,
+    // As a follower's forward: the leader trusts the owner it claims from a member's key.
+    forwarded: true,
+    clientOwner: 'cn:operator',
+    hasIfRevision: false,
+    ifRevision: 0,
+    serializable: false,
+  });
+  session.write(put(1, 'while-member'));
+  await waitFor(() => answers.length === 1, "the session's put answered while c3 is a member", 20000);
+  t.equal(answers[0]!.errorCode, '', `c3's key writes while c3 is a member: ${answers[0]!.errorMessage}`);
+  const removed = await cluster.ctl(['member', 'remove', c3], cluster.endpoints([leader]));
+  t.equal(removed.code, 0, `member remove ${c3}: ${removed.stderr}`);
+  session.write(put(2, 'after-removal'));
+  await waitFor(() => outcome.ended !== null, 'the session of the removed member to end', 20000);
+  const ended = outcome.ended;
+  t.equal(ended === 'end' ? 'end' : ended?.code, grpc.status.PERMISSION_DENIED, 'ended PERMISSION_DENIED, not cleanly');
+  t.match(ended === 'end' ? '' : ended?.details, /NOT_A_MEMBER: the caller's certificate is the peer certificate of "c3", which is not a member/);
+  t.equal(answers.length, 1, 'the put sent after the removal was not answered');
+  for (const r of readers) {
+    await waitFor(() => r.ended !== null, `the removed member's ${r.name} stream to end`, 20000);
+    const e = r.ended;
+    t.equal(e === 'end' ? 'end' : e?.code, grpc.status.PERMISSION_DENIED, `its ${r.name} ended PERMISSION_DENIED`);
+    t.match(e === 'end' ? '' : e?.details, /^NOT_A_MEMBER: the caller's certificate is the peer certificate of "c3"/);
+  }
+  t.ok(readers[0]!.got >= 1, `the watch saw the put while c3 was a member (${readers[0]!.got})`);
+  const value = await cluster.ctl(['kv', 'get', 'by-c3'], cluster.endpoints([leader]));
+  t.match(value.stdout, /while-member/, `the key keeps the value written while c3 was a member: ${value.stdout}${value.stderr}`);
+  t.notMatch(value.stdout, /after-removal/);
 });

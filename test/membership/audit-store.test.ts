@@ -72,6 +72,18 @@ void t.test('page() reads the events since a time a page at a time, each after t
   t.equal(after, keys[9], "the last page's key is the newest event's, as its follower heard it");
 });
 
+void t.test('page() since a time past what a key holds (1e308, Infinity, NaN) reads nothing; since -Infinity reads everything', async (t) => {
+  const store = await AuditStore.open(tempDir(t), { now: () => T0 + 60_000 });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 3; i++) await store.append(ev(T0 + i * 1000, `m${i}`));
+  for (const sinceMs of [1e308, 1e21, Infinity, NaN, 10 ** 15]) {
+    const page = await store.page({ sinceMs, after: null, limit: null });
+    t.same(page.events, [], `since ${sinceMs}: nothing`);
+  }
+  const all = await store.page({ sinceMs: -Infinity, after: null, limit: null });
+  t.same(all.events.map((e) => e.subject), ['m0', 'm1', 'm2']);
+});
+
 void t.test('newestKey() is the key the newest append was stored under; page({ until }) stops there', async (t) => {
   const store = await AuditStore.open(tempDir(t), { now: () => T0 + 60_000 });
   t.teardown(() => store.close());
