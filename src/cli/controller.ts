@@ -64,9 +64,12 @@ async function main(): Promise<void> {
   const opts = program.opts<{ config: string; id: string; join: boolean }>();
   let config;
   let configReloader: ConfigReloader;
+  let running: ControllerNode | null = null;
   try {
     config = loadNodeConfig(opts.config, opts.id);
-    configReloader = ConfigReloader.fromStart(opts.config, opts.id, config, (next) => checkStartable(opts.config, next));
+    // A reload also asks the running node what a restart's peers would refuse: SIGHUP is held
+    // until the node runs (early-sighup.ts), so `running` is set by then.
+    configReloader = ConfigReloader.fromStart(opts.config, opts.id, config, (next) => checkStartable(opts.config, next), undefined, (next) => running?.ownAddressProblem(next) ?? null);
     checkStartable(opts.config, config);
     traceMilestone('start.config');
   } catch (err) {
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
       },
     );
   };
+  running = node;
   onStopSignal(stop);
   // The config file's log_level, then the TLS files; without TLS there are none to reload.
   onReloadSignal(() => {

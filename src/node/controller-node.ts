@@ -123,6 +123,8 @@ export class ControllerNode {
     private readonly tlsReload: TlsReload | null,
     /** Watches and audit follows, ended with SHUTTING_DOWN when this controller stops. */
     private readonly openStreams: OpenStreams,
+    /** The members' addresses as the replicated state has them. */
+    private readonly memberAddresses: () => readonly { readonly id: string; readonly address: string }[],
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -711,7 +713,7 @@ export class ControllerNode {
     });
     const incompleteSweep = systemScheduler.every(INCOMPLETE_SWEEP_MS, () => incomplete.sweep());
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
   }
 
   /**
@@ -720,6 +722,14 @@ export class ControllerNode {
    */
   reloadTls(): TlsReloadOutcome | null {
     return this.tlsReload?.reload() ?? null;
+  }
+
+  /**
+   * Why a start with `next` (the config file read again) would stop at once: its own address is
+   * not the one the cluster dials (the start's words, exit 2 there); null when it is.
+   */
+  ownAddressProblem(next: NodeConfig): string | null {
+    return selfAddressProblem(next.file, next.self, this.memberAddresses());
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
