@@ -27,6 +27,23 @@ export class StorageCorruptionError extends Error {
   }
 }
 
+/**
+ * A LevelDB directory with data files but no CURRENT (lost-current.ts), refused before LevelDB
+ * opens it: the open itself would delete its tables. A corruption, as a failed checksum is.
+ */
+export class StorageLostCurrentError extends Error {
+  override readonly name = 'StorageLostCurrentError';
+  readonly code = 'STORAGE_CORRUPT';
+  /** `otherwise`: what to do when CURRENT cannot be written back. */
+  constructor(
+    readonly dir: string,
+    detail: string,
+    otherwise: string,
+  ) {
+    super(`refusing to open the database at ${dir}: ${detail}. Otherwise ${otherwise}`);
+  }
+}
+
 /** LevelDB could not read or write (disk full, I/O error, database closed or locked). The
  * driver stops the node: continuing without durable votes and entries would be unsafe. */
 export class StorageIoError extends Error {
