@@ -101,6 +101,8 @@ async function main(): Promise<void> {
           process.stderr.write(`controller: ${err.message}\n`);
           process.exit(err.exitCode);
         }
+        // As a refused start says why on stderr: a terminal or a script reading it sees the cause, not only the JSON log.
+        process.stderr.write(`controller: fatal error; exiting: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
         process.exit(1);
       },
       onRemoved: () => exitRemoved(node, logger),
