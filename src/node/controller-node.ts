@@ -43,6 +43,7 @@ import { ViewDecodeError } from '../membership/errors.js';
 import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
 import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './file-addresses.js';
+import { restartProblem } from './restart-problems.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
@@ -725,11 +726,12 @@ export class ControllerNode {
   }
 
   /**
-   * Why a start with `next` (the config file read again) would stop at once: its own address is
-   * not the one the cluster dials (the start's words, exit 2 there); null when it is.
+   * Why a restart with `next` (the config file read again) would be refused (exit 2): its own
+   * address is not the one the cluster dials, or its cluster.name not the one its peers run;
+   * null when nothing is known against it.
    */
-  ownAddressProblem(next: NodeConfig): string | null {
-    return selfAddressProblem(next.file, next.self, this.memberAddresses());
+  restartProblem(next: NodeConfig): string | null {
+    return restartProblem(next, this.config.clusterName, this.memberAddresses());
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
