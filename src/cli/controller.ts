@@ -17,6 +17,7 @@ import { ConfigError, loadNodeConfig } from '../config/index.js';
 import { StartupRefusedError } from '../identity/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { listenProblem } from '../node/listen-check.js';
+import { warnIfRestartCannotListen } from './reload-listen-check.js';
 import { VERSION } from '../node/version.js';
 import { runRecover } from './recover.js';
 import { runRestore } from './controller-restore.js';
@@ -137,7 +138,10 @@ async function main(): Promise<void> {
   // The config file's log_level, then the TLS files; without TLS there are none to reload.
   onReloadSignal(() => {
     if (stopping) return;
-    applyConfigReload(configReloader, logger);
+    const reloaded = applyConfigReload(configReloader, logger);
+    if (reloaded.ok && reloaded.restartNeeded.length > 0) {
+      void warnIfRestartCannotListen(opts.config, opts.id, config, logger).catch((err: unknown) => logger.warn({ err }, 'checking the reloaded file\'s listen addresses failed'));
+    }
     if (config.tls === null) logger.info({ signal: 'SIGHUP' }, 'SIGHUP: no tls block, no TLS files to reload');
     else node.reloadTls();
   });
