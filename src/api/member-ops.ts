@@ -5,6 +5,7 @@
  * which the leader's promoter carries out once it has caught up (src/autopilot/promoter.ts).
  */
 import { dialProblem, sameAddress } from '../config/host-port.js';
+import { NODE_ID_PATTERN, NODE_ID_RULE } from '../config/schema.js';
 import { formatSetting } from '../settings/index.js';
 import { removalProblem } from './removal-check.js';
 import { encodeAddContext } from '../statemachine/add-context.js';
@@ -32,7 +33,6 @@ export interface MemberOps {
   remove(req: MemberIdRequestMsg, deadline: number): Promise<MemberResponseMsg>;
 }
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 /** `heard(id)`: whether this node, leading, heard a Raft message from peer `id` within an election timeout. */
 /** How often a membership step waiting for another one to apply tries again. */
@@ -104,7 +104,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
 
   return {
     async add(req, deadline) {
-      if (!ID.test(req.id)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid member id ${quoteKey(req.id)}`);
+      if (!NODE_ID_PATTERN.test(req.id)) throw new ServiceFailure('INVALID_ARGUMENT', `invalid member id ${quoteKey(req.id)}: expected ${NODE_ID_RULE}, as cluster.nodes[].id`);
       // The cluster file's rules for cluster.nodes[].address (config/node-checks.ts), so a member
       // added later is held to what a bootstrapping one is.
       const undialable = dialProblem(req.address);

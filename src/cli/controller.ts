@@ -17,6 +17,7 @@ import { ConfigError, loadNodeConfig } from '../config/index.js';
 import { StartupRefusedError } from '../identity/index.js';
 import { ControllerNode } from '../node/controller-node.js';
 import { listenProblem } from '../node/listen-check.js';
+import { warnIfRestartCannotListen } from './reload-listen-check.js';
 import { VERSION } from '../node/version.js';
 import { runRecover } from './recover.js';
 import { runRestore } from './controller-restore.js';
@@ -64,9 +65,12 @@ async function main(): Promise<void> {
   const opts = program.opts<{ config: string; id: string; join: boolean }>();
   let config;
   let configReloader: ConfigReloader;
+  let running: ControllerNode | null = null;
   try {
     config = loadNodeConfig(opts.config, opts.id);
-    configReloader = ConfigReloader.fromStart(opts.config, opts.id, config, (next) => checkStartable(opts.config, next));
+    // A reload also asks the running node what a restart's peers would refuse: SIGHUP is held
+    // until the node runs (early-sighup.ts), so `running` is set by then.
+    configReloader = ConfigReloader.fromStart(opts.config, opts.id, config, (next) => checkStartable(opts.config, next), undefined, (next) => running?.restartProblem(next) ?? null);
     checkStartable(opts.config, config);
     traceMilestone('start.config');
   } catch (err) {
@@ -98,6 +102,8 @@ async function main(): Promise<void> {
           process.stderr.write(`controller: ${err.message}\n`);
           process.exit(err.exitCode);
         }
+        // As a refused start says why on stderr: a terminal or a script reading it sees the cause, not only the JSON log.
+        process.stderr.write(`controller: fatal error; exiting: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
         process.exit(1);
       },
       onRemoved: () => exitRemoved(node, logger),
@@ -127,11 +133,15 @@ async function main(): Promise<void> {
       },
     );
   };
+  running = node;
   onStopSignal(stop);
   // The config file's log_level, then the TLS files; without TLS there are none to reload.
   onReloadSignal(() => {
     if (stopping) return;
-    applyConfigReload(configReloader, logger);
+    const reloaded = applyConfigReload(configReloader, logger);
+    if (reloaded.ok && reloaded.restartNeeded.length > 0) {
+      void warnIfRestartCannotListen(opts.config, opts.id, config, logger).catch((err: unknown) => logger.warn({ err }, 'checking the reloaded file\'s listen addresses failed'));
+    }
     if (config.tls === null) logger.info({ signal: 'SIGHUP' }, 'SIGHUP: no tls block, no TLS files to reload');
     else node.reloadTls();
   });

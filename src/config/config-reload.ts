@@ -8,7 +8,8 @@
  *
  * "Checked exactly as a start checks it" includes what a start checks beyond the schema (the TLS
  * files, the data dir: `StartChecks`): a file whose restart would exit 2 is refused here with
- * the start's words, not called reloaded with its keys "in force after a restart".
+ * the start's words, not called reloaded with its keys "in force after a restart". So is one the
+ * running node knows its peers would make a start refuse (`RunningChecks`): its own address moved.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, nodeConfigFor, parseClusterConfig, readConfigFile } from './load.js';
@@ -37,6 +38,13 @@ export type ConfigReload =
  */
 export type StartChecks = (config: NodeConfig) => void;
 
+/**
+ * What the running node knows a start with `config` would refuse once its peers answer, in the
+ * start's words (its own address elsewhere than the cluster has it, say); null: nothing. The
+ * file checks alone cannot see it: it needs the cluster's replicated state.
+ */
+export type RunningChecks = (config: NodeConfig) => string | null;
+
 const LOG_LEVEL_KEY = 'controller.log_level';
 
 /**
@@ -63,11 +71,12 @@ export class ConfigReloader {
     private readonly startChecks: StartChecks,
     /** Anchors a relative data_dir; undefined: the process's, asked only then (./load.ts). */
     private readonly cwd?: string,
+    private readonly runningChecks: RunningChecks = () => null,
   ) {}
 
   /** Reads `file` as start did; the start's document is read from it too. */
-  static fromStart(file: string, id: string, config: NodeConfig, startChecks: StartChecks, cwd?: string): ConfigReloader {
-    return new ConfigReloader(file, id, config, readDoc(file), startChecks, cwd);
+  static fromStart(file: string, id: string, config: NodeConfig, startChecks: StartChecks, cwd?: string, runningChecks?: RunningChecks): ConfigReloader {
+    return new ConfigReloader(file, id, config, readDoc(file), startChecks, cwd, runningChecks);
   }
 
   reload(): ConfigReload {
@@ -85,6 +94,8 @@ export class ConfigReloader {
       if (err instanceof ConfigError) return { ok: false, reason: err.message };
       throw err;
     }
+    const refused = this.runningChecks(next);
+    if (refused !== null) return { ok: false, reason: refused };
     const doc = parse(text);
     const from = this.inForce.logLevel;
     const logLevel = next.logLevel === from ? null : { from, to: next.logLevel };

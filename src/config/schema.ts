@@ -10,6 +10,8 @@ import { parseHostPort } from './host-port.js';
 import { LOG_LEVELS } from './types.js';
 
 export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** NODE_ID_PATTERN in words, for the messages that refuse an id. */
+export const NODE_ID_RULE = `1-63 letters, digits, '_', '.' or '-' starting with a letter or digit`;
 
 /** setTimeout fires at once for delays above 2^31-1 ms, so a timer longer than that is impossible. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -79,9 +81,8 @@ function int(min: number, max: number = Number.MAX_SAFE_INTEGER) {
 
 /** Node ids and the cluster name end up in paths, metric labels and log lines: keep them plain. */
 function identifier(what: string) {
-  const rule = `1-63 letters, digits, '_', '.' or '-' starting with a letter or digit`;
   return z.string().regex(NODE_ID_PATTERN, {
-    error: (issue) => `expected ${what} of ${rule}, found ${describeValue(issue.input)}`,
+    error: (issue) => `expected ${what} of ${NODE_ID_RULE}, found ${describeValue(issue.input)}`,
   });
 }
 

@@ -50,7 +50,13 @@ export function settingsFromFile(raw: RawConfig, raft: Pick<RaftSettings, 'elect
     written.push(key);
     return parsed.value;
   });
-  for (const p of settingsProblems(values, { voters: raw.cluster.nodes.length, heartbeatIntervalMs })) problems.push({ path: yamlPath(p.key), reason: p.reason });
+  for (const p of settingsProblems(values, { voters: raw.cluster.nodes.length, heartbeatIntervalMs })) {
+    // The threshold's default (2 x election_timeout) is under its floor (2 x heartbeat_interval)
+    // only with an election timeout under one heartbeat interval, which the Raft timing rules
+    // refuse at raft.election_timeout: that is the cause, not a key the file never wrote.
+    if (p.key === 'autopilot.last_contact_threshold' && !written.includes(p.key)) continue;
+    problems.push({ path: yamlPath(p.key), reason: p.reason });
+  }
   // The file's nodes are the members the cluster starts with: `ctl config set` refuses a
   // non-member, and bootstrap must not write one either.
   const ids = raw.cluster.nodes.map((n) => n.id);

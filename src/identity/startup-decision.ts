@@ -144,7 +144,10 @@ export function decideStartup(input: StartupInput): StartupDecision {
         message:
           `data dir ${input.dataDir} belongs to cluster ${ownCluster}, but its peers run cluster ${theirs} ` +
           `(answered by ${others.map((a) => a.peer).join(', ')}): it was restored from another cluster or started with the wrong config. ` +
-          `To make this host a member of cluster ${theirs}: ${rebuild(memberId)}`,
+          // The likely mistake after a restore: the cluster it was to replace was never stopped.
+          `If it was restored (controller restore) to replace cluster ${theirs}, that cluster still runs: stop ${others.map((a) => a.peer).join(', ')}, ` +
+          `move their data dirs aside, start this node, then add each back with ctl member add and start it with --join (docs/operate.md, "Backup and restore"). ` +
+          `To make this host a member of cluster ${theirs} instead: ${rebuild(memberId)}`,
       };
     }
   }

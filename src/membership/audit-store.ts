@@ -28,6 +28,8 @@ import { Level } from 'level';
 import { StampClock } from '../util/stamp-clock.js';
 import { parseAuditEvent, eventTimeMs, type AuditEvent } from './audit.js';
 import { AuditEventError, MembershipError } from './errors.js';
+import { StorageLostCurrentError } from '../storage/errors.js';
+import { lostCurrentProblem } from '../storage/lost-current.js';
 
 export interface AuditStoreOptions {
   /** Default 100000. */
@@ -119,6 +121,9 @@ export class AuditStore {
   /** Opens (creating if needed) the store at `<dataDir>/audit`. */
   static async open(dataDir: string, options: AuditStoreOptions = {}): Promise<AuditStore> {
     const dir = join(dataDir, 'audit');
+    // LevelDB would delete the trail's tables along with a lost CURRENT (lost-current.ts).
+    const lostCurrent = lostCurrentProblem(dir);
+    if (lostCurrent !== null) throw new StorageLostCurrentError(dir, lostCurrent, `move ${dir} aside: the controller starts a new, empty audit trail`);
     await mkdir(dir, { recursive: true });
     const db: AuditDb = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     await db.open();

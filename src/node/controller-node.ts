@@ -43,6 +43,7 @@ import { ViewDecodeError } from '../membership/errors.js';
 import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
 import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './file-addresses.js';
+import { restartProblem } from './restart-problems.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
 import { RaftHost } from './raft-host.js';
@@ -123,6 +124,8 @@ export class ControllerNode {
     private readonly tlsReload: TlsReload | null,
     /** Watches and audit follows, ended with SHUTTING_DOWN when this controller stops. */
     private readonly openStreams: OpenStreams,
+    /** The members' addresses as the replicated state has them. */
+    private readonly memberAddresses: () => readonly { readonly id: string; readonly address: string }[],
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -725,7 +728,7 @@ export class ControllerNode {
     });
     const incompleteSweep = systemScheduler.every(INCOMPLETE_SWEEP_MS, () => incomplete.sweep());
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams);
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
   }
 
   /**
@@ -734,6 +737,15 @@ export class ControllerNode {
    */
   reloadTls(): TlsReloadOutcome | null {
     return this.tlsReload?.reload() ?? null;
+  }
+
+  /**
+   * Why a restart with `next` (the config file read again) would be refused (exit 2): its own
+   * address is not the one the cluster dials, or its cluster.name not the one its peers run;
+   * null when nothing is known against it.
+   */
+  restartProblem(next: NodeConfig): string | null {
+    return restartProblem(next, this.config.clusterName, this.memberAddresses());
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */

@@ -3,7 +3,8 @@
  */
 
 /** The stored data fails verification. Never repaired silently: truncating a Raft log can
- * lose acknowledged writes, so the operator decides (restore from a peer or a backup). */
+ * lose acknowledged writes, so the operator decides (rebuild the member from its peers, or
+ * restore a cluster from a snapshot file; never put back a copy of the data dir). */
 export class StorageCorruptionError extends Error {
   override readonly name = 'StorageCorruptionError';
   readonly code = 'STORAGE_CORRUPT';
@@ -16,10 +17,30 @@ export class StorageCorruptionError extends Error {
   ) {
     super(
       `raft storage at ${dir} is corrupt at key ${key}: ${detail}. ` +
-        'Refusing to start rather than lose acknowledged data: remove this node from the cluster, ' +
-        'delete its data dir and add it back so it catches up from the leader, or restore the dir from a backup',
+        'Refusing to start rather than lose acknowledged data. The data dir may hold the only copy of some writes: ' +
+        'move it aside, never delete it nor put back an older copy of it (an older log under the identity the cluster trusts can ' +
+        'elect a leader without acknowledged writes); then rebuild the member: ctl member remove ID; ctl member add ID ADDRESS; ' +
+        'start it with an empty data dir and --join (docs/operate.md, "Rebuilding a lost member"). With every member lost, ' +
+        'start a new cluster from a `ctl snapshot save` file (controller restore; "Backup and restore")',
       options,
     );
+  }
+}
+
+/**
+ * A LevelDB directory with data files but no CURRENT (lost-current.ts), refused before LevelDB
+ * opens it: the open itself would delete its tables. A corruption, as a failed checksum is.
+ */
+export class StorageLostCurrentError extends Error {
+  override readonly name = 'StorageLostCurrentError';
+  readonly code = 'STORAGE_CORRUPT';
+  /** `otherwise`: what to do when CURRENT cannot be written back. */
+  constructor(
+    readonly dir: string,
+    detail: string,
+    otherwise: string,
+  ) {
+    super(`refusing to open the database at ${dir}: ${detail}. Otherwise ${otherwise}`);
   }
 }
 

@@ -22,7 +22,8 @@ import type { LocalIdentity } from '../identity/types.js';
 import type { RaftStorage, StorageUpdate } from '../node/raft-ports.js';
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
 import { encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
-import { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
+import { StorageCorruptionError, StorageIoError, StorageLostCurrentError, StorageUsageError } from './errors.js';
+import { lostCurrentProblem } from './lost-current.js';
 import { DeferredCommit } from './deferred-commit.js';
 import { decodeIdentity, encodeIdentity } from './identity-codec.js';
 import { entryKey, HARD_STATE_KEY, IDENTITY_KEY, parseSnapshotChunkKey, SNAPSHOT_CHUNK_RANGE, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY, snapshotChunkKey } from './keys.js';
@@ -30,7 +31,7 @@ import { trace, tracing } from '../util/trace.js';
 import { openError, readError, writeError } from './level-errors.js';
 import { readBounds, readPersistedState, type LogBounds, type PersistedState, type RaftDb } from './read-state.js';
 
-export { StorageCorruptionError, StorageIoError, StorageUsageError } from './errors.js';
+export { StorageCorruptionError, StorageIoError, StorageLostCurrentError, StorageUsageError } from './errors.js';
 export type { PersistedState } from './read-state.js';
 
 export type { StorageUpdate };
@@ -74,6 +75,13 @@ export class LevelRaftStorage implements RaftStorage {
 
   /** Opens (creating if missing) the database at `dir`. */
   static async open(dir: string): Promise<LevelRaftStorage> {
+    const lostCurrent = lostCurrentProblem(dir);
+    if (lostCurrent !== null) {
+      const rebuild =
+        'rebuild the member: move its data dir aside (never delete it), ctl member remove ID; ctl member add ID ADDRESS; ' +
+        'start it with an empty data dir and --join (docs/operate.md, "Rebuilding a lost member")';
+      throw new StorageLostCurrentError(dir, lostCurrent, rebuild);
+    }
     try {
       await mkdir(dir, { recursive: true });
     } catch (err) {

@@ -11,6 +11,8 @@ import t from 'tap';
 import { changedKeys, ConfigReloader } from '../../src/config/config-reload.js';
 import { loadNodeConfig } from '../../src/config/load.js';
 import { checkStartable } from '../../src/cli/start-checks.js';
+import { selfAddressProblem } from '../../src/node/file-addresses.js';
+import { restartProblem } from '../../src/node/restart-problems.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-reload-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -128,4 +130,21 @@ void t.test('cluster-wide settings changed in the file are named as such, not as
   t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: ['agents.dependency_ttl', 'services.vip_cidr'] });
   fs.writeFileSync(file, base({ election: '2s' }) + 'services:\n  vip_cidr: 10.77.0.0/16\nagents:\n  dependency_ttl: 10m\n');
   t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['raft.election_timeout'], clusterSettings: ['agents.dependency_ttl', 'services.vip_cidr'] }, 'beside a key that waits for a restart');
+});
+
+void t.test("a file whose own address is not the cluster's is refused with the words a start stops with", async (t) => {
+  const file = path.join(dir, `c-${++files}.yaml`);
+  fs.writeFileSync(file, base());
+  // The running node's view: the cluster dials c1 where the file first put it.
+  const members = [{ id: 'c1', address: '127.0.0.1:7101' }, { id: 'c2', address: '127.0.0.1:7102' }];
+  const reloader = ConfigReloader.fromStart(file, 'c1', loadNodeConfig(file, 'c1', dir), (next) => checkStartable(file, next), dir, (next) => restartProblem(next, 'default', members));
+  fs.writeFileSync(file, base({ logLevel: 'debug' }).replace('127.0.0.1:7101', '127.0.0.1:7191'));
+  const moved = reloader.reload();
+  t.same(moved, { ok: false, reason: selfAddressProblem(file, { id: 'c1', address: '127.0.0.1:7191' }, members) }, 'refused, not "in force after a restart"');
+  t.match(moved, { reason: /^.*: cluster\.nodes lists this member, c1, at 127\.0\.0\.1:7191, but the cluster has it at 127\.0\.0\.1:7101/ });
+  fs.writeFileSync(file, base({ logLevel: 'debug' }).replace('127.0.0.1:7102', '127.0.0.1:7192'));
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: ['cluster.nodes'], clusterSettings: [] }, "another member's address only waits for a restart (which warns)");
+  // A cluster.name the peers would refuse: the running name is "default" (the file writes none).
+  fs.writeFileSync(file, base().replace('cluster:\n', 'cluster:\n  name: prod\n'));
+  t.match(reloader.reload(), { ok: false, reason: `${file}: cluster.name: "prod", but this controller and its peers (c2) run cluster "default"` }, 'a name its peers refuse');
 });

@@ -100,3 +100,14 @@ void t.test('a last_contact_threshold a healthy follower cannot meet is refused,
   const c = parseClusterConfig(`${NODES}autopilot:\n  last_contact_threshold: 200ms\n`, 'cluster.yaml');
   t.equal(c.settings.values['autopilot.last_contact_threshold'], 200, 'two heartbeat intervals is accepted');
 });
+
+void t.test('a heartbeat interval above the election timeout is refused for itself, not for the threshold it defaults through', async (t) => {
+  // The operator wrote raft timing only: the threshold's default (2 x election_timeout) breaks its
+  // floor (2 x heartbeat_interval) only because the timing is wrong, so the timing is the cause.
+  for (const interval of ['1500ms', '1h']) {
+    const err = refused(`${NODES}raft:\n  heartbeat_interval: ${interval}\n  election_timeout: 1s\n`);
+    t.equal(err.keyPath, 'raft.election_timeout', interval);
+    t.match(err.message, /^cluster\.yaml: raft\.election_timeout: .*\(line 8\)$/, 'named first, with its line');
+    t.same(err.problems.filter((p) => p.keyPath.startsWith('autopilot.')), [], 'no problem named at a key the file does not write');
+  }
+});

@@ -5,9 +5,11 @@
  * TLS files have their own test (tls-reload.test.ts).
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import t, { type Test } from 'tap';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { freePorts } from '../helpers/free-ports.js';
 
 /** A one-node cluster with a leader, its controller's pid, and its JSON log lines (all, or those of one code). */
 async function oneNodeRunning(t: Test) {
@@ -68,6 +70,44 @@ void t.test('SIGHUP with a tls block naming missing files is refused as a start 
   cluster.signal('c1', 'SIGHUP');
   await waitFor(() => coded('CONFIG_RELOADED').length === 1, 'the file put back to be reloaded');
   t.match(coded('CONFIG_RELOADED')[0], { level: 30, logLevel: null, restartNeeded: [] }, 'warn was never taken');
+});
+
+void t.test("SIGHUP with this member's own address moved is refused as the restart would be, not called in force after one", async (t) => {
+  const { cluster, pid, coded } = await oneNodeRunning(t);
+  const text = fs.readFileSync(cluster.configFile, 'utf8');
+  const address = cluster.endpoints(['c1']);
+  const [moved] = await freePorts(1);
+  // An operator edits the port, reloads, and sees nothing wrong until the next restart fails.
+  fs.writeFileSync(cluster.configFile, text.replace(address, `127.0.0.1:${moved}`));
+  cluster.signal('c1', 'SIGHUP');
+  await waitFor(() => coded('CONFIG_RELOAD_FAILED').length + coded('CONFIG_RESTART_NEEDED').length > 0, 'the reload judged');
+  t.equal(coded('CONFIG_RESTART_NEEDED').length, 0, 'not named as in force after a restart');
+  const cause = `${cluster.configFile}: cluster.nodes lists this member, c1, at 127.0.0.1:${moved}, but the cluster has it at ${address}`;
+  t.match(coded('CONFIG_RELOAD_FAILED')[0], { level: 50, cause }, "refused, naming both addresses");
+  t.equal(cluster.pid('c1'), pid, 'the same process runs on');
+  // The restart the reload warned of: it stops at once with the same words, exit 2.
+  t.equal(await cluster.kill('c1', 'SIGTERM'), 0);
+  const restarted = cluster.start('c1');
+  const code = await new Promise<number | null>((resolve) => restarted.once('exit', resolve));
+  t.equal(code, 2, 'the restart with that file exits 2');
+  t.match((cluster.logs.get('c1') ?? []).join(''), `controller: ${cause}`, 'with the cause the reload gave');
+});
+
+void t.test('SIGHUP with a listen address another program holds warns that the restart would fail, while there is time to act', async (t) => {
+  const { cluster, pid, coded } = await oneNodeRunning(t);
+  const [held] = await freePorts(1);
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(held, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+  const address = cluster.endpoints(['c1']);
+  const text = fs.readFileSync(cluster.configFile, 'utf8');
+  // A proxy goes in front: the controller is to listen elsewhere, on a port something already has.
+  fs.writeFileSync(cluster.configFile, text.replace(`address: "${address}"`, `address: "${address}", listen: "127.0.0.1:${held}"`));
+  cluster.signal('c1', 'SIGHUP');
+  await waitFor(() => coded('CONFIG_RESTART_WILL_FAIL').length === 1, 'CONFIG_RESTART_WILL_FAIL in the log');
+  t.match(coded('CONFIG_RESTART_NEEDED')[0], { keys: ['cluster.nodes'] }, 'the key named for a restart, as before');
+  t.match(coded('CONFIG_RESTART_WILL_FAIL')[0], { level: 40, cause: `cannot listen on 127.0.0.1:${held} (gRPC): the address is already in use (another controller, or another program, holds the port)` });
+  t.equal(cluster.pid('c1'), pid, 'the same process runs on');
 });
 
 /** Whether process `pid` catches SIGHUP (bit 1 of SigCgt in /proc/PID/status); null once it is gone. */

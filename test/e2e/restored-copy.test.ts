@@ -52,6 +52,7 @@ void t.test('a member restored from an older copy of its data dir stops with ENT
   await waitFor(() => /ENTRIES_LOST/.test(cluster.dumpLogs(member)), `${member}'s reason in its log`, 10000);
   t.match(cluster.dumpLogs(member), new RegExp(`${leader} counts this node as holding the log up to \\d+, which it acknowledged, but its log ends at \\d+`), 'naming the leader and both indexes');
   t.match(cluster.dumpLogs(member), /rebuild it as a member/, 'and what to do');
+  t.match(cluster.dumpLogs(member), new RegExp(`^controller: fatal error; exiting: ${leader} counts this node as holding the log up to \\d+`, 'm'), 'and one line on stderr, as a refused start writes');
 
   let lost = 0;
   for (const k of written) if ((await client.get(k).catch(() => null)) === null) lost++;

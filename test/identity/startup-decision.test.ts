@@ -57,6 +57,9 @@ void t.test('a data dir of another cluster is refused, naming both clusters', as
     code: 'FOREIGN_CLUSTER',
     message: /belongs to cluster 00000000000000bb, but its peers run cluster 00000000000000aa \(answered by c2, c3\)/,
   });
+  // A restore started while the cluster it was to replace still runs (attack round 12): the message names that case too.
+  t.match(foreign, { message: /If it was restored \(controller restore\) to replace cluster 00000000000000aa, that cluster still runs: stop c2, c3, move their data dirs aside, start this node, then add each back with ctl member add and start it with --join/ });
+  t.match(foreign, { message: /To make this host a member of cluster 00000000000000aa instead: ctl member remove c1;/ });
   const mixed = decideStartup(input({ disk: disk({ clusterId: CLUSTER_B }), answers: [{ peer: 'c2', reply: reply() }, { peer: 'c3', reply: reply({ clusterId: CLUSTER_B, you: { recorded: INC(1) } }) }] }));
   t.match(mixed, { action: 'start', warning: /c2 answered for cluster 00000000000000aa, not cluster 00000000000000bb of data dir \/var\/lib\/c1: two clusters run under this cluster file/ }, 'a peer of its own cluster answered: a left-over member elsewhere is not proof, but it is said');
   const lone = decideStartup(input({ disk: disk({ clusterId: CLUSTER_B }), answers: [{ peer: 'c2', reply: reply() }, down('c3')] }));

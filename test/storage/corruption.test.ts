@@ -69,7 +69,8 @@ void t.test('garbage bytes in one entry fail the load, naming the index, and not
   t.equal(err.code, 'STORAGE_CORRUPT');
   t.equal(err.key, entryKey(5));
   t.match(err.message, /corrupt at key e0000000000000005: entry 5: checksum mismatch/);
-  t.match(err.message, /delete its data dir and add it back/, 'the message says what the operator can do');
+  t.match(err.message, /move it aside, never delete it nor put back an older copy of it .*ctl member remove ID; ctl member add ID ADDRESS; start it with an empty data dir and --join \(docs\/operate\.md, "Rebuilding a lost member"\)/, 'the message says what the operator can do');
+  t.notMatch(err.message, /restore the dir from a backup/, 'and not what operate.md forbids: a copy of the data dir put back');
   const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
   await db.open();
   t.equal((await db.keys({ gte: 'e', lt: 'f' }).all()).length, 8, 'all eight entries are still on disk');
