@@ -66,7 +66,9 @@ const NOTHING_MORE: ReadonlySet<ApiErrorCode> = new Set();
  * has its other half, so a dead preferred endpoint costs one connect timeout, as before. It
  * runs until the preferred endpoint answers, not until it connects: one that connected and then
  * did not answer had the others opened only when its request timed out, and a hung one among
- * them then cost a whole connect timeout more than before (2.5 s on ctl's 5 s timeout).
+ * them then cost a whole connect timeout more than before (2.5 s on ctl's 5 s timeout). A call
+ * that lasts (ctl watch, audit --follow, snapshot save) so has the others opened as well, idle,
+ * as every call had before the head start.
  */
 export const HEAD_START_SHARE = 0.5;
 
