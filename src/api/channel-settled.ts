@@ -15,6 +15,12 @@ type WatchedChannel = Pick<ReturnType<grpc.Client['getChannel']>, 'getConnectivi
 export function channelSettled(channel: WatchedChannel, deadline: number): Promise<boolean> {
   return new Promise((resolve) => {
     const check = (): void => {
+      // Closed: asking it to connect (getConnectivityState(true)) would start it connecting again,
+      // and a second wait on it then waited out its deadline (a client closed mid-call).
+      if (channel.getConnectivityState(false) === grpc.connectivityState.SHUTDOWN) {
+        resolve(true);
+        return;
+      }
       const state = channel.getConnectivityState(true);
       if (SETTLED.has(state)) resolve(true);
       else if (Date.now() >= deadline) resolve(false);

@@ -43,8 +43,8 @@ export interface ControllerClientOptions {
   /** Default: insecure. */
   readonly credentials?: grpc.ChannelCredentials;
   /**
-   * How long an endpoint may take to accept a connection before it is skipped (all are opened
-   * at once); default min(2.5 s, half the timeout): a loaded machine may take a second or two to accept.
+   * How long an endpoint may take to accept a connection before it is skipped (the others are
+   * opened once the first fails or has not answered within half of it, failover.ts); default min(2.5 s, half the timeout): a loaded machine may take a second or two to accept.
    */
   readonly connectTimeoutMs?: number;
 }

@@ -7,7 +7,7 @@
  * when none answered at all is it UNREACHABLE (exit 3).
  *
  * A call opens the connection to the endpoint it starts from, and to every other endpoint once
- * that one fails or has not connected within a head start (HEAD_START_SHARE); an endpoint whose
+ * that one fails or has not answered within a head start (HEAD_START_SHARE); an endpoint whose
  * connection is not up within the connect timeout is skipped as unreachable, so a hung
  * endpoint (it accepts TCP and never answers) costs one connect timeout, not a request deadline.
  */
@@ -63,7 +63,12 @@ const NOTHING_MORE: ReadonlySet<ApiErrorCode> = new Set();
  * then 724 puts/s, against 0.9 s and 1,401 puts/s with one connection each. Half, not RFC
  * 8305's 250 ms: a client process that opens many connections at once takes longer than that
  * to see them up, and opened the others too. The others still connect while the preferred one
- * has its other half, so a dead preferred endpoint costs one connect timeout, as before.
+ * has its other half, so a dead preferred endpoint costs one connect timeout, as before. It
+ * runs until the preferred endpoint answers, not until it connects: one that connected and then
+ * did not answer had the others opened only when its request timed out, and a hung one among
+ * them then cost a whole connect timeout more than before (2.5 s on ctl's 5 s timeout). A call
+ * that lasts (ctl watch, audit --follow, snapshot save) so has the others opened as well, idle,
+ * as every call had before the head start.
  */
 export const HEAD_START_SHARE = 0.5;
 
@@ -124,13 +129,8 @@ export class Failover {
    */
   async run<T>(attempt: (endpoint: string) => Promise<T>, alsoRetryElsewhere: ReadonlySet<ApiErrorCode> = NOTHING_MORE): Promise<T> {
     const count = this.endpoints.length;
-    const tried: string[] = [];
-    let answered: ApiError | null = null;
-    /** Why the first endpoint that failed for a known cause failed (TLS, not gRPC). */
-    let cause: string | null = null;
     const conns = this.connections;
-    const startedAt = Date.now();
-    const connectBy = startedAt + (conns?.connectTimeoutMs ?? 0);
+    const connectBy = Date.now() + (conns?.connectTimeoutMs ?? 0);
     /** When the endpoints after the preferred one were opened; null: not yet. */
     let othersOpenedAt: number | null = null;
     const openOthers = (): number => {
@@ -140,13 +140,36 @@ export class Failover {
       }
       return othersOpenedAt;
     };
+    let headStart: NodeJS.Timeout | null = null;
     if (conns !== undefined) {
-      const first = this.endpoints[this.preferred % count] ?? '';
-      conns.warm(first);
-      // Not connected within the head start (down, or slow to answer): open the others now, so
-      // that a dead preferred endpoint costs the connect timeout and not one per endpoint.
-      if (count > 1) conns.settled(first, startedAt + conns.connectTimeoutMs * HEAD_START_SHARE).then(() => undefined, openOthers);
+      conns.warm(this.endpoints[this.preferred % count] ?? '');
+      // No answer within the head start (down, slow to connect, or connected and silent): open the
+      // others now, so that they have connected, or shown they cannot, by the time the preferred
+      // one gives up. Cleared when the call ends: a one-shot ctl must not wait on it to exit.
+      if (count > 1) {
+        headStart = setTimeout(openOthers, conns.connectTimeoutMs * HEAD_START_SHARE);
+        headStart.unref();
+      }
     }
+    try {
+      return await this.tryEach(attempt, alsoRetryElsewhere, connectBy, openOthers);
+    } finally {
+      if (headStart !== null) clearTimeout(headStart);
+    }
+  }
+
+  private async tryEach<T>(
+    attempt: (endpoint: string) => Promise<T>,
+    alsoRetryElsewhere: ReadonlySet<ApiErrorCode>,
+    connectBy: number,
+    openOthers: () => number,
+  ): Promise<T> {
+    const count = this.endpoints.length;
+    const conns = this.connections;
+    const tried: string[] = [];
+    let answered: ApiError | null = null;
+    /** Why the first endpoint that failed for a known cause failed (TLS, not gRPC). */
+    let cause: string | null = null;
     for (let i = 0; i < count; i++) {
       const index = (this.preferred + i) % count;
       const endpoint = this.endpoints[index] ?? '';

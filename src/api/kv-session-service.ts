@@ -86,6 +86,8 @@ export class KvSessions {
       let finished = false;
       let paused = false;
       let awaitingDrain = false;
+      /** Why the caller was refused mid-session: the session then ends PERMISSION_DENIED, not cleanly. */
+      let refusedWith: string | null = null;
       const flow = (): void => {
         const stop = outstanding >= MAX_OUTSTANDING_PER_SESSION || awaitingDrain;
         if (stop !== paused) {
@@ -98,7 +100,9 @@ export class KvSessions {
         if (finished) return;
         finished = true;
         this.open.delete(end);
-        if (!call.cancelled) call.end();
+        if (call.cancelled) return;
+        if (refusedWith === null) call.end();
+        else call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: refusedWith });
       };
       // Stop taking requests, answer those in progress, then end the stream.
       const end = (): void => {
@@ -111,11 +115,11 @@ export class KvSessions {
         if (clientDone) return;
         const refused = refusal(call);
         if (refused !== null) {
-          // Nothing more is taken; the requests in progress were judged when they came.
-          clientDone = true;
-          finished = true;
-          this.open.delete(end);
-          if (!call.cancelled) call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: refused });
+          // Nothing more is taken. The requests in progress were judged when they came, and a write
+          // among them may commit: each is answered with what it did before the session ends
+          // refused, or its client would take a committed write for a refused one.
+          refusedWith = refused;
+          end();
           return;
         }
         if (tracing) trace('kv.recv', `${req.op} ${req.id}`);

@@ -55,8 +55,9 @@ function connections(connectTimeoutMs: number, connectsAfterMs: Readonly<Record<
       deadlines.push({ endpoint, deadline });
       const after = connectsAfterMs[endpoint];
       const upAt = after === undefined ? Infinity : (warmedAt.get(endpoint) ?? Infinity) + after;
-      const waitMs = Math.min(upAt, deadline) - Date.now();
-      if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+      // A timer may fire a millisecond before Date.now() reaches its time: wait until it has.
+      const until = Math.min(upAt, deadline);
+      while (Date.now() < until) await new Promise((r) => setTimeout(r, until - Date.now()));
       if (Date.now() < upAt) throw new Error(`${endpoint} still connecting`);
     },
   };
@@ -93,8 +94,30 @@ void t.test('an endpoint slow to connect: the others are opened after the head s
   const started = Date.now();
   t.equal(await f.run(async (endpoint) => endpoint), 'c2:1');
   const tookMs = Date.now() - started;
-  const [headStart, connectBy] = deadlines.filter((d) => d.endpoint === 'c1:1').map((d) => d.deadline);
-  t.equal(connectBy! - headStart!, timeoutMs * (1 - HEAD_START_SHARE), 'c1 is given the head start, then the rest of its connect timeout');
-  t.ok(warmedAt.get('c2:1')! >= headStart!, 'c2 is opened once the head start has passed');
+  const c1Deadlines = deadlines.filter((d) => d.endpoint === 'c1:1').map((d) => d.deadline);
+  t.ok(c1Deadlines.every((d) => d - started <= timeoutMs + 5), `c1 is given no more than its connect timeout (${c1Deadlines.map((d) => d - started).join(', ')}ms)`);
+  const connectBy = started + timeoutMs;
+  const c2At = warmedAt.get('c2:1')!;
+  // A timer may fire a millisecond before Date.now() says its time has come.
+  t.ok(c2At >= started + timeoutMs * HEAD_START_SHARE - 5 && c2At < connectBy, `c2 is opened once the head start has passed, while c1 has the rest of its connect timeout (${c2At - started}ms in)`);
   t.ok(tookMs < 2 * timeoutMs, `c2 connected while c1 had the rest of its timeout: ${tookMs}ms, not one connect timeout per endpoint`);
+});
+
+void t.test('an endpoint that connects and does not answer: the others are opened after the head start, so a hung one behind it costs no connect timeout more', async (t) => {
+  const timeoutMs = 400;
+  const silentForMs = 2 * timeoutMs; // a request timeout: a client's is at least twice its connect timeout
+  // c1 connects and then never answers; c2 accepts TCP and never connects (hung); c3 is up.
+  const { conns, warmedAt } = connections(timeoutMs, { 'c1:1': 5, 'c3:1': 5 });
+  const f = new Failover(['c1:1', 'c2:1', 'c3:1'], conns);
+  const started = Date.now();
+  const answered = await f.run(async (endpoint) => {
+    if (endpoint !== 'c1:1') return endpoint;
+    await new Promise((r) => setTimeout(r, silentForMs));
+    throw answer(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+  });
+  const tookMs = Date.now() - started;
+  t.equal(answered, 'c3:1');
+  t.ok(warmedAt.get('c2:1')! - started < silentForMs, 'the others were opened while c1 was silent');
+  // Opened only once c1 timed out, c2 would have had its whole connect timeout from then.
+  t.ok(tookMs < silentForMs + timeoutMs * HEAD_START_SHARE, `c1's request timeout and next to nothing more: ${tookMs}ms`);
 });

@@ -175,3 +175,32 @@ void t.test('a caller refused after the session opened (a removed member\'s key)
     [1],
   );
 });
+
+void t.test('a caller refused while requests are in progress has them answered with what they did, then the session ends PERMISSION_DENIED', async (t) => {
+  const { kv, held } = heldKv();
+  let refused: string | null = null;
+  let judged = 0;
+  const { client, method } = await serve(t, kv, () => {
+    judged += 1;
+    return refused;
+  });
+  const s = open(client, method);
+  s.call.write(request(1, 'KV_OP_PUT', 'in-progress'));
+  await waitFor(() => held.length === 1, 'the put started', 5000);
+  refused = 'NOT_A_MEMBER: the caller is the peer certificate of "c3", no longer a member';
+  s.call.write(request(2, 'KV_OP_PUT', 'after'));
+  // The refusal takes effect at request 2; the put in progress then commits.
+  await waitFor(() => judged === 2, 'request 2 judged', 5000);
+  held[0]?.release(7);
+  await waitFor(() => s.ended() !== null, 'the session ended', 5000);
+  t.strictSame(
+    s.answers.map((a) => [a.id, a.errorCode, a.revision]),
+    [[1, '', 7]],
+    'the put in progress is answered with its revision, not dropped',
+  );
+  const ended = s.ended();
+  t.not(ended, 'end', 'not a clean end');
+  t.equal((ended as grpc.ServiceError).code, grpc.status.PERMISSION_DENIED);
+  t.match((ended as grpc.ServiceError).details, /^NOT_A_MEMBER: /);
+  t.strictSame(held.map((h) => h.key), ['in-progress'], 'the put sent after the refusal was never started');
+});
