@@ -6,16 +6,27 @@
  * warns, CONFIG_RESTART_WILL_FAIL, while there is time to act.
  */
 import type { Logger } from 'pino';
-import { sameAddress } from '../config/host-port.js';
+import { parseHostPort } from '../config/host-port.js';
 import { loadNodeConfig, type NodeConfig } from '../config/index.js';
 import { listenProblem } from '../node/listen-check.js';
 
-/** The addresses `next` binds that `running` does not bind already (its own ports are in use by itself). */
+/** The port of a host:port address; null when it does not parse (the loader refused those). */
+function portOf(address: string): number | null {
+  const hp = parseHostPort(address);
+  return hp.ok ? hp.value.port : null;
+}
+
+/**
+ * The addresses `next` binds that `running` does not bind already. A port this controller holds
+ * is left out on any host: probing 127.0.0.1:P while it listens on 0.0.0.0:P (or its metrics and
+ * gRPC ports swapped) meets its own socket, which the restart releases first.
+ */
 export function newBinds(running: NodeConfig, next: NodeConfig): Array<readonly [string, string]> {
+  const held = new Set([running.self.listen, running.self.metrics].flatMap((a) => (a === null ? [] : [portOf(a)])));
   const binds: Array<readonly [string, string]> = [];
-  if (!sameAddress(next.self.listen, running.self.listen)) binds.push(['gRPC', next.self.listen]);
+  if (!held.has(portOf(next.self.listen))) binds.push(['gRPC', next.self.listen]);
   const metrics = next.self.metrics;
-  if (metrics !== null && (running.self.metrics === null || !sameAddress(metrics, running.self.metrics))) binds.push(['metrics', metrics]);
+  if (metrics !== null && !held.has(portOf(metrics))) binds.push(['metrics', metrics]);
   return binds;
 }
 

@@ -10,6 +10,13 @@ import fs from 'node:fs';
 
 /** The files LevelDB keeps data in: manifests, tables (.ldb, or .sst of old versions), logs. */
 const DATA_FILE = /^(?:MANIFEST-(\d+)|\d+\.(?:ldb|sst|log))$/;
+/**
+ * The files that hold records: tables and logs. Manifests alone are what a first open leaves when
+ * it stops between writing MANIFEST-000001 and renaming its CURRENT into place (killed, or the
+ * rename failed: LevelDB 1.20's NewDB keeps the manifest then). That directory never held a record,
+ * and LevelDB's next open simply creates the database again: not a lost CURRENT.
+ */
+const RECORD_FILE = /^\d+\.(?:ldb|sst|log)$/;
 
 /** The newest manifest among `names`: the one a lost CURRENT most likely named. */
 function newestManifest(names: readonly string[]): string | null {
@@ -30,8 +37,8 @@ export function lostCurrentProblem(dir: string): string | null {
     return null; // absent, or unreadable: the open says why
   }
   if (names.includes('CURRENT')) return null;
+  if (!names.some((n) => RECORD_FILE.test(n))) return null;
   const data = names.filter((n) => DATA_FILE.test(n)).sort();
-  if (data.length === 0) return null;
   const shown = data.length > 4 ? `${data.slice(0, 4).join(', ')} and ${data.length - 4} more` : data.join(', ');
   const manifest = newestManifest(data);
   const fix =

@@ -15,3 +15,10 @@ void t.test('the gRPC and metrics addresses that change are probed; the ones thi
   t.same(newBinds(config(''), config(', metrics: "127.0.0.1:9101"')), [['metrics', '127.0.0.1:9101']], 'a metrics endpoint added');
   t.same(newBinds(running, config('')), [], 'one removed binds nothing');
 });
+
+void t.test("a port this controller holds is not probed on another host: the probe would meet this controller's own socket", async (t) => {
+  const running = config(', listen: "0.0.0.0:7101", metrics: "127.0.0.1:9101"');
+  t.same(newBinds(running, config(', listen: "127.0.0.1:7101", metrics: "127.0.0.1:9101"')), [], 'listen narrowed from every interface to one');
+  t.same(newBinds(running, config(', listen: "127.0.0.1:9101", metrics: "127.0.0.1:7101"')), [], 'gRPC and metrics ports swapped');
+  t.same(newBinds(running, config(', listen: "0.0.0.0:7101", metrics: "0.0.0.0:9191"')), [['metrics', '0.0.0.0:9191']], 'a new port is still probed');
+});

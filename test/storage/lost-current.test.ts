@@ -88,3 +88,20 @@ void t.test('lostCurrentProblem: only data files without CURRENT are a problem',
   fs.writeFileSync(path.join(dir, 'CURRENT'), 'MANIFEST-000010\n');
   t.equal(lostCurrentProblem(dir), null, 'with CURRENT, LevelDB decides');
 });
+
+void t.test('a first open stopped before its CURRENT was renamed into place (manifest only, no record) still opens', async (t) => {
+  // LevelDB 1.20's NewDB: MANIFEST-000001 written, then CURRENT through 000001.dbtmp; a kill or a
+  // failed rename in between leaves these, and the next open creates the database again.
+  const dir = path.join(tempDir(t), 'raft');
+  fs.mkdirSync(dir);
+  for (const [name, text] of [['LOCK', ''], ['LOG', ''], ['MANIFEST-000001', ''], ['000001.dbtmp', 'MANIFEST-000001\n']] as const) {
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  t.equal(lostCurrentProblem(dir), null, 'not a lost CURRENT: nothing was ever recorded');
+  const s = await LevelRaftStorage.open(dir);
+  await s.save({ hardState: { term: 1, vote: 'c1', commit: 1 }, entries: [ent(1)], snapshot: null }, true);
+  await s.close();
+  const again = await LevelRaftStorage.open(dir);
+  t.teardown(() => again.close());
+  t.same((await again.load()).entries.map((e) => e.index), [1], 'a working database');
+});
