@@ -51,6 +51,20 @@ function fallbackCode(grpcCode: number): ApiErrorCode {
   return 'INTERNAL';
 }
 
+/**
+ * No endpoint answered. `silent`: those whose connection was still not up at the connect timeout
+ * (it accepted TCP and never answered, or a SYN went unanswered): a TLS handshake of ctl's own
+ * (tls-probe.ts) would wait out its timeout there too and could find nothing a refusal did not.
+ */
+export class UnreachableError extends ApiError {
+  constructor(
+    message: string,
+    readonly silent: readonly string[],
+  ) {
+    super('UNREACHABLE', message);
+  }
+}
+
 /** Answers that speak only for the node that gave them: another node may do better. */
 const RETRY_ELSEWHERE: ReadonlySet<ApiErrorCode> = new Set(['NO_QUORUM', 'NO_LEADER', 'NOT_LEADER', 'SHUTTING_DOWN']);
 const NOTHING_MORE: ReadonlySet<ApiErrorCode> = new Set();
@@ -167,6 +181,8 @@ export class Failover {
     const count = this.endpoints.length;
     const conns = this.connections;
     const tried: string[] = [];
+    /** Endpoints with no connection up within the connect timeout (silent, not refused). */
+    const silent: string[] = [];
     let answered: ApiError | null = null;
     /** Why the first endpoint that failed for a known cause failed (TLS, not gRPC). */
     let cause: string | null = null;
@@ -180,6 +196,7 @@ export class Failover {
           await conns.settled(endpoint, deadline);
         } catch {
           tried.push(`${endpoint} (no connection within ${conns.connectTimeoutMs}ms)`);
+          silent.push(endpoint);
           continue;
         }
       }
@@ -210,8 +227,8 @@ export class Failover {
     }
     // The answer that said most, naming what the other endpoints did (a timeout there matters).
     if (answered !== null) throw tried.length > 1 ? new ApiError(answered.code, `${answered.message}; tried ${tried.join(', ')}`, answered.grpcCode, { cause: answered }) : answered;
-    if (cause !== null) throw new ApiError('UNREACHABLE', `${cause}; tried ${tried.join(', ')}`);
-    throw new ApiError('UNREACHABLE', `no endpoint answered; tried ${tried.join(', ')}`);
+    if (cause !== null) throw new UnreachableError(`${cause}; tried ${tried.join(', ')}`, silent);
+    throw new UnreachableError(`no endpoint answered; tried ${tried.join(', ')}`, silent);
   }
 }
 

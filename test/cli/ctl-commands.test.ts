@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -364,4 +365,22 @@ void t.test('health: a leader whose commit index stands still while entries wait
   t.match(judgeCommitProgress(healthy, leader), { healthy: false, reason: "leader c1's commit index (40) has not moved for 9000ms while entries up to 41 wait" });
   t.strictSame(judgeCommitProgress(healthy, { ...leader, commitStalled: false }), healthy, 'a commit index that moves is fine');
   t.strictSame(judgeCommitProgress(healthy, null), healthy, 'a leader that cannot be asked: the view decides');
+});
+
+void t.test('an endpoint that accepts TCP and never answers costs the connect timeout, not a TLS probe after it', async (t) => {
+  const accepted: net.Socket[] = [];
+  const hung = net.createServer((s) => void accepted.push(s));
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of accepted) s.destroy();
+    hung.close();
+  });
+  const endpoint = `127.0.0.1:${(hung.address() as net.AddressInfo).port}`;
+  const started = performance.now();
+  // --timeout 2s: a connect timeout of 1 s; ctl's TLS probe would wait 2 s more.
+  const r = await ctl(['--endpoints', endpoint, '--timeout', '2s', 'status']);
+  const tookMs = performance.now() - started;
+  t.equal(r.code, 3, 'unreachable');
+  t.match(r.err.join('\n'), `tried ${endpoint} (no connection within 1000ms)`);
+  t.ok(tookMs < 2_500, `answered after the connect timeout, without a 2 s probe of the silent endpoint (${Math.round(tookMs)}ms)`);
 });
