@@ -3,25 +3,14 @@
  * stays closed. Asking a closed grpc-js channel to connect starts it connecting again: the first
  * wait's check did, and a second wait on the same channel then waited out its deadline.
  */
-import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { channelSettled } from '../../src/api/channel-settled.js';
+import { hungEndpoint } from '../helpers/hung-endpoint.js';
 
 void t.test('waits on a channel closed while it connects all end at once, and it stays closed', async (t) => {
   // Accepts TCP and never answers: the channel stays CONNECTING.
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  const address = server.address() as net.AddressInfo;
-  const client = new grpc.Client(`127.0.0.1:${address.port}`, grpc.credentials.createInsecure());
+  const client = new grpc.Client(await hungEndpoint(t), grpc.credentials.createInsecure());
   const channel = client.getChannel();
   const deadlineMs = 4000;
   const started = Date.now();

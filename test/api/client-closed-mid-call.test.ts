@@ -5,27 +5,10 @@
  * the second wait: the call then waited out the connect timeout, held the process that long, and
  * reported every endpoint as not connecting.
  */
-import net from 'node:net';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { ControllerClient } from '../../src/api/client.js';
 import { freePort } from './audit-endpoint.js';
-
-/** A server that accepts TCP and never answers (a hung endpoint); its address. */
-async function hungEndpoint(t: Test): Promise<string> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error(`expected a TCP address, found ${String(address)}`);
-  return `127.0.0.1:${address.port}`;
-}
+import { hungEndpoint } from '../helpers/hung-endpoint.js';
 
 void t.test('a call waiting on a hung endpoint ends at once when its client is closed', async (t) => {
   const connectTimeoutMs = 4000;

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -7,6 +6,7 @@ import { decodeController } from '../../src/api/answers.js';
 import { judgeCommitProgress, judgeHealth } from '../../src/cli/ctl/health.js';
 import { endpointsFromConfig, parseEndpointList, type CtlIo } from '../../src/cli/ctl/context.js';
 import { runCtl } from '../../src/cli/ctl/program.js';
+import { hungEndpoint } from '../helpers/hung-endpoint.js';
 import { apiFailure, deadAddress, startFake, threeControllers, wireController, type Fake } from './fake-controller.js';
 
 interface Run {
@@ -368,14 +368,7 @@ void t.test('health: a leader whose commit index stands still while entries wait
 });
 
 void t.test('an endpoint that accepts TCP and never answers costs the connect timeout, not a TLS probe after it', async (t) => {
-  const accepted: net.Socket[] = [];
-  const hung = net.createServer((s) => void accepted.push(s));
-  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of accepted) s.destroy();
-    hung.close();
-  });
-  const endpoint = `127.0.0.1:${(hung.address() as net.AddressInfo).port}`;
+  const endpoint = await hungEndpoint(t);
   const started = performance.now();
   // --timeout 2s: a connect timeout of 1 s; ctl's TLS probe would wait 2 s more.
   const r = await ctl(['--endpoints', endpoint, '--timeout', '2s', 'status']);
