@@ -14,6 +14,7 @@ import {
   decidePreferredLeader,
   describePreferredLeader,
   INITIAL_PREFERRED_LEADER_STATE,
+  type PreferredLeaderDecision,
   type PreferredLeaderState,
   type PreferredLeaderVerdict,
 } from '../autopilot/preferred-leader.js';
@@ -113,8 +114,21 @@ export class AutopilotDriver {
   }
 
   preferredLeader(): PreferredLeaderStatus {
-    const id = this.port.settings()['cluster.preferred_leader'];
-    return { id, note: describePreferredLeader(this.lastPreferredVerdict, id) };
+    const settings = this.port.settings();
+    const id = settings['cluster.preferred_leader'];
+    return { id, note: describePreferredLeader(this.verdictNow(settings), id) };
+  }
+
+  /**
+   * The last round's verdict; on a leader that has had no round yet, judged now (nothing acted
+   * on): a new leader answered "judged by the leader" about itself until its first round, up to
+   * one autopilot interval (e2e/preferred-leader saw it, right after the hand-off).
+   */
+  private verdictNow(settings: ClusterSettings): PreferredLeaderVerdict {
+    if (this.lastPreferredVerdict.verdict !== 'not-leader') return this.lastPreferredVerdict;
+    const st = this.port.raftStatus();
+    const report = this.report();
+    return report === null ? this.lastPreferredVerdict : this.preferredDecision(report, settings, st).verdict;
   }
 
   /**
@@ -268,21 +282,7 @@ export class AutopilotDriver {
 
   private handOff(report: ClusterHealthReport, settings: ClusterSettings, st: NodeStatus): void {
     const preferred = settings['cluster.preferred_leader'];
-    const member = preferred === null ? undefined : report.members.find((m) => m.id === preferred);
-    const stabilizationMs = settings['autopilot.server_stabilization_time'];
-    const decision = decidePreferredLeader(this.preferred, {
-      now: this.clock.now(),
-      self: this.port.self,
-      isLeader: true,
-      leaderSince: this.leaderSince ?? this.clock.now(),
-      commit: st.commit,
-      candidate:
-        member === undefined
-          ? null
-          : { voter: member.voter, healthy: member.healthy, stableSinceMono: member.stableSinceMono, match: st.progress.get(member.id)?.match ?? 0 },
-      busy: st.leadTransferee !== null || this.removing !== null,
-      settings: { preferred, stableForMs: stableForWithBackoff(this.backoff, stabilizationMs), minIntervalMs: preferredLeaderIntervalMs(stabilizationMs, this.port.electionTimeoutMs) },
-    });
+    const decision = this.preferredDecision(report, settings, st);
     this.preferred = decision.state;
     // Logged when the verdict changes (not its countdown), so a waiting hand-off logs once.
     if (decision.verdict.verdict !== this.lastPreferredVerdict.verdict && decision.verdict.verdict !== 'none') {
@@ -297,5 +297,25 @@ export class AutopilotDriver {
     } catch (err) {
       this.port.logger.info({ to: decision.transferTo, err: err instanceof Error ? err.message : String(err) }, 'leadership transfer to the preferred leader refused; retrying later');
     }
+  }
+
+  /** What the preferred-leader rules decide now, from this leader's report (pure: nothing is kept or done). */
+  private preferredDecision(report: ClusterHealthReport, settings: ClusterSettings, st: NodeStatus): PreferredLeaderDecision {
+    const preferred = settings['cluster.preferred_leader'];
+    const member = preferred === null ? undefined : report.members.find((m) => m.id === preferred);
+    const stabilizationMs = settings['autopilot.server_stabilization_time'];
+    return decidePreferredLeader(this.preferred, {
+      now: this.clock.now(),
+      self: this.port.self,
+      isLeader: true,
+      leaderSince: this.leaderSince ?? this.clock.now(),
+      commit: st.commit,
+      candidate:
+        member === undefined
+          ? null
+          : { voter: member.voter, healthy: member.healthy, stableSinceMono: member.stableSinceMono, match: st.progress.get(member.id)?.match ?? 0 },
+      busy: st.leadTransferee !== null || this.removing !== null,
+      settings: { preferred, stableForMs: stableForWithBackoff(this.backoff, stabilizationMs), minIntervalMs: preferredLeaderIntervalMs(stabilizationMs, this.port.electionTimeoutMs) },
+    });
   }
 }

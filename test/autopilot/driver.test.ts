@@ -187,3 +187,14 @@ void t.test('leadership goes to the preferred leader once it is stable and this 
   clock.advance(4_000);
   t.strictSame(leader.transfers, ['c3'], 'a new term starts the wait afresh');
 });
+
+void t.test('a leader that has had no round yet judges the preferred leader when asked, not "judged by the leader"', async (t) => {
+  const { leader, driver, events } = setup();
+  leader.settings = { ...leader.settings, 'cluster.preferred_leader': 'c1' };
+  t.same(driver.preferredLeader(), { id: 'c1', note: 'c1 leads' }, 'the leader, preferred, says it leads before its first round');
+  leader.settings = { ...leader.settings, 'cluster.preferred_leader': 'c2' };
+  t.match(driver.preferredLeader().note, /^c2 is healthy; handing leadership over once it has stayed so for \d+s more$/, 'another member: the rule that holds the hand-off');
+  t.same(events.transfers, [], 'asking acts on nothing');
+  leader.role = 'follower';
+  t.same(driver.preferredLeader().note, 'judged by the leader', 'a follower still defers to the leader');
+});
