@@ -70,11 +70,11 @@ const RETRY_ELSEWHERE: ReadonlySet<ApiErrorCode> = new Set(['NO_QUORUM', 'NO_LEA
 const NOTHING_MORE: ReadonlySet<ApiErrorCode> = new Set();
 
 /**
- * The part of the connect timeout the preferred endpoint has to connect before the others are
+ * The part of the connect timeout the preferred endpoint has to answer before the others are
  * opened as well (the head start RFC 8305 gives one address before racing the next). A client
  * that gets its answers from one endpoint then holds one connection, not one per member: 256
- * new clients of a 5-member cluster held 1,280 connections, their first puts took 3.5 s and
- * then 724 puts/s, against 0.9 s and 1,401 puts/s with one connection each. Half, not RFC
+ * new clients of a 5-member cluster held 1,280 connections and their first puts took 3.1-3.5 s,
+ * against 1.2-1.4 s with one connection each (docs/benchmarks.md). Half, not RFC
  * 8305's 250 ms: a client process that opens many connections at once takes longer than that
  * to see them up, and opened the others too. The others still connect while the preferred one
  * has its other half, so a dead preferred endpoint costs one connect timeout, as before. It
