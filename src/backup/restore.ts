@@ -21,6 +21,7 @@ import { raftDbPath } from '../storage/paths.js';
 import { isRecord } from '../util/untrusted.js';
 import { addressInUse } from './member-running.js';
 import { makePrivateTree, PRIVATE_DIR_MODE } from './private-tree.js';
+import { removeLeftoverStagings, stagingDirOf } from './restore-staging.js';
 import { readSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
 
 export type RestoreErrorCode = 'SNAPSHOT_UNREADABLE' | 'SNAPSHOT_INVALID' | 'NODE_RUNNING' | 'DATA_DIR_NOT_EMPTY' | 'WRITE_FAILED';
@@ -50,6 +51,8 @@ export interface RestoreReport {
   readonly keys: number;
   /** The members of the snapshot, now forgotten: add them back with `ctl member add`. */
   readonly formerMembers: readonly string[];
+  /** Staging dirs of earlier restores of this data dir that were interrupted, removed first (restore-staging.ts). */
+  readonly removedLeftovers: readonly string[];
 }
 
 /** Who the restored node is in the new cluster. */
@@ -151,7 +154,8 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     throw new RestoreError('SNAPSHOT_INVALID', `refusing to restore: ${reason}`, { cause: err });
   }
   // Written beside the data dir, renamed into place once complete.
-  const staging = `${dataDir.replace(/\/+$/, '')}.restoring-${process.pid}`;
+  const leftovers = removeLeftoverStagings(dataDir);
+  const staging = stagingDirOf(dataDir, process.pid);
   fs.rmSync(staging, { recursive: true, force: true });
   try {
     fs.mkdirSync(staging, { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -185,5 +189,6 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     dataDir,
     keys: seated.keys,
     formerMembers: seated.former.filter((id) => id !== config.self.id),
+    removedLeftovers: leftovers,
   };
 }

@@ -4,8 +4,10 @@
  * 2 for a config error, a node that still runs or a data dir that is not empty, 1 for a file that
  * cannot be used.
  */
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { restoreDataDir, RestoreError } from '../backup/restore.js';
+import { stagingDirOf } from '../backup/restore-staging.js';
 import { startOfflineTool } from './offline-tool.js';
 
 export async function runRestore(argv: readonly string[]): Promise<void> {
@@ -15,8 +17,28 @@ export async function runRestore(argv: readonly string[]): Promise<void> {
     .requiredOption('-c, --config <file>', 'cluster YAML file')
     .requiredOption('-i, --id <id>', 'the node whose data dir to write (one of cluster.nodes)');
   const { opts, config, fail } = startOfflineTool<{ from: string; config: string; id: string }>(command, argv);
+  // Interrupted, the restore leaves no half-written copy of the state beside the data dir.
+  const interrupted = (signal: NodeJS.Signals, code: number) => (): void => {
+    const staging = stagingDirOf(config.dataDir, process.pid);
+    // Not yet begun, or already renamed into place: nothing to take back.
+    let what = `check ${config.dataDir} before starting it`;
+    if (fs.existsSync(staging)) {
+      what = `${config.dataDir} was not written`;
+      try {
+        // LevelDB's threads may still be adding files to it: ENOTEMPTY, retried.
+        fs.rmSync(staging, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+      } catch (err) {
+        what += `; could not remove ${staging} (${(err as Error).message}): the next restore of ${config.dataDir} removes it, or remove it by hand`;
+      }
+    }
+    process.stderr.write(`controller restore: interrupted (${signal}); ${what}\n`);
+    process.exit(code);
+  };
+  process.once('SIGINT', interrupted('SIGINT', 130));
+  process.once('SIGTERM', interrupted('SIGTERM', 143));
   try {
     const r = await restoreDataDir(opts.from, config);
+    for (const dir of r.removedLeftovers) process.stderr.write(`controller restore: removed ${dir}, left by an interrupted restore\n`);
     const others = r.formerMembers.length === 0 ? '' : ` The snapshot's other members (${r.formerMembers.join(', ')}) are not members of the new cluster.`;
     process.stdout.write(
       `restored ${r.dataDir} from ${opts.from}: index ${r.header.index}, revision ${r.header.revision}, ${r.keys} keys, ` +

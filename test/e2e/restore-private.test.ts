@@ -5,6 +5,7 @@
  * local user read the restored values until the first start (attack-33 G4). And `ctl snapshot
  * save` refuses a path inside a live member's data dir (G8).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -56,8 +57,15 @@ void t.test('restore into a prepared 0700 dir, then recover a loosened one: noth
   const dataDir = path.join(cluster.dir, 'data', 'c1');
   fs.rmSync(dataDir, { recursive: true, force: true });
   fs.mkdirSync(dataDir, { mode: 0o700 });
+  // What a restore interrupted by Ctrl-C left beside the data dir: a copy of the state under the pid of a process gone since.
+  const gonePid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  const leftover = `${dataDir}.restoring-${gonePid}`;
+  fs.mkdirSync(path.join(leftover, 'raft'), { recursive: true });
+  fs.writeFileSync(path.join(leftover, 'raft', '000005.ldb'), 'hunter2-RESTORE');
   const restore = await runToExit(CONTROLLER_JS, ['restore', '--from', file, '--config', cluster.configFile, '--id', 'c1'], 'restore c1', 30_000);
   t.equal(restore.code, 0, restore.stderr);
+  t.notOk(fs.existsSync(leftover), 'the copy an interrupted restore left is removed');
+  t.match(restore.stderr, `removed ${leftover}, left by an interrupted restore`);
   t.ok(countEntries(dataDir) > 5, `the restored dir holds ${countEntries(dataDir)} entries`);
   t.strictSame(openToOthers(dataDir), [], 'restored: the dir, its subdirectories and files are the owner\'s alone');
 
