@@ -1,4 +1,5 @@
 /** The client's failover over endpoints (src/api/failover.ts), with made-up answers. */
+import { mock } from 'node:test';
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { ApiError, ERROR_CODE_METADATA_KEY } from '../../src/api/errors.js';
@@ -65,12 +66,15 @@ function connections(connectTimeoutMs: number, connectsAfterMs: Readonly<Record<
 }
 
 void t.test('a call whose endpoint connects opens no connection to the others', async (t) => {
-  const { conns, warmedAt } = connections(400, { 'c1:1': 5, 'c2:1': 5, 'c3:1': 5 });
+  // The head start's timer on a mocked clock: moved past it at once, no wall-clock wait.
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.teardown(() => mock.timers.reset());
+  const { conns, warmedAt } = connections(400, { 'c1:1': 0, 'c2:1': 0, 'c3:1': 0 });
   const f = new Failover(['c1:1', 'c2:1', 'c3:1'], conns);
   t.equal(await f.run(async (endpoint) => endpoint), 'c1:1');
   t.equal(await f.run(async (endpoint) => endpoint), 'c1:1');
-  // Past the head start: a settled preferred endpoint must not open the others later either.
-  await new Promise((r) => setTimeout(r, 300));
+  // Past the head start: a call that was answered must not open the others later either.
+  mock.timers.tick(400 * HEAD_START_SHARE + 1);
   t.same([...warmedAt.keys()], ['c1:1'], 'one connection, not one per member');
 });
 
