@@ -8,9 +8,10 @@
  * requests in progress or while its answers are not being read, so HTTP/2 pushes back on
  * the client instead of this process buffering without bound.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { OwnerOf } from './caller-owner.js';
 import type { KvOps } from './kv-ops.js';
+import { refusedStatus } from './open-streams.js';
 import { ServiceFailure, toServiceFailure } from './service-error.js';
 import { trace, tracing } from '../util/trace.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
@@ -102,7 +103,7 @@ export class KvSessions {
         this.open.delete(end);
         if (call.cancelled) return;
         if (refusedWith === null) call.end();
-        else call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: refusedWith });
+        else call.emit('error', refusedStatus(refusedWith));
       };
       // Stop taking requests, answer those in progress, then end the stream.
       const end = (): void => {
