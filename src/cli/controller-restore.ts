@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { restoreDataDir, RestoreError } from '../backup/restore.js';
-import { stagingDirOf } from '../backup/restore-staging.js';
+import { discardStaging, stagingDirOf } from '../backup/restore-staging.js';
 import { startOfflineTool } from './offline-tool.js';
 
 export async function runRestore(argv: readonly string[]): Promise<void> {
@@ -19,17 +19,12 @@ export async function runRestore(argv: readonly string[]): Promise<void> {
   const { opts, config, fail } = startOfflineTool<{ from: string; config: string; id: string }>(command, argv);
   // Interrupted, the restore leaves no half-written copy of the state beside the data dir.
   const interrupted = (signal: NodeJS.Signals, code: number) => (): void => {
-    const staging = stagingDirOf(config.dataDir, process.pid);
     // Not yet begun, or already renamed into place: nothing to take back.
     let what = `check ${config.dataDir} before starting it`;
-    if (fs.existsSync(staging)) {
+    if (fs.existsSync(stagingDirOf(config.dataDir, process.pid))) {
       what = `${config.dataDir} was not written`;
-      try {
-        // LevelDB's threads may still be adding files to it: ENOTEMPTY, retried.
-        fs.rmSync(staging, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
-      } catch (err) {
-        what += `; could not remove ${staging} (${(err as Error).message}): the next restore of ${config.dataDir} removes it, or remove it by hand`;
-      }
+      const left = discardStaging(config.dataDir, process.pid);
+      if (left !== null) what += `; ${left}: the next restore of ${config.dataDir} removes it, or remove it by hand`;
     }
     process.stderr.write(`controller restore: interrupted (${signal}); ${what}\n`);
     process.exit(code);

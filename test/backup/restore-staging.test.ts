@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { processRuns, removeLeftoverStagings, stagingDirOf } from '../../src/backup/restore-staging.js';
+import { discardStaging, processRuns, removeLeftoverStagings, stagingDirOf } from '../../src/backup/restore-staging.js';
 
 void t.test("the next restore removes the staging dirs of restores that no longer run, and only those", async (t) => {
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-staging-'));
@@ -14,11 +14,13 @@ void t.test("the next restore removes the staging dirs of restores that no longe
   const own = stagingDirOf(dataDir, process.pid);
   const otherMember = stagingDirOf(path.join(parent, 'c10'), 4242);
   const notOurs = `${dataDir}.restoring-old`;
-  for (const dir of [dead, alive, own, otherMember, notOurs]) fs.mkdirSync(path.join(dir, 'raft'), { recursive: true });
+  const cutShort = `${stagingDirOf(dataDir, 4444)}.removing`;
+  for (const dir of [dead, alive, own, otherMember, notOurs, cutShort]) fs.mkdirSync(path.join(dir, 'raft'), { recursive: true });
 
   const removed = removeLeftoverStagings(`${dataDir}/`, (pid) => pid === 4343);
-  t.same(removed, [dead], "only the dead restore's dir of this data dir");
+  t.same(removed.sort(), [dead, cutShort].sort(), "only the dead restores' dirs of this data dir, one whose removal was cut short among them");
   t.notOk(fs.existsSync(dead));
+  t.notOk(fs.existsSync(cutShort));
   for (const dir of [alive, own, otherMember, notOurs]) t.ok(fs.existsSync(dir), `${path.basename(dir)} is kept`);
 });
 
@@ -31,4 +33,16 @@ void t.test('processRuns: this process runs, an exited one does not', async (t) 
   const { spawnSync } = await import('node:child_process');
   const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   t.notOk(processRuns(Number(child.stdout)), 'a child that exited (its pid not reused this instant)');
+});
+
+void t.test("discardStaging removes this process's staging dir, and nothing when there is none", async (t) => {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-discard-'));
+  t.teardown(() => fs.rmSync(parent, { recursive: true, force: true }));
+  const dataDir = path.join(parent, 'c1');
+  const staging = stagingDirOf(dataDir, process.pid);
+  fs.mkdirSync(path.join(staging, 'raft'), { recursive: true });
+  fs.writeFileSync(path.join(staging, 'raft', '000005.ldb'), 'state');
+  t.equal(discardStaging(dataDir, process.pid), null);
+  t.same(fs.readdirSync(parent), [], 'neither the dir nor its renamed form is left');
+  t.equal(discardStaging(dataDir, process.pid), null, 'none: nothing to do');
 });
