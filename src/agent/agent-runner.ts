@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { ChannelCache } from '../transport/channel-cache.js';
+import { H2Connection, type BidiCall, type StreamCallError, type StreamSecurity } from '../transport/h2-stream/index.js';
 import { MAX_SEND_MESSAGE_BYTES } from '../transport/message-limits.js';
 import type { Logger } from 'pino';
 import { PushAssembler } from '../agents/push-parts.js';
@@ -26,7 +26,7 @@ import { resourceKey } from '../statemachine/index.js';
 export interface AgentRunnerOptions {
   readonly id: string;
   readonly controllers: readonly string[];
-  readonly credentials: grpc.ChannelCredentials;
+  readonly security: StreamSecurity;
   readonly yaml: AgentYaml;
   /** Where to write the accepted configuration; null: nowhere. */
   readonly out: string | null;
@@ -34,8 +34,8 @@ export interface AgentRunnerOptions {
   readonly rng: Rng;
   /** What an earlier run accepted (its --out file): reconnecting with it costs no re-send. */
   readonly initial?: ConfigJson | null;
-  /** Channels shared by many agents in one process (the scale tool); default: one per agent. */
-  readonly channel?: (address: string) => grpc.Client;
+  /** Connections shared by many agents in one process (the scale tool); default: one per agent and controller. */
+  readonly connection?: (address: string) => H2Connection;
   /** How long to wait for a welcome; default 2 s (a paused controller accepts the connection and says nothing). */
   readonly connectTimeoutMs?: number;
   /** Called after each configuration is accepted and acknowledged. */
@@ -47,7 +47,7 @@ export interface AgentRunnerOptions {
 /** What `GET /resolve/NAME` answers: the service's VIP when it is in the configuration, else the fallback. */
 export type ResolveAnswer = { readonly type: 'hit'; readonly vip: string | null } | { readonly type: 'fallback' };
 
-type SyncStream = grpc.ClientDuplexStream<AgentFrame, ControllerMessageWire>;
+type SyncStream = BidiCall<AgentFrame, ControllerMessageWire>;
 
 /** A session shorter than this that ends counts as a failed attempt (back-off applies). */
 const STABLE_SESSION_MS = 10_000;
@@ -70,7 +70,8 @@ export class AgentRunner {
   private readonly boot = randomBytes(6).toString('hex');
   private seq = 0;
   private stream: SyncStream | null = null;
-  private readonly clients: ChannelCache<grpc.Client>;
+  /** This agent's own connections, by controller address (unless `opts.connection` shares them). */
+  private readonly connections = new Map<string, H2Connection>();
   private watchdog: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   /** After a failed --out write: when to ask for the version again (a new stream). */
@@ -100,7 +101,6 @@ export class AgentRunner {
     this.failover = new Failover(opts.controllers.length, startIndex(opts.id, opts.controllers.length), opts.rng);
     this.timeoutMs = opts.connectTimeoutMs ?? 2_000;
     this.declared = new Set([...opts.yaml.dependencies, ...opts.yaml.hosts.map((h) => h.name)]);
-    this.clients = new ChannelCache((address) => new grpc.Client(address, opts.credentials, AGENT_CHANNEL_OPTIONS));
   }
 
   /**
@@ -152,16 +152,19 @@ export class AgentRunner {
     this.usageTimer = null;
     this.stream?.cancel();
     this.stream = null;
-    this.clients.close();
+    for (const c of this.connections.values()) c.close();
+    this.connections.clear();
   }
 
   status(): AgentStatus {
     return { connected: this.welcomed !== null, controller: this.welcomed?.controller ?? null, session: this.welcomed?.session ?? null, version: this.config.version };
   }
 
-  private client(address: string): grpc.Client {
-    if (this.opts.channel) return this.opts.channel(address);
-    return this.clients.get(address);
+  private connection(address: string): H2Connection {
+    if (this.opts.connection) return this.opts.connection(address);
+    let c = this.connections.get(address);
+    if (c === undefined) this.connections.set(address, (c = new H2Connection(address, this.opts.security, AGENT_MAX_RECEIVE_BYTES)));
+    return c;
   }
 
   private connect(index: number): void {
@@ -169,7 +172,7 @@ export class AgentRunner {
     this.timeoutMs = this.opts.connectTimeoutMs ?? 2_000;
     const address = this.opts.controllers[index]!;
     const attempt = ++this.attempt;
-    const stream: SyncStream = this.client(address).makeBidiStreamRequest(SYNC_METHOD.path, SYNC_METHOD.requestSerialize, SYNC_METHOD.responseDeserialize);
+    const stream: SyncStream = this.connection(address).open(SYNC_METHOD.path, { encode: SYNC_METHOD.requestSerialize, decode: SYNC_METHOD.responseDeserialize });
     this.stream = stream;
     this.welcomed = null;
     let finished = false;
@@ -262,7 +265,7 @@ export class AgentRunner {
           return;
       }
     });
-    stream.on('error', (err: grpc.ServiceError) => finish(outcomeOf(err.code), err.details || err.message));
+    stream.on('error', (err: StreamCallError) => finish(outcomeOf(err.code), err.details || err.message));
     stream.on('end', () => finish('ended', 'the controller ended the stream'));
     this.arm(() => finish('failed', `no welcome from ${address} within ${this.timeoutMs}ms`));
     const info = { protocols: this.opts.yaml.protocols, lazy: this.opts.yaml.lazy, dependencies: this.opts.yaml.dependencies, hosts: this.opts.yaml.hosts.map((h) => h.name) };
@@ -407,10 +410,5 @@ function outcomeOf(code: grpc.status): AttemptOutcome {
   return 'ended';
 }
 
-/**
- * No channelz bookkeeping, and no retry layer: grpc-js retries only a call that has not yet
- * been answered, and this stream is answered at once and lives for the session (failover is
- * the runner's own), while the layer costs every message a buffer and a write-completion
- * relay (measured in docs/benchmarks.md, "Agents").
- */
-export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0, 'grpc.max_receive_message_length': MAX_SEND_MESSAGE_BYTES };
+/** The largest message an agent takes: the most a controller sends (a big push comes in parts of at most this). */
+export const AGENT_MAX_RECEIVE_BYTES = MAX_SEND_MESSAGE_BYTES;

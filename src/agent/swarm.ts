@@ -1,22 +1,14 @@
 /**
- * Many agents in one process, each with its own real AgentSync stream (channels, each its own
- * connection, are shared by a few hundred streams each, as HTTP/2 multiplexes them): the scale tool behind
+ * Many agents in one process, each with its own real AgentSync stream (connections are shared
+ * by a few hundred streams each, as HTTP/2 multiplexes them): the scale tool behind
  * `npm run agents`, the agent fan-out benchmark and the agent-failover chaos scenario.
  */
-import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { seededRng } from '../util/rng.js';
-import { AGENT_CHANNEL_OPTIONS, AgentRunner } from './agent-runner.js';
+import { H2Connection, INSECURE, type StreamSecurity } from '../transport/h2-stream/index.js';
+import { AGENT_MAX_RECEIVE_BYTES, AgentRunner } from './agent-runner.js';
 import { DEFAULT_AGENT_YAML, type AgentYaml } from './agent-yaml.js';
 import type { ConfigJson } from './config-state.js';
-
-/**
- * The agents' channel options, each channel with a subchannel pool of its own: grpc-js otherwise
- * shares one connection among every channel of a target and options, and a controller admits
- * controller.max_streams_per_connection streams on one connection (1,024 by default), holding
- * back the rest for good.
- */
-export const SWARM_CHANNEL_OPTIONS: grpc.ChannelOptions = { ...AGENT_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 };
 
 export interface SwarmOptions {
   readonly count: number;
@@ -26,8 +18,11 @@ export interface SwarmOptions {
   readonly yaml?: AgentYaml;
   /** agent.yaml of agent i (lazy agents with their own dependencies, say); default: `yaml` for all. */
   readonly yamlFor?: (i: number) => AgentYaml;
-  readonly credentials?: grpc.ChannelCredentials;
-  /** Streams per channel, each channel its own connection; default 200. */
+  readonly security?: StreamSecurity;
+  /**
+   * Streams per connection; default 200. A controller admits controller.max_streams_per_connection
+   * streams on one connection (1,024 by default) and holds back the rest for good.
+   */
   readonly streamsPerChannel?: number;
   readonly logger?: Logger;
   /** Seeds each agent's back-off jitter (agent i uses seed + i). */
@@ -47,7 +42,7 @@ export interface SwarmStats {
 
 export class Swarm {
   readonly agents: AgentRunner[] = [];
-  private readonly channels = new Map<string, grpc.Client[]>();
+  private readonly connections = new Map<string, H2Connection[]>();
   /** performance.now() when each agent last accepted a version, by agent index. */
   readonly acceptedAt: number[] = [];
   /** Pushes and push bytes received, by agent index. */
@@ -62,12 +57,12 @@ export class Swarm {
   redundantBytes = 0;
 
   private started = 0;
-  private readonly credentials: grpc.ChannelCredentials;
+  private readonly security: StreamSecurity;
   private readonly logger: Logger;
 
   /** `opts.count` agents, not started yet (start()); grow() adds more. */
   constructor(private readonly opts: SwarmOptions) {
-    this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
+    this.security = opts.security ?? INSECURE;
     this.logger = opts.logger ?? pino({ level: 'warn' });
     this.grow(opts.count);
   }
@@ -97,18 +92,18 @@ export class Swarm {
 
   private make(i: number, initial: ConfigJson | null = null): AgentRunner {
     const perChannel = this.opts.streamsPerChannel ?? 200;
-    // Agents fill a channel per controller before opening the next: one HTTP/2 connection per `perChannel` streams.
+    // Agents fill a connection per controller before opening the next: one per `perChannel` streams.
     const slot = Math.floor(i / perChannel);
     const agent: AgentRunner = new AgentRunner({
       id: `${this.opts.prefix ?? 'agent-'}${String(i).padStart(5, '0')}`,
       controllers: this.opts.controllers,
-      credentials: this.credentials,
+      security: this.security,
       yaml: this.opts.yamlFor?.(i) ?? this.opts.yaml ?? DEFAULT_AGENT_YAML,
       out: null,
       logger: this.logger,
       rng: seededRng((this.opts.seed ?? 1) + i),
       initial: initial !== null && initial.version > 0 ? initial : null,
-      channel: (address) => this.channel(address, slot),
+      connection: (address) => this.connection(address, slot),
       onAccepted: () => {
         this.acceptedAt[i] = performance.now();
         this.accepted++;
@@ -135,8 +130,8 @@ export class Swarm {
 
   async stop(): Promise<void> {
     await Promise.all(this.agents.map((a) => a.stop()));
-    for (const list of this.channels.values()) for (const c of list) c.close();
-    this.channels.clear();
+    for (const list of this.connections.values()) for (const c of list) c.close();
+    this.connections.clear();
   }
 
   stats(): SwarmStats {
@@ -189,10 +184,10 @@ export class Swarm {
     });
   }
 
-  private channel(address: string, slot: number): grpc.Client {
-    let list = this.channels.get(address);
-    if (list === undefined) this.channels.set(address, (list = []));
-    while (list.length <= slot) list.push(new grpc.Client(address, this.credentials, SWARM_CHANNEL_OPTIONS));
+  private connection(address: string, slot: number): H2Connection {
+    let list = this.connections.get(address);
+    if (list === undefined) this.connections.set(address, (list = []));
+    while (list.length <= slot) list.push(new H2Connection(address, this.security, AGENT_MAX_RECEIVE_BYTES));
     return list[slot]!;
   }
 }

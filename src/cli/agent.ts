@@ -27,7 +27,7 @@ import { parseHostPort } from '../config/host-port.js';
 import { LOG_LEVELS, type LogLevel } from '../config/types.js';
 import { AGENT_ID_PATTERN, MAX_AGENT_ID_BYTES, resourceKey } from '../statemachine/index.js';
 import { randomSeed, seededRng } from '../util/rng.js';
-import { channelCredentials, parseEndpointList } from './ctl/context.js';
+import { parseEndpointList, streamSecurity } from './ctl/context.js';
 import { VERSION } from '../node/version.js';
 import { writeTargetProblem } from '../backup/write-target.js';
 
@@ -108,11 +108,11 @@ async function main(): Promise<void> {
     key: opts.tlsKey ?? nonEmpty(process.env['AGENT_TLS_KEY']),
     crl: opts.tlsCrl ?? nonEmpty(process.env['AGENT_TLS_CRL']),
   };
-  let credentials;
+  let security;
   try {
     const envNames = { ca: '$AGENT_TLS_CA', cert: '$AGENT_TLS_CERT', key: '$AGENT_TLS_KEY', clientCa: '', agentCa: '', metricsClientCa: '', crl: '$AGENT_TLS_CRL' } as const;
     const flags = { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey, clientCa: undefined, agentCa: undefined, metricsClientCa: undefined, crl: opts.tlsCrl };
-    credentials = channelCredentials(tls, (role) => (flags[role] === undefined ? envNames[role] : `--tls-${role}`));
+    security = streamSecurity(tls, (role) => (flags[role] === undefined ? envNames[role] : `--tls-${role}`));
   } catch (err) {
     // A bad TLS file is a config error for the agent: exit 2, as for its other files.
     fail(err instanceof UsageError || err instanceof TlsFilesError ? err.message : String(err));
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     if (warning !== null) logger.warn({ code: 'ADMIN_EXPOSED', admin: opts.admin }, warning);
   }
   const initial = opts.out === undefined ? null : loadPreviousConfig(opts.out, (m) => logger.warn(m));
-  const runner = new AgentRunner({ id, controllers, credentials, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial });
+  const runner = new AgentRunner({ id, controllers, security, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial });
   let admin: http.Server | null = null;
   if (opts.admin !== undefined) {
     try {

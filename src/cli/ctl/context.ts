@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
@@ -22,6 +22,7 @@ import { subjectText } from '../../transport/cert-subject.js';
 import { crlCoverageProblem, type CrlCoverageProblem } from '../../transport/crl-coverage.js';
 import { describeTlsFileProblem, pemCertificates, pemCrls, tlsFileProblem, type TlsRole } from '../../transport/tls-files.js';
 import { pemDer } from '../../transport/tls-snapshot.js';
+import { INSECURE, type StreamSecurity } from '../../transport/h2-stream/index.js';
 
 export interface CtlIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -153,10 +154,38 @@ export type TlsSourceName = (role: TlsRole) => string;
  * (a revoked one fails the handshake); it must hold a current CRL of each CA of --tls-ca, since
  * OpenSSL refuses every certificate of a CA it has no CRL from.
  */
-export function channelCredentials(tls: { ca?: string; cert?: string; key?: string; crl?: string }, nameOf: TlsSourceName = (role) => FLAG_OF[role]): grpc.ChannelCredentials {
+export function channelCredentials(tls: ClientTlsFiles, nameOf: TlsSourceName = (role) => FLAG_OF[role]): grpc.ChannelCredentials {
+  const files = checkedTlsFiles(tls, nameOf);
+  if (files === null) return grpc.credentials.createInsecure();
+  if (files.crls === null) return grpc.credentials.createSsl(files.ca, files.key, files.cert);
+  return grpc.credentials.createFromSecureContext(secureContextOf(files));
+}
+
+/** The same files and checks as channelCredentials, for an agent's stream (src/transport/h2-stream). */
+export function streamSecurity(tls: ClientTlsFiles, nameOf: TlsSourceName = (role) => FLAG_OF[role]): StreamSecurity {
+  const files = checkedTlsFiles(tls, nameOf);
+  return files === null ? INSECURE : { kind: 'tls', context: secureContextOf(files) };
+}
+
+export interface ClientTlsFiles {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly crl?: string;
+}
+
+interface TlsFileContents {
+  readonly ca: Buffer | null;
+  readonly cert: Buffer | null;
+  readonly key: Buffer | null;
+  readonly crls: string[] | null;
+}
+
+/** The files read after their checks; null: no TLS option set (plaintext). */
+function checkedTlsFiles(tls: ClientTlsFiles, nameOf: TlsSourceName): TlsFileContents | null {
   if (tls.ca === undefined && tls.cert === undefined && tls.key === undefined) {
     if (tls.crl !== undefined) throw new UsageError(`expected ${nameOf('ca')} (or a certificate) with ${nameOf('crl')}: a CRL checks the certificate of a TLS server, and without them ctl does not use TLS`);
-    return grpc.credentials.createInsecure();
+    return null;
   }
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     throw new UsageError(`expected both ${nameOf('cert')} and ${nameOf('key')} (or neither), found only one`);
@@ -164,14 +193,22 @@ export function channelCredentials(tls: { ca?: string; cert?: string; key?: stri
   const problem = tlsFileProblem(tls);
   if (problem !== null) throw new TlsFilesError(`TLS: ${describeTlsFileProblem(problem, nameOf)}`);
   const read = (file: string | undefined): Buffer | null => (file === undefined ? null : fs.readFileSync(file));
-  if (tls.crl === undefined) return grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert));
+  const contents = { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) };
+  if (tls.crl === undefined) return { ...contents, crls: null };
   const crls = pemCrls(fs.readFileSync(tls.crl));
   if (tls.ca !== undefined) {
-    const gap = crlCoverageProblem(crls.map(pemDer), [['ca', pemCertificates(fs.readFileSync(tls.ca))]]);
+    const gap = crlCoverageProblem(crls.map(pemDer), [['ca', pemCertificates(contents.ca!)]]);
     if (gap !== null) throw new TlsFilesError(`TLS: ${nameOf('crl')} ${tls.crl}: ${describeCrlGap(gap, `${nameOf('ca')} ${tls.ca}`)}`);
   }
-  const context = createSecureContext({ ...(tls.ca === undefined ? {} : { ca: read(tls.ca)! }), ...(tls.cert === undefined ? {} : { cert: read(tls.cert)!, key: read(tls.key)! }), crl: crls });
-  return grpc.credentials.createFromSecureContext(context);
+  return { ...contents, crls };
+}
+
+function secureContextOf(files: TlsFileContents): SecureContext {
+  return createSecureContext({
+    ...(files.ca === null ? {} : { ca: files.ca }),
+    ...(files.cert === null || files.key === null ? {} : { cert: files.cert, key: files.key }),
+    ...(files.crls === null ? {} : { crl: files.crls }),
+  });
 }
 
 /** Why a CRL file leaves the controllers' certificates refused, in ctl's words. */

@@ -1,0 +1,84 @@
+/**
+ * One HTTP/2 connection to a gRPC server, for stream calls: an agent's AgentSync stream. grpc-js's
+ * client stack (resolver, load balancer, filter stack, object-mode streams, promises per message)
+ * cost an agent's process about 20 µs of CPU per message received and answered, against about 7
+ * µs here (docs/benchmarks.md, "Agents"); the wire is the same gRPC over HTTP/2.
+ *
+ * The connection is opened at the first call and again at the next call after it was lost or
+ * the server sent GOAWAY. An attempt that has not connected within its deadline is given up, as
+ * grpc-js channels are (stuck-connect.ts): its calls end UNAVAILABLE and the next call dials anew.
+ */
+import http2 from 'node:http2';
+import { BidiCall, type MessageCodec } from './bidi-call.js';
+import type { StreamSecurity } from './stream-security.js';
+import { connectDeadlineMs } from '../stuck-connect.js';
+
+/** What one connection may buffer before nghttp2 refuses more (MB): a few hundred streams' pushes. */
+const MAX_SESSION_MEMORY_MB = 64;
+
+export class H2Connection {
+  private session: http2.ClientHttp2Session | null = null;
+  /** Attempts given up in a row without connecting (for the deadline's schedule). */
+  private abandonedInARow = 0;
+
+  /** `address`: host:port (an IPv6 host in brackets). */
+  constructor(
+    readonly address: string,
+    private readonly security: StreamSecurity,
+    private readonly maxReceiveBytes: number,
+  ) {}
+
+  /** Opens a bidirectional-streaming call to `path` (`/package.Service/Method`). */
+  open<Req, Res>(path: string, codec: MessageCodec<Req, Res>): BidiCall<Req, Res> {
+    const stream = this.current().request(
+      { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', 'grpc-accept-encoding': 'identity', 'user-agent': 'controller-agent-h2' },
+      { endStream: false },
+    );
+    return new BidiCall(stream, codec, this.maxReceiveBytes);
+  }
+
+  /** Closes the connection at once: its calls end UNAVAILABLE; a later `open` dials again. */
+  close(): void {
+    this.session?.destroy();
+    this.session = null;
+  }
+
+  private current(): http2.ClientHttp2Session {
+    const s = this.session;
+    if (s !== null && !s.closed && !s.destroyed) return s;
+    return this.dial();
+  }
+
+  private dial(): http2.ClientHttp2Session {
+    const tls = this.security.kind === 'tls';
+    const session = http2.connect(`${tls ? 'https' : 'http'}://${this.address}`, {
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      ...(this.security.kind === 'tls' ? { secureContext: this.security.context } : {}),
+    });
+    this.session = session;
+    const forget = (): void => {
+      if (this.session === session) this.session = null;
+    };
+    const deadline = connectDeadlineMs(this.abandonedInARow);
+    const stuck = setTimeout(() => {
+      if (session.connecting === false && !session.destroyed) return;
+      this.abandonedInARow += 1;
+      forget();
+      session.destroy(new Error(`no connection to ${this.address} within ${deadline}ms`));
+    }, deadline);
+    stuck.unref();
+    session.once('connect', () => {
+      clearTimeout(stuck);
+      this.abandonedInARow = 0;
+    });
+    // A call in flight sees the error on its stream; the connection itself is then gone.
+    session.on('error', forget);
+    // GOAWAY: the calls open go on; new ones need a new connection.
+    session.once('goaway', forget);
+    session.once('close', () => {
+      clearTimeout(stuck);
+      forget();
+    });
+    return session;
+  }
+}
