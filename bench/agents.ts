@@ -2,8 +2,9 @@
  * Agent fan-out, ours beside etcd's watch (issue 13, "Performance"):
  *
  * - fan-out: 1,000 agents over 3 controllers (each a real AgentSync stream: src/agent/swarm.ts)
- *   against 1,000 watchers over 3 etcd members (each a real gRPC Watch stream, same grpc-js
- *   stack, same 200 streams per channel), both on the same number of worker threads (fleet.ts). One change (`apply` of one
+ *   against 1,000 watchers over 3 etcd members (each a real gRPC Watch stream, 200 streams per
+ *   connection as our agents have; on grpc-js, what a Node.js etcd client is built on, or with
+ *   --watch-client h2 on the small client our agents use), both on the same number of worker threads (fleet.ts). One change (`apply` of one
  *   service / one put) at a time; the time from sending it to the last agent's ACK (the last
  *   watcher's event), p50/p99/max over the changes.
  * - failover: SIGKILL of a controller (a follower) serving about a third of the agents: the
@@ -15,6 +16,7 @@
  * - memory per connected agent: the controllers' (members') settled RSS (settledRssMB) with all
  *   the agents connected minus with half of them, divided by the other half.
  */
+import type { WatchClient } from './etcd-watchers.js';
 import { MeshClient } from '../src/api/mesh-client.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import type { EtcdCluster } from './etcd.js';
@@ -56,6 +58,8 @@ export interface AgentBenchConfig {
   readonly agents: number;
   /** Threads the agents (watchers) run on, the same for both systems. */
   readonly threads: number;
+  /** The gRPC client etcd's watchers use. */
+  readonly watchClient: WatchClient;
   readonly changes: number;
   /** Changes made and waited for, untimed, before the timed ones (both systems alike). */
   readonly warmupChanges: number;
@@ -211,7 +215,7 @@ export async function etcdWatchers(c: EtcdCluster, cfg: AgentBenchConfig): Promi
   const addresses = c.clientPorts().map((p) => `127.0.0.1:${p}`);
   const key = 'bench/agents/config';
   let revision = await c.put(key, 'v-1');
-  const fleet = new Fleet(cfg.threads, { kind: 'etcd', endpoints: addresses, key, seed: 13 });
+  const fleet = new Fleet(cfg.threads, { kind: 'etcd', endpoints: addresses, key, seed: 13, watchClient: cfg.watchClient });
   try {
     const half = Math.floor(cfg.agents / 2);
     const watching = async (n: number): Promise<void> => {

@@ -38,6 +38,7 @@ import {
   type Workload,
 } from './report.js';
 import { histogram, median, percentileMs, round, samplePercentile } from './stats.js';
+import { isWatchClient, type WatchClient } from './etcd-watchers.js';
 import type { BenchCluster, SystemDriver, SystemName } from './system.js';
 import { preload, runLoad, type LoadResult, type Op } from './workloads.js';
 
@@ -68,6 +69,7 @@ const program = new Command()
   .option('--changes <n>', 'changes timed in the agent fan-out (default 20, full 50)')
   .option('--warmup-changes <n>', 'changes made before the timed ones, untimed, in the agent fan-out (default 20)')
   .option('--agent-threads <n>', 'worker threads the agents (watchers) run on, the same for both systems (default 1)')
+  .option('--watch-client <client>', "the gRPC client etcd's watchers use: grpc-js (what a Node.js etcd client is built on) or h2 (the small client our agents use)", 'grpc-js')
   .option('--node-args <args>', "node options for our controllers, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile them", '')
   .parse();
 
@@ -91,6 +93,7 @@ interface Opts {
   changes?: string;
   agentThreads?: string;
   warmupChanges?: string;
+  watchClient: string;
   nodeArgs: string;
 }
 const opts = program.opts<Opts>();
@@ -112,6 +115,7 @@ for (const [name, v, least] of [
 for (const [name, v] of [['--scale-nodes', opts.scaleNodes], ['--scale-clients', opts.scaleClients]] as const) {
   if (v !== undefined && !v.split(',').every((x) => /^[1-9][0-9]*$/.test(x.trim()))) program.error(`${name}: expected positive whole numbers separated by commas, found ${JSON.stringify(v)}`);
 }
+const watchClient: WatchClient = isWatchClient(opts.watchClient) ? opts.watchClient : program.error(`--watch-client: expected grpc-js or h2, found ${JSON.stringify(opts.watchClient)}`);
 const nodeArgs = opts.nodeArgs.split(' ').filter((a) => a !== '');
 const startOurs = (nodes: number): Promise<OursCluster> => OursCluster.start(nodes, { nodeArgs });
 const cfg = {
@@ -393,10 +397,10 @@ async function main(): Promise<void> {
   }
 
   if (parts.has('agents')) {
-    log(`agents: ${cfg.agents} agents over 3 controllers${drivers.length > 1 ? ` and ${cfg.agents} watchers over 3 etcd members` : ''}, ${cfg.changes} changes each after ${cfg.warmupChanges} untimed, then a kill of the controller (member) serving a third`);
+    log(`agents: ${cfg.agents} agents over 3 controllers${drivers.length > 1 ? ` and ${cfg.agents} watchers over 3 etcd members (their client: ${watchClient})` : ''}, ${cfg.changes} changes each after ${cfg.warmupChanges} untimed, then a kill of the controller (member) serving a third`);
     for (const d of ordered(drivers, 1)) {
       await withCluster(d, 3, async (c) => {
-        const agentCfg = { agents: cfg.agents, changes: cfg.changes, warmupChanges: cfg.warmupChanges, threads: cfg.agentThreads, log };
+        const agentCfg = { agents: cfg.agents, changes: cfg.changes, warmupChanges: cfg.warmupChanges, threads: cfg.agentThreads, watchClient, log };
         const r: { fanout: FanoutResult; failover: AgentFailoverResult } = c instanceof OursCluster ? await oursAgents(c, agentCfg) : await etcdWatchers(c as EtcdCluster, agentCfg);
         const f = r.fanout;
         const k = r.failover;

@@ -18,7 +18,7 @@ const port = parentPort!;
 const abs = (t: number): number => performance.timeOrigin + t;
 
 const swarm = config.kind === 'ours' ? new Swarm({ count: 0, controllers: config.endpoints, prefix: `agent-w${config.worker}-`, seed: config.seed }) : null;
-const watchers = config.kind === 'etcd' ? new Watchers(config.endpoints, config.key ?? 'bench/agents/config') : null;
+const watchers = config.kind === 'etcd' ? new Watchers(config.endpoints, config.key ?? 'bench/agents/config', config.watchClient ?? 'grpc-js') : null;
 const tracked = new Set<number>();
 tuneForServing();
 

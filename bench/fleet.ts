@@ -6,6 +6,7 @@
  *
  * Times cross threads as absolute milliseconds (performance.timeOrigin + performance.now()).
  */
+import type { WatchClient } from './etcd-watchers.js';
 import { Worker } from 'node:worker_threads';
 
 export type FleetKind = 'ours' | 'etcd';
@@ -15,6 +16,8 @@ export interface FleetConfig {
   readonly endpoints: readonly string[];
   /** etcd: the key the watchers watch. */
   readonly key?: string;
+  /** etcd: the watchers' gRPC client (default grpc-js). */
+  readonly watchClient?: WatchClient;
   readonly seed: number;
 }
 
