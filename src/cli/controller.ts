@@ -29,6 +29,7 @@ import { checkStartable } from './start-checks.js';
 import { traceMilestone } from '../util/trace.js';
 import { ConfigReloader } from '../config/config-reload.js';
 import { applyConfigReload } from './config-reload-apply.js';
+import { usageLine } from './usage-line.js';
 
 const program = new Command()
   .name('controller')
@@ -43,7 +44,7 @@ const program = new Command()
     '\nAlso: controller recover --config FILE --id ID [--members ID,...]   (after losing a quorum for good; see controller recover --help)' +
       '\n      controller restore --from FILE --config FILE --id ID   (a new cluster from `ctl snapshot save`; see controller restore --help)',
   )
-  .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  .configureOutput({ outputError: usageLine('controller') });
 
 async function main(): Promise<void> {
   traceMilestone('start.main');
