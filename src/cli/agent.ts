@@ -30,7 +30,7 @@ import { randomSeed, seededRng } from '../util/rng.js';
 import { channelCredentials, parseEndpointList } from './ctl/context.js';
 import { VERSION } from '../node/version.js';
 import { writeTargetProblem } from '../backup/write-target.js';
-import { usageLine } from './usage-line.js';
+import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
 
 interface Opts {
   controllers: string;
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   tuneForServing(); // after the imports: see server-tiering.ts
   capYoungGeneration();
   try {
-    program.parse();
+    parseUnknownOptionsFirst(program, () => program.parse());
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     throw err;

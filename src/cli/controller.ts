@@ -29,7 +29,7 @@ import { checkStartable } from './start-checks.js';
 import { traceMilestone } from '../util/trace.js';
 import { ConfigReloader } from '../config/config-reload.js';
 import { applyConfigReload } from './config-reload-apply.js';
-import { usageLine } from './usage-line.js';
+import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
 
 const program = new Command()
   .name('controller')
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     return process.argv[2] === 'recover' ? runRecover(process.argv.slice(3)) : runRestore(process.argv.slice(3));
   }
   try {
-    program.parse();
+    parseUnknownOptionsFirst(program, () => program.parse());
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     throw err;

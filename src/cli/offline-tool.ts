@@ -7,7 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
 import { checkDataDir } from '../node/data-dir-check.js';
-import { usageLine } from './usage-line.js';
+import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
 
 export interface OfflineTool<O> {
   readonly opts: O;
@@ -24,7 +24,7 @@ export function startOfflineTool<O extends { readonly config: string; readonly i
   };
   command.exitOverride().configureOutput({ outputError: usageLine(command.name()) });
   try {
-    command.parse([...argv], { from: 'user' });
+    parseUnknownOptionsFirst(command, () => command.parse([...argv], { from: 'user' }));
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     throw err;
