@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../src/config/duration.js';
 import { summarize } from './report.js';
 import { runScenario } from './runner.js';
@@ -62,11 +62,11 @@ const program = new Command()
   .option('--list', 'list the scenarios and exit', false)
   .option('--scenario <name>', 'the scenario to run (see --list)')
   .option('--nodes <n>', 'cluster size (default: the scenario\'s)', integer(1, 25))
-  .option('--duration <d>', 'how long the workload and the faults run', duration, 30000)
+  .addOption(new Option('--duration <d>', 'how long the workload and the faults run').argParser(duration).default(30_000, '30s'))
   .option('--seed <n>', 'the seed of the schedule and the workload (default: random, printed)', integer(0, 2 ** 31 - 1))
   .option('--report <file.json>', 'where the JSON report goes; the timeline goes next to it (.html)')
   .option('--base-timeout <d>', "controller.heartbeat.base_timeout of the cluster (default: the scenario's, 500ms but 2s for large-cluster)", duration)
-  .option('--election-timeout <d>', 'raft.election_timeout (heartbeat_interval is a tenth of it)', duration, 1000)
+  .addOption(new Option('--election-timeout <d>', 'raft.election_timeout (heartbeat_interval is a tenth of it)').argParser(duration).default(1_000, '1s'))
   .option('--no-dynamic-adjustment', 'use exactly base_timeout (controller.heartbeat.dynamic_adjustment false)')
   .option('--clients <n>', 'concurrent workload clients', integer(1, 64), 4)
   .option('--registers <n>', 'registers (keys) the clients share', integer(1, 100), 3)

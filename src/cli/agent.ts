@@ -30,6 +30,7 @@ import { randomSeed, seededRng } from '../util/rng.js';
 import { parseEndpointList, streamSecurity } from './ctl/context.js';
 import { VERSION } from '../node/version.js';
 import { writeTargetProblem } from '../backup/write-target.js';
+import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
 
 interface Opts {
   controllers: string;
@@ -59,7 +60,7 @@ const program = new Command()
   .option('--tls-crl <file>', "CRLs (PEM) to check the controllers' certificates against, one current CRL of their CA at least (default: $AGENT_TLS_CRL)")
   .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  .configureOutput({ outputError: usageLine('agent') });
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`agent: ${message}\n`);
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
   tuneForServing(); // after the imports: see server-tiering.ts
   capYoungGeneration();
   try {
-    program.parse();
+    parseUnknownOptionsFirst(program, () => program.parse());
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     throw err;

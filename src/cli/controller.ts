@@ -29,6 +29,7 @@ import { checkStartable } from './start-checks.js';
 import { traceMilestone } from '../util/trace.js';
 import { ConfigReloader } from '../config/config-reload.js';
 import { applyConfigReload } from './config-reload-apply.js';
+import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
 
 const program = new Command()
   .name('controller')
@@ -43,7 +44,7 @@ const program = new Command()
     '\nAlso: controller recover --config FILE --id ID [--members ID,...]   (after losing a quorum for good; see controller recover --help)' +
       '\n      controller restore --from FILE --config FILE --id ID   (a new cluster from `ctl snapshot save`; see controller restore --help)',
   )
-  .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  .configureOutput({ outputError: usageLine('controller') });
 
 async function main(): Promise<void> {
   traceMilestone('start.main');
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     return process.argv[2] === 'recover' ? runRecover(process.argv.slice(3)) : runRestore(process.argv.slice(3));
   }
   try {
-    program.parse();
+    parseUnknownOptionsFirst(program, () => program.parse());
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     throw err;

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/index.js';
 import { checkDataDir } from '../node/data-dir-check.js';
+import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
 
 export interface OfflineTool<O> {
   readonly opts: O;
@@ -21,9 +22,9 @@ export function startOfflineTool<O extends { readonly config: string; readonly i
     process.stderr.write(`${command.name()}: ${message}\n`);
     process.exit(code);
   };
-  command.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  command.exitOverride().configureOutput({ outputError: usageLine(command.name()) });
   try {
-    command.parse([...argv], { from: 'user' });
+    parseUnknownOptionsFirst(command, () => command.parse([...argv], { from: 'user' }));
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     throw err;

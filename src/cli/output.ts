@@ -173,7 +173,10 @@ export function renderAuditEvent(e: AuditEventJson, format: AuditFormat): string
     case 'text': {
       const change = e.from === '' && e.to === '' ? '' : ` ${e.from === '' ? '-' : e.from} -> ${e.to === '' ? '-' : e.to}`;
       const reason = e.reason === '' ? '' : ` (${e.reason})`;
-      return `${printable(`${e.time} ${e.node} ${e.type} ${e.subject}${change}${reason}`)}\n`;
+      // An event about no one (cluster.version) says `-`, as an empty from or to does, so the
+      // columns stay where `awk '{print $5}'` finds them.
+      const subject = e.subject === '' ? '-' : e.subject;
+      return `${printable(`${e.time} ${e.node} ${e.type} ${subject}${change}${reason}`)}\n`;
     }
     default: {
       const unreachable: never = format;

@@ -79,6 +79,8 @@ export class AutopilotDriver {
   private timer: Timer | null = null;
   private lastHeld: string | null = null;
   private lastPreferredVerdict: PreferredLeaderVerdict = { verdict: 'not-leader' };
+  /** The `cluster.preferred_leader` the last round judged: a verdict says nothing of another one. */
+  private lastPreferredFor: string | null = null;
   private backoff: PreferredBackoff = INITIAL_PREFERRED_BACKOFF;
   private offlineSightings: OfflineSightings = NO_SIGHTINGS;
   /** `id@offlineSince` of the records whose wall-clock wait was last warned about: once each. */
@@ -120,12 +122,15 @@ export class AutopilotDriver {
   }
 
   /**
-   * The last round's verdict; on a leader that has had no round yet, judged now (nothing acted
-   * on): a new leader answered "judged by the leader" about itself until its first round, up to
-   * one autopilot interval (e2e/preferred-leader saw it, right after the hand-off).
+   * The last round's verdict; on a leader that has had no round yet, or since the setting
+   * changed, judged now (nothing acted on): a new leader answered "judged by the leader" about
+   * itself until its first round, up to one autopilot interval (e2e/preferred-leader saw it, right
+   * after the hand-off), and `ctl health` right after `ctl config set cluster.preferred_leader c2`
+   * paired c2 with "no preferred leader is set".
    */
   private verdictNow(settings: ClusterSettings): PreferredLeaderVerdict {
-    if (this.lastPreferredVerdict.verdict !== 'not-leader') return this.lastPreferredVerdict;
+    const current = this.lastPreferredVerdict.verdict !== 'not-leader' && this.lastPreferredFor === settings['cluster.preferred_leader'];
+    if (current) return this.lastPreferredVerdict;
     const st = this.port.raftStatus();
     const report = this.report();
     return report === null ? this.lastPreferredVerdict : this.preferredDecision(report, settings, st).verdict;
@@ -290,6 +295,7 @@ export class AutopilotDriver {
       this.port.logger.info({ preferredLeader: preferred, verdict: decision.verdict.verdict }, `preferred leader: ${note}`);
     }
     this.lastPreferredVerdict = decision.verdict;
+    this.lastPreferredFor = preferred;
     if (decision.transferTo === null) return;
     this.events.onTransfer?.(decision.transferTo);
     try {

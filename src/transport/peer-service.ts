@@ -44,6 +44,8 @@ export interface PeerServiceContext {
   readonly isClosed: () => boolean;
   /** Rate-limited by the caller per key. */
   readonly warn: (key: string, obj: object, msg: string) => void;
+  /** The same at info level: what happens on every healthy start and passes by itself. */
+  readonly note: (key: string, obj: object, msg: string) => void;
 }
 
 const MAX_REASON_CHARS = 1024;
@@ -272,7 +274,10 @@ export class PeerService {
     if (!verdict.accept) throw new IdentityRefusal(env.from, verdict.refusal);
     this.ctx.identity.noteHeard(env);
     for (const d of verdict.dropped) {
-      this.ctx.warn(`drop:${env.from}:${d.message.type}`, { from: env.from, type: d.message.type }, `not answering ${d.message.type} from ${env.from}: ${d.why}`);
+      // No rule broken (rule null): held back while this node records the cluster id it first
+      // heard, as every member of a new cluster does once; a warning there alarmed operators.
+      const log = d.rule === null ? this.ctx.note : this.ctx.warn;
+      log(`drop:${env.from}:${d.message.type}`, { from: env.from, type: d.message.type }, `not answering ${d.message.type} from ${env.from}: ${d.why}`);
     }
     return verdict.deliver;
   }

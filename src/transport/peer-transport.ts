@@ -39,7 +39,7 @@ export interface PeerTransportOptions {
   readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
   /** Answers a membership ping with this node's payload; throws PayloadError for one it cannot read. */
   readonly onHeartbeat: (from: string, payload: Uint8Array) => Uint8Array;
-  readonly logger?: { warn(obj: object, msg: string): void };
+  readonly logger?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
   /** Largest snapshot accepted from a peer (default 512 MiB). */
   readonly maxSnapshotBytes?: number;
   /** Per-peer outbound queue bound (default 4096 messages). */
@@ -155,6 +155,7 @@ export class PeerTransport {
       replies: this.replies,
       isClosed: () => this.closed,
       warn: (key, obj, msg) => this.warn(key, obj, msg),
+      note: (key, obj, msg) => this.warn(key, obj, msg, 'info'),
     });
   }
 
@@ -320,7 +321,7 @@ export class PeerTransport {
     }
   }
 
-  private warn(key: string, obj: object, msg: string): void {
+  private warn(key: string, obj: object, msg: string, level: 'warn' | 'info' = 'warn'): void {
     const logger = this.opts.logger;
     if (logger === undefined) return;
     const now = Date.now();
@@ -329,6 +330,7 @@ export class PeerTransport {
     // Keys may carry sender-chosen ids: keep the map bounded.
     if (this.lastWarn.size >= MAX_WARN_KEYS) this.lastWarn.clear();
     this.lastWarn.set(key, now);
-    logger.warn(obj, msg);
+    if (level === 'info') logger.info?.(obj, msg);
+    else logger.warn(obj, msg);
   }
 }

@@ -198,3 +198,14 @@ void t.test('a leader that has had no round yet judges the preferred leader when
   leader.role = 'follower';
   t.same(driver.preferredLeader().note, 'judged by the leader', 'a follower still defers to the leader');
 });
+
+void t.test('right after the preferred leader is set or changed, the note speaks of the new one, not the last round\'s', async (t) => {
+  const { clock, leader, driver } = setup();
+  clock.advance(1_000);
+  t.same(driver.preferredLeader(), { id: null, note: 'no preferred leader is set' }, 'a round judged: none set');
+  leader.settings = { ...leader.settings, 'cluster.preferred_leader': 'c1' };
+  t.same(driver.preferredLeader(), { id: 'c1', note: 'c1 leads' }, 'set between rounds: judged now');
+  clock.advance(1_000);
+  leader.settings = { ...leader.settings, 'cluster.preferred_leader': null };
+  t.same(driver.preferredLeader(), { id: null, note: 'no preferred leader is set' }, 'unset between rounds: judged now');
+});

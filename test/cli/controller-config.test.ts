@@ -63,3 +63,21 @@ void t.test('legal but risky Raft timings: the controller starts and logs a warn
   await cluster.waitForLeader(['c1']);
   t.pass('and runs: a single member elects itself');
 });
+
+void t.test('a command-line mistake is one stderr line named after the binary, exit 2', async (t) => {
+  const AGENT = path.join(path.dirname(CONTROLLER), 'agent.js');
+  const cases: [string, string[], string][] = [
+    [CONTROLLER, [], "controller: required option '-c, --config <file>' not specified"],
+    [CONTROLLER, ['recover', '--config', 'x.yaml'], "controller recover: required option '-i, --id <id>' not specified"],
+    [AGENT, ['--id', 'a1'], "agent: required option '--controllers <list>' not specified"],
+    // A misspelt flag is named as such, not as the required one it stood for.
+    [CONTROLLER, ['--confg', 'x.yaml', '--id', 'c1'], "controller: unknown option '--confg' (Did you mean --config?)"],
+    [CONTROLLER, ['restore', '--form', 'x.snap', '--config', 'x.yaml', '--id', 'c1'], "controller restore: unknown option '--form' (Did you mean --from?)"],
+    [AGENT, ['--controller', '127.0.0.1:1', '--id', 'a1'], "agent: unknown option '--controller' (Did you mean --controllers?)"],
+  ];
+  for (const [bin, args, line] of cases) {
+    const r = await runToExit(bin, args, path.basename(bin), 30_000);
+    t.equal(r.code, 2, `${path.basename(bin)} ${args.join(' ')}: exit 2`);
+    t.equal(r.stderr, `${line}\n`);
+  }
+});

@@ -16,6 +16,7 @@ const BINARIES: Readonly<Record<string, string>> = {
   controller: path.join(root, 'dist/bin/controller.js'),
   agent: path.join(root, 'dist/bin/agent.js'),
   agents: path.join(root, 'dist/src/agent/swarm-cli.js'),
+  chaos: path.join(root, 'dist/chaos/chaos-cli.js'),
 };
 const RUN_TIMEOUT_MS = 30_000;
 

@@ -214,6 +214,9 @@ void t.test('audit json is one object per line with the contract fields in order
     renderAuditEvent(e, 'text'),
     '2026-11-23T10:00:00.000Z c1 member.status c3 online -> offline (heartbeat timeout 2230ms)\n',
   );
+  const clusterVersion = { time: 't', node: 'c1', type: 'cluster.version', subject: '', from: '0.1', to: '0.5', reason: 'every member runs 0.5' };
+  t.equal(renderAuditEvent(clusterVersion, 'text'), 't c1 cluster.version - 0.1 -> 0.5 (every member runs 0.5)\n', 'no subject: `-`, one space apart');
+  t.match(JSON.parse(renderAuditEvent(clusterVersion, 'json')), { subject: '' }, 'JSON as before');
 });
 
 void t.test('status renders as aligned lines or as json', async (t) => {

@@ -8,15 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import t from 'tap';
-import { z } from 'zod';
 import { EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE } from '../../src/api/errors.js';
 import { CONTROLLER_FIELDS } from '../../src/api/controller-rows.js';
 import { buildProgram } from '../../src/cli/ctl/program.js';
-import { rawConfigSchema } from '../../src/config/schema.js';
 import { AUDIT_EVENT_TYPES } from '../../src/membership/audit.js';
 import { Metrics } from '../../src/node/metrics.js';
 import { OtherClusterMetrics } from '../../src/node/other-cluster-metrics.js';
 import { TLS_METRICS } from '../../src/node/tls-metrics.js';
+import { configKeys } from '../helpers/config-keys.js';
 import { REMOVED_EXIT_CODE } from '../../src/node/removal-watch.js';
 import { SETTINGS, SETTING_KEYS } from '../../src/settings/index.js';
 import { packageRoot } from '../../src/transport/proto.js';
@@ -68,22 +67,8 @@ void t.test('list controllers: every JSON field is described', async (t) => {
   for (const field of CONTROLLER_FIELDS) t.ok(text.includes(`\`${field}\``), `${field}`);
 });
 
-/** Dotted key paths of the YAML schema, `cluster.nodes[].id` for list items. */
-function configKeys(schema: z.ZodType, prefix: string, out: string[]): string[] {
-  let s: z.ZodType = schema;
-  while (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
-  if (s instanceof z.ZodObject) {
-    for (const [key, child] of Object.entries(s.shape as Record<string, z.ZodType>)) configKeys(child, prefix === '' ? key : `${prefix}.${key}`, out);
-  } else if (s instanceof z.ZodArray) {
-    configKeys(s.element as z.ZodType, `${prefix}[]`, out);
-  } else {
-    out.push(prefix);
-  }
-  return out;
-}
-
 void t.test('every configuration key is in the reference with its default', async (t) => {
-  const keys = configKeys(rawConfigSchema, '', []);
+  const keys = configKeys();
   t.ok(keys.length > 20, `${keys.length} keys found in the schema`);
   const config = section('Configuration file') + section('Cluster-wide settings');
   for (const key of keys) {

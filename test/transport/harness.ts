@@ -13,6 +13,8 @@ export interface TestNode {
   readonly unreachable: string[];
   readonly snapshotStatus: { peer: string; ok: boolean }[];
   readonly warnings: { obj: object; msg: string }[];
+  /** What the transport logged at info level. */
+  readonly notes: { obj: object; msg: string }[];
   readonly heartbeatsFrom: string[];
   /** Stops the server (abruptly, like a crash) and closes the transport. */
   stop(): void;
@@ -51,6 +53,7 @@ export async function startNode(setup: NodeSetup): Promise<TestNode> {
   const unreachable: string[] = [];
   const snapshotStatus: { peer: string; ok: boolean }[] = [];
   const warnings: { obj: object; msg: string }[] = [];
+  const notes: { obj: object; msg: string }[] = [];
   const heartbeatsFrom: string[] = [];
   const transport = new PeerTransport({
     self: setup.id,
@@ -65,7 +68,7 @@ export async function startNode(setup: NodeSetup): Promise<TestNode> {
       heartbeatsFrom.push(from);
       return payload;
     },
-    logger: { warn: (obj, msg) => warnings.push({ obj, msg }) },
+    logger: { warn: (obj, msg) => warnings.push({ obj, msg }), info: (obj, msg) => notes.push({ obj, msg }) },
     ...setup.options,
   });
   const server = new grpc.Server(peerServerOptions(maxMessageBytes));
@@ -79,6 +82,7 @@ export async function startNode(setup: NodeSetup): Promise<TestNode> {
     unreachable,
     snapshotStatus,
     warnings,
+    notes,
     heartbeatsFrom,
     stop: () => {
       server.forceShutdown();

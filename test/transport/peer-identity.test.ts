@@ -116,6 +116,25 @@ void t.test('envelopes carry cluster id and incarnation, and the receiver hears 
   t.ok(r1.heard.some((e) => e.from === 'n2' && e.incarnation === INC(2)), 'the pinger hears the ponger');
 });
 
+void t.test('messages held back while the cluster id is recorded are logged at info; a vote refused by a rule, at warn', async (t) => {
+  const dropping = (why: string, rule: 5 | null): Recorded => {
+    const r = identityOf('n2', INC(2));
+    return { ...r, identity: { ...r.identity, judgeBatch: (_env, ms) => ({ accept: true, deliver: [], dropped: ms.map((message) => ({ message, why, rule })), adopt: null, creationSeen: true }) } };
+  };
+  const n1 = await node(t, 'n1', identityOf('n1', INC(1)));
+  const adopting = await node(t, 'n2', dropping('recording the cluster id first', null));
+  n1.transport.setPeer('n2', adopting.address);
+  n1.transport.send([heartbeat('n1', 'n2')]);
+  await waitFor(() => adopting.notes.length > 0, 'the note');
+  t.match(adopting.notes[0], { obj: { from: 'n1', type: 'Heartbeat' }, msg: 'not answering Heartbeat from n1: recording the cluster id first' });
+  t.same(adopting.warnings, [], 'every member of a new cluster does this once: no warning');
+  const refusing = await node(t, 'n3', dropping('n3 does not vote until cluster aa has recorded its incarnation', 5));
+  n1.transport.setPeer('n3', refusing.address);
+  n1.transport.send([{ ...heartbeat('n1', 'n3') }]);
+  await waitFor(() => refusing.warnings.length > 0, 'the warning');
+  t.match(refusing.warnings[0], { msg: /^not answering Heartbeat from n1: n3 does not vote/ });
+});
+
 void t.test("a refused batch is refused on both sides, with the refusal's code", async (t) => {
   const r1 = identityOf('n1', INC(11)); // a replaced data dir: n1 is recorded as INC(1)
   const r2 = identityOf('n2', INC(2));

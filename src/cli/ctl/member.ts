@@ -4,16 +4,16 @@
  */
 import { Option, type Command } from 'commander';
 import type { MembersJson } from '../../api/answers.js';
-import { ApiError, UsageError } from '../../api/errors.js';
+import { UsageError } from '../../api/errors.js';
 import { parseHostPort } from '../../config/host-port.js';
 import { formatDuration } from '../cell-format.js';
 import { renderMembers } from '../output.js';
 import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import { positiveDurationArg, type Session } from './context.js';
 import { registerMemberList } from './member-list.js';
+import { waitForVoter } from './member-wait.js';
 
 export const DEFAULT_WAIT_MS = 5 * 60_000;
-const WAIT_POLL_MS = 500;
 
 /** One line: what happened (or that nothing had to), what comes next, and the configuration. */
 function report(done: string, m: MembersJson): string {
@@ -34,32 +34,6 @@ async function promotedByLeader(session: Session, autoPromote: boolean): Promise
   if (autoPromote) return true;
   const answer = await session.client().configGet('autopilot.promote_learners');
   return answer.settings.find((s) => s.key === 'autopilot.promote_learners')?.value === 'true';
-}
-
-/** Polls the member list until `id` is a voter or the time is up; the configuration then. */
-async function waitForVoter(session: Session, id: string, timeoutMs: number): Promise<Pick<MembersJson, 'voters' | 'learners'>> {
-  const deadline = session.io.now() + timeoutMs;
-  for (;;) {
-    const list = await session.operator().memberList();
-    const m = list.members.find((x) => x.id === id);
-    if (m === undefined) throw new ApiError('UNKNOWN_NODE', `${id} is no longer a member (removed while waiting)`);
-    if (m.role === 'voter') {
-      const ids = (role: string): string[] => list.members.filter((x) => x.role === role).map((x) => x.id);
-      return { voters: ids('voter'), learners: ids('learner') };
-    }
-    // A learner added with --learner waits for an operator: there is nothing to wait for.
-    if (!(await promotedByLeader(session, m.autoPromote))) {
-      throw new ApiError(
-        'FAILED_PRECONDITION',
-        `${id} was added with --learner and autopilot.promote_learners is off, so only \`ctl member promote ${id}\` makes it a voter: --wait has nothing to wait for`,
-      );
-    }
-    if (session.io.now() >= deadline) {
-      const why = m.status === 'online' ? 'the leader\'s log says why (`learner ' + id + ': ...`)' : 'is it running with --join?';
-      throw new ApiError('TIMEOUT', `${id} is still a learner after ${formatDuration(timeoutMs)}, ${m.status}: ${why} (see \`ctl member list\`)`);
-    }
-    await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
-  }
 }
 
 export function registerMember(program: Command, session: Session): void {
@@ -83,7 +57,17 @@ export function registerMember(program: Command, session: Session): void {
       if (opts.output === 'text') session.io.out(report(`added ${id} as a learner`, members));
       else if (!waits) printChange(session, opts.output, '', changeJson(id, members));
       if (!waits) return;
-      const after = await waitForVoter(session, id, opts.waitTimeout);
+      const after = await waitForVoter(
+        {
+          listMembers: () => session.operator().memberList(),
+          promotedByLeader: (autoPromote) => promotedByLeader(session, autoPromote),
+          now: () => session.io.now(),
+          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+          warn: (line) => session.io.err(line),
+        },
+        id,
+        opts.waitTimeout,
+      );
       printChange(session, opts.output, `${id} is a voter\n`, changeJson(id, { ...members, ...after }));
     });
   member
