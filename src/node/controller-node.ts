@@ -742,10 +742,11 @@ export class ControllerNode {
   /**
    * Why a restart with `next` (the config file read again) would be refused (exit 2): its own
    * address is not the one the cluster dials, or its cluster.name not the one its peers run;
-   * null when nothing is known against it.
+   * or would start empty (its data_dir moved to one holding no Raft state); null when nothing is
+   * known against it.
    */
   restartProblem(next: NodeConfig): string | null {
-    return restartProblem(next, this.config.clusterName, this.memberAddresses());
+    return restartProblem(next, this.config, this.memberAddresses());
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
