@@ -16,6 +16,7 @@
  * leader does not know its predecessor's writes in flight, and writes forwarded to a leader are
  * reserved there, so the overshoot is at most what one leader change leaves in flight.
  */
+import type { DiskFloor } from './disk-floor.js';
 import { ServiceFailure } from './service-error.js';
 
 /** How often the kinds that keep no running size (agents, members, ...) are serialized to count them. */
@@ -35,6 +36,8 @@ export class StateQuota {
     readonly quotaBytes: number,
     private readonly state: SnapshotSized,
     private readonly now: () => number,
+    /** The leader's free disk, judged before the quota (disk-floor.ts); absent: not judged. */
+    private readonly disk?: DiskFloor,
   ) {}
 
   /** The state's size as last counted (an upper bound of its snapshot's length). */
@@ -55,10 +58,11 @@ export class StateQuota {
 
   /**
    * Throws NO_SPACE when `growth` more (snapshot length) would take the state, with the writes
-   * reserved in flight, past the quota.
+   * reserved in flight, past the quota, or leave the leader's disk below its floor.
    */
   check(growth: number, what: string): void {
     if (growth <= 0) return;
+    this.disk?.check(growth, what);
     const used = this.used();
     if (used + this.reservedBytes + growth <= this.quotaBytes) return;
     const inFlight = this.reservedBytes > 0 ? `, ${this.reservedBytes} more proposed and not yet applied` : '';

@@ -16,6 +16,8 @@ export const DEFAULTS = {
   agentReconnectTimeoutMs: 72 * 60 * 60 * 1_000,
   /** etcd's --quota-backend-bytes: the state a snapshot holds, at most (src/api/state-quota.ts). */
   quotaBytes: 256 * 1024 * 1024,
+  /** Free disk the leader keeps under its data dir (src/api/disk-floor.ts): a full disk stops a controller. */
+  minFreeDiskBytes: 64 * 1024 * 1024,
   /** The mesh's services and routes as one push's JSON, at most (src/api/mesh-bound.ts). */
   maxMeshBytes: 16 * 1024 * 1024,
   /** Above the 50,000 agent streams a controller serves, one connection each (docs/agents.md). */

@@ -98,7 +98,25 @@ export const CONFIG_FILE_MAX_BYTES = 1024 * 1024;
 
 /** The config file's text: a regular file (a FIFO put in its place must not freeze a reload) of at most CONFIG_FILE_MAX_BYTES. */
 export function readConfigFile(file: string): string {
-  return readRegularFileSync(file, CONFIG_FILE_MAX_BYTES).toString('utf8');
+  const bytes = readRegularFileSync(file, CONFIG_FILE_MAX_BYTES);
+  const notText = notUtf8Text(bytes);
+  if (notText !== null) throw new Error(notText);
+  return bytes.toString('utf8');
+}
+
+/**
+ * Why `bytes` is no UTF-8 text YAML can hold; null when it may be. A file saved as UTF-16 (an
+ * editor's "Unicode") was refused as `expected a mapping, found the string "��c\u0000l\u0000..."`,
+ * 2.7 KB of it on one line (attack round 13): the cause is named instead.
+ */
+export function notUtf8Text(bytes: Buffer): string | null {
+  const bom = bytes.subarray(0, 2).toString('hex');
+  if (bom === 'fffe' || bom === 'feff') {
+    return `it is UTF-16 text (it starts with the byte-order mark ${bom.toUpperCase().replace(/(..)(..)/, '$1 $2')}): save it as UTF-8`;
+  }
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) return `it holds a NUL byte at offset ${nul}: not a text file (UTF-16 without a byte-order mark, or binary?); save it as UTF-8 text`;
+  return null;
 }
 
 function describeFsError(err: unknown): string {

@@ -115,6 +115,7 @@ export function resolveConfig(raw: RawConfig, file: string): Resolved {
       resourcesCacheTtlMs: controller.resources_cache_ttl ?? DEFAULTS.resourcesCacheTtlMs,
       agentReconnectTimeoutMs: controller.agent_reconnect_timeout ?? DEFAULTS.agentReconnectTimeoutMs,
       quotaBytes: controller.quota_bytes ?? DEFAULTS.quotaBytes,
+      minFreeDiskBytes: controller.min_free_disk_bytes ?? DEFAULTS.minFreeDiskBytes,
       maxMeshBytes: controller.max_mesh_bytes ?? DEFAULTS.maxMeshBytes,
       maxConnections: controller.max_connections ?? DEFAULTS.maxConnections,
       maxPendingHandshakes: controller.max_pending_handshakes ?? DEFAULTS.maxPendingHandshakes,

@@ -131,6 +131,8 @@ const controller = z.strictObject({
   agent_reconnect_timeout: duration(Number.MAX_SAFE_INTEGER).optional(),
   // A snapshot is one JSON text, and V8's strings end at 512 MiB: room is left for the rest.
   quota_bytes: int(1024 * 1024, MAX_QUOTA_BYTES).optional(),
+  // 0 turns the leader's free-disk check off (src/api/disk-floor.ts).
+  min_free_disk_bytes: int(0, Number.MAX_SAFE_INTEGER).optional(),
   // A full push serializes the whole mesh on the serving controller's event loop.
   max_mesh_bytes: int(64 * 1024, MAX_MESH_BYTES).optional(),
   // The gRPC port's caps (src/transport/connection-caps.ts).

@@ -106,6 +106,8 @@ export interface ClusterConfig {
   readonly agentReconnectTimeoutMs: number;
   /** The leader refuses writes that would take the state's snapshot past this many bytes (NO_SPACE); default 256 MiB. */
   readonly quotaBytes: number;
+  /** The leader refuses writes that would leave its data dir's disk with less free than this (NO_SPACE); 0: never; default 64 MiB. */
+  readonly minFreeDiskBytes: number;
   /** The leader refuses applies, and controllers hold back publishes, that would take the mesh's push JSON past this; default 16 MiB. */
   readonly maxMeshBytes: number;
   /** Connections the gRPC port holds at most; a new one past it is closed; default 60,000. */

@@ -73,6 +73,8 @@ import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
 import { PeerContacts } from './peer-contact.js';
 import { cutOffReason, describeRefusals } from '../api/quorum-guard.js';
 import { StateQuota } from '../api/state-quota.js';
+import { DiskFloor } from '../api/disk-floor.js';
+import { DISK_READ_EVERY_MS, readDiskFree } from './disk-free.js';
 import { listenGrpc } from './grpc-listener.js';
 import type { GuardedListener } from '../transport/guarded-listener.js';
 import { traceMilestone } from '../util/trace.js';
@@ -154,7 +156,8 @@ export class ControllerNode {
         ),
     });
     const sm = new ObservedStateMachine();
-    const quota = new StateQuota(config.quotaBytes, sm, () => performance.now());
+    const diskFloor = new DiskFloor({ minFreeBytes: config.minFreeDiskBytes, dataDir: config.dataDir, self: self.id });
+    const quota = new StateQuota(config.quotaBytes, sm, () => performance.now(), diskFloor);
     const metrics = new Metrics(self.id, VERSION);
     const agentGate = tlsInForce?.agentGate ?? null;
     const watches = watchApplies(sm, metrics);
@@ -674,6 +677,8 @@ export class ControllerNode {
       clusterVersion: sm.view(clusterKind).version,
       stateBytes: quota.used(),
       quotaBytes: quota.quotaBytes,
+      diskFreeBytes: diskFloor.free(),
+      minFreeDiskBytes: config.minFreeDiskBytes,
     }));
     if (self.metrics) {
       const https = config.tls?.metrics === true && tlsInForce !== null;
@@ -727,8 +732,12 @@ export class ControllerNode {
       otherClusterProbe.round().catch((err: unknown) => logger.warn({ err }, 'asking the file\'s peers which cluster they answer for failed'));
     });
     const incompleteSweep = systemScheduler.every(INCOMPLETE_SWEEP_MS, () => incomplete.sweep());
+    // The leader's free disk, read in the background: a write is judged on the last reading.
+    const readDisk = (): void => void readDiskFree(config.dataDir).then((free) => { if (free !== null) diskFloor.observe(free); });
+    readDisk();
+    const diskTicker = systemScheduler.every(DISK_READ_EVERY_MS, readDisk);
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker, diskTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
   }
 
   /**
@@ -742,10 +751,11 @@ export class ControllerNode {
   /**
    * Why a restart with `next` (the config file read again) would be refused (exit 2): its own
    * address is not the one the cluster dials, or its cluster.name not the one its peers run;
-   * null when nothing is known against it.
+   * or would start empty (its data_dir moved to one holding no Raft state); null when nothing is
+   * known against it.
    */
   restartProblem(next: NodeConfig): string | null {
-    return restartProblem(next, this.config.clusterName, this.memberAddresses());
+    return restartProblem(next, this.config, this.memberAddresses());
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */

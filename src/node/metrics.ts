@@ -42,6 +42,9 @@ interface ScrapeState {
   /** The state's size as the quota counts it (StateQuota.used()) and controller.quota_bytes. */
   readonly stateBytes: number;
   readonly quotaBytes: number;
+  /** The data dir's free disk at the last reading (null: none yet) and controller.min_free_disk_bytes. */
+  readonly diskFreeBytes: number | null;
+  readonly minFreeDiskBytes: number;
 }
 
 /**
@@ -182,6 +185,8 @@ export class Metrics {
     gauge('membership_view_stale', '1 while this node answers stale: it cannot reach a quorum, or hears one but no leader beyond an ordinary election.', (s) => (s.membership.stale ? 1 : 0));
     gauge('state_size_bytes', "The replicated state's size as controller.quota_bytes counts it: an upper bound of its snapshot's length.", (s) => s.stateBytes);
     gauge('state_quota_bytes', 'controller.quota_bytes: the leader refuses writes that would take state_size_bytes past it (NO_SPACE).', (s) => s.quotaBytes);
+    gauge('controller_data_dir_free_bytes', "Free bytes of the data dir's file system (NaN before the first reading): a full disk stops a controller.", (s) => s.diskFreeBytes ?? NaN);
+    gauge('controller_min_free_disk_bytes', 'controller.min_free_disk_bytes: the leader refuses writes that would leave controller_data_dir_free_bytes below it (NO_SPACE).', (s) => s.minFreeDiskBytes);
     // etcd's proposals_committed/applied are gauges named _total; here they are real counters,
     // counted from this process's start (bindState) by the advance of the indexes.
     const start = (): ScrapeState | null => this.atStart;

@@ -1,10 +1,11 @@
 /**
  * What a running controller knows a restart with its config file, read again on SIGHUP, would
- * be refused for once its peers answer: the file checks alone cannot see it, the replicated
- * state and the name in force can. The reload refuses such a file with these words
- * (src/config/config-reload.ts, RunningChecks) instead of calling its keys "in force after a
- * restart" and leaving the restart to fail (exit 2).
+ * be refused for once its peers answer, or would start empty: the file checks alone cannot see
+ * it, the replicated state, the name and the data dir in force can. The reload refuses such a
+ * file with these words (src/config/config-reload.ts, RunningChecks) instead of calling its keys
+ * "in force after a restart" and leaving the restart to fail (exit 2) or start empty.
  */
+import { dataDirMoveProblem, type DataDirProbe } from './data-dir-move.js';
 import { selfAddressProblem } from './file-addresses.js';
 
 interface Addressed {
@@ -28,9 +29,15 @@ export function clusterNameProblem(file: string, self: string, name: { readonly 
 }
 
 /** The first reason a restart with `next` would be refused, in the words the start uses; null: none known. */
-export function restartProblem(next: { readonly file: string; readonly clusterName: string; readonly self: Addressed }, runningName: string, members: readonly Addressed[]): string | null {
+export function restartProblem(
+  next: { readonly file: string; readonly clusterName: string; readonly self: Addressed; readonly dataDir: string },
+  running: { readonly clusterName: string; readonly dataDir: string },
+  members: readonly Addressed[],
+  probe?: DataDirProbe,
+): string | null {
   return (
     selfAddressProblem(next.file, next.self, members) ??
-    clusterNameProblem(next.file, next.self.id, { file: next.clusterName, running: runningName }, members)
+    clusterNameProblem(next.file, next.self.id, { file: next.clusterName, running: running.clusterName }, members) ??
+    dataDirMoveProblem(next.file, next.self.id, { file: next.dataDir, running: running.dataDir }, probe)
   );
 }

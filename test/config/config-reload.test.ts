@@ -137,7 +137,7 @@ void t.test("a file whose own address is not the cluster's is refused with the w
   fs.writeFileSync(file, base());
   // The running node's view: the cluster dials c1 where the file first put it.
   const members = [{ id: 'c1', address: '127.0.0.1:7101' }, { id: 'c2', address: '127.0.0.1:7102' }];
-  const reloader = ConfigReloader.fromStart(file, 'c1', loadNodeConfig(file, 'c1', dir), (next) => checkStartable(file, next), dir, (next) => restartProblem(next, 'default', members));
+  const reloader = ConfigReloader.fromStart(file, 'c1', loadNodeConfig(file, 'c1', dir), (next) => checkStartable(file, next), dir, (next) => restartProblem(next, { clusterName: 'default', dataDir: next.dataDir }, members));
   fs.writeFileSync(file, base({ logLevel: 'debug' }).replace('127.0.0.1:7101', '127.0.0.1:7191'));
   const moved = reloader.reload();
   t.same(moved, { ok: false, reason: selfAddressProblem(file, { id: 'c1', address: '127.0.0.1:7191' }, members) }, 'refused, not "in force after a restart"');

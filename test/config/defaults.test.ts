@@ -21,6 +21,7 @@ void t.test('a file with only cluster.nodes gets every default', async (t) => {
     resourcesCacheTtlMs: 24 * 3_600_000,
     agentReconnectTimeoutMs: 72 * 3_600_000,
     quotaBytes: 256 * 1024 * 1024,
+    minFreeDiskBytes: 64 * 1024 * 1024,
     maxMeshBytes: 16 * 1024 * 1024,
     maxConnections: 60_000,
     maxPendingHandshakes: 1_024,

@@ -42,6 +42,27 @@ void t.test('a missing file is refused as a config error', async (t) => {
   t.throws(() => loadClusterConfig(dir), { code: 'CONFIG_INVALID', keyPath: '(file)', reason: /directory/ });
 });
 
+void t.test('a file saved as UTF-16, or holding NUL bytes, is refused naming its encoding, not echoed as a string', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const text = `${NODES}`;
+  const write = (name: string, bytes: Buffer): string => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, bytes);
+    return file;
+  };
+  const le = write('le.yaml', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+  t.throws(() => loadClusterConfig(le), { code: 'CONFIG_INVALID', keyPath: '(file)', reason: 'cannot read the config file: it is UTF-16 text (it starts with the byte-order mark FF FE): save it as UTF-8' });
+  const be = write('be.yaml', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]));
+  t.throws(() => loadClusterConfig(be), { code: 'CONFIG_INVALID', reason: /UTF-16 text \(it starts with the byte-order mark FE FF\)/ });
+  const bare = write('bare.yaml', Buffer.from(text, 'utf16le'));
+  t.throws(() => loadClusterConfig(bare), { code: 'CONFIG_INVALID', reason: 'cannot read the config file: it holds a NUL byte at offset 1: not a text file (UTF-16 without a byte-order mark, or binary?); save it as UTF-8 text' });
+  const err = t.throws(() => loadClusterConfig(le)) as ConfigError;
+  t.ok(err.message.length < 300, `one short line: ${err.message.length} characters`);
+  const bom8 = write('bom8.yaml', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+  t.doesNotThrow(() => loadClusterConfig(bom8), "UTF-8's byte-order mark is still read");
+});
+
 void t.test('invalid YAML is refused with its line number', async (t) => {
   const err = refusal(t, `${NODES}raft:\n  heartbeat_interval: [100ms\n`);
   t.equal(err.keyPath, '(yaml)');

@@ -93,6 +93,29 @@ void t.test("SIGHUP with this member's own address moved is refused as the resta
   t.match((cluster.logs.get('c1') ?? []).join(''), `controller: ${cause}`, 'with the cause the reload gave');
 });
 
+void t.test('SIGHUP with data_dir moved to an empty dir is refused: the restart would start the member empty', async (t) => {
+  const { cluster, pid, coded } = await oneNodeRunning(t);
+  const running = `${cluster.dir}/data/c1`;
+  const empty = `${cluster.dir}/new-disk/c1`;
+  fs.mkdirSync(empty, { recursive: true, mode: 0o700 });
+  // A new disk mounted and named in the file before the data was moved onto it.
+  fs.writeFileSync(cluster.configFile, fs.readFileSync(cluster.configFile, 'utf8').replace(`${cluster.dir}/data/\${id}`, `${cluster.dir}/new-disk/\${id}`));
+  cluster.signal('c1', 'SIGHUP');
+  await waitFor(() => coded('CONFIG_RELOAD_FAILED').length + coded('CONFIG_RESTART_NEEDED').length > 0, 'the reload judged');
+  t.equal(coded('CONFIG_RESTART_NEEDED').length, 0, 'not named as in force after a restart');
+  t.match(coded('CONFIG_RELOAD_FAILED')[0], { level: 50, cause: `${cluster.configFile}: controller.data_dir: ${empty} holds no Raft state, but c1 runs on ${running}, which does` });
+  t.equal(cluster.pid('c1'), pid, 'the same process runs on');
+  // The data moved there as the message says: the same file now reloads.
+  t.equal(await cluster.kill('c1', 'SIGTERM'), 0);
+  fs.rmdirSync(empty);
+  fs.renameSync(running, empty);
+  cluster.start('c1');
+  await cluster.explainFailure(cluster.waitForLeader());
+  cluster.signal('c1', 'SIGHUP');
+  await waitFor(() => coded('CONFIG_RELOADED').length > 0, 'the moved data dir reloaded');
+  t.equal(coded('CONFIG_RELOAD_FAILED').length, 1, 'no second refusal');
+});
+
 void t.test('SIGHUP with a listen address another program holds warns that the restart would fail, while there is time to act', async (t) => {
   const { cluster, pid, coded } = await oneNodeRunning(t);
   const [held] = await freePorts(1);

@@ -43,6 +43,8 @@ export interface ClusterOptions {
   readonly agentReconnectTimeout?: string;
   /** controller.quota_bytes (default 256 MiB). */
   readonly quotaBytes?: number;
+  /** controller.min_free_disk_bytes (default 64 MiB). */
+  readonly minFreeDiskBytes?: number;
   /** controller.max_pending_handshakes (default 1,024). */
   readonly maxPendingHandshakes?: number;
   /** controller.max_streams_per_connection (default 1,024). */
@@ -101,6 +103,7 @@ export class ProcessCluster {
       `  state_sync_interval: ${hb.stateSyncInterval ?? '2s'}`,
       ...(opts.agentReconnectTimeout !== undefined ? [`  agent_reconnect_timeout: ${opts.agentReconnectTimeout}`] : []),
       ...(opts.quotaBytes !== undefined ? [`  quota_bytes: ${opts.quotaBytes}`] : []),
+      ...(opts.minFreeDiskBytes !== undefined ? [`  min_free_disk_bytes: ${opts.minFreeDiskBytes}`] : []),
       ...(opts.maxPendingHandshakes !== undefined ? [`  max_pending_handshakes: ${opts.maxPendingHandshakes}`] : []),
       ...(opts.maxStreamsPerConnection !== undefined ? [`  max_streams_per_connection: ${opts.maxStreamsPerConnection}`] : []),
       'raft:',

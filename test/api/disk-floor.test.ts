@@ -1,0 +1,45 @@
+/** controller.min_free_disk_bytes: the leader refuses a write that would leave its disk below the floor. */
+import t from 'tap';
+import { DiskFloor } from '../../src/api/disk-floor.js';
+import { StateQuota } from '../../src/api/state-quota.js';
+import { ServiceFailure } from '../../src/api/service-error.js';
+
+const MiB = 1024 * 1024;
+const floor = (minFreeBytes: number): DiskFloor => new DiskFloor({ minFreeBytes, dataDir: '/var/lib/c1', self: 'c1' });
+
+void t.test('a write needing more than the room above the floor is refused NO_SPACE, naming the disk and its figures', async (t) => {
+  const disk = floor(64 * MiB);
+  disk.observe(70 * MiB);
+  t.doesNotThrow(() => disk.check(3 * MiB, 'put of "a"'), '6 MiB needed, 6 MiB above the floor');
+  const err = t.throws(() => disk.check(3 * MiB + 1, 'put of "a"')) as ServiceFailure;
+  t.equal(err.code, 'NO_SPACE');
+  t.equal(
+    err.message,
+    `put of "a" refused: the disk of c1's data dir /var/lib/c1 has ${70 * MiB} bytes free, and this write needs about ${6 * MiB + 2} above ` +
+      `controller.min_free_disk_bytes ${64 * MiB}; a controller whose disk fills stops (it cannot make a write durable). ` +
+      'Free disk space on the members, delete keys, or lower controller.min_free_disk_bytes',
+  );
+  disk.observe(10 * MiB);
+  t.doesNotThrow(() => disk.check(0, 'delete of "a"'), 'a delete or a write that does not grow passes below the floor');
+  t.doesNotThrow(() => disk.check(-5, 'put of "a"'));
+  disk.observe(200 * MiB);
+  t.doesNotThrow(() => disk.check(3 * MiB, 'put of "a"'), 'room made: judged on the new reading');
+});
+
+void t.test('no reading yet, or a floor of 0: nothing refused', async (t) => {
+  t.doesNotThrow(() => floor(64 * MiB).check(MiB, 'put'), 'before the first reading');
+  const off = floor(0);
+  off.observe(0);
+  t.doesNotThrow(() => off.check(MiB, 'put'));
+  t.equal(off.free(), 0);
+});
+
+void t.test("the state's quota judges the disk first, for every write it guards", async (t) => {
+  const disk = floor(64 * MiB);
+  disk.observe(65 * MiB);
+  const quota = new StateQuota(256 * MiB, { snapshotLength: () => ({ kept: 0, measure: () => 0 }) }, () => 0, disk);
+  t.throws(() => quota.check(MiB, 'put of "a"'), { code: 'NO_SPACE', message: /the disk of c1's data dir/ });
+  await t.rejects(quota.guard(MiB, 'apply of 3 resources', () => Promise.resolve(1)), { code: 'NO_SPACE' });
+  t.equal(quota.reserved(), 0, 'nothing reserved for a refused write');
+  t.equal(await quota.guard(0, 'delete', () => Promise.resolve('deleted')), 'deleted');
+});
