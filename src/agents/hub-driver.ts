@@ -200,6 +200,22 @@ export class HubDriver {
     this.run(this.hub.open(stream, streamIdentity(call.getAuthContext()), this.time.now()));
   }
 
+  /**
+   * Ends, PERMISSION_DENIED, each stream whose caller `judge` now refuses (`CODE: reason`); how
+   * many it ended. The server's door judged a stream's caller once, when it opened: a removed
+   * member's key holding one open would otherwise go on syncing as an agent (attack round 13).
+   */
+  refuseWhere(judge: (call: SyncCall) => string | null): number {
+    let refused = 0;
+    for (const [stream, call] of [...this.calls]) {
+      const why = judge(call);
+      if (why === null) continue;
+      refused += 1;
+      this.run(this.hub.revoke(stream, why, this.time.now()));
+    }
+    return refused;
+  }
+
   /** Entries were applied: new versions to push, claims to follow, transitions to audit. */
   onApplied(): void {
     if (this.stopped) return;

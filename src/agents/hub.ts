@@ -254,6 +254,17 @@ export class AgentHub {
     return [];
   }
 
+  /**
+   * The stream's caller is refused now (its key revoked while the stream lasts: a removed
+   * member's peer certificate): ended PERMISSION_DENIED with `reason`, the agent departing as
+   * when its stream ends.
+   */
+  revoke(stream: StreamId, reason: string, now: number): HubEffect[] {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [{ type: 'close', stream, code: 'denied', reason }];
+    return this.closeSession(s, 'denied', reason, now, true);
+  }
+
   /** New entries were applied to the state machine. */
   applied(now: number): HubEffect[] {
     const out: HubEffect[] = [];

@@ -547,10 +547,11 @@ export class ControllerNode {
     const memberGate = memberKeyGate(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), () => metrics.onCallRefused(GATE_FAILED), memberKeyOpts);
     // A KvSession lasts: judged again at each request, so a member removed while its key holds one open stops writing.
     const memberKeyNow = memberKeyRecheck(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), memberKeyOpts);
-    // Watches and audit follows last too: a removed member's key reading them is ended at the removal.
+    // Watches, audit follows and agent streams last too: a removed member's key holding one is
+    // ended at the removal (an agent stream as well: without tls.agent_ca a peer key may sync as an agent).
     endRevokedMemberStreams = () => {
-      const ended = openStreams.refuseWhere(memberKeyNow);
-      if (ended > 0) logger.warn({ code: 'REVOKED_KEY_STREAMS_ENDED', streams: ended }, `ended ${ended} watch or audit stream(s) of a removed member's key`);
+      const ended = openStreams.refuseWhere(memberKeyNow) + agentsLayer.refuseWhere(memberKeyNow);
+      if (ended > 0) logger.warn({ code: 'REVOKED_KEY_STREAMS_ENDED', streams: ended }, `ended ${ended} watch, audit or agent stream(s) of a removed member's key`);
     };
     const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
     // Streams per connection are capped (past it nghttp2 refuses a stream before grpc-js makes a

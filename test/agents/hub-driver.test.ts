@@ -141,3 +141,31 @@ void t.test('a push larger than one message can carry is not written: the stream
   t.same(ended, [], 'the stream is not ended (gRPC would have, and the agent would come back for the same)');
   t.equal(driver.stats.pushBytes, 0);
 });
+
+void t.test("refuseWhere ends, PERMISSION_DENIED, the streams whose caller is refused now, and only those", async (t) => {
+  const sm = new StateMachine();
+  const driver: HubDriver = hubDriverOn(sm, { readBarrier: () => Promise.resolve(), report: async () => undefined, meshReport: async () => undefined });
+  driver.start();
+  t.teardown(() => driver.stop());
+  const open = (agentId: string): { call: FakeCall; ended: { code?: number; details?: string }[] } => {
+    const call = new FakeCall();
+    const ended: { code?: number; details?: string }[] = [];
+    call.on('error', (e: { code?: number; details?: string }) => ended.push(e));
+    driver.serve(call as unknown as SyncCall);
+    const hello = { type: 'hello' as const, agentId, clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] };
+    call.emit('data', encodeAgentMessage(hello));
+    return { call, ended };
+  };
+  const revoked = open('c3');
+  const kept = open('edge');
+  await waitFor(() => [revoked, kept].every((s) => s.call.written.some((w) => w.type === 'CONTROLLER_MESSAGE_WELCOME')), 'both welcomed', 5000);
+  t.equal(driver.hub.live(Date.now()).length, 2);
+  const n = driver.refuseWhere((call) => (call === (revoked.call as unknown as SyncCall) ? 'NOT_A_MEMBER: removed' : null));
+  t.equal(n, 1, 'one stream refused');
+  t.equal(revoked.ended.length, 1, 'the refused stream ended');
+  t.equal(revoked.ended[0]?.code, 7, 'PERMISSION_DENIED');
+  t.equal(revoked.ended[0]?.details, 'NOT_A_MEMBER: removed', 'naming why');
+  t.same(kept.ended, [], 'the other stream stays open');
+  t.same(driver.hub.live(Date.now()).filter((a) => !a.departing).map((a) => a.id), ['edge'], 'the hub serves the other agent only');
+  t.equal(driver.refuseWhere(() => null), 0, 'nothing refused when the judge lets all through');
+});
