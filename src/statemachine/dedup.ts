@@ -137,7 +137,8 @@ export class ClientTable {
     const full = this.entries.size >= this.maxClients;
     const owner = this.shares === null ? null : recordOwnerOf(client);
     if (this.shares === null || owner === null) return full;
-    return this.shares.hasLost(owner) || (this.shares.hasLost(null) && this.shares.count(null) > 0);
+    // Owners past the bound of those named were forgotten: an owner not named is judged as before owners.
+    return this.shares.hasLost(owner) || (this.shares.hasLost(null) && this.shares.count(null) > 0) || (this.shares.forgotten && full);
   }
 
   private expired(client: ClientTag): ApplyResult {
@@ -161,17 +162,18 @@ export class ClientTable {
    * CLIENT_SHARE_VERSION loads on older members; the owned form after (dedup-snapshot.ts).
    */
   snapshot(): unknown {
-    return this.shares === null ? sharedForm(this.entries) : ownedForm(this.entries, this.shares.lost());
+    return this.shares === null ? sharedForm(this.entries) : ownedForm(this.entries, this.shares.lost(), this.shares.forgotten);
   }
 
   restore(data: unknown): void {
     const image = readTable(data);
     for (const [id, entry] of image.entries) this.entries.set(id, entry);
     if (image.lost !== null) {
-      const shares = new OwnerShares();
+      const shares = new OwnerShares(this.maxClients);
       for (const [id, entry] of image.entries) shares.add(entry.owner, id, entry.index);
       for (const owner of image.lost.dropped) shares.markLost(owner);
       if (image.lost.legacyDropped) shares.markLost(null);
+      if (image.lost.forgotten) shares.markForgotten();
       this.shares = shares;
     }
     this.evict();
@@ -183,7 +185,7 @@ export class ClientTable {
    */
   private shareOut(): void {
     if (this.shares !== null) return;
-    const shares = new OwnerShares();
+    const shares = new OwnerShares(this.maxClients);
     for (const [id, entry] of this.entries) shares.add(null, id, entry.index);
     if (this.entries.size >= this.maxClients) shares.markLost(null);
     this.shares = shares;
