@@ -255,14 +255,14 @@ export class AgentHub {
   }
 
   /**
-   * The stream's caller is refused now (its key revoked while the stream lasts: a removed
-   * member's peer certificate): ended PERMISSION_DENIED with `reason`, the agent departing as
-   * when its stream ends.
+   * The driver ends the stream with `code` and `reason`, the agent departing as when its stream
+   * ends: its caller is refused now (`denied`: its key revoked while the stream lasts, a removed
+   * member's peer certificate), or it does not read what it is sent (`exhausted`).
    */
-  revoke(stream: StreamId, reason: string, now: number): HubEffect[] {
+  end(stream: StreamId, code: CloseCode, reason: string, now: number): HubEffect[] {
     const s = this.streams.get(stream);
-    if (s === undefined) return [{ type: 'close', stream, code: 'denied', reason }];
-    return this.closeSession(s, 'denied', reason, now, true);
+    if (s === undefined) return [{ type: 'close', stream, code, reason }];
+    return this.closeSession(s, code, reason, now, true);
   }
 
   /** New entries were applied to the state machine. */
