@@ -7,6 +7,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { baseCallGuard } from '../transport/base-call-guard.js';
 import { INCOMPLETE_REQUEST_BUDGET_BYTES, INCOMPLETE_REQUEST_STALL_MS, INCOMPLETE_SWEEP_MS, IncompleteRequests } from '../transport/incomplete-requests.js';
+import { UNREAD_ANSWER_BUDGET_BYTES, UNREAD_ANSWER_SWEEP_MS, UnreadAnswers } from '../transport/unread-answers.js';
 import { oneMessageRequests } from '../transport/unended-requests.js';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
@@ -539,7 +540,9 @@ export class ControllerNode {
       () => performance.now(),
       (reason) => metrics.onIncompleteRequestCut(reason),
     );
-    const guard = baseCallGuard({ onCompressed: () => metrics.onCallRefused('COMPRESSED'), onUnendedReset: () => metrics.onUnendedStreamReset(), incomplete });
+    // Unary answers written and not read are held to a budget too (unread-answers.ts).
+    const unread = new UnreadAnswers(UNREAD_ANSWER_BUDGET_BYTES, () => metrics.onUnreadAnswerCut());
+    const guard = baseCallGuard({ onCompressed: () => metrics.onCallRefused('COMPRESSED'), onUnendedReset: () => metrics.onUnendedStreamReset(), incomplete, unread });
     // A member's key acts beyond peer RPCs only while it is a member (member-key-gate.ts); before
     // the first entry is applied, the file's members.
     const isMemberKey = (id: string): boolean => sm.members.get(id) !== null || (sm.members.size === 0 && isConfigured(id));
@@ -728,8 +731,9 @@ export class ControllerNode {
       otherClusterProbe.round().catch((err: unknown) => logger.warn({ err }, 'asking the file\'s peers which cluster they answer for failed'));
     });
     const incompleteSweep = systemScheduler.every(INCOMPLETE_SWEEP_MS, () => incomplete.sweep());
+    const unreadSweep = systemScheduler.every(UNREAD_ANSWER_SWEEP_MS, () => unread.sweep());
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, unreadSweep, otherClusterTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
   }
 
   /**
