@@ -23,7 +23,7 @@ import type { AuthenticatedCall } from '../transport/peer-auth.js';
 import { loadProto, lookupService } from '../transport/proto.js';
 import { strictRequests } from '../transport/strict-decode.js';
 import { Fields } from '../util/untrusted.js';
-import { HubDriver, sessionPrefix } from './hub-driver.js';
+import { HubDriver, sessionPrefix, type SyncCall } from './hub-driver.js';
 import { AGENT_SYNC_SERVICE } from './sync-codec.js';
 import { departureGraceMs } from './hub.js';
 import { agentRows } from './listing.js';
@@ -188,6 +188,11 @@ export class AgentsLayer {
 
   start(): void {
     this.driver.start();
+  }
+
+  /** Ends each agent stream whose caller `judge` now refuses (hub-driver.ts); how many. */
+  refuseWhere(judge: (method: string, call: SyncCall) => string | null): number {
+    return this.driver.refuseWhere((call) => judge(call.getPath(), call));
   }
 
   onApplied(): void {

@@ -23,6 +23,7 @@ import { systemScheduler, type Scheduler, type Timer } from '../util/clock.js';
 import type { LiveAgent, StreamId } from './types.js';
 import type { ControllerFrame } from './sync-codec.js';
 import { PacedFrames } from './paced-frames.js';
+import { StreamBacklog } from './stream-backlog.js';
 import { PUSH_PART_BYTES } from './push-parts.js';
 import { decodeAgentMessage, encodeControllerFrame, encodePushInParts, pushBody, type AgentMessageWire } from './wire.js';
 import { trace, tracing } from '../util/trace.js';
@@ -86,6 +87,10 @@ export class HubDriver {
   private readonly calls = new Map<StreamId, SyncCall>();
   /** Streams whose agent takes a big push in parts (its hello said so), with their paced writer. */
   private readonly paced = new Map<StreamId, PacedFrames>();
+  /** What each stream's transport has not taken yet (stream-backlog.ts). */
+  private readonly backlogs = new Map<StreamId, StreamBacklog>();
+  /** Streams ended for not reading what they were sent. */
+  private unreadEnded = 0;
   private nextStream = 1;
   private ticker: Timer | null = null;
   private pumpScheduled = false;
@@ -164,12 +169,14 @@ export class HubDriver {
     }
     const stream = this.nextStream++;
     this.calls.set(stream, call);
+    this.backlogs.set(stream, new StreamBacklog());
     let ended = false;
     const end = (): void => {
       if (ended) return;
       ended = true;
       this.paced.get(stream)?.close();
       this.paced.delete(stream);
+      this.backlogs.delete(stream);
       if (this.calls.delete(stream)) this.run(this.hub.closed(stream, this.time.now()));
     };
     call.on('data', (w: AgentMessageWire) => {
@@ -198,6 +205,29 @@ export class HubDriver {
     call.on('close', end);
     call.on('cancelled', end);
     this.run(this.hub.open(stream, streamIdentity(call.getAuthContext()), this.time.now()));
+  }
+
+  /**
+   * Ends, PERMISSION_DENIED, each stream whose caller `judge` now refuses (`CODE: reason`); how
+   * many it ended. The server's door judged a stream's caller once, when it opened: a removed
+   * member's key holding one open would otherwise go on syncing as an agent (attack round 13).
+   */
+  refuseWhere(judge: (call: SyncCall) => string | null): number {
+    let refused = 0;
+    for (const [stream, call] of [...this.calls]) {
+      const why = judge(call);
+      if (why === null) continue;
+      refused += 1;
+      this.run(this.hub.end(stream, 'denied', why, this.time.now()));
+    }
+    return refused;
+  }
+
+  /** Ends a stream whose agent does not read what it is sent (stream-backlog.ts). */
+  private endUnread(stream: StreamId, reason: string): void {
+    this.unreadEnded++;
+    if (this.unreadEnded === 1 || this.unreadEnded % 1000 === 0) this.port.logger.warn({ code: 'AGENT_NOT_READING', ended: this.unreadEnded }, `ended an agent stream: ${reason}`);
+    this.run(this.hub.end(stream, 'exhausted', reason, this.time.now()));
   }
 
   /** Entries were applied: new versions to push, claims to follow, transitions to audit. */
@@ -236,33 +266,45 @@ export class HubDriver {
     switch (e.type) {
       case 'send': {
         const call = this.calls.get(e.stream);
-        if (call === undefined) return;
-        if (e.message.type === 'push') {
-          const bytes = pushBody(e.message.plan).byteLength;
-          const limit = this.port.maxPushBodyBytes ?? MAX_PUSH_BODY_BYTES;
-          // gRPC would end the stream (RESOURCE_EXHAUSTED), the agent reconnect and be sent
-          // the same again: not sent, the agent stays STALE and the reason is logged.
-          if (bytes > limit) {
-            this.tooLargePushes++;
-            if (this.tooLargePushes === 1 || this.tooLargePushes % 1000 === 0) {
-              this.port.logger.error({ bytes, limit, resources: e.message.plan.resources, version: e.message.plan.version }, `a configuration push of ${bytes} bytes is over the ${limit} one message can carry; not sent (its agents stay STALE): delete resources, or make agents lazy`);
-            }
-            return;
-          }
-          this.pushBytes += bytes;
-          this.fanoutPushes++;
-          const paced = this.paced.get(e.stream);
-          if (paced !== undefined && (bytes > PUSH_PART_BYTES || paced.busy)) {
-            paced.write(bytes > PUSH_PART_BYTES ? encodePushInParts(e.message) : [encodeControllerFrame(e.message)]);
-            return;
-          }
+        const backlog = this.backlogs.get(e.stream);
+        if (call === undefined || backlog === undefined) return;
+        if (e.message.type !== 'push') {
+          call.write(encodeControllerFrame(e.message), backlog.otherWritten());
+          const over = backlog.othersOverrun();
+          if (over !== null) this.endUnread(e.stream, over);
+          return;
         }
-        call.write(encodeControllerFrame(e.message));
+        const bytes = pushBody(e.message.plan).byteLength;
+        const limit = this.port.maxPushBodyBytes ?? MAX_PUSH_BODY_BYTES;
+        // gRPC would end the stream (RESOURCE_EXHAUSTED), the agent reconnect and be sent
+        // the same again: not sent, the agent stays STALE and the reason is logged.
+        if (bytes > limit) {
+          this.tooLargePushes++;
+          if (this.tooLargePushes === 1 || this.tooLargePushes % 1000 === 0) {
+            this.port.logger.error({ bytes, limit, resources: e.message.plan.resources, version: e.message.plan.version }, `a configuration push of ${bytes} bytes is over the ${limit} one message can carry; not sent (its agents stay STALE): delete resources, or make agents lazy`);
+          }
+          return;
+        }
+        const unread = backlog.beforePush();
+        if (unread !== null) {
+          this.endUnread(e.stream, unread);
+          return;
+        }
+        this.pushBytes += bytes;
+        this.fanoutPushes++;
+        const taken = backlog.pushWritten();
+        const paced = this.paced.get(e.stream);
+        if (paced !== undefined && (bytes > PUSH_PART_BYTES || paced.busy)) {
+          paced.write(bytes > PUSH_PART_BYTES ? encodePushInParts(e.message) : [encodeControllerFrame(e.message)], taken);
+          return;
+        }
+        call.write(encodeControllerFrame(e.message), taken);
         return;
       }
       case 'close': {
         const call = this.calls.get(e.stream);
         this.calls.delete(e.stream);
+        this.backlogs.delete(e.stream);
         this.paced.get(e.stream)?.close();
         this.paced.delete(e.stream);
         call?.emit('error', { code: STATUS_OF[e.code], details: e.reason });

@@ -254,6 +254,17 @@ export class AgentHub {
     return [];
   }
 
+  /**
+   * The driver ends the stream with `code` and `reason`, the agent departing as when its stream
+   * ends: its caller is refused now (`denied`: its key revoked while the stream lasts, a removed
+   * member's peer certificate), or it does not read what it is sent (`exhausted`).
+   */
+  end(stream: StreamId, code: CloseCode, reason: string, now: number): HubEffect[] {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [{ type: 'close', stream, code, reason }];
+    return this.closeSession(s, code, reason, now, true);
+  }
+
   /** New entries were applied to the state machine. */
   applied(now: number): HubEffect[] {
     const out: HubEffect[] = [];

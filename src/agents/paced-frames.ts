@@ -10,7 +10,7 @@ import type { ControllerFrame } from './sync-codec.js';
 export type FrameSink = (frame: ControllerFrame, taken: () => void) => void;
 
 export class PacedFrames {
-  private readonly queue: ControllerFrame[] = [];
+  private readonly queue: { readonly frame: ControllerFrame; readonly last: (() => void) | null }[] = [];
   private writing = false;
   private closed = false;
 
@@ -21,9 +21,10 @@ export class PacedFrames {
     return this.writing || this.queue.length > 0;
   }
 
-  write(frames: readonly ControllerFrame[]): void {
+  /** `taken`: called once the transport took the last of `frames`. */
+  write(frames: readonly ControllerFrame[], taken: (() => void) | null = null): void {
     if (this.closed) return;
-    for (const f of frames) this.queue.push(f);
+    frames.forEach((frame, i) => this.queue.push({ frame, last: i === frames.length - 1 ? taken : null }));
     if (!this.writing) this.next();
   }
 
@@ -34,12 +35,15 @@ export class PacedFrames {
   }
 
   private next(): void {
-    const frame = this.closed ? undefined : this.queue.shift();
-    if (frame === undefined) {
+    const item = this.closed ? undefined : this.queue.shift();
+    if (item === undefined) {
       this.writing = false;
       return;
     }
     this.writing = true;
-    this.sink(frame, () => this.next());
+    this.sink(item.frame, () => {
+      item.last?.();
+      this.next();
+    });
   }
 }

@@ -7,6 +7,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { baseCallGuard } from '../transport/base-call-guard.js';
 import { INCOMPLETE_REQUEST_BUDGET_BYTES, INCOMPLETE_REQUEST_STALL_MS, INCOMPLETE_SWEEP_MS, IncompleteRequests } from '../transport/incomplete-requests.js';
+import { UNREAD_ANSWER_BUDGET_BYTES, UNREAD_ANSWER_SWEEP_MS, UnreadAnswers } from '../transport/unread-answers.js';
 import { oneMessageRequests } from '../transport/unended-requests.js';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
@@ -542,7 +543,9 @@ export class ControllerNode {
       () => performance.now(),
       (reason) => metrics.onIncompleteRequestCut(reason),
     );
-    const guard = baseCallGuard({ onCompressed: () => metrics.onCallRefused('COMPRESSED'), onUnendedReset: () => metrics.onUnendedStreamReset(), incomplete });
+    // Unary answers written and not read are held to a budget too (unread-answers.ts).
+    const unread = new UnreadAnswers(UNREAD_ANSWER_BUDGET_BYTES, () => metrics.onUnreadAnswerCut());
+    const guard = baseCallGuard({ onCompressed: () => metrics.onCallRefused('COMPRESSED'), onUnendedReset: () => metrics.onUnendedStreamReset(), incomplete, unread });
     // A member's key acts beyond peer RPCs only while it is a member (member-key-gate.ts); before
     // the first entry is applied, the file's members.
     const isMemberKey = (id: string): boolean => sm.members.get(id) !== null || (sm.members.size === 0 && isConfigured(id));
@@ -550,10 +553,11 @@ export class ControllerNode {
     const memberGate = memberKeyGate(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), () => metrics.onCallRefused(GATE_FAILED), memberKeyOpts);
     // A KvSession lasts: judged again at each request, so a member removed while its key holds one open stops writing.
     const memberKeyNow = memberKeyRecheck(peerAuth, isMemberKey, (code) => metrics.onCallRefused(code), memberKeyOpts);
-    // Watches and audit follows last too: a removed member's key reading them is ended at the removal.
+    // Watches, audit follows and agent streams last too: a removed member's key holding one is
+    // ended at the removal (an agent stream as well: without tls.agent_ca a peer key may sync as an agent).
     endRevokedMemberStreams = () => {
-      const ended = openStreams.refuseWhere(memberKeyNow);
-      if (ended > 0) logger.warn({ code: 'REVOKED_KEY_STREAMS_ENDED', streams: ended }, `ended ${ended} watch or audit stream(s) of a removed member's key`);
+      const ended = openStreams.refuseWhere(memberKeyNow) + agentsLayer.refuseWhere(memberKeyNow);
+      if (ended > 0) logger.warn({ code: 'REVOKED_KEY_STREAMS_ENDED', streams: ended }, `ended ${ended} watch, audit or agent stream(s) of a removed member's key`);
     };
     const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
     // Streams per connection are capped (past it nghttp2 refuses a stream before grpc-js makes a
@@ -736,8 +740,9 @@ export class ControllerNode {
     const readDisk = (): void => void readDiskFree(config.dataDir).then((free) => { if (free !== null) diskFloor.observe(free); });
     readDisk();
     const diskTicker = systemScheduler.every(DISK_READ_EVERY_MS, readDisk);
+    const unreadSweep = systemScheduler.every(UNREAD_ANSWER_SWEEP_MS, () => unread.sweep());
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, otherClusterTicker, diskTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, unreadSweep, otherClusterTicker, diskTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
   }
 
   /**

@@ -114,6 +114,7 @@ export class Metrics {
   private readonly callRefusals: client.Counter<'code'>;
   private readonly unendedResets: client.Counter;
   private readonly incompleteCuts: client.Counter<'reason'>;
+  private readonly unreadAnswerCuts: client.Counter;
   private readonly metricsCapped: client.Counter<'reason'>;
   private readonly scrapesReused: client.Counter;
   private readonly lag: LagWindow = loopLag.window();
@@ -296,6 +297,11 @@ export class Metrics {
       registers: [this.registry],
     });
     for (const reason of ['budget', 'stalled'] satisfies IncompleteCut[]) this.incompleteCuts.inc({ reason }, 0);
+    this.unreadAnswerCuts = new client.Counter({
+      name: 'client_answers_cut_total',
+      help: "Unary calls reset because the answers written and not read by their clients, all together, passed their budget (256 MiB) and this call's had waited longest.",
+      registers: [this.registry],
+    });
     this.unendedResets = new client.Counter({
       name: 'client_streams_reset_unended_total',
       help: 'Streams reset (RST_STREAM NO_ERROR) after their status was written because the client had not ended its request; the requests of clients that never half-close are not held.',
@@ -324,6 +330,10 @@ export class Metrics {
   /** A stream reset after its status because its client had not ended the request (src/transport/unended-requests.ts). */
   onIncompleteRequestCut(reason: IncompleteCut): void {
     this.incompleteCuts.inc({ reason });
+  }
+
+  onUnreadAnswerCut(): void {
+    this.unreadAnswerCuts.inc();
   }
 
   onUnendedStreamReset(): void {

@@ -5,10 +5,12 @@
  *     [[id, seq, index, result], ...], a record with a print adding [.., hash, what]
  *   owned (from CLIENT_SHARE_VERSION):
  *     {"records": [[id, seq, index, result, hash|null, what|null, owner|null], ...],
- *      "dropped": [owner, ...], "legacyDropped": boolean}
+ *      "dropped": [owner, ...], "legacyDropped": boolean[, "forgotten": true]}
  *
  * Records are in last-applied order. `dropped` names the owners whose records the table evicted
- * or another owner took (owner-shares.ts, dedup.ts); `legacyDropped` says it evicted records written before owners (null owner).
+ * or another owner took (owner-shares.ts, dedup.ts); `legacyDropped` says it evicted records written before owners (null owner);
+ * `forgotten`, written only when true (so a table that never named more owners than it may reads
+ * as before), that owners past that bound were forgotten.
  * A shared-form table is written exactly as before, so members older than the level still read
  * it; the owned form is written only once every member reads it. Both are read, as untrusted input.
  */
@@ -35,6 +37,8 @@ export interface ClientEntry {
 export interface LostOwners {
   readonly dropped: readonly string[];
   readonly legacyDropped: boolean;
+  /** Owners that lost records were forgotten past the table's bound (owner-shares.ts). */
+  readonly forgotten: boolean;
 }
 
 export interface TableImage {
@@ -46,7 +50,7 @@ export interface TableImage {
 /** A print's hash, as read from a snapshot: hex. */
 const PRINT_HASH = /^[0-9a-f]{1,64}$/;
 const FAILURE_CODES: readonly FailureCode[] = ['CAS_FAILED', 'NOT_FOUND', 'STALE_REQUEST', 'INVALID', 'IGNORED', 'CONFLICT'];
-const OWNED_FIELDS = new Set(['records', 'dropped', 'legacyDropped']);
+const OWNED_FIELDS = new Set(['records', 'dropped', 'legacyDropped', 'forgotten']);
 const snapshotError = (m: string): SnapshotError => new SnapshotError(m);
 
 /** The shared form: `entries` must hold no owner. */
@@ -56,10 +60,11 @@ export function sharedForm(entries: ReadonlyMap<string, ClientEntry>): unknown[]
   return out;
 }
 
-export function ownedForm(entries: ReadonlyMap<string, ClientEntry>, lost: readonly OwnerKey[]): unknown {
+export function ownedForm(entries: ReadonlyMap<string, ClientEntry>, lost: readonly OwnerKey[], forgotten: boolean): unknown {
   const records: unknown[] = [];
   for (const [id, e] of entries) records.push([id, e.seq, e.index, e.result, e.print?.hash ?? null, e.print?.what ?? null, e.owner]);
-  return { records, dropped: lost.filter((o): o is string => o !== null), legacyDropped: lost.includes(null) };
+  const form = { records, dropped: lost.filter((o): o is string => o !== null), legacyDropped: lost.includes(null) };
+  return forgotten ? { ...form, forgotten: true } : form;
 }
 
 export function readTable(data: unknown): TableImage {
@@ -69,7 +74,7 @@ export function readTable(data: unknown): TableImage {
   const dropped = f.strings('dropped');
   for (const [i, owner] of dropped.entries()) checkOwner(owner, `clients: dropped ${i}`, 'any');
   if (new Set(dropped).size !== dropped.length) f.fail('field "dropped" must name each owner once');
-  return { entries, lost: { dropped, legacyDropped: f.boolean('legacyDropped') } };
+  return { entries, lost: { dropped, legacyDropped: f.boolean('legacyDropped'), forgotten: f.has('forgotten') ? f.boolean('forgotten') : false } };
 }
 
 function readRecords(items: readonly unknown[], owned: boolean): [string, ClientEntry][] {

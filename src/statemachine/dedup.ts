@@ -27,11 +27,13 @@
  * controller that took the request saw it and wrote into the entry; one owner for every
  * plaintext client; one for the controllers' own report ids), a full table evicts from the owner
  * holding the most records, and "may have dropped" is per owner: an unknown-id retry is refused
- * only when the table evicted records of its owner, or another owner wrote under one of its ids
- * and so took the record (or, while records from before owners remain, evicted one of those:
+ * only when the table evicted records of its owner, or an entry naming no owner took one of its
+ * records (or, while records from before owners remain, evicted one of those:
  * whose it was is unknown). So a flood under one certificate evicts its own
  * records once it holds the most, and other callers' records and retries are untouched. An entry
  * without an owner (proposed below the level) is judged as before: refused when the table is full.
+ * At the level a client id is also its owner's: another owner's request under it is refused
+ * (heldByAnother), so no caller can make another's writes stale or read its cached answers.
  */
 import { CONTROLLER_CLIENT_ID_PREFIX, type ClientTag } from './command.js';
 import { ownedForm, readTable, sharedForm, type ClientEntry } from './dedup-snapshot.js';
@@ -77,6 +79,8 @@ export class ClientTable {
     if (share) this.shareOut();
     const entry = this.entries.get(client.id);
     if (entry === undefined) return client.retry === true && this.mayHaveDropped(client) ? this.expired(client) : null;
+    const taken = this.heldByAnother(client, entry);
+    if (taken !== null) return taken;
     if (client.seq > entry.seq) return null;
     if (client.seq === entry.seq) {
       const clash = entry.print === null ? null : reuseProblem(client, entry.print, printOf());
@@ -92,15 +96,35 @@ export class ClientTable {
     if (previous !== undefined) {
       this.entries.delete(client.id);
       this.shares?.remove(previous.owner, client.id);
-      // Client ids are not owned: another caller writing under this id took the record from its
-      // owner, and evicting it later (as the taker's) must not leave that owner's in-flight
-      // retry unknown-id and applied again. So a record taken counts as one its owner lost.
+      // Another owner's request is refused (heldByAnother), but an entry naming no owner (proposed
+      // below the level) still takes the record, and evicting it later (as ownerless) must not
+      // leave its owner's in-flight retry unknown-id and applied again: it counts as lost.
       // (From the legacy group it is, most often, the same client's first write at the level.)
       if (previous.owner !== null && previous.owner !== owner) this.shares?.markLost(previous.owner);
     }
     this.entries.set(client.id, { seq: client.seq, result, index, print, owner });
     this.shares?.add(owner, client.id, index);
     this.evict();
+  }
+
+  /**
+   * A client id belongs to the owner of its record: another owner's request under it is refused
+   * (INVALID, nothing applied, not recorded), whatever its seq. Before (attack round 13), a caller
+   * that read another's id (a saved snapshot lists them) could write under it with a seq far ahead,
+   * so that client's every later write was refused STALE_REQUEST, or send that client's request
+   * again and be answered with its cached result. A record from before owners, or an entry that
+   * names none (proposed below the level), is judged as before: whose it is, is unknown.
+   */
+  private heldByAnother(client: ClientTag, entry: ClientEntry): ApplyResult | null {
+    if (this.shares === null || entry.owner === null) return null;
+    const owner = recordOwnerOf(client);
+    if (owner === null || owner === entry.owner) return null;
+    const id = JSON.stringify(client.id.length > 64 ? `${client.id.slice(0, 64)}...` : client.id);
+    return failure(
+      'INVALID',
+      `client id ${id} belongs to another caller (its exactly-once record was written under another certificate identity); nothing applied: ` +
+        'a client id is its caller\'s alone, use one of your own (the client library draws a fresh one per client)',
+    );
   }
 
   /**
@@ -113,7 +137,8 @@ export class ClientTable {
     const full = this.entries.size >= this.maxClients;
     const owner = this.shares === null ? null : recordOwnerOf(client);
     if (this.shares === null || owner === null) return full;
-    return this.shares.hasLost(owner) || (this.shares.hasLost(null) && this.shares.count(null) > 0);
+    // Owners past the bound of those named were forgotten: an owner not named is judged as before owners.
+    return this.shares.hasLost(owner) || (this.shares.hasLost(null) && this.shares.count(null) > 0) || (this.shares.forgotten && full);
   }
 
   private expired(client: ClientTag): ApplyResult {
@@ -137,17 +162,18 @@ export class ClientTable {
    * CLIENT_SHARE_VERSION loads on older members; the owned form after (dedup-snapshot.ts).
    */
   snapshot(): unknown {
-    return this.shares === null ? sharedForm(this.entries) : ownedForm(this.entries, this.shares.lost());
+    return this.shares === null ? sharedForm(this.entries) : ownedForm(this.entries, this.shares.lost(), this.shares.forgotten);
   }
 
   restore(data: unknown): void {
     const image = readTable(data);
     for (const [id, entry] of image.entries) this.entries.set(id, entry);
     if (image.lost !== null) {
-      const shares = new OwnerShares();
+      const shares = new OwnerShares(this.maxClients);
       for (const [id, entry] of image.entries) shares.add(entry.owner, id, entry.index);
       for (const owner of image.lost.dropped) shares.markLost(owner);
       if (image.lost.legacyDropped) shares.markLost(null);
+      if (image.lost.forgotten) shares.markForgotten();
       this.shares = shares;
     }
     this.evict();
@@ -159,7 +185,7 @@ export class ClientTable {
    */
   private shareOut(): void {
     if (this.shares !== null) return;
-    const shares = new OwnerShares();
+    const shares = new OwnerShares(this.maxClients);
     for (const [id, entry] of this.entries) shares.add(null, id, entry.index);
     if (this.entries.size >= this.maxClients) shares.markLost(null);
     this.shares = shares;

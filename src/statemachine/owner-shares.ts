@@ -13,8 +13,14 @@
  * level): the "legacy" group. A full table evicts those first, whoever holds the most: whose they
  * are is unknown, so while any remain after one of them was evicted, an unknown-id retry of every
  * owner is judged as before (dedup.ts); by the other rule they could stay for good (one owner
- * holding as many as they do then evicts its own). The set of owners that lost records only
- * grows: one string per certificate identity that ever held the most.
+ * holding as many as they do then evicts its own).
+ *
+ * The owners that lost records are named up to `maxLost` of them (the table's own bound): past
+ * it the first named is forgotten and the table says so (`forgotten`), and from then on an owner
+ * it does not name is judged as every owner was before owners (dedup.ts: refused when full). Before
+ * (attack round 13) the set only grew: 200,000 puts under fresh owners (a member's forwards may
+ * claim any; a CA may issue as many names) left 190,000 names in every replica and a 24.7 MB
+ * snapshot, outside the state quota.
  *
  * All of it is a function of the applied entries: no time, no randomness.
  */
@@ -40,12 +46,22 @@ export class OwnerShares {
   private readonly groups = new Map<OwnerKey, Map<string, number>>();
   /** Owners the table has evicted a record of (or another owner took one of, dedup.ts), in the order they first lost one. */
   private readonly losers = new Set<OwnerKey>();
+  /** Whether owners that lost records were forgotten to keep `losers` within maxLost. */
+  private forgot = false;
   /**
    * Every owner's standing as of its latest change, and older ones, skipped once found stale: the
    * first current one is the owner to evict from, in O(log owners). Derived from `groups` alone,
    * so a restored table picks as a live one does.
    */
   private readonly standings = new BinaryHeap<Standing>(aheadOf);
+
+  /** `maxLost`: how many owners that lost records are named (the legacy group aside). */
+  constructor(private readonly maxLost: number) {}
+
+  /** Whether some owner that lost records is no longer named: an owner not named may have lost some. */
+  get forgotten(): boolean {
+    return this.forgot;
+  }
 
   /** How many records `owner` holds. */
   count(owner: OwnerKey): number {
@@ -95,7 +111,21 @@ export class OwnerShares {
   }
 
   markLost(owner: OwnerKey): void {
+    if (this.losers.has(owner)) return;
     this.losers.add(owner);
+    if (this.losers.size - (this.losers.has(null) ? 1 : 0) <= this.maxLost) return;
+    // The first named (the legacy group is one flag of its own, never forgotten).
+    for (const first of this.losers) {
+      if (first === null) continue;
+      this.losers.delete(first);
+      break;
+    }
+    this.forgot = true;
+  }
+
+  /** Restored from a snapshot that says owners were forgotten. */
+  markForgotten(): void {
+    this.forgot = true;
   }
 
   /**

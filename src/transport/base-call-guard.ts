@@ -2,7 +2,7 @@
  * The server's first interceptor, the only one that receives grpc-js's base call: it refuses
  * compressed requests before their messages are read (compression-gate.ts), resets a stream
  * left open after its status (unended-requests.ts), counts its unfinished request bytes
- * (incomplete-requests.ts), and files the stream where its handler can reset it
+ * (incomplete-requests.ts) and a unary call's unread answer bytes (unread-answers.ts), and files the stream where its handler can reset it
  * (call-reset.ts). It must come first in the server's list.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -11,6 +11,7 @@ import { fileCallStream } from './call-reset.js';
 import { admitEncoding } from './compression-gate.js';
 import type { IncompleteRequests } from './incomplete-requests.js';
 import { resetUnendedStream } from './unended-requests.js';
+import type { UnreadAnswers } from './unread-answers.js';
 
 export interface BaseCallGuardHooks {
   /** A compressed request was refused. */
@@ -19,12 +20,15 @@ export interface BaseCallGuardHooks {
   readonly onUnendedReset: () => void;
   /** Counts each stream's unfinished request bytes against the port's budget; absent: not counted. */
   readonly incomplete?: IncompleteRequests;
+  /** Counts each unary call's unread answer bytes against the port's budget; absent: not counted. */
+  readonly unread?: UnreadAnswers;
 }
 
 export function baseCallGuard(hooks: BaseCallGuardHooks): grpc.ServerInterceptor {
   return (method, call) => {
     const stream = http2StreamOf(call);
     if (stream !== null) hooks.incomplete?.watch(stream, !method.requestStream);
+    if (stream !== null && !method.responseStream) hooks.unread?.watch(stream);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next({
@@ -39,6 +43,10 @@ export function baseCallGuard(hooks: BaseCallGuardHooks): grpc.ServerInterceptor
             if (stream !== null) resetUnendedStream(stream, hooks.onUnendedReset);
           },
         });
+      },
+      sendMessage: (message, next) => {
+        next(message);
+        if (stream !== null && !method.responseStream) hooks.unread?.written(stream);
       },
     });
   };

@@ -118,7 +118,9 @@ class SimCall extends EventEmitter {
     });
   }
 
-  write(frame: ControllerFrame): boolean {
+  /** The transport takes every message at once (`taken`): the simulated link has no flow control. */
+  write(frame: ControllerFrame, taken?: () => void): boolean {
+    taken?.();
     const m = toMessage(decodeControllerMessage(Buffer.isBuffer(frame) ? decodeControllerWire(frame) : (frame as Exclude<ControllerFrame, Buffer>)));
     const to = this.agent;
     if (m.type === 'push') to.onPushWritten(m);

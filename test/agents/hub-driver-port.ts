@@ -48,11 +48,20 @@ export class FakeCall extends EventEmitter {
     super();
   }
 
-  write(m: ControllerFrame): boolean {
+  /** Write callbacks held back (`holdWrites`): the transport has not taken those messages. */
+  readonly held: (() => void)[] = [];
+  /** While true, written messages are not taken by the transport, as when the agent does not read. */
+  holdWrites = false;
+
+  write(m: ControllerFrame, taken?: () => void): boolean {
     // Pushes come encoded (their shared bytes and the nonce): read them as an agent would.
     this.written.push(Buffer.isBuffer(m) ? decodeControllerWire(m) : m);
     this.writtenAt.push(this.clock());
-    return true;
+    if (taken !== undefined) {
+      if (this.holdWrites) this.held.push(taken);
+      else taken();
+    }
+    return !this.holdWrites;
   }
   getAuthContext(): undefined {
     return undefined;

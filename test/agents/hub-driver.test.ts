@@ -141,3 +141,77 @@ void t.test('a push larger than one message can carry is not written: the stream
   t.same(ended, [], 'the stream is not ended (gRPC would have, and the agent would come back for the same)');
   t.equal(driver.stats.pushBytes, 0);
 });
+
+void t.test("refuseWhere ends, PERMISSION_DENIED, the streams whose caller is refused now, and only those", async (t) => {
+  const sm = new StateMachine();
+  const driver: HubDriver = hubDriverOn(sm, { readBarrier: () => Promise.resolve(), report: async () => undefined, meshReport: async () => undefined });
+  driver.start();
+  t.teardown(() => driver.stop());
+  const open = (agentId: string): { call: FakeCall; ended: { code?: number; details?: string }[] } => {
+    const call = new FakeCall();
+    const ended: { code?: number; details?: string }[] = [];
+    call.on('error', (e: { code?: number; details?: string }) => ended.push(e));
+    driver.serve(call as unknown as SyncCall);
+    const hello = { type: 'hello' as const, agentId, clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] };
+    call.emit('data', encodeAgentMessage(hello));
+    return { call, ended };
+  };
+  const revoked = open('c3');
+  const kept = open('edge');
+  await waitFor(() => [revoked, kept].every((s) => s.call.written.some((w) => w.type === 'CONTROLLER_MESSAGE_WELCOME')), 'both welcomed', 5000);
+  t.equal(driver.hub.live(Date.now()).length, 2);
+  const n = driver.refuseWhere((call) => (call === (revoked.call as unknown as SyncCall) ? 'NOT_A_MEMBER: removed' : null));
+  t.equal(n, 1, 'one stream refused');
+  t.equal(revoked.ended.length, 1, 'the refused stream ended');
+  t.equal(revoked.ended[0]?.code, 7, 'PERMISSION_DENIED');
+  t.equal(revoked.ended[0]?.details, 'NOT_A_MEMBER: removed', 'naming why');
+  t.same(kept.ended, [], 'the other stream stays open');
+  t.same(driver.hub.live(Date.now()).filter((a) => !a.departing).map((a) => a.id), ['edge'], 'the hub serves the other agent only');
+  t.equal(driver.refuseWhere(() => null), 0, 'nothing refused when the judge lets all through');
+});
+
+void t.test('an agent that answers pushes it never read (its transport took none) is ended at the next push; one that reads never is', async (t) => {
+  // Attack round 13: a stream that never read, NACKing by guessed nonce and kept heard by made-up
+  // pongs, had every push kept in the controller's memory (91 MB to 761 MB in 15 s).
+  const sm = new StateMachine();
+  const driver: HubDriver = hubDriverOn(sm, { readBarrier: () => Promise.resolve(), report: async () => undefined, meshReport: async () => undefined });
+  driver.start();
+  t.teardown(() => driver.stop());
+  const open = (agentId: string, pushParts: boolean, reads: boolean): { call: FakeCall; ended: { code?: number; details?: string }[] } => {
+    const call = new FakeCall();
+    call.holdWrites = !reads;
+    const ended: { code?: number; details?: string }[] = [];
+    call.on('error', (e: { code?: number; details?: string }) => ended.push(e));
+    driver.serve(call as unknown as SyncCall);
+    const hello = { type: 'hello' as const, agentId, clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts, epoch: { boot: 'b', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] };
+    call.emit('data', encodeAgentMessage(hello));
+    return { call, ended };
+  };
+  const agents = [open('reader', false, true), open('unread', false, false), open('unread-parts', true, false)];
+  const answered = new Map<FakeCall, number>();
+  /** Each agent NACKs the pushes written to it so far (the unread ones by nonce alone, as a guess would). */
+  const answer = (): void => {
+    for (const { call } of agents) {
+      const pushes = call.written.filter((w) => w.type === 'CONTROLLER_MESSAGE_PUSH');
+      for (const p of pushes.slice(answered.get(call) ?? 0)) call.emit('data', encodeAgentMessage({ type: 'nack', nonce: p.nonce, version: 0, error: 'no' }));
+      answered.set(call, pushes.length);
+    }
+  };
+  for (let i = 1; i <= 6; i++) {
+    sm.apply(sm.appliedIndex + 1, encodeCommand({ kind: 'mesh', op: 'apply', resources: [{ kind: 'service', name: `s${i}`, spec: { protocol: 'http', ports: [80] }, labels: {} }] } as KindCommand));
+    driver.onApplied();
+    const pushed = (c: FakeCall): number => c.written.filter((w) => w.type === 'CONTROLLER_MESSAGE_PUSH').length;
+    await waitFor(() => agents.every(({ call, ended }) => ended.length > 0 || pushed(call) >= Math.min(i, 2)), `pushes after change ${i}`, 5000);
+    answer();
+  }
+  const [reader, unread, parts] = agents as [(typeof agents)[0], (typeof agents)[0], (typeof agents)[0]];
+  await waitFor(() => unread.ended.length > 0 && parts.ended.length > 0, 'the agents that do not read ended', 5000);
+  for (const a of [unread, parts]) {
+    t.equal(a.ended[0]?.code, 8, 'RESOURCE_EXHAUSTED');
+    t.match(a.ended[0]?.details, /has not read its stream: 2 pushes written to it are still unsent/);
+    t.equal(a.call.written.filter((w) => w.type === 'CONTROLLER_MESSAGE_PUSH').length, 2, 'no push written past the two it never took');
+  }
+  t.same(reader.ended, [], 'the agent that reads is never ended');
+  const readerPushes = reader.call.written.filter((w) => w.type === 'CONTROLLER_MESSAGE_PUSH').length;
+  t.ok(readerPushes > 2, `and was pushed past two (${readerPushes}), each after its answer`);
+});

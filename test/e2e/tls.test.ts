@@ -18,6 +18,8 @@ import * as grpc from '@grpc/grpc-js';
 import { controllerMethod, controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import { operatorMethod } from '../../src/api/operator-proto.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
+import { lookupService, loadProto } from '../../src/transport/proto.js';
+import { encodeAgentMessage, type AgentMessageWire, type ControllerMessageWire } from '../../src/agents/wire.js';
 
 void t.test('mutual TLS: clients and peers without a certificate from the cluster CA are refused', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-tls-'));
@@ -123,6 +125,24 @@ void t.test('mutual TLS: clients and peers without a certificate from the cluste
     stream.on('end', () => (state.ended ??= 'end'));
     return state;
   });
+  // An agent stream too: without tls.agent_ca a peer certificate may sync as the agent its CN
+  // names, and the stream would go on taking every configuration push after the removal.
+  const SyncCtor = lookupService(loadProto('agent.proto'), 'controller.agents.AgentSync');
+  const syncer = new SyncCtor(cluster.addresses.get(leader)!, c3Creds);
+  t.teardown(() => syncer.close());
+  const sync = (syncer as unknown as { Sync: () => grpc.ClientDuplexStream<AgentMessageWire, ControllerMessageWire> }).Sync();
+  const agent: { name: string; got: number; ended: grpc.ServiceError | 'end' | null } = { name: 'agent', got: 0, ended: null };
+  sync.on('data', (m: ControllerMessageWire) => {
+    agent.got += 1;
+    // Answered as an agent does, or the stream ends at its heartbeat timeout whatever the removal.
+    if (m.type === 'CONTROLLER_MESSAGE_PING') sync.write(encodeAgentMessage({ type: 'pong', seq: m.seq }));
+  });
+  sync.on('error', (err: grpc.ServiceError) => (agent.ended = err));
+  sync.on('end', () => (agent.ended ??= 'end'));
+  sync.write(encodeAgentMessage({ type: 'hello', agentId: c3, clusterId: '', clusterName: '', hasConfig: false, version: 0, manifest: [], rejectedVersion: null, pushParts: false, epoch: { boot: 'c3-key', seq: 1 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }));
+  await waitFor(() => agent.got >= 1 || agent.ended !== null, "c3's key welcomed as an agent while c3 is a member", 20000);
+  t.equal(agent.ended, null, "c3's agent stream is open while c3 is a member");
+  readers.push(agent);
   const method = controllerMethod('KvSession') as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
   const session = asC3.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
   const answers: KvSessionResponseMsg[] = [];
