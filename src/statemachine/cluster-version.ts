@@ -45,6 +45,14 @@ export const SESSION_EXPIRY_VERSION = '0.4';
 export const CLIENT_SHARE_VERSION = '0.5';
 
 /**
+ * The level from which a client id is its owner's (dedup.ts: another owner's request under it is
+ * refused INVALID) and the owners named as having lost records are bounded by the table's size
+ * (owner-shares.ts; a snapshot may then say some were forgotten, which 0.5 members cannot read).
+ * Both change what a replica decides, so a member below it must not meet them (attack round 13).
+ */
+export const OWNED_CLIENT_ID_VERSION = '0.6';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

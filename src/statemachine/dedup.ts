@@ -73,13 +73,15 @@ export class ClientTable {
    * The answer for a request already seen, or null when it must be applied. `printOf` gives
    * the incoming request's print, asked only when its seq is the recorded one: a different
    * request under that seq is refused (INVALID, not recorded: the first answer still stands
-   * for the first request's retries). `share`: the cluster is at CLIENT_SHARE_VERSION.
+   * for the first request's retries). `share`: the cluster is at CLIENT_SHARE_VERSION; `owned`:
+   * at OWNED_CLIENT_ID_VERSION (a client id is its owner's, and the owners named as having lost
+   * records are bounded). A replica below a level decides as the members that lack it.
    */
-  check(client: ClientTag, printOf: () => RequestPrint | null, share = false): ApplyResult | null {
-    if (share) this.shareOut();
+  check(client: ClientTag, printOf: () => RequestPrint | null, share = false, owned = false): ApplyResult | null {
+    this.raise(share, owned);
     const entry = this.entries.get(client.id);
     if (entry === undefined) return client.retry === true && this.mayHaveDropped(client) ? this.expired(client) : null;
-    const taken = this.heldByAnother(client, entry);
+    const taken = owned ? this.heldByAnother(client, entry) : null;
     if (taken !== null) return taken;
     if (client.seq > entry.seq) return null;
     if (client.seq === entry.seq) {
@@ -89,8 +91,8 @@ export class ClientTable {
     return failure('STALE_REQUEST', `client "${client.id}" request ${client.seq} is older than its latest, ${entry.seq}`);
   }
 
-  record(client: ClientTag, result: ApplyResult, index: number, print: RequestPrint | null, share = false): void {
-    if (share) this.shareOut();
+  record(client: ClientTag, result: ApplyResult, index: number, print: RequestPrint | null, share = false, owned = false): void {
+    this.raise(share, owned);
     const previous = this.entries.get(client.id);
     const owner = this.shares === null ? null : recordOwnerOf(client);
     if (previous !== undefined) {
@@ -105,6 +107,12 @@ export class ClientTable {
     this.entries.set(client.id, { seq: client.seq, result, index, print, owner });
     this.shares?.add(owner, client.id, index);
     this.evict();
+  }
+
+  /** What the cluster's level asks of the table, taken on at the first request at it (never undone). */
+  private raise(share: boolean, owned: boolean): void {
+    if (share) this.shareOut();
+    if (owned) this.shares?.bound();
   }
 
   /**

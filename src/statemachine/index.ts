@@ -109,6 +109,7 @@ export {
   REQUEST_PRINT_VERSION,
   SESSION_EXPIRY_VERSION,
   CLIENT_SHARE_VERSION,
+  OWNED_CLIENT_ID_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

@@ -15,8 +15,8 @@
  * owner is judged as before (dedup.ts); by the other rule they could stay for good (one owner
  * holding as many as they do then evicts its own).
  *
- * The owners that lost records are named up to `maxLost` of them (the table's own bound): past
- * it the first named is forgotten and the table says so (`forgotten`), and from then on an owner
+ * From cluster version OWNED_CLIENT_ID_VERSION the owners that lost records are named up to
+ * `maxLost` of them (the table's own bound): past it the first named is forgotten and the table says so (`forgotten`), and from then on an owner
  * it does not name is judged as every owner was before owners (dedup.ts: refused when full). Before
  * (attack round 13) the set only grew: 200,000 puts under fresh owners (a member's forwards may
  * claim any; a CA may issue as many names) left 190,000 names in every replica and a 24.7 MB
@@ -48,6 +48,8 @@ export class OwnerShares {
   private readonly losers = new Set<OwnerKey>();
   /** Whether owners that lost records were forgotten to keep `losers` within maxLost. */
   private forgot = false;
+  /** Whether `losers` is held within maxLost (from OWNED_CLIENT_ID_VERSION: older members keep every name). */
+  private bounded = false;
   /**
    * Every owner's standing as of its latest change, and older ones, skipped once found stale: the
    * first current one is the owner to evict from, in O(log owners). Derived from `groups` alone,
@@ -113,19 +115,34 @@ export class OwnerShares {
   markLost(owner: OwnerKey): void {
     if (this.losers.has(owner)) return;
     this.losers.add(owner);
-    if (this.losers.size - (this.losers.has(null) ? 1 : 0) <= this.maxLost) return;
-    // The first named (the legacy group is one flag of its own, never forgotten).
-    for (const first of this.losers) {
-      if (first === null) continue;
-      this.losers.delete(first);
-      break;
-    }
-    this.forgot = true;
+    if (this.bounded) this.forgetPastBound();
   }
 
-  /** Restored from a snapshot that says owners were forgotten. */
+  /**
+   * From OWNED_CLIENT_ID_VERSION on (every member forgets alike): hold the names within maxLost
+   * from now on, forgetting at once the first named past it (a table raised from the level below
+   * may name more). Called before every request at the level; never undone.
+   */
+  bound(): void {
+    if (this.bounded) return;
+    this.bounded = true;
+    this.forgetPastBound();
+  }
+
+  /** The first named go (the legacy group is one flag of its own, never forgotten) until maxLost remain. */
+  private forgetPastBound(): void {
+    for (const first of this.losers) {
+      if (this.losers.size - (this.losers.has(null) ? 1 : 0) <= this.maxLost) return;
+      if (first === null) continue;
+      this.losers.delete(first);
+      this.forgot = true;
+    }
+  }
+
+  /** Restored from a snapshot that says owners were forgotten (so it was bounded). */
   markForgotten(): void {
     this.forgot = true;
+    this.bounded = true;
   }
 
   /**

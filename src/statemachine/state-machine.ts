@@ -10,7 +10,7 @@
  */
 import { validateCommand, decodeCommand, type DecodedCommand, type Envelope } from './command.js';
 import { ClientTable, DEFAULT_MAX_CLIENTS } from './dedup.js';
-import { CLIENT_SHARE_VERSION, REQUEST_PRINT_VERSION, clusterKind } from './cluster-version.js';
+import { CLIENT_SHARE_VERSION, OWNED_CLIENT_ID_VERSION, REQUEST_PRINT_VERSION, clusterKind } from './cluster-version.js';
 import { requestPrint, type RequestPrint } from './request-print.js';
 import { describe, Fields, isRecord } from '../util/untrusted.js';
 import { SnapshotError, StateMachineError } from './errors.js';
@@ -253,8 +253,9 @@ export class StateMachine implements ReplicatedStateMachine {
     const printOf = (): RequestPrint | null => (client === null ? null : (print ??= requestPrint(command, client)));
     // Read once, before the command: a set-version entry carries no client tag.
     const share = client !== null && this.supports(CLIENT_SHARE_VERSION);
+    const owned = share && this.supports(OWNED_CLIENT_ID_VERSION);
     if (client !== null) {
-      const seen = this.clients.check(client, printOf, share);
+      const seen = this.clients.check(client, printOf, share, owned);
       if (seen !== null) return seen;
     }
     const ctx = new Context(index, this.rev, (kind) => this.view(kind));
@@ -266,7 +267,7 @@ export class StateMachine implements ReplicatedStateMachine {
       result = failure('INVALID', `kind "${command.kind}" failed to apply: ${errorMessage(err)}`);
     }
     if (ctx.bumped) this.rev = ctx.revision + 1;
-    if (client !== null) this.clients.record(client, result, index, this.printsRequests() ? printOf() : null, share);
+    if (client !== null) this.clients.record(client, result, index, this.printsRequests() ? printOf() : null, share, owned);
     return result;
   }
 

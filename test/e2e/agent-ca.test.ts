@@ -14,6 +14,7 @@ import { scrapeHttps } from '../helpers/https-scrape.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { readSnapshotFile } from '../../src/backup/snapshot-file.js';
+import { CLIENT_SHARE_VERSION, compareClusterVersions } from '../../src/statemachine/index.js';
 import { AgentProc, startWithAgents } from '../agents/agent-procs.js';
 
 void t.test('an agent CA certificate syncs and does nothing else; an operator certificate is no agent', async (t) => {
@@ -93,7 +94,7 @@ void t.test('an agent CA certificate syncs and does nothing else; an operator ce
   // follower's peer certificate and still recorded as the operator's (src/api/caller-owner.ts).
   const client = cluster.client(cluster.ids);
   t.teardown(() => client.close());
-  await waitFor(async () => (await client.status()).clusterVersion === '0.5', 'the cluster version to reach 0.5', 20000);
+  await waitFor(async () => compareClusterVersions(String((await client.status()).clusterVersion), CLIENT_SHARE_VERSION) >= 0, `the cluster version to reach ${CLIENT_SHARE_VERSION}`, 20000);
   const leader = (await client.status()).leader;
   const follower = cluster.ids.find((id) => id !== leader)!;
   const viaFollower = await cluster.ctl(['kv', 'put', 'owned', 'by-operator'], cluster.endpoints([follower]));

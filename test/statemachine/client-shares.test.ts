@@ -236,11 +236,11 @@ void t.test('against a plain model: 1,500 seeded steps pick the same victims, an
   t.same(replica.snapshot(), sm.snapshot());
 });
 
-void t.test("a caller cannot write under another's client id: no stale poisoning, no cached answer, no takeover to flood away", async (t) => {
+void t.test("from 0.6 a caller cannot write under another's client id: no stale poisoning, no cached answer, no takeover to flood away", async (t) => {
   // Any operator reads client ids from a saved snapshot. Before (attack round 13) mallory's put
   // under alice's id with a later seq was applied and took the record: alice's next writes were
   // refused STALE_REQUEST, and mallory sending alice's request again got alice's cached answer.
-  const sm = machine('0.5');
+  const sm = machine('0.6');
   run(sm, put('other', 'x', { id: 'bob-1', seq: 1, owner: 'cn:bob' }));
   const honest: ClientTag = { id: 'alice-1', seq: 5, owner: alice };
   const first = run(sm, put('counter', 'applied-once', honest));
@@ -265,7 +265,30 @@ void t.test("a caller cannot write under another's client id: no stale poisoning
   t.ok((clientsOf(sm) as OwnedTable).dropped.includes(alice), 'and alice counts as having lost that record');
 });
 
-void t.test('seeded interleaving: replicas restored at random points, from any snapshot, across the raise to 0.5, decide and snapshot alike', async (t) => {
+void t.test("at 0.5 (a cluster with a 0.5.0 member) client ids are not owned, as 0.5.0 members judge them: a takeover then a flood does not get the owner's retry applied twice", async (t) => {
+  // Below OWNED_CLIENT_ID_VERSION client ids are not owned (0.5.0 members apply this): mallory moves
+  // alice's record to herself with a later seq, then her flood evicts it as her own. Alice's
+  // in-flight write (applied, answer lost) is then retried: unknown id, and alice lost nothing.
+  const sm = machine('0.5');
+  run(sm, put('other', 'x', { id: 'bob-1', seq: 1, owner: 'cn:bob' }));
+  const honest: ClientTag = { id: 'alice-1', seq: 5, owner: alice };
+  t.match(run(sm, put('counter', 'applied-once', honest)), { ok: true });
+  t.match(run(sm, put('elsewhere', 'm', { id: 'alice-1', seq: 6, owner: mallory })), { ok: true }, 'the id taken over');
+  t.match(run(sm, put('counter', 'applied-once', retry(honest))), { ok: false, code: 'STALE_REQUEST' }, 'meanwhile a retry is stale, not applied');
+  flood(sm, 2 * MAX, mallory);
+  t.notOk(heldIds(sm).includes('alice-1'), 'evicted with mallory\'s own records');
+  t.ok(heldIds(sm).includes('bob-1'), "bob's record stayed");
+  const revision = sm.revision();
+  t.match(run(sm, put('counter', 'applied-twice', retry(honest))), EXPIRED, 'refused: the record alice lost to the takeover may be gone');
+  t.equal(sm.revision(), revision, 'nothing applied');
+  t.same((clientsOf(sm) as OwnedTable).dropped.includes(alice), true, 'alice counts as having lost a record, in the snapshot too');
+  const replica = new StateMachine({ maxClients: MAX });
+  replica.restore(sm.snapshot());
+  t.match(run(replica, put('counter', 'applied-twice', retry({ ...honest, seq: 5 }))), EXPIRED, 'a restored replica decides alike');
+  t.match(run(sm, put('k', 'v', retry({ id: 'bob-new', seq: 1, owner: 'cn:bob' }))), { ok: true }, "an owner whose records were never taken is not affected");
+});
+
+void t.test('seeded interleaving: replicas restored at random points, from any snapshot, across the raises to 0.5 and 0.6, decide and snapshot alike', async (t) => {
   const rng = seededRng(0x0d15ea5e);
   const rand = (n: number): number => rng.int(0, n);
   const live = machine('0.4');
@@ -284,6 +307,8 @@ void t.test('seeded interleaving: replicas restored at random points, from any s
   const owners = [alice, mallory, 'cn:bob', 'plaintext'];
   const seqs = new Map<string, number>();
   const raiseAt = 100 + rand(150);
+  // Then to 0.6, where client ids become owned: takeovers between the two raises still apply.
+  const ownAt = raiseAt + 200 + rand(150);
   let raised = false;
   let mismatches = 0;
   let snapshotsApart = 0;
@@ -292,8 +317,8 @@ void t.test('seeded interleaving: replicas restored at random points, from any s
   const writer = new Map<string, string | undefined>();
   for (let step = 0; step < 1200; step++) {
     let entry: Uint8Array;
-    if (step === raiseAt) {
-      entry = encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.5' });
+    if (step === raiseAt || step === ownAt) {
+      entry = encodeCommand({ kind: 'cluster', op: 'set-version', version: step === raiseAt ? '0.5' : '0.6' });
       raised = true;
     } else {
       const internal = rand(20) === 0;
@@ -330,16 +355,16 @@ void t.test('seeded interleaving: replicas restored at random points, from any s
   const table = clientsOf(live) as OwnedTable;
   t.equal(mismatches, 0, 'every replica answered every entry as the live table did');
   t.equal(snapshotsApart, 0, 'and held byte-identical snapshots after every entry');
-  t.ok(raised && !Array.isArray(table), `raised to 0.5 at entry ${raiseAt + 2}: the owned form`);
+  t.ok(raised && !Array.isArray(table), `raised to 0.5 at entry ${raiseAt + 2} and to 0.6 at entry ${ownAt + 2}: the owned form`);
   // Writes under another owner's id are refused (othersId), so fewer reach the seq checks.
   t.ok(seen.expired >= 20 && seen.stale >= 15 && seen.invalid >= 20 && seen.othersId >= 100 && seen.takeovers >= 100 && seen.ownerless >= 20, `the mix reached every path: ${JSON.stringify(seen)}`);
   t.ok(table.dropped.length >= 3, `owners that lost records: ${table.dropped.join(', ')}`);
 });
 
-void t.test('the owners that lost records are named up to the table bound; past it they are forgotten and judged as before owners', async (t) => {
+void t.test('from 0.6 the owners that lost records are named up to the table bound; past it they are forgotten and judged as before owners', async (t) => {
   // Before (attack round 13) the names only grew: 200,000 puts under fresh owners (a member's
   // forwards may claim any) left 190,000 in every replica, a 24.7 MB snapshot.
-  const sm = machine('0.5');
+  const sm = machine('0.6');
   const first: ClientTag = { id: 'first-1', seq: 1, owner: 'cn:first' };
   t.match(run(sm, put('f', 'once', first)), { ok: true });
   for (let i = 0; i < 20 * MAX; i++) run(sm, put('k', 'x', { id: `one-${i}`, seq: 1, owner: `cn:owner-${i}` }));
@@ -356,7 +381,24 @@ void t.test('the owners that lost records are named up to the table bound; past 
   replica.restore(sm.snapshot());
   t.same(replica.snapshot(), sm.snapshot(), 'a restored replica holds the same table');
   t.match(run(replica, put('f', 'twice', retry(first))), EXPIRED, 'and decides alike');
-  const quiet = machine('0.5');
+  const quiet = machine('0.6');
   run(quiet, put('k', 'v', { id: 'a', seq: 1, owner: alice }));
   t.notOk('forgotten' in (clientsOf(quiet) as object), 'a table that forgot nothing writes the form it wrote before');
+});
+
+void t.test('at 0.5 every owner that lost records stays named, as 0.5.0 members keep them; the raise to 0.6 forgets the first past the bound at once', async (t) => {
+  const sm = machine('0.5');
+  for (let i = 0; i < 4 * MAX; i++) run(sm, put('k', 'x', { id: `one-${i}`, seq: 1, owner: `cn:owner-${i}` }));
+  const before = clientsOf(sm) as OwnedTable & { forgotten?: boolean };
+  t.ok(before.dropped.length > MAX, `more than ${MAX} owners named at 0.5: ${before.dropped.length}`);
+  t.notOk('forgotten' in before, 'and the snapshot form 0.5.0 members read');
+  const replica = new StateMachine({ maxClients: MAX });
+  replica.restore(sm.snapshot());
+  for (const m of [sm, replica]) m.apply(m.appliedIndex + 1, encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.6' }));
+  for (const m of [sm, replica]) run(m, put('k', 'y', { id: 'after-raise', seq: 1, owner: alice }));
+  const after = clientsOf(sm) as OwnedTable & { forgotten?: boolean };
+  t.ok(after.dropped.length <= MAX, `at most ${MAX} named after the first request at 0.6: ${after.dropped.length}`);
+  t.equal(after.forgotten, true);
+  t.notOk(after.dropped.includes('cn:owner-0'), 'the first named went first');
+  t.same(replica.snapshot(), sm.snapshot(), 'a replica restored before the raise holds the same table after it');
 });
