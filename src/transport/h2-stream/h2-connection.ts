@@ -13,8 +13,13 @@ import { BidiCall, type MessageCodec } from './bidi-call.js';
 import type { StreamSecurity } from './stream-security.js';
 import { connectDeadlineMs } from '../stuck-connect.js';
 
-/** What one connection may buffer before nghttp2 refuses more (MB): a few hundred streams' pushes. */
-const MAX_SESSION_MEMORY_MB = 64;
+/**
+ * Node's limit on what one session holds (MB), bytes waiting to be sent included: past it every
+ * new stream is reset ENHANCE_YOUR_CALM for as long as the connection lives, and the connection
+ * stays up, so it is never dialled again. grpc-js sets it out of reach for that reason, and so
+ * does this client: what waits is bounded by what agents write before their watchdog gives up.
+ */
+const MAX_SESSION_MEMORY_MB = Number.MAX_SAFE_INTEGER;
 
 export class H2Connection {
   private session: http2.ClientHttp2Session | null = null;

@@ -1,0 +1,68 @@
+/**
+ * The agents' HTTP/2 connection (src/transport/h2-stream/h2-connection.ts) under load it must
+ * carry as grpc-js's channel did: bytes waiting to be sent on one stream do not stop the others.
+ */
+import t, { type Test } from 'tap';
+import http2 from 'node:http2';
+import { H2Connection, INSECURE, type StreamCallError } from '../../src/transport/h2-stream/index.js';
+import { frameMessage } from '../../src/transport/h2-stream/message-framing.js';
+
+const bytes = { encode: (b: Buffer) => b, decode: (b: Buffer) => b };
+
+/** A gRPC-framed echo server, except that the streams `stalled` picks are never read (a busy or stuck handler). */
+async function echoServer(t: Test, stalled: (index: number) => boolean): Promise<string> {
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.on('error', () => undefined);
+  });
+  let index = 0;
+  server.on('stream', (stream) => {
+    stream.on('error', () => undefined);
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+    if (stalled(index++)) {
+      stream.pause();
+      return;
+    }
+    stream.on('data', () => stream.write(frameMessage(Buffer.from('ok'))));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of sessions) s.destroy();
+    server.close();
+  });
+  const a = server.address();
+  if (a === null || typeof a === 'string') throw new Error('expected a TCP address');
+  return `127.0.0.1:${a.port}`;
+}
+
+/** 'answered', or how the call ended without an answer. */
+async function answer(connection: H2Connection): Promise<string> {
+  const call = connection.open('/test.Chat/Talk', bytes);
+  const outcome = await new Promise<string>((resolve) => {
+    call.on('data', () => resolve('answered'));
+    call.on('end', () => resolve('ended OK without an answer'));
+    call.on('error', (e: StreamCallError) => resolve(`error ${e.code}: ${e.details}`));
+    call.write(Buffer.from('ping'));
+  });
+  call.cancel();
+  return outcome;
+}
+
+void t.test('70 MB waiting on one stream the server does not read: the connection still carries new calls', async (t) => {
+  const address = await echoServer(t, (i) => i === 0);
+  const connection = new H2Connection(address, INSECURE, 1024 * 1024);
+  t.teardown(() => connection.close());
+  const stuck = connection.open('/test.Chat/Talk', bytes);
+  const stuckEnded: string[] = [];
+  stuck.on('error', (e: StreamCallError) => stuckEnded.push(`error ${e.code}: ${e.details}`));
+  stuck.on('end', () => stuckEnded.push('end'));
+  const mb = Buffer.alloc(1024 * 1024, 1);
+  for (let i = 0; i < 70; i++) stuck.write(mb);
+  // Answered at once on a healthy connection; before, every call after the 64 MB
+  // maxSessionMemory was reached was reset ENHANCE_YOUR_CALM, for as long as the connection lived.
+  for (let i = 0; i < 3; i++) t.equal(await answer(connection), 'answered', `call ${i + 1} after the stuck stream`);
+  t.same(stuckEnded, [], 'the stream with bytes waiting is not reset by this side');
+  stuck.cancel();
+});
