@@ -1,11 +1,15 @@
 /**
  * The agents' HTTP/2 connection (src/transport/h2-stream/h2-connection.ts) under load it must
- * carry as grpc-js's channel did: bytes waiting to be sent on one stream do not stop the others.
+ * carry as grpc-js's channel did: bytes waiting to be sent on one stream do not stop the others,
+ * and a connection that never becomes HTTP/2 is given up.
  */
 import t, { type Test } from 'tap';
 import http2 from 'node:http2';
 import { H2Connection, INSECURE, type StreamCallError } from '../../src/transport/h2-stream/index.js';
 import { frameMessage } from '../../src/transport/h2-stream/message-framing.js';
+import { status } from '../../src/transport/h2-stream/status-codes.js';
+import { CONNECT_DEADLINE_MS } from '../../src/transport/stuck-connect.js';
+import { hungEndpoint } from '../helpers/hung-endpoint.js';
 
 const bytes = { encode: (b: Buffer) => b, decode: (b: Buffer) => b };
 
@@ -65,4 +69,22 @@ void t.test('70 MB waiting on one stream the server does not read: the connectio
   for (let i = 0; i < 3; i++) t.equal(await answer(connection), 'answered', `call ${i + 1} after the stuck stream`);
   t.same(stuckEnded, [], 'the stream with bytes waiting is not reset by this side');
   stuck.cancel();
+});
+
+void t.test('a server that accepts the connection and never speaks HTTP/2 is given up at the connect deadline', async (t) => {
+  // TCP is up at once (a paused process's backlog, a proxy whose backend is gone): grpc-js's
+  // channel stayed CONNECTING until the server's SETTINGS, and was given up at the deadline.
+  const address = await hungEndpoint(t);
+  const connection = new H2Connection(address, INSECURE, 1024);
+  t.teardown(() => connection.close());
+  const call = connection.open('/test.Chat/Talk', bytes);
+  const outcome = await new Promise<string>((resolve) => {
+    call.on('data', () => resolve('answered'));
+    call.on('end', () => resolve('ended OK'));
+    call.on('error', (e: StreamCallError) => resolve(`error ${e.code}: ${e.details}`));
+    call.write(Buffer.from('ping'));
+    // Twice the deadline: the call must have ended by then.
+    setTimeout(() => resolve('no outcome'), 2 * CONNECT_DEADLINE_MS).unref();
+  });
+  t.equal(outcome, `error ${status.UNAVAILABLE}: no connection to ${address} within ${CONNECT_DEADLINE_MS}ms`);
 });

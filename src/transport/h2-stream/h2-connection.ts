@@ -66,13 +66,16 @@ export class H2Connection {
     };
     const deadline = connectDeadlineMs(this.abandonedInARow);
     const stuck = setTimeout(() => {
-      if (session.connecting === false && !session.destroyed) return;
+      if (session.destroyed) return;
       this.abandonedInARow += 1;
       forget();
       session.destroy(new Error(`no connection to ${this.address} within ${deadline}ms`));
     }, deadline);
     stuck.unref();
-    session.once('connect', () => {
+    // Connected when the server's SETTINGS arrive, as grpc-js's transport is READY: a socket
+    // (or TLS session) that is up but says nothing is no HTTP/2 server yet, and stays
+    // given up at the deadline instead of holding every later call of this connection.
+    session.once('remoteSettings', () => {
       clearTimeout(stuck);
       this.abandonedInARow = 0;
     });
