@@ -1,7 +1,7 @@
 /**
  * The agents' HTTP/2 connection (src/transport/h2-stream/h2-connection.ts) under load it must
  * carry as grpc-js's channel did: bytes waiting to be sent on one stream do not stop the others,
- * and a connection that never becomes HTTP/2 is given up.
+ * a connection that never becomes HTTP/2 is given up, and one left without calls is closed.
  */
 import t, { type Test } from 'tap';
 import http2 from 'node:http2';
@@ -10,6 +10,7 @@ import { frameMessage } from '../../src/transport/h2-stream/message-framing.js';
 import { status } from '../../src/transport/h2-stream/status-codes.js';
 import { CONNECT_DEADLINE_MS } from '../../src/transport/stuck-connect.js';
 import { hungEndpoint } from '../helpers/hung-endpoint.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const bytes = { encode: (b: Buffer) => b, decode: (b: Buffer) => b };
 
@@ -87,4 +88,42 @@ void t.test('a server that accepts the connection and never speaks HTTP/2 is giv
     setTimeout(() => resolve('no outcome'), 2 * CONNECT_DEADLINE_MS).unref();
   });
   t.equal(outcome, `error ${status.UNAVAILABLE}: no connection to ${address} within ${CONNECT_DEADLINE_MS}ms`);
+});
+
+void t.test('a connection without a call is closed once idle, and the next call dials again', async (t) => {
+  const idleMs = 300;
+  // Answers each message at once and again three idle periods later; counts its connections.
+  const sessions = { opened: 0, closed: 0 };
+  const server = http2.createServer();
+  server.on('session', (s) => {
+    sessions.opened += 1;
+    s.on('close', () => (sessions.closed += 1));
+    s.on('error', () => undefined);
+  });
+  server.on('stream', (stream) => {
+    stream.on('error', () => undefined);
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+    stream.on('data', () => {
+      stream.write(frameMessage(Buffer.from('now')));
+      setTimeout(() => stream.destroyed || stream.write(frameMessage(Buffer.from('later'))), 3 * idleMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const a = server.address();
+  if (a === null || typeof a === 'string') throw new Error('expected a TCP address');
+  const connection = new H2Connection(`127.0.0.1:${a.port}`, INSECURE, 1024, idleMs);
+  t.teardown(() => connection.close());
+
+  const call = connection.open('/test.Chat/Talk', bytes);
+  const received: string[] = [];
+  call.on('data', (m) => received.push(m.toString()));
+  call.write(Buffer.from('ping'));
+  await waitFor(() => received.length === 2, 'the answer three idle periods later, on the open call', 5_000);
+  t.equal(sessions.closed, 0, 'not closed while a call is open');
+  call.cancel();
+  await waitFor(() => sessions.closed === 1, 'the idle connection closed', 5_000);
+  t.equal(sessions.opened, 1);
+  t.equal(await answer(connection), 'answered', 'a later call dials a new connection');
+  t.equal(sessions.opened, 2);
 });
