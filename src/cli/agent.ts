@@ -30,6 +30,7 @@ import { randomSeed, seededRng } from '../util/rng.js';
 import { parseEndpointList, streamSecurity } from './ctl/context.js';
 import { VERSION } from '../node/version.js';
 import { writeTargetProblem } from '../backup/write-target.js';
+import { ignoredProxy } from '../agent/ignored-proxy.js';
 import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
 
 interface Opts {
@@ -145,6 +146,13 @@ async function main(): Promise<void> {
   if (opts.admin !== undefined) {
     const warning = adminExposure(opts.admin);
     if (warning !== null) logger.warn({ code: 'ADMIN_EXPOSED', admin: opts.admin }, warning);
+  }
+  const proxy = ignoredProxy(process.env, controllers);
+  if (proxy !== null) {
+    logger.warn(
+      { code: 'PROXY_NOT_USED', variable: proxy.variable, proxy: proxy.proxy, controllers: proxy.controllers },
+      `$${proxy.variable} names the HTTP CONNECT proxy ${proxy.proxy}, and this agent does not use it: it dials ${proxy.controllers.join(', ')} directly (an agent on grpc-js's client tunnelled through it). Where only the proxy reaches the controllers, open the way to them; set no_grpc_proxy to their hosts to silence this`,
+    );
   }
   const initial = opts.out === undefined ? null : loadPreviousConfig(opts.out, (m) => logger.warn(m));
   const runner = new AgentRunner({ id, controllers, security, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial });

@@ -59,3 +59,41 @@ function thrown(f: () => unknown): StreamCallError | null {
     throw err;
   }
 }
+
+void t.test('a message split into many chunks is joined once, not once per chunk', async (t) => {
+  // Counts the bytes Buffer.concat writes while one 4 MiB message arrives in 16 KiB DATA frames:
+  // joining the held bytes again with every chunk wrote about chunks/2 times the message.
+  const message = Buffer.alloc(4 * 1024 * 1024, 7);
+  const wire = frameMessage(message);
+  const reader = new MessageReader(message.length);
+  const concat = Buffer.concat.bind(Buffer);
+  let copied = 0;
+  Buffer.concat = (list: readonly Uint8Array[], totalLength?: number): Buffer<ArrayBuffer> => {
+    const joined = concat(list, totalLength);
+    copied += joined.length;
+    return joined;
+  };
+  const out: Buffer[] = [];
+  try {
+    for (let at = 0; at < wire.length; at += 16 * 1024) out.push(...reader.read(wire.subarray(at, at + 16 * 1024)));
+  } finally {
+    Buffer.concat = concat;
+  }
+  t.equal(out.length, 1);
+  t.ok(out[0]!.equals(message), 'the message comes out whole');
+  t.ok(copied <= 2 * wire.length, `copied ${copied} bytes for a message of ${wire.length}`);
+  t.equal(reader.midMessage, false);
+});
+
+void t.test('a prefix split across chunks, and a message ending mid-chunk with the next one after it', async (t) => {
+  const a = Buffer.alloc(100, 1);
+  const b = Buffer.from('second');
+  const wire = Buffer.concat([frameMessage(a), frameMessage(b)]);
+  const reader = new MessageReader(1024);
+  t.same(reader.read(wire.subarray(0, 3)), [], 'three bytes of the prefix');
+  t.equal(reader.midMessage, true);
+  t.same(reader.read(wire.subarray(3, 50)), [], 'the rest of the prefix and part of the body');
+  t.same(reader.read(wire.subarray(50, 108)).map((m) => Buffer.from(m)), [a], 'the first message, and 3 bytes of the next prefix');
+  t.same(reader.read(wire.subarray(108)).map((m) => Buffer.from(m)), [b]);
+  t.equal(reader.midMessage, false);
+});

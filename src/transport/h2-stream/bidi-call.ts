@@ -32,6 +32,8 @@ export class BidiCall<Req, Res> {
   /** The response's HTTP status; 0 before the response. */
   private httpStatus = 0;
   private streamError: (Error & { code?: string }) | null = null;
+  /** The stream's connection: its end is told apart from a reset by the server. */
+  private readonly session: http2.Http2Session | undefined;
 
   constructor(
     private readonly stream: http2.ClientHttp2Stream,
@@ -39,6 +41,7 @@ export class BidiCall<Req, Res> {
     maxReceiveBytes: number,
   ) {
     this.reader = new MessageReader(maxReceiveBytes);
+    this.session = stream.session;
     stream.on('response', (headers) => {
       this.httpStatus = Number(headers[':status'] ?? 0);
       this.given = statusOfHeaders(headers);
@@ -51,8 +54,12 @@ export class BidiCall<Req, Res> {
       this.streamError = err;
     });
     // The server's half ends with its status (END_STREAM on the trailers), after every message:
-    // the call is over even while this side could still write, as for grpc-js.
-    stream.on('end', () => this.onClose());
+    // the call is over even while this side could still write, as for grpc-js. A half that ends
+    // without a status is a reset or a lost connection, or a server that gave none: Node emits
+    // 'end' before the stream's reset code is known, so the outcome waits for 'close'.
+    stream.on('end', () => {
+      if (this.given !== null || (this.httpStatus !== 0 && this.httpStatus !== 200)) this.onClose();
+    });
     stream.on('close', () => this.onClose());
   }
 
@@ -119,8 +126,12 @@ export class BidiCall<Req, Res> {
     const err = this.streamError;
     // A stream still pending when its connection failed carries the connection's error as its cause.
     if (err !== null && err.code !== 'ERR_HTTP2_STREAM_ERROR') return { code: status.UNAVAILABLE, details: err.cause instanceof Error ? err.cause.message : err.message };
+    // A lost connection closes its streams with CANCEL of its own: no reset by the server, and
+    // UNAVAILABLE as grpc-js says ("Connection dropped"), not CANCELLED.
+    if (this.session === undefined || this.session.destroyed) return { code: status.UNAVAILABLE, details: 'the connection closed before the call had a status' };
     const rst = this.stream.rstCode;
     if (rst !== undefined && rst !== http2.constants.NGHTTP2_NO_ERROR) return statusOfReset(rst);
-    return { code: status.UNAVAILABLE, details: 'the connection closed before the call had a status' };
+    // The server ended the stream (END_STREAM, or RST_STREAM NO_ERROR) and sent no status.
+    return { code: status.INTERNAL, details: 'the server ended the call without a status' };
   }
 }

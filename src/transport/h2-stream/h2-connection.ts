@@ -7,67 +7,104 @@
  * The connection is opened at the first call and again at the next call after it was lost or
  * the server sent GOAWAY. An attempt that has not connected within its deadline is given up, as
  * grpc-js channels are (stuck-connect.ts): its calls end UNAVAILABLE and the next call dials anew.
+ * A connection without a call for IDLE_CONNECTION_MS is closed, as a grpc-js channel went idle.
  */
 import http2 from 'node:http2';
 import { BidiCall, type MessageCodec } from './bidi-call.js';
 import type { StreamSecurity } from './stream-security.js';
 import { connectDeadlineMs } from '../stuck-connect.js';
 
-/** What one connection may buffer before nghttp2 refuses more (MB): a few hundred streams' pushes. */
-const MAX_SESSION_MEMORY_MB = 64;
+/**
+ * Node's limit on what one session holds (MB), bytes waiting to be sent included: past it every
+ * new stream is reset ENHANCE_YOUR_CALM for as long as the connection lives, and the connection
+ * stays up, so it is never dialled again. grpc-js sets it out of reach for that reason, and so
+ * does this client: what waits is bounded by what agents write before their watchdog gives up.
+ */
+const MAX_SESSION_MEMORY_MB = Number.MAX_SAFE_INTEGER;
+
+/**
+ * How long a connection with no call open is kept: grpc-js's channels went idle after 30 minutes
+ * without a call and closed their connections. Without it an agent that failed over kept a
+ * connection to every controller it had used, each answering the controller's keepalive pings
+ * for as long as the agent ran.
+ */
+export const IDLE_CONNECTION_MS = 30 * 60 * 1000;
+
+/** A session and the calls open on it. */
+interface Dialled {
+  readonly session: http2.ClientHttp2Session;
+  calls: number;
+  idle: NodeJS.Timeout | null;
+}
 
 export class H2Connection {
-  private session: http2.ClientHttp2Session | null = null;
+  private dialled: Dialled | null = null;
   /** Attempts given up in a row without connecting (for the deadline's schedule). */
   private abandonedInARow = 0;
 
-  /** `address`: host:port (an IPv6 host in brackets). */
+  /** `address`: host:port (an IPv6 host in brackets). `idleMs`: how long a connection without calls is kept. */
   constructor(
     readonly address: string,
     private readonly security: StreamSecurity,
     private readonly maxReceiveBytes: number,
+    private readonly idleMs: number = IDLE_CONNECTION_MS,
   ) {}
 
   /** Opens a bidirectional-streaming call to `path` (`/package.Service/Method`). */
   open<Req, Res>(path: string, codec: MessageCodec<Req, Res>): BidiCall<Req, Res> {
-    const stream = this.current().request(
+    const d = this.current();
+    const stream = d.session.request(
       { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', 'grpc-accept-encoding': 'identity', 'user-agent': 'controller-agent-h2' },
       { endStream: false },
     );
+    d.calls += 1;
+    if (d.idle !== null) clearTimeout(d.idle);
+    d.idle = null;
+    stream.once('close', () => {
+      d.calls -= 1;
+      if (d.calls > 0 || d.session.closed || d.session.destroyed) return;
+      // Closed gracefully (GOAWAY): a call opened meanwhile dials a new connection.
+      d.idle = setTimeout(() => d.session.close(), this.idleMs);
+      d.idle.unref();
+    });
     return new BidiCall(stream, codec, this.maxReceiveBytes);
   }
 
   /** Closes the connection at once: its calls end UNAVAILABLE; a later `open` dials again. */
   close(): void {
-    this.session?.destroy();
-    this.session = null;
+    this.dialled?.session.destroy();
+    this.dialled = null;
   }
 
-  private current(): http2.ClientHttp2Session {
-    const s = this.session;
-    if (s !== null && !s.closed && !s.destroyed) return s;
+  private current(): Dialled {
+    const d = this.dialled;
+    if (d !== null && !d.session.closed && !d.session.destroyed) return d;
     return this.dial();
   }
 
-  private dial(): http2.ClientHttp2Session {
+  private dial(): Dialled {
     const tls = this.security.kind === 'tls';
     const session = http2.connect(`${tls ? 'https' : 'http'}://${this.address}`, {
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       ...(this.security.kind === 'tls' ? { secureContext: this.security.context } : {}),
     });
-    this.session = session;
+    const dialled: Dialled = { session, calls: 0, idle: null };
+    this.dialled = dialled;
     const forget = (): void => {
-      if (this.session === session) this.session = null;
+      if (this.dialled === dialled) this.dialled = null;
     };
     const deadline = connectDeadlineMs(this.abandonedInARow);
     const stuck = setTimeout(() => {
-      if (session.connecting === false && !session.destroyed) return;
+      if (session.destroyed) return;
       this.abandonedInARow += 1;
       forget();
       session.destroy(new Error(`no connection to ${this.address} within ${deadline}ms`));
     }, deadline);
     stuck.unref();
-    session.once('connect', () => {
+    // Connected when the server's SETTINGS arrive, as grpc-js's transport is READY: a socket
+    // (or TLS session) that is up but says nothing is no HTTP/2 server yet, and stays
+    // given up at the deadline instead of holding every later call of this connection.
+    session.once('remoteSettings', () => {
       clearTimeout(stuck);
       this.abandonedInARow = 0;
     });
@@ -77,8 +114,9 @@ export class H2Connection {
     session.once('goaway', forget);
     session.once('close', () => {
       clearTimeout(stuck);
+      if (dialled.idle !== null) clearTimeout(dialled.idle);
       forget();
     });
-    return session;
+    return dialled;
   }
 }
