@@ -6,9 +6,10 @@
 import t, { type Test } from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import tls from 'node:tls';
-import { H2Connection, INSECURE, StreamCallError, type BidiCall } from '../../src/transport/h2-stream/index.js';
+import { H2Connection, INSECURE } from '../../src/transport/h2-stream/index.js';
 import { hungEndpoint } from '../helpers/hung-endpoint.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { collect } from '../helpers/h2-calls.js';
 
 const bytes = (b: Buffer): Buffer => b;
 const PATH = '/test.Chat/Talk';
@@ -29,19 +30,6 @@ function connect(t: Test, address: string): H2Connection {
   return c;
 }
 
-type Outcome = { readonly type: 'end' } | { readonly type: 'error'; readonly code: grpc.status; readonly details: string };
-
-/** Every message until the call ends, and how it ended. */
-function collect<Req, Res>(call: BidiCall<Req, Res>): { readonly messages: Res[]; readonly outcome: Promise<Outcome> } {
-  const messages: Res[] = [];
-  call.on('data', (m) => messages.push(m));
-  const outcome = new Promise<Outcome>((resolve) => {
-    call.on('end', () => resolve({ type: 'end' }));
-    call.on('error', (e: StreamCallError) => resolve({ type: 'error', code: e.code, details: e.details }));
-  });
-  return { messages, outcome };
-}
-
 void t.test('messages go both ways in order, and an OK status ends the call', async (t) => {
   const { address } = await serve(t, (call) => {
     let n = 0;
@@ -51,7 +39,7 @@ void t.test('messages go both ways in order, and an OK status ends the call', as
     });
   });
   const call = connect(t, address).open(PATH, text);
-  const { messages, outcome } = collect(call);
+  const { messages, ending: outcome } = collect(call);
   for (const m of ['a', 'b', 'c']) call.write(m);
   t.same(await outcome, { type: 'end' });
   t.same(messages, ['echo a', 'echo b', 'echo c']);
@@ -65,7 +53,7 @@ void t.test("a server's status comes with its code and its message, decoded", as
     });
   });
   const call = connect(t, address).open(PATH, text);
-  const { messages, outcome } = collect(call);
+  const { messages, ending: outcome } = collect(call);
   call.write('hello');
   t.same(await outcome, { type: 'error', code: grpc.status.ABORTED, details: 'taken over by a newer stream: agent ä/1 100%' });
   t.same(messages, ['first'], 'the message before the status is delivered first');
@@ -73,13 +61,13 @@ void t.test("a server's status comes with its code and its message, decoded", as
 
 void t.test('a status given at once (Trailers-Only) ends the call with it', async (t) => {
   const { address } = await serve(t, (call) => call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: 'not an agent certificate' }));
-  const { outcome } = collect(connect(t, address).open(PATH, text));
+  const { ending: outcome } = collect(connect(t, address).open(PATH, text));
   t.same(await outcome, { type: 'error', code: grpc.status.PERMISSION_DENIED, details: 'not an agent certificate' });
 });
 
 void t.test('an unknown method is UNIMPLEMENTED', async (t) => {
   const { address } = await serve(t, () => undefined);
-  const { outcome } = collect(connect(t, address).open('/test.Chat/Nothing', text));
+  const { ending: outcome } = collect(connect(t, address).open('/test.Chat/Nothing', text));
   const o = await outcome;
   t.equal(o.type === 'error' ? o.code : null, grpc.status.UNIMPLEMENTED);
 });
@@ -89,7 +77,7 @@ void t.test('a refused connection is UNAVAILABLE, and the next call dials again'
   const port = Number(address.split(':')[1]);
   server.forceShutdown();
   const connection = connect(t, address);
-  const refused = await collect(connection.open(PATH, text)).outcome;
+  const refused = await collect(connection.open(PATH, text)).ending;
   t.equal(refused.type === 'error' ? refused.code : null, grpc.status.UNAVAILABLE);
   t.match(refused.type === 'error' ? refused.details : '', /ECONNREFUSED/);
   // A server back on the same port: the same connection object reaches it.
@@ -108,7 +96,7 @@ void t.test('a refused connection is UNAVAILABLE, and the next call dials again'
 void t.test('a connection lost mid-call ends the call UNAVAILABLE', async (t) => {
   const { server, address } = await serve(t, (call) => call.on('data', (m: Buffer) => call.write(m)));
   const call = connect(t, address).open(PATH, text);
-  const { messages, outcome } = collect(call);
+  const { messages, ending: outcome } = collect(call);
   call.write('one');
   await waitFor(() => messages.length === 1, 'the first echo', 5_000);
   server.forceShutdown();
@@ -129,7 +117,7 @@ void t.test('an answer that does not decode ends the call INTERNAL, and the stre
     },
   };
   const call = connect(t, address).open(PATH, strict);
-  const { outcome } = collect(call);
+  const { ending: outcome } = collect(call);
   call.write('hello');
   t.same(await outcome, { type: 'error', code: grpc.status.INTERNAL, details: 'a message that does not decode: not a message: 7 bytes' });
   await waitFor(() => serverSawCancel, 'the server to see the reset', 5_000);
@@ -162,6 +150,6 @@ void t.test('a TLS endpoint that never finishes the handshake is given up at the
   const address = await hungEndpoint(t);
   const connection = new H2Connection(address, { kind: 'tls', context: tls.createSecureContext({}) }, 1024);
   t.teardown(() => connection.close());
-  const o = await collect(connection.open(PATH, text)).outcome;
+  const o = await collect(connection.open(PATH, text)).ending;
   t.same(o, { type: 'error', code: grpc.status.UNAVAILABLE, details: `no connection to ${address} within 2000ms` });
 });

@@ -10,21 +10,15 @@ import { frameMessage } from '../../src/transport/h2-stream/message-framing.js';
 import { status } from '../../src/transport/h2-stream/status-codes.js';
 import { CONNECT_DEADLINE_MS } from '../../src/transport/stuck-connect.js';
 import { hungEndpoint } from '../helpers/hung-endpoint.js';
+import { rawH2Server } from '../helpers/h2-calls.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const bytes = { encode: (b: Buffer) => b, decode: (b: Buffer) => b };
 
 /** A gRPC-framed echo server, except that the streams `stalled` picks are never read (a busy or stuck handler). */
 async function echoServer(t: Test, stalled: (index: number) => boolean): Promise<string> {
-  const server = http2.createServer();
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => {
-    sessions.add(s);
-    s.on('error', () => undefined);
-  });
   let index = 0;
-  server.on('stream', (stream) => {
-    stream.on('error', () => undefined);
+  return rawH2Server(t, (stream) => {
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
     if (stalled(index++)) {
       stream.pause();
@@ -32,14 +26,6 @@ async function echoServer(t: Test, stalled: (index: number) => boolean): Promise
     }
     stream.on('data', () => stream.write(frameMessage(Buffer.from('ok'))));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of sessions) s.destroy();
-    server.close();
-  });
-  const a = server.address();
-  if (a === null || typeof a === 'string') throw new Error('expected a TCP address');
-  return `127.0.0.1:${a.port}`;
 }
 
 /** 'answered', or how the call ended without an answer. */

@@ -7,7 +7,8 @@
 import t, { type Test } from 'tap';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { H2Connection, INSECURE, type StreamCallError } from '../../src/transport/h2-stream/index.js';
+import { H2Connection, INSECURE } from '../../src/transport/h2-stream/index.js';
+import { collect, rawH2Server, type CallEnding } from '../helpers/h2-calls.js';
 import { frameMessage } from '../../src/transport/h2-stream/message-framing.js';
 import { status, type StatusCode } from '../../src/transport/h2-stream/status-codes.js';
 
@@ -15,47 +16,23 @@ const C = http2.constants;
 const text = { encode: (s: string) => Buffer.from(s), decode: (b: Buffer) => b.toString() };
 const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
 
-/** A server that answers each stream with `act`; `sockets` are its accepted connections. */
-async function rawServer(t: Test, act: (stream: http2.ServerHttp2Stream, sockets: net.Socket[]) => void): Promise<string> {
-  const sockets: net.Socket[] = [];
-  const server = http2.createServer();
-  server.on('connection', (s: net.Socket) => sockets.push(s));
-  server.on('session', (s) => s.on('error', () => undefined));
-  server.on('stream', (stream) => {
-    stream.on('error', () => undefined);
-    act(stream, sockets);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  const a = server.address();
-  if (a === null || typeof a === 'string') throw new Error('expected a TCP address');
-  return `127.0.0.1:${a.port}`;
-}
-
-type Ending = { readonly type: 'end' } | { readonly type: 'error'; readonly code: StatusCode; readonly details: string };
+type Ending = CallEnding;
 
 /** Opens a call, writes one message, and resolves with the messages and how the call ended. */
 async function endingOf(t: Test, address: string): Promise<{ readonly messages: string[]; readonly ending: Ending }> {
   const connection = new H2Connection(address, INSECURE, 1024 * 1024);
   t.teardown(() => connection.close());
   const call = connection.open('/test.Chat/Talk', text);
-  const messages: string[] = [];
-  call.on('data', (m) => messages.push(m));
-  const ending = await new Promise<Ending>((resolve) => {
-    call.on('end', () => resolve({ type: 'end' }));
-    call.on('error', (e: StreamCallError) => resolve({ type: 'error', code: e.code, details: e.details }));
-    call.write('hello');
-  });
+  const { messages, ending: ended } = collect(call);
+  call.write('hello');
+  const ending = await ended;
   return { messages, ending };
 }
 
 const codeOf = (e: Ending): StatusCode | 'end' => (e.type === 'error' ? e.code : 'end');
 
 void t.test('a server that resets the stream with CANCEL: CANCELLED, as grpc-js says', async (t) => {
-  const address = await rawServer(t, (stream) => {
+  const address = await rawH2Server(t, (stream) => {
     stream.respond(GRPC_HEADERS);
     stream.write(frameMessage(Buffer.from('first')), () => stream.close(C.NGHTTP2_CANCEL));
   });
@@ -65,7 +42,7 @@ void t.test('a server that resets the stream with CANCEL: CANCELLED, as grpc-js 
 });
 
 void t.test('a server that ends its half without a status: INTERNAL (grpc-js: "Call ended without gRPC status")', async (t) => {
-  const address = await rawServer(t, (stream) => {
+  const address = await rawH2Server(t, (stream) => {
     stream.respond(GRPC_HEADERS);
     stream.end(frameMessage(Buffer.from('only')));
   });
@@ -75,7 +52,7 @@ void t.test('a server that ends its half without a status: INTERNAL (grpc-js: "C
 });
 
 void t.test('a server that resets the stream with NO_ERROR before any status: INTERNAL', async (t) => {
-  const address = await rawServer(t, (stream) => {
+  const address = await rawH2Server(t, (stream) => {
     stream.respond(GRPC_HEADERS);
     stream.write(frameMessage(Buffer.from('first')), () => stream.close(C.NGHTTP2_NO_ERROR));
   });
@@ -84,7 +61,7 @@ void t.test('a server that resets the stream with NO_ERROR before any status: IN
 });
 
 void t.test('a stream that ends inside a message, without a status: INTERNAL', async (t) => {
-  const address = await rawServer(t, (stream) => {
+  const address = await rawH2Server(t, (stream) => {
     stream.respond(GRPC_HEADERS);
     stream.end(frameMessage(Buffer.from('cut short')).subarray(0, 8));
   });
@@ -100,7 +77,7 @@ void t.test('a refused stream is UNAVAILABLE; ENHANCE_YOUR_CALM is RESOURCE_EXHA
     [C.NGHTTP2_INADEQUATE_SECURITY, status.PERMISSION_DENIED],
     [C.NGHTTP2_INTERNAL_ERROR, status.INTERNAL],
   ] as const) {
-    const address = await rawServer(t, (stream) => stream.close(rst));
+    const address = await rawH2Server(t, (stream) => stream.close(rst));
     const { ending } = await endingOf(t, address);
     t.equal(codeOf(ending), code, `RST_STREAM ${rst}: ${JSON.stringify(ending)}`);
   }
@@ -108,7 +85,7 @@ void t.test('a refused stream is UNAVAILABLE; ENHANCE_YOUR_CALM is RESOURCE_EXHA
 
 void t.test('a connection closed under an open call: UNAVAILABLE (grpc-js: "Connection dropped"), not CANCELLED', async (t) => {
   for (const how of ['destroy', 'end'] as const) {
-    const address = await rawServer(t, (stream, sockets) => {
+    const address = await rawH2Server(t, (stream, sockets) => {
       stream.respond(GRPC_HEADERS);
       stream.write(frameMessage(Buffer.from('first')), () => {
         for (const s of sockets) {
