@@ -23,19 +23,22 @@ const tracked = new Set<number>();
 tuneForServing();
 
 /**
- * The time the last local agent (watcher) reached its version, once every one is at `v` or later;
- * null while one is behind. No allocation and an early exit: it runs every 2 ms during a fan-out,
- * in the thread whose agents are being timed (the same code for both systems).
+ * The times the first and the last local agent (watcher) reached their version, once every one
+ * is at `v` or later; null while one is behind. An early exit: it runs every 2 ms during a
+ * fan-out, in the thread whose agents are being timed (the same code for both systems).
  */
-function allAt(v: number): number | null {
+function allAt(v: number): { first: number; last: number } | null {
   const n = swarm !== null ? swarm.agents.length : watchers!.count;
+  let first = Infinity;
   let last = 0;
   for (let i = 0; i < n; i++) {
     const version = swarm !== null ? (swarm.agents[i]!.config.version ?? -1) : watchers!.lastRevision[i]!;
     if (version < v) return null;
-    last = Math.max(last, swarm !== null ? swarm.acceptedAt[i]! : watchers!.receivedAt[i]!);
+    const at = swarm !== null ? swarm.acceptedAt[i]! : watchers!.receivedAt[i]!;
+    first = Math.min(first, at);
+    last = Math.max(last, at);
   }
-  return last;
+  return { first, last };
 }
 
 const poll = setInterval(() => {
@@ -43,7 +46,7 @@ const poll = setInterval(() => {
     const at = allAt(v);
     if (at === null) continue;
     tracked.delete(v);
-    port.postMessage({ type: 'at', version: v, at: abs(at) });
+    port.postMessage({ type: 'at', version: v, first: abs(at.first), at: abs(at.last) });
   }
 }, 2);
 

@@ -31,15 +31,21 @@ export interface FleetStats {
 }
 
 type FromWorker =
-  | { readonly type: 'at'; readonly version: number; readonly at: number }
+  | { readonly type: 'at'; readonly version: number; readonly first: number; readonly at: number }
   | { readonly type: 'stats'; readonly id: number; readonly stats: FleetStats }
   | { readonly type: 'stopped' };
 
 export const now = (): number => performance.timeOrigin + performance.now();
 
+/** When the first and the last agent (watcher) of a fan-out reached its version (absolute ms). */
+export interface FanoutTimes {
+  readonly first: number;
+  readonly last: number;
+}
+
 export class Fleet {
   private readonly workers: Worker[];
-  private readonly waiters = new Map<number, { pending: Set<Worker>; at: number; resolve: (at: number) => void }>();
+  private readonly waiters = new Map<number, { pending: Set<Worker>; first: number; at: number; resolve: (times: FanoutTimes) => void }>();
   private readonly statWaiters = new Map<number, { pending: number; parts: FleetStats[]; resolve: (s: FleetStats) => void }>();
   private nextStat = 0;
   private assigned = 0;
@@ -67,16 +73,30 @@ export class Fleet {
   }
 
   /** Resolves with the absolute time at which the last agent reached `version` (or later). */
-  waitAllAt(version: number, timeoutMs: number): Promise<number> {
+  async waitAllAt(version: number, timeoutMs: number): Promise<number> {
+    return (await this.waitFanout(version, timeoutMs)).last;
+  }
+
+  /** Resolves with the absolute times at which the first and the last agent reached `version` (or later). */
+  waitFanout(version: number, timeoutMs: number): Promise<FanoutTimes> {
     return new Promise((resolve, reject) => {
-      const entry = { pending: new Set(this.workers), at: 0, resolve: (at: number) => resolve(at) };
-      this.waiters.set(version, entry);
-      for (const w of this.workers) w.postMessage({ type: 'track', version });
-      setTimeout(() => {
+      // Cleared once answered: a pending deadline kept the benchmark alive up to two minutes after its last line.
+      const deadline = setTimeout(() => {
         if (this.waiters.get(version) !== entry) return;
         this.waiters.delete(version);
         void this.stats().then((s) => reject(new Error(`timed out after ${timeoutMs}ms waiting for every agent at version ${version} (${JSON.stringify(s)})`)));
       }, timeoutMs);
+      const entry = {
+        pending: new Set(this.workers),
+        first: Infinity,
+        at: 0,
+        resolve: (times: FanoutTimes) => {
+          clearTimeout(deadline);
+          resolve(times);
+        },
+      };
+      this.waiters.set(version, entry);
+      for (const w of this.workers) w.postMessage({ type: 'track', version });
     });
   }
 
@@ -107,10 +127,11 @@ export class Fleet {
         for (const [version, entry] of this.waiters) {
           if (m.version < version || !entry.pending.has(w)) continue;
           entry.pending.delete(w);
+          entry.first = Math.min(entry.first, m.first);
           entry.at = Math.max(entry.at, m.at);
           if (entry.pending.size === 0) {
             this.waiters.delete(version);
-            entry.resolve(entry.at);
+            entry.resolve({ first: entry.first, last: entry.at });
           }
         }
         return;
