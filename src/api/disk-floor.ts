@@ -75,6 +75,24 @@ export class DiskFloor {
     );
   }
 
+  /**
+   * Why every write that grows the state is refused now: a voter's disk (this node's or another's,
+   * judged as check() judges them) already below its floor; null when none is. `ctl health` is
+   * unhealthy then, as etcd's is while its NOSPACE alarm stands.
+   */
+  refusingWrites(): string | null {
+    const { minFreeBytes, self } = this.opts;
+    const below = (id: string, free: number, floor: number): string =>
+      `the leader refuses every write that grows the state: the disk of ${id}'s data dir has ${free} bytes free, below controller.min_free_disk_bytes ${floor}; free disk space on ${id}`;
+    if (minFreeBytes > 0 && this.freeBytes !== null && this.freeBytes < minFreeBytes) return below(self, this.freeBytes, minFreeBytes);
+    const now = this.opts.now();
+    for (const [id, disk] of this.voters) {
+      const floor = Math.max(minFreeBytes, disk.floorBytes);
+      if (floor > 0 && now - disk.at <= VOTER_DISK_FRESH_MS && disk.freeBytes < floor) return below(id, disk.freeBytes, floor);
+    }
+    return null;
+  }
+
   /** Throws NO_SPACE when a write growing the state by `growth` would leave a voter's disk below its floor. */
   check(growth: number, what: string): void {
     if (growth <= 0) return;

@@ -84,6 +84,7 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
       duplicate: deps.duplicateMark,
       settings: () => sm.view(settingsKind).all(),
       commitStall: deps.commitStall,
+      writesRefused: () => deps.diskFloor.refusingWrites(),
       remove: async (id, reason) => {
         const result = await host.proposeConfChange({ type: 'remove', node: id, context: reason }, 2 * config.raft.electionTimeoutMs);
         if (!result.ok) throw new Error(result.message);

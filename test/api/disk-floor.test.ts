@@ -83,3 +83,18 @@ void t.test('a leader with its floor off still judges a voter by its own floor; 
   low.observe(64 * MiB);
   t.equal(low.ownShortfall(), null, 'at the floor');
 });
+
+void t.test('refusingWrites names the voter whose disk is already below its floor, or null', async (t) => {
+  let now = 0;
+  const disk = floor(64 * MiB, () => now);
+  t.equal(disk.refusingWrites(), null, 'no reading');
+  disk.observe(100 * MiB);
+  disk.observeVoter('c2', 64 * MiB, 0);
+  t.equal(disk.refusingWrites(), null, 'at the floor: only growing writes that pass it are refused');
+  disk.observeVoter('c3', 10 * MiB, 0);
+  t.equal(disk.refusingWrites(), `the leader refuses every write that grows the state: the disk of c3's data dir has ${10 * MiB} bytes free, below controller.min_free_disk_bytes ${64 * MiB}; free disk space on c3`);
+  now += VOTER_DISK_FRESH_MS + 1;
+  t.equal(disk.refusingWrites(), null, 'a stale reading does not count');
+  disk.observe(MiB);
+  t.match(disk.refusingWrites(), /the disk of c1's data dir has 1048576 bytes free/);
+});

@@ -70,4 +70,7 @@ void t.test("a follower's disk below its floor: the leader refuses growing write
   const [row] = JSON.parse(status.stdout) as { errors: string[] }[];
   t.match(row!.errors, [new RegExp(`^the disk of c2's data dir ${cluster.dir}/data/c2 has \\d+ bytes free, below controller\\.min_free_disk_bytes ${FLOOR}`)], "the follower's own row names its disk");
   t.match(cluster.dumpLogs('c2'), /"code":"DISK_BELOW_FLOOR"/, 'and its log');
+  const health = await cluster.ctl(['health'], cluster.endpoints(['c1']));
+  t.equal(health.code, 1, 'ctl health: unhealthy while every growing write is refused');
+  t.match(health.stderr, /unhealthy: .*the leader refuses every write that grows the state: the disk of (c2|c3)'s data dir has \d+ bytes free/);
 });
