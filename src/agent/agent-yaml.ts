@@ -10,9 +10,9 @@
  * Strict like the cluster file: unknown keys, wrong types and bad names are refused with the
  * file, the key path and the reason (exit 2), before anything connects.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
+import { describeFsError, readConfigFile } from '../config/load.js';
 import { closest, formatKeyPath, problemsFromIssues } from '../config/issues.js';
 import { describeValue } from '../config/schema.js';
 import { parseYamlSource } from '../config/yaml-source.js';
@@ -109,12 +109,18 @@ export function parseAgentYaml(text: string, file: string): AgentYaml {
   };
 }
 
+/**
+ * Read as the controller reads its config file (config/load.ts): a regular file of at most 1 MiB
+ * of UTF-8 text (256 hosted services take a few tens of KB). Before, the agent read whatever was
+ * there: `--config /dev/zero` aborted it (std::bad_alloc, no message of its own), and a 200 MB
+ * file took 1 GB of memory and was refused by echoing all of it on one line (attack round 14).
+ */
 export function loadAgentYaml(file: string): AgentYaml {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigFile(file);
   } catch (err) {
-    throw new ConfigError(file, [{ keyPath: '(file)', reason: `cannot read the agent config: ${(err as Error).message}`, line: null }], { cause: err });
+    throw new ConfigError(file, [{ keyPath: '(file)', reason: `cannot read the agent config: ${describeFsError(err)}`, line: null }], { cause: err });
   }
   return parseAgentYaml(text, file);
 }

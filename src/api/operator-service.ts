@@ -33,6 +33,8 @@ export interface OperatorServiceDeps {
    * makes its answers untrustworthy ('' when none: other-cluster-peers.ts). Absent: none known.
    */
   readonly otherClusters?: () => { readonly peers: readonly OtherClusterPeerMsg[]; readonly reason: string };
+  /** Why this node's own disk is below its controller.min_free_disk_bytes, or null (disk-floor.ts). Absent: never. */
+  readonly diskShortfall?: () => string | null;
   /** Whether two processes answer as this member now (this node's identity layer's verdict; not committed). */
   readonly duplicate: (id: string) => boolean;
   /** Bytes of the Raft database on disk. */
@@ -103,6 +105,8 @@ export function operatorService(deps: OperatorServiceDeps): grpc.UntypedServiceI
       if (staleness.stale) errors.push(`cut off from a quorum: ${staleness.reason}`);
       const other = deps.otherClusters?.() ?? { peers: [], reason: '' };
       if (other.reason !== '') errors.push(other.reason);
+      const disk = deps.diskShortfall?.() ?? null;
+      if (disk !== null) errors.push(disk);
       return {
         id: deps.id,
         version: deps.version,

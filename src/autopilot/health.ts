@@ -45,6 +45,8 @@ export interface HealthInput {
   readonly settings: HealthSettings;
   /** How long the leader has held entries without its commit index moving (0: none), and the limit past which it is stuck. */
   readonly commitStall: { readonly stalledMs: number; readonly limitMs: number };
+  /** Why the leader refuses every write that grows the state (a voter's disk below its floor: src/api/disk-floor.ts); absent or null: it does not. */
+  readonly writesRefused?: string | null;
 }
 
 /** Why a member is not healthy; several may hold at once. */
@@ -201,6 +203,7 @@ export function assessHealth(state: HealthState, input: HealthInput): { state: H
       `leader ${leader.id}'s commit index (${leader.commit}) has not moved for ${Math.round(input.commitStall.stalledMs)}ms while entries up to ${leader.lastIndex} wait`,
     );
   }
+  if (input.writesRefused !== undefined && input.writesRefused !== null) reasons.push(input.writesRefused);
   return {
     state: { since },
     report: {

@@ -20,27 +20,13 @@ import { LevelRaftStorage } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
 import { isRecord } from '../util/untrusted.js';
 import { addressInUse } from './member-running.js';
+import { RestoreError } from './restore-error.js';
+import { restoreRoom, writeFailure } from './restore-room.js';
 import { makePrivateTree, PRIVATE_DIR_MODE } from './private-tree.js';
 import { removeLeftoverStagings, stagingDirOf } from './restore-staging.js';
 import { readSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
 
-export type RestoreErrorCode = 'SNAPSHOT_UNREADABLE' | 'SNAPSHOT_INVALID' | 'NODE_RUNNING' | 'DATA_DIR_NOT_EMPTY' | 'WRITE_FAILED';
-
-export class RestoreError extends Error {
-  override readonly name = 'RestoreError';
-  constructor(
-    readonly code: RestoreErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-
-  /** 2 for what the operator must change (a running node, the data dir); 1 for a file that cannot be used. */
-  get exitCode(): number {
-    return this.code === 'DATA_DIR_NOT_EMPTY' || this.code === 'NODE_RUNNING' ? 2 : 1;
-  }
-}
+export { RestoreError, type RestoreErrorCode } from './restore-error.js';
 
 export interface RestoreReport {
   readonly header: SnapshotFileHeader;
@@ -53,6 +39,8 @@ export interface RestoreReport {
   readonly formerMembers: readonly string[];
   /** Staging dirs of earlier restores of this data dir that were interrupted, removed first (restore-staging.ts). */
   readonly removedLeftovers: readonly string[];
+  /** Why the restored node will refuse writes at once (its disk below controller.min_free_disk_bytes), or null. */
+  readonly diskNote: string | null;
 }
 
 /** Who the restored node is in the new cluster. */
@@ -155,6 +143,7 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
   }
   // Written beside the data dir, renamed into place once complete.
   const leftovers = removeLeftoverStagings(dataDir);
+  const room = await restoreRoom(dataDir, seated.data.byteLength, config.minFreeDiskBytes);
   const staging = stagingDirOf(dataDir, process.pid);
   fs.rmSync(staging, { recursive: true, force: true });
   try {
@@ -180,7 +169,7 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     }
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });
-    throw new RestoreError('WRITE_FAILED', `could not write ${dataDir}: ${(err as Error).message}`, { cause: err });
+    throw writeFailure(dataDir, seated.data.byteLength, room.freeBytes, err);
   }
   return {
     header,
@@ -190,5 +179,6 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     keys: seated.keys,
     formerMembers: seated.former.filter((id) => id !== config.self.id),
     removedLeftovers: leftovers,
+    diskNote: room.note,
   };
 }

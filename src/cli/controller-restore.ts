@@ -34,6 +34,7 @@ export async function runRestore(argv: readonly string[]): Promise<void> {
   try {
     const r = await restoreDataDir(opts.from, config);
     for (const dir of r.removedLeftovers) process.stderr.write(`controller restore: removed ${dir}, left by an interrupted restore\n`);
+    if (r.diskNote !== null) process.stderr.write(`controller restore: warning: ${r.diskNote}\n`);
     const others = r.formerMembers.length === 0 ? '' : ` The snapshot's other members (${r.formerMembers.join(', ')}) are not members of the new cluster.`;
     process.stdout.write(
       `restored ${r.dataDir} from ${opts.from}: index ${r.header.index}, revision ${r.header.revision}, ${r.keys} keys, ` +

@@ -119,7 +119,8 @@ export function notUtf8Text(bytes: Buffer): string | null {
   return null;
 }
 
-function describeFsError(err: unknown): string {
+/** Why a config file could not be read, in a few words (`it is a FIFO (named pipe)`, `no such file`). */
+export function describeFsError(err: unknown): string {
   if (err instanceof NotRegularFileError) return `it is ${err.kind}`;
   if (err instanceof Error && 'code' in err) {
     if (err.code === 'ENOENT') return 'no such file';

@@ -41,6 +41,8 @@ export interface AutopilotPort {
   settings(): ClusterSettings;
   /** How long this leader has held entries without its commit index moving (0: none), and the limit past which it is stuck. */
   commitStall(): { readonly stalledMs: number; readonly limitMs: number };
+  /** Why the leader refuses every write that grows the state (DiskFloor.refusingWrites); absent: never. */
+  writesRefused?(): string | null;
   /** Proposes the removal of `id` with `reason` (the audit trail's) and resolves once applied. */
   remove(id: string, reason: string): Promise<void>;
   transferLeadership(id: string): void;
@@ -208,6 +210,7 @@ export class AutopilotDriver {
       }),
       settings: { lastContactThresholdMs: settings['autopilot.last_contact_threshold'], maxTrailingLogs: settings['autopilot.max_trailing_logs'] },
       commitStall: port.commitStall(),
+      writesRefused: port.writesRefused?.() ?? null,
     });
     this.health = state;
     return report;

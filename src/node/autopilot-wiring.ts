@@ -26,6 +26,9 @@ import type { Scheduler } from '../util/clock.js';
 import { AutopilotDriver } from './autopilot-driver.js';
 import { AutopilotMetrics } from './autopilot-metrics.js';
 import type { PeerContacts } from './peer-contact.js';
+import type { DiskFloor } from '../api/disk-floor.js';
+import { VOTER_DISK_ASK_EVERY_MS, VoterDisks } from './voter-disks.js';
+import type { Timer } from '../util/clock.js';
 
 /** A member asked for its resources answers within this, or is listed as unreachable. */
 export const RESOURCES_DEADLINE_MS = 1_000;
@@ -49,6 +52,8 @@ export interface AutopilotWiringDeps {
   readonly commitStall: () => { readonly stalledMs: number; readonly limitMs: number };
   /** Told before autopilot asks Raft for a hand-off, so the audit names the preferred leader as its cause. */
   readonly preferredHandOff: (to: string) => void;
+  /** The leader's free-disk floor, told the other voters' disks (voter-disks.ts). */
+  readonly diskFloor: DiskFloor;
 }
 
 export interface AutopilotWiring {
@@ -79,6 +84,7 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
       duplicate: deps.duplicateMark,
       settings: () => sm.view(settingsKind).all(),
       commitStall: deps.commitStall,
+      writesRefused: () => deps.diskFloor.refusingWrites(),
       remove: async (id, reason) => {
         const result = await host.proposeConfChange({ type: 'remove', node: id, context: reason }, 2 * config.raft.electionTimeoutMs);
         if (!result.ok) throw new Error(result.message);
@@ -112,6 +118,19 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
     onCacheWriteFailed: (member, err) => logger.warn({ member, err }, `resources cache of ${member} not written`),
     onCachePruneFailed: (err) => logger.warn({ err }, 'resources caches of removed members not deleted'),
   });
+  const voterDisks = new VoterDisks({
+    self,
+    votersIfLeading: () => {
+      if (host.position().role !== 'leader') return null;
+      return host.conf().voters.flatMap((id) => {
+        const address = sm.members.get(id)?.address;
+        return address === undefined ? [] : [{ id, address }];
+      });
+    },
+    ask: (member) => peers.describeDisk(member, RESOURCES_DEADLINE_MS),
+    floor: deps.diskFloor,
+  });
+  let voterDiskTicker: Timer | null = null;
   const resourceMembers = (): ResourceMember[] => {
     // With the incarnation the cluster recorded: a cache fetched from another one is not used.
     const members: ResourceMember[] = sm.members.list().map((m) => ({ id: m.id, address: m.address, incarnation: m.incarnation }));
@@ -141,13 +160,18 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
           auth: deps.auth,
           identity: deps.identity,
           read: (includeStatic) => readMachine(config.dataDir, includeStatic),
+          minFreeDiskBytes: config.minFreeDiskBytes,
         }),
       );
     },
     leaderChanged: (from, to, byElection) => autopilot.leaderChanged(from, to, byElection),
-    start: () => autopilot.start(),
+    start: () => {
+      autopilot.start();
+      voterDiskTicker = deps.scheduler.every(VOTER_DISK_ASK_EVERY_MS, () => voterDisks.round());
+    },
     stop: () => {
       autopilot.stop();
+      voterDiskTicker?.cancel();
       peers.close();
     },
   };

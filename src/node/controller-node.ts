@@ -76,6 +76,7 @@ import { cutOffReason, describeRefusals } from '../api/quorum-guard.js';
 import { StateQuota } from '../api/state-quota.js';
 import { DiskFloor } from '../api/disk-floor.js';
 import { DISK_READ_EVERY_MS, readDiskFree } from './disk-free.js';
+import { DiskFloorLog } from './disk-floor-log.js';
 import { listenGrpc } from './grpc-listener.js';
 import type { GuardedListener } from '../transport/guarded-listener.js';
 import { traceMilestone } from '../util/trace.js';
@@ -157,7 +158,7 @@ export class ControllerNode {
         ),
     });
     const sm = new ObservedStateMachine();
-    const diskFloor = new DiskFloor({ minFreeBytes: config.minFreeDiskBytes, dataDir: config.dataDir, self: self.id });
+    const diskFloor = new DiskFloor({ minFreeBytes: config.minFreeDiskBytes, dataDir: config.dataDir, self: self.id, now: () => performance.now() });
     const quota = new StateQuota(config.quotaBytes, sm, () => performance.now(), diskFloor);
     const metrics = new Metrics(self.id, VERSION);
     const agentGate = tlsInForce?.agentGate ?? null;
@@ -477,6 +478,7 @@ export class ControllerNode {
       auth: peerAuth,
       duplicateMark: (id) => nodeIdentity.duplicateMark(id),
       commitStall: () => ({ stalledMs: raftHost.commitStallMs(), limitMs: commitStallLimitMs(config.raft.electionTimeoutMs) }),
+      diskFloor,
     });
     // Why this node cannot serve a request that needs the cluster now (quorum-guard.ts): every
     // path that waits for a leader asks it first, so a cut-off node says so at once.
@@ -656,6 +658,7 @@ export class ControllerNode {
         const peers = nodeIdentity.otherClusterPeers().map((p) => ({ peer: p.peer, clusterId: p.clusterId ?? '', lastSeenMs: Math.max(0, Math.round(now - p.lastSeenAt)) }));
         return { peers, reason: nodeIdentity.otherClustersReason() };
       },
+      diskShortfall: () => diskFloor.ownShortfall(),
       defaultTimeoutMs: 5000,
       cutOff,
       openStreams,
@@ -736,8 +739,11 @@ export class ControllerNode {
       otherClusterProbe.round().catch((err: unknown) => logger.warn({ err }, 'asking the file\'s peers which cluster they answer for failed'));
     });
     const incompleteSweep = systemScheduler.every(INCOMPLETE_SWEEP_MS, () => incomplete.sweep());
-    // The leader's free disk, read in the background: a write is judged on the last reading.
-    const readDisk = (): void => void readDiskFree(config.dataDir).then((free) => { if (free !== null) diskFloor.observe(free); });
+    // This node's free disk, read in the background: a write it leads is judged on the last
+    // reading, and a disk below the floor is logged on every member (a follower's fills unjudged
+    // while no leader asks it: disk-floor.ts).
+    const diskLog = new DiskFloorLog(diskFloor, logger);
+    const readDisk = (): void => void readDiskFree(config.dataDir).then((free) => { if (free !== null) diskLog.observe(free); });
     readDisk();
     const diskTicker = systemScheduler.every(DISK_READ_EVERY_MS, readDisk);
     const unreadSweep = systemScheduler.every(UNREAD_ANSWER_SWEEP_MS, () => unread.sweep());

@@ -187,7 +187,7 @@ export class Metrics {
     gauge('state_size_bytes', "The replicated state's size as controller.quota_bytes counts it: an upper bound of its snapshot's length.", (s) => s.stateBytes);
     gauge('state_quota_bytes', 'controller.quota_bytes: the leader refuses writes that would take state_size_bytes past it (NO_SPACE).', (s) => s.quotaBytes);
     gauge('controller_data_dir_free_bytes', "Free bytes of the data dir's file system (NaN before the first reading): a full disk stops a controller.", (s) => s.diskFreeBytes ?? NaN);
-    gauge('controller_min_free_disk_bytes', 'controller.min_free_disk_bytes: the leader refuses writes that would leave controller_data_dir_free_bytes below it (NO_SPACE).', (s) => s.minFreeDiskBytes);
+    gauge('controller_min_free_disk_bytes', "controller.min_free_disk_bytes: the leader refuses writes that would leave a voter's controller_data_dir_free_bytes below the higher of its and the voter's (NO_SPACE).", (s) => s.minFreeDiskBytes);
     // etcd's proposals_committed/applied are gauges named _total; here they are real counters,
     // counted from this process's start (bindState) by the advance of the indexes.
     const start = (): ScrapeState | null => this.atStart;

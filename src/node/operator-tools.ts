@@ -45,6 +45,7 @@ export interface OperatorToolsDeps {
   readonly staleness: () => { readonly stale: boolean; readonly reason: string };
   readonly duplicate: (id: string) => boolean;
   readonly otherClusters?: OperatorServiceDeps['otherClusters'];
+  readonly diskShortfall?: OperatorServiceDeps['diskShortfall'];
   readonly defaultTimeoutMs: number;
   /** Why this node cannot serve a linearizable read now (quorum-guard.ts). */
   readonly cutOff?: () => string | null;
@@ -67,6 +68,7 @@ export function addOperatorService(server: grpc.Server, deps: OperatorToolsDeps)
       staleness: deps.staleness,
       duplicate: deps.duplicate,
       otherClusters: deps.otherClusters,
+      ...(deps.diskShortfall === undefined ? {} : { diskShortfall: deps.diskShortfall }),
       dbSizeBytes: () => directoryBytes(deps.raftDbDir),
       watches: deps.watches,
       watchLimits,

@@ -10,7 +10,7 @@ import { tidyDetails } from '../api/errors.js';
 import { assertWellFramed } from '../transport/strict-decode.js';
 import { ResourcesError } from './errors.js';
 import type { MachineReading, ResourceMember } from './types.js';
-import { describeMethod, fromWire, MAX_ANSWER_BYTES, type ResourcesQueryMsg } from './wire.js';
+import { describeMethod, diskFromWire, fromWire, MAX_ANSWER_BYTES, type DiskReading, type ResourcesQueryMsg } from './wire.js';
 
 export interface ResourcesPeerClientOptions {
   readonly self: string;
@@ -38,6 +38,15 @@ export class ResourcesPeerClient {
 
   /** A member is asked by its id and address (its incarnation is the envelope's business). */
   describe(member: Pick<ResourceMember, 'id' | 'address'>, includeStatic: boolean, deadlineMs: number): Promise<MachineReading> {
+    return this.ask(member, includeStatic, deadlineMs, (value) => fromWire(value, member.id, includeStatic));
+  }
+
+  /** The member's free disk and its own floor, as the leader judges writes by them (src/api/disk-floor.ts). */
+  describeDisk(member: Pick<ResourceMember, 'id' | 'address'>, deadlineMs: number): Promise<DiskReading> {
+    return this.ask(member, false, deadlineMs, (value) => diskFromWire(value, member.id));
+  }
+
+  private ask<T>(member: Pick<ResourceMember, 'id' | 'address'>, includeStatic: boolean, deadlineMs: number, decode: (value: unknown) => T): Promise<T> {
     if (this.closed) return Promise.reject(new ResourcesError('UNREACHABLE', 'the resources client is closed'));
     const method = describeMethod();
     const request: ResourcesQueryMsg = { cluster: this.opts.clusterName, from: this.opts.self, to: member.id, includeStatic, ...this.opts.envelope(member.id) };
@@ -60,7 +69,7 @@ export class ResourcesPeerClient {
             return;
           }
           try {
-            resolve(fromWire(value, member.id, includeStatic));
+            resolve(decode(value));
           } catch (e) {
             reject(e instanceof ResourcesError ? new ResourcesError('INVALID_ANSWER', `${where}: ${e.message}`) : e);
           }

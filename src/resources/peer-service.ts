@@ -16,6 +16,8 @@ export interface ResourcesServiceContext {
   readonly auth: PeerAuth;
   readonly identity: Pick<TransportIdentity, 'judgePing' | 'onRefused'>;
   readonly read: (includeStatic: boolean) => Promise<MachineReading>;
+  /** This member's controller.min_free_disk_bytes, sent with its figures for the leader's check (src/api/disk-floor.ts); absent: 0. */
+  readonly minFreeDiskBytes?: number;
 }
 
 function text(raw: Readonly<Record<string, unknown>>, key: string): string {
@@ -50,7 +52,7 @@ export function memberResourcesHandlers(ctx: ResourcesServiceContext): grpc.Unty
         return;
       }
       ctx.read(raw['includeStatic'] === true).then(
-        (reading) => callback(null, toWire(ctx.self, reading)),
+        (reading) => callback(null, toWire(ctx.self, reading, ctx.minFreeDiskBytes ?? 0)),
         (err: unknown) => callback({ code: grpc.status.INTERNAL, details: `${ctx.self} cannot read its resources: ${err instanceof Error ? err.message : String(err)}` }),
       );
     },

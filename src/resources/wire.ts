@@ -35,6 +35,8 @@ export interface MachineResourcesMsg {
   readonly diskFreeBytes: number;
   readonly loadAverage: readonly number[];
   readonly readAtMs: number;
+  /** The member's controller.min_free_disk_bytes; 0 when off, or from a version that does not say. */
+  readonly minFreeDiskBytes: number;
 }
 
 let definition: grpc.ServiceClientConstructor | null = null;
@@ -50,7 +52,7 @@ export function describeMethod(): grpc.MethodDefinition<unknown, unknown> {
   return method;
 }
 
-export function toWire(member: string, reading: MachineReading): MachineResourcesMsg {
+export function toWire(member: string, reading: MachineReading, minFreeDiskBytes = 0): MachineResourcesMsg {
   const s = reading.static;
   return {
     member,
@@ -62,6 +64,7 @@ export function toWire(member: string, reading: MachineReading): MachineResource
     diskFreeBytes: reading.live.diskFreeBytes,
     loadAverage: reading.live.loadAverage,
     readAtMs: reading.live.readAt,
+    minFreeDiskBytes,
   };
 }
 
@@ -73,4 +76,19 @@ export function fromWire(raw: unknown, member: string, includeStatic: boolean): 
   const hasStatic = f.boolean('hasStatic');
   if (includeStatic && !hasStatic) f.fail('asked for the static figures, found none');
   return { static: includeStatic ? staticFrom(f) : null, live: liveFrom(f, 'readAtMs') };
+}
+
+/** A member's disk as the leader judges it (src/api/disk-floor.ts): its free bytes and its own floor. */
+export interface DiskReading {
+  readonly freeBytes: number;
+  readonly floorBytes: number;
+}
+
+/** The disk figures of a member's answer; throws ResourcesError INVALID_ANSWER as fromWire does. */
+export function diskFromWire(raw: unknown, member: string): DiskReading {
+  const reading = fromWire(raw, member, false);
+  const f = Fields.of(raw, `the resources answer of ${member}`, (m) => new ResourcesError('INVALID_ANSWER', m));
+  // An older member leaves it out (0 once decoded): judged against the leader's floor alone.
+  const floorBytes = f.optionalInt('minFreeDiskBytes', { min: 0 }) ?? 0;
+  return { freeBytes: reading.live.diskFreeBytes, floorBytes };
 }

@@ -92,6 +92,11 @@ void t.test('the cluster is unhealthy without a quorum of healthy voters, or wit
   const stalled = report(input([fine('c1'), fine('c2'), fine('c3')], { commitStall: { stalledMs: 1500, limitMs: 1000 } }));
   t.notOk(stalled.healthy);
   t.match(stalled.reason, /leader c1's commit index \(100\) has not moved for 1500ms while entries up to 100 wait/);
+  // As etcd's health while its NOSPACE alarm stands: a cluster that takes no growing write is not healthy.
+  const refusing = report(input([fine('c1'), fine('c2'), fine('c3')], { writesRefused: "the leader refuses every write that grows the state: the disk of c3's data dir has 5 bytes free, below ..." }));
+  t.notOk(refusing.healthy);
+  t.match(refusing.reason, /^the leader refuses every write that grows the state: the disk of c3's data dir/);
+  t.ok(report(input([fine('c1'), fine('c2'), fine('c3')], { writesRefused: null })).healthy, 'null: writes pass');
   const learnerSick = report(input([fine('c1'), fine('c2'), fine('c3'), fine('c4', { voter: false, online: false })]));
   t.ok(learnerSick.healthy, 'an unhealthy learner does not make the cluster unhealthy');
   t.equal(learnerSick.failureTolerance, 1);

@@ -5,7 +5,11 @@
  * is one cluster's) and `ctl health`: two clusters under one cluster file (a restore run on every
  * member, attack round 10) each called itself healthy.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
+import { CertMaker } from '../helpers/certs.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -57,4 +61,41 @@ void t.test('endpoints of two clusters: each named with its cluster, exit 1', as
   const health = await a.ctl(['health'], mixed);
   t.not(health.code, 0, 'health fails over two clusters');
   t.match(health.stderr, new RegExp(`unhealthy: the endpoints belong to different clusters: .*${idA}.*${idB}`));
+});
+
+void t.test('endpoints mixing TLS and plaintext controllers: the row of each one ctl cannot speak to names TLS and the cause', async (t) => {
+  // Before, the TLS controller's row read only `did not answer (UNAVAILABLE: No connection
+  // established. Last error: Failed to connect ...)` when another endpoint answered (attack round 14).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-mixed-tls-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const certs = new CertMaker(dir);
+  certs.makeCa('ca');
+  certs.makeCert('ca', 'c1', { peer: 'c1' });
+  const operator = certs.makeCert('ca', 'operator');
+  const [plain, secure] = await Promise.all([
+    ProcessCluster.create({ nodes: 1, logLevel: 'info' }),
+    ProcessCluster.create({ nodes: 1, logLevel: 'info', tls: { ca: path.join(dir, 'ca.crt'), cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key` }, clientTls: operator }),
+  ]);
+  t.teardown(async () => {
+    await plain.stop();
+    await secure.stop();
+  });
+  plain.startAll();
+  secure.startAll();
+  await Promise.all([plain.waitForLeader(), secure.waitForLeader()]);
+  const both = `${plain.endpoints()},${secure.endpoints()}`;
+
+  const noTls = await plain.ctl(['endpoint', 'status', '-o', 'json'], both);
+  t.equal(noTls.code, 1, 'exit 1: one endpoint did not answer');
+  const rows = JSON.parse(noTls.stdout) as { endpoint: string; errors: string[] }[];
+  t.match(rows[1]!.errors[0], /^TLS: the server requires TLS and ctl has no TLS settings/, "the TLS controller's row names TLS first");
+  t.equal(noTls.stderr.trim().split('\n').length, 1);
+  t.match(noTls.stderr, `ctl: 1 of 2 endpoints did not answer: ${secure.endpoints()} (TLS: the server requires TLS and ctl has no TLS settings`);
+
+  const withTls = await secure.ctl(['endpoint', 'status'], both);
+  t.equal(withTls.code, 1);
+  t.equal(withTls.stderr.trim(), `ctl: 1 of 2 endpoints did not answer: ${plain.endpoints()} (TLS: the server does not speak TLS (drop the --tls-* options, or dial its TLS address))`);
+
+  const silent = await plain.ctl(['endpoint', 'status'], `${plain.endpoints()},127.0.0.1:1`);
+  t.equal(silent.stderr.trim(), 'ctl: 1 of 2 endpoints did not answer: 127.0.0.1:1', 'a refused connection is not a TLS story');
 });

@@ -295,6 +295,13 @@ export class Session {
     return new OperatorClient(this.client());
   }
 
+  /** The TLS files ctl was given (flags, then $CTL_TLS_*), for a handshake of its own (tls-probe.ts). */
+  tlsSettings(): TlsSettings {
+    const o = this.options();
+    const env = this.io.env;
+    return { ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']), cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']), key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']), crl: o.tlsCrl ?? nonEmpty(env['CTL_TLS_CRL']) };
+  }
+
   /**
    * A clearer message for `err` when no endpoint could be reached for a TLS reason grpc-js did
    * not report: a handshake of our own with each endpoint, in parallel, finds it (tls-probe.ts).
@@ -302,8 +309,7 @@ export class Session {
   async explainTls(err: unknown): Promise<string | null> {
     if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE' || err.message.startsWith('TLS:')) return null;
     const o = this.options();
-    const env = this.io.env;
-    const files: TlsSettings = { ca: o.tlsCa ?? nonEmpty(env['CTL_TLS_CA']), cert: o.tlsCert ?? nonEmpty(env['CTL_TLS_CERT']), key: o.tlsKey ?? nonEmpty(env['CTL_TLS_KEY']), crl: o.tlsCrl ?? nonEmpty(env['CTL_TLS_CRL']) };
+    const files = this.tlsSettings();
     // Not those that never answered at all: the probe would wait 2 s more there (ctl took 4.6 s
     // against one such endpoint, saying "no connection within 2500ms"), and a TLS mismatch fails fast.
     const silent = err instanceof UnreachableError ? err.silent : [];

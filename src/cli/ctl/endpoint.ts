@@ -14,6 +14,7 @@ import { OTHER_CLUSTER_FIX } from '../../identity/other-cluster-peers.js';
 import { formatBytes, formatDuration } from '../cell-format.js';
 import { plainTable } from '../plain-table.js';
 import type { Session } from './context.js';
+import { probeTls } from './tls-probe.js';
 
 const FORMATS = ['table', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -124,6 +125,22 @@ export async function statusRowsAt(operator: OperatorClient, endpoints: readonly
   );
 }
 
+/** An endpoint failing within this was refused, not silent: a handshake of ctl's own may say why. */
+const QUICK_FAILURE_MS = 2_000;
+
+/**
+ * Why `endpoint` refused ctl for TLS (a TLS server asked without TLS settings, a CA it does not
+ * trust, ...), or null. grpc-js reports only `Failed to connect` there, so one endpoint of a list
+ * mixing TLS and plaintext controllers read as `did not answer (UNAVAILABLE: No connection
+ * established ...)` beside the others that answered (attack round 14); ctl names the cause once
+ * no endpoint answers at all (tls-probe.ts), and so does each row now. An endpoint that stayed
+ * silent is not probed: the probe would wait its timeout there too.
+ */
+async function tlsCause(session: Session, endpoint: string, reason: string, tookMs: number): Promise<string | null> {
+  if (reason.startsWith('TLS:') || tookMs > QUICK_FAILURE_MS) return null;
+  return probeTls(endpoint, session.tlsSettings(), QUICK_FAILURE_MS).catch(() => null);
+}
+
 const cell = (v: string | number | null): string => (v === null ? '-' : String(v));
 
 export function renderEndpointStatus(rows: readonly EndpointStatusJson[], format: Format): string {
@@ -182,7 +199,8 @@ export function registerEndpoint(program: Command, session: Session): void {
             return row(t.endpoint, t.id, s, performance.now() - started, s.errors);
           } catch (err) {
             const reason = err instanceof ApiError ? err.message : err instanceof Error ? err.message : String(err);
-            return row(t.endpoint, t.id, null, null, [reason]);
+            const tls = await tlsCause(session, t.endpoint, reason, performance.now() - started);
+            return row(t.endpoint, t.id, null, null, tls === null ? [reason] : [tls, reason]);
           }
         }),
       );
@@ -196,7 +214,9 @@ export function registerEndpoint(program: Command, session: Session): void {
       const failed = rows.filter((r) => r.latencyMs === null);
       if (failed.length > 0) {
         const code = failed.length === rows.length ? EXIT_UNREACHABLE : EXIT_FAILED;
-        throw new EndpointsFailedError(`${failed.length} of ${rows.length} endpoints did not answer: ${failed.map((r) => r.endpoint).join(', ')}`, code);
+        const tlsOf = (r: EndpointStatusJson): string | null => (r.errors[0]?.startsWith('TLS:') === true ? r.errors[0].replace(` (${r.endpoint})`, '') : null);
+        const named = failed.map((r) => (tlsOf(r) === null ? r.endpoint : `${r.endpoint} (${tlsOf(r)})`));
+        throw new EndpointsFailedError(`${failed.length} of ${rows.length} endpoints did not answer: ${named.join(', ')}`, code);
       }
     });
 }

@@ -1,0 +1,46 @@
+/**
+ * The leader asks every other voter for its data dir's free disk and its own
+ * `controller.min_free_disk_bytes` (the members' resources RPC, which every version answers),
+ * so that DiskFloor refuses a write that would fill a follower's disk, not only its own. A voter
+ * that does not answer keeps its last reading until it ages out (disk-floor.ts): it is offline,
+ * and a write it misses does not fill its disk.
+ */
+import type { DiskReading } from '../resources/wire.js';
+import type { DiskFloor } from '../api/disk-floor.js';
+
+/** How often the leader asks; a follower's disk fills at most this long unnoticed. */
+export const VOTER_DISK_ASK_EVERY_MS = 2_000;
+
+export interface VoterDisksDeps {
+  readonly self: string;
+  /** The voters of the Raft configuration with the address the cluster dials, while this node leads; null when it does not. */
+  readonly votersIfLeading: () => readonly { readonly id: string; readonly address: string }[] | null;
+  readonly ask: (member: { readonly id: string; readonly address: string }) => Promise<DiskReading>;
+  readonly floor: Pick<DiskFloor, 'observeVoter' | 'retainVoters'>;
+}
+
+export class VoterDisks {
+  /** Voters asked and not yet answered: a slow one is not asked again on top. */
+  private readonly asking = new Set<string>();
+
+  constructor(private readonly deps: VoterDisksDeps) {}
+
+  /** One round: asks each other voter once (no answer within the RPC's deadline: its reading ages). */
+  round(): void {
+    const voters = this.deps.votersIfLeading();
+    const others = (voters ?? []).filter((v) => v.id !== this.deps.self);
+    this.deps.floor.retainVoters(new Set(others.map((v) => v.id)));
+    for (const voter of others) {
+      if (this.asking.has(voter.id)) continue;
+      this.asking.add(voter.id);
+      this.deps.ask(voter).then(
+        (disk) => {
+          this.asking.delete(voter.id);
+          // Still leading with it as a voter: an answer arriving after a step down is not kept.
+          if (this.deps.votersIfLeading()?.some((v) => v.id === voter.id) === true) this.deps.floor.observeVoter(voter.id, disk.freeBytes, disk.floorBytes);
+        },
+        () => this.asking.delete(voter.id),
+      );
+    }
+  }
+}
