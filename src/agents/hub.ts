@@ -21,7 +21,7 @@
  * - every report is conditional on the stream (session) that claimed the agent, so a
  *   controller the agent has left cannot take it offline behind its new controller.
  */
-import { FORGET_AGENTS_VERSION, MAX_OBSERVED, type AgentReportEntry } from '../statemachine/index.js';
+import { FORGET_AGENTS_VERSION, MAX_OBSERVED, type AgentReportEntry, type ForgetEntry } from '../statemachine/index.js';
 import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore, contradictsState } from './manifest.js';
 import { identityRefusal, type StreamIdentity } from './identity.js';
 import { AgentLiveness } from './liveness.js';
@@ -877,7 +877,8 @@ export class AgentHub {
    * The other controllers' live rows for the agents asked about (ask-elsewhere): an agent live
    * or departing on another stream elsewhere is held (a departure's grace runs again from its
    * last contact there; the leader's expiry asks again later), any other is reported offline if
-   * its record still names that stream.
+   * its record still names that stream. A forget is held by any row, ours too (the reaper
+   * watches the agent), and proposed only while its record is still offline on that stream.
    */
   elsewhereAnswered(rows: readonly LiveAgent[], now: number): HubEffect[] {
     const out: HubEffect[] = [];
@@ -891,17 +892,25 @@ export class AgentHub {
       const rec = agents.get(c.entry.id);
       return rec !== null && rec.online && rec.session === c.entry.session;
     };
-    const verdict = this.offline.answered(rows);
+    const verdict = this.offline.answered([...rows, ...this.live(now)]);
     // A verdict whose disconnect a later entry replaced in the batch never reaches a report:
     // forget those once their record has moved on, so the map stays as small as what is pending.
     if (this.judgedOffline.size > this.maxReportEntries) for (const [session, c] of this.judgedOffline) if (!stillNamed(c)) this.judgedOffline.delete(session);
     for (const c of verdict.report) {
-      if (!stillNamed(c)) continue;
-      this.report.add(c.entry);
-      this.judgedOffline.set(c.entry.session, c);
+      if (c.entry.op === 'forget') this.forgetIfGone(c.entry, now);
+      else if (stillNamed(c)) {
+        this.report.add(c.entry);
+        this.judgedOffline.set(c.entry.session, c);
+      }
     }
     const held: string[] = [];
+    const forgetsHeld: string[] = [];
     for (const [c, row] of verdict.held) {
+      if (c.entry.op === 'forget') {
+        this.reaper.foundLive(c.entry, now);
+        forgetsHeld.push(`${c.entry.id} on ${row.controller}`);
+        continue;
+      }
       if (!stillNamed(c)) continue;
       this.counters.offlineHeld++;
       held.push(`${c.entry.id} on ${row.controller}`);
@@ -910,6 +919,7 @@ export class AgentHub {
     }
     // One line per answer, not per agent: a partition can hold many at once, every grace.
     if (held.length > 0) out.push(log('info', `${held.length} agents are live on another controller whose claim has not committed; not reporting them offline yet`, { agents: held.slice(0, 10) }));
+    if (forgetsHeld.length > 0) out.push(log('info', `${forgetsHeld.length} agents offline beyond controller.agent_reconnect_timeout are live on a controller whose claim has not committed; not forgetting them`, { agents: forgetsHeld.slice(0, 10) }));
     const ask = this.offline.ask();
     if (ask !== null) out.push({ type: 'ask-elsewhere', agents: ask });
     return out;
@@ -933,12 +943,23 @@ export class AgentHub {
     for (const e of entries) this.offline.add({ entry: e, departure: null });
   }
 
-  /** Every controller times its offline records; the leader forgets those gone too long (offline-reaper.ts). */
+  /**
+   * Every controller times its offline records; the leader forgets those gone too long
+   * (offline-reaper.ts), once no controller serves them (elsewhereAnswered).
+   */
   private reapOffline(now: number): void {
     const state = this.port.state();
     const entries = this.reaper.scan(state.agents.list(), now, this.port.leading(), state.cluster.supports(FORGET_AGENTS_VERSION));
-    for (const e of entries) this.report.add(e);
-    this.counters.reapsProposed += entries.length;
+    for (const e of entries) this.offline.add({ entry: e, departure: null });
+  }
+
+  /** A forget whose agent no controller serves: proposed while we lead and its record is still offline on that stream. */
+  private forgetIfGone(entry: ForgetEntry, now: number): void {
+    const rec = this.port.state().agents.get(entry.id);
+    if (rec === null || rec.online || rec.session !== entry.session) return;
+    if (!this.reaper.foundGone(entry, now) || !this.port.leading()) return;
+    this.report.add(entry);
+    this.counters.reapsProposed++;
   }
 
   /**

@@ -12,16 +12,22 @@
  * its answer taken, only while this controller hears a quorum and a leader (the hub's inReach):
  * cut off, it hears nobody's answer, and what it decided then would commit only once it is
  * back, by when the agent may have moved (seed 500370 of the agents' simulation).
+ *
+ * The leader's forgets of records offline beyond the reconnect timeout (offline-reaper.ts) are
+ * checked the same way, more strictly: an agent with any row anywhere, this controller's own or
+ * on the very stream its record names, is not gone.
  */
-import type { DisconnectEntry } from '../statemachine/index.js';
+import type { DisconnectEntry, ForgetEntry } from '../statemachine/index.js';
 import type { Departure } from './departures.js';
 import type { LiveAgent } from './types.js';
 
-export interface OfflineCandidate {
-  readonly entry: DisconnectEntry;
-  /** The departure it ends; null for the leader's expiry of an unreachable controller's agent. */
-  readonly departure: Departure | null;
-}
+export type OfflineCandidate =
+  | {
+      readonly entry: DisconnectEntry;
+      /** The departure it ends; null for the leader's expiry of an unreachable controller's agent. */
+      readonly departure: Departure | null;
+    }
+  | { readonly entry: ForgetEntry; readonly departure: null };
 
 export interface OfflineVerdict {
   /** Not live anywhere else: report them. */
@@ -73,14 +79,18 @@ export class OfflineCheck {
     for (const [id, c] of asked) if (!this.waiting.has(id)) this.waiting.set(id, c);
   }
 
-  /** The other controllers' live rows (those that answered) settle the question asked. */
+  /**
+   * The other controllers' live rows (those that answered), and this controller's own, settle
+   * the question asked: a disconnect is held by a row of another controller on another stream,
+   * a forget by any row.
+   */
   answered(rows: readonly LiveAgent[]): OfflineVerdict {
     const asked = this.asked ?? new Map<string, OfflineCandidate>();
     this.asked = null;
     const elsewhere = new Map<string, LiveAgent>();
     for (const row of rows) {
       const c = asked.get(row.id);
-      if (c === undefined || row.controller === this.self || row.session === c.entry.session) continue;
+      if (c === undefined || (c.entry.op === 'disconnect' && (row.controller === this.self || row.session === c.entry.session))) continue;
       const known = elsewhere.get(row.id);
       if (known === undefined || row.lastContactMs < known.lastContactMs) elsewhere.set(row.id, row);
     }

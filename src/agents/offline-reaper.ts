@@ -7,6 +7,15 @@
  * where it saw each agent go offline. A restart or a snapshot starts them afresh: an agent is
  * forgotten later than its timeout, never earlier. Only the leader proposes; each forget names
  * the record's stream, so an agent that is back by the time it commits keeps its record.
+ *
+ * A record offline is not an agent gone: its claim on another controller may wait there, behind
+ * a leader that controller cannot reach (offline-check.ts), and a claim that commits after the
+ * forget starts a fresh record. So a forget due is first checked against the live rows of every
+ * controller (the hub asks); an agent found live, or departing, anywhere has its clock started
+ * again and is asked about at every scan until it is found nowhere, when its clock starts once
+ * more: it is forgotten a whole timeout after it was last seen with a stream, never earlier
+ * (seed 50896 of the agents' simulation, --driver: forgotten 50 ms after it lost a stream it
+ * had held for 2 s on a controller that heard no leader).
  */
 import type { AgentRecord, ForgetEntry } from '../statemachine/index.js';
 import { formatDuration } from '../config/duration.js';
@@ -21,7 +30,10 @@ export const MAX_REAPED_PER_SCAN = 1_000;
 
 interface OfflineSince {
   readonly session: string;
-  readonly at: number;
+  /** When its spell without a stream began, as far as this controller knows. */
+  at: number;
+  /** Found live somewhere when last asked about: asked about at every scan until it is not. */
+  watched: boolean;
 }
 
 export class OfflineReaper {
@@ -44,7 +56,7 @@ export class OfflineReaper {
 
   /**
    * Times the offline records (every controller); when `leading` and the cluster may forget,
-   * returns the forgets due now.
+   * returns the forgets to check now (foundLive, foundGone): those due, and those watched.
    */
   scan(records: readonly AgentRecord[], now: number, leading: boolean, mayForget: boolean): ForgetEntry[] {
     if (now - this.lastScanAt < this.scanEveryMs) return [];
@@ -55,8 +67,8 @@ export class OfflineReaper {
       if (rec.online) continue;
       seen.add(rec.id);
       let s = this.since.get(rec.id);
-      if (s?.session !== rec.session) this.since.set(rec.id, (s = { session: rec.session, at: now }));
-      if (!leading || !mayForget || now - s.at < this.timeoutMs || out.length >= MAX_REAPED_PER_SCAN) continue;
+      if (s?.session !== rec.session) this.since.set(rec.id, (s = { session: rec.session, at: now, watched: false }));
+      if (!leading || !mayForget || (!s.watched && now - s.at < this.timeoutMs) || out.length >= MAX_REAPED_PER_SCAN) continue;
       const asked = this.proposed.get(rec.id);
       if (asked !== undefined && now - asked < REAP_RETRY_MS) continue;
       this.proposed.set(rec.id, now);
@@ -66,5 +78,28 @@ export class OfflineReaper {
     for (const id of this.since.keys()) if (!seen.has(id)) this.since.delete(id);
     for (const id of this.proposed.keys()) if (!seen.has(id)) this.proposed.delete(id);
     return out;
+  }
+
+  /** The agent of a forget checked is live (or departing) on some controller: its clock starts again now, and it is watched. */
+  foundLive(entry: ForgetEntry, now: number): void {
+    const s = this.since.get(entry.id);
+    if (s?.session !== entry.session) return;
+    s.at = now;
+    s.watched = true;
+    this.proposed.delete(entry.id);
+  }
+
+  /**
+   * The agent of a forget checked is live nowhere: whether to forget it now. One watched was
+   * found live at the last scan and left since: its clock starts again now instead.
+   */
+  foundGone(entry: ForgetEntry, now: number): boolean {
+    const s = this.since.get(entry.id);
+    if (s?.session !== entry.session) return false;
+    if (!s.watched) return now - s.at >= this.timeoutMs;
+    s.at = now;
+    s.watched = false;
+    this.proposed.delete(entry.id);
+    return false;
   }
 }

@@ -32,6 +32,20 @@ void t.test('one question at a time; only a row of another controller on another
   t.same(check.ask(), ['f'], 'the next question');
 });
 
+void t.test('a forget is held by any row: this controller\'s own, or on the very stream its record names', async (t) => {
+  const check = new OfflineCheck('c1');
+  const forget = (id: string, session: string): OfflineCandidate => ({ entry: { op: 'forget', id, session, reason: 'gone' }, departure: null });
+  for (const id of ['a', 'b', 'c', 'd']) check.add(forget(id, `c2-${id}`));
+  t.same(check.ask(), ['a', 'b', 'c', 'd']);
+  const verdict = check.answered([
+    row('a', 'c1', 'c1-a'), // live here, its claim not committed yet
+    row('b', 'c2', 'c2-b'), // the stream the offline record names, still open there
+    row('c', 'c3', 'c3-c', true), // departing elsewhere
+  ]);
+  t.same(verdict.held.map(([c, r]) => `${c.entry.id}@${r.controller}`), ['a@c1', 'b@c2', 'c@c3']);
+  t.same(verdict.report.map((c) => c.entry.id), ['d'], 'only an agent with no row anywhere is gone');
+});
+
 /**
  * a1 served by c1, then moved to c2, whose reports are held up (its claim cannot commit);
  * `checked`: c1 asks c2 for its live agents before reporting a1 offline.

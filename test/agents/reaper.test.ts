@@ -149,3 +149,60 @@ void t.test('the leader sweeps declarations left without a record, after a grace
   quiet.checkHealth('x');
   t.notOk('forget' in (quiet.take(0, 1_000) ?? {}), 'a report with nothing to forget has no forget field (older members refuse it)');
 });
+
+/**
+ * Seed 50896 of the agents' simulation (--driver), its schedule reduced: a1's record is offline,
+ * and a1 is on c3, a controller that hears a quorum but no leader, so its claim waits there. The
+ * contract has it online (a quorum hears c3), and the leader hears c3: asked, c3 answers that it
+ * serves a1. The reconnect timeout is the simulation's, 2 s, below the 3 s after which c3 sheds
+ * its agents for want of a leader.
+ */
+const SHORT_MS = 2_000;
+
+function onLeaderlessController(): { clock: { now: number }; cs: [SimController, SimController, SimController]; a: SimAgent } {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const cs = ['c1', 'c2', 'c3'].map((id) => new SimController(id, log, clock, { reconnectTimeoutMs: SHORT_MS })) as [SimController, SimController, SimController];
+  cs[0].leading = true;
+  log.propose(clusterVersion('0.2'));
+  for (const c of cs) c.tick();
+  settle(cs);
+  // The leader hears c2 and c3 when it asks for their live agents.
+  cs[0].elsewhere = () => [...cs[1].hub.live(clock.now), ...cs[2].hub.live(clock.now)];
+  goneAgent('a1', clock, cs);
+  advance(clock, cs, 900);
+  cs[2].leaderSilentSince = clock.now;
+  cs[2].reportsHeld = true;
+  advance(clock, cs, 100);
+  const a = new SimAgent('a1', ['http', 'tcp'], 'a1-boot-2', { hosts: [host('web')] });
+  a.connect(cs[2]);
+  advance(clock, cs, 50);
+  return { clock, cs, a };
+}
+
+void t.test('an agent live on a controller whose claim waits is not forgotten; its claim commits onto its record', async (t) => {
+  const { clock, cs, a } = onLeaderlessController();
+  t.equal(a.controller, cs[2], 'a1 is on c3');
+  // Past the timeout (and two scans) since its record went offline, short of c3's leaderless limit.
+  while (clock.now - cs[2].leaderSilentSince! < 2_500 && cs[0].record('a1') !== null) advance(clock, cs, 50);
+  t.equal(a.controller, cs[2], 'a1 is still on c3');
+  t.not(cs[0].record('a1'), null, `not forgotten while live on c3 (${clock.now - cs[2].leaderSilentSince!}ms into its leaderless spell)`);
+  cs[2].leaderSilentSince = null;
+  cs[2].reportsHeld = false;
+  advance(clock, cs, 200);
+  t.match(cs[0].record('a1'), { online: true, controller: 'c3', session: a.session }, 'c3 heard again: its claim commits');
+  t.equal(cs[0].audits.filter((e) => e.type === 'agent.forgotten').length, 0, 'never forgotten');
+  t.ok(cs[0].sm.view(meshKind).declaration('a1') !== null, 'its declaration stays');
+});
+
+void t.test('shed by that controller, an agent is forgotten a whole timeout after it lost its stream, not before', async (t) => {
+  const { clock, cs, a } = onLeaderlessController();
+  while (a.controller !== null && cs[0].record('a1') !== null) advance(clock, cs, 50);
+  t.not(cs[0].record('a1'), null, 'not forgotten while live on c3');
+  t.match(a.closedWith, { code: 'unavailable', reason: /c3 is cut off from the leader/ }, 'c3 shed it');
+  const shedAt = clock.now;
+  while (cs[0].record('a1') !== null && clock.now - shedAt < 5 * SHORT_MS) advance(clock, cs, 50);
+  const after = clock.now - shedAt;
+  t.equal(cs[0].record('a1'), null, `forgotten ${after}ms after c3 shed it`);
+  t.ok(after >= SHORT_MS, `a whole timeout after its last stream ended (${after}ms)`);
+});
