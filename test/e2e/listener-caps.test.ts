@@ -2,7 +2,8 @@
  * The gRPC port's caps and its refused-handshake log on a real controller over mutual TLS:
  * a certificate from another CA is counted and logged with its source; more silent
  * connections than the pending-handshake cap leave the cap full, the oldest closed, and ctl
- * still served; the streams per connection announced as configured; SIGTERM then stops the controller cleanly with them all open.
+ * still served; the streams per connection announced as configured, and the header block cap;
+ * SIGTERM then stops the controller cleanly with them all open.
  */
 import fs from 'node:fs';
 import http2 from 'node:http2';
@@ -14,6 +15,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { CertMaker } from '../helpers/certs.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { MAX_HEADER_LIST_BYTES } from '../../src/transport/header-list-cap.js';
 
 async function metric(address: string, name: string, labels: Readonly<Record<string, string>> = {}): Promise<number> {
   const res = await fetch(`http://${address}/metrics`);
@@ -58,6 +60,7 @@ void t.test('a TLS controller: refused handshakes logged and counted, silent con
   const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
   session.destroy();
   t.equal(settings.maxConcurrentStreams, streams, 'the port announces the configured streams per connection');
+  t.equal(settings.maxHeaderListSize, MAX_HEADER_LIST_BYTES, "and the header block cap, not Node's 64 KiB");
 
   const sockets: net.Socket[] = [];
   let closed = 0;
