@@ -1,10 +1,11 @@
 /**
- * An HTTP/2 client written by hand on a cleartext socket, for what Node's own client will not do:
+ * An HTTP/2 client written by hand (on a cleartext socket, or over TLS), for what Node's own client will not do:
  * it never acknowledges the server's SETTINGS (so nothing the server announced applies to it),
  * and it sends header blocks as large as asked (HEADERS then CONTINUATION frames, every field a
  * literal HPACK never indexes). It reads back only frame types and RST_STREAM/GOAWAY codes.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 const FRAME_HEADERS = 0x1;
 const FRAME_DATA = 0x0;
@@ -53,7 +54,7 @@ function literal(name: string, value: string): Buffer {
 /** A POST to `path` with gRPC's headers and `extra` fields. */
 function requestBlock(path: string, extra: ReadonlyArray<readonly [string, string]>): Buffer {
   return Buffer.concat([
-    Buffer.from([0x83, 0x86]), // :method POST, :scheme http (static table 3 and 6)
+    Buffer.from([0x83, 0x86]), // :method POST, :scheme http (static table 3 and 6; servers do not check it)
     Buffer.concat([Buffer.from([0x04]), hpackString(path)]), // :path, name from the static table
     Buffer.concat([Buffer.from([0x01]), hpackString('localhost')]), // :authority
     literal('content-type', 'application/grpc'),
@@ -83,11 +84,14 @@ export class RawH2Client {
     socket.on('error', () => undefined);
   }
 
-  /** Connects, sends the preface and an empty SETTINGS; never acknowledges the server's. */
-  static async connect(host: string, port: number): Promise<RawH2Client> {
-    const socket = net.connect(port, host);
+  /**
+   * Connects, sends the preface and an empty SETTINGS; never acknowledges the server's. With
+   * `secure`, over TLS (ALPN h2) with those options: the CA, the client's certificate and key.
+   */
+  static async connect(host: string, port: number, secure?: tls.ConnectionOptions): Promise<RawH2Client> {
+    const socket = secure === undefined ? net.connect(port, host) : tls.connect({ ...secure, host, port, ALPNProtocols: ['h2'] });
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
+      socket.once(secure === undefined ? 'connect' : 'secureConnect', resolve);
       socket.once('error', reject);
     });
     socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
