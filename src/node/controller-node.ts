@@ -79,6 +79,7 @@ import { DISK_READ_EVERY_MS, readDiskFree } from './disk-free.js';
 import { DiskFloorLog } from './disk-floor-log.js';
 import { listenGrpc } from './grpc-listener.js';
 import type { GuardedListener } from '../transport/guarded-listener.js';
+import { capHeaderList } from '../transport/header-list-cap.js';
 import { traceMilestone } from '../util/trace.js';
 import { tlsAtStart, wireTlsReload, type TlsReload } from './tls-reload-wiring.js';
 import type { TlsReloadOutcome } from './tls-reloader.js';
@@ -547,7 +548,13 @@ export class ControllerNode {
     );
     // Unary answers written and not read are held to a budget too (unread-answers.ts).
     const unread = new UnreadAnswers(UNREAD_ANSWER_BUDGET_BYTES, () => metrics.onUnreadAnswerCut());
-    const guard = baseCallGuard({ onCompressed: () => metrics.onCallRefused('COMPRESSED'), onUnendedReset: () => metrics.onUnendedStreamReset(), incomplete, unread });
+    const guard = baseCallGuard({
+      onCompressed: () => metrics.onCallRefused('COMPRESSED'),
+      onUnendedReset: () => metrics.onUnendedStreamReset(),
+      onHeadersTooLarge: () => metrics.onCallRefused('HEADERS_TOO_LARGE'),
+      incomplete,
+      unread,
+    });
     // A member's key acts beyond peer RPCs only while it is a member (member-key-gate.ts); before
     // the first entry is applied, the file's members.
     const isMemberKey = (id: string): boolean => sm.members.get(id) !== null || (sm.members.size === 0 && isConfigured(id));
@@ -564,8 +571,9 @@ export class ControllerNode {
     const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
     // Streams per connection are capped (past it nghttp2 refuses a stream before grpc-js makes a
     // call of it): 20,000 header-only calls on one connection held the event loop past an
-    // election timeout (attack round 10).
-    const server = new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), 'grpc.max_concurrent_streams': config.maxStreamsPerConnection, interceptors });
+    // election timeout (attack round 10); and a call's header block to 8 KiB (header-list-cap.ts): header-only calls with 60 KB of
+    // metadata held 118 MB a connection (attack round 14).
+    const server = capHeaderList(new grpc.Server({ ...peerServerOptions(config.raft.maxMessageBytes), 'grpc.max_concurrent_streams': config.maxStreamsPerConnection, interceptors }));
     transport.register(server);
     autopilot.register(server);
     leaderSeen = (from, to, byElection) => autopilot.leaderChanged(from, to, byElection);

@@ -286,7 +286,7 @@ export class Metrics {
     });
     this.callRefusals = new client.Counter({
       name: 'client_calls_refused_total',
-      help: 'Calls refused before any handler: COMPRESSED = a compressed request; with tls.agent_ca, AGENT_CERTIFICATE = an agent certificate off its stream, NOT_AN_AGENT = another on an agent stream, UNVERIFIED_CHAIN = a chain whose links do not verify; NOT_A_CLIENT = with tls.client_ca, a tls.ca certificate that is no peer certificate on the client API; GATE_FAILED = a caller the gate could not judge; NOT_A_MEMBER = the peer certificate of an id that is no member.',
+      help: 'Calls refused before any handler: COMPRESSED = a compressed request; HEADERS_TOO_LARGE = metadata past the port\'s 8 KiB; with tls.agent_ca, AGENT_CERTIFICATE = an agent certificate off its stream, NOT_AN_AGENT = another on an agent stream, UNVERIFIED_CHAIN = a chain whose links do not verify; NOT_A_CLIENT = with tls.client_ca, a tls.ca certificate that is no peer certificate on the client API; GATE_FAILED = a caller the gate could not judge; NOT_A_MEMBER = the peer certificate of an id that is no member.',
       labelNames: ['code'],
       registers: [this.registry],
     });

@@ -9,6 +9,7 @@ import { Fields } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
 import { arrayPieces, type SnapshotPieces } from './snapshot-job.js';
+import { SortedKeys } from './sorted-keys.js';
 
 export const KV_KIND = 'kv';
 export { MAX_KEY_BYTES, MAX_VALUE_BYTES };
@@ -102,27 +103,14 @@ function quote(key: string): string {
   return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}...` : key);
 }
 
-/** First index in the sorted `keys` whose key is >= `key` (or > `key` when `strict`). */
-function bound(keys: readonly string[], key: string, strict: boolean): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const k = keys[mid]!;
-    if (k < key || (strict && k === key)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
   private readonly records = new Map<string, KvRecord>();
   /**
-   * All keys in order, rebuilt lazily after a key is created or deleted. Overwrites (the
-   * common write) keep it valid, so a put costs O(1) and listings sort at most once per change
-   * of the key set.
+   * All keys in order, kept so as each is created or deleted (sorted-keys.ts): an overwrite (the
+   * common write) costs nothing more, and no listing sorts.
    */
-  private sortedKeys: string[] | null = [];
+  private order = new SortedKeys();
   /** The sum of kvRecordSnapshotLength over the records, kept as they change. */
   private snapshotChars = 0;
 
@@ -169,7 +157,7 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
       modRevision: revision,
       version: (current?.version ?? 0) + 1,
     });
-    if (current === undefined) this.sortedKeys = null;
+    if (current === undefined) this.order.add(command.key);
     return okResult(revision);
   }
 
@@ -186,7 +174,7 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
     const revision = ctx.bump();
     this.snapshotChars -= kvRecordSnapshotLength(current.key, current.value);
     this.records.delete(command.key);
-    this.sortedKeys = null;
+    this.order.delete(command.key);
     return okResult(revision);
   }
 
@@ -200,13 +188,11 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
   }
 
   list(prefix = '', options: KvListOptions = {}): KvListResult {
-    const keys = this.keys();
-    let i = bound(keys, prefix, false);
-    if (options.after !== undefined) i = Math.max(i, bound(keys, options.after, true));
+    // From the prefix, or past `after` when that is further on.
+    const after = options.after !== undefined && options.after >= prefix ? options.after : undefined;
     const limit = options.limit ?? Infinity;
     const items: KvRecord[] = [];
-    for (; i < keys.length; i++) {
-      const key = keys[i]!;
+    for (const key of after === undefined ? this.order.from(prefix, false) : this.order.from(after, true)) {
       if (!key.startsWith(prefix)) break;
       if (items.length >= limit) return { items, more: true };
       items.push(this.records.get(key)!);
@@ -245,13 +231,11 @@ export class KvStore implements KindInstance<KvCommand, KvView>, KvView {
       this.records.set(record.key, record);
       this.snapshotChars += kvRecordSnapshotLength(record.key, record.value);
     }
-    this.sortedKeys = keys;
+    this.order = SortedKeys.fromSorted(keys);
   }
 
   private keys(): readonly string[] {
-    // Default sort compares UTF-16 code units, the same order as `<` in `bound`.
-    this.sortedKeys ??= [...this.records.keys()].sort();
-    return this.sortedKeys;
+    return this.order.toArray();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The server's first interceptor, the only one that receives grpc-js's base call: it refuses
- * compressed requests before their messages are read (compression-gate.ts), resets a stream
+ * calls whose metadata is past the port's limit (header-list-cap.ts) and compressed requests
+ * before their messages are read (compression-gate.ts), resets a stream
  * left open after its status (unended-requests.ts), counts its unfinished request bytes
  * (incomplete-requests.ts) and a unary call's unread answer bytes (unread-answers.ts), and files the stream where its handler can reset it
  * (call-reset.ts). It must come first in the server's list.
@@ -9,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { http2StreamOf } from './base-call.js';
 import { fileCallStream } from './call-reset.js';
 import { admitEncoding } from './compression-gate.js';
+import { admitHeaderList } from './header-list-cap.js';
 import type { IncompleteRequests } from './incomplete-requests.js';
 import { resetUnendedStream } from './unended-requests.js';
 import type { UnreadAnswers } from './unread-answers.js';
@@ -18,6 +20,8 @@ export interface BaseCallGuardHooks {
   readonly onCompressed: () => void;
   /** A stream whose client had not ended it was reset after its status. */
   readonly onUnendedReset: () => void;
+  /** A call's metadata was past the port's limit (a client that never acknowledged the SETTINGS announcing it). */
+  readonly onHeadersTooLarge?: () => void;
   /** Counts each stream's unfinished request bytes against the port's budget; absent: not counted. */
   readonly incomplete?: IncompleteRequests;
   /** Counts each unary call's unread answer bytes against the port's budget; absent: not counted. */
@@ -37,7 +41,8 @@ export function baseCallGuard(hooks: BaseCallGuardHooks): grpc.ServerInterceptor
               if (stream !== null) fileCallStream(m, stream);
               pass(m);
             };
-            admitEncoding(call, metadata, fileAndPass, hooks.onCompressed);
+            const admitted = (m: grpc.Metadata): void => admitEncoding(call, m, fileAndPass, hooks.onCompressed);
+            admitHeaderList(call, metadata, admitted, () => hooks.onHeadersTooLarge?.());
           },
           onCancel: () => {
             if (stream !== null) resetUnendedStream(stream, hooks.onUnendedReset);

@@ -2,7 +2,9 @@
  * The gRPC port's caps and its refused-handshake log on a real controller over mutual TLS:
  * a certificate from another CA is counted and logged with its source; more silent
  * connections than the pending-handshake cap leave the cap full, the oldest closed, and ctl
- * still served; the streams per connection announced as configured; SIGTERM then stops the controller cleanly with them all open.
+ * still served; the streams per connection announced as configured, and the header block cap,
+ * which refuses (and counts) a call past it from a client that never took the announcement;
+ * SIGTERM then stops the controller cleanly with them all open.
  */
 import fs from 'node:fs';
 import http2 from 'node:http2';
@@ -14,6 +16,8 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { CertMaker } from '../helpers/certs.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { MAX_HEADER_LIST_BYTES } from '../../src/transport/header-list-cap.js';
+import { RawH2Client } from '../helpers/h2-raw-client.js';
 
 async function metric(address: string, name: string, labels: Readonly<Record<string, string>> = {}): Promise<number> {
   const res = await fetch(`http://${address}/metrics`);
@@ -58,6 +62,15 @@ void t.test('a TLS controller: refused handshakes logged and counted, silent con
   const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
   session.destroy();
   t.equal(settings.maxConcurrentStreams, streams, 'the port announces the configured streams per connection');
+  t.equal(settings.maxHeaderListSize, MAX_HEADER_LIST_BYTES, "and the header block cap, not Node's 64 KiB");
+  // A client that never acknowledges the SETTINGS is not bound by them: the first interceptor
+  // refuses its 16 KB block all the same.
+  const raw = await RawH2Client.connect(host, Number(portText), { ca: fs.readFileSync(nodeFiles.ca), cert: fs.readFileSync(operator.cert), key: fs.readFileSync(operator.key), servername: 'localhost' });
+  t.teardown(() => raw.close());
+  const pad: Array<[string, string]> = Array.from({ length: 16 }, (_, i) => [`x-pad-${i}`, 'p'.repeat(1000)]);
+  raw.call('/controller.api.Controller/Status', pad, Buffer.alloc(0));
+  await waitFor(async () => (await metric(metrics, 'client_calls_refused_total', { code: 'HEADERS_TOO_LARGE' })) >= 1, 'the 16 KB call refused and counted');
+  t.equal(await metric(metrics, 'client_calls_refused_total', { code: 'HEADERS_TOO_LARGE' }), 1, 'a call past the cap from a client that never acknowledged it is refused, and counted once');
 
   const sockets: net.Socket[] = [];
   let closed = 0;
