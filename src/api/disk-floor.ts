@@ -85,12 +85,18 @@ export class DiskFloor {
     const below = (id: string, free: number, floor: number): string =>
       `the leader refuses every write that grows the state: the disk of ${id}'s data dir has ${free} bytes free, below controller.min_free_disk_bytes ${floor}; free disk space on ${id}`;
     if (minFreeBytes > 0 && this.freeBytes !== null && this.freeBytes < minFreeBytes) return below(self, this.freeBytes, minFreeBytes);
+    for (const v of this.judgedVoters()) if (v.disk.freeBytes < v.floor) return below(v.id, v.disk.freeBytes, v.floor);
+    return null;
+  }
+
+  /** The other voters whose reading is fresh and whose floor (the higher of theirs and this node's) is on. */
+  private *judgedVoters(): Generator<{ readonly id: string; readonly disk: VoterDisk; readonly floor: number; readonly ageMs: number }> {
     const now = this.opts.now();
     for (const [id, disk] of this.voters) {
-      const floor = Math.max(minFreeBytes, disk.floorBytes);
-      if (floor > 0 && now - disk.at <= VOTER_DISK_FRESH_MS && disk.freeBytes < floor) return below(id, disk.freeBytes, floor);
+      const floor = Math.max(this.opts.minFreeBytes, disk.floorBytes);
+      const ageMs = now - disk.at;
+      if (floor > 0 && ageMs <= VOTER_DISK_FRESH_MS) yield { id, disk, floor, ageMs };
     }
-    return null;
   }
 
   /** Throws NO_SPACE when a write growing the state by `growth` would leave a voter's disk below its floor. */
@@ -107,14 +113,12 @@ export class DiskFloor {
           'Free disk space on the members, delete keys, or lower controller.min_free_disk_bytes',
       );
     }
-    const now = this.opts.now();
-    for (const [id, disk] of this.voters) {
-      const floor = Math.max(minFreeBytes, disk.floorBytes);
-      if (floor === 0 || now - disk.at > VOTER_DISK_FRESH_MS || disk.freeBytes - needs >= floor) continue;
+    for (const { id, disk, floor, ageMs } of this.judgedVoters()) {
+      if (disk.freeBytes - needs >= floor) continue;
       const whose = disk.floorBytes > minFreeBytes ? `${id}'s` : `${self}'s (the leader's)`;
       throw new ServiceFailure(
         'NO_SPACE',
-        `${what} refused: the disk of ${id}'s data dir has ${disk.freeBytes} bytes free (as ${id} answered ${Math.round(now - disk.at)}ms ago), ` +
+        `${what} refused: the disk of ${id}'s data dir has ${disk.freeBytes} bytes free (as ${id} answered ${Math.round(ageMs)}ms ago), ` +
           `and this write needs about ${needs} above controller.min_free_disk_bytes ${floor} (${whose}); ${tail}` +
           `Free disk space on ${id}, delete keys, or lower controller.min_free_disk_bytes (each voter's disk is judged against the higher of its own and the leader's)`,
       );
