@@ -45,6 +45,7 @@ import { okResult, type ApplyResult } from './result.js';
 import { SharedValues } from './shared-values.js';
 import { TransitionLog } from './transition-log.js';
 import { valuePieces, type SnapshotPieces } from './snapshot-job.js';
+import { bound } from './sorted-keys.js';
 
 export const AGENTS_KIND = 'agents';
 /** Records the cluster keeps; a connect for a new id beyond this is ignored (and counted). */
@@ -137,7 +138,11 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
       this.sorted = ids.map((id) => this.records.get(id)!);
     } else if (this.replaced.size > 0) {
       const next = this.sorted.slice();
-      for (const id of this.replaced) next[indexOf(this.sortedIds, id)] = this.records.get(id)!;
+      for (const id of this.replaced) {
+        const at = bound(this.sortedIds, id, false);
+        if (this.sortedIds[at] !== id) throw new Error(`invariant: agent ${JSON.stringify(id)} is not among the sorted ids`);
+        next[at] = this.records.get(id)!;
+      }
       this.sorted = next;
     }
     this.replaced.clear();
@@ -373,18 +378,4 @@ export const agentsKind: ResourceKind<AgentsCommand, AgentsView> = {
 export function validateReport(controller: string, entries: readonly unknown[]): AgentsReport {
   if (entries.length > MAX_REPORT_ENTRIES) throw new CommandError(`a report holds at most ${MAX_REPORT_ENTRIES} entries, found ${entries.length}`);
   return parseAgents(Fields.of({ kind: AGENTS_KIND, op: 'report', controller, entries }, 'command', (m) => new CommandError(m)));
-}
-
-/** The index of `id` in `ids`, sorted by UTF-16 code units; it must be there. */
-function indexOf(ids: readonly string[], id: string): number {
-  let lo = 0;
-  let hi = ids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const at = ids[mid]!;
-    if (at === id) return mid;
-    if (at < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  throw new Error(`agents: ${JSON.stringify(id)} is not among the sorted ids`);
 }
