@@ -164,7 +164,10 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
         }),
       );
     },
-    leaderChanged: (from, to, byElection) => autopilot.leaderChanged(from, to, byElection),
+    leaderChanged: (from, to, byElection) => {
+      autopilot.leaderChanged(from, to, byElection);
+      voterDisks.leaderChanged(to);
+    },
     start: () => {
       autopilot.start();
       voterDiskTicker = deps.scheduler.every(VOTER_DISK_ASK_EVERY_MS, () => voterDisks.round());

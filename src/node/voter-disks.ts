@@ -25,6 +25,14 @@ export class VoterDisks {
 
   constructor(private readonly deps: VoterDisksDeps) {}
 
+  /**
+   * Leadership moved: a node that now leads asks at once, rather than judging only its own disk
+   * until its first round (up to VOTER_DISK_ASK_EVERY_MS of writes unjudged for the others).
+   */
+  leaderChanged(to: string | null): void {
+    if (to === this.deps.self) this.round();
+  }
+
   /** One round: asks each other voter once (no answer within the RPC's deadline: its reading ages). */
   round(): void {
     const voters = this.deps.votersIfLeading();

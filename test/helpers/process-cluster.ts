@@ -271,6 +271,11 @@ export class ProcessCluster {
     }
   }
 
+  /** The last `lines` log lines of every member, each under its id: for a failure that a leadership change may explain. */
+  logTails(lines: number): string {
+    return this.ids.map((id) => `${id}:\n${this.dumpLogs(id).split('\n').slice(-lines).join('\n')}`).join('\n');
+  }
+
   dumpLogs(id: string): string {
     return (this.logs.get(id) ?? []).join('').split('\n').slice(-40).join('\n');
   }

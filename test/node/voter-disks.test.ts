@@ -40,6 +40,27 @@ void t.test('while leading, each other voter is asked once per round, and its an
   t.doesNotThrow(() => floor.check(1, 'put of "a"'), 'no longer leading: the readings are dropped, and one arriving after is not kept');
 });
 
+void t.test('a node that comes to lead asks at once, not at its next round; another leader changes nothing', (t) => {
+  const floor = new DiskFloor({ minFreeBytes: 64 * MiB, dataDir: '/d', self: 'c1', now: () => 0 });
+  let leading = false;
+  const asked: string[] = [];
+  const disks = new VoterDisks({
+    self: 'c1',
+    votersIfLeading: () => (leading ? VOTERS : null),
+    ask: (m) => {
+      asked.push(m.id);
+      return new Promise<DiskReading>(() => undefined);
+    },
+    floor,
+  });
+  disks.leaderChanged('c2');
+  t.same(asked, [], 'another node leads: nothing asked');
+  leading = true;
+  disks.leaderChanged('c1');
+  t.same(asked, ['c2', 'c3'], 'this node leads: every other voter asked');
+  t.end();
+});
+
 void t.test("a node's own disk crossing its floor is logged once each way", async (t) => {
   const floor = new DiskFloor({ minFreeBytes: 64 * MiB, dataDir: '/d', self: 'c3', now: () => 0 });
   const lines: { level: string; code: unknown; msg: string }[] = [];
