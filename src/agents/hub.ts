@@ -41,12 +41,11 @@ import { LeaderDuties, usageFlushMs } from './mesh-duties.js';
 import { LEADERLESS_ELECTIONS } from '../membership/leader-contact.js';
 import { meshAudit } from './mesh-audit.js';
 import { MeshReportQueue, type MeshReportBody } from './mesh-reports.js';
-import { publishCheck } from './publishing.js';
+import { PublishGate } from './publish-gate.js';
 import { PUSH_ALLOWANCE_FROM_MS, pushTransferMs } from './push-transfer.js';
 import { pushBody } from './wire.js';
 import type { Usage } from './protocol.js';
 import type { AgentState, LiveAgent, StreamId } from './types.js';
-import { quotedList } from '../util/quoted-list.js';
 import { RateBudget } from '../util/rate-budget.js';
 
 /** Our own pause longer than this is not counted against any agent (the failure detector's rule). */
@@ -97,8 +96,7 @@ export class AgentHub {
   readonly store = new ManifestStore();
   readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
-  /** Mesh growth of each agent's publish queued or in flight (publishesInFlight). */
-  private readonly publishGrowth = new Map<string, number>();
+  private readonly publishGate: PublishGate;
   private readonly planner: PushPlanner;
   private readonly selector: ConfigSelector;
   private readonly duties = new LeaderDuties();
@@ -163,6 +161,7 @@ export class AgentHub {
     this.selector = opts.selector ?? selectLazy;
     this.planner = new PushPlanner(this.store, this.selector);
     this.meshReports = new MeshReportQueue(opts.self);
+    this.publishGate = new PublishGate(port, this.meshReports, this.counters);
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
     this.admission = new AdmissionBudget(opts.admitPerTick ?? 200);
     this.departures = new Departures(opts.pingIntervalMs);
@@ -977,13 +976,13 @@ export class AgentHub {
     }
     for (const s of this.streams.values()) {
       if (s.phase !== 'active' && s.phase !== 'waiting') continue;
-      if (s.confirmed && s.publishWaiting) this.maybePublish(s, out);
+      if (s.confirmed && s.publishWaiting) this.publishGate.consider(s, out);
       if (s.confirmed || now - s.claimedAt < this.opts.stateSyncIntervalMs) continue;
       const hello = s.hello!;
       const rec = agents.get(hello.agentId);
       if (rec?.session === s.id) {
         s.confirmed = true;
-        this.maybePublish(s, out);
+        this.publishGate.consider(s, out);
         continue;
       }
       if (rec !== null && olderEpoch(hello.epoch, rec.epoch)) {
@@ -1053,7 +1052,7 @@ export class AgentHub {
     if (rec.session === s.id) {
       if (!s.confirmed) {
         s.confirmed = true;
-        this.maybePublish(s, out);
+        this.publishGate.consider(s, out);
       }
       return;
     }
@@ -1066,95 +1065,6 @@ export class AgentHub {
   }
 
   // ---- what agents publish and resolve -------------------------------------------------------------
-
-  /**
-   * Once its claim is committed (so its endpoints start healthy and a late publish from a stream
-   * it has left is fenced out), the agent's declaration goes to the log if it says anything the
-   * log does not hold. An identical re-publish is not proposed at all.
-   */
-  private maybePublish(s: Session, out: HubEffect[]): void {
-    const hello = s.hello;
-    if (hello === null || this.meshReports.publishPending(hello.agentId)) return;
-    const check = publishCheck(hello, s.id, this.port.state(), this.port.wallClock());
-    // Held back below, or left with refused hosts: the next reconcile round looks again.
-    s.publishWaiting = true;
-    const refusedHosts = check.refused.map((r) => ({ name: r.name, reason: r.reason }));
-    s.publish = { refusedHosts, held: null };
-    if (check.refused.length > 0 && !s.refusalsLogged) {
-      s.refusalsLogged = true;
-      out.push(log('warn', 'agent publishes services the cluster refuses', { agent: hello.agentId, refused: check.refused.map((r) => `${r.name}: ${r.reason}`) }));
-    }
-    if (check.entry === null) {
-      if (!s.publishChecked) this.counters.republishesSkipped++;
-      s.publishChecked = true;
-      s.publishWaiting = check.refused.length > 0;
-      return;
-    }
-    // A service in a protocol that agents getting every service do not speak would have each of
-    // them NACK every configuration from then on: one agent's certificate froze the fleet (attack
-    // round 10). Held back until they speak it (checked again every state_sync_interval); an
-    // operator may still add such a service with ctl apply, and sees the NACKs.
-    if (check.unspoken.length > 0) {
-      const reason = check.unspoken.map((u) => `service ${JSON.stringify(u.service)} uses protocol ${JSON.stringify(u.protocol)}, which ${quotedList(u.agents)} ${u.agents.length === 1 ? 'does' : 'do'} not speak and would NACK`).join('; ');
-      s.publish = { refusedHosts, held: `${reason} (agents that are not lazy get every service; an operator may add it with ctl apply)` };
-      if (!s.protocolHeld) {
-        s.protocolHeld = true;
-        this.counters.publishesUnspoken++;
-        const subject = check.unspoken[0]!.service;
-        out.push(log('warn', 'agent publishes a service in a protocol other agents do not speak; its declaration is not proposed', { agent: hello.agentId, reason }));
-        out.push({ type: 'audit', event: { type: 'service.publish.refused', subject, from: null, to: hello.agentId, reason: `agent ${hello.agentId}: publish held back: ${reason}` } });
-      }
-      s.publishChecked = true;
-      return;
-    }
-    // Services agents publish are not held to the quota at apply (an agent's declaration is
-    // committed whole, as it sent it): a publish that creates services is held back here while
-    // the state is at its quota, and goes at a later check (every state_sync_interval) with room made.
-    if (check.creates > 0 && this.port.atQuota?.() === true) {
-      s.publish = { refusedHosts, held: 'the state is at its quota (controller.quota_bytes): services it would create wait for room' };
-      if (!s.publishChecked) {
-        this.counters.publishesHeld++;
-        out.push(log('warn', 'agent publishes new services while the state is at its quota (controller.quota_bytes); its declaration is not proposed', { agent: hello.agentId, creates: check.creates }));
-      }
-      s.publishChecked = true;
-      return;
-    }
-    // Likewise a publish that would grow the mesh past controller.max_mesh_bytes (creates, joins,
-    // bigger specs): held back, logged, audited and counted once per connection (checked again
-    // every state_sync_interval, which proposes nothing until there is room: it never loops),
-    // and it goes at the first check with room made.
-    const tooBig = check.growth > 0 ? (this.port.meshRoom?.(check.growth + this.publishesInFlight()) ?? null) : null;
-    if (tooBig !== null) {
-      s.publish = { refusedHosts, held: `it does not fit the mesh (controller.max_mesh_bytes): ${tooBig}` };
-      if (!s.meshHeld) {
-        s.meshHeld = true;
-        this.counters.publishesOverMesh++;
-        const subject = hello.hosts[0]?.name ?? hello.agentId;
-        out.push(log('warn', 'agent publishes services that do not fit the mesh (controller.max_mesh_bytes); its declaration is not proposed', { agent: hello.agentId, reason: tooBig }));
-        out.push({ type: 'audit', event: { type: 'service.publish.refused', subject, from: null, to: hello.agentId, reason: `agent ${hello.agentId}: publish of ${hello.hosts.length} service(s) held back: ${tooBig}` } });
-      }
-      s.publishChecked = true;
-      return;
-    }
-    s.publishChecked = true;
-    s.publishWaiting = check.refused.length > 0;
-    this.counters.publishes++;
-    this.meshReports.publish(check.entry);
-    if (check.growth > 0) this.publishGrowth.set(hello.agentId, check.growth);
-  }
-
-  /**
-   * What the publishes queued or in flight here will add to the mesh, once applied: judged with
-   * the applied state alone, 200 agents publishing at once took a 1 MiB bound to 26 MiB.
-   */
-  private publishesInFlight(): number {
-    let sum = 0;
-    for (const [agent, growth] of this.publishGrowth) {
-      if (this.meshReports.publishPending(agent)) sum += growth;
-      else this.publishGrowth.delete(agent);
-    }
-    return sum;
-  }
 
   /** /resolve misses become observed dependencies (at once); hits on observed ones count as use (in batches). */
   private onUsage(s: Session, msg: Usage): void {
