@@ -21,6 +21,7 @@ import { adminExposure, listenAdmin } from '../agent/admin.js';
 import { AgentRunner } from '../agent/agent-runner.js';
 import { agentYamlWarnings, DEFAULT_AGENT_YAML, loadAgentYaml } from '../agent/agent-yaml.js';
 import { rereadAgentYaml, rereadNote } from '../agent/yaml-reread.js';
+import { sweepStaleTemps } from '../agent/out-file.js';
 import { loadPreviousConfig } from '../agent/load-out.js';
 import { certificateIdentity } from '../agents/identity.js';
 import { AgentsError } from '../agents/errors.js';
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
       `$${proxy.variable} names the HTTP CONNECT proxy ${proxy.proxy}, and this agent does not use it: it dials ${proxy.controllers.join(', ')} directly (an agent on grpc-js's client tunnelled through it). Where only the proxy reaches the controllers, open the way to them; set no_grpc_proxy to their hosts to silence this`,
     );
   }
+  if (opts.out !== undefined) for (const stale of sweepStaleTemps(opts.out)) logger.info({ file: stale }, 'removed a temporary copy of --out left by an agent that stopped mid-write');
   const initial = opts.out === undefined ? null : loadPreviousConfig(opts.out, (m) => logger.warn(m));
   const runner = new AgentRunner({ id, controllers, security, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial });
   let admin: http.Server | null = null;
