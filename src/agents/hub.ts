@@ -586,6 +586,9 @@ export class AgentHub {
       const why =
         `another process (boot ${holder}) holds agent ${JSON.stringify(hello.agentId)} online on ${held.controller}, and another took this one's ` +
         `connection (boot ${hello.epoch.boot}) over here: two processes run with one agent id; this one is refused while the other is online. Stop one, or give each its own id`;
+      // Once per process: the operator reading this controller's log (ctl list agents shows the
+      // one agent it holds, SYNCED) learns of the other, which retries every 5 s.
+      if (this.supplanted.firstRefusal(hello.agentId, hello.epoch.boot)) out.push(log('warn', why, { code: 'AGENT_DUPLICATE', agent: hello.agentId, boot: hello.epoch.boot, holder }));
       out.push(...this.closeSession(s, 'aborted', why, now, false));
       return;
     }

@@ -37,6 +37,8 @@ export interface Holding {
 export class SupplantedProcesses {
   /** Agent id -> boot ids of its processes another process took over here, oldest first. */
   private readonly byAgent = new Map<string, Set<string>>();
+  /** Agent id -> those of its boot ids whose refusal this controller has logged. */
+  private readonly logged = new Map<string, Set<string>>();
 
   constructor(
     private readonly maxAgents = MAX_SUPPLANTED_AGENTS,
@@ -57,7 +59,27 @@ export class SupplantedProcesses {
     boots.delete(by);
     boots.add(boot);
     if (boots.size > this.maxPerAgent) dropFirst(boots);
-    if (this.byAgent.size > this.maxAgents) dropFirst(this.byAgent);
+    if (this.byAgent.size > this.maxAgents) {
+      const first = this.byAgent.keys().next();
+      if (first.done !== true) this.forget(first.value);
+    }
+  }
+
+  /**
+   * Whether a refusal of process `boot` of `agent` is the first this controller says (its log
+   * names the duplicate once per process, not at every return 5 s apart).
+   */
+  firstRefusal(agent: string, boot: string): boolean {
+    const said = this.logged.get(agent) ?? new Set<string>();
+    if (said.has(boot)) return false;
+    said.add(boot);
+    this.logged.set(agent, said);
+    return true;
+  }
+
+  private forget(agent: string): void {
+    this.byAgent.delete(agent);
+    this.logged.delete(agent);
   }
 
   /**
@@ -69,7 +91,7 @@ export class SupplantedProcesses {
     const boots = this.byAgent.get(agent);
     if (boots === undefined) return null;
     if (now === null || !now.online) {
-      this.byAgent.delete(agent);
+      this.forget(agent);
       return null;
     }
     return boots.has(boot) && now.boot !== boot ? now.boot : null;

@@ -50,6 +50,7 @@ void t.test('a process taken over by another is refused while that one holds the
     t.same(portsOf(c1, 'api'), [9090], 'the service keeps the spec of the process that holds it');
   }
   t.equal(takeovers(c1), after, 'no takeover, so no claim, publish or push, at any return');
+  t.equal(c1.logs.filter((m) => /two processes run with one agent id/.test(m)).length, 1, "the controller's log names the duplicate once, not at every return");
   t.match(c1.record('edge'), { online: true, session: second.session });
 
   // The holder goes for good: the refused process takes the id at its next return.
