@@ -31,7 +31,7 @@ const BINS = ['controller', 'ctl', 'agent'] as const;
 const PIECEWISE = ['controller', 'agent'] as const;
 const IMPORT_META_URL = '__bundleUrl';
 /** Reloads on SIGHUP: its entry holds the signal while the bundle loads (src/cli/early-sighup.ts). */
-const HOLDS_SIGHUP = new Set<string>(['controller']);
+const HOLDS_SIGHUP = new Set<string>(['controller', 'agent']);
 
 const common: BuildOptions = {
   bundle: true,

@@ -38,6 +38,7 @@ import { ReportBatch } from './report-batch.js';
 import { emptySync, log, olderEpoch, rejectedByThisProcess, rejectionOf, type Session } from './session.js';
 import { selectLazy, type ClusterState, type ConfigSelector } from './selection.js';
 import { LeaderDuties, usageFlushMs } from './mesh-duties.js';
+import { SupplantedProcesses } from './supplanted.js';
 import { LEADERLESS_ELECTIONS } from '../membership/leader-contact.js';
 import { meshAudit } from './mesh-audit.js';
 import { MeshReportQueue, type MeshReportBody } from './mesh-reports.js';
@@ -105,6 +106,8 @@ export class AgentHub {
   private readonly byAgent = new Map<string, StreamId>();
   /** When each agent was last claimed here, within TAKEOVER_MIN_INTERVAL_MS, oldest first. */
   private readonly recentClaims = new Map<string, number>();
+  /** Processes another process of their agent id took over here: refused while it holds the agent. */
+  private readonly supplanted = new SupplantedProcesses();
   private readonly queue = new Set<StreamId>();
   private readonly dirty = new Set<StreamId>();
   private readonly waiting = new Set<StreamId>();
@@ -575,6 +578,19 @@ export class AgentHub {
   private admit(s: Session, now: number, out: HubEffect[]): void {
     this.queue.delete(s.stream);
     const hello = s.hello!;
+    const held = this.port.state().agents.get(hello.agentId);
+    const holder = this.supplanted.holder(hello.agentId, hello.epoch.boot, held === null ? null : { boot: held.epoch.boot, online: held.online });
+    if (holder !== null && held !== null) {
+      this.counters.refused++;
+      const why =
+        `another process (boot ${holder}) holds agent ${JSON.stringify(hello.agentId)} online on ${held.controller}, and another took this one's ` +
+        `connection (boot ${hello.epoch.boot}) over here: two processes run with one agent id; this one is refused while the other is online. Stop one, or give each its own id`;
+      // Once per process: the operator reading this controller's log (ctl list agents shows the
+      // one agent it holds, SYNCED) learns of the other, which retries every 5 s.
+      if (this.supplanted.firstRefusal(hello.agentId, hello.epoch.boot)) out.push(log('warn', why, { code: 'AGENT_DUPLICATE', agent: hello.agentId, boot: hello.epoch.boot, holder }));
+      out.push(...this.closeSession(s, 'aborted', why, now, false));
+      return;
+    }
     const existing = this.sessionOf(hello.agentId);
     s.inherited = this.departures.get(hello.agentId)?.rejected ?? (existing !== null && existing !== s ? rejectionOf(existing) : null);
     if (existing !== null && existing !== s) {
@@ -593,6 +609,7 @@ export class AgentHub {
     }
     if (existing !== null && existing !== s) {
       this.counters.takeovers++;
+      this.supplanted.note(hello.agentId, existing.hello!.epoch.boot, hello.epoch.boot);
       out.push({ type: 'audit', event: { type: 'agent.takeover', subject: hello.agentId, from: existing.id, to: s.id, reason: `a newer connection took over on ${this.opts.self}` } });
       out.push(...this.closeSession(existing, 'aborted', `taken over by a newer connection of agent ${JSON.stringify(hello.agentId)}`, now, false));
     }
@@ -1059,6 +1076,7 @@ export class AgentHub {
     // Newer wins: a claim committed after ours, or any claim by a newer connection of the process.
     if (s.confirmed || olderEpoch(s.hello.epoch, rec.epoch)) {
       this.counters.takeovers++;
+      this.supplanted.note(id, s.hello.epoch.boot, rec.epoch.boot);
       out.push({ type: 'audit', event: { type: 'agent.takeover', subject: id, from: s.id, to: rec.session, reason: `a newer connection took over on ${rec.controller}` } });
       out.push(...this.closeSession(s, 'aborted', `taken over by a newer connection of agent ${JSON.stringify(id)} on ${rec.controller}`, now, false));
     }

@@ -24,6 +24,7 @@ import { RestoreError } from './restore-error.js';
 import { restoreRoom, writeFailure } from './restore-room.js';
 import { makePrivateTree, PRIVATE_DIR_MODE } from './private-tree.js';
 import { removeLeftoverStagings, stagingDirOf } from './restore-staging.js';
+import { otherClusterNote } from './restore-name.js';
 import { readSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
 
 export { RestoreError, type RestoreErrorCode } from './restore-error.js';
@@ -41,6 +42,8 @@ export interface RestoreReport {
   readonly removedLeftovers: readonly string[];
   /** Why the restored node will refuse writes at once (its disk below controller.min_free_disk_bytes), or null. */
   readonly diskNote: string | null;
+  /** The snapshot is of another cluster name than the config's (restore-name.ts), or null. */
+  readonly nameNote: string | null;
 }
 
 /** Who the restored node is in the new cluster. */
@@ -180,5 +183,6 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     formerMembers: seated.former.filter((id) => id !== config.self.id),
     removedLeftovers: leftovers,
     diskNote: room.note,
+    nameNote: otherClusterNote(header.cluster, config.clusterName, config.file, id, dataDir),
   };
 }

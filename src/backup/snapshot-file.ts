@@ -12,6 +12,7 @@
 import { constants } from 'node:buffer';
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
+import { fileKind } from '../util/bounded-read.js';
 import { describe, Fields } from '../util/untrusted.js';
 
 export const SNAPSHOT_FILE_MAGIC = 'RAFT-CONTROLLER-SNAPSHOT 1\n';
@@ -51,7 +52,7 @@ export interface SnapshotFileHeader {
   readonly createdAt: string;
 }
 
-export type SnapshotFileErrorCode = 'NOT_A_SNAPSHOT' | 'TRUNCATED' | 'CORRUPT';
+export type SnapshotFileErrorCode = 'NOT_A_FILE' | 'NOT_A_SNAPSHOT' | 'TRUNCATED' | 'CORRUPT';
 
 export class SnapshotFileError extends Error {
   override readonly name = 'SnapshotFileError';
@@ -165,9 +166,15 @@ function readAt(fd: number, buf: Buffer, position: number): number {
  * sparse file) is refused holding a MiB, not its size.
  */
 export function readSnapshotFile(file: string): { header: SnapshotFileHeader; data: Uint8Array } {
-  const fd = fs.openSync(file, 'r');
+  // Without blocking: a FIFO opened plainly waits for a writer, for ever if none comes.
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
-    const length = fs.fstatSync(fd).size;
+    const st = fs.fstatSync(fd);
+    // Read at positions, twice (hashed, then loaded), so only a regular file will do. A pipe
+    // (`--from <(ssh host cat x.snap)`) or /dev/zero has no length, and was refused as a file
+    // that "ends inside its first line (0 bytes)", naming the wrong cause.
+    if (!st.isFile()) throw new SnapshotFileError('NOT_A_FILE', `${file} is ${fileKind(st)}: expected a snapshot file, which is read twice (checked, then loaded); copy it to a regular file first`);
+    const length = st.size;
     const head = Buffer.allocUnsafe(Math.min(length, SNAPSHOT_FILE_MAGIC.length + MAX_HEADER_BYTES + 1));
     const { header, dataStart, expected } = layout(head.subarray(0, readAt(fd, head, 0)), length, file);
     const hashedEnd = expected - DIGEST_BYTES;

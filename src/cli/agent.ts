@@ -4,9 +4,11 @@
  *        [--admin HOST:PORT] [--tls-ca F --tls-cert F --tls-key F] [--tls-crl F]`
  *
  * One data-plane agent (docs/agents.md). Usage and config errors exit 2 with one line on
- * stderr; SIGTERM and SIGINT close the stream and exit 0.
+ * stderr; SIGTERM and SIGINT close the stream and exit 0; SIGHUP reads agent.yaml again and
+ * says what a restart would do (agent/yaml-reread.ts), the agent running on as it was.
  */
 import { onStopSignal, stopRequested } from './stop-signals.js';
+import { onReloadSignal } from './reload-signal.js';
 import { tuneForServing } from './server-tiering.js';
 import { capYoungGeneration } from './young-generation.js';
 import './quiet-warnings.js';
@@ -18,6 +20,8 @@ import pino from 'pino';
 import { adminExposure, listenAdmin } from '../agent/admin.js';
 import { AgentRunner } from '../agent/agent-runner.js';
 import { agentYamlWarnings, DEFAULT_AGENT_YAML, loadAgentYaml } from '../agent/agent-yaml.js';
+import { rereadAgentYaml, rereadNote } from '../agent/yaml-reread.js';
+import { sweepStaleTemps } from '../agent/out-file.js';
 import { loadPreviousConfig } from '../agent/load-out.js';
 import { certificateIdentity } from '../agents/identity.js';
 import { AgentsError } from '../agents/errors.js';
@@ -154,6 +158,7 @@ async function main(): Promise<void> {
       `$${proxy.variable} names the HTTP CONNECT proxy ${proxy.proxy}, and this agent does not use it: it dials ${proxy.controllers.join(', ')} directly (an agent on grpc-js's client tunnelled through it). Where only the proxy reaches the controllers, open the way to them; set no_grpc_proxy to their hosts to silence this`,
     );
   }
+  if (opts.out !== undefined) for (const stale of sweepStaleTemps(opts.out)) logger.info({ file: stale }, 'removed a temporary copy of --out left by an agent that stopped mid-write');
   const initial = opts.out === undefined ? null : loadPreviousConfig(opts.out, (m) => logger.warn(m));
   const runner = new AgentRunner({ id, controllers, security, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial });
   let admin: http.Server | null = null;
@@ -181,6 +186,16 @@ async function main(): Promise<void> {
     });
   };
   onStopSignal(stop);
+  const config = opts.config;
+  onReloadSignal(() => {
+    if (stopping) return;
+    if (config === undefined) {
+      logger.info({ code: 'AGENT_CONFIG_UNCHANGED' }, 'SIGHUP: this agent runs without --config; nothing to read again');
+      return;
+    }
+    const note = rereadNote(config, rereadAgentYaml(config, yaml));
+    logger[note.level]({ code: note.code, file: config, keys: note.keys }, note.message);
+  });
 }
 
 void main();

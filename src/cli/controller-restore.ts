@@ -35,6 +35,7 @@ export async function runRestore(argv: readonly string[]): Promise<void> {
     const r = await restoreDataDir(opts.from, config);
     for (const dir of r.removedLeftovers) process.stderr.write(`controller restore: removed ${dir}, left by an interrupted restore\n`);
     if (r.diskNote !== null) process.stderr.write(`controller restore: warning: ${r.diskNote}\n`);
+    if (r.nameNote !== null) process.stderr.write(`controller restore: warning: ${r.nameNote}\n`);
     const others = r.formerMembers.length === 0 ? '' : ` The snapshot's other members (${r.formerMembers.join(', ')}) are not members of the new cluster.`;
     process.stdout.write(
       `restored ${r.dataDir} from ${opts.from}: index ${r.header.index}, revision ${r.header.revision}, ${r.keys} keys, ` +

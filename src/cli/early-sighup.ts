@@ -1,8 +1,9 @@
 /**
- * SIGHUP held from the first line of the controller's bundled entry (build/bundle-bins.ts), while
- * its 3 MB bundle is still being read and compiled (src/cli/piecewise-load.ts): a few hundred ms
- * in which Node's default action, death, would turn a `systemctl reload` right after a start into
- * a member that is down (systemd counts death by SIGHUP as a clean exit, so it is not restarted).
+ * SIGHUP held from the first line of the controller's and the agent's bundled entries
+ * (build/bundle-bins.ts), while the bundle is still being read and compiled
+ * (src/cli/piecewise-load.ts): a few hundred ms in which Node's default action, death, would turn
+ * a `systemctl reload` right after a start into a process that is down (systemd counts death by
+ * SIGHUP as a clean exit, so it is not restarted).
  * The entry and the bundle are separate module graphs, so the holder is left on the process for
  * reload-signal.ts, which takes it over.
  */

@@ -1,7 +1,8 @@
 /**
  * SIGHUP, the reload signal (as for Consul, nginx, HAProxy; systemd's `ExecReload=/bin/kill
- * -HUP $MAINPID`), from the first moment of a controller process. Node's default for SIGHUP
- * is to die, so a reload sent while the process is still loading or starting would kill it:
+ * -HUP $MAINPID`), from the first moment of a server process (controller, agent). Node's
+ * default for SIGHUP is to die, so a reload sent while the process is still loading or starting
+ * would kill it:
  * the handler is installed on import, before anything else runs (and the bundled entry holds
  * SIGHUP before that, early-sighup.ts), and a SIGHUP that arrives before the node can reload is
  * held and acted on once it can (the files may have changed after start read them).

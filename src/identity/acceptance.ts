@@ -146,16 +146,37 @@ export function judgeEnvelope(view: AcceptanceView, env: PeerEnvelope): Refusal 
   if (ours !== null && env.clusterId !== '' && env.clusterId !== ours) return clusterIdRefusal(view.self, ours, env.from, env.clusterId);
   const creation = view.identity.creation;
   if (creation !== null && env.creation !== '' && env.creation !== creation) {
-    return {
-      code: 'CREATION_NODES',
-      reason:
-        `${env.from} bootstrapped from another cluster.nodes than ${view.self} (nodes digest ${env.creation} there, ${creation} here): ` +
-        'every initial member must start from the same cluster.nodes, or they count votes over different voter sets. ' +
-        'Compare the files; stop each member started from the wrong one, move its data dir aside and start it again with the right file ' +
-        '(docs/operate.md, CREATION_NODES)',
-    };
+    return { code: 'CREATION_NODES', reason: creationNodesReason(view.self, env, creation, ours) };
   }
   return null;
+}
+
+/**
+ * Why two members' creations differ, and which one to fix. While both are in their creation,
+ * the files they started from differ. Once one side runs an established cluster (it holds a
+ * cluster id, drawn by its first leader) and the other holds none, the other bootstrapped on its
+ * own (started without --join while no peer answered: a member added to the file, or one whose
+ * data dir was lost) and never had a leader, so it holds no write. The files may well agree by
+ * then, since the digest is fixed when a data dir bootstraps: "compare the files" named no
+ * difference, and "stop each member started from the wrong one" could read as the cluster's own
+ * members, whose data dirs hold every write (attack-operator round 15).
+ */
+function creationNodesReason(self: string, env: PeerEnvelope, creation: string, ours: string | null): string {
+  const differ = `${env.from} bootstrapped from another cluster.nodes than ${self} (nodes digest ${env.creation} there, ${creation} here)`;
+  const lone = ours !== null && env.clusterId === '' ? { node: env.from, cluster: ours } : ours === null && IDENTITY_ID.test(env.clusterId) ? { node: self, cluster: env.clusterId } : null;
+  if (lone !== null) {
+    return (
+      `${differ}, and ${lone.node} holds no cluster id while the other runs cluster ${lone.cluster}: ${lone.node} bootstrapped a cluster of its own ` +
+      '(started without --join while no peer answered) and never had a leader, so it holds no write. Keep the running cluster as it is; ' +
+      `stop ${lone.node} and move its data dir aside; then, if it is a new member, ctl member add ${lone.node} ADDRESS, or if it was a member ` +
+      `whose data dir was lost, ctl member remove ${lone.node} first; and start it with --join (docs/operate.md, CREATION_NODES)`
+    );
+  }
+  return (
+    `${differ}: every initial member must start from the same cluster.nodes, or they count votes over different voter sets. ` +
+    'Compare the files; stop each member started from the wrong one, move its data dir aside and start it again with the right file ' +
+    '(docs/operate.md, CREATION_NODES)'
+  );
 }
 
 /** A refusal naming the first leader's message of a batch (Append, Heartbeat, ...); null when it has none. */

@@ -115,6 +115,36 @@ function addressWarning(input: StartupInput, answered: readonly { readonly peer:
   );
 }
 
+/**
+ * What a --join start waits for that may never come, said at once (attack-operator round 15:
+ * each of these waited in silence, `ctl health` saying only "heard from 0 of 0 voters"): a
+ * cluster that does not list this member (`ctl member add` forgotten, or run after the start),
+ * and peers that all answer empty, as joiners do (every initial member of a new cluster started
+ * with --join: none bootstraps, so no leader ever replicates to any of them).
+ */
+function joinWarning(input: StartupInput, answered: readonly Answered[], freshest: Answered | null): string | null {
+  const address = addressWarning(input, answered);
+  if (address !== null) return address;
+  const id = input.memberId;
+  const running = answered.filter((a) => a.reply.clusterId !== null || a.reply.lastIndex > 1);
+  if (running.length > 0) {
+    if (freshest === null || freshest.reply.you.member) return null;
+    const cluster = freshest.reply.clusterId === null ? '' : ` ${freshest.reply.clusterId}`;
+    return (
+      `${id} is not a member of cluster${cluster} (answered by ${running.map((a) => a.peer).join(', ')}): this node waits, empty, until it is added: ` +
+      `ctl member add ${id} ${input.selfAddress} (against the running cluster; the leader then replicates to it)`
+    );
+  }
+  if (answered.length === 0 || answered.some((a) => a.reply.lastIndex > 0)) return null;
+  const silent = input.answers.filter((a) => !('reply' in a)).map((a) => a.peer);
+  return (
+    `--join: no peer runs a cluster or is creating one (${answered.map((a) => a.peer).join(', ')} answered with an empty log, as joiners do` +
+    `${silent.length === 0 ? '' : `; ${silent.join(', ')} did not answer`}): this node waits for a leader to replicate to it, and none comes if every member ` +
+    `was started with --join. To create a new cluster, start the members of cluster.nodes without --join (an empty data dir then bootstraps); ` +
+    '--join is for a member added with ctl member add to a running cluster'
+  );
+}
+
 export function decideStartup(input: StartupInput): StartupDecision {
   const { memberId, disk } = input;
   const answered: Answered[] = input.answers.filter((a): a is Answered => 'reply' in a);
@@ -227,7 +257,7 @@ export function decideStartup(input: StartupInput): StartupDecision {
         `It must not vote with an empty log; rebuild it as a new member: ${rebuild(memberId)}`,
     };
   }
-  if (input.join) return { action: 'join', reason: '--join: start empty and learn the cluster from its log', warning: addressWarning(input, answered) };
+  if (input.join) return { action: 'join', reason: '--join: start empty and learn the cluster from its log', warning: joinWarning(input, answered, freshest) };
   const running = answered.find((a) => a.reply.clusterId !== null || a.reply.lastIndex > 1);
   if (running !== undefined) {
     const member = freshest?.reply.you.member ?? running.reply.you.member;

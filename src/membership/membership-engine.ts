@@ -417,6 +417,14 @@ export class MembershipEngine {
       return `${this.self} resumed ${Math.round(ctx.now - resumed.at)}ms ago from a stall of ${Math.round(resumed.stalledForMs)}ms and has heard back from ${q.heard} of ${q.voters} voters since, a quorum is ${q.needed}`;
     }
     const leader = ctx.lastLeaderContactAt === null ? 'no leader contact yet' : `last leader contact ${Math.round(ctx.now - ctx.lastLeaderContactAt)}ms ago`;
+    // No voter at all: a node started empty (--join) that no leader has reached. "Heard from 0
+    // of 0 voters" named no cause; what it waits for is its addition and a leader.
+    if (q.voters === 0) {
+      return (
+        `${this.self} knows no cluster configuration yet: it started empty (--join) and no leader has replicated the cluster's log to it; ` +
+        `it waits until it is added (ctl member add ${this.self} ADDRESS, on the running cluster) and that cluster's leader reaches it (${leader})`
+      );
+    }
     return `${this.self} has heard from ${q.heard} of ${q.voters} voters within the election timeout (${ctx.electionTimeoutMs}ms), a quorum is ${q.needed}; ${leader}`;
   }
 

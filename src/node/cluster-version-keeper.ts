@@ -29,6 +29,36 @@ export interface ClusterVersionKeeperDeps {
   /** Stops this controller; called once. */
   readonly onTooOld: (err: ClusterTooNewError) => void;
   readonly logger: Logger;
+  /** A monotonic clock, in ms: how long a raise has waited on members not heard from. */
+  readonly now: () => number;
+}
+
+/**
+ * How long a raise may wait on members not heard from before the leader says so: a member being
+ * restarted in a rolling upgrade is unheard for seconds, a learner added and never started (or a
+ * member down for good) for ever, and the version then stayed where it was without a word.
+ */
+export const UNHEARD_WARN_AFTER_MS = 60_000;
+
+/**
+ * The members not heard from when they alone hold the version at `current`: every member heard
+ * runs a level above it (the lowest of those is `above`). Null when a heard member holds it too,
+ * or when every member was heard.
+ */
+export function unheardHolders(members: readonly string[], advertised: ReadonlyMap<string, string | null>, current: string): { readonly unheard: readonly string[]; readonly above: string } | null {
+  const unheard: string[] = [];
+  let above: string | null = null;
+  for (const member of members) {
+    const software = advertised.get(member) ?? null;
+    if (software === null) {
+      unheard.push(member);
+      continue;
+    }
+    const level = clusterVersionOf(software);
+    if (level === null || compareClusterVersions(level, current) <= 0) return null;
+    if (above === null || compareClusterVersions(level, above) < 0) above = level;
+  }
+  return unheard.length === 0 || above === null ? null : { unheard, above };
 }
 
 /** The cluster runs at a version above this controller's software. */
@@ -80,6 +110,10 @@ export class ClusterVersionKeeper {
   private proposing = false;
   private stopped = false;
   private readonly warned = new Set<string>();
+  /** Since when a raise has waited only on members not heard from; null: it does not. */
+  private unheardSince: number | null = null;
+  /** The members last warned of (sorted, joined), so each wait is said once. */
+  private unheardWarned = '';
 
   constructor(private readonly deps: ClusterVersionKeeperDeps) {
     const own = clusterVersionOf(deps.software);
@@ -98,14 +132,48 @@ export class ClusterVersionKeeper {
     }
     // The lowest member is at most this leader itself: at our own level there is nothing to
     // raise, which spares the steady state the look at every member.
-    if (this.proposing || compareClusterVersions(current, this.own) >= 0 || !this.deps.isLeader()) return;
-    const lowest = lowestClusterVersion(this.deps.configuration(), this.deps.advertised());
+    if (this.proposing || compareClusterVersions(current, this.own) >= 0 || !this.deps.isLeader()) {
+      // A new leader counts afresh: it has heard nobody yet.
+      if (!this.proposing) this.unheardSince = null;
+      return;
+    }
+    const members = this.deps.configuration();
+    const advertised = this.deps.advertised();
+    const lowest = lowestClusterVersion(members, advertised);
     if (lowest.kind === 'unparseable') {
       this.warnOnce(lowest.member, lowest.software);
       return;
     }
-    if (lowest.kind === 'unheard' || compareClusterVersions(lowest.version, current) <= 0) return;
+    if (lowest.kind === 'unheard') {
+      this.noteUnheard(current, unheardHolders(members, advertised, current));
+      return;
+    }
+    this.unheardSince = null;
+    if (compareClusterVersions(lowest.version, current) <= 0) return;
     this.raise(current, lowest.version);
+  }
+
+  /** Says once, after UNHEARD_WARN_AFTER_MS, which members not heard from alone hold the version. */
+  private noteUnheard(current: string, holders: ReturnType<typeof unheardHolders>): void {
+    if (holders === null) {
+      this.unheardSince = null;
+      return;
+    }
+    const now = this.deps.now();
+    this.unheardSince ??= now;
+    const waited = now - this.unheardSince;
+    const key = [...holders.unheard].sort().join(',');
+    if (waited < UNHEARD_WARN_AFTER_MS || key === this.unheardWarned) return;
+    this.unheardWarned = key;
+    const names = holders.unheard.join(', ');
+    const one = holders.unheard.length === 1;
+    this.deps.logger.warn(
+      { code: 'CLUSTER_VERSION_WAITS', clusterVersion: current, unheard: holders.unheard, above: holders.above },
+      `the cluster version stays at ${current} although every member heard from runs ${holders.above} or later: ${names} ${one ? 'has' : 'have'} not been heard ` +
+        `from in ${Math.round(waited / 1000)}s of this controller's leadership (a learner added and never started, or a member that is down), and the software ` +
+        `${one ? 'it runs' : 'they run'} is unknown. Start ${one ? 'it' : 'them'}, or remove any that is gone for good (ctl member remove ID): the version rises ` +
+        'once every member of the configuration has been heard',
+    );
   }
 
   private raise(from: string, to: string): void {

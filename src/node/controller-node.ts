@@ -230,6 +230,7 @@ export class ControllerNode {
       // Exit 1, as any fatal error: this build must not apply a newer cluster's entries.
       onTooOld: (err) => opts.onFatal(err),
       logger,
+      now: () => performance.now(),
     });
 
     // Each rise of the cluster version, once per controller: the mark survives restarts and replays.

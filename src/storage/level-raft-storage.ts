@@ -301,7 +301,9 @@ export class LevelRaftStorage implements RaftStorage {
         await batch.write({ sync });
         if (tracing) trace('storage.done', `sync=${sync}`);
       } catch (err) {
-        this.failure = writeError(this.dir, err);
+        // A snapshot's chunks (writeSnapshotChunks) fail inside this write already described:
+        // wrapped again, the cause was printed three times over in one line.
+        this.failure = err instanceof StorageIoError ? err : writeError(this.dir, err);
         throw this.failure;
       }
     };

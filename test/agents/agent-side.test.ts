@@ -9,7 +9,7 @@ import t from 'tap';
 import { AgentConfig } from '../../src/agent/config-state.js';
 import { agentYamlWarnings, parseAgentYaml } from '../../src/agent/agent-yaml.js';
 import { BACKOFF_MAX_MS, Failover, HOLD_OFF_MS, startIndex, WRITE_RETRY_MAX_MS, writeRetryDelayMs } from '../../src/agent/failover.js';
-import { writeAtomically } from '../../src/agent/out-file.js';
+import { sweepStaleTemps, writeAtomically } from '../../src/agent/out-file.js';
 import { parseConfigJson } from '../../src/agent/load-out.js';
 import { decodeAgentMessage, decodeControllerMessage, encodeAgentMessage, encodeControllerMessage, type AgentMessageWire, type ControllerMessageWire } from '../../src/agents/wire.js';
 import { compareResources, type Resource } from '../../src/statemachine/index.js';
@@ -222,6 +222,23 @@ void t.test('a failed --out write is asked for again after 1 s, doubling to 30 s
   fs.mkdirSync(path.join(dir, 'a.json'));
   await t.rejects(writeAtomically(path.join(dir, 'a.json'), '{}\n'), /EISDIR|ENOTEMPTY|EEXIST/);
   t.same(fs.readdirSync(dir), ['a.json'], 'the temporary file is removed');
+});
+
+// attack-operator round 15: `.edge.json.2584.tmp` stayed beside an agent's --out after it was
+// stopped mid-write, one more per process so stopped, never removed.
+void t.test("temporary copies of --out left by processes that no longer run are swept at start; a live one's are kept", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'out-file-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'edge.json');
+  // A pid above the kernel's pid_max (4194304 at most) belongs to no process.
+  const gone = path.join(dir, '.edge.json.4194305.tmp');
+  const live = path.join(dir, `.edge.json.${process.ppid}.tmp`);
+  const own = path.join(dir, `.edge.json.${process.pid}.tmp`);
+  const other = path.join(dir, '.other.json.4194305.tmp');
+  for (const f of [gone, live, own, other]) fs.writeFileSync(f, '{}');
+  t.same(sweepStaleTemps(out), [gone]);
+  t.same(fs.readdirSync(dir).sort(), [own, live, other].map((f) => path.basename(f)).sort(), "a running process's copy, this one's and another file's are kept");
+  t.same(sweepStaleTemps(path.join(dir, 'missing', 'x.json')), [], 'a directory that does not exist: nothing to sweep');
 });
 
 void t.test('a previous --out file is read back, and a broken one is named', async (t) => {

@@ -5,6 +5,7 @@
  * whose size matches its lying header is refused without being held in memory (attack-33 G5:
  * 1.9 GB read whole, 23 s, before "checksum mismatch").
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,4 +84,17 @@ void t.test('a saved file reads back; one changed or cut short is refused by nam
   t.match(refusal(file), { code: 'TRUNCATED', message: /the file is cut short/ });
   fs.writeFileSync(file, encodeSnapshotFile({ ...header, sha256: '0'.repeat(64) }, data));
   t.match(refusal(file), { code: 'CORRUPT', message: /does not match the SHA-256 the server sent/ });
+});
+
+// `ctl snapshot status <(ssh backup cat x.snap)` and `controller restore --from /dev/stdin` were
+// refused as a file that "ends inside its first line (0 bytes)" while the pipe held a whole
+// snapshot, and a FIFO with no writer left both waiting for ever (attack-operator round 15). A
+// pipe from a shell is a FIFO too: fstat tells them apart from files alike.
+void t.test('a FIFO (a shell\'s pipe too), a device or a directory is refused by what it is, without waiting for a writer', async (t) => {
+  t.match(refusal('/dev/zero'), { code: 'NOT_A_FILE', message: /^\/dev\/zero is a character device: / });
+  const dir = tempDir(t);
+  t.match(refusal(dir), { code: 'NOT_A_FILE', message: `${dir} is a directory: ` });
+  const fifo = path.join(dir, 'backup.fifo');
+  execFileSync('mkfifo', [fifo]);
+  t.match(refusal(fifo), { code: 'NOT_A_FILE', message: `${fifo} is a FIFO (named pipe): expected a snapshot file, which is read twice (checked, then loaded); copy it to a regular file first` });
 });

@@ -55,6 +55,17 @@ void t.test('rule 1: another cluster name or id, an unknown sender, a removed in
   });
   t.match(judgePing(created, env({ creation: INC(0xc2) })), { code: 'CREATION_NODES' }, 'pings too: a member of another creation is not counted online');
   t.match(judgeBatch(created, env({ creation: INC(0xc1) }), [vote(1)]), { accept: true }, 'the same nodes');
+  // attack-operator round 15: a node added to the file and started without --join while its
+  // peers were down bootstrapped alone; "compare the files" found them equal, and "stop each
+  // member started from the wrong one" could read as the running cluster's members.
+  const lone = env({ clusterId: '', creation: INC(0xc2) });
+  t.match(judgePing(created, lone), {
+    code: 'CREATION_NODES',
+    reason: /, and c2 holds no cluster id while the other runs cluster 00000000000000aa: c2 bootstrapped a cluster of its own .* so it holds no write\. Keep the running cluster as it is; stop c2 and move its data dir aside; then, if it is a new member, ctl member add c2 ADDRESS, or if it was a member whose data dir was lost, ctl member remove c2 first; and start it with --join/,
+  });
+  const alone = view({ ...established, identity: identity({ clusterId: null, creation: INC(0xc1) }), members: members({ c1: {}, c2: {} }) });
+  t.match(judgePing(alone, env({ creation: INC(0xc2) })), { code: 'CREATION_NODES', reason: /, and c1 holds no cluster id while the other runs cluster 00000000000000aa: c1 bootstrapped a cluster of its own/ }, 'said alike on the lone node\'s side');
+  t.match(judgePing(created, env({ creation: INC(0xc2) })), { code: 'CREATION_NODES', reason: /: every initial member must start from the same cluster\.nodes/ }, 'both established: the files are compared, as before');
   t.match(judgeBatch(created, env({ creation: '' }), [vote(1)]), { accept: true }, 'a sender that joined, or of an older version: nothing to compare');
   t.match(judgeBatch(established, env({ creation: INC(0xc2) }), [vote(1)]), { accept: true }, 'a receiver that joined: nothing to compare');
   const behind = view({ members: members({ c1: {} }) });

@@ -171,3 +171,25 @@ void t.test('attack round 10 (B3): a joiner the cluster records at another addre
   const older = decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: reply({ you: { member: true, role: 'learner', address: null } }) }] }));
   t.match(older, { action: 'join', warning: null }, 'a peer of an older version says no address: nothing to judge');
 });
+
+// attack-operator round 15: each of these waited in silence, `ctl health` saying only that the
+// node "has heard from 0 of 0 voters".
+void t.test('a --join start the cluster does not list, or that no peer can ever replicate to, is warned at once with the fix', async (t) => {
+  const stranger = reply({ you: { member: false, role: null } });
+  t.match(decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: stranger }, { peer: 'c3', reply: reply({ memberId: 'c3', you: { member: false, role: null } }) }] })), {
+    action: 'join',
+    warning: /^c1 is not a member of cluster 00000000000000aa \(answered by c2, c3\): this node waits, empty, until it is added: ctl member add c1 10\.0\.0\.1:7101 /,
+  });
+  const lagging = reply({ appliedIndex: 30, you: { member: false, role: null } });
+  const applied = reply({ memberId: 'c3', appliedIndex: 41, you: { member: true, role: 'learner' } });
+  t.match(decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: lagging }, { peer: 'c3', reply: applied }] })), { action: 'join', warning: null }, 'the peer that applied most has added it');
+
+  const joiner = reply({ clusterId: null, lastIndex: 0, appliedIndex: 0, you: { member: false, role: null } });
+  t.match(decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: joiner }, down('c3')] })), {
+    action: 'join',
+    warning: /^--join: no peer runs a cluster or is creating one \(c2 answered with an empty log, as joiners do; c3 did not answer\): .*start the members of cluster\.nodes without --join/,
+  });
+  const creating = reply({ clusterId: null, lastIndex: 1, appliedIndex: 1, you: { member: true } });
+  t.match(decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: joiner }, { peer: 'c3', reply: creating }] })), { action: 'join', warning: null }, 'an initial member that bootstrapped will replicate to it once elected');
+  t.match(decideStartup(input({ join: true, answers: [down('c2'), down('c3')] })), { action: 'join', warning: null }, 'no answer: nothing to judge');
+});

@@ -158,6 +158,18 @@ void t.test('a node cut off from the quorum is stale and says why; bad views are
   t.equal(c1.staleReason(ctx(5000)), '');
 });
 
+void t.test('a node that knows no voter (started with --join, not reached by a leader) says what it waits for', async (t) => {
+  // attack-operator round 15: it said it "has heard from 0 of 0 voters ..., a quorum is 1".
+  const joiner = new MembershipEngine({ self: 'c4', incarnation: 9, detector, pingIntervalMs: 250 }, [], 0);
+  const waiting = ctx(5000, { members: [], lastLeaderContactAt: null });
+  t.ok(joiner.stale(waiting));
+  t.equal(
+    joiner.staleReason(waiting),
+    "c4 knows no cluster configuration yet: it started empty (--join) and no leader has replicated the cluster's log to it; " +
+      'it waits until it is added (ctl member add c4 ADDRESS, on the running cluster) and that cluster\'s leader reaches it (no leader contact yet)',
+  );
+});
+
 void t.test('a local transition is pushed at once; staggered transitions cost at most one extra round per ping interval after a burst of two', async (t) => {
   const eleven = Array.from({ length: 11 }, (_, i) => `c${i + 1}`);
   const e = new MembershipEngine({ self: 'c1', incarnation: 1, detector, pingIntervalMs: 250 }, eleven, 0);

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { captureLogs, settlePromises } from '../helpers/log-capture.js';
-import { ClusterTooNewError, ClusterVersionKeeper, lowestClusterVersion, versionRise } from '../../src/node/cluster-version-keeper.js';
+import { ClusterTooNewError, ClusterVersionKeeper, lowestClusterVersion, UNHEARD_WARN_AFTER_MS, unheardHolders, versionRise } from '../../src/node/cluster-version-keeper.js';
 import { StateMachine, clusterKind, encodeCommand } from '../../src/statemachine/index.js';
 
 
@@ -23,6 +23,7 @@ function harness(software: string) {
     conf: ['c1', 'c2', 'c3'] as string[],
     heard: new Map<string, string | null>(),
     configurationReads: 0,
+    now: 0,
   };
   const proposals: Pending[] = [];
   const fatal: Error[] = [];
@@ -42,6 +43,7 @@ function harness(software: string) {
       }),
     onTooOld: (err) => fatal.push(err),
     logger: log.logger,
+    now: () => state.now,
   });
   /** Commits a set-version, as the log would. */
   const commit = (version: string): void => {
@@ -256,4 +258,46 @@ void t.test('each rise is audited once, judged against the last version recorded
   t.same(versionRise('0.3', '0.2'), { from: '0.2', to: '0.3' });
   t.equal(versionRise('0.2', '0.3'), null, 'never audited downwards (a restored older snapshot)');
   t.same(versionRise('0.2', 'garbage'), { from: '0.1', to: '0.2' }, 'an unreadable mark counts as none');
+});
+
+// attack-operator round 15: a learner added and never started held a rolling upgrade's version
+// where it was, and nothing said so; `ctl status` showed the old clusterVersion for good.
+void t.test('a raise that waits only on members not heard from is said once, after a minute, naming them', async (t) => {
+  const h = harness('0.6.0');
+  h.commit('0.5');
+  h.state.conf = ['c1', 'c2', 'c3', 'c6'];
+  h.state.heard = new Map([
+    ['c1', '0.6.0'],
+    ['c2', '0.6.1'],
+    ['c3', '0.6.0'],
+    ['c6', null],
+  ]);
+  const waits = (): Record<string, unknown>[] => h.log.lines().filter((l) => l['code'] === 'CLUSTER_VERSION_WAITS');
+  h.keeper.check();
+  h.state.now = UNHEARD_WARN_AFTER_MS - 1;
+  h.keeper.check();
+  t.same(waits(), [], 'a member restarting in a rolling upgrade is unheard for seconds: nothing said yet');
+  h.state.now = UNHEARD_WARN_AFTER_MS;
+  h.keeper.check();
+  h.state.now += 5_000;
+  h.keeper.check();
+  t.equal(waits().length, 1, 'said once');
+  t.match(waits()[0], {
+    level: 40,
+    unheard: ['c6'],
+    msg: /^the cluster version stays at 0\.5 although every member heard from runs 0\.6 or later: c6 has not been heard from in 60s of this controller's leadership .*ctl member remove ID/,
+  });
+  t.same(h.proposals, [], 'and nothing proposed');
+
+  h.state.heard.set('c6', '0.6.0');
+  h.keeper.check();
+  t.same(h.proposals.map((p) => p.version), ['0.6'], 'heard at last: raised');
+});
+
+void t.test('members not heard from are named only when they alone hold the version', async (t) => {
+  const heard = (entries: [string, string | null][]): Map<string, string | null> => new Map(entries);
+  t.same(unheardHolders(['c1', 'c2', 'c3'], heard([['c1', '0.6.0'], ['c2', null], ['c3', '0.7.2']]), '0.5'), { unheard: ['c2'], above: '0.6' });
+  t.equal(unheardHolders(['c1', 'c2', 'c3'], heard([['c1', '0.6.0'], ['c2', null], ['c3', '0.5.9']]), '0.5'), null, 'c3 still runs 0.5: the wait is not only on c2');
+  t.equal(unheardHolders(['c1', 'c2'], heard([['c1', '0.6.0'], ['c2', '0.6.0']]), '0.5'), null, 'every member heard');
+  t.equal(unheardHolders(['c1', 'c2'], heard([['c1', null]]), '0.5'), null, 'nobody heard: nothing to compare');
 });

@@ -150,3 +150,22 @@ void t.test("a local snapshot overtaken by the leader's while its chunks are wri
   t.equal(Buffer.compare(back!.data, leaders.data), 0);
   t.same(await chunkKeys(dir), [0, 1].map((n) => snapshotChunkKey(40, n)), 'no chunk of the local snapshot is left');
 });
+
+// attack-operator round 15: a joiner whose disk could not hold the snapshot it was sent exited
+// with `raft storage write to D failed: raft storage write to D failed: IO error: ... (STORAGE_IO):
+// IO error: ...`, the cause three times over in one line.
+void t.test('a chunk that cannot be written fails the save with the cause said once', async (t) => {
+  const dir = tempDir(t);
+  const storage = await LevelRaftStorage.open(dir);
+  t.teardown(() => storage.close().catch(() => undefined));
+  const full = Object.assign(new Error('IO error: 000003.log: No space left on device'), { code: 'LEVEL_IO_ERROR' });
+  (storage as unknown as { db: { put: () => Promise<void> } }).db.put = () => Promise.reject(full);
+  const err = await storage.save({ hardState: { term: 2, vote: null, commit: 10 }, entries: [], snapshot: snap(10, 2, 100) }, true).then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
+  t.ok(err !== null, 'the save fails');
+  const message = err?.message ?? '';
+  t.match(message, `raft storage write to ${dir} failed: IO error: 000003.log: No space left on device (LEVEL_IO_ERROR). Expected a durable write`);
+  t.equal(message.split('No space left on device').length - 1, 1, `the cause once: ${message}`);
+});
