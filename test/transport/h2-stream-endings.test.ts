@@ -5,12 +5,14 @@
  * mapping), since the agent's log and failover read the code.
  */
 import t, { type Test } from 'tap';
+import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { H2Connection, INSECURE } from '../../src/transport/h2-stream/index.js';
 import { collect, rawH2Server, type CallEnding } from '../helpers/h2-calls.js';
 import { frameMessage } from '../../src/transport/h2-stream/message-framing.js';
 import { status, type StatusCode } from '../../src/transport/h2-stream/status-codes.js';
+import { NOT_HTTP2_DETAILS } from '../../src/transport/h2-stream/spoke-http2.js';
 
 const C = http2.constants;
 const text = { encode: (s: string) => Buffer.from(s), decode: (b: Buffer) => b.toString() };
@@ -109,4 +111,12 @@ void t.test('a connection accepted and closed before HTTP/2 begins: UNAVAILABLE'
   if (a === null || typeof a === 'string') throw new Error('expected a TCP address');
   const { ending } = await endingOf(t, `127.0.0.1:${a.port}`);
   t.equal(codeOf(ending), status.UNAVAILABLE, JSON.stringify(ending));
+});
+
+void t.test('a server that answers in HTTP/1.1 (a metrics port): UNAVAILABLE, saying it is no gRPC server, not "Protocol error"', async (t) => {
+  const server = http.createServer((_req, res) => res.end('# metrics\n'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { ending } = await endingOf(t, `127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  t.same(ending, { type: 'error', code: status.UNAVAILABLE, details: NOT_HTTP2_DETAILS });
 });

@@ -9,6 +9,7 @@ import { StreamCallError } from './call-error.js';
 import { statusOfHeaders, statusOfHttp, statusOfReset, type CallStatus } from './call-status.js';
 import { frameMessage, MessageReader } from './message-framing.js';
 import { status } from './status-codes.js';
+import { answeredInHttp2, NOT_HTTP2_DETAILS } from './spoke-http2.js';
 
 export interface BidiCallListeners<Res> {
   data: (message: Res) => void;
@@ -124,6 +125,7 @@ export class BidiCall<Req, Res> {
       return this.given;
     }
     const err = this.streamError;
+    if (err?.code === 'ERR_HTTP2_ERROR' && this.session !== undefined && !answeredInHttp2(this.session)) return { code: status.UNAVAILABLE, details: NOT_HTTP2_DETAILS };
     // A stream still pending when its connection failed carries the connection's error as its cause.
     if (err !== null && err.code !== 'ERR_HTTP2_STREAM_ERROR') return { code: status.UNAVAILABLE, details: err.cause instanceof Error ? err.cause.message : err.message };
     // A lost connection closes its streams with CANCEL of its own: no reset by the server, and

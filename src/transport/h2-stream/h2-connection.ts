@@ -13,6 +13,7 @@ import http2 from 'node:http2';
 import { BidiCall, type MessageCodec } from './bidi-call.js';
 import type { StreamSecurity } from './stream-security.js';
 import { connectDeadlineMs } from '../stuck-connect.js';
+import { noteSpokeHttp2 } from './spoke-http2.js';
 
 /**
  * Node's limit on what one session holds (MB), bytes waiting to be sent included: past it every
@@ -105,6 +106,7 @@ export class H2Connection {
     // (or TLS session) that is up but says nothing is no HTTP/2 server yet, and stays
     // given up at the deadline instead of holding every later call of this connection.
     session.once('remoteSettings', () => {
+      noteSpokeHttp2(session);
       clearTimeout(stuck);
       this.abandonedInARow = 0;
     });
