@@ -6,7 +6,7 @@ import { ensurePrivateDataDir } from './data-dir-mode.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { baseCallGuard } from '../transport/base-call-guard.js';
-import { INCOMPLETE_REQUEST_BUDGET_BYTES, INCOMPLETE_REQUEST_STALL_MS, INCOMPLETE_SWEEP_MS, IncompleteRequests } from '../transport/incomplete-requests.js';
+import { INCOMPLETE_REQUEST_BUDGET_BYTES, INCOMPLETE_REQUEST_MAX_CALLS, INCOMPLETE_REQUEST_STALL_MS, INCOMPLETE_SWEEP_MS, IncompleteRequests } from '../transport/incomplete-requests.js';
 import { UNREAD_ANSWER_BUDGET_BYTES, UNREAD_ANSWER_SWEEP_MS, UnreadAnswers } from '../transport/unread-answers.js';
 import { oneMessageRequests } from '../transport/unended-requests.js';
 import type { Logger } from 'pino';
@@ -540,9 +540,9 @@ export class ControllerNode {
     const agentsLayer = agents;
 
     // The base call's guard first: it reads what the call that grpc-js starts with holds.
-    // Request messages still arriving are held to a budget (incomplete-requests.ts).
+    // Request messages still arriving, and the calls awaiting them, are held to a budget (incomplete-requests.ts).
     const incomplete = new IncompleteRequests(
-      { budgetBytes: Math.max(INCOMPLETE_REQUEST_BUDGET_BYTES, 8 * config.raft.maxMessageBytes), stallMs: INCOMPLETE_REQUEST_STALL_MS },
+      { budgetBytes: Math.max(INCOMPLETE_REQUEST_BUDGET_BYTES, 8 * config.raft.maxMessageBytes), stallMs: INCOMPLETE_REQUEST_STALL_MS, maxCalls: INCOMPLETE_REQUEST_MAX_CALLS },
       () => performance.now(),
       (reason) => metrics.onIncompleteRequestCut(reason),
     );
