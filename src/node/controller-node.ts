@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
 import { raftTimingWarnings } from '../config/raft-timing.js';
 import { controllerService } from '../api/controller-service.js';
+import { kvSessionLimits } from '../api/kv-session-limits.js';
 import { KvSessions } from '../api/kv-session-service.js';
 import { callerOwners } from '../api/caller-owner.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
@@ -87,6 +88,7 @@ import { HealthMetrics } from './health-metrics.js';
 import { DEFAULT_HEALTH_WATCH_CAPS, HealthService } from './health-service.js';
 import { AuditFollowMetrics, AuditListingMetrics } from './audit-follow-metrics.js';
 import { auditFollowLimits } from '../api/audit-follows.js';
+import { KvSessionMetrics } from './kv-session-metrics.js';
 import { auditLimits } from '../api/audit-handler.js';
 import { auditListingLimits } from '../api/audit-listings.js';
 
@@ -434,7 +436,9 @@ export class ControllerNode {
     for (const m of sm.members.list()) if (m.id !== self.id && m.address) transport.setPeer(m.id, m.address);
 
     const forwarder = new LeaderForwarder(creds.client, forwardKeepalive(config.raft.electionTimeoutMs));
-    const sessions = new KvSessions();
+    const kvSessionMetrics = new KvSessionMetrics(metrics.registry);
+    const sessions = new KvSessions(kvSessionLimits({}, kvSessionMetrics));
+    kvSessionMetrics.bind(sessions.limits);
     membership = createMembershipNode(
       {
         self: self.id,
