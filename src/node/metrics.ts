@@ -292,7 +292,7 @@ export class Metrics {
     });
     this.incompleteCuts = new client.Counter({
       name: 'client_requests_cut_total',
-      help: 'Request streams reset while their message was still arriving: budget = the unfinished messages of all streams reached their budget and this one had waited longest; calls = 4,096 calls awaited a message and this one had waited longest; stalled = no byte came for 30 s.',
+      help: 'Request streams reset while their message was still arriving: budget = the unfinished messages of all streams reached their budget and this one had waited longest; calls = 4,096 calls awaited a message and this one had gone longest without a byte; stalled = no byte came for 30 s.',
       labelNames: ['reason'],
       registers: [this.registry],
     });

@@ -15,9 +15,11 @@
  *
  * Every call awaits its first message from its start, streaming calls included (every client of
  * ours sends its first message with its headers), and the calls awaiting a message are held to a
- * number for the port as well, past which the one that has waited longest is reset: a call costs
- * its stream and its headers (up to 8 KiB, header-list-cap.ts), about 21 KB in all, whatever its
- * message holds. Before (attack round 15), only the connection's 1,024 streams bounded them:
+ * number for the port as well, past which the one that has gone longest without a byte is reset:
+ * a call costs its stream and its headers (up to 8 KiB, header-list-cap.ts), about 21 KB in all,
+ * whatever its message holds. Longest without a byte, not longest awaiting: a large message
+ * arriving steadily (a Step batch to a busy follower) is never the one cut for a flood of calls
+ * that send nothing. Before (attack round 15), only the connection's 1,024 streams bounded them:
  * header-only calls, kept past the stall time by a byte of a message every 20 s, or KvSessions
  * that never sent a request (held for good), took a follower from 90 MB to 1 GB per 40
  * connections of 1,000, and a leader whose client closed 40 such connections at once had its loop
@@ -96,7 +98,7 @@ interface Watched {
 
 export class IncompleteRequests {
   private readonly watched = new Set<Watched>();
-  /** The watched streams with an unfinished message, in the order it began (the first waited longest). */
+  /** The watched streams with an unfinished message, by when their last byte came (the first has gone longest without one). */
   private readonly unfinished = new Set<Watched>();
   private total = 0;
 
@@ -154,7 +156,7 @@ export class IncompleteRequests {
     } else if (w.since === null || w.progress.completed !== completedBefore) {
       this.begin(w, now);
       this.trimCalls();
-    }
+    } else this.heard(w);
     while (this.total > this.opts.budgetBytes) {
       const oldest = this.oldestUnfinished();
       if (oldest === null) break;
@@ -178,7 +180,7 @@ export class IncompleteRequests {
     if (!w.stream.closed && !w.stream.destroyed) w.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
-  /** Past the calls cap, resets the calls that have awaited a message longest. */
+  /** Past the calls cap, resets the calls that have gone longest without a byte. */
   private trimCalls(): void {
     while (this.unfinished.size > this.opts.maxCalls) {
       const [oldest] = this.unfinished;
@@ -187,9 +189,14 @@ export class IncompleteRequests {
     }
   }
 
-  /** `w`'s unfinished message began at `now`: it goes last in the waiting order. */
+  /** `w`'s unfinished message began at `now`. */
   private begin(w: Watched, now: number): void {
     w.since = now;
+    this.heard(w);
+  }
+
+  /** A byte of `w`'s unfinished message came now: it goes last in the order of silence. */
+  private heard(w: Watched): void {
     this.unfinished.delete(w);
     this.unfinished.add(w);
   }

@@ -150,35 +150,40 @@ void t.test('every call is stalled from its start until a message is whole; betw
   t.same(cuts, ['budget', 'stalled', 'stalled']);
 });
 
-void t.test('past the calls cap, the call that has awaited a message longest is reset, a trickling one included', async (t) => {
+void t.test('past the calls cap, the call that has gone longest without a byte is reset; one whose message keeps arriving is not', async (t) => {
   let now = 0;
   const cuts: IncompleteCut[] = [];
   const held = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 30_000, maxCalls: 3 }, () => now, (r) => void cuts.push(r));
-  const [a, b, c, d, e] = [new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream()];
-  held.watch(a as unknown as http2.ServerHttp2Stream);
+  const [big, a, b, c, d, e] = [new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream()];
+  held.watch(big as unknown as http2.ServerHttp2Stream);
+  big.emit('data', frame(1_000_000, 1000));
   now = 10;
-  held.watch(b as unknown as http2.ServerHttp2Stream);
+  held.watch(a as unknown as http2.ServerHttp2Stream);
   now = 20;
-  held.watch(c as unknown as http2.ServerHttp2Stream);
-  // One byte of a's message: it still awaits the rest, as long as ever.
-  a.emit('data', Buffer.alloc(1));
+  held.watch(b as unknown as http2.ServerHttp2Stream);
   b.emit('data', frame(10));
   t.equal(held.awaiting, 2, "b's message came whole: it awaits nothing");
   now = 30;
-  held.watch(d as unknown as http2.ServerHttp2Stream);
+  held.watch(c as unknown as http2.ServerHttp2Stream);
   t.same(cuts, [], 'three awaiting: at the cap, not past it');
+  // The big message, begun first, goes on arriving; a and c send nothing.
   now = 40;
-  held.watch(e as unknown as http2.ServerHttp2Stream);
-  t.same(cuts, ['calls'], 'the fourth awaiting is one too many');
-  t.equal(a.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'a, awaiting since 0 whatever byte it sent, is reset');
-  t.equal(c.rstCode, null);
-  t.equal(held.awaiting, 3);
+  big.emit('data', Buffer.alloc(1000, 0x61));
   now = 50;
-  b.emit('data', frame(100, 50));
-  t.same(cuts, ['calls', 'calls'], "b's next message began last: c, awaiting since 20, goes");
-  t.equal(c.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-  t.equal(b.rstCode, null);
+  held.watch(d as unknown as http2.ServerHttp2Stream);
+  t.same(cuts, ['calls'], 'the fourth awaiting is one too many');
+  t.equal(a.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'a, silent since 10, is reset');
+  t.equal(big.rstCode, null, 'not the big message begun before it, which had a byte at 40');
+  // One byte of c's message: it still awaits the rest, but was heard last.
+  now = 60;
+  c.emit('data', Buffer.alloc(1));
+  now = 70;
+  held.watch(e as unknown as http2.ServerHttp2Stream);
+  t.same(cuts, ['calls', 'calls']);
+  t.equal(big.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'now the big message, silent since 40, goes');
+  t.equal(c.rstCode, null, 'c, heard at 60, stays');
   t.equal(d.rstCode, null);
+  t.equal(held.awaiting, 3);
 });
 
 void t.test('on a real server: header-only calls are held to the stream cap per connection, then reset as stalled', async (t) => {
