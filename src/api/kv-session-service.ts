@@ -10,10 +10,13 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { OwnerOf } from './caller-owner.js';
+import { kvSessionLimits } from './kv-session-limits.js';
 import type { KvOps } from './kv-ops.js';
 import { refusedStatus } from './open-streams.js';
-import { ServiceFailure, toServiceFailure } from './service-error.js';
+import { ServiceFailure, toServiceError, toServiceFailure } from './service-error.js';
 import { trace, tracing } from '../util/trace.js';
+import { watchClientOf } from './watch-client.js';
+import type { WatchLimits } from './watch-limits.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 export const MAX_OUTSTANDING_PER_SESSION = 1024;
@@ -74,14 +77,26 @@ async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: numb
   }
 }
 
-/** Every open session of one server, so a graceful shutdown can end them. */
+/**
+ * Every open session of one server, so a graceful shutdown can end them, held to the caps of
+ * `limits` (kv-session-limits.ts): a session past them is refused RESOURCE_EXHAUSTED at its start.
+ */
 export class KvSessions {
   private readonly open = new Set<() => void>();
   private closing = false;
 
+  constructor(readonly limits: WatchLimits = kvSessionLimits()) {}
+
   /** The KvSession handler serving `kv`. */
   handler(kv: KvOps, defaultTimeoutMs: number, ownerOf: OwnerOf = () => undefined, refusal: SessionRefusal = () => null): (call: SessionCall) => void {
     return (call) => {
+      const client = watchClientOf(call);
+      const admission = this.limits.admit(client.key, client.name, () => undefined);
+      if (!admission.ok) {
+        call.emit('error', toServiceError(new ServiceFailure('RESOURCE_EXHAUSTED', admission.message)));
+        return;
+      }
+      const lease = admission.lease;
       let outstanding = 0;
       let clientDone = false;
       let finished = false;
@@ -101,6 +116,7 @@ export class KvSessions {
         if (finished) return;
         finished = true;
         this.open.delete(end);
+        lease.close();
         if (call.cancelled) return;
         if (refusedWith === null) call.end();
         else call.emit('error', refusedStatus(refusedWith));
@@ -151,11 +167,14 @@ export class KvSessions {
       call.on('cancelled', () => {
         finished = true;
         this.open.delete(end);
+        lease.close();
       });
       call.on('error', () => {
         finished = true;
         this.open.delete(end);
+        lease.close();
       });
+      call.on('close', () => lease.close());
     };
   }
 

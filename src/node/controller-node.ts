@@ -6,13 +6,14 @@ import { ensurePrivateDataDir } from './data-dir-mode.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { baseCallGuard } from '../transport/base-call-guard.js';
-import { INCOMPLETE_REQUEST_BUDGET_BYTES, INCOMPLETE_REQUEST_STALL_MS, INCOMPLETE_SWEEP_MS, IncompleteRequests } from '../transport/incomplete-requests.js';
+import { INCOMPLETE_REQUEST_BUDGET_BYTES, INCOMPLETE_REQUEST_MAX_CALLS, INCOMPLETE_REQUEST_STALL_MS, INCOMPLETE_SWEEP_MS, IncompleteRequests } from '../transport/incomplete-requests.js';
 import { UNREAD_ANSWER_BUDGET_BYTES, UNREAD_ANSWER_SWEEP_MS, UnreadAnswers } from '../transport/unread-answers.js';
 import { oneMessageRequests } from '../transport/unended-requests.js';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/index.js';
 import { raftTimingWarnings } from '../config/raft-timing.js';
 import { controllerService } from '../api/controller-service.js';
+import { kvSessionLimits } from '../api/kv-session-limits.js';
 import { KvSessions } from '../api/kv-session-service.js';
 import { callerOwners } from '../api/caller-owner.js';
 import { LeaderForwarder } from '../api/leader-forwarder.js';
@@ -87,6 +88,7 @@ import { HealthMetrics } from './health-metrics.js';
 import { DEFAULT_HEALTH_WATCH_CAPS, HealthService } from './health-service.js';
 import { AuditFollowMetrics, AuditListingMetrics } from './audit-follow-metrics.js';
 import { auditFollowLimits } from '../api/audit-follows.js';
+import { KvSessionMetrics } from './kv-session-metrics.js';
 import { auditLimits } from '../api/audit-handler.js';
 import { auditListingLimits } from '../api/audit-listings.js';
 
@@ -435,7 +437,9 @@ export class ControllerNode {
     for (const m of sm.members.list()) if (m.id !== self.id && m.address) transport.setPeer(m.id, m.address);
 
     const forwarder = new LeaderForwarder(creds.client, forwardKeepalive(config.raft.electionTimeoutMs));
-    const sessions = new KvSessions();
+    const kvSessionMetrics = new KvSessionMetrics(metrics.registry);
+    const sessions = new KvSessions(kvSessionLimits({}, kvSessionMetrics));
+    kvSessionMetrics.bind(sessions.limits);
     membership = createMembershipNode(
       {
         self: self.id,
@@ -541,9 +545,9 @@ export class ControllerNode {
     const agentsLayer = agents;
 
     // The base call's guard first: it reads what the call that grpc-js starts with holds.
-    // Request messages still arriving are held to a budget (incomplete-requests.ts).
+    // Request messages still arriving, and the calls awaiting them, are held to a budget (incomplete-requests.ts).
     const incomplete = new IncompleteRequests(
-      { budgetBytes: Math.max(INCOMPLETE_REQUEST_BUDGET_BYTES, 8 * config.raft.maxMessageBytes), stallMs: INCOMPLETE_REQUEST_STALL_MS },
+      { budgetBytes: Math.max(INCOMPLETE_REQUEST_BUDGET_BYTES, 8 * config.raft.maxMessageBytes), stallMs: INCOMPLETE_REQUEST_STALL_MS, maxCalls: INCOMPLETE_REQUEST_MAX_CALLS },
       () => performance.now(),
       (reason) => metrics.onIncompleteRequestCut(reason),
     );

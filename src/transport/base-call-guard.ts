@@ -31,7 +31,7 @@ export interface BaseCallGuardHooks {
 export function baseCallGuard(hooks: BaseCallGuardHooks): grpc.ServerInterceptor {
   return (method, call) => {
     const stream = http2StreamOf(call);
-    if (stream !== null) hooks.incomplete?.watch(stream, !method.requestStream);
+    if (stream !== null) hooks.incomplete?.watch(stream);
     if (stream !== null && !method.responseStream) hooks.unread?.watch(stream);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {

@@ -13,19 +13,33 @@
  * longest is the one that sends least. A message that stops arriving altogether is reset once
  * it has had no byte for the stall time (a sweep the driver runs), however little it holds.
  *
+ * Every call awaits its first message from its start, streaming calls included (every client of
+ * ours sends its first message with its headers), and the calls awaiting a message are held to a
+ * number for the port as well, past which the one that has gone longest without a byte is reset:
+ * a call costs its stream and its headers (up to 8 KiB, header-list-cap.ts), about 21 KB in all,
+ * whatever its message holds. Longest without a byte, not longest awaiting: a large message
+ * arriving steadily (a Step batch to a busy follower) is never the one cut for a flood of calls
+ * that send nothing. Before (attack round 15), only the connection's 1,024 streams bounded them:
+ * header-only calls, kept past the stall time by a byte of a message every 20 s, or KvSessions
+ * that never sent a request (held for good), took a follower from 90 MB to 1 GB per 40
+ * connections of 1,000, and a leader whose client closed 40 such connections at once had its loop
+ * held 1.2 s and lost its term.
+ *
  * No timers of its own: `sweep(now)` is called by the node's driver.
  */
 import * as http2 from 'node:http2';
 
 /** Bytes of unfinished request messages the port holds at most, all streams together. */
 export const INCOMPLETE_REQUEST_BUDGET_BYTES = 64 * 1024 * 1024;
+/** Calls awaiting a message (their first, or the rest of one) the port holds at most, all connections together. */
+export const INCOMPLETE_REQUEST_MAX_CALLS = 4_096;
 /** An unfinished message that has had no byte for this long is reset. */
 export const INCOMPLETE_REQUEST_STALL_MS = 30_000;
 
 /** How often the driver sweeps for stalled messages. */
 export const INCOMPLETE_SWEEP_MS = 1_000;
 
-export type IncompleteCut = 'budget' | 'stalled';
+export type IncompleteCut = 'budget' | 'calls' | 'stalled';
 
 const PREFIX_BYTES = 5;
 
@@ -75,8 +89,8 @@ export class FrameProgress {
 interface Watched {
   readonly stream: http2.ServerHttp2Stream;
   readonly progress: FrameProgress;
-  /** When its unfinished message began (ms), or null while it has none. A call that takes one
-   * request message is awaiting it from its start, as if it had begun with the headers. */
+  /** When its unfinished message began (ms), or null while it has none. A call awaits its first
+   * message from its start, as if that had begun with the headers. */
   since: number | null;
   /** When a byte last came (ms). */
   lastByte: number;
@@ -84,10 +98,12 @@ interface Watched {
 
 export class IncompleteRequests {
   private readonly watched = new Set<Watched>();
+  /** The watched streams with an unfinished message, by when their last byte came (the first has gone longest without one). */
+  private readonly unfinished = new Set<Watched>();
   private total = 0;
 
   constructor(
-    private readonly opts: { readonly budgetBytes: number; readonly stallMs: number },
+    private readonly opts: { readonly budgetBytes: number; readonly stallMs: number; readonly maxCalls: number },
     private readonly now: () => number,
     private readonly onCut: (reason: IncompleteCut) => void = () => undefined,
   ) {}
@@ -101,23 +117,30 @@ export class IncompleteRequests {
     return this.watched.size;
   }
 
+  /** Calls awaiting a message now (their first, or the rest of one). */
+  get awaiting(): number {
+    return this.unfinished.size;
+  }
+
   /**
-   * Counts `stream`'s request bytes from now until it closes. `awaitsMessage`: the method takes
-   * one request message (unary, server streaming), so a stream that sends none is stalled as one
-   * that stops halfway is: header-only calls held open cost the port as much as any.
+   * Counts `stream`'s request bytes from now until it closes. The call awaits its first message
+   * from now, so a stream that sends none is stalled as one that stops halfway is, and counts
+   * against the calls the port holds: header-only calls held open cost the port as much as any.
    */
-  watch(stream: http2.ServerHttp2Stream, awaitsMessage = false): void {
+  watch(stream: http2.ServerHttp2Stream): void {
     const now = this.now();
-    const w: Watched = { stream, progress: new FrameProgress(), since: awaitsMessage ? now : null, lastByte: now };
+    const w: Watched = { stream, progress: new FrameProgress(), since: null, lastByte: now };
     this.watched.add(w);
+    this.begin(w, now);
     stream.on('data', (chunk: Buffer) => this.took(w, chunk));
     stream.once('close', () => this.forget(w));
+    this.trimCalls();
   }
 
   /** Resets the unfinished messages that have had no byte for the stall time. */
   sweep(now: number = this.now()): void {
-    for (const w of [...this.watched]) {
-      if (w.since !== null && now - w.lastByte >= this.opts.stallMs) this.cut(w, 'stalled');
+    for (const w of [...this.unfinished]) {
+      if (now - w.lastByte >= this.opts.stallMs) this.cut(w, 'stalled');
     }
   }
 
@@ -128,8 +151,12 @@ export class IncompleteRequests {
     const completedBefore = w.progress.completed;
     this.total += w.progress.take(chunk);
     // The unfinished message is a new one when none was, or when one completed in this chunk.
-    if (w.progress.pending === 0) w.since = w.progress.completed === 0 ? w.since : null;
-    else if (w.since === null || w.progress.completed !== completedBefore) w.since = now;
+    if (w.progress.pending === 0) {
+      if (w.progress.completed !== 0) this.end(w);
+    } else if (w.since === null || w.progress.completed !== completedBefore) {
+      this.begin(w, now);
+      this.trimCalls();
+    } else this.heard(w);
     while (this.total > this.opts.budgetBytes) {
       const oldest = this.oldestUnfinished();
       if (oldest === null) break;
@@ -139,8 +166,8 @@ export class IncompleteRequests {
 
   private oldestUnfinished(): Watched | null {
     let oldest: Watched | null = null;
-    for (const w of this.watched) {
-      // A call still awaiting its message holds no bytes: the stall sweep is its bound, not the budget.
+    for (const w of this.unfinished) {
+      // A call still awaiting its message holds no bytes: the stall sweep and the calls cap are its bound, not the budget.
       if (w.since === null || w.progress.pending === 0) continue;
       if (oldest === null || w.since < oldest.since! || (w.since === oldest.since && w.progress.pending > oldest.progress.pending)) oldest = w;
     }
@@ -153,8 +180,35 @@ export class IncompleteRequests {
     if (!w.stream.closed && !w.stream.destroyed) w.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
+  /** Past the calls cap, resets the calls that have gone longest without a byte. */
+  private trimCalls(): void {
+    while (this.unfinished.size > this.opts.maxCalls) {
+      const [oldest] = this.unfinished;
+      if (oldest === undefined) break;
+      this.cut(oldest, 'calls');
+    }
+  }
+
+  /** `w`'s unfinished message began at `now`. */
+  private begin(w: Watched, now: number): void {
+    w.since = now;
+    this.heard(w);
+  }
+
+  /** A byte of `w`'s unfinished message came now: it goes last in the order of silence. */
+  private heard(w: Watched): void {
+    this.unfinished.delete(w);
+    this.unfinished.add(w);
+  }
+
+  private end(w: Watched): void {
+    w.since = null;
+    this.unfinished.delete(w);
+  }
+
   private forget(w: Watched): void {
     if (!this.watched.delete(w)) return;
+    this.unfinished.delete(w);
     this.total -= w.progress.pending;
     w.progress.pending = 0;
   }

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps } from '../../src/api/kv-ops.js';
+import { kvSessionLimits } from '../../src/api/kv-session-limits.js';
 import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS, type SessionRefusal } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 import { HostError } from '../../src/api/consensus-port.js';
@@ -31,8 +32,8 @@ async function serve(
   t: { teardown(fn: () => void | Promise<void>): void },
   kv: KvOps,
   refusal: SessionRefusal = () => null,
+  sessions: KvSessions = new KvSessions(),
 ): Promise<{ sessions: KvSessions; client: grpc.Client; method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg> }> {
-  const sessions = new KvSessions();
   const server = new grpc.Server();
   server.addService(controllerServiceDefinition().service, { KvSession: sessions.handler(kv, 2000, undefined, refusal) });
   const port = await new Promise<number>((resolve, reject) =>
@@ -203,4 +204,31 @@ void t.test('a caller refused while requests are in progress has them answered w
   t.equal((ended as grpc.ServiceError).code, grpc.status.PERMISSION_DENIED);
   t.match((ended as grpc.ServiceError).details, /^NOT_A_MEMBER: /);
   t.strictSame(held.map((h) => h.key), ['in-progress'], 'the put sent after the refusal was never started');
+});
+
+void t.test('sessions are held to the caps per client: one past them is refused RESOURCE_EXHAUSTED, and a closed one gives its place back', async (t) => {
+  const { kv, held } = heldKv();
+  const refused: string[] = [];
+  const limits = kvSessionLimits({ maxPerClient: 2, maxTotal: 10 }, { refused: (r) => void refused.push(r), cutOff: () => undefined });
+  const { sessions, client, method } = await serve(t, kv, undefined, new KvSessions(limits));
+  const [a, b, c] = [open(client, method), open(client, method), open(client, method)];
+  a.call.write(request(1, 'KV_OP_PUT', 'a'));
+  b.call.write(request(1, 'KV_OP_PUT', 'b'));
+  await waitFor(() => held.length === 2, 'the first two sessions serving', 5000);
+  c.call.write(request(1, 'KV_OP_PUT', 'c'));
+  await waitFor(() => c.ended() !== null, 'the third session ended', 5000);
+  t.match(c.ended(), { code: grpc.status.RESOURCE_EXHAUSTED, details: /has 2 KvSessions open on this controller, the most one client may \(2\)/ }, 'refused, naming the cap');
+  t.equal(held.length, 2, 'nothing it sent was started');
+  t.same(refused, ['per_client']);
+  t.equal(sessions.limits.open, 2);
+  a.call.cancel();
+  await waitFor(() => sessions.limits.open === 1, 'the cancelled session gives its place back', 5000);
+  const d = open(client, method);
+  d.call.write(request(1, 'KV_OP_PUT', 'd'));
+  await waitFor(() => held.length === 3, 'a new session is served in its place', 5000);
+  held.forEach((h, i) => h.release(i + 1));
+  b.call.end();
+  d.call.end();
+  await waitFor(() => b.ended() !== null && d.ended() !== null, 'both end', 5000);
+  t.equal(sessions.limits.open, 0, 'sessions that ended hold no place');
 });

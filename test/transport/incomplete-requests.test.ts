@@ -55,7 +55,7 @@ class FakeStream extends EventEmitter {
 void t.test('past the budget the stream whose unfinished message waited longest is reset; whole messages cost nothing', async (t) => {
   let now = 0;
   const cuts: IncompleteCut[] = [];
-  const held = new IncompleteRequests({ budgetBytes: 1000, stallMs: 10_000 }, () => now, (r) => void cuts.push(r));
+  const held = new IncompleteRequests({ budgetBytes: 1000, stallMs: 10_000, maxCalls: 100 }, () => now, (r) => void cuts.push(r));
   const [a, b, c] = [new FakeStream(), new FakeStream(), new FakeStream()];
   for (const s of [a, b, c]) held.watch(s as unknown as http2.ServerHttp2Stream);
   a.emit('data', frame(900, 400));
@@ -79,24 +79,25 @@ void t.test('past the budget the stream whose unfinished message waited longest 
 void t.test('a message that stops arriving is reset once it has had no byte for the stall time; a slow one that moves is not', async (t) => {
   let now = 0;
   const cuts: IncompleteCut[] = [];
-  const held = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 1000 }, () => now, (r) => void cuts.push(r));
+  const held = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 1000, maxCalls: 100 }, () => now, (r) => void cuts.push(r));
   const [stuck, slow, idle] = [new FakeStream(), new FakeStream(), new FakeStream()];
   for (const s of [stuck, slow, idle]) held.watch(s as unknown as http2.ServerHttp2Stream);
   stuck.emit('data', frame(100, 10));
   slow.emit('data', frame(100, 10));
+  idle.emit('data', frame(10));
   for (now = 500; now <= 2500; now += 500) {
     slow.emit('data', Buffer.alloc(1, 0x61));
     held.sweep();
   }
   t.equal(stuck.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'the stalled one');
   t.equal(slow.rstCode, null, 'the slow one, a byte every 500 ms');
-  t.equal(idle.rstCode, null, 'a stream with no message under way is never stalled');
+  t.equal(idle.rstCode, null, 'a stream between messages is never stalled');
   t.same(cuts, ['stalled']);
 });
 
 void t.test('on a real server: unfinished requests past the budget are reset, a whole call is answered', async (t) => {
   const cuts: IncompleteCut[] = [];
-  const incomplete = new IncompleteRequests({ budgetBytes: 256 * 1024, stallMs: 60_000 }, () => performance.now(), (r) => void cuts.push(r));
+  const incomplete = new IncompleteRequests({ budgetBytes: 256 * 1024, stallMs: 60_000, maxCalls: 100 }, () => performance.now(), (r) => void cuts.push(r));
   const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined, incomplete })] });
   const echo: grpc.MethodDefinition<Buffer, Buffer> = { path: '/test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
   server.addService({ Echo: echo }, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(`${call.request.length}`)) });
@@ -124,16 +125,14 @@ void t.test('on a real server: unfinished requests past the budget are reset, a 
   t.equal(answer, String(200 * 1024), 'a whole call of 200 KiB is answered beside them');
 });
 
-void t.test('a call that takes one message is stalled from its start until the message is whole; a streaming call is not', async (t) => {
+void t.test('every call is stalled from its start until a message is whole; between messages a streaming call may wait', async (t) => {
   let now = 0;
   const cuts: IncompleteCut[] = [];
-  const held = new IncompleteRequests({ budgetBytes: 100, stallMs: 1000 }, () => now, (r) => void cuts.push(r));
-  const [silent, answered, streaming, big] = [new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream()];
-  held.watch(silent as unknown as http2.ServerHttp2Stream, true);
-  held.watch(answered as unknown as http2.ServerHttp2Stream, true);
-  held.watch(streaming as unknown as http2.ServerHttp2Stream, false);
-  held.watch(big as unknown as http2.ServerHttp2Stream, true);
+  const held = new IncompleteRequests({ budgetBytes: 100, stallMs: 1000, maxCalls: 100 }, () => now, (r) => void cuts.push(r));
+  const [silent, answered, silentStreaming, streaming, big] = [new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream()];
+  for (const s of [silent, answered, silentStreaming, streaming, big]) held.watch(s as unknown as http2.ServerHttp2Stream);
   answered.emit('data', frame(10));
+  streaming.emit('data', frame(10));
   now = 10;
   big.emit('data', frame(1000, 200));
   t.equal(silent.rstCode, null, 'a call holding no bytes is not cut for the budget');
@@ -144,16 +143,54 @@ void t.test('a call that takes one message is stalled from its start until the m
   now = 1000;
   held.sweep();
   t.equal(silent.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'a call whose one message never came is reset');
+  // Before (attack round 15), a streaming call was not stalled before its first message: KvSessions that sent none were held for good.
+  t.equal(silentStreaming.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'so is a streaming call that never sent its first');
   t.equal(answered.rstCode, null, 'one whose message came whole is not, however long its handler takes');
-  t.equal(streaming.rstCode, null, 'a streaming call may wait for its first message');
-  t.same(cuts, ['budget', 'stalled']);
+  t.equal(streaming.rstCode, null, 'nor a streaming call waiting between its messages');
+  t.same(cuts, ['budget', 'stalled', 'stalled']);
+});
+
+void t.test('past the calls cap, the call that has gone longest without a byte is reset; one whose message keeps arriving is not', async (t) => {
+  let now = 0;
+  const cuts: IncompleteCut[] = [];
+  const held = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 30_000, maxCalls: 3 }, () => now, (r) => void cuts.push(r));
+  const [big, a, b, c, d, e] = [new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream(), new FakeStream()];
+  held.watch(big as unknown as http2.ServerHttp2Stream);
+  big.emit('data', frame(1_000_000, 1000));
+  now = 10;
+  held.watch(a as unknown as http2.ServerHttp2Stream);
+  now = 20;
+  held.watch(b as unknown as http2.ServerHttp2Stream);
+  b.emit('data', frame(10));
+  t.equal(held.awaiting, 2, "b's message came whole: it awaits nothing");
+  now = 30;
+  held.watch(c as unknown as http2.ServerHttp2Stream);
+  t.same(cuts, [], 'three awaiting: at the cap, not past it');
+  // The big message, begun first, goes on arriving; a and c send nothing.
+  now = 40;
+  big.emit('data', Buffer.alloc(1000, 0x61));
+  now = 50;
+  held.watch(d as unknown as http2.ServerHttp2Stream);
+  t.same(cuts, ['calls'], 'the fourth awaiting is one too many');
+  t.equal(a.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'a, silent since 10, is reset');
+  t.equal(big.rstCode, null, 'not the big message begun before it, which had a byte at 40');
+  // One byte of c's message: it still awaits the rest, but was heard last.
+  now = 60;
+  c.emit('data', Buffer.alloc(1));
+  now = 70;
+  held.watch(e as unknown as http2.ServerHttp2Stream);
+  t.same(cuts, ['calls', 'calls']);
+  t.equal(big.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'now the big message, silent since 40, goes');
+  t.equal(c.rstCode, null, 'c, heard at 60, stays');
+  t.equal(d.rstCode, null);
+  t.equal(held.awaiting, 3);
 });
 
 void t.test('on a real server: header-only calls are held to the stream cap per connection, then reset as stalled', async (t) => {
   const cap = 16;
   let now = 0;
   const cuts: IncompleteCut[] = [];
-  const incomplete = new IncompleteRequests({ budgetBytes: 1 << 20, stallMs: 1000 }, () => now, (r) => void cuts.push(r));
+  const incomplete = new IncompleteRequests({ budgetBytes: 1 << 20, stallMs: 1000, maxCalls: 100 }, () => now, (r) => void cuts.push(r));
   let most = 0;
   const meter: grpc.ServerInterceptor = (_m, call) => {
     most = Math.max(most, incomplete.streams);
