@@ -9,6 +9,9 @@
  * The bridge's own address (the harness's samplers) is never dropped, as the chaos harness's
  * clients are never faulted.
  *
+ * With `action: 'reject'` a cut is refused instead, at the sender's output hook: TCP gets a RST at
+ * once (ECONNREFUSED, ECONNRESET), anything else an ICMP error, as from a firewall that rejects.
+ *
  * Needs root, `ip` (iproute2) and `nft` (nftables). Everything it creates carries its prefix,
  * and destroy() removes it all; `cleanup(prefix)` removes leftovers of a run that died.
  */
@@ -58,11 +61,13 @@ export function cleanup(prefix: string): void {
   }
 }
 
+export type CutAction = 'drop' | 'reject';
+
 export class NetnsLab {
   readonly hosts = new Map<string, LabHost>();
   private readonly bridge: string;
-  /** Per host: the addresses whose packets it drops (the directed cuts into it). */
-  private readonly dropping = new Map<string, ReadonlySet<string>>();
+  /** Per host: the addresses it must not hear (drop: into it) or not send to (reject: out of it). */
+  private readonly filtered = new Map<string, ReadonlySet<string>>();
 
   /**
    * @param prefix names every namespace and interface (at most 6 characters: interface names
@@ -72,6 +77,7 @@ export class NetnsLab {
   constructor(
     readonly prefix: string,
     readonly subnet: string,
+    readonly action: CutAction = 'drop',
   ) {
     if (prefix.length > 6) throw new Error(`lab prefix "${prefix}" is longer than 6 characters: interface names would exceed 15`);
     this.bridge = `${prefix}-br`;
@@ -100,7 +106,7 @@ export class NetnsLab {
       run('ip', ['-n', netns, 'link', 'set', nsEnd, 'up']);
       run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
       this.hosts.set(name, { name, ip, netns });
-      this.dropping.set(name, new Set());
+      this.filtered.set(name, new Set());
       this.applyRules(name);
     });
   }
@@ -114,20 +120,27 @@ export class NetnsLab {
   /** Makes the directed cuts exactly `cuts` (from -> to pairs of host names), in one nft transaction per namespace that changes. */
   setCuts(cuts: Iterable<readonly [string, string]>): void {
     const want = new Map<string, Set<string>>([...this.hosts.keys()].map((n) => [n, new Set<string>()]));
-    for (const [from, to] of cuts) want.get(to)?.add(this.host(from).ip);
+    for (const [from, to] of cuts) {
+      if (this.action === 'drop') want.get(to)?.add(this.host(from).ip);
+      else want.get(from)?.add(this.host(to).ip);
+    }
     for (const [name, ips] of want) {
-      const had = this.dropping.get(name) ?? new Set();
+      const had = this.filtered.get(name) ?? new Set();
       if (had.size === ips.size && [...ips].every((ip) => had.has(ip))) continue;
-      this.dropping.set(name, ips);
+      this.filtered.set(name, ips);
       this.applyRules(name);
     }
   }
 
   private applyRules(name: string): void {
     const h = this.host(name);
-    const drops = [...(this.dropping.get(name) ?? [])].map((ip) => `add rule inet ${TABLE} input ip saddr ${ip} drop\n`).join('');
+    const ips = [...(this.filtered.get(name) ?? [])];
+    const rules =
+      this.action === 'drop'
+        ? ips.map((ip) => `add rule inet ${TABLE} input ip saddr ${ip} drop\n`).join('')
+        : ips.map((ip) => `add rule inet ${TABLE} output ip daddr ${ip} meta l4proto tcp reject with tcp reset\nadd rule inet ${TABLE} output ip daddr ${ip} reject\n`).join('');
     // Re-created whole in one transaction: the namespace never sees half a rule set.
-    const script = `table inet ${TABLE}\ndelete table inet ${TABLE}\nadd table inet ${TABLE}\nadd chain inet ${TABLE} input { type filter hook input priority 0; policy accept; }\n${drops}`;
+    const script = `table inet ${TABLE}\ndelete table inet ${TABLE}\nadd table inet ${TABLE}\nadd chain inet ${TABLE} input { type filter hook input priority 0; policy accept; }\nadd chain inet ${TABLE} output { type filter hook output priority 0; policy accept; }\n${rules}`;
     run('ip', ['netns', 'exec', h.netns, 'nft', '-f', '-'], script);
   }
 

@@ -4,7 +4,8 @@
  * see lab.ts), every controller asked every --sample ms. Root only; not part of `npm test`.
  *
  *   node dist/chaos/netns/netns-cli.js [--nodes 3] [--base 2000] [--hold 12000] [--settle 8000]
- *     [--only isolate-follower,agent-cut] [--json out.json] [--keep-dir]
+ *     [--only isolate-follower,agent-cut] [--action drop|reject] [--repeat N --hold-step MS]
+ *     [--json out.json] [--keep-dir]
  *   node dist/chaos/netns/netns-cli.js --cleanup     # removes leftovers of a run that died
  *
  * Phases (one cluster, one after another, each healed and settled before the next):
@@ -45,6 +46,7 @@ interface Opts {
   port: string;
   repeat: string;
   holdStep: string;
+  action: string;
   keepDir?: boolean;
   cleanup?: boolean;
 }
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     .option('--port <n>', 'first controller port', '24001')
     .option('--repeat <n>', 'run the phase list this many times', '1')
     .option('--hold-step <ms>', 'each repetition holds its faults this much longer than the one before', '0')
+    .option('--action <drop|reject>', 'drop: black holes at the receiver; reject: RST (ICMP) at the sender', 'drop')
     .option('--keep-dir', 'keep the run directory (logs, data)')
     .option('--cleanup', 'remove the namespaces and interfaces of --prefix and exit')
     .parse()
@@ -100,7 +103,8 @@ async function main(): Promise<void> {
   const origin = performance.now();
   const now = (): number => performance.now() - origin;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${o.prefix}-run-`));
-  const lab = new NetnsLab(o.prefix, o.subnet);
+  if (o.action !== 'drop' && o.action !== 'reject') throw new Error(`--action ${o.action}: drop or reject`);
+  const lab = new NetnsLab(o.prefix, o.subnet, o.action);
   const cluster = new LabCluster({ lab, dir, controllers, agents, firstPort: Number(o.port), baseTimeoutMs: base, electionTimeoutMs, sampleIntervalMs: Number(o.sample), now });
 
   let cuts: Cut[] = [];
@@ -140,9 +144,12 @@ async function main(): Promise<void> {
     if (o.keepDir !== true) fs.rmSync(dir, { recursive: true, force: true });
   };
   let interrupted = false;
-  process.once('SIGINT', () => {
-    interrupted = true;
-  });
+  // Stops after the phase under way, then cleans up as at the end (a second signal kills at once;
+  // --cleanup then removes what is left).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      interrupted = true;
+    });
 
   const phases: PhaseWindow[] = [];
   try {
@@ -179,8 +186,8 @@ async function main(): Promise<void> {
         }
       };
       const descriptions: Record<PhaseName, string> = {
-        'isolate-follower': `${follower} isolated (drop)`,
-        'isolate-leader': `${leader} (leader) isolated (drop)`,
+        'isolate-follower': `${follower} isolated (${o.action})`,
+        'isolate-leader': `${leader} (leader) isolated (${o.action})`,
         partial: `${leader} (leader) <-/-> ${follower}, both reach the rest`,
         'partial-followers': `{${sideA.join(',')}} <-/-> {${sideB.join(',')}}, ${leader} (leader) reaches both`,
         'mute-follower': `everything ${follower} sends is dropped (it receives all)`,
@@ -263,16 +270,16 @@ async function main(): Promise<void> {
     const endMs = now();
     await stopAll();
     const reports = reportPhases(phases, worlds, cluster.statusSampler.samples, agentWorlds, cluster.agentSamples, graceMs, agentGraceMs, 100, endMs);
-    printReport(reports, { nodes, base, hold: firstHold, settle, graceMs, agentGraceMs, unexpectedExits: cluster.unexpectedExits });
+    printReport(reports, { action: o.action, nodes, base, hold: firstHold, settle, graceMs, agentGraceMs, unexpectedExits: cluster.unexpectedExits });
     if (o.json !== undefined) {
-      fs.writeFileSync(o.json, JSON.stringify({ options: { nodes, base, hold: firstHold, holdStep, repeat, settle, graceMs, agentGraceMs }, phases, reports, worlds: worlds.map((w) => ({ atMs: w.atMs, cause: w.cause, online: Object.fromEntries(w.truth.online) })), samples: cluster.statusSampler.samples, agentSamples: cluster.agentSamples.map((s) => ({ ...s, online: Object.fromEntries(s.online), controller: Object.fromEntries(s.controller) })) }, null, 1));
+      fs.writeFileSync(o.json, JSON.stringify({ options: { action: o.action, nodes, base, hold: firstHold, holdStep, repeat, settle, graceMs, agentGraceMs }, phases, reports, worlds: worlds.map((w) => ({ atMs: w.atMs, cause: w.cause, online: Object.fromEntries(w.truth.online) })), samples: cluster.statusSampler.samples, agentSamples: cluster.agentSamples.map((s) => ({ ...s, online: Object.fromEntries(s.online), controller: Object.fromEntries(s.controller) })) }, null, 1));
     }
   }
 }
 
-function printReport(reports: readonly PhaseReport[], meta: { nodes: number; base: number; hold: number; settle: number; graceMs: number; agentGraceMs: number; unexpectedExits: readonly string[] }): void {
+function printReport(reports: readonly PhaseReport[], meta: { action: string; nodes: number; base: number; hold: number; settle: number; graceMs: number; agentGraceMs: number; unexpectedExits: readonly string[] }): void {
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-  console.log(`netns run: ${meta.nodes} controllers, base ${meta.base}ms, hold ${meta.hold}ms, settle ${meta.settle}ms, grace ${meta.graceMs}ms (agents ${meta.agentGraceMs}ms)`);
+  console.log(`netns run (${meta.action}): ${meta.nodes} controllers, base ${meta.base}ms, hold ${meta.hold}ms, settle ${meta.settle}ms, grace ${meta.graceMs}ms (agents ${meta.agentGraceMs}ms)`);
   console.log('phase               | ctl accuracy (n)     | ctl conv p50/max (unconv) | agent accuracy (n)   | agent conv p50/max (unconv) | contradictions | stale');
   for (const r of reports) {
     console.log(
