@@ -201,7 +201,8 @@ void t.test('a peer link whose SYNs go unanswered tries a new connection every 2
   // The time since the last link counts too: an attempt still waited for is a gap as well.
   const gaps = [...counting.made.slice(1), performance.now()].map((at, i) => Math.round(at - counting.made[i]!));
   t.ok(counting.made.length >= 6, `six links within 13 s (made ${counting.made.length}, gaps ${gaps.join(', ')} ms)`);
-  t.ok(Math.max(...gaps) < CONNECT_DEADLINE_MS + 600, `a new attempt at least every ${CONNECT_DEADLINE_MS}ms (gaps ${gaps.join(', ')} ms, the last one to now)`);
+  // Room for a loaded machine's late timers; the old schedule's gap was 8 s.
+  t.ok(Math.max(...gaps) < CONNECT_DEADLINE_MS + 1500, `a new attempt every ${CONNECT_DEADLINE_MS}ms (gaps ${gaps.join(', ')} ms, the last one to now)`);
 });
 
 void t.test('a cached client stuck connecting is dropped, with what rides on it, and the next call gets a new one', async (t) => {
