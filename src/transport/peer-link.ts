@@ -21,7 +21,8 @@ import { notAddresseeOf } from './not-addressee.js';
 import { failedPingError, statusName } from './ping-failure.js';
 import { refusalOf } from './refusal-status.js';
 import { chunkBytesFor, streamSnapshot, type SnapshotSend } from './snapshot-stream.js';
-import { connectDeadlineMs, watchStuckConnect, type StuckConnectWatch } from './stuck-connect.js';
+import { TCP_AWARE_DEADLINES, watchStuckConnect, type StuckConnectWatch } from './stuck-connect.js';
+import { TcpObservedCredentials } from './tcp-observed-credentials.js';
 import { trace, tracing } from '../util/trace.js';
 import { raftPeerMethod, raftPeerService, isRecord, stringField, type WirePing, type WireStatusReport } from './wire.js';
 
@@ -103,10 +104,11 @@ export class PeerLink {
   ) {
     this.queue = new OutboundQueue(ctx.maxQueuedMessages, jumpsTheQueue);
     const Service = raftPeerService();
-    this.client = new Service(address, ctx.credentials, ctx.channelOptions);
+    // Its own credentials, which tell the stuck watch when an attempt's SYN was answered.
+    this.client = new Service(address, new TcpObservedCredentials(ctx.credentials, () => this.connectWatch.tcpConnected()), ctx.channelOptions);
     this.heartbeats = new HeartbeatStream(this.client, heartbeatMethod('HeartbeatStream'));
     this.watchChannel(this.client.getChannel().getConnectivityState(false));
-    this.connectWatch = watchStuckConnect(this.client.getChannel(), connectDeadlineMs(abandonedBefore), () => ctx.onStuckConnect(this));
+    this.connectWatch = watchStuckConnect(this.client.getChannel(), TCP_AWARE_DEADLINES, () => ctx.onStuckConnect(this));
     for (const m of carriedOver) this.enqueue(m);
   }
 

@@ -1,6 +1,6 @@
 /**
  * A ping still waiting when its link is closed did not fail on an open connection. The link to a
- * peer whose connection attempt gets no answer is given up every 2 s (stuck-connect.ts), and its
+ * peer whose connection attempt gets no answer is given up (stuck-connect.ts), and its
  * pings waiting then failed as CANCELLED, reported as RPC_FAILED: the membership driver counts
  * that as "our dials work" (c2d4fe2), so it ended the dial failure's streak every 2 s and the
  * undialable member's own messages counted as contact again (review-38). Such a ping now fails
@@ -8,6 +8,7 @@
  */
 import t from 'tap';
 import { TransportError } from '../../src/transport/errors.js';
+import { PATIENT_CONNECT_DEADLINE_MS } from '../../src/transport/stuck-connect.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startNode } from './harness.js';
@@ -22,13 +23,15 @@ void t.test('a ping waiting when its never-connected link is given up fails as C
     silent.stop();
   });
   a.transport.setPeer('n2', `127.0.0.1:${port}`);
-  // Longer than the 2 s after which the attempt is given up, so the link closes under it.
+  // Longer than the attempt is waited for, so the link closes under it: its TCP connection is
+  // up (the silent server accepts it), so it is given the handshake's time, not the 2 s of an
+  // unanswered SYN.
   let failure: unknown = null;
-  a.transport.ping('n2', new Uint8Array([1]), 6000).then(
+  a.transport.ping('n2', new Uint8Array([1]), PATIENT_CONNECT_DEADLINE_MS + 4000).then(
     () => (failure = 'answered'),
     (err: unknown) => (failure = err),
   );
-  await waitFor(() => failure !== null, 'the ping to fail', 10_000);
+  await waitFor(() => failure !== null, 'the ping to fail', PATIENT_CONNECT_DEADLINE_MS + 8000);
   t.ok(a.warnings.some((w) => /got no answer in time/.test(w.msg)), 'the link was given up as stuck under the ping');
   t.ok(failure instanceof TransportError, `a TransportError, found ${String(failure)}`);
   t.not((failure as TransportError).code, 'RPC_FAILED', 'not reported as failed on an open connection (which ends a dial failure streak)');
