@@ -10,7 +10,7 @@
  * then reports itself unsupported and the client goes back to unary calls for that endpoint.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ERROR_CODE_METADATA_KEY, GRPC_STATUS_FOR, NOT_PROPOSED_METADATA_KEY, isApiErrorCode, tidyDetails } from './errors.js';
+import { ERROR_CODE_METADATA_KEY, GRPC_STATUS_FOR, NOT_PROPOSED_METADATA_KEY, errorCodeOf, isApiErrorCode, tidyDetails } from './errors.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 export type KvSessionOp = Omit<KvSessionRequestMsg, 'id' | 'timeoutMs'>;
@@ -54,6 +54,8 @@ export class KvSessionError extends Error {
     readonly code: grpc.status,
     readonly details: string,
     readonly metadata: grpc.Metadata | undefined,
+    /** The controller refused the session at its caps, before it took any request. */
+    readonly refusedAtCap = false,
   ) {
     super(details);
   }
@@ -64,14 +66,23 @@ export class KvSessionError extends Error {
  * for a session or the endpoint has no KvSession. Both answers decode alike.
  */
 export async function viaSession<T>(session: KvSessionClient, op: KvSessionOp, timeoutMs: number, unary: () => Promise<T>): Promise<KvSessionResponseMsg | T> {
-  if (session.unsupported || op.value.byteLength > MAX_SESSION_VALUE_BYTES) return unary();
+  if (session.unsupported || session.capped() || op.value.byteLength > MAX_SESSION_VALUE_BYTES) return unary();
   try {
     return await session.request(op, timeoutMs);
   } catch (err) {
-    if (err instanceof KvSessionError && err.code === grpc.status.UNIMPLEMENTED) return unary();
+    // Refused before it took any request: nothing was applied, and a unary call serves it.
+    if (err instanceof KvSessionError && (err.code === grpc.status.UNIMPLEMENTED || err.refusedAtCap)) return unary();
     throw err;
   }
 }
+
+/**
+ * How long requests go as unary calls after a controller refused a session at its caps
+ * (src/api/kv-session-limits.ts: 256 per client certificate, 10,000 per controller) before a
+ * session is tried again. The caps bound what idle sessions hold; they must not refuse the
+ * writes of the 257th process sharing a certificate, which unary calls carry as well.
+ */
+export const SESSION_CAPPED_RETRY_MS = 30_000;
 
 interface Pending {
   readonly resolve: (res: KvSessionResponseMsg) => void;
@@ -105,6 +116,8 @@ export class KvSessionClient {
   private idleTimer: NodeJS.Timeout | null = null;
   /** The endpoint answered UNIMPLEMENTED: it has no KvSession. */
   unsupported = false;
+  /** Until when (Date.now() ms) requests go as unary calls: the endpoint refused a session at its caps. */
+  private cappedUntil = 0;
 
   constructor(
     private readonly channel: grpc.Client,
@@ -112,6 +125,11 @@ export class KvSessionClient {
     private readonly endpoint: string,
     private readonly opts: KvSessionOptions = {},
   ) {}
+
+  /** Whether the endpoint refused a session at its caps within SESSION_CAPPED_RETRY_MS. */
+  capped(): boolean {
+    return Date.now() < this.cappedUntil;
+  }
 
   /** Resolves with the answer on success; rejects with a KvSessionError. */
   request(op: KvSessionOp, timeoutMs: number): Promise<KvSessionResponseMsg> {
@@ -181,6 +199,13 @@ export class KvSessionClient {
         this.failAll(grpc.status.UNIMPLEMENTED, `${this.endpoint} has no KvSession`);
         return;
       }
+      // The caps' refusal (a RESOURCE_EXHAUSTED with its error code, at the session's start; a
+      // stream cut for its unfinished bytes is a reset without one): unary calls until it passes.
+      if (err.code === grpc.status.RESOURCE_EXHAUSTED && errorCodeOf(err.metadata) === 'RESOURCE_EXHAUSTED') {
+        this.cappedUntil = Date.now() + SESSION_CAPPED_RETRY_MS;
+        this.failAll(err.code, tidyDetails(err.details), true);
+        return;
+      }
       // A refusal is the endpoint's answer, the same on every endpoint: not a broken session to retry elsewhere.
       if (err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.UNAUTHENTICATED) {
         this.failAll(err.code, tidyDetails(err.details));
@@ -196,12 +221,12 @@ export class KvSessionClient {
     return call;
   }
 
-  private failAll(code: grpc.status, details: string): void {
+  private failAll(code: grpc.status, details: string, refusedAtCap = false): void {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) {
       clearTimeout(p.timer);
-      p.reject(new KvSessionError(code, details, undefined));
+      p.reject(new KvSessionError(code, details, undefined, refusedAtCap));
     }
   }
 }

@@ -32,8 +32,10 @@ export interface FakeOptions {
   readonly unary?: Partial<Record<UnaryMethod, UnaryHandler>>;
   readonly audit?: (request: Request, call: grpc.ServerWritableStream<unknown, unknown>) => void;
   /** Serve KvSession by handing each request to the Put, Get or Delete handler (default true).
-   * false: answer it UNIMPLEMENTED, as a server from before KvSession would. */
-  readonly session?: boolean;
+   * false: answer it UNIMPLEMENTED, as a server from before KvSession would. 'capped': refuse
+   * each session at its start RESOURCE_EXHAUSTED with its error code, as a controller at its
+   * session caps does (kv-session-limits.ts); each refused session is recorded as a KvSession call. */
+  readonly session?: boolean | 'capped';
 }
 
 export interface Fake {
@@ -151,7 +153,12 @@ export async function startFake(opts: FakeOptions): Promise<Fake> {
     if (opts.audit === undefined) call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'fake has no Audit' });
     else opts.audit(request, call);
   };
-  if (opts.session !== false) impl['KvSession'] = sessionImpl(opts.unary ?? {}, fake);
+  if (opts.session === 'capped') {
+    impl['KvSession'] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+      calls.push({ method: 'KvSession', request: {}, via: 'session' });
+      call.emit('error', serviceError('RESOURCE_EXHAUSTED', 'this client holds 256 KvSessions on c1, the most one client may'));
+    };
+  } else if (opts.session !== false) impl['KvSession'] = sessionImpl(opts.unary ?? {}, fake);
   server.addService(controllerServiceDefinition().service, impl);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -156,3 +156,20 @@ void t.test('closing the client fails what is still waiting on its session', asy
   t.ok(err instanceof ApiError, 'an ApiError');
   t.match((err as ApiError).message, /the client was closed/);
 });
+
+void t.test('a session refused at the caps of its controller: the request goes as a unary call, and so do the next ones', async (t) => {
+  const capped = await startFake({ session: 'capped', unary: { Put: (req) => ({ revision: Number(String(req?.['key']).slice(1)) }) } });
+  const client = new ControllerClient({ endpoints: [capped.address], timeoutMs: 2000 });
+  stopAll(t, capped, client);
+  t.strictSame(await client.put('k7', 'v'), { revision: 7 }, 'the put is served, not refused with the cap');
+  t.strictSame(await client.put('k8', 'v'), { revision: 8 });
+  t.strictSame(
+    capped.calls.map((c) => [c.method, c.via]),
+    [
+      ['KvSession', 'session'],
+      ['Put', 'unary'],
+      ['Put', 'unary'],
+    ],
+    'one session refused, then unary calls without asking for another session meanwhile',
+  );
+});
