@@ -112,7 +112,7 @@ export class ClusterVersionKeeper {
   private readonly warned = new Set<string>();
   /** Since when a raise has waited only on members not heard from; null: it does not. */
   private unheardSince: number | null = null;
-  /** The members last warned of (sorted, joined), so each wait is said once. */
+  /** The members warned of in the wait under way (sorted, joined), so each wait is said once. */
   private unheardWarned = '';
 
   constructor(private readonly deps: ClusterVersionKeeperDeps) {
@@ -134,7 +134,7 @@ export class ClusterVersionKeeper {
     // raise, which spares the steady state the look at every member.
     if (this.proposing || compareClusterVersions(current, this.own) >= 0 || !this.deps.isLeader()) {
       // A new leader counts afresh: it has heard nobody yet.
-      if (!this.proposing) this.unheardSince = null;
+      if (!this.proposing) this.unheardDone();
       return;
     }
     const members = this.deps.configuration();
@@ -148,15 +148,25 @@ export class ClusterVersionKeeper {
       this.noteUnheard(current, unheardHolders(members, advertised, current));
       return;
     }
-    this.unheardSince = null;
+    this.unheardDone();
     if (compareClusterVersions(lowest.version, current) <= 0) return;
     this.raise(current, lowest.version);
+  }
+
+  /**
+   * The raise no longer waits on members not heard from alone: a later wait, even on the same
+   * members (one started with an old build and stopped again, or down again after the next
+   * upgrade), is timed and said afresh.
+   */
+  private unheardDone(): void {
+    this.unheardSince = null;
+    this.unheardWarned = '';
   }
 
   /** Says once, after UNHEARD_WARN_AFTER_MS, which members not heard from alone hold the version. */
   private noteUnheard(current: string, holders: ReturnType<typeof unheardHolders>): void {
     if (holders === null) {
-      this.unheardSince = null;
+      this.unheardDone();
       return;
     }
     const now = this.deps.now();

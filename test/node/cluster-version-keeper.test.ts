@@ -301,3 +301,40 @@ void t.test('members not heard from are named only when they alone hold the vers
   t.equal(unheardHolders(['c1', 'c2'], heard([['c1', '0.6.0'], ['c2', '0.6.0']]), '0.5'), null, 'every member heard');
   t.equal(unheardHolders(['c1', 'c2'], heard([['c1', null]]), '0.5'), null, 'nobody heard: nothing to compare');
 });
+
+// review-48: the wait's members were remembered for good, so a later wait on the same member (it
+// was started with an old build and stopped again, or it is down again at the next upgrade) was
+// never said, though the version stayed where it was again without a word.
+void t.test('a wait on the same members is said again once it ended and came back', async (t) => {
+  const h = harness('0.6.0');
+  h.commit('0.5');
+  h.state.conf = ['c1', 'c2', 'c3', 'c6'];
+  h.state.heard = new Map([
+    ['c1', '0.6.0'],
+    ['c2', '0.6.0'],
+    ['c3', '0.6.0'],
+    ['c6', null],
+  ]);
+  const waits = (): Record<string, unknown>[] => h.log.lines().filter((l) => l['code'] === 'CLUSTER_VERSION_WAITS');
+  h.keeper.check();
+  h.state.now = UNHEARD_WARN_AFTER_MS;
+  h.keeper.check();
+  t.equal(waits().length, 1, 'the first wait is said');
+
+  // c6 is started with the old build: a heard member holds the version, the wait on the unheard alone ends.
+  h.state.heard.set('c6', '0.5.3');
+  h.state.now += 1_000;
+  h.keeper.check();
+  // Stopped again to be upgraded, and not started: the same wait, from now.
+  h.state.heard.set('c6', null);
+  h.state.now += 1_000;
+  h.keeper.check();
+  h.state.now += UNHEARD_WARN_AFTER_MS - 1;
+  h.keeper.check();
+  t.equal(waits().length, 1, 'not said again before a minute of the new wait');
+  h.state.now += 1;
+  h.keeper.check();
+  t.equal(waits().length, 2, 'the new wait is said');
+  t.match(waits()[1], { unheard: ['c6'] });
+  t.same(h.proposals, [], 'nothing proposed meanwhile');
+});
