@@ -7,6 +7,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ConfigJson } from './config-state.js';
+import { processRuns } from '../util/process-runs.js';
 
 /** The temporary name a process writes `file` under before the rename: one per process, so agents sharing a directory never meet. */
 function tempOf(file: string, pid: number): string {
@@ -40,16 +41,6 @@ export async function writeAtomically(file: string, text: string): Promise<void>
   }
 }
 
-/** Whether process `pid` runs (EPERM: it does, as another user). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the temporary copies of `file` left by agents that stopped mid-write (killed, or
  * stopped by a signal while a push was being written: attack-operator round 15 found
@@ -68,7 +59,7 @@ export function sweepStaleTemps(file: string): string[] {
   for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const pid = Number(name.slice(prefix.length, -'.tmp'.length));
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || running(pid)) continue;
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processRuns(pid)) continue;
     const stale = tempOf(file, pid);
     rmSync(stale, { force: true });
     removed.push(stale);

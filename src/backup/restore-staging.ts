@@ -7,22 +7,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { processRuns } from '../util/process-runs.js';
 
 const STAGING_SUFFIX = '.restoring-';
 
 /** The staging dir of a restore of `dataDir` by process `pid`. */
 export function stagingDirOf(dataDir: string, pid: number): string {
   return `${dataDir.replace(/\/+$/, '')}${STAGING_SUFFIX}${pid}`;
-}
-
-/** Whether process `pid` runs (signal 0: EPERM means it runs as another user). */
-export function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** What a staging dir is renamed to while it is removed. */

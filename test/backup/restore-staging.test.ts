@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { discardStaging, processRuns, removeLeftoverStagings, stagingDirOf } from '../../src/backup/restore-staging.js';
+import { discardStaging, removeLeftoverStagings, stagingDirOf } from '../../src/backup/restore-staging.js';
+import { processRuns } from '../../src/util/process-runs.js';
 
 void t.test("the next restore removes the staging dirs of restores that no longer run, and only those", async (t) => {
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-staging-'));
