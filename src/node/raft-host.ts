@@ -24,8 +24,9 @@ import type { Rng } from '../util/rng.js';
 import { trace, traceMilestone, tracing } from '../util/trace.js';
 import { HostError, type ConsensusPort } from '../api/consensus-port.js';
 import { WaitMap, type Waiter } from './pending.js';
+import { LocalSnapshots } from './local-snapshots.js';
 import { QuorumAcks } from './quorum-acks.js';
-import type { RaftStorage, ReplicatedStateMachine, SendMessages, SendUrgency, SnapshotJob } from './raft-ports.js';
+import type { RaftStorage, ReplicatedStateMachine, SendMessages, SendUrgency } from './raft-ports.js';
 
 export interface RaftTiming {
   readonly heartbeatIntervalMs: number;
@@ -45,16 +46,6 @@ export const HEARTBEATS_WHILE_WRITING_ELECTIONS = 2;
 
 /** How long a read waits for its read index before asking the leader again. */
 const READ_INDEX_RETRY_MS = 500;
-/**
- * UTF-16 units of snapshot text per turn of the loop: about 1.6-1.9 ms of serialization here
- * (p50-p90 for 70 MB of 1 KB values; 1 Mi units took 12-16 ms, up to 45 ms in a first, cold
- * snapshot, and every write waiting on the loop waited that long). On an idle loop the whole
- * takes as long either way (1.0-1.05 s for those 70 MB): a step costs little beyond its own
- * text. On a busy one each step waits a turn, so the snapshot, and the log compaction after
- * it, come later. A record longer than this (a 1 MB value) is still one step.
- */
-const SNAPSHOT_STEP_UNITS = 1 << 17;
-
 export interface RaftHostOptions {
   readonly id: NodeId;
   readonly timing: RaftTiming;
@@ -82,7 +73,7 @@ export interface RaftHostOptions {
   readonly onConfApplied?: (change: ConfEntry, conf: ConfState) => void;
   /** The state machine was replaced by a snapshot from the leader. */
   readonly onSnapshotRestored?: (meta: SnapshotMeta) => void;
-  /** The state machine could not be serialized for a snapshot (the log is kept; see maybeSnapshot). */
+  /** The state machine could not be serialized for a snapshot (the log is kept; see LocalSnapshots). */
   readonly onSnapshotFailed?: (err: Error) => void;
   /** After a batch of committed entries (or a snapshot) is applied, before any waiter resumes. */
   readonly onApplied?: () => void;
@@ -147,16 +138,7 @@ export class RaftHost implements ConsensusPort {
   private readonly idleWaiters: Array<() => void> = [];
   private ticker: Timer | null = null;
   private soft: SoftState = { leader: null, role: 'follower' };
-  /** A local snapshot is being serialized or written: one at a time. */
-  private snapshotting = false;
-  /** Snapshots installed from a leader: a local snapshot job begun before one is stale. */
-  private restores = 0;
-  /** A local snapshot serialized while a write was in flight, stored when the write completes. */
-  private serialized: { readonly index: number; readonly conf: ConfState; readonly data: Uint8Array; readonly restores: number } | null = null;
-  /** After a snapshot failed: the applied index before which no count-triggered attempt is made. */
-  private snapshotRetryAt = 0;
-  /** Bytes of entry data applied since the last snapshot (maybeSnapshot). */
-  private appliedBytes = 0;
+  private readonly snapshots: LocalSnapshots;
   private readonly leaderWaiters = new Set<() => void>();
   private lastLeaderContact: number | null = null;
   /** The term this node leads in, while it does (lastLeaderContact on stepping down). */
@@ -206,6 +188,19 @@ export class RaftHost implements ConsensusPort {
       maxApplyBytes: opts.maxApplyBytes ?? 16 * 1024 * 1024,
       maxUncommittedBytes: timing.maxUncommittedBytes ?? 0,
       ...(opts.mayCampaign === undefined ? {} : { mayCampaign: opts.mayCampaign }),
+    });
+    this.snapshots = new LocalSnapshots({
+      thresholds: timing,
+      stateMachine: opts.stateMachine,
+      storage: opts.storage,
+      mem: this.mem,
+      clock: this.clock,
+      logger: opts.logger,
+      conf: () => this.raw.status().conf,
+      halted: () => this.stopped || this.stopping,
+      writing: () => this.busy,
+      ...(opts.onSnapshotFailed === undefined ? {} : { onFailed: opts.onSnapshotFailed }),
+      fail: (err) => this.fail(err),
     });
   }
 
@@ -538,7 +533,7 @@ export class RaftHost implements ConsensusPort {
   private drain(): void {
     try {
       while (!this.busy && !this.stopped && !this.stopping && this.raw.hasReady()) this.takeReady();
-      if (!this.busy) this.saveSerialized();
+      if (!this.busy) this.snapshots.storeIfSerialized();
     } catch (err) {
       this.fail(err);
     }
@@ -608,7 +603,7 @@ export class RaftHost implements ConsensusPort {
     this.serveReads();
     if (rd.softState) this.onSoftState(rd.softState);
     this.trackCommit();
-    this.maybeSnapshot();
+    this.snapshots.maybeStart();
   }
 
   /**
@@ -668,15 +663,14 @@ export class RaftHost implements ConsensusPort {
   private apply(rd: Ready): void {
     const sm = this.opts.stateMachine;
     if (rd.snapshot) {
-      this.appliedBytes = 0;
-      this.restores++;
+      this.snapshots.restored();
       sm.restore(rd.snapshot.data);
       this.opts.onSnapshotRestored?.(rd.snapshot.meta);
     }
     const results: [Entry, ApplyResult][] = [];
     for (const e of rd.committedEntries) {
       if (e.index <= sm.appliedIndex) continue;
-      this.appliedBytes += e.data.length;
+      this.snapshots.applied(e.data.length);
       results.push([e, this.applyEntry(e)]);
     }
     if (rd.snapshot || results.length > 0) this.opts.onApplied?.();
@@ -763,106 +757,6 @@ export class RaftHost implements ConsensusPort {
         `it may yet commit under ${leader === null ? 'the next leader' : `leader ${leader}`}); retry with the same client ref`;
       this.proposals.reject(index, new HostError('LEADERSHIP_LOST', message, leader));
     }
-  }
-
-  /**
-   * Every `snapshot_threshold` applied entries, or `snapshot_threshold_bytes` of them, whichever
-   * comes first: a snapshot, and the log compacted behind it. The log lives in memory until then,
-   * and an entry can be large (a fan-out's agent reports are tens of KB each), so a count alone
-   * let it grow by about 220 MB per member over 1,000 changes to 1,000 agents. The entries kept
-   * behind a snapshot are bounded the same two ways: `trailing_logs`, and a quarter of the byte
-   * threshold. A state machine larger than the byte threshold (large kv values) is not
-   * serialized more often than once per its own size of log, so a snapshot's cost stays in
-   * proportion to the writes, and the log in memory to the state (as an LSM tree's size ratio).
-   */
-  private maybeSnapshot(): void {
-    const { snapshotThreshold, snapshotThresholdBytes } = this.opts.timing;
-    const applied = this.opts.stateMachine.appliedIndex;
-    const since = applied - this.mem.snapshot().meta.index;
-    const byteThreshold = Math.max(snapshotThresholdBytes, this.mem.snapshot().data.length);
-    if (this.snapshotting || since <= 0 || (since < snapshotThreshold && this.appliedBytes < byteThreshold)) return;
-    // After a failed attempt, the next waits for as much log again.
-    if (applied < this.snapshotRetryAt && this.appliedBytes < byteThreshold) return;
-    this.appliedBytes = 0;
-    let job: SnapshotJob;
-    try {
-      job = this.opts.stateMachine.startSnapshot();
-    } catch (err) {
-      this.snapshotFailed(err, applied);
-      return;
-    }
-    this.snapshotting = true;
-    // The configuration as of the captured index: conf changes apply in the same step as entries.
-    this.stepSnapshot(job, this.raw.status().conf, this.restores);
-  }
-
-  /**
-   * One step of serialization per turn of the loop, so a large state (1.1-1.9 s for 70 MB in
-   * one go) never holds the loop long enough to cost a leader its term. The job is of the state
-   * at its index; a snapshot installed from the leader meanwhile makes it stale.
-   */
-  private stepSnapshot(job: SnapshotJob, conf: ConfState, restores: number): void {
-    this.clock.soon(() => {
-      if (this.stopped || this.stopping || restores !== this.restores) {
-        this.snapshotting = false;
-        return;
-      }
-      let done: boolean;
-      try {
-        done = job.step(SNAPSHOT_STEP_UNITS);
-      } catch (err) {
-        this.snapshotting = false;
-        this.snapshotFailed(err, job.index);
-        return;
-      }
-      if (!done) return this.stepSnapshot(job, conf, restores);
-      this.serialized = { index: job.index, conf, data: job.bytes(), restores };
-      // Outside a Ready's turn: a bug in compacting must stop the node as it would there, not the process.
-      try {
-        this.saveSerialized();
-      } catch (err) {
-        this.fail(err);
-      }
-    });
-  }
-
-  /** Stores the serialized snapshot and compacts the log, once no write is in flight (as inside a Ready). */
-  private saveSerialized(): void {
-    const serialized = this.serialized;
-    if (serialized === null || this.busy) return;
-    this.serialized = null;
-    const { index, conf, data } = serialized;
-    const { trailingLogs, snapshotThresholdBytes } = this.opts.timing;
-    if (this.stopped || this.stopping || serialized.restores !== this.restores || index <= this.mem.snapshot().meta.index) {
-      this.snapshotting = false;
-      return;
-    }
-    const snap = this.mem.createSnapshot(index, conf, data, trailingLogs, Math.floor(snapshotThresholdBytes / 4));
-    // The loop goes on while the snapshot is written: a large one took 0.5-0.8 s on a loaded
-    // host, and a leader that held its loop that long sent no heartbeats and lost its term.
-    // Appends issued meanwhile need not wait for it (the storage writes the data beside them
-    // and stores the snapshot after: everything it compacts is at or below its index, which
-    // later appends never touch), and a Ready with entries still waits for its own write
-    // before anything acts on it.
-    this.opts.storage.saveLocalSnapshot(snap, this.mem.firstIndex() - 1).then(
-      () => {
-        this.snapshotting = false;
-        this.opts.logger.info({ index: snap.meta.index, bytes: snap.data.length }, 'snapshot taken; log compacted');
-      },
-      (err) => this.fail(err),
-    );
-  }
-
-  private snapshotFailed(err: unknown, index: number): void {
-    // A state too large to serialize (restore decodes a snapshot into one string, and V8's
-    // strings end at 512 MiB) must not stop the node: every member would stop at the same
-    // entry, and again after each restart. The log is kept instead, and the next attempt comes
-    // after another threshold of applied bytes, while an operator deletes
-    // (controller.quota_bytes refuses the writes that would get there).
-    const e = err instanceof Error ? err : new Error(String(err));
-    this.opts.logger.error({ err: e, index }, 'snapshot failed: the state could not be serialized; the log is kept uncompacted until a snapshot succeeds');
-    this.opts.onSnapshotFailed?.(e);
-    this.snapshotRetryAt = this.opts.stateMachine.appliedIndex + this.opts.timing.snapshotThreshold;
   }
 
   private fail(cause: unknown): void {
