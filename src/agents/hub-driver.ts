@@ -193,6 +193,13 @@ export class HubDriver {
           ),
         );
       }
+      // What a body need not be parsed to refuse is refused first (hub.refuseBeforeDecode).
+      const kind = w.type === 'AGENT_MESSAGE_HELLO' ? 'hello' : w.type === 'AGENT_MESSAGE_USAGE' ? 'usage' : null;
+      const refused = kind === null ? null : this.hub.refuseBeforeDecode(stream, kind, w.agentId, now);
+      if (refused !== null) {
+        this.run(refused);
+        return;
+      }
       try {
         this.run(this.hub.message(stream, decodeAgentMessage(w), now));
       } catch (err) {

@@ -21,7 +21,7 @@
  * - every report is conditional on the stream (session) that claimed the agent, so a
  *   controller the agent has left cannot take it offline behind its new controller.
  */
-import { FORGET_AGENTS_VERSION, MAX_OBSERVED, type AgentReportEntry, type ForgetEntry } from '../statemachine/index.js';
+import { AGENT_ID_PATTERN, FORGET_AGENTS_VERSION, MAX_AGENT_ID_BYTES, MAX_OBSERVED, type AgentReportEntry, type ForgetEntry } from '../statemachine/index.js';
 import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore, contradictsState } from './manifest.js';
 import { identityRefusal, type StreamIdentity } from './identity.js';
 import { AgentLiveness } from './liveness.js';
@@ -229,6 +229,43 @@ export class AgentHub {
         return never;
       }
     }
+  }
+
+  /**
+   * What can be refused of a message before its body is decoded: the effects that refuse it, or
+   * null to decode it and hand it to message(). A hello's body may hold a manifest of 100,000
+   * entries (tens of ms to parse, a usage body megabytes), and the checks below need none of it:
+   * before (attack round 16), a certificate that may not speak for the agent named, or an agent
+   * reconnecting within the takeover interval, had every hello parsed first, and four agent
+   * certificates sending 2 MB hellos as fast as they were refused cost a leader its term.
+   */
+  refuseBeforeDecode(stream: StreamId, type: AgentMessage['type'], agentId: string, now: number): HubEffect[] | null {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [];
+    if (type === 'usage' && s.hello === null) return this.closeSession(s, 'invalid', 'a usage report before the hello', now, false);
+    if (type !== 'hello') return null;
+    // An id that is no agent id is refused by the decoding, naming the field, before the body.
+    if (Buffer.byteLength(agentId) > MAX_AGENT_ID_BYTES || !AGENT_ID_PATTERN.test(agentId)) return null;
+    if (s.phase !== 'hello') return this.closeSession(s, 'invalid', 'a second hello on one stream', now, true);
+    const refused = identityRefusal(s.identity, agentId);
+    if (refused !== null) {
+      this.counters.refused++;
+      return this.closeSession(s, 'denied', refused, now, false);
+    }
+    const wait = this.reconnectWait(agentId, now);
+    if (wait === null) return null;
+    this.counters.refused++;
+    return this.closeSession(s, 'exhausted', wait, now, false);
+  }
+
+  /** Why `agentId` may not be claimed here now (claimed within TAKEOVER_MIN_INTERVAL_MS), or null. */
+  private reconnectWait(agentId: string, now: number): string | null {
+    const claimedAt = this.recentClaims.get(agentId);
+    if (claimedAt === undefined || now - claimedAt >= TAKEOVER_MIN_INTERVAL_MS) return null;
+    const since = Math.round(now - claimedAt);
+    const existing = this.sessionOf(agentId);
+    const why = existing !== null ? `took over a connection here ${since}ms ago; another takeover waits` : `connected here ${since}ms ago; a reconnect waits`;
+    return `agent ${JSON.stringify(agentId)} ${why} ${TAKEOVER_MIN_INTERVAL_MS}ms`;
   }
 
   /** The driver could not decode a message: the stream is refused with the reason. */
@@ -599,12 +636,10 @@ export class AgentHub {
         return;
       }
     }
-    const claimedAt = this.recentClaims.get(hello.agentId);
-    if (claimedAt !== undefined && now - claimedAt < TAKEOVER_MIN_INTERVAL_MS) {
-      const since = Math.round(now - claimedAt);
-      const why = existing !== null && existing !== s ? `took over a connection here ${since}ms ago; another takeover waits` : `connected here ${since}ms ago; a reconnect waits`;
+    const wait = this.reconnectWait(hello.agentId, now);
+    if (wait !== null) {
       this.counters.refused++;
-      out.push(...this.closeSession(s, 'exhausted', `agent ${JSON.stringify(hello.agentId)} ${why} ${TAKEOVER_MIN_INTERVAL_MS}ms`, now, false));
+      out.push(...this.closeSession(s, 'exhausted', wait, now, false));
       return;
     }
     if (existing !== null && existing !== s) {
