@@ -573,6 +573,7 @@ export class HubDriver {
     counter('agents_reports_refused_total', 'Reports (agent and mesh) the leader refused as invalid: dropped, not retried.', () => this.refusedReports);
     counter('agents_publishes_total', 'Agent publishes proposed (a hello declaring something the log does not hold).', () => hub.counters.publishes);
     counter('agents_republishes_skipped_total', 'Agent publishes identical to the log, not proposed (no Raft write).', () => hub.counters.republishesSkipped);
+    counter('agents_publishes_damped_total', "Agent publishes that changed the mesh past the agent's allowance through this controller (3 per 30 s) and waited (once per stream).", () => hub.counters.publishesDamped);
     counter('agents_publishes_over_mesh_bound_total', 'Agent publishes held back because they would grow the mesh past controller.max_mesh_bytes (once per stream).', () => hub.counters.publishesOverMesh);
     counter('agents_publishes_unspoken_protocol_total', 'Agent publishes held back because they bring a protocol that agents getting every service do not speak (once per stream).', () => hub.counters.publishesUnspoken);
     counter('agents_publishes_held_total', 'Agent publishes that would create services, not proposed while the state is at controller.quota_bytes.', () => hub.counters.publishesHeld);

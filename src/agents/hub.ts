@@ -95,7 +95,7 @@ function certificateKey(identity: StreamIdentity): string | null {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, offlineHeld: 0, reapsProposed: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, publishesDamped: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly publishGate: PublishGate;
   private readonly planner: PushPlanner;
@@ -202,7 +202,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishWaiting: false, publish: null, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishDamped: false, publishWaiting: false, publish: null, inherited: null });
     return [];
   }
 
@@ -1028,13 +1028,13 @@ export class AgentHub {
     }
     for (const s of this.streams.values()) {
       if (s.phase !== 'active' && s.phase !== 'waiting') continue;
-      if (s.confirmed && s.publishWaiting) this.publishGate.consider(s, out);
+      if (s.confirmed && s.publishWaiting) this.publishGate.consider(s, now, out);
       if (s.confirmed || now - s.claimedAt < this.opts.stateSyncIntervalMs) continue;
       const hello = s.hello!;
       const rec = agents.get(hello.agentId);
       if (rec?.session === s.id) {
         s.confirmed = true;
-        this.publishGate.consider(s, out);
+        this.publishGate.consider(s, now, out);
         continue;
       }
       if (rec !== null && olderEpoch(hello.epoch, rec.epoch)) {
@@ -1104,7 +1104,7 @@ export class AgentHub {
     if (rec.session === s.id) {
       if (!s.confirmed) {
         s.confirmed = true;
-        this.publishGate.consider(s, out);
+        this.publishGate.consider(s, now, out);
       }
       return;
     }

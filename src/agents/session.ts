@@ -39,6 +39,8 @@ export interface Session {
   meshHeld: boolean;
   /** Its publish was held back for a protocol agents do not speak, logged and audited (once per connection). */
   protocolHeld: boolean;
+  /** Its publish waited for the agent's allowance of changes (publish-damping.ts), counted once per connection. */
+  publishDamped: boolean;
   /**
    * Its last publish check left hosts out (refused, say for an exhausted range) or held the whole
    * declaration back: checked again every state_sync_interval, so room made (a wider
