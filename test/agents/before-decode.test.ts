@@ -59,6 +59,12 @@ void t.test('a hello naming another agent than the certificate is refused before
   const call = open('edge-1');
   call.emit('data', unparsable('edge-2'));
   t.match(call.ended, [{ details: /the certificate identity "edge-1" cannot speak for agent "edge-2"/ }], 'refused for the identity (before: "hello.body: expected UTF-8 JSON")');
+  // Each refused stream gives its certificate's slot back (4 streams per certificate).
+  for (let i = 0; i < 10; i++) open('edge-1').emit('data', unparsable('edge-2'));
+  const own = open('edge-1');
+  own.emit('data', encodeAgentMessage(HELLO));
+  t.same(own.ended, [], 'after 11 refusals, the certificate still opens its own stream');
+  t.ok(own.written.some((w) => w.type === 'CONTROLLER_MESSAGE_WELCOME'), 'and is welcomed');
 });
 
 void t.test('a usage report before the hello is refused before its body is read', async (t) => {
