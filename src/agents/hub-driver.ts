@@ -580,6 +580,7 @@ export class HubDriver {
     counter('agents_offline_held_total', 'Offline reports held back because another controller served the agent on another stream.', () => hub.counters.offlineHeld);
     counter('agents_reaps_proposed_total', 'Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader.', () => hub.counters.reapsProposed);
     counter('agents_endpoint_holds_total', 'Flapping agents whose endpoints this controller, as leader, began to hold unhealthy.', () => hub.endpointHolds);
+    counter('agents_usage_messages_dropped_total', 'Usage messages dropped unread: their stream sent more than 50 a second (after a burst of 100).', () => hub.counters.usageMessagesDropped);
     counter('agents_usage_dropped_total', 'Resolved names dropped by the bounds on what an agent may report.', () => hub.meshReports.dropped);
   }
 }

@@ -65,6 +65,14 @@ const LEADER_EXPIRY_EVERY_MS = 250;
  * flood that closes each stream before its next hello.
  */
 export const TAKEOVER_MIN_INTERVAL_MS = 1_000;
+/**
+ * Usage messages a stream may send: 50 a second after a burst of 100, each up to 2 x 256 names.
+ * Before (attack round 16), one agent stream sending 128 KB usage messages as fast as they were
+ * taken kept its controller busy parsing them (241 a second, 38% of a core), for names past the
+ * bounds of what an agent's report and record hold.
+ */
+export const USAGE_PER_SECOND = 50;
+export const USAGE_BURST = 100;
 
 /** How often an idle hub (see AgentHub.idle) is ticked: as often as the leader's duties run. */
 export const IDLE_TICK_MS = LEADER_EXPIRY_EVERY_MS;
@@ -95,7 +103,7 @@ function certificateKey(identity: StreamIdentity): string | null {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, publishesDamped: 0, offlineHeld: 0, reapsProposed: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, publishesDamped: 0, usageMessagesDropped: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly publishGate: PublishGate;
   private readonly planner: PushPlanner;
@@ -202,7 +210,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishDamped: false, publishWaiting: false, publish: null, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishDamped: false, usageBudget: new RateBudget(USAGE_PER_SECOND, USAGE_BURST, now), publishWaiting: false, publish: null, inherited: null });
     return [];
   }
 
@@ -243,6 +251,12 @@ export class AgentHub {
     const s = this.streams.get(stream);
     if (s === undefined) return [];
     if (type === 'usage' && s.hello === null) return this.closeSession(s, 'invalid', 'a usage report before the hello', now, false);
+    if (type === 'usage' && !s.usageBudget.take(now)) {
+      // Past what an agent sends (misses coalesced over milliseconds, uses once a second): what
+      // such a message could add is past the per-agent bounds anyway, and parsing it is not free.
+      this.counters.usageMessagesDropped++;
+      return [];
+    }
     if (type !== 'hello') return null;
     // An id that is no agent id is refused by the decoding, naming the field, before the body.
     if (Buffer.byteLength(agentId) > MAX_AGENT_ID_BYTES || !AGENT_ID_PATTERN.test(agentId)) return null;

@@ -10,6 +10,7 @@ import t from 'tap';
 import type { SyncCall } from '../../src/agents/hub-driver.js';
 import { encodeAgentMessage, MAX_USAGE_BODY_BYTES, decodeAgentMessage, type AgentMessageWire } from '../../src/agents/wire.js';
 import { StateMachine } from '../../src/statemachine/index.js';
+import { USAGE_BURST, USAGE_PER_SECOND } from '../../src/agents/hub.js';
 import { ManualScheduler } from '../autopilot/manual-scheduler.js';
 import { FakeCall, hubDriverOn } from './hub-driver-port.js';
 
@@ -100,4 +101,21 @@ void t.test('a usage body past what its names can take is refused before it is p
   t.equal(decodeAgentMessage(full).type, 'usage');
   const padded = { ...full, body: new TextEncoder().encode(`{"missed": [${' '.repeat(MAX_USAGE_BODY_BYTES)}], "used": []}`) };
   t.throws(() => decodeAgentMessage(padded), /usage\.body: expected at most 524288 bytes \(256 names of each kind\), found 524\d+/);
+});
+
+void t.test("a stream's usage messages past 50 a second (after a burst of 100) are dropped unread", async (t) => {
+  const { time, driver, open } = stage();
+  t.teardown(() => driver.stop());
+  const call = open('edge-1');
+  call.emit('data', encodeAgentMessage({ ...HELLO, info: { ...HELLO.info, lazy: true } }));
+  const usage = (i: number): AgentMessageWire => encodeAgentMessage({ type: 'usage', missed: [`dep-${i}`], used: [] });
+  const garbage: AgentMessageWire = { ...usage(0), body: new TextEncoder().encode('[[[ not json') };
+  for (let i = 0; i < USAGE_BURST; i++) call.emit('data', usage(i));
+  call.emit('data', garbage);
+  t.same(call.ended, [], 'the burst taken, the next message is not read: its body would have ended the stream as malformed (before: it did)');
+  time.advance(1000);
+  for (let i = 0; i < USAGE_PER_SECOND - 1; i++) call.emit('data', usage(i));
+  t.same(call.ended, [], 'a second later, 50 more are taken');
+  call.emit('data', garbage);
+  t.match(call.ended, [{ details: /usage\.body: expected UTF-8 JSON/ }], 'the 50th of them is read, and refused as malformed');
 });
