@@ -255,6 +255,7 @@ export class AgentHub {
       // Past what an agent sends (misses coalesced over milliseconds, uses once a second): what
       // such a message could add is past the per-agent bounds anyway, and parsing it is not free.
       this.counters.usageMessagesDropped++;
+      s.liveness?.heard(now);
       return [];
     }
     if (type !== 'hello') return null;
