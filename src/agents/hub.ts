@@ -66,10 +66,10 @@ const LEADER_EXPIRY_EVERY_MS = 250;
  */
 export const TAKEOVER_MIN_INTERVAL_MS = 1_000;
 /**
- * Usage messages a stream may send: 50 a second after a burst of 100, each up to 2 x 256 names.
- * Before (attack round 16), one agent stream sending 128 KB usage messages as fast as they were
- * taken kept its controller busy parsing them (241 a second, 38% of a core), for names past the
- * bounds of what an agent's report and record hold.
+ * Usage messages a stream may send: 50 a second after a burst of 100, each up to 2 x 256 names;
+ * ours sends misses coalesced over milliseconds and uses once a second. Before (attack round 16),
+ * one agent stream sending 128 KB usage messages as fast as they were taken had its leader parse
+ * every one (1.4 ms apiece), for names past the bounds of what an agent's report and record hold.
  */
 export const USAGE_PER_SECOND = 50;
 export const USAGE_BURST = 100;
@@ -244,8 +244,9 @@ export class AgentHub {
    * null to decode it and hand it to message(). A hello's body may hold a manifest of 100,000
    * entries (tens of ms to parse, a usage body megabytes), and the checks below need none of it:
    * before (attack round 16), a certificate that may not speak for the agent named, or an agent
-   * reconnecting within the takeover interval, had every hello parsed first, and four agent
-   * certificates sending 2 MB hellos as fast as they were refused cost a leader its term.
+   * reconnecting within the takeover interval, had every hello parsed first: one agent certificate
+   * sending 2 MB hellos naming another agent on 4 streams, again as each was refused, kept a leader
+   * 90% busy (67 ms a hello; now 9-11 ms, what receiving it costs).
    */
   refuseBeforeDecode(stream: StreamId, type: AgentMessage['type'], agentId: string, now: number): HubEffect[] | null {
     const s = this.streams.get(stream);

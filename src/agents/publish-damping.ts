@@ -4,8 +4,8 @@
  * so a push to every agent that gets it: every agent that is not lazy. Before (attack round 16),
  * one agent certificate reconnecting round the controllers, each hello flipping the labels of its
  * hosted services (up to 256 KiB), made a revision at every claim, one a second per controller:
- * 52 pushes of 225 KB in 19 s to every other agent (0.63 MB/s each; for a fleet of 1,000, 630 MB/s
- * out of the controllers) and as much again into the Raft log. Now an agent's publishes that change
+ * 76 pushes, 17.1 MB, in 29 s to every other agent (0.59 MB/s each; for a fleet of 1,000, 590 MB/s
+ * out of the controllers) and as much again into the Raft log; now 9 pushes, 2.0 MB. Now an agent's publishes that change
  * the mesh go through one controller PUBLISH_CHANGES_PER_WINDOW times per PUBLISH_WINDOW_MS; one
  * past that waits (held, shown in `list agents`, proposed at the first reconcile round after),
  * as BGP damps a flapping route. An agent restarted with a new agent.yaml now and then is never
