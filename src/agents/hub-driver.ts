@@ -193,6 +193,13 @@ export class HubDriver {
           ),
         );
       }
+      // What a body need not be parsed to refuse is refused first (hub.refuseBeforeDecode).
+      const kind = w.type === 'AGENT_MESSAGE_HELLO' ? 'hello' : w.type === 'AGENT_MESSAGE_USAGE' ? 'usage' : null;
+      const refused = kind === null ? null : this.hub.refuseBeforeDecode(stream, kind, w.agentId, now);
+      if (refused !== null) {
+        this.run(refused);
+        return;
+      }
       try {
         this.run(this.hub.message(stream, decodeAgentMessage(w), now));
       } catch (err) {
@@ -566,12 +573,14 @@ export class HubDriver {
     counter('agents_reports_refused_total', 'Reports (agent and mesh) the leader refused as invalid: dropped, not retried.', () => this.refusedReports);
     counter('agents_publishes_total', 'Agent publishes proposed (a hello declaring something the log does not hold).', () => hub.counters.publishes);
     counter('agents_republishes_skipped_total', 'Agent publishes identical to the log, not proposed (no Raft write).', () => hub.counters.republishesSkipped);
+    counter('agents_publishes_damped_total', "Agent publishes that changed the mesh past the agent's allowance through this controller (3 per 30 s) and waited (once per stream).", () => hub.counters.publishesDamped);
     counter('agents_publishes_over_mesh_bound_total', 'Agent publishes held back because they would grow the mesh past controller.max_mesh_bytes (once per stream).', () => hub.counters.publishesOverMesh);
     counter('agents_publishes_unspoken_protocol_total', 'Agent publishes held back because they bring a protocol that agents getting every service do not speak (once per stream).', () => hub.counters.publishesUnspoken);
     counter('agents_publishes_held_total', 'Agent publishes that would create services, not proposed while the state is at controller.quota_bytes.', () => hub.counters.publishesHeld);
     counter('agents_offline_held_total', 'Offline reports held back because another controller served the agent on another stream.', () => hub.counters.offlineHeld);
     counter('agents_reaps_proposed_total', 'Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader.', () => hub.counters.reapsProposed);
     counter('agents_endpoint_holds_total', 'Flapping agents whose endpoints this controller, as leader, began to hold unhealthy.', () => hub.endpointHolds);
+    counter('agents_usage_messages_dropped_total', 'Usage messages dropped unread: their stream sent more than 50 a second (after a burst of 100).', () => hub.counters.usageMessagesDropped);
     counter('agents_usage_dropped_total', 'Resolved names dropped by the bounds on what an agent may report.', () => hub.meshReports.dropped);
   }
 }

@@ -126,6 +126,10 @@ export interface HubCounters {
   republishesSkipped: number;
   /** Publishes that would create services, not proposed while the state is at its quota. */
   publishesHeld: number;
+  /** Publishes that waited for their agent's allowance of changes through this controller (publish-damping.ts), once per stream. */
+  publishesDamped: number;
+  /** Usage messages dropped unread for their stream's rate (hub.ts USAGE_PER_SECOND). */
+  usageMessagesDropped: number;
   /** Publishes held back because they would grow the mesh past controller.max_mesh_bytes (once per stream). */
   publishesOverMesh: number;
   /** Publishes held back because they bring a protocol agents that get every service do not speak (once per stream). */

@@ -21,7 +21,7 @@
  * - every report is conditional on the stream (session) that claimed the agent, so a
  *   controller the agent has left cannot take it offline behind its new controller.
  */
-import { FORGET_AGENTS_VERSION, MAX_OBSERVED, type AgentReportEntry, type ForgetEntry } from '../statemachine/index.js';
+import { AGENT_ID_PATTERN, FORGET_AGENTS_VERSION, MAX_AGENT_ID_BYTES, MAX_OBSERVED, type AgentReportEntry, type ForgetEntry } from '../statemachine/index.js';
 import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore, contradictsState } from './manifest.js';
 import { identityRefusal, type StreamIdentity } from './identity.js';
 import { AgentLiveness } from './liveness.js';
@@ -65,6 +65,14 @@ const LEADER_EXPIRY_EVERY_MS = 250;
  * flood that closes each stream before its next hello.
  */
 export const TAKEOVER_MIN_INTERVAL_MS = 1_000;
+/**
+ * Usage messages a stream may send: 50 a second after a burst of 100, each up to 2 x 256 names;
+ * ours sends misses coalesced over milliseconds and uses once a second. Before (attack round 16),
+ * one agent stream sending 128 KB usage messages as fast as they were taken had its leader parse
+ * every one (1.4 ms apiece), for names past the bounds of what an agent's report and record hold.
+ */
+export const USAGE_PER_SECOND = 50;
+export const USAGE_BURST = 100;
 
 /** How often an idle hub (see AgentHub.idle) is ticked: as often as the leader's duties run. */
 export const IDLE_TICK_MS = LEADER_EXPIRY_EVERY_MS;
@@ -95,7 +103,7 @@ function certificateKey(identity: StreamIdentity): string | null {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, offlineHeld: 0, reapsProposed: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, publishesDamped: 0, usageMessagesDropped: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly publishGate: PublishGate;
   private readonly planner: PushPlanner;
@@ -202,7 +210,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishWaiting: false, publish: null, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishDamped: false, usageBudget: new RateBudget(USAGE_PER_SECOND, USAGE_BURST, now), publishWaiting: false, publish: null, inherited: null });
     return [];
   }
 
@@ -229,6 +237,51 @@ export class AgentHub {
         return never;
       }
     }
+  }
+
+  /**
+   * What can be refused of a message before its body is decoded: the effects that refuse it, or
+   * null to decode it and hand it to message(). A hello's body may hold a manifest of 100,000
+   * entries (tens of ms to parse, a usage body megabytes), and the checks below need none of it:
+   * before (attack round 16), a certificate that may not speak for the agent named, or an agent
+   * reconnecting within the takeover interval, had every hello parsed first: one agent certificate
+   * sending 2 MB hellos naming another agent on 4 streams, again as each was refused, kept a leader
+   * 90% busy (67 ms a hello; now 9-11 ms, what receiving it costs).
+   */
+  refuseBeforeDecode(stream: StreamId, type: AgentMessage['type'], agentId: string, now: number): HubEffect[] | null {
+    const s = this.streams.get(stream);
+    if (s === undefined) return [];
+    if (type === 'usage' && s.hello === null) return this.closeSession(s, 'invalid', 'a usage report before the hello', now, false);
+    if (type === 'usage' && !s.usageBudget.take(now)) {
+      // Past what an agent sends (misses coalesced over milliseconds, uses once a second): what
+      // such a message could add is past the per-agent bounds anyway, and parsing it is not free.
+      this.counters.usageMessagesDropped++;
+      s.liveness?.heard(now);
+      return [];
+    }
+    if (type !== 'hello') return null;
+    // An id that is no agent id is refused by the decoding, naming the field, before the body.
+    if (Buffer.byteLength(agentId) > MAX_AGENT_ID_BYTES || !AGENT_ID_PATTERN.test(agentId)) return null;
+    if (s.phase !== 'hello') return this.closeSession(s, 'invalid', 'a second hello on one stream', now, true);
+    const refused = identityRefusal(s.identity, agentId);
+    if (refused !== null) {
+      this.counters.refused++;
+      return this.closeSession(s, 'denied', refused, now, false);
+    }
+    const wait = this.reconnectWait(agentId, now);
+    if (wait === null) return null;
+    this.counters.refused++;
+    return this.closeSession(s, 'exhausted', wait, now, false);
+  }
+
+  /** Why `agentId` may not be claimed here now (claimed within TAKEOVER_MIN_INTERVAL_MS), or null. */
+  private reconnectWait(agentId: string, now: number): string | null {
+    const claimedAt = this.recentClaims.get(agentId);
+    if (claimedAt === undefined || now - claimedAt >= TAKEOVER_MIN_INTERVAL_MS) return null;
+    const since = Math.round(now - claimedAt);
+    const existing = this.sessionOf(agentId);
+    const why = existing !== null ? `took over a connection here ${since}ms ago; another takeover waits` : `connected here ${since}ms ago; a reconnect waits`;
+    return `agent ${JSON.stringify(agentId)} ${why} ${TAKEOVER_MIN_INTERVAL_MS}ms`;
   }
 
   /** The driver could not decode a message: the stream is refused with the reason. */
@@ -599,12 +652,10 @@ export class AgentHub {
         return;
       }
     }
-    const claimedAt = this.recentClaims.get(hello.agentId);
-    if (claimedAt !== undefined && now - claimedAt < TAKEOVER_MIN_INTERVAL_MS) {
-      const since = Math.round(now - claimedAt);
-      const why = existing !== null && existing !== s ? `took over a connection here ${since}ms ago; another takeover waits` : `connected here ${since}ms ago; a reconnect waits`;
+    const wait = this.reconnectWait(hello.agentId, now);
+    if (wait !== null) {
       this.counters.refused++;
-      out.push(...this.closeSession(s, 'exhausted', `agent ${JSON.stringify(hello.agentId)} ${why} ${TAKEOVER_MIN_INTERVAL_MS}ms`, now, false));
+      out.push(...this.closeSession(s, 'exhausted', wait, now, false));
       return;
     }
     if (existing !== null && existing !== s) {
@@ -993,13 +1044,13 @@ export class AgentHub {
     }
     for (const s of this.streams.values()) {
       if (s.phase !== 'active' && s.phase !== 'waiting') continue;
-      if (s.confirmed && s.publishWaiting) this.publishGate.consider(s, out);
+      if (s.confirmed && s.publishWaiting) this.publishGate.consider(s, now, out);
       if (s.confirmed || now - s.claimedAt < this.opts.stateSyncIntervalMs) continue;
       const hello = s.hello!;
       const rec = agents.get(hello.agentId);
       if (rec?.session === s.id) {
         s.confirmed = true;
-        this.publishGate.consider(s, out);
+        this.publishGate.consider(s, now, out);
         continue;
       }
       if (rec !== null && olderEpoch(hello.epoch, rec.epoch)) {
@@ -1069,7 +1120,7 @@ export class AgentHub {
     if (rec.session === s.id) {
       if (!s.confirmed) {
         s.confirmed = true;
-        this.publishGate.consider(s, out);
+        this.publishGate.consider(s, now, out);
       }
       return;
     }

@@ -9,13 +9,19 @@
  */
 import type { HubCounters, HubEffect, HubPort } from './hub-types.js';
 import type { MeshReportQueue } from './mesh-reports.js';
+import { PUBLISH_CHANGES_PER_WINDOW, PUBLISH_WINDOW_MS, PublishDamping } from './publish-damping.js';
 import { publishCheck } from './publishing.js';
 import { log, type Session } from './session.js';
 import { quotedList } from '../util/quoted-list.js';
+import { RateBudget } from '../util/rate-budget.js';
 
 export class PublishGate {
   /** Mesh growth of each agent's publish queued or in flight (inFlight). */
   private readonly growth = new Map<string, number>();
+  /** How often each agent's publishes may change the mesh through this controller (publish-damping.ts). */
+  private readonly damping = new PublishDamping();
+  /** Its warnings: a churning agent reconnects every second, and a log line must not be free to flood. */
+  private readonly dampedWarnings = new RateBudget(1, 10, 0);
 
   constructor(
     private readonly port: Pick<HubPort, 'state' | 'wallClock' | 'atQuota' | 'meshRoom'>,
@@ -28,7 +34,7 @@ export class PublishGate {
    * it has left is fenced out), the agent's declaration goes to the log if it says anything the
    * log does not hold. An identical re-publish is not proposed at all.
    */
-  consider(s: Session, out: HubEffect[]): void {
+  consider(s: Session, now: number, out: HubEffect[]): void {
     const hello = s.hello;
     if (hello === null || this.meshReports.publishPending(hello.agentId)) return;
     const check = publishCheck(hello, s.id, this.port.state(), this.port.wallClock());
@@ -92,9 +98,24 @@ export class PublishGate {
       s.publishChecked = true;
       return;
     }
+    // Past its allowance of changes through this controller, an agent's publish waits: each one
+    // is a push to every agent that gets its services (publish-damping.ts).
+    const wait = this.damping.waitMs(hello.agentId, now);
+    if (wait > 0) {
+      const why = `it changes the mesh again after ${PUBLISH_CHANGES_PER_WINDOW} changes within ${PUBLISH_WINDOW_MS / 1000}s through this controller: it goes in ${Math.ceil(wait / 1000)}s`;
+      s.publish = { refusedHosts, held: why };
+      if (!s.publishDamped) {
+        s.publishDamped = true;
+        this.counters.publishesDamped++;
+        if (this.dampedWarnings.take(now)) out.push(log('warn', 'agent publishes changes to the mesh faster than they are taken; its declaration waits', { agent: hello.agentId, reason: why }));
+      }
+      s.publishChecked = true;
+      return;
+    }
     s.publishChecked = true;
     s.publishWaiting = check.refused.length > 0;
     this.counters.publishes++;
+    this.damping.proposed(hello.agentId, now);
     this.meshReports.publish(check.entry);
     if (check.growth > 0) this.growth.set(hello.agentId, check.growth);
   }

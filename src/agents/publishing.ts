@@ -7,6 +7,7 @@
  */
 import { planChanges, planPublish, publishGrowth, vipRange, type HostAction, type PublishEntry, type ServiceResource } from '../statemachine/index.js';
 import type { Hello } from './protocol.js';
+import { protocolsInUse, runsAll } from './protocols-in-use.js';
 import type { ClusterState } from './selection.js';
 
 export interface PublishCheck {
@@ -63,7 +64,8 @@ function unspokenProtocols(hello: Hello, hosts: readonly HostAction[], service: 
     if (h.type === 'configure' && service(h.host.name)?.spec.protocol === protocol) continue;
     const agents = new Set<string>();
     if (!hello.info.lazy && !hello.info.protocols.includes(protocol)) agents.add(hello.agentId);
-    for (const r of state.agents.list()) if (r.id !== hello.agentId && !r.lazy && !r.protocols.includes(protocol)) agents.add(r.id);
+    // Only agents that run the mesh as it is: one that NACKs it already loses nothing (protocols-in-use.ts).
+    for (const r of state.agents.list()) if (r.id !== hello.agentId && !r.lazy && !r.protocols.includes(protocol) && runsAll(r.protocols, protocolsInUse(state.mesh))) agents.add(r.id);
     if (agents.size > 0) out.push({ service: h.host.name, protocol, agents: [...agents].sort() });
   }
   return out;

@@ -2,6 +2,7 @@
  * One AgentSync stream as the hub tracks it, from its opening to its end, and the small helpers
  * the hub's parts share.
  */
+import type { RateBudget } from '../util/rate-budget.js';
 import type { AgentEpoch } from '../statemachine/index.js';
 import type { HubEffect } from './hub-types.js';
 import type { StreamIdentity } from './identity.js';
@@ -39,6 +40,10 @@ export interface Session {
   meshHeld: boolean;
   /** Its publish was held back for a protocol agents do not speak, logged and audited (once per connection). */
   protocolHeld: boolean;
+  /** Its publish waited for the agent's allowance of changes (publish-damping.ts), counted once per connection. */
+  publishDamped: boolean;
+  /** Its usage messages (hub.USAGE_PER_SECOND): one past it is dropped unread. */
+  readonly usageBudget: RateBudget;
   /**
    * Its last publish check left hosts out (refused, say for an exhausted range) or held the whole
    * declaration back: checked again every state_sync_interval, so room made (a wider

@@ -32,6 +32,11 @@ import { encodeAgentReply, encodeControllerWire, encodePushShared, withNonce, ty
 /** Resources in one configuration; far above any real one, low enough to bound what one agent can make us parse. */
 export const MAX_CONFIG_RESOURCES = 100_000;
 export const MAX_NACK_ERROR_CHARS = 64 * 1024;
+/**
+ * A usage body: two lists of at most MAX_USAGE_NAMES names of at most MAX_RESOURCE_NAME_BYTES
+ * (131 KB as our agent writes it), with room to spare for another agent's spacing.
+ */
+export const MAX_USAGE_BODY_BYTES = 512 * 1024;
 
 export type AgentMessageTypeName = 'AGENT_MESSAGE_UNSPECIFIED' | 'AGENT_MESSAGE_HELLO' | 'AGENT_MESSAGE_ACK' | 'AGENT_MESSAGE_NACK' | 'AGENT_MESSAGE_PONG' | 'AGENT_MESSAGE_USAGE';
 export type ControllerMessageTypeName = 'CONTROLLER_MESSAGE_UNSPECIFIED' | 'CONTROLLER_MESSAGE_WELCOME' | 'CONTROLLER_MESSAGE_PUSH' | 'CONTROLLER_MESSAGE_PING' | 'CONTROLLER_MESSAGE_PUSH_PART';
@@ -168,6 +173,8 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
       };
     }
     case 'AGENT_MESSAGE_USAGE': {
+      // Checked before the parse: a body of megabytes is refused for what it cannot hold.
+      if (w.body.byteLength > MAX_USAGE_BODY_BYTES) throw new MalformedMessageError(`usage.body: expected at most ${MAX_USAGE_BODY_BYTES} bytes (${MAX_USAGE_NAMES} names of each kind), found ${w.body.byteLength}`);
       const body = record(parseJson(w.body, 'usage.body'), 'usage.body').only(USAGE_KEYS);
       return {
         type: 'usage',

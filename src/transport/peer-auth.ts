@@ -9,6 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Refusal } from '../identity/index.js';
 import { subjectText } from './cert-subject.js';
+import { cut } from './refused-sender.js';
 import { pemCertificates } from './tls-files.js';
 
 export const PEER_URI_PREFIX = 'urn:raft-controller:peer:';
@@ -128,7 +129,7 @@ export function certificatePeerAuth(peerCa: Buffer, requireIssuer: boolean): Pee
       const peer = peerOf(call);
       if ('code' in peer) return peer;
       if (peer.member !== claimed) {
-        return { code: 'WRONG_PEER', reason: `the caller's peer certificate is member ${peer.member}'s, but the message claims to come from ${JSON.stringify(claimed)}` };
+        return { code: 'WRONG_PEER', reason: `the caller's peer certificate is member ${peer.member}'s, but the message claims to come from ${JSON.stringify(cut(claimed, 64))}` };
       }
       return null;
     },

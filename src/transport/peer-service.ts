@@ -18,6 +18,7 @@ import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { decodeHelloAsk } from './hello-client.js';
 import { trace, tracing } from '../util/trace.js';
 import type { ReplyDesk } from './reply-desk.js';
+import { cut, LOGGED_DETAILS_CHARS, refusedSender } from './refused-sender.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { filedCallStream } from './call-reset.js';
 import { widenPeerSession } from './peer-window.js';
@@ -143,7 +144,9 @@ export class PeerService {
         this.ctx.warn('onRefused', { err: e }, 'onRefused threw');
       }
     }
-    this.ctx.warn(`refuse:${String(from)}:${status.code}`, { from, code: grpc.status[status.code] }, `refused peer RPC: ${status.details}`);
+    const unproven = err instanceof IdentityRefusal && (err.refusal.code === 'NOT_A_PEER' || err.refusal.code === 'WRONG_PEER') ? err.refusal.code : null;
+    const sender = refusedSender(from, unproven);
+    this.ctx.warn(`refuse:${sender.key}:${status.code}`, { from: sender.shown, code: grpc.status[status.code] }, `refused peer RPC: ${cut(status.details, LOGGED_DETAILS_CHARS)}`);
     return status;
   }
 

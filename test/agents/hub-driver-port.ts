@@ -63,8 +63,11 @@ export class FakeCall extends EventEmitter {
     }
     return !this.holdWrites;
   }
-  getAuthContext(): undefined {
-    return undefined;
+  /** What the transport says of the caller: nothing (plaintext), or with TLS the client certificate's subject. */
+  authContext: { readonly transportSecurityType: 'ssl'; readonly sslPeerCertificate: { readonly subject: { readonly CN: string } } } | undefined = undefined;
+
+  getAuthContext(): FakeCall['authContext'] {
+    return this.authContext;
   }
 }
 

@@ -278,6 +278,8 @@ export class SimController implements AgentFacing {
 }
 
 export interface AgentDecl {
+  /** The protocols its hello declares (info.protocols); default http and tcp, whatever it NACKs. */
+  readonly protocols?: readonly string[];
   readonly lazy: boolean;
   readonly dependencies: readonly string[];
   readonly hosts: readonly HostedService[];
@@ -343,7 +345,7 @@ export class SimAgent {
       version: override.version ?? this.config.version ?? 0,
       manifest: this.config.manifest(),
       epoch: override.epoch ?? { boot: this.boot, seq: ++this.seq },
-      info: { protocols: ['http', 'tcp'], lazy: this.decl.lazy, dependencies: [...this.decl.dependencies].sort(), hosts: this.decl.hosts.map((h) => h.name).sort() },
+      info: { protocols: [...(this.decl.protocols ?? ['http', 'tcp'])].sort(), lazy: this.decl.lazy, dependencies: [...this.decl.dependencies].sort(), hosts: this.decl.hosts.map((h) => h.name).sort() },
       hosts: [...this.decl.hosts].sort((a, b) => (a.name < b.name ? -1 : 1)),
       rejectedVersion: this.config.rejected,
       pushParts: this.pushParts,

@@ -419,3 +419,28 @@ void t.test('attack round 10 (A3): a publish in a protocol agents that get every
   settle(cs);
   t.match(service(c, 'poison'), { status: { endpoints: [{ agent: 'poisoner' }] } }, 'once the service exists, its publisher joins it as an endpoint (no new protocol)');
 });
+
+void t.test('attack round 16: an agent that cannot run the mesh as it is (no protocol of it) holds no publish back, online or gone', async (t) => {
+  const { log, clock, cs } = stage();
+  const c = cs[0]!;
+  log.propose(applyCmd(svc('web')));
+  settle(cs);
+  const old = new SimAgent('old', ['http'], 'old-boot', { protocols: ['http'] });
+  old.connect(c);
+  // Declares it speaks nothing: it NACKs web, and any service.
+  const mute = new SimAgent('mute', [], 'mute-boot', { protocols: [] });
+  mute.connect(c);
+  settle(cs);
+  mute.disconnect();
+  advance(clock, cs, 3000);
+  const fresh = new SimAgent('fresh-pub', ['http', 'tcp'], 'boot', { hosts: [host('fresh', 'http', [8080])] });
+  fresh.connect(c);
+  settle(cs);
+  t.match(service(c, 'fresh'), { status: { endpoints: [{ agent: 'fresh-pub' }] } }, 'an http service is published: the mute agent NACKs web already (before: held back for it, for as long as its record stayed)');
+  t.equal(c.hub.counters.publishesUnspoken, 0, 'nothing held back');
+  const grpc = new SimAgent('grpc-pub', ['grpc', 'http', 'tcp'], 'boot', { protocols: ['grpc', 'http', 'tcp'], hosts: [host('rpc', 'grpc', [9000])] });
+  grpc.connect(c);
+  settle(cs);
+  t.equal(service(c, 'rpc'), null, 'a new protocol is still held back for an agent that runs the mesh as it is and would NACK it');
+  t.match(c.audits.filter((e) => e.type === 'service.publish.refused'), [{ subject: 'rpc', reason: /uses protocol "grpc", which "fresh-pub", "old" do not speak/ }], 'naming the agents that run the mesh as it is, not the mute one');
+});

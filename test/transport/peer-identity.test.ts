@@ -446,6 +446,36 @@ void t.test('with TLS, only the peer certificate of the claimed sender may call 
   t.equal(n2.received.length, 1);
 });
 
+void t.test("attack round 16: an unproven sender's claim is logged cut, under one rate-limit key, however many it makes up", async (t) => {
+  const n2 = await node(t, 'n2', identityOf('n2', INC(2)), peer2);
+  // Before: each claim its own key in the warnings' map and its own log line, all 100,000
+  // characters of it (3 MB claims took a follower to 3.3 GB and wrote 3.3 GB of log in 40 s).
+  const claims = Array.from({ length: 20 }, (_, i) => `n${i}-`.padEnd(100_000, 'x'));
+  const byOperator = await claimedSteps(n2.address, operator, peer2.ca, claims);
+  t.same(byOperator.map((e) => e && refusalOf(e)), claims.map(() => 'NOT_A_PEER'), 'every made-up claim is refused');
+  const [byOtherPeer] = await claimedSteps(n2.address, peer3, peer2.ca, ['n1'.padEnd(100_000, 'x')]);
+  t.equal(byOtherPeer && refusalOf(byOtherPeer), 'WRONG_PEER');
+  t.match(byOtherPeer?.details, /member n3's, but the message claims to come from "n1x+\.\.\. \(100000 chars\)"$/, 'the refusal names the claim cut');
+  const lines = n2.warnings.filter((w) => w.msg.startsWith('refused peer RPC'));
+  t.equal(lines.length, 2, 'one line per interval for all unproven claims of each code, NOT_A_PEER and WRONG_PEER (before: 21)');
+  t.ok(lines.every((w) => JSON.stringify(w).length < 2_000), `each line holds the claim cut (longest: ${Math.max(...lines.map((w) => JSON.stringify(w).length))} characters)`);
+  t.match(lines[0]?.obj, { from: /^n0-x+\.\.\. \(100000 chars\)$/ }, 'the first claim, cut, is what the line shows');
+});
+
+/** Step calls with no messages, each claiming to come from one of `claims`, over one connection; each error or null. */
+async function claimedSteps(address: string, files: TlsFiles, ca: string, claims: readonly string[]): Promise<(grpc.ServiceError | null)[]> {
+  const creds = grpc.credentials.createSsl(fs.readFileSync(ca), fs.readFileSync(files.key), fs.readFileSync(files.cert));
+  const client = new (raftPeerService())(address, creds);
+  const def = raftPeerMethod('Step');
+  const errors: (grpc.ServiceError | null)[] = [];
+  for (const from of claims) {
+    const request = { cluster: 'test', from, to: 'n2', clusterId: CLUSTER, incarnation: INC(1), messages: [] };
+    errors.push(await new Promise<grpc.ServiceError | null>((resolve) => client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, { deadline: Date.now() + 5000 }, (err) => resolve(err ?? null))));
+  }
+  client.close();
+  return errors;
+}
+
 void t.test('with a separate client CA, its certificates never call peer RPCs, peer URI or not', async (t) => {
   const withClients = { ...peer2, clientCa: path.join(dir, 'clients.crt') };
   const n2 = await node(t, 'n2', identityOf('n2', INC(2)), withClients);
