@@ -124,6 +124,7 @@ export class OperatorClient {
 
   async range(prefix: string, opts: { readonly limit?: number; readonly serializable?: boolean } = {}): Promise<RangeAnswer> {
     checkKey(prefix, 'prefix');
+    await this.base.sameCluster(`the read of the keys under ${JSON.stringify(prefix)}`);
     const request = { prefix, limit: opts.limit ?? 0, serializable: opts.serializable ?? false };
     return decodeRange(await this.base.call(operatorMethod('Range'), request));
   }
@@ -186,6 +187,7 @@ export class OperatorClient {
 
   /** A consistent snapshot from the first endpoint that serves one, verified. */
   async snapshot(): Promise<SnapshotDownload> {
+    await this.base.sameCluster('the snapshot request');
     return this.base.onFirstAnswering(async (endpoint) => {
       const assembler = new SnapshotAssembler(endpoint);
       const ctx = this.base.streamContext(endpoint);

@@ -2,6 +2,7 @@
  * One controller process: composes storage, the Raft host, the peer transport, the client
  * API, the membership layer, audit and metrics, and shuts them down in reverse order.
  */
+import { clusterIdentityStamp } from '../api/cluster-identity.js';
 import { ensurePrivateDataDir } from './data-dir-mode.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -573,7 +574,9 @@ export class ControllerNode {
       const ended = openStreams.refuseWhere(memberKeyNow) + agentsLayer.refuseWhere(memberKeyNow);
       if (ended > 0) logger.warn({ code: 'REVOKED_KEY_STREAMS_ENDED', streams: ended }, `ended ${ended} watch, audit or agent stream(s) of a removed member's key`);
     };
-    const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
+    // Each answer names its cluster (cluster-identity.ts), refusals at the gates after it included.
+    const identityStamp = clusterIdentityStamp(() => ({ name: config.clusterName, id: nodeIdentity.clusterId() }));
+    const interceptors = [guard, identityStamp, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
     // Streams per connection are capped (past it nghttp2 refuses a stream before grpc-js makes a
     // call of it): 20,000 header-only calls on one connection held the event loop past an
     // election timeout (attack round 10); and a call's header block to 8 KiB (header-list-cap.ts): header-only calls with 60 KB of

@@ -11,6 +11,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
 import { ControllerClient } from '../../api/client.js';
 import { MeshClient } from '../../api/mesh-client.js';
+import { OneClusterCheck } from '../../api/one-cluster.js';
 import { OperatorClient } from '../../api/operator-client.js';
 import { ApiError, TlsFilesError, UsageError } from '../../api/errors.js';
 import { UnreachableError } from '../../api/failover.js';
@@ -234,6 +235,8 @@ export class Session {
   private cached: ControllerClient | null = null;
   private cachedMesh: MeshClient | null = null;
   private cachedEndpoints: string[] | null = null;
+  private endpointSource = '--endpoints';
+  private cachedCheck: OneClusterCheck | null = null;
 
   constructor(
     readonly io: CtlIo,
@@ -249,6 +252,7 @@ export class Session {
     if (this.cachedEndpoints !== null) return this.cachedEndpoints;
     const flag = this.options().endpoints;
     const env = nonEmpty(this.io.env['CTL_ENDPOINTS']);
+    this.endpointSource = flag !== undefined ? '--endpoints' : env !== undefined ? '$CTL_ENDPOINTS' : DEFAULT_CONFIG;
     this.cachedEndpoints =
       flag !== undefined
         ? parseEndpointList(flag, '--endpoints')
@@ -264,14 +268,30 @@ export class Session {
 
   client(): ControllerClient {
     if (this.cached !== null) return this.cached;
-    this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials() });
+    this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials(), oneCluster: this.oneCluster() });
     return this.cached;
   }
 
   /** The client of the Mesh service: resources and agents. */
   mesh(): MeshClient {
-    this.cachedMesh ??= new MeshClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials() });
+    this.cachedMesh ??= new MeshClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials(), oneCluster: this.oneCluster() });
     return this.cachedMesh;
+  }
+
+  /**
+   * The check, shared by both clients, that the endpoints are one cluster's before a write or a
+   * read of the state (one-cluster.ts). Endpoints not heard from within half the timeout (ctl's
+   * head start before it opens the others, failover.ts) are left out.
+   */
+  private oneCluster(): OneClusterCheck {
+    const endpoints = this.endpoints();
+    this.cachedCheck ??= new OneClusterCheck({
+      endpoints,
+      probe: (endpoint) => this.client().identityOn(endpoint),
+      boundMs: Math.min(2500, this.options().timeout / 2),
+      source: this.endpointSource,
+    });
+    return this.cachedCheck;
   }
 
   private credentials(): grpc.ChannelCredentials {
