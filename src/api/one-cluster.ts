@@ -53,6 +53,9 @@ export interface OneClusterOptions {
   readonly source: string;
 }
 
+/** How long the other endpoints may still take once one has named its cluster. */
+export const GRACE_MS = 750;
+
 export class OneClusterCheck {
   private readonly heard = new Map<string, ClusterIdentity>();
   /** The probe of the endpoints not heard from, run once per client. */
@@ -76,22 +79,34 @@ export class OneClusterCheck {
     }
   }
 
+  /**
+   * Asks the endpoints not heard from, until each has answered or failed, or `boundMs` has
+   * passed, or GRACE_MS has passed since the first identity came: a blackholed endpoint (its SYN
+   * never answered) then costs a write GRACE_MS, not the whole bound, while the endpoints that
+   * answer at all answer together.
+   */
   private async probeUnheard(): Promise<void> {
     const unheard = this.opts.endpoints.filter((e) => !this.heard.has(e));
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.opts.boundMs);
-    });
+    const timers: NodeJS.Timeout[] = [];
+    let stop: () => void = () => {};
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    timers.push(setTimeout(stop, this.opts.boundMs));
+    let graceStarted = this.heard.size > 0;
+    if (graceStarted) timers.push(setTimeout(stop, GRACE_MS));
     const asked = Promise.all(
       unheard.map(async (e) => {
         const identity = await this.opts.probe(e).catch(() => null);
         this.record(e, identity);
+        if (identity !== null && !graceStarted) {
+          graceStarted = true;
+          timers.push(setTimeout(stop, GRACE_MS));
+        }
       }),
     );
     try {
-      await Promise.race([asked, bound]);
+      await Promise.race([asked, stopped]);
     } finally {
-      clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
     }
   }
 }

@@ -1,7 +1,7 @@
 /** The check that a client's endpoints are one cluster's (src/api/one-cluster.ts). */
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { describeMixedClusters, MixedClustersError, OneClusterCheck, type IdentityProbe } from '../../src/api/one-cluster.js';
+import { describeMixedClusters, GRACE_MS, MixedClustersError, OneClusterCheck, type IdentityProbe } from '../../src/api/one-cluster.js';
 import { identityOf, type ClusterIdentity } from '../../src/api/cluster-identity.js';
 import { exitCodeFor } from '../../src/api/errors.js';
 
@@ -70,6 +70,14 @@ void t.test('endpoints that fail, hang or answer without an identity (an older c
   const started = Date.now();
   await check.check('the put');
   t.ok(Date.now() - started < 5000, 'the hung endpoint cost the bound, not forever');
+});
+
+void t.test('a blackholed endpoint costs the grace after the first identity, not the whole bound', async (t) => {
+  const check = new OneClusterCheck({ endpoints: ['a:1', 'b:1', 'c:1'], probe: probeOf({ 'a:1': prod, 'b:1': prod, 'c:1': 'hang' }, []), boundMs: 600_000, source: '--endpoints' });
+  const started = Date.now();
+  await check.check('the put');
+  const took = Date.now() - started;
+  t.ok(took >= GRACE_MS - 20 && took < GRACE_MS + 5000, `${took}ms`);
 });
 
 void t.test("an answer's metadata: the identity it carries, or none", async (t) => {
