@@ -33,7 +33,8 @@ import { memberKeyGate, memberKeyRecheck } from '../transport/member-key-gate.js
 import { GATE_FAILED } from '../transport/door-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { PayloadError } from '../transport/errors.js';
-import { initialNodes, osIdentitySource, type Duty } from '../identity/index.js';
+import { initialNodes, joinWaitWarning, osIdentitySource, type Duty } from '../identity/index.js';
+import { JoinWatch } from './join-watch.js';
 import { systemScheduler, type Timer } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
@@ -151,7 +152,7 @@ export class ControllerNode {
     const dataDirNote = ensurePrivateDataDir(config.dataDir);
     if (dataDirNote !== null) logger.warn({ code: dataDirNote.code }, dataDirNote.message);
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
-    const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
+    const { storage, persisted, identity, decision: startDecision } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
     const audit = await AuditStore.open(config.dataDir, {
       ...config.auditRetention,
       onClockAhead: (aheadMs) =>
@@ -754,6 +755,45 @@ export class ControllerNode {
     const otherClusterTicker = systemScheduler.every(otherClusterProbeMs, () => {
       otherClusterProbe.round().catch((err: unknown) => logger.warn({ err }, 'asking the file\'s peers which cluster they answer for failed'));
     });
+    // A --join start that waits for a leader asks the file's peers again while it knows no
+    // configuration, and says what it waits for that may never come (join-watch.ts).
+    const joinWatch = new JoinWatch(
+      {
+        waiting: () => {
+          const conf = raftHost.status().conf;
+          return conf.voters.length === 0 && conf.learners.length === 0;
+        },
+        ask: () =>
+          askPeers({
+            self: self.id,
+            clusterName: config.clusterName,
+            ask: { incarnation: nodeIdentity.identity.incarnation, clusterId: null, lastIndex: 0, joining: true, nodes: initialNodes(config.nodes) },
+            targets: config.nodes.filter((n) => n.id !== self.id).map((n) => ({ id: n.id, address: n.address })),
+            credentials: creds.client,
+            deadlineMs: helloDeadlineMs(config),
+          }),
+        judge: (answers) =>
+          joinWaitWarning({
+            memberId: self.id,
+            join: true,
+            dataDir: config.dataDir,
+            clusterName: config.clusterName,
+            configFile: config.file,
+            clusterSize: config.nodes.length,
+            nodes: initialNodes(config.nodes),
+            selfAddress: self.address,
+            disk: { kind: 'empty' },
+            answers,
+          }),
+        warn: (message) => logger.warn({ code: 'JOIN_WAITS' }, message),
+      },
+      startDecision.action === 'join' ? startDecision.warning : null,
+    );
+    const joinTicker = startDecision.action === 'join' && opts.join
+      ? systemScheduler.every(otherClusterProbeMs, () => {
+          if (!joinWatch.finished) joinWatch.round().catch((err: unknown) => logger.warn({ err }, 'asking the file\'s peers what a --join start waits for failed'));
+        })
+      : null;
     const incompleteSweep = systemScheduler.every(INCOMPLETE_SWEEP_MS, () => incomplete.sweep());
     // This node's free disk, read in the background: a write it leads is judged on the last
     // reading, and a disk below the floor is logged on every member (a follower's fills unjudged
@@ -764,7 +804,7 @@ export class ControllerNode {
     const diskTicker = systemScheduler.every(DISK_READ_EVERY_MS, readDisk);
     const unreadSweep = systemScheduler.every(UNREAD_ANSWER_SWEEP_MS, () => unread.sweep());
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, unreadSweep, otherClusterTicker, diskTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, unreadSweep, otherClusterTicker, diskTicker, ...(joinTicker === null ? [] : [joinTicker])], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
   }
 
   /**
