@@ -36,6 +36,26 @@ export interface CtlIo {
   now(): number;
   /** Calls handler on SIGINT until the returned function is called. */
   onInterrupt(handler: () => void): () => void;
+  /**
+   * Calls handler once when nothing can read the output any more (the reader of a pipe on stdout
+   * exited: `| head`), until the returned function is called; absent: never. For commands that
+   * run until stopped, which otherwise learn it only at their next write.
+   */
+  onOutputClosed?(handler: () => void): () => void;
+}
+
+/**
+ * For a command that runs until stopped (a follow, a watch): calls `stop` on Ctrl-C, and when
+ * the output's reader has gone (`| head`), so it exits at once (0) rather than at its next
+ * write. Returns the function that stops listening.
+ */
+export function untilStopped(io: CtlIo, stop: () => void): () => void {
+  const interrupt = io.onInterrupt(stop);
+  const closed = io.onOutputClosed?.(stop) ?? (() => undefined);
+  return () => {
+    interrupt();
+    closed();
+  };
 }
 
 export interface GlobalOptions {

@@ -3,6 +3,7 @@
  * (`ctl: <message>`) and an exit code from the contract, so commander is told to throw instead
  * of printing and exiting on its own.
  */
+import { watchOutputClosed } from '../output-closed.js';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, EXIT_OK, EXIT_USAGE } from '../../api/errors.js';
 import { VERSION } from '../../node/version.js';
@@ -35,6 +36,7 @@ export function processIo(): CtlIo {
       process.on('SIGINT', handler);
       return () => void process.off('SIGINT', handler);
     },
+    onOutputClosed: (handler) => watchOutputClosed(handler),
   };
 }
 
