@@ -100,6 +100,14 @@ void t.test('endpoints of two clusters: each named with its cluster, exit 1', as
   const one = await a.ctl(['kv', 'put', 'mixed', 'v'], `${a.endpoints()},127.0.0.1:1`);
   t.equal(one.code, 0, `one cluster and an endpoint that does not answer: the put goes through (${one.stderr.trim()})`);
 
+  // member add at an address where the other cluster answers (a port from its range): refused
+  // before the add, naming both clusters; before, the learner was added and never caught up.
+  const foreign = await a.ctl(['member', 'add', 'c9', b.endpoints()], a.endpoints());
+  t.equal(foreign.code, 2, `member add at the other cluster's address: exit 2 (${foreign.stderr.trim()})`);
+  t.match(foreign.stderr, `member add: ${b.endpoints()} answers for cluster e2e (id ${idB}), not this cluster e2e (id ${idA})`);
+  const list = await a.ctl(['member', 'list', '-o', 'json'], a.endpoints());
+  t.notMatch(list.stdout, /c9/, 'nothing was added');
+
   const healthOne = await a.ctl(['health'], a.endpoints());
   t.equal(healthOne.code, 0, `one cluster is healthy (${healthOne.stderr.trim()})`);
   const health = await a.ctl(['health'], mixed);
