@@ -138,6 +138,7 @@ export class OperatorClient {
    */
   async watch(opts: WatchOptions, onEvent: (e: WatchEventEntry) => void): Promise<void> {
     checkKey(opts.key);
+    await this.base.sameCluster(`the watch of ${JSON.stringify(opts.key)}`);
     let next = opts.startRevision;
     let fruitless = 0;
     for (;;) {

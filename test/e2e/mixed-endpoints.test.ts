@@ -82,6 +82,7 @@ void t.test('endpoints of two clusters: each named with its cluster, exit 1', as
     [['kv', 'put', 'mixed', 'v'], 'the put of "mixed"'],
     [['kv', 'get', 'mixed'], 'the read of "mixed"'],
     [['member', 'remove', 'c1'], 'the removal of member c1'],
+    [['watch', 'mixed'], 'the watch of "mixed"'],
   ] as const) {
     for (const endpoints of [mixed, `${b.endpoints()},${a.endpoints()}`]) {
       const refused = await a.ctl([...args], endpoints);
