@@ -636,6 +636,7 @@ export class ControllerNode {
             return s === null ? null : toDroppedMsg(self.id, s);
           },
           followDropped: (listener) => auditDrops.follow((s) => listener(toDroppedMsg(self.id, s))),
+          now: () => audit.now(),
         },
         auditLimits: auditLimits({ follows: auditFollows, listings: auditListings, open: openStreams }),
         defaultTimeoutMs: 5000,

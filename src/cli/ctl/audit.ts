@@ -38,7 +38,7 @@ export function registerAudit(program: Command, session: Session): void {
       };
       let last: string | null = null;
       try {
-        await session.client().audit({ sinceMs, follow: opts.follow, signal: abort.signal, onDropped }, (e) => {
+        await session.client().audit({ sinceMs, ...(opts.since === undefined ? {} : { sinceAgoMs: opts.since }), follow: opts.follow, signal: abort.signal, onDropped }, (e) => {
           last = e.time;
           session.io.out(renderAuditEvent(e, opts.output));
         });
