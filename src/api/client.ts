@@ -54,7 +54,17 @@ export interface ControllerClientOptions {
    * (one-cluster.ts), and hears each answer's identity; absent: no check.
    */
   readonly oneCluster?: OneClusterCheck;
+  /**
+   * HTTP/2 keepalive pings while a call is open (grpc-js pings only then), so a call that lasts
+   * (a watch, an audit follow) learns that its controller froze or was cut off by a partition that
+   * drops packets: an unanswered ping closes the connection and the call fails as a lost stream.
+   * Absent: no pings, and such a call waited for ever, printing nothing (attack-operator round 16).
+   */
+  readonly keepalive?: { readonly pingEveryMs: number; readonly pingTimeoutMs: number };
 }
+
+/** What ctl's calls that last use: a frozen controller noticed within 10 s. The servers permit a ping every 500 ms. */
+export const STREAM_KEEPALIVE = { pingEveryMs: 5_000, pingTimeoutMs: 5_000 } as const;
 
 function toBuffer(value: Uint8Array | string): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -73,9 +83,19 @@ export class ControllerClient {
   private readonly lanes = new ClientLanes(this.clientId);
   private closed = false;
   private readonly oneCluster: OneClusterCheck | undefined;
+  private readonly channelOptions: grpc.ChannelOptions;
 
   constructor(opts: ControllerClientOptions) {
     this.oneCluster = opts.oneCluster;
+    this.channelOptions =
+      opts.keepalive === undefined
+        ? CLIENT_CHANNEL_OPTIONS
+        : {
+            ...CLIENT_CHANNEL_OPTIONS,
+            'grpc.keepalive_time_ms': opts.keepalive.pingEveryMs,
+            'grpc.keepalive_timeout_ms': opts.keepalive.pingTimeoutMs,
+            'grpc.keepalive_permit_without_calls': 0,
+          };
     if (!(opts.timeoutMs > 0)) throw new ApiError('INVALID_ARGUMENT', `expected a positive timeout, found ${opts.timeoutMs}ms`);
     this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
     const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(2500, opts.timeoutMs / 2);
@@ -313,7 +333,7 @@ export class ControllerClient {
     if (this.closed) throw new ApiError('INTERNAL', `expected an open client, found it closed (endpoint ${endpoint})`);
     let channel = this.channels.get(endpoint);
     if (channel === undefined) {
-      channel = new grpc.Client(endpoint, this.credentials, CLIENT_CHANNEL_OPTIONS);
+      channel = new grpc.Client(endpoint, this.credentials, this.channelOptions);
       this.channels.set(endpoint, channel);
     }
     return channel;

@@ -9,7 +9,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
-import { ControllerClient } from '../../api/client.js';
+import { ControllerClient, STREAM_KEEPALIVE } from '../../api/client.js';
 import { MeshClient } from '../../api/mesh-client.js';
 import { OneClusterCheck } from '../../api/one-cluster.js';
 import { OperatorClient } from '../../api/operator-client.js';
@@ -288,7 +288,13 @@ export class Session {
 
   client(): ControllerClient {
     if (this.cached !== null) return this.cached;
-    this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials(), oneCluster: this.oneCluster() });
+    this.cached = new ControllerClient({
+      endpoints: this.endpoints(),
+      timeoutMs: this.options().timeout,
+      credentials: this.credentials(),
+      oneCluster: this.oneCluster(),
+      keepalive: STREAM_KEEPALIVE,
+    });
     return this.cached;
   }
 
