@@ -50,6 +50,7 @@ import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './f
 import { restartProblem } from './restart-problems.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
+import { RELATIVE_DATA_DIR, relativeDataDirWarning } from './relative-data-dir.js';
 import { RaftHost } from './raft-host.js';
 import { helloDeadlineMs, prepareDataDir } from './startup.js';
 import { OtherClusterProbe } from './other-cluster-probe.js';
@@ -144,6 +145,8 @@ export class ControllerNode {
     // election timeout to hear its peers, and counts leaderless time from then at the earliest.
     const serving = { since: Number.POSITIVE_INFINITY };
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
+    const relativeDataDir = relativeDataDirWarning(config, process.cwd());
+    if (relativeDataDir !== null) logger.warn({ code: RELATIVE_DATA_DIR }, relativeDataDir);
     for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
     // TLS material a SIGHUP can replace (tls-in-force.ts): built before anything dials or listens.
     const tlsInForce = config.tls ? tlsAtStart(config.tls, self.id, (code) => metrics.onCallRefused(code)) : null;
