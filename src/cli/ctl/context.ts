@@ -33,6 +33,8 @@ export interface CtlIo {
   readonly read?: (file: string) => Promise<Uint8Array>;
   /** Writes one line to stderr. */
   err(line: string): void;
+  /** stdin is a terminal (nothing piped in): reading it waits for the operator to type; default false. */
+  readonly stdinIsTerminal?: boolean;
   now(): number;
   /** Calls handler on SIGINT until the returned function is called. */
   onInterrupt(handler: () => void): () => void;

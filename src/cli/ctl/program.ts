@@ -31,6 +31,7 @@ export function processIo(): CtlIo {
     env: process.env,
     out: (text) => void process.stdout.write(text),
     err: (line) => void process.stderr.write(`${line}\n`),
+    stdinIsTerminal: process.stdin.isTTY === true,
     now: () => Date.now(),
     onInterrupt: (handler) => {
       process.on('SIGINT', handler);
