@@ -4,6 +4,7 @@
  * of printing and exiting on its own.
  */
 import { watchOutputClosed } from '../output-closed.js';
+import { stdoutWriter } from '../stdout-writer.js';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, EXIT_OK, EXIT_USAGE } from '../../api/errors.js';
 import { VERSION } from '../../node/version.js';
@@ -29,7 +30,7 @@ import { aliasWriteOut } from './write-out.js';
 export function processIo(): CtlIo {
   return {
     env: process.env,
-    out: (text) => void process.stdout.write(text),
+    out: stdoutWriter(),
     err: (line) => void process.stderr.write(`${line}\n`),
     stdinIsTerminal: process.stdin.isTTY === true,
     now: () => Date.now(),
