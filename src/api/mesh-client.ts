@@ -130,7 +130,7 @@ export class MeshClient {
 
   /** Resources of a kind (fetched in pages), or the one named (NOT_FOUND when it does not exist), sorted by name. */
   async get(kind: ResourceType, name = '', opts: { readonly serializable?: boolean } = {}): Promise<readonly Resource[]> {
-    await this.opts.oneCluster?.check(`the read of ${kind}`);
+    await this.opts.oneCluster?.check(name === '' ? `the read of ${kind}s` : `the read of ${kind} ${name}`);
     const page = async (after: string, limit: number): Promise<{ items: Resource[]; more: boolean }> => {
       const request = { kind, name, serializable: opts.serializable ?? false, after, limit };
       const f = answer(await this.failover.run((e) => this.call(e, 'GetResources', request)), 'GetResourcesResponse');
