@@ -44,6 +44,8 @@ export interface AuditSource {
   readonly dropped: () => AuditDroppedMsg | null;
   /** Calls `listener` at each event not written from now on. */
   readonly followDropped: (listener: (d: AuditDroppedMsg) => void) => () => void;
+  /** The clock this trail's events are stamped by (ms since the epoch); absent: Date.now. */
+  readonly now?: () => number;
 }
 
 /** A note on the stream: an AuditEvent with `dropped` set and nothing else. */
@@ -69,12 +71,22 @@ export function auditLimits(given: Partial<AuditLimits> = {}): AuditLimits {
   };
 }
 
+/**
+ * Where a listing starts: `sinceAgoMs` before this trail's own clock when the client sent it,
+ * so a client whose clock is ahead (a laptop 10 minutes fast asking `--since 5m`) still sees
+ * the newest events, which were stamped by this clock; else `sinceMs`, as an older client asks.
+ */
+export function sinceOf(req: Pick<AuditRequestMsg, 'sinceMs' | 'sinceAgoMs'>, now: () => number): number {
+  const ago = req.sinceAgoMs ?? 0;
+  return Number.isFinite(ago) && ago > 0 ? Math.max(1, now() - ago) : req.sinceMs;
+}
+
 export function serveAudit(
   call: grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>,
   audit: AuditSource,
   limits: AuditLimits = auditLimits(),
 ): void {
-  const req = call.request;
+  const req = { ...call.request, sinceMs: sinceOf(call.request, audit.now ?? Date.now) };
   const stream = call as grpc.ServerWritableStream<unknown, unknown>;
   let unsubscribe: (() => void) | null = null;
   let unsubscribeDropped: (() => void) | null = null;

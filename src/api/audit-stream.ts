@@ -17,6 +17,11 @@ export const AUDIT_CUT_OFF_RULE =
 export interface AuditOptions {
   /** Events at or after this unix time in ms; 0 = all retained. */
   readonly sinceMs: number;
+  /**
+   * Events from the last this many ms by the server's clock, which wins over sinceMs where the
+   * server knows the field (sinceMs is what an older server uses); absent: sinceMs alone.
+   */
+  readonly sinceAgoMs?: number;
   readonly follow: boolean;
   /** Ends the stream; audit() then resolves normally. */
   readonly signal?: AbortSignal;
@@ -36,7 +41,7 @@ export async function streamAudit(ctx: StreamContext, opts: AuditOptions, onEven
   const { channel } = ctx;
   const def = controllerMethod('Audit');
   await waitForReady(ctx);
-  const request = { sinceMs: opts.sinceMs, follow: opts.follow, notes: opts.onDropped !== undefined };
+  const request = { sinceMs: opts.sinceMs, follow: opts.follow, notes: opts.onDropped !== undefined, sinceAgoMs: opts.sinceAgoMs ?? 0 };
   const stream = channel.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), {});
   ctx.streams.add(stream);
   let delivered = 0;

@@ -35,6 +35,8 @@ import { ApiError, type ApiErrorCode } from './errors.js';
 import { Failover, onEndpoint } from './failover.js';
 import { checkKey, checkValueSize } from './request-size.js';
 import { KvSessionClient, sessionOp, viaSession, type KvSessionOp } from './kv-session.js';
+import { identityOf, type ClusterIdentity } from './cluster-identity.js';
+import type { OneClusterCheck } from './one-cluster.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 export interface ControllerClientOptions {
@@ -47,7 +49,22 @@ export interface ControllerClientOptions {
    * opened once the first fails or has not answered within half of it, failover.ts); default min(2.5 s, half the timeout): a loaded machine may take a second or two to accept.
    */
   readonly connectTimeoutMs?: number;
+  /**
+   * Checks that the endpoints are one cluster's before a write or a read of the state
+   * (one-cluster.ts), and hears each answer's identity; absent: no check.
+   */
+  readonly oneCluster?: OneClusterCheck;
+  /**
+   * HTTP/2 keepalive pings while a call is open (grpc-js pings only then), so a call that lasts
+   * (a watch, an audit follow) learns that its controller froze or was cut off by a partition that
+   * drops packets: an unanswered ping closes the connection and the call fails as a lost stream.
+   * Absent: no pings, and such a call waited for ever, printing nothing (attack-operator round 16).
+   */
+  readonly keepalive?: { readonly pingEveryMs: number; readonly pingTimeoutMs: number };
 }
+
+/** What ctl's calls that last use: a frozen controller noticed within 10 s. The servers permit a ping every 500 ms. */
+export const STREAM_KEEPALIVE = { pingEveryMs: 5_000, pingTimeoutMs: 5_000 } as const;
 
 function toBuffer(value: Uint8Array | string): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -65,8 +82,20 @@ export class ControllerClient {
   /** Each write's exactly-once id and seq (client-lanes.ts). */
   private readonly lanes = new ClientLanes(this.clientId);
   private closed = false;
+  private readonly oneCluster: OneClusterCheck | undefined;
+  private readonly channelOptions: grpc.ChannelOptions;
 
   constructor(opts: ControllerClientOptions) {
+    this.oneCluster = opts.oneCluster;
+    this.channelOptions =
+      opts.keepalive === undefined
+        ? CLIENT_CHANNEL_OPTIONS
+        : {
+            ...CLIENT_CHANNEL_OPTIONS,
+            'grpc.keepalive_time_ms': opts.keepalive.pingEveryMs,
+            'grpc.keepalive_timeout_ms': opts.keepalive.pingTimeoutMs,
+            'grpc.keepalive_permit_without_calls': 0,
+          };
     if (!(opts.timeoutMs > 0)) throw new ApiError('INVALID_ARGUMENT', `expected a positive timeout, found ${opts.timeoutMs}ms`);
     this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
     const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(2500, opts.timeoutMs / 2);
@@ -91,6 +120,7 @@ export class ControllerClient {
     checkKey(key);
     const bytes = toBuffer(value);
     checkValueSize(bytes.byteLength);
+    await this.sameCluster(`the put of ${JSON.stringify(key)}`);
     const lane = this.lanes.take();
     try {
       const attempts = new WriteAttempts(lane.ref);
@@ -115,6 +145,7 @@ export class ControllerClient {
 
   async get(key: string, opts: { readonly serializable?: boolean } = {}): Promise<KvEntry> {
     checkKey(key);
+    await this.sameCluster(`the read of ${JSON.stringify(key)}`);
     const request = { key, serializable: opts.serializable ?? false };
     const op = sessionOp('KV_OP_GET', request, false);
     return decodeKv(await this.failover.run((endpoint) => this.kv(endpoint, 'Get', request, op)));
@@ -122,6 +153,7 @@ export class ControllerClient {
 
   async delete(key: string, opts: { readonly ifRevision?: number } = {}): Promise<{ revision: number }> {
     checkKey(key);
+    await this.sameCluster(`the delete of ${JSON.stringify(key)}`);
     const lane = this.lanes.take();
     try {
       const attempts = new WriteAttempts(lane.ref);
@@ -172,22 +204,26 @@ export class ControllerClient {
   }
 
   async memberAdd(id: string, address: string, learner: boolean): Promise<MembersJson> {
+    await this.sameCluster(`the addition of member ${id}`);
     const request = { id, address, learner, forwarded: false };
     return decodeMembers(await this.failover.run((endpoint) => this.unary(endpoint, 'MemberAdd', request)));
   }
 
   async memberPromote(id: string): Promise<MembersJson> {
+    await this.sameCluster(`the promotion of member ${id}`);
     const request = { id, forwarded: false };
     return decodeMembers(await this.failover.run((endpoint) => this.unary(endpoint, 'MemberPromote', request)));
   }
 
   async memberRemove(id: string): Promise<MembersJson> {
+    await this.sameCluster(`the removal of member ${id}`);
     const request = { id, forwarded: false };
     return decodeMembers(await this.failover.run((endpoint) => this.unary(endpoint, 'MemberRemove', request)));
   }
 
   /** target: a voter's id, or undefined for the most up-to-date voter. Resolves with the new leader. */
   async leaderTransfer(target?: string): Promise<{ leader: string }> {
+    await this.sameCluster('the leader transfer');
     const request = { target: target ?? '', forwarded: false };
     return decodeLeaderTransfer(await this.failover.run((endpoint) => this.unary(endpoint, 'LeaderTransfer', request)));
   }
@@ -199,6 +235,7 @@ export class ControllerClient {
 
   /** Changes one cluster-wide setting through the leader; `changed` is false when it already had the value. */
   async configSet(key: string, value: string): Promise<ConfigSetJson> {
+    await this.sameCluster(`the change of ${key}`);
     const request = { key, value, forwarded: false };
     return decodeConfigSet(await this.failover.run((endpoint) => this.unary(endpoint, 'ConfigSet', request)));
   }
@@ -241,6 +278,31 @@ export class ControllerClient {
     return this.failover.endpoints;
   }
 
+  /**
+   * Refuses (MixedClustersError) when the endpoints answer for different clusters
+   * (one-cluster.ts); `request` names what would have been sent. Without a check, resolves.
+   */
+  async sameCluster(request: string): Promise<void> {
+    await this.oneCluster?.check(request);
+  }
+
+  /**
+   * The cluster `endpoint` answers for, from its Status answer: the identity its metadata
+   * carries, else the fields of the answer (a controller that predates the metadata); null when
+   * it has none yet. No failover.
+   */
+  async identityOn(endpoint: string): Promise<ClusterIdentity | null> {
+    let stamped: ClusterIdentity | null = null;
+    const answer = await this.onEndpoint(endpoint, () =>
+      this.unaryOf(endpoint, controllerMethod('Status'), {}, (metadata) => {
+        stamped = identityOf(metadata);
+      }),
+    );
+    if (stamped !== null) return stamped;
+    const status = decodeStatus(answer);
+    return status.cluster === '' ? null : { name: status.cluster, id: status.clusterId === '' ? null : status.clusterId };
+  }
+
   /** Closes every channel and ends open streams. */
   close(): void {
     this.closed = true;
@@ -271,7 +333,7 @@ export class ControllerClient {
     if (this.closed) throw new ApiError('INTERNAL', `expected an open client, found it closed (endpoint ${endpoint})`);
     let channel = this.channels.get(endpoint);
     if (channel === undefined) {
-      channel = new grpc.Client(endpoint, this.credentials, CLIENT_CHANNEL_OPTIONS);
+      channel = new grpc.Client(endpoint, this.credentials, this.channelOptions);
       this.channels.set(endpoint, channel);
     }
     return channel;
@@ -306,18 +368,31 @@ export class ControllerClient {
     return this.unaryOf(endpoint, controllerMethod(method), request);
   }
 
-  private unaryOf(endpoint: string, def: grpc.MethodDefinition<unknown, unknown>, request: object): Promise<unknown> {
+  /** `onMetadata` hears the answer's headers (or its trailers when it failed without any). */
+  private unaryOf(endpoint: string, def: grpc.MethodDefinition<unknown, unknown>, request: object, onMetadata?: (metadata: grpc.Metadata) => void): Promise<unknown> {
     const channel = this.channel(endpoint);
+    const heard = (metadata: grpc.Metadata): void => {
+      this.oneCluster?.record(endpoint, identityOf(metadata));
+      onMetadata?.(metadata);
+    };
     return new Promise((resolve, reject) => {
-      channel.makeUnaryRequest(
+      const call = channel.makeUnaryRequest(
         def.path,
         def.requestSerialize,
         def.responseDeserialize,
         request,
         new grpc.Metadata(),
         { deadline: Date.now() + this.timeoutMs },
-        (err, value) => (err ? reject(err) : resolve(value)),
+        (err, value) => {
+          if (err) {
+            if (err.metadata instanceof grpc.Metadata) heard(err.metadata);
+            reject(err);
+          } else {
+            resolve(value);
+          }
+        },
       );
+      call.on('metadata', heard);
     });
   }
 }

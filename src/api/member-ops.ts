@@ -7,7 +7,7 @@
 import { dialProblem, sameAddress } from '../config/host-port.js';
 import { NODE_ID_PATTERN, NODE_ID_RULE } from '../config/schema.js';
 import { formatSetting } from '../settings/index.js';
-import { removalProblem } from './removal-check.js';
+import { removalProblem, removalWarning } from './removal-check.js';
 import { encodeAddContext } from '../statemachine/add-context.js';
 import type { StateMachine } from '../statemachine/index.js';
 import { settingsKind } from '../statemachine/settings.js';
@@ -154,8 +154,10 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
           if (sm.members.wasRemovedId(req.id)) return response(true, `${req.id} was already removed; nothing changed`);
           throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member and never was`);
         }
-        const problem = removalProblem(req.id, host.status().conf.voters, (v) => v === selfId || heard(v));
+        const live = (v: string): boolean => v === selfId || heard(v);
+        const problem = removalProblem(req.id, host.status().conf.voters, live);
         if (problem !== null) throw new ServiceFailure('FAILED_PRECONDITION', problem);
+        const warning = removalWarning(req.id, host.status().conf.voters, live);
         if (req.id === selfId) {
           // A leader removing itself hands off first, then lets the new leader remove it.
           const next = await host.handOffLeadership();
@@ -167,7 +169,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
         const preferred = settings().initialized && settings().get('cluster.preferred_leader') === req.id
           ? `; cluster.preferred_leader still names ${req.id}: clear it (ctl config set cluster.preferred_leader none) unless a member added later as ${req.id} should lead`
           : '';
-        return response(false, `stop it; it stops by itself (exit 10) once it learns of its removal${preferred}`);
+        return response(false, `stop it; it stops by itself (exit 10) once it learns of its removal${preferred}${warning === null ? '' : `; ${warning}`}`);
       }));
     },
   };

@@ -13,6 +13,7 @@ import { Fields } from '../util/untrusted.js';
 import { CLIENT_CHANNEL_OPTIONS } from './controller-proto.js';
 import { ApiError } from './errors.js';
 import { Failover, onEndpoint } from './failover.js';
+import type { OneClusterCheck } from './one-cluster.js';
 import { meshUnary, type MeshMethod } from './mesh-proto.js';
 import { checkApplySize } from './request-size.js';
 import { WriteAttempts } from './client-lanes.js';
@@ -23,6 +24,8 @@ export interface MeshClientOptions {
   readonly endpoints: readonly string[];
   readonly timeoutMs: number;
   readonly credentials?: grpc.ChannelCredentials;
+  /** Checks that the endpoints are one cluster's before a write or a read (one-cluster.ts); absent: no check. */
+  readonly oneCluster?: OneClusterCheck;
 }
 
 export interface ApplyAnswer {
@@ -115,6 +118,7 @@ export class MeshClient {
   async apply(resources: readonly ResourceInput[]): Promise<ApplyAnswer> {
     const encoded = Buffer.from(JSON.stringify(resources));
     checkApplySize(encoded.byteLength);
+    await this.opts.oneCluster?.check('the apply');
     const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
     const f = answer(await this.failover.run((e) => attempts.send((ref) => this.call(e, 'Apply', { resources: encoded, ...flat(ref), forwarded: false }))), 'ApplyResponse');
     const results = list(jsonBytes(f, 'results'), 'results').map((r, i) => {
@@ -126,6 +130,7 @@ export class MeshClient {
 
   /** Resources of a kind (fetched in pages), or the one named (NOT_FOUND when it does not exist), sorted by name. */
   async get(kind: ResourceType, name = '', opts: { readonly serializable?: boolean } = {}): Promise<readonly Resource[]> {
+    await this.opts.oneCluster?.check(name === '' ? `the read of ${kind}s` : `the read of ${kind} ${name}`);
     const page = async (after: string, limit: number): Promise<{ items: Resource[]; more: boolean }> => {
       const request = { kind, name, serializable: opts.serializable ?? false, after, limit };
       const f = answer(await this.failover.run((e) => this.call(e, 'GetResources', request)), 'GetResourcesResponse');
@@ -137,6 +142,7 @@ export class MeshClient {
   }
 
   async delete(kind: ResourceType, name: string): Promise<{ revision: number }> {
+    await this.opts.oneCluster?.check(`the delete of ${kind} ${name}`);
     const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
     const f = answer(await this.failover.run((e) => attempts.send((ref) => this.call(e, 'DeleteResource', { kind, name, ...flat(ref), forwarded: false }))), 'DeleteResourceResponse');
     return { revision: f.int('revision', { min: 0 }) };
@@ -144,6 +150,7 @@ export class MeshClient {
 
   /** Forgets an offline agent's record (`ctl delete agent`); NOT_FOUND when there is none. */
   async forgetAgent(id: string): Promise<void> {
+    await this.opts.oneCluster?.check(`the removal of agent ${id}`);
     const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
     answer(await this.failover.run((e) => attempts.send((ref) => this.call(e, 'DeleteResource', { kind: 'agent', name: id, ...flat(ref), forwarded: false }))), 'DeleteResourceResponse');
   }

@@ -124,6 +124,7 @@ export class OperatorClient {
 
   async range(prefix: string, opts: { readonly limit?: number; readonly serializable?: boolean } = {}): Promise<RangeAnswer> {
     checkKey(prefix, 'prefix');
+    await this.base.sameCluster(`the read of the keys under ${JSON.stringify(prefix)}`);
     const request = { prefix, limit: opts.limit ?? 0, serializable: opts.serializable ?? false };
     return decodeRange(await this.base.call(operatorMethod('Range'), request));
   }
@@ -137,6 +138,7 @@ export class OperatorClient {
    */
   async watch(opts: WatchOptions, onEvent: (e: WatchEventEntry) => void): Promise<void> {
     checkKey(opts.key);
+    await this.base.sameCluster(`the watch of ${JSON.stringify(opts.key)}`);
     let next = opts.startRevision;
     let fruitless = 0;
     for (;;) {
@@ -186,6 +188,7 @@ export class OperatorClient {
 
   /** A consistent snapshot from the first endpoint that serves one, verified. */
   async snapshot(): Promise<SnapshotDownload> {
+    await this.base.sameCluster('the snapshot request');
     return this.base.onFirstAnswering(async (endpoint) => {
       const assembler = new SnapshotAssembler(endpoint);
       const ctx = this.base.streamContext(endpoint);

@@ -22,3 +22,23 @@ export function removalProblem(id: string, voters: readonly string[], live: (vot
     `Bring ${silent.join(', ')} back first, or remove a member that is down`
   );
 }
+
+/**
+ * A removal that may be of the wrong member: `id` answers, other voters are silent, and the
+ * voters left would tolerate no further failure (five voters, c5 dead, and c1 removed instead
+ * of it). It commits, as etcd's does; the answer says so, with the way back. null otherwise.
+ */
+export function removalWarning(id: string, voters: readonly string[], live: (voter: string) => boolean): string | null {
+  if (!voters.includes(id) || !live(id)) return null;
+  const left = voters.filter((v) => v !== id);
+  const silent = left.filter((v) => !live(v));
+  if (silent.length === 0) return null;
+  const spare = left.filter(live).length - quorumOf(left.length);
+  if (spare > 0) return null;
+  const they = silent.join(', ');
+  return (
+    `warning: ${id} answered but ${they} ${silent.length === 1 ? 'is' : 'are'} silent for an election timeout, so the voters left (${left.join(', ')}) ` +
+    `tolerate no further failure. If ${silent.length === 1 ? they : `one of ${they}`} was the member to remove, remove it too (ctl member remove ${silent[0] ?? ''}), ` +
+    `then add ${id} back as a new member: empty its data dir, ctl member add ${id} ADDRESS, and start it with --join`
+  );
+}

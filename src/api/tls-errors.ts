@@ -12,8 +12,8 @@ const NO_HTTP2_CAUSE = "the server speaks TLS but not HTTP/2, so it is no gRPC s
 
 const CAUSES: ReadonlyArray<readonly [RegExp, string]> = [
   [/certificate revoked|CERT_REVOKED|alert number 44\b/i, 'a certificate has been revoked (ours, as the server\'s tls.crl says, or the server\'s): ask for a new one'],
-  [/certificate has expired|CERT_HAS_EXPIRED|alert number 45|certificate expired/i, 'a certificate has expired (the server\'s, or ours as the server says)'],
-  [/certificate is not yet valid|CERT_NOT_YET_VALID/i, 'a certificate is not valid yet'],
+  [/certificate has expired|CERT_HAS_EXPIRED|alert number 45|certificate expired/i, 'a certificate has expired (the server\'s, or ours as the server says), or a clock is wrong (this host\'s, or the server\'s)'],
+  [/certificate is not yet valid|CERT_NOT_YET_VALID/i, 'a certificate is not valid yet, or a clock is behind (this host\'s, or the server\'s)'],
   [
     /Hostname\/IP does not match|altnames|ERR_TLS_CERT_ALTNAME_INVALID/i,
     'name mismatch: the server\'s certificate does not name the address dialled (its subjectAltName must include it)',

@@ -51,6 +51,8 @@ export interface AuditRequestMsg {
   readonly follow: boolean;
   /** The client understands notes (AuditEventMsg.dropped); false from older clients. */
   readonly notes: boolean;
+  /** Events from the last this many ms by the server's audit clock; 0 (older clients): sinceMs decides. */
+  readonly sinceAgoMs?: number;
 }
 /** Events the answering controller could not write to its audit store (a note, not an event). */
 export interface AuditDroppedMsg {

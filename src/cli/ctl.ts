@@ -2,12 +2,13 @@
 /** The operator CLI; see `ctl --help` and docs/reference.md ("ctl commands"). */
 import './quiet-warnings.js';
 import { processIo, runCtl } from './ctl/program.js';
+import { outputFailed } from './stdout-writer.js';
 
 // `ctl audit --follow | head -1`: a closed pipe ends the run quietly instead of with a stack trace.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
+// Any other failure to write the output (`ctl kv get k > /dev/full`: ENOSPC) is the command's
+// failure, said in one line (exit 1); it was a stack trace. A regular file is written by
+// stdout-writer.ts, which also catches a disk that fills mid-write.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => outputFailed(err));
 
 const code = await runCtl(process.argv.slice(2), processIo());
 process.exitCode = code;

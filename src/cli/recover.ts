@@ -44,6 +44,19 @@ export function describePlan(self: string, dataDir: string, plan: RecoverPlan, c
   ].join('\n');
 }
 
+/**
+ * A run that finds the configuration already as asked (a recovery run before, run again: it
+ * started another epoch, so the member recovered once with it refused this one, each with half
+ * of a quorum, attack-operator round 16). Nothing is written; exit 0.
+ */
+export function describeUnchanged(self: string, configFile: string, plan: RecoverPlan): string {
+  return (
+    `nothing changed: the configuration in ${self}'s log is already voters ${list(plan.after.voters)} with no learner, so there is no member to remove or promote ` +
+    `(a recovery run before left it so?). Running it again would start another epoch of the cluster's identity, which members recovered with the earlier run would refuse.\n` +
+    `next: start ${self} with \`controller --config ${configFile} --id ${self}\`; if its quorum is still lost, run recover with --members naming fewer members.`
+  );
+}
+
 export async function runRecover(argv: readonly string[]): Promise<void> {
   const command = new Command('controller recover')
     .description(
@@ -57,7 +70,11 @@ export async function runRecover(argv: readonly string[]): Promise<void> {
   const { opts, config, fail } = startOfflineTool<{ config: string; id: string; members?: string; force: boolean }>(command, argv);
   const keep = opts.members === undefined ? null : opts.members.split(',').map((s) => s.trim());
   try {
-    const { plan, keys } = await recoverDataDir(config, keep, (p, ids, asked) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p, ids, asked)}\n`), opts.force ? null : runningPeers(config));
+    const { plan, keys, unchanged } = await recoverDataDir(config, keep, (p, ids, asked) => process.stdout.write(`${describePlan(opts.id, config.dataDir, p, ids, asked)}\n`), opts.force ? null : runningPeers(config));
+    if (unchanged) {
+      process.stdout.write(`${describeUnchanged(opts.id, opts.config, plan)}\n`);
+      return;
+    }
     const left = plan.removed.length === 0 ? '' : ` Do not start ${list(plan.removed)} with their old data dirs: they are no longer members.`;
     const others = plan.after.voters.filter((id) => id !== opts.id);
     const startOthers =

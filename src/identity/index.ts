@@ -16,6 +16,7 @@ export { leaderDuties, type Duty, type DutyInput, type HeardFrom, type MemberRow
 export { isRefusalCode, REFUSAL_CODES, REFUSAL_METADATA_KEY, type Refusal, type RefusalCode } from './refusal.js';
 export {
   decideStartup,
+  joinWaitWarning,
   identityFor,
   type DiskState,
   type PeerAnswer,

@@ -88,7 +88,9 @@ export class OtherClusterPeers {
 /** What to do, after operate.md's restore procedure: one cluster kept, the others' members joined to it empty. */
 export const OTHER_CLUSTER_FIX =
   'two clusters run under one cluster file (a restore run on more than one member?): keep one, and on each member of the other ' +
-  'stop the controller, move its data dir aside, add it to the kept cluster (ctl member add) and start it with --join (docs/operate.md, Backup and restore)';
+  'stop the controller, move its data dir aside, add it to the kept cluster (ctl member add) and start it with --join (docs/operate.md, Backup and restore); ' +
+  'if neither has a leader (each holds part of a quorum: controller recover run on only some of the members it kept), ' +
+  'member add cannot commit: run controller recover on one of them alone and add the others back (docs/operate.md, Quorum-loss recovery)';
 
 /** Why `self` (of cluster `ours`) does not trust its answers, naming each peer and its cluster id; '' when none. */
 export function describeOtherClusters(self: string, ours: string | null, peers: readonly Pick<OtherClusterPeer, 'peer' | 'clusterId'>[]): string {

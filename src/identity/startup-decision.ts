@@ -135,14 +135,34 @@ function joinWarning(input: StartupInput, answered: readonly Answered[], freshes
       `ctl member add ${id} ${input.selfAddress} (against the running cluster; the leader then replicates to it)`
     );
   }
-  if (answered.length === 0 || answered.some((a) => a.reply.lastIndex > 0)) return null;
   const silent = input.answers.filter((a) => !('reply' in a)).map((a) => a.peer);
+  // No peer answered: the first member of a new cluster started with --join (round 15 warned
+  // only the ones after it, which see it answer empty), or a cluster that is down or elsewhere.
+  if (answered.length === 0) {
+    if (silent.length === 0) return null;
+    return (
+      `--join: no peer answered (${silent.join(', ')}): this node waits, empty, for the leader of a running cluster that has added it (ctl member add ${id} ${input.selfAddress}) to replicate to it. ` +
+      `If this is the first start of a new cluster, start the members of cluster.nodes without --join (an empty data dir then bootstraps); if the cluster runs, check that ${input.configFile} names its members' addresses`
+    );
+  }
+  if (answered.some((a) => a.reply.lastIndex > 0)) return null;
   return (
     `--join: no peer runs a cluster or is creating one (${answered.map((a) => a.peer).join(', ')} answered with an empty log, as joiners do` +
     `${silent.length === 0 ? '' : `; ${silent.join(', ')} did not answer`}): this node waits for a leader to replicate to it, and none comes if every member ` +
     `was started with --join. To create a new cluster, start the members of cluster.nodes without --join (an empty data dir then bootstraps); ` +
     '--join is for a member added with ctl member add to a running cluster'
   );
+}
+
+/**
+ * What a node that started with --join and still knows no cluster configuration waits for that
+ * may never come, asked again while it waits (join-watch.ts): the first member of an all---join
+ * start hears the others only once they start, after its own start-up question.
+ */
+export function joinWaitWarning(input: StartupInput): string | null {
+  const answered: Answered[] = input.answers.filter((a): a is Answered => 'reply' in a);
+  const freshest = answered.reduce<Answered | null>((best, a) => (best === null || a.reply.appliedIndex > best.reply.appliedIndex ? a : best), null);
+  return joinWarning(input, answered, freshest);
 }
 
 export function decideStartup(input: StartupInput): StartupDecision {

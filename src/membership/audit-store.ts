@@ -237,6 +237,11 @@ export class AuditStore {
     await this.db.close();
   }
 
+  /** The time this trail stamps an event written now (ms since the epoch; stamp-clock.ts). */
+  now(): number {
+    return this.clock.stamp().at;
+  }
+
   private async write(event: AuditEvent, marks: Readonly<Record<string, string>>): Promise<void> {
     const now = this.clock.stamp();
     this.noteClockAhead(now.aheadMs);

@@ -2,6 +2,7 @@
  * One controller process: composes storage, the Raft host, the peer transport, the client
  * API, the membership layer, audit and metrics, and shuts them down in reverse order.
  */
+import { clusterIdentityStamp } from '../api/cluster-identity.js';
 import { ensurePrivateDataDir } from './data-dir-mode.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -32,7 +33,8 @@ import { memberKeyGate, memberKeyRecheck } from '../transport/member-key-gate.js
 import { GATE_FAILED } from '../transport/door-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { PayloadError } from '../transport/errors.js';
-import { initialNodes, osIdentitySource, type Duty } from '../identity/index.js';
+import { initialNodes, joinWaitWarning, osIdentitySource, type Duty } from '../identity/index.js';
+import { JoinWatch } from './join-watch.js';
 import { systemScheduler, type Timer } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
 import { AuditStore } from '../membership/audit-store.js';
@@ -48,6 +50,7 @@ import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './f
 import { restartProblem } from './restart-problems.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
+import { RELATIVE_DATA_DIR, relativeDataDirWarning } from './relative-data-dir.js';
 import { RaftHost } from './raft-host.js';
 import { helloDeadlineMs, prepareDataDir } from './startup.js';
 import { OtherClusterProbe } from './other-cluster-probe.js';
@@ -142,6 +145,8 @@ export class ControllerNode {
     // election timeout to hear its peers, and counts leaderless time from then at the earliest.
     const serving = { since: Number.POSITIVE_INFINITY };
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
+    const relativeDataDir = relativeDataDirWarning(config, process.cwd());
+    if (relativeDataDir !== null) logger.warn({ code: RELATIVE_DATA_DIR }, relativeDataDir);
     for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
     // TLS material a SIGHUP can replace (tls-in-force.ts): built before anything dials or listens.
     const tlsInForce = config.tls ? tlsAtStart(config.tls, self.id, (code) => metrics.onCallRefused(code)) : null;
@@ -150,7 +155,7 @@ export class ControllerNode {
     const dataDirNote = ensurePrivateDataDir(config.dataDir);
     if (dataDirNote !== null) logger.warn({ code: dataDirNote.code }, dataDirNote.message);
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
-    const { storage, persisted, identity } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
+    const { storage, persisted, identity, decision: startDecision } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
     const audit = await AuditStore.open(config.dataDir, {
       ...config.auditRetention,
       onClockAhead: (aheadMs) =>
@@ -573,7 +578,9 @@ export class ControllerNode {
       const ended = openStreams.refuseWhere(memberKeyNow) + agentsLayer.refuseWhere(memberKeyNow);
       if (ended > 0) logger.warn({ code: 'REVOKED_KEY_STREAMS_ENDED', streams: ended }, `ended ${ended} watch, audit or agent stream(s) of a removed member's key`);
     };
-    const interceptors = [guard, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
+    // Each answer names its cluster (cluster-identity.ts), refusals at the gates after it included.
+    const identityStamp = clusterIdentityStamp(() => ({ name: config.clusterName, id: nodeIdentity.clusterId() }));
+    const interceptors = [guard, identityStamp, oneMessageRequests, ...(agentGate === null ? [] : [agentGate.interceptor]), memberGate];
     // Streams per connection are capped (past it nghttp2 refuses a stream before grpc-js makes a
     // call of it): 20,000 header-only calls on one connection held the event loop past an
     // election timeout (attack round 10); and a call's header block to 8 KiB (header-list-cap.ts): header-only calls with 60 KB of
@@ -632,6 +639,7 @@ export class ControllerNode {
             return s === null ? null : toDroppedMsg(self.id, s);
           },
           followDropped: (listener) => auditDrops.follow((s) => listener(toDroppedMsg(self.id, s))),
+          now: () => audit.now(),
         },
         auditLimits: auditLimits({ follows: auditFollows, listings: auditListings, open: openStreams }),
         defaultTimeoutMs: 5000,
@@ -751,6 +759,45 @@ export class ControllerNode {
     const otherClusterTicker = systemScheduler.every(otherClusterProbeMs, () => {
       otherClusterProbe.round().catch((err: unknown) => logger.warn({ err }, 'asking the file\'s peers which cluster they answer for failed'));
     });
+    // A --join start that waits for a leader asks the file's peers again while it knows no
+    // configuration, and says what it waits for that may never come (join-watch.ts).
+    const joinWatch = new JoinWatch(
+      {
+        waiting: () => {
+          const conf = raftHost.status().conf;
+          return conf.voters.length === 0 && conf.learners.length === 0;
+        },
+        ask: () =>
+          askPeers({
+            self: self.id,
+            clusterName: config.clusterName,
+            ask: { incarnation: nodeIdentity.identity.incarnation, clusterId: null, lastIndex: 0, joining: true, nodes: initialNodes(config.nodes) },
+            targets: config.nodes.filter((n) => n.id !== self.id).map((n) => ({ id: n.id, address: n.address })),
+            credentials: creds.client,
+            deadlineMs: helloDeadlineMs(config),
+          }),
+        judge: (answers) =>
+          joinWaitWarning({
+            memberId: self.id,
+            join: true,
+            dataDir: config.dataDir,
+            clusterName: config.clusterName,
+            configFile: config.file,
+            clusterSize: config.nodes.length,
+            nodes: initialNodes(config.nodes),
+            selfAddress: self.address,
+            disk: { kind: 'empty' },
+            answers,
+          }),
+        warn: (message) => logger.warn({ code: 'JOIN_WAITS' }, message),
+      },
+      startDecision.action === 'join' ? startDecision.warning : null,
+    );
+    const joinTicker = startDecision.action === 'join' && opts.join
+      ? systemScheduler.every(otherClusterProbeMs, () => {
+          if (!joinWatch.finished) joinWatch.round().catch((err: unknown) => logger.warn({ err }, 'asking the file\'s peers what a --join start waits for failed'));
+        })
+      : null;
     const incompleteSweep = systemScheduler.every(INCOMPLETE_SWEEP_MS, () => incomplete.sweep());
     // This node's free disk, read in the background: a write it leads is judged on the last
     // reading, and a disk below the floor is logged on every member (a follower's fills unjudged
@@ -761,7 +808,7 @@ export class ControllerNode {
     const diskTicker = systemScheduler.every(DISK_READ_EVERY_MS, readDisk);
     const unreadSweep = systemScheduler.every(UNREAD_ANSWER_SWEEP_MS, () => unread.sweep());
     logger.info({ listen: self.listen, address: self.address, dataDir: config.dataDir, version: VERSION, incarnation: identity.incarnation, boot, clusterId: nodeIdentity.clusterId() }, 'controller started');
-    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, unreadSweep, otherClusterTicker, diskTicker], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
+    return new ControllerNode(config, logger, storage, audit, raftHost, transport, server, listener, membershipNode, forwarder, metrics, health, sessions, promoter, removal, [identityTicker, incompleteSweep, unreadSweep, otherClusterTicker, diskTicker, ...(joinTicker === null ? [] : [joinTicker])], agentsLayer, leadership, autopilot, tlsReload, openStreams, () => sm.members.list());
   }
 
   /**

@@ -5,6 +5,7 @@
  * else runs. A refusal closes the storage, removes the Raft database if this start created it,
  * and throws StartupRefusedError (exit 2).
  */
+import { RELATIVE_DATA_DIR, relativeBootstrapWarning } from './relative-data-dir.js';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type * as grpc from '@grpc/grpc-js';
@@ -92,6 +93,8 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
         persisted = { hardState: b.hardState, entries: [b.entry], snapshot: null };
         await storage.saveIdentity(identity, { ...persisted, snapshot: null });
         logger.info({ members: config.nodes.map((n) => n.id), incarnation: identity.incarnation, reason: decision.reason }, 'bootstrapped a new cluster');
+        const relative = relativeBootstrapWarning(config, process.cwd());
+        if (relative !== null) logger.warn({ code: RELATIVE_DATA_DIR }, relative);
         break;
       }
       case 'join':

@@ -43,6 +43,12 @@ export interface RecoverOutcome {
   /** The cluster id before and after; null when the cluster had none yet (its next leader draws one). */
   readonly clusterId: { readonly before: string | null; readonly after: string | null };
   readonly keys: number;
+  /**
+   * Nothing was written: the log's configuration is already the members to keep, all voters,
+   * so there is nobody to remove or promote (a recovery run before left it so). Another epoch
+   * would only make the members recovered with the earlier run refuse this one.
+   */
+  readonly unchanged: boolean;
 }
 
 /**
@@ -110,6 +116,9 @@ export async function recoverDataDir(
       throw new RecoverError('STORAGE_FAILED', `cannot apply the log of ${self}: ${message(err)}`, { cause: err });
     }
     const before = sm.members.clusterId ?? identity?.clusterId ?? null;
+    if (plan.removed.length === 0 && plan.promoted.length === 0) {
+      return { dataDir: config.dataDir, plan, clusterId: { before, after: before }, keys: sm.kv.size, unchanged: true };
+    }
     const after =
       before === null
         ? null
@@ -145,7 +154,7 @@ export async function recoverDataDir(
     } catch (err) {
       throw new RecoverError('STORAGE_FAILED', `cannot write ${dbDir}: ${message(err)}`, { cause: err });
     }
-    return { dataDir: config.dataDir, plan, clusterId, keys: sm.kv.size };
+    return { dataDir: config.dataDir, plan, clusterId, keys: sm.kv.size, unchanged: false };
   } finally {
     await storage.close();
   }

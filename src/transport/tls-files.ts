@@ -79,8 +79,11 @@ function certificates(pem: Buffer): X509Certificate[] {
 function current(cert: X509Certificate, now: number = Date.now()): X509Certificate {
   const to = Date.parse(cert.validTo);
   const from = Date.parse(cert.validFrom);
-  if (Number.isFinite(to) && to < now) throw new Unusable(`the certificate expired on ${new Date(to).toISOString()}`);
-  if (Number.isFinite(from) && from > now) throw new Unusable(`the certificate is not valid before ${new Date(from).toISOString()}`);
+  // The clock is named too: a host whose clock is wrong sees a valid certificate as expired or not
+  // yet valid, and renewing the certificate would not help (attack-operator round 16).
+  const clock = `; this host's clock reads ${new Date(now).toISOString()}: if that is wrong, set the clock rather than the certificate`;
+  if (Number.isFinite(to) && to < now) throw new Unusable(`the certificate expired on ${new Date(to).toISOString()}${clock}`);
+  if (Number.isFinite(from) && from > now) throw new Unusable(`the certificate is not valid before ${new Date(from).toISOString()}${clock}`);
   return cert;
 }
 

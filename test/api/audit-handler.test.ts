@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { MAX_FOLLOW_BACKLOG, MAX_FOLLOW_BACKLOG_BYTES, REPLAY_PAGE, auditLimits, serveAudit, type AuditSource } from '../../src/api/audit-handler.js';
+import { MAX_FOLLOW_BACKLOG, MAX_FOLLOW_BACKLOG_BYTES, REPLAY_PAGE, auditLimits, serveAudit, sinceOf, type AuditSource } from '../../src/api/audit-handler.js';
 import { auditFollowLimits } from '../../src/api/audit-follows.js';
 import { auditListingLimits } from '../../src/api/audit-listings.js';
 import type { AuditDroppedMsg, AuditEventMsg, AuditRequestMsg } from '../../src/api/wire-types.js';
@@ -325,4 +325,31 @@ void t.test('listings past a client\'s cap are refused RESOURCE_EXHAUSTED, namin
   t.equal(listings.open, 2, 'a cancelled listing gives its place back');
   for (const c of [mine[1]!, other]) c.emit('cancelled');
   t.equal(listings.open, 0);
+});
+
+// attack-operator round 16: `ctl audit --since 5m` from a laptop whose clock is 10 minutes ahead
+// asked for events after a time the controller had not reached, and listed none.
+void t.test('--since counts back from the trail clock when the client says how long ago, whatever its own clock', async (t) => {
+  const MIN = 60_000;
+  const stored = Array.from({ length: 10 }, (_, i) => event(i * MIN));
+  const filtered: AuditSource = {
+    ...source([]),
+    page: (since, after, limit) => {
+      const from = after === null ? 0 : Number(after) + 1;
+      const events = stored.slice(from).filter((e) => Date.parse(e.time) >= since).slice(0, limit);
+      const last = events.length === 0 ? null : String(stored.indexOf(events.at(-1)!));
+      return Promise.resolve({ events, last });
+    },
+    end: () => Promise.resolve(String(stored.length - 1)),
+    now: () => 10 * MIN,
+  };
+  const clientNow = 20 * MIN; // ten minutes ahead
+  const call = new SlowCall({ sinceMs: clientNow - 5 * MIN, follow: false, notes: false, sinceAgoMs: 5 * MIN }, 100);
+  serveAudit(call as unknown as grpc.ServerWritableStream<AuditRequestMsg, AuditEventMsg>, filtered);
+  await waitFor(() => call.ended, 'the listing to end', 2000);
+  t.same(call.written.map((e) => e.subject), ['c300000', 'c360000', 'c420000', 'c480000', 'c540000'], 'the last five minutes by the trail clock');
+
+  t.equal(sinceOf({ sinceMs: 123 }, () => 10 * MIN), 123, 'an older client: its sinceMs');
+  t.equal(sinceOf({ sinceMs: 123, sinceAgoMs: 0 }, () => 10 * MIN), 123, 'no --since: its sinceMs (0, all)');
+  t.equal(sinceOf({ sinceMs: 123, sinceAgoMs: 60 * MIN }, () => 10 * MIN), 1, 'further back than the epoch: from the start');
 });

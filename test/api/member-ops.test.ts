@@ -144,6 +144,7 @@ void t.test('a removal that would leave no quorum the leader hears is refused (e
   const five = setup(['c4', 'c5'], ['c1', 'c2', 'c3', 'c4', 'c5']);
   t.match(await five.ops.remove(ref('c2'), soon()).catch((e: unknown) => e), { code: 'FAILED_PRECONDITION' }, 'five with two down: removing a live one leaves 2 of 4 heard, 3 needed');
   t.match(await five.ops.remove(ref('c5'), soon()), { unchanged: false }, 'removing a down one leaves 3 of 4 heard');
+  t.notMatch((await five.ops.remove(ref('c5'), soon())).detail, /warning/, 'and says nothing more');
 
   const alone = setup([], ['c1']);
   t.match(await alone.ops.remove(ref('c1'), soon()).catch((e: unknown) => e), { code: 'FAILED_PRECONDITION', message: /c1 is the last voter; a cluster needs one/ }, 'at once, not after waiting for a hand-off');
@@ -162,4 +163,20 @@ void t.test('a step that meets another membership change in flight waits for it 
   const late = await ops.remove(ref('c4'), Date.now() + 300).catch((e: unknown) => e);
   t.match(late, { code: 'CONF_CHANGE_PENDING', message: /^a membership change at index 7 is not applied yet: another membership change is still being applied, and this one was not made; it is safe to run again$/ });
   port.proposeFailures.splice(0);
+});
+
+// attack-operator round 16: five voters, c5 dead, and the operator removes c1 by mistake: it
+// commits (3 of the 4 left answer), and the cluster then tolerates no further failure, silently.
+void t.test('removing a live voter while another is silent, leaving no failure tolerance: done, with a warning and the way back', async (t) => {
+  const five = setup(['c5'], ['c1', 'c2', 'c3', 'c4', 'c5']);
+  const wrong = await five.ops.remove(ref('c2'), soon());
+  t.match(wrong, { unchanged: false, voters: ['c1', 'c3', 'c4', 'c5'] });
+  t.match(
+    wrong.detail,
+    /; warning: c2 answered but c5 is silent for an election timeout, so the voters left \(c1, c3, c4, c5\) tolerate no further failure\. If c5 was the member to remove, remove it too \(ctl member remove c5\), then add c2 back as a new member/,
+  );
+  const right = setup(['c5'], ['c1', 'c2', 'c3', 'c4', 'c5']);
+  t.notMatch((await right.ops.remove(ref('c5'), soon())).detail, /warning/, 'removing the silent one: no warning');
+  const roomy = setup(['c5'], ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7']);
+  t.notMatch((await roomy.ops.remove(ref('c2'), soon())).detail, /warning/, 'seven voters, one silent: the six left still tolerate one failure');
 });

@@ -239,10 +239,11 @@ void t.test('audit --since asks for events from that long ago; -o json prints JS
   const lines = run.out.trimEnd().split('\n');
   t.equal(lines.length, 2);
   t.strictSame(JSON.parse(lines[0] ?? ''), event);
-  t.match(f.calls[0]?.request, { sinceMs: 1_000_000 - 600_000, follow: false });
+  t.match(f.calls[0]?.request, { sinceMs: 1_000_000 - 600_000, follow: false, sinceAgoMs: 600_000 }, 'and how long ago, for the server to count back by its own clock');
   const text = await ctl(['--endpoints', f.address, 'audit']);
   t.equal(text.out.split('\n')[0], 't c1 leader.changed c1 c2 -> c1 (election)');
   t.equal(f.calls[1]?.request['sinceMs'], 0);
+  t.equal(f.calls[1]?.request['sinceAgoMs'], 0, 'no --since: everything retained');
 });
 
 void t.test("round 6's F5: audit asks for notes, and a controller's note that its trail lacks events is a warning on stderr", async (t) => {

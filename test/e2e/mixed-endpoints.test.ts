@@ -9,9 +9,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import * as grpc from '@grpc/grpc-js';
+import { identityOf, type ClusterIdentity } from '../../src/api/cluster-identity.js';
+import { controllerMethod } from '../../src/api/controller-proto.js';
 import { CertMaker } from '../helpers/certs.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+/** The identity the headers of a Status answer from `endpoint` carry (cluster-identity.ts). */
+async function stampedIdentity(endpoint: string): Promise<ClusterIdentity | null> {
+  const client = new grpc.Client(endpoint, grpc.credentials.createInsecure());
+  const def = controllerMethod('Status');
+  try {
+    return await new Promise((resolve, reject) => {
+      let identity: ClusterIdentity | null = null;
+      const call = client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, {}, new grpc.Metadata(), { deadline: Date.now() + 10000 }, (err) => (err ? reject(err) : resolve(identity)));
+      call.on('metadata', (md) => (identity = identityOf(md)));
+    });
+  } finally {
+    client.close();
+  }
+}
 
 interface Row {
   readonly endpoint: string;
@@ -37,6 +55,8 @@ void t.test('endpoints of two clusters: each named with its cluster, exit 1', as
   const [idA, idB] = await Promise.all([idOf(a), idOf(b)]);
   t.not(idA, idB);
 
+  t.same(await stampedIdentity(a.endpoints()), { name: 'e2e', id: idA }, "each answer's headers name its cluster");
+
   const same = await a.ctl(['endpoint', 'status', '-o', 'json'], a.endpoints());
   t.equal(same.code, 0, same.stderr);
   t.match(JSON.parse(same.stdout), [{ cluster: 'e2e', clusterId: idA }], 'each row says the cluster it answers for');
@@ -55,6 +75,39 @@ void t.test('endpoints of two clusters: each named with its cluster, exit 1', as
   const cluster = await a.ctl(['endpoint', 'status', '--cluster', '-o', 'json'], mixed);
   t.equal(cluster.code, 1, '--cluster: exit 1 too');
   t.match(cluster.stderr, /the endpoints belong to different clusters/, "the other cluster's endpoint asked besides the members");
+
+  // A write, or a read of the state, over both: refused before it is sent, naming both
+  // clusters (exit 2); before, the put went to whichever answered first and exited 0.
+  for (const [args, what] of [
+    [['kv', 'put', 'mixed', 'v'], 'the put of "mixed"'],
+    [['kv', 'get', 'mixed'], 'the read of "mixed"'],
+    [['member', 'remove', 'c1'], 'the removal of member c1'],
+    [['watch', 'mixed'], 'the watch of "mixed"'],
+  ] as const) {
+    for (const endpoints of [mixed, `${b.endpoints()},${a.endpoints()}`]) {
+      const refused = await a.ctl([...args], endpoints);
+      t.equal(refused.code, 2, `${args.join(' ')} over ${endpoints}: exit 2 (${refused.stderr.trim()})`);
+      t.match(refused.stderr, `the endpoints belong to different clusters: `);
+      t.match(refused.stderr, `${a.endpoints()} answer for cluster e2e (${idA})`);
+      t.match(refused.stderr, `${b.endpoints()} answer for cluster e2e (${idB})`);
+      t.match(refused.stderr, `refusing to send ${what}`);
+    }
+  }
+  for (const c of [a, b]) {
+    const get = await c.ctl(['kv', 'get', 'mixed'], c.endpoints());
+    t.equal(get.code, 4, 'nothing was written in either cluster');
+  }
+  t.equal((await a.ctl(['member', 'list'], a.endpoints())).code, 0, 'c1 is still a member');
+  const one = await a.ctl(['kv', 'put', 'mixed', 'v'], `${a.endpoints()},127.0.0.1:1`);
+  t.equal(one.code, 0, `one cluster and an endpoint that does not answer: the put goes through (${one.stderr.trim()})`);
+
+  // member add at an address where the other cluster answers (a port from its range): refused
+  // before the add, naming both clusters; before, the learner was added and never caught up.
+  const foreign = await a.ctl(['member', 'add', 'c9', b.endpoints()], a.endpoints());
+  t.equal(foreign.code, 2, `member add at the other cluster's address: exit 2 (${foreign.stderr.trim()})`);
+  t.match(foreign.stderr, `member add: ${b.endpoints()} answers for cluster e2e (id ${idB}), not this cluster e2e (id ${idA})`);
+  const list = await a.ctl(['member', 'list', '-o', 'json'], a.endpoints());
+  t.notMatch(list.stdout, /c9/, 'nothing was added');
 
   const healthOne = await a.ctl(['health'], a.endpoints());
   t.equal(healthOne.code, 0, `one cluster is healthy (${healthOne.stderr.trim()})`);

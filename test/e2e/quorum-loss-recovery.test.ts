@@ -3,7 +3,8 @@
  * `controller recover` refuses while the other two still run as a quorum, two of three die for
  * good, `controller recover` refuses a running node, an unknown member and an
  * empty data dir, then makes the stopped survivor the seed again; it keeps and commits every
- * entry of its log and starts a new epoch of the cluster's identity; two fresh members are
+ * entry of its log and starts a new epoch of the cluster's identity (a second run changes
+ * nothing); two fresh members are
  * added, every acknowledged write is still there, and a left-out member that comes back with
  * its old data dir is refused.
  */
@@ -78,6 +79,13 @@ void t.test('recover a survivor after losing two of three members for good', asy
   t.match(done.stdout, /asked the other voters whether they still run: c2 at 127\.0\.0\.1:\d+: no answer; c3 at 127\.0\.0\.1:\d+: no answer\n/);
   t.match(done.stdout, /done: every entry up to \d+ \(term \d+\) is committed and applied into the data dir's snapshot \(40 keys\)/);
   t.comment(done.stdout);
+  const epoch = /becomes ([0-9a-f]{16})/.exec(done.stdout)?.[1];
+  // Run again (the operator was not sure it worked): nothing changes. Before, it started another
+  // epoch, and a second survivor recovered once with the first run refused this one.
+  const again = await recover(cluster.configFile, survivor);
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /^nothing changed: the configuration in c1's log is already voters c1 with no learner, so there is no member to remove or promote/);
+  t.notMatch(again.stdout, /about to:/, 'nothing written');
 
   cluster.start(survivor);
   await cluster.waitForLeader([survivor]);
@@ -86,6 +94,7 @@ void t.test('recover a survivor after losing two of three members for good', asy
   t.ok((alone?.commitIndex ?? 0) >= last + 3, 'every entry of its log and the recovery entries are committed');
   t.match(alone?.clusterId, /^[0-9a-f]{16}$/);
   t.not(alone?.clusterId, oldClusterId, 'a new epoch of the cluster identity');
+  t.equal(alone?.clusterId, epoch, 'the one the first run printed: the second started none');
   const list = JSON.parse((await cluster.ctl(['list', 'controllers', '-o', 'json'], cluster.endpoints([survivor]))).stdout) as Array<{ id: string }>;
   t.strictSame(list.map((r) => r.id), [survivor], 'the lost members are gone from list controllers');
 

@@ -51,7 +51,9 @@ void t.test("the refuser's cluster id in a CLUSTER_ID refusal, and the words for
     ]),
     `c2 (cluster ${CLUSTER_B}), c3 (cluster unknown) answer for another cluster than c1's (${CLUSTER_A}): two clusters run under one cluster file ` +
       '(a restore run on more than one member?): keep one, and on each member of the other stop the controller, move its data dir aside, ' +
-      'add it to the kept cluster (ctl member add) and start it with --join (docs/operate.md, Backup and restore)',
+      'add it to the kept cluster (ctl member add) and start it with --join (docs/operate.md, Backup and restore); ' +
+      'if neither has a leader (each holds part of a quorum: controller recover run on only some of the members it kept), ' +
+      'member add cannot commit: run controller recover on one of them alone and add the others back (docs/operate.md, Quorum-loss recovery)',
   );
   t.match(describeOtherClusters('c1', null, [{ peer: 'c2', clusterId: CLUSTER_B }]), /^c2 \(cluster 00000000000000bb\) answers for another cluster than c1's: /);
 });

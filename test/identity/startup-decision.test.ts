@@ -1,6 +1,6 @@
 /** The start-up decision, rule by rule: what a data dir, the flags and the peers' answers lead to. */
 import t from 'tap';
-import { decideStartup, identityFor, type DiskState, type PeerAnswer, type StartupInput } from '../../src/identity/startup-decision.js';
+import { decideStartup, identityFor, joinWaitWarning, type DiskState, type PeerAnswer, type StartupInput } from '../../src/identity/startup-decision.js';
 import { creationDigest, initialNodes } from '../../src/identity/initial-nodes.js';
 import { CLUSTER_A, CLUSTER_B, INC, identity, nodes, reply } from './fixtures.js';
 
@@ -191,5 +191,17 @@ void t.test('a --join start the cluster does not list, or that no peer can ever 
   });
   const creating = reply({ clusterId: null, lastIndex: 1, appliedIndex: 1, you: { member: true } });
   t.match(decideStartup(input({ join: true, answers: [{ peer: 'c2', reply: joiner }, { peer: 'c3', reply: creating }] })), { action: 'join', warning: null }, 'an initial member that bootstrapped will replicate to it once elected');
-  t.match(decideStartup(input({ join: true, answers: [down('c2'), down('c3')] })), { action: 'join', warning: null }, 'no answer: nothing to judge');
+  t.match(
+    decideStartup(input({ join: true, answers: [down('c2'), down('c3')] })),
+    { action: 'join', warning: /^--join: no peer answered \(c2, c3\): this node waits, empty, for the leader of a running cluster that has added it \(ctl member add c1 10\.0\.0\.1:7101\).*start the members of cluster\.nodes without --join/ },
+    'no answer: the first member of an all---join start is warned too (round 15 said nothing to it)',
+  );
+  t.match(decideStartup(input({ join: true, clusterSize: 1, nodes: nodes('c1'), answers: [] })), { action: 'join', warning: null }, 'no peer to ask: nothing to judge');
+});
+
+void t.test('asked again while it waits: the first member of an all---join start learns that the others are joiners too', async (t) => {
+  const joiner = reply({ clusterId: null, lastIndex: 0, appliedIndex: 0, you: { member: false, role: null } });
+  t.match(joinWaitWarning(input({ join: true, answers: [{ peer: 'c2', reply: joiner }, { peer: 'c3', reply: { ...joiner, memberId: 'c3' } }] })), /^--join: no peer runs a cluster or is creating one \(c2, c3 answered with an empty log/);
+  const added = reply({ memberId: 'c2', appliedIndex: 41, you: { member: true, role: 'learner' } });
+  t.equal(joinWaitWarning(input({ join: true, answers: [{ peer: 'c2', reply: added }, down('c3')] })), null, 'added to a running cluster: it will be reached');
 });

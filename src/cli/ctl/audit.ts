@@ -12,7 +12,7 @@ import { Option, type Command } from 'commander';
 import type { AuditDroppedJson } from '../../api/answers.js';
 import { AUDIT_FORMATS, auditDroppedWarning, renderAuditEvent, type AuditFormat } from '../output.js';
 import { ApiError } from '../../api/errors.js';
-import { durationArg, type Session } from './context.js';
+import { durationArg, untilStopped, type Session } from './context.js';
 
 interface AuditFlags {
   readonly since?: number;
@@ -30,7 +30,7 @@ export function registerAudit(program: Command, session: Session): void {
     .action(async (opts: AuditFlags) => {
       const sinceMs = opts.since === undefined ? 0 : Math.max(1, session.io.now() - opts.since);
       const abort = new AbortController();
-      const stop = opts.follow ? session.io.onInterrupt(() => abort.abort()) : () => undefined;
+      const stop = opts.follow ? untilStopped(session.io, () => abort.abort()) : () => undefined;
       let dropped: AuditDroppedJson | null = null;
       const onDropped = (d: AuditDroppedJson): void => {
         if (opts.follow) session.io.err(auditDroppedWarning(d));
@@ -38,7 +38,7 @@ export function registerAudit(program: Command, session: Session): void {
       };
       let last: string | null = null;
       try {
-        await session.client().audit({ sinceMs, follow: opts.follow, signal: abort.signal, onDropped }, (e) => {
+        await session.client().audit({ sinceMs, ...(opts.since === undefined ? {} : { sinceAgoMs: opts.since }), follow: opts.follow, signal: abort.signal, onDropped }, (e) => {
           last = e.time;
           session.io.out(renderAuditEvent(e, opts.output));
         });

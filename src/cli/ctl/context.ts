@@ -9,8 +9,9 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
-import { ControllerClient } from '../../api/client.js';
+import { ControllerClient, STREAM_KEEPALIVE } from '../../api/client.js';
 import { MeshClient } from '../../api/mesh-client.js';
+import { OneClusterCheck } from '../../api/one-cluster.js';
 import { OperatorClient } from '../../api/operator-client.js';
 import { ApiError, TlsFilesError, UsageError } from '../../api/errors.js';
 import { UnreachableError } from '../../api/failover.js';
@@ -32,9 +33,31 @@ export interface CtlIo {
   readonly read?: (file: string) => Promise<Uint8Array>;
   /** Writes one line to stderr. */
   err(line: string): void;
+  /** stdin is a terminal (nothing piped in): reading it waits for the operator to type; default false. */
+  readonly stdinIsTerminal?: boolean;
   now(): number;
   /** Calls handler on SIGINT until the returned function is called. */
   onInterrupt(handler: () => void): () => void;
+  /**
+   * Calls handler once when nothing can read the output any more (the reader of a pipe on stdout
+   * exited: `| head`), until the returned function is called; absent: never. For commands that
+   * run until stopped, which otherwise learn it only at their next write.
+   */
+  onOutputClosed?(handler: () => void): () => void;
+}
+
+/**
+ * For a command that runs until stopped (a follow, a watch): calls `stop` on Ctrl-C, and when
+ * the output's reader has gone (`| head`), so it exits at once (0) rather than at its next
+ * write. Returns the function that stops listening.
+ */
+export function untilStopped(io: CtlIo, stop: () => void): () => void {
+  const interrupt = io.onInterrupt(stop);
+  const closed = io.onOutputClosed?.(stop) ?? (() => undefined);
+  return () => {
+    interrupt();
+    closed();
+  };
 }
 
 export interface GlobalOptions {
@@ -234,6 +257,8 @@ export class Session {
   private cached: ControllerClient | null = null;
   private cachedMesh: MeshClient | null = null;
   private cachedEndpoints: string[] | null = null;
+  private endpointSource = '--endpoints';
+  private cachedCheck: OneClusterCheck | null = null;
 
   constructor(
     readonly io: CtlIo,
@@ -249,6 +274,7 @@ export class Session {
     if (this.cachedEndpoints !== null) return this.cachedEndpoints;
     const flag = this.options().endpoints;
     const env = nonEmpty(this.io.env['CTL_ENDPOINTS']);
+    this.endpointSource = flag !== undefined ? '--endpoints' : env !== undefined ? '$CTL_ENDPOINTS' : DEFAULT_CONFIG;
     this.cachedEndpoints =
       flag !== undefined
         ? parseEndpointList(flag, '--endpoints')
@@ -264,14 +290,36 @@ export class Session {
 
   client(): ControllerClient {
     if (this.cached !== null) return this.cached;
-    this.cached = new ControllerClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials() });
+    this.cached = new ControllerClient({
+      endpoints: this.endpoints(),
+      timeoutMs: this.options().timeout,
+      credentials: this.credentials(),
+      oneCluster: this.oneCluster(),
+      keepalive: STREAM_KEEPALIVE,
+    });
     return this.cached;
   }
 
   /** The client of the Mesh service: resources and agents. */
   mesh(): MeshClient {
-    this.cachedMesh ??= new MeshClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials() });
+    this.cachedMesh ??= new MeshClient({ endpoints: this.endpoints(), timeoutMs: this.options().timeout, credentials: this.credentials(), oneCluster: this.oneCluster() });
     return this.cachedMesh;
+  }
+
+  /**
+   * The check, shared by both clients, that the endpoints are one cluster's before a write or a
+   * read of the state (one-cluster.ts). Endpoints not heard from within half the timeout (ctl's
+   * head start before it opens the others, failover.ts) are left out.
+   */
+  private oneCluster(): OneClusterCheck {
+    const endpoints = this.endpoints();
+    this.cachedCheck ??= new OneClusterCheck({
+      endpoints,
+      probe: (endpoint) => this.client().identityOn(endpoint),
+      boundMs: Math.min(2500, this.options().timeout / 2),
+      source: this.endpointSource,
+    });
+    return this.cachedCheck;
   }
 
   private credentials(): grpc.ChannelCredentials {

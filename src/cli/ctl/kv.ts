@@ -26,6 +26,8 @@ export function registerKv(program: Command, session: Session): void {
         bytes = value ?? '';
       } else {
         const file = opts.file;
+        // Nothing piped in: ctl would wait in silence for the operator to type the value.
+        if (file === '-' && session.io.stdinIsTerminal === true) session.io.err('reading the value from the terminal until end of input (Ctrl-D); pipe it in or give --file FILE');
         bytes = await (session.io.read ?? readValueInput)(file).catch((err: unknown) => {
           if (err instanceof UsageError) throw err; // over the limit: it says so itself
           throw new UsageError(`cannot read the value from ${file === '-' ? 'stdin' : file}: ${err instanceof Error ? err.message : String(err)}`);

@@ -10,6 +10,7 @@ import { formatDuration } from '../cell-format.js';
 import { renderMembers } from '../output.js';
 import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import { positiveDurationArg, type Session } from './context.js';
+import { foreignClusterAt } from './member-address.js';
 import { registerMemberList } from './member-list.js';
 import { waitForVoter } from './member-wait.js';
 
@@ -51,6 +52,8 @@ export function registerMember(program: Command, session: Session): void {
       const parsed = parseHostPort(address);
       if (!parsed.ok) throw new UsageError(`member add ADDRESS: ${parsed.reason}`);
       if (opts.wait && opts.learner) throw new UsageError('--wait waits for the promotion of a plain `member add`; a --learner stays a learner');
+      const foreign = await foreignClusterAt(session, address);
+      if (foreign !== null) throw new UsageError(`member add: ${foreign}`);
       const members = await session.client().memberAdd(id, address, opts.learner);
       const waits = opts.wait && !members.voters.includes(id);
       // JSON is one object: with --wait, printed once the wait is over, with the configuration then.

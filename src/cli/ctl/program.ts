@@ -3,6 +3,8 @@
  * (`ctl: <message>`) and an exit code from the contract, so commander is told to throw instead
  * of printing and exiting on its own.
  */
+import { watchOutputClosed } from '../output-closed.js';
+import { stdoutWriter } from '../stdout-writer.js';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, EXIT_OK, EXIT_USAGE } from '../../api/errors.js';
 import { VERSION } from '../../node/version.js';
@@ -28,13 +30,15 @@ import { aliasWriteOut } from './write-out.js';
 export function processIo(): CtlIo {
   return {
     env: process.env,
-    out: (text) => void process.stdout.write(text),
+    out: stdoutWriter(),
     err: (line) => void process.stderr.write(`${line}\n`),
+    stdinIsTerminal: process.stdin.isTTY === true,
     now: () => Date.now(),
     onInterrupt: (handler) => {
       process.on('SIGINT', handler);
       return () => void process.off('SIGINT', handler);
     },
+    onOutputClosed: (handler) => watchOutputClosed(handler),
   };
 }
 

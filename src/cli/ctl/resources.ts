@@ -57,6 +57,8 @@ export function registerResources(program: Command, session: Session): void {
     .requiredOption('-f, --file <file>', "a YAML list of { kind: service|route, name, spec, labels }; '-' for stdin", pathArg)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: { readonly file: string; readonly output: 'text' | 'json' }) => {
+      // Nothing piped in: ctl would wait in silence for the operator to type the file.
+      if (opts.file === '-' && session.io.stdinIsTerminal === true) session.io.err('reading the resources from the terminal until end of input (Ctrl-D); pipe them in or give -f FILE');
       const resources = readResourcesFile(opts.file);
       const answer = await session.mesh().apply(resources);
       session.io.out(opts.output === 'json' ? `${JSON.stringify(answer)}\n` : `${answer.revision}\n`);

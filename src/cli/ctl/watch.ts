@@ -8,7 +8,7 @@
 import { Option, type Command } from 'commander';
 import type { WatchEventEntry } from '../../api/operator-answers.js';
 import { keyValueJson } from '../kv-json.js';
-import { keyArg, revisionArg, type Session } from './context.js';
+import { keyArg, untilStopped, revisionArg, type Session } from './context.js';
 
 const FORMATS = ['text', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -36,7 +36,7 @@ export function registerWatch(program: Command, session: Session): void {
     .addOption(new Option('-o, --output <format>', 'output format').choices(FORMATS).default('text'))
     .action(async (key: string, opts: { readonly prefix: boolean; readonly rev?: number; readonly output: Format }) => {
       const abort = new AbortController();
-      const stop = session.io.onInterrupt(() => abort.abort());
+      const stop = untilStopped(session.io, () => abort.abort());
       try {
         await session
           .operator()
