@@ -3,9 +3,11 @@
  * exited, not at the next event after it (attack-operator round 15: an idle follow ran on for
  * as long as nothing happened). src/cli/output-closed.ts.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import readline from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { nodeCommand } from '../helpers/node-command.js';
 import { startFake } from './fake-controller.js';
@@ -56,4 +58,58 @@ void t.test('without a pipe that closes (a listing), nothing changes', async (t)
   const run = await throughHead(['--endpoints', fake.address, 'audit', '-o', 'json']);
   t.equal(run.ctlCode, '0');
   t.match(JSON.parse(run.line), { subject: 'c3' });
+});
+
+void t.test('a pipe whose reader stays: ctl follows on, event after event, until stopped', async (t) => {
+  // The watch must not mistake a live pipe for a closed one. ctl writes into a real pipe (bash's
+  // process substitution, to `cat`), the second event is sent IDLE_MS after the first came
+  // through `cat`, and ctl must still be there for it.
+  const IDLE_MS = 1_500;
+  let follow: grpc.ServerWritableStream<unknown, unknown> | null = null;
+  const fake = await startFake({
+    audit: (_req, call) => {
+      follow = call;
+      call.write(EVENT);
+    },
+  });
+  t.teardown(() => fake.stop());
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['CTL_ENDPOINTS'];
+  const cmd = nodeCommand(CTL, ['--endpoints', fake.address, 'audit', '--follow', '-o', 'json'], [], env);
+  const script = `${[cmd.command, ...cmd.args].map(quote).join(' ')} > >(cat) & echo "pid=$!"; wait $!; echo "ctl=$?"`;
+  const shell = spawn('bash', ['-c', script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  const arrived = new Map<number, () => void>();
+  readline.createInterface({ input: shell.stdout }).on('line', (line) => {
+    lines.push(line);
+    arrived.get(lines.length)?.();
+  });
+  const until = (count: number, what: string): Promise<void> =>
+    lines.length >= count
+      ? Promise.resolve()
+      : new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`waited 15s for ${what}; lines: ${JSON.stringify(lines)}`)), 15_000);
+          arrived.set(count, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+  await until(2, 'the pid and the first event');
+  const pid = Number(lines.find((l) => l.startsWith('pid='))?.slice(4));
+  t.ok(pid > 0, `ctl runs as pid ${pid}`);
+  t.teardown(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+  // An idle spell, as a follow mostly is: the scenario itself, not a wait for something.
+  setTimeout(() => (follow as grpc.ServerWritableStream<unknown, unknown> | null)?.write({ ...EVENT, subject: 'c2' }), IDLE_MS);
+  await until(3, 'the second event');
+  t.notOk(lines.some((l) => l.startsWith('ctl=')), 'ctl did not exit while the pipe had its reader');
+  t.match(JSON.parse(lines[2] ?? '{}'), { subject: 'c2' });
+  process.kill(pid, 'SIGTERM');
+  await until(4, 'ctl to end on SIGTERM');
+  t.match(lines[3], /^ctl=/);
 });
