@@ -8,7 +8,9 @@ import http2 from 'node:http2';
 import { H2Connection, INSECURE, type StreamCallError } from '../../src/transport/h2-stream/index.js';
 import { frameMessage } from '../../src/transport/h2-stream/message-framing.js';
 import { status } from '../../src/transport/h2-stream/status-codes.js';
-import { CONNECT_DEADLINE_MS } from '../../src/transport/stuck-connect.js';
+import { CONNECT_DEADLINE_MS, HANDSHAKE_DEADLINE_MS, describeExpired } from '../../src/transport/connect-deadline.js';
+import { droppingPort } from '../helpers/dropping-port.js';
+import { freePorts } from '../helpers/free-ports.js';
 import { hungEndpoint } from '../helpers/hung-endpoint.js';
 import { rawH2Server } from '../helpers/h2-calls.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -58,22 +60,55 @@ void t.test('70 MB waiting on one stream the server does not read: the connectio
   stuck.cancel();
 });
 
-void t.test('a server that accepts the connection and never speaks HTTP/2 is given up at the connect deadline', async (t) => {
-  // TCP is up at once (a paused process's backlog, a proxy whose backend is gone): grpc-js's
-  // channel stayed CONNECTING until the server's SETTINGS, and was given up at the deadline.
-  const address = await hungEndpoint(t);
-  const connection = new H2Connection(address, INSECURE, 1024);
-  t.teardown(() => connection.close());
+/** How a call ends ('answered', or its end without an answer), or 'no outcome' after `withinMs`. */
+function outcomeOf(connection: H2Connection, withinMs: number): Promise<string> {
   const call = connection.open('/test.Chat/Talk', bytes);
-  const outcome = await new Promise<string>((resolve) => {
+  return new Promise<string>((resolve) => {
     call.on('data', () => resolve('answered'));
     call.on('end', () => resolve('ended OK'));
     call.on('error', (e: StreamCallError) => resolve(`error ${e.code}: ${e.details}`));
     call.write(Buffer.from('ping'));
-    // Twice the deadline: the call must have ended by then.
-    setTimeout(() => resolve('no outcome'), 2 * CONNECT_DEADLINE_MS).unref();
+    setTimeout(() => resolve('no outcome'), withinMs).unref();
   });
-  t.equal(outcome, `error ${status.UNAVAILABLE}: no connection to ${address} within ${CONNECT_DEADLINE_MS}ms`);
+}
+
+void t.test('a server that accepts the connection and never speaks HTTP/2 is given up at the handshake deadline', async (t) => {
+  // TCP is up at once (a paused process's backlog, a proxy whose backend is gone): grpc-js's
+  // channel stayed CONNECTING until the server's SETTINGS, and was given up at the deadline. Its
+  // SYN was answered, so the handshake is given its time, as a slow TLS handshake would be.
+  const address = await hungEndpoint(t);
+  const connection = new H2Connection(address, INSECURE, 1024);
+  t.teardown(() => connection.close());
+  const start = performance.now();
+  const outcome = await outcomeOf(connection, HANDSHAKE_DEADLINE_MS + 4_000);
+  const after = performance.now() - start;
+  t.equal(outcome, `error ${status.UNAVAILABLE}: ${describeExpired(address, { afterMs: HANDSHAKE_DEADLINE_MS, tcpConnected: true })}`);
+  t.ok(after >= HANDSHAKE_DEADLINE_MS - 100, `given up after ${Math.round(after)}ms`);
+});
+
+void t.test("an agent's connection whose SYNs go unanswered dials anew every 2 s, however many attempts it gave up", async (t) => {
+  // Before, every fourth attempt in a row waited 8 s whatever it waited for, and the kernel
+  // resends an unanswered SYN only at 1, 3 and 7 s: a controller healed 3-7 s into that attempt
+  // was reached only at the resend at 7 s. Between network namespaces (chaos/netns,
+  // agent-isolate) an isolated agent came back online seconds after the heal.
+  const [port] = await freePorts(1);
+  const fault = await droppingPort(port!);
+  t.teardown(() => fault.heal());
+  const address = `127.0.0.1:${port}`;
+  const connection = new H2Connection(address, INSECURE, 1024);
+  t.teardown(() => connection.close());
+  const start = performance.now();
+  // A call after each failure, at once: each dials, as the agent's next attempt on this controller does.
+  const ended: number[] = [];
+  const outcomes = new Set<string>();
+  while (ended.length < 6 && performance.now() - start < 13_000) {
+    outcomes.add(await outcomeOf(connection, 13_000));
+    ended.push(performance.now() - start);
+  }
+  const gaps = ended.map((at, i) => Math.round(at - (i === 0 ? 0 : ended[i - 1]!)));
+  t.equal(ended.length, 6, `six attempts given up within 13 s (gaps ${gaps.join(', ')} ms)`);
+  t.ok(Math.max(...gaps) < CONNECT_DEADLINE_MS + 1500, `an attempt given up every ${CONNECT_DEADLINE_MS}ms (gaps ${gaps.join(', ')} ms)`);
+  t.same([...outcomes], [`error ${status.UNAVAILABLE}: ${describeExpired(address, { afterMs: CONNECT_DEADLINE_MS, tcpConnected: false })}`], 'each for its unanswered SYN');
 });
 
 void t.test('a connection without a call is closed once idle, and the next call dials again', async (t) => {

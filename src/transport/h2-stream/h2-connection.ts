@@ -6,13 +6,16 @@
  *
  * The connection is opened at the first call and again at the next call after it was lost or
  * the server sent GOAWAY. An attempt that has not connected within its deadline is given up, as
- * grpc-js channels are (stuck-connect.ts): its calls end UNAVAILABLE and the next call dials anew.
+ * grpc-js channels are (connect-deadline.ts): 2 s while its SYN has no answer, 8 s in all once
+ * its TCP connection is up (a slow handshake). Its calls end UNAVAILABLE and the next call dials
+ * anew, with a new SYN: an agent cut off from its controllers reaches one at once when the
+ * network heals, not at the kernel's next resend of an old attempt.
  * A connection without a call for IDLE_CONNECTION_MS is closed, as a grpc-js channel went idle.
  */
 import http2 from 'node:http2';
 import { BidiCall, type MessageCodec } from './bidi-call.js';
 import type { StreamSecurity } from './stream-security.js';
-import { connectDeadlineMs } from '../stuck-connect.js';
+import { ConnectAttemptDeadline, describeExpired, TCP_AWARE_DEADLINES } from '../connect-deadline.js';
 import { noteSpokeHttp2 } from './spoke-http2.js';
 
 /**
@@ -40,8 +43,6 @@ interface Dialled {
 
 export class H2Connection {
   private dialled: Dialled | null = null;
-  /** Attempts given up in a row without connecting (for the deadline's schedule). */
-  private abandonedInARow = 0;
 
   /** `address`: host:port (an IPv6 host in brackets). `idleMs`: how long a connection without calls is kept. */
   constructor(
@@ -94,28 +95,28 @@ export class H2Connection {
     const forget = (): void => {
       if (this.dialled === dialled) this.dialled = null;
     };
-    const deadline = connectDeadlineMs(this.abandonedInARow);
-    const stuck = setTimeout(() => {
+    const attempt = new ConnectAttemptDeadline(TCP_AWARE_DEADLINES, (expired) => {
       if (session.destroyed) return;
-      this.abandonedInARow += 1;
       forget();
-      session.destroy(new Error(`no connection to ${this.address} within ${deadline}ms`));
-    }, deadline);
-    stuck.unref();
+      session.destroy(new Error(describeExpired(this.address, expired)));
+    });
+    attempt.begin();
+    // The socket says when the server answered the SYN (before TLS and HTTP/2); the session's
+    // proxy of it forwards listeners to the real one.
+    session.socket.once('connect', () => attempt.tcpConnected());
     // Connected when the server's SETTINGS arrive, as grpc-js's transport is READY: a socket
     // (or TLS session) that is up but says nothing is no HTTP/2 server yet, and stays
     // given up at the deadline instead of holding every later call of this connection.
     session.once('remoteSettings', () => {
       noteSpokeHttp2(session);
-      clearTimeout(stuck);
-      this.abandonedInARow = 0;
+      attempt.end();
     });
     // A call in flight sees the error on its stream; the connection itself is then gone.
     session.on('error', forget);
     // GOAWAY: the calls open go on; new ones need a new connection.
     session.once('goaway', forget);
     session.once('close', () => {
-      clearTimeout(stuck);
+      attempt.end();
       if (dialled.idle !== null) clearTimeout(dialled.idle);
       forget();
     });
