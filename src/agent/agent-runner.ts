@@ -172,7 +172,8 @@ export class AgentRunner {
     this.timeoutMs = this.opts.connectTimeoutMs ?? 2_000;
     const address = this.opts.controllers[index]!;
     const attempt = ++this.attempt;
-    const stream: SyncStream = this.connection(address).open(SYNC_METHOD.path, { encode: SYNC_METHOD.requestSerialize, decode: SYNC_METHOD.responseDeserialize });
+    const connection = this.connection(address);
+    const stream: SyncStream = connection.open(SYNC_METHOD.path, { encode: SYNC_METHOD.requestSerialize, decode: SYNC_METHOD.responseDeserialize });
     this.stream = stream;
     this.welcomed = null;
     let finished = false;
@@ -210,7 +211,12 @@ export class AgentRunner {
       this.retry = setTimeout(() => this.connect(next.index), next.delayMs);
     };
     // One callback per attempt, not one per message (thousands of agents share a process in the swarm).
-    const silent = (): void => finish('ended', `no message from ${address} within ${this.timeoutMs}ms`);
+    // Nothing heard: the connection may be dead, and the next attempt on this controller would
+    // ride it (h2-connection.ts, probe).
+    const silent = (): void => {
+      connection.probe();
+      finish('ended', `no message from ${address} within ${this.timeoutMs}ms`);
+    };
     const resync = (): void => finish('resync', 'the push does not apply to what this agent holds');
     const retryWrite = (version: number): void => finish('resync', `asking again for version ${version}, which this agent could not write to --out`);
     // A big push comes in parts (push-parts.ts): each is news for the watchdog; pings go between them.
@@ -267,7 +273,10 @@ export class AgentRunner {
     });
     stream.on('error', (err: StreamCallError) => finish(outcomeOf(err.code), err.details || err.message));
     stream.on('end', () => finish('ended', 'the controller ended the stream'));
-    this.arm(() => finish('failed', `no welcome from ${address} within ${this.timeoutMs}ms`));
+    this.arm(() => {
+      connection.probe();
+      finish('failed', `no welcome from ${address} within ${this.timeoutMs}ms`);
+    });
     const info = { protocols: this.opts.yaml.protocols, lazy: this.opts.yaml.lazy, dependencies: this.opts.yaml.dependencies, hosts: this.opts.yaml.hosts.map((h) => h.name) };
     this.send(stream, {
       type: 'hello',

@@ -31,7 +31,8 @@ export class LeaderForwarder {
     const options = forwardChannelOptions(keepalive);
     // A session rides on its client: a client given up takes its session along.
     this.clients = new ChannelCache<grpc.Client>(
-      (address) => new ctor(address, credentials, options),
+      credentials,
+      (address, observed) => new ctor(address, observed, options),
       (address) => {
         this.sessions.get(address)?.close();
         this.sessions.delete(address);

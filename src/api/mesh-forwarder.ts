@@ -18,7 +18,7 @@ export class MeshForwarder implements ForwardToLeader {
   /** `keepalive`: forwardKeepalive(the election timeout); its pings go out only while a call is open. */
   constructor(credentials: grpc.ChannelCredentials, keepalive: ForwardKeepalive) {
     const options = forwardChannelOptions(keepalive);
-    this.channels = new ChannelCache((address) => new grpc.Client(address, credentials, options));
+    this.channels = new ChannelCache(credentials, (address, observed) => new grpc.Client(address, observed, options));
   }
 
   /** `signal`: the forward is given up (on-leader.ts); the call is cancelled and rejects with its reason. */

@@ -33,7 +33,7 @@ export class ResourcesPeerClient {
   private closed = false;
 
   constructor(private readonly opts: ResourcesPeerClientOptions) {
-    this.channels = new ChannelCache((address) => new grpc.Client(address, opts.credentials, CHANNEL_OPTIONS));
+    this.channels = new ChannelCache(opts.credentials, (address, observed) => new grpc.Client(address, observed, CHANNEL_OPTIONS));
   }
 
   /** A member is asked by its id and address (its incarnation is the envelope's business). */

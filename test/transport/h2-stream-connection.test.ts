@@ -5,10 +5,15 @@
  */
 import t, { type Test } from 'tap';
 import http2 from 'node:http2';
+import { spawn } from 'node:child_process';
 import { H2Connection, INSECURE, type StreamCallError } from '../../src/transport/h2-stream/index.js';
+import { PROBE_TIMEOUT_MS } from '../../src/transport/h2-stream/h2-connection.js';
+import { guardChild } from '../helpers/reaper.js';
 import { frameMessage } from '../../src/transport/h2-stream/message-framing.js';
 import { status } from '../../src/transport/h2-stream/status-codes.js';
-import { CONNECT_DEADLINE_MS } from '../../src/transport/stuck-connect.js';
+import { CONNECT_DEADLINE_MS, HANDSHAKE_DEADLINE_MS, describeExpired } from '../../src/transport/connect-deadline.js';
+import { droppingPort } from '../helpers/dropping-port.js';
+import { freePorts } from '../helpers/free-ports.js';
 import { hungEndpoint } from '../helpers/hung-endpoint.js';
 import { rawH2Server } from '../helpers/h2-calls.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -58,22 +63,55 @@ void t.test('70 MB waiting on one stream the server does not read: the connectio
   stuck.cancel();
 });
 
-void t.test('a server that accepts the connection and never speaks HTTP/2 is given up at the connect deadline', async (t) => {
-  // TCP is up at once (a paused process's backlog, a proxy whose backend is gone): grpc-js's
-  // channel stayed CONNECTING until the server's SETTINGS, and was given up at the deadline.
-  const address = await hungEndpoint(t);
-  const connection = new H2Connection(address, INSECURE, 1024);
-  t.teardown(() => connection.close());
+/** How a call ends ('answered', or its end without an answer), or 'no outcome' after `withinMs`. */
+function outcomeOf(connection: H2Connection, withinMs: number): Promise<string> {
   const call = connection.open('/test.Chat/Talk', bytes);
-  const outcome = await new Promise<string>((resolve) => {
+  return new Promise<string>((resolve) => {
     call.on('data', () => resolve('answered'));
     call.on('end', () => resolve('ended OK'));
     call.on('error', (e: StreamCallError) => resolve(`error ${e.code}: ${e.details}`));
     call.write(Buffer.from('ping'));
-    // Twice the deadline: the call must have ended by then.
-    setTimeout(() => resolve('no outcome'), 2 * CONNECT_DEADLINE_MS).unref();
+    setTimeout(() => resolve('no outcome'), withinMs).unref();
   });
-  t.equal(outcome, `error ${status.UNAVAILABLE}: no connection to ${address} within ${CONNECT_DEADLINE_MS}ms`);
+}
+
+void t.test('a server that accepts the connection and never speaks HTTP/2 is given up at the handshake deadline', async (t) => {
+  // TCP is up at once (a paused process's backlog, a proxy whose backend is gone): grpc-js's
+  // channel stayed CONNECTING until the server's SETTINGS, and was given up at the deadline. Its
+  // SYN was answered, so the handshake is given its time, as a slow TLS handshake would be.
+  const address = await hungEndpoint(t);
+  const connection = new H2Connection(address, INSECURE, 1024);
+  t.teardown(() => connection.close());
+  const start = performance.now();
+  const outcome = await outcomeOf(connection, HANDSHAKE_DEADLINE_MS + 4_000);
+  const after = performance.now() - start;
+  t.equal(outcome, `error ${status.UNAVAILABLE}: ${describeExpired(address, { afterMs: HANDSHAKE_DEADLINE_MS, tcpConnected: true })}`);
+  t.ok(after >= HANDSHAKE_DEADLINE_MS - 100, `given up after ${Math.round(after)}ms`);
+});
+
+void t.test("an agent's connection whose SYNs go unanswered dials anew every 2 s, however many attempts it gave up", async (t) => {
+  // Before, every fourth attempt in a row waited 8 s whatever it waited for, and the kernel
+  // resends an unanswered SYN only at 1, 3 and 7 s: a controller healed 3-7 s into that attempt
+  // was reached only at the resend at 7 s. Between network namespaces (chaos/netns,
+  // agent-isolate) an isolated agent came back online seconds after the heal.
+  const [port] = await freePorts(1);
+  const fault = await droppingPort(port!);
+  t.teardown(() => fault.heal());
+  const address = `127.0.0.1:${port}`;
+  const connection = new H2Connection(address, INSECURE, 1024);
+  t.teardown(() => connection.close());
+  const start = performance.now();
+  // A call after each failure, at once: each dials, as the agent's next attempt on this controller does.
+  const ended: number[] = [];
+  const outcomes = new Set<string>();
+  while (ended.length < 6 && performance.now() - start < 13_000) {
+    outcomes.add(await outcomeOf(connection, 13_000));
+    ended.push(performance.now() - start);
+  }
+  const gaps = ended.map((at, i) => Math.round(at - (i === 0 ? 0 : ended[i - 1]!)));
+  t.equal(ended.length, 6, `six attempts given up within 13 s (gaps ${gaps.join(', ')} ms)`);
+  t.ok(Math.max(...gaps) < CONNECT_DEADLINE_MS + 1500, `an attempt given up every ${CONNECT_DEADLINE_MS}ms (gaps ${gaps.join(', ')} ms)`);
+  t.same([...outcomes], [`error ${status.UNAVAILABLE}: ${describeExpired(address, { afterMs: CONNECT_DEADLINE_MS, tcpConnected: false })}`], 'each for its unanswered SYN');
 });
 
 void t.test('a connection without a call is closed once idle, and the next call dials again', async (t) => {
@@ -112,4 +150,63 @@ void t.test('a connection without a call is closed once idle, and the next call 
   t.equal(sessions.opened, 1);
   t.equal(await answer(connection), 'answered', 'a later call dials a new connection');
   t.equal(sessions.opened, 2);
+});
+
+/** An echo server in a child process (stop it to make its connections go silent) that counts its connections. */
+async function echoProcess(t: Test): Promise<{ address: string; stop: () => void; resume: () => void; sessions: () => number }> {
+  const script = `const h2 = require('node:http2'); let n = 0; const s = h2.createServer();
+s.on('session', (x) => { console.log('session ' + ++n); x.on('error', () => {}); });
+s.on('stream', (st) => { st.on('error', () => {}); st.respond({ ':status': 200, 'content-type': 'application/grpc' }); st.on('data', () => st.write(Buffer.from([0, 0, 0, 0, 2, 111, 107]))); });
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  guardChild(child);
+  t.teardown(() => {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  });
+  const lines: string[] = [];
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => lines.push(...d.trim().split('\n')));
+  await waitFor(() => lines.length > 0, 'the echo process to listen');
+  return {
+    address: `127.0.0.1:${lines[0]}`,
+    stop: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
+    sessions: () => lines.filter((l) => l.startsWith('session ')).length,
+  };
+}
+
+void t.test('a probed connection that does not answer its ping is closed, and the next call dials anew; one that answers is kept', async (t) => {
+  // An agent's watchdog heard nothing from its controller for its timeout (a partition that drops
+  // packets): before, its next attempt on that controller rode the same dead connection, and
+  // after a heal reached the controller only at the kernel's next retransmission on it. Between
+  // network namespaces an agent isolated for 34 s came back online 23.8 s after the heal.
+  const server = await echoProcess(t);
+  const connection = new H2Connection(server.address, INSECURE, 1024);
+  t.teardown(() => connection.close());
+  t.equal(await answer(connection), 'answered');
+  // A live connection answers the ping and is kept: nothing to wait for but the probe's own time.
+  connection.probe();
+  await new Promise((resolve) => setTimeout(resolve, PROBE_TIMEOUT_MS + 500));
+  t.equal(await answer(connection), 'answered', 'a call after a probe that was answered');
+  t.equal(server.sessions(), 1, 'on the same connection');
+
+  server.stop();
+  const silent = connection.open('/test.Chat/Talk', bytes);
+  const ended = new Promise<string>((resolve) => {
+    silent.on('data', () => resolve('answered'));
+    silent.on('error', (e: StreamCallError) => resolve(`error ${e.code}: ${e.details}`));
+    silent.write(Buffer.from('ping'));
+  });
+  const start = performance.now();
+  connection.probe();
+  connection.probe();
+  t.equal(await ended, `error ${status.UNAVAILABLE}: ${server.address} did not answer a ping within ${PROBE_TIMEOUT_MS}ms: the connection is gone`);
+  const after = performance.now() - start;
+  t.ok(after >= PROBE_TIMEOUT_MS - 100 && after < PROBE_TIMEOUT_MS + 1500, `closed ${Math.round(after)}ms after the probe`);
+
+  server.resume();
+  t.equal(await answer(connection), 'answered', 'the next call is answered');
+  // The server's connections: the one probed and closed, and a new one.
+  await waitFor(() => server.sessions() === 2, 'the server to count a second connection');
+  t.equal(server.sessions(), 2, 'on a new connection');
 });

@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { TransportError } from '../../src/transport/errors.js';
-import { PATIENT_CONNECT_DEADLINE_MS } from '../../src/transport/stuck-connect.js';
+import { HANDSHAKE_DEADLINE_MS } from '../../src/transport/connect-deadline.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startNode } from './harness.js';
@@ -27,11 +27,11 @@ void t.test('a ping waiting when its never-connected link is given up fails as C
   // up (the silent server accepts it), so it is given the handshake's time, not the 2 s of an
   // unanswered SYN.
   let failure: unknown = null;
-  a.transport.ping('n2', new Uint8Array([1]), PATIENT_CONNECT_DEADLINE_MS + 4000).then(
+  a.transport.ping('n2', new Uint8Array([1]), HANDSHAKE_DEADLINE_MS + 4000).then(
     () => (failure = 'answered'),
     (err: unknown) => (failure = err),
   );
-  await waitFor(() => failure !== null, 'the ping to fail', PATIENT_CONNECT_DEADLINE_MS + 8000);
+  await waitFor(() => failure !== null, 'the ping to fail', HANDSHAKE_DEADLINE_MS + 8000);
   t.ok(a.warnings.some((w) => /got no answer in time/.test(w.msg)), 'the link was given up as stuck under the ping');
   t.ok(failure instanceof TransportError, `a TransportError, found ${String(failure)}`);
   t.not((failure as TransportError).code, 'RPC_FAILED', 'not reported as failed on an open connection (which ends a dial failure streak)');

@@ -6,14 +6,17 @@
  *
  * The connection is opened at the first call and again at the next call after it was lost or
  * the server sent GOAWAY. An attempt that has not connected within its deadline is given up, as
- * grpc-js channels are (stuck-connect.ts): its calls end UNAVAILABLE and the next call dials anew.
+ * grpc-js channels are (connect-deadline.ts): 2 s while its SYN has no answer, 8 s in all once
+ * its TCP connection is up (a slow handshake). Its calls end UNAVAILABLE and the next call dials
+ * anew, with a new SYN: an agent cut off from its controllers reaches one at once when the
+ * network heals, not at the kernel's next resend of an old attempt.
  * A connection without a call for IDLE_CONNECTION_MS is closed, as a grpc-js channel went idle.
  */
 import http2 from 'node:http2';
 import { BidiCall, type MessageCodec } from './bidi-call.js';
 import type { StreamSecurity } from './stream-security.js';
-import { connectDeadlineMs } from '../stuck-connect.js';
-import { noteSpokeHttp2 } from './spoke-http2.js';
+import { CONNECT_DEADLINE_MS, ConnectAttemptDeadline, describeExpired, TCP_AWARE_DEADLINES } from '../connect-deadline.js';
+import { answeredInHttp2, noteSpokeHttp2 } from './spoke-http2.js';
 
 /**
  * Node's limit on what one session holds (MB), bytes waiting to be sent included: past it every
@@ -36,12 +39,18 @@ interface Dialled {
   readonly session: http2.ClientHttp2Session;
   calls: number;
   idle: NodeJS.Timeout | null;
+  /** A probe's PING is waiting for its ACK (one at a time, however many calls went silent). */
+  probing: boolean;
 }
+
+/**
+ * How long a probed connection has to answer its PING. As long as a connection attempt whose
+ * SYN has no answer is given: the caller has already heard nothing for its own timeout.
+ */
+export const PROBE_TIMEOUT_MS = CONNECT_DEADLINE_MS;
 
 export class H2Connection {
   private dialled: Dialled | null = null;
-  /** Attempts given up in a row without connecting (for the deadline's schedule). */
-  private abandonedInARow = 0;
 
   /** `address`: host:port (an IPv6 host in brackets). `idleMs`: how long a connection without calls is kept. */
   constructor(
@@ -71,6 +80,37 @@ export class H2Connection {
     return new BidiCall(stream, codec, this.maxReceiveBytes);
   }
 
+  /**
+   * A call on this connection heard nothing for its timeout: the connection itself may be dead
+   * (a partition that drops packets leaves it open; the kernel retransmits on it with a growing
+   * timeout, the server's keepalive closes its end only after 15 s, and its FIN is dropped too).
+   * Every later call would be opened on it and go unanswered, and after a heal reach the server
+   * only at the next retransmission, many seconds later. So a PING goes out; a connection that
+   * does not answer it within PROBE_TIMEOUT_MS is closed, and the next call dials anew (whose
+   * attempt has its connect deadline). A connection still connecting has its deadline already.
+   */
+  probe(): void {
+    const d = this.dialled;
+    if (d === null || d.probing || d.session.closed || d.session.destroyed || !answeredInHttp2(d.session)) return;
+    d.probing = true;
+    const unanswered = setTimeout(() => {
+      if (this.dialled === d) this.dialled = null;
+      d.session.destroy(new Error(`${this.address} did not answer a ping within ${PROBE_TIMEOUT_MS}ms: the connection is gone`));
+    }, PROBE_TIMEOUT_MS);
+    unanswered.unref();
+    const sent = d.session.ping(() => {
+      // Answered, or the session ended under it (then there is nothing left to close).
+      clearTimeout(unanswered);
+      d.probing = false;
+    });
+    if (!sent) {
+      // Too many pings unanswered already: as good as no answer.
+      clearTimeout(unanswered);
+      if (this.dialled === d) this.dialled = null;
+      d.session.destroy(new Error(`${this.address} has too many pings unanswered: the connection is gone`));
+    }
+  }
+
   /** Closes the connection at once: its calls end UNAVAILABLE; a later `open` dials again. */
   close(): void {
     this.dialled?.session.destroy();
@@ -89,33 +129,33 @@ export class H2Connection {
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       ...(this.security.kind === 'tls' ? { secureContext: this.security.context } : {}),
     });
-    const dialled: Dialled = { session, calls: 0, idle: null };
+    const dialled: Dialled = { session, calls: 0, idle: null, probing: false };
     this.dialled = dialled;
     const forget = (): void => {
       if (this.dialled === dialled) this.dialled = null;
     };
-    const deadline = connectDeadlineMs(this.abandonedInARow);
-    const stuck = setTimeout(() => {
+    const attempt = new ConnectAttemptDeadline(TCP_AWARE_DEADLINES, (expired) => {
       if (session.destroyed) return;
-      this.abandonedInARow += 1;
       forget();
-      session.destroy(new Error(`no connection to ${this.address} within ${deadline}ms`));
-    }, deadline);
-    stuck.unref();
+      session.destroy(new Error(describeExpired(this.address, expired)));
+    });
+    attempt.begin();
+    // The socket says when the server answered the SYN (before TLS and HTTP/2); the session's
+    // proxy of it forwards listeners to the real one.
+    session.socket.once('connect', () => attempt.tcpConnected());
     // Connected when the server's SETTINGS arrive, as grpc-js's transport is READY: a socket
     // (or TLS session) that is up but says nothing is no HTTP/2 server yet, and stays
     // given up at the deadline instead of holding every later call of this connection.
     session.once('remoteSettings', () => {
       noteSpokeHttp2(session);
-      clearTimeout(stuck);
-      this.abandonedInARow = 0;
+      attempt.end();
     });
     // A call in flight sees the error on its stream; the connection itself is then gone.
     session.on('error', forget);
     // GOAWAY: the calls open go on; new ones need a new connection.
     session.once('goaway', forget);
     session.once('close', () => {
-      clearTimeout(stuck);
+      attempt.end();
       if (dialled.idle !== null) clearTimeout(dialled.idle);
       forget();
     });
