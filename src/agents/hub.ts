@@ -28,6 +28,7 @@ import { AgentLiveness } from './liveness.js';
 import type { HubCounters, HubEffect, HubOptions, HubPort } from './hub-types.js';
 import type { AgentMessage, CloseCode, Hello } from './protocol.js';
 import { PushPlanner } from './push-planner.js';
+import { FreshPlans } from './fresh-plan-budget.js';
 import { agentState, PushTracker, type ReplyOutcome } from './push-tracker.js';
 import { AdmissionBudget } from './admission.js';
 import { Departures, departureGraceMs } from './departures.js';
@@ -99,6 +100,8 @@ export class AgentHub {
   readonly meshReports: MeshReportQueue;
   private readonly publishGate: PublishGate;
   private readonly planner: PushPlanner;
+  /** Pushes planned afresh, a bounded amount of work per pump (fresh-plan-budget.ts). */
+  private readonly fresh: FreshPlans;
   private readonly selector: ConfigSelector;
   private readonly duties = new LeaderDuties();
   private meshCursor: number;
@@ -163,6 +166,7 @@ export class AgentHub {
   ) {
     this.selector = opts.selector ?? selectLazy;
     this.planner = new PushPlanner(this.store, this.selector);
+    this.fresh = new FreshPlans(this.planner, opts.freshUnitsPerPump);
     this.meshReports = new MeshReportQueue(opts.self);
     this.publishGate = new PublishGate(port, this.meshReports, this.counters);
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
@@ -342,14 +346,17 @@ export class AgentHub {
 
   /**
    * Push decisions for up to `max` streams whose wanted configuration may have changed (FIFO,
-   * so none is starved); call again while hasWork().
+   * so none is starved); call again while hasWork(). A pump also ends once the pushes it planned
+   * afresh spent its budget (fresh-plan-budget.ts): the rest wait for the next, after the loop
+   * served what came meanwhile.
    */
   pump(now: number, max: number): HubEffect[] {
     const out: HubEffect[] = [];
     const state = this.port.state();
+    for (const stream of this.fresh.startPump()) this.dirty.add(stream);
     let done = 0;
     for (const stream of this.dirty) {
-      if (done >= max) break;
+      if (done >= max || this.fresh.spent) break;
       this.dirty.delete(stream);
       done++;
       const s = this.streams.get(stream);
@@ -359,7 +366,7 @@ export class AgentHub {
   }
 
   hasWork(): boolean {
-    return this.dirty.size > 0;
+    return this.dirty.size > 0 || this.fresh.pending;
   }
 
   /** The read barrier asked for completed; ok false: no leader confirmed it (try again later). */
@@ -749,7 +756,9 @@ export class AgentHub {
     if (target === null) return;
     const decision = tracker.decide(target);
     if (decision === null) return;
-    const plan = this.planner.plan(decision.base, decision.target, decision.base === null);
+    // Planned afresh in steps: while its job waits, nothing is sent (fresh-plan-budget.ts).
+    const plan = this.fresh.plan(s.stream, decision.base, decision.target, decision.base === null);
+    if (plan === null) return;
     const nonce = ++this.nonce;
     tracker.sent(nonce, target);
     this.counters.pushes++;
@@ -1142,6 +1151,7 @@ export class AgentHub {
     }
     this.queue.delete(s.stream);
     this.dirty.delete(s.stream);
+    this.fresh.forget(s.stream);
     this.waiting.delete(s.stream);
     if (s.selection !== null) {
       const group = this.bySelection.get(s.selection);

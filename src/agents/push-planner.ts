@@ -25,6 +25,11 @@ interface Target {
   readonly byKey: ReadonlyMap<ResourceKey, Resource>;
 }
 
+/** The cache key of the push from `base` to `target` (`full`: the whole configuration). */
+function planKey(base: Manifest | null, target: Manifest, full: boolean): string {
+  return `${full || base === null ? 'full' : base.id}>${target.id}`;
+}
+
 /** Deltas kept; each is a few references to shared resource objects. */
 const PLAN_CACHE_SIZE = 64;
 
@@ -83,9 +88,29 @@ export class PushPlanner {
     return this.plans.size;
   }
 
+  /** The push from `base` to `target` when plan() would answer it from the cache (no diff, no new body); else null. */
+  cachedPlan(base: Manifest | null, target: Manifest, full: boolean): PushPlan | null {
+    return this.plans.get(planKey(base, target, full)) ?? null;
+  }
+
+  /** Whether `target` is a current target (pushes go only to those; a retired one's plans are dropped). */
+  isCurrent(target: Manifest): boolean {
+    return this.byManifest.has(target);
+  }
+
+  /** A current target's resources by key (for a plan made elsewhere, in steps: plan-job.ts). */
+  resourcesOf(target: Manifest): ReadonlyMap<ResourceKey, Resource> {
+    return this.byKeyOf(target);
+  }
+
+  /** A plan made elsewhere (plan-job.ts) from `base` to a current `target`, kept as plan() keeps its own. */
+  remember(base: Manifest | null, target: Manifest, full: boolean, plan: PushPlan): void {
+    this.keep(planKey(base, target, full), plan);
+  }
+
   /** The push from `base` (what the agent acknowledged; null: nothing) to `target` (a current target). */
   plan(base: Manifest | null, target: Manifest, full: boolean): PushPlan {
-    const cacheKey = `${full || base === null ? 'full' : base.id}>${target.id}`;
+    const cacheKey = planKey(base, target, full);
     const cached = this.plans.get(cacheKey);
     if (cached !== undefined) return cached;
     const byKey = this.byKeyOf(target);
@@ -97,9 +122,13 @@ export class PushPlanner {
       removes: diff.removes,
       resources: target.size,
     };
+    this.keep(cacheKey, plan);
+    return plan;
+  }
+
+  private keep(cacheKey: string, plan: PushPlan): void {
     this.plans.set(cacheKey, plan);
     if (this.plans.size > PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value!);
-    return plan;
   }
 
   private byKeyOf(target: Manifest): ReadonlyMap<ResourceKey, Resource> {
