@@ -21,10 +21,11 @@ import type { StreamId } from './types.js';
 import { rememberPushBody } from './wire.js';
 
 /**
- * Steps one pump may take: 20,000 entries merged or resources encoded are about 40-80 ms on a
- * busy core, so a whole configuration of 75,000 services goes out over about eight turns.
+ * Steps one pump may take: 10,000 entries merged or resources encoded are 20-60 ms on a busy
+ * core (more with the collections they set off), so a whole configuration of 75,000 services
+ * goes out over about fifteen turns of the loop, a few milliseconds apart.
  */
-export const FRESH_UNITS_PER_PUMP = 20_000;
+export const FRESH_UNITS_PER_PUMP = 10_000;
 
 interface Pending {
   readonly job: PlanJob;
