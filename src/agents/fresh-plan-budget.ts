@@ -9,10 +9,10 @@
  * processes of one agent certificate taking the id over from each other held them up to 2.2 s
  * (the leader lost its term). Now a push planned afresh is a PlanJob done in steps: a pump does
  * at most FRESH_UNITS_PER_PUMP of such steps (an entry merged, a resource encoded), oldest job
- * first, and ends once they are spent; a push whose plan is not done waits for a later pump,
- * whose turn comes after the loop served what arrived meanwhile. Nothing is sent for a stream
- * until its plan is done, so its tracker is untouched meanwhile: nothing is sent twice, and a
- * stream whose wanted version moved meanwhile is simply planned again.
+ * first; a push whose plan is not done waits for a later pump, whose turn comes after the loop
+ * served what arrived meanwhile, while pushes whose plans are cached or done go on. Nothing is
+ * sent for a stream until its plan is done, so its tracker is untouched meanwhile: nothing is
+ * sent twice, and a stream whose wanted version moved meanwhile is simply planned again.
  */
 import type { Manifest } from './manifest.js';
 import { PlanJob } from './plan-job.js';
@@ -82,7 +82,7 @@ export class FreshPlans {
     return again;
   }
 
-  /** This pump's budget is spent: the streams still to evaluate wait for the next. */
+  /** This pump's budget is spent: a plan not cached waits for the next. */
   get spent(): boolean {
     return this.left <= 0;
   }

@@ -346,9 +346,9 @@ export class AgentHub {
 
   /**
    * Push decisions for up to `max` streams whose wanted configuration may have changed (FIFO,
-   * so none is starved); call again while hasWork(). A pump also ends once the pushes it planned
-   * afresh spent its budget (fresh-plan-budget.ts): the rest wait for the next, after the loop
-   * served what came meanwhile.
+   * so none is starved); call again while hasWork(). Pushes planned afresh get a bounded amount
+   * of work per pump (fresh-plan-budget.ts): a stream whose plan is not done waits for a later
+   * pump, after the loop served what came meanwhile; the others go on.
    */
   pump(now: number, max: number): HubEffect[] {
     const out: HubEffect[] = [];
@@ -356,7 +356,7 @@ export class AgentHub {
     for (const stream of this.fresh.startPump()) this.dirty.add(stream);
     let done = 0;
     for (const stream of this.dirty) {
-      if (done >= max || this.fresh.spent) break;
+      if (done >= max) break;
       this.dirty.delete(stream);
       done++;
       const s = this.streams.get(stream);

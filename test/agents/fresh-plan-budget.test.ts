@@ -71,6 +71,10 @@ void t.test('a pump plans at most its budget afresh; waiting streams get their p
   t.ok(fresh.spent);
   t.equal(fresh.plan(2, older, v1, false), null);
   t.equal(fresh.plan(3, null, v1, true), null);
+  // A plan already cached goes at once, spent budget or not.
+  const held = new Manifest(1, v1.entries.slice(1));
+  const cached = planner.plan(held, v1, false);
+  t.equal(fresh.plan(4, held, v1, false), cached, 'a cached plan does not wait');
   const order: number[] = [];
   let pumps = 1;
   while (fresh.pending) {
