@@ -71,6 +71,8 @@ export interface HubOptions {
   readonly maxStreamsPerCertificate?: number;
   /** A push unanswered this long is reported as sent (the record then says STALE); default 1 s. */
   readonly staleReportMs?: number;
+  /** Steps of push planning a pump may take afresh (fresh-plan-budget.ts); default FRESH_UNITS_PER_PUMP. */
+  readonly freshUnitsPerPump?: number;
   /** Entries per report; default 1,000 (an entry is applied on every controller, in one go). */
   readonly maxReportEntries?: number;
   /** An agent offline this long is forgotten (controller.agent_reconnect_timeout); default 72 h. */

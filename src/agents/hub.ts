@@ -28,6 +28,7 @@ import { AgentLiveness } from './liveness.js';
 import type { HubCounters, HubEffect, HubOptions, HubPort } from './hub-types.js';
 import type { AgentMessage, CloseCode, Hello } from './protocol.js';
 import { PushPlanner } from './push-planner.js';
+import { FreshPlans } from './fresh-plan-budget.js';
 import { agentState, PushTracker, type ReplyOutcome } from './push-tracker.js';
 import { AdmissionBudget } from './admission.js';
 import { Departures, departureGraceMs } from './departures.js';
@@ -107,6 +108,8 @@ export class AgentHub {
   readonly meshReports: MeshReportQueue;
   private readonly publishGate: PublishGate;
   private readonly planner: PushPlanner;
+  /** Pushes planned afresh, a bounded amount of work per pump (fresh-plan-budget.ts). */
+  private readonly fresh: FreshPlans;
   private readonly selector: ConfigSelector;
   private readonly duties = new LeaderDuties();
   private meshCursor: number;
@@ -171,6 +174,7 @@ export class AgentHub {
   ) {
     this.selector = opts.selector ?? selectLazy;
     this.planner = new PushPlanner(this.store, this.selector);
+    this.fresh = new FreshPlans(this.planner, opts.freshUnitsPerPump);
     this.meshReports = new MeshReportQueue(opts.self);
     this.publishGate = new PublishGate(port, this.meshReports, this.counters);
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
@@ -395,11 +399,14 @@ export class AgentHub {
 
   /**
    * Push decisions for up to `max` streams whose wanted configuration may have changed (FIFO,
-   * so none is starved); call again while hasWork().
+   * so none is starved); call again while hasWork(). Pushes planned afresh get a bounded amount
+   * of work per pump (fresh-plan-budget.ts): a stream whose plan is not done waits for a later
+   * pump, after the loop served what came meanwhile; the others go on.
    */
   pump(now: number, max: number): HubEffect[] {
     const out: HubEffect[] = [];
     const state = this.port.state();
+    for (const stream of this.fresh.startPump()) this.dirty.add(stream);
     let done = 0;
     for (const stream of this.dirty) {
       if (done >= max) break;
@@ -412,7 +419,7 @@ export class AgentHub {
   }
 
   hasWork(): boolean {
-    return this.dirty.size > 0;
+    return this.dirty.size > 0 || this.fresh.pending;
   }
 
   /** The read barrier asked for completed; ok false: no leader confirmed it (try again later). */
@@ -800,7 +807,9 @@ export class AgentHub {
     if (target === null) return;
     const decision = tracker.decide(target);
     if (decision === null) return;
-    const plan = this.planner.plan(decision.base, decision.target, decision.base === null);
+    // Planned afresh in steps: while its job waits, nothing is sent (fresh-plan-budget.ts).
+    const plan = this.fresh.plan(s.stream, decision.base, decision.target, decision.base === null);
+    if (plan === null) return;
     const nonce = ++this.nonce;
     tracker.sent(nonce, target);
     this.counters.pushes++;
@@ -1193,6 +1202,7 @@ export class AgentHub {
     }
     this.queue.delete(s.stream);
     this.dirty.delete(s.stream);
+    this.fresh.forget(s.stream);
     this.waiting.delete(s.stream);
     if (s.selection !== null) {
       const group = this.bySelection.get(s.selection);

@@ -255,6 +255,11 @@ export function pushBody(plan: PushPlan): Uint8Array {
   return body;
 }
 
+/** A body encoded elsewhere (plan-job.ts: in steps), the same bytes pushBody would write; kept as its own. */
+export function rememberPushBody(plan: PushPlan, body: Uint8Array): void {
+  encodedBodies.set(plan, body);
+}
+
 function controllerWire(type: ControllerMessageTypeName, fields: Partial<ControllerMessageWire>): ControllerMessageWire {
   return { type, controller: '', clusterId: '', session: '', pingIntervalMs: 0, timeoutMs: 0, nonce: 0, version: 0, full: false, baseVersion: 0, body: EMPTY, seq: 0, parts: 0, clusterName: '', ...fields };
 }

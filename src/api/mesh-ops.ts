@@ -32,6 +32,7 @@ import {
 } from '../statemachine/index.js';
 import { MAX_APPLY_BYTES } from '../limits/apply-size.js';
 import { pageOf } from './resource-pages.js';
+import { UnpagedListings } from './unpaged-listing.js';
 import { forgetAgent } from './agent-forget.js';
 import { entryTagOf, meshRetryOf } from './client-tag.js';
 import type { ConsensusPort } from './consensus-port.js';
@@ -195,7 +196,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
   const mesh = () => deps.stateMachine.view(meshKind);
   // Reads of an unchanged mesh share one answer: the mesh's sorted list is the same object until
   // it changes. 16 concurrent `get` of 25,000 services, each built anew, cost a leader its term.
-  const answers = new WeakMap<readonly Resource[], Map<ResourceType, Buffer>>();
+  // It is built, and large answers handed out, across turns of the loop (unpaged-listing.ts).
+  const listings = new UnpagedListings(mesh, () => deps.stateMachine.revision());
   // Likewise each kind's resources, sorted by name, that pages are cut from.
   const kinds = new WeakMap<readonly Resource[], Map<ResourceType, readonly Resource[]>>();
   const sortedOf = (type: ResourceType): readonly Resource[] => {
@@ -205,14 +207,6 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
     let sorted = byType.get(type);
     if (sorted === undefined) byType.set(type, (sorted = all.filter((r) => r.kind === type)));
     return sorted;
-  };
-  const listAnswer = (type: ResourceType): Buffer => {
-    const all = mesh().list();
-    let byType = answers.get(all);
-    if (byType === undefined) answers.set(all, (byType = new Map()));
-    let bytes = byType.get(type);
-    if (bytes === undefined) byType.set(type, (bytes = Buffer.from(JSON.stringify(all.filter((r) => r.kind === type).map(resourceJson)))));
-    return bytes;
   };
   return {
     async apply(req, deadline) {
@@ -265,7 +259,7 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
         const page = pageOf(sortedOf(type), after, limit);
         return { resources: Buffer.from(page.json), revision: deps.stateMachine.revision(), more: page.more };
       }
-      if (req.name === '') return { resources: listAnswer(type), revision: deps.stateMachine.revision(), more: false };
+      if (req.name === '') return { ...(await listings.answer(type)), more: false };
       const one = mesh().get(type, req.name);
       if (one === null) throw new ServiceFailure('NOT_FOUND', `${type} ${JSON.stringify(req.name)} not found`);
       return { resources: Buffer.from(JSON.stringify([resourceJson(one)])), revision: deps.stateMachine.revision(), more: false };

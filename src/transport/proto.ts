@@ -108,7 +108,10 @@ function serviceClient(service: protobuf.Service): grpc.ServiceClientConstructor
 function serializer(type: protobuf.Type): (value: unknown) => Buffer {
   return (value) => {
     if (Array.isArray(value)) throw new Error(`Failed to serialize message: expected object with ${type.name} structure, got array instead`);
-    return Buffer.from(type.encode(type.fromObject(value as Record<string, unknown>)).finish());
+    const bytes = type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+    // protobufjs gives a Buffer of its own under Node: copying it again cost a 10 MB answer
+    // (an unpaged listing) a 10 MB allocation and copy more, and gRPC copies it into its frame anyway.
+    return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }
 

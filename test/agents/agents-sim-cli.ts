@@ -1,8 +1,9 @@
 /**
- * `node dist/test/agents/agents-sim-cli.js [--seeds N] [--start S] [--seed N [--trace]] [--driver | --lossy]`: runs the agents'
+ * `node dist/test/agents/agents-sim-cli.js [--seeds N] [--start S] [--seed N [--trace]] [--driver | --lossy] [--fresh-units N]`: runs the agents'
  * fault simulation over a range of seeds (or replays one, printing what it broke); --driver runs
  * each controller's production HubDriver on simulated time instead of calling its hub directly;
- * --lossy also loses proposals and their answers now and then (agents-sim.ts, `lossy`).
+ * --lossy also loses proposals and their answers now and then (agents-sim.ts, `lossy`);
+ * --fresh-units N gives each pump N steps of push planning (fresh-plan-budget.ts): pushes wait for plans.
  */
 import { DEFAULT_AGENTS_SIM, runAgentsSeed } from './agents-sim.js';
 
@@ -15,12 +16,14 @@ function arg(name: string): number | null {
 }
 
 const one = arg('--seed');
+const freshUnits = arg('--fresh-units');
 const start = one ?? arg('--start') ?? 1;
 const count = one !== null ? 1 : (arg('--seeds') ?? 1000);
 let failures = 0;
 const began = performance.now();
 for (let seed = start; seed < start + count; seed++) {
-  const r = await runAgentsSeed(seed, { ...DEFAULT_AGENTS_SIM, driver: process.argv.includes('--driver') || process.argv.includes('--lossy'), lossy: process.argv.includes('--lossy') }, process.argv.includes('--trace') ? (line) => process.stdout.write(`${line}\n`) : null);
+  const mode = { driver: process.argv.includes('--driver') || process.argv.includes('--lossy'), lossy: process.argv.includes('--lossy'), ...(freshUnits === null ? {} : { freshUnitsPerPump: freshUnits }) };
+  const r = await runAgentsSeed(seed, { ...DEFAULT_AGENTS_SIM, ...mode }, process.argv.includes('--trace') ? (line) => process.stdout.write(`${line}\n`) : null);
   if (r.violations.length > 0 || one !== null) {
     if (r.violations.length > 0) failures++;
     process.stdout.write(`seed ${seed} ${JSON.stringify(r.stats)}\n${r.violations.map((v) => `  ${v}`).join('\n')}\n`);

@@ -59,6 +59,11 @@ export interface AgentsSimOptions {
    * (docs/agents.md, "Reported offline only when no other controller serves it").
    */
   readonly lossy: boolean;
+  /**
+   * Steps of push planning a pump may take afresh (fresh-plan-budget.ts); absent: the default.
+   * A handful makes nearly every push wait a few pumps for its plan, while faults go on.
+   */
+  readonly freshUnitsPerPump?: number;
 }
 
 export const DEFAULT_AGENTS_SIM: AgentsSimOptions = { faultMs: 20_000, healMs: 20_000, driver: false, lossy: false };
@@ -468,6 +473,10 @@ export class AgentsSim {
     return this.controllers.find((c) => c === a.controller) ?? null;
   }
 
+  private hubBudget(): { freshUnitsPerPump?: number } {
+    return this.opts.freshUnitsPerPump === undefined ? {} : { freshUnitsPerPump: this.opts.freshUnitsPerPump };
+  }
+
   private create(id: string): Controller {
     // Links of 0-20 ms, a tenth of the messages up to 60 ms more (a retransmission).
     if (this.opts.driver) {
@@ -480,12 +489,12 @@ export class AgentsSim {
           const r = this.rng.next();
           return r < 0.02 ? 'answer lost' : r < 0.04 ? 'lost' : this.opts.lossy && r < 0.045 ? 'unanswered' : 'committed';
         },
-        { reconnectTimeoutMs: REAP_MS },
+        { reconnectTimeoutMs: REAP_MS, ...this.hubBudget() },
       );
       driven.elsewhere = () => this.liveElsewhere(driven);
       return driven;
     }
-    const c = new SimController(id, this.log, this.clock, { reconnectTimeoutMs: REAP_MS });
+    const c = new SimController(id, this.log, this.clock, { reconnectTimeoutMs: REAP_MS, ...this.hubBudget() });
     c.elsewhere = () => this.liveElsewhere(c);
     c.tick();
     return c;

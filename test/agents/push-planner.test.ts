@@ -26,3 +26,20 @@ void t.test('a new version retires the plans to the old one: whole configuration
   planner.forget(selectAll.key(agent));
   t.equal(planner.cachedPlans, 0, 'none once no agent follows the selection');
 });
+
+void t.test('a new version of a selection keeps the entries of the resources that did not change, and is the manifest built anew', async (t) => {
+  const sm = new StateMachine();
+  for (let i = 0; i < 50; i++) apply(sm, `s${String(i).padStart(2, '0')}`);
+  const planner = new PushPlanner(new ManifestStore(), selectAll);
+  const v1 = planner.target(agent, state(sm))!;
+  // One changed (s10 on another port), one added (s10a, between), one deleted (s20), a route.
+  sm.apply(sm.appliedIndex + 1, encodeCommand({ kind: 'mesh', op: 'apply', resources: [{ kind: 'service', name: 's10', spec: { protocol: 'http', ports: [81] }, labels: {} }, { kind: 'service', name: 's10a', spec: { protocol: 'http', ports: [80] }, labels: {} }, { kind: 'route', name: 'r', spec: { from: 's01', to: 's02' }, labels: {} }] } as KindCommand));
+  sm.apply(sm.appliedIndex + 1, encodeCommand({ kind: 'mesh', op: 'delete', type: 'service', name: 's20' } as KindCommand));
+  const v2 = planner.target(agent, state(sm))!;
+  const fresh = new PushPlanner(new ManifestStore(), selectAll).target(agent, state(sm))!;
+  t.same(v2.entries, fresh.entries, 'the same entries as a manifest built from nothing');
+  const kept = v2.entries.filter((e) => v1.entries.includes(e)).length;
+  t.equal(kept, 48, 'the 48 unchanged services keep their entries; the changed, the added and the route are new');
+  t.same(planner.plan(v1, v2, false).upserts.map((r) => r.name), ['r', 's10', 's10a']);
+  t.same(planner.plan(v1, v2, false).removes, ['service/s20']);
+});
