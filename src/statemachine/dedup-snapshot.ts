@@ -60,9 +60,26 @@ export function sharedForm(entries: ReadonlyMap<string, ClientEntry>): unknown[]
   return out;
 }
 
+function ownedRecord(id: string, e: ClientEntry): unknown[] {
+  return [id, e.seq, e.index, e.result, e.print?.hash ?? null, e.print?.what ?? null, e.owner];
+}
+
+/**
+ * An upper bound of a record's length in either form's JSON, with its comma: the owned form, which
+ * writes every field the shared one does and more.
+ */
+export function recordLength(id: string, e: ClientEntry): number {
+  return JSON.stringify(ownedRecord(id, e)).length + 1;
+}
+
+/** An upper bound of a table's JSON beyond its records' (recordLength): the owned form's fields and `lost`. */
+export function tableOverhead(lost: readonly OwnerKey[]): number {
+  return JSON.stringify(lost).length + 64;
+}
+
 export function ownedForm(entries: ReadonlyMap<string, ClientEntry>, lost: readonly OwnerKey[], forgotten: boolean): unknown {
   const records: unknown[] = [];
-  for (const [id, e] of entries) records.push([id, e.seq, e.index, e.result, e.print?.hash ?? null, e.print?.what ?? null, e.owner]);
+  for (const [id, e] of entries) records.push(ownedRecord(id, e));
   const form = { records, dropped: lost.filter((o): o is string => o !== null), legacyDropped: lost.includes(null) };
   return forgotten ? { ...form, forgotten: true } : form;
 }

@@ -151,12 +151,12 @@ export class StateMachine implements ReplicatedStateMachine {
 
   /**
    * An upper bound of the snapshot's length, in UTF-16 units (V8's string limit, 512 MiB, bounds
-   * a snapshot): `kept` sums what the kinds that can grow large keep as they change, at no cost;
-   * `measure()` serializes the other kinds (and the client table) to count them, so a caller
+   * a snapshot): `kept` sums what the kinds that can grow large, and the client table, keep as
+   * they change, at no cost; `measure()` serializes the other kinds to count them, so a caller
    * calls it seldom.
    */
   snapshotLength(): { readonly kept: number; readonly measure: () => number } {
-    let kept = 0;
+    let kept = this.clients.snapshotLength() + 64;
     const measured: string[] = [];
     for (const name of this.registry.names) {
       const store = this.stores.get(name)!;
@@ -164,7 +164,7 @@ export class StateMachine implements ReplicatedStateMachine {
       else measured.push(name);
     }
     const measure = (): number => {
-      let n = JSON.stringify(this.clients.snapshot()).length + 64;
+      let n = 0;
       for (const name of measured) n += (JSON.stringify(this.stores.get(name)!.snapshot()) ?? '').length + name.length + 4;
       return n;
     };
