@@ -145,7 +145,7 @@ export class ControllerNode {
     // election timeout to hear its peers, and counts leaderless time from then at the earliest.
     const serving = { since: Number.POSITIVE_INFINITY };
     for (const warning of plaintextWarnings(config)) logger.warn(warning);
-    const relativeDataDir = relativeDataDirWarning(config, process.cwd());
+    const relativeDataDir = relativeDataDirWarning(config, () => process.cwd());
     if (relativeDataDir !== null) logger.warn({ code: RELATIVE_DATA_DIR }, relativeDataDir);
     for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
     // TLS material a SIGHUP can replace (tls-in-force.ts): built before anything dials or listens.

@@ -19,12 +19,16 @@ function beyondLoopback(address: string): boolean {
   return parsed.ok && !isLoopbackHost(parsed.value.host);
 }
 
-function where(config: NodeConfig, cwd: string): string {
-  return `controller.data_dir ${JSON.stringify(config.dataDirTemplate)} in ${config.file} is relative: this start uses ${config.dataDir} (from the working directory ${cwd})`;
+function where(config: NodeConfig, cwd: () => string): string {
+  return `controller.data_dir ${JSON.stringify(config.dataDirTemplate)} in ${config.file} is relative: this start uses ${config.dataDir} (from the working directory ${cwd()})`;
 }
 
-/** At every start: a deployed member whose data dir depends on the directory it is started from; null otherwise. */
-export function relativeDataDirWarning(config: NodeConfig, cwd: string): string | null {
+/**
+ * At every start: a deployed member whose data dir depends on the directory it is started from;
+ * null otherwise. `cwd` is asked only then: with an absolute data_dir a node may run from a
+ * deleted working directory, where process.cwd() throws.
+ */
+export function relativeDataDirWarning(config: NodeConfig, cwd: () => string): string | null {
   if (path.isAbsolute(config.dataDirTemplate)) return null;
   if (!config.nodes.some((n) => beyondLoopback(n.address) || beyondLoopback(n.listen))) return null;
   return (
@@ -34,7 +38,7 @@ export function relativeDataDirWarning(config: NodeConfig, cwd: string): string 
 }
 
 /** When this node bootstraps a new cluster from a relative data_dir: where its old data would be if the cluster ran before. */
-export function relativeBootstrapWarning(config: NodeConfig, cwd: string): string | null {
+export function relativeBootstrapWarning(config: NodeConfig, cwd: () => string): string | null {
   if (path.isAbsolute(config.dataDirTemplate)) return null;
   return (
     `${where(config, cwd)}, and it was empty, so this node bootstrapped a new cluster. If this cluster ran before, from another working directory, ` +

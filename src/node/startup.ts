@@ -93,7 +93,7 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
         persisted = { hardState: b.hardState, entries: [b.entry], snapshot: null };
         await storage.saveIdentity(identity, { ...persisted, snapshot: null });
         logger.info({ members: config.nodes.map((n) => n.id), incarnation: identity.incarnation, reason: decision.reason }, 'bootstrapped a new cluster');
-        const relative = relativeBootstrapWarning(config, process.cwd());
+        const relative = relativeBootstrapWarning(config, () => process.cwd());
         if (relative !== null) logger.warn({ code: RELATIVE_DATA_DIR }, relative);
         break;
       }
