@@ -70,11 +70,19 @@ void t.test('restore into a prepared 0700 dir, then recover a loosened one: noth
   t.strictSame(openToOthers(dataDir), [], 'restored: the dir, its subdirectories and files are the owner\'s alone');
 
   // A data dir from before the controller kept it private: recover tightens what it rewrites.
+  // It rewrites only when it changes the configuration (a run that would change nothing writes
+  // nothing): a learner added and never started is one for it to remove.
+  cluster.start('c1');
+  await cluster.waitForLeader();
+  const added = await cluster.ctl(['member', 'add', 'c2', '127.0.0.1:1', '--learner']);
+  t.equal(added.code, 0, added.stderr);
+  await cluster.kill('c1', 'SIGTERM');
   fs.chmodSync(dataDir, 0o755);
   fs.chmodSync(path.join(dataDir, 'raft'), 0o755);
   for (const name of fs.readdirSync(path.join(dataDir, 'raft'))) fs.chmodSync(path.join(dataDir, 'raft', name), 0o644);
-  const recover = await runToExit(CONTROLLER_JS, ['recover', '--config', cluster.configFile, '--id', 'c1', '--force'], 'recover c1', 30_000);
+  const recover = await runToExit(CONTROLLER_JS, ['recover', '--config', cluster.configFile, '--id', 'c1', '--members', 'c1', '--force'], 'recover c1', 30_000);
   t.equal(recover.code, 0, recover.stderr);
+  t.notMatch(recover.stdout, /nothing changed/, 'recover removed the learner, so it rewrote the database');
   t.strictSame(openToOthers(path.join(dataDir, 'raft')), [], 'recovered: the Raft database is the owner\'s alone');
 
   cluster.start('c1');
