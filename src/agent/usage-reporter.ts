@@ -11,6 +11,9 @@
  * Bounded whatever the traffic: at most `maxPending` names of each kind wait, and at most
  * MAX_USAGE_NAMES go in one message; beyond, names are dropped and counted (an agent asked for
  * 10,000 unknown names reports a bounded number, and its record holds at most MAX_OBSERVED).
+ * Messages are due at most once per MESSAGE_GAP_MS: a controller drops, unread, a stream's
+ * usage messages past 50 a second after a burst of 100 (agents/hub.ts USAGE_PER_SECOND), so
+ * misses of new names a few ms apart, each sent alone, lost the names past that budget.
  */
 import { MAX_USAGE_NAMES } from '../statemachine/index.js';
 
@@ -19,6 +22,9 @@ export interface UsageReporterOptions {
   readonly useBatchMs: number;
   readonly maxPending: number;
 }
+
+/** The least time between two usage messages: 40 a second, within a controller's 50 (and its burst of 100). */
+export const MESSAGE_GAP_MS = 25;
 
 export const DEFAULT_USAGE_OPTIONS: UsageReporterOptions = { missResendMs: 1_000, useBatchMs: 1_000, maxPending: 1_000 };
 
@@ -33,6 +39,8 @@ export class UsageReporter {
   /** Name -> when its miss was last sent. */
   private readonly sentAt = new Map<string, number>();
   private lastUseBatchAt = Number.NEGATIVE_INFINITY;
+  /** When the last message was taken (MESSAGE_GAP_MS after it, the next is due at the earliest). */
+  private lastTakenAt = Number.NEGATIVE_INFINITY;
   /** Names dropped by the bounds, ever. */
   dropped = 0;
 
@@ -60,8 +68,9 @@ export class UsageReporter {
 
   /** When the next batch is due (ms, on the same clock as `now`); null: nothing waits. */
   dueAt(): number | null {
-    if (this.missed.size > 0) return Number.NEGATIVE_INFINITY;
-    if (this.used.size > 0) return this.lastUseBatchAt + this.opts.useBatchMs;
+    const gap = this.lastTakenAt + MESSAGE_GAP_MS;
+    if (this.missed.size > 0) return gap;
+    if (this.used.size > 0) return Math.max(gap, this.lastUseBatchAt + this.opts.useBatchMs);
     return null;
   }
 
@@ -74,6 +83,7 @@ export class UsageReporter {
       this.lastUseBatchAt = now;
     }
     if (missed.length === 0 && used.length === 0) return null;
+    this.lastTakenAt = now;
     for (const n of missed) this.sentAt.set(n, now);
     this.prune(now);
     return { missed, used };

@@ -27,6 +27,14 @@ import { rememberPushBody } from './wire.js';
  * a few milliseconds apart.
  */
 export const FRESH_UNITS_PER_PUMP = 5_000;
+/**
+ * Plans of one stream dropped unfinished (its wanted version moved on: each change of the mesh
+ * makes a new target and retires the one being planned) before its next is made whole at once,
+ * as every plan was before they were made in steps. Without it, a mesh that changed more often
+ * than a whole configuration takes to plan (75,000 services: about 30 pumps) was never sent to
+ * a new or returning agent, however long the changes went on.
+ */
+export const RESTARTS_BEFORE_WHOLE = 2;
 
 interface Pending {
   readonly job: PlanJob;
@@ -47,6 +55,10 @@ export class FreshPlans {
   private readonly waitingOn = new Map<StreamId, string>();
   /** Plans done for a waiting stream, handed to it at its next evaluation (by plan key). */
   private readonly ready = new Map<StreamId, { readonly key: string; readonly plan: PushPlan }>();
+  /** Per stream, its plans dropped unfinished since it was last given one (RESTARTS_BEFORE_WHOLE). */
+  private readonly restarts = new Map<StreamId, number>();
+  /** Streams whose job another stream's whole plan finished (plan()): handed back at the next pump. */
+  private readonly doneOutOfTurn: StreamId[] = [];
   private left = 0;
 
   constructor(
@@ -62,23 +74,22 @@ export class FreshPlans {
    */
   startPump(): StreamId[] {
     this.left = this.unitsPerPump;
-    const again: StreamId[] = [];
+    const again: StreamId[] = this.doneOutOfTurn.splice(0);
     for (const [key, p] of this.jobs) {
       if (this.left <= 0) break;
       if (!this.planner.isCurrent(p.job.target)) {
         this.jobs.delete(key);
-        for (const stream of p.waiters) this.waitingOn.delete(stream);
+        for (const stream of p.waiters) {
+          this.waitingOn.delete(stream);
+          this.restarted(stream);
+        }
         again.push(...p.waiters);
         continue;
       }
       this.left -= p.job.step(this.left);
       const done = this.finish(key, p);
       if (done === null) continue;
-      for (const stream of p.waiters) {
-        this.waitingOn.delete(stream);
-        this.ready.set(stream, { key, plan: done });
-      }
-      again.push(...p.waiters);
+      again.push(...this.handOut(key, p, done));
     }
     return again;
   }
@@ -90,7 +101,7 @@ export class FreshPlans {
 
   /** Jobs wait for a pump. */
   get pending(): boolean {
-    return this.jobs.size > 0;
+    return this.jobs.size > 0 || this.doneOutOfTurn.length > 0;
   }
 
   /**
@@ -102,30 +113,75 @@ export class FreshPlans {
     const key = jobKey(base, target, full);
     const handed = this.ready.get(stream);
     this.ready.delete(stream);
-    if (handed !== undefined && handed.key === key) return handed.plan;
+    if (handed !== undefined && handed.key === key) return this.given(stream, handed.plan);
     // Waiting for another plan (its wanted version moved): not any more. The same one goes on.
-    if (this.waitingOn.get(stream) !== key) this.forget(stream);
+    const waited = this.waitingOn.get(stream);
+    if (waited !== key) {
+      if (waited !== undefined) this.restarted(stream);
+      this.unwait(stream);
+    }
     const cached = this.planner.cachedPlan(base, target, full);
-    if (cached !== null) return cached;
+    if (cached !== null) return this.given(stream, cached);
     let p = this.jobs.get(key);
     if (p === undefined) {
       p = { job: new PlanJob(full ? null : base, target, this.planner.resourcesOf(target)), base, full, waiters: new Set() };
       this.jobs.set(key, p);
     }
+    // Given here if done here, not handed to it again at the next pump.
+    p.waiters.delete(stream);
+    this.waitingOn.delete(stream);
+    // Its versions move faster than its plans are made: this one is made whole now.
+    if ((this.restarts.get(stream) ?? 0) >= RESTARTS_BEFORE_WHOLE) {
+      this.left -= p.job.step(Number.MAX_SAFE_INTEGER);
+      const done = this.finish(key, p);
+      if (done === null) throw new Error(`invariant: plan ${key} not done after an unbounded step`);
+      this.doneOutOfTurn.push(...this.handOut(key, p, done));
+      return this.given(stream, done);
+    }
     // Budget left means every older job is done (startPump spends it oldest first): this one may go on.
     if (this.left > 0) {
       this.left -= p.job.step(this.left);
       const done = this.finish(key, p);
-      if (done !== null) return done;
+      if (done !== null) {
+        this.doneOutOfTurn.push(...this.handOut(key, p, done));
+        return this.given(stream, done);
+      }
     }
     p.waiters.add(stream);
     this.waitingOn.set(stream, key);
     return null;
   }
 
-  /** The stream waits for nothing (it ended, or is planned again); a job nobody waits for is dropped. */
+  /** The stream ended: it waits for nothing; a job nobody waits for is dropped. */
   forget(stream: StreamId): void {
     this.ready.delete(stream);
+    this.restarts.delete(stream);
+    const at = this.doneOutOfTurn.indexOf(stream);
+    if (at >= 0) this.doneOutOfTurn.splice(at, 1);
+    this.unwait(stream);
+  }
+
+  /** A plan goes to `stream`: its count of dropped plans starts again. */
+  private given(stream: StreamId, plan: PushPlan): PushPlan {
+    this.restarts.delete(stream);
+    return plan;
+  }
+
+  private restarted(stream: StreamId): void {
+    this.restarts.set(stream, (this.restarts.get(stream) ?? 0) + 1);
+  }
+
+  /** `done` goes to the streams that waited for its job; they are to be evaluated again. */
+  private handOut(key: string, p: Pending, done: PushPlan): StreamId[] {
+    for (const stream of p.waiters) {
+      this.waitingOn.delete(stream);
+      this.ready.set(stream, { key, plan: done });
+    }
+    return [...p.waiters];
+  }
+
+  /** The stream waits for no job any more; a job nobody waits for is dropped. */
+  private unwait(stream: StreamId): void {
     const key = this.waitingOn.get(stream);
     if (key === undefined) return;
     this.waitingOn.delete(stream);

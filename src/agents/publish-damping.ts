@@ -16,12 +16,19 @@
  */
 export const PUBLISH_CHANGES_PER_WINDOW = 3;
 export const PUBLISH_WINDOW_MS = 30_000;
-/** Agents whose recent changes are kept before the stale ones are swept (a herd's first publishes). */
+/**
+ * Agents whose recent changes are kept before the stale ones are swept (a herd's first
+ * publishes); after a sweep, the next comes once the agents kept have doubled, so a herd of
+ * more agents than this within a window costs each publish O(1), not a pass over all of them.
+ */
 const SWEEP_FROM = 10_000;
 
 export class PublishDamping {
   /** Per agent, when its latest changing publishes were proposed here, oldest first. */
   private readonly recent = new Map<string, number[]>();
+  /** The count of agents kept past which the next publish sweeps the stale ones. */
+  private sweepAt = SWEEP_FROM;
+  private sweeps = 0;
 
   /** How long `agent`'s next changing publish must wait at `now`; 0: it may go now. */
   waitMs(agent: string, now: number): number {
@@ -34,7 +41,7 @@ export class PublishDamping {
     const stamps = this.live(agent, now);
     stamps.push(now);
     this.recent.set(agent, stamps.slice(-PUBLISH_CHANGES_PER_WINDOW));
-    if (this.recent.size > SWEEP_FROM) this.sweep(now);
+    if (this.recent.size > this.sweepAt) this.sweep(now);
   }
 
   /** How many agents have changes counted now (a gauge for tests and metrics). */
@@ -42,11 +49,18 @@ export class PublishDamping {
     return this.recent.size;
   }
 
+  /** How many sweeps of stale agents have run (a gauge for tests). */
+  get sweepsRun(): number {
+    return this.sweeps;
+  }
+
   private live(agent: string, now: number): number[] {
     return (this.recent.get(agent) ?? []).filter((at) => now - at < PUBLISH_WINDOW_MS);
   }
 
   private sweep(now: number): void {
+    this.sweeps++;
     for (const [agent, stamps] of this.recent) if (stamps.every((at) => now - at >= PUBLISH_WINDOW_MS)) this.recent.delete(agent);
+    this.sweepAt = Math.max(SWEEP_FROM, 2 * this.recent.size);
   }
 }

@@ -72,9 +72,12 @@ export function recordLength(id: string, e: ClientEntry): number {
   return JSON.stringify(ownedRecord(id, e)).length + 1;
 }
 
-/** An upper bound of a table's JSON beyond its records' (recordLength): the owned form's fields and `lost`. */
-export function tableOverhead(lost: readonly OwnerKey[]): number {
-  return JSON.stringify(lost).length + 64;
+/**
+ * An upper bound of a table's JSON beyond its records' (recordLength): the owned form's fields
+ * and `lost`, of which `lostJsonLength` bounds the JSON (OwnerShares.lostJsonLength).
+ */
+export function tableOverhead(lostJsonLength: number): number {
+  return lostJsonLength + 64;
 }
 
 export function ownedForm(entries: ReadonlyMap<string, ClientEntry>, lost: readonly OwnerKey[], forgotten: boolean): unknown {

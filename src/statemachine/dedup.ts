@@ -78,7 +78,7 @@ export class ClientTable {
 
   /** An upper bound of the table's snapshot JSON, in UTF-16 units, kept as records change. */
   snapshotLength(): number {
-    return this.recordsLength + tableOverhead(this.shares?.lost() ?? []);
+    return this.recordsLength + tableOverhead(this.shares?.lostJsonLength ?? 2);
   }
 
   private put(id: string, entry: ClientEntry): void {

@@ -5,7 +5,9 @@
 import http from 'node:http';
 import t from 'tap';
 import { adminExposure, adminHandler } from '../../src/agent/admin.js';
-import { UsageReporter } from '../../src/agent/usage-reporter.js';
+import { DEFAULT_USAGE_OPTIONS, UsageReporter } from '../../src/agent/usage-reporter.js';
+import { USAGE_BURST, USAGE_PER_SECOND } from '../../src/agents/hub.js';
+import { RateBudget } from '../../src/util/rate-budget.js';
 import { decodeAgentMessage, encodeAgentMessage, type AgentMessageWire } from '../../src/agents/wire.js';
 import { MAX_USAGE_NAMES } from '../../src/statemachine/index.js';
 
@@ -42,6 +44,34 @@ void t.test('10,000 unknown names: a bounded number waits and goes in bounded me
     sent += batch.missed.length;
   }
   t.equal(sent, 1000);
+});
+
+void t.test("misses of new names a few ms apart for seconds: every message fits the controller's usage budget, no name lost", async (t) => {
+  // The agent's loop (agent-runner.ts scheduleUsage): a message when due, the timer at least 2 ms.
+  // Before, each miss went alone 2 ms after it: a new name every 5 ms sent 200 messages a second,
+  // and the controller dropped unread all past 50 a second after its burst of 100 (hub.ts).
+  const u = new UsageReporter(DEFAULT_USAGE_OPTIONS);
+  const budget = new RateBudget(USAGE_PER_SECOND, USAGE_BURST, 0);
+  const sent = new Set<string>();
+  let messages = 0;
+  let dropped = 0;
+  let timerAt: number | null = null;
+  for (let now = 0; now <= 10_000; now++) {
+    if (now % 5 === 0 && now < 8_000) u.miss(`dep-${now}`, now);
+    if (timerAt !== null && now >= timerAt) {
+      timerAt = null;
+      const batch = u.take(now);
+      if (batch !== null) {
+        messages++;
+        if (budget.take(now)) for (const n of batch.missed) sent.add(n);
+        else dropped++;
+      }
+    }
+    const due = u.dueAt();
+    if (timerAt === null && due !== null) timerAt = now + Math.max(2, due - now);
+  }
+  t.equal(dropped, 0, `${messages} messages, none past the controller's budget`);
+  t.equal(sent.size, 1600, 'every name missed reached the controller');
 });
 
 void t.test('wire: a usage message round-trips; too many or bad names are refused with the field', async (t) => {

@@ -165,3 +165,25 @@ void t.test('agents that connect while a big plan is made are each sent their pu
     t.equal(new Set(a.received.map((p) => p.nonce)).size, a.received.length, 'no nonce twice');
   }
 });
+
+void t.test('a new agent on a big mesh that changes more often than its plan takes is still sent its configuration', async (t) => {
+  // Each change makes a new target and retires the one being planned: its job is dropped and
+  // the next begins from nothing. Here a whole configuration takes about 10 pumps and the mesh
+  // changes every 4; before, the agent was never sent anything however long it lasted.
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const c = new SimController('c1', log, clock, { freshUnitsPerPump: 1000 });
+  c.tick();
+  for (let b = 0; b < 2; b++) log.propose(applyCmd(...services(`b${b}`, 2500)));
+  settle([c]);
+  const a1 = new SimAgent('a1');
+  a1.connect(c);
+  for (let round = 0; round < 50 && a1.received.length === 0; round++) {
+    for (let p = 0; p < 4 && c.hub.hasWork(); p++) c.run(c.hub.pump(clock.now, 64));
+    log.propose(applyCmd(svc(`churn-${round}`)));
+    c.catchUp();
+  }
+  t.ok(a1.received.length > 0, 'sent a whole configuration while the mesh kept changing');
+  settle([c]);
+  t.equal(a1.config.version, log.truth.revision(), 'and the newest once it stopped');
+});

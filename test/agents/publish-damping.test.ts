@@ -71,3 +71,18 @@ void t.test('the allowance counts changes in the window, for each agent apart', 
   t.equal(d.waitMs('a', PUBLISH_WINDOW_MS + 1), 10 + PUBLISH_WINDOW_MS - (PUBLISH_WINDOW_MS + 1), 'the window slides');
   t.equal(d.tracked, 1);
 });
+
+void t.test('a herd of first publishes past the sweep bound: stale agents are swept now and then, not at every publish', async (t) => {
+  // Before, past 10,000 agents every publish swept them all: 20,000 first publishes within a
+  // window held the loop 2 s, 40,000 held it 22 s (a fleet's first start; the record tables hold 100,000).
+  const d = new PublishDamping();
+  const herd = 40_000;
+  for (let i = 0; i < herd; i++) d.proposed(`agent-${i}`, 1000 + i / 2);
+  t.equal(d.tracked, herd, 'every agent of the window is kept');
+  t.ok(d.sweepsRun <= 2, `${d.sweepsRun} sweeps for ${herd} publishes (before: one per publish past 10,000)`);
+  // A window later the herd is stale: it is swept once the agents kept have doubled again.
+  const later = 1000 + herd / 2 + PUBLISH_WINDOW_MS;
+  for (let i = 0; i < herd + 10; i++) d.proposed(`next-${i}`, later);
+  t.ok(d.tracked <= herd + 10, `the stale herd was swept: ${d.tracked} agents kept`);
+  t.equal(d.waitMs('agent-0', later), 0, 'a swept agent starts a new allowance');
+});

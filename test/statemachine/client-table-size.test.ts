@@ -68,3 +68,19 @@ void t.test("the state machine's kept size counts the client table, so the quota
   const grown = sm.snapshotLength().kept - before;
   t.ok(grown >= 100 * 200, `100 records with ids of 200 characters grew the kept size by ${grown}, without a measure`);
 });
+
+void t.test('a table that names 10,000 owners as losers tells its length without serializing them', async (t) => {
+  // The quota asks before every write a leader takes. Before, each ask copied and serialized the
+  // owners that lost records: 0.7 ms a time for 10,000 (the table's bound) of 60 characters.
+  const table = new ClientTable(10_000);
+  let index = 0;
+  for (let i = 0; i < 20_020; i++) table.record({ id: `c${i}`, seq: 1, owner: `CN=service-${i}-${'x'.repeat(48)}` }, { ok: true, revision: i }, ++index, null, true, true);
+  checkBound(t, table, '10,000 owners named, the first forgotten');
+  t.ok(JSON.stringify(table.snapshot()).length > 10_000 * 60 * 2, 'the records and the owners named are in the snapshot');
+  const started = performance.now();
+  let sum = 0;
+  for (let i = 0; i < 20_000; i++) sum += table.snapshotLength();
+  const took = performance.now() - started;
+  t.ok(sum > 0);
+  t.ok(took < 1_000, `20,000 asks took ${Math.round(took)}ms (before: 16.8 s here, 0.84 ms an ask)`);
+});
