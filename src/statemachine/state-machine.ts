@@ -26,7 +26,7 @@ import {
   type ResourceKind,
 } from './resource-kind.js';
 import { failure, type ApplyResult } from './result.js';
-import { SteppedSnapshot, type SnapshotPieces } from './snapshot-job.js';
+import { SteppedSnapshot, valuePieces, type SnapshotPieces } from './snapshot-job.js';
 import type { ReplicatedStateMachine } from '../node/raft-ports.js';
 
 export type { ApplyResult, ApplyOk, ApplyFailure, FailureCode } from './result.js';
@@ -199,7 +199,10 @@ export class StateMachine implements ReplicatedStateMachine {
       sources.push(`${first ? '' : ','}${JSON.stringify(name)}:`, source);
       first = false;
     }
-    sources.push(`},"clients":${JSON.stringify(this.clients.snapshot())}}`);
+    // In steps too: a table of large cached results (4 MB after 15 applies of 5,000 resources)
+    // held a loaded leader's loop 60-340 ms when serialized in one go. Its records are replaced,
+    // never changed, so the form taken now is the table as it is now.
+    sources.push('},"clients":', valuePieces(this.clients.snapshot(), this.clients.snapshotLength()), '}');
     return new SteppedSnapshot(this.applied, this.rev, sources);
   }
 
