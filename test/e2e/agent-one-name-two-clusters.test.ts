@@ -4,13 +4,15 @@
  * controller, though its name is the held one, since the held cluster answered at another address
  * of the list and a restore would answer there; --out keeps the first cluster's configuration.
  * Before, a new id under the held name was taken for a restore: the agent swapped its whole
- * configuration for the other cluster's and wrote it to --out.
+ * configuration for the other cluster's and wrote it to --out. A restore in place (the address
+ * that answered for the held cluster answering with a new id) is still followed, in the process.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { startIndex } from '../../src/agent/failover.js';
-import { ProcessCluster } from '../helpers/process-cluster.js';
+import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
+import { runToExit } from '../helpers/run-to-exit.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { AgentProc } from '../agents/agent-procs.js';
 
@@ -73,4 +75,43 @@ void t.test('a --controllers list spanning two clusters of one name: after a fai
   first.start('c1');
   await waitFor(() => lines(agent).filter((l) => l.msg === 'connected' && l.cluster === held).length >= 2, 'the agent back on the first cluster', 30_000);
   t.same(names(agent), ['db', 'web']);
+});
+
+void t.test('the held cluster restored in place while the agent runs: taken, though another cluster of its name is on the list', async (t) => {
+  const first = await cluster(t, '- { kind: service, name: web, spec: { protocol: http, ports: [80] } }\n');
+  const second = await cluster(t, '- { kind: service, name: payments, spec: { protocol: http, ports: [80] } }\n');
+  const backup = path.join(first.dir, 'backup.snap');
+  const save = await first.ctl(['snapshot', 'save', backup]);
+  t.equal(save.code, 0, save.stderr);
+  const id = 'a7';
+  const list = [first.endpoints(), second.endpoints()];
+  if (startIndex(id, 2) === 1) list.reverse();
+  const agent = new AgentProc({ id, controllers: list.join(','), dir: first.dir });
+  t.teardown(() => agent.kill());
+  agent.start();
+  await waitFor(() => names(agent).join() === 'web', "the agent to take the first cluster's configuration", 20_000).catch((err: unknown) => {
+    t.comment(agent.tail());
+    throw err;
+  });
+  const held = agent.config()?.cluster;
+
+  // Every member's data lost, the backup restored at the same address: a new id, the same name.
+  await first.kill('c1', 'SIGTERM');
+  const dataDir = path.join(first.dir, 'data', 'c1');
+  fs.renameSync(dataDir, `${dataDir}.lost`);
+  const restored = await runToExit(CONTROLLER_JS, ['restore', '--from', backup, '--config', first.configFile, '--id', 'c1'], 'restore c1', 30_000);
+  t.equal(restored.code, 0, restored.stderr);
+  first.start('c1');
+  await first.explainFailure(first.waitForLeader());
+  const retag = path.join(first.dir, 'after-restore.yaml');
+  fs.writeFileSync(retag, '- { kind: service, name: cache, spec: { protocol: tcp, ports: [6379] } }\n');
+  const applied = await first.ctl(['apply', '-f', retag]);
+  t.equal(applied.code, 0, applied.stderr);
+  await waitFor(() => names(agent).join() === 'cache,web', "the agent to take the restored cluster's configuration", 30_000).catch((err: unknown) => {
+    t.comment(agent.tail());
+    throw err;
+  });
+  t.not(agent.config()?.cluster, held, '--out names the restored cluster, a new id');
+  t.ok(lines(agent).some((l) => l.level === 40 && /cluster "shared" \(id [^)]+\) has a new id/.test(String(l.msg))), 'with the warning that the cluster has a new id');
+  t.notOk(names(agent).includes('payments'), "the other cluster's configuration never taken");
 });
