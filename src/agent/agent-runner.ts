@@ -20,7 +20,7 @@ import { AgentConfig, type Candidate, type ConfigJson, type WholeCandidate } fro
 import { Failover, startIndex, writeRetryDelayMs, type AttemptOutcome } from './failover.js';
 import { configText, writeAtomically } from './out-file.js';
 import { UsageReporter } from './usage-reporter.js';
-import { judgeWelcome } from './cluster-guard.js';
+import { judgeWelcome, type HeldAddresses } from './cluster-guard.js';
 import { resourceKey } from '../statemachine/index.js';
 
 export interface AgentRunnerOptions {
@@ -81,6 +81,11 @@ export class AgentRunner {
   private welcomed: { controller: string; session: string; clusterName: string } | null = null;
   /** Why the last controller that welcomed this agent was refused (another cluster: cluster-guard.ts); null: none since a welcome taken. */
   private foreign: string | null = null;
+  /**
+   * The cluster id each controller address last welcomed this agent with (welcomes taken, this
+   * process): where the held cluster answered tells a restore from another cluster of its name (cluster-guard.ts).
+   */
+  private readonly welcomedFor = new Map<string, string>();
   private timeoutMs: number;
   private lastHeardAt = 0;
   private welcomedAt = Number.NEGATIVE_INFINITY;
@@ -243,7 +248,7 @@ export class AgentRunner {
         case 'welcome': {
           const held = this.config.version === null ? null : { id: this.config.clusterId, name: this.config.clusterName };
           const theirs = { cluster: m.clusterId, clusterName: m.clusterName, address };
-          const verdict = judgeWelcome(held, { id: m.clusterId, name: m.clusterName }, `${m.controller} at ${address}`);
+          const verdict = judgeWelcome(held, { id: m.clusterId, name: m.clusterName }, `${m.controller} at ${address}`, this.heldAddresses(address, held?.id ?? null));
           if (verdict.type === 'refuse') {
             this.foreign = verdict.reason;
             this.opts.logger.warn({ controller: m.controller, ...theirs, heldCluster: held?.id, heldClusterName: held?.name }, verdict.reason);
@@ -254,6 +259,7 @@ export class AgentRunner {
           if (verdict.warning !== null) this.opts.logger.warn({ controller: m.controller, ...theirs, heldCluster: held?.id, heldClusterName: held?.name }, verdict.warning);
           if (held?.id === m.clusterId) this.config.learnClusterName(m.clusterName);
           this.foreign = null;
+          this.welcomedFor.set(address, m.clusterId);
           this.welcomed = { controller: m.controller, session: m.session, clusterName: m.clusterName };
           this.welcomedAt = performance.now();
           this.timeoutMs = m.timeoutMs;
@@ -294,6 +300,13 @@ export class AgentRunner {
       // It joins a push sent in parts (push-parts.ts).
       pushParts: true,
     });
+  }
+
+  /** Where the held cluster (id `heldId`) welcomed this agent, as seen from a welcome at `address`. */
+  private heldAddresses(address: string, heldId: string | null): HeldAddresses {
+    if (heldId === null) return { fromHeld: false, othersHeld: [] };
+    const othersHeld = [...this.welcomedFor].flatMap(([a, id]) => (a !== address && id === heldId ? [a] : []));
+    return { fromHeld: this.welcomedFor.get(address) === heldId, othersHeld };
   }
 
   private onPush(stream: SyncStream, push: ReceivedPush, resync: () => void, retryWrite: (version: number) => void): void {

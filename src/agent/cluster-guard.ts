@@ -8,6 +8,12 @@
  * restore` (a new id, the same name): taken, and the controller resyncs the agent from scratch.
  * Names the agent does not know (nothing held, or a controller or --out file from before names
  * were sent) cannot be compared: taken, with a warning when the id differs. Pure.
+ *
+ * Two clusters can share a name (both left at the default `cluster.name`, a staging copy of
+ * production's file): a new id under the held name is then a restore or that other cluster. A
+ * restore answers at the addresses of the cluster it restores; the other cluster at its own. So
+ * when another address of this agent's list answered for the held cluster in this process, and
+ * the new id comes from an address that never did, the list spans two clusters of one name: refused.
  */
 
 export interface ClusterIdentity {
@@ -15,6 +21,16 @@ export interface ClusterIdentity {
   /** `cluster.name`; '' when not known. */
   readonly name: string;
 }
+
+/** Where this agent heard the cluster it holds, in this process (AgentRunner keeps the record). */
+export interface HeldAddresses {
+  /** The welcoming controller's address answered for the held cluster before. */
+  readonly fromHeld: boolean;
+  /** Other addresses of --controllers that answered for the held cluster. */
+  readonly othersHeld: readonly string[];
+}
+
+const NOTHING_HEARD: HeldAddresses = { fromHeld: false, othersHeld: [] };
 
 export type WelcomeVerdict =
   | { readonly type: 'take'; readonly warning: string | null }
@@ -27,7 +43,7 @@ const named = (c: ClusterIdentity): string => `cluster ${c.name === '' ? '(name 
  * of the configuration the agent holds, null when it holds none; `from`: the controller, named
  * as `ID at ADDRESS`.
  */
-export function judgeWelcome(held: ClusterIdentity | null, welcome: ClusterIdentity, from: string): WelcomeVerdict {
+export function judgeWelcome(held: ClusterIdentity | null, welcome: ClusterIdentity, from: string, heard: HeldAddresses = NOTHING_HEARD): WelcomeVerdict {
   if (held === null || held.id === welcome.id) return { type: 'take', warning: null };
   if (held.name !== '' && welcome.name !== '' && held.name !== welcome.name) {
     return {
@@ -40,6 +56,16 @@ export function judgeWelcome(held: ClusterIdentity | null, welcome: ClusterIdent
   }
   // In a new cluster's first moments its name stands in for the id not yet drawn: no restore.
   if (held.name !== '' && held.name === welcome.name && held.id === held.name) return { type: 'take', warning: null };
+  if (held.name !== '' && held.name === welcome.name && !heard.fromHeld && heard.othersHeld.length > 0) {
+    return {
+      type: 'refuse',
+      reason:
+        `controller ${from} belongs to ${named(welcome)}, but this agent's configuration came from ${named(held)}, which answered at ${heard.othersHeld.join(', ')}: ` +
+        `two clusters of one name; refused, trying the next controller. A restore would answer at the addresses of the cluster it restores. ` +
+        `Its --controllers list spans two clusters: remove the other cluster's addresses, and give each cluster its own cluster.name. ` +
+        `To move this agent to the other cluster on purpose, stop it, delete its --out file and start it with that cluster's controllers`,
+    };
+  }
   if (held.name !== '' && held.name === welcome.name) {
     return { type: 'take', warning: `controller ${from}: ${named(welcome)} has a new id (this agent's configuration came from id ${held.id}): restored with controller restore? The configuration is resynced from scratch` };
   }

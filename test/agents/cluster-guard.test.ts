@@ -48,3 +48,24 @@ void t.test('the cluster name is kept with what is accepted, written to --out an
   learner.learnClusterName('prod');
   t.equal(learner.clusterName, 'prod', 'and learns the name from a controller of its cluster');
 });
+
+void t.test('judgeWelcome: two clusters of one name are told apart by where the held cluster answered', async (t) => {
+  const held = { id: 'k-default-1', name: 'default' };
+  const sibling = { id: 'k-default-2', name: 'default' };
+  const from2 = 'c1 at 10.0.0.2:7000';
+  const refused = judgeWelcome(held, sibling, from2, { fromHeld: false, othersHeld: ['10.0.0.1:7000'] });
+  t.equal(refused.type, 'refuse', 'a new id under the held name, from an address that never answered for the held cluster while another one of the list did: the other cluster');
+  t.match(refused, {
+    reason: /^controller c1 at 10\.0\.0\.2:7000 belongs to cluster "default" \(id k-default-2\), but this agent's configuration came from cluster "default" \(id k-default-1\), which answered at 10\.0\.0\.1:7000: two clusters of one name; refused/,
+  });
+  t.match(refused, { reason: /delete its --out file/ }, 'and how to move on purpose');
+  t.match(
+    judgeWelcome(held, sibling, 'c1 at 10.0.0.1:7000', { fromHeld: true, othersHeld: [] }),
+    { type: 'take', warning: /has a new id/ },
+    'the same address answering with a new id: a restore in place, taken with the warning',
+  );
+  t.match(judgeWelcome(held, sibling, from2, { fromHeld: false, othersHeld: [] }), { type: 'take', warning: /has a new id/ }, 'nothing heard in this process (a restart): taken as before, with the warning');
+  t.same(judgeWelcome(held, held, from2, { fromHeld: false, othersHeld: ['10.0.0.1:7000'] }), { type: 'take', warning: null }, 'the held cluster at an address not heard yet: taken');
+  t.match(judgeWelcome({ id: 'k-prod', name: 'prod' }, { id: 'k-s', name: 'staging' }, from2, { fromHeld: true, othersHeld: [] }), { type: 'refuse' }, 'another name is refused wherever it answers');
+  t.match(judgeWelcome(held, { id: 'k-x', name: '' }, from2, { fromHeld: false, othersHeld: ['10.0.0.1:7000'] }), { type: 'take' }, 'a controller that sends no name is not judged');
+});
