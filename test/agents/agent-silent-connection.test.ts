@@ -9,41 +9,17 @@
  * an agent isolated for 34 s came back online 23.8 s after the heal. Here the controller is a
  * process stopped with SIGSTOP: its kernel still holds the connection, and nothing answers.
  */
-import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import t from 'tap';
 import { AgentRunner } from '../../src/agent/agent-runner.js';
 import { DEFAULT_AGENT_YAML } from '../../src/agent/agent-yaml.js';
 import { INSECURE } from '../../src/transport/h2-stream/index.js';
 import { seededRng } from '../../src/util/rng.js';
 import { captureLogs } from '../helpers/log-capture.js';
-import { guardChild } from '../helpers/reaper.js';
+import { h2ServerProcess } from '../helpers/h2-server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-/** An HTTP/2 server in a child process that takes every stream and never answers; it prints each connection it gets. */
-async function mutePeer(t: Test): Promise<{ address: string; stop: () => void; resume: () => void; connections: () => number }> {
-  const script = `const h2 = require('node:http2'); let n = 0; const s = h2.createServer();
-s.on('session', (x) => { console.log('session ' + ++n); x.on('error', () => {}); });
-s.on('stream', (st) => st.on('error', () => {}));
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  guardChild(child);
-  t.teardown(() => {
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-  });
-  const lines: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => lines.push(...d.trim().split('\n')));
-  await waitFor(() => lines.length > 0, 'the server to listen');
-  return {
-    address: `127.0.0.1:${lines[0]}`,
-    stop: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
-    connections: () => lines.filter((l) => l.startsWith('session ')).length,
-  };
-}
-
 void t.test('an agent whose controller went silent probes the connection and dials a new one instead of riding it', async (t) => {
-  const peer = await mutePeer(t);
+  const peer = await h2ServerProcess(t, 'mute');
   const logs = captureLogs();
   const agent = new AgentRunner({ id: 'a1', controllers: [peer.address], security: INSECURE, yaml: DEFAULT_AGENT_YAML, out: null, logger: logs.logger, rng: seededRng(7) });
   t.teardown(() => agent.stop());
@@ -52,7 +28,7 @@ void t.test('an agent whose controller went silent probes the connection and dia
   // A live peer that never welcomes: each attempt ends without a welcome, and the probe of the
   // connection is answered, so the agent keeps its one connection.
   await waitFor(() => ended() >= 2, 'two attempts without a welcome', 20_000);
-  t.equal(peer.connections(), 1, 'a connection that answers its probe is kept');
+  t.equal(peer.sessions(), 1, 'a connection that answers its probe is kept');
 
   peer.stop();
   const before = ended();
@@ -60,6 +36,6 @@ void t.test('an agent whose controller went silent probes the connection and dia
   await waitFor(() => ended() >= before + 3, 'three attempts while the peer is silent', 30_000);
   peer.resume();
   // The resumed peer accepts what waited in its backlog: the connections the agent dialled.
-  await waitFor(() => peer.connections() >= 2, 'a connection dialled while the peer was silent', 10_000);
-  t.ok(peer.connections() >= 2, `the agent dialled anew (${peer.connections()} connections), not riding the silent one`);
+  await waitFor(() => peer.sessions() >= 2, 'a connection dialled while the peer was silent', 10_000);
+  t.ok(peer.sessions() >= 2, `the agent dialled anew (${peer.sessions()} connections), not riding the silent one`);
 });
