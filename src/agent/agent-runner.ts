@@ -219,7 +219,7 @@ export class AgentRunner {
     // Nothing heard: the connection may be dead, and the next attempt on this controller would
     // ride it (h2-connection.ts, probe).
     const silent = (): void => {
-      connection.probe();
+      void connection.probe();
       finish('ended', `no message from ${address} within ${this.timeoutMs}ms`);
     };
     const resync = (): void => finish('resync', 'the push does not apply to what this agent holds');
@@ -280,7 +280,7 @@ export class AgentRunner {
     stream.on('error', (err: StreamCallError) => finish(outcomeOf(err.code), err.details || err.message));
     stream.on('end', () => finish('ended', 'the controller ended the stream'));
     this.arm(() => {
-      connection.probe();
+      void connection.probe();
       finish('failed', `no welcome from ${address} within ${this.timeoutMs}ms`);
     });
     const info = { protocols: this.opts.yaml.protocols, lazy: this.opts.yaml.lazy, dependencies: this.opts.yaml.dependencies, hosts: this.opts.yaml.hosts.map((h) => h.name) };

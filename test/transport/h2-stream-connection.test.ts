@@ -5,10 +5,9 @@
  */
 import t, { type Test } from 'tap';
 import http2 from 'node:http2';
-import { spawn } from 'node:child_process';
 import { H2Connection, INSECURE, type StreamCallError } from '../../src/transport/h2-stream/index.js';
 import { PROBE_TIMEOUT_MS } from '../../src/transport/h2-stream/h2-connection.js';
-import { guardChild } from '../helpers/reaper.js';
+import { h2ServerProcess } from '../helpers/h2-server-process.js';
 import { frameMessage } from '../../src/transport/h2-stream/message-framing.js';
 import { status } from '../../src/transport/h2-stream/status-codes.js';
 import { CONNECT_DEADLINE_MS, HANDSHAKE_DEADLINE_MS, describeExpired } from '../../src/transport/connect-deadline.js';
@@ -152,41 +151,16 @@ void t.test('a connection without a call is closed once idle, and the next call 
   t.equal(sessions.opened, 2);
 });
 
-/** An echo server in a child process (stop it to make its connections go silent) that counts its connections. */
-async function echoProcess(t: Test): Promise<{ address: string; stop: () => void; resume: () => void; sessions: () => number }> {
-  const script = `const h2 = require('node:http2'); let n = 0; const s = h2.createServer();
-s.on('session', (x) => { console.log('session ' + ++n); x.on('error', () => {}); });
-s.on('stream', (st) => { st.on('error', () => {}); st.respond({ ':status': 200, 'content-type': 'application/grpc' }); st.on('data', () => st.write(Buffer.from([0, 0, 0, 0, 2, 111, 107]))); });
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  guardChild(child);
-  t.teardown(() => {
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-  });
-  const lines: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => lines.push(...d.trim().split('\n')));
-  await waitFor(() => lines.length > 0, 'the echo process to listen');
-  return {
-    address: `127.0.0.1:${lines[0]}`,
-    stop: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
-    sessions: () => lines.filter((l) => l.startsWith('session ')).length,
-  };
-}
-
 void t.test('a probed connection that does not answer its ping is closed, and the next call dials anew; one that answers is kept', async (t) => {
   // An agent's watchdog heard nothing from its controller for its timeout (a partition that drops
   // packets): before, its next attempt on that controller rode the same dead connection, and
   // after a heal reached the controller only at the kernel's next retransmission on it. Between
   // network namespaces an agent isolated for 34 s came back online 23.8 s after the heal.
-  const server = await echoProcess(t);
+  const server = await h2ServerProcess(t, 'echo');
   const connection = new H2Connection(server.address, INSECURE, 1024);
   t.teardown(() => connection.close());
   t.equal(await answer(connection), 'answered');
-  // A live connection answers the ping and is kept: nothing to wait for but the probe's own time.
-  connection.probe();
-  await new Promise((resolve) => setTimeout(resolve, PROBE_TIMEOUT_MS + 500));
+  t.equal(await connection.probe(), 'answered', 'a live connection answers the ping');
   t.equal(await answer(connection), 'answered', 'a call after a probe that was answered');
   t.equal(server.sessions(), 1, 'on the same connection');
 
@@ -198,10 +172,11 @@ void t.test('a probed connection that does not answer its ping is closed, and th
     silent.write(Buffer.from('ping'));
   });
   const start = performance.now();
-  connection.probe();
-  connection.probe();
+  const probed = connection.probe();
+  t.equal(await connection.probe(), 'not-probed', 'one probe at a time');
   t.equal(await ended, `error ${status.UNAVAILABLE}: ${server.address} did not answer a ping within ${PROBE_TIMEOUT_MS}ms: the connection is gone`);
   const after = performance.now() - start;
+  t.equal(await probed, 'closed');
   t.ok(after >= PROBE_TIMEOUT_MS - 100 && after < PROBE_TIMEOUT_MS + 1500, `closed ${Math.round(after)}ms after the probe`);
 
   server.resume();

@@ -49,6 +49,9 @@ interface Dialled {
  */
 export const PROBE_TIMEOUT_MS = CONNECT_DEADLINE_MS;
 
+/** How a probe ended: its PING answered (the connection kept), the connection closed, or no probe made (none open, or one already out). */
+export type ProbeOutcome = 'answered' | 'closed' | 'not-probed';
+
 export class H2Connection {
   private dialled: Dialled | null = null;
 
@@ -89,26 +92,31 @@ export class H2Connection {
    * does not answer it within PROBE_TIMEOUT_MS is closed, and the next call dials anew (whose
    * attempt has its connect deadline). A connection still connecting has its deadline already.
    */
-  probe(): void {
+  probe(): Promise<ProbeOutcome> {
     const d = this.dialled;
-    if (d === null || d.probing || d.session.closed || d.session.destroyed || !answeredInHttp2(d.session)) return;
+    if (d === null || d.probing || d.session.closed || d.session.destroyed || !answeredInHttp2(d.session)) return Promise.resolve('not-probed');
     d.probing = true;
-    const unanswered = setTimeout(() => {
-      if (this.dialled === d) this.dialled = null;
-      d.session.destroy(new Error(`${this.address} did not answer a ping within ${PROBE_TIMEOUT_MS}ms: the connection is gone`));
-    }, PROBE_TIMEOUT_MS);
-    unanswered.unref();
-    const sent = d.session.ping(() => {
-      // Answered, or the session ended under it (then there is nothing left to close).
-      clearTimeout(unanswered);
-      d.probing = false;
+    return new Promise((resolve) => {
+      const unanswered = setTimeout(() => {
+        if (this.dialled === d) this.dialled = null;
+        d.session.destroy(new Error(`${this.address} did not answer a ping within ${PROBE_TIMEOUT_MS}ms: the connection is gone`));
+        resolve('closed');
+      }, PROBE_TIMEOUT_MS);
+      unanswered.unref();
+      const sent = d.session.ping((err) => {
+        // Answered, or the session ended under it (then there is nothing left to close).
+        clearTimeout(unanswered);
+        d.probing = false;
+        resolve(err === null ? 'answered' : 'closed');
+      });
+      if (!sent) {
+        // Too many pings unanswered already: as good as no answer.
+        clearTimeout(unanswered);
+        if (this.dialled === d) this.dialled = null;
+        d.session.destroy(new Error(`${this.address} has too many pings unanswered: the connection is gone`));
+        resolve('closed');
+      }
     });
-    if (!sent) {
-      // Too many pings unanswered already: as good as no answer.
-      clearTimeout(unanswered);
-      if (this.dialled === d) this.dialled = null;
-      d.session.destroy(new Error(`${this.address} has too many pings unanswered: the connection is gone`));
-    }
   }
 
   /** Closes the connection at once: its calls end UNAVAILABLE; a later `open` dials again. */
