@@ -10,42 +10,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { startIndex } from '../../src/agent/failover.js';
-import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
+import { CONTROLLER_JS } from '../helpers/process-cluster.js';
 import { runToExit } from '../helpers/run-to-exit.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { AgentProc } from '../agents/agent-procs.js';
-
-const names = (a: AgentProc): string[] => (a.config()?.resources ?? []).map((r) => r.name).sort();
-const lines = (a: AgentProc): Array<Record<string, unknown>> =>
-  a.log.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-
-/** A one-member cluster named "shared" holding `resources`, stopped at `t`'s teardown. */
-async function cluster(t: { teardown(fn: () => unknown): void }, resources: string): Promise<ProcessCluster> {
-  const c = await ProcessCluster.create({ nodes: 1, clusterName: 'shared', logLevel: 'info' });
-  t.teardown(() => c.stop());
-  c.startAll();
-  await c.explainFailure(c.waitForLeader());
-  const file = path.join(c.dir, 'resources.yaml');
-  fs.writeFileSync(file, resources);
-  const applied = await c.ctl(['apply', '-f', file]);
-  if (applied.code !== 0) throw new Error(`ctl apply: ${applied.stderr}`);
-  return c;
-}
+import { agentOnFirst, clusterHolding, lines, names } from './two-clusters.js';
 
 void t.test('a --controllers list spanning two clusters of one name: after a failover the other is refused, --out keeps the first', async (t) => {
-  const first = await cluster(t, '- { kind: service, name: web, spec: { protocol: http, ports: [80] } }\n- { kind: service, name: db, spec: { protocol: tcp, ports: [5432] } }\n');
-  const second = await cluster(t, '- { kind: service, name: payments, spec: { protocol: http, ports: [80] } }\n');
+  const first = await clusterHolding(t, 'shared', '- { kind: service, name: web, spec: { protocol: http, ports: [80] } }\n- { kind: service, name: db, spec: { protocol: tcp, ports: [5432] } }\n');
+  const second = await clusterHolding(t, 'shared', '- { kind: service, name: payments, spec: { protocol: http, ports: [80] } }\n');
   const id = 'a7';
-  const list = [first.endpoints(), second.endpoints()];
-  if (startIndex(id, 2) === 1) list.reverse();
-  const agent = new AgentProc({ id, controllers: list.join(','), dir: first.dir });
-  t.teardown(() => agent.kill());
-  agent.start();
-  await waitFor(() => names(agent).join() === 'db,web', "the agent to take the first cluster's configuration", 20_000).catch((err: unknown) => {
-    t.comment(agent.tail());
-    throw err;
-  });
+  const agent = await agentOnFirst(t, id, first, second, 'db,web');
   const held = agent.config()?.cluster;
   const version = agent.version();
   t.match(agent.config(), { clusterName: 'shared' });
@@ -78,21 +52,13 @@ void t.test('a --controllers list spanning two clusters of one name: after a fai
 });
 
 void t.test('the held cluster restored in place while the agent runs: taken, though another cluster of its name is on the list', async (t) => {
-  const first = await cluster(t, '- { kind: service, name: web, spec: { protocol: http, ports: [80] } }\n');
-  const second = await cluster(t, '- { kind: service, name: payments, spec: { protocol: http, ports: [80] } }\n');
+  const first = await clusterHolding(t, 'shared', '- { kind: service, name: web, spec: { protocol: http, ports: [80] } }\n');
+  const second = await clusterHolding(t, 'shared', '- { kind: service, name: payments, spec: { protocol: http, ports: [80] } }\n');
   const backup = path.join(first.dir, 'backup.snap');
   const save = await first.ctl(['snapshot', 'save', backup]);
   t.equal(save.code, 0, save.stderr);
   const id = 'a7';
-  const list = [first.endpoints(), second.endpoints()];
-  if (startIndex(id, 2) === 1) list.reverse();
-  const agent = new AgentProc({ id, controllers: list.join(','), dir: first.dir });
-  t.teardown(() => agent.kill());
-  agent.start();
-  await waitFor(() => names(agent).join() === 'web', "the agent to take the first cluster's configuration", 20_000).catch((err: unknown) => {
-    t.comment(agent.tail());
-    throw err;
-  });
+  const agent = await agentOnFirst(t, id, first, second, 'web');
   const held = agent.config()?.cluster;
 
   // Every member's data lost, the backup restored at the same address: a new id, the same name.

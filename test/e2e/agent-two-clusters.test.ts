@@ -6,45 +6,17 @@
  * and a new id (what `controller restore` makes) is still taken, resynced from scratch, with a
  * warning; the name it came from survives a restart in the --out file.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
-import { startIndex } from '../../src/agent/failover.js';
-import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { AgentProc } from '../agents/agent-procs.js';
-
-const names = (a: AgentProc): string[] => (a.config()?.resources ?? []).map((r) => r.name).sort();
-const lines = (a: AgentProc): Array<Record<string, unknown>> =>
-  a.log.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-
-/** A one-member cluster named `name` holding `resources`, stopped at `t`'s teardown. */
-async function cluster(t: { teardown(fn: () => unknown): void }, name: string, resources: string): Promise<ProcessCluster> {
-  const c = await ProcessCluster.create({ nodes: 1, clusterName: name, logLevel: 'info' });
-  t.teardown(() => c.stop());
-  c.startAll();
-  await c.explainFailure(c.waitForLeader());
-  const file = path.join(c.dir, 'resources.yaml');
-  fs.writeFileSync(file, resources);
-  const applied = await c.ctl(['apply', '-f', file]);
-  if (applied.code !== 0) throw new Error(`${name}: ctl apply: ${applied.stderr}`);
-  return c;
-}
+import { agentOnFirst, clusterHolding, lines, names } from './two-clusters.js';
 
 void t.test('a --controllers list spanning two clusters: the other cluster is refused, a restored one (same name) taken', async (t) => {
-  const prod = await cluster(t, 'prod', '- { kind: service, name: web, spec: { protocol: http, ports: [80] } }\n- { kind: service, name: db, spec: { protocol: tcp, ports: [5432] } }\n');
-  const staging = await cluster(t, 'staging', '- { kind: service, name: payments, spec: { protocol: http, ports: [80] } }\n');
+  const prod = await clusterHolding(t, 'prod', '- { kind: service, name: web, spec: { protocol: http, ports: [80] } }\n- { kind: service, name: db, spec: { protocol: tcp, ports: [5432] } }\n');
+  const staging = await clusterHolding(t, 'staging', '- { kind: service, name: payments, spec: { protocol: http, ports: [80] } }\n');
   const id = 'a5';
   // prod first: where the agent's start index puts it.
-  const list = [prod.endpoints(), staging.endpoints()];
-  if (startIndex(id, 2) === 1) list.reverse();
-  const agent = new AgentProc({ id, controllers: list.join(','), dir: prod.dir });
-  t.teardown(() => agent.kill());
-  agent.start();
-  await waitFor(() => names(agent).join() === 'db,web', "the agent to take prod's configuration", 20_000).catch((err: unknown) => {
-    t.comment(agent.tail());
-    throw err;
-  });
+  const agent = await agentOnFirst(t, id, prod, staging, 'db,web');
   t.match(agent.config(), { clusterName: 'prod' }, 'the --out file names the cluster it came from');
   const prodVersion = agent.version();
 
@@ -76,7 +48,7 @@ void t.test('a --controllers list spanning two clusters: the other cluster is re
   await agent.kill('SIGTERM');
 
   // "prod" restored: the same name, a new id. The agent restarted on its --out file takes it.
-  const restored = await cluster(t, 'prod', '- { kind: service, name: cache, spec: { protocol: tcp, ports: [6379] } }\n');
+  const restored = await clusterHolding(t, 'prod', '- { kind: service, name: cache, spec: { protocol: tcp, ports: [6379] } }\n');
   const again = new AgentProc({ id, controllers: restored.endpoints(), dir: prod.dir });
   t.teardown(() => again.kill());
   again.start();
