@@ -194,7 +194,7 @@ export class AgentRunner {
       // A session that ended soon after it began counts as a failed attempt: a herd bouncing
       // between overloaded controllers backs off instead of feeding the overload.
       const brief = performance.now() - this.welcomedAt < STABLE_SESSION_MS;
-      const next = this.failover.next(outcome === 'ended' && (!wasWelcomed || brief) ? 'failed' : outcome);
+      const next = this.failover.next(outcome === 'ended' && (!wasWelcomed || brief) ? 'failed' : outcome, performance.now());
       this.unwelcomed = wasWelcomed ? 0 : this.unwelcomed + 1;
       // What repeats until an operator acts is a warning: a refusal (a certificate the controllers
       // do not take, a message they reject), another process taking this agent's id, and no
@@ -246,14 +246,14 @@ export class AgentRunner {
       }
       switch (m.type) {
         case 'welcome': {
-          const held = this.config.version === null ? null : { id: this.config.clusterId, name: this.config.clusterName };
-          const theirs = { cluster: m.clusterId, clusterName: m.clusterName, address };
+                const theirs = { cluster: m.clusterId, clusterName: m.clusterName, address };
           const verdict = judgeWelcome(held, { id: m.clusterId, name: m.clusterName }, `${m.controller} at ${address}`, this.heldAddresses(address, held?.id ?? null));
           if (verdict.type === 'refuse') {
             this.foreign = verdict.reason;
             this.opts.logger.warn({ controller: m.controller, ...theirs, heldCluster: held?.id, heldClusterName: held?.name }, verdict.reason);
-            // As a controller that never welcomed it: the next one at once, back-off after a pass.
-            finish('failed', `${address} belongs to another cluster, ${JSON.stringify(m.clusterName)}`);
+            // As a controller that never welcomed it (the next one at once, back-off after a pass),
+            // and held off: its answer will be the same for a while (failover.ts).
+            finish('foreign', `${address} belongs to another cluster, ${JSON.stringify(m.clusterName)}`);
             return;
           }
           if (verdict.warning !== null) this.opts.logger.warn({ controller: m.controller, ...theirs, heldCluster: held?.id, heldClusterName: held?.name }, verdict.warning);
@@ -284,6 +284,7 @@ export class AgentRunner {
       finish('failed', `no welcome from ${address} within ${this.timeoutMs}ms`);
     });
     const info = { protocols: this.opts.yaml.protocols, lazy: this.opts.yaml.lazy, dependencies: this.opts.yaml.dependencies, hosts: this.opts.yaml.hosts.map((h) => h.name) };
+    const held = this.config.version === null ? null : { id: this.config.clusterId, name: this.config.clusterName };
     this.send(stream, {
       type: 'hello',
       agentId: this.opts.id,
@@ -428,6 +429,8 @@ export class AgentRunner {
 
 function outcomeOf(code: grpc.status): AttemptOutcome {
   if (code === grpc.status.ABORTED) return 'taken-over';
+  // The controller found this agent's configuration is another cluster's (hub.ts, foreignBy).
+  if (code === grpc.status.FAILED_PRECONDITION) return 'foreign';
   if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.INVALID_ARGUMENT || code === grpc.status.UNAUTHENTICATED) return 'refused';
   return 'ended';
 }
