@@ -20,7 +20,7 @@ import { AgentConfig, type Candidate, type ConfigJson, type WholeCandidate } fro
 import { Failover, startIndex, writeRetryDelayMs, type AttemptOutcome } from './failover.js';
 import { configText, writeAtomically } from './out-file.js';
 import { UsageReporter } from './usage-reporter.js';
-import { judgeWelcome, type HeldAddresses } from './cluster-guard.js';
+import { judgeWelcome, refusesSiblings, type HeldAddresses } from './cluster-guard.js';
 import { resourceKey } from '../statemachine/index.js';
 
 export interface AgentRunnerOptions {
@@ -246,7 +246,8 @@ export class AgentRunner {
       }
       switch (m.type) {
         case 'welcome': {
-                const theirs = { cluster: m.clusterId, clusterName: m.clusterName, address };
+          const held = this.config.version === null ? null : { id: this.config.clusterId, name: this.config.clusterName };
+          const theirs = { cluster: m.clusterId, clusterName: m.clusterName, address };
           const verdict = judgeWelcome(held, { id: m.clusterId, name: m.clusterName }, `${m.controller} at ${address}`, this.heldAddresses(address, held?.id ?? null));
           if (verdict.type === 'refuse') {
             this.foreign = verdict.reason;
@@ -300,6 +301,8 @@ export class AgentRunner {
       rejectedVersion: this.config.rejected,
       // It joins a push sent in parts (push-parts.ts).
       pushParts: true,
+      // A controller of another cluster of its name then refuses it before claiming it (hub.ts, foreignBy).
+      heldClusterOnly: refusesSiblings(held, this.heldAddresses(address, held?.id ?? null)),
     });
   }
 

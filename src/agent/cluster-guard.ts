@@ -36,6 +36,17 @@ export type WelcomeVerdict =
   | { readonly type: 'take'; readonly warning: string | null }
   | { readonly type: 'refuse'; readonly reason: string };
 
+/**
+ * Whether this agent refuses, at the address `heard` describes, a cluster of its held name under
+ * another id: another address of its list answered for the held cluster and this one never did.
+ * Known before the welcome, so the hello says it (Hello.heldClusterOnly) and a controller of the
+ * other cluster refuses the agent before claiming it, as judgeWelcome would refuse it after.
+ */
+export function refusesSiblings(held: ClusterIdentity | null, heard: HeldAddresses): boolean {
+  // In a new cluster's first moments its name stands in for the id not yet drawn: no sibling to tell apart.
+  return held !== null && held.name !== '' && held.id !== held.name && !heard.fromHeld && heard.othersHeld.length > 0;
+}
+
 const named = (c: ClusterIdentity): string => `cluster ${c.name === '' ? '(name not known)' : JSON.stringify(c.name)} (id ${c.id})`;
 
 /**
@@ -56,7 +67,7 @@ export function judgeWelcome(held: ClusterIdentity | null, welcome: ClusterIdent
   }
   // In a new cluster's first moments its name stands in for the id not yet drawn: no restore.
   if (held.name !== '' && held.name === welcome.name && held.id === held.name) return { type: 'take', warning: null };
-  if (held.name !== '' && held.name === welcome.name && !heard.fromHeld && heard.othersHeld.length > 0) {
+  if (held.name === welcome.name && refusesSiblings(held, heard)) {
     return {
       type: 'refuse',
       reason:
