@@ -22,7 +22,7 @@ export interface ClusterIdentity {
   readonly name: string;
 }
 
-/** Where this agent heard the cluster it holds, in this process (AgentRunner keeps the record). */
+/** Where this agent heard the cluster it holds, in this process and the runs before it (AgentRunner keeps the record, answered-file.ts beside --out). */
 export interface HeldAddresses {
   /** The welcoming controller's address answered for the held cluster before. */
   readonly fromHeld: boolean;
@@ -31,6 +31,16 @@ export interface HeldAddresses {
 }
 
 const NOTHING_HEARD: HeldAddresses = { fromHeld: false, othersHeld: [] };
+
+/**
+ * Where the held cluster (id `heldId`; null: nothing held) welcomed this agent, as seen from a
+ * welcome at `address`; `answered`: the cluster id each address last welcomed it with.
+ */
+export function heldAddresses(answered: ReadonlyMap<string, string>, address: string, heldId: string | null): HeldAddresses {
+  if (heldId === null) return NOTHING_HEARD;
+  const othersHeld = [...answered].flatMap(([a, id]) => (a !== address && id === heldId ? [a] : []));
+  return { fromHeld: answered.get(address) === heldId, othersHeld };
+}
 
 export type WelcomeVerdict =
   | { readonly type: 'take'; readonly warning: string | null }
