@@ -20,7 +20,8 @@ import { AgentConfig, type Candidate, type ConfigJson, type WholeCandidate } fro
 import { Failover, startIndex, writeRetryDelayMs, type AttemptOutcome } from './failover.js';
 import { configText, writeAtomically } from './out-file.js';
 import { UsageReporter } from './usage-reporter.js';
-import { judgeWelcome, type HeldAddresses } from './cluster-guard.js';
+import { heldAddresses, judgeWelcome, refusesSiblings } from './cluster-guard.js';
+import { AnsweredWriter, answeredFileOf, type AnsweredClusters } from './answered-file.js';
 import { resourceKey } from '../statemachine/index.js';
 
 export interface AgentRunnerOptions {
@@ -34,6 +35,8 @@ export interface AgentRunnerOptions {
   readonly rng: Rng;
   /** What an earlier run accepted (its --out file): reconnecting with it costs no re-send. */
   readonly initial?: ConfigJson | null;
+  /** The cluster id each address welcomed an earlier run with (answered-file.ts, beside --out); kept there on each change. */
+  readonly answered?: AnsweredClusters;
   /** Connections shared by many agents in one process (the scale tool); default: one per agent and controller. */
   readonly connection?: (address: string) => H2Connection;
   /** How long to wait for a welcome; default 2 s (a paused controller accepts the connection and says nothing). */
@@ -83,9 +86,12 @@ export class AgentRunner {
   private foreign: string | null = null;
   /**
    * The cluster id each controller address last welcomed this agent with (welcomes taken, this
-   * process): where the held cluster answered tells a restore from another cluster of its name (cluster-guard.ts).
+   * process and the runs before it, answered-file.ts): where the held cluster answered tells a
+   * restore from another cluster of its name (cluster-guard.ts).
    */
-  private readonly welcomedFor = new Map<string, string>();
+  private readonly welcomedFor: Map<string, string>;
+  /** Keeps welcomedFor beside --out; null without --out. */
+  private readonly answeredWriter: AnsweredWriter | null;
   private timeoutMs: number;
   private lastHeardAt = 0;
   private welcomedAt = Number.NEGATIVE_INFINITY;
@@ -103,6 +109,9 @@ export class AgentRunner {
   constructor(private readonly opts: AgentRunnerOptions) {
     this.config = new AgentConfig(new Set(opts.yaml.protocols));
     if (opts.initial) this.config.restore(opts.initial);
+    this.welcomedFor = new Map(opts.answered ?? []);
+    const answeredFile = opts.out === null ? null : answeredFileOf(opts.out);
+    this.answeredWriter = answeredFile === null ? null : new AnsweredWriter(answeredFile, (err) => opts.logger.warn({ err, file: answeredFile }, `cannot write ${answeredFile}: ${err.message}; a restart forgets which addresses answered for this agent's cluster`));
     this.failover = new Failover(opts.controllers.length, startIndex(opts.id, opts.controllers.length), opts.rng);
     this.timeoutMs = opts.connectTimeoutMs ?? 2_000;
     this.declared = new Set([...opts.yaml.dependencies, ...opts.yaml.hosts.map((h) => h.name)]);
@@ -194,7 +203,7 @@ export class AgentRunner {
       // A session that ended soon after it began counts as a failed attempt: a herd bouncing
       // between overloaded controllers backs off instead of feeding the overload.
       const brief = performance.now() - this.welcomedAt < STABLE_SESSION_MS;
-      const next = this.failover.next(outcome === 'ended' && (!wasWelcomed || brief) ? 'failed' : outcome);
+      const next = this.failover.next(outcome === 'ended' && (!wasWelcomed || brief) ? 'failed' : outcome, performance.now());
       this.unwelcomed = wasWelcomed ? 0 : this.unwelcomed + 1;
       // What repeats until an operator acts is a warning: a refusal (a certificate the controllers
       // do not take, a message they reject), another process taking this agent's id, and no
@@ -248,18 +257,22 @@ export class AgentRunner {
         case 'welcome': {
           const held = this.config.version === null ? null : { id: this.config.clusterId, name: this.config.clusterName };
           const theirs = { cluster: m.clusterId, clusterName: m.clusterName, address };
-          const verdict = judgeWelcome(held, { id: m.clusterId, name: m.clusterName }, `${m.controller} at ${address}`, this.heldAddresses(address, held?.id ?? null));
+          const verdict = judgeWelcome(held, { id: m.clusterId, name: m.clusterName }, `${m.controller} at ${address}`, heldAddresses(this.welcomedFor, address, held?.id ?? null));
           if (verdict.type === 'refuse') {
             this.foreign = verdict.reason;
             this.opts.logger.warn({ controller: m.controller, ...theirs, heldCluster: held?.id, heldClusterName: held?.name }, verdict.reason);
-            // As a controller that never welcomed it: the next one at once, back-off after a pass.
-            finish('failed', `${address} belongs to another cluster, ${JSON.stringify(m.clusterName)}`);
+            // As a controller that never welcomed it (the next one at once, back-off after a pass),
+            // and held off: its answer will be the same for a while (failover.ts).
+            finish('foreign', `${address} belongs to another cluster, ${JSON.stringify(m.clusterName)}`);
             return;
           }
           if (verdict.warning !== null) this.opts.logger.warn({ controller: m.controller, ...theirs, heldCluster: held?.id, heldClusterName: held?.name }, verdict.warning);
           if (held?.id === m.clusterId) this.config.learnClusterName(m.clusterName);
           this.foreign = null;
-          this.welcomedFor.set(address, m.clusterId);
+          if (this.welcomedFor.get(address) !== m.clusterId) {
+            this.welcomedFor.set(address, m.clusterId);
+            this.answeredWriter?.save(this.welcomedFor);
+          }
           this.welcomed = { controller: m.controller, session: m.session, clusterName: m.clusterName };
           this.welcomedAt = performance.now();
           this.timeoutMs = m.timeoutMs;
@@ -284,6 +297,7 @@ export class AgentRunner {
       finish('failed', `no welcome from ${address} within ${this.timeoutMs}ms`);
     });
     const info = { protocols: this.opts.yaml.protocols, lazy: this.opts.yaml.lazy, dependencies: this.opts.yaml.dependencies, hosts: this.opts.yaml.hosts.map((h) => h.name) };
+    const held = this.config.version === null ? null : { id: this.config.clusterId, name: this.config.clusterName };
     this.send(stream, {
       type: 'hello',
       agentId: this.opts.id,
@@ -299,14 +313,9 @@ export class AgentRunner {
       rejectedVersion: this.config.rejected,
       // It joins a push sent in parts (push-parts.ts).
       pushParts: true,
+      // A controller of another cluster of its name then refuses it before claiming it (hub.ts, foreignBy).
+      heldClusterOnly: refusesSiblings(held, heldAddresses(this.welcomedFor, address, held?.id ?? null)),
     });
-  }
-
-  /** Where the held cluster (id `heldId`) welcomed this agent, as seen from a welcome at `address`. */
-  private heldAddresses(address: string, heldId: string | null): HeldAddresses {
-    if (heldId === null) return { fromHeld: false, othersHeld: [] };
-    const othersHeld = [...this.welcomedFor].flatMap(([a, id]) => (a !== address && id === heldId ? [a] : []));
-    return { fromHeld: this.welcomedFor.get(address) === heldId, othersHeld };
   }
 
   private onPush(stream: SyncStream, push: ReceivedPush, resync: () => void, retryWrite: (version: number) => void): void {
@@ -428,6 +437,8 @@ export class AgentRunner {
 
 function outcomeOf(code: grpc.status): AttemptOutcome {
   if (code === grpc.status.ABORTED) return 'taken-over';
+  // The controller found this agent's configuration is another cluster's (hub.ts, foreignBy).
+  if (code === grpc.status.FAILED_PRECONDITION) return 'foreign';
   if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.INVALID_ARGUMENT || code === grpc.status.UNAUTHENTICATED) return 'refused';
   return 'ended';
 }

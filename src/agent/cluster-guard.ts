@@ -22,7 +22,7 @@ export interface ClusterIdentity {
   readonly name: string;
 }
 
-/** Where this agent heard the cluster it holds, in this process (AgentRunner keeps the record). */
+/** Where this agent heard the cluster it holds, in this process and the runs before it (AgentRunner keeps the record, answered-file.ts beside --out). */
 export interface HeldAddresses {
   /** The welcoming controller's address answered for the held cluster before. */
   readonly fromHeld: boolean;
@@ -32,9 +32,30 @@ export interface HeldAddresses {
 
 const NOTHING_HEARD: HeldAddresses = { fromHeld: false, othersHeld: [] };
 
+/**
+ * Where the held cluster (id `heldId`; null: nothing held) welcomed this agent, as seen from a
+ * welcome at `address`; `answered`: the cluster id each address last welcomed it with.
+ */
+export function heldAddresses(answered: ReadonlyMap<string, string>, address: string, heldId: string | null): HeldAddresses {
+  if (heldId === null) return NOTHING_HEARD;
+  const othersHeld = [...answered].flatMap(([a, id]) => (a !== address && id === heldId ? [a] : []));
+  return { fromHeld: answered.get(address) === heldId, othersHeld };
+}
+
 export type WelcomeVerdict =
   | { readonly type: 'take'; readonly warning: string | null }
   | { readonly type: 'refuse'; readonly reason: string };
+
+/**
+ * Whether this agent refuses, at the address `heard` describes, a cluster of its held name under
+ * another id: another address of its list answered for the held cluster and this one never did.
+ * Known before the welcome, so the hello says it (Hello.heldClusterOnly) and a controller of the
+ * other cluster refuses the agent before claiming it, as judgeWelcome would refuse it after.
+ */
+export function refusesSiblings(held: ClusterIdentity | null, heard: HeldAddresses): boolean {
+  // In a new cluster's first moments its name stands in for the id not yet drawn: no sibling to tell apart.
+  return held !== null && held.name !== '' && held.id !== held.name && !heard.fromHeld && heard.othersHeld.length > 0;
+}
 
 const named = (c: ClusterIdentity): string => `cluster ${c.name === '' ? '(name not known)' : JSON.stringify(c.name)} (id ${c.id})`;
 
@@ -56,7 +77,7 @@ export function judgeWelcome(held: ClusterIdentity | null, welcome: ClusterIdent
   }
   // In a new cluster's first moments its name stands in for the id not yet drawn: no restore.
   if (held.name !== '' && held.name === welcome.name && held.id === held.name) return { type: 'take', warning: null };
-  if (held.name !== '' && held.name === welcome.name && !heard.fromHeld && heard.othersHeld.length > 0) {
+  if (held.name === welcome.name && refusesSiblings(held, heard)) {
     return {
       type: 'refuse',
       reason:

@@ -11,6 +11,11 @@
  * - Taken over by a newer connection of the same id, or refused (identity, bad message): wait
  *   5 s before trying again, so two processes with one id do not take the agent from each other
  *   in a tight loop.
+ * - Welcomed by a controller of another cluster and refused (cluster-guard.ts): as a failed
+ *   attempt, and that controller is not tried again for 5 s. Its answer lasts (it is another
+ *   cluster), unlike a dead controller's: the others of the list go on at their pace meanwhile,
+ *   and when only it is left the agent waits out its hold-off instead of the back-off's 2 s.
+ *   Time comes in as `now` (monotonic ms).
  */
 import type { Rng } from '../util/rng.js';
 
@@ -19,7 +24,8 @@ export type AttemptOutcome =
   | 'failed' // no welcome (refused to connect, cut off, at its limit, no answer)
   | 'taken-over' // ABORTED: a newer connection of this agent holds it
   | 'refused' // PERMISSION_DENIED or INVALID_ARGUMENT: retrying at once would only repeat it
-  | 'resync'; // this agent asked to start over on the same controller
+  | 'resync' // this agent asked to start over on the same controller
+  | 'foreign'; // welcomed by a controller of another cluster, refused (cluster-guard.ts): held off FOREIGN_HOLD_OFF_MS
 
 export const BACKOFF_BASE_MS = 100;
 /** A failed --out write is tried again after 1 s, doubling to 30 s (jittered). */
@@ -28,10 +34,14 @@ export const WRITE_RETRY_MAX_MS = 30_000;
 export const BACKOFF_MAX_MS = 2_000;
 export const HOLD_OFF_MS = 5_000;
 export const ENDED_JITTER_MS = 100;
+/** A controller of another cluster is not tried again for this long after it welcomed this agent. */
+export const FOREIGN_HOLD_OFF_MS = 5_000;
 
 export class Failover {
   private index: number;
   private failures = 0;
+  /** Controllers of another cluster, by index: the time (as `now`) before which they are not tried again. */
+  private readonly heldOff = new Map<number, number>();
 
   constructor(
     private readonly count: number,
@@ -47,8 +57,13 @@ export class Failover {
     return this.index;
   }
 
-  /** After an attempt: the controller to try next and the delay before trying it. */
-  next(outcome: AttemptOutcome): { readonly index: number; readonly delayMs: number } {
+  /** After an attempt that ended at `now`: the controller to try next and the delay before trying it. */
+  next(outcome: AttemptOutcome, now: number): { readonly index: number; readonly delayMs: number } {
+    if (outcome === 'foreign') this.heldOff.set(this.index, now + FOREIGN_HOLD_OFF_MS);
+    return this.skipHeldOff(this.step(outcome), now);
+  }
+
+  private step(outcome: AttemptOutcome): { readonly index: number; readonly delayMs: number } {
     switch (outcome) {
       case 'resync':
         return { index: this.index, delayMs: 0 };
@@ -56,7 +71,8 @@ export class Failover {
         this.failures = 0;
         this.advance();
         return { index: this.index, delayMs: Math.floor(ENDED_JITTER_MS * this.rng.next()) };
-      case 'failed': {
+      case 'failed':
+      case 'foreign': {
         this.failures++;
         this.advance();
         if (this.failures < this.count) return { index: this.index, delayMs: 0 };
@@ -78,6 +94,28 @@ export class Failover {
 
   private advance(): void {
     this.index = (this.index + 1) % this.count;
+  }
+
+  /**
+   * `planned`, or the first controller after it in the list's order that is not held off when
+   * the attempt would start; all held off: the one free soonest, once it is.
+   */
+  private skipHeldOff(planned: { readonly index: number; readonly delayMs: number }, now: number): { readonly index: number; readonly delayMs: number } {
+    if (this.heldOff.size === 0) return planned;
+    const at = now + planned.delayMs;
+    for (const [index, until] of this.heldOff) if (until <= at) this.heldOff.delete(index);
+    let soonest: { index: number; until: number } | null = null;
+    for (let k = 0; k < this.count; k++) {
+      const index = (planned.index + k) % this.count;
+      const until = this.heldOff.get(index);
+      if (until === undefined) {
+        this.index = index;
+        return { index, delayMs: planned.delayMs };
+      }
+      if (soonest === null || until < soonest.until) soonest = { index, until };
+    }
+    this.index = soonest!.index;
+    return { index: soonest!.index, delayMs: Math.ceil(soonest!.until - now) };
   }
 }
 

@@ -615,11 +615,21 @@ export class AgentHub {
    * Why an agent belongs to another cluster, or null. It holds a configuration of another id
    * whose cluster.name is not ours: its --controllers list spans two clusters, and the agent
    * refuses this one at the welcome (cluster-guard.ts judges alike). Another id under our name
-   * is a restore of this cluster: taken, and resynced. Unknown names judge nothing.
+   * is a restore of this cluster (taken, and resynced), unless the agent says it takes no other
+   * id from here (heldClusterOnly: its cluster answered at other addresses of its list, never at
+   * ours): then this is another cluster of its name, and the agent would refuse the welcome
+   * after our claim and push. Unknown names judge nothing.
    */
   private foreignBy(hello: Hello): string | null {
     const ours = { id: this.port.clusterId(), name: this.port.clusterName?.() ?? '' };
-    if (!hello.hasConfig || hello.clusterId === ours.id || hello.clusterName === '' || ours.name === '' || hello.clusterName === ours.name) return null;
+    if (!hello.hasConfig || hello.clusterId === ours.id || hello.clusterName === '' || ours.name === '') return null;
+    if (hello.clusterName === ours.name) {
+      if (hello.heldClusterOnly !== true) return null;
+      return (
+        `agent ${hello.agentId} holds a configuration of cluster ${JSON.stringify(hello.clusterName)} id ${hello.clusterId}, which answered at other addresses of its --controllers, never here; ` +
+        `this is another cluster of that name, id ${ours.id}: refused before any claim or push. Its --controllers list spans two clusters of one name: give each cluster its own cluster.name`
+      );
+    }
     return (
       `agent ${hello.agentId} holds a configuration of another cluster, ${JSON.stringify(hello.clusterName)} (id ${hello.clusterId}); ` +
       `this is cluster ${JSON.stringify(ours.name)} id ${ours.id}: refused before any claim or push. Its --controllers list spans two clusters`

@@ -49,6 +49,13 @@ export interface Hello {
    * pongs cross between the parts, so its big pushes need no allowance of silence.
    */
   readonly pushParts: boolean;
+  /**
+   * It takes no other cluster id under its held cluster.name from this controller: another
+   * address of its list answered for the held cluster and this one never did (cluster-guard.ts,
+   * refusesSiblings). A controller of that name and another id (another cluster of one name)
+   * then refuses it before claiming it (hub.ts, foreignBy). Absent: false (agents before the field).
+   */
+  readonly heldClusterOnly?: boolean;
 }
 
 export interface Ack {

@@ -64,7 +64,8 @@ export function encodeAgentWire(m: AgentMessageWire): Buffer {
       bytesFieldSize(9, m.body) +
       varintFieldSize(10, uint(m.rejectedVersion, 'rejectedVersion')) +
       boolFieldSize(11, m.pushParts) +
-      stringFieldSize(12, m.clusterName),
+      stringFieldSize(12, m.clusterName) +
+      (m.heldClusterOnly === undefined ? 0 : boolFieldSize(13, m.heldClusterOnly)),
   );
   w.uintField(1, type);
   w.stringField(2, m.agentId);
@@ -78,20 +79,22 @@ export function encodeAgentWire(m: AgentMessageWire): Buffer {
   w.uintField(10, m.rejectedVersion);
   w.boolField(11, m.pushParts);
   w.stringField(12, m.clusterName);
+  // Written when set, as proto-loader writes a field the object has (every message this side builds has it).
+  if (m.heldClusterOnly !== undefined) w.boolField(13, m.heldClusterOnly);
   return w.done();
 }
 
 /**
  * Fields 2-4 of an ACK or a pong (empty agent id and cluster id, has_config false), then fields
- * 7-12 (empty error, seq written apart, empty body, rejected_version 0, push_parts false, empty
- * cluster name): every default written, as encodeAgentWire writes them.
+ * 7-13 (empty error, seq written apart, empty body, rejected_version 0, push_parts false, empty
+ * cluster name, held_cluster_only false): every default written, as encodeAgentWire writes them.
  */
 const REPLY_AFTER_TYPE = Buffer.from([0x12, 0, 0x1a, 0, 0x20, 0]);
-const REPLY_AFTER_SEQ = Buffer.from([0x4a, 0, 0x50, 0, 0x58, 0, 0x62, 0]);
+const REPLY_AFTER_SEQ = Buffer.from([0x4a, 0, 0x50, 0, 0x58, 0, 0x62, 0, 0x68, 0]);
 
 /**
  * An ACK (type 2) or a pong (type 4) straight to its bytes: the same bytes as encodeAgentWire of
- * the message, without building the message's object of eleven fields first. An agent writes
+ * the message, without building the message's object of every field first. An agent writes
  * one for every push and every ping it takes.
  */
 export function encodeAgentReply(type: 2 | 4, version: number, nonce: number, seq: number): EncodedAgentMessage {
@@ -129,6 +132,7 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
   let rejectedVersion = 0;
   let pushParts = false;
   let clusterName = '';
+  let heldClusterOnly = false;
   while (r.more()) {
     const [field, wire] = r.tag();
     switch (field) {
@@ -138,7 +142,8 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
       case 6:
       case 8:
       case 10:
-      case 11: {
+      case 11:
+      case 13: {
         expectWire(field, wire, WIRE_VARINT, 'AgentMessage');
         const v = r.varint();
         if (field === 1) type = v;
@@ -147,7 +152,8 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
         else if (field === 6) nonce = v;
         else if (field === 8) seq = v;
         else if (field === 10) rejectedVersion = v;
-        else pushParts = v !== 0;
+        else if (field === 11) pushParts = v !== 0;
+        else heldClusterOnly = v !== 0;
         break;
       }
       case 2:
@@ -168,7 +174,7 @@ export function decodeAgentWire(buf: Uint8Array): AgentMessageWire {
         r.skipUnknownField(field, wire);
     }
   }
-  return { type: enumName(type, AGENT_TYPES), agentId, clusterId, hasConfig, version, nonce, error, seq, body, rejectedVersion, pushParts, clusterName };
+  return { type: enumName(type, AGENT_TYPES), agentId, clusterId, hasConfig, version, nonce, error, seq, body, rejectedVersion, pushParts, clusterName, heldClusterOnly };
 }
 
 // ---- ControllerMessage -------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ export interface AgentMessageWire {
   readonly pushParts: boolean;
   /** A hello: the cluster.name its configuration came from; '' when none is held or from agents before the field. */
   readonly clusterName: string;
+  /** A hello: it takes no other cluster id under that name from this controller (protocol.ts, Hello); absent: false. */
+  readonly heldClusterOnly?: boolean;
 }
 
 export interface ControllerMessageWire {
@@ -170,6 +172,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
         hosts,
         rejectedVersion: w.rejectedVersion === 0 ? null : count(w.rejectedVersion, 'hello.rejectedVersion'),
         pushParts: w.pushParts,
+        ...(w.heldClusterOnly === true ? { heldClusterOnly: true } : {}),
       };
     }
     case 'AGENT_MESSAGE_USAGE': {
@@ -198,7 +201,7 @@ export function decodeAgentMessage(w: AgentMessageWire): AgentMessage {
 const EMPTY = new Uint8Array(0);
 
 function agentWire(type: AgentMessageTypeName, fields: Partial<AgentMessageWire>): AgentMessageWire {
-  return { type, agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: EMPTY, rejectedVersion: 0, pushParts: false, clusterName: '', ...fields };
+  return { type, agentId: '', clusterId: '', hasConfig: false, version: 0, nonce: 0, error: '', seq: 0, body: EMPTY, rejectedVersion: 0, pushParts: false, clusterName: '', heldClusterOnly: false, ...fields };
 }
 
 export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
@@ -214,6 +217,7 @@ export function encodeAgentMessage(m: AgentMessage): AgentMessageWire {
         body: encoder.encode(JSON.stringify(body)),
         rejectedVersion: m.rejectedVersion ?? 0,
         pushParts: m.pushParts,
+        heldClusterOnly: m.heldClusterOnly === true,
       });
     }
     case 'ack':

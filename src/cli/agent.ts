@@ -23,6 +23,7 @@ import { agentYamlWarnings, DEFAULT_AGENT_YAML, loadAgentYaml } from '../agent/a
 import { rereadAgentYaml, rereadNote } from '../agent/yaml-reread.js';
 import { sweepStaleTemps } from '../agent/out-file.js';
 import { loadPreviousConfig } from '../agent/load-out.js';
+import { answeredFileOf, loadAnswered } from '../agent/answered-file.js';
 import { certificateIdentity } from '../agents/identity.js';
 import { AgentsError } from '../agents/errors.js';
 import { TlsFilesError, UsageError } from '../api/errors.js';
@@ -107,6 +108,9 @@ async function main(): Promise<void> {
     // The file is renamed over on each change: a link, FIFO or device there would be replaced.
     const target = writeTargetProblem(opts.out);
     if (target !== null) fail(`--out: ${target}`);
+    // Its companion beside it (answered-file.ts) likewise: and a FIFO there would hang the start's read.
+    const companion = writeTargetProblem(answeredFileOf(opts.out));
+    if (companion !== null) fail(`--out: ${companion}`);
   }
   const tls = {
     ca: opts.tlsCa ?? nonEmpty(process.env['AGENT_TLS_CA']),
@@ -158,9 +162,11 @@ async function main(): Promise<void> {
       `$${proxy.variable} names the HTTP CONNECT proxy ${proxy.proxy}, and this agent does not use it: it dials ${proxy.controllers.join(', ')} directly (an agent on grpc-js's client tunnelled through it). Where only the proxy reaches the controllers, open the way to them; set no_grpc_proxy to their hosts to silence this`,
     );
   }
-  if (opts.out !== undefined) for (const stale of sweepStaleTemps(opts.out)) logger.info({ file: stale }, 'removed a temporary copy of --out left by an agent that stopped mid-write');
+  if (opts.out !== undefined) for (const file of [opts.out, answeredFileOf(opts.out)]) for (const stale of sweepStaleTemps(file)) logger.info({ file: stale }, 'removed a temporary copy of --out left by an agent that stopped mid-write');
   const initial = opts.out === undefined ? null : loadPreviousConfig(opts.out, (m) => logger.warn(m));
-  const runner = new AgentRunner({ id, controllers, security, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial });
+  // Where its cluster answered before (answered-file.ts): a restart while that cluster is down does not take another of its name.
+  const answered = opts.out === undefined ? new Map<string, string>() : loadAnswered(answeredFileOf(opts.out), controllers, (m) => logger.warn(m));
+  const runner = new AgentRunner({ id, controllers, security, yaml, out: opts.out ?? null, logger, rng: seededRng(randomSeed()), initial, answered });
   let admin: http.Server | null = null;
   if (opts.admin !== undefined) {
     try {

@@ -123,20 +123,20 @@ void t.test('failover: the next controller at once after a session, back-off wit
   t.comment(`seed ${seed}`);
   const f = new Failover(3, 1, seededRng(seed));
   t.equal(f.current(), 1);
-  const ended = f.next('ended');
+  const ended = f.next('ended', 0);
   t.equal(ended.index, 2);
   t.ok(ended.delayMs >= 0 && ended.delayMs < 100, `the next controller within 100 ms (${ended.delayMs})`);
-  t.same(f.next('failed'), { index: 0, delayMs: 0 });
-  t.same(f.next('failed'), { index: 1, delayMs: 0 });
-  const third = f.next('failed');
+  t.same(f.next('failed', 0), { index: 0, delayMs: 0 });
+  t.same(f.next('failed', 0), { index: 1, delayMs: 0 });
+  const third = f.next('failed', 0);
   t.equal(third.index, 2);
   t.ok(third.delayMs >= 80 && third.delayMs <= 120, `first back-off ${third.delayMs}ms`);
   let last = 0;
-  for (let i = 0; i < 30; i++) last = f.next('failed').delayMs;
+  for (let i = 0; i < 30; i++) last = f.next('failed', 0).delayMs;
   t.ok(last <= BACKOFF_MAX_MS * 1.2, `capped (${last}ms)`);
-  t.ok(f.next('ended').delayMs < 100, 'a session that worked resets the back-off');
-  t.same(f.next('taken-over'), { index: f.current(), delayMs: HOLD_OFF_MS }, 'taken over: the same list, held off');
-  t.equal(f.next('resync').delayMs, 0);
+  t.ok(f.next('ended', 0).delayMs < 100, 'a session that worked resets the back-off');
+  t.same(f.next('taken-over', 0), { index: f.current(), delayMs: HOLD_OFF_MS }, 'taken over: the same list, held off');
+  t.equal(f.next('resync', 0).delayMs, 0);
 });
 
 void t.test('agents spread over controllers by id, stably', async (t) => {

@@ -5,7 +5,7 @@
  * for good, unserved; one that took an agent the agent refuses would claim it for nothing.
  */
 import t from 'tap';
-import { judgeWelcome, type ClusterIdentity } from '../../src/agent/cluster-guard.js';
+import { judgeWelcome, refusesSiblings, type ClusterIdentity, type HeldAddresses } from '../../src/agent/cluster-guard.js';
 import { SimAgent, SimController, SimLog, settle } from './hub-harness.js';
 
 /** The controller's cluster: a drawn id and a name; unnamed (before names); a new cluster's first moments (the name stands in for the id). */
@@ -16,8 +16,14 @@ const CONTROLLERS: readonly ClusterIdentity[] = [
 ];
 const HELD_IDS = ['cluster-a', 'other-id', 'staging', 'prod'];
 const HELD_NAMES = ['', 'staging', 'prod'];
+/** Where the held cluster answered, seen from the controller's address: nowhere yet; there; only elsewhere on the list. */
+const HEARD: readonly HeldAddresses[] = [
+  { fromHeld: false, othersHeld: [] },
+  { fromHeld: true, othersHeld: [] },
+  { fromHeld: false, othersHeld: ['10.0.0.1:7101'] },
+];
 
-void t.test("the hub refuses at the hello exactly the agents that would refuse its welcome (every held id and name, none held)", async (t) => {
+void t.test('the hub refuses at the hello exactly the agents that would refuse its welcome (every held id and name, none held; wherever the held cluster answered)', async (t) => {
   const verdicts = { refuse: 0, take: 0 };
   for (const [c, ours] of CONTROLLERS.entries()) {
     const log = new SimLog();
@@ -26,18 +32,21 @@ void t.test("the hub refuses at the hello exactly the agents that would refuse i
     const controller = new SimController('c1', log, { now: 1000 });
     controller.tick();
     const held: Array<ClusterIdentity | null> = [null, ...HELD_IDS.flatMap((id) => HELD_NAMES.map((name) => ({ id, name })))];
-    const agents = held.map((h, i) => {
-      const a = new SimAgent(`a${c}-${i}`);
-      if (h !== null) a.config.restore({ version: 1, cluster: h.id, ...(h.name === '' ? {} : { clusterName: h.name }), resources: [] });
-      a.connect(controller);
-      return { a, h };
-    });
+    const agents = held.flatMap((h, i) =>
+      HEARD.map((heard, j) => {
+        const a = new SimAgent(`a${c}-${i}-${j}`);
+        if (h !== null) a.config.restore({ version: 1, cluster: h.id, ...(h.name === '' ? {} : { clusterName: h.name }), resources: [] });
+        // What its hello says, as AgentRunner computes it.
+        a.connect(controller, { heldClusterOnly: refusesSiblings(h, heard) });
+        return { a, h, heard };
+      }),
+    );
     settle([controller]);
-    for (const { a, h } of agents) {
-      const agentSays = judgeWelcome(h, ours, 'c1').type;
+    for (const { a, h, heard } of agents) {
+      const agentSays = judgeWelcome(h, ours, 'c1', heard).type;
       verdicts[agentSays]++;
       const hubSays = a.closedWith?.code === 'foreign' ? 'refuse' : 'take';
-      t.equal(hubSays, agentSays, `controller ${JSON.stringify(ours)}, agent holding ${JSON.stringify(h)}: the hub and the agent agree`);
+      t.equal(hubSays, agentSays, `controller ${JSON.stringify(ours)}, agent holding ${JSON.stringify(h)}, heard ${JSON.stringify(heard)}: the hub and the agent agree`);
       if (hubSays === 'take') t.equal(a.closedWith, null, `${a.id} is served`);
     }
   }

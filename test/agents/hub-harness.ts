@@ -330,7 +330,7 @@ export class SimAgent {
     return 'fallback';
   }
 
-  connect(c: AgentFacing, override: Partial<{ clusterId: string; version: number; hasConfig: boolean; epoch: AgentEpoch }> = {}): void {
+  connect(c: AgentFacing, override: Partial<{ clusterId: string; version: number; hasConfig: boolean; epoch: AgentEpoch; heldClusterOnly: boolean }> = {}): void {
     this.controller = c;
     this.closedWith = null;
     this.stream = c.open(this);
@@ -349,6 +349,7 @@ export class SimAgent {
       hosts: [...this.decl.hosts].sort((a, b) => (a.name < b.name ? -1 : 1)),
       rejectedVersion: this.config.rejected,
       pushParts: this.pushParts,
+      heldClusterOnly: override.heldClusterOnly ?? false,
     });
   }
 

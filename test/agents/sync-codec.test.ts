@@ -30,6 +30,7 @@ const plan: PushPlan = {
 const AGENT_MESSAGES: readonly AgentMessageWire[] = [
   encodeAgentMessage({ type: 'hello', agentId: 'edge-1', clusterId: 'k-ü', clusterName: 'prod-ü', hasConfig: true, version: 12, manifest: [{ key: 'service/web', revision: 3 }], rejectedVersion: null, pushParts: true, epoch: { boot: 'b', seq: 2 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }),
   encodeAgentMessage({ type: 'hello', agentId: 'edge-2', clusterId: 'k', clusterName: '', hasConfig: true, version: 12, manifest: [], rejectedVersion: 2 ** 40, pushParts: false, epoch: { boot: 'b', seq: 3 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }),
+  encodeAgentMessage({ type: 'hello', agentId: 'edge-3', clusterId: 'k', clusterName: 'default', hasConfig: true, version: 12, manifest: [], rejectedVersion: null, pushParts: true, heldClusterOnly: true, epoch: { boot: 'b', seq: 4 }, info: { protocols: ['http'], lazy: false, dependencies: [], hosts: [] }, hosts: [] }),
   encodeAgentMessage({ type: 'ack', nonce: 2 ** 45, version: 2 ** 33 }),
   encodeAgentMessage({ type: 'nack', nonce: 5, version: 6, error: 'bad ルート' }),
   encodeAgentMessage({ type: 'pong', seq: 300 }),

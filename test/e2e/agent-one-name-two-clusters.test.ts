@@ -6,6 +6,9 @@
  * Before, a new id under the held name was taken for a restore: the agent swapped its whole
  * configuration for the other cluster's and wrote it to --out. A restore in place (the address
  * that answered for the held cluster answering with a new id) is still followed, in the process.
+ * The other cluster learns it at the hello and never claims the agent (before, it listed it
+ * online, STALE, pushing to it); the agent holds that controller off; where the held cluster
+ * answered survives a restart (beside --out).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +16,9 @@ import t from 'tap';
 import { CONTROLLER_JS } from '../helpers/process-cluster.js';
 import { runToExit } from '../helpers/run-to-exit.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { agentOnFirst, clusterHolding, lines, names } from './two-clusters.js';
+import { FOREIGN_HOLD_OFF_MS } from '../../src/agent/failover.js';
+import { AgentProc } from '../agents/agent-procs.js';
+import { agentOnFirst, clusterHolding, lines, names, otherClusterNeverClaims } from './two-clusters.js';
 
 void t.test('a --controllers list spanning two clusters of one name: after a failover the other is refused, --out keeps the first', async (t) => {
   const first = await clusterHolding(t, 'shared', '- { kind: service, name: web, spec: { protocol: http, ports: [80] } }\n- { kind: service, name: db, spec: { protocol: tcp, ports: [5432] } }\n');
@@ -44,11 +49,37 @@ void t.test('a --controllers list spanning two clusters of one name: after a fai
   t.equal(agent.version(), version, '--out keeps the version of the first cluster');
   t.equal(agent.config()?.cluster, held, '--out still names the first cluster');
   t.notOk(lines(agent).some((l) => l.msg === 'connected' && l.cluster !== held), 'never connected to the second cluster');
+  await otherClusterNeverClaims(t, second, id);
+  // Held off: the second cluster's controller is not tried again within FOREIGN_HOLD_OFF_MS,
+  // while the first's is, pass after pass. Before, each pass tried both.
+  const since = Number(refusal?.time);
+  const within = (l: Record<string, unknown>): boolean => Number(l.time) >= since && Number(l.time) < since + FOREIGN_HOLD_OFF_MS;
+  const ended = lines(agent).filter((l) => l.msg === 'sync stream ended' && within(l));
+  t.equal(refusals().filter(within).length, 1, 'one refusal within its hold-off');
+  t.ok(ended.filter((l) => l.controller === first.endpoints()).length >= 2, "the first cluster's address tried again meanwhile");
+  t.equal(ended.filter((l) => l.controller === second.endpoints()).length, 1, "the second cluster's address once");
+
+  // Restarted while the first cluster is down: where the first cluster answered was kept beside
+  // --out, so the second is still refused. Before, the restarted agent had heard nothing and took
+  // the second cluster for a restore of the first (a warning), its configuration swapped.
+  t.match(JSON.parse(fs.readFileSync(`${agent.out}.controllers.json`, 'utf8')), { controllers: { [first.endpoints()]: held } }, 'the map beside --out');
+  await agent.kill('SIGKILL');
+  const again = new AgentProc({ id, controllers: agent.opts.controllers, dir: first.dir });
+  t.teardown(() => again.kill());
+  again.start();
+  const refusedAgain = (): boolean => lines(again).some((l) => String(l.msg).includes('two clusters of one name'));
+  await waitFor(() => refusedAgain() || names(again).join() !== 'db,web', 'the restarted agent to try the second cluster', 20_000).catch((err: unknown) => {
+    t.comment(again.tail());
+    throw err;
+  });
+  t.ok(refusedAgain(), 'the restarted agent refuses the second cluster');
+  t.same(names(again), ['db', 'web'], '--out keeps the first cluster');
+  t.equal(again.config()?.cluster, held);
 
   // The first cluster back: the agent returns to it.
   first.start('c1');
-  await waitFor(() => lines(agent).filter((l) => l.msg === 'connected' && l.cluster === held).length >= 2, 'the agent back on the first cluster', 30_000);
-  t.same(names(agent), ['db', 'web']);
+  await waitFor(() => lines(again).some((l) => l.msg === 'connected' && l.cluster === held), 'the agent back on the first cluster', 30_000);
+  t.same(names(again), ['db', 'web']);
 });
 
 void t.test('the held cluster restored in place while the agent runs: taken, though another cluster of its name is on the list', async (t) => {

@@ -32,6 +32,18 @@ export async function clusterHolding(t: { teardown(fn: () => unknown): void }, n
 }
 
 /**
+ * `other` refused agent `id` at its hello, never claimed it (its `list agents` does not show it)
+ * and said so at warn.
+ */
+export async function otherClusterNeverClaims(t: Test, other: ProcessCluster, id: string): Promise<void> {
+  const listed = await other.ctl(['list', 'agents', '-o', 'json']);
+  t.equal(listed.code, 0, `the other cluster lists its agents: ${listed.stderr}`);
+  t.notOk((JSON.parse(listed.stdout) as Array<{ id: string }>).some((a) => a.id === id), "the other cluster never claimed the stray agent: its list does not show it");
+  const warned = (other.logs.get('c1') ?? []).join('').split('\n').some((l) => l.includes('"level":40') && l.includes(`agent ${id} holds a configuration of`) && l.includes('refused before any claim or push'));
+  t.ok(warned, "the other cluster's controller warns that it refused the agent before any claim");
+}
+
+/**
  * Agent `id` with both clusters on its list, in the order its start index puts `first` first,
  * started and waited for until its --out holds `expected` (names joined by commas); killed at
  * `t`'s teardown. Its log tail is printed if the wait fails.
