@@ -6,9 +6,11 @@
  * grace afresh (an expiry comes later, never sooner).
  */
 import t from 'tap';
-import { ALLOWED_AGENTS_LABEL, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
+import { LeaderDuties } from '../../src/agents/mesh-duties.js';
+import { MeshReportQueue } from '../../src/agents/mesh-reports.js';
+import { ALLOWED_AGENTS_LABEL, StateMachine, agentsKind, clusterKind, meshKind, settingsKind, type ServiceResource } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, SimLog, advance, host, settle } from './hub-harness.js';
-import { apply, clusterVersion, service } from '../statemachine/mesh-helpers.js';
+import { apply, claim, cluster, clusterVersion, publishOf, report, run, service } from '../statemachine/mesh-helpers.js';
 
 const GRACE_MS = 30_000;
 /** The leader sweeps every 10 s (mesh-duties.ts): an expiry comes within grace + one sweep. */
@@ -112,4 +114,25 @@ void t.test('a service listed again within the grace (moved to another agent by 
   advance(clock, cs, 2 * GRACE_MS + 2 * SWEEP_MS, 250);
   t.match(svcOf(cs[0], 'api'), { status: { vip, endpoints: [{ agent: 'a2', healthy: true }] } }, 'the same VIP, never expired');
   t.equal(cs[0].audits.filter((e) => e.type === 'service.vip.released').length, 0);
+});
+
+void t.test('the leader asks for no expiry below 0.7, and a report with none has no expireServices field (0.6.x members refuse it)', async (t) => {
+  for (const version of ['0.6', '0.7']) {
+    const sm: StateMachine = cluster();
+    run(sm, clusterVersion(version));
+    run(sm, claim('a1', 'a1-s1'));
+    run(sm, report(1, { publish: [publishOf('a1', 'a1-s1', [host('api')])] }));
+    run(sm, report(2, { publish: [publishOf('a1', 'a1-s1', [])] }));
+    const state = () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() });
+    const duties = new LeaderDuties(GRACE_MS);
+    const queue = new MeshReportQueue('c1');
+    duties.check(state(), 0, queue, 0, []);
+    duties.check(state(), 0, queue, GRACE_MS + SWEEP_MS, []);
+    const sent = queue.take(0, 1_000);
+    if (version === '0.6') t.equal(sent, null, 'at 0.6: nothing to report');
+    else t.match(sent, { expireServices: ['api'] }, 'at 0.7: after the grace');
+  }
+  const quiet = new MeshReportQueue('c1');
+  quiet.checkHealth('x');
+  t.notOk('expireServices' in (quiet.take(0, 1_000) ?? {}), 'no field when nothing expires');
 });
