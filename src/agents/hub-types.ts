@@ -77,6 +77,8 @@ export interface HubOptions {
   readonly maxReportEntries?: number;
   /** An agent offline this long is forgotten (controller.agent_reconnect_timeout); default 72 h. */
   readonly reconnectTimeoutMs?: number;
+  /** An agents' service no agent lists is expired after this long (leader); default UNLISTED_SERVICE_GRACE_MS. */
+  readonly unlistedServiceGraceMs?: number;
 }
 
 export type HubAuditType =
@@ -136,6 +138,8 @@ export interface HubCounters {
   publishesOverMesh: number;
   /** Publishes held back because they bring a protocol agents that get every service do not speak (once per stream). */
   publishesUnspoken: number;
+  /** Hosts refused because an operator's service does not allow the agent (SERVICE_OWNERSHIP_VERSION), once per stream. */
+  publishesNotAllowed: number;
   /** Offline reports not made: another controller served the agent (offline-check.ts). */
   offlineHeld: number;
   /** Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader. */

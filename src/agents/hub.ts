@@ -104,14 +104,14 @@ function certificateKey(identity: StreamIdentity): string | null {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, publishesDamped: 0, usageMessagesDropped: 0, offlineHeld: 0, reapsProposed: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, publishesNotAllowed: 0, publishesDamped: 0, usageMessagesDropped: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly publishGate: PublishGate;
   private readonly planner: PushPlanner;
   /** Pushes planned afresh, a bounded amount of work per pump (fresh-plan-budget.ts). */
   private readonly fresh: FreshPlans;
   private readonly selector: ConfigSelector;
-  private readonly duties = new LeaderDuties();
+  private readonly duties: LeaderDuties;
   private meshCursor: number;
   private readonly streams = new Map<StreamId, Session>();
   private readonly byAgent = new Map<string, StreamId>();
@@ -182,6 +182,7 @@ export class AgentHub {
     this.departures = new Departures(opts.pingIntervalMs);
     this.offline = new OfflineCheck(opts.self);
     this.reaper = new OfflineReaper(opts.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS);
+    this.duties = new LeaderDuties(opts.unlistedServiceGraceMs);
     this.tickMs = opts.tickMs ?? null;
     this.maxStreams = opts.maxStreams ?? 50_000;
     this.maxStreamsPerCertificate = opts.maxStreamsPerCertificate ?? MAX_STREAMS_PER_CERTIFICATE;

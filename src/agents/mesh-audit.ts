@@ -11,7 +11,13 @@ export function meshAudit(t: MeshTransition): HubAudit {
     case 'vip.assigned':
       return { type: 'service.vip.assigned', subject: t.service, from: null, to: t.vip, reason: `allocated from ${t.range} (${t.by})` };
     case 'vip.released':
-      return { type: 'service.vip.released', subject: t.service, from: t.vip, to: null, reason: 'service deleted; the address is quarantined for services.vip_quarantine' };
+      return {
+        type: 'service.vip.released',
+        subject: t.service,
+        from: t.vip,
+        to: null,
+        reason: `${t.cause === 'expired' ? 'service expired: agents published it and none lists it any more' : 'service deleted'}; the address is quarantined for services.vip_quarantine`,
+      };
     case 'publish.refused':
       return { type: 'service.publish.refused', subject: t.service, from: null, to: t.agent, reason: `agent ${t.agent}: ${t.reason}` };
     case 'declaration.forgotten':

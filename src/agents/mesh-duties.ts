@@ -13,10 +13,18 @@
  *   has both removed. The hub asks at once when it sees a record forgotten; this sweep catches
  *   what a leader change lost, for agents without a record for ORPHAN_GRACE_MS (a usage report
  *   may briefly commit before its agent's claim). Apply checks the record again.
+ * - Unlisted services (cluster version SERVICE_OWNERSHIP_VERSION): a service agents published
+ *   that no agent lists as hosted any more (each dropped it from its agent.yaml, or was forgotten)
+ *   and no route names is expired once the sweep has seen it so for UNLISTED_SERVICE_GRACE_MS on
+ *   this leader's clock; its VIP goes into the quarantine. The grace is the leader's, not the
+ *   log's: a new leader starts it afresh (an expiry comes later, never sooner), and apply checks
+ *   again that the service is still unlisted at its entry, so the decision is the log's. An agent
+ *   offline keeps its declaration (until it is forgotten), so reconnects and rolling restarts never
+ *   make a service unlisted, and one listed again within the grace keeps its VIP.
  *
  * Everything it reads is replicated, so a new leader picks up exactly where the old one was.
  */
-import { FORGET_AGENTS_VERSION } from '../statemachine/index.js';
+import { FORGET_AGENTS_VERSION, SERVICE_OWNERSHIP_VERSION } from '../statemachine/index.js';
 import { dampingMessage, EndpointDamping } from './endpoint-damping.js';
 import type { HubEffect } from './hub-types.js';
 import type { MeshReportQueue } from './mesh-reports.js';
@@ -26,6 +34,12 @@ import { log } from './session.js';
 /** How long a declaration goes without an agent's record before the sweep forgets it. */
 export const ORPHAN_GRACE_MS = 60_000;
 const ORPHAN_SWEEP_MS = 10_000;
+/**
+ * How long an agents' service stays unlisted before it is expired: long enough for a rolling
+ * change of agent.yaml to move a service from one agent to another, short next to the VIP range
+ * one agent certificate could otherwise fill for good.
+ */
+export const UNLISTED_SERVICE_GRACE_MS = 10 * 60_000;
 
 export class LeaderDuties {
   /** The state last compared for health: nothing to compare until it changes. */
@@ -33,7 +47,11 @@ export class LeaderDuties {
   /** Agents with a declaration and no record, and when the sweep first saw them so. */
   private readonly orphans = new Map<string, number>();
   private lastSweepAt = Number.NEGATIVE_INFINITY;
+  /** Agents' services unlisted, and when the sweep first saw them so (this leader's clock). */
+  private readonly unlisted = new Map<string, number>();
   readonly damping = new EndpointDamping();
+
+  constructor(private readonly unlistedGraceMs = UNLISTED_SERVICE_GRACE_MS) {}
 
   check(state: ClusterState, wallNow: number, queue: MeshReportQueue, now: number, out: HubEffect[]): void {
     const stamp = `${state.revision}/${state.agents.transitionSeq}/${state.mesh.transitionSeq}`;
@@ -44,6 +62,7 @@ export class LeaderDuties {
     if (now - this.lastSweepAt >= ORPHAN_SWEEP_MS && state.cluster.supports(FORGET_AGENTS_VERSION)) {
       this.lastSweepAt = now;
       this.sweepOrphans(state, queue, now);
+      if (state.cluster.supports(SERVICE_OWNERSHIP_VERSION)) this.sweepUnlisted(state, queue, now);
     }
     const due = state.mesh.nextExpiryAt(state.settings.get('agents.dependency_ttl'));
     // Log time is the largest stamp so far: a leader whose clock is behind waits for it.
@@ -55,7 +74,18 @@ export class LeaderDuties {
     this.seen = '';
     this.damping.clear();
     this.orphans.clear();
+    this.unlisted.clear();
     this.lastSweepAt = Number.NEGATIVE_INFINITY;
+  }
+
+  private sweepUnlisted(state: ClusterState, queue: MeshReportQueue, now: number): void {
+    const current = new Set(state.mesh.unlistedPublished());
+    for (const name of current) {
+      const since = this.unlisted.get(name) ?? now;
+      this.unlisted.set(name, since);
+      if (now - since >= this.unlistedGraceMs && !queue.serviceExpiryPending(name)) queue.expireService(name);
+    }
+    for (const name of this.unlisted.keys()) if (!current.has(name)) this.unlisted.delete(name);
   }
 
   /** Every endpoint against its agent's record; those that disagree are re-read, unless their agent is held. */

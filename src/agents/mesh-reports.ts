@@ -17,6 +17,7 @@
  * holds what fits REPORT_BUDGET_BYTES; the rest waits for the next one.
  */
 import {
+  MAX_REPORT_EXPIRIES,
   MAX_REPORT_HEALTH,
   MAX_REPORT_HOSTS,
   MAX_REPORT_PUBLISHES,
@@ -42,11 +43,14 @@ export class MeshReportQueue {
   private readonly usage = new Map<string, PendingUsage>();
   private readonly health = new Set<string>();
   private readonly forgets = new Set<string>();
+  /** Agents' services unlisted for the leader's grace (mesh-duties.ts), to expire. */
+  private readonly expiries = new Set<string>();
   private expire = false;
   /** Agents whose publish is in the report in flight. */
   private readonly publishing = new Set<string>();
   private readonly checkingHealth = new Set<string>();
   private readonly forgetting = new Set<string>();
+  private readonly expiringServices = new Set<string>();
   private expiring = false;
   private inFlight = false;
   private nextUseFlushAt = Number.NEGATIVE_INFINITY;
@@ -100,6 +104,15 @@ export class MeshReportQueue {
     return this.forgets.has(agent) || this.forgetting.has(agent);
   }
 
+  /** No agent has listed the published service for the grace: remove it (leader; apply checks again). */
+  expireService(name: string): void {
+    if (this.expiries.size < MAX_REPORT_EXPIRIES) this.expiries.add(name);
+  }
+
+  serviceExpiryPending(name: string): boolean {
+    return this.expiries.has(name) || this.expiringServices.has(name);
+  }
+
   requestExpiry(): void {
     this.expire = true;
   }
@@ -111,7 +124,7 @@ export class MeshReportQueue {
   /** Whether a report should be sent now: something urgent, or uses whose batch is due. */
   due(now: number): boolean {
     if (this.inFlight) return false;
-    if (this.publishes.size > 0 || this.health.size > 0 || this.forgets.size > 0 || this.expire) return true;
+    if (this.publishes.size > 0 || this.health.size > 0 || this.forgets.size > 0 || this.expiries.size > 0 || this.expire) return true;
     let uses = false;
     for (const u of this.usage.values()) {
       if (u.missed.size > 0) return true;
@@ -148,16 +161,27 @@ export class MeshReportQueue {
     if (flushUses && usage.some((u) => u.used.length > 0)) this.nextUseFlushAt = now + usageFlushMs;
     const health = takeNames(this.health, this.checkingHealth, budget);
     const forget = takeNames(this.forgets, this.forgetting, budget);
+    const expireServices = takeNames(this.expiries, this.expiringServices, budget);
     const expire = this.expire;
     this.expire = false;
     this.expiring = expire;
-    if (publish.length === 0 && usage.length === 0 && health.length === 0 && forget.length === 0 && !expire) {
+    if (publish.length === 0 && usage.length === 0 && health.length === 0 && forget.length === 0 && expireServices.length === 0 && !expire) {
       this.checkingHealth.clear();
       return null;
     }
     this.inFlight = true;
-    // No `forget` field unless there is something to forget: a member older than the field never meets it.
-    return { kind: 'mesh', op: 'report', controller: this.self, publish, usage, health, expire, ...(forget.length > 0 ? { forget } : {}) };
+    // No `forget` or `expireServices` field unless there is something in it: a member older than the field never meets it.
+    return {
+      kind: 'mesh',
+      op: 'report',
+      controller: this.self,
+      publish,
+      usage,
+      health,
+      expire,
+      ...(forget.length > 0 ? { forget } : {}),
+      ...(expireServices.length > 0 ? { expireServices } : {}),
+    };
   }
 
   /** The report in flight committed (or was given up): its publishes and checks are no longer pending. */
@@ -166,11 +190,12 @@ export class MeshReportQueue {
     this.publishing.clear();
     this.checkingHealth.clear();
     this.forgetting.clear();
+    this.expiringServices.clear();
     this.expiring = false;
   }
 
   get size(): number {
-    return this.publishes.size + this.usage.size + this.health.size + this.forgets.size + (this.expire ? 1 : 0);
+    return this.publishes.size + this.usage.size + this.health.size + this.forgets.size + this.expiries.size + (this.expire ? 1 : 0);
   }
 
   private usageOf(agent: string): PendingUsage | null {

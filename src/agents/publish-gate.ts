@@ -44,6 +44,7 @@ export class PublishGate {
     s.publish = { refusedHosts, held: null };
     if (check.refused.length > 0 && !s.refusalsLogged) {
       s.refusalsLogged = true;
+      this.counters.publishesNotAllowed += check.refused.filter((r) => r.cause === 'not-allowed').length;
       out.push(log('warn', 'agent publishes services the cluster refuses', { agent: hello.agentId, refused: check.refused.map((r) => `${r.name}: ${r.reason}`) }));
     }
     if (check.entry === null) {

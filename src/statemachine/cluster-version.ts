@@ -53,6 +53,15 @@ export const CLIENT_SHARE_VERSION = '0.5';
 export const OWNED_CLIENT_ID_VERSION = '0.6';
 
 /**
+ * The level from which a service an operator applied is the operator's (an agent's publish joins
+ * it only when the service's `mesh/allowed-agents` label names the agent, and an operator's write
+ * keeps only the agents it allows as endpoints), and a service agents published is expired once no
+ * agent lists it (the leader asks after a grace; report `expireServices`, which older members
+ * refuse). Both change what a replica decides, so a member below it must not meet them.
+ */
+export const SERVICE_OWNERSHIP_VERSION = '0.7';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

@@ -82,9 +82,10 @@ export {
   type PublishEntry,
   type UsageEntry,
 } from './mesh.js';
-export { MAX_REPORT_HEALTH, MAX_REPORT_HOSTS, MAX_REPORT_PUBLISHES, MAX_REPORT_USAGE, MAX_USAGE_NAMES, parseHostedService, parseHostedServices } from './mesh-commands.js';
+export { MAX_REPORT_EXPIRIES, MAX_REPORT_HEALTH, MAX_REPORT_HOSTS, MAX_REPORT_PUBLISHES, MAX_REPORT_USAGE, MAX_USAGE_NAMES, parseHostedService, parseHostedServices } from './mesh-commands.js';
 export { MAX_OBSERVED, type AgentDeclarationView, type ObservedDependency } from './mesh-declarations.js';
-export { declaredAs, planChanges, planPublish, type HostAction, type PublishPlan, type PublishState } from './mesh-publish.js';
+export { declaredAs, planChanges, planPublish, type HostAction, type PublishPlan, type PublishState, type RefusalCause } from './mesh-publish.js';
+export { ALLOWED_AGENTS_LABEL, agentAllowed } from './mesh-ownership.js';
 export { vipRange } from './mesh-state.js';
 export { VipAllocator, usableSpan, type VipRange } from './vip-allocator.js';
 export { SETTINGS_KIND, settingsKind, type SettingsView } from './settings.js';
@@ -110,6 +111,7 @@ export {
   SESSION_EXPIRY_VERSION,
   CLIENT_SHARE_VERSION,
   OWNED_CLIENT_ID_VERSION,
+  SERVICE_OWNERSHIP_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

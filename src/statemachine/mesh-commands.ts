@@ -81,6 +81,12 @@ export interface MeshReport {
    * older member never meets the field.
    */
   readonly forget?: readonly string[];
+  /**
+   * Services agents published that no agent has listed for the leader's grace (mesh-duties.ts):
+   * each is removed if, at this entry, it is still an agent's, unlisted and named by no route.
+   * Absent unless non-empty, and sent only in a cluster at SERVICE_OWNERSHIP_VERSION.
+   */
+  readonly expireServices?: readonly string[];
   readonly at?: number;
 }
 
@@ -93,13 +99,15 @@ export const MAX_REPORT_USAGE = 1_000;
 /** Names per list of a usage entry (and per usage message from an agent). */
 export const MAX_USAGE_NAMES = 256;
 export const MAX_REPORT_HEALTH = 10_000;
+/** Services one report may ask to expire (the rest wait for the next one). */
+export const MAX_REPORT_EXPIRIES = 1_000;
 /** The latest `at` accepted: the year 2255, far beyond any real clock, below 2^53. */
 export const MAX_AT_MS = 9_000_000_000_000;
 
 const FIELDS = {
   apply: commandFields('op', 'resources', 'at'),
   delete: commandFields('op', 'type', 'name', 'at'),
-  report: commandFields('op', 'controller', 'publish', 'usage', 'health', 'expire', 'forget', 'at'),
+  report: commandFields('op', 'controller', 'publish', 'usage', 'health', 'expire', 'forget', 'expireServices', 'at'),
 } as const;
 
 const makeError: ErrorFactory = (m) => new CommandError(m);
@@ -157,7 +165,23 @@ function parseReport(fields: Fields): MeshReport {
   const health = fields.has('health') ? parseAgentIds(fields.array('health', MAX_REPORT_HEALTH), 'command.health') : [];
   const expire = fields.has('expire') ? fields.boolean('expire') : false;
   const forget = fields.has('forget') ? parseAgentIds(fields.array('forget', MAX_REPORT_HEALTH), 'command.forget') : [];
-  return { kind: 'mesh', op: 'report', controller, publish, usage, health, expire, ...(forget.length > 0 ? { forget } : {}), ...parseAt(fields) };
+  const expireServices = fields.has('expireServices') ? parseServiceNames(fields.array('expireServices', MAX_REPORT_EXPIRIES), 'command.expireServices') : [];
+  return {
+    kind: 'mesh',
+    op: 'report',
+    controller,
+    publish,
+    usage,
+    health,
+    expire,
+    ...(forget.length > 0 ? { forget } : {}),
+    ...(expireServices.length > 0 ? { expireServices } : {}),
+    ...parseAt(fields),
+  };
+}
+
+function parseServiceNames(items: readonly unknown[], where: string): string[] {
+  return items.map((name, i) => parseResourceName(Fields.of({ name }, `${where}[${i}]`, makeError), 'name'));
 }
 
 function parseAgentIds(items: readonly unknown[], where: string): string[] {

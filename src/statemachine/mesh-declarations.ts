@@ -80,6 +80,10 @@ export class DeclarationBook {
   /** Derived: name -> agents with it among their names. */
   private readonly dependents = new Map<string, Set<string>>();
   private nextDue: { readonly ttl: number; readonly at: number | null } | null = null;
+  /** Derived: service name -> agents that list it as hosted (what expiry of published services asks). */
+  private readonly hosting = new Map<string, Set<string>>();
+  /** Derived: agent -> the hosts it is indexed under in `hosting`. */
+  private readonly indexedHosts = new Map<string, readonly string[]>();
   /** Agent -> declarationLength, and their sum: the snapshot's `agents` bounded at no cost. */
   private readonly lengths = new Map<string, number>();
   private lengthSum = 0;
@@ -112,6 +116,7 @@ export class DeclarationBook {
     const d = this.byAgent.get(agent);
     if (d === undefined) return false;
     for (const n of d.names()) this.unindex(n, agent);
+    this.indexHosts(agent, []);
     this.byAgent.delete(agent);
     this.lengthSum -= this.lengths.get(agent) ?? 0;
     this.lengths.delete(agent);
@@ -122,6 +127,11 @@ export class DeclarationBook {
   /** Agents sorted by id: the order every replica walks them in. */
   sorted(): AgentDeclaration[] {
     return [...this.byAgent.values()].sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
+  }
+
+  /** Whether some agent lists service `name` as hosted (refused or not). */
+  hosted(name: string): boolean {
+    return this.hosting.has(name);
   }
 
   /** Agents with `name` among their names. */
@@ -145,6 +155,7 @@ export class DeclarationBook {
     const after = d.names();
     for (const n of before) if (!after.has(n)) this.unindex(n, d.agent);
     for (const n of after) if (!before.has(n)) this.index(n, d.agent);
+    this.indexHosts(d.agent, d.hosts);
     this.measure(d);
     this.nextDue = null;
   }
@@ -173,6 +184,23 @@ export class DeclarationBook {
     }
     this.nextDue = { ttl: ttlMs, at };
     return at;
+  }
+
+  private indexHosts(agent: string, hosts: readonly string[]): void {
+    const old = this.indexedHosts.get(agent) ?? [];
+    if (old === hosts) return;
+    for (const n of old) {
+      const set = this.hosting.get(n);
+      set?.delete(agent);
+      if (set?.size === 0) this.hosting.delete(n);
+    }
+    for (const n of hosts) {
+      let set = this.hosting.get(n);
+      if (set === undefined) this.hosting.set(n, (set = new Set()));
+      set.add(agent);
+    }
+    if (hosts.length === 0) this.indexedHosts.delete(agent);
+    else this.indexedHosts.set(agent, hosts);
   }
 
   private index(name: string, agent: string): void {
@@ -208,6 +236,7 @@ export class DeclarationBook {
     for (const d of records) {
       this.byAgent.set(d.agent, d);
       for (const n of d.names()) this.index(n, d.agent);
+      this.indexHosts(d.agent, d.hosts);
       this.measure(d);
     }
     this.nextDue = null;

@@ -10,12 +10,19 @@
  * - Deleting a service a route still names is refused. A deleted service's VIP is quarantined
  *   and the service leaves every agent's observed dependencies (a static dependency or a hosted
  *   name stays declared: the agent said so, and gets the service if it comes back).
+ * - From cluster version SERVICE_OWNERSHIP_VERSION an applied service is the operator's
+ *   (mesh-ownership.ts): a write of it keeps as endpoints only the agents its label
+ *   `mesh/allowed-agents` allows (the others are taken off, audited), and an apply of an agent's
+ *   published service, even unchanged, makes it the operator's (no revision: no agent's
+ *   configuration changes), so it is never expired as an agent's.
  */
 import { formatDuration } from '../config/duration.js';
 import { settingsKind } from './settings.js';
+import { SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
+import { agentAllowed, notAllowedReason } from './mesh-ownership.js';
 import type { MeshApply, MeshDelete } from './mesh-commands.js';
 import { MeshState, vipRange } from './mesh-state.js';
-import { contentKey, routeEnds, statusOf, type ResourceType } from './mesh-types.js';
+import { contentKey, routeEnds, statusOf, type Endpoint, type Labels, type ResourceType } from './mesh-types.js';
 import type { ApplyContext } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
 
@@ -50,7 +57,15 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
     return { kind: r.kind, name: r.name, action };
   });
   const outcome: MeshApplyOutcome = { results: actions };
-  if (actions.every((a) => a.action === 'unchanged')) return okResult(ctx.revision, outcome);
+  const ownership = ctx.read(clusterKind).supports(SERVICE_OWNERSHIP_VERSION);
+  // The operator's from now on, even unchanged: applied once every check has passed.
+  const adopt = (): void => {
+    if (ownership) for (const r of command.resources) if (r.kind === 'service') state.published.delete(r.name);
+  };
+  if (actions.every((a) => a.action === 'unchanged')) {
+    adopt();
+    return okResult(ctx.revision, outcome);
+  }
   // Services written without a VIP need one: new ones, and any stored before VIPs existed.
   const needVip = command.resources.filter((r, i) => r.kind === 'service' && actions[i]!.action !== 'unchanged' && state.services.get(r.name)?.status.vip === undefined);
   const settings = ctx.read(settingsKind);
@@ -67,6 +82,7 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
       );
     }
   }
+  adopt();
   const revision = ctx.bump();
   for (const [i, r] of command.resources.entries()) {
     if (actions[i]!.action === 'unchanged') continue;
@@ -78,7 +94,8 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
           vip = state.allocator.allocate(range, r.name)!;
           state.transitions.add({ type: 'vip.assigned', service: r.name, vip, range: range.text, by: 'apply' });
         }
-        state.writeService(r.name, r.spec, r.labels, statusOf(vip, status.endpoints ?? []), revision);
+        const endpoints = ownership ? allowedEndpoints(state, r.name, r.labels, status.endpoints ?? []) : (status.endpoints ?? []);
+        state.writeService(r.name, r.spec, r.labels, statusOf(vip, endpoints), revision);
         state.published.delete(r.name);
         break;
       }
@@ -94,6 +111,16 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
   return okResult(revision, outcome);
 }
 
+/** The endpoints the operator's service allows; the others are taken off, each audited. */
+function allowedEndpoints(state: MeshState, service: string, labels: Labels, endpoints: readonly Endpoint[]): readonly Endpoint[] {
+  const kept: Endpoint[] = [];
+  for (const e of endpoints) {
+    if (agentAllowed(labels, e.agent)) kept.push(e);
+    else state.transitions.add({ type: 'publish.refused', service, agent: e.agent, reason: `taken off the service's endpoints: ${notAllowedReason(e.agent)}` });
+  }
+  return kept;
+}
+
 export function deleteResource(state: MeshState, command: MeshDelete, ctx: ApplyContext): ApplyResult {
   const current = state.get(command.type, command.name);
   if (current === null) return failure('NOT_FOUND', `${command.type} ${JSON.stringify(command.name)} does not exist`);
@@ -107,17 +134,22 @@ export function deleteResource(state: MeshState, command: MeshDelete, ctx: Apply
     return failure('CONFLICT', `service ${JSON.stringify(command.name)} is still named by route(s) ${namedList(routes.map((r) => JSON.stringify(r)))}; delete them first`);
   }
   const revision = ctx.bump();
-  // Every agent with it among its names sees the change, also those whose observation of it ends
-  // here (a deleted service leaves every observed set).
-  state.declarations.touchService(command.name, revision);
-  for (const agent of [...state.declarations.dependentsOf(command.name)].sort()) {
-    const d = state.declarations.get(agent)!;
-    if (!d.observed.has(command.name)) continue;
-    const before = d.names();
-    d.observed.delete(command.name);
-    state.declarations.reindex(d, before);
-    state.transitions.add({ type: 'dependency.removed', agent, name: command.name, reason: 'service deleted' });
-  }
-  state.removeService(command.name, revision);
+  removeServiceEverywhere(state, command.name, revision, 'deleted');
   return okResult(revision);
+}
+
+/** Removes a service (deleted by an operator, or an agent's expired), its VIP quarantined. */
+export function removeServiceEverywhere(state: MeshState, name: string, revision: number, cause: 'deleted' | 'expired'): void {
+  // Every agent with it among its names sees the change, also those whose observation of it ends
+  // here (a removed service leaves every observed set).
+  state.declarations.touchService(name, revision);
+  for (const agent of [...state.declarations.dependentsOf(name)].sort()) {
+    const d = state.declarations.get(agent)!;
+    if (!d.observed.has(name)) continue;
+    const before = d.names();
+    d.observed.delete(name);
+    state.declarations.reindex(d, before);
+    state.transitions.add({ type: 'dependency.removed', agent, name, reason: `service ${cause}` });
+  }
+  state.removeService(name, revision, cause);
 }

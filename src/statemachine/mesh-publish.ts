@@ -15,9 +15,15 @@
  *   spec stands against a second agent's, an operator's (`ctl apply`) against any agent's. Last
  *   writer wins would let two agents, or an agent and an operator, rewrite the service on every
  *   reconnect. An agent that was an endpoint stays one.
+ * - from cluster version SERVICE_OWNERSHIP_VERSION, an operator's service (its spec last written by
+ *   `ctl apply`) is the operator's: an agent joins it only when the service allows the agent
+ *   (mesh-ownership.ts), and then with the same spec and labels, the operator's grant aside;
+ *   any other agent is refused for that service (its other services still go through). An agent
+ *   that is an endpoint already stays one until the operator's next write of the service.
  * Status (VIP, endpoints) is the cluster's: a publish never writes it beyond the agent's own
  * endpoint. Services the agent published before and no longer lists lose its endpoint (they
- * stay: a VIP is kept for the service's life; an operator deletes services).
+ * stay; from SERVICE_OWNERSHIP_VERSION one that no agent lists any more is expired by the
+ * leader after a grace, mesh-duties.ts).
  *
  * A publish is fenced by the stream that sent it: applied only while that stream's claim is the
  * agent's committed one, so a late publish from a connection the agent has left cannot undo a
@@ -26,14 +32,21 @@
 import { quotedList } from '../util/quoted-list.js';
 import type { AgentDeclarationView } from './mesh-declarations.js';
 import type { PublishEntry } from './mesh-commands.js';
+import { agentAllowed, matchesOperatorService, notAllowedReason } from './mesh-ownership.js';
 import { MAX_ENDPOINTS, contentKey, type HostedService, type ServiceResource } from './mesh-types.js';
+
+/**
+ * Why a host is refused: the range or the endpoints are full, its spec disagrees with the one that
+ * stands, or (SERVICE_OWNERSHIP_VERSION) the operator's service does not allow the agent.
+ */
+export type RefusalCause = 'capacity' | 'spec' | 'not-allowed';
 
 export type HostAction =
   | { readonly type: 'create'; readonly host: HostedService }
   | { readonly type: 'configure'; readonly host: HostedService; readonly join: boolean }
   | { readonly type: 'join'; readonly name: string }
   | { readonly type: 'keep'; readonly name: string }
-  | { readonly type: 'refuse'; readonly name: string; readonly reason: string };
+  | { readonly type: 'refuse'; readonly name: string; readonly cause: RefusalCause; readonly reason: string };
 
 export type PublishPlan =
   /** The stream that sent it no longer holds the agent (or never did): nothing is applied. */
@@ -62,7 +75,11 @@ export interface PublishState {
   freeVips(): number;
   /** Whether a new agent record may be created. */
   roomForRecord(): boolean;
+  /** The cluster is at SERVICE_OWNERSHIP_VERSION: an operator's service is the operator's. */
+  readonly ownership: boolean;
 }
+
+const OPERATOR_SPEC_STANDS = "applied by an operator with another spec or labels; the operator's stands (ctl apply changes it)";
 
 export function planPublish(entry: PublishEntry, state: PublishState): PublishPlan {
   if (state.claimedSession(entry.agent) !== entry.session) return { type: 'stale' };
@@ -72,23 +89,28 @@ export function planPublish(entry: PublishEntry, state: PublishState): PublishPl
   const hosts = entry.hosts.map((host): HostAction => {
     const svc = state.service(host.name);
     if (svc === null) {
-      if (free <= 0) return { type: 'refuse', name: host.name, reason: 'range exhausted: no virtual IP is free in services.vip_cidr' };
+      if (free <= 0) return { type: 'refuse', name: host.name, cause: 'capacity', reason: 'range exhausted: no virtual IP is free in services.vip_cidr' };
       free--;
       return { type: 'create', host };
     }
     const endpoints = svc.status.endpoints ?? [];
     const member = endpoints.some((e) => e.agent === entry.agent);
-    const full = !member && endpoints.length >= MAX_ENDPOINTS;
+    const full: HostAction | null = !member && endpoints.length >= MAX_ENDPOINTS ? { type: 'refuse', name: host.name, cause: 'capacity', reason: `service already lists ${MAX_ENDPOINTS} endpoints` } : null;
+    if (state.ownership && state.operatorSpec(host.name)) {
+      if (!member && !agentAllowed(svc.labels, entry.agent)) return { type: 'refuse', name: host.name, cause: 'not-allowed', reason: notAllowedReason(entry.agent) };
+      if (matchesOperatorService(svc, host)) return member ? { type: 'keep', name: host.name } : (full ?? { type: 'join', name: host.name });
+      return { type: 'refuse', name: host.name, cause: 'spec', reason: OPERATOR_SPEC_STANDS };
+    }
     if (contentKey(svc) === contentKey({ kind: 'service', ...host })) {
       if (member) return { type: 'keep', name: host.name };
-      return full ? { type: 'refuse', name: host.name, reason: `service already lists ${MAX_ENDPOINTS} endpoints` } : { type: 'join', name: host.name };
+      return full ?? { type: 'join', name: host.name };
     }
     const others = endpoints.filter((e) => e.agent !== entry.agent).map((e) => e.agent);
     if (others.length > 0) {
-      return { type: 'refuse', name: host.name, reason: `published by ${quotedList(others)} with another spec or labels; the first publisher's stands` };
+      return { type: 'refuse', name: host.name, cause: 'spec', reason: `published by ${quotedList(others)} with another spec or labels; the first publisher's stands` };
     }
-    if (state.operatorSpec(host.name)) return { type: 'refuse', name: host.name, reason: "applied by an operator with another spec or labels; the operator's stands (ctl apply changes it)" };
-    return full ? { type: 'refuse', name: host.name, reason: `service already lists ${MAX_ENDPOINTS} endpoints` } : { type: 'configure', host, join: !member };
+    if (state.operatorSpec(host.name)) return { type: 'refuse', name: host.name, cause: 'spec', reason: OPERATOR_SPEC_STANDS };
+    return full ?? { type: 'configure', host, join: !member };
   });
   const hosted = new Set(entry.hosts.map((h) => h.name));
   const leave = [...state.endpointServices(entry.agent)].filter((s) => !hosted.has(s)).sort();

@@ -11,9 +11,10 @@
  */
 import { formatDuration } from '../config/duration.js';
 import { agentsKind, MAX_AGENT_RECORDS, type AgentsView } from './agents.js';
-import { FORGET_AGENTS_VERSION, clusterKind } from './cluster-version.js';
+import { FORGET_AGENTS_VERSION, SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
 import { MAX_OBSERVED, type AgentDeclaration } from './mesh-declarations.js';
 import type { MeshReport, PublishEntry, UsageEntry } from './mesh-commands.js';
+import { removeServiceEverywhere } from './mesh-operator.js';
 import { planChanges, planPublish } from './mesh-publish.js';
 import { MeshState, vipRange } from './mesh-state.js';
 import { statusOf } from './mesh-types.js';
@@ -37,6 +38,8 @@ export interface MeshReportOutcome {
   readonly expired: number;
   /** Agents whose declaration or endpoints were dropped because their record is gone. */
   readonly forgotten: number;
+  /** Agents' services expired (no agent lists them); present from SERVICE_OWNERSHIP_VERSION. */
+  readonly servicesExpired?: number;
 }
 
 interface Counts {
@@ -56,18 +59,33 @@ export function applyReport(state: MeshState, command: MeshReport, ctx: ApplyCon
   const agents = ctx.read(agentsKind);
   const settings = ctx.read(settingsKind);
   const n: Counts = { published: 0, stale: 0, refused: 0, observed: 0, dropped: 0, healthChanged: 0, expired: 0, forgotten: 0 };
-  for (const e of command.publish) publish(state, e, agents, settings, rev, n);
+  const ownership = ctx.read(clusterKind).supports(SERVICE_OWNERSHIP_VERSION);
+  for (const e of command.publish) publish(state, e, agents, settings, ownership, rev, n);
   for (const u of command.usage) usage(state, u, rev, n);
   for (const agent of command.health) health(state, agent, agents, rev, n);
   if (command.expire) expire(state, settings.get('agents.dependency_ttl'), rev, n);
   if (command.forget !== undefined && ctx.read(clusterKind).supports(FORGET_AGENTS_VERSION)) {
     for (const agent of command.forget) forget(state, agent, agents, rev, n);
   }
-  const outcome: MeshReportOutcome = { ...n };
+  // Below the level the field is ignored and the outcome is what older members answer (cached alike).
+  let servicesExpired = 0;
+  if (ownership) for (const name of command.expireServices ?? []) if (expireService(state, name, rev)) servicesExpired++;
+  const outcome: MeshReportOutcome = ownership ? { ...n, servicesExpired } : { ...n };
   return okResult(revision ?? ctx.revision, outcome);
 }
 
-function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings: SettingsView, rev: () => number, n: Counts): void {
+/**
+ * An agent's published service the leader found unlisted for its grace: removed, its VIP
+ * quarantined, only if at this entry it is still an agent's, listed by no agent and named by no
+ * route (an agent that listed it again meanwhile keeps it, with its VIP).
+ */
+function expireService(state: MeshState, name: string, rev: () => number): boolean {
+  if (!state.expirable(name)) return false;
+  removeServiceEverywhere(state, name, rev(), 'expired');
+  return true;
+}
+
+function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings: SettingsView, ownership: boolean, rev: () => number, n: Counts): void {
   const range = vipRange(settings.get('services.vip_cidr'));
   state.allocator.purge(state.clock, settings.get('services.vip_quarantine'));
   const plan = planPublish(e, {
@@ -78,6 +96,7 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
     claimedSession: (agent) => agents.get(agent)?.session ?? null,
     freeVips: () => state.allocator.free(range),
     roomForRecord: () => state.declarations.size < MAX_AGENT_RECORDS,
+    ownership,
   });
   if (plan.type !== 'plan') {
     n.stale++;

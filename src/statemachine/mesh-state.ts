@@ -27,7 +27,7 @@ import { VipAllocator, type VipRange } from './vip-allocator.js';
 /** Committed transitions every node audits once (service.vip.assigned, agent.dependency.*, ...). */
 export type MeshTransition =
   | { readonly seq: number; readonly type: 'vip.assigned'; readonly service: string; readonly vip: string; readonly range: string; readonly by: string }
-  | { readonly seq: number; readonly type: 'vip.released'; readonly service: string; readonly vip: string }
+  | { readonly seq: number; readonly type: 'vip.released'; readonly service: string; readonly vip: string; readonly cause: 'deleted' | 'expired' }
   | { readonly seq: number; readonly type: 'publish.refused'; readonly service: string; readonly agent: string; readonly reason: string }
   | { readonly seq: number; readonly type: 'declaration.forgotten'; readonly agent: string; readonly endpoints: readonly string[] }
   | { readonly seq: number; readonly type: 'dependency.added'; readonly agent: string; readonly name: string; readonly pending: boolean }
@@ -160,7 +160,20 @@ export class MeshState {
     return statusOf(status.vip, endpoints);
   }
 
-  removeService(name: string, revision: number): ServiceResource | null {
+  /**
+   * Services agents published that no agent lists as hosted any more and no route names, sorted:
+   * what the leader expires once they stay so for its grace (mesh-duties.ts).
+   */
+  unlistedPublished(): string[] {
+    return [...this.published].filter((name) => this.expirable(name)).sort();
+  }
+
+  /** Whether `name` is an agent's published service that no agent lists and no route names. */
+  expirable(name: string): boolean {
+    return this.published.has(name) && !this.declarations.hosted(name) && !this.referrers.has(name);
+  }
+
+  removeService(name: string, revision: number, cause: 'deleted' | 'expired' = 'deleted'): ServiceResource | null {
     const svc = this.services.get(name);
     if (svc === undefined) return null;
     this.declarations.touchService(name, revision);
@@ -170,7 +183,7 @@ export class MeshState {
     this.published.delete(name);
     if (svc.status.vip !== undefined) {
       this.allocator.release(svc.status.vip, this.clock);
-      this.transitions.add({ type: 'vip.released', service: name, vip: svc.status.vip });
+      this.transitions.add({ type: 'vip.released', service: name, vip: svc.status.vip, cause });
     }
     this.changed(revision);
     return svc;

@@ -66,6 +66,11 @@ export interface MeshView {
   declaredAgents(): readonly string[];
   /** Whether the service's spec and labels came from an agent's publish (not an operator's apply). */
   publishedSpec(name: string): boolean;
+  /**
+   * Services agents published that no agent lists as hosted any more and no route names, sorted:
+   * the leader expires those that stay so for its grace (SERVICE_OWNERSHIP_VERSION).
+   */
+  unlistedPublished(): readonly string[];
   /** When (log time) some observed dependency next turns expiring or expired; null: none will. */
   nextExpiryAt(ttlMs: number): number | null;
   /** Free VIPs in `range` at log time `now`. */
@@ -152,6 +157,10 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
 
   publishedSpec(name: string): boolean {
     return this.state.published.has(name);
+  }
+
+  unlistedPublished(): readonly string[] {
+    return this.state.unlistedPublished();
   }
 
   nextExpiryAt(ttlMs: number): number | null {

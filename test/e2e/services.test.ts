@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { MeshClient } from '../../src/api/mesh-client.js';
-import type { Resource, ResourceInput, ServiceResource } from '../../src/statemachine/index.js';
+import { SERVICE_OWNERSHIP_VERSION, compareClusterVersions, type Resource, type ResourceInput, type ServiceResource } from '../../src/statemachine/index.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -190,7 +190,12 @@ void t.test('VIPs survive agent restarts, leader changes and a range change; a l
   t.same(vipsOf(await survivorMesh.get('service')), Object.fromEntries(Object.entries(ranged).filter(([name]) => name !== 'small-1')), 'the others keep their VIPs');
 
   // -- a second publisher with another spec: refused, and list agents says which service and why -------
-  const rogue = new AgentProc({ id: 'rogue-1', controllers: endpoints, dir: cluster.dir, yaml: 'hosts:\n  - { name: web, spec: { protocol: tcp, ports: [1234] } }\n' }).start();
+  // It also names the operator's `fresh` as hosted, with its spec: from cluster version 0.7 the
+  // operator's service does not take an agent it does not allow (mesh/allowed-agents).
+  const client = cluster.client(survivors);
+  t.teardown(() => client.close());
+  await cluster.explainFailure(waitFor(async () => compareClusterVersions(String((await client.status()).clusterVersion), SERVICE_OWNERSHIP_VERSION) >= 0, `the cluster version to reach ${SERVICE_OWNERSHIP_VERSION}`, 20000));
+  const rogue = new AgentProc({ id: 'rogue-1', controllers: endpoints, dir: cluster.dir, yaml: 'hosts:\n  - { name: web, spec: { protocol: tcp, ports: [1234] } }\n  - { name: fresh, spec: { protocol: tcp, ports: [7000] } }\n' }).start();
   agents.push(rogue);
   const publishOf = async (id: string): Promise<unknown> => {
     const listed = await cluster.ctl(['list', 'agents', '-o', 'json'], cluster.endpoints(survivors));
@@ -198,7 +203,14 @@ void t.test('VIPs survive agent restarts, leader changes and a range change; a l
   };
   let said: unknown;
   await cluster.explainFailure(waitFor(async () => (said = await publishOf('rogue-1')) != null, 'rogue-1 listed with what its controller refuses', 30000));
-  t.match(said, { refusedHosts: [{ name: 'web', reason: /published by "edge-1"(, "edge-2")? with another spec or labels/ }], held: null }, 'web refused, naming who publishes it');
+  t.match(
+    said,
+    { refusedHosts: [{ name: 'fresh', reason: /^applied by an operator, which does not allow agent "rogue-1" to serve it/ }, { name: 'web', reason: /published by "edge-1"(, "edge-2")? with another spec or labels/ }], held: null },
+    "web refused, naming who publishes it; the operator's fresh refused, naming the label that would allow it",
+  );
+  const operators = (await survivorMesh.get('service', 'fresh'))[0] as ServiceResource | undefined;
+  t.match(operators, { name: 'fresh', status: { vip: /^\d/ } });
+  t.equal(operators?.status.endpoints, undefined, "no endpoint on the operator's fresh");
   t.match(await publishOf('edge-1'), { refusedHosts: [], held: null }, 'the first publisher has nothing refused');
   t.match((await survivorMesh.get('service', 'web'))[0], { spec: { protocol: 'http', ports: [8080] } }, "the first publisher's spec stands");
 });

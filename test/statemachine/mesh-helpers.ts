@@ -69,11 +69,13 @@ export interface ReportParts {
   readonly health?: readonly string[];
   readonly expire?: boolean;
   readonly forget?: readonly string[];
+  readonly expireServices?: readonly string[];
 }
 
 export function report(at: number, parts: ReportParts): MeshCommand {
   const forget = parts.forget === undefined ? {} : { forget: parts.forget };
-  return { kind: 'mesh', op: 'report', controller: 'c1', publish: parts.publish ?? [], usage: parts.usage ?? [], health: parts.health ?? [], expire: parts.expire ?? false, ...forget, at };
+  const expireServices = parts.expireServices === undefined ? {} : { expireServices: parts.expireServices };
+  return { kind: 'mesh', op: 'report', controller: 'c1', publish: parts.publish ?? [], usage: parts.usage ?? [], health: parts.health ?? [], expire: parts.expire ?? false, ...forget, ...expireServices, at };
 }
 
 export function publishOf(agent: string, session: string, hosts: readonly HostedService[], opts: { lazy?: boolean; dependencies?: readonly string[] } = {}): PublishEntry {

@@ -1,0 +1,138 @@
+/**
+ * Cluster version 0.7 on the deterministic hub: an agent is refused on an operator's service it
+ * is not allowed to serve (logged, counted, audited; its own services still go through), and the
+ * leader expires an agents' service no agent lists after its grace, on its own clock, re-checked
+ * at apply: a service listed again within the grace keeps its VIP, and a new leader starts the
+ * grace afresh (an expiry comes later, never sooner).
+ */
+import t from 'tap';
+import { LeaderDuties } from '../../src/agents/mesh-duties.js';
+import { MeshReportQueue } from '../../src/agents/mesh-reports.js';
+import { ALLOWED_AGENTS_LABEL, StateMachine, agentsKind, clusterKind, meshKind, settingsKind, type ServiceResource } from '../../src/statemachine/index.js';
+import { SimAgent, SimController, SimLog, advance, host, settle } from './hub-harness.js';
+import { apply, claim, cluster, clusterVersion, publishOf, report, run, service } from '../statemachine/mesh-helpers.js';
+
+const GRACE_MS = 30_000;
+/** The leader sweeps every 10 s (mesh-duties.ts): an expiry comes within grace + one sweep. */
+const SWEEP_MS = 10_000;
+
+function stage(version: string): { log: SimLog; clock: { now: number }; cs: [SimController, SimController] } {
+  const log = new SimLog();
+  const clock = { now: 1_700_000_000_000 };
+  const cs = ['c1', 'c2'].map((id) => new SimController(id, log, clock, { unlistedServiceGraceMs: GRACE_MS })) as [SimController, SimController];
+  cs[0].leading = true;
+  log.propose(clusterVersion(version));
+  log.propose(apply(clock.now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' })));
+  for (const c of cs) c.tick();
+  settle(cs);
+  return { log, clock, cs };
+}
+
+function svcOf(c: SimController, name: string): ServiceResource | null {
+  const r = c.sm.view(meshKind).get('service', name);
+  return r?.kind === 'service' ? r : null;
+}
+
+void t.test("at 0.7 an agent not allowed on an operator's service is refused for it: a warning and a count per stream, an audit; its own service goes through", async (t) => {
+  const { clock, cs } = stage('0.7');
+  const rogue = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('web'), host('own')] });
+  rogue.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.equal(svcOf(cs[0], 'web')?.status.endpoints, undefined, 'no endpoint on the operator\'s web');
+  t.same(svcOf(cs[0], 'own')?.status.endpoints, [{ agent: 'rogue', healthy: true }]);
+  t.equal(cs[1].hub.counters.publishesNotAllowed, 1);
+  t.ok(cs[1].logs.includes('agent publishes services the cluster refuses'), 'the serving controller warns');
+  t.match(cs[0].audits.filter((a) => a.type === 'service.publish.refused'), [{ subject: 'web', to: 'rogue', reason: /^agent rogue: applied by an operator, which does not allow agent "rogue"/ }]);
+  const allowed = new SimAgent('web-1', ['http'], 'web-1-boot', { hosts: [host('web')] });
+  allowed.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'an allowed agent joins');
+  const revision = cs[0].sm.revision();
+  rogue.disconnect();
+  rogue.connect(cs[0]);
+  advance(clock, cs, 1_000);
+  t.equal(cs[0].hub.counters.publishesNotAllowed, 1, 'counted again on its new stream');
+  t.equal(svcOf(cs[0], 'web')?.status.endpoints?.length, 1);
+  t.ok(cs[0].sm.revision() - revision <= 2, 'its reconnect proposes no publish (its health may change)');
+});
+
+void t.test('at 0.6 the same agent joins, as 0.6.0 members decide', async (t) => {
+  const { clock, cs } = stage('0.6');
+  const rogue = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' })] });
+  rogue.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'rogue', healthy: true }]);
+  t.equal(cs[1].hub.counters.publishesNotAllowed, 0);
+});
+
+void t.test('the leader expires a service no agent lists after its grace; a new leader starts the grace afresh', async (t) => {
+  const { clock, cs } = stage('0.7');
+  const a = new SimAgent('a1', ['http'], 'a1-boot', { hosts: [host('api'), host('db')] });
+  a.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  const vip = svcOf(cs[0], 'api')?.status.vip;
+  t.ok(vip !== undefined);
+  // A restart with the same agent.yaml (offline, back) is no unlisting at all.
+  a.disconnect();
+  advance(clock, cs, 3_000);
+  a.connect(cs[0]);
+  advance(clock, cs, GRACE_MS + 2 * SWEEP_MS, 250);
+  t.equal(svcOf(cs[0], 'api')?.status.vip, vip, 'kept across a reconnect');
+  // Its agent.yaml no longer lists api.
+  a.disconnect();
+  a.decl = { ...a.decl, hosts: [host('db')] };
+  a.connect(cs[0]);
+  advance(clock, cs, 1_000);
+  t.same(cs[0].sm.view(meshKind).unlistedPublished(), ['api']);
+  advance(clock, cs, GRACE_MS / 2, 250);
+  // Leadership moves: c2 has never seen api unlisted, so it waits its own whole grace.
+  cs[0].leading = false;
+  cs[1].leading = true;
+  const movedAt = clock.now;
+  while (svcOf(cs[1], 'api') !== null && clock.now - movedAt < GRACE_MS + 3 * SWEEP_MS) advance(clock, cs, 250, 250);
+  const after = clock.now - movedAt;
+  t.equal(svcOf(cs[1], 'api'), null, 'expired');
+  t.ok(after >= GRACE_MS && after <= GRACE_MS + SWEEP_MS + 1_000, `a whole grace after the new leader first saw it (${after} ms)`);
+  t.equal(svcOf(cs[1], 'db')?.status.vip !== undefined, true, 'the listed one stays');
+  t.match(cs[1].audits.filter((e) => e.type === 'service.vip.released'), [{ subject: 'api', from: vip, reason: /^service expired: agents published it and none lists it any more; the address is quarantined/ }]);
+  t.same(cs[0].sm.snapshot(), cs[1].sm.snapshot(), 'both controllers hold the same state');
+});
+
+void t.test('a service listed again within the grace (moved to another agent by a rolling change) keeps its VIP', async (t) => {
+  const { clock, cs } = stage('0.7');
+  const a = new SimAgent('a1', ['http'], 'a1-boot', { hosts: [host('api')] });
+  a.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  const vip = svcOf(cs[0], 'api')?.status.vip;
+  a.disconnect();
+  a.decl = { ...a.decl, hosts: [] };
+  a.connect(cs[1]);
+  advance(clock, cs, GRACE_MS / 2, 250);
+  t.same(cs[0].sm.view(meshKind).unlistedPublished(), ['api']);
+  const b = new SimAgent('a2', ['http'], 'a2-boot', { hosts: [host('api')] });
+  b.connect(cs[0]);
+  advance(clock, cs, 2 * GRACE_MS + 2 * SWEEP_MS, 250);
+  t.match(svcOf(cs[0], 'api'), { status: { vip, endpoints: [{ agent: 'a2', healthy: true }] } }, 'the same VIP, never expired');
+  t.equal(cs[0].audits.filter((e) => e.type === 'service.vip.released').length, 0);
+});
+
+void t.test('the leader asks for no expiry below 0.7, and a report with none has no expireServices field (0.6.x members refuse it)', async (t) => {
+  for (const version of ['0.6', '0.7']) {
+    const sm: StateMachine = cluster();
+    run(sm, clusterVersion(version));
+    run(sm, claim('a1', 'a1-s1'));
+    run(sm, report(1, { publish: [publishOf('a1', 'a1-s1', [host('api')])] }));
+    run(sm, report(2, { publish: [publishOf('a1', 'a1-s1', [])] }));
+    const state = () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() });
+    const duties = new LeaderDuties(GRACE_MS);
+    const queue = new MeshReportQueue('c1');
+    duties.check(state(), 0, queue, 0, []);
+    duties.check(state(), 0, queue, GRACE_MS + SWEEP_MS, []);
+    const sent = queue.take(0, 1_000);
+    if (version === '0.6') t.equal(sent, null, 'at 0.6: nothing to report');
+    else t.match(sent, { expireServices: ['api'] }, 'at 0.7: after the grace');
+  }
+  const quiet = new MeshReportQueue('c1');
+  quiet.checkHealth('x');
+  t.notOk('expireServices' in (quiet.take(0, 1_000) ?? {}), 'no field when nothing expires');
+});
