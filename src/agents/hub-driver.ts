@@ -23,6 +23,7 @@ import { systemScheduler, type Scheduler, type Timer } from '../util/clock.js';
 import type { LiveAgent, StreamId } from './types.js';
 import type { ControllerFrame } from './sync-codec.js';
 import { PacedFrames } from './paced-frames.js';
+import { frameSinkOf, type FrameSink } from './hub-frames.js';
 import { StreamBacklog } from './stream-backlog.js';
 import { PUSH_PART_BYTES } from './push-parts.js';
 import { decodeAgentMessage, encodeControllerFrame, encodePushInParts, pushBody, type AgentMessageWire } from './wire.js';
@@ -85,6 +86,8 @@ interface SendHooks {
 export class HubDriver {
   readonly hub: AgentHub;
   private readonly calls = new Map<StreamId, SyncCall>();
+  /** How each stream's messages are written (hub-frames.ts). */
+  private readonly sinks = new Map<StreamId, FrameSink>();
   /** Streams whose agent takes a big push in parts (its hello said so), with their paced writer. */
   private readonly paced = new Map<StreamId, PacedFrames>();
   /** What each stream's transport has not taken yet (stream-backlog.ts). */
@@ -169,6 +172,8 @@ export class HubDriver {
     }
     const stream = this.nextStream++;
     this.calls.set(stream, call);
+    const sink = frameSinkOf(call);
+    this.sinks.set(stream, sink);
     this.backlogs.set(stream, new StreamBacklog());
     let ended = false;
     const end = (): void => {
@@ -177,6 +182,7 @@ export class HubDriver {
       this.paced.get(stream)?.close();
       this.paced.delete(stream);
       this.backlogs.delete(stream);
+      this.sinks.delete(stream);
       if (this.calls.delete(stream)) this.run(this.hub.closed(stream, this.time.now()));
     };
     call.on('data', (w: AgentMessageWire) => {
@@ -186,7 +192,7 @@ export class HubDriver {
         this.paced.set(
           stream,
           new PacedFrames((frame, taken) =>
-            call.write(frame, () => {
+            sink(frame, () => {
               this.hub.partTaken(stream, this.time.now());
               taken();
             }),
@@ -272,11 +278,11 @@ export class HubDriver {
   private carryOut(e: HubEffect): void {
     switch (e.type) {
       case 'send': {
-        const call = this.calls.get(e.stream);
+        const sink = this.sinks.get(e.stream);
         const backlog = this.backlogs.get(e.stream);
-        if (call === undefined || backlog === undefined) return;
+        if (sink === undefined || backlog === undefined) return;
         if (e.message.type !== 'push') {
-          call.write(encodeControllerFrame(e.message), backlog.otherWritten());
+          sink(encodeControllerFrame(e.message), backlog.otherWritten());
           const over = backlog.othersOverrun();
           if (over !== null) this.endUnread(e.stream, over);
           return;
@@ -305,12 +311,13 @@ export class HubDriver {
           paced.write(bytes > PUSH_PART_BYTES ? encodePushInParts(e.message) : [encodeControllerFrame(e.message)], taken);
           return;
         }
-        call.write(encodeControllerFrame(e.message), taken);
+        sink(encodeControllerFrame(e.message), taken);
         return;
       }
       case 'close': {
         const call = this.calls.get(e.stream);
         this.calls.delete(e.stream);
+        this.sinks.delete(e.stream);
         this.backlogs.delete(e.stream);
         this.paced.get(e.stream)?.close();
         this.paced.delete(e.stream);
