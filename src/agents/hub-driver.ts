@@ -69,6 +69,15 @@ const REPORT_GATHER_MS = 5;
  * of several written between its pushes. Measured in docs/benchmarks.md ("Agents").
  */
 const REPORT_GATHER_MAX_MS = 100;
+/**
+ * A report of nothing but ACKs of the last push sent waits until this long after the report
+ * before it. An isolated change is reported as before (5 ms after its last reply); under a stream
+ * of changes each agent's ACKs of several changes go as one entry instead of one entry per
+ * change. Every entry is encoded, validated on the leader, replicated, decoded and applied on
+ * every controller: about half of the controllers' CPU per change (docs/benchmarks.md,
+ * fiftieth session).
+ */
+export const ACK_REPORT_PACE_MS = 500;
 
 /** An attempt in flight that gives way once this controller, out of reach while it ran (outOfReach), hears a quorum and a leader again. */
 interface RegainWatch {
@@ -100,6 +109,11 @@ export class HubDriver {
   private reportTimer: Timer | null = null;
   /** When the report pending began gathering. */
   private reportDueSince = 0;
+  /** When the last report was taken to be sent. */
+  private lastReportAt = Number.NEGATIVE_INFINITY;
+  /** The report timer waits out the pace (only quiet entries pending): an urgent one cuts it short. */
+  private reportPacing = false;
+  private readonly ackReportPaceMs: number;
   private reporting = false;
   private meshReporting = false;
   private meshReportTimer: Timer | null = null;
@@ -128,6 +142,7 @@ export class HubDriver {
   ) {
     // A cut-off controller must close its streams within an election timeout: tick often enough.
     this.tickMs = Math.max(10, Math.min(50, Math.floor(opts.electionTimeoutMs / 8)));
+    this.ackReportPaceMs = opts.ackReportPaceMs ?? ACK_REPORT_PACE_MS;
     this.hub = new AgentHub({ ...opts, tickMs: opts.tickMs ?? this.tickMs }, port);
   }
 
@@ -161,6 +176,8 @@ export class HubDriver {
     this.stopped = true;
     this.ticker?.cancel();
     this.reportTimer?.cancel();
+    this.reportTimer = null;
+    this.reportPacing = false;
     this.meshReportTimer?.cancel();
   }
 
@@ -370,6 +387,14 @@ export class HubDriver {
   }
 
   private scheduleReport(): void {
+    if (this.reportPacing && this.hub.reportUrgent()) {
+      // Something more than ACKs came: the pace no longer holds the report back.
+      this.reportTimer?.cancel();
+      this.reportTimer = null;
+      this.reportPacing = false;
+      this.armReport(REPORT_GATHER_MS);
+      return;
+    }
     if (this.reporting || this.reportTimer !== null || this.stopped || !this.hub.hasReport()) return;
     this.reportDueSince = this.time.now();
     this.armReport(REPORT_GATHER_MS);
@@ -378,8 +403,16 @@ export class HubDriver {
   private armReport(delayMs: number): void {
     this.reportTimer = this.time.after(delayMs, () => {
       this.reportTimer = null;
-      if (this.hub.hasReport() && this.time.now() - this.reportDueSince < REPORT_GATHER_MAX_MS && this.hub.awaitingReplies()) {
+      this.reportPacing = false;
+      const now = this.time.now();
+      if (this.hub.hasReport() && now - this.reportDueSince < REPORT_GATHER_MAX_MS && this.hub.awaitingReplies()) {
         this.armReport(REPORT_GATHER_MS);
+        return;
+      }
+      const paceLeft = this.lastReportAt + this.ackReportPaceMs - now;
+      if (paceLeft > 0 && this.hub.hasReport() && !this.hub.reportUrgent()) {
+        this.reportPacing = true;
+        this.armReport(paceLeft);
         return;
       }
       void this.sendReports();
@@ -424,7 +457,8 @@ export class HubDriver {
     if (this.reporting) return;
     this.reporting = true;
     try {
-      for (let entries = this.hub.takeReport(this.time.now()); entries !== null && !this.stopped; entries = this.hub.takeReport(this.time.now())) {
+      for (let entries = this.hub.takeReport(this.time.now()); entries !== null && !this.stopped; entries = this.reportDueNow() ? this.hub.takeReport(this.time.now()) : null) {
+        this.lastReportAt = this.time.now();
         let tag = this.tags.nextReport();
         let sent = entries;
         const outcome = await this.sendUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), {
@@ -446,6 +480,13 @@ export class HubDriver {
     } finally {
       this.reporting = false;
     }
+    // ACKs left for their pace (reportDueNow) wait on the report timer.
+    this.scheduleReport();
+  }
+
+  /** Whether what is pending goes at once after a report: something urgent, or the pace is over. */
+  private reportDueNow(): boolean {
+    return this.hub.reportUrgent() || this.time.now() >= this.lastReportAt + this.ackReportPaceMs;
   }
 
   /**
