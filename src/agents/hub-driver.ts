@@ -457,7 +457,10 @@ export class HubDriver {
     if (this.reporting) return;
     this.reporting = true;
     try {
-      for (let entries = this.hub.takeReport(this.time.now()); entries !== null && !this.stopped; entries = this.reportDueNow() ? this.hub.takeReport(this.time.now()) : null) {
+      // Entries a report had no room for are not paced: they were due with it.
+      let overflow = false;
+      for (let entries = this.hub.takeReport(this.time.now()); entries !== null && !this.stopped; entries = overflow || this.reportDueNow() ? this.hub.takeReport(this.time.now()) : null) {
+        overflow = this.hub.hasReport();
         this.lastReportAt = this.time.now();
         let tag = this.tags.nextReport();
         let sent = entries;

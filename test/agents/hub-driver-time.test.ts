@@ -20,7 +20,7 @@ interface Attempt {
   readonly ok: boolean;
 }
 
-const HELLO = encodeAgentMessage({
+const HELLO_MESSAGE = {
   type: 'hello',
   agentId: 'a1',
   clusterId: '',
@@ -33,7 +33,8 @@ const HELLO = encodeAgentMessage({
   hosts: [],
   rejectedVersion: null,
   pushParts: false,
-});
+} as const;
+const HELLO = encodeAgentMessage(HELLO_MESSAGE);
 
 /**
  * One controller serving one agent; its first `failures` report attempts do not commit, and
@@ -189,6 +190,71 @@ void t.test('an agent in step: its next ACK waits out the pace, after a quiet sp
   t.equal(attempts.length, reports + 2, 'the NACK reported within the pace');
   t.equal(attempts[reports + 1]!.at - nackedAt, 5, 'the NACK goes 5 ms after it came');
   t.match(sm.view(agentsKind).get('a1'), { nackedVersion: fourth.version, ackedVersion: third.version });
+});
+
+void t.test('ACKs a paced report had no room for go right after it, not a pace later', async (t) => {
+  const time = new ManualScheduler();
+  const sm = new StateMachine();
+  sm.apply(1, encodeCommand(applyCmd(svc('web'))));
+  const attempts: Attempt[] = [];
+  const driver = hubDriverOn(
+    sm,
+    {
+      readBarrier: () => Promise.resolve(),
+      meshReport: () => Promise.resolve(),
+      quorumContactAt: () => time.now(),
+      leaderContactAt: () => time.now(),
+      report: async (entries, client) => {
+        attempts.push({ at: time.now(), seq: client.seq, ops: entries.map((e) => e.op), ok: true });
+        sm.apply(sm.appliedIndex + 1, encodeCommand({ kind: 'agents', op: 'report', controller: 'c1', entries, client } as KindCommand));
+        time.soon(() => driver.onApplied());
+      },
+    },
+    'c1:time',
+    time,
+    { maxReportEntries: 1 },
+  );
+  driver.start();
+  t.teardown(() => driver.stop());
+  const calls = ['a1', 'a2'].map((agentId) => {
+    const call = new FakeCall(() => time.now());
+    driver.serve(call as unknown as SyncCall);
+    call.emit('data', encodeAgentMessage({ ...HELLO_MESSAGE, agentId }));
+    return call;
+  });
+  const answered = calls.map(() => 0);
+  /** Moves time 1 ms at a time; the agents answer every push and ping at once. */
+  const advance = async (ms: number): Promise<void> => {
+    for (let i = 0; i < ms; i++) {
+      time.advance(1);
+      await new Promise((r) => setImmediate(r));
+      calls.forEach((call, c) => {
+        for (; answered[c]! < call.written.length; answered[c]!++) {
+          const w = call.written[answered[c]!]!;
+          if (w.type === 'CONTROLLER_MESSAGE_PING') call.emit('data', encodeAgentMessage({ type: 'pong', seq: w.seq }));
+          if (w.type === 'CONTROLLER_MESSAGE_PUSH') call.emit('data', encodeAgentMessage({ type: 'ack', nonce: w.nonce, version: w.version }));
+        }
+      });
+    }
+  };
+  const change = (name: string): void => {
+    sm.apply(sm.appliedIndex + 1, encodeCommand(applyCmd(svc(name))));
+    driver.onApplied();
+  };
+  // Claimed, then a first ACK each after the claims: both agents are in step.
+  await advance(200);
+  change('api');
+  await advance(200);
+  const inStep = ['a1', 'a2'].map((id) => sm.view(agentsKind).get(id)?.ackedVersion);
+  t.same(inStep, [sm.revision(), sm.revision()], 'both acknowledged the change');
+  // A change within the pace: both ACKs are paced, one report each (one entry per report).
+  const before = attempts.length;
+  change('db');
+  await advance(ACK_REPORT_PACE_MS + 50);
+  const paced = attempts.slice(before);
+  t.equal(paced.length, 2, 'two reports of one ACK each');
+  t.ok(paced[1]!.at - paced[0]!.at < 10, `the second right after the first (${paced[1]!.at - paced[0]!.at} ms), not a pace later`);
+  t.same(['a1', 'a2'].map((id) => sm.view(agentsKind).get(id)?.ackedVersion), [sm.revision(), sm.revision()]);
 });
 
 void t.test('a report that does not commit is retried as it was, backing off 20, 40, 80 ms, and applied once', async (t) => {
