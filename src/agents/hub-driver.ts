@@ -23,6 +23,7 @@ import { systemScheduler, type Scheduler, type Timer } from '../util/clock.js';
 import type { LiveAgent, StreamId } from './types.js';
 import type { ControllerFrame } from './sync-codec.js';
 import { PacedFrames } from './paced-frames.js';
+import { frameSinkOf, type FrameSink } from './hub-frames.js';
 import { StreamBacklog } from './stream-backlog.js';
 import { PUSH_PART_BYTES } from './push-parts.js';
 import { decodeAgentMessage, encodeControllerFrame, encodePushInParts, pushBody, type AgentMessageWire } from './wire.js';
@@ -68,6 +69,15 @@ const REPORT_GATHER_MS = 5;
  * of several written between its pushes. Measured in docs/benchmarks.md ("Agents").
  */
 const REPORT_GATHER_MAX_MS = 100;
+/**
+ * A report of nothing but ACKs of the last push sent waits until this long after the report
+ * before it. An isolated change is reported as before (5 ms after its last reply); under a stream
+ * of changes each agent's ACKs of several changes go as one entry instead of one entry per
+ * change. Every entry is encoded, validated on the leader, replicated, decoded and applied on
+ * every controller: about half of the controllers' CPU per change (docs/benchmarks.md,
+ * fiftieth session).
+ */
+export const ACK_REPORT_PACE_MS = 500;
 
 /** An attempt in flight that gives way once this controller, out of reach while it ran (outOfReach), hears a quorum and a leader again. */
 interface RegainWatch {
@@ -85,6 +95,8 @@ interface SendHooks {
 export class HubDriver {
   readonly hub: AgentHub;
   private readonly calls = new Map<StreamId, SyncCall>();
+  /** How each stream's messages are written (hub-frames.ts). */
+  private readonly sinks = new Map<StreamId, FrameSink>();
   /** Streams whose agent takes a big push in parts (its hello said so), with their paced writer. */
   private readonly paced = new Map<StreamId, PacedFrames>();
   /** What each stream's transport has not taken yet (stream-backlog.ts). */
@@ -97,6 +109,11 @@ export class HubDriver {
   private reportTimer: Timer | null = null;
   /** When the report pending began gathering. */
   private reportDueSince = 0;
+  /** When the last report was taken to be sent. */
+  private lastReportAt = Number.NEGATIVE_INFINITY;
+  /** The report timer waits out the pace (only quiet entries pending): an urgent one cuts it short. */
+  private reportPacing = false;
+  private readonly ackReportPaceMs: number;
   private reporting = false;
   private meshReporting = false;
   private meshReportTimer: Timer | null = null;
@@ -125,6 +142,7 @@ export class HubDriver {
   ) {
     // A cut-off controller must close its streams within an election timeout: tick often enough.
     this.tickMs = Math.max(10, Math.min(50, Math.floor(opts.electionTimeoutMs / 8)));
+    this.ackReportPaceMs = opts.ackReportPaceMs ?? ACK_REPORT_PACE_MS;
     this.hub = new AgentHub({ ...opts, tickMs: opts.tickMs ?? this.tickMs }, port);
   }
 
@@ -158,6 +176,8 @@ export class HubDriver {
     this.stopped = true;
     this.ticker?.cancel();
     this.reportTimer?.cancel();
+    this.reportTimer = null;
+    this.reportPacing = false;
     this.meshReportTimer?.cancel();
   }
 
@@ -169,6 +189,8 @@ export class HubDriver {
     }
     const stream = this.nextStream++;
     this.calls.set(stream, call);
+    const sink = frameSinkOf(call);
+    this.sinks.set(stream, sink);
     this.backlogs.set(stream, new StreamBacklog());
     let ended = false;
     const end = (): void => {
@@ -177,6 +199,7 @@ export class HubDriver {
       this.paced.get(stream)?.close();
       this.paced.delete(stream);
       this.backlogs.delete(stream);
+      this.sinks.delete(stream);
       if (this.calls.delete(stream)) this.run(this.hub.closed(stream, this.time.now()));
     };
     call.on('data', (w: AgentMessageWire) => {
@@ -186,7 +209,7 @@ export class HubDriver {
         this.paced.set(
           stream,
           new PacedFrames((frame, taken) =>
-            call.write(frame, () => {
+            sink(frame, () => {
               this.hub.partTaken(stream, this.time.now());
               taken();
             }),
@@ -272,11 +295,11 @@ export class HubDriver {
   private carryOut(e: HubEffect): void {
     switch (e.type) {
       case 'send': {
-        const call = this.calls.get(e.stream);
+        const sink = this.sinks.get(e.stream);
         const backlog = this.backlogs.get(e.stream);
-        if (call === undefined || backlog === undefined) return;
+        if (sink === undefined || backlog === undefined) return;
         if (e.message.type !== 'push') {
-          call.write(encodeControllerFrame(e.message), backlog.otherWritten());
+          sink(encodeControllerFrame(e.message), backlog.otherWritten());
           const over = backlog.othersOverrun();
           if (over !== null) this.endUnread(e.stream, over);
           return;
@@ -305,12 +328,13 @@ export class HubDriver {
           paced.write(bytes > PUSH_PART_BYTES ? encodePushInParts(e.message) : [encodeControllerFrame(e.message)], taken);
           return;
         }
-        call.write(encodeControllerFrame(e.message), taken);
+        sink(encodeControllerFrame(e.message), taken);
         return;
       }
       case 'close': {
         const call = this.calls.get(e.stream);
         this.calls.delete(e.stream);
+        this.sinks.delete(e.stream);
         this.backlogs.delete(e.stream);
         this.paced.get(e.stream)?.close();
         this.paced.delete(e.stream);
@@ -363,6 +387,14 @@ export class HubDriver {
   }
 
   private scheduleReport(): void {
+    if (this.reportPacing && this.hub.reportUrgent()) {
+      // Something more than ACKs came: the pace no longer holds the report back.
+      this.reportTimer?.cancel();
+      this.reportTimer = null;
+      this.reportPacing = false;
+      this.armReport(REPORT_GATHER_MS);
+      return;
+    }
     if (this.reporting || this.reportTimer !== null || this.stopped || !this.hub.hasReport()) return;
     this.reportDueSince = this.time.now();
     this.armReport(REPORT_GATHER_MS);
@@ -371,8 +403,16 @@ export class HubDriver {
   private armReport(delayMs: number): void {
     this.reportTimer = this.time.after(delayMs, () => {
       this.reportTimer = null;
-      if (this.hub.hasReport() && this.time.now() - this.reportDueSince < REPORT_GATHER_MAX_MS && this.hub.awaitingReplies()) {
+      this.reportPacing = false;
+      const now = this.time.now();
+      if (this.hub.hasReport() && now - this.reportDueSince < REPORT_GATHER_MAX_MS && this.hub.awaitingReplies()) {
         this.armReport(REPORT_GATHER_MS);
+        return;
+      }
+      const paceLeft = this.lastReportAt + this.ackReportPaceMs - now;
+      if (paceLeft > 0 && this.hub.hasReport() && !this.hub.reportUrgent()) {
+        this.reportPacing = true;
+        this.armReport(paceLeft);
         return;
       }
       void this.sendReports();
@@ -417,7 +457,11 @@ export class HubDriver {
     if (this.reporting) return;
     this.reporting = true;
     try {
-      for (let entries = this.hub.takeReport(this.time.now()); entries !== null && !this.stopped; entries = this.hub.takeReport(this.time.now())) {
+      // Entries a report had no room for are not paced: they were due with it.
+      let overflow = false;
+      for (let entries = this.hub.takeReport(this.time.now()); entries !== null && !this.stopped; entries = overflow || this.reportDueNow() ? this.hub.takeReport(this.time.now()) : null) {
+        overflow = this.hub.hasReport();
+        this.lastReportAt = this.time.now();
         let tag = this.tags.nextReport();
         let sent = entries;
         const outcome = await this.sendUntilDone('agent report', () => this.port.report(sent, tag, this.opts.electionTimeoutMs * 2), {
@@ -439,6 +483,13 @@ export class HubDriver {
     } finally {
       this.reporting = false;
     }
+    // ACKs left for their pace (reportDueNow) wait on the report timer.
+    this.scheduleReport();
+  }
+
+  /** Whether what is pending goes at once after a report: something urgent, or the pace is over. */
+  private reportDueNow(): boolean {
+    return this.hub.reportUrgent() || this.time.now() >= this.lastReportAt + this.ackReportPaceMs;
   }
 
   /**

@@ -73,6 +73,12 @@ export interface HubOptions {
   readonly staleReportMs?: number;
   /** Steps of push planning a pump may take afresh (fresh-plan-budget.ts); default FRESH_UNITS_PER_PUMP. */
   readonly freshUnitsPerPump?: number;
+  /**
+   * Under a stream of changes, a report holding only acknowledgements of the last push sent goes
+   * at most once per this long (counted from the report before it); anything else goes at once
+   * and takes them along. Default ACK_REPORT_PACE_MS (hub-driver.ts); 0: not paced.
+   */
+  readonly ackReportPaceMs?: number;
   /** Entries per report; default 1,000 (an entry is applied on every controller, in one go). */
   readonly maxReportEntries?: number;
   /** An agent offline this long is forgotten (controller.agent_reconnect_timeout); default 72 h. */

@@ -448,6 +448,11 @@ export class AgentHub {
     return this.report.size > 0;
   }
 
+  /** Whether a pending entry is more than an acknowledgement of the last push sent (report-batch.ts). */
+  reportUrgent(): boolean {
+    return this.report.hasUrgent;
+  }
+
   /** Whether some push of this controller awaits its ACK or NACK (O(streams): for timers, not per message). */
   awaitingReplies(): boolean {
     for (const s of this.streams.values()) if (s.tracker?.inFlightPush != null) return true;

@@ -5,20 +5,40 @@
  * so a burst of 1,000 ACKs costs a few log entries, and an idle cluster writes nothing.
  *
  * Coalescing keeps the latest state per agent; pushes are summed, so no push goes uncounted.
+ *
+ * An entry is *quiet* when all it says is that an agent already recorded as in step with its
+ * stream acknowledged the next push it was sent (a `sync` whose acked version is its sent one,
+ * after a quiet one of the same stream was reported): good news, which the driver may pace under
+ * a stream of changes (hub-driver.ts). Anything else is urgent and takes the quiet entries with
+ * it: a claim, a departure, a NACK, a push left unanswered, and an agent's first ACK after any of
+ * those (after a failover, say), so what `list agents` shows of a change in an agent's state is
+ * never paced.
  */
 import type { AgentReportEntry } from '../statemachine/index.js';
 import { ByteBudget, encodedBytes } from './report-budget.js';
 
 export class ReportBatch {
   private readonly pending = new Map<string, AgentReportEntry>();
+  /** Ids whose pending entry is not quiet. */
+  private readonly urgent = new Set<string>();
+  /** The stream of each agent whose last entry taken said it acknowledged what it was sent. */
+  private readonly inStep = new Map<string, string>();
 
   get size(): number {
     return this.pending.size;
   }
 
+  /** Whether some pending entry is more than an acknowledgement of the last push sent. */
+  get hasUrgent(): boolean {
+    return this.urgent.size > 0;
+  }
+
   add(e: AgentReportEntry): void {
     const old = this.pending.get(e.id);
-    this.pending.set(e.id, old === undefined ? e : merge(old, e));
+    const next = old === undefined ? e : merge(old, e);
+    this.pending.set(e.id, next);
+    if (acknowledges(next) && this.inStep.get(e.id) === next.session) this.urgent.delete(e.id);
+    else this.urgent.add(e.id);
   }
 
   /** At most `max` entries (and REPORT_BUDGET_BYTES encoded), in the order agents first appeared. */
@@ -28,9 +48,24 @@ export class ReportBatch {
       if (out.length >= max || !budget.take(encodedBytes(e))) break;
       out.push(e);
       this.pending.delete(id);
+      this.urgent.delete(id);
+      if (!acknowledges(e)) this.inStep.delete(id);
+      else {
+        // Bounded by the agents served; an agent gone elsewhere leaves its id until then.
+        if (this.inStep.size >= MAX_IN_STEP && !this.inStep.has(id)) this.inStep.clear();
+        this.inStep.set(id, e.session);
+      }
     }
     return out;
   }
+}
+
+/** Agents remembered as in step; past it all are forgotten (their next ACK goes unpaced once). */
+const MAX_IN_STEP = 100_000;
+
+/** A sync that says only "acknowledged what it was last sent". */
+export function acknowledges(e: AgentReportEntry): e is AgentReportEntry & { readonly op: 'sync' } {
+  return e.op === 'sync' && e.sync.sentVersion !== null && e.sync.ackedVersion === e.sync.sentVersion && e.sync.nackedVersion === null;
 }
 
 function withPushes(e: AgentReportEntry, pushes: number): AgentReportEntry {

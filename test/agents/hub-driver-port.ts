@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { HubDriver, type HubDriverPort } from '../../src/agents/hub-driver.js';
+import type { HubOptions } from '../../src/agents/hub-types.js';
 import { decodeControllerWire, type ControllerFrame } from '../../src/agents/sync-codec.js';
 import type { ControllerMessageWire } from '../../src/agents/wire.js';
 import { systemScheduler, type Scheduler } from '../../src/util/clock.js';
@@ -17,9 +18,10 @@ export function hubDriverOn(
   reports: Pick<HubDriverPort, 'report' | 'meshReport' | 'readBarrier'> & Partial<HubDriverPort>,
   sessionPrefix = 'c1:test',
   time: Scheduler = systemScheduler,
+  options: Partial<HubOptions> = {},
 ): HubDriver {
   return new HubDriver(
-    { self: 'c1', detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix },
+    { self: 'c1', detector: DETECTOR, pingIntervalMs: 250, electionTimeoutMs: 1000, stateSyncIntervalMs: 2000, sessionPrefix, ...options },
     {
       logger: pino({ level: 'silent' }),
       state: () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() }),

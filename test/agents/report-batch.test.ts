@@ -1,0 +1,53 @@
+/**
+ * Which pending report entries the driver may pace (src/agents/report-batch.ts): only the ACK of
+ * an agent whose last entry taken, on the same stream, already said it acknowledged what it was
+ * sent. A claim, a departure, a NACK, a push left unanswered, and the first ACK after any of them
+ * (or on another stream) are urgent.
+ */
+import t from 'tap';
+import { ReportBatch } from '../../src/agents/report-batch.js';
+import type { AgentReportEntry, AgentSyncFields } from '../../src/statemachine/index.js';
+
+const synced = (v: number): AgentSyncFields => ({ sentVersion: v, ackedVersion: v, nackedVersion: null, lastError: null, resources: 1 });
+const ack = (id: string, v: number, session = 's1'): AgentReportEntry => ({ op: 'sync', id, session, sync: synced(v), timeoutMs: 2000, pushes: 1 });
+
+/** The batch after `taken` entries were added and taken (reported), then `pending` added. */
+function after(taken: readonly AgentReportEntry[], pending: readonly AgentReportEntry[]): ReportBatch {
+  const b = new ReportBatch();
+  for (const e of taken) b.add(e);
+  b.take(1000);
+  for (const e of pending) b.add(e);
+  return b;
+}
+
+void t.test('an agent in step: its next ACK on the same stream is not urgent', async (t) => {
+  t.equal(after([ack('a', 1)], [ack('a', 2)]).hasUrgent, false);
+  t.equal(after([ack('a', 1)], [ack('a', 2), ack('a', 3)]).hasUrgent, false, 'ACKs folded together stay quiet');
+});
+
+void t.test('the first ACK, or one after a claim, on another stream, or after a NACK, is urgent', async (t) => {
+  t.equal(after([], [ack('a', 1)]).hasUrgent, true, 'nothing taken before');
+  const claim: AgentReportEntry = { op: 'connect', id: 'a', session: 's1', epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, sync: synced(1), timeoutMs: 2000, pushes: 0 };
+  t.equal(after([claim], [ack('a', 2)]).hasUrgent, true, 'after a claim');
+  t.equal(after([ack('a', 1)], [ack('a', 2, 's2')]).hasUrgent, true, 'another stream');
+  const nacked: AgentReportEntry = { op: 'sync', id: 'a', session: 's1', sync: { sentVersion: 2, ackedVersion: 1, nackedVersion: 2, lastError: 'no', resources: 1 }, timeoutMs: 2000, pushes: 1 };
+  t.equal(after([nacked], [ack('a', 3)]).hasUrgent, true, 'after a NACK');
+  t.equal(after([ack('a', 1)], [nacked]).hasUrgent, true, 'a NACK');
+});
+
+void t.test('an urgent entry of one agent makes the batch urgent; taking it leaves the quiet ones quiet', async (t) => {
+  const stale: AgentReportEntry = { op: 'sync', id: 'b', session: 's1', sync: { sentVersion: 3, ackedVersion: 2, nackedVersion: null, lastError: null, resources: 1 }, timeoutMs: 2000, pushes: 1 };
+  const b = after([ack('a', 1), ack('b', 2)], [ack('a', 2), stale]);
+  t.equal(b.hasUrgent, true, 'a push left unanswered');
+  t.equal(b.take(1000).length, 2);
+  t.equal(b.hasUrgent, false, 'nothing pending');
+  b.add(ack('b', 3));
+  t.equal(b.hasUrgent, true, "b's first ACK after its STALE entry");
+  b.add(ack('a', 3));
+  b.take(1000);
+  b.add(ack('a', 4));
+  b.add(ack('b', 4));
+  t.equal(b.hasUrgent, false, 'both in step again');
+  b.add({ op: 'disconnect', id: 'a', session: 's1', reason: 'gone', pushes: 0 });
+  t.equal(b.hasUrgent, true, 'a departure');
+});
