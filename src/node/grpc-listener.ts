@@ -27,6 +27,8 @@ export async function listenGrpc(
     caps,
     events: {
       capped: (reason) => metrics.capped(reason),
+      streamResetBeforeServed: () => metrics.streamResetBeforeServed(),
+      resetFlood: () => metrics.resetFlood(),
       handshakeFailed: (failure) => {
         metrics.handshakeFailed(failure);
         // A client that hangs up mid-handshake (a port probe, a TCP health check) refused nothing.

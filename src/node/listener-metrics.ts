@@ -15,6 +15,8 @@ export interface ListenerCounts {
 export class ListenerMetrics implements ListenerEvents {
   private readonly cappedTotal: client.Counter<'reason'>;
   private readonly failedTotal: client.Counter<'reason'>;
+  private readonly resetBeforeServedTotal: client.Counter;
+  private readonly resetFloodTotal: client.Counter;
   private counts: ListenerCounts | null = null;
 
   constructor(registry: client.Registry) {
@@ -38,6 +40,16 @@ export class ListenerMetrics implements ListenerEvents {
       labelNames: ['reason'],
       registers,
     });
+    this.resetBeforeServedTotal = new client.Counter({
+      name: 'client_streams_reset_before_served_total',
+      help: 'Streams on the gRPC port that their client reset (RST_STREAM) in the same read as it opened them, kept from the gRPC server.',
+      registers,
+    });
+    this.resetFloodTotal = new client.Counter({
+      name: 'client_connections_reset_flood_total',
+      help: 'Connections on the gRPC port ended (GOAWAY ENHANCE_YOUR_CALM) for resetting their streams faster than 50 a second after a burst of 200.',
+      registers,
+    });
     for (const reason of ['max_connections', 'max_pending_handshakes'] satisfies CapReason[]) this.cappedTotal.inc({ reason }, 0);
     for (const reason of ['certificate', 'timeout', 'closed', 'tls_error'] satisfies HandshakeFailureReason[]) this.failedTotal.inc({ reason }, 0);
   }
@@ -53,5 +65,13 @@ export class ListenerMetrics implements ListenerEvents {
 
   handshakeFailed(failure: { readonly reason: HandshakeFailureReason }): void {
     this.failedTotal.inc({ reason: failure.reason });
+  }
+
+  streamResetBeforeServed(): void {
+    this.resetBeforeServedTotal.inc();
+  }
+
+  resetFlood(): void {
+    this.resetFloodTotal.inc();
   }
 }

@@ -8,7 +8,9 @@
  * grpc-js then runs HTTP/2 on the socket as it is, and still reads the peer certificate from it
  * (call.getAuthContext() asks the session's socket, a TLSSocket), so peer-auth.ts and the
  * agent CA gate see what they saw before. server.tryShutdown / forceShutdown end the injected
- * sessions; close() ends what grpc-js never saw.
+ * sessions; close() ends what grpc-js never saw. A stream its client reset before grpc-js would
+ * see it never reaches grpc-js (reset-before-served.ts: it crashed the process), and a connection
+ * that resets its streams faster than an honest client is ended there.
  */
 import dns from 'node:dns/promises';
 import net from 'node:net';
@@ -17,11 +19,16 @@ import * as grpc from '@grpc/grpc-js';
 import { parseHostPort } from '../config/host-port.js';
 import { ConnectionTable, DEFAULT_CONNECTION_CAPS, type CapReason, type ConnectionCaps } from './connection-caps.js';
 import { classifyHandshakeFailure, type HandshakeFailure } from './handshake-failures.js';
+import { injectorDroppingResetStreams } from './reset-before-served.js';
 import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from './revoked-sockets.js';
 
 export interface ListenerEvents {
   capped(reason: CapReason): void;
   handshakeFailed(failure: HandshakeFailure): void;
+  /** A stream its client reset before it was served, kept from grpc-js (reset-before-served.ts). */
+  streamResetBeforeServed(): void;
+  /** A connection ended for resetting its streams past the budget (reset-before-served.ts). */
+  resetFlood(): void;
 }
 
 export interface GuardedListenerOptions {
@@ -71,7 +78,10 @@ export class GuardedListener {
       this.evicted.add(socket);
       events.capped?.(reason);
     });
-    this.injector = opts.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.injector = injectorDroppingResetStreams(opts.server, grpc.ServerCredentials.createInsecure(), {
+      dropped: () => events.streamResetBeforeServed?.(),
+      flooded: () => events.resetFlood?.(),
+    });
     this.engine = opts.tls === null ? null : tls.createServer(opts.tls);
     this.engine?.on('secureConnection', (socket: tls.TLSSocket) => {
       const raw = this.byTuple.get(tupleOf(socket));

@@ -1,0 +1,148 @@
+/**
+ * Streams that are gone before grpc-js sees them are not handed to it. Node emits an HTTP/2
+ * server's 'stream' event a tick after it reads the stream's HEADERS; when the client's
+ * RST_STREAM for it arrived in the same read, the stream is already destroyed by then, and
+ * grpc-js, answering a path it has no handler for (or a content-type that is not gRPC's) from
+ * that event, calls `stream.respond`, which throws ERR_HTTP2_INVALID_STREAM out of the event:
+ * an uncaught exception. One TLS write of 300 HEADERS + DATA + RST_STREAM for an unknown path,
+ * from any certificate the port accepts (an agent's too: no interceptor has run yet), took a
+ * controller down (attack round 17). A stream of a known path reset the same way cost a call
+ * set-up (interceptors, deadline timer) for nothing. A dropped stream keeps an 'error' listener,
+ * as grpc-js gives every stream it sees: without it, a first version of this fix was itself taken
+ * down by 3,000 such streams in one write (ERR_HTTP2_STREAM_ERROR, REFUSED_STREAM, unheard).
+ *
+ * A client may also reset its calls as fast as it sends them (HTTP/2 "rapid reset"): a reset
+ * call frees its place among the connection's 1,024 streams at once, so nothing paces the
+ * client, and libuv reads a busy socket up to 32 times a turn, every call set up in that turn.
+ * Health checks sent and reset on two connections of an agent's certificate held a leader's loop
+ * 1.2-2.5 s and cost it its term (attack round 17; nghttp2's own limit let each connection reset
+ * about 6,800 before its GOAWAY). So the streams a client resets before their answer (dropped
+ * here, or aborted once served) spend a budget of its connection, RESET_BUDGET: past it the
+ * connection is ended, GOAWAY ENHANCE_YOUR_CALM, as grpc-go and nghttp2 do, and what it had
+ * sent and not yet been read is never parsed. An honest client resets a call when it gives up on
+ * it (a deadline, a cancelled watch): a handful a second.
+ *
+ * grpc-js keeps the HTTP/2 server its connection injector made in a private map; the one this
+ * module looks for is the one that appears there while the injector is made, and when the
+ * installed grpc-js no longer keeps that map this throws, naming it, rather than leave the
+ * port exposed unnoticed (header-list-cap.ts reaches into grpc-js the same way).
+ */
+import * as http2 from 'node:http2';
+import type * as grpc from '@grpc/grpc-js';
+import { RateBudget } from '../util/rate-budget.js';
+
+type Injector = ReturnType<grpc.Server['createConnectionInjector']>;
+
+interface ServerFields {
+  readonly http2Servers?: unknown;
+}
+
+function http2ServersOf(server: grpc.Server): ReadonlyMap<unknown, unknown> {
+  const servers = (server as unknown as ServerFields).http2Servers;
+  if (!(servers instanceof Map)) {
+    throw new Error('invariant: grpc-js Server has no http2Servers map: streams reset before they are served cannot be kept from it (src/transport/reset-before-served.ts)');
+  }
+  return servers;
+}
+
+function isHttp2Server(value: unknown): value is http2.Http2Server {
+  return typeof value === 'object' && value !== null && 'listeners' in value && 'on' in value && 'removeAllListeners' in value;
+}
+
+type StreamListener = (stream: http2.ServerHttp2Stream, ...rest: unknown[]) => void;
+
+/** The part of a server stream this module uses (a fake in tests). */
+export interface ServedStream {
+  readonly destroyed: boolean;
+  readonly closed: boolean;
+  destroy(): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/**
+ * True when `stream` is gone (Node's respond() would throw on it): it is then destroyed, given an
+ * 'error' listener, and not to be served. A stream destroyed with an error (REFUSED_STREAM, for
+ * the streams of a read past nghttp2's GOAWAY) emits it a tick later; grpc-js listens on every
+ * stream it sees, and an unheard 'error' ends the process.
+ */
+export function droppedIfGone(stream: ServedStream): boolean {
+  if (!stream.destroyed && !stream.closed) return false;
+  stream.on('error', () => undefined);
+  stream.destroy();
+  return true;
+}
+
+/** Client resets a connection may make: a burst, and a rate after it (per second). */
+export const RESET_BUDGET = { burst: 200, perSecond: 50 } as const;
+
+export interface ResetEvents {
+  /** A stream kept from grpc-js: its client had reset it already. */
+  dropped(): void;
+  /** A connection ended for resetting streams past RESET_BUDGET. */
+  flooded(): void;
+}
+
+/** What the guard needs of a connection (a fake in tests). */
+export interface ResetSession {
+  readonly destroyed: boolean;
+  goaway(code: number): void;
+  destroy(): void;
+}
+
+/** Each connection's budget of client resets; ends the connection that overspends it. */
+export class ResetGuard {
+  private readonly budgets = new WeakMap<ResetSession, RateBudget>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly onFlood: () => void,
+    private readonly budget: { readonly burst: number; readonly perSecond: number } = RESET_BUDGET,
+  ) {}
+
+  /** A client reset a stream of `session`; false once that ended the connection. */
+  reset(session: ResetSession | undefined): boolean {
+    if (session === undefined || session.destroyed) return false;
+    let budget = this.budgets.get(session);
+    if (budget === undefined) {
+      budget = new RateBudget(this.budget.perSecond, this.budget.burst, this.now());
+      this.budgets.set(session, budget);
+    }
+    if (budget.take(this.now())) return true;
+    // goaway() first: destroy(err, code) alone sends GOAWAY NO_ERROR.
+    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    session.destroy();
+    this.onFlood();
+    return false;
+  }
+}
+
+/**
+ * A connection injector of `server` whose HTTP/2 server hands grpc-js only streams that are
+ * still open when their 'stream' event comes, and ends a connection whose client resets its
+ * streams past RESET_BUDGET.
+ */
+export function injectorDroppingResetStreams(server: grpc.Server, credentials: grpc.ServerCredentials, events: Partial<ResetEvents> = {}, now: () => number = () => performance.now()): Injector {
+  const before = new Set(http2ServersOf(server).keys());
+  const injector = server.createConnectionInjector(credentials);
+  const made = [...http2ServersOf(server).keys()].filter((s) => !before.has(s));
+  const h2 = made[0];
+  if (made.length !== 1 || !isHttp2Server(h2)) {
+    injector.destroy();
+    throw new Error(`invariant: grpc-js made ${made.length} HTTP/2 servers for one connection injector, expected 1 (src/transport/reset-before-served.ts)`);
+  }
+  const guard = new ResetGuard(now, () => events.flooded?.());
+  const served = h2.listeners('stream') as StreamListener[];
+  h2.removeAllListeners('stream');
+  h2.on('stream', (stream: http2.ServerHttp2Stream, ...rest: unknown[]) => {
+    if (droppedIfGone(stream)) {
+      events.dropped?.();
+      guard.reset(stream.session);
+      return;
+    }
+    // 'aborted': closed before its answer ended, by the client's reset (or by our own cut of
+    // an abusive call, which may as well count).
+    stream.once('aborted', () => guard.reset(stream.session));
+    for (const listener of served) listener.call(h2, stream, ...rest);
+  });
+  return injector;
+}

@@ -1,0 +1,218 @@
+/**
+ * Streams reset before they are served (src/transport/reset-before-served.ts): one write of
+ * HEADERS, a message and RST_STREAM for hundreds of streams, to a path no service has and with a
+ * content-type that is not gRPC's, once threw ERR_HTTP2_INVALID_STREAM out of grpc-js's 'stream'
+ * handler and took the process down; now each is counted and dropped, and the port goes on
+ * serving. A dropped stream's later 'error' (REFUSED_STREAM once nghttp2 gives the connection up)
+ * must not go unheard either: a first version of the fix took a controller down that way. And a
+ * connection whose client resets calls past its budget ("rapid reset") is ended.
+ */
+import fs from 'node:fs';
+import http2 from 'node:http2';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { mutualTlsCredentials } from '../../src/transport/credentials.js';
+import { CertMaker } from '../helpers/certs.js';
+import * as grpc from '@grpc/grpc-js';
+import t, { type Test } from 'tap';
+import { EventEmitter } from 'node:events';
+import { GuardedListener } from '../../src/transport/guarded-listener.js';
+import { droppedIfGone, ResetGuard } from '../../src/transport/reset-before-served.js';
+import { freePorts } from '../helpers/free-ports.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const PUT = '/controller.api.Controller/Put';
+const bytes = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
+
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(stream, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** An HPACK string literal under 127 bytes. */
+const hstr = (s: string): Buffer => Buffer.concat([Buffer.from([Buffer.byteLength(s)]), Buffer.from(s)]);
+const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0]), hstr(name), hstr(value)]);
+
+/** POST `path` (static-table :method and :scheme, literal :path and :authority). */
+function headerBlock(path: string, contentType: string): Buffer {
+  return Buffer.concat([Buffer.from([0x83, 0x86, 0x04]), hstr(path), Buffer.from([0x01]), hstr('localhost'), literal('content-type', contentType), literal('te', 'trailers')]);
+}
+
+const HEADERS = 0x1;
+const DATA = 0x0;
+const RST_STREAM = 0x3;
+const SETTINGS = 0x4;
+const PING = 0x6;
+const GOAWAY = 0x7;
+const END_STREAM = 0x1;
+const END_HEADERS = 0x4;
+const CANCEL = Buffer.from([0, 0, 0, 8]);
+
+/** The whole attack in one write: `count` streams opened, sent an empty message, and reset; then a PING to know it was all read. */
+function burst(count: number, path: string, contentType: string): Buffer {
+  const frames = [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(SETTINGS, 0, 0, Buffer.alloc(0))];
+  for (let i = 0; i < count; i++) {
+    const id = 2 * i + 1;
+    frames.push(frame(HEADERS, END_HEADERS, id, headerBlock(path, contentType)), frame(DATA, END_STREAM, id, Buffer.alloc(5)), frame(RST_STREAM, 0, id, CANCEL));
+  }
+  frames.push(frame(PING, 0, 0, Buffer.from('burstend')));
+  return Buffer.concat(frames);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reset-before-served-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+const certs = new CertMaker(dir);
+certs.makeCa('ca');
+const serverFiles = certs.makeCert('ca', 'c1', { peer: 'c1' });
+const operator = certs.makeCert('ca', 'operator');
+
+/**
+ * Sends `data` on a mutual-TLS connection and resolves once the server has read it: it acknowledged
+ * the PING at its end, or gave the connection up (GOAWAY: nghttp2 ends a connection that resets
+ * streams faster than its limit), or closed it.
+ */
+async function sendAndWaitForPingAck(port: number, data: Buffer): Promise<'acked' | `goaway ${number}` | 'closed'> {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ca: fs.readFileSync(operator.ca), cert: fs.readFileSync(operator.cert), key: fs.readFileSync(operator.key) });
+  socket.on('error', () => undefined);
+  try {
+    return await new Promise((resolve) => {
+      let pending = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 9) {
+          const length = pending.readUIntBE(0, 3);
+          if (pending.length < 9 + length) return;
+          if (pending[3] === PING && (pending[4]! & 0x1) === 1) resolve('acked');
+          if (pending[3] === GOAWAY) resolve(`goaway ${pending.readUInt32BE(9 + 4)}`);
+          pending = pending.subarray(9 + length);
+        }
+      });
+      socket.on('close', () => resolve('closed'));
+      socket.on('secureConnect', () => socket.write(data));
+    });
+  } finally {
+    socket.destroy();
+  }
+}
+
+async function start(t: Test): Promise<{ port: number; dropped: () => number; flooded: () => number; served: () => number; uncaught: unknown[] }> {
+  // The controllers' port caps the streams of a connection (max_streams_per_connection): those
+  // past it in the burst are refused by nghttp2 and destroyed with an error.
+  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 1024 });
+  server.addService({ Put: { path: PUT, requestStream: false, responseStream: false, ...bytes } }, {
+      Put: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        served++;
+        cb(null, Buffer.from('ok'));
+      },
+    },
+  );
+  let served = 0;
+  let dropped = 0;
+  let flooded = 0;
+  const listener = await GuardedListener.listen(`127.0.0.1:${(await freePorts(1))[0]!}`, { server, tls: mutualTlsCredentials(serverFiles).listenerTls ?? null, events: { streamResetBeforeServed: () => dropped++, resetFlood: () => flooded++ } });
+  // What would have ended the process is recorded for the assertion instead.
+  const uncaught: unknown[] = [];
+  const record = (err: unknown): void => void uncaught.push(err);
+  process.on('uncaughtException', record);
+  t.teardown(async () => {
+    process.off('uncaughtException', record);
+    server.forceShutdown();
+    listener.destroyAll();
+    await listener.close();
+  });
+  return { port: listener.port, dropped: () => dropped, flooded: () => flooded, served: () => served, uncaught };
+}
+
+async function answersPut(port: number): Promise<string | null> {
+  const c = new grpc.Client(`localhost:${port}`, grpc.credentials.createSsl(fs.readFileSync(operator.ca), fs.readFileSync(operator.key), fs.readFileSync(operator.cert)));
+  try {
+    return await new Promise((resolve) =>
+      c.makeUnaryRequest(PUT, bytes.requestSerialize, bytes.responseDeserialize, Buffer.from('x'), { deadline: Date.now() + 5000 }, (err, reply) => resolve(err ? `error: ${err.message}` : reply?.toString() ?? null)),
+    );
+  } finally {
+    c.close();
+  }
+}
+
+for (const [what, path, contentType] of [
+  ['a path no service has', '/nope.Nope/Nope', 'application/grpc'],
+  ['a content-type that is not gRPC', PUT, 'text/plain'],
+  ['a known method', PUT, 'application/grpc'],
+] as const) {
+  void t.test(`streams reset in the read that opened them, to ${what}, are dropped without an uncaught exception`, async (t) => {
+    const { port, dropped, flooded, uncaught } = await start(t);
+    t.not(await sendAndWaitForPingAck(port, burst(150, path, contentType)), 'closed', 'the server read the whole burst');
+    await waitFor(() => dropped() > 0 || uncaught.length > 0, 'a reset stream dropped (or the old crash)');
+    t.equal(flooded(), 0, '150 resets are within the budget of a connection');
+    t.same(
+      uncaught.map((e) => (e instanceof Error ? e.message : String(e))),
+      [],
+      'nothing thrown out of the server (before: ERR_HTTP2_INVALID_STREAM, the process ended)',
+    );
+    t.equal(await answersPut(port), 'ok', 'the port still serves');
+  });
+}
+
+/** A stream as Node hands it over: `destroyed`/`closed` as given; its 'error' emitted by the test. */
+class FakeStream extends EventEmitter {
+  destroyCalls = 0;
+  constructor(
+    public destroyed: boolean,
+    public closed: boolean,
+  ) {
+    super();
+  }
+  destroy(): this {
+    this.destroyCalls++;
+    this.destroyed = true;
+    return this;
+  }
+}
+
+void t.test('a dropped stream is destroyed and its later error is heard; an open one is left to grpc-js', (t) => {
+  const gone = new FakeStream(true, true);
+  t.equal(droppedIfGone(gone), true);
+  t.doesNotThrow(() => gone.emit('error', new Error('Stream closed with error code NGHTTP2_REFUSED_STREAM')), 'the error Node emits a tick later has a listener');
+  const closedOnly = new FakeStream(false, true);
+  t.equal(droppedIfGone(closedOnly), true, 'closed (reset) but not yet destroyed: respond() would throw too');
+  t.equal(closedOnly.destroyCalls, 1);
+  const open = new FakeStream(false, false);
+  t.equal(droppedIfGone(open), false);
+  t.equal(open.listenerCount('error'), 0, 'an open stream is untouched');
+  t.equal(open.destroyCalls, 0);
+  t.end();
+});
+
+void t.test('a connection that resets its calls past the budget is ended ENHANCE_YOUR_CALM before it is read to the end', async (t) => {
+  const { port, flooded, served } = await start(t);
+  const end = await sendAndWaitForPingAck(port, burst(5000, PUT, 'application/grpc'));
+  t.equal(end, `goaway ${http2.constants.NGHTTP2_ENHANCE_YOUR_CALM}`, 'GOAWAY ENHANCE_YOUR_CALM before the PING after 5,000 calls was answered');
+  t.equal(flooded(), 1);
+  t.ok(served() < 2000, `at most the budget and the rest of one read were served, not 5,000 (served ${served()})`);
+  t.equal(await answersPut(port), 'ok', 'a new connection is served');
+});
+
+void t.test('the reset budget: a burst, then a rate; a connection ended once, a closed one not again', (t) => {
+  let now = 0;
+  let floods = 0;
+  const guard = new ResetGuard(() => now, () => floods++, { burst: 3, perSecond: 2 });
+  const ended: number[] = [];
+  const session = { destroyed: false, goaway: (code: number): void => void ended.push(code), destroy: (): void => void (session.destroyed = true) };
+  t.same([guard.reset(session), guard.reset(session), guard.reset(session)], [true, true, true], 'the burst');
+  now = 500;
+  t.equal(guard.reset(session), true, 'a token back after half a second at 2 a second');
+  t.equal(guard.reset(session), false, 'then none: ended');
+  t.same(ended, [http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]);
+  t.equal(floods, 1);
+  t.equal(guard.reset(session), false, 'an ended connection is not ended again');
+  t.equal(floods, 1);
+  const other = { destroyed: false, goaway: (): void => undefined, destroy: (): void => undefined };
+  t.equal(guard.reset(other), true, 'each connection has its own budget');
+  t.equal(guard.reset(undefined), false, 'a stream without a session is no one\'s');
+  t.end();
+});
