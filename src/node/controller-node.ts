@@ -47,6 +47,7 @@ import { ViewDecodeError } from '../membership/errors.js';
 import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
 import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './file-addresses.js';
+import { omittedMemberWarnings } from '../config/omitted-members.js';
 import { restartProblem } from './restart-problems.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
@@ -208,6 +209,15 @@ export class ControllerNode {
         if (!fileAddresses.warned.has(w)) logger.warn(w);
         fileAddresses.warned.add(w);
       }
+    };
+    // Members this data dir knew at start that the file leaves out (config/omitted-members.ts):
+    // said once, when the replay reaches the commit index stored. A member added since was added
+    // by an operator who edits the files on disk, which this process read before.
+    let omittedChecked = false;
+    const warnOmittedMembers = (): void => {
+      if (omittedChecked || sm.appliedIndex < persisted.hardState.commit) return;
+      omittedChecked = true;
+      for (const w of omittedMemberWarnings(config.file, config.nodes, sm.members.list())) logger.warn({ code: 'MEMBER_NOT_IN_FILE' }, w);
     };
     const settingsKeeper = new SettingsKeeper({
       file: config.settings,
@@ -406,6 +416,7 @@ export class ControllerNode {
       },
       onApplied: () => {
         warnFileAddresses();
+        warnOmittedMembers();
         nodeIdentity.onApplied();
         membership?.onApplied();
         settingsKeeper.check();
@@ -490,6 +501,7 @@ export class ControllerNode {
       duplicateMark: (id) => nodeIdentity.duplicateMark(id),
       commitStall: () => ({ stalledMs: raftHost.commitStallMs(), limitMs: commitStallLimitMs(config.raft.electionTimeoutMs) }),
       diskFloor,
+      quota,
     });
     // Why this node cannot serve a request that needs the cluster now (quorum-guard.ts): every
     // path that waits for a leader asks it first, so a cut-off node says so at once.
@@ -734,6 +746,8 @@ export class ControllerNode {
     serving.since = systemScheduler.now();
     traceMilestone('start.ticking');
     raftHost.start();
+    // A data dir whose snapshot holds every committed entry replays none: no apply says when.
+    warnOmittedMembers();
     membershipNode.start();
     promoter.start();
     removal.start();
