@@ -48,6 +48,7 @@ import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
 import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './file-addresses.js';
 import { omittedMemberWarnings } from '../config/omitted-members.js';
+import { SHARED_DATA_DIR, sharedDataDirWarning } from '../config/shared-data-dir.js';
 import { restartProblem } from './restart-problems.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
@@ -149,6 +150,8 @@ export class ControllerNode {
     const relativeDataDir = relativeDataDirWarning(config, () => process.cwd());
     if (relativeDataDir !== null) logger.warn({ code: RELATIVE_DATA_DIR }, relativeDataDir);
     for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
+    const sharedDataDir = sharedDataDirWarning(config);
+    if (sharedDataDir !== null) logger.warn({ code: SHARED_DATA_DIR }, sharedDataDir);
     // TLS material a SIGHUP can replace (tls-in-force.ts): built before anything dials or listens.
     const tlsInForce = config.tls ? tlsAtStart(config.tls, self.id, (code) => metrics.onCallRefused(code)) : null;
     const creds: PeerCredentials = tlsInForce?.credentials ?? insecureCredentials();
