@@ -26,3 +26,20 @@ export function caseTwinHint(id: string, ids: Iterable<string>): string {
   const twin = caseTwinOf(id, ids);
   return twin === null ? '' : ` (member ${twin} differs only in case: ids are case-sensitive)`;
 }
+
+/**
+ * The file's cluster.nodes ids that differ only in case, as one warning; null when none do. Not
+ * refused: a cluster created from such a file has those members, and its file must go on
+ * loading. A new cluster started from it gets them too, each a member of its own.
+ */
+export function caseTwinNodesWarning(file: string, nodes: readonly { readonly id: string }[]): string | null {
+  const groups = new Map<string, string[]>();
+  for (const n of nodes) groups.set(n.id.toLowerCase(), [...(groups.get(n.id.toLowerCase()) ?? []), n.id]);
+  const twins = [...groups.values()].filter((ids) => ids.length > 1);
+  if (twins.length === 0) return null;
+  return (
+    `${file}: cluster.nodes has ids that differ only in case (${twins.map((ids) => ids.join(' and ')).join('; ')}): member ids are case-sensitive, ` +
+    'so each is a member of its own and counts in the quorum. If one is a typo of the other, fix the file before the cluster is created; ' +
+    'in a running cluster, remove the member that does not run (ctl member remove ID)'
+  );
+}

@@ -47,6 +47,7 @@ import { ViewDecodeError } from '../membership/errors.js';
 import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
 import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './file-addresses.js';
+import { caseTwinNodesWarning } from '../config/id-case.js';
 import { omittedMemberWarnings } from '../config/omitted-members.js';
 import { SHARED_DATA_DIR, sharedDataDirWarning } from '../config/shared-data-dir.js';
 import { restartProblem } from './restart-problems.js';
@@ -152,6 +153,8 @@ export class ControllerNode {
     for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
     const sharedDataDir = sharedDataDirWarning(config);
     if (sharedDataDir !== null) logger.warn({ code: SHARED_DATA_DIR }, sharedDataDir);
+    const caseTwins = caseTwinNodesWarning(config.file, config.nodes);
+    if (caseTwins !== null) logger.warn({ code: 'CASE_TWIN_IDS' }, caseTwins);
     // TLS material a SIGHUP can replace (tls-in-force.ts): built before anything dials or listens.
     const tlsInForce = config.tls ? tlsAtStart(config.tls, self.id, (code) => metrics.onCallRefused(code)) : null;
     const creds: PeerCredentials = tlsInForce?.credentials ?? insecureCredentials();
