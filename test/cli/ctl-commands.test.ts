@@ -327,6 +327,11 @@ void t.test('default endpoints are the node addresses of a cluster config', asyn
   t.throws(() => endpointsFromConfig(path.join(dir, 'missing.yaml')), { code: 'USAGE' });
   t.strictSame(parseEndpointList(' 127.0.0.1:1 , h:2', 'x'), ['127.0.0.1:1', 'h:2']);
   t.throws(() => parseEndpointList('', 'x'), { code: 'USAGE' });
+  // Operator round 17: a list written with spaces was called an IPv6 address without brackets.
+  t.throws(() => parseEndpointList('127.0.0.1:1 127.0.0.1:2', '$CTL_ENDPOINTS'), {
+    code: 'USAGE',
+    message: '$CTL_ENDPOINTS: expected endpoints separated by commas, found "127.0.0.1:1 127.0.0.1:2", which holds a space (write 127.0.0.1:1,127.0.0.1:2)',
+  });
 });
 
 void t.test('usage errors exit 2 with exactly one stderr line', async (t) => {
