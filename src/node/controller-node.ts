@@ -138,7 +138,7 @@ export class ControllerNode {
     /** Watches and audit follows, ended with SHUTTING_DOWN when this controller stops. */
     private readonly openStreams: OpenStreams,
     /** The members' addresses as the replicated state has them. */
-    private readonly memberAddresses: () => readonly { readonly id: string; readonly address: string }[],
+    private readonly memberAddresses: () => readonly { readonly id: string; readonly address: string; readonly role: 'voter' | 'learner' }[],
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -847,6 +847,11 @@ export class ControllerNode {
    */
   restartProblem(next: NodeConfig): string | null {
     return restartProblem(next, this.config, this.memberAddresses());
+  }
+
+  /** Warnings about `next` (the config file read again) that refuse nothing: the members it leaves out (MEMBER_NOT_IN_FILE). */
+  fileWarnings(next: NodeConfig): string[] {
+    return omittedMemberWarnings(next.file, next.nodes, this.memberAddresses());
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */
