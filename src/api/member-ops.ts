@@ -5,6 +5,7 @@
  * which the leader's promoter carries out once it has caught up (src/autopilot/promoter.ts).
  */
 import { dialProblem, sameAddress } from '../config/host-port.js';
+import { caseTwinAddProblem, caseTwinHint, caseTwinOf } from '../config/id-case.js';
 import { NODE_ID_PATTERN, NODE_ID_RULE } from '../config/schema.js';
 import { formatSetting } from '../settings/index.js';
 import { removalProblem, removalWarning } from './removal-check.js';
@@ -72,6 +73,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
     return conf.voters.includes(id) ? 'voter' : conf.learners.includes(id) ? 'learner' : null;
   };
   const settings = () => sm.view(settingsKind);
+  const memberIds = (): string[] => sm.members.list().map((m) => m.id);
 
   /** What happens next to a learner, in one clause. */
   function promotionPlan(id: string, autoPromote: boolean): string {
@@ -123,6 +125,10 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
           }
           return response(true, `${req.id} is already a learner; nothing changed; ${promotionPlan(req.id, record?.autoPromote ?? false)}`);
         }
+        // A new id that differs from a member's only in case is a typo, refused (config/id-case.ts);
+        // an id the cluster had before is a rebuild of a member of a cluster that has such ids.
+        const twin = sm.members.wasRemovedId(req.id) ? null : caseTwinOf(req.id, memberIds());
+        if (twin !== null) throw new ServiceFailure('CONFLICT', caseTwinAddProblem(req.id, twin));
         // The id decides first (above: an id at another address is a move); then the address must be free.
         const holder = sm.members.list().find((m) => m.id !== req.id && sameAddress(m.address, req.address));
         if (holder !== undefined) {
@@ -141,7 +147,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
       return onLeader('memberPromote', req, deadline, oneAtATime(deadline, async (remaining) => {
         const role = roleOf(req.id);
         if (role === 'voter') return response(true, `${req.id} is already a voter; nothing changed`);
-        if (role === null) throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member`);
+        if (role === null) throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member${caseTwinHint(req.id, memberIds())}`);
         await waitReady(req.id, Date.now() + remaining);
         await host.proposeConfChange({ type: 'promote', node: req.id, context: '' }, deadline - Date.now());
         return response(false, '');
@@ -152,7 +158,7 @@ export function memberOps(selfId: string, host: ConsensusPort, sm: StateMachine,
       return onLeader('memberRemove', req, deadline, oneAtATime(deadline, async (remaining) => {
         if (roleOf(req.id) === null) {
           if (sm.members.wasRemovedId(req.id)) return response(true, `${req.id} was already removed; nothing changed`);
-          throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member and never was`);
+          throw new ServiceFailure('UNKNOWN_NODE', `${shortened(req.id)} is not a member and never was${caseTwinHint(req.id, memberIds())}`);
         }
         const live = (v: string): boolean => v === selfId || heard(v);
         const problem = removalProblem(req.id, host.status().conf.voters, live);

@@ -53,8 +53,23 @@ export interface OneClusterOptions {
   readonly source: string;
 }
 
-/** How long the other endpoints may still take once one has named its cluster. */
+/** How long the other endpoints may still take once one has named its cluster, at most. */
 export const GRACE_MS = 750;
+/** ... and at least. */
+export const MIN_GRACE_MS = 250;
+/** The endpoints of one list are about as far away: the others get this many times the first answer's wait. */
+export const GRACE_FACTOR = 4;
+
+/**
+ * The grace the other endpoints get once the first identity came `firstMs` after the probe
+ * began (null: it was heard before, its wait unknown). A blackholed endpoint cost every write
+ * 750 ms on loopback, where the others answer within milliseconds (operator round 17); a list
+ * far away, whose first answer takes 190 ms, still gives the rest the whole 750.
+ */
+export function graceAfter(firstMs: number | null): number {
+  if (firstMs === null) return GRACE_MS;
+  return Math.min(GRACE_MS, Math.max(MIN_GRACE_MS, GRACE_FACTOR * firstMs));
+}
 
 export class OneClusterCheck {
   private readonly heard = new Map<string, ClusterIdentity>();
@@ -81,9 +96,9 @@ export class OneClusterCheck {
 
   /**
    * Asks the endpoints not heard from, until each has answered or failed, or `boundMs` has
-   * passed, or GRACE_MS has passed since the first identity came: a blackholed endpoint (its SYN
-   * never answered) then costs a write GRACE_MS, not the whole bound, while the endpoints that
-   * answer at all answer together.
+   * passed, or the grace (graceAfter) has passed since the first identity came: a blackholed
+   * endpoint (its SYN never answered) then costs a write the grace, not the whole bound, while
+   * the endpoints that answer at all answer together.
    */
   private async probeUnheard(): Promise<void> {
     const unheard = this.opts.endpoints.filter((e) => !this.heard.has(e));
@@ -92,14 +107,15 @@ export class OneClusterCheck {
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     timers.push(setTimeout(stop, this.opts.boundMs));
     let graceStarted = this.heard.size > 0;
-    if (graceStarted) timers.push(setTimeout(stop, GRACE_MS));
+    if (graceStarted) timers.push(setTimeout(stop, graceAfter(null)));
+    const began = performance.now();
     const asked = Promise.all(
       unheard.map(async (e) => {
         const identity = await this.opts.probe(e).catch(() => null);
         this.record(e, identity);
         if (identity !== null && !graceStarted) {
           graceStarted = true;
-          timers.push(setTimeout(stop, GRACE_MS));
+          timers.push(setTimeout(stop, graceAfter(performance.now() - began)));
         }
       }),
     );

@@ -23,6 +23,9 @@ import { ServiceFailure } from './service-error.js';
 /** How often the kinds that keep no running size (agents, members, ...) are serialized to count them. */
 export const MEASURE_OTHERS_EVERY_MS = 5_000;
 
+/** Less than quota / FULL_BELOW_FRACTION left counts as full whatever was refused (a new leader refused nothing yet). */
+export const FULL_BELOW_FRACTION = 100;
+
 export interface SnapshotSized {
   snapshotLength(): { readonly kept: number; readonly measure: () => number };
 }
@@ -32,6 +35,8 @@ export class StateQuota {
   private measuredAt = Number.NEGATIVE_INFINITY;
   /** Growth of the writes proposed here and not yet applied or given up. */
   private reservedBytes = 0;
+  /** The smallest growth refused for the quota since the state last had room for it; null: none waits. */
+  private refusedGrowth: number | null = null;
 
   constructor(
     readonly quotaBytes: number,
@@ -66,10 +71,30 @@ export class StateQuota {
     this.disk?.check(growth, what);
     const used = this.used();
     if (used + this.reservedBytes + growth <= this.quotaBytes) return;
+    this.refusedGrowth = Math.min(this.refusedGrowth ?? growth, growth);
     const inFlight = this.reservedBytes > 0 ? `, ${this.reservedBytes} more proposed and not yet applied` : '';
     throw new ServiceFailure(
       'NO_SPACE',
       `${what} refused: the cluster's state would pass its quota (about ${used} bytes of controller.quota_bytes ${this.quotaBytes}${inFlight}, and this adds ${growth}); delete keys or resources, or raise controller.quota_bytes on every controller`,
+    );
+  }
+
+  /**
+   * Why the state counts as full now (NOSPACE, as etcd's alarm of that name): a write this
+   * controller refused for the quota would still be refused, or less than a hundredth of the
+   * quota is left; null otherwise. `ctl health` is unhealthy meanwhile: before, it stayed healthy
+   * while every put of 100 KB was refused. Unlike etcd's alarm it clears by itself once room is
+   * made (deletes), and a new leader knows only the second rule.
+   */
+  refusingWrites(): string | null {
+    const used = this.used();
+    const room = this.quotaBytes - used - this.reservedBytes;
+    if (this.refusedGrowth !== null && this.refusedGrowth <= room) this.refusedGrowth = null;
+    if (this.refusedGrowth === null && room >= this.quotaBytes / FULL_BELOW_FRACTION) return null;
+    const refused = this.refusedGrowth === null ? '' : `; the leader refused a write adding ${this.refusedGrowth} bytes, and ${Math.max(0, room)} are left`;
+    return (
+      `NOSPACE: the cluster's state is at its quota (about ${used} bytes of controller.quota_bytes ${this.quotaBytes}${refused}): ` +
+      'the leader refuses writes that grow it; delete keys or resources, or raise controller.quota_bytes on every controller'
     );
   }
 

@@ -22,7 +22,7 @@ import { isRecord } from '../util/untrusted.js';
 import { addressInUse } from './member-running.js';
 import { RestoreError } from './restore-error.js';
 import { restoreRoom, writeFailure } from './restore-room.js';
-import { makePrivateTree, PRIVATE_DIR_MODE } from './private-tree.js';
+import { makePrivateTree, ownerWhenRoot, PRIVATE_DIR_MODE } from './private-tree.js';
 import { removeLeftoverStagings, stagingDirOf } from './restore-staging.js';
 import { otherClusterNote } from './restore-name.js';
 import { readSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
@@ -160,7 +160,8 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
       await storage.close();
     }
     // LevelDB made its files with the umask (0644 by default; the CLI sets 077, a library caller may not).
-    makePrivateTree(staging);
+    // Run as root: the owner of the (empty) data dir, else of the directory it goes into.
+    makePrivateTree(staging, ownerWhenRoot(dataDir) ?? ownerWhenRoot(path.dirname(dataDir)));
     if (fs.existsSync(dataDir)) fs.rmdirSync(dataDir); // empty, checked above
     fs.mkdirSync(path.dirname(dataDir), { recursive: true });
     fs.renameSync(staging, dataDir);

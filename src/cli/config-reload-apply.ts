@@ -3,7 +3,8 @@
  * controller.log_level is set on the logger at once; keys that wait for a restart are named
  * (CONFIG_RESTART_NEEDED, warn), and cluster-wide settings changed in the file are named as
  * `ctl config set`'s (CONFIG_CLUSTER_SETTING, warn); a file that fails the checks changes nothing
- * (CONFIG_RELOAD_FAILED, error, with the same words a start would print). One CONFIG_RELOADED
+ * (CONFIG_RELOAD_FAILED, error, with the same words a start would print); members of the cluster
+ * the file leaves out are named (MEMBER_NOT_IN_FILE, warn: a restart removes none). One CONFIG_RELOADED
  * line (info) on success, so an operator sees every SIGHUP was read.
  */
 import type { Logger } from 'pino';
@@ -25,5 +26,6 @@ export function applyConfigReload(reloader: ConfigReloader, logger: Pick<Logger,
     const keys = r.clusterSettings.join(', ');
     logger.warn({ code: 'CONFIG_CLUSTER_SETTING', keys: r.clusterSettings }, `config file: ${keys} changed; cluster-wide settings are not taken from the file, by a reload or a restart (the file's value seeds a new cluster only): change them with ctl config set KEY VALUE`);
   }
+  for (const w of r.membersLeftOut) logger.warn({ code: 'MEMBER_NOT_IN_FILE' }, w);
   return r;
 }

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     config = loadNodeConfig(opts.config, opts.id);
     // A reload also asks the running node what a restart's peers would refuse: SIGHUP is held
     // until the node runs (early-sighup.ts), so `running` is set by then.
-    configReloader = ConfigReloader.fromStart(opts.config, opts.id, config, (next) => checkStartable(opts.config, next), undefined, (next) => running?.restartProblem(next) ?? null);
+    configReloader = ConfigReloader.fromStart(opts.config, opts.id, config, (next) => checkStartable(opts.config, next), undefined, (next) => running?.restartProblem(next) ?? null, (next) => running?.fileWarnings(next) ?? []);
     checkStartable(opts.config, config);
     traceMilestone('start.config');
   } catch (err) {

@@ -29,6 +29,8 @@ export type ConfigReload =
        * file's value seeds a new cluster only; the cluster's is changed with `ctl config set`).
        */
       readonly clusterSettings: readonly string[];
+      /** Members of the cluster the file leaves out, one warning each (MembersLeftOut); empty: none. */
+      readonly membersLeftOut: readonly string[];
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -44,6 +46,13 @@ export type StartChecks = (config: NodeConfig) => void;
  * file checks alone cannot see it: it needs the cluster's replicated state.
  */
 export type RunningChecks = (config: NodeConfig) => string | null;
+
+/**
+ * What the running node finds wrong with `config` that a start would not refuse: members of the
+ * cluster the file leaves out, which a reload called "in force after a restart" although no
+ * restart removes them (config/omitted-members.ts).
+ */
+export type MembersLeftOut = (config: NodeConfig) => readonly string[];
 
 const LOG_LEVEL_KEY = 'controller.log_level';
 
@@ -72,11 +81,12 @@ export class ConfigReloader {
     /** Anchors a relative data_dir; undefined: the process's, asked only then (./load.ts). */
     private readonly cwd?: string,
     private readonly runningChecks: RunningChecks = () => null,
+    private readonly membersLeftOut: MembersLeftOut = () => [],
   ) {}
 
   /** Reads `file` as start did; the start's document is read from it too. */
-  static fromStart(file: string, id: string, config: NodeConfig, startChecks: StartChecks, cwd?: string, runningChecks?: RunningChecks): ConfigReloader {
-    return new ConfigReloader(file, id, config, readDoc(file), startChecks, cwd, runningChecks);
+  static fromStart(file: string, id: string, config: NodeConfig, startChecks: StartChecks, cwd?: string, runningChecks?: RunningChecks, membersLeftOut?: MembersLeftOut): ConfigReloader {
+    return new ConfigReloader(file, id, config, readDoc(file), startChecks, cwd, runningChecks, membersLeftOut);
   }
 
   reload(): ConfigReload {
@@ -106,7 +116,7 @@ export class ConfigReloader {
     const others = named.filter((k) => !isSettingKey(k));
     // A change the YAML spells alike (1s for 1000ms) is none; one the resolved values show but no key does is the file's.
     const restartNeeded = same ? [] : others.length > 0 ? others : clusterSettings.length > 0 ? [] : ['(the whole file)'];
-    return { ok: true, logLevel, restartNeeded, clusterSettings };
+    return { ok: true, logLevel, restartNeeded, clusterSettings, membersLeftOut: this.membersLeftOut(next) };
   }
 }
 

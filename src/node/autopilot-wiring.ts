@@ -54,6 +54,8 @@ export interface AutopilotWiringDeps {
   readonly preferredHandOff: (to: string) => void;
   /** The leader's free-disk floor, told the other voters' disks (voter-disks.ts). */
   readonly diskFloor: DiskFloor;
+  /** controller.quota_bytes: health is unhealthy while the state is full (NOSPACE). */
+  readonly quota?: { refusingWrites(): string | null };
 }
 
 export interface AutopilotWiring {
@@ -84,7 +86,7 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
       duplicate: deps.duplicateMark,
       settings: () => sm.view(settingsKind).all(),
       commitStall: deps.commitStall,
-      writesRefused: () => deps.diskFloor.refusingWrites(),
+      writesRefused: () => deps.diskFloor.refusingWrites() ?? deps.quota?.refusingWrites() ?? null,
       remove: async (id, reason) => {
         const result = await host.proposeConfChange({ type: 'remove', node: id, context: reason }, 2 * config.raft.electionTimeoutMs);
         if (!result.ok) throw new Error(result.message);

@@ -47,6 +47,9 @@ import { ViewDecodeError } from '../membership/errors.js';
 import { confEntryToMembersCommand, decodeAddContext } from './conf-members.js';
 import { commitStallLimitMs } from './commit-stall.js';
 import { fileAddressWarnings, MemberAddressError, selfAddressProblem } from './file-addresses.js';
+import { caseTwinNodesWarning } from '../config/id-case.js';
+import { omittedMemberWarnings } from '../config/omitted-members.js';
+import { SHARED_DATA_DIR, sharedDataDirWarning } from '../config/shared-data-dir.js';
 import { restartProblem } from './restart-problems.js';
 import { NodeIdentity } from './node-identity.js';
 import { plaintextWarnings } from './plaintext-warning.js';
@@ -135,7 +138,7 @@ export class ControllerNode {
     /** Watches and audit follows, ended with SHUTTING_DOWN when this controller stops. */
     private readonly openStreams: OpenStreams,
     /** The members' addresses as the replicated state has them. */
-    private readonly memberAddresses: () => readonly { readonly id: string; readonly address: string }[],
+    private readonly memberAddresses: () => readonly { readonly id: string; readonly address: string; readonly role: 'voter' | 'learner' }[],
   ) {}
 
   static async start(opts: ControllerNodeOptions): Promise<ControllerNode> {
@@ -148,6 +151,10 @@ export class ControllerNode {
     const relativeDataDir = relativeDataDirWarning(config, () => process.cwd());
     if (relativeDataDir !== null) logger.warn({ code: RELATIVE_DATA_DIR }, relativeDataDir);
     for (const w of raftTimingWarnings(config)) logger.warn({ code: 'RISKY_TIMING', key: w.key }, w.message);
+    const sharedDataDir = sharedDataDirWarning(config);
+    if (sharedDataDir !== null) logger.warn({ code: SHARED_DATA_DIR }, sharedDataDir);
+    const caseTwins = caseTwinNodesWarning(config.file, config.nodes);
+    if (caseTwins !== null) logger.warn({ code: 'CASE_TWIN_IDS' }, caseTwins);
     // TLS material a SIGHUP can replace (tls-in-force.ts): built before anything dials or listens.
     const tlsInForce = config.tls ? tlsAtStart(config.tls, self.id, (code) => metrics.onCallRefused(code)) : null;
     const creds: PeerCredentials = tlsInForce?.credentials ?? insecureCredentials();
@@ -208,6 +215,15 @@ export class ControllerNode {
         if (!fileAddresses.warned.has(w)) logger.warn(w);
         fileAddresses.warned.add(w);
       }
+    };
+    // Members this data dir knew at start that the file leaves out (config/omitted-members.ts):
+    // said once, when the replay reaches the commit index stored. A member added since was added
+    // by an operator who edits the files on disk, which this process read before.
+    let omittedChecked = false;
+    const warnOmittedMembers = (): void => {
+      if (omittedChecked || sm.appliedIndex < persisted.hardState.commit) return;
+      omittedChecked = true;
+      for (const w of omittedMemberWarnings(config.file, config.nodes, sm.members.list())) logger.warn({ code: 'MEMBER_NOT_IN_FILE' }, w);
     };
     const settingsKeeper = new SettingsKeeper({
       file: config.settings,
@@ -406,6 +422,7 @@ export class ControllerNode {
       },
       onApplied: () => {
         warnFileAddresses();
+        warnOmittedMembers();
         nodeIdentity.onApplied();
         membership?.onApplied();
         settingsKeeper.check();
@@ -490,6 +507,7 @@ export class ControllerNode {
       duplicateMark: (id) => nodeIdentity.duplicateMark(id),
       commitStall: () => ({ stalledMs: raftHost.commitStallMs(), limitMs: commitStallLimitMs(config.raft.electionTimeoutMs) }),
       diskFloor,
+      quota,
     });
     // Why this node cannot serve a request that needs the cluster now (quorum-guard.ts): every
     // path that waits for a leader asks it first, so a cut-off node says so at once.
@@ -734,6 +752,8 @@ export class ControllerNode {
     serving.since = systemScheduler.now();
     traceMilestone('start.ticking');
     raftHost.start();
+    // A data dir whose snapshot holds every committed entry replays none: no apply says when.
+    warnOmittedMembers();
     membershipNode.start();
     promoter.start();
     removal.start();
@@ -827,6 +847,11 @@ export class ControllerNode {
    */
   restartProblem(next: NodeConfig): string | null {
     return restartProblem(next, this.config, this.memberAddresses());
+  }
+
+  /** Warnings about `next` (the config file read again) that refuse nothing: the members it leaves out (MEMBER_NOT_IN_FILE). */
+  fileWarnings(next: NodeConfig): string[] {
+    return omittedMemberWarnings(next.file, next.nodes, this.memberAddresses());
   }
 
   /** Graceful stop: hand leadership off, finish the write in progress, close in reverse order. */

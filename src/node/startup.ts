@@ -16,6 +16,7 @@ import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-sto
 import { raftDbPath } from '../storage/paths.js';
 import { askPeers } from '../transport/index.js';
 import { encodeBootstrapContext } from './conf-members.js';
+import { ownAddressToAsk, runningElsewhereRefusal } from './running-elsewhere.js';
 import { traceMilestone } from '../util/trace.js';
 
 export interface PreparedDataDir {
@@ -82,6 +83,20 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
     const answered = answers.filter((a) => 'reply' in a).map((a) => a.peer);
     traceMilestone('start.decided', `${decision.action} answered=${answered.length}`);
     logger.info({ decision: decision.action, answered, unanswered: answers.filter((a) => 'error' in a).map((a) => `${a.peer}: ${a.error}`) }, `start-up: ${decision.action}`);
+    if (decision.action === 'refuse' && decision.code === 'ALREADY_BOOTSTRAPPED') {
+      // Lost, or running elsewhere? Only the member's own address can tell (running-elsewhere.ts).
+      const address = ownAddressToAsk(answers, config.self.address);
+      const [own] = await askPeers({
+        self: config.self.id,
+        clusterName: config.clusterName,
+        ask: { incarnation: '', clusterId: null, lastIndex: 0, joining: false, nodes },
+        targets: [{ id: config.self.id, address }],
+        credentials: opts.credentials,
+        deadlineMs: helloDeadlineMs(config),
+      });
+      const running = own === undefined ? null : runningElsewhereRefusal(config.self.id, config.dataDir, address, answers, own);
+      if (running !== null) throw new StartupRefusedError('MEMBER_RUNNING', running);
+    }
     if (decision.action === 'refuse') throw new StartupRefusedError(decision.code, decision.message);
     const identity = identityFor(decision, config.self.id, disk, opts.newId);
     if (identity === null) throw new Error(`unreachable: no identity for ${decision.action}`);

@@ -12,6 +12,7 @@
  * node holds at the same index, and the node votes for itself in that term, as a leader that
  * wrote them would have.
  */
+import { caseTwinHint } from '../config/id-case.js';
 import { applyConfEntry, encodeConfEntry, type ConfEntry } from '../raft/conf-change.js';
 import { decodeConfEntry, RaftError, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/index.js';
 import { RecoverError } from './errors.js';
@@ -81,7 +82,7 @@ export function planRecovery(input: RecoverInput): RecoverPlan {
     if (id === '') throw new RecoverError('INVALID_MEMBERS', '--members: expected ids separated by commas, found an empty one');
     if (seen.has(id)) throw new RecoverError('INVALID_MEMBERS', `--members: ${id} is named twice`);
     seen.add(id);
-    if (!members.has(id)) throw new RecoverError('UNKNOWN_MEMBER', `--members: ${id} is not a member of the configuration in ${self}'s log (${described})`);
+    if (!members.has(id)) throw new RecoverError('UNKNOWN_MEMBER', `--members: ${id} is not a member of the configuration in ${self}'s log (${described})${caseTwinHint(id, members)}`);
   }
   if (!seen.has(self)) {
     throw new RecoverError('INVALID_MEMBERS', `--members must include ${self}, the node being recovered (found ${keep.join(', ')})`);

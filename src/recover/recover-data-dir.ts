@@ -10,7 +10,7 @@
  * as `controller restore` leaves a data dir: it holds every value the cluster stores.
  */
 import fs from 'node:fs';
-import { makePrivateTree } from '../backup/private-tree.js';
+import { makePrivateTree, ownerWhenRoot } from '../backup/private-tree.js';
 import { sameAddress } from '../config/host-port.js';
 import type { NodeConfig } from '../config/index.js';
 import type { LocalIdentity } from '../identity/index.js';
@@ -146,11 +146,13 @@ export async function recoverDataDir(
     const snapshot: Snapshot = { meta: { index: last.index, term: last.term, conf: plan.after }, data };
     explain(plan, clusterId, asked);
     try {
+      // Whose the Raft database is, before LevelDB adds files of this process's.
+      const owner = ownerWhenRoot(dbDir);
       // The identity first: interrupted here, a second run derives the same id and finishes.
       if (identity !== null && after !== null) await storage.saveIdentity({ ...identity, clusterId: after });
       await storage.save({ hardState: plan.hardState, entries: [], snapshot }, true);
       // LevelDB made its new files with the umask (the CLI sets 077; a library caller may not).
-      makePrivateTree(dbDir);
+      makePrivateTree(dbDir, owner);
     } catch (err) {
       throw new RecoverError('STORAGE_FAILED', `cannot write ${dbDir}: ${message(err)}`, { cause: err });
     }

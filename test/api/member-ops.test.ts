@@ -180,3 +180,20 @@ void t.test('removing a live voter while another is silent, leaving no failure t
   const roomy = setup(['c5'], ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7']);
   t.notMatch((await roomy.ops.remove(ref('c2'), soon())).detail, /warning/, 'seven voters, one silent: the six left still tolerate one failure');
 });
+
+void t.test('operator round 17: an id that differs from a member\'s only in case is refused as a typo, not added as a second member', async (t) => {
+  const { port, ops } = setup();
+  const refused = await ops.add(add('C1', '10.0.0.14:7101'), soon()).catch((e: unknown) => e);
+  t.match(refused, { code: 'CONFLICT', message: /^C1 differs from member c1 only in case, and member ids are case-sensitive: this would add a second member beside c1 \(a typo of c1\?\)/ });
+  t.equal(port.proposals.length, 0, 'nothing proposed');
+  t.match(await ops.remove(ref('C2'), soon()).catch((e: unknown) => e), { code: 'UNKNOWN_NODE', message: 'C2 is not a member and never was (member c2 differs only in case: ids are case-sensitive)' });
+  t.match(await ops.promote(ref('C3'), soon()).catch((e: unknown) => e), { code: 'UNKNOWN_NODE', message: 'C3 is not a member (member c3 differs only in case: ids are case-sensitive)' });
+});
+
+void t.test('operator round 17: a cluster whose ids already differ only in case keeps working, a rebuild of such a member included', async (t) => {
+  const { port, ops } = setup([], ['c1', 'C1', 'c2']);
+  t.match(await ops.add(add('C1', 'C1.example:7000'), soon()), { unchanged: true, detail: 'C1 is already a voter; nothing changed' });
+  t.match(await ops.remove(ref('C1'), soon()), { unchanged: false, voters: ['c1', 'c2'] });
+  t.match(await ops.add(add('C1', '10.0.0.14:7101'), soon()), { unchanged: false, learners: ['C1'] }, 'an id the cluster had before is a rebuild');
+  t.equal(port.proposals.length, 2);
+});

@@ -94,6 +94,7 @@ void t.test('bad input is refused with the reason', async (t) => {
   const cases: Array<[string, RecoverInput, RecoverError['code'], RegExp]> = [
     ['an empty data dir', input({ entries: [], hardState: { term: 0, vote: null, commit: 0 } }), 'EMPTY_DATA_DIR', /holds no Raft state/],
     ['an unknown member', input({ keep: ['c1', 'c9'] }), 'UNKNOWN_MEMBER', /c9 is not a member of the configuration in c1's log \(voters c1, c2, c3, learners c4\)/],
+    ['an id that differs from a member only in case', input({ keep: ['c1', 'C2'] }), 'UNKNOWN_MEMBER', /C2 is not a member of the configuration in c1's log \(voters c1, c2, c3, learners c4\) \(member c2 differs only in case: ids are case-sensitive\)$/],
     ['a list without the survivor', input({ keep: ['c2'] }), 'INVALID_MEMBERS', /must include c1/],
     ['a name twice', input({ keep: ['c1', 'c1'] }), 'INVALID_MEMBERS', /c1 is named twice/],
     ['an empty name', input({ keep: ['c1', ''] }), 'INVALID_MEMBERS', /found an empty one/],

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -325,6 +327,11 @@ void t.test('default endpoints are the node addresses of a cluster config', asyn
   t.throws(() => endpointsFromConfig(path.join(dir, 'missing.yaml')), { code: 'USAGE' });
   t.strictSame(parseEndpointList(' 127.0.0.1:1 , h:2', 'x'), ['127.0.0.1:1', 'h:2']);
   t.throws(() => parseEndpointList('', 'x'), { code: 'USAGE' });
+  // Operator round 17: a list written with spaces was called an IPv6 address without brackets.
+  t.throws(() => parseEndpointList('127.0.0.1:1 127.0.0.1:2', '$CTL_ENDPOINTS'), {
+    code: 'USAGE',
+    message: '$CTL_ENDPOINTS: expected endpoints separated by commas, found "127.0.0.1:1 127.0.0.1:2", which holds a space (write 127.0.0.1:1,127.0.0.1:2)',
+  });
 });
 
 void t.test('usage errors exit 2 with exactly one stderr line', async (t) => {
@@ -377,4 +384,16 @@ void t.test('an endpoint that accepts TCP and never answers costs the connect ti
   t.equal(r.code, 3, 'unreachable');
   t.match(r.err.join('\n'), `tried ${endpoint} (no connection within 1000ms)`);
   t.ok(tookMs < 2_500, `answered after the connect timeout, without a 2 s probe of the silent endpoint (${Math.round(tookMs)}ms)`);
+});
+
+void t.test('operator round 17: member add at an address where a program answers, but not in gRPC (a metrics port), adds nothing, exit 2', async (t) => {
+  const f = await serving(t, startFake({ unary: { MemberAdd: () => ({ voters: ['c1', 'c2', 'c3'], learners: ['c4'] }) } }));
+  const metrics = http.createServer((_req, res) => res.end('# metrics\n'));
+  await new Promise<void>((resolve) => metrics.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => metrics.close(() => resolve())));
+  const port = (metrics.address() as net.AddressInfo).port;
+  const run = await ctl(['--endpoints', f.address, 'member', 'add', 'c4', `127.0.0.1:${port}`]);
+  t.equal(run.code, 2, run.err.join('\n'));
+  t.match(run.err[0], new RegExp(`^ctl: member add: 127\\.0\\.0\\.1:${port} answers, but not in gRPC \\(HTTP/2\\): another program holds it \\(a metrics port\\?`));
+  t.notOk(f.calls.some((c) => c.method === 'MemberAdd'), 'nothing added');
 });

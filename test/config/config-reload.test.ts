@@ -13,6 +13,7 @@ import { loadNodeConfig } from '../../src/config/load.js';
 import { checkStartable } from '../../src/cli/start-checks.js';
 import { selfAddressProblem } from '../../src/node/file-addresses.js';
 import { restartProblem } from '../../src/node/restart-problems.js';
+import { omittedMemberWarnings } from '../../src/config/omitted-members.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-reload-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -43,21 +44,21 @@ function started(): { file: string; reloader: ConfigReloader } {
 
 void t.test('log_level is taken at once; a second reload of the same file changes nothing', async (t) => {
   const { file, reloader } = started();
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [] }, 'the file as it was');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [], membersLeftOut: [] }, 'the file as it was');
   fs.writeFileSync(file, base({ logLevel: 'debug' }));
-  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [] });
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [] }, 'debug is now in force');
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [], membersLeftOut: [] });
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [], membersLeftOut: [] }, 'debug is now in force');
 });
 
 void t.test('other keys are named as waiting for a restart, until the file says what is in force again', async (t) => {
   const { file, reloader } = started();
   fs.writeFileSync(file, base({ election: '2s', logLevel: 'warn' }));
-  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'warn' }, restartNeeded: ['raft.election_timeout'], clusterSettings: [] });
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['raft.election_timeout'], clusterSettings: [] }, 'still waiting: it was never applied');
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'warn' }, restartNeeded: ['raft.election_timeout'], clusterSettings: [], membersLeftOut: [] });
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['raft.election_timeout'], clusterSettings: [], membersLeftOut: [] }, 'still waiting: it was never applied');
   fs.writeFileSync(file, base({ election: '1000ms', logLevel: 'warn' }));
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [] }, '1000ms is the 1s in force: no change');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [], membersLeftOut: [] }, '1000ms is the 1s in force: no change');
   fs.writeFileSync(file, base({ logLevel: 'warn', nodes: '    - { id: c3, address: "127.0.0.1:7103" }' }));
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['cluster.nodes'], clusterSettings: [] }, 'a list is named whole');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['cluster.nodes'], clusterSettings: [], membersLeftOut: [] }, 'a list is named whole');
 });
 
 void t.test('a file that fails the checks, or cannot be read, changes nothing and says why', async (t) => {
@@ -70,7 +71,7 @@ void t.test('a file that fails the checks, or cannot be read, changes nothing an
   fs.rmSync(file);
   t.match(reloader.reload(), { ok: false, reason: /^cannot read .*ENOENT/ });
   fs.writeFileSync(file, base({ logLevel: 'debug' }));
-  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [] }, 'the refusals left info in force');
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [], membersLeftOut: [] }, 'the refusals left info in force');
 });
 
 void t.test("a file a start would refuse for its TLS files or its data dir is refused with the start's words, changing nothing", async (t) => {
@@ -94,12 +95,12 @@ void t.test("a file a start would refuse for its TLS files or its data dir is re
 
   const fresh = path.join(dir, 'fresh');
   fs.writeFileSync(file, base().replace(`data_dir: ${dir}/data/\${id}`, `data_dir: ${fresh}/\${id}`));
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['controller.data_dir'], clusterSettings: [] }, 'a data dir a start can create passes');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['controller.data_dir'], clusterSettings: [], membersLeftOut: [] }, 'a data dir a start can create passes');
   t.notOk(fs.existsSync(fresh), 'and the reload did not create it (nor anything on the way)');
   t.same(fs.readdirSync(dir).filter((n) => n.startsWith('.data-dir-check-')), [], 'the probe left nothing behind');
 
   fs.writeFileSync(file, base({ logLevel: 'debug' }));
-  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [] }, 'the refusals left info in force');
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: [], clusterSettings: [], membersLeftOut: [] }, 'the refusals left info in force');
 });
 
 void t.test('changedKeys: dotted keys, added and removed ones, lists whole', async (t) => {
@@ -127,9 +128,9 @@ void t.test('a FIFO or a device put in the file\'s place is refused at once, cha
 void t.test('cluster-wide settings changed in the file are named as such, not as waiting for a restart', async (t) => {
   const { file, reloader } = started();
   fs.writeFileSync(file, base() + 'services:\n  vip_cidr: 10.77.0.0/16\nagents:\n  dependency_ttl: 10m\n');
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: ['agents.dependency_ttl', 'services.vip_cidr'] });
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: ['agents.dependency_ttl', 'services.vip_cidr'], membersLeftOut: [] });
   fs.writeFileSync(file, base({ election: '2s' }) + 'services:\n  vip_cidr: 10.77.0.0/16\nagents:\n  dependency_ttl: 10m\n');
-  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['raft.election_timeout'], clusterSettings: ['agents.dependency_ttl', 'services.vip_cidr'] }, 'beside a key that waits for a restart');
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: ['raft.election_timeout'], clusterSettings: ['agents.dependency_ttl', 'services.vip_cidr'], membersLeftOut: [] }, 'beside a key that waits for a restart');
 });
 
 void t.test("a file whose own address is not the cluster's is refused with the words a start stops with", async (t) => {
@@ -143,8 +144,23 @@ void t.test("a file whose own address is not the cluster's is refused with the w
   t.same(moved, { ok: false, reason: selfAddressProblem(file, { id: 'c1', address: '127.0.0.1:7191' }, members) }, 'refused, not "in force after a restart"');
   t.match(moved, { reason: /^.*: cluster\.nodes lists this member, c1, at 127\.0\.0\.1:7191, but the cluster has it at 127\.0\.0\.1:7101/ });
   fs.writeFileSync(file, base({ logLevel: 'debug' }).replace('127.0.0.1:7102', '127.0.0.1:7192'));
-  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: ['cluster.nodes'], clusterSettings: [] }, "another member's address only waits for a restart (which warns)");
+  t.same(reloader.reload(), { ok: true, logLevel: { from: 'info', to: 'debug' }, restartNeeded: ['cluster.nodes'], clusterSettings: [], membersLeftOut: [] }, "another member's address only waits for a restart (which warns)");
   // A cluster.name the peers would refuse: the running name is "default" (the file writes none).
   fs.writeFileSync(file, base().replace('cluster:\n', 'cluster:\n  name: prod\n'));
   t.match(reloader.reload(), { ok: false, reason: `${file}: cluster.name: "prod", but this controller and its peers (c2) run cluster "default"` }, 'a name its peers refuse');
+});
+
+void t.test('operator round 17: a file that leaves out a member is reloaded, and the member named: no restart removes it', async (t) => {
+  const file = path.join(dir, `c-${++files}.yaml`);
+  fs.writeFileSync(file, base({ nodes: '    - { id: c3, address: "127.0.0.1:7103" }' }));
+  const members = [
+    { id: 'c1', role: 'voter' as const },
+    { id: 'c2', role: 'voter' as const },
+    { id: 'c3', role: 'voter' as const },
+  ];
+  const reloader = ConfigReloader.fromStart(file, 'c1', loadNodeConfig(file, 'c1', dir), (next) => checkStartable(file, next), dir, undefined, (next) => omittedMemberWarnings(next.file, next.nodes, members));
+  t.same(reloader.reload(), { ok: true, logLevel: null, restartNeeded: [], clusterSettings: [], membersLeftOut: [] }, 'every member listed');
+  fs.writeFileSync(file, base());
+  const dropped = reloader.reload();
+  t.match(dropped, { ok: true, restartNeeded: ['cluster.nodes'], membersLeftOut: [/cluster\.nodes does not list c3, a voter of the cluster .* If c3 is gone for good, remove it: ctl member remove c3/] });
 });

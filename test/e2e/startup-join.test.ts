@@ -73,4 +73,13 @@ void t.test('a member restarted with a file that swaps two addresses warns, nami
   t.ok(named.every((re) => re.test(cluster.dumpLogs('c3'))), 'c3 named both members and both addresses');
   // The cluster's addresses are what it dials: it follows the leader again.
   await cluster.explainFailure(waitFor(async () => Boolean((await cluster.status('c3'))?.leader), 'c3 to hear a leader', 20000));
+  // Operator round 17: a file that leaves out a member removes nothing, and c3 says so at start.
+  t.notMatch(cluster.dumpLogs('c3'), /MEMBER_NOT_IN_FILE/, 'a file that lists every member says nothing');
+  await cluster.kill('c3', 'SIGTERM');
+  const dropped = path.join(path.dirname(cluster.configFile), 'dropped.yaml');
+  fs.writeFileSync(dropped, file.split('\n').filter((line) => !line.includes('id: c1,')).join('\n'));
+  cluster.start('c3', [], dropped);
+  const omitted = /"code":"MEMBER_NOT_IN_FILE".*cluster\.nodes does not list c1, a voter of the cluster .*it still votes and counts in every quorum \(3 voters, 2 needed\)\. If c1 is gone for good, remove it: ctl member remove c1/;
+  await cluster.explainFailure(waitFor(() => omitted.test(cluster.dumpLogs('c3')), 'c3 to name c1, which its file leaves out', 20000));
+  t.match(cluster.dumpLogs('c3'), omitted);
 });

@@ -34,6 +34,10 @@ void t.test('writes past controller.quota_bytes are refused NO_SPACE through a f
   t.match(refused.stderr, /put of "c" refused: the cluster's state would pass its quota \(about \d+ bytes of controller\.quota_bytes 3145728, and this adds \d+\)/);
   const absent = await cluster.ctl(['kv', 'get', 'c'], follower);
   t.equal(absent.code, 4, 'nothing was written');
+  // Operator round 17: health said healthy (exit 0) here; the state is full, as etcd's NOSPACE alarm says.
+  const full = await cluster.ctl(['health'], follower);
+  t.equal(full.code, 1, `health is unhealthy while the state is full: ${full.stderr.trim()}`);
+  t.match(full.stderr, /^ctl: unhealthy: NOSPACE: the cluster's state is at its quota \(about \d+ bytes of controller\.quota_bytes 3145728; the leader refused a write adding \d+ bytes, and \d+ are left\)/);
 
   // About 600 KB of services: more than the room left.
   const apply = path.join(cluster.dir, 'svc.yaml');
@@ -46,6 +50,8 @@ void t.test('writes past controller.quota_bytes are refused NO_SPACE through a f
   // A smaller value for a key is no growth, and a delete frees its share.
   t.equal((await cluster.ctl(['kv', 'put', 'a', 'small'], follower)).code, 0, 'shrinking a value passes');
   t.equal((await cluster.ctl(['kv', 'del', 'b'], follower)).code, 0, 'a delete passes');
+  const roomy = await cluster.ctl(['health'], follower);
+  t.equal(roomy.code, 0, `with room made for the writes refused, healthy again: ${roomy.stderr.trim()}`);
   const now = await cluster.ctl(['kv', 'put', 'c', '--file', big], follower);
   t.equal(now.code, 0, `with room made, the third fits: ${now.stderr.trim()}`);
 

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { ChildProcess } from 'node:child_process';
-import { ProcessCluster } from '../helpers/process-cluster.js';
+import { CONTROLLER_JS, ProcessCluster } from '../helpers/process-cluster.js';
+import { runToExit } from '../helpers/run-to-exit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const exitOf = (child: ChildProcess): Promise<number | null> =>
@@ -69,6 +70,24 @@ void t.test('a wiped follower restarted with the documented unit refuses to star
   cluster.start(leader);
   await cluster.waitForLeader([leader, lagging]);
   t.equal(await missing(cluster, [leader, lagging], keys), 0, 'all 100 acknowledged writes are there');
+
+  // Operator round 17: a second process as the leader, which runs (another host given the wrong
+  // --id: here another loopback address and data dir), was told its state was lost and to remove
+  // the member. Its own address answers as the member, so it is told the member runs.
+  const leaderAddress = cluster.addresses.get(leader)!;
+  const port = leaderAddress.split(':').pop()!;
+  const elsewhere = path.join(cluster.dir, 'second.yaml');
+  fs.writeFileSync(
+    elsewhere,
+    fs
+      .readFileSync(cluster.configFile, 'utf8')
+      .replace(`address: "${leaderAddress}"`, `address: "${leaderAddress}", listen: "127.0.0.5:${port}"`)
+      .replace(`${cluster.dir}/data/`, `${cluster.dir}/second/`),
+  );
+  const second = await runToExit(CONTROLLER_JS, ['--config', elsewhere, '--id', leader], `a second ${leader}`, 30_000);
+  t.equal(second.code, 2, 'the second process exits 2');
+  t.match(second.stderr, new RegExp(`refusing to start \\(MEMBER_RUNNING\\): member ${leader} is running: a controller answers at ${leaderAddress.replace(/\./g, '\\.')} .* do not remove ${leader}`));
+  t.notMatch(second.stderr, /ctl member remove/, 'no advice to remove a running member');
 
   // The documented rebuild (docs/operate.md): remove, add as a learner, start empty with --join.
   const address = cluster.addresses.get(wiped)!;

@@ -133,6 +133,9 @@ export function parseEndpointList(text: string, source: string): string[] {
     throw new UsageError(`expected at least one host:port in ${source}, found an empty list`);
   }
   return parts.map((part) => {
+    // etcdctl's list is comma-separated too; a space is most often a list written with spaces
+    // ("$(echo a b)"), which host:port parsing took for an IPv6 address without brackets.
+    if (/\s/.test(part)) throw new UsageError(`${source}: expected endpoints separated by commas, found ${JSON.stringify(part)}, which holds a space (write ${part.split(/\s+/).join(',')})`);
     const parsed = parseHostPort(part);
     if (!parsed.ok) throw new UsageError(`${source}: ${parsed.reason}`);
     return part;

@@ -7,16 +7,38 @@
  * controller started with --join before its addition answers with no cluster id yet: both pass.
  */
 import type { ClusterIdentity } from '../../api/cluster-identity.js';
+import { ApiError } from '../../api/errors.js';
 import type { Session } from './context.js';
+
+/**
+ * The client's words when ADDRESS answered, but not in HTTP/2 (api/not-grpc.ts): another program
+ * holds the port, most often a controller's metrics port typed for its gRPC one. A member added
+ * there is dialled at that program for as long as it holds it, and the controller meant to
+ * listen there cannot (operator round 17: `member add c4 <c1's metrics address>` added a learner
+ * that stayed offline for good).
+ */
+function answeredNotGrpc(address: string, err: unknown): boolean {
+  return err instanceof ApiError && err.code === 'UNREACHABLE' && err.message.startsWith(`${address} does not speak gRPC`);
+}
 
 function label(identity: ClusterIdentity): string {
   return identity.id === null ? identity.name : `${identity.name} (id ${identity.id})`;
 }
 
-/** Why ADDRESS cannot be this cluster's new member, or null when nothing there says so. */
+/** Why ADDRESS cannot be this cluster's new member (another cluster's controller, or no gRPC server, answers there), or null when nothing there says so. */
 export async function foreignClusterAt(session: Session, address: string): Promise<string | null> {
   const client = session.client();
-  const theirs = await client.identityOn(address).catch(() => null);
+  let notGrpc = false;
+  const theirs = await client.identityOn(address).catch((err: unknown) => {
+    notGrpc = answeredNotGrpc(address, err);
+    return null;
+  });
+  if (notGrpc) {
+    return (
+      `${address} answers, but not in gRPC (HTTP/2): another program holds it (a metrics port? a member's address is its cluster.nodes[].address, the gRPC port). ` +
+      'The cluster would dial that program for this member, and a controller started there could not listen. Check the address'
+    );
+  }
   if (theirs === null) return null;
   const status = await client.status();
   const ours: ClusterIdentity = { name: status.cluster, id: status.clusterId === '' ? null : status.clusterId };
