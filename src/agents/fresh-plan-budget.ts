@@ -17,7 +17,10 @@
  * A stream whose wanted version moves while its plan is made keeps the plan it waits for: the
  * job goes on to the target it began with (pinned, though no longer current), the push goes out
  * at that version, and the next one carries the delta from it to the newest, as an xDS server
- * sends a snapshot and lets the next diff catch up. Dropping the job instead let a mesh that
+ * sends a snapshot and lets the next diff catch up. A stream that needs a plan from the same
+ * manifest (or the whole configuration) joins the newest job from it still being made, whatever
+ * its target, so streams arriving during churn share one job, as they shared the job to the
+ * current target when jobs were dropped. Dropping the job instead let a mesh that
  * changed more often than a whole configuration takes to plan (75,000 services: about 30 pumps)
  * starve a new agent; making its plan whole at once after two drops (the fix before this) held
  * the loop 0.2-0.6 s for each such stream, the hold the budget is there to prevent.
@@ -64,6 +67,8 @@ function jobKey(from: Manifest | null, target: Manifest): string {
 export class FreshPlans {
   /** By plan key, oldest first. */
   private readonly jobs = new Map<string, Pending>();
+  /** The newest job from each manifest (null: the whole configuration), which a stream needing a plan from it joins. */
+  private readonly newestFrom = new Map<Manifest | null, string>();
   /** The job each waiting stream waits for (one at most). */
   private readonly waitingOn = new Map<StreamId, string>();
   /** Plans done for a waiting stream, handed to it at its next evaluation. */
@@ -129,10 +134,13 @@ export class FreshPlans {
       if (this.jobs.get(waited)?.from === from) key = waited;
       else this.unwait(stream);
     }
+    // No job to this target from its manifest: it joins the newest being made from it, if any.
+    if (!this.jobs.has(key)) key = this.newestFrom.get(from) ?? key;
     let p = this.jobs.get(key);
     if (p === undefined) {
       p = { job: new PlanJob(from, target, this.planner.resourcesOf(target)), from, base, full, waiters: new Set() };
       this.jobs.set(key, p);
+      this.newestFrom.set(from, key);
     }
     // Given here if done here, not handed to it again at the next pump.
     p.waiters.delete(stream);
@@ -175,7 +183,12 @@ export class FreshPlans {
     this.waitingOn.delete(stream);
     const p = this.jobs.get(key);
     p?.waiters.delete(stream);
-    if (p?.waiters.size === 0) this.jobs.delete(key);
+    if (p?.waiters.size === 0) this.drop(key, p);
+  }
+
+  private drop(key: string, p: Pending): void {
+    this.jobs.delete(key);
+    if (this.newestFrom.get(p.from) === key) this.newestFrom.delete(p.from);
   }
 
   /**
@@ -186,7 +199,7 @@ export class FreshPlans {
   private finish(key: string, p: Pending): PlannedFor | null {
     const done = p.job.done;
     if (done === null) return null;
-    this.jobs.delete(key);
+    this.drop(key, p);
     rememberPushBody(done.plan, done.body);
     if (this.planner.isCurrent(p.job.target)) this.planner.remember(p.base, p.job.target, p.full, done.plan);
     return { plan: done.plan, target: p.job.target };

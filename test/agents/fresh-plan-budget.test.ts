@@ -214,3 +214,43 @@ void t.test('a new agent on a big mesh that changes more often than its plan tak
   t.equal(a1.config.version, log.truth.revision(), 'and the newest once it stopped');
   t.equal(a1.names().length, 5000 + rounds, 'every service');
 });
+
+void t.test('new agents that arrive one by one during churn share the whole plan being made, not one each', async (t) => {
+  // Each arrives at a new version: with a job per version, six whole configurations would be
+  // planned (and their bodies held) side by side; a stream joins the newest job from nothing.
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const c = new SimController('c1', log, clock, { freshUnitsPerPump: 1000 });
+  c.tick();
+  for (let b = 0; b < 2; b++) log.propose(applyCmd(...services(`b${b}`, 2500)));
+  settle([c]);
+  const agents = Array.from({ length: 6 }, (_, i) => new SimAgent(`a${i + 1}`));
+  let jobs = 0;
+  const largest = largestStep(() => {
+    const step = PlanJob.prototype.step;
+    const started = new WeakSet<PlanJob>();
+    PlanJob.prototype.step = function (this: PlanJob, units: number): number {
+      if (!started.has(this)) {
+        started.add(this);
+        jobs++;
+      }
+      return step.call(this, units);
+    };
+    try {
+      for (let round = 0; round < 60 && agents.some((a) => a.received.length === 0); round++) {
+        if (round < agents.length) agents[round]!.connect(c);
+        for (let p = 0; p < 2 && c.hub.hasWork(); p++) c.run(c.hub.pump(clock.now, 64));
+        log.propose(applyCmd(svc(`churn-${round}`)));
+        c.catchUp();
+      }
+    } finally {
+      PlanJob.prototype.step = step;
+    }
+  });
+  t.ok(largest <= 1000, `no step past the budget (largest ${largest})`);
+  const wholeVersions = new Set(agents.map((a) => a.received.find((p) => p.plan.baseVersion === null)?.plan.version));
+  t.ok(wholeVersions.size <= 2, `the six agents' whole configurations came from ${wholeVersions.size} plan(s)`);
+  t.ok(jobs <= 12, `${jobs} plan jobs in all`);
+  settle([c]);
+  for (const a of agents) t.equal(a.config.version, log.truth.revision(), `${a.id} holds the newest version once the changes stop`);
+});
