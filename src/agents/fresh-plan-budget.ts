@@ -115,9 +115,10 @@ export class FreshPlans {
    * The push for `stream` from `base` to `target` (a current target): cached, done for it, or
    * planned now within what is left of the budget; null while its job waits (startPump hands
    * the stream back once it is done). A plan the stream waited for goes out to the target it was
-   * begun for, which may be older than `target` (see above); its `target` says which.
+   * begun for, which may be older than `target` (see above); its `target` says which. Never to
+   * the version `rejected` (the agent NACKed it: it is not sent again, push-tracker.ts rule 2).
    */
-  plan(stream: StreamId, base: Manifest | null, target: Manifest, full: boolean): PlannedFor | null {
+  plan(stream: StreamId, base: Manifest | null, target: Manifest, full: boolean, rejected: number | null = null): PlannedFor | null {
     const from = full ? null : base;
     const handed = this.ready.get(stream);
     this.ready.delete(stream);
@@ -126,16 +127,21 @@ export class FreshPlans {
       this.unwait(stream);
       return { plan: cached, target };
     }
-    if (handed !== undefined && handed.from === from) return handed.planned;
+    if (handed !== undefined && handed.from === from && handed.planned.target.version !== rejected) return handed.planned;
+    const open = (key: string | undefined): boolean => {
+      const p = key === undefined ? undefined : this.jobs.get(key);
+      return p !== undefined && p.from === from && p.job.target.version !== rejected;
+    };
     let key = jobKey(from, target);
     const waited = this.waitingOn.get(stream);
     if (waited !== undefined && waited !== key) {
       // Its wanted version moved: it keeps the job it waits for, to that job's target (pinned).
-      if (this.jobs.get(waited)?.from === from) key = waited;
+      if (open(waited)) key = waited;
       else this.unwait(stream);
     }
     // No job to this target from its manifest: it joins the newest being made from it, if any.
-    if (!this.jobs.has(key)) key = this.newestFrom.get(from) ?? key;
+    const newest = this.newestFrom.get(from);
+    if (!this.jobs.has(key) && open(newest)) key = newest!;
     let p = this.jobs.get(key);
     if (p === undefined) {
       p = { job: new PlanJob(from, target, this.planner.resourcesOf(target)), from, base, full, waiters: new Set() };

@@ -808,7 +808,7 @@ export class AgentHub {
     const decision = tracker.decide(target);
     if (decision === null) return;
     // Planned afresh in steps: while its job waits, nothing is sent (fresh-plan-budget.ts).
-    const planned = this.fresh.plan(s.stream, decision.base, decision.target, decision.base === null);
+    const planned = this.fresh.plan(s.stream, decision.base, decision.target, decision.base === null, tracker.fields().nackedVersion);
     if (planned === null) return;
     // Its target may be older than the one wanted now (a plan pinned while made): the next push catches up.
     const { plan } = planned;

@@ -254,3 +254,32 @@ void t.test('new agents that arrive one by one during churn share the whole plan
   settle([c]);
   for (const a of agents) t.equal(a.config.version, log.truth.revision(), `${a.id} holds the newest version once the changes stop`);
 });
+
+void t.test('a stream joins or keeps a plan being made to an older version, never to the version it rejected', async (t) => {
+  const { sm, planner, v1 } = stage(3000);
+  const fresh = new FreshPlans(planner, 500);
+  fresh.startPump();
+  t.equal(fresh.plan(1, null, v1, true), null, 'stream 1: a whole plan to v1, begun');
+  applyTo(sm, services('late', 1));
+  const v2 = planner.target(agent, state(sm))!;
+  fresh.startPump();
+  t.equal(fresh.plan(2, null, v2, true), null, 'stream 2 joins the job to v1');
+  t.equal(fresh.plan(3, null, v2, true, v1.version), null, 'stream 3 rejected v1: it waits for a job of its own');
+  t.equal(fresh.plan(1, null, v2, true), null, 'stream 1 keeps its job to v1');
+  const got = new Map<number, number>();
+  for (let pump = 0; pump < 100 && got.size < 3; pump++) {
+    for (const stream of fresh.startPump()) {
+      const planned = fresh.plan(stream, null, v2, true, stream === 3 ? v1.version : null);
+      if (planned !== null) got.set(stream, planned.target.version);
+    }
+  }
+  t.same(
+    [...got].sort((a, b) => a[0] - b[0]),
+    [
+      [1, v1.version],
+      [2, v1.version],
+      [3, v2.version],
+    ],
+    'streams 1 and 2 are sent v1 (the next push catches up), stream 3 v2',
+  );
+});
