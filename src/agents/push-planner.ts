@@ -144,8 +144,9 @@ export class PushPlanner {
   }
 
   /**
-   * A target that is no longer current, and the plans to it: pushes only ever go to a current
-   * target, and a plan pins its encoded body (wire.ts). Kept, 64 whole configurations of a big
+   * A target that is no longer current, and the plans to it: new pushes are planned only to a
+   * current target (a job begun before it retired finishes to it, uncached: fresh-plan-budget.ts),
+   * and a plan pins its encoded body (wire.ts). Kept, 64 whole configurations of a big
    * mesh (one per version, as an agent's publishes made new ones) held 4 GiB.
    */
   private retire(manifest: Manifest): void {
@@ -165,7 +166,7 @@ export class PushPlanner {
     return this.plans.get(planKey(base, target, full)) ?? null;
   }
 
-  /** Whether `target` is a current target (pushes go only to those; a retired one's plans are dropped). */
+  /** Whether `target` is a current target (only their plans are cached; a retired one's are dropped). */
   isCurrent(target: Manifest): boolean {
     return this.byManifest.has(target);
   }
