@@ -824,10 +824,12 @@ export class AgentHub {
     const decision = tracker.decide(target);
     if (decision === null) return;
     // Planned afresh in steps: while its job waits, nothing is sent (fresh-plan-budget.ts).
-    const plan = this.fresh.plan(s.stream, decision.base, decision.target, decision.base === null);
-    if (plan === null) return;
+    const planned = this.fresh.plan(s.stream, decision.base, decision.target, decision.base === null, tracker.fields().nackedVersion);
+    if (planned === null) return;
+    // Its target may be older than the one wanted now (a plan pinned while made): the next push catches up.
+    const { plan } = planned;
     const nonce = ++this.nonce;
-    tracker.sent(nonce, target);
+    tracker.sent(nonce, planned.target);
     this.counters.pushes++;
     // A push that takes longer than a heartbeat timeout to arrive (a big configuration, a slow
     // link) holds up the pings written after it: the agent hears nothing and we hear no pong.

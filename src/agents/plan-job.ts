@@ -10,7 +10,7 @@
  */
 import { resourceJson, type Resource, type ResourceKey } from '../statemachine/index.js';
 import type { Manifest } from './manifest.js';
-import type { PushPlan } from './push-planner.js';
+import type { PushPlan, TargetResources } from './push-planner.js';
 
 /** Encoded text is turned into bytes this many characters at a time (one copy at the end joins them). */
 const TEXT_CHUNK_CHARS = 1024 * 1024;
@@ -29,20 +29,19 @@ export class PlanJob {
   private phase: Phase = 'diff';
   private i = 0;
   private j = 0;
-  private readonly upsertKeys: ResourceKey[] = [];
   private readonly removes: ResourceKey[] = [];
-  private upserts: Resource[] = [];
+  private readonly upserts: Resource[] = [];
   private next = 0;
   private text: string[] = [];
   private textChars = 0;
   private readonly chunks: Uint8Array[] = [];
   private result: PlannedPush | null = null;
 
-  /** `from` null: the push is the whole configuration. `byKey`: the target's resources by key. */
+  /** `from` null: the push is the whole configuration. `resources`: the target's. */
   constructor(
     private readonly from: Manifest | null,
     readonly target: Manifest,
-    private readonly byKey: ReadonlyMap<ResourceKey, Resource>,
+    private readonly resources: TargetResources,
   ) {}
 
   /** Done: the plan and its body. */
@@ -90,24 +89,25 @@ export class PlanJob {
         this.removes.push(x!.key);
         this.i++;
       } else if (x === undefined || y.key < x.key) {
-        this.upsertKeys.push(y.key);
-        this.j++;
+        this.upsert(this.j++);
       } else {
-        if (x.revision !== y.revision) this.upsertKeys.push(y.key);
+        if (x.revision !== y.revision) this.upsert(this.j);
         this.i++;
         this.j++;
       }
     }
     if (this.i >= a.length && this.j >= b.length) {
-      this.upserts = this.upsertKeys.map((k) => {
-        const r = this.byKey.get(k);
-        if (r === undefined) throw new Error(`invariant: ${k} is in manifest ${this.target.id} but not among its resources`);
-        return r;
-      });
       this.phase = 'upserts';
       this.write('{"upserts":[');
     }
     return Math.max(1, spent);
+  }
+
+  /** The target's entry `index` is to be upserted: its resource, found by index (not a lookup by key of every upsert at the end, in one go). */
+  private upsert(index: number): void {
+    const r = this.resources.at(index);
+    if (r === undefined) throw new Error(`invariant: ${this.target.entries[index]?.key} is in manifest ${this.target.id} but not among its resources`);
+    this.upserts.push(r);
   }
 
   private encodeUpserts(units: number): number {

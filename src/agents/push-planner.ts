@@ -20,10 +20,18 @@ export interface PushPlan {
   readonly resources: number;
 }
 
+/** A current target's resources (plan-job.ts reads a plan's upserts through it). */
+export interface TargetResources {
+  /** The resource of the target manifest's entry `index`. */
+  at(index: number): Resource | undefined;
+  get(key: ResourceKey): Resource | undefined;
+}
+
 interface Target {
   readonly manifest: Manifest;
-  readonly byKey: ReadonlyMap<ResourceKey, Resource>;
-  /** The selection's resources it was built from, in order: entry i is resource i's. */
+  /** The entries built for it (the manifest's own, or equal ones when it was interned before) ... */
+  readonly entries: readonly ManifestEntry[];
+  /** ... and the resource of each entry: resources[i] is entries[i]'s. */
   readonly resources: readonly Resource[];
 }
 
@@ -33,30 +41,66 @@ function planKey(base: Manifest | null, target: Manifest, full: boolean): string
 }
 
 /**
- * A selection's manifest entries and resources by key, in one pass. A resource the previous
+ * A selection's manifest entries and the resource of each, in one pass. A resource the previous
  * target of the selection held (the same object: resources are never changed in place) keeps
  * its entry, key string and all: after a change of one resource in a mesh of 75,000, only that
- * one is made anew. No pair arrays either: the two spreads of 75,000 pairs this replaced, and
- * the collections they set off, held the loop 0.2-0.6 s on a busy core.
+ * one is made anew. No map by key either (lookups search the sorted entries): a Map of 75,000
+ * keys built at every change of the mesh cost 25-30 ms of the loop, and the pair arrays before
+ * it 0.2-0.6 s on a busy core.
  */
-function buildTarget(resources: readonly Resource[], prev: Target | undefined): { byKey: Map<ResourceKey, Resource>; entries: ManifestEntry[] } {
-  const byKey = new Map<ResourceKey, Resource>();
-  const entries: ManifestEntry[] = [];
-  const old = prev !== undefined && prev.resources.length === prev.manifest.entries.length ? prev.resources : [];
-  const oldEntries = prev?.manifest.entries ?? [];
+function buildTarget(selected: readonly Resource[], prev: Target | undefined): { entries: ManifestEntry[]; resources: Resource[] } {
+  // Sized once: grown by push, the two arrays of 75,000 were copied again and again.
+  const entries = new Array<ManifestEntry>(selected.length);
+  const resources = new Array<Resource>(selected.length);
+  const old = prev?.resources ?? [];
+  const oldEntries = prev?.entries ?? [];
   let i = 0;
-  for (const r of resources) {
+  let n = 0;
+  /** Whether entries[n - 1] is an old entry as it was (two of those in a row never share a key). */
+  let lastTaken = false;
+  for (const r of selected) {
     // Both lists are sorted by kind, then name: the old one's cursor only moves forward.
     while (i < old.length && old[i] !== r && compareResources(old[i]!, r) < 0) i++;
-    const reused = i < old.length && old[i] === r ? oldEntries[i]! : null;
-    if (reused !== null) i++;
-    const entry = reused ?? { key: resourceKey(r.kind, r.name), revision: r.revision };
-    // Sorted by kind, then name: so are their keys; a key twice keeps its last resource, as a Map built from them does.
-    if (byKey.has(entry.key)) entries[entries.findIndex((e) => e.key === entry.key)] = { key: entry.key, revision: r.revision };
-    else entries.push(entry);
-    byKey.set(entry.key, r);
+    const taken = i < old.length && old[i] === r;
+    let entry = taken ? oldEntries[i++]! : { key: resourceKey(r.kind, r.name), revision: r.revision };
+    // Sorted by kind, then name: so are their keys, and a key twice is twice in a row; it keeps its last resource.
+    // Only a new entry, or one after a new entry, can repeat a key: the old ones are distinct, and
+    // comparing only then spares the loop a read of every key, scattered across the heap.
+    if (!(taken && lastTaken) && n > 0 && entries[n - 1]!.key === entry.key) {
+      entry = { key: entry.key, revision: r.revision };
+      n--;
+    }
+    lastTaken = taken && entry === oldEntries[i - 1];
+    entries[n] = entry;
+    resources[n++] = r;
   }
-  return { byKey, entries };
+  entries.length = n;
+  resources.length = n;
+  return { entries, resources };
+}
+
+/**
+ * A target's resources: by index, the resource built beside that entry (when the manifest is the
+ * one built with them; an interned one built earlier is searched by key); by key, a binary search
+ * of the sorted entries.
+ */
+function resourcesIn(target: Target): TargetResources {
+  const { manifest, entries, resources } = target;
+  const get = (key: ResourceKey): Resource | undefined => {
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (entries[mid]!.key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return entries[lo]?.key === key ? resources[lo] : undefined;
+  };
+  const own = manifest.entries === entries;
+  return {
+    get,
+    at: (index) => (own ? resources[index] : manifest.entries[index] === undefined ? undefined : get(manifest.entries[index].key)),
+  };
 }
 
 /** Deltas kept; each is a few references to shared resource objects. */
@@ -82,11 +126,10 @@ export class PushPlanner {
     const key = this.selector.key(agent);
     const cur = this.current.get(key);
     if (cur !== undefined && cur.manifest.version === sel.version) return cur.manifest;
-    const resources = sel.resources();
-    const { byKey, entries } = buildTarget(resources, cur);
+    const { entries, resources } = buildTarget(sel.resources(), cur);
     const manifest = this.store.intern(key, sel.version, () => new Manifest(sel.version, entries));
     if (cur !== undefined) this.retire(cur.manifest);
-    const target: Target = { manifest, byKey, resources: manifest.entries === entries ? resources : [] };
+    const target: Target = { manifest, entries, resources };
     this.current.set(key, target);
     this.byManifest.set(manifest, target);
     return manifest;
@@ -101,8 +144,9 @@ export class PushPlanner {
   }
 
   /**
-   * A target that is no longer current, and the plans to it: pushes only ever go to a current
-   * target, and a plan pins its encoded body (wire.ts). Kept, 64 whole configurations of a big
+   * A target that is no longer current, and the plans to it: new pushes are planned only to a
+   * current target (a job begun before it retired finishes to it, uncached: fresh-plan-budget.ts),
+   * and a plan pins its encoded body (wire.ts). Kept, 64 whole configurations of a big
    * mesh (one per version, as an agent's publishes made new ones) held 4 GiB.
    */
   private retire(manifest: Manifest): void {
@@ -122,14 +166,14 @@ export class PushPlanner {
     return this.plans.get(planKey(base, target, full)) ?? null;
   }
 
-  /** Whether `target` is a current target (pushes go only to those; a retired one's plans are dropped). */
+  /** Whether `target` is a current target (only their plans are cached; a retired one's are dropped). */
   isCurrent(target: Manifest): boolean {
     return this.byManifest.has(target);
   }
 
   /** A current target's resources by key (for a plan made elsewhere, in steps: plan-job.ts). */
-  resourcesOf(target: Manifest): ReadonlyMap<ResourceKey, Resource> {
-    return this.byKeyOf(target);
+  resourcesOf(target: Manifest): TargetResources {
+    return this.resourcesOfTarget(target);
   }
 
   /** A plan made elsewhere (plan-job.ts) from `base` to a current `target`, kept as plan() keeps its own. */
@@ -142,7 +186,7 @@ export class PushPlanner {
     const cacheKey = planKey(base, target, full);
     const cached = this.plans.get(cacheKey);
     if (cached !== undefined) return cached;
-    const byKey = this.byKeyOf(target);
+    const byKey = this.resourcesOfTarget(target);
     const diff = diffManifests(full ? null : base, target);
     const plan: PushPlan = {
       baseVersion: full || base === null ? null : base.version,
@@ -160,9 +204,9 @@ export class PushPlanner {
     if (this.plans.size > PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value!);
   }
 
-  private byKeyOf(target: Manifest): ReadonlyMap<ResourceKey, Resource> {
+  private resourcesOfTarget(target: Manifest): TargetResources {
     const t = this.byManifest.get(target);
     if (t === undefined) throw new Error(`manifest ${target.id} (version ${target.version}) is not a current target`);
-    return t.byKey;
+    return resourcesIn(t);
   }
 }

@@ -6,9 +6,9 @@
  * The state lives in memory on every member and a snapshot is one JSON text, which V8 cannot
  * make past 512 MiB: without a bound, a client with write access could fill every member at
  * once, and every snapshot after that point would fail. The size counted is an upper bound of
- * the snapshot's length: kept as the state changes by the kinds that can grow large (kv, mesh) and
- * by the exactly-once client table, and measured by serializing the others at most every
- * MEASURE_OTHERS_EVERY_MS.
+ * the snapshot's length: kept as the state changes by the kinds that can grow large (kv, mesh,
+ * agents) and by the exactly-once client table, and measured by serializing the others (members,
+ * settings, the cluster version: a few KB) at most every MEASURE_OTHERS_EVERY_MS.
  *
  * The check runs on the leader only, so it is not part of the log. What the writes proposed on
  * this controller and not yet applied will add is reserved until they apply or fail (as
@@ -20,7 +20,7 @@
 import type { DiskFloor } from './disk-floor.js';
 import { ServiceFailure } from './service-error.js';
 
-/** How often the kinds that keep no running size (agents, members, ...) are serialized to count them. */
+/** How often the kinds that keep no running size (members, settings, ...) are serialized to count them. */
 export const MEASURE_OTHERS_EVERY_MS = 5_000;
 
 /** Less than quota / FULL_BELOW_FRACTION left counts as full whatever was refused (a new leader refused nothing yet). */

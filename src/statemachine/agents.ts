@@ -38,6 +38,7 @@ import {
   type ForgetEntry,
   type SyncEntry,
 } from './agent-records.js';
+import { recordJson, recordJsonLength, recordLengthChange, tableJsonLength } from './agent-record-json.js';
 import { FORGET_AGENTS_VERSION, clusterKind } from './cluster-version.js';
 import { MAX_MEMBER_ID_BYTES as NODE_ID_MAX_BYTES } from './members.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
@@ -118,6 +119,11 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   private readonly replaced = new Set<string>();
   private readonly log = new TransitionLog<AgentTransition>(TRANSITION_LOG_SIZE);
   private readonly shared = new SharedValues();
+  /**
+   * The records' JSON lengths summed (recordJsonLength), kept as records are set and forgotten,
+   * so controller.quota_bytes reads the kind's size instead of serializing it every 5 s.
+   */
+  private recordsLength = 0;
 
   get view(): AgentsView {
     return this;
@@ -239,6 +245,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     if (rec === undefined || rec.online || rec.session !== e.session) return false;
     this.sortedIds = null;
     this.records.delete(e.id);
+    this.recordsLength -= recordJsonLength(rec);
     this.log.addMade((seq) => ({ seq, type: 'forgotten', id: e.id, controller, reason: e.reason }));
     return true;
   }
@@ -252,18 +259,25 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   }
 
   private set(record: AgentRecord): void {
-    if (!this.records.has(record.id)) this.sortedIds = null;
+    const old = this.records.get(record.id);
+    if (old === undefined) this.sortedIds = null;
     else if (this.sortedIds !== null) this.replaced.add(record.id);
     this.records.set(record.id, record);
+    this.recordsLength += old === undefined ? recordJsonLength(record) : recordLengthChange(old, record);
   }
 
   snapshot(): unknown {
     return { transitionSeq: this.log.seq, records: this.list().map(recordJson) };
   }
 
+  /** `JSON.stringify(snapshot()).length`, kept as records change. */
+  snapshotLength(): number {
+    return tableJsonLength(this.log.seq, this.records.size, this.recordsLength);
+  }
+
   /** A record is replaced on every change, never changed, so the listed records are the state now. */
   snapshotPieces(): SnapshotPieces {
-    return valuePieces(this.snapshot());
+    return valuePieces(this.snapshot(), this.snapshotLength());
   }
 
   restore(data: unknown): void {
@@ -275,7 +289,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
       const r = parseRecord(item, `agents: record ${i}`, makeError, this.shared);
       if (previous !== null && !(previous < r.id)) f.fail(`ids must be strictly increasing, found ${JSON.stringify(r.id)} after ${JSON.stringify(previous)}`);
       previous = r.id;
-      this.records.set(r.id, r);
+      this.set(r);
     }
     this.sortedIds = null;
   }
@@ -335,22 +349,6 @@ const RECORD_FIELDS = new Set([
   'info',
   'sync',
 ]);
-
-/** Fixed field order, so equal tables give equal snapshot bytes. */
-function recordJson(r: AgentRecord): unknown {
-  return {
-    id: r.id,
-    online: r.online,
-    controller: r.controller,
-    session: r.session,
-    epoch: { boot: r.epoch.boot, seq: r.epoch.seq },
-    statusReason: r.statusReason,
-    pushes: r.pushes,
-    timeoutMs: r.timeoutMs,
-    info: { protocols: r.protocols, lazy: r.lazy, dependencies: r.dependencies, hosts: r.hosts },
-    sync: { sentVersion: r.sentVersion, ackedVersion: r.ackedVersion, nackedVersion: r.nackedVersion, lastError: r.lastError, resources: r.resources },
-  };
-}
 
 function parseRecord(item: unknown, where: string, makeError: ErrorFactory, shared: SharedValues): AgentRecord {
   const f = Fields.of(item, where, makeError).only(RECORD_FIELDS);

@@ -21,6 +21,7 @@ import {
   type ServiceSpec,
 } from './mesh-types.js';
 import { MESH_SNAPSHOT_FIXED_LENGTH, QUARANTINE_ENTRY_LENGTH, resourceSize } from './mesh-size.js';
+import { ResourceOrder } from './resource-order.js';
 import { TransitionLog } from './transition-log.js';
 import { VipAllocator, type VipRange } from './vip-allocator.js';
 
@@ -55,7 +56,8 @@ export class MeshState {
   private readonly referrers = new Map<string, Set<string>>();
   /** Derived: agent -> service -> the endpoint's health. */
   private readonly endpointIndex = new Map<string, Map<string, boolean>>();
-  private sorted: readonly Resource[] | null = [];
+  /** Derived: the resources sorted, merged with what changed at each listing (resource-order.ts). */
+  private readonly order = new ResourceOrder();
   /** Derived: `kind/name` -> resourceSize, and the sums kept with it (see mesh-size.ts). */
   private readonly shares = new Map<string, number>();
   private shareSum = 0;
@@ -83,8 +85,7 @@ export class MeshState {
   }
 
   list(): readonly Resource[] {
-    this.sorted ??= [...this.routes.values(), ...this.services.values()].sort(compareResources);
-    return this.sorted;
+    return this.order.list(this.services, this.routes);
   }
 
   get(type: ResourceType, name: string): Resource | null {
@@ -149,7 +150,7 @@ export class MeshState {
     this.services.set(name, svc);
     this.sized(svc);
     this.indexEndpoints(svc);
-    this.changed(revision);
+    this.changed('service', name, revision);
     this.declarations.touchService(name, revision);
   }
 
@@ -185,7 +186,7 @@ export class MeshState {
       this.allocator.release(svc.status.vip, this.clock);
       this.transitions.add({ type: 'vip.released', service: name, vip: svc.status.vip, cause });
     }
-    this.changed(revision);
+    this.changed('service', name, revision);
     return svc;
   }
 
@@ -200,7 +201,7 @@ export class MeshState {
     this.sized(route);
     this.indexRoute(route);
     this.declarations.touchRoute(spec.from, spec.to, revision);
-    this.changed(revision);
+    this.changed('route', name, revision);
   }
 
   removeRoute(name: string, revision: number): void {
@@ -210,7 +211,7 @@ export class MeshState {
     this.routes.delete(name);
     this.unsized(old);
     this.declarations.touchRoute(old.spec.from, old.spec.to, revision);
-    this.changed(revision);
+    this.changed('route', name, revision);
   }
 
   /** Loads a stored resource as it is (a snapshot). */
@@ -224,7 +225,7 @@ export class MeshState {
       this.routes.set(r.name, r);
       this.indexRoute(r);
     }
-    this.sorted = null;
+    this.order.reset();
   }
 
   /** Counts `r` in place of what was stored under its name (call after storing it). */
@@ -243,8 +244,8 @@ export class MeshState {
     if (this.shares.delete(key) && r.kind === 'service') this.serviceNameChars -= r.name.length + 3;
   }
 
-  private changed(revision: number): void {
-    this.sorted = null;
+  private changed(kind: ResourceType, name: string, revision: number): void {
+    this.order.touch(kind, name);
     this.lastChange = revision;
   }
 

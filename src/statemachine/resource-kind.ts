@@ -58,7 +58,7 @@ export interface KindInstance<C extends KindCommand, V> {
   restore(data: unknown): void;
   /**
    * An upper bound of `JSON.stringify(snapshot())`'s length, kept as the state changes, by a kind
-   * that can grow large (kv, mesh); others are measured by serializing them (StateMachine).
+   * that can grow large (kv, mesh, agents); others are measured by serializing them (StateMachine).
    */
   snapshotLength?(): number;
   /**

@@ -74,7 +74,7 @@ void t.test('a pump plans at most its budget afresh; waiting streams get their p
   // A plan already cached goes at once, spent budget or not.
   const held = new Manifest(1, v1.entries.slice(1));
   const cached = planner.plan(held, v1, false);
-  t.equal(fresh.plan(4, held, v1, false), cached, 'a cached plan does not wait');
+  t.equal(fresh.plan(4, held, v1, false)?.plan, cached, 'a cached plan does not wait');
   const order: number[] = [];
   let pumps = 1;
   while (fresh.pending) {
@@ -85,9 +85,9 @@ void t.test('a pump plans at most its budget afresh; waiting streams get their p
   // 3,000 merged and 3,000 encoded per job: 6 pumps each at 1,000 a pump, give or take the ends.
   t.ok(pumps >= 12, `two jobs of 6,000 steps at 1,000 a pump take at least 12 pumps (${pumps})`);
   t.same(order, [1, 3, 2], 'the streams of the older job first');
-  const whole = fresh.plan(1, null, v1, true);
-  t.not(whole, null);
-  t.equal(fresh.plan(3, null, v1, true), whole, 'one plan for both streams that wanted it');
+  const whole = fresh.plan(1, null, v1, true)?.plan;
+  t.not(whole, undefined);
+  t.equal(fresh.plan(3, null, v1, true)?.plan, whole, 'one plan for both streams that wanted it');
   t.equal(pushBody(whole!), pushBody(whole!), 'its body encoded once');
   t.equal(planner.cachedPlan(null, v1, true), whole, 'and kept as the planner keeps its own');
   void sm;
@@ -166,10 +166,28 @@ void t.test('agents that connect while a big plan is made are each sent their pu
   }
 });
 
-void t.test('a new agent on a big mesh that changes more often than its plan takes is still sent its configuration', async (t) => {
-  // Each change makes a new target and retires the one being planned: its job is dropped and
-  // the next begins from nothing. Here a whole configuration takes about 10 pumps and the mesh
-  // changes every 4; before, the agent was never sent anything however long it lasted.
+/** The largest budget any PlanJob step was given while `run` ran. */
+function largestStep(run: () => void): number {
+  let largest = 0;
+  const step = PlanJob.prototype.step;
+  PlanJob.prototype.step = function (this: PlanJob, units: number): number {
+    largest = Math.max(largest, units);
+    return step.call(this, units);
+  };
+  try {
+    run();
+  } finally {
+    PlanJob.prototype.step = step;
+  }
+  return largest;
+}
+
+void t.test('a new agent on a big mesh that changes more often than its plan takes is sent its configuration, no step past the budget', async (t) => {
+  // Each change makes a new target and retires the one being planned. Dropping the job starved
+  // the agent (nothing sent however long the changes went on); making the plan whole at once
+  // after two drops held the loop for a whole configuration. Now the job goes on to the target
+  // it began with, which is sent, and the next push catches up. Here a whole configuration takes
+  // about 10 pumps and the mesh changes every 4.
   const log = new SimLog();
   const clock = { now: 1000 };
   const c = new SimController('c1', log, clock, { freshUnitsPerPump: 1000 });
@@ -177,13 +195,91 @@ void t.test('a new agent on a big mesh that changes more often than its plan tak
   for (let b = 0; b < 2; b++) log.propose(applyCmd(...services(`b${b}`, 2500)));
   settle([c]);
   const a1 = new SimAgent('a1');
-  a1.connect(c);
-  for (let round = 0; round < 50 && a1.received.length === 0; round++) {
-    for (let p = 0; p < 4 && c.hub.hasWork(); p++) c.run(c.hub.pump(clock.now, 64));
-    log.propose(applyCmd(svc(`churn-${round}`)));
-    c.catchUp();
-  }
-  t.ok(a1.received.length > 0, 'sent a whole configuration while the mesh kept changing');
+  let rounds = 0;
+  const largest = largestStep(() => {
+    a1.connect(c);
+    for (; rounds < 60 && a1.received.length < 3; rounds++) {
+      for (let p = 0; p < 4 && c.hub.hasWork(); p++) c.run(c.hub.pump(clock.now, 64));
+      log.propose(applyCmd(svc(`churn-${rounds}`)));
+      c.catchUp();
+    }
+  });
+  t.ok(a1.received.length >= 3, `sent ${a1.received.length} pushes in ${rounds} rounds while the mesh kept changing`);
+  t.ok(largest <= 1000, `no plan step given more than a pump's budget (largest ${largest})`);
+  const versions = a1.received.map((p) => p.plan.version);
+  t.ok(versions.every((v, i) => i === 0 || v > versions[i - 1]!), `each push a newer version (${versions.join(', ')})`);
+  t.equal(a1.received[0]!.plan.baseVersion, null, 'the first the whole configuration');
+  t.ok(a1.received.slice(1).every((p) => p.plan.baseVersion !== null), 'the next ones deltas');
   settle([c]);
   t.equal(a1.config.version, log.truth.revision(), 'and the newest once it stopped');
+  t.equal(a1.names().length, 5000 + rounds, 'every service');
+});
+
+void t.test('new agents that arrive one by one during churn share the whole plan being made, not one each', async (t) => {
+  // Each arrives at a new version: with a job per version, six whole configurations would be
+  // planned (and their bodies held) side by side; a stream joins the newest job from nothing.
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const c = new SimController('c1', log, clock, { freshUnitsPerPump: 1000 });
+  c.tick();
+  for (let b = 0; b < 2; b++) log.propose(applyCmd(...services(`b${b}`, 2500)));
+  settle([c]);
+  const agents = Array.from({ length: 6 }, (_, i) => new SimAgent(`a${i + 1}`));
+  let jobs = 0;
+  const largest = largestStep(() => {
+    const step = PlanJob.prototype.step;
+    const started = new WeakSet<PlanJob>();
+    PlanJob.prototype.step = function (this: PlanJob, units: number): number {
+      if (!started.has(this)) {
+        started.add(this);
+        jobs++;
+      }
+      return step.call(this, units);
+    };
+    try {
+      for (let round = 0; round < 60 && agents.some((a) => a.received.length === 0); round++) {
+        if (round < agents.length) agents[round]!.connect(c);
+        for (let p = 0; p < 2 && c.hub.hasWork(); p++) c.run(c.hub.pump(clock.now, 64));
+        log.propose(applyCmd(svc(`churn-${round}`)));
+        c.catchUp();
+      }
+    } finally {
+      PlanJob.prototype.step = step;
+    }
+  });
+  t.ok(largest <= 1000, `no step past the budget (largest ${largest})`);
+  const wholeVersions = new Set(agents.map((a) => a.received.find((p) => p.plan.baseVersion === null)?.plan.version));
+  t.ok(wholeVersions.size <= 2, `the six agents' whole configurations came from ${wholeVersions.size} plan(s)`);
+  t.ok(jobs <= 12, `${jobs} plan jobs in all`);
+  settle([c]);
+  for (const a of agents) t.equal(a.config.version, log.truth.revision(), `${a.id} holds the newest version once the changes stop`);
+});
+
+void t.test('a stream joins or keeps a plan being made to an older version, never to the version it rejected', async (t) => {
+  const { sm, planner, v1 } = stage(3000);
+  const fresh = new FreshPlans(planner, 500);
+  fresh.startPump();
+  t.equal(fresh.plan(1, null, v1, true), null, 'stream 1: a whole plan to v1, begun');
+  applyTo(sm, services('late', 1));
+  const v2 = planner.target(agent, state(sm))!;
+  fresh.startPump();
+  t.equal(fresh.plan(2, null, v2, true), null, 'stream 2 joins the job to v1');
+  t.equal(fresh.plan(3, null, v2, true, v1.version), null, 'stream 3 rejected v1: it waits for a job of its own');
+  t.equal(fresh.plan(1, null, v2, true), null, 'stream 1 keeps its job to v1');
+  const got = new Map<number, number>();
+  for (let pump = 0; pump < 100 && got.size < 3; pump++) {
+    for (const stream of fresh.startPump()) {
+      const planned = fresh.plan(stream, null, v2, true, stream === 3 ? v1.version : null);
+      if (planned !== null) got.set(stream, planned.target.version);
+    }
+  }
+  t.same(
+    [...got].sort((a, b) => a[0] - b[0]),
+    [
+      [1, v1.version],
+      [2, v1.version],
+      [3, v2.version],
+    ],
+    'streams 1 and 2 are sent v1 (the next push catches up), stream 3 v2',
+  );
 });
