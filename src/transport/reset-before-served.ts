@@ -147,6 +147,11 @@ export function injectorDroppingResetStreams(server: grpc.Server, credentials: g
   }
   const guard = new ResetGuard(now, () => events.flooded?.());
   const served = h2.listeners('stream') as StreamListener[];
+  if (served.length === 0) {
+    // A grpc-js that hears streams some other way: wrapping nothing would leave every call unanswered.
+    injector.destroy();
+    throw new Error("invariant: grpc-js's HTTP/2 server of a connection injector has no 'stream' listener to guard (src/transport/reset-before-served.ts)");
+  }
   h2.removeAllListeners('stream');
   h2.on('stream', (stream: http2.ServerHttp2Stream, ...rest: unknown[]) => {
     if (droppedIfGone(stream)) {

@@ -269,3 +269,23 @@ void t.test('calls open for a while and cancelled at once (forwards given up, wa
   await Promise.all(young.map((x) => x.answer));
   await waitFor(() => flooded === 1, 'the connection ended for resetting young calls past the budget');
 });
+
+void t.test('a grpc-js whose injector server hears no streams, or keeps no map of them, is refused loudly, not left unguarded or unanswered', (t) => {
+  const fakeServer = (listen: boolean): grpc.Server => {
+    const http2Servers = new Map<unknown, unknown>();
+    return {
+      http2Servers,
+      createConnectionInjector: () => {
+        const h2 = new EventEmitter();
+        if (listen) h2.on('stream', () => undefined);
+        http2Servers.set(h2, {});
+        return { injectConnection: () => undefined, drain: () => undefined, destroy: () => undefined };
+      },
+    } as unknown as grpc.Server;
+  };
+  const creds = grpc.ServerCredentials.createInsecure();
+  t.doesNotThrow(() => injectorDroppingResetStreams(fakeServer(true), creds), "grpc-js as it is: the server's 'stream' listener is wrapped");
+  t.throws(() => injectorDroppingResetStreams(fakeServer(false), creds), /no 'stream' listener to guard \(src\/transport\/reset-before-served.ts\)/);
+  t.throws(() => injectorDroppingResetStreams({ createConnectionInjector: () => ({}) } as unknown as grpc.Server, creds), /no http2Servers map/);
+  t.end();
+});
