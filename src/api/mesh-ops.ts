@@ -18,6 +18,7 @@ import {
   validateReport,
   RESOURCE_NAME_PATTERN,
   MAX_APPLY_RESOURCES,
+  SERVICE_OWNERSHIP_VERSION,
   type AgentReportEntry,
   type ApplyResult,
   type ClientTag,
@@ -224,7 +225,10 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
         // confirms this leader's state is current, an unchanged file is answered from it. A file
         // that changes something by the state applied here is proposed at once: the barrier
         // could only show more changes, and the state machine judges each resource at apply.
-        const unchangedHere = (): boolean => resources.every((r) => unchanged(mesh().get(r.kind, r.name), r));
+        // An agents' service in the file is not unchanged from SERVICE_OWNERSHIP_VERSION: its apply
+        // makes it the operator's (mesh-operator.ts), which only the log can do.
+        const adopts = (r: ResourceInput): boolean => r.kind === 'service' && mesh().publishedSpec(r.name) && deps.stateMachine.supports(SERVICE_OWNERSHIP_VERSION);
+        const unchangedHere = (): boolean => resources.every((r) => unchanged(mesh().get(r.kind, r.name), r) && !adopts(r));
         if (unchangedHere()) {
           await host.readBarrier(remaining);
           if (unchangedHere()) {

@@ -47,7 +47,7 @@ export class ListenerMetrics implements ListenerEvents {
     });
     this.resetFloodTotal = new client.Counter({
       name: 'client_connections_reset_flood_total',
-      help: 'Connections on the gRPC port ended (GOAWAY ENHANCE_YOUR_CALM) for resetting their streams faster than 50 a second after a burst of 200.',
+      help: 'Connections on the gRPC port ended (GOAWAY ENHANCE_YOUR_CALM) for resetting streams within 1 s of opening them faster than 50 a second after a burst of 200.',
       registers,
     });
     for (const reason of ['max_connections', 'max_pending_handshakes'] satisfies CapReason[]) this.cappedTotal.inc({ reason }, 0);

@@ -20,7 +20,8 @@
  * here, or aborted once served) spend a budget of its connection, RESET_BUDGET: past it the
  * connection is ended, GOAWAY ENHANCE_YOUR_CALM, as grpc-go and nghttp2 do, and what it had
  * sent and not yet been read is never parsed. An honest client resets a call when it gives up on
- * it (a deadline, a cancelled watch): a handful a second.
+ * it (a deadline, a cancelled watch): a handful a second, and a stream open for RESET_FREE_AFTER_MS
+ * costs nothing, so many cancelled at once (forwards, watches) never end their connection.
  *
  * grpc-js keeps the HTTP/2 server its connection injector made in a private map; the one this
  * module looks for is the one that appears there while the injector is made, and when the
@@ -74,6 +75,20 @@ export function droppedIfGone(stream: ServedStream): boolean {
 
 /** Client resets a connection may make: a burst, and a rate after it (per second). */
 export const RESET_BUDGET = { burst: 200, perSecond: 50 } as const;
+
+/**
+ * A stream reset after it was open this long costs no budget. A client can reset such streams
+ * no faster than its streams' cap (max_streams_per_connection) a second, as fast as it may make
+ * ordinary calls; and honest clients reset many long-open streams at once: a follower gives up
+ * all its forwards to a silent leader on one connection, a process cancels its watches, the
+ * swarm ends its agents' streams (200 a connection).
+ */
+export const RESET_FREE_AFTER_MS = 1_000;
+
+/** Whether a client's reset of a stream open for `openMs` spends the connection's budget. */
+export function resetCharged(openMs: number): boolean {
+  return openMs < RESET_FREE_AFTER_MS;
+}
 
 export interface ResetEvents {
   /** A stream kept from grpc-js: its client had reset it already. */
@@ -132,6 +147,11 @@ export function injectorDroppingResetStreams(server: grpc.Server, credentials: g
   }
   const guard = new ResetGuard(now, () => events.flooded?.());
   const served = h2.listeners('stream') as StreamListener[];
+  if (served.length === 0) {
+    // A grpc-js that hears streams some other way: wrapping nothing would leave every call unanswered.
+    injector.destroy();
+    throw new Error("invariant: grpc-js's HTTP/2 server of a connection injector has no 'stream' listener to guard (src/transport/reset-before-served.ts)");
+  }
   h2.removeAllListeners('stream');
   h2.on('stream', (stream: http2.ServerHttp2Stream, ...rest: unknown[]) => {
     if (droppedIfGone(stream)) {
@@ -140,8 +160,11 @@ export function injectorDroppingResetStreams(server: grpc.Server, credentials: g
       return;
     }
     // 'aborted': closed before its answer ended, by the client's reset (or by our own cut of
-    // an abusive call, which may as well count).
-    stream.once('aborted', () => guard.reset(stream.session));
+    // an abusive call, which may as well count), unless it was open long enough.
+    const openedAt = now();
+    stream.once('aborted', () => {
+      if (resetCharged(now() - openedAt)) guard.reset(stream.session);
+    });
     for (const listener of served) listener.call(h2, stream, ...rest);
   });
   return injector;

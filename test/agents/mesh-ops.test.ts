@@ -7,6 +7,7 @@ import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js
 import { agentsKind, encodeCommand, meshKind } from '../../src/statemachine/index.js';
 import { FakeConsensus } from '../api/fake-consensus.js';
 import { MeshBound } from '../../src/api/mesh-bound.js';
+import { claim, clusterVersion, host as hostOf, publishOf, report } from '../statemachine/mesh-helpers.js';
 
 function setup(maxMeshBytes?: number) {
   const host = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
@@ -203,4 +204,21 @@ void t.test('controller.max_mesh_bytes: the growth of applies proposed and not y
   t.equal(await first, 'applied');
   t.equal(await bound.guardApply([labelled('b')], () => Promise.resolve('applied')), 'applied', 'once the first settled (here: applied nothing), its room is free again');
   t.equal(bound.appliesRefused, 1);
+});
+
+void t.test("from 0.7 an unchanged apply of an agents' service is proposed: only the log makes it the operator's", async (t) => {
+  const { host, ops } = setup();
+  await host.propose(encodeCommand(clusterVersion('0.7')));
+  await host.propose(encodeCommand(claim('a1', 'a1-s1')));
+  await host.propose(encodeCommand(report(1_700_000_000_000, { publish: [publishOf('a1', 'a1-s1', [hostOf('web')])] })));
+  t.ok(host.sm.view(meshKind).publishedSpec('web'), "the agent's");
+  const proposed = host.proposals.length;
+  const r = await ops.apply(file([{ ...web, spec: { protocol: 'http', ports: [80] }, labels: {} }]), deadline());
+  t.same(JSON.parse(r.results.toString()), [{ kind: 'service', name: 'web', action: 'unchanged' }]);
+  t.equal(host.proposals.length, proposed + 1, 'proposed, not answered from the state');
+  t.notOk(host.sm.view(meshKind).publishedSpec('web'), "the operator's now: never expired as an agents' service, no agent joins it unless allowed");
+  t.same(host.sm.view(meshKind).unlistedPublished(), []);
+  // The operator's service unchanged again: answered from the state, as ever.
+  await ops.apply({ ...file([web]), clientSeq: 2 }, deadline());
+  t.equal(host.proposals.length, proposed + 1, 'nothing proposed');
 });

@@ -18,7 +18,8 @@ import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
 import { EventEmitter } from 'node:events';
 import { GuardedListener } from '../../src/transport/guarded-listener.js';
-import { droppedIfGone, ResetGuard } from '../../src/transport/reset-before-served.js';
+import net from 'node:net';
+import { droppedIfGone, injectorDroppingResetStreams, RESET_BUDGET, RESET_FREE_AFTER_MS, ResetGuard } from '../../src/transport/reset-before-served.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -214,5 +215,77 @@ void t.test('the reset budget: a burst, then a rate; a connection ended once, a 
   const other = { destroyed: false, goaway: (): void => undefined, destroy: (): void => undefined };
   t.equal(guard.reset(other), true, 'each connection has its own budget');
   t.equal(guard.reset(undefined), false, 'a stream without a session is no one\'s');
+  t.end();
+});
+
+void t.test('calls open for a while and cancelled at once (forwards given up, watches) cost no budget; calls reset young still do', async (t) => {
+  const SLOW = '/controller.api.Controller/Range';
+  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 1024 });
+  const held: Array<() => void> = [];
+  server.addService({ Range: { path: SLOW, requestStream: false, responseStream: false, ...bytes } }, {
+    Range: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => void held.push(() => cb(null, Buffer.from('ok'))),
+  });
+  let now = 0;
+  let flooded = 0;
+  const injector = injectorDroppingResetStreams(server, grpc.ServerCredentials.createInsecure(), { flooded: () => flooded++ }, () => now);
+  const listener = net.createServer((socket) => injector.injectConnection(socket));
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const sockets = new Set<net.Socket>();
+  listener.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))));
+  const c = new grpc.Client(`127.0.0.1:${(listener.address() as net.AddressInfo).port}`, grpc.credentials.createInsecure());
+  t.teardown(async () => {
+    c.close();
+    server.forceShutdown();
+    injector.destroy();
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => listener.close(resolve));
+  });
+  const open = (): { call: grpc.ClientUnaryCall; answer: Promise<string> } => {
+    let call: grpc.ClientUnaryCall | undefined;
+    const answer = new Promise<string>((resolve) => {
+      call = c.makeUnaryRequest(SLOW, bytes.requestSerialize, bytes.responseDeserialize, Buffer.from('x'), { deadline: Date.now() + 10_000 }, (err, reply) => resolve(err ? grpc.status[err.code] : (reply?.toString() ?? '')));
+    });
+    return { call: call!, answer };
+  };
+  const cancelAll = async (n: number): Promise<string[]> => {
+    const base = held.length;
+    const calls = Array.from({ length: n }, open);
+    await waitFor(() => held.length >= base + n, `${n} calls in their handler`);
+    now += RESET_FREE_AFTER_MS;
+    for (const x of calls) x.call.cancel();
+    return Promise.all(calls.map((x) => x.answer));
+  };
+  const count = RESET_BUDGET.burst + 100;
+  t.same([...new Set(await cancelAll(count))], ['CANCELLED']);
+  const next = open();
+  await waitFor(() => held.length > count, 'the next call in its handler');
+  for (const h of held.splice(0)) h();
+  t.equal(await next.answer, 'ok', `the connection still serves after ${count} calls cancelled at once (before: GOAWAY ENHANCE_YOUR_CALM, UNAVAILABLE)`);
+  t.equal(flooded, 0);
+  // The same cancels, each call reset the moment it is in its handler, spend the budget as before.
+  const young = Array.from({ length: count }, open);
+  await waitFor(() => held.length >= count, `${count} calls in their handler`);
+  for (const x of young) x.call.cancel();
+  await Promise.all(young.map((x) => x.answer));
+  await waitFor(() => flooded === 1, 'the connection ended for resetting young calls past the budget');
+});
+
+void t.test('a grpc-js whose injector server hears no streams, or keeps no map of them, is refused loudly, not left unguarded or unanswered', (t) => {
+  const fakeServer = (listen: boolean): grpc.Server => {
+    const http2Servers = new Map<unknown, unknown>();
+    return {
+      http2Servers,
+      createConnectionInjector: () => {
+        const h2 = new EventEmitter();
+        if (listen) h2.on('stream', () => undefined);
+        http2Servers.set(h2, {});
+        return { injectConnection: () => undefined, drain: () => undefined, destroy: () => undefined };
+      },
+    } as unknown as grpc.Server;
+  };
+  const creds = grpc.ServerCredentials.createInsecure();
+  t.doesNotThrow(() => injectorDroppingResetStreams(fakeServer(true), creds), "grpc-js as it is: the server's 'stream' listener is wrapped");
+  t.throws(() => injectorDroppingResetStreams(fakeServer(false), creds), /no 'stream' listener to guard \(src\/transport\/reset-before-served.ts\)/);
+  t.throws(() => injectorDroppingResetStreams({ createConnectionInjector: () => ({}) } as unknown as grpc.Server, creds), /no http2Servers map/);
   t.end();
 });
