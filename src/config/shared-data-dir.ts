@@ -6,6 +6,7 @@
  * ("another controller process holds this data dir"), which names no cause in the file
  * (operator round 17). Said at every start of such a member, naming the members and the fix.
  */
+import path from 'node:path';
 import { isLoopbackHost, parseHostPort } from './host-port.js';
 
 export const SHARED_DATA_DIR = 'SHARED_DATA_DIR';
@@ -38,9 +39,11 @@ export function sharedDataDirWarning(config: DataDirPlacement): string | null {
   if (host === null) return null;
   const beside = config.nodes.filter((n) => n.id !== config.self.id && hostOf(n.address) === host).map((n) => n.id);
   if (beside.length === 0) return null;
+  // A relative one is each process's working directory's: shared only when they start from one.
+  const where = path.isAbsolute(config.dataDirTemplate) ? 'started there from this file' : 'started there from this file and one working directory';
   return (
     `controller.data_dir ${JSON.stringify(config.dataDirTemplate)} in ${config.file} has no \${id}, and ${[config.self.id, ...beside].join(', ')} have addresses on one host: ` +
-    `started there from this file, they all open ${config.dataDir}, and only the first runs (the others stop: another controller process holds this data dir). ` +
+    `${where}, they all open ${config.dataDir}, and only the first runs (the others stop: another controller process holds this data dir). ` +
     `Give each member its own directory, e.g. data_dir: ${JSON.stringify(`${config.dataDirTemplate.replace(/\/+$/, '')}/\${id}`)}`
   );
 }

@@ -17,6 +17,10 @@ void t.test('members of one host started from a file whose data_dir has no ${id}
   );
 });
 
+void t.test('a relative data_dir is shared only by members started from one working directory, and the warning says so', async (t) => {
+  t.match(sharedDataDirWarning(config('data')), /^controller\.data_dir "data" in \/etc\/c\.yaml has no \$\{id\}, and s1, s2 have addresses on one host: started there from this file and one working directory, they all open data,/);
+});
+
 void t.test('a data_dir with ${id}, or members each on a host of its own, say nothing', async (t) => {
   t.equal(sharedDataDirWarning(config('/var/lib/ctl/${id}')), null);
   t.equal(sharedDataDirWarning(config('/var/lib/ctl', local[2]!)), null, 's3 has its host to itself');
