@@ -9,6 +9,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
+import { resetByServer } from './server-reset.js';
 
 const streams = new WeakMap<grpc.Metadata, http2.ServerHttp2Stream>();
 
@@ -33,6 +34,6 @@ const RST_CODE: Readonly<Record<ResetReason, number>> = {
 export function resetCall(call: { readonly metadata: grpc.Metadata }, reason: ResetReason = 'cancel'): boolean {
   const stream = streams.get(call.metadata);
   if (stream === undefined || stream.closed || stream.destroyed) return false;
-  stream.close(RST_CODE[reason]);
+  resetByServer(stream, RST_CODE[reason]);
   return true;
 }

@@ -28,6 +28,7 @@
  * No timers of its own: `sweep(now)` is called by the node's driver.
  */
 import * as http2 from 'node:http2';
+import { resetByServer } from './server-reset.js';
 
 /** Bytes of unfinished request messages the port holds at most, all streams together. */
 export const INCOMPLETE_REQUEST_BUDGET_BYTES = 64 * 1024 * 1024;
@@ -177,7 +178,7 @@ export class IncompleteRequests {
   private cut(w: Watched, reason: IncompleteCut): void {
     this.forget(w);
     this.onCut(reason);
-    if (!w.stream.closed && !w.stream.destroyed) w.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    if (!w.stream.closed && !w.stream.destroyed) resetByServer(w.stream, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
   /** Past the calls cap, resets the calls that have gone longest without a byte. */

@@ -19,7 +19,8 @@
  * about 6,800 before its GOAWAY). So the streams a client resets before their answer (dropped
  * here, or aborted once served) spend a budget of its connection, RESET_BUDGET: past it the
  * connection is ended, GOAWAY ENHANCE_YOUR_CALM, as grpc-go and nghttp2 do, and what it had
- * sent and not yet been read is never parsed. An honest client resets a call when it gives up on
+ * sent and not yet been read is never parsed. Resets this server makes itself (server-reset.ts)
+ * are not the client's and cost nothing. An honest client resets a call when it gives up on
  * it (a deadline, a cancelled watch): a handful a second, and a stream open for RESET_FREE_AFTER_MS
  * costs nothing, so many cancelled at once (forwards, watches) never end their connection.
  *
@@ -31,6 +32,7 @@
 import * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { RateBudget } from '../util/rate-budget.js';
+import { wasResetByServer } from './server-reset.js';
 
 type Injector = ReturnType<grpc.Server['createConnectionInjector']>;
 
@@ -159,11 +161,12 @@ export function injectorDroppingResetStreams(server: grpc.Server, credentials: g
       guard.reset(stream.session);
       return;
     }
-    // 'aborted': closed before its answer ended, by the client's reset (or by our own cut of
-    // an abusive call, which may as well count), unless it was open long enough.
+    // 'aborted': closed before its answer ended, by the client's reset (charged unless it was
+    // open long enough) or by this server's own cut (server-reset.ts: never charged, so a cap's
+    // cuts of one connection's calls do not also end the connection).
     const openedAt = now();
     stream.once('aborted', () => {
-      if (resetCharged(now() - openedAt)) guard.reset(stream.session);
+      if (!wasResetByServer(stream) && resetCharged(now() - openedAt)) guard.reset(stream.session);
     });
     for (const listener of served) listener.call(h2, stream, ...rest);
   });

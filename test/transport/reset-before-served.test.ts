@@ -19,6 +19,8 @@ import t, { type Test } from 'tap';
 import { EventEmitter } from 'node:events';
 import { GuardedListener } from '../../src/transport/guarded-listener.js';
 import net from 'node:net';
+import { baseCallGuard } from '../../src/transport/base-call-guard.js';
+import { resetCall } from '../../src/transport/call-reset.js';
 import { droppedIfGone, injectorDroppingResetStreams, RESET_BUDGET, RESET_FREE_AFTER_MS, ResetGuard } from '../../src/transport/reset-before-served.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -218,16 +220,25 @@ void t.test('the reset budget: a burst, then a rate; a connection ended once, a 
   t.end();
 });
 
-void t.test('calls open for a while and cancelled at once (forwards given up, watches) cost no budget; calls reset young still do', async (t) => {
-  const SLOW = '/controller.api.Controller/Range';
-  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 1024 });
+const SLOW = '/controller.api.Controller/Range';
+
+/**
+ * A plaintext server through the reset guard, on a fake clock, whose one method holds its calls
+ * (`held`: answer each) behind the controllers' first interceptor (so a handler may reset its call).
+ */
+async function holdingServer(t: Test) {
+  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 1024, interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined })] });
   const held: Array<() => void> = [];
+  const calls: grpc.ServerUnaryCall<Buffer, Buffer>[] = [];
   server.addService({ Range: { path: SLOW, requestStream: false, responseStream: false, ...bytes } }, {
-    Range: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => void held.push(() => cb(null, Buffer.from('ok'))),
+    Range: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      calls.push(call);
+      held.push(() => cb(null, Buffer.from('ok')));
+    },
   });
-  let now = 0;
+  const clock = { now: 0 };
   let flooded = 0;
-  const injector = injectorDroppingResetStreams(server, grpc.ServerCredentials.createInsecure(), { flooded: () => flooded++ }, () => now);
+  const injector = injectorDroppingResetStreams(server, grpc.ServerCredentials.createInsecure(), { flooded: () => flooded++ }, () => clock.now);
   const listener = net.createServer((socket) => injector.injectConnection(socket));
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   const sockets = new Set<net.Socket>();
@@ -247,11 +258,16 @@ void t.test('calls open for a while and cancelled at once (forwards given up, wa
     });
     return { call: call!, answer };
   };
+  return { held, calls, clock, flooded: () => flooded, open };
+}
+
+void t.test('calls open for a while and cancelled at once (forwards given up, watches) cost no budget; calls reset young still do', async (t) => {
+  const { held, clock, flooded, open } = await holdingServer(t);
   const cancelAll = async (n: number): Promise<string[]> => {
     const base = held.length;
     const calls = Array.from({ length: n }, open);
     await waitFor(() => held.length >= base + n, `${n} calls in their handler`);
-    now += RESET_FREE_AFTER_MS;
+    clock.now += RESET_FREE_AFTER_MS;
     for (const x of calls) x.call.cancel();
     return Promise.all(calls.map((x) => x.answer));
   };
@@ -261,13 +277,28 @@ void t.test('calls open for a while and cancelled at once (forwards given up, wa
   await waitFor(() => held.length > count, 'the next call in its handler');
   for (const h of held.splice(0)) h();
   t.equal(await next.answer, 'ok', `the connection still serves after ${count} calls cancelled at once (before: GOAWAY ENHANCE_YOUR_CALM, UNAVAILABLE)`);
-  t.equal(flooded, 0);
+  t.equal(flooded(), 0);
   // The same cancels, each call reset the moment it is in its handler, spend the budget as before.
   const young = Array.from({ length: count }, open);
   await waitFor(() => held.length >= count, `${count} calls in their handler`);
   for (const x of young) x.call.cancel();
   await Promise.all(young.map((x) => x.answer));
-  await waitFor(() => flooded === 1, 'the connection ended for resetting young calls past the budget');
+  await waitFor(() => flooded() === 1, 'the connection ended for resetting young calls past the budget');
+});
+
+void t.test("the server's own resets of young calls (a cap's cuts) cost its client's connection nothing", async (t) => {
+  const { held, calls, flooded, open } = await holdingServer(t);
+  const count = RESET_BUDGET.burst + 100;
+  const cut = Array.from({ length: count }, open);
+  await waitFor(() => calls.length >= count, `${count} calls in their handler`);
+  // As incomplete-requests.ts cuts the calls past the port's cap, or a watch a slow reader holds up.
+  for (const call of calls.splice(0)) resetCall(call, 'exhausted');
+  t.same([...new Set(await Promise.all(cut.map((x) => x.answer)))], ['RESOURCE_EXHAUSTED']);
+  const next = open();
+  await waitFor(() => calls.length === 1, 'the next call in its handler');
+  for (const h of held.splice(0)) h();
+  t.equal(await next.answer, 'ok', `the connection still serves after the server reset ${count} of its young calls (before: GOAWAY ENHANCE_YOUR_CALM, the cuts charged to the client)`);
+  t.equal(flooded(), 0);
 });
 
 void t.test('a grpc-js whose injector server hears no streams, or keeps no map of them, is refused loudly, not left unguarded or unanswered', (t) => {
