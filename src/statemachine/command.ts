@@ -117,26 +117,16 @@ function rememberKv(command: object, data: Uint8Array): void {
  * Does not validate: call validateCommand first on untrusted input.
  */
 export function encodeCommand<C extends KindCommand>(command: Envelope<C>): Uint8Array {
-  // One pass over the own keys (what Object.entries lists, in its order): this runs for every
-  // write a leader proposes, and the entries' arrays were most of its cost.
-  const fields = command as unknown as Readonly<Record<string, unknown>>;
-  const keys = Object.keys(fields);
-  let name: string | null = null;
-  let extra: string[] | null = null;
-  for (const k of keys) {
-    if (!(fields[k] instanceof Uint8Array)) continue;
-    if (name === null) name = k;
-    else (extra ??= [name]).push(k);
-  }
-  if (extra !== null) throw new CommandError(`command: expected at most one field of bytes, found ${extra.join(', ')}`);
+  const binary = Object.entries(command).filter((kv): kv is [string, Uint8Array] => kv[1] instanceof Uint8Array);
   let data: Uint8Array;
-  if (name === null) {
+  if (binary.length === 0) {
     data = encoder.encode(VERSION_PREFIX + JSON.stringify(command));
+  } else if (binary.length === 1) {
+    const [name, payload] = binary[0]!;
+    const rest = Object.fromEntries(Object.entries(command).filter(([k]) => k !== name));
+    data = binaryFrame(name, encoder.encode(JSON.stringify(rest)), payload);
   } else {
-    // Without a prototype, so that a field named __proto__ is copied as a field, as fromEntries did.
-    const rest = Object.create(null) as Record<string, unknown>;
-    for (const k of keys) if (k !== name) rest[k] = fields[k];
-    data = binaryFrame(name, encoder.encode(JSON.stringify(rest)), fields[name] as Uint8Array);
+    throw new CommandError(`command: expected at most one field of bytes, found ${binary.map(([k]) => k).join(', ')}`);
   }
   if (data.byteLength > MAX_ENCODED_COMMAND_BYTES) {
     throw new CommandError(

@@ -77,35 +77,3 @@ void t.test('a state machine applies its own proposals as it applies the same by
   }
   t.same(own.snapshot(), received.snapshot(), 'and the same state');
 });
-
-/** encodeCommand as it was written before its one-pass form: the bytes must not change. */
-function encodeAsBefore(command: object): Uint8Array {
-  const enc = new TextEncoder();
-  const binary = Object.entries(command).filter((kv): kv is [string, Uint8Array] => kv[1] instanceof Uint8Array);
-  if (binary.length === 0) return enc.encode('\u0001' + JSON.stringify(command));
-  const [name, payload] = binary[0]!;
-  const header = enc.encode(JSON.stringify(Object.fromEntries(Object.entries(command).filter(([k]) => k !== name))));
-  const nameBytes = enc.encode(name);
-  const out = new Uint8Array(6 + nameBytes.byteLength + header.byteLength + payload.byteLength);
-  out[0] = 2;
-  out[1] = nameBytes.byteLength;
-  out.set(nameBytes, 2);
-  new DataView(out.buffer).setUint32(2 + nameBytes.byteLength, header.byteLength);
-  out.set(header, 6 + nameBytes.byteLength);
-  out.set(payload, 6 + nameBytes.byteLength + header.byteLength);
-  return out;
-}
-
-void t.test('commands encode to the bytes they always did', async (t) => {
-  const withProto = JSON.parse('{"kind":"kv","op":"put","__proto__":{"x":1},"key":"k"}') as Record<string, unknown>;
-  withProto['value'] = bytes('v');
-  const shapes: object[] = [
-    ...commands,
-    { kind: 'kv', value: bytes('first'), op: 'put', key: 'k', client: { id: 'c', seq: 1 } },
-    { kind: 'mesh', op: 'apply', resources: [{ kind: 'service', name: 'a', spec: { port: 80, nested: [1, 'two', null] }, labels: { b: '2', a: '1' } }] },
-    { kind: 'members', op: 'setStatus', id: 'c1', status: 'offline', reason: 'heartbeat timeout', observedAt: 1.5e12, term: 3 },
-    { kind: 'kv', op: 'put', key: 'u', value: undefined, skipped: undefined, n: -0 },
-    withProto,
-  ];
-  for (const shape of shapes) t.same(encodeCommand(shape as Envelope<KvCommand>), encodeAsBefore(shape), `${JSON.stringify(Object.keys(shape))}: the same bytes`);
-});
