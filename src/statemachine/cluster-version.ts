@@ -136,8 +136,21 @@ class ClusterStore implements KindInstance<ClusterCommand, ClusterView>, Cluster
     return this;
   }
 
+  /** supports()'s answers for `answeredAt`: asked a few times per write (dedup, owners), parsed once per version. */
+  private answers = new Map<string, boolean>();
+  private answeredAt = this.version;
+
   supports(required: string): boolean {
-    return compareClusterVersions(this.version, required) >= 0;
+    if (this.answeredAt !== this.version) {
+      this.answers = new Map();
+      this.answeredAt = this.version;
+    }
+    let yes = this.answers.get(required);
+    if (yes === undefined) {
+      yes = compareClusterVersions(this.version, required) >= 0;
+      this.answers.set(required, yes);
+    }
+    return yes;
   }
 
   apply(command: ClusterCommand, ctx: ApplyContext): ApplyResult {

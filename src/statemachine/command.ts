@@ -71,6 +71,47 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 const VERSION_PREFIX = String.fromCharCode(COMMAND_FORMAT_VERSION);
 const BINARY_FIXED_BYTES = 1 + 1 + 4;
 
+/** What validateCommand made of a command object, and under which registry. */
+interface Checked {
+  readonly registry: KindRegistry;
+  readonly decoded: DecodedCommand;
+}
+
+/** kv commands validated (validateCommand), by the object validated: encodeCommand looks here. */
+const checkedKv = new WeakMap<object, Checked>();
+
+/**
+ * The decoded form of entry bytes this process encoded from a validated kv command, until it is
+ * decoded once: the leader applies its own entries without parsing and checking again what it
+ * checked when it proposed them (the JSON parse and the checks were a third of a leader's apply,
+ * on the path between a put's commit and its answer). Keyed by the bytes' identity, which the
+ * Raft log keeps from the proposal to the apply; any other bytes (a follower's, a restart's,
+ * a snapshot's) are decoded as before. What it holds is what decodeCommand would return for
+ * those bytes: the same fields, and the value a copy of the bytes after the header.
+ */
+const encodedKv = new WeakMap<Uint8Array, Checked>();
+
+/**
+ * Remembers the decoded form of a validated kv command's bytes (encodedKv). Only kv: its parse
+ * passes every field through as the JSON round trip gives it back (strings, safe integers,
+ * the value's bytes), except the value, which decode copies out of the entry and so is
+ * copied here too, and -0, which JSON writes as 0 (not remembered: decoded as before).
+ */
+function rememberKv(command: object, data: Uint8Array): void {
+  const checked = checkedKv.get(command);
+  if (checked === undefined) return;
+  checkedKv.delete(command);
+  const kv = checked.decoded.command as { readonly op?: unknown; readonly value?: unknown; readonly ifRevision?: unknown };
+  const client = checked.decoded.client;
+  if (Object.is(kv.ifRevision, -0) || (client !== null && Object.is(client.seq, -0))) return;
+  let decoded = checked.decoded;
+  if (kv.op === 'put') {
+    if (!(kv.value instanceof Uint8Array) || data[0] !== COMMAND_FORMAT_BINARY) return;
+    decoded = { command: { ...checked.decoded.command, value: data.slice(data.byteLength - kv.value.byteLength) } as KindCommand, client };
+  }
+  encodedKv.set(data, { registry: checked.registry, decoded });
+}
+
 /**
  * Serialize a command, refusing (CommandError) one whose encoding exceeds the entry limit.
  * Does not validate: call validateCommand first on untrusted input.
@@ -92,6 +133,7 @@ export function encodeCommand<C extends KindCommand>(command: Envelope<C>): Uint
       `command: expected at most ${MAX_ENCODED_COMMAND_BYTES} bytes encoded (a value of at most 1 MiB with its key), found ${data.byteLength}`,
     );
   }
+  if (command.kind === 'kv') rememberKv(command, data);
   return data;
 }
 
@@ -112,6 +154,11 @@ function binaryFrame(name: string, header: Uint8Array, payload: Uint8Array): Uin
 }
 
 export function decodeCommand(data: Uint8Array, registry: KindRegistry = DEFAULT_REGISTRY): DecodedCommand {
+  const known = encodedKv.get(data);
+  if (known !== undefined) {
+    encodedKv.delete(data);
+    if (known.registry === registry) return known.decoded;
+  }
   if (data.length === 0) throw new CommandError('command: expected a version byte and JSON, found 0 bytes');
   if (data[0] !== COMMAND_FORMAT_VERSION && data[0] !== COMMAND_FORMAT_BINARY) {
     throw new CommandError(`command: expected format version ${COMMAND_FORMAT_VERSION} or ${COMMAND_FORMAT_BINARY}, found byte ${data[0]}`);
@@ -159,7 +206,9 @@ function parseJson(bytes: Uint8Array, where: string): unknown {
  * A field of bytes may be given as a Uint8Array.
  */
 export function validateCommand(value: unknown, registry: KindRegistry = DEFAULT_REGISTRY): DecodedCommand {
-  return validateWith(value, registry, null);
+  const decoded = validateWith(value, registry, null);
+  if (decoded.command.kind === 'kv' && isRecord(value)) checkedKv.set(value, { registry, decoded });
+  return decoded;
 }
 
 function validateWith(value: unknown, registry: KindRegistry, payload: Payload | null): DecodedCommand {
