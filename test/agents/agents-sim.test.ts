@@ -58,6 +58,7 @@ async function checkSeeds(t: Test, seeds: number, mode: Pick<AgentsSimOptions, '
     leaderMoves: 0,
     snapshotRestarts: 0,
     expiries: 0,
+    expiriesAcrossLeaders: 0,
     vipReuses: 0,
     keptEndpoints: 0,
   };
@@ -90,6 +91,7 @@ async function checkSeeds(t: Test, seeds: number, mode: Pick<AgentsSimOptions, '
   t.ok(totals.leaderMoves >= totals.hosting, `leadership moved ${totals.leaderMoves} times`);
   t.ok(totals.snapshotRestarts >= Math.floor(totals.hosting / 10), `controllers restarted from a snapshot ${totals.snapshotRestarts} times`);
   t.ok(totals.expiries >= totals.hosting / 2, `the leader expired ${totals.expiries} unlisted services`);
+  t.ok(totals.expiriesAcrossLeaders >= Math.floor(totals.hosting / 10), `${totals.expiriesAcrossLeaders} of them unlisted under an earlier leader`);
   t.ok(totals.vipReuses >= Math.floor(totals.hosting / 10), `addresses were handed out again after their quarantine ${totals.vipReuses} times`);
   t.ok(totals.keptEndpoints > 0, `operators' services kept endpoints from before them at ${totals.keptEndpoints} entries`);
 }

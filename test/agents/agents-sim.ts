@@ -123,6 +123,8 @@ export interface AgentsSimResult {
     readonly leaderMoves: number;
     readonly snapshotRestarts: number;
     readonly expiries: number;
+    /** Expiries of services unlisted under an earlier leader. */
+    readonly expiriesAcrossLeaders: number;
     readonly vipReuses: number;
     readonly keptEndpoints: number;
   };
@@ -303,6 +305,8 @@ export class AgentsSim {
   private lastSnapshotAt = 0;
   private readonly startedAt: number;
   private restarts = 0;
+  /** Leaders so far: an expiry whose service was unlisted under an earlier one came across a change. */
+  private leaderTerms = 0;
   private readonly controllers: Controller[] = [];
   private readonly timeline = new Timeline(this.clock);
   /** Controllers down, by id, with when they come back. */
@@ -350,6 +354,7 @@ export class AgentsSim {
     leaderMoves: 0,
     snapshotRestarts: 0,
     expiries: 0,
+    expiriesAcrossLeaders: 0,
     vipReuses: 0,
     keptEndpoints: 0,
   };
@@ -365,7 +370,7 @@ export class AgentsSim {
     this.rng = seededRng(seed);
     this.startedAt = this.clock.now;
     this.hosting = HostingScenario.forSeed(seed);
-    this.watch = new MeshWatch(this.log.truth, { now: () => this.clock.now, violation: (w) => this.violation(w), note: (w) => this.note(w), connectedListers: (s) => this.connectedListers(s) }, HOSTING_GRACE_MS);
+    this.watch = new MeshWatch(this.log.truth, { now: () => this.clock.now, violation: (w) => this.violation(w), note: (w) => this.note(w), leaderTerm: () => this.leaderTerms, connectedListers: (s) => this.connectedListers(s) }, HOSTING_GRACE_MS);
     this.log.watch = this.watch;
     const n = this.rng.next() < 0.5 ? 3 : 5;
     for (let i = 1; i <= n; i++) this.controllers.push(this.create(`c${i}`));
@@ -419,6 +424,7 @@ export class AgentsSim {
     }
     // The last change must reach everyone too: quiet time after it.
     for (let t = 0; t < 10_000; t += STEP_MS) await this.step();
+    if (this.hosting !== null) await this.awaitExpiries();
     this.checkHealed();
     this.stats.pushes = this.agents.reduce((n, a) => n + a.pushCount, 0);
     this.stats.nacks = this.agents.reduce((n, a) => n + a.nacked.size, 0);
@@ -430,6 +436,7 @@ export class AgentsSim {
     this.stats.expiries = this.watch.counts.expired;
     this.stats.vipReuses = this.watch.counts.reused;
     this.stats.keptEndpoints = this.watch.counts.kept;
+    this.stats.expiriesAcrossLeaders = this.watch.counts.expiredAcrossLeaders;
     return { seed: this.seed, violations: this.violations, stats: { ...this.stats } };
   }
 
@@ -740,6 +747,25 @@ export class AgentsSim {
     }
   }
 
+  /**
+   * The leader expires services still unlisted when the events stop (its sweeps are 10 s apart):
+   * a change as any other, which must reach everyone before the healed checks. So the run goes on
+   * until none is left and nothing has changed for 5 s (at most 40 s more).
+   */
+  private async awaitExpiries(): Promise<void> {
+    const mesh = this.log.truth.view(meshKind);
+    const cap = this.clock.now + 40_000;
+    let last = mesh.lastChange;
+    let since = this.clock.now;
+    while (this.clock.now < cap && (mesh.unlistedPublished().length > 0 || this.clock.now - since < 5_000)) {
+      await this.step();
+      if (mesh.lastChange !== last) {
+        last = mesh.lastChange;
+        since = this.clock.now;
+      }
+    }
+  }
+
   /** Which agents' publishes of what they host now have committed. */
   private followHosts(): void {
     const truth = this.log.truth;
@@ -780,6 +806,7 @@ export class AgentsSim {
         if (leader === undefined || next.length === 0) return;
         leader.leading = false;
         next[0]!.leading = true;
+        this.leaderTerms++;
         this.note(`leadership moves from ${leader.id} to ${next[0]!.id}`);
         return;
       }
@@ -975,7 +1002,10 @@ export class AgentsSim {
     if (leader !== undefined && !this.dead.has(leader.id) && leader.quorum) return;
     if (leader !== undefined) leader.leading = false;
     const next = this.live().find((c) => c.quorum && !this.leaderCutUntil.has(c.id) && !this.unheardUntil.has(c.id));
-    if (next !== undefined) next.leading = true;
+    if (next !== undefined) {
+      next.leading = true;
+      this.leaderTerms++;
+    }
   }
 
   /** Faults whose time is up end: restarts (a new process on the same log), catch-ups, reconnections. */

@@ -38,6 +38,8 @@ export interface MeshWatchHost {
   now(): number;
   violation(what: string): void;
   note(what: string): void;
+  /** Counts the leaders so far. */
+  leaderTerm(): number;
   /** Agents connected on a stream whose publish listing `service` as hosted has committed. */
   connectedListers(service: string): readonly string[];
 }
@@ -82,13 +84,14 @@ export class MeshWatch {
   private readonly seen = new Map<string, Seen>();
   /** Per operator's service, the endpoints it kept from before it was the operator's. */
   private readonly kept = new Map<string, Set<string>>();
-  /** Agents' services no agent lists, and since when (simulated time). */
+  /** Agents' services no agent lists, and since when (simulated time), under which leader. */
   private readonly unlistedSince = new Map<string, number>();
+  private readonly unlistedTerm = new Map<string, number>();
   private ownership = false;
   /** Each live service's creation: the log's length when it was assigned its VIP. */
   private readonly created = new Map<string, number>();
   /** Expiries and VIPs reused after their quarantine, seen: the simulation must reach them. */
-  readonly counts = { expired: 0, deleted: 0, reused: 0, kept: 0 };
+  readonly counts = { expired: 0, expiredAcrossLeaders: 0, deleted: 0, reused: 0, kept: 0 };
 
   constructor(
     private readonly truth: StateMachine,
@@ -131,17 +134,20 @@ export class MeshWatch {
     for (const name of unlisted) {
       if (this.unlistedSince.has(name)) continue;
       this.unlistedSince.set(name, this.host.now());
+      this.unlistedTerm.set(name, this.host.leaderTerm());
       this.host.note(`service ${name} is unlisted`);
     }
     for (const name of [...this.unlistedSince.keys()]) {
       if (unlisted.has(name)) continue;
       this.unlistedSince.delete(name);
+      this.unlistedTerm.delete(name);
       this.host.note(`service ${name} is listed again, or gone`);
     }
   }
 
   private expired(service: string): void {
     this.counts.expired++;
+    if ((this.unlistedTerm.get(service) ?? 0) !== this.host.leaderTerm()) this.counts.expiredAcrossLeaders++;
     const listers = this.host.connectedListers(service);
     if (listers.length > 0) this.host.violation(`service ${service} expired while ${listers.join(', ')} list it, connected, their publish committed`);
     const since = this.unlistedSince.get(service);
