@@ -7,8 +7,8 @@ import t, { type Test } from 'tap';
 import { DEFAULT_AGENTS_SIM, runAgentsSeed, type AgentsSimOptions } from './agents-sim.js';
 
 const FIRST = 1;
-/** 300 before the hosting seeds (sim-hosts.ts), which cost about three times a seed: the same wall time. */
-const SEEDS = 240;
+/** 300 before the hosting seeds (sim-hosts.ts), which cost about three times a seed: the same wall time (starved: 60 before). */
+const SEEDS = 200;
 /**
  * With the production driver each seed takes about 50 ms instead of 10. Lossy: the same
  * schedules, with one proposal in two hundred also left unanswered until its deadline (in
@@ -29,7 +29,7 @@ void t.test(`with the production driver on simulated time too (lossy), seeds ${F
  * With a budget of 3 steps of push planning a pump (fresh-plan-budget.ts), nearly every push
  * waits some pumps for its plan while the faults go on: still sent once, to the newest version.
  */
-const STARVED_SEEDS = 50;
+const STARVED_SEEDS = 40;
 
 void t.test(`pushes that wait for their plans keep the rules too, seeds ${FIRST}-${FIRST + STARVED_SEEDS - 1}, driven and not`, async (t) => {
   await checkSeeds(t, STARVED_SEEDS, { driver: false, lossy: false, freshUnitsPerPump: 3 });
