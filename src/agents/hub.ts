@@ -1184,6 +1184,14 @@ export class AgentHub {
     const { items, missed } = state.mesh.transitionsSince(this.meshCursor);
     this.meshCursor = state.mesh.transitionSeq;
     if (missed) out.push(log('warn', 'mesh transitions were compacted away before this controller read them; they are not audited here', { after: this.meshCursor }));
+    // A host refused at apply, or taken off by an operator's write, is looked at again at the
+    // next reconcile round, as a refusal this controller foresaw is: a later write may allow it.
+    for (const t of items) {
+      if (t.type === 'publish.refused') {
+        const s = this.sessionOf(t.agent);
+        if (s?.confirmed === true) s.publishWaiting = true;
+      }
+    }
     if (this.port.replaying()) return;
     for (const t of items) out.push({ type: 'audit', event: meshAudit(t) });
   }

@@ -58,6 +58,7 @@ export class LeaderDuties {
     if (stamp !== this.seen || this.damping.releaseDue(now)) {
       this.seen = stamp;
       this.compareHealth(state, queue, now, out);
+      this.relisted(state);
     }
     if (now - this.lastSweepAt >= ORPHAN_SWEEP_MS && state.cluster.supports(FORGET_AGENTS_VERSION)) {
       this.lastSweepAt = now;
@@ -76,6 +77,15 @@ export class LeaderDuties {
     this.orphans.clear();
     this.unlisted.clear();
     this.lastSweepAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * A service listed again is no longer unlisted: looked at whenever the state changes (every
+   * 250 ms at most), not only at the sweep, or one listed again and dropped between two sweeps
+   * would be expired at the second, its grace counted from before it was listed.
+   */
+  private relisted(state: ClusterState): void {
+    for (const name of this.unlisted.keys()) if (!state.mesh.unlisted(name)) this.unlisted.delete(name);
   }
 
   private sweepUnlisted(state: ClusterState, queue: MeshReportQueue, now: number): void {

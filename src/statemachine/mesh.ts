@@ -71,6 +71,8 @@ export interface MeshView {
    * the leader expires those that stay so for its grace (SERVICE_OWNERSHIP_VERSION).
    */
   unlistedPublished(): readonly string[];
+  /** Whether `name` is among unlistedPublished(), at the cost of a lookup. */
+  unlisted(name: string): boolean;
   /** When (log time) some observed dependency next turns expiring or expired; null: none will. */
   nextExpiryAt(ttlMs: number): number | null;
   /** Free VIPs in `range` at log time `now`. */
@@ -161,6 +163,10 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
 
   unlistedPublished(): readonly string[] {
     return this.state.unlistedPublished();
+  }
+
+  unlisted(name: string): boolean {
+    return this.state.expirable(name);
   }
 
   nextExpiryAt(ttlMs: number): number | null {

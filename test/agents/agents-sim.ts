@@ -26,16 +26,44 @@
  *   after a spell without a stream of at least that timeout, never while it is served on a
  *   stream its record has named; a forgotten agent that returns gets a fresh record (its pushes
  *   then count from zero, so only `record <= written` is checked for it).
+ *
+ * In one seed in four (sim-hosts.ts, drawn from a randomness of its own, so the other seeds run
+ * exactly as before) agents host services at cluster version 0.7 (or raised to it mid-run): they
+ * change what they host and restart, an operator applies some of those names with or without
+ * mesh/allowed-agents, leadership moves, half the controller restarts load the last snapshot, and
+ * the leader's grace is 3 s so unlisted services expire within the seed. Every seed checks the
+ * services' rules at each entry of the log and every replica's state against the leader's
+ * (sim-mesh-watch.ts); hosting seeds also check, once healed, that each agent serves every
+ * service it hosts unless the mesh refuses it there.
  */
 import { HOLD_OFF_MS } from '../../src/agent/failover.js';
 import { resourceKey } from '../../src/statemachine/mesh-types.js';
-import { FORGET_AGENTS_VERSION, agentsKind, meshKind, type KindCommand, type ResourceInput } from '../../src/statemachine/index.js';
+import {
+  ALLOWED_AGENTS_LABEL,
+  FORGET_AGENTS_VERSION,
+  SERVICE_OWNERSHIP_VERSION,
+  agentsKind,
+  clusterKind,
+  meshKind,
+  type KindCommand,
+  type Labels,
+  type ResourceInput,
+} from '../../src/statemachine/index.js';
 import { agentState } from '../../src/agents/push-tracker.js';
 import type { ControllerMessage, Push } from '../../src/agents/protocol.js';
 import type { LiveAgent } from '../../src/agents/types.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { DrivenController, Timeline } from './driven-controller.js';
-import { SimAgent, SimController, SimLog, settle, svc } from './hub-harness.js';
+import { SimAgent, SimController, settle, svc, type AgentFacing } from './hub-harness.js';
+import { HOSTING_GRACE_MS, HostingScenario, type HostingEvent } from './sim-hosts.js';
+import { MeshWatch, WatchedLog, allows } from './sim-mesh-watch.js';
+
+/** Labels without the operator's grant, when `grant` says the service is the operator's. */
+function withoutLabel(labels: Labels, grant: boolean): Labels {
+  if (!grant) return labels;
+  const { [ALLOWED_AGENTS_LABEL]: _, ...rest } = labels;
+  return rest;
+}
 
 /** A controller of the simulation: the hub called directly, or run by the production driver. */
 type Controller = SimController | DrivenController;
@@ -88,6 +116,17 @@ export interface AgentsSimResult {
     readonly unheard: number;
     readonly unheardSheds: number;
     readonly forgets: number;
+    /** Seeds whose agents host services (sim-hosts.ts), and what happened to their services. */
+    readonly hosting: number;
+    readonly hostChanges: number;
+    readonly operatorChanges: number;
+    readonly leaderMoves: number;
+    readonly snapshotRestarts: number;
+    readonly expiries: number;
+    /** Expiries of services unlisted under an earlier leader. */
+    readonly expiriesAcrossLeaders: number;
+    readonly vipReuses: number;
+    readonly keptEndpoints: number;
   };
 }
 
@@ -124,6 +163,12 @@ class WatchedAgent extends SimAgent {
   }
 
   readonly lacksTcp: boolean;
+  /** Its process's boot id now: a restart (a new agent.yaml) starts a new one. */
+  bootNow: string;
+  /** The stream on which its publish of what it hosts now was seen committed (0: none yet). */
+  hostsCommittedStream = 0;
+  /** The log's length when its claim on its current stream was seen committed. */
+  claimSeenAt = Number.POSITIVE_INFINITY;
   /** A twin's: when it leaves. */
   leaveAt = Number.POSITIVE_INFINITY;
   /** When a second process with this id was last connected. */
@@ -141,6 +186,24 @@ class WatchedAgent extends SimAgent {
   ) {
     super(id, protocols, boot);
     this.lacksTcp = !protocols.includes('tcp');
+    this.bootNow = boot;
+  }
+
+  /** A restarted process: a new boot id (its configuration kept, as the binary keeps it beside --out). */
+  restart(generation: number): void {
+    this.bootNow = `${this.boot}-r${generation}`;
+    this.seq = 0;
+  }
+
+  override connect(c: AgentFacing, override: Parameters<SimAgent['connect']>[1] = {}): void {
+    this.hostsCommittedStream = 0;
+    this.claimSeenAt = Number.POSITIVE_INFINITY;
+    if (this.bootNow === this.boot) super.connect(c, override);
+    else super.connect(c, { epoch: { boot: this.bootNow, seq: ++this.seq }, ...override });
+  }
+
+  hosts(service: string): boolean {
+    return this.decl.hosts.some((h) => h.name === service);
   }
 
   override onPushWritten(push: Push): void {
@@ -233,7 +296,17 @@ export class AgentsSim {
   readonly violations: string[] = [];
   private readonly rng: Rng;
   private readonly clock = { now: 1000 };
-  private readonly log = new SimLog();
+  private readonly log = new WatchedLog();
+  private readonly watch: MeshWatch;
+  /** In one seed in four agents host services (sim-hosts.ts); null: they host nothing. */
+  private readonly hosting: HostingScenario | null;
+  /** The truth's state now and then, what a restarting controller may start from (hosting seeds). */
+  private lastSnapshot: Uint8Array | null = null;
+  private lastSnapshotAt = 0;
+  private readonly startedAt: number;
+  private restarts = 0;
+  /** Leaders so far: an expiry whose service was unlisted under an earlier one came across a change. */
+  private leaderTerms = 0;
   private readonly controllers: Controller[] = [];
   private readonly timeline = new Timeline(this.clock);
   /** Controllers down, by id, with when they come back. */
@@ -258,7 +331,33 @@ export class AgentsSim {
   private transitionsSeen = 0;
   /** Read barriers answered per controller process, and since when the oldest one waits. */
   private readonly barriers = new Map<SimController, { answered: number; since: number }>();
-  private readonly stats = { controllers: 0, agents: 0, changes: 0, pushes: 0, nacks: 0, breaks: 0, deaths: 0, quorumLosses: 0, lags: 0, hangs: 0, halfOpens: 0, twins: 0, leaderCuts: 0, unheard: 0, unheardSheds: 0, forgets: 0 };
+  private readonly stats = {
+    controllers: 0,
+    agents: 0,
+    changes: 0,
+    pushes: 0,
+    nacks: 0,
+    breaks: 0,
+    deaths: 0,
+    quorumLosses: 0,
+    lags: 0,
+    hangs: 0,
+    halfOpens: 0,
+    twins: 0,
+    leaderCuts: 0,
+    unheard: 0,
+    unheardSheds: 0,
+    forgets: 0,
+    hosting: 0,
+    hostChanges: 0,
+    operatorChanges: 0,
+    leaderMoves: 0,
+    snapshotRestarts: 0,
+    expiries: 0,
+    expiriesAcrossLeaders: 0,
+    vipReuses: 0,
+    keptEndpoints: 0,
+  };
   /** Agents whose record was forgotten at some point. */
   private readonly forgotten = new Set<string>();
   /** Each agent's last committed claim, in commit order (the stream its record named). */
@@ -269,11 +368,17 @@ export class AgentsSim {
     private readonly opts: AgentsSimOptions = DEFAULT_AGENTS_SIM,
   ) {
     this.rng = seededRng(seed);
+    this.startedAt = this.clock.now;
+    this.hosting = HostingScenario.forSeed(seed);
+    this.watch = new MeshWatch(this.log.truth, { now: () => this.clock.now, violation: (w) => this.violation(w), note: (w) => this.note(w), leaderTerm: () => this.leaderTerms, connectedListers: (s) => this.connectedListers(s) }, HOSTING_GRACE_MS);
+    this.log.watch = this.watch;
     const n = this.rng.next() < 0.5 ? 3 : 5;
     for (let i = 1; i <= n; i++) this.controllers.push(this.create(`c${i}`));
     this.controllers[0]!.leading = true;
-    // Every member reads forgets (the keeper's raise, as in a cluster of this build).
-    this.log.propose({ kind: 'cluster', op: 'set-version', version: FORGET_AGENTS_VERSION } as KindCommand);
+    // Every member reads forgets (the keeper's raise, as in a cluster of this build); hosting
+    // seeds run at the newest version, or are raised to it later.
+    if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: FORGET_AGENTS_VERSION } as KindCommand);
+    else for (const cmd of this.hosting.setup()) this.log.propose(cmd);
     this.change([svc('web')]);
     const m = this.rng.int(4, 16);
     for (let i = 0; i < m; i++) {
@@ -281,6 +386,10 @@ export class AgentsSim {
       const a = new WatchedAgent(`a${i}`, this.rng.next() < 0.2 ? ['http'] : ['http', 'tcp'], this);
       this.agents.push(a);
       a.reconnectAt = this.clock.now + this.rng.int(0, 500);
+    }
+    if (this.hosting !== null) {
+      for (const a of this.agents) a.decl = { ...a.decl, hosts: this.hosting.initialHosts() };
+      this.stats.hosting = 1;
     }
     this.stats.controllers = n;
     this.stats.agents = m;
@@ -303,19 +412,31 @@ export class AgentsSim {
     const faultEnd = this.clock.now + this.opts.faultMs;
     while (this.clock.now < faultEnd) {
       this.faults();
+      this.hostingStep(true);
       await this.step();
     }
     this.heal();
     const healEnd = this.clock.now + this.opts.healMs;
     while (this.clock.now < healEnd) {
       if (this.rng.next() < 0.02) this.randomChange();
+      this.hostingStep(false);
       await this.step();
     }
     // The last change must reach everyone too: quiet time after it.
     for (let t = 0; t < 10_000; t += STEP_MS) await this.step();
+    if (this.hosting !== null) await this.awaitExpiries();
     this.checkHealed();
     this.stats.pushes = this.agents.reduce((n, a) => n + a.pushCount, 0);
     this.stats.nacks = this.agents.reduce((n, a) => n + a.nacked.size, 0);
+    if (this.hosting !== null) {
+      this.stats.hostChanges = this.hosting.counts.hostChanges;
+      this.stats.operatorChanges = this.hosting.counts.operatorChanges;
+      this.stats.leaderMoves = this.hosting.counts.leaderMoves;
+    }
+    this.stats.expiries = this.watch.counts.expired;
+    this.stats.vipReuses = this.watch.counts.reused;
+    this.stats.keptEndpoints = this.watch.counts.kept;
+    this.stats.expiriesAcrossLeaders = this.watch.counts.expiredAcrossLeaders;
     return { seed: this.seed, violations: this.violations, stats: { ...this.stats } };
   }
 
@@ -401,9 +522,12 @@ export class AgentsSim {
     const wantedOf = (c: Controller, a: WatchedAgent): number => c.hub.wantedVersion(a.id, { protocols: ['http', 'tcp'], lazy: false, dependencies: [], hosts: [] });
     const truth = this.log.truth;
     const resources = truth.view(meshKind).list().map((r) => resourceKey(r.kind, r.name)).sort();
+    const snapshot = truth.snapshot();
     for (const c of this.controllers) {
       if (c.sm.appliedIndex !== this.log.entries.length) this.violation(`${c.id} applied ${c.sm.appliedIndex} of ${this.log.entries.length} entries`);
+      this.watch.checkReplica(c.id, c.sm, snapshot);
     }
+    if (this.hosting !== null) this.checkHostsHealed();
     for (const a of this.agents) {
       if (a.controller === null) {
         this.violation(`${a.id} is not connected once healed`);
@@ -433,6 +557,33 @@ export class AgentsSim {
       const pushes = truth.view(agentsKind).get(a.id)?.pushes ?? 0;
       const sent = a.pushesWritten + this.twins.filter((tw) => tw.id === a.id).reduce((n, tw) => n + tw.pushesWritten, 0);
       if (pushes > sent || (!this.pushesLost && !this.forgotten.has(a.id) && pushes !== sent)) this.violation(`${a.id}'s record counts ${pushes} pushes; ${sent} were sent (${sent - a.pushCount} never arrived)`);
+    }
+  }
+
+  /**
+   * Once healed, each agent is an endpoint of every service it hosts that existed when it
+   * connected, unless the mesh refuses it there: an operator's service that does not allow it
+   * (at SERVICE_OWNERSHIP_VERSION) or says something else, or an agents' service another agent
+   * serves with another spec. A refusal is looked at again every state_sync_interval.
+   */
+  private checkHostsHealed(): void {
+    const mesh = this.log.truth.view(meshKind);
+    const ownership = this.log.truth.view(clusterKind).supports(SERVICE_OWNERSHIP_VERSION);
+    for (const a of this.agents) {
+      if (a.controller === null) continue;
+      const row = this.controllerOf(a)?.hub.live(this.clock.now).find((r) => r.id === a.id && r.session === a.session);
+      if (row?.publish?.held != null) continue;
+      for (const h of a.decl.hosts) {
+        const s = mesh.get('service', h.name);
+        if (s?.kind !== 'service' || (s.status.endpoints ?? []).some((e) => e.agent === a.id)) continue;
+        if ((this.watch.createdAt(h.name) ?? 0) > a.claimSeenAt) continue;
+        const operator = !mesh.publishedSpec(h.name);
+        const grant = ownership && operator;
+        const same = JSON.stringify([s.spec, withoutLabel(s.labels, grant)]) === JSON.stringify([h.spec, withoutLabel(h.labels, grant)]);
+        const others = (s.status.endpoints ?? []).filter((e) => e.agent !== a.id).length;
+        const refused = grant ? !allows(s.labels, a.id) || !same : operator ? !same : !same && others > 0;
+        if (!refused) this.violation(`${a.id} hosts ${h.name} (${JSON.stringify(h.spec)}) and is not its endpoint: ${JSON.stringify(s)}`);
+      }
     }
   }
 
@@ -477,7 +628,7 @@ export class AgentsSim {
     return this.opts.freshUnitsPerPump === undefined ? {} : { freshUnitsPerPump: this.opts.freshUnitsPerPump };
   }
 
-  private create(id: string): Controller {
+  private create(id: string, snapshot: Uint8Array | null = null): Controller {
     // Links of 0-20 ms, a tenth of the messages up to 60 ms more (a retransmission).
     if (this.opts.driver) {
       const driven = new DrivenController(
@@ -489,12 +640,15 @@ export class AgentsSim {
           const r = this.rng.next();
           return r < 0.02 ? 'answer lost' : r < 0.04 ? 'lost' : this.opts.lossy && r < 0.045 ? 'unanswered' : 'committed';
         },
-        { reconnectTimeoutMs: REAP_MS, ...this.hubBudget() },
+        { reconnectTimeoutMs: REAP_MS, unlistedServiceGraceMs: HOSTING_GRACE_MS, ...this.hubBudget() },
       );
+      if (snapshot !== null) driven.sm.restore(snapshot);
       driven.elsewhere = () => this.liveElsewhere(driven);
       return driven;
     }
-    const c = new SimController(id, this.log, this.clock, { reconnectTimeoutMs: REAP_MS, ...this.hubBudget() });
+    const c = new SimController(id, this.log, this.clock, { reconnectTimeoutMs: REAP_MS, unlistedServiceGraceMs: HOSTING_GRACE_MS, ...this.hubBudget() });
+    // A restart loads the last snapshot and replays the log after it, as Raft does.
+    if (snapshot !== null) c.sm.restore(snapshot);
     c.elsewhere = () => this.liveElsewhere(c);
     c.tick();
     return c;
@@ -583,6 +737,90 @@ export class AgentsSim {
       }
     }
     this.checkTransitions();
+    if (this.hosting !== null) this.followHosts();
+    // Replicas at the log's end hold the leader's state (every 10 s; at the end, every one). The
+    // truth's snapshot is also what a restarting controller may start from (hosting seeds).
+    if (this.clock.now - this.lastSnapshotAt >= 10_000) {
+      this.lastSnapshotAt = this.clock.now;
+      this.lastSnapshot = this.log.truth.snapshot();
+      for (const c of this.live()) this.watch.checkReplica(c.id, c.sm, this.lastSnapshot);
+    }
+  }
+
+  /**
+   * The leader expires services still unlisted when the events stop (its sweeps are 10 s apart):
+   * a change as any other, which must reach everyone before the healed checks. So the run goes on
+   * until none is left and nothing has changed for 5 s (at most 40 s more).
+   */
+  private async awaitExpiries(): Promise<void> {
+    const mesh = this.log.truth.view(meshKind);
+    const cap = this.clock.now + 40_000;
+    let last = mesh.lastChange;
+    let since = this.clock.now;
+    while (this.clock.now < cap && (mesh.unlistedPublished().length > 0 || this.clock.now - since < 5_000)) {
+      await this.step();
+      if (mesh.lastChange !== last) {
+        last = mesh.lastChange;
+        since = this.clock.now;
+      }
+    }
+  }
+
+  /** Which agents' publishes of what they host now have committed. */
+  private followHosts(): void {
+    const truth = this.log.truth;
+    for (const a of [...this.agents, ...this.twins]) {
+      if (a.liveSession === null || truth.view(agentsKind).get(a.id)?.session !== a.session) continue;
+      if (a.claimSeenAt === Number.POSITIVE_INFINITY) a.claimSeenAt = this.log.entries.length;
+      const declared = truth.view(meshKind).declaration(a.id)?.hosts ?? [];
+      const hosts = a.decl.hosts.map((h) => h.name).sort();
+      if (declared.length === hosts.length && declared.every((h, i) => h === hosts[i])) a.hostsCommittedStream = a.stream;
+    }
+  }
+
+  /** Agents (or second processes) connected on a stream whose publish listing `service` has committed. */
+  private connectedListers(service: string): string[] {
+    return [...this.agents, ...this.twins].filter((a) => a.controller !== null && a.liveSession !== null && a.hostsCommittedStream === a.stream && a.hosts(service)).map((a) => a.id);
+  }
+
+  /** The hosting seeds' events: agents changing what they host, an operator, the leader moving. */
+  private hostingStep(faults: boolean): void {
+    const event = this.hosting?.step(this.clock.now - this.startedAt, faults, this.agents.length, (i) => this.agents[i]!.decl.hosts) ?? null;
+    if (event !== null) this.hostingEvent(event);
+  }
+
+  private hostingEvent(e: HostingEvent): void {
+    switch (e.type) {
+      case 'upgrade':
+        this.log.propose(e.command);
+        this.note('cluster version raised to 0.7');
+        return;
+      case 'operator': {
+        const result = this.log.propose({ ...e.command, at: this.clock.now } as KindCommand);
+        this.note(`operator ${JSON.stringify(e.command)}: ${result.ok ? 'ok' : result.message}`);
+        return;
+      }
+      case 'leader': {
+        const leader = this.controllers.find((c) => c.leading);
+        const next = this.live().filter((c) => c !== leader && c.quorum && !this.leaderCutUntil.has(c.id) && !this.unheardUntil.has(c.id));
+        if (leader === undefined || next.length === 0) return;
+        leader.leading = false;
+        next[0]!.leading = true;
+        this.leaderTerms++;
+        this.note(`leadership moves from ${leader.id} to ${next[0]!.id}`);
+        return;
+      }
+      case 'hosts': {
+        // A new agent.yaml takes a restart: a new process, which reconnects (a twin keeps the old one).
+        const a = this.agents[e.agent]!;
+        if (this.twins.some((tw) => tw.id === a.id && tw.controller !== null) || a.hungUntil !== null) return;
+        a.decl = { ...a.decl, hosts: e.hosts };
+        a.restart(++this.restarts);
+        this.note(`${a.id} restarts hosting ${e.hosts.map((h) => `${h.name}:${h.spec.ports.join('+')}`).join(',') || 'nothing'}`);
+        a.disconnect();
+        return;
+      }
+    }
   }
 
   private faults(): void {
@@ -608,6 +846,7 @@ export class AgentsSim {
     const a = this.agents[this.rng.int(0, this.agents.length)]!;
     if (this.twins.some((tw) => tw.id === a.id && tw.controller !== null)) return;
     const tw = new WatchedAgent(a.id, a.lacksTcp ? ['http'] : ['http', 'tcp'], this, `${a.id}-twin${this.stats.twins}`);
+    tw.decl = a.decl;
     tw.leaveAt = this.clock.now + this.rng.int(1000, 4000);
     this.twins.push(tw);
     const targets = this.live();
@@ -642,7 +881,8 @@ export class AgentsSim {
   }
 
   private change(resources: ResourceInput[]): void {
-    this.log.propose({ kind: 'mesh', op: 'apply', resources } as never);
+    // Stamped with the leader's clock as a real apply is (hosting seeds: their quarantines run in log time).
+    this.log.propose({ kind: 'mesh', op: 'apply', resources, ...this.stamp() } as never);
     this.note(`apply ${resources.map((r) => `${r.name}/${String((r.spec as { protocol?: string }).protocol)}`).join(',')} -> revision ${this.log.truth.revision()}`);
     this.stats.changes++;
   }
@@ -655,10 +895,14 @@ export class AgentsSim {
       this.change([svc(name, this.rng.next() < 0.1 ? 'tcp' : 'http', [this.rng.int(1, 60000)])]);
       this.services.add(name);
     } else if (this.services.has(name)) {
-      this.log.propose({ kind: 'mesh', op: 'delete', type: 'service', name } as never);
+      this.log.propose({ kind: 'mesh', op: 'delete', type: 'service', name, ...this.stamp() } as never);
       this.services.delete(name);
       this.stats.changes++;
     }
+  }
+
+  private stamp(): { at?: number } {
+    return this.hosting === null ? {} : { at: this.clock.now };
   }
 
   private breakStream(): void {
@@ -758,7 +1002,10 @@ export class AgentsSim {
     if (leader !== undefined && !this.dead.has(leader.id) && leader.quorum) return;
     if (leader !== undefined) leader.leading = false;
     const next = this.live().find((c) => c.quorum && !this.leaderCutUntil.has(c.id) && !this.unheardUntil.has(c.id));
-    if (next !== undefined) next.leading = true;
+    if (next !== undefined) {
+      next.leading = true;
+      this.leaderTerms++;
+    }
   }
 
   /** Faults whose time is up end: restarts (a new process on the same log), catch-ups, reconnections. */
@@ -767,7 +1014,10 @@ export class AgentsSim {
       if (this.clock.now < until) continue;
       this.dead.delete(id);
       const i = this.controllers.findIndex((c) => c.id === id);
-      const restarted = this.create(id);
+      // Hosting seeds: half the restarts start from the truth's last snapshot.
+      const snapshot = this.hosting !== null && this.lastSnapshot !== null && this.rng.next() < 0.5 ? this.lastSnapshot : null;
+      if (snapshot !== null) this.stats.snapshotRestarts++;
+      const restarted = this.create(id, snapshot);
       restarted.replayUntil = this.log.entries.length;
       this.controllers[i] = restarted;
       restarted.catchUp();

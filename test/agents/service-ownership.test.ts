@@ -56,6 +56,24 @@ void t.test("at 0.7 an agent not allowed on an operator's service is refused for
   t.ok(cs[0].sm.revision() - revision <= 2, 'its reconnect proposes no publish (its health may change)');
 });
 
+void t.test("an agent an operator's write took off its service joins again, without reconnecting, once a later write allows it", async (t) => {
+  // Found by the agents' simulation (agents-sim.ts, hosting seeds): the serving controller looked
+  // again only at hosts it had seen refused, so the agent stayed off until it reconnected.
+  const { log, clock, cs } = stage('0.7');
+  const agent = new SimAgent('web-1', ['http'], 'web-1-boot', { hosts: [host('web')] });
+  agent.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'allowed: it joins');
+  log.propose(apply(clock.now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-2' })));
+  advance(clock, cs, 3_000);
+  t.equal(svcOf(cs[0], 'web')?.status.endpoints, undefined, 'taken off by the write that no longer allows it');
+  log.propose(apply(clock.now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' })));
+  // The serving controller looks again at its next reconcile round (state_sync_interval, 2 s).
+  advance(clock, cs, 3_000);
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'allowed again: back on the same stream');
+  t.equal(agent.controller, cs[1], 'it never reconnected');
+});
+
 void t.test('at 0.6 the same agent joins, as 0.6.0 members decide', async (t) => {
   const { clock, cs } = stage('0.6');
   const rogue = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' })] });
@@ -114,6 +132,28 @@ void t.test('a service listed again within the grace (moved to another agent by 
   advance(clock, cs, 2 * GRACE_MS + 2 * SWEEP_MS, 250);
   t.match(svcOf(cs[0], 'api'), { status: { vip, endpoints: [{ agent: 'a2', healthy: true }] } }, 'the same VIP, never expired');
   t.equal(cs[0].audits.filter((e) => e.type === 'service.vip.released').length, 0);
+});
+
+void t.test('a service listed again and dropped between two sweeps gets a whole grace from the second drop', async (t) => {
+  // Found by the agents' simulation (agents-sim.ts, hosting seeds): the leader's sweep, 10 s apart,
+  // never saw the listing in between and expired the service at once, its grace counted from before.
+  const sm: StateMachine = cluster();
+  run(sm, clusterVersion('0.7'));
+  run(sm, claim('a1', 'a1-s1'));
+  run(sm, report(1, { publish: [publishOf('a1', 'a1-s1', [host('api')])] }));
+  run(sm, report(2, { publish: [publishOf('a1', 'a1-s1', [])] }));
+  const state = () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() });
+  const duties = new LeaderDuties(GRACE_MS);
+  const queue = new MeshReportQueue('c1');
+  const checkAt = (now: number): void => duties.check(state(), now, queue, now, []);
+  checkAt(0);
+  run(sm, report(3, { publish: [publishOf('a1', 'a1-s1', [host('api')])] }));
+  checkAt(5_000);
+  run(sm, report(4, { publish: [publishOf('a1', 'a1-s1', [])] }));
+  for (let now = 6_000; now <= GRACE_MS; now += 1_000) checkAt(now);
+  t.equal(queue.take(0, 1_000), null, 'not expired a grace after the first drop');
+  for (let now = GRACE_MS + 1_000; now <= 6_000 + GRACE_MS + SWEEP_MS; now += 1_000) checkAt(now);
+  t.match(queue.take(0, 1_000), { expireServices: ['api'] }, 'expired within a grace and a sweep of the second drop');
 });
 
 void t.test('the leader asks for no expiry below 0.7, and a report with none has no expireServices field (0.6.x members refuse it)', async (t) => {
