@@ -88,6 +88,9 @@ const METHODS: readonly Method[] = [
   { path: '/grpc.health.v1.Health/Watch', messages: () => [protobuf([[1, '']])] },
   { path: '/controller.agents.AgentSync/Sync', messages: (r) => [hello(`fz${r.int(4)}`), ...(r.chance(0.5) ? [protobuf([[1, 4], [8, r.int(10)]])] : [])] },
   { path: '/controller.agents.Mesh/GetResources', messages: () => [Buffer.alloc(0)] },
+  // A change of the mesh: a push to the Sync streams open meanwhile (hub-frames.ts writes it
+  // straight to their HTTP/2 streams), some of them reset or flow-blocked.
+  { path: '/controller.agents.Mesh/Apply', messages: (r) => [protobuf([[1, JSON.stringify([{ kind: 'service', name: `fz${r.int(8)}`, spec: { protocol: 'tcp', ports: [7000 + r.int(50)] }, labels: {} }])], [2, `fz-${r.int(1e9)}`], [3, 1]])] },
   { path: '/controller.peer.RaftPeer/Heartbeat', messages: () => [Buffer.alloc(0)] },
   { path: '/controller.api.Controller/NoSuchMethod', messages: () => [Buffer.alloc(0)] },
   { path: '/no.such.Service/Call', messages: () => [Buffer.alloc(0)] },
