@@ -1,9 +1,10 @@
 /**
- * Found while fuzzing the admin port (read for http1-fuzz.ts, and its seeds hit it too): the agent's admin port answers a request whose
- * path it cannot decode, and lives on. Before, `GET /resolve/%` (a malformed percent escape)
- * threw URIError out of the request listener, and `GET //a:99999/` a TypeError from new URL():
- * uncaught, either one ended the agent process. The port is loopback by default, but anything on
- * the host reaches it, a web page in a browser there included (a no-cors GET).
+ * Found writing the admin port's fuzzer (http1-fuzz.ts, which hits it at its first burst): the
+ * agent's admin port answers a request whose path it cannot decode, and lives on. Before,
+ * `GET /resolve/%` (a malformed percent escape) threw URIError out of the request listener, and
+ * `GET //a:99999/` a TypeError from new URL(): uncaught, either one ended the agent process. The
+ * port is loopback by default, but anything on the host reaches it, a web page in a browser
+ * there included (a no-cors GET).
  */
 import fs from 'node:fs';
 import net from 'node:net';
