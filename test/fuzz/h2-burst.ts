@@ -286,14 +286,17 @@ class ScriptBuilder {
 
   /** The known crash: many streams opened and reset in one write. */
   resetFlood(): void {
-    const n = this.rng.pick([50, 150, 300]);
-    const path = this.rng.pick(METHODS).path;
-    this.op(`reset flood ${n} ${path}`);
+    const n = this.rng.pick([50, 150, 300, 600]);
+    // Half on a path with no method, or a content-type not gRPC's: grpc-js answers those from
+    // the stream's event itself (attack round 17's crash, on a stream already gone).
+    const path = this.rng.chance(0.5) ? this.rng.pick(['/no.such.Service/Call', '/controller.api.Controller/NoSuchMethod']) : this.rng.pick(METHODS).path;
+    const contentType = this.rng.chance(0.2) ? 'text/plain' : 'application/grpc';
+    this.op(`reset flood ${n} ${path} ${contentType}`);
     const out: Buffer[] = [];
     for (let i = 0; i < n; i++) {
       const id = this.newId();
-      out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, headerBlock([[':method', 'POST'], [':scheme', 'http'], [':path', path], [':authority', 'localhost'], ['content-type', 'application/grpc'], ['te', 'trailers']])));
-      out.push(frame(FRAME.DATA, 0, id, grpcMessage(Buffer.alloc(0))));
+      out.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, headerBlock([[':method', 'POST'], [':scheme', 'http'], [':path', path], [':authority', 'localhost'], ['content-type', contentType], ['te', 'trailers']])));
+      out.push(frame(FRAME.DATA, this.rng.chance(0.5) ? FLAG.END_STREAM : 0, id, grpcMessage(Buffer.alloc(0))));
       out.push(rstStream(id, 8));
     }
     this.emit(Buffer.concat(out));

@@ -25,6 +25,8 @@ export interface FuzzOptions {
   /** A put (and a read of every earlier one) every this many bursts. */
   readonly putEvery?: number;
   readonly log?: (line: string) => void;
+  /** Another build's controller.js (to replay seeds against code from before a fix). */
+  readonly controllerJs?: string;
 }
 
 export interface FuzzFailure {
@@ -72,7 +74,7 @@ export async function fuzzController(opts: FuzzOptions): Promise<FuzzReport> {
     clusterTls = { ca: path.join(dir, 'ca.crt'), cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key` };
     secure = { ca: fs.readFileSync(clientTls.ca), cert: fs.readFileSync(clientTls.cert), key: fs.readFileSync(clientTls.key), servername: 'localhost' };
   }
-  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info', ...(clusterTls ? { tls: clusterTls, clientTls } : {}) });
+  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info', ...(clusterTls ? { tls: clusterTls, clientTls } : {}), ...(opts.controllerJs !== undefined ? { controllerJs: opts.controllerJs } : {}) });
   const client = cluster.client(['c1'], 5000);
   const endpoint = cluster.addresses.get('c1')!;
   const [host, portText] = endpoint.split(':') as [string, string];
@@ -103,7 +105,7 @@ export async function fuzzController(opts: FuzzOptions): Promise<FuzzReport> {
       }
       const healthMs = cluster.procs.has('c1') ? await statusWithin(client, endpoint, opts.healthDeadlineMs ?? 10_000) : null;
       const crashLine = logText().split('\n').find((l) => CRASH_LINE.test(l));
-      if (!cluster.procs.has('c1')) fail('exited', logText().split('\n').slice(-30).join('\n'));
+      if (!cluster.procs.has('c1')) fail('exited', logText().split('\n').slice(-60).join('\n'));
       else if (crashLine !== undefined) fail('uncaught', crashLine);
       else if (healthMs === null) fail('unresponsive', `no status answer within ${opts.healthDeadlineMs ?? 10_000} ms`);
       else maxHealthMs = Math.max(maxHealthMs, healthMs);

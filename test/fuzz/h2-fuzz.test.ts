@@ -3,8 +3,8 @@
  * controller takes six bursts, seeds 44 to 49 (reset floods of 50-300 streams, an agent's Sync
  * stream with a Mesh Apply that pushes to it, calls reset at every point, odd headers and
  * framing), and is still up, answers a status call after each and keeps its puts. A smoke test
- * of the whole port, not a reproduction: round 17's crash has its own (reset-before-served.test.ts),
- * and these seeds did not bring it back with that guard disabled. Longer runs:
+ * of the whole port, not a reproduction: round 17's crash has its own (reset-before-served.test.ts).
+ * Longer runs:
  * `node dist/test/fuzz/h2-fuzz.js --seed N --bursts N [--tls]` (docs/security.md, "Fuzzing").
  */
 import t from 'tap';

@@ -1,6 +1,6 @@
 /**
  * The HTTP/2 fuzzer's command line (not a test the suite runs):
- *   node dist/test/fuzz/h2-fuzz.js [--seed N] [--bursts N] [--tls]
+ *   node dist/test/fuzz/h2-fuzz.js [--seed N] [--bursts N] [--tls] [--controller-js FILE]
  * Starts a one-member controller, sends `bursts` seeded bursts (h2-burst.ts) and checks it after
  * each (h2-fuzz-run.ts). Prints the seed first; a failure prints its burst's seed and ops, and
  * `--seed <that> --bursts 1` replays it. Exit code 1 on a failure.
@@ -17,7 +17,8 @@ const bursts = Number(arg('bursts') ?? 50);
 const secure = process.argv.includes('--tls');
 const quiet = process.argv.includes('--quiet');
 console.log(`h2-fuzz: seed ${seed}, ${bursts} bursts, ${secure ? 'TLS' : 'plaintext'}`);
-const report = await fuzzController({ seed, bursts, tls: secure, log: quiet ? undefined : (l) => console.log(l) });
+const controllerJs = arg('controller-js');
+const report = await fuzzController({ seed, bursts, tls: secure, log: quiet ? undefined : (l) => console.log(l), ...(controllerJs !== undefined ? { controllerJs } : {}) });
 const { failure, ...figures } = report;
 console.log(JSON.stringify(figures));
 if (failure !== null) {
