@@ -19,14 +19,39 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
 }
 
+/** `text` percent-decoded; null when it is not well-formed (decodeURIComponent throws URIError). */
+function decoded(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The request target as a URL; null when new URL() refuses it (a bad port in `//host:port`). */
+function parsedUrl(target: string): URL | null {
+  try {
+    return new URL(target, 'http://agent');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A request target the listener cannot read is answered 400: whatever throws out of the
+ * listener is uncaught and ends the agent (before, one `GET /resolve/%`, or `GET //a:99999/`,
+ * which new URL() refuses, did: test/fuzz/admin-malformed.test.ts).
+ */
 export function adminHandler(source: AdminSource): http.RequestListener {
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://agent');
+    const url = parsedUrl(req.url ?? '/');
+    if (url === null) return send(res, 400, { error: 'expected a path such as /config or /resolve/NAME' });
     if (req.method !== 'GET') return send(res, 405, { error: `method ${req.method ?? ''} not allowed; use GET` });
     if (url.pathname === '/config') return send(res, 200, source.config());
     const m = /^\/resolve\/([^/]+)$/.exec(url.pathname);
     if (m !== null) {
-      const name = decodeURIComponent(m[1]!);
+      const name = decoded(m[1]!);
+      if (name === null) return send(res, 400, { error: `expected a service name, found a malformed escape in ${JSON.stringify(m[1]!.slice(0, 80))}` });
       if (name.length > 253 || !RESOURCE_NAME_PATTERN.test(name)) return send(res, 400, { error: `expected a service name, found ${JSON.stringify(name.slice(0, 80))}` });
       const answer = source.resolve(name);
       return answer.type === 'hit' ? send(res, 200, { name, vip: answer.vip }) : send(res, 202, { name, via: 'fallback' });
