@@ -33,6 +33,7 @@ import * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { RateBudget } from '../util/rate-budget.js';
 import { wasResetByServer } from './server-reset.js';
+import { deferDestroy } from './session-destroy-deferred.js';
 
 type Injector = ReturnType<grpc.Server['createConnectionInjector']>;
 
@@ -109,6 +110,8 @@ export interface ResetSession {
 /** Each connection's budget of client resets; ends the connection that overspends it. */
 export class ResetGuard {
   private readonly budgets = new WeakMap<ResetSession, RateBudget>();
+  /** Ended here: its destroy comes a turn later (session-destroy-deferred.ts), and counts once. */
+  private readonly ended = new WeakSet<ResetSession>();
 
   constructor(
     private readonly now: () => number,
@@ -118,7 +121,7 @@ export class ResetGuard {
 
   /** A client reset a stream of `session`; false once that ended the connection. */
   reset(session: ResetSession | undefined): boolean {
-    if (session === undefined || session.destroyed) return false;
+    if (session === undefined || session.destroyed || this.ended.has(session)) return false;
     let budget = this.budgets.get(session);
     if (budget === undefined) {
       budget = new RateBudget(this.budget.perSecond, this.budget.burst, this.now());
@@ -126,6 +129,7 @@ export class ResetGuard {
     }
     if (budget.take(this.now())) return true;
     // goaway() first: destroy(err, code) alone sends GOAWAY NO_ERROR.
+    this.ended.add(session);
     session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     session.destroy();
     this.onFlood();
@@ -155,6 +159,8 @@ export function injectorDroppingResetStreams(server: grpc.Server, credentials: g
     throw new Error("invariant: grpc-js's HTTP/2 server of a connection injector has no 'stream' listener to guard (src/transport/reset-before-served.ts)");
   }
   h2.removeAllListeners('stream');
+  // Before grpc-js hears of the session: a destroy from inside parsing can abort the process.
+  h2.prependListener('session', (session: http2.ServerHttp2Session) => deferDestroy(session));
   h2.on('stream', (stream: http2.ServerHttp2Stream, ...rest: unknown[]) => {
     if (droppedIfGone(stream)) {
       events.dropped?.();
