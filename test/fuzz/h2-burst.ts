@@ -8,7 +8,7 @@
  */
 import { encodeAgentWire } from '../../src/agents/sync-codec.js';
 import { encodeAgentMessage } from '../../src/agents/wire.js';
-import { FLAG, FRAME, frame, goaway, grpcMessage, headerBlock, ping, priority, protobuf, rstStream, settings, windowUpdate, type HeaderField } from './h2-wire.js';
+import { FLAG, FRAME, frame, goaway, grpcMessage, headerBlock, ping, priority, protobuf, rstStream, settings, windowUpdate, type HeaderField } from '../helpers/h2-wire.js';
 
 /**
  * H2FUZZ_TRACE=1: every op is written on its own and runConnection waits a little after each,

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ConnectionScript } from './h2-burst.js';
-import { FLAG, FRAME, PREFACE, frame, ping, settings } from './h2-wire.js';
+import { FLAG, FRAME, PREFACE, frame, ping, settings } from '../helpers/h2-wire.js';
 
 export interface ConnectionOutcome {
   readonly framesRead: number;

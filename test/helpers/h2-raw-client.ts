@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { frame, hpackString, literal } from './h2-wire.js';
 
 const FRAME_HEADERS = 0x1;
 const FRAME_DATA = 0x0;
@@ -18,38 +19,6 @@ const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 const ACK = 0x1;
 const MAX_FRAME_PAYLOAD = 16_384;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(stream, 5);
-  return Buffer.concat([header, payload]);
-}
-
-/** An HPACK integer with an n-bit prefix (RFC 7541, 5.1). */
-function hpackInt(value: number, prefixBits: number, firstByte: number): Buffer {
-  const max = (1 << prefixBits) - 1;
-  if (value < max) return Buffer.from([firstByte | value]);
-  const out = [firstByte | max];
-  let rest = value - max;
-  while (rest >= 128) {
-    out.push((rest % 128) + 128);
-    rest = Math.floor(rest / 128);
-  }
-  out.push(rest);
-  return Buffer.from(out);
-}
-
-function hpackString(s: string): Buffer {
-  return Buffer.concat([hpackInt(Buffer.byteLength(s), 7, 0), Buffer.from(s)]);
-}
-
-/** A literal field without indexing, its name a literal too. */
-function literal(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0]), hpackString(name), hpackString(value)]);
-}
 
 /** A POST to `path` with gRPC's headers and `extra` fields. */
 function requestBlock(path: string, extra: ReadonlyArray<readonly [string, string]>): Buffer {

@@ -24,22 +24,10 @@ import { resetCall } from '../../src/transport/call-reset.js';
 import { droppedIfGone, injectorDroppingResetStreams, RESET_BUDGET, RESET_FREE_AFTER_MS, ResetGuard } from '../../src/transport/reset-before-served.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { frame, hpackString as hstr, literal } from '../helpers/h2-wire.js';
 
 const PUT = '/controller.api.Controller/Put';
 const bytes = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(stream, 5);
-  return Buffer.concat([header, payload]);
-}
-
-/** An HPACK string literal under 127 bytes. */
-const hstr = (s: string): Buffer => Buffer.concat([Buffer.from([Buffer.byteLength(s)]), Buffer.from(s)]);
-const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0]), hstr(name), hstr(value)]);
 
 /** POST `path` (static-table :method and :scheme, literal :path and :authority). */
 function headerBlock(path: string, contentType: string): Buffer {

@@ -1,6 +1,6 @@
 /**
- * The bytes the HTTP/2 fuzzer writes, encoded by hand so that nothing between it and the
- * server fixes them up: frames (RFC 9113, 4.1), HPACK literals never indexed (RFC 7541, 6.2.3:
+ * HTTP/2 bytes encoded by hand, for the fuzzer and the tests that write raw frames, so that
+ * nothing between them and the server fixes them up: frames (RFC 9113, 4.1), HPACK literals never indexed (RFC 7541, 6.2.3:
  * no dynamic table to keep in step with the server), gRPC's 5-byte message prefix, and the few
  * protobuf fields the fuzzed requests carry.
  */
@@ -78,15 +78,20 @@ function hpackInt(value: number, prefixBits: number, firstByte: number): Buffer 
   return Buffer.from(out);
 }
 
-function hpackString(s: string): Buffer {
+export function hpackString(s: string): Buffer {
   return Buffer.concat([hpackInt(Buffer.byteLength(s), 7, 0), Buffer.from(s)]);
 }
 
 export type HeaderField = readonly [string, string];
 
-/** A header block: every field a literal without indexing, its name a literal too. */
+/** A field as a literal without indexing, its name a literal too. */
+export function literal(name: string, value: string): Buffer {
+  return Buffer.concat([Buffer.from([0]), hpackString(name), hpackString(value)]);
+}
+
+/** A header block: every field a literal without indexing. */
 export function headerBlock(fields: readonly HeaderField[]): Buffer {
-  return Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([0]), hpackString(n), hpackString(v)])));
+  return Buffer.concat(fields.map(([n, v]) => literal(n, v)));
 }
 
 /** gRPC's length-prefixed message: a compressed flag, a 4-byte length, the bytes. */
