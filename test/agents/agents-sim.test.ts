@@ -4,7 +4,7 @@
  * replays it.
  */
 import t, { type Test } from 'tap';
-import { DEFAULT_AGENTS_SIM, runAgentsSeed, type AgentsSimOptions } from './agents-sim.js';
+import { DEFAULT_AGENTS_SIM, runAgentsSeed, zeroAgentsSimStats, type AgentsSimOptions } from './agents-sim.js';
 
 const FIRST = 1;
 /** 300 before the hosting seeds (sim-hosts.ts), which cost about three times a seed: the same wall time (starved: 60 before). */
@@ -37,31 +37,7 @@ void t.test(`pushes that wait for their plans keep the rules too, seeds ${FIRST}
 });
 
 async function checkSeeds(t: Test, seeds: number, mode: Pick<AgentsSimOptions, 'driver' | 'lossy' | 'freshUnitsPerPump'>): Promise<void> {
-  const totals = {
-    changes: 0,
-    pushes: 0,
-    nacks: 0,
-    breaks: 0,
-    deaths: 0,
-    quorumLosses: 0,
-    lags: 0,
-    hangs: 0,
-    halfOpens: 0,
-    twins: 0,
-    leaderCuts: 0,
-    unheard: 0,
-    unheardSheds: 0,
-    forgets: 0,
-    hosting: 0,
-    hostChanges: 0,
-    operatorChanges: 0,
-    leaderMoves: 0,
-    snapshotRestarts: 0,
-    expiries: 0,
-    expiriesAcrossLeaders: 0,
-    vipReuses: 0,
-    keptEndpoints: 0,
-  };
+  const totals = zeroAgentsSimStats();
   const failed: string[] = [];
   for (let seed = FIRST; seed < FIRST + seeds; seed++) {
     const r = await runAgentsSeed(seed, { ...DEFAULT_AGENTS_SIM, ...mode });

@@ -130,6 +130,37 @@ export interface AgentsSimResult {
   };
 }
 
+/** Every counter of AgentsSimResult.stats at 0: a run's start, and a sum's. */
+export function zeroAgentsSimStats(): { -readonly [K in keyof AgentsSimResult['stats']]: number } {
+  return {
+    controllers: 0,
+    agents: 0,
+    changes: 0,
+    pushes: 0,
+    nacks: 0,
+    breaks: 0,
+    deaths: 0,
+    quorumLosses: 0,
+    lags: 0,
+    hangs: 0,
+    halfOpens: 0,
+    twins: 0,
+    leaderCuts: 0,
+    unheard: 0,
+    unheardSheds: 0,
+    forgets: 0,
+    hosting: 0,
+    hostChanges: 0,
+    operatorChanges: 0,
+    leaderMoves: 0,
+    snapshotRestarts: 0,
+    expiries: 0,
+    expiriesAcrossLeaders: 0,
+    vipReuses: 0,
+    keptEndpoints: 0,
+  };
+}
+
 const STEP_MS = 50;
 /** How long an agent told it was taken over waits before it connects again (the binary's). */
 const TAKEN_OVER_WAIT_MS = HOLD_OFF_MS;
@@ -331,33 +362,7 @@ export class AgentsSim {
   private transitionsSeen = 0;
   /** Read barriers answered per controller process, and since when the oldest one waits. */
   private readonly barriers = new Map<SimController, { answered: number; since: number }>();
-  private readonly stats = {
-    controllers: 0,
-    agents: 0,
-    changes: 0,
-    pushes: 0,
-    nacks: 0,
-    breaks: 0,
-    deaths: 0,
-    quorumLosses: 0,
-    lags: 0,
-    hangs: 0,
-    halfOpens: 0,
-    twins: 0,
-    leaderCuts: 0,
-    unheard: 0,
-    unheardSheds: 0,
-    forgets: 0,
-    hosting: 0,
-    hostChanges: 0,
-    operatorChanges: 0,
-    leaderMoves: 0,
-    snapshotRestarts: 0,
-    expiries: 0,
-    expiriesAcrossLeaders: 0,
-    vipReuses: 0,
-    keptEndpoints: 0,
-  };
+  private readonly stats = zeroAgentsSimStats();
   /** Agents whose record was forgotten at some point. */
   private readonly forgotten = new Set<string>();
   /** Each agent's last committed claim, in commit order (the stream its record named). */
