@@ -101,6 +101,7 @@ function rememberKv(command: object, data: Uint8Array): void {
   const checked = checkedKv.get(command);
   if (checked === undefined) return;
   checkedKv.delete(command);
+  if (!saysWhatWasChecked(command, checked.decoded)) return;
   const kv = checked.decoded.command as { readonly op?: unknown; readonly value?: unknown; readonly ifRevision?: unknown };
   const client = checked.decoded.client;
   if (Object.is(kv.ifRevision, -0) || (client !== null && Object.is(client.seq, -0))) return;
@@ -110,6 +111,31 @@ function rememberKv(command: object, data: Uint8Array): void {
     decoded = { command: { ...checked.decoded.command, value: data.slice(data.byteLength - kv.value.byteLength) } as KindCommand, client };
   }
   encodedKv.set(data, { registry: checked.registry, decoded });
+}
+
+/** The envelope's fields with a value, as JSON writes them (undefined ones are left out). */
+function definedKeys(o: object): string[] {
+  return Object.entries(o)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+}
+
+/**
+ * Whether `command` still says what validateCommand checked: a caller that changed the object in
+ * between (a field set, added or removed, its client tag's too) would have the leader apply what
+ * was validated and every follower what was encoded. Such bytes are decoded as before.
+ */
+function saysWhatWasChecked(command: object, decoded: DecodedCommand): boolean {
+  const now = command as Readonly<Record<string, unknown>>;
+  const was = decoded.command as unknown as Readonly<Record<string, unknown>>;
+  const fields = definedKeys(now).filter((k) => k !== 'client');
+  if (fields.length !== definedKeys(was).length || fields.some((k) => now[k] !== was[k])) return false;
+  const client = now['client'];
+  const tag = decoded.client;
+  if (tag === null) return client === undefined;
+  if (!isRecord(client) || client['id'] !== tag.id || client['seq'] !== tag.seq || client['owner'] !== tag.owner) return false;
+  if ((client['retry'] === true) !== (tag.retry === true)) return false;
+  return definedKeys(client).every((k) => k === 'id' || k === 'seq' || k === 'owner' || k === 'retry');
 }
 
 /**
