@@ -34,6 +34,7 @@ void t.test("an entry this process encoded from a validated kv command decodes a
     const leader = decodeCommand(data, registry);
     t.equal(parses(), before, `${cmd.op} ${cmd.key}: not parsed again`);
     t.same(leader, follower, `${cmd.op} ${cmd.key}: the same command and client ref as the bytes decoded anew`);
+    t.same(Object.keys(leader.command), Object.keys(follower.command), `${cmd.op} ${cmd.key}: its fields in a follower's order`);
     if (request !== null) {
       const value = (leader.command as KvCommand & { value: Uint8Array }).value;
       t.not(value.buffer, request.buffer, 'the value is a copy, not a view of the request');
@@ -110,5 +111,29 @@ void t.test('a command changed between its validation and its encoding is decode
       leader = `refused: ${(err as Error).message}`;
     }
     t.same(leader, follower, `${what} changed: the leader decodes what a follower does`);
+  }
+});
+
+void t.test("an entry waiting for its apply holds its value once, in the entry's bytes, not a second copy beside them", async (t) => {
+  // Between its proposal and its apply a put's value was held twice: in the entry and in the
+  // decoded form remembered for it (copied at encode). The copy is made at the decode, as a
+  // follower's decode makes it, so in-flight puts hold what their entries hold.
+  const valueBytes = 1024 * 1024;
+  const count = 16;
+  const value = new Uint8Array(valueBytes).fill(7);
+  const before = process.memoryUsage().arrayBuffers;
+  const entries: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const cmd = { kind: 'kv', op: 'put', key: `k${i}`, value } as const;
+    validateCommand(cmd);
+    entries.push(encodeCommand(cmd));
+  }
+  const held = process.memoryUsage().arrayBuffers - before;
+  t.ok(held < count * valueBytes * 1.5, `${count} entries of ${valueBytes} bytes hold ${held} bytes until applied (twice that before)`);
+  for (const data of entries) {
+    const decoded = decodeCommand(data).command as KvCommand & { value: Uint8Array };
+    t.equal(decoded.value.byteLength, valueBytes);
+    t.not(decoded.value.buffer, data.buffer, 'the value decoded is a copy of the entry\'s');
+    t.equal(decoded.value[valueBytes - 1], 7);
   }
 });
