@@ -77,6 +77,17 @@ interface Checked {
   readonly decoded: DecodedCommand;
 }
 
+/**
+ * What decodeCommand gives for bytes encoded from a validated kv command: `decoded`, with, for a
+ * put, its value copied out of the bytes' last `valueBytes` at the decode (a copy made at encode
+ * would hold every in-flight put's value twice until its apply).
+ */
+interface Encoded {
+  readonly registry: KindRegistry;
+  readonly decoded: DecodedCommand;
+  readonly valueBytes: number | null;
+}
+
 /** kv commands validated (validateCommand), by the object validated: encodeCommand looks here. */
 const checkedKv = new WeakMap<object, Checked>();
 
@@ -89,27 +100,59 @@ const checkedKv = new WeakMap<object, Checked>();
  * a snapshot's) are decoded as before. What it holds is what decodeCommand would return for
  * those bytes: the same fields, and the value a copy of the bytes after the header.
  */
-const encodedKv = new WeakMap<Uint8Array, Checked>();
+const encodedKv = new WeakMap<Uint8Array, Encoded>();
+
+/** A remembered put's value until its decode copies it out of the entry. */
+const NO_VALUE = new Uint8Array(0);
 
 /**
  * Remembers the decoded form of a validated kv command's bytes (encodedKv). Only kv: its parse
  * passes every field through as the JSON round trip gives it back (strings, safe integers,
  * the value's bytes), except the value, which decode copies out of the entry and so is
- * copied here too, and -0, which JSON writes as 0 (not remembered: decoded as before).
+ * copied out at the decode here too, and -0, which JSON writes as 0 (not remembered: decoded
+ * as before). The validated value (the caller's, maybe a view of a larger request) is not kept.
  */
 function rememberKv(command: object, data: Uint8Array): void {
   const checked = checkedKv.get(command);
   if (checked === undefined) return;
   checkedKv.delete(command);
+  if (!saysWhatWasChecked(command, checked.decoded)) return;
   const kv = checked.decoded.command as { readonly op?: unknown; readonly value?: unknown; readonly ifRevision?: unknown };
   const client = checked.decoded.client;
   if (Object.is(kv.ifRevision, -0) || (client !== null && Object.is(client.seq, -0))) return;
-  let decoded = checked.decoded;
-  if (kv.op === 'put') {
-    if (!(kv.value instanceof Uint8Array) || data[0] !== COMMAND_FORMAT_BINARY) return;
-    decoded = { command: { ...checked.decoded.command, value: data.slice(data.byteLength - kv.value.byteLength) } as KindCommand, client };
+  if (kv.op !== 'put') {
+    encodedKv.set(data, { registry: checked.registry, decoded: checked.decoded, valueBytes: null });
+    return;
   }
-  encodedKv.set(data, { registry: checked.registry, decoded });
+  if (!(kv.value instanceof Uint8Array) || data[0] !== COMMAND_FORMAT_BINARY) return;
+  // The value's place kept (the fields in a follower's order), filled at the decode.
+  const fields = { ...checked.decoded.command, value: NO_VALUE } as KindCommand;
+  encodedKv.set(data, { registry: checked.registry, decoded: { command: fields, client }, valueBytes: kv.value.byteLength });
+}
+
+/** The envelope's fields with a value, as JSON writes them (undefined ones are left out). */
+function definedKeys(o: object): string[] {
+  return Object.entries(o)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+}
+
+/**
+ * Whether `command` still says what validateCommand checked: a caller that changed the object in
+ * between (a field set, added or removed, its client tag's too) would have the leader apply what
+ * was validated and every follower what was encoded. Such bytes are decoded as before.
+ */
+function saysWhatWasChecked(command: object, decoded: DecodedCommand): boolean {
+  const now = command as Readonly<Record<string, unknown>>;
+  const was = decoded.command as unknown as Readonly<Record<string, unknown>>;
+  const fields = definedKeys(now).filter((k) => k !== 'client');
+  if (fields.length !== definedKeys(was).length || fields.some((k) => now[k] !== was[k])) return false;
+  const client = now['client'];
+  const tag = decoded.client;
+  if (tag === null) return client === undefined;
+  if (!isRecord(client) || client['id'] !== tag.id || client['seq'] !== tag.seq || client['owner'] !== tag.owner) return false;
+  if ((client['retry'] === true) !== (tag.retry === true)) return false;
+  return definedKeys(client).every((k) => k === 'id' || k === 'seq' || k === 'owner' || k === 'retry');
 }
 
 /**
@@ -157,7 +200,11 @@ export function decodeCommand(data: Uint8Array, registry: KindRegistry = DEFAULT
   const known = encodedKv.get(data);
   if (known !== undefined) {
     encodedKv.delete(data);
-    if (known.registry === registry) return known.decoded;
+    if (known.registry === registry) {
+      if (known.valueBytes === null) return known.decoded;
+      // Copied, as splitBinary copies it: the value outlives the entry buffer it came in.
+      return { command: { ...known.decoded.command, value: data.slice(data.byteLength - known.valueBytes) } as KindCommand, client: known.decoded.client };
+    }
   }
   if (data.length === 0) throw new CommandError('command: expected a version byte and JSON, found 0 bytes');
   if (data[0] !== COMMAND_FORMAT_VERSION && data[0] !== COMMAND_FORMAT_BINARY) {

@@ -18,6 +18,7 @@
  * The node's driver sweeps now and then too.
  */
 import http2 from 'node:http2';
+import { resetByServer } from './server-reset.js';
 
 /** Bytes of unary answers unread the port holds at most, all streams together. */
 export const UNREAD_ANSWER_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -91,7 +92,8 @@ export class UnreadAnswers {
       if (total <= target) break;
       total -= s.writableLength;
       this.watched.delete(s);
-      s.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      // This server's cut, not the client's reset: it spends none of the connection's reset budget.
+      resetByServer(s, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
       this.onCut();
       cut += 1;
     }

@@ -8,7 +8,8 @@ import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';
-import { UnreadAnswers } from '../../src/transport/unread-answers.js';
+import { wasResetByServer } from '../../src/transport/server-reset.js';
+import { UnreadAnswers, type AnswerStream } from '../../src/transport/unread-answers.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const ANSWER_BYTES = 1024 * 1024;
@@ -61,4 +62,17 @@ void t.test('on a real server: unread unary answers past the budget are reset, o
   const answer = await new Promise<Buffer>((resolve, reject) => client.makeUnaryRequest(big.path, big.requestSerialize, big.responseDeserialize, Buffer.alloc(0), (e, b) => (e ? reject(e) : resolve(b!))));
   t.equal(answer.length, ANSWER_BYTES, 'a reader is answered');
   t.equal(unread.sweep(), 0);
+});
+
+void t.test("a cut of an unread answer is this server's reset, not the client's: it spends none of the connection's reset budget", (t) => {
+  // Node emits 'aborted' for it as for a client's reset; the reset guard charges only the latter
+  // (server-reset.ts), so a client whose young unread answers were cut was ended GOAWAY past 200.
+  const closed: number[] = [];
+  const stream: AnswerStream = { writableLength: 2048, destroyed: false, close: (code) => void closed.push(code), once: () => undefined };
+  const unread = new UnreadAnswers(1024, () => undefined, () => undefined);
+  unread.watch(stream);
+  t.equal(unread.sweep(), 1, 'the answer over the budget is cut');
+  t.same(closed, [http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]);
+  t.ok(wasResetByServer(stream), "remembered as this server's reset");
+  t.end();
 });
