@@ -3,7 +3,7 @@
  * API, the membership layer, audit and metrics, and shuts them down in reverse order.
  */
 import { clusterIdentityStamp } from '../api/cluster-identity.js';
-import { ensurePrivateDataDir } from './data-dir-mode.js';
+import { ensurePrivateDataDir, removeCreatedDataDir } from './data-dir-mode.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { baseCallGuard } from '../transport/base-call-guard.js';
@@ -33,7 +33,7 @@ import { memberKeyGate, memberKeyRecheck } from '../transport/member-key-gate.js
 import { GATE_FAILED } from '../transport/door-gate.js';
 import { plaintextPeerAuth } from '../transport/peer-auth.js';
 import { PayloadError } from '../transport/errors.js';
-import { initialNodes, joinWaitWarning, osIdentitySource, type Duty } from '../identity/index.js';
+import { initialNodes, joinWaitWarning, osIdentitySource, StartupRefusedError, type Duty } from '../identity/index.js';
 import { JoinWatch } from './join-watch.js';
 import { systemScheduler, type Timer } from '../util/clock.js';
 import { randomSeed, seededRng } from '../util/rng.js';
@@ -159,10 +159,13 @@ export class ControllerNode {
     const tlsInForce = config.tls ? tlsAtStart(config.tls, self.id, (code) => metrics.onCallRefused(code)) : null;
     const creds: PeerCredentials = tlsInForce?.credentials ?? insecureCredentials();
     const peerAuth = tlsInForce?.peerAuth ?? plaintextPeerAuth;
-    const dataDirNote = ensurePrivateDataDir(config.dataDir);
-    if (dataDirNote !== null) logger.warn({ code: dataDirNote.code }, dataDirNote.message);
+    const dataDir = ensurePrivateDataDir(config.dataDir);
+    if (dataDir.note !== null) logger.warn({ code: dataDir.note.code }, dataDir.note.message);
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
-    const { storage, persisted, identity, decision: startDecision } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource });
+    const { storage, persisted, identity, decision: startDecision } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource }).catch((err: unknown) => {
+      if (dataDir.created !== null && err instanceof StartupRefusedError) removeCreatedDataDir(config.dataDir, dataDir.created);
+      throw err;
+    });
     const audit = await AuditStore.open(config.dataDir, {
       ...config.auditRetention,
       onClockAhead: (aheadMs) =>

@@ -47,12 +47,39 @@ function sharedBecause(dir: string, st: fs.Stats): string | null {
   return null;
 }
 
+/** What preparing the data dir found, and the outermost directory it created (null: `dir` existed). */
+export interface PreparedDataDir {
+  readonly note: DataDirNote | null;
+  readonly created: string | null;
+}
+
 /** Creates `dir` (0700), or makes an existing one private when it is plainly this controller's; throws only what mkdir throws. */
-export function ensurePrivateDataDir(dir: string): DataDirNote | null {
+export function ensurePrivateDataDir(dir: string): PreparedDataDir {
   if (!fs.existsSync(dir)) {
-    fs.mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
-    return null;
+    const created = fs.mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE }) ?? null;
+    return { note: null, created };
   }
+  return { note: privateExisting(dir), created: null };
+}
+
+/**
+ * Undoes what a refused start created: `dir` and its parents up to `created`, each only while
+ * empty. An empty directory left behind where a typo in data_dir pointed misleads the next look
+ * (and a member's real data dir moved back would land inside it).
+ */
+export function removeCreatedDataDir(dir: string, created: string): void {
+  const top = path.resolve(created);
+  for (let d = path.resolve(dir); d.startsWith(top); d = path.dirname(d)) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      return; // not empty (or gone): what is left is not only ours to remove
+    }
+    if (d === top) return;
+  }
+}
+
+function privateExisting(dir: string): DataDirNote | null {
   const st = fs.statSync(dir);
   const shared = sharedBecause(dir, st);
   const open = (st.mode & 0o077) !== 0;

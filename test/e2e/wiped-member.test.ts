@@ -88,6 +88,7 @@ void t.test('a wiped follower restarted with the documented unit refuses to star
   t.equal(second.code, 2, 'the second process exits 2');
   t.match(second.stderr, new RegExp(`refusing to start \\(MEMBER_RUNNING\\): member ${leader} is running: a controller answers at ${leaderAddress.replace(/\./g, '\\.')} .* do not remove ${leader}`));
   t.notMatch(second.stderr, /ctl member remove/, 'no advice to remove a running member');
+  t.notOk(fs.existsSync(path.join(cluster.dir, 'second')), 'the refused start removed the data dir (and its parent) it had created');
 
   // The documented rebuild (docs/operate.md): remove, add as a learner, start empty with --join.
   const address = cluster.addresses.get(wiped)!;
