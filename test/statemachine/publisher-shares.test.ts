@@ -110,3 +110,14 @@ void t.test('from 0.8 a replica restored from a snapshot counts and decides alik
   t.equal(svcOf(replica, 'z0'), null, 'refused on the replica too: the quarantined ten still count');
   t.same(replica.snapshot(), live.snapshot(), 'and the same state after');
 });
+
+void t.test('services created before the raise to 0.8 have no recorded creator: they are not counted, and expire as before', async (t) => {
+  const sm = meshAt('0.7');
+  const all = fill(t, sm, T0);
+  run(sm, clusterVersion(PUBLISH_SHARE_VERSION));
+  t.equal(outcome(run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', hosts(['after']))] }))).refused, 0, 'a new name after the raise is created');
+  t.equal(outcome(run(sm, report(T0 + 11 * 60_000, { expireServices: all.slice(0, 10) }))).servicesExpired, 10, 'the old names expire as before');
+  const text = Buffer.from(sm.snapshot()).toString();
+  t.ok(text.includes('"publishers":[["after","rogue"]]'), 'only the service created after the raise has its creator recorded');
+  t.notOk(/\["241\.[0-9.]+",[0-9]+,"/.test(text), 'and the old names\' quarantined addresses are charged to no one');
+});
