@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import client from 'prom-client';
-import { MAX_AGENT_RECORDS, type AgentReportEntry } from '../statemachine/index.js';
+import { MAX_AGENT_RECORDS, MAX_SERVICES_PER_AGENT, type AgentReportEntry } from '../statemachine/index.js';
 import { MalformedMessageError } from './errors.js';
 import { AgentHub, IDLE_TICK_MS } from './hub.js';
 import type { HubAudit, HubEffect, HubOptions, HubPort } from './hub-types.js';
@@ -628,6 +628,7 @@ export class HubDriver {
     counter('agents_publishes_over_mesh_bound_total', 'Agent publishes held back because they would grow the mesh past controller.max_mesh_bytes (once per stream).', () => hub.counters.publishesOverMesh);
     counter('agents_publishes_unspoken_protocol_total', 'Agent publishes held back because they bring a protocol that agents getting every service do not speak (once per stream).', () => hub.counters.publishesUnspoken);
     counter('agents_publishes_not_allowed_total', "Services agents publish as hosted that an operator applied and does not allow them to serve (label mesh/allowed-agents): refused, counted once per stream.", () => hub.counters.publishesNotAllowed);
+    counter('agents_publishes_over_agent_share_total', `New services agents publish past the ${MAX_SERVICES_PER_AGENT} one agent may hold by its publishes (quarantined VIPs included): refused, counted once per stream.`, () => hub.counters.publishesOverShare);
     counter('agents_publishes_held_total', 'Agent publishes that would create services, not proposed while the state is at controller.quota_bytes.', () => hub.counters.publishesHeld);
     counter('agents_offline_held_total', 'Offline reports held back because another controller served the agent on another stream.', () => hub.counters.offlineHeld);
     counter('agents_reaps_proposed_total', 'Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader.', () => hub.counters.reapsProposed);

@@ -146,6 +146,8 @@ export interface HubCounters {
   publishesUnspoken: number;
   /** Hosts refused because an operator's service does not allow the agent (SERVICE_OWNERSHIP_VERSION), once per stream. */
   publishesNotAllowed: number;
+  /** Services refused because their publisher holds MAX_SERVICES_PER_AGENT by its publishes (PUBLISH_SHARE_VERSION), once per stream. */
+  publishesOverShare: number;
   /** Offline reports not made: another controller served the agent (offline-check.ts). */
   offlineHeld: number;
   /** Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader. */

@@ -45,6 +45,7 @@ export class PublishGate {
     if (check.refused.length > 0 && !s.refusalsLogged) {
       s.refusalsLogged = true;
       this.counters.publishesNotAllowed += check.refused.filter((r) => r.cause === 'not-allowed').length;
+      this.counters.publishesOverShare += check.refused.filter((r) => r.cause === 'share').length;
       out.push(log('warn', 'agent publishes services the cluster refuses', { agent: hello.agentId, refused: check.refused.map((r) => `${r.name}: ${r.reason}`) }));
     }
     if (check.entry === null) {

@@ -5,7 +5,7 @@
  * costs no Raft write at all; refused hosts (another spec published, the range exhausted) are
  * reported to the log once per connection and change nothing.
  */
-import { SERVICE_OWNERSHIP_VERSION, planChanges, planPublish, publishGrowth, vipRange, type HostAction, type PublishEntry, type ServiceResource } from '../statemachine/index.js';
+import { PUBLISH_SHARE_VERSION, SERVICE_OWNERSHIP_VERSION, planChanges, planPublish, publishGrowth, vipRange, type HostAction, type PublishEntry, type ServiceResource } from '../statemachine/index.js';
 import type { Hello } from './protocol.js';
 import { protocolsInUse, runsAll } from './protocols-in-use.js';
 import type { ClusterState } from './selection.js';
@@ -47,6 +47,7 @@ export function publishCheck(hello: Hello, session: string, state: ClusterState,
     claimedSession: (agent) => state.agents.get(agent)?.session ?? null,
     freeVips: () => state.mesh.freeVips(range, quarantineMs, Math.max(wallNow, state.mesh.clock)),
     roomForRecord: () => true,
+    heldBy: (agent) => (state.cluster.supports(PUBLISH_SHARE_VERSION) ? state.mesh.heldBy(agent, quarantineMs, Math.max(wallNow, state.mesh.clock)) : null),
     ownership: state.cluster.supports(SERVICE_OWNERSHIP_VERSION),
   });
   const refused = plan.type === 'plan' ? plan.hosts.filter((h): h is Extract<HostAction, { type: 'refuse' }> => h.type === 'refuse') : [];

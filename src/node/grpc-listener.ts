@@ -28,7 +28,7 @@ export async function listenGrpc(
     events: {
       capped: (reason) => metrics.capped(reason),
       streamResetBeforeServed: () => metrics.streamResetBeforeServed(),
-      resetFlood: () => metrics.resetFlood(),
+      resetFlood: (over) => metrics.resetFlood(over),
       handshakeFailed: (failure) => {
         metrics.handshakeFailed(failure);
         // A client that hangs up mid-handshake (a port probe, a TCP health check) refused nothing.

@@ -6,6 +6,7 @@ import client from 'prom-client';
 import type { CapReason } from '../transport/connection-caps.js';
 import type { HandshakeFailureReason } from '../transport/handshake-failures.js';
 import type { ListenerEvents } from '../transport/guarded-listener.js';
+import type { ResetBudgetKind } from '../transport/reset-before-served.js';
 
 export interface ListenerCounts {
   readonly openConnections: number;
@@ -17,6 +18,7 @@ export class ListenerMetrics implements ListenerEvents {
   private readonly failedTotal: client.Counter<'reason'>;
   private readonly resetBeforeServedTotal: client.Counter;
   private readonly resetFloodTotal: client.Counter;
+  private readonly certificateResetFloodTotal: client.Counter;
   private counts: ListenerCounts | null = null;
 
   constructor(registry: client.Registry) {
@@ -47,7 +49,12 @@ export class ListenerMetrics implements ListenerEvents {
     });
     this.resetFloodTotal = new client.Counter({
       name: 'client_connections_reset_flood_total',
-      help: 'Connections on the gRPC port ended (GOAWAY ENHANCE_YOUR_CALM) for resetting streams within 1 s of opening them faster than 50 a second after a burst of 200.',
+      help: 'Connections on the gRPC port ended (GOAWAY ENHANCE_YOUR_CALM) for resetting streams within 1 s of opening them faster than 50 a second after a burst of 200, or their certificate faster than 100 a second after 400 across its connections.',
+      registers,
+    });
+    this.certificateResetFloodTotal = new client.Counter({
+      name: 'client_certificates_reset_flood_total',
+      help: "Of client_connections_reset_flood_total, the connections ended for their certificate's resets across its connections (100 a second after a burst of 400), not their own.",
       registers,
     });
     for (const reason of ['max_connections', 'max_pending_handshakes'] satisfies CapReason[]) this.cappedTotal.inc({ reason }, 0);
@@ -71,7 +78,8 @@ export class ListenerMetrics implements ListenerEvents {
     this.resetBeforeServedTotal.inc();
   }
 
-  resetFlood(): void {
+  resetFlood(over: ResetBudgetKind): void {
     this.resetFloodTotal.inc();
+    if (over === 'certificate') this.certificateResetFloodTotal.inc();
   }
 }

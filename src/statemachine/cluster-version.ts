@@ -62,6 +62,15 @@ export const OWNED_CLIENT_ID_VERSION = '0.6';
 export const SERVICE_OWNERSHIP_VERSION = '0.7';
 
 /**
+ * The level from which an agent holds at most MAX_SERVICES_PER_AGENT services it created by its
+ * publishes, counting those expired whose VIPs are still in quarantine (publisher-shares.ts): a
+ * publish creating more is refused for those services. The mesh records each such service's
+ * creator (snapshot `publishers`, quarantine entries' third element), which 0.7 members' snapshot
+ * reader refuses, and the refusal changes what a replica decides: neither below this level.
+ */
+export const PUBLISH_SHARE_VERSION = '0.8';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

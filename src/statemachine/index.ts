@@ -103,6 +103,7 @@ export {
   type AgentsReportOutcome,
   type AgentsView,
 } from './agents.js';
+export { MAX_SERVICES_PER_AGENT } from './publisher-shares.js';
 export {
   BASE_CLUSTER_VERSION,
   CLUSTER_KIND,
@@ -112,6 +113,7 @@ export {
   CLIENT_SHARE_VERSION,
   OWNED_CLIENT_ID_VERSION,
   SERVICE_OWNERSHIP_VERSION,
+  PUBLISH_SHARE_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

@@ -60,7 +60,7 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
   const ownership = ctx.read(clusterKind).supports(SERVICE_OWNERSHIP_VERSION);
   // The operator's from now on, even unchanged: applied once every check has passed.
   const adopt = (): void => {
-    if (ownership) for (const r of command.resources) if (r.kind === 'service') state.published.delete(r.name);
+    if (ownership) for (const r of command.resources) if (r.kind === 'service') state.adopt(r.name);
   };
   if (actions.every((a) => a.action === 'unchanged')) {
     adopt();
@@ -96,7 +96,7 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
         }
         const endpoints = ownership ? allowedEndpoints(state, r.name, r.labels, status.endpoints ?? []) : (status.endpoints ?? []);
         state.writeService(r.name, r.spec, r.labels, statusOf(vip, endpoints), revision);
-        state.published.delete(r.name);
+        state.adopt(r.name);
         break;
       }
       case 'route':

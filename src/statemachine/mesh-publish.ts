@@ -7,7 +7,8 @@
  *
  * Per hosted service:
  * - missing: created with the agent's spec and labels and a new VIP (refused when the range is
- *   exhausted);
+ *   exhausted, and from cluster version PUBLISH_SHARE_VERSION when the agent holds
+ *   MAX_SERVICES_PER_AGENT services by its publishes already: publisher-shares.ts);
  * - same spec and labels: the agent joins its endpoints (nothing, if it is one already);
  * - another spec or labels: the agent may change it only when no other agent publishes it and its
  *   spec came from a publish (an agent restarted with a new agent.yaml); otherwise the publish is
@@ -34,12 +35,14 @@ import type { AgentDeclarationView } from './mesh-declarations.js';
 import type { PublishEntry } from './mesh-commands.js';
 import { agentAllowed, matchesOperatorService, notAllowedReason } from './mesh-ownership.js';
 import { MAX_ENDPOINTS, contentKey, type HostedService, type ServiceResource } from './mesh-types.js';
+import { MAX_SERVICES_PER_AGENT, overShareReason } from './publisher-shares.js';
 
 /**
  * Why a host is refused: the range or the endpoints are full, its spec disagrees with the one that
- * stands, or (SERVICE_OWNERSHIP_VERSION) the operator's service does not allow the agent.
+ * stands, (SERVICE_OWNERSHIP_VERSION) the operator's service does not allow the agent, or
+ * (PUBLISH_SHARE_VERSION) the agent holds as many services by its publishes as it may.
  */
-export type RefusalCause = 'capacity' | 'spec' | 'not-allowed';
+export type RefusalCause = 'capacity' | 'spec' | 'not-allowed' | 'share';
 
 export type HostAction =
   | { readonly type: 'create'; readonly host: HostedService }
@@ -75,6 +78,11 @@ export interface PublishState {
   freeVips(): number;
   /** Whether a new agent record may be created. */
   roomForRecord(): boolean;
+  /**
+   * Services `agent` holds by its publishes, quarantined VIPs included (publisher-shares.ts);
+   * null below PUBLISH_SHARE_VERSION, where nothing bounds them.
+   */
+  heldBy(agent: string): number | null;
   /** The cluster is at SERVICE_OWNERSHIP_VERSION: an operator's service is the operator's. */
   readonly ownership: boolean;
 }
@@ -86,11 +94,14 @@ export function planPublish(entry: PublishEntry, state: PublishState): PublishPl
   const record = state.declaration(entry.agent);
   if (record === null && !state.roomForRecord()) return { type: 'full' };
   let free = state.freeVips();
+  let held = state.heldBy(entry.agent);
   const hosts = entry.hosts.map((host): HostAction => {
     const svc = state.service(host.name);
     if (svc === null) {
+      if (held !== null && held >= MAX_SERVICES_PER_AGENT) return { type: 'refuse', name: host.name, cause: 'share', reason: overShareReason(entry.agent, held) };
       if (free <= 0) return { type: 'refuse', name: host.name, cause: 'capacity', reason: 'range exhausted: no virtual IP is free in services.vip_cidr' };
       free--;
+      if (held !== null) held++;
       return { type: 'create', host };
     }
     const endpoints = svc.status.endpoints ?? [];

@@ -11,7 +11,7 @@
  */
 import { formatDuration } from '../config/duration.js';
 import { agentsKind, MAX_AGENT_RECORDS, type AgentsView } from './agents.js';
-import { FORGET_AGENTS_VERSION, SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
+import { FORGET_AGENTS_VERSION, PUBLISH_SHARE_VERSION, SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
 import { MAX_OBSERVED, type AgentDeclaration } from './mesh-declarations.js';
 import type { MeshReport, PublishEntry, UsageEntry } from './mesh-commands.js';
 import { removeServiceEverywhere } from './mesh-operator.js';
@@ -59,8 +59,10 @@ export function applyReport(state: MeshState, command: MeshReport, ctx: ApplyCon
   const agents = ctx.read(agentsKind);
   const settings = ctx.read(settingsKind);
   const n: Counts = { published: 0, stale: 0, refused: 0, observed: 0, dropped: 0, healthChanged: 0, expired: 0, forgotten: 0 };
-  const ownership = ctx.read(clusterKind).supports(SERVICE_OWNERSHIP_VERSION);
-  for (const e of command.publish) publish(state, e, agents, settings, ownership, rev, n);
+  const cluster = ctx.read(clusterKind);
+  const ownership = cluster.supports(SERVICE_OWNERSHIP_VERSION);
+  const rules: PublishRules = { ownership, shares: cluster.supports(PUBLISH_SHARE_VERSION) };
+  for (const e of command.publish) publish(state, e, agents, settings, rules, rev, n);
   for (const u of command.usage) usage(state, u, rev, n);
   for (const agent of command.health) health(state, agent, agents, rev, n);
   if (command.expire) expire(state, settings.get('agents.dependency_ttl'), rev, n);
@@ -85,7 +87,15 @@ function expireService(state: MeshState, name: string, rev: () => number): boole
   return true;
 }
 
-function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings: SettingsView, ownership: boolean, rev: () => number, n: Counts): void {
+/** The publish rules in force at this entry (cluster version). */
+interface PublishRules {
+  /** SERVICE_OWNERSHIP_VERSION: an operator's service is the operator's. */
+  readonly ownership: boolean;
+  /** PUBLISH_SHARE_VERSION: an agent holds at most MAX_SERVICES_PER_AGENT services by its publishes. */
+  readonly shares: boolean;
+}
+
+function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings: SettingsView, rules: PublishRules, rev: () => number, n: Counts): void {
   const range = vipRange(settings.get('services.vip_cidr'));
   state.allocator.purge(state.clock, settings.get('services.vip_quarantine'));
   const plan = planPublish(e, {
@@ -96,7 +106,9 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
     claimedSession: (agent) => agents.get(agent)?.session ?? null,
     freeVips: () => state.allocator.free(range),
     roomForRecord: () => state.declarations.size < MAX_AGENT_RECORDS,
-    ownership,
+    // Purged just above: the allocator's count is the one at this entry.
+    heldBy: (agent) => (rules.shares ? state.creators.createdBy(agent) + state.allocator.quarantinedBy(agent) : null),
+    ownership: rules.ownership,
   });
   if (plan.type !== 'plan') {
     n.stale++;
@@ -117,6 +129,7 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
         state.transitions.add({ type: 'vip.assigned', service: h.host.name, vip, range: range.text, by });
         state.writeService(h.host.name, h.host.spec, h.host.labels, statusOf(vip, [{ agent: e.agent, healthy }]), rev());
         state.published.add(h.host.name);
+        if (rules.shares) state.creators.set(h.host.name, e.agent);
         break;
       }
       case 'configure': {

@@ -23,6 +23,7 @@ import {
 import { MESH_SNAPSHOT_FIXED_LENGTH, QUARANTINE_ENTRY_LENGTH, resourceSize } from './mesh-size.js';
 import { ResourceOrder } from './resource-order.js';
 import { TransitionLog } from './transition-log.js';
+import { CreatorBook } from './publisher-shares.js';
 import { VipAllocator, type VipRange } from './vip-allocator.js';
 
 /** Committed transitions every node audits once (service.vip.assigned, agent.dependency.*, ...). */
@@ -52,6 +53,8 @@ export class MeshState {
   readonly transitions = new TransitionLog<MeshTransition>(MESH_TRANSITION_LOG_SIZE);
   /** Services whose spec and labels came from an agent's publish (the others' from an operator's apply). */
   readonly published = new Set<string>();
+  /** Of those, the ones created at PUBLISH_SHARE_VERSION or later, by their creator (publisher-shares.ts). */
+  readonly creators = new CreatorBook();
   /** Derived: service name -> the routes naming it. */
   private readonly referrers = new Map<string, Set<string>>();
   /** Derived: agent -> service -> the endpoint's health. */
@@ -81,7 +84,7 @@ export class MeshState {
 
   /** An upper bound of the mesh kind's snapshot JSON length (MeshStore.snapshot), in UTF-16 units. */
   snapshotLength(): number {
-    return MESH_SNAPSHOT_FIXED_LENGTH + this.resourceBytes + this.serviceNameChars + this.declarations.snapshotLength() + this.allocator.quarantined * QUARANTINE_ENTRY_LENGTH;
+    return MESH_SNAPSHOT_FIXED_LENGTH + this.resourceBytes + this.serviceNameChars + this.declarations.snapshotLength() + this.allocator.quarantined * QUARANTINE_ENTRY_LENGTH + this.allocator.ownersLength + this.creators.snapshotLength();
   }
 
   list(): readonly Resource[] {
@@ -140,6 +143,20 @@ export class MeshState {
     return this.allocator.freeAt(range, now, quarantineMs);
   }
 
+  /**
+   * Services `agent` holds by its publishes at log time `now` (publisher-shares.ts): those it
+   * created that exist, and the VIPs of those gone still quarantined then. Reads only.
+   */
+  heldBy(agent: string, quarantineMs: number, now: number): number {
+    return this.creators.createdBy(agent) + this.allocator.quarantinedByAt(agent, now, quarantineMs);
+  }
+
+  /** A service agents published becomes the operator's (its apply): no longer counted as theirs. */
+  adopt(name: string): void {
+    this.published.delete(name);
+    this.creators.drop(name);
+  }
+
   // ---- changes ---------------------------------------------------------------------------------
 
   /** Writes a service at `revision` (spec, labels and status as given) and reaches its dependents. */
@@ -182,8 +199,9 @@ export class MeshState {
     this.services.delete(name);
     this.unsized(svc);
     this.published.delete(name);
+    const creator = this.creators.drop(name);
     if (svc.status.vip !== undefined) {
-      this.allocator.release(svc.status.vip, this.clock);
+      this.allocator.release(svc.status.vip, this.clock, creator);
       this.transitions.add({ type: 'vip.released', service: name, vip: svc.status.vip, cause });
     }
     this.changed('service', name, revision);

@@ -28,7 +28,7 @@ import { compareResources, parseResource, resourceJson, type Resource, type Reso
 import type { ApplyContext, KindInstance, ResourceKind } from './resource-kind.js';
 import type { ApplyResult } from './result.js';
 import { valuePieces, type SnapshotPieces } from './snapshot-job.js';
-import type { VipRange } from './vip-allocator.js';
+import type { QuarantineEntry, VipRange } from './vip-allocator.js';
 
 export const MESH_KIND = 'mesh';
 
@@ -77,12 +77,14 @@ export interface MeshView {
   nextExpiryAt(ttlMs: number): number | null;
   /** Free VIPs in `range` at log time `now`. */
   freeVips(range: VipRange, quarantineMs: number, now: number): number;
+  /** Services `agent` holds by its publishes at log time `now`, quarantined VIPs included (publisher-shares.ts). */
+  heldBy(agent: string, quarantineMs: number, now: number): number;
   /** Committed transitions after `seq` (for audit); `missed` when some were dropped. */
   transitionsSince(seq: number): { readonly items: readonly MeshTransition[]; readonly missed: boolean };
   readonly transitionSeq: number;
 }
 
-const SNAPSHOT_FIELDS = new Set(['lastChange', 'resources', 'published', 'clock', 'allocator', 'agents', 'transitionSeq']);
+const SNAPSHOT_FIELDS = new Set(['lastChange', 'resources', 'published', 'publishers', 'clock', 'allocator', 'agents', 'transitionSeq']);
 
 export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView {
   private state = new MeshState();
@@ -177,6 +179,10 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
     return this.state.freeVips(range, quarantineMs, now);
   }
 
+  heldBy(agent: string, quarantineMs: number, now: number): number {
+    return this.state.heldBy(agent, quarantineMs, now);
+  }
+
   transitionsSince(seq: number): { readonly items: readonly MeshTransition[]; readonly missed: boolean } {
     return this.state.transitions.since(seq);
   }
@@ -203,6 +209,8 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
       lastChange: s.lastChange,
       resources: s.list().map(resourceJson),
       published: [...s.published].sort(),
+      // Only from PUBLISH_SHARE_VERSION (0.7 members refuse the field): left out while empty.
+      ...(s.creators.size > 0 ? { publishers: s.creators.sorted() } : {}),
       clock: s.clock,
       allocator: s.allocator.snapshot(),
       agents: s.declarations.snapshot(),
@@ -236,16 +244,27 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
       if (!state.services.has(name)) f.fail(`published: service ${JSON.stringify(name.slice(0, 80))} is not in the snapshot`);
       state.published.add(name);
     }
+    let previousName: string | null = null;
+    for (const [i, item] of (f.has('publishers') ? f.array('publishers') : []).entries()) {
+      const pair = Array.isArray(item) ? (item as readonly unknown[]) : [];
+      const [name, agent] = pair;
+      if (pair.length !== 2 || typeof name !== 'string' || typeof agent !== 'string' || agent === '') f.fail(`publishers[${i}]: expected [service, agent]`);
+      if (!state.published.has(name)) f.fail(`publishers[${i}]: service ${JSON.stringify(name.slice(0, 80))} is not a published one of the snapshot`);
+      if (previousName !== null && !(previousName < name)) f.fail('publishers must be sorted by service without repeats');
+      previousName = name;
+      state.creators.set(name, agent);
+    }
     state.clock = f.optionalInt('clock', { min: 0 }) ?? 0;
     if (f.has('allocator')) {
       const a: Fields = Fields.of(f.raw['allocator'], 'mesh: allocator', makeError).only(new Set(['range', 'cursor', 'quarantine']));
       const range = a.raw['range'] === null ? null : a.string('range', { maxBytes: 32 });
       const cursor = a.raw['cursor'] === null ? null : a.string('cursor', { maxBytes: 32 });
-      const quarantine = a.array('quarantine').map((q, i): readonly [string, number] => {
-        const pair = Array.isArray(q) ? (q as readonly unknown[]) : [];
-        const [vip, at] = pair;
-        if (pair.length !== 2 || typeof vip !== 'string' || typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) a.fail(`quarantine[${i}]: expected [address, releasedAt]`);
-        return [vip, at];
+      const quarantine = a.array('quarantine').map((q, i): QuarantineEntry => {
+        const entry = Array.isArray(q) ? (q as readonly unknown[]) : [];
+        const [vip, at, owner] = entry;
+        const owned = entry.length === 3 && typeof owner === 'string' && owner !== '';
+        if ((entry.length !== 2 && !owned) || typeof vip !== 'string' || typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) a.fail(`quarantine[${i}]: expected [address, releasedAt] or [address, releasedAt, agent]`);
+        return owned ? [vip, at, owner] : [vip, at];
       });
       try {
         state.allocator.restore({ range, cursor, quarantine });

@@ -35,15 +35,30 @@ export interface AllocatorSnapshot {
   readonly range: string | null;
   /** The next address to try, dotted; null before the first allocation. */
   readonly cursor: string | null;
-  /** Quarantined addresses and the log time (ms) of their release, in release order. */
-  readonly quarantine: readonly (readonly [string, number])[];
+  /**
+   * Quarantined addresses and the log time (ms) of their release, in release order; a third
+   * element names the agent whose publish created the service that held it (PUBLISH_SHARE_VERSION).
+   */
+  readonly quarantine: readonly QuarantineEntry[];
+}
+
+export type QuarantineEntry = readonly [vip: string, releasedAt: number] | readonly [vip: string, releasedAt: number, owner: string];
+
+/** A quarantined address: when it was released, and the agent charged for it (null: none). */
+interface Quarantined {
+  readonly releasedAt: number;
+  readonly owner: string | null;
 }
 
 export class VipAllocator {
   /** Address -> the service holding it. Derived from the services' status; not snapshotted here. */
   private readonly inUse = new Map<number, string>();
-  /** Address -> log time of its release. Insertion order is release order (log time never goes back). */
-  private readonly quarantine = new Map<number, number>();
+  /** Address -> its release. Insertion order is release order (log time never goes back). */
+  private readonly quarantine = new Map<number, Quarantined>();
+  /** Agent -> how many quarantined addresses are charged to it (publisher-shares.ts). */
+  private readonly ownedQuarantine = new Map<string, number>();
+  /** The owners' share of the snapshot's quarantine: ,"agent" per owned entry. */
+  private ownerChars = 0;
   private cursorRange: string | null = null;
   private cursor = 0;
   /** Addresses of `countedRange` in use or quarantined; recomputed when the range changes. */
@@ -69,21 +84,58 @@ export class VipAllocator {
     if (this.inCounted(a) && !this.quarantine.has(a)) this.occupied++;
   }
 
-  /** The service holding `vip` is gone: the address is quarantined from log time `now`. */
-  release(vip: string, now: number): void {
+  /**
+   * The service holding `vip` is gone: the address is quarantined from log time `now`, charged to
+   * `owner` (the agent whose publish created the service) until its quarantine ends.
+   */
+  release(vip: string, now: number, owner: string | null = null): void {
     const a = parseIpv4(vip);
     if (a === null || !this.inUse.delete(a)) return;
     // In the counted range the address stays occupied: in use before, quarantined now.
-    this.quarantine.set(a, now);
+    this.quarantine.set(a, { releasedAt: now, owner });
+    if (owner !== null) this.charge(owner);
   }
 
   /** Frees the addresses whose quarantine has ended at log time `now`. */
   purge(now: number, quarantineMs: number): void {
-    for (const [a, releasedAt] of this.quarantine) {
-      if (releasedAt + quarantineMs > now) break;
+    for (const [a, q] of this.quarantine) {
+      if (q.releasedAt + quarantineMs > now) break;
       this.quarantine.delete(a);
+      if (q.owner !== null) this.uncharge(q.owner);
       if (this.inCounted(a) && !this.inUse.has(a)) this.occupied--;
     }
+  }
+
+  /** Quarantined addresses charged to `agent` (call purge first). */
+  quarantinedBy(agent: string): number {
+    return this.ownedQuarantine.get(agent) ?? 0;
+  }
+
+  /** Quarantined addresses charged to `agent` at log time `now`, leaving out quarantines that end by then; changes nothing. */
+  quarantinedByAt(agent: string, now: number, quarantineMs: number): number {
+    let n = this.quarantinedBy(agent);
+    for (const q of this.quarantine.values()) {
+      if (q.releasedAt + quarantineMs > now) break;
+      if (q.owner === agent) n--;
+    }
+    return n;
+  }
+
+  /** What the owners add to the snapshot's quarantine entries (beyond QUARANTINE_ENTRY_LENGTH each). */
+  get ownersLength(): number {
+    return this.ownerChars;
+  }
+
+  private charge(owner: string): void {
+    this.ownedQuarantine.set(owner, (this.ownedQuarantine.get(owner) ?? 0) + 1);
+    this.ownerChars += JSON.stringify(owner).length + 1;
+  }
+
+  private uncharge(owner: string): void {
+    this.ownerChars -= JSON.stringify(owner).length + 1;
+    const left = (this.ownedQuarantine.get(owner) ?? 0) - 1;
+    if (left > 0) this.ownedQuarantine.set(owner, left);
+    else this.ownedQuarantine.delete(owner);
   }
 
   /** How many addresses of `range` are free (call purge first). */
@@ -95,8 +147,8 @@ export class VipAllocator {
   /** Free addresses of `range` at log time `now`, counting quarantines that end by then; changes nothing. */
   freeAt(range: VipRange, now: number, quarantineMs: number): number {
     let n = this.free(range);
-    for (const [a, releasedAt] of this.quarantine) {
-      if (releasedAt + quarantineMs > now) break;
+    for (const [a, q] of this.quarantine) {
+      if (q.releasedAt + quarantineMs > now) break;
       if (this.inCounted(a) && !this.inUse.has(a)) n++;
     }
     return n;
@@ -123,7 +175,8 @@ export class VipAllocator {
     return {
       range: this.cursorRange,
       cursor: this.cursorRange === null ? null : formatIpv4(this.cursor),
-      quarantine: [...this.quarantine].map(([a, t]) => [formatIpv4(a), t] as const),
+      // The owner only when there is one: a snapshot below PUBLISH_SHARE_VERSION has none, and reads as 0.7 members read it.
+      quarantine: [...this.quarantine].map(([a, q]): QuarantineEntry => (q.owner === null ? [formatIpv4(a), q.releasedAt] : [formatIpv4(a), q.releasedAt, q.owner])),
     };
   }
 
@@ -137,13 +190,14 @@ export class VipAllocator {
       this.cursor = c;
     }
     let last = Number.NEGATIVE_INFINITY;
-    for (const [vip, t] of s.quarantine) {
+    for (const [vip, t, owner] of s.quarantine) {
       const a = parseIpv4(vip);
       if (a === null) throw new Error(`quarantine: not an IPv4 address: ${JSON.stringify(vip)}`);
       if (t < last) throw new Error(`quarantine: release times must not decrease, found ${t} after ${last}`);
       if (this.quarantine.has(a)) throw new Error(`quarantine: ${vip} is listed twice`);
       last = t;
-      this.quarantine.set(a, t);
+      this.quarantine.set(a, { releasedAt: t, owner: owner ?? null });
+      if (owner !== undefined) this.charge(owner);
     }
     this.countedRange = null;
   }

@@ -19,7 +19,7 @@ import * as grpc from '@grpc/grpc-js';
 import { parseHostPort } from '../config/host-port.js';
 import { ConnectionTable, DEFAULT_CONNECTION_CAPS, type CapReason, type ConnectionCaps } from './connection-caps.js';
 import { classifyHandshakeFailure, type HandshakeFailure } from './handshake-failures.js';
-import { injectorDroppingResetStreams } from './reset-before-served.js';
+import { injectorDroppingResetStreams, type ResetBudgetKind } from './reset-before-served.js';
 import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from './revoked-sockets.js';
 
 export interface ListenerEvents {
@@ -27,8 +27,8 @@ export interface ListenerEvents {
   handshakeFailed(failure: HandshakeFailure): void;
   /** A stream its client reset before it was served, kept from grpc-js (reset-before-served.ts). */
   streamResetBeforeServed(): void;
-  /** A connection ended for resetting its streams past the budget (reset-before-served.ts). */
-  resetFlood(): void;
+  /** A connection ended for resetting its streams past its budget, or its certificate's (reset-before-served.ts). */
+  resetFlood(over: ResetBudgetKind): void;
 }
 
 export interface GuardedListenerOptions {
@@ -80,7 +80,7 @@ export class GuardedListener {
     });
     this.injector = injectorDroppingResetStreams(opts.server, grpc.ServerCredentials.createInsecure(), {
       dropped: () => events.streamResetBeforeServed?.(),
-      flooded: () => events.resetFlood?.(),
+      flooded: (over) => events.resetFlood?.(over),
     });
     this.engine = opts.tls === null ? null : tls.createServer(opts.tls);
     this.engine?.on('secureConnection', (socket: tls.TLSSocket) => {

@@ -24,6 +24,12 @@
  * it (a deadline, a cancelled watch): a handful a second, and a stream open for RESET_FREE_AFTER_MS
  * costs nothing, so many cancelled at once (forwards, watches) never end their connection.
  *
+ * The same charged resets also spend a budget of the client's certificate (its CN, or its
+ * fingerprint without one, as the watch caps name a client), CERTIFICATE_RESET_BUDGET, shared
+ * by all its connections: with the connection's budget alone, one certificate opening many
+ * connections had a fresh 200 on each (session 51). Past it the connection that overspent is
+ * ended the same way. Without TLS nothing names a client, so only the connection's budget holds.
+ *
  * grpc-js keeps the HTTP/2 server its connection injector made in a private map; the one this
  * module looks for is the one that appears there while the injector is made, and when the
  * installed grpc-js no longer keeps that map this throws, naming it, rather than leave the
@@ -80,6 +86,17 @@ export function droppedIfGone(stream: ServedStream): boolean {
 export const RESET_BUDGET = { burst: 200, perSecond: 50 } as const;
 
 /**
+ * Client resets one certificate may make across all its connections: twice a connection's, so a
+ * client with a second connection (ctl beside a watch, a controller's peer link beside its
+ * forwards) is not held to less than one connection alone, while one certificate reconnecting or
+ * opening many connections no longer multiplies its budget.
+ */
+export const CERTIFICATE_RESET_BUDGET = { burst: 400, perSecond: 100 } as const;
+
+/** Certificates whose reset budgets are kept; past it the longest-kept is dropped (it restarts full). */
+export const MAX_CERTIFICATE_BUDGETS = 10_000;
+
+/**
  * A stream reset after it was open this long costs no budget. A client can reset such streams
  * no faster than its streams' cap (max_streams_per_connection) a second, as fast as it may make
  * ordinary calls; and honest clients reset many long-open streams at once: a follower gives up
@@ -96,9 +113,14 @@ export function resetCharged(openMs: number): boolean {
 export interface ResetEvents {
   /** A stream kept from grpc-js: its client had reset it already. */
   dropped(): void;
-  /** A connection ended for resetting streams past RESET_BUDGET. */
-  flooded(): void;
+  /** A connection ended for resetting streams past RESET_BUDGET, or its certificate's past CERTIFICATE_RESET_BUDGET. */
+  flooded(over: ResetBudgetKind): void;
 }
+
+/** Whose budget a flood overspent: the connection's, or its certificate's across connections. */
+export type ResetBudgetKind = 'connection' | 'certificate';
+
+type Budget = { readonly burst: number; readonly perSecond: number };
 
 /** What the guard needs of a connection (a fake in tests). */
 export interface ResetSession {
@@ -107,34 +129,75 @@ export interface ResetSession {
   destroy(): void;
 }
 
-/** Each connection's budget of client resets; ends the connection that overspends it. */
+/** Each connection's and each certificate's budget of client resets; ends the connection that overspends either. */
 export class ResetGuard {
   private readonly budgets = new WeakMap<ResetSession, RateBudget>();
+  /** Insertion order is age: the first is dropped past MAX_CERTIFICATE_BUDGETS. */
+  private readonly certificates = new Map<string, RateBudget>();
   /** Ended here: its destroy comes a turn later (session-destroy-deferred.ts), and counts once. */
   private readonly ended = new WeakSet<ResetSession>();
 
   constructor(
     private readonly now: () => number,
-    private readonly onFlood: () => void,
-    private readonly budget: { readonly burst: number; readonly perSecond: number } = RESET_BUDGET,
+    private readonly onFlood: (over: ResetBudgetKind) => void,
+    private readonly budget: Budget = RESET_BUDGET,
+    private readonly certificateBudget: Budget = CERTIFICATE_RESET_BUDGET,
   ) {}
 
-  /** A client reset a stream of `session`; false once that ended the connection. */
-  reset(session: ResetSession | undefined): boolean {
+  /**
+   * A client reset a stream of `session`, whose client certificate is `certificate` (null: none,
+   * plaintext); false once that ended the connection.
+   */
+  reset(session: ResetSession | undefined, certificate: string | null = null): boolean {
     if (session === undefined || session.destroyed || this.ended.has(session)) return false;
+    const now = this.now();
     let budget = this.budgets.get(session);
     if (budget === undefined) {
-      budget = new RateBudget(this.budget.perSecond, this.budget.burst, this.now());
+      budget = new RateBudget(this.budget.perSecond, this.budget.burst, now);
       this.budgets.set(session, budget);
     }
-    if (budget.take(this.now())) return true;
+    if (!budget.take(now)) return this.end(session, 'connection');
+    if (certificate !== null && !this.certificateBudgetOf(certificate, now).take(now)) return this.end(session, 'certificate');
+    return true;
+  }
+
+  private certificateBudgetOf(certificate: string, now: number): RateBudget {
+    let budget = this.certificates.get(certificate);
+    if (budget === undefined) {
+      if (this.certificates.size >= MAX_CERTIFICATE_BUDGETS) this.certificates.delete(this.certificates.keys().next().value!);
+      budget = new RateBudget(this.certificateBudget.perSecond, this.certificateBudget.burst, now);
+      this.certificates.set(certificate, budget);
+    }
+    return budget;
+  }
+
+  private end(session: ResetSession, over: ResetBudgetKind): false {
     // goaway() first: destroy(err, code) alone sends GOAWAY NO_ERROR.
     this.ended.add(session);
     session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     session.destroy();
-    this.onFlood();
+    this.onFlood(over);
     return false;
   }
+}
+
+/** What a session's socket says of its client certificate (a TLS socket; anything else has none). */
+interface CertifiedSocket {
+  getPeerCertificate?: () => { readonly subject?: unknown; readonly fingerprint256?: string } | null | undefined;
+}
+
+/**
+ * The client certificate of `session`'s connection as the watch caps name it (watch-client.ts):
+ * `cn:<CN>`, or `cert:<fingerprint>` without a CN; null without one (plaintext).
+ */
+export function certificateOf(session: { readonly socket?: unknown } | undefined): string | null {
+  const socket = session?.socket as CertifiedSocket | undefined;
+  if (typeof socket?.getPeerCertificate !== 'function') return null;
+  const cert = socket.getPeerCertificate();
+  if (cert === null || cert === undefined || cert.fingerprint256 === undefined) return null;
+  const subject = cert.subject as { readonly CN?: unknown } | undefined;
+  const cn = Array.isArray(subject?.CN) ? (subject.CN as unknown[])[0] : subject?.CN;
+  return typeof cn === 'string' && cn !== '' ? `cn:${cn}` : `cert:${cert.fingerprint256}`;
 }
 
 /**
@@ -151,7 +214,18 @@ export function injectorDroppingResetStreams(server: grpc.Server, credentials: g
     injector.destroy();
     throw new Error(`invariant: grpc-js made ${made.length} HTTP/2 servers for one connection injector, expected 1 (src/transport/reset-before-served.ts)`);
   }
-  const guard = new ResetGuard(now, () => events.flooded?.());
+  const guard = new ResetGuard(now, (over) => events.flooded?.(over));
+  // Read at a session's first charged reset and kept: a connection's certificate never changes.
+  const certificates = new WeakMap<http2.Http2Session, string | null>();
+  const charge = (session: http2.Http2Session | undefined): void => {
+    if (session === undefined) return;
+    let certificate = certificates.get(session);
+    if (certificate === undefined) {
+      certificate = certificateOf(session);
+      certificates.set(session, certificate);
+    }
+    guard.reset(session, certificate);
+  };
   const served = h2.listeners('stream') as StreamListener[];
   if (served.length === 0) {
     // A grpc-js that hears streams some other way: wrapping nothing would leave every call unanswered.
@@ -164,7 +238,7 @@ export function injectorDroppingResetStreams(server: grpc.Server, credentials: g
   h2.on('stream', (stream: http2.ServerHttp2Stream, ...rest: unknown[]) => {
     if (droppedIfGone(stream)) {
       events.dropped?.();
-      guard.reset(stream.session);
+      charge(stream.session);
       return;
     }
     // 'aborted': closed before its answer ended, by the client's reset (charged unless it was
@@ -172,7 +246,7 @@ export function injectorDroppingResetStreams(server: grpc.Server, credentials: g
     // cuts of one connection's calls do not also end the connection).
     const openedAt = now();
     stream.once('aborted', () => {
-      if (!wasResetByServer(stream) && resetCharged(now() - openedAt)) guard.reset(stream.session);
+      if (!wasResetByServer(stream) && resetCharged(now() - openedAt)) charge(stream.session);
     });
     for (const listener of served) listener.call(h2, stream, ...rest);
   });

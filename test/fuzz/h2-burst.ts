@@ -9,6 +9,7 @@
 import { encodeAgentWire } from '../../src/agents/sync-codec.js';
 import { encodeAgentMessage } from '../../src/agents/wire.js';
 import { FLAG, FRAME, frame, goaway, grpcMessage, headerBlock, ping, priority, protobuf, rstStream, settings, windowUpdate, type HeaderField } from '../helpers/h2-wire.js';
+import { peerMethods, type PeerContext } from './h2-peer-methods.js';
 
 /**
  * H2FUZZ_TRACE=1: every op is written on its own and runConnection waits a little after each,
@@ -192,7 +193,11 @@ class ScriptBuilder {
    * opened): the server ends it at the first, so a calm one keeps to stream errors and odd gRPC,
    * and gets further into its script.
    */
-  constructor(private readonly rng: Rng, private readonly wild: boolean) {}
+  constructor(
+    private readonly rng: Rng,
+    private readonly wild: boolean,
+    private readonly methods: readonly Method[],
+  ) {}
 
   private emit(b: Buffer): void {
     this.pending.push(b);
@@ -232,7 +237,7 @@ class ScriptBuilder {
   /** HEADERS (maybe with CONTINUATIONs), DATA, with a reset or GOAWAY at some point of it. */
   call(): void {
     const rng = this.rng;
-    const method = rng.pick(METHODS);
+    const method = rng.pick(this.methods);
     const reused = this.wild && this.opened.length > 0 && rng.chance(0.08);
     const id = reused ? rng.pick(this.opened) : this.newId();
     const headers = headersFor(rng, method.path, this.wild);
@@ -289,7 +294,7 @@ class ScriptBuilder {
     const n = this.rng.pick([50, 150, 300, 600]);
     // Half on a path with no method, or a content-type not gRPC's: grpc-js answers those from
     // the stream's event itself (attack round 17's crash, on a stream already gone).
-    const path = this.rng.chance(0.5) ? this.rng.pick(['/no.such.Service/Call', '/controller.api.Controller/NoSuchMethod']) : this.rng.pick(METHODS).path;
+    const path = this.rng.chance(0.5) ? this.rng.pick(['/no.such.Service/Call', '/controller.api.Controller/NoSuchMethod']) : this.rng.pick(this.methods).path;
     const contentType = this.rng.chance(0.2) ? 'text/plain' : 'application/grpc';
     this.op(`reset flood ${n} ${path} ${contentType}`);
     const out: Buffer[] = [];
@@ -370,9 +375,9 @@ class ScriptBuilder {
   }
 }
 
-function connectionScript(rng: Rng): ConnectionScript {
+function connectionScript(rng: Rng, methods: readonly Method[]): ConnectionScript {
   const wild = rng.chance(0.35);
-  const b = new ScriptBuilder(rng, wild);
+  const b = new ScriptBuilder(rng, wild, methods);
   b.ops.push(wild ? 'wild' : 'calm');
   const ops = 3 + rng.int(25);
   for (let i = 0; i < ops; i++) {
@@ -389,9 +394,13 @@ function connectionScript(rng: Rng): ConnectionScript {
   return { steps: b.steps, ops: b.ops };
 }
 
-/** The burst of `seed`: one to three connections' scripts, run side by side. */
-export function burstOf(seed: number): Burst {
+/**
+ * The burst of `seed`: one to three connections' scripts, run side by side. With `peer` (the
+ * fuzzer holds a member's certificate), two calls in three go to the peer port's RPCs.
+ */
+export function burstOf(seed: number, peer?: PeerContext): Burst {
   const rng = new Rng(seed);
   const n = 1 + rng.int(3);
-  return { seed, connections: Array.from({ length: n }, () => connectionScript(rng)) };
+  const methods = peer === undefined ? METHODS : [...METHODS, ...Array.from({ length: 4 }, () => peerMethods(peer)).flat()];
+  return { seed, connections: Array.from({ length: n }, () => connectionScript(rng, methods)) };
 }

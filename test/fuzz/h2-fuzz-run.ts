@@ -10,16 +10,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
 import { ControllerClient } from '../../src/api/client.js';
+import { askPeers } from '../../src/transport/hello-client.js';
 import { CertMaker } from '../helpers/certs.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { burstOf, type Burst } from './h2-burst.js';
 import { runConnection } from './h2-connection.js';
+import type { PeerContext } from './h2-peer-methods.js';
 
 export interface FuzzOptions {
   readonly seed: number;
   readonly bursts: number;
   readonly tls: boolean;
+  /**
+   * Mutual TLS with a member's peer certificate instead of an operator's (c3 of a three-member
+   * cluster whose c1 and c2 run; c1 is fuzzed), and two calls in three to the peer port's RPCs
+   * with a real envelope (h2-peer-methods.ts).
+   */
+  readonly member?: boolean;
   /** How long the status call after a burst may take before the controller counts as hung. */
   readonly healthDeadlineMs?: number;
   /** A put (and a read of every earlier one) every this many bursts. */
@@ -60,21 +69,47 @@ async function statusWithin(client: ControllerClient, endpoint: string, deadline
   return null;
 }
 
+/**
+ * What the holder of c3's key learns from c1 (Hello, asked as c3): c1's incarnation, and the
+ * cluster id its first leader draws (asked again until it has one, within 10 s). c3 never ran,
+ * so the key's holder draws c3's incarnation and process itself.
+ */
+async function memberContext(endpoint: string, files: { ca: string; cert: string; key: string }): Promise<PeerContext> {
+  const credentials = grpc.credentials.createSsl(fs.readFileSync(files.ca), fs.readFileSync(files.key), fs.readFileSync(files.cert));
+  const ask = { incarnation: '', clusterId: null, lastIndex: 0, joining: false, nodes: null };
+  const end = performance.now() + 10_000;
+  let last = 'no answer';
+  while (performance.now() < end) {
+    const [answer] = await askPeers({ self: 'c3', clusterName: 'e2e', ask, targets: [{ id: 'c1', address: endpoint }], credentials, deadlineMs: 5000 });
+    if (answer !== undefined && 'reply' in answer && answer.reply.clusterId !== null) {
+      const { incarnation, clusterId } = answer.reply;
+      return { clusterName: 'e2e', clusterId, member: 'c3', memberIncarnation: '0c3c3c3c3c3c3c3c', target: 'c1', targetIncarnation: incarnation, boot: '0f0f0f0f0f0f0f0f' };
+    }
+    last = answer === undefined ? 'no answer' : 'reply' in answer ? 'no cluster id yet' : answer.error;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the member's Hello to c1 found no cluster id within 10 s: ${last}`);
+}
+
 export async function fuzzController(opts: FuzzOptions): Promise<FuzzReport> {
   const log = opts.log ?? (() => undefined);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2-fuzz-'));
   let secure: tls.ConnectionOptions | null = null;
   let clusterTls: { ca: string; cert: string; key: string } | undefined;
   let clientTls: { ca: string; cert: string; key: string } | undefined;
-  if (opts.tls) {
+  let memberTls: { ca: string; cert: string; key: string } | undefined;
+  if (opts.tls || opts.member === true) {
     const certs = new CertMaker(dir);
     certs.makeCa('ca');
-    certs.makeCert('ca', 'c1', { peer: 'c1' });
+    for (const id of ['c1', 'c2']) certs.makeCert('ca', id, { peer: id });
+    // The member whose key the fuzzer holds: c3, in the cluster file but never started (c1 and c2 are a quorum).
+    memberTls = certs.makeCert('ca', 'c3', { peer: 'c3' });
     clientTls = certs.makeCert('ca', 'operator');
     clusterTls = { ca: path.join(dir, 'ca.crt'), cert: `${dir}/\${id}.crt`, key: `${dir}/\${id}.key` };
-    secure = { ca: fs.readFileSync(clientTls.ca), cert: fs.readFileSync(clientTls.cert), key: fs.readFileSync(clientTls.key), servername: 'localhost' };
+    const held = opts.member === true ? memberTls : clientTls;
+    secure = { ca: fs.readFileSync(held.ca), cert: fs.readFileSync(held.cert), key: fs.readFileSync(held.key), servername: 'localhost' };
   }
-  const cluster = await ProcessCluster.create({ nodes: 1, logLevel: 'info', ...(clusterTls ? { tls: clusterTls, clientTls } : {}), ...(opts.controllerJs !== undefined ? { controllerJs: opts.controllerJs } : {}) });
+  const cluster = await ProcessCluster.create({ nodes: opts.member === true ? 3 : 1, logLevel: 'info', ...(clusterTls ? { tls: clusterTls, clientTls } : {}), ...(opts.controllerJs !== undefined ? { controllerJs: opts.controllerJs } : {}) });
   const client = cluster.client(['c1'], 5000);
   const endpoint = cluster.addresses.get('c1')!;
   const [host, portText] = endpoint.split(':') as [string, string];
@@ -88,10 +123,12 @@ export async function fuzzController(opts: FuzzOptions): Promise<FuzzReport> {
   let done = 0;
   try {
     cluster.start('c1');
-    await cluster.waitForLeader(['c1']);
+    if (opts.member === true) cluster.start('c2');
+    await cluster.waitForLeader(opts.member === true ? ['c1', 'c2'] : ['c1']);
+    const peer = opts.member === true && memberTls !== undefined ? await memberContext(endpoint, memberTls) : undefined;
     const logText = (): string => (cluster.logs.get('c1') ?? []).join('');
     for (let i = 0; i < opts.bursts && failure === null; i++) {
-      const burst: Burst = burstOf(opts.seed + i);
+      const burst: Burst = burstOf(opts.seed + i, peer);
       const allOps = burst.connections.flatMap((c, n) => c.ops.map((o) => `conn ${n}: ${o}`));
       const fail = (kind: FuzzFailure['kind'], detail: string): void => {
         failure = { seed: burst.seed, kind, detail, ops: allOps };
@@ -126,6 +163,7 @@ export async function fuzzController(opts: FuzzOptions): Promise<FuzzReport> {
       log(`burst seed ${burst.seed}: ${burst.connections.length} conn, ${allOps.length} ops, status ${healthMs === null ? '-' : healthMs.toFixed(0)} ms${failure === null ? '' : ' FAILED'}`);
     }
   } finally {
+    if (process.env['H2FUZZ_KEEP_LOG'] !== undefined) fs.writeFileSync(process.env['H2FUZZ_KEEP_LOG'], (cluster.logs.get('c1') ?? []).join(''));
     client.close();
     await cluster.stop();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -7,9 +7,9 @@
  * `JSON.stringify(snapshot())`; a restored mesh keeps the same figures.
  */
 import t from 'tap';
-import { StateMachine, meshKind, type KindCommand, type ResourceInput } from '../../src/statemachine/index.js';
+import { PUBLISH_SHARE_VERSION, StateMachine, meshKind, type KindCommand, type ResourceInput } from '../../src/statemachine/index.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
-import { apply, claim, cluster, del, forgetRecord, host, offline, publishOf, report, route, run, service } from './mesh-helpers.js';
+import { apply, claim, cluster, clusterVersion, del, forgetRecord, host, offline, publishOf, report, route, run, service } from './mesh-helpers.js';
 
 const SEED = 41;
 const STEPS = 600;
@@ -45,14 +45,18 @@ function someService(rng: Rng, name: string): ResourceInput {
   return service(name, pick(rng, ['http', 'tcp', 'grpc']), ports, labels(rng));
 }
 
-void t.test(`the mesh's kept size follows its changes and bounds its snapshot (seed ${SEED}, ${STEPS} steps)`, async (t) => {
+// At the base level, and at PUBLISH_SHARE_VERSION, where the snapshot also names each published
+// service's creator and the agent each quarantined address is charged to (publisher-shares.ts).
+for (const version of [null, PUBLISH_SHARE_VERSION]) void t.test(`the mesh's kept size follows its changes and bounds its snapshot (seed ${SEED}, ${STEPS} steps, cluster version ${version ?? 'base'})`, async (t) => {
   const rng = seededRng(SEED);
   const sm = cluster({ 'services.vip_quarantine': 60_000, 'agents.dependency_ttl': 1_000 });
+  if (version !== null) run(sm, clusterVersion(version));
   const mesh = sm.view(meshKind);
   const sessions = new Map<string, string>();
   let at = 1_000;
   let worst = 0;
   let checked = 0;
+  const seen = { publishers: false, owned: false };
   for (let step = 0; step < STEPS; step++) {
     at += Math.floor(rng.next() * 2_000);
     const r = rng.next();
@@ -98,7 +102,10 @@ void t.test(`the mesh's kept size follows its changes and bounds its snapshot (s
     if (kept < real.text.length) t.fail(`step ${step}: snapshotLength ${kept} < the snapshot's ${real.text.length}`);
     worst = Math.max(worst, kept / real.text.length);
     checked++;
+    seen.publishers ||= real.text.includes('"publishers":[[');
+    seen.owned ||= /\["[0-9.]+",[0-9]+,"/.test(real.text);
   }
+  t.same(seen, { publishers: version !== null, owned: version !== null }, `creators and charged quarantines ${version === null ? 'never' : 'at some steps'} in the snapshot`);
   t.ok(checked > STEPS / 2, `${checked} steps checked`);
   t.ok(mesh.size > 0 && mesh.declaredAgents().length > 0, `the mesh ends holding ${mesh.size} resources and ${mesh.declaredAgents().length} declarations`);
   t.ok(worst < 4, `the bound stays within 4x of the snapshot (worst ${worst.toFixed(2)})`);

@@ -21,7 +21,7 @@ import { GuardedListener } from '../../src/transport/guarded-listener.js';
 import net from 'node:net';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';
 import { resetCall } from '../../src/transport/call-reset.js';
-import { droppedIfGone, injectorDroppingResetStreams, RESET_BUDGET, RESET_FREE_AFTER_MS, ResetGuard } from '../../src/transport/reset-before-served.js';
+import { CERTIFICATE_RESET_BUDGET, certificateOf, droppedIfGone, injectorDroppingResetStreams, RESET_BUDGET, RESET_FREE_AFTER_MS, ResetGuard, type ResetBudgetKind } from '../../src/transport/reset-before-served.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { frame, hpackString as hstr, literal } from '../helpers/h2-wire.js';
@@ -67,8 +67,8 @@ const operator = certs.makeCert('ca', 'operator');
  * the PING at its end, or gave the connection up (GOAWAY: nghttp2 ends a connection that resets
  * streams faster than its limit), or closed it.
  */
-async function sendAndWaitForPingAck(port: number, data: Buffer): Promise<'acked' | `goaway ${number}` | 'closed'> {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ca: fs.readFileSync(operator.ca), cert: fs.readFileSync(operator.cert), key: fs.readFileSync(operator.key) });
+async function sendAndWaitForPingAck(port: number, data: Buffer, client: { ca: string; cert: string; key: string } = operator): Promise<'acked' | `goaway ${number}` | 'closed'> {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ca: fs.readFileSync(client.ca), cert: fs.readFileSync(client.cert), key: fs.readFileSync(client.key) });
   socket.on('error', () => undefined);
   try {
     return await new Promise((resolve) => {
@@ -208,6 +208,36 @@ void t.test('the reset budget: a burst, then a rate; a connection ended once, a 
   t.end();
 });
 
+void t.test("a certificate's resets across its connections spend its own budget: the connection that overspends it is ended", (t) => {
+  const now = 0;
+  const floods: ResetBudgetKind[] = [];
+  const guard = new ResetGuard(() => now, (over) => void floods.push(over), { burst: 3, perSecond: 1 }, { burst: 4, perSecond: 1 });
+  const connection = (): { destroyed: boolean; ended: number[]; goaway: (code: number) => void; destroy: () => void } => {
+    const c = { destroyed: false, ended: [] as number[], goaway: (code: number): void => void c.ended.push(code), destroy: (): void => void (c.destroyed = true) };
+    return c;
+  };
+  const [a, b, c] = [connection(), connection(), connection()];
+  t.same([guard.reset(a, 'cn:op'), guard.reset(a, 'cn:op'), guard.reset(b, 'cn:op'), guard.reset(b, 'cn:op')], [true, true, true, true], "within each connection's budget and the certificate's");
+  t.equal(guard.reset(c, 'cn:op'), false, "a third connection's first reset is past the certificate's budget");
+  t.same(c.ended, [http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]);
+  t.same(floods, ['certificate']);
+  t.equal(a.destroyed || b.destroyed, false, 'the others are not ended');
+  const d = connection();
+  t.equal(guard.reset(d, 'cn:other'), true, 'another certificate has its own');
+  t.equal(guard.reset(d, null), true, 'and a connection without a certificate only its own (plaintext)');
+  t.end();
+});
+
+void t.test("a session's certificate is named as the watch caps name it: CN, else fingerprint; none in plaintext", (t) => {
+  const withCert = (cert: unknown): { socket: unknown } => ({ socket: { getPeerCertificate: () => cert } });
+  t.equal(certificateOf(withCert({ subject: { CN: 'agent-7' }, fingerprint256: 'AA' })), 'cn:agent-7');
+  t.equal(certificateOf(withCert({ subject: {}, fingerprint256: 'AA:BB' })), 'cert:AA:BB');
+  t.equal(certificateOf(withCert({})), null, 'an empty certificate object (none sent)');
+  t.equal(certificateOf({ socket: {} }), null, 'a plaintext socket');
+  t.equal(certificateOf(undefined), null);
+  t.end();
+});
+
 const SLOW = '/controller.api.Controller/Range';
 
 /**
@@ -308,3 +338,91 @@ void t.test('a grpc-js whose injector server hears no streams, or keeps no map o
   t.throws(() => injectorDroppingResetStreams({ createConnectionInjector: () => ({}) } as unknown as grpc.Server, creds), /no http2Servers map/);
   t.end();
 });
+
+/**
+ * One certificate opening several connections, each resetting calls within its own budget
+ * (HEADERS, a message, RST_STREAM, one write each, raw HTTP/2 over mutual TLS): before, each
+ * connection had a fresh RESET_BUDGET and none was ended; now their sum spends the certificate's.
+ * The calls are held unanswered and the clock stands still, so each reset is charged and nothing refills.
+ */
+void t.test("one certificate's connections share a reset budget: the one past it is ended ENHANCE_YOUR_CALM; another certificate's is not", async (t) => {
+  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 1024 });
+  const held: Array<() => void> = [];
+  server.addService({ Range: { path: SLOW, requestStream: false, responseStream: false, ...bytes } }, {
+    Range: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => void held.push(() => cb(null, Buffer.from('ok'))),
+  });
+  const floods: ResetBudgetKind[] = [];
+  const injector = injectorDroppingResetStreams(server, grpc.ServerCredentials.createInsecure(), { flooded: (over) => void floods.push(over) }, () => 0);
+  const engine = tls.createServer(mutualTlsCredentials(serverFiles).listenerTls ?? {});
+  engine.on('secureConnection', (socket: tls.TLSSocket) => injector.injectConnection(socket));
+  engine.on('tlsClientError', () => undefined);
+  const sockets = new Set<net.Socket>();
+  engine.on('connection', (s: net.Socket) => (sockets.add(s), s.on('close', () => sockets.delete(s))));
+  await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', resolve));
+  t.teardown(async () => {
+    for (const h of held) h();
+    server.forceShutdown();
+    injector.destroy();
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => engine.close(resolve));
+  });
+  const port = (engine.address() as net.AddressInfo).port;
+  // Under a connection's burst each; together past the certificate's. Each stays open to the end:
+  // its resets are charged a turn after the server acknowledged the PING, and a closed
+  // connection's are not.
+  const perConnection = RESET_BUDGET.burst - 50;
+  const count = 6;
+  const opened: HeldConnection[] = [];
+  for (let i = 0; i < count; i++) {
+    const c = holdOpen(port, burst(perConnection, SLOW, 'application/grpc'), operator);
+    t.teardown(() => c.socket.destroy());
+    await c.read;
+    opened.push(c);
+  }
+  await waitFor(() => floods.length > 0 && opened.at(-1)!.goaway !== null, `connections ended for the certificate's resets (before: none, each within its own ${RESET_BUDGET.burst})`);
+  t.same([...new Set(floods)], ['certificate'], 'each for its certificate');
+  const first = opened.findIndex((c) => c.goaway !== null);
+  // Two connections' resets (300) are within the certificate's 400: a third takes it past.
+  t.ok(first >= Math.floor(CERTIFICATE_RESET_BUDGET.burst / perConnection), `the first ${first} connections (${perConnection} resets each) serve on`);
+  await waitFor(() => opened.slice(first).every((c) => c.goaway !== null), 'every later connection hears its GOAWAY');
+  t.same(new Set(opened.slice(first).map((c) => c.goaway)), new Set([http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]), 'from there on each connection that resets a young call is ended ENHANCE_YOUR_CALM (nothing refills on this clock)');
+  t.same(opened.slice(0, first).map((c) => c.goaway), Array.from({ length: first }, () => null));
+  const flooded = floods.length;
+  const agent = holdOpen(port, burst(perConnection, SLOW, 'application/grpc'), certs.makeCert('ca', 'agent-1'));
+  t.teardown(() => agent.socket.destroy());
+  await agent.read;
+  t.equal(floods.length, flooded, "another certificate's connection has its own budget");
+  t.equal(agent.goaway, null);
+});
+
+interface HeldConnection {
+  readonly socket: tls.TLSSocket;
+  /** Resolves once the server acknowledged the write's closing PING (or ended the connection). */
+  readonly read: Promise<void>;
+  /** The GOAWAY's error code, once one came. */
+  readonly goaway: number | null;
+}
+
+/** Writes `data` on a new mutual-TLS connection of `client`'s certificate and keeps it open. */
+function holdOpen(port: number, data: Buffer, client: { ca: string; cert: string; key: string }): HeldConnection {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ca: fs.readFileSync(client.ca), cert: fs.readFileSync(client.cert), key: fs.readFileSync(client.key) });
+  socket.on('error', () => undefined);
+  const held = { socket, goaway: null as number | null, read: Promise.resolve() };
+  held.read = new Promise<void>((resolve) => {
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 9) {
+        const length = pending.readUIntBE(0, 3);
+        if (pending.length < 9 + length) return;
+        if (pending[3] === PING && (pending[4]! & 0x1) === 1) resolve();
+        if (pending[3] === GOAWAY) held.goaway ??= pending.readUInt32BE(9 + 4);
+        if (pending[3] === SETTINGS && (pending[4]! & 0x1) === 0) socket.write(frame(SETTINGS, 0x1, 0, Buffer.alloc(0)));
+        pending = pending.subarray(9 + length);
+      }
+    });
+    socket.on('close', () => resolve());
+    socket.on('secureConnect', () => socket.write(data));
+  });
+  return held;
+}
