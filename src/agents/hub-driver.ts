@@ -24,6 +24,7 @@ import type { LiveAgent, StreamId } from './types.js';
 import type { ControllerFrame } from './sync-codec.js';
 import { PacedFrames } from './paced-frames.js';
 import { frameSinkOf, type FrameSink } from './hub-frames.js';
+import { takeReads } from './hub-reads.js';
 import { StreamBacklog } from './stream-backlog.js';
 import { PUSH_PART_BYTES } from './push-parts.js';
 import { decodeAgentMessage, encodeControllerFrame, encodePushInParts, pushBody, type AgentMessageWire } from './wire.js';
@@ -202,7 +203,7 @@ export class HubDriver {
       this.sinks.delete(stream);
       if (this.calls.delete(stream)) this.run(this.hub.closed(stream, this.time.now()));
     };
-    call.on('data', (w: AgentMessageWire) => {
+    const onMessage = (w: AgentMessageWire): void => {
       if (ended) return;
       const now = this.time.now();
       if (w.pushParts && w.type === 'AGENT_MESSAGE_HELLO' && !this.paced.has(stream)) {
@@ -229,7 +230,12 @@ export class HubDriver {
         if (!(err instanceof MalformedMessageError)) throw err;
         this.run(this.hub.malformed(stream, err.message, now));
       }
-    });
+    };
+    // Straight from the HTTP/2 stream where the call's base was filed (hub-reads.ts). The call
+    // is read all the same: that starts grpc-js's reads, and brings its end (and, without a
+    // filed base, every message).
+    takeReads(call, onMessage);
+    call.on('data', onMessage);
     call.on('end', end);
     call.on('error', end);
     call.on('close', end);

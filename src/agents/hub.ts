@@ -843,6 +843,7 @@ export class AgentHub {
       live.pushWritten(transferMs, now);
     }
     out.push({ type: 'send', stream: s.stream, message: { type: 'push', nonce, clusterId: this.port.clusterId(), plan } });
+    live.pushSent(now);
     // Most replies come within milliseconds: one report then says "sent and acknowledged".
     // Only a push still unanswered after staleReportMs is reported on its own (STALE).
     s.unreportedPushes++;

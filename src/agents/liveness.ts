@@ -13,6 +13,13 @@ import { SampleRing } from '../util/sample-ring.js';
 /** Pings outstanding at once; older ones are forgotten (their pongs then measure nothing). */
 const MAX_OUTSTANDING_PINGS = 4;
 
+/**
+ * Due pings left unsent in a row, at most, because a push answered within the interval already
+ * proved contact both ways: a ping still goes at least every fourth interval, so RTT samples
+ * keep coming under a stream of changes (a sixth of a fan-out's messages were pings and pongs).
+ */
+export const MAX_SPARED_PINGS = 3;
+
 export class AgentLiveness {
   private lastHeard: number;
   private readonly rtts: SampleRing;
@@ -31,6 +38,11 @@ export class AgentLiveness {
    */
   private quietUntil = Number.NEGATIVE_INFINITY;
   private pushSeq = 0;
+  /** When the last push was written (one is in flight at a time: the push tracker's slot). */
+  private pushSentAt = Number.NEGATIVE_INFINITY;
+  /** When the push the agent last answered was written, if it answered one since the last ping. */
+  private answeredPushAt: number | null = null;
+  private sparedInARow = 0;
 
   constructor(
     private readonly config: DetectorConfig,
@@ -50,9 +62,22 @@ export class AgentLiveness {
     this.lastHeard = Math.min(now, this.lastHeard + ms);
   }
 
-  /** The seq of a ping to send now, when one is due. */
+  /**
+   * The seq of a ping to send now, when one is due. One is spared (MAX_SPARED_PINGS) when the
+   * agent answered, since the last ping, a push written less than an interval ago: the ACK told
+   * us the agent is there, and the push told the agent we are, so either side still hears from
+   * the other at least once an interval. The next one is then due an interval after that push.
+   */
   pingDue(now: number, intervalMs: number): number | null {
     if (now - this.lastPingAt < intervalMs) return null;
+    const answered = this.answeredPushAt;
+    this.answeredPushAt = null;
+    if (answered !== null && now - answered < intervalMs && this.sparedInARow < MAX_SPARED_PINGS && this.rtts.count > 0) {
+      this.sparedInARow++;
+      this.lastPingAt = answered;
+      return null;
+    }
+    this.sparedInARow = 0;
     this.lastPingAt = now;
     this.seq++;
     this.sentAt[this.seq % MAX_OUTSTANDING_PINGS] = now;
@@ -77,9 +102,16 @@ export class AgentLiveness {
     this.pushSeq = this.seq;
   }
 
+  /** A push was written to the agent. */
+  pushSent(now: number): void {
+    this.pushSentAt = now;
+  }
+
   /** The agent answered a push (ACK or NACK): what was on its way has arrived. */
   pushAnswered(): void {
     this.quietUntil = Number.NEGATIVE_INFINITY;
+    // The push answered is the last one written: the tracker holds one in flight at a time.
+    if (this.pushSentAt !== Number.NEGATIVE_INFINITY) this.answeredPushAt = this.pushSentAt;
   }
 
   /** A pong: records the RTT when it answers a ping we still remember and is not slower than the timeout. */

@@ -307,12 +307,19 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
 
     async report(req, deadline) {
       if (!deps.isMember(req.controller)) throw new ServiceFailure('UNKNOWN_NODE', `${JSON.stringify(req.controller.slice(0, 80))} is not a member; only controllers report agents`);
-      const raw = json(req.entries, 'entries', 16 * 1024 * 1024);
-      if (!Array.isArray(raw)) throw new ServiceFailure('INVALID_ARGUMENT', 'entries: expected a list');
-      const report = validateReport(req.controller, raw as readonly unknown[]);
-      const client = controllerTagOf(req.clientId, req.clientSeq);
-      const data = encodeCommand({ ...report, ...(client === null ? {} : { client }) });
+      // Parsed, checked and encoded only where it is proposed: a follower forwards the bytes as
+      // they came, and the leader refuses what does not pass (a fan-out's reports are most of
+      // what controllers send each other, and each was parsed twice on its way).
+      const encoded = (): Uint8Array => {
+        const raw = json(req.entries, 'entries', 16 * 1024 * 1024);
+        if (!Array.isArray(raw)) throw new ServiceFailure('INVALID_ARGUMENT', 'entries: expected a list');
+        const report = validateReport(req.controller, raw as readonly unknown[]);
+        const client = controllerTagOf(req.clientId, req.clientSeq);
+        return encodeCommand({ ...report, ...(client === null ? {} : { client }) });
+      };
+      let data: Uint8Array | null = null;
       return onLeader('ReportAgents', req, deadline, async (remaining) => {
+        data ??= encoded();
         const r = await host.propose(data, remaining);
         if (!r.ok) throw reportFailure(r);
         return { applied: (r.value as { applied: number } | undefined)?.applied ?? 0 };

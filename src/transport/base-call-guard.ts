@@ -38,7 +38,7 @@ export function baseCallGuard(hooks: BaseCallGuardHooks): grpc.ServerInterceptor
         next({
           onReceiveMetadata: (metadata, pass) => {
             const fileAndPass = (m: grpc.Metadata): void => {
-              if (stream !== null) fileCallStream(m, stream);
+              if (stream !== null) fileCallStream(m, stream, call);
               pass(m);
             };
             const admitted = (m: grpc.Metadata): void => admitEncoding(call, m, fileAndPass, hooks.onCompressed);

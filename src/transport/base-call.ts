@@ -11,6 +11,9 @@ import type * as http2 from 'node:http2';
 interface BaseCallFields {
   readonly incomingEncoding?: unknown;
   readonly stream?: unknown;
+  handleDataFrame?: unknown;
+  readonly maxReceiveMessageSize?: unknown;
+  readonly cancelled?: unknown;
 }
 
 const fields = (call: grpc.ServerInterceptingCallInterface): BaseCallFields => call as unknown as BaseCallFields;
@@ -29,4 +32,21 @@ function isServerStream(value: unknown): value is http2.ServerHttp2Stream {
 export function http2StreamOf(call: grpc.ServerInterceptingCallInterface): http2.ServerHttp2Stream | null {
   const stream = fields(call).stream;
   return isServerStream(stream) ? stream : null;
+}
+
+/**
+ * Takes the request's bytes from grpc-js: each chunk of the HTTP/2 stream goes to `take` instead
+ * of grpc-js's decoder (nothing reaches the call's handler as a message any more; the stream's
+ * end still does, as a half-close). grpc-js's own check before it reads runs first: a cancelled
+ * call takes nothing. Answers the largest message grpc-js would have taken (-1: no limit), or
+ * null when the installed grpc-js has no such place (the caller reads through grpc-js then).
+ */
+export function takeDataFrames(call: grpc.ServerInterceptingCallInterface, take: (data: Buffer) => void): { readonly maxMessageBytes: number } | null {
+  const f = fields(call);
+  const max = f.maxReceiveMessageSize;
+  if (typeof f.handleDataFrame !== 'function' || typeof max !== 'number') return null;
+  f.handleDataFrame = (data: Buffer): void => {
+    if (f.cancelled !== true) take(data);
+  };
+  return { maxMessageBytes: max };
 }

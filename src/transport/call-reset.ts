@@ -12,9 +12,16 @@ import * as http2 from 'node:http2';
 import { resetByServer } from './server-reset.js';
 
 const streams = new WeakMap<grpc.Metadata, http2.ServerHttp2Stream>();
+const baseCalls = new WeakMap<grpc.Metadata, grpc.ServerInterceptingCallInterface>();
 
-export function fileCallStream(metadata: grpc.Metadata, stream: http2.ServerHttp2Stream): void {
+export function fileCallStream(metadata: grpc.Metadata, stream: http2.ServerHttp2Stream, base?: grpc.ServerInterceptingCallInterface): void {
   streams.set(metadata, stream);
+  if (base !== undefined) baseCalls.set(metadata, base);
+}
+
+/** grpc-js's base call filed with the stream (hub-reads.ts takes an agent stream's reads from it); undefined without the guard. */
+export function filedBaseCall(metadata: grpc.Metadata): grpc.ServerInterceptingCallInterface | undefined {
+  return baseCalls.get(metadata);
 }
 
 /** The stream filed under a call's metadata; undefined on a server without the guard. */

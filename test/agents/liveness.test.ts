@@ -60,3 +60,44 @@ void t.test("a large push on its way excuses the agent's silence for its transfe
   acked.pushAnswered();
   t.ok(acked.timedOut(3_001), 'the ACK ends the allowance');
 });
+
+void t.test('a push answered within the interval spares the ping due, at most three in a row', async (t) => {
+  const l = new AgentLiveness(DETECTOR, 0);
+  t.equal(l.pingDue(0, 1000), 1);
+  l.pushSent(500);
+  l.heard(510);
+  l.pushAnswered();
+  t.equal(l.pingDue(1000, 1000), 2, 'no RTT measured yet: the ping goes');
+  t.equal(l.pong(2, 1010), 10);
+  l.pushSent(1500);
+  l.pushAnswered();
+  t.equal(l.pingDue(2000, 1000), null, 'the push written at 1500 was answered since ping 2: spared');
+  t.equal(l.pingDue(2400, 1000), null, 'the next is due an interval after that push, not after the spared ping');
+  t.equal(l.pingDue(2500, 1000), 3, 'nothing answered since: the ping goes at 2500, an interval after the push the agent last heard');
+
+  const churn = new AgentLiveness(DETECTOR, 0);
+  churn.pingDue(0, 1000);
+  churn.pong(1, 10);
+  const sent: number[] = [];
+  for (let now = 100; now <= 10_000; now += 100) {
+    churn.pushSent(now - 50);
+    churn.pushAnswered();
+    if (churn.pingDue(now, 1000) !== null) sent.push(now);
+  }
+  t.same(sent, [4000, 8000], 'a push answered every 100 ms: a ping every fourth interval still');
+
+  const unanswered = new AgentLiveness(DETECTOR, 0);
+  unanswered.pingDue(0, 1000);
+  unanswered.pong(1, 10);
+  unanswered.pushSent(900);
+  t.equal(unanswered.pingDue(1000, 1000), 2, 'a push not answered spares nothing');
+  unanswered.pushAnswered();
+  t.equal(unanswered.pingDue(2000, 1000), 3, 'nor one answered whose push was written an interval or more ago');
+
+  const large = new AgentLiveness(DETECTOR, 0);
+  large.pingDue(0, 1000);
+  large.pong(1, 10);
+  large.pushSent(900);
+  large.pushAnswered();
+  t.equal(large.pingNow(950), 2, 'the ping ahead of a large push is never spared');
+});

@@ -76,6 +76,25 @@ void t.test('agent reports come only from members and are checked before they ar
   t.equal(host.sm.view(agentsKind).size, 0);
 });
 
+void t.test("a follower forwards a report's bytes as they came: parsed, checked and encoded only on the leader", async (t) => {
+  const host = new FakeConsensus('c2', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
+  const forwarded: { method: string; request: unknown }[] = [];
+  const forwarder = {
+    call: <Res>(_address: string, method: string, request: object): Promise<Res> => {
+      forwarded.push({ method, request });
+      return Promise.reject(new ServiceFailure('INVALID_ARGUMENT', 'the leader refused it'));
+    },
+  };
+  const onLeader = onLeaderOf({ id: 'c2', host, addressOf: () => 'c1:1', forwarder });
+  const ops = meshOps({ host, stateMachine: host.sm, onLeader, isMember: (id) => ['c1', 'c2', 'c3'].includes(id), self: 'c2' });
+  const bad = { ...reportRequest('c2', [], { id: 'x', seq: 1 }), entries: Buffer.from('[{"op":"connect"}]') };
+  t.match(await answer(ops.report(bad, deadline())), { code: 'INVALID_ARGUMENT', message: /the leader refused it/ }, "the leader's answer, not the follower's own check");
+  t.equal(forwarded.length, 1);
+  t.equal(forwarded[0]!.method, 'ReportAgents');
+  t.equal(forwarded[0]!.request, bad, 'the request itself, its bytes untouched');
+  t.equal(host.proposals.length, 0);
+});
+
 void t.test('mesh reports come only from members, as a report of their own, and the leader stamps its clock', async (t) => {
   const { host, ops } = setup();
   const body = { kind: 'mesh', op: 'report', controller: 'c2', publish: [], usage: [{ agent: 'a1', missed: ['db'], used: [] }], health: [], expire: false } as const;

@@ -1,0 +1,143 @@
+/**
+ * An AgentSync stream's messages read straight from its HTTP/2 stream (src/agents/hub-reads.ts)
+ * against the same bytes read through grpc-js: the same messages in the same order however the
+ * chunks split them, the same end, and the same status for a message past the limit or one that
+ * does not decode. Sent by a raw HTTP/2 client, so the chunks are the test's.
+ */
+import t from 'tap';
+import * as http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
+import { grpcFramed } from '../../src/agents/hub-frames.js';
+import { takeReads } from '../../src/agents/hub-reads.js';
+import { MessageFrames, MessageTooLargeError } from '../../src/agents/message-frames.js';
+import { AGENT_SYNC_SERVICE, SYNC_METHOD, type ControllerFrame } from '../../src/agents/sync-codec.js';
+import { decodeAgentMessage, encodeAgentFrame, type AgentMessageWire } from '../../src/agents/wire.js';
+import { baseCallGuard } from '../../src/transport/base-call-guard.js';
+import { freePorts } from '../helpers/free-ports.js';
+
+type Way = 'grpc-js' | 'direct';
+
+const MAX_RECEIVE = 4096;
+const framed = (m: Parameters<typeof encodeAgentFrame>[0]): Buffer => grpcFramed(SYNC_METHOD.requestSerialize(encodeAgentFrame(m)));
+const MESSAGES = [
+  framed({ type: 'pong', seq: 7 }),
+  framed({ type: 'ack', nonce: 41, version: 12 }),
+  framed({ type: 'nack', nonce: 42, version: 12, error: 'x'.repeat(1500) }),
+  framed({ type: 'ack', nonce: 43, version: 13 }),
+];
+const ALL = Buffer.concat(MESSAGES);
+
+/** What each call sends, in chunks, by the `x-case` header of its request. */
+const CASES: Readonly<Record<string, readonly Buffer[]>> = {
+  whole: MESSAGES,
+  // A prefix split, a body split over three chunks, two messages and a half in one.
+  split: [ALL.subarray(0, 3), ALL.subarray(3, 20), ALL.subarray(20, 700), ALL.subarray(700, 1400), ALL.subarray(1400)],
+  'too-large': [MESSAGES[0]!, grpcFramed(Buffer.alloc(MAX_RECEIVE + 1)), MESSAGES[1]!],
+  undecodable: [MESSAGES[0]!, grpcFramed(Buffer.from([0xff, 0xff, 0xff])), MESSAGES[1]!],
+};
+
+interface Seen {
+  readonly messages: string[];
+  readonly ended: boolean;
+  readonly trailers: Record<string, unknown> | null;
+  readonly headers: Record<string, unknown>;
+}
+
+async function serve(way: Way): Promise<{ port: number; stop: () => void; received: Map<string, { messages: string[]; ended: boolean }>; direct: () => number }> {
+  const received = new Map<string, { messages: string[]; ended: boolean }>();
+  let direct = 0;
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_RECEIVE, interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined })] });
+  server.addService(AGENT_SYNC_SERVICE, {
+    Sync: (call: grpc.ServerDuplexStream<AgentMessageWire, ControllerFrame>) => {
+      const seen = { messages: [] as string[], ended: false };
+      received.set(String(call.metadata.get('x-case')[0]), seen);
+      const onMessage = (w: AgentMessageWire): void => void seen.messages.push(JSON.stringify(decodeAgentMessage(w)));
+      if (way === 'direct' && takeReads(call, onMessage)) direct++;
+      call.on('data', onMessage);
+      call.on('end', () => {
+        seen.ended = true;
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'done here; try another controller' });
+      });
+    },
+  });
+  const [port] = await freePorts(1);
+  await new Promise<void>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+  return { port: port!, stop: () => server.forceShutdown(), received, direct: () => direct };
+}
+
+/** One call from a raw HTTP/2 client: its chunks written one by one, each once the last has gone. */
+async function call(port: number, kase: string): Promise<Omit<Seen, 'messages' | 'ended'>> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    const stream = session.request({ ':method': 'POST', ':path': SYNC_METHOD.path, 'content-type': 'application/grpc', te: 'trailers', 'x-case': kase });
+    const done = new Promise<Omit<Seen, 'messages' | 'ended'>>((resolve, reject) => {
+      let headers: Record<string, unknown> = {};
+      let trailers: Record<string, unknown> | null = null;
+      stream.on('response', (h) => {
+        const { date: _date, ...rest } = h;
+        headers = rest;
+      });
+      stream.on('trailers', (h) => {
+        trailers = { ...h };
+      });
+      stream.on('data', () => undefined);
+      stream.on('error', reject);
+      stream.on('close', () => resolve({ headers, trailers }));
+    });
+    for (const chunk of CASES[kase]!) {
+      if (stream.closed) break;
+      await new Promise<void>((resolve) => stream.write(chunk, () => resolve()));
+    }
+    if (!stream.closed) stream.end();
+    return await done;
+  } finally {
+    session.close();
+  }
+}
+
+void t.test('read directly, a stream gives the same messages, end and statuses as through grpc-js', async (t) => {
+  const seen: Record<Way, Record<string, Seen>> = { 'grpc-js': {}, direct: {} };
+  for (const way of ['grpc-js', 'direct'] as const) {
+    const server = await serve(way);
+    t.teardown(server.stop);
+    for (const kase of Object.keys(CASES)) {
+      const answer = await call(server.port, kase);
+      const got = server.received.get(kase) ?? { messages: [], ended: false };
+      seen[way][kase] = { ...answer, messages: [...got.messages], ended: got.ended };
+    }
+    t.equal(server.direct(), way === 'direct' ? Object.keys(CASES).length : 0, `${way}: ${way === 'direct' ? 'every call' : 'no call'} read directly`);
+  }
+  const expected = ['{"type":"pong","seq":7}', '{"type":"ack","nonce":41,"version":12}', JSON.stringify({ type: 'nack', nonce: 42, version: 12, error: 'x'.repeat(1500) }), '{"type":"ack","nonce":43,"version":13}'];
+  for (const kase of ['whole', 'split']) {
+    t.same(seen.direct[kase]!.messages, expected, `${kase}: every message, in order`);
+    t.ok(seen.direct[kase]!.ended, `${kase}: the client's end reaches the handler`);
+    t.same(seen.direct[kase], seen['grpc-js'][kase], `${kase}: as through grpc-js`);
+  }
+  t.match(seen.direct['too-large']!.trailers ?? seen.direct['too-large']!.headers, { 'grpc-status': String(grpc.status.RESOURCE_EXHAUSTED) });
+  t.match(seen.direct.undecodable!.trailers ?? seen.direct.undecodable!.headers, { 'grpc-status': String(grpc.status.INTERNAL), 'grpc-message': 'Error%20deserializing%20request' });
+  for (const kase of ['too-large', 'undecodable']) {
+    t.same(seen.direct[kase]!.messages, ['{"type":"pong","seq":7}'], `${kase}: what came before it, nothing after`);
+    t.same(seen.direct[kase], seen['grpc-js'][kase], `${kase}: the same status, headers and messages as through grpc-js`);
+  }
+});
+
+void t.test('a call without a filed base call (no guard on the server, a test call) is read through grpc-js', async (t) => {
+  t.notOk(takeReads({}, () => undefined));
+  t.notOk(takeReads({ metadata: new grpc.Metadata() }, () => undefined));
+});
+
+void t.test('message frames: split anywhere, several in a chunk, the limit as grpc-js words it', async (t) => {
+  for (let cut = 1; cut < ALL.byteLength; cut += 37) {
+    const frames = new MessageFrames(MAX_RECEIVE);
+    const got = [...frames.take(ALL.subarray(0, cut)), ...frames.take(ALL.subarray(cut))];
+    t.same(got, MESSAGES.map((m) => m.subarray(5)), `cut at ${cut}`);
+  }
+  const byByte = new MessageFrames(MAX_RECEIVE);
+  const got: Buffer[] = [];
+  for (let i = 0; i < ALL.byteLength; i++) got.push(...byByte.take(ALL.subarray(i, i + 1)));
+  t.same(got, MESSAGES.map((m) => m.subarray(5)), 'a byte at a time');
+  const shared = new MessageFrames(-1).take(MESSAGES[0]!)[0]!;
+  t.not(shared.buffer, MESSAGES[0]!.buffer, 'each message in a buffer of its own');
+  t.throws(() => new MessageFrames(10).take(grpcFramed(Buffer.alloc(11))), new MessageTooLargeError('Received message larger than max (11 vs 10)'));
+  t.same(new MessageFrames(-1).take(grpcFramed(Buffer.alloc(0))), [Buffer.alloc(0)], 'an empty message');
+});
