@@ -345,7 +345,7 @@ export class RaftHost implements ConsensusPort {
   startProposal(data: Uint8Array, timeoutMs: number, done: Waiter<ApplyResult>): { index: number; term: number } {
     const at = this.callCore(() => this.raw.propose(data));
     if (tracing) trace('propose', at.index);
-    this.schedule(this.onlyUncommitted(at.index));
+    this.schedule();
     const report = this.opts.onProposalDone;
     this.proposals.add(at.index, { term: at.term }, timeoutMs, `proposal at index ${at.index}`, {
       resolve: (r) => {
@@ -358,17 +358,6 @@ export class RaftHost implements ConsensusPort {
       },
     });
     return at;
-  }
-
-  /**
-   * Whether the entry at `index` is the only one this node has not committed. A proposal waits
-   * for `soon` so that the proposals of many clients arriving in one turn share a Ready and an
-   * fsync; but with nothing else in flight (one client, or a quiet cluster) there is no batch
-   * to wait for, and from `soon` its Appends are written after HTTP/2's flush of the turn and
-   * leave a loop turn later. Under load some entry is always uncommitted, so batching holds.
-   */
-  private onlyUncommitted(index: number): boolean {
-    return this.raw.position().commit === index - 1;
   }
 
   proposeConfChange(change: ConfEntry, timeoutMs: number): Promise<ApplyResult> {
@@ -517,9 +506,9 @@ export class RaftHost implements ConsensusPort {
   // ---- the Ready loop --------------------------------------------------------------------
 
   /**
-   * Takes the next Readys after the current event (`urgent`: a peer's message, or a proposal
-   * with nothing else in flight), or after whatever else is waiting (proposals, ticks): the
-   * proposals of many clients that arrive together then share one Ready and one fsync.
+   * Takes the next Readys after the current event (`urgent`: a peer's message), or after
+   * whatever else is waiting (proposals, ticks): the proposals of many clients that arrive
+   * together then share one Ready and one fsync.
    */
   private schedule(urgent = false): void {
     if (this.busy || this.stopped) return;
