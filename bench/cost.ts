@@ -117,6 +117,9 @@ interface Round {
   readonly idlePct: number;
   /** Mean wake-ups per second of an idle member's main thread (voluntary context switches). */
   readonly idleWakeups: number;
+  /** Wake-ups of the main thread (voluntary context switches) per put: the leader's, and a follower's (mean). */
+  readonly leaderWakeups: number;
+  readonly followerWakeups: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   /** CPU per put in ms; followers averaged. */
@@ -165,6 +168,8 @@ async function measure(sys: System): Promise<Round> {
     const idlePct = (100 * idle.reduce((n, s) => n + s.mainMs + s.otherMs, 0)) / order.length / idleWall;
 
     const h = histogram();
+    const perMember = (): number[] => order.map((p) => mainThreadSwitches(p) ?? 0);
+    const woken0 = perMember();
     before = snapshot(order);
     const machine0 = machineBusyMs();
     const client0 = process.cpuUsage();
@@ -184,6 +189,7 @@ async function measure(sys: System): Promise<Round> {
       }),
     );
     const used = snapshot(order).map((s, i) => minus(s, before[i]!));
+    const woken = perMember().map((n, i) => n - woken0[i]!);
     const wall = performance.now() - t0;
     const cc = process.cpuUsage(client0);
     const clientMs = (cc.user + cc.system) / 1000;
@@ -198,6 +204,8 @@ async function measure(sys: System): Promise<Round> {
       otherCpuPct: Math.round((100 * otherMs) / wall),
       idlePct: round(idlePct, 2),
       idleWakeups: Math.round(idleWakeups),
+      leaderWakeups: round(woken[0]! / cfg.puts, 2),
+      followerWakeups: round(woken.slice(1).reduce((n, w) => n + w, 0) / Math.max(1, woken.length - 1) / cfg.puts, 2),
       p50Ms: round(percentileMs(h, 50), 3),
       p99Ms: round(percentileMs(h, 99), 3),
       leader: { mainMs: per(used[0]!.mainMs), otherMs: per(used[0]!.otherMs) },
@@ -220,7 +228,7 @@ function pad(s: string, n: number): string {
 }
 
 function table(rounds: readonly Round[]): string {
-  const head = ['system', 'p50 ms', 'p99 ms', 'leader main', 'leader other', 'follower main', 'follower other', 'all members', 'client', 'idle %/member', 'idle wake-ups/s', 'idle rss', 'anon', 'file', 'pss', 'priv dirty', 'rss MB', 'other CPU %', 'load'];
+  const head = ['system', 'p50 ms', 'p99 ms', 'leader main', 'leader other', 'follower main', 'follower other', 'all members', 'client', 'wake-ups leader', 'wake-ups follower', 'idle %/member', 'idle wake-ups/s', 'idle rss', 'anon', 'file', 'pss', 'priv dirty', 'rss MB', 'other CPU %', 'load'];
   const rows = [...new Set(rounds.map((r) => r.system))].map((name) => {
     const rs = rounds.filter((r) => r.system === name);
     const m = (f: (r: Round) => number): string => String(round(median(rs.map(f)), 3));
@@ -234,6 +242,8 @@ function table(rounds: readonly Round[]): string {
       m((r) => r.follower.otherMs),
       m((r) => r.totalMs),
       m((r) => r.clientMs),
+      m((r) => r.leaderWakeups),
+      m((r) => r.followerWakeups),
       m((r) => r.idlePct),
       m((r) => r.idleWakeups),
       m((r) => r.idleMemory.rss),

@@ -23,9 +23,10 @@ const program = new Command()
   .option('--build <dist>', 'the dist directory of the build to trace (default: this tree)', path.resolve(here, '..'))
   .option('--nodes <n>', 'members', '3')
   .option('--puts <n>', 'puts traced', '200')
-  .option('--gap <ms>', 'ms between puts', '50')
+  .option('--gap <ms>', 'ms between puts (0: back to back)', '50')
+  .option('--dump <file>', 'also write every put and every traced event as JSON, for analyses of your own')
   .parse();
-const opts = program.opts<{ build: string; nodes: string; puts: string; gap: string }>();
+const opts = program.opts<{ build: string; nodes: string; puts: string; gap: string; dump?: string }>();
 
 interface Event {
   readonly ns: bigint;
@@ -48,7 +49,8 @@ try {
   const client = target.client();
   for (let i = 0; i < 300; i++) await client.put(keyOf(i), VALUE);
   for (let i = 0; i < Number(opts.puts); i++) {
-    await sleep(Number(opts.gap));
+    // --gap 0: back to back, as bench's put-1 runs (the processes stay awake).
+    if (Number(opts.gap) > 0) await sleep(Number(opts.gap));
     const send = process.hrtime.bigint();
     await client.put(keyOf(i), VALUE);
     puts.push({ send, answer: process.hrtime.bigint() });
@@ -68,6 +70,10 @@ for (const f of fs.readdirSync(dir)) {
 }
 events.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
 fs.rmSync(dir, { recursive: true, force: true });
+if (opts.dump !== undefined) {
+  const asText = { puts: puts.map((p) => ({ send: String(p.send), answer: String(p.answer) })), events: events.map((e) => ({ ...e, ns: String(e.ns) })) };
+  fs.writeFileSync(opts.dump, JSON.stringify(asText));
+}
 
 const ms = (ns: bigint): number => Number(ns) / 1e6;
 /** Each put's steps: from its send to the next put's send (the commit reaches followers after the answer). */
