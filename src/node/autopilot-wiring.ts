@@ -17,7 +17,7 @@ import { readMachine } from '../resources/local-probe.js';
 import { ResourcesPeerClient } from '../resources/peer-client.js';
 import { memberResourcesHandlers } from '../resources/peer-service.js';
 import type { ResourceMember, ResourcesReport } from '../resources/types.js';
-import { memberResourcesDefinition } from '../resources/wire.js';
+import { memberResourcesDefinition, type DiskReading } from '../resources/wire.js';
 import type { StateMachine } from '../statemachine/index.js';
 import { settingsKind } from '../statemachine/settings.js';
 import type { PeerAuth, TransportIdentity } from '../transport/index.js';
@@ -65,6 +65,8 @@ export interface AutopilotWiring {
   register(server: grpc.Server): void;
   /** A leader change this node saw (the preferred leader's back-off counts them). */
   leaderChanged(from: string | null, to: string, byElection: boolean): void;
+  /** A peer's pong carried its disk (voter-disks.ts: the leader then does not ask it). */
+  peerDisk(peer: string, disk: DiskReading): void;
   start(): void;
   stop(): void;
 }
@@ -131,6 +133,7 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
     },
     ask: (member) => peers.describeDisk(member, RESOURCES_DEADLINE_MS),
     floor: deps.diskFloor,
+    now: () => deps.scheduler.now(),
   });
   let voterDiskTicker: Timer | null = null;
   const resourceMembers = (): ResourceMember[] => {
@@ -170,6 +173,7 @@ export function wireAutopilot(deps: AutopilotWiringDeps): AutopilotWiring {
       autopilot.leaderChanged(from, to, byElection);
       voterDisks.leaderChanged(to);
     },
+    peerDisk: (peer, disk) => voterDisks.heard(peer, disk),
     start: () => {
       autopilot.start();
       voterDiskTicker = deps.scheduler.every(VOTER_DISK_ASK_EVERY_MS, () => voterDisks.round());

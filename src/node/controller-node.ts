@@ -82,7 +82,8 @@ import { PeerContacts } from './peer-contact.js';
 import { cutOffReason, describeRefusals } from '../api/quorum-guard.js';
 import { StateQuota } from '../api/state-quota.js';
 import { DiskFloor } from '../api/disk-floor.js';
-import { DISK_READ_EVERY_MS, readDiskFree } from './disk-free.js';
+import type { WireDisk } from '../transport/wire.js';
+import { DISK_READ_EVERY_MS, DISK_READING_CARRIED_MS, readDiskFree } from './disk-free.js';
 import { DiskFloorLog } from './disk-floor-log.js';
 import { listenGrpc } from './grpc-listener.js';
 import type { GuardedListener } from '../transport/guarded-listener.js';
@@ -193,6 +194,10 @@ export class ControllerNode {
     const leadership = new LeadershipLog(self.id, 2 * config.raft.electionTimeoutMs);
     // Autopilot is wired after Raft's callbacks are: leader changes seen before that count for nothing.
     let leaderSeen: ((from: string | null, to: string, byElection: boolean) => void) | null = null;
+    /** A peer's pong said its disk: the autopilot's wiring takes it once it exists. */
+    let peerDiskSeen: ((peer: string, disk: WireDisk) => void) | null = null;
+    /** When this node's own disk was last read (statfs answered), monotonic ms; null: never. */
+    let diskReadAt: number | null = null;
     const noteTransfers = (m: Message, outgoing: boolean): void => {
       if (m.type === 'TimeoutNow' && outgoing) leadership.timeoutNowSent(m.to, systemScheduler.now());
       else if (m.type === 'Vote' && m.transfer) leadership.transferVote(m.from, m.term);
@@ -351,6 +356,14 @@ export class ControllerNode {
       },
       onUnreachable: (peer) => host?.reportUnreachable(peer),
       onSnapshotStatus: (peer, ok) => host?.reportSnapshot(peer, ok),
+      // Our pongs say our disk while the reading is current (a statfs that keeps failing says
+      // nothing, and the leader's reading ages out as an unanswered call's did).
+      ownDisk: () => {
+        const free = diskFloor.free();
+        if (free === null || diskReadAt === null || performance.now() - diskReadAt > DISK_READING_CARRIED_MS) return null;
+        return { freeBytes: free, floorBytes: config.minFreeDiskBytes };
+      },
+      onPeerDisk: (peer, disk) => peerDiskSeen?.(peer, disk),
       onHeartbeat: (from, payload) => {
         // A peer is up: before the first leader, enough of them shorten the first election.
         host?.notePeerAlive(from);
@@ -610,6 +623,7 @@ export class ControllerNode {
     transport.register(server);
     autopilot.register(server);
     leaderSeen = (from, to, byElection) => autopilot.leaderChanged(from, to, byElection);
+    peerDiskSeen = (peer, disk) => autopilot.peerDisk(peer, disk);
     let healthMetrics: HealthMetrics | null = null;
     const health = new HealthService({ '': 'NOT_SERVING' }, DEFAULT_HEALTH_WATCH_CAPS, (reason) => healthMetrics?.refused(reason));
     healthMetrics = new HealthMetrics(metrics.registry, () => health.watches);
@@ -826,7 +840,12 @@ export class ControllerNode {
     // reading, and a disk below the floor is logged on every member (a follower's fills unjudged
     // while no leader asks it: disk-floor.ts).
     const diskLog = new DiskFloorLog(diskFloor, logger);
-    const readDisk = (): void => void readDiskFree(config.dataDir).then((free) => { if (free !== null) diskLog.observe(free); });
+    const readDisk = (): void =>
+      void readDiskFree(config.dataDir).then((free) => {
+        if (free === null) return;
+        diskReadAt = performance.now();
+        diskLog.observe(free);
+      });
     readDisk();
     const diskTicker = systemScheduler.every(DISK_READ_EVERY_MS, readDisk);
     const unreadSweep = systemScheduler.every(UNREAD_ANSWER_SWEEP_MS, () => unread.sweep());

@@ -25,7 +25,7 @@ import { watchStuckConnect, type StuckConnectWatch } from './stuck-connect.js';
 import { TCP_AWARE_DEADLINES } from './connect-deadline.js';
 import { TcpObservedCredentials } from './tcp-observed-credentials.js';
 import { trace, tracing } from '../util/trace.js';
-import { raftPeerMethod, raftPeerService, isRecord, stringField, type WirePing, type WireStatusReport } from './wire.js';
+import { raftPeerMethod, raftPeerService, isRecord, stringField, type WireDisk, type WirePing, type WireStatusReport } from './wire.js';
 
 /** Room left in a batch for the batch's own fields. */
 export const BATCH_OVERHEAD_BYTES = 1024;
@@ -46,6 +46,8 @@ export interface PeerLinkContext {
   readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
   /** A batch the peer carried back in a StepAck, unchecked: the service judges it. */
   readonly onReply: (peer: string, reply: Readonly<Record<string, unknown>>) => void;
+  /** The peer's pong carried its disk (PeerDisk); called only for a pong this node accepted. */
+  readonly onPeerDisk: (peer: string, disk: WireDisk) => void;
   readonly warn: (key: string, obj: object, msg: string) => void;
 }
 
@@ -332,6 +334,8 @@ export class PeerLink {
       throw this.answeredByOther(`refused the pong: ${refusal.code}: ${refusal.reason}`, refusal.code);
     }
     this.ctx.identity.noteHeard(env);
+    const disk = diskOf(pong['disk']);
+    if (disk !== null) this.ctx.onPeerDisk(this.id, disk);
     return { rttMs: Math.max(0, performance.now() - echo), payload: new Uint8Array(answer) };
   }
 
@@ -429,4 +433,12 @@ export class PeerLink {
       }
     });
   }
+}
+
+/** A pong's PeerDisk, or null when it carries none or one no disk could have (not whole bytes). */
+function diskOf(raw: unknown): WireDisk | null {
+  if (!isRecord(raw)) return null;
+  const { freeBytes, floorBytes } = raw;
+  const bytes = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  return bytes(freeBytes) && bytes(floorBytes) ? { freeBytes, floorBytes } : null;
 }

@@ -22,7 +22,7 @@ import { cut, LOGGED_DETAILS_CHARS, refusedSender } from './refused-sender.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { filedCallStream } from './call-reset.js';
 import { widenPeerSession } from './peer-window.js';
-import { describeValue, isRecord, stringField, type Raw, type WireHelloResponse, type WirePong } from './wire.js';
+import { describeValue, isRecord, stringField, type Raw, type WireDisk, type WireHelloResponse, type WirePong } from './wire.js';
 
 export interface Counters {
   sent: number;
@@ -39,6 +39,8 @@ export interface PeerServiceContext {
   readonly auth: PeerAuth;
   readonly onMessage: (m: Message) => void;
   readonly onHeartbeat: (from: string, payload: Uint8Array) => Uint8Array;
+  /** This node's disk for its pongs (PeerDisk); null: no reading yet. */
+  readonly ownDisk?: () => WireDisk | null;
   readonly counters: Counters;
   /** The acks owed on peers' StepStreams, which may carry this node's answers back. */
   readonly replies: ReplyDesk;
@@ -393,7 +395,8 @@ export class PeerService {
       throw new HeartbeatHandlerError({ code: grpc.status.INTERNAL, details: `onHeartbeat failed: ${err instanceof Error ? err.message : String(err)}` });
     }
     const seq = typeof raw['seq'] === 'number' ? raw['seq'] : 0;
-    return { from: this.ctx.self, echoSendTimeMs: sendTimeMs, payload: answer, seq, ...this.ctx.identity.envelope(from) };
+    const disk = this.ctx.ownDisk?.() ?? null;
+    return { from: this.ctx.self, echoSendTimeMs: sendTimeMs, payload: answer, seq, ...this.ctx.identity.envelope(from), ...(disk === null ? {} : { disk }) };
   }
 
   /** The start-up question: authenticated and of our cluster, but asked whatever the asker's data dir. */

@@ -19,6 +19,7 @@ import { ReplyDesk } from './reply-desk.js';
 import { peerFlowWindowBytes } from './peer-window.js';
 import { peerServiceDefinition } from './peer-methods.js';
 import { trace, tracing } from '../util/trace.js';
+import type { WireDisk } from './wire.js';
 
 export interface PeerTransportOptions {
   readonly self: string;
@@ -39,6 +40,10 @@ export interface PeerTransportOptions {
   readonly onSnapshotStatus: (peer: string, ok: boolean) => void;
   /** Answers a membership ping with this node's payload; throws PayloadError for one it cannot read. */
   readonly onHeartbeat: (from: string, payload: Uint8Array) => Uint8Array;
+  /** This node's data dir disk, carried on its pongs (the leader's disk floor); null: no reading yet. */
+  readonly ownDisk?: () => WireDisk | null;
+  /** A peer's pong carried its disk (a member that says it; older ones do not). */
+  readonly onPeerDisk?: (peer: string, disk: WireDisk) => void;
   readonly logger?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
   /** Largest snapshot accepted from a peer (default 512 MiB). */
   readonly maxSnapshotBytes?: number;
@@ -151,6 +156,7 @@ export class PeerTransport {
       auth: opts.auth ?? plaintextPeerAuth,
       onMessage: opts.onMessage,
       onHeartbeat: opts.onHeartbeat,
+      ...(opts.ownDisk === undefined ? {} : { ownDisk: opts.ownDisk }),
       counters: this.counters,
       replies: this.replies,
       isClosed: () => this.closed,
@@ -308,6 +314,7 @@ export class PeerTransport {
       onStuckConnect: (link) => this.replaceStuck(link),
       onSnapshotStatus: (peer, ok) => this.guard('onSnapshotStatus', () => o.onSnapshotStatus(peer, ok)),
       onReply: (peer, reply) => this.service.acceptReply(peer, reply),
+      onPeerDisk: (peer, disk) => this.guard('onPeerDisk', () => o.onPeerDisk?.(peer, disk)),
       warn: (key, obj, msg) => this.warn(key, obj, msg),
     };
   }

@@ -4,9 +4,9 @@
  * Same bytes and same decoded shapes as proto-loader (see batch-codec.ts): every field the
  * object has is written, `seq` only when present.
  */
-import { bytesFieldSize, doubleFieldSize, Reader, stringFieldSize, varintFieldSize, WIRE_BYTES, WIRE_FIXED64, WIRE_VARINT, Writer } from './protobuf.js';
+import { bytesFieldSize, doubleFieldSize, lenFieldSize, Reader, stringFieldSize, varintFieldSize, WIRE_BYTES, WIRE_FIXED64, WIRE_VARINT, Writer } from './protobuf.js';
 import { MalformedMessageError } from './strict-decode.js';
-import type { WirePing, WirePong } from './wire.js';
+import type { WireDisk, WirePing, WirePong } from './wire.js';
 
 type Raw = Record<string, unknown>;
 
@@ -38,7 +38,13 @@ export function encodePing(p: WirePing): Buffer {
   return w.done();
 }
 
+/** PeerDisk's bytes without its tag and length (both fields written, as protobufjs writes a set field). */
+function diskSize(d: WireDisk): number {
+  return varintFieldSize(1, d.freeBytes) + varintFieldSize(2, d.floorBytes);
+}
+
 export function encodePong(p: WirePong): Buffer {
+  const disk = p.disk ?? null;
   const w = new Writer(
     stringFieldSize(1, p.from) +
       doubleFieldSize(2, p.echoSendTimeMs) +
@@ -48,7 +54,8 @@ export function encodePong(p: WirePong): Buffer {
       stringFieldSize(6, p.incarnation) +
       stringFieldSize(7, p.toIncarnation) +
       stringFieldSize(8, p.creation) +
-      stringFieldSize(9, p.boot),
+      stringFieldSize(9, p.boot) +
+      (disk === null ? 0 : lenFieldSize(10, diskSize(disk))),
   );
   w.stringField(1, p.from);
   w.doubleField(2, p.echoSendTimeMs);
@@ -59,15 +66,35 @@ export function encodePong(p: WirePong): Buffer {
   w.stringField(7, p.toIncarnation);
   w.stringField(8, p.creation);
   w.stringField(9, p.boot);
+  if (disk !== null) {
+    w.messageHeader(10, diskSize(disk));
+    w.uintField(1, disk.freeBytes);
+    w.uintField(2, disk.floorBytes);
+  }
   return w.done();
 }
 
-type FieldKind = 'string' | 'double' | 'bytes' | 'uint';
-const WIRE_OF: Readonly<Record<FieldKind, number>> = { string: WIRE_BYTES, double: WIRE_FIXED64, bytes: WIRE_BYTES, uint: WIRE_VARINT };
+/** An embedded PeerDisk, as proto-loader decodes it (both fields, 0 when absent). */
+function decodeDisk(r: Reader, field: number): Raw {
+  const [start, end] = r.span(field);
+  const sub = new Reader(r.buf, start, end);
+  const out: Raw = { freeBytes: 0, floorBytes: 0 };
+  while (sub.more()) {
+    const [f, wire] = sub.tag();
+    if ((f === 1 || f === 2) && wire === WIRE_VARINT) out[f === 1 ? 'freeBytes' : 'floorBytes'] = sub.varint();
+    else if (f === 1 || f === 2) throw new MalformedMessageError(`malformed protobuf: PeerDisk field ${f} has wire type ${wire}, not the one its type uses`);
+    else sub.skipUnknownField(f, wire);
+  }
+  return out;
+}
+
+type FieldKind = 'string' | 'double' | 'bytes' | 'uint' | 'disk';
+const WIRE_OF: Readonly<Record<FieldKind, number>> = { string: WIRE_BYTES, double: WIRE_FIXED64, bytes: WIRE_BYTES, uint: WIRE_VARINT, disk: WIRE_BYTES };
+const DEFAULT_OF: Readonly<Record<FieldKind, () => unknown>> = { string: () => '', double: () => 0, bytes: () => Buffer.alloc(0), uint: () => 0, disk: () => null };
 
 function decodeFlat(buf: Uint8Array, name: string, fields: Readonly<Record<number, readonly [string, FieldKind]>>): Raw {
   const out: Raw = {};
-  for (const [key, kind] of Object.values(fields)) out[key] = kind === 'string' ? '' : kind === 'bytes' ? Buffer.alloc(0) : 0;
+  for (const [key, kind] of Object.values(fields)) out[key] = DEFAULT_OF[kind]();
   const r = new Reader(buf);
   while (r.more()) {
     const [field, wire] = r.tag();
@@ -90,6 +117,9 @@ function decodeFlat(buf: Uint8Array, name: string, fields: Readonly<Record<numbe
         break;
       case 'uint':
         out[key] = r.varint();
+        break;
+      case 'disk':
+        out[key] = decodeDisk(r, field);
         break;
     }
   }
@@ -120,6 +150,7 @@ const PONG_FIELDS: Readonly<Record<number, readonly [string, FieldKind]>> = {
   7: ['toIncarnation', 'string'],
   8: ['creation', 'string'],
   9: ['boot', 'string'],
+  10: ['disk', 'disk'],
 };
 
 /** A HeartbeatPing as proto-loader would decode it; throws MalformedMessageError on broken framing. */

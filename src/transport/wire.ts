@@ -51,6 +51,15 @@ export interface WirePong extends WireIdentity {
   readonly echoSendTimeMs: number;
   readonly payload: Uint8Array;
   readonly seq?: number;
+  /** The answerer's disk (PeerDisk); null or absent: not said (an older member, or no reading yet). */
+  readonly disk?: WireDisk | null;
+}
+
+/** A member's data dir disk as its pongs carry it (the leader's disk floor, voter-disks.ts). */
+export interface WireDisk {
+  readonly freeBytes: number;
+  /** Its controller.min_free_disk_bytes; 0: off. */
+  readonly floorBytes: number;
 }
 
 export interface WireHelloRequest {

@@ -25,6 +25,7 @@ void t.test('while leading, each other voter is asked once per round, and its an
       return new Promise((resolve) => pending.set(m.id, resolve));
     },
     floor,
+    now: () => 0,
   });
   disks.round();
   t.same(asked, ['c2', 'c3'], 'not itself');
@@ -52,12 +53,42 @@ void t.test('a node that comes to lead asks at once, not at its next round; anot
       return new Promise<DiskReading>(() => undefined);
     },
     floor,
+    now: () => 0,
   });
   disks.leaderChanged('c2');
   t.same(asked, [], 'another node leads: nothing asked');
   leading = true;
   disks.leaderChanged('c1');
   t.same(asked, ['c2', 'c3'], 'this node leads: every other voter asked');
+  t.end();
+});
+
+void t.test('a voter whose pongs carry its disk is judged by them and not asked; a silent one is asked again', (t) => {
+  const floor = new DiskFloor({ minFreeBytes: 64 * MiB, dataDir: '/d', self: 'c1', now: () => 0 });
+  let leading = false;
+  let now = 10_000;
+  const asked: string[] = [];
+  const disks = new VoterDisks({
+    self: 'c1',
+    votersIfLeading: () => (leading ? VOTERS : null),
+    ask: (m) => {
+      asked.push(m.id);
+      return new Promise<DiskReading>(() => undefined);
+    },
+    floor,
+    now: () => now,
+  });
+  disks.heard('c2', { freeBytes: 10 * MiB, floorBytes: 0 });
+  t.doesNotThrow(() => floor.check(1, 'put of "a"'), 'not leading: a pong\'s disk is not kept');
+  leading = true;
+  disks.heard('c2', { freeBytes: 10 * MiB, floorBytes: 0 });
+  disks.heard('c9', { freeBytes: MiB, floorBytes: 0 });
+  t.throws(() => floor.check(1, 'put of "a"'), { code: 'NO_SPACE', message: /c2's data dir has 10485760 bytes free/ }, "a voter's pong judges writes");
+  disks.round();
+  t.same(asked, ['c3'], 'only the voter whose pongs said nothing (an older member) is asked');
+  now += 2_000;
+  disks.round();
+  t.same(asked, ['c3', 'c2'], "a voter whose pongs stopped saying its disk for a round's period is asked again");
   t.end();
 });
 

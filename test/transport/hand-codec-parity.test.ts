@@ -48,7 +48,9 @@ const MESSAGES: readonly Message[] = [
 
 const BATCH: OutgoingBatch = { cluster: 'clüster', from: 'n1', to: 'ノード2', messages: MESSAGES, ...IDENTITY, replies: true };
 const PING: WirePing = { from: 'n1', to: 'n2', cluster: 'c', sendTimeMs: 1234.5678, payload: bytes('view'), seq: 2 ** 35, ...IDENTITY };
-const PONG: WirePong = { from: 'n2', echoSendTimeMs: -0.25, payload: bytes('answer'), seq: 300, ...IDENTITY };
+const PONG: WirePong = { from: 'n2', echoSendTimeMs: -0.25, payload: bytes('answer'), seq: 300, ...IDENTITY, disk: { freeBytes: 2 ** 40 + 7, floorBytes: 64 * 2 ** 20 } };
+/** A pong of an older member, or of one with no disk reading yet: no PeerDisk. */
+const { disk: _disk, ...PONG_WITHOUT_DISK } = PONG;
 
 const step = raftPeerMethod('Step');
 const hb = raftPeerMethod('Heartbeat');
@@ -83,6 +85,9 @@ void t.test('the hand encoders write the same bytes as proto-loader', async (t) 
   t.ok(encodeBatch(empty).equals(oldBatchBytes(empty)), 'a batch of defaults: proto-loader writes the present fields, so does the hand encoder');
   t.ok(encodePing(PING).equals(hb.requestSerialize(PING)), 'ping');
   t.ok(encodePong(PONG).equals(hb.responseSerialize(PONG)), 'pong');
+  t.ok(encodePong(PONG_WITHOUT_DISK).equals(hb.responseSerialize(PONG_WITHOUT_DISK)), 'pong without a disk');
+  const zeroDisk = { ...PONG, disk: { freeBytes: 0, floorBytes: 0 } };
+  t.ok(encodePong(zeroDisk).equals(hb.responseSerialize(zeroDisk)), 'pong of a full disk (0 free, written, not left out)');
   const zeroPing = { ...PING, sendTimeMs: 0, payload: new Uint8Array(0), seq: 0 };
   t.ok(encodePing(zeroPing).equals(hb.requestSerialize(zeroPing)), 'ping with defaults');
 });

@@ -218,6 +218,28 @@ void t.test('ping returns a round-trip time and the peer answer', async (t) => {
   await t.rejects(n1.transport.ping('n7', payload, 1000), { code: 'UNKNOWN_PEER' });
 });
 
+void t.test("a pong carries the answerer's disk to the pinger; one without a reading carries none", async (t) => {
+  let reading: { freeBytes: number; floorBytes: number } | null = null;
+  const heard: { peer: string; freeBytes: number; floorBytes: number }[] = [];
+  const n1 = await startNode({ id: 'n1', options: { onPeerDisk: (peer, disk) => heard.push({ peer, ...disk }) } });
+  const n2 = await startNode({ id: 'n2', options: { ownDisk: () => reading } });
+  t.teardown(() => {
+    n1.stop();
+    n2.stop();
+  });
+  n1.transport.setPeer('n2', n2.address);
+  await n1.transport.ping('n2', new Uint8Array(0), 5000);
+  t.strictSame(heard, [], 'no reading yet: the pong says nothing');
+  reading = { freeBytes: 2 ** 40 + 3, floorBytes: 0 };
+  await n1.transport.ping('n2', new Uint8Array(0), 5000);
+  reading = { freeBytes: 0, floorBytes: 64 * 2 ** 20 };
+  await n1.transport.ping('n2', new Uint8Array(0), 5000);
+  t.strictSame(heard, [
+    { peer: 'n2', freeBytes: 2 ** 40 + 3, floorBytes: 0 },
+    { peer: 'n2', freeBytes: 0, floorBytes: 64 * 2 ** 20 },
+  ], 'each reading, a full disk included');
+});
+
 void t.test('a ping whose payload the receiver cannot read is answered INVALID_ARGUMENT; a fault of its own INTERNAL', async (t) => {
   const receiver = await startNode({
     id: 'n2',
