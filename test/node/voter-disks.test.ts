@@ -12,6 +12,23 @@ const VOTERS = [
   { id: 'c3', address: 'a3' },
 ];
 
+/** Voter disks whose questions are never answered, with what they asked, for c1 while `leading()`. */
+function unansweredDisks(leading: () => boolean, now: () => number): { disks: VoterDisks; floor: DiskFloor; asked: string[] } {
+  const floor = new DiskFloor({ minFreeBytes: 64 * MiB, dataDir: '/d', self: 'c1', now: () => 0 });
+  const asked: string[] = [];
+  const disks = new VoterDisks({
+    self: 'c1',
+    votersIfLeading: () => (leading() ? VOTERS : null),
+    ask: (m) => {
+      asked.push(m.id);
+      return new Promise<DiskReading>(() => undefined);
+    },
+    floor,
+    now,
+  });
+  return { disks, floor, asked };
+}
+
 void t.test('while leading, each other voter is asked once per round, and its answer judges writes', async (t) => {
   const floor = new DiskFloor({ minFreeBytes: 64 * MiB, dataDir: '/d', self: 'c1', now: () => 0 });
   let leading = true;
@@ -42,19 +59,8 @@ void t.test('while leading, each other voter is asked once per round, and its an
 });
 
 void t.test('a node that comes to lead asks at once, not at its next round; another leader changes nothing', (t) => {
-  const floor = new DiskFloor({ minFreeBytes: 64 * MiB, dataDir: '/d', self: 'c1', now: () => 0 });
   let leading = false;
-  const asked: string[] = [];
-  const disks = new VoterDisks({
-    self: 'c1',
-    votersIfLeading: () => (leading ? VOTERS : null),
-    ask: (m) => {
-      asked.push(m.id);
-      return new Promise<DiskReading>(() => undefined);
-    },
-    floor,
-    now: () => 0,
-  });
+  const { disks, asked } = unansweredDisks(() => leading, () => 0);
   disks.leaderChanged('c2');
   t.same(asked, [], 'another node leads: nothing asked');
   leading = true;
@@ -64,20 +70,9 @@ void t.test('a node that comes to lead asks at once, not at its next round; anot
 });
 
 void t.test('a voter whose pongs carry its disk is judged by them and not asked; a silent one is asked again', (t) => {
-  const floor = new DiskFloor({ minFreeBytes: 64 * MiB, dataDir: '/d', self: 'c1', now: () => 0 });
   let leading = false;
   let now = 10_000;
-  const asked: string[] = [];
-  const disks = new VoterDisks({
-    self: 'c1',
-    votersIfLeading: () => (leading ? VOTERS : null),
-    ask: (m) => {
-      asked.push(m.id);
-      return new Promise<DiskReading>(() => undefined);
-    },
-    floor,
-    now: () => now,
-  });
+  const { disks, floor, asked } = unansweredDisks(() => leading, () => now);
   disks.heard('c2', { freeBytes: 10 * MiB, floorBytes: 0 });
   t.doesNotThrow(() => floor.check(1, 'put of "a"'), 'not leading: a pong\'s disk is not kept');
   leading = true;
