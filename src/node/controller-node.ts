@@ -164,7 +164,7 @@ export class ControllerNode {
     if (dataDir.note !== null) logger.warn({ code: dataDir.note.code }, dataDir.note.message);
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.
     const { storage, persisted, identity, decision: startDecision } = await prepareDataDir({ config, join: opts.join, logger, credentials: creds.client, newId: osIdentitySource }).catch((err: unknown) => {
-      if (dataDir.created !== null && err instanceof StartupRefusedError) removeCreatedDataDir(config.dataDir, dataDir.created);
+      if (err instanceof StartupRefusedError) removeCreatedDataDir(dataDir.created);
       throw err;
     });
     const audit = await AuditStore.open(config.dataDir, {

@@ -47,35 +47,60 @@ function sharedBecause(dir: string, st: fs.Stats): string | null {
   return null;
 }
 
-/** What preparing the data dir found, and the outermost directory it created (null: `dir` existed). */
+/** What preparing the data dir found, and the directories it created, outermost first (empty: `dir` existed). */
 export interface PreparedDataDir {
   readonly note: DataDirNote | null;
-  readonly created: string | null;
+  readonly created: readonly string[];
 }
 
 /** Creates `dir` (0700), or makes an existing one private when it is plainly this controller's; throws only what mkdir throws. */
 export function ensurePrivateDataDir(dir: string): PreparedDataDir {
   if (!fs.existsSync(dir)) {
-    const created = fs.mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE }) ?? null;
-    return { note: null, created };
+    const created = mkdirRecording(dir);
+    // `a/../b` with `a` missing names an existing `b` the kernel could not reach before `a` was made.
+    if (created.at(-1) === dir) return { note: null, created };
+    return { note: privateExisting(dir), created };
   }
-  return { note: privateExisting(dir), created: null };
+  return { note: privateExisting(dir), created: [] };
 }
 
 /**
- * Undoes what a refused start created: `dir` and its parents up to `created`, each only while
- * empty. An empty directory left behind where a typo in data_dir pointed misleads the next look
- * (and a member's real data dir moved back would land inside it).
+ * mkdir -p that records each directory it made itself, spelled as it was made. Neither a
+ * lexical path.resolve nor the one path mkdir's recursive mode returns can say that: through
+ * `..` after a missing or symlinked component, the directories made are not the lexical parents
+ * of `dir` (`new/../kept` makes `new` only; `link/../x` makes `x` beside the link's target).
  */
-export function removeCreatedDataDir(dir: string, created: string): void {
-  const top = path.resolve(created);
-  for (let d = path.resolve(dir); d.startsWith(top); d = path.dirname(d)) {
+function mkdirRecording(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) {
+    missing.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  const created: string[] = [];
+  for (const d of missing.reverse()) {
+    try {
+      fs.mkdirSync(d, { mode: DATA_DIR_MODE });
+      created.push(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile, or reached through `..`: not ours
+    }
+  }
+  return created;
+}
+
+/**
+ * Undoes what a refused start created: the directories `ensurePrivateDataDir` made, innermost
+ * first, each only while empty, spelled as they were made. An empty directory left behind where
+ * a typo in data_dir pointed misleads the next look (and a member's real data dir moved back
+ * would land inside it).
+ */
+export function removeCreatedDataDir(created: readonly string[]): void {
+  for (const d of [...created].reverse()) {
     try {
       fs.rmdirSync(d);
     } catch {
       return; // not empty (or gone): what is left is not only ours to remove
     }
-    if (d === top) return;
   }
 }
 

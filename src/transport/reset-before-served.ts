@@ -24,11 +24,13 @@
  * it (a deadline, a cancelled watch): a handful a second, and a stream open for RESET_FREE_AFTER_MS
  * costs nothing, so many cancelled at once (forwards, watches) never end their connection.
  *
- * The same charged resets also spend a budget of the client's certificate (its CN, or its
- * fingerprint without one, as the watch caps name a client), CERTIFICATE_RESET_BUDGET, shared
- * by all its connections: with the connection's budget alone, one certificate opening many
- * connections had a fresh 200 on each (session 51). Past it the connection that overspent is
- * ended the same way. Without TLS nothing names a client, so only the connection's budget holds.
+ * The same charged resets also spend a budget of the client's certificate (its fingerprint),
+ * CERTIFICATE_RESET_BUDGET, shared by all its connections: with the connection's budget alone,
+ * one certificate opening many connections had a fresh 200 on each (session 51). Past it the
+ * connection that overspent is ended the same way. Not by CN, as the watch caps name a client:
+ * certificates of different holders may share a CN (an agent whose id is a member's id, an
+ * agent named like an operator), and a budget spent by one would end the other's connections.
+ * Without TLS nothing names a client, so only the connection's budget holds.
  *
  * grpc-js keeps the HTTP/2 server its connection injector made in a private map; the one this
  * module looks for is the one that appears there while the injector is made, and when the
@@ -183,21 +185,19 @@ export class ResetGuard {
 
 /** What a session's socket says of its client certificate (a TLS socket; anything else has none). */
 interface CertifiedSocket {
-  getPeerCertificate?: () => { readonly subject?: unknown; readonly fingerprint256?: string } | null | undefined;
+  getPeerCertificate?: () => { readonly fingerprint256?: string } | null | undefined;
 }
 
 /**
- * The client certificate of `session`'s connection as the watch caps name it (watch-client.ts):
- * `cn:<CN>`, or `cert:<fingerprint>` without a CN; null without one (plaintext).
+ * The client certificate of `session`'s connection, `cert:<fingerprint>`: one certificate, never
+ * another holder's with the same CN; null without one (plaintext).
  */
 export function certificateOf(session: { readonly socket?: unknown } | undefined): string | null {
   const socket = session?.socket as CertifiedSocket | undefined;
   if (typeof socket?.getPeerCertificate !== 'function') return null;
   const cert = socket.getPeerCertificate();
   if (cert === null || cert === undefined || cert.fingerprint256 === undefined) return null;
-  const subject = cert.subject as { readonly CN?: unknown } | undefined;
-  const cn = Array.isArray(subject?.CN) ? (subject.CN as unknown[])[0] : subject?.CN;
-  return typeof cn === 'string' && cn !== '' ? `cn:${cn}` : `cert:${cert.fingerprint256}`;
+  return `cert:${cert.fingerprint256}`;
 }
 
 /**

@@ -67,23 +67,46 @@ void t.test('a refused start removes the directories it created, only while empt
 
   const leaf = path.join(root, 'typo', 'data', 'c1');
   const made = ensurePrivateDataDir(leaf);
-  t.equal(made.created, path.join(root, 'typo'), 'the outermost directory created is named');
-  removeCreatedDataDir(leaf, made.created!);
+  t.same(made.created, [path.join(root, 'typo'), path.join(root, 'typo', 'data'), leaf], 'each directory created is named, outermost first');
+  removeCreatedDataDir(made.created);
   t.notOk(fs.existsSync(path.join(root, 'typo')), 'all three removed');
   t.ok(fs.existsSync(root), 'the directory that was there stays');
 
-  t.equal(ensurePrivateDataDir(root).created, null, 'an existing one was not created');
+  t.same(ensurePrivateDataDir(root).created, [], 'an existing one was not created');
 
   const busy = path.join(root, 'busy', 'c1');
   const second = ensurePrivateDataDir(busy);
   fs.writeFileSync(path.join(root, 'busy', 'other'), 'not ours');
-  removeCreatedDataDir(busy, second.created!);
+  removeCreatedDataDir(second.created);
   t.notOk(fs.existsSync(busy), 'the empty leaf is removed');
   t.equal(fs.readFileSync(path.join(root, 'busy', 'other'), 'utf8'), 'not ours', 'a parent something else wrote into stays, with its file');
 
   const kept = path.join(root, 'kept');
   const third = ensurePrivateDataDir(kept);
   fs.mkdirSync(path.join(kept, 'raft'));
-  removeCreatedDataDir(kept, third.created!);
+  removeCreatedDataDir(third.created);
   t.ok(fs.existsSync(path.join(kept, 'raft')), 'a data dir with anything in it is left');
+});
+
+void t.test('through `..`, only what was created is removed: never an existing directory the lexical path names', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'data-dir-dotdot-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  // `a/../ab` with `a` missing: mkdir -p makes `a`, and `ab` was there (a prefix of `a`'s name).
+  fs.mkdirSync(path.join(root, 'ab'));
+  const viaMissing = ensurePrivateDataDir(`${root}/a/../ab`);
+  t.same(viaMissing.created, [`${root}/a`], 'only `a` was created');
+  removeCreatedDataDir(viaMissing.created);
+  t.ok(fs.existsSync(path.join(root, 'ab')), 'the existing `ab` stays');
+  t.notOk(fs.existsSync(path.join(root, 'a')), 'the created `a` is removed');
+
+  // `link/../x`: the kernel makes `x` beside the link's target, lexically it is `root/x`.
+  fs.mkdirSync(path.join(root, 'real', 'sub'), { recursive: true });
+  fs.symlinkSync(path.join(root, 'real', 'sub'), path.join(root, 'link'));
+  fs.mkdirSync(path.join(root, 'x'));
+  const viaLink = ensurePrivateDataDir(`${root}/link/../x`);
+  t.ok(fs.existsSync(path.join(root, 'real', 'x')), 'made beside the target');
+  removeCreatedDataDir(viaLink.created);
+  t.ok(fs.existsSync(path.join(root, 'x')), 'the existing lexical `x` stays');
+  t.notOk(fs.existsSync(path.join(root, 'real', 'x')), 'the one created is removed');
 });

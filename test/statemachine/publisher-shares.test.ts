@@ -7,7 +7,7 @@
  */
 import t, { type Test } from 'tap';
 import { MAX_SERVICES_PER_AGENT, PUBLISH_SHARE_VERSION, StateMachine, meshKind } from '../../src/statemachine/index.js';
-import { apply, claim, cluster, clusterVersion, del, host, outcome, publishOf, report, run, service, svcOf } from './mesh-helpers.js';
+import { apply, claim, cluster, clusterVersion, del, host, outcome, publishOf, report, run, service, setSetting, svcOf } from './mesh-helpers.js';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -120,4 +120,21 @@ void t.test('services created before the raise to 0.8 have no recorded creator: 
   const text = Buffer.from(sm.snapshot()).toString();
   t.ok(text.includes('"publishers":[["after","rogue"]]'), 'only the service created after the raise has its creator recorded');
   t.notOk(/\["241\.[0-9.]+",[0-9]+,"/.test(text), 'and the old names\' quarantined addresses are charged to no one');
+});
+
+void t.test("an operator frees a stuck agent's share as docs/agents.md says: apply then delete at once, a lower services.vip_quarantine for the quarantined", async (t) => {
+  const sm = meshAt('0.8');
+  const all = fill(t, sm, T0);
+  const retry = (at: number): number => outcome(run(sm, report(at, { publish: [publishOf('rogue', 'rogue-s1', hosts(['n0']))] }))).refused;
+  t.ok(run(sm, del(T0, 'service', all[0]!)).ok);
+  t.equal(retry(T0), 1, 'a delete alone frees nothing');
+  t.ok(run(sm, apply(T0, service(all[1]!))).ok);
+  t.ok(run(sm, del(T0, 'service', all[1]!)).ok);
+  t.equal(retry(T0), 0, 'apply then delete frees the place at once');
+  t.equal(retry(T0), 0, 'n0 exists now: the agent is at the bound again');
+  t.equal(outcome(run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', hosts(['n1']))] }))).refused, 1);
+  // all[0]'s VIP, deleted at T0, is still quarantined for the hour; lowered to 5 minutes it is free 5 minutes on.
+  run(sm, setSetting('services.vip_quarantine', 300_000));
+  t.equal(outcome(run(sm, report(T0 + 299_999, { publish: [publishOf('rogue', 'rogue-s1', hosts(['n1']))] }))).refused, 1, 'not before the lowered quarantine ends');
+  t.equal(outcome(run(sm, report(T0 + 300_000, { publish: [publishOf('rogue', 'rogue-s1', hosts(['n1']))] }))).refused, 0, 'freed when it ends, at the boundary');
 });

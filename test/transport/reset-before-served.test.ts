@@ -228,13 +228,33 @@ void t.test("a certificate's resets across its connections spend its own budget:
   t.end();
 });
 
-void t.test("a session's certificate is named as the watch caps name it: CN, else fingerprint; none in plaintext", (t) => {
+void t.test("a session's certificate is named by its fingerprint: two certificates sharing a CN do not share a budget; none in plaintext", (t) => {
   const withCert = (cert: unknown): { socket: unknown } => ({ socket: { getPeerCertificate: () => cert } });
-  t.equal(certificateOf(withCert({ subject: { CN: 'agent-7' }, fingerprint256: 'AA' })), 'cn:agent-7');
+  t.equal(certificateOf(withCert({ subject: { CN: 'agent-7' }, fingerprint256: 'AA' })), 'cert:AA');
   t.equal(certificateOf(withCert({ subject: {}, fingerprint256: 'AA:BB' })), 'cert:AA:BB');
   t.equal(certificateOf(withCert({})), null, 'an empty certificate object (none sent)');
   t.equal(certificateOf({ socket: {} }), null, 'a plaintext socket');
   t.equal(certificateOf(undefined), null);
+
+  // An agent whose id is a member's id (AGENT_ID_PATTERN allows "c1") holds a certificate with
+  // the member's CN: spending its certificate's budget must not end the member's connections.
+  const member = withCert({ subject: { CN: 'c1' }, fingerprint256: 'MEMBER' });
+  const agent = withCert({ subject: { CN: 'c1' }, fingerprint256: 'AGENT' });
+  t.not(certificateOf(member), certificateOf(agent), 'one name each');
+  const floods: ResetBudgetKind[] = [];
+  const guard = new ResetGuard(() => 0, (over) => void floods.push(over), { burst: 3, perSecond: 1 }, { burst: 4, perSecond: 1 });
+  const connection = (): { destroyed: boolean; goaway: () => void; destroy: () => void } => {
+    const c = { destroyed: false, goaway: (): void => undefined, destroy: (): void => void (c.destroyed = true) };
+    return c;
+  };
+  for (let i = 0; i < 3; i++) {
+    const attacker = connection();
+    while (guard.reset(attacker, certificateOf(agent)));
+  }
+  t.same(floods.slice(-1), ['certificate'], "the agent's certificate spent its budget");
+  const honest = connection();
+  t.equal(guard.reset(honest, certificateOf(member)), true, "the member's connection still resets within its own certificate's budget");
+  t.equal(honest.destroyed, false);
   t.end();
 });
 
