@@ -67,24 +67,37 @@ const operator = certs.makeCert('ca', 'operator');
  * the PING at its end, or gave the connection up (GOAWAY: nghttp2 ends a connection that resets
  * streams faster than its limit), or closed it.
  */
-async function sendAndWaitForPingAck(port: number, data: Buffer, client: { ca: string; cert: string; key: string } = operator): Promise<'acked' | `goaway ${number}` | 'closed'> {
+/**
+ * A mutual-TLS connection of `client`'s certificate that writes `data` once secure and hands each
+ * whole frame the server sends to `onFrame` (type, flags, payload).
+ */
+function connectWriting(port: number, data: Buffer, client: { ca: string; cert: string; key: string }, onFrame: (socket: tls.TLSSocket, type: number, flags: number, payload: Buffer) => void): tls.TLSSocket {
   const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ca: fs.readFileSync(client.ca), cert: fs.readFileSync(client.cert), key: fs.readFileSync(client.key) });
   socket.on('error', () => undefined);
+  let pending = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 9) {
+      const length = pending.readUIntBE(0, 3);
+      if (pending.length < 9 + length) return;
+      onFrame(socket, pending[3]!, pending[4]!, pending.subarray(9, 9 + length));
+      pending = pending.subarray(9 + length);
+    }
+  });
+  socket.on('secureConnect', () => socket.write(data));
+  return socket;
+}
+
+async function sendAndWaitForPingAck(port: number, data: Buffer, client: { ca: string; cert: string; key: string } = operator): Promise<'acked' | `goaway ${number}` | 'closed'> {
+  let settle: (outcome: 'acked' | `goaway ${number}` | 'closed') => void = () => undefined;
+  const socket = connectWriting(port, data, client, (_socket, type, flags, payload) => {
+    if (type === PING && (flags & 0x1) === 1) settle('acked');
+    if (type === GOAWAY) settle(`goaway ${payload.readUInt32BE(4)}`);
+  });
   try {
     return await new Promise((resolve) => {
-      let pending = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        pending = Buffer.concat([pending, chunk]);
-        while (pending.length >= 9) {
-          const length = pending.readUIntBE(0, 3);
-          if (pending.length < 9 + length) return;
-          if (pending[3] === PING && (pending[4]! & 0x1) === 1) resolve('acked');
-          if (pending[3] === GOAWAY) resolve(`goaway ${pending.readUInt32BE(9 + 4)}`);
-          pending = pending.subarray(9 + length);
-        }
-      });
+      settle = resolve;
       socket.on('close', () => resolve('closed'));
-      socket.on('secureConnect', () => socket.write(data));
     });
   } finally {
     socket.destroy();
@@ -425,24 +438,20 @@ interface HeldConnection {
 
 /** Writes `data` on a new mutual-TLS connection of `client`'s certificate and keeps it open. */
 function holdOpen(port: number, data: Buffer, client: { ca: string; cert: string; key: string }): HeldConnection {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ca: fs.readFileSync(client.ca), cert: fs.readFileSync(client.cert), key: fs.readFileSync(client.key) });
-  socket.on('error', () => undefined);
-  const held = { socket, goaway: null as number | null, read: Promise.resolve() };
-  held.read = new Promise<void>((resolve) => {
-    let pending = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 9) {
-        const length = pending.readUIntBE(0, 3);
-        if (pending.length < 9 + length) return;
-        if (pending[3] === PING && (pending[4]! & 0x1) === 1) resolve();
-        if (pending[3] === GOAWAY) held.goaway ??= pending.readUInt32BE(9 + 4);
-        if (pending[3] === SETTINGS && (pending[4]! & 0x1) === 0) socket.write(frame(SETTINGS, 0x1, 0, Buffer.alloc(0)));
-        pending = pending.subarray(9 + length);
-      }
-    });
-    socket.on('close', () => resolve());
-    socket.on('secureConnect', () => socket.write(data));
+  let acked: () => void = () => undefined;
+  const read = new Promise<void>((resolve) => (acked = resolve));
+  let goaway: number | null = null;
+  const socket = connectWriting(port, data, client, (sock, type, flags, payload) => {
+    if (type === PING && (flags & 0x1) === 1) acked();
+    if (type === GOAWAY) goaway ??= payload.readUInt32BE(4);
+    if (type === SETTINGS && (flags & 0x1) === 0) sock.write(frame(SETTINGS, 0x1, 0, Buffer.alloc(0)));
   });
-  return held;
+  socket.on('close', () => acked());
+  return {
+    socket,
+    read,
+    get goaway() {
+      return goaway;
+    },
+  };
 }
