@@ -141,3 +141,19 @@ void t.test('message frames: split anywhere, several in a chunk, the limit as gr
   t.throws(() => new MessageFrames(10).take(grpcFramed(Buffer.alloc(11))), new MessageTooLargeError('Received message larger than max (11 vs 10)'));
   t.same(new MessageFrames(-1).take(grpcFramed(Buffer.alloc(0))), [Buffer.alloc(0)], 'an empty message');
 });
+
+void t.test("message frames: the next message's first bytes keep only their chunk, not the message before them joined", async (t) => {
+  const big = grpcFramed(Buffer.alloc(1024 * 1024));
+  const next = grpcFramed(Buffer.from([0x08, 0x07])).subarray(0, 6);
+  const frames = new MessageFrames(-1);
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < big.byteLength; at += 16_384) chunks.push(big.subarray(at, at + 16_384));
+  chunks.push(Buffer.concat([chunks.pop()!, next]));
+  const got = chunks.flatMap((c) => frames.take(Buffer.from(c)));
+  t.equal(got.length, 1, 'the large message, whole');
+  t.equal(got[0]!.byteLength, 1024 * 1024);
+  // Before: the rest was a view of the 1 MiB buffer joined for the large message, kept whole
+  // by 6 bytes while the port's budget for unfinished requests counted 6 (incomplete-requests.ts).
+  t.ok(frames.retainedBytes <= 16_384 + next.byteLength, `what the unfinished message keeps: ${frames.retainedBytes} bytes, at most its chunk`);
+  t.same(frames.take(Buffer.from([0x07])), [Buffer.from([0x08, 0x07])], 'and it completes as before');
+});
