@@ -53,13 +53,22 @@ interface Seen {
   readonly headers: Record<string, unknown>;
 }
 
-async function serve(way: Way): Promise<{ port: number; stop: () => void; received: Map<string, { messages: string[]; ended: boolean }>; direct: () => number }> {
-  const received = new Map<string, { messages: string[]; ended: boolean }>();
+interface Received {
+  messages: string[];
+  ended: boolean;
+  cancelled: boolean;
+}
+
+async function serve(way: Way): Promise<{ port: number; stop: () => void; received: Map<string, Received>; direct: () => number }> {
+  const received = new Map<string, Received>();
   let direct = 0;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_RECEIVE, interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined })] });
   server.addService(AGENT_SYNC_SERVICE, {
     Sync: (call: grpc.ServerDuplexStream<AgentMessageWire, ControllerFrame>) => {
-      const seen = { messages: [] as string[], ended: false };
+      const seen: Received = { messages: [], ended: false, cancelled: false };
+      call.on('cancelled', () => {
+        seen.cancelled = true;
+      });
       received.set(String(call.metadata.get('x-case')[0]), seen);
       const described = (w: AgentMessageWire): string => {
         try {
@@ -120,7 +129,7 @@ void t.test('read directly, a stream gives the same messages, end and statuses a
     t.teardown(server.stop);
     for (const kase of Object.keys(CASES)) {
       const answer = await call(server.port, kase);
-      const got = server.received.get(kase) ?? { messages: [], ended: false };
+      const got = server.received.get(kase) ?? { messages: [], ended: false, cancelled: false };
       seen[way][kase] = { ...answer, messages: [...got.messages], ended: got.ended };
     }
     t.equal(server.direct(), way === 'direct' ? Object.keys(CASES).length : 0, `${way}: ${way === 'direct' ? 'every call' : 'no call'} read directly`);
@@ -194,4 +203,35 @@ void t.test("message frames: the next message's first bytes keep only their chun
   // by 6 bytes while the port's budget for unfinished requests counted 6 (incomplete-requests.ts).
   t.ok(frames.retainedBytes <= 16_384 + next.byteLength, `what the unfinished message keeps: ${frames.retainedBytes} bytes, at most its chunk`);
   t.same(frames.take(Buffer.from([0x07])), [Buffer.from([0x08, 0x07])], 'and it completes as before');
+});
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  const deadline = performance.now() + 5_000;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`not within 5 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+void t.test('a reset with a message half sent: the messages before it, then the cancellation, read directly as through grpc-js', async (t) => {
+  const seen: Partial<Record<Way, Received>> = {};
+  for (const way of ['grpc-js', 'direct'] as const) {
+    const server = await serve(way);
+    t.teardown(server.stop);
+    const session = http2.connect(`http://127.0.0.1:${server.port}`);
+    t.teardown(() => session.destroy());
+    const stream = session.request({ ':method': 'POST', ':path': SYNC_METHOD.path, 'content-type': 'application/grpc', te: 'trailers', 'x-case': 'reset' });
+    stream.on('error', () => undefined);
+    stream.on('data', () => undefined);
+    for (const chunk of [MESSAGES[0]!, MESSAGES[2]!.subarray(0, 700)]) await new Promise<void>((resolve) => stream.write(chunk, () => resolve()));
+    await until(`${way}: the first message`, () => (server.received.get('reset')?.messages.length ?? 0) > 0);
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    await until(`${way}: the cancellation`, () => server.received.get('reset')?.cancelled === true);
+    seen[way] = server.received.get('reset')!;
+    t.equal(server.direct(), way === 'direct' ? 1 : 0);
+  }
+  // (Node ends the stream's readable side at a reset too, so the handler hears an end either way.)
+  t.match(seen.direct, { messages: ['{"type":"pong","seq":7}'], cancelled: true }, 'the message before the reset, not the half sent one, and the cancellation');
+  t.same(seen.direct!.messages, seen['grpc-js']!.messages.map((m) => m.replace(/^through grpc-js: /, '')), 'as through grpc-js');
+  t.same({ ...seen.direct, messages: [] }, { ...seen['grpc-js'], messages: [] }, 'the same end and cancellation as through grpc-js');
 });
