@@ -19,6 +19,11 @@ export class MessageFrames {
   /** `maxMessageBytes`: the largest message taken (-1: no limit). */
   constructor(private readonly maxMessageBytes: number) {}
 
+  /** Bytes of memory the unfinished message keeps (the buffers its held bytes lie in, whole). */
+  get retainedBytes(): number {
+    return this.held.reduce((sum, b) => sum + b.buffer.byteLength, 0);
+  }
+
   /** The messages `chunk` completes, each in a buffer of its own; throws MessageTooLargeError past the limit. */
   take(chunk: Buffer): Buffer[] {
     if (this.wanted !== null && this.heldBytes + chunk.byteLength < PREFIX_BYTES + this.wanted) {
@@ -49,8 +54,13 @@ export class MessageFrames {
       at += PREFIX_BYTES + length;
     }
     if (at < buf.byteLength) {
-      this.held.push(buf.subarray(at));
-      this.heldBytes = buf.byteLength - at;
+      // The rest lies in `chunk` once a message completed (the bytes held before were that
+      // message's): held as a view of the chunk, as grpc-js's decoder holds it, not of the
+      // buffer joined for the message, which a view would keep whole (up to the limit) while
+      // the port's budget for unfinished requests counts only the rest (incomplete-requests.ts).
+      const rest = buf.byteLength - at;
+      this.held.push(buf !== chunk && at > 0 ? chunk.subarray(chunk.byteLength - rest) : buf.subarray(at));
+      this.heldBytes = rest;
     }
     return out;
   }

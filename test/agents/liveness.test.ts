@@ -1,5 +1,6 @@
 import t from 'tap';
 import { AgentLiveness } from '../../src/agents/liveness.js';
+import { seededRng } from '../../src/util/rng.js';
 
 const DETECTOR = { baseTimeoutMs: 1000, dynamicAdjustment: true, rttWindow: 16, minTimeoutMs: 1000, maxTimeoutMs: 4000 };
 
@@ -100,4 +101,56 @@ void t.test('a push answered within the interval spares the ping due, at most th
   large.pushSent(900);
   large.pushAnswered();
   t.equal(large.pingNow(950), 2, 'the ping ahead of a large push is never spared');
+});
+
+void t.test('spared pings, any schedule of pushes and answers: the agent hears from us within an interval, a ping goes at least every fourth, a live agent is never timed out', async (t) => {
+  const INTERVAL = 400;
+  const TICK = 50;
+  let worstToAgent = 0;
+  let worstPingGap = 0;
+  let spared = 0;
+  const timedOut: string[] = [];
+  for (let seed = 1; seed <= 40; seed++) {
+    const rng = seededRng(seed);
+    const pushChance = seed % 2 === 0 ? 0.9 : rng.next() * 0.6;
+    const l = new AgentLiveness(DETECTOR, 0);
+    /** When the agent's reply to what we sent comes: a pong (seq) or the push's answer (null). */
+    const replies: { at: number; seq: number | null }[] = [];
+    let pushInFlight = false;
+    let lastToAgent = 0;
+    let lastPing = Number.NaN;
+    let firstRtt = Number.NaN;
+    for (let now = 0; now <= 30_000; now += TICK) {
+      for (const r of replies.filter((x) => x.at <= now)) {
+        replies.splice(replies.indexOf(r), 1);
+        if (r.seq !== null) {
+          if (l.pong(r.seq, r.at) !== null && Number.isNaN(firstRtt)) firstRtt = r.at;
+        } else {
+          l.heard(r.at);
+          l.pushAnswered();
+          pushInFlight = false;
+        }
+      }
+      if (l.timedOut(now)) timedOut.push(`seed ${seed} at ${now}`);
+      if (!pushInFlight && rng.next() < pushChance) {
+        l.pushSent(now);
+        lastToAgent = now;
+        pushInFlight = true;
+        // Half the seeds answer within 100 ms (a stream of changes), half within 600 (some past the interval).
+        replies.push({ at: now + rng.int(1, seed % 2 === 0 ? 100 : 600), seq: null });
+      }
+      const seq = l.pingDue(now, INTERVAL);
+      if (seq !== null) {
+        lastPing = now;
+        lastToAgent = now;
+        replies.push({ at: now + rng.int(1, 40), seq });
+      } else if (now - lastPing >= INTERVAL) spared++;
+      worstToAgent = Math.max(worstToAgent, now - lastToAgent);
+      if (!Number.isNaN(firstRtt)) worstPingGap = Math.max(worstPingGap, now - lastPing);
+    }
+  }
+  t.same(timedOut, [], 'an agent answering everything is never timed out');
+  t.ok(spared > 100, `pings were spared (${spared})`);
+  t.ok(worstToAgent < INTERVAL, `the longest the agent went without a message from us: ${worstToAgent} ms`);
+  t.ok(worstPingGap <= 4 * (INTERVAL + TICK), `the longest between pings once an RTT was measured: ${worstPingGap} ms`);
 });
