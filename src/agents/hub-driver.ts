@@ -123,6 +123,8 @@ export class HubDriver {
   private stopped = false;
   private pushBytes = 0;
   private tooLargePushes = 0;
+  /** Streams whose messages came through grpc-js's reader: the direct read (hub-reads.ts) was not available. */
+  private streamsReadByGrpc = 0;
   private reportedEntries = 0;
   private failedReports = 0;
   /** Reports (agent and mesh) the leader refused as invalid: dropped, not retried. */
@@ -234,7 +236,7 @@ export class HubDriver {
     // Straight from the HTTP/2 stream where the call's base was filed (hub-reads.ts). The call
     // is read all the same: that starts grpc-js's reads, and brings its end (and, without a
     // filed base, every message).
-    takeReads(call, onMessage);
+    if (!takeReads(call, onMessage)) this.streamsReadByGrpc++;
     call.on('data', onMessage);
     call.on('end', end);
     call.on('error', end);
@@ -616,6 +618,7 @@ export class HubDriver {
     });
     counter('agents_pushes_total', 'Configuration pushes sent by this controller.', () => hub.counters.pushes);
     counter('agents_push_bytes_total', 'Configuration bytes (push bodies) sent by this controller.', () => this.pushBytes);
+    counter('agents_streams_read_by_grpc_total', "AgentSync streams whose messages went through grpc-js's reader, not straight from their HTTP/2 stream (hub-reads.ts): 0 on a sound build; more costs CPU per message, not correctness.", () => this.streamsReadByGrpc);
     counter('agents_pushes_too_large_total', 'Pushes not sent because one message cannot carry them (the agents stay STALE).', () => this.tooLargePushes);
     counter('agents_acks_total', 'ACKs accepted.', () => hub.counters.acks);
     counter('agents_nacks_total', 'NACKs accepted.', () => hub.counters.nacks);

@@ -57,6 +57,9 @@ void t.test('agents sync, update, reject without re-send, and survive reconnects
   for (const id of cluster.ids) {
     const text = await (await fetch(`http://${cluster.metricsAddresses.get(id)!}/metrics`)).text();
     t.match(text, new RegExp(`^agents_records\\{[^}]*\\} ${agents.length}$`, 'm'), `${id}: agents_records ${agents.length}`);
+    // The controller reads its agents' messages straight from their HTTP/2 streams (hub-reads.ts): a
+    // grpc-js upgrade or an interceptor moved would fall back silently, costing CPU per message.
+    t.match(text, /^agents_streams_read_by_grpc_total\{[^}]*\} 0$/m, `${id}: no stream read through grpc-js`);
   }
   const config = (await (await fetch(`http://${admin}/config`)).json()) as { version: number; resources: { name: string }[] };
   t.equal(config.version, v1, 'GET /config: the configuration in force');
