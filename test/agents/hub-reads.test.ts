@@ -14,6 +14,7 @@ import { AGENT_SYNC_SERVICE, SYNC_METHOD, type ControllerFrame } from '../../src
 import { decodeAgentMessage, encodeAgentFrame, type AgentMessageWire } from '../../src/agents/wire.js';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';
 import { freePorts } from '../helpers/free-ports.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 type Way = 'grpc-js' | 'direct';
 
@@ -205,14 +206,6 @@ void t.test("message frames: the next message's first bytes keep only their chun
   t.same(frames.take(Buffer.from([0x07])), [Buffer.from([0x08, 0x07])], 'and it completes as before');
 });
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = performance.now() + 5_000;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`not within 5 s: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 void t.test('a reset with a message half sent: the messages before it, then the cancellation, read directly as through grpc-js', async (t) => {
   const seen: Partial<Record<Way, Received>> = {};
   for (const way of ['grpc-js', 'direct'] as const) {
@@ -224,9 +217,9 @@ void t.test('a reset with a message half sent: the messages before it, then the 
     stream.on('error', () => undefined);
     stream.on('data', () => undefined);
     for (const chunk of [MESSAGES[0]!, MESSAGES[2]!.subarray(0, 700)]) await new Promise<void>((resolve) => stream.write(chunk, () => resolve()));
-    await until(`${way}: the first message`, () => (server.received.get('reset')?.messages.length ?? 0) > 0);
+    await waitFor(() => (server.received.get('reset')?.messages.length ?? 0) > 0, `${way}: the first message`, 5_000);
     stream.close(http2.constants.NGHTTP2_CANCEL);
-    await until(`${way}: the cancellation`, () => server.received.get('reset')?.cancelled === true);
+    await waitFor(() => server.received.get('reset')?.cancelled === true, `${way}: the cancellation`, 5_000);
     seen[way] = server.received.get('reset')!;
     t.equal(server.direct(), way === 'direct' ? 1 : 0);
   }
