@@ -134,6 +134,14 @@ void t.test('a service listed again within the grace (moved to another agent by 
   t.equal(cs[0].audits.filter((e) => e.type === 'service.vip.released').length, 0);
 });
 
+/** The leader's expiry duties over `sm`'s state: `checkAt(now)` sweeps, what it asks for goes to `queue`. */
+function leaderSweeps(sm: StateMachine): { queue: MeshReportQueue; checkAt: (now: number) => void } {
+  const state = () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() });
+  const duties = new LeaderDuties(GRACE_MS);
+  const queue = new MeshReportQueue('c1');
+  return { queue, checkAt: (now) => duties.check(state(), now, queue, now, []) };
+}
+
 void t.test('a service listed again and dropped between two sweeps gets a whole grace from the second drop', async (t) => {
   // Found by the agents' simulation (agents-sim.ts, hosting seeds): the leader's sweep, 10 s apart,
   // never saw the listing in between and expired the service at once, its grace counted from before.
@@ -142,10 +150,7 @@ void t.test('a service listed again and dropped between two sweeps gets a whole 
   run(sm, claim('a1', 'a1-s1'));
   run(sm, report(1, { publish: [publishOf('a1', 'a1-s1', [host('api')])] }));
   run(sm, report(2, { publish: [publishOf('a1', 'a1-s1', [])] }));
-  const state = () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() });
-  const duties = new LeaderDuties(GRACE_MS);
-  const queue = new MeshReportQueue('c1');
-  const checkAt = (now: number): void => duties.check(state(), now, queue, now, []);
+  const { queue, checkAt } = leaderSweeps(sm);
   checkAt(0);
   run(sm, report(3, { publish: [publishOf('a1', 'a1-s1', [host('api')])] }));
   checkAt(5_000);
@@ -163,11 +168,9 @@ void t.test('the leader asks for no expiry below 0.7, and a report with none has
     run(sm, claim('a1', 'a1-s1'));
     run(sm, report(1, { publish: [publishOf('a1', 'a1-s1', [host('api')])] }));
     run(sm, report(2, { publish: [publishOf('a1', 'a1-s1', [])] }));
-    const state = () => ({ mesh: sm.view(meshKind), agents: sm.view(agentsKind), settings: sm.view(settingsKind), cluster: sm.view(clusterKind), revision: sm.revision() });
-    const duties = new LeaderDuties(GRACE_MS);
-    const queue = new MeshReportQueue('c1');
-    duties.check(state(), 0, queue, 0, []);
-    duties.check(state(), 0, queue, GRACE_MS + SWEEP_MS, []);
+    const { queue, checkAt } = leaderSweeps(sm);
+    checkAt(0);
+    checkAt(GRACE_MS + SWEEP_MS);
     const sent = queue.take(0, 1_000);
     if (version === '0.6') t.equal(sent, null, 'at 0.6: nothing to report');
     else t.match(sent, { expireServices: ['api'] }, 'at 0.7: after the grace');
