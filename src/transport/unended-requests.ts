@@ -82,17 +82,42 @@ export const oneMessageRequests: grpc.ServerInterceptor = (method, call) =>
   new grpc.ServerInterceptingCall(method.requestStream ? call : new OneMessageCall(call));
 
 /**
+ * How long a reset waits for a status grpc-js has queued behind the response's data; past it
+ * (a client that reads nothing) the stream is reset without its status, as it always was.
+ */
+const QUEUED_STATUS_WAIT_MS = 10_000;
+
+/**
  * Called when the call has ended (grpc-js tells the listener after it wrote the status, or after
  * the stream closed): a stream the client has not ended is reset with NO_ERROR, and `onReset`
  * hears of it. The reset waits one turn of the loop: Node writes the trailers in an immediate of
  * its own, queued before this one, and a reset ahead of them would lose the client its status.
+ * When grpc-js has ended the response and still waits for Node's 'wantTrailers' (a streaming
+ * call refused a second time before its status went: a message past the limit over several DATA
+ * frames), the reset waits for that too.
  */
 export function resetUnendedStream(stream: http2.ServerHttp2Stream, onReset: () => void): void {
   const ended = (): boolean => stream.closed || stream.destroyed || stream.readableEnded;
   if (ended()) return;
-  setImmediate(() => {
-    if (ended()) return;
-    onReset();
-    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  const reset = (): void => {
+    setImmediate(() => {
+      if (ended()) return;
+      onReset();
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  };
+  if (!statusQueued(stream)) return reset();
+  const giveUp = setTimeout(reset, QUEUED_STATUS_WAIT_MS).unref();
+  const cancel = (): void => void clearTimeout(giveUp);
+  stream.once('close', cancel);
+  // grpc-js listened first: its listener has sent the trailers when this one runs.
+  stream.once('wantTrailers', () => {
+    cancel();
+    reset();
   });
+}
+
+/** Headers went without a status (not trailers-only) and the trailers have not been sent. */
+function statusQueued(stream: http2.ServerHttp2Stream): boolean {
+  return stream.headersSent && stream.sentTrailers === undefined && !('grpc-status' in (stream.sentHeaders ?? {}));
 }

@@ -19,7 +19,10 @@ const bytes = (b: Buffer): Buffer => b;
 const SERVICE: grpc.ServiceDefinition = {
   Echo: { path: '/test.T/Echo', requestStream: false, responseStream: false, requestSerialize: bytes, requestDeserialize: bytes, responseSerialize: bytes, responseDeserialize: bytes },
   Count: { path: '/test.T/Count', requestStream: false, responseStream: true, requestSerialize: bytes, requestDeserialize: bytes, responseSerialize: bytes, responseDeserialize: bytes },
+  Chat: { path: '/test.T/Chat', requestStream: true, responseStream: true, requestSerialize: bytes, requestDeserialize: bytes, responseSerialize: bytes, responseDeserialize: bytes },
 };
+/** The server's limit on one request message. */
+const MAX_RECEIVE = 2 * 1024 * 1024;
 
 interface Fixture {
   readonly port: number;
@@ -38,7 +41,7 @@ async function start(t: Test): Promise<Fixture> {
     freed.register(request, id);
   };
   const guard = baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => fixture.resets++ });
-  const server = new grpc.Server({ interceptors: [guard, oneMessageRequests] });
+  const server = new grpc.Server({ interceptors: [guard, oneMessageRequests], 'grpc.max_receive_message_length': MAX_RECEIVE });
   server.addService(SERVICE, {
     Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       seen(call.request);
@@ -48,6 +51,10 @@ async function start(t: Test): Promise<Fixture> {
       seen(call.request);
       for (let i = 1; i <= 3; i++) call.write(Buffer.from(String(i)));
       call.end();
+    },
+    Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('data', (m: Buffer) => call.write(Buffer.from(`got ${m.length}`)));
+      call.on('error', () => undefined);
     },
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
@@ -138,6 +145,20 @@ void t.test('a server-streaming request that never half-closes gets its messages
   t.equal(outcome.rstCode, http2.constants.NGHTTP2_NO_ERROR);
   t.equal(fixture.resets, 1);
   await letGo(fixture, 'the request to be collected');
+});
+
+void t.test('a streaming call refused for a message past the limit, after it has answered, has its status before the reset', async (t) => {
+  const fixture = await start(t);
+  const session = connect(t, fixture.port);
+  const { stream, outcome } = rawCall(session, '/test.T/Chat', framed(Buffer.from('hi')), false);
+  await new Promise((resolve) => stream.once('data', resolve));
+  // Past the limit and over several DATA frames: grpc-js refuses it at the first and again at the next, before its status has gone.
+  stream.write(framed(Buffer.alloc(MAX_RECEIVE + 1, 1)));
+  const ended = await outcome;
+  t.equal(ended.status, String(grpc.status.RESOURCE_EXHAUSTED), 'the client has its RESOURCE_EXHAUSTED status');
+  t.same(ended.messages, ['got 2'], 'after the first message\'s answer');
+  t.equal(ended.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'then the server reset the stream, without error');
+  t.equal(fixture.resets, 1);
 });
 
 void t.test('requests that end as clients end them are served as before, and a reset never costs a client its status', async (t) => {
