@@ -23,7 +23,9 @@ import {
   ALLOWED_AGENTS_LABEL,
   SERVICE_OWNERSHIP_VERSION,
   clusterKind,
+  keptByFor,
   meshKind,
+  shareRuleOf,
   settingsKind,
   type KindCommand,
   type Labels,
@@ -130,7 +132,7 @@ export class MeshWatch {
     }
     this.checkVips(mesh);
     this.checkOwnership(mesh, cmd);
-    const unlisted = new Set(mesh.unlistedPublished());
+    const unlisted = new Set(mesh.unlistedPublished(keptByFor(shareRuleOf(this.truth.view(clusterKind)))));
     for (const name of unlisted) {
       if (this.unlistedSince.has(name)) continue;
       this.unlistedSince.set(name, this.host.now());
