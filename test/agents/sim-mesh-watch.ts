@@ -150,8 +150,13 @@ export class MeshWatch {
   private expired(service: string): void {
     this.counts.expired++;
     if ((this.unlistedTerm.get(service) ?? 0) !== this.host.leaderTerm()) this.counts.expiredAcrossLeaders++;
-    const listers = this.host.connectedListers(service);
-    if (listers.length > 0) this.host.violation(`service ${service} expired while ${listers.join(', ')} list it, connected, their publish committed`);
+    // From LISTER_SHARE_VERSION a service is kept by its endpoints only (publisher-shares.ts
+    // keptByFor): an agent that names it without being one (refused, or its endpoint went with an
+    // operator's delete before another agent created it again) no longer keeps it.
+    const byEndpoints = keptByFor(shareRuleOf(this.truth.view(clusterKind))) === 'endpoints';
+    const endpoints = this.seen.get(service)?.endpoints ?? [];
+    const listers = this.host.connectedListers(service).filter((a) => !byEndpoints || endpoints.includes(a));
+    if (listers.length > 0) this.host.violation(`service ${service} expired while ${listers.join(', ')} list it, connected, their publish committed${byEndpoints ? ', its endpoints' : ''}`);
     const since = this.unlistedSince.get(service);
     const unlistedMs = since === undefined ? 0 : this.host.now() - since;
     if (unlistedMs < this.graceMs) this.host.violation(`service ${service} expired after ${unlistedMs}ms unlisted in the log; the leader's grace is ${this.graceMs}ms`);
