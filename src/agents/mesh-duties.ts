@@ -24,7 +24,7 @@
  *
  * Everything it reads is replicated, so a new leader picks up exactly where the old one was.
  */
-import { FORGET_AGENTS_VERSION, SERVICE_OWNERSHIP_VERSION } from '../statemachine/index.js';
+import { FORGET_AGENTS_VERSION, SERVICE_OWNERSHIP_VERSION, keptByFor, shareRuleOf } from '../statemachine/index.js';
 import { dampingMessage, EndpointDamping } from './endpoint-damping.js';
 import type { HubEffect } from './hub-types.js';
 import type { MeshReportQueue } from './mesh-reports.js';
@@ -85,11 +85,12 @@ export class LeaderDuties {
    * would be expired at the second, its grace counted from before it was listed.
    */
   private relisted(state: ClusterState): void {
-    for (const name of this.unlisted.keys()) if (!state.mesh.unlisted(name)) this.unlisted.delete(name);
+    const keptBy = keptByFor(shareRuleOf(state.cluster));
+    for (const name of this.unlisted.keys()) if (!state.mesh.unlisted(name, keptBy)) this.unlisted.delete(name);
   }
 
   private sweepUnlisted(state: ClusterState, queue: MeshReportQueue, now: number): void {
-    const current = new Set(state.mesh.unlistedPublished());
+    const current = new Set(state.mesh.unlistedPublished(keptByFor(shareRuleOf(state.cluster))));
     for (const name of current) {
       const since = this.unlisted.get(name) ?? now;
       this.unlisted.set(name, since);

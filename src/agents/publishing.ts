@@ -5,7 +5,7 @@
  * costs no Raft write at all; refused hosts (another spec published, the range exhausted) are
  * reported to the log once per connection and change nothing.
  */
-import { PUBLISH_SHARE_VERSION, SERVICE_OWNERSHIP_VERSION, planChanges, planPublish, publishGrowth, vipRange, type HostAction, type PublishEntry, type ServiceResource } from '../statemachine/index.js';
+import { SERVICE_OWNERSHIP_VERSION, planChanges, planPublish, publishGrowth, vipRange, shareRuleOf, type HostAction, type PublishEntry, type PublishShares, type ServiceResource } from '../statemachine/index.js';
 import type { Hello } from './protocol.js';
 import { protocolsInUse, runsAll } from './protocols-in-use.js';
 import type { ClusterState } from './selection.js';
@@ -47,7 +47,7 @@ export function publishCheck(hello: Hello, session: string, state: ClusterState,
     claimedSession: (agent) => state.agents.get(agent)?.session ?? null,
     freeVips: () => state.mesh.freeVips(range, quarantineMs, Math.max(wallNow, state.mesh.clock)),
     roomForRecord: () => true,
-    heldBy: (agent) => (state.cluster.supports(PUBLISH_SHARE_VERSION) ? state.mesh.heldBy(agent, quarantineMs, Math.max(wallNow, state.mesh.clock)) : null),
+    shares: sharesOf(state, quarantineMs, Math.max(wallNow, state.mesh.clock)),
     ownership: state.cluster.supports(SERVICE_OWNERSHIP_VERSION),
   });
   const refused = plan.type === 'plan' ? plan.hosts.filter((h): h is Extract<HostAction, { type: 'refuse' }> => h.type === 'refuse') : [];
@@ -55,6 +55,13 @@ export function publishCheck(hello: Hello, session: string, state: ClusterState,
   const growth = plan.type === 'plan' ? publishGrowth(entry.agent, plan.hosts, plan.leave, service) : 0;
   const unspoken = plan.type === 'plan' ? unspokenProtocols(hello, plan.hosts, service, state) : [];
   return { entry: planChanges(plan) ? entry : null, refused, creates, growth, unspoken };
+}
+
+/** The agents' shares as the mesh would count them at log time `now` (quarantines ending by then freed); null: not bounded. */
+function sharesOf(state: ClusterState, quarantineMs: number, now: number): PublishShares | null {
+  const rule = shareRuleOf(state.cluster);
+  if (rule === null) return null;
+  return { rule, heldBy: (agent) => state.mesh.heldBy(agent, rule, quarantineMs, now), unlistedPayer: (name) => state.mesh.unlistedPayer(name) };
 }
 
 /** The protocols the plan brings into the mesh that some non-lazy agent (the publisher too) does not speak. */

@@ -71,6 +71,17 @@ export const SERVICE_OWNERSHIP_VERSION = '0.7';
 export const PUBLISH_SHARE_VERSION = '0.8';
 
 /**
+ * The level from which an agent's share counts every agents' service it lists, created or joined,
+ * and the last lister of a service stays charged for it through the grace and its VIP's
+ * quarantine (publisher-shares.ts, rule 'listings'): a publish past the bound is refused for the
+ * services it would join too, and only endpoints keep an agents' service from expiring. Before, a
+ * certificate listing another agent's services kept them charged to their creator after it
+ * stopped (session 52: the creator's share pinned at the bound). It changes what a replica
+ * decides, so no member below it may meet it; the snapshot's fields are those of 0.8.
+ */
+export const LISTER_SHARE_VERSION = '0.9';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

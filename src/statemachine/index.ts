@@ -84,7 +84,7 @@ export {
 } from './mesh.js';
 export { MAX_REPORT_EXPIRIES, MAX_REPORT_HEALTH, MAX_REPORT_HOSTS, MAX_REPORT_PUBLISHES, MAX_REPORT_USAGE, MAX_USAGE_NAMES, parseHostedService, parseHostedServices } from './mesh-commands.js';
 export { MAX_OBSERVED, type AgentDeclarationView, type ObservedDependency } from './mesh-declarations.js';
-export { declaredAs, planChanges, planPublish, type HostAction, type PublishPlan, type PublishState, type RefusalCause } from './mesh-publish.js';
+export { declaredAs, planChanges, planPublish, type HostAction, type PublishPlan, type PublishShares, type PublishState, type RefusalCause } from './mesh-publish.js';
 export { ALLOWED_AGENTS_LABEL, agentAllowed } from './mesh-ownership.js';
 export { vipRange } from './mesh-state.js';
 export { VipAllocator, usableSpan, type VipRange } from './vip-allocator.js';
@@ -103,7 +103,7 @@ export {
   type AgentsReportOutcome,
   type AgentsView,
 } from './agents.js';
-export { MAX_SERVICES_PER_AGENT } from './publisher-shares.js';
+export { MAX_SERVICES_PER_AGENT, keptByFor, shareRuleOf, type KeptBy, type ShareRule } from './publisher-shares.js';
 export {
   BASE_CLUSTER_VERSION,
   CLUSTER_KIND,
@@ -114,6 +114,7 @@ export {
   OWNED_CLIENT_ID_VERSION,
   SERVICE_OWNERSHIP_VERSION,
   PUBLISH_SHARE_VERSION,
+  LISTER_SHARE_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

@@ -22,6 +22,7 @@ import { SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
 import { agentAllowed, notAllowedReason } from './mesh-ownership.js';
 import type { MeshApply, MeshDelete } from './mesh-commands.js';
 import { MeshState, vipRange } from './mesh-state.js';
+import { shareRuleOf, type ShareRule } from './publisher-shares.js';
 import { contentKey, routeEnds, statusOf, type Endpoint, type Labels, type ResourceType } from './mesh-types.js';
 import type { ApplyContext } from './resource-kind.js';
 import { failure, okResult, type ApplyResult } from './result.js';
@@ -134,12 +135,12 @@ export function deleteResource(state: MeshState, command: MeshDelete, ctx: Apply
     return failure('CONFLICT', `service ${JSON.stringify(command.name)} is still named by route(s) ${namedList(routes.map((r) => JSON.stringify(r)))}; delete them first`);
   }
   const revision = ctx.bump();
-  removeServiceEverywhere(state, command.name, revision, 'deleted');
+  removeServiceEverywhere(state, command.name, revision, 'deleted', shareRuleOf(ctx.read(clusterKind)));
   return okResult(revision);
 }
 
 /** Removes a service (deleted by an operator, or an agent's expired), its VIP quarantined. */
-export function removeServiceEverywhere(state: MeshState, name: string, revision: number, cause: 'deleted' | 'expired'): void {
+export function removeServiceEverywhere(state: MeshState, name: string, revision: number, cause: 'deleted' | 'expired', rule: ShareRule | null): void {
   // Every agent with it among its names sees the change, also those whose observation of it ends
   // here (a removed service leaves every observed set).
   state.declarations.touchService(name, revision);
@@ -151,5 +152,5 @@ export function removeServiceEverywhere(state: MeshState, name: string, revision
     state.declarations.reindex(d, before);
     state.transitions.add({ type: 'dependency.removed', agent, name, reason: `service ${cause}` });
   }
-  state.removeService(name, revision, cause);
+  state.removeService(name, revision, cause, rule);
 }

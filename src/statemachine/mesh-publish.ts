@@ -9,7 +9,9 @@
  * - missing: created with the agent's spec and labels and a new VIP (refused when the range is
  *   exhausted, and from cluster version PUBLISH_SHARE_VERSION when the agent holds
  *   MAX_SERVICES_PER_AGENT services by its publishes already: publisher-shares.ts);
- * - same spec and labels: the agent joins its endpoints (nothing, if it is one already);
+ * - same spec and labels: the agent joins its endpoints (nothing, if it is one already); from
+ *   LISTER_SHARE_VERSION a join of an agents' service is counted and refused past the bound as a
+ *   creation is, unless the agent is the one charged for it already (listing it again);
  * - another spec or labels: the agent may change it only when no other agent publishes it and its
  *   spec came from a publish (an agent restarted with a new agent.yaml); otherwise the publish is
  *   refused for that service, audited, and the service stays as it is: the first publisher's
@@ -35,7 +37,7 @@ import type { AgentDeclarationView } from './mesh-declarations.js';
 import type { PublishEntry } from './mesh-commands.js';
 import { agentAllowed, matchesOperatorService, notAllowedReason } from './mesh-ownership.js';
 import { MAX_ENDPOINTS, contentKey, type HostedService, type ServiceResource } from './mesh-types.js';
-import { MAX_SERVICES_PER_AGENT, overShareReason } from './publisher-shares.js';
+import { MAX_SERVICES_PER_AGENT, overShareReason, type ShareAction, type ShareRule } from './publisher-shares.js';
 
 /**
  * Why a host is refused: the range or the endpoints are full, its spec disagrees with the one that
@@ -78,13 +80,18 @@ export interface PublishState {
   freeVips(): number;
   /** Whether a new agent record may be created. */
   roomForRecord(): boolean;
-  /**
-   * Services `agent` holds by its publishes, quarantined VIPs included (publisher-shares.ts);
-   * null below PUBLISH_SHARE_VERSION, where nothing bounds them.
-   */
-  heldBy(agent: string): number | null;
+  /** The agents' shares (publisher-shares.ts); null below PUBLISH_SHARE_VERSION, where nothing bounds them. */
+  readonly shares: PublishShares | null;
   /** The cluster is at SERVICE_OWNERSHIP_VERSION: an operator's service is the operator's. */
   readonly ownership: boolean;
+}
+
+export interface PublishShares {
+  readonly rule: ShareRule;
+  /** Services `agent` holds by its publishes under the rule, quarantined VIPs included. */
+  heldBy(agent: string): number;
+  /** The agent charged for an agents' service no agent lists (its last lister, or creator); null: listed or none. */
+  unlistedPayer(name: string): string | null;
 }
 
 const OPERATOR_SPEC_STANDS = "applied by an operator with another spec or labels; the operator's stands (ctl apply changes it)";
@@ -93,12 +100,33 @@ export function planPublish(entry: PublishEntry, state: PublishState): PublishPl
   if (state.claimedSession(entry.agent) !== entry.session) return { type: 'stale' };
   const record = state.declaration(entry.agent);
   if (record === null && !state.roomForRecord()) return { type: 'full' };
+  const hosted = new Set(entry.hosts.map((h) => h.name));
+  const leave = [...state.endpointServices(entry.agent)].filter((s) => !hosted.has(s)).sort();
   let free = state.freeVips();
-  let held = state.heldBy(entry.agent);
+  const shares = state.shares;
+  let held = shares === null ? null : shares.heldBy(entry.agent);
+  // Under 'listings' the agent stops paying for what it leaves that others still list (the last lister of one pays on).
+  if (held !== null && shares?.rule === 'listings') held -= leave.filter((name) => sharedWithOthers(state, name, entry.agent)).length;
+  /** The refusal when one more service would take the agent past its share; null: it may. */
+  const overShare = (name: string, action: ShareAction): HostAction | null =>
+    held !== null && shares !== null && held >= MAX_SERVICES_PER_AGENT ? { type: 'refuse', name, cause: 'share', reason: overShareReason(entry.agent, held, shares.rule, action) } : null;
+  /**
+   * Whether joining `name` adds to the agent's share: under 'listings', an agents' service it does
+   * not list yet, unless it is the one charged for it already (listing it again within the grace).
+   */
+  const joinCounted = (name: string): boolean => shares?.rule === 'listings' && !state.operatorSpec(name) && shares.unlistedPayer(name) !== entry.agent;
+  const join = (name: string, action: HostAction): HostAction => {
+    if (!joinCounted(name)) return action;
+    const refusal = overShare(name, 'join');
+    if (refusal !== null) return refusal;
+    held = held! + 1;
+    return action;
+  };
   const hosts = entry.hosts.map((host): HostAction => {
     const svc = state.service(host.name);
     if (svc === null) {
-      if (held !== null && held >= MAX_SERVICES_PER_AGENT) return { type: 'refuse', name: host.name, cause: 'share', reason: overShareReason(entry.agent, held) };
+      const refusal = overShare(host.name, 'create');
+      if (refusal !== null) return refusal;
       if (free <= 0) return { type: 'refuse', name: host.name, cause: 'capacity', reason: 'range exhausted: no virtual IP is free in services.vip_cidr' };
       free--;
       if (held !== null) held++;
@@ -114,22 +142,27 @@ export function planPublish(entry: PublishEntry, state: PublishState): PublishPl
     }
     if (contentKey(svc) === contentKey({ kind: 'service', ...host })) {
       if (member) return { type: 'keep', name: host.name };
-      return full ?? { type: 'join', name: host.name };
+      return full ?? join(host.name, { type: 'join', name: host.name });
     }
     const others = endpoints.filter((e) => e.agent !== entry.agent).map((e) => e.agent);
     if (others.length > 0) {
       return { type: 'refuse', name: host.name, cause: 'spec', reason: `published by ${quotedList(others)} with another spec or labels; the first publisher's stands` };
     }
     if (state.operatorSpec(host.name)) return { type: 'refuse', name: host.name, cause: 'spec', reason: OPERATOR_SPEC_STANDS };
-    return full ?? { type: 'configure', host, join: !member };
+    if (member) return { type: 'configure', host, join: false };
+    return full ?? join(host.name, { type: 'configure', host, join: true });
   });
-  const hosted = new Set(entry.hosts.map((h) => h.name));
-  const leave = [...state.endpointServices(entry.agent)].filter((s) => !hosted.has(s)).sort();
   const declare =
     record === null
       ? entry.lazy || entry.hosts.length > 0 || entry.dependencies.length > 0
       : record.lazy !== entry.lazy || !sameList(record.hosts, [...hosted]) || !sameList(record.dependencies, entry.dependencies);
   return { type: 'plan', hosts, leave, declare };
+}
+
+/** Whether `name` is an agents' service that some agent besides `agent` lists (is an endpoint of). */
+function sharedWithOthers(state: PublishState, name: string, agent: string): boolean {
+  if (state.operatorSpec(name)) return false;
+  return (state.service(name)?.status.endpoints ?? []).some((e) => e.agent !== agent);
 }
 
 /** Whether applying the plan changes anything (refusals and services kept change nothing). */

@@ -11,12 +11,13 @@
  */
 import { formatDuration } from '../config/duration.js';
 import { agentsKind, MAX_AGENT_RECORDS, type AgentsView } from './agents.js';
-import { FORGET_AGENTS_VERSION, PUBLISH_SHARE_VERSION, SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
+import { FORGET_AGENTS_VERSION, SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
 import { MAX_OBSERVED, type AgentDeclaration } from './mesh-declarations.js';
 import type { MeshReport, PublishEntry, UsageEntry } from './mesh-commands.js';
 import { removeServiceEverywhere } from './mesh-operator.js';
-import { planChanges, planPublish } from './mesh-publish.js';
+import { planChanges, planPublish, type PublishShares } from './mesh-publish.js';
 import { MeshState, vipRange } from './mesh-state.js';
+import { keptByFor, shareRuleOf, type ShareRule } from './publisher-shares.js';
 import { statusOf } from './mesh-types.js';
 import type { ApplyContext } from './resource-kind.js';
 import { okResult, type ApplyResult } from './result.js';
@@ -61,17 +62,17 @@ export function applyReport(state: MeshState, command: MeshReport, ctx: ApplyCon
   const n: Counts = { published: 0, stale: 0, refused: 0, observed: 0, dropped: 0, healthChanged: 0, expired: 0, forgotten: 0 };
   const cluster = ctx.read(clusterKind);
   const ownership = cluster.supports(SERVICE_OWNERSHIP_VERSION);
-  const rules: PublishRules = { ownership, shares: cluster.supports(PUBLISH_SHARE_VERSION) };
+  const rules: PublishRules = { ownership, shares: shareRuleOf(cluster) };
   for (const e of command.publish) publish(state, e, agents, settings, rules, rev, n);
   for (const u of command.usage) usage(state, u, rev, n);
   for (const agent of command.health) health(state, agent, agents, rev, n);
   if (command.expire) expire(state, settings.get('agents.dependency_ttl'), rev, n);
   if (command.forget !== undefined && ctx.read(clusterKind).supports(FORGET_AGENTS_VERSION)) {
-    for (const agent of command.forget) forget(state, agent, agents, rev, n);
+    for (const agent of command.forget) forget(state, agent, agents, rules, rev, n);
   }
   // Below the level the field is ignored and the outcome is what older members answer (cached alike).
   let servicesExpired = 0;
-  if (ownership) for (const name of command.expireServices ?? []) if (expireService(state, name, rev)) servicesExpired++;
+  if (ownership) for (const name of command.expireServices ?? []) if (expireService(state, name, rules.shares, rev)) servicesExpired++;
   const outcome: MeshReportOutcome = ownership ? { ...n, servicesExpired } : { ...n };
   return okResult(revision ?? ctx.revision, outcome);
 }
@@ -81,9 +82,9 @@ export function applyReport(state: MeshState, command: MeshReport, ctx: ApplyCon
  * quarantined, only if at this entry it is still an agent's, listed by no agent and named by no
  * route (an agent that listed it again meanwhile keeps it, with its VIP).
  */
-function expireService(state: MeshState, name: string, rev: () => number): boolean {
-  if (!state.expirable(name)) return false;
-  removeServiceEverywhere(state, name, rev(), 'expired');
+function expireService(state: MeshState, name: string, rule: ShareRule | null, rev: () => number): boolean {
+  if (!state.expirable(name, keptByFor(rule))) return false;
+  removeServiceEverywhere(state, name, rev(), 'expired', rule);
   return true;
 }
 
@@ -91,8 +92,8 @@ function expireService(state: MeshState, name: string, rev: () => number): boole
 interface PublishRules {
   /** SERVICE_OWNERSHIP_VERSION: an operator's service is the operator's. */
   readonly ownership: boolean;
-  /** PUBLISH_SHARE_VERSION: an agent holds at most MAX_SERVICES_PER_AGENT services by its publishes. */
-  readonly shares: boolean;
+  /** How an agent's share of MAX_SERVICES_PER_AGENT is counted (publisher-shares.ts); null: not bounded. */
+  readonly shares: ShareRule | null;
 }
 
 function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings: SettingsView, rules: PublishRules, rev: () => number, n: Counts): void {
@@ -106,8 +107,7 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
     claimedSession: (agent) => agents.get(agent)?.session ?? null,
     freeVips: () => state.allocator.free(range),
     roomForRecord: () => state.declarations.size < MAX_AGENT_RECORDS,
-    // Purged just above: the allocator's count is the one at this entry.
-    heldBy: (agent) => (rules.shares ? state.creators.createdBy(agent) + state.allocator.quarantinedBy(agent) : null),
+    shares: rules.shares === null ? null : sharesAt(state, rules.shares),
     ownership: rules.ownership,
   });
   if (plan.type !== 'plan') {
@@ -129,7 +129,8 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
         state.transitions.add({ type: 'vip.assigned', service: h.host.name, vip, range: range.text, by });
         state.writeService(h.host.name, h.host.spec, h.host.labels, statusOf(vip, [{ agent: e.agent, healthy }]), rev());
         state.published.add(h.host.name);
-        if (rules.shares) state.creators.set(h.host.name, e.agent);
+        // Under 'listings' the creator pays as its lister: nothing to record.
+        if (rules.shares === 'creations') state.charges.set(h.host.name, e.agent);
         break;
       }
       case 'configure': {
@@ -137,11 +138,13 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
         const status = h.join ? MeshState.withEndpoint(svc.status, e.agent, healthy) : svc.status;
         state.writeService(h.host.name, h.host.spec, h.host.labels, status, rev());
         state.published.add(h.host.name);
+        if (h.join && rules.shares === 'listings') state.listedAgain(h.host.name);
         break;
       }
       case 'join': {
         const svc = state.services.get(h.name)!;
         state.writeService(h.name, svc.spec, svc.labels, MeshState.withEndpoint(svc.status, e.agent, healthy), rev());
+        if (rules.shares === 'listings') state.listedAgain(h.name);
         break;
       }
       case 'keep':
@@ -159,6 +162,7 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
   for (const name of plan.leave) {
     const svc = state.services.get(name)!;
     state.writeService(name, svc.spec, svc.labels, MeshState.withEndpoint(svc.status, e.agent, null), rev());
+    if (rules.shares === 'listings') state.unlistedBy(name, e.agent);
   }
   if (plan.declare) {
     const before = d.names();
@@ -170,6 +174,15 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
     state.declarations.reindex(d, before);
     d.revision = rev();
   }
+}
+
+/** The agents' shares at this entry (the allocator purged first: its count is the one at this entry). */
+function sharesAt(state: MeshState, rule: ShareRule): PublishShares {
+  return {
+    rule,
+    heldBy: (agent) => state.chargedTo(agent, rule) + state.allocator.quarantinedBy(agent),
+    unlistedPayer: (name) => (state.listed(name) ? null : state.charges.payer(name)),
+  };
 }
 
 function usage(state: MeshState, u: UsageEntry, rev: () => number, n: Counts): void {
@@ -224,12 +237,14 @@ function health(state: MeshState, agent: string, agents: AgentsView, rev: () => 
  * leave their services and its declaration goes. Read at this entry: an agent recorded again
  * since the leader asked keeps everything.
  */
-function forget(state: MeshState, agent: string, agents: AgentsView, rev: () => number, n: Counts): void {
+function forget(state: MeshState, agent: string, agents: AgentsView, rules: PublishRules, rev: () => number, n: Counts): void {
   if (agents.get(agent) !== null) return;
   const endpoints = [...state.endpointsOf(agent).keys()].sort();
   for (const name of endpoints) {
     const svc = state.services.get(name)!;
     state.writeService(name, svc.spec, svc.labels, MeshState.withEndpoint(svc.status, agent, null), rev());
+    // Its last listings stay charged to it through the grace and the quarantine, as a leave's.
+    if (rules.shares === 'listings') state.unlistedBy(name, agent);
   }
   // Its configuration is gone with it: no agent holds its version any more, so no revision for it.
   const dropped = state.declarations.remove(agent);

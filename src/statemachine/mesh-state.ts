@@ -23,7 +23,7 @@ import {
 import { MESH_SNAPSHOT_FIXED_LENGTH, QUARANTINE_ENTRY_LENGTH, resourceSize } from './mesh-size.js';
 import { ResourceOrder } from './resource-order.js';
 import { TransitionLog } from './transition-log.js';
-import { CreatorBook } from './publisher-shares.js';
+import { ChargeBook, type KeptBy, type ShareRule } from './publisher-shares.js';
 import { VipAllocator, type VipRange } from './vip-allocator.js';
 
 /** Committed transitions every node audits once (service.vip.assigned, agent.dependency.*, ...). */
@@ -53,8 +53,8 @@ export class MeshState {
   readonly transitions = new TransitionLog<MeshTransition>(MESH_TRANSITION_LOG_SIZE);
   /** Services whose spec and labels came from an agent's publish (the others' from an operator's apply). */
   readonly published = new Set<string>();
-  /** Of those, the ones created at PUBLISH_SHARE_VERSION or later, by their creator (publisher-shares.ts). */
-  readonly creators = new CreatorBook();
+  /** Of those, the agent each is charged to when its listers do not pay (publisher-shares.ts). */
+  readonly charges = new ChargeBook();
   /** Derived: service name -> the routes naming it. */
   private readonly referrers = new Map<string, Set<string>>();
   /** Derived: agent -> service -> the endpoint's health. */
@@ -84,7 +84,7 @@ export class MeshState {
 
   /** An upper bound of the mesh kind's snapshot JSON length (MeshStore.snapshot), in UTF-16 units. */
   snapshotLength(): number {
-    return MESH_SNAPSHOT_FIXED_LENGTH + this.resourceBytes + this.serviceNameChars + this.declarations.snapshotLength() + this.allocator.quarantined * QUARANTINE_ENTRY_LENGTH + this.allocator.ownersLength + this.creators.snapshotLength();
+    return MESH_SNAPSHOT_FIXED_LENGTH + this.resourceBytes + this.serviceNameChars + this.declarations.snapshotLength() + this.allocator.quarantined * QUARANTINE_ENTRY_LENGTH + this.allocator.ownersLength + this.charges.snapshotLength();
   }
 
   list(): readonly Resource[] {
@@ -144,17 +144,45 @@ export class MeshState {
   }
 
   /**
-   * Services `agent` holds by its publishes at log time `now` (publisher-shares.ts): those it
-   * created that exist, and the VIPs of those gone still quarantined then. Reads only.
+   * Services `agent` holds by its publishes at log time `now` under `rule` (publisher-shares.ts):
+   * its charges, and the VIPs of those gone still quarantined then. Reads only.
    */
-  heldBy(agent: string, quarantineMs: number, now: number): number {
-    return this.creators.createdBy(agent) + this.allocator.quarantinedByAt(agent, now, quarantineMs);
+  heldBy(agent: string, rule: ShareRule, quarantineMs: number, now: number): number {
+    return this.chargedTo(agent, rule) + this.allocator.quarantinedByAt(agent, now, quarantineMs);
+  }
+
+  /**
+   * The existing agents' services charged to `agent`: under 'creations' those it created; under
+   * 'listings' those it lists (is an endpoint of) and those no agent lists that it listed last.
+   * O(its endpoints + its charges), each bounded (MAX_AGENT_NAMES, the share).
+   */
+  chargedTo(agent: string, rule: ShareRule): number {
+    if (rule === 'creations') return this.charges.countOf(agent);
+    let n = 0;
+    for (const name of this.endpointsOf(agent).keys()) if (this.published.has(name)) n++;
+    for (const name of this.charges.servicesOf(agent)) if (!this.listed(name)) n++;
+    return n;
+  }
+
+  /** Whether the service has an endpoint (some agent's listing of it was accepted). */
+  listed(name: string): boolean {
+    return (this.services.get(name)?.status.endpoints?.length ?? 0) > 0;
+  }
+
+  /** Under 'listings': an agent listed `name`, so its listers pay; the last lister before is released. */
+  listedAgain(name: string): void {
+    this.charges.drop(name);
+  }
+
+  /** Under 'listings': `agent` no longer lists `name`; were it the last lister of an agents' service, it stays charged. */
+  unlistedBy(name: string, agent: string): void {
+    if (this.published.has(name) && !this.listed(name)) this.charges.set(name, agent);
   }
 
   /** A service agents published becomes the operator's (its apply): no longer counted as theirs. */
   adopt(name: string): void {
     this.published.delete(name);
-    this.creators.drop(name);
+    this.charges.drop(name);
   }
 
   // ---- changes ---------------------------------------------------------------------------------
@@ -182,26 +210,38 @@ export class MeshState {
    * Services agents published that no agent lists as hosted any more and no route names, sorted:
    * what the leader expires once they stay so for its grace (mesh-duties.ts).
    */
-  unlistedPublished(): string[] {
-    return [...this.published].filter((name) => this.expirable(name)).sort();
+  unlistedPublished(keptBy: KeptBy): string[] {
+    return [...this.published].filter((name) => this.expirable(name, keptBy)).sort();
   }
 
-  /** Whether `name` is an agent's published service that no agent lists and no route names. */
-  expirable(name: string): boolean {
-    return this.published.has(name) && !this.declarations.hosted(name) && !this.referrers.has(name);
+  /**
+   * Whether `name` is an agent's published service that no agent lists and no route names; listed
+   * by a declaration naming it (refused or not) or, from LISTER_SHARE_VERSION, by an endpoint
+   * (publisher-shares.ts keptByFor).
+   */
+  expirable(name: string, keptBy: KeptBy): boolean {
+    if (!this.published.has(name) || this.referrers.has(name)) return false;
+    return keptBy === 'endpoints' ? !this.listed(name) : !this.declarations.hosted(name);
   }
 
-  removeService(name: string, revision: number, cause: 'deleted' | 'expired' = 'deleted'): ServiceResource | null {
+  /**
+   * Removes a service, its VIP quarantined and charged as `rule` says: under 'creations' to its
+   * creator; under 'listings' to its first lister (by id) when an operator deletes an agents'
+   * service still listed, else to the agent charged for it (its last lister).
+   */
+  removeService(name: string, revision: number, cause: 'deleted' | 'expired', rule: ShareRule | null): ServiceResource | null {
     const svc = this.services.get(name);
     if (svc === undefined) return null;
+    const charged = this.charges.drop(name);
+    const firstLister = rule === 'listings' && this.published.has(name) ? (svc.status.endpoints?.[0]?.agent ?? null) : null;
+    const payer = firstLister ?? charged;
     this.declarations.touchService(name, revision);
     this.unindexEndpoints(svc);
     this.services.delete(name);
     this.unsized(svc);
     this.published.delete(name);
-    const creator = this.creators.drop(name);
     if (svc.status.vip !== undefined) {
-      this.allocator.release(svc.status.vip, this.clock, creator);
+      this.allocator.release(svc.status.vip, this.clock, payer);
       this.transitions.add({ type: 'vip.released', service: name, vip: svc.status.vip, cause });
     }
     this.changed('service', name, revision);

@@ -24,6 +24,7 @@ import { parseMeshCommand, type MeshCommand } from './mesh-commands.js';
 import { applyResources, deleteResource } from './mesh-operator.js';
 import { applyReport } from './mesh-report.js';
 import { MeshState, type MeshTransition } from './mesh-state.js';
+import type { KeptBy, ShareRule } from './publisher-shares.js';
 import { compareResources, parseResource, resourceJson, type Resource, type ResourceType } from './mesh-types.js';
 import type { ApplyContext, KindInstance, ResourceKind } from './resource-kind.js';
 import type { ApplyResult } from './result.js';
@@ -70,15 +71,17 @@ export interface MeshView {
    * Services agents published that no agent lists as hosted any more and no route names, sorted:
    * the leader expires those that stay so for its grace (SERVICE_OWNERSHIP_VERSION).
    */
-  unlistedPublished(): readonly string[];
-  /** Whether `name` is among unlistedPublished(), at the cost of a lookup. */
-  unlisted(name: string): boolean;
+  unlistedPublished(keptBy: KeptBy): readonly string[];
+  /** Whether `name` is among unlistedPublished(keptBy), at the cost of a lookup. */
+  unlisted(name: string, keptBy: KeptBy): boolean;
   /** When (log time) some observed dependency next turns expiring or expired; null: none will. */
   nextExpiryAt(ttlMs: number): number | null;
   /** Free VIPs in `range` at log time `now`. */
   freeVips(range: VipRange, quarantineMs: number, now: number): number;
-  /** Services `agent` holds by its publishes at log time `now`, quarantined VIPs included (publisher-shares.ts). */
-  heldBy(agent: string, quarantineMs: number, now: number): number;
+  /** Services `agent` holds by its publishes under `rule` at log time `now`, quarantined VIPs included (publisher-shares.ts). */
+  heldBy(agent: string, rule: ShareRule, quarantineMs: number, now: number): number;
+  /** The agent charged for an agents' service no agent lists (its last lister, or creator); null: listed or none. */
+  unlistedPayer(name: string): string | null;
   /** Committed transitions after `seq` (for audit); `missed` when some were dropped. */
   transitionsSince(seq: number): { readonly items: readonly MeshTransition[]; readonly missed: boolean };
   readonly transitionSeq: number;
@@ -163,12 +166,12 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
     return this.state.published.has(name);
   }
 
-  unlistedPublished(): readonly string[] {
-    return this.state.unlistedPublished();
+  unlistedPublished(keptBy: KeptBy): readonly string[] {
+    return this.state.unlistedPublished(keptBy);
   }
 
-  unlisted(name: string): boolean {
-    return this.state.expirable(name);
+  unlisted(name: string, keptBy: KeptBy): boolean {
+    return this.state.expirable(name, keptBy);
   }
 
   nextExpiryAt(ttlMs: number): number | null {
@@ -179,8 +182,12 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
     return this.state.freeVips(range, quarantineMs, now);
   }
 
-  heldBy(agent: string, quarantineMs: number, now: number): number {
-    return this.state.heldBy(agent, quarantineMs, now);
+  heldBy(agent: string, rule: ShareRule, quarantineMs: number, now: number): number {
+    return this.state.heldBy(agent, rule, quarantineMs, now);
+  }
+
+  unlistedPayer(name: string): string | null {
+    return this.state.listed(name) ? null : this.state.charges.payer(name);
   }
 
   transitionsSince(seq: number): { readonly items: readonly MeshTransition[]; readonly missed: boolean } {
@@ -210,7 +217,7 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
       resources: s.list().map(resourceJson),
       published: [...s.published].sort(),
       // Only from PUBLISH_SHARE_VERSION (0.7 members refuse the field): left out while empty.
-      ...(s.creators.size > 0 ? { publishers: s.creators.sorted() } : {}),
+      ...(s.charges.size > 0 ? { publishers: s.charges.sorted() } : {}),
       clock: s.clock,
       allocator: s.allocator.snapshot(),
       agents: s.declarations.snapshot(),
@@ -252,7 +259,7 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
       if (!state.published.has(name)) f.fail(`publishers[${i}]: service ${JSON.stringify(name.slice(0, 80))} is not a published one of the snapshot`);
       if (previousName !== null && !(previousName < name)) f.fail('publishers must be sorted by service without repeats');
       previousName = name;
-      state.creators.set(name, agent);
+      state.charges.set(name, agent);
     }
     state.clock = f.optionalInt('clock', { min: 0 }) ?? 0;
     if (f.has('allocator')) {

@@ -37,7 +37,8 @@ export interface AllocatorSnapshot {
   readonly cursor: string | null;
   /**
    * Quarantined addresses and the log time (ms) of their release, in release order; a third
-   * element names the agent whose publish created the service that held it (PUBLISH_SHARE_VERSION).
+   * element names the agent charged for it (PUBLISH_SHARE_VERSION: the creator of the service that
+   * held it; LISTER_SHARE_VERSION: its last lister, publisher-shares.ts).
    */
   readonly quarantine: readonly QuarantineEntry[];
 }
@@ -86,7 +87,7 @@ export class VipAllocator {
 
   /**
    * The service holding `vip` is gone: the address is quarantined from log time `now`, charged to
-   * `owner` (the agent whose publish created the service) until its quarantine ends.
+   * `owner` (the agent charged for the service: publisher-shares.ts) until its quarantine ends.
    */
   release(vip: string, now: number, owner: string | null = null): void {
     const a = parseIpv4(vip);

@@ -44,7 +44,9 @@ import {
   SERVICE_OWNERSHIP_VERSION,
   agentsKind,
   clusterKind,
+  keptByFor,
   meshKind,
+  shareRuleOf,
   type KindCommand,
   type Labels,
   type ResourceInput,
@@ -762,7 +764,7 @@ export class AgentsSim {
     const cap = this.clock.now + 40_000;
     let last = mesh.lastChange;
     let since = this.clock.now;
-    while (this.clock.now < cap && (mesh.unlistedPublished().length > 0 || this.clock.now - since < 5_000)) {
+    while (this.clock.now < cap && (mesh.unlistedPublished(keptByFor(shareRuleOf(this.log.truth.view(clusterKind)))).length > 0 || this.clock.now - since < 5_000)) {
       await this.step();
       if (mesh.lastChange !== last) {
         last = mesh.lastChange;

@@ -236,7 +236,7 @@ void t.test("from 0.7 an unchanged apply of an agents' service is proposed: only
   t.same(JSON.parse(r.results.toString()), [{ kind: 'service', name: 'web', action: 'unchanged' }]);
   t.equal(host.proposals.length, proposed + 1, 'proposed, not answered from the state');
   t.notOk(host.sm.view(meshKind).publishedSpec('web'), "the operator's now: never expired as an agents' service, no agent joins it unless allowed");
-  t.same(host.sm.view(meshKind).unlistedPublished(), []);
+  t.same(host.sm.view(meshKind).unlistedPublished('declarations'), []);
   // The operator's service unchanged again: answered from the state, as ever.
   await ops.apply({ ...file([web]), clientSeq: 2 }, deadline());
   t.equal(host.proposals.length, proposed + 1, 'nothing proposed');

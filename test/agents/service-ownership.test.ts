@@ -101,7 +101,7 @@ void t.test('the leader expires a service no agent lists after its grace; a new 
   a.decl = { ...a.decl, hosts: [host('db')] };
   a.connect(cs[0]);
   advance(clock, cs, 1_000);
-  t.same(cs[0].sm.view(meshKind).unlistedPublished(), ['api']);
+  t.same(cs[0].sm.view(meshKind).unlistedPublished('declarations'), ['api']);
   advance(clock, cs, GRACE_MS / 2, 250);
   // Leadership moves: c2 has never seen api unlisted, so it waits its own whole grace.
   cs[0].leading = false;
@@ -126,7 +126,7 @@ void t.test('a service listed again within the grace (moved to another agent by 
   a.decl = { ...a.decl, hosts: [] };
   a.connect(cs[1]);
   advance(clock, cs, GRACE_MS / 2, 250);
-  t.same(cs[0].sm.view(meshKind).unlistedPublished(), ['api']);
+  t.same(cs[0].sm.view(meshKind).unlistedPublished('declarations'), ['api']);
   const b = new SimAgent('a2', ['http'], 'a2-boot', { hosts: [host('api')] });
   b.connect(cs[0]);
   advance(clock, cs, 2 * GRACE_MS + 2 * SWEEP_MS, 250);

@@ -23,7 +23,9 @@ import {
   ALLOWED_AGENTS_LABEL,
   SERVICE_OWNERSHIP_VERSION,
   clusterKind,
+  keptByFor,
   meshKind,
+  shareRuleOf,
   settingsKind,
   type KindCommand,
   type Labels,
@@ -130,7 +132,7 @@ export class MeshWatch {
     }
     this.checkVips(mesh);
     this.checkOwnership(mesh, cmd);
-    const unlisted = new Set(mesh.unlistedPublished());
+    const unlisted = new Set(mesh.unlistedPublished(keptByFor(shareRuleOf(this.truth.view(clusterKind)))));
     for (const name of unlisted) {
       if (this.unlistedSince.has(name)) continue;
       this.unlistedSince.set(name, this.host.now());
@@ -148,8 +150,13 @@ export class MeshWatch {
   private expired(service: string): void {
     this.counts.expired++;
     if ((this.unlistedTerm.get(service) ?? 0) !== this.host.leaderTerm()) this.counts.expiredAcrossLeaders++;
-    const listers = this.host.connectedListers(service);
-    if (listers.length > 0) this.host.violation(`service ${service} expired while ${listers.join(', ')} list it, connected, their publish committed`);
+    // From LISTER_SHARE_VERSION a service is kept by its endpoints only (publisher-shares.ts
+    // keptByFor): an agent that names it without being one (refused, or its endpoint went with an
+    // operator's delete before another agent created it again) no longer keeps it.
+    const byEndpoints = keptByFor(shareRuleOf(this.truth.view(clusterKind))) === 'endpoints';
+    const endpoints = this.seen.get(service)?.endpoints ?? [];
+    const listers = this.host.connectedListers(service).filter((a) => !byEndpoints || endpoints.includes(a));
+    if (listers.length > 0) this.host.violation(`service ${service} expired while ${listers.join(', ')} list it, connected, their publish committed${byEndpoints ? ', its endpoints' : ''}`);
     const since = this.unlistedSince.get(service);
     const unlistedMs = since === undefined ? 0 : this.host.now() - since;
     if (unlistedMs < this.graceMs) this.host.violation(`service ${service} expired after ${unlistedMs}ms unlisted in the log; the leader's grace is ${this.graceMs}ms`);

@@ -7,7 +7,7 @@
  * `JSON.stringify(snapshot())`; a restored mesh keeps the same figures.
  */
 import t from 'tap';
-import { PUBLISH_SHARE_VERSION, StateMachine, meshKind, type KindCommand, type ResourceInput } from '../../src/statemachine/index.js';
+import { LISTER_SHARE_VERSION, PUBLISH_SHARE_VERSION, StateMachine, meshKind, type KindCommand, type ResourceInput } from '../../src/statemachine/index.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { apply, claim, cluster, clusterVersion, del, forgetRecord, host, offline, publishOf, report, route, run, service } from './mesh-helpers.js';
 
@@ -46,8 +46,10 @@ function someService(rng: Rng, name: string): ResourceInput {
 }
 
 // At the base level, and at PUBLISH_SHARE_VERSION, where the snapshot also names each published
-// service's creator and the agent each quarantined address is charged to (publisher-shares.ts).
-for (const version of [null, PUBLISH_SHARE_VERSION]) void t.test(`the mesh's kept size follows its changes and bounds its snapshot (seed ${SEED}, ${STEPS} steps, cluster version ${version ?? 'base'})`, async (t) => {
+// service's creator and the agent each quarantined address is charged to (publisher-shares.ts),
+// and at LISTER_SHARE_VERSION, where it names the last lister of each service no agent lists, so
+// every agents' service is charged to some agent.
+for (const version of [null, PUBLISH_SHARE_VERSION, LISTER_SHARE_VERSION]) void t.test(`the mesh's kept size follows its changes and bounds its snapshot (seed ${SEED}, ${STEPS} steps, cluster version ${version ?? 'base'})`, async (t) => {
   const rng = seededRng(SEED);
   const sm = cluster({ 'services.vip_quarantine': 60_000, 'agents.dependency_ttl': 1_000 });
   if (version !== null) run(sm, clusterVersion(version));
@@ -57,6 +59,7 @@ for (const version of [null, PUBLISH_SHARE_VERSION]) void t.test(`the mesh's kep
   let worst = 0;
   let checked = 0;
   const seen = { publishers: false, owned: false };
+  let unlistedChecked = 0;
   for (let step = 0; step < STEPS; step++) {
     at += Math.floor(rng.next() * 2_000);
     const r = rng.next();
@@ -104,6 +107,13 @@ for (const version of [null, PUBLISH_SHARE_VERSION]) void t.test(`the mesh's kep
     checked++;
     seen.publishers ||= real.text.includes('"publishers":[[');
     seen.owned ||= /\["[0-9.]+",[0-9]+,"/.test(real.text);
+    if (version === LISTER_SHARE_VERSION) {
+      for (const svc of mesh.listOf('service')) {
+        if (svc.kind !== 'service' || !mesh.publishedSpec(svc.name) || (svc.status.endpoints?.length ?? 0) > 0) continue;
+        unlistedChecked++;
+        if (mesh.unlistedPayer(svc.name) === null) t.fail(`step ${step}: the agents' service ${svc.name} is listed by none and charged to no one`);
+      }
+    }
   }
   t.same(seen, { publishers: version !== null, owned: version !== null }, `creators and charged quarantines ${version === null ? 'never' : 'at some steps'} in the snapshot`);
   t.ok(checked > STEPS / 2, `${checked} steps checked`);
@@ -115,6 +125,12 @@ for (const version of [null, PUBLISH_SHARE_VERSION]) void t.test(`the mesh's kep
   t.equal(rm.resourceBytes, mesh.resourceBytes, 'a restored mesh counts the same resource bytes');
   const kind = (m: StateMachine): number => (m as unknown as { stores: Map<string, MeshKindInstance> }).stores.get('mesh')!.snapshotLength();
   t.equal(kind(restored), kind(sm), 'and the same snapshot bound');
+  if (version === LISTER_SHARE_VERSION) t.ok(unlistedChecked > 0, `${unlistedChecked} times an agents' service listed by none was charged to its last lister`);
+  if (version !== null) {
+    const rule = version === LISTER_SHARE_VERSION ? 'listings' : 'creations';
+    const held = (m: StateMachine): number[] => AGENTS.map((a) => m.view(meshKind).heldBy(a, rule, 60_000, at));
+    t.same(held(restored), held(sm), `and charges each agent the same (${held(sm).join(', ')})`);
+  }
 });
 
 void t.test("the state machine keeps the mesh's size instead of serializing it to measure", async (t) => {

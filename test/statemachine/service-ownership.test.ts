@@ -78,13 +78,13 @@ void t.test('from 0.7 an agent no longer listing its service has it expired when
   const sm = meshAt('0.7', ['a1', 'a2']);
   run(sm, report(T0, { publish: [publishOf('a1', 'a1-s1', [host('api')]), publishOf('a2', 'a2-s1', [], { dependencies: ['api'] })] }));
   const vip = svcOf(sm, 'api')?.status.vip;
-  t.same(sm.view(meshKind).unlistedPublished(), [], 'listed by a1');
+  t.same(sm.view(meshKind).unlistedPublished('declarations'), [], 'listed by a1');
   // A reconnect (offline, then a new stream) keeps the declaration: still listed.
   run(sm, offline('a1', 'a1-s1'));
   run(sm, claim('a1', 'a1-s2', 2));
-  t.same(sm.view(meshKind).unlistedPublished(), [], 'a reconnect leaves it listed');
+  t.same(sm.view(meshKind).unlistedPublished('declarations'), [], 'a reconnect leaves it listed');
   run(sm, report(T0 + MIN, { publish: [publishOf('a1', 'a1-s2', [])] }));
-  t.same(sm.view(meshKind).unlistedPublished(), ['api'], 'unlisted once a1 drops it (a2 depends on it, hosts nothing)');
+  t.same(sm.view(meshKind).unlistedPublished('declarations'), ['api'], 'unlisted once a1 drops it (a2 depends on it, hosts nothing)');
   t.equal(svcOf(sm, 'api')?.status.vip, vip, 'kept until the leader asks');
   const r = run(sm, report(T0 + 11 * MIN, { expireServices: ['api', 'web', 'nothing'] }));
   t.equal(outcome(r).servicesExpired, 1, "only the agents' unlisted service: not the operator's web, not a name that does not exist");
@@ -102,7 +102,7 @@ void t.test('from 0.7 a service listed again before the expiry applies keeps its
   run(sm, report(T0, { publish: [publishOf('a1', 'a1-s1', [host('api'), host('db'), host('cache')])] }));
   const vips = new Map(['api', 'db', 'cache'].map((n) => [n, svcOf(sm, n)?.status.vip]));
   run(sm, report(T0, { publish: [publishOf('a1', 'a1-s1', [])] }));
-  t.same(sm.view(meshKind).unlistedPublished(), ['api', 'cache', 'db']);
+  t.same(sm.view(meshKind).unlistedPublished('declarations'), ['api', 'cache', 'db']);
   // a2 (a rolling change moving api to another agent) lists api, in the log before the expiry.
   run(sm, report(T0 + MIN, { publish: [publishOf('a2', 'a2-s1', [host('api')])] }));
   run(sm, apply(T0 + MIN, route('to-db', 'api', 'db')));
@@ -112,7 +112,7 @@ void t.test('from 0.7 a service listed again before the expiry applies keeps its
   t.equal(outcome(r).servicesExpired, 0, 're-checked at apply: each is kept');
   t.equal(sm.revision(), rev, 'no revision');
   t.same(new Map(['api', 'db', 'cache'].map((n) => [n, svcOf(sm, n)?.status.vip])), vips, 'every VIP as it was');
-  t.same(sm.view(meshKind).unlistedPublished(), [], 'the route keeps db, the apply made cache the operator\'s');
+  t.same(sm.view(meshKind).unlistedPublished('declarations'), [], 'the route keeps db, the apply made cache the operator\'s');
 });
 
 void t.test("from 0.7 a forgotten agent's services expire; below it the field is ignored as 0.6.0 members would have no such field", async (t) => {
@@ -121,7 +121,7 @@ void t.test("from 0.7 a forgotten agent's services expire; below it the field is
   run(sm, offline('a1', 'a1-s1'));
   run(sm, forgetRecord('a1', 'a1-s1'));
   run(sm, report(T0, { forget: ['a1'] }));
-  t.same(sm.view(meshKind).unlistedPublished(), ['api']);
+  t.same(sm.view(meshKind).unlistedPublished('declarations'), ['api']);
   const at06 = run(sm, report(T0 + 11 * MIN, { expireServices: ['api'] }));
   t.notOk('servicesExpired' in outcome(at06));
   t.equal(svcOf(sm, 'api')?.kind, 'service', 'kept at 0.6');
@@ -147,7 +147,7 @@ void t.test('a replica restored from a snapshot at any point decides alike (the 
     const b = run(replica, step);
     t.same(b, a, `step ${i}: the same result`);
     t.same(replica.snapshot(), live.snapshot(), `step ${i}: the same state`);
-    t.same(replica.view(meshKind).unlistedPublished(), live.view(meshKind).unlistedPublished());
+    t.same(replica.view(meshKind).unlistedPublished('declarations'), live.view(meshKind).unlistedPublished('declarations'));
   }
   t.same(svcOf(live, 'web')?.status.endpoints?.map((e) => e.agent), ['a2'], 'a1 not allowed on the operator\'s web');
   t.equal(svcOf(live, 'api'), null, 'api expired');
