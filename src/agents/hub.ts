@@ -39,7 +39,7 @@ import { ReportBatch } from './report-batch.js';
 import { emptySync, log, olderEpoch, rejectedByThisProcess, rejectionOf, type Session } from './session.js';
 import { selectLazy, type ClusterState, type ConfigSelector } from './selection.js';
 import { LeaderDuties, usageFlushMs } from './mesh-duties.js';
-import { SupplantedProcesses } from './supplanted.js';
+import { SupplantedProcesses, supersededBy } from './supplanted.js';
 import { LEADERLESS_ELECTIONS } from '../membership/leader-contact.js';
 import { meshAudit } from './mesh-audit.js';
 import { MeshReportQueue, type MeshReportBody } from './mesh-reports.js';
@@ -650,21 +650,28 @@ export class AgentHub {
     }
   }
 
+  /** Closes the stream of a second live process of an agent another process holds online (`holder` its boot, on `on`). */
+  private refuseDuplicate(s: Session, holder: string, on: string, now: number, out: HubEffect[]): void {
+    const hello = s.hello!;
+    this.counters.refused++;
+    const why =
+      `another process (boot ${holder}) holds agent ${JSON.stringify(hello.agentId)} online on ${on}, and another took this one's ` +
+      `connection (boot ${hello.epoch.boot}) over: two processes run with one agent id; this one is refused while the other is online. Stop one, or give each its own id`;
+    // Once per process: the operator reading this controller's log (ctl list agents shows the
+    // one agent it holds, SYNCED) learns of the other, which retries every 5 s.
+    if (this.supplanted.firstRefusal(hello.agentId, hello.epoch.boot)) out.push(log('warn', why, { code: 'AGENT_DUPLICATE', agent: hello.agentId, boot: hello.epoch.boot, holder }));
+    out.push(...this.closeSession(s, 'aborted', why, now, false));
+  }
+
   /** Claims the agent for this controller and starts serving it (one unit of the admission budget taken). */
   private admit(s: Session, now: number, out: HubEffect[]): void {
     this.queue.delete(s.stream);
     const hello = s.hello!;
-    const held = this.port.state().agents.get(hello.agentId);
-    const holder = this.supplanted.holder(hello.agentId, hello.epoch.boot, held === null ? null : { boot: held.epoch.boot, online: held.online });
+    const agents = this.port.state().agents;
+    const held = agents.get(hello.agentId);
+    const holder = this.supplanted.holder(hello.agentId, hello.epoch.boot, held === null ? null : { boot: held.epoch.boot, online: held.online }) ?? supersededBy(agents, hello);
     if (holder !== null && held !== null) {
-      this.counters.refused++;
-      const why =
-        `another process (boot ${holder}) holds agent ${JSON.stringify(hello.agentId)} online on ${held.controller}, and another took this one's ` +
-        `connection (boot ${hello.epoch.boot}) over here: two processes run with one agent id; this one is refused while the other is online. Stop one, or give each its own id`;
-      // Once per process: the operator reading this controller's log (ctl list agents shows the
-      // one agent it holds, SYNCED) learns of the other, which retries every 5 s.
-      if (this.supplanted.firstRefusal(hello.agentId, hello.epoch.boot)) out.push(log('warn', why, { code: 'AGENT_DUPLICATE', agent: hello.agentId, boot: hello.epoch.boot, holder }));
-      out.push(...this.closeSession(s, 'aborted', why, now, false));
+      this.refuseDuplicate(s, holder, held.controller, now, out);
       return;
     }
     const existing = this.sessionOf(hello.agentId);
@@ -1062,7 +1069,9 @@ export class AgentHub {
    * get a departure (after a restart, say); streams whose claim never committed claim again.
    */
   private reconcile(now: number, out: HubEffect[]): void {
-    if (this.cutOff) return;
+    // Judged afresh: a controller serving nobody skips the check in its ticks, and a cut-off
+    // remembered from before it was heard again left records naming it online for good.
+    if (this.cutOffAt(now)) return;
     const agents = this.port.state().agents;
     const sessionsHere = new Set<string>();
     for (const s of this.streams.values()) sessionsHere.add(s.id);
@@ -1083,6 +1092,12 @@ export class AgentHub {
       }
       if (rec !== null && olderEpoch(hello.epoch, rec.epoch)) {
         out.push(...this.closeSession(s, 'aborted', `a newer connection of agent ${JSON.stringify(hello.agentId)} holds it on ${rec.controller}`, now, false));
+        continue;
+      }
+      // Its claim lost to the process that replaced it (superseded-boots.ts): claiming again would lose again.
+      const holder = rec === null ? null : supersededBy(agents, hello);
+      if (holder !== null && rec !== null) {
+        this.refuseDuplicate(s, holder, rec.controller, now, out);
         continue;
       }
       s.claimedAt = now;

@@ -16,6 +16,8 @@
  * keeps its place after a takeover), which is the one that noted it. A controller that did not
  * (a restart, a failover elsewhere) lets it take over once, and notes the other in turn.
  */
+import type { AgentsView } from '../statemachine/index.js';
+import type { Hello } from './protocol.js';
 
 /** Drops the entry inserted first (Sets and Maps iterate in insertion order). */
 function dropFirst(c: Set<string> | Map<string, unknown>): void {
@@ -96,4 +98,15 @@ export class SupplantedProcesses {
     }
     return boots.has(boot) && now.boot !== boot ? now.boot : null;
   }
+}
+
+/**
+ * The boot id of the process that holds the agent online when the cluster's log says that process
+ * replaced `hello`'s (src/statemachine/superseded-boots.ts): every controller knows it, not only
+ * the one that closed the stream; null when the log says nothing of `hello`'s process.
+ */
+export function supersededBy(agents: AgentsView, hello: Pick<Hello, 'agentId' | 'epoch'>): string | null {
+  const rec = agents.get(hello.agentId);
+  if (rec === null || !rec.online || rec.epoch.boot === hello.epoch.boot) return null;
+  return agents.supersededBoot(hello.agentId) === hello.epoch.boot ? rec.epoch.boot : null;
 }

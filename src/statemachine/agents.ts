@@ -39,11 +39,12 @@ import {
   type SyncEntry,
 } from './agent-records.js';
 import { recordJson, recordJsonLength, recordLengthChange, tableJsonLength } from './agent-record-json.js';
-import { FORGET_AGENTS_VERSION, clusterKind } from './cluster-version.js';
+import { FORGET_AGENTS_VERSION, SUPERSEDED_PROCESS_VERSION, clusterKind } from './cluster-version.js';
 import { MAX_MEMBER_ID_BYTES as NODE_ID_MAX_BYTES } from './members.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { okResult, type ApplyResult } from './result.js';
 import { SharedValues } from './shared-values.js';
+import { SupersededBoots } from './superseded-boots.js';
 import { TransitionLog } from './transition-log.js';
 import { valuePieces, type SnapshotPieces } from './snapshot-job.js';
 import { bound } from './sorted-keys.js';
@@ -87,6 +88,8 @@ export interface AgentsView {
   /** The seq of the latest transition. */
   readonly transitionSeq: number;
   readonly size: number;
+  /** The boot id of the agent's process a claim by another process replaced, whose claims lose while the agent is online (superseded-boots.ts); null: none. */
+  supersededBoot(id: string): string | null;
 }
 
 const REPORT_FIELDS = commandFields('op', 'controller', 'entries');
@@ -119,6 +122,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   private readonly replaced = new Set<string>();
   private readonly log = new TransitionLog<AgentTransition>(TRANSITION_LOG_SIZE);
   private readonly shared = new SharedValues();
+  private readonly superseded = new SupersededBoots();
   /**
    * The records' JSON lengths summed (recordJsonLength), kept as records are set and forgotten,
    * so controller.quota_bytes reads the kind's size instead of serializing it every 5 s.
@@ -159,24 +163,30 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     return this.records.get(id) ?? null;
   }
 
+  supersededBoot(id: string): string | null {
+    return this.superseded.get(id);
+  }
+
   transitionsSince(seq: number): { readonly items: readonly AgentTransition[]; readonly missed: boolean } {
     return this.log.since(seq);
   }
 
   apply(command: AgentsCommand, ctx: ApplyContext): ApplyResult {
     // Forgetting is refused below its cluster version (an older member could not apply it alike).
-    const mayForget = ctx.read(clusterKind).supports(FORGET_AGENTS_VERSION);
+    const cluster = ctx.read(clusterKind);
+    const mayForget = cluster.supports(FORGET_AGENTS_VERSION);
+    const fenceSuperseded = cluster.supports(SUPERSEDED_PROCESS_VERSION);
     let applied = 0;
-    for (const e of command.entries) if ((e.op !== 'forget' || mayForget) && this.applyEntry(command.controller, e)) applied++;
+    for (const e of command.entries) if ((e.op !== 'forget' || mayForget) && this.applyEntry(command.controller, e, fenceSuperseded)) applied++;
     const outcome: AgentsReportOutcome = { applied, ignored: command.entries.length - applied };
     // No ctx.bump(): acknowledgements and health records never advance the cluster revision.
     return okResult(ctx.revision, outcome);
   }
 
-  private applyEntry(controller: string, e: AgentReportEntry): boolean {
+  private applyEntry(controller: string, e: AgentReportEntry, fenceSuperseded: boolean): boolean {
     switch (e.op) {
       case 'connect':
-        return this.connect(this.shared.string(controller), e);
+        return this.connect(this.shared.string(controller), e, fenceSuperseded);
       case 'sync':
         return this.sync(e);
       case 'disconnect':
@@ -190,13 +200,17 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     }
   }
 
-  private connect(controller: string, e: ConnectEntry): boolean {
+  /** `fenceSuperseded`: at SUPERSEDED_PROCESS_VERSION, the process a claim of another replaced loses while the agent is online. */
+  private connect(controller: string, e: ConnectEntry, fenceSuperseded: boolean): boolean {
     const rec = this.records.get(e.id);
     if (rec === undefined && this.records.size >= MAX_AGENT_RECORDS) return false;
-    if (rec !== undefined && rec.epoch.boot === e.epoch.boot && e.epoch.seq < rec.epoch.seq) {
-      this.set(changed(rec, { pushes: rec.pushes + e.pushes }));
+    const older = rec !== undefined && rec.epoch.boot === e.epoch.boot && e.epoch.seq < rec.epoch.seq;
+    const superseded = fenceSuperseded && rec?.online === true && this.superseded.get(e.id) === e.epoch.boot;
+    if (older || superseded) {
+      this.set(changed(rec!, { pushes: rec!.pushes + e.pushes }));
       return false;
     }
+    if (fenceSuperseded && rec !== undefined && rec.epoch.boot !== e.epoch.boot) this.superseded.set(e.id, rec.epoch.boot);
     const reason = this.shared.string(`connected to ${controller}`);
     const next = makeRecord({
       id: e.id,
@@ -245,6 +259,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     if (rec === undefined || rec.online || rec.session !== e.session) return false;
     this.sortedIds = null;
     this.records.delete(e.id);
+    this.superseded.delete(e.id);
     this.recordsLength -= recordJsonLength(rec);
     this.log.addMade((seq) => ({ seq, type: 'forgotten', id: e.id, controller, reason: e.reason }));
     return true;
@@ -267,12 +282,13 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   }
 
   snapshot(): unknown {
-    return { transitionSeq: this.log.seq, records: this.list().map(recordJson) };
+    const superseded = this.superseded.snapshot();
+    return { transitionSeq: this.log.seq, records: this.list().map(recordJson), ...(superseded === undefined ? {} : { superseded }) };
   }
 
   /** `JSON.stringify(snapshot()).length`, kept as records change. */
   snapshotLength(): number {
-    return tableJsonLength(this.log.seq, this.records.size, this.recordsLength);
+    return tableJsonLength(this.log.seq, this.records.size, this.recordsLength) + this.superseded.snapshotLength();
   }
 
   /** A record is replaced on every change, never changed, so the listed records are the state now. */
@@ -282,7 +298,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
 
   restore(data: unknown): void {
     const makeError: ErrorFactory = (m) => new SnapshotError(m);
-    const f = Fields.of(data, 'agents', makeError).only(new Set(['transitionSeq', 'records']));
+    const f = Fields.of(data, 'agents', makeError).only(new Set(['transitionSeq', 'records', 'superseded']));
     this.log.reset(f.int('transitionSeq', { min: 0 }));
     let previous: string | null = null;
     for (const [i, item] of f.array('records', MAX_AGENT_RECORDS).entries()) {
@@ -291,6 +307,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
       previous = r.id;
       this.set(r);
     }
+    this.superseded.restore(f.raw['superseded'], (id) => this.records.has(id), makeError);
     this.sortedIds = null;
   }
 }

@@ -82,6 +82,15 @@ export const PUBLISH_SHARE_VERSION = '0.8';
 export const LISTER_SHARE_VERSION = '0.9';
 
 /**
+ * The level from which the agents kind remembers, per agent, the process a claim by another
+ * process replaced, and refuses that process's claims while the agent is online
+ * (superseded-boots.ts): a late claim of a restarted agent's old connection took the agent from
+ * its live process. The snapshot's `superseded` field is new (0.8 members refuse it) and the
+ * refusal changes what a replica decides: neither below this level.
+ */
+export const SUPERSEDED_PROCESS_VERSION = '0.9';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

@@ -115,6 +115,7 @@ export {
   SERVICE_OWNERSHIP_VERSION,
   PUBLISH_SHARE_VERSION,
   LISTER_SHARE_VERSION,
+  SUPERSEDED_PROCESS_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

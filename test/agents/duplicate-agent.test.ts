@@ -45,7 +45,7 @@ void t.test('a process taken over by another is refused while that one holds the
   for (let round = 0; round < 3; round++) {
     first.connect(c1);
     advance(clock, cs, HOLD_OFF_MS);
-    t.match(first.closedWith, { code: 'aborted', reason: /another process \(boot boot-second\) holds agent "edge" online on c2, and another took this one's connection \(boot boot-first\) over here: two processes run with one agent id/ }, `return ${round + 1} refused`);
+    t.match(first.closedWith, { code: 'aborted', reason: /another process \(boot boot-second\) holds agent "edge" online on c2, and another took this one's connection \(boot boot-first\) over: two processes run with one agent id/ }, `return ${round + 1} refused`);
     t.equal(second.closedWith, null, 'the process that holds it keeps it');
     t.same(portsOf(c1, 'api'), [9090], 'the service keeps the spec of the process that holds it');
   }

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { AgentsStore } from '../../src/statemachine/agents.js';
-import { StateMachine, agentsKind, type AgentReportEntry, type AgentSyncFields, type KindCommand } from '../../src/statemachine/index.js';
+import { StateMachine, SUPERSEDED_PROCESS_VERSION, agentsKind, type AgentReportEntry, type AgentSyncFields, type KindCommand } from '../../src/statemachine/index.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { cluster, clusterVersion, run } from './mesh-helpers.js';
 
@@ -49,10 +49,11 @@ function storeOf(sm: StateMachine): AgentsStore {
 
 const jsonLength = (store: AgentsStore): number => JSON.stringify(store.snapshot()).length;
 
-void t.test(`the agents kind's kept length is its snapshot's, through connects, syncs, disconnects, forgets and a restore (seed ${SEED})`, async (t) => {
+for (const level of ['0.2', SUPERSEDED_PROCESS_VERSION]) {
+void t.test(`the agents kind's kept length is its snapshot's, through connects, syncs, disconnects, forgets and a restore, at cluster version ${level} (seed ${SEED})`, async (t) => {
   const rng = seededRng(SEED);
   const sm = cluster();
-  run(sm, clusterVersion('0.2'));
+  run(sm, clusterVersion(level));
   const store = storeOf(sm);
   t.equal(store.snapshotLength(), jsonLength(store), 'empty');
   const ids = Array.from({ length: 150 }, (_, i) => `agent-${i}.example`);
@@ -75,10 +76,18 @@ void t.test(`the agents kind's kept length is its snapshot's, through connects, 
   t.ok(store.size > 50, `records held at the end: ${store.size}`);
   t.equal(store.snapshotLength(), jsonLength(store));
 
+  // From the level, processes a claim of another replaced are remembered (superseded-boots.ts).
+  const superseded = store.list().filter((r) => store.supersededBoot(r.id) !== null).length;
+  if (level === SUPERSEDED_PROCESS_VERSION) t.ok(superseded > 10, `agents with a superseded process: ${superseded}`);
+  else t.equal(superseded, 0, 'below the level none is remembered, and the snapshot is as 0.8 writes it');
+  t.equal('superseded' in (store.snapshot() as object), level === SUPERSEDED_PROCESS_VERSION);
+
   const restored = new StateMachine();
   restored.restore(sm.snapshot());
   t.equal(storeOf(restored).snapshotLength(), store.snapshotLength(), 'a restored kind keeps the same length');
+  t.same(storeOf(restored).snapshot(), store.snapshot(), 'and the same snapshot');
 });
+}
 
 void t.test("the state machine's kept size counts the agents, so the quota's measure does not serialize them", async (t) => {
   const sm = cluster();
