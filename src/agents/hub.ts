@@ -1194,7 +1194,9 @@ export class AgentHub {
     // created it again left it, while this one was connected and listed it.
     for (const t of items) {
       if (t.type === 'publish.refused') this.lookAgain(t.agent);
-      else if (t.type === 'vip.assigned') for (const agent of state.mesh.hostersOf(t.service)) this.lookAgain(agent);
+      else if (t.type === 'vip.assigned') {
+        for (const agent of state.mesh.hostersOf(t.service)) if (!state.mesh.endpointsOf(agent).has(t.service)) this.lookAgain(agent);
+      }
     }
     if (this.port.replaying()) return;
     for (const t of items) out.push({ type: 'audit', event: meshAudit(t) });
