@@ -8,9 +8,9 @@
  * while the agent was connected and still listed it (review of session 52's pinning merge).
  */
 import t from 'tap';
-import { meshKind, type ServiceResource } from '../../src/statemachine/index.js';
+import { ALLOWED_AGENTS_LABEL, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, SimLog, advance, host, settle } from './hub-harness.js';
-import { clusterVersion, del } from '../statemachine/mesh-helpers.js';
+import { apply, clusterVersion, del, service } from '../statemachine/mesh-helpers.js';
 
 const GRACE_MS = 30_000;
 /** The leader sweeps every 10 s (mesh-duties.ts). */
@@ -61,3 +61,17 @@ for (const version of ['0.8', '0.9']) {
     t.same(cs[0].sm.snapshot(), cs[1].sm.snapshot());
   });
 }
+
+void t.test("agents hosting a deleted service's name join it when an operator applies it anew, allowing them", async (t) => {
+  const { log, clock, cs } = stage('0.9');
+  const agents = ['a1', 'b1'].map((id) => new SimAgent(id, ['http'], `${id}-boot`, { hosts: [host('api')] }));
+  agents.forEach((a, i) => a.connect(cs[i]!));
+  advance(clock, cs, 3_000);
+  log.propose(del(clock.now, 'service', 'api'));
+  advance(clock, cs, 3_000);
+  t.equal(svcOf(cs[0], 'api'), null);
+  log.propose(apply(clock.now, service('api', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'a1,b1' })));
+  advance(clock, cs, 5_000);
+  t.same(svcOf(cs[0], 'api')?.status.endpoints?.map((e) => e.agent), ['a1', 'b1'], 'both join, without reconnecting');
+  t.same(agents.map((a) => a.controller), [cs[0], cs[1]]);
+});
