@@ -1202,14 +1202,25 @@ export class AgentHub {
     if (missed) out.push(log('warn', 'mesh transitions were compacted away before this controller read them; they are not audited here', { after: this.meshCursor }));
     // A host refused at apply, or taken off by an operator's write, is looked at again at the
     // next reconcile round, as a refusal this controller foresaw is: a later write may allow it.
+    // Likewise an agent listing a service created anew (after an operator's delete, by another
+    // agent's publish or an apply): its publish went through before, so nothing else would look
+    // again, and it would stay off the service until it reconnected; from cluster version 0.9,
+    // where only endpoints keep an agents' service, the service then expired once the agent that
+    // created it again left it, while this one was connected and listed it.
     for (const t of items) {
-      if (t.type === 'publish.refused') {
-        const s = this.sessionOf(t.agent);
-        if (s?.confirmed === true) s.publishWaiting = true;
+      if (t.type === 'publish.refused') this.lookAgain(t.agent);
+      else if (t.type === 'vip.assigned') {
+        for (const agent of state.mesh.hostersOf(t.service)) if (!state.mesh.endpointsOf(agent).has(t.service)) this.lookAgain(agent);
       }
     }
     if (this.port.replaying()) return;
     for (const t of items) out.push({ type: 'audit', event: meshAudit(t) });
+  }
+
+  /** The agent's publish is looked at again at the next reconcile round, if it is served here. */
+  private lookAgain(agent: string): void {
+    const s = this.sessionOf(agent);
+    if (s?.confirmed === true) s.publishWaiting = true;
   }
 
   // ---- ending streams ----------------------------------------------------------------------------------

@@ -134,6 +134,11 @@ export class DeclarationBook {
     return this.hosting.has(name);
   }
 
+  /** Agents that list service `name` as hosted (refused or not). */
+  hostersOf(name: string): ReadonlySet<string> {
+    return this.hosting.get(name) ?? EMPTY;
+  }
+
   /** Agents with `name` among their names. */
   dependentsOf(name: string): ReadonlySet<string> {
     return this.dependents.get(name) ?? EMPTY;

@@ -72,6 +72,8 @@ export interface MeshView {
    * the leader expires those that stay so for its grace (SERVICE_OWNERSHIP_VERSION).
    */
   unlistedPublished(keptBy: KeptBy): readonly string[];
+  /** Agents whose committed declaration lists service `name` as hosted (refused or not). */
+  hostersOf(name: string): ReadonlySet<string>;
   /** Whether `name` is among unlistedPublished(keptBy), at the cost of a lookup. */
   unlisted(name: string, keptBy: KeptBy): boolean;
   /** When (log time) some observed dependency next turns expiring or expired; null: none will. */
@@ -168,6 +170,10 @@ export class MeshStore implements KindInstance<MeshCommand, MeshView>, MeshView 
 
   unlistedPublished(keptBy: KeptBy): readonly string[] {
     return this.state.unlistedPublished(keptBy);
+  }
+
+  hostersOf(name: string): ReadonlySet<string> {
+    return this.state.declarations.hostersOf(name);
   }
 
   unlisted(name: string, keptBy: KeptBy): boolean {

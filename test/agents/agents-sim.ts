@@ -169,6 +169,8 @@ const TAKEN_OVER_WAIT_MS = HOLD_OFF_MS;
 const ELECTION_TIMEOUT_MS = 1000;
 /** The reconnect timeout the controllers forget agents after: short, so faults reach it. */
 const REAP_MS = 2_000;
+/** Two reconcile rounds (state_sync_interval, 2 s) and a step: within it a controller has looked again at an agent's publish. */
+const RELOOK_MS = 2 * 2_000 + STEP_MS;
 
 /** An agent of the simulation: the harness agent, watched for the rules it can observe. */
 class WatchedAgent extends SimAgent {
@@ -568,8 +570,8 @@ export class AgentsSim {
   }
 
   /**
-   * Once healed, each agent is an endpoint of every service it hosts that existed when it
-   * connected, unless the mesh refuses it there: an operator's service that does not allow it
+   * Once healed, each agent is an endpoint of every service it hosts (one created anew since it
+   * connected too, once its controller has looked again), unless the mesh refuses it there: an operator's service that does not allow it
    * (at SERVICE_OWNERSHIP_VERSION) or says something else, or an agents' service another agent
    * serves with another spec. A refusal is looked at again every state_sync_interval.
    */
@@ -583,7 +585,11 @@ export class AgentsSim {
       for (const h of a.decl.hosts) {
         const s = mesh.get('service', h.name);
         if (s?.kind !== 'service' || (s.status.endpoints ?? []).some((e) => e.agent === a.id)) continue;
-        if ((this.watch.createdAt(h.name) ?? 0) > a.claimSeenAt) continue;
+        // Created anew since it connected (after an operator's delete): its controller looks again
+        // at its next reconcile round (hub.ts followMeshTransitions), so only a creation that
+        // recent is let off.
+        const created = this.watch.createdAt(h.name) ?? 0;
+        if (created > a.claimSeenAt && created > this.clock.now - RELOOK_MS) continue;
         const operator = !mesh.publishedSpec(h.name);
         const grant = ownership && operator;
         const same = JSON.stringify([s.spec, withoutLabel(s.labels, grant)]) === JSON.stringify([h.spec, withoutLabel(h.labels, grant)]);

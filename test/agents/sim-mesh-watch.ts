@@ -152,7 +152,8 @@ export class MeshWatch {
     if ((this.unlistedTerm.get(service) ?? 0) !== this.host.leaderTerm()) this.counts.expiredAcrossLeaders++;
     // From LISTER_SHARE_VERSION a service is kept by its endpoints only (publisher-shares.ts
     // keptByFor): an agent that names it without being one (refused, or its endpoint went with an
-    // operator's delete before another agent created it again) no longer keeps it.
+    // operator's delete and its controller has not yet looked again since another agent created it
+    // anew: agents-sim.ts checkHostsHealed) no longer keeps it.
     const byEndpoints = keptByFor(shareRuleOf(this.truth.view(clusterKind))) === 'endpoints';
     const endpoints = this.seen.get(service)?.endpoints ?? [];
     const listers = this.host.connectedListers(service).filter((a) => !byEndpoints || endpoints.includes(a));
