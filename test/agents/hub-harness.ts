@@ -437,3 +437,19 @@ export const rt = (name: string, from: string, to: string): ResourceInput => ({ 
 export const applyCmd = (...resources: ResourceInput[]): KindCommand => ({ kind: 'mesh', op: 'apply', resources } as KindCommand);
 
 export const host = (name: string, protocol = 'http', ports: number[] = [80], labels: Record<string, string> = {}): HostedService => ({ name, spec: { protocol, ports }, labels });
+
+/**
+ * Two controllers on one log, c1 leading, at cluster `version`, agents' services unlisted for
+ * `graceMs` expired; `setup(now)` proposed before their first tick (an operator's services, say).
+ */
+export function meshStage(version: string, graceMs: number, setup: (now: number) => readonly KindCommand[] = () => []): { log: SimLog; clock: { now: number }; cs: [SimController, SimController] } {
+  const log = new SimLog();
+  const clock = { now: 1_700_000_000_000 };
+  const cs = ['c1', 'c2'].map((id) => new SimController(id, log, clock, { unlistedServiceGraceMs: graceMs })) as [SimController, SimController];
+  cs[0].leading = true;
+  log.propose({ kind: 'cluster', op: 'set-version', version } as KindCommand);
+  for (const cmd of setup(clock.now)) log.propose(cmd);
+  for (const c of cs) c.tick();
+  settle(cs);
+  return { log, clock, cs };
+}

@@ -9,23 +9,14 @@
  */
 import t from 'tap';
 import { ALLOWED_AGENTS_LABEL, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
-import { SimAgent, SimController, SimLog, advance, host, settle } from './hub-harness.js';
-import { apply, clusterVersion, del, service } from '../statemachine/mesh-helpers.js';
+import { SimAgent, SimController, advance, host, meshStage } from './hub-harness.js';
+import { apply, del, service } from '../statemachine/mesh-helpers.js';
 
 const GRACE_MS = 30_000;
 /** The leader sweeps every 10 s (mesh-duties.ts). */
 const SWEEP_MS = 10_000;
 
-function stage(version: string): { log: SimLog; clock: { now: number }; cs: [SimController, SimController] } {
-  const log = new SimLog();
-  const clock = { now: 1_700_000_000_000 };
-  const cs = ['c1', 'c2'].map((id) => new SimController(id, log, clock, { unlistedServiceGraceMs: GRACE_MS })) as [SimController, SimController];
-  cs[0].leading = true;
-  log.propose(clusterVersion(version));
-  for (const c of cs) c.tick();
-  settle(cs);
-  return { log, clock, cs };
-}
+const stage = (version: string): ReturnType<typeof meshStage> => meshStage(version, GRACE_MS);
 
 function svcOf(c: SimController, name: string): ServiceResource | null {
   const r = c.sm.view(meshKind).get('service', name);

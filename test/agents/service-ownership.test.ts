@@ -9,24 +9,14 @@ import t from 'tap';
 import { LeaderDuties } from '../../src/agents/mesh-duties.js';
 import { MeshReportQueue } from '../../src/agents/mesh-reports.js';
 import { ALLOWED_AGENTS_LABEL, StateMachine, agentsKind, clusterKind, meshKind, settingsKind, type ServiceResource } from '../../src/statemachine/index.js';
-import { SimAgent, SimController, SimLog, advance, host, settle } from './hub-harness.js';
+import { SimAgent, SimController, advance, host, meshStage } from './hub-harness.js';
 import { apply, claim, cluster, clusterVersion, publishOf, report, run, service } from '../statemachine/mesh-helpers.js';
 
 const GRACE_MS = 30_000;
 /** The leader sweeps every 10 s (mesh-duties.ts): an expiry comes within grace + one sweep. */
 const SWEEP_MS = 10_000;
 
-function stage(version: string): { log: SimLog; clock: { now: number }; cs: [SimController, SimController] } {
-  const log = new SimLog();
-  const clock = { now: 1_700_000_000_000 };
-  const cs = ['c1', 'c2'].map((id) => new SimController(id, log, clock, { unlistedServiceGraceMs: GRACE_MS })) as [SimController, SimController];
-  cs[0].leading = true;
-  log.propose(clusterVersion(version));
-  log.propose(apply(clock.now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' })));
-  for (const c of cs) c.tick();
-  settle(cs);
-  return { log, clock, cs };
-}
+const stage = (version: string): ReturnType<typeof meshStage> => meshStage(version, GRACE_MS, (now) => [apply(now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' }))]);
 
 function svcOf(c: SimController, name: string): ServiceResource | null {
   const r = c.sm.view(meshKind).get('service', name);
