@@ -4,8 +4,8 @@
  *
  * A detector's timeout for a peer is base + 2 x the moving average of its last rtt_window ping
  * round trips (16 pings: 8 s at base 2 s). Eleven controllers booting on two cores answer
- * pings 0.5-0.75 s late on average, so when every node first reports every node online the
- * median timeout is 3.2-3.5 s, and it falls to the running cluster's 2.1-2.2 s only as those
+ * pings 0.4-0.9 s late on average, so when every node first reports every node online the
+ * median timeout is 2.8-3.7 s, and it falls to the running cluster's 2.1-2.2 s only as those
  * pings leave the window, over the next 8 s (docs/benchmarks.md, large-cluster convergence).
  * A fault in that window measures the cold start of eleven processes on one small host, not
  * the running cluster whose convergence the scenario is there to judge. So the run starts once
