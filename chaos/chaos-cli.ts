@@ -73,7 +73,7 @@ const program = new Command()
   .option('--min-accuracy <x>', 'the status accuracy the run must reach', fraction, 0.999)
   .option('--max-convergence <d>', 'the p99 convergence the run must reach (default: base timeout + 1 s)', duration)
   .option('--self-test', 'corrupt the record on purpose (a lost write, a stale read): the run must fail', false)
-  .option('--keep', 'keep the cluster\'s data and logs even when the run passes', false)
+  .option('--keep', 'keep the cluster\'s data, logs and the run\'s raw history (history.json) even when the run passes', false)
   .option('--log-level <level>', 'the controllers\' log level', 'info')
   .exitOverride()
   .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });

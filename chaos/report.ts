@@ -106,6 +106,16 @@ export interface ChaosReport {
   readonly opsPerSec: number;
   readonly latencyMs: Percentiles;
   readonly recoveryMs: number | null;
+  /**
+   * How long the run waited after the cluster came up for its detectors to settle (settle.ts),
+   * and the median heartbeat timeout the nodes reported then and when the run started.
+   */
+  readonly settle?: {
+    readonly waitedMs: number;
+    readonly cameUpMedianTimeoutMs: number | null;
+    readonly startMedianTimeoutMs: number | null;
+    readonly settledTimeoutMs: number;
+  };
   readonly unexpectedExits: ReadonlyArray<{ readonly id: string; readonly atMs: number; readonly code: number | null; readonly signal: string | null }>;
   readonly proxies: { readonly connections: number; readonly unidentified: number; readonly unidentifiedActive: number; readonly bytesDropped: number; readonly closedOnHeal: number };
   readonly machine: {
@@ -156,6 +166,9 @@ export function summarize(r: ChaosReport): string {
             `${r.vips.republishes} identical re-publishes: ${r.vips.publishWrites} reached the log, ${r.vips.publishRevisions} advanced the revision; ${r.vips.created} created, ${r.vips.deleted} deleted by the operator`,
         ]),
     `  machine: ${r.machine.cpus} cpus, load ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after`,
+    ...(r.settle === undefined
+      ? []
+      : [`  settle: the run started ${(r.settle.waitedMs / 1000).toFixed(1)}s after the cluster came up, median heartbeat timeout ${r.settle.cameUpMedianTimeoutMs ?? '?'}ms then, ${r.settle.startMedianTimeoutMs ?? '?'}ms at the start`]),
     `  liveness: ${livenessLine(r)}`,
     `  faults: ${r.faults.filter((f) => f.skipped === undefined).length} applied, ${r.faults.filter((f) => f.skipped !== undefined).length} skipped; recovery after the last heal: ${r.recoveryMs === null ? 'none' : `${r.recoveryMs}ms`}`,
     r.verdict.ok ? '  verdict: OK' : `  verdict: FAILED\n${r.verdict.problems.map((p) => `    - ${p}`).join('\n')}`,

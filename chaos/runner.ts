@@ -21,6 +21,7 @@ import type { ChaosReport, FaultRecord, LostWrite, ProblemKind } from './report.
 import { describeAction, makeSchedule, type FaultAction, type PlannedFault, type Role, type Scenario } from './scenarios.js';
 import { analyzeStatus, percentiles, stateOf, type World } from './status-analysis.js';
 import { StatusSampler } from './status-sampler.js';
+import { medianPeerTimeoutMs, settleBudgetMs, settledTimeoutMs } from './settle.js';
 import { writeTimeline } from './timeline.js';
 import { computeTruth, type NodeCondition } from './truth.js';
 import { Workload } from './workload.js';
@@ -603,6 +604,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   });
   let progressTimer: NodeJS.Timeout | null = null;
   let recoveryMs: number | null = null;
+  let settle: ChaosReport['settle'] = undefined;
   const lost: LostWrite[] = [];
   let lastProgress = 0;
   let runMs = 0;
@@ -644,11 +646,25 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         await vipWatch.start(60000);
         o.out(`${o.scenario.services} agents' services published, every agent SYNCED`);
       }
+      // ---- Settle: the detectors' timeouts past the start-up's round trips (settle.ts). ----
+      const settleStarted = performance.now();
+      const settleBudget = settleBudgetMs(o.baseTimeoutMs);
+      const settledAt = settledTimeoutMs(o.baseTimeoutMs);
+      let medianTimeout = medianPeerTimeoutMs(sampler.samples, ids);
+      const cameUpMedian = medianTimeout;
+      while ((medianTimeout === null || medianTimeout > settledAt) && performance.now() - settleStarted < settleBudget) {
+        await sleep(100);
+        medianTimeout = medianPeerTimeoutMs(sampler.samples, ids);
+      }
+      settle = { waitedMs: Math.round(performance.now() - settleStarted), cameUpMedianTimeoutMs: cameUpMedian, startMedianTimeoutMs: medianTimeout, settledTimeoutMs: settledAt };
       // ---- The run. ----
       const warmup = now();
       origin = performance.now();
       sampler.clear();
       recordWorld('start', 'start');
+      o.out(
+        `detectors settled in ${(settle.waitedMs / 1000).toFixed(1)}s: median heartbeat timeout ${settle.cameUpMedianTimeoutMs ?? '?'}ms when the cluster came up, ${settle.startMedianTimeoutMs ?? '?'}ms now (settled at ${settle.settledTimeoutMs}ms)`,
+      );
       o.out(`${stamp()} cluster up after ${(warmup / 1000).toFixed(1)}s; workload of ${o.clients} clients on ${o.registers} registers`);
       workload.start();
       agentWatch?.run();
@@ -884,6 +900,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       opsPerSec: work.length / Math.max(1, runMs / 1000),
       latencyMs: percentiles(latencies),
       recoveryMs,
+      ...(settle !== undefined ? { settle } : {}),
       unexpectedExits: cluster.unexpectedExits,
       proxies: {
         connections: proxyStats.reduce((s, p) => s + p.connections, 0),
@@ -901,7 +918,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     writeTimeline(timelinePath, { report: built, worlds, samples: sampler.samples, records: work, endMs, stateOf });
     const final: ChaosReport = { ...built, timeline: timelinePath };
     report = final;
-    if (!final.verdict.ok) {
+    if (!final.verdict.ok || o.keep) {
       // Keep the raw material next to the cluster's logs for a closer look.
       const dump = {
         origin: { performanceNow: origin, epochMs: Date.now() - now() },

@@ -39,6 +39,8 @@ export interface SampleRow {
   /** The answering node's own detector and the committed state, for diagnosis. */
   readonly local?: 'online' | 'offline' | 'unknown';
   readonly cluster?: 'online' | 'offline' | 'unknown';
+  /** The answering node's heartbeat timeout for the member (0 for itself): chaos/settle.ts. */
+  readonly timeoutMs?: number;
 }
 
 export interface StatusSample {

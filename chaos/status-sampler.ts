@@ -84,7 +84,7 @@ export class StatusSampler {
         sampler: id,
         sentMs,
         receivedMs: this.opts.now(),
-        rows: view.controllers.map((c) => ({ id: c.id, online: c.online, leader: c.leader, local: c.localState, cluster: c.clusterState })),
+        rows: view.controllers.map((c) => ({ id: c.id, online: c.online, leader: c.leader, local: c.localState, cluster: c.clusterState, timeoutMs: c.heartbeatTimeoutMs })),
         stale: view.stale,
       });
     } catch {
