@@ -19,6 +19,7 @@ import type { IncompleteCut } from '../transport/incomplete-requests.js';
 import { OpenTlsSockets, type ClosedConnection, type RevocationCheck } from '../transport/revoked-sockets.js';
 import { pemCrls } from '../transport/tls-files.js';
 import { METRICS_CAP_REASONS, MetricsConnections, tupleOf } from './metrics-connections.js';
+import { BufferedHistogram } from './buffered-histogram.js';
 import { ScrapeRenders } from './scrape-renders.js';
 import { LOOP_LAG_LAST, LOOP_LAG_METRICS, registerLoopLag } from './loop-lag-metrics.js';
 import { loopLag, type LagWindow } from '../util/loop-lag.js';
@@ -105,9 +106,9 @@ export class Metrics {
   private readonly rtt: client.Histogram<'peer'>;
   private readonly proposals: client.Counter<'result'>;
   private readonly proposalsFailed: client.Counter;
-  private readonly proposalDuration: client.Histogram;
-  private readonly applyDuration: client.Histogram;
-  private readonly fsyncDuration: client.Histogram;
+  private readonly proposalDuration: BufferedHistogram;
+  private readonly applyDuration: BufferedHistogram;
+  private readonly fsyncDuration: BufferedHistogram;
   private readonly snapshotDuration: client.Histogram;
   private readonly snapshotBytes: client.Gauge;
   private readonly snapshotFailures: client.Counter;
@@ -224,19 +225,19 @@ export class Metrics {
     });
     this.proposalsFailed = new client.Counter({ name: 'raft_proposals_failed_total', help: 'Proposals submitted on this node that failed (lost leadership, timeout).', registers });
     this.proposals = new client.Counter({ name: 'raft_proposals_total', help: 'State-machine proposals on this node by outcome.', labelNames: ['result'], registers });
-    this.proposalDuration = new client.Histogram({
+    this.proposalDuration = new BufferedHistogram({
       name: 'raft_proposal_duration_seconds',
       help: 'From a proposal on this node to its result (committed by a quorum and applied here).',
       buckets: PROPOSAL_BUCKETS,
       registers,
     });
-    this.applyDuration = new client.Histogram({
+    this.applyDuration = new BufferedHistogram({
       name: 'raft_apply_duration_seconds',
       help: 'Time to apply one committed entry to the state machine.',
       buckets: DISK_BUCKETS,
       registers,
     });
-    this.fsyncDuration = new client.Histogram({
+    this.fsyncDuration = new BufferedHistogram({
       name: 'raft_disk_fsync_duration_seconds',
       help: 'Time to write and fsync one batch of log entries and hard state (etcd: wal_fsync).',
       buckets: DISK_BUCKETS,
