@@ -74,6 +74,8 @@ class MembershipDriver implements MembershipNode {
   private readonly committedSeen = new Map<string, SeenStatus>();
   /** The members kind's transition seq audited up to (auditCommittedChanges); null: none kept. */
   private statusCursor: number | null = null;
+  /** The members list the last audit read: an apply that left it as it was changed no member. */
+  private auditedMembers: readonly MemberRecord[] | null = null;
   /** Each peer's last dial failure (no connection, or another process answered), to name the address and the error when it is found undialable. */
   private readonly lastDialFailure = new Map<string, UnreachableAtAddress>();
   /** Peers warned about as undialable, until a dial succeeds: one warning per episode. */
@@ -107,8 +109,10 @@ class MembershipDriver implements MembershipNode {
       port.members().map((m) => m.id),
       this.clock.now(),
     );
-    for (const m of port.members()) this.committedSeen.set(m.id, seenOf(m));
+    const members = port.members();
+    for (const m of members) this.committedSeen.set(m.id, seenOf(m));
     this.statusCursor = this.currentTransitionSeq();
+    this.auditedMembers = members;
   }
 
   /** The members kind's last transition seq; null when the port keeps no transitions. */
@@ -359,6 +363,10 @@ class MembershipDriver implements MembershipNode {
    */
   private auditCommittedChanges(): void {
     const members = this.port.members();
+    // Most applies change no member (a put): the port gives the same list object until one
+    // changes (MembershipPort.members), and a status change always changes its record.
+    if (members === this.auditedMembers) return;
+    this.auditedMembers = members;
     const isMember = members.some((m) => m.id === this.port.self);
     // Each transition in commit order, when the members kind keeps them: a node that applies a
     // member's offline and online in one batch (it was stalled) records both. Records are

@@ -18,7 +18,11 @@ export interface MembershipPort {
   readonly self: string;
   readonly electionTimeoutMs: number;
   readonly logger: Logger;
-  /** Members as committed (address, role, status). */
+  /**
+   * Members as committed (address, role, status). The same array object as long as no record
+   * changed, a new one after any change (MembersStore.list): the driver skips its audit of
+   * committed status changes when the list it gets is the one it audited last.
+   */
   members(): readonly MemberRecord[];
   /**
    * Committed status transitions after `seq`, in commit order, and the seq of the last (the

@@ -18,20 +18,28 @@ import { systemScheduler } from '../../src/util/clock.js';
 
 const setStatus = (id: string, status: MemberStatus, term: number, reason: string): MembersCommand => ({ kind: 'members', op: 'setStatus', id, status, reason, observedAt: 1_700_000_000_000 + term, term });
 
-function harness(keepsTransitions: boolean): { sm: StateMachine; audited: AuditEvent[]; applied: () => void; marks: Map<string, string> } {
+function harness(keepsTransitions: boolean): { sm: StateMachine; audited: AuditEvent[]; applied: () => void; marks: Map<string, string>; reads: () => number } {
   const sm = new StateMachine();
   const run = (c: MembersCommand): void => void sm.apply(sm.appliedIndex + 1, encodeCommand(c));
   run({ kind: 'members', op: 'bootstrap', members: ['c1', 'c2', 'c3'].map((id, i) => ({ id, address: `127.0.0.1:${7101 + i}` })) });
   run(setStatus('c2', 'online', 1, 'first decision'));
   const audited: AuditEvent[] = [];
   const marks = new Map<string, string>();
+  let reads = 0;
   const status = { role: 'follower', term: 2, conf: { voters: ['c1', 'c2', 'c3'], learners: [] } } as unknown as NodeStatus;
   const port: MembershipPort = {
     self: 'c2',
     electionTimeoutMs: 1000,
     logger: pino({ level: 'silent' }),
     members: () => sm.members.list(),
-    ...(keepsTransitions ? { statusTransitions: (seq: number) => ({ ...sm.members.statusTransitionsSince(seq), seq: sm.members.statusTransitionSeq }) } : {}),
+    ...(keepsTransitions
+      ? {
+          statusTransitions: (seq: number) => {
+            reads += 1;
+            return { ...sm.members.statusTransitionsSince(seq), seq: sm.members.statusTransitionSeq };
+          },
+        }
+      : {}),
     raftStatus: () => status,
     lastLeaderContactAt: () => null,
     propose: () => Promise.reject(new Error('not leading')),
@@ -46,7 +54,7 @@ function harness(keepsTransitions: boolean): { sm: StateMachine; audited: AuditE
   };
   // Never started: no timers; the test calls onApplied as the host does after each batch.
   const node = createMembershipNode(port, { heartbeat: heartbeatFor(2000, true), stateSyncIntervalMs: 5000, scheduler: systemScheduler, incarnation: 7 });
-  return { sm, audited, applied: () => node.onApplied(), marks };
+  return { sm, audited, applied: () => node.onApplied(), marks, reads: () => reads };
 }
 
 const changes = (events: readonly AuditEvent[]): string[] => events.filter((e) => e.type === 'member.status').map((e) => `${e.subject} ${e.from}->${e.to} (${e.reason})`);
@@ -83,4 +91,24 @@ void t.test('without the transitions (a port that keeps none), records are compa
   h.sm.apply(h.sm.appliedIndex + 1, encodeCommand(setStatus('c1', 'offline', 2, 'again')));
   h.applied();
   t.same(changes(h.audited), ['c1 unknown->offline (heartbeat timeout)'], 'a pair in one batch is invisible to comparing (the defect this fixes)');
+});
+
+void t.test('an apply that changes no member reads no transitions; the next status change is still recorded', async (t) => {
+  for (const keeps of [true, false]) {
+    const h = harness(keeps);
+    h.applied();
+    const audited = h.audited.length;
+    const before = h.sm.members.list();
+    h.sm.apply(h.sm.appliedIndex + 1, encodeCommand({ kind: 'kv', op: 'put', key: 'a', value: new Uint8Array([1]) }));
+    t.equal(h.sm.members.list(), before, 'a put leaves the members list as it was');
+    const reads = h.reads();
+    h.applied();
+    h.applied();
+    t.equal(h.reads(), reads, 'the transitions are not read for applies that changed no member');
+    t.equal(h.audited.length, audited, 'nothing recorded for a put');
+    h.sm.apply(h.sm.appliedIndex + 1, encodeCommand(setStatus('c3', 'offline', 2, 'heartbeat timeout')));
+    t.not(h.sm.members.list(), before, 'a status change gives a new list');
+    h.applied();
+    t.same(changes(h.audited).slice(-1), ['c3 unknown->offline (heartbeat timeout)'], `recorded (${keeps ? 'from the transitions' : 'by comparing records'})`);
+  }
 });
