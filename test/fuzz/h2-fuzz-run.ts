@@ -15,6 +15,7 @@ import { ControllerClient } from '../../src/api/client.js';
 import { askPeers } from '../../src/transport/hello-client.js';
 import { CertMaker } from '../helpers/certs.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { burstOf, type Burst } from './h2-burst.js';
 import { runConnection } from './h2-connection.js';
 import type { PeerContext } from './h2-peer-methods.js';
@@ -77,18 +78,23 @@ async function statusWithin(client: ControllerClient, endpoint: string, deadline
 async function memberContext(endpoint: string, files: { ca: string; cert: string; key: string }): Promise<PeerContext> {
   const credentials = grpc.credentials.createSsl(fs.readFileSync(files.ca), fs.readFileSync(files.key), fs.readFileSync(files.cert));
   const ask = { incarnation: '', clusterId: null, lastIndex: 0, joining: false, nodes: null };
-  const end = performance.now() + 10_000;
-  let last = 'no answer';
-  while (performance.now() < end) {
+  const found: { context: PeerContext | null; last: string } = { context: null, last: 'no answer' };
+  const learned = async (): Promise<boolean> => {
     const [answer] = await askPeers({ self: 'c3', clusterName: 'e2e', ask, targets: [{ id: 'c1', address: endpoint }], credentials, deadlineMs: 5000 });
     if (answer !== undefined && 'reply' in answer && answer.reply.clusterId !== null) {
       const { incarnation, clusterId } = answer.reply;
-      return { clusterName: 'e2e', clusterId, member: 'c3', memberIncarnation: '0c3c3c3c3c3c3c3c', target: 'c1', targetIncarnation: incarnation, boot: '0f0f0f0f0f0f0f0f' };
+      found.context = { clusterName: 'e2e', clusterId, member: 'c3', memberIncarnation: '0c3c3c3c3c3c3c3c', target: 'c1', targetIncarnation: incarnation, boot: '0f0f0f0f0f0f0f0f' };
+      return true;
     }
-    last = answer === undefined ? 'no answer' : 'reply' in answer ? 'no cluster id yet' : answer.error;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    found.last = answer === undefined ? 'no answer' : 'reply' in answer ? 'no cluster id yet' : answer.error;
+    return false;
+  };
+  try {
+    await waitFor(learned, "the member's Hello to c1 to find a cluster id", 10_000);
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}: ${found.last}`, { cause: err });
   }
-  throw new Error(`the member's Hello to c1 found no cluster id within 10 s: ${last}`);
+  return found.context!;
 }
 
 export async function fuzzController(opts: FuzzOptions): Promise<FuzzReport> {
