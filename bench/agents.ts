@@ -87,7 +87,9 @@ async function timeChanges(
   change: (i: number) => Promise<number>,
 ): Promise<{ samples: number[]; firstP50Ms: number; serverCpuMsPerChange: number; fleetCpuMsPerChange: number }> {
   // The same untimed changes first, as the load rows' warm-up: a fresh controller compiles its
-  // fan-out path over its first changes (etcd is compiled ahead of time).
+  // fan-out path over its first changes (etcd is compiled ahead of time). After 20, V8 was still
+  // compiling a quarter to a third of the controllers' CPU in the timed window; after 200 (the
+  // default, about 30 s) the steady state a long-running server lives in is what is timed.
   for (let i = 0; i < warmup; i++) {
     await fleet.waitAllAt(await change(i), 30_000);
     await sleep(100);

@@ -67,7 +67,7 @@ const program = new Command()
   .option('--scale-clients <list>', 'client counts for the scale sweep (default 1,16,64,256, full 1,4,16,64,256)')
   .option('--agents <n>', 'agents (etcd: watchers) in the agent fan-out (default 1000)')
   .option('--changes <n>', 'changes timed in the agent fan-out (default 20, full 50)')
-  .option('--warmup-changes <n>', 'changes made before the timed ones, untimed, in the agent fan-out (default 20)')
+  .option('--warmup-changes <n>', 'changes made before the timed ones, untimed, in the agent fan-out, so both systems are measured in steady state (default 200)')
   .option('--agent-threads <n>', 'worker threads the agents (watchers) run on, the same for both systems (default 1)')
   .option('--watch-client <client>', "the gRPC client etcd's watchers use: grpc-js (what a Node.js etcd client is built on) or h2 (the small client our agents use)", 'grpc-js')
   .option('--node-args <args>', "node options for our controllers, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile them", '')
@@ -144,7 +144,7 @@ const cfg = {
   agents: Number(opts.agents ?? 1000),
   changes: Number(opts.changes ?? (quick ? 20 : 50)),
   agentThreads: Number(opts.agentThreads ?? 1),
-  warmupChanges: Number(opts.warmupChanges ?? 20),
+  warmupChanges: Number(opts.warmupChanges ?? 200),
 };
 const parts = new Set<Part>((opts.only?.split(',') ?? PARTS).map((p) => p.trim() as Part));
 for (const p of parts) {
