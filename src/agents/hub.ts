@@ -1199,7 +1199,12 @@ export class AgentHub {
   private followMeshTransitions(state: ClusterState, out: HubEffect[]): void {
     const { items, missed } = state.mesh.transitionsSince(this.meshCursor);
     this.meshCursor = state.mesh.transitionSeq;
-    if (missed) out.push(log('warn', 'mesh transitions were compacted away before this controller read them; they are not audited here', { after: this.meshCursor }));
+    if (missed) {
+      out.push(log('warn', 'mesh transitions were compacted away before this controller read them; they are not audited here', { after: this.meshCursor }));
+      // The refusals and creations below may be among those lost: every agent served here is
+      // looked at again (one pre-check each at the next round; its publish goes only if it changes something).
+      for (const s of this.streams.values()) if (s.confirmed) s.publishWaiting = true;
+    }
     // A host refused at apply, or taken off by an operator's write, is looked at again at the
     // next reconcile round, as a refusal this controller foresaw is: a later write may allow it.
     // Likewise an agent listing a service created anew (after an operator's delete, by another
