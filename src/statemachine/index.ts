@@ -116,6 +116,7 @@ export {
   PUBLISH_SHARE_VERSION,
   LISTER_SHARE_VERSION,
   SUPERSEDED_PROCESS_VERSION,
+  CLAIM_ORDER_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,
