@@ -1203,9 +1203,10 @@ export class AgentHub {
     this.meshCursor = state.mesh.transitionSeq;
     if (missed) {
       out.push(log('warn', 'mesh transitions were compacted away before this controller read them; they are not audited here', { after: this.meshCursor }));
-      // The refusals and creations below may be among those lost: every agent served here is
-      // looked at again (one pre-check each at the next round; its publish goes only if it changes something).
-      for (const s of this.streams.values()) if (s.confirmed) s.publishWaiting = true;
+      // The refusals and creations below may be among those lost: every agent served here that
+      // hosts services is looked at again (one pre-check each at the next round; its publish goes
+      // only if it changes something). Both concern hosts only, so agents hosting none are not.
+      for (const s of this.streams.values()) if (s.confirmed && (s.hello?.hosts.length ?? 0) > 0) s.publishWaiting = true;
     }
     // A host refused at apply, or taken off by an operator's write, is looked at again at the
     // next reconcile round, as a refusal this controller foresaw is: a later write may allow it.
