@@ -698,7 +698,9 @@ export class AgentHub {
     this.offline.forget(hello.agentId);
     this.byAgent.set(hello.agentId, s.stream);
     s.claimedAt = now;
-    s.admittedWall = Math.floor(this.port.wallClock());
+    // Never before the log's own time (the leader's clock at the last mesh command), as the
+    // publish pre-check reads it: a controller whose clock is behind does not make its streams look old.
+    s.admittedWall = Math.floor(Math.max(this.port.wallClock(), this.port.state().mesh.clock));
     this.recentClaims.delete(hello.agentId);
     this.recentClaims.set(hello.agentId, now);
     const state = this.port.state();
