@@ -21,7 +21,7 @@
  * - every report is conditional on the stream (session) that claimed the agent, so a
  *   controller the agent has left cannot take it offline behind its new controller.
  */
-import { AGENT_ID_PATTERN, FORGET_AGENTS_VERSION, MAX_AGENT_ID_BYTES, MAX_OBSERVED, type AgentReportEntry, type ForgetEntry } from '../statemachine/index.js';
+import { AGENT_ID_PATTERN, CLAIM_ORDER_VERSION, FORGET_AGENTS_VERSION, MAX_AGENT_ID_BYTES, MAX_OBSERVED, MAX_OPENED_MS, type AgentReportEntry, type ForgetEntry } from '../statemachine/index.js';
 import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore, contradictsState } from './manifest.js';
 import { identityRefusal, type StreamIdentity } from './identity.js';
 import { AgentLiveness } from './liveness.js';
@@ -39,7 +39,7 @@ import { ReportBatch } from './report-batch.js';
 import { emptySync, log, olderEpoch, rejectedByThisProcess, rejectionOf, type Session } from './session.js';
 import { selectLazy, type ClusterState, type ConfigSelector } from './selection.js';
 import { LeaderDuties, usageFlushMs } from './mesh-duties.js';
-import { SupplantedProcesses, supersededBy } from './supplanted.js';
+import { SupplantedProcesses, admittedBefore, supersededBy } from './supplanted.js';
 import { LEADERLESS_ELECTIONS } from '../membership/leader-contact.js';
 import { meshAudit } from './mesh-audit.js';
 import { MeshReportQueue, type MeshReportBody } from './mesh-reports.js';
@@ -215,7 +215,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishDamped: false, usageBudget: new RateBudget(USAGE_PER_SECOND, USAGE_BURST, now), publishWaiting: false, publish: null, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, admittedWall: null, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishDamped: false, usageBudget: new RateBudget(USAGE_PER_SECOND, USAGE_BURST, now), publishWaiting: false, publish: null, inherited: null });
     return [];
   }
 
@@ -698,10 +698,13 @@ export class AgentHub {
     this.offline.forget(hello.agentId);
     this.byAgent.set(hello.agentId, s.stream);
     s.claimedAt = now;
+    // Never before the log's own time (the leader's clock at the last mesh command), as the
+    // publish pre-check reads it: a controller whose clock is behind does not make its streams look old.
+    s.admittedWall = Math.floor(Math.max(this.port.wallClock(), this.port.state().mesh.clock));
     this.recentClaims.delete(hello.agentId);
     this.recentClaims.set(hello.agentId, now);
     const state = this.port.state();
-    this.report.add({ op: 'connect', id: hello.agentId, session: s.id, epoch: hello.epoch, info: hello.info, sync: emptySync(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0 });
+    this.report.add({ op: 'connect', id: hello.agentId, session: s.id, epoch: hello.epoch, info: hello.info, sync: emptySync(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0, ...openedOf(s, state) });
     if (hello.hasConfig && hello.clusterId === this.port.clusterId() && hello.version > state.revision) {
       // A lagging controller never pushes an older version: wait to apply it, or learn that it
       // is beyond the cluster's history (a linearizable barrier says which).
@@ -1095,7 +1098,8 @@ export class AgentHub {
         continue;
       }
       // Its claim lost to the process that replaced it (superseded-boots.ts): claiming again would lose again.
-      const holder = rec === null ? null : supersededBy(agents, hello);
+      // Or it lost to a stream of another process admitted after it (claim-openings.ts): likewise.
+      const holder = rec === null ? null : (supersededBy(agents, hello) ?? admittedBefore(agents, hello, s.admittedWall));
       if (holder !== null && rec !== null) {
         this.refuseDuplicate(s, holder, rec.controller, now, out);
         continue;
@@ -1103,7 +1107,7 @@ export class AgentHub {
       s.claimedAt = now;
       const recorded = rec === null ? 'no record' : rec.online ? `online on ${rec.controller}` : 'offline';
       out.push({ type: 'audit', event: { type: 'state.divergence', subject: hello.agentId, from: recorded, to: `online on ${this.opts.self}`, reason: 'agent connected here but its claim is not committed; claiming again' } });
-      this.report.add({ op: 'connect', id: hello.agentId, session: s.id, epoch: hello.epoch, info: hello.info, sync: s.tracker?.fields() ?? emptySync(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0 });
+      this.report.add({ op: 'connect', id: hello.agentId, session: s.id, epoch: hello.epoch, info: hello.info, sync: s.tracker?.fields() ?? emptySync(), timeoutMs: s.liveness!.timeoutMs(), pushes: 0, ...openedOf(s, this.port.state()) });
     }
   }
 
@@ -1199,7 +1203,13 @@ export class AgentHub {
   private followMeshTransitions(state: ClusterState, out: HubEffect[]): void {
     const { items, missed } = state.mesh.transitionsSince(this.meshCursor);
     this.meshCursor = state.mesh.transitionSeq;
-    if (missed) out.push(log('warn', 'mesh transitions were compacted away before this controller read them; they are not audited here', { after: this.meshCursor }));
+    if (missed) {
+      out.push(log('warn', 'mesh transitions were compacted away before this controller read them; they are not audited here', { after: this.meshCursor }));
+      // The refusals and creations below may be among those lost: every agent served here that
+      // hosts services is looked at again (one pre-check each at the next round; its publish goes
+      // only if it changes something). Both concern hosts only, so agents hosting none are not.
+      for (const s of this.streams.values()) if (s.confirmed && (s.hello?.hosts.length ?? 0) > 0) s.publishWaiting = true;
+    }
     // A host refused at apply, or taken off by an operator's write, is looked at again at the
     // next reconcile round, as a refusal this controller foresaw is: a later write may allow it.
     // Likewise an agent listing a service created anew (after an operator's delete, by another
@@ -1278,3 +1288,8 @@ export class AgentHub {
 }
 
 export { agentState, departureGraceMs, olderEpoch };
+
+/** A claim's `opened` (claim-openings.ts), once every member reads it (CLAIM_ORDER_VERSION): older members refuse the field. */
+function openedOf(s: Session, state: ClusterState): { readonly opened?: number } {
+  return s.admittedWall !== null && state.cluster.supports(CLAIM_ORDER_VERSION) ? { opened: Math.max(0, Math.min(s.admittedWall, MAX_OPENED_MS)) } : {};
+}

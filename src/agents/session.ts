@@ -26,6 +26,12 @@ export interface Session {
   /** The committed record names this session (its claim is in the log). */
   confirmed: boolean;
   claimedAt: number;
+  /**
+   * When this controller admitted the stream and first claimed the agent for it, on its wall
+   * clock: every claim of the stream says so from CLAIM_ORDER_VERSION (claim-openings.ts), a
+   * claim made again included, so a stream's claim never looks newer than it is. Null until admitted.
+   */
+  admittedWall: number | null;
   /** The selection key whose target this session follows. */
   selection: string | null;
   /** Pushes sent on this stream and not yet in a report. */

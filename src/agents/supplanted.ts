@@ -110,3 +110,15 @@ export function supersededBy(agents: AgentsView, hello: Pick<Hello, 'agentId' | 
   if (rec === null || !rec.online || rec.epoch.boot === hello.epoch.boot) return null;
   return agents.supersededBoot(hello.agentId) === hello.epoch.boot ? rec.epoch.boot : null;
 }
+
+/**
+ * The boot id of the process that holds the agent online when its stream was admitted after
+ * `hello`'s, admitted at `admittedWall` (src/statemachine/claim-openings.ts): the log ignores
+ * `hello`'s claims while it holds; null when the log says nothing of the order.
+ */
+export function admittedBefore(agents: AgentsView, hello: Pick<Hello, 'agentId' | 'epoch'>, admittedWall: number | null): string | null {
+  const rec = agents.get(hello.agentId);
+  if (rec === null || !rec.online || rec.epoch.boot === hello.epoch.boot || admittedWall === null) return null;
+  const holderOpened = agents.claimOpened(hello.agentId);
+  return holderOpened !== null && admittedWall < holderOpened ? rec.epoch.boot : null;
+}

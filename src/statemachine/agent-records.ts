@@ -67,7 +67,15 @@ export interface ConnectEntry {
   readonly sync: AgentSyncFields;
   readonly timeoutMs: number;
   readonly pushes: number;
+  /**
+   * When the reporting controller admitted the stream, on its clock (from CLAIM_ORDER_VERSION;
+   * absent before): of two processes' claims the one admitted later holds the agent (claim-openings.ts).
+   */
+  readonly opened?: number;
 }
+
+/** The latest `opened` accepted: the year 2255, as the mesh's `at` (mesh-commands.ts MAX_AT_MS). */
+export const MAX_OPENED_MS = 9_000_000_000_000;
 
 /** New push-tracker state for a stream (counts only when that stream still owns the record). */
 export interface SyncEntry {
@@ -164,7 +172,7 @@ export function parseEpoch(value: unknown, where: string, makeError: ErrorFactor
 }
 
 const ENTRY_FIELDS: Readonly<Record<AgentReportEntry['op'], ReadonlySet<string>>> = {
-  connect: new Set(['op', 'id', 'session', 'epoch', 'info', 'sync', 'timeoutMs', 'pushes']),
+  connect: new Set(['op', 'id', 'session', 'epoch', 'info', 'sync', 'timeoutMs', 'pushes', 'opened']),
   sync: new Set(['op', 'id', 'session', 'sync', 'timeoutMs', 'pushes']),
   disconnect: new Set(['op', 'id', 'session', 'reason', 'pushes']),
   forget: new Set(['op', 'id', 'session', 'reason']),
@@ -179,7 +187,8 @@ export function parseReportEntry(value: unknown, where: string): AgentReportEntr
   if (op === 'forget') return { op, id, session, reason: f.string('reason', { nonEmpty: true, maxBytes: MAX_AGENT_REASON_BYTES }) };
   const pushes = f.int('pushes', { min: 0, max: 1_000_000 });
   switch (op) {
-    case 'connect':
+    case 'connect': {
+      const opened = f.optionalInt('opened', { min: 0, max: MAX_OPENED_MS });
       return {
         op,
         id,
@@ -189,7 +198,9 @@ export function parseReportEntry(value: unknown, where: string): AgentReportEntr
         sync: parseSyncFields(f.raw['sync'], `${where}.sync`),
         timeoutMs: f.int('timeoutMs', { min: 0, max: 2 ** 31 - 1 }),
         pushes,
+        ...(opened === undefined ? {} : { opened }),
       };
+    }
     case 'sync':
       return { op, id, session, sync: parseSyncFields(f.raw['sync'], `${where}.sync`), timeoutMs: f.int('timeoutMs', { min: 0, max: 2 ** 31 - 1 }), pushes };
     case 'disconnect':

@@ -39,7 +39,8 @@ import {
   type SyncEntry,
 } from './agent-records.js';
 import { recordJson, recordJsonLength, recordLengthChange, tableJsonLength } from './agent-record-json.js';
-import { FORGET_AGENTS_VERSION, SUPERSEDED_PROCESS_VERSION, clusterKind } from './cluster-version.js';
+import { CLAIM_ORDER_VERSION, FORGET_AGENTS_VERSION, SUPERSEDED_PROCESS_VERSION, clusterKind } from './cluster-version.js';
+import { ClaimOpenings } from './claim-openings.js';
 import { MAX_MEMBER_ID_BYTES as NODE_ID_MAX_BYTES } from './members.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { okResult, type ApplyResult } from './result.js';
@@ -90,9 +91,17 @@ export interface AgentsView {
   readonly size: number;
   /** The boot id of the agent's process a claim by another process replaced, whose claims lose while the agent is online (superseded-boots.ts); null: none. */
   supersededBoot(id: string): string | null;
+  /** When the stream of the claim the agent's record holds was admitted (claim-openings.ts); null: not known. */
+  claimOpened(id: string): number | null;
 }
 
 const REPORT_FIELDS = commandFields('op', 'controller', 'entries');
+
+/** The claim rules in force at an entry, by the cluster version. */
+interface ClaimFences {
+  readonly superseded: boolean;
+  readonly order: boolean;
+}
 
 function parseAgents(fields: Fields): AgentsCommand {
   fields.oneOf('op', ['report'] as const);
@@ -123,6 +132,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   private readonly log = new TransitionLog<AgentTransition>(TRANSITION_LOG_SIZE);
   private readonly shared = new SharedValues();
   private readonly superseded = new SupersededBoots();
+  private readonly openings = new ClaimOpenings();
   /**
    * The records' JSON lengths summed (recordJsonLength), kept as records are set and forgotten,
    * so controller.quota_bytes reads the kind's size instead of serializing it every 5 s.
@@ -167,6 +177,10 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     return this.superseded.get(id);
   }
 
+  claimOpened(id: string): number | null {
+    return this.openings.get(id);
+  }
+
   transitionsSince(seq: number): { readonly items: readonly AgentTransition[]; readonly missed: boolean } {
     return this.log.since(seq);
   }
@@ -175,18 +189,18 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     // Forgetting is refused below its cluster version (an older member could not apply it alike).
     const cluster = ctx.read(clusterKind);
     const mayForget = cluster.supports(FORGET_AGENTS_VERSION);
-    const fenceSuperseded = cluster.supports(SUPERSEDED_PROCESS_VERSION);
+    const fences: ClaimFences = { superseded: cluster.supports(SUPERSEDED_PROCESS_VERSION), order: cluster.supports(CLAIM_ORDER_VERSION) };
     let applied = 0;
-    for (const e of command.entries) if ((e.op !== 'forget' || mayForget) && this.applyEntry(command.controller, e, fenceSuperseded)) applied++;
+    for (const e of command.entries) if ((e.op !== 'forget' || mayForget) && this.applyEntry(command.controller, e, fences)) applied++;
     const outcome: AgentsReportOutcome = { applied, ignored: command.entries.length - applied };
     // No ctx.bump(): acknowledgements and health records never advance the cluster revision.
     return okResult(ctx.revision, outcome);
   }
 
-  private applyEntry(controller: string, e: AgentReportEntry, fenceSuperseded: boolean): boolean {
+  private applyEntry(controller: string, e: AgentReportEntry, fences: ClaimFences): boolean {
     switch (e.op) {
       case 'connect':
-        return this.connect(this.shared.string(controller), e, fenceSuperseded);
+        return this.connect(this.shared.string(controller), e, fences);
       case 'sync':
         return this.sync(e);
       case 'disconnect':
@@ -200,17 +214,26 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     }
   }
 
-  /** `fenceSuperseded`: at SUPERSEDED_PROCESS_VERSION, the process a claim of another replaced loses while the agent is online. */
-  private connect(controller: string, e: ConnectEntry, fenceSuperseded: boolean): boolean {
+  /**
+   * `fences.superseded`: at SUPERSEDED_PROCESS_VERSION, the process a claim of another replaced
+   * loses while the agent is online; `fences.order`: at CLAIM_ORDER_VERSION, so does another
+   * process's claim whose stream was admitted before the holder's.
+   */
+  private connect(controller: string, e: ConnectEntry, fences: ClaimFences): boolean {
     const rec = this.records.get(e.id);
     if (rec === undefined && this.records.size >= MAX_AGENT_RECORDS) return false;
     const older = rec !== undefined && rec.epoch.boot === e.epoch.boot && e.epoch.seq < rec.epoch.seq;
-    const superseded = fenceSuperseded && rec?.online === true && this.superseded.get(e.id) === e.epoch.boot;
-    if (older || superseded) {
+    const superseded = fences.superseded && rec?.online === true && this.superseded.get(e.id) === e.epoch.boot;
+    const holderOpened = this.openings.get(e.id);
+    const admittedBefore = fences.order && rec?.online === true && rec.epoch.boot !== e.epoch.boot && e.opened !== undefined && holderOpened !== null && e.opened < holderOpened;
+    if (older || superseded || admittedBefore) {
       this.set(changed(rec!, { pushes: rec!.pushes + e.pushes }));
       return false;
     }
-    if (fenceSuperseded && rec !== undefined && rec.epoch.boot !== e.epoch.boot) this.superseded.set(e.id, rec.epoch.boot);
+    if (fences.superseded && rec !== undefined && rec.epoch.boot !== e.epoch.boot) this.superseded.set(e.id, rec.epoch.boot);
+    // Only claims that say when their stream was admitted are ordered by it (one proposed before the raise is not).
+    if (fences.order && e.opened !== undefined) this.openings.set(e.id, e.opened);
+    else this.openings.delete(e.id);
     const reason = this.shared.string(`connected to ${controller}`);
     const next = makeRecord({
       id: e.id,
@@ -260,6 +283,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     this.sortedIds = null;
     this.records.delete(e.id);
     this.superseded.delete(e.id);
+    this.openings.delete(e.id);
     this.recordsLength -= recordJsonLength(rec);
     this.log.addMade((seq) => ({ seq, type: 'forgotten', id: e.id, controller, reason: e.reason }));
     return true;
@@ -283,12 +307,18 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
 
   snapshot(): unknown {
     const superseded = this.superseded.snapshot();
-    return { transitionSeq: this.log.seq, records: this.list().map(recordJson), ...(superseded === undefined ? {} : { superseded }) };
+    const opened = this.openings.snapshot();
+    return {
+      transitionSeq: this.log.seq,
+      records: this.list().map(recordJson),
+      ...(superseded === undefined ? {} : { superseded }),
+      ...(opened === undefined ? {} : { opened }),
+    };
   }
 
   /** `JSON.stringify(snapshot()).length`, kept as records change. */
   snapshotLength(): number {
-    return tableJsonLength(this.log.seq, this.records.size, this.recordsLength) + this.superseded.snapshotLength();
+    return tableJsonLength(this.log.seq, this.records.size, this.recordsLength) + this.superseded.snapshotLength() + this.openings.snapshotLength();
   }
 
   /** A record is replaced on every change, never changed, so the listed records are the state now. */
@@ -298,7 +328,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
 
   restore(data: unknown): void {
     const makeError: ErrorFactory = (m) => new SnapshotError(m);
-    const f = Fields.of(data, 'agents', makeError).only(new Set(['transitionSeq', 'records', 'superseded']));
+    const f = Fields.of(data, 'agents', makeError).only(new Set(['transitionSeq', 'records', 'superseded', 'opened']));
     this.log.reset(f.int('transitionSeq', { min: 0 }));
     let previous: string | null = null;
     for (const [i, item] of f.array('records', MAX_AGENT_RECORDS).entries()) {
@@ -308,6 +338,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
       this.set(r);
     }
     this.superseded.restore(f.raw['superseded'], (id) => this.records.has(id), makeError);
+    this.openings.restore(f.raw['opened'], (id) => this.records.has(id), makeError);
     this.sortedIds = null;
   }
 }

@@ -91,6 +91,18 @@ export const LISTER_SHARE_VERSION = '0.9';
 export const SUPERSEDED_PROCESS_VERSION = '0.9';
 
 /**
+ * The level from which an agent's claim carries when its controller admitted the stream (its
+ * clock, `opened`), the agents kind remembers it for the claim holding each agent, and a claim of
+ * another process whose stream was admitted before that one loses while the agent is online
+ * (claim-openings.ts): a restarted agent's old connection, claimed by a controller the leader did
+ * not hear, took the agent from its new process when the old one's claim had never committed
+ * before (agents simulation, seed 5301219), which SUPERSEDED_PROCESS_VERSION does not see. The
+ * field is new to connect entries and the snapshot (0.9 members refuse both), and the refusal
+ * changes what a replica decides: neither below this level.
+ */
+export const CLAIM_ORDER_VERSION = '0.10';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

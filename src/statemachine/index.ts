@@ -86,7 +86,7 @@ export { MAX_REPORT_EXPIRIES, MAX_REPORT_HEALTH, MAX_REPORT_HOSTS, MAX_REPORT_PU
 export { MAX_OBSERVED, type AgentDeclarationView, type ObservedDependency } from './mesh-declarations.js';
 export { declaredAs, planChanges, planPublish, type HostAction, type PublishPlan, type PublishShares, type PublishState, type RefusalCause } from './mesh-publish.js';
 export { ALLOWED_AGENTS_LABEL, agentAllowed } from './mesh-ownership.js';
-export { vipRange } from './mesh-state.js';
+export { MESH_TRANSITION_LOG_SIZE, vipRange } from './mesh-state.js';
 export { VipAllocator, usableSpan, type VipRange } from './vip-allocator.js';
 export { SETTINGS_KIND, settingsKind, type SettingsView } from './settings.js';
 export * from './agent-records.js';
@@ -116,6 +116,7 @@ export {
   PUBLISH_SHARE_VERSION,
   LISTER_SHARE_VERSION,
   SUPERSEDED_PROCESS_VERSION,
+  CLAIM_ORDER_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

@@ -41,7 +41,7 @@ import { resourceKey } from '../../src/statemachine/mesh-types.js';
 import {
   ALLOWED_AGENTS_LABEL,
   SERVICE_OWNERSHIP_VERSION,
-  SUPERSEDED_PROCESS_VERSION,
+  CLAIM_ORDER_VERSION,
   agentsKind,
   clusterKind,
   keptByFor,
@@ -386,7 +386,7 @@ export class AgentsSim {
     this.controllers[0]!.leading = true;
     // Every member reads forgets (the keeper's raise, as in a cluster of this build); hosting
     // seeds run at the newest version, or are raised to it later.
-    if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: SUPERSEDED_PROCESS_VERSION } as KindCommand);
+    if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: CLAIM_ORDER_VERSION } as KindCommand);
     else for (const cmd of this.hosting.setup()) this.log.propose(cmd);
     this.change([svc('web')]);
     const m = this.rng.int(4, 16);

@@ -8,7 +8,7 @@
  * while the agent was connected and still listed it (review of session 52's pinning merge).
  */
 import t from 'tap';
-import { ALLOWED_AGENTS_LABEL, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
+import { ALLOWED_AGENTS_LABEL, MAX_APPLY_RESOURCES, MESH_TRANSITION_LOG_SIZE, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, advance, host, meshStage } from './hub-harness.js';
 import { apply, del, service } from '../statemachine/mesh-helpers.js';
 
@@ -63,6 +63,28 @@ void t.test("agents hosting a deleted service's name join it when an operator ap
   t.equal(svcOf(cs[0], 'api'), null);
   log.propose(apply(clock.now, service('api', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'a1,b1' })));
   advance(clock, cs, 5_000);
+  t.same(svcOf(cs[0], 'api')?.status.endpoints?.map((e) => e.agent), ['a1', 'b1'], 'both join, without reconnecting');
+  t.same(agents.map((a) => a.controller), [cs[0], cs[1]]);
+});
+
+void t.test("agents hosting a service created anew join it even when its controller read the mesh's transitions too late to see its creation", async (t) => {
+  const { log, clock, cs } = stage('0.9');
+  const agents = ['a1', 'b1'].map((id) => new SimAgent(id, ['http'], `${id}-boot`, { hosts: [host('api')] }));
+  agents.forEach((a, i) => a.connect(cs[i]!));
+  advance(clock, cs, 3_000);
+  log.propose(del(clock.now, 'service', 'api'));
+  advance(clock, cs, 3_000);
+  t.equal(svcOf(cs[0], 'api'), null);
+  // api created anew, then more services than the mesh's transition log keeps, before either
+  // controller applies any of it: api's vip.assigned is compacted away when they read the log.
+  log.propose(apply(clock.now, service('api', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'a1,b1' })));
+  const filler = Array.from({ length: MESH_TRANSITION_LOG_SIZE + 1 }, (_, i) => service(`filler-${i}`));
+  for (let i = 0; i < filler.length; i += MAX_APPLY_RESOURCES) log.propose(apply(clock.now, ...filler.slice(i, i + MAX_APPLY_RESOURCES)));
+  advance(clock, cs, 5_000);
+  t.ok(
+    cs.every((c) => c.logs.some((m) => /mesh transitions were compacted away/.test(m))),
+    'both controllers missed transitions',
+  );
   t.same(svcOf(cs[0], 'api')?.status.endpoints?.map((e) => e.agent), ['a1', 'b1'], 'both join, without reconnecting');
   t.same(agents.map((a) => a.controller), [cs[0], cs[1]]);
 });

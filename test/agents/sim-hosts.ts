@@ -1,6 +1,6 @@
 /**
  * Agents that host services, for the agents' simulation (agents-sim.ts): in one seed in four
- * the cluster runs at the newest level of the mesh's rules, LISTER_SHARE_VERSION (or is raised to
+ * the cluster runs at the newest level, CLAIM_ORDER_VERSION (the mesh's rules of LISTER_SHARE_VERSION and after; or is raised to
  * it while the faults run, so endpoints from before SERVICE_OWNERSHIP_VERSION meet the new rules), agents publish services from a small catalog
  * (mostly one spec per name, now and then a conflicting one), an operator applies some of those
  * names (with or without the mesh/allowed-agents label, the same spec or another), deletes them,
@@ -14,7 +14,7 @@
 import {
   ALLOWED_AGENTS_LABEL,
   FORGET_AGENTS_VERSION,
-  LISTER_SHARE_VERSION,
+  CLAIM_ORDER_VERSION,
   type HostedService,
   type KindCommand,
   type ResourceInput,
@@ -46,7 +46,7 @@ export type HostingEvent =
 
 export class HostingScenario {
   private readonly rng: Rng;
-  /** Simulated time (from the start) at which the version is raised to LISTER_SHARE_VERSION; null: from the start. */
+  /** Simulated time (from the start) at which the version is raised to the newest level; null: from the start. */
   private readonly upgradeAt: number | null;
   private upgraded = false;
   readonly counts = { hostChanges: 0, operatorChanges: 0, leaderMoves: 0 };
@@ -65,7 +65,7 @@ export class HostingScenario {
   /** The commands that start the cluster: its version, a small VIP range, a short quarantine. */
   setup(): KindCommand[] {
     return [
-      { kind: 'cluster', op: 'set-version', version: this.upgradeAt === null ? LISTER_SHARE_VERSION : FORGET_AGENTS_VERSION } as KindCommand,
+      { kind: 'cluster', op: 'set-version', version: this.upgradeAt === null ? CLAIM_ORDER_VERSION : FORGET_AGENTS_VERSION } as KindCommand,
       initSettings({ 'services.vip_cidr': VIP_CIDR, 'services.vip_quarantine': QUARANTINE_MS }),
     ];
   }
@@ -90,7 +90,7 @@ export class HostingScenario {
   step(elapsed: number, faults: boolean, agents: number, current: (i: number) => readonly HostedService[]): HostingEvent | null {
     if (!this.upgraded && this.upgradeAt !== null && elapsed >= this.upgradeAt) {
       this.upgraded = true;
-      return { type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: LISTER_SHARE_VERSION } as KindCommand };
+      return { type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: CLAIM_ORDER_VERSION } as KindCommand };
     }
     const r = this.rng.next() * (faults ? 1 : 3);
     if (r < 0.02) {

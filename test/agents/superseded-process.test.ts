@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { TAKEOVER_MIN_INTERVAL_MS } from '../../src/agents/hub.js';
-import { SUPERSEDED_PROCESS_VERSION, agentsKind, type KindCommand } from '../../src/statemachine/index.js';
+import { CLAIM_ORDER_VERSION, SUPERSEDED_PROCESS_VERSION, agentsKind, type KindCommand } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, SimLog, advance, applyCmd, settle, svc } from './hub-harness.js';
 
 function stage(n: number, version: string | null): { log: SimLog; clock: { now: number }; cs: SimController[] } {
@@ -106,4 +106,52 @@ void t.test('a record naming a controller that was cut off while its agent left 
   t.match(c2.record('a1'), { controller: 'c2', online: true }, 'the late claim names c2');
   advance(clock, cs, 8000);
   t.match(c2.record('a1'), { online: false, statusReason: /not connected to c2/ }, 'c2 reports the agent it does not serve offline');
+});
+
+void t.test("a restarted agent's old connection whose claim never committed before, claimed late by a controller the leader did not hear, does not take the agent from its new process", async (t) => {
+  // Agents simulation, seed 5301219: the superseded fence saw nothing, as no claim of the old
+  // process had ever committed; the order of admission does.
+  for (const version of [CLAIM_ORDER_VERSION, SUPERSEDED_PROCESS_VERSION]) {
+    const ordered = version === CLAIM_ORDER_VERSION;
+    const { clock, cs } = stage(2, version);
+    const [c1, c2] = cs as [SimController, SimController];
+    c2.unheardByLeader = true;
+    const old = new SimAgent('a1', ['http', 'tcp'], 'old-process');
+    old.connect(c2);
+    settle(cs);
+    old.disconnect();
+    advance(clock, cs, 200);
+    const fresh = new SimAgent('a1', ['http', 'tcp'], 'new-process');
+    fresh.connect(c1);
+    settle(cs);
+    t.match(c1.record('a1'), { controller: 'c1', session: fresh.session, online: true }, 'the new process holds the agent');
+    t.equal(c1.sm.view(agentsKind).supersededBoot('a1'), null, 'no process was replaced: the superseded fence knows nothing');
+    c2.unheardByLeader = false;
+    advance(clock, cs, 4000);
+    if (ordered) {
+      t.equal(fresh.closedWith, null, "at the level, the old stream's late claim loses: the live stream stays");
+      t.match(c1.record('a1'), { controller: 'c1', session: fresh.session, online: true }, 'and the record names it');
+      t.equal(offlineAudits(c1, 'a1'), 0, 'never shown offline');
+    } else {
+      t.match(fresh.closedWith, { code: 'aborted', reason: /taken over/ }, 'below the level, replicas decide as 0.9 did: the late claim takes the agent');
+    }
+  }
+});
+
+void t.test('of two live processes with one id, the one whose stream was admitted first is refused once its late claim loses', async (t) => {
+  const { clock, cs } = stage(2, CLAIM_ORDER_VERSION);
+  const [c1, c2] = cs as [SimController, SimController];
+  c1.unheardByLeader = true;
+  const first = new SimAgent('a1', ['http', 'tcp'], 'first-process');
+  first.connect(c1);
+  settle(cs);
+  advance(clock, cs, 200);
+  const second = new SimAgent('a1', ['http', 'tcp'], 'second-process');
+  second.connect(c2);
+  settle(cs);
+  c1.unheardByLeader = false;
+  advance(clock, cs, 5000);
+  t.equal(second.closedWith, null, 'the stream admitted last keeps the agent');
+  t.match(c1.record('a1'), { controller: 'c2', session: second.session, online: true });
+  t.match(first.closedWith, { code: 'aborted', reason: /two processes run with one agent id/ }, 'the first is refused, not left claiming again every round');
 });

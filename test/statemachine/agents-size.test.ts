@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { AgentsStore } from '../../src/statemachine/agents.js';
-import { StateMachine, SUPERSEDED_PROCESS_VERSION, agentsKind, type AgentReportEntry, type AgentSyncFields, type KindCommand } from '../../src/statemachine/index.js';
+import { CLAIM_ORDER_VERSION, StateMachine, SUPERSEDED_PROCESS_VERSION, agentsKind, type AgentReportEntry, type AgentSyncFields, type KindCommand } from '../../src/statemachine/index.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { cluster, clusterVersion, run } from './mesh-helpers.js';
 
@@ -29,12 +29,14 @@ function sync(rng: Rng): AgentSyncFields {
 
 const NAMES = [[], ['http'], ['http', 'tcp'], ['a-1', 'b.2', 'c3']];
 
-function entry(rng: Rng, id: string, session: string): AgentReportEntry {
+/** `opened`: connects say when their stream was admitted (drawn only then, so the other levels draw as they did). */
+function entry(rng: Rng, id: string, session: string, opened: boolean): AgentReportEntry {
   const pushes = Math.floor(rng.next() * 1000);
   const r = rng.next();
   if (r < 0.35) {
     const info = { protocols: pick(rng, NAMES), lazy: rng.next() < 0.5, dependencies: pick(rng, NAMES), hosts: pick(rng, NAMES) };
-    return { op: 'connect', id, session, epoch: { boot: text(rng, 12), seq: Math.floor(rng.next() * 1e6) }, info, sync: sync(rng), timeoutMs: Math.floor(rng.next() * 2 ** 31), pushes };
+    const at = opened && rng.next() < 0.8 ? { opened: Math.floor(rng.next() * 10 ** Math.floor(rng.next() * 13)) } : {};
+    return { op: 'connect', id, session, epoch: { boot: text(rng, 12), seq: Math.floor(rng.next() * 1e6) }, info, sync: sync(rng), timeoutMs: Math.floor(rng.next() * 2 ** 31), pushes, ...at };
   }
   if (r < 0.75) return { op: 'sync', id, session, sync: sync(rng), timeoutMs: Math.floor(rng.next() * 60_000), pushes };
   if (r < 0.9) return { op: 'disconnect', id, session, reason: text(rng, 60), pushes };
@@ -49,7 +51,7 @@ function storeOf(sm: StateMachine): AgentsStore {
 
 const jsonLength = (store: AgentsStore): number => JSON.stringify(store.snapshot()).length;
 
-for (const level of ['0.2', SUPERSEDED_PROCESS_VERSION]) {
+for (const level of ['0.2', SUPERSEDED_PROCESS_VERSION, CLAIM_ORDER_VERSION]) {
 void t.test(`the agents kind's kept length is its snapshot's, through connects, syncs, disconnects, forgets and a restore, at cluster version ${level} (seed ${SEED})`, async (t) => {
   const rng = seededRng(SEED);
   const sm = cluster();
@@ -66,7 +68,7 @@ void t.test(`the agents kind's kept length is its snapshot's, through connects, 
       const id = pick(rng, ids);
       if (chosen.has(id)) continue;
       chosen.add(id);
-      entries.push(entry(rng, id, pick(rng, sessions)));
+      entries.push(entry(rng, id, pick(rng, sessions), level === CLAIM_ORDER_VERSION));
     }
     const r = run(sm, { kind: 'agents', op: 'report', controller: pick(rng, ['c1', 'c-"2"']), entries } as KindCommand);
     if (!r.ok) throw new Error(`report refused: ${r.message}`);
@@ -78,9 +80,14 @@ void t.test(`the agents kind's kept length is its snapshot's, through connects, 
 
   // From the level, processes a claim of another replaced are remembered (superseded-boots.ts).
   const superseded = store.list().filter((r) => store.supersededBoot(r.id) !== null).length;
-  if (level === SUPERSEDED_PROCESS_VERSION) t.ok(superseded > 10, `agents with a superseded process: ${superseded}`);
+  if (level !== '0.2') t.ok(superseded > 10, `agents with a superseded process: ${superseded}`);
   else t.equal(superseded, 0, 'below the level none is remembered, and the snapshot is as 0.8 writes it');
-  t.equal('superseded' in (store.snapshot() as object), level === SUPERSEDED_PROCESS_VERSION);
+  t.equal('superseded' in (store.snapshot() as object), level !== '0.2');
+  // From CLAIM_ORDER_VERSION, when the holding claim's stream was admitted (claim-openings.ts).
+  const opened = store.list().filter((r) => store.claimOpened(r.id) !== null).length;
+  if (level === CLAIM_ORDER_VERSION) t.ok(opened > 10, `agents with an admission time: ${opened}`);
+  else t.equal(opened, 0, 'below it none, and the snapshot is as 0.9 writes it');
+  t.equal('opened' in (store.snapshot() as object), level === CLAIM_ORDER_VERSION);
 
   const restored = new StateMachine();
   restored.restore(sm.snapshot());

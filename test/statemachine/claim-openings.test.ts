@@ -1,0 +1,128 @@
+/**
+ * The agents kind's order of claims by when their streams were admitted (claim-openings.ts, from
+ * cluster version CLAIM_ORDER_VERSION), at apply and through a snapshot: what every replica
+ * decides alike. The hub's side (a restarted agent kept from its old connection's late claim, an
+ * older twin's stream refused) is in test/agents/superseded-process.test.ts.
+ */
+import t from 'tap';
+import { AgentsStore } from '../../src/statemachine/agents.js';
+import { SnapshotError } from '../../src/statemachine/errors.js';
+import { CLAIM_ORDER_VERSION, SUPERSEDED_PROCESS_VERSION, StateMachine, agentsKind, type AgentReportEntry, type AgentsReportOutcome, type KindCommand } from '../../src/statemachine/index.js';
+import { cluster, clusterVersion, run } from './mesh-helpers.js';
+
+const INFO = { protocols: ['http'], lazy: false, dependencies: [], hosts: [] };
+const SYNC = { sentVersion: null, ackedVersion: null, nackedVersion: null, lastError: null, resources: 0 };
+const T0 = 1_700_000_000_000;
+
+const connect = (session: string, boot: string, opened: number | undefined, seq = 1): AgentReportEntry => ({
+  op: 'connect',
+  id: 'a1',
+  session,
+  epoch: { boot, seq },
+  info: INFO,
+  sync: SYNC,
+  timeoutMs: 2000,
+  pushes: 0,
+  ...(opened === undefined ? {} : { opened }),
+});
+const disconnect = (session: string): AgentReportEntry => ({ op: 'disconnect', id: 'a1', session, reason: 'stream closed', pushes: 0 });
+const forget = (session: string): AgentReportEntry => ({ op: 'forget', id: 'a1', session, reason: 'gone' });
+
+function report(sm: StateMachine, controller: string, e: AgentReportEntry): AgentsReportOutcome {
+  const r = run(sm, { kind: 'agents', op: 'report', controller, entries: [e] } as KindCommand);
+  if (!r.ok) throw new Error(`report refused: ${r.message}`);
+  return r.value as AgentsReportOutcome;
+}
+
+function store(sm: StateMachine): AgentsStore {
+  const s = sm.view(agentsKind);
+  if (!(s instanceof AgentsStore)) throw new Error('the agents view is not the store');
+  return s;
+}
+
+function at(version: string): StateMachine {
+  const sm = cluster();
+  run(sm, clusterVersion(version));
+  return sm;
+}
+
+void t.test("from the level, an old process's claim that never committed before loses to the newer process holding the agent", async (t) => {
+  t.equal(CLAIM_ORDER_VERSION, '0.10');
+  for (const version of [CLAIM_ORDER_VERSION, SUPERSEDED_PROCESS_VERSION]) {
+    const sm = at(version);
+    // The old process's stream was admitted at T0 on c3, whose report waits; it dies, and the
+    // new process's stream, admitted a second later on c1, claims first.
+    report(sm, 'c1', connect('c1:1', 'new', T0 + 1000));
+    t.equal(store(sm).supersededBoot('a1'), null, 'no process was replaced before: the superseded fence knows nothing');
+    const late = report(sm, 'c3', connect('c3:1', 'old', T0));
+    if (version === CLAIM_ORDER_VERSION) {
+      t.same(late, { applied: 0, ignored: 1 }, "at the level the late claim of the stream admitted first is ignored");
+      t.match(store(sm).get('a1'), { controller: 'c1', session: 'c1:1', online: true, epoch: { boot: 'new' } });
+      t.equal(store(sm).claimOpened('a1'), T0 + 1000);
+    } else {
+      t.same(late, { applied: 1, ignored: 0 }, 'below it, replicas decide as 0.9 did: the claim committed last wins');
+      t.match(store(sm).get('a1'), { controller: 'c3', online: true });
+      t.equal(store(sm).claimOpened('a1'), null, 'and nothing is remembered');
+    }
+  }
+});
+
+void t.test('the order binds only claims of other processes against a holder online, and only claims that say when', async (t) => {
+  const sm = at(CLAIM_ORDER_VERSION);
+  const agents = store(sm);
+  report(sm, 'c1', connect('c1:1', 'p1', T0 + 5000));
+  t.same(report(sm, 'c2', connect('c2:1', 'p1', T0 + 100, 2)), { applied: 1, ignored: 0 }, "a newer connection of the same process is ordered by its seq, whatever the controllers' clocks");
+  t.equal(agents.claimOpened('a1'), T0 + 100, 'and its admission is the one remembered');
+  t.same(report(sm, 'c3', connect('c3:1', 'p2', T0 + 200)), { applied: 1, ignored: 0 }, 'a stream of another process admitted later takes the agent');
+  t.same(report(sm, 'c1', connect('c1:2', 'p3', T0 + 150)), { applied: 0, ignored: 1 }, 'one admitted before the holder loses');
+  report(sm, 'c3', disconnect('c3:1'));
+  t.same(report(sm, 'c1', connect('c1:3', 'p3', T0 + 150)), { applied: 1, ignored: 0 }, 'once the agent is offline any process may claim it');
+  t.same(report(sm, 'c2', connect('c2:2', 'p4', undefined)), { applied: 1, ignored: 0 }, 'a claim that does not say when (proposed before the raise) is not ordered');
+  t.equal(agents.claimOpened('a1'), null, 'and leaves its holder unordered');
+  t.same(report(sm, 'c3', connect('c3:2', 'p5', T0)), { applied: 1, ignored: 0 }, 'so the next claim of another process takes it, as before the level');
+  report(sm, 'c3', disconnect('c3:2'));
+  report(sm, 'c3', forget('c3:2'));
+  t.equal(agents.get('a1'), null);
+  t.equal(agents.claimOpened('a1'), null, 'a forgotten agent leaves nothing behind');
+});
+
+void t.test("a snapshot keeps the holders' admissions, its length is counted exactly, and its opened list is checked like the rest", async (t) => {
+  const sm = at(CLAIM_ORDER_VERSION);
+  report(sm, 'c1', connect('c1:1', 'new', T0 + 1000));
+  const agents = store(sm);
+  t.equal(agents.snapshotLength(), JSON.stringify(agents.snapshot()).length, 'snapshotLength is the JSON length');
+  const restored = new StateMachine();
+  restored.restore(sm.snapshot());
+  t.equal(store(restored).claimOpened('a1'), T0 + 1000);
+  t.same(report(restored, 'c3', connect('c3:1', 'old', T0)), { applied: 0, ignored: 1 }, 'and the restored replica decides alike');
+  t.same(report(sm, 'c3', connect('c3:1', 'old', T0)), { applied: 0, ignored: 1 });
+  t.same(restored.snapshot(), sm.snapshot(), 'both replicas hold the same state');
+
+  const data = agents.snapshot() as { opened: unknown };
+  t.same(data.opened, [['a1', T0 + 1000]]);
+  const bad: [string, unknown][] = [
+    ['an agent without a record', [['zz', T0]]],
+    ['not a pair', [['a1']]],
+    ['a negative time', [['a1', -1]]],
+    ['a time past the year 2255', [['a1', 9_000_000_000_001]]],
+    ['not a number', [['a1', 'soon']]],
+    ['twice', [['a1', 1], ['a1', 2]]],
+    ['not a list', 'a1'],
+  ];
+  for (const [what, opened] of bad) {
+    const fresh = new AgentsStore();
+    t.throws(() => fresh.restore({ ...data, opened }), SnapshotError, what);
+  }
+  const none = at(SUPERSEDED_PROCESS_VERSION);
+  report(none, 'c1', connect('c1:1', 'new', undefined));
+  t.notOk('opened' in (store(none).snapshot() as object), 'below the level the snapshot has no opened list (0.9 members refuse the field)');
+});
+
+void t.test("a connect's opened is checked as it is parsed", async (t) => {
+  const sm = at(CLAIM_ORDER_VERSION);
+  for (const opened of [-1, 1.5, 9_000_000_000_001, 'x', null]) {
+    const r = run(sm, { kind: 'agents', op: 'report', controller: 'c1', entries: [{ ...connect('c1:1', 'p', 0), opened }] } as unknown as KindCommand);
+    t.notOk(r.ok, `opened ${JSON.stringify(opened)} refused`);
+  }
+  t.equal(store(sm).get('a1'), null, 'and nothing applied');
+});
