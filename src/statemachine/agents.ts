@@ -236,7 +236,10 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
       this.set(changed(rec!, { pushes: rec!.pushes + e.pushes }));
       return false;
     }
-    if (fences.superseded && rec !== undefined && rec.epoch.boot !== e.epoch.boot) this.superseded.set(e.id, rec.epoch.boot);
+    // A claim of a stream admitted before the holder's (taking the agent while it is offline) does not
+    // make the holder's process one this replaced: that one is the newer, and may claim again.
+    const newer = !(fences.order && e.opened !== undefined && holder !== null && admittedBeforeHolder(e.opened, e.seen, holder));
+    if (fences.superseded && rec !== undefined && rec.epoch.boot !== e.epoch.boot && newer) this.superseded.set(e.id, rec.epoch.boot);
     const reason = this.shared.string(`connected to ${controller}`);
     const next = makeRecord({
       id: e.id,

@@ -159,3 +159,27 @@ void t.test("a stream admitted by a controller that had applied the holder's cla
   t.same(restored.snapshot(), sm.snapshot(), 'both replicas hold the same state');
   t.equal(agents.snapshotLength(), JSON.stringify(agents.snapshot()).length, 'snapshotLength is the JSON length');
 });
+
+void t.test("an old stream's late claim taking an offline agent does not mark the newer process as replaced", async (t) => {
+  // As in the agents simulation, seed 337 --lossy (where the late claim, proposed before its
+  // controller applied the raise, said nothing of its admission): a restarted agent's old stream's
+  // claim, waiting at a controller the leader did not hear, took the record while the new
+  // process's stream had just broken, and the superseded fence then refused the new process as a
+  // second live one when it came back, until the old stream's record went offline.
+  for (const version of [CLAIM_ORDER_VERSION, SUPERSEDED_PROCESS_VERSION]) {
+    const sm = at(version);
+    const agents = store(sm);
+    const before = agents.transitionSeq;
+    const order = version === CLAIM_ORDER_VERSION;
+    report(sm, 'c2', connect('c2:1', 'new', order ? T0 + 1000 : undefined, 1, order ? before : undefined));
+    report(sm, 'c2', disconnect('c2:1'));
+    t.same(report(sm, 'c3', connect('c3:1', 'old', order ? T0 : undefined, 1, order ? before : undefined)), { applied: 1, ignored: 0 }, `${version}: the agent is offline: the late claim takes the record`);
+    if (order) {
+      t.equal(agents.supersededBoot('a1'), null, 'the new process is not taken for one the old replaced');
+      t.same(report(sm, 'c2', connect('c2:2', 'new', T0 + 1000, 2, before)), { applied: 1, ignored: 0 }, 'so its claim made again takes the agent back');
+      t.match(agents.get('a1'), { controller: 'c2', session: 'c2:2', online: true });
+    } else {
+      t.equal(agents.supersededBoot('a1'), 'new', 'below the level, as 0.9 decides: the new process counts as replaced');
+    }
+  }
+});
