@@ -215,7 +215,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, admittedWall: null, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishDamped: false, usageBudget: new RateBudget(USAGE_PER_SECOND, USAGE_BURST, now), publishWaiting: false, publish: null, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, admittedWall: null, admittedSeq: null, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishDamped: false, usageBudget: new RateBudget(USAGE_PER_SECOND, USAGE_BURST, now), publishWaiting: false, publish: null, inherited: null });
     return [];
   }
 
@@ -701,6 +701,8 @@ export class AgentHub {
     // Never before the log's own time (the leader's clock at the last mesh command), as the
     // publish pre-check reads it: a controller whose clock is behind does not make its streams look old.
     s.admittedWall = Math.floor(Math.max(this.port.wallClock(), this.port.state().mesh.clock));
+    // And what it had applied: a stream admitted after the holder's claim applied here is newer, whatever the clocks.
+    s.admittedSeq = this.port.state().agents.transitionSeq;
     this.recentClaims.delete(hello.agentId);
     this.recentClaims.set(hello.agentId, now);
     const state = this.port.state();
@@ -1099,7 +1101,7 @@ export class AgentHub {
       }
       // Its claim lost to the process that replaced it (superseded-boots.ts): claiming again would lose again.
       // Or it lost to a stream of another process admitted after it (claim-openings.ts): likewise.
-      const holder = rec === null ? null : (supersededBy(agents, hello) ?? admittedBefore(agents, hello, s.admittedWall));
+      const holder = rec === null ? null : (supersededBy(agents, hello) ?? admittedBefore(agents, hello, s.admittedWall, s.admittedSeq));
       if (holder !== null && rec !== null) {
         this.refuseDuplicate(s, holder, rec.controller, now, out);
         continue;
@@ -1289,7 +1291,8 @@ export class AgentHub {
 
 export { agentState, departureGraceMs, olderEpoch };
 
-/** A claim's `opened` (claim-openings.ts), once every member reads it (CLAIM_ORDER_VERSION): older members refuse the field. */
-function openedOf(s: Session, state: ClusterState): { readonly opened?: number } {
-  return s.admittedWall !== null && state.cluster.supports(CLAIM_ORDER_VERSION) ? { opened: Math.max(0, Math.min(s.admittedWall, MAX_OPENED_MS)) } : {};
+/** A claim's `opened` and `seen` (claim-openings.ts), once every member reads them (CLAIM_ORDER_VERSION): older members refuse the fields. */
+function openedOf(s: Session, state: ClusterState): { readonly opened?: number; readonly seen?: number } {
+  if (s.admittedWall === null || !state.cluster.supports(CLAIM_ORDER_VERSION)) return {};
+  return { opened: Math.max(0, Math.min(s.admittedWall, MAX_OPENED_MS)), ...(s.admittedSeq === null ? {} : { seen: s.admittedSeq }) };
 }

@@ -32,6 +32,8 @@ export interface Session {
    * claim made again included, so a stream's claim never looks newer than it is. Null until admitted.
    */
   admittedWall: number | null;
+  /** The agents' transition seq this controller had applied then (claim-openings.ts `seen`). Null until admitted. */
+  admittedSeq: number | null;
   /** The selection key whose target this session follows. */
   selection: string | null;
   /** Pushes sent on this stream and not yet in a report. */

@@ -16,7 +16,7 @@
  * keeps its place after a takeover), which is the one that noted it. A controller that did not
  * (a restart, a failover elsewhere) lets it take over once, and notes the other in turn.
  */
-import type { AgentsView } from '../statemachine/index.js';
+import { MAX_OPENED_MS, admittedBeforeHolder, type AgentsView } from '../statemachine/index.js';
 import type { Hello } from './protocol.js';
 
 /** Drops the entry inserted first (Sets and Maps iterate in insertion order). */
@@ -113,12 +113,13 @@ export function supersededBy(agents: AgentsView, hello: Pick<Hello, 'agentId' | 
 
 /**
  * The boot id of the process that holds the agent online when its stream was admitted after
- * `hello`'s, admitted at `admittedWall` (src/statemachine/claim-openings.ts): the log ignores
- * `hello`'s claims while it holds; null when the log says nothing of the order.
+ * `hello`'s, admitted at `admittedWall` with the transitions up to `admittedSeq` applied
+ * (src/statemachine/claim-openings.ts): the log ignores `hello`'s claims while it holds; null
+ * when the log says nothing of the order.
  */
-export function admittedBefore(agents: AgentsView, hello: Pick<Hello, 'agentId' | 'epoch'>, admittedWall: number | null): string | null {
+export function admittedBefore(agents: AgentsView, hello: Pick<Hello, 'agentId' | 'epoch'>, admittedWall: number | null, admittedSeq: number | null): string | null {
   const rec = agents.get(hello.agentId);
   if (rec === null || !rec.online || rec.epoch.boot === hello.epoch.boot || admittedWall === null) return null;
-  const holderOpened = agents.claimOpened(hello.agentId);
-  return holderOpened !== null && admittedWall < holderOpened ? rec.epoch.boot : null;
+  const holder = agents.claimOpening(hello.agentId);
+  return holder !== null && admittedBeforeHolder(Math.max(0, Math.min(admittedWall, MAX_OPENED_MS)), admittedSeq ?? undefined, holder) ? rec.epoch.boot : null;
 }

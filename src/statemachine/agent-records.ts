@@ -72,6 +72,11 @@ export interface ConnectEntry {
    * absent before): of two processes' claims the one admitted later holds the agent (claim-openings.ts).
    */
   readonly opened?: number;
+  /**
+   * The agents' transition seq its controller had applied when it admitted the stream (with
+   * `opened`): a claim admitted after the holder's claim applied there is newer, whatever the clocks.
+   */
+  readonly seen?: number;
 }
 
 /** The latest `opened` accepted: the year 2255, as the mesh's `at` (mesh-commands.ts MAX_AT_MS). */
@@ -172,7 +177,7 @@ export function parseEpoch(value: unknown, where: string, makeError: ErrorFactor
 }
 
 const ENTRY_FIELDS: Readonly<Record<AgentReportEntry['op'], ReadonlySet<string>>> = {
-  connect: new Set(['op', 'id', 'session', 'epoch', 'info', 'sync', 'timeoutMs', 'pushes', 'opened']),
+  connect: new Set(['op', 'id', 'session', 'epoch', 'info', 'sync', 'timeoutMs', 'pushes', 'opened', 'seen']),
   sync: new Set(['op', 'id', 'session', 'sync', 'timeoutMs', 'pushes']),
   disconnect: new Set(['op', 'id', 'session', 'reason', 'pushes']),
   forget: new Set(['op', 'id', 'session', 'reason']),
@@ -189,6 +194,8 @@ export function parseReportEntry(value: unknown, where: string): AgentReportEntr
   switch (op) {
     case 'connect': {
       const opened = f.optionalInt('opened', { min: 0, max: MAX_OPENED_MS });
+      const seen = f.optionalInt('seen', { min: 0, max: Number.MAX_SAFE_INTEGER });
+      if (seen !== undefined && opened === undefined) f.fail('seen is given only with opened');
       return {
         op,
         id,
@@ -199,6 +206,7 @@ export function parseReportEntry(value: unknown, where: string): AgentReportEntr
         timeoutMs: f.int('timeoutMs', { min: 0, max: 2 ** 31 - 1 }),
         pushes,
         ...(opened === undefined ? {} : { opened }),
+        ...(seen === undefined ? {} : { seen }),
       };
     }
     case 'sync':

@@ -40,7 +40,7 @@ import {
 } from './agent-records.js';
 import { recordJson, recordJsonLength, recordLengthChange, tableJsonLength } from './agent-record-json.js';
 import { CLAIM_ORDER_VERSION, FORGET_AGENTS_VERSION, SUPERSEDED_PROCESS_VERSION, clusterKind } from './cluster-version.js';
-import { ClaimOpenings } from './claim-openings.js';
+import { ClaimOpenings, admittedBeforeHolder, type ClaimOpening } from './claim-openings.js';
 import { MAX_MEMBER_ID_BYTES as NODE_ID_MAX_BYTES } from './members.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { okResult, type ApplyResult } from './result.js';
@@ -93,6 +93,8 @@ export interface AgentsView {
   supersededBoot(id: string): string | null;
   /** When the stream of the claim the agent's record holds was admitted (claim-openings.ts); null: not known. */
   claimOpened(id: string): number | null;
+  /** That claim's admission and the transition seq once it applied (claim-openings.ts); null: not known. */
+  claimOpening(id: string): ClaimOpening | null;
 }
 
 const REPORT_FIELDS = commandFields('op', 'controller', 'entries');
@@ -178,6 +180,10 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   }
 
   claimOpened(id: string): number | null {
+    return this.openings.get(id)?.at ?? null;
+  }
+
+  claimOpening(id: string): ClaimOpening | null {
     return this.openings.get(id);
   }
 
@@ -224,16 +230,16 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     if (rec === undefined && this.records.size >= MAX_AGENT_RECORDS) return false;
     const older = rec !== undefined && rec.epoch.boot === e.epoch.boot && e.epoch.seq < rec.epoch.seq;
     const superseded = fences.superseded && rec?.online === true && this.superseded.get(e.id) === e.epoch.boot;
-    const holderOpened = this.openings.get(e.id);
-    const admittedBefore = fences.order && rec?.online === true && rec.epoch.boot !== e.epoch.boot && e.opened !== undefined && holderOpened !== null && e.opened < holderOpened;
+    const holder = this.openings.get(e.id);
+    const admittedBefore = fences.order && rec?.online === true && rec.epoch.boot !== e.epoch.boot && e.opened !== undefined && holder !== null && admittedBeforeHolder(e.opened, e.seen, holder);
     if (older || superseded || admittedBefore) {
       this.set(changed(rec!, { pushes: rec!.pushes + e.pushes }));
       return false;
     }
-    if (fences.superseded && rec !== undefined && rec.epoch.boot !== e.epoch.boot) this.superseded.set(e.id, rec.epoch.boot);
-    // Only claims that say when their stream was admitted are ordered by it (one proposed before the raise is not).
-    if (fences.order && e.opened !== undefined) this.openings.set(e.id, e.opened);
-    else this.openings.delete(e.id);
+    // A claim of a stream admitted before the holder's (taking the agent while it is offline) does not
+    // make the holder's process one this replaced: that one is the newer, and may claim again.
+    const newer = !(fences.order && e.opened !== undefined && holder !== null && admittedBeforeHolder(e.opened, e.seen, holder));
+    if (fences.superseded && rec !== undefined && rec.epoch.boot !== e.epoch.boot && newer) this.superseded.set(e.id, rec.epoch.boot);
     const reason = this.shared.string(`connected to ${controller}`);
     const next = makeRecord({
       id: e.id,
@@ -250,6 +256,10 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     this.set(next);
     this.log.addMade((seq) => ({ seq, type: 'claim', id: next.id, session: next.session, controller }));
     if (rec?.online !== true) this.log.addMade((seq) => ({ seq, type: 'status', id: next.id, from: rec === undefined ? null : 'offline', to: 'online', controller, reason }));
+    // Only claims that say when their stream was admitted are ordered by it (one proposed before
+    // the raise is not); a controller that has applied this entry has seen at least `since`.
+    if (fences.order && e.opened !== undefined) this.openings.set(e.id, e.opened, this.log.seq);
+    else this.openings.delete(e.id);
     this.noteNack(rec ?? null, next);
     return true;
   }
@@ -338,7 +348,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
       this.set(r);
     }
     this.superseded.restore(f.raw['superseded'], (id) => this.records.has(id), makeError);
-    this.openings.restore(f.raw['opened'], (id) => this.records.has(id), makeError);
+    this.openings.restore(f.raw['opened'], (id) => this.records.has(id), this.log.seq, makeError);
     this.sortedIds = null;
   }
 }

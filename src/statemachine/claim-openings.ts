@@ -10,8 +10,14 @@
  * the agent was shown offline (agents simulation, seed 5301219). superseded-boots.ts sees only a
  * process whose claim committed before it was replaced; this sees one whose claim never did.
  *
- * Controllers' clocks differ by their skew (milliseconds under NTP): two processes of one agent
- * admitted within it may be taken in either order, as two claims committing at once always were.
+ * Controllers' clocks differ by their skew (milliseconds under NTP, more after a step): so the
+ * clocks decide only between streams admitted concurrently with the holder's claim. Each holder
+ * also keeps `since`, the agents' transition seq once its claim applied, and a claim says what
+ * its controller had applied when it admitted the stream (`seen`): one admitted by a controller
+ * that had applied the holder's claim is newer than it, whatever the clocks say. Before, a
+ * restarted agent on a controller whose clock was behind its old one's lost to its old
+ * process's record, was refused as a second process, and stayed off until that record went
+ * offline (agents simulation with skewed clocks, seed 37 at --skew 1000).
  */
 import { Fields, type ErrorFactory } from '../util/untrusted.js';
 import { MAX_OPENED_MS, parseAgentId } from './agent-records.js';
@@ -19,10 +25,25 @@ import { MAX_OPENED_MS, parseAgentId } from './agent-records.js';
 /** `,"opened":[]`: what the table adds to the agents kind's snapshot besides its entries. */
 const FIELD_LENGTH = ',"opened":[]'.length;
 
-const entryLength = (id: string, at: number): number => JSON.stringify(id).length + String(at).length + 3;
+/** The holder's claim: when its stream was admitted, and the transition seq once it applied. */
+export interface ClaimOpening {
+  readonly at: number;
+  readonly since: number;
+}
+
+/** `["id",at,since]` */
+const entryLength = (id: string, o: ClaimOpening): number => JSON.stringify(id).length + String(o.at).length + String(o.since).length + 4;
+
+/**
+ * Whether a claim of another process, admitted at `opened` by a controller that had applied the
+ * agents' transitions up to `seen` (undefined: not said), was admitted before `holder`'s.
+ */
+export function admittedBeforeHolder(opened: number, seen: number | undefined, holder: ClaimOpening): boolean {
+  return opened < holder.at && (seen === undefined || seen < holder.since);
+}
 
 export class ClaimOpenings {
-  private readonly opened = new Map<string, number>();
+  private readonly opened = new Map<string, ClaimOpening>();
   /** The entries' JSON lengths summed, as written in a snapshot. */
   private entriesLength = 0;
 
@@ -30,14 +51,15 @@ export class ClaimOpenings {
     return this.opened.size;
   }
 
-  get(id: string): number | null {
+  get(id: string): ClaimOpening | null {
     return this.opened.get(id) ?? null;
   }
 
-  set(id: string, at: number): void {
+  set(id: string, at: number, since: number): void {
     this.delete(id);
-    this.opened.set(id, at);
-    this.entriesLength += entryLength(id, at);
+    const o = { at, since };
+    this.opened.set(id, o);
+    this.entriesLength += entryLength(id, o);
   }
 
   delete(id: string): void {
@@ -47,10 +69,10 @@ export class ClaimOpenings {
     this.entriesLength -= entryLength(id, old);
   }
 
-  /** [id, ms] pairs sorted by id, for a snapshot; absent (undefined) when empty, as before the level. */
-  snapshot(): [string, number][] | undefined {
+  /** [id, ms, since] triples sorted by id, for a snapshot; absent (undefined) when empty, as before the level. */
+  snapshot(): [string, number, number][] | undefined {
     if (this.opened.size === 0) return undefined;
-    return [...this.opened].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return [...this.opened].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([id, o]) => [id, o.at, o.since]);
   }
 
   /** What snapshot() adds to the kind's snapshot JSON, in UTF-16 units. */
@@ -58,8 +80,8 @@ export class ClaimOpenings {
     return this.opened.size === 0 ? 0 : FIELD_LENGTH + this.entriesLength + this.opened.size - 1;
   }
 
-  /** Restores a snapshot's pairs: ids strictly increasing, each naming a record. */
-  restore(value: unknown, hasRecord: (id: string) => boolean, makeError: ErrorFactory): void {
+  /** Restores a snapshot's triples: ids strictly increasing, each naming a record, since at most `maxSeq` (the kind's transition seq). */
+  restore(value: unknown, hasRecord: (id: string) => boolean, maxSeq: number, makeError: ErrorFactory): void {
     this.opened.clear();
     this.entriesLength = 0;
     if (value === undefined) return;
@@ -67,14 +89,15 @@ export class ClaimOpenings {
     let previous: string | null = null;
     for (const [i, item] of (value as readonly unknown[]).entries()) {
       const where = `agents: opened[${i}]`;
-      if (!Array.isArray(item) || item.length !== 2) throw makeError(`${where}: expected [agent id, time]`);
-      const f = Fields.of({ id: item[0], at: item[1] }, where, makeError);
+      if (!Array.isArray(item) || item.length !== 3) throw makeError(`${where}: expected [agent id, time, since]`);
+      const f = Fields.of({ id: item[0], at: item[1], since: item[2] }, where, makeError);
       const id = parseAgentId(f, 'id');
       const at = f.int('at', { min: 0, max: MAX_OPENED_MS });
+      const since = f.int('since', { min: 0, max: maxSeq });
       if (previous !== null && !(previous < id)) f.fail(`ids must be strictly increasing, found ${JSON.stringify(id)} after ${JSON.stringify(previous)}`);
       if (!hasRecord(id)) f.fail(`agent ${JSON.stringify(id)} has no record`);
       previous = id;
-      this.set(id, at);
+      this.set(id, at, since);
     }
   }
 }

@@ -126,3 +126,4 @@ export {
   type ClusterVersionSet,
   type ClusterView,
 } from './cluster-version.js';
+export { admittedBeforeHolder, type ClaimOpening } from './claim-openings.js';

@@ -3,7 +3,10 @@
  * fault simulation over a range of seeds (or replays one, printing what it broke); --driver runs
  * each controller's production HubDriver on simulated time instead of calling its hub directly;
  * --lossy also loses proposals and their answers now and then (agents-sim.ts, `lossy`);
- * --fresh-units N gives each pump N steps of push planning (fresh-plan-budget.ts): pushes wait for plans.
+ * --fresh-units N gives each pump N steps of push planning (fresh-plan-budget.ts): pushes wait for plans;
+ * --skew MS gives the controllers wall clocks up to MS apart (one stepped back by NTP) and restarts
+ * agents now and then (agents-sim.ts, `skewMs`; checked in agents-sim.test.ts at 1000 ms, seeds 1-100; 1-1000 and 1000000-1000299 pass at 1000 and 3000);
+ * --version V runs the cluster at version V instead of the newest (0.9: claims not ordered by admission).
  */
 import { DEFAULT_AGENTS_SIM, runAgentsSeed } from './agents-sim.js';
 
@@ -17,12 +20,15 @@ function arg(name: string): number | null {
 
 const one = arg('--seed');
 const freshUnits = arg('--fresh-units');
+const skew = arg('--skew');
+const versionAt = process.argv.indexOf('--version');
+const version = versionAt < 0 ? undefined : process.argv[versionAt + 1];
 const start = one ?? arg('--start') ?? 1;
 const count = one !== null ? 1 : (arg('--seeds') ?? 1000);
 let failures = 0;
 const began = performance.now();
 for (let seed = start; seed < start + count; seed++) {
-  const mode = { driver: process.argv.includes('--driver') || process.argv.includes('--lossy'), lossy: process.argv.includes('--lossy'), ...(freshUnits === null ? {} : { freshUnitsPerPump: freshUnits }) };
+  const mode = { driver: process.argv.includes('--driver') || process.argv.includes('--lossy'), lossy: process.argv.includes('--lossy'), ...(freshUnits === null ? {} : { freshUnitsPerPump: freshUnits }), ...(skew === null ? {} : { skewMs: skew }), ...(version === undefined ? {} : { version }) };
   const r = await runAgentsSeed(seed, { ...DEFAULT_AGENTS_SIM, ...mode }, process.argv.includes('--trace') ? (line) => process.stdout.write(`${line}\n`) : null);
   if (r.violations.length > 0 || one !== null) {
     if (r.violations.length > 0) failures++;

@@ -52,7 +52,7 @@ import {
   type ResourceInput,
 } from '../../src/statemachine/index.js';
 import { agentState } from '../../src/agents/push-tracker.js';
-import type { ControllerMessage, Push } from '../../src/agents/protocol.js';
+import type { CloseCode, ControllerMessage, Push } from '../../src/agents/protocol.js';
 import type { LiveAgent } from '../../src/agents/types.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { DrivenController, Timeline } from './driven-controller.js';
@@ -94,6 +94,17 @@ export interface AgentsSimOptions {
    * A handful makes nearly every push wait a few pumps for its plan, while faults go on.
    */
   readonly freshUnitsPerPump?: number;
+  /**
+   * Controllers' wall clocks differ (--skew MS): each reads ahead of simulated time by a fixed
+   * 0..skewMs (by the seed), one reads a further skewMs..4*skewMs ahead until an NTP step sets it
+   * back during the faults, the leader stamps the log's `at` with its own clock, and agents
+   * restart now and then (a new process; half of them leave their old stream half-open, as a
+   * host that reboots). A single process refused as a second one with its id is a violation.
+   * Absent or 0: one clock, no restarts beyond the hosting seeds'.
+   */
+  readonly skewMs?: number;
+  /** The cluster version it runs at (--version V; absent: the newest, CLAIM_ORDER_VERSION). */
+  readonly version?: string;
 }
 
 export const DEFAULT_AGENTS_SIM: AgentsSimOptions = { faultMs: 20_000, healMs: 20_000, driver: false, lossy: false };
@@ -129,6 +140,10 @@ export interface AgentsSimResult {
     readonly expiriesAcrossLeaders: number;
     readonly vipReuses: number;
     readonly keptEndpoints: number;
+    /** Agents restarted by the skew mode's faults. */
+    readonly restarts: number;
+    /** Restarted agents refused as a second process where the clocks decide by design (refusedAsSecond). */
+    readonly clockRefusals: number;
   };
 }
 
@@ -160,6 +175,8 @@ export function zeroAgentsSimStats(): { -readonly [K in keyof AgentsSimResult['s
     expiriesAcrossLeaders: 0,
     vipReuses: 0,
     keptEndpoints: 0,
+    restarts: 0,
+    clockRefusals: 0,
   };
 }
 
@@ -171,6 +188,9 @@ const ELECTION_TIMEOUT_MS = 1000;
 const REAP_MS = 2_000;
 /** Two reconcile rounds (state_sync_interval, 2 s) and a step: within it a controller has looked again at an agent's publish. */
 const RELOOK_MS = 2 * 2_000 + STEP_MS;
+
+/** How a controller refuses a second live process with an agent's id (hub.ts refuseDuplicate). */
+const DUPLICATE_REFUSAL = /two processes run with one agent id/;
 
 /** An agent of the simulation: the harness agent, watched for the rules it can observe. */
 class WatchedAgent extends SimAgent {
@@ -224,6 +244,14 @@ class WatchedAgent extends SimAgent {
     this.bootNow = boot;
   }
 
+  override onClosed(code: CloseCode, reason: string): void {
+    super.onClosed(code, reason);
+    if (DUPLICATE_REFUSAL.test(reason)) this.sim.refusedAsSecond(this, reason);
+  }
+
+  /** Each of its processes' last admission: when (simulated time), and the agents' transition seq its controller had applied. */
+  readonly admissions = new Map<string, { readonly at: number; readonly seen: number }>();
+
   /** A restarted process: a new boot id (its configuration kept, as the binary keeps it beside --out). */
   restart(generation: number): void {
     this.bootNow = `${this.boot}-r${generation}`;
@@ -265,6 +293,7 @@ class WatchedAgent extends SimAgent {
     if (m.type === 'welcome') {
       this.sim.note(`${this.id} welcomed by ${m.controller}: session ${m.session}`);
       this.welcomedStream = this.stream;
+      this.admissions.set(this.bootNow, this.sim.admission(this));
     }
     if (m.type === 'push') {
       this.pushCount++;
@@ -371,6 +400,11 @@ export class AgentsSim {
   private readonly forgotten = new Set<string>();
   /** Each agent's last committed claim, in commit order (the stream its record named). */
   private readonly lastClaim = new Map<string, string>();
+  /** The transition seq of each session's claim. */
+  private readonly claimSeqs = new Map<string, number>();
+  /** Skew mode: each controller's wall clock ahead of simulated time, and the one stepped back by NTP. */
+  private readonly wallOffsets = new Map<string, number>();
+  private stepped: { readonly id: string; readonly extraMs: number; readonly at: number } | null = null;
 
   constructor(
     readonly seed: number,
@@ -378,7 +412,8 @@ export class AgentsSim {
   ) {
     this.rng = seededRng(seed);
     this.startedAt = this.clock.now;
-    this.hosting = HostingScenario.forSeed(seed);
+    this.hosting = HostingScenario.forSeed(seed, opts.version ?? CLAIM_ORDER_VERSION);
+    this.skewClocks(opts.skewMs ?? 0);
     this.watch = new MeshWatch(this.log.truth, { now: () => this.clock.now, violation: (w) => this.violation(w), note: (w) => this.note(w), leaderTerm: () => this.leaderTerms, connectedListers: (s) => this.connectedListers(s) }, HOSTING_GRACE_MS);
     this.log.watch = this.watch;
     const n = this.rng.next() < 0.5 ? 3 : 5;
@@ -386,7 +421,7 @@ export class AgentsSim {
     this.controllers[0]!.leading = true;
     // Every member reads forgets (the keeper's raise, as in a cluster of this build); hosting
     // seeds run at the newest version, or are raised to it later.
-    if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: CLAIM_ORDER_VERSION } as KindCommand);
+    if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? CLAIM_ORDER_VERSION } as KindCommand);
     else for (const cmd of this.hosting.setup()) this.log.propose(cmd);
     this.change([svc('web')]);
     const m = this.rng.int(4, 16);
@@ -402,6 +437,55 @@ export class AgentsSim {
     }
     this.stats.controllers = n;
     this.stats.agents = m;
+  }
+
+  /** Skew mode's clocks, fixed by the seed (their own generator: the schedule's draws are unchanged). */
+  private skewClocks(skewMs: number): void {
+    if (skewMs <= 0) return;
+    const rng = seededRng(this.seed ^ 0x51e3_c10c);
+    for (let i = 1; i <= 5; i++) this.wallOffsets.set(`c${i}`, rng.int(0, skewMs + 1));
+    this.stepped = { id: `c${rng.int(1, 6)}`, extraMs: rng.int(skewMs, 4 * skewMs + 1), at: this.startedAt + rng.int(0, this.opts.faultMs) };
+  }
+
+  /** How far the wall clock of controller `id` reads ahead of simulated time now. */
+  private wallOffset(id: string): number {
+    const base = this.wallOffsets.get(id) ?? 0;
+    const s = this.stepped;
+    return s !== null && s.id === id && this.clock.now < s.at ? base + s.extraMs : base;
+  }
+
+  /** The leader's wall clock: the `at` it stamps on what it proposes. */
+  private leaderWall(): number {
+    const leader = this.controllers.find((c) => c.leading);
+    return this.clock.now + (leader === undefined ? 0 : this.wallOffset(leader.id));
+  }
+
+  /** When `a`'s stream is admitted (welcomed): now, and what its controller had applied of the agents' transitions. */
+  admission(a: WatchedAgent): { readonly at: number; readonly seen: number } {
+    return { at: this.clock.now, seen: this.controllerOf(a)?.sm.view(agentsKind).transitionSeq ?? 0 };
+  }
+
+  /**
+   * A single process (no second one with its id lately) refused as a second one: its claims were
+   * misordered. Let off (counted) only where the order is the clocks' by design: its controller
+   * had not applied the holder's claim when it admitted the stream, and the two admissions were
+   * within the clocks' spread (claim-openings.ts).
+   */
+  refusedAsSecond(a: WatchedAgent, reason: string): void {
+    if (this.twins.includes(a)) return;
+    if (this.clock.now - a.twinSeenAt <= REAP_MS + 2 * TAKEN_OVER_WAIT_MS) return;
+    const holderBoot = /\(boot (\S+)\) holds/.exec(reason)?.[1];
+    const rec = this.log.truth.view(agentsKind).get(a.id);
+    const mine = a.admissions.get(a.bootNow);
+    const theirs = holderBoot === undefined ? undefined : a.admissions.get(holderBoot);
+    const holderClaim = rec === null || rec.epoch.boot !== holderBoot ? undefined : this.claimSeqs.get(rec.session);
+    const spread = 5 * (this.opts.skewMs ?? 0);
+    if (mine !== undefined && theirs !== undefined && holderClaim !== undefined && mine.seen < holderClaim && Math.abs(mine.at - theirs.at) <= spread) {
+      this.stats.clockRefusals++;
+      this.note(`${a.id} (${a.bootNow}) refused as a second process: admitted concurrently with ${holderBoot}'s claim, ${mine.at - theirs.at}ms after it, within the clocks' spread`);
+      return;
+    }
+    this.violation(`${a.id} (${a.bootNow}, a single process) was refused as a second one: ${reason}`);
   }
 
   /** Set to see what happened (agents-sim-cli --seed N --trace). */
@@ -489,6 +573,7 @@ export class AgentsSim {
       if (e.type === 'claim') {
         this.note(`${e.id} claimed by ${e.controller} (session ${e.session})`);
         this.lastClaim.set(e.id, e.session);
+        this.claimSeqs.set(e.session, e.seq);
       }
       if (e.type === 'forgotten') this.checkForget(e.id, e.reason);
       if (e.type !== 'status' || e.to !== 'offline') continue;
@@ -657,12 +742,16 @@ export class AgentsSim {
       );
       if (snapshot !== null) driven.sm.restore(snapshot);
       driven.elsewhere = () => this.liveElsewhere(driven);
+      driven.wallOffsetMs = this.wallOffset(id);
+      driven.leaderWall = () => this.leaderWall();
       return driven;
     }
     const c = new SimController(id, this.log, this.clock, { reconnectTimeoutMs: REAP_MS, unlistedServiceGraceMs: HOSTING_GRACE_MS, ...this.hubBudget() });
     // A restart loads the last snapshot and replays the log after it, as Raft does.
     if (snapshot !== null) c.sm.restore(snapshot);
     c.elsewhere = () => this.liveElsewhere(c);
+    c.wallOffsetMs = this.wallOffset(id);
+    c.leaderWall = () => this.leaderWall();
     c.tick();
     return c;
   }
@@ -681,6 +770,7 @@ export class AgentsSim {
   private async step(): Promise<void> {
     if (!this.opts.driver) this.clock.now += STEP_MS;
     this.recover();
+    if (this.stepped !== null) for (const c of this.controllers) c.wallOffsetMs = this.wallOffset(c.id);
     for (const a of this.agents) {
       if (a.hungUntil !== null && this.clock.now >= a.hungUntil) {
         this.note(`${a.id} wakes`);
@@ -809,7 +899,7 @@ export class AgentsSim {
         this.note('cluster version raised to 0.7');
         return;
       case 'operator': {
-        const result = this.log.propose({ ...e.command, at: this.clock.now } as KindCommand);
+        const result = this.log.propose({ ...e.command, at: this.leaderWall() } as KindCommand);
         this.note(`operator ${JSON.stringify(e.command)}: ${result.ok ? 'ok' : result.message}`);
         return;
       }
@@ -848,6 +938,27 @@ export class AgentsSim {
     else if (r < 0.074) this.startTwin();
     else if (r < 0.077) this.cutFromLeader();
     else if (r < 0.080) this.unheardByLeader();
+    else if (r < 0.086 && this.stepped !== null) this.restartAgent();
+  }
+
+  /**
+   * Skew mode: an agent's process restarts (a new boot id) and connects again; half the time
+   * its old stream is left half-open (the host rebooted), so its record stays online a while.
+   */
+  private restartAgent(): void {
+    const candidates = this.agents.filter((a) => a.controller !== null && a.hungUntil === null && !this.twins.some((tw) => tw.id === a.id && tw.controller !== null));
+    if (candidates.length === 0) return;
+    const a = candidates[this.rng.int(0, candidates.length)]!;
+    a.restart(++this.restarts);
+    if (this.rng.next() < 0.5) {
+      this.note(`${a.id} restarts (${a.bootNow}), its old stream to ${a.controller!.id} left half-open`);
+      a.controller!.abandon(a.stream, new HalfOpenEnd(a));
+      a.controller = null;
+    } else {
+      this.note(`${a.id} restarts (${a.bootNow})`);
+      a.disconnect();
+    }
+    this.stats.restarts++;
   }
 
   /**
@@ -915,7 +1026,7 @@ export class AgentsSim {
   }
 
   private stamp(): { at?: number } {
-    return this.hosting === null ? {} : { at: this.clock.now };
+    return this.hosting === null ? {} : { at: this.leaderWall() };
   }
 
   private breakStream(): void {

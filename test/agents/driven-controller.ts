@@ -162,6 +162,10 @@ export class DrivenController implements AgentFacing {
   unheardByLeader = false;
   lagging = false;
   leading = false;
+  /** Its wall clock's skew (simHubPort). */
+  wallOffsetMs = 0;
+  /** The `at` the leader stamps on a mesh report it proposes for this controller (its wall clock); default: simulated time. */
+  leaderWall: () => number = () => this.clock.now;
   alive = true;
   /** Entries up to this index were applied by an earlier run of this controller. */
   replayUntil = 0;
@@ -193,7 +197,7 @@ export class DrivenController implements AgentFacing {
       logger: pino({ level: 'silent' }),
       readBarrier: (timeoutMs) => this.barrier(timeoutMs),
       report: (entries, client, timeoutMs) => this.commit({ kind: 'agents', op: 'report', controller: this.id, entries, client } as KindCommand, timeoutMs),
-      meshReport: (body, client, timeoutMs) => this.commit({ ...body, at: this.clock.now, client } as KindCommand, timeoutMs),
+      meshReport: (body, client, timeoutMs) => this.commit({ ...body, at: this.leaderWall(), client } as KindCommand, timeoutMs),
       audit: (e) => void this.audits.push(e),
       // The answers come back a round trip later, as gathered then.
       liveElsewhere: () => new Promise((resolve) => this.time.after(1 + 2 * this.latency(), () => resolve(this.elsewhere()))),

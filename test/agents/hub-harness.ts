@@ -63,14 +63,16 @@ export interface SimHubState {
   readonly refusals?: string;
   /** controller.max_mesh_bytes (publishes that would grow the mesh past it are held back); absent: none. */
   readonly maxMeshBytes?: number;
+  /** How far its wall clock reads ahead of simulated time (a skewed clock); absent: 0. */
+  readonly wallOffsetMs?: number;
 }
 
 /** The hub's port of a simulated controller (SimController, DrivenController). */
 export function simHubPort(c: SimHubState): HubPort {
   return {
     state: () => ({ mesh: c.sm.view(meshKind), agents: c.sm.view(agentsKind), settings: c.sm.view(settingsKind), cluster: c.sm.view(clusterKind), revision: c.sm.revision() }),
-    // Simulated wall clock: the epoch plus simulated time.
-    wallClock: () => c.clock.now,
+    // Simulated wall clock: the epoch plus simulated time, plus its skew.
+    wallClock: () => c.clock.now + (c.wallOffsetMs ?? 0),
     clusterId: () => c.log.clusterId,
     clusterName: () => c.log.clusterName,
     quorumContactAt: () => (c.quorum ? c.clock.now : null),
@@ -118,6 +120,10 @@ export class SimController implements AgentFacing {
   maxMeshBytes: number | undefined = undefined;
   lagging = false;
   leading = false;
+  /** Its wall clock's skew (simHubPort). */
+  wallOffsetMs = 0;
+  /** The `at` the leader stamps on a mesh report it proposes for this controller (its wall clock); default: simulated time. */
+  leaderWall: () => number = () => this.clock.now;
   /** Entries up to this index were applied by an earlier run of this controller. */
   replayUntil = 0;
   barriers = 0;
@@ -235,7 +241,7 @@ export class SimController implements AgentFacing {
       }
       if (this.meshReportInFlight === null) {
         const body = this.hub.takeMeshReport(this.clock.now);
-        if (body !== null) this.meshReportInFlight = { ...body, at: this.clock.now } as KindCommand;
+        if (body !== null) this.meshReportInFlight = { ...body, at: this.leaderWall() } as KindCommand;
       }
       return moved;
     }
@@ -258,7 +264,7 @@ export class SimController implements AgentFacing {
     }
     // As the leader does on ReportMesh: its clock stamped as `at`.
     for (let body = this.hub.takeMeshReport(this.clock.now); body !== null; body = this.hub.takeMeshReport(this.clock.now)) {
-      this.meshResults.push(this.log.propose({ ...body, at: this.clock.now } as KindCommand));
+      this.meshResults.push(this.log.propose({ ...body, at: this.leaderWall() } as KindCommand));
       this.hub.meshReportDone();
       moved = true;
     }

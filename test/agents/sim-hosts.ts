@@ -51,21 +51,25 @@ export class HostingScenario {
   private upgraded = false;
   readonly counts = { hostChanges: 0, operatorChanges: 0, leaderMoves: 0 };
 
-  private constructor(seed: number) {
+  private constructor(
+    seed: number,
+    /** The level the cluster runs at, or is raised to (agents-sim's `version`). */
+    private readonly newest: string,
+  ) {
     this.rng = seededRng(seed ^ 0x5ce7_1a77);
     this.rng.next();
     this.upgradeAt = this.rng.next() < 0.3 ? this.rng.int(3_000, 15_000) : null;
   }
 
   /** The scenario of `seed`, or null for a seed that hosts nothing (one in four hosts). */
-  static forSeed(seed: number): HostingScenario | null {
-    return seededRng(seed ^ 0x5ce7_1a77).next() < SHARE ? new HostingScenario(seed) : null;
+  static forSeed(seed: number, newest: string = CLAIM_ORDER_VERSION): HostingScenario | null {
+    return seededRng(seed ^ 0x5ce7_1a77).next() < SHARE ? new HostingScenario(seed, newest) : null;
   }
 
   /** The commands that start the cluster: its version, a small VIP range, a short quarantine. */
   setup(): KindCommand[] {
     return [
-      { kind: 'cluster', op: 'set-version', version: this.upgradeAt === null ? CLAIM_ORDER_VERSION : FORGET_AGENTS_VERSION } as KindCommand,
+      { kind: 'cluster', op: 'set-version', version: this.upgradeAt === null ? this.newest : FORGET_AGENTS_VERSION } as KindCommand,
       initSettings({ 'services.vip_cidr': VIP_CIDR, 'services.vip_quarantine': QUARANTINE_MS }),
     ];
   }
@@ -90,7 +94,7 @@ export class HostingScenario {
   step(elapsed: number, faults: boolean, agents: number, current: (i: number) => readonly HostedService[]): HostingEvent | null {
     if (!this.upgraded && this.upgradeAt !== null && elapsed >= this.upgradeAt) {
       this.upgraded = true;
-      return { type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: CLAIM_ORDER_VERSION } as KindCommand };
+      return { type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: this.newest } as KindCommand };
     }
     const r = this.rng.next() * (faults ? 1 : 3);
     if (r < 0.02) {
