@@ -7,7 +7,7 @@
  * expiring (publisher-shares.ts keptByFor), the service then expired once the other agent left it,
  * while the agent was connected and still listed it (review of session 52's pinning merge).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ALLOWED_AGENTS_LABEL, MAX_APPLY_RESOURCES, MESH_TRANSITION_LOG_SIZE, meshKind, type ServiceResource } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, advance, host, meshStage } from './hub-harness.js';
 import { apply, del, service } from '../statemachine/mesh-helpers.js';
@@ -53,14 +53,21 @@ for (const version of ['0.8', '0.9']) {
   });
 }
 
-void t.test("agents hosting a deleted service's name join it when an operator applies it anew, allowing them", async (t) => {
-  const { log, clock, cs } = stage('0.9');
+/** a1 and b1, each on its own controller, host `api`, which an operator then deletes. */
+function apiDeleted(t: Test): ReturnType<typeof stage> & { readonly agents: SimAgent[] } {
+  const staged = stage('0.9');
+  const { log, clock, cs } = staged;
   const agents = ['a1', 'b1'].map((id) => new SimAgent(id, ['http'], `${id}-boot`, { hosts: [host('api')] }));
   agents.forEach((a, i) => a.connect(cs[i]!));
   advance(clock, cs, 3_000);
   log.propose(del(clock.now, 'service', 'api'));
   advance(clock, cs, 3_000);
-  t.equal(svcOf(cs[0], 'api'), null);
+  t.equal(svcOf(cs[0], 'api'), null, 'api deleted');
+  return { ...staged, agents };
+}
+
+void t.test("agents hosting a deleted service's name join it when an operator applies it anew, allowing them", async (t) => {
+  const { log, clock, cs, agents } = apiDeleted(t);
   log.propose(apply(clock.now, service('api', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'a1,b1' })));
   advance(clock, cs, 5_000);
   t.same(svcOf(cs[0], 'api')?.status.endpoints?.map((e) => e.agent), ['a1', 'b1'], 'both join, without reconnecting');
@@ -68,13 +75,7 @@ void t.test("agents hosting a deleted service's name join it when an operator ap
 });
 
 void t.test("agents hosting a service created anew join it even when its controller read the mesh's transitions too late to see its creation", async (t) => {
-  const { log, clock, cs } = stage('0.9');
-  const agents = ['a1', 'b1'].map((id) => new SimAgent(id, ['http'], `${id}-boot`, { hosts: [host('api')] }));
-  agents.forEach((a, i) => a.connect(cs[i]!));
-  advance(clock, cs, 3_000);
-  log.propose(del(clock.now, 'service', 'api'));
-  advance(clock, cs, 3_000);
-  t.equal(svcOf(cs[0], 'api'), null);
+  const { log, clock, cs, agents } = apiDeleted(t);
   // api created anew, then more services than the mesh's transition log keeps, before either
   // controller applies any of it: api's vip.assigned is compacted away when they read the log.
   log.propose(apply(clock.now, service('api', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'a1,b1' })));

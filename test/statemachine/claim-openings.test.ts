@@ -7,11 +7,10 @@
 import t from 'tap';
 import { AgentsStore } from '../../src/statemachine/agents.js';
 import { SnapshotError } from '../../src/statemachine/errors.js';
-import { CLAIM_ORDER_VERSION, SUPERSEDED_PROCESS_VERSION, StateMachine, agentsKind, type AgentReportEntry, type AgentsReportOutcome, type KindCommand } from '../../src/statemachine/index.js';
+import { CLAIM_ORDER_VERSION, SUPERSEDED_PROCESS_VERSION, StateMachine, type AgentReportEntry, type KindCommand } from '../../src/statemachine/index.js';
 import { cluster, clusterVersion, run } from './mesh-helpers.js';
+import { INFO, SYNC, disconnect, forget, report, store } from './one-agent-reports.js';
 
-const INFO = { protocols: ['http'], lazy: false, dependencies: [], hosts: [] };
-const SYNC = { sentVersion: null, ackedVersion: null, nackedVersion: null, lastError: null, resources: 0 };
 const T0 = 1_700_000_000_000;
 
 const connect = (session: string, boot: string, opened: number | undefined, seq = 1, seen?: number): AgentReportEntry => ({
@@ -26,20 +25,6 @@ const connect = (session: string, boot: string, opened: number | undefined, seq 
   ...(opened === undefined ? {} : { opened }),
   ...(seen === undefined ? {} : { seen }),
 });
-const disconnect = (session: string): AgentReportEntry => ({ op: 'disconnect', id: 'a1', session, reason: 'stream closed', pushes: 0 });
-const forget = (session: string): AgentReportEntry => ({ op: 'forget', id: 'a1', session, reason: 'gone' });
-
-function report(sm: StateMachine, controller: string, e: AgentReportEntry): AgentsReportOutcome {
-  const r = run(sm, { kind: 'agents', op: 'report', controller, entries: [e] } as KindCommand);
-  if (!r.ok) throw new Error(`report refused: ${r.message}`);
-  return r.value as AgentsReportOutcome;
-}
-
-function store(sm: StateMachine): AgentsStore {
-  const s = sm.view(agentsKind);
-  if (!(s instanceof AgentsStore)) throw new Error('the agents view is not the store');
-  return s;
-}
 
 function at(version: string): StateMachine {
   const sm = cluster();

@@ -7,27 +7,12 @@
 import t from 'tap';
 import { AgentsStore } from '../../src/statemachine/agents.js';
 import { SnapshotError } from '../../src/statemachine/errors.js';
-import { StateMachine, SUPERSEDED_PROCESS_VERSION, agentsKind, type AgentReportEntry, type AgentsReportOutcome, type KindCommand } from '../../src/statemachine/index.js';
+import { StateMachine, SUPERSEDED_PROCESS_VERSION, type AgentReportEntry } from '../../src/statemachine/index.js';
 import { cluster, clusterVersion, run } from './mesh-helpers.js';
+import { INFO, SYNC, disconnect, forget, report, store } from './one-agent-reports.js';
 
-const INFO = { protocols: ['http'], lazy: false, dependencies: [], hosts: [] };
-const SYNC = { sentVersion: null, ackedVersion: null, nackedVersion: null, lastError: null, resources: 0 };
 
 const connect = (session: string, boot: string, seq = 1): AgentReportEntry => ({ op: 'connect', id: 'a1', session, epoch: { boot, seq }, info: INFO, sync: SYNC, timeoutMs: 2000, pushes: 0 });
-const disconnect = (session: string): AgentReportEntry => ({ op: 'disconnect', id: 'a1', session, reason: 'stream closed', pushes: 0 });
-const forget = (session: string): AgentReportEntry => ({ op: 'forget', id: 'a1', session, reason: 'gone' });
-
-function report(sm: StateMachine, controller: string, e: AgentReportEntry): AgentsReportOutcome {
-  const r = run(sm, { kind: 'agents', op: 'report', controller, entries: [e] } as KindCommand);
-  if (!r.ok) throw new Error(`report refused: ${r.message}`);
-  return r.value as AgentsReportOutcome;
-}
-
-function store(sm: StateMachine): AgentsStore {
-  const s = sm.view(agentsKind);
-  if (!(s instanceof AgentsStore)) throw new Error('the agents view is not the store');
-  return s;
-}
 
 void t.test('from the level, the process a claim of another replaced loses while the agent is online, and may claim once it is offline', async (t) => {
   const sm = cluster();
