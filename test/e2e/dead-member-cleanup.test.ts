@@ -5,6 +5,7 @@
  * removing it would leave fewer voters than autopilot.min_quorum. A threshold under a minute is
  * refused.
  */
+// run-tests: waits (most of its time is a wait on the clock: run beside the CPU-bound files)
 import t from 'tap';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -7,6 +7,7 @@
  * names the peers refusing it, and a copy that took a crashed member's id stays marked, and
  * offline: nothing answers at the member's address.
  */
+// run-tests: waits (most of its time is a wait on the clock: run beside the CPU-bound files)
 import t from 'tap';
 import { startMemberCopy } from '../helpers/member-copy.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';

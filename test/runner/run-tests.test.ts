@@ -72,3 +72,40 @@ void t.test('--exclude leaves a file out; a usage error exits 2', (t) => {
   t.equal(run([]).status, 2);
   t.end();
 });
+
+void t.test('a file marked as waiting on the clock runs in a lane of its own beside --jobs others; with one job, alone', (t) => {
+  // Each file says it started, then waits (5 s at most) until `want` files have: it passes only
+  // if that many ran at once.
+  const barrier = (name: string, want: number, mark: string): string =>
+    `${mark}\nimport t from TAP; import fs from 'node:fs'; import path from 'node:path';
+const dir = path.dirname(new URL(import.meta.url).pathname);
+fs.writeFileSync(path.join(dir, 'started-${name}'), '');
+const deadline = Date.now() + 5_000;
+const started = () => fs.readdirSync(dir).filter((f) => f.startsWith('started-')).length;
+while (started() < ${want} && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+t.ok(started() >= ${want}, '${want} files running at once');`;
+  const three = fixtures({
+    'busy1.test.js': barrier('busy1', 3, ''),
+    'busy2.test.js': barrier('busy2', 3, ''),
+    'waits.test.js': barrier('waits', 3, '// run-tests: waits (fixture)'),
+  });
+  const r = run(['--jobs', '2', three]);
+  t.equal(r.status, 0, 'two lanes of busy files and one of waiting files: all three at once');
+  t.match(r.stdout, /^# files: 3 passed, 0 failed$/m);
+
+  const unmarked = fixtures({
+    'busy1.test.js': barrier('busy1', 3, ''),
+    'busy2.test.js': barrier('busy2', 3, ''),
+    'busy3.test.js': barrier('busy3', 3, ''),
+  });
+  const two = run(['--jobs', '2', unmarked]);
+  t.equal(two.status, 1, 'without the mark, --jobs 2 runs two at a time');
+
+  const alone = fixtures({
+    'busy1.test.js': barrier('busy1', 2, ''),
+    'waits.test.js': barrier('waits', 2, '// run-tests: waits (fixture)'),
+  });
+  const one = run(['--jobs', '1', alone]);
+  t.equal(one.status, 1, 'with one job the waiting file gets no lane of its own');
+  t.end();
+});

@@ -3,6 +3,7 @@
  * carry as grpc-js's channel did: bytes waiting to be sent on one stream do not stop the others,
  * a connection that never becomes HTTP/2 is given up, and one left without calls is closed.
  */
+// run-tests: waits (most of its time is a wait on the clock: run beside the CPU-bound files)
 import t, { type Test } from 'tap';
 import http2 from 'node:http2';
 import { H2Connection, INSECURE, type StreamCallError } from '../../src/transport/h2-stream/index.js';

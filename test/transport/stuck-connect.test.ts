@@ -5,6 +5,7 @@
  *
  * The dropped SYNs are real (test/helpers/dropping-port.ts).
  */
+// run-tests: waits (most of its time is a wait on the clock: run beside the CPU-bound files)
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { watchStuckConnect } from '../../src/transport/stuck-connect.js';
