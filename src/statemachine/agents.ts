@@ -231,15 +231,16 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     const older = rec !== undefined && rec.epoch.boot === e.epoch.boot && e.epoch.seq < rec.epoch.seq;
     const superseded = fences.superseded && rec?.online === true && this.superseded.get(e.id) === e.epoch.boot;
     const holder = this.openings.get(e.id);
-    const admittedBefore = fences.order && rec?.online === true && rec.epoch.boot !== e.epoch.boot && e.opened !== undefined && holder !== null && admittedBeforeHolder(e.opened, e.seen, holder);
+    // Admitted before the holder's stream (claim-openings.ts): it loses while the agent is online.
+    const earlier = fences.order && e.opened !== undefined && holder !== null && admittedBeforeHolder(e.opened, e.seen, holder);
+    const admittedBefore = earlier && rec?.online === true && rec.epoch.boot !== e.epoch.boot;
     if (older || superseded || admittedBefore) {
       this.set(changed(rec!, { pushes: rec!.pushes + e.pushes }));
       return false;
     }
     // A claim of a stream admitted before the holder's (taking the agent while it is offline) does not
     // make the holder's process one this replaced: that one is the newer, and may claim again.
-    const newer = !(fences.order && e.opened !== undefined && holder !== null && admittedBeforeHolder(e.opened, e.seen, holder));
-    if (fences.superseded && rec !== undefined && rec.epoch.boot !== e.epoch.boot && newer) this.superseded.set(e.id, rec.epoch.boot);
+    if (fences.superseded && rec !== undefined && rec.epoch.boot !== e.epoch.boot && !earlier) this.superseded.set(e.id, rec.epoch.boot);
     const reason = this.shared.string(`connected to ${controller}`);
     const next = makeRecord({
       id: e.id,

@@ -84,28 +84,13 @@ const deadline = Date.now() + 5_000;
 const started = () => fs.readdirSync(dir).filter((f) => f.startsWith('started-')).length;
 while (started() < ${want} && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 t.ok(started() >= ${want}, '${want} files running at once');`;
-  const three = fixtures({
-    'busy1.test.js': barrier('busy1', 3, ''),
-    'busy2.test.js': barrier('busy2', 3, ''),
-    'waits.test.js': barrier('waits', 3, '// run-tests: waits (fixture)'),
-  });
-  const r = run(['--jobs', '2', three]);
+  /** Runs files named `busy*` or `waits*` (marked), each waiting for all of them to run at once. */
+  const runAtOnce = (names: readonly string[], jobs: string): { status: number | null; stdout: string } =>
+    run(['--jobs', jobs, fixtures(Object.fromEntries(names.map((n) => [`${n}.test.js`, barrier(n, names.length, n.startsWith('waits') ? '// run-tests: waits (fixture)' : '')])))]);
+  const r = runAtOnce(['busy1', 'busy2', 'waits'], '2');
   t.equal(r.status, 0, 'two lanes of busy files and one of waiting files: all three at once');
   t.match(r.stdout, /^# files: 3 passed, 0 failed$/m);
-
-  const unmarked = fixtures({
-    'busy1.test.js': barrier('busy1', 3, ''),
-    'busy2.test.js': barrier('busy2', 3, ''),
-    'busy3.test.js': barrier('busy3', 3, ''),
-  });
-  const two = run(['--jobs', '2', unmarked]);
-  t.equal(two.status, 1, 'without the mark, --jobs 2 runs two at a time');
-
-  const alone = fixtures({
-    'busy1.test.js': barrier('busy1', 2, ''),
-    'waits.test.js': barrier('waits', 2, '// run-tests: waits (fixture)'),
-  });
-  const one = run(['--jobs', '1', alone]);
-  t.equal(one.status, 1, 'with one job the waiting file gets no lane of its own');
+  t.equal(runAtOnce(['busy1', 'busy2', 'busy3'], '2').status, 1, 'without the mark, --jobs 2 runs two at a time');
+  t.equal(runAtOnce(['busy1', 'waits'], '1').status, 1, 'with one job the waiting file gets no lane of its own');
   t.end();
 });
