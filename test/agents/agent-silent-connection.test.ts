@@ -9,6 +9,7 @@
  * an agent isolated for 34 s came back online 23.8 s after the heal. Here the controller is a
  * process stopped with SIGSTOP: its kernel still holds the connection, and nothing answers.
  */
+// run-tests: waits (most of its time is the silent controller's PING deadline and the redial: run beside the CPU-bound files)
 import t from 'tap';
 import { AgentRunner } from '../../src/agent/agent-runner.js';
 import { DEFAULT_AGENT_YAML } from '../../src/agent/agent-yaml.js';

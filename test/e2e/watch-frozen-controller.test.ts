@@ -4,6 +4,7 @@
  * for ever, printing nothing, while the cluster went on changing (attack-operator round 16).
  * With them it notices within 10 s and resumes on the next endpoint, missing nothing.
  */
+// run-tests: waits (most of its time is the watch's keepalive noticing a frozen controller: run beside the CPU-bound files)
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { nodeCommand } from '../helpers/node-command.js';

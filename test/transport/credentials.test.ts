@@ -1,3 +1,4 @@
+// run-tests: waits (most of its time is a silent connection waiting out the TLS handshake deadline: run beside the CPU-bound files)
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';

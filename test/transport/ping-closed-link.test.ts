@@ -6,6 +6,7 @@
  * undialable member's own messages counted as contact again (review-38). Such a ping now fails
  * as CLOSED, which the driver counts neither way.
  */
+// run-tests: waits (most of its time is a connection attempt's deadline: run beside the CPU-bound files)
 import t from 'tap';
 import { TransportError } from '../../src/transport/errors.js';
 import { HANDSHAKE_DEADLINE_MS } from '../../src/transport/connect-deadline.js';
