@@ -97,7 +97,7 @@ export class WriteAttempts {
    * and then lost its connection (the controller it reached killed while it forwarded the write,
    * or stopping) may have been committed, so its outcome is unknown (TIMEOUT, exit 1), as when
    * the deadline passes. Before, such a write was reported as never reaching the cluster while
-   * most of them had been applied (ops54: 7 of 10 writes in flight at a controller's kill -9).
+   * most of them had been applied (ops54: 9 of 12 writes in flight at a controller's kill -9).
    */
   outcome(err: unknown): unknown {
     if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE' || !(this.outstanding || this.mayHaveApplied)) return err;
