@@ -124,7 +124,7 @@ export class ControllerClient {
     const lane = this.lanes.take();
     try {
       const attempts = new WriteAttempts(lane.ref);
-      const answer = await this.writeAttempts((endpoint) =>
+      const answer = await this.writeAttempts(attempts, (endpoint) =>
         attempts.send((client) => {
           const request = {
             key,
@@ -157,7 +157,7 @@ export class ControllerClient {
     const lane = this.lanes.take();
     try {
       const attempts = new WriteAttempts(lane.ref);
-      const answer = await this.writeAttempts((endpoint) =>
+      const answer = await this.writeAttempts(attempts, (endpoint) =>
         attempts.send((client) => {
           const request = {
             key,
@@ -346,8 +346,8 @@ export class ControllerClient {
    * such a refusal says `not-proposed` unless an earlier attempt of the write, forwarded or run on
    * the leader, may have been proposed (on-leader.ts).
    */
-  private async writeAttempts(attempt: (endpoint: string) => Promise<unknown>): Promise<unknown> {
-    return retryWhileLeaderFull(this.timeoutMs, () => this.failover.run(attempt));
+  private async writeAttempts(attempts: WriteAttempts, attempt: (endpoint: string) => Promise<unknown>): Promise<unknown> {
+    return attempts.settle(() => retryWhileLeaderFull(this.timeoutMs, () => this.failover.run(attempt)));
   }
 
   private kv(endpoint: string, method: 'Put' | 'Get' | 'Delete', request: object, op: KvSessionOp): Promise<unknown> {

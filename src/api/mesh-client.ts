@@ -120,7 +120,7 @@ export class MeshClient {
     checkApplySize(encoded.byteLength);
     await this.opts.oneCluster?.check('the apply');
     const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
-    const f = answer(await this.failover.run((e) => attempts.send((ref) => this.call(e, 'Apply', { resources: encoded, ...flat(ref), forwarded: false }))), 'ApplyResponse');
+    const f = answer(await attempts.settle(() => this.failover.run((e) => attempts.send((ref) => this.call(e, 'Apply', { resources: encoded, ...flat(ref), forwarded: false })))), 'ApplyResponse');
     const results = list(jsonBytes(f, 'results'), 'results').map((r, i) => {
       const x = Fields.of(r, `results[${i}]`, bad);
       return { kind: x.oneOf('kind', ['service', 'route'] as const), name: x.string('name'), action: x.oneOf('action', ['created', 'configured', 'unchanged'] as const) };
@@ -144,7 +144,7 @@ export class MeshClient {
   async delete(kind: ResourceType, name: string): Promise<{ revision: number }> {
     await this.opts.oneCluster?.check(`the delete of ${kind} ${name}`);
     const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
-    const f = answer(await this.failover.run((e) => attempts.send((ref) => this.call(e, 'DeleteResource', { kind, name, ...flat(ref), forwarded: false }))), 'DeleteResourceResponse');
+    const f = answer(await attempts.settle(() => this.failover.run((e) => attempts.send((ref) => this.call(e, 'DeleteResource', { kind, name, ...flat(ref), forwarded: false })))), 'DeleteResourceResponse');
     return { revision: f.int('revision', { min: 0 }) };
   }
 
@@ -152,7 +152,7 @@ export class MeshClient {
   async forgetAgent(id: string): Promise<void> {
     await this.opts.oneCluster?.check(`the removal of agent ${id}`);
     const attempts = new WriteAttempts({ id: this.clientId, seq: ++this.seq });
-    answer(await this.failover.run((e) => attempts.send((ref) => this.call(e, 'DeleteResource', { kind: 'agent', name: id, ...flat(ref), forwarded: false }))), 'DeleteResourceResponse');
+    answer(await attempts.settle(() => this.failover.run((e) => attempts.send((ref) => this.call(e, 'DeleteResource', { kind: 'agent', name: id, ...flat(ref), forwarded: false })))), 'DeleteResourceResponse');
   }
 
   /** The first answer, unless it is stale and another endpoint has a current one. */

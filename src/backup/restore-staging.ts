@@ -3,7 +3,8 @@
  * `<data_dir>.restoring-<pid>`, beside it. A restore killed in between (Ctrl-C, a crash) left
  * that dir behind: a private copy of the whole state that nothing removed (attack round 12). The
  * next restore of the same data dir removes those of processes that no longer run, and the
- * restore command removes its own when it is interrupted (discardStaging).
+ * restore command removes its own when it is interrupted (discardStaging). One left behind also
+ * keeps a node from bootstrapping a new cluster on the empty data dir (restoreCutShortRefusal).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,8 +43,8 @@ export function discardStaging(dataDir: string, pid: number): string | null {
   }
 }
 
-/** Removes the staging dirs of `dataDir` left by restores whose process no longer runs; returns their paths. */
-export function removeLeftoverStagings(dataDir: string, runs: (pid: number) => boolean = processRuns): string[] {
+/** The staging dirs of `dataDir` left by restores whose process no longer runs (cut short). */
+export function leftoverStagings(dataDir: string, runs: (pid: number) => boolean = processRuns): string[] {
   const base = dataDir.replace(/\/+$/, '');
   const parent = path.dirname(base);
   const prefix = `${path.basename(base)}${STAGING_SUFFIX}`;
@@ -53,7 +54,7 @@ export function removeLeftoverStagings(dataDir: string, runs: (pid: number) => b
   } catch {
     return []; // no parent yet: nothing was left there
   }
-  const removed: string[] = [];
+  const left: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     // PID, or PID.removing: one whose removal was cut short.
@@ -61,9 +62,29 @@ export function removeLeftoverStagings(dataDir: string, runs: (pid: number) => b
     if (m === null) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || runs(pid)) continue;
-    const dir = path.join(parent, name);
-    fs.rmSync(dir, { recursive: true, force: true });
-    removed.push(dir);
+    left.push(path.join(parent, name));
   }
+  return left;
+}
+
+/** Removes the staging dirs of `dataDir` left by restores whose process no longer runs; returns their paths. */
+export function removeLeftoverStagings(dataDir: string, runs: (pid: number) => boolean = processRuns): string[] {
+  const removed = leftoverStagings(dataDir, runs);
+  for (const dir of removed) fs.rmSync(dir, { recursive: true, force: true });
   return removed;
+}
+
+/**
+ * Why a node must not bootstrap on `dataDir`: a restore into it was cut short (killed, Ctrl-C
+ * past its clean-up, a crash), so the dir is empty and a start would bootstrap a new, empty
+ * cluster where the operator meant the restored one (ops54); null when none was.
+ */
+export function restoreCutShortRefusal(dataDir: string, runs: (pid: number) => boolean = processRuns): string | null {
+  const left = leftoverStagings(dataDir, runs);
+  if (left.length === 0) return null;
+  return (
+    `data dir ${dataDir} is empty, but a \`controller restore\` into it was cut short (it left ${left.join(', ')}, and its process no longer runs): ` +
+    'starting now would bootstrap a new, empty cluster instead of the restored one. Run the restore again (it removes what the cut-short one left), ' +
+    `or, to start a new cluster on purpose, delete ${left.length === 1 ? 'that dir' : 'those dirs'} first`
+  );
 }

@@ -136,8 +136,11 @@ export function renderKv(entry: KvEntry, format: KvFormat): string | Uint8Array 
     case 'json':
       return `${JSON.stringify(kvJson(entry))}\n`;
     case 'text': {
+      // Text ends with a newline, as etcdctl prints it. A value that is not UTF-8 is written
+      // exactly: `ctl kv get k > file` must give back the bytes `kv put k --file file` stored,
+      // and a newline after them only ever corrupts the copy.
       const text = textOf(entry.value);
-      return text === null ? Buffer.concat([entry.value, Buffer.from('\n')]) : `${text}\n`;
+      return text === null ? Buffer.from(entry.value) : `${text}\n`;
     }
     default: {
       const unreachable: never = format;

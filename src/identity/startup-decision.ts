@@ -70,7 +70,7 @@ export interface StartupInput {
   readonly answers: readonly PeerAnswer[];
 }
 
-export type StartupRefusalCode = 'WRONG_MEMBER' | 'CLUSTER_NAME' | 'FOREIGN_CLUSTER' | 'SUPERSEDED' | 'REMOVED' | 'ALREADY_BOOTSTRAPPED' | 'NODES_DIFFER' | 'MEMBER_RUNNING';
+export type StartupRefusalCode = 'WRONG_MEMBER' | 'CLUSTER_NAME' | 'FOREIGN_CLUSTER' | 'SUPERSEDED' | 'REMOVED' | 'ALREADY_BOOTSTRAPPED' | 'NODES_DIFFER' | 'MEMBER_RUNNING' | 'RESTORE_CUT_SHORT';
 
 export type StartupDecision =
   | {

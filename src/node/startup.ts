@@ -14,6 +14,7 @@ import { decideStartup, identityFor, initialNodes, StartupRefusedError, type Dis
 import { bootstrapState } from '../raft/index.js';
 import { LevelRaftStorage, type PersistedState } from '../storage/level-raft-storage.js';
 import { raftDbPath } from '../storage/paths.js';
+import { restoreCutShortRefusal } from '../backup/restore-staging.js';
 import { askPeers } from '../transport/index.js';
 import { encodeBootstrapContext } from './conf-members.js';
 import { ownAddressToAsk, runningElsewhereRefusal } from './running-elsewhere.js';
@@ -103,6 +104,9 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
     let persisted = loaded;
     switch (decision.action) {
       case 'bootstrap': {
+        // An empty dir that a cut-short restore was to fill: the operator meant the restored cluster.
+        const cutShort = restoreCutShortRefusal(config.dataDir);
+        if (cutShort !== null) throw new StartupRefusedError('RESTORE_CUT_SHORT', cutShort);
         // Every initial member writes the same first entry, so all logs start identical.
         const b = bootstrapState(config.nodes.map((n) => n.id), encodeBootstrapContext(config.nodes));
         persisted = { hardState: b.hardState, entries: [b.entry], snapshot: null };

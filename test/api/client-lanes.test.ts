@@ -5,7 +5,8 @@
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { ClientLanes, WriteAttempts } from '../../src/api/client-lanes.js';
-import { serviceError } from '../../src/api/errors.js';
+import { ApiError, exitCodeFor, serviceError } from '../../src/api/errors.js';
+import { UnreachableError } from '../../src/api/failover.js';
 import { KvSessionError } from '../../src/api/kv-session.js';
 import { neverSent } from '../../src/api/never-sent.js';
 
@@ -92,4 +93,19 @@ void t.test('an attempt that may have reached a controller makes the next one a 
     t.notOk(neverSent(err), err.message);
     t.strictSame(await attempts.send((ref) => Promise.resolve(ref)), { id: 'c', seq: 6, retry: true }, err.message);
   }
+});
+
+void t.test('every endpoint failed: "no endpoint answered" only when no attempt can have been applied, else the outcome is unknown (exit 1)', async (t) => {
+  const unreachable = new UnreachableError('no endpoint answered; tried 127.0.0.1:1 (UNAVAILABLE: session with 127.0.0.1:1 broke: UNAVAILABLE: Connection dropped)', []);
+  const refusedOnly = new WriteAttempts({ id: 'c', seq: 7 });
+  const run = (attempts: WriteAttempts, err: unknown) => attempts.settle(() => attempts.send(() => Promise.reject(err)).catch(() => Promise.reject(unreachable)));
+  const never = await run(refusedOnly, callError(grpc.status.UNAVAILABLE, REFUSED)).catch((e: unknown) => e);
+  t.equal(never, unreachable, 'the connection was refused: nothing went out, UNREACHABLE (exit 3)');
+  t.equal(exitCodeFor(never), 3);
+  const dropped = await run(new WriteAttempts({ id: 'c', seq: 8 }), callError(grpc.status.UNAVAILABLE, 'Connection dropped')).catch((e: unknown) => e);
+  t.ok(dropped instanceof ApiError && dropped.code === 'TIMEOUT', 'it went out and its connection broke (a kill -9 mid-forward): TIMEOUT');
+  t.match((dropped as Error).message, /^the write went out and its connection broke before an answer came, so its outcome is unknown: it may have been applied .*; no endpoint answered; tried /);
+  t.equal(exitCodeFor(dropped), 1, 'exit 1, as for a write whose deadline passed, not 3');
+  const answered = new ApiError('NO_QUORUM', 'c1 is cut off from a quorum');
+  t.equal(await new WriteAttempts({ id: 'c', seq: 9 }).settle(() => Promise.reject(answered)).catch((e: unknown) => e), answered, "a controller's answer is reported as it is");
 });

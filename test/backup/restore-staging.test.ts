@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { discardStaging, removeLeftoverStagings, stagingDirOf } from '../../src/backup/restore-staging.js';
+import { discardStaging, removeLeftoverStagings, restoreCutShortRefusal, stagingDirOf } from '../../src/backup/restore-staging.js';
 import { processRuns } from '../../src/util/process-runs.js';
 
 void t.test("the next restore removes the staging dirs of restores that no longer run, and only those", async (t) => {
@@ -46,4 +46,18 @@ void t.test("discardStaging removes this process's staging dir, and nothing when
   t.equal(discardStaging(dataDir, process.pid), null);
   t.same(fs.readdirSync(parent), [], 'neither the dir nor its renamed form is left');
   t.equal(discardStaging(dataDir, process.pid), null, 'none: nothing to do');
+});
+
+void t.test('a node does not bootstrap on a data dir whose restore was cut short; a running restore, or none, does not stop it', async (t) => {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-cut-short-'));
+  t.teardown(() => fs.rmSync(parent, { recursive: true, force: true }));
+  const dataDir = path.join(parent, 'c1');
+  t.equal(restoreCutShortRefusal(dataDir, () => false), null, 'no restore was ever run');
+  const staging = stagingDirOf(dataDir, 4242);
+  fs.mkdirSync(path.join(staging, 'raft'), { recursive: true });
+  t.equal(restoreCutShortRefusal(dataDir, (pid) => pid === 4242), null, 'the restore still runs: it is not cut short');
+  const refusal = restoreCutShortRefusal(dataDir, () => false);
+  t.match(refusal, `a \`controller restore\` into it was cut short (it left ${staging}`);
+  t.match(refusal, /would bootstrap a new, empty cluster instead of the restored one\. Run the restore again/);
+  t.ok(fs.existsSync(staging), 'only named, not removed: the next restore removes it');
 });

@@ -8,6 +8,7 @@ import { MAX_RANGE_LIMIT } from '../../api/operator-proto.js';
 import type { RangeAnswer } from '../../api/operator-answers.js';
 import { keyValueJson } from '../kv-json.js';
 import type { Session } from './context.js';
+import { shownKey, shownValue } from './listing-text.js';
 
 export function limitArg(text: string): number {
   const n = Number(text);
@@ -17,28 +18,12 @@ export function limitArg(text: string): number {
   return n;
 }
 
-/** C0 and C1 controls and DEL: a newline forges a row of the text listing, ESC reaches the terminal. */
-function isControl(code: number): boolean {
-  return code < 0x20 || (code >= 0x7f && code <= 0x9f);
-}
-
-/** A key: any control character, or a Unicode line separator. */
-const keyControl = (code: number): boolean => isControl(code) || code === 0x2028 || code === 0x2029;
-/** A value: its line breaks and tabs are its own; other controls are not. */
-const valueControl = (code: number): boolean => isControl(code) && code !== 0x0a && code !== 0x0d && code !== 0x09;
-
-/** A key or value as the text listing prints it: as it is, or JSON-quoted when it holds such characters (attack round 8). */
-function shown(text: string, control: (code: number) => boolean): string {
-  for (let i = 0; i < text.length; i++) if (control(text.charCodeAt(i))) return JSON.stringify(text);
-  return text;
-}
-
 export function renderRange(answer: RangeAnswer, format: 'text' | 'json'): string {
   if (format === 'json') {
     const kvs = answer.kvs.map((kv) => keyValueJson(kv.key, kv.value, kv.revision));
     return `${JSON.stringify({ kvs, count: kvs.length, more: answer.more, revision: answer.revision })}\n`;
   }
-  return answer.kvs.map((kv) => `${shown(kv.key, keyControl)}\n${shown(Buffer.from(kv.value).toString('utf8'), valueControl)}\n`).join('');
+  return answer.kvs.map((kv) => `${shownKey(kv.key)}\n${shownValue(kv.value)}\n`).join('');
 }
 
 export async function printRange(

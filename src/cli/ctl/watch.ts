@@ -1,7 +1,8 @@
 /**
  * `ctl watch KEY [--prefix] [--rev N]`: every change to KEY (or to the keys under it) as it
  * happens, until Ctrl-C, which ends it cleanly (exit 0). Text as etcdctl prints it: the event
- * type, the key and, for a PUT, the value, one per line; JSON Lines with -o json. When the
+ * type, the key and, for a PUT, the value, one per line (a key or value that would forge a line or
+ * drive the terminal JSON-quoted, as `kv get --prefix` prints it); JSON Lines with -o json. When the
  * answering controller stops, the watch moves to the next endpoint and resumes after the last
  * change printed (a warning on stderr says so); it exits 3 only when no endpoint answers.
  */
@@ -9,6 +10,7 @@ import { Option, type Command } from 'commander';
 import type { WatchEventEntry } from '../../api/operator-answers.js';
 import { keyValueJson } from '../kv-json.js';
 import { keyArg, untilStopped, revisionArg, type Session } from './context.js';
+import { shownKey, shownValue } from './listing-text.js';
 
 const FORMATS = ['text', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -18,7 +20,8 @@ export function renderWatchEvent(e: WatchEventEntry, format: Format): string {
     case 'json':
       return `${JSON.stringify(e.type === 'PUT' ? { type: e.type, ...keyValueJson(e.key, e.value, e.revision) } : { type: e.type, key: e.key, revision: e.revision })}\n`;
     case 'text':
-      return e.type === 'PUT' ? `PUT\n${e.key}\n${Buffer.from(e.value).toString('utf8')}\n` : `DELETE\n${e.key}\n`;
+      // Keys and values quoted as `kv get --prefix` quotes them: a key's newline would forge an event, ESC reach the terminal.
+      return e.type === 'PUT' ? `PUT\n${shownKey(e.key)}\n${shownValue(e.value)}\n` : `DELETE\n${shownKey(e.key)}\n`;
     default: {
       const never: never = format;
       return never;
