@@ -367,6 +367,27 @@ void t.test('--help works on every command and exits 0', async (t) => {
   }
 });
 
+void t.test('help walks every word of a command path and names a word it does not know', async (t) => {
+  for (const [argv, usage] of [
+    [['help', 'kv', 'put'], 'Usage: ctl kv put '],
+    [['help', 'member', 'add'], 'Usage: ctl member add '],
+    [['kv', 'help', 'put'], 'Usage: ctl kv put '],
+    [['help'], 'Usage: ctl [options]'],
+  ] as const) {
+    const run = await ctl(argv);
+    t.equal(run.code, 0, argv.join(' '));
+    t.ok(run.out.startsWith(usage), `${argv.join(' ')} shows ${usage}`);
+    t.strictSame(run.err, []);
+  }
+  const unknown = await ctl(['help', 'kv', 'nosuch']);
+  t.equal(unknown.code, 2, 'an unknown word is a usage error');
+  t.strictSame(unknown.err, ["ctl: unknown command 'nosuch' in 'help kv nosuch' (see ctl --help)"]);
+  t.equal(unknown.out, '');
+  const group = await ctl(['kv']);
+  t.equal(group.code, 2, 'a group without its subcommand stays a usage error');
+  t.match(group.err[0], /^ctl: missing command; usage: ctl kv /);
+});
+
 void t.test('health: a leader whose commit index stands still while entries wait is unhealthy', async (t) => {
   const healthy = judgeHealth(view());
   const leader = { id: 'c1', cluster: 'x', role: 'leader', term: 3, leader: 'c1', commitIndex: 40, appliedIndex: 40, lastIndex: 41, firstIndex: 1, snapshotIndex: 0, voters: [], learners: [], version: '0', clusterId: '', commitStallMs: 9000, commitStalled: true, stale: false, staleReason: '', clusterVersion: '0.2' };

@@ -10,6 +10,7 @@ import { exitCodeFor, EXIT_OK, EXIT_USAGE } from '../../api/errors.js';
 import { VERSION } from '../../node/version.js';
 import { registerAudit } from './audit.js';
 import { registerCompletion } from './completion.js';
+import { registerHelp } from './help-command.js';
 import { registerConfig } from './config.js';
 import { registerEndpoint } from './endpoint.js';
 import { DEFAULT_TIMEOUT_MS, pathArg, positiveDurationArg, Session, type CtlIo } from './context.js';
@@ -89,12 +90,15 @@ export function buildProgram(io: CtlIo, helpErrors: string[]): { program: Comman
   registerSnapshot(program, session);
   registerVersion(program, session);
   registerCompletion(program, session);
+  registerHelp(program);
   program.addHelpText('after', '\n-w, --write-out FORMAT is accepted wherever -o, --output FORMAT is (as in etcdctl).');
   return { program, session };
 }
 
 function commanderFailure(err: CommanderError, helpErrors: readonly string[], argv: readonly string[]): { code: number; message: string | null } {
   if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return { code: EXIT_OK, message: null };
+  // A group's own `help SUB` printed to stdout (writeOut); only a missing subcommand's help goes to writeErr.
+  if (err.code === 'commander.help' && helpErrors.length === 0) return { code: EXIT_OK, message: null };
   if (err.code === 'commander.help') {
     // A command group without its subcommand: name the group's usage instead of printing all of its help.
     const usage = /Usage: (.*)/.exec(helpErrors.join(''))?.[1]?.trim() ?? 'ctl [options] [command]';
