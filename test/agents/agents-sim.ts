@@ -41,7 +41,7 @@ import { resourceKey } from '../../src/statemachine/mesh-types.js';
 import {
   ALLOWED_AGENTS_LABEL,
   SERVICE_OWNERSHIP_VERSION,
-  CLAIM_ORDER_VERSION,
+  UNORDERED_CLAIM_VERSION,
   agentsKind,
   clusterKind,
   keptByFor,
@@ -103,7 +103,7 @@ export interface AgentsSimOptions {
    * Absent or 0: one clock, no restarts beyond the hosting seeds'.
    */
   readonly skewMs?: number;
-  /** The cluster version it runs at (--version V; absent: the newest, CLAIM_ORDER_VERSION). */
+  /** The cluster version it runs at (--version V; absent: the newest, UNORDERED_CLAIM_VERSION). */
   readonly version?: string;
 }
 
@@ -412,7 +412,7 @@ export class AgentsSim {
   ) {
     this.rng = seededRng(seed);
     this.startedAt = this.clock.now;
-    this.hosting = HostingScenario.forSeed(seed, opts.version ?? CLAIM_ORDER_VERSION);
+    this.hosting = HostingScenario.forSeed(seed, opts.version ?? UNORDERED_CLAIM_VERSION);
     this.skewClocks(opts.skewMs ?? 0);
     this.watch = new MeshWatch(this.log.truth, { now: () => this.clock.now, violation: (w) => this.violation(w), note: (w) => this.note(w), leaderTerm: () => this.leaderTerms, connectedListers: (s) => this.connectedListers(s) }, HOSTING_GRACE_MS);
     this.log.watch = this.watch;
@@ -421,7 +421,7 @@ export class AgentsSim {
     this.controllers[0]!.leading = true;
     // Every member reads forgets (the keeper's raise, as in a cluster of this build); hosting
     // seeds run at the newest version, or are raised to it later.
-    if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? CLAIM_ORDER_VERSION } as KindCommand);
+    if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? UNORDERED_CLAIM_VERSION } as KindCommand);
     else for (const cmd of this.hosting.setup()) this.log.propose(cmd);
     this.change([svc('web')]);
     const m = this.rng.int(4, 16);
@@ -896,7 +896,7 @@ export class AgentsSim {
     switch (e.type) {
       case 'upgrade':
         this.log.propose(e.command);
-        this.note('cluster version raised to 0.7');
+        this.note(`cluster version raised to ${(e.command as { version?: string }).version}`);
         return;
       case 'operator': {
         const result = this.log.propose({ ...e.command, at: this.leaderWall() } as KindCommand);
