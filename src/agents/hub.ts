@@ -461,9 +461,13 @@ export class AgentHub {
 
   /** The next report to send, in flight until reportCommitted(); null when nothing is pending. */
   takeReport(now: number): AgentReportEntry[] | null {
-    if (this.report.size === 0) return null;
-    this.reportOutSince = now;
-    return this.report.take(this.maxReportEntries);
+    while (this.report.size > 0) {
+      const entries = this.withoutGoneClaims(this.report.take(this.maxReportEntries));
+      if (entries.length === 0) continue;
+      this.reportOutSince = now;
+      return entries;
+    }
+    return null;
   }
 
   /** The report in flight committed (or was given up): `entries`, what it held. */
@@ -475,12 +479,13 @@ export class AgentHub {
   /**
    * The report in flight failed and is about to be sent again, perhaps long after the offline
    * check let its disconnects through (it waited out a spell out of reach, say): the agents may
-   * have moved since, so those disconnects are taken out and asked about again. What is left
-   * is sent; an empty report is done.
+   * have moved since, so those disconnects are taken out and asked about again; and claims of
+   * streams gone from here meanwhile are left out (withoutGoneClaims). What is left is sent; an
+   * empty report is done.
    */
   recheckOffline(entries: readonly AgentReportEntry[]): AgentReportEntry[] {
     const keep: AgentReportEntry[] = [];
-    for (const e of entries) {
+    for (const e of this.withoutGoneClaims(entries)) {
       const judged = e.op === 'disconnect' ? this.judgedOffline.get(e.session) : undefined;
       if (judged === undefined) {
         keep.push(e);
@@ -488,6 +493,26 @@ export class AgentHub {
       }
       this.judgedOffline.delete(e.session);
       this.offline.again(judged);
+    }
+    return keep;
+  }
+
+  /**
+   * `entries` without the claims of streams this controller no longer serves (closed, or taken
+   * over here), once the agent has a record: such a claim is stale news, and committed late (a
+   * report held while this controller heard no leader, or was not heard) it took the agent from
+   * the process that had replaced the departed one, which was then refused as a second process
+   * until the stale record went offline (agents simulation --lossy --skew 1000, seeds 265 and
+   * 510; --lossy seed 337 around a raise of the cluster version). Its pushes still count: a sync
+   * of its stream carries them (it changes only the count unless that stream holds the record).
+   * An agent without a record keeps the claim, which makes one.
+   */
+  private withoutGoneClaims(entries: readonly AgentReportEntry[]): AgentReportEntry[] {
+    const agents = this.port.state().agents;
+    const keep: AgentReportEntry[] = [];
+    for (const e of entries) {
+      if (e.op !== 'connect' || this.sessionOf(e.id)?.id === e.session || agents.get(e.id) === null) keep.push(e);
+      else if (e.pushes > 0) keep.push({ op: 'sync', id: e.id, session: e.session, sync: e.sync, timeoutMs: e.timeoutMs, pushes: e.pushes });
     }
     return keep;
   }

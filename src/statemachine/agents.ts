@@ -39,8 +39,8 @@ import {
   type SyncEntry,
 } from './agent-records.js';
 import { recordJson, recordJsonLength, recordLengthChange, tableJsonLength } from './agent-record-json.js';
-import { CLAIM_ORDER_VERSION, FORGET_AGENTS_VERSION, SUPERSEDED_PROCESS_VERSION, clusterKind } from './cluster-version.js';
-import { ClaimOpenings, admittedBeforeHolder, type ClaimOpening } from './claim-openings.js';
+import { CLAIM_ORDER_VERSION, FORGET_AGENTS_VERSION, SUPERSEDED_PROCESS_VERSION, UNORDERED_CLAIM_VERSION, clusterKind } from './cluster-version.js';
+import { ClaimOpenings, claimBeforeHolder, type ClaimOpening } from './claim-openings.js';
 import { MAX_MEMBER_ID_BYTES as NODE_ID_MAX_BYTES } from './members.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
 import { okResult, type ApplyResult } from './result.js';
@@ -103,6 +103,8 @@ const REPORT_FIELDS = commandFields('op', 'controller', 'entries');
 interface ClaimFences {
   readonly superseded: boolean;
   readonly order: boolean;
+  /** A claim that says nothing of its admission loses to one that does (UNORDERED_CLAIM_VERSION). */
+  readonly unordered: boolean;
 }
 
 function parseAgents(fields: Fields): AgentsCommand {
@@ -195,7 +197,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     // Forgetting is refused below its cluster version (an older member could not apply it alike).
     const cluster = ctx.read(clusterKind);
     const mayForget = cluster.supports(FORGET_AGENTS_VERSION);
-    const fences: ClaimFences = { superseded: cluster.supports(SUPERSEDED_PROCESS_VERSION), order: cluster.supports(CLAIM_ORDER_VERSION) };
+    const fences: ClaimFences = { superseded: cluster.supports(SUPERSEDED_PROCESS_VERSION), order: cluster.supports(CLAIM_ORDER_VERSION), unordered: cluster.supports(UNORDERED_CLAIM_VERSION) };
     let applied = 0;
     for (const e of command.entries) if ((e.op !== 'forget' || mayForget) && this.applyEntry(command.controller, e, fences)) applied++;
     const outcome: AgentsReportOutcome = { applied, ignored: command.entries.length - applied };
@@ -223,7 +225,8 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
   /**
    * `fences.superseded`: at SUPERSEDED_PROCESS_VERSION, the process a claim of another replaced
    * loses while the agent is online; `fences.order`: at CLAIM_ORDER_VERSION, so does another
-   * process's claim whose stream was admitted before the holder's.
+   * process's claim whose stream was admitted before the holder's; `fences.unordered`: at
+   * UNORDERED_CLAIM_VERSION, also one that does not say when (claim-openings.ts).
    */
   private connect(controller: string, e: ConnectEntry, fences: ClaimFences): boolean {
     const rec = this.records.get(e.id);
@@ -232,7 +235,7 @@ export class AgentsStore implements KindInstance<AgentsCommand, AgentsView>, Age
     const superseded = fences.superseded && rec?.online === true && this.superseded.get(e.id) === e.epoch.boot;
     const holder = this.openings.get(e.id);
     // Admitted before the holder's stream (claim-openings.ts): it loses while the agent is online.
-    const earlier = fences.order && e.opened !== undefined && holder !== null && admittedBeforeHolder(e.opened, e.seen, holder);
+    const earlier = fences.order && claimBeforeHolder(e.opened, e.seen, holder, fences.unordered);
     const admittedBefore = earlier && rec?.online === true && rec.epoch.boot !== e.epoch.boot;
     if (older || superseded || admittedBefore) {
       this.set(changed(rec!, { pushes: rec!.pushes + e.pushes }));

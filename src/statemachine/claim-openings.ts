@@ -18,6 +18,17 @@
  * restarted agent on a controller whose clock was behind its old one's lost to its old
  * process's record, was refused as a second process, and stayed off until that record went
  * offline (agents simulation with skewed clocks, seed 37 at --skew 1000).
+ *
+ * A claim built before its controller applied the raise to CLAIM_ORDER_VERSION says neither, and
+ * may commit after it (a report held by a controller the leader did not hear). From
+ * UNORDERED_CLAIM_VERSION such a claim of another process loses too while the agent is online on
+ * a claim that says when its stream was admitted: the log cannot tell it newer, and a newer
+ * process it lost to claims again, ordered, at its controller's next reconcile round (the hub
+ * refuses a stream only when its own admission is before the holder's). Before, it took the
+ * agent, and the process holding it was refused as a second one until the old record went
+ * offline (agents simulation, seed 337 --lossy: about 6 s around the raise; there the old stream
+ * had closed, and the hub now leaves such a claim out, hub.ts withoutGoneClaims, but a stream
+ * still open on its controller, half-open say, is claimed).
  */
 import { Fields, type ErrorFactory } from '../util/untrusted.js';
 import { MAX_OPENED_MS, parseAgentId } from './agent-records.js';
@@ -40,6 +51,16 @@ const entryLength = (id: string, o: ClaimOpening): number => JSON.stringify(id).
  */
 export function admittedBeforeHolder(opened: number, seen: number | undefined, holder: ClaimOpening): boolean {
   return opened < holder.at && (seen === undefined || seen < holder.since);
+}
+
+/**
+ * Whether a claim of another process loses to `holder`'s (null: a holder whose claim said nothing
+ * of its admission, which orders nothing): admitted before it, or, with `unordered` (from
+ * UNORDERED_CLAIM_VERSION), saying nothing of its own admission.
+ */
+export function claimBeforeHolder(opened: number | undefined, seen: number | undefined, holder: ClaimOpening | null, unordered: boolean): boolean {
+  if (holder === null) return false;
+  return opened === undefined ? unordered : admittedBeforeHolder(opened, seen, holder);
 }
 
 export class ClaimOpenings {

@@ -103,6 +103,18 @@ export const SUPERSEDED_PROCESS_VERSION = '0.9';
 export const CLAIM_ORDER_VERSION = '0.10';
 
 /**
+ * The level from which a claim of another process that does not say when its stream was admitted
+ * (one its controller built before it applied the raise to CLAIM_ORDER_VERSION, committed after
+ * it) loses too while the agent is online on a claim that does (claim-openings.ts). Before, it was
+ * not ordered at all: around the raise a restarted agent's old connection, claimed late by a
+ * controller the leader did not hear, took the agent from its new process, which was refused as a
+ * second one until the old record went offline (agents simulation, seed 337 --lossy, where the old
+ * stream had closed; the hub now leaves such a claim out, but not one of a stream still open
+ * there, half-open say). It changes what a replica decides for the same entry: not below this level.
+ */
+export const UNORDERED_CLAIM_VERSION = '0.11';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

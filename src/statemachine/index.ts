@@ -117,6 +117,7 @@ export {
   LISTER_SHARE_VERSION,
   SUPERSEDED_PROCESS_VERSION,
   CLAIM_ORDER_VERSION,
+  UNORDERED_CLAIM_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

@@ -199,3 +199,26 @@ void t.test('verdicts whose disconnect a reconnect replaced before the report we
   t.equal(asked, rounds, 'every round judged a disconnect that its reconnect then replaced');
   t.ok(peak <= maxReportEntries + 1, `at most ${maxReportEntries + 1} verdicts held at once (peak ${peak}, after ${rounds} rounds)`);
 });
+
+void t.test("a disconnect asked about again takes none of its stream's pushes along: the record counts every push (agents simulation, seed 84 --lossy --skew 1000)", async (t) => {
+  const { clock, c1, c2, a, timeout } = servedByC1();
+  const before = c1.record('a1')!.pushes;
+  const received = a.received.length;
+  // c1's reports wait (a leader it cannot reach); a1 acknowledges a change meanwhile, then leaves.
+  c1.reportsHeld = true;
+  c1.log.propose(applyCmd(svc('api')));
+  advance(clock, [c1, c2], 100);
+  t.equal(a.received.length, received + 1, 'a1 was pushed the change');
+  a.disconnect();
+  advance(clock, [c1, c2], timeout + c1.hub.graceMs(timeout) + 300);
+  // The report goes; it fails and is about to go again, its disconnect asked about again first.
+  const first = c1.hub.takeReport(clock.now) ?? [];
+  const again = c1.hub.recheckOffline(first);
+  t.same(again, first, 'the stream\'s last sync went alone, and goes again as it was');
+  t.match(again, [{ op: 'sync', id: 'a1', pushes: 1, sync: { ackedVersion: a.config.version } }], 'with its push and ACK');
+  c1.log.propose({ kind: 'agents', op: 'report', controller: 'c1', entries: again } as never);
+  c1.hub.reportCommitted(again);
+  c1.reportsHeld = false;
+  advance(clock, [c1, c2], 2 * (timeout + c1.hub.graceMs(timeout)));
+  t.match(c1.record('a1'), { online: false, pushes: before + 1, ackedVersion: a.config.version }, 'offline, every push counted, its last ACK recorded');
+});

@@ -9,7 +9,7 @@ import { ReportBatch } from '../../src/agents/report-batch.js';
 import type { AgentReportEntry, AgentSyncFields } from '../../src/statemachine/index.js';
 
 const synced = (v: number): AgentSyncFields => ({ sentVersion: v, ackedVersion: v, nackedVersion: null, lastError: null, resources: 1 });
-const ack = (id: string, v: number, session = 's1'): AgentReportEntry => ({ op: 'sync', id, session, sync: synced(v), timeoutMs: 2000, pushes: 1 });
+const ack = (id: string, v: number, session = 's1', pushes = 1): AgentReportEntry => ({ op: 'sync', id, session, sync: synced(v), timeoutMs: 2000, pushes });
 
 /** The batch after `taken` entries were added and taken (reported), then `pending` added. */
 function after(taken: readonly AgentReportEntry[], pending: readonly AgentReportEntry[]): ReportBatch {
@@ -50,4 +50,35 @@ void t.test('an urgent entry of one agent makes the batch urgent; taking it leav
   t.equal(b.hasUrgent, false, 'both in step again');
   b.add({ op: 'disconnect', id: 'a', session: 's1', reason: 'gone', pushes: 0 });
   t.equal(b.hasUrgent, true, 'a departure');
+});
+
+void t.test("a departure never swallows its agent's pending sync, nor its own stream's claim: it goes in the next report", async (t) => {
+  const gone: AgentReportEntry = { op: 'disconnect', id: 'a', session: 's1', reason: 'gone', pushes: 0 };
+  const b = new ReportBatch();
+  b.add(ack('a', 2));
+  b.add(ack('a', 3, 's1', 2));
+  b.add(gone);
+  t.equal(b.hasUrgent, true, 'the waiting departure makes the batch urgent');
+  // Taken into a report, a disconnect may be taken out again (the hub's recheckOffline): had it
+  // swallowed the sync, the stream's last pushes and ACK would go with it.
+  t.same(b.take(1000), [ack('a', 3, 's1', 3)], 'the sync first, with every push and the last ACK');
+  t.same(b.take(1000), [gone], 'then the departure, carrying no push');
+  t.equal(b.size, 0);
+
+  const claim: AgentReportEntry = { op: 'connect', id: 'c', session: 's1', epoch: { boot: 'b', seq: 1 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, sync: synced(1), timeoutMs: 2000, pushes: 1 };
+  b.add(claim);
+  b.add({ ...gone, id: 'c' });
+  t.same(b.take(1000), [claim], "its own stream's claim first");
+  t.same(b.take(1000), [{ ...gone, id: 'c' }]);
+
+  b.add({ ...claim, session: 's2' });
+  b.add({ ...gone, id: 'c' });
+  t.same(b.take(1000), [{ ...claim, session: 's2' }], "another stream's claim is newer: the departure is dropped, as before");
+  t.equal(b.size, 0);
+
+  b.add(ack('d', 1));
+  b.add({ ...gone, id: 'd' });
+  b.add(ack('d', 1, 's2'));
+  t.same(b.take(1000), [ack('d', 1, 's2', 2)], 'a later entry of the agent replaces the waiting departure');
+  t.equal(b.size, 0);
 });

@@ -155,3 +155,72 @@ void t.test('of two live processes with one id, the one whose stream was admitte
   t.match(c1.record('a1'), { controller: 'c2', session: second.session, online: true });
   t.match(first.closedWith, { code: 'aborted', reason: /two processes run with one agent id/ }, 'the first is refused, not left claiming again every round');
 });
+
+void t.test("a claim of a stream its controller no longer serves is not sent, at any level: a departed process's claim held in a report takes nothing from its successor", async (t) => {
+  // Agents simulation --lossy --skew 1000, seeds 265 and 510 (and --lossy seed 337 around a
+  // raise): the old process's claim waited in the report of a controller that heard no leader,
+  // its stream closed meanwhile, and it committed after the new process's claim. Ordered by
+  // clocks far apart, or not ordered at all, it took the agent, and the new process was refused
+  // as a second one until the stale record went offline.
+  for (const version of [null, CLAIM_ORDER_VERSION]) {
+    const { log, clock, cs } = stage(2, version);
+    const [c1, c2] = cs as [SimController, SimController];
+    const old = new SimAgent('a1', ['http', 'tcp'], 'old-process');
+    old.connect(c1);
+    settle(cs);
+    // It moves to c2, whose reports wait; it is pushed a change there, then its process ends.
+    c2.reportsHeld = true;
+    old.disconnect();
+    old.connect(c2);
+    settle(cs);
+    log.propose(applyCmd(svc('api')));
+    advance(clock, cs, 100);
+    // The report in flight holds the claim (and the push); a retry asks again what to send.
+    const inFlight = c2.hub.takeReport(clock.now) ?? [];
+    t.match(inFlight, [{ op: 'connect', id: 'a1', session: old.session, pushes: 1 }], `${version}: c2's claim is in the report in flight, with its push`);
+    old.disconnect();
+    advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
+    const fresh = new SimAgent('a1', ['http', 'tcp'], 'new-process');
+    fresh.connect(c1);
+    settle(cs);
+    t.match(c1.record('a1'), { controller: 'c1', session: fresh.session, online: true }, `${version}: the new process holds the agent`);
+    const retried = c2.hub.recheckOffline(inFlight);
+    t.match(retried, [{ op: 'sync', id: 'a1', session: old.session, pushes: 1 }], `${version}: sent again, the claim of the stream gone from c2 is left out; its push still counts`);
+    log.propose({ kind: 'agents', op: 'report', controller: 'c2', entries: retried } as KindCommand);
+    c2.hub.reportCommitted(retried);
+    c2.reportsHeld = false;
+    advance(clock, cs, 4000);
+    t.equal(fresh.closedWith, null, `${version}: the live stream stays`);
+    t.match(c1.record('a1'), { controller: 'c1', session: fresh.session, online: true }, `${version}: and the record names it`);
+    t.equal(offlineAudits(c1, 'a1'), 0, `${version}: never shown offline`);
+    t.equal(c1.record('a1')!.pushes, old.received.length + fresh.received.length, `${version}: every push counted`);
+  }
+});
+
+void t.test('a claim still pending when its stream closes is not sent either, unless the agent has no record yet', async (t) => {
+  const { clock, cs } = stage(2, CLAIM_ORDER_VERSION);
+  const [c1, c2] = cs as [SimController, SimController];
+  const first = new SimAgent('a1', ['http', 'tcp'], 'first');
+  c2.reportsHeld = true;
+  first.connect(c2);
+  settle(cs);
+  first.disconnect();
+  settle(cs);
+  c2.reportsHeld = false;
+  settle(cs);
+  t.match(c1.record('a1'), { controller: 'c2', session: first.session }, 'no record yet: the claim makes one, as before');
+  const holder = new SimAgent('a1', ['http', 'tcp'], 'holder');
+  holder.connect(c1);
+  settle(cs);
+  advance(clock, cs, TAKEOVER_MIN_INTERVAL_MS);
+  c2.reportsHeld = true;
+  const gone = new SimAgent('a1', ['http', 'tcp'], 'gone');
+  gone.connect(c2);
+  settle(cs);
+  gone.disconnect();
+  settle(cs);
+  c2.reportsHeld = false;
+  advance(clock, cs, 2000);
+  t.match(c1.record('a1'), { controller: 'c1', session: holder.session, online: true }, 'the claim of the stream gone from c2 never reached the log');
+  t.equal(holder.closedWith, null);
+});
