@@ -111,7 +111,7 @@ function parseAgents(fields: Fields): AgentsCommand {
   const controller = fields.string('controller', { nonEmpty: true, maxBytes: NODE_ID_MAX_BYTES });
   const seen = new Set<string>();
   const entries = fields.array('entries', MAX_REPORT_ENTRIES).map((item, i) => {
-    const e = parseReportEntry(item, `command.entries[${i}]`);
+    const e = parseReportEntry(item, () => `command.entries[${i}]`);
     if (seen.has(e.id)) fields.fail(`agent ${JSON.stringify(e.id)} appears twice in one report`);
     seen.add(e.id);
     return e;
