@@ -429,6 +429,10 @@ export const agentsKind: ResourceKind<AgentsCommand, AgentsView> = {
   name: AGENTS_KIND,
   parse: parseAgents,
   create: () => new AgentsStore(),
+  // Its output is built of fresh objects holding strings, safe integers, null, booleans and
+  // sorted lists of distinct strings, each of which JSON gives back as it was (-0 aside: encodeParsed
+  // looks for it), and parsing that again passes the same checks and builds the same (sorted lists stay sorted).
+  parsesAsJsonGivesBack: true,
 };
 
 /** For the API layer: validate entries before proposing (the same checks apply runs). */
