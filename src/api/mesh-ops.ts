@@ -9,6 +9,7 @@ import { jsonDepthPast, MAX_JSON_DEPTH } from '../util/json-depth.js';
 import {
   CommandError,
   encodeCommand,
+  encodeParsed,
   meshKind,
   parseResourceInput,
   contentKey,
@@ -314,8 +315,8 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
         const raw = json(req.entries, 'entries', 16 * 1024 * 1024);
         if (!Array.isArray(raw)) throw new ServiceFailure('INVALID_ARGUMENT', 'entries: expected a list');
         const report = validateReport(req.controller, raw as readonly unknown[]);
-        const client = controllerTagOf(req.clientId, req.clientSeq);
-        return encodeCommand({ ...report, ...(client === null ? {} : { client }) });
+        // The leader applies the report from the form checked here (encodeParsed), not parsed again.
+        return encodeParsed(report, controllerTagOf(req.clientId, req.clientSeq));
       };
       let data: Uint8Array | null = null;
       return onLeader('ReportAgents', req, deadline, async (remaining) => {

@@ -113,7 +113,7 @@ function parseAgents(fields: Fields): AgentsCommand {
   const controller = fields.string('controller', { nonEmpty: true, maxBytes: NODE_ID_MAX_BYTES });
   const seen = new Set<string>();
   const entries = fields.array('entries', MAX_REPORT_ENTRIES).map((item, i) => {
-    const e = parseReportEntry(item, `command.entries[${i}]`);
+    const e = parseReportEntry(item, () => `command.entries[${i}]`);
     if (seen.has(e.id)) fields.fail(`agent ${JSON.stringify(e.id)} appears twice in one report`);
     seen.add(e.id);
     return e;
@@ -432,6 +432,10 @@ export const agentsKind: ResourceKind<AgentsCommand, AgentsView> = {
   name: AGENTS_KIND,
   parse: parseAgents,
   create: () => new AgentsStore(),
+  // Its output is built of fresh objects holding strings, safe integers, null, booleans and
+  // sorted lists of distinct strings, each of which JSON gives back as it was (-0 aside: encodeParsed
+  // looks for it), and parsing that again passes the same checks and builds the same (sorted lists stay sorted).
+  parsesAsJsonGivesBack: true,
 };
 
 /** For the API layer: validate entries before proposing (the same checks apply runs). */

@@ -92,8 +92,8 @@ interface Encoded {
 const checkedKv = new WeakMap<object, Checked>();
 
 /**
- * The decoded form of entry bytes this process encoded from a validated kv command, until it is
- * decoded once: the leader applies its own entries without parsing and checking again what it
+ * The decoded form of entry bytes this process encoded from a validated kv command (or a parsed
+ * command: encodeParsed), until it is decoded once: the leader applies its own entries without parsing and checking again what it
  * checked when it proposed them (the JSON parse and the checks were a third of a leader's apply,
  * on the path between a put's commit and its answer). Keyed by the bytes' identity, which the
  * Raft log keeps from the proposal to the apply; any other bytes (a follower's, a restart's,
@@ -128,6 +128,44 @@ function rememberKv(command: object, data: Uint8Array): void {
   // The value's place kept (the fields in a follower's order), filled at the decode.
   const fields = { ...checked.decoded.command, value: NO_VALUE } as KindCommand;
   encodedKv.set(data, { registry: checked.registry, decoded: { command: fields, client }, valueBytes: kv.value.byteLength });
+}
+
+/**
+ * Encodes a command its kind's own parse gave (the agents' reports the leader takes, parsed and
+ * checked where it proposes them: src/api/mesh-ops.ts) with the client tag to put beside it, the
+ * same bytes as encodeCommand, and remembers what decodeCommand would give for them, as for a
+ * validated kv command (encodedKv): the leader then applies the report without parsing and
+ * checking it again. Remembered only when the kind says its parse's output comes back from JSON
+ * as it was (parsesAsJsonGivesBack), none of its numbers is -0 and the tag decodes (the tag is
+ * not checked before; the decode checks it, so a bad one is refused by every member alike).
+ */
+export function encodeParsed<C extends KindCommand>(command: C, client: ClientTag | null, registry: KindRegistry = DEFAULT_REGISTRY): Uint8Array {
+  const data = encodeCommand(client === null ? command : { ...command, client });
+  if (registry.get(command.kind)?.parsesAsJsonGivesBack !== true || holdsNegativeZero(command, 0)) return data;
+  let tag: ClientTag | null = null;
+  if (client !== null) {
+    try {
+      // As the decode reads it: from its JSON (a field JSON leaves out is absent there too).
+      tag = parseClient(JSON.parse(JSON.stringify(client)));
+    } catch {
+      return data;
+    }
+  }
+  encodedKv.set(data, { registry, decoded: { command, client: tag }, valueBytes: null });
+  return data;
+}
+
+/** Whether a -0 is anywhere in `value` (past a depth no parsed command reaches, assumed so). */
+function holdsNegativeZero(value: unknown, depth: number): boolean {
+  if (typeof value === 'number') return Object.is(value, -0);
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth > 16) return true;
+  if (Array.isArray(value)) {
+    for (const v of value as readonly unknown[]) if (holdsNegativeZero(v, depth + 1)) return true;
+    return false;
+  }
+  for (const k in value) if (holdsNegativeZero((value as Readonly<Record<string, unknown>>)[k], depth + 1)) return true;
+  return false;
 }
 
 /** The envelope's fields with a value, as JSON writes them (undefined ones are left out). */

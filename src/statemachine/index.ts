@@ -6,6 +6,7 @@ export {
   MAX_ENCODED_COMMAND_BYTES,
   decodeCommand,
   encodeCommand,
+  encodeParsed,
   validateCommand,
   type ClientTag,
   type DecodedCommand,

@@ -80,6 +80,12 @@ export interface ResourceKind<C extends KindCommand, V> {
    */
   parse(fields: Fields): C;
   create(): KindInstance<C, V>;
+  /**
+   * True when parse's output, written as JSON and parsed again, is given back field for field
+   * (strings, safe integers, null, booleans, lists and objects it built, no -0 in it, which JSON
+   * writes 0): encodeParsed may then remember it as the decode of its bytes (command.ts).
+   */
+  readonly parsesAsJsonGivesBack?: boolean;
 }
 
 /** A kind with its types erased, as the registry holds it. */

@@ -199,9 +199,16 @@ export class Reader {
     return [start, this.pos];
   }
 
+  /**
+   * `buf` as a Buffer, made at the first string read (none when `buf` is one): a Buffer made
+   * per string field was half of a string's decode, and an agent's every ACK carries some.
+   */
+  private text: Buffer | null = null;
+
   string(field: number): string {
     const [start, end] = this.span(field);
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + start, end - start).toString('utf8');
+    this.text ??= Buffer.isBuffer(this.buf) ? this.buf : Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.text.toString('utf8', start, end);
   }
 
   /** A view into the received buffer, as protobufjs gives: whoever keeps it copies it, so a
