@@ -49,6 +49,7 @@ import { SupersededBoots } from './superseded-boots.js';
 import { TransitionLog } from './transition-log.js';
 import { valuePieces, type SnapshotPieces } from './snapshot-job.js';
 import { bound } from './sorted-keys.js';
+import { markParsed } from './parsed-commands.js';
 
 export const AGENTS_KIND = 'agents';
 /** Records the cluster keeps; a connect for a new id beyond this is ignored (and counted). */
@@ -441,5 +442,5 @@ export const agentsKind: ResourceKind<AgentsCommand, AgentsView> = {
 /** For the API layer: validate entries before proposing (the same checks apply runs). */
 export function validateReport(controller: string, entries: readonly unknown[]): AgentsReport {
   if (entries.length > MAX_REPORT_ENTRIES) throw new CommandError(`a report holds at most ${MAX_REPORT_ENTRIES} entries, found ${entries.length}`);
-  return parseAgents(Fields.of({ kind: AGENTS_KIND, op: 'report', controller, entries }, 'command', (m) => new CommandError(m)));
+  return markParsed(parseAgents(Fields.of({ kind: AGENTS_KIND, op: 'report', controller, entries }, 'command', (m) => new CommandError(m))));
 }

@@ -20,6 +20,7 @@ import { CommandError } from './errors.js';
 import { DEFAULT_REGISTRY } from './kinds.js';
 import type { KindCommand, KindRegistry } from './resource-kind.js';
 import { ownerProblem } from './record-owner.js';
+import { takeParsed } from './parsed-commands.js';
 
 /** The JSON format. */
 export const COMMAND_FORMAT_VERSION = 1;
@@ -136,12 +137,13 @@ function rememberKv(command: object, data: Uint8Array): void {
  * same bytes as encodeCommand, and remembers what decodeCommand would give for them, as for a
  * validated kv command (encodedKv): the leader then applies the report without parsing and
  * checking it again. Remembered only when the kind says its parse's output comes back from JSON
- * as it was (parsesAsJsonGivesBack), none of its numbers is -0 and the tag decodes (the tag is
+ * as it was (parsesAsJsonGivesBack), the command is that parse's output (markParsed: not built
+ * by hand), none of its numbers is -0 and the tag decodes (the tag is
  * not checked before; the decode checks it, so a bad one is refused by every member alike).
  */
 export function encodeParsed<C extends KindCommand>(command: C, client: ClientTag | null, registry: KindRegistry = DEFAULT_REGISTRY): Uint8Array {
   const data = encodeCommand(client === null ? command : { ...command, client });
-  if (registry.get(command.kind)?.parsesAsJsonGivesBack !== true || holdsNegativeZero(command, 0)) return data;
+  if (!takeParsed(command) || registry.get(command.kind)?.parsesAsJsonGivesBack !== true || holdsNegativeZero(command, 0)) return data;
   let tag: ClientTag | null = null;
   if (client !== null) {
     try {

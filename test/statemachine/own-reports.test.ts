@@ -81,6 +81,12 @@ void t.test('a report with a -0, a tag that does not decode, or another registry
     t.throws(() => decodeCommand(bytes), CommandError, 'and so does the leader');
   }
 
+  const checked = validateReport('c1', entries());
+  const handBuilt = { ...checked, entries: [...checked.entries].reverse() };
+  t.not(decodeCommand(encodeParsed(handBuilt, null)).command, handBuilt, 'a report not built by the parse (review54b) is parsed from its bytes');
+  t.equal(decodeCommand(encodeParsed(checked, null)).command, checked, 'the parse output is remembered');
+  t.not(decodeCommand(encodeParsed(checked, null)).command, checked, 'once: the same object encoded again (maybe changed since) is parsed from its bytes');
+
   const other = new KindRegistry(DEFAULT_KINDS);
   const plain = validateReport('c1', entries());
   const bytes = encodeParsed(plain, null);
