@@ -10,7 +10,12 @@
  * report it has to send again (recheckOffline: the agent may have moved meanwhile), and what it
  * had swallowed went with it: the stream's last pushes went uncounted for good and its last
  * tracker state (an ACK, a NACK and its audit) never reached the record (agents simulation,
- * seed 84 with --lossy --skew 1000: 2 of an agent's 9 pushes).
+ * seed 84 with --lossy --skew 1000: 2 of an agent's 9 pushes). Nor is a departure dropped for a
+ * claim (or sync) of another stream of its agent: it goes after it, and is applied only if the
+ * record still names the departed stream. The hub leaves out a claim of a stream gone from it by
+ * then (hub.ts withoutGoneClaims); a departure that claim had replaced was lost with it, and the
+ * agent was shown online on a stream gone for good until the next reconcile round (up to
+ * state_sync_interval, 5 s, past its timeout and grace).
  *
  * An entry is *quiet* when all it says is that an agent already recorded as in step with its
  * stream acknowledged the next push it was sent (a `sync` whose acked version is its sent one,
@@ -29,7 +34,7 @@ export class ReportBatch {
   private readonly urgent = new Set<string>();
   /** The stream of each agent whose last entry taken said it acknowledged what it was sent. */
   private readonly inStep = new Map<string, string>();
-  /** Disconnects waiting for the next report: the agent's pending entry says something of its own. */
+  /** Disconnects waiting for the next report: what is pending of their agent goes first. */
   private readonly deferred = new Map<string, AgentReportEntry>();
 
   get size(): number {
@@ -42,13 +47,18 @@ export class ReportBatch {
   }
 
   add(e: AgentReportEntry): void {
-    const old = this.pending.get(e.id);
-    if (old !== undefined && e.op === 'disconnect' && saysItsOwn(old, e)) {
+    let old = this.pending.get(e.id);
+    if (old !== undefined && e.op === 'disconnect' && old.op !== 'forget' && old.op !== 'disconnect') {
       this.deferred.set(e.id, e);
       return;
     }
-    // Anything later of the agent replaces a departure, as it would have replaced it pending.
-    if (e.op !== 'forget') this.deferred.delete(e.id);
+    if (old?.op === 'disconnect' && e.op !== 'forget' && e.op !== 'disconnect' && old.session !== e.session) {
+      // A later entry of another stream goes first; the departure waits behind it, its pushes carried by it.
+      this.deferred.set(e.id, { ...old, pushes: 0 });
+      e = { ...e, pushes: e.pushes + old.pushes };
+      this.pending.delete(e.id);
+      old = undefined;
+    }
     const next = old === undefined ? e : merge(old, e);
     this.pending.set(e.id, next);
     if (acknowledges(next) && this.inStep.get(e.id) === next.session) this.urgent.delete(e.id);
@@ -79,15 +89,6 @@ export class ReportBatch {
     }
     return out;
   }
-}
-
-/**
- * Whether `old`, pending, says what a disconnect `e` must not swallow: a sync (pushes, the
- * tracker's state), or a claim of the departing stream itself. A claim of another stream is
- * kept and the disconnect dropped (merge): the claim is newer.
- */
-function saysItsOwn(old: AgentReportEntry, e: AgentReportEntry): boolean {
-  return old.op === 'sync' || (old.op === 'connect' && old.session === e.session);
 }
 
 /** Agents remembered as in step; past it all are forgotten (their next ACK goes unpaced once). */

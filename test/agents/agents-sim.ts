@@ -105,6 +105,12 @@ export interface AgentsSimOptions {
   readonly skewMs?: number;
   /** The cluster version it runs at (--version V; absent: the newest, UNORDERED_CLAIM_VERSION). */
   readonly version?: string;
+  /**
+   * --raise-from V: seeds that host nothing start at V and are raised to `version` 1-15 s into
+   * the faults (drawn from a randomness of their own), as a rolling upgrade that skips levels
+   * does: claims built before a controller applied the raise commit after it.
+   */
+  readonly raiseFrom?: string;
 }
 
 export const DEFAULT_AGENTS_SIM: AgentsSimOptions = { faultMs: 20_000, healMs: 20_000, driver: false, lossy: false };
@@ -405,6 +411,8 @@ export class AgentsSim {
   /** Skew mode: each controller's wall clock ahead of simulated time, and the one stepped back by NTP. */
   private readonly wallOffsets = new Map<string, number>();
   private stepped: { readonly id: string; readonly extraMs: number; readonly at: number } | null = null;
+  /** --raise-from: when (from the start) the version is raised; null: never, or done. */
+  private raiseAt: number | null = null;
 
   constructor(
     readonly seed: number,
@@ -421,7 +429,10 @@ export class AgentsSim {
     this.controllers[0]!.leading = true;
     // Every member reads forgets (the keeper's raise, as in a cluster of this build); hosting
     // seeds run at the newest version, or are raised to it later.
-    if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? UNORDERED_CLAIM_VERSION } as KindCommand);
+    if (this.hosting === null && opts.raiseFrom !== undefined) {
+      this.raiseAt = seededRng(seed ^ 0x7a15_e0f1).int(1_000, 15_000);
+      this.log.propose({ kind: 'cluster', op: 'set-version', version: opts.raiseFrom } as KindCommand);
+    } else if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? UNORDERED_CLAIM_VERSION } as KindCommand);
     else for (const cmd of this.hosting.setup()) this.log.propose(cmd);
     this.change([svc('web')]);
     const m = this.rng.int(4, 16);
@@ -888,6 +899,10 @@ export class AgentsSim {
 
   /** The hosting seeds' events: agents changing what they host, an operator, the leader moving. */
   private hostingStep(faults: boolean): void {
+    if (this.raiseAt !== null && this.clock.now - this.startedAt >= this.raiseAt) {
+      this.raiseAt = null;
+      this.hostingEvent({ type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: this.opts.version ?? UNORDERED_CLAIM_VERSION } as KindCommand });
+    }
     const event = this.hosting?.step(this.clock.now - this.startedAt, faults, this.agents.length, (i) => this.agents[i]!.decl.hosts) ?? null;
     if (event !== null) this.hostingEvent(event);
   }

@@ -222,3 +222,24 @@ void t.test("a disconnect asked about again takes none of its stream's pushes al
   advance(clock, [c1, c2], 2 * (timeout + c1.hub.graceMs(timeout)));
   t.match(c1.record('a1'), { online: false, pushes: before + 1, ackedVersion: a.config.version }, 'offline, every push counted, its last ACK recorded');
 });
+
+void t.test('a departure replaced in the batch by a reconnect whose stream closes before its report still reaches the log: the agent is not shown online on a stream gone for good', async (t) => {
+  const { clock, c1, c2, a, timeout } = servedByC1();
+  const left = a.session;
+  // c1's reports wait; a1 leaves, is judged offline (its disconnect waits in the batch), then
+  // comes back to c1 on a new stream that closes before the report goes.
+  c1.reportsHeld = true;
+  a.disconnect();
+  advance(clock, [c1, c2], timeout + c1.hub.graceMs(timeout) + 300);
+  a.connect(c1);
+  settle([c1, c2]);
+  t.not(a.session, left, 'back on another stream');
+  a.disconnect();
+  settle([c1, c2]);
+  c1.reportsHeld = false;
+  // The hub leaves out the claim of the stream gone from it (the agent has a record); the
+  // departure it had replaced goes: offline at once, not after the next reconcile round.
+  advance(clock, [c1, c2], 100);
+  t.match(c1.record('a1'), { online: false, session: left }, 'offline on the stream it left');
+  t.same(statusAudits(c1), ['null->online', 'online->offline'], 'one departure, no flap');
+});

@@ -71,14 +71,24 @@ void t.test("a departure never swallows its agent's pending sync, nor its own st
   t.same(b.take(1000), [claim], "its own stream's claim first");
   t.same(b.take(1000), [{ ...gone, id: 'c' }]);
 
+  // Another stream's claim goes first, the departure after it: applied only if the record still
+  // names the departed stream, as when the hub leaves out that claim, its stream gone too.
   b.add({ ...claim, session: 's2' });
   b.add({ ...gone, id: 'c' });
-  t.same(b.take(1000), [{ ...claim, session: 's2' }], "another stream's claim is newer: the departure is dropped, as before");
+  t.same(b.take(1000), [{ ...claim, session: 's2' }], "another stream's claim first");
+  t.same(b.take(1000), [{ ...gone, id: 'c' }], 'then the departure, not dropped');
   t.equal(b.size, 0);
 
   b.add(ack('d', 1));
   b.add({ ...gone, id: 'd' });
   b.add(ack('d', 1, 's2'));
-  t.same(b.take(1000), [ack('d', 1, 's2', 2)], 'a later entry of the agent replaces the waiting departure');
+  t.same(b.take(1000), [ack('d', 1, 's2', 2)], "a later entry of another stream goes first, with every push");
+  t.same(b.take(1000), [{ ...gone, id: 'd' }], 'the waiting departure after it');
+  t.equal(b.size, 0);
+
+  b.add({ ...gone, id: 'e', pushes: 2 });
+  b.add({ ...claim, id: 'e', session: 's2', pushes: 1 });
+  t.same(b.take(1000), [{ ...claim, id: 'e', session: 's2', pushes: 3 }], "a claim of another stream after a pending departure goes first, carrying the departure's pushes");
+  t.same(b.take(1000), [{ ...gone, id: 'e', pushes: 0 }], 'the departure after it, pushing none twice');
   t.equal(b.size, 0);
 });
