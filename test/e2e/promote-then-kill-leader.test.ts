@@ -6,6 +6,7 @@
  * eyes) and nobody could ever win. A node now answers a (pre-)vote whether or not it counts the
  * candidate as a voter (etcd's rule), so c3 wins with c2's vote.
  */
+// run-tests: waits (most of its time is elections with an 8 s timeout: run beside the CPU-bound files)
 import fs from 'node:fs';
 import t from 'tap';
 import { proxiedCluster } from '../helpers/proxied-cluster.js';

@@ -5,6 +5,7 @@
  * message). Sent in parts with pings between them, it arrives once: the agent is SYNCED with a
  * single push and never gave up on the controller for silence.
  */
+// run-tests: waits (most of its time is a 300 KB push through a 40 KB/s link: run beside the CPU-bound files)
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
