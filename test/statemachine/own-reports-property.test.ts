@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { StateMachine, agentsKind, decodeCommand, encodeParsed, validateReport, type ClientTag } from '../../src/statemachine/index.js';
+import { exactlySame } from '../helpers/exactly-same.js';
 
 const SEED = 5401;
 const REPORTS = 400;
@@ -62,20 +63,6 @@ function randomReport(rnd: () => number, n: number): unknown[] {
 function throughWire(entries: unknown[]): unknown[] {
   const text = JSON.stringify(entries, (_k, v: unknown) => (Object.is(v, -0) ? '\u0000NEG0' : v)).replaceAll('"\\u0000NEG0"', '-0');
   return JSON.parse(text) as unknown[];
-}
-
-/** Equal leaf for leaf (Object.is) with the same keys in the same order at every level. */
-function exactlySame(a: unknown, b: unknown, at = '$'): string | null {
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return Object.is(a, b) ? null : `${at}: ${String(a)} against ${String(b)}`;
-  if (Array.isArray(a) !== Array.isArray(b)) return `${at}: an array against no array`;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.join('\u0000') !== kb.join('\u0000')) return `${at}: keys ${ka.join(',')} against ${kb.join(',')}`;
-  for (const k of ka) {
-    const d = exactlySame((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`);
-    if (d !== null) return d;
-  }
-  return null;
 }
 
 void t.test(`random reports: the leader's applied state is a follower's (seed ${SEED}, ${REPORTS} reports)`, async (t) => {

@@ -17,6 +17,7 @@ import {
   validateReport,
   type ClientTag,
 } from '../../src/statemachine/index.js';
+import { exactlySame } from '../helpers/exactly-same.js';
 
 const INFO = { protocols: ['tcp', 'http'], lazy: true, dependencies: ['zeta', 'alpha'], hosts: ['b.example', 'a.example'] };
 const SYNC = { sentVersion: 4, ackedVersion: 3, nackedVersion: null, lastError: 'quote " backslash \\ newline \n tab \t é 世 🙂 lone \ud800 end', resources: 7 };
@@ -36,20 +37,6 @@ function entries(): Record<string, unknown>[] {
 }
 
 const TAGS: readonly (ClientTag | null)[] = [null, { id: 'agents/c1', seq: 5 }, { id: 'agents/c1', seq: 0, retry: true }, { id: 'agents/c1', seq: 9, retry: false }];
-
-/** Equal leaf for leaf (Object.is) with the same keys in the same order at every level. */
-function exactlySame(a: unknown, b: unknown, at = '$'): string | null {
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return Object.is(a, b) ? null : `${at}: ${String(a)} against ${String(b)}`;
-  if (Array.isArray(a) !== Array.isArray(b)) return `${at}: an array against no array`;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.join('\u0000') !== kb.join('\u0000')) return `${at}: keys ${ka.join(',')} against ${kb.join(',')}`;
-  for (const k of ka) {
-    const d = exactlySame((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`);
-    if (d !== null) return d;
-  }
-  return null;
-}
 
 void t.test("the leader's decode of a report it took is a follower's, without a second parse", async (t) => {
   for (const tag of TAGS) {
