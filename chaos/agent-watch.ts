@@ -90,6 +90,8 @@ export class AgentWatch {
   private readonly clients = new Map<string, MeshClient>();
   private readonly admin: MeshClient;
   private stopped = false;
+  /** Wakes the loops' waits when the watch stops: a stopped agent's 4-8 grace windows need not run out. */
+  private readonly stopping = new AbortController();
   private loops: Promise<void>[] = [];
   private configChanges = 0;
 
@@ -102,10 +104,20 @@ export class AgentWatch {
 
   /** Starts the agents and waits until every controller lists them all online. */
   async start(deadlineMs: number): Promise<void> {
-    await this.admin.apply([{ kind: 'service', name: 'chaos', spec: { protocol: 'http', ports: [1] }, labels: {} }]);
+    const deadline = performance.now() + deadlineMs;
+    // A cluster just up may stall a moment on a busy host (NO_QUORUM for a beat): the apply is
+    // the same each time, so it is asked again until the deadline.
+    for (;;) {
+      try {
+        await this.admin.apply([{ kind: 'service', name: 'chaos', spec: { protocol: 'http', ports: [1] }, labels: {} }]);
+        break;
+      } catch (err) {
+        if (performance.now() > deadline) throw err;
+        await sleep(200);
+      }
+    }
     this.swarm.start();
     this.running.fill(true);
-    const deadline = performance.now() + deadlineMs;
     for (;;) {
       const views = await Promise.all(this.o.targets().map((id) => this.client(id).listAgentsOn(this.o.endpoints.get(id)!).catch(() => null)));
       if (views.every((v) => v !== null && v.agents.length === this.ids.length && v.agents.every((a) => a.online && a.state === 'SYNCED'))) return;
@@ -119,8 +131,27 @@ export class AgentWatch {
     this.loops = [this.sampleLoop(), this.agentFaults(), this.configLoop()];
   }
 
-  async stop(): Promise<void> {
+  private halt(): void {
     this.stopped = true;
+    this.stopping.abort();
+  }
+
+  /** Waits `ms`, or less once the watch stops. */
+  private pause(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.stopping.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.stopping.signal.addEventListener('abort', done);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.halt();
     await Promise.all(this.loops);
     await this.swarm.stop();
     for (const c of this.clients.values()) c.close();
@@ -147,30 +178,31 @@ export class AgentWatch {
           this.samples.push({ sampler: id, sentMs, receivedMs: this.o.now(), online: new Map(view.agents.map((a) => [a.id, a.online])) });
         }),
       );
-      await sleep(250);
+      await this.pause(250);
     }
   }
 
   /** One agent at a time: stopped for 4-8 grace windows, then started again. */
   private async agentFaults(): Promise<void> {
-    await sleep(this.o.graceMs * 2);
+    await this.pause(this.o.graceMs * 2);
     while (!this.stopped) {
       const i = this.o.rng.int(0, this.ids.length);
       await this.swarm.stopOne(i);
       this.setRunning(i, false);
       this.o.event(`agent ${this.ids[i]} stopped`);
-      await sleep(this.o.graceMs * (4 + 4 * this.o.rng.next()));
+      await this.pause(this.o.graceMs * (4 + 4 * this.o.rng.next()));
       if (this.stopped) return;
       this.swarm.restartOne(i);
       this.setRunning(i, true);
       this.o.event(`agent ${this.ids[i]} started`);
-      await sleep(this.o.graceMs * (2 + 2 * this.o.rng.next()));
+      await this.pause(this.o.graceMs * (2 + 2 * this.o.rng.next()));
     }
   }
 
   private async configLoop(): Promise<void> {
     for (let n = 2; !this.stopped; n++) {
-      await sleep(3000);
+      await this.pause(3000);
+      if (this.stopped) return;
       try {
         await this.admin.apply([{ kind: 'service', name: 'chaos', spec: { protocol: 'http', ports: [n] }, labels: {} }]);
         this.configChanges++;
@@ -200,7 +232,7 @@ export class AgentWatch {
 
   /** Waits until every controller shows the current truth, then judges the run. */
   async finish(deadlineMs: number): Promise<AgentAnalysis> {
-    this.stopped = true;
+    this.halt();
     await Promise.all(this.loops);
     for (let i = 0; i < this.ids.length; i++) if (!this.running[i]) {
       this.swarm.restartOne(i);
