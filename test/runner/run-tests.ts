@@ -21,6 +21,8 @@
  * apart) with a core idle beside it. With `--jobs` 2 or more such files run one at a time in a
  * lane of their own, beside the `--jobs` lanes of the others, so they no longer hold a lane
  * the suite's CPU-bound files need (the suite is CPU-bound otherwise: 84% busy at `--jobs 2`).
+ * Lint (test/build/lint.test.ts) goes there too: it runs eslint at a lower priority, on the CPU
+ * the busy lanes leave idle.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
