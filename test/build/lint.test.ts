@@ -17,7 +17,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const eslintPackage = createRequire(path.join(root, 'package.json')).resolve('eslint/package.json');
 const ESLINT = path.join(path.dirname(eslintPackage), 'bin/eslint.js');
 /** What `npm run lint` lints (package.json). */
-const LINTED = ['src', 'test', 'chaos', 'build'];
+const LINTED = ['src', 'test', 'bench', 'chaos', 'build'];
 const LINT_PRIORITY = 10;
 
 interface FileResult {
