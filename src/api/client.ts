@@ -221,8 +221,8 @@ export class ControllerClient {
     return decodeMembers(await this.failover.run((endpoint) => this.unary(endpoint, 'MemberRemove', request)));
   }
 
-  /** target: a voter's id, or undefined for the most up-to-date voter. Resolves with the new leader. */
-  async leaderTransfer(target?: string): Promise<{ leader: string }> {
+  /** target: a voter's id, or undefined for the most up-to-date voter. Resolves with the new leader; `unchanged`: it led already. */
+  async leaderTransfer(target?: string): Promise<{ leader: string; unchanged: boolean }> {
     await this.sameCluster('the leader transfer');
     const request = { target: target ?? '', forwarded: false };
     return decodeLeaderTransfer(await this.failover.run((endpoint) => this.unary(endpoint, 'LeaderTransfer', request)));

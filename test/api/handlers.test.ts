@@ -187,6 +187,8 @@ void t.test('membership calls go through the port: promote waits for the learner
   const toSilent = await callUnary(svc, 'LeaderTransfer', { target: 'c3', forwarded: false }).catch((e: unknown) => e);
   t.match(toSilent, { code: grpc.status.FAILED_PRECONDITION, details: /c3 has not been heard from within an election timeout: a transfer to it would leave the cluster without a leader/ }, 'attack round 10 (B5): no transfer to a voter not heard from');
   t.strictSame(port.transfers, [], 'and none was started');
+  t.strictSame(await callUnary(svc, 'LeaderTransfer', { target: 'c1', forwarded: false }), { leader: 'c1', unchanged: true }, 'ops55: a transfer to the leader itself says nothing changed');
+  t.strictSame(port.transfers, [], 'and starts no transfer');
   t.strictSame(await callUnary(svc, 'LeaderTransfer', { target: 'c2', forwarded: false }), { leader: 'c2' });
   t.strictSame(port.transfers, ['c2']);
   const report = await callUnary(svc, 'ReportStatus', { member: 'c2', status: 'offline', reason: 'x', reporter: 'c3', forwarded: false }).catch((e: unknown) => e);

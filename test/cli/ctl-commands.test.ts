@@ -164,7 +164,7 @@ void t.test('member and leader commands print the resulting membership and leade
         MemberRemove: () => {
           throw apiFailure('CONF_CHANGE_PENDING', 'a membership change is in progress');
         },
-        LeaderTransfer: (r) => ({ leader: r['target'] === '' ? 'c2' : r['target'] }),
+        LeaderTransfer: (r) => (r['target'] === 'c1' ? { leader: 'c1', unchanged: true } : { leader: r['target'] === '' ? 'c2' : r['target'] }),
       },
     }),
   );
@@ -177,6 +177,8 @@ void t.test('member and leader commands print the resulting membership and leade
   t.strictSame(remove, { code: 1, out: '', err: ['ctl: a membership change is in progress'] });
   t.equal((await ctl([...e, 'leader', 'transfer'])).out, 'leader: c2\n');
   t.equal((await ctl([...e, 'leader', 'transfer', 'c3'])).out, 'leader: c3\n');
+  // ops55: a transfer to the leader itself said `leader: c1` as though it had moved.
+  t.strictSame(await ctl([...e, 'leader', 'transfer', 'c1']), { code: 0, out: 'leader: c1 (already the leader; nothing changed)\n', err: [] }, 'a transfer to the leader says nothing changed, exit 0');
   const calls = f.calls.length;
   const empty = await ctl([...e, 'leader', 'transfer', '']);
   t.strictSame(empty, { code: 2, out: '', err: ['ctl: expected a voter id, found an empty string (leave ID out to let the cluster choose)'] }, 'an empty id ("$UNSET") is refused, not taken as "any voter"');
@@ -197,7 +199,7 @@ void t.test('commands that change the cluster print one JSON object with -o json
         MemberAdd: () => ({ voters: ['c1', 'c2', 'c3'], learners: ['c4'], unchanged: false, detail: 'start it with --join' }),
         MemberPromote: () => ({ voters: ['c1', 'c2', 'c3', 'c4'], learners: [], unchanged: true, detail: 'c4 is already a voter; nothing changed' }),
         MemberRemove: () => ({ voters: ['c1', 'c2', 'c3'], learners: [], unchanged: false, detail: '' }),
-        LeaderTransfer: () => ({ leader: 'c2' }),
+        LeaderTransfer: (r) => (r['target'] === 'c1' ? { leader: 'c1', unchanged: true } : { leader: 'c2' }),
         ConfigSet: (r) => ({ key: r['key'], value: r['value'], changed: false }),
       },
     }),
@@ -214,7 +216,8 @@ void t.test('commands that change the cluster print one JSON object with -o json
   t.strictSame(await json(['member', 'add', 'c4', '127.0.0.1:7104']), { id: 'c4', changed: true, voters: ['c1', 'c2', 'c3'], learners: ['c4'], detail: 'start it with --join' });
   t.strictSame(await json(['member', 'promote', 'c4']), { id: 'c4', changed: false, voters: ['c1', 'c2', 'c3', 'c4'], learners: [], detail: 'c4 is already a voter; nothing changed' });
   t.strictSame(await json(['member', 'remove', 'c4']), { id: 'c4', changed: true, voters: ['c1', 'c2', 'c3'], learners: [], detail: '' });
-  t.strictSame(await json(['leader', 'transfer']), { leader: 'c2' });
+  t.strictSame(await json(['leader', 'transfer']), { leader: 'c2', changed: true });
+  t.strictSame(await json(['leader', 'transfer', 'c1']), { leader: 'c1', changed: false }, 'a transfer to the leader itself: changed false');
   t.strictSame(await json(['config', 'set', 'autopilot.cleanup_dead_servers', 'true']), { key: 'autopilot.cleanup_dead_servers', value: 'true', changed: false });
   // etcdctl's spelling, and text stays the default.
   t.strictSame(JSON.parse((await ctl([...e, 'kv', 'put', 'k', 'v', '-w', 'json'])).out), { key: 'k', revision: 12 });
