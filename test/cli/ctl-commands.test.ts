@@ -8,6 +8,8 @@ import { decodeController } from '../../src/api/answers.js';
 import { judgeCommitProgress, judgeHealth } from '../../src/cli/ctl/health.js';
 import { endpointsFromConfig, parseEndpointList, type CtlIo } from '../../src/cli/ctl/context.js';
 import { runCtl } from '../../src/cli/ctl/program.js';
+import { shortTimeoutHint } from '../../src/cli/ctl/short-timeout.js';
+import { UnreachableError } from '../../src/api/failover.js';
 import { hungEndpoint } from '../helpers/hung-endpoint.js';
 import { apiFailure, deadAddress, startFake, threeControllers, wireController, type Fake } from './fake-controller.js';
 
@@ -420,4 +422,18 @@ void t.test('operator round 17: member add at an address where a program answers
   t.equal(run.code, 2, run.err.join('\n'));
   t.match(run.err[0], new RegExp(`^ctl: member add: 127\\.0\\.0\\.1:${port} answers, but not in gRPC \\(HTTP/2\\): another program holds it \\(a metrics port\\?`));
   t.notOk(f.calls.some((c) => c.method === 'MemberAdd'), 'nothing added');
+});
+
+void t.test('ops55: no endpoint connected within a connect timeout --timeout shortened: the error names --timeout', (t) => {
+  const endpoints = ['a:1', 'b:2'];
+  const session = (timeoutMs: number): { endpoints(): readonly string[]; timeoutMs(): number } => ({ endpoints: () => endpoints, timeoutMs: () => timeoutMs });
+  const allSilent = new UnreachableError('no endpoint answered; tried a:1 (no connection within 25ms), b:2 (no connection within 25ms)', endpoints);
+  t.equal(
+    shortTimeoutHint(allSilent, session(50)),
+    'no connection came up within 25ms, half of --timeout 50ms: if the controllers are up, connecting takes longer here (a loaded host or a slow network); raise --timeout',
+  );
+  t.equal(shortTimeoutHint(allSilent, session(5000)), null, 'at the 2.5 s cap a longer --timeout would not wait longer: no hint');
+  t.equal(shortTimeoutHint(new UnreachableError('no endpoint answered; tried ...', ['a:1']), session(50)), null, 'one endpoint refused or failed otherwise: its own reason stands');
+  t.equal(shortTimeoutHint(new Error('x'), session(50)), null);
+  t.end();
 });
