@@ -112,6 +112,14 @@ void t.test('no leader before the deadline: NO_LEADER', async (t) => {
   t.equal(fwd.calls.length, 0);
 });
 
+void t.test('ops55: a deadline already past on arrival (a client timeout of 50 ms or less) says so, not that there is no leader', async (t) => {
+  const { fwd, kv } = setup('c2');
+  const spent = /^the request's deadline had passed when this controller took it up, before any leader was asked \(a controller keeps the last 50ms of the client's timeout to answer in\): give the client a longer timeout$/;
+  t.match(await kv.put(put('k', 'v'), Date.now() - 1).catch((e: unknown) => e), { code: 'NO_LEADER', notProposed: true, message: spent }, 'a write');
+  t.match(await kv.get({ key: 'k', serializable: false }, Date.now() - 1).catch((e: unknown) => e), { code: 'NO_LEADER', notProposed: true, message: spent }, 'a linearizable read');
+  t.equal(fwd.calls.length, 0, 'nothing forwarded');
+});
+
 void t.test('a linearizable get passes the read barrier, and a barrier lost to a leader change is retried', async (t) => {
   const { port, kv } = setup('c1');
   await kv.put(put('k', 'v'), soon());
