@@ -220,7 +220,7 @@ export class ControllerNode {
         return;
       }
       for (const w of fileAddressWarnings(config.file, config.nodes, sm.members.list())) {
-        if (!fileAddresses.warned.has(w)) logger.warn(w);
+        if (!fileAddresses.warned.has(w)) logger.warn({ code: 'FILE_ADDRESS_MISMATCH' }, w);
         fileAddresses.warned.add(w);
       }
     };
