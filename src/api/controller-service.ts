@@ -140,6 +140,10 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
         // Already the leader: nothing to do, and the operator is told so (a repeat exits 0, as member steps do).
         if (req.target === deps.id) return { leader: deps.id, unchanged: true };
         if (req.target === '') {
+          // Alone, there is nobody to hand off to: say that, not "no other voter took leadership in time" (ops55).
+          if (host.status().conf.voters.every((v) => v === deps.id)) {
+            throw new ServiceFailure('FAILED_PRECONDITION', `${deps.id} is the only voter: there is no other voter to hand leadership to (add one first: ctl member add ID ADDRESS)`);
+          }
           const next = await host.handOffLeadership();
           if (next === null) throw new ServiceFailure('TIMEOUT', 'no other voter took leadership in time');
           return { leader: next };
