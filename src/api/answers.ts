@@ -191,8 +191,10 @@ export function decodeMembers(raw: unknown): MembersJson {
   };
 }
 
-export function decodeLeaderTransfer(raw: unknown): { leader: string } {
-  return { leader: answer(raw, 'LeaderTransferResponse').string('leader') };
+/** `unchanged`: the target already led. Absent from older servers: they said nothing of it. */
+export function decodeLeaderTransfer(raw: unknown): { leader: string; unchanged: boolean } {
+  const f = answer(raw, 'LeaderTransferResponse');
+  return { leader: f.string('leader'), unchanged: f.has('unchanged') ? f.boolean('unchanged') : false };
 }
 
 /** An event or a note: a message with `dropped` set is a note (older servers never set it). */

@@ -9,8 +9,10 @@
  * within a lane one seq is in flight at a time, in order. Lanes are reused, so a client puts no
  * more ids in the cluster's table than it has writes in flight at its busiest.
  */
-import { ApiError } from './errors.js';
+import * as grpc from '@grpc/grpc-js';
+import { ApiError, errorCodeOf } from './errors.js';
 import { cannotHaveApplied } from './never-sent.js';
+import { asCallFailure } from './failover.js';
 import type { ClientRefMsg } from './wire-types.js';
 
 /** One write's tag; `release` once the write has its outcome, whatever it is. */
@@ -71,6 +73,8 @@ export class WriteAttempts {
   private mayHaveApplied = false;
   /** The last attempt went out and was not shown unproposed. */
   private outstanding = false;
+  /** An attempt that went out had no answer by its deadline (not a broken connection). */
+  private deadlinePassed = false;
 
   constructor(private readonly ref: ClientRefMsg) {}
 
@@ -101,9 +105,11 @@ export class WriteAttempts {
    */
   outcome(err: unknown): unknown {
     if (!(err instanceof ApiError) || err.code !== 'UNREACHABLE' || !(this.outstanding || this.mayHaveApplied)) return err;
+    // Said as it happened: `ctl --timeout 5ms kv put` blamed a broken connection for its own deadline (ops55).
+    const what = this.deadlinePassed ? 'no answer came before its deadline (--timeout)' : 'its connection broke before an answer came';
     return new ApiError(
       'TIMEOUT',
-      `the write went out and its connection broke before an answer came, so its outcome is unknown: it may have been applied (read it back before writing it again); ${err.message}`,
+      `the write went out and ${what}, so its outcome is unknown: it may have been applied (read it back before writing it again); ${err.message}`,
       undefined,
       { cause: err },
     );
@@ -125,7 +131,14 @@ export class WriteAttempts {
       return await attempt(ref);
     } catch (err) {
       if (cannotHaveApplied(err)) this.refusedUnproposed();
+      else if (unansweredByDeadline(err)) this.deadlinePassed = true;
       throw err;
     }
   }
+}
+
+/** gRPC's own DEADLINE_EXCEEDED (no controller's error code): the call's deadline passed with no answer. */
+function unansweredByDeadline(err: unknown): boolean {
+  const failure = asCallFailure(err);
+  return failure !== null && failure.code === grpc.status.DEADLINE_EXCEEDED && errorCodeOf(failure.metadata) === null;
 }

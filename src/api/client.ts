@@ -70,6 +70,11 @@ function toBuffer(value: Uint8Array | string): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
+/** How long a connection has to come up: half the request timeout, at most 2.5 s. */
+export function defaultConnectTimeoutMs(timeoutMs: number): number {
+  return Math.min(2500, timeoutMs / 2);
+}
+
 export class ControllerClient {
   private readonly failover: Failover;
   private readonly timeoutMs: number;
@@ -98,7 +103,7 @@ export class ControllerClient {
           };
     if (!(opts.timeoutMs > 0)) throw new ApiError('INVALID_ARGUMENT', `expected a positive timeout, found ${opts.timeoutMs}ms`);
     this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
-    const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(2500, opts.timeoutMs / 2);
+    const connectTimeoutMs = opts.connectTimeoutMs ?? defaultConnectTimeoutMs(opts.timeoutMs);
     this.connectTimeoutMs = connectTimeoutMs;
     this.failover = new Failover(opts.endpoints, {
       connectTimeoutMs,
@@ -221,8 +226,8 @@ export class ControllerClient {
     return decodeMembers(await this.failover.run((endpoint) => this.unary(endpoint, 'MemberRemove', request)));
   }
 
-  /** target: a voter's id, or undefined for the most up-to-date voter. Resolves with the new leader. */
-  async leaderTransfer(target?: string): Promise<{ leader: string }> {
+  /** target: a voter's id, or undefined for the most up-to-date voter. Resolves with the new leader; `unchanged`: it led already. */
+  async leaderTransfer(target?: string): Promise<{ leader: string; unchanged: boolean }> {
     await this.sameCluster('the leader transfer');
     const request = { target: target ?? '', forwarded: false };
     return decodeLeaderTransfer(await this.failover.run((endpoint) => this.unary(endpoint, 'LeaderTransfer', request)));

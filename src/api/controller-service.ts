@@ -135,10 +135,15 @@ export function controllerService(deps: ControllerServiceDeps): grpc.UntypedServ
     MemberPromote: unaryHandler<MemberIdRequestMsg, MemberResponseMsg>((req, deadline) => members.promote(req, deadline), t),
     MemberRemove: unaryHandler<MemberIdRequestMsg, MemberResponseMsg>((req, deadline) => members.remove(req, deadline), t),
 
-    LeaderTransfer: unaryHandler<LeaderTransferRequestMsg, { leader: string }>(async (req, deadline) =>
+    LeaderTransfer: unaryHandler<LeaderTransferRequestMsg, { leader: string; unchanged?: boolean }>(async (req, deadline) =>
       onLeader('leaderTransfer', req, deadline, async () => {
-        if (req.target === deps.id) return { leader: deps.id };
+        // Already the leader: nothing to do, and the operator is told so (a repeat exits 0, as member steps do).
+        if (req.target === deps.id) return { leader: deps.id, unchanged: true };
         if (req.target === '') {
+          // Alone, there is nobody to hand off to: say that, not "no other voter took leadership in time" (ops55).
+          if (host.status().conf.voters.every((v) => v === deps.id)) {
+            throw new ServiceFailure('FAILED_PRECONDITION', `${deps.id} is the only voter: there is no other voter to hand leadership to (add one first: ctl member add ID ADDRESS)`);
+          }
           const next = await host.handOffLeadership();
           if (next === null) throw new ServiceFailure('TIMEOUT', 'no other voter took leadership in time');
           return { leader: next };

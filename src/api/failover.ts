@@ -14,7 +14,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ApiError, errorCodeOf, tidyDetails, type ApiErrorCode } from './errors.js';
 import { describeOversizedMessage } from './request-size.js';
-import { describeNotGrpc } from './not-grpc.js';
+import { describeHttpStatus, describeNotGrpc } from './not-grpc.js';
 import { describeTlsFailure } from './tls-errors.js';
 
 /** The parts of a failed gRPC call that decide what to do next. */
@@ -57,9 +57,11 @@ function fallbackCode(grpcCode: number): ApiErrorCode {
  * (tls-probe.ts) would wait out its timeout there too and could find nothing a refusal did not.
  */
 export class UnreachableError extends ApiError {
+  /** `notGrpc`: those that answered in plaintext, but not in gRPC: they need no TLS either. */
   constructor(
     message: string,
     readonly silent: readonly string[],
+    readonly notGrpc: readonly string[] = [],
   ) {
     super('UNREACHABLE', message);
   }
@@ -104,6 +106,9 @@ export function classify(err: unknown, endpoint: string, alsoRetryElsewhere: Rea
   const code = errorCodeOf(failure.metadata);
   const details = failure.details === '' ? `${statusName(failure.code)} from ${endpoint}` : failure.details;
   if (code === null) {
+    // An HTTP status instead of gRPC (whatever code grpc-js mapped it to): no controller there, try the next.
+    const httpStatus = describeHttpStatus(endpoint, details);
+    if (httpStatus !== null) return { kind: 'unreachable', reason: `${statusName(failure.code)}: ${details}`, notGrpc: httpStatus };
     if (failure.code === grpc.status.UNAVAILABLE || failure.code === grpc.status.DEADLINE_EXCEEDED) {
       const tls = failure.code === grpc.status.UNAVAILABLE ? describeTlsFailure(details) : null;
       const notGrpc = failure.code === grpc.status.UNAVAILABLE && tls === null ? describeNotGrpc(endpoint, details) : null;
@@ -183,6 +188,8 @@ export class Failover {
     const tried: string[] = [];
     /** Endpoints with no connection up within the connect timeout (silent, not refused). */
     const silent: string[] = [];
+    /** Endpoints that answered in something other than gRPC. */
+    const notGrpc: string[] = [];
     let answered: ApiError | null = null;
     /** Why the first endpoint that failed for a known cause failed (TLS, not gRPC). */
     let cause: string | null = null;
@@ -216,6 +223,7 @@ export class Failover {
             break;
           case 'unreachable':
             cause ??= outcome.tls ?? outcome.notGrpc ?? null;
+            if (outcome.notGrpc !== undefined) notGrpc.push(endpoint);
             tried.push(`${endpoint} (${outcome.tls !== undefined ? 'TLS handshake failed' : outcome.notGrpc !== undefined ? 'not gRPC' : outcome.reason})`);
             break;
           default: {
@@ -227,8 +235,8 @@ export class Failover {
     }
     // The answer that said most, naming what the other endpoints did (a timeout there matters).
     if (answered !== null) throw tried.length > 1 ? new ApiError(answered.code, `${answered.message}; tried ${tried.join(', ')}`, answered.grpcCode, { cause: answered }) : answered;
-    if (cause !== null) throw new UnreachableError(`${cause}; tried ${tried.join(', ')}`, silent);
-    throw new UnreachableError(`no endpoint answered; tried ${tried.join(', ')}`, silent);
+    if (cause !== null) throw new UnreachableError(`${cause}; tried ${tried.join(', ')}`, silent, notGrpc);
+    throw new UnreachableError(`no endpoint answered; tried ${tried.join(', ')}`, silent, notGrpc);
   }
 }
 

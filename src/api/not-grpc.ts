@@ -18,3 +18,18 @@ export function describeNotGrpc(endpoint: string, details: string): string | nul
   if (!NOT_HTTP2.test(details)) return null;
   return `${endpoint} does not speak gRPC: it answered, but not in HTTP/2 (is it a metrics port? dial the controller's client address, its cluster.nodes[].address)`;
 }
+
+/**
+ * grpc-js's words for an HTTP/2 answer whose HTTP status is not 200 (mapped to UNIMPLEMENTED for
+ * a 404, UNKNOWN, INTERNAL, ...): no controller answers so, so something else listens there, a
+ * web server or a proxy. Taken as the controller's final answer, it ended the call with exit 1,
+ * `ctl: Received HTTP status code 404`, before the other endpoints were tried (ops55).
+ */
+const HTTP_STATUS = /^Received HTTP status code (\d+)$/;
+
+/** The words for `endpoint` when `details` say it answered with an HTTP status instead of gRPC; null otherwise. */
+export function describeHttpStatus(endpoint: string, details: string): string | null {
+  const status = HTTP_STATUS.exec(details)?.[1];
+  if (status === undefined) return null;
+  return `${endpoint} does not speak gRPC: it answered in HTTP/2 with HTTP status ${status}, not a gRPC response (a web server or a proxy at that address? dial the controller's client address, its cluster.nodes[].address)`;
+}

@@ -20,6 +20,7 @@
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { RaftError } from '../raft/errors.js';
 import { ServiceFailure, toServiceFailure } from './service-error.js';
+import { deadlineSpentOnArrival } from './unary-handler.js';
 
 /** Sends a request on to the leader at `address` (LeaderForwarder does, over gRPC). */
 export interface ForwardToLeader {
@@ -132,8 +133,9 @@ export function onLeaderOf(deps: OnLeaderDeps): OnLeader {
     const budget = BOUNDED_ON_LEADER.has(method) ? (deps.forwardBudgetMs ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
     // Since when the leader of that name has not answered this request's forwards, and why.
     const silence: { current: { readonly leader: string; readonly since: number; reason: string } | null; gaveUp: ServiceFailure | null } = { current: null, gaveUp: null };
-    for (;;) {
+    for (let first = true; ; first = false) {
       const remaining = deadline - Date.now();
+      if (remaining <= 0 && first) throw deadlineSpentOnArrival();
       if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader answered before the deadline');
       refuseIfCutOff(deps.cutOff);
       const leader = host.softState().leader ?? (await host.waitForLeader(Math.min(remaining, RECHECK_MS)));

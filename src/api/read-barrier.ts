@@ -8,13 +8,15 @@
 import { leaderErrorOf, type ConsensusPort } from './consensus-port.js';
 import { refuseIfCutOff } from './on-leader.js';
 import { ServiceFailure } from './service-error.js';
+import { deadlineSpentOnArrival } from './unary-handler.js';
 
 /** How long a wait for a leader runs before the node checks again whether it is cut off. */
 const RECHECK_MS = 100;
 
 export async function linearizableBarrier(host: ConsensusPort, deadline: number, cutOff?: () => string | null): Promise<void> {
-  for (;;) {
+  for (let first = true; ; first = false) {
     const remaining = deadline - Date.now();
+    if (remaining <= 0 && first) throw deadlineSpentOnArrival();
     if (remaining <= 0) throw new ServiceFailure('NO_LEADER', 'no leader confirmed the read before the deadline');
     refuseIfCutOff(cutOff);
     if ((host.softState().leader ?? (await host.waitForLeader(Math.min(remaining, RECHECK_MS)))) === null) {

@@ -28,10 +28,28 @@ const EXPECTED_WORDS: Readonly<Record<string, string>> = {
 };
 
 export function problemsFromIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[]): LocatedProblem[] {
-  return issues.flatMap((issue) => fromIssue(schema, issue));
+  return issues.flatMap((issue) => fromIssue(schema, issue, issues));
 }
 
-function fromIssue(schema: z.ZodType, issue: z.core.$ZodIssue): LocatedProblem[] {
+/**
+ * A key beside a missing required one that is a misspelling of it: `adress:` where `address:` is
+ * required. zod reports the missing key first, and that problem alone was printed, `required key
+ * is missing`, without the did-you-mean an unknown key elsewhere gets (ops55).
+ */
+function misspelledAs(missing: string, parent: readonly PathSegment[], issues: readonly z.core.$ZodIssue[]): string | null {
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys' || !samePath(issue.path, parent)) continue;
+    const typo = issue.keys.find((key) => closest(key, [missing]) === missing);
+    if (typo !== undefined) return typo;
+  }
+  return null;
+}
+
+function samePath(a: readonly PropertyKey[], b: readonly PathSegment[]): boolean {
+  return a.length === b.length && a.every((seg, i) => seg === b[i]);
+}
+
+function fromIssue(schema: z.ZodType, issue: z.core.$ZodIssue, all: readonly z.core.$ZodIssue[]): LocatedProblem[] {
   const path = issue.path.filter((seg): seg is PathSegment => typeof seg !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeys(schema, path);
@@ -40,7 +58,10 @@ function fromIssue(schema: z.ZodType, issue: z.core.$ZodIssue): LocatedProblem[]
   if (issue.code === 'invalid_type') {
     const expected = EXPECTED_WORDS[issue.expected] ?? issue.expected;
     if (!('input' in issue) || issue.input === undefined) {
-      return [{ path, reason: `required key is missing (expected ${expected})` }];
+      const key = path.at(-1);
+      const typo = typeof key === 'string' ? misspelledAs(key, path.slice(0, -1), all) : null;
+      const hint = typo === null ? '' : `; found "${typo}" beside it (a misspelling of "${key}"?)`;
+      return [{ path, reason: `required key is missing (expected ${expected})${hint}` }];
     }
     return [{ path, reason: `expected ${expected}, found ${describeValue(issue.input)}` }];
   }

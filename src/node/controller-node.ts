@@ -220,7 +220,7 @@ export class ControllerNode {
         return;
       }
       for (const w of fileAddressWarnings(config.file, config.nodes, sm.members.list())) {
-        if (!fileAddresses.warned.has(w)) logger.warn(w);
+        if (!fileAddresses.warned.has(w)) logger.warn({ code: 'FILE_ADDRESS_MISMATCH' }, w);
         fileAddresses.warned.add(w);
       }
     };
@@ -364,6 +364,8 @@ export class ControllerNode {
         return { freeBytes: free, floorBytes: config.minFreeDiskBytes };
       },
       onPeerDisk: (peer, disk) => peerDiskSeen?.(peer, disk),
+      // Said in our Hello answers: a member starting with other values warns (timing-mismatch.ts).
+      raftTiming: { electionTimeoutMs: config.raft.electionTimeoutMs, heartbeatIntervalMs: config.raft.heartbeatIntervalMs },
       onHeartbeat: (from, payload) => {
         // A peer is up: before the first leader, enough of them shorten the first election.
         host?.notePeerAlive(from);

@@ -19,6 +19,7 @@ import { askPeers } from '../transport/index.js';
 import { encodeBootstrapContext } from './conf-members.js';
 import { ownAddressToAsk, runningElsewhereRefusal } from './running-elsewhere.js';
 import { traceMilestone } from '../util/trace.js';
+import { RAFT_TIMING_MISMATCH, raftTimingMismatch } from './timing-mismatch.js';
 
 export interface PreparedDataDir {
   readonly storage: LevelRaftStorage;
@@ -99,6 +100,8 @@ export async function prepareDataDir(opts: StartupOptions): Promise<PreparedData
       if (running !== null) throw new StartupRefusedError('MEMBER_RUNNING', running);
     }
     if (decision.action === 'refuse') throw new StartupRefusedError(decision.code, decision.message);
+    const timing = raftTimingMismatch(config.file, config.raft, answers);
+    if (timing !== null) logger.warn({ code: RAFT_TIMING_MISMATCH, peers: timing.peers }, timing.message);
     const identity = identityFor(decision, config.self.id, disk, opts.newId);
     if (identity === null) throw new Error(`unreachable: no identity for ${decision.action}`);
     let persisted = loaded;

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { decodeInitialNodes, encodeInitialNodes, IDENTITY_ID, type HelloAsk, type HelloReply, type PeerAnswer } from '../identity/index.js';
-import { raftPeerMethod, raftPeerService, isRecord, type Raw, type WireHelloRequest } from './wire.js';
+import { raftPeerMethod, raftPeerService, isRecord, type Raw, type WireHelloRequest, type WireRaftTiming } from './wire.js';
 
 export interface HelloTarget {
   readonly id: string;
@@ -22,13 +22,16 @@ export interface AskPeersOptions {
   readonly deadlineMs: number;
 }
 
-export async function askPeers(opts: AskPeersOptions): Promise<PeerAnswer[]> {
+/** A peer's answer, with the raft timing it said (absent: an older version, or no answer). */
+export type HelloAnswer = PeerAnswer & { readonly timing?: WireRaftTiming };
+
+export async function askPeers(opts: AskPeersOptions): Promise<HelloAnswer[]> {
   const Service = raftPeerService();
   const method = raftPeerMethod('Hello');
   return Promise.all(
     opts.targets.map(
       (target) =>
-        new Promise<PeerAnswer>((resolve) => {
+        new Promise<HelloAnswer>((resolve) => {
           const client = new Service(target.address, opts.credentials, { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 });
           const { ask } = opts;
           const request: WireHelloRequest = {
@@ -48,8 +51,14 @@ export async function askPeers(opts: AskPeersOptions): Promise<PeerAnswer[]> {
               resolve({ peer: target.id, error: `${status}: ${err.details}`, status, details: err.details });
               return;
             }
-            const reply = decodeHello(isRecord(res) ? res : {});
-            resolve(typeof reply === 'string' ? { peer: target.id, error: `malformed answer: ${reply}`, status: null, details: reply } : { peer: target.id, reply });
+            const raw = isRecord(res) ? res : {};
+            const reply = decodeHello(raw);
+            if (typeof reply === 'string') {
+              resolve({ peer: target.id, error: `malformed answer: ${reply}`, status: null, details: reply });
+              return;
+            }
+            const timing = decodeRaftTiming(raw);
+            resolve(timing === null ? { peer: target.id, reply } : { peer: target.id, reply, timing });
           });
         }),
     ),
@@ -102,4 +111,15 @@ export function decodeHello(r: Raw): HelloReply | string {
     you: { member: r['youMember'] === true, role: role === '' ? null : role, recorded, heard, removed: r['youRemoved'] === true, address: youAddress === '' ? null : youAddress },
     creationNodes,
   };
+}
+
+/** The answerer's raft timing; null when it did not say (0, or an older version) or said nonsense. */
+export function decodeRaftTiming(r: Raw): WireRaftTiming | null {
+  const ms = (k: string): number | null => {
+    const v = r[k];
+    return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null;
+  };
+  const electionTimeoutMs = ms('electionTimeoutMs');
+  const heartbeatIntervalMs = ms('heartbeatIntervalMs');
+  return electionTimeoutMs === null || heartbeatIntervalMs === null ? null : { electionTimeoutMs, heartbeatIntervalMs };
 }

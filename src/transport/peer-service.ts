@@ -22,7 +22,7 @@ import { cut, LOGGED_DETAILS_CHARS, refusedSender } from './refused-sender.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { filedCallStream } from './call-reset.js';
 import { widenPeerSession } from './peer-window.js';
-import { describeValue, isRecord, stringField, type Raw, type WireDisk, type WireHelloResponse, type WirePong } from './wire.js';
+import { describeValue, isRecord, stringField, type Raw, type WireDisk, type WireHelloResponse, type WirePong, type WireRaftTiming } from './wire.js';
 
 export interface Counters {
   sent: number;
@@ -41,6 +41,8 @@ export interface PeerServiceContext {
   readonly onHeartbeat: (from: string, payload: Uint8Array) => Uint8Array;
   /** This node's disk for its pongs (PeerDisk); null: no reading yet. */
   readonly ownDisk?: () => WireDisk | null;
+  /** This node's raft timing for its Hello answers; absent: not said (0). */
+  readonly raftTiming?: WireRaftTiming;
   readonly counters: Counters;
   /** The acks owed on peers' StepStreams, which may carry this node's answers back. */
   readonly replies: ReplyDesk;
@@ -428,6 +430,8 @@ export class PeerService {
         youRemoved: r.you.removed,
         nodes: r.creationNodes === null ? '' : encodeInitialNodes(r.creationNodes),
         youAddress: r.you.address ?? '',
+        electionTimeoutMs: this.ctx.raftTiming?.electionTimeoutMs ?? 0,
+        heartbeatIntervalMs: this.ctx.raftTiming?.heartbeatIntervalMs ?? 0,
       };
     } catch (err) {
       callback(this.refused(1, err, raw['from']));

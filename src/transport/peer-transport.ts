@@ -19,7 +19,7 @@ import { ReplyDesk } from './reply-desk.js';
 import { peerFlowWindowBytes } from './peer-window.js';
 import { peerServiceDefinition } from './peer-methods.js';
 import { trace, tracing } from '../util/trace.js';
-import type { WireDisk } from './wire.js';
+import type { WireDisk, WireRaftTiming } from './wire.js';
 
 export interface PeerTransportOptions {
   readonly self: string;
@@ -42,6 +42,8 @@ export interface PeerTransportOptions {
   readonly onHeartbeat: (from: string, payload: Uint8Array) => Uint8Array;
   /** This node's data dir disk, carried on its pongs (the leader's disk floor); null: no reading yet. */
   readonly ownDisk?: () => WireDisk | null;
+  /** This node's raft timing, said in its Hello answers so a peer starting with other values warns. */
+  readonly raftTiming?: WireRaftTiming;
   /** A peer's pong carried its disk (a member that says it; older ones do not). */
   readonly onPeerDisk?: (peer: string, disk: WireDisk) => void;
   readonly logger?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
@@ -157,6 +159,7 @@ export class PeerTransport {
       onMessage: opts.onMessage,
       onHeartbeat: opts.onHeartbeat,
       ...(opts.ownDisk === undefined ? {} : { ownDisk: opts.ownDisk }),
+      ...(opts.raftTiming === undefined ? {} : { raftTiming: opts.raftTiming }),
       counters: this.counters,
       replies: this.replies,
       isClosed: () => this.closed,

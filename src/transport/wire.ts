@@ -86,6 +86,15 @@ export interface WireHelloResponse {
   readonly youRemoved: boolean;
   readonly nodes: string;
   readonly youAddress: string;
+  /** The answerer's raft timing; 0 when not said (an older version). */
+  readonly electionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+/** A member's raft.election_timeout and raft.heartbeat_interval, as it says them in its Hello answers. */
+export interface WireRaftTiming {
+  readonly electionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
 }
 
 export interface WireStatusReport extends WireIdentity {

@@ -106,6 +106,9 @@ void t.test('every endpoint failed: "no endpoint answered" only when no attempt 
   t.ok(dropped instanceof ApiError && dropped.code === 'TIMEOUT', 'it went out and its connection broke (a kill -9 mid-forward): TIMEOUT');
   t.match((dropped as Error).message, /^the write went out and its connection broke before an answer came, so its outcome is unknown: it may have been applied .*; no endpoint answered; tried /);
   t.equal(exitCodeFor(dropped), 1, 'exit 1, as for a write whose deadline passed, not 3');
+  const late = await run(new WriteAttempts({ id: 'c', seq: 10 }), callError(grpc.status.DEADLINE_EXCEEDED, 'no answer from 127.0.0.1:1 within 5ms')).catch((e: unknown) => e);
+  t.ok(late instanceof ApiError && late.code === 'TIMEOUT', 'no answer by its deadline: TIMEOUT too');
+  t.match((late as Error).message, /^the write went out and no answer came before its deadline \(--timeout\), so its outcome is unknown: /, 'ops55: said as a deadline, not as a broken connection');
   const answered = new ApiError('NO_QUORUM', 'c1 is cut off from a quorum');
   t.equal(await new WriteAttempts({ id: 'c', seq: 9 }).settle(() => Promise.reject(answered)).catch((e: unknown) => e), answered, "a controller's answer is reported as it is");
 });

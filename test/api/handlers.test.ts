@@ -112,6 +112,14 @@ void t.test('no leader before the deadline: NO_LEADER', async (t) => {
   t.equal(fwd.calls.length, 0);
 });
 
+void t.test('ops55: a deadline already past on arrival (a client timeout of 50 ms or less) says so, not that there is no leader', async (t) => {
+  const { fwd, kv } = setup('c2');
+  const spent = /^the request's deadline had passed when this controller took it up, before any leader was asked \(a controller keeps the last 50ms of the client's timeout to answer in\): give the client a longer timeout$/;
+  t.match(await kv.put(put('k', 'v'), Date.now() - 1).catch((e: unknown) => e), { code: 'NO_LEADER', notProposed: true, message: spent }, 'a write');
+  t.match(await kv.get({ key: 'k', serializable: false }, Date.now() - 1).catch((e: unknown) => e), { code: 'NO_LEADER', notProposed: true, message: spent }, 'a linearizable read');
+  t.equal(fwd.calls.length, 0, 'nothing forwarded');
+});
+
 void t.test('a linearizable get passes the read barrier, and a barrier lost to a leader change is retried', async (t) => {
   const { port, kv } = setup('c1');
   await kv.put(put('k', 'v'), soon());
@@ -143,12 +151,9 @@ function callUnary(svc: grpc.UntypedServiceImplementation, method: string, reque
   return new Promise((resolve, reject) => handler({ request, getDeadline: () => Date.now() + 2000 }, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
-void t.test('membership calls go through the port: promote waits for the learner, then proposes', async (t) => {
-  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], records: true });
-  await port.proposeConfChange({ type: 'add-learner', node: 'c4', context: 'c4.example:7000' });
-  port.recordIncarnation('c4', '00000000000000c4');
-  port.proposals.length = 0;
-  const svc = controllerService({
+/** The client API over `port`, as controller c1 serves it (c3 not heard from). */
+function serviceOn(port: FakeConsensus): grpc.UntypedServiceImplementation {
+  return controllerService({
     id: 'c1',
     clusterName: 'test',
     version: '0.0.0',
@@ -171,6 +176,14 @@ void t.test('membership calls go through the port: promote waits for the learner
     raftHeartbeatIntervalMs: 100,
     sessions: new KvSessions(),
   });
+}
+
+void t.test('membership calls go through the port: promote waits for the learner, then proposes', async (t) => {
+  const port = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'], records: true });
+  await port.proposeConfChange({ type: 'add-learner', node: 'c4', context: 'c4.example:7000' });
+  port.recordIncarnation('c4', '00000000000000c4');
+  port.proposals.length = 0;
+  const svc = serviceOn(port);
   port.match.set('c4', 10_000);
   t.match(await callUnary(svc, 'MemberPromote', { id: 'c3', forwarded: false }), { unchanged: true, detail: 'c3 is already a voter; nothing changed' });
   t.match(await callUnary(svc, 'MemberPromote', { id: 'c9', forwarded: false }).catch((e: unknown) => e), { details: 'c9 is not a member' });
@@ -187,8 +200,14 @@ void t.test('membership calls go through the port: promote waits for the learner
   const toSilent = await callUnary(svc, 'LeaderTransfer', { target: 'c3', forwarded: false }).catch((e: unknown) => e);
   t.match(toSilent, { code: grpc.status.FAILED_PRECONDITION, details: /c3 has not been heard from within an election timeout: a transfer to it would leave the cluster without a leader/ }, 'attack round 10 (B5): no transfer to a voter not heard from');
   t.strictSame(port.transfers, [], 'and none was started');
+  t.strictSame(await callUnary(svc, 'LeaderTransfer', { target: 'c1', forwarded: false }), { leader: 'c1', unchanged: true }, 'ops55: a transfer to the leader itself says nothing changed');
+  t.strictSame(port.transfers, [], 'and starts no transfer');
   t.strictSame(await callUnary(svc, 'LeaderTransfer', { target: 'c2', forwarded: false }), { leader: 'c2' });
   t.strictSame(port.transfers, ['c2']);
+  const alone = new FakeConsensus('c1', { leader: 'c1', voters: ['c1'], records: true });
+  const lone = await callUnary(serviceOn(alone), 'LeaderTransfer', { target: '', forwarded: false }).catch((e: unknown) => e);
+  t.match(lone, { code: grpc.status.FAILED_PRECONDITION, details: 'c1 is the only voter: there is no other voter to hand leadership to (add one first: ctl member add ID ADDRESS)' }, 'ops55: the only voter says so, not that no voter took over in time');
+  t.strictSame(alone.transfers, [], 'and starts no transfer');
   const report = await callUnary(svc, 'ReportStatus', { member: 'c2', status: 'offline', reason: 'x', reporter: 'c3', forwarded: false }).catch((e: unknown) => e);
   t.match(report, { code: grpc.status.PERMISSION_DENIED, details: /controller-to-controller call: it is served by controller\.peer\.RaftPeer\/ReportStatus, for peer certificates only/ }, 'ReportStatus on the client API is refused (PERMISSION_DENIED)');
 });

@@ -280,8 +280,8 @@ void t.test('member, leader and status calls send the documented requests', asyn
   t.match(fake.calls[0]?.request, { id: 'c4', address: '127.0.0.1:7104', learner: true, forwarded: false });
   t.strictSame(await client.memberPromote('c4'), { voters: ['c1', 'c4'], learners: [], unchanged: false, detail: '' });
   t.strictSame(await client.memberRemove('c4'), { voters: ['c1'], learners: [], unchanged: true, detail: 'c4 was already removed; nothing changed' });
-  t.strictSame(await client.leaderTransfer(), { leader: 'c2' });
-  t.strictSame(await client.leaderTransfer('c3'), { leader: 'c3' });
+  t.strictSame(await client.leaderTransfer(), { leader: 'c2', unchanged: false });
+  t.strictSame(await client.leaderTransfer('c3'), { leader: 'c3', unchanged: false });
   const status = await client.status();
   t.equal(status.term, 5);
   t.equal(status.role, 'leader');

@@ -8,6 +8,8 @@ import { decodeController } from '../../src/api/answers.js';
 import { judgeCommitProgress, judgeHealth } from '../../src/cli/ctl/health.js';
 import { endpointsFromConfig, parseEndpointList, type CtlIo } from '../../src/cli/ctl/context.js';
 import { runCtl } from '../../src/cli/ctl/program.js';
+import { shortTimeoutHint } from '../../src/cli/ctl/short-timeout.js';
+import { UnreachableError } from '../../src/api/failover.js';
 import { hungEndpoint } from '../helpers/hung-endpoint.js';
 import { apiFailure, deadAddress, startFake, threeControllers, wireController, type Fake } from './fake-controller.js';
 
@@ -164,7 +166,7 @@ void t.test('member and leader commands print the resulting membership and leade
         MemberRemove: () => {
           throw apiFailure('CONF_CHANGE_PENDING', 'a membership change is in progress');
         },
-        LeaderTransfer: (r) => ({ leader: r['target'] === '' ? 'c2' : r['target'] }),
+        LeaderTransfer: (r) => (r['target'] === 'c1' ? { leader: 'c1', unchanged: true } : { leader: r['target'] === '' ? 'c2' : r['target'] }),
       },
     }),
   );
@@ -177,6 +179,8 @@ void t.test('member and leader commands print the resulting membership and leade
   t.strictSame(remove, { code: 1, out: '', err: ['ctl: a membership change is in progress'] });
   t.equal((await ctl([...e, 'leader', 'transfer'])).out, 'leader: c2\n');
   t.equal((await ctl([...e, 'leader', 'transfer', 'c3'])).out, 'leader: c3\n');
+  // ops55: a transfer to the leader itself said `leader: c1` as though it had moved.
+  t.strictSame(await ctl([...e, 'leader', 'transfer', 'c1']), { code: 0, out: 'leader: c1 (already the leader; nothing changed)\n', err: [] }, 'a transfer to the leader says nothing changed, exit 0');
   const calls = f.calls.length;
   const empty = await ctl([...e, 'leader', 'transfer', '']);
   t.strictSame(empty, { code: 2, out: '', err: ['ctl: expected a voter id, found an empty string (leave ID out to let the cluster choose)'] }, 'an empty id ("$UNSET") is refused, not taken as "any voter"');
@@ -197,7 +201,7 @@ void t.test('commands that change the cluster print one JSON object with -o json
         MemberAdd: () => ({ voters: ['c1', 'c2', 'c3'], learners: ['c4'], unchanged: false, detail: 'start it with --join' }),
         MemberPromote: () => ({ voters: ['c1', 'c2', 'c3', 'c4'], learners: [], unchanged: true, detail: 'c4 is already a voter; nothing changed' }),
         MemberRemove: () => ({ voters: ['c1', 'c2', 'c3'], learners: [], unchanged: false, detail: '' }),
-        LeaderTransfer: () => ({ leader: 'c2' }),
+        LeaderTransfer: (r) => (r['target'] === 'c1' ? { leader: 'c1', unchanged: true } : { leader: 'c2' }),
         ConfigSet: (r) => ({ key: r['key'], value: r['value'], changed: false }),
       },
     }),
@@ -214,7 +218,8 @@ void t.test('commands that change the cluster print one JSON object with -o json
   t.strictSame(await json(['member', 'add', 'c4', '127.0.0.1:7104']), { id: 'c4', changed: true, voters: ['c1', 'c2', 'c3'], learners: ['c4'], detail: 'start it with --join' });
   t.strictSame(await json(['member', 'promote', 'c4']), { id: 'c4', changed: false, voters: ['c1', 'c2', 'c3', 'c4'], learners: [], detail: 'c4 is already a voter; nothing changed' });
   t.strictSame(await json(['member', 'remove', 'c4']), { id: 'c4', changed: true, voters: ['c1', 'c2', 'c3'], learners: [], detail: '' });
-  t.strictSame(await json(['leader', 'transfer']), { leader: 'c2' });
+  t.strictSame(await json(['leader', 'transfer']), { leader: 'c2', changed: true });
+  t.strictSame(await json(['leader', 'transfer', 'c1']), { leader: 'c1', changed: false }, 'a transfer to the leader itself: changed false');
   t.strictSame(await json(['config', 'set', 'autopilot.cleanup_dead_servers', 'true']), { key: 'autopilot.cleanup_dead_servers', value: 'true', changed: false });
   // etcdctl's spelling, and text stays the default.
   t.strictSame(JSON.parse((await ctl([...e, 'kv', 'put', 'k', 'v', '-w', 'json'])).out), { key: 'k', revision: 12 });
@@ -417,4 +422,18 @@ void t.test('operator round 17: member add at an address where a program answers
   t.equal(run.code, 2, run.err.join('\n'));
   t.match(run.err[0], new RegExp(`^ctl: member add: 127\\.0\\.0\\.1:${port} answers, but not in gRPC \\(HTTP/2\\): another program holds it \\(a metrics port\\?`));
   t.notOk(f.calls.some((c) => c.method === 'MemberAdd'), 'nothing added');
+});
+
+void t.test('ops55: no endpoint connected within a connect timeout --timeout shortened: the error names --timeout', (t) => {
+  const endpoints = ['a:1', 'b:2'];
+  const session = (timeoutMs: number): { endpoints(): readonly string[]; timeoutMs(): number } => ({ endpoints: () => endpoints, timeoutMs: () => timeoutMs });
+  const allSilent = new UnreachableError('no endpoint answered; tried a:1 (no connection within 25ms), b:2 (no connection within 25ms)', endpoints);
+  t.equal(
+    shortTimeoutHint(allSilent, session(50)),
+    'no connection came up within 25ms, half of --timeout 50ms: if the controllers are up, connecting takes longer here (a loaded host or a slow network); raise --timeout',
+  );
+  t.equal(shortTimeoutHint(allSilent, session(5000)), null, 'at the 2.5 s cap a longer --timeout would not wait longer: no hint');
+  t.equal(shortTimeoutHint(new UnreachableError('no endpoint answered; tried ...', ['a:1']), session(50)), null, 'one endpoint refused or failed otherwise: its own reason stands');
+  t.equal(shortTimeoutHint(new Error('x'), session(50)), null);
+  t.end();
 });

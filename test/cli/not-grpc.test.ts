@@ -15,9 +15,9 @@ import { CertMaker } from '../helpers/certs.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { CTL_JS } from '../helpers/process-cluster.js';
 import { runToExit, type RunResult } from '../helpers/run-to-exit.js';
-import { describeNotGrpc } from '../../src/api/not-grpc.js';
+import { describeHttpStatus, describeNotGrpc } from '../../src/api/not-grpc.js';
 
-type Server = http.Server | https.Server | http2.Http2SecureServer;
+type Server = http.Server | https.Server | http2.Http2SecureServer | http2.Http2Server;
 
 /** `ctl --endpoints endpoint kv put x y`, with only `env`'s TLS settings (none of the caller's). */
 function ctlPut(endpoint: string, env: Readonly<Record<string, string>> = {}): Promise<RunResult> {
@@ -38,6 +38,24 @@ void t.test('an HTTP/1.1 server dialled without TLS: exit 3, "does not speak gRP
   t.equal(run.stderr.trim().split('\n').length, 1, 'one line');
   t.match(run.stderr, `ctl: ${endpoint} does not speak gRPC: it answered, but not in HTTP/2 (is it a metrics port? dial the controller's client address`);
   t.notMatch(run.stderr, /Protocol error|TLS/, 'no raw HTTP/2 error, no TLS story');
+});
+
+void t.test('ops55: an HTTP/2 server that is no gRPC server (a 404): exit 3, "does not speak gRPC", and the next endpoint is tried', async (t) => {
+  const notFound = (): http2.Http2Server =>
+    http2.createServer((_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+  const first = await serve(t, notFound());
+  const second = await serve(t, notFound());
+  const run = await runToExit(CTL_JS, ['--endpoints', `${first},${second}`, '--timeout', '5s', 'status'], 'ctl status', 30_000, { PATH: process.env['PATH'] ?? '' });
+  t.equal(run.code, 3, run.stderr);
+  t.equal(run.stderr.trim().split('\n').length, 1, 'one line');
+  t.match(run.stderr, `ctl: ${first} does not speak gRPC: it answered in HTTP/2 with HTTP status 404, not a gRPC response`);
+  t.match(run.stderr, `tried ${first} (not gRPC), ${second} (not gRPC)`, 'both endpoints tried: the first answer was not taken as final');
+  t.notMatch(run.stderr, /TLS/, 'no TLS story for a plaintext answer');
+  t.equal(describeHttpStatus('h:1', 'Received HTTP status code 503'), "h:1 does not speak gRPC: it answered in HTTP/2 with HTTP status 503, not a gRPC response (a web server or a proxy at that address? dial the controller's client address, its cluster.nodes[].address)");
+  t.equal(describeHttpStatus('h:1', 'no answer: Received HTTP status code 404 somewhere'), null, "only grpc-js's own words");
 });
 
 void t.test('an HTTPS server that refuses HTTP/2: a TLS line naming it no gRPC server, with TLS settings or without', async (t) => {

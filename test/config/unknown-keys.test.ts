@@ -45,3 +45,14 @@ void t.test('an unknown key names the allowed keys and suggests a near miss', as
   const far = firstProblem(`${NODES}raft:\n  zzz: 1\n`);
   t.notMatch(far.reason, /did you mean/, 'no suggestion when nothing is close');
 });
+
+void t.test('ops55: a required key missing beside its own misspelling names the misspelling', async (t) => {
+  const address = firstProblem(`cluster:\n  nodes:\n    - { id: c1, address: 'h:1' }\n    - { id: c2, adress: 'h:2' }\n`);
+  t.equal(address.keyPath, 'cluster.nodes[1].address');
+  t.equal(address.reason, 'required key is missing (expected a string); found "adress" beside it (a misspelling of "address"?)');
+  const tlsKey = firstProblem(`${NODES}tls:\n  ca: ca.pem\n  cert: c.pem\n  kye: k.pem\n`);
+  t.equal(tlsKey.keyPath, 'tls.key');
+  t.match(tlsKey.reason, /found "kye" beside it \(a misspelling of "key"\?\)/);
+  const unrelated = firstProblem(`cluster:\n  nodes:\n    - { id: c1, region: eu }\n`);
+  t.equal(unrelated.reason, 'required key is missing (expected a string)', 'a key that is no near miss is not blamed');
+});

@@ -14,6 +14,7 @@ void t.test('not at three election timeouts, only past them', async (t) => {
   t.equal(at(10_000 + 3 * E, 10_000), null, 'exactly three election timeouts after the last leader contact: an election may still be ending');
   t.match(at(10_000 + 3 * E + 0.4, 10_000), /^c1 has had no leader for 3000ms \(election timeout 1000ms\) although it hears a quorum/, 'just past them, shown rounded to the millisecond');
   t.match(at(10_000 + 3 * E + 1, 10_000), /no leader for 3001ms/);
+  t.match(at(10_000 + 3 * E + 1, 10_000), /: it is on the far side of a partial partition, or the voters it hears have not elected one yet \(members just restarted\)$/, 'ops55: not only a partition is named');
   t.equal(at(3 * E, null), null, 'no leader heard since it began to listen, counted from then');
   t.match(at(3 * E + 1, null), /no leader for 3001ms/);
   t.equal(at(5_000 + 3 * E, 1_000, 5_000), null, 'a contact from before it began to listen counts from the start of listening');

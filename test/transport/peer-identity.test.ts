@@ -287,7 +287,9 @@ void t.test('the start-up question is answered whatever the asker runs, and stat
   const r2 = identityOf('n2', INC(2));
   const r3 = identityOf('n3', INC(3));
   const n2 = await node(t, 'n2', r2);
-  const n3 = await node(t, 'n3', r3);
+  // n3 says its raft timing, as a controller does; n2 does not, as an older version.
+  const n3 = await startNode({ id: 'n3', options: { identity: r3.identity, raftTiming: { electionTimeoutMs: 5000, heartbeatIntervalMs: 250 } } });
+  t.teardown(() => n3.stop());
   const answers = await askPeers({
     self: 'n1',
     clusterName: 'test',
@@ -301,7 +303,8 @@ void t.test('the start-up question is answered whatever the asker runs, and stat
     deadlineMs: 3000,
   });
   t.match(answers[0], { peer: 'n2', reply: { memberId: 'n2', incarnation: INC(2), clusterId: CLUSTER, lastIndex: 10, appliedIndex: 9, you: { member: true, recorded: INC(1), removed: false } } });
-  t.match(answers[1], { peer: 'n3', reply: { memberId: 'n3' } });
+  t.match(answers[1], { peer: 'n3', reply: { memberId: 'n3' }, timing: { electionTimeoutMs: 5000, heartbeatIntervalMs: 250 } });
+  t.notOk('timing' in answers[0]!, 'ops55: a peer that says no timing (0) has none');
   t.match(answers[2], { peer: 'n4', error: /UNAVAILABLE/ });
   t.same(
     r2.asks,

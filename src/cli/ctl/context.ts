@@ -364,7 +364,9 @@ export class Session {
     // Not those that never answered at all: the probe would wait 2 s more there (ctl took 4.6 s
     // against one such endpoint, saying "no connection within 2500ms"), and a TLS mismatch fails fast.
     const silent = err instanceof UnreachableError ? err.silent : [];
-    const endpoints = this.endpoints().filter((endpoint) => !silent.includes(endpoint));
+    // Nor those that answered in plaintext HTTP (not gRPC): they require no TLS, whatever a probe makes of them.
+    const notGrpc = err instanceof UnreachableError ? err.notGrpc : [];
+    const endpoints = this.endpoints().filter((endpoint) => !silent.includes(endpoint) && !notGrpc.includes(endpoint));
     const causes = await Promise.all(endpoints.map((endpoint) => probeTls(endpoint, files, Math.min(2000, o.timeout))));
     const at = causes.findIndex((c) => c !== null);
     return at < 0 ? null : `${causes[at]} (${endpoints[at]}); ${err.message}`;

@@ -15,6 +15,8 @@ export function registerLeader(program: Command, session: Session): void {
       // An unset shell variable ("$TARGET") must not mean "any voter".
       if (id !== undefined && id.trim() === '') throw new UsageError('expected a voter id, found an empty string (leave ID out to let the cluster choose)');
       const result = await session.client().leaderTransfer(id);
-      printChange(session, opts.output, `leader: ${result.leader}\n`, { leader: result.leader });
+      // A transfer to the leader itself changes nothing: say so (exit 0), as a repeated member step does.
+      const text = result.unchanged ? `leader: ${result.leader} (already the leader; nothing changed)\n` : `leader: ${result.leader}\n`;
+      printChange(session, opts.output, text, { leader: result.leader, changed: !result.unchanged });
     });
 }

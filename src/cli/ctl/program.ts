@@ -13,6 +13,7 @@ import { registerCompletion } from './completion.js';
 import { registerHelp } from './help-command.js';
 import { registerConfig } from './config.js';
 import { registerEndpoint } from './endpoint.js';
+import { shortTimeoutHint } from './short-timeout.js';
 import { DEFAULT_TIMEOUT_MS, pathArg, positiveDurationArg, Session, type CtlIo } from './context.js';
 import { dashValueHint } from './dash-value.js';
 import { registerHealth } from './health.js';
@@ -130,7 +131,9 @@ export async function runCtl(argv: readonly string[], io: CtlIo): Promise<number
       return code;
     }
     const tls = await session.explainTls(err).catch(() => null);
-    io.err(`ctl: ${oneLine(tls ?? (err instanceof Error ? err.message : String(err)))}`);
+    const message = tls ?? (err instanceof Error ? err.message : String(err));
+    const hint = tls === null ? shortTimeoutHint(err, session) : null;
+    io.err(`ctl: ${oneLine(hint === null ? message : `${message}; ${hint}`)}`);
     return ownExitCode(err) ?? exitCodeFor(err);
   } finally {
     session.close();
