@@ -14,13 +14,20 @@ export interface Waiter<T> {
 export class WaitMap<K, T, Meta = undefined> {
   private readonly waiters = new Map<K, { waiter: Waiter<T>; timer: Timer; meta: Meta }>();
 
-  constructor(private readonly scheduler: Scheduler) {}
+  /**
+   * `onTimeout`: what a timed-out request's caller should know. A proposal's outcome is unknown
+   * (it may still commit); a read that timed out changed nothing and can simply be asked again.
+   */
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly onTimeout: string,
+  ) {}
 
   add(key: K, meta: Meta, timeoutMs: number, what: string, waiter: Waiter<T>): void {
     const timer = this.scheduler.after(timeoutMs, () => {
       if (this.waiters.get(key)?.waiter !== waiter) return;
       this.waiters.delete(key);
-      waiter.reject(new HostError('TIMEOUT', `${what} did not complete within ${timeoutMs}ms; its outcome is unknown`));
+      waiter.reject(new HostError('TIMEOUT', `${what} did not complete within ${timeoutMs}ms; ${this.onTimeout}`));
     });
     this.waiters.set(key, { waiter, timer, meta });
   }

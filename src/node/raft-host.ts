@@ -158,8 +158,8 @@ export class RaftHost implements ConsensusPort {
   constructor(private readonly opts: RaftHostOptions) {
     this.id = opts.id;
     this.clock = opts.scheduler;
-    this.proposals = new WaitMap(opts.scheduler);
-    this.reads = new WaitMap(opts.scheduler);
+    this.proposals = new WaitMap(opts.scheduler, 'its outcome is unknown');
+    this.reads = new WaitMap(opts.scheduler, 'nothing was read or changed: ask again');
     const { persisted, timing } = opts;
     this.tickMs = raftTickMs(timing.heartbeatIntervalMs);
     const heartbeatTicks = Math.max(1, Math.round(timing.heartbeatIntervalMs / this.tickMs));
