@@ -101,9 +101,23 @@ export class TlsFilesError extends Error {
   readonly code = 'TLS_FILES';
 }
 
+/**
+ * grpc-js's account of a deadline: `Deadline exceeded after 5.001s,name resolution: 0.001s,...`
+ * and then `remote_addr=HOST:PORT` (a connection carried the call) or `Waiting for LB pick` (none
+ * came up). An operator reading `ctl endpoint status` on a paused process got all of it (ops55).
+ */
+const GRPC_DEADLINE = /^Deadline exceeded after ([^,]+),(.*)$/s;
+
 /** grpc-js ends a connection failure with an empty "Resolution note: ", which an operator
- * reads as a truncated message. */
+ * reads as a truncated message; its deadline text is put in words (GRPC_DEADLINE). */
 export function tidyDetails(details: string): string {
+  const deadline = GRPC_DEADLINE.exec(details);
+  if (deadline !== null) {
+    const remote = /remote_addr=([^,\s]+)/.exec(deadline[2]!)?.[1];
+    if (remote !== undefined) return `no answer within ${deadline[1]} from ${remote}: connected, but it did not answer (paused, overloaded or stuck?)`;
+    if (deadline[2]!.includes('Waiting for LB pick')) return `no connection came up within ${deadline[1]}`;
+    return `deadline exceeded after ${deadline[1]}`;
+  }
   return details.replace(/\s*Resolution note: $/, '');
 }
 

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { ApiError } from '../../src/api/errors.js';
+import { ApiError, tidyDetails } from '../../src/api/errors.js';
 import type { AuditEventJson } from '../../src/api/answers.js';
 import { ControllerClient } from '../../src/api/client.js';
 import {
@@ -77,6 +77,19 @@ void t.test('when no endpoint answers the error is UNREACHABLE and names every e
   const write = await rejection(client.put('k', 'v'));
   t.equal(write.code, 'UNREACHABLE', 'a put on a session fails the same way');
   t.notMatch(write.message, /Resolution note/);
+});
+
+void t.test("a controller that takes the call and never answers: the deadline in words, naming it, not grpc-js's timings (ops55)", async (t) => {
+  const hung = await startFake({ unary: { Status: () => new Promise(() => undefined) } });
+  const client = new ControllerClient({ endpoints: [hung.address], timeoutMs: 300 });
+  stopAll(t, hung, client);
+  const err = await rejection(client.status());
+  t.match(err.message, `no answer within`);
+  t.match(err.message, `from ${hung.address}: connected, but it did not answer`);
+  t.notMatch(err.message, /name resolution|LB pick|remote_addr|Deadline exceeded after/);
+  t.equal(tidyDetails('Deadline exceeded after 5.001s,name resolution: 0.001s,Waiting for LB pick'), 'no connection came up within 5.001s');
+  t.equal(tidyDetails('Deadline exceeded after 1.2s,name resolution: 0.001s'), 'deadline exceeded after 1.2s');
+  t.equal(tidyDetails('connection refused. Resolution note: '), 'connection refused.');
 });
 
 void t.test('a retried write re-sends the same client id and seq; the next write uses the next seq', async (t) => {
