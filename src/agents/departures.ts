@@ -26,8 +26,20 @@ export function departureGraceMs(timeoutMs: number, pingIntervalMs: number): num
   return Math.max(2 * pingIntervalMs, Math.round(timeoutMs / 2));
 }
 
+/**
+ * How long past its deadline a departure whose agent had no record yet waits for this
+ * controller's claim of its stream to commit (held in a report: no leader heard, say). A claim
+ * committed later still goes offline at the reconcile round after it (hub.ts reconcile).
+ */
+export const LATE_CLAIM_WAIT_MS = 60_000;
+
 export class Departures {
   private readonly byAgent = new Map<string, Departure>();
+  /**
+   * Departures that came due while their agent had no record: the claim of that stream, which
+   * this controller still sends (the claim that makes the record), may commit after its grace.
+   */
+  private readonly unrecorded = new Map<string, Departure>();
 
   constructor(private readonly pingIntervalMs: number) {}
 
@@ -45,6 +57,7 @@ export class Departures {
 
   delete(agent: string): void {
     this.byAgent.delete(agent);
+    this.unrecorded.delete(agent);
   }
 
   agents(): string[] {
@@ -54,7 +67,34 @@ export class Departures {
   /** The stream of `agent` is gone; its grace runs from its timeout after its last contact. */
   depart(agent: string, session: string, lastHeardAt: number, timeoutMs: number, now: number, reason: string, rejected: LocalRejection | null = null): void {
     const deadline = Math.max(now, lastHeardAt + timeoutMs) + departureGraceMs(timeoutMs, this.pingIntervalMs);
+    this.unrecorded.delete(agent);
     this.byAgent.set(agent, { session, deadline, reason, lastHeardAt, timeoutMs, rejected });
+  }
+
+  /** `d` came due while its agent had no record: it waits for the claim of its stream (claimedLate). */
+  awaitRecord(agent: string, d: Departure): void {
+    this.unrecorded.set(agent, d);
+  }
+
+  /** Whether some due departure waits for its agent's record. */
+  get awaitingRecords(): number {
+    return this.unrecorded.size;
+  }
+
+  /**
+   * Removes and returns the departures waiting for a record that now names their stream (the
+   * late claim committed: the agent is gone, report it); drops those whose agent was recorded on
+   * another stream, and those that waited LATE_CLAIM_WAIT_MS.
+   */
+  claimedLate(now: number, recorded: (agent: string) => { readonly session: string; readonly online: boolean } | null): Array<[string, Departure]> {
+    const out: Array<[string, Departure]> = [];
+    for (const [agent, d] of this.unrecorded) {
+      const rec = recorded(agent);
+      if (rec === null && now - d.deadline <= LATE_CLAIM_WAIT_MS) continue;
+      this.unrecorded.delete(agent);
+      if (rec !== null && rec.online && rec.session === d.session) out.push([agent, d]);
+    }
+    return out;
   }
 
   /** Removes and returns the departures whose grace has run out. */

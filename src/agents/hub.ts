@@ -31,7 +31,7 @@ import { PushPlanner } from './push-planner.js';
 import { FreshPlans } from './fresh-plan-budget.js';
 import { agentState, PushTracker, type ReplyOutcome } from './push-tracker.js';
 import { AdmissionBudget } from './admission.js';
-import { Departures, departureGraceMs } from './departures.js';
+import { Departures, departureGraceMs, type Departure } from './departures.js';
 import { LeaderExpiry } from './leader-expiry.js';
 import { DEFAULT_RECONNECT_TIMEOUT_MS, OfflineReaper } from './offline-reaper.js';
 import { OfflineCheck, type OfflineCandidate } from './offline-check.js';
@@ -995,14 +995,21 @@ export class AgentHub {
   }
 
   private expireDepartures(now: number): void {
-    if (this.departures.size === 0) return;
+    if (this.departures.size === 0 && this.departures.awaitingRecords === 0) return;
     const agents = this.port.state().agents;
+    const gone = (id: string, d: Departure): void => this.offline.add({ entry: { op: 'disconnect', id, session: d.session, reason: d.reason, pushes: 0 }, departure: d });
     for (const [id, d] of this.departures.due(now)) {
       const rec = agents.get(id);
       // Gone from this controller and not claimed elsewhere within its grace: offline, unless
       // another controller serves it on a stream whose claim has not committed (offline-check.ts).
-      if (rec !== null && rec.online && rec.session === d.session) this.offline.add({ entry: { op: 'disconnect', id, session: d.session, reason: d.reason, pushes: 0 }, departure: d });
+      if (rec !== null && rec.online && rec.session === d.session) gone(id, d);
+      // No record yet: this controller's claim of that stream still goes (withoutGoneClaims) and
+      // makes one, online on a stream gone; held in a report past the grace, it waited for the
+      // next reconcile round and another grace (up to state_sync_interval plus a timeout and a
+      // half). Its departure waits for it instead, and goes as soon as it commits.
+      else if (rec === null) this.departures.awaitRecord(id, d);
     }
+    for (const [id, d] of this.departures.claimedLate(now, (id) => agents.get(id))) gone(id, d);
   }
 
   /**
