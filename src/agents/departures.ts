@@ -2,7 +2,9 @@
  * Agents gone from this controller but still within their grace to reappear on any controller.
  * A departure ends in one of three ways: the agent comes back here (deleted), a claim elsewhere
  * commits (deleted), or its deadline passes while the record still names the departed stream
- * (then the agent is reported offline).
+ * (then the agent is reported offline). One whose deadline passes while the record names another
+ * stream, or none, waits a while for this controller's own claim of its stream, which may commit
+ * late (then the agent is reported offline as it commits).
  */
 import type { LocalRejection } from './session.js';
 import type { LiveAgent } from './types.js';
@@ -27,19 +29,20 @@ export function departureGraceMs(timeoutMs: number, pingIntervalMs: number): num
 }
 
 /**
- * How long past its deadline a departure whose agent had no record yet waits for this
- * controller's claim of its stream to commit (held in a report: no leader heard, say). A claim
- * committed later still goes offline at the reconcile round after it (hub.ts reconcile).
+ * How long a departure that came due before this controller's claim of its stream committed
+ * waits for that claim (held in a report: no leader heard, say). A claim committed later still
+ * goes offline at the reconcile round after it (hub.ts reconcile).
  */
 export const LATE_CLAIM_WAIT_MS = 60_000;
 
 export class Departures {
   private readonly byAgent = new Map<string, Departure>();
   /**
-   * Departures that came due while their agent had no record: the claim of that stream, which
-   * this controller still sends (the claim that makes the record), may commit after its grace.
+   * Departures that came due while the agent's record did not name their stream (no record yet,
+   * or another stream's): this controller's claim of that stream may still commit, held in a
+   * report, and name a stream gone. By agent, in the order they came due.
    */
-  private readonly unrecorded = new Map<string, Departure>();
+  private readonly unclaimed = new Map<string, { readonly departure: Departure; readonly dueAt: number }>();
 
   constructor(private readonly pingIntervalMs: number) {}
 
@@ -57,7 +60,7 @@ export class Departures {
 
   delete(agent: string): void {
     this.byAgent.delete(agent);
-    this.unrecorded.delete(agent);
+    this.unclaimed.delete(agent);
   }
 
   agents(): string[] {
@@ -67,34 +70,35 @@ export class Departures {
   /** The stream of `agent` is gone; its grace runs from its timeout after its last contact. */
   depart(agent: string, session: string, lastHeardAt: number, timeoutMs: number, now: number, reason: string, rejected: LocalRejection | null = null): void {
     const deadline = Math.max(now, lastHeardAt + timeoutMs) + departureGraceMs(timeoutMs, this.pingIntervalMs);
-    this.unrecorded.delete(agent);
+    this.unclaimed.delete(agent);
     this.byAgent.set(agent, { session, deadline, reason, lastHeardAt, timeoutMs, rejected });
   }
 
-  /** `d` came due while its agent had no record: it waits for the claim of its stream (claimedLate). */
-  awaitRecord(agent: string, d: Departure): void {
-    this.unrecorded.set(agent, d);
+  /** `d` came due while the record did not name its stream: it waits for a late claim of it (lateClaim). */
+  awaitClaim(agent: string, d: Departure, now: number): void {
+    this.unclaimed.delete(agent);
+    this.unclaimed.set(agent, { departure: d, dueAt: now });
   }
 
-  /** Whether some due departure waits for its agent's record. */
-  get awaitingRecords(): number {
-    return this.unrecorded.size;
+  /** Due departures waiting for a late claim of their stream. */
+  get awaitingClaims(): number {
+    return this.unclaimed.size;
   }
 
-  /**
-   * Removes and returns the departures waiting for a record that now names their stream (the
-   * late claim committed: the agent is gone, report it); drops those whose agent was recorded on
-   * another stream, and those that waited LATE_CLAIM_WAIT_MS.
-   */
-  claimedLate(now: number, recorded: (agent: string) => { readonly session: string; readonly online: boolean } | null): Array<[string, Departure]> {
-    const out: Array<[string, Departure]> = [];
-    for (const [agent, d] of this.unrecorded) {
-      const rec = recorded(agent);
-      if (rec === null && now - d.deadline <= LATE_CLAIM_WAIT_MS) continue;
-      this.unrecorded.delete(agent);
-      if (rec !== null && rec.online && rec.session === d.session) out.push([agent, d]);
+  /** A claim of `session` committed: the departure of that stream that came due before it, if any. */
+  lateClaim(agent: string, session: string): Departure | null {
+    const waiting = this.unclaimed.get(agent);
+    if (waiting === undefined || waiting.departure.session !== session) return null;
+    this.unclaimed.delete(agent);
+    return waiting.departure;
+  }
+
+  /** Forgets the departures that waited LATE_CLAIM_WAIT_MS for a late claim (oldest first). */
+  forgetUnclaimed(now: number): void {
+    for (const [agent, w] of this.unclaimed) {
+      if (now - w.dueAt < LATE_CLAIM_WAIT_MS) break;
+      this.unclaimed.delete(agent);
     }
-    return out;
   }
 
   /** Removes and returns the departures whose grace has run out. */

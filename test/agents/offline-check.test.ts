@@ -296,3 +296,25 @@ void t.test('a new agent that moved to a controller whose claim is held up is no
   t.match(c1.record('a2'), { online: true, controller: 'c2' });
   t.same(statusOf(c1, 'a2'), ['null->online'], 'never shown offline');
 });
+
+void t.test("a claim already sent when its stream closed, committed after the stream's departure came due, is followed by that departure at once (an agent recorded offline before)", async (t) => {
+  const { clock, c1, c2, a, timeout } = servedByC1();
+  a.disconnect();
+  advance(clock, [c1, c2], 3 * (timeout + c1.hub.graceMs(timeout)));
+  t.match(c1.record('a1'), { online: false }, 'a1 offline');
+  // a1 comes back on c2, whose report (holding the claim) goes unanswered; c2 sheds it.
+  c2.unheardByLeader = true;
+  a.connect(c2);
+  settle([c1, c2]);
+  const shed = a.session;
+  const since = clock.now;
+  while (a.closedWith === null && clock.now - since < 10_000) advance(clock, [c1, c2], 50);
+  t.match(a.closedWith, { code: 'unavailable', reason: /not heard by the leader/ }, 'c2 shed a1');
+  a.controller = null;
+  advance(clock, [c1, c2], 3000);
+  c2.unheardByLeader = false;
+  advance(clock, [c1, c2], 500);
+  // Before, the late claim left a1 online on c2's stream gone until c2's next reconcile round and another grace.
+  t.match(c2.record('a1'), { online: false, controller: 'c2', session: shed, statusReason: /not heard by the leader/ }, 'offline right after the late claim');
+  t.same(statusAudits(c2), ['null->online', 'online->offline', 'offline->online', 'online->offline']);
+});
