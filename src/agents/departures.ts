@@ -2,7 +2,9 @@
  * Agents gone from this controller but still within their grace to reappear on any controller.
  * A departure ends in one of three ways: the agent comes back here (deleted), a claim elsewhere
  * commits (deleted), or its deadline passes while the record still names the departed stream
- * (then the agent is reported offline).
+ * (then the agent is reported offline). One whose deadline passes while the record names another
+ * stream, or none, waits a while for this controller's own claim of its stream, which may commit
+ * late (then the agent is reported offline as it commits).
  */
 import type { LocalRejection } from './session.js';
 import type { LiveAgent } from './types.js';
@@ -26,8 +28,21 @@ export function departureGraceMs(timeoutMs: number, pingIntervalMs: number): num
   return Math.max(2 * pingIntervalMs, Math.round(timeoutMs / 2));
 }
 
+/**
+ * How long a departure that came due before this controller's claim of its stream committed
+ * waits for that claim (held in a report: no leader heard, say). A claim committed later still
+ * goes offline at the reconcile round after it (hub.ts reconcile).
+ */
+export const LATE_CLAIM_WAIT_MS = 60_000;
+
 export class Departures {
   private readonly byAgent = new Map<string, Departure>();
+  /**
+   * Departures that came due while the agent's record did not name their stream (no record yet,
+   * or another stream's): this controller's claim of that stream may still commit, held in a
+   * report, and name a stream gone. By agent, in the order they came due.
+   */
+  private readonly unclaimed = new Map<string, { readonly departure: Departure; readonly dueAt: number }>();
 
   constructor(private readonly pingIntervalMs: number) {}
 
@@ -45,6 +60,7 @@ export class Departures {
 
   delete(agent: string): void {
     this.byAgent.delete(agent);
+    this.unclaimed.delete(agent);
   }
 
   agents(): string[] {
@@ -54,7 +70,35 @@ export class Departures {
   /** The stream of `agent` is gone; its grace runs from its timeout after its last contact. */
   depart(agent: string, session: string, lastHeardAt: number, timeoutMs: number, now: number, reason: string, rejected: LocalRejection | null = null): void {
     const deadline = Math.max(now, lastHeardAt + timeoutMs) + departureGraceMs(timeoutMs, this.pingIntervalMs);
+    this.unclaimed.delete(agent);
     this.byAgent.set(agent, { session, deadline, reason, lastHeardAt, timeoutMs, rejected });
+  }
+
+  /** `d` came due while the record did not name its stream: it waits for a late claim of it (lateClaim). */
+  awaitClaim(agent: string, d: Departure, now: number): void {
+    this.unclaimed.delete(agent);
+    this.unclaimed.set(agent, { departure: d, dueAt: now });
+  }
+
+  /** Due departures waiting for a late claim of their stream. */
+  get awaitingClaims(): number {
+    return this.unclaimed.size;
+  }
+
+  /** A claim of `session` committed: the departure of that stream that came due before it, if any. */
+  lateClaim(agent: string, session: string): Departure | null {
+    const waiting = this.unclaimed.get(agent);
+    if (waiting === undefined || waiting.departure.session !== session) return null;
+    this.unclaimed.delete(agent);
+    return waiting.departure;
+  }
+
+  /** Forgets the departures that waited LATE_CLAIM_WAIT_MS for a late claim (oldest first). */
+  forgetUnclaimed(now: number): void {
+    for (const [agent, w] of this.unclaimed) {
+      if (now - w.dueAt < LATE_CLAIM_WAIT_MS) break;
+      this.unclaimed.delete(agent);
+    }
   }
 
   /** Removes and returns the departures whose grace has run out. */

@@ -31,7 +31,7 @@ import { PushPlanner } from './push-planner.js';
 import { FreshPlans } from './fresh-plan-budget.js';
 import { agentState, PushTracker, type ReplyOutcome } from './push-tracker.js';
 import { AdmissionBudget } from './admission.js';
-import { Departures, departureGraceMs } from './departures.js';
+import { Departures, departureGraceMs, type Departure } from './departures.js';
 import { LeaderExpiry } from './leader-expiry.js';
 import { DEFAULT_RECONNECT_TIMEOUT_MS, OfflineReaper } from './offline-reaper.js';
 import { OfflineCheck, type OfflineCandidate } from './offline-check.js';
@@ -995,14 +995,24 @@ export class AgentHub {
   }
 
   private expireDepartures(now: number): void {
-    if (this.departures.size === 0) return;
+    if (this.departures.size === 0 && this.departures.awaitingClaims === 0) return;
     const agents = this.port.state().agents;
     for (const [id, d] of this.departures.due(now)) {
       const rec = agents.get(id);
       // Gone from this controller and not claimed elsewhere within its grace: offline, unless
       // another controller serves it on a stream whose claim has not committed (offline-check.ts).
-      if (rec !== null && rec.online && rec.session === d.session) this.offline.add({ entry: { op: 'disconnect', id, session: d.session, reason: d.reason, pushes: 0 }, departure: d });
+      if (rec !== null && rec.online && rec.session === d.session) this.reportGone(id, d);
+      // This controller's claim of that stream may still commit late (held in a report), naming
+      // a stream gone: an agent with no record is claimed anyway (withoutGoneClaims), and a claim
+      // already sent is not taken back. It then waited for the next reconcile round and another
+      // grace (up to state_sync_interval plus a timeout and a half); the departure waits for it.
+      else if (rec === null || rec.session !== d.session) this.departures.awaitClaim(id, d, now);
     }
+    this.departures.forgetUnclaimed(now);
+  }
+
+  private reportGone(id: string, d: Departure): void {
+    this.offline.add({ entry: { op: 'disconnect', id, session: d.session, reason: d.reason, pushes: 0 }, departure: d });
   }
 
   /**
@@ -1158,6 +1168,10 @@ export class AgentHub {
           const ours = this.sessionOf(t.id);
           if (ours !== null && ours.id === t.session && state.agents.get(t.id)?.session !== t.session) ours.confirmed = true;
           this.checkClaim(t.id, state, now, out);
+          // Our claim of a stream whose departure came due before it committed: that agent is gone.
+          const late = this.departures.lateClaim(t.id, t.session);
+          const rec = state.agents.get(t.id);
+          if (late !== null && rec !== null && rec.online && rec.session === t.session && !this.byAgent.has(t.id)) this.reportGone(t.id, late);
           break;
         }
         case 'status':

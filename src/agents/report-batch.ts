@@ -15,7 +15,10 @@
  * record still names the departed stream. The hub leaves out a claim of a stream gone from it by
  * then (hub.ts withoutGoneClaims); a departure that claim had replaced was lost with it, and the
  * agent was shown online on a stream gone for good until the next reconcile round (up to
- * state_sync_interval, 5 s, past its timeout and grace).
+ * state_sync_interval, 5 s, past its timeout and grace). Departures wait per stream, not per
+ * agent: a departure of another stream never replaces one waiting (or pending) for its agent, as
+ * that one may be the only entry that can take the agent offline (the other stream's claim left
+ * out, say). Each goes, one per report, and each is applied only if the record names its stream.
  *
  * An entry is *quiet* when all it says is that an agent already recorded as in step with its
  * stream acknowledged the next push it was sent (a `sync` whose acked version is its sent one,
@@ -34,8 +37,8 @@ export class ReportBatch {
   private readonly urgent = new Set<string>();
   /** The stream of each agent whose last entry taken said it acknowledged what it was sent. */
   private readonly inStep = new Map<string, string>();
-  /** Disconnects waiting for the next report: what is pending of their agent goes first. */
-  private readonly deferred = new Map<string, AgentReportEntry>();
+  /** Disconnects waiting for a later report, by agent and stream: what is pending of their agent goes first. */
+  private readonly deferred = new Map<string, Map<string, AgentReportEntry>>();
 
   get size(): number {
     return this.pending.size;
@@ -48,13 +51,13 @@ export class ReportBatch {
 
   add(e: AgentReportEntry): void {
     let old = this.pending.get(e.id);
-    if (old !== undefined && e.op === 'disconnect' && old.op !== 'forget' && old.op !== 'disconnect') {
-      this.deferred.set(e.id, e);
+    if (old !== undefined && e.op === 'disconnect' && old.op !== 'forget' && (old.op !== 'disconnect' || old.session !== e.session)) {
+      this.defer(e);
       return;
     }
     if (old?.op === 'disconnect' && e.op !== 'forget' && e.op !== 'disconnect' && old.session !== e.session) {
       // A later entry of another stream goes first; the departure waits behind it, its pushes carried by it.
-      this.deferred.set(e.id, { ...old, pushes: 0 });
+      this.defer({ ...old, pushes: 0 });
       e = { ...e, pushes: e.pushes + old.pushes };
       this.pending.delete(e.id);
       old = undefined;
@@ -80,14 +83,29 @@ export class ReportBatch {
         this.inStep.set(id, e.session);
       }
     }
-    // A departure whose agent's entry went in this report goes in the next.
-    for (const [id, d] of this.deferred) {
+    // A departure whose agent's entry went in this report goes in the next (one per agent per report).
+    for (const [id, waiting] of this.deferred) {
       if (this.pending.has(id)) continue;
-      this.deferred.delete(id);
+      const first = waiting.entries().next();
+      if (first.done === true) {
+        this.deferred.delete(id);
+        continue;
+      }
+      const [session, d] = first.value;
+      waiting.delete(session);
+      if (waiting.size === 0) this.deferred.delete(id);
       this.pending.set(id, d);
       this.urgent.add(id);
     }
     return out;
+  }
+
+  /** A departure waits behind its agent's pending entry; one of the same stream already waiting takes its pushes. */
+  private defer(d: AgentReportEntry): void {
+    let waiting = this.deferred.get(d.id);
+    if (waiting === undefined) this.deferred.set(d.id, (waiting = new Map()));
+    const same = waiting.get(d.session);
+    waiting.set(d.session, same === undefined ? d : withPushes(d, pushesOf(same) + pushesOf(d)));
   }
 }
 

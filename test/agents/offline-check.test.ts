@@ -243,3 +243,78 @@ void t.test('a departure replaced in the batch by a reconnect whose stream close
   t.match(c1.record('a1'), { online: false, session: left }, 'offline on the stream it left');
   t.same(statusAudits(c1), ['null->online', 'online->offline'], 'one departure, no flap');
 });
+
+/** c1 and c2, both idle, and a new agent a2 (no record) on c1 while c1's reports wait unsent; a2 then leaves. */
+function newAgentLeftHeldUp(): { clock: { now: number }; c1: SimController; c2: SimController; a: SimAgent; left: string } {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  const c1 = new SimController('c1', log, clock);
+  const c2 = new SimController('c2', log, clock);
+  for (const c of [c1, c2]) c.tick();
+  log.propose(applyCmd(svc('web')));
+  settle([c1, c2]);
+  c1.reportsHeld = true;
+  const a = new SimAgent('a2');
+  a.connect(c1);
+  settle([c1, c2]);
+  const left = a.session!;
+  a.disconnect();
+  return { clock, c1, c2, a, left };
+}
+
+const statusOf = (c: SimController, id: string): string[] => c.audits.filter((e) => e.type === 'agent.status' && e.subject === id).map((e) => `${e.from}->${e.to}`);
+
+void t.test('a new agent whose claim commits after its departure came due (its stream closed) goes offline as soon as the claim commits, not a reconcile round later', async (t) => {
+  const { clock, c1, c2, left } = newAgentLeftHeldUp();
+  // Well past its grace (timeout 1 s and a half): the departure came due with no record to end.
+  advance(clock, [c1, c2], 4000);
+  t.equal(c1.record('a2'), null, 'no record while the claim waits');
+  c1.reportsHeld = false;
+  advance(clock, [c1, c2], 50);
+  t.match(c1.record('a2'), { online: true, session: left }, 'the claim of the closed stream made the record (it says what the agent ran)');
+  advance(clock, [c1, c2], 250);
+  // Before, the record stayed online on the stream gone until c1's next reconcile round and another
+  // grace: 3.5 s here (2 s rounds, 1 s timeout), up to state_sync_interval plus 1.5 timeouts in production.
+  t.match(c1.record('a2'), { online: false, session: left }, 'offline within 300 ms of the claim');
+  t.same(statusOf(c1, 'a2'), ['null->online', 'online->offline']);
+});
+
+void t.test('a new agent that moved to a controller whose claim is held up is not shown offline when its old claim commits late', async (t) => {
+  const { clock, c1, c2, a, left } = newAgentLeftHeldUp();
+  c1.elsewhere = () => c2.hub.live(clock.now);
+  c2.reportsHeld = true;
+  a.connect(c2);
+  settle([c1, c2]);
+  advance(clock, [c1, c2], 4000);
+  c1.reportsHeld = false;
+  advance(clock, [c1, c2], 1000);
+  t.match(c1.record('a2'), { online: true, session: left }, "c1's late claim committed; c2's still waits, a2 live there");
+  c2.reportsHeld = false;
+  advance(clock, [c1, c2], 300);
+  t.match(c1.record('a2'), { online: true, controller: 'c2', session: a.session }, 'on c2 once its claim commits');
+  advance(clock, [c1, c2], 5000);
+  t.match(c1.record('a2'), { online: true, controller: 'c2' });
+  t.same(statusOf(c1, 'a2'), ['null->online'], 'never shown offline');
+});
+
+void t.test("a claim already sent when its stream closed, committed after the stream's departure came due, is followed by that departure at once (an agent recorded offline before)", async (t) => {
+  const { clock, c1, c2, a, timeout } = servedByC1();
+  a.disconnect();
+  advance(clock, [c1, c2], 3 * (timeout + c1.hub.graceMs(timeout)));
+  t.match(c1.record('a1'), { online: false }, 'a1 offline');
+  // a1 comes back on c2, whose report (holding the claim) goes unanswered; c2 sheds it.
+  c2.unheardByLeader = true;
+  a.connect(c2);
+  settle([c1, c2]);
+  const shed = a.session;
+  const since = clock.now;
+  while (a.closedWith === null && clock.now - since < 10_000) advance(clock, [c1, c2], 50);
+  t.match(a.closedWith, { code: 'unavailable', reason: /not heard by the leader/ }, 'c2 shed a1');
+  a.controller = null;
+  advance(clock, [c1, c2], 3000);
+  c2.unheardByLeader = false;
+  advance(clock, [c1, c2], 500);
+  // Before, the late claim left a1 online on c2's stream gone until c2's next reconcile round and another grace.
+  t.match(c2.record('a1'), { online: false, controller: 'c2', session: shed, statusReason: /not heard by the leader/ }, 'offline right after the late claim');
+  t.same(statusAudits(c2), ['null->online', 'online->offline', 'offline->online', 'online->offline']);
+});

@@ -92,3 +92,54 @@ void t.test("a departure never swallows its agent's pending sync, nor its own st
   t.same(b.take(1000), [{ ...gone, id: 'e', pushes: 0 }], 'the departure after it, pushing none twice');
   t.equal(b.size, 0);
 });
+
+void t.test('two departures of different streams of one agent both reach the log: neither replaces the other in the batch', async (t) => {
+  const claim: AgentReportEntry = { op: 'connect', id: 'a', session: 's2', epoch: { boot: 'b', seq: 2 }, info: { protocols: [], lazy: false, dependencies: [], hosts: [] }, sync: synced(1), timeoutMs: 2000, pushes: 0 };
+  const gone = (session: string, pushes = 0): AgentReportEntry => ({ op: 'disconnect', id: 'a', session, reason: `${session} gone`, pushes });
+  /** Every entry the batch hands out, report after report, until it is empty. */
+  const drain = (b: ReportBatch): AgentReportEntry[][] => {
+    const reports: AgentReportEntry[][] = [];
+    for (let i = 0; i < 10 && b.size > 0; i++) reports.push(b.take(1000));
+    t.equal(b.size, 0, 'the batch empties');
+    t.equal(b.hasUrgent, false, 'nothing left waiting');
+    return reports;
+  };
+
+  // s1's departure waits behind s2's claim; s2 leaves too before the claim goes. Should the
+  // hub leave out that claim (its stream gone, the agent recorded on s1), only s1's departure
+  // takes the agent offline: replaced by s2's, it was lost, and the agent was shown online on
+  // a dead stream until the next reconcile round.
+  let b = new ReportBatch();
+  b.add(gone('s1'));
+  b.add(claim);
+  b.add(gone('s2'));
+  t.equal(b.hasUrgent, true);
+  let reports = drain(b);
+  t.same(reports[0], [claim], "s2's claim first");
+  t.same(reports.slice(1).flat().sort((x, y) => x.session.localeCompare(y.session)), [gone('s1'), gone('s2')], 'then both departures, one per report');
+
+  // Two departures of different streams pending at once: both go.
+  b = new ReportBatch();
+  b.add(gone('s1', 1));
+  b.add(gone('s2', 2));
+  reports = drain(b);
+  t.same(reports.flat().sort((x, y) => x.session.localeCompare(y.session)), [gone('s1', 1), gone('s2', 2)], 'each with its own pushes');
+
+  // Behind a sync of a third stream: all three entries go, every push counted once.
+  b = new ReportBatch();
+  b.add(ack('a', 1, 's3', 1));
+  b.add(gone('s1', 2));
+  b.add(gone('s2', 3));
+  reports = drain(b);
+  t.same(reports[0], [ack('a', 1, 's3', 1)], "the sync first");
+  const departures = reports.slice(1).flat().sort((x, y) => x.session.localeCompare(y.session));
+  t.same(departures, [gone('s1', 2), gone('s2', 3)], 'then both departures');
+
+  // The same stream's departure twice is one departure, its pushes summed.
+  b = new ReportBatch();
+  b.add(ack('a', 1, 's3', 1));
+  b.add(gone('s1', 1));
+  b.add(gone('s1', 2));
+  reports = drain(b);
+  t.same(reports, [[ack('a', 1, 's3', 1)], [gone('s1', 3)]], 'one departure of s1, with both pushes');
+});

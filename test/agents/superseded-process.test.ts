@@ -98,14 +98,21 @@ void t.test('a record naming a controller that was cut off while its agent left 
   while (a.closedWith === null && clock.now - since < 10_000) advance(clock, cs, 50);
   t.match(a.closedWith, { code: 'unavailable', reason: /not heard by the leader/ }, 'c2 shed the agent');
   a.controller = null;
-  // Heard again once its departure has come due (and been dropped: the record named another
-  // stream then): the claim commits after the agent has gone; no stream opens on c2 again.
+  // Heard again once its departure has come due (with no record to end then): the claim
+  // commits after the agent has gone; no stream opens on c2 again.
   advance(clock, cs, 3000);
+  t.equal(c2.record('a1'), null, 'no record while the claim waits');
   c2.unheardByLeader = false;
   advance(clock, cs, 500);
-  t.match(c2.record('a1'), { controller: 'c2', online: true }, 'the late claim names c2');
+  // The departure waited for the claim and went right after it (before, the record stayed online
+  // until c2's next reconcile round and another grace, then went offline "not connected to c2").
+  t.match(c2.record('a1'), { controller: 'c2', online: false, statusReason: /not heard by the leader/ }, 'the late claim made the record; its departure took it offline at once, saying why it left');
+  t.same(
+    c2.audits.filter((e) => e.type === 'agent.status' && e.subject === 'a1').map((e) => `${e.from}->${e.to}`),
+    ['null->online', 'online->offline'],
+  );
   advance(clock, cs, 8000);
-  t.match(c2.record('a1'), { online: false, statusReason: /not connected to c2/ }, 'c2 reports the agent it does not serve offline');
+  t.match(c2.record('a1'), { online: false }, 'and stays offline');
 });
 
 void t.test("a restarted agent's old connection whose claim never committed before, claimed late by a controller the leader did not hear, does not take the agent from its new process", async (t) => {
