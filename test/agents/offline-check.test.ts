@@ -61,13 +61,19 @@ function movedToHeldUp(checked: boolean): { clock: { now: number }; c1: SimContr
 }
 
 /** a1 served by c1, with c2 beside it. */
-function servedByC1(): { clock: { now: number }; c1: SimController; c2: SimController; a: SimAgent; timeout: number } {
+/** c1 and c2 on one log at 1 s, service web applied. */
+function twoControllers(): { clock: { now: number }; c1: SimController; c2: SimController } {
   const log = new SimLog();
   const clock = { now: 1000 };
   const c1 = new SimController('c1', log, clock);
   const c2 = new SimController('c2', log, clock);
   for (const c of [c1, c2]) c.tick();
   log.propose(applyCmd(svc('web')));
+  return { clock, c1, c2 };
+}
+
+function servedByC1(): { clock: { now: number }; c1: SimController; c2: SimController; a: SimAgent; timeout: number } {
+  const { clock, c1, c2 } = twoControllers();
   const a = new SimAgent('a1');
   a.connect(c1);
   settle([c1, c2]);
@@ -246,12 +252,7 @@ void t.test('a departure replaced in the batch by a reconnect whose stream close
 
 /** c1 and c2, both idle, and a new agent a2 (no record) on c1 while c1's reports wait unsent; a2 then leaves. */
 function newAgentLeftHeldUp(): { clock: { now: number }; c1: SimController; c2: SimController; a: SimAgent; left: string } {
-  const log = new SimLog();
-  const clock = { now: 1000 };
-  const c1 = new SimController('c1', log, clock);
-  const c2 = new SimController('c2', log, clock);
-  for (const c of [c1, c2]) c.tick();
-  log.propose(applyCmd(svc('web')));
+  const { clock, c1, c2 } = twoControllers();
   settle([c1, c2]);
   c1.reportsHeld = true;
   const a = new SimAgent('a2');
