@@ -71,22 +71,37 @@ export interface WritableCall {
   sendMetadata?(metadata: grpc.Metadata): void;
 }
 
+/** A call's HTTP/2 stream, written and paused without grpc-js's object-mode streams. */
+export interface DirectStream {
+  /** Writes an encoded message (the response headers first, through grpc-js); false when the stream's buffer is full (wait for `onceDrained`). */
+  write(message: Uint8Array): boolean;
+  onceDrained(then: () => void): void;
+  /** Stops reading (HTTP/2's flow control then pushes back on the client), or reads again. */
+  pause(): void;
+  resume(): void;
+}
+
 /**
- * A writer of encoded messages straight to `call`'s HTTP/2 stream (the response headers first,
- * through grpc-js), or null when no stream was filed for it (the caller writes through the call).
- * A closed or destroyed stream takes nothing, as grpc-js's own check before a write.
+ * `call`'s HTTP/2 stream to write encoded messages to, or null when no stream was filed for it
+ * (the caller writes through the call). A closed or destroyed stream takes nothing, as grpc-js's
+ * own check before a write.
  */
-export function directWriter(call: WritableCall): ((message: Uint8Array) => void) | null {
+export function directStream(call: WritableCall): DirectStream | null {
   const stream = call.metadata === undefined || call.sendMetadata === undefined ? undefined : filedCallStream(call.metadata);
   if (stream === undefined) return null;
   let headersSent = false;
-  return (message) => {
-    if (!writable(stream)) return;
-    if (!headersSent) {
-      headersSent = true;
-      call.sendMetadata!(new grpc.Metadata());
-    }
-    stream.write(grpcFramed(message));
+  return {
+    write: (message) => {
+      if (!writable(stream)) return true;
+      if (!headersSent) {
+        headersSent = true;
+        call.sendMetadata!(new grpc.Metadata());
+      }
+      return stream.write(grpcFramed(message));
+    },
+    onceDrained: (then) => void stream.once('drain', then),
+    pause: () => void stream.pause(),
+    resume: () => void stream.resume(),
   };
 }
 

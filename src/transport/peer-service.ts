@@ -19,7 +19,7 @@ import { decodeHelloAsk } from './hello-client.js';
 import { trace, tracing } from '../util/trace.js';
 import type { AckStream, ReplyDesk } from './reply-desk.js';
 import { decodeBatch, encodeStepAck } from './batch-codec.js';
-import { directWriter, takeMessages } from './direct-messages.js';
+import { directStream, takeMessages } from './direct-messages.js';
 import { cut, LOGGED_DETAILS_CHARS, refusedSender } from './refused-sender.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { filedCallStream } from './call-reset.js';
@@ -179,8 +179,8 @@ export class PeerService {
    */
   private stepStream(call: grpc.ServerDuplexStream<unknown, unknown>): void {
     let settled = false;
-    const direct = directWriter(call);
-    const acks: AckStream = direct === null ? call : { write: (ack) => direct(encodeStepAck(ack.reply)), get cancelled() { return call.cancelled; } };
+    const direct = directStream(call);
+    const acks: AckStream = direct === null ? call : { write: (ack) => direct.write(encodeStepAck(ack.reply)), get cancelled() { return call.cancelled; } };
     const onBatch = (request: unknown): void => {
       if (settled) return;
       const raw = isRecord(request) ? request : {};
