@@ -16,6 +16,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type * as http2 from 'node:http2';
 import { filedCallStream } from '../transport/call-reset.js';
+import { grpcFramed } from '../transport/message-frames.js';
 import { SYNC_METHOD, type ControllerFrame } from './sync-codec.js';
 
 /** Writes one message; `taken` runs once the transport has taken it. */
@@ -50,11 +51,4 @@ function writable(stream: http2.ServerHttp2Stream): boolean {
   return !stream.destroyed && !stream.closed && !stream.writableEnded;
 }
 
-/** A message behind gRPC's prefix: not compressed, its length (big-endian), its bytes. */
-export function grpcFramed(message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(message.byteLength + 5);
-  out[0] = 0;
-  out.writeUInt32BE(message.byteLength, 1);
-  out.set(message, 5);
-  return out;
-}
+export { grpcFramed };

@@ -9,7 +9,10 @@
  * the client instead of this process buffering without bound.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { directStream, takeMessages } from '../transport/direct-messages.js';
+import { assertWellFramed } from '../transport/strict-decode.js';
 import type { OwnerOf } from './caller-owner.js';
+import { controllerMethod } from './controller-proto.js';
 import { kvSessionLimits } from './kv-session-limits.js';
 import type { KvOps } from './kv-ops.js';
 import { refusedStatus } from './open-streams.js';
@@ -38,6 +41,13 @@ type SessionCall = grpc.ServerDuplexStream<KvSessionRequestMsg, KvSessionRespons
 export type SessionRefusal = (call: SessionCall) => string | null;
 
 const EMPTY = new Uint8Array(0);
+
+/** The session's messages as the server's service definition reads (strictRequests) and writes them. */
+const KV_SESSION = controllerMethod('KvSession');
+function decodeRequest(bytes: Buffer): KvSessionRequestMsg {
+  assertWellFramed(bytes);
+  return KV_SESSION.requestDeserialize(bytes) as KvSessionRequestMsg;
+}
 
 function answer(id: number, res: { revision: number; key?: string; value?: Uint8Array }): KvSessionResponseMsg {
   return { id, errorCode: '', errorMessage: '', revision: res.revision, key: res.key ?? '', value: res.value ?? EMPTY };
@@ -84,6 +94,8 @@ async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: numb
 export class KvSessions {
   private readonly open = new Set<() => void>();
   private closing = false;
+  /** Sessions whose requests went through grpc-js's reader: no base call was filed for them (direct-messages.ts). */
+  readByGrpc = 0;
 
   constructor(readonly limits: WatchLimits = kvSessionLimits()) {}
 
@@ -104,12 +116,25 @@ export class KvSessions {
       let awaitingDrain = false;
       /** Why the caller was refused mid-session: the session then ends PERMISSION_DENIED, not cleanly. */
       let refusedWith: string | null = null;
+      // Requests read and answers written straight on the HTTP/2 stream where the server's guard
+      // filed it (direct-messages.ts): grpc-js's per-message layers cost the leader a put's worth
+      // of its own work; without a filed stream, through grpc-js.
+      const direct = directStream(call);
+      let readsDirect = false;
+      /** Requests read straight from the stream while paused: a chunk may hold many, and grpc-js would hold them too. */
+      const waiting: KvSessionRequestMsg[] = [];
       const flow = (): void => {
         const stop = outstanding >= MAX_OUTSTANDING_PER_SESSION || awaitingDrain;
         if (stop !== paused) {
           paused = stop;
-          if (stop) call.pause();
-          else call.resume();
+          if (!readsDirect) {
+            if (stop) call.pause();
+            else call.resume();
+            return;
+          }
+          if (stop) direct!.pause();
+          while (!paused && waiting.length > 0) onRequest(waiting.shift()!);
+          if (!paused) direct!.resume();
         }
       };
       const finish = (): void => {
@@ -128,7 +153,7 @@ export class KvSessions {
       };
       this.open.add(end);
       if (this.closing) end();
-      call.on('data', (req: KvSessionRequestMsg) => {
+      const onRequest = (req: KvSessionRequestMsg): void => {
         if (clientDone) return;
         const refused = refusal(call);
         if (refused !== null) {
@@ -150,19 +175,24 @@ export class KvSessions {
             // HTTP/2 sends what was written in the check phase (setImmediate) of this turn.
             setImmediate(() => trace('kv.answer.flushed', res.id));
           }
-          const room = call.write(res);
+          const room = direct === null ? call.write(res) : direct.write(KV_SESSION.responseSerialize(res));
           if (tracing) trace('kv.answer.written', res.id);
           if (!room && !awaitingDrain) {
             awaitingDrain = true;
-            call.once('drain', () => {
+            const drained = (): void => {
               awaitingDrain = false;
               flow();
-            });
+            };
+            if (direct === null) call.once('drain', drained);
+            else direct.onceDrained(drained);
           }
           flow();
           if (clientDone && outstanding === 0) finish();
         });
-      });
+      };
+      readsDirect = direct !== null && takeMessages(call, decodeRequest, (req) => (paused ? void waiting.push(req) : onRequest(req)));
+      if (!readsDirect) this.readByGrpc += 1;
+      call.on('data', onRequest);
       call.on('end', end);
       call.on('cancelled', () => {
         finished = true;

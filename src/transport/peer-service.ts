@@ -17,7 +17,9 @@ import type { AuthenticatedCall, PeerAuth } from './peer-auth.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { decodeHelloAsk } from './hello-client.js';
 import { trace, tracing } from '../util/trace.js';
-import type { ReplyDesk } from './reply-desk.js';
+import type { AckStream, ReplyDesk } from './reply-desk.js';
+import { decodeBatch, encodeStepAck } from './batch-codec.js';
+import { directStream, takeMessages } from './direct-messages.js';
 import { cut, LOGGED_DETAILS_CHARS, refusedSender } from './refused-sender.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import { filedCallStream } from './call-reset.js';
@@ -104,6 +106,9 @@ function envelopeOf(raw: Raw, from: string): PeerEnvelope {
 }
 
 export class PeerService {
+  /** StepStreams whose batches went through grpc-js's reader: no base call was filed for them (direct-messages.ts). */
+  stepStreamsReadByGrpc = 0;
+
   constructor(private readonly ctx: PeerServiceContext) {}
 
   implementation(): grpc.UntypedServiceImplementation {
@@ -169,10 +174,16 @@ export class PeerService {
     callback(null, {});
   }
 
-  /** Step batches on one stream, each acknowledged; a refused batch ends the stream with its status. */
+  /**
+   * Step batches on one stream, each acknowledged; a refused batch ends the stream with its status.
+   * Its batches are read and its acks written straight on its HTTP/2 stream where the server's
+   * guard filed it (direct-messages.ts): two of each per put on every follower.
+   */
   private stepStream(call: grpc.ServerDuplexStream<unknown, unknown>): void {
     let settled = false;
-    call.on('data', (request: unknown) => {
+    const direct = directStream(call);
+    const acks: AckStream = direct === null ? call : { write: (ack) => direct.write(encodeStepAck(ack.reply)), get cancelled() { return call.cancelled; } };
+    const onBatch = (request: unknown): void => {
       if (settled) return;
       const raw = isRecord(request) ? request : {};
       const rawMessages = raw['messages'];
@@ -190,23 +201,25 @@ export class PeerService {
       if (tracing) trace('peer.recv', `${String(raw['from'])} ${messages.map((m) => m.type).join(',')}`);
       // Owed before delivery, so that an answer the node sends at once can ride in the ack.
       const owe = raw['replies'] === true && this.ctx.replies.holding;
-      if (owe) this.ctx.replies.owe(String(raw['from']), call);
+      if (owe) this.ctx.replies.owe(String(raw['from']), acks);
       for (const m of messages) this.deliver(m);
-      if (!owe) call.write({ reply: null });
-    });
+      if (!owe) acks.write({ reply: null });
+    };
+    if (!takeMessages(call, decodeBatch, onBatch)) this.stepStreamsReadByGrpc += 1;
+    call.on('data', onBatch);
     call.on('end', () => {
       if (!settled) {
-        this.ctx.replies.releaseStream(call);
+        this.ctx.replies.releaseStream(acks);
         call.end();
       }
       settled = true;
     });
     call.on('error', () => {
-      this.ctx.replies.forget(call);
+      this.ctx.replies.forget(acks);
       settled = true;
     });
     call.on('cancelled', () => {
-      this.ctx.replies.forget(call);
+      this.ctx.replies.forget(acks);
       settled = true;
     });
   }

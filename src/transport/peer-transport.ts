@@ -301,6 +301,11 @@ export class PeerTransport {
     return { ...this.counters };
   }
 
+  /** StepStreams served through grpc-js's reader, not straight from their HTTP/2 stream: 0 behind the server's guard (more costs CPU, not correctness). */
+  get stepStreamsReadByGrpc(): number {
+    return this.service.stepStreamsReadByGrpc;
+  }
+
   private linkContext(): PeerLinkContext {
     const o = this.opts;
     return {

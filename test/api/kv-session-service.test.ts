@@ -3,6 +3,7 @@
  * bound on requests in progress per session, and a graceful end that answers what is in flight.
  */
 import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps } from '../../src/api/kv-ops.js';
@@ -10,6 +11,8 @@ import { kvSessionLimits } from '../../src/api/kv-session-limits.js';
 import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS, type SessionRefusal } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 import { HostError } from '../../src/api/consensus-port.js';
+import { baseCallGuard } from '../../src/transport/base-call-guard.js';
+import { grpcFramed, MessageFrames } from '../../src/transport/message-frames.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 interface Held {
@@ -33,8 +36,11 @@ async function serve(
   kv: KvOps,
   refusal: SessionRefusal = () => null,
   sessions: KvSessions = new KvSessions(),
-): Promise<{ sessions: KvSessions; client: grpc.Client; method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg> }> {
-  const server = new grpc.Server();
+  guard = true,
+): Promise<{ sessions: KvSessions; client: grpc.Client; method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>; address: string }> {
+  // Behind the controllers' first interceptor, requests are read and answers written straight on
+  // the HTTP/2 stream (direct-messages.ts); without it, through grpc-js.
+  const server = new grpc.Server(guard ? { interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined })] } : {});
   server.addService(controllerServiceDefinition().service, { KvSession: sessions.handler(kv, 2000, undefined, refusal) });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -45,7 +51,7 @@ async function serve(
     server.forceShutdown();
   });
   const method = controllerServiceDefinition().service['KvSession'] as unknown as grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
-  return { sessions, client, method };
+  return { sessions, client, method, address: `127.0.0.1:${port}` };
 }
 
 function request(id: number, op: KvSessionRequestMsg['op'], key: string): KvSessionRequestMsg {
@@ -62,9 +68,10 @@ function open(client: grpc.Client, method: grpc.MethodDefinition<KvSessionReques
   return { call, answers, ended: () => ended };
 }
 
-void t.test('answers carry their request ids, in completion order, and failures carry their codes', async (t) => {
+for (const guard of [true, false]) {
+void t.test(`answers carry their request ids, in completion order, and failures carry their codes (${guard ? 'read and written on the HTTP/2 stream' : 'through grpc-js'})`, async (t) => {
   const { kv, held } = heldKv();
-  const { client, method } = await serve(t, kv);
+  const { client, method, sessions } = await serve(t, kv, undefined, undefined, guard);
   const s = open(client, method);
   s.call.write(request(1, 'KV_OP_PUT', 'a'));
   s.call.write(request(2, 'KV_OP_PUT', 'b'));
@@ -84,7 +91,9 @@ void t.test('answers carry their request ids, in completion order, and failures 
   );
   s.call.end();
   await waitFor(() => s.ended() === 'end', 'the session ends cleanly after the client half-closes', 5000);
+  t.equal(sessions.readByGrpc, guard ? 0 : 1, guard ? 'read straight from the stream' : "read through grpc-js's reader");
 });
+}
 
 void t.test('a request asking to wait 49 days waits at most the server\'s maximum', async (t) => {
   const deadlines: number[] = [];
@@ -108,9 +117,10 @@ void t.test('a request asking to wait 49 days waits at most the server\'s maximu
   s.call.end();
 });
 
-void t.test(`a session takes at most ${MAX_OUTSTANDING_PER_SESSION} requests at a time; the rest wait, none is lost`, async (t) => {
+for (const guard of [true, false]) {
+void t.test(`a session takes at most ${MAX_OUTSTANDING_PER_SESSION} requests at a time; the rest wait, none is lost (${guard ? 'read on the HTTP/2 stream' : 'through grpc-js'})`, async (t) => {
   const { kv, held } = heldKv();
-  const { client, method } = await serve(t, kv);
+  const { client, method } = await serve(t, kv, undefined, undefined, guard);
   const s = open(client, method);
   const total = MAX_OUTSTANDING_PER_SESSION + 50;
   for (let i = 1; i <= total; i++) s.call.write(request(i, 'KV_OP_PUT', `k${i}`));
@@ -124,6 +134,32 @@ void t.test(`a session takes at most ${MAX_OUTSTANDING_PER_SESSION} requests at 
   await waitFor(() => s.answers.length === total, 'every request answered', 10000);
   t.equal(new Set(s.answers.map((a) => a.id)).size, total, 'each exactly once');
   s.call.end();
+});
+}
+
+void t.test(`requests packed many to an HTTP/2 DATA frame are still taken at most ${MAX_OUTSTANDING_PER_SESSION} at a time when read on the stream`, async (t) => {
+  const { kv, held } = heldKv();
+  const { method, address } = await serve(t, kv);
+  const session = http2.connect(`http://${address}`);
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
+  const frames = new MessageFrames(-1);
+  const answers: KvSessionResponseMsg[] = [];
+  stream.on('data', (chunk: Buffer) => {
+    for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
+  });
+  const total = MAX_OUTSTANDING_PER_SESSION + 300;
+  // One write: HTTP/2 cuts it into DATA frames of up to 16 KiB, each holding hundreds of requests.
+  stream.write(Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize(request(i + 1, 'KV_OP_PUT', `k${i + 1}`))))));
+  await waitFor(() => held.length === MAX_OUTSTANDING_PER_SESSION, 'the session full', 10000);
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  t.equal(held.length, MAX_OUTSTANDING_PER_SESSION, 'no request beyond the bound was started');
+  for (const h of held.splice(0)) h.release(1);
+  await waitFor(() => held.length === 300, 'the waiting requests started once there was room', 10000);
+  for (const h of held.splice(0)) h.release(2);
+  await waitFor(() => answers.length === total, 'every request answered', 10000);
+  t.strictSame(answers.map((a) => a.id), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once, in order');
+  stream.end();
 });
 
 void t.test('a graceful end answers the requests in progress, takes no new ones, and ends the stream', async (t) => {

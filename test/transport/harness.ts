@@ -1,6 +1,7 @@
 /** Test nodes: a PeerTransport on its own gRPC server bound to 127.0.0.1 port 0. */
 import * as grpc from '@grpc/grpc-js';
 import type { Message } from '../../src/raft/messages.js';
+import { baseCallGuard } from '../../src/transport/base-call-guard.js';
 import { insecureCredentials, type PeerCredentials } from '../../src/transport/credentials.js';
 import { PeerTransport, peerServerOptions, type PeerTransportOptions } from '../../src/transport/peer-transport.js';
 import { raftPeerMethod, raftPeerService } from '../../src/transport/wire.js';
@@ -29,6 +30,12 @@ export interface NodeSetup {
   readonly options?: Partial<PeerTransportOptions>;
   /** The port to listen on (default: any free one). */
   readonly port?: number;
+  /**
+   * The server's first interceptor as a controller's (base-call-guard.ts; default true): with it,
+   * StepStream batches are read and acked straight on the HTTP/2 stream (direct-messages.ts);
+   * without it, through grpc-js.
+   */
+  readonly guard?: boolean;
 }
 
 export function bind(server: grpc.Server, creds: grpc.ServerCredentials, port = 0): Promise<number> {
@@ -71,7 +78,8 @@ export async function startNode(setup: NodeSetup): Promise<TestNode> {
     logger: { warn: (obj, msg) => warnings.push({ obj, msg }), info: (obj, msg) => notes.push({ obj, msg }) },
     ...setup.options,
   });
-  const server = new grpc.Server(peerServerOptions(maxMessageBytes));
+  const guard = baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined });
+  const server = new grpc.Server({ ...peerServerOptions(maxMessageBytes), ...(setup.guard === false ? {} : { interceptors: [guard] }) });
   transport.register(server);
   const port = await bind(server, credentials.server, setup.port);
   return {

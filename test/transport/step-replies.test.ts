@@ -213,3 +213,62 @@ void t.test('a reply above the message size limit is refused by gRPC: nothing de
   small.transport.send([heartbeat('n1', 'n2', 2)]);
   await waitFor(() => small.transport.stats().sent === 1, 'the next batch acknowledged on a new stream');
 });
+
+/** Answers and acks through a receiver with the controllers' guard (read and acked straight on the HTTP/2 stream) or without it (through grpc-js). */
+async function exchange(t: Test, guard: boolean, replyHoldMs: number): Promise<{ answers: string[]; sent: object; received: object; readByGrpc: number }> {
+  let n2: TestNode | null = null;
+  n2 = await startNode({ id: 'n2', guard, options: { replyHoldMs, onMessage: (m) => n2?.transport.send([heartbeatResp('n2', m.from, `re-${m.type === 'Heartbeat' ? m.commit : -1}`)]) } });
+  t.teardown(() => n2?.stop());
+  // n2 knows n1's address only when the acks go empty: its answers then take its own link.
+  const n1 = await sender(t, n2.address);
+  if (replyHoldMs === 0) n2.transport.setPeer('n1', n1.address);
+  for (let i = 0; i < 4; i++) {
+    n1.transport.send([heartbeat('n1', 'n2', i)]);
+    await waitFor(() => n1.received.length === i + 1, `the answer to batch ${i}`);
+  }
+  const answers = n1.received.map((m) => (m.type === 'HeartbeatResp' ? m.context : m.type));
+  return { answers, sent: n1.transport.stats(), received: n2.transport.stats(), readByGrpc: n2.transport.stepStreamsReadByGrpc };
+}
+
+void t.test("a StepStream read and acked straight on its HTTP/2 stream answers as one through grpc-js's layers", async (t) => {
+  for (const replyHoldMs of [60_000, 0]) {
+    const direct = await exchange(t, true, replyHoldMs);
+    const viaGrpc = await exchange(t, false, replyHoldMs);
+    t.strictSame(direct.answers, ['re-0', 're-1', 're-2', 're-3'], `hold ${replyHoldMs}: every answer back, in order`);
+    t.strictSame(direct.answers, viaGrpc.answers, `hold ${replyHoldMs}: the same answers both ways`);
+    t.strictSame([direct.sent, direct.received], [viaGrpc.sent, viaGrpc.received], `hold ${replyHoldMs}: the same counts both ways`);
+    t.equal(direct.readByGrpc, 0, `hold ${replyHoldMs}: behind the guard the stream was read directly`);
+    t.equal(viaGrpc.readByGrpc, 1, `hold ${replyHoldMs}: without it, through grpc-js`);
+  }
+});
+
+void t.test("a StepStream message past the limit, or one that does not decode, ends the stream with grpc-js's status either way", async (t) => {
+  const m = stepMethod('StepStream');
+  const raw = async (guard: boolean, bytes: Buffer): Promise<{ code: number | undefined; details: string | undefined; acks: number }> => {
+    const n2 = await startNode({ id: 'n2', guard, maxMessageBytes: 4096 });
+    t.teardown(() => n2.stop());
+    const client = new grpc.Client(n2.address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 1 << 20 });
+    t.teardown(() => client.close());
+    const good = m.requestSerialize({ cluster: 'test', from: 'n1', to: 'n2', messages: [heartbeat('n1', 'n2', 1)], ...envelope } satisfies OutgoingBatch);
+    return new Promise((resolve) => {
+      let acks = 0;
+      const call = client.makeBidiStreamRequest(m.path, (b: Buffer) => b, (b: Buffer) => b);
+      call.on('data', () => acks++);
+      call.on('error', (err: grpc.ServiceError) => resolve({ code: err.code, details: err.details, acks }));
+      call.on('end', () => resolve({ code: undefined, details: undefined, acks }));
+      call.write(good);
+      call.write(bytes);
+      call.write(good);
+      call.end();
+    });
+  };
+  for (const [what, bytes, code] of [
+    ['past the limit', Buffer.alloc(4097), grpc.status.RESOURCE_EXHAUSTED],
+    ['undecodable', Buffer.from([0xff, 0xff, 0xff]), grpc.status.INTERNAL],
+  ] as const) {
+    const direct = await raw(true, bytes);
+    const viaGrpc = await raw(false, bytes);
+    t.equal(direct.code, code, `${what}: ${grpc.status[code]}`);
+    t.strictSame(direct, viaGrpc, `${what}: the same status, details and acks both ways`);
+  }
+});

@@ -65,3 +65,12 @@ export class MessageFrames {
     return out;
   }
 }
+
+/** A message behind gRPC's prefix: not compressed, its length (big-endian), its bytes. */
+export function grpcFramed(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(message.byteLength + 5);
+  out[0] = 0;
+  out.writeUInt32BE(message.byteLength, 1);
+  out.set(message, 5);
+  return out;
+}
