@@ -1,8 +1,9 @@
 /**
  * Agents gone from this controller but still within their grace to reappear on any controller.
  * A departure ends in one of three ways: the agent comes back here (deleted), a claim elsewhere
- * commits (deleted), or its deadline passes while the record still names the departed stream
- * (then the agent is reported offline). One whose deadline passes while the record names another
+ * commits (deleted; one of this controller's own, of another stream gone from here, renames it),
+ * or its deadline passes while the record still names the departed stream (then the agent is
+ * reported offline). One whose deadline passes while the record names another
  * stream, or none, waits a while for this controller's own claim of its stream, which may commit
  * late (then the agent is reported offline as it commits).
  */
