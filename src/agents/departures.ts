@@ -1,8 +1,9 @@
 /**
  * Agents gone from this controller but still within their grace to reappear on any controller.
  * A departure ends in one of three ways: the agent comes back here (deleted), a claim elsewhere
- * commits (deleted), or its deadline passes while the record still names the departed stream
- * (then the agent is reported offline). One whose deadline passes while the record names another
+ * commits (deleted; one of this controller's own, of another stream gone from here, renames it),
+ * or its deadline passes while the record still names the departed stream (then the agent is
+ * reported offline). One whose deadline passes while the record names another
  * stream, or none, waits a while for this controller's own claim of its stream, which may commit
  * late (then the agent is reported offline as it commits).
  */
@@ -74,6 +75,15 @@ export class Departures {
     this.byAgent.set(agent, { session, deadline, reason, lastHeardAt, timeoutMs, rejected });
   }
 
+  /**
+   * The record names another stream of this controller gone too (its claim committed late):
+   * the departure, its grace unchanged, now ends that one.
+   */
+  rename(agent: string, session: string): void {
+    const d = this.byAgent.get(agent);
+    if (d !== undefined) this.byAgent.set(agent, { ...d, session });
+  }
+
   /** `d` came due while the record did not name its stream: it waits for a late claim of it (lateClaim). */
   awaitClaim(agent: string, d: Departure, now: number): void {
     this.unclaimed.delete(agent);
@@ -85,11 +95,15 @@ export class Departures {
     return this.unclaimed.size;
   }
 
-  /** A claim of `session` committed: the departure of that stream that came due before it, if any. */
+  /**
+   * This controller's claim of `session`, a stream of `agent` gone from here, committed: the
+   * departure that came due before it, if any. That of another stream (a later one here, whose
+   * own claim was left out or may still commit) ends this one too, and keeps waiting for its own.
+   */
   lateClaim(agent: string, session: string): Departure | null {
     const waiting = this.unclaimed.get(agent);
-    if (waiting === undefined || waiting.departure.session !== session) return null;
-    this.unclaimed.delete(agent);
+    if (waiting === undefined) return null;
+    if (waiting.departure.session === session) this.unclaimed.delete(agent);
     return waiting.departure;
   }
 

@@ -1001,12 +1001,19 @@ export class AgentHub {
       const rec = agents.get(id);
       // Gone from this controller and not claimed elsewhere within its grace: offline, unless
       // another controller serves it on a stream whose claim has not committed (offline-check.ts).
-      if (rec !== null && rec.online && rec.session === d.session) this.reportGone(id, d);
+      if (rec !== null && rec.session === d.session) {
+        if (rec.online) this.reportGone(id, d);
+        continue;
+      }
+      // The record names an older stream of this controller, gone too (its claim committed late,
+      // while the agent was back here on the stream that just came due): the agent left here past
+      // its grace, so that one goes, not a reconcile round and another grace later.
+      if (rec !== null && rec.online && rec.controller === this.opts.self && !this.byAgent.has(id)) this.reportGone(id, { ...d, session: rec.session });
       // This controller's claim of that stream may still commit late (held in a report), naming
       // a stream gone: an agent with no record is claimed anyway (withoutGoneClaims), and a claim
       // already sent is not taken back. It then waited for the next reconcile round and another
       // grace (up to state_sync_interval plus a timeout and a half); the departure waits for it.
-      else if (rec === null || rec.session !== d.session) this.departures.awaitClaim(id, d, now);
+      this.departures.awaitClaim(id, d, now);
     }
     this.departures.forgetUnclaimed(now);
   }
@@ -1168,10 +1175,13 @@ export class AgentHub {
           const ours = this.sessionOf(t.id);
           if (ours !== null && ours.id === t.session && state.agents.get(t.id)?.session !== t.session) ours.confirmed = true;
           this.checkClaim(t.id, state, now, out);
-          // Our claim of a stream whose departure came due before it committed: that agent is gone.
-          const late = this.departures.lateClaim(t.id, t.session);
+          // Our claim of a stream gone from here, committed after a departure of its agent from here
+          // came due (that stream's, or a later one's whose claim was left out): that agent is gone.
           const rec = state.agents.get(t.id);
-          if (late !== null && rec !== null && rec.online && rec.session === t.session && !this.byAgent.has(t.id)) this.reportGone(t.id, late);
+          if (rec !== null && rec.online && rec.session === t.session && rec.controller === this.opts.self && !this.byAgent.has(t.id)) {
+            const late = this.departures.lateClaim(t.id, t.session);
+            if (late !== null) this.reportGone(t.id, late.session === t.session ? late : { ...late, session: t.session });
+          }
           break;
         }
         case 'status':
@@ -1202,7 +1212,12 @@ export class AgentHub {
     const rec = state.agents.get(id);
     if (rec === null) return;
     const d = this.departures.get(id);
-    if (d !== undefined && d.session !== rec.session) this.departures.delete(id);
+    // A claim elsewhere ends the departure; one of this controller's own, of a stream gone from
+    // here (committed late, after the agent came back here and left again), only renames it.
+    if (d !== undefined && d.session !== rec.session) {
+      if (rec.controller !== this.opts.self || this.byAgent.has(id)) this.departures.delete(id);
+      else if (rec.online) this.departures.rename(id, rec.session);
+    }
     const s = this.sessionOf(id);
     if (s === null || s.hello === null) return;
     if (rec.session === s.id) {

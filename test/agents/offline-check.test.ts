@@ -319,3 +319,71 @@ void t.test("a claim already sent when its stream closed, committed after the st
   t.match(c2.record('a1'), { online: false, controller: 'c2', session: shed, statusReason: /not heard by the leader/ }, 'offline right after the late claim');
   t.same(statusAudits(c2), ['null->online', 'online->offline', 'offline->online', 'online->offline']);
 });
+
+/**
+ * a1 recorded offline; c1's reports then go unanswered while a1 comes back to c1 (`older`, its
+ * claim sent), leaves, returns after the reconnect wait (`newer`) and leaves again: `newer`'s
+ * claim is left out once `older`'s commits (a1 has a record), so only `newer`'s departure is left.
+ */
+function backTwiceUnheard(): { clock: { now: number }; c1: SimController; c2: SimController; older: string; newer: string; leftAt: number; timeout: number } {
+  const { clock, c1, c2, a, timeout } = servedByC1();
+  a.disconnect();
+  advance(clock, [c1, c2], 3 * (timeout + c1.hub.graceMs(timeout)));
+  c1.unheardByLeader = true;
+  a.connect(c1);
+  settle([c1, c2]);
+  const older = a.session!;
+  a.disconnect();
+  advance(clock, [c1, c2], 1050);
+  a.connect(c1);
+  settle([c1, c2]);
+  const newer = a.session!;
+  a.disconnect();
+  return { clock, c1, c2, older, newer, leftAt: clock.now, timeout };
+}
+
+void t.test("a late claim of an older stream, committed within the grace of a newer stream's departure from the same controller, is ended by that departure, not a reconcile round later", async (t) => {
+  const { clock, c1, c2, older, newer, leftAt, timeout } = backTwiceUnheard();
+  t.not(newer, older);
+  c1.unheardByLeader = false;
+  advance(clock, [c1, c2], 100);
+  t.match(c1.record('a1'), { online: true, session: older }, "the older stream's claim committed; the newer one's was left out");
+  // Before, the older claim ended the newer stream's departure as a claim elsewhere does: online
+  // until c1's next reconcile round and another grace ("not connected to c1").
+  advance(clock, [c1, c2], leftAt + timeout + c1.hub.graceMs(timeout) + 300 - clock.now);
+  t.match(c1.record('a1'), { online: false, session: older, statusReason: 'stream closed' }, 'offline when the newer departure came due');
+  t.same(statusAudits(c1), ['null->online', 'online->offline', 'offline->online', 'online->offline']);
+});
+
+void t.test("a late claim of an older stream, committed after a newer stream's departure from the same controller came due, is followed by that departure at once", async (t) => {
+  const { clock, c1, c2, older, timeout } = backTwiceUnheard();
+  advance(clock, [c1, c2], timeout + c1.hub.graceMs(timeout) + 100);
+  t.match(c1.record('a1'), { online: false }, 'still offline: the claims wait');
+  c1.unheardByLeader = false;
+  advance(clock, [c1, c2], 50);
+  t.match(c1.record('a1'), { online: true, session: older }, "the older stream's claim committed");
+  // Before, the departure waited only for a claim of its own stream, which never came.
+  advance(clock, [c1, c2], 300);
+  t.match(c1.record('a1'), { online: false, session: older, statusReason: 'stream closed' }, 'offline within 300 ms of the claim');
+  t.same(statusAudits(c1), ['null->online', 'online->offline', 'offline->online', 'online->offline']);
+});
+
+void t.test('a departure that comes due while the record names an older stream of the same controller, gone too, takes the agent offline on that stream', async (t) => {
+  const { clock, c1, c2, a, timeout } = servedByC1();
+  const older = a.session;
+  // c1's reports wait; a1 leaves and comes back within its grace (the older departure ends), then
+  // leaves again: the newer stream's claim, still in the batch, is left out (a1 has a record).
+  c1.reportsHeld = true;
+  a.disconnect();
+  advance(clock, [c1, c2], 1100);
+  a.connect(c1);
+  settle([c1, c2]);
+  t.not(a.session, older, 'back on another stream');
+  a.disconnect();
+  advance(clock, [c1, c2], timeout + c1.hub.graceMs(timeout) + 100);
+  c1.reportsHeld = false;
+  // Before, the record stayed online on the older stream until c1's next reconcile round and another grace.
+  advance(clock, [c1, c2], 100);
+  t.match(c1.record('a1'), { online: false, session: older, statusReason: 'stream closed' }, 'offline on the older stream at once');
+  t.same(statusAudits(c1), ['null->online', 'online->offline']);
+});
