@@ -30,9 +30,10 @@ export function departureGraceMs(timeoutMs: number, pingIntervalMs: number): num
 }
 
 /**
- * How long a departure that came due before this controller's claim of its stream committed
- * waits for that claim (held in a report: no leader heard, say). A claim committed later still
- * goes offline at the reconcile round after it (hub.ts reconcile).
+ * How long a departure that came due while its agent's record did not name its stream waits for
+ * a late claim of this controller's (held in a report: no leader heard, say), of its own stream
+ * or of an older one of its agent (lateClaim). A claim committed later than that still goes
+ * offline at the reconcile round after it (hub.ts reconcile).
  */
 export const LATE_CLAIM_WAIT_MS = 60_000;
 
