@@ -123,6 +123,12 @@ export class KvSessions {
       let readsDirect = false;
       /** Requests read straight from the stream while paused: a chunk may hold many, and grpc-js would hold them too. */
       const waiting: KvSessionRequestMsg[] = [];
+      /**
+       * The client half-closed while requests still wait. A paused HTTP/2 stream still ends when
+       * its last chunk was already taken (the one the pause came in), so its end may overtake the
+       * requests that chunk held; grpc-js queues the end behind them. It takes effect once they are taken.
+       */
+      let endAfterWaiting = false;
       const flow = (): void => {
         const stop = outstanding >= MAX_OUTSTANDING_PER_SESSION || awaitingDrain;
         if (stop !== paused) {
@@ -134,6 +140,10 @@ export class KvSessions {
           }
           if (stop) direct!.pause();
           while (!paused && waiting.length > 0) onRequest(waiting.shift()!);
+          if (endAfterWaiting && waiting.length === 0) {
+            endAfterWaiting = false;
+            end();
+          }
           if (!paused) direct!.resume();
         }
       };
@@ -193,7 +203,10 @@ export class KvSessions {
       readsDirect = direct !== null && takeMessages(call, decodeRequest, (req) => (paused ? void waiting.push(req) : onRequest(req)));
       if (!readsDirect) this.readByGrpc += 1;
       call.on('data', onRequest);
-      call.on('end', end);
+      call.on('end', () => {
+        if (waiting.length === 0) end();
+        else endAfterWaiting = true;
+      });
       call.on('cancelled', () => {
         finished = true;
         this.open.delete(end);
