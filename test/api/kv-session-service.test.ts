@@ -195,6 +195,53 @@ void t.test('a half-close packed after requests that wait past the bound: every 
   t.strictSame(answers.map((a) => a.id), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once, in order');
 });
 
+void t.test('answers a client does not read wait for room unencoded (a reference to the value, not a copy), then all go, before the status', async (t) => {
+  const value = Buffer.alloc(256 * 1024, 7);
+  let gets = 0;
+  const kv: KvOps = {
+    put: () => Promise.resolve({ revision: 1 }),
+    delete: () => Promise.resolve({ revision: 1 }),
+    get: (req) => {
+      gets += 1;
+      return Promise.resolve({ key: req.key, value, revision: 3 });
+    },
+  };
+  const { method, address } = await serve(t, kv);
+  const session = http2.connect(`http://${address}`);
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
+  stream.pause();
+  const frames = new MessageFrames(-1);
+  const answers: KvSessionResponseMsg[] = [];
+  let status: string | null = null;
+  let answeredBeforeStatus = -1;
+  stream.on('trailers', (trailers) => {
+    status = String(trailers['grpc-status']);
+    answeredBeforeStatus = answers.length;
+  });
+  const total = MAX_OUTSTANDING_PER_SESSION;
+  const before = process.memoryUsage().arrayBuffers;
+  stream.end(Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize({ ...request(i + 1, 'KV_OP_GET', 'big'), value: Buffer.alloc(0) })))));
+  await waitFor(() => gets > 100, 'gets served', 10000);
+  let seen = -1;
+  await waitFor(() => {
+    const settled = seen === gets;
+    seen = gets;
+    return settled;
+  }, 'the session paused for its unread answers', 10000);
+  const held = process.memoryUsage().arrayBuffers - before;
+  t.ok(held < 40 * 1024 * 1024, `${gets} answers of ${value.byteLength} bytes, unread, hold ${Math.round(held / 1e6)} MB (encoded at once: ${Math.round((gets * value.byteLength) / 1e6)} MB)`);
+  stream.on('data', (chunk: Buffer) => {
+    for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
+  });
+  stream.resume();
+  await waitFor(() => status !== null, 'the session ended', 10000);
+  t.equal(status, '0', 'cleanly');
+  t.equal(answeredBeforeStatus, total, 'every answer before the status');
+  t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once');
+  t.ok(answers.every((a) => a.value.byteLength === value.byteLength), 'each with its value');
+});
+
 void t.test('a caller refused while requests wait past the bound: those in progress are answered, the waiting ones never start, the session ends PERMISSION_DENIED', async (t) => {
   const { kv, held } = heldKv();
   let refused: string | null = null;
