@@ -162,6 +162,114 @@ void t.test(`requests packed many to an HTTP/2 DATA frame are still taken at mos
   stream.end();
 });
 
+void t.test('a half-close packed after requests that wait past the bound: every request is answered, in order, before the session ends OK', async (t) => {
+  const { kv, held } = heldKv();
+  const { method, address } = await serve(t, kv);
+  const session = http2.connect(`http://${address}`);
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
+  const frames = new MessageFrames(-1);
+  const answers: KvSessionResponseMsg[] = [];
+  let status: string | null = null;
+  let answeredBeforeStatus = -1;
+  stream.on('data', (chunk: Buffer) => {
+    for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
+  });
+  stream.on('trailers', (trailers) => {
+    status = String(trailers['grpc-status']);
+    answeredBeforeStatus = answers.length;
+  });
+  const total = MAX_OUTSTANDING_PER_SESSION + 300;
+  // The requests and the END_STREAM in one write: the half-close arrives while 300 requests wait.
+  stream.end(Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize(request(i + 1, 'KV_OP_PUT', `k${i + 1}`))))));
+  await waitFor(() => held.length === MAX_OUTSTANDING_PER_SESSION, 'the session full', 10000);
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  t.equal(status, null, 'the session does not end while requests wait');
+  for (const h of held.splice(0)) h.release(1);
+  await waitFor(() => held.length === 300, 'the waiting requests started once there was room', 10000);
+  t.equal(status, null, 'nor while they are in progress');
+  for (const h of held.splice(0)) h.release(2);
+  await waitFor(() => status !== null, 'the session ended', 10000);
+  t.equal(status, '0', 'cleanly');
+  t.equal(answeredBeforeStatus, total, 'every answer came before the status');
+  t.strictSame(answers.map((a) => a.id), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once, in order');
+});
+
+void t.test('answers a client does not read wait for room unencoded (a reference to the value, not a copy), then all go, before the status', async (t) => {
+  const value = Buffer.alloc(256 * 1024, 7);
+  let gets = 0;
+  const kv: KvOps = {
+    put: () => Promise.resolve({ revision: 1 }),
+    delete: () => Promise.resolve({ revision: 1 }),
+    get: (req) => {
+      gets += 1;
+      return Promise.resolve({ key: req.key, value, revision: 3 });
+    },
+  };
+  const { method, address } = await serve(t, kv);
+  const session = http2.connect(`http://${address}`);
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
+  stream.pause();
+  const frames = new MessageFrames(-1);
+  const answers: KvSessionResponseMsg[] = [];
+  let status: string | null = null;
+  let answeredBeforeStatus = -1;
+  stream.on('trailers', (trailers) => {
+    status = String(trailers['grpc-status']);
+    answeredBeforeStatus = answers.length;
+  });
+  const total = MAX_OUTSTANDING_PER_SESSION;
+  const before = process.memoryUsage().arrayBuffers;
+  stream.end(Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize({ ...request(i + 1, 'KV_OP_GET', 'big'), value: Buffer.alloc(0) })))));
+  await waitFor(() => gets > 100, 'gets served', 10000);
+  let seen = -1;
+  await waitFor(() => {
+    const settled = seen === gets;
+    seen = gets;
+    return settled;
+  }, 'the session paused for its unread answers', 10000);
+  const held = process.memoryUsage().arrayBuffers - before;
+  t.ok(held < 40 * 1024 * 1024, `${gets} answers of ${value.byteLength} bytes, unread, hold ${Math.round(held / 1e6)} MB (encoded at once: ${Math.round((gets * value.byteLength) / 1e6)} MB)`);
+  stream.on('data', (chunk: Buffer) => {
+    for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
+  });
+  stream.resume();
+  await waitFor(() => status !== null, 'the session ended', 10000);
+  t.equal(status, '0', 'cleanly');
+  t.equal(answeredBeforeStatus, total, 'every answer before the status');
+  t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once');
+  t.ok(answers.every((a) => a.value.byteLength === value.byteLength), 'each with its value');
+});
+
+void t.test('a caller refused while requests wait past the bound: those in progress are answered, the waiting ones never start, the session ends PERMISSION_DENIED', async (t) => {
+  const { kv, held } = heldKv();
+  let refused: string | null = null;
+  const { method, address } = await serve(t, kv, () => refused);
+  const session = http2.connect(`http://${address}`);
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
+  const frames = new MessageFrames(-1);
+  const answers: KvSessionResponseMsg[] = [];
+  let status: string | null = null;
+  stream.on('data', (chunk: Buffer) => {
+    for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
+  });
+  stream.on('trailers', (trailers) => {
+    status = String(trailers['grpc-status']);
+  });
+  const total = MAX_OUTSTANDING_PER_SESSION + 300;
+  stream.write(Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize(request(i + 1, 'KV_OP_PUT', `k${i + 1}`))))));
+  await waitFor(() => held.length === MAX_OUTSTANDING_PER_SESSION, 'the session full', 10000);
+  refused = 'NOT_A_MEMBER: no longer a member';
+  for (const h of held.splice(0)) h.release(1);
+  await waitFor(() => status !== null, 'the session ended', 10000);
+  t.equal(status, String(grpc.status.PERMISSION_DENIED), 'refused');
+  t.equal(held.length, 0, 'no waiting request started after the refusal');
+  t.strictSame(answers.map((a) => a.id), Array.from({ length: MAX_OUTSTANDING_PER_SESSION }, (_, i) => i + 1), 'each request in progress answered');
+  stream.close();
+});
+
 void t.test('a graceful end answers the requests in progress, takes no new ones, and ends the stream', async (t) => {
   const { kv, held } = heldKv();
   const { sessions, client, method } = await serve(t, kv);
