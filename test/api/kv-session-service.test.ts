@@ -58,6 +58,36 @@ function request(id: number, op: KvSessionRequestMsg['op'], key: string): KvSess
   return { id, op, timeoutMs: 2000, key, value: Buffer.from('v'), hasIfRevision: false, ifRevision: 0, serializable: false, clientId: '', clientSeq: 0, forwarded: false };
 }
 
+type SessionMethod = grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
+
+/** A KvSession over bare HTTP/2 (no gRPC client, so one write can pack many requests): its answers and grpc-status as they come. */
+function rawSession(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  method: SessionMethod,
+  address: string,
+): { stream: http2.ClientHttp2Stream; answers: KvSessionResponseMsg[]; ended: () => { status: string; answeredBefore: number } | null; read: () => void } {
+  const session = http2.connect(`http://${address}`);
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
+  const frames = new MessageFrames(-1);
+  const answers: KvSessionResponseMsg[] = [];
+  let ended: { status: string; answeredBefore: number } | null = null;
+  stream.on('trailers', (trailers) => {
+    ended = { status: String(trailers['grpc-status']), answeredBefore: answers.length };
+  });
+  const read = (): void => {
+    stream.on('data', (chunk: Buffer) => {
+      for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
+    });
+  };
+  return { stream, answers, ended: () => ended, read };
+}
+
+/** Requests 1..total framed back to back, as one write sends them. */
+function packed(method: SessionMethod, total: number, make: (id: number) => KvSessionRequestMsg = (id) => request(id, 'KV_OP_PUT', `k${id}`)): Buffer {
+  return Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize(make(i + 1)))));
+}
+
 function open(client: grpc.Client, method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>) {
   const call = client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
   const answers: KvSessionResponseMsg[] = [];
@@ -140,17 +170,11 @@ void t.test(`a session takes at most ${MAX_OUTSTANDING_PER_SESSION} requests at 
 void t.test(`requests packed many to an HTTP/2 DATA frame are still taken at most ${MAX_OUTSTANDING_PER_SESSION} at a time when read on the stream`, async (t) => {
   const { kv, held } = heldKv();
   const { method, address } = await serve(t, kv);
-  const session = http2.connect(`http://${address}`);
-  t.teardown(() => session.destroy());
-  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
-  const frames = new MessageFrames(-1);
-  const answers: KvSessionResponseMsg[] = [];
-  stream.on('data', (chunk: Buffer) => {
-    for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
-  });
+  const { stream, answers, read } = rawSession(t, method, address);
+  read();
   const total = MAX_OUTSTANDING_PER_SESSION + 300;
   // One write: HTTP/2 cuts it into DATA frames of up to 16 KiB, each holding hundreds of requests.
-  stream.write(Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize(request(i + 1, 'KV_OP_PUT', `k${i + 1}`))))));
+  stream.write(packed(method, total));
   await waitFor(() => held.length === MAX_OUTSTANDING_PER_SESSION, 'the session full', 10000);
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
   t.equal(held.length, MAX_OUTSTANDING_PER_SESSION, 'no request beyond the bound was started');
@@ -165,33 +189,21 @@ void t.test(`requests packed many to an HTTP/2 DATA frame are still taken at mos
 void t.test('a half-close packed after requests that wait past the bound: every request is answered, in order, before the session ends OK', async (t) => {
   const { kv, held } = heldKv();
   const { method, address } = await serve(t, kv);
-  const session = http2.connect(`http://${address}`);
-  t.teardown(() => session.destroy());
-  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
-  const frames = new MessageFrames(-1);
-  const answers: KvSessionResponseMsg[] = [];
-  let status: string | null = null;
-  let answeredBeforeStatus = -1;
-  stream.on('data', (chunk: Buffer) => {
-    for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
-  });
-  stream.on('trailers', (trailers) => {
-    status = String(trailers['grpc-status']);
-    answeredBeforeStatus = answers.length;
-  });
+  const { stream, answers, ended, read } = rawSession(t, method, address);
+  read();
   const total = MAX_OUTSTANDING_PER_SESSION + 300;
   // The requests and the END_STREAM in one write: the half-close arrives while 300 requests wait.
-  stream.end(Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize(request(i + 1, 'KV_OP_PUT', `k${i + 1}`))))));
+  stream.end(packed(method, total));
   await waitFor(() => held.length === MAX_OUTSTANDING_PER_SESSION, 'the session full', 10000);
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-  t.equal(status, null, 'the session does not end while requests wait');
+  t.equal(ended(), null, 'the session does not end while requests wait');
   for (const h of held.splice(0)) h.release(1);
   await waitFor(() => held.length === 300, 'the waiting requests started once there was room', 10000);
-  t.equal(status, null, 'nor while they are in progress');
+  t.equal(ended(), null, 'nor while they are in progress');
   for (const h of held.splice(0)) h.release(2);
-  await waitFor(() => status !== null, 'the session ended', 10000);
-  t.equal(status, '0', 'cleanly');
-  t.equal(answeredBeforeStatus, total, 'every answer came before the status');
+  await waitFor(() => ended() !== null, 'the session ended', 10000);
+  t.equal(ended()?.status, '0', 'cleanly');
+  t.equal(ended()?.answeredBefore, total, 'every answer came before the status');
   t.strictSame(answers.map((a) => a.id), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once, in order');
 });
 
@@ -207,21 +219,11 @@ void t.test('answers a client does not read wait for room unencoded (a reference
     },
   };
   const { method, address } = await serve(t, kv);
-  const session = http2.connect(`http://${address}`);
-  t.teardown(() => session.destroy());
-  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
+  const { stream, answers, ended, read } = rawSession(t, method, address);
   stream.pause();
-  const frames = new MessageFrames(-1);
-  const answers: KvSessionResponseMsg[] = [];
-  let status: string | null = null;
-  let answeredBeforeStatus = -1;
-  stream.on('trailers', (trailers) => {
-    status = String(trailers['grpc-status']);
-    answeredBeforeStatus = answers.length;
-  });
   const total = MAX_OUTSTANDING_PER_SESSION;
   const before = process.memoryUsage().arrayBuffers;
-  stream.end(Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize({ ...request(i + 1, 'KV_OP_GET', 'big'), value: Buffer.alloc(0) })))));
+  stream.end(packed(method, total, (id) => ({ ...request(id, 'KV_OP_GET', 'big'), value: Buffer.alloc(0) })));
   await waitFor(() => gets > 100, 'gets served', 10000);
   let seen = -1;
   await waitFor(() => {
@@ -231,13 +233,11 @@ void t.test('answers a client does not read wait for room unencoded (a reference
   }, 'the session paused for its unread answers', 10000);
   const held = process.memoryUsage().arrayBuffers - before;
   t.ok(held < 40 * 1024 * 1024, `${gets} answers of ${value.byteLength} bytes, unread, hold ${Math.round(held / 1e6)} MB (encoded at once: ${Math.round((gets * value.byteLength) / 1e6)} MB)`);
-  stream.on('data', (chunk: Buffer) => {
-    for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
-  });
+  read();
   stream.resume();
-  await waitFor(() => status !== null, 'the session ended', 10000);
-  t.equal(status, '0', 'cleanly');
-  t.equal(answeredBeforeStatus, total, 'every answer before the status');
+  await waitFor(() => ended() !== null, 'the session ended', 10000);
+  t.equal(ended()?.status, '0', 'cleanly');
+  t.equal(ended()?.answeredBefore, total, 'every answer before the status');
   t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once');
   t.ok(answers.every((a) => a.value.byteLength === value.byteLength), 'each with its value');
 });
@@ -246,25 +246,14 @@ void t.test('a caller refused while requests wait past the bound: those in progr
   const { kv, held } = heldKv();
   let refused: string | null = null;
   const { method, address } = await serve(t, kv, () => refused);
-  const session = http2.connect(`http://${address}`);
-  t.teardown(() => session.destroy());
-  const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
-  const frames = new MessageFrames(-1);
-  const answers: KvSessionResponseMsg[] = [];
-  let status: string | null = null;
-  stream.on('data', (chunk: Buffer) => {
-    for (const bytes of frames.take(chunk)) answers.push(method.responseDeserialize(bytes));
-  });
-  stream.on('trailers', (trailers) => {
-    status = String(trailers['grpc-status']);
-  });
-  const total = MAX_OUTSTANDING_PER_SESSION + 300;
-  stream.write(Buffer.concat(Array.from({ length: total }, (_, i) => grpcFramed(method.requestSerialize(request(i + 1, 'KV_OP_PUT', `k${i + 1}`))))));
+  const { stream, answers, ended, read } = rawSession(t, method, address);
+  read();
+  stream.write(packed(method, MAX_OUTSTANDING_PER_SESSION + 300));
   await waitFor(() => held.length === MAX_OUTSTANDING_PER_SESSION, 'the session full', 10000);
   refused = 'NOT_A_MEMBER: no longer a member';
   for (const h of held.splice(0)) h.release(1);
-  await waitFor(() => status !== null, 'the session ended', 10000);
-  t.equal(status, String(grpc.status.PERMISSION_DENIED), 'refused');
+  await waitFor(() => ended() !== null, 'the session ended', 10000);
+  t.equal(ended()?.status, String(grpc.status.PERMISSION_DENIED), 'refused');
   t.equal(held.length, 0, 'no waiting request started after the refusal');
   t.strictSame(answers.map((a) => a.id), Array.from({ length: MAX_OUTSTANDING_PER_SESSION }, (_, i) => i + 1), 'each request in progress answered');
   stream.close();
