@@ -30,7 +30,11 @@ interface FileResult {
 function lint(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [ESLINT, '--format', 'json', ...LINTED], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    if (child.pid !== undefined) os.setPriority(child.pid, LINT_PRIORITY);
+    try {
+      if (child.pid !== undefined) os.setPriority(child.pid, LINT_PRIORITY);
+    } catch {
+      // Gone already (it failed to start): its exit below says why.
+    }
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
