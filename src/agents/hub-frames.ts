@@ -6,17 +6,15 @@
  * (docs/benchmarks.md, fiftieth session).
  *
  * So where the server's first interceptor filed the call's HTTP/2 stream (call-reset.ts), the
- * frames go to it directly: the response headers first, sent through grpc-js with every
+ * frames go to it directly (direct-messages.ts, which the peers' and clients' streams share): the response headers first, sent through grpc-js with every
  * interceptor's part as grpc-js would send them before its first message, then each message
  * behind its 5-byte prefix, one write each, as grpc-js writes it. The bytes on the wire are the
  * same. A status still ends the call through grpc-js: its trailers follow what was written (and
  * a stream that never had a message still ends Trailers-Only). Without a filed stream (a test's
  * call, a server without the guard) the frames go through `call.write` as before.
  */
-import * as grpc from '@grpc/grpc-js';
-import type * as http2 from 'node:http2';
-import { filedCallStream } from '../transport/call-reset.js';
-import { grpcFramed } from '../transport/message-frames.js';
+import type * as grpc from '@grpc/grpc-js';
+import { directStream } from '../transport/direct-messages.js';
 import { SYNC_METHOD, type ControllerFrame } from './sync-codec.js';
 
 /** Writes one message; `taken` runs once the transport has taken it. */
@@ -30,25 +28,7 @@ export interface SinkCall {
 }
 
 export function frameSinkOf(call: SinkCall): FrameSink {
-  const stream = call.metadata === undefined || call.sendMetadata === undefined ? undefined : filedCallStream(call.metadata);
-  if (stream === undefined) return (frame, taken) => void call.write(frame, taken);
-  let headersSent = false;
-  return (frame, taken) => {
-    if (!writable(stream)) return;
-    if (!headersSent) {
-      headersSent = true;
-      call.sendMetadata!(new grpc.Metadata());
-    }
-    stream.write(grpcFramed(SYNC_METHOD.responseSerialize(frame)), (err?: Error | null) => {
-      // A failed write's stream is closing: its close ends the session, as grpc-js's would.
-      if (err === undefined || err === null) taken();
-    });
-  };
+  const direct = directStream(call);
+  if (direct === null) return (frame, taken) => void call.write(frame, taken);
+  return (frame, taken) => void direct.write(SYNC_METHOD.responseSerialize(frame), taken);
 }
-
-/** grpc-js's own check before it writes (checkCancelled): a closed or destroyed stream takes nothing. */
-function writable(stream: http2.ServerHttp2Stream): boolean {
-  return !stream.destroyed && !stream.closed && !stream.writableEnded;
-}
-
-export { grpcFramed };

@@ -73,8 +73,12 @@ export interface WritableCall {
 
 /** A call's HTTP/2 stream, written and paused without grpc-js's object-mode streams. */
 export interface DirectStream {
-  /** Writes an encoded message (the response headers first, through grpc-js); false when the stream's buffer is full (wait for `onceDrained`). */
-  write(message: Uint8Array): boolean;
+  /**
+   * Writes an encoded message (the response headers first, through grpc-js); false when the
+   * stream's buffer is full (wait for `onceDrained`). `taken` runs once the transport has taken
+   * it; never for a failed write (its stream is closing, and its close ends the call).
+   */
+  write(message: Uint8Array, taken?: () => void): boolean;
   onceDrained(then: () => void): void;
   /** Stops reading (HTTP/2's flow control then pushes back on the client), or reads again. */
   pause(): void;
@@ -91,13 +95,16 @@ export function directStream(call: WritableCall): DirectStream | null {
   if (stream === undefined) return null;
   let headersSent = false;
   return {
-    write: (message) => {
+    write: (message, taken) => {
       if (!writable(stream)) return true;
       if (!headersSent) {
         headersSent = true;
         call.sendMetadata!(new grpc.Metadata());
       }
-      return stream.write(grpcFramed(message));
+      if (taken === undefined) return stream.write(grpcFramed(message));
+      return stream.write(grpcFramed(message), (err?: Error | null) => {
+        if (err === undefined || err === null) taken();
+      });
     },
     onceDrained: (then) => void stream.once('drain', then),
     pause: () => void stream.pause(),
@@ -105,6 +112,7 @@ export function directStream(call: WritableCall): DirectStream | null {
   };
 }
 
+/** grpc-js's own check before it writes (checkCancelled): a closed or destroyed stream takes nothing. */
 function writable(stream: http2.ServerHttp2Stream): boolean {
   return !stream.destroyed && !stream.closed && !stream.writableEnded;
 }

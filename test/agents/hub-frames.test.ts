@@ -7,7 +7,8 @@
 import t from 'tap';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { frameSinkOf, grpcFramed } from '../../src/agents/hub-frames.js';
+import { frameSinkOf } from '../../src/agents/hub-frames.js';
+import { grpcFramed } from '../../src/transport/message-frames.js';
 import { AGENT_SYNC_SERVICE, SYNC_METHOD, encodePushShared, withNonce, type ControllerFrame } from '../../src/agents/sync-codec.js';
 import { encodeControllerFrame } from '../../src/agents/wire.js';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';

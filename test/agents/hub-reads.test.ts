@@ -7,9 +7,8 @@
 import t from 'tap';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { grpcFramed } from '../../src/agents/hub-frames.js';
 import { takeReads } from '../../src/agents/hub-reads.js';
-import { MessageFrames, MessageTooLargeError } from '../../src/transport/message-frames.js';
+import { grpcFramed, MessageFrames, MessageTooLargeError } from '../../src/transport/message-frames.js';
 import { AGENT_SYNC_SERVICE, SYNC_METHOD, type ControllerFrame } from '../../src/agents/sync-codec.js';
 import { decodeAgentMessage, encodeAgentFrame, type AgentMessageWire } from '../../src/agents/wire.js';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';
