@@ -1008,7 +1008,7 @@ export class AgentHub {
       // The record names an older stream of this controller, gone too (its claim committed late,
       // while the agent was back here on the stream that just came due): the agent left here past
       // its grace, so that one goes, not a reconcile round and another grace later.
-      if (rec !== null && rec.online && rec.controller === this.opts.self && !this.byAgent.has(id)) this.reportGone(id, { ...d, session: rec.session });
+      if (rec !== null && rec.online && this.goneFromHere(id, rec.controller)) this.reportGone(id, { ...d, session: rec.session });
       // This controller's claim of that stream may still commit late (held in a report), naming
       // a stream gone: an agent with no record is claimed anyway (withoutGoneClaims), and a claim
       // already sent is not taken back. It then waited for the next reconcile round and another
@@ -1016,6 +1016,11 @@ export class AgentHub {
       this.departures.awaitClaim(id, d, now);
     }
     this.departures.forgetUnclaimed(now);
+  }
+
+  /** A record naming `controller` for agent `id` names a stream gone from here: this controller's, and no stream of the agent open here. */
+  private goneFromHere(id: string, controller: string): boolean {
+    return controller === this.opts.self && !this.byAgent.has(id);
   }
 
   private reportGone(id: string, d: Departure): void {
@@ -1178,7 +1183,7 @@ export class AgentHub {
           // Our claim of a stream gone from here, committed after a departure of its agent from here
           // came due (that stream's, or a later one's whose claim was left out): that agent is gone.
           const rec = state.agents.get(t.id);
-          if (rec !== null && rec.online && rec.session === t.session && rec.controller === this.opts.self && !this.byAgent.has(t.id)) {
+          if (rec !== null && rec.online && rec.session === t.session && this.goneFromHere(t.id, rec.controller)) {
             const late = this.departures.lateClaim(t.id, t.session);
             if (late !== null) this.reportGone(t.id, late.session === t.session ? late : { ...late, session: t.session });
           }
@@ -1215,7 +1220,7 @@ export class AgentHub {
     // A claim elsewhere ends the departure; one of this controller's own, of a stream gone from
     // here (committed late, after the agent came back here and left again), only renames it.
     if (d !== undefined && d.session !== rec.session) {
-      if (rec.controller !== this.opts.self || this.byAgent.has(id)) this.departures.delete(id);
+      if (!this.goneFromHere(id, rec.controller)) this.departures.delete(id);
       else if (rec.online) this.departures.rename(id, rec.session);
     }
     const s = this.sessionOf(id);
