@@ -148,6 +148,11 @@ class MembershipDriver implements MembershipNode {
   onHeartbeat(from: string, payload: Uint8Array): Uint8Array {
     const ctx = this.context();
     this.engine.setMembers(ctx.members.map((m) => m.id), ctx.now);
+    // A peer the transport admitted that our applied membership does not hold yet: this node
+    // joined and is still replaying the log, or has not applied the peer's add. Answered with
+    // our view, its own not recorded: the pinger hears this node as soon as it runs, not once it
+    // has caught up (a re-added member read offline for a second after it started).
+    if (!this.engine.isMember(from)) return this.engine.viewPayload(ctx);
     this.engine.receiveView(from, payload, ctx.now);
     return this.engine.viewPayload(ctx, from);
   }

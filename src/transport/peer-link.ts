@@ -95,6 +95,8 @@ export class PeerLink {
   /** False from the first failure until the next success: onUnreachable fires once per streak. */
   private reachable = true;
   private closed = false;
+  /** The channel is in TRANSIENT_FAILURE: no connection, waiting out grpc-js's reconnect backoff. */
+  private failing = false;
   private readonly connectWatch: StuckConnectWatch;
 
   /** `abandonedBefore`: the links to this peer given up in a row, without connecting, before this one. */
@@ -123,6 +125,11 @@ export class PeerLink {
   /** The first link of a streak that never connected: nothing has reported the peer unreachable yet. */
   get unreportedStuck(): boolean {
     return !this.connectWatch.connected && this.abandonedBefore === 0 && this.reachable;
+  }
+
+  /** Not connected: the last attempt failed and the next waits out the reconnect backoff (up to 1 s). */
+  get backingOff(): boolean {
+    return this.failing && !this.closed;
   }
 
   enqueue(m: Message): void {
@@ -426,6 +433,7 @@ export class PeerLink {
       // Re-arm first: onUnreachable may close this link (or the whole transport).
       this.watchChannel(now);
       if (tracing) trace('peer.state', `${this.id} ${grpc.connectivityState[now]}`);
+      this.failing = now === grpc.connectivityState.TRANSIENT_FAILURE;
       if (now === grpc.connectivityState.READY) {
         this.reachable = true;
       } else if (last === grpc.connectivityState.READY) {

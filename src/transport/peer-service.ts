@@ -49,6 +49,8 @@ export interface PeerServiceContext {
   /** The acks owed on peers' StepStreams, which may carry this node's answers back. */
   readonly replies: ReplyDesk;
   readonly isClosed: () => boolean;
+  /** A peer's RPC passed the caller checks (its name, certificate and envelope): it is up. */
+  readonly onContact?: (from: string) => void;
   /** Rate-limited by the caller per key. */
   readonly warn: (key: string, obj: object, msg: string) => void;
   /** The same at info level: what happens on every healthy start and passes by itself. */
@@ -140,6 +142,7 @@ export class PeerService {
     const identity = ctx.identity.judgeEnvelope(envelopeOf(raw, from));
     if (identity !== null) throw new IdentityRefusal(from, identity);
     if (to !== ctx.self) throw new MisdirectedRefusal(ctx.self, to);
+    ctx.onContact?.(from);
     return from;
   }
 
@@ -427,6 +430,8 @@ export class PeerService {
       const named = this.ctx.identity.judgeEnvelope({ clusterName: raw['cluster'], clusterId: '', from, incarnation: '', toIncarnation: '', creation: '', boot: '' });
       if (named !== null && named.code === 'CLUSTER_NAME') throw new IdentityRefusal(from, named);
       if (raw['to'] !== this.ctx.self) throw new MisdirectedRefusal(this.ctx.self, raw['to']);
+      // A member starting asks before it serves: our link to it may be waiting out a backoff.
+      this.ctx.onContact?.(from);
       const ask = decodeHelloAsk(raw);
       if (typeof ask === 'string') throw refuse(grpc.status.INVALID_ARGUMENT, ask);
       const r = this.ctx.identity.hello(from, ask);

@@ -81,6 +81,9 @@ const KEEPALIVE = {
  * leaves their connections open and peers never notice the node went away. */
 const NO_CHANNELZ = { 'grpc.enable_channelz': 0 } as const;
 
+/** The longest a channel waits between two connection attempts to a peer. */
+const MAX_RECONNECT_BACKOFF_MS = 1000;
+
 export function peerChannelOptions(maxMessageBytes: number): grpc.ChannelOptions {
   return {
     ...KEEPALIVE,
@@ -88,7 +91,7 @@ export function peerChannelOptions(maxMessageBytes: number): grpc.ChannelOptions
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.initial_reconnect_backoff_ms': 100,
-    'grpc.max_reconnect_backoff_ms': 1000,
+    'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
     // Each transport owns its connections, so several nodes can share one process (tests,
     // simulations) and closing one never affects another.
     'grpc.use_local_subchannel_pool': 1,
@@ -139,6 +142,10 @@ export class PeerTransport {
   /** Messages sent `after-answers`, not yet handed to their links (see send). */
   private later: Message[] = [];
   private laterArmed = false;
+  /** When each peer's link was last replaced because the peer reached us (redialOnContact). */
+  private readonly redialedAt = new Map<string, number>();
+  /** Links replaced because their peer reached us while they backed off (redialOnContact). */
+  private redials = 0;
 
   constructor(private readonly opts: PeerTransportOptions) {
     this.identity = opts.identity ?? basicIdentity(opts.self, opts.clusterName, opts.isKnownPeer);
@@ -163,6 +170,7 @@ export class PeerTransport {
       counters: this.counters,
       replies: this.replies,
       isClosed: () => this.closed,
+      onContact: (from) => this.redialOnContact(from),
       warn: (key, obj, msg) => this.warn(key, obj, msg),
       note: (key, obj, msg) => this.warn(key, obj, msg, 'info'),
     });
@@ -197,7 +205,29 @@ export class PeerTransport {
     next.flush();
   }
 
+  /**
+   * `peer` reached us while our link to it waits out its reconnect backoff: it is up again (it
+   * restarted, or a member just added has started and asks its peers before it serves), so a new
+   * link dials it now instead of up to a second later, when every peer would count it silent. At
+   * most once per max backoff per peer: a peer that reaches us while our dials to it keep failing
+   * (a one-way cut) costs no more attempts than the backoff makes.
+   */
+  private redialOnContact(peer: string): void {
+    const link = this.links.get(peer);
+    if (this.closed || link === undefined || !link.backingOff) return;
+    const now = performance.now();
+    const last = this.redialedAt.get(peer);
+    if (last !== undefined && now - last < MAX_RECONNECT_BACKOFF_MS) return;
+    this.redialedAt.set(peer, now);
+    this.redials += 1;
+    if (tracing) trace('peer.redial', peer);
+    const next = new PeerLink(peer, link.address, this.linkContext(), link.close(true));
+    this.links.set(peer, next);
+    next.flush();
+  }
+
   removePeer(id: string): void {
+    this.redialedAt.delete(id);
     const link = this.links.get(id);
     if (link === undefined) return;
     this.links.delete(id);
@@ -299,6 +329,11 @@ export class PeerTransport {
 
   stats(): TransportStats {
     return { ...this.counters };
+  }
+
+  /** Links given a new connection at once because their peer reached us while they backed off. */
+  get redialsOnContact(): number {
+    return this.redials;
   }
 
   /** StepStreams served through grpc-js's reader, not straight from their HTTP/2 stream: 0 behind the server's guard (more costs CPU, not correctness). */

@@ -71,6 +71,11 @@ export class SimNode {
   believedLeader: string | null = null;
   believedTerm = 0;
   offlineTransitions = 0;
+  /**
+   * Until when its applied membership is empty: a member removed and added again starts with an
+   * empty data dir and knows no member until it has replayed the log (0: it never did).
+   */
+  readonly replayingUntil: number;
   readonly proc: SimProcess;
   readonly driver: MembershipNode;
 
@@ -78,7 +83,9 @@ export class SimNode {
     readonly id: string,
     readonly incarnation: number,
     sim: Sim,
+    replayMs = 0,
   ) {
+    this.replayingUntil = replayMs > 0 ? sim.now + replayMs : 0;
     this.proc = new SimProcess(sim.world);
     this.driver = createMembershipNode(sim.port(this), {
       heartbeat: sim.heartbeat,
@@ -186,8 +193,8 @@ export class Sim {
     this.world.runUntil(end);
   }
 
-  private start(id: string, incarnation: number): void {
-    const n = new SimNode(id, incarnation, this);
+  private start(id: string, incarnation: number, replayMs = 0): void {
+    const n = new SimNode(id, incarnation, this, replayMs);
     this.nodes.set(id, n);
     n.driver.start();
     // The first leader is known from the start; a restarted node learns it from its messages.
@@ -209,7 +216,7 @@ export class Sim {
       self: id,
       electionTimeoutMs: this.o.electionTimeoutMs,
       logger: this.logger.child({ node: id }),
-      members: () => this.ids.map((m) => this.record(m, id)),
+      members: () => (this.now < n.replayingUntil ? [] : this.ids.map((m) => this.record(m, id))),
       raftStatus: () => this.raftStatus(n),
       // A leader's "leader contact" is its last quorum contact (RaftHost.lastLeaderContactAt).
       lastLeaderContactAt: () => (n.leaderTerm !== null ? (this.canLead(id) ? this.now : null) : (n.lastHeard.get(this.leader) ?? null)),
@@ -505,9 +512,10 @@ export class Sim {
     this.trackTruth();
   }
 
-  restart(id: string): void {
+  /** `replayMs`: the new process starts empty (a member removed and added again) and knows no member for that long. */
+  restart(id: string, replayMs = 0): void {
     const old = this.node(id);
-    this.start(id, old.incarnation + 1);
+    this.start(id, old.incarnation + 1, replayMs);
     this.trackTruth();
   }
 
