@@ -37,6 +37,14 @@ export function departureGraceMs(timeoutMs: number, pingIntervalMs: number): num
  */
 export const LATE_CLAIM_WAIT_MS = 60_000;
 
+/**
+ * Due departures kept waiting for a late claim at most, the one due longest ago forgotten first
+ * (about 260 bytes each). Ten times the 10,000 agents a controller is tested connecting at once:
+ * ids a client makes up (without TLS, any) cost this controller bounded memory; one forgotten
+ * goes offline at the reconcile round after its claim commits, as before the wait existed.
+ */
+export const MAX_AWAITING_CLAIMS = 100_000;
+
 export class Departures {
   private readonly byAgent = new Map<string, Departure>();
   /**
@@ -46,7 +54,10 @@ export class Departures {
    */
   private readonly unclaimed = new Map<string, { readonly departure: Departure; readonly dueAt: number }>();
 
-  constructor(private readonly pingIntervalMs: number) {}
+  constructor(
+    private readonly pingIntervalMs: number,
+    private readonly maxAwaitingClaims = MAX_AWAITING_CLAIMS,
+  ) {}
 
   get size(): number {
     return this.byAgent.size;
@@ -89,6 +100,10 @@ export class Departures {
   awaitClaim(agent: string, d: Departure, now: number): void {
     this.unclaimed.delete(agent);
     this.unclaimed.set(agent, { departure: d, dueAt: now });
+    if (this.unclaimed.size > this.maxAwaitingClaims) {
+      const first = this.unclaimed.keys().next();
+      if (first.done !== true) this.unclaimed.delete(first.value);
+    }
   }
 
   /** Due departures waiting for a late claim of their stream. */
