@@ -997,12 +997,18 @@ export class AgentHub {
   private expireDepartures(now: number): void {
     if (this.departures.size === 0 && this.departures.awaitingClaims === 0) return;
     const agents = this.port.state().agents;
+    let inLine: Map<string, Session> | null = null;
     for (const [id, d] of this.departures.due(now)) {
       const rec = agents.get(id);
       // Gone from this controller and not claimed elsewhere within its grace: offline, unless
       // another controller serves it on a stream whose claim has not committed (offline-check.ts).
       if (rec !== null && rec.session === d.session) {
-        if (rec.online) this.reportGone(id, d);
+        // Back here, waiting in line for admission behind a herd: not gone. Its grace runs again
+        // from its last contact on the stream in line; admitted, the departure ends (admit).
+        inLine ??= this.queuedByAgent();
+        const waiting = inLine.get(id)?.liveness ?? null;
+        if (waiting !== null) this.departures.depart(id, d.session, waiting.lastHeardAt(), waiting.timeoutMs(), now, d.reason, d.rejected);
+        else if (rec.online) this.reportGone(id, d);
         continue;
       }
       // The record names an older stream of this controller, gone too (its claim committed late,
@@ -1016,6 +1022,16 @@ export class AgentHub {
       this.departures.awaitClaim(id, d, now);
     }
     this.departures.forgetUnclaimed(now);
+  }
+
+  /** The sessions waiting for admission, by agent (a later hello of one agent wins). */
+  private queuedByAgent(): Map<string, Session> {
+    const out = new Map<string, Session>();
+    for (const stream of this.queue) {
+      const s = this.streams.get(stream);
+      if (s?.hello != null) out.set(s.hello.agentId, s);
+    }
+    return out;
   }
 
   /** A record naming `controller` for agent `id` names a stream gone from here: this controller's, and no stream of the agent open here. */

@@ -387,3 +387,37 @@ void t.test('a departure that comes due while the record names an older stream o
   t.match(c1.record('a1'), { online: false, session: older, statusReason: 'stream closed' }, 'offline on the older stream at once');
   t.same(statusAudits(c1), ['null->online', 'online->offline']);
 });
+
+void t.test('an agent back on its controller and waiting there for admission is not reported offline meanwhile', async (t) => {
+  const log = new SimLog();
+  const clock = { now: 1000 };
+  // One admission a tick: a herd ahead of a1 holds it in line past its departure's grace.
+  const c1 = new SimController('c1', log, clock, { admitPerTick: 1 });
+  c1.tick();
+  log.propose(applyCmd(svc('web')));
+  const a = new SimAgent('a1');
+  a.connect(c1);
+  advance(clock, [c1], 200);
+  t.match(c1.record('a1'), { online: true, controller: 'c1' });
+  const timeout = c1.record('a1')!.timeoutMs;
+  const graceMs = c1.hub.graceMs(timeout);
+  const herd = Math.ceil((2 * (timeout + graceMs)) / 50);
+  for (let i = 0; i < herd; i++) new SimAgent(`h${i}`).connect(c1);
+  a.disconnect();
+  a.connect(c1);
+  t.ok(c1.hub.queuedCount > herd / 2, `a1 waits in line behind ${c1.hub.queuedCount - 1} hellos`);
+  const back = clock.now;
+  while (c1.hub.queuedCount > 0 && clock.now - back < 60_000) advance(clock, [c1], 50);
+  t.ok(clock.now - back > timeout + graceMs, `admitted after ${clock.now - back} ms, past its departure's ${timeout + graceMs} ms`);
+  advance(clock, [c1], 500);
+  t.match(c1.record('a1'), { online: true, controller: 'c1', session: a.session }, 'online on its new stream');
+  t.same(statusAudits(c1), ['null->online'], 'no offline flap while it waited to be admitted');
+  // A1 leaves for good from the line: offline once its grace runs out.
+  for (let i = 0; i < herd; i++) new SimAgent(`g${i}`).connect(c1);
+  a.disconnect();
+  a.connect(c1);
+  a.disconnect();
+  const left = clock.now;
+  while (c1.record('a1')!.online && clock.now - left < 60_000) advance(clock, [c1], 50);
+  t.ok(clock.now - left <= timeout + 2 * graceMs + 200, `offline ${clock.now - left} ms after it left the line for good`);
+});
