@@ -18,12 +18,15 @@
  * reads them in 64 KB pieces (src/cli/piecewise-load.ts): node's loader would read each into one
  * buffer of its size, whose release raises glibc's malloc thresholds to that size for the life of
  * the process. An entry that cannot load its bundle says so in one line (src/cli/bundle-entry.ts).
- * `ctl` exits after one command and stays one ESM bundle.
+ * `ctl` exits after one command and stays one ESM bundle. Each long-running binary's V8 code cache
+ * is written beside its bundle by a start of its own (src/cli/code-cache.ts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { CODE_CACHE_ENV, codeCacheFile } from '../src/cli/code-cache.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BINS = ['controller', 'ctl', 'agent'] as const;
@@ -83,6 +86,17 @@ for (const name of PIECEWISE) {
 
 for (const file of [...BINS.map((n) => `${n}.js`), ...PIECEWISE.map((n) => `${n}-main.cjs`)].map((f) => path.join(root, 'dist/bin', f))) {
   writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));
+}
+
+// Each long-running binary's V8 code cache (src/cli/code-cache.ts), made by a start of its own
+// with this node: `--version` runs the imports and stops after the checkpoint.
+for (const name of PIECEWISE) {
+  const bundle = path.join(root, 'dist/bin', `${name}-main.cjs`);
+  rmSync(codeCacheFile(bundle), { force: true });
+  const run = spawnSync(process.execPath, [path.join(root, 'dist/bin', `${name}.js`), '--version'], { env: { ...process.env, [CODE_CACHE_ENV]: 'write' }, encoding: 'utf8' });
+  if (run.status !== 0 || !existsSync(codeCacheFile(bundle))) {
+    throw new Error(`${name} --version wrote no code cache (exit ${String(run.status)}): ${run.stderr.trim()}`);
+  }
 }
 
 /**

@@ -7,7 +7,9 @@
  * exit codes), instead of node's stack trace. Errors of the bundle as it runs are its own.
  */
 import path from 'node:path';
-import { loadPiecewise } from './piecewise-load.js';
+import { CODE_CACHE_ENV, writeCodeCache } from './code-cache.js';
+import { CODE_CACHE_CHECKPOINT } from './code-cache-checkpoint.js';
+import { loadBundle, type LoadedBundle } from './piecewise-load.js';
 
 /** "ENOENT: no such file or directory", without the syscall and path node appends. */
 function causeOf(err: unknown): string {
@@ -17,10 +19,20 @@ function causeOf(err: unknown): string {
   return `${err.name}: ${err.message}`;
 }
 
+/** What the bundle's checkpoint does, when asked (CODE_CACHE_ENV): writes its code cache, or reports what the start did with it. */
+function armCheckpoint(name: string, bundle: string, loaded: LoadedBundle): void {
+  const asked = process.env[CODE_CACHE_ENV];
+  if (asked !== 'write' && asked !== 'report') return;
+  Reflect.set(globalThis, CODE_CACHE_CHECKPOINT, () => {
+    if (asked === 'report') process.stderr.write(`${name}: code cache ${loaded.cache}\n`);
+    else writeCodeCache(bundle, loaded.digest, loaded.createCache());
+  });
+}
+
 export function runBundledBinary(name: string, bundle: string): void {
-  let run: () => unknown;
+  let loaded: LoadedBundle;
   try {
-    run = loadPiecewise(bundle);
+    loaded = loadBundle(bundle);
   } catch (err) {
     process.stderr.write(
       `${name}: cannot load ${bundle}, the code ${name}.js runs (${path.basename(bundle)} beside it): ${causeOf(err)}; ` +
@@ -28,5 +40,6 @@ export function runBundledBinary(name: string, bundle: string): void {
     );
     process.exit(2);
   }
-  run();
+  armCheckpoint(name, bundle, loaded);
+  loaded.run();
 }

@@ -16,10 +16,12 @@
  * the thresholds to 1 MB / 2 MB before any of that, and above V8's table of the bundle's line ends
  * (770 KB for the controller), the next largest block freed, which would raise them again.
  */
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
+import { readCodeCache, type CodeCacheUse } from './code-cache.js';
 
 /** Below glibc's initial mmap threshold (128 KiB). */
 export const PIECE_BYTES = 64 * 1024;
@@ -27,12 +29,13 @@ export const PIECE_BYTES = 64 * 1024;
 export const START_THRESHOLD_BYTES = 1024 * 1024;
 
 /** The file's text, read PIECE_BYTES at a time into one reused buffer. The bundles are ASCII. */
-export function readInPieces(file: string): string {
+export function readInPieces(file: string, hash?: Hash): string {
   const fd = fs.openSync(file, 'r');
   try {
     const piece = Buffer.allocUnsafeSlow(PIECE_BYTES);
     const parts: string[] = [];
     for (let n = fs.readSync(fd, piece, 0, PIECE_BYTES, null); n > 0; n = fs.readSync(fd, piece, 0, PIECE_BYTES, null)) {
+      hash?.update(piece.subarray(0, n));
       parts.push(piece.toString('latin1', 0, n));
     }
     return parts.join('');
@@ -41,23 +44,52 @@ export function readInPieces(file: string): string {
   }
 }
 
+/** A bundle compiled, not yet run. */
+export interface LoadedBundle {
+  /** Runs it as a CommonJS module; what it exports. */
+  run(): unknown;
+  /** SHA-256 of its bytes, hex: what its code cache is keyed by (./code-cache.ts). */
+  readonly digest: string;
+  /** What the compile did with the code cache beside it. */
+  readonly cache: CodeCacheUse;
+  /** V8's code cache of what was compiled so far: the script and the functions run since. */
+  createCache(): Buffer;
+}
+
+/** The CommonJS wrapper, on the source's first line so that its lines keep their numbers. */
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+
 /**
- * Reads and compiles `file`; the returned function runs it as a CommonJS module (its own require,
- * module, __filename), whose stack traces name it. Apart so that the entry can tell a bundle it
- * cannot load from one that fails as it runs (./bundle-entry.ts).
+ * Reads and compiles `file`, with its code cache when one beside it is for these bytes; `run`
+ * runs it as a CommonJS module (its own require, module, __filename), whose stack traces name it.
+ * Apart from the run so that the entry can tell a bundle it cannot load from one that fails as it
+ * runs (./bundle-entry.ts).
  */
-export function loadPiecewise(file: string): () => unknown {
+export function loadBundle(file: string): LoadedBundle {
   // Mapped by malloc, never touched, and freed by the first collection: glibc takes its size as its threshold.
   Buffer.allocUnsafeSlow(START_THRESHOLD_BYTES);
-  const run = vm.compileFunction(readInPieces(file), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
-  return () => {
-    const module = { exports: {} as unknown };
-    run(module.exports, createRequire(file), module, file, path.dirname(file));
-    return module.exports;
+  const hash = createHash('sha256');
+  // A script, not a compiled function, so that the cache can take the functions run after the
+  // compile too. Its `#!` line, legal only at a script's start, becomes a comment of its length.
+  const source = readInPieces(file, hash).replace(/^#!/, '//');
+  const digest = hash.digest('hex');
+  const cachedData = readCodeCache(file, digest);
+  const script = new vm.Script(`${WRAPPER_HEAD}${source}\n})`, { filename: file, columnOffset: -WRAPPER_HEAD.length, ...(cachedData === null ? {} : { cachedData }) });
+  const cache: CodeCacheUse = cachedData === null ? 'absent' : script.cachedDataRejected === true ? 'rejected' : 'accepted';
+  const fn = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
+  return {
+    digest,
+    cache,
+    createCache: () => script.createCachedData(),
+    run: () => {
+      const module = { exports: {} as unknown };
+      fn(module.exports, createRequire(file), module, file, path.dirname(file));
+      return module.exports;
+    },
   };
 }
 
 /** Runs `file` as a CommonJS module; what it exports. */
 export function runPiecewise(file: string): unknown {
-  return loadPiecewise(file)();
+  return loadBundle(file).run();
 }

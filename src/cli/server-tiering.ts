@@ -16,6 +16,7 @@
  * its current one runs out. An operator's own `node --interrupt-budget=N` wins.
  */
 import v8 from 'node:v8';
+import { codeCacheCheckpoint } from './code-cache-checkpoint.js';
 
 export const SERVER_INTERRUPT_BUDGET = 2048;
 
@@ -30,6 +31,8 @@ export function tieringFlag(execArgv: readonly string[]): string | null {
 
 /** Call once the imports are evaluated: from here on, code run at a server's rates tiers up early. */
 export function tuneForServing(): void {
+  // The last moment a code cache matches the flags the next start compiles under.
+  codeCacheCheckpoint();
   const flag = tieringFlag(process.execArgv);
   if (flag !== null) v8.setFlagsFromString(flag);
 }

@@ -1,12 +1,15 @@
 /**
  * The long-running binaries' loader (src/cli/piecewise-load.ts): a bundle read in pieces under
  * glibc's first mmap threshold reads back byte for byte across the pieces' edges, runs as a
- * CommonJS module with its own require and file name, and its stack traces name its lines.
+ * CommonJS module with its own require and file name, and its stack traces name its lines; its V8
+ * code cache (src/cli/code-cache.ts) is used only for the bytes it was written for.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
+import { codeCacheFile, readCodeCache, writeCodeCache } from '../../src/cli/code-cache.js';
 import { PIECE_BYTES, readInPieces, runPiecewise } from '../../src/cli/piecewise-load.js';
 
 const GLIBC_FIRST_MMAP_THRESHOLD = 128 * 1024;
@@ -50,4 +53,80 @@ void t.test('the bundle runs as a CommonJS module, and its stack traces name it'
   t.equal(out.strict, true, 'a "use strict" bundle is strict');
   const line = source.split('\n').findIndex((l) => l.includes('new Error')) + 1;
   t.match(out.stack, `${file}:${line}:`, `the stack names line ${line} of the file`);
+});
+
+/** A bundle's source whose export says where it runs: its strictness, a stack from its second line and from a later line. */
+function probeBundle(): string {
+  return [
+    '#!/usr/bin/env node',
+    '"use strict"; const first = new Error("first line").stack.split("\\n")[1].trim();',
+    `// ${'p'.repeat(100)}`,
+    'module.exports = { strict: (function () { return this === undefined; })(), first, later: new Error("later").stack.split("\\n")[1].trim(), answer: [1, 2, 3].map((x) => x * 7).join(",") };',
+  ].join('\n');
+}
+
+interface ProbeRun {
+  readonly cache: string;
+  readonly digest: string;
+  readonly exports: { strict: boolean; first: string; later: string; answer: string };
+}
+
+const LOADER = new URL('../../src/cli/piecewise-load.js', import.meta.url).href;
+const CACHE = new URL('../../src/cli/code-cache.js', import.meta.url).href;
+
+/**
+ * Loads and runs `file` in a process of its own (V8 keeps what it compiled for the life of a
+ * process, so a second load here would not read the cache at all); `write`: then writes its cache.
+ */
+function loadApart(file: string, write = false): ProbeRun {
+  const code = [
+    `const { loadBundle } = await import(${JSON.stringify(LOADER)});`,
+    `const { writeCodeCache } = await import(${JSON.stringify(CACHE)});`,
+    `const b = loadBundle(${JSON.stringify(file)});`,
+    'const exports = b.run();',
+    write ? `writeCodeCache(${JSON.stringify(file)}, b.digest, b.createCache());` : '',
+    'process.stdout.write(JSON.stringify({ cache: b.cache, digest: b.digest, exports }));',
+  ].join('\n');
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`the load failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as ProbeRun;
+}
+
+void t.test('a bundle runs from the code cache written for its bytes, and as it runs without one', async (t) => {
+  const source = probeBundle();
+  const file = tempFile(t, 'cached-main.cjs', source);
+  const cold = loadApart(file, true);
+  t.equal(cold.cache, 'absent', 'no cache beside it yet');
+  t.equal(cold.exports.answer, '7,14,21');
+  t.equal(cold.exports.strict, true, 'the "use strict" after the #! line makes it strict');
+  const column = source.split('\n')[1]!.indexOf('new Error') + 1;
+  t.equal(cold.exports.first, `at ${file}:2:${column}`, `a stack names the file's own line and column (2:${column})`);
+  t.match(cold.exports.later, `${file}:4:`, 'and its later lines');
+  t.ok(fs.statSync(codeCacheFile(file)).size > 0, 'the cache was written beside it');
+  const warm = loadApart(file);
+  t.equal(warm.cache, 'accepted', 'a new process: V8 takes the cache');
+  t.strictSame(warm.exports, cold.exports, 'and the bundle runs from it as it did without');
+});
+
+void t.test("a cache of another bundle's bytes is not given to V8, and one V8 refuses costs only the compile", async (t) => {
+  const source = probeBundle();
+  const file = tempFile(t, 'other-main.cjs', source);
+  const first = loadApart(file, true);
+  // Same length, other bytes: V8's own check (its version, flags and the source's length) passes
+  // such a cache, and runs the old bytecode as the new code.
+  const changed = source.replace('x * 7', 'x * 8');
+  t.equal(changed.length, source.length);
+  fs.writeFileSync(file, changed);
+  const after = loadApart(file);
+  t.not(after.digest, first.digest);
+  t.equal(after.cache, 'absent', 'keyed by the bytes: the old cache is not used');
+  t.equal(after.exports.answer, '8,16,24', 'the new code runs');
+  // A cache for these bytes whose data V8 cannot use (another node, a damaged file).
+  writeCodeCache(file, after.digest, Buffer.from('not a code cache'.repeat(64)));
+  const refused = loadApart(file);
+  t.equal(refused.cache, 'rejected');
+  t.equal(refused.exports.answer, '8,16,24', 'it compiles and runs all the same');
+  t.equal(readCodeCache(file, 'f'.repeat(64)), null, 'a cache read for another digest is none');
+  fs.writeFileSync(codeCacheFile(file), 'raft-controller v8 code cache 1\n' + after.digest + '\n');
+  t.equal(readCodeCache(file, after.digest), null, 'nor is a header without data');
 });
