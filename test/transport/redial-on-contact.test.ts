@@ -101,7 +101,7 @@ void t.test('a peer that starts and reaches us is dialled at once, not at the en
   t.equal(door.passedOpen(), 1, `one connection from n1 to n2 open, the new link's (${door.attempts()} attempts)`);
 });
 
-void t.test("a peer that reaches us while our dials to it keep failing costs at most one new connection per second", async (t) => {
+void t.test('a peer that reaches us while our dials to it keep failing: one new connection a second at most, attempts near the backoff, one unreachable report', async (t) => {
   const door = await gate(t);
   const n1 = await node(t, 'n1');
   const n2 = await node(t, 'n2');
@@ -112,11 +112,14 @@ void t.test("a peer that reaches us while our dials to it keep failing costs at 
   await waitFor(() => door.attempts() >= 2, "n1's dials to fail and back off");
   const started = performance.now();
   let pings = 0;
+  let attemptsAtSecondRedial: number | null = null;
   while (performance.now() - started < 2500) {
-    // n1 keeps calling n2 (its membership pings would), so each new link fails and backs off again.
+    // n1 keeps calling n2 (its membership pings and Raft messages would), so each new link fails and backs off again.
     await n1.transport.ping('n2', new Uint8Array(0), 2000).catch(() => undefined);
+    n1.transport.send([{ type: 'Heartbeat', from: 'n1', to: 'n2', term: 1, commit: 0, context: '' }]);
     await n2.transport.ping('n1', new Uint8Array(0), 2000);
     pings += 1;
+    if (attemptsAtSecondRedial === null && n1.transport.redialsOnContact >= 2) attemptsAtSecondRedial = door.attempts();
     // Paced as a member's pings are (every 125-500 ms), but faster, not a busy loop.
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -125,6 +128,12 @@ void t.test("a peer that reaches us while our dials to it keep failing costs at 
   t.ok(pings >= 20, `${pings} pings from n2 in ${Math.round(elapsed)} ms`);
   t.ok(n1.transport.redialsOnContact >= 1, `a new connection was tried (${n1.transport.redialsOnContact})`);
   t.ok(n1.transport.redialsOnContact <= most, `${n1.transport.redialsOnContact} new connections, at most ${most} in ${Math.round(elapsed)} ms`);
+  // From the second redial on: one attempt each, and at most one of the backoff's between them.
+  // A new channel's schedule on every redial made 6-7 here (0.1, 0.26, 0.5, 0.9 s after a
+  // failure), and each closed channel one attempt more after it was closed.
+  const late = door.attempts() - (attemptsAtSecondRedial ?? door.attempts());
+  t.ok(attemptsAtSecondRedial !== null && late <= 3, `${late} connection attempts from the second redial on (${door.attempts()} in all): a redial after one that never connected waits the longest backoff`);
+  t.equal(n1.unreachable.filter((p) => p === 'n2').length, 1, 'n2 reported unreachable once for the whole streak, not once per new connection');
 });
 
 void t.test('contact over a working link changes nothing', async (t) => {
