@@ -99,14 +99,20 @@ export class PeerLink {
   private failing = false;
   private readonly connectWatch: StuckConnectWatch;
 
-  /** `abandonedBefore`: the links to this peer given up in a row, without connecting, before this one. */
+  /**
+   * `abandonedBefore`: the links to this peer given up in a row, without connecting, before this
+   * one. `unreachable`: the link this one replaces had reported the peer unreachable and not
+   * reached it since, so this one's failures continue that streak and report nothing more.
+   */
   constructor(
     readonly id: string,
     readonly address: string,
     private readonly ctx: PeerLinkContext,
     carriedOver: readonly Message[] = [],
     private readonly abandonedBefore = 0,
+    unreachable = false,
   ) {
+    this.reachable = !unreachable;
     this.queue = new OutboundQueue(ctx.maxQueuedMessages, jumpsTheQueue);
     const Service = raftPeerService();
     // Its own credentials, which tell the stuck watch when an attempt's SYN was answered.
@@ -130,6 +136,16 @@ export class PeerLink {
   /** Not connected: the last attempt failed and the next waits out the reconnect backoff (up to 1 s). */
   get backingOff(): boolean {
     return this.failing && !this.closed;
+  }
+
+  /** Its channel has been READY at least once. */
+  get everConnected(): boolean {
+    return this.connectWatch.connected;
+  }
+
+  /** It reported the peer unreachable and has not reached it since (onUnreachable fires once per streak). */
+  get unreachable(): boolean {
+    return !this.reachable;
   }
 
   enqueue(m: Message): void {

@@ -146,6 +146,8 @@ export class PeerTransport {
   private readonly redialedAt = new Map<string, number>();
   /** Links replaced because their peer reached us while they backed off (redialOnContact). */
   private redials = 0;
+  /** The links redialOnContact opened. */
+  private readonly redialLinks = new WeakSet<PeerLink>();
 
   constructor(private readonly opts: PeerTransportOptions) {
     this.identity = opts.identity ?? basicIdentity(opts.self, opts.clusterName, opts.isKnownPeer);
@@ -209,8 +211,12 @@ export class PeerTransport {
    * `peer` reached us while our link to it waits out its reconnect backoff: it is up again (it
    * restarted, or a member just added has started and asks its peers before it serves), so a new
    * link dials it now instead of up to a second later, when every peer would count it silent. At
-   * most once per max backoff per peer: a peer that reaches us while our dials to it keep failing
-   * (a one-way cut) costs no more attempts than the backoff makes.
+   * most once per max backoff per peer. A new channel starts grpc-js's backoff over (attempts
+   * 0.1, 0.26, 0.5, 0.9 s after a failure): right for a peer about to listen, but a peer that
+   * reaches us while our dials to it keep failing (a one-way cut) would get five attempts a
+   * second. So a link replacing a redial's link that never connected waits the longest backoff
+   * between its attempts. The new link continues the old one's unreachable streak: a follower
+   * told its leader is unreachable drops it and pre-votes, once per streak, not once a second.
    */
   private redialOnContact(peer: string): void {
     const link = this.links.get(peer);
@@ -220,8 +226,11 @@ export class PeerTransport {
     if (last !== undefined && now - last < MAX_RECONNECT_BACKOFF_MS) return;
     this.redialedAt.set(peer, now);
     this.redials += 1;
-    if (tracing) trace('peer.redial', peer);
-    const next = new PeerLink(peer, link.address, this.linkContext(), link.close(true));
+    const fruitless = this.redialLinks.has(link) && !link.everConnected;
+    if (tracing) trace('peer.redial', `${peer}${fruitless ? ' again' : ''}`);
+    const ctx = fruitless ? this.linkContext(MAX_RECONNECT_BACKOFF_MS) : this.linkContext();
+    const next = new PeerLink(peer, link.address, ctx, link.close(true), 0, link.unreachable);
+    this.redialLinks.add(next);
     this.links.set(peer, next);
     next.flush();
   }
@@ -341,8 +350,10 @@ export class PeerTransport {
     return this.service.stepStreamsReadByGrpc;
   }
 
-  private linkContext(): PeerLinkContext {
+  /** `initialBackoffMs`: the channel's first wait after a failed attempt, if not peerChannelOptions'. */
+  private linkContext(initialBackoffMs?: number): PeerLinkContext {
     const o = this.opts;
+    const channelOptions = peerChannelOptions(o.maxMessageBytes);
     return {
       self: o.self,
       clusterName: o.clusterName,
@@ -350,7 +361,7 @@ export class PeerTransport {
       maxQueuedMessages: o.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
       stepDeadlineMs: o.stepDeadlineMs ?? DEFAULT_STEP_DEADLINE_MS,
       credentials: o.credentials.client,
-      channelOptions: peerChannelOptions(o.maxMessageBytes),
+      channelOptions: initialBackoffMs === undefined ? channelOptions : { ...channelOptions, 'grpc.initial_reconnect_backoff_ms': initialBackoffMs },
       identity: this.identity,
       counters: this.counters,
       onUnreachable: (peer) => this.guard('onUnreachable', () => o.onUnreachable(peer)),
