@@ -14,12 +14,12 @@
  * heap instead of 3.1. esbuild escapes strings, identifiers and regular expressions (charset
  * 'ascii'); what is left, in comments, is escaped here.
  *
- * The long-running binaries (controller, agent) are CommonJS bundles beside a small ESM entry that
- * reads them in 64 KB pieces (src/cli/piecewise-load.ts): node's loader would read each into one
- * buffer of its size, whose release raises glibc's malloc thresholds to that size for the life of
- * the process. An entry that cannot load its bundle says so in one line (src/cli/bundle-entry.ts).
- * `ctl` exits after one command and stays one ESM bundle. Each long-running binary's V8 code cache
- * is written beside its bundle by a start of its own (src/cli/code-cache.ts).
+ * Each binary is a CommonJS bundle beside a small ESM entry that reads it in 64 KB pieces
+ * (src/cli/piecewise-load.ts): node's loader would read each into one buffer of its size, whose
+ * release raises glibc's malloc thresholds to that size for the life of the process (it matters to
+ * the long-running controller and agent). An entry that cannot load its bundle says so in one line
+ * (src/cli/bundle-entry.ts). Each bundle's V8 code cache is written beside it by a start of its own
+ * (src/cli/code-cache.ts): `ctl` too, run by scripts many times a minute, starts from it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,9 +29,8 @@ import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { CODE_CACHE_ENV, codeCacheFile } from '../src/cli/code-cache.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** Each loaded in pieces by a small entry of its name; the rest of the code is in NAME-main.cjs. */
 const BINS = ['controller', 'ctl', 'agent'] as const;
-/** Loaded in pieces by a small entry of the same name; the rest of the code is in NAME-main.cjs. */
-const PIECEWISE = ['controller', 'agent'] as const;
 const IMPORT_META_URL = '__bundleUrl';
 /** Reloads on SIGHUP: its entry holds the signal while the bundle loads (src/cli/early-sighup.ts). */
 const HOLDS_SIGHUP = new Set<string>(['controller', 'agent']);
@@ -46,16 +45,7 @@ const common: BuildOptions = {
   plugins: [zodEnglishOnly(), protobufWithoutLong()],
 };
 
-await build({
-  ...common,
-  entryPoints: [{ in: path.join(root, 'dist/src/cli/ctl.js'), out: 'ctl' }],
-  outdir: path.join(root, 'dist/bin'),
-  format: 'esm',
-  // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-});
-
-for (const name of PIECEWISE) {
+for (const name of BINS) {
   await build({
     ...common,
     entryPoints: [{ in: path.join(root, 'dist/src/cli', `${name}.js`), out: `${name}-main` }],
@@ -84,13 +74,13 @@ for (const name of PIECEWISE) {
   });
 }
 
-for (const file of [...BINS.map((n) => `${n}.js`), ...PIECEWISE.map((n) => `${n}-main.cjs`)].map((f) => path.join(root, 'dist/bin', f))) {
+for (const file of BINS.flatMap((n) => [`${n}.js`, `${n}-main.cjs`]).map((f) => path.join(root, 'dist/bin', f))) {
   writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));
 }
 
-// Each long-running binary's V8 code cache (src/cli/code-cache.ts), made by a start of its own
-// with this node: `--version` runs the imports and stops after the checkpoint.
-for (const name of PIECEWISE) {
+// Each binary's V8 code cache (src/cli/code-cache.ts), made by a start of its own with this
+// node: `--version` runs the imports and stops after the checkpoint.
+for (const name of BINS) {
   const bundle = path.join(root, 'dist/bin', `${name}-main.cjs`);
   rmSync(codeCacheFile(bundle), { force: true });
   const run = spawnSync(process.execPath, [path.join(root, 'dist/bin', `${name}.js`), '--version'], { env: { ...process.env, [CODE_CACHE_ENV]: 'write' }, encoding: 'utf8' });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The operator CLI; see `ctl --help` and docs/reference.md ("ctl commands"). */
 import './quiet-warnings.js';
+import { codeCacheCheckpoint } from './code-cache-checkpoint.js';
 import { processIo, runCtl } from './ctl/program.js';
 import { outputFailed } from './stdout-writer.js';
 
@@ -10,7 +11,14 @@ import { outputFailed } from './stdout-writer.js';
 // stdout-writer.ts, which also catches a disk that fills mid-write.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => outputFailed(err));
 
-const code = await runCtl(process.argv.slice(2), processIo());
-process.exitCode = code;
-// Every channel is closed by now; should a stray handle keep the process alive, end it anyway.
-setTimeout(() => process.exit(code), 2_000).unref();
+async function main(): Promise<void> {
+  // ctl changes no V8 flag: its code cache is written once the imports are evaluated (code-cache.ts).
+  codeCacheCheckpoint();
+  const code = await runCtl(process.argv.slice(2), processIo());
+  process.exitCode = code;
+  // Every channel is closed by now; should a stray handle keep the process alive, end it anyway.
+  setTimeout(() => process.exit(code), 2_000).unref();
+}
+
+// Not a top-level await: the bundle is CommonJS, read by a small entry (build/bundle-bins.ts).
+void main();
