@@ -50,7 +50,7 @@ for (const name of PIECEWISE) {
 }
 
 // The build writes each binary's V8 code cache (src/cli/code-cache.ts) with this node; a start
-// reads it instead of compiling (0.1 s of CPU and 7 MB of memory a controller, 0.05 s a ctl run).
+// reads it instead of compiling (0.1 s of CPU a controller start, 0.05 s a ctl run).
 for (const name of PIECEWISE) {
   void t.test(`${name} starts from the code cache the build wrote beside ${name}-main.cjs`, async (t) => {
     const rel = pkg.bin[name];
