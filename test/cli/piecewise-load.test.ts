@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { codeCacheFile, readCodeCache, writeCodeCache } from '../../src/cli/code-cache.js';
+import { CODE_CACHE_ENV, codeCacheFile, readCodeCache, writeCodeCache } from '../../src/cli/code-cache.js';
 import { PIECE_BYTES, readInPieces, runPiecewise } from '../../src/cli/piecewise-load.js';
 
 const GLIBC_FIRST_MMAP_THRESHOLD = 128 * 1024;
@@ -153,4 +153,17 @@ void t.test('a cache written by another node, or damaged, is not given to V8', a
   const broken = loadApart(file);
   t.equal(broken.cache, 'rejected', 'a damaged one is refused');
   t.equal(broken.exports.answer, '7,14,21');
+});
+
+const ENTRY = new URL('../../src/cli/bundle-entry.js', import.meta.url).href;
+
+void t.test('a binary asked to write its code cache where it cannot says so in one line and runs on', async (t) => {
+  // The bundle calls the checkpoint itself, as tuneForServing does (src/cli/code-cache-checkpoint.ts).
+  const file = tempFile(t, 'unwritable-main.cjs', "globalThis[Symbol.for('raft-controller.code-cache-checkpoint')](); process.stdout.write('ran on');");
+  fs.mkdirSync(codeCacheFile(file)); // where the cache would be renamed to
+  const code = `const { runBundledBinary } = await import(${JSON.stringify(ENTRY)}); runBundledBinary('probe', ${JSON.stringify(file)});`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, [CODE_CACHE_ENV]: 'write' } });
+  t.equal(run.status, 0, 'exit 0');
+  t.equal(run.stdout, 'ran on', 'the bundle ran past the checkpoint');
+  t.equal(run.stderr, `probe: cannot write the code cache ${codeCacheFile(file)}: EISDIR: illegal operation on a directory\n`, 'one line on stderr');
 });
