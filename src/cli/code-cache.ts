@@ -10,8 +10,10 @@
  * of another bundle of the same length would run as this one. Keyed by the node that wrote it
  * too: V8's version check leaves out the patches node carries on it (process.versions.v8's
  * `-node.N`), which a node upgrade changes with the same V8 version; node keys its own compile
- * cache by its version the same way. A cache that is missing, of another bundle or node, or
- * refused by V8 (its V8 flags) only costs the compile it would save.
+ * cache by its version the same way. And it carries its data's SHA-256: V8 checks no checksum
+ * (a release build), and a cache with one bit changed ran or crashed the process. A cache that
+ * is missing, of another bundle or node, damaged, or refused by V8 (its V8 flags) only costs the
+ * compile it would save.
  *
  * The cache is written at a checkpoint (./code-cache-checkpoint.ts): when the imports are
  * evaluated and before the binary changes any V8 flag (server-tiering.ts), since V8 refuses a
