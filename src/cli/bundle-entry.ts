@@ -7,7 +7,7 @@
  * exit codes), instead of node's stack trace. Errors of the bundle as it runs are its own.
  */
 import path from 'node:path';
-import { CODE_CACHE_ENV, writeCodeCache } from './code-cache.js';
+import { CODE_CACHE_ENV, codeCacheFile, writeCodeCache } from './code-cache.js';
 import { CODE_CACHE_CHECKPOINT } from './code-cache-checkpoint.js';
 import { loadBundle, type LoadedBundle } from './piecewise-load.js';
 
@@ -24,8 +24,16 @@ function armCheckpoint(name: string, bundle: string, loaded: LoadedBundle): void
   const asked = process.env[CODE_CACHE_ENV];
   if (asked !== 'write' && asked !== 'report') return;
   Reflect.set(globalThis, CODE_CACHE_CHECKPOINT, () => {
-    if (asked === 'report') process.stderr.write(`${name}: code cache ${loaded.cache}\n`);
-    else writeCodeCache(bundle, loaded.digest, loaded.createCache());
+    if (asked === 'report') {
+      process.stderr.write(`${name}: code cache ${loaded.cache}\n`);
+      return;
+    }
+    // The cache only saves a compile: a binary that cannot write it says so and runs on (the build checks the file).
+    try {
+      writeCodeCache(bundle, loaded.digest, loaded.createCache());
+    } catch (err) {
+      process.stderr.write(`${name}: cannot write the code cache ${codeCacheFile(bundle)}: ${causeOf(err)}\n`);
+    }
   });
 }
 

@@ -73,9 +73,11 @@ export function loadBundle(file: string): LoadedBundle {
   // compile too. Its `#!` line, legal only at a script's start, becomes a comment of its length.
   const source = readInPieces(file, hash).replace(/^#!/, '//');
   const digest = hash.digest('hex');
-  const cachedData = readCodeCache(file, digest);
+  const found = readCodeCache(file, digest);
+  const cachedData = found === 'refused' ? null : found;
   const script = new vm.Script(`${WRAPPER_HEAD}${source}\n})`, { filename: file, columnOffset: -WRAPPER_HEAD.length, ...(cachedData === null ? {} : { cachedData }) });
-  const cache: CodeCacheUse = cachedData === null ? 'absent' : script.cachedDataRejected === true ? 'rejected' : 'accepted';
+  // One of another node, or damaged, is refused here as V8 refuses one of another V8 version.
+  const cache: CodeCacheUse = found === 'refused' ? 'rejected' : cachedData === null ? 'absent' : script.cachedDataRejected === true ? 'rejected' : 'accepted';
   const fn = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
   return {
     digest,

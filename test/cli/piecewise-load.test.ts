@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { codeCacheFile, readCodeCache, writeCodeCache } from '../../src/cli/code-cache.js';
-import { PIECE_BYTES, readInPieces, runPiecewise } from '../../src/cli/piecewise-load.js';
+import { CODE_CACHE_ENV, codeCacheFile, readCodeCache, writeCodeCache } from '../../src/cli/code-cache.js';
+import { loadBundle, PIECE_BYTES, readInPieces, runPiecewise } from '../../src/cli/piecewise-load.js';
 
 const GLIBC_FIRST_MMAP_THRESHOLD = 128 * 1024;
 
@@ -128,5 +128,45 @@ void t.test("a cache of another bundle's bytes is not given to V8, and one V8 re
   t.equal(refused.exports.answer, '8,16,24', 'it compiles and runs all the same');
   t.equal(readCodeCache(file, 'f'.repeat(64)), null, 'a cache read for another digest is none');
   fs.writeFileSync(codeCacheFile(file), 'raft-controller v8 code cache 1\n' + after.digest + '\n');
-  t.equal(readCodeCache(file, after.digest), null, 'nor is a header without data');
+  t.equal(readCodeCache(file, after.digest), null, 'nor is a header of another format');
+});
+
+void t.test('a cache written by another node, or damaged, is not given to V8', async (t) => {
+  const file = tempFile(t, 'node-main.cjs', probeBundle());
+  // Written here: only a read needs a process of its own.
+  const first = loadBundle(file);
+  first.run();
+  writeCodeCache(file, first.digest, first.createCache());
+  const data = readCodeCache(file, first.digest);
+  if (!Buffer.isBuffer(data)) return t.fail(`the cache just written reads back as ${String(data)}`);
+  // V8 copies cached data that is not 8-byte aligned, a 1.4 MB block for the controller.
+  t.equal(data.byteOffset % 8, 0, 'the data starts aligned in its buffer');
+  // V8's version check leaves out node's own patches on it (process.versions.v8's -node.N).
+  writeCodeCache(file, first.digest, data, 'node v20.0.0-other x64');
+  const other = loadApart(file);
+  t.equal(other.cache, 'rejected', 'one of another node is refused');
+  t.equal(other.exports.answer, '7,14,21', 'and the bundle compiles and runs');
+  // V8 checks no checksum of the data: one bit changed was accepted, and ran or crashed the process.
+  const damaged = Buffer.from(data);
+  damaged[damaged.length >> 1] = damaged[damaged.length >> 1]! ^ 1;
+  writeCodeCache(file, first.digest, data);
+  const cache = fs.readFileSync(codeCacheFile(file));
+  damaged.copy(cache, cache.length - damaged.length);
+  fs.writeFileSync(codeCacheFile(file), cache);
+  const broken = loadApart(file);
+  t.equal(broken.cache, 'rejected', 'a damaged one is refused');
+  t.equal(broken.exports.answer, '7,14,21');
+});
+
+const ENTRY = new URL('../../src/cli/bundle-entry.js', import.meta.url).href;
+
+void t.test('a binary asked to write its code cache where it cannot says so in one line and runs on', async (t) => {
+  // The bundle calls the checkpoint itself, as tuneForServing does (src/cli/code-cache-checkpoint.ts).
+  const file = tempFile(t, 'unwritable-main.cjs', "globalThis[Symbol.for('raft-controller.code-cache-checkpoint')](); process.stdout.write('ran on');");
+  fs.mkdirSync(codeCacheFile(file)); // where the cache would be renamed to
+  const code = `const { runBundledBinary } = await import(${JSON.stringify(ENTRY)}); runBundledBinary('probe', ${JSON.stringify(file)});`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, [CODE_CACHE_ENV]: 'write' } });
+  t.equal(run.status, 0, 'exit 0');
+  t.equal(run.stdout, 'ran on', 'the bundle ran past the checkpoint');
+  t.equal(run.stderr, `probe: cannot write the code cache ${codeCacheFile(file)}: EISDIR: illegal operation on a directory\n`, 'one line on stderr');
 });
