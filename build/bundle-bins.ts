@@ -22,11 +22,11 @@
  * (src/cli/code-cache.ts): `ctl` too, run by scripts many times a minute, starts from it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { CODE_CACHE_ENV, codeCacheFile } from '../src/cli/code-cache.js';
+import { CODE_CACHE_ENV } from '../src/cli/code-cache.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Each loaded in pieces by a small entry of its name; the rest of the code is in NAME-main.cjs. */
@@ -79,13 +79,22 @@ for (const file of BINS.flatMap((n) => [`${n}.js`, `${n}-main.cjs`]).map((f) => 
 }
 
 // Each binary's V8 code cache (src/cli/code-cache.ts), made by a start of its own with this
-// node: `--version` runs the imports and stops after the checkpoint.
+// node: `--version` runs the imports and stops after the checkpoint. Without NODE_OPTIONS: V8
+// options there would be written into the cache, which every start without them refuses. Then a
+// second start says whether V8 takes it (a cache of an earlier build is never taken: its key is
+// that build's bytes).
 for (const name of BINS) {
-  const bundle = path.join(root, 'dist/bin', `${name}-main.cjs`);
-  rmSync(codeCacheFile(bundle), { force: true });
-  const run = spawnSync(process.execPath, [path.join(root, 'dist/bin', `${name}.js`), '--version'], { env: { ...process.env, [CODE_CACHE_ENV]: 'write' }, encoding: 'utf8' });
-  if (run.status !== 0 || !existsSync(codeCacheFile(bundle))) {
-    throw new Error(`${name} --version wrote no code cache (exit ${String(run.status)}): ${run.stderr.trim()}`);
+  const start = (mode: 'write' | 'report'): ReturnType<typeof spawnSync> => {
+    const env: NodeJS.ProcessEnv = { ...process.env, [CODE_CACHE_ENV]: mode };
+    delete env['NODE_OPTIONS'];
+    return spawnSync(process.execPath, [path.join(root, 'dist/bin', `${name}.js`), '--version'], { env, encoding: 'utf8', timeout: 60_000 });
+  };
+  const written = start('write');
+  const said = start('report');
+  const why = (r: ReturnType<typeof spawnSync>): string => (r.error !== undefined ? r.error.message : `exit ${String(r.status)}: ${String(r.stderr).trim()}`);
+  if (written.error !== undefined || written.status !== 0) throw new Error(`${name} --version could not write its code cache (${why(written)})`);
+  if (said.error !== undefined || said.status !== 0 || String(said.stderr) !== `${name}: code cache accepted\n`) {
+    throw new Error(`${name} does not start from the code cache it wrote (${why(said)})`);
   }
 }
 
