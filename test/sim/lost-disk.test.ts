@@ -13,7 +13,7 @@ import { emptyStats, STAT_NAMES, type StatName } from './cluster.js';
 import { DEFAULT_RUN, formatFailure, replayCommand, runSeed, type RunOptions, type SimResult } from './run.js';
 
 const FIRST_SEED = 1;
-const SEEDS = 500;
+const SEEDS = 400;
 const WITH_IDENTITY: RunOptions = { ...DEFAULT_RUN, identity: true };
 
 const totals = emptyStats();
