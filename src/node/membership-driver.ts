@@ -9,6 +9,7 @@
 import type { HeartbeatConfig } from '../config/index.js';
 import { MembershipEngine, type MembershipContext, type MembershipView } from '../membership/membership-engine.js';
 import { auditEvent } from '../membership/audit.js';
+import { decodeHeartbeat } from '../membership/view-codec.js';
 import type { StatusDecision } from '../membership/status-aggregator.js';
 import type { MemberStatus } from '../membership/types.js';
 import { UnheardWatch, type UnheardNews } from '../membership/unheard-watch.js';
@@ -151,8 +152,12 @@ class MembershipDriver implements MembershipNode {
     // A peer the transport admitted that our applied membership does not hold yet: this node
     // joined and is still replaying the log, or has not applied the peer's add. Answered with
     // our view, its own not recorded: the pinger hears this node as soon as it runs, not once it
-    // has caught up (a re-added member read offline for a second after it started).
-    if (!this.engine.isMember(from)) return this.engine.viewPayload(ctx);
+    // has caught up (a re-added member read offline for a second after it started). Its payload is
+    // still decoded: a malformed one gets an error (ViewDecodeError), not our view.
+    if (!this.engine.isMember(from)) {
+      decodeHeartbeat(payload);
+      return this.engine.viewPayload(ctx);
+    }
     this.engine.receiveView(from, payload, ctx.now);
     return this.engine.viewPayload(ctx, from);
   }

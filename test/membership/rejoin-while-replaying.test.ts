@@ -10,6 +10,8 @@ import t from 'tap';
 import { seededRng } from '../../src/util/rng.js';
 import { Checker, max, percentile, runWithSampling } from './checker.js';
 import { Sim } from './membership-sim.js';
+import { decodeHeartbeat, encodeHeartbeat } from '../../src/membership/view-codec.js';
+import { ViewDecodeError } from '../../src/membership/errors.js';
 
 void t.test('5 nodes, base 500ms, 50-200 ms jitter: a member that starts again empty is shown online everywhere within the budget while it still replays the log', async (t) => {
   const seed = 2026;
@@ -46,4 +48,18 @@ void t.test('5 nodes, base 500ms, 50-200 ms jitter: a member that starts again e
   t.ok(online.length >= replays.length, `${online.length} online changes measured (one per return)`);
   t.same(checker.problems.slice(0, 5), [], `no answer wrong beyond ${budgetMs} ms ${replay}`);
   t.ok(max(online) <= budgetMs, `online again everywhere within ${budgetMs} ms, replay or not: ${show(online)} ${replay}`);
+});
+
+void t.test('while it replays, a ping from a peer it does not know yet is still decoded: a malformed one is refused, a well-formed one answered with its view', async (t) => {
+  const sim = new Sim({ n: 3, seed: 7, baseTimeoutMs: 500, dynamic: true, jitter: [0, 0], electionTimeoutMs: 1000 });
+  sim.runUntil(3000);
+  const [a, b] = sim.ids as [string, string];
+  sim.kill(b);
+  sim.restart(b, 5000);
+  const replaying = sim.node(b).driver;
+  t.throws(() => replaying.onHeartbeat(a, new Uint8Array([0x4d, 0x56, 0xff])), ViewDecodeError, 'a payload with an unknown version: refused');
+  t.throws(() => replaying.onHeartbeat(a, new Uint8Array(0)), ViewDecodeError, 'an empty payload: refused');
+  const ping = encodeHeartbeat({ view: { reporter: a, incarnation: 1, seq: 1, connected: true, appliedIndex: 10, version: null, entries: [] }, relayed: [] });
+  const pong = decodeHeartbeat(replaying.onHeartbeat(a, ping));
+  t.equal(pong.view.reporter, b, 'a well-formed ping: answered with the replaying node\'s own view');
 });
