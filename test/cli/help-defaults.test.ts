@@ -4,11 +4,18 @@
  * and `ctl member add --wait-timeout` showed their defaults in milliseconds without a unit, which
  * the duration parser refuses.) Walks each binary's command tree from its own help, so a new
  * command is checked without being listed here.
+ *
+ * ctl's tree (33 pages) is read in the test's process through runCtl, the function the binary
+ * runs: a process per page was 0.2 s of CPU each, most of this file's 15 s. The binary is still
+ * what is judged: its root page must be the page read here, and every command showing defaults
+ * is run as the binary with all of them, its output (the page again) the page read here.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { runToExit } from '../helpers/run-to-exit.js';
+import type { CtlIo } from '../../src/cli/ctl/context.js';
+import { runCtl } from '../../src/cli/ctl/program.js';
+import { runToExit, type RunResult } from '../helpers/run-to-exit.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BINARIES: Readonly<Record<string, string>> = {
@@ -19,6 +26,24 @@ const BINARIES: Readonly<Record<string, string>> = {
   chaos: path.join(root, 'dist/chaos/chaos-cli.js'),
 };
 const RUN_TIMEOUT_MS = 30_000;
+
+/** `ctl ARGV` run in this process, as the binary runs it (src/cli/ctl.ts). */
+async function ctlHere(argv: readonly string[]): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: CtlIo = {
+    env: {},
+    out: (text) => void (stdout += typeof text === 'string' ? text : Buffer.from(text).toString()),
+    err: (line) => void (stderr += `${line}\n`),
+    now: () => Date.now(),
+    onInterrupt: () => () => undefined,
+  };
+  const code = await runCtl(argv, io);
+  return { code, stdout, stderr };
+}
+
+/** A help page with its wrapping undone: commander wraps to a terminal's width, and to 80 columns on a pipe. */
+const unwrapped = (page: string): string => page.replace(/\s+/g, ' ').trim();
 
 interface HelpEntry {
   readonly section: string;
@@ -71,14 +96,19 @@ void t.test('every default shown in --help is accepted by its option, in every c
   let checked = 0;
   const walk = async (bin: string, argv: readonly string[]): Promise<void> => {
     const where = [bin, ...argv].join(' ');
-    const help = await runToExit(BINARIES[bin]!, [...argv, '--help'], `${where} --help`, RUN_TIMEOUT_MS);
+    const help = bin === 'ctl' ? await ctlHere([...argv, '--help']) : await runToExit(BINARIES[bin]!, [...argv, '--help'], `${where} --help`, RUN_TIMEOUT_MS);
     t.equal(help.code, 0, `${where} --help exits 0`);
+    if (bin === 'ctl' && argv.length === 0) {
+      const binary = await runToExit(BINARIES.ctl!, ['--help'], 'ctl --help', RUN_TIMEOUT_MS);
+      t.equal(unwrapped(binary.stdout), unwrapped(help.stdout), 'the ctl binary shows the root page read in this process');
+    }
     const entries = helpEntries(help.stdout);
     const defaults = entries.flatMap((e) => (e.section.startsWith('Options') ? [shownDefault(e.text)] : [])).filter((d) => d !== null);
     // The options are parsed before --help is acted on, so a refused value exits non-zero. All
     // of a command's defaults go in one run (a process each took 21 s of CPU for the walk); only
     // a refused run is taken apart, one default at a time, to name the one refused.
     const all = defaults.length === 0 ? null : await runToExit(BINARIES[bin]!, [...argv, ...defaults.flatMap((d) => [d.flag, d.value]), '--help'], `${where} defaults`, RUN_TIMEOUT_MS);
+    if (bin === 'ctl' && all?.code === 0) t.equal(unwrapped(all.stdout), unwrapped(help.stdout), `the ctl binary shows the page of ${where} read in this process`);
     for (const d of defaults) {
       const run = all?.code === 0 ? all : await runToExit(BINARIES[bin]!, [...argv, d.flag, d.value, '--help'], `${where} ${d.flag}`, RUN_TIMEOUT_MS);
       t.equal(run.code, 0, `${where} ${d.flag} ${d.value} (its shown default) is accepted${run.code === 0 ? '' : `: ${run.stderr.trim()}`}`);

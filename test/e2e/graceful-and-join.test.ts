@@ -1,4 +1,8 @@
-/** SIGTERM hands leadership off; a new node joins as a learner, is promoted, then removed. */
+/**
+ * SIGTERM hands leadership off; a new node joins as a learner, is promoted, then removed. The
+ * last two cases share one cluster (the first leaves it whole again: the stopped leader
+ * restarted and serving), as a cluster's start was most of each one's CPU.
+ */
 import t from 'tap';
 import net from 'node:net';
 import { ProcessCluster } from '../helpers/process-cluster.js';
@@ -29,9 +33,11 @@ void t.test('SIGTERM while a controller is still starting: it is held, and the c
   t.equal(await cluster.kill('c1', 'SIGTERM'), 0, 'exit 0, not death by signal (143)');
 });
 
+const shared = await ProcessCluster.create({ nodes: 3 });
+t.teardown(() => shared.stop());
+
 void t.test('SIGTERM on the leader: leadership moves to another node, and the node exits 0', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3 });
-  t.teardown(() => cluster.stop());
+  const cluster = shared;
   cluster.startAll();
   const leader = await cluster.waitForLeader();
   t.equal((await cluster.ctl(['kv', 'put', 'a', '1'])).code, 0);
@@ -49,9 +55,8 @@ void t.test('SIGTERM on the leader: leadership moves to another node, and the no
 });
 
 void t.test('a node joins as a learner, is promoted to voter, and is removed', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3 });
-  t.teardown(() => cluster.stop());
-  cluster.startAll();
+  const cluster = shared;
+  for (const id of cluster.ids) if (!cluster.procs.has(id)) cluster.start(id);
   await cluster.waitForLeader();
   // The operator adds c4 to the shared YAML, then runs `member add` and starts it with --join.
   const address = await cluster.addToFile('c4');

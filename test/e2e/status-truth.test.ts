@@ -4,6 +4,10 @@
  * a node cut off from a quorum says so at once (NO_QUORUM) instead of holding the request to
  * its deadline; `ctl` skips a hung endpoint after a connect timeout. Time bounds are stated
  * against the configured deadlines, never as milliseconds of speed.
+ *
+ * The last three cases share one cluster, each leaving it whole (every member running and a
+ * leader elected) for the next: a cluster's start was most of each one's CPU. The first two
+ * keep their own: one leaves a member that never runs, the other counts audit events.
  */
 import net from 'node:net';
 import t from 'tap';
@@ -118,11 +122,17 @@ void t.test('a restart records no audit event twice, and leadership events carry
   t.equal(new Set(terms).size, terms.length, `one leader.changed per term (${terms.join(', ')})`);
 });
 
+const shared = await ProcessCluster.create({ nodes: 3 });
+t.teardown(() => shared.stop());
+/** The shared cluster, every member running, with a leader. */
+async function whole(): Promise<ProcessCluster> {
+  for (const id of shared.ids) if (!shared.procs.has(id)) shared.start(id);
+  await shared.waitForLeader();
+  return shared;
+}
+
 void t.test('a node cut off from a quorum answers NO_QUORUM at once, and ctl moves on or exits 1', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3 });
-  t.teardown(() => cluster.stop());
-  cluster.startAll();
-  await cluster.waitForLeader();
+  const cluster = await whole();
   t.equal((await cluster.ctl(['kv', 'put', 'a', '1'])).code, 0);
   const [survivor, ...gone] = cluster.ids as [string, ...string[]];
   for (const id of gone) await cluster.kill(id, 'SIGKILL');
@@ -158,8 +168,6 @@ void t.test('a node cut off from a quorum answers NO_QUORUM at once, and ctl mov
 });
 
 void t.test('ctl with a hung first endpoint (it accepts TCP and never answers) answers before its request deadline', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3 });
-  t.teardown(() => cluster.stop());
   const sockets = new Set<net.Socket>();
   const hung = net.createServer((s) => {
     sockets.add(s);
@@ -174,8 +182,7 @@ void t.test('ctl with a hung first endpoint (it accepts TCP and never answers) a
       }),
   );
   const hungAddress = `127.0.0.1:${(hung.address() as net.AddressInfo).port}`;
-  cluster.startAll();
-  await cluster.waitForLeader();
+  const cluster = await whole();
   // Long, so that answering before it says "moved on from the hung endpoint", not "was fast".
   const deadlineMs = 20_000;
   for (const args of [['kv', 'put', 'k', 'v'], ['kv', 'get', 'k'], ['list', 'controllers', '-o', 'json']]) {
@@ -189,9 +196,7 @@ void t.test('ctl with a hung first endpoint (it accepts TCP and never answers) a
 });
 
 void t.test('a paused old leader, resumed, never answers as a current leader of an old term: it says stale until it hears a quorum', async (t) => {
-  const cluster = await ProcessCluster.create({ nodes: 3 });
-  t.teardown(() => cluster.stop());
-  cluster.startAll();
+  const cluster = await whole();
   const old = await cluster.waitForLeader();
   const before = await cluster.status(old);
   const rest = cluster.ids.filter((id) => id !== old);
