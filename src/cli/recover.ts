@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import type { NodeConfig } from '../config/index.js';
 import { helloDeadlineMs } from '../node/startup.js';
 import { RecoverError } from '../recover/errors.js';
+import { refusalClause } from '../recover/live-quorum.js';
 import { classifyAnswer, type VoterAnswer } from '../recover/peer-answers.js';
 import type { RecoverPlan } from '../recover/plan.js';
 import { recoverDataDir, type RecoverOutcome, type RunningPeers } from '../recover/recover-data-dir.js';
@@ -97,11 +98,18 @@ function describeAnswer(a: VoterAnswer): string {
     case 'other-cluster':
       return 'answers for another cluster id';
     case 'refused':
-      return `answered but ${a.cause}`;
+      return refusalClause(a.cause);
     case 'silent':
       return 'no answer';
   }
 }
+
+/**
+ * How long recover waits for each voter's answer: longer than a start's wait, since a live
+ * voter on a loaded host that answers late would otherwise read as gone (a down one refuses the
+ * connection at once; only an unreachable one costs the wait, once, in an offline tool).
+ */
+const RECOVER_ASK_MS = 5000;
 
 /** The other voters that answer the start-up question, for this cluster or refusing this file: they still run. */
 function runningPeers(config: NodeConfig): RunningPeers {
@@ -112,7 +120,7 @@ function runningPeers(config: NodeConfig): RunningPeers {
       ask: { incarnation: '', clusterId: asker.clusterId, lastIndex: asker.lastIndex, joining: false, nodes: null },
       targets,
       credentials: (config.tls === null ? insecureCredentials() : mutualTlsCredentials(config.tls)).client,
-      deadlineMs: helloDeadlineMs(config),
+      deadlineMs: Math.max(RECOVER_ASK_MS, helloDeadlineMs(config)),
     });
     const seen = answers.map((a) => classifyAnswer(a, { clusterId: asker.clusterId, clusterName: config.clusterName }));
     return {

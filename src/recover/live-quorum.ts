@@ -95,11 +95,19 @@ export interface RefusingMember {
   readonly detail: string | null;
 }
 
+/** The cause of a voter whose connection came up and carried the question, with no answer in time. */
+export const CONNECTED_NO_ANSWER = 'connected and had no answer';
+
+/** What a running voter did, after its id: "answered but <cause>", or that it connected and was silent. */
+export function refusalClause(cause: string): string {
+  return cause.startsWith(CONNECTED_NO_ANSWER) ? cause : `answered but ${cause}`;
+}
+
 /** "c1, c2 answered but <cause>", one clause per cause. */
 function describeRefusals(refused: readonly RefusingMember[]): string {
   const byCause = new Map<string, string[]>();
   for (const r of refused) byCause.set(r.cause, [...(byCause.get(r.cause) ?? []), r.detail === null ? r.id : `${r.id} (${r.detail})`]);
-  return [...byCause].map(([cause, ids]) => `${ids.join(', ')} answered but ${cause}`).join('; ');
+  return [...byCause].map(([cause, ids]) => `${ids.join(', ')} ${refusalClause(cause)}`).join('; ');
 }
 
 /**
@@ -122,6 +130,13 @@ export function liveQuorumRefusal(before: ConfState, self: string, running: read
     );
   }
   const alsoMembers = members.length === 0 ? '' : `; ${members.join(', ')} answer${members.length === 1 ? 's as a running member' : ' as running members'} of this cluster`;
+  if (refusing.every((r) => r.cause.startsWith(CONNECTED_NO_ANSWER))) {
+    return (
+      `${describeRefusals(refusing)}${alsoMembers}. ${live} of the ${voters.length} voters run, a quorum without ${self}: the quorum is likely not lost, only slow. ` +
+      `Start ${self} again and it follows their leader, or run recover again once their host is less loaded. ` +
+      'If they are frozen for good, stop them, or pass --force'
+    );
+  }
   return (
     `${describeRefusals(refusing)}${alsoMembers}. ${live} of the ${voters.length} voters run, a quorum without ${self}: a node recovered with this file would lead a second cluster beside them. ` +
     `If they are this cluster's members, the quorum is not lost: make the file match theirs (cluster.name, tls) and start ${self} again, and it follows their leader. ` +

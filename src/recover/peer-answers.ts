@@ -10,13 +10,16 @@
  * lead a second cluster beside theirs. If the address really belongs to something else now,
  * `--force` goes ahead; going ahead wrongly splits the cluster, so a wrong stop is the cheaper
  * mistake. A connection the TLS handshake ended counts too: something accepted it at that address.
- * Only these mean "not running": no answer within the deadline (down, frozen, partitioned), a
+ * So does a connection that came up and carried the question with no answer in time (a loaded
+ * host: a live quorum was once removed so).
+ * Only these mean "not running": no connection within the deadline (down, frozen, partitioned), a
  * connection that never opened (refused, unreachable, unresolvable), or UNIMPLEMENTED (what
  * answered is not a controller). A reply for another cluster id stays uncounted, as before:
  * survivors recovered with `--members` and started in the new epoch answer so.
  */
 import { isRefusalCode, type PeerAnswer } from '../identity/index.js';
 import { theirNameIn } from '../identity/name-refusal.js';
+import { CONNECTED_NO_ANSWER } from './live-quorum.js';
 
 export type VoterAnswer =
   /** Answered for the asker's cluster id. */
@@ -48,6 +51,12 @@ function connectionError(details: string): string {
  */
 function refusal(status: string | null, details: string, ownClusterName: string): Refused | null {
   if (status === null) return { cause: 'gave a malformed answer', detail: details };
+  // A connection came up and carried the question, and no answer came in time: a process is
+  // there and runs slowly (a loaded host; recover once removed a live quorum so). A frozen one
+  // completes no TLS handshake, so over TLS it stays silent ("Waiting for LB pick"); without TLS
+  // the kernel accepts for it, and it counts as running: --force, as for any wrong stop.
+  const carried = status === 'DEADLINE_EXCEEDED' ? /^Deadline exceeded after ([^,]+),.*remote_addr=([^,\s]+)/s.exec(details) : null;
+  if (carried !== null) return { cause: `${CONNECTED_NO_ANSWER} within ${carried[1]} (at ${carried[2]}: running but overloaded, or paused?)`, detail: null };
   if (status === 'DEADLINE_EXCEEDED' || status === 'UNIMPLEMENTED') return null;
   if (status === 'UNAVAILABLE' && NEVER_CONNECTED.test(details)) return null;
   const [, code = '', reason = ''] = /^([A-Z_]+): ([\s\S]*)$/.exec(details) ?? [];

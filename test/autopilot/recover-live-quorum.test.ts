@@ -86,6 +86,12 @@ void t.test('voters that answered but refused this node\'s file run too: they ma
     /^c3 \(read ECONNRESET\) answered but ended the connection in the TLS handshake; c2 answers as a running member of this cluster\. 2 of the 3 voters run/,
     'members and refusers count together; a per-peer detail is shown beside its id',
   );
+  const slow = { cause: 'connected and had no answer within 5.001s (at 127.0.0.1:7102: running but overloaded, or paused?)', detail: null };
+  t.match(
+    liveQuorumRefusal(three, 'c1', [], [{ id: 'c2', ...slow }, { id: 'c3', ...slow }]),
+    /^c2, c3 connected and had no answer within 5\.001s .*2 of the 3 voters run, a quorum without c1: the quorum is likely not lost, only slow\..*pass --force$/,
+    'voters whose connections came up but whose answers were late run too (a loaded host)',
+  );
   t.equal(liveQuorumRefusal(three, 'c1', [], [{ id: 'c2', ...name }]), null, 'one of three: not a quorum');
   t.equal(liveQuorumRefusal(three, 'c1', [], [{ id: 'c4', ...name }, { id: 'c1', ...name }, { id: 'c2', ...name }]), null, 'a learner and this node never count');
 });

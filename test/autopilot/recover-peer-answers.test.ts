@@ -60,3 +60,12 @@ void t.test('nothing answered: down, frozen, unreachable, unresolvable, or not a
     t.strictSame(classifyAnswer(error(text), asker), { kind: 'silent', id: 'c1' }, text);
   }
 });
+
+void t.test('a connection that came up and carried the question, with no answer in time: a process runs there (a loaded host)', async (t) => {
+  t.strictSame(classifyAnswer(error('DEADLINE_EXCEEDED: Deadline exceeded after 5.001s,name resolution: 0.001s,metadata filters: 0.002s,LB pick: 0.003s,remote_addr=127.0.0.1:22355'), asker), {
+    kind: 'refused',
+    id: 'c1',
+    cause: 'connected and had no answer within 5.001s (at 127.0.0.1:22355: running but overloaded, or paused?)',
+    detail: null,
+  });
+});
