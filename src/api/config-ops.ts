@@ -6,7 +6,7 @@
  * when it changes something: repeating a set writes nothing.
  */
 import { SETTINGS, SETTING_KEYS, formatSetting, isSettingKey, preferredLeaderProblem, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
-import { encodeCommand, type StateMachine } from '../statemachine/index.js';
+import { clusterKind, encodeCommand, type StateMachine } from '../statemachine/index.js';
 import { setCommand, settingsKind } from '../statemachine/settings.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
@@ -65,6 +65,11 @@ export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onL
   async function propose<K extends SettingKey>(key: K, value: ClusterSettings[K], remaining: number): Promise<ConfigSetResponseMsg> {
     const current = view();
     if (!current.initialized) throw new ServiceFailure('NO_LEADER', 'cluster settings are not written yet (the first leader writes them); retry');
+    const since = SETTINGS[key].since;
+    const cluster = sm.view(clusterKind);
+    if (since !== undefined && !cluster.supports(since)) {
+      throw new ServiceFailure('FAILED_PRECONDITION', `${key}: needs cluster version ${since}, and the cluster is at ${cluster.version}: upgrade every controller to ${since}.x or later (the leader then raises the version; ctl status shows it)`);
+    }
     const proposed: ClusterSettings = { ...current.all(), [key]: value };
     const voters = host.status().conf.voters.length;
     const problem = settingsProblems(proposed, { voters, heartbeatIntervalMs })[0];

@@ -119,6 +119,7 @@ export {
   SUPERSEDED_PROCESS_VERSION,
   CLAIM_ORDER_VERSION,
   UNORDERED_CLAIM_VERSION,
+  DECLARED_PUBLISH_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,
