@@ -41,7 +41,7 @@ import { resourceKey } from '../../src/statemachine/mesh-types.js';
 import {
   ALLOWED_AGENTS_LABEL,
   SERVICE_OWNERSHIP_VERSION,
-  UNORDERED_CLAIM_VERSION,
+  DECLARED_PUBLISH_VERSION,
   agentsKind,
   clusterKind,
   keptByFor,
@@ -103,7 +103,7 @@ export interface AgentsSimOptions {
    * Absent or 0: one clock, no restarts beyond the hosting seeds'.
    */
   readonly skewMs?: number;
-  /** The cluster version it runs at (--version V; absent: the newest, UNORDERED_CLAIM_VERSION). */
+  /** The cluster version it runs at (--version V; absent: the newest, DECLARED_PUBLISH_VERSION). */
   readonly version?: string;
   /**
    * --raise-from V: seeds that host nothing start at V and are raised to `version` 1-15 s into
@@ -420,7 +420,7 @@ export class AgentsSim {
   ) {
     this.rng = seededRng(seed);
     this.startedAt = this.clock.now;
-    this.hosting = HostingScenario.forSeed(seed, opts.version ?? UNORDERED_CLAIM_VERSION);
+    this.hosting = HostingScenario.forSeed(seed, opts.version ?? DECLARED_PUBLISH_VERSION);
     this.skewClocks(opts.skewMs ?? 0);
     this.watch = new MeshWatch(this.log.truth, { now: () => this.clock.now, violation: (w) => this.violation(w), note: (w) => this.note(w), leaderTerm: () => this.leaderTerms, connectedListers: (s) => this.connectedListers(s) }, HOSTING_GRACE_MS);
     this.log.watch = this.watch;
@@ -432,7 +432,7 @@ export class AgentsSim {
     if (this.hosting === null && opts.raiseFrom !== undefined) {
       this.raiseAt = seededRng(seed ^ 0x7a15_e0f1).int(1_000, 15_000);
       this.log.propose({ kind: 'cluster', op: 'set-version', version: opts.raiseFrom } as KindCommand);
-    } else if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? UNORDERED_CLAIM_VERSION } as KindCommand);
+    } else if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? DECLARED_PUBLISH_VERSION } as KindCommand);
     else for (const cmd of this.hosting.setup()) this.log.propose(cmd);
     this.change([svc('web')]);
     const m = this.rng.int(4, 16);
@@ -901,7 +901,7 @@ export class AgentsSim {
   private hostingStep(faults: boolean): void {
     if (this.raiseAt !== null && this.clock.now - this.startedAt >= this.raiseAt) {
       this.raiseAt = null;
-      this.hostingEvent({ type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: this.opts.version ?? UNORDERED_CLAIM_VERSION } as KindCommand });
+      this.hostingEvent({ type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: this.opts.version ?? DECLARED_PUBLISH_VERSION } as KindCommand });
     }
     const event = this.hosting?.step(this.clock.now - this.startedAt, faults, this.agents.length, (i) => this.agents[i]!.decl.hosts) ?? null;
     if (event !== null) this.hostingEvent(event);
