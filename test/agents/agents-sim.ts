@@ -146,6 +146,10 @@ export interface AgentsSimResult {
     readonly expiriesAcrossLeaders: number;
     readonly vipReuses: number;
     readonly keptEndpoints: number;
+    /** services.agent_publish set (to declared or back to open; refused below 0.12). */
+    readonly publishRuleChanges: number;
+    /** Agents' publishes refused because services.agent_publish was declared. */
+    readonly undeclaredRefusals: number;
     /** Agents restarted by the skew mode's faults. */
     readonly restarts: number;
     /** Restarted agents refused as a second process where the clocks decide by design (refusedAsSecond). */
@@ -181,6 +185,8 @@ export function zeroAgentsSimStats(): { -readonly [K in keyof AgentsSimResult['s
     expiriesAcrossLeaders: 0,
     vipReuses: 0,
     keptEndpoints: 0,
+    publishRuleChanges: 0,
+    undeclaredRefusals: 0,
     restarts: 0,
     clockRefusals: 0,
   };
@@ -536,10 +542,12 @@ export class AgentsSim {
       this.stats.hostChanges = this.hosting.counts.hostChanges;
       this.stats.operatorChanges = this.hosting.counts.operatorChanges;
       this.stats.leaderMoves = this.hosting.counts.leaderMoves;
+      this.stats.publishRuleChanges = this.hosting.counts.publishRuleChanges;
     }
     this.stats.expiries = this.watch.counts.expired;
     this.stats.vipReuses = this.watch.counts.reused;
     this.stats.keptEndpoints = this.watch.counts.kept;
+    this.stats.undeclaredRefusals = this.watch.counts.undeclared;
     this.stats.expiriesAcrossLeaders = this.watch.counts.expiredAcrossLeaders;
     return { seed: this.seed, violations: this.violations, stats: { ...this.stats } };
   }
@@ -913,6 +921,11 @@ export class AgentsSim {
         this.log.propose(e.command);
         this.note(`cluster version raised to ${(e.command as { version?: string }).version}`);
         return;
+      case 'setting': {
+        const result = this.log.propose(e.command);
+        this.note(`operator ${JSON.stringify(e.command)}: ${result.ok ? 'ok' : result.message}`);
+        return;
+      }
       case 'operator': {
         const result = this.log.propose({ ...e.command, at: this.leaderWall() } as KindCommand);
         this.note(`operator ${JSON.stringify(e.command)}: ${result.ok ? 'ok' : result.message}`);
