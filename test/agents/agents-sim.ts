@@ -46,6 +46,7 @@ import {
   clusterKind,
   keptByFor,
   meshKind,
+  settingsKind,
   shareRuleOf,
   type KindCommand,
   type Labels,
@@ -676,12 +677,17 @@ export class AgentsSim {
   /**
    * Once healed, each agent is an endpoint of every service it hosts (one created anew since it
    * connected too, once its controller has looked again), unless the mesh refuses it there: an operator's service that does not allow it
-   * (at SERVICE_OWNERSHIP_VERSION) or says something else, or an agents' service another agent
-   * serves with another spec. A refusal is looked at again every state_sync_interval.
+   * (at SERVICE_OWNERSHIP_VERSION) or says something else, an agents' service another agent
+   * serves with another spec, or any agents' service while services.agent_publish is declared
+   * (or was, until a reconcile round ago). A refusal is looked at again every state_sync_interval.
    */
   private checkHostsHealed(): void {
     const mesh = this.log.truth.view(meshKind);
     const ownership = this.log.truth.view(clusterKind).supports(SERVICE_OWNERSHIP_VERSION);
+    // Written again here (not declaredOnly()): the check is not the code it checks.
+    const declared = this.log.truth.view(settingsKind).get('services.agent_publish') === 'declared' && this.log.truth.view(clusterKind).supports(DECLARED_PUBLISH_VERSION);
+    // Turned back to open: the agents' controllers look again at their next reconcile round.
+    const reopened = this.publishOpenedAt > this.clock.now - RELOOK_MS;
     for (const a of this.agents) {
       if (a.controller === null) continue;
       const row = this.controllerOf(a)?.hub.live(this.clock.now).find((r) => r.id === a.id && r.session === a.session);
@@ -698,7 +704,7 @@ export class AgentsSim {
         const grant = ownership && operator;
         const same = JSON.stringify([s.spec, withoutLabel(s.labels, grant)]) === JSON.stringify([h.spec, withoutLabel(h.labels, grant)]);
         const others = (s.status.endpoints ?? []).filter((e) => e.agent !== a.id).length;
-        const refused = grant ? !allows(s.labels, a.id) || !same : operator ? !same : !same && others > 0;
+        const refused = grant ? !allows(s.labels, a.id) || !same : operator ? !same : declared || reopened || (!same && others > 0);
         if (!refused) this.violation(`${a.id} hosts ${h.name} (${JSON.stringify(h.spec)}) and is not its endpoint: ${JSON.stringify(s)}`);
       }
     }
@@ -915,6 +921,9 @@ export class AgentsSim {
     if (event !== null) this.hostingEvent(event);
   }
 
+  /** When services.agent_publish was last set back to open (simulated time). */
+  private publishOpenedAt = -Infinity;
+
   private hostingEvent(e: HostingEvent): void {
     switch (e.type) {
       case 'upgrade':
@@ -923,6 +932,7 @@ export class AgentsSim {
         return;
       case 'setting': {
         const result = this.log.propose(e.command);
+        if (result.ok && (e.command as { value?: unknown }).value === 'open') this.publishOpenedAt = this.clock.now;
         this.note(`operator ${JSON.stringify(e.command)}: ${result.ok ? 'ok' : result.message}`);
         return;
       }
