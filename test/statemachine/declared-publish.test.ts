@@ -100,3 +100,31 @@ void t.test('declared survives a snapshot, and the restored replica decides as t
   t.ok(svcOf(b, 'payments'));
   t.same(b.snapshot(), a.snapshot(), 'byte-identical again');
 });
+
+void t.test('declared: ctl apply of a service a squatter published, unchanged (its grant label guessed), takes the squatter off; open keeps it as at 0.7', async (t) => {
+  const grant = { [ALLOWED_AGENTS_LABEL]: 'payments-*' };
+  for (const setting of ['declared', 'open'] as const) {
+    const sm = meshAt('0.12', ['rogue', 'payments-1']);
+    // While open, the squatter publishes the name with the spec and the grant the operator will apply.
+    run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', [host('payments', 'http', [80], grant)]), publishOf('payments-1', 'payments-1-s1', [host('payments', 'http', [80], grant)])] }));
+    t.same(svcOf(sm, 'payments')?.status.endpoints?.map((e) => e.agent), ['payments-1', 'rogue'], 'both serve the agents\' service');
+    run(sm, setSetting('services.agent_publish', setting));
+    const rev = sm.revision();
+    const r = run(sm, apply(T0, service('payments', 'http', [80], grant)));
+    t.match(r, { ok: true, value: { results: [{ name: 'payments', action: 'unchanged' }] } });
+    if (setting === 'declared') {
+      t.same(svcOf(sm, 'payments')?.status.endpoints, [{ agent: 'payments-1', healthy: true }], 'the squatter is taken off; the allowed agent stays');
+      t.ok(sm.revision() > rev, 'a revision: the endpoints changed');
+      t.match(refusals(sm).at(-1), { service: 'payments', agent: 'rogue', reason: /^taken off the service's endpoints: .*does not allow agent "rogue"/ });
+      run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', [host('payments', 'http', [80], grant)])] }));
+      t.same(svcOf(sm, 'payments')?.status.endpoints?.map((e) => e.agent), ['payments-1'], 'and does not come back');
+    } else {
+      t.same(svcOf(sm, 'payments')?.status.endpoints?.map((e) => e.agent), ['payments-1', 'rogue'], 'open: adopted as at 0.7, endpoints kept');
+      t.equal(sm.revision(), rev, 'no revision');
+    }
+    // Unchanged again: nothing more to take off, no revision.
+    const again = sm.revision();
+    run(sm, apply(T0, service('payments', 'http', [80], grant)));
+    t.equal(sm.revision(), again, 'an unchanged apply of the operator\'s service claims no revision');
+  }
+});
