@@ -140,3 +140,17 @@ void t.test('services.agent_publish is refused on the leader below cluster versi
   t.same(await ops.set({ key: 'services.agent_publish', value: 'declared', forwarded: false }, soon()), { key: 'services.agent_publish', value: 'declared', changed: true });
   t.same((await ops.get({ key: 'services.agent_publish' }, soon())).settings.map((s) => [s.value, s.defaultValue]), [['declared', 'open']]);
 });
+
+void t.test('services.agent_publish below 0.12 is refused where it arrives, not forwarded to a leader that may not know the key; a node behind the raise catches up first', async (t) => {
+  const { ops, port, forwarded } = setup('c1');
+  await port.propose(encodeCommand(initCommand(defaultSettings({ electionTimeoutMs: 1000 }))));
+  port.setLeader('c2');
+  const f = await failureOf(ops.set({ key: 'services.agent_publish', value: 'declared', forwarded: false }, soon()));
+  t.equal(f.code, 'FAILED_PRECONDITION', 'not "unknown setting" from a 0.11 leader');
+  t.match(f.message, /^services.agent_publish: needs cluster version 0.12/);
+  t.same(forwarded, [], 'not forwarded');
+  // The leader has raised the version; this node applies it at its read barrier, then forwards.
+  port.catchUpOnReadBarrier.push(encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.12' }));
+  await ops.set({ key: 'services.agent_publish', value: 'declared', forwarded: false }, soon());
+  t.same(forwarded, ['configSet'], 'forwarded to the leader once caught up');
+});
