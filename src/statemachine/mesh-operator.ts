@@ -15,8 +15,8 @@
  *   `mesh/allowed-agents` allows (the others are taken off, audited), and an apply of an agent's
  *   published service, even unchanged, makes it the operator's (no revision: no agent's
  *   configuration changes), so it is never expired as an agent's. With `services.agent_publish:
- *   declared` (DECLARED_PUBLISH_VERSION) that apply also takes off the endpoints the label does
- *   not allow (a revision when it does), as a write would.
+ *   declared` (DECLARED_PUBLISH_VERSION) an apply of a service, even unchanged, also takes off the
+ *   endpoints its label does not allow (a revision when it does), as a write would.
  */
 import { formatDuration } from '../config/duration.js';
 import { settingsKind } from './settings.js';
@@ -64,11 +64,12 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
   const cluster = ctx.read(clusterKind);
   const ownership = cluster.supports(SERVICE_OWNERSHIP_VERSION);
   const settings = ctx.read(settingsKind);
-  // Under `services.agent_publish: declared`, adopting an agents' service unchanged takes off the
+  // Under `services.agent_publish: declared`, an apply of a service, even unchanged, takes off the
   // endpoints its label does not allow, as a write does: otherwise a squatter that published the
-  // operator's exact spec and grant beforehand kept serving the name the operator took back.
+  // operator's exact spec and grant beforehand (or was kept when an earlier apply adopted the
+  // service) kept serving the name the operator took back.
   const declared = declaredOnly(cluster, settings);
-  const takesOff = command.resources.map((r) => declared && r.kind === 'service' && state.published.has(r.name) && (state.services.get(r.name)?.status.endpoints ?? []).some((e) => !agentAllowed(r.labels, e.agent)));
+  const takesOff = command.resources.map((r) => declared && r.kind === 'service' && notAllAllowed(state, r.name, r.labels));
   // The operator's from now on, even unchanged: applied once every check has passed.
   const adopt = (): void => {
     if (ownership) for (const r of command.resources) if (r.kind === 'service') state.adopt(r.name);
@@ -119,6 +120,11 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
     }
   }
   return okResult(revision, outcome);
+}
+
+/** Whether `service` has an endpoint that `labels` do not allow. */
+export function notAllAllowed(state: Pick<MeshState, 'services'>, service: string, labels: Labels): boolean {
+  return (state.services.get(service)?.status.endpoints ?? []).some((e) => !agentAllowed(labels, e.agent));
 }
 
 /** The endpoints the operator's service allows; the others are taken off, each audited. */

@@ -121,6 +121,10 @@ void t.test('declared: ctl apply of a service a squatter published, unchanged (i
     } else {
       t.same(svcOf(sm, 'payments')?.status.endpoints?.map((e) => e.agent), ['payments-1', 'rogue'], 'open: adopted as at 0.7, endpoints kept');
       t.equal(sm.revision(), rev, 'no revision');
+      // Turned to declared later, the operator's apply of its own service, unchanged, takes the squatter off.
+      run(sm, setSetting('services.agent_publish', 'declared'));
+      run(sm, apply(T0, service('payments', 'http', [80], grant)));
+      t.same(svcOf(sm, 'payments')?.status.endpoints?.map((e) => e.agent), ['payments-1'], 'declared: the kept squatter goes at the next apply');
     }
     // Unchanged again: nothing more to take off, no revision.
     const again = sm.revision();
