@@ -148,6 +148,8 @@ export interface HubCounters {
   publishesNotAllowed: number;
   /** Services refused because their publisher holds MAX_SERVICES_PER_AGENT by its publishes (PUBLISH_SHARE_VERSION), once per stream. */
   publishesOverShare: number;
+  /** Services refused because no operator applied them and services.agent_publish is declared (DECLARED_PUBLISH_VERSION), once per stream. */
+  publishesUndeclared: number;
   /** Offline reports not made: another controller served the agent (offline-check.ts). */
   offlineHeld: number;
   /** Forgets of agents offline beyond controller.agent_reconnect_timeout proposed by this controller as leader. */

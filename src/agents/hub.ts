@@ -104,7 +104,7 @@ function certificateKey(identity: StreamIdentity): string | null {
 
 export class AgentHub {
   readonly store = new ManifestStore();
-  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, publishesNotAllowed: 0, publishesOverShare: 0, publishesDamped: 0, usageMessagesDropped: 0, offlineHeld: 0, reapsProposed: 0 };
+  readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, publishesNotAllowed: 0, publishesOverShare: 0, publishesUndeclared: 0, publishesDamped: 0, usageMessagesDropped: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly publishGate: PublishGate;
   private readonly planner: PushPlanner;

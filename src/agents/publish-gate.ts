@@ -46,6 +46,7 @@ export class PublishGate {
       s.refusalsLogged = true;
       this.counters.publishesNotAllowed += check.refused.filter((r) => r.cause === 'not-allowed').length;
       this.counters.publishesOverShare += check.refused.filter((r) => r.cause === 'share').length;
+      this.counters.publishesUndeclared += check.refused.filter((r) => r.cause === 'undeclared').length;
       out.push(log('warn', 'agent publishes services the cluster refuses', { agent: hello.agentId, refused: check.refused.map((r) => `${r.name}: ${r.reason}`) }));
     }
     if (check.entry === null) {

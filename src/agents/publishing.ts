@@ -5,7 +5,7 @@
  * costs no Raft write at all; refused hosts (another spec published, the range exhausted) are
  * reported to the log once per connection and change nothing.
  */
-import { SERVICE_OWNERSHIP_VERSION, planChanges, planPublish, publishGrowth, vipRange, shareRuleOf, type HostAction, type PublishEntry, type PublishShares, type ServiceResource } from '../statemachine/index.js';
+import { SERVICE_OWNERSHIP_VERSION, declaredOnly, planChanges, planPublish, publishGrowth, vipRange, shareRuleOf, type HostAction, type PublishEntry, type PublishShares, type ServiceResource } from '../statemachine/index.js';
 import type { Hello } from './protocol.js';
 import { protocolsInUse, runsAll } from './protocols-in-use.js';
 import type { ClusterState } from './selection.js';
@@ -49,6 +49,7 @@ export function publishCheck(hello: Hello, session: string, state: ClusterState,
     roomForRecord: () => true,
     shares: sharesOf(state, quarantineMs, Math.max(wallNow, state.mesh.clock)),
     ownership: state.cluster.supports(SERVICE_OWNERSHIP_VERSION),
+    declaredOnly: declaredOnly(state.cluster, state.settings),
   });
   const refused = plan.type === 'plan' ? plan.hosts.filter((h): h is Extract<HostAction, { type: 'refuse' }> => h.type === 'refuse') : [];
   const creates = plan.type === 'plan' ? plan.hosts.filter((h) => h.type === 'create').length : 0;

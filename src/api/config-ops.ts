@@ -6,7 +6,7 @@
  * when it changes something: repeating a set writes nothing.
  */
 import { SETTINGS, SETTING_KEYS, formatSetting, isSettingKey, preferredLeaderProblem, settingsProblems, type ClusterSettings, type SettingKey } from '../settings/index.js';
-import { encodeCommand, type StateMachine } from '../statemachine/index.js';
+import { clusterKind, encodeCommand, type StateMachine } from '../statemachine/index.js';
 import { setCommand, settingsKind } from '../statemachine/settings.js';
 import type { ConsensusPort } from './consensus-port.js';
 import type { OnLeader } from './on-leader.js';
@@ -62,9 +62,19 @@ function row<K extends SettingKey>(key: K, values: ClusterSettings): SettingMsg 
 export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onLeader: OnLeader, heartbeatIntervalMs: number): ConfigOps {
   const view = () => sm.view(settingsKind);
 
+  /** The refusal of a key newer than the cluster's version (as applied here); null: it may be set. */
+  function tooNew(key: SettingKey): ServiceFailure | null {
+    const since = SETTINGS[key].since;
+    const cluster = sm.view(clusterKind);
+    if (since === undefined || cluster.supports(since)) return null;
+    return new ServiceFailure('FAILED_PRECONDITION', `${key}: needs cluster version ${since}, and the cluster is at ${cluster.version}: upgrade every controller to ${since}.x or later (the leader then raises the version; ctl status shows it)`);
+  }
+
   async function propose<K extends SettingKey>(key: K, value: ClusterSettings[K], remaining: number): Promise<ConfigSetResponseMsg> {
     const current = view();
     if (!current.initialized) throw new ServiceFailure('NO_LEADER', 'cluster settings are not written yet (the first leader writes them); retry');
+    const early = tooNew(key);
+    if (early !== null) throw early;
     const proposed: ClusterSettings = { ...current.all(), [key]: value };
     const voters = host.status().conf.voters.length;
     const problem = settingsProblems(proposed, { voters, heartbeatIntervalMs })[0];
@@ -95,6 +105,14 @@ export function configOps(id: string, host: ConsensusPort, sm: StateMachine, onL
     async set(req, deadline) {
       const key = knownKey(req.key);
       const value = parseInput(key, req.value);
+      // Checked where it arrives as well as on the leader: during a rolling upgrade the leader may
+      // run a version that does not know the key, and would answer "unknown setting" (exit 2).
+      // Refused only once this node has caught up with the leader (it may lag behind the raise).
+      if (tooNew(key) !== null) {
+        await host.readBarrier(Math.max(1, deadline - Date.now()));
+        const early = tooNew(key);
+        if (early !== null) throw early;
+      }
       return onLeader('configSet', req, deadline, (remaining) => propose(key, value, remaining));
     },
   };

@@ -20,6 +20,10 @@ import {
   RESOURCE_NAME_PATTERN,
   MAX_APPLY_RESOURCES,
   SERVICE_OWNERSHIP_VERSION,
+  agentAllowed,
+  clusterKind,
+  declaredOnly,
+  settingsKind,
   type AgentReportEntry,
   type ApplyResult,
   type ClientTag,
@@ -229,7 +233,13 @@ export function meshOps(deps: MeshOpsDeps): MeshOps {
         // An agents' service in the file is not unchanged from SERVICE_OWNERSHIP_VERSION: its apply
         // makes it the operator's (mesh-operator.ts), which only the log can do.
         const adopts = (r: ResourceInput): boolean => r.kind === 'service' && mesh().publishedSpec(r.name) && deps.stateMachine.supports(SERVICE_OWNERSHIP_VERSION);
-        const unchangedHere = (): boolean => resources.every((r) => unchanged(mesh().get(r.kind, r.name), r) && !adopts(r));
+        // Nor, with services.agent_publish declared, a service with endpoints its label does not allow: its apply takes them off.
+        const takesOff = (r: ResourceInput): boolean => {
+          if (r.kind !== 'service' || !declaredOnly(deps.stateMachine.view(clusterKind), deps.stateMachine.view(settingsKind))) return false;
+          const current = mesh().get('service', r.name);
+          return current?.kind === 'service' && (current.status.endpoints ?? []).some((e) => !agentAllowed(r.labels, e.agent));
+        };
+        const unchangedHere = (): boolean => resources.every((r) => unchanged(mesh().get(r.kind, r.name), r) && !adopts(r) && !takesOff(r));
         if (unchangedHere()) {
           await host.readBarrier(remaining);
           if (unchangedHere()) {

@@ -202,7 +202,7 @@ export const rawConfigSchema = z.strictObject({
   controller: controller.nullish(),
   raft: raft.nullish(),
   tls: tls.nullish(),
-  services: settingsSection(['vip_cidr', 'vip_quarantine']).nullish(),
+  services: settingsSection(['vip_cidr', 'vip_quarantine', 'agent_publish']).nullish(),
   agents: settingsSection(['dependency_ttl']).nullish(),
   autopilot: settingsSection([
     'last_contact_threshold',

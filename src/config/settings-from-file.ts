@@ -42,6 +42,12 @@ export function settingsFromFile(raw: RawConfig, raft: Pick<RaftSettings, 'elect
     const fallback = def.defaultValue({ electionTimeoutMs });
     const input = writtenValue(raw, key);
     if (input === undefined) return fallback;
+    if (def.since !== undefined) {
+      // Written by the first leader before the cluster's version is raised, when a member that
+      // refuses the key may still be among the bootstrapping ones: set once the cluster is at it.
+      problems.push({ path: yamlPath(key), reason: `is set with \`ctl config set ${key} VALUE\` (cluster version ${def.since} or later), not in the file: a new cluster writes its file's settings before its version is raised` });
+      return fallback;
+    }
     const parsed = def.codec.fromInput(input);
     if (!parsed.ok) {
       problems.push({ path: yamlPath(key), reason: parsed.reason });

@@ -74,7 +74,7 @@ import { addOperatorService, watchApplies } from './operator-tools.js';
 import { WatchMetrics } from './watch-metrics.js';
 import { SettingsKeeper } from './settings-keeper.js';
 import { ClusterVersionKeeper, versionRise } from './cluster-version-keeper.js';
-import { settingsKind } from '../statemachine/settings.js';
+import { initCommand, settingsKind } from '../statemachine/settings.js';
 import { BOOT_ID_VERSION, clusterKind } from '../statemachine/cluster-version.js';
 import { VERSION } from './version.js';
 import { wireAutopilot, type AutopilotWiring } from './autopilot-wiring.js';
@@ -239,7 +239,7 @@ export class ControllerNode {
       isLeader: () => host?.softState().role === 'leader',
       proposeInit: async (values) => {
         if (host === null) throw new Error('not started');
-        const result = await host.propose(encodeCommand({ kind: 'settings', op: 'init', values }), config.raft.electionTimeoutMs * 2);
+        const result = await host.propose(encodeCommand(initCommand(values)), config.raft.electionTimeoutMs * 2);
         if (!result.ok) throw new Error(result.message);
       },
       logger,

@@ -153,3 +153,19 @@ export const optionalMemberCodec: SettingCodec<string | null> = {
   fromJson: (json) => (json === null ? null : typeof json === 'string' && MEMBER_ID.test(json) ? json : undefined),
   format: (id) => id ?? 'none',
 };
+
+/** One of a few words (`open`, `declared`): taken as written, in the log exactly so. */
+export function choiceCodec<T extends string>(words: readonly T[]): SettingCodec<T> {
+  const expected = `one of ${words.map((w) => JSON.stringify(w)).join(', ')}`;
+  const word = (input: unknown): T | undefined => words.find((w) => w === input);
+  return {
+    expected,
+    fromInput(input) {
+      const found = word(typeof input === 'string' ? input.trim() : input);
+      return found === undefined ? no(`expected ${expected}, found ${shown(input)}`) : ok(found);
+    },
+    toJson: (w) => w,
+    fromJson: word,
+    format: (w) => w,
+  };
+}

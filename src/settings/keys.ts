@@ -7,11 +7,13 @@
  * One table describes each key: its type, its default and what it does. The YAML schema,
  * `ctl config`, the state machine and docs/reference.md all follow it.
  */
-import { countCodec, durationCodec, flagCodec, optionalMemberCodec, vipCidrCodec, type SettingCodec } from './codecs.js';
+import { DECLARED_PUBLISH_VERSION } from '../statemachine/cluster-version.js';
+import { choiceCodec, countCodec, durationCodec, flagCodec, optionalMemberCodec, vipCidrCodec, type SettingCodec } from './codecs.js';
 
 export interface ClusterSettings {
   readonly 'services.vip_cidr': string;
   readonly 'services.vip_quarantine': number;
+  readonly 'services.agent_publish': AgentPublish;
   readonly 'agents.dependency_ttl': number;
   readonly 'cluster.preferred_leader': string | null;
   readonly 'autopilot.last_contact_threshold': number;
@@ -25,6 +27,12 @@ export interface ClusterSettings {
 
 export type SettingKey = keyof ClusterSettings;
 
+/**
+ * Which services an agent's publish may serve: `open`, any (one no operator applied is created,
+ * the first publisher's); `declared`, only those an operator applied (mesh-publish.ts).
+ */
+export type AgentPublish = 'open' | 'declared';
+
 /** What a default may depend on: the bootstrapping node's own Raft timing. */
 export interface DefaultContext {
   readonly electionTimeoutMs: number;
@@ -37,6 +45,13 @@ export interface SettingDefinition<K extends SettingKey> {
   /** How the default is derived, for docs and help (e.g. "2 x raft.election_timeout"). */
   readonly defaultText: string;
   readonly help: string;
+  /**
+   * The cluster version from which the log may hold the key (absent: from the start). Older
+   * members refuse it, so it is set only from that level, is not read from the file (a new
+   * cluster writes its file's values before its version is raised), and an init or a snapshot
+   * carries it only when it is not at its default (which must not depend on DefaultContext).
+   */
+  readonly since?: string;
 }
 
 type Definitions = { readonly [K in SettingKey]: SettingDefinition<K> };
@@ -55,6 +70,14 @@ export const SETTINGS: Definitions = {
     defaultValue: () => 3_600_000,
     defaultText: '1h',
     help: "how long a deleted service's virtual IP is kept from other services",
+  },
+  'services.agent_publish': {
+    key: 'services.agent_publish',
+    codec: choiceCodec<AgentPublish>(['open', 'declared']),
+    defaultValue: () => 'open',
+    defaultText: 'open',
+    help: "declared: an agent's publish only joins services an operator applied (ctl apply, label mesh/allowed-agents) and creates none; open: an agent may create a service no one applied",
+    since: DECLARED_PUBLISH_VERSION,
   },
   'agents.dependency_ttl': {
     key: 'agents.dependency_ttl',
@@ -143,6 +166,7 @@ export function mapSettings(value: <K extends SettingKey>(key: K) => ClusterSett
   return {
     'services.vip_cidr': value('services.vip_cidr'),
     'services.vip_quarantine': value('services.vip_quarantine'),
+    'services.agent_publish': value('services.agent_publish'),
     'agents.dependency_ttl': value('agents.dependency_ttl'),
     'cluster.preferred_leader': value('cluster.preferred_leader'),
     'autopilot.last_contact_threshold': value('autopilot.last_contact_threshold'),

@@ -115,6 +115,14 @@ export const CLAIM_ORDER_VERSION = '0.10';
 export const UNORDERED_CLAIM_VERSION = '0.11';
 
 /**
+ * The level from which the cluster-wide setting `services.agent_publish` exists (src/settings/keys.ts):
+ * set to `declared`, an agent's publish only joins services an operator applied and creates
+ * none (mesh-publish.ts). 0.11 members refuse the key in a `set`, an `init` and a snapshot, so it
+ * is set only from this level, and written to an init or a snapshot only when not at its default.
+ */
+export const DECLARED_PUBLISH_VERSION = '0.12';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

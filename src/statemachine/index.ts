@@ -85,7 +85,7 @@ export {
 } from './mesh.js';
 export { MAX_REPORT_EXPIRIES, MAX_REPORT_HEALTH, MAX_REPORT_HOSTS, MAX_REPORT_PUBLISHES, MAX_REPORT_USAGE, MAX_USAGE_NAMES, parseHostedService, parseHostedServices } from './mesh-commands.js';
 export { MAX_OBSERVED, type AgentDeclarationView, type ObservedDependency } from './mesh-declarations.js';
-export { declaredAs, planChanges, planPublish, type HostAction, type PublishPlan, type PublishShares, type PublishState, type RefusalCause } from './mesh-publish.js';
+export { declaredAs, declaredOnly, planChanges, planPublish, type HostAction, type PublishPlan, type PublishShares, type PublishState, type RefusalCause } from './mesh-publish.js';
 export { ALLOWED_AGENTS_LABEL, agentAllowed } from './mesh-ownership.js';
 export { MESH_TRANSITION_LOG_SIZE, vipRange } from './mesh-state.js';
 export { VipAllocator, usableSpan, type VipRange } from './vip-allocator.js';
@@ -119,6 +119,7 @@ export {
   SUPERSEDED_PROCESS_VERSION,
   CLAIM_ORDER_VERSION,
   UNORDERED_CLAIM_VERSION,
+  DECLARED_PUBLISH_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

@@ -14,12 +14,15 @@
  *   (mesh-ownership.ts): a write of it keeps as endpoints only the agents its label
  *   `mesh/allowed-agents` allows (the others are taken off, audited), and an apply of an agent's
  *   published service, even unchanged, makes it the operator's (no revision: no agent's
- *   configuration changes), so it is never expired as an agent's.
+ *   configuration changes), so it is never expired as an agent's. With `services.agent_publish:
+ *   declared` (DECLARED_PUBLISH_VERSION) an apply of a service, even unchanged, also takes off the
+ *   endpoints its label does not allow (a revision when it does), as a write would.
  */
 import { formatDuration } from '../config/duration.js';
 import { settingsKind } from './settings.js';
 import { SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
 import { agentAllowed, notAllowedReason } from './mesh-ownership.js';
+import { declaredOnly } from './mesh-publish.js';
 import type { MeshApply, MeshDelete } from './mesh-commands.js';
 import { MeshState, vipRange } from './mesh-state.js';
 import { shareRuleOf, type ShareRule } from './publisher-shares.js';
@@ -58,18 +61,25 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
     return { kind: r.kind, name: r.name, action };
   });
   const outcome: MeshApplyOutcome = { results: actions };
-  const ownership = ctx.read(clusterKind).supports(SERVICE_OWNERSHIP_VERSION);
+  const cluster = ctx.read(clusterKind);
+  const ownership = cluster.supports(SERVICE_OWNERSHIP_VERSION);
+  const settings = ctx.read(settingsKind);
+  // Under `services.agent_publish: declared`, an apply of a service, even unchanged, takes off the
+  // endpoints its label does not allow, as a write does: otherwise a squatter that published the
+  // operator's exact spec and grant beforehand (or was kept when an earlier apply adopted the
+  // service) kept serving the name the operator took back.
+  const declared = declaredOnly(cluster, settings);
+  const takesOff = command.resources.map((r) => declared && r.kind === 'service' && notAllAllowed(state, r.name, r.labels));
   // The operator's from now on, even unchanged: applied once every check has passed.
   const adopt = (): void => {
     if (ownership) for (const r of command.resources) if (r.kind === 'service') state.adopt(r.name);
   };
-  if (actions.every((a) => a.action === 'unchanged')) {
+  if (actions.every((a) => a.action === 'unchanged') && !takesOff.includes(true)) {
     adopt();
     return okResult(ctx.revision, outcome);
   }
   // Services written without a VIP need one: new ones, and any stored before VIPs existed.
   const needVip = command.resources.filter((r, i) => r.kind === 'service' && actions[i]!.action !== 'unchanged' && state.services.get(r.name)?.status.vip === undefined);
-  const settings = ctx.read(settingsKind);
   const range = vipRange(settings.get('services.vip_cidr'));
   if (needVip.length > 0) {
     const quarantineMs = settings.get('services.vip_quarantine');
@@ -86,7 +96,7 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
   adopt();
   const revision = ctx.bump();
   for (const [i, r] of command.resources.entries()) {
-    if (actions[i]!.action === 'unchanged') continue;
+    if (actions[i]!.action === 'unchanged' && !takesOff[i]) continue;
     switch (r.kind) {
       case 'service': {
         const status = state.services.get(r.name)?.status ?? {};
@@ -110,6 +120,11 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
     }
   }
   return okResult(revision, outcome);
+}
+
+/** Whether `service` has an endpoint that `labels` do not allow. */
+export function notAllAllowed(state: Pick<MeshState, 'services'>, service: string, labels: Labels): boolean {
+  return (state.services.get(service)?.status.endpoints ?? []).some((e) => !agentAllowed(labels, e.agent));
 }
 
 /** The endpoints the operator's service allows; the others are taken off, each audited. */

@@ -47,3 +47,11 @@ export function matchesOperatorService(svc: ServiceResource, host: HostedService
 export function notAllowedReason(agent: string): string {
   return `applied by an operator, which does not allow agent ${JSON.stringify(agent)} to serve it (label ${JSON.stringify(ALLOWED_AGENTS_LABEL)} on the service names the agents that may)`;
 }
+
+const DECLARE_IT = `ctl apply the service, with label ${JSON.stringify(ALLOWED_AGENTS_LABEL)} naming the agents that may serve it`;
+
+/** The refusal's reason for a service no operator applied, under `services.agent_publish: declared`. */
+export function undeclaredReason(name: string, exists: boolean): string {
+  const what = exists ? `service ${JSON.stringify(name)} was published by agents, no operator declared it,` : `no operator declared service ${JSON.stringify(name)}`;
+  return `${what} and the cluster's services.agent_publish is "declared" (${DECLARE_IT})`;
+}

@@ -23,6 +23,12 @@
  *   (mesh-ownership.ts), and then with the same spec and labels, the operator's grant aside;
  *   any other agent is refused for that service (its other services still go through). An agent
  *   that is an endpoint already stays one until the operator's next write of the service.
+ * - from cluster version DECLARED_PUBLISH_VERSION, with the cluster setting
+ *   `services.agent_publish: declared`, an agent's publish serves only services an operator
+ *   applied: one no operator applied is refused, missing (nothing is created) or published by
+ *   agents (none joins it or changes its spec; an agent that is an endpoint already with the same
+ *   spec stays one, so services agents created before the setting keep serving until the
+ *   operator applies or deletes them, or no agent lists them and they expire).
  * Status (VIP, endpoints) is the cluster's: a publish never writes it beyond the agent's own
  * endpoint. Services the agent published before and no longer lists lose its endpoint (they
  * stay; from SERVICE_OWNERSHIP_VERSION one that no agent lists any more is expired by the
@@ -33,18 +39,21 @@
  * newer one.
  */
 import { quotedList } from '../util/quoted-list.js';
+import { DECLARED_PUBLISH_VERSION, type ClusterView } from './cluster-version.js';
 import type { AgentDeclarationView } from './mesh-declarations.js';
 import type { PublishEntry } from './mesh-commands.js';
-import { agentAllowed, matchesOperatorService, notAllowedReason } from './mesh-ownership.js';
+import { agentAllowed, matchesOperatorService, notAllowedReason, undeclaredReason } from './mesh-ownership.js';
 import { MAX_ENDPOINTS, contentKey, type HostedService, type ServiceResource } from './mesh-types.js';
 import { MAX_SERVICES_PER_AGENT, overShareReason, type ShareAction, type ShareRule } from './publisher-shares.js';
+import type { SettingsView } from './settings.js';
 
 /**
  * Why a host is refused: the range or the endpoints are full, its spec disagrees with the one that
  * stands, (SERVICE_OWNERSHIP_VERSION) the operator's service does not allow the agent, or
- * (PUBLISH_SHARE_VERSION) the agent holds as many services by its publishes as it may.
+ * (PUBLISH_SHARE_VERSION) the agent holds as many services by its publishes as it may, or
+ * (DECLARED_PUBLISH_VERSION, `services.agent_publish: declared`) no operator applied the service.
  */
-export type RefusalCause = 'capacity' | 'spec' | 'not-allowed' | 'share';
+export type RefusalCause = 'capacity' | 'spec' | 'not-allowed' | 'share' | 'undeclared';
 
 export type HostAction =
   | { readonly type: 'create'; readonly host: HostedService }
@@ -84,6 +93,8 @@ export interface PublishState {
   readonly shares: PublishShares | null;
   /** The cluster is at SERVICE_OWNERSHIP_VERSION: an operator's service is the operator's. */
   readonly ownership: boolean;
+  /** `services.agent_publish` is `declared` (DECLARED_PUBLISH_VERSION): only services an operator applied are served. */
+  readonly declaredOnly: boolean;
 }
 
 export interface PublishShares {
@@ -92,6 +103,15 @@ export interface PublishShares {
   heldBy(agent: string): number;
   /** The agent charged for an agents' service no agent lists (its last lister, or creator); null: listed or none. */
   unlistedPayer(name: string): string | null;
+}
+
+/**
+ * Whether only services an operator applied may be served by agents' publishes: the setting says
+ * `declared`. It can say so only from DECLARED_PUBLISH_VERSION (a set is refused below it); the
+ * level is checked as well so that the rule never runs where an older member could apply it.
+ */
+export function declaredOnly(cluster: ClusterView, settings: SettingsView): boolean {
+  return settings.get('services.agent_publish') === 'declared' && cluster.supports(DECLARED_PUBLISH_VERSION);
 }
 
 const OPERATOR_SPEC_STANDS = "applied by an operator with another spec or labels; the operator's stands (ctl apply changes it)";
@@ -125,6 +145,7 @@ export function planPublish(entry: PublishEntry, state: PublishState): PublishPl
   const hosts = entry.hosts.map((host): HostAction => {
     const svc = state.service(host.name);
     if (svc === null) {
+      if (state.declaredOnly) return { type: 'refuse', name: host.name, cause: 'undeclared', reason: undeclaredReason(host.name, false) };
       const refusal = overShare(host.name, 'create');
       if (refusal !== null) return refusal;
       if (free <= 0) return { type: 'refuse', name: host.name, cause: 'capacity', reason: 'range exhausted: no virtual IP is free in services.vip_cidr' };
@@ -140,7 +161,9 @@ export function planPublish(entry: PublishEntry, state: PublishState): PublishPl
       if (matchesOperatorService(svc, host)) return member ? { type: 'keep', name: host.name } : (full ?? { type: 'join', name: host.name });
       return { type: 'refuse', name: host.name, cause: 'spec', reason: OPERATOR_SPEC_STANDS };
     }
-    if (contentKey(svc) === contentKey({ kind: 'service', ...host })) {
+    const same = contentKey(svc) === contentKey({ kind: 'service', ...host });
+    if (state.declaredOnly && !state.operatorSpec(host.name) && !(member && same)) return { type: 'refuse', name: host.name, cause: 'undeclared', reason: undeclaredReason(host.name, true) };
+    if (same) {
       if (member) return { type: 'keep', name: host.name };
       return full ?? join(host.name, { type: 'join', name: host.name });
     }

@@ -15,7 +15,7 @@ import { FORGET_AGENTS_VERSION, SERVICE_OWNERSHIP_VERSION, clusterKind } from '.
 import { MAX_OBSERVED, type AgentDeclaration } from './mesh-declarations.js';
 import type { MeshReport, PublishEntry, UsageEntry } from './mesh-commands.js';
 import { removeServiceEverywhere } from './mesh-operator.js';
-import { planChanges, planPublish, type PublishShares } from './mesh-publish.js';
+import { declaredOnly, planChanges, planPublish, type PublishShares } from './mesh-publish.js';
 import { MeshState, vipRange } from './mesh-state.js';
 import { keptByFor, shareRuleOf, type ShareRule } from './publisher-shares.js';
 import { statusOf } from './mesh-types.js';
@@ -62,7 +62,7 @@ export function applyReport(state: MeshState, command: MeshReport, ctx: ApplyCon
   const n: Counts = { published: 0, stale: 0, refused: 0, observed: 0, dropped: 0, healthChanged: 0, expired: 0, forgotten: 0 };
   const cluster = ctx.read(clusterKind);
   const ownership = cluster.supports(SERVICE_OWNERSHIP_VERSION);
-  const rules: PublishRules = { ownership, shares: shareRuleOf(cluster) };
+  const rules: PublishRules = { ownership, shares: shareRuleOf(cluster), declaredOnly: declaredOnly(cluster, settings) };
   for (const e of command.publish) publish(state, e, agents, settings, rules, rev, n);
   for (const u of command.usage) usage(state, u, rev, n);
   for (const agent of command.health) health(state, agent, agents, rev, n);
@@ -94,6 +94,8 @@ interface PublishRules {
   readonly ownership: boolean;
   /** How an agent's share of MAX_SERVICES_PER_AGENT is counted (publisher-shares.ts); null: not bounded. */
   readonly shares: ShareRule | null;
+  /** `services.agent_publish: declared` (DECLARED_PUBLISH_VERSION): agents serve only services an operator applied. */
+  readonly declaredOnly: boolean;
 }
 
 function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings: SettingsView, rules: PublishRules, rev: () => number, n: Counts): void {
@@ -109,6 +111,7 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
     roomForRecord: () => state.declarations.size < MAX_AGENT_RECORDS,
     shares: rules.shares === null ? null : sharesAt(state, rules.shares),
     ownership: rules.ownership,
+    declaredOnly: rules.declaredOnly,
   });
   if (plan.type !== 'plan') {
     n.stale++;

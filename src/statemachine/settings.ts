@@ -18,6 +18,7 @@ import {
   type JsonScalar,
   type SettingKey,
 } from '../settings/index.js';
+import { clusterKind } from './cluster-version.js';
 import { SnapshotError } from './errors.js';
 import { Fields, describe, isRecord } from '../util/untrusted.js';
 import { commandFields, type ApplyContext, type KindInstance, type ResourceKind } from './resource-kind.js';
@@ -29,6 +30,11 @@ export interface SettingsInit {
   readonly kind: 'settings';
   readonly op: 'init';
   readonly values: ClusterSettings;
+  /**
+   * Keys with a `since` level the entry wrote (parsed from the log; absent when built here): older
+   * members refuse such an entry whole, so below the level it is refused here too.
+   */
+  readonly newer?: readonly SettingKey[];
 }
 
 export interface SettingsSet<K extends SettingKey = SettingKey> {
@@ -61,11 +67,32 @@ const FIELDS = {
   set: commandFields('op', 'key', 'value'),
 } as const;
 
-/** The canonical JSON of a full set of values, keys in sorted order. */
+/**
+ * The canonical JSON of a full set of values, keys in sorted order. A key with a `since` level is
+ * left out at its default: the init and the snapshots a cluster writes before that level must
+ * still load on its older members, which refuse the key (and take a missing one as the default).
+ */
 export function settingsToJson(s: ClusterSettings): Record<string, JsonScalar> {
   const out: Record<string, JsonScalar> = {};
-  for (const key of SETTING_KEYS) out[key] = encodeValue(key, s[key]);
+  for (const key of SETTING_KEYS) {
+    const value = encodeValue(key, s[key]);
+    if (SETTINGS[key].since !== undefined && value === encodeValue(key, UNINITIALIZED[key])) continue;
+    out[key] = value;
+  }
   return out;
+}
+
+/** The init command a leader proposes for `values` (the file's), as settingsToJson writes them. */
+export function initCommand(values: ClusterSettings): { readonly kind: 'settings'; readonly op: 'init'; readonly values: Record<string, JsonScalar> } {
+  return { kind: 'settings', op: 'init', values: settingsToJson(values) };
+}
+
+/** Why `key` may not be written at this entry (its `since` level is above the cluster's); null: it may. */
+function tooNew(key: SettingKey, ctx: ApplyContext): string | null {
+  const since = SETTINGS[key].since;
+  const cluster = ctx.read(clusterKind);
+  if (since === undefined || cluster.supports(since)) return null;
+  return `setting "${key}" needs cluster version ${since}, and the cluster is at ${cluster.version}: every controller must run ${since}.x or later (the leader then raises the version)`;
 }
 
 function encodeValue<K extends SettingKey>(key: K, value: ClusterSettings[K]): JsonScalar {
@@ -78,14 +105,20 @@ function decodeValue<K extends SettingKey>(key: K, json: unknown, fail: (m: stri
   return value;
 }
 
-/** A full set of values from JSON: every key present, nothing else. */
-function decodeAll(json: unknown, fail: (m: string) => never): ClusterSettings {
+/** A full set of values from JSON: every key present but those with a `since` level (default when missing), nothing else. */
+function decodeAll(json: unknown, fail: (m: string) => never): { readonly values: ClusterSettings; readonly newer: SettingKey[] } {
   if (!isRecord(json)) fail(`field "values" must be an object, found ${describe(json)}`);
   for (const key of Object.keys(json)) if (!isSettingKey(key)) fail(`unknown setting "${key}"`);
-  return mapSettings((key) => {
-    if (!Object.hasOwn(json, key)) fail(`setting "${key}" is missing`);
+  const newer: SettingKey[] = [];
+  const values = mapSettings((key) => {
+    if (!Object.hasOwn(json, key)) {
+      if (SETTINGS[key].since === undefined) fail(`setting "${key}" is missing`);
+      return UNINITIALIZED[key];
+    }
+    if (SETTINGS[key].since !== undefined) newer.push(key);
     return decodeValue(key, json[key], fail);
   });
+  return { values, newer };
 }
 
 function parseSettings(fields: Fields): SettingsCommand {
@@ -93,8 +126,10 @@ function parseSettings(fields: Fields): SettingsCommand {
   fields.only(FIELDS[op]);
   const fail = (m: string): never => fields.fail(m);
   switch (op) {
-    case 'init':
-      return { kind: 'settings', op, values: decodeAll(fields.raw['values'], fail) };
+    case 'init': {
+      const { values, newer } = decodeAll(fields.raw['values'], fail);
+      return newer.length === 0 ? { kind: 'settings', op, values } : { kind: 'settings', op, values, newer };
+    }
     case 'set': {
       const key = fields.string('key', { nonEmpty: true, maxBytes: 128 });
       if (!isSettingKey(key)) fields.fail(`unknown setting "${key}"`);
@@ -134,15 +169,21 @@ class SettingsStore implements KindInstance<SettingsCommand, SettingsView>, Sett
 
   apply(command: SettingsCommand, ctx: ApplyContext): ApplyResult {
     switch (command.op) {
-      case 'init':
+      case 'init': {
         // Every bootstrapping member may propose its file's values; the first one committed wins.
         if (this.init) return okResult(ctx.revision, { initialized: false });
+        const early = (command.newer ?? []).map((key) => tooNew(key, ctx)).find((why) => why !== null);
+        if (early !== undefined) return failure('INVALID', early);
         this.values = command.values;
         this.init = true;
         return okResult(ctx.revision, { initialized: true });
+      }
       case 'set': {
         // Before init a set would be overwritten by the init still to come: refuse it instead.
         if (!this.init) return failure('CONFLICT', 'cluster settings are not initialized yet (no leader has written them); retry');
+        // An older member refuses the key: refused here too, so the replicas agree.
+        const early = tooNew(command.key, ctx);
+        if (early !== null) return failure('INVALID', early);
         const changed = encodeValue(command.key, this.values[command.key]) !== encodeValue(command.key, command.value);
         if (changed) this.values = { ...this.values, [command.key]: command.value };
         const change: SettingChange = { key: command.key, changed };
@@ -162,7 +203,7 @@ class SettingsStore implements KindInstance<SettingsCommand, SettingsView>, Sett
   restore(data: unknown): void {
     const f = Fields.of(data, 'settings', (m) => new SnapshotError(m)).only(new Set(['initialized', 'values']));
     const initialized = f.boolean('initialized');
-    this.values = decodeAll(f.raw['values'], (m) => f.fail(m));
+    this.values = decodeAll(f.raw['values'], (m) => f.fail(m)).values;
     this.init = initialized;
   }
 }

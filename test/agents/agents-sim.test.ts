@@ -87,4 +87,8 @@ async function checkSeeds(t: Test, seeds: number, mode: Pick<AgentsSimOptions, '
   t.ok(totals.expiriesAcrossLeaders >= Math.floor(totals.hosting / 10), `${totals.expiriesAcrossLeaders} of them unlisted under an earlier leader`);
   t.ok(totals.vipReuses >= Math.floor(totals.hosting / 10), `addresses were handed out again after their quarantine ${totals.vipReuses} times`);
   t.ok(totals.keptEndpoints > 0, `operators' services kept endpoints from before them at ${totals.keptEndpoints} entries`);
+  // The operator turns services.agent_publish to declared and back now and then (0.12): publishes refused meanwhile.
+  t.ok(totals.publishRuleChanges >= totals.hosting / 2, `services.agent_publish changed ${totals.publishRuleChanges} times`);
+  // About one hosting seed in three refuses a publish so (seeds 1-60: 6): asked of the longer runs only.
+  if (seeds >= 80) t.ok(totals.undeclaredRefusals > 0, `agents' publishes refused as undeclared ${totals.undeclaredRefusals} times`);
 }

@@ -41,11 +41,12 @@ import { resourceKey } from '../../src/statemachine/mesh-types.js';
 import {
   ALLOWED_AGENTS_LABEL,
   SERVICE_OWNERSHIP_VERSION,
-  UNORDERED_CLAIM_VERSION,
+  DECLARED_PUBLISH_VERSION,
   agentsKind,
   clusterKind,
   keptByFor,
   meshKind,
+  settingsKind,
   shareRuleOf,
   type KindCommand,
   type Labels,
@@ -103,7 +104,7 @@ export interface AgentsSimOptions {
    * Absent or 0: one clock, no restarts beyond the hosting seeds'.
    */
   readonly skewMs?: number;
-  /** The cluster version it runs at (--version V; absent: the newest, UNORDERED_CLAIM_VERSION). */
+  /** The cluster version it runs at (--version V; absent: the newest, DECLARED_PUBLISH_VERSION). */
   readonly version?: string;
   /**
    * --raise-from V: seeds that host nothing start at V and are raised to `version` 1-15 s into
@@ -146,6 +147,10 @@ export interface AgentsSimResult {
     readonly expiriesAcrossLeaders: number;
     readonly vipReuses: number;
     readonly keptEndpoints: number;
+    /** services.agent_publish set (to declared or back to open; refused below 0.12). */
+    readonly publishRuleChanges: number;
+    /** Agents' publishes refused because services.agent_publish was declared. */
+    readonly undeclaredRefusals: number;
     /** Agents restarted by the skew mode's faults. */
     readonly restarts: number;
     /** Restarted agents refused as a second process where the clocks decide by design (refusedAsSecond). */
@@ -181,6 +186,8 @@ export function zeroAgentsSimStats(): { -readonly [K in keyof AgentsSimResult['s
     expiriesAcrossLeaders: 0,
     vipReuses: 0,
     keptEndpoints: 0,
+    publishRuleChanges: 0,
+    undeclaredRefusals: 0,
     restarts: 0,
     clockRefusals: 0,
   };
@@ -420,7 +427,7 @@ export class AgentsSim {
   ) {
     this.rng = seededRng(seed);
     this.startedAt = this.clock.now;
-    this.hosting = HostingScenario.forSeed(seed, opts.version ?? UNORDERED_CLAIM_VERSION);
+    this.hosting = HostingScenario.forSeed(seed, opts.version ?? DECLARED_PUBLISH_VERSION);
     this.skewClocks(opts.skewMs ?? 0);
     this.watch = new MeshWatch(this.log.truth, { now: () => this.clock.now, violation: (w) => this.violation(w), note: (w) => this.note(w), leaderTerm: () => this.leaderTerms, connectedListers: (s) => this.connectedListers(s) }, HOSTING_GRACE_MS);
     this.log.watch = this.watch;
@@ -432,7 +439,7 @@ export class AgentsSim {
     if (this.hosting === null && opts.raiseFrom !== undefined) {
       this.raiseAt = seededRng(seed ^ 0x7a15_e0f1).int(1_000, 15_000);
       this.log.propose({ kind: 'cluster', op: 'set-version', version: opts.raiseFrom } as KindCommand);
-    } else if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? UNORDERED_CLAIM_VERSION } as KindCommand);
+    } else if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? DECLARED_PUBLISH_VERSION } as KindCommand);
     else for (const cmd of this.hosting.setup()) this.log.propose(cmd);
     this.change([svc('web')]);
     const m = this.rng.int(4, 16);
@@ -536,10 +543,12 @@ export class AgentsSim {
       this.stats.hostChanges = this.hosting.counts.hostChanges;
       this.stats.operatorChanges = this.hosting.counts.operatorChanges;
       this.stats.leaderMoves = this.hosting.counts.leaderMoves;
+      this.stats.publishRuleChanges = this.hosting.counts.publishRuleChanges;
     }
     this.stats.expiries = this.watch.counts.expired;
     this.stats.vipReuses = this.watch.counts.reused;
     this.stats.keptEndpoints = this.watch.counts.kept;
+    this.stats.undeclaredRefusals = this.watch.counts.undeclared;
     this.stats.expiriesAcrossLeaders = this.watch.counts.expiredAcrossLeaders;
     return { seed: this.seed, violations: this.violations, stats: { ...this.stats } };
   }
@@ -668,12 +677,17 @@ export class AgentsSim {
   /**
    * Once healed, each agent is an endpoint of every service it hosts (one created anew since it
    * connected too, once its controller has looked again), unless the mesh refuses it there: an operator's service that does not allow it
-   * (at SERVICE_OWNERSHIP_VERSION) or says something else, or an agents' service another agent
-   * serves with another spec. A refusal is looked at again every state_sync_interval.
+   * (at SERVICE_OWNERSHIP_VERSION) or says something else, an agents' service another agent
+   * serves with another spec, or any agents' service while services.agent_publish is declared
+   * (or was, until a reconcile round ago). A refusal is looked at again every state_sync_interval.
    */
   private checkHostsHealed(): void {
     const mesh = this.log.truth.view(meshKind);
     const ownership = this.log.truth.view(clusterKind).supports(SERVICE_OWNERSHIP_VERSION);
+    // Written again here (not declaredOnly()): the check is not the code it checks.
+    const declared = this.log.truth.view(settingsKind).get('services.agent_publish') === 'declared' && this.log.truth.view(clusterKind).supports(DECLARED_PUBLISH_VERSION);
+    // Turned back to open: the agents' controllers look again at their next reconcile round.
+    const reopened = this.publishOpenedAt > this.clock.now - RELOOK_MS;
     for (const a of this.agents) {
       if (a.controller === null) continue;
       const row = this.controllerOf(a)?.hub.live(this.clock.now).find((r) => r.id === a.id && r.session === a.session);
@@ -690,7 +704,7 @@ export class AgentsSim {
         const grant = ownership && operator;
         const same = JSON.stringify([s.spec, withoutLabel(s.labels, grant)]) === JSON.stringify([h.spec, withoutLabel(h.labels, grant)]);
         const others = (s.status.endpoints ?? []).filter((e) => e.agent !== a.id).length;
-        const refused = grant ? !allows(s.labels, a.id) || !same : operator ? !same : !same && others > 0;
+        const refused = grant ? !allows(s.labels, a.id) || !same : operator ? !same : declared || reopened || (!same && others > 0);
         if (!refused) this.violation(`${a.id} hosts ${h.name} (${JSON.stringify(h.spec)}) and is not its endpoint: ${JSON.stringify(s)}`);
       }
     }
@@ -901,11 +915,14 @@ export class AgentsSim {
   private hostingStep(faults: boolean): void {
     if (this.raiseAt !== null && this.clock.now - this.startedAt >= this.raiseAt) {
       this.raiseAt = null;
-      this.hostingEvent({ type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: this.opts.version ?? UNORDERED_CLAIM_VERSION } as KindCommand });
+      this.hostingEvent({ type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: this.opts.version ?? DECLARED_PUBLISH_VERSION } as KindCommand });
     }
     const event = this.hosting?.step(this.clock.now - this.startedAt, faults, this.agents.length, (i) => this.agents[i]!.decl.hosts) ?? null;
     if (event !== null) this.hostingEvent(event);
   }
+
+  /** When services.agent_publish was last set back to open (simulated time). */
+  private publishOpenedAt = -Infinity;
 
   private hostingEvent(e: HostingEvent): void {
     switch (e.type) {
@@ -913,6 +930,12 @@ export class AgentsSim {
         this.log.propose(e.command);
         this.note(`cluster version raised to ${(e.command as { version?: string }).version}`);
         return;
+      case 'setting': {
+        const result = this.log.propose(e.command);
+        if (result.ok && (e.command as { value?: unknown }).value === 'open') this.publishOpenedAt = this.clock.now;
+        this.note(`operator ${JSON.stringify(e.command)}: ${result.ok ? 'ok' : result.message}`);
+        return;
+      }
       case 'operator': {
         const result = this.log.propose({ ...e.command, at: this.leaderWall() } as KindCommand);
         this.note(`operator ${JSON.stringify(e.command)}: ${result.ok ? 'ok' : result.message}`);

@@ -7,7 +7,7 @@ import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js
 import { agentsKind, encodeCommand, meshKind } from '../../src/statemachine/index.js';
 import { FakeConsensus } from '../api/fake-consensus.js';
 import { MeshBound } from '../../src/api/mesh-bound.js';
-import { claim, clusterVersion, host as hostOf, publishOf, report } from '../statemachine/mesh-helpers.js';
+import { claim, clusterVersion, host as hostOf, initSettings, publishOf, report, setSetting } from '../statemachine/mesh-helpers.js';
 
 function setup(maxMeshBytes?: number) {
   const host = new FakeConsensus('c1', { leader: 'c1', voters: ['c1', 'c2', 'c3'] });
@@ -240,4 +240,24 @@ void t.test("from 0.7 an unchanged apply of an agents' service is proposed: only
   // The operator's service unchanged again: answered from the state, as ever.
   await ops.apply({ ...file([web]), clientSeq: 2 }, deadline());
   t.equal(host.proposals.length, proposed + 1, 'nothing proposed');
+});
+
+void t.test("with services.agent_publish declared an unchanged apply of an operator's service that keeps an endpoint its label does not allow is proposed: it takes it off", async (t) => {
+  const { host, ops } = setup();
+  for (const c of [initSettings(), clusterVersion('0.12'), claim('rogue', 'rogue-s1')]) await host.propose(encodeCommand(c));
+  await host.propose(encodeCommand(report(1_700_000_000_000, { publish: [publishOf('rogue', 'rogue-s1', [hostOf('web')])] })));
+  // Adopted while open: the squatter stays an endpoint, as from 0.7.
+  await ops.apply(file([web]), deadline());
+  const endpoints = (): unknown => {
+    const svc = host.sm.view(meshKind).get('service', 'web');
+    return svc?.kind === 'service' ? (svc.status.endpoints ?? []) : null;
+  };
+  t.same(endpoints(), [{ agent: 'rogue', healthy: true }]);
+  await host.propose(encodeCommand(setSetting('services.agent_publish', 'declared')));
+  const proposed = host.proposals.length;
+  await ops.apply({ ...file([web]), clientSeq: 2 }, deadline());
+  t.equal(host.proposals.length, proposed + 1, 'proposed, not answered from the state');
+  t.same(endpoints(), [], 'the squatter is taken off');
+  await ops.apply({ ...file([web]), clientSeq: 3 }, deadline());
+  t.equal(host.proposals.length, proposed + 1, 'nothing left to take off: answered from the state');
 });

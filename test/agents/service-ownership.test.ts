@@ -3,14 +3,15 @@
  * is not allowed to serve (logged, counted, audited; its own services still go through), and the
  * leader expires an agents' service no agent lists after its grace, on its own clock, re-checked
  * at apply: a service listed again within the grace keeps its VIP, and a new leader starts the
- * grace afresh (an expiry comes later, never sooner).
+ * grace afresh (an expiry comes later, never sooner). At 0.12 with services.agent_publish
+ * declared, a service no operator applied is refused the same way (counted apart).
  */
 import t from 'tap';
 import { LeaderDuties } from '../../src/agents/mesh-duties.js';
 import { MeshReportQueue } from '../../src/agents/mesh-reports.js';
 import { ALLOWED_AGENTS_LABEL, StateMachine, agentsKind, clusterKind, meshKind, settingsKind, type ServiceResource } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, advance, host, meshStage } from './hub-harness.js';
-import { apply, claim, cluster, clusterVersion, publishOf, report, run, service } from '../statemachine/mesh-helpers.js';
+import { apply, claim, cluster, clusterVersion, initSettings, publishOf, report, run, service, setSetting } from '../statemachine/mesh-helpers.js';
 
 const GRACE_MS = 30_000;
 /** The leader sweeps every 10 s (mesh-duties.ts): an expiry comes within grace + one sweep. */
@@ -44,6 +45,32 @@ void t.test("at 0.7 an agent not allowed on an operator's service is refused for
   t.equal(cs[0].hub.counters.publishesNotAllowed, 1, 'counted again on its new stream');
   t.equal(svcOf(cs[0], 'web')?.status.endpoints?.length, 1);
   t.ok(cs[0].sm.revision() - revision <= 2, 'its reconnect proposes no publish (its health may change)');
+});
+
+void t.test("at 0.12 with services.agent_publish declared a squatter creates nothing: a warning, a count and an audit; list agents says why; an allowed agent still joins", async (t) => {
+  const { clock, cs } = meshStage('0.12', GRACE_MS, (now) => [initSettings(), setSetting('services.agent_publish', 'declared'), apply(now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' }))]);
+  const squatter = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('payments')] });
+  squatter.connect(cs[1]);
+  const allowed = new SimAgent('web-1', ['http'], 'web-1-boot', { hosts: [host('web')] });
+  allowed.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.equal(svcOf(cs[0], 'payments'), null, 'no service created');
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'the allowed agent joins');
+  const why = `no operator declared service "payments" and the cluster's services.agent_publish is "declared" (ctl apply the service, with label "${ALLOWED_AGENTS_LABEL}" naming the agents that may serve it)`;
+  t.equal(cs[1].hub.counters.publishesUndeclared, 1, 'counted once on its stream');
+  t.equal(cs[1].hub.counters.publishesNotAllowed, 0, 'not counted as an operator\'s service refusing it');
+  t.ok(cs[1].logs.includes('agent publishes services the cluster refuses'), 'the serving controller warns');
+  t.match(cs[0].audits.filter((a) => a.type === 'service.publish.refused'), [{ subject: 'payments', to: 'rogue', reason: `agent rogue: ${why}` }]);
+  t.same(cs[1].hub.live(clock.now).find((r) => r.id === 'rogue')?.publish, { refusedHosts: [{ name: 'payments', reason: why }], held: null }, 'ctl list agents -o wide names it under REFUSED');
+});
+
+void t.test('at 0.12 with services.agent_publish open (the default) the same agent creates its service, as at 0.11', async (t) => {
+  const { clock, cs } = meshStage('0.12', GRACE_MS);
+  const agent = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('payments')] });
+  agent.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.same(svcOf(cs[0], 'payments')?.status.endpoints, [{ agent: 'rogue', healthy: true }]);
+  t.equal(cs[1].hub.counters.publishesUndeclared, 0);
 });
 
 void t.test("an agent an operator's write took off its service joins again, without reconnecting, once a later write allows it", async (t) => {

@@ -1,11 +1,12 @@
 /**
  * Agents that host services, for the agents' simulation (agents-sim.ts): in one seed in four
- * the cluster runs at the newest level, UNORDERED_CLAIM_VERSION (the mesh's rules of LISTER_SHARE_VERSION and after; or is raised to
+ * the cluster runs at the newest level, DECLARED_PUBLISH_VERSION (the mesh's rules of LISTER_SHARE_VERSION and after; or is raised to
  * it while the faults run, so endpoints from before SERVICE_OWNERSHIP_VERSION meet the new rules), agents publish services from a small catalog
  * (mostly one spec per name, now and then a conflicting one), an operator applies some of those
  * names (with or without the mesh/allowed-agents label, the same spec or another), deletes them,
  * names them in routes, agents change what they host and restart, and the leader moves now and
- * then. The grace before an unlisted service expires is short and the VIP range small, so
+ * then; now and then the operator turns services.agent_publish to declared or back to open (a
+ * set refused below DECLARED_PUBLISH_VERSION). The grace before an unlisted service expires is short and the VIP range small, so
  * expiries, quarantines and reuse of addresses all happen within a seed.
  *
  * Whether a seed hosts, and everything drawn here, comes from a randomness of its own: the other
@@ -14,13 +15,13 @@
 import {
   ALLOWED_AGENTS_LABEL,
   FORGET_AGENTS_VERSION,
-  UNORDERED_CLAIM_VERSION,
+  DECLARED_PUBLISH_VERSION,
   type HostedService,
   type KindCommand,
   type ResourceInput,
 } from '../../src/statemachine/index.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
-import { initSettings } from '../statemachine/mesh-helpers.js';
+import { initSettings, setSetting } from '../statemachine/mesh-helpers.js';
 
 /** The leader's grace before an unlisted service expires (production: 10 min), short for the simulation. */
 export const HOSTING_GRACE_MS = 3_000;
@@ -42,14 +43,18 @@ export type HostingEvent =
   | { readonly type: 'hosts'; readonly agent: number; readonly hosts: readonly HostedService[] }
   | { readonly type: 'operator'; readonly command: KindCommand }
   | { readonly type: 'leader' }
-  | { readonly type: 'upgrade'; readonly command: KindCommand };
+  | { readonly type: 'upgrade'; readonly command: KindCommand }
+  | { readonly type: 'setting'; readonly command: KindCommand };
 
 export class HostingScenario {
   private readonly rng: Rng;
   /** Simulated time (from the start) at which the version is raised to the newest level; null: from the start. */
   private readonly upgradeAt: number | null;
   private upgraded = false;
-  readonly counts = { hostChanges: 0, operatorChanges: 0, leaderMoves: 0 };
+  readonly counts = { hostChanges: 0, operatorChanges: 0, leaderMoves: 0, publishRuleChanges: 0 };
+  /** Draws services.agent_publish's changes apart, so that the other events of a seed are drawn as before. */
+  private readonly ruleRng: Rng;
+  private declared = false;
 
   private constructor(
     seed: number,
@@ -57,12 +62,13 @@ export class HostingScenario {
     private readonly newest: string,
   ) {
     this.rng = seededRng(seed ^ 0x5ce7_1a77);
+    this.ruleRng = seededRng(seed ^ 0x0dec_1a7e);
     this.rng.next();
     this.upgradeAt = this.rng.next() < 0.3 ? this.rng.int(3_000, 15_000) : null;
   }
 
   /** The scenario of `seed`, or null for a seed that hosts nothing (one in four hosts). */
-  static forSeed(seed: number, newest: string = UNORDERED_CLAIM_VERSION): HostingScenario | null {
+  static forSeed(seed: number, newest: string = DECLARED_PUBLISH_VERSION): HostingScenario | null {
     return seededRng(seed ^ 0x5ce7_1a77).next() < SHARE ? new HostingScenario(seed, newest) : null;
   }
 
@@ -113,6 +119,11 @@ export class HostingScenario {
     if (r < 0.035) {
       this.counts.leaderMoves++;
       return { type: 'leader' };
+    }
+    if (this.ruleRng.next() < 0.002) {
+      this.counts.publishRuleChanges++;
+      this.declared = !this.declared;
+      return { type: 'setting', command: setSetting('services.agent_publish', this.declared ? 'declared' : 'open') };
     }
     return null;
   }

@@ -12,6 +12,8 @@
  *   agents its label mesh/allowed-agents allows, or that were endpoints when it became the
  *   operator's (the version raised, or an unchanged apply adopting an agents' service) and have
  *   stayed since with no operator's write (mesh-publish.ts, mesh-operator.ts);
+ * - while services.agent_publish is declared (DECLARED_PUBLISH_VERSION), a report creates no
+ *   service, and an agents' service takes no new endpoint and keeps its spec and labels;
  * - an expired service is listed by no agent connected on a stream whose publish of it has
  *   committed, and has been unlisted in the log for the leader's grace;
  * - every replica at the log's end has the leader's state, byte for byte (its snapshot).
@@ -21,6 +23,7 @@
  */
 import {
   ALLOWED_AGENTS_LABEL,
+  DECLARED_PUBLISH_VERSION,
   SERVICE_OWNERSHIP_VERSION,
   clusterKind,
   keptByFor,
@@ -93,7 +96,7 @@ export class MeshWatch {
   /** Each live service's creation: the log's length when it was assigned its VIP. */
   private readonly created = new Map<string, number>();
   /** Expiries and VIPs reused after their quarantine, seen: the simulation must reach them. */
-  readonly counts = { expired: 0, expiredAcrossLeaders: 0, deleted: 0, reused: 0, kept: 0 };
+  readonly counts = { expired: 0, expiredAcrossLeaders: 0, deleted: 0, reused: 0, kept: 0, undeclared: 0 };
 
   constructor(
     private readonly truth: StateMachine,
@@ -128,6 +131,8 @@ export class MeshWatch {
         this.releasedAt.set(t.vip, mesh.clock);
         if (t.cause === 'expired') this.expired(t.service);
         else this.counts.deleted++;
+      } else if (t.type === 'publish.refused' && t.reason.includes('services.agent_publish is "declared"')) {
+        this.counts.undeclared++;
       }
     }
     this.checkVips(mesh);
@@ -184,6 +189,9 @@ export class MeshWatch {
     const raised = !this.ownership && this.truth.view(clusterKind).supports(SERVICE_OWNERSHIP_VERSION);
     this.ownership ||= raised;
     const operatorWrite = cmd.kind === 'mesh' && (cmd as { op?: string }).op === 'apply';
+    const report = cmd.kind === 'mesh' && (cmd as { op?: string }).op === 'report';
+    // Written again here rather than read through declaredOnly(): the check is not the code it checks.
+    const declared = report && this.truth.view(settingsKind).get('services.agent_publish') === 'declared' && this.truth.view(clusterKind).supports(DECLARED_PUBLISH_VERSION);
     const publishers = new Set(cmd.kind === 'mesh' && (cmd as { op?: string }).op === 'report' ? ((cmd as { publish?: readonly { agent: string }[] }).publish ?? []).map((p) => p.agent) : []);
     const live = new Set<string>();
     for (const s of services(mesh)) {
@@ -192,6 +200,14 @@ export class MeshWatch {
       const now: Seen = { content: JSON.stringify([s.spec, s.labels]), operator: !mesh.publishedSpec(s.name), endpoints: (s.status.endpoints ?? []).map((e) => e.agent) };
       this.seen.set(s.name, now);
       const changed = before !== undefined && before.content !== now.content;
+      if (declared && !now.operator) {
+        if (before === undefined) this.host.violation(`a report created service ${s.name} while services.agent_publish is declared`);
+        else if (!before.operator) {
+          const joined = now.endpoints.filter((a) => !before.endpoints.includes(a));
+          if (joined.length > 0) this.host.violation(`${joined.join(', ')} joined agents' service ${s.name} while services.agent_publish is declared`);
+          if (changed) this.host.violation(`a report changed agents' service ${s.name} while services.agent_publish is declared`);
+        }
+      }
       if (changed && !operatorWrite) {
         if (before.operator) this.host.violation(`a report changed operator's service ${s.name}: ${before.content} -> ${now.content}`);
         else if (before.endpoints.some((a) => !publishers.has(a))) this.host.violation(`a report changed service ${s.name} (${before.content} -> ${now.content}) while ${before.endpoints.filter((a) => !publishers.has(a)).join(', ')} served it`);

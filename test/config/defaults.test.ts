@@ -33,6 +33,7 @@ void t.test('a file with only cluster.nodes gets every default', async (t) => {
       values: {
         'services.vip_cidr': '241.0.0.0/8',
         'services.vip_quarantine': 3_600_000,
+        'services.agent_publish': 'open',
         'agents.dependency_ttl': 600_000,
         'cluster.preferred_leader': null,
         'autopilot.last_contact_threshold': 2_000,

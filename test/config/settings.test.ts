@@ -64,6 +64,7 @@ void t.test('bad values are refused at their key path with the reason', async (t
     ['autopilot:\n  promote_learners: yes\n', 'autopilot.promote_learners', /true or false/],
     ['autopilot:\n  min_quorum: -1\n', 'autopilot.min_quorum', /whole number/],
     ['agents:\n  dependency_ttl: 1ms\n', 'agents.dependency_ttl', /at least 1s/],
+    ['services:\n  agent_publish: declared\n', 'services.agent_publish', /^is set with `ctl config set services.agent_publish VALUE` \(cluster version 0.12 or later\), not in the file/],
     ['autopilot:\n  cleanup_dead_servers: true\n', 'autopilot.min_quorum', /below a quorum of them \(2\); set min_quorum to at least 2/],
   ];
   for (const [yaml, keyPath, reason] of cases) {

@@ -4,7 +4,7 @@ import { captureLogs, settlePromises } from '../helpers/log-capture.js';
 import { parseClusterConfig } from '../../src/config/load.js';
 import { SettingsKeeper, fileDifferences } from '../../src/node/settings-keeper.js';
 import { StateMachine, encodeCommand } from '../../src/statemachine/index.js';
-import { settingsKind } from '../../src/statemachine/settings.js';
+import { initCommand, settingsKind } from '../../src/statemachine/settings.js';
 import type { ClusterSettings } from '../../src/settings/index.js';
 
 const FILE = parseClusterConfig(
@@ -46,7 +46,7 @@ void t.test('a leader proposes the file values once while uninitialized, and aga
   t.equal(proposals.length, 2, 'after a failure the next check tries again');
   t.equal(proposals[1]?.['services.vip_cidr'], '10.0.0.0/8');
   await settlePromises();
-  sm.apply(1, encodeCommand({ kind: 'settings', op: 'init', values: proposals[1]! }));
+  sm.apply(1, encodeCommand(initCommand(proposals[1]!)));
   keeper.check();
   t.equal(proposals.length, 2, 'once initialized nothing more is proposed');
 });
@@ -54,7 +54,7 @@ void t.test('a leader proposes the file values once while uninitialized, and aga
 void t.test('a file that disagrees with the cluster is warned about once, key by key; unwritten keys are not', async (t) => {
   const sm = new StateMachine();
   const cluster = { ...FILE.values, 'services.vip_cidr': '241.0.0.0/8', 'autopilot.max_trailing_logs': 7 };
-  sm.apply(1, encodeCommand({ kind: 'settings', op: 'init', values: cluster }));
+  sm.apply(1, encodeCommand(initCommand(cluster)));
   t.same(fileDifferences(FILE, cluster), [{ key: 'services.vip_cidr', file: '10.0.0.0/8', cluster: '241.0.0.0/8' }]);
   const log = captureLogs();
   const keeper = new SettingsKeeper({

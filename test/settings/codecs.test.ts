@@ -33,6 +33,13 @@ void t.test('operator input: durations need units, counts are whole, flags are t
   t.notOk(q.fromInput('400d').ok, 'an unknown unit is refused');
   t.notOk(SETTINGS['agents.dependency_ttl'].codec.fromInput('10ms').ok, 'below the minimum is refused');
 
+  const publish = SETTINGS['services.agent_publish'].codec;
+  t.same(publish.fromInput(' declared '), { ok: true, value: 'declared' });
+  t.same(publish.fromInput('open'), { ok: true, value: 'open' });
+  t.same(publish.fromInput('Declared'), { ok: false, reason: 'expected one of "open", "declared", found "Declared"' }, 'words are taken as written');
+  t.notOk(publish.fromInput(true).ok);
+  t.equal(publish.fromJson(' open'), undefined, 'the log holds the word exactly');
+
   const logs = SETTINGS['autopilot.max_trailing_logs'].codec;
   t.same(logs.fromInput('250'), { ok: true, value: 250 });
   t.same(logs.fromInput(250), { ok: true, value: 250 });

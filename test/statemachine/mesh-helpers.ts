@@ -17,7 +17,7 @@ import {
   type ServiceResource,
   type UsageEntry,
 } from '../../src/statemachine/index.js';
-import { defaultSettings, type ClusterSettings } from '../../src/settings/index.js';
+import { SETTINGS, defaultSettings, type ClusterSettings } from '../../src/settings/index.js';
 import { settingsToJson } from '../../src/statemachine/settings.js';
 
 export function run(sm: StateMachine, command: KindCommand): ApplyResult {
@@ -36,7 +36,7 @@ export function initSettings(changes: Partial<ClusterSettings> = {}): KindComman
 }
 
 export function setSetting<K extends keyof ClusterSettings>(key: K, value: ClusterSettings[K]): KindCommand {
-  return { kind: 'settings', op: 'set', key, value: settingsToJson({ ...defaultSettings({ electionTimeoutMs: 1000 }), [key]: value })[key] } as KindCommand;
+  return { kind: 'settings', op: 'set', key, value: SETTINGS[key].codec.toJson(value) } as KindCommand;
 }
 
 const noSync = { sentVersion: null, ackedVersion: null, nackedVersion: null, lastError: null, resources: 0 };

@@ -2,14 +2,14 @@
 import t from 'tap';
 import { expectInvalid, type InvalidCase } from './invalid-commands.js';
 import { StateMachine, encodeCommand } from '../../src/statemachine/index.js';
-import { settingsKind, setCommand } from '../../src/statemachine/settings.js';
+import { initCommand, settingsKind, setCommand } from '../../src/statemachine/settings.js';
 import { defaultSettings } from '../../src/settings/index.js';
 
 const FILE_A = { ...defaultSettings({ electionTimeoutMs: 1_000 }), 'services.vip_cidr': '10.0.0.0/16' };
 const FILE_B = { ...defaultSettings({ electionTimeoutMs: 1_000 }), 'services.vip_cidr': '172.16.0.0/12' };
 
 function init(values: typeof FILE_A): Uint8Array {
-  return encodeCommand({ kind: 'settings', op: 'init', values });
+  return encodeCommand(initCommand(values));
 }
 
 void t.test('the first init is kept, later ones change nothing, and neither advances the revision', async (t) => {
@@ -69,4 +69,28 @@ void t.test('a snapshot carries the settings, byte for byte, and a bad one is re
 
   const tampered = new TextDecoder().decode(a.snapshot()).replace('"10.0.0.0/16"', '"10.0.0.0/33"');
   t.throws(() => new StateMachine().restore(new TextEncoder().encode(tampered)), { name: 'SnapshotError' });
+});
+
+void t.test('services.agent_publish (cluster version 0.12): set only from 0.12; an init or a snapshot at its default leaves it out, as 0.11 members need', async (t) => {
+  const sm = new StateMachine();
+  sm.apply(1, init(FILE_A));
+  t.notMatch(new TextDecoder().decode(sm.snapshot()), /agent_publish/, 'at its default a snapshot does not name it (a 0.11 member refuses the key)');
+  const declared = encodeCommand(setCommand('services.agent_publish', 'declared'));
+  t.match(sm.apply(2, declared), { ok: false, code: 'INVALID', message: /^setting "services.agent_publish" needs cluster version 0.12, and the cluster is at 0.1: / });
+  t.equal(sm.view(settingsKind).get('services.agent_publish'), 'open', 'unchanged below the level');
+
+  // An init naming it is refused whole below 0.12, as a 0.11 member refuses it: no replica takes it.
+  const raw = (o: unknown): Uint8Array => encodeCommand(o as Parameters<typeof encodeCommand>[0]);
+  const early = new StateMachine();
+  t.match(early.apply(1, raw({ kind: 'settings', op: 'init', values: { ...initCommand(FILE_A).values, 'services.agent_publish': 'open' } })), { ok: false, code: 'INVALID', message: /needs cluster version 0.12/ });
+  t.notOk(early.view(settingsKind).initialized);
+
+  sm.apply(3, encodeCommand({ kind: 'cluster', op: 'set-version', version: '0.12' }));
+  t.same(sm.apply(4, declared), { ok: true, revision: 0, value: { key: 'services.agent_publish', changed: true } });
+  const restored = new StateMachine();
+  restored.restore(sm.snapshot());
+  t.equal(restored.view(settingsKind).get('services.agent_publish'), 'declared', 'a snapshot keeps it');
+  t.same(restored.snapshot(), sm.snapshot());
+  expectInvalid(t, sm, [['a value it does not know', raw({ kind: 'settings', op: 'set', key: 'services.agent_publish', value: 'closed' }), /value of "services.agent_publish" must be one of "open", "declared" in canonical form, found "closed"/]]);
+  t.equal(sm.view(settingsKind).get('services.agent_publish'), 'declared');
 });
