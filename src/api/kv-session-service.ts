@@ -152,8 +152,13 @@ export class KvSessions {
        * their client read nothing; queued this way, 7 MB.
        */
       const unsent: { readonly res: KvSessionResponseMsg; readonly bytes: number }[] = [];
-      /** The status goes after every answer: the session ends once none waits for room either. */
-      const settledAll = (): boolean => outstanding === 0 && unsent.length === 0;
+      /**
+       * The status goes after every answer: the session ends once none waits for room either, and
+       * HTTP/2 has taken every answer written. Ended sooner, a session's last answers stayed in its
+       * stream, unread, with their bytes given back: a client that opened session after session,
+       * each one Get and its end, held 1 MiB a session past its budget, 1,024 a connection.
+       */
+      const settledAll = (): boolean => outstanding === 0 && unsent.length === 0 && held.held === 0;
       const flow = (): void => {
         const full = held.full;
         const stop = outstanding >= MAX_OUTSTANDING_PER_SESSION || awaitingDrain || full;
@@ -197,7 +202,9 @@ export class KvSessions {
         (bytes: number) =>
         (): void => {
           held.add(-bytes);
-          if (!finished) flow();
+          if (finished) return;
+          flow();
+          if (clientDone && settledAll()) finish();
         };
       const onRequest = (req: KvSessionRequestMsg): void => {
         if (clientDone) return;

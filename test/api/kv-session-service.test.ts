@@ -353,6 +353,41 @@ void t.test("a client's sessions together are held to its budget; one stopped by
   t.equal(sessions.answers.held, 0);
 });
 
+for (const guard of [true, false]) {
+void t.test(`a session that ended with its last answers unread still counts them: sessions opened one after another cannot pass the client's budget (${guard ? 'written on the HTTP/2 stream' : 'through grpc-js'})`, async (t) => {
+  let gets = 0;
+  const kv: KvOps = {
+    put: () => Promise.resolve({ revision: 1 }),
+    delete: () => Promise.resolve({ revision: 1 }),
+    // A new 1 MiB value each time, as if the key were replaced between the Gets.
+    get: (req) => Promise.resolve({ key: req.key, value: Buffer.alloc(MIB, ++gets & 0xff), revision: gets }),
+  };
+  const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 4 * MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets), guard);
+  const connection = http2.connect(`http://${address}`);
+  const total = 12;
+  const opened: ReturnType<typeof rawSession>[] = [];
+  // Each session: one Get and its end, its answer never read; then the next session.
+  for (let i = 0; i < total; i++) {
+    const s = rawSession(t, method, address, connection);
+    s.stream.pause();
+    s.stream.end(packed(method, 1, getRequest));
+    opened.push(s);
+  }
+  await settled(() => gets, 'the sessions stopped taking Gets');
+  t.ok(gets <= 5, `${gets} of ${total} Gets served while their answers are unread: the client's budget holds four of 1 MiB`);
+  t.ok(sessions.answers.held >= 4 * MIB, `their bytes still counted (${sessions.answers.held})`);
+  for (const s of opened) {
+    s.read();
+    s.stream.resume();
+  }
+  await waitFor(() => opened.every((s) => s.ended() !== null), 'every session ended', 10000);
+  t.ok(opened.every((s) => s.ended()?.status === '0' && s.answers.length === 1 && s.answers[0]?.value.byteLength === MIB), 'each cleanly, with its answer');
+  t.equal(gets, total);
+  t.equal(sessions.answers.held, 0, 'nothing counted once they ended');
+});
+}
+
 void t.test('a session the server stopped reading, a request half-received, is not cut as stalled while the server holds it; once it reads again, the stall clock runs', async (t) => {
   let open = false;
   const gates: (() => void)[] = [];
