@@ -353,6 +353,28 @@ void t.test("a client's sessions together are held to its budget; one stopped by
   t.equal(sessions.answers.held, 0);
 });
 
+void t.test("a session stopped by its client's budget reads again when the session holding it is cancelled, its Gets still in progress", async (t) => {
+  const { kv, gets, open } = gatedGetKv();
+  const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 4 * MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
+  const connection = http2.connect(`http://${address}`);
+  const [a, b] = [rawSession(t, method, address, connection), rawSession(t, method, address, connection)];
+  a.stream.on('error', () => undefined);
+  b.read();
+  a.stream.write(packed(method, 10, getRequest));
+  await settled(gets, "the first session's Gets started");
+  b.stream.end(packed(method, 3, getRequest));
+  await settled(gets, "the second session's requests arrived");
+  t.equal(gets(), 4, "the second session took none: the first holds the client's budget");
+  a.stream.close(http2.constants.NGHTTP2_CANCEL);
+  await waitFor(() => gets() === 7, "the second session took its Gets once the first's bytes were given back", 5000);
+  open();
+  await waitFor(() => b.ended() !== null, 'the second session ended', 5000);
+  t.equal(b.ended()?.status, '0');
+  t.strictSame(b.answers.map((x) => x.id), [1, 2, 3], 'every answer, in order');
+  await waitFor(() => sessions.answers.held === 0, 'nothing counted once both ended', 5000);
+});
+
 for (const guard of [true, false]) {
 void t.test(`a session that ended with its last answers unread still counts them: sessions opened one after another cannot pass the client's budget (${guard ? 'written on the HTTP/2 stream' : 'through grpc-js'})`, async (t) => {
   let gets = 0;
