@@ -7,7 +7,8 @@
  * 330 MB, for good, and only the 60,000 connections bounded them. A client library holds one
  * session per controller it talks to (src/api/kv-session.ts), and each controller one to the
  * leader for the writes it forwards. Sessions write answers only to requests they took, under
- * their own flow control, so the budget of unread bytes does not apply.
+ * their own flow control, so the watches' budget of unread bytes does not apply: the bytes of
+ * their answers have budgets of their own, per session and per client (kv-session-answers.ts).
  */
 import { WatchLimits, type WatchLimitsEvents, type WatchLimitsOptions } from './watch-limits.js';
 

@@ -5,13 +5,16 @@
  * stream set-up, headers, trailers); a message on an open stream costs a fraction of it. Each
  * request is served exactly as its unary twin (kv-ops.ts) and answered with its id, in
  * completion order. Flow control: a session stops reading while it has MAX_OUTSTANDING
- * requests in progress or while its answers are not being read, so HTTP/2 pushes back on
- * the client instead of this process buffering without bound.
+ * requests in progress, while its answers are not being read, or while its answers (a Get in
+ * progress counted as the largest value) hold its budget of bytes or its client's
+ * (kv-session-answers.ts), so HTTP/2 pushes back on the client instead of this process buffering
+ * without bound.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { directStream, takeMessages } from '../transport/direct-messages.js';
 import { assertWellFramed } from '../transport/strict-decode.js';
 import type { OwnerOf } from './caller-owner.js';
+import { AnswerBudgets, answerBytes, reservedAnswerBytes } from './kv-session-answers.js';
 import { controllerMethod } from './controller-proto.js';
 import { kvSessionLimits } from './kv-session-limits.js';
 import type { KvOps } from './kv-ops.js';
@@ -97,7 +100,11 @@ export class KvSessions {
   /** Sessions whose requests went through grpc-js's reader: no base call was filed for them (direct-messages.ts). */
   readByGrpc = 0;
 
-  constructor(readonly limits: WatchLimits = kvSessionLimits()) {}
+  constructor(
+    readonly limits: WatchLimits = kvSessionLimits(),
+    /** The bytes of answers each session, and each client's sessions together, may hold. */
+    readonly answers: AnswerBudgets = new AnswerBudgets(),
+  ) {}
 
   /** The KvSession handler serving `kv`. */
   handler(kv: KvOps, defaultTimeoutMs: number, ownerOf: OwnerOf = () => undefined, refusal: SessionRefusal = () => null): (call: SessionCall) => void {
@@ -109,6 +116,11 @@ export class KvSessions {
         return;
       }
       const lease = admission.lease;
+      const held = this.answers.open(client.key);
+      const close = (): void => {
+        lease.close();
+        held.close();
+      };
       let outstanding = 0;
       let clientDone = false;
       let finished = false;
@@ -121,7 +133,11 @@ export class KvSessions {
       // of its own work; without a filed stream, through grpc-js.
       const direct = directStream(call);
       let readsDirect = false;
-      /** Requests read straight from the stream while paused: a chunk may hold many, and grpc-js would hold them too. */
+      /**
+       * Requests read while paused: read straight from the stream, a chunk may hold many (grpc-js
+       * would hold them too); and one that comes while the budget of answers is held (by another
+       * session of the client since this one last looked) waits here rather than pass it.
+       */
       const waiting: KvSessionRequestMsg[] = [];
       /**
        * The client half-closed while requests still wait. A paused HTTP/2 stream still ends when
@@ -135,32 +151,41 @@ export class KvSessions {
        * the Gets of a 1 MiB key that one 16 KiB DATA frame held (550 of them) kept 600 MB while
        * their client read nothing; queued this way, 7 MB.
        */
-      const unsent: KvSessionResponseMsg[] = [];
-      /** The status goes after every answer: the session ends once none waits for room either. */
-      const settledAll = (): boolean => outstanding === 0 && unsent.length === 0;
+      const unsent: { readonly res: KvSessionResponseMsg; readonly bytes: number }[] = [];
+      /**
+       * The status goes after every answer: the session ends once none waits for room either, and
+       * HTTP/2 has taken every answer written. Ended sooner, a session's last answers stayed in its
+       * stream, unread, with their bytes given back: a client that opened session after session,
+       * each one Get and its end, held 1 MiB a session past its budget, 1,024 a connection.
+       */
+      const settledAll = (): boolean => outstanding === 0 && unsent.length === 0 && held.held === 0;
       const flow = (): void => {
-        const stop = outstanding >= MAX_OUTSTANDING_PER_SESSION || awaitingDrain;
+        const full = held.full;
+        const stop = outstanding >= MAX_OUTSTANDING_PER_SESSION || awaitingDrain || full;
+        // The client's other sessions may hold its budget: they wake this one as they give bytes back.
+        if (full && held.clientFull) held.whenClientHasRoom(flow);
         if (stop !== paused) {
           paused = stop;
-          if (!readsDirect) {
-            if (stop) call.pause();
-            else call.resume();
-            return;
+          if (stop) {
+            if (readsDirect) direct!.pause();
+            else call.pause();
           }
-          if (stop) direct!.pause();
           while (!paused && waiting.length > 0) onRequest(waiting.shift()!);
           if (endAfterWaiting && waiting.length === 0) {
             endAfterWaiting = false;
             end();
           }
-          if (!paused) direct!.resume();
+          if (!paused) {
+            if (readsDirect) direct!.resume();
+            else call.resume();
+          }
         }
       };
       const finish = (): void => {
         if (finished) return;
         finished = true;
         this.open.delete(end);
-        lease.close();
+        close();
         if (call.cancelled) return;
         if (refusedWith === null) call.end();
         else call.emit('error', refusedStatus(refusedWith));
@@ -172,6 +197,15 @@ export class KvSessions {
       };
       this.open.add(end);
       if (this.closing) end();
+      /** An answer of `bytes` was taken by HTTP/2 (or failed with its stream): its bytes are given back. */
+      const sent =
+        (bytes: number) =>
+        (): void => {
+          held.add(-bytes);
+          if (finished) return;
+          flow();
+          if (clientDone && settledAll()) finish();
+        };
       const onRequest = (req: KvSessionRequestMsg): void => {
         if (clientDone) return;
         const refused = refusal(call);
@@ -185,21 +219,29 @@ export class KvSessions {
         }
         if (tracing) trace('kv.recv', `${req.op} ${req.id}`);
         outstanding += 1;
+        // Counted from its start: its answer may come at any time, past a budget already held.
+        const reserved = reservedAnswerBytes(req);
+        held.add(reserved);
         flow();
         void serve(kv, req, defaultTimeoutMs, ownerOf(call, req.clientOwner ?? '', req.forwarded)).then((res) => {
           outstanding -= 1;
-          if (finished || call.cancelled) return;
+          if (finished || call.cancelled) {
+            held.add(-reserved);
+            return;
+          }
+          const bytes = answerBytes(res);
+          held.add(bytes - reserved);
           if (tracing) {
             trace('kv.answer', res.id);
             // HTTP/2 sends what was written in the check phase (setImmediate) of this turn.
             setImmediate(() => trace('kv.answer.flushed', res.id));
           }
           let room: boolean;
-          if (direct === null) room = call.write(res);
+          if (direct === null) room = call.write(res, sent(bytes));
           else if (awaitingDrain) {
-            unsent.push(res);
+            unsent.push({ res, bytes });
             room = false;
-          } else room = direct.write(KV_SESSION.responseSerialize(res));
+          } else room = direct.write(KV_SESSION.responseSerialize(res), sent(bytes));
           if (tracing) trace('kv.answer.written', res.id);
           if (!room && !awaitingDrain) {
             awaitingDrain = true;
@@ -210,7 +252,8 @@ export class KvSessions {
                   unsent.length = 0;
                   break;
                 }
-                if (!direct.write(KV_SESSION.responseSerialize(unsent.shift()!))) {
+                const next = unsent.shift()!;
+                if (!direct.write(KV_SESSION.responseSerialize(next.res), sent(next.bytes))) {
                   direct.onceDrained(drained);
                   return;
                 }
@@ -226,9 +269,16 @@ export class KvSessions {
           if (clientDone && settledAll()) finish();
         });
       };
-      readsDirect = direct !== null && takeMessages(call, decodeRequest, (req) => (paused ? void waiting.push(req) : onRequest(req)));
+      const take = (req: KvSessionRequestMsg): void => {
+        if (!paused && !held.full) onRequest(req);
+        else {
+          waiting.push(req);
+          flow();
+        }
+      };
+      readsDirect = direct !== null && takeMessages(call, decodeRequest, take);
       if (!readsDirect) this.readByGrpc += 1;
-      call.on('data', onRequest);
+      call.on('data', take);
       call.on('end', () => {
         if (waiting.length === 0) end();
         else endAfterWaiting = true;
@@ -236,14 +286,14 @@ export class KvSessions {
       call.on('cancelled', () => {
         finished = true;
         this.open.delete(end);
-        lease.close();
+        close();
       });
       call.on('error', () => {
         finished = true;
         this.open.delete(end);
-        lease.close();
+        close();
       });
-      call.on('close', () => lease.close());
+      call.on('close', close);
     };
   }
 

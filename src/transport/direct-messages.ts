@@ -21,6 +21,7 @@ import * as grpc from '@grpc/grpc-js';
 import type * as http2 from 'node:http2';
 import { takeDataFrames } from './base-call.js';
 import { filedBaseCall, filedCallStream } from './call-reset.js';
+import { reportHeldReads } from './held-reads.js';
 import { grpcFramed, MessageFrames, MessageTooLargeError } from './message-frames.js';
 
 /**
@@ -80,7 +81,10 @@ export interface DirectStream {
    */
   write(message: Uint8Array, taken?: () => void): boolean;
   onceDrained(then: () => void): void;
-  /** Stops reading (HTTP/2's flow control then pushes back on the client), or reads again. */
+  /**
+   * Stops reading (HTTP/2's flow control then pushes back on the client), or reads again. The
+   * stalled-request sweep does not count the time between (held-reads.ts).
+   */
   pause(): void;
   resume(): void;
 }
@@ -107,8 +111,14 @@ export function directStream(call: WritableCall): DirectStream | null {
       });
     },
     onceDrained: (then) => void stream.once('drain', then),
-    pause: () => void stream.pause(),
-    resume: () => void stream.resume(),
+    pause: () => {
+      stream.pause();
+      reportHeldReads(stream, true);
+    },
+    resume: () => {
+      reportHeldReads(stream, false);
+      stream.resume();
+    },
   };
 }
 

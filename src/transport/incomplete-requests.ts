@@ -11,7 +11,8 @@
  * its client sees RESOURCE_EXHAUSTED), as the watches' budget cuts the watch unread longest. An
  * honest sender finishes its message within a round trip or two, so the one that has waited
  * longest is the one that sends least. A message that stops arriving altogether is reset once
- * it has had no byte for the stall time (a sweep the driver runs), however little it holds.
+ * it has had no byte for the stall time (a sweep the driver runs), however little it holds; the
+ * time the server itself held the stream's reads up does not count (held-reads.ts).
  *
  * Every call awaits its first message from its start, streaming calls included (every client of
  * ours sends its first message with its headers), and the calls awaiting a message are held to a
@@ -28,6 +29,7 @@
  * No timers of its own: `sweep(now)` is called by the node's driver.
  */
 import * as http2 from 'node:http2';
+import { watchHeldReads } from './held-reads.js';
 import { resetByServer } from './server-reset.js';
 
 /** Bytes of unfinished request messages the port holds at most, all streams together. */
@@ -93,8 +95,10 @@ interface Watched {
   /** When its unfinished message began (ms), or null while it has none. A call awaits its first
    * message from its start, as if that had begun with the headers. */
   since: number | null;
-  /** When a byte last came (ms). */
+  /** When a byte last came (ms), moved on by the time the server held its reads up since. */
   lastByte: number;
+  /** Since when the server holds its reads up (ms), or null: the stall clock does not run meanwhile. */
+  heldSince: number | null;
 }
 
 export class IncompleteRequests {
@@ -130,18 +134,29 @@ export class IncompleteRequests {
    */
   watch(stream: http2.ServerHttp2Stream): void {
     const now = this.now();
-    const w: Watched = { stream, progress: new FrameProgress(), since: null, lastByte: now };
+    const w: Watched = { stream, progress: new FrameProgress(), since: null, lastByte: now, heldSince: null };
     this.watched.add(w);
     this.begin(w, now);
     stream.on('data', (chunk: Buffer) => this.took(w, chunk));
+    watchHeldReads(stream, (held) => this.held(w, held));
     stream.once('close', () => this.forget(w));
     this.trimCalls();
   }
 
-  /** Resets the unfinished messages that have had no byte for the stall time. */
+  /** Resets the unfinished messages that have had no byte for the stall time, the time the server held their reads up aside. */
   sweep(now: number = this.now()): void {
     for (const w of [...this.unfinished]) {
-      if (now - w.lastByte >= this.opts.stallMs) this.cut(w, 'stalled');
+      if (w.heldSince === null && now - w.lastByte >= this.opts.stallMs) this.cut(w, 'stalled');
+    }
+  }
+
+  /** The server stopped reading `w` (a handler bounding what it holds), or reads it again: no byte could come meanwhile. */
+  private held(w: Watched, held: boolean): void {
+    if (held) {
+      w.heldSince ??= this.now();
+    } else if (w.heldSince !== null) {
+      w.lastByte += this.now() - w.heldSince;
+      w.heldSince = null;
     }
   }
 

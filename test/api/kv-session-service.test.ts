@@ -1,17 +1,20 @@
 /**
  * The server half of KvSession against a scripted KvOps: answers by id, errors as codes, the
- * bound on requests in progress per session, and a graceful end that answers what is in flight.
+ * bound on requests in progress per session, the budgets of bytes of answers per session and per
+ * client, and a graceful end that answers what is in flight.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps } from '../../src/api/kv-ops.js';
+import { AnswerBudgets } from '../../src/api/kv-session-answers.js';
 import { kvSessionLimits } from '../../src/api/kv-session-limits.js';
 import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS, type SessionRefusal } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 import { HostError } from '../../src/api/consensus-port.js';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';
+import { IncompleteRequests, type IncompleteCut } from '../../src/transport/incomplete-requests.js';
 import { grpcFramed, MessageFrames } from '../../src/transport/message-frames.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -37,10 +40,11 @@ async function serve(
   refusal: SessionRefusal = () => null,
   sessions: KvSessions = new KvSessions(),
   guard = true,
+  incomplete?: IncompleteRequests,
 ): Promise<{ sessions: KvSessions; client: grpc.Client; method: grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>; address: string }> {
   // Behind the controllers' first interceptor, requests are read and answers written straight on
   // the HTTP/2 stream (direct-messages.ts); without it, through grpc-js.
-  const server = new grpc.Server(guard ? { interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined })] } : {});
+  const server = new grpc.Server(guard ? { interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined, ...(incomplete === undefined ? {} : { incomplete }) })] } : {});
   server.addService(controllerServiceDefinition().service, { KvSession: sessions.handler(kv, 2000, undefined, refusal) });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -58,6 +62,8 @@ function request(id: number, op: KvSessionRequestMsg['op'], key: string): KvSess
   return { id, op, timeoutMs: 2000, key, value: Buffer.from('v'), hasIfRevision: false, ifRevision: 0, serializable: false, clientId: '', clientSeq: 0, forwarded: false };
 }
 
+const MIB = 1024 * 1024;
+
 type SessionMethod = grpc.MethodDefinition<KvSessionRequestMsg, KvSessionResponseMsg>;
 
 /** A KvSession over bare HTTP/2 (no gRPC client, so one write can pack many requests): its answers and grpc-status as they come. */
@@ -65,8 +71,8 @@ function rawSession(
   t: { teardown(fn: () => void | Promise<void>): void },
   method: SessionMethod,
   address: string,
+  session: http2.ClientHttp2Session = http2.connect(`http://${address}`),
 ): { stream: http2.ClientHttp2Stream; answers: KvSessionResponseMsg[]; ended: () => { status: string; answeredBefore: number } | null; read: () => void } {
-  const session = http2.connect(`http://${address}`);
   t.teardown(() => session.destroy());
   const stream = session.request({ ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' });
   const frames = new MessageFrames(-1);
@@ -224,7 +230,8 @@ void t.test('answers a client does not read wait for room unencoded (a reference
   const total = MAX_OUTSTANDING_PER_SESSION;
   const before = process.memoryUsage().arrayBuffers;
   stream.end(packed(method, total, (id) => ({ ...request(id, 'KV_OP_GET', 'big'), value: Buffer.alloc(0) })));
-  await waitFor(() => gets > 100, 'gets served', 10000);
+  // The session's budget of answer bytes takes 64 Gets in progress (each counted as a 1 MiB value).
+  await waitFor(() => gets >= 64, 'gets served', 10000);
   let seen = -1;
   await waitFor(() => {
     const settled = seen === gets;
@@ -232,7 +239,7 @@ void t.test('answers a client does not read wait for room unencoded (a reference
     return settled;
   }, 'the session paused for its unread answers', 10000);
   const held = process.memoryUsage().arrayBuffers - before;
-  t.ok(held < 40 * 1024 * 1024, `${gets} answers of ${value.byteLength} bytes, unread, hold ${Math.round(held / 1e6)} MB (encoded at once: ${Math.round((gets * value.byteLength) / 1e6)} MB)`);
+  t.ok(held < 8 * MIB, `${gets} answers of ${value.byteLength} bytes, unread, hold ${Math.round(held / 1e6)} MB (encoded at once: ${Math.round((gets * value.byteLength) / 1e6)} MB)`);
   read();
   stream.resume();
   await waitFor(() => ended() !== null, 'the session ended', 10000);
@@ -240,6 +247,216 @@ void t.test('answers a client does not read wait for room unencoded (a reference
   t.equal(ended()?.answeredBefore, total, 'every answer before the status');
   t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once');
   t.ok(answers.every((a) => a.value.byteLength === value.byteLength), 'each with its value');
+});
+
+/** Gets that each see a value replaced since the one before (a new 128 KiB value each), so no two answers share one. */
+function replacedValueKv(): { kv: KvOps; gets: () => number } {
+  let gets = 0;
+  const kv: KvOps = {
+    put: () => Promise.resolve({ revision: 1 }),
+    delete: () => Promise.resolve({ revision: 1 }),
+    get: async (req) => {
+      gets += 1;
+      const revision = gets;
+      await new Promise((r) => setImmediate(r));
+      return { key: req.key, value: Buffer.alloc(128 * 1024, revision & 0xff), revision };
+    },
+  };
+  return { kv, gets: () => gets };
+}
+
+/** Until `count()` has stopped moving for a few turns of I/O. */
+async function settled(count: () => number, what: string): Promise<void> {
+  let seen = -1;
+  await waitFor(async () => {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    const still = seen === count() && seen > 0;
+    seen = count();
+    return still;
+  }, what, 10000);
+}
+
+const getRequest = (id: number): KvSessionRequestMsg => ({ ...request(id, 'KV_OP_GET', 'big'), value: Buffer.alloc(0) });
+
+for (const guard of [true, false]) {
+void t.test(`answers a client does not read are held to the session's budget of bytes, each value a different one; all go, in order, once it reads (${guard ? 'written on the HTTP/2 stream' : 'through grpc-js'})`, async (t) => {
+  const { kv, gets } = replacedValueKv();
+  const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 64 * MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets), guard);
+  const { stream, answers, ended, read } = rawSession(t, method, address);
+  stream.pause();
+  const total = 300;
+  const before = process.memoryUsage().arrayBuffers;
+  stream.end(packed(method, total, getRequest));
+  await settled(gets, 'the session stopped taking requests');
+  const held = process.memoryUsage().arrayBuffers - before;
+  const counted = sessions.answers.held;
+  // A Get in progress counts as a 1 MiB value: at most the budget plus one request's answer.
+  t.ok(counted <= 4 * MIB + MIB + 1024, `${gets()} of ${total} Gets taken, their answers counted at ${counted} bytes, within the 4 MiB budget and one Get`);
+  t.ok(held < 12 * MIB, `unread answers hold ${Math.round(held / 1e6)} MB (without the budget ${Math.round((total * 128 * 1024) / 1e6)} MB)`);
+  t.ok(gets() < total, 'the rest wait, unread, in the client\'s stream');
+  read();
+  stream.resume();
+  await waitFor(() => ended() !== null, 'the session ended', 10000);
+  t.equal(ended()?.status, '0', 'cleanly');
+  t.strictSame(answers.map((a) => a.id), Array.from({ length: total }, (_, i) => i + 1), 'every answer, in order, before the status');
+  t.ok(answers.every((a) => a.value.byteLength === 128 * 1024 && a.value[0] === (a.revision & 0xff)), 'each with its own value');
+  t.equal(sessions.answers.held, 0, 'nothing counted once the session ended');
+});
+}
+
+/** Gets that wait until the test opens their gate (all at once, and any after), each answered with a small value. */
+function gatedGetKv(): { kv: KvOps; gets: () => number; open: () => void } {
+  let opened = false;
+  const gates: (() => void)[] = [];
+  let gets = 0;
+  const kv: KvOps = {
+    put: () => Promise.resolve({ revision: 1 }),
+    delete: () => Promise.resolve({ revision: 1 }),
+    get: async (req) => {
+      gets += 1;
+      if (!opened) await new Promise<void>((r) => gates.push(r));
+      return { key: req.key, value: Buffer.from('v'), revision: 1 };
+    },
+  };
+  const open = (): void => {
+    opened = true;
+    for (const g of gates.splice(0)) g();
+  };
+  return { kv, gets: () => gets, open };
+}
+
+void t.test("a client's sessions together are held to its budget; one stopped by another's bytes reads again once they are given back", async (t) => {
+  const { kv, gets, open } = gatedGetKv();
+  // A Get in progress counts as a 1 MiB value: four fill a session's budget, and the client's.
+  const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 4 * MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
+  // One connection: without TLS, the client its sessions count against.
+  const connection = http2.connect(`http://${address}`);
+  const [a, b] = [rawSession(t, method, address, connection), rawSession(t, method, address, connection)];
+  a.read();
+  b.read();
+  const total = 10;
+  a.stream.end(packed(method, total, getRequest));
+  await settled(gets, "the first session's Gets started");
+  t.equal(gets(), 4, 'the first session took four Gets: its budget');
+  b.stream.end(packed(method, total, getRequest));
+  await settled(gets, "the second session's requests arrived");
+  t.equal(gets(), 4, "the second session took none: the client's budget is held by the first");
+  t.ok(sessions.answers.held <= 4 * MIB + MIB, `counted ${sessions.answers.held} bytes`);
+  open();
+  await waitFor(() => a.ended() !== null && b.ended() !== null, 'both sessions ended', 10000);
+  t.equal(a.ended()?.status, '0');
+  t.equal(b.ended()?.status, '0', 'the second read again once the first gave its bytes back');
+  t.strictSame(a.answers.map((x) => x.id), Array.from({ length: total }, (_, i) => i + 1), 'in order');
+  t.strictSame(b.answers.map((x) => x.id), Array.from({ length: total }, (_, i) => i + 1), 'in order');
+  t.equal(sessions.answers.held, 0);
+});
+
+void t.test("a session stopped by its client's budget reads again when the session holding it is cancelled, its Gets still in progress", async (t) => {
+  const { kv, gets, open } = gatedGetKv();
+  const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 4 * MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
+  const connection = http2.connect(`http://${address}`);
+  const [a, b] = [rawSession(t, method, address, connection), rawSession(t, method, address, connection)];
+  a.stream.on('error', () => undefined);
+  b.read();
+  a.stream.write(packed(method, 10, getRequest));
+  await settled(gets, "the first session's Gets started");
+  b.stream.end(packed(method, 3, getRequest));
+  await settled(gets, "the second session's requests arrived");
+  t.equal(gets(), 4, "the second session took none: the first holds the client's budget");
+  a.stream.close(http2.constants.NGHTTP2_CANCEL);
+  await waitFor(() => gets() === 7, "the second session took its Gets once the first's bytes were given back", 5000);
+  open();
+  await waitFor(() => b.ended() !== null, 'the second session ended', 5000);
+  t.equal(b.ended()?.status, '0');
+  t.strictSame(b.answers.map((x) => x.id), [1, 2, 3], 'every answer, in order');
+  await waitFor(() => sessions.answers.held === 0, 'nothing counted once both ended', 5000);
+});
+
+for (const guard of [true, false]) {
+void t.test(`a session that ended with its last answers unread still counts them: sessions opened one after another cannot pass the client's budget (${guard ? 'written on the HTTP/2 stream' : 'through grpc-js'})`, async (t) => {
+  let gets = 0;
+  const kv: KvOps = {
+    put: () => Promise.resolve({ revision: 1 }),
+    delete: () => Promise.resolve({ revision: 1 }),
+    // A new 1 MiB value each time, as if the key were replaced between the Gets.
+    get: (req) => Promise.resolve({ key: req.key, value: Buffer.alloc(MIB, ++gets & 0xff), revision: gets }),
+  };
+  const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 4 * MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets), guard);
+  const connection = http2.connect(`http://${address}`);
+  const total = 12;
+  const opened: ReturnType<typeof rawSession>[] = [];
+  // Each session: one Get and its end, its answer never read; then the next session.
+  for (let i = 0; i < total; i++) {
+    const s = rawSession(t, method, address, connection);
+    s.stream.pause();
+    s.stream.end(packed(method, 1, getRequest));
+    opened.push(s);
+  }
+  await settled(() => gets, 'the sessions stopped taking Gets');
+  t.ok(gets <= 5, `${gets} of ${total} Gets served while their answers are unread: the client's budget holds four of 1 MiB`);
+  t.ok(sessions.answers.held >= 4 * MIB, `their bytes still counted (${sessions.answers.held})`);
+  for (const s of opened) {
+    s.read();
+    s.stream.resume();
+  }
+  await waitFor(() => opened.every((s) => s.ended() !== null), 'every session ended', 10000);
+  t.ok(opened.every((s) => s.ended()?.status === '0' && s.answers.length === 1 && s.answers[0]?.value.byteLength === MIB), 'each cleanly, with its answer');
+  t.equal(gets, total);
+  t.equal(sessions.answers.held, 0, 'nothing counted once they ended');
+});
+}
+
+void t.test('a session the server stopped reading, a request half-received, is not cut as stalled while the server holds it; once it reads again, the stall clock runs', async (t) => {
+  let open = false;
+  const gates: (() => void)[] = [];
+  let gets = 0;
+  const kv: KvOps = {
+    put: () => Promise.resolve({ revision: 1 }),
+    delete: () => Promise.resolve({ revision: 1 }),
+    get: async (req) => {
+      gets += 1;
+      if (!open) await new Promise<void>((r) => gates.push(r));
+      return { key: req.key, value: Buffer.from('v'), revision: 1 };
+    },
+  };
+  let now = 0;
+  const cuts: IncompleteCut[] = [];
+  const incomplete = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 30_000, maxCalls: 100 }, () => now, (r) => void cuts.push(r));
+  // Two Gets in progress (each counted as a 1 MiB value) hold the budget: the session stops reading.
+  const budgets = new AnswerBudgets({ sessionBytes: 2 * MIB, clientBytes: 64 * MIB });
+  const { method, address } = await serve(t, kv, undefined, new KvSessions(undefined, budgets), true, incomplete);
+  const { stream, answers, read } = rawSession(t, method, address);
+  read();
+  let reset: number | null = null;
+  stream.on('error', () => undefined);
+  stream.on('close', () => (reset = stream.rstCode ?? null));
+  const fourth = grpcFramed(method.requestSerialize(getRequest(4)));
+  // Three Gets and half of a fourth, in one DATA frame: the pause comes with half a message taken.
+  stream.write(Buffer.concat([packed(method, 3, getRequest), fourth.subarray(0, 8)]));
+  await waitFor(() => gets === 2 && incomplete.pendingBytes === 8, 'two Gets in progress, half a request received', 5000);
+  now += 60_000;
+  incomplete.sweep();
+  t.same(cuts, [], 'not cut: the server, not the client, stopped the bytes');
+  open = true;
+  for (const g of gates.splice(0)) g();
+  await waitFor(() => answers.length === 3, 'the session read again and answered the three Gets', 5000);
+  now += 20_000;
+  incomplete.sweep();
+  t.same(cuts, [], 'the time it was held does not count once it reads again');
+  stream.write(fourth.subarray(8));
+  await waitFor(() => answers.length === 4, 'the fourth Get answered', 5000);
+  t.strictSame(answers.map((a) => a.id), [1, 2, 3, 4], 'in order');
+  stream.write(fourth.subarray(0, 8));
+  await waitFor(() => incomplete.pendingBytes === 8, 'half of another request received', 5000);
+  now += 30_000;
+  incomplete.sweep();
+  t.same(cuts, ['stalled'], 'a client that stops sending by itself is still cut');
+  await waitFor(() => reset !== null, 'the stream reset', 5000);
+  t.equal(reset, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
 });
 
 void t.test('a caller refused while requests wait past the bound: those in progress are answered, the waiting ones never start, the session ends PERMISSION_DENIED', async (t) => {

@@ -9,6 +9,7 @@ import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';
+import { reportHeldReads } from '../../src/transport/held-reads.js';
 import { FrameProgress, IncompleteRequests, type IncompleteCut } from '../../src/transport/incomplete-requests.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -93,6 +94,30 @@ void t.test('a message that stops arriving is reset once it has had no byte for 
   t.equal(slow.rstCode, null, 'the slow one, a byte every 500 ms');
   t.equal(idle.rstCode, null, 'a stream between messages is never stalled');
   t.same(cuts, ['stalled']);
+});
+
+void t.test('the time the server itself stops reading a stream does not count toward its stall', async (t) => {
+  let now = 0;
+  const cuts: IncompleteCut[] = [];
+  const held = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 1000, maxCalls: 100 }, () => now, (r) => void cuts.push(r));
+  const [paused, stuck] = [new FakeStream(), new FakeStream()];
+  for (const s of [paused, stuck]) held.watch(s as unknown as http2.ServerHttp2Stream);
+  paused.emit('data', frame(100, 10));
+  stuck.emit('data', frame(100, 10));
+  now = 400;
+  reportHeldReads(paused as unknown as http2.ServerHttp2Stream, true);
+  now = 5000;
+  held.sweep();
+  t.equal(paused.rstCode, null, 'held by the server for 4.6 s: not stalled');
+  t.equal(stuck.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'one the client stopped: stalled');
+  reportHeldReads(paused as unknown as http2.ServerHttp2Stream, false);
+  now = 5500;
+  held.sweep();
+  t.equal(paused.rstCode, null, '400 ms before the hold and 500 ms after: under the stall time');
+  now = 5600;
+  held.sweep();
+  t.equal(paused.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'past it once reads resumed and no byte came');
+  t.same(cuts, ['stalled', 'stalled']);
 });
 
 void t.test('on a real server: unfinished requests past the budget are reset, a whole call is answered', async (t) => {

@@ -1,0 +1,140 @@
+/**
+ * The bytes of a KvSession's answers a controller holds for a client that does not read them.
+ * An answer waits, unencoded, as a reference to the value the state machine kept; once the value
+ * is replaced the answer alone keeps the old one alive. A client that never read, issuing Gets of
+ * a 1 MiB key between replacements of it, had up to 1,024 answers (its requests in progress) each
+ * keep a different old value: 1 GiB a session, and 256 sessions a client.
+ *
+ * So a session counts the bytes of its answers from the request's start until HTTP/2 has taken
+ * them, and stops reading requests (HTTP/2's flow control then pushes back on the client, as for
+ * the bound on requests in progress) while it holds its budget, or while its client's sessions
+ * together hold the client's. A Get's value is unknown until it is read, so a Get in progress
+ * counts as the largest value a key may hold; its answer then counts what it holds. A request is
+ * taken only while the counts are under their budgets, so each is passed by one request's answer
+ * at most, and every answer still goes, in order, once the client reads. Like grpc-go's write
+ * quota per stream, and HTTP/2's connection window shared by its streams: a client that leaves
+ * one session unread can hold up its own other sessions on this controller, no one else's.
+ *
+ * No I/O and no timers: the session (kv-session-service.ts) reports each answer's start, its
+ * size once it is known and when HTTP/2 took it.
+ */
+import { MAX_VALUE_BYTES } from '../limits/entry-size.js';
+import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
+
+const MIB = 1024 * 1024;
+/** Bytes of answers one session holds at most before it stops reading: 64 Gets in progress. */
+export const SESSION_ANSWER_BUDGET_BYTES = 64 * MIB;
+/** Bytes of answers the sessions of one client hold together at most, on one controller. */
+export const CLIENT_ANSWER_BUDGET_BYTES = 256 * MIB;
+
+/** An answer's fields other than its key, value and message, and its framing, rounded up. */
+const ANSWER_OVERHEAD_BYTES = 64;
+
+export function answerBytes(res: KvSessionResponseMsg): number {
+  return ANSWER_OVERHEAD_BYTES + res.value.byteLength + Buffer.byteLength(res.key) + Buffer.byteLength(res.errorMessage);
+}
+
+/** What a request's answer may hold, counted from its start: a Get's value is not known until it is read. */
+export function reservedAnswerBytes(req: KvSessionRequestMsg): number {
+  return ANSWER_OVERHEAD_BYTES + Buffer.byteLength(req.key) + (req.op === 'KV_OP_GET' ? MAX_VALUE_BYTES : 0);
+}
+
+export interface AnswerBudgetOptions {
+  readonly sessionBytes: number;
+  readonly clientBytes: number;
+}
+
+export const DEFAULT_ANSWER_BUDGETS: AnswerBudgetOptions = { sessionBytes: SESSION_ANSWER_BUDGET_BYTES, clientBytes: CLIENT_ANSWER_BUDGET_BYTES };
+
+/** One client's answers, all its sessions together; its sessions stopped for its budget wait for room. */
+class ClientAnswers {
+  held = 0;
+  sessions = 0;
+  readonly waiting = new Set<() => void>();
+}
+
+/** One session's account of its answers. */
+export interface SessionAnswers {
+  /** Bytes this session's answers hold now. */
+  readonly held: number;
+  /** True while this session, or its client, holds its budget: it must not take a request. */
+  readonly full: boolean;
+  /** True while its client's sessions together hold the client's budget. */
+  readonly clientFull: boolean;
+  /** Runs `then` once (not again until asked again) when its client's sessions give back bytes while the client is at its budget. */
+  whenClientHasRoom(then: () => void): void;
+  /** Counts `bytes` more (negative: fewer); giving bytes back may wake the client's other sessions. */
+  add(bytes: number): void;
+  /** The session ended: every byte it holds is given back. Idempotent. */
+  close(): void;
+}
+
+/** The answer budgets of one server's sessions, by client (the key their session caps use). */
+export class AnswerBudgets {
+  private readonly clients = new Map<string, ClientAnswers>();
+
+  constructor(readonly opts: AnswerBudgetOptions = DEFAULT_ANSWER_BUDGETS) {}
+
+  /** Bytes all sessions' answers hold now. */
+  get held(): number {
+    let n = 0;
+    for (const c of this.clients.values()) n += c.held;
+    return n;
+  }
+
+  /** Bytes the sessions of the client `key` hold now. */
+  heldBy(key: string): number {
+    return this.clients.get(key)?.held ?? 0;
+  }
+
+  open(clientKey: string): SessionAnswers {
+    let client = this.clients.get(clientKey);
+    if (client === undefined) {
+      client = new ClientAnswers();
+      this.clients.set(clientKey, client);
+    }
+    client.sessions += 1;
+    const c = client;
+    const opts = this.opts;
+    const clients = this.clients;
+    let held = 0;
+    let closed = false;
+    let waker: (() => void) | null = null;
+    const give = (bytes: number): void => {
+      held += bytes;
+      c.held += bytes;
+      if (bytes < 0 && c.held < opts.clientBytes && c.waiting.size > 0) {
+        const woken = [...c.waiting];
+        c.waiting.clear();
+        for (const wake of woken) wake();
+      }
+    };
+    return {
+      get held() {
+        return held;
+      },
+      get full() {
+        return held >= opts.sessionBytes || c.held >= opts.clientBytes;
+      },
+      get clientFull() {
+        return c.held >= opts.clientBytes;
+      },
+      whenClientHasRoom(then) {
+        if (closed) return;
+        waker = then;
+        c.waiting.add(then);
+      },
+      add(bytes) {
+        if (!closed && bytes !== 0) give(bytes);
+      },
+      close() {
+        if (closed) return;
+        if (waker !== null) c.waiting.delete(waker);
+        give(-held);
+        closed = true;
+        c.sessions -= 1;
+        if (c.sessions === 0) clients.delete(clientKey);
+      },
+    };
+  }
+}
