@@ -10,11 +10,37 @@ import type { ChildProcess } from 'node:child_process';
 import t from 'tap';
 import { LevelRaftStorage } from '../../src/storage/level-raft-storage.js';
 import { raftDbPath } from '../../src/storage/paths.js';
+import { ApiError } from '../../src/api/errors.js';
 import { ProcessCluster } from '../helpers/process-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const exitOf = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+/** The child's exit code; rejects if it still runs after `ms` (a start that did not refuse). */
+const exitOf = (child: ChildProcess, ms = 30_000): Promise<number | null> =>
+  new Promise((resolve, reject) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} still runs ${ms} ms after its start: it did not refuse the data dir`)), ms);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+
+/** Whether `key` holds a value: false only when the cluster answers NOT_FOUND; a failed read (a leader change on a loaded host) is asked again. */
+const holds = async (c: ReturnType<ProcessCluster['client']>, key: string): Promise<boolean> => {
+  let found: boolean | null = null;
+  await waitFor(
+    async () => {
+      found = await c.get(key).then(
+        () => true,
+        (err: unknown) => (err instanceof ApiError && err.code === 'NOT_FOUND' ? false : null),
+      );
+      return found !== null;
+    },
+    `an answer for ${key}`,
+    20000,
+  );
+  return found === true;
+};
 
 async function clusterIdIn(dataDir: string): Promise<string | null> {
   const storage = await LevelRaftStorage.open(raftDbPath(dataDir));
@@ -77,10 +103,10 @@ void t.test('another cluster’s data dir is refused, naming both clusters, and 
   c = cluster.client(['c1', 'c3']);
   t.teardown(() => c.close());
   let lost = 0;
-  for (const k of keys) if ((await c.get(k).catch(() => null)) === null) lost++;
+  for (const k of keys) if (!(await holds(c, k))) lost++;
   t.equal(lost, 0, 'none of the 100 acknowledged writes of A is lost');
   let foreign = 0;
-  for (let i = 0; i < 50; i++) if ((await c.get(`foreign${i}`).catch(() => null)) !== null) foreign++;
+  for (let i = 0; i < 50; i++) if (await holds(c, `foreign${i}`)) foreign++;
   t.equal(foreign, 0, 'no key of B appears in A');
   await cluster.explainFailure(
     waitFor(async () => /"peer.refused".*CLUSTER_ID/.test((await cluster.ctl(['audit', '-o', 'json'], cluster.endpoints([leader]))).stdout), 'a CLUSTER_ID refusal in the audit trail', 20000),
