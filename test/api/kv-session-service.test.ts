@@ -411,18 +411,7 @@ void t.test(`a session that ended with its last answers unread still counts them
 }
 
 void t.test('a session the server stopped reading, a request half-received, is not cut as stalled while the server holds it; once it reads again, the stall clock runs', async (t) => {
-  let open = false;
-  const gates: (() => void)[] = [];
-  let gets = 0;
-  const kv: KvOps = {
-    put: () => Promise.resolve({ revision: 1 }),
-    delete: () => Promise.resolve({ revision: 1 }),
-    get: async (req) => {
-      gets += 1;
-      if (!open) await new Promise<void>((r) => gates.push(r));
-      return { key: req.key, value: Buffer.from('v'), revision: 1 };
-    },
-  };
+  const { kv, gets, open } = gatedGetKv();
   let now = 0;
   const cuts: IncompleteCut[] = [];
   const incomplete = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 30_000, maxCalls: 100 }, () => now, (r) => void cuts.push(r));
@@ -437,12 +426,11 @@ void t.test('a session the server stopped reading, a request half-received, is n
   const fourth = grpcFramed(method.requestSerialize(getRequest(4)));
   // Three Gets and half of a fourth, in one DATA frame: the pause comes with half a message taken.
   stream.write(Buffer.concat([packed(method, 3, getRequest), fourth.subarray(0, 8)]));
-  await waitFor(() => gets === 2 && incomplete.pendingBytes === 8, 'two Gets in progress, half a request received', 5000);
+  await waitFor(() => gets() === 2 && incomplete.pendingBytes === 8, 'two Gets in progress, half a request received', 5000);
   now += 60_000;
   incomplete.sweep();
   t.same(cuts, [], 'not cut: the server, not the client, stopped the bytes');
-  open = true;
-  for (const g of gates.splice(0)) g();
+  open();
   await waitFor(() => answers.length === 3, 'the session read again and answered the three Gets', 5000);
   now += 20_000;
   incomplete.sweep();
