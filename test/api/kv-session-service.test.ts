@@ -326,14 +326,22 @@ function gatedGetKv(): { kv: KvOps; gets: () => number; open: () => void } {
   return { kv, gets: () => gets, open };
 }
 
-void t.test("a client's sessions together are held to its budget; one stopped by another's bytes reads again once they are given back", async (t) => {
+/**
+ * Two sessions on one connection (without TLS, the client they both count against) to a server
+ * whose Gets wait for the test's gate; a Get in progress counts as a 1 MiB value, so four fill a
+ * session's budget, and the client's.
+ */
+async function twoSessionsOfOneClient(t: { teardown(fn: () => void | Promise<void>): void }) {
   const { kv, gets, open } = gatedGetKv();
-  // A Get in progress counts as a 1 MiB value: four fill a session's budget, and the client's.
   const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 4 * MIB });
   const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
-  // One connection: without TLS, the client its sessions count against.
   const connection = http2.connect(`http://${address}`);
   const [a, b] = [rawSession(t, method, address, connection), rawSession(t, method, address, connection)];
+  return { gets, open, method, sessions, a, b };
+}
+
+void t.test("a client's sessions together are held to its budget; one stopped by another's bytes reads again once they are given back", async (t) => {
+  const { gets, open, method, sessions, a, b } = await twoSessionsOfOneClient(t);
   a.read();
   b.read();
   const total = 10;
@@ -354,11 +362,7 @@ void t.test("a client's sessions together are held to its budget; one stopped by
 });
 
 void t.test("a session stopped by its client's budget reads again when the session holding it is cancelled, its Gets still in progress", async (t) => {
-  const { kv, gets, open } = gatedGetKv();
-  const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 4 * MIB });
-  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
-  const connection = http2.connect(`http://${address}`);
-  const [a, b] = [rawSession(t, method, address, connection), rawSession(t, method, address, connection)];
+  const { gets, open, method, sessions, a, b } = await twoSessionsOfOneClient(t);
   a.stream.on('error', () => undefined);
   b.read();
   a.stream.write(packed(method, 10, getRequest));
