@@ -249,19 +249,20 @@ void t.test('answers a client does not read wait for room unencoded (a reference
   t.ok(answers.every((a) => a.value.byteLength === value.byteLength), 'each with its value');
 });
 
+/** A KvOps whose Gets are the test's and whose writes answer revision 1 at once. */
+function kvOfGets(get: KvOps['get']): KvOps {
+  return { put: () => Promise.resolve({ revision: 1 }), delete: () => Promise.resolve({ revision: 1 }), get };
+}
+
 /** Gets that each see a value replaced since the one before (a new 128 KiB value each), so no two answers share one. */
 function replacedValueKv(): { kv: KvOps; gets: () => number } {
   let gets = 0;
-  const kv: KvOps = {
-    put: () => Promise.resolve({ revision: 1 }),
-    delete: () => Promise.resolve({ revision: 1 }),
-    get: async (req) => {
-      gets += 1;
-      const revision = gets;
-      await new Promise((r) => setImmediate(r));
-      return { key: req.key, value: Buffer.alloc(128 * 1024, revision & 0xff), revision };
-    },
-  };
+  const kv = kvOfGets(async (req) => {
+    gets += 1;
+    const revision = gets;
+    await new Promise((r) => setImmediate(r));
+    return { key: req.key, value: Buffer.alloc(128 * 1024, revision & 0xff), revision };
+  });
   return { kv, gets: () => gets };
 }
 
@@ -310,15 +311,11 @@ function gatedGetKv(): { kv: KvOps; gets: () => number; open: () => void } {
   let opened = false;
   const gates: (() => void)[] = [];
   let gets = 0;
-  const kv: KvOps = {
-    put: () => Promise.resolve({ revision: 1 }),
-    delete: () => Promise.resolve({ revision: 1 }),
-    get: async (req) => {
-      gets += 1;
-      if (!opened) await new Promise<void>((r) => gates.push(r));
-      return { key: req.key, value: Buffer.from('v'), revision: 1 };
-    },
-  };
+  const kv = kvOfGets(async (req) => {
+    gets += 1;
+    if (!opened) await new Promise<void>((r) => gates.push(r));
+    return { key: req.key, value: Buffer.from('v'), revision: 1 };
+  });
   const open = (): void => {
     opened = true;
     for (const g of gates.splice(0)) g();
