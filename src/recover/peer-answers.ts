@@ -53,8 +53,8 @@ function refusal(status: string | null, details: string, ownClusterName: string)
   if (status === null) return { cause: 'gave a malformed answer', detail: details };
   // A connection came up and carried the question, and no answer came in time: a process is
   // there and runs slowly (a loaded host; recover once removed a live quorum so). A frozen one
-  // completes no TLS handshake, so over TLS it stays silent ("Waiting for LB pick"); without TLS
-  // the kernel accepts for it, and it counts as running: --force, as for any wrong stop.
+  // stays silent ("Waiting for LB pick"): its kernel accepts the TCP connection, but grpc-js uses
+  // a connection only once the server's HTTP/2 settings came (checked against a bare listener).
   const carried = status === 'DEADLINE_EXCEEDED' ? /^Deadline exceeded after ([^,]+),.*remote_addr=([^,\s]+)/s.exec(details) : null;
   if (carried !== null) return { cause: `${CONNECTED_NO_ANSWER} within ${carried[1]} (at ${carried[2]}: running but overloaded, or paused?)`, detail: null };
   if (status === 'DEADLINE_EXCEEDED' || status === 'UNIMPLEMENTED') return null;
