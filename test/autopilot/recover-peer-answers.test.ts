@@ -3,9 +3,12 @@
  * a refusal of this node's file is a running member; only silence is not. The error texts are
  * the ones askPeers gives for a real cluster (the e2e test recover-wrong-file runs them end to end).
  */
+import http2 from 'node:http2';
+import net from 'node:net';
 import t from 'tap';
 import type { PeerAnswer } from '../../src/identity/index.js';
 import { classifyAnswer } from '../../src/recover/peer-answers.js';
+import { askPeers, insecureCredentials } from '../../src/transport/index.js';
 
 const asker = { clusterId: 'aaaaaaaaaaaaaaaa', clusterName: 'prod' };
 /** As askPeers words a failed call: `STATUS: details`, or an answer that did not decode. */
@@ -68,4 +71,23 @@ void t.test('a connection that came up and carried the question, with no answer 
     cause: 'connected and had no answer within 5.001s (at 127.0.0.1:22355: running but overloaded, or paused?)',
     detail: null,
   });
+});
+
+void t.test("grpc-js's own words, from real sockets: a live HTTP/2 server that never answers runs; a listener that never speaks HTTP/2 (a frozen process's kernel) is silent", async (t) => {
+  const ask = async (address: string): Promise<PeerAnswer> => {
+    const [answer] = await askPeers({ self: 'c3', clusterName: 'prod', ask: { incarnation: '', clusterId: null, lastIndex: 0, joining: false, nodes: null }, targets: [{ id: 'c1', address }], credentials: insecureCredentials().client, deadlineMs: 400 });
+    return answer!;
+  };
+  const listening = async (server: net.Server | http2.Http2Server): Promise<string> => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.teardown(() => server.close());
+    return `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  };
+  const live = http2.createServer();
+  live.on('stream', () => undefined);
+  t.match(classifyAnswer(await ask(await listening(live)), asker), { kind: 'refused', id: 'c1', cause: /^connected and had no answer within [\d.]+s \(at 127\.0\.0\.1:\d+: running but overloaded, or paused\?\)$/ });
+  const sockets: net.Socket[] = [];
+  const frozen = net.createServer((s) => void sockets.push(s));
+  t.teardown(() => sockets.forEach((s) => s.destroy()));
+  t.strictSame(classifyAnswer(await ask(await listening(frozen)), asker), { kind: 'silent', id: 'c1' });
 });
