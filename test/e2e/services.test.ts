@@ -93,7 +93,7 @@ void t.test('VIPs survive agent restarts, leader changes and a range change; a l
   );
   // (After an outage, below, its endpoints are healthy again a moment after it is online.)
   await cluster.explainFailure(
-    waitFor(async () => JSON.stringify(contentOf(await services())) === JSON.stringify(contentOf(servicesBefore)), 'every service as it was: spec, labels, VIP, endpoints and their health', 10000),
+    waitFor(async () => JSON.stringify(contentOf(await services())) === JSON.stringify(contentOf(servicesBefore)), 'every service as it was: spec, labels, VIP, endpoints and their health', 20000),
   );
   t.same(await vips(), first, 'VIPs unchanged');
   const row = (await mesh.listAgents()).agents.find((r) => r.id === 'edge-1');
