@@ -226,6 +226,9 @@ async function exchange(t: Test, guard: boolean, replyHoldMs: number): Promise<{
     n1.transport.send([heartbeat('n1', 'n2', i)]);
     await waitFor(() => n1.received.length === i + 1, `the answer to batch ${i}`);
   }
+  // With acks going empty, an answer (on n2's link) and the ack of its batch (on n1's) cross on two
+  // connections, and either side may count its last batch a moment after n1 has the answer.
+  await waitFor(() => n1.transport.stats().sent === 4 && n2.transport.stats().sent === 4, 'every batch acknowledged, both ways');
   const answers = n1.received.map((m) => (m.type === 'HeartbeatResp' ? m.context : m.type));
   return { answers, sent: n1.transport.stats(), received: n2.transport.stats(), readByGrpc: n2.transport.stepStreamsReadByGrpc };
 }
