@@ -60,10 +60,6 @@ export class PublishRefusals {
   forget(agent: string): void {
     this.told.delete(agent);
   }
-
-  get size(): number {
-    return this.told.size;
-  }
 }
 
 /**
