@@ -32,8 +32,10 @@ export class PublishRefusals {
 
   /**
    * The refusals among `refused` to warn of and audit: those not told for this agent with the
-   * same cause (one the log audited counts as told, whatever its cause). Forgets the agent's
-   * services that are no longer refused, so a later refusal of one is new again.
+   * same cause (one the log audited counts as told, whatever its cause, and from then on is
+   * told with the cause this check sees: a later change of cause, such as an operator's delete
+   * of a service whose write took the agent off, is new). Forgets the agent's services that are
+   * no longer refused, so a later refusal of one is new again.
    */
   toTell(agent: string, refused: readonly Refusal[]): Refusal[] {
     const before = this.told.get(agent);
@@ -42,7 +44,7 @@ export class PublishRefusals {
     for (const r of refused) {
       const was = before?.get(r.name);
       if (was === undefined || (was !== null && was !== r.cause)) fresh.push(r);
-      now.set(r.name, was === null ? null : r.cause);
+      now.set(r.name, r.cause);
     }
     if (now.size === 0) this.told.delete(agent);
     else this.told.set(agent, now);

@@ -107,6 +107,26 @@ void t.test('at 0.12 with services.agent_publish declared a later refusal on the
   t.equal(cs[1].audits.filter((a, i) => i >= audited && a.type === 'service.publish.refused').length, 0, 'nor audited');
 });
 
+void t.test('at 0.12 with services.agent_publish declared a squatter an operator took off, refused again when the operator deletes the service, is warned of and audited for the new reason', async (t) => {
+  const { log, clock, cs } = meshStage('0.12', GRACE_MS, () => [initSettings()]);
+  const rogue = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('payments')] });
+  rogue.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.same(svcOf(cs[0], 'payments')?.status.endpoints, [{ agent: 'rogue', healthy: true }], 'open: the squatter created payments');
+  log.propose(setSetting('services.agent_publish', 'declared'));
+  log.propose(apply(clock.now, service('payments', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'payments-*' })));
+  advance(clock, cs, 3_000);
+  t.same(svcOf(cs[0], 'payments')?.status.endpoints ?? [], [], "the operator's write took it off");
+  const refusals = (): { reason: string }[] => cs[1].audits.filter((a) => a.type === 'service.publish.refused' && a.subject === 'payments');
+  t.match(refusals(), [{ reason: /taken off the service's endpoints/ }], 'audited by the commit');
+  const warnings = cs[1].logs.filter((l) => l === 'agent publishes services the cluster refuses').length;
+  log.propose(del(clock.now, 'service', 'payments'));
+  advance(clock, cs, 3_000);
+  t.equal(svcOf(cs[0], 'payments'), null, 'deleted');
+  t.match(refusals(), [{ reason: /taken off/ }, { reason: /^agent rogue: no operator declared service "payments"/ }], 'the refusal for the new reason is audited by the serving controller');
+  t.equal(cs[1].logs.filter((l) => l === 'agent publishes services the cluster refuses').length, warnings + 1, 'and warned of');
+});
+
 void t.test('at 0.12 with services.agent_publish open (the default) the same agent creates its service, as at 0.11', async (t) => {
   const { clock, cs } = meshStage('0.12', GRACE_MS);
   const agent = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('payments')] });
