@@ -392,6 +392,11 @@ export class AgentHub {
     return out;
   }
 
+  /** Refusals this controller remembers as warned of or audited (publish-refusals.ts): for tests of its bound. */
+  get refusalsRemembered(): number {
+    return this.publishRefusals.size;
+  }
+
   /**
    * No stream, no hello waiting, no departure within its grace, no barrier: nothing here needs
    * the fast tick (cut-off checks, liveness, admission, a departed agent's verdict), so the
@@ -1301,9 +1306,11 @@ export class AgentHub {
     // deleted: its publish of it is refused now, and that refusal is warned of and audited
     // (publish-refusals.ts), not left silent until it reconnects.
     const declared = declaredOnly(state.cluster, state.settings);
+    const refusedAgents = new Set<string>();
     for (const t of items) {
       if (t.type === 'publish.refused') {
         this.publishRefusals.auditedByLog(t.agent, t.service);
+        refusedAgents.add(t.agent);
         this.lookAgain(t.agent);
       } else if (t.type === 'declaration.forgotten') this.publishRefusals.forget(t.agent);
       else if (t.type === 'vip.released' && t.cause === 'deleted' && declared) {
@@ -1311,6 +1318,11 @@ export class AgentHub {
       } else if (t.type === 'vip.assigned') {
         for (const agent of state.mesh.hostersOf(t.service)) if (!state.mesh.endpointsOf(agent).has(t.service)) this.lookAgain(agent);
       }
+    }
+    // What is remembered of an agent served elsewhere is what its declaration lists.
+    for (const agent of refusedAgents) {
+      if (this.sessionOf(agent)?.confirmed === true) continue;
+      this.publishRefusals.keepListed(agent, new Set(state.mesh.declaration(agent)?.hosts ?? []));
     }
     if (this.port.replaying()) return;
     for (const t of items) out.push({ type: 'audit', event: meshAudit(t) });

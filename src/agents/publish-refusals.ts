@@ -14,7 +14,8 @@
  *   committed publish.refused, every controller audits those) is not audited again here.
  *
  * Part of the hub's deterministic core: no time, no I/O. Bounded by the agent records (an
- * agent's entry goes with its record) and each agent's hosts.
+ * agent's entry goes with its record) and each agent's hosts: what its checks here refuse, or,
+ * for an agent served elsewhere, the names its committed declaration lists (keepListed).
  */
 import type { RefusalCause } from '../statemachine/index.js';
 
@@ -58,9 +59,28 @@ export class PublishRefusals {
     m.set(service, null);
   }
 
+  /**
+   * Of an agent not served here (no check of it rebuilds its entry), keeps only the services its
+   * committed declaration lists: an agent cycling through names it may not publish had every
+   * other controller remember each name ever refused, until its record went.
+   */
+  keepListed(agent: string, listed: ReadonlySet<string>): void {
+    const m = this.told.get(agent);
+    if (m === undefined) return;
+    for (const name of [...m.keys()]) if (!listed.has(name)) m.delete(name);
+    if (m.size === 0) this.told.delete(agent);
+  }
+
   /** The agent's record is gone: so is what was told of it. */
   forget(agent: string): void {
     this.told.delete(agent);
+  }
+
+  /** How many refusals are remembered, over every agent (a bound tests check). */
+  get size(): number {
+    let n = 0;
+    for (const m of this.told.values()) n += m.size;
+    return n;
   }
 }
 

@@ -107,6 +107,23 @@ void t.test('at 0.12 with services.agent_publish declared a later refusal on the
   t.equal(cs[1].audits.filter((a, i) => i >= audited && a.type === 'service.publish.refused').length, 0, 'nor audited');
 });
 
+void t.test('at 0.12 with services.agent_publish declared what a controller remembers of refusals is bounded by what agents list now: an agent cycling through names it may not publish grows no controller', async (t) => {
+  const { clock, cs } = meshStage('0.12', GRACE_MS, () => [initSettings(), setSetting('services.agent_publish', 'declared')]);
+  const rogue = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [] });
+  const names = 5;
+  for (let round = 0; round < 12; round++) {
+    rogue.decl = { ...rogue.decl, hosts: Array.from({ length: names }, (_, i) => host(`squat-${round}-${i}`)) };
+    rogue.connect(cs[1]);
+    // Past the allowance of changes through a controller (3 per 30 s): each round's publish goes.
+    advance(clock, cs, 11_000);
+    rogue.disconnect();
+    advance(clock, cs, 1_000);
+  }
+  t.equal(cs[1].hub.counters.publishesUndeclared, 12 * names, 'every round refused, counted');
+  t.equal(cs[0].audits.filter((a) => a.type === 'service.publish.refused').length, 12 * names, 'and audited by the commits');
+  for (const c of cs) t.ok(c.hub.refusalsRemembered <= names, `${c.id} remembers the refusals of what the agent lists now, not of every name it ever listed (${c.hub.refusalsRemembered})`);
+});
+
 void t.test('at 0.12 with services.agent_publish declared a squatter an operator took off, refused again when the operator deletes the service, is warned of and audited for the new reason', async (t) => {
   const { log, clock, cs } = meshStage('0.12', GRACE_MS, () => [initSettings()]);
   const rogue = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('payments')] });
