@@ -144,6 +144,19 @@ void t.test('at 0.12 with services.agent_publish declared a squatter an operator
   t.equal(cs[1].logs.filter((l) => l === 'agent publishes services the cluster refuses').length, warnings + 1, 'and warned of');
 });
 
+void t.test('at 0.12 with services.agent_publish declared an agent refused nothing before is looked at again when an operator deletes a service it lists: warned of and audited on the same stream', async (t) => {
+  const { log, clock, cs } = meshStage('0.12', GRACE_MS, (now) => [initSettings(), setSetting('services.agent_publish', 'declared'), apply(now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' }))]);
+  const agent = new SimAgent('web-1', ['http'], 'web-1-boot', { hosts: [host('web')] });
+  agent.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'it serves web, refused nothing');
+  log.propose(del(clock.now, 'service', 'web'));
+  advance(clock, cs, 3_000);
+  t.equal(cs[1].hub.counters.publishesUndeclared, 1, 'refused now: counted');
+  t.match(cs[1].audits.filter((a) => a.type === 'service.publish.refused'), [{ subject: 'web', to: 'web-1', reason: /^agent web-1: no operator declared service "web"/ }], 'and audited within a state_sync_interval');
+  t.equal(agent.controller, cs[1], 'without reconnecting');
+});
+
 void t.test('at 0.12 with services.agent_publish open (the default) the same agent creates its service, as at 0.11', async (t) => {
   const { clock, cs } = meshStage('0.12', GRACE_MS);
   const agent = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('payments')] });
