@@ -144,11 +144,11 @@ export interface HubCounters {
   publishesOverMesh: number;
   /** Publishes held back because they bring a protocol agents that get every service do not speak (once per stream). */
   publishesUnspoken: number;
-  /** Hosts refused because an operator's service does not allow the agent (SERVICE_OWNERSHIP_VERSION), once per stream. */
+  /** Hosts refused because an operator's service does not allow the agent (SERVICE_OWNERSHIP_VERSION), once per refused service per publish (publish-refusals.ts). */
   publishesNotAllowed: number;
-  /** Services refused because their publisher holds MAX_SERVICES_PER_AGENT by its publishes (PUBLISH_SHARE_VERSION), once per stream. */
+  /** Services refused because their publisher holds MAX_SERVICES_PER_AGENT by its publishes (PUBLISH_SHARE_VERSION), once per refused service per publish (publish-refusals.ts). */
   publishesOverShare: number;
-  /** Services refused because no operator applied them and services.agent_publish is declared (DECLARED_PUBLISH_VERSION), once per stream. */
+  /** Services refused because no operator applied them and services.agent_publish is declared (DECLARED_PUBLISH_VERSION), once per refused service per publish (publish-refusals.ts). */
   publishesUndeclared: number;
   /** Offline reports not made: another controller served the agent (offline-check.ts). */
   offlineHeld: number;

@@ -21,7 +21,7 @@
  * - every report is conditional on the stream (session) that claimed the agent, so a
  *   controller the agent has left cannot take it offline behind its new controller.
  */
-import { AGENT_ID_PATTERN, CLAIM_ORDER_VERSION, FORGET_AGENTS_VERSION, MAX_AGENT_ID_BYTES, MAX_OBSERVED, MAX_OPENED_MS, type AgentReportEntry, type ForgetEntry } from '../statemachine/index.js';
+import { AGENT_ID_PATTERN, CLAIM_ORDER_VERSION, FORGET_AGENTS_VERSION, declaredOnly, MAX_AGENT_ID_BYTES, MAX_OBSERVED, MAX_OPENED_MS, type AgentReportEntry, type ForgetEntry } from '../statemachine/index.js';
 import { EMPTY_MANIFEST_VERSION, Manifest, ManifestStore, contradictsState } from './manifest.js';
 import { identityRefusal, type StreamIdentity } from './identity.js';
 import { AgentLiveness } from './liveness.js';
@@ -44,6 +44,7 @@ import { LEADERLESS_ELECTIONS } from '../membership/leader-contact.js';
 import { meshAudit } from './mesh-audit.js';
 import { MeshReportQueue, type MeshReportBody } from './mesh-reports.js';
 import { PublishGate } from './publish-gate.js';
+import { PublishRefusals } from './publish-refusals.js';
 import { PUSH_ALLOWANCE_FROM_MS, pushTransferMs } from './push-transfer.js';
 import { pushBody } from './wire.js';
 import type { Usage } from './protocol.js';
@@ -107,6 +108,8 @@ export class AgentHub {
   readonly counters: HubCounters = { pushes: 0, acks: 0, nacks: 0, ignoredReplies: 0, resyncs: 0, takeovers: 0, heartbeatTimeouts: 0, refused: 0, publishes: 0, republishesSkipped: 0, publishesHeld: 0, publishesOverMesh: 0, publishesUnspoken: 0, publishesNotAllowed: 0, publishesOverShare: 0, publishesUndeclared: 0, publishesDamped: 0, usageMessagesDropped: 0, offlineHeld: 0, reapsProposed: 0 };
   readonly meshReports: MeshReportQueue;
   private readonly publishGate: PublishGate;
+  /** Refusals warned of and audited, per agent (publish-refusals.ts). */
+  private readonly publishRefusals = new PublishRefusals();
   private readonly planner: PushPlanner;
   /** Pushes planned afresh, a bounded amount of work per pump (fresh-plan-budget.ts). */
   private readonly fresh: FreshPlans;
@@ -176,7 +179,7 @@ export class AgentHub {
     this.planner = new PushPlanner(this.store, this.selector);
     this.fresh = new FreshPlans(this.planner, opts.freshUnitsPerPump);
     this.meshReports = new MeshReportQueue(opts.self);
-    this.publishGate = new PublishGate(port, this.meshReports, this.counters);
+    this.publishGate = new PublishGate(port, this.meshReports, this.counters, this.publishRefusals);
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
     this.admission = new AdmissionBudget(opts.admitPerTick ?? 200);
     this.departures = new Departures(opts.pingIntervalMs);
@@ -215,7 +218,7 @@ export class AgentHub {
       this.byCertificate.set(holder, held + 1);
     }
     const id = `${this.opts.sessionPrefix}-${++this.sessions}`;
-    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, admittedWall: null, admittedSeq: null, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsLogged: false, meshHeld: false, protocolHeld: false, publishDamped: false, usageBudget: new RateBudget(USAGE_PER_SECOND, USAGE_BURST, now), publishWaiting: false, publish: null, inherited: null });
+    this.streams.set(stream, { stream, openedAt: now, identity, id, phase: 'hello', hello: null, liveness: null, tracker: null, confirmed: false, claimedAt: now, admittedWall: null, admittedSeq: null, selection: null, unreportedPushes: 0, pushReportDue: null, publishChecked: false, refusalsCounted: new Map(), meshHeld: false, protocolHeld: false, publishDamped: false, usageBudget: new RateBudget(USAGE_PER_SECOND, USAGE_BURST, now), publishWaiting: false, publish: null, inherited: null });
     return [];
   }
 
@@ -387,6 +390,11 @@ export class AgentHub {
     if (ask !== null) out.push({ type: 'ask-elsewhere', agents: ask });
     this.idleAtLastTick = this.idle;
     return out;
+  }
+
+  /** Refusals this controller remembers as warned of or audited (publish-refusals.ts): for tests of its bound. */
+  get refusalsRemembered(): number {
+    return this.publishRefusals.size;
   }
 
   /**
@@ -1294,11 +1302,27 @@ export class AgentHub {
     // again, and it would stay off the service until it reconnected; from cluster version 0.9,
     // where only endpoints keep an agents' service, the service then expired once the agent that
     // created it again left it, while this one was connected and listed it.
+    // Under services.agent_publish declared, so is an agent listing a service an operator
+    // deleted: its publish of it is refused now, and that refusal is warned of and audited
+    // (publish-refusals.ts), not left silent until it reconnects.
+    const declared = declaredOnly(state.cluster, state.settings);
+    const refusedAgents = new Set<string>();
     for (const t of items) {
-      if (t.type === 'publish.refused') this.lookAgain(t.agent);
-      else if (t.type === 'vip.assigned') {
+      if (t.type === 'publish.refused') {
+        this.publishRefusals.auditedByLog(t.agent, t.service);
+        refusedAgents.add(t.agent);
+        this.lookAgain(t.agent);
+      } else if (t.type === 'declaration.forgotten') this.publishRefusals.forget(t.agent);
+      else if (t.type === 'vip.released' && t.cause === 'deleted' && declared) {
+        for (const agent of state.mesh.hostersOf(t.service)) this.lookAgain(agent);
+      } else if (t.type === 'vip.assigned') {
         for (const agent of state.mesh.hostersOf(t.service)) if (!state.mesh.endpointsOf(agent).has(t.service)) this.lookAgain(agent);
       }
+    }
+    // What is remembered of an agent served elsewhere is what its declaration lists.
+    for (const agent of refusedAgents) {
+      if (this.sessionOf(agent)?.confirmed === true) continue;
+      this.publishRefusals.keepListed(agent, new Set(state.mesh.declaration(agent)?.hosts ?? []));
     }
     if (this.port.replaying()) return;
     for (const t of items) out.push({ type: 'audit', event: meshAudit(t) });

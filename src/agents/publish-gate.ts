@@ -4,13 +4,15 @@
  * other agents do not speak, a publish that creates services while the state is at its quota, or
  * one that would grow the mesh past its bound is held back, logged, audited and counted once per
  * connection, and looked at again at the hub's next reconcile round (every state_sync_interval).
- * Hosts the mesh would refuse at apply are logged once. Part of the hub's deterministic core
+ * Hosts the mesh would refuse at apply are counted, logged and audited once per refusal
+ * (publish-refusals.ts). Part of the hub's deterministic core
  * (hub.ts): no time, no I/O.
  */
 import type { HubCounters, HubEffect, HubPort } from './hub-types.js';
 import type { MeshReportQueue } from './mesh-reports.js';
 import { PUBLISH_CHANGES_PER_WINDOW, PUBLISH_WINDOW_MS, PublishDamping } from './publish-damping.js';
 import { publishCheck } from './publishing.js';
+import { newlyRefused, type PublishRefusals, type Refusal } from './publish-refusals.js';
 import { log, type Session } from './session.js';
 import { quotedList } from '../util/quoted-list.js';
 import { RateBudget } from '../util/rate-budget.js';
@@ -27,6 +29,8 @@ export class PublishGate {
     private readonly port: Pick<HubPort, 'state' | 'wallClock' | 'atQuota' | 'meshRoom'>,
     private readonly meshReports: MeshReportQueue,
     private readonly counters: HubCounters,
+    /** What was warned of and audited, per agent: shared with the hub, which tells it what the log audited. */
+    private readonly refusals: PublishRefusals,
   ) {}
 
   /**
@@ -42,13 +46,7 @@ export class PublishGate {
     s.publishWaiting = true;
     const refusedHosts = check.refused.map((r) => ({ name: r.name, reason: r.reason }));
     s.publish = { refusedHosts, held: null };
-    if (check.refused.length > 0 && !s.refusalsLogged) {
-      s.refusalsLogged = true;
-      this.counters.publishesNotAllowed += check.refused.filter((r) => r.cause === 'not-allowed').length;
-      this.counters.publishesOverShare += check.refused.filter((r) => r.cause === 'share').length;
-      this.counters.publishesUndeclared += check.refused.filter((r) => r.cause === 'undeclared').length;
-      out.push(log('warn', 'agent publishes services the cluster refuses', { agent: hello.agentId, refused: check.refused.map((r) => `${r.name}: ${r.reason}`) }));
-    }
+    this.noteRefusals(s, hello.agentId, check.refused, check.entry === null, out);
     if (check.entry === null) {
       if (!s.publishChecked) this.counters.republishesSkipped++;
       s.publishChecked = true;
@@ -121,6 +119,26 @@ export class PublishGate {
     this.damping.proposed(hello.agentId, now);
     this.meshReports.publish(check.entry);
     if (check.growth > 0) this.growth.set(hello.agentId, check.growth);
+  }
+
+  /**
+   * Refused hosts (publish-refusals.ts): each counted once per publish, and again when a later
+   * check refuses it anew; warned of and audited once per agent and service until that changes.
+   * A refusal in a publish proposed now (or held to be proposed later) is audited by its commit,
+   * on every controller; one in a publish that proposes nothing (the log holds its declaration:
+   * a reconnect, or a service an operator deleted since) is audited here.
+   */
+  private noteRefusals(s: Session, agent: string, refused: readonly Refusal[], proposesNothing: boolean, out: HubEffect[]): void {
+    const { fresh: uncounted, standing } = newlyRefused(s.refusalsCounted, refused);
+    s.refusalsCounted = standing;
+    this.counters.publishesNotAllowed += uncounted.filter((r) => r.cause === 'not-allowed').length;
+    this.counters.publishesOverShare += uncounted.filter((r) => r.cause === 'share').length;
+    this.counters.publishesUndeclared += uncounted.filter((r) => r.cause === 'undeclared').length;
+    const untold = this.refusals.toTell(agent, refused);
+    if (untold.length === 0) return;
+    out.push(log('warn', 'agent publishes services the cluster refuses', { agent, refused: untold.map((r) => `${r.name}: ${r.reason}`) }));
+    if (!proposesNothing) return;
+    for (const r of untold) out.push({ type: 'audit', event: { type: 'service.publish.refused', subject: r.name, from: null, to: agent, reason: `agent ${agent}: ${r.reason}` } });
   }
 
   /**

@@ -3,7 +3,7 @@
  * the hub's parts share.
  */
 import type { RateBudget } from '../util/rate-budget.js';
-import type { AgentEpoch } from '../statemachine/index.js';
+import type { AgentEpoch, RefusalCause } from '../statemachine/index.js';
 import type { HubEffect } from './hub-types.js';
 import type { StreamIdentity } from './identity.js';
 import type { AgentLiveness } from './liveness.js';
@@ -42,8 +42,8 @@ export interface Session {
   pushReportDue: number | null;
   /** Its publish was checked against the log once (a skipped identical re-publish is counted once). */
   publishChecked: boolean;
-  /** Refused hosts were logged for this stream (once per connection). */
-  refusalsLogged: boolean;
+  /** The hosts its last publish check refused, and why: counted when first refused (publish-refusals.ts). */
+  refusalsCounted: ReadonlyMap<string, RefusalCause>;
   /** Its publish was held back for controller.max_mesh_bytes, logged and audited (once per connection). */
   meshHeld: boolean;
   /** Its publish was held back for a protocol agents do not speak, logged and audited (once per connection). */

@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import type { NodeConfig } from '../config/index.js';
 import { helloDeadlineMs } from '../node/startup.js';
 import { RecoverError } from '../recover/errors.js';
-import { refusalClause } from '../recover/live-quorum.js';
+import { refusalClause, type RefusingMember } from '../recover/live-quorum.js';
 import { classifyAnswer, type VoterAnswer } from '../recover/peer-answers.js';
 import type { RecoverPlan } from '../recover/plan.js';
 import { recoverDataDir, type RecoverOutcome, type RunningPeers } from '../recover/recover-data-dir.js';
@@ -98,7 +98,8 @@ function describeAnswer(a: VoterAnswer): string {
     case 'other-cluster':
       return 'answers for another cluster id';
     case 'refused':
-      return refusalClause(a.cause);
+    case 'slow':
+      return refusalClause(a);
     case 'silent':
       return 'no answer';
   }
@@ -125,7 +126,7 @@ function runningPeers(config: NodeConfig): RunningPeers {
     const seen = answers.map((a) => classifyAnswer(a, { clusterId: asker.clusterId, clusterName: config.clusterName }));
     return {
       running: seen.flatMap((a) => (a.kind === 'member' ? [{ id: a.id, lastIndex: a.lastIndex }] : [])),
-      refused: seen.flatMap((a) => (a.kind === 'refused' ? [{ id: a.id, cause: a.cause, detail: a.detail }] : [])),
+      refused: seen.filter((a): a is RefusingMember => a.kind === 'refused' || a.kind === 'slow'),
       // askPeers answers in the order of its targets.
       asked: seen.map((a, i) => `${a.id} at ${targets[i]?.address ?? '?'}: ${describeAnswer(a)}`),
     };

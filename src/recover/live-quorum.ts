@@ -86,28 +86,49 @@ export function staleLogRefusal(self: string, ownLastIndex: number, running: rea
   );
 }
 
-/** A voter that answered but refused this node's file (peer-answers.ts): it runs, under whatever the file got wrong. */
-export interface RefusingMember {
-  readonly id: string;
-  /** For "c1 answered but <cause>". */
-  readonly cause: string;
-  /** What this one said, when it differs by peer: "c1 (read ECONNRESET) answered but <cause>". */
-  readonly detail: string | null;
-}
+/**
+ * How a voter that runs showed it without answering for this cluster (peer-answers.ts decides
+ * which, where it reads grpc-js's error): it answered but refused this node's file, or its
+ * connection came up and carried the question with no answer in time (running but slow).
+ */
+export type RunningSign =
+  | {
+      readonly kind: 'refused';
+      /** For "c1 answered but <cause>". */
+      readonly cause: string;
+      /** What this one said, when it differs by peer: "c1 (read ECONNRESET) answered but <cause>". */
+      readonly detail: string | null;
+    }
+  | {
+      readonly kind: 'slow';
+      /** How long it was waited for, in grpc-js's words (`5.001s`). */
+      readonly within: string;
+      /** The address the connection reached (`127.0.0.1:7102`). */
+      readonly at: string;
+    };
 
-/** The cause of a voter whose connection came up and carried the question, with no answer in time. */
-export const CONNECTED_NO_ANSWER = 'connected and had no answer';
+/** A voter that runs under whatever this node's file got wrong, or slowly: it counts toward a live quorum. */
+export type RefusingMember = { readonly id: string } & RunningSign;
 
 /** What a running voter did, after its id: "answered but <cause>", or that it connected and was silent. */
-export function refusalClause(cause: string): string {
-  return cause.startsWith(CONNECTED_NO_ANSWER) ? cause : `answered but ${cause}`;
+export function refusalClause(sign: RunningSign): string {
+  switch (sign.kind) {
+    case 'refused':
+      return `answered but ${sign.cause}`;
+    case 'slow':
+      return `connected and had no answer within ${sign.within} (at ${sign.at}: running but overloaded, or paused?)`;
+  }
 }
 
 /** "c1, c2 answered but <cause>", one clause per cause. */
 function describeRefusals(refused: readonly RefusingMember[]): string {
-  const byCause = new Map<string, string[]>();
-  for (const r of refused) byCause.set(r.cause, [...(byCause.get(r.cause) ?? []), r.detail === null ? r.id : `${r.id} (${r.detail})`]);
-  return [...byCause].map(([cause, ids]) => `${ids.join(', ')} ${refusalClause(cause)}`).join('; ');
+  const byClause = new Map<string, string[]>();
+  for (const r of refused) {
+    const clause = refusalClause(r);
+    const who = r.kind === 'refused' && r.detail !== null ? `${r.id} (${r.detail})` : r.id;
+    byClause.set(clause, [...(byClause.get(clause) ?? []), who]);
+  }
+  return [...byClause].map(([clause, ids]) => `${ids.join(', ')} ${clause}`).join('; ');
 }
 
 /**
@@ -130,7 +151,7 @@ export function liveQuorumRefusal(before: ConfState, self: string, running: read
     );
   }
   const alsoMembers = members.length === 0 ? '' : `; ${members.join(', ')} answer${members.length === 1 ? 's as a running member' : ' as running members'} of this cluster`;
-  if (refusing.every((r) => r.cause.startsWith(CONNECTED_NO_ANSWER))) {
+  if (refusing.every((r) => r.kind === 'slow')) {
     return (
       `${describeRefusals(refusing)}${alsoMembers}. ${live} of the ${voters.length} voters run, a quorum without ${self}: the quorum is likely not lost, only slow. ` +
       `Start ${self} again and it follows their leader, or run recover again once their host is less loaded. ` +

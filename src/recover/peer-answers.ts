@@ -19,19 +19,17 @@
  */
 import { isRefusalCode, type PeerAnswer } from '../identity/index.js';
 import { theirNameIn } from '../identity/name-refusal.js';
-import { CONNECTED_NO_ANSWER } from './live-quorum.js';
+import type { RefusingMember, RunningSign } from './live-quorum.js';
 
 export type VoterAnswer =
   /** Answered for the asker's cluster id. */
   | { readonly kind: 'member'; readonly id: string; readonly lastIndex: number }
   /** Answered for another cluster id. */
   | { readonly kind: 'other-cluster'; readonly id: string }
-  /** Runs, but refused this node's file: how (for "c1 answered but <cause>"), and what it said when that differs by peer. */
-  | { readonly kind: 'refused'; readonly id: string; readonly cause: string; readonly detail: string | null }
+  /** Runs, but refused this node's file (`refused`: how, and what it said when that differs by peer), or answered too late (`slow`). */
+  | RefusingMember
   /** Nothing answered. */
   | { readonly kind: 'silent'; readonly id: string };
-
-type Refused = { readonly cause: string; readonly detail: string | null };
 
 /** Connection failures before anything accepted the connection (grpc-js names net.connect's and the resolver's errors). */
 const NEVER_CONNECTED = /\bconnect E[A-Z]+\b|getaddrinfo|Name resolution failed|No addresses resolved|Socket closed/;
@@ -45,18 +43,18 @@ function connectionError(details: string): string {
 }
 
 /**
- * How a peer that answered refused; null when nothing answered. `status` is the gRPC status's
+ * How a peer that runs showed it (refused, or connected and slow); null when nothing answered. `status` is the gRPC status's
  * name, null for an answer that did not decode; a controller's refusal has details
  * `CODE: reason` (src/transport/peer-service.ts).
  */
-function refusal(status: string | null, details: string, ownClusterName: string): Refused | null {
-  if (status === null) return { cause: 'gave a malformed answer', detail: details };
+function refusal(status: string | null, details: string, ownClusterName: string): RunningSign | null {
+  if (status === null) return { kind: 'refused', cause: 'gave a malformed answer', detail: details };
   // A connection came up and carried the question, and no answer came in time: a process is
   // there and runs slowly (a loaded host; recover once removed a live quorum so). A frozen one
   // stays silent ("Waiting for LB pick"): its kernel accepts the TCP connection, but grpc-js uses
   // a connection only once the server's HTTP/2 settings came (checked against a bare listener).
   const carried = status === 'DEADLINE_EXCEEDED' ? /^Deadline exceeded after ([^,]+),.*remote_addr=([^,\s]+)/s.exec(details) : null;
-  if (carried !== null) return { cause: `${CONNECTED_NO_ANSWER} within ${carried[1]} (at ${carried[2]}: running but overloaded, or paused?)`, detail: null };
+  if (carried !== null) return { kind: 'slow', within: carried[1]!, at: carried[2]! };
   if (status === 'DEADLINE_EXCEEDED' || status === 'UNIMPLEMENTED') return null;
   if (status === 'UNAVAILABLE' && NEVER_CONNECTED.test(details)) return null;
   const [, code = '', reason = ''] = /^([A-Z_]+): ([\s\S]*)$/.exec(details) ?? [];
@@ -64,16 +62,16 @@ function refusal(status: string | null, details: string, ownClusterName: string)
     if (code === 'CLUSTER_NAME') {
       const theirs = theirNameIn(reason);
       const cause = `refused this file's cluster name ${JSON.stringify(ownClusterName)}`;
-      return theirs === null ? { cause, detail: reason } : { cause: `${cause}: they run cluster ${JSON.stringify(theirs)}`, detail: null };
+      return theirs === null ? { kind: 'refused', cause, detail: reason } : { kind: 'refused', cause: `${cause}: they run cluster ${JSON.stringify(theirs)}`, detail: null };
     }
-    if (code === 'NOT_A_PEER' || code === 'WRONG_PEER') return { cause: `refused this file's TLS certificate (${code}: ${reason})`, detail: null };
-    return { cause: `refused this node (${code}: ${reason})`, detail: null };
+    if (code === 'NOT_A_PEER' || code === 'WRONG_PEER') return { kind: 'refused', cause: `refused this file's TLS certificate (${code}: ${reason})`, detail: null };
+    return { kind: 'refused', cause: `refused this node (${code}: ${reason})`, detail: null };
   }
   // grpc-js's wording for a connection that was accepted, then ended before HTTP/2 began: a TLS handshake one side refused.
   if (status === 'UNAVAILABLE' && details.startsWith('No connection established')) {
-    return { cause: "ended the connection in the TLS handshake: this file's tls settings and theirs do not agree", detail: connectionError(details) };
+    return { kind: 'refused', cause: "ended the connection in the TLS handshake: this file's tls settings and theirs do not agree", detail: connectionError(details) };
   }
-  return { cause: `refused the question (${status})`, detail: details };
+  return { kind: 'refused', cause: `refused the question (${status})`, detail: details };
 }
 
 export function classifyAnswer(answer: PeerAnswer, asker: { readonly clusterId: string | null; readonly clusterName: string }): VoterAnswer {
@@ -82,5 +80,5 @@ export function classifyAnswer(answer: PeerAnswer, asker: { readonly clusterId: 
     return answer.reply.clusterId === asker.clusterId ? { kind: 'member', id, lastIndex: answer.reply.lastIndex } : { kind: 'other-cluster', id };
   }
   const refused = refusal(answer.status, answer.details, asker.clusterName);
-  return refused === null ? { kind: 'silent', id } : { kind: 'refused', id, ...refused };
+  return refused === null ? { kind: 'silent', id } : { id, ...refused };
 }

@@ -123,6 +123,15 @@ export const UNORDERED_CLAIM_VERSION = '0.11';
 export const DECLARED_PUBLISH_VERSION = '0.12';
 
 /**
+ * The level from which an apply's result says `configured` for a service applied unchanged whose
+ * apply took endpoints off (under services.agent_publish declared, mesh-operator.ts): it wrote
+ * the service and moved the revision, and `unchanged` said otherwise. The result is cached in the
+ * replicated client table (dedup.ts) and so in the snapshot, which every member must write alike:
+ * not below this level, where 0.12.x members say `unchanged`.
+ */
+export const TAKEN_OFF_RESULT_VERSION = '0.13';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

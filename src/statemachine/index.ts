@@ -120,6 +120,7 @@ export {
   CLAIM_ORDER_VERSION,
   UNORDERED_CLAIM_VERSION,
   DECLARED_PUBLISH_VERSION,
+  TAKEN_OFF_RESULT_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

@@ -20,7 +20,7 @@
  */
 import { formatDuration } from '../config/duration.js';
 import { settingsKind } from './settings.js';
-import { SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
+import { SERVICE_OWNERSHIP_VERSION, TAKEN_OFF_RESULT_VERSION, clusterKind } from './cluster-version.js';
 import { agentAllowed, notAllowedReason } from './mesh-ownership.js';
 import { declaredOnly } from './mesh-publish.js';
 import type { MeshApply, MeshDelete } from './mesh-commands.js';
@@ -55,12 +55,6 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
     if (missing.length > 0) dangling.push(`route ${JSON.stringify(r.name)} names ${missing.map((s) => JSON.stringify(s)).join(' and ')}`);
   }
   if (dangling.length > 0) return failure('CONFLICT', `nothing applied: services that would not exist: ${namedList(dangling)}`);
-  const actions = command.resources.map((r) => {
-    const current = state.get(r.kind, r.name);
-    const action: ApplyAction = current === null ? 'created' : contentKey(current) === contentKey(r) ? 'unchanged' : 'configured';
-    return { kind: r.kind, name: r.name, action };
-  });
-  const outcome: MeshApplyOutcome = { results: actions };
   const cluster = ctx.read(clusterKind);
   const ownership = cluster.supports(SERVICE_OWNERSHIP_VERSION);
   const settings = ctx.read(settingsKind);
@@ -70,6 +64,16 @@ export function applyResources(state: MeshState, command: MeshApply, ctx: ApplyC
   // service) kept serving the name the operator took back.
   const declared = declaredOnly(cluster, settings);
   const takesOff = command.resources.map((r) => declared && r.kind === 'service' && notAllAllowed(state, r.name, r.labels));
+  // Such a service is written (its endpoints change, the revision moves): from
+  // TAKEN_OFF_RESULT_VERSION its result says `configured`, as for any write of one that exists.
+  const takenOffConfigured = cluster.supports(TAKEN_OFF_RESULT_VERSION);
+  /** What each resource's content does, endpoints taken off aside. */
+  const actions = command.resources.map((r) => {
+    const current = state.get(r.kind, r.name);
+    const action: ApplyAction = current === null ? 'created' : contentKey(current) === contentKey(r) ? 'unchanged' : 'configured';
+    return { kind: r.kind, name: r.name, action };
+  });
+  const outcome: MeshApplyOutcome = { results: actions.map((a, i) => (a.action === 'unchanged' && takesOff[i] && takenOffConfigured ? { ...a, action: 'configured' } : a)) };
   // The operator's from now on, even unchanged: applied once every check has passed.
   const adopt = (): void => {
     if (ownership) for (const r of command.resources) if (r.kind === 'service') state.adopt(r.name);

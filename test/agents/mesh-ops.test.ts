@@ -244,7 +244,7 @@ void t.test("from 0.7 an unchanged apply of an agents' service is proposed: only
 
 void t.test("with services.agent_publish declared an unchanged apply of an operator's service that keeps an endpoint its label does not allow is proposed: it takes it off", async (t) => {
   const { host, ops } = setup();
-  for (const c of [initSettings(), clusterVersion('0.12'), claim('rogue', 'rogue-s1')]) await host.propose(encodeCommand(c));
+  for (const c of [initSettings(), clusterVersion('0.13'), claim('rogue', 'rogue-s1')]) await host.propose(encodeCommand(c));
   await host.propose(encodeCommand(report(1_700_000_000_000, { publish: [publishOf('rogue', 'rogue-s1', [hostOf('web')])] })));
   // Adopted while open: the squatter stays an endpoint, as from 0.7.
   await ops.apply(file([web]), deadline());
@@ -255,9 +255,13 @@ void t.test("with services.agent_publish declared an unchanged apply of an opera
   t.same(endpoints(), [{ agent: 'rogue', healthy: true }]);
   await host.propose(encodeCommand(setSetting('services.agent_publish', 'declared')));
   const proposed = host.proposals.length;
-  await ops.apply({ ...file([web]), clientSeq: 2 }, deadline());
+  const before = host.sm.revision();
+  const taken = await ops.apply({ ...file([web]), clientSeq: 2 }, deadline());
   t.equal(host.proposals.length, proposed + 1, 'proposed, not answered from the state');
   t.same(endpoints(), [], 'the squatter is taken off');
-  await ops.apply({ ...file([web]), clientSeq: 3 }, deadline());
+  t.ok(taken.revision > before, 'the revision moved');
+  t.same(JSON.parse(taken.results.toString()), [{ kind: 'service', name: 'web', action: 'configured' }], 'and the answer (ctl apply -o json) says configured (from 0.13)');
+  const again = await ops.apply({ ...file([web]), clientSeq: 3 }, deadline());
   t.equal(host.proposals.length, proposed + 1, 'nothing left to take off: answered from the state');
+  t.same(JSON.parse(again.results.toString()), [{ kind: 'service', name: 'web', action: 'unchanged' }]);
 });

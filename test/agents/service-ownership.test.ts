@@ -11,7 +11,7 @@ import { LeaderDuties } from '../../src/agents/mesh-duties.js';
 import { MeshReportQueue } from '../../src/agents/mesh-reports.js';
 import { ALLOWED_AGENTS_LABEL, StateMachine, agentsKind, clusterKind, meshKind, settingsKind, type ServiceResource } from '../../src/statemachine/index.js';
 import { SimAgent, SimController, advance, host, meshStage } from './hub-harness.js';
-import { apply, claim, cluster, clusterVersion, initSettings, publishOf, report, run, service, setSetting } from '../statemachine/mesh-helpers.js';
+import { apply, claim, cluster, clusterVersion, del, initSettings, publishOf, report, run, service, setSetting } from '../statemachine/mesh-helpers.js';
 
 const GRACE_MS = 30_000;
 /** The leader sweeps every 10 s (mesh-duties.ts): an expiry comes within grace + one sweep. */
@@ -62,6 +62,99 @@ void t.test("at 0.12 with services.agent_publish declared a squatter creates not
   t.ok(cs[1].logs.includes('agent publishes services the cluster refuses'), 'the serving controller warns');
   t.match(cs[0].audits.filter((a) => a.type === 'service.publish.refused'), [{ subject: 'payments', to: 'rogue', reason: `agent rogue: ${why}` }]);
   t.same(cs[1].hub.live(clock.now).find((r) => r.id === 'rogue')?.publish, { refusedHosts: [{ name: 'payments', reason: why }], held: null }, 'ctl list agents -o wide names it under REFUSED');
+});
+
+void t.test('at 0.12 with services.agent_publish declared a later refusal on the same stream is counted, warned of and audited once: another service, or the one an operator deleted', async (t) => {
+  const { log, clock, cs } = meshStage('0.12', GRACE_MS, (now) => [initSettings(), setSetting('services.agent_publish', 'declared'), apply(now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' }))]);
+  const agent = new SimAgent('web-1', ['http'], 'web-1-boot', { hosts: [host('web'), host('payments')] });
+  agent.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  const warnings = (): number => cs[1].logs.filter((l) => l === 'agent publishes services the cluster refuses').length;
+  const refusalsOf = (c: SimController, name: string): number => c.audits.filter((a) => a.type === 'service.publish.refused' && a.subject === name).length;
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'it serves web');
+  t.equal(cs[1].hub.counters.publishesUndeclared, 1, 'payments refused, counted');
+  t.equal(warnings(), 1);
+  t.equal(refusalsOf(cs[1], 'payments'), 1, 'audited by the commit of its publish');
+  advance(clock, cs, 10_000);
+  t.equal(cs[1].hub.counters.publishesUndeclared, 1, 'the same refusal at every reconcile round is not counted again');
+  t.equal(warnings(), 1, 'nor warned of again');
+  t.equal(refusalsOf(cs[1], 'payments'), 1, 'nor audited again');
+  log.propose(del(clock.now, 'service', 'web'));
+  advance(clock, cs, 3_000);
+  t.equal(cs[1].hub.counters.publishesUndeclared, 2, 'web, deleted by the operator, is now refused on the same stream: counted');
+  t.equal(warnings(), 2, 'warned of');
+  t.match(cs[1].audits.filter((a) => a.type === 'service.publish.refused' && a.subject === 'web'), [{ to: 'web-1', reason: /^agent web-1: no operator declared service "web"/ }], 'and audited by the controller serving the agent');
+  t.same(cs[1].hub.live(clock.now).find((r) => r.id === 'web-1')?.publish?.refusedHosts.map((h) => h.name).sort(), ['payments', 'web'], 'list agents names both');
+  advance(clock, cs, 10_000);
+  t.equal(cs[1].hub.counters.publishesUndeclared, 2, 'once');
+  t.equal(warnings(), 2, 'once');
+  t.equal(refusalsOf(cs[1], 'web'), 1, 'once');
+  log.propose(apply(clock.now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' })));
+  advance(clock, cs, 3_000);
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'declared again: it joins on the same stream');
+  log.propose(del(clock.now, 'service', 'web'));
+  advance(clock, cs, 3_000);
+  t.equal(cs[1].hub.counters.publishesUndeclared, 3, 'refused again after it was served: a new refusal, counted');
+  t.equal(warnings(), 3, 'warned of');
+  t.equal(refusalsOf(cs[1], 'web'), 2, 'audited');
+  t.equal(agent.controller, cs[1], 'it never reconnected');
+  const audited = cs[1].audits.length;
+  agent.disconnect();
+  agent.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.equal(cs[1].hub.counters.publishesUndeclared, 5, 'its reconnect is a new publish: both refusals counted');
+  t.equal(warnings(), 3, 'but the same refusals are not warned of again');
+  t.equal(cs[1].audits.filter((a, i) => i >= audited && a.type === 'service.publish.refused').length, 0, 'nor audited');
+});
+
+void t.test('at 0.12 with services.agent_publish declared what a controller remembers of refusals is bounded by what agents list now: an agent cycling through names it may not publish grows no controller', async (t) => {
+  const { clock, cs } = meshStage('0.12', GRACE_MS, () => [initSettings(), setSetting('services.agent_publish', 'declared')]);
+  const rogue = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [] });
+  const names = 5;
+  for (let round = 0; round < 12; round++) {
+    rogue.decl = { ...rogue.decl, hosts: Array.from({ length: names }, (_, i) => host(`squat-${round}-${i}`)) };
+    rogue.connect(cs[1]);
+    // Past the allowance of changes through a controller (3 per 30 s): each round's publish goes.
+    advance(clock, cs, 11_000);
+    rogue.disconnect();
+    advance(clock, cs, 1_000);
+  }
+  t.equal(cs[1].hub.counters.publishesUndeclared, 12 * names, 'every round refused, counted');
+  t.equal(cs[0].audits.filter((a) => a.type === 'service.publish.refused').length, 12 * names, 'and audited by the commits');
+  for (const c of cs) t.ok(c.hub.refusalsRemembered <= names, `${c.id} remembers the refusals of what the agent lists now, not of every name it ever listed (${c.hub.refusalsRemembered})`);
+});
+
+void t.test('at 0.12 with services.agent_publish declared a squatter an operator took off, refused again when the operator deletes the service, is warned of and audited for the new reason', async (t) => {
+  const { log, clock, cs } = meshStage('0.12', GRACE_MS, () => [initSettings()]);
+  const rogue = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: [host('payments')] });
+  rogue.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.same(svcOf(cs[0], 'payments')?.status.endpoints, [{ agent: 'rogue', healthy: true }], 'open: the squatter created payments');
+  log.propose(setSetting('services.agent_publish', 'declared'));
+  log.propose(apply(clock.now, service('payments', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'payments-*' })));
+  advance(clock, cs, 3_000);
+  t.same(svcOf(cs[0], 'payments')?.status.endpoints ?? [], [], "the operator's write took it off");
+  const refusals = (): { reason: string }[] => cs[1].audits.filter((a) => a.type === 'service.publish.refused' && a.subject === 'payments');
+  t.match(refusals(), [{ reason: /taken off the service's endpoints/ }], 'audited by the commit');
+  const warnings = cs[1].logs.filter((l) => l === 'agent publishes services the cluster refuses').length;
+  log.propose(del(clock.now, 'service', 'payments'));
+  advance(clock, cs, 3_000);
+  t.equal(svcOf(cs[0], 'payments'), null, 'deleted');
+  t.match(refusals(), [{ reason: /taken off/ }, { reason: /^agent rogue: no operator declared service "payments"/ }], 'the refusal for the new reason is audited by the serving controller');
+  t.equal(cs[1].logs.filter((l) => l === 'agent publishes services the cluster refuses').length, warnings + 1, 'and warned of');
+});
+
+void t.test('at 0.12 with services.agent_publish declared an agent refused nothing before is looked at again when an operator deletes a service it lists: warned of and audited on the same stream', async (t) => {
+  const { log, clock, cs } = meshStage('0.12', GRACE_MS, (now) => [initSettings(), setSetting('services.agent_publish', 'declared'), apply(now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' }))]);
+  const agent = new SimAgent('web-1', ['http'], 'web-1-boot', { hosts: [host('web')] });
+  agent.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'it serves web, refused nothing');
+  log.propose(del(clock.now, 'service', 'web'));
+  advance(clock, cs, 3_000);
+  t.equal(cs[1].hub.counters.publishesUndeclared, 1, 'refused now: counted');
+  t.match(cs[1].audits.filter((a) => a.type === 'service.publish.refused'), [{ subject: 'web', to: 'web-1', reason: /^agent web-1: no operator declared service "web"/ }], 'and audited within a state_sync_interval');
+  t.equal(agent.controller, cs[1], 'without reconnecting');
 });
 
 void t.test('at 0.12 with services.agent_publish open (the default) the same agent creates its service, as at 0.11', async (t) => {

@@ -1,6 +1,6 @@
 /** `controller recover` refuses while the other voters still run as a quorum (src/recover/live-quorum.ts). */
 import t from 'tap';
-import { answersByVoter, liveQuorumRefusal, staleLogRefusal, uncheckedRefusal, votersToAsk } from '../../src/recover/live-quorum.js';
+import { answersByVoter, liveQuorumRefusal, refusalClause, staleLogRefusal, uncheckedRefusal, votersToAsk } from '../../src/recover/live-quorum.js';
 
 const three = { voters: ['c1', 'c2', 'c3'], learners: ['c4'] };
 const five = { voters: ['c1', 'c2', 'c3', 'c4', 'c5'], learners: [] };
@@ -35,7 +35,7 @@ void t.test('the voters asked: the others, at every address known for each', asy
 });
 
 void t.test('a voter asked at two addresses counts once: running at either wins, its furthest log counts', async (t) => {
-  const refusedAt = { cause: 'refused this node', detail: null };
+  const refusedAt = { kind: 'refused', cause: 'refused this node', detail: null } as const;
   const merged = answersByVoter(
     [
       { id: 'c2', lastIndex: 9 },
@@ -44,7 +44,7 @@ void t.test('a voter asked at two addresses counts once: running at either wins,
     [
       { id: 'c2', ...refusedAt },
       { id: 'c3', ...refusedAt },
-      { id: 'c3', cause: 'other', detail: null },
+      { id: 'c3', kind: 'refused', cause: 'other', detail: null },
     ],
   );
   t.same(merged.running, [{ id: 'c2', lastIndex: 12 }]);
@@ -77,21 +77,33 @@ void t.test('staleLogRefusal: a running member whose log goes further is not rec
 });
 
 void t.test('voters that answered but refused this node\'s file run too: they make a quorum, named with the cause', async (t) => {
-  const name = { cause: 'refused this file\'s cluster name "prod": they run cluster "att3"', detail: null };
+  const name = { kind: 'refused', cause: 'refused this file\'s cluster name "prod": they run cluster "att3"', detail: null } as const;
   const both = [{ id: 'c2', ...name }, { id: 'c3', ...name }];
   t.match(liveQuorumRefusal(three, 'c1', [], both), /^c2, c3 answered but refused this file's cluster name "prod": they run cluster "att3"\. 2 of the 3 voters run, a quorum without c1: /);
   t.match(liveQuorumRefusal(three, 'c1', [], both), /make the file match theirs \(cluster\.name, tls\) and start c1 again.*pass --force$/);
   t.match(
-    liveQuorumRefusal(three, 'c1', ['c2'], [{ id: 'c3', cause: 'ended the connection in the TLS handshake', detail: 'read ECONNRESET' }]),
+    liveQuorumRefusal(three, 'c1', ['c2'], [{ id: 'c3', kind: 'refused', cause: 'ended the connection in the TLS handshake', detail: 'read ECONNRESET' }]),
     /^c3 \(read ECONNRESET\) answered but ended the connection in the TLS handshake; c2 answers as a running member of this cluster\. 2 of the 3 voters run/,
     'members and refusers count together; a per-peer detail is shown beside its id',
   );
-  const slow = { cause: 'connected and had no answer within 5.001s (at 127.0.0.1:7102: running but overloaded, or paused?)', detail: null };
+  const slow = { kind: 'slow', within: '5.001s', at: '127.0.0.1:7102' } as const;
   t.match(
     liveQuorumRefusal(three, 'c1', [], [{ id: 'c2', ...slow }, { id: 'c3', ...slow }]),
     /^c2, c3 connected and had no answer within 5\.001s .*2 of the 3 voters run, a quorum without c1: the quorum is likely not lost, only slow\..*pass --force$/,
     'voters whose connections came up but whose answers were late run too (a loaded host)',
   );
+  t.equal(
+    liveQuorumRefusal(three, 'c1', [], [{ id: 'c2', ...slow }, { id: 'c3', ...slow, at: '127.0.0.1:7103' }]),
+    'c2 connected and had no answer within 5.001s (at 127.0.0.1:7102: running but overloaded, or paused?); c3 connected and had no answer within 5.001s (at 127.0.0.1:7103: running but overloaded, or paused?). ' +
+      '2 of the 3 voters run, a quorum without c1: the quorum is likely not lost, only slow. Start c1 again and it follows their leader, or run recover again once their host is less loaded. If they are frozen for good, stop them, or pass --force',
+    'the whole message, one clause per address',
+  );
+  t.match(
+    liveQuorumRefusal(three, 'c1', [], [{ id: 'c2', ...slow }, { id: 'c3', ...name }]),
+    /^c2 connected and had no answer within 5\.001s \(at 127\.0\.0\.1:7102: running but overloaded, or paused\?\); c3 answered but refused this file's cluster name .*a node recovered with this file would lead a second cluster beside them\./,
+    'a slow voter beside one that refused: the refusal\'s advice',
+  );
+  t.equal(refusalClause({ kind: 'refused', cause: 'connected and had no answer, it says', detail: null }), 'answered but connected and had no answer, it says', 'the wording follows the kind, not the words');
   t.equal(liveQuorumRefusal(three, 'c1', [], [{ id: 'c2', ...name }]), null, 'one of three: not a quorum');
   t.equal(liveQuorumRefusal(three, 'c1', [], [{ id: 'c4', ...name }, { id: 'c1', ...name }, { id: 'c2', ...name }]), null, 'a learner and this node never count');
 });

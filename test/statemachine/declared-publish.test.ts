@@ -4,9 +4,10 @@
  * applied. A name no operator applied is refused (nothing created, audited as publish.refused), a
  * service agents published keeps the endpoints it has but takes no new one and no new spec, and
  * an agent the operator's label allows joins as before. `open`, the default, is 0.11's rule.
+ * From 0.13 an unchanged apply that takes a squatter off says `configured` (it wrote the service).
  */
 import t from 'tap';
-import { ALLOWED_AGENTS_LABEL, DECLARED_PUBLISH_VERSION, StateMachine, meshKind, settingsKind, type MeshTransition } from '../../src/statemachine/index.js';
+import { ALLOWED_AGENTS_LABEL, DECLARED_PUBLISH_VERSION, StateMachine, TAKEN_OFF_RESULT_VERSION, meshKind, settingsKind, type MeshTransition } from '../../src/statemachine/index.js';
 import { apply, claim, cluster, clusterVersion, host, outcome, publishOf, report, run, service, setSetting, svcOf } from './mesh-helpers.js';
 
 const T0 = 1_700_000_000_000;
@@ -101,6 +102,24 @@ void t.test('declared survives a snapshot, and the restored replica decides as t
   t.same(b.snapshot(), a.snapshot(), 'byte-identical again');
 });
 
+void t.test('from 0.13 (TAKEN_OFF_RESULT_VERSION) an unchanged apply that takes a squatter off says configured; one with nothing to take off, and any under open, says unchanged', async (t) => {
+  t.equal(TAKEN_OFF_RESULT_VERSION, '0.13');
+  const grant = { [ALLOWED_AGENTS_LABEL]: 'payments-*' };
+  for (const setting of ['declared', 'open'] as const) {
+    const sm = meshAt('0.13', ['rogue', 'payments-1']);
+    run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', [host('payments', 'http', [80], grant)]), publishOf('payments-1', 'payments-1-s1', [host('payments', 'http', [80], grant)])] }));
+    run(sm, setSetting('services.agent_publish', setting));
+    const rev = sm.revision();
+    const r = run(sm, apply(T0, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' }), service('payments', 'http', [80], grant)));
+    const taken = setting === 'declared';
+    t.same(r.ok ? r.value : r, { results: [{ kind: 'service', name: 'web', action: 'unchanged' }, { kind: 'service', name: 'payments', action: taken ? 'configured' : 'unchanged' }] }, `${setting}: per resource, what happened`);
+    t.equal(sm.revision() > rev, taken, taken ? 'and the revision moved' : 'no revision');
+    t.same(svcOf(sm, 'payments')?.status.endpoints?.map((e) => e.agent), taken ? ['payments-1'] : ['payments-1', 'rogue']);
+    const again = run(sm, apply(T0, service('payments', 'http', [80], grant)));
+    t.match(again, { ok: true, value: { results: [{ name: 'payments', action: 'unchanged' }] } }, 'applied again: nothing to take off, unchanged');
+  }
+});
+
 void t.test('declared: ctl apply of a service a squatter published, unchanged (its grant label guessed), takes the squatter off; open keeps it as at 0.7', async (t) => {
   const grant = { [ALLOWED_AGENTS_LABEL]: 'payments-*' };
   for (const setting of ['declared', 'open'] as const) {
@@ -111,7 +130,7 @@ void t.test('declared: ctl apply of a service a squatter published, unchanged (i
     run(sm, setSetting('services.agent_publish', setting));
     const rev = sm.revision();
     const r = run(sm, apply(T0, service('payments', 'http', [80], grant)));
-    t.match(r, { ok: true, value: { results: [{ name: 'payments', action: 'unchanged' }] } });
+    t.match(r, { ok: true, value: { results: [{ name: 'payments', action: 'unchanged' }] } }, 'at 0.12 the result says unchanged, as 0.12.x members cache it');
     if (setting === 'declared') {
       t.same(svcOf(sm, 'payments')?.status.endpoints, [{ agent: 'payments-1', healthy: true }], 'the squatter is taken off; the allowed agent stays');
       t.ok(sm.revision() > rev, 'a revision: the endpoints changed');
