@@ -46,14 +46,14 @@ void t.test('the first final answer ends the run', async (t) => {
  */
 function connections(connectTimeoutMs: number, connectsAfterMs: Readonly<Record<string, number>>) {
   const warmedAt = new Map<string, number>();
-  const deadlines: { endpoint: string; deadline: number }[] = [];
+  const deadlines: { endpoint: string; deadline: number; askedAt: number }[] = [];
   const conns = {
     connectTimeoutMs,
     warm(endpoint: string): void {
       if (!warmedAt.has(endpoint)) warmedAt.set(endpoint, Date.now());
     },
     async settled(endpoint: string, deadline: number): Promise<void> {
-      deadlines.push({ endpoint, deadline });
+      deadlines.push({ endpoint, deadline, askedAt: Date.now() });
       const after = connectsAfterMs[endpoint];
       const upAt = after === undefined ? Infinity : (warmedAt.get(endpoint) ?? Infinity) + after;
       // A timer may fire a millisecond before Date.now() reaches its time: wait until it has.
@@ -98,9 +98,11 @@ void t.test('an endpoint slow to connect: the others are opened after the head s
   const started = Date.now();
   t.equal(await f.run(async (endpoint) => endpoint), 'c2:1');
   const tookMs = Date.now() - started;
-  const c1Deadlines = deadlines.filter((d) => d.endpoint === 'c1:1').map((d) => d.deadline);
-  t.ok(c1Deadlines.every((d) => d - started <= timeoutMs + 5), `c1 is given no more than its connect timeout (${c1Deadlines.map((d) => d - started).join(', ')}ms)`);
-  const connectBy = started + timeoutMs;
+  // Measured from when c1 was asked to connect, not from `started`: a loaded host may run the
+  // test's next line tens of milliseconds late (433 ms read against 405).
+  const c1 = deadlines.filter((d) => d.endpoint === 'c1:1');
+  t.ok(c1.length > 0 && c1.every((d) => d.deadline - d.askedAt <= timeoutMs), `c1 is given no more than its connect timeout (${c1.map((d) => d.deadline - d.askedAt).join(', ')}ms)`);
+  const connectBy = Math.min(...c1.map((d) => d.deadline));
   const c2At = warmedAt.get('c2:1')!;
   // A timer may fire a millisecond before Date.now() says its time has come.
   t.ok(c2At >= started + timeoutMs * HEAD_START_SHARE - 5 && c2At < connectBy, `c2 is opened once the head start has passed, while c1 has the rest of its connect timeout (${c2At - started}ms in)`);
