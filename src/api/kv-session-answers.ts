@@ -8,21 +8,21 @@
  * So a session counts the bytes of its answers from the request's start until HTTP/2 has taken
  * them, and stops reading requests (HTTP/2's flow control then pushes back on the client, as for
  * the bound on requests in progress) while it holds its budget, or while its client's sessions
- * together hold the client's. A Get's value is unknown until it is read, so a Get in progress
- * counts as the largest value a key may hold; its answer then counts what it holds. A request is
- * taken only while the counts are under their budgets, so each is passed by one request's answer
- * at most, and every answer still goes, in order, once the client reads. Like grpc-go's write
+ * together hold the client's. A write counts its answer from its start; a Get counts nothing
+ * until it reads its value, which it does only while the counts are under their budgets, else it
+ * waits for room (kv-session-reads.ts), and counts the value from then on. A request is taken, and
+ * a value read, only while the counts are under their budgets, so each is passed by one value at
+ * most, and every answer still goes, in order, once the client reads. Like grpc-go's write
  * quota per stream, and HTTP/2's connection window shared by its streams: a client that leaves
  * one session unread can hold up its own other sessions on this controller, no one else's.
  *
  * No I/O and no timers: the session (kv-session-service.ts) reports each answer's start, its
- * size once it is known and when HTTP/2 took it.
+ * value when a Get reads it, its size once it is known and when HTTP/2 took it.
  */
-import { MAX_VALUE_BYTES } from '../limits/entry-size.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 const MIB = 1024 * 1024;
-/** Bytes of answers one session holds at most before it stops reading: 64 Gets in progress. */
+/** Bytes of answers one session holds at most before it stops reading (and its Gets wait to read): 64 values of 1 MiB. */
 export const SESSION_ANSWER_BUDGET_BYTES = 64 * MIB;
 /** Bytes of answers the sessions of one client hold together at most, on one controller. */
 export const CLIENT_ANSWER_BUDGET_BYTES = 256 * MIB;
@@ -34,9 +34,14 @@ export function answerBytes(res: KvSessionResponseMsg): number {
   return ANSWER_OVERHEAD_BYTES + res.value.byteLength + Buffer.byteLength(res.key) + Buffer.byteLength(res.errorMessage);
 }
 
-/** What a request's answer may hold, counted from its start: a Get's value is not known until it is read. */
+/** What a write's answer may hold, counted from its start; a Get counts nothing until it reads its value. */
 export function reservedAnswerBytes(req: KvSessionRequestMsg): number {
-  return ANSWER_OVERHEAD_BYTES + Buffer.byteLength(req.key) + (req.op === 'KV_OP_GET' ? MAX_VALUE_BYTES : 0);
+  return req.op === 'KV_OP_GET' ? 0 : ANSWER_OVERHEAD_BYTES + Buffer.byteLength(req.key);
+}
+
+/** What a Get's answer holds once it read a value of `valueBytes` of the key `key`. */
+export function readAnswerBytes(key: string, valueBytes: number): number {
+  return ANSWER_OVERHEAD_BYTES + Buffer.byteLength(key) + valueBytes;
 }
 
 export interface AnswerBudgetOptions {
@@ -57,7 +62,7 @@ class ClientAnswers {
 export interface SessionAnswers {
   /** Bytes this session's answers hold now. */
   readonly held: number;
-  /** True while this session, or its client, holds its budget: it must not take a request. */
+  /** True while this session, or its client, holds its budget: it must not take a request, nor a Get read its value. */
   readonly full: boolean;
   /** True while its client's sessions together hold the client's budget. */
   readonly clientFull: boolean;
