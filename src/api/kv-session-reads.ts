@@ -46,7 +46,14 @@ export class WaitingReads {
     return (read, bytesOf, deadline) =>
       new Promise((resolve, reject) => {
         const run = (): void => {
-          const value = read();
+          let value;
+          try {
+            value = read();
+          } catch (err) {
+            // The Get's failure, not its session's: the Gets waiting behind it still read.
+            reject(err);
+            return;
+          }
           const bytes = answerBytes(bytesOf(value));
           this.answers.add(bytes);
           counted(bytes);
