@@ -8,7 +8,8 @@
  * session, against ~8.4k/s without the budget.
  *
  * The budgets still bound what a client that never reads makes this controller hold: each value
- * is read while the counts are under their budgets, so they pass them by one value at most. No
+ * is read while the counts are under their budgets, so they pass them by one value at most (and
+ * by the errors of requests failed meanwhile, counted when they fail: a few hundred bytes each). No
  * deadlock: a waiting Get holds nothing, and what it waits for (answers HTTP/2 has not taken, and
  * writes in progress) is given back as the client reads and as writes end, whatever the Gets do.
  * Answers go in the order they complete, so an earlier Get waiting holds up no later answer.
