@@ -24,8 +24,14 @@ interface WaitingRead {
   readonly fail: (err: ServiceFailure) => void;
 }
 
+function sessionEnded(): ServiceFailure {
+  return new ServiceFailure('INTERNAL', 'the KvSession ended before the Get read its value');
+}
+
 export class WaitingReads {
   private readonly queue: WaitingRead[] = [];
+  /** The session ended: a Get whose read barrier ends after it must not wait here for its deadline. */
+  private ended = false;
 
   constructor(
     private readonly answers: SessionAnswers,
@@ -60,6 +66,13 @@ export class WaitingReads {
           counted(bytes);
           resolve(value);
         };
+        if (this.ended) {
+          // Its session was cancelled during its read barrier: queued, it would wait out its
+          // deadline (up to 5 minutes) whenever the client's other sessions hold its budget, a
+          // session opened, sent 1,024 Gets and cancelled, again and again, piling them up.
+          reject(sessionEnded());
+          return;
+        }
         if (this.queue.length === 0 && !this.answers.full) {
           run();
           return;
@@ -98,8 +111,9 @@ export class WaitingReads {
     while (this.queue.length > 0 && !this.answers.full) this.queue.shift()!.run();
   }
 
-  /** The session ended: its waiting Gets fail (their answers go nowhere), their timers stopped. */
+  /** The session ended: its waiting Gets fail (their answers go nowhere), their timers stopped, and so do those that come after. */
   drop(): void {
-    for (const waiting of this.queue.splice(0)) waiting.fail(new ServiceFailure('INTERNAL', 'the KvSession ended while the Get waited for room to read its value'));
+    this.ended = true;
+    for (const waiting of this.queue.splice(0)) waiting.fail(sessionEnded());
   }
 }

@@ -408,6 +408,52 @@ void t.test("a session stopped by its client's budget reads again when the sessi
   await waitFor(() => sessions.answers.held === 0, 'nothing counted once both ended', 5000);
 });
 
+void t.test("a cancelled session's Gets settle at once, not at their deadlines: those waiting for room, and those whose read barrier ends after it was cancelled, while its client's budget is held", async (t) => {
+  // Every Get reads 1 MiB after a read barrier the test holds: one gate for the key "slow", one for the rest.
+  let gets = 0;
+  let reads = 0;
+  let settledGets = 0;
+  const gates = new Map<string, { open: () => void; opened: Promise<void> }>();
+  for (const key of ['slow', 'big']) {
+    let open: () => void = () => undefined;
+    const opened = new Promise<void>((r) => (open = r));
+    gates.set(key, { open, opened });
+  }
+  const kv = kvOfGets(async (req, deadline, room) => {
+    gets += 1;
+    await gates.get(req.key)?.opened;
+    try {
+      const value = await readValue(room, deadline, () => Buffer.alloc(MIB, ++reads & 0xff));
+      return { key: req.key, value, revision: reads };
+    } finally {
+      settledGets += 1;
+    }
+  });
+  const budgets = new AnswerBudgets({ sessionBytes: 64 * MIB, clientBytes: 4 * MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
+  const connection = http2.connect(`http://${address}`);
+  const [a, b] = [rawSession(t, method, address, connection), rawSession(t, method, address, connection)];
+  a.stream.pause();
+  a.stream.on('error', () => undefined);
+  b.stream.on('error', () => undefined);
+  // Deadlines of 30 s: the test waits 5 s at most for each Get to settle.
+  a.stream.write(packed(method, 4, getRequest));
+  await waitFor(() => gets === 4, "the first session's Gets wait for their barriers", 5000);
+  b.stream.write(packed(method, 2, (id) => (id === 1 ? { ...getRequest(id), key: 'slow' } : getRequest(id))));
+  await waitFor(() => gets === 6, "the second session's Gets wait for their barriers", 5000);
+  gates.get('big')?.open();
+  await waitFor(() => reads === 4 && settledGets === 4, "the first session's four values, unread, hold the client's budget", 5000);
+  await settled(() => reads, "the second session's Get waits for room");
+  t.equal(reads, 4, "the second session's Get waits for room");
+  b.stream.close(http2.constants.NGHTTP2_CANCEL);
+  await waitFor(() => settledGets === 5, 'the Get waiting for room settled once its session was cancelled', 5000);
+  gates.get('slow')?.open();
+  await waitFor(() => settledGets === 6, 'the Get whose barrier ended after its session was cancelled settled', 5000);
+  t.equal(reads, 4, 'neither read a value');
+  a.stream.close(http2.constants.NGHTTP2_CANCEL);
+  await waitFor(() => sessions.answers.held === 0, 'nothing counted once both ended', 5000);
+});
+
 void t.test("four sessions of one client that never read, each Get's value replaced since the one before: the client's budget and one value at most, in all", async (t) => {
   const { gets, reads, method, sessions, opened } = await sessionsOfOneClient(t, 4);
   const total = 12;
