@@ -1,17 +1,20 @@
 /**
- * A KvSession's Gets that wait for room to read their values. A Get counts nothing while it
- * waits for its read barrier; it reads its value once its session and its client hold less than
- * their budgets of answer bytes (kv-session-answers.ts), and counts the value from that turn. A
- * Get that would read while a budget is held waits here, oldest first, for bytes to be given back.
+ * A KvSession's Gets that wait for room to read their values. A Get counts only what it holds
+ * in progress (a few KiB: its request, key and state) while it waits for its read barrier; it
+ * reads its value once the answers its session and its client read hold less than their budgets
+ * of answer bytes (kv-session-answers.ts), and counts the value from that turn. A Get that would
+ * read while a budget is held waits here, oldest first, for bytes to be given back.
  * Counting each Get in progress as the largest value instead let a session have 64 Gets in
  * flight: 3,000 Gets of 20 ms each (a read barrier on a loaded leader) ran at ~2.9k/s on one
  * session, against ~8.4k/s without the budget.
  *
  * The budgets still bound what a client that never reads makes this controller hold: each value
  * is read while the counts are under their budgets, so they pass them by one value at most (and
- * by the errors of requests failed meanwhile, counted when they fail: a few hundred bytes each). No
- * deadlock: a waiting Get holds nothing, and what it waits for (answers HTTP/2 has not taken, and
- * writes in progress) is given back as the client reads and as writes end, whatever the Gets do.
+ * by the errors of requests failed meanwhile, counted when they fail: a few hundred bytes each);
+ * the Gets in progress stop the session taking requests at the budgets too, so they pass them by
+ * one Get's state at most. No deadlock: what a waiting Get waits for (answers HTTP/2 has not
+ * taken, and writes in progress) is given back as the client reads and as writes end, whatever
+ * the Gets do; other Gets in progress never keep it from reading.
  * Answers go in the order they complete, so an earlier Get waiting holds up no later answer.
  */
 import type { ReadRoom } from './kv-ops.js';
@@ -73,7 +76,7 @@ export class WaitingReads {
           reject(sessionEnded());
           return;
         }
-        if (this.queue.length === 0 && !this.answers.full) {
+        if (this.queue.length === 0 && !this.answers.readFull) {
           run();
           return;
         }
@@ -101,14 +104,14 @@ export class WaitingReads {
   /** What holds the budgets, for a Get that waited out its deadline. */
   private held(): string {
     const { sessionBytes, clientBytes } = this.budgets;
-    return this.answers.clientFull
+    return this.answers.clientReadFull
       ? `this client's KvSessions on this controller hold their budget of ${clientBytes} bytes of answers not yet read`
       : `its KvSession holds its budget of ${sessionBytes} bytes of answers not yet read`;
   }
 
   /** Reads the values of waiting Gets, oldest first, while the budgets have room. */
   serve(): void {
-    while (this.queue.length > 0 && !this.answers.full) this.queue.shift()!.run();
+    while (this.queue.length > 0 && !this.answers.readFull) this.queue.shift()!.run();
   }
 
   /** The session ended: its waiting Gets fail (their answers go nowhere), their timers stopped, and so do those that come after. */

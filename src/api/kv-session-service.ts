@@ -14,7 +14,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { directStream, takeMessages } from '../transport/direct-messages.js';
 import { assertWellFramed } from '../transport/strict-decode.js';
 import type { OwnerOf } from './caller-owner.js';
-import { AnswerBudgets, answerBytes, readAnswerBytes, reservedAnswerBytes } from './kv-session-answers.js';
+import { AnswerBudgets, answerBytes, getInProgressBytes, readAnswerBytes, reservedAnswerBytes } from './kv-session-answers.js';
 import { WaitingReads } from './kv-session-reads.js';
 import { controllerMethod } from './controller-proto.js';
 import { kvSessionLimits } from './kv-session-limits.js';
@@ -120,7 +120,7 @@ export class KvSessions {
       const held = this.answers.open(client.key);
       /** Gets waiting for room in the budgets to read their values. */
       const reads = new WaitingReads(held, this.answers.opts, () => {
-        if (held.clientFull) held.whenClientHasRoom(flow);
+        if (held.clientReadFull) held.whenClientHasRoom(flow);
       });
       const close = (): void => {
         lease.close();
@@ -228,19 +228,30 @@ export class KvSessions {
         if (tracing) trace('kv.recv', `${req.op} ${req.id}`);
         outstanding += 1;
         // A write's answer counts from its start: it may come at any time, past a budget already
-        // held. A Get's from when it reads its value, which waits for room (kv-session-reads.ts).
+        // held. A Get's from when it reads its value, which waits for room (kv-session-reads.ts);
+        // until then it counts what it holds in progress, which stops the session taking more.
         let reserved = reservedAnswerBytes(req);
+        let pending = req.op === 'KV_OP_GET' ? getInProgressBytes(req.key) : 0;
+        const settlePending = (): void => {
+          held.addPending(-pending);
+          pending = 0;
+        };
         held.add(reserved);
+        held.addPending(pending);
         flow();
         const room =
           req.op === 'KV_OP_GET'
             ? reads.room(
                 (valueBytes) => readAnswerBytes(req.key, valueBytes),
-                (bytes) => (reserved += bytes),
+                (bytes) => {
+                  reserved += bytes;
+                  settlePending();
+                },
               )
             : undefined;
         void serve(kv, req, defaultTimeoutMs, ownerOf(call, req.clientOwner ?? '', req.forwarded), room).then((res) => {
           outstanding -= 1;
+          settlePending();
           if (finished || call.cancelled) {
             held.add(-reserved);
             return;

@@ -8,7 +8,7 @@ import * as http2 from 'node:http2';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps, ReadRoom } from '../../src/api/kv-ops.js';
-import { AnswerBudgets } from '../../src/api/kv-session-answers.js';
+import { AnswerBudgets, getInProgressBytes } from '../../src/api/kv-session-answers.js';
 import { kvSessionLimits } from '../../src/api/kv-session-limits.js';
 import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS, type SessionRefusal } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
@@ -299,9 +299,11 @@ void t.test(`answers a client does not read are held to the session's budget of 
   const held = process.memoryUsage().arrayBuffers - before;
   const counted = sessions.answers.held;
   // A value is read only while the counts are under the budget: at most the budget and one answer.
-  t.ok(counted <= 4 * MIB + 128 * 1024 + 1024, `${reads()} of ${total} values read, their answers counted at ${counted} bytes, within the 4 MiB budget and one answer`);
+  // The Gets waiting to read count what they hold in progress, a few KiB each.
+  const waitingBytes = (total - reads()) * getInProgressBytes('big');
+  t.ok(counted - waitingBytes <= 4 * MIB + 128 * 1024 + 1024, `${reads()} of ${total} values read, their answers counted at ${counted - waitingBytes} bytes (and ${waitingBytes} for the Gets waiting), within the 4 MiB budget and one answer`);
   t.ok(held < 12 * MIB, `unread answers hold ${Math.round(held / 1e6)} MB (without the budget ${Math.round((total * 128 * 1024) / 1e6)} MB)`);
-  t.equal(gets(), total, 'every Get taken: one waiting to read counts nothing');
+  t.equal(gets(), total, 'every Get taken: one waiting to read counts only what it holds in progress');
   t.ok(reads() < total, 'the rest wait to read their values');
   read();
   stream.resume();
@@ -330,7 +332,7 @@ function gatedGetKv(): { kv: KvOps; gets: () => number; open: () => void } {
   return { kv, gets: () => gets, open };
 }
 
-void t.test(`Gets waiting for their reads count nothing: a session keeps ${MAX_OUTSTANDING_PER_SESSION} of them in flight, not 64 (each counted as a 1 MiB value)`, async (t) => {
+void t.test(`Gets waiting for their reads count only what they hold in progress, not a value: a session keeps ${MAX_OUTSTANDING_PER_SESSION} of them in flight, not 64 (each counted as a 1 MiB value)`, async (t) => {
   const { kv, gets, open } = gatedGetKv();
   const { method, address, sessions } = await serve(t, kv);
   const { stream, answers, ended, read } = rawSession(t, method, address);
@@ -339,11 +341,32 @@ void t.test(`Gets waiting for their reads count nothing: a session keeps ${MAX_O
   stream.end(packed(method, total, getRequest));
   await settled(gets, 'the session took its Gets');
   t.equal(gets(), MAX_OUTSTANDING_PER_SESSION, 'in flight at once: the bound on requests in progress, not the budget of bytes');
-  t.equal(sessions.answers.held, 0, 'counted as nothing while they wait for their reads');
+  t.equal(sessions.answers.held, MAX_OUTSTANDING_PER_SESSION * getInProgressBytes('big'), 'counted at what they hold in progress while they wait for their reads');
   open();
   await waitFor(() => ended() !== null, 'the session ended', 10000);
   t.equal(ended()?.status, '0', 'cleanly');
   t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each answered once');
+  t.equal(sessions.answers.held, 0);
+});
+
+void t.test("Gets in progress count what they hold (their state and key, a few KiB each) against the client's budget, so a client's sessions cannot park 1,024 each, unread; counted so, they never keep each other from reading", async (t) => {
+  const { kv, gets, open } = gatedGetKv();
+  // A client's budget of 1 MiB: about 200 Gets in progress, of the 1,024 one session may have.
+  const budgets = new AnswerBudgets({ sessionBytes: 64 * MIB, clientBytes: MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
+  const { stream, answers, ended, read } = rawSession(t, method, address);
+  read();
+  const total = MAX_OUTSTANDING_PER_SESSION;
+  stream.end(packed(method, total, getRequest));
+  await settled(gets, 'the session took its Gets');
+  t.ok(gets() < total / 2, `${gets()} of ${total} Gets in progress at once`);
+  t.ok(sessions.answers.held >= MIB, `counted ${sessions.answers.held} bytes while they wait for their barriers`);
+  // Their barriers pass with the budget full of Gets in progress: each reads, none waits for another.
+  open();
+  await waitFor(() => ended() !== null, 'the session ended', 10000);
+  t.equal(ended()?.status, '0', 'cleanly');
+  t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each answered once');
+  t.ok(answers.every((a) => a.errorCode === ''), 'each with its value');
   t.equal(sessions.answers.held, 0);
 });
 
