@@ -10,6 +10,7 @@ import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps, ReadRoom } from '../../src/api/kv-ops.js';
 import { AnswerBudgets, getInProgressBytes } from '../../src/api/kv-session-answers.js';
 import { kvSessionLimits } from '../../src/api/kv-session-limits.js';
+import { WaitingReads } from '../../src/api/kv-session-reads.js';
 import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS, type SessionRefusal } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 import { HostError } from '../../src/api/consensus-port.js';
@@ -368,6 +369,33 @@ void t.test("Gets in progress count what they hold (their state and key, a few K
   t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each answered once');
   t.ok(answers.every((a) => a.errorCode === ''), 'each with its value');
   t.equal(sessions.answers.held, 0);
+});
+
+void t.test('Gets waiting for room read oldest first as bytes are given back; a read that throws fails its own Get, and those behind it still read', async (t) => {
+  const budgets = new AnswerBudgets({ sessionBytes: 100, clientBytes: 1000 });
+  const held = budgets.open('client');
+  const reads = new WaitingReads(held, budgets.opts, () => undefined);
+  const room = (): ReturnType<WaitingReads['room']> => reads.room((valueBytes) => valueBytes, () => undefined);
+  held.add(100);
+  const order: string[] = [];
+  const deadline = Date.now() + 30_000;
+  const broken = room()(() => {
+    order.push('broken');
+    throw new Error('the state machine failed');
+  }, () => 0, deadline);
+  const next = room()(() => {
+    order.push('next');
+    return 'value';
+  }, (v) => v.length, deadline);
+  t.equal(reads.length, 2, 'both wait: the session holds its budget');
+  held.add(-100);
+  reads.serve();
+  t.strictSame(order, ['broken', 'next'], 'oldest first, the second read though the first threw');
+  t.match(await broken.catch((e: unknown) => e), { message: 'the state machine failed' });
+  t.equal(await next, 'value');
+  t.equal(held.held, 5, "the value read is counted, the failed read's is not");
+  t.equal(reads.length, 0);
+  held.close();
 });
 
 /**
