@@ -14,10 +14,20 @@ import type { WriteTurns } from './write-turns.js';
 import { entryTagOf, kvRetryOf } from './client-tag.js';
 import type { ClientRefMsg, DeleteRequestMsg, GetRequestMsg, PutRequestMsg } from './wire-types.js';
 
+/**
+ * Room for what a Get reads, given by its caller (a KvSession's budget of answer bytes,
+ * kv-session-answers.ts): runs `read` once there is room, in the same turn as it counts
+ * `bytesOf` what it read, and resolves with it; rejects when `deadline` (ms since the epoch)
+ * passes first. A linearizable read may happen at any moment after its read barrier, before its
+ * answer: a later one only sees later writes.
+ */
+export type ReadRoom = <T>(read: () => T, bytesOf: (value: T) => number, deadline: number) => Promise<T>;
+
 export interface KvOps {
   put(req: PutRequestMsg, deadline: number): Promise<{ revision: number }>;
   delete(req: DeleteRequestMsg, deadline: number): Promise<{ revision: number }>;
-  get(req: GetRequestMsg, deadline: number): Promise<{ key: string; value: Buffer; revision: number }>;
+  /** `room`: where the caller bounds what its answers hold; without it the value is read at once. */
+  get(req: GetRequestMsg, deadline: number, room?: ReadRoom): Promise<{ key: string; value: Buffer; revision: number }>;
 }
 
 function kvResult(r: ApplyResult): { revision: number } {
@@ -84,14 +94,15 @@ export function kvOps(host: ConsensusPort, sm: StateMachine, onLeader: OnLeader,
       return onLeader('delete', req, deadline, async (remaining, retried) => kvResult(await host.propose(retried && retry !== undefined ? encodeKv(cmd, retry.client, sm) : data, remaining)), retry);
     },
 
-    async get(req, deadline) {
+    async get(req, deadline, room) {
       if (req.key === '') throw new ServiceFailure('INVALID_ARGUMENT', 'key must not be empty');
       refuseLongKey(req.key);
       if (!req.serializable) {
         // ReadIndex: the leader confirms it still leads, and we wait to apply its commit index.
         await linearizableBarrier(host, deadline, cutOff);
       }
-      const kv = sm.kv.get(req.key);
+      const read = () => sm.kv.get(req.key);
+      const kv = room === undefined ? read() : await room(read, (r) => r?.value.byteLength ?? 0, deadline);
       if (kv === null) throw new ServiceFailure('NOT_FOUND', `key ${quoteKey(req.key)} not found`);
       return { key: kv.key, value: Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength), revision: kv.revision };
     },

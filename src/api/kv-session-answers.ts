@@ -8,21 +8,22 @@
  * So a session counts the bytes of its answers from the request's start until HTTP/2 has taken
  * them, and stops reading requests (HTTP/2's flow control then pushes back on the client, as for
  * the bound on requests in progress) while it holds its budget, or while its client's sessions
- * together hold the client's. A Get's value is unknown until it is read, so a Get in progress
- * counts as the largest value a key may hold; its answer then counts what it holds. A request is
- * taken only while the counts are under their budgets, so each is passed by one request's answer
- * at most, and every answer still goes, in order, once the client reads. Like grpc-go's write
+ * together hold the client's. A write counts its answer from its start; a Get counts what it
+ * holds in progress (getInProgressBytes) until it reads its value, which it does only while the
+ * counts of answers read are under their budgets, else it waits for room (kv-session-reads.ts),
+ * and counts the value from then on. A request is taken only while the counts are under their
+ * budgets, and a value read only while the answers read are, so each is passed by one value and
+ * the Gets in progress at most, and every answer still goes, in order, once the client reads. Like grpc-go's write
  * quota per stream, and HTTP/2's connection window shared by its streams: a client that leaves
  * one session unread can hold up its own other sessions on this controller, no one else's.
  *
  * No I/O and no timers: the session (kv-session-service.ts) reports each answer's start, its
- * size once it is known and when HTTP/2 took it.
+ * value when a Get reads it, its size once it is known and when HTTP/2 took it.
  */
-import { MAX_VALUE_BYTES } from '../limits/entry-size.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 const MIB = 1024 * 1024;
-/** Bytes of answers one session holds at most before it stops reading: 64 Gets in progress. */
+/** Bytes of answers one session holds at most before it stops reading (and its Gets wait to read): 64 values of 1 MiB. */
 export const SESSION_ANSWER_BUDGET_BYTES = 64 * MIB;
 /** Bytes of answers the sessions of one client hold together at most, on one controller. */
 export const CLIENT_ANSWER_BUDGET_BYTES = 256 * MIB;
@@ -34,9 +35,25 @@ export function answerBytes(res: KvSessionResponseMsg): number {
   return ANSWER_OVERHEAD_BYTES + res.value.byteLength + Buffer.byteLength(res.key) + Buffer.byteLength(res.errorMessage);
 }
 
-/** What a request's answer may hold, counted from its start: a Get's value is not known until it is read. */
+/** What a write's answer may hold, counted from its start; a Get counts its value from when it reads it (`getInProgressBytes`). */
 export function reservedAnswerBytes(req: KvSessionRequestMsg): number {
-  return ANSWER_OVERHEAD_BYTES + Buffer.byteLength(req.key) + (req.op === 'KV_OP_GET' ? MAX_VALUE_BYTES : 0);
+  return req.op === 'KV_OP_GET' ? 0 : ANSWER_OVERHEAD_BYTES + Buffer.byteLength(req.key);
+}
+
+/**
+ * What a Get holds before it reads its value: its request, its key and the state of its
+ * promises and timer (about 2.7 KB and its key, measured). Counted nothing, a client's sessions
+ * that never read kept 1,024 Gets each waiting to read, 256 sessions a client: with keys of
+ * 1 KiB, 64 sessions held 244 MB of heap beside their 256 MiB of values.
+ */
+export function getInProgressBytes(key: string): number {
+  return GET_STATE_BYTES + ANSWER_OVERHEAD_BYTES + Buffer.byteLength(key);
+}
+const GET_STATE_BYTES = 4096;
+
+/** What a Get's answer holds once it read a value of `valueBytes` of the key `key`. */
+export function readAnswerBytes(key: string, valueBytes: number): number {
+  return ANSWER_OVERHEAD_BYTES + Buffer.byteLength(key) + valueBytes;
 }
 
 export interface AnswerBudgetOptions {
@@ -49,6 +66,8 @@ export const DEFAULT_ANSWER_BUDGETS: AnswerBudgetOptions = { sessionBytes: SESSI
 /** One client's answers, all its sessions together; its sessions stopped for its budget wait for room. */
 class ClientAnswers {
   held = 0;
+  /** Of `held`, the Gets in progress that have not read their values (getInProgressBytes). */
+  pending = 0;
   sessions = 0;
   readonly waiting = new Set<() => void>();
 }
@@ -57,14 +76,24 @@ class ClientAnswers {
 export interface SessionAnswers {
   /** Bytes this session's answers hold now. */
   readonly held: number;
-  /** True while this session, or its client, holds its budget: it must not take a request. */
+  /** True while this session, or its client, holds its budget: it must not take a request, nor a Get read its value. */
   readonly full: boolean;
   /** True while its client's sessions together hold the client's budget. */
   readonly clientFull: boolean;
+  /**
+   * True while the answers read (Gets in progress apart) hold this session's budget or its
+   * client's: a Get must not read its value. Gets in progress stop a session taking requests,
+   * never another Get reading, so Gets waiting to read cannot keep each other waiting.
+   */
+  readonly readFull: boolean;
+  /** True while the answers its client's sessions read (Gets in progress apart) hold the client's budget. */
+  readonly clientReadFull: boolean;
   /** Runs `then` once (not again until asked again) when its client's sessions give back bytes while the client is at its budget. */
   whenClientHasRoom(then: () => void): void;
   /** Counts `bytes` more (negative: fewer); giving bytes back may wake the client's other sessions. */
   add(bytes: number): void;
+  /** Counts `bytes` more of Gets in progress, not yet read (negative: fewer), as `add` does. */
+  addPending(bytes: number): void;
   /** The session ended: every byte it holds is given back. Idempotent. */
   close(): void;
 }
@@ -98,12 +127,18 @@ export class AnswerBudgets {
     const opts = this.opts;
     const clients = this.clients;
     let held = 0;
+    let pending = 0;
     let closed = false;
     let waker: (() => void) | null = null;
-    const give = (bytes: number): void => {
+    const give = (bytes: number, pendingBytes = 0): void => {
       held += bytes;
       c.held += bytes;
-      if (bytes < 0 && c.held < opts.clientBytes && c.waiting.size > 0) {
+      pending += pendingBytes;
+      c.pending += pendingBytes;
+      // Sessions wait for the count to fall under the budget (to take requests), or for the count
+      // of values read to (to read them): a Get in progress that settles changes only the former.
+      const room = c.held < opts.clientBytes || (bytes < pendingBytes && c.held - c.pending < opts.clientBytes);
+      if (bytes < 0 && room && c.waiting.size > 0) {
         const woken = [...c.waiting];
         c.waiting.clear();
         for (const wake of woken) wake();
@@ -119,6 +154,12 @@ export class AnswerBudgets {
       get clientFull() {
         return c.held >= opts.clientBytes;
       },
+      get readFull() {
+        return held - pending >= opts.sessionBytes || c.held - c.pending >= opts.clientBytes;
+      },
+      get clientReadFull() {
+        return c.held - c.pending >= opts.clientBytes;
+      },
       whenClientHasRoom(then) {
         if (closed) return;
         waker = then;
@@ -127,10 +168,13 @@ export class AnswerBudgets {
       add(bytes) {
         if (!closed && bytes !== 0) give(bytes);
       },
+      addPending(bytes) {
+        if (!closed && bytes !== 0) give(bytes, bytes);
+      },
       close() {
         if (closed) return;
         if (waker !== null) c.waiting.delete(waker);
-        give(-held);
+        give(-held, -pending);
         closed = true;
         c.sessions -= 1;
         if (c.sessions === 0) clients.delete(clientKey);

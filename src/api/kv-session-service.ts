@@ -5,19 +5,20 @@
  * stream set-up, headers, trailers); a message on an open stream costs a fraction of it. Each
  * request is served exactly as its unary twin (kv-ops.ts) and answered with its id, in
  * completion order. Flow control: a session stops reading while it has MAX_OUTSTANDING
- * requests in progress, while its answers are not being read, or while its answers (a Get in
- * progress counted as the largest value) hold its budget of bytes or its client's
- * (kv-session-answers.ts), so HTTP/2 pushes back on the client instead of this process buffering
- * without bound.
+ * requests in progress, while its answers are not being read, or while its answers hold its
+ * budget of bytes or its client's (kv-session-answers.ts), so HTTP/2 pushes back on the client
+ * instead of this process buffering without bound; a Get then waits to read its value until they
+ * hold less (kv-session-reads.ts).
  */
 import type * as grpc from '@grpc/grpc-js';
 import { directStream, takeMessages } from '../transport/direct-messages.js';
 import { assertWellFramed } from '../transport/strict-decode.js';
 import type { OwnerOf } from './caller-owner.js';
-import { AnswerBudgets, answerBytes, reservedAnswerBytes } from './kv-session-answers.js';
+import { AnswerBudgets, answerBytes, getInProgressBytes, readAnswerBytes, reservedAnswerBytes } from './kv-session-answers.js';
+import { WaitingReads } from './kv-session-reads.js';
 import { controllerMethod } from './controller-proto.js';
 import { kvSessionLimits } from './kv-session-limits.js';
-import type { KvOps } from './kv-ops.js';
+import type { KvOps, ReadRoom } from './kv-ops.js';
 import { refusedStatus } from './open-streams.js';
 import { ServiceFailure, toServiceError, toServiceFailure } from './service-error.js';
 import { trace, tracing } from '../util/trace.js';
@@ -66,8 +67,8 @@ export function sessionRequestTimeoutMs(asked: number, defaultTimeoutMs: number)
   return Math.min(asked > 0 ? asked : defaultTimeoutMs, MAX_SESSION_REQUEST_TIMEOUT_MS);
 }
 
-/** `owner`: whose record a write makes (caller-owner.ts), resolved from the session's call. */
-async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: number, owner: string | undefined): Promise<KvSessionResponseMsg> {
+/** `owner`: whose record a write makes (caller-owner.ts), resolved from the session's call; `room`: where a Get reads its value. */
+async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: number, owner: string | undefined, room: ReadRoom | undefined): Promise<KvSessionResponseMsg> {
   const timeoutMs = sessionRequestTimeoutMs(req.timeoutMs, defaultTimeoutMs);
   // Answer a little before the client gives up, so it sees our error rather than a timeout.
   const deadline = Date.now() + Math.max(timeoutMs - 50, timeoutMs / 2);
@@ -80,7 +81,7 @@ async function serve(kv: KvOps, req: KvSessionRequestMsg, defaultTimeoutMs: numb
       case 'KV_OP_DELETE':
         return answer(req.id, await kv.delete({ key: req.key, ...guarded }, deadline));
       case 'KV_OP_GET':
-        return answer(req.id, await kv.get({ key: req.key, serializable: req.serializable }, deadline));
+        return answer(req.id, await kv.get({ key: req.key, serializable: req.serializable }, deadline, room));
       case 'KV_OP_UNSPECIFIED':
       default:
         throw new ServiceFailure('INVALID_ARGUMENT', `unknown KvSession op ${JSON.stringify(req.op)}`);
@@ -117,8 +118,13 @@ export class KvSessions {
       }
       const lease = admission.lease;
       const held = this.answers.open(client.key);
+      /** Gets waiting for room in the budgets to read their values. */
+      const reads = new WaitingReads(held, this.answers.opts, () => {
+        if (held.clientReadFull) held.whenClientHasRoom(flow);
+      });
       const close = (): void => {
         lease.close();
+        reads.drop();
         held.close();
       };
       let outstanding = 0;
@@ -160,6 +166,8 @@ export class KvSessions {
        */
       const settledAll = (): boolean => outstanding === 0 && unsent.length === 0 && held.held === 0;
       const flow = (): void => {
+        // Gets in progress read first: they were taken before the requests still to be read.
+        reads.serve();
         const full = held.full;
         const stop = outstanding >= MAX_OUTSTANDING_PER_SESSION || awaitingDrain || full;
         // The client's other sessions may hold its budget: they wake this one as they give bytes back.
@@ -219,12 +227,31 @@ export class KvSessions {
         }
         if (tracing) trace('kv.recv', `${req.op} ${req.id}`);
         outstanding += 1;
-        // Counted from its start: its answer may come at any time, past a budget already held.
-        const reserved = reservedAnswerBytes(req);
+        // A write's answer counts from its start: it may come at any time, past a budget already
+        // held. A Get's from when it reads its value, which waits for room (kv-session-reads.ts);
+        // until then it counts what it holds in progress, which stops the session taking more.
+        let reserved = reservedAnswerBytes(req);
+        let pending = req.op === 'KV_OP_GET' ? getInProgressBytes(req.key) : 0;
+        const settlePending = (): void => {
+          held.addPending(-pending);
+          pending = 0;
+        };
         held.add(reserved);
+        held.addPending(pending);
         flow();
-        void serve(kv, req, defaultTimeoutMs, ownerOf(call, req.clientOwner ?? '', req.forwarded)).then((res) => {
+        const room =
+          req.op === 'KV_OP_GET'
+            ? reads.room(
+                (valueBytes) => readAnswerBytes(req.key, valueBytes),
+                (bytes) => {
+                  reserved += bytes;
+                  settlePending();
+                },
+              )
+            : undefined;
+        void serve(kv, req, defaultTimeoutMs, ownerOf(call, req.clientOwner ?? '', req.forwarded), room).then((res) => {
           outstanding -= 1;
+          settlePending();
           if (finished || call.cancelled) {
             held.add(-reserved);
             return;

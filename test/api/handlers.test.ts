@@ -7,13 +7,14 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { HostError } from '../../src/api/consensus-port.js';
 import { controllerService } from '../../src/api/controller-service.js';
-import { kvOps } from '../../src/api/kv-ops.js';
+import { kvOps, type ReadRoom } from '../../src/api/kv-ops.js';
 import { KvSessions } from '../../src/api/kv-session-service.js';
 import { onLeaderOf, type ForwardToLeader } from '../../src/api/on-leader.js';
 import { ServiceFailure, toServiceFailure } from '../../src/api/service-error.js';
 import type { PutRequestMsg } from '../../src/api/wire-types.js';
 import { RaftError } from '../../src/raft/index.js';
 import { decodeCommand, encodeCommand } from '../../src/statemachine/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { FakeConsensus } from './fake-consensus.js';
 
 interface Forwarded {
@@ -130,6 +131,38 @@ void t.test('a linearizable get passes the read barrier, and a barrier lost to a
   await kv.get({ key: 'k', serializable: true }, soon());
   t.equal(port.readBarriers, 2, 'a serializable get has no barrier');
   t.match(await kv.get({ key: 'nope', serializable: true }, soon()).catch((e: unknown) => e), { code: 'NOT_FOUND' });
+});
+
+void t.test('a get given room reads its value after its barrier, when the room lets it, and is counted at that size: a value replaced while it waits is the one it answers', async (t) => {
+  const { port, kv } = setup('c1');
+  await kv.put(put('k', 'old'), soon());
+  const asked: { barriers: number; read: () => void }[] = [];
+  const counted: number[] = [];
+  const room: ReadRoom = (read, bytesOf) =>
+    new Promise((resolve) =>
+      asked.push({
+        barriers: port.readBarriers,
+        read: () => {
+          const value = read();
+          counted.push(bytesOf(value));
+          resolve(value);
+        },
+      }),
+    );
+  const got = kv.get({ key: 'k', serializable: false }, soon(), room);
+  await waitFor(() => asked.length === 1, 'the get asked for room', 2000);
+  t.equal(asked[0]?.barriers, 1, 'after its read barrier');
+  await kv.put(put('k', 'newer value', { client: { id: 'cl', seq: 2 } }), soon());
+  asked[0]?.read();
+  const answer = await got;
+  t.equal(answer.value.toString(), 'newer value', 'read when the room let it');
+  t.equal(answer.revision, 2);
+  t.strictSame(counted, [11], "counted at its value's size");
+  const missing = kv.get({ key: 'nope', serializable: true }, soon(), room);
+  await waitFor(() => asked.length === 2, 'the second get asked for room', 2000);
+  asked[1]?.read();
+  t.match(await missing.catch((e: unknown) => e), { code: 'NOT_FOUND' });
+  t.strictSame(counted, [11, 0], 'a missing key counts no value');
 });
 
 void t.test('every way of saying "not the leader" leaves the API with one code', async (t) => {

@@ -7,9 +7,10 @@ import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
-import type { KvOps } from '../../src/api/kv-ops.js';
-import { AnswerBudgets } from '../../src/api/kv-session-answers.js';
+import type { KvOps, ReadRoom } from '../../src/api/kv-ops.js';
+import { AnswerBudgets, getInProgressBytes } from '../../src/api/kv-session-answers.js';
 import { kvSessionLimits } from '../../src/api/kv-session-limits.js';
+import { WaitingReads } from '../../src/api/kv-session-reads.js';
 import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS, type SessionRefusal } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 import { HostError } from '../../src/api/consensus-port.js';
@@ -213,57 +214,34 @@ void t.test('a half-close packed after requests that wait past the bound: every 
   t.strictSame(answers.map((a) => a.id), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once, in order');
 });
 
-void t.test('answers a client does not read wait for room unencoded (a reference to the value, not a copy), then all go, before the status', async (t) => {
-  const value = Buffer.alloc(256 * 1024, 7);
-  let gets = 0;
-  const kv: KvOps = {
-    put: () => Promise.resolve({ revision: 1 }),
-    delete: () => Promise.resolve({ revision: 1 }),
-    get: (req) => {
-      gets += 1;
-      return Promise.resolve({ key: req.key, value, revision: 3 });
-    },
-  };
-  const { method, address } = await serve(t, kv);
-  const { stream, answers, ended, read } = rawSession(t, method, address);
-  stream.pause();
-  const total = MAX_OUTSTANDING_PER_SESSION;
-  const before = process.memoryUsage().arrayBuffers;
-  stream.end(packed(method, total, (id) => ({ ...request(id, 'KV_OP_GET', 'big'), value: Buffer.alloc(0) })));
-  // The session's budget of answer bytes takes 64 Gets in progress (each counted as a 1 MiB value).
-  await waitFor(() => gets >= 64, 'gets served', 10000);
-  let seen = -1;
-  await waitFor(() => {
-    const settled = seen === gets;
-    seen = gets;
-    return settled;
-  }, 'the session paused for its unread answers', 10000);
-  const held = process.memoryUsage().arrayBuffers - before;
-  t.ok(held < 8 * MIB, `${gets} answers of ${value.byteLength} bytes, unread, hold ${Math.round(held / 1e6)} MB (encoded at once: ${Math.round((gets * value.byteLength) / 1e6)} MB)`);
-  read();
-  stream.resume();
-  await waitFor(() => ended() !== null, 'the session ended', 10000);
-  t.equal(ended()?.status, '0', 'cleanly');
-  t.equal(ended()?.answeredBefore, total, 'every answer before the status');
-  t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once');
-  t.ok(answers.every((a) => a.value.byteLength === value.byteLength), 'each with its value');
-});
+/** A Get's value read as the real KvOps reads it (kv-ops.ts): where the session has room for it, once there is. */
+function readValue(room: ReadRoom | undefined, deadline: number, read: () => Buffer): Promise<Buffer> {
+  return room === undefined ? Promise.resolve(read()) : room(read, (v) => v.byteLength, deadline);
+}
 
 /** A KvOps whose Gets are the test's and whose writes answer revision 1 at once. */
 function kvOfGets(get: KvOps['get']): KvOps {
   return { put: () => Promise.resolve({ revision: 1 }), delete: () => Promise.resolve({ revision: 1 }), get };
 }
 
-/** Gets that each see a value replaced since the one before (a new 128 KiB value each), so no two answers share one. */
-function replacedValueKv(): { kv: KvOps; gets: () => number } {
+/**
+ * Gets that each read a value replaced since the one before (a new one of `bytes` each), so no
+ * two answers share one: `gets` counts the Gets started, `reads` the values read.
+ */
+function replacedValueKv(bytes = 128 * 1024): { kv: KvOps; gets: () => number; reads: () => number } {
   let gets = 0;
-  const kv = kvOfGets(async (req) => {
+  let reads = 0;
+  const kv = kvOfGets(async (req, deadline, room) => {
     gets += 1;
-    const revision = gets;
     await new Promise((r) => setImmediate(r));
-    return { key: req.key, value: Buffer.alloc(128 * 1024, revision & 0xff), revision };
+    let revision = 0;
+    const value = await readValue(room, deadline, () => {
+      revision = ++reads;
+      return Buffer.alloc(bytes, revision & 0xff);
+    });
+    return { key: req.key, value, revision };
   });
-  return { kv, gets: () => gets };
+  return { kv, gets: () => gets, reads: () => reads };
 }
 
 /** Until `count()` has stopped moving for a few turns of I/O. */
@@ -277,11 +255,40 @@ async function settled(count: () => number, what: string): Promise<void> {
   }, what, 10000);
 }
 
-const getRequest = (id: number): KvSessionRequestMsg => ({ ...request(id, 'KV_OP_GET', 'big'), value: Buffer.alloc(0) });
+const getRequest = (id: number): KvSessionRequestMsg => ({ ...request(id, 'KV_OP_GET', 'big'), value: Buffer.alloc(0), timeoutMs: 30_000 });
+
+void t.test('answers a client does not read wait for room unencoded (a reference to the value, not a copy), then all go, before the status', async (t) => {
+  const value = Buffer.alloc(256 * 1024, 7);
+  let reads = 0;
+  const kv = kvOfGets((req, deadline, room) =>
+    readValue(room, deadline, () => {
+      reads += 1;
+      return value;
+    }).then((v) => ({ key: req.key, value: v, revision: 3 })),
+  );
+  const { method, address } = await serve(t, kv);
+  const { stream, answers, ended, read } = rawSession(t, method, address);
+  stream.pause();
+  const total = MAX_OUTSTANDING_PER_SESSION;
+  const before = process.memoryUsage().arrayBuffers;
+  stream.end(packed(method, total, getRequest));
+  // The session's budget of answer bytes (64 MiB) takes 256 values of 256 KiB; the other Gets wait to read.
+  await settled(() => reads, 'the session stopped reading values for its unread answers');
+  const held = process.memoryUsage().arrayBuffers - before;
+  t.ok(reads < total, `${reads} of ${total} values read`);
+  t.ok(held < 8 * MIB, `${reads} answers of ${value.byteLength} bytes, unread, hold ${Math.round(held / 1e6)} MB (encoded at once: ${Math.round((reads * value.byteLength) / 1e6)} MB)`);
+  read();
+  stream.resume();
+  await waitFor(() => ended() !== null, 'the session ended', 10000);
+  t.equal(ended()?.status, '0', 'cleanly');
+  t.equal(ended()?.answeredBefore, total, 'every answer before the status');
+  t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each exactly once');
+  t.ok(answers.every((a) => a.value.byteLength === value.byteLength), 'each with its value');
+});
 
 for (const guard of [true, false]) {
 void t.test(`answers a client does not read are held to the session's budget of bytes, each value a different one; all go, in order, once it reads (${guard ? 'written on the HTTP/2 stream' : 'through grpc-js'})`, async (t) => {
-  const { kv, gets } = replacedValueKv();
+  const { kv, gets, reads } = replacedValueKv();
   const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 64 * MIB });
   const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets), guard);
   const { stream, answers, ended, read } = rawSession(t, method, address);
@@ -289,13 +296,16 @@ void t.test(`answers a client does not read are held to the session's budget of 
   const total = 300;
   const before = process.memoryUsage().arrayBuffers;
   stream.end(packed(method, total, getRequest));
-  await settled(gets, 'the session stopped taking requests');
+  await settled(reads, 'the session stopped reading values');
   const held = process.memoryUsage().arrayBuffers - before;
   const counted = sessions.answers.held;
-  // A Get in progress counts as a 1 MiB value: at most the budget plus one request's answer.
-  t.ok(counted <= 4 * MIB + MIB + 1024, `${gets()} of ${total} Gets taken, their answers counted at ${counted} bytes, within the 4 MiB budget and one Get`);
+  // A value is read only while the counts are under the budget: at most the budget and one answer.
+  // The Gets waiting to read count what they hold in progress, a few KiB each.
+  const waitingBytes = (total - reads()) * getInProgressBytes('big');
+  t.ok(counted - waitingBytes <= 4 * MIB + 128 * 1024 + 1024, `${reads()} of ${total} values read, their answers counted at ${counted - waitingBytes} bytes (and ${waitingBytes} for the Gets waiting), within the 4 MiB budget and one answer`);
   t.ok(held < 12 * MIB, `unread answers hold ${Math.round(held / 1e6)} MB (without the budget ${Math.round((total * 128 * 1024) / 1e6)} MB)`);
-  t.ok(gets() < total, 'the rest wait, unread, in the client\'s stream');
+  t.equal(gets(), total, 'every Get taken: one waiting to read counts only what it holds in progress');
+  t.ok(reads() < total, 'the rest wait to read their values');
   read();
   stream.resume();
   await waitFor(() => ended() !== null, 'the session ended', 10000);
@@ -306,15 +316,15 @@ void t.test(`answers a client does not read are held to the session's budget of 
 });
 }
 
-/** Gets that wait until the test opens their gate (all at once, and any after), each answered with a small value. */
+/** Gets that wait until the test opens their gate (all at once, and any after), then read a small value. */
 function gatedGetKv(): { kv: KvOps; gets: () => number; open: () => void } {
   let opened = false;
   const gates: (() => void)[] = [];
   let gets = 0;
-  const kv = kvOfGets(async (req) => {
+  const kv = kvOfGets(async (req, deadline, room) => {
     gets += 1;
     if (!opened) await new Promise<void>((r) => gates.push(r));
-    return { key: req.key, value: Buffer.from('v'), revision: 1 };
+    return { key: req.key, value: await readValue(room, deadline, () => Buffer.from('v')), revision: 1 };
   });
   const open = (): void => {
     opened = true;
@@ -323,33 +333,106 @@ function gatedGetKv(): { kv: KvOps; gets: () => number; open: () => void } {
   return { kv, gets: () => gets, open };
 }
 
-/**
- * Two sessions on one connection (without TLS, the client they both count against) to a server
- * whose Gets wait for the test's gate; a Get in progress counts as a 1 MiB value, so four fill a
- * session's budget, and the client's.
- */
-async function twoSessionsOfOneClient(t: { teardown(fn: () => void | Promise<void>): void }) {
+void t.test(`Gets waiting for their reads count only what they hold in progress, not a value: a session keeps ${MAX_OUTSTANDING_PER_SESSION} of them in flight, not 64 (each counted as a 1 MiB value)`, async (t) => {
   const { kv, gets, open } = gatedGetKv();
+  const { method, address, sessions } = await serve(t, kv);
+  const { stream, answers, ended, read } = rawSession(t, method, address);
+  read();
+  const total = MAX_OUTSTANDING_PER_SESSION + 50;
+  stream.end(packed(method, total, getRequest));
+  await settled(gets, 'the session took its Gets');
+  t.equal(gets(), MAX_OUTSTANDING_PER_SESSION, 'in flight at once: the bound on requests in progress, not the budget of bytes');
+  t.equal(sessions.answers.held, MAX_OUTSTANDING_PER_SESSION * getInProgressBytes('big'), 'counted at what they hold in progress while they wait for their reads');
+  open();
+  await waitFor(() => ended() !== null, 'the session ended', 10000);
+  t.equal(ended()?.status, '0', 'cleanly');
+  t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each answered once');
+  t.equal(sessions.answers.held, 0);
+});
+
+void t.test("Gets in progress count what they hold (their state and key, a few KiB each) against the client's budget, so a client's sessions cannot park 1,024 each, unread; counted so, they never keep each other from reading", async (t) => {
+  const { kv, gets, open } = gatedGetKv();
+  // A client's budget of 1 MiB: about 200 Gets in progress, of the 1,024 one session may have.
+  const budgets = new AnswerBudgets({ sessionBytes: 64 * MIB, clientBytes: MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
+  const { stream, answers, ended, read } = rawSession(t, method, address);
+  read();
+  const total = MAX_OUTSTANDING_PER_SESSION;
+  stream.end(packed(method, total, getRequest));
+  await settled(gets, 'the session took its Gets');
+  t.ok(gets() < total / 2, `${gets()} of ${total} Gets in progress at once`);
+  t.ok(sessions.answers.held >= MIB, `counted ${sessions.answers.held} bytes while they wait for their barriers`);
+  // Their barriers pass with the budget full of Gets in progress: each reads, none waits for another.
+  open();
+  await waitFor(() => ended() !== null, 'the session ended', 10000);
+  t.equal(ended()?.status, '0', 'cleanly');
+  t.strictSame(answers.map((a) => a.id).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'each answered once');
+  t.ok(answers.every((a) => a.errorCode === ''), 'each with its value');
+  t.equal(sessions.answers.held, 0);
+});
+
+void t.test('Gets waiting for room read oldest first as bytes are given back; a read that throws fails its own Get, and those behind it still read', async (t) => {
+  const budgets = new AnswerBudgets({ sessionBytes: 100, clientBytes: 1000 });
+  const held = budgets.open('client');
+  const reads = new WaitingReads(held, budgets.opts, () => undefined);
+  const room = (): ReturnType<WaitingReads['room']> => reads.room((valueBytes) => valueBytes, () => undefined);
+  held.add(100);
+  const order: string[] = [];
+  const deadline = Date.now() + 30_000;
+  const broken = room()(() => {
+    order.push('broken');
+    throw new Error('the state machine failed');
+  }, () => 0, deadline);
+  const next = room()(() => {
+    order.push('next');
+    return 'value';
+  }, (v) => v.length, deadline);
+  t.equal(reads.length, 2, 'both wait: the session holds its budget');
+  held.add(-100);
+  reads.serve();
+  t.strictSame(order, ['broken', 'next'], 'oldest first, the second read though the first threw');
+  t.match(await broken.catch((e: unknown) => e), { message: 'the state machine failed' });
+  t.equal(await next, 'value');
+  t.equal(held.held, 5, "the value read is counted, the failed read's is not");
+  t.equal(reads.length, 0);
+  held.close();
+});
+
+/**
+ * Sessions on one connection (without TLS, the client they all count against) that read a new
+ * value of `valueBytes` at each Get; budgets of 4 MiB for each session and for the client.
+ */
+async function sessionsOfOneClient(t: { teardown(fn: () => void | Promise<void>): void }, count: number, valueBytes = MIB) {
+  const { kv, gets, reads } = replacedValueKv(valueBytes);
   const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 4 * MIB });
   const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
   const connection = http2.connect(`http://${address}`);
-  const [a, b] = [rawSession(t, method, address, connection), rawSession(t, method, address, connection)];
-  return { gets, open, method, sessions, a, b };
+  const opened = Array.from({ length: count }, () => rawSession(t, method, address, connection));
+  return { gets, reads, method, sessions, opened };
+}
+
+/** Two such sessions: the first (not reading) holds the client's budget with four values of 1 MiB. */
+async function twoSessionsOfOneClient(t: { teardown(fn: () => void | Promise<void>): void }) {
+  const { gets, reads, method, sessions, opened } = await sessionsOfOneClient(t, 2);
+  const [a, b] = [opened[0]!, opened[1]!];
+  return { gets, reads, method, sessions, a, b };
 }
 
 void t.test("a client's sessions together are held to its budget; one stopped by another's bytes reads again once they are given back", async (t) => {
-  const { gets, open, method, sessions, a, b } = await twoSessionsOfOneClient(t);
+  const { gets, reads, method, sessions, a, b } = await twoSessionsOfOneClient(t);
+  a.stream.pause();
   a.read();
   b.read();
   const total = 10;
   a.stream.end(packed(method, total, getRequest));
-  await settled(gets, "the first session's Gets started");
-  t.equal(gets(), 4, 'the first session took four Gets: its budget');
+  await settled(reads, "the first session's values read");
+  t.equal(reads(), 4, 'the first session read four values of 1 MiB: the budget');
+  t.equal(gets(), total, 'and took all its Gets, the rest waiting to read');
   b.stream.end(packed(method, total, getRequest));
   await settled(gets, "the second session's requests arrived");
-  t.equal(gets(), 4, "the second session took none: the client's budget is held by the first");
-  t.ok(sessions.answers.held <= 4 * MIB + MIB, `counted ${sessions.answers.held} bytes`);
-  open();
+  t.equal(gets(), total, "the second session took none: the client's budget is held by the first");
+  t.ok(sessions.answers.held <= 4 * MIB + MIB + 1024, `counted ${sessions.answers.held} bytes`);
+  a.stream.resume();
   await waitFor(() => a.ended() !== null && b.ended() !== null, 'both sessions ended', 10000);
   t.equal(a.ended()?.status, '0');
   t.equal(b.ended()?.status, '0', 'the second read again once the first gave its bytes back');
@@ -359,32 +442,146 @@ void t.test("a client's sessions together are held to its budget; one stopped by
 });
 
 void t.test("a session stopped by its client's budget reads again when the session holding it is cancelled, its Gets still in progress", async (t) => {
-  const { gets, open, method, sessions, a, b } = await twoSessionsOfOneClient(t);
+  const { gets, reads, method, sessions, a, b } = await twoSessionsOfOneClient(t);
   a.stream.on('error', () => undefined);
+  a.stream.pause();
   b.read();
   a.stream.write(packed(method, 10, getRequest));
-  await settled(gets, "the first session's Gets started");
+  await settled(reads, "the first session's values read");
   b.stream.end(packed(method, 3, getRequest));
   await settled(gets, "the second session's requests arrived");
-  t.equal(gets(), 4, "the second session took none: the first holds the client's budget");
+  t.equal(gets(), 10, "the second session took none: the first holds the client's budget");
   a.stream.close(http2.constants.NGHTTP2_CANCEL);
-  await waitFor(() => gets() === 7, "the second session took its Gets once the first's bytes were given back", 5000);
-  open();
   await waitFor(() => b.ended() !== null, 'the second session ended', 5000);
+  t.equal(gets(), 13, "the second session took its Gets once the first's bytes were given back");
   t.equal(b.ended()?.status, '0');
   t.strictSame(b.answers.map((x) => x.id), [1, 2, 3], 'every answer, in order');
   await waitFor(() => sessions.answers.held === 0, 'nothing counted once both ended', 5000);
 });
 
+void t.test("a cancelled session's Gets settle at once, not at their deadlines: those waiting for room, and those whose read barrier ends after it was cancelled, while its client's budget is held", async (t) => {
+  // Every Get reads 1 MiB after a read barrier the test holds: one gate for the key "slow", one for the rest.
+  let gets = 0;
+  let reads = 0;
+  let settledGets = 0;
+  const gates = new Map<string, { open: () => void; opened: Promise<void> }>();
+  for (const key of ['slow', 'big']) {
+    let open: () => void = () => undefined;
+    const opened = new Promise<void>((r) => (open = r));
+    gates.set(key, { open, opened });
+  }
+  const kv = kvOfGets(async (req, deadline, room) => {
+    gets += 1;
+    await gates.get(req.key)?.opened;
+    try {
+      const value = await readValue(room, deadline, () => Buffer.alloc(MIB, ++reads & 0xff));
+      return { key: req.key, value, revision: reads };
+    } finally {
+      settledGets += 1;
+    }
+  });
+  const budgets = new AnswerBudgets({ sessionBytes: 64 * MIB, clientBytes: 4 * MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
+  const connection = http2.connect(`http://${address}`);
+  const [a, b] = [rawSession(t, method, address, connection), rawSession(t, method, address, connection)];
+  a.stream.pause();
+  a.stream.on('error', () => undefined);
+  b.stream.on('error', () => undefined);
+  // Deadlines of 30 s: the test waits 5 s at most for each Get to settle.
+  a.stream.write(packed(method, 4, getRequest));
+  await waitFor(() => gets === 4, "the first session's Gets wait for their barriers", 5000);
+  b.stream.write(packed(method, 2, (id) => (id === 1 ? { ...getRequest(id), key: 'slow' } : getRequest(id))));
+  await waitFor(() => gets === 6, "the second session's Gets wait for their barriers", 5000);
+  gates.get('big')?.open();
+  await waitFor(() => reads === 4 && settledGets === 4, "the first session's four values, unread, hold the client's budget", 5000);
+  await settled(() => reads, "the second session's Get waits for room");
+  t.equal(reads, 4, "the second session's Get waits for room");
+  b.stream.close(http2.constants.NGHTTP2_CANCEL);
+  await waitFor(() => settledGets === 5, 'the Get waiting for room settled once its session was cancelled', 5000);
+  gates.get('slow')?.open();
+  await waitFor(() => settledGets === 6, 'the Get whose barrier ended after its session was cancelled settled', 5000);
+  t.equal(reads, 4, 'neither read a value');
+  a.stream.close(http2.constants.NGHTTP2_CANCEL);
+  await waitFor(() => sessions.answers.held === 0, 'nothing counted once both ended', 5000);
+});
+
+void t.test("four sessions of one client that never read, each Get's value replaced since the one before: the client's budget and one value at most, in all", async (t) => {
+  const { gets, reads, method, sessions, opened } = await sessionsOfOneClient(t, 4);
+  const total = 12;
+  const before = process.memoryUsage().arrayBuffers;
+  for (const s of opened) {
+    s.stream.pause();
+    s.stream.end(packed(method, total, getRequest));
+  }
+  await settled(gets, 'the sessions took their Gets');
+  await settled(reads, 'the sessions stopped reading values');
+  const counted = sessions.answers.held;
+  const held = process.memoryUsage().arrayBuffers - before;
+  t.equal(gets(), 4 * total, 'every Get taken: those waiting to read count nothing');
+  t.ok(reads() <= 5, `${reads()} of ${4 * total} values of 1 MiB read`);
+  t.ok(counted <= 4 * MIB + MIB + 1024, `counted ${counted} bytes: the 4 MiB budget and one answer`);
+  t.ok(held < 16 * MIB, `the unread answers hold ${Math.round(held / 1e6)} MB (without the budget ${Math.round((4 * total * MIB) / 1e6)} MB)`);
+  // The budget is full of values read; the client then reads, and every Get waiting reads in turn.
+  for (const s of opened) {
+    s.read();
+    s.stream.resume();
+  }
+  await waitFor(() => opened.every((s) => s.ended() !== null), 'every session ended', 20000);
+  for (const s of opened) {
+    t.equal(s.ended()?.status, '0');
+    t.strictSame(s.answers.map((x) => x.id), Array.from({ length: total }, (_, i) => i + 1), 'every answer, in order');
+  }
+  t.equal(sessions.answers.held, 0, 'nothing counted once they ended');
+});
+
+void t.test("a Get that waits for room past its deadline fails TIMEOUT, naming the unread answers that hold the budget; the session goes on", async (t) => {
+  // Gets of the key "slow" wait for the test's gate before they read; every Get reads 1 MiB.
+  let reads = 0;
+  let timedOut = 0;
+  let gate: () => void = () => undefined;
+  const gated = new Promise<void>((r) => (gate = r));
+  const kv = kvOfGets(async (req, deadline, room) => {
+    if (req.key === 'slow') await gated;
+    try {
+      const value = await readValue(room, deadline, () => Buffer.alloc(MIB, ++reads & 0xff));
+      return { key: req.key, value, revision: reads };
+    } catch (err) {
+      timedOut += 1;
+      throw err;
+    }
+  });
+  const budgets = new AnswerBudgets({ sessionBytes: 64 * MIB, clientBytes: 4 * MIB });
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets));
+  const { stream, answers, ended, read } = rawSession(t, method, address);
+  stream.pause();
+  // A Get in progress, then four whose values, unread, hold the client's budget.
+  stream.write(packed(method, 5, (id) => (id === 1 ? { ...getRequest(id), key: 'slow', timeoutMs: 500 } : getRequest(id))));
+  await settled(() => reads, 'four values read: the budget');
+  gate();
+  await waitFor(() => timedOut === 1, 'the slow Get gave up waiting for room', 5000);
+  t.equal(reads, 4, 'it never read its value');
+  read();
+  stream.resume();
+  await waitFor(() => answers.length === 5, 'every Get answered', 5000);
+  t.strictSame(answers.map((x) => [x.id, x.errorCode, x.value.byteLength]), [[2, '', MIB], [3, '', MIB], [4, '', MIB], [5, '', MIB], [1, 'TIMEOUT', 0]], 'in the order they completed');
+  t.match(answers[4]?.errorMessage, /^the Get waited \d+ms for room to read its value, until its deadline: this client's KvSessions on this controller hold their budget of 4194304 bytes of answers not yet read$/);
+  t.equal(ended(), null, 'the session is not ended');
+  stream.end(packed(method, 1, (id) => getRequest(id + 5)));
+  await waitFor(() => ended() !== null, 'the session ended', 5000);
+  t.equal(ended()?.status, '0');
+  t.strictSame(answers.slice(5).map((x) => [x.id, x.errorCode, x.value.byteLength]), [[6, '', MIB]], 'the next Get read its value');
+  t.equal(sessions.answers.held, 0);
+});
+
 for (const guard of [true, false]) {
 void t.test(`a session that ended with its last answers unread still counts them: sessions opened one after another cannot pass the client's budget (${guard ? 'written on the HTTP/2 stream' : 'through grpc-js'})`, async (t) => {
-  let gets = 0;
-  const kv: KvOps = {
-    put: () => Promise.resolve({ revision: 1 }),
-    delete: () => Promise.resolve({ revision: 1 }),
-    // A new 1 MiB value each time, as if the key were replaced between the Gets.
-    get: (req) => Promise.resolve({ key: req.key, value: Buffer.alloc(MIB, ++gets & 0xff), revision: gets }),
-  };
+  let reads = 0;
+  // A new 1 MiB value at each read, as if the key were replaced between the Gets.
+  const kv = kvOfGets(async (req, deadline, room) => {
+    let revision = 0;
+    const value = await readValue(room, deadline, () => Buffer.alloc(MIB, (revision = ++reads) & 0xff));
+    return { key: req.key, value, revision };
+  });
   const budgets = new AnswerBudgets({ sessionBytes: 4 * MIB, clientBytes: 4 * MIB });
   const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets), guard);
   const connection = http2.connect(`http://${address}`);
@@ -397,8 +594,8 @@ void t.test(`a session that ended with its last answers unread still counts them
     s.stream.end(packed(method, 1, getRequest));
     opened.push(s);
   }
-  await settled(() => gets, 'the sessions stopped taking Gets');
-  t.ok(gets <= 5, `${gets} of ${total} Gets served while their answers are unread: the client's budget holds four of 1 MiB`);
+  await settled(() => reads, 'the sessions stopped reading values');
+  t.ok(reads <= 5, `${reads} of ${total} values read while their answers are unread: the client's budget holds four of 1 MiB`);
   t.ok(sessions.answers.held >= 4 * MIB, `their bytes still counted (${sessions.answers.held})`);
   for (const s of opened) {
     s.read();
@@ -406,32 +603,33 @@ void t.test(`a session that ended with its last answers unread still counts them
   }
   await waitFor(() => opened.every((s) => s.ended() !== null), 'every session ended', 10000);
   t.ok(opened.every((s) => s.ended()?.status === '0' && s.answers.length === 1 && s.answers[0]?.value.byteLength === MIB), 'each cleanly, with its answer');
-  t.equal(gets, total);
+  t.equal(reads, total);
   t.equal(sessions.answers.held, 0, 'nothing counted once they ended');
 });
 }
 
 void t.test('a session the server stopped reading, a request half-received, is not cut as stalled while the server holds it; once it reads again, the stall clock runs', async (t) => {
-  const { kv, gets, open } = gatedGetKv();
+  const { kv, reads } = replacedValueKv(MIB);
   let now = 0;
   const cuts: IncompleteCut[] = [];
   const incomplete = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 30_000, maxCalls: 100 }, () => now, (r) => void cuts.push(r));
-  // Two Gets in progress (each counted as a 1 MiB value) hold the budget: the session stops reading.
+  // Two values of 1 MiB, unread, hold the budget: the session stops reading.
   const budgets = new AnswerBudgets({ sessionBytes: 2 * MIB, clientBytes: 64 * MIB });
-  const { method, address } = await serve(t, kv, undefined, new KvSessions(undefined, budgets), true, incomplete);
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, budgets), true, incomplete);
   const { stream, answers, read } = rawSession(t, method, address);
-  read();
+  stream.pause();
   let reset: number | null = null;
   stream.on('error', () => undefined);
   stream.on('close', () => (reset = stream.rstCode ?? null));
   const fourth = grpcFramed(method.requestSerialize(getRequest(4)));
-  // Three Gets and half of a fourth, in one DATA frame: the pause comes with half a message taken.
+  // Three Gets and half of a fourth, in one DATA frame: the session stops with half a message taken.
   stream.write(Buffer.concat([packed(method, 3, getRequest), fourth.subarray(0, 8)]));
-  await waitFor(() => gets() === 2 && incomplete.pendingBytes === 8, 'two Gets in progress, half a request received', 5000);
+  await waitFor(() => reads() === 2 && sessions.answers.held >= 2 * MIB && incomplete.pendingBytes === 8, 'two values read and unread, half a request received', 5000);
   now += 60_000;
   incomplete.sweep();
   t.same(cuts, [], 'not cut: the server, not the client, stopped the bytes');
-  open();
+  read();
+  stream.resume();
   await waitFor(() => answers.length === 3, 'the session read again and answered the three Gets', 5000);
   now += 20_000;
   incomplete.sweep();
@@ -447,6 +645,7 @@ void t.test('a session the server stopped reading, a request half-received, is n
   await waitFor(() => reset !== null, 'the stream reset', 5000);
   t.equal(reset, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
 });
+
 
 void t.test('a caller refused while requests wait past the bound: those in progress are answered, the waiting ones never start, the session ends PERMISSION_DENIED', async (t) => {
   const { kv, held } = heldKv();
