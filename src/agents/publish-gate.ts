@@ -114,7 +114,11 @@ export class PublishGate {
       return;
     }
     s.publishChecked = true;
-    s.publishWaiting = check.refused.length > 0;
+    // Looked at again once it has committed (consider waits while it is pending): from cluster
+    // version 0.14 the log audits a standing refusal once (refusal-marks.ts), so a refusal at
+    // apply that this check did not foresee (an operator's write in between) may come with no
+    // transition to look again for, and the agent would stay off until it reconnected.
+    s.publishWaiting = true;
     this.counters.publishes++;
     this.damping.proposed(hello.agentId, now);
     this.meshReports.publish(check.entry);
