@@ -19,6 +19,7 @@ import { baseCallGuard } from '../../src/transport/base-call-guard.js';
 import { IncompleteRequests, type IncompleteCut } from '../../src/transport/incomplete-requests.js';
 import { grpcFramed, MessageFrames } from '../../src/transport/message-frames.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { ScriptedTimers } from '../helpers/scripted-timers.js';
 
 interface Held {
   readonly key: string;
@@ -456,6 +457,46 @@ void t.test('Gets waiting for room read oldest first as bytes are given back; a 
   t.equal(await next, 'value');
   t.equal(held.held, 5, "the value read is counted, the failed read's is not");
   t.equal(reads.length, 0);
+  held.close();
+});
+
+void t.test("a session's Gets waiting for room share one timer: each fails TIMEOUT at its own deadline, earliest first; those served before it read; none piles up", async (t) => {
+  const timers = new ScriptedTimers();
+  timers.clock = Date.now();
+  const budgets = new AnswerBudgets({ sessionBytes: 100, clientBytes: 1000 });
+  const held = budgets.open('client');
+  const reads = new WaitingReads(held, budgets.opts, () => undefined, timers);
+  held.add(100);
+  const start = timers.clock;
+  const outcomes: string[] = [];
+  const total = 1_000;
+  const gets: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    // Deadlines out of order: 1-5 s away, as requests ask different timeouts.
+    const deadline = start + 1_000 + ((i * 7919) % 4_000);
+    // Their answers count nothing here: once room is made, all of them read.
+    const read = reads.room(() => 0, () => undefined)(() => 'v', (v) => v.length, deadline);
+    gets.push(read.then(() => void outcomes.push(`read ${i}`), (err: { code?: string; message: string }) => void outcomes.push(`${err.code ?? '?'} ${i} ${deadline - start}`)));
+  }
+  t.equal(reads.length, total, 'all wait: the session holds its budget');
+  t.equal(timers.armed, 1, 'on one timer');
+  timers.advanceTo(start + 3_000);
+  await new Promise((r) => setImmediate(r));
+  const timedOut = outcomes.filter((o) => o.startsWith('TIMEOUT'));
+  const due = Array.from({ length: total }, (_, i) => 1_000 + ((i * 7919) % 4_000)).filter((d) => d <= 3_000).length;
+  t.equal(timedOut.length, due, `the ${due} whose deadlines passed failed TIMEOUT`);
+  t.strictSame(timedOut.map((o) => Number(o.split(' ')[2])), [...timedOut.map((o) => Number(o.split(' ')[2]))].sort((a, b) => a - b), 'earliest first');
+  t.equal(reads.length, total - due, 'the rest still wait');
+  t.ok(reads.held.queue <= 2 * reads.length + 64 && reads.held.deadlines <= 2 * reads.length + 64 + 1, `what timed out is not held (${reads.held.queue} queued, ${reads.held.deadlines} deadlines, for ${reads.length} waiting)`);
+  held.add(-100);
+  reads.serve();
+  await Promise.all(gets);
+  t.equal(outcomes.filter((o) => o.startsWith('read')).length, total - due, 'served once there is room: they read');
+  t.equal(reads.length, 0);
+  t.equal(timers.armed, 0, 'no timer left armed');
+  t.equal(timers.most, 1, 'never more than one');
+  const failed = await reads.room((b) => b, () => undefined)(() => 'v', (v) => v.length, start + 10).then(() => null, (e: unknown) => e);
+  t.equal(failed, null, 'a Get that finds room reads at once, whatever its deadline');
   held.close();
 });
 
