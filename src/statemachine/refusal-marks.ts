@@ -14,7 +14,10 @@
  * and refused later is audited again. Bounded: at most MAX_REFUSAL_MARKS per agent (the names a
  * publish lists at most), a publish's own refusals first, then the earlier marks in name order;
  * the marks go with the agent's record. An agent listing ever-new names is audited for each (new
- * names are news); its publishes are damped by the controllers (3 changes per 30 s each).
+ * names are news), and so is one cycling through more names than its marks hold: two sets of 256
+ * names listed in turn are each audited whole at every publish, as below the level. The marks stop
+ * a loop over the names of one publish; what bounds a hostile agent is the controllers' damping of
+ * its publishes (3 changes per 30 s each), as before.
  */
 import { MAX_AGENT_NAMES } from './agent-records.js';
 import { REFUSAL_CAUSES, type HostAction, type RefusalCause } from './mesh-publish.js';

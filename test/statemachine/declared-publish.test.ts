@@ -219,6 +219,13 @@ void t.test('from 0.14 the marks survive a snapshot (the restored replica audits
   const names = (from: number): ReturnType<typeof host>[] => Array.from({ length: MAX_REFUSAL_MARKS }, (_, i) => host(`n-${from + i}`));
   for (let round = 0; round < 3; round++) run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s2', names(round * 100))] }));
   t.equal(a.view(meshKind).declaration('rogue')?.refused.size, MAX_REFUSAL_MARKS, `bounded at ${MAX_REFUSAL_MARKS}`);
+  // The bound is a bound: two sets of MAX_REFUSAL_MARKS names listed in turn are audited whole at
+  // every publish, as below 0.14 (the damping of publishes, not the marks, bounds such an agent).
+  for (const from of [1_000, 2_000, 1_000]) {
+    const before = lastSeq(a);
+    run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s2', names(from))] }));
+    t.equal(auditedSince(a, before).length, MAX_REFUSAL_MARKS, `names from n-${from}: every one audited`);
+  }
   const c = new StateMachine();
   c.restore(a.snapshot());
   t.same(c.snapshot(), a.snapshot(), 'a full record restores as it was');
