@@ -10,8 +10,9 @@
  *
  * A service stays marked while the agent is refused it or no longer lists it, and is unmarked
  * once a publish of the agent serves it (creates, joins or keeps it): an agent toggling a refused
- * name in and out of its publishes is audited for it once, and one taken off a service it served
- * and refused later is audited again. Bounded: at most MAX_REFUSAL_MARKS per agent (the names a
+ * name in and out of its publishes is audited for it once by the log (its serving controller, which
+ * warns of each listing again, audits that one itself: publish-gate.ts), and one taken off a
+ * service it served and refused later is audited again. Bounded: at most MAX_REFUSAL_MARKS per agent (the names a
  * publish lists at most), a publish's own refusals first, then the earlier marks in name order;
  * the marks go with the agent's record. An agent listing ever-new names is audited for each (new
  * names are news), and so is one cycling through more names than its marks hold: two sets of 256
