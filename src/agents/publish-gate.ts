@@ -114,7 +114,11 @@ export class PublishGate {
       return;
     }
     s.publishChecked = true;
-    s.publishWaiting = check.refused.length > 0;
+    // Looked at again once it has committed (consider waits while it is pending): from cluster
+    // version 0.14 the log audits a standing refusal once (refusal-marks.ts), so a refusal at
+    // apply that this check did not foresee (an operator's write in between) may come with no
+    // transition to look again for, and the agent would stay off until it reconnected.
+    s.publishWaiting = true;
     this.counters.publishes++;
     this.damping.proposed(hello.agentId, now);
     this.meshReports.publish(check.entry);
@@ -126,7 +130,10 @@ export class PublishGate {
    * check refuses it anew; warned of and audited once per agent and service until that changes.
    * A refusal in a publish proposed now (or held to be proposed later) is audited by its commit,
    * on every controller; one in a publish that proposes nothing (the log holds its declaration:
-   * a reconnect, or a service an operator deleted since) is audited here.
+   * a reconnect, or a service an operator deleted since) is audited here, and so is one the
+   * agent's record marks already for that cause (from cluster version 0.14 the commit audits it no
+   * more, refusal-marks.ts: an agent that stopped listing a name it was refused and lists it again,
+   * months later maybe, was warned of here and audited nowhere).
    */
   private noteRefusals(s: Session, agent: string, refused: readonly Refusal[], proposesNothing: boolean, out: HubEffect[]): void {
     const { fresh: uncounted, standing } = newlyRefused(s.refusalsCounted, refused);
@@ -137,8 +144,11 @@ export class PublishGate {
     const untold = this.refusals.toTell(agent, refused);
     if (untold.length === 0) return;
     out.push(log('warn', 'agent publishes services the cluster refuses', { agent, refused: untold.map((r) => `${r.name}: ${r.reason}`) }));
-    if (!proposesNothing) return;
-    for (const r of untold) out.push({ type: 'audit', event: { type: 'service.publish.refused', subject: r.name, from: null, to: agent, reason: `agent ${agent}: ${r.reason}` } });
+    const marked = this.port.state().mesh.declaration(agent)?.refused;
+    for (const r of untold) {
+      if (!proposesNothing && marked?.get(r.name) !== r.cause) continue;
+      out.push({ type: 'audit', event: { type: 'service.publish.refused', subject: r.name, from: null, to: agent, reason: `agent ${agent}: ${r.reason}` } });
+    }
   }
 
   /**

@@ -35,9 +35,38 @@ export function answerBytes(res: KvSessionResponseMsg): number {
   return ANSWER_OVERHEAD_BYTES + res.value.byteLength + Buffer.byteLength(res.key) + Buffer.byteLength(res.errorMessage);
 }
 
+/**
+ * The longest error message an answer carries, in UTF-8 bytes; a longer one is cut (its start and
+ * its size kept), so that what a request counts from its start covers its answer, failed or not.
+ * Counted at their key alone, writes failing with messages longer than it (a key quoted with
+ * escapes, a forwarded leader's status, any internal error's text, unbounded) held a session past
+ * its budget by what their messages were longer, 1,024 writes at a time.
+ */
+export const MAX_ANSWER_MESSAGE_BYTES = 1024;
+
+/** `message` as an answer carries it: at most MAX_ANSWER_MESSAGE_BYTES, a longer one cut on a character boundary and marked `…(N bytes)`. */
+export function answerMessage(message: string): string {
+  const bytes = Buffer.byteLength(message);
+  if (bytes <= MAX_ANSWER_MESSAGE_BYTES) return message;
+  const tail = `…(${bytes} bytes)`;
+  const utf8 = Buffer.from(message);
+  let end = MAX_ANSWER_MESSAGE_BYTES - Buffer.byteLength(tail);
+  // Back to the first byte of the character the cut falls in (continuation bytes are 10xxxxxx).
+  while (end > 0 && (utf8[end]! & 0xc0) === 0x80) end--;
+  return utf8.subarray(0, end).toString('utf8') + tail;
+}
+
+/**
+ * An answer's bytes beside its overhead: its key and value, or (failed) its message and neither.
+ * Counted as the larger, so a request's count covers its answer either way.
+ */
+function answerBodyBytes(keyAndValueBytes: number): number {
+  return Math.max(keyAndValueBytes, MAX_ANSWER_MESSAGE_BYTES);
+}
+
 /** What a write's answer may hold, counted from its start; a Get counts its value from when it reads it (`getInProgressBytes`). */
 export function reservedAnswerBytes(req: KvSessionRequestMsg): number {
-  return req.op === 'KV_OP_GET' ? 0 : ANSWER_OVERHEAD_BYTES + Buffer.byteLength(req.key);
+  return req.op === 'KV_OP_GET' ? 0 : ANSWER_OVERHEAD_BYTES + answerBodyBytes(Buffer.byteLength(req.key));
 }
 
 /**
@@ -51,9 +80,9 @@ export function getInProgressBytes(key: string): number {
 }
 const GET_STATE_BYTES = 4096;
 
-/** What a Get's answer holds once it read a value of `valueBytes` of the key `key`. */
+/** What a Get's answer may hold once it read a value of `valueBytes` of the key `key` (none found: a message). */
 export function readAnswerBytes(key: string, valueBytes: number): number {
-  return ANSWER_OVERHEAD_BYTES + Buffer.byteLength(key) + valueBytes;
+  return ANSWER_OVERHEAD_BYTES + answerBodyBytes(Buffer.byteLength(key) + valueBytes);
 }
 
 export interface AnswerBudgetOptions {

@@ -14,7 +14,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { directStream, takeMessages } from '../transport/direct-messages.js';
 import { assertWellFramed } from '../transport/strict-decode.js';
 import type { OwnerOf } from './caller-owner.js';
-import { AnswerBudgets, answerBytes, getInProgressBytes, readAnswerBytes, reservedAnswerBytes } from './kv-session-answers.js';
+import { AnswerBudgets, answerBytes, answerMessage, getInProgressBytes, readAnswerBytes, reservedAnswerBytes } from './kv-session-answers.js';
 import { WaitingReads } from './kv-session-reads.js';
 import { controllerMethod } from './controller-proto.js';
 import { kvSessionLimits } from './kv-session-limits.js';
@@ -59,7 +59,7 @@ function answer(id: number, res: { revision: number; key?: string; value?: Uint8
 
 function failure(id: number, err: unknown): KvSessionResponseMsg {
   const f = toServiceFailure(err);
-  return { id, errorCode: f.code, errorMessage: f.message, revision: 0, key: '', value: EMPTY, ...(f.notProposed ? { notProposed: true } : {}) };
+  return { id, errorCode: f.code, errorMessage: answerMessage(f.message), revision: 0, key: '', value: EMPTY, ...(f.notProposed ? { notProposed: true } : {}) };
 }
 
 /** How long a session request may wait here: what it asks (0: the server's default), at most MAX_SESSION_REQUEST_TIMEOUT_MS. */

@@ -1,2 +1,2 @@
 /** The version every controller reports; kept in step with package.json by a test. */
-export const VERSION = '0.13.0';
+export const VERSION = '0.14.0';

@@ -132,6 +132,17 @@ export const DECLARED_PUBLISH_VERSION = '0.12';
 export const TAKEN_OFF_RESULT_VERSION = '0.13';
 
 /**
+ * The level from which a publish's refused host is audited by the log (a publish.refused
+ * transition) only when it is new for the agent, service and cause: each agent's record keeps the
+ * causes its last publish was refused for (refusal-marks.ts). Before, every committed publish
+ * audited all its refused hosts again, and an agent republishing in a loop (each publish changing
+ * something) flooded the bounded transition log, pushing other controllers' real events out, and
+ * every controller's audit log. The record's `refused` field is new (0.13 members refuse it) and
+ * the transitions differ: neither below this level.
+ */
+export const REFUSALS_ONCE_VERSION = '0.14';
+
+/**
  * The level from which every member stamps its process's boot id on every peer message
  * (src/identity/process-claims.ts): at it, a message without one comes from no member.
  */

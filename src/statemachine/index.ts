@@ -121,6 +121,7 @@ export {
   UNORDERED_CLAIM_VERSION,
   DECLARED_PUBLISH_VERSION,
   TAKEN_OFF_RESULT_VERSION,
+  REFUSALS_ONCE_VERSION,
   clusterKind,
   clusterVersionOf,
   compareClusterVersions,

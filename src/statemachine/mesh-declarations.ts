@@ -15,6 +15,7 @@
  */
 import { AGENT_ID_PATTERN, RESOURCE_NAME_PATTERN } from './mesh-types.js';
 import { declarationLength } from './mesh-size.js';
+import { NO_MARKS, marksJson, parseMarks, type RefusalMarks } from './refusal-marks.js';
 
 /** Observed dependencies an agent may hold; names beyond are ignored (and counted). */
 export const MAX_OBSERVED = 256;
@@ -43,6 +44,8 @@ export interface AgentDeclarationView {
   /** Publish entries of this agent that reached the log, and those of them that advanced the revision. */
   readonly publishWrites: number;
   readonly publishRevisions: number;
+  /** From REFUSALS_ONCE_VERSION, the cause each service it was refused was audited for (refusal-marks.ts); empty below. */
+  readonly refused: RefusalMarks;
 }
 
 export class AgentDeclaration implements AgentDeclarationView {
@@ -53,6 +56,8 @@ export class AgentDeclaration implements AgentDeclarationView {
   revision = 0;
   publishWrites = 0;
   publishRevisions = 0;
+  /** Set through DeclarationBook.markRefused, which measures the record again. */
+  refused: RefusalMarks = NO_MARKS;
 
   constructor(readonly agent: string) {}
 
@@ -165,7 +170,14 @@ export class DeclarationBook {
     this.nextDue = null;
   }
 
-  /** Every change of what a record lists goes through open or reindex, and so through here. */
+  /** The refusals of `d` the log audited, as its last publish leaves them (refusal-marks.ts). */
+  markRefused(d: AgentDeclaration, marks: RefusalMarks): void {
+    if (d.refused.size === 0 && marks.size === 0) return;
+    d.refused = marks;
+    this.measure(d);
+  }
+
+  /** Every change of what a record lists goes through open, reindex or markRefused, and so through here. */
   private measure(d: AgentDeclaration): void {
     const n = declarationLength(d);
     this.lengthSum += n - (this.lengths.get(d.agent) ?? 0);
@@ -233,6 +245,8 @@ export class DeclarationBook {
       revision: d.revision,
       publishWrites: d.publishWrites,
       publishRevisions: d.publishRevisions,
+      // Only when some: none below REFUSALS_ONCE_VERSION, whose members refuse the field.
+      ...(d.refused.size === 0 ? {} : { refused: marksJson(d.refused) }),
     }));
   }
 
@@ -254,7 +268,7 @@ const EMPTY: ReadonlySet<string> = new Set();
 export function parseDeclaration(value: unknown, fail: (m: string) => never): AgentDeclaration {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('expected an object');
   const v = value as Record<string, unknown>;
-  const keys = ['agent', 'lazy', 'hosts', 'dependencies', 'observed', 'revision', 'publishWrites', 'publishRevisions'];
+  const keys = ['agent', 'lazy', 'hosts', 'dependencies', 'observed', 'revision', 'publishWrites', 'publishRevisions', 'refused'];
   for (const k of Object.keys(v)) if (!keys.includes(k)) fail(`unexpected field "${k}"`);
   const agent = v['agent'];
   if (typeof agent !== 'string' || !AGENT_ID_PATTERN.test(agent)) fail('field "agent" must be an agent id');
@@ -278,6 +292,7 @@ export function parseDeclaration(value: unknown, fail: (m: string) => never): Ag
   d.revision = v['revision'] as number;
   d.publishWrites = v['publishWrites'] as number;
   d.publishRevisions = v['publishRevisions'] as number;
+  if (v['refused'] !== undefined) d.refused = parseMarks(v['refused'], fail);
   return d;
 }
 

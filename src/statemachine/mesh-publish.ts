@@ -53,7 +53,8 @@ import type { SettingsView } from './settings.js';
  * (PUBLISH_SHARE_VERSION) the agent holds as many services by its publishes as it may, or
  * (DECLARED_PUBLISH_VERSION, `services.agent_publish: declared`) no operator applied the service.
  */
-export type RefusalCause = 'capacity' | 'spec' | 'not-allowed' | 'share' | 'undeclared';
+export const REFUSAL_CAUSES = ['capacity', 'spec', 'not-allowed', 'share', 'undeclared'] as const;
+export type RefusalCause = (typeof REFUSAL_CAUSES)[number];
 
 export type HostAction =
   | { readonly type: 'create'; readonly host: HostedService }

@@ -11,13 +11,14 @@
  */
 import { formatDuration } from '../config/duration.js';
 import { agentsKind, MAX_AGENT_RECORDS, type AgentsView } from './agents.js';
-import { FORGET_AGENTS_VERSION, SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
+import { FORGET_AGENTS_VERSION, REFUSALS_ONCE_VERSION, SERVICE_OWNERSHIP_VERSION, clusterKind } from './cluster-version.js';
 import { MAX_OBSERVED, type AgentDeclaration } from './mesh-declarations.js';
 import type { MeshReport, PublishEntry, UsageEntry } from './mesh-commands.js';
 import { removeServiceEverywhere } from './mesh-operator.js';
 import { declaredOnly, planChanges, planPublish, type PublishShares } from './mesh-publish.js';
 import { MeshState, vipRange } from './mesh-state.js';
 import { keptByFor, shareRuleOf, type ShareRule } from './publisher-shares.js';
+import { markRefusals } from './refusal-marks.js';
 import { statusOf } from './mesh-types.js';
 import type { ApplyContext } from './resource-kind.js';
 import { okResult, type ApplyResult } from './result.js';
@@ -62,7 +63,7 @@ export function applyReport(state: MeshState, command: MeshReport, ctx: ApplyCon
   const n: Counts = { published: 0, stale: 0, refused: 0, observed: 0, dropped: 0, healthChanged: 0, expired: 0, forgotten: 0 };
   const cluster = ctx.read(clusterKind);
   const ownership = cluster.supports(SERVICE_OWNERSHIP_VERSION);
-  const rules: PublishRules = { ownership, shares: shareRuleOf(cluster), declaredOnly: declaredOnly(cluster, settings) };
+  const rules: PublishRules = { ownership, shares: shareRuleOf(cluster), declaredOnly: declaredOnly(cluster, settings), refusalsOnce: cluster.supports(REFUSALS_ONCE_VERSION) };
   for (const e of command.publish) publish(state, e, agents, settings, rules, rev, n);
   for (const u of command.usage) usage(state, u, rev, n);
   for (const agent of command.health) health(state, agent, agents, rev, n);
@@ -96,6 +97,8 @@ interface PublishRules {
   readonly shares: ShareRule | null;
   /** `services.agent_publish: declared` (DECLARED_PUBLISH_VERSION): agents serve only services an operator applied. */
   readonly declaredOnly: boolean;
+  /** REFUSALS_ONCE_VERSION: a refusal is audited only when new for the agent, service and cause (refusal-marks.ts). */
+  readonly refusalsOnce: boolean;
 }
 
 function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings: SettingsView, rules: PublishRules, rev: () => number, n: Counts): void {
@@ -125,6 +128,9 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
   // unless the health layer has since said otherwise.
   const healthy = agents.get(e.agent)?.online === true;
   const by = `published by agent ${e.agent}`;
+  // Below the level every refusal is audited, as 0.13 members do; from it only the new ones.
+  const marked = rules.refusalsOnce ? markRefusals(d.refused, plan.hosts) : null;
+  if (marked !== null) state.declarations.markRefused(d, marked.marks);
   for (const h of plan.hosts) {
     switch (h.type) {
       case 'create': {
@@ -154,7 +160,7 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
         break;
       case 'refuse':
         n.refused++;
-        state.transitions.add({ type: 'publish.refused', service: h.name, agent: e.agent, reason: h.reason });
+        if (marked === null || marked.audited.has(h.name)) state.transitions.add({ type: 'publish.refused', service: h.name, agent: e.agent, reason: h.reason });
         break;
       default: {
         const never: never = h;

@@ -11,6 +11,7 @@
  */
 import type { AgentDeclaration } from './mesh-declarations.js';
 import type { HostAction } from './mesh-publish.js';
+import { marksLength } from './refusal-marks.js';
 import { contentKey, resourceJson, statusOf, type Resource, type ResourceInput, type ResourceType, type ServiceResource } from './mesh-types.js';
 
 /** The widest JSON number the mesh writes (a safe integer), and a separator. */
@@ -48,7 +49,7 @@ export function declarationLength(d: AgentDeclaration): number {
   for (const h of d.dependencies) n += h.length + 3;
   // ["name",since,lastUsed,false],
   for (const name of d.observed.keys()) n += name.length + 12 + 2 * NUMBER;
-  return n;
+  return n + marksLength(d.refused);
 }
 
 /** An upper bound of a quarantined address in the allocator's snapshot: ["255.255.255.255",time], */

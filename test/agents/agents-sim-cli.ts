@@ -8,7 +8,7 @@
  * agents now and then (agents-sim.ts, `skewMs`; checked in agents-sim.test.ts at 1000 ms, seeds 1-100; 1-1000 and 1000000-1000299 pass at 1000 and 3000);
  * --version V runs the cluster at version V instead of the newest (0.9: claims not ordered by admission; 0.10: a claim
  * that says nothing of its admission not ordered; 0.11: services.agent_publish cannot be set, its changes refused;
- * 0.12: an apply that takes a squatter off answers unchanged);
+ * 0.12: an apply that takes a squatter off answers unchanged; 0.13: every publish audits all its refusals);
  * --raise-from V starts the seeds that host nothing at V and raises them to the newest (or --version) mid-faults.
  */
 import { DEFAULT_AGENTS_SIM, runAgentsSeed } from './agents-sim.js';

@@ -42,7 +42,7 @@ import {
   ALLOWED_AGENTS_LABEL,
   SERVICE_OWNERSHIP_VERSION,
   DECLARED_PUBLISH_VERSION,
-  TAKEN_OFF_RESULT_VERSION,
+  REFUSALS_ONCE_VERSION,
   agentsKind,
   clusterKind,
   keptByFor,
@@ -105,7 +105,7 @@ export interface AgentsSimOptions {
    * Absent or 0: one clock, no restarts beyond the hosting seeds'.
    */
   readonly skewMs?: number;
-  /** The cluster version it runs at (--version V; absent: the newest, TAKEN_OFF_RESULT_VERSION). */
+  /** The cluster version it runs at (--version V; absent: the newest, REFUSALS_ONCE_VERSION). */
   readonly version?: string;
   /**
    * --raise-from V: seeds that host nothing start at V and are raised to `version` 1-15 s into
@@ -428,7 +428,7 @@ export class AgentsSim {
   ) {
     this.rng = seededRng(seed);
     this.startedAt = this.clock.now;
-    this.hosting = HostingScenario.forSeed(seed, opts.version ?? TAKEN_OFF_RESULT_VERSION);
+    this.hosting = HostingScenario.forSeed(seed, opts.version ?? REFUSALS_ONCE_VERSION);
     this.skewClocks(opts.skewMs ?? 0);
     this.watch = new MeshWatch(this.log.truth, { now: () => this.clock.now, violation: (w) => this.violation(w), note: (w) => this.note(w), leaderTerm: () => this.leaderTerms, connectedListers: (s) => this.connectedListers(s) }, HOSTING_GRACE_MS);
     this.log.watch = this.watch;
@@ -440,7 +440,7 @@ export class AgentsSim {
     if (this.hosting === null && opts.raiseFrom !== undefined) {
       this.raiseAt = seededRng(seed ^ 0x7a15_e0f1).int(1_000, 15_000);
       this.log.propose({ kind: 'cluster', op: 'set-version', version: opts.raiseFrom } as KindCommand);
-    } else if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? TAKEN_OFF_RESULT_VERSION } as KindCommand);
+    } else if (this.hosting === null) this.log.propose({ kind: 'cluster', op: 'set-version', version: this.opts.version ?? REFUSALS_ONCE_VERSION } as KindCommand);
     else for (const cmd of this.hosting.setup()) this.log.propose(cmd);
     this.change([svc('web')]);
     const m = this.rng.int(4, 16);
@@ -916,7 +916,7 @@ export class AgentsSim {
   private hostingStep(faults: boolean): void {
     if (this.raiseAt !== null && this.clock.now - this.startedAt >= this.raiseAt) {
       this.raiseAt = null;
-      this.hostingEvent({ type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: this.opts.version ?? TAKEN_OFF_RESULT_VERSION } as KindCommand });
+      this.hostingEvent({ type: 'upgrade', command: { kind: 'cluster', op: 'set-version', version: this.opts.version ?? REFUSALS_ONCE_VERSION } as KindCommand });
     }
     const event = this.hosting?.step(this.clock.now - this.startedAt, faults, this.agents.length, (i) => this.agents[i]!.decl.hosts) ?? null;
     if (event !== null) this.hostingEvent(event);

@@ -89,7 +89,7 @@ void t.test('the serving controller answers for its agent: there, in its grace, 
 
 void t.test('dependencies are the static ones and those observed, as one sorted list; publishes are counted', async (t) => {
   const observed = new Map([['cache', { since: 1, lastUsed: 1, expiring: false }], ['auth', { since: 1, lastUsed: 1, expiring: true }]]);
-  const decl: AgentDeclarationView = { agent: 'a1', lazy: true, hosts: [], dependencies: ['db'], observed, observedNames: ['auth', 'cache'], revision: 5, publishWrites: 3, publishRevisions: 1 };
+  const decl: AgentDeclarationView = { agent: 'a1', lazy: true, hosts: [], dependencies: ['db'], observed, observedNames: ['auth', 'cache'], revision: 5, publishWrites: 3, publishRevisions: 1, refused: new Map() };
   const [r] = rows([rec({ dependencies: ['db'] })], { c1: true }, { a1: [{ controller: 'c1', session: 's1' }] }, {}, ['c1'], { a1: decl });
   t.match(r, { dependencies: ['auth', 'cache', 'db'], publishWrites: 3, publishRevisions: 1 });
   const [none] = rows([rec({})], { c1: true });

@@ -6,7 +6,7 @@
  * grace afresh (an expiry comes later, never sooner). At 0.12 with services.agent_publish
  * declared, a service no operator applied is refused the same way (counted apart).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { LeaderDuties } from '../../src/agents/mesh-duties.js';
 import { MeshReportQueue } from '../../src/agents/mesh-reports.js';
 import { ALLOWED_AGENTS_LABEL, StateMachine, agentsKind, clusterKind, meshKind, settingsKind, type ServiceResource } from '../../src/statemachine/index.js';
@@ -288,4 +288,81 @@ void t.test('the leader asks for no expiry below 0.7, and a report with none has
   const quiet = new MeshReportQueue('c1');
   quiet.checkHealth('x');
   t.notOk('expireServices' in (quiet.take(0, 1_000) ?? {}), 'no field when nothing expires');
+});
+
+/**
+ * An agent that republishes in a loop, each publish changing something, with `names` names it
+ * may not publish: it alternates serving web (`toggle` 'web') or listing the names at all
+ * ('names'). Returns the publish.refused audits each controller wrote and the transitions.
+ */
+function republishLoop(t: Test, version: string, rounds: number, names: number, toggle: 'web' | 'names'): { audits: number[]; transitions: number; publishes: number } {
+  const { clock, cs } = meshStage(version, GRACE_MS, (now) => [initSettings(), setSetting('services.agent_publish', 'declared'), apply(now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' }))]);
+  const squats = Array.from({ length: names }, (_, i) => host(`squat-${i}`));
+  const agent = new SimAgent('web-1', ['http'], 'web-1-boot', { hosts: [] });
+  for (let round = 0; round < rounds; round++) {
+    const on = round % 2 === 0;
+    agent.decl = { ...agent.decl, hosts: toggle === 'web' ? (on ? [host('web'), ...squats] : squats) : on ? squats : [host('web')] };
+    agent.connect(cs[1]);
+    // Past the allowance of changes through a controller (3 per 30 s): each round's publish goes.
+    advance(clock, cs, 11_000);
+    agent.disconnect();
+    advance(clock, cs, 1_000);
+  }
+  const mesh = cs[0].sm.view(meshKind);
+  t.same(cs[0].sm.snapshot(), cs[1].sm.snapshot(), `${version}: both controllers hold the same state`);
+  return {
+    audits: cs.map((c) => c.audits.filter((a) => a.type === 'service.publish.refused').length),
+    transitions: mesh.transitionsSince(0).items.filter((x) => x.type === 'publish.refused').length,
+    publishes: mesh.declaration('web-1')?.publishWrites ?? 0,
+  };
+}
+
+void t.test('an agent republishing in a loop with names it may not publish: at 0.13 every publish audits them all again; from 0.14 once', async (t) => {
+  const rounds = 8;
+  const names = 20;
+  const flood = republishLoop(t, '0.13', rounds, names, 'web');
+  t.equal(flood.publishes, rounds, `${rounds} publishes committed`);
+  t.equal(flood.transitions, rounds * names, 'at 0.13 a publish.refused transition per refused host per publish');
+  t.same(flood.audits, [rounds * names, rounds * names], 'audited by every controller each time');
+  const once = republishLoop(t, '0.14', rounds, names, 'web');
+  t.equal(once.publishes, rounds, 'the same publishes committed at 0.14');
+  t.equal(once.transitions, names, 'one transition per refused host');
+  t.same(once.audits, [names, names], 'audited once by every controller');
+  // Listing the names only every other publish: at 0.14 the record keeps their marks while
+  // unlisted, so the log audits them once; the serving controller (c2), which warns of each
+  // listing again as a new refusal, audits it too, since the log will not: an agent that lists a
+  // name it was refused again, months later maybe, is not left to a warning.
+  const toggled = republishLoop(t, '0.14', rounds, names, 'names');
+  t.equal(toggled.publishes, rounds);
+  t.equal(toggled.transitions, names, 'names listed, dropped and listed again: one transition each');
+  t.same(toggled.audits, [names, (rounds / 2) * names], 'audited once by the other controller, at each listing again by the serving one');
+  const toggledOld = republishLoop(t, '0.13', rounds, names, 'names');
+  t.equal(toggledOld.transitions, (rounds / 2) * names, 'at 0.13 each publish that lists them');
+});
+
+void t.test('from 0.14 a refusal at apply the check did not foresee (an operator\'s write in between) is looked at again, though the log audits it no more', async (t) => {
+  const { log, clock, cs } = meshStage('0.14', GRACE_MS, (now) => [initSettings(), setSetting('services.agent_publish', 'declared'), apply(now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-2' }))]);
+  const agent = new SimAgent('web-1', ['http'], 'web-1-boot', { hosts: [host('web')] });
+  agent.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  t.equal(svcOf(cs[0], 'web')?.status.endpoints, undefined, 'not allowed: refused');
+  const refusals = (): number => cs[0].audits.filter((a) => a.type === 'service.publish.refused').length;
+  t.equal(refusals(), 1, 'audited by the commit');
+  // Allowed: c2 looks again at its next reconcile round (2 s) and proposes the join; its report
+  // waits (under the 3 s after which c2 gives its agents up) while the operator takes it back.
+  cs[1].unheardByLeader = true;
+  log.propose(apply(clock.now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' })));
+  advance(clock, cs, 2_100);
+  log.propose(apply(clock.now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-2' })));
+  advance(clock, cs, 50);
+  const publishes = cs[0].sm.view(meshKind).declaration('web-1')?.publishWrites ?? 0;
+  cs[1].unheardByLeader = false;
+  advance(clock, cs, 100);
+  t.equal(cs[0].sm.view(meshKind).declaration('web-1')?.publishWrites, publishes + 1, 'the join committed after the write');
+  t.equal(svcOf(cs[0], 'web')?.status.endpoints, undefined, 'and was refused again');
+  t.equal(refusals(), 1, 'for the same cause: not audited again');
+  log.propose(apply(clock.now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-*' })));
+  advance(clock, cs, 3_000);
+  t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'allowed again: it joins without reconnecting');
+  t.equal(agent.controller, cs[1]);
 });

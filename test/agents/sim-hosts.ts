@@ -1,6 +1,6 @@
 /**
  * Agents that host services, for the agents' simulation (agents-sim.ts): in one seed in four
- * the cluster runs at the newest level, TAKEN_OFF_RESULT_VERSION (the mesh's rules of LISTER_SHARE_VERSION and after; or is raised to
+ * the cluster runs at the newest level, REFUSALS_ONCE_VERSION (the mesh's rules of LISTER_SHARE_VERSION and after; or is raised to
  * it while the faults run, so endpoints from before SERVICE_OWNERSHIP_VERSION meet the new rules), agents publish services from a small catalog
  * (mostly one spec per name, now and then a conflicting one), an operator applies some of those
  * names (with or without the mesh/allowed-agents label, the same spec or another), deletes them,
@@ -15,7 +15,7 @@
 import {
   ALLOWED_AGENTS_LABEL,
   FORGET_AGENTS_VERSION,
-  TAKEN_OFF_RESULT_VERSION,
+  REFUSALS_ONCE_VERSION,
   type HostedService,
   type KindCommand,
   type ResourceInput,
@@ -68,7 +68,7 @@ export class HostingScenario {
   }
 
   /** The scenario of `seed`, or null for a seed that hosts nothing (one in four hosts). */
-  static forSeed(seed: number, newest: string = TAKEN_OFF_RESULT_VERSION): HostingScenario | null {
+  static forSeed(seed: number, newest: string = REFUSALS_ONCE_VERSION): HostingScenario | null {
     return seededRng(seed ^ 0x5ce7_1a77).next() < SHARE ? new HostingScenario(seed, newest) : null;
   }
 

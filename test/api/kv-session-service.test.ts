@@ -8,16 +8,18 @@ import * as http2 from 'node:http2';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps, ReadRoom } from '../../src/api/kv-ops.js';
-import { AnswerBudgets, getInProgressBytes } from '../../src/api/kv-session-answers.js';
+import { AnswerBudgets, MAX_ANSWER_MESSAGE_BYTES, answerMessage, getInProgressBytes } from '../../src/api/kv-session-answers.js';
 import { kvSessionLimits } from '../../src/api/kv-session-limits.js';
 import { WaitingReads } from '../../src/api/kv-session-reads.js';
 import { KvSessions, MAX_OUTSTANDING_PER_SESSION, MAX_SESSION_REQUEST_TIMEOUT_MS, type SessionRefusal } from '../../src/api/kv-session-service.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from '../../src/api/wire-types.js';
 import { HostError } from '../../src/api/consensus-port.js';
+import { ServiceFailure } from '../../src/api/service-error.js';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';
 import { IncompleteRequests, type IncompleteCut } from '../../src/transport/incomplete-requests.js';
 import { grpcFramed, MessageFrames } from '../../src/transport/message-frames.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { ScriptedTimers } from '../helpers/scripted-timers.js';
 
 interface Held {
   readonly key: string;
@@ -316,6 +318,66 @@ void t.test(`answers a client does not read are held to the session's budget of 
 });
 }
 
+void t.test("writes that fail with long messages stay within the session's budget: an answer's message is cut to what the write counted from its start", async (t) => {
+  // Puts that wait at a gate, then fail INTERNAL with a 20,000-byte message (an internal error's
+  // text is unbounded). Counted at their key alone (65 bytes), 966 were taken under a 64 KiB
+  // budget and their answers counted 19.3 MB.
+  const gates: (() => void)[] = [];
+  let opened = false;
+  const long = `disk said: ${'é'.repeat(10_000)}`;
+  const kv: KvOps = {
+    put: async () => {
+      if (!opened) await new Promise<void>((r) => gates.push(r));
+      throw new ServiceFailure('INTERNAL', long);
+    },
+    delete: () => Promise.resolve({ revision: 1 }),
+    get: () => Promise.reject(new Error('no gets here')),
+  };
+  const budget = 64 * 1024;
+  const { method, address, sessions } = await serve(t, kv, undefined, new KvSessions(undefined, new AnswerBudgets({ sessionBytes: budget, clientBytes: 64 * MIB })));
+  const { stream, answers, ended, read } = rawSession(t, method, address);
+  stream.pause();
+  const total = 1_000;
+  stream.end(packed(method, total));
+  await settled(() => gates.length, 'the session stopped taking puts');
+  const taken = gates.length;
+  opened = true;
+  for (const g of gates.splice(0)) g();
+  await settled(() => sessions.answers.held, 'the failed answers settled');
+  const counted = sessions.answers.held;
+  t.ok(counted <= budget + 64 + MAX_ANSWER_MESSAGE_BYTES, `${taken} puts taken under the ${budget}-byte budget; their failed answers count ${counted} bytes, within it and one answer`);
+  read();
+  stream.resume();
+  await waitFor(() => ended() !== null, 'the session ended', 10000);
+  t.equal(ended()?.status, '0', 'cleanly');
+  t.equal(answers.length, total, 'every put answered');
+  t.ok(answers.every((a) => a.errorCode === 'INTERNAL' && a.errorMessage === answerMessage(long)), 'each failed INTERNAL with the message cut');
+  const message = answers[0]?.errorMessage ?? '';
+  t.ok(Buffer.byteLength(message) <= MAX_ANSWER_MESSAGE_BYTES && message.startsWith('disk said: éé') && message.endsWith(`…(${Buffer.byteLength(long)} bytes)`), `cut to ${Buffer.byteLength(message)} bytes, on a character boundary, its size told`);
+  t.notOk(message.includes('\ufffd'), 'no character cut in half');
+  t.equal(sessions.answers.held, 0, 'nothing counted once the session ended');
+});
+
+void t.test('an answer\'s message is kept whole up to MAX_ANSWER_MESSAGE_BYTES and cut on a character boundary beyond it', async (t) => {
+  const fits = 'x'.repeat(MAX_ANSWER_MESSAGE_BYTES);
+  t.equal(answerMessage(fits), fits, 'at the bound: whole');
+  for (const unit of ['x', 'é', '€', '😀']) {
+    for (let extra = 1; extra <= 4; extra++) {
+      const text = 'a'.repeat(extra) + unit.repeat(600);
+      const cut = answerMessage(text);
+      if (Buffer.byteLength(text) <= MAX_ANSWER_MESSAGE_BYTES) {
+        t.equal(cut, text);
+        continue;
+      }
+      const bytes = Buffer.byteLength(cut);
+      if (bytes > MAX_ANSWER_MESSAGE_BYTES || cut.includes('\ufffd') || !cut.endsWith(`…(${Buffer.byteLength(text)} bytes)`) || bytes < MAX_ANSWER_MESSAGE_BYTES - 24) {
+        t.fail(`${JSON.stringify(unit)} after ${extra}: cut to ${bytes} bytes: ${JSON.stringify(cut.slice(-30))}`);
+      }
+    }
+  }
+  t.pass('every cut within the bound, whole characters, its size told');
+});
+
 /** Gets that wait until the test opens their gate (all at once, and any after), then read a small value. */
 function gatedGetKv(): { kv: KvOps; gets: () => number; open: () => void } {
   let opened = false;
@@ -395,6 +457,46 @@ void t.test('Gets waiting for room read oldest first as bytes are given back; a 
   t.equal(await next, 'value');
   t.equal(held.held, 5, "the value read is counted, the failed read's is not");
   t.equal(reads.length, 0);
+  held.close();
+});
+
+void t.test("a session's Gets waiting for room share one timer: each fails TIMEOUT at its own deadline, earliest first; those served before it read; none piles up", async (t) => {
+  const timers = new ScriptedTimers();
+  timers.clock = Date.now();
+  const budgets = new AnswerBudgets({ sessionBytes: 100, clientBytes: 1000 });
+  const held = budgets.open('client');
+  const reads = new WaitingReads(held, budgets.opts, () => undefined, timers);
+  held.add(100);
+  const start = timers.clock;
+  const outcomes: string[] = [];
+  const total = 1_000;
+  const gets: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    // Deadlines out of order: 1-5 s away, as requests ask different timeouts.
+    const deadline = start + 1_000 + ((i * 7919) % 4_000);
+    // Their answers count nothing here: once room is made, all of them read.
+    const read = reads.room(() => 0, () => undefined)(() => 'v', (v) => v.length, deadline);
+    gets.push(read.then(() => void outcomes.push(`read ${i}`), (err: { code?: string; message: string }) => void outcomes.push(`${err.code ?? '?'} ${i} ${deadline - start}`)));
+  }
+  t.equal(reads.length, total, 'all wait: the session holds its budget');
+  t.equal(timers.armed, 1, 'on one timer');
+  timers.advanceTo(start + 3_000);
+  await new Promise((r) => setImmediate(r));
+  const timedOut = outcomes.filter((o) => o.startsWith('TIMEOUT'));
+  const due = Array.from({ length: total }, (_, i) => 1_000 + ((i * 7919) % 4_000)).filter((d) => d <= 3_000).length;
+  t.equal(timedOut.length, due, `the ${due} whose deadlines passed failed TIMEOUT`);
+  t.strictSame(timedOut.map((o) => Number(o.split(' ')[2])), [...timedOut.map((o) => Number(o.split(' ')[2]))].sort((a, b) => a - b), 'earliest first');
+  t.equal(reads.length, total - due, 'the rest still wait');
+  t.ok(reads.held.queue <= 2 * reads.length + 64 && reads.held.deadlines <= 2 * reads.length + 64 + 1, `what timed out is not held (${reads.held.queue} queued, ${reads.held.deadlines} deadlines, for ${reads.length} waiting)`);
+  held.add(-100);
+  reads.serve();
+  await Promise.all(gets);
+  t.equal(outcomes.filter((o) => o.startsWith('read')).length, total - due, 'served once there is room: they read');
+  t.equal(reads.length, 0);
+  t.equal(timers.armed, 0, 'no timer left armed');
+  t.equal(timers.most, 1, 'never more than one');
+  const failed = await reads.room((b) => b, () => undefined)(() => 'v', (v) => v.length, start + 10).then(() => null, (e: unknown) => e);
+  t.equal(failed, null, 'a Get that finds room reads at once, whatever its deadline');
   held.close();
 });
 

@@ -63,7 +63,7 @@ void t.test('ctl config get|set against a real cluster', async (t) => {
     t.match(r.stderr, message);
     t.equal(r.stderr.trim().split('\n').length, 1, 'in one line');
   }
-  // Taken once the leader has raised the cluster version to this build's (0.13; the key needs 0.12), by now as a rule;
+  // Taken once the leader has raised the cluster version to this build's (0.14; the key needs 0.12), by now as a rule;
   // refused before, naming it (a bad word and the refusal: config-ops.test.ts).
   let publish = { code: -1, stdout: '', stderr: '' };
   await waitFor(async () => {

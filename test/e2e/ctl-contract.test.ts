@@ -53,8 +53,8 @@ void t.test('ctl commands and exit codes', async (t) => {
 
   // Every member runs this build and is heard: the leader raises the cluster version to its
   // MAJOR.MINOR, and each controller reports it once applied.
-  const level = '0.13';
-  t.equal(clusterVersionOf(VERSION), level, 'this build is at 0.13');
+  const level = '0.14';
+  t.equal(clusterVersionOf(VERSION), level, 'this build is at 0.14');
   const reported = new Map<string, unknown>();
   await waitFor(
     async () => {

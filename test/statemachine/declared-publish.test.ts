@@ -5,10 +5,12 @@
  * service agents published keeps the endpoints it has but takes no new one and no new spec, and
  * an agent the operator's label allows joins as before. `open`, the default, is 0.11's rule.
  * From 0.13 an unchanged apply that takes a squatter off says `configured` (it wrote the service).
+ * From 0.14 a publish's refusal is audited only when new for the agent, service and cause.
  */
 import t from 'tap';
-import { ALLOWED_AGENTS_LABEL, DECLARED_PUBLISH_VERSION, StateMachine, TAKEN_OFF_RESULT_VERSION, meshKind, settingsKind, type MeshTransition } from '../../src/statemachine/index.js';
-import { apply, claim, cluster, clusterVersion, host, outcome, publishOf, report, run, service, setSetting, svcOf } from './mesh-helpers.js';
+import { ALLOWED_AGENTS_LABEL, DECLARED_PUBLISH_VERSION, REFUSALS_ONCE_VERSION, StateMachine, TAKEN_OFF_RESULT_VERSION, meshKind, settingsKind, type MeshTransition } from '../../src/statemachine/index.js';
+import { MAX_REFUSAL_MARKS } from '../../src/statemachine/refusal-marks.js';
+import { apply, claim, cluster, clusterVersion, forgetRecord, host, offline, outcome, publishOf, report, run, service, setSetting, svcOf } from './mesh-helpers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -149,5 +151,121 @@ void t.test('declared: ctl apply of a service a squatter published, unchanged (i
     const again = sm.revision();
     run(sm, apply(T0, service('payments', 'http', [80], grant)));
     t.equal(sm.revision(), again, 'an unchanged apply of the operator\'s service claims no revision');
+  }
+});
+
+/** The refusals the log audited since transition `after`, as `agent service` lines. */
+function auditedSince(sm: StateMachine, after: number): string[] {
+  return refusals(sm).filter((x) => x.seq > after).map((x) => (x.type === 'publish.refused' ? `${x.agent} ${x.service}` : ''));
+}
+
+const lastSeq = (sm: StateMachine): number => sm.view(meshKind).transitionSeq;
+
+void t.test('from 0.14 (REFUSALS_ONCE_VERSION) a refusal is audited once per agent, service and cause: again for a new cause, or once the agent served the service', async (t) => {
+  t.equal(REFUSALS_ONCE_VERSION, '0.14');
+  const sm = meshAt('0.14', ['rogue']);
+  run(sm, setSetting('services.agent_publish', 'declared'));
+  const publish = (...names: string[]): string[] => {
+    const seq = lastSeq(sm);
+    const r = outcome(run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', names.map((n) => host(n)))] })));
+    t.equal(r.refused, names.filter((n) => svcOf(sm, n)?.status.endpoints?.some((e) => e.agent === 'rogue') !== true).length, `${names.join(', ')}: every refusal still counted in the outcome`);
+    return auditedSince(sm, seq);
+  };
+  t.same(publish('payments'), ['rogue payments'], 'new: audited');
+  t.same(publish('payments', 'extra'), ['rogue extra'], 'only the new one');
+  t.same(publish('extra', 'payments'), [], 'the same refusals again: none');
+  t.same(publish(), [], 'none listed');
+  t.same(publish('payments'), [], 'listed again, refused for the same cause: the record kept its mark');
+  t.same([...(sm.view(meshKind).declaration('rogue')?.refused ?? [])].sort(), [['extra', 'undeclared'], ['payments', 'undeclared']], 'the record names both, the unlisted one too');
+  // An operator applies payments for other agents: a new cause.
+  run(sm, apply(T0, service('payments', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'payments-*' })));
+  t.same(publish('payments'), ['rogue payments'], 'refused for another cause (not allowed): audited');
+  t.same(publish('payments'), [], 'once');
+  // Allowed, it joins (served: unmarked); the operator's write that takes it off is audited as
+  // before, and its next publish, refused, is new again.
+  run(sm, apply(T0, service('payments', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'rogue' })));
+  t.same(publish('payments'), [], 'allowed: it joins');
+  t.same(svcOf(sm, 'payments')?.status.endpoints, [{ agent: 'rogue', healthy: true }]);
+  t.same([...(sm.view(meshKind).declaration('rogue')?.refused ?? [])], [['extra', 'undeclared']], 'served: no longer marked');
+  const seq = lastSeq(sm);
+  run(sm, apply(T0, service('payments', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'payments-*' })));
+  t.match(refusals(sm).filter((x) => x.seq > seq), [{ agent: 'rogue', service: 'payments', reason: /^taken off/ }], 'taken off by the operator: audited');
+  t.same(publish('payments'), ['rogue payments'], 'refused after it was served: a new refusal');
+});
+
+void t.test('from 0.14 the marks survive a snapshot (the restored replica audits as the others), go with the agent\'s record, and are bounded', async (t) => {
+  const a = meshAt('0.14', ['rogue']);
+  run(a, setSetting('services.agent_publish', 'declared'));
+  run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s1', [host('payments'), host('extra')])] }));
+  const b = new StateMachine();
+  b.restore(a.snapshot());
+  t.ok(new TextDecoder().decode(a.snapshot()).includes('"refused":[["extra","undeclared"],["payments","undeclared"]]'), 'the snapshot names them');
+  for (const sm of [a, b]) run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', [host('payments'), host('other')])] }));
+  t.same(auditedSince(b, 0), ['rogue other'], 'restored: only the new refusal audited');
+  t.same(auditedSince(a, 0).slice(2), ['rogue other'], 'as on the replica that applied them');
+  t.same(b.snapshot(), a.snapshot(), 'byte-identical');
+  // Record forgotten (reaped): the marks go with it; an agent of that name later is audited afresh.
+  for (const sm of [a, b]) {
+    run(sm, offline('rogue', 'rogue-s1'));
+    run(sm, forgetRecord('rogue', 'rogue-s1'));
+    run(sm, report(T0, { forget: ['rogue'] }));
+    t.equal(sm.view(meshKind).declaration('rogue'), null, 'the record is gone');
+    run(sm, claim('rogue', 'rogue-s2', 2));
+  }
+  const seq = lastSeq(a);
+  run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s2', [host('payments')])] }));
+  t.same(auditedSince(a, seq), ['rogue payments'], 'audited afresh');
+  // An agent cycling through more names than a publish lists keeps MAX_REFUSAL_MARKS marks at most.
+  const names = (from: number): ReturnType<typeof host>[] => Array.from({ length: MAX_REFUSAL_MARKS }, (_, i) => host(`n-${from + i}`));
+  for (let round = 0; round < 3; round++) run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s2', names(round * 100))] }));
+  t.equal(a.view(meshKind).declaration('rogue')?.refused.size, MAX_REFUSAL_MARKS, `bounded at ${MAX_REFUSAL_MARKS}`);
+  // The bound is a bound: two sets of MAX_REFUSAL_MARKS names listed in turn are audited whole at
+  // every publish, as below 0.14 (the damping of publishes, not the marks, bounds such an agent).
+  for (const from of [1_000, 2_000, 1_000]) {
+    const before = lastSeq(a);
+    run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s2', names(from))] }));
+    t.equal(auditedSince(a, before).length, MAX_REFUSAL_MARKS, `names from n-${from}: every one audited`);
+  }
+  const c = new StateMachine();
+  c.restore(a.snapshot());
+  t.same(c.snapshot(), a.snapshot(), 'a full record restores as it was');
+});
+
+void t.test('below 0.14 every committed publish audits all its refusals, and no record names them (0.13 members refuse the field)', async (t) => {
+  const sm = meshAt('0.13', ['rogue']);
+  run(sm, setSetting('services.agent_publish', 'declared'));
+  for (let i = 0; i < 3; i++) run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', [host('payments'), host('extra')])] }));
+  t.equal(refusals(sm).length, 6, 'every refusal of every publish');
+  t.equal(sm.view(meshKind).declaration('rogue')?.refused.size, 0);
+  t.notOk(new TextDecoder().decode(sm.snapshot()).includes('"refused"'), 'the snapshot has no such field');
+  // Raised to 0.14: the record starts unmarked, so the next refusal is new.
+  run(sm, clusterVersion('0.14'));
+  run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', [host('payments'), host('extra')])] }));
+  run(sm, report(T0, { publish: [publishOf('rogue', 'rogue-s1', [host('payments'), host('extra')])] }));
+  t.equal(refusals(sm).length, 8, 'audited once at the raise, not again');
+});
+
+void t.test("a snapshot's bad refusal marks are refused and the state kept", async (t) => {
+  const a = meshAt('0.14', ['rogue']);
+  run(a, setSetting('services.agent_publish', 'declared'));
+  run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s1', [host('payments'), host('extra')])] }));
+  const text = new TextDecoder().decode(a.snapshot());
+  const good = '"refused":[["extra","undeclared"],["payments","undeclared"]]';
+  t.ok(text.includes(good));
+  const b = meshAt('0.14', ['other']);
+  const before = b.snapshot();
+  const many = JSON.stringify(Array.from({ length: MAX_REFUSAL_MARKS + 1 }, (_, i) => [`n-${String(i).padStart(4, '0')}`, 'undeclared']));
+  for (const [name, bad] of [
+    ['not a list', '"refused":"payments"'],
+    ['empty', '"refused":[]'],
+    ['a bad cause', '"refused":[["extra","undeclared"],["payments","nope"]]'],
+    ['not sorted', '"refused":[["payments","undeclared"],["extra","undeclared"]]'],
+    ['repeated', '"refused":[["extra","undeclared"],["extra","undeclared"]]'],
+    ['a bad name', '"refused":[["Extra!","undeclared"]]'],
+    ['not a pair', '"refused":[["extra"]]'],
+    ['too many', `"refused":${many}`],
+  ] as const) {
+    t.throws(() => b.restore(new TextEncoder().encode(text.replace(good, bad))), { name: 'SnapshotError' }, name);
+    t.same(b.snapshot(), before, `${name}: the state is unchanged`);
   }
 });

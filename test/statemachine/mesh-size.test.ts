@@ -7,7 +7,7 @@
  * `JSON.stringify(snapshot())`; a restored mesh keeps the same figures.
  */
 import t from 'tap';
-import { LISTER_SHARE_VERSION, PUBLISH_SHARE_VERSION, StateMachine, meshKind, type KindCommand, type ResourceInput } from '../../src/statemachine/index.js';
+import { LISTER_SHARE_VERSION, PUBLISH_SHARE_VERSION, REFUSALS_ONCE_VERSION, StateMachine, meshKind, type KindCommand, type ResourceInput } from '../../src/statemachine/index.js';
 import { seededRng, type Rng } from '../../src/util/rng.js';
 import { apply, claim, cluster, clusterVersion, del, forgetRecord, host, offline, publishOf, report, route, run, service } from './mesh-helpers.js';
 
@@ -48,8 +48,9 @@ function someService(rng: Rng, name: string): ResourceInput {
 // At the base level, and at PUBLISH_SHARE_VERSION, where the snapshot also names each published
 // service's creator and the agent each quarantined address is charged to (publisher-shares.ts),
 // and at LISTER_SHARE_VERSION, where it names the last lister of each service no agent lists, so
-// every agents' service is charged to some agent.
-for (const version of [null, PUBLISH_SHARE_VERSION, LISTER_SHARE_VERSION]) void t.test(`the mesh's kept size follows its changes and bounds its snapshot (seed ${SEED}, ${STEPS} steps, cluster version ${version ?? 'base'})`, async (t) => {
+// every agents' service is charged to some agent, and at REFUSALS_ONCE_VERSION, where each agent's
+// record names the services it was refused (refusal-marks.ts).
+for (const version of [null, PUBLISH_SHARE_VERSION, LISTER_SHARE_VERSION, REFUSALS_ONCE_VERSION]) void t.test(`the mesh's kept size follows its changes and bounds its snapshot (seed ${SEED}, ${STEPS} steps, cluster version ${version ?? 'base'})`, async (t) => {
   const rng = seededRng(SEED);
   const sm = cluster({ 'services.vip_quarantine': 60_000, 'agents.dependency_ttl': 1_000 });
   if (version !== null) run(sm, clusterVersion(version));
@@ -58,7 +59,7 @@ for (const version of [null, PUBLISH_SHARE_VERSION, LISTER_SHARE_VERSION]) void 
   let at = 1_000;
   let worst = 0;
   let checked = 0;
-  const seen = { publishers: false, owned: false };
+  const seen = { publishers: false, owned: false, refused: false };
   let unlistedChecked = 0;
   for (let step = 0; step < STEPS; step++) {
     at += Math.floor(rng.next() * 2_000);
@@ -107,7 +108,8 @@ for (const version of [null, PUBLISH_SHARE_VERSION, LISTER_SHARE_VERSION]) void 
     checked++;
     seen.publishers ||= real.text.includes('"publishers":[[');
     seen.owned ||= /\["[0-9.]+",[0-9]+,"/.test(real.text);
-    if (version === LISTER_SHARE_VERSION) {
+    seen.refused ||= real.text.includes('"refused":[[');
+    if (version === LISTER_SHARE_VERSION || version === REFUSALS_ONCE_VERSION) {
       for (const svc of mesh.listOf('service')) {
         if (svc.kind !== 'service' || !mesh.publishedSpec(svc.name) || (svc.status.endpoints?.length ?? 0) > 0) continue;
         unlistedChecked++;
@@ -115,7 +117,7 @@ for (const version of [null, PUBLISH_SHARE_VERSION, LISTER_SHARE_VERSION]) void 
       }
     }
   }
-  t.same(seen, { publishers: version !== null, owned: version !== null }, `creators and charged quarantines ${version === null ? 'never' : 'at some steps'} in the snapshot`);
+  t.same(seen, { publishers: version !== null, owned: version !== null, refused: version === REFUSALS_ONCE_VERSION }, `creators and charged quarantines ${version === null ? 'never' : 'at some steps'} in the snapshot, refusals only from ${REFUSALS_ONCE_VERSION}`);
   t.ok(checked > STEPS / 2, `${checked} steps checked`);
   t.ok(mesh.size > 0 && mesh.declaredAgents().length > 0, `the mesh ends holding ${mesh.size} resources and ${mesh.declaredAgents().length} declarations`);
   t.ok(worst < 4, `the bound stays within 4x of the snapshot (worst ${worst.toFixed(2)})`);
@@ -125,9 +127,10 @@ for (const version of [null, PUBLISH_SHARE_VERSION, LISTER_SHARE_VERSION]) void 
   t.equal(rm.resourceBytes, mesh.resourceBytes, 'a restored mesh counts the same resource bytes');
   const kind = (m: StateMachine): number => (m as unknown as { stores: Map<string, MeshKindInstance> }).stores.get('mesh')!.snapshotLength();
   t.equal(kind(restored), kind(sm), 'and the same snapshot bound');
+  if (version === REFUSALS_ONCE_VERSION) t.same(restored.snapshot(), sm.snapshot(), 'the restored mesh writes the same snapshot, refusals marked included');
   if (version === LISTER_SHARE_VERSION) t.ok(unlistedChecked > 0, `${unlistedChecked} times an agents' service listed by none was charged to its last lister`);
   if (version !== null) {
-    const rule = version === LISTER_SHARE_VERSION ? 'listings' : 'creations';
+    const rule = version === PUBLISH_SHARE_VERSION ? 'creations' : 'listings';
     const held = (m: StateMachine): number[] => AGENTS.map((a) => m.view(meshKind).heldBy(a, rule, 60_000, at));
     t.same(held(restored), held(sm), `and charges each agent the same (${held(sm).join(', ')})`);
   }
