@@ -77,9 +77,17 @@ class OneMessageCall implements grpc.ServerInterceptingCallInterface {
   }
 }
 
-/** Handlers of methods whose request is one message start at that message, not at the client's half-close. */
-export const oneMessageRequests: grpc.ServerInterceptor = (method, call) =>
-  new grpc.ServerInterceptingCall(method.requestStream ? call : new OneMessageCall(call));
+/**
+ * Handlers of methods whose request is one message start at that message, not at the client's
+ * half-close. A streaming request's call is handed on as it is: a wrapper that passes everything
+ * through held about 0.5 KB per open stream (grpc-js's intercepting call, its listener, their
+ * closures), on every agent's stream, watch and session (docs/benchmarks.md, fifty-ninth session).
+ */
+export const oneMessageRequests: grpc.ServerInterceptor = (method, call) => {
+  if (!method.requestStream) return new grpc.ServerInterceptingCall(new OneMessageCall(call));
+  // After another interceptor (as the servers wire it) the call is grpc-js's intercepting call already.
+  return call instanceof grpc.ServerInterceptingCall ? call : new grpc.ServerInterceptingCall(call);
+};
 
 /**
  * How long a reset waits for a status grpc-js has queued behind the response's data; past it

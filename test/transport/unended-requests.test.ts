@@ -203,3 +203,13 @@ void t.test('a request cancelled before its message is complete reaches no handl
   t.equal(fixture.handled, 1, 'only the complete request reached a handler');
   t.equal(fixture.resets, 0);
 });
+
+void t.test('a streaming request is handed on without a wrapper of its own; a one-message request gets one', (t) => {
+  // What the interceptor before it (the guard, as the servers wire it) hands on.
+  const inner = new grpc.ServerInterceptingCall({} as grpc.ServerInterceptingCallInterface);
+  const method = (requestStream: boolean): grpc.ServerMethodDefinition<Buffer, Buffer> => ({ path: '/test.T/M', requestStream, responseStream: true, requestDeserialize: bytes, responseSerialize: bytes });
+  // A wrapper that passes everything through held about 0.5 KB per open stream.
+  t.equal(oneMessageRequests(method(true), inner), inner, 'the streaming call itself');
+  t.not(oneMessageRequests(method(false), inner), inner, 'a server-streaming call is wrapped (it starts at its one message)');
+  t.end();
+});
