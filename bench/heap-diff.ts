@@ -46,26 +46,36 @@ function byKey(s: Snapshot): Map<string, { size: number; count: number }> {
   return out;
 }
 
-function retainers(s: Snapshot, name: string, per: number, top: number): void {
+/**
+ * Every strong edge of `s`, in order: from node index `from`, its name (an element's or hidden
+ * edge's index in brackets; `indexed` then names its type), to node index `to`.
+ */
+function forEachStrongEdge(s: Snapshot, visit: (from: number, edgeName: string, to: number, indexed: string | null) => void): void {
   const nf = s.snapshot.meta.node_fields.length;
   const ef = s.snapshot.meta.edge_fields.length;
   const edgeCountAt = s.snapshot.meta.node_fields.indexOf('edge_count');
-  const sizeAt = s.snapshot.meta.node_fields.indexOf('self_size');
   const edgeTypes = s.snapshot.meta.edge_types[0];
-  const firstRetainer = new Map<number, string>();
   let e = 0;
   for (let i = 0; i * nf < s.nodes.length; i++) {
     const count = s.nodes[i * nf + edgeCountAt]!;
     for (let j = 0; j < count; j++, e += ef) {
       const type = edgeTypes[s.edges[e]!]!;
       if (type === 'weak') continue;
-      const toIndex = s.edges[e + 2]! / nf;
-      if (firstRetainer.has(toIndex)) continue;
       const nameOrIndex = s.edges[e + 1]!;
-      const edgeName = type === 'element' || type === 'hidden' ? `[${type}]` : s.strings[nameOrIndex]!;
-      firstRetainer.set(toIndex, `${key(s, i, nf)} .${edgeName}`);
+      const indexed = type === 'element' || type === 'hidden' ? type : null;
+      visit(i, indexed !== null ? `[${nameOrIndex}]` : s.strings[nameOrIndex]!, s.edges[e + 2]! / nf, indexed);
     }
   }
+}
+
+function retainers(s: Snapshot, name: string, per: number, top: number): void {
+  const nf = s.snapshot.meta.node_fields.length;
+  const sizeAt = s.snapshot.meta.node_fields.indexOf('self_size');
+  const firstRetainer = new Map<number, string>();
+  // Grouped by the edge's name, so an element's by its type rather than its index.
+  forEachStrongEdge(s, (from, edgeName, to, indexed) => {
+    if (!firstRetainer.has(to)) firstRetainer.set(to, `${key(s, from, nf)} .${indexed !== null ? `[${indexed}]` : edgeName}`);
+  });
   const groups = new Map<string, { size: number; count: number }>();
   for (let i = 0; i * nf < s.nodes.length; i++) {
     if (key(s, i, nf) !== name) continue;
@@ -100,24 +110,13 @@ if (process.argv.includes('--maps')) {
 /** With --maps: B's largest Maps and Sets by their table, with the path (3 retainers) that holds each. */
 function maps(s: Snapshot, top: number): void {
   const nf = s.snapshot.meta.node_fields.length;
-  const ef = s.snapshot.meta.edge_fields.length;
-  const edgeCountAt = s.snapshot.meta.node_fields.indexOf('edge_count');
   const sizeAt = s.snapshot.meta.node_fields.indexOf('self_size');
-  const edgeTypes = s.snapshot.meta.edge_types[0];
   const retainer = new Map<number, [number, string]>();
   const tableSize = new Map<number, number>();
-  let e = 0;
-  for (let i = 0; i * nf < s.nodes.length; i++) {
-    const count = s.nodes[i * nf + edgeCountAt]!;
-    for (let j = 0; j < count; j++, e += ef) {
-      const type = edgeTypes[s.edges[e]!]!;
-      if (type === 'weak') continue;
-      const to = s.edges[e + 2]! / nf;
-      const edgeName = type === 'element' || type === 'hidden' ? `[${s.edges[e + 1]}]` : s.strings[s.edges[e + 1]!]!;
-      if (edgeName === 'table') tableSize.set(i, s.nodes[to * nf + sizeAt]!);
-      if (!retainer.has(to)) retainer.set(to, [i, edgeName]);
-    }
-  }
+  forEachStrongEdge(s, (from, edgeName, to) => {
+    if (edgeName === 'table') tableSize.set(from, s.nodes[to * nf + sizeAt]!);
+    if (!retainer.has(to)) retainer.set(to, [from, edgeName]);
+  });
   const rows = [...tableSize].sort((a, b) => b[1] - a[1]).slice(0, top);
   for (const [i, size] of rows) {
     const path: string[] = [];
