@@ -18,7 +18,7 @@ import { removeServiceEverywhere } from './mesh-operator.js';
 import { declaredOnly, planChanges, planPublish, type PublishShares } from './mesh-publish.js';
 import { MeshState, vipRange } from './mesh-state.js';
 import { keptByFor, shareRuleOf, type ShareRule } from './publisher-shares.js';
-import { markRefusals } from './refusal-marks.js';
+import { beyondReason, markRefusals } from './refusal-marks.js';
 import { statusOf } from './mesh-types.js';
 import type { ApplyContext } from './resource-kind.js';
 import { okResult, type ApplyResult } from './result.js';
@@ -168,6 +168,8 @@ function publish(state: MeshState, e: PublishEntry, agents: AgentsView, settings
       }
     }
   }
+  const beyond = marked?.beyond ?? [];
+  if (beyond.length > 0) state.transitions.add({ type: 'publish.refused', service: beyond[0]!.name, agent: e.agent, reason: beyondReason(beyond) });
   for (const name of plan.leave) {
     const svc = state.services.get(name)!;
     state.writeService(name, svc.spec, svc.labels, MeshState.withEndpoint(svc.status, e.agent, null), rev());

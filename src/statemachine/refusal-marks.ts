@@ -14,11 +14,11 @@
  * warns of each listing again, audits that one itself: publish-gate.ts), and one taken off a
  * service it served and refused later is audited again. Bounded: at most MAX_REFUSAL_MARKS per agent (the names a
  * publish lists at most), a publish's own refusals first, then the earlier marks in name order;
- * the marks go with the agent's record. An agent listing ever-new names is audited for each (new
- * names are news), and so is one cycling through more names than its marks hold: two sets of 256
- * names listed in turn are each audited whole at every publish, as below the level. The marks stop
- * a loop over the names of one publish; what bounds a hostile agent is the controllers' damping of
- * its publishes (3 changes per 30 s each), as before.
+ * the marks go with the agent's record. New refusals past MAX_AUDITED_REFUSALS in one publish are
+ * audited together, in one transition that counts them and names some (marked all the same): an
+ * agent listing ever-new names (news), or cycling through more names than its marks hold (two
+ * sets of 256 listed in turn), writes at most MAX_AUDITED_REFUSALS + 1 transitions per publish
+ * (256 before), and the controllers damp its publishes (3 changes per 30 s each).
  */
 import { MAX_AGENT_NAMES } from './agent-records.js';
 import { REFUSAL_CAUSES, type HostAction, type RefusalCause } from './mesh-publish.js';
@@ -31,14 +31,35 @@ export type RefusalMarks = ReadonlyMap<string, RefusalCause>;
 
 export const NO_MARKS: RefusalMarks = new Map();
 
+/** New refusals a publish audits one by one; the rest in one transition (beyondReason). */
+export const MAX_AUDITED_REFUSALS = 32;
+
+/** Names a beyond transition's reason lists at most. */
+const BEYOND_NAMED = 8;
+
+type Refused = Extract<HostAction, { type: 'refuse' }>;
+
+export interface MarkedRefusals {
+  /** Refused names the log audits one by one. */
+  readonly audited: ReadonlySet<string>;
+  /** New refusals past MAX_AUDITED_REFUSALS, in the publish's order: audited in one transition (beyondReason). */
+  readonly beyond: readonly Refused[];
+  /** The marks the record keeps after the publish. */
+  readonly marks: RefusalMarks;
+}
+
 /** Of a publish's plan, the refused names the log audits, and the marks the record keeps after it. */
-export function markRefusals(before: RefusalMarks, hosts: readonly HostAction[]): { audited: ReadonlySet<string>; marks: RefusalMarks } {
+export function markRefusals(before: RefusalMarks, hosts: readonly HostAction[]): MarkedRefusals {
   const audited = new Set<string>();
+  const beyond: Refused[] = [];
   const marks = new Map<string, RefusalCause>();
   const served = new Set<string>();
   for (const h of hosts) {
     if (h.type === 'refuse') {
-      if (before.get(h.name) !== h.cause) audited.add(h.name);
+      if (before.get(h.name) !== h.cause) {
+        if (audited.size < MAX_AUDITED_REFUSALS) audited.add(h.name);
+        else beyond.push(h);
+      }
       marks.set(h.name, h.cause);
     } else served.add(h.type === 'create' || h.type === 'configure' ? h.host.name : h.name);
   }
@@ -47,7 +68,14 @@ export function markRefusals(before: RefusalMarks, hosts: readonly HostAction[])
     if (marks.size >= MAX_REFUSAL_MARKS) break;
     marks.set(name, before.get(name)!);
   }
-  return { audited, marks: marks.size === 0 ? NO_MARKS : marks };
+  return { audited, beyond, marks: marks.size === 0 ? NO_MARKS : marks };
+}
+
+/** The reason of the one transition that audits a publish's refusals past MAX_AUDITED_REFUSALS; its service is the first of them. */
+export function beyondReason(beyond: readonly Refused[]): string {
+  const named = beyond.slice(0, BEYOND_NAMED).map((r) => r.name).join(', ');
+  const more = beyond.length > BEYOND_NAMED ? `, and ${beyond.length - BEYOND_NAMED} more` : '';
+  return `${beyond.length} more services refused in this publish than the ${MAX_AUDITED_REFUSALS} it audits one by one (${named}${more}); the first: ${beyond[0]?.reason ?? ''}`;
 }
 
 /** The record's snapshot field: [name, cause] pairs sorted by name. */

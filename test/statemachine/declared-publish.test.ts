@@ -9,7 +9,7 @@
  */
 import t from 'tap';
 import { ALLOWED_AGENTS_LABEL, DECLARED_PUBLISH_VERSION, REFUSALS_ONCE_VERSION, StateMachine, TAKEN_OFF_RESULT_VERSION, meshKind, settingsKind, type MeshTransition } from '../../src/statemachine/index.js';
-import { MAX_REFUSAL_MARKS } from '../../src/statemachine/refusal-marks.js';
+import { MAX_AUDITED_REFUSALS, MAX_REFUSAL_MARKS } from '../../src/statemachine/refusal-marks.js';
 import { apply, claim, cluster, clusterVersion, forgetRecord, host, offline, outcome, publishOf, report, run, service, setSetting, svcOf } from './mesh-helpers.js';
 
 const T0 = 1_700_000_000_000;
@@ -219,13 +219,22 @@ void t.test('from 0.14 the marks survive a snapshot (the restored replica audits
   const names = (from: number): ReturnType<typeof host>[] => Array.from({ length: MAX_REFUSAL_MARKS }, (_, i) => host(`n-${from + i}`));
   for (let round = 0; round < 3; round++) run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s2', names(round * 100))] }));
   t.equal(a.view(meshKind).declaration('rogue')?.refused.size, MAX_REFUSAL_MARKS, `bounded at ${MAX_REFUSAL_MARKS}`);
-  // The bound is a bound: two sets of MAX_REFUSAL_MARKS names listed in turn are audited whole at
-  // every publish, as below 0.14 (the damping of publishes, not the marks, bounds such an agent).
+  // Two sets of MAX_REFUSAL_MARKS names listed in turn push each other out of the marks, so each
+  // publish's refusals are new: MAX_AUDITED_REFUSALS of them audited one by one, the rest in one
+  // transition that counts them (256 transitions per publish without it), all marked.
   for (const from of [1_000, 2_000, 1_000]) {
     const before = lastSeq(a);
     run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s2', names(from))] }));
-    t.equal(auditedSince(a, before).length, MAX_REFUSAL_MARKS, `names from n-${from}: every one audited`);
+    const audited = refusals(a).filter((x) => x.seq > before);
+    t.equal(audited.length, MAX_AUDITED_REFUSALS + 1, `names from n-${from}: ${MAX_AUDITED_REFUSALS} one by one and one for the rest`);
+    const rest = MAX_REFUSAL_MARKS - MAX_AUDITED_REFUSALS;
+    t.match(audited.at(-1), { type: 'publish.refused', agent: 'rogue', reason: new RegExp(`^${rest} more services refused in this publish than the ${MAX_AUDITED_REFUSALS} it audits one by one \\(n-${from + MAX_AUDITED_REFUSALS}, .*, and ${rest - 8} more\\); the first: no operator declared`) }, 'the rest counted and named in one');
+    t.equal(a.view(meshKind).declaration('rogue')?.refused.size, MAX_REFUSAL_MARKS, 'every one marked');
   }
+  // The same set again: nothing new, nothing audited.
+  const again = lastSeq(a);
+  run(a, report(T0, { publish: [publishOf('rogue', 'rogue-s2', names(1_000))] }));
+  t.equal(refusals(a).filter((x) => x.seq > again).length, 0, 'listed again: none');
   const c = new StateMachine();
   c.restore(a.snapshot());
   t.same(c.snapshot(), a.snapshot(), 'a full record restores as it was');
