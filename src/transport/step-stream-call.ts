@@ -37,6 +37,14 @@ export class StepStreamCall {
   private bottom: ClientCallBottom | null = null;
   /** Batches handed to grpc-js whose write has not completed: the bottom writes only at none. */
   private writesOnGrpc = 0;
+  /**
+   * Batches handed to grpc-js, and acks read, on this call. A completed write is not enough: the
+   * retrying call answers a write it buffered at once, while it still holds the message behind
+   * an earlier one, so a batch written below it then went ahead of that one. The peer acks each
+   * batch in order; once it acked every batch grpc-js took, none of them is left in grpc-js.
+   */
+  private batchesToGrpc = 0;
+  private acksRead = 0;
   /** Writes stay on grpc-js for good (a batch grpc-js must refuse went that way). */
   private writesByGrpc = false;
   private writeBottom: ClientCallBottom | null = null;
@@ -54,6 +62,7 @@ export class StepStreamCall {
     call.on('metadata', () => this.headersCame(handlers.onAck));
     call.on('data', (ack: StepAck) => {
       counts.acksReadByGrpc += 1;
+      this.ackRead();
       handlers.onAck(ack);
     });
     call.on('error', handlers.onError);
@@ -72,6 +81,7 @@ export class StepStreamCall {
       this.writeBottom = null;
     }
     this.counts.batchesWrittenByGrpc += 1;
+    this.batchesToGrpc += 1;
     this.writesOnGrpc += 1;
     this.call.write(batch, () => {
       this.writesOnGrpc -= 1;
@@ -96,14 +106,22 @@ export class StepStreamCall {
       } catch {
         return false;
       }
+      this.ackRead();
       onAck(ack);
       return true;
     });
     this.takeWrites();
   }
 
-  /** Moves the writes to the bottom once grpc-js holds none of them. */
+  /** Counted before the link hears of it: the batch it writes on this ack may go below. */
+  private ackRead(): void {
+    this.acksRead += 1;
+    this.takeWrites();
+  }
+
+  /** Moves the writes to the bottom once grpc-js holds none of them (the peer acked each). */
   private takeWrites(): void {
-    if (this.bottom !== null && this.writeBottom === null && !this.writesByGrpc && this.writesOnGrpc === 0) this.writeBottom = this.bottom;
+    const noneOnGrpc = this.writesOnGrpc === 0 && this.acksRead >= this.batchesToGrpc;
+    if (this.bottom !== null && this.writeBottom === null && !this.writesByGrpc && noneOnGrpc) this.writeBottom = this.bottom;
   }
 }

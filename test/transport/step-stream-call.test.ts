@@ -14,6 +14,7 @@ import type { Message } from '../../src/raft/messages.js';
 import type { OutgoingBatch } from '../../src/transport/batch-codec.js';
 import { stepMethod } from '../../src/transport/peer-methods.js';
 import { StepStreamCall, type StepStreamCounts } from '../../src/transport/step-stream-call.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { bind } from './harness.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -176,4 +177,50 @@ void t.test('a batch past the send limit, once writes go below grpc-js, is refus
   t.strictSame(link.outcome, { acks: 4, code: grpc.status.RESOURCE_EXHAUSTED, details: 'Attempted to send message with a size larger than 1000' }, 'refused, after four acks');
   t.strictSame(link.outcome, plain.outcome, 'as through grpc-js');
   t.equal(link.counts.batchesWrittenByGrpc, 2, 'the first batch and the refused one through grpc-js');
+});
+
+/**
+ * A peer that sends its headers at once but reads no batch until `read` is called, then records
+ * the commit of each batch it reads, in order: its flow-control window fills, so a first batch
+ * larger than the window stays half-written below grpc-js while the headers come.
+ */
+async function slowReadingPeer(t: Test): Promise<{ address: string; read: () => void; order: number[] }> {
+  const server = new grpc.Server();
+  const m = stepMethod('StepStream');
+  const order: number[] = [];
+  let read: () => void = () => undefined;
+  server.addService({ StepStream: m } as grpc.ServiceDefinition, {
+    StepStream: (call: grpc.ServerDuplexStream<{ messages: { commit: number }[] }, unknown>) => {
+      call.sendMetadata(new grpc.Metadata());
+      read = () =>
+        call.on('data', (b) => {
+          order.push(b.messages[0]!.commit);
+          call.write({});
+        });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+  });
+  const port = await bind(server, grpc.ServerCredentials.createInsecure());
+  t.teardown(() => server.forceShutdown());
+  return { address: `127.0.0.1:${port}`, read: () => read(), order };
+}
+
+void t.test('a batch written once the headers came does not overtake one grpc-js still holds (its retry buffer answered the write early)', async (t) => {
+  const peerAt = await slowReadingPeer(t);
+  const client = new grpc.Client(peerAt.address, grpc.credentials.createInsecure());
+  t.teardown(() => client.close());
+  const counts: StepStreamCounts = { acksReadByGrpc: 0, batchesWrittenByGrpc: 0 };
+  let acks = 0;
+  const call = new StepStreamCall(client, -1, counts, { onAck: () => (acks += 1), onError: () => undefined, onEnd: () => undefined });
+  t.teardown(() => call.cancel());
+  const headers = new Promise<void>((resolve) => (call as unknown as { call: grpc.ClientDuplexStream<unknown, unknown> }).call.once('metadata', () => setImmediate(resolve)));
+  // Past the peer's 64 KiB stream window, under grpc-js's 256 KiB retry buffer.
+  call.write(batch(1, 'x'.repeat(150_000)));
+  call.write(batch(2));
+  await headers;
+  call.write(batch(3));
+  peerAt.read();
+  await waitFor(() => acks === 3, 'three acks');
+  t.strictSame(peerAt.order, [1, 2, 3], 'the peer read the batches in the order they were written');
 });
