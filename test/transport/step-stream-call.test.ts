@@ -224,3 +224,24 @@ void t.test('a batch written once the headers came does not overtake one grpc-js
   await waitFor(() => acks === 3, 'three acks');
   t.strictSame(peerAt.order, [1, 2, 3], 'the peer read the batches in the order they were written');
 });
+
+/** A bare HTTP/2 peer that marks each ack compressed without naming an encoding: its bytes (none) would decode as an ack. */
+async function unnamedEncodingPeer(t: Test): Promise<string> {
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+    stream.on('data', () => stream.write(Buffer.from([1, 0, 0, 0, 0])));
+    stream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+void t.test('an ack marked compressed is grpc-js to judge even when its bytes would decode', async (t) => {
+  const address = await unnamedEncodingPeer(t);
+  const link = await run(t, 'link', address, tenBatches);
+  const plain = await run(t, 'grpc', address, tenBatches);
+  t.equal(plain.outcome.acks, 0, `grpc-js refuses it (${JSON.stringify(plain.outcome)})`);
+  t.strictSame(link.outcome, plain.outcome, 'as through grpc-js');
+});
