@@ -355,7 +355,7 @@ export class PeerTransport {
   /**
    * The links' StepStream acks read, and batches written, through grpc-js's per-message layers
    * rather than at the call's bottom (step-stream-call.ts): the first batch or two of each stream,
-   * before the peer's headers came, and whatever grpc-js must refuse (more costs CPU, not
+   * until the peer's headers came and it acked them, and whatever grpc-js must refuse (more costs CPU, not
    * correctness).
    */
   get stepStreamClientByGrpc(): Readonly<StepStreamCounts> {

@@ -3,9 +3,10 @@
  * peer's response headers came, acks are read and batches written at the call's bottom
  * (client-call.ts) instead of through grpc-js's per-message layers, with the same bytes on the
  * wire. Until then, and for good after anything out of the ordinary, through grpc-js as before:
- * the first batches (no headers yet), a batch past the channel's send limit (grpc-js refuses it
- * RESOURCE_EXHAUSTED), an ack compressed or that does not decode (grpc-js ends the call with its
- * own status). Statuses, deadlines, cancellation and the stream's end are grpc-js's throughout.
+ * the first batches (until the headers came and the peer acked each batch grpc-js took), a batch
+ * past the channel's send limit (grpc-js refuses it RESOURCE_EXHAUSTED), an ack compressed or
+ * that does not decode (grpc-js ends the call with its own status). Statuses, deadlines,
+ * cancellation and the stream's end are grpc-js's throughout.
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { OutgoingBatch } from './batch-codec.js';
