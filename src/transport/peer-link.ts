@@ -17,6 +17,7 @@ import { OutboundQueue } from './outbound-queue.js';
 import type { RefusalCode } from '../identity/index.js';
 import type { StatusReport, TransportIdentity } from './peer-identity.js';
 import { heartbeatMethod, stepMethod } from './peer-methods.js';
+import { StepStreamCall, type StepStreamCounts } from './step-stream-call.js';
 import { notAddresseeOf } from './not-addressee.js';
 import { failedPingError, statusName } from './ping-failure.js';
 import { refusalOf } from './refusal-status.js';
@@ -40,6 +41,8 @@ export interface PeerLinkContext {
   readonly channelOptions: grpc.ChannelOptions;
   readonly identity: TransportIdentity;
   readonly counters: Counters;
+  /** Acks and batches that went through grpc-js's per-message layers (step-stream-call.ts). */
+  readonly stepCounts: StepStreamCounts;
   readonly onUnreachable: (peer: string) => void;
   /** The link's connection attempt got no answer within its deadline (stuck-connect.ts): replace it. */
   readonly onStuckConnect: (link: PeerLink) => void;
@@ -85,7 +88,7 @@ export class PeerLink {
   /** The batches in flight, oldest first; a callback whose token is no longer here is ignored. */
   private inFlight: InFlight[] = [];
   /** One long-lived StepStream per peer: a batch is a stream message, its ack the reply. */
-  private stream: grpc.ClientDuplexStream<unknown, unknown> | null = null;
+  private stream: StepStreamCall | null = null;
   /** The peer answered UNIMPLEMENTED to StepStream: send unary Steps instead. */
   private unaryOnly = false;
   /** Membership pings, on their own stream. */
@@ -189,31 +192,32 @@ export class PeerLink {
    * unary Step did, and the next flush opens a new stream. A peer without StepStream (an older
    * version, during a rolling upgrade) answers UNIMPLEMENTED: then this link uses unary Steps.
    */
-  private openStream(): grpc.ClientDuplexStream<unknown, unknown> {
-    const method = stepMethod('StepStream');
-    const call = this.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+  private openStream(): StepStreamCall {
+    const maxSend = this.ctx.channelOptions['grpc.max_send_message_length'];
+    const call: StepStreamCall = new StepStreamCall(this.client, typeof maxSend === 'number' ? maxSend : -1, this.ctx.stepCounts, {
+      onAck: (ack) => {
+        // Acks come in the order of the batches.
+        const acked = this.stream === call ? this.inFlight.shift() : undefined;
+        if (acked === undefined) return;
+        if (tracing) trace('peer.ack', this.id);
+        clearTimeout(acked.timer ?? undefined);
+        this.ctx.counters.sent += acked.size;
+        this.reachable = true;
+        if (ack.reply !== null) this.ctx.onReply(this.id, ack.reply);
+        this.flush();
+      },
+      onError: (err) => {
+        if (err.code === grpc.status.UNIMPLEMENTED) this.unaryOnly = true;
+        this.refusedBy(err);
+        this.endStream(call, statusName(err.code), err.details);
+      },
+      onEnd: () => this.endStream(call, null, 'stream ended'),
+    });
     this.stream = call;
-    call.on('data', (ack: { readonly reply: Readonly<Record<string, unknown>> | null }) => {
-      // Acks come in the order of the batches.
-      const acked = this.stream === call ? this.inFlight.shift() : undefined;
-      if (acked === undefined) return;
-      if (tracing) trace('peer.ack', this.id);
-      clearTimeout(acked.timer ?? undefined);
-      this.ctx.counters.sent += acked.size;
-      this.reachable = true;
-      if (ack.reply !== null) this.ctx.onReply(this.id, ack.reply);
-      this.flush();
-    });
-    call.on('error', (err: grpc.ServiceError) => {
-      if (err.code === grpc.status.UNIMPLEMENTED) this.unaryOnly = true;
-      this.refusedBy(err);
-      this.endStream(call, statusName(err.code), err.details);
-    });
-    call.on('end', () => this.endStream(call, null, 'stream ended'));
     return call;
   }
 
-  private endStream(call: grpc.ClientDuplexStream<unknown, unknown>, code: string | null, details: string): void {
+  private endStream(call: StepStreamCall, code: string | null, details: string): void {
     if (this.stream !== call) return;
     this.stream = null;
     const lost = this.dropInFlight();

@@ -14,6 +14,7 @@ import { TransportError } from './errors.js';
 import { plaintextPeerAuth, type PeerAuth } from './peer-auth.js';
 import { basicIdentity, type StatusReport, type TransportIdentity } from './peer-identity.js';
 import { BATCH_OVERHEAD_BYTES, PeerLink, type PeerLinkContext, type PingResult } from './peer-link.js';
+import type { StepStreamCounts } from './step-stream-call.js';
 import { PeerService, type Counters } from './peer-service.js';
 import { ReplyDesk } from './reply-desk.js';
 import { peerFlowWindowBytes } from './peer-window.js';
@@ -134,6 +135,7 @@ export interface TransportStats {
 export class PeerTransport {
   private readonly links = new Map<string, PeerLink>();
   private readonly counters: Counters = { sent: 0, dropped: 0, refused: 0 };
+  private readonly stepCounts: StepStreamCounts = { acksReadByGrpc: 0, batchesWrittenByGrpc: 0 };
   private readonly lastWarn = new Map<string, number>();
   private readonly service: PeerService;
   private readonly replies: ReplyDesk;
@@ -350,6 +352,16 @@ export class PeerTransport {
     return this.service.stepStreamsReadByGrpc;
   }
 
+  /**
+   * The links' StepStream acks read, and batches written, through grpc-js's per-message layers
+   * rather than at the call's bottom (step-stream-call.ts): the first batch or two of each stream,
+   * until the peer's headers came and it acked them, and whatever grpc-js must refuse (more costs CPU, not
+   * correctness).
+   */
+  get stepStreamClientByGrpc(): Readonly<StepStreamCounts> {
+    return { ...this.stepCounts };
+  }
+
   /** `initialBackoffMs`: the channel's first wait after a failed attempt, if not peerChannelOptions'. */
   private linkContext(initialBackoffMs?: number): PeerLinkContext {
     const o = this.opts;
@@ -364,6 +376,7 @@ export class PeerTransport {
       channelOptions: initialBackoffMs === undefined ? channelOptions : { ...channelOptions, 'grpc.initial_reconnect_backoff_ms': initialBackoffMs },
       identity: this.identity,
       counters: this.counters,
+      stepCounts: this.stepCounts,
       onUnreachable: (peer) => this.guard('onUnreachable', () => o.onUnreachable(peer)),
       onStuckConnect: (link) => this.replaceStuck(link),
       onSnapshotStatus: (peer, ok) => this.guard('onSnapshotStatus', () => o.onSnapshotStatus(peer, ok)),

@@ -215,7 +215,7 @@ void t.test('a reply above the message size limit is refused by gRPC: nothing de
 });
 
 /** Answers and acks through a receiver with the controllers' guard (read and acked straight on the HTTP/2 stream) or without it (through grpc-js). */
-async function exchange(t: Test, guard: boolean, replyHoldMs: number): Promise<{ answers: string[]; sent: object; received: object; readByGrpc: number }> {
+async function exchange(t: Test, guard: boolean, replyHoldMs: number): Promise<{ answers: string[]; sent: object; received: object; readByGrpc: number; sentByGrpc: object }> {
   let n2: TestNode | null = null;
   n2 = await startNode({ id: 'n2', guard, options: { replyHoldMs, onMessage: (m) => n2?.transport.send([heartbeatResp('n2', m.from, `re-${m.type === 'Heartbeat' ? m.commit : -1}`)]) } });
   t.teardown(() => n2?.stop());
@@ -230,7 +230,7 @@ async function exchange(t: Test, guard: boolean, replyHoldMs: number): Promise<{
   // connections, and either side may count its last batch a moment after n1 has the answer.
   await waitFor(() => n1.transport.stats().sent === 4 && n2.transport.stats().sent === 4, 'every batch acknowledged, both ways');
   const answers = n1.received.map((m) => (m.type === 'HeartbeatResp' ? m.context : m.type));
-  return { answers, sent: n1.transport.stats(), received: n2.transport.stats(), readByGrpc: n2.transport.stepStreamsReadByGrpc };
+  return { answers, sent: n1.transport.stats(), received: n2.transport.stats(), readByGrpc: n2.transport.stepStreamsReadByGrpc, sentByGrpc: n1.transport.stepStreamClientByGrpc };
 }
 
 void t.test("a StepStream read and acked straight on its HTTP/2 stream answers as one through grpc-js's layers", async (t) => {
@@ -242,6 +242,8 @@ void t.test("a StepStream read and acked straight on its HTTP/2 stream answers a
     t.strictSame([direct.sent, direct.received], [viaGrpc.sent, viaGrpc.received], `hold ${replyHoldMs}: the same counts both ways`);
     t.equal(direct.readByGrpc, 0, `hold ${replyHoldMs}: behind the guard the stream was read directly`);
     t.equal(viaGrpc.readByGrpc, 1, `hold ${replyHoldMs}: without it, through grpc-js`);
+    // The sender's link, a real PeerTransport's: below grpc-js after its first batch, either way.
+    for (const e of [direct, viaGrpc]) t.strictSame(e.sentByGrpc, { acksReadByGrpc: 0, batchesWrittenByGrpc: 1 }, `hold ${replyHoldMs}: the link's acks read and batches written below grpc-js`);
   }
 });
 
