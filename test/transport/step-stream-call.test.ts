@@ -144,19 +144,26 @@ void t.test('how a stream ends after acks read below grpc-js: as a plain grpc-js
   }
 });
 
-/** A peer on bare HTTP/2 that answers each batch (one per DATA chunk here) with a gzip-compressed empty ack. */
-async function gzipPeer(t: Test): Promise<string> {
+/**
+ * A peer on bare HTTP/2 that answers each batch (one per DATA chunk here) with `ack` behind the
+ * response headers `headers`: the acks grpc-js's decoder must judge.
+ */
+async function rawAckPeer(t: Test, headers: http2.OutgoingHttpHeaders, ack: Buffer): Promise<string> {
   const server = http2.createServer();
   server.on('stream', (stream) => {
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-encoding': 'gzip' });
-    const body = zlib.gzipSync(Buffer.alloc(0));
-    const framed = Buffer.concat([Buffer.from([1, 0, 0, 0, body.byteLength]), body]);
-    stream.on('data', () => stream.write(framed));
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...headers });
+    stream.on('data', () => stream.write(ack));
     stream.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A peer that answers each batch with a gzip-compressed empty ack. */
+async function gzipPeer(t: Test): Promise<string> {
+  const body = zlib.gzipSync(Buffer.alloc(0));
+  return rawAckPeer(t, { 'grpc-encoding': 'gzip' }, Buffer.concat([Buffer.from([1, 0, 0, 0, body.byteLength]), body]));
 }
 
 void t.test('a compressed ack is read through grpc-js, which decompresses it; the stream goes on', async (t) => {
@@ -225,17 +232,9 @@ void t.test('a batch written once the headers came does not overtake one grpc-js
   t.strictSame(peerAt.order, [1, 2, 3], 'the peer read the batches in the order they were written');
 });
 
-/** A bare HTTP/2 peer that marks each ack compressed without naming an encoding: its bytes (none) would decode as an ack. */
+/** A peer that marks each ack compressed without naming an encoding: its bytes (none) would decode as an ack. */
 async function unnamedEncodingPeer(t: Test): Promise<string> {
-  const server = http2.createServer();
-  server.on('stream', (stream) => {
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-    stream.on('data', () => stream.write(Buffer.from([1, 0, 0, 0, 0])));
-    stream.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => server.close());
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return rawAckPeer(t, {}, Buffer.from([1, 0, 0, 0, 0]));
 }
 
 void t.test('an ack marked compressed is grpc-js to judge even when its bytes would decode', async (t) => {
