@@ -8,24 +8,18 @@
  * once the cancelled outnumber them: a session whose Gets wait briefly, with deadlines minutes
  * away, holds what waits, not every Get that waited.
  */
+import type { GridTimers } from '../util/beat-grid.js';
 import { BinaryHeap } from '../util/binary-heap.js';
+import type { Timer } from '../util/clock.js';
 
-export interface DeadlineTimers {
-  now(): number;
-  set(fire: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
+/** The loop's one-shot timer on the clock the deadlines are given in (Date.now), as the beat grid takes it. */
+export type DeadlineTimers = GridTimers<unknown>;
 
 const REAL_TIMERS: DeadlineTimers = {
   now: () => Date.now(),
   set: (fire, ms) => setTimeout(fire, ms),
   clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
-
-/** A deadline added: `cancel` before it expires, and it never does (idempotent, and harmless after). */
-export interface Deadline {
-  cancel(): void;
-}
 
 interface Entry {
   readonly at: number;
@@ -57,8 +51,8 @@ export class DeadlineTimer {
     return this.heap.size;
   }
 
-  /** `expire` runs once `at` (ms, on the timers' clock) has passed, unless cancelled first. */
-  add(at: number, expire: () => void): Deadline {
+  /** `expire` runs once `at` (ms, on the timers' clock) has passed, unless cancelled first (cancel is idempotent, and harmless after). */
+  add(at: number, expire: () => void): Timer {
     const entry: Entry = { at, seq: this.seq++, expire, done: false };
     this.heap.push(entry);
     this.pending.add(entry);
