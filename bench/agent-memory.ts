@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { MeshClient } from '../src/api/mesh-client.js';
 import { ProcessCluster } from '../test/helpers/process-cluster.js';
 import { waitFor } from '../test/helpers/wait-for.js';
+import { settledRssMB } from './agents.js';
 import { Fleet } from './fleet.js';
 import { OURS_TIMING } from './ours.js';
 import { rssMB } from './proc.js';
@@ -39,15 +40,6 @@ type Reading = Record<string, number>;
 interface Probe {
   readonly before: Reading;
   readonly after: Reading;
-}
-
-async function settledRss(pids: readonly number[]): Promise<number[]> {
-  let low = pids.map((p) => rssMB(p) ?? 0);
-  for (let i = 1; i < 5; i++) {
-    await sleep(500);
-    low = pids.map((p, m) => Math.min(rssMB(p) ?? 0, low[m]!));
-  }
-  return low;
 }
 
 async function probeAll(pids: readonly number[], label: string, samplingStep?: 'start' | 'stop'): Promise<Probe[]> {
@@ -112,12 +104,12 @@ async function main(): Promise<void> {
     const half = Math.floor(agents / 2);
     fleet.grow(half);
     await synced(half);
-    const rssHalf = await settledRss(pids);
+    const rssHalf = await settledRssMB(() => pids.map((p) => rssMB(p) ?? 0));
     const byHalf = (await fleet.stats()).by;
     const probeHalf = await probeAll(pids, 'half', 'start');
     fleet.grow(agents - half);
     await synced(agents);
-    const rssFull = await settledRss(pids);
+    const rssFull = await settledRssMB(() => pids.map((p) => rssMB(p) ?? 0));
     const probeFull = await probeAll(pids, 'full', 'stop');
     const by = (await fleet.stats()).by;
     console.log(`agents by controller: ${JSON.stringify(byHalf)} -> ${JSON.stringify(by)}`);

@@ -120,7 +120,7 @@ const SETTLE_GAP_MS = 500;
  * a member between a burst of garbage (a connect storm, a report) and its collection; the
  * lowest is the closest RSS gets to what the member holds. The same for both systems.
  */
-async function settledRssMB(read: () => number[]): Promise<number[]> {
+export async function settledRssMB(read: () => number[]): Promise<number[]> {
   let low = read();
   for (let i = 1; i < SETTLE_SAMPLES; i++) {
     await sleep(SETTLE_GAP_MS);
