@@ -20,6 +20,7 @@
  * No I/O and no timers: the session (kv-session-service.ts) reports each answer's start, its
  * value when a Get reads it, its size once it is known and when HTTP/2 took it.
  */
+import { MAX_ERROR_MESSAGE_BYTES } from '../util/error-message.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 const MIB = 1024 * 1024;
@@ -36,25 +37,13 @@ export function answerBytes(res: KvSessionResponseMsg): number {
 }
 
 /**
- * The longest error message an answer carries, in UTF-8 bytes; a longer one is cut (its start and
- * its size kept), so that what a request counts from its start covers its answer, failed or not.
- * Counted at their key alone, writes failing with messages longer than it (a key quoted with
- * escapes, a forwarded leader's status, any internal error's text, unbounded) held a session past
- * its budget by what their messages were longer, 1,024 writes at a time.
+ * The longest error message an answer carries, in UTF-8 bytes (error-message.ts, the bound every
+ * error a controller sends is held to), so that what a request counts from its start covers its
+ * answer, failed or not. Counted at their key alone, writes failing with messages longer than it
+ * (a key quoted with escapes, a forwarded leader's status, any internal error's text, unbounded)
+ * held a session past its budget by what their messages were longer, 1,024 writes at a time.
  */
-export const MAX_ANSWER_MESSAGE_BYTES = 1024;
-
-/** `message` as an answer carries it: at most MAX_ANSWER_MESSAGE_BYTES, a longer one cut on a character boundary and marked `…(N bytes)`. */
-export function answerMessage(message: string): string {
-  const bytes = Buffer.byteLength(message);
-  if (bytes <= MAX_ANSWER_MESSAGE_BYTES) return message;
-  const tail = `…(${bytes} bytes)`;
-  const utf8 = Buffer.from(message);
-  let end = MAX_ANSWER_MESSAGE_BYTES - Buffer.byteLength(tail);
-  // Back to the first byte of the character the cut falls in (continuation bytes are 10xxxxxx).
-  while (end > 0 && (utf8[end]! & 0xc0) === 0x80) end--;
-  return utf8.subarray(0, end).toString('utf8') + tail;
-}
+export const MAX_ANSWER_MESSAGE_BYTES = MAX_ERROR_MESSAGE_BYTES;
 
 /**
  * An answer's bytes beside its overhead: its key and value, or (failed) its message and neither.
