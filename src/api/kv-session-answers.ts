@@ -81,13 +81,32 @@ export interface AnswerBudgetOptions {
 
 export const DEFAULT_ANSWER_BUDGETS: AnswerBudgetOptions = { sessionBytes: SESSION_ANSWER_BUDGET_BYTES, clientBytes: CLIENT_ANSWER_BUDGET_BYTES };
 
+/** A session stopped for its client's budget: what wakes it, and when it last took room. */
+interface Waiter {
+  readonly wake: () => void;
+  readonly lastServed: () => number;
+}
+
 /** One client's answers, all its sessions together; its sessions stopped for its budget wait for room. */
 class ClientAnswers {
   held = 0;
   /** Of `held`, the Gets in progress that have not read their values (getInProgressBytes). */
   pending = 0;
   sessions = 0;
-  readonly waiting = new Set<() => void>();
+  /** Ticks each time one of its sessions takes room: their order of service. */
+  served = 0;
+  readonly waiting = new Map<() => void, Waiter>();
+}
+
+/**
+ * The order in which the sessions waiting for their client's room are woken: least recently
+ * served first (those never served in the order they began to wait). The first woken takes the
+ * room given back, and stops again for the budget before the next is woken; woken in the order
+ * they signed up, an early session that kept requests waiting took every byte given back,
+ * and the client's later sessions never read again while it did.
+ */
+function wakeOrder(waiting: Iterable<Waiter>): Waiter[] {
+  return [...waiting].sort((x, y) => x.lastServed() - y.lastServed());
 }
 
 /** One session's account of its answers. */
@@ -148,7 +167,10 @@ export class AnswerBudgets {
     let pending = 0;
     let closed = false;
     let waker: (() => void) | null = null;
+    /** When this session last took room (0: never), in its client's ticks. */
+    let lastServed = 0;
     const give = (bytes: number, pendingBytes = 0): void => {
+      if (bytes > 0) lastServed = ++c.served;
       held += bytes;
       c.held += bytes;
       pending += pendingBytes;
@@ -157,9 +179,9 @@ export class AnswerBudgets {
       // of values read to (to read them): a Get in progress that settles changes only the former.
       const room = c.held < opts.clientBytes || (bytes < pendingBytes && c.held - c.pending < opts.clientBytes);
       if (bytes < 0 && room && c.waiting.size > 0) {
-        const woken = [...c.waiting];
+        const woken = wakeOrder(c.waiting.values());
         c.waiting.clear();
-        for (const wake of woken) wake();
+        for (const w of woken) w.wake();
       }
     };
     return {
@@ -181,7 +203,7 @@ export class AnswerBudgets {
       whenClientHasRoom(then) {
         if (closed) return;
         waker = then;
-        c.waiting.add(then);
+        c.waiting.set(then, { wake: then, lastServed: () => lastServed });
       },
       add(bytes) {
         if (!closed && bytes !== 0) give(bytes);
