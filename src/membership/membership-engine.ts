@@ -245,7 +245,7 @@ export class MembershipEngine {
       self: this.self,
       incarnation: this.options.incarnation,
       seq: this.seq,
-      connected: !this.stale(ctx),
+      connected: this.connected(ctx),
       appliedIndex: ctx.appliedIndex,
       version: this.options.version ?? null,
       members: this.memberIds,
@@ -352,6 +352,20 @@ export class MembershipEngine {
     if (this.leaderOutOfTouch(ctx)) return true;
     const q = this.quorumContact(ctx);
     return q.heard < q.needed;
+  }
+
+  /**
+   * What this node's views say of it: connected unless `stale`, or, knowing no voter yet (started
+   * empty with --join, replaying the log), while a leader's messages reach it within an election
+   * timeout: a leader replicating to it is its contact with the cluster. A member cut off from a
+   * quorum shows each member whose view reaches it by this word (reconciled-status.ts); from a
+   * node that knows no voter it was always "not connected", so such a member showed one back
+   * empty offline for as long as its replay took. Its own answers still say stale meanwhile.
+   */
+  private connected(ctx: MembershipContext): boolean {
+    if (!this.stale(ctx)) return true;
+    if (ctx.leaderTerm !== null || ctx.members.some((m) => m.voter)) return false;
+    return ctx.lastLeaderContactAt !== null && ctx.now - ctx.lastLeaderContactAt <= ctx.electionTimeoutMs;
   }
 
   /**

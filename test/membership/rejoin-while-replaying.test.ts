@@ -63,3 +63,35 @@ void t.test('while it replays, a ping from a peer it does not know yet is still 
   const pong = decodeHeartbeat(replaying.onHeartbeat(a, ping));
   t.equal(pong.view.reporter, b, 'a well-formed ping: answered with the replaying node\'s own view');
 });
+
+/**
+ * A member cut off from a quorum shows each member by its own word (its view's `connected`) when
+ * that view still reaches it. A member back empty knows no voter while it replays, so it said
+ * it was not connected though its leader replicated the log to it: the cut-off member showed it
+ * offline for as long as the replay took. Its leader's contact is its contact with the cluster.
+ */
+void t.test('a member cut off from a quorum shows a member that replays online, as its leader reaches it', async (t) => {
+  const seed = 31;
+  const sim = new Sim({ n: 5, seed, baseTimeoutMs: 500, dynamic: true, jitter: [0, 0], electionTimeoutMs: 1000 });
+  sim.runUntil(4000);
+  const followers = sim.ids.filter((id) => id !== sim.leader);
+  const [joiner, cutOff] = followers as [string, string];
+  const rest = sim.ids.filter((id) => id !== joiner && id !== cutOff);
+  // cutOff hears only joiner: two of five, no quorum.
+  sim.bridge([cutOff], rest, true);
+  sim.runUntil(7000);
+  t.ok(sim.stale(cutOff), `${cutOff} is cut off from a quorum (seed ${seed})`);
+  sim.kill(joiner);
+  sim.runUntil(8000);
+  sim.restart(joiner, 6000);
+  const rowOf = (): ReturnType<Sim['rowsAt']>[number] | undefined => sim.rowsAt(cutOff).find((r) => r.id === joiner);
+  const offline: number[] = [];
+  for (let at = 10_000; at < 13_500; at += 100) {
+    sim.runUntil(at);
+    if (rowOf()?.online !== true) offline.push(at);
+  }
+  t.ok(sim.now < sim.node(joiner).replayingUntil, `${joiner} still replays (until ${sim.node(joiner).replayingUntil} ms)`);
+  t.equal(rowOf()?.basis, 'peer-connected', `${cutOff} shows ${joiner} by its own word`);
+  t.same(offline, [], `${cutOff} shows ${joiner} online from 2 s after it started, while it replays (seed ${seed})`);
+  t.ok(sim.stale(joiner), `${joiner}'s own answers still say stale while it replays: its records are the past`);
+});
