@@ -95,3 +95,36 @@ void t.test('a member cut off from a quorum shows a member that replays online, 
   t.same(offline, [], `${cutOff} shows ${joiner} online from 2 s after it started, while it replays (seed ${seed})`);
   t.ok(sim.stale(joiner), `${joiner}'s own answers still say stale while it replays: its records are the past`);
 });
+
+/**
+ * The other side of it: a leader cut off from its quorum with a member that replays still
+ * replicates to it until a new leader is elected (check-quorum: one to two election timeouts), so
+ * its messages alone kept the replaying member saying it was connected that long, and the cut-off
+ * leader showed it online past the budget (1.7-2.2 s after the cut over seeds 1-6). The leader's
+ * own word counts: its fresh view must say it is connected.
+ */
+void t.test('a leader cut off with a member that replays shows it offline within the budget, as it would any member on its side', async (t) => {
+  const seed = 2;
+  const budgetMs = 1500;
+  const sim = new Sim({ n: 5, seed, baseTimeoutMs: 500, dynamic: true, jitter: [0, 0], electionTimeoutMs: 1000 });
+  sim.runUntil(4000);
+  const leader = sim.leader;
+  const joiner = sim.ids.find((id) => id !== leader)!;
+  const rest = sim.ids.filter((id) => id !== leader && id !== joiner);
+  sim.kill(joiner);
+  sim.runUntil(5000);
+  sim.restart(joiner, 60_000);
+  sim.runUntil(8000);
+  const rowOf = (): ReturnType<Sim['rowsAt']>[number] | undefined => sim.rowsAt(leader).find((r) => r.id === joiner);
+  t.equal(rowOf()?.online, true, `${leader} shows ${joiner} online while it replays, before the cut`);
+  sim.bridge([leader, joiner], rest, true);
+  const cutAt = sim.now;
+  const onlineAt: number[] = [];
+  for (let at = cutAt + 100; at <= cutAt + 4000; at += 100) {
+    sim.runUntil(at);
+    if (rowOf()?.online === true) onlineAt.push(at - cutAt);
+  }
+  t.ok(sim.now < sim.node(joiner).replayingUntil, `${joiner} still replays`);
+  t.not(sim.leader, leader, `a new leader was elected on the other side (${sim.leader})`);
+  t.ok(onlineAt.every((ms) => ms <= budgetMs), `${leader} shows ${joiner} offline within ${budgetMs} ms of the cut: online at ${onlineAt.join(', ')} ms (seed ${seed})`);
+});
