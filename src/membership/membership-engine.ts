@@ -122,7 +122,7 @@ export class MembershipEngine {
    * The last view this node received from its leader while it knew no voter (replaying the log):
    * whether the leader itself said it was connected, and when it came.
    */
-  private leaderView: { readonly from: NodeId; readonly connected: boolean; readonly at: number } | null = null;
+  private leaderView: { readonly from: NodeId; readonly connected: boolean; readonly hearsUs: boolean; readonly at: number } | null = null;
   /** When this engine began: no leader can have been heard before. */
   private readonly startedAt: number;
 
@@ -374,10 +374,11 @@ export class MembershipEngine {
     if (ctx.leaderTerm !== null || ctx.members.some((m) => m.voter)) return false;
     if (ctx.lastLeaderContactAt === null || ctx.now - ctx.lastLeaderContactAt > ctx.electionTimeoutMs) return false;
     // A leader cut off from its quorum still replicates to the members on its side until it steps
-    // down (check-quorum, one to two election timeouts): its contact says nothing then. Only
-    // while its own fresh view says it is connected is it this node's contact with the cluster.
+    // down (check-quorum, one to two election timeouts): its contact says nothing then. And its
+    // messages reaching us say nothing of ours reaching anyone. Only while its own fresh view says
+    // it is connected, and hears us, is it this node's contact with the cluster.
     const lv = this.leaderView;
-    return lv !== null && lv.from === ctx.leader && ctx.now - lv.at <= this.viewTtlMs && lv.connected;
+    return lv !== null && lv.from === ctx.leader && ctx.now - lv.at <= this.viewTtlMs && lv.connected && lv.hearsUs;
   }
 
   /**
@@ -385,7 +386,9 @@ export class MembershipEngine {
    * replays the log): kept only when it is from the leader, whose own word `connected` reads.
    */
   noteOutsiderView(from: NodeId, view: MemberView, ctx: MembershipContext): void {
-    if (from === ctx.leader && view.reporter === from) this.leaderView = { from, connected: view.connected, at: ctx.now };
+    if (from !== ctx.leader || view.reporter !== from) return;
+    const hearsUs = view.entries.some((e) => e.id === this.self && e.status === 'online');
+    this.leaderView = { from, connected: view.connected, hearsUs, at: ctx.now };
   }
 
   /**

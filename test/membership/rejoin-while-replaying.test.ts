@@ -128,3 +128,31 @@ void t.test('a leader cut off with a member that replays shows it offline within
   t.not(sim.leader, leader, `a new leader was elected on the other side (${sim.leader})`);
   t.ok(onlineAt.every((ms) => ms <= budgetMs), `${leader} shows ${joiner} offline within ${budgetMs} ms of the cut: online at ${onlineAt.join(', ')} ms (seed ${seed})`);
 });
+
+/**
+ * And the leader's messages reaching a member that replays say nothing of the member's reaching
+ * anyone: here they reach it while its own reach only the cut-off member. It said it was
+ * connected, and the cut-off member showed it online for as long as that lasted, though no quorum
+ * hears it. The leader's view must show it online too (the leader hears its pongs).
+ */
+void t.test('a member that replays, heard by the leader no more, is shown offline by a cut-off member it still reaches', async (t) => {
+  const seed = 31;
+  const sim = new Sim({ n: 5, seed, baseTimeoutMs: 500, dynamic: true, jitter: [0, 0], electionTimeoutMs: 1000 });
+  sim.runUntil(4000);
+  const [joiner, cutOff] = sim.ids.filter((id) => id !== sim.leader) as [string, string];
+  const rest = sim.ids.filter((id) => id !== joiner && id !== cutOff);
+  sim.bridge([cutOff], rest, true);
+  sim.kill(joiner);
+  sim.runUntil(6000);
+  sim.restart(joiner, 30_000);
+  // The leader's messages reach the joiner; the joiner's reach only the cut-off member.
+  sim.oneWay([joiner], rest, true);
+  const online: number[] = [];
+  for (let at = 7500; at < 12_000; at += 100) {
+    sim.runUntil(at);
+    if (sim.rowsAt(cutOff).find((r) => r.id === joiner)?.online !== false) online.push(at);
+  }
+  t.equal(sim.truth(joiner), 'offline', `no quorum hears ${joiner}`);
+  t.ok(sim.stale(cutOff), `${cutOff} is cut off from a quorum`);
+  t.same(online, [], `${cutOff} shows ${joiner} offline throughout (seed ${seed})`);
+});
