@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { errorMessage } from '../util/error-message.js';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import { MAX_AGENT_RECORDS, MAX_SERVICES_PER_AGENT, type AgentReportEntry } from '../statemachine/index.js';
@@ -346,7 +347,7 @@ export class HubDriver {
         this.backlogs.delete(e.stream);
         this.paced.get(e.stream)?.close();
         this.paced.delete(e.stream);
-        call?.emit('error', { code: STATUS_OF[e.code], details: e.reason });
+        call?.emit('error', { code: STATUS_OF[e.code], details: errorMessage(e.reason) });
         return;
       }
       case 'barrier':

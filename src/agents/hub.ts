@@ -1319,10 +1319,12 @@ export class AgentHub {
         for (const agent of state.mesh.hostersOf(t.service)) if (!state.mesh.endpointsOf(agent).has(t.service)) this.lookAgain(agent);
       }
     }
-    // What is remembered of an agent served elsewhere is what its declaration lists.
+    // What is remembered of an agent served elsewhere is what its declaration lists, every
+    // refusal its record marks told (the log audited it, if only in a transition that counts it).
     for (const agent of refusedAgents) {
       if (this.sessionOf(agent)?.confirmed === true) continue;
-      this.publishRefusals.keepListed(agent, new Set(state.mesh.declaration(agent)?.hosts ?? []));
+      const declaration = state.mesh.declaration(agent);
+      this.publishRefusals.keepListed(agent, new Set(declaration?.hosts ?? []), declaration?.refused);
     }
     if (this.port.replaying()) return;
     for (const t of items) out.push({ type: 'audit', event: meshAudit(t) });

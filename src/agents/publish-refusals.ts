@@ -60,12 +60,22 @@ export class PublishRefusals {
   }
 
   /**
-   * Of an agent not served here (no check of it rebuilds its entry), keeps only the services its
-   * committed declaration lists: an agent cycling through names it may not publish had every
-   * other controller remember each name ever refused, until its record went.
+   * Of an agent not served here (no check of it rebuilds its entry), after a commit of its
+   * publish: keeps only the services its committed declaration lists (an agent cycling through
+   * names it may not publish had every other controller remember each name ever refused, until
+   * its record went), and counts as told every listed one its record marks refused, with the
+   * cause marked. A publish's refusals past the ones the log audits one by one are audited in one
+   * transition naming the first of them only (refusal-marks.ts); the record's marks cover them
+   * all, so an agent that took the same publish to this controller was not audited here again for
+   * those the transition left unnamed.
    */
-  keepListed(agent: string, listed: ReadonlySet<string>): void {
-    const m = this.told.get(agent);
+  keepListed(agent: string, listed: ReadonlySet<string>, marked: ReadonlyMap<string, RefusalCause> = new Map()): void {
+    let m = this.told.get(agent);
+    for (const [name, cause] of marked) {
+      if (!listed.has(name)) continue;
+      if (m === undefined) this.told.set(agent, (m = new Map()));
+      m.set(name, cause);
+    }
     if (m === undefined) return;
     for (const name of [...m.keys()]) if (!listed.has(name)) m.delete(name);
     if (m.size === 0) this.told.delete(agent);

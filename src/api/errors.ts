@@ -5,6 +5,7 @@
  * names the reason in the trailing metadata entry `error-code`.
  */
 import * as grpc from '@grpc/grpc-js';
+import { errorMessage } from '../util/error-message.js';
 
 export const API_ERROR_CODES = [
   'NO_LEADER',
@@ -122,19 +123,17 @@ export function tidyDetails(details: string): string {
 }
 
 /**
- * The most characters of details a failure carries. They travel as the `grpc-message` trailer,
- * percent-encoded (up to 12 characters for one of ours); a trailer over HTTP/2's header list
- * limit (64 KiB in Node) never reaches the client, which then waits out its deadline.
+ * Server side: the status object to pass to a gRPC callback or `call.emit('error', ...)`. Its
+ * details travel as the `grpc-message` trailer, percent-encoded: they are held to the bound of
+ * every error a controller sends (error-message.ts), so an echoed input of any size neither
+ * passes HTTP/2's header list limit (64 KiB in Node: such a trailer never reached the client,
+ * which waited out its deadline) nor carries half a surrogate pair (grpc-js's encodeURI throws).
  */
-export const MAX_DETAILS_CHARS = 4096;
-
-/** Server side: the status object to pass to a gRPC callback or `call.emit('error', ...)`. */
 export function serviceError(code: ApiErrorCode, details: string, notProposed = false): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA_KEY, code);
   if (notProposed) metadata.set(NOT_PROPOSED_METADATA_KEY, 'true');
-  const deliverable = details.length <= MAX_DETAILS_CHARS ? details : `${details.slice(0, MAX_DETAILS_CHARS)}…(${details.length} characters in all)`;
-  return { code: GRPC_STATUS_FOR[code], details: deliverable, metadata };
+  return { code: GRPC_STATUS_FOR[code], details: errorMessage(details), metadata };
 }
 
 /** The `error-code` a failed call carried, or null when there was none (or an unknown one). */

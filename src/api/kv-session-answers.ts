@@ -20,6 +20,7 @@
  * No I/O and no timers: the session (kv-session-service.ts) reports each answer's start, its
  * value when a Get reads it, its size once it is known and when HTTP/2 took it.
  */
+import { MAX_ERROR_MESSAGE_BYTES } from '../util/error-message.js';
 import type { KvSessionRequestMsg, KvSessionResponseMsg } from './wire-types.js';
 
 const MIB = 1024 * 1024;
@@ -36,25 +37,13 @@ export function answerBytes(res: KvSessionResponseMsg): number {
 }
 
 /**
- * The longest error message an answer carries, in UTF-8 bytes; a longer one is cut (its start and
- * its size kept), so that what a request counts from its start covers its answer, failed or not.
- * Counted at their key alone, writes failing with messages longer than it (a key quoted with
- * escapes, a forwarded leader's status, any internal error's text, unbounded) held a session past
- * its budget by what their messages were longer, 1,024 writes at a time.
+ * The longest error message an answer carries, in UTF-8 bytes (error-message.ts, the bound every
+ * error a controller sends is held to), so that what a request counts from its start covers its
+ * answer, failed or not. Counted at their key alone, writes failing with messages longer than it
+ * (a key quoted with escapes, a forwarded leader's status, any internal error's text, unbounded)
+ * held a session past its budget by what their messages were longer, 1,024 writes at a time.
  */
-export const MAX_ANSWER_MESSAGE_BYTES = 1024;
-
-/** `message` as an answer carries it: at most MAX_ANSWER_MESSAGE_BYTES, a longer one cut on a character boundary and marked `…(N bytes)`. */
-export function answerMessage(message: string): string {
-  const bytes = Buffer.byteLength(message);
-  if (bytes <= MAX_ANSWER_MESSAGE_BYTES) return message;
-  const tail = `…(${bytes} bytes)`;
-  const utf8 = Buffer.from(message);
-  let end = MAX_ANSWER_MESSAGE_BYTES - Buffer.byteLength(tail);
-  // Back to the first byte of the character the cut falls in (continuation bytes are 10xxxxxx).
-  while (end > 0 && (utf8[end]! & 0xc0) === 0x80) end--;
-  return utf8.subarray(0, end).toString('utf8') + tail;
-}
+export const MAX_ANSWER_MESSAGE_BYTES = MAX_ERROR_MESSAGE_BYTES;
 
 /**
  * An answer's bytes beside its overhead: its key and value, or (failed) its message and neither.
@@ -92,13 +81,32 @@ export interface AnswerBudgetOptions {
 
 export const DEFAULT_ANSWER_BUDGETS: AnswerBudgetOptions = { sessionBytes: SESSION_ANSWER_BUDGET_BYTES, clientBytes: CLIENT_ANSWER_BUDGET_BYTES };
 
+/** A session stopped for its client's budget: what wakes it, and when it last took room. */
+interface Waiter {
+  readonly wake: () => void;
+  readonly lastServed: () => number;
+}
+
 /** One client's answers, all its sessions together; its sessions stopped for its budget wait for room. */
 class ClientAnswers {
   held = 0;
   /** Of `held`, the Gets in progress that have not read their values (getInProgressBytes). */
   pending = 0;
   sessions = 0;
-  readonly waiting = new Set<() => void>();
+  /** Ticks each time one of its sessions takes room: their order of service. */
+  served = 0;
+  readonly waiting = new Map<() => void, Waiter>();
+}
+
+/**
+ * The order in which the sessions waiting for their client's room are woken: least recently
+ * served first (those never served in the order they began to wait). The first woken takes the
+ * room given back, and stops again for the budget before the next is woken; woken in the order
+ * they signed up, an early session that kept requests waiting took every byte given back,
+ * and the client's later sessions never read again while it did.
+ */
+function wakeOrder(waiting: Iterable<Waiter>): Waiter[] {
+  return [...waiting].sort((x, y) => x.lastServed() - y.lastServed());
 }
 
 /** One session's account of its answers. */
@@ -159,7 +167,10 @@ export class AnswerBudgets {
     let pending = 0;
     let closed = false;
     let waker: (() => void) | null = null;
+    /** When this session last took room (0: never), in its client's ticks. */
+    let lastServed = 0;
     const give = (bytes: number, pendingBytes = 0): void => {
+      if (bytes > 0) lastServed = ++c.served;
       held += bytes;
       c.held += bytes;
       pending += pendingBytes;
@@ -168,9 +179,9 @@ export class AnswerBudgets {
       // of values read to (to read them): a Get in progress that settles changes only the former.
       const room = c.held < opts.clientBytes || (bytes < pendingBytes && c.held - c.pending < opts.clientBytes);
       if (bytes < 0 && room && c.waiting.size > 0) {
-        const woken = [...c.waiting];
+        const woken = wakeOrder(c.waiting.values());
         c.waiting.clear();
-        for (const wake of woken) wake();
+        for (const w of woken) w.wake();
       }
     };
     return {
@@ -192,7 +203,7 @@ export class AnswerBudgets {
       whenClientHasRoom(then) {
         if (closed) return;
         waker = then;
-        c.waiting.add(then);
+        c.waiting.set(then, { wake: then, lastServed: () => lastServed });
       },
       add(bytes) {
         if (!closed && bytes !== 0) give(bytes);

@@ -14,13 +14,14 @@ import type * as grpc from '@grpc/grpc-js';
 import { directStream, takeMessages } from '../transport/direct-messages.js';
 import { assertWellFramed } from '../transport/strict-decode.js';
 import type { OwnerOf } from './caller-owner.js';
-import { AnswerBudgets, answerBytes, answerMessage, getInProgressBytes, readAnswerBytes, reservedAnswerBytes } from './kv-session-answers.js';
+import { AnswerBudgets, answerBytes, getInProgressBytes, readAnswerBytes, reservedAnswerBytes } from './kv-session-answers.js';
 import { WaitingReads } from './kv-session-reads.js';
 import { controllerMethod } from './controller-proto.js';
 import { kvSessionLimits } from './kv-session-limits.js';
 import type { KvOps, ReadRoom } from './kv-ops.js';
 import { refusedStatus } from './open-streams.js';
 import { ServiceFailure, toServiceError, toServiceFailure } from './service-error.js';
+import { errorMessage } from '../util/error-message.js';
 import { trace, tracing } from '../util/trace.js';
 import { watchClientOf } from './watch-client.js';
 import type { WatchLimits } from './watch-limits.js';
@@ -59,7 +60,7 @@ function answer(id: number, res: { revision: number; key?: string; value?: Uint8
 
 function failure(id: number, err: unknown): KvSessionResponseMsg {
   const f = toServiceFailure(err);
-  return { id, errorCode: f.code, errorMessage: answerMessage(f.message), revision: 0, key: '', value: EMPTY, ...(f.notProposed ? { notProposed: true } : {}) };
+  return { id, errorCode: f.code, errorMessage: errorMessage(f.message), revision: 0, key: '', value: EMPTY, ...(f.notProposed ? { notProposed: true } : {}) };
 }
 
 /** How long a session request may wait here: what it asks (0: the server's default), at most MAX_SESSION_REQUEST_TIMEOUT_MS. */

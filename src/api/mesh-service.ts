@@ -3,6 +3,7 @@
  * `ctl list agents`, and the agent reports controllers forward to the leader.
  */
 import * as grpc from '@grpc/grpc-js';
+import { errorMessage } from '../util/error-message.js';
 import type { Refusal } from '../identity/index.js';
 import type { AuthenticatedCall } from '../transport/peer-auth.js';
 import { meshOwned, type OwnerOf } from './caller-owner.js';
@@ -39,7 +40,7 @@ export function meshService(deps: MeshServiceDeps): grpc.UntypedServiceImplement
     (call, cb) => {
       const refusal = deps.peerCaller(call);
       if (refusal !== null) {
-        cb({ code: grpc.status.PERMISSION_DENIED, details: `${refusal.code}: ${method} is a controller-to-controller call, for peer certificates only: ${refusal.reason}` });
+        cb({ code: grpc.status.PERMISSION_DENIED, details: errorMessage(`${refusal.code}: ${method} is a controller-to-controller call, for peer certificates only: ${refusal.reason}`) });
         return;
       }
       handler(call, cb);

@@ -10,6 +10,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { AuthenticatedCall } from '../transport/peer-auth.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** A call as the server's door judges it: who is on it, and the method it called. */
 export type JudgedCall = AuthenticatedCall & { getPath(): string };
@@ -21,8 +22,9 @@ export interface StreamCaller {
   readonly refuse: (status: grpc.ServiceError) => void;
 }
 
-/** PERMISSION_DENIED with `details` (`CODE: reason`), as the server's door refuses a call. */
-export function refusedStatus(details: string): grpc.ServiceError {
+/** PERMISSION_DENIED with `details` (`CODE: reason`), as the server's door refuses a call; held to the bound of every error sent (error-message.ts). */
+export function refusedStatus(reason: string): grpc.ServiceError {
+  const details = errorMessage(reason);
   return Object.assign(new Error(details), { code: grpc.status.PERMISSION_DENIED, details, metadata: new grpc.Metadata() });
 }
 

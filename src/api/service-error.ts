@@ -23,7 +23,8 @@ export class ServiceFailure extends Error {
 
 export function toServiceError(err: unknown): grpc.ServiceError {
   const f = toServiceFailure(err);
-  return Object.assign(new Error(f.message), serviceError(f.code, f.message, f.notProposed)) as grpc.ServiceError;
+  const status = serviceError(f.code, f.message, f.notProposed);
+  return Object.assign(new Error(status.details), status) as grpc.ServiceError;
 }
 
 /** The code and message a client sees for any error a handler threw. */

@@ -39,6 +39,8 @@ export interface MembershipContext {
   readonly electionTimeoutMs: number;
   /** The term this node leads in; null when it is not the leader. */
   readonly leaderTerm: number | null;
+  /** The leader Raft follows (this node when it leads); null or absent: none known. */
+  readonly leader?: NodeId | null;
   /** This node's applied Raft index, carried in its views. */
   readonly appliedIndex: number;
 }
@@ -116,6 +118,11 @@ export class MembershipEngine {
   /** When the ping that each peer's latest pong answered was sent. */
   private readonly pongFor = new Map<NodeId, number>();
   private readonly committedChanges = new CommittedChanges();
+  /**
+   * The last view this node received from its leader while it knew no voter (replaying the log):
+   * whether the leader itself said it was connected, and when it came.
+   */
+  private leaderView: { readonly from: NodeId; readonly connected: boolean; readonly hearsUs: boolean; readonly at: number } | null = null;
   /** When this engine began: no leader can have been heard before. */
   private readonly startedAt: number;
 
@@ -245,7 +252,7 @@ export class MembershipEngine {
       self: this.self,
       incarnation: this.options.incarnation,
       seq: this.seq,
-      connected: !this.stale(ctx),
+      connected: this.connected(ctx),
       appliedIndex: ctx.appliedIndex,
       version: this.options.version ?? null,
       members: this.memberIds,
@@ -352,6 +359,36 @@ export class MembershipEngine {
     if (this.leaderOutOfTouch(ctx)) return true;
     const q = this.quorumContact(ctx);
     return q.heard < q.needed;
+  }
+
+  /**
+   * What this node's views say of it: connected unless `stale`, or, knowing no voter yet (started
+   * empty with --join, replaying the log), while a leader's messages reach it within an election
+   * timeout: a leader replicating to it is its contact with the cluster. A member cut off from a
+   * quorum shows each member whose view reaches it by this word (reconciled-status.ts); from a
+   * node that knows no voter it was always "not connected", so such a member showed one back
+   * empty offline for as long as its replay took. Its own answers still say stale meanwhile.
+   */
+  private connected(ctx: MembershipContext): boolean {
+    if (!this.stale(ctx)) return true;
+    if (ctx.leaderTerm !== null || ctx.members.some((m) => m.voter)) return false;
+    if (ctx.lastLeaderContactAt === null || ctx.now - ctx.lastLeaderContactAt > ctx.electionTimeoutMs) return false;
+    // A leader cut off from its quorum still replicates to the members on its side until it steps
+    // down (check-quorum, one to two election timeouts): its contact says nothing then. And its
+    // messages reaching us say nothing of ours reaching anyone. Only while its own fresh view says
+    // it is connected, and hears us, is it this node's contact with the cluster.
+    const lv = this.leaderView;
+    return lv !== null && lv.from === ctx.leader && ctx.now - lv.at <= this.viewTtlMs && lv.connected && lv.hearsUs;
+  }
+
+  /**
+   * A view from a peer this node does not count as a member yet (it knows no member while it
+   * replays the log): kept only when it is from the leader, whose own word `connected` reads.
+   */
+  noteOutsiderView(from: NodeId, view: MemberView, ctx: MembershipContext): void {
+    if (from !== ctx.leader || view.reporter !== from) return;
+    const hearsUs = view.entries.some((e) => e.id === this.self && e.status === 'online');
+    this.leaderView = { from, connected: view.connected, hearsUs, at: ctx.now };
   }
 
   /**

@@ -155,7 +155,7 @@ class MembershipDriver implements MembershipNode {
     // has caught up (a re-added member read offline for a second after it started). Its payload is
     // still decoded: a malformed one gets an error (ViewDecodeError), not our view.
     if (!this.engine.isMember(from)) {
-      decodeHeartbeat(payload);
+      this.engine.noteOutsiderView(from, decodeHeartbeat(payload).view, ctx);
       return this.engine.viewPayload(ctx);
     }
     this.engine.receiveView(from, payload, ctx.now);
@@ -214,6 +214,7 @@ class MembershipDriver implements MembershipNode {
       electionTimeoutMs: this.port.electionTimeoutMs,
       appliedIndex: st.applied,
       leaderTerm: this.leaderTerm !== null && st.role === 'leader' && st.term === this.leaderTerm ? this.leaderTerm : null,
+      leader: st.leader,
     };
   }
 

@@ -5,6 +5,7 @@
  * Health checks are open to all: a load balancer or a probe holds no particular certificate.
  */
 import * as grpc from '@grpc/grpc-js';
+import { errorMessage } from '../util/error-message.js';
 
 export const OPEN_TO_ALL = '/grpc.health.v1.Health/';
 
@@ -35,7 +36,7 @@ export function doorGate<C extends string>(
               // A caller the judge cannot read (a certificate no check foresaw) is refused, and
               // never throws out of the interceptor: that would take the whole process down.
               onFailed?.();
-              call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${GATE_FAILED}: the caller could not be judged (${(err as Error).message})` });
+              call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: errorMessage(`${GATE_FAILED}: the caller could not be judged (${(err as Error).message})`) });
               return;
             }
             if (refusal === null) {
@@ -43,7 +44,7 @@ export function doorGate<C extends string>(
               return;
             }
             onRefused(refusal.code);
-            call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${refusal.code}: ${refusal.reason}` });
+            call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: errorMessage(`${refusal.code}: ${refusal.reason}`) });
           },
         });
       },

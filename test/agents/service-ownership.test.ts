@@ -340,6 +340,31 @@ void t.test('an agent republishing in a loop with names it may not publish: at 0
   t.equal(toggledOld.transitions, (rounds / 2) * names, 'at 0.13 each publish that lists them');
 });
 
+/**
+ * A publish audits 32 new refusals one by one and the rest in one transition naming the first
+ * (refusal-marks.ts). Another controller learned "audited by the log" from each transition's
+ * service only, so the agent taking the same publish there had it audit the 7 left unnamed.
+ */
+void t.test('from 0.14 an agent with 40 refused names that moves to another controller with the same publish is not audited again there', async (t) => {
+  const { clock, cs } = meshStage('0.14', GRACE_MS, () => [initSettings(), setSetting('services.agent_publish', 'declared')]);
+  const names = 40;
+  const agent = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: Array.from({ length: names }, (_, i) => host(`squat-${String(i).padStart(2, '0')}`)) });
+  agent.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  const refusals = (c: SimController): number => c.audits.filter((a) => a.type === 'service.publish.refused').length;
+  t.equal(cs[0].sm.view(meshKind).declaration('rogue')?.refused.size, names, 'the record marks all 40');
+  t.same(cs.map(refusals), [33, 33], 'audited by the commit on each controller: 32 one by one, the other 8 in one');
+  const publishes = cs[0].sm.view(meshKind).declaration('rogue')?.publishWrites;
+  agent.disconnect();
+  advance(clock, cs, 1_000);
+  agent.connect(cs[0]);
+  advance(clock, cs, 3_000);
+  t.equal(agent.controller, cs[0], 'it moved');
+  t.equal(cs[0].sm.view(meshKind).declaration('rogue')?.publishWrites, publishes, 'the same publish: nothing proposed');
+  t.equal(cs[0].hub.counters.publishesUndeclared, names, 'its publish counted on its new stream');
+  t.same(cs.map(refusals), [33, 33], 'and not audited again');
+});
+
 void t.test('from 0.14 a refusal at apply the check did not foresee (an operator\'s write in between) is looked at again, though the log audits it no more', async (t) => {
   const { log, clock, cs } = meshStage('0.14', GRACE_MS, (now) => [initSettings(), setSetting('services.agent_publish', 'declared'), apply(now, service('web', 'http', [80], { [ALLOWED_AGENTS_LABEL]: 'web-2' }))]);
   const agent = new SimAgent('web-1', ['http'], 'web-1-boot', { hosts: [host('web')] });

@@ -278,3 +278,38 @@ void t.test('the answer is stale for a follower that hears a quorum but no leade
   t.same(c2.view(ctx(5500, { lastLeaderContactAt: 5400 })).stale, false, 'hearing the leader: current');
   t.same(c2.view(ctx(5500, { lastLeaderContactAt: null })).stale, true, 'no leader heard since it started, 5.5 s ago: stale');
 });
+
+/**
+ * A node that knows no voter says it is connected through its leader: the leader's messages
+ * within an election timeout, and the leader's own fresh view saying it is connected (a leader
+ * cut off from its quorum still replicates to it until a new one is elected) and hearing it (the
+ * leader's messages reaching it say nothing of its own reaching anyone). A view from any other
+ * peer, or one the leader sent while it was itself cut off, vouches for nothing.
+ */
+void t.test('a node that knows no voter is connected only while its leader reaches it, hears it, and says it is connected', async (t) => {
+  const joiner = new MembershipEngine({ self: 'c4', incarnation: 9, detector, pingIntervalMs: 250 }, [], 0);
+  const connectedAt = (c: MembershipContext): boolean => decodeHeartbeat(joiner.viewPayload(c)).view.connected;
+  const view = (reporter: string, connected: boolean, hearsC4 = true): MemberView => ({
+    reporter,
+    incarnation: 1,
+    seq: 1,
+    connected,
+    appliedIndex: 9,
+    version: null,
+    entries: [{ id: 'c4', status: hearsC4 ? 'online' : 'offline', lastContactAgoMs: hearsC4 ? 100 : 5000, timeoutMs: 2000 }],
+  });
+  const at = (now: number): MembershipContext => ctx(now, { members: [], lastLeaderContactAt: now - 10, leader: 'c1' });
+  t.notOk(connectedAt(at(1000)), 'its leader reaches it, but has said nothing of itself yet');
+  joiner.noteOutsiderView('c2', view('c2', true), at(1000));
+  t.notOk(connectedAt(at(1000)), 'a follower saying it is connected vouches for nothing');
+  joiner.noteOutsiderView('c1', view('c1', true), at(1000));
+  t.ok(connectedAt(at(1000)), 'the leader says it is connected: so is this node');
+  t.notOk(connectedAt(ctx(1000, { members: [], lastLeaderContactAt: -100, leader: 'c1' })), 'not past an election timeout without the leader\'s messages');
+  t.notOk(connectedAt(ctx(1000, { members: [], lastLeaderContactAt: 990, leader: 'c2' })), 'nor once another leads, before its word comes');
+  t.notOk(connectedAt(at(1000 + joiner.viewTtlMs + 1)), 'nor once the leader\'s view is no longer fresh');
+  joiner.noteOutsiderView('c1', view('c1', true, false), at(1500));
+  t.notOk(connectedAt(at(1500)), 'the leader connected, but it does not hear this node: its messages reach no one');
+  joiner.noteOutsiderView('c1', view('c1', false), at(2000));
+  t.notOk(connectedAt(at(2000)), 'the leader cut off from its quorum: neither is this node');
+  t.ok(joiner.stale(at(2000)), 'its own answers say stale throughout');
+});
