@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { REFUSAL_METADATA_KEY, type PeerEnvelope, type Refusal } from '../identity/index.js';
 import type { PeerAuth, TransportIdentity } from '../transport/index.js';
 import { describe, isRecord } from '../util/untrusted.js';
+import { errorMessage } from '../util/error-message.js';
 import type { MachineReading } from './types.js';
 import { toWire, type MachineResourcesMsg } from './wire.js';
 
@@ -28,7 +29,7 @@ function text(raw: Readonly<Record<string, unknown>>, key: string): string {
 function refusalStatus(r: Refusal): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   metadata.set(REFUSAL_METADATA_KEY, r.code);
-  return { code: grpc.status.PERMISSION_DENIED, details: `${r.code}: ${r.reason}`, metadata };
+  return { code: grpc.status.PERMISSION_DENIED, details: errorMessage(`${r.code}: ${r.reason}`), metadata };
 }
 
 export function memberResourcesHandlers(ctx: ResourcesServiceContext): grpc.UntypedServiceImplementation {
@@ -53,7 +54,7 @@ export function memberResourcesHandlers(ctx: ResourcesServiceContext): grpc.Unty
       }
       ctx.read(raw['includeStatic'] === true).then(
         (reading) => callback(null, toWire(ctx.self, reading, ctx.minFreeDiskBytes ?? 0)),
-        (err: unknown) => callback({ code: grpc.status.INTERNAL, details: `${ctx.self} cannot read its resources: ${err instanceof Error ? err.message : String(err)}` }),
+        (err: unknown) => callback({ code: grpc.status.INTERNAL, details: errorMessage(`${ctx.self} cannot read its resources: ${err instanceof Error ? err.message : String(err)}`) }),
       );
     },
   };

@@ -25,6 +25,7 @@ import { SnapshotAssembler } from './snapshot-stream.js';
 import { filedCallStream } from './call-reset.js';
 import { widenPeerSession } from './peer-window.js';
 import { describeValue, isRecord, stringField, type Raw, type WireDisk, type WireHelloResponse, type WirePong, type WireRaftTiming } from './wire.js';
+import { errorMessage } from '../util/error-message.js';
 
 export interface Counters {
   sent: number;
@@ -83,7 +84,13 @@ class MisdirectedRefusal extends Error {
   }
 }
 
-function asStatus(err: unknown): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
+/** A refused peer RPC's status (exported for its test), its details held to the bound of every error sent (error-message.ts). */
+export function asStatus(err: unknown): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
+  const status = statusOf(err);
+  return { ...status, details: errorMessage(status.details) };
+}
+
+function statusOf(err: unknown): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
   if (err instanceof MisdirectedRefusal) return err.status;
   if (err instanceof IdentityRefusal) {
     const metadata = new grpc.Metadata();
@@ -410,7 +417,7 @@ export class PeerService {
       answer = this.ctx.onHeartbeat(from, new Uint8Array(payload));
     } catch (err) {
       if (err instanceof PayloadError) throw refuse(grpc.status.INVALID_ARGUMENT, `payload: ${err.message}`);
-      throw new HeartbeatHandlerError({ code: grpc.status.INTERNAL, details: `onHeartbeat failed: ${err instanceof Error ? err.message : String(err)}` });
+      throw new HeartbeatHandlerError({ code: grpc.status.INTERNAL, details: errorMessage(`onHeartbeat failed: ${err instanceof Error ? err.message : String(err)}`) });
     }
     const seq = typeof raw['seq'] === 'number' ? raw['seq'] : 0;
     const disk = this.ctx.ownDisk?.() ?? null;
@@ -479,7 +486,7 @@ export class PeerService {
     }
     this.ctx.identity.reportStatus(from, report).then(
       (accepted) => callback(null, { accepted }),
-      (err: unknown) => callback({ code: grpc.status.INTERNAL, details: `reportStatus failed: ${err instanceof Error ? err.message : String(err)}` }),
+      (err: unknown) => callback({ code: grpc.status.INTERNAL, details: errorMessage(`reportStatus failed: ${err instanceof Error ? err.message : String(err)}`) }),
     );
   }
 }

@@ -4,6 +4,8 @@
  * always well-formed (grpc-js's encodeURI of half a surrogate pair throws).
  */
 import t from 'tap';
+import { TransportError } from '../../src/transport/errors.js';
+import { asStatus } from '../../src/transport/peer-service.js';
 import { errorMessage, MAX_ERROR_MESSAGE_BYTES } from '../../src/util/error-message.js';
 
 void t.test('a message is kept whole up to MAX_ERROR_MESSAGE_BYTES and cut on a character boundary beyond it', async (t) => {
@@ -34,4 +36,17 @@ void t.test('half a surrogate pair is sent as U+FFFD, so the text can be percent
     t.ok(sent.includes('\ufffd'));
   }
   t.equal(errorMessage('pair 😀 whole'), 'pair 😀 whole');
+});
+
+void t.test("a refused peer RPC's status is held to the same bound, whatever its source's text", async (t) => {
+  // The peer statuses' sources cut what a peer claims; this holds the rest (an internal error's
+  // text, a storage failure's) to the bound too, and keeps a lone surrogate out of the trailer.
+  const long = `${'y'.repeat(5_000)}\ud83d`;
+  for (const err of [new TransportError('REFUSED', long, 8), new Error(long), long]) {
+    const status = asStatus(err);
+    t.ok(Buffer.byteLength(status.details) <= MAX_ERROR_MESSAGE_BYTES, `${status.code}: ${Buffer.byteLength(status.details)} bytes`);
+    t.match(status.details, /…\(\d+ bytes\)$/, 'its size told');
+    t.doesNotThrow(() => encodeURI(status.details), 'well-formed: grpc-js can encode it');
+  }
+  t.equal(asStatus(new TransportError('REFUSED', 'short', 8)).details, 'short', 'a short text whole');
 });
