@@ -37,20 +37,14 @@ export function answerBytes(res: KvSessionResponseMsg): number {
 }
 
 /**
- * The longest error message an answer carries, in UTF-8 bytes (error-message.ts, the bound every
- * error a controller sends is held to), so that what a request counts from its start covers its
- * answer, failed or not. Counted at their key alone, writes failing with messages longer than it
- * (a key quoted with escapes, a forwarded leader's status, any internal error's text, unbounded)
- * held a session past its budget by what their messages were longer, 1,024 writes at a time.
- */
-export const MAX_ANSWER_MESSAGE_BYTES = MAX_ERROR_MESSAGE_BYTES;
-
-/**
  * An answer's bytes beside its overhead: its key and value, or (failed) its message and neither.
- * Counted as the larger, so a request's count covers its answer either way.
+ * Counted as the larger, so a request's count covers its answer either way: an error's message is
+ * at most MAX_ERROR_MESSAGE_BYTES (error-message.ts). Counted at their key alone, writes failing
+ * with longer messages (a key quoted with escapes, a forwarded leader's status, any internal
+ * error's text, unbounded) held a session past its budget, 1,024 writes at a time.
  */
 function answerBodyBytes(keyAndValueBytes: number): number {
-  return Math.max(keyAndValueBytes, MAX_ANSWER_MESSAGE_BYTES);
+  return Math.max(keyAndValueBytes, MAX_ERROR_MESSAGE_BYTES);
 }
 
 /** What a write's answer may hold, counted from its start; a Get counts its value from when it reads it (`getInProgressBytes`). */

@@ -39,8 +39,8 @@ export interface MembershipContext {
   readonly electionTimeoutMs: number;
   /** The term this node leads in; null when it is not the leader. */
   readonly leaderTerm: number | null;
-  /** The leader Raft follows (this node when it leads); null or absent: none known. */
-  readonly leader?: NodeId | null;
+  /** The leader Raft follows (this node when it leads); null: none known. */
+  readonly leader: NodeId | null;
   /** This node's applied Raft index, carried in its views. */
   readonly appliedIndex: number;
 }

@@ -8,7 +8,8 @@ import * as http2 from 'node:http2';
 import t from 'tap';
 import { controllerServiceDefinition } from '../../src/api/controller-proto.js';
 import type { KvOps, ReadRoom } from '../../src/api/kv-ops.js';
-import { AnswerBudgets, MAX_ANSWER_MESSAGE_BYTES, getInProgressBytes } from '../../src/api/kv-session-answers.js';
+import { AnswerBudgets, getInProgressBytes } from '../../src/api/kv-session-answers.js';
+import { MAX_ERROR_MESSAGE_BYTES } from '../../src/util/error-message.js';
 import { errorMessage } from '../../src/util/error-message.js';
 import { kvSessionLimits } from '../../src/api/kv-session-limits.js';
 import { WaitingReads } from '../../src/api/kv-session-reads.js';
@@ -346,7 +347,7 @@ void t.test("writes that fail with long messages stay within the session's budge
   for (const g of gates.splice(0)) g();
   await settled(() => sessions.answers.held, 'the failed answers settled');
   const counted = sessions.answers.held;
-  t.ok(counted <= budget + 64 + MAX_ANSWER_MESSAGE_BYTES, `${taken} puts taken under the ${budget}-byte budget; their failed answers count ${counted} bytes, within it and one answer`);
+  t.ok(counted <= budget + 64 + MAX_ERROR_MESSAGE_BYTES, `${taken} puts taken under the ${budget}-byte budget; their failed answers count ${counted} bytes, within it and one answer`);
   read();
   stream.resume();
   await waitFor(() => ended() !== null, 'the session ended', 10000);
@@ -354,7 +355,7 @@ void t.test("writes that fail with long messages stay within the session's budge
   t.equal(answers.length, total, 'every put answered');
   t.ok(answers.every((a) => a.errorCode === 'INTERNAL' && a.errorMessage === errorMessage(long)), 'each failed INTERNAL with the message cut');
   const message = answers[0]?.errorMessage ?? '';
-  t.ok(Buffer.byteLength(message) <= MAX_ANSWER_MESSAGE_BYTES && message.startsWith('disk said: éé') && message.endsWith(`…(${Buffer.byteLength(long)} bytes)`), `cut to ${Buffer.byteLength(message)} bytes, on a character boundary, its size told`);
+  t.ok(Buffer.byteLength(message) <= MAX_ERROR_MESSAGE_BYTES && message.startsWith('disk said: éé') && message.endsWith(`…(${Buffer.byteLength(long)} bytes)`), `cut to ${Buffer.byteLength(message)} bytes, on a character boundary, its size told`);
   t.notOk(message.includes('\ufffd'), 'no character cut in half');
   t.equal(sessions.answers.held, 0, 'nothing counted once the session ended');
 });

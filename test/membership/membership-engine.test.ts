@@ -18,6 +18,7 @@ function ctx(now: number, over: Partial<MembershipContext> = {}): MembershipCont
     lastLeaderContactAt: now,
     electionTimeoutMs: 1000,
     leaderTerm: null,
+    leader: null,
     appliedIndex: 7,
     ...over,
   };
