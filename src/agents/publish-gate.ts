@@ -133,7 +133,10 @@ export class PublishGate {
    * a reconnect, or a service an operator deleted since) is audited here, and so is one the
    * agent's record marks already for that cause (from cluster version 0.14 the commit audits it no
    * more, refusal-marks.ts: an agent that stopped listing a name it was refused and lists it again,
-   * months later maybe, was warned of here and audited nowhere).
+   * months later maybe, was warned of here and audited nowhere). Not audited here again: a
+   * refusal in a publish that proposes nothing which the committed declaration lists and marks
+   * for the same cause; its commit audited it, or the controller that proposed the listing did.
+   * This controller may not know (restarted from a snapshot, which keeps no transitions).
    */
   private noteRefusals(s: Session, agent: string, refused: readonly Refusal[], proposesNothing: boolean, out: HubEffect[]): void {
     const { fresh: uncounted, standing } = newlyRefused(s.refusalsCounted, refused);
@@ -144,9 +147,10 @@ export class PublishGate {
     const untold = this.refusals.toTell(agent, refused);
     if (untold.length === 0) return;
     out.push(log('warn', 'agent publishes services the cluster refuses', { agent, refused: untold.map((r) => `${r.name}: ${r.reason}`) }));
-    const marked = this.port.state().mesh.declaration(agent)?.refused;
+    const declaration = this.port.state().mesh.declaration(agent);
     for (const r of untold) {
-      if (!proposesNothing && marked?.get(r.name) !== r.cause) continue;
+      const marked = declaration?.refused.get(r.name) === r.cause;
+      if (proposesNothing ? marked && declaration?.hosts.includes(r.name) === true : !marked) continue;
       out.push({ type: 'audit', event: { type: 'service.publish.refused', subject: r.name, from: null, to: agent, reason: `agent ${agent}: ${r.reason}` } });
     }
   }

@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { LeaderDuties } from '../../src/agents/mesh-duties.js';
 import { MeshReportQueue } from '../../src/agents/mesh-reports.js';
 import { ALLOWED_AGENTS_LABEL, StateMachine, agentsKind, clusterKind, meshKind, settingsKind, type ServiceResource } from '../../src/statemachine/index.js';
-import { SimAgent, SimController, advance, host, meshStage } from './hub-harness.js';
+import { SimAgent, SimController, advance, host, meshStage, settle } from './hub-harness.js';
 import { apply, claim, cluster, clusterVersion, del, initSettings, publishOf, report, run, service, setSetting } from '../statemachine/mesh-helpers.js';
 
 const GRACE_MS = 30_000;
@@ -390,4 +390,33 @@ void t.test('from 0.14 a refusal at apply the check did not foresee (an operator
   advance(clock, cs, 3_000);
   t.same(svcOf(cs[0], 'web')?.status.endpoints, [{ agent: 'web-1', healthy: true }], 'allowed again: it joins without reconnecting');
   t.equal(agent.controller, cs[1]);
+});
+
+/**
+ * A controller restarted from a snapshot has no transitions from before it (the snapshot keeps
+ * only their sequence), so it has not seen the log audit the refusals its record marks. An agent
+ * that moved to it with the same publish was audited there again, once per restart.
+ */
+void t.test('from 0.14 an agent moving with the same publish to a controller restarted from a snapshot is not audited again there', async (t) => {
+  const { log, clock, cs } = meshStage('0.14', GRACE_MS, () => [initSettings(), setSetting('services.agent_publish', 'declared')]);
+  const names = 5;
+  const agent = new SimAgent('rogue', ['http'], 'rogue-boot', { hosts: Array.from({ length: names }, (_, i) => host(`squat-${i}`)) });
+  agent.connect(cs[1]);
+  advance(clock, cs, 1_000);
+  const refusals = (c: SimController): number => c.audits.filter((a) => a.type === 'service.publish.refused').length;
+  t.same(cs.map(refusals), [names, names], 'audited by the commit on each controller');
+  const restarted = new SimController('c1', log, clock, { unlistedServiceGraceMs: GRACE_MS });
+  restarted.leading = true;
+  restarted.sm.restore(cs[0].sm.snapshot());
+  restarted.tick();
+  const now: [SimController, SimController] = [restarted, cs[1]];
+  settle(now);
+  agent.disconnect();
+  advance(clock, now, 1_000);
+  agent.connect(restarted);
+  advance(clock, now, 3_000);
+  t.equal(agent.controller, restarted, 'it moved to the restarted controller');
+  t.equal(restarted.hub.counters.publishesUndeclared, names, 'its publish counted on its new stream');
+  t.ok(restarted.logs.some((m) => m.includes('refuses')), 'and warned of in the restarted controller\'s log');
+  t.same(now.map(refusals), [0, names], 'not audited again: its record marks every refusal for the same cause');
 });
