@@ -31,10 +31,10 @@ export function restoresInPlace(dataDir: string): boolean {
   return fs.existsSync(dataDir);
 }
 
-/** The staging dir of a restore of `dataDir` by process `pid`: inside it when it exists, else beside it. */
-export function stagingDirOf(dataDir: string, pid: number): string {
+/** The staging dir of a restore of `dataDir` by process `pid`: inside it when it is filled in place, else beside it. */
+export function stagingDirOf(dataDir: string, pid: number, inPlace: boolean = restoresInPlace(dataDir)): string {
   const base = dataDir.replace(/\/+$/, '');
-  return restoresInPlace(base) ? path.join(base, `${STAGING_SUFFIX}${pid}`) : `${base}${STAGING_SUFFIX}${pid}`;
+  return inPlace ? path.join(base, `${STAGING_SUFFIX}${pid}`) : `${base}${STAGING_SUFFIX}${pid}`;
 }
 
 /** What a staging dir is renamed to while it is removed. */

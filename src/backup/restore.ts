@@ -178,7 +178,7 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
   const leftovers = removeLeftoverStagings(dataDir);
   const room = await restoreRoom(dataDir, seated.data.byteLength, config.minFreeDiskBytes);
   const inPlace = restoresInPlace(dataDir);
-  const staging = stagingDirOf(dataDir, process.pid);
+  const staging = stagingDirOf(dataDir, process.pid, inPlace);
   fs.rmSync(staging, { recursive: true, force: true });
   try {
     fs.mkdirSync(staging, { recursive: true, mode: PRIVATE_DIR_MODE });
