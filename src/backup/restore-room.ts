@@ -34,9 +34,13 @@ function nearestExisting(dir: string): string {
   return at;
 }
 
-/** Throws RestoreError NO_SPACE when the data dir's file system cannot hold the restore. */
+/**
+ * Throws RestoreError NO_SPACE when the data dir's file system cannot hold the restore. That is
+ * the data dir's own when it exists (a disk mounted there, or linked there, is what the restore
+ * fills: ./restore-staging.ts), else the nearest existing parent's, where it will be made.
+ */
 export async function restoreRoom(dataDir: string, snapshotBytes: number, minFreeDiskBytes: number): Promise<RestoreRoom> {
-  const where = nearestExisting(path.dirname(path.resolve(dataDir)));
+  const where = nearestExisting(path.resolve(dataDir));
   const freeBytes = await readDiskFree(where);
   if (freeBytes === null) return { freeBytes, note: null };
   const needs = restoreNeeds(snapshotBytes);

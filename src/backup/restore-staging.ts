@@ -1,10 +1,17 @@
 /**
- * Where `controller restore` writes a data dir before renaming it into place:
- * `<data_dir>.restoring-<pid>`, beside it. A restore killed in between (Ctrl-C, a crash) left
- * that dir behind: a private copy of the whole state that nothing removed (attack round 12). The
- * next restore of the same data dir removes those of processes that no longer run, and the
- * restore command removes its own when it is interrupted (discardStaging). One left behind also
- * keeps a node from bootstrapping a new cluster on the empty data dir (restoreCutShortRefusal).
+ * Where `controller restore` writes a data dir before renaming it into place. A data dir that
+ * does not exist yet is written beside it, `<data_dir>.restoring-<pid>`, and that dir renamed to
+ * the data dir. One that exists (empty) is filled in place: written inside it,
+ * `<data_dir>/.restoring-<pid>`, whose `raft` is renamed to `<data_dir>/raft`. An existing data
+ * dir may be a mount point (a disk of its own) or a symbolic link to a directory on one, which no
+ * rename can replace: the restore that removed it to rename its copy over it failed on both
+ * (`EBUSY`, `ENOTDIR` from rmdir), and a copy beside a mount point is on another file system.
+ *
+ * A restore killed in between (Ctrl-C, a crash) left that dir behind: a private copy of the
+ * whole state that nothing removed (attack round 12). The next restore of the same data dir
+ * removes those of processes that no longer run, and the restore command removes its own when it
+ * is interrupted (discardStaging). One left behind also keeps a node from bootstrapping a new
+ * cluster on the empty data dir (restoreCutShortRefusal).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,9 +19,22 @@ import { processRuns } from '../util/process-runs.js';
 
 const STAGING_SUFFIX = '.restoring-';
 
-/** The staging dir of a restore of `dataDir` by process `pid`. */
-export function stagingDirOf(dataDir: string, pid: number): string {
-  return `${dataDir.replace(/\/+$/, '')}${STAGING_SUFFIX}${pid}`;
+/** PID, or PID.removing: the rest of a staging dir's name after STAGING_SUFFIX. */
+const STAGING_PID = /^([1-9]\d*)(?:\.removing)?$/;
+
+/**
+ * True when a restore of `dataDir` fills it in place: it exists (an empty directory, a mount
+ * point or a symbolic link to a directory). It stays so for the whole restore, so every caller
+ * (the restore, its interruption) names the same staging dir.
+ */
+export function restoresInPlace(dataDir: string): boolean {
+  return fs.existsSync(dataDir);
+}
+
+/** The staging dir of a restore of `dataDir` by process `pid`: inside it when it is filled in place, else beside it. */
+export function stagingDirOf(dataDir: string, pid: number, inPlace: boolean = restoresInPlace(dataDir)): string {
+  const base = dataDir.replace(/\/+$/, '');
+  return inPlace ? path.join(base, `${STAGING_SUFFIX}${pid}`) : `${base}${STAGING_SUFFIX}${pid}`;
 }
 
 /** What a staging dir is renamed to while it is removed. */
@@ -43,28 +63,33 @@ export function discardStaging(dataDir: string, pid: number): string | null {
   }
 }
 
-/** The staging dirs of `dataDir` left by restores whose process no longer runs (cut short). */
-export function leftoverStagings(dataDir: string, runs: (pid: number) => boolean = processRuns): string[] {
-  const base = dataDir.replace(/\/+$/, '');
-  const parent = path.dirname(base);
-  const prefix = `${path.basename(base)}${STAGING_SUFFIX}`;
+/** The dirs in `dir` whose names are `prefix` and a pid (or `.removing` after it) of a process that no longer runs. */
+function deadStagingsIn(dir: string, prefix: string, runs: (pid: number) => boolean): string[] {
   let names: string[];
   try {
-    names = fs.readdirSync(parent);
+    names = fs.readdirSync(dir);
   } catch {
-    return []; // no parent yet: nothing was left there
+    return []; // no such dir (yet), or not a directory: nothing was left there
   }
   const left: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    // PID, or PID.removing: one whose removal was cut short.
-    const m = /^([1-9]\d*)(?:\.removing)?$/.exec(name.slice(prefix.length));
+    const m = STAGING_PID.exec(name.slice(prefix.length));
     if (m === null) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || runs(pid)) continue;
-    left.push(path.join(parent, name));
+    left.push(path.join(dir, name));
   }
   return left;
+}
+
+/**
+ * The staging dirs of `dataDir` left by restores whose process no longer runs (cut short): those
+ * beside it and those inside it, wherever the data dir was when each restore began.
+ */
+export function leftoverStagings(dataDir: string, runs: (pid: number) => boolean = processRuns): string[] {
+  const base = dataDir.replace(/\/+$/, '');
+  return [...deadStagingsIn(path.dirname(base), `${path.basename(base)}${STAGING_SUFFIX}`, runs), ...deadStagingsIn(base, STAGING_SUFFIX, runs)];
 }
 
 /** Removes the staging dirs of `dataDir` left by restores whose process no longer runs; returns their paths. */

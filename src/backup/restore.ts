@@ -6,8 +6,9 @@
  *
  * It refuses rather than guesses: a node that still runs (./member-running.ts), a damaged or
  * truncated file, a data dir that is not empty, an id the config does not list. Everything is
- * written to a directory beside the data dir and renamed into place at the end, so a failure
- * leaves no half-written data dir behind. That directory is 0700 from its creation and
+ * written to a staging directory and renamed into place at the end, so a failure leaves no
+ * half-written data dir behind: beside a data dir that does not exist yet, inside one that does
+ * (a mount point or a link to a disk cannot be replaced: ./restore-staging.ts). That directory is 0700 from its creation and
  * everything in it is made 0700/0600 before the rename, as the controller keeps its own data
  * dir: it holds every value of the snapshot.
  */
@@ -23,7 +24,7 @@ import { addressInUse } from './member-running.js';
 import { RestoreError } from './restore-error.js';
 import { restoreRoom, writeFailure } from './restore-room.js';
 import { makePrivateTree, ownerWhenRoot, PRIVATE_DIR_MODE } from './private-tree.js';
-import { removeLeftoverStagings, stagingDirOf } from './restore-staging.js';
+import { leftoverStagings, removeLeftoverStagings, restoresInPlace, stagingDirOf } from './restore-staging.js';
 import { otherClusterNote } from './restore-name.js';
 import { readSnapshotFile, SnapshotFileError, type SnapshotFileHeader } from './snapshot-file.js';
 
@@ -91,12 +92,41 @@ export function seatAlone(data: Uint8Array, self: NewIdentity): { data: Uint8Arr
   return { data: seated.snapshot(), former, keys: seated.kv.size };
 }
 
-function isEmptyDir(dir: string): boolean {
+/** What a fresh file system has at its root (ext4's mkfs makes it): empty, it holds nothing of anyone's. */
+const LOST_AND_FOUND = 'lost+found';
+
+function isEmptyDirectory(dir: string): boolean {
   try {
     return fs.readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when `dataDir` is missing or holds nothing a restore would overwrite: a disk mounted
+ * there may hold its empty lost+found, and a restore cut short inside it its copy of the state
+ * (removed before this one writes; a start refuses it meanwhile, restoreCutShortRefusal).
+ */
+function isEmptyDataDir(dataDir: string): boolean {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dataDir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
     throw err;
+  }
+  const leftovers = new Set(leftoverStagings(dataDir).map((dir) => path.basename(dir)));
+  return names.every((name) => leftovers.has(name) || (name === LOST_AND_FOUND && isEmptyDirectory(path.join(dataDir, name))));
+}
+
+/** Makes the entries renamed in `dir` durable. */
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -113,7 +143,7 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
         `then restore (a running controller keeps writing at ${dataDir}, into a restored dir too once its own was moved aside)`,
     );
   }
-  if (!isEmptyDir(dataDir)) {
+  if (!isEmptyDataDir(dataDir)) {
     throw new RestoreError('DATA_DIR_NOT_EMPTY', `refusing to restore into ${dataDir}: it is not empty; stop ${id} if it runs, then move the dir aside (or delete it)`);
   }
   let decoded: { header: SnapshotFileHeader; data: Uint8Array };
@@ -144,10 +174,11 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     const reason = err instanceof SnapshotFileError ? err.message : `${file}: the snapshot's state is invalid: ${(err as Error).message}`;
     throw new RestoreError('SNAPSHOT_INVALID', `refusing to restore: ${reason}`, { cause: err });
   }
-  // Written beside the data dir, renamed into place once complete.
+  // Written beside the data dir, or inside it when it exists, renamed into place once complete.
   const leftovers = removeLeftoverStagings(dataDir);
   const room = await restoreRoom(dataDir, seated.data.byteLength, config.minFreeDiskBytes);
-  const staging = stagingDirOf(dataDir, process.pid);
+  const inPlace = restoresInPlace(dataDir);
+  const staging = stagingDirOf(dataDir, process.pid, inPlace);
   fs.rmSync(staging, { recursive: true, force: true });
   try {
     fs.mkdirSync(staging, { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -162,14 +193,16 @@ export async function restoreDataDir(file: string, config: NodeConfig, newId: Id
     // LevelDB made its files with the umask (0644 by default; the CLI sets 077, a library caller may not).
     // Run as root: the owner of the (empty) data dir, else of the directory it goes into.
     makePrivateTree(staging, ownerWhenRoot(dataDir) ?? ownerWhenRoot(path.dirname(dataDir)));
-    if (fs.existsSync(dataDir)) fs.rmdirSync(dataDir); // empty, checked above
-    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-    fs.renameSync(staging, dataDir);
-    const parent = fs.openSync(path.dirname(dataDir), 'r');
-    try {
-      fs.fsyncSync(parent);
-    } finally {
-      fs.closeSync(parent);
+    if (inPlace) {
+      // The data dir stays (a mount point, a link): its Raft database is what is renamed into it.
+      fs.renameSync(raftDbPath(staging), raftDbPath(dataDir));
+      fs.rmdirSync(staging);
+      syncDir(dataDir);
+    } else {
+      if (fs.existsSync(dataDir)) fs.rmdirSync(dataDir); // empty, checked above
+      fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+      fs.renameSync(staging, dataDir);
+      syncDir(path.dirname(dataDir));
     }
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });

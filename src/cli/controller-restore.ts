@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import { restoreDataDir, RestoreError } from '../backup/restore.js';
 import { discardStaging, stagingDirOf } from '../backup/restore-staging.js';
+import { raftDbPath } from '../storage/paths.js';
 import { startOfflineTool } from './offline-tool.js';
 
 export async function runRestore(argv: readonly string[]): Promise<void> {
@@ -21,7 +22,8 @@ export async function runRestore(argv: readonly string[]): Promise<void> {
   const interrupted = (signal: NodeJS.Signals, code: number) => (): void => {
     // Not yet begun, or already renamed into place: nothing to take back.
     let what = `check ${config.dataDir} before starting it`;
-    if (fs.existsSync(stagingDirOf(config.dataDir, process.pid))) {
+    // Filled in place, the data dir holds its Raft database from the rename on, before the empty staging dir is gone.
+    if (fs.existsSync(stagingDirOf(config.dataDir, process.pid)) && !fs.existsSync(raftDbPath(config.dataDir))) {
       what = `${config.dataDir} was not written`;
       const left = discardStaging(config.dataDir, process.pid);
       if (left !== null) what += `; ${left}: the next restore of ${config.dataDir} removes it, or remove it by hand`;

@@ -27,7 +27,8 @@ export function parseHostPort(text: string): HostPortResult {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
   if (scheme !== null) return fail(`a URL: leave out "${scheme[0]}" (TLS comes from the tls settings or ctl's TLS flags, not a scheme)`);
   const colon = text.lastIndexOf(':');
-  if (colon <= 0) return fail('no port');
+  // A bracketed IPv6 address alone ("[::1]") has colons, none of them before a port.
+  if (colon <= 0 || (text.startsWith('[') && text.endsWith(']'))) return fail('no port');
   const host = text.slice(0, colon);
   const portText = text.slice(colon + 1);
   if (!/^\d{1,5}$/.test(portText)) return fail('the port is not a number');

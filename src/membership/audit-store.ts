@@ -30,6 +30,7 @@ import { parseAuditEvent, eventTimeMs, type AuditEvent } from './audit.js';
 import { AuditEventError, MembershipError } from './errors.js';
 import { StorageLostCurrentError } from '../storage/errors.js';
 import { lostCurrentProblem } from '../storage/lost-current.js';
+import { auditOpenError } from '../storage/level-errors.js';
 
 export interface AuditStoreOptions {
   /** Default 100000. */
@@ -124,9 +125,13 @@ export class AuditStore {
     // LevelDB would delete the trail's tables along with a lost CURRENT (lost-current.ts).
     const lostCurrent = lostCurrentProblem(dir);
     if (lostCurrent !== null) throw new StorageLostCurrentError(dir, lostCurrent, `move ${dir} aside: the controller starts a new, empty audit trail`);
-    await mkdir(dir, { recursive: true });
     const db: AuditDb = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-    await db.open();
+    try {
+      await mkdir(dir, { recursive: true });
+      await db.open();
+    } catch (err) {
+      throw auditOpenError(dir, err);
+    }
     try {
       let count = 0;
       let oldest: string | null = null;

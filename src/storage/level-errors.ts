@@ -66,3 +66,16 @@ export function openError(dir: string, err: unknown): StorageIoError | StorageCo
   const hint = 'Check that the data dir exists, is writable and is not used by another controller process';
   return new StorageIoError(`cannot open raft storage at ${dir}: ${describeLevelError(err)}. ${hint}`, { cause: err });
 }
+
+/**
+ * LevelDB failed to open the audit trail's database (a full disk, a damaged file): named with
+ * its dir and cause, as the Raft database's failure is. It came out as LevelDB's bare "Database
+ * failed to open", naming neither (attack round 61).
+ */
+export function auditOpenError(dir: string, err: unknown): StorageIoError {
+  return new StorageIoError(
+    `cannot open the audit trail at ${dir}: ${describeLevelError(err)}. Check free disk space and permissions on the data dir; ` +
+      `if its files are damaged, move ${dir} aside: the controller starts a new, empty audit trail (the Raft state is elsewhere, in raft/)`,
+    { cause: err },
+  );
+}

@@ -61,3 +61,20 @@ void t.test('a node does not bootstrap on a data dir whose restore was cut short
   t.match(refusal, /would bootstrap a new, empty cluster instead of the restored one\. Run the restore again/);
   t.ok(fs.existsSync(staging), 'only named, not removed: the next restore removes it');
 });
+
+void t.test('an existing data dir is staged inside it (a mount point or a link cannot be replaced), and discardStaging removes it there', async (t) => {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-inside-'));
+  t.teardown(() => fs.rmSync(parent, { recursive: true, force: true }));
+  const dataDir = path.join(parent, 'c1');
+  t.equal(stagingDirOf(dataDir, 4242), `${dataDir}.restoring-4242`, 'not there yet: beside it');
+  fs.mkdirSync(dataDir);
+  const staging = stagingDirOf(`${dataDir}/`, process.pid);
+  t.equal(staging, path.join(dataDir, `.restoring-${process.pid}`), 'there: inside it');
+  fs.mkdirSync(path.join(staging, 'raft'), { recursive: true });
+  fs.writeFileSync(path.join(staging, 'raft', '000005.ldb'), 'state');
+  t.same(removeLeftoverStagings(dataDir, () => false), [], "this process's own is no leftover");
+  t.equal(discardStaging(dataDir, process.pid), null);
+  t.same(fs.readdirSync(dataDir), [], 'neither the dir nor its renamed form is left inside');
+  fs.mkdirSync(path.join(dataDir, '.restoring-4242.removing'));
+  t.same(removeLeftoverStagings(dataDir, () => false), [path.join(dataDir, '.restoring-4242.removing')], 'a removal cut short inside it is a leftover too');
+});

@@ -337,6 +337,11 @@ void t.test('default endpoints are the node addresses of a cluster config', asyn
     code: 'USAGE',
     message: '$CTL_ENDPOINTS: expected endpoints separated by commas, found "127.0.0.1:1 127.0.0.1:2", which holds a space (write 127.0.0.1:1,127.0.0.1:2)',
   });
+  // Review 61: a list separated by ';' was called an IPv6 address without brackets too.
+  t.throws(() => parseEndpointList('127.0.0.1:1;127.0.0.1:2', '--endpoints'), {
+    code: 'USAGE',
+    message: '--endpoints: expected endpoints separated by commas, found "127.0.0.1:1;127.0.0.1:2", which holds a \';\' (write 127.0.0.1:1,127.0.0.1:2)',
+  });
 });
 
 void t.test('usage errors exit 2 with exactly one stderr line', async (t) => {

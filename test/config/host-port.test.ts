@@ -39,6 +39,9 @@ void t.test("addresses the resolver would read as another host are refused (inet
     ['10.0.0.01:7101', /leading zero/],
     ['http://127.0.0.1:7101', /a URL: leave out "http:\/\/" \(TLS comes from the tls settings or ctl's TLS flags, not a scheme\)/],
     ['https://node1.example.com:7101', /a URL: leave out "https:\/\/"/],
+    // Review 61: a bracketed IPv6 address without its port was told "the port is not a number".
+    ['[::1]', /found "\[::1\]" \(no port\)$/],
+    ['[fe80::1]', /\(no port\)$/],
   ] as const) {
     const r = parseHostPort(text);
     t.match(r, { ok: false, reason: why }, text);

@@ -133,9 +133,14 @@ export function parseEndpointList(text: string, source: string): string[] {
     throw new UsageError(`expected at least one host:port in ${source}, found an empty list`);
   }
   return parts.map((part) => {
-    // etcdctl's list is comma-separated too; a space is most often a list written with spaces
-    // ("$(echo a b)"), which host:port parsing took for an IPv6 address without brackets.
-    if (/\s/.test(part)) throw new UsageError(`${source}: expected endpoints separated by commas, found ${JSON.stringify(part)}, which holds a space (write ${part.split(/\s+/).join(',')})`);
+    // etcdctl's list is comma-separated too; a space or a ';' is most often a list written with
+    // another separator ("$(echo a b)", a PATH-like "a;b"), which host:port parsing took for an
+    // IPv6 address without brackets.
+    const separator = /\s|;/.exec(part);
+    if (separator !== null) {
+      const what = separator[0] === ';' ? "a ';'" : 'a space';
+      throw new UsageError(`${source}: expected endpoints separated by commas, found ${JSON.stringify(part)}, which holds ${what} (write ${part.split(/[\s;]+/).join(',')})`);
+    }
     const parsed = parseHostPort(part);
     if (!parsed.ok) throw new UsageError(`${source}: ${parsed.reason}`);
     return part;
