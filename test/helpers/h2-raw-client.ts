@@ -85,6 +85,22 @@ export class RawH2Client {
     return id;
   }
 
+  /**
+   * A unary gRPC call to `path` whose message announces `announced` bytes and then comes one byte
+   * a DATA frame, `bytes` of them, never ended (mind the stream's window: 65,535 by default).
+   */
+  trickle(path: string, announced: number, bytes: number): number {
+    const id = this.nextStream;
+    this.nextStream += 2;
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(announced, 1);
+    const out = [frame(FRAME_HEADERS, END_HEADERS, id, requestBlock(path, [])), frame(FRAME_DATA, 0, id, prefix)];
+    const one = Buffer.from([0x61]);
+    for (let i = 0; i < bytes; i++) out.push(frame(FRAME_DATA, 0, id, one));
+    this.socket.write(Buffer.concat(out));
+    return id;
+  }
+
   close(): void {
     this.socket.destroy();
   }
