@@ -50,7 +50,19 @@ export const INCOMPLETE_REQUEST_STALL_MS = 30_000;
 /** How often the driver sweeps for stalled messages. */
 export const INCOMPLETE_SWEEP_MS = 1_000;
 
-export type IncompleteCut = 'budget' | 'calls' | 'stalled';
+export type IncompleteCut = 'budget' | 'calls' | 'stalled' | 'chunks';
+
+/**
+ * Chunks Node may have handed a stream that no reader has taken yet, at most. A stream the server
+ * stopped reading (grpc-js between a call's messages, a KvSession holding its answers' budget)
+ * still takes what its window lets in, 64 KiB, each chunk a Buffer in its read buffer: sent a
+ * byte a DATA frame, a window is 65,535 Buffers (about 160 bytes each) that neither the budget
+ * nor the stall sweep sees. An honest client's unread chunks are its messages in flight, each a
+ * frame or two: a KvSession's 1,024 requests at most (its client's bound), a member's batches
+ * in frames of 16 KiB; a window of the smallest KvSession requests (16 bytes), each a frame of
+ * its own, is 4,096.
+ */
+export const MAX_UNREAD_CHUNKS = 8_192;
 
 const PREFIX_BYTES = 5;
 
@@ -124,6 +136,8 @@ interface Watched {
   lastByte: number;
   /** Since when the server holds its reads up (ms), or null: the stall clock does not run meanwhile. */
   heldSince: number | null;
+  /** Chunks Node handed the stream that no reader has taken yet (they wait in its read buffer). */
+  unread: number;
 }
 
 export class IncompleteRequests {
@@ -159,9 +173,15 @@ export class IncompleteRequests {
    */
   watch(stream: http2.ServerHttp2Stream): void {
     const now = this.now();
-    const w: Watched = { stream, progress: new FrameProgress(), since: null, lastByte: now, heldSince: null };
+    const w: Watched = { stream, progress: new FrameProgress(), since: null, lastByte: now, heldSince: null, unread: 0 };
     this.watched.add(w);
     this.begin(w, now);
+    // Every chunk Node hands the stream goes through push, read or not; 'data' is its reading.
+    const push = stream.push;
+    stream.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk !== null) this.arrived(w);
+      return push.call(stream, chunk, encoding);
+    };
     stream.on('data', (chunk: Buffer) => this.took(w, chunk));
     watchHeldReads(stream, (held) => this.held(w, held));
     stream.once('close', () => this.forget(w));
@@ -185,7 +205,15 @@ export class IncompleteRequests {
     }
   }
 
+  /** A chunk came to `w`'s read buffer: past MAX_UNREAD_CHUNKS waiting there, the stream is reset. */
+  private arrived(w: Watched): void {
+    w.unread += 1;
+    if (w.unread > MAX_UNREAD_CHUNKS && this.watched.has(w)) this.cut(w, 'chunks');
+  }
+
   private took(w: Watched, chunk: Buffer): void {
+    // Read one at a time; an empty read buffer holds none whatever the count says.
+    w.unread = w.stream.readableLength === 0 ? 0 : Math.max(0, w.unread - 1);
     if (!this.watched.has(w)) return;
     const now = this.now();
     w.lastByte = now;

@@ -9,8 +9,9 @@ import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { baseCallGuard } from '../../src/transport/base-call-guard.js';
+import { directStream, takeMessages } from '../../src/transport/direct-messages.js';
 import { reportHeldReads } from '../../src/transport/held-reads.js';
-import { FrameProgress, HELD_CHUNK_COST_BYTES, IncompleteRequests, type IncompleteCut } from '../../src/transport/incomplete-requests.js';
+import { FrameProgress, HELD_CHUNK_COST_BYTES, IncompleteRequests, MAX_UNREAD_CHUNKS, type IncompleteCut } from '../../src/transport/incomplete-requests.js';
 import { RawH2Client } from '../helpers/h2-raw-client.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -200,6 +201,67 @@ void t.test('on a real server: a message sent a byte a DATA frame is reset once 
   await waitFor(() => raw.seen.resets.includes(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM), 'the trickling call reset for the budget (4,000 bytes counted alone are 2% of it)', 10000);
   t.same(cuts, ['budget']);
   t.equal(incomplete.pendingBytes, 0, 'nothing held once it is reset');
+});
+
+void t.test('on a real server: a stream the server stopped reading is reset once more than MAX_UNREAD_CHUNKS wait in its read buffer', async (t) => {
+  const cuts: IncompleteCut[] = [];
+  const incomplete = new IncompleteRequests({ budgetBytes: 256 * 1024, stallMs: 60_000, maxCalls: 100 }, () => performance.now(), (r) => void cuts.push(r));
+  const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined, incomplete })] });
+  const chat: grpc.MethodDefinition<Buffer, Buffer> = { path: '/test.Chat/Chat', requestStream: true, responseStream: true, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
+  const taken: Buffer[] = [];
+  // The handler stops reading its HTTP/2 stream after the first message, as a KvSession holding its answers' budget does.
+  server.addService({ Chat: chat }, {
+    Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('error', () => undefined);
+      const direct = directStream(call);
+      const reads = takeMessages(call, (b) => b, (b: Buffer) => {
+        taken.push(b);
+        direct?.pause();
+      });
+      if (direct === null || !reads) throw new Error('expected the guard to have filed the call and its stream');
+      call.on('data', () => undefined);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const raw = await RawH2Client.connect('127.0.0.1', port);
+  t.teardown(() => {
+    raw.close();
+    server.forceShutdown();
+  });
+  // A message, whole, then 20,000 bytes of another a byte a DATA frame (within the window):
+  // 20,000 Buffers in the read buffer, and 20 KB, which the budget of 256 KiB would never cut.
+  const message = Buffer.from([0, 0, 0, 0, 2, 0x68, 0x69]);
+  const id = raw.trickle(chat.path, 1024 * 1024, 0, message);
+  await waitFor(() => taken.length === 1, 'the first message taken, and the stream paused', 10000);
+  raw.oneByteFrames(id, 20_000);
+  await waitFor(() => raw.seen.resets.includes(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM), `the stream reset once ${MAX_UNREAD_CHUNKS} chunks waited unread`, 10000);
+  t.same(taken.map((b) => b.toString()), ['hi'], 'its first message was taken, then the server stopped reading');
+  t.same(cuts, ['chunks']);
+  t.equal(incomplete.streams, 0, 'nothing held once it is reset');
+});
+
+void t.test('an honest paused stream: chunks read one at a time, an empty read buffer counting none', async (t) => {
+  const cuts: IncompleteCut[] = [];
+  const held = new IncompleteRequests({ budgetBytes: 1 << 30, stallMs: 30_000, maxCalls: 100 }, () => 0, (r) => void cuts.push(r));
+  const { PassThrough } = await import('node:stream');
+  // A stream read as HTTP/2's is, reset with close(code).
+  const s = Object.assign(new PassThrough(), { close: () => undefined });
+  held.watch(s as unknown as http2.ServerHttp2Stream);
+  s.on('data', () => undefined);
+  // Flowing: each chunk read as it comes, however many.
+  for (let i = 0; i < 3 * MAX_UNREAD_CHUNKS; i++) s.push(Buffer.from([0]));
+  t.same(cuts, [], 'chunks read as they come are never unread');
+  // Paused: up to the bound waits, then read again.
+  s.pause();
+  for (let i = 0; i < MAX_UNREAD_CHUNKS; i++) s.push(Buffer.from([0]));
+  t.same(cuts, [], 'at the bound, not past it');
+  s.resume();
+  await waitFor(() => s.readableLength === 0, 'the buffer read', 5000);
+  s.pause();
+  for (let i = 0; i < MAX_UNREAD_CHUNKS; i++) s.push(Buffer.from([0]));
+  t.same(cuts, [], 'once read, a full bound again');
+  s.push(Buffer.from([0]));
+  t.same(cuts, ['chunks'], 'one past it is cut');
 });
 
 void t.test('every call is stalled from its start until a message is whole; between messages a streaming call may wait', async (t) => {
