@@ -307,11 +307,11 @@ export class Metrics {
     });
     this.incompleteCuts = new client.Counter({
       name: 'client_requests_cut_total',
-      help: 'Request streams reset while their message was still arriving: budget = the unfinished messages of all streams reached their budget and this one had waited longest; calls = 4,096 calls awaited a message and this one had gone longest without a byte; stalled = no byte came for 30 s.',
+      help: 'Request streams reset while their message was still arriving: budget = the unfinished messages of all streams reached their budget and this one had waited longest; calls = 4,096 calls awaited a message and this one had gone longest without a byte; stalled = no byte came for 30 s; chunks = more than 8,192 chunks waited unread in its read buffer.',
       labelNames: ['reason'],
       registers: [this.registry],
     });
-    for (const reason of ['budget', 'calls', 'stalled'] satisfies IncompleteCut[]) this.incompleteCuts.inc({ reason }, 0);
+    for (const reason of ['budget', 'calls', 'stalled', 'chunks'] satisfies IncompleteCut[]) this.incompleteCuts.inc({ reason }, 0);
     this.unreadAnswerCuts = new client.Counter({
       name: 'client_answers_cut_total',
       help: "Unary calls reset because the answers written and not read by their clients, all together, passed their budget (256 MiB) and this call's had waited longest.",

@@ -26,6 +26,14 @@
  * connections of 1,000, and a leader whose client closed 40 such connections at once had its loop
  * held 1.2 s and lost its term.
  *
+ * What an unfinished message holds is counted, not only its bytes: every chunk of it that Node's
+ * HTTP/2 layer hands over is kept as a Buffer of its own until the message is whole (grpc-js's
+ * decoder keeps a slice of each, as message-frames.ts does), and a DATA frame may carry a single
+ * byte. Counted by its bytes alone, a message sent a byte a frame held about 160 bytes of memory
+ * for each byte the budget counted: 8 MB of messages so sent, in four unary calls of one operator
+ * certificate, took a follower from 84 MB to 1.36 GB, and 48 MB on three connections to its heap's
+ * limit (session 61). So each chunk is charged HELD_CHUNK_COST_BYTES on top of its bytes.
+ *
  * No timers of its own: `sweep(now)` is called by the node's driver.
  */
 import * as http2 from 'node:http2';
@@ -42,9 +50,28 @@ export const INCOMPLETE_REQUEST_STALL_MS = 30_000;
 /** How often the driver sweeps for stalled messages. */
 export const INCOMPLETE_SWEEP_MS = 1_000;
 
-export type IncompleteCut = 'budget' | 'calls' | 'stalled';
+export type IncompleteCut = 'budget' | 'calls' | 'stalled' | 'chunks';
+
+/**
+ * Chunks Node may have handed a stream that no reader has taken yet, at most. A stream the server
+ * stopped reading (grpc-js between a call's messages, a KvSession holding its answers' budget)
+ * still takes what its window lets in, 64 KiB, each chunk a Buffer in its read buffer: sent a
+ * byte a DATA frame, a window is 65,535 Buffers (about 160 bytes each) that neither the budget
+ * nor the stall sweep sees. An honest client's unread chunks are its messages in flight, each a
+ * frame or two: a KvSession's 1,024 requests at most (its client's bound), a member's batches
+ * in frames of 16 KiB; a window of the smallest KvSession requests (16 bytes), each a frame of
+ * its own, is 4,096.
+ */
+export const MAX_UNREAD_CHUNKS = 8_192;
 
 const PREFIX_BYTES = 5;
+
+/**
+ * What the port is charged for each chunk of an unfinished message beyond its bytes: the Buffer
+ * object kept for it (about 160 bytes measured on Node 20, a DATA frame of one byte, its view of
+ * the socket read included), rounded up. A large message arriving in 16 KiB frames costs 1.6% more.
+ */
+export const HELD_CHUNK_COST_BYTES = 256;
 
 /** One stream's place in its current message, read from the bytes as they come. */
 export class FrameProgress {
@@ -55,12 +82,19 @@ export class FrameProgress {
   private bodyLeft: number | null = null;
   /** Bytes of the current, unfinished message received (prefix included). */
   pending = 0;
+  /** Chunks the current, unfinished message came in (each kept whole or as a slice until it is). */
+  heldChunks = 0;
   /** Messages completed so far. */
   completed = 0;
 
-  /** Takes one chunk; returns how `pending` changed (negative when messages completed). */
+  /** What the unfinished message holds: its bytes, and HELD_CHUNK_COST_BYTES a chunk it came in. */
+  get cost(): number {
+    return this.pending + this.heldChunks * HELD_CHUNK_COST_BYTES;
+  }
+
+  /** Takes one chunk; returns how `cost` changed (negative when messages completed). */
   take(chunk: Buffer): number {
-    const before = this.pending;
+    const before = this.cost;
     let at = 0;
     while (at < chunk.length) {
       if (this.bodyLeft === null) {
@@ -82,10 +116,13 @@ export class FrameProgress {
       if (this.bodyLeft === 0) {
         this.bodyLeft = null;
         this.pending = 0;
+        this.heldChunks = 0;
         this.completed += 1;
       }
     }
-    return this.pending - before;
+    // The chunk's last bytes belong to the unfinished message: it is held until that is whole.
+    if (this.pending > 0) this.heldChunks += 1;
+    return this.cost - before;
   }
 }
 
@@ -99,6 +136,8 @@ interface Watched {
   lastByte: number;
   /** Since when the server holds its reads up (ms), or null: the stall clock does not run meanwhile. */
   heldSince: number | null;
+  /** Chunks Node handed the stream that no reader has taken yet (they wait in its read buffer). */
+  unread: number;
 }
 
 export class IncompleteRequests {
@@ -113,7 +152,7 @@ export class IncompleteRequests {
     private readonly onCut: (reason: IncompleteCut) => void = () => undefined,
   ) {}
 
-  /** Bytes of unfinished messages held now, all streams together. */
+  /** What unfinished messages hold now, all streams together: their bytes and their chunks' cost (HELD_CHUNK_COST_BYTES). */
   get pendingBytes(): number {
     return this.total;
   }
@@ -134,9 +173,15 @@ export class IncompleteRequests {
    */
   watch(stream: http2.ServerHttp2Stream): void {
     const now = this.now();
-    const w: Watched = { stream, progress: new FrameProgress(), since: null, lastByte: now, heldSince: null };
+    const w: Watched = { stream, progress: new FrameProgress(), since: null, lastByte: now, heldSince: null, unread: 0 };
     this.watched.add(w);
     this.begin(w, now);
+    // Every chunk Node hands the stream goes through push, read or not; 'data' is its reading.
+    const push = stream.push;
+    stream.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk !== null) this.arrived(w);
+      return push.call(stream, chunk, encoding);
+    };
     stream.on('data', (chunk: Buffer) => this.took(w, chunk));
     watchHeldReads(stream, (held) => this.held(w, held));
     stream.once('close', () => this.forget(w));
@@ -160,7 +205,15 @@ export class IncompleteRequests {
     }
   }
 
+  /** A chunk came to `w`'s read buffer: past MAX_UNREAD_CHUNKS waiting there, the stream is reset. */
+  private arrived(w: Watched): void {
+    w.unread += 1;
+    if (w.unread > MAX_UNREAD_CHUNKS && this.watched.has(w)) this.cut(w, 'chunks');
+  }
+
   private took(w: Watched, chunk: Buffer): void {
+    // Read one at a time; an empty read buffer holds none whatever the count says.
+    w.unread = w.stream.readableLength === 0 ? 0 : Math.max(0, w.unread - 1);
     if (!this.watched.has(w)) return;
     const now = this.now();
     w.lastByte = now;
@@ -185,7 +238,7 @@ export class IncompleteRequests {
     for (const w of this.unfinished) {
       // A call still awaiting its message holds no bytes: the stall sweep and the calls cap are its bound, not the budget.
       if (w.since === null || w.progress.pending === 0) continue;
-      if (oldest === null || w.since < oldest.since! || (w.since === oldest.since && w.progress.pending > oldest.progress.pending)) oldest = w;
+      if (oldest === null || w.since < oldest.since! || (w.since === oldest.since && w.progress.cost > oldest.progress.cost)) oldest = w;
     }
     return oldest;
   }
@@ -225,7 +278,8 @@ export class IncompleteRequests {
   private forget(w: Watched): void {
     if (!this.watched.delete(w)) return;
     this.unfinished.delete(w);
-    this.total -= w.progress.pending;
+    this.total -= w.progress.cost;
     w.progress.pending = 0;
+    w.progress.heldChunks = 0;
   }
 }

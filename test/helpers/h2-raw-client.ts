@@ -85,6 +85,28 @@ export class RawH2Client {
     return id;
   }
 
+  /**
+   * A unary gRPC call to `path` whose message announces `announced` bytes and then comes one byte
+   * a DATA frame, `bytes` of them, never ended (mind the stream's window: 65,535 by default).
+   * `first`: bytes sent before that message's prefix, in the same frame (a whole message, say).
+   */
+  trickle(path: string, announced: number, bytes: number, first: Buffer = Buffer.alloc(0)): number {
+    const id = this.nextStream;
+    this.nextStream += 2;
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(announced, 1);
+    const out = [frame(FRAME_HEADERS, END_HEADERS, id, requestBlock(path, [])), frame(FRAME_DATA, 0, id, Buffer.concat([first, prefix]))];
+    this.socket.write(Buffer.concat(out));
+    this.oneByteFrames(id, bytes);
+    return id;
+  }
+
+  /** `bytes` DATA frames of one byte each on stream `id`, not ending it. */
+  oneByteFrames(id: number, bytes: number): void {
+    const one = frame(FRAME_DATA, 0, id, Buffer.from([0x61]));
+    this.socket.write(Buffer.concat(Array.from({ length: bytes }, () => one)));
+  }
+
   close(): void {
     this.socket.destroy();
   }
