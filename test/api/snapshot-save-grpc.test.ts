@@ -78,9 +78,9 @@ void t.test('a save read a message every 20 ms is ended at its allowance with a 
   const slow = await save(client, 20);
   t.match(slow.error, { code: grpc.status.DEADLINE_EXCEEDED, details: /^c1 ended the snapshot save after 0\.\d s: a 16777216-byte snapshot is allowed 0\.5 s/ });
   const chunks = slow.seen.filter((m) => m.kind === 'data').length;
+  // Ended before a whole read, whatever the pace (a loaded host's 20 ms reads come later): by count, not time.
   t.ok(chunks < CHUNKS, `${chunks} of ${CHUNKS} chunks arrived, in ${slow.ms} ms`);
   t.notOk(slow.seen.some((m) => m.kind === 'trailer'), 'no trailer');
-  t.ok(slow.ms < CHUNKS * 20, `ended in ${slow.ms} ms, before a whole read at that pace (${CHUNKS * 20} ms)`);
 
   const next = await save(client, null);
   t.equal(next.error, null, 'the next save is served');
