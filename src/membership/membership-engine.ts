@@ -11,7 +11,7 @@ import { FailureDetector, type DetectorConfig, type UndialablePeer } from './fai
 import { ViewTable, type ReceivedView } from './view-table.js';
 import { decodeHeartbeat, encodeHeartbeat, type MemberView, type RelayedView } from './view-codec.js';
 import { defaultAgingHorizonMs, defaultViewTtlMs, ownView } from './own-view.js';
-import { assess, quorumOf, type Assessment, type StatusDecision, type ViewAging } from './status-aggregator.js';
+import { assess, quorumOf, slowLinkReporters, type Assessment, type StatusDecision, type ViewAging } from './status-aggregator.js';
 import { PushBudget } from './push-budget.js';
 import { reconcileRows, type OnlineBasis } from './reconciled-status.js';
 import { Reconciler, acceptForwarded, judgeRepair, type ActivityReport, type LocalObservation, type Repair } from './reconciler.js';
@@ -117,6 +117,8 @@ export class MembershipEngine {
   private stalledForMs = 0;
   /** When the ping that each peer's latest pong answered was sent. */
   private readonly pongFor = new Map<NodeId, number>();
+  /** The round trip of each peer's latest pong (the aggregator's slow links). */
+  private readonly lastRtt = new Map<NodeId, number>();
   private readonly committedChanges = new CommittedChanges();
   /**
    * The last view this node received from its leader while it knew no voter (replaying the log):
@@ -170,7 +172,11 @@ export class MembershipEngine {
   setMembers(ids: readonly NodeId[], now: number): void {
     const next = [...new Set(ids)].sort();
     if (next.length === this.memberIds.length && next.every((id, i) => id === this.memberIds[i])) return;
-    for (const id of this.memberIds) if (!next.includes(id)) this.table.forget(id);
+    for (const id of this.memberIds) {
+      if (next.includes(id)) continue;
+      this.table.forget(id);
+      this.lastRtt.delete(id);
+    }
     this.memberIds = next;
     this.detector.setPeers(
       next.filter((id) => id !== this.self),
@@ -333,7 +339,9 @@ export class MembershipEngine {
   recordRtt(from: NodeId, rttMs: number, now: number): void {
     if (!this.detector.has(from)) return;
     this.detector.recordRtt(from, rttMs, now);
-    this.pongFor.set(from, Math.max(this.pongFor.get(from) ?? -Infinity, now - rttMs));
+    const sentAt = now - rttMs;
+    if (sentAt >= (this.pongFor.get(from) ?? -Infinity)) this.lastRtt.set(from, rttMs);
+    this.pongFor.set(from, Math.max(this.pongFor.get(from) ?? -Infinity, sentAt));
   }
 
   /** Local transitions since the last call (log them; then see `takePushRound`). */
@@ -576,11 +584,19 @@ export class MembershipEngine {
     }));
   }
 
-  /** Rule 4 of the aggregator: a reporter's views reach us in about half its RTT. */
+  /** Rule 4 of the aggregator: a reporter's views reach us in about half its RTT, unless its link is slow. */
   private aging(): ViewAging {
     const transitMs = new Map<NodeId, number>();
-    for (const p of this.detector.peers()) transitMs.set(p, (this.detector.movingAverageRttMs(p) ?? 0) / 2);
-    return { horizonMs: this.agingHorizonMs, transitMs };
+    const averages: number[] = [];
+    const last = new Map<NodeId, number>();
+    for (const p of this.detector.peers()) {
+      const avg = this.detector.movingAverageRttMs(p);
+      transitMs.set(p, (avg ?? 0) / 2);
+      if (avg !== null) averages.push(avg);
+      const rtt = this.lastRtt.get(p);
+      if (rtt !== undefined) last.set(p, rtt);
+    }
+    return { horizonMs: this.agingHorizonMs, transitMs, slow: slowLinkReporters(last, averages, this.agingHorizonMs) };
   }
 
   private activityReports(repair: Repair, fresh: ReadonlyMap<NodeId, ReceivedView>, now: number): ActivityReport[] {
