@@ -119,6 +119,12 @@ export class MembershipEngine {
   private readonly pongFor = new Map<NodeId, number>();
   /** The round trip of each peer's latest pong (the aggregator's slow links). */
   private readonly lastRtt = new Map<NodeId, number>();
+  /**
+   * The first ping of each peer's latest streak of unanswered ones: when it was sent, when the
+   * streak's second ping failed (Infinity before), and whether a view of the peer's received since
+   * said it heard us (noteLateAnswers).
+   */
+  private readonly unanswered = new Map<NodeId, { readonly sentAt: number; armedAt: number; late: boolean }>();
   private readonly committedChanges = new CommittedChanges();
   /**
    * The last view this node received from its leader while it knew no voter (replaying the log):
@@ -176,6 +182,7 @@ export class MembershipEngine {
       if (next.includes(id)) continue;
       this.table.forget(id);
       this.lastRtt.delete(id);
+      this.unanswered.delete(id);
     }
     this.memberIds = next;
     this.detector.setPeers(
@@ -279,6 +286,7 @@ export class MembershipEngine {
     }
     const { view, relayed } = decodeHeartbeat(payload);
     this.table.ingest(from, view, now);
+    this.noteLateAnswers(from, view, now);
     this.detector.recordContact(from, now);
     for (const r of relayed) {
       const reporter = r.view.reporter;
@@ -342,6 +350,40 @@ export class MembershipEngine {
     const sentAt = now - rttMs;
     if (sentAt >= (this.pongFor.get(from) ?? -Infinity)) this.lastRtt.set(from, rttMs);
     this.pongFor.set(from, Math.max(this.pongFor.get(from) ?? -Infinity, sentAt));
+  }
+
+  /**
+   * Our ping to `peer`, sent at `sentAt`, went unanswered on an open connection: lost, refused,
+   * or answered later than its deadline (the base timeout). Until a ping sent after it is
+   * answered, the peer's views may be reaching us late, if they say it hears us: at base 500 ms a
+   * link slow enough to matter answers no ping in time, so its round trip is never measured
+   * (slowLinkReporters).
+   */
+  notePingUnanswered(peer: NodeId, sentAt: number, now: number): void {
+    if (!this.detector.has(peer)) return;
+    // The first of a streak is kept (no ping sent since it has been answered); the streak's views
+    // count from its second failure: the first ping may have been on its way when a cut began.
+    const held = this.unanswered.get(peer);
+    if (held !== undefined && held.sentAt > (this.pongFor.get(peer) ?? -Infinity) && held.sentAt <= sentAt) {
+      if (held.armedAt === Infinity && sentAt > held.sentAt) held.armedAt = now;
+      return;
+    }
+    this.unanswered.set(peer, { sentAt, armedAt: Infinity, late: false });
+  }
+
+  /**
+   * A first-hand view of `peer` received at `now` during a streak of our pings it left
+   * unanswered, from the second failure on: if it says the peer heard us within half the ping
+   * deadline (the base timeout),
+   * our messages reach it, so its answers come late rather than not at all, and the streak is
+   * marked so until it ends. Where what we send it is lost (a one-way cut), its views sent after
+   * the first failure show us silent for about the deadline less one delay, and never mark it.
+   */
+  private noteLateAnswers(peer: NodeId, view: MemberView, now: number): void {
+    const u = this.unanswered.get(peer);
+    if (u === undefined || u.late || now < u.armedAt || u.sentAt <= (this.pongFor.get(peer) ?? -Infinity)) return;
+    const e = view.entries.find((x) => x.id === this.self);
+    if (e !== undefined && e.status === 'online' && e.lastContactAgoMs !== null && e.lastContactAgoMs <= this.options.detector.baseTimeoutMs / 2) u.late = true;
   }
 
   /** Local transitions since the last call (log them; then see `takePushRound`). */
@@ -593,7 +635,9 @@ export class MembershipEngine {
       const avg = this.detector.movingAverageRttMs(p);
       transitMs.set(p, (avg ?? 0) / 2);
       if (avg !== null) averages.push(avg);
-      const rtt = this.lastRtt.get(p);
+      const u = this.unanswered.get(p);
+      const unanswered = u !== undefined && u.late && u.sentAt > (this.pongFor.get(p) ?? -Infinity);
+      const rtt = unanswered ? Infinity : this.lastRtt.get(p);
       if (rtt !== undefined) last.set(p, rtt);
     }
     return { horizonMs: this.agingHorizonMs, transitMs, slow: slowLinkReporters(last, averages, this.agingHorizonMs) };
