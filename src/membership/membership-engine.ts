@@ -11,7 +11,7 @@ import { FailureDetector, type DetectorConfig, type UndialablePeer } from './fai
 import { ViewTable, type ReceivedView } from './view-table.js';
 import { decodeHeartbeat, encodeHeartbeat, type MemberView, type RelayedView } from './view-codec.js';
 import { defaultAgingHorizonMs, defaultViewTtlMs, ownView } from './own-view.js';
-import { assess, quorumOf, type Assessment, type StatusDecision, type ViewAging } from './status-aggregator.js';
+import { assess, quorumOf, slowLinkReporters, type Assessment, type StatusDecision, type ViewAging } from './status-aggregator.js';
 import { PushBudget } from './push-budget.js';
 import { reconcileRows, type OnlineBasis } from './reconciled-status.js';
 import { Reconciler, acceptForwarded, judgeRepair, type ActivityReport, type LocalObservation, type Repair } from './reconciler.js';
@@ -117,6 +117,14 @@ export class MembershipEngine {
   private stalledForMs = 0;
   /** When the ping that each peer's latest pong answered was sent. */
   private readonly pongFor = new Map<NodeId, number>();
+  /** The round trip of each peer's latest pong (the aggregator's slow links). */
+  private readonly lastRtt = new Map<NodeId, number>();
+  /**
+   * The first ping of each peer's latest streak of unanswered ones: when it was sent, when the
+   * streak's second ping failed (Infinity before), and whether a view of the peer's received since
+   * said it heard us (noteLateAnswers).
+   */
+  private readonly unanswered = new Map<NodeId, { readonly sentAt: number; armedAt: number; late: boolean }>();
   private readonly committedChanges = new CommittedChanges();
   /**
    * The last view this node received from its leader while it knew no voter (replaying the log):
@@ -170,7 +178,12 @@ export class MembershipEngine {
   setMembers(ids: readonly NodeId[], now: number): void {
     const next = [...new Set(ids)].sort();
     if (next.length === this.memberIds.length && next.every((id, i) => id === this.memberIds[i])) return;
-    for (const id of this.memberIds) if (!next.includes(id)) this.table.forget(id);
+    for (const id of this.memberIds) {
+      if (next.includes(id)) continue;
+      this.table.forget(id);
+      this.lastRtt.delete(id);
+      this.unanswered.delete(id);
+    }
     this.memberIds = next;
     this.detector.setPeers(
       next.filter((id) => id !== this.self),
@@ -273,6 +286,7 @@ export class MembershipEngine {
     }
     const { view, relayed } = decodeHeartbeat(payload);
     this.table.ingest(from, view, now);
+    this.noteLateAnswers(from, view, now);
     this.detector.recordContact(from, now);
     for (const r of relayed) {
       const reporter = r.view.reporter;
@@ -333,7 +347,43 @@ export class MembershipEngine {
   recordRtt(from: NodeId, rttMs: number, now: number): void {
     if (!this.detector.has(from)) return;
     this.detector.recordRtt(from, rttMs, now);
-    this.pongFor.set(from, Math.max(this.pongFor.get(from) ?? -Infinity, now - rttMs));
+    const sentAt = now - rttMs;
+    if (sentAt >= (this.pongFor.get(from) ?? -Infinity)) this.lastRtt.set(from, rttMs);
+    this.pongFor.set(from, Math.max(this.pongFor.get(from) ?? -Infinity, sentAt));
+  }
+
+  /**
+   * Our ping to `peer`, sent at `sentAt`, went unanswered on an open connection: lost, refused,
+   * or answered later than its deadline (the base timeout). Until a ping sent after it is
+   * answered, the peer's views may be reaching us late, if they say it hears us: at base 500 ms a
+   * link slow enough to matter answers no ping in time, so its round trip is never measured
+   * (slowLinkReporters).
+   */
+  notePingUnanswered(peer: NodeId, sentAt: number, now: number): void {
+    if (!this.detector.has(peer)) return;
+    // The first of a streak is kept (no ping sent since it has been answered); the streak's views
+    // count from its second failure: the first ping may have been on its way when a cut began.
+    const held = this.unanswered.get(peer);
+    if (held !== undefined && held.sentAt > (this.pongFor.get(peer) ?? -Infinity) && held.sentAt <= sentAt) {
+      if (held.armedAt === Infinity && sentAt > held.sentAt) held.armedAt = now;
+      return;
+    }
+    this.unanswered.set(peer, { sentAt, armedAt: Infinity, late: false });
+  }
+
+  /**
+   * A first-hand view of `peer` received at `now` during a streak of our pings it left
+   * unanswered, from the second failure on: if it says the peer heard us within half the ping
+   * deadline (the base timeout),
+   * our messages reach it, so its answers come late rather than not at all, and the streak is
+   * marked so until it ends. Where what we send it is lost (a one-way cut), its views sent after
+   * the first failure show us silent for about the deadline less one delay, and never mark it.
+   */
+  private noteLateAnswers(peer: NodeId, view: MemberView, now: number): void {
+    const u = this.unanswered.get(peer);
+    if (u === undefined || u.late || now < u.armedAt || u.sentAt <= (this.pongFor.get(peer) ?? -Infinity)) return;
+    const e = view.entries.find((x) => x.id === this.self);
+    if (e !== undefined && e.status === 'online' && e.lastContactAgoMs !== null && e.lastContactAgoMs <= this.options.detector.baseTimeoutMs / 2) u.late = true;
   }
 
   /** Local transitions since the last call (log them; then see `takePushRound`). */
@@ -576,11 +626,21 @@ export class MembershipEngine {
     }));
   }
 
-  /** Rule 4 of the aggregator: a reporter's views reach us in about half its RTT. */
+  /** Rule 4 of the aggregator: a reporter's views reach us in about half its RTT, unless its link is slow. */
   private aging(): ViewAging {
     const transitMs = new Map<NodeId, number>();
-    for (const p of this.detector.peers()) transitMs.set(p, (this.detector.movingAverageRttMs(p) ?? 0) / 2);
-    return { horizonMs: this.agingHorizonMs, transitMs };
+    const averages: number[] = [];
+    const last = new Map<NodeId, number>();
+    for (const p of this.detector.peers()) {
+      const avg = this.detector.movingAverageRttMs(p);
+      transitMs.set(p, (avg ?? 0) / 2);
+      if (avg !== null) averages.push(avg);
+      const u = this.unanswered.get(p);
+      const unanswered = u !== undefined && u.late && u.sentAt > (this.pongFor.get(p) ?? -Infinity);
+      const rtt = unanswered ? Infinity : this.lastRtt.get(p);
+      if (rtt !== undefined) last.set(p, rtt);
+    }
+    return { horizonMs: this.agingHorizonMs, transitMs, slow: slowLinkReporters(last, averages, this.agingHorizonMs) };
   }
 
   private activityReports(repair: Repair, fresh: ReadonlyMap<NodeId, ReceivedView>, now: number): ActivityReport[] {

@@ -16,6 +16,8 @@
  *      included, make a quorum of the voters. Every node that holds the same views (relays
  *      carry them across a partial partition) computes the same verdict, and one bad link costs
  *      a member one hearer, never its status while a quorum still hears it.
+ *   4b. A reporter on a slow link (slowLinkReporters) has no say: its views may be older than
+ *      rule 4 reads them forward.
  *   5. Offline only when it is certain (rule 4, reading views forward, is below): when the hearers we know of fall short but the voters
  *      whose word we do not hold (no fresh view, or no entry for the member) could make up the
  *      quorum, the verdict is `undetermined` and the committed status stands. A view that
@@ -55,6 +57,31 @@ export interface ViewAging {
    * no transit and its age is 0, so its entries vote as its detector would at `now`.
    */
   readonly transitMs: ReadonlyMap<NodeId, number>;
+  /**
+   * Reporters whose views reach us much later than the others' (slowLinkReporters): a view may
+   * be older than the horizon can read forward, so its entries are not counted either way. Each
+   * such reporter counts as a voter whose word we do not hold (rule 5): it can make a verdict
+   * undetermined, never offline.
+   */
+  readonly slow: ReadonlySet<NodeId>;
+}
+
+/**
+ * The reporters on slow links: the last round trip to each (`lastRttMs`) beyond twice the
+ * typical one (the lower median of the moving averages, `averageRttMs`) plus the horizon. Rule 4
+ * adds at most the horizon for a view's transit; a link whose messages take longer (a lossy link
+ * over which TCP resends late, a filling queue) would bring a reporter's "I hear X" to us after
+ * every other voter had timed X out: one slow link in 3 nodes kept a member killed shown online
+ * 3.6-3.8 s on the node at its far end, against the others and the committed state. The last
+ * round trip, not the average, so that a link turning slow counts at its first slow answer.
+ */
+export function slowLinkReporters(lastRttMs: ReadonlyMap<NodeId, number>, averageRttMs: readonly number[], horizonMs: number): ReadonlySet<NodeId> {
+  const sorted = [...averageRttMs].sort((a, b) => a - b);
+  const typical = sorted[Math.floor((sorted.length - 1) / 2)];
+  const out = new Set<NodeId>();
+  if (typical === undefined) return out;
+  for (const [reporter, rtt] of lastRttMs) if (rtt > 2 * typical + horizonMs) out.add(reporter);
+  return out;
 }
 
 /** How `reporter`'s entry votes at `now` (rule 4). */
@@ -125,7 +152,7 @@ export function assess(input: AssessInput): Assessment {
     const offlineTimeouts: number[] = [];
     let everHeard = false;
     for (const reporter of fresh) {
-      if (reporter === member) continue;
+      if (reporter === member || input.aging?.slow.has(reporter) === true) continue;
       const rv = input.views.get(reporter);
       const entry = entriesOf.get(reporter)?.get(member);
       if (rv === undefined || entry === undefined) continue;

@@ -259,6 +259,7 @@ class MembershipDriver implements MembershipNode {
             // A pong refused for its identity is no such answer, nor a ping refused with the mark
             // of another member or cluster (not-addressee.ts): they fail as ANSWERED_BY_OTHER.
             this.dialed(peer, sentAt);
+            this.engine.notePingUnanswered(peer, sentAt, this.clock.now());
           }
         },
       );

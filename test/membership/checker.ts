@@ -29,6 +29,9 @@ export class Checker {
    */
   scored = 0;
   scoredRight = 0;
+  /** The scored rows that were wrong, by which way: online while the truth was offline, and the reverse. */
+  falseOnline = 0;
+  falseOffline = 0;
   isolatedSamples = 0;
   /** Answers left out because their node said it was stale. */
   staleAnswers = 0;
@@ -92,6 +95,8 @@ export class Checker {
         if (outside) {
           this.scored++;
           if (ok) this.scoredRight++;
+          else if (row.online) this.falseOnline++;
+          else this.falseOffline++;
           this.committedRule.scored++;
           if ((row.clusterState === 'online') === truth) this.committedRule.right++;
           if (settled) answers.set(row.id, [...(answers.get(row.id) ?? []), { by: o, online: row.online }]);

@@ -8,6 +8,7 @@ import { seededRng, type Rng } from '../../src/util/rng.js';
 import { Checker, max, percentile, runWithSampling } from './checker.js';
 import { Sim } from './membership-sim.js';
 import { schedulePartitions } from './partition-schedule.js';
+import { scheduleOddFaults } from './odd-fault-schedule.js';
 
 type FaultKind = 'kill' | 'pause' | 'isolate' | 'isolate-leader' | 'cut';
 const FAULT_KINDS: readonly FaultKind[] = ['isolate-leader', 'kill', 'cut', 'pause', 'isolate'];
@@ -107,8 +108,8 @@ export interface StatusSeedRun {
   readonly replay: string;
 }
 
-/** Which faults a status run injects: random node faults and link cuts, or partial partitions. */
-export type StatusFaults = 'random' | 'partial';
+/** Which faults a status run injects: random node faults and link cuts, partial partitions, or the odd shapes of odd-fault-schedule.ts. */
+export type StatusFaults = 'random' | 'partial' | 'odd';
 
 export interface StatusSeedSpec {
   readonly n: number;
@@ -122,6 +123,7 @@ export function runStatusSeed({ n, base, seconds, seed, faults: kind }: StatusSe
   const sim = new Sim({ n, seed, baseTimeoutMs: base, dynamic: true, jitter: [50, 200], electionTimeoutMs: 1000 });
   const faults: string[] = [];
   if (kind === 'partial') schedulePartitions(sim, seededRng(seed * 17), seconds * 1000, faults);
+  else if (kind === 'odd') scheduleOddFaults(sim, seededRng(seed * 23), seconds * 1000, faults);
   else {
     const maxFaulty = Math.floor((n - 1) / 2) - (n >= 5 ? 1 : 0);
     scheduleFaults(sim, seededRng(seed * 31), seconds * 1000, Math.max(1, maxFaulty), faults);

@@ -314,3 +314,53 @@ void t.test('a node that knows no voter is connected only while its leader reach
   t.notOk(connectedAt(at(2000)), 'the leader cut off from its quorum: neither is this node');
   t.ok(joiner.stale(at(2000)), 'its own answers say stale throughout');
 });
+
+void t.test("a peer whose answers come later than their deadline, while its views say it hears us, has no say: its late word does not keep a dead member online", async (t) => {
+  // c2's views reach c1 1.5 s late (a slow link c2 -> c1); c1's pings to c2 go unanswered in time.
+  // c3 stops at 3000. c1's own detector times it out about 2.5 s later; c2's views, 1.5 s old on
+  // arrival, still say c2 heard c3 lately, which read forward by at most the horizon makes c3
+  // heard by a quorum counting itself.
+  const online = (unanswered: boolean): boolean => {
+    const all = engines(0);
+    const [c1, c2, c3] = [all.get('c1')!, all.get('c2')!, all.get('c3')!];
+    let now = 0;
+    for (; now < 1000; now += 250) round(all, ids, now);
+    const late: { at: number; payload: Uint8Array }[] = [];
+    for (; now <= 5900; now += 50) {
+      if (now % 250 === 0) {
+        if (now < 3000) round(all, ['c1', 'c3'], now);
+        if (now < 3000) round(all, ['c2', 'c3'], now);
+        c2.receiveView('c1', c1.viewPayload(ctx(now)), now + 1);
+        late.push({ at: now + 1500, payload: c2.viewPayload(ctx(now)) });
+        if (unanswered) c1.notePingUnanswered('c2', now - 2000, now); // failed at its deadline, the base timeout
+      }
+      while (late[0] !== undefined && late[0].at <= now) c1.receiveView('c2', late.shift()!.payload, now);
+      for (const e of [c1, c2, c3]) e.observe(now);
+    }
+    return c1.rows(ctx(now)).find((r) => r.id === 'c3')!.online;
+  };
+  t.equal(online(false), true, 'counted, c2 keeps c3 online at c1 2.9 s after it stopped');
+  t.equal(online(true), false, 'c2 unanswered while its views say it hears c1: no say, c3 offline');
+});
+
+void t.test('a peer our pings do not reach (a one-way cut) is not a slow link: its timely word counts', async (t) => {
+  // A ring: c1's messages do not reach c2, c3's do not reach c1; c2 hears c3, so c3 is online
+  // (heard by c2 and itself). c1's pings to c2 go unanswered, and c2's views, timely, show c1
+  // silent since the cut.
+  const all = engines(0);
+  const [c1, c2, c3] = [all.get('c1')!, all.get('c2')!, all.get('c3')!];
+  let now = 0;
+  for (; now < 1000; now += 250) round(all, ids, now);
+  const shown: boolean[] = [];
+  for (; now <= 6000; now += 50) {
+    if (now % 250 === 0) {
+      c1.receiveView('c2', c2.viewPayload(ctx(now)), now + 1);
+      c2.receiveView('c3', c3.viewPayload(ctx(now)), now + 1);
+      c3.receiveView('c1', c1.viewPayload(ctx(now)), now + 1);
+      c1.notePingUnanswered('c2', now - 2000, now); // failed at its deadline, the base timeout
+    }
+    for (const e of [c1, c2, c3]) e.observe(now);
+    if (now >= 4000) shown.push(c1.rows(ctx(now)).find((r) => r.id === 'c3')!.online);
+  }
+  t.ok(shown.length > 0 && shown.every((o) => o), "c1 shows c3 online throughout, by c2's word and c3's own");
+});

@@ -369,7 +369,7 @@ export class Sim {
   /** Carries a message from `from` to `to` after a jitter, as an event of `to`'s process. */
   private deliver(from: string, to: SimNode, handle: () => void): void {
     const [lo, hi] = this.o.jitter;
-    this.at(this.now + lo + this.rng.next() * (hi - lo), () => {
+    this.at(this.now + lo + this.rng.next() * (hi - lo) + (this.slowLinks.get(`${from}>${to.id}`) ?? 0), () => {
       if (!this.linkUp(from, to.id)) return;
       to.proc.dispatch(() => {
         to.lastHeard.set(from, this.now);
@@ -381,6 +381,19 @@ export class Sim {
   }
 
   // --- the network -------------------------------------------------------------------------
+
+  /**
+   * Directed links "a>b" whose messages take this much longer than the jitter (a lossy link, over
+   * which TCP delivers what it had to resend late; a queue filling up): slow, not cut, so the
+   * truth is unchanged.
+   */
+  private readonly slowLinks = new Map<string, number>();
+
+  /** Adds `extraMs` to every message from `from` to `to` (0: heals it). */
+  slow(from: string, to: string, extraMs: number): void {
+    if (extraMs > 0) this.slowLinks.set(`${from}>${to}`, extraMs);
+    else this.slowLinks.delete(`${from}>${to}`);
+  }
 
   cut(a: string, b: string, delta: number): void {
     const k = `${a}>${b}`;

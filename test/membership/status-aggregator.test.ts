@@ -1,5 +1,5 @@
 import t from 'tap';
-import { assess, decide, entryVote, quorumOf, type Assessment, type ViewAging } from '../../src/membership/status-aggregator.js';
+import { assess, decide, entryVote, quorumOf, slowLinkReporters, type Assessment, type ViewAging } from '../../src/membership/status-aggregator.js';
 import type { ReceivedView } from '../../src/membership/view-table.js';
 import type { MemberStatus } from '../../src/membership/types.js';
 import { seededRng } from '../../src/util/rng.js';
@@ -189,7 +189,7 @@ void t.test('11 nodes with random node and link failures: every decision matches
 });
 
 void t.test('rule 4: an entry is read forward to the moment of the assessment, within the aging horizon only', async (t) => {
-  const aging: ViewAging = { horizonMs: 500, transitMs: new Map([['r', 100]]) };
+  const aging: ViewAging = { horizonMs: 500, transitMs: new Map([['r', 100]]), slow: new Set() };
   const near = { id: 'x', status: 'online' as const, lastContactAgoMs: 2000, timeoutMs: 2230 };
   t.equal(entryVote('r', near, 9_900, 10_000, aging), 'online', '2000 + 100 old + 100 transit = 2200, not past 2230');
   t.equal(entryVote('r', near, 9_900, 10_031, aging), 'offline', '2000 + 131 + 100 = 2231: the reporter has timed x out by now');
@@ -198,7 +198,7 @@ void t.test('rule 4: an entry is read forward to the moment of the assessment, w
   t.equal(entryVote('q', near, 9_900, 10_100, aging), 'online');
   t.equal(entryVote('r', near, 9_500, 10_000, aging), 'offline', 'at the horizon (500 ms old) still read forward');
   t.equal(entryVote('r', near, 9_499, 10_000, aging), 'online', 'older than the horizon: its reporter is cut off, take it as reported');
-  const far = { horizonMs: 500, transitMs: new Map([['r', 60_000]]) };
+  const far = { horizonMs: 500, transitMs: new Map([['r', 60_000]]), slow: new Set<string>() };
   t.equal(entryVote('r', { ...near, lastContactAgoMs: 1000 }, 10_000, 10_000, far), 'online', 'transit is capped at the horizon: 1000 + 500 < 2230');
   t.equal(entryVote('r', { ...near, status: 'offline', lastContactAgoMs: 0 }, 10_000, 10_000, aging), 'offline', 'offline is never read back to online');
   t.equal(entryVote('r', { ...near, lastContactAgoMs: null }, 9_000, 10_000, aging), 'online', 'never heard: as reported');
@@ -236,7 +236,40 @@ void t.test('rule 4 in a quorum: a member six detectors are about to time out is
   const transitMs = new Map([['c2', 40], ['c3', 40], ['c4', 40]]);
   const input = { voters: members, members, views, now, viewTtlMs: TTL };
   t.equal(statusOf(assess(input), 'c5'), 'online', 'as reported: every view still says online');
-  const aged = assess({ ...input, aging: { horizonMs: 500, transitMs } });
+  const aged = assess({ ...input, aging: { horizonMs: 500, transitMs, slow: new Set() } });
   t.equal(statusOf(aged, 'c5'), 'offline', 'read forward: 2150 + 150 + 40 > 2230 at every reporter');
   for (const id of ['c1', 'c2', 'c3', 'c4']) t.equal(statusOf(aged, id), 'online', `${id}, heard 200 ms before its view, stays online`);
+});
+
+void t.test('rule 4b: a reporter on a slow link has no say either way, so it can leave a verdict undetermined but never make it offline', async (t) => {
+  t.same([...slowLinkReporters(new Map([['a', 400], ['b', 1101], ['c', 250]]), [250, 300, 900], 500)], ['b'], 'slow beyond twice the typical round trip (the lower median, 300) plus the horizon: 1100 is');
+  t.same([...slowLinkReporters(new Map([['a', 1100]]), [250, 300, 900], 500)], [], '2 x 300 + 500 = 1100 exactly is not');
+  t.same([...slowLinkReporters(new Map([['a', 5000]]), [], 500)], [], 'no average yet: nobody is slow');
+  const members = ['c1', 'c2', 'c3'];
+  const now = 10_000;
+  const views = new Map<string, ReceivedView>();
+  // c1 (assessing) timed c3 out; c2's view, which reached c1 late, still says it hears c3.
+  for (const reporter of ['c1', 'c2']) {
+    views.set(reporter, {
+      receivedAt: now,
+      direct: true,
+      via: reporter,
+      view: {
+        reporter,
+        incarnation: 1,
+        appliedIndex: 0,
+        version: null,
+        seq: 1,
+        connected: true,
+        entries: members.map((id) => ({ id, status: reporter === 'c1' && id === 'c3' ? ('offline' as const) : ('online' as const), lastContactAgoMs: id === reporter ? 0 : 300, timeoutMs: 2230 })),
+      },
+    });
+  }
+  const input = { voters: members, members, views, now, viewTtlMs: TTL };
+  const transitMs = new Map([['c2', 100]]);
+  t.equal(statusOf(assess({ ...input, aging: { horizonMs: 500, transitMs, slow: new Set() } }), 'c3'), 'online', "c2's late word makes c3 heard by a quorum, counting itself");
+  const slow = assess({ ...input, aging: { horizonMs: 500, transitMs, slow: new Set(['c2']) } });
+  t.equal(statusOf(slow, 'c3'), 'offline', 'without it: nobody hears c3, and c2 alone could not make up the quorum');
+  t.equal(statusOf(slow, 'c2'), 'online', "c2 itself: c1 hears it and it counts itself (its own view arrives)");
+  t.equal(statusOf(slow, 'c1'), 'undecided', 'c1: only itself heard, and c2 (no say) with c3 (no view) could make up the quorum: undetermined, not offline');
 });

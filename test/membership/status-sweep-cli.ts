@@ -4,7 +4,7 @@
  * budget, accuracy >= 99.9 %, p99 convergence within 3 s at base 2 s and 1.5 s at 500 ms, the
  * committed state within its budget, no two non-stale nodes contradicting each other).
  *
- *   npm run sim:status -- --nodes 5 --base 2000 --seeds 200 [--start 1] [--seconds 300] [--partial]
+ *   npm run sim:status -- --nodes 5 --base 2000 --seeds 200 [--start 1] [--seconds 300] [--partial | --odd]
  *
  * Prints each failing seed's problems (the test's replay line) and a summary; exits 1 when any
  * seed fails, 2 on bad arguments.
@@ -54,6 +54,7 @@ const program = new Command('sim:status')
   .option('--start <s>', 'first seed', positiveInt, 1)
   .option('--seeds <n>', 'how many seeds', positiveInt, 50)
   .option('--partial', 'partial partitions (bridges, one-way cuts) instead of random node faults and link cuts', false)
+  .option('--odd', 'one-way rings and chains, flapping links and nodes, short stalls, a minority holding the leader, a leader reached one way (odd-fault-schedule.ts)', false)
   .exitOverride();
 try {
   program.parse();
@@ -61,15 +62,23 @@ try {
   if (!(err instanceof CommanderError)) throw err;
   process.exit(err.exitCode === 0 ? 0 : 2);
 }
-const o = program.opts<{ nodes: number; base: number; seconds: number; start: number; seeds: number; partial: boolean }>();
-const faults: StatusFaults = o.partial ? 'partial' : 'random';
+const o = program.opts<{ nodes: number; base: number; seconds: number; start: number; seeds: number; partial: boolean; odd: boolean }>();
+if (o.partial && o.odd) {
+  console.error('--partial and --odd are two fault schedules: choose one');
+  process.exit(2);
+}
+const faults: StatusFaults = o.partial ? 'partial' : o.odd ? 'odd' : 'random';
 
 const began = Date.now();
 const failed: number[] = [];
 const p99s: number[] = [];
+const totals = { scored: 0, falseOnline: 0, falseOffline: 0 };
 for (let seed = o.start; seed < o.start + o.seeds; seed++) {
   const run = runStatusSeed({ n: o.nodes, base: o.base, seconds: o.seconds, seed, faults });
   p99s.push(percentile(run.checker.rowConvergence, 99));
+  totals.scored += run.checker.scored;
+  totals.falseOnline += run.checker.falseOnline;
+  totals.falseOffline += run.checker.falseOffline;
   const failures = statusTargetFailures(run);
   if (failures.length > 0) {
     failed.push(seed);
@@ -80,6 +89,7 @@ for (let seed = o.start; seed < o.start + o.seeds; seed++) {
 }
 console.log(
   `${o.nodes} nodes, base ${o.base} ms, ${faults} faults, ${o.seconds} s each: ${o.seeds - failed.length} of ${o.seeds} seeds met the targets` +
-    `${failed.length > 0 ? ` (failed: ${failed.join(', ')})` : ''}; worst p99 convergence ${Math.max(...p99s)} ms`,
+    `${failed.length > 0 ? ` (failed: ${failed.join(', ')})` : ''}; worst p99 convergence ${Math.max(...p99s)} ms; ` +
+    `${totals.scored} answers scored, ${totals.falseOnline} false online, ${totals.falseOffline} false offline`,
 );
 process.exitCode = failed.length > 0 ? 1 : 0;
