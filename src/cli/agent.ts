@@ -37,6 +37,7 @@ import { VERSION } from '../node/version.js';
 import { writeTargetProblem } from '../backup/write-target.js';
 import { ignoredProxy } from '../agent/ignored-proxy.js';
 import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
+import { givenOnce } from './given-once.js';
 
 interface Opts {
   controllers: string;
@@ -56,8 +57,8 @@ const program = new Command()
   .description('Run one data-plane agent: keep a sync stream to a controller, accept or reject each configuration, fail over.')
   .version(VERSION)
   .requiredOption('--controllers <list>', 'host:port,... of the controllers to connect to, in order of preference')
-  .option('--id <id>', "this agent's id (with TLS: the certificate's CN, which --id must then match)")
-  .option('--config <file>', 'agent.yaml: protocols, lazy, dependencies, hosts')
+  .option('--id <id>', "this agent's id (with TLS: the certificate's CN, which --id must then match)", givenOnce('--id'))
+  .option('--config <file>', 'agent.yaml: protocols, lazy, dependencies, hosts', givenOnce('--config'))
   .option('--out <file>', 'write the accepted configuration here as JSON, atomically, on each change')
   .option('--admin <host:port>', 'serve GET /config and GET /resolve/NAME over HTTP here')
   .option('--tls-ca <file>', 'CA certificate (default: $AGENT_TLS_CA)')

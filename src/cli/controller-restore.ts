@@ -10,13 +10,14 @@ import { restoreDataDir, RestoreError } from '../backup/restore.js';
 import { discardStaging, stagingDirOf } from '../backup/restore-staging.js';
 import { raftDbPath } from '../storage/paths.js';
 import { startOfflineTool } from './offline-tool.js';
+import { givenOnce } from './given-once.js';
 
 export async function runRestore(argv: readonly string[]): Promise<void> {
   const command = new Command('controller restore')
     .description('Write a new cluster\'s first data dir from a snapshot (`ctl snapshot save`), then exit.')
-    .requiredOption('--from <file>', 'the snapshot file')
-    .requiredOption('-c, --config <file>', 'cluster YAML file')
-    .requiredOption('-i, --id <id>', 'the node whose data dir to write (one of cluster.nodes)');
+    .requiredOption('--from <file>', 'the snapshot file', givenOnce('--from'))
+    .requiredOption('-c, --config <file>', 'cluster YAML file', givenOnce('--config'))
+    .requiredOption('-i, --id <id>', 'the node whose data dir to write (one of cluster.nodes)', givenOnce('--id'));
   const { opts, config, fail } = startOfflineTool<{ from: string; config: string; id: string }>(command, argv);
   // Interrupted, the restore leaves no half-written copy of the state beside the data dir.
   const interrupted = (signal: NodeJS.Signals, code: number) => (): void => {

@@ -30,13 +30,14 @@ import { traceMilestone } from '../util/trace.js';
 import { ConfigReloader } from '../config/config-reload.js';
 import { applyConfigReload } from './config-reload-apply.js';
 import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
+import { givenOnce } from './given-once.js';
 
 const program = new Command()
   .name('controller')
   .description('Run one controller of a Raft cluster described by a YAML file.')
   .version(VERSION)
-  .requiredOption('-c, --config <file>', 'cluster YAML file')
-  .requiredOption('-i, --id <id>', "this controller's id (one of cluster.nodes)")
+  .requiredOption('-c, --config <file>', 'cluster YAML file', givenOnce('--config'))
+  .requiredOption('-i, --id <id>', "this controller's id (one of cluster.nodes)", givenOnce('--id'))
   .option('--join', 'start an empty data dir without bootstrapping: wait for the cluster (after `ctl member add`) to replicate to it', false)
   .exitOverride()
   .addHelpText(

@@ -19,6 +19,7 @@ import type { RecoverPlan } from '../recover/plan.js';
 import { recoverDataDir, type RecoverOutcome, type RunningPeers } from '../recover/recover-data-dir.js';
 import { askPeers, insecureCredentials, mutualTlsCredentials } from '../transport/index.js';
 import { startOfflineTool } from './offline-tool.js';
+import { givenOnce } from './given-once.js';
 
 function list(ids: readonly string[]): string {
   return ids.length === 0 ? '(none)' : ids.join(', ');
@@ -64,8 +65,8 @@ export async function runRecover(argv: readonly string[]): Promise<void> {
       'After a quorum is lost for good: make this stopped survivor the seed of the cluster again. Its configuration ' +
         'becomes --members (default: itself), and every entry in its log is kept and committed. See docs/operate.md.',
     )
-    .requiredOption('-c, --config <file>', 'cluster YAML file')
-    .requiredOption('-i, --id <id>', 'the survivor whose data dir to recover (one of cluster.nodes)')
+    .requiredOption('-c, --config <file>', 'cluster YAML file', givenOnce('--config'))
+    .requiredOption('-i, --id <id>', 'the survivor whose data dir to recover (one of cluster.nodes)', givenOnce('--id'))
     .option('--members <ids>', 'the members to keep, comma separated, this one included (default: this one alone)')
     .option('--force', 'recover even if a quorum of the other voters still answers (that makes a second cluster beside theirs)', false);
   const { opts, config, fail } = startOfflineTool<{ config: string; id: string; members?: string; force: boolean }>(command, argv);

@@ -74,6 +74,11 @@ void t.test('a command-line mistake is one stderr line named after the binary, e
     [CONTROLLER, ['--confg', 'x.yaml', '--id', 'c1'], "controller: unknown option '--confg' (Did you mean --config?)"],
     [CONTROLLER, ['restore', '--form', 'x.snap', '--config', 'x.yaml', '--id', 'c1'], "controller restore: unknown option '--form' (Did you mean --from?)"],
     [AGENT, ['--controller', '127.0.0.1:1', '--id', 'a1'], "agent: unknown option '--controller' (Did you mean --controllers?)"],
+    // An option that names one thing, given twice: refused naming both (commander would keep the last).
+    [CONTROLLER, ['--config', 'x.yaml', '--id', 'c1', '--id', 'c2'], `controller: option '-i, --id <id>' argument 'c2' is invalid. --id is given twice ("c1" and "c2"); give it once`],
+    [CONTROLLER, ['restore', '--from', 'a.snap', '--from', 'b.snap', '--config', 'x.yaml', '--id', 'c1'], `controller restore: option '--from <file>' argument 'b.snap' is invalid. --from is given twice ("a.snap" and "b.snap"); give it once`],
+    [CONTROLLER, ['recover', '--config', 'x.yaml', '--config', 'y.yaml', '--id', 'c1'], `controller recover: option '-c, --config <file>' argument 'y.yaml' is invalid. --config is given twice ("x.yaml" and "y.yaml"); give it once`],
+    [AGENT, ['--controllers', '127.0.0.1:1', '--id', 'a1', '--id', 'a2'], `agent: option '--id <id>' argument 'a2' is invalid. --id is given twice ("a1" and "a2"); give it once`],
   ];
   for (const [bin, args, line] of cases) {
     const r = await runToExit(bin, args, path.basename(bin), 30_000);
