@@ -121,10 +121,11 @@ export class MembershipEngine {
   private readonly lastRtt = new Map<NodeId, number>();
   /**
    * The first ping of each peer's latest streak of unanswered ones: when it was sent, when the
-   * streak's second ping failed (Infinity before), and whether a view of the peer's received since
-   * said it heard us (noteLateAnswers).
+   * streak's second ping failed (Infinity before), when a view of the peer's received since said
+   * it heard us (Infinity before: noteLateAnswers), and whether a ping sent after that view failed
+   * too (notePingUnanswered).
    */
-  private readonly unanswered = new Map<NodeId, { readonly sentAt: number; armedAt: number; late: boolean }>();
+  private readonly unanswered = new Map<NodeId, { readonly sentAt: number; armedAt: number; heardAt: number; late: boolean }>();
   private readonly committedChanges = new CommittedChanges();
   /**
    * The last view this node received from its leader while it knew no voter (replaying the log):
@@ -363,27 +364,32 @@ export class MembershipEngine {
     if (!this.detector.has(peer)) return;
     // The first of a streak is kept (no ping sent since it has been answered); the streak's views
     // count from its second failure: the first ping may have been on its way when a cut began.
+    // Its answers come late only if a ping sent after such a view said the peer heard us failed
+    // as well: our messages reached it then, and the answer to the next did not come in time. A
+    // view saying so right after pings were lost (this node cut off for a moment: a flapping link
+    // or node) is no such evidence: the pings sent after it are answered.
     const held = this.unanswered.get(peer);
     if (held !== undefined && held.sentAt > (this.pongFor.get(peer) ?? -Infinity) && held.sentAt <= sentAt) {
       if (held.armedAt === Infinity && sentAt > held.sentAt) held.armedAt = now;
+      if (sentAt > held.heardAt) held.late = true;
       return;
     }
-    this.unanswered.set(peer, { sentAt, armedAt: Infinity, late: false });
+    this.unanswered.set(peer, { sentAt, armedAt: Infinity, heardAt: Infinity, late: false });
   }
 
   /**
    * A first-hand view of `peer` received at `now` during a streak of our pings it left
    * unanswered, from the second failure on: if it says the peer heard us within half the ping
-   * deadline (the base timeout),
-   * our messages reach it, so its answers come late rather than not at all, and the streak is
-   * marked so until it ends. Where what we send it is lost (a one-way cut), its views sent after
-   * the first failure show us silent for about the deadline less one delay, and never mark it.
+   * deadline (the base timeout), our messages reach it, and a ping sent from now on that fails as
+   * well marks the streak late until it ends (notePingUnanswered). Where what we send it is lost
+   * (a one-way cut), its views sent after the first failure show us silent for about the deadline
+   * less one delay, and never count.
    */
   private noteLateAnswers(peer: NodeId, view: MemberView, now: number): void {
     const u = this.unanswered.get(peer);
-    if (u === undefined || u.late || now < u.armedAt || u.sentAt <= (this.pongFor.get(peer) ?? -Infinity)) return;
+    if (u === undefined || u.heardAt !== Infinity || now < u.armedAt || u.sentAt <= (this.pongFor.get(peer) ?? -Infinity)) return;
     const e = view.entries.find((x) => x.id === this.self);
-    if (e !== undefined && e.status === 'online' && e.lastContactAgoMs !== null && e.lastContactAgoMs <= this.options.detector.baseTimeoutMs / 2) u.late = true;
+    if (e !== undefined && e.status === 'online' && e.lastContactAgoMs !== null && e.lastContactAgoMs <= this.options.detector.baseTimeoutMs / 2) u.heardAt = now;
   }
 
   /** Local transitions since the last call (log them; then see `takePushRound`). */

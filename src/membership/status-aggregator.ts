@@ -60,8 +60,10 @@ export interface ViewAging {
   /**
    * Reporters whose views reach us much later than the others' (slowLinkReporters): a view may
    * be older than the horizon can read forward, so its entries are not counted either way. Each
-   * such reporter counts as a voter whose word we do not hold (rule 5): it can make a verdict
-   * undetermined, never offline.
+   * such reporter counts as a voter whose word we do not hold (rule 5). Its "I hear X" does not
+   * give X its own vote either (rule 3): where X's own view is not fresh and only slow reporters
+   * hear X, X is offline, so a timely reporter must never be taken for a slow one
+   * (MembershipEngine.notePingUnanswered).
    */
   readonly slow: ReadonlySet<NodeId>;
 }

@@ -364,3 +364,28 @@ void t.test('a peer our pings do not reach (a one-way cut) is not a slow link: i
   }
   t.ok(shown.length > 0 && shown.every((o) => o), "c1 shows c3 online throughout, by c2's word and c3's own");
 });
+
+void t.test('pings lost while this node was cut off a moment (a flapping node) do not make a peer whose view then arrives a slow link: a live member it hears is not proposed offline', async (t) => {
+  // c1 is cut off from 1000 to 3490 (its pings are lost, and fail at their 2000 ms deadline from
+  // 3000 on), back for a moment at 3490: its view reaches c3, and c3's, saying it heard c1 just
+  // now, reaches c1. c2's own view at c1 expired meanwhile, and c1's detector timed c2 out; c3
+  // hears c2 (and c2 itself), so c2 is online. Found by `npm run sim:status -- --odd --nodes 3
+  // --base 2000 --start 110 --seeds 1` (c1 flapping proposed c2 offline, heard by 0 of 3).
+  const all = engines(0);
+  const [c1, c2, c3] = [all.get('c1')!, all.get('c2')!, all.get('c3')!];
+  let now = 0;
+  for (; now < 1000; now += 250) round(all, ids, now);
+  for (; now < 3490; now += 10) {
+    if (now % 250 === 0) round(all, ['c2', 'c3'], now);
+    // c1's pings sent 2000 ms ago fail now: 1000, 1250, ... (notePingUnanswered at their deadline)
+    if (now >= 3000 && now % 250 === 0) for (const peer of ['c2', 'c3']) c1.notePingUnanswered(peer, now - 2000, now);
+    for (const e of [c1, c2, c3]) e.observe(now);
+  }
+  c3.receiveView('c1', c1.viewPayload(ctx(now)), now + 1);
+  c1.receiveView('c3', c3.viewPayload(ctx(now + 1)), now + 2);
+  now += 10;
+  for (const e of [c1, c2, c3]) e.observe(now);
+  const proposed = c1.lead(ctx(now, { leaderTerm: 2 }));
+  t.same(proposed.filter((d) => d.id === 'c2'), [], 'c1 proposes nothing for c2: c3 hears it');
+  t.equal(c1.rows(ctx(now)).find((r) => r.id === 'c2')!.online, true, "c1 shows c2 online, by c3's word and c2's own");
+});
