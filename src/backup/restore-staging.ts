@@ -15,6 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { raftDbPath } from '../storage/paths.js';
 import { processRuns } from '../util/process-runs.js';
 
 const STAGING_SUFFIX = '.restoring-';
@@ -104,6 +105,29 @@ export function removeLeftoverStagings(dataDir: string, runs: (pid: number) => b
  * past its clean-up, a crash), so the dir is empty and a start would bootstrap a new, empty
  * cluster where the operator meant the restored one (ops54); null when none was.
  */
+/**
+ * Removes the empty staging dirs a finished in-place restore left inside `dataDir`: the restore
+ * renames its Raft database in and then removes its staging dir, and a crash between the two left
+ * that dir empty, which the data dir's mode check took for a stranger's file (it left the dir as it
+ * was and called it shared). Only once the data dir holds its Raft database: an empty leftover
+ * beside no database is a restore cut short, which a start refuses (restoreCutShortRefusal).
+ * Returns the paths removed; a non-empty one is left for the next restore.
+ */
+export function removeFinishedRestoreLeftovers(dataDir: string, runs: (pid: number) => boolean = processRuns): string[] {
+  if (!fs.existsSync(raftDbPath(dataDir))) return [];
+  const base = dataDir.replace(/\/+$/, '');
+  const removed: string[] = [];
+  for (const dir of deadStagingsIn(base, STAGING_SUFFIX, runs)) {
+    try {
+      fs.rmdirSync(dir);
+      removed.push(dir);
+    } catch {
+      // Not empty (or gone already): not ours to remove here.
+    }
+  }
+  return removed;
+}
+
 export function restoreCutShortRefusal(dataDir: string, runs: (pid: number) => boolean = processRuns): string | null {
   const left = leftoverStagings(dataDir, runs);
   if (left.length === 0) return null;

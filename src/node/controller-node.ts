@@ -98,6 +98,7 @@ import { auditFollowLimits } from '../api/audit-follows.js';
 import { KvSessionMetrics } from './kv-session-metrics.js';
 import { auditLimits } from '../api/audit-handler.js';
 import { auditListingLimits } from '../api/audit-listings.js';
+import { removeFinishedRestoreLeftovers } from '../backup/restore-staging.js';
 
 /** The audit mark holding the last cluster version this controller recorded. */
 const CLUSTER_VERSION_MARK = 'cluster-version';
@@ -160,6 +161,7 @@ export class ControllerNode {
     const tlsInForce = config.tls ? tlsAtStart(config.tls, self.id, (code) => metrics.onCallRefused(code)) : null;
     const creds: PeerCredentials = tlsInForce?.credentials ?? insecureCredentials();
     const peerAuth = tlsInForce?.peerAuth ?? plaintextPeerAuth;
+    for (const dir of removeFinishedRestoreLeftovers(config.dataDir)) logger.info({ dir }, 'removed the empty staging dir a finished restore left in the data dir');
     const dataDir = ensurePrivateDataDir(config.dataDir);
     if (dataDir.note !== null) logger.warn({ code: dataDir.note.code }, dataDir.note.message);
     // Decides bootstrap / join / start (or refuses the data dir) before anything else runs.

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { discardStaging, removeLeftoverStagings, restoreCutShortRefusal, stagingDirOf } from '../../src/backup/restore-staging.js';
+import { discardStaging, removeFinishedRestoreLeftovers, removeLeftoverStagings, restoreCutShortRefusal, stagingDirOf } from '../../src/backup/restore-staging.js';
 import { processRuns } from '../../src/util/process-runs.js';
 
 void t.test("the next restore removes the staging dirs of restores that no longer run, and only those", async (t) => {
@@ -77,4 +77,23 @@ void t.test('an existing data dir is staged inside it (a mount point or a link c
   t.same(fs.readdirSync(dataDir), [], 'neither the dir nor its renamed form is left inside');
   fs.mkdirSync(path.join(dataDir, '.restoring-4242.removing'));
   t.same(removeLeftoverStagings(dataDir, () => false), [path.join(dataDir, '.restoring-4242.removing')], 'a removal cut short inside it is a leftover too');
+});
+
+void t.test('a finished in-place restore\'s empty staging dir (a crash after the rename) is removed at start; a cut-short one is not', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-finished-'));
+  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const empty = stagingDirOf(dataDir, 4242);
+  const holding = stagingDirOf(dataDir, 4343);
+  t.equal(path.dirname(empty), dataDir, 'in place: inside the data dir');
+  fs.mkdirSync(empty);
+  fs.mkdirSync(path.join(holding, 'raft'), { recursive: true });
+  const dead = (): boolean => false;
+  t.same(removeFinishedRestoreLeftovers(dataDir, dead), [], 'no Raft database in place: a restore cut short, kept for the start to refuse');
+  t.ok(fs.existsSync(empty));
+  t.match(restoreCutShortRefusal(dataDir, dead), /was cut short/);
+  fs.mkdirSync(path.join(dataDir, 'raft'));
+  t.same(removeFinishedRestoreLeftovers(dataDir, dead), [empty], 'the Raft database in place: the empty leftover goes');
+  t.notOk(fs.existsSync(empty));
+  t.ok(fs.existsSync(holding), 'one that holds anything stays for the next restore');
+  t.same(removeFinishedRestoreLeftovers(dataDir, () => true), [], "a running restore's dir is never touched");
 });
