@@ -247,24 +247,8 @@ void t.test('rule 4b: a reporter on a slow link has no say either way, so it can
   t.same([...slowLinkReporters(new Map([['a', 5000]]), [], 500)], [], 'no average yet: nobody is slow');
   const members = ['c1', 'c2', 'c3'];
   const now = 10_000;
-  const views = new Map<string, ReceivedView>();
   // c1 (assessing) timed c3 out; c2's view, which reached c1 late, still says it hears c3.
-  for (const reporter of ['c1', 'c2']) {
-    views.set(reporter, {
-      receivedAt: now,
-      direct: true,
-      via: reporter,
-      view: {
-        reporter,
-        incarnation: 1,
-        appliedIndex: 0,
-        version: null,
-        seq: 1,
-        connected: true,
-        entries: members.map((id) => ({ id, status: reporter === 'c1' && id === 'c3' ? ('offline' as const) : ('online' as const), lastContactAgoMs: id === reporter ? 0 : 300, timeoutMs: 2230 })),
-      },
-    });
-  }
+  const views = viewsFrom(members, { c1: ['c2'], c2: ['c1', 'c3'] }, {}, now);
   const input = { voters: members, members, views, now, viewTtlMs: TTL };
   const transitMs = new Map([['c2', 100]]);
   t.equal(statusOf(assess({ ...input, aging: { horizonMs: 500, transitMs, slow: new Set() } }), 'c3'), 'online', "c2's late word makes c3 heard by a quorum, counting itself");

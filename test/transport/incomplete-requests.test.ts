@@ -154,13 +154,19 @@ void t.test('the time the server itself stops reading a stream does not count to
   t.same(cuts, ['stalled', 'stalled']);
 });
 
-void t.test('on a real server: unfinished requests past the budget are reset, a whole call is answered', async (t) => {
-  const cuts: IncompleteCut[] = [];
-  const incomplete = new IncompleteRequests({ budgetBytes: 256 * 1024, stallMs: 60_000, maxCalls: 100 }, () => performance.now(), (r) => void cuts.push(r));
+/** A unary echo service (it answers the request's length) behind the call guard watching `incomplete`. */
+async function echoServer(incomplete: IncompleteRequests): Promise<{ server: grpc.Server; echo: grpc.MethodDefinition<Buffer, Buffer>; port: number }> {
   const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined, incomplete })] });
   const echo: grpc.MethodDefinition<Buffer, Buffer> = { path: '/test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
   server.addService({ Echo: echo }, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(`${call.request.length}`)) });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  return { server, echo, port };
+}
+
+void t.test('on a real server: unfinished requests past the budget are reset, a whole call is answered', async (t) => {
+  const cuts: IncompleteCut[] = [];
+  const incomplete = new IncompleteRequests({ budgetBytes: 256 * 1024, stallMs: 60_000, maxCalls: 100 }, () => performance.now(), (r) => void cuts.push(r));
+  const { server, echo, port } = await echoServer(incomplete);
   const session = http2.connect(`http://127.0.0.1:${port}`);
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   t.teardown(() => {
@@ -187,10 +193,7 @@ void t.test('on a real server: unfinished requests past the budget are reset, a 
 void t.test('on a real server: a message sent a byte a DATA frame is reset once its chunks pass the budget', async (t) => {
   const cuts: IncompleteCut[] = [];
   const incomplete = new IncompleteRequests({ budgetBytes: 256 * 1024, stallMs: 60_000, maxCalls: 100 }, () => performance.now(), (r) => void cuts.push(r));
-  const server = new grpc.Server({ interceptors: [baseCallGuard({ onCompressed: () => undefined, onUnendedReset: () => undefined, incomplete })] });
-  const echo: grpc.MethodDefinition<Buffer, Buffer> = { path: '/test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
-  server.addService({ Echo: echo }, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(`${call.request.length}`)) });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const { server, echo, port } = await echoServer(incomplete);
   const raw = await RawH2Client.connect('127.0.0.1', port);
   t.teardown(() => {
     raw.close();
