@@ -11,6 +11,7 @@ import { formatDuration } from './cell-format.js';
 import { viewHeader } from './controllers-table.js';
 import type { ControllerFormat, ListFormat } from './output.js';
 import { plainTable } from './plain-table.js';
+import { jsonText } from './printable.js';
 
 function specText(r: Resource): string {
   return r.kind === 'service' ? `${r.spec.protocol} ${r.spec.ports.join(',') || '-'}` : `${r.spec.from} -> ${r.spec.to}`;
@@ -24,7 +25,7 @@ function labelsText(labels: Readonly<Record<string, string>>): string {
 export function renderResources(resources: readonly Resource[], format: ListFormat): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(resources.map(resourceJson), null, 2)}\n`;
+      return `${jsonText(resources.map(resourceJson), 2)}\n`;
     case 'yaml':
       return resources.length === 0 ? '[]\n' : YAML.stringify(resources.map(resourceJson));
     case 'table':
@@ -123,7 +124,7 @@ function agentCell(a: AgentRow, column: AgentColumn, wide: boolean): string {
 export function renderAgents(view: AgentsView, format: ListFormat | ControllerFormat): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(view.agents.map(agentJson), null, 2)}\n`;
+      return `${jsonText(view.agents.map(agentJson), 2)}\n`;
     case 'yaml':
       return view.agents.length === 0 ? '[]\n' : YAML.stringify(view.agents.map(agentJson));
     case 'table':

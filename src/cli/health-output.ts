@@ -5,6 +5,7 @@
 import type { HealthJson, MemberHealthJson } from '../api/health-wire.js';
 import { DUPLICATE_MARK } from './controllers-table.js';
 import { plainTable } from './plain-table.js';
+import { jsonText } from './printable.js';
 
 export const HEALTH_FORMATS = ['table', 'json'] as const;
 export type HealthFormat = (typeof HEALTH_FORMATS)[number];
@@ -77,7 +78,7 @@ export function renderHealth(h: HealthJson, format: HealthFormat): string {
     case 'table':
       return healthTable(h);
     case 'json':
-      return `${JSON.stringify(healthJson(h), null, 2)}\n`;
+      return `${jsonText(healthJson(h), 2)}\n`;
     default: {
       const never: never = format;
       return never;

@@ -3,7 +3,7 @@
  * the whole text (ending in a newline) so callers write it in one piece; JSON keys follow the
  * contract's order because objects are rebuilt field by field here.
  */
-import { printable } from './printable.js';
+import { printable, jsonText } from './printable.js';
 import YAML from 'yaml';
 import type { AuditDroppedJson, AuditEventJson, KvEntry, KvJson, MembersJson, StatusJson } from '../api/answers.js';
 import { CONTROLLER_FIELDS, type ControllersView, type ControllerStatus } from '../api/controller-rows.js';
@@ -38,7 +38,7 @@ export function renderControllers(view: ControllersView, format: ControllerForma
     case 'wide':
       return controllersTable(view, format === 'wide');
     case 'json':
-      return `${JSON.stringify(view.controllers.map(controllerJson), null, 2)}\n`;
+      return `${jsonText(view.controllers.map(controllerJson), 2)}\n`;
     case 'yaml':
       return YAML.stringify(view.controllers.map(controllerJson));
     default: {
@@ -94,7 +94,7 @@ function statusJson(s: StatusJson): StatusJson {
 export function renderStatus(s: StatusJson, format: StatusFormat): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(statusJson(s), null, 2)}\n`;
+      return `${jsonText(statusJson(s), 2)}\n`;
     case 'yaml':
       return YAML.stringify(statusJson(s));
     case 'text': {
@@ -134,7 +134,7 @@ export function kvJson(entry: KvEntry): KvJson {
 export function renderKv(entry: KvEntry, format: KvFormat): string | Uint8Array {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(kvJson(entry))}\n`;
+      return `${jsonText(kvJson(entry))}\n`;
     case 'text': {
       // Text ends with a newline, as etcdctl prints it. A value that is not UTF-8 is written
       // exactly: `ctl kv get k > file` must give back the bytes `kv put k --file file` stored,
@@ -172,7 +172,7 @@ export function auditDroppedWarning(d: AuditDroppedJson): string {
 export function renderAuditEvent(e: AuditEventJson, format: AuditFormat): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(auditJson(e))}\n`;
+      return `${jsonText(auditJson(e))}\n`;
     case 'text': {
       const change = e.from === '' && e.to === '' ? '' : ` ${e.from === '' ? '-' : e.from} -> ${e.to === '' ? '-' : e.to}`;
       const reason = e.reason === '' ? '' : ` (${e.reason})`;

@@ -2,14 +2,27 @@
  * Text from outside (an agent's NACK error, an audit reason, a resource's name) made safe for a
  * terminal line. A newline in a NACK error added rows of its own to `ctl list agents`, and an
  * escape sequence could move the cursor over the agent's real row. Control characters (C0,
- * DEL, C1) and the bidirectional overrides are shown as escapes; `-o json` needs none of this,
- * as JSON escapes them itself.
+ * DEL, C1) and the bidirectional overrides are shown as escapes; `-o json` escapes the same
+ * characters (jsonText).
  */
 // eslint-disable-next-line no-control-regex
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+/** Of those, the ones JSON.stringify leaves as they are: it escapes C0 only. */
+const UNESCAPED_BY_JSON = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * `-o json`'s text: JSON.stringify's, with DEL, the C1 controls and the bidirectional overrides
+ * written as \uXXXX escapes too. The same value to any parser; on a terminal (`ctl list agents -o
+ * json` read as it is) an agent's NACK error holding U+202E no longer reverses the line.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(UNESCAPED_BY_JSON, unicodeEscape);
+}
 
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNPRINTABLE, (c) => NAMED[c] ?? unicodeEscape(c));
 }

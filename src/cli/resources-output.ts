@@ -5,6 +5,7 @@
 import type { ResourcesJson } from '../api/resources-wire.js';
 import type { MemberResourcesRow } from '../resources/types.js';
 import { plainTable } from './plain-table.js';
+import { jsonText } from './printable.js';
 
 export const RESOURCES_FORMATS = ['table', 'json'] as const;
 export type ResourcesFormat = (typeof RESOURCES_FORMATS)[number];
@@ -65,7 +66,7 @@ export function renderResources(r: ResourcesJson, format: ResourcesFormat): stri
     case 'table':
       return resourcesTable(r);
     case 'json':
-      return `${JSON.stringify(resourcesJson(r), null, 2)}\n`;
+      return `${jsonText(resourcesJson(r), 2)}\n`;
     default: {
       const never: never = format;
       return never;

@@ -260,5 +260,8 @@ void t.test('text from outside stays on its line: control characters in a table 
   const line = renderAuditEvent({ time: 't', node: 'c1', type: 'agent.nack', subject: 'edge-1', from: '1', to: '2', reason: evil }, 'text');
   t.equal(line.split('\n').length, 2, 'one line');
   t.notOk(line.includes('\u001b'), 'no escape character');
-  t.match(JSON.parse(renderAuditEvent({ time: 't', node: 'c1', type: 'agent.nack', subject: 'edge-1', from: '1', to: '2', reason: evil }, 'json')), { reason: evil }, 'JSON keeps the text as it is');
+  const json = renderAuditEvent({ time: 't', node: 'c1', type: 'agent.nack', subject: 'edge-1', from: '1', to: '2', reason: `${evil}\u0085\u009b2J\u007f\u2066` }, 'json');
+  t.match(JSON.parse(json), { reason: `${evil}\u0085\u009b2J\u007f\u2066` }, 'JSON keeps the text as it is, to a parser');
+  t.notOk(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(json), 'written with no C1 control, DEL or bidirectional override as such (JSON.stringify escapes C0 only)');
+  t.match(json, /\\u202eok\\u0085\\u009b2J\\u007f\\u2066/, 'each as its \\u escape');
 });

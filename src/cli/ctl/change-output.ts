@@ -5,6 +5,7 @@
  */
 import { Option } from 'commander';
 import type { Session } from './context.js';
+import { jsonText } from '../printable.js';
 
 export const CHANGE_FORMATS = ['text', 'json'] as const;
 export type ChangeFormat = (typeof CHANGE_FORMATS)[number];
@@ -15,5 +16,5 @@ export function changeOutputOption(): Option {
 
 /** `text` ends in a newline; the JSON object is printed on one line. */
 export function printChange(session: Session, format: ChangeFormat, text: string, json: Readonly<Record<string, unknown>>): void {
-  session.io.out(format === 'json' ? `${JSON.stringify(json)}\n` : text);
+  session.io.out(format === 'json' ? `${jsonText(json)}\n` : text);
 }

@@ -5,6 +5,7 @@ import type { ConfigJson } from '../../api/answers.js';
 import { plainTable } from '../plain-table.js';
 import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import type { Session } from './context.js';
+import { jsonText } from '../printable.js';
 
 const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 type Format = (typeof FORMATS)[number];
@@ -12,7 +13,7 @@ type Format = (typeof FORMATS)[number];
 function render(config: ConfigJson, format: Format): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(config, null, 2)}\n`;
+      return `${jsonText(config, 2)}\n`;
     case 'yaml':
       return YAML.stringify(config);
     case 'table':

@@ -15,6 +15,7 @@ import { formatBytes, formatDuration } from '../cell-format.js';
 import { plainTable } from '../plain-table.js';
 import type { Session } from './context.js';
 import { probeTls } from './tls-probe.js';
+import { jsonText } from '../printable.js';
 
 const FORMATS = ['table', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -146,7 +147,7 @@ const cell = (v: string | number | null): string => (v === null ? '-' : String(v
 export function renderEndpointStatus(rows: readonly EndpointStatusJson[], format: Format): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(rows, null, 2)}\n`;
+      return `${jsonText(rows, 2)}\n`;
     case 'table':
       return plainTable(
         ['ENDPOINT', 'ID', 'VERSION', 'DB-SIZE', 'ROLE', 'LEADER', 'TERM', 'COMMIT', 'APPLIED', 'LATENCY', 'ERRORS'],

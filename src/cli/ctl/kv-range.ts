@@ -9,6 +9,7 @@ import type { RangeAnswer } from '../../api/operator-answers.js';
 import { keyValueJson } from '../kv-json.js';
 import type { Session } from './context.js';
 import { shownKey, shownValue } from './listing-text.js';
+import { jsonText } from '../printable.js';
 
 export function limitArg(text: string): number {
   const n = Number(text);
@@ -21,7 +22,7 @@ export function limitArg(text: string): number {
 export function renderRange(answer: RangeAnswer, format: 'text' | 'json'): string {
   if (format === 'json') {
     const kvs = answer.kvs.map((kv) => keyValueJson(kv.key, kv.value, kv.revision));
-    return `${JSON.stringify({ kvs, count: kvs.length, more: answer.more, revision: answer.revision })}\n`;
+    return `${jsonText({ kvs, count: kvs.length, more: answer.more, revision: answer.revision })}\n`;
   }
   return answer.kvs.map((kv) => `${shownKey(kv.key)}\n${shownValue(kv.value)}\n`).join('');
 }

@@ -5,6 +5,7 @@ import type { MemberJson } from '../../api/operator-answers.js';
 import { DUPLICATE_MARK } from '../controllers-table.js';
 import { plainTable } from '../plain-table.js';
 import type { Session } from './context.js';
+import { jsonText } from '../printable.js';
 
 const FORMATS = ['table', 'json', 'yaml'] as const;
 type Format = (typeof FORMATS)[number];
@@ -18,7 +19,7 @@ export function renderMemberList(members: readonly MemberJson[], format: Format)
   const rows = members.map((m) => ({ id: m.id, address: m.address, role: m.role, leader: m.leader, status: m.status, autoPromote: m.autoPromote, duplicateProcess: m.duplicateProcess }));
   switch (format) {
     case 'json':
-      return `${JSON.stringify(rows, null, 2)}\n`;
+      return `${jsonText(rows, 2)}\n`;
     case 'yaml':
       return YAML.stringify(rows);
     case 'table':

@@ -12,6 +12,7 @@ import { InputTooLargeError, readBoundedSync } from '../../util/bounded-read.js'
 import { LIST_FORMATS, type ListFormat } from '../output.js';
 import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import { pathArg, type Session } from './context.js';
+import { jsonText } from '../printable.js';
 
 /**
  * The most a resources file may hold: an apply carries at most 2 MiB of resources as JSON, which
@@ -61,7 +62,7 @@ export function registerResources(program: Command, session: Session): void {
       if (opts.file === '-' && session.io.stdinIsTerminal === true) session.io.err('reading the resources from the terminal until end of input (Ctrl-D); pipe them in or give -f FILE');
       const resources = readResourcesFile(opts.file);
       const answer = await session.mesh().apply(resources);
-      session.io.out(opts.output === 'json' ? `${JSON.stringify(answer)}\n` : `${answer.revision}\n`);
+      session.io.out(opts.output === 'json' ? `${jsonText(answer)}\n` : `${answer.revision}\n`);
     });
 
   program

@@ -12,6 +12,7 @@ import { StateMachine } from '../../statemachine/index.js';
 import { formatBytes } from '../cell-format.js';
 import { plainTable } from '../plain-table.js';
 import { pathArg, type Session } from './context.js';
+import { jsonText } from '../printable.js';
 
 const FORMATS = ['text', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -58,7 +59,7 @@ export function registerSnapshot(program: Command, session: Session): void {
         throw new Error(`cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       if (opts.output === 'json') {
-        session.io.out(`${JSON.stringify(snapshotJson(file, header))}\n`);
+        session.io.out(`${jsonText(snapshotJson(file, header))}\n`);
         return;
       }
       session.io.out(
@@ -85,7 +86,7 @@ export function registerSnapshot(program: Command, session: Session): void {
       const keys = sm.kv.size;
       const members = sm.members.list().map((m) => m.id);
       if (opts.output === 'json') {
-        session.io.out(`${JSON.stringify({ ...snapshotJson(file, header), keys, members })}\n`);
+        session.io.out(`${jsonText({ ...snapshotJson(file, header), keys, members })}\n`);
         return;
       }
       session.io.out(

@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { VERSION } from '../../node/version.js';
 import type { Session } from './context.js';
+import { jsonText } from '../printable.js';
 
 const FORMATS = ['text', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -30,7 +31,7 @@ export function registerVersion(program: Command, session: Session): void {
         session.io.err(`warning: no server version: ${err instanceof Error ? err.message : String(err)}`);
       }
       if (opts.output === 'json') {
-        session.io.out(`${JSON.stringify(answer)}\n`);
+        session.io.out(`${jsonText(answer)}\n`);
         return;
       }
       const server = answer.server === null ? 'unknown (no endpoint answered)' : `${answer.server} (${answer.answeredBy ?? '?'})`;

@@ -11,6 +11,7 @@ import type { WatchEventEntry } from '../../api/operator-answers.js';
 import { keyValueJson } from '../kv-json.js';
 import { keyArg, untilStopped, revisionArg, type Session } from './context.js';
 import { shownKey, shownValue } from './listing-text.js';
+import { jsonText } from '../printable.js';
 
 const FORMATS = ['text', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -18,7 +19,7 @@ type Format = (typeof FORMATS)[number];
 export function renderWatchEvent(e: WatchEventEntry, format: Format): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(e.type === 'PUT' ? { type: e.type, ...keyValueJson(e.key, e.value, e.revision) } : { type: e.type, key: e.key, revision: e.revision })}\n`;
+      return `${jsonText(e.type === 'PUT' ? { type: e.type, ...keyValueJson(e.key, e.value, e.revision) } : { type: e.type, key: e.key, revision: e.revision })}\n`;
     case 'text':
       // Keys and values quoted as `kv get --prefix` quotes them: a key's newline would forge an event, ESC reach the terminal.
       return e.type === 'PUT' ? `PUT\n${shownKey(e.key)}\n${shownValue(e.value)}\n` : `DELETE\n${shownKey(e.key)}\n`;
