@@ -13,4 +13,7 @@ void t.test('a key holding a newline or ESC, and a value holding ESC, are JSON-q
   const del = renderWatchEvent({ type: 'DELETE', key: 'y\u001b[2J', value: new Uint8Array(), revision: 6 }, 'text');
   t.equal(del, 'DELETE\n"y\\u001b[2J"\n');
   t.notOk((put + del).includes('\u001b'), 'no escape byte printed');
+  // C1's CSI (U+009B) acts as ESC [ on some terminals; JSON.stringify alone left it, and DEL, as they were.
+  const c1 = renderWatchEvent({ type: 'PUT', key: 'z\u009b2J', value: Buffer.from('v\u007f\u0085'), revision: 7 }, 'text');
+  t.equal(c1, 'PUT\n"z\\u009b2J"\n"v\\u007f\\u0085"\n');
 });

@@ -3,6 +3,7 @@
  * JSON-quoted when they hold a character that would forge a row of the listing (a newline in a
  * key) or drive the operator's terminal (ESC and the other controls).
  */
+import { jsonText } from '../printable.js';
 
 /** C0 and C1 controls and DEL: a newline forges a row of the text listing, ESC reaches the terminal. */
 function isControl(code: number): boolean {
@@ -14,9 +15,12 @@ const keyControl = (code: number): boolean => isControl(code) || code === 0x2028
 /** A value: its line breaks and tabs are its own; other controls are not. */
 const valueControl = (code: number): boolean => isControl(code) && code !== 0x0a && code !== 0x0d && code !== 0x09;
 
-/** A key or value as the text listing prints it: as it is, or JSON-quoted when it holds such characters (attack round 8). */
+/**
+ * A key or value as the text listing prints it: as it is, or JSON-quoted when it holds such
+ * characters (attack round 8), every one of them escaped (JSON.stringify alone left C1's CSI, DEL).
+ */
 function shown(text: string, control: (code: number) => boolean): string {
-  for (let i = 0; i < text.length; i++) if (control(text.charCodeAt(i))) return JSON.stringify(text);
+  for (let i = 0; i < text.length; i++) if (control(text.charCodeAt(i))) return jsonText(text);
   return text;
 }
 
