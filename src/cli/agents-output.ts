@@ -3,7 +3,6 @@
  * durations as durations), JSON and YAML in the contract's field order for scripts. Each
  * renderer returns the whole text, ending in a newline.
  */
-import YAML from 'yaml';
 import { AGENT_FIELDS, type AgentRow } from '../agents/listing.js';
 import type { AgentsView } from '../api/mesh-client.js';
 import { resourceJson, type Resource } from '../statemachine/index.js';
@@ -11,7 +10,7 @@ import { formatDuration } from './cell-format.js';
 import { viewHeader } from './controllers-table.js';
 import type { ControllerFormat, ListFormat } from './output.js';
 import { plainTable } from './plain-table.js';
-import { jsonText } from './printable.js';
+import { jsonText, yamlText } from './printable.js';
 
 function specText(r: Resource): string {
   return r.kind === 'service' ? `${r.spec.protocol} ${r.spec.ports.join(',') || '-'}` : `${r.spec.from} -> ${r.spec.to}`;
@@ -27,7 +26,7 @@ export function renderResources(resources: readonly Resource[], format: ListForm
     case 'json':
       return `${jsonText(resources.map(resourceJson), 2)}\n`;
     case 'yaml':
-      return resources.length === 0 ? '[]\n' : YAML.stringify(resources.map(resourceJson));
+      return resources.length === 0 ? '[]\n' : yamlText(resources.map(resourceJson));
     case 'table':
       return plainTable(
         ['KIND', 'NAME', 'SPEC', 'LABELS', 'STATUS', 'REVISION'],
@@ -126,7 +125,7 @@ export function renderAgents(view: AgentsView, format: ListFormat | ControllerFo
     case 'json':
       return `${jsonText(view.agents.map(agentJson), 2)}\n`;
     case 'yaml':
-      return view.agents.length === 0 ? '[]\n' : YAML.stringify(view.agents.map(agentJson));
+      return view.agents.length === 0 ? '[]\n' : yamlText(view.agents.map(agentJson));
     case 'table':
     case 'wide': {
       const wide = format === 'wide';

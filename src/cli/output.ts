@@ -3,8 +3,7 @@
  * the whole text (ending in a newline) so callers write it in one piece; JSON keys follow the
  * contract's order because objects are rebuilt field by field here.
  */
-import { printable, jsonText } from './printable.js';
-import YAML from 'yaml';
+import { printable, jsonText, yamlText } from './printable.js';
 import type { AuditDroppedJson, AuditEventJson, KvEntry, KvJson, MembersJson, StatusJson } from '../api/answers.js';
 import { CONTROLLER_FIELDS, type ControllersView, type ControllerStatus } from '../api/controller-rows.js';
 import { controllersTable } from './controllers-table.js';
@@ -40,7 +39,7 @@ export function renderControllers(view: ControllersView, format: ControllerForma
     case 'json':
       return `${jsonText(view.controllers.map(controllerJson), 2)}\n`;
     case 'yaml':
-      return YAML.stringify(view.controllers.map(controllerJson));
+      return yamlText(view.controllers.map(controllerJson));
     default: {
       const unreachable: never = format;
       return unreachable;
@@ -96,7 +95,7 @@ export function renderStatus(s: StatusJson, format: StatusFormat): string {
     case 'json':
       return `${jsonText(statusJson(s), 2)}\n`;
     case 'yaml':
-      return YAML.stringify(statusJson(s));
+      return yamlText(statusJson(s));
     case 'text': {
       const rows = Object.entries(statusJson(s)).map(([k, v]): [string, string] => {
         const text = Array.isArray(v) ? v.join(', ') : v === null ? '' : String(v);

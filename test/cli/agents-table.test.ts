@@ -1,5 +1,6 @@
 /** The table form of `ctl list agents` and `ctl get`: plain, narrow, durations as durations; JSON unchanged. */
 import t from 'tap';
+import YAML from 'yaml';
 import type { AgentRow } from '../../src/agents/listing.js';
 import { renderAgents, renderResources } from '../../src/cli/agents-output.js';
 
@@ -77,4 +78,18 @@ void t.test('get services: plain columns', async (t) => {
     ['KIND', 'NAME', 'SPEC', 'LABELS', 'STATUS', 'REVISION'],
     ['service', 'web', 'http 80,443', 'team=a', 'vip 241.0.0.7', '12'],
   ]);
+});
+
+void t.test('list agents -o json and -o yaml: an agent\'s NACK error cannot act on a terminal, and parses back whole', async (t) => {
+  const evil = 'bad\u202eko\u0085\u009b2J\u007f\u2066 \u001b[2K\nnext';
+  const hostile = { ...view, agents: [row('router-0009', { state: 'NACKED', nackedVersion: 58, lastError: evil })] };
+  // eslint-disable-next-line no-control-regex
+  const unsafe = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+  const json = renderAgents(hostile, 'json');
+  t.notOk(unsafe.test(json), 'JSON: no control character or bidirectional override written as it is');
+  t.equal((JSON.parse(json) as { lastError: string }[])[0]!.lastError, evil, 'the same string to a parser');
+  const yaml = renderAgents(hostile, 'yaml');
+  t.notOk(unsafe.test(yaml), 'YAML: none either (YAML counts the overrides as printable)');
+  t.equal((YAML.parse(yaml) as { lastError: string }[])[0]!.lastError, evil, 'the same string to a parser');
+  t.notMatch(renderAgents(view, 'yaml'), /"id"/, 'ordinary output keeps its plain style');
 });

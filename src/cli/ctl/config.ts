@@ -1,11 +1,10 @@
 /** `ctl config get|set`: the cluster-wide settings, the same on every replica (docs/reference.md). */
 import { Option, type Command } from 'commander';
-import YAML from 'yaml';
 import type { ConfigJson } from '../../api/answers.js';
 import { plainTable } from '../plain-table.js';
 import { changeOutputOption, printChange, type ChangeFormat } from './change-output.js';
 import type { Session } from './context.js';
-import { jsonText } from '../printable.js';
+import { jsonText, yamlText } from '../printable.js';
 
 const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 type Format = (typeof FORMATS)[number];
@@ -15,7 +14,7 @@ function render(config: ConfigJson, format: Format): string {
     case 'json':
       return `${jsonText(config, 2)}\n`;
     case 'yaml':
-      return YAML.stringify(config);
+      return yamlText(config);
     case 'table':
       return plainTable(
         ['KEY', 'VALUE', 'DEFAULT'],

@@ -1,11 +1,10 @@
 /** `ctl member list`: the members as the replicated records hold them. */
 import { Option, type Command } from 'commander';
-import YAML from 'yaml';
 import type { MemberJson } from '../../api/operator-answers.js';
 import { DUPLICATE_MARK } from '../controllers-table.js';
 import { plainTable } from '../plain-table.js';
 import type { Session } from './context.js';
-import { jsonText } from '../printable.js';
+import { jsonText, yamlText } from '../printable.js';
 
 const FORMATS = ['table', 'json', 'yaml'] as const;
 type Format = (typeof FORMATS)[number];
@@ -21,7 +20,7 @@ export function renderMemberList(members: readonly MemberJson[], format: Format)
     case 'json':
       return `${jsonText(rows, 2)}\n`;
     case 'yaml':
-      return YAML.stringify(rows);
+      return yamlText(rows);
     case 'table':
       return plainTable(
         ['ID', 'ADDRESS', 'ROLE', 'LEADER', 'STATUS', 'PROMOTION'],
