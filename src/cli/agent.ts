@@ -38,6 +38,7 @@ import { writeTargetProblem } from '../backup/write-target.js';
 import { ignoredProxy } from '../agent/ignored-proxy.js';
 import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
 import { givenOnce } from './given-once.js';
+import { TERMINAL_SAFE_LOG_HOOKS } from './printable.js';
 
 interface Opts {
   controllers: string;
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
       throw err;
     }
   }
-  const logger = pino({ level: opts.logLevel as LogLevel, base: { agent: id } });
+  const logger = pino({ level: opts.logLevel as LogLevel, base: { agent: id }, hooks: TERMINAL_SAFE_LOG_HOOKS });
   if (opts.config !== undefined) for (const warning of agentYamlWarnings(yaml, opts.config)) logger.warn(warning);
   if (opts.admin !== undefined) {
     const warning = adminExposure(opts.admin);

@@ -31,6 +31,7 @@ import { ConfigReloader } from '../config/config-reload.js';
 import { applyConfigReload } from './config-reload-apply.js';
 import { parseUnknownOptionsFirst, usageLine } from './usage-line.js';
 import { givenOnce } from './given-once.js';
+import { TERMINAL_SAFE_LOG_HOOKS } from './printable.js';
 
 const program = new Command()
   .name('controller')
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
   }
   // Stopped before anything was written: nothing to shut down.
   if (stopRequested() !== null) process.exit(0);
-  const logger = pino({ level: config.logLevel, base: { node: config.self.id } });
+  const logger = pino({ level: config.logLevel, base: { node: config.self.id }, hooks: TERMINAL_SAFE_LOG_HOOKS });
   let node: ControllerNode;
   try {
     node = await ControllerNode.start({

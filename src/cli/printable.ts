@@ -20,8 +20,20 @@ const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).
  * json` read as it is) an agent's NACK error holding U+202E no longer reverses the line.
  */
 export function jsonText(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(UNESCAPED_BY_JSON, unicodeEscape);
+  return terminalSafeJson(JSON.stringify(value, null, indent));
 }
+
+/** JSON text with those characters escaped as well: the same value to a parser. */
+export function terminalSafeJson(json: string): string {
+  return json.replace(UNESCAPED_BY_JSON, unicodeEscape);
+}
+
+/**
+ * pino's hooks for the binaries' logs, read on terminals (`journalctl -u controller`): each
+ * JSON line goes out with those characters escaped as well (pino escapes C0 only), so an agent's
+ * NACK error or a refused service's name logged with U+202E does not reverse the line.
+ */
+export const TERMINAL_SAFE_LOG_HOOKS = { streamWrite: terminalSafeJson } as const;
 
 /**
  * `-o yaml`'s text, as the yaml library writes it, unless a string holds one of those characters

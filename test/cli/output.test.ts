@@ -1,3 +1,4 @@
+import pino from 'pino';
 import t from 'tap';
 import YAML from 'yaml';
 import { decodeController } from '../../src/api/answers.js';
@@ -5,6 +6,7 @@ import type { ControllerStatus } from '../../src/api/controller-rows.js';
 import { controllersTable, viewHeader } from '../../src/cli/controllers-table.js';
 import { formatBytes, formatDuration } from '../../src/cli/cell-format.js';
 import { plainTable } from '../../src/cli/plain-table.js';
+import { TERMINAL_SAFE_LOG_HOOKS } from '../../src/cli/printable.js';
 import {
   duplicateWarnings,
   formatNumber,
@@ -264,4 +266,15 @@ void t.test('text from outside stays on its line: control characters in a table 
   t.match(JSON.parse(json), { reason: `${evil}\u0085\u009b2J\u007f\u2066` }, 'JSON keeps the text as it is, to a parser');
   t.notOk(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(json), 'written with no C1 control, DEL or bidirectional override as such (JSON.stringify escapes C0 only)');
   t.match(json, /\\u202eok\\u0085\\u009b2J\\u007f\\u2066/, 'each as its \\u escape');
+});
+
+void t.test("the binaries' JSON log lines escape the C1 controls, DEL and the bidirectional overrides too: the same values to a parser", async (t) => {
+  const lines: string[] = [];
+  const sink = { write: (s: string): void => void lines.push(s) };
+  const logger = pino({ base: null, timestamp: false, hooks: TERMINAL_SAFE_LOG_HOOKS }, sink);
+  const evil = 'nack\u202eko\u0085\u009b2J\u007f\u2066';
+  logger.warn({ agent: 'edge-1', error: evil }, `agent NACKed: ${evil}`);
+  t.equal(lines.length, 1);
+  t.notOk(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(lines[0]!), 'none written as it is');
+  t.match(JSON.parse(lines[0]!), { agent: 'edge-1', error: evil, msg: `agent NACKed: ${evil}` });
 });
