@@ -20,6 +20,8 @@ import { processRuns } from '../util/process-runs.js';
 
 const STAGING_SUFFIX = '.restoring-';
 
+const withoutTrailingSlash = (dir: string): string => dir.replace(/\/+$/, '');
+
 /** PID, or PID.removing: the rest of a staging dir's name after STAGING_SUFFIX. */
 const STAGING_PID = /^([1-9]\d*)(?:\.removing)?$/;
 
@@ -34,7 +36,7 @@ export function restoresInPlace(dataDir: string): boolean {
 
 /** The staging dir of a restore of `dataDir` by process `pid`: inside it when it is filled in place, else beside it. */
 export function stagingDirOf(dataDir: string, pid: number, inPlace: boolean = restoresInPlace(dataDir)): string {
-  const base = dataDir.replace(/\/+$/, '');
+  const base = withoutTrailingSlash(dataDir);
   return inPlace ? path.join(base, `${STAGING_SUFFIX}${pid}`) : `${base}${STAGING_SUFFIX}${pid}`;
 }
 
@@ -89,7 +91,7 @@ function deadStagingsIn(dir: string, prefix: string, runs: (pid: number) => bool
  * beside it and those inside it, wherever the data dir was when each restore began.
  */
 export function leftoverStagings(dataDir: string, runs: (pid: number) => boolean = processRuns): string[] {
-  const base = dataDir.replace(/\/+$/, '');
+  const base = withoutTrailingSlash(dataDir);
   return [...deadStagingsIn(path.dirname(base), `${path.basename(base)}${STAGING_SUFFIX}`, runs), ...deadStagingsIn(base, STAGING_SUFFIX, runs)];
 }
 
@@ -101,11 +103,6 @@ export function removeLeftoverStagings(dataDir: string, runs: (pid: number) => b
 }
 
 /**
- * Why a node must not bootstrap on `dataDir`: a restore into it was cut short (killed, Ctrl-C
- * past its clean-up, a crash), so the dir is empty and a start would bootstrap a new, empty
- * cluster where the operator meant the restored one (ops54); null when none was.
- */
-/**
  * Removes the empty staging dirs a finished in-place restore left inside `dataDir`: the restore
  * renames its Raft database in and then removes its staging dir, and a crash between the two left
  * that dir empty, which the data dir's mode check took for a stranger's file (it left the dir as it
@@ -115,7 +112,7 @@ export function removeLeftoverStagings(dataDir: string, runs: (pid: number) => b
  */
 export function removeFinishedRestoreLeftovers(dataDir: string, runs: (pid: number) => boolean = processRuns): string[] {
   if (!fs.existsSync(raftDbPath(dataDir))) return [];
-  const base = dataDir.replace(/\/+$/, '');
+  const base = withoutTrailingSlash(dataDir);
   const removed: string[] = [];
   for (const dir of deadStagingsIn(base, STAGING_SUFFIX, runs)) {
     try {
@@ -128,6 +125,11 @@ export function removeFinishedRestoreLeftovers(dataDir: string, runs: (pid: numb
   return removed;
 }
 
+/**
+ * Why a node must not bootstrap on `dataDir`: a restore into it was cut short (killed, Ctrl-C
+ * past its clean-up, a crash), so the dir is empty and a start would bootstrap a new, empty
+ * cluster where the operator meant the restored one (ops54); null when none was.
+ */
 export function restoreCutShortRefusal(dataDir: string, runs: (pid: number) => boolean = processRuns): string | null {
   const left = leftoverStagings(dataDir, runs);
   if (left.length === 0) return null;
